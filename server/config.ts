@@ -1,0 +1,451 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Broker configuration: a Kafka-style `server.properties` file plus command-line overrides.
+ *
+ * Property names are Kafka's. Broker-level topic defaults (`log.retention.ms`, `log.segment.bytes`,
+ * ...) are translated to the topic-level names (`retention.ms`, `segment.bytes`, ...) and kept in
+ * {@linkcode BrokerConfig.topicDefaults}, which is what a topic without overrides uses.
+ *
+ * @module
+ */
+
+import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
+import type { Logger, LogLevel } from "./logger.ts";
+
+/** Everything a {@linkcode Broker} needs to run. */
+export interface BrokerConfig {
+  /** This broker's id (`node.id` / `broker.id`). Default 1. */
+  nodeId: number;
+  /** Where to listen, Kafka syntax: `"PLAINTEXT://localhost:9092"`. Port 0 picks a free port. */
+  listeners: string;
+  /** What clients are told to connect to (`advertised.listeners`); default: the bound listener. */
+  advertisedListeners?: string;
+  /** Data directories (`log.dirs`); the first one is used. Default `["./data"]`. */
+  logDirs: string[];
+  /** Partitions of an auto-created topic or of CreateTopics with -1 (`num.partitions`). Default 1. */
+  numPartitions: number;
+  /** Create unknown topics on Metadata/Produce (`auto.create.topics.enable`). Default true. */
+  autoCreateTopicsEnable: boolean;
+  /** Largest request frame accepted (`socket.request.max.bytes`). Default 104857600. */
+  socketRequestMaxBytes: number;
+  /** Replication factor of auto-created topics (`default.replication.factor`); only 1 works. */
+  defaultReplicationFactor: number;
+  /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
+  logRetentionCheckIntervalMs: number;
+  /** Most incremental fetch sessions kept (`max.incremental.fetch.session.cache.slots`). Default 1000. */
+  maxIncrementalFetchSessionCacheSlots: number;
+  /**
+   * Cluster id reported in Metadata/DescribeCluster. Empty (the default) means: read it from
+   * `meta.properties` in the data directory, or generate and store one there.
+   */
+  clusterId: string;
+  /** Broker-level topic config defaults in topic-config names, e.g. `{ "retention.ms": "3600000" }`. */
+  topicDefaults: Record<string, string>;
+  /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
+  logger?: Logger;
+  /** Lowest level written by the default logger; `"silent"` for none. Default `"info"`. */
+  logLevel?: LogLevel | "silent";
+}
+
+/** A parsed listener, e.g. `PLAINTEXT://localhost:9092`. */
+export interface Listener {
+  /** Listener name, e.g. `PLAINTEXT`. */
+  name: string;
+  /** Host name or address; `""` means all interfaces. */
+  host: string;
+  /** Port; 0 asks the system for a free one. */
+  port: number;
+}
+
+/** Defaults for every {@linkcode BrokerConfig} field, matching Kafka's where Kafka has one. */
+export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
+  nodeId: 1,
+  listeners: "PLAINTEXT://localhost:9092",
+  logDirs: ["./data"],
+  numPartitions: 1,
+  autoCreateTopicsEnable: true,
+  socketRequestMaxBytes: 104857600,
+  defaultReplicationFactor: 1,
+  logRetentionCheckIntervalMs: 300000,
+  maxIncrementalFetchSessionCacheSlots: 1000,
+  clusterId: "",
+  topicDefaults: {},
+});
+
+/**
+ * Parse the text of a Java `.properties` file (Kafka's `server.properties`).
+ *
+ * Supports `#`/`!` comments, `key=value`, `key: value` and `key value`, backslash line
+ * continuations and the escapes `\t \n \r \f \\ \uXXXX`. Later keys replace earlier ones.
+ *
+ * @example Parse a small file
+ * ```ts
+ * import { parsePropertiesFile } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const props = parsePropertiesFile("# broker\nnode.id=3\nlog.dirs = /tmp/a,/tmp/b\n");
+ * assertEquals(props, { "node.id": "3", "log.dirs": "/tmp/a,/tmp/b" });
+ * ```
+ *
+ * @param text The file's contents.
+ * @returns Key → value, in file order.
+ * @throws {SyntaxError} On a malformed `\u` escape.
+ */
+export function parsePropertiesFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const rawLines = text.split(/\r\n|\r|\n/);
+  for (let i = 0; i < rawLines.length; i++) {
+    let line = rawLines[i].replace(/^[ \t\f]+/, "");
+    if (line === "" || line[0] === "#" || line[0] === "!") continue;
+    const lineNo = i + 1;
+    while (endsWithOddBackslashes(line) && i + 1 < rawLines.length) {
+      line = line.slice(0, -1) + rawLines[++i].replace(/^[ \t\f]+/, "");
+    }
+    if (endsWithOddBackslashes(line)) line = line.slice(0, -1);
+    // Find the key terminator: first unescaped '=', ':' or whitespace.
+    let k = 0;
+    while (k < line.length) {
+      const c = line[k];
+      if (c === "\\") {
+        k += 2;
+        continue;
+      }
+      if (c === "=" || c === ":" || c === " " || c === "\t" || c === "\f") break;
+      k++;
+    }
+    const key = unescape(line.slice(0, k), lineNo);
+    let v = k;
+    while (v < line.length && /[ \t\f]/.test(line[v])) v++;
+    if (v < line.length && (line[v] === "=" || line[v] === ":")) v++;
+    while (v < line.length && /[ \t\f]/.test(line[v])) v++;
+    out[key] = unescape(line.slice(v), lineNo).replace(/[ \t]+$/, "");
+  }
+  return out;
+}
+
+function endsWithOddBackslashes(s: string): boolean {
+  let n = 0;
+  for (let i = s.length - 1; i >= 0 && s[i] === "\\"; i--) n++;
+  return n % 2 === 1;
+}
+
+function unescape(s: string, lineNo: number): string {
+  if (!s.includes("\\")) return s;
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== "\\") {
+      out += c;
+      continue;
+    }
+    const n = s[++i];
+    if (n === undefined) break;
+    if (n === "t") out += "\t";
+    else if (n === "n") out += "\n";
+    else if (n === "r") out += "\r";
+    else if (n === "f") out += "\f";
+    else if (n === "u") {
+      const hex = s.slice(i + 1, i + 5);
+      if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
+        throw new SyntaxError(
+          `Cannot parse properties: malformed \\u escape "\\u${hex}" on line ${lineNo}`,
+        );
+      }
+      out += String.fromCharCode(parseInt(hex, 16));
+      i += 4;
+    } else out += n;
+  }
+  return out;
+}
+
+/** Options for {@linkcode brokerConfigFrom}. */
+export interface BrokerConfigSources {
+  /** Properties from a `server.properties` file (see {@linkcode parsePropertiesFile}). */
+  properties?: Record<string, string>;
+  /** `--override key=value` pairs; they win over `properties`. */
+  overrides?: Record<string, string>;
+  /** Called once per unknown key; default writes a warning line to stderr. */
+  warn?: (message: string) => void;
+}
+
+/** Kafka broker keys we accept without using them (replication, threads, KRaft plumbing...). */
+const ACCEPTED_IGNORED = new Set([
+  "offsets.topic.replication.factor",
+  "offsets.topic.num.partitions",
+  "transaction.state.log.replication.factor",
+  "transaction.state.log.min.isr",
+  "group.initial.rebalance.delay.ms",
+  "num.network.threads",
+  "num.io.threads",
+  "num.replica.fetchers",
+  "num.recovery.threads.per.data.dir",
+  "socket.send.buffer.bytes",
+  "socket.receive.buffer.bytes",
+  "zookeeper.connect",
+  "zookeeper.connection.timeout.ms",
+  "process.roles",
+  "controller.quorum.voters",
+  "controller.quorum.bootstrap.servers",
+  "controller.listener.names",
+  "inter.broker.listener.name",
+  "listener.security.protocol.map",
+  "log.cleaner.enable",
+  "delete.topic.enable",
+  "share.coordinator.state.topic.replication.factor",
+  "share.coordinator.state.topic.min.isr",
+]);
+
+type ValueKind = "positive-int" | "non-negative-int" | "positive-long" | "boolean";
+
+const INT_MAX = 2147483647;
+
+function validateBrokerValue(key: string, value: string, kind: ValueKind): string {
+  const v = value.trim();
+  const fail = (what: string): never => {
+    throw new RangeError(`Invalid value "${value}" for configuration "${key}": ${what}`);
+  };
+  if (kind === "boolean") {
+    const b = v.toLowerCase();
+    if (b !== "true" && b !== "false") fail("must be true or false");
+    return b;
+  }
+  if (!/^[+-]?\d+$/.test(v)) fail("not an integer");
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) fail("integer out of range");
+  if (kind === "positive-int" && (n < 1 || n > INT_MAX)) fail(`must be between 1 and ${INT_MAX}`);
+  if (kind === "non-negative-int" && (n < 0 || n > INT_MAX)) {
+    fail(`must be between 0 and ${INT_MAX}`);
+  }
+  if (kind === "positive-long" && n < 1) fail("must be at least 1");
+  return String(n);
+}
+
+/**
+ * Parse a listener list (`listeners` / `advertised.listeners`) and pick the one to serve on:
+ * the first whose name is not listed in `controller.listener.names`. Only PLAINTEXT is served.
+ *
+ * @example
+ * ```ts
+ * import { parseListener } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * assertEquals(parseListener("PLAINTEXT://localhost:9092"), {
+ *   name: "PLAINTEXT",
+ *   host: "localhost",
+ *   port: 9092,
+ * });
+ * assertEquals(parseListener("PLAINTEXT://[::1]:0").host, "::1");
+ * ```
+ *
+ * @param value The listener list, e.g. `"PLAINTEXT://:9092,CONTROLLER://:9093"`.
+ * @param controllerNames Listener names to skip.
+ * @returns The listener to use.
+ * @throws {RangeError} If the list is malformed or has no usable listener.
+ */
+export function parseListener(value: string, controllerNames: string[] = []): Listener {
+  const fail = (what: string): never => {
+    throw new RangeError(`Invalid listeners "${value}": ${what}`);
+  };
+  const entries = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (entries.length === 0) fail("no listener given");
+  const parsed: Listener[] = [];
+  for (const entry of entries) {
+    const m = /^([A-Za-z0-9_.-]+):\/\/(\[[^\]]*\]|[^:\/\[\]]*):(\d+)$/.exec(entry);
+    if (m === null) fail(`"${entry}" is not NAME://host:port`);
+    const port = Number(m![3]);
+    if (port > 65535) fail(`port ${port} is out of range 0-65535`);
+    const host = m![2].startsWith("[") ? m![2].slice(1, -1) : m![2];
+    parsed.push({ name: m![1].toUpperCase(), host, port });
+  }
+  const skip = new Set(controllerNames.map((n) => n.trim().toUpperCase()));
+  const usable = parsed.filter((l) => !skip.has(l.name));
+  if (usable.length === 0) fail("every listener is a controller listener");
+  const chosen = usable[0];
+  if (chosen.name !== "PLAINTEXT") {
+    fail(`listener ${chosen.name} is not supported; only PLAINTEXT is served`);
+  }
+  return chosen;
+}
+
+/**
+ * Build a {@linkcode BrokerConfig} from `server.properties` values and overrides, validating
+ * every known key and warning about unknown ones.
+ *
+ * @example
+ * ```ts
+ * import { brokerConfigFrom } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const config = brokerConfigFrom({
+ *   properties: { "node.id": "2", "log.retention.hours": "1" },
+ *   overrides: { "num.partitions": "3" },
+ * });
+ * assertEquals(config.nodeId, 2);
+ * assertEquals(config.numPartitions, 3);
+ * assertEquals(config.topicDefaults["retention.ms"], "3600000");
+ * ```
+ *
+ * @param sources Properties, overrides and the warning sink.
+ * @returns A complete config.
+ * @throws {RangeError} On a bad value, naming the key and the value.
+ */
+export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfig {
+  const warn = sources.warn ?? ((m: string) => console.warn(m));
+  const props: Record<string, string> = { ...sources.properties, ...sources.overrides };
+  const config: BrokerConfig = {
+    ...DEFAULT_BROKER_CONFIG,
+    logDirs: [...DEFAULT_BROKER_CONFIG.logDirs],
+    topicDefaults: {},
+  };
+  const int = (key: string, kind: ValueKind): number =>
+    Number(validateBrokerValue(key, props[key], kind));
+  const logProps: Record<string, string> = {};
+
+  for (const key of Object.keys(props)) {
+    const value = props[key];
+    switch (key) {
+      case "node.id":
+      case "broker.id":
+        config.nodeId = int(key, "non-negative-int");
+        break;
+      case "listeners":
+        parseListener(value, splitList(props["controller.listener.names"] ?? ""));
+        config.listeners = value.trim();
+        break;
+      case "advertised.listeners":
+        parseListener(value, splitList(props["controller.listener.names"] ?? ""));
+        config.advertisedListeners = value.trim();
+        break;
+      case "log.dirs":
+      case "log.dir": {
+        if (key === "log.dir" && props["log.dirs"] !== undefined) break;
+        const dirs = splitList(value);
+        if (dirs.length === 0) {
+          throw new RangeError(`Invalid value "${value}" for configuration "${key}": empty`);
+        }
+        config.logDirs = dirs;
+        break;
+      }
+      case "num.partitions":
+        config.numPartitions = int(key, "positive-int");
+        break;
+      case "default.replication.factor":
+        config.defaultReplicationFactor = int(key, "positive-int");
+        break;
+      case "auto.create.topics.enable":
+        config.autoCreateTopicsEnable = validateBrokerValue(key, value, "boolean") === "true";
+        break;
+      case "socket.request.max.bytes":
+        config.socketRequestMaxBytes = int(key, "positive-int");
+        break;
+      case "log.retention.check.interval.ms":
+        config.logRetentionCheckIntervalMs = int(key, "positive-long");
+        break;
+      case "max.incremental.fetch.session.cache.slots":
+        config.maxIncrementalFetchSessionCacheSlots = int(key, "non-negative-int");
+        break;
+      case "cluster.id":
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "cluster.id": use 1-64 of A-Z a-z 0-9 _ -`,
+          );
+        }
+        config.clusterId = value.trim();
+        break;
+      default:
+        if (BROKER_TO_TOPIC_CONFIG.has(key)) {
+          // Validate alone first so the error names the broker key the user wrote.
+          try {
+            brokerConfigsToTopicDefaults({ [key]: value });
+          } catch (e) {
+            const detail = e instanceof Error ? e.message : String(e);
+            throw new RangeError(`Invalid value "${value}" for configuration "${key}": ${detail}`);
+          }
+          logProps[key] = value;
+        } else if (!ACCEPTED_IGNORED.has(key)) {
+          warn(`Unknown configuration "${key}" (value "${value}") is ignored`);
+        }
+    }
+  }
+  // The engine applies Kafka's precedence (log.retention.ms over .minutes over .hours, ...).
+  config.topicDefaults = brokerConfigsToTopicDefaults(logProps);
+  return config;
+}
+
+function splitList(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/**
+ * Build a config from `sluice broker` arguments:
+ * `[server.properties] [--override key=value]... [--listeners L] [--log-dirs D] [--node-id N]`
+ * `[--quiet]`. Flags also accept the `--flag=value` form. The properties file is read from disk.
+ *
+ * @example
+ * ```ts
+ * import { loadBrokerConfig } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const config = await loadBrokerConfig(["--listeners", "PLAINTEXT://localhost:0", "--quiet"]);
+ * assertEquals(config.listeners, "PLAINTEXT://localhost:0");
+ * assertEquals(config.logLevel, "silent");
+ * ```
+ *
+ * @param args Command-line arguments after `broker`.
+ * @param warn Called once per unknown key; default writes to stderr.
+ * @returns A complete config.
+ * @throws {RangeError} On an unknown flag, a missing flag value or a bad config value.
+ * @throws {Deno.errors.NotFound} If the properties file does not exist (needs `--allow-read`).
+ */
+export async function loadBrokerConfig(
+  args: string[],
+  warn?: (message: string) => void,
+): Promise<BrokerConfig> {
+  let file: string | undefined;
+  const overrides: Record<string, string> = {};
+  let quiet = false;
+  const flagKeys: Record<string, string> = {
+    "--listeners": "listeners",
+    "--advertised-listeners": "advertised.listeners",
+    "--log-dirs": "log.dirs",
+    "--node-id": "node.id",
+    "--num-partitions": "num.partitions",
+    "--cluster-id": "cluster.id",
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) {
+      if (file !== undefined) {
+        throw new RangeError(
+          `Invalid arguments: more than one properties file ("${file}", "${arg}")`,
+        );
+      }
+      file = arg;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    if (flag === "--quiet") {
+      quiet = true;
+      continue;
+    }
+    if (flag !== "--override" && flagKeys[flag] === undefined) {
+      throw new RangeError(`Invalid arguments: unknown flag "${flag}"`);
+    }
+    let value: string;
+    if (eq !== -1) value = arg.slice(eq + 1);
+    else {
+      if (i + 1 >= args.length) throw new RangeError(`Invalid arguments: ${flag} needs a value`);
+      value = args[++i];
+    }
+    if (flag === "--override") {
+      const e = value.indexOf("=");
+      if (e <= 0) throw new RangeError(`Invalid arguments: --override "${value}" is not key=value`);
+      overrides[value.slice(0, e).trim()] = value.slice(e + 1);
+    } else overrides[flagKeys[flag]] = value;
+  }
+  const properties = file === undefined ? {} : parsePropertiesFile(await Deno.readTextFile(file));
+  const config = brokerConfigFrom({ properties, overrides, warn });
+  if (quiet) config.logLevel = "silent";
+  return config;
+}

@@ -1,0 +1,194 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
+
+function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, includes: string) {
+  throws(fn, (e: unknown) => {
+    if (!(e instanceof type)) throw new Error(`expected ${type.name}, got ${e}`);
+    if (!e.message.includes(includes)) throw new Error(`"${e.message}" lacks "${includes}"`);
+    return true;
+  });
+}
+import {
+  brokerConfigFrom,
+  DEFAULT_BROKER_CONFIG,
+  loadBrokerConfig,
+  parseListener,
+  parsePropertiesFile,
+} from "./config.ts";
+
+Deno.test("parsePropertiesFile() reads comments, separators, continuations and escapes", () => {
+  const text = [
+    "# a comment",
+    "! another comment",
+    "",
+    "   node.id = 7",
+    "log.dirs:/tmp/a,\\",
+    "    /tmp/b",
+    "listeners PLAINTEXT://localhost:9093",
+    "key\\=with\\:colon=v\\tx\\u0041",
+    "empty=",
+    "trailing=value   ",
+    "node.id=8",
+  ].join("\r\n");
+  assertEquals(parsePropertiesFile(text), {
+    "node.id": "8",
+    "log.dirs": "/tmp/a,/tmp/b",
+    "listeners": "PLAINTEXT://localhost:9093",
+    "key=with:colon": "v\txA",
+    "empty": "",
+    "trailing": "value",
+  });
+});
+
+Deno.test("parsePropertiesFile() refuses a malformed unicode escape with its line", () => {
+  assertThrows(
+    () => parsePropertiesFile("a=1\nb=\\u00zz\n"),
+    SyntaxError,
+    'malformed \\u escape "\\u00zz" on line 2',
+  );
+});
+
+Deno.test("brokerConfigFrom() with nothing gives Kafka's defaults", () => {
+  const warnings: string[] = [];
+  const config = brokerConfigFrom({ warn: (m) => warnings.push(m) });
+  assertEquals(config, { ...DEFAULT_BROKER_CONFIG, logDirs: ["./data"], topicDefaults: {} });
+  assertEquals(config.listeners, "PLAINTEXT://localhost:9092");
+  assertEquals(config.socketRequestMaxBytes, 104857600);
+  assertEquals(warnings, []);
+});
+
+Deno.test("brokerConfigFrom() maps broker keys and lets overrides win", () => {
+  const warnings: string[] = [];
+  const config = brokerConfigFrom({
+    properties: {
+      "broker.id": "4",
+      "listeners": "PLAINTEXT://:9092,CONTROLLER://:9093",
+      "controller.listener.names": "CONTROLLER",
+      "advertised.listeners": "PLAINTEXT://kafka.example:9092",
+      "log.dir": "/ignored",
+      "log.dirs": "/data/a, /data/b",
+      "num.partitions": "3",
+      "log.retention.hours": "168",
+      "log.retention.minutes": "5",
+      "log.segment.bytes": "1048576",
+      "auto.create.topics.enable": "false",
+      "socket.request.max.bytes": "1000",
+      "message.max.bytes": "2000",
+      "log.flush.interval.messages": "1",
+      "log.retention.check.interval.ms": "1000",
+      "default.replication.factor": "1",
+      "offsets.topic.replication.factor": "1",
+      "zookeeper.connect": "localhost:2181",
+    },
+    overrides: { "num.partitions": "5", "log.retention.bytes": "-1" },
+    warn: (m) => warnings.push(m),
+  });
+  assertEquals(config.nodeId, 4);
+  assertEquals(config.listeners, "PLAINTEXT://:9092,CONTROLLER://:9093");
+  assertEquals(config.advertisedListeners, "PLAINTEXT://kafka.example:9092");
+  assertEquals(config.logDirs, ["/data/a", "/data/b"]);
+  assertEquals(config.numPartitions, 5);
+  assertEquals(config.autoCreateTopicsEnable, false);
+  assertEquals(config.socketRequestMaxBytes, 1000);
+  assertEquals(config.logRetentionCheckIntervalMs, 1000);
+  assertEquals(config.topicDefaults, {
+    "retention.ms": "300000",
+    "retention.bytes": "-1",
+    "segment.bytes": "1048576",
+    "max.message.bytes": "2000",
+    "flush.messages": "1",
+  });
+  assertEquals(warnings, []);
+});
+
+Deno.test("brokerConfigFrom() warns about unknown keys and keeps going", () => {
+  const warnings: string[] = [];
+  const config = brokerConfigFrom({
+    properties: { "no.such.key": "x", "node.id": "2" },
+    warn: (m) => warnings.push(m),
+  });
+  assertEquals(config.nodeId, 2);
+  assertEquals(warnings, ['Unknown configuration "no.such.key" (value "x") is ignored']);
+});
+
+Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
+  const bad: [string, string, string][] = [
+    ["num.partitions", "0", 'Invalid value "0" for configuration "num.partitions"'],
+    ["num.partitions", "three", 'Invalid value "three" for configuration "num.partitions"'],
+    ["node.id", "-1", 'Invalid value "-1" for configuration "node.id"'],
+    ["auto.create.topics.enable", "yes", 'configuration "auto.create.topics.enable"'],
+    ["socket.request.max.bytes", "99999999999", 'configuration "socket.request.max.bytes"'],
+    ["log.retention.hours", "1.5", 'Invalid value "1.5" for configuration "log.retention.hours"'],
+    ["log.segment.bytes", "10", 'Invalid value "10" for configuration "log.segment.bytes"'],
+    ["log.cleanup.policy", "shred", 'configuration "log.cleanup.policy"'],
+    ["listeners", "localhost:9092", 'Invalid listeners "localhost:9092"'],
+    ["listeners", "SSL://localhost:9092", "only PLAINTEXT is served"],
+    ["listeners", "PLAINTEXT://localhost:99999", "port 99999 is out of range"],
+    ["log.dirs", " , ", 'Invalid value " , " for configuration "log.dirs": empty'],
+    ["cluster.id", "a b", 'Invalid value "a b" for configuration "cluster.id"'],
+  ];
+  for (const [key, value, message] of bad) {
+    assertThrows(
+      () => brokerConfigFrom({ properties: { [key]: value }, warn: () => {} }),
+      RangeError,
+      message,
+    );
+  }
+});
+
+Deno.test("parseListener() parses hosts, IPv6 and empty hosts", () => {
+  assertEquals(parseListener("PLAINTEXT://:0"), { name: "PLAINTEXT", host: "", port: 0 });
+  assertEquals(parseListener("plaintext://127.0.0.1:9092"), {
+    name: "PLAINTEXT",
+    host: "127.0.0.1",
+    port: 9092,
+  });
+  assertEquals(parseListener("PLAINTEXT://[::1]:19092").host, "::1");
+  assertEquals(
+    parseListener("CONTROLLER://:9093,PLAINTEXT://h:1", ["CONTROLLER"]),
+    { name: "PLAINTEXT", host: "h", port: 1 },
+  );
+});
+
+Deno.test("loadBrokerConfig() reads a properties file and applies flags in order", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/server.properties`;
+    await Deno.writeTextFile(file, "node.id=3\nnum.partitions=2\nlog.dirs=/from/file\n");
+    const config = await loadBrokerConfig([
+      file,
+      "--override",
+      "num.partitions=6",
+      "--log-dirs=/from/flag",
+      "--listeners",
+      "PLAINTEXT://127.0.0.1:0",
+      "--quiet",
+    ]);
+    assertEquals(config.nodeId, 3);
+    assertEquals(config.numPartitions, 6);
+    assertEquals(config.logDirs, ["/from/flag"]);
+    assertEquals(config.listeners, "PLAINTEXT://127.0.0.1:0");
+    assertEquals(config.logLevel, "silent");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadBrokerConfig() refuses unknown flags, missing values and bad overrides", async () => {
+  const cases: [string[], string][] = [
+    [["--bogus"], 'unknown flag "--bogus"'],
+    [["--listeners"], "--listeners needs a value"],
+    [["--override", "novalue"], '--override "novalue" is not key=value'],
+    [["a.properties", "b.properties"], "more than one properties file"],
+  ];
+  for (const [args, message] of cases) {
+    let caught: unknown;
+    try {
+      await loadBrokerConfig(args);
+    } catch (e) {
+      caught = e;
+    }
+    assertEquals(caught instanceof RangeError, true, `expected RangeError for ${args}`);
+    assertEquals((caught as Error).message.includes(message), true, (caught as Error).message);
+  }
+});

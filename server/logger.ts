@@ -1,0 +1,98 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+
+/** Severity of a log line, lowest first. `"silent"` as a threshold disables logging. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * Where the broker reports events: one call per event, one line per call.
+ *
+ * Pass your own to {@linkcode Broker.start} to capture or redirect the broker's log.
+ */
+export interface Logger {
+  /** Detailed events (each connection, each refused request). */
+  debug(message: string): void;
+  /** Lifecycle events (listening, topic created, shutdown). */
+  info(message: string): void;
+  /** Something the operator should look at (unknown config key, refused version). */
+  warn(message: string): void;
+  /** A failure (malformed request, I/O error). */
+  error(message: string): void;
+}
+
+const RANK: Record<LogLevel | "silent", number> = {
+  debug: 0,
+  info: 1,
+  warn: 2,
+  error: 3,
+  silent: 4,
+};
+
+/** Options for {@linkcode createLogger}. */
+export interface LoggerOptions {
+  /** Lowest level written; `"silent"` writes nothing. Default `"info"`. */
+  level?: LogLevel | "silent";
+  /** Line sink; default writes the line plus `\n` to stderr. */
+  write?: (line: string) => void;
+  /** Clock used for the timestamp; default `() => new Date()`. */
+  now?: () => Date;
+}
+
+const encoder = new TextEncoder();
+
+function writeStderr(line: string): void {
+  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+}
+
+/**
+ * Format one log line the way the broker writes it:
+ * `[2026-11-24T19:00:00Z] INFO message`.
+ *
+ * @example Format a line
+ * ```ts
+ * import { formatLogLine } from "./logger.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const line = formatLogLine(new Date(Date.UTC(2026, 10, 24, 19)), "info", "hello");
+ * assertEquals(line, "[2026-11-24T19:00:00Z] INFO hello");
+ * ```
+ *
+ * @param time When the event happened.
+ * @param level Severity of the event.
+ * @param message The event, one line.
+ * @returns The formatted line, without a trailing newline.
+ */
+export function formatLogLine(time: Date, level: LogLevel, message: string): string {
+  const stamp = time.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return `[${stamp}] ${level.toUpperCase()} ${message}`;
+}
+
+/**
+ * Create a {@linkcode Logger} that writes formatted lines at or above a level.
+ *
+ * @example Capture lines in memory
+ * ```ts
+ * import { createLogger } from "./logger.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const lines: string[] = [];
+ * const log = createLogger({ level: "warn", write: (l) => lines.push(l) });
+ * log.info("not written");
+ * log.warn("written");
+ * assertEquals(lines.length, 1);
+ * ```
+ *
+ * @param options Level, sink and clock.
+ * @returns A logger.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const threshold = RANK[options.level ?? "info"];
+  const write = options.write ?? writeStderr;
+  const now = options.now ?? (() => new Date());
+  const emit = (level: LogLevel) => (message: string): void => {
+    if (RANK[level] >= threshold) write(formatLogLine(now(), level, message));
+  };
+  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+/** A logger that discards everything; handy in tests. */
+export const silentLogger: Logger = createLogger({ level: "silent" });

@@ -49,13 +49,13 @@ export interface RecordInput {
 /** Options for {@linkcode encodeRecordBatch}. */
 export interface EncodeRecordBatchOptions {
   /** Offset of the first record (the broker reassigns it on produce). Default 0. */
-  baseOffset?: bigint;
+  baseOffset?: number;
   /** Compression codec. Default `none`. */
   compression?: CompressionName;
   /** Default timestamp for records without one. Default `Date.now()`. */
   timestamp?: number;
   /** Producer id, -1 when not idempotent. */
-  producerId?: bigint;
+  producerId?: number;
   /** Producer epoch, -1 when not idempotent. */
   producerEpoch?: number;
   /** Sequence of the first record, -1 when not idempotent. */
@@ -73,7 +73,7 @@ export interface EncodeRecordBatchOptions {
 /** A decoded record. */
 export interface DecodedRecord {
   /** Absolute offset. */
-  offset: bigint;
+  offset: number;
   /** Timestamp in milliseconds since the epoch. */
   timestamp: number;
   /** Key bytes, or `null`. */
@@ -87,9 +87,9 @@ export interface DecodedRecord {
 /** A decoded batch. */
 export interface DecodedRecordBatch {
   /** Offset of the first record. */
-  baseOffset: bigint;
+  baseOffset: number;
   /** Offset of the last record (`baseOffset + lastOffsetDelta`). */
-  lastOffset: bigint;
+  lastOffset: number;
   /** Partition leader epoch. */
   partitionLeaderEpoch: number;
   /** Compression codec. */
@@ -105,7 +105,7 @@ export interface DecodedRecordBatch {
   /** Largest timestamp. */
   maxTimestamp: number;
   /** Producer id. */
-  producerId: bigint;
+  producerId: number;
   /** Producer epoch. */
   producerEpoch: number;
   /** Base sequence. */
@@ -134,7 +134,13 @@ class Writer {
     this.view = new DataView(next.buffer);
   }
   varint(v: number): void {
-    this.varlong(BigInt(v));
+    let z = ((v << 1) ^ (v >> 31)) >>> 0;
+    this.ensure(5);
+    while (z >= 0x80) {
+      this.buf[this.pos++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    this.buf[this.pos++] = z;
   }
   varlong(v: bigint): void {
     let z = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
@@ -278,7 +284,9 @@ export function encodeRecordBatch(
     if (ts > maxTimestamp) maxTimestamp = ts;
     rec.pos = 0;
     rec.buf[rec.pos++] = 0; // attributes
-    rec.varlong(BigInt(ts - baseTimestamp));
+    const delta = ts - baseTimestamp;
+    if (delta >= -0x40000000 && delta < 0x40000000) rec.varint(delta);
+    else rec.varlong(BigInt(delta));
     rec.varint(i);
     rec.nullableBytes(r.key);
     rec.nullableBytes(r.value);
@@ -294,7 +302,7 @@ export function encodeRecordBatch(
   const payload = compress(body.result(), codec);
   const out = new Uint8Array(RECORD_BATCH_OVERHEAD + payload.length);
   const v = new DataView(out.buffer);
-  v.setBigInt64(0, options.baseOffset ?? 0n);
+  v.setBigInt64(0, BigInt(options.baseOffset ?? 0));
   v.setInt32(8, out.length - 12);
   v.setInt32(12, options.partitionLeaderEpoch ?? -1);
   v.setInt8(16, 2);
@@ -306,7 +314,7 @@ export function encodeRecordBatch(
   v.setInt32(23, records.length - 1);
   v.setBigInt64(27, BigInt(baseTimestamp));
   v.setBigInt64(35, BigInt(maxTimestamp));
-  v.setBigInt64(43, options.producerId ?? -1n);
+  v.setBigInt64(43, BigInt(options.producerId ?? -1));
   v.setInt16(51, options.producerEpoch ?? -1);
   v.setInt32(53, options.baseSequence ?? -1);
   v.setInt32(57, records.length);
@@ -329,8 +337,8 @@ export interface DecodeRecordBatchesOptions {
  * @example
  * ```ts
  * import { decodeRecordBatches, encodeRecordBatch } from "./record_batch.ts";
- * const bytes = encodeRecordBatch([{ value: new Uint8Array([1]) }], { baseOffset: 5n });
- * decodeRecordBatches(bytes)[0].baseOffset; // 5n
+ * const bytes = encodeRecordBatch([{ value: new Uint8Array([1]) }], { baseOffset: 5 });
+ * decodeRecordBatches(bytes)[0].baseOffset; // 5
  * ```
  *
  * @param data The raw bytes.
@@ -348,7 +356,7 @@ export function decodeRecordBatches(
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let pos = 0;
   while (data.length - pos >= 17) {
-    const baseOffset = v.getBigInt64(pos);
+    const baseOffset = Number(v.getBigInt64(pos));
     const batchLength = v.getInt32(pos + 8);
     if (batchLength < 0) throw corrupt(`negative batch length ${batchLength} at byte ${pos}`);
     const size = 12 + batchLength;
@@ -408,7 +416,7 @@ export function decodeRecordBatches(
       }
       if (r.pos !== end) throw corrupt(`record ${i} length ${len} does not match its fields`);
       records.push({
-        offset: baseOffset + BigInt(offsetDelta),
+        offset: baseOffset + offsetDelta,
         timestamp: timestampType === 1 ? maxTimestamp : baseTimestamp + Number(tsDelta),
         key,
         value,
@@ -417,7 +425,7 @@ export function decodeRecordBatches(
     }
     out.push({
       baseOffset,
-      lastOffset: baseOffset + BigInt(lastOffsetDelta),
+      lastOffset: baseOffset + lastOffsetDelta,
       partitionLeaderEpoch: bv.getInt32(12),
       compression,
       timestampType,
@@ -425,7 +433,7 @@ export function decodeRecordBatches(
       control: (attributes & 0x20) !== 0,
       baseTimestamp,
       maxTimestamp,
-      producerId: bv.getBigInt64(43),
+      producerId: Number(bv.getBigInt64(43)),
       producerEpoch: bv.getInt16(51),
       baseSequence: bv.getInt32(53),
       records,
@@ -443,8 +451,8 @@ export function decodeRecordBatches(
  * @example
  * ```ts
  * import { decodeRecords, encodeRecordBatch } from "./record_batch.ts";
- * const bytes = encodeRecordBatch([{ value: null }, { value: null }], { baseOffset: 10n });
- * decodeRecords(bytes, 11n).map((r) => r.offset); // [11n]
+ * const bytes = encodeRecordBatch([{ value: null }, { value: null }], { baseOffset: 10 });
+ * decodeRecords(bytes, 11).map((r) => r.offset); // [11]
  * ```
  *
  * @param data The raw bytes.
@@ -452,7 +460,7 @@ export function decodeRecordBatches(
  * @returns The records, in offset order.
  * @throws {KafkaError} As {@linkcode decodeRecordBatches}.
  */
-export function decodeRecords(data: Uint8Array, fromOffset = 0n): DecodedRecord[] {
+export function decodeRecords(data: Uint8Array, fromOffset = 0): DecodedRecord[] {
   const out: DecodedRecord[] = [];
   for (const batch of decodeRecordBatches(data)) {
     if (batch.control) continue;

@@ -1,0 +1,376 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Test harness for the interop suite: a real in-process broker on a free port with a fresh data
+ * directory, subprocesses with a hard timeout, and a gate that skips (or, in CI, fails) the tests
+ * of a Kafka client that is not installed.
+ *
+ * Requires `--allow-all` (network, temp files, subprocesses, env).
+ *
+ * @module
+ */
+
+import { Broker } from "../server/mod.ts";
+import type { BrokerConfig } from "../server/config.ts";
+
+/** A running broker owned by a test file, with the data directory it writes to. */
+export interface TestBroker {
+  /** The broker itself. */
+  broker: Broker;
+  /** The TCP port it listens on (127.0.0.1). */
+  port: number;
+  /** `"127.0.0.1:PORT"`, what clients take as bootstrap servers. */
+  bootstrap: string;
+  /** The temporary data directory (removed by {@linkcode TestBroker.close}). */
+  dataDir: string;
+  /** Close the broker and remove its data directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a broker on `127.0.0.1` with a free port, a fresh temporary data directory and no log
+ * output. `overrides` are merged over those settings.
+ *
+ * @example Start and stop a broker
+ * ```ts ignore
+ * import { startBroker } from "./harness.ts";
+ *
+ * const b = await startBroker();
+ * console.log(b.bootstrap); // 127.0.0.1:PORT
+ * await b.close();
+ * ```
+ *
+ * @param overrides Broker settings to use instead of the harness defaults.
+ * @returns The running broker; call `close()` when done.
+ * @throws {Error} When the broker cannot start (the data directory is then removed).
+ */
+export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {
+  const dataDir = await Deno.makeTempDir({ prefix: "sluice_interop_" });
+  let broker: Broker;
+  try {
+    broker = await Broker.start({
+      listeners: "PLAINTEXT://127.0.0.1:0",
+      logDirs: [dataDir],
+      logLevel: (Deno.env.get("SLUICE_TEST_LOG") as BrokerConfig["logLevel"]) ?? "silent",
+      ...overrides,
+    });
+  } catch (err) {
+    await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    throw new Error(`start broker: ${err instanceof Error ? err.message : err}`, { cause: err });
+  }
+  let closed: Promise<void> | undefined;
+  const port = broker.port;
+  return {
+    broker,
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    dataDir,
+    close(): Promise<void> {
+      closed ??= (async () => {
+        try {
+          await broker.close();
+        } finally {
+          await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+        }
+      })();
+      return closed;
+    },
+  };
+}
+
+/**
+ * One broker shared by the tests of a file: started on first use, closed after the file's last
+ * test (`Deno.test.afterAll`). Tests sharing it must use distinct topic names.
+ *
+ * @example Share a broker
+ * ```ts ignore
+ * import { sharedBroker } from "./harness.ts";
+ *
+ * const broker = sharedBroker();
+ * Deno.test("uses the broker", async () => {
+ *   const { bootstrap } = await broker();
+ *   console.log(bootstrap);
+ * });
+ * ```
+ *
+ * @param overrides Broker settings, as for {@linkcode startBroker}.
+ * @returns A function resolving to the shared broker.
+ */
+export function sharedBroker(overrides: Partial<BrokerConfig> = {}): () => Promise<TestBroker> {
+  let started: Promise<TestBroker> | undefined;
+  Deno.test.afterAll(async () => {
+    if (started) await (await started.catch(() => undefined))?.close();
+  });
+  return () => (started ??= startBroker(overrides));
+}
+
+let topicCounter = 0;
+
+/**
+ * A topic name unique within this process: `prefix-<pid>-<n>`.
+ *
+ * @param prefix Readable part of the name.
+ * @returns The topic name.
+ */
+export function uniqueTopic(prefix: string): string {
+  topicCounter++;
+  return `${prefix}-${Deno.pid}-${topicCounter}`;
+}
+
+/** Options for {@linkcode runCommand}. */
+export interface RunOptions {
+  /** Text written to the child's stdin, which is then closed. Default: stdin is `/dev/null`. */
+  stdin?: string | Uint8Array;
+  /** Milliseconds before the child is killed with SIGKILL. Default 30000. */
+  timeoutMs?: number;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
+/** What a finished (or killed) subprocess left behind. */
+export interface RunResult {
+  /** Exit code (non-zero when killed). */
+  code: number;
+  /** Everything written to stdout, as UTF-8. */
+  stdout: string;
+  /** Everything written to stderr, as UTF-8. */
+  stderr: string;
+  /** True when the child was killed because it outlived `timeoutMs`. */
+  timedOut: boolean;
+}
+
+/**
+ * Run a command to completion with a hard timeout, capturing stdout and stderr. Never hangs:
+ * when the timeout fires the child is killed with SIGKILL and the result says `timedOut`.
+ *
+ * @example Run a command
+ * ```ts ignore
+ * import { runCommand } from "./harness.ts";
+ *
+ * const r = await runCommand("kcat", ["-V"], { timeoutMs: 5000 });
+ * console.log(r.code, r.stdout);
+ * ```
+ *
+ * @param cmd Program to run (looked up on PATH).
+ * @param args Its arguments.
+ * @param options stdin, timeout and environment.
+ * @returns Exit code, output and whether it timed out.
+ * @throws {Error} When the program cannot be started (e.g. not installed).
+ */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: options.env,
+    }).spawn();
+  } catch (err) {
+    throw new Error(`run ${cmd}: ${err instanceof Error ? err.message : err}`, { cause: err });
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }, timeoutMs);
+  try {
+    if (options.stdin !== undefined) {
+      const data = typeof options.stdin === "string"
+        ? new TextEncoder().encode(options.stdin)
+        : options.stdin;
+      const writer = child.stdin.getWriter();
+      try {
+        await writer.write(data);
+        await writer.close();
+      } catch {
+        // the child exited without reading its input; its exit code tells the story
+      }
+    }
+    const out = await child.output();
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The Python interpreter that has the Debian Kafka packages (not a pyenv one on PATH). */
+export const PYTHON: string = "/usr/bin/python3";
+
+/**
+ * Run one of the JSON client scripts under `tests/interop/clients/` and parse its answer.
+ *
+ * @param script File name in `tests/interop/clients/`, e.g. `"kafka_python_client.py"`.
+ * @param command Sub-command: `produce`, `consume`, `admin`, `offsets_for_times`.
+ * @param request The JSON request (sent on stdin).
+ * @param timeoutMs Hard limit for the subprocess. Default 30000.
+ * @returns The parsed JSON answer.
+ * @throws {Error} When the script times out, exits non-zero or prints no JSON; the message
+ * carries the script's error and the tail of its stderr.
+ */
+export async function runClientScript<T = Record<string, unknown>>(
+  script: string,
+  command: string,
+  request: unknown,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const path = new URL(`./interop/clients/${script}`, import.meta.url).pathname;
+  const r = await runCommand(PYTHON, [path, command], {
+    stdin: JSON.stringify(request),
+    timeoutMs,
+  });
+  const tail = r.stderr.split("\n").slice(-15).join("\n");
+  if (r.timedOut) {
+    throw new Error(`${script} ${command}: timed out after ${timeoutMs} ms\n${tail}`);
+  }
+  const last = r.stdout.trim().split("\n").pop() ?? "";
+  let answer: Record<string, unknown>;
+  try {
+    answer = JSON.parse(last);
+  } catch {
+    throw new Error(`${script} ${command}: exit ${r.code}, no JSON answer\n${tail}`);
+  }
+  if (r.code !== 0 || "error" in answer) {
+    throw new Error(`${script} ${command}: ${answer.error ?? `exit ${r.code}`}\n${tail}`);
+  }
+  return answer as T;
+}
+
+/**
+ * Reject when `promise` has not settled within `ms`, so an in-process client call can never hang
+ * the suite.
+ *
+ * @param promise The work.
+ * @param ms Limit in milliseconds.
+ * @param what Name of the work, used in the error.
+ * @returns The promise's value.
+ * @throws {Error} `"<what>: timed out after <ms> ms"`, or whatever `promise` rejects with.
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: number | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The external Kafka clients the interop suite drives. */
+export type ClientName = "kcat" | "kafka-python" | "confluent-kafka" | "kafkajs";
+
+/** Whether a client is usable, and how a test should treat it when it is not. */
+export interface ClientRequirement {
+  /** The client. */
+  name: ClientName;
+  /** True when the client was found. */
+  available: boolean;
+  /** True when its tests should be reported as ignored (missing, and not in CI). */
+  ignore: boolean;
+  /** Why it is missing and how to install it; empty when available. */
+  message: string;
+  /** Throw {@linkcode ClientRequirement.message} when the client is missing (CI). */
+  assertAvailable(): void;
+}
+
+const INSTALL_HINTS: Record<ClientName, string> = {
+  "kcat": "apt-get install kcat",
+  "kafka-python": "apt-get install python3-kafka",
+  "confluent-kafka": "apt-get install python3-confluent-kafka",
+  "kafkajs": "needs the npm registry or a Deno cache with npm:kafkajs@2.2.4",
+};
+
+function probe(cmd: string, args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null", stdin: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+function probeClient(name: ClientName): boolean {
+  switch (name) {
+    case "kcat":
+      return probe("kcat", ["-V"]);
+    case "kafka-python":
+      return probe(PYTHON, ["-c", "import kafka"]);
+    case "confluent-kafka":
+      return probe(PYTHON, ["-c", "import confluent_kafka"]);
+    case "kafkajs":
+      return probe(Deno.execPath(), ["eval", "await import('npm:kafkajs@2.2.4')"]);
+  }
+}
+
+/**
+ * Check that a client is installed. When it is missing, its tests are ignored with a printed
+ * message (`"kcat not installed: skipping; apt-get install kcat"`), except when `CI=true`, where
+ * they run and fail with that message.
+ *
+ * @example Gate tests on kcat
+ * ```ts ignore
+ * import { interopTest, requireClient } from "./harness.ts";
+ *
+ * const kcat = requireClient("kcat");
+ * interopTest(kcat, "metadata", async () => {});
+ * ```
+ *
+ * @param name The client.
+ * @returns The requirement, to pass to {@linkcode interopTest}.
+ */
+export function requireClient(name: ClientName): ClientRequirement {
+  const available = probeClient(name);
+  const ci = Deno.env.get("CI") === "true";
+  const message = available ? "" : `${name} not installed: skipping; ${INSTALL_HINTS[name]}`;
+  if (!available) {
+    console.warn(ci ? `${name} not installed: failing its tests because CI=true` : message);
+  }
+  return {
+    name,
+    available,
+    ignore: !available && !ci,
+    message,
+    assertAvailable(): void {
+      if (!available) throw new Error(`${name} not installed: ${INSTALL_HINTS[name]}`);
+    },
+  };
+}
+
+/**
+ * Register a test that needs `client`: ignored when the client is missing outside CI, failing
+ * when it is missing in CI. Op and resource sanitizers are off because the in-process broker keeps
+ * serving connections across tests.
+ *
+ * @param client From {@linkcode requireClient}.
+ * @param name Test name; the client name is prefixed.
+ * @param fn The test body.
+ */
+export function interopTest(
+  client: ClientRequirement,
+  name: string,
+  fn: (t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test({
+    name: `${client.name}: ${name}`,
+    ignore: client.ignore,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      client.assertAvailable();
+      await fn(t);
+    },
+  });
+}

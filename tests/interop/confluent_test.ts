@@ -1,0 +1,26 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// confluent-kafka 1.7.0 on librdkafka 2.0.2 (Debian python3-confluent-kafka) against a real
+// in-process Sluice broker, through clients/confluent_client.py. The cases are in
+// python_cases.ts; librdkafka has every codec built in and an idempotent producer.
+
+import { requireClient, sharedBroker } from "../harness.ts";
+import { definePythonClientTests } from "./python_cases.ts";
+
+const client = requireClient("confluent-kafka");
+const broker = sharedBroker({
+  numPartitions: 3,
+  topicDefaults: { "max.message.bytes": "4194304" },
+});
+
+definePythonClientTests(client, {
+  script: "confluent_client.py",
+  codecs: ["none", "gzip", "snappy", "lz4", "zstd"],
+  compression: (codec) => ({ "compression.type": codec }),
+  murmur2: { "partitioner": "murmur2_random" },
+  bigProducer: { "message.max.bytes": 4194304 },
+  bigConsumer: { "fetch.message.max.bytes": 4194304, "receive.message.max.bytes": 8388608 },
+  longPoll: { "fetch.wait.max.ms": 60000, "socket.timeout.ms": 90000 },
+  acks0: { "acks": 0 },
+  idempotent: { "enable.idempotence": true },
+  noOffset: { offset: -1 },
+}, broker);

@@ -1,0 +1,168 @@
+/**
+ * Loads a partition log from its directory, recovering after a crash: stray `.deleted`,
+ * `.cleaned`, `.swap` and temporary files are removed; after a clean shutdown the index files
+ * are trusted (after sanity checks); otherwise every segment from the one holding the recovery
+ * point on is re-validated batch by batch (WASM), a torn or corrupt tail is cut (and logged with
+ * the offset and byte position) and its indexes rebuilt.
+ *
+ * @module
+ */
+
+import type { LogConfig } from "./config.ts";
+import {
+  CLEANED_FILE_SUFFIX,
+  DELETED_FILE_SUFFIX,
+  INDEX_FILE_SUFFIX,
+  LOG_FILE_SUFFIX,
+  parseSegmentFileName,
+  SWAP_FILE_SUFFIX,
+  TEMP_FILE_SUFFIX,
+  TIME_INDEX_FILE_SUFFIX,
+} from "./names.ts";
+import { PartitionLog, type PartitionLogHooks } from "./partition_log.ts";
+import { LogSegment, removeIfExists } from "./segment.ts";
+
+/** What the loader needs to know about a partition. */
+export interface LoadParams {
+  /** Partition directory (created if missing). */
+  dir: string;
+  /** Topic name. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** Log settings. */
+  config: LogConfig;
+  /** Whether the data dir had a clean shutdown marker. */
+  cleanShutdown: boolean;
+  /** Checkpointed recovery point (undefined: recover everything). */
+  recoveryPoint?: number;
+  /** Checkpointed log start offset. */
+  logStartOffset?: number;
+  /** Hooks for the log. */
+  hooks?: PartitionLogHooks;
+}
+
+/**
+ * Opens (and if needed recovers) the partition log in `params.dir`.
+ * Requires `--allow-read` and `--allow-write`.
+ *
+ * @param params Directory, names, config and checkpoint state.
+ * @returns The loaded log, positioned after its last valid batch.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadPartitionLog } from "./log_loader.ts";
+ * import { effectiveConfigs, toLogConfig } from "./config.ts";
+ * const log = await loadPartitionLog({
+ *   dir: "/data/t-0", topic: "t", partition: 0,
+ *   config: toLogConfig(effectiveConfigs({}, {})), cleanShutdown: false,
+ * });
+ * ```
+ */
+export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog> {
+  const { dir, config } = params;
+  const log = params.hooks?.logger ?? (() => {});
+  const name = `${params.topic}-${params.partition}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const bases: number[] = [];
+  const indexFiles: { base: number; path: string }[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile) continue;
+    const path = `${dir}/${e.name}`;
+    if (
+      e.name.endsWith(DELETED_FILE_SUFFIX) || e.name.endsWith(CLEANED_FILE_SUFFIX) ||
+      e.name.endsWith(SWAP_FILE_SUFFIX) || e.name.endsWith(TEMP_FILE_SUFFIX)
+    ) {
+      log(`${name}: removing stray file ${e.name}`);
+      await removeIfExists(path);
+      continue;
+    }
+    const parsed = parseSegmentFileName(e.name);
+    if (!parsed) continue;
+    if (parsed.suffix === LOG_FILE_SUFFIX) bases.push(parsed.baseOffset);
+    else if (parsed.suffix === INDEX_FILE_SUFFIX || parsed.suffix === TIME_INDEX_FILE_SUFFIX) {
+      indexFiles.push({ base: parsed.baseOffset, path });
+    }
+  }
+  bases.sort((a, b) => a - b);
+  for (const f of indexFiles) {
+    if (!bases.includes(f.base)) {
+      log(`${name}: removing orphan index ${f.path}`);
+      await removeIfExists(f.path);
+    }
+  }
+  const segments: LogSegment[] = [];
+  if (bases.length === 0) {
+    const seg = await LogSegment.create(dir, params.logStartOffset ?? 0);
+    segments.push(seg);
+  }
+  const rp = params.recoveryPoint;
+  let recoverFrom = bases.length; // index of the first segment to re-validate
+  if (!params.cleanShutdown) {
+    recoverFrom = 0;
+    if (rp !== undefined) {
+      for (let i = 0; i < bases.length; i++) if (bases[i] <= rp) recoverFrom = i;
+    }
+  }
+  let recovered = false;
+  for (let i = 0; i < bases.length; i++) {
+    const seg = new LogSegment(dir, bases[i]);
+    const st = await Deno.stat(seg.logPath);
+    seg.size = st.size;
+    if (st.mtime) seg.lastModifiedMs = st.mtime.getTime();
+    const isLast = i === bases.length - 1;
+    let mustRecover = i >= recoverFrom;
+    if (!mustRecover) {
+      const why = await seg.loadIndexes();
+      if (why) {
+        log(`${name}: rebuilding indexes of segment ${bases[i]}: ${why}`);
+        mustRecover = true;
+      } else if (isLast) {
+        const tailWhy = await seg.loadTail();
+        if (tailWhy) {
+          log(`${name}: re-validating segment ${bases[i]}: ${tailWhy}`);
+          mustRecover = true;
+        }
+      } else {
+        seg.nextOffset = bases[i + 1];
+      }
+    }
+    if (mustRecover) {
+      recovered = true;
+      const r = await seg.recover(config.indexIntervalBytes);
+      if (!isLast) seg.sealTimeIndex();
+      await seg.writeIndexes(true);
+      if (r.truncatedBytes > 0) {
+        log(
+          `${name}: truncated corrupt tail at offset ${seg.nextOffset}, byte position ` +
+            `${r.validBytes} of segment ${bases[i]} (${r.truncatedBytes} bytes cut): ${r.reason}`,
+        );
+        segments.push(seg);
+        for (let j = i + 1; j < bases.length; j++) {
+          log(`${name}: deleting segment ${bases[j]} after the corrupt tail`);
+          const later = new LogSegment(dir, bases[j]);
+          for (const p of [later.logPath, later.indexPath, later.timeIndexPath]) {
+            await removeIfExists(p);
+          }
+        }
+        break;
+      }
+      if (!isLast && seg.nextOffset > bases[i + 1]) {
+        log(`${name}: segment ${bases[i]} overlaps segment ${bases[i + 1]}`);
+      }
+      if (!isLast && seg.size > 0) seg.nextOffset = Math.max(seg.nextOffset, bases[i]);
+    }
+    segments.push(seg);
+  }
+  const active = segments[segments.length - 1];
+  if (active.nextOffset < active.baseOffset) active.nextOffset = active.baseOffset;
+  if (recovered) await active.syncLog();
+  active.activate(params.hooks?.hotTailBytes ?? 0);
+  const leo = active.nextOffset;
+  const recoveryPoint = params.cleanShutdown || recovered ? leo : Math.min(rp ?? 0, leo);
+  return new PartitionLog(params.topic, params.partition, dir, config, {
+    segments,
+    logStartOffset: params.logStartOffset ?? segments[0].baseOffset,
+    recoveryPoint,
+  }, params.hooks);
+}

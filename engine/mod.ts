@@ -1,0 +1,86 @@
+/**
+ * Sluice's storage engine: Kafka-style segmented partition logs on disk.
+ *
+ * A data directory holds `<topic>-<partition>/` directories of segments named by their 20-digit
+ * base offset (`.log` record batches exactly as received with base offsets assigned, sparse
+ * `.index` and `.timeindex`), the topic metadata, `recovery-point-offset-checkpoint`,
+ * `log-start-offset-checkpoint` and, after a clean shutdown, `.kafka_cleanshutdown`.
+ *
+ * - {@linkcode LogManager}: open a data dir, create/delete topics, grow partitions, change
+ *   configs, subscribe to appends, flush, close.
+ * - {@linkcode PartitionLog}: `append` (validated in WASM, offsets assigned in place), `read`
+ *   (whole batches as stored), `offsetForTime`, `deleteRecordsBefore`, `truncateTo`.
+ * - {@linkcode TOPIC_CONFIGS} and friends: every Kafka topic config with its default, and the
+ *   mapping from broker config names, for DescribeConfigs.
+ * - Every error is an {@linkcode EngineError} with the Kafka error `code` to send back.
+ *
+ * Requires `--allow-read` and `--allow-write` on the data directory.
+ *
+ * @example Create a topic, append a batch, read it back
+ * ```ts
+ * import { LogManager } from "./mod.ts";
+ * import { buildBatch } from "../wasm/testing.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const mgr = await LogManager.open(dir);
+ * await mgr.createTopic("orders", 1);
+ * const log = mgr.partition("orders", 0)!;
+ * const batch = buildBatch({ records: [{ key: "k", value: "v" }], baseTimestamp: Date.now() });
+ * const { baseOffset } = await log.append(batch);
+ * const { records, highWatermark } = await log.read(baseOffset, 1 << 20);
+ * console.assert(baseOffset === 0 && highWatermark === 1 && records.length === batch.length);
+ * await mgr.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @example Errors carry Kafka codes
+ * ```ts
+ * import { EngineError, ErrorCode, LogManager } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const mgr = await LogManager.open(dir);
+ * try {
+ *   await mgr.createTopic("bad name", 1);
+ * } catch (e) {
+ *   console.assert(e instanceof EngineError && e.code === ErrorCode.INVALID_TOPIC_EXCEPTION);
+ * }
+ * await mgr.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AlterConfigsOptions,
+  type AppendListener,
+  LogManager,
+  type LogManagerOptions,
+  type TopicInfo,
+  type ValidateOnlyOption,
+} from "./log_manager.ts";
+export {
+  type AppendResult,
+  errorCodeForBatchStatus,
+  type OffsetAndTimestamp,
+  PartitionLog,
+  type ReadOptions,
+  type ReadResult,
+} from "./partition_log.ts";
+export {
+  BROKER_TO_TOPIC_CONFIG,
+  brokerConfigsToTopicDefaults,
+  type ConfigSource,
+  type ConfigType,
+  describeTopicConfigs,
+  effectiveConfigs,
+  type LogConfig,
+  toLogConfig,
+  TOPIC_CONFIGS,
+  type TopicConfigDef,
+  type TopicConfigEntry,
+  validateConfigValue,
+  validateTopicConfigs,
+} from "./config.ts";
+export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
+export { MAX_TOPIC_NAME_LENGTH, validateTopicName } from "./topic_name.ts";

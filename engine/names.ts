@@ -1,0 +1,90 @@
+/**
+ * Kafka's on-disk names, in one place: segment file suffixes, checkpoint file names, the clean
+ * shutdown marker, and helpers to build and parse them.
+ *
+ * @module
+ */
+
+/** Suffix of a segment's record-batch file. */
+export const LOG_FILE_SUFFIX = ".log";
+/** Suffix of a segment's sparse offset index. */
+export const INDEX_FILE_SUFFIX = ".index";
+/** Suffix of a segment's sparse time index. */
+export const TIME_INDEX_FILE_SUFFIX = ".timeindex";
+/** Suffix added to files of a segment scheduled for deletion. */
+export const DELETED_FILE_SUFFIX = ".deleted";
+/** Suffix of files written by the log cleaner before the swap. */
+export const CLEANED_FILE_SUFFIX = ".cleaned";
+/** Suffix of files about to replace live segment files. */
+export const SWAP_FILE_SUFFIX = ".swap";
+/** Suffix of temporary files written before an atomic rename. */
+export const TEMP_FILE_SUFFIX = ".tmp";
+/** Suffix of a partition directory being deleted (`<topic>-<partition>.<id>-delete`). */
+export const DELETE_DIR_SUFFIX = "-delete";
+/** Per data dir: `topic partition offset` lines, the offset up to which each log is flushed. */
+export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
+/** Per data dir: `topic partition offset` lines, each log's start offset. */
+export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";
+/** Present in a data dir only after a clean shutdown. */
+export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
+/** Per data dir: topic names, ids, partition counts and config overrides (JSON). */
+export const TOPIC_METADATA_FILE = "sluice-topics.json";
+/** Per partition dir: Kafka's `partition.metadata` with the topic id. */
+export const PARTITION_METADATA_FILE = "partition.metadata";
+/** Version written on the first line of checkpoint files. */
+export const CHECKPOINT_VERSION = 0;
+
+/**
+ * File name stem for a segment: the base offset zero-padded to 20 digits.
+ *
+ * @param baseOffset The segment's base offset.
+ * @returns e.g. `00000000000000000042`.
+ *
+ * @example
+ * ```ts
+ * import { offsetFileStem } from "./names.ts";
+ * console.assert(offsetFileStem(42) === "00000000000000000042");
+ * ```
+ */
+export function offsetFileStem(baseOffset: number): string {
+  return String(baseOffset).padStart(20, "0");
+}
+
+/**
+ * The directory name of a partition log, `<topic>-<partition>`.
+ *
+ * @param topic Topic name.
+ * @param partition Partition index.
+ * @returns e.g. `orders-3`.
+ *
+ * @example
+ * ```ts
+ * import { partitionDirName } from "./names.ts";
+ * console.assert(partitionDirName("orders", 3) === "orders-3");
+ * ```
+ */
+export function partitionDirName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+/**
+ * Parses a segment file name (`<20 digits><suffix>`) into its base offset and suffix.
+ *
+ * @param name A file name inside a partition directory.
+ * @returns The base offset and suffix (e.g. `.log`, `.index.swap`), or `undefined` if the name is
+ * not a segment file.
+ *
+ * @example
+ * ```ts
+ * import { parseSegmentFileName } from "./names.ts";
+ * const p = parseSegmentFileName("00000000000000000042.log");
+ * console.assert(p?.baseOffset === 42 && p.suffix === ".log");
+ * ```
+ */
+export function parseSegmentFileName(
+  name: string,
+): { baseOffset: number; suffix: string } | undefined {
+  const m = /^(\d{20})(\..+)$/.exec(name);
+  if (!m) return undefined;
+  return { baseOffset: Number(m[1]), suffix: m[2] };
+}

@@ -1,0 +1,867 @@
+/**
+ * A partition log: ordered segments, offset assignment, appends with group commit, reads,
+ * time lookups, retention, start-offset moves and truncation.
+ *
+ * @module
+ */
+
+import { BatchStatus, crc32c, scanBatches, setBaseOffset } from "../wasm/mod.ts";
+import {
+  ATTRIBUTES_OFFSET,
+  BATCH_HEADER_SIZE,
+  CRC_OFFSET,
+  MAX_TIMESTAMP_OFFSET,
+  readInt32,
+  readInt64,
+  TIMESTAMP_TYPE_BIT,
+  writeInt32,
+  writeInt64,
+} from "./batch_header.ts";
+import type { LogConfig } from "./config.ts";
+import { EngineError, ErrorCode, storageError } from "./errors.ts";
+import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
+
+/** Result of {@linkcode PartitionLog.append}. */
+export interface AppendResult {
+  /** Offset assigned to the first record. */
+  baseOffset: number;
+  /** Offset of the last record. */
+  lastOffset: number;
+  /** The broker time written into the batches for LogAppendTime topics, else -1. */
+  logAppendTime: number;
+  /** The log start offset after the append. */
+  logStartOffset: number;
+  /** Number of records appended. */
+  recordCount: number;
+}
+
+/** Result of {@linkcode PartitionLog.read}. */
+export interface ReadResult {
+  /** Whole record batches, exactly as stored (empty when nothing is available). */
+  records: Uint8Array;
+  /** High watermark at the time of the read. */
+  highWatermark: number;
+  /** Log start offset at the time of the read. */
+  logStartOffset: number;
+}
+
+/** Options of {@linkcode PartitionLog.read}. */
+export interface ReadOptions {
+  /** Exclusive bound: batches whose base offset is ≥ this are not returned (default: HW). */
+  maxOffset?: number;
+}
+
+/** Result of {@linkcode PartitionLog.offsetForTime}. */
+export interface OffsetAndTimestamp {
+  /** The offset found. */
+  offset: number;
+  /** The timestamp of the record at that offset (-1 for the earliest/latest specials). */
+  timestamp: number;
+}
+
+/** Hooks and settings a {@linkcode PartitionLog} gets from its manager. */
+export interface PartitionLogHooks {
+  /** Called after appended data became visible, with the new log end offset. */
+  onAppend?: (logEndOffset: number) => void;
+  /** Called when the log start offset moved. */
+  onLogStartOffset?: (logStartOffset: number) => void;
+  /** Diagnostic messages (recovery, deletions). */
+  logger?: (msg: string) => void;
+  /** Bytes of the active segment's tail kept in memory. */
+  hotTailBytes?: number;
+}
+
+/** Initial state handed over by the loader. */
+export interface PartitionLogState {
+  /** Segments in base-offset order; the last is active. */
+  segments: LogSegment[];
+  /** Log start offset. */
+  logStartOffset: number;
+  /** Offset up to which everything is fsynced. */
+  recoveryPoint: number;
+}
+
+interface PendingAppend {
+  records: Uint8Array;
+  positions: number[];
+  sizes: number[];
+  lastOffsetDeltas: number[];
+  recordCounts: number[];
+  maxTimestamps: number[];
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+const RECORD_LEVEL: ReadonlySet<number> = new Set<number>([
+  BatchStatus.BAD_RECORD_COUNT,
+  BatchStatus.BAD_VARINT,
+  BatchStatus.BAD_RECORD_LENGTH,
+  BatchStatus.BAD_OFFSET_DELTA,
+  BatchStatus.BAD_RECORDS_SIZE,
+  BatchStatus.BAD_CONTROL,
+  BatchStatus.BAD_HEADER,
+]);
+
+/**
+ * The Kafka error code for a failed batch scan: framing, magic, CRC and attributes are
+ * CORRUPT_MESSAGE; record-level failures are INVALID_RECORD.
+ *
+ * @param status A `BatchStatus` code.
+ * @returns The Kafka error code.
+ *
+ * @example
+ * ```ts
+ * import { BatchStatus } from "../wasm/mod.ts";
+ * import { errorCodeForBatchStatus } from "./partition_log.ts";
+ * console.assert(errorCodeForBatchStatus(BatchStatus.BAD_CRC) === 2);
+ * ```
+ */
+export function errorCodeForBatchStatus(status: number): number {
+  return RECORD_LEVEL.has(status) ? ErrorCode.INVALID_RECORD : ErrorCode.CORRUPT_MESSAGE;
+}
+
+/**
+ * One partition's log. Obtain instances from `LogManager.partition()`; appends to one partition
+ * are serialised, and appends waiting in the queue are written together (one write per request,
+ * one fsync per group when the policy demands it).
+ */
+export class PartitionLog {
+  /** Topic name. */
+  readonly topic: string;
+  /** Partition index. */
+  readonly partition: number;
+  /** The partition directory. */
+  readonly dir: string;
+  #segments: LogSegment[];
+  #config: LogConfig;
+  #lso: number;
+  #leo: number;
+  #hw: number;
+  #recoveryPoint: number;
+  #hooks: PartitionLogHooks;
+  #queue: PendingAppend[] = [];
+  #draining = false;
+  #mutex = new Mutex();
+  #unflushedMessages = 0;
+  #lastFlushMs = Date.now();
+  #failed: EngineError | undefined;
+  #closed = false;
+  #jitterMs = 0;
+  #pendingDeletes = new Map<number, { segment: LogSegment; paths: string[] }>();
+  #deleteSeq = 0;
+
+  /**
+   * Used by the loader; applications get logs from `LogManager`.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @param dir Partition directory.
+   * @param config Log settings.
+   * @param state Loaded segments and offsets.
+   * @param hooks Manager hooks.
+   */
+  constructor(
+    topic: string,
+    partition: number,
+    dir: string,
+    config: LogConfig,
+    state: PartitionLogState,
+    hooks: PartitionLogHooks = {},
+  ) {
+    this.topic = topic;
+    this.partition = partition;
+    this.dir = dir;
+    this.#config = config;
+    this.#segments = state.segments;
+    this.#leo = this.#active.nextOffset;
+    this.#hw = this.#leo;
+    this.#lso = Math.min(Math.max(state.logStartOffset, this.#segments[0].baseOffset), this.#leo);
+    this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
+    this.#hooks = hooks;
+    this.#newJitter();
+  }
+
+  get #active(): LogSegment {
+    return this.#segments[this.#segments.length - 1];
+  }
+
+  get #name(): string {
+    return `${this.topic}-${this.partition}`;
+  }
+
+  /** First offset still in the log. */
+  get logStartOffset(): number {
+    return this.#lso;
+  }
+  /** Offset the next appended record gets. */
+  get logEndOffset(): number {
+    return this.#leo;
+  }
+  /** Offset below which records are visible to consumers (= LEO on a single node). */
+  get highWatermark(): number {
+    return this.#hw;
+  }
+  /** Offset up to which the log is known to be fsynced. */
+  get recoveryPoint(): number {
+    return this.#recoveryPoint;
+  }
+  /** Number of segments. */
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+  /** Total bytes in all segments. */
+  get sizeInBytes(): number {
+    let n = 0;
+    for (const s of this.#segments) n += s.size;
+    return n;
+  }
+  /** Base offsets of the segments, oldest first. */
+  get segmentBaseOffsets(): number[] {
+    return this.#segments.map((s) => s.baseOffset);
+  }
+  /** The log settings in force. */
+  get config(): LogConfig {
+    return this.#config;
+  }
+
+  /**
+   * Replaces the log settings (after a topic config change).
+   *
+   * @param config New settings.
+   */
+  updateConfig(config: LogConfig): void {
+    this.#config = config;
+    this.#newJitter();
+  }
+
+  #newJitter(): void {
+    const j = this.#config.segmentJitterMs;
+    this.#jitterMs = j > 0 ? Math.floor(Math.random() * Math.min(j, this.#config.segmentMs)) : 0;
+  }
+
+  #check(what: string): void {
+    if (this.#failed) {
+      throw new EngineError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `${what} failed: log is offline after an earlier I/O error: ${this.#failed.message}`,
+      );
+    }
+    if (this.#closed) {
+      throw new EngineError(ErrorCode.KAFKA_STORAGE_ERROR, `${what} failed: log is closed`);
+    }
+  }
+
+  /**
+   * Validates every batch in `records` (WASM: framing, magic, CRC, records), enforces
+   * `max.message.bytes`, assigns offsets by rewriting base offsets in place, appends, and updates
+   * the indexes. Resolves once the data is visible (and fsynced if `flush.messages`/`flush.ms`
+   * demand it). On a validation error the log is unchanged.
+   *
+   * @param records One or more whole v2 record batches (modified in place).
+   * @returns Offsets assigned, the log append time and the log start offset.
+   * @throws {EngineError} CORRUPT_MESSAGE (framing, magic, CRC), INVALID_RECORD (record-level
+   * framing, empty input), MESSAGE_TOO_LARGE (batch > `max.message.bytes`), RECORD_LIST_TOO_LARGE
+   * (batch > `segment.bytes`), INVALID_TIMESTAMP, KAFKA_STORAGE_ERROR (I/O).
+   *
+   * @example
+   * ```ts ignore
+   * const { baseOffset } = await log.append(batchBytes);
+   * ```
+   */
+  append(records: Uint8Array): Promise<AppendResult> {
+    try {
+      const what = `append to ${this.#name}`;
+      this.#check(what);
+      const pending = this.#validate(records, what);
+      return new Promise<AppendResult>((resolve, reject) => {
+        pending.resolve = resolve;
+        pending.reject = reject;
+        this.#queue.push(pending);
+        if (!this.#draining) this.#drain();
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #validate(records: Uint8Array, what: string): PendingAppend {
+    if (!(records instanceof Uint8Array) || records.length === 0) {
+      throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
+    }
+    const scan = scanBatches(records, { walkRecords: true, verifyCrc: true });
+    if (scan.status !== BatchStatus.OK) {
+      throw new EngineError(errorCodeForBatchStatus(scan.status), `${what} failed: ${scan.detail}`);
+    }
+    const n = scan.count;
+    const p: PendingAppend = {
+      records,
+      positions: new Array(n),
+      sizes: new Array(n),
+      lastOffsetDeltas: new Array(n),
+      recordCounts: new Array(n),
+      maxTimestamps: new Array(n),
+      resolve: () => {},
+      reject: () => {},
+    };
+    const cfg = this.#config;
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const size = scan.sizes[i];
+      p.positions[i] = scan.positions[i];
+      p.sizes[i] = size;
+      p.lastOffsetDeltas[i] = scan.lastOffsetDeltas[i];
+      p.recordCounts[i] = scan.recordCounts[i];
+      p.maxTimestamps[i] = scan.maxTimestamps[i];
+      if (scan.recordCounts[i] === 0) {
+        throw new EngineError(
+          ErrorCode.INVALID_RECORD,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} has no records`,
+        );
+      }
+      if (size > cfg.maxMessageBytes) {
+        throw new EngineError(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} is ${size} bytes, ` +
+            `larger than max.message.bytes ${cfg.maxMessageBytes}`,
+        );
+      }
+      if (size > cfg.segmentBytes) {
+        throw new EngineError(
+          ErrorCode.RECORD_LIST_TOO_LARGE,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} is ${size} bytes, ` +
+            `larger than segment.bytes ${cfg.segmentBytes}`,
+        );
+      }
+      if (cfg.timestampType === "CreateTime") {
+        const first = scan.firstTimestamps[i];
+        const max = scan.maxTimestamps[i];
+        if (first >= 0 && now - first > cfg.timestampBeforeMaxMs) {
+          throw new EngineError(
+            ErrorCode.INVALID_TIMESTAMP,
+            `${what} failed: batch ${i} timestamp ${first} is more than ` +
+              `message.timestamp.before.max.ms ${cfg.timestampBeforeMaxMs} before ${now}`,
+          );
+        }
+        if (max - now > cfg.timestampAfterMaxMs) {
+          throw new EngineError(
+            ErrorCode.INVALID_TIMESTAMP,
+            `${what} failed: batch ${i} timestamp ${max} is more than ` +
+              `message.timestamp.after.max.ms ${cfg.timestampAfterMaxMs} after ${now}`,
+          );
+        }
+      }
+    }
+    return p;
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0);
+        await this.#mutex.run(() => this.#appendGroup(group));
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #shouldRoll(seg: LogSegment, size: number, lastOffset: number, maxTs: number): boolean {
+    const cfg = this.#config;
+    if (seg.size === 0) return lastOffset - seg.baseOffset > 2147483647;
+    if (seg.size + size > cfg.segmentBytes) return true;
+    const waited = seg.firstBatchTimestamp >= 0
+      ? maxTs - seg.firstBatchTimestamp
+      : Date.now() - seg.createdMs;
+    if (waited > cfg.segmentMs - this.#jitterMs) return true;
+    if (seg.indexFull(cfg.segmentIndexBytes)) return true;
+    return lastOffset - seg.baseOffset > 2147483647;
+  }
+
+  async #roll(newBase: number): Promise<void> {
+    const old = this.#active;
+    old.sealTimeIndex();
+    old.deactivate();
+    await old.syncLog();
+    await old.writeIndexes(true);
+    const seg = await LogSegment.create(this.dir, newBase);
+    seg.activate(this.#hooks.hotTailBytes ?? 0);
+    this.#segments.push(seg);
+    // Everything before the new segment is now fsynced (Kafka flushes on roll).
+    if (this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
+      this.#recoveryPoint = Math.max(this.#recoveryPoint, newBase);
+    }
+    this.#newJitter();
+  }
+
+  async #appendGroup(group: PendingAppend[]): Promise<void> {
+    if (this.#failed || this.#closed) {
+      const e = new EngineError(
+        ErrorCode.KAFKA_STORAGE_ERROR,
+        `append to ${this.#name} failed: log is ${this.#closed ? "closed" : "offline"}`,
+      );
+      for (const g of group) g.reject(e);
+      return;
+    }
+    const results: AppendResult[] = [];
+    let next = this.#leo;
+    let messages = 0;
+    try {
+      const cfg = this.#config;
+      for (const req of group) {
+        const n = req.sizes.length;
+        let logAppendTime = -1;
+        if (cfg.timestampType === "LogAppendTime") {
+          logAppendTime = Date.now();
+          for (let i = 0; i < n; i++) {
+            stampLogAppendTime(req.records, req.positions[i], req.sizes[i], logAppendTime);
+            req.maxTimestamps[i] = logAppendTime;
+          }
+        }
+        const first = next;
+        let spanStart = 0;
+        let bases: number[] = [];
+        let lasts: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const last = next + req.lastOffsetDeltas[i];
+          if (this.#shouldRoll(this.#active, req.sizes[i], last, req.maxTimestamps[i])) {
+            if (i > spanStart) {
+              await this.#writeSpan(req, spanStart, i, bases, lasts);
+              bases = [];
+              lasts = [];
+            }
+            spanStart = i;
+            await this.#roll(next);
+          }
+          setBaseOffset(req.records, req.positions[i], next);
+          bases.push(next);
+          lasts.push(last);
+          next = last + 1;
+          messages += req.recordCounts[i];
+        }
+        await this.#writeSpan(req, spanStart, n, bases, lasts);
+        results.push({
+          baseOffset: first,
+          lastOffset: next - 1,
+          logAppendTime,
+          logStartOffset: 0,
+          recordCount: req.recordCounts.reduce((a, b) => a + b, 0),
+        });
+      }
+      this.#unflushedMessages += messages;
+      if (
+        this.#unflushedMessages >= cfg.flushMessages ||
+        Date.now() - this.#lastFlushMs >= cfg.flushMs
+      ) {
+        await this.#flushLocked(next, false);
+      }
+    } catch (e) {
+      this.#failed = storageError(`append to ${this.#name} failed`, e);
+      this.#hooks.logger?.(this.#failed.message);
+      for (const g of group) g.reject(this.#failed);
+      return;
+    }
+    this.#leo = next;
+    this.#hw = next;
+    for (let i = 0; i < group.length; i++) {
+      results[i].logStartOffset = this.#lso;
+      group[i].resolve(results[i]);
+    }
+    this.#hooks.onAppend?.(next);
+  }
+
+  async #writeSpan(
+    req: PendingAppend,
+    from: number,
+    to: number,
+    bases: number[],
+    lasts: number[],
+  ): Promise<void> {
+    if (to <= from) return;
+    const start = req.positions[from];
+    const end = req.positions[to - 1] + req.sizes[to - 1];
+    await this.#active.append(
+      req.records.subarray(start, end),
+      req.sizes.slice(from, to),
+      bases,
+      lasts,
+      req.maxTimestamps.slice(from, to),
+      this.#config.indexIntervalBytes,
+    );
+  }
+
+  async #flushLocked(upTo: number, writeActiveIndexes: boolean): Promise<void> {
+    for (const s of this.#segments) {
+      await s.syncLog();
+      if (s !== this.#active || writeActiveIndexes) await s.writeIndexes(true);
+    }
+    this.#recoveryPoint = Math.max(this.#recoveryPoint, upTo);
+    this.#unflushedMessages = 0;
+    this.#lastFlushMs = Date.now();
+  }
+
+  /**
+   * fsyncs every segment and writes the index files; the recovery point becomes the LEO.
+   *
+   * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
+   */
+  flush(): Promise<void> {
+    return this.#mutex.run(async () => {
+      if (this.#closed || this.#failed) return;
+      try {
+        await this.#flushLocked(this.#leo, true);
+      } catch (e) {
+        throw storageError(`flush of ${this.#name} failed`, e);
+      }
+    });
+  }
+
+  /**
+   * Flushes if `flush.ms` has elapsed since the last flush (called by the manager's timer).
+   *
+   * @param now Current time.
+   */
+  async maybeFlushByTime(now: number): Promise<void> {
+    if (this.#unflushedMessages > 0 && now - this.#lastFlushMs >= this.#config.flushMs) {
+      await this.flush();
+    }
+  }
+
+  /**
+   * Reads whole batches starting with the one containing `offset`, up to `maxBytes` (always at
+   * least one whole batch when one exists at or after `offset`). Reads never cross a segment
+   * boundary: the next read continues in the next segment.
+   *
+   * @param offset First offset wanted.
+   * @param maxBytes Byte budget.
+   * @param options `maxOffset`: exclusive bound on base offsets (default: the high watermark).
+   * @returns The bytes as stored, the high watermark and the log start offset.
+   * @throws {EngineError} OFFSET_OUT_OF_RANGE if `offset` is outside
+   * [logStartOffset, logEndOffset]; INVALID_REQUEST for a bad `maxBytes`;
+   * KAFKA_STORAGE_ERROR on I/O failure.
+   *
+   * @example
+   * ```ts ignore
+   * const { records, highWatermark } = await log.read(0, 1 << 20);
+   * ```
+   */
+  async read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<ReadResult> {
+    const what = `read from ${this.#name}`;
+    this.#check(what);
+    const lso = this.#lso;
+    const leo = this.#leo;
+    const hw = this.#hw;
+    if (!Number.isSafeInteger(offset) || offset < lso || offset > leo) {
+      throw new EngineError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `${what} failed: offset ${offset} is outside [${lso}, ${leo}]`,
+      );
+    }
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new EngineError(ErrorCode.INVALID_REQUEST, `${what} failed: bad maxBytes ${maxBytes}`);
+    }
+    const limit = Math.min(options.maxOffset ?? hw, leo);
+    const empty = { records: new Uint8Array(0), highWatermark: hw, logStartOffset: lso };
+    if (offset >= limit) return empty;
+    const segs = this.#segments;
+    let i = floorSegment(segs, offset);
+    try {
+      for (; i < segs.length; i++) {
+        const r = await segs[i].read(Math.max(offset, segs[i].baseOffset), maxBytes, limit);
+        if (r) return { records: r, highWatermark: hw, logStartOffset: lso };
+      }
+    } catch (e) {
+      throw storageError(`${what} failed`, e);
+    }
+    return empty;
+  }
+
+  /**
+   * Finds the first offset whose record timestamp is ≥ `timestamp`. Kafka's special values are
+   * handled here: -2 (earliest) → log start offset, -1 (latest) → log end offset, -3 (max
+   * timestamp) → the last offset of the batch holding the largest timestamp (timestamps are -1
+   * for the specials -1/-2).
+   *
+   * @param timestamp Target timestamp in ms, or -1/-2/-3.
+   * @returns The offset and the record's timestamp, or `null` if no record is that recent.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
+   *
+   * @example
+   * ```ts ignore
+   * const hit = await log.offsetForTime(Date.now() - 60_000);
+   * ```
+   */
+  async offsetForTime(timestamp: number): Promise<OffsetAndTimestamp | null> {
+    this.#check(`offsetForTime on ${this.#name}`);
+    if (timestamp === -2) return { offset: this.#lso, timestamp: -1 };
+    if (timestamp === -1) return { offset: this.#leo, timestamp: -1 };
+    const segs = this.#segments;
+    if (timestamp === -3) {
+      let best: OffsetAndTimestamp | null = null;
+      for (const s of segs) {
+        if (s.maxTimestamp >= 0 && (!best || s.maxTimestamp > best.timestamp)) {
+          best = { offset: s.offsetOfMaxTimestamp, timestamp: s.maxTimestamp };
+        }
+      }
+      return best && best.offset >= this.#lso ? best : null;
+    }
+    try {
+      for (const s of segs) {
+        if (s.size === 0 || s.maxTimestamp < timestamp) continue;
+        const batch = await s.findByTimestamp(timestamp);
+        if (!batch) continue;
+        const hit = recordAtOrAfter(batch, timestamp);
+        if (hit.offset < this.#lso) {
+          return { offset: this.#lso, timestamp: hit.timestamp };
+        }
+        return hit;
+      }
+    } catch (e) {
+      throw storageError(`offsetForTime on ${this.#name} failed`, e);
+    }
+    return null;
+  }
+
+  /**
+   * Moves the log start offset forward (DeleteRecords) and deletes whole segments below it.
+   * `-1` means the high watermark.
+   *
+   * @param offset New log start offset.
+   * @returns The log start offset afterwards.
+   * @throws {EngineError} OFFSET_OUT_OF_RANGE if `offset` is above the high watermark.
+   */
+  deleteRecordsBefore(offset: number): Promise<number> {
+    return this.#mutex.run(async () => {
+      const what = `delete records of ${this.#name}`;
+      this.#check(what);
+      const target = offset === -1 ? this.#hw : offset;
+      if (!Number.isSafeInteger(target) || target < 0 || target > this.#hw) {
+        throw new EngineError(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `${what} failed: offset ${offset} is outside [0, ${this.#hw}]`,
+        );
+      }
+      if (target <= this.#lso) return this.#lso;
+      this.#lso = target;
+      const doomed: LogSegment[] = [];
+      while (this.#segments.length - doomed.length > 1) {
+        const nextSeg = this.#segments[doomed.length + 1];
+        if (nextSeg.baseOffset > target) break;
+        doomed.push(this.#segments[doomed.length]);
+      }
+      await this.#deleteSegments(doomed, `log start offset moved to ${target}`);
+      this.#hooks.onLogStartOffset?.(this.#lso);
+      return this.#lso;
+    });
+  }
+
+  /**
+   * Applies `retention.ms` (by each segment's largest timestamp) and `retention.bytes`, deleting
+   * whole segments from the oldest, never the active one. The log start offset advances.
+   *
+   * @param now Current time in ms.
+   * @returns Number of segments deleted.
+   */
+  runRetention(now: number = Date.now()): Promise<number> {
+    return this.#mutex.run(async () => {
+      if (this.#closed || this.#failed) return 0;
+      const cfg = this.#config;
+      if (!cfg.cleanupPolicy.includes("delete")) return 0;
+      const segs = this.#segments;
+      const doomed: LogSegment[] = [];
+      let total = 0;
+      for (const s of segs) total += s.size;
+      for (let i = 0; i < segs.length - 1; i++) {
+        const s = segs[i];
+        const byTime = cfg.retentionMs >= 0 && now - s.largestTimestamp > cfg.retentionMs;
+        const bySize = cfg.retentionBytes >= 0 && total - s.size >= cfg.retentionBytes;
+        const byStart = segs[i + 1].baseOffset <= this.#lso;
+        if (!byTime && !bySize && !byStart) break;
+        doomed.push(s);
+        total -= s.size;
+      }
+      if (doomed.length === 0) return 0;
+      await this.#deleteSegments(doomed, "retention");
+      const newStart = Math.max(this.#lso, this.#segments[0].baseOffset);
+      if (newStart !== this.#lso) {
+        this.#lso = newStart;
+        this.#hooks.onLogStartOffset?.(newStart);
+      }
+      return doomed.length;
+    });
+  }
+
+  /**
+   * Removes every batch whose last offset is ≥ `offset` (so the new LEO is the base offset of the
+   * first removed batch). Below the log start offset the log is emptied and restarts at `offset`.
+   *
+   * @param offset First offset to remove.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
+   */
+  truncateTo(offset: number): Promise<void> {
+    return this.#mutex.run(async () => {
+      const what = `truncate ${this.#name}`;
+      this.#check(what);
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        throw new EngineError(ErrorCode.INVALID_REQUEST, `${what} failed: bad offset ${offset}`);
+      }
+      if (offset >= this.#leo) return;
+      try {
+        if (offset < this.#lso || offset <= this.#segments[0].baseOffset) {
+          const all = this.#segments.splice(0);
+          const seg = await LogSegment.create(this.dir, offset);
+          this.#segments.push(seg);
+          await this.#deleteSegments(all, `truncated to ${offset}`, false);
+          seg.activate(this.#hooks.hotTailBytes ?? 0);
+          this.#lso = offset;
+          this.#leo = offset;
+          this.#hooks.onLogStartOffset?.(offset);
+        } else {
+          const keep = this.#segments.filter((s) => s.baseOffset < offset);
+          const drop = this.#segments.slice(keep.length);
+          this.#segments = keep;
+          await this.#deleteSegments(drop, `truncated to ${offset}`, false);
+          const seg = this.#active;
+          seg.deactivate();
+          this.#leo = await seg.truncateTo(offset, this.#config.indexIntervalBytes);
+          seg.activate(this.#hooks.hotTailBytes ?? 0);
+          await seg.syncLog();
+        }
+        this.#hw = this.#leo;
+        this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
+      } catch (e) {
+        this.#failed = storageError(`${what} failed`, e);
+        throw this.#failed;
+      }
+    });
+  }
+
+  async #deleteSegments(segs: LogSegment[], reason: string, splice = true): Promise<void> {
+    if (segs.length === 0) return;
+    if (splice) this.#segments.splice(0, segs.length);
+    for (const s of segs) {
+      this.#hooks.logger?.(
+        `${this.#name}: deleting segment ${s.baseOffset} (${s.size} bytes): ${reason}`,
+      );
+      const paths = await s.renameToDeleted();
+      const id = this.#deleteSeq++;
+      this.#pendingDeletes.set(id, { segment: s, paths });
+      const delay = this.#config.fileDeleteDelayMs;
+      if (delay <= 0) {
+        await this.#finishDelete(id);
+      } else {
+        const t = setTimeout(() => this.#finishDelete(id).catch(() => {}), delay);
+        Deno.unrefTimer(t);
+        this.#timers.set(id, t);
+      }
+    }
+  }
+
+  #timers = new Map<number, ReturnType<typeof setTimeout>>();
+
+  async #finishDelete(id: number): Promise<void> {
+    const d = this.#pendingDeletes.get(id);
+    if (!d) return;
+    this.#pendingDeletes.delete(id);
+    const t = this.#timers.get(id);
+    if (t !== undefined) clearTimeout(t);
+    this.#timers.delete(id);
+    await d.segment.close();
+    for (const p of d.paths) await removeIfExists(p);
+  }
+
+  /**
+   * Flushes, seals the active segment's time index, writes all indexes and closes every file.
+   * Idempotent.
+   */
+  close(): Promise<void> {
+    return this.#mutex.run(async () => {
+      if (this.#closed) return;
+      let err: unknown;
+      try {
+        if (!this.#failed) {
+          this.#active.sealTimeIndex();
+          await this.#flushLocked(this.#leo, true);
+        }
+      } catch (e) {
+        err = e;
+      }
+      this.#closed = true;
+      for (const id of [...this.#pendingDeletes.keys()]) await this.#finishDelete(id);
+      for (const s of this.#segments) await s.close();
+      for (const g of this.#queue.splice(0)) {
+        g.reject(
+          new EngineError(
+            ErrorCode.KAFKA_STORAGE_ERROR,
+            `append to ${this.#name} failed: log is closed`,
+          ),
+        );
+      }
+      if (err) throw storageError(`close of ${this.#name} failed`, err);
+    });
+  }
+}
+
+/** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
+function floorSegment(segs: LogSegment[], offset: number): number {
+  let lo = 0;
+  let hi = segs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (segs[mid].baseOffset <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Sets the LogAppendTime attribute and maxTimestamp of a batch and recomputes its CRC. */
+function stampLogAppendTime(buf: Uint8Array, pos: number, size: number, now: number): void {
+  const attrs = (buf[pos + ATTRIBUTES_OFFSET] << 8) | buf[pos + ATTRIBUTES_OFFSET + 1];
+  const next = attrs | TIMESTAMP_TYPE_BIT;
+  buf[pos + ATTRIBUTES_OFFSET] = next >>> 8;
+  buf[pos + ATTRIBUTES_OFFSET + 1] = next;
+  writeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, now);
+  writeInt32(buf, pos + CRC_OFFSET, crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)));
+}
+
+function readVarint(b: Uint8Array, p: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    const byte = b[p + i];
+    v += (byte & 0x7f) * mul;
+    if ((byte & 0x80) === 0) {
+      const z = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+      return [z, p + i + 1];
+    }
+    mul *= 128;
+  }
+  throw new Error("varint too long");
+}
+
+/**
+ * The first record of a stored batch whose timestamp is ≥ `timestamp` (the batch's maxTimestamp
+ * must be ≥ `timestamp`). Compressed batches are not opened: their base offset is returned with
+ * their maxTimestamp.
+ */
+function recordAtOrAfter(batch: Uint8Array, timestamp: number): OffsetAndTimestamp {
+  const base = readInt64(batch, 0);
+  const attrs = (batch[ATTRIBUTES_OFFSET] << 8) | batch[ATTRIBUTES_OFFSET + 1];
+  const maxTs = readInt64(batch, MAX_TIMESTAMP_OFFSET);
+  if ((attrs & 0x07) !== 0 || (attrs & TIMESTAMP_TYPE_BIT) !== 0) {
+    return { offset: base, timestamp: maxTs };
+  }
+  const baseTs = readInt64(batch, 27);
+  const count = readInt32(batch, 57);
+  let p = BATCH_HEADER_SIZE;
+  for (let i = 0; i < count && p < batch.length; i++) {
+    const [len, afterLen] = readVarint(batch, p);
+    const [tsDelta, afterTs] = readVarint(batch, afterLen + 1);
+    const [offDelta] = readVarint(batch, afterTs);
+    if (baseTs + tsDelta >= timestamp) {
+      return { offset: base + offDelta, timestamp: baseTs + tsDelta };
+    }
+    p = afterLen + len;
+  }
+  return { offset: base, timestamp: maxTs };
+}

@@ -1,0 +1,639 @@
+/**
+ * One log segment: a `.log` file of record batches plus its sparse offset index (`.index`) and
+ * time index (`.timeindex`), both held in WASM-resident buffers and written to disk on roll,
+ * flush and close.
+ *
+ * Index entries: the offset index maps a batch's base offset (relative to the segment) to the
+ * batch's byte position, one entry per `index.interval.bytes`; the time index maps the largest
+ * timestamp seen so far to the last offset of the batch holding it (Kafka's shallow offset).
+ *
+ * @module
+ */
+
+import { BatchStatus, OffsetIndexBuffer, scanBatches, TimeIndexBuffer } from "../wasm/mod.ts";
+import { batchSizeAt, HEADER_PEEK, lastOffsetAt, LOG_OVERHEAD, readInt64 } from "./batch_header.ts";
+import { HotTail } from "./hot_tail.ts";
+import {
+  DELETED_FILE_SUFFIX,
+  INDEX_FILE_SUFFIX,
+  LOG_FILE_SUFFIX,
+  offsetFileStem,
+  TIME_INDEX_FILE_SUFFIX,
+} from "./names.ts";
+
+/** Serialises async critical sections. */
+export class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  /**
+   * Runs `fn` after every previously queued section has finished.
+   *
+   * @param fn The critical section.
+   * @returns What `fn` returns.
+   */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.#tail.then(fn);
+    this.#tail = r.then(() => {}, () => {});
+    return r;
+  }
+}
+
+/** Location of one stored batch. */
+export interface BatchLocation {
+  /** Byte position in the segment. */
+  position: number;
+  /** Total batch size. */
+  size: number;
+  /** Base offset. */
+  baseOffset: number;
+  /** Last offset. */
+  lastOffset: number;
+}
+
+/** Result of {@linkcode LogSegment.recover}. */
+export interface SegmentRecovery {
+  /** Bytes of valid batches (the segment's new size). */
+  validBytes: number;
+  /** Bytes cut off the end of the file (0 if the whole file was valid). */
+  truncatedBytes: number;
+  /** Why the tail was cut ("" if not). */
+  reason: string;
+}
+
+const READ_WINDOW = 64 * 1024;
+const RECOVERY_CHUNK = 8 * 1024 * 1024;
+
+/** A segment of a partition log. */
+export class LogSegment {
+  /** Partition directory. */
+  readonly dir: string;
+  /** First offset this segment can hold. */
+  readonly baseOffset: number;
+  /** Bytes in the `.log` file. */
+  size = 0;
+  /** Offset after the last batch (= baseOffset when empty). */
+  nextOffset: number;
+  /** Largest batch maxTimestamp (-1 when none). */
+  maxTimestamp = -1;
+  /** Last offset of the batch holding {@linkcode LogSegment.maxTimestamp}. */
+  offsetOfMaxTimestamp: number;
+  /** maxTimestamp of the first batch (-1 when empty), for `segment.ms`. */
+  firstBatchTimestamp = -1;
+  /** Wall-clock time the segment was created or loaded. */
+  readonly createdMs: number;
+  /** Wall-clock time of the last write (the file's mtime when loaded). */
+  lastModifiedMs: number;
+  /** Sparse offset index (WASM-resident). */
+  readonly offsetIndex: OffsetIndexBuffer = new OffsetIndexBuffer(256);
+  /** Sparse time index (WASM-resident). */
+  readonly timeIndex: TimeIndexBuffer = new TimeIndexBuffer(256);
+  /** Hot tail (active segment only). */
+  tail: HotTail | undefined;
+  /** Whether the indexes changed since they were last written. */
+  indexDirty = false;
+  /** Whether `.log` bytes were written since the last fsync. */
+  unsynced = false;
+  #bytesSinceIndex = 0;
+  #lastTimeIndexTs = -1;
+  #file: Deno.FsFile | undefined;
+  #io = new Mutex();
+  #closed = false;
+
+  /**
+   * @param dir Partition directory.
+   * @param baseOffset Segment base offset.
+   */
+  constructor(dir: string, baseOffset: number) {
+    this.dir = dir;
+    this.baseOffset = baseOffset;
+    this.nextOffset = baseOffset;
+    this.offsetOfMaxTimestamp = baseOffset;
+    this.createdMs = Date.now();
+    this.lastModifiedMs = this.createdMs;
+  }
+
+  /** Path of the `.log` file. */
+  get logPath(): string {
+    return `${this.dir}/${offsetFileStem(this.baseOffset)}${LOG_FILE_SUFFIX}`;
+  }
+  /** Path of the `.index` file. */
+  get indexPath(): string {
+    return `${this.dir}/${offsetFileStem(this.baseOffset)}${INDEX_FILE_SUFFIX}`;
+  }
+  /** Path of the `.timeindex` file. */
+  get timeIndexPath(): string {
+    return `${this.dir}/${offsetFileStem(this.baseOffset)}${TIME_INDEX_FILE_SUFFIX}`;
+  }
+
+  /**
+   * Creates an empty segment on disk (truncating leftovers with the same base offset).
+   *
+   * @param dir Partition directory.
+   * @param baseOffset Base offset.
+   * @returns The segment.
+   */
+  static async create(dir: string, baseOffset: number): Promise<LogSegment> {
+    const seg = new LogSegment(dir, baseOffset);
+    seg.#file = await Deno.open(seg.logPath, {
+      read: true,
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
+    seg.indexDirty = true;
+    return seg;
+  }
+
+  async #handle(): Promise<Deno.FsFile> {
+    if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
+    if (!this.#file) this.#file = await Deno.open(this.logPath, { read: true, write: true });
+    return this.#file;
+  }
+
+  /** Whether the offset index has room for `segment.index.bytes`. */
+  indexFull(segmentIndexBytes: number): boolean {
+    return this.offsetIndex.entries >= Math.floor(segmentIndexBytes / 8) ||
+      this.timeIndex.entries >= Math.floor(segmentIndexBytes / 12);
+  }
+
+  /** Updates offsets, timestamps and indexes for a batch stored at `position`. */
+  #track(
+    position: number,
+    size: number,
+    base: number,
+    last: number,
+    maxTs: number,
+    intervalBytes: number,
+  ): void {
+    if (this.firstBatchTimestamp < 0 && position === 0) this.firstBatchTimestamp = maxTs;
+    if (maxTs > this.maxTimestamp) {
+      this.maxTimestamp = maxTs;
+      this.offsetOfMaxTimestamp = last;
+    }
+    if (this.#bytesSinceIndex > intervalBytes) {
+      this.offsetIndex.append(base - this.baseOffset, position);
+      this.#maybeAppendTimeIndex();
+      this.#bytesSinceIndex = 0;
+      this.indexDirty = true;
+    }
+    this.#bytesSinceIndex += size;
+    this.nextOffset = last + 1;
+  }
+
+  #maybeAppendTimeIndex(): void {
+    if (this.maxTimestamp > this.#lastTimeIndexTs) {
+      this.timeIndex.append(this.maxTimestamp, this.offsetOfMaxTimestamp - this.baseOffset);
+      this.#lastTimeIndexTs = this.maxTimestamp;
+      this.indexDirty = true;
+    }
+  }
+
+  /** Largest timestamp for retention: the max batch timestamp, else the last write time. */
+  get largestTimestamp(): number {
+    return this.maxTimestamp >= 0 ? this.maxTimestamp : this.lastModifiedMs;
+  }
+
+  /** Appends the final time index entry (Kafka does this when a segment is rolled or closed). */
+  sealTimeIndex(): void {
+    this.#maybeAppendTimeIndex();
+  }
+
+  /**
+   * Writes batches (already offset-assigned) at the end of the segment.
+   *
+   * @param bytes Consecutive whole batches.
+   * @param sizes Size of each batch.
+   * @param bases Base offset of each batch.
+   * @param lasts Last offset of each batch.
+   * @param maxTimestamps maxTimestamp of each batch.
+   * @param intervalBytes `index.interval.bytes`.
+   */
+  async append(
+    bytes: Uint8Array,
+    sizes: number[],
+    bases: number[],
+    lasts: number[],
+    maxTimestamps: number[],
+    intervalBytes: number,
+  ): Promise<void> {
+    const start = this.size;
+    await this.#io.run(async () => {
+      const f = await this.#handle();
+      await f.seek(start, Deno.SeekMode.Start);
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    });
+    this.unsynced = true;
+    this.lastModifiedMs = Date.now();
+    const positions: number[] = new Array(sizes.length);
+    let p = start;
+    for (let i = 0; i < sizes.length; i++) {
+      positions[i] = p;
+      this.#track(p, sizes[i], bases[i], lasts[i], maxTimestamps[i], intervalBytes);
+      p += sizes[i];
+    }
+    this.size = p;
+    this.tail?.append(bytes, positions, sizes, bases, lasts);
+  }
+
+  /**
+   * Reads `length` bytes at `position` (fewer if the file is shorter).
+   *
+   * @param position Byte position.
+   * @param length Bytes wanted.
+   * @returns The bytes.
+   */
+  readBytes(position: number, length: number): Promise<Uint8Array> {
+    return this.#io.run(async () => {
+      const f = await this.#handle();
+      await f.seek(position, Deno.SeekMode.Start);
+      const buf = new Uint8Array(length);
+      let off = 0;
+      while (off < length) {
+        const n = await f.read(buf.subarray(off));
+        if (n === null) break;
+        off += n;
+      }
+      return off === length ? buf : buf.subarray(0, off);
+    });
+  }
+
+  /**
+   * Finds the batch containing `offset`, or the first batch after it.
+   *
+   * @param offset Target offset.
+   * @returns Its location, or `null` if the segment holds no batch at or after `offset`.
+   */
+  async locate(offset: number): Promise<BatchLocation | null> {
+    const tail = this.tail;
+    if (tail && tail.count > 0 && offset >= tail.firstOffset) {
+      const i = tail.find(offset);
+      return i < 0 ? null : tail.batchAt(i);
+    }
+    const slot = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
+    let pos = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
+    const end = this.size;
+    let win: Uint8Array = new Uint8Array(0);
+    let winStart = pos;
+    while (pos < end) {
+      if (pos + HEADER_PEEK > winStart + win.length) {
+        winStart = pos;
+        win = await this.readBytes(pos, Math.min(READ_WINDOW, end - pos));
+        if (win.length < HEADER_PEEK) return null;
+      }
+      const p = pos - winStart;
+      const size = batchSizeAt(win, p);
+      const last = lastOffsetAt(win, p);
+      if (size < LOG_OVERHEAD) return null;
+      if (last >= offset) {
+        return { position: pos, size, baseOffset: readInt64(win, p), lastOffset: last };
+      }
+      pos += size;
+    }
+    return null;
+  }
+
+  /**
+   * Whole batches from the one containing `offset`: at most `maxBytes` but at least one batch,
+   * none whose base offset is ≥ `limitOffset`.
+   *
+   * @param offset Target offset.
+   * @param maxBytes Byte budget.
+   * @param limitOffset Exclusive bound on base offsets.
+   * @returns The bytes as stored, or `null` if nothing at or after `offset` is below the limit.
+   */
+  async read(offset: number, maxBytes: number, limitOffset: number): Promise<Uint8Array | null> {
+    const tail = this.tail;
+    if (tail && tail.count > 0 && offset >= tail.firstOffset) {
+      const i = tail.find(offset);
+      if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
+      return tail.copyFrom(i, maxBytes, limitOffset);
+    }
+    const loc = await this.locate(offset);
+    if (!loc || loc.baseOffset >= limitOffset) return null;
+    const want = Math.min(this.size - loc.position, Math.max(loc.size, maxBytes));
+    const buf = await this.readBytes(loc.position, want);
+    let p = 0;
+    while (p + HEADER_PEEK <= buf.length) {
+      const size = batchSizeAt(buf, p);
+      if (size < LOG_OVERHEAD || p + size > buf.length) break;
+      if (p > 0 && (p + size > maxBytes || readInt64(buf, p) >= limitOffset)) break;
+      p += size;
+    }
+    return p === 0 ? null : buf.subarray(0, p);
+  }
+
+  /**
+   * The first batch whose maxTimestamp is ≥ `timestamp`, starting the search from the time index.
+   *
+   * @param timestamp Target timestamp.
+   * @returns The batch bytes (header and records) or `null` if none.
+   */
+  async findByTimestamp(timestamp: number): Promise<Uint8Array | null> {
+    const slot = this.timeIndex.lookup(timestamp - 1);
+    const from = slot < 0
+      ? this.baseOffset
+      : this.baseOffset + this.timeIndex.relativeOffsetAt(slot);
+    let loc = await this.locate(from);
+    while (loc) {
+      const head = await this.readBytes(loc.position, loc.size);
+      if (readInt64(head, 35) >= timestamp) return head;
+      loc = await this.locate(loc.lastOffset + 1);
+    }
+    return null;
+  }
+
+  /**
+   * fsyncs the `.log` file if it has unsynced bytes.
+   */
+  async syncLog(): Promise<void> {
+    if (!this.unsynced) return;
+    this.unsynced = false;
+    await this.#io.run(async () => {
+      const f = await this.#handle();
+      await f.syncData();
+    });
+  }
+
+  /**
+   * Writes both index files if they changed (Kafka's on-disk layout), optionally fsyncing them.
+   *
+   * @param sync Whether to fsync the index files.
+   */
+  async writeIndexes(sync: boolean): Promise<void> {
+    if (!this.indexDirty) return;
+    this.indexDirty = false;
+    await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
+    await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
+  }
+
+  /**
+   * Loads the index files after sanity checks (size a multiple of the entry size, entries
+   * monotonic, positions and offsets within the segment). The segment `size` must be set.
+   *
+   * @returns `""` if both loaded, else why they could not be trusted.
+   */
+  async loadIndexes(): Promise<string> {
+    let idx: Uint8Array;
+    let tidx: Uint8Array;
+    try {
+      idx = await Deno.readFile(this.indexPath);
+      tidx = await Deno.readFile(this.timeIndexPath);
+    } catch (e) {
+      return e instanceof Deno.errors.NotFound ? "index file missing" : `cannot read index: ${e}`;
+    }
+    if (idx.length % 8 !== 0) return `offset index size ${idx.length} is not a multiple of 8`;
+    if (tidx.length % 12 !== 0) return `time index size ${tidx.length} is not a multiple of 12`;
+    const dv = new DataView(idx.buffer, idx.byteOffset, idx.byteLength);
+    let prevRel = -1;
+    let prevPos = -1;
+    for (let p = 0; p < idx.length; p += 8) {
+      const rel = dv.getUint32(p);
+      const pos = dv.getUint32(p + 4);
+      if (rel <= prevRel || pos <= prevPos || pos >= this.size) {
+        return `offset index entry ${p / 8} (${rel} -> ${pos}) is not monotonic or past the log`;
+      }
+      prevRel = rel;
+      prevPos = pos;
+    }
+    const tdv = new DataView(tidx.buffer, tidx.byteOffset, tidx.byteLength);
+    let prevTs = -Infinity;
+    let prevTRel = -1;
+    for (let p = 0; p < tidx.length; p += 12) {
+      const ts = readInt64(tidx, p);
+      const rel = tdv.getUint32(p + 8);
+      if (ts <= prevTs || rel < prevTRel) {
+        return `time index entry ${p / 12} (${ts} -> ${rel}) is not monotonic`;
+      }
+      prevTs = ts;
+      prevTRel = rel;
+    }
+    this.offsetIndex.load(idx);
+    this.timeIndex.load(tidx);
+    if (this.timeIndex.entries > 0) {
+      const lastSlot = this.timeIndex.entries - 1;
+      this.maxTimestamp = this.timeIndex.timestampAt(lastSlot);
+      this.offsetOfMaxTimestamp = this.baseOffset + this.timeIndex.relativeOffsetAt(lastSlot);
+      this.#lastTimeIndexTs = this.maxTimestamp;
+    }
+    this.indexDirty = false;
+    return "";
+  }
+
+  /**
+   * Completes the state of a segment whose indexes were loaded: walks the batches after the last
+   * index entry to find the next offset, the bytes since the last entry, and the timestamps.
+   *
+   * @returns `""` on success, else why the tail could not be walked (the caller then recovers).
+   */
+  async loadTail(): Promise<string> {
+    const n = this.offsetIndex.entries;
+    let pos = n > 0 ? this.offsetIndex.positionAt(n - 1) : 0;
+    if (pos === 0 && this.size > 0) {
+      const head = await this.readBytes(0, Math.min(this.size, 61));
+      if (head.length >= 43) this.firstBatchTimestamp = readInt64(head, 35);
+    }
+    while (pos < this.size) {
+      const head = await this.readBytes(pos, 43);
+      if (head.length < 43) return `batch header at byte ${pos} is cut off`;
+      const size = batchSizeAt(head, 0);
+      if (size < 61 || pos + size > this.size) return `batch at byte ${pos} has a bad length`;
+      const last = lastOffsetAt(head, 0);
+      const maxTs = readInt64(head, 35);
+      if (maxTs > this.maxTimestamp) {
+        this.maxTimestamp = maxTs;
+        this.offsetOfMaxTimestamp = last;
+      }
+      this.#bytesSinceIndex = pos === (n > 0 ? this.offsetIndex.positionAt(n - 1) : 0)
+        ? size
+        : this.#bytesSinceIndex + size;
+      this.nextOffset = last + 1;
+      pos += size;
+    }
+    return "";
+  }
+
+  /**
+   * Re-validates every batch in the file (CRC and framing, in WASM), rebuilds both indexes and
+   * cuts a torn or corrupt tail.
+   *
+   * @param intervalBytes `index.interval.bytes`.
+   * @returns What was kept and cut.
+   */
+  async recover(intervalBytes: number): Promise<SegmentRecovery> {
+    this.offsetIndex.truncateEntries(0);
+    this.timeIndex.truncateEntries(0);
+    this.#bytesSinceIndex = 0;
+    this.#lastTimeIndexTs = -1;
+    this.maxTimestamp = -1;
+    this.offsetOfMaxTimestamp = this.baseOffset;
+    this.firstBatchTimestamp = -1;
+    this.nextOffset = this.baseOffset;
+    this.indexDirty = true;
+    const f = await this.#handle();
+    const fileSize = (await f.stat()).size;
+    let buf = new Uint8Array(Math.min(RECOVERY_CHUNK, Math.max(fileSize, 64)));
+    let bufPos = 0; // file position of buf[0]
+    let filled = 0;
+    let filePos = 0;
+    let reason = "";
+    let valid = 0;
+    await f.seek(0, Deno.SeekMode.Start);
+    outer: while (true) {
+      while (filled < buf.length && filePos < fileSize) {
+        const n = await f.read(buf.subarray(filled));
+        if (n === null) break;
+        filled += n;
+        filePos += n;
+      }
+      const eof = filePos >= fileSize;
+      const scan = scanBatches(buf, { start: 0, end: filled, walkRecords: false, verifyCrc: true });
+      for (let i = 0; i < scan.count; i++) {
+        const base = scan.baseOffsets[i];
+        if (base < this.nextOffset) {
+          reason = `batch at byte ${bufPos + scan.positions[i]} has base offset ${base}, ` +
+            `below the previous batch's next offset ${this.nextOffset}`;
+          break outer;
+        }
+        this.#track(
+          bufPos + scan.positions[i],
+          scan.sizes[i],
+          base,
+          base + scan.lastOffsetDeltas[i],
+          scan.maxTimestamps[i],
+          intervalBytes,
+        );
+        valid = bufPos + scan.positions[i] + scan.sizes[i];
+      }
+      if (scan.status === BatchStatus.OK) {
+        if (eof) break;
+        bufPos += filled;
+        filled = 0;
+        continue;
+      }
+      if (scan.status === BatchStatus.TRUNCATED && !eof) {
+        const rest = filled - scan.validBytes;
+        let need = buf.length;
+        if (rest >= LOG_OVERHEAD) need = Math.max(need, batchSizeAt(buf, scan.validBytes));
+        if (need > fileSize - (bufPos + scan.validBytes)) {
+          reason = `batch at byte ${bufPos + scan.validBytes} is cut off at the end of the file`;
+          break;
+        }
+        if (need > buf.length) {
+          const next = new Uint8Array(need);
+          next.set(buf.subarray(scan.validBytes, filled));
+          buf = next;
+        } else {
+          buf.copyWithin(0, scan.validBytes, filled);
+        }
+        bufPos += scan.validBytes;
+        filled = rest;
+        continue;
+      }
+      reason = scan.detail.replace(
+        /^batch \d+ at byte (\d+)/,
+        (_, b) => `batch at byte ${bufPos + Number(b)}`,
+      );
+      break;
+    }
+    const truncated = fileSize - valid;
+    if (truncated > 0) {
+      await f.truncate(valid);
+      this.unsynced = true;
+    }
+    this.size = valid;
+    return { validBytes: valid, truncatedBytes: truncated, reason: truncated > 0 ? reason : "" };
+  }
+
+  /**
+   * Cuts the segment so that it ends before the first batch whose last offset is ≥ `offset`.
+   *
+   * @param offset First offset to remove.
+   * @param intervalBytes `index.interval.bytes` (indexes are rebuilt).
+   * @returns The segment's next offset afterwards.
+   */
+  async truncateTo(offset: number, intervalBytes: number): Promise<number> {
+    const loc = await this.locate(offset);
+    if (loc) {
+      await this.#io.run(async () => {
+        const f = await this.#handle();
+        await f.truncate(loc.position);
+      });
+      this.size = loc.position;
+    }
+    this.tail = this.tail ? new HotTail(this.#tailCap, this.size) : undefined;
+    await this.recover(intervalBytes);
+    return this.nextOffset;
+  }
+
+  #tailCap = 0;
+
+  /**
+   * Makes this the active segment, with a hot tail of `capacity` bytes.
+   *
+   * @param capacity Hot tail bytes (0 disables).
+   */
+  activate(capacity: number): void {
+    this.#tailCap = capacity;
+    this.tail = capacity > 0 ? new HotTail(capacity, this.size) : undefined;
+  }
+
+  /** Drops the hot tail (the segment is no longer active). */
+  deactivate(): void {
+    this.tail = undefined;
+  }
+
+  /** Closes the file handle (idempotent). */
+  close(): Promise<void> {
+    return this.#io.run(() => {
+      this.#closed = true;
+      this.#file?.close();
+      this.#file = undefined;
+      this.tail = undefined;
+      return Promise.resolve();
+    });
+  }
+
+  /**
+   * Renames the segment's files to `*.deleted`.
+   *
+   * @returns The renamed paths.
+   */
+  async renameToDeleted(): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      try {
+        await Deno.rename(p, p + DELETED_FILE_SUFFIX);
+        out.push(p + DELETED_FILE_SUFFIX);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    return out;
+  }
+}
+
+async function writeWhole(path: string, data: Uint8Array, sync: boolean): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true, truncate: true });
+  try {
+    let off = 0;
+    while (off < data.length) off += await f.write(data.subarray(off));
+    if (sync) await f.sync();
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * Removes a file, ignoring a missing one.
+ *
+ * @param path File path.
+ */
+export async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}

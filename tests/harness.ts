@@ -262,7 +262,7 @@ export async function runClientScript<T = Record<string, unknown>>(
  * @throws {Error} `"<what>: timed out after <ms> ms"`, or whatever `promise` rejects with.
  */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
   });
@@ -274,8 +274,8 @@ export type ClientName = "kcat" | "kafka-python" | "confluent-kafka" | "kafkajs"
 
 /** Whether a client is usable, and how a test should treat it when it is not. */
 export interface ClientRequirement {
-  /** The client. */
-  name: ClientName;
+  /** The client (or `a+b` for {@linkcode requireClients}). */
+  name: string;
   /** True when the client was found. */
   available: boolean;
   /** True when its tests should be reported as ignored (missing, and not in CI). */
@@ -302,7 +302,18 @@ function probe(cmd: string, args: string[]): boolean {
   }
 }
 
+const probed = new Map<ClientName, boolean>();
+
 function probeClient(name: ClientName): boolean {
+  let found = probed.get(name);
+  if (found === undefined) {
+    found = probeClientUncached(name);
+    probed.set(name, found);
+  }
+  return found;
+}
+
+function probeClientUncached(name: ClientName): boolean {
   switch (name) {
     case "kcat":
       return probe("kcat", ["-V"]);
@@ -345,6 +356,28 @@ export function requireClient(name: ClientName): ClientRequirement {
     message,
     assertAvailable(): void {
       if (!available) throw new Error(`${name} not installed: ${INSTALL_HINTS[name]}`);
+    },
+  };
+}
+
+/**
+ * Require several clients at once (for cross-client tests): available only when all are, and
+ * ignored or failed under the same rules as {@linkcode requireClient}.
+ *
+ * @param names The clients.
+ * @returns One combined requirement named `a+b+...`.
+ */
+export function requireClients(names: ClientName[]): ClientRequirement {
+  const each = names.map((n) => requireClient(n));
+  const missing = each.filter((c) => !c.available);
+  const ci = Deno.env.get("CI") === "true";
+  return {
+    name: names.join("+"),
+    available: missing.length === 0,
+    ignore: missing.length > 0 && !ci,
+    message: missing.map((c) => c.message).join("; "),
+    assertAvailable(): void {
+      for (const c of each) c.assertAvailable();
     },
   };
 }

@@ -9,13 +9,13 @@ import { sharedBroker, withTimeout } from "../harness.ts";
 const MAX_REQUEST = 1024 * 1024;
 const broker = sharedBroker({ socketRequestMaxBytes: MAX_REQUEST });
 
-function be32(n: number): Uint8Array {
+function be32(n: number): Uint8Array<ArrayBuffer> {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setInt32(0, n);
   return b;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

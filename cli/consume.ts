@@ -1,0 +1,212 @@
+/**
+ * `sluice consume`: print records like `kafka-console-consumer.sh`.
+ *
+ * @module
+ */
+
+import {
+  Admin,
+  Client,
+  Consumer,
+  type ConsumerRecord,
+  type PartitionAssignment,
+} from "../client/mod.ts";
+import {
+  isTrue,
+  parseFlags,
+  parseIntFlag,
+  parseKeyValues,
+  unescapeSeparator,
+  UsageError,
+} from "./args.ts";
+import type { CommandIo } from "./io.ts";
+
+/** Help text of `sluice consume`. */
+export const CONSUME_HELP: string =
+  `Usage: sluice consume [--bootstrap-server HOST:PORT] --topic T [OPTIONS]
+
+Prints one record value per line. Without --from-beginning (or --offset) only records produced
+after start-up are printed. Ends after --max-messages records or --timeout-ms without records,
+then prints "Processed a total of N messages" on stderr.
+
+Options:
+  --bootstrap-server LIST          Brokers to connect to (default localhost:9092)
+  --topic T                        Topic to read (required)
+  --from-beginning                 Start at the earliest offset
+  --partition P                    Read only partition P
+  --offset O                       With --partition: an offset, earliest or latest (default latest)
+  --max-messages N                 Exit after N records
+  --timeout-ms MS                  Exit when no record arrives for MS milliseconds
+  --property print.key=true        Also print keys (print.offset, print.partition,
+                                   print.timestamp, print.headers likewise)
+  --property key.separator=S       Separator between printed fields (default a tab)
+  --property line.separator=S      Line terminator (default \\n)
+  -h, --help                       Show this help
+`;
+
+/** What {@linkcode formatRecord} prints. */
+export interface FormatOptions {
+  /** Print `CreateTime:<ms>`. */
+  printTimestamp?: boolean;
+  /** Print `Partition:<p>`. */
+  printPartition?: boolean;
+  /** Print `Offset:<o>`. */
+  printOffset?: boolean;
+  /** Print headers as `k:v,k2:v2` (or `NO_HEADERS`). */
+  printHeaders?: boolean;
+  /** Print the key. */
+  printKey?: boolean;
+  /** Print the value (default true). */
+  printValue?: boolean;
+  /** Field separator (default tab). */
+  keySeparator?: string;
+  /** Line terminator (default `\n`). */
+  lineSeparator?: string;
+}
+
+const decoder = new TextDecoder();
+const text = (b: Uint8Array | null): string => b === null ? "null" : decoder.decode(b);
+
+/**
+ * Formats a record the way Kafka's `DefaultMessageFormatter` does.
+ *
+ * @example
+ * ```ts
+ * import { formatRecord } from "./consume.ts";
+ * const te = new TextEncoder();
+ * formatRecord({
+ *   topic: "t", partition: 0, offset: 3, timestamp: 5, key: te.encode("k"),
+ *   value: te.encode("v"), headers: [],
+ * }, { printKey: true, printOffset: true }); // "Offset:3\tk\tv\n"
+ * ```
+ *
+ * @param r The record.
+ * @param o What to print.
+ * @returns The line, with its terminator.
+ */
+export function formatRecord(r: ConsumerRecord, o: FormatOptions): string {
+  const sep = o.keySeparator ?? "\t";
+  const fields: string[] = [];
+  if (o.printTimestamp) fields.push(`CreateTime:${r.timestamp}`);
+  if (o.printPartition) fields.push(`Partition:${r.partition}`);
+  if (o.printOffset) fields.push(`Offset:${r.offset}`);
+  if (o.printHeaders) {
+    fields.push(
+      r.headers.length === 0
+        ? "NO_HEADERS"
+        : r.headers.map((h) => `${h.key}:${text(h.value)}`).join(","),
+    );
+  }
+  if (o.printKey) fields.push(text(r.key));
+  if (o.printValue ?? true) fields.push(text(r.value));
+  return fields.join(sep) + (o.lineSeparator ?? "\n");
+}
+
+/**
+ * Runs `sluice consume`.
+ *
+ * @param args Arguments after `consume`.
+ * @param io Where to print.
+ * @param signal Aborting it stops consuming (SIGINT in the CLI).
+ * @returns The exit code.
+ * @throws {UsageError} On bad flags.
+ * @throws {KafkaError} When the topic does not exist or a fetch fails.
+ */
+export async function runConsume(
+  args: string[],
+  io: CommandIo,
+  signal?: AbortSignal,
+): Promise<number> {
+  const { values } = parseFlags(args, {
+    "bootstrap-server": { type: "string", default: "localhost:9092" },
+    topic: { type: "string" },
+    "from-beginning": { type: "boolean" },
+    partition: { type: "string" },
+    offset: { type: "string" },
+    "max-messages": { type: "string" },
+    "timeout-ms": { type: "string" },
+    property: { type: "string", multiple: true },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    io.stdout(CONSUME_HELP);
+    return 0;
+  }
+  const topic = values.topic as string | undefined;
+  if (!topic) throw new UsageError("consume: --topic is required");
+  const partition = parseIntFlag(values.partition, "--partition", 0);
+  const maxMessages = parseIntFlag(values["max-messages"], "--max-messages", 1);
+  const timeoutMs = parseIntFlag(values["timeout-ms"], "--timeout-ms", 0);
+  const offsetText = values.offset as string | undefined;
+  if (offsetText !== undefined && partition === undefined) {
+    throw new UsageError("consume: --offset needs --partition");
+  }
+  if (offsetText !== undefined && values["from-beginning"]) {
+    throw new UsageError("consume: --offset and --from-beginning cannot be used together");
+  }
+  let start: number | "earliest" | "latest" = values["from-beginning"] ? "earliest" : "latest";
+  if (offsetText !== undefined) {
+    if (offsetText === "earliest" || offsetText === "latest") start = offsetText;
+    else if (/^\d+$/.test(offsetText) && Number.isSafeInteger(Number(offsetText))) {
+      start = Number(offsetText);
+    } else {
+      throw new UsageError(
+        `invalid --offset "${offsetText}": expected a non-negative integer, earliest or latest`,
+      );
+    }
+  }
+  const props = parseKeyValues(values.property as string[] | undefined, "--property");
+  const format: FormatOptions = {
+    printTimestamp: isTrue(props["print.timestamp"]),
+    printPartition: isTrue(props["print.partition"]),
+    printOffset: isTrue(props["print.offset"]),
+    printHeaders: isTrue(props["print.headers"]),
+    printKey: isTrue(props["print.key"]),
+    printValue: props["print.value"] === undefined ? true : isTrue(props["print.value"]),
+    keySeparator: unescapeSeparator(props["key.separator"] ?? "\t"),
+    lineSeparator: unescapeSeparator(props["line.separator"] ?? "\n"),
+  };
+
+  const client = new Client({
+    bootstrapServers: values["bootstrap-server"] as string,
+    clientId: "sluice-consumer",
+  });
+  const consumer = new Consumer(client, { maxWaitMs: 500 });
+  let count = 0;
+  try {
+    let partitions: number[];
+    if (partition !== undefined) partitions = [partition];
+    else {
+      const [description] = await new Admin(client).describeTopics([topic]);
+      partitions = description.partitions.map((p) => p.partition);
+    }
+    const assignment: PartitionAssignment[] = partitions.map((p) => ({
+      topic,
+      partition: p,
+      offset: start,
+    }));
+    await consumer.assign(assignment);
+    let idleSince = Date.now();
+    while (!signal?.aborted) {
+      if (maxMessages !== undefined && count >= maxMessages) break;
+      if (timeoutMs !== undefined && Date.now() - idleSince >= timeoutMs) break;
+      const waitMs = timeoutMs === undefined
+        ? 500
+        : Math.max(0, Math.min(500, timeoutMs - (Date.now() - idleSince)));
+      const records = await consumer.poll({ maxWaitMs: waitMs, signal });
+      if (records.length > 0) idleSince = Date.now();
+      let out = "";
+      for (const r of records) {
+        if (maxMessages !== undefined && count >= maxMessages) break;
+        out += formatRecord(r, format);
+        count++;
+      }
+      if (out) io.stdout(out);
+    }
+  } finally {
+    await consumer.close().catch(() => {});
+    await client.close();
+    io.stderr(`Processed a total of ${count} messages\n`);
+  }
+  return 0;
+}

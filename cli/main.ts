@@ -1,0 +1,84 @@
+/**
+ * The `sluice` command line: `broker`, `topics`, `produce` and `consume`.
+ *
+ * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
+ * never a stack trace.
+ *
+ * @example
+ * ```sh
+ * deno run -A cli/main.ts topics --create --topic teste --partitions 1
+ * echo Teste123 | deno run -A cli/main.ts produce --topic teste
+ * deno run -A cli/main.ts consume --topic teste --from-beginning --max-messages 1
+ * ```
+ *
+ * @module
+ */
+
+import { UsageError } from "./args.ts";
+import { type CommandIo, processIo } from "./io.ts";
+import { runTopics } from "./topics.ts";
+import { runProduce } from "./produce.ts";
+import { runConsume } from "./consume.ts";
+
+/** Top-level help. */
+export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
+
+Commands:
+  broker    Run a Sluice broker
+  topics    Create, list, describe, delete and alter topics
+  produce   Send standard-input lines as records
+  consume   Print records
+
+Run "sluice COMMAND --help" for a command's options.
+`;
+
+/**
+ * Runs the CLI with `args` and returns the exit code; errors are printed as one line.
+ *
+ * @param args Command-line arguments.
+ * @param io Where to read and write (defaults to the process's streams).
+ * @returns The exit code: 0 on success, 1 on failure, 2 on bad usage.
+ */
+export async function main(args: string[], io: CommandIo = processIo()): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        io.stdout(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      case "broker": {
+        const { runBroker } = await import("./broker.ts");
+        return await runBroker(rest, io);
+      }
+      case "topics":
+        return await runTopics(rest, io);
+      case "produce":
+        return await runProduce(rest, io);
+      case "consume": {
+        const controller = new AbortController();
+        const onSignal = () => controller.abort();
+        Deno.addSignalListener("SIGINT", onSignal);
+        try {
+          return await runConsume(rest, io, controller.signal);
+        } finally {
+          Deno.removeSignalListener("SIGINT", onSignal);
+        }
+      }
+      default:
+        throw new UsageError(
+          `unknown command "${command}" (expected broker, topics, produce or consume)`,
+        );
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    io.stderr(`sluice${command ? " " + command : ""}: ${message.split("\n")[0]}\n`);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,649 @@
+/**
+ * The admin client: topics, partitions, configs, offsets, record deletion and cluster
+ * description.
+ *
+ * @module
+ */
+
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
+import { DeleteTopicsRequest, DeleteTopicsResponse } from "../protocol/messages/delete_topics.ts";
+import {
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+} from "../protocol/messages/create_partitions.ts";
+import {
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+} from "../protocol/messages/describe_configs.ts";
+import {
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+} from "../protocol/messages/incremental_alter_configs.ts";
+import {
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+} from "../protocol/messages/delete_records.ts";
+import {
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+} from "../protocol/messages/describe_cluster.ts";
+import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
+import { type BrokerInfo, type Client, isStaleMetadataError, type TopicInfo } from "./client.ts";
+
+/** A topic to create. */
+export interface NewTopic {
+  /** Topic name. */
+  name: string;
+  /** Partition count; default: the broker's `num.partitions`. */
+  numPartitions?: number;
+  /** Replication factor; default: the broker's `default.replication.factor`. */
+  replicationFactor?: number;
+  /** Topic configs, e.g. `{ "cleanup.policy": "compact" }`. */
+  configs?: Record<string, string>;
+}
+
+/** Result of creating a topic. */
+export interface CreatedTopic {
+  /** Topic name. */
+  name: string;
+  /** Topic id. */
+  topicId: string;
+  /** Partition count (-1 if the broker did not say). */
+  numPartitions: number;
+  /** Replication factor (-1 if the broker did not say). */
+  replicationFactor: number;
+}
+
+/** A partition in a topic description. */
+export interface PartitionDescription {
+  /** Partition index. */
+  partition: number;
+  /** Leader node id (-1 when none). */
+  leader: number;
+  /** Replica node ids. */
+  replicas: number[];
+  /** In-sync replica node ids. */
+  isr: number[];
+  /** Offline replica node ids. */
+  offlineReplicas: number[];
+}
+
+/** A topic description. */
+export interface TopicDescription {
+  /** Topic name. */
+  name: string;
+  /** Topic id. */
+  topicId: string;
+  /** Whether internal. */
+  internal: boolean;
+  /** Partitions in index order. */
+  partitions: PartitionDescription[];
+}
+
+/** Config resource types. */
+export type ConfigResourceType = "topic" | "broker";
+
+/** A config resource. */
+export interface ConfigResource {
+  /** Resource type. */
+  type: ConfigResourceType;
+  /** Topic name or broker id. */
+  name: string;
+  /** Only these keys (default all). */
+  keys?: string[];
+}
+
+/** Where a config value comes from (Kafka's `ConfigSource`). */
+export type ConfigSource =
+  | "UNKNOWN"
+  | "DYNAMIC_TOPIC_CONFIG"
+  | "DYNAMIC_BROKER_CONFIG"
+  | "DYNAMIC_DEFAULT_BROKER_CONFIG"
+  | "STATIC_BROKER_CONFIG"
+  | "DEFAULT_CONFIG"
+  | "DYNAMIC_BROKER_LOGGER_CONFIG"
+  | "CLIENT_METRICS_CONFIG"
+  | "GROUP_CONFIG";
+
+const CONFIG_SOURCES: readonly ConfigSource[] = [
+  "UNKNOWN",
+  "DYNAMIC_TOPIC_CONFIG",
+  "DYNAMIC_BROKER_CONFIG",
+  "DYNAMIC_DEFAULT_BROKER_CONFIG",
+  "STATIC_BROKER_CONFIG",
+  "DEFAULT_CONFIG",
+  "DYNAMIC_BROKER_LOGGER_CONFIG",
+  "CLIENT_METRICS_CONFIG",
+  "GROUP_CONFIG",
+];
+
+/** One config entry. */
+export interface ConfigEntry {
+  /** Key. */
+  name: string;
+  /** Value (`null` for sensitive or unset values). */
+  value: string | null;
+  /** Whether read-only. */
+  readOnly: boolean;
+  /** Whether the value is the default. */
+  isDefault: boolean;
+  /** Where the value comes from. */
+  source: ConfigSource;
+  /** Whether sensitive. */
+  sensitive: boolean;
+}
+
+/** Configs of one resource. */
+export interface ConfigDescription {
+  /** Resource type. */
+  type: ConfigResourceType;
+  /** Resource name. */
+  name: string;
+  /** Entries. */
+  entries: ConfigEntry[];
+}
+
+/** One incremental config change. */
+export interface ConfigChange {
+  /** Key. */
+  name: string;
+  /** `set` (default), `delete`, `append` or `subtract`. */
+  op?: "set" | "delete" | "append" | "subtract";
+  /** Value (ignored for `delete`). */
+  value?: string | null;
+}
+
+/** A config alteration for one resource. */
+export interface AlterConfigsResource {
+  /** Resource type. */
+  type: ConfigResourceType;
+  /** Resource name. */
+  name: string;
+  /** Changes. */
+  changes: ConfigChange[];
+}
+
+/** Which offset {@linkcode Admin.listOffsets} looks up. */
+export type OffsetSpec = "earliest" | "latest" | "max-timestamp" | { timestamp: number };
+
+/** A partition offset query. */
+export interface OffsetQuery {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** What to look up. */
+  spec: OffsetSpec;
+}
+
+/** A partition offset answer. */
+export interface PartitionOffset {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The offset (-1 if no record matches a timestamp query). */
+  offset: number;
+  /** Timestamp of that record (-1 for earliest/latest). */
+  timestamp: number;
+}
+
+/** A record deletion request: remove records below `offset`. */
+export interface DeleteRecordsSpec {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** New log start offset (-1 for the high watermark). */
+  offset: number;
+}
+
+/** Result of a record deletion. */
+export interface DeletedRecords {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** New low watermark. */
+  lowWatermark: number;
+}
+
+/** The cluster. */
+export interface ClusterDescription {
+  /** Cluster id. */
+  clusterId: string;
+  /** Controller node id. */
+  controllerId: number;
+  /** Brokers. */
+  brokers: BrokerInfo[];
+}
+
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
+const OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
+
+function fail(code: number, what: string, message: string | null | undefined): KafkaError {
+  return new KafkaError(code, message ? `${what} (${message})` : what);
+}
+
+/**
+ * The admin client.
+ *
+ * @example
+ * ```ts ignore
+ * import { Admin, Client } from "../client/mod.ts";
+ * const client = new Client({ bootstrapServers: "localhost:9092" });
+ * const admin = new Admin(client);
+ * await admin.createTopics([{ name: "teste", numPartitions: 3 }]);
+ * console.log(await admin.listTopics());
+ * await client.close();
+ * ```
+ */
+export class Admin {
+  #client: Client;
+  #timeoutMs: number;
+
+  /**
+   * @param client The cluster client.
+   * @param options `timeoutMs`: how long the broker may take for topic operations (default
+   *   30000).
+   */
+  constructor(client: Client, options: { timeoutMs?: number } = {}) {
+    this.#client = client;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  async #controller(): Promise<number | "any"> {
+    if (this.#client.controllerId < 0) {
+      try {
+        await this.#client.refreshMetadata([]);
+      } catch { /* fall back to any broker */ }
+    }
+    return this.#client.controllerId >= 0 ? this.#client.controllerId : "any";
+  }
+
+  /**
+   * Creates topics.
+   *
+   * @param topics The topics.
+   * @param options `validateOnly`: check without creating.
+   * @returns What was created, in order.
+   * @throws {KafkaError} The first topic's error, e.g. `TOPIC_ALREADY_EXISTS`,
+   *   `INVALID_PARTITIONS`, `INVALID_REPLICATION_FACTOR`, `INVALID_CONFIG`.
+   */
+  async createTopics(
+    topics: NewTopic[],
+    options: { validateOnly?: boolean } = {},
+  ): Promise<CreatedTopic[]> {
+    const request = CreateTopicsRequest.create({
+      topics: topics.map((t) => ({
+        name: t.name,
+        numPartitions: t.numPartitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+        assignments: [],
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs: this.#timeoutMs,
+      validateOnly: options.validateOnly ?? false,
+    });
+    const res = await this.#client.send(
+      await this.#controller(),
+      { request: CreateTopicsRequest, response: CreateTopicsResponse },
+      request,
+      { timeoutMs: this.#timeoutMs + 5_000 },
+    );
+    const out: CreatedTopic[] = [];
+    for (const t of topics) {
+      const r = res.topics.find((x) => x.name === t.name);
+      if (!r) {
+        throw new KafkaError(
+          ErrorCode.UNKNOWN_SERVER_ERROR,
+          `create topic ${t.name}: no result in the response`,
+        );
+      }
+      if (r.errorCode !== 0) throw fail(r.errorCode, `create topic ${t.name}`, r.errorMessage);
+      out.push({
+        name: r.name,
+        topicId: r.topicId,
+        numPartitions: r.numPartitions,
+        replicationFactor: r.replicationFactor,
+      });
+    }
+    for (const t of topics) this.#client.invalidate(t.name);
+    return out;
+  }
+
+  /**
+   * Deletes topics.
+   *
+   * @param names Topic names.
+   * @throws {KafkaError} The first error, e.g. `UNKNOWN_TOPIC_OR_PARTITION`.
+   */
+  async deleteTopics(names: string[]): Promise<void> {
+    const res = await this.#client.send(
+      await this.#controller(),
+      { request: DeleteTopicsRequest, response: DeleteTopicsResponse },
+      DeleteTopicsRequest.create({
+        topicNames: names,
+        topics: names.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
+        timeoutMs: this.#timeoutMs,
+      }),
+      { timeoutMs: this.#timeoutMs + 5_000 },
+    );
+    for (const name of names) this.#client.invalidate(name);
+    for (const name of names) {
+      const r = res.responses.find((x) => x.name === name);
+      if (r && r.errorCode !== 0) throw fail(r.errorCode, `delete topic ${name}`, r.errorMessage);
+    }
+  }
+
+  /**
+   * Lists topic names (internal topics excluded unless asked).
+   *
+   * @param options `includeInternal`: also list internal topics.
+   * @returns The names, sorted.
+   * @throws {KafkaError} If no broker answers.
+   */
+  async listTopics(options: { includeInternal?: boolean } = {}): Promise<string[]> {
+    const topics = await this.#client.refreshMetadata();
+    return topics.filter((t) => options.includeInternal || !t.internal).map((t) => t.name).sort();
+  }
+
+  /**
+   * Describes topics: id, partitions, leaders, replicas.
+   *
+   * @param names Topic names (all topics when omitted).
+   * @returns Descriptions in the order asked.
+   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` for a missing topic.
+   */
+  async describeTopics(names?: string[]): Promise<TopicDescription[]> {
+    const topics = await this.#client.refreshMetadata(names);
+    const wanted = names ?? topics.map((t) => t.name).sort();
+    return wanted.map((name) => {
+      const t = topics.find((x) => x.name === name) as
+        | (TopicInfo & { errorCode?: number })
+        | undefined;
+      const code = t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (!t || code !== 0) throw new KafkaError(code, `describe topic ${name}`);
+      return {
+        name: t.name,
+        topicId: t.topicId,
+        internal: t.internal,
+        partitions: t.partitions.map((p) => ({
+          partition: p.partition,
+          leader: p.leader,
+          replicas: p.replicas,
+          isr: p.isr,
+          offlineReplicas: p.offlineReplicas,
+        })),
+      };
+    });
+  }
+
+  /**
+   * Grows topics to `count` partitions.
+   *
+   * @param topics Topics and their new partition counts.
+   * @param options `validateOnly`: check without changing.
+   * @throws {KafkaError} The first error, e.g. `INVALID_PARTITIONS` when shrinking.
+   */
+  async createPartitions(
+    topics: Array<{ topic: string; count: number }>,
+    options: { validateOnly?: boolean } = {},
+  ): Promise<void> {
+    const res = await this.#client.send(
+      await this.#controller(),
+      { request: CreatePartitionsRequest, response: CreatePartitionsResponse },
+      CreatePartitionsRequest.create({
+        topics: topics.map((t) => ({ name: t.topic, count: t.count, assignments: null })),
+        timeoutMs: this.#timeoutMs,
+        validateOnly: options.validateOnly ?? false,
+      }),
+      { timeoutMs: this.#timeoutMs + 5_000 },
+    );
+    for (const t of topics) this.#client.invalidate(t.topic);
+    for (const t of topics) {
+      const r = res.results.find((x) => x.name === t.topic);
+      if (r && r.errorCode !== 0) {
+        throw fail(r.errorCode, `create partitions for ${t.topic}`, r.errorMessage);
+      }
+    }
+  }
+
+  /**
+   * Describes configs of topics or brokers.
+   *
+   * @param resources The resources.
+   * @returns One description per resource, in order.
+   * @throws {KafkaError} The first resource error, e.g. `UNKNOWN_TOPIC_OR_PARTITION`.
+   */
+  async describeConfigs(resources: ConfigResource[]): Promise<ConfigDescription[]> {
+    const res = await this.#client.send(
+      "any",
+      { request: DescribeConfigsRequest, response: DescribeConfigsResponse },
+      DescribeConfigsRequest.create({
+        resources: resources.map((r) => ({
+          resourceType: RESOURCE_TYPE[r.type],
+          resourceName: r.name,
+          configurationKeys: r.keys ?? null,
+        })),
+        includeSynonyms: false,
+        includeDocumentation: false,
+      }),
+    );
+    return resources.map((r) => {
+      const result = res.results.find((x) =>
+        x.resourceName === r.name && x.resourceType === RESOURCE_TYPE[r.type]
+      );
+      if (!result) {
+        throw new KafkaError(
+          ErrorCode.UNKNOWN_SERVER_ERROR,
+          `describe configs of ${r.type} ${r.name}: no result in the response`,
+        );
+      }
+      if (result.errorCode !== 0) {
+        throw fail(
+          result.errorCode,
+          `describe configs of ${r.type} ${r.name}`,
+          result.errorMessage,
+        );
+      }
+      return {
+        type: r.type,
+        name: r.name,
+        entries: result.configs.map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          isDefault: c.configSource === 5 || c.isDefault,
+          source: CONFIG_SOURCES[c.configSource] ?? "UNKNOWN",
+          sensitive: c.isSensitive,
+        })),
+      };
+    });
+  }
+
+  /**
+   * Changes configs incrementally (IncrementalAlterConfigs).
+   *
+   * @param resources The changes per resource.
+   * @param options `validateOnly`: check without changing.
+   * @throws {KafkaError} The first resource error, e.g. `INVALID_CONFIG`.
+   */
+  async alterConfigs(
+    resources: AlterConfigsResource[],
+    options: { validateOnly?: boolean } = {},
+  ): Promise<void> {
+    const res = await this.#client.send(
+      "any",
+      { request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse },
+      IncrementalAlterConfigsRequest.create({
+        resources: resources.map((r) => ({
+          resourceType: RESOURCE_TYPE[r.type],
+          resourceName: r.name,
+          configs: r.changes.map((c) => ({
+            name: c.name,
+            configOperation: OPS[c.op ?? "set"],
+            value: c.op === "delete" ? null : c.value ?? null,
+          })),
+        })),
+        validateOnly: options.validateOnly ?? false,
+      }),
+    );
+    for (const r of resources) {
+      const result = res.responses.find((x) =>
+        x.resourceName === r.name && x.resourceType === RESOURCE_TYPE[r.type]
+      );
+      if (result && result.errorCode !== 0) {
+        throw fail(result.errorCode, `alter configs of ${r.type} ${r.name}`, result.errorMessage);
+      }
+    }
+  }
+
+  /**
+   * Looks up offsets (earliest, latest, by timestamp) with ListOffsets, at each leader.
+   *
+   * @param queries The partitions and what to look up.
+   * @returns One answer per query, in order.
+   * @throws {KafkaError} The first partition error, e.g. `UNKNOWN_TOPIC_OR_PARTITION`.
+   */
+  async listOffsets(queries: OffsetQuery[]): Promise<PartitionOffset[]> {
+    const out: PartitionOffset[] = new Array(queries.length);
+    let pending = queries.map((q, i) => ({ q, i }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const byLeader = new Map<number, typeof pending>();
+      for (const item of pending) {
+        const leader = await this.#client.leaderFor(item.q.topic, item.q.partition);
+        const list = byLeader.get(leader) ?? [];
+        list.push(item);
+        byLeader.set(leader, list);
+      }
+      const retry: typeof pending = [];
+      let retryError: KafkaError | undefined;
+      await Promise.all([...byLeader].map(async ([leader, items]) => {
+        const topics = new Map<string, typeof items>();
+        for (const it of items) topics.set(it.q.topic, [...(topics.get(it.q.topic) ?? []), it]);
+        const res = await this.#client.send(
+          leader,
+          { request: ListOffsetsRequest, response: ListOffsetsResponse },
+          ListOffsetsRequest.create({
+            replicaId: -1,
+            isolationLevel: 0,
+            topics: [...topics].map(([name, its]) => ({
+              name,
+              partitions: its.map((it) => ({
+                partitionIndex: it.q.partition,
+                currentLeaderEpoch: -1,
+                timestamp: specTimestamp(it.q.spec),
+                maxNumOffsets: 1,
+              })),
+            })),
+          }),
+        );
+        for (const it of items) {
+          const p = res.topics.find((t) => t.name === it.q.topic)?.partitions
+            .find((x) => x.partitionIndex === it.q.partition);
+          const code = p ? p.errorCode : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          if (code !== 0) {
+            const e = new KafkaError(code, `list offsets of ${it.q.topic}-${it.q.partition}`);
+            if (isStaleMetadataError(code) && attempt < this.#client.options.retries) {
+              retry.push(it);
+              retryError = e;
+              continue;
+            }
+            throw e;
+          }
+          out[it.i] = {
+            topic: it.q.topic,
+            partition: it.q.partition,
+            offset: p!.offset >= 0 || p!.oldStyleOffsets.length === 0
+              ? p!.offset
+              : p!.oldStyleOffsets[0],
+            timestamp: p!.timestamp,
+          };
+        }
+      }));
+      if (retry.length > 0) {
+        for (const it of retry) this.#client.invalidate(it.q.topic);
+        await this.#client.backoff(attempt);
+        if (!retryError) break;
+      }
+      pending = retry;
+    }
+    return out;
+  }
+
+  /**
+   * Deletes records below the given offsets (DeleteRecords), at each leader.
+   *
+   * @param specs Partitions and new start offsets.
+   * @returns The new low watermarks, in order.
+   * @throws {KafkaError} The first partition error, e.g. `OFFSET_OUT_OF_RANGE`.
+   */
+  async deleteRecords(specs: DeleteRecordsSpec[]): Promise<DeletedRecords[]> {
+    const byLeader = new Map<number, Array<{ s: DeleteRecordsSpec; i: number }>>();
+    for (const [i, s] of specs.entries()) {
+      const leader = await this.#client.leaderFor(s.topic, s.partition);
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), { s, i }]);
+    }
+    const out: DeletedRecords[] = new Array(specs.length);
+    await Promise.all([...byLeader].map(async ([leader, items]) => {
+      const topics = new Map<string, typeof items>();
+      for (const it of items) topics.set(it.s.topic, [...(topics.get(it.s.topic) ?? []), it]);
+      const res = await this.#client.send(
+        leader,
+        { request: DeleteRecordsRequest, response: DeleteRecordsResponse },
+        DeleteRecordsRequest.create({
+          topics: [...topics].map(([name, its]) => ({
+            name,
+            partitions: its.map((it) => ({ partitionIndex: it.s.partition, offset: it.s.offset })),
+          })),
+          timeoutMs: this.#timeoutMs,
+        }),
+        { timeoutMs: this.#timeoutMs + 5_000 },
+      );
+      for (const it of items) {
+        const p = res.topics.find((t) => t.name === it.s.topic)?.partitions
+          .find((x) => x.partitionIndex === it.s.partition);
+        const code = p ? p.errorCode : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (code !== 0) {
+          throw new KafkaError(code, `delete records of ${it.s.topic}-${it.s.partition}`);
+        }
+        out[it.i] = { topic: it.s.topic, partition: it.s.partition, lowWatermark: p!.lowWatermark };
+      }
+    }));
+    return out;
+  }
+
+  /**
+   * Describes the cluster: id, controller and brokers (DescribeCluster).
+   *
+   * @returns The cluster.
+   * @throws {KafkaError} The broker's error.
+   */
+  async describeCluster(): Promise<ClusterDescription> {
+    const res = await this.#client.send(
+      "any",
+      { request: DescribeClusterRequest, response: DescribeClusterResponse },
+      DescribeClusterRequest.create({ includeClusterAuthorizedOperations: false, endpointType: 1 }),
+    );
+    if (res.errorCode !== 0) throw fail(res.errorCode, "describe cluster", res.errorMessage);
+    return {
+      clusterId: res.clusterId,
+      controllerId: res.controllerId,
+      brokers: res.brokers.map((b) => ({
+        nodeId: b.brokerId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      })),
+    };
+  }
+}
+
+function specTimestamp(spec: OffsetSpec): number {
+  if (spec === "earliest") return -2;
+  if (spec === "latest") return -1;
+  if (spec === "max-timestamp") return -3;
+  return spec.timestamp;
+}

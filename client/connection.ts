@@ -1,0 +1,404 @@
+/**
+ * One TCP connection to a Kafka-compatible broker: request framing, correlation ids, pipelined
+ * requests (responses are matched in order), ApiVersions negotiation and request timeouts.
+ *
+ * @module
+ */
+
+import { ErrorCode, KafkaError, ProtocolError } from "../protocol/errors.ts";
+import type { MessageCodec } from "../protocol/primitives.ts";
+import {
+  decodeBody,
+  decodeResponseHeader,
+  encodeRequestFrame,
+  FrameSplitter,
+} from "../protocol/framing.ts";
+import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+
+/** A request codec paired with its response codec. */
+export interface Api<Req, Res> {
+  /** Request codec (carries the API key and versions this client can encode). */
+  request: MessageCodec<Req>;
+  /** Response codec. */
+  response: MessageCodec<Res>;
+}
+
+/** Options for {@linkcode Connection.connect}. */
+export interface ConnectionOptions {
+  /** Broker host. */
+  host: string;
+  /** Broker port. */
+  port: number;
+  /** `client.id` sent in every request header. Default `sluice`. */
+  clientId?: string;
+  /** How long to wait for a response before failing with `REQUEST_TIMED_OUT`. Default 30000. */
+  requestTimeoutMs?: number;
+  /** How long to wait for the TCP connection. Default 10000. */
+  connectTimeoutMs?: number;
+}
+
+/** Options for one request. */
+export interface SendOptions {
+  /** Version to use; default: the highest supported by both sides. */
+  version?: number;
+  /** Timeout for this request (e.g. longer for Fetch long-polls). */
+  timeoutMs?: number;
+  /** Set to false when the broker sends no response (Produce with acks=0). */
+  expectResponse?: boolean;
+}
+
+interface Pending {
+  correlationId: number;
+  apiKey: number;
+  version: number;
+  codec: MessageCodec<unknown>;
+  name: string;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Supported version range of one API. */
+export interface VersionRange {
+  /** Lowest version. */
+  min: number;
+  /** Highest version. */
+  max: number;
+}
+
+const API_VERSIONS_KEY = 18;
+
+/**
+ * A connection to one broker. Requests may be issued concurrently; they are written in call order
+ * and resolved as their responses arrive.
+ *
+ * @example
+ * ```ts ignore
+ * import { Connection } from "./connection.ts";
+ * import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata.ts";
+ * const conn = await Connection.connect({ host: "localhost", port: 9092 });
+ * const md = await conn.send({ request: MetadataRequest, response: MetadataResponse },
+ *   MetadataRequest.create({ topics: null }));
+ * conn.close();
+ * ```
+ */
+export class Connection {
+  /** Broker host. */
+  readonly host: string;
+  /** Broker port. */
+  readonly port: number;
+  /** Versions the broker supports, by API key (filled by ApiVersions). */
+  readonly brokerVersions: Map<number, VersionRange> = new Map();
+
+  #conn: Deno.TcpConn;
+  #clientId: string;
+  #requestTimeoutMs: number;
+  #nextCorrelationId = 1;
+  #pending: Pending[] = [];
+  #writeChain: Promise<void> = Promise.resolve();
+  #closed = false;
+  #closeError: KafkaError | undefined;
+  #readLoop: Promise<void>;
+
+  private constructor(conn: Deno.TcpConn, options: ConnectionOptions) {
+    this.host = options.host;
+    this.port = options.port;
+    this.#conn = conn;
+    this.#clientId = options.clientId ?? "sluice";
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#readLoop = this.#read();
+  }
+
+  /**
+   * Opens a connection and negotiates API versions.
+   *
+   * @param options Host, port, client id, timeouts.
+   * @returns The connection, with {@linkcode Connection.brokerVersions} filled.
+   * @throws {KafkaError} `NETWORK_EXCEPTION` if the broker cannot be reached, or
+   *   `REQUEST_TIMED_OUT`.
+   */
+  static async connect(options: ConnectionOptions): Promise<Connection> {
+    const address = `${options.host}:${options.port}`;
+    let tcp: Deno.TcpConn;
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    try {
+      tcp = await Promise.race([
+        Deno.connect({ hostname: options.host, port: options.port }),
+        new Promise<never>((_, reject) => {
+          const t = setTimeout(
+            () =>
+              reject(
+                new KafkaError(
+                  ErrorCode.REQUEST_TIMED_OUT,
+                  `connect to ${address}: no answer within ${connectTimeoutMs} ms`,
+                ),
+              ),
+            connectTimeoutMs,
+          );
+          Deno.unrefTimer(t);
+        }),
+      ]);
+    } catch (e) {
+      if (e instanceof KafkaError) throw e;
+      throw new KafkaError(
+        ErrorCode.NETWORK_EXCEPTION,
+        `connect to ${address}: ${(e as Error).message}`,
+      );
+    }
+    tcp.setNoDelay(true);
+    const conn = new Connection(tcp, options);
+    try {
+      await conn.#negotiate();
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    return conn;
+  }
+
+  async #negotiate(): Promise<void> {
+    const api = { request: ApiVersionsRequest, response: ApiVersionsResponse };
+    let version = Math.min(3, ApiVersionsRequest.maxVersion);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await this.send(
+        api,
+        ApiVersionsRequest.create({ clientSoftwareName: "sluice", clientSoftwareVersion: "0.1.0" }),
+        { version },
+      );
+      if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION && attempt === 0) {
+        const own = res.apiKeys.find((k) => k.apiKey === API_VERSIONS_KEY);
+        version = Math.min(own?.maxVersion ?? 0, version - 1);
+        if (version < 0) break;
+        continue;
+      }
+      if (res.errorCode !== 0) {
+        throw new KafkaError(res.errorCode, `ApiVersions to ${this.host}:${this.port}`);
+      }
+      for (const k of res.apiKeys) {
+        this.brokerVersions.set(k.apiKey, { min: k.minVersion, max: k.maxVersion });
+      }
+      return;
+    }
+    throw new KafkaError(
+      ErrorCode.UNSUPPORTED_VERSION,
+      `ApiVersions to ${this.host}:${this.port}: no common version`,
+    );
+  }
+
+  /**
+   * The highest version of an API both this client and the broker support.
+   *
+   * @param codec The request codec.
+   * @returns The version to use.
+   * @throws {KafkaError} `UNSUPPORTED_VERSION` if there is no common version.
+   */
+  versionFor(codec: MessageCodec<unknown>): number {
+    if (codec.apiKey === API_VERSIONS_KEY && this.brokerVersions.size === 0) return 0;
+    const broker = this.brokerVersions.get(codec.apiKey);
+    const max = Math.min(codec.maxVersion, broker?.max ?? -1);
+    const min = Math.max(codec.minVersion, broker?.min ?? Infinity);
+    if (broker === undefined || max < min) {
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_VERSION,
+        `${codec.name} to ${this.host}:${this.port}: no common version (client ` +
+          `${codec.minVersion}-${codec.maxVersion}, broker ${
+            broker ? `${broker.min}-${broker.max}` : "none"
+          })`,
+      );
+    }
+    return max;
+  }
+
+  /** Whether the connection is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Number of requests awaiting a response. */
+  get inFlight(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Sends a request and resolves with its response. Several calls may be in flight at once.
+   *
+   * @param api Request and response codecs.
+   * @param body The request body.
+   * @param options Version, timeout, whether a response is expected.
+   * @returns The decoded response (`undefined` when `expectResponse` is false).
+   * @throws {KafkaError} `NETWORK_EXCEPTION` if the connection is lost, `REQUEST_TIMED_OUT` on
+   *   timeout, `UNSUPPORTED_VERSION` when no version is common.
+   */
+  send<Req, Res>(api: Api<Req, Res>, body: Req, options: SendOptions = {}): Promise<Res> {
+    if (this.#closed) {
+      return Promise.reject(
+        this.#closeError ??
+          new KafkaError(
+            ErrorCode.NETWORK_EXCEPTION,
+            `${api.request.name} to ${this.host}:${this.port}: connection is closed`,
+          ),
+      );
+    }
+    let version: number;
+    let frame: Uint8Array;
+    const correlationId = this.#nextCorrelationId;
+    this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff;
+    try {
+      version = options.version ?? this.versionFor(api.request as MessageCodec<unknown>);
+      frame = encodeRequestFrame(api.request, version, correlationId, this.#clientId, body);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const expectResponse = options.expectResponse ?? true;
+    const name = `${api.request.name} v${version}`;
+    const result = expectResponse
+      ? new Promise<Res>((resolve, reject) => {
+        const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
+        const timer = setTimeout(() => {
+          const error = new KafkaError(
+            ErrorCode.REQUEST_TIMED_OUT,
+            `${name} to ${this.host}:${this.port}: no response within ${timeoutMs} ms`,
+          );
+          // Responses come in order, so a timed-out request poisons the connection.
+          this.#fail(error, correlationId);
+        }, timeoutMs);
+        this.#pending.push({
+          correlationId,
+          apiKey: api.request.apiKey,
+          version,
+          codec: api.response as MessageCodec<unknown>,
+          name,
+          resolve: resolve as (v: unknown) => void,
+          reject,
+          timer,
+        });
+      })
+      : undefined;
+    const written = this.#writeChain.then(async () => {
+      if (this.#closed) throw this.#closeError;
+      let off = 0;
+      while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
+    });
+    this.#writeChain = written.catch(() => {});
+    written.catch((e) => {
+      this.#fail(
+        new KafkaError(
+          ErrorCode.NETWORK_EXCEPTION,
+          `${name} to ${this.host}:${this.port}: write failed: ${(e as Error)?.message ?? e}`,
+        ),
+      );
+    });
+    if (result) return result;
+    return written.then(() => undefined as Res, () => {
+      throw this.#closeError;
+    });
+  }
+
+  async #read(): Promise<void> {
+    const splitter = new FrameSplitter();
+    try {
+      for (;;) {
+        const buf = new Uint8Array(64 * 1024);
+        const n = await this.#conn.read(buf);
+        if (n === null) {
+          this.#fail(
+            new KafkaError(
+              ErrorCode.NETWORK_EXCEPTION,
+              `connection to ${this.host}:${this.port}: closed by the broker`,
+            ),
+          );
+          return;
+        }
+        for (const frame of splitter.push(buf.subarray(0, n))) this.#dispatch(frame);
+      }
+    } catch (e) {
+      if (this.#closed) return;
+      const error = e instanceof KafkaError ? e : new KafkaError(
+        ErrorCode.NETWORK_EXCEPTION,
+        `connection to ${this.host}:${this.port}: ${(e as Error).message}`,
+      );
+      this.#fail(error);
+    }
+  }
+
+  #dispatch(frame: Uint8Array): void {
+    const p = this.#pending.shift();
+    if (p === undefined) {
+      throw new ProtocolError(
+        `unexpected response (${frame.length} bytes) with no request pending`,
+      );
+    }
+    clearTimeout(p.timer);
+    if (frame.length < 4) {
+      throw new ProtocolError(`response frame of ${frame.length} bytes has no correlation id`);
+    }
+    const correlationId = new DataView(frame.buffer, frame.byteOffset, 4).getInt32(0);
+    if (correlationId !== p.correlationId) {
+      const error = new KafkaError(
+        ErrorCode.NETWORK_EXCEPTION,
+        `${p.name} to ${this.host}:${this.port}: response correlation id ${correlationId} does ` +
+          `not match request ${p.correlationId}`,
+      );
+      p.reject(error);
+      throw error;
+    }
+    try {
+      const { bodyOffset } = decodeResponseHeader(frame, p.apiKey, p.version);
+      let version = p.version;
+      // A broker that does not support our ApiVersions version answers in v0.
+      if (p.apiKey === API_VERSIONS_KEY && frame.length >= 6) {
+        const errorCode = new DataView(frame.buffer, frame.byteOffset + 4, 2).getInt16(0);
+        if (errorCode === ErrorCode.UNSUPPORTED_VERSION) version = 0;
+      }
+      p.resolve(decodeBody(p.codec, frame, bodyOffset, version));
+    } catch (e) {
+      p.reject(
+        new KafkaError(
+          ErrorCode.CORRUPT_MESSAGE,
+          `${p.name} from ${this.host}:${this.port}: cannot decode response: ${
+            (e as Error).message
+          }`,
+        ),
+      );
+    }
+  }
+
+  #fail(error: KafkaError, timedOut?: number): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = error;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      if (p.correlationId === timedOut) {
+        p.reject(error);
+        continue;
+      }
+      p.reject(
+        new KafkaError(
+          error.code === ErrorCode.REQUEST_TIMED_OUT ? ErrorCode.NETWORK_EXCEPTION : error.code,
+          `${p.name} to ${this.host}:${this.port}: connection lost (${error.message})`,
+        ),
+      );
+    }
+  }
+
+  /** Closes the connection; requests in flight fail with `NETWORK_EXCEPTION`. */
+  close(): void {
+    this.#fail(
+      new KafkaError(
+        ErrorCode.NETWORK_EXCEPTION,
+        `connection to ${this.host}:${this.port}: closed by the client`,
+      ),
+    );
+  }
+
+  /** Resolves when the read loop has ended (after {@linkcode Connection.close}). */
+  get done(): Promise<void> {
+    return this.#readLoop;
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * A simple consumer (no groups yet): assign partitions, then poll with Fetch long-polls.
+ *
+ * @module
+ */
+
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
+import { Admin } from "./admin.ts";
+import { type Client, isStaleMetadataError } from "./client.ts";
+import { decodeRecordBatches, type RecordHeader } from "./record_batch.ts";
+
+/** A partition to read and where to start. */
+export interface PartitionAssignment {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** Start offset, `earliest` or `latest`; default per `fromBeginning`. */
+  offset?: number | "earliest" | "latest";
+}
+
+/** A consumed record. */
+export interface ConsumerRecord {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** Offset. */
+  offset: number;
+  /** Timestamp in milliseconds. */
+  timestamp: number;
+  /** Key, or `null`. */
+  key: Uint8Array | null;
+  /** Value, or `null`. */
+  value: Uint8Array | null;
+  /** Headers. */
+  headers: RecordHeader[];
+}
+
+/** Options for {@linkcode Consumer}. */
+export interface ConsumerOptions {
+  /** Where to start when an assignment gives no offset. Default false (latest). */
+  fromBeginning?: boolean;
+  /** What to do on `OFFSET_OUT_OF_RANGE`: `earliest`, `latest` or `none` (throw). Default
+   * `earliest` when `fromBeginning`, else `latest`. */
+  autoOffsetReset?: "earliest" | "latest" | "none";
+  /** Fetch long-poll time. Default 500. */
+  maxWaitMs?: number;
+  /** Bytes the broker waits for. Default 1. */
+  minBytes?: number;
+  /** Response size limit. Default 52428800. */
+  maxBytes?: number;
+  /** Per-partition size limit. Default 1048576. */
+  maxPartitionBytes?: number;
+  /** 0 = read uncommitted, 1 = read committed. Default 0. */
+  isolationLevel?: 0 | 1;
+}
+
+/** Options for one {@linkcode Consumer.poll}. */
+export interface PollOptions {
+  /** Long-poll time for this poll. */
+  maxWaitMs?: number;
+  /** Aborting returns early with no records. */
+  signal?: AbortSignal;
+}
+
+interface Position {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/**
+ * A consumer of assigned partitions.
+ *
+ * @example
+ * ```ts ignore
+ * import { Client, Consumer } from "../client/mod.ts";
+ * const client = new Client({ bootstrapServers: "localhost:9092" });
+ * const consumer = new Consumer(client);
+ * await consumer.assign([{ topic: "teste", partition: 0, offset: "earliest" }]);
+ * for (const r of await consumer.poll()) console.log(r.offset, new TextDecoder().decode(r.value!));
+ * await client.close();
+ * ```
+ */
+export class Consumer {
+  #client: Client;
+  #admin: Admin;
+  #options: Required<ConsumerOptions>;
+  #positions = new Map<string, Position>();
+  #closed = false;
+
+  /**
+   * @param client The cluster client.
+   * @param options Start position, fetch sizes, long-poll time.
+   */
+  constructor(client: Client, options: ConsumerOptions = {}) {
+    this.#client = client;
+    this.#admin = new Admin(client);
+    const fromBeginning = options.fromBeginning ?? false;
+    this.#options = {
+      fromBeginning,
+      autoOffsetReset: options.autoOffsetReset ?? (fromBeginning ? "earliest" : "latest"),
+      maxWaitMs: options.maxWaitMs ?? 500,
+      minBytes: options.minBytes ?? 1,
+      maxBytes: options.maxBytes ?? 52_428_800,
+      maxPartitionBytes: options.maxPartitionBytes ?? 1_048_576,
+      isolationLevel: options.isolationLevel ?? 0,
+    };
+  }
+
+  /**
+   * Replaces the assignment; `earliest`/`latest` offsets are resolved with ListOffsets.
+   *
+   * @param partitions The partitions and start offsets.
+   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` for a missing topic or partition.
+   */
+  async assign(partitions: PartitionAssignment[]): Promise<void> {
+    const resolved = await this.#resolve(partitions);
+    this.#positions.clear();
+    for (const p of resolved) this.#positions.set(key(p.topic, p.partition), p);
+  }
+
+  /**
+   * Moves a partition's position (it must be assigned).
+   *
+   * @param target Topic, partition and new offset (`earliest`/`latest` allowed).
+   * @throws {RangeError} If the partition is not assigned.
+   * @throws {KafkaError} If resolving `earliest`/`latest` fails.
+   */
+  async seek(target: PartitionAssignment): Promise<void> {
+    const k = key(target.topic, target.partition);
+    if (!this.#positions.has(k)) {
+      throw new RangeError(`seek: ${target.topic}-${target.partition} is not assigned`);
+    }
+    const [p] = await this.#resolve([target]);
+    this.#positions.set(k, p);
+  }
+
+  /**
+   * The next offset to be read from each assigned partition.
+   *
+   * @returns Topic, partition, offset per assigned partition.
+   */
+  assignment(): Array<{ topic: string; partition: number; offset: number }> {
+    return [...this.#positions.values()].map((p) => ({ ...p }));
+  }
+
+  async #resolve(partitions: PartitionAssignment[]): Promise<Position[]> {
+    const fallback = this.#options.fromBeginning ? "earliest" : "latest";
+    const queries = partitions.map((p) => ({ ...p, offset: p.offset ?? fallback }));
+    for (const q of queries) {
+      if (typeof q.offset === "number" && (!Number.isSafeInteger(q.offset) || q.offset < 0)) {
+        throw new RangeError(`assign: invalid offset ${q.offset} for ${q.topic}-${q.partition}`);
+      }
+    }
+    const lookups = queries.filter((q) => typeof q.offset === "string");
+    const found = lookups.length === 0 ? [] : await this.#admin.listOffsets(
+      lookups.map((q) => ({
+        topic: q.topic,
+        partition: q.partition,
+        spec: q.offset as "earliest" | "latest",
+      })),
+    );
+    // Validate explicit offsets' partitions too.
+    for (const q of queries) {
+      if (typeof q.offset === "number") await this.#client.leaderFor(q.topic, q.partition);
+    }
+    let i = 0;
+    return queries.map((q) => ({
+      topic: q.topic,
+      partition: q.partition,
+      offset: typeof q.offset === "number" ? q.offset : found[i++].offset,
+    }));
+  }
+
+  /**
+   * Fetches the next records of every assigned partition (one Fetch per leader, long-polling up
+   * to `maxWaitMs` when there is nothing new).
+   *
+   * @param options Long-poll time, abort signal.
+   * @returns Records in offset order per partition (possibly none).
+   * @throws {KafkaError} On a non-retriable fetch error, or `OFFSET_OUT_OF_RANGE` with
+   *   `autoOffsetReset: "none"`.
+   */
+  async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
+    if (this.#closed) throw new Error("consumer: poll after close");
+    if (this.#positions.size === 0) return [];
+    const maxWaitMs = options.maxWaitMs ?? this.#options.maxWaitMs;
+    const byLeader = new Map<number, Position[]>();
+    for (const p of this.#positions.values()) {
+      const leader = await this.#client.leaderFor(p.topic, p.partition);
+      byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+    }
+    const results = await Promise.all(
+      [...byLeader].map(([leader, ps]) => this.#fetch(leader, ps, maxWaitMs, options.signal)),
+    );
+    return results.flat();
+  }
+
+  async #fetch(
+    leader: number,
+    positions: Position[],
+    maxWaitMs: number,
+    signal?: AbortSignal,
+  ): Promise<ConsumerRecord[]> {
+    const conn = await this.#client.connectionTo(leader);
+    const version = conn.versionFor(FetchRequest);
+    const topics = new Map<string, Position[]>();
+    for (const p of positions) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p]);
+    const request = FetchRequest.create({
+      clusterId: null,
+      replicaId: -1,
+      maxWaitMs,
+      minBytes: this.#options.minBytes,
+      maxBytes: this.#options.maxBytes,
+      isolationLevel: this.#options.isolationLevel,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: await Promise.all([...topics].map(async ([topic, ps]) => ({
+        topic,
+        topicId: version >= 13
+          ? (await this.#client.topic(topic)).topicId
+          : "AAAAAAAAAAAAAAAAAAAAAA",
+        partitions: ps.map((p) => ({
+          partition: p.partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: p.offset,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1,
+          partitionMaxBytes: this.#options.maxPartitionBytes,
+          replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        })),
+      }))),
+      forgottenTopicsData: [],
+      rackId: "",
+    });
+    const sent = conn.send({ request: FetchRequest, response: FetchResponse }, request, {
+      version,
+      timeoutMs: this.#client.options.requestTimeoutMs + maxWaitMs,
+    });
+    let response;
+    if (signal) {
+      if (signal.aborted) return [];
+      let onAbort = () => {};
+      const aborted = new Promise<undefined>((resolve) => {
+        onAbort = () => resolve(undefined);
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+      response = await Promise.race([sent, aborted]);
+      signal.removeEventListener("abort", onAbort);
+      if (response === undefined) {
+        sent.catch(() => {});
+        return [];
+      }
+    } else {
+      response = await sent;
+    }
+    if (response.errorCode !== 0) throw new KafkaError(response.errorCode, "fetch");
+    const out: ConsumerRecord[] = [];
+    for (const t of response.responses) {
+      const topic = version >= 13 ? this.#client.topicName(t.topicId) ?? t.topic : t.topic;
+      for (const p of t.partitions) {
+        const position = this.#positions.get(key(topic, p.partitionIndex));
+        if (!position) continue;
+        if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+          const reset = this.#options.autoOffsetReset;
+          if (reset === "none") {
+            throw new KafkaError(
+              p.errorCode,
+              `fetch ${topic}-${p.partitionIndex} at offset ${position.offset}`,
+            );
+          }
+          const [r] = await this.#admin.listOffsets([
+            { topic, partition: p.partitionIndex, spec: reset },
+          ]);
+          position.offset = r.offset;
+          continue;
+        }
+        if (p.errorCode !== 0) {
+          if (isStaleMetadataError(p.errorCode) || new KafkaError(p.errorCode).retriable) {
+            this.#client.invalidate(topic);
+            continue;
+          }
+          throw new KafkaError(p.errorCode, `fetch ${topic}-${p.partitionIndex}`);
+        }
+        if (!p.records || p.records.length === 0) continue;
+        for (const batch of decodeRecordBatches(p.records)) {
+          if (batch.lastOffset < position.offset) continue;
+          if (!batch.control) {
+            for (const r of batch.records) {
+              if (r.offset < position.offset) continue;
+              out.push({
+                topic,
+                partition: p.partitionIndex,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
+              });
+            }
+          }
+          position.offset = batch.lastOffset + 1;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Polls forever, yielding records one by one (stop with `break` or {@linkcode Consumer.close}).
+   *
+   * @returns An async iterator of records.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord> {
+    while (!this.#closed) {
+      for (const r of await this.poll()) yield r;
+    }
+  }
+
+  /** Stops the consumer (the {@linkcode Client} stays open). */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#positions.clear();
+    return Promise.resolve();
+  }
+}

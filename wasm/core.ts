@@ -1,33 +1,313 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * The WASM core boundary. TEMPORARY: backed by the TypeScript reference until the
- * AssemblyScript build lands; the API below is final.
+ * The WASM core boundary: the ONLY file that touches WebAssembly memory.
+ *
+ * How the boundary works (as-sha256 style):
+ * - The module (`assembly/index.ts`, built by `build.ts`) is embedded base64 in
+ *   `sluice_core_wasm.ts` and instantiated once, synchronously, at import: no permissions needed.
+ * - Calls pass pointer + length; only i32 and f64 cross. WASM reports status codes (never
+ *   throws); failure figures and per-batch columns are written to static areas the module
+ *   exports, read here through views built once and rebuilt only if memory grew.
+ * - Inputs are copied (one `Uint8Array.set`) into a scratch block that grows only when an input
+ *   is larger than ever seen before (CRC-32C of large inputs goes through a fixed 256 KiB window
+ *   instead, so it never grows memory). The hot path allocates nothing on the JS heap.
+ * - Memory management: AssemblyScript's TLSF allocator (`--runtime minimal`; exported
+ *   `alloc`/`free`; no garbage collector runs because nothing managed is allocated). The index
+ *   buffers own blocks of linear memory; `free()` gives them back (a FinalizationRegistry does it
+ *   too if an index is dropped without `free()`).
  *
  * @module
  */
 
-import { BatchStatus, batchStatusText } from "./batch_status.ts";
+import { BatchStatus, batchStatusText, formatBatchDetail } from "./batch_status.ts";
+import type { BatchStatusCodes } from "./batch_status.ts";
 import type { BatchScan, ScanOptions } from "./batch_scan.ts";
-import {
-  referenceCrc32c,
-  referenceFindBatchPosition,
-  referenceOffsetIndexLookup,
-  referenceScanBatches,
-  referenceTimeIndexLookup,
-} from "./reference.ts";
+import { wasmBytesBase64 } from "./sluice_core_wasm.ts";
 
 export { BatchStatus, batchStatusText };
-export type { BatchScan, ScanOptions };
+export type { BatchScan, BatchStatusCodes, ScanOptions };
 
-/** CRC-32C of `data`, continuing from `crc` (default 0). */
+// --- instantiation and views -----------------------------------------------------------------
+
+interface CoreExports {
+  memory: WebAssembly.Memory;
+  crc32c(ptr: number, len: number, crc: number): number;
+  ensureScratch(n: number): number;
+  scratchCapacity(): number;
+  alloc(n: number): number;
+  free(ptr: number): void;
+  copy(dst: number, src: number, len: number): void;
+  columnsPtr(): number;
+  columnCapacity(): number;
+  resultPtr(): number;
+  scan(ptr: number, len: number, flags: number, maxBatchSize: number, base: number): number;
+  offsetIndexLookup(ptr: number, n: number, target: number): number;
+  timeIndexLookup(ptr: number, n: number, target: number): number;
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+const wasm = new WebAssembly.Instance(
+  new WebAssembly.Module(decodeBase64(wasmBytesBase64) as Uint8Array<ArrayBuffer>),
+  {},
+).exports as unknown as CoreExports;
+
+let memBuffer = wasm.memory.buffer as ArrayBuffer;
+let u8 = new Uint8Array(memBuffer);
+let i32 = new Int32Array(memBuffer);
+let f64 = new Float64Array(memBuffer);
+let dv = new DataView(memBuffer);
+
+/** Rebuilds the views if memory grew (call after anything that may allocate in WASM). */
+function refreshViews(): void {
+  if (wasm.memory.buffer !== memBuffer) {
+    memBuffer = wasm.memory.buffer as ArrayBuffer;
+    u8 = new Uint8Array(memBuffer);
+    i32 = new Int32Array(memBuffer);
+    f64 = new Float64Array(memBuffer);
+    dv = new DataView(memBuffer);
+  }
+}
+
+/** WASM-side allocation; returns the pointer with views up to date. */
+function walloc(bytes: number): number {
+  const ptr = wasm.alloc(bytes);
+  refreshViews();
+  if (ptr === 0) throw new RangeError(`WASM core: cannot allocate ${bytes} bytes`);
+  return ptr;
+}
+
+let scratch = 0;
+let scratchCap = 0;
+
+/** Pointer to a scratch block of at least n bytes. */
+function ensureScratch(n: number): number {
+  if (n > scratchCap) {
+    scratch = wasm.ensureScratch(n);
+    scratchCap = wasm.scratchCapacity();
+    refreshViews();
+  }
+  return scratch;
+}
+
+/** Inputs of crc32c larger than this go through the scratch block in windows of this size. */
+const CRC_WINDOW = 256 * 1024;
+ensureScratch(CRC_WINDOW);
+
+// --- CRC-32C --------------------------------------------------------------------------------
+
+/**
+ * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `data`, continuing from `crc`.
+ * Runs in WASM: 3-way interleaved slicing-by-8 for large inputs, slicing-by-16 otherwise.
+ *
+ * @example
+ * ```ts
+ * import { crc32c } from "./mod.ts";
+ *
+ * const bytes = new TextEncoder().encode("123456789");
+ * console.assert(crc32c(bytes) === 0xe3069283);
+ * // Incremental: the CRC of a concatenation continues from the CRC of the first part.
+ * console.assert(crc32c(bytes.subarray(4), crc32c(bytes.subarray(0, 4))) === 0xe3069283);
+ * ```
+ *
+ * @param data Bytes to checksum.
+ * @param crc CRC of the bytes before `data` (default 0).
+ * @returns The CRC as an unsigned 32-bit number.
+ * @throws {TypeError} If `data` is not a Uint8Array.
+ * @throws {RangeError} If `crc` is not a 32-bit integer.
+ */
 export function crc32c(data: Uint8Array, crc = 0): number {
-  return referenceCrc32c(data, crc);
+  if (!(data instanceof Uint8Array)) {
+    throw new TypeError(`crc32c: data must be a Uint8Array, got ${typeof data}`);
+  }
+  if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) {
+    throw new RangeError(`crc32c: crc must be a 32-bit integer, got ${crc}`);
+  }
+  const n = data.length;
+  if (n <= CRC_WINDOW) {
+    u8.set(data, scratch);
+    return wasm.crc32c(scratch, n, crc) >>> 0;
+  }
+  let c = crc;
+  for (let i = 0; i < n; i += CRC_WINDOW) {
+    const m = Math.min(CRC_WINDOW, n - i);
+    u8.set(data.subarray(i, i + m), scratch);
+    c = wasm.crc32c(scratch, m, c);
+  }
+  return c >>> 0;
 }
 
-/** Validate consecutive v2 batches in buf[start, end). */
-export function scanBatches(buf: Uint8Array, options?: ScanOptions): BatchScan {
-  return referenceScanBatches(buf, options);
+// --- record batch scan -----------------------------------------------------------------------
+
+const MORE = -1;
+const COLS = wasm.columnsPtr();
+const CAP = wasm.columnCapacity();
+const RES = wasm.resultPtr() >>> 3;
+const C_POS = COLS >>> 2;
+const C_SIZE = (COLS + CAP * 4) >>> 2;
+const C_LOD = (COLS + CAP * 8) >>> 2;
+const C_COUNT = (COLS + CAP * 12) >>> 2;
+const C_ATTR = (COLS + CAP * 16) >>> 2;
+const C_EPOCH = (COLS + CAP * 20) >>> 2;
+const C_SEQ = (COLS + CAP * 24) >>> 2;
+const C_BASE = (COLS + CAP * 32) >>> 3;
+const C_FTS = (COLS + CAP * 40) >>> 3;
+const C_MTS = (COLS + CAP * 48) >>> 3;
+const C_PID = (COLS + CAP * 56) >>> 3;
+
+function newScan(cap: number): BatchScan {
+  return {
+    status: BatchStatus.OK,
+    count: 0,
+    validBytes: 0,
+    detail: "",
+    records: 0,
+    positions: new Int32Array(cap),
+    sizes: new Int32Array(cap),
+    baseOffsets: new Float64Array(cap),
+    lastOffsetDeltas: new Int32Array(cap),
+    recordCounts: new Int32Array(cap),
+    firstTimestamps: new Float64Array(cap),
+    maxTimestamps: new Float64Array(cap),
+    attributes: new Int32Array(cap),
+    producerIds: new Float64Array(cap),
+    producerEpochs: new Int32Array(cap),
+    baseSequences: new Int32Array(cap),
+  };
 }
+
+const result: BatchScan = newScan(64);
+
+/** Grows the result columns (rare: only when a scan finds more batches than ever before). */
+function growColumns(need: number, keep: number): void {
+  let cap = result.positions.length;
+  while (cap < need) cap *= 2;
+  const grown = newScan(cap);
+  grown.positions.set(result.positions.subarray(0, keep));
+  grown.sizes.set(result.sizes.subarray(0, keep));
+  grown.baseOffsets.set(result.baseOffsets.subarray(0, keep));
+  grown.lastOffsetDeltas.set(result.lastOffsetDeltas.subarray(0, keep));
+  grown.recordCounts.set(result.recordCounts.subarray(0, keep));
+  grown.firstTimestamps.set(result.firstTimestamps.subarray(0, keep));
+  grown.maxTimestamps.set(result.maxTimestamps.subarray(0, keep));
+  grown.attributes.set(result.attributes.subarray(0, keep));
+  grown.producerIds.set(result.producerIds.subarray(0, keep));
+  grown.producerEpochs.set(result.producerEpochs.subarray(0, keep));
+  grown.baseSequences.set(result.baseSequences.subarray(0, keep));
+  result.positions = grown.positions;
+  result.sizes = grown.sizes;
+  result.baseOffsets = grown.baseOffsets;
+  result.lastOffsetDeltas = grown.lastOffsetDeltas;
+  result.recordCounts = grown.recordCounts;
+  result.firstTimestamps = grown.firstTimestamps;
+  result.maxTimestamps = grown.maxTimestamps;
+  result.attributes = grown.attributes;
+  result.producerIds = grown.producerIds;
+  result.producerEpochs = grown.producerEpochs;
+  result.baseSequences = grown.baseSequences;
+}
+
+function checkRange(what: string, buf: Uint8Array, start: number, end: number): void {
+  if (!(buf instanceof Uint8Array)) {
+    throw new TypeError(`${what}: buffer must be a Uint8Array, got ${typeof buf}`);
+  }
+  if (
+    !Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > buf.length ||
+    start > end
+  ) {
+    throw new RangeError(
+      `${what}: invalid range: start ${start}, end ${end}, buffer length ${buf.length}`,
+    );
+  }
+}
+
+/**
+ * Validates consecutive Kafka record batches v2 in `buf[start, end)` and reports their header
+ * fields as columns. Stops cleanly at the first truncated or invalid batch: `validBytes` is where
+ * the valid prefix ends, `status`/`detail` say why. Checks, in order: length (≥ 49 and within
+ * `maxBatchSize`), magic 2, completeness, CRC-32C, compression codec ≤ 4, recordCount /
+ * lastOffsetDelta, control batches hold one record, and (uncompressed, `walkRecords`) every
+ * record: varints, lengths, offsetDelta = index, header keys, records exactly filling the batch.
+ *
+ * The returned object is reused by every call (valid until the next call); its column arrays
+ * have length ≥ `count`.
+ *
+ * @example
+ * ```ts
+ * import { BatchStatus, scanBatches } from "./mod.ts";
+ * import { buildBatch, concatBytes } from "./testing.ts";
+ *
+ * const log = concatBytes([
+ *   buildBatch({ baseOffset: 0, records: [{ key: null, value: "a" }, { key: null, value: "b" }] }),
+ *   buildBatch({ baseOffset: 2, records: [{ key: "k", value: "c" }] }),
+ * ]);
+ * const scan = scanBatches(log.subarray(0, log.length - 1)); // torn tail
+ * console.assert(scan.status === BatchStatus.TRUNCATED && scan.count === 1 && scan.records === 2);
+ * console.assert(scan.validBytes === scan.sizes[0]);
+ * ```
+ *
+ * @param buf Bytes holding the batches.
+ * @param options Range and checks (see {@link ScanOptions}).
+ * @returns The shared scan result.
+ * @throws {TypeError} If `buf` is not a Uint8Array.
+ * @throws {RangeError} If the range or `maxBatchSize` is invalid.
+ */
+export function scanBatches(buf: Uint8Array, options?: ScanOptions): BatchScan {
+  const start = options?.start ?? 0;
+  const end = options?.end ?? buf?.length;
+  checkRange("scanBatches", buf, start, end);
+  const max = options?.maxBatchSize ?? 0x7fffffff;
+  if (typeof max !== "number" || !(max >= 0)) {
+    throw new RangeError(`scanBatches: invalid maxBatchSize: ${max}`);
+  }
+  const flags = (options?.walkRecords === false ? 0 : 1) | (options?.verifyCrc === false ? 0 : 2);
+  const len = end - start;
+  const p = ensureScratch(len);
+  u8.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), p);
+  const r = result;
+  let count = 0;
+  let records = 0;
+  let off = 0;
+  let status: number;
+  for (;;) {
+    const n = wasm.scan(p + off, len - off, flags, max, start + off);
+    if (count + n > r.positions.length) growColumns(count + n, count);
+    for (let i = 0; i < n; i++) {
+      const k = count + i;
+      r.positions[k] = i32[C_POS + i];
+      r.sizes[k] = i32[C_SIZE + i];
+      r.lastOffsetDeltas[k] = i32[C_LOD + i];
+      r.recordCounts[k] = i32[C_COUNT + i];
+      r.attributes[k] = i32[C_ATTR + i];
+      r.producerEpochs[k] = i32[C_EPOCH + i];
+      r.baseSequences[k] = i32[C_SEQ + i];
+      r.baseOffsets[k] = f64[C_BASE + i];
+      r.firstTimestamps[k] = f64[C_FTS + i];
+      r.maxTimestamps[k] = f64[C_MTS + i];
+      r.producerIds[k] = f64[C_PID + i];
+    }
+    count += n;
+    status = f64[RES];
+    off += f64[RES + 1];
+    records += f64[RES + 2];
+    if (status !== MORE) break;
+  }
+  r.status = status;
+  r.count = count;
+  r.validBytes = off;
+  r.records = records;
+  r.detail = status === BatchStatus.OK
+    ? ""
+    : formatBatchDetail(count, start + off, status, f64[RES + 3], f64[RES + 4], f64[RES + 5]);
+  return r;
+}
+
+// --- offsets in batch headers (plain JS on the caller's buffer: no copy needed) ---------------
 
 function writeI64(buf: Uint8Array, p: number, v: number): void {
   const hi = Math.floor(v / 4294967296);
@@ -42,148 +322,491 @@ function writeI64(buf: Uint8Array, p: number, v: number): void {
   buf[p + 7] = lo;
 }
 
-/** Rewrite the baseOffset field of the batch at `position` (CRC is unaffected). */
+function readI32(buf: Uint8Array, p: number): number {
+  return (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
+}
+
+function readI64(buf: Uint8Array, p: number): number {
+  return readI32(buf, p) * 4294967296 + (readI32(buf, p + 4) >>> 0);
+}
+
+/**
+ * Rewrites the baseOffset field (bytes 0-7, big-endian) of the batch at `position`. The CRC does
+ * not cover it, so the batch stays valid.
+ *
+ * @example
+ * ```ts
+ * import { scanBatches, setBaseOffset } from "./mod.ts";
+ * import { buildBatch } from "./testing.ts";
+ *
+ * const batch = buildBatch({ records: [{ key: null, value: "v" }] });
+ * setBaseOffset(batch, 0, 42);
+ * console.assert(scanBatches(batch).baseOffsets[0] === 42);
+ * ```
+ *
+ * @param buf Bytes holding the batch.
+ * @param position Where the batch starts.
+ * @param baseOffset The new baseOffset (a safe integer).
+ * @throws {RangeError} If the position does not leave room for a batch header, or the offset
+ * is not a safe integer.
+ */
 export function setBaseOffset(buf: Uint8Array, position: number, baseOffset: number): void {
-  if (!Number.isInteger(position) || position < 0 || position + 12 > buf.length) {
-    throw new RangeError(`setBaseOffset: invalid position: ${position}`);
+  if (!Number.isInteger(position) || position < 0 || position + 61 > buf.length) {
+    throw new RangeError(
+      `setBaseOffset: invalid position: ${position} (buffer length ${buf.length})`,
+    );
   }
   if (!Number.isSafeInteger(baseOffset)) {
-    throw new RangeError(`setBaseOffset: invalid baseOffset: ${baseOffset}`);
+    throw new RangeError(`setBaseOffset: baseOffset must be a safe integer, got ${baseOffset}`);
   }
   writeI64(buf, position, baseOffset);
 }
 
-/** Rewrite all batches of the last scan with consecutive offsets; returns the next offset. */
+/**
+ * Rewrites every batch of a scan with consecutive offsets: batch i gets the offset after the
+ * last offset of batch i-1 (baseOffset + lastOffsetDelta + 1), starting at `firstOffset`. The
+ * scan's `baseOffsets` column is updated to match.
+ *
+ * @example
+ * ```ts
+ * import { assignOffsets, scanBatches } from "./mod.ts";
+ * import { buildBatch, concatBytes } from "./testing.ts";
+ *
+ * const r = { key: null, value: "v" };
+ * const buf = concatBytes([buildBatch({ records: [r, r] }), buildBatch({ records: [r] })]);
+ * const next = assignOffsets(buf, scanBatches(buf), 100);
+ * console.assert(next === 103 && scanBatches(buf).baseOffsets[1] === 102);
+ * ```
+ *
+ * @param buf The buffer that was scanned (positions are relative to it).
+ * @param scan The result of `scanBatches(buf)`.
+ * @param firstOffset Offset of the first record (a non-negative safe integer).
+ * @returns The next offset (last assigned offset + 1).
+ * @throws {RangeError} If `firstOffset` is invalid or a batch position lies outside `buf`.
+ */
 export function assignOffsets(buf: Uint8Array, scan: BatchScan, firstOffset: number): number {
+  if (!Number.isSafeInteger(firstOffset) || firstOffset < 0) {
+    throw new RangeError(
+      `assignOffsets: firstOffset must be a non-negative safe integer, got ${firstOffset}`,
+    );
+  }
   let next = firstOffset;
   for (let i = 0; i < scan.count; i++) {
-    setBaseOffset(buf, scan.positions[i], next);
+    const p = scan.positions[i];
+    if (p < 0 || p + scan.sizes[i] > buf.length) {
+      throw new RangeError(
+        `assignOffsets: batch ${i} at byte ${p} lies outside the buffer (length ${buf.length})`,
+      );
+    }
+    writeI64(buf, p, next);
     scan.baseOffsets[i] = next;
     next += scan.lastOffsetDeltas[i] + 1;
   }
   return next;
 }
 
-/** Position of the batch containing `offset`, or of the first batch after it; -1 if none. */
+/**
+ * Position of the batch in `buf[start, end)` containing `offset` (baseOffset ≤ offset ≤
+ * baseOffset + lastOffsetDelta), or of the first batch with baseOffset > offset; -1 if none.
+ * Walks batch headers only (no CRC, no copy); stops at a header with batchLength < 49 or a
+ * batch that does not fit in the range.
+ *
+ * @example
+ * ```ts
+ * import { findBatchPosition } from "./mod.ts";
+ * import { buildBatch, concatBytes } from "./testing.ts";
+ *
+ * const r = { key: null, value: "v" };
+ * const a = buildBatch({ baseOffset: 0, records: [r, r] });
+ * const buf = concatBytes([a, buildBatch({ baseOffset: 2, records: [r] })]);
+ * console.assert(findBatchPosition(buf, 1) === 0);
+ * console.assert(findBatchPosition(buf, 2) === a.length);
+ * console.assert(findBatchPosition(buf, 3) === -1);
+ * ```
+ *
+ * @param buf Bytes holding the batches.
+ * @param offset The offset to find.
+ * @param start First byte (default 0).
+ * @param end End of the range, exclusive (default `buf.length`).
+ * @returns The byte position in `buf`, or -1.
+ * @throws {RangeError} If the range is invalid or `offset` is NaN.
+ */
 export function findBatchPosition(
   buf: Uint8Array,
   offset: number,
   start = 0,
   end: number = buf.length,
 ): number {
-  return referenceFindBatchPosition(buf, offset, start, end);
+  checkRange("findBatchPosition", buf, start, end);
+  if (typeof offset !== "number" || Number.isNaN(offset)) {
+    throw new RangeError(`findBatchPosition: offset must be a number, got ${offset}`);
+  }
+  let p = start;
+  while (end - p >= 61) {
+    const batchLength = readI32(buf, p + 8);
+    if (batchLength < 49 || end - p < 12 + batchLength) return -1;
+    const base = readI64(buf, p);
+    if (base > offset || offset <= base + readI32(buf, p + 23)) return p;
+    p += 12 + batchLength;
+  }
+  return -1;
 }
 
-/** A sparse offset index (8-byte big-endian entries: relativeOffset u32, position u32). */
+// --- sparse indexes --------------------------------------------------------------------------
+
+interface Block {
+  ptr: number;
+}
+
+const reclaim = new FinalizationRegistry<Block>((block) => {
+  if (block.ptr !== 0) wasm.free(block.ptr);
+});
+
+function checkCapacity(what: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 0x4000000) {
+    throw new RangeError(`${what}: initialCapacity must be an integer in [1, 2^26], got ${n}`);
+  }
+  return n;
+}
+
+/** Shared machinery of the two index buffers (entries of `width` bytes in WASM memory). */
+class IndexStore {
+  readonly what: string;
+  readonly width: number;
+  readonly block: Block;
+  n = 0;
+  cap: number;
+
+  constructor(owner: object, what: string, width: number, initialCapacity: number) {
+    this.what = what;
+    this.width = width;
+    this.cap = checkCapacity(what, initialCapacity);
+    this.block = { ptr: walloc(this.cap * width) };
+    reclaim.register(owner, this.block, this.block);
+  }
+
+  live(): number {
+    const ptr = this.block.ptr;
+    if (ptr === 0) throw new Error(`${this.what}: used after free()`);
+    return ptr;
+  }
+
+  slotAddress(slot: number): number {
+    const ptr = this.live();
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.n) {
+      throw new RangeError(`${this.what}: slot ${slot} out of range [0, ${this.n})`);
+    }
+    return ptr + slot * this.width;
+  }
+
+  /** Ensures room for `entries`, doubling; returns the (possibly moved) pointer. */
+  reserve(entries: number): number {
+    const ptr = this.live();
+    if (entries <= this.cap) return ptr;
+    let cap = this.cap;
+    while (cap < entries) cap *= 2;
+    const grown = walloc(cap * this.width);
+    wasm.copy(grown, ptr, this.n * this.width);
+    wasm.free(ptr);
+    this.block.ptr = grown;
+    this.cap = cap;
+    return grown;
+  }
+
+  truncate(n: number): void {
+    this.live();
+    if (!Number.isInteger(n) || n < 0) {
+      throw new RangeError(`${this.what}: truncateEntries needs a non-negative integer, got ${n}`);
+    }
+    if (n < this.n) this.n = n;
+  }
+
+  toBytes(): Uint8Array {
+    const ptr = this.live();
+    return u8.slice(ptr, ptr + this.n * this.width);
+  }
+
+  load(bytes: Uint8Array): void {
+    this.live();
+    if (!(bytes instanceof Uint8Array) || bytes.length % this.width !== 0) {
+      throw new RangeError(
+        `${this.what}: load needs a multiple of ${this.width} bytes, got ${bytes?.length}`,
+      );
+    }
+    const n = bytes.length / this.width;
+    const ptr = this.reserve(n);
+    u8.set(bytes, ptr);
+    this.n = n;
+  }
+
+  free(): void {
+    if (this.block.ptr !== 0) {
+      wasm.free(this.block.ptr);
+      this.block.ptr = 0;
+      this.n = 0;
+      reclaim.unregister(this.block);
+    }
+  }
+}
+
+/**
+ * A sparse offset index whose entries live in WASM linear memory in Kafka's on-disk layout
+ * (8 bytes, big-endian: relativeOffset u32, position u32), so lookups run in WASM without
+ * copying. Grows by doubling (rare; not on the hot path). Call `free()` when done.
+ *
+ * @example
+ * ```ts
+ * import { OffsetIndexBuffer } from "./mod.ts";
+ *
+ * const index = new OffsetIndexBuffer();
+ * index.append(0, 0);
+ * index.append(10, 4096);
+ * const slot = index.lookup(15);
+ * console.assert(slot === 1 && index.positionAt(slot) === 4096);
+ * console.assert(index.lookup(-1) === -1);
+ * index.free();
+ * ```
+ */
 export class OffsetIndexBuffer {
-  #bytes: Uint8Array;
-  #dv: DataView;
-  #n = 0;
-  /** Creates an empty index with room for `initialCapacity` entries. */
-  constructor(initialCapacity = 64) {
-    this.#bytes = new Uint8Array(Math.max(1, initialCapacity) * 8);
-    this.#dv = new DataView(this.#bytes.buffer);
+  readonly #s: IndexStore;
+
+  /**
+   * Creates an empty index.
+   *
+   * @param initialCapacity Entries to make room for (default 1024).
+   * @throws {RangeError} If the capacity is not an integer in [1, 2^26].
+   */
+  constructor(initialCapacity = 1024) {
+    this.#s = new IndexStore(this, "OffsetIndexBuffer", 8, initialCapacity);
   }
+
+  /**
+   * Appends an entry. Relative offsets must strictly increase (as in Kafka).
+   *
+   * @param relativeOffset Offset relative to the segment's base offset (u32).
+   * @param position Byte position of the batch in the segment's log (u32).
+   * @throws {RangeError} If a value is not a u32, or the offset does not increase.
+   */
+  append(relativeOffset: number, position: number): void {
+    this.#s.live();
+    if (!isU32(relativeOffset) || !isU32(position)) {
+      throw new RangeError(
+        `OffsetIndexBuffer: append needs u32 values, got ${relativeOffset}, ${position}`,
+      );
+    }
+    const n = this.#s.n;
+    if (n > 0) {
+      const last = dv.getUint32(this.#s.block.ptr + (n - 1) * 8);
+      if (relativeOffset <= last) {
+        throw new RangeError(
+          `OffsetIndexBuffer: append of relative offset ${relativeOffset} after ${last}: offsets must increase`,
+        );
+      }
+    }
+    const at = this.#s.reserve(n + 1) + n * 8;
+    dv.setUint32(at, relativeOffset);
+    dv.setUint32(at + 4, position);
+    this.#s.n = n + 1;
+  }
+
+  /**
+   * Slot of the greatest entry with relativeOffset ≤ target (binary search in WASM), or -1.
+   *
+   * @throws {RangeError} If the target is NaN.
+   */
+  lookup(targetRelativeOffset: number): number {
+    const ptr = this.#s.live();
+    const t = targetRelativeOffset;
+    if (typeof t !== "number" || Number.isNaN(t)) {
+      throw new RangeError(`OffsetIndexBuffer: lookup target must be a number, got ${t}`);
+    }
+    if (t < 0) return -1;
+    if (t >= 4294967295) return this.#s.n - 1;
+    return wasm.offsetIndexLookup(ptr, this.#s.n, Math.floor(t));
+  }
+
+  /**
+   * relativeOffset of the entry at `slot`.
+   *
+   * @throws {RangeError} If the slot is out of range.
+   */
+  relativeOffsetAt(slot: number): number {
+    return dv.getUint32(this.#s.slotAddress(slot));
+  }
+
+  /**
+   * position of the entry at `slot`.
+   *
+   * @throws {RangeError} If the slot is out of range.
+   */
+  positionAt(slot: number): number {
+    return dv.getUint32(this.#s.slotAddress(slot) + 4);
+  }
+
   /** Number of entries. */
   get entries(): number {
-    return this.#n;
+    return this.#s.n;
   }
-  /** Appends an entry. */
-  append(relativeOffset: number, position: number): void {
-    if ((this.#n + 1) * 8 > this.#bytes.length) {
-      const b = new Uint8Array(this.#bytes.length * 2);
-      b.set(this.#bytes);
-      this.#bytes = b;
-      this.#dv = new DataView(b.buffer);
-    }
-    this.#dv.setUint32(this.#n * 8, relativeOffset);
-    this.#dv.setUint32(this.#n * 8 + 4, position);
-    this.#n++;
-  }
-  /** Slot of the greatest entry with relativeOffset ≤ target, or -1. */
-  lookup(targetRelativeOffset: number): number {
-    return referenceOffsetIndexLookup(this.#bytes.subarray(0, this.#n * 8), targetRelativeOffset);
-  }
-  /** relativeOffset of the entry at `slot`. */
-  relativeOffsetAt(slot: number): number {
-    return this.#dv.getUint32(slot * 8);
-  }
-  /** position of the entry at `slot`. */
-  positionAt(slot: number): number {
-    return this.#dv.getUint32(slot * 8 + 4);
-  }
-  /** Keeps the first n entries. */
+
+  /**
+   * Keeps the first `n` entries (a larger `n` keeps them all).
+   *
+   * @throws {RangeError} If `n` is not a non-negative integer.
+   */
   truncateEntries(n: number): void {
-    this.#n = Math.min(n, this.#n);
+    this.#s.truncate(n);
   }
-  /** Copy of the entries as on disk. */
+
+  /** A copy of the entries exactly as on disk (big-endian). */
   toBytes(): Uint8Array {
-    return this.#bytes.slice(0, this.#n * 8);
+    return this.#s.toBytes();
   }
-  /** Replaces contents from on-disk bytes. */
+
+  /**
+   * Replaces the contents with on-disk bytes (order is not checked).
+   *
+   * @throws {RangeError} If the length is not a multiple of the entry size.
+   */
   load(bytes: Uint8Array): void {
-    this.#bytes = new Uint8Array(Math.max(8, bytes.length));
-    this.#bytes.set(bytes);
-    this.#dv = new DataView(this.#bytes.buffer);
-    this.#n = bytes.length >>> 3;
+    this.#s.load(bytes);
   }
-  /** Gives the memory back. */
-  free(): void {}
+
+  /** Gives the WASM memory back; further use throws. Calling it twice is harmless. */
+  free(): void {
+    this.#s.free();
+  }
 }
 
-/** A sparse time index (12-byte big-endian entries: timestamp i64, relativeOffset u32). */
+/**
+ * A sparse time index whose entries live in WASM linear memory in Kafka's on-disk layout
+ * (12 bytes, big-endian: timestamp i64, relativeOffset u32). Call `free()` when done.
+ *
+ * @example
+ * ```ts
+ * import { TimeIndexBuffer } from "./mod.ts";
+ *
+ * const index = new TimeIndexBuffer();
+ * index.append(1_700_000_000_000, 0);
+ * index.append(1_700_000_005_000, 42);
+ * console.assert(index.relativeOffsetAt(index.lookup(1_700_000_006_000)) === 42);
+ * index.free();
+ * ```
+ */
 export class TimeIndexBuffer {
-  #bytes: Uint8Array;
-  #dv: DataView;
-  #n = 0;
-  /** Creates an empty index with room for `initialCapacity` entries. */
-  constructor(initialCapacity = 64) {
-    this.#bytes = new Uint8Array(Math.max(1, initialCapacity) * 12);
-    this.#dv = new DataView(this.#bytes.buffer);
+  readonly #s: IndexStore;
+
+  /**
+   * Creates an empty index.
+   *
+   * @param initialCapacity Entries to make room for (default 1024).
+   * @throws {RangeError} If the capacity is not an integer in [1, 2^26].
+   */
+  constructor(initialCapacity = 1024) {
+    this.#s = new IndexStore(this, "TimeIndexBuffer", 12, initialCapacity);
   }
+
+  /**
+   * Appends an entry. Timestamps and relative offsets must not decrease.
+   *
+   * @param timestamp A safe-integer timestamp (ms).
+   * @param relativeOffset Offset relative to the segment's base offset (u32).
+   * @throws {RangeError} If a value is out of range, or a value decreases.
+   */
+  append(timestamp: number, relativeOffset: number): void {
+    this.#s.live();
+    if (!Number.isSafeInteger(timestamp) || !isU32(relativeOffset)) {
+      throw new RangeError(
+        `TimeIndexBuffer: append needs a safe-integer timestamp and a u32 offset, got ${timestamp}, ${relativeOffset}`,
+      );
+    }
+    const n = this.#s.n;
+    if (n > 0) {
+      const p = this.#s.block.ptr + (n - 1) * 12;
+      const lastTs = dv.getInt32(p) * 4294967296 + dv.getUint32(p + 4);
+      const lastOff = dv.getUint32(p + 8);
+      if (timestamp < lastTs || relativeOffset < lastOff) {
+        throw new RangeError(
+          `TimeIndexBuffer: append of (${timestamp}, ${relativeOffset}) after (${lastTs}, ${lastOff}): values must not decrease`,
+        );
+      }
+    }
+    const at = this.#s.reserve(n + 1) + n * 12;
+    const hi = Math.floor(timestamp / 4294967296);
+    dv.setInt32(at, hi);
+    dv.setUint32(at + 4, timestamp - hi * 4294967296);
+    dv.setUint32(at + 8, relativeOffset);
+    this.#s.n = n + 1;
+  }
+
+  /**
+   * Slot of the greatest entry with timestamp ≤ target (binary search in WASM), or -1.
+   *
+   * @throws {RangeError} If the target is NaN.
+   */
+  lookup(targetTimestamp: number): number {
+    const ptr = this.#s.live();
+    const t = targetTimestamp;
+    if (typeof t !== "number" || Number.isNaN(t)) {
+      throw new RangeError(`TimeIndexBuffer: lookup target must be a number, got ${t}`);
+    }
+    if (t >= 9223372036854775807) return this.#s.n - 1;
+    if (t < -9223372036854775808) return -1;
+    return wasm.timeIndexLookup(ptr, this.#s.n, Math.floor(t));
+  }
+
+  /**
+   * timestamp of the entry at `slot`.
+   *
+   * @throws {RangeError} If the slot is out of range.
+   */
+  timestampAt(slot: number): number {
+    const p = this.#s.slotAddress(slot);
+    return dv.getInt32(p) * 4294967296 + dv.getUint32(p + 4);
+  }
+
+  /**
+   * relativeOffset of the entry at `slot`.
+   *
+   * @throws {RangeError} If the slot is out of range.
+   */
+  relativeOffsetAt(slot: number): number {
+    return dv.getUint32(this.#s.slotAddress(slot) + 8);
+  }
+
   /** Number of entries. */
   get entries(): number {
-    return this.#n;
+    return this.#s.n;
   }
-  /** Appends an entry. */
-  append(timestamp: number, relativeOffset: number): void {
-    if ((this.#n + 1) * 12 > this.#bytes.length) {
-      const b = new Uint8Array(this.#bytes.length * 2);
-      b.set(this.#bytes);
-      this.#bytes = b;
-      this.#dv = new DataView(b.buffer);
-    }
-    writeI64(this.#bytes, this.#n * 12, timestamp);
-    this.#dv.setUint32(this.#n * 12 + 8, relativeOffset);
-    this.#n++;
-  }
-  /** Slot of the greatest entry with timestamp ≤ target, or -1. */
-  lookup(targetTimestamp: number): number {
-    return referenceTimeIndexLookup(this.#bytes.subarray(0, this.#n * 12), targetTimestamp);
-  }
-  /** timestamp of the entry at `slot`. */
-  timestampAt(slot: number): number {
-    return this.#dv.getInt32(slot * 12) * 4294967296 + this.#dv.getUint32(slot * 12 + 4);
-  }
-  /** relativeOffset of the entry at `slot`. */
-  relativeOffsetAt(slot: number): number {
-    return this.#dv.getUint32(slot * 12 + 8);
-  }
-  /** Keeps the first n entries. */
+
+  /**
+   * Keeps the first `n` entries (a larger `n` keeps them all).
+   *
+   * @throws {RangeError} If `n` is not a non-negative integer.
+   */
   truncateEntries(n: number): void {
-    this.#n = Math.min(n, this.#n);
+    this.#s.truncate(n);
   }
-  /** Copy of the entries as on disk. */
+
+  /** A copy of the entries exactly as on disk (big-endian). */
   toBytes(): Uint8Array {
-    return this.#bytes.slice(0, this.#n * 12);
+    return this.#s.toBytes();
   }
-  /** Replaces contents from on-disk bytes. */
+
+  /**
+   * Replaces the contents with on-disk bytes (order is not checked).
+   *
+   * @throws {RangeError} If the length is not a multiple of the entry size.
+   */
   load(bytes: Uint8Array): void {
-    this.#bytes = new Uint8Array(Math.max(12, bytes.length));
-    this.#bytes.set(bytes);
-    this.#dv = new DataView(this.#bytes.buffer);
-    this.#n = Math.floor(bytes.length / 12);
+    this.#s.load(bytes);
   }
-  /** Gives the memory back. */
-  free(): void {}
+
+  /** Gives the WASM memory back; further use throws. Calling it twice is harmless. */
+  free(): void {
+    this.#s.free();
+  }
+}
+
+function isU32(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }

@@ -366,10 +366,17 @@ export class PartitionLog {
     }
   }
 
-  #shouldRoll(seg: LogSegment, size: number, lastOffset: number, maxTs: number): boolean {
+  #shouldRoll(
+    seg: LogSegment,
+    pending: number,
+    size: number,
+    lastOffset: number,
+    maxTs: number,
+  ): boolean {
     const cfg = this.#config;
-    if (seg.size === 0) return lastOffset - seg.baseOffset > 2147483647;
-    if (seg.size + size > cfg.segmentBytes) return true;
+    const segSize = seg.size + pending;
+    if (segSize === 0) return lastOffset - seg.baseOffset > 2147483647;
+    if (segSize + size > cfg.segmentBytes) return true;
     const waited = seg.firstBatchTimestamp >= 0
       ? maxTs - seg.firstBatchTimestamp
       : Date.now() - seg.createdMs;
@@ -420,19 +427,24 @@ export class PartitionLog {
         }
         const first = next;
         let spanStart = 0;
+        let spanBytes = 0;
         let bases: number[] = [];
         let lasts: number[] = [];
         for (let i = 0; i < n; i++) {
           const last = next + req.lastOffsetDeltas[i];
-          if (this.#shouldRoll(this.#active, req.sizes[i], last, req.maxTimestamps[i])) {
+          if (
+            this.#shouldRoll(this.#active, spanBytes, req.sizes[i], last, req.maxTimestamps[i])
+          ) {
             if (i > spanStart) {
               await this.#writeSpan(req, spanStart, i, bases, lasts);
               bases = [];
               lasts = [];
             }
             spanStart = i;
+            spanBytes = 0;
             await this.#roll(next);
           }
+          spanBytes += req.sizes[i];
           setBaseOffset(req.records, req.positions[i], next);
           bases.push(next);
           lasts.push(last);
@@ -709,9 +721,10 @@ export class PartitionLog {
       try {
         if (offset < this.#lso || offset <= this.#segments[0].baseOffset) {
           const all = this.#segments.splice(0);
+          // rename the old files first: the new segment may reuse a base offset
+          await this.#deleteSegments(all, `truncated to ${offset}`, false);
           const seg = await LogSegment.create(this.dir, offset);
           this.#segments.push(seg);
-          await this.#deleteSegments(all, `truncated to ${offset}`, false);
           seg.activate(this.#hooks.hotTailBytes ?? 0);
           this.#lso = offset;
           this.#leo = offset;

@@ -123,7 +123,9 @@ export async function buildWasm(): Promise<WasmBuild> {
   );
   const wasm = outputs.get(WASM_FILE);
   if (error || !(wasm instanceof Uint8Array)) {
-    throw new Error(`Cannot build the WASM core: ${error?.message ?? "no output"}\n${stderr.join("")}`);
+    throw new Error(
+      `Cannot build the WASM core: ${error?.message ?? "no output"}\n${stderr.join("")}`,
+    );
   }
   return { wasm, embedded: renderEmbedded(wasm) };
 }
@@ -153,7 +155,9 @@ export async function checkWasm(): Promise<string[]> {
   if (onDisk === null) {
     problems.push(`wasm/${WASM_FILE} is missing`);
   } else if (onDisk.length !== wasm.length || onDisk.some((b, i) => b !== wasm[i])) {
-    problems.push(`wasm/${WASM_FILE} differs from a fresh build (${onDisk.length} vs ${wasm.length} bytes)`);
+    problems.push(
+      `wasm/${WASM_FILE} differs from a fresh build (${onDisk.length} vs ${wasm.length} bytes)`,
+    );
   }
   let text: string | null = null;
   try {
@@ -171,7 +175,9 @@ if (import.meta.main) {
     const problems = await checkWasm();
     if (problems.length > 0) {
       console.error(
-        `WASM core is out of date: ${problems.join("; ")}. Run \`deno task build:wasm\` and commit.`,
+        `WASM core is out of date: ${
+          problems.join("; ")
+        }. Run \`deno task build:wasm\` and commit.`,
       );
       Deno.exit(1);
     }

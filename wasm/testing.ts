@@ -227,3 +227,28 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A small seeded PRNG (mulberry32) for reproducible property tests.
+ *
+ * @example
+ * ```ts
+ * import { seededRandom } from "./testing.ts";
+ *
+ * const a = seededRandom(7);
+ * const b = seededRandom(7);
+ * console.assert(a() === b());
+ * ```
+ *
+ * @param seed Any 32-bit integer.
+ * @returns A function returning numbers in [0, 1).
+ */
+export function seededRandom(seed: number): () => number {
+  let s = seed | 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -32,38 +32,38 @@ function initTables(): void {
   // SHIFT: the linear map "feed STREAM zero bytes" on the raw CRC register, as 4 byte tables.
   const bits = memory.data(32 * 4, 16);
   for (let i = 0; i < 32; i++) {
-    let c: u32 = (<u32>1) << i;
+    let c: u32 = (<u32> 1) << i;
     for (let k = 0; k < STREAM; k++) c = load<u32>(TAB + ((c & 0xff) << 2)) ^ (c >>> 8);
-    store<u32>(bits + (<usize>i << 2), c);
+    store<u32>(bits + (<usize> i << 2), c);
   }
   for (let t = 0; t < 4; t++) {
     for (let b = 0; b < 256; b++) {
       let v: u32 = 0;
       for (let j = 0; j < 8; j++) {
-        if (b & (1 << j)) v ^= load<u32>(bits + (<usize>(t * 8 + j) << 2));
+        if (b & (1 << j)) v ^= load<u32>(bits + (<usize> (t * 8 + j) << 2));
       }
-      store<u32>(SHIFT + (<usize>t << 10) + (<usize>b << 2), v);
+      store<u32>(SHIFT + (<usize> t << 10) + (<usize> b << 2), v);
     }
   }
 }
 initTables();
 
 // @ts-ignore: decorator
-@inline function t(k: usize, x: u32): u32 {
-  return load<u32>(TAB + (k << 10) + ((<usize>x & 0xff) << 2));
+function t(k: usize, x: u32): u32 {
+  return load<u32>(TAB + (k << 10) + ((<usize> x & 0xff) << 2));
 }
 
 // @ts-ignore: decorator
-@inline function shiftStream(c: u32): u32 {
-  return load<u32>(SHIFT + ((<usize>c & 0xff) << 2)) ^
-    load<u32>(SHIFT + 1024 + ((<usize>(c >>> 8) & 0xff) << 2)) ^
-    load<u32>(SHIFT + 2048 + ((<usize>(c >>> 16) & 0xff) << 2)) ^
-    load<u32>(SHIFT + 3072 + (<usize>(c >>> 24) << 2));
+function shiftStream(c: u32): u32 {
+  return load<u32>(SHIFT + ((<usize> c & 0xff) << 2)) ^
+    load<u32>(SHIFT + 1024 + ((<usize> (c >>> 8) & 0xff) << 2)) ^
+    load<u32>(SHIFT + 2048 + ((<usize> (c >>> 16) & 0xff) << 2)) ^
+    load<u32>(SHIFT + 3072 + (<usize> (c >>> 24) << 2));
 }
 
 /** Raw (no pre/post inversion) slicing-by-16 update of register c over [p, p+len). */
 function crcRaw(c: u32, p: usize, len: i32): u32 {
-  const end16 = p + (<usize>len & ~15);
+  const end16 = p + (<usize> len & ~15);
   while (p < end16) {
     const a = load<u32>(p) ^ c;
     const b = load<u32>(p, 4);
@@ -75,7 +75,7 @@ function crcRaw(c: u32, p: usize, len: i32): u32 {
       t(3, e) ^ t(2, e >>> 8) ^ t(1, e >>> 16) ^ t(0, e >>> 24);
     p += 16;
   }
-  const end = p + (<usize>len & 15);
+  const end = p + (<usize> len & 15);
   while (p < end) {
     c = t(0, c ^ load<u8>(p)) ^ (c >>> 8);
     p++;
@@ -137,7 +137,7 @@ export function ensureScratch(n: i32): usize {
     if (scratchPtr) heap.free(scratchPtr);
     let cap = scratchCap > 0 ? scratchCap : 65536;
     while (cap < n) cap = cap < 0x40000000 ? cap << 1 : n;
-    scratchPtr = heap.alloc(<usize>cap);
+    scratchPtr = heap.alloc(<usize> cap);
     scratchCap = cap;
   }
   return scratchPtr;
@@ -150,7 +150,7 @@ export function scratchCapacity(): i32 {
 
 /** Allocates n bytes (16-byte aligned). */
 export function alloc(n: i32): usize {
-  return heap.alloc(<usize>n);
+  return heap.alloc(<usize> n);
 }
 
 /** Frees a block from alloc. */
@@ -160,7 +160,7 @@ export function free(ptr: usize): void {
 
 /** Copies len bytes from src to dst (regions may overlap). */
 export function copy(dst: usize, src: usize, len: i32): void {
-  memory.copy(dst, src, <usize>len);
+  memory.copy(dst, src, <usize> len);
 }
 
 // --- record batch scan -----------------------------------------------------------------------
@@ -214,18 +214,18 @@ export function resultPtr(): usize {
 }
 
 // @ts-ignore: decorator
-@inline function be32(p: usize): i32 {
+function be32(p: usize): i32 {
   return bswap<i32>(load<i32>(p));
 }
 
 // @ts-ignore: decorator
-@inline function be16(p: usize): i32 {
-  return <i32>bswap<i16>(load<i16>(p));
+function be16(p: usize): i32 {
+  return <i32> bswap<i16>(load<i16>(p));
 }
 
 // @ts-ignore: decorator
-@inline function be64f(p: usize): f64 {
-  return <f64>bswap<i64>(load<i64>(p));
+function be64f(p: usize): f64 {
+  return <f64> bswap<i64>(load<i64>(p));
 }
 
 let q: usize = 0;
@@ -241,9 +241,9 @@ function varint(limit: usize): i32 {
       bad = BAD_RECORD_LENGTH;
       return 0;
     }
-    const b = <u32>load<u8>(q++);
+    const b = <u32> load<u8>(q++);
     raw |= (b & 0x7f) << (7 * k);
-    if ((b & 0x80) == 0) return <i32>((raw >>> 1) ^ (0 - (raw & 1)));
+    if ((b & 0x80) == 0) return <i32> ((raw >>> 1) ^ (0 - (raw & 1)));
   }
   bad = BAD_VARINT;
   return 0;
@@ -262,7 +262,7 @@ function skipVarlong(limit: usize): void {
 
 /** Walks the records of an uncompressed batch; positions reported as base + (ptr - origin). */
 function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, base: f64): i32 {
-  const bend = p + <usize>size;
+  const bend = p + <usize> size;
   q = p + 61;
   bad = 0;
   for (let i = 0; i < count; i++) {
@@ -273,11 +273,11 @@ function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, b
       return BAD_RECORD_COUNT;
     }
     fa = i;
-    fb = base + <f64>(q - origin);
+    fb = base + <f64> (q - origin);
     const len = varint(bend);
     if (bad) return bad;
-    if (len < 0 || <i64>len > <i64>(bend - q)) return BAD_RECORD_LENGTH;
-    const rend = q + <usize>len;
+    if (len < 0 || <i64> len > <i64> (bend - q)) return BAD_RECORD_LENGTH;
+    const rend = q + <usize> len;
     if (q >= rend) return BAD_RECORD_LENGTH;
     q++; // attributes
     skipVarlong(rend);
@@ -287,12 +287,12 @@ function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, b
     if (od != i) return BAD_OFFSET_DELTA;
     const kl = varint(rend);
     if (bad) return bad;
-    if (kl < -1 || <i64>kl > <i64>(rend - q)) return BAD_RECORD_LENGTH;
-    if (kl > 0) q += <usize>kl;
+    if (kl < -1 || <i64> kl > <i64> (rend - q)) return BAD_RECORD_LENGTH;
+    if (kl > 0) q += <usize> kl;
     const vl = varint(rend);
     if (bad) return bad;
-    if (vl < -1 || <i64>vl > <i64>(rend - q)) return BAD_RECORD_LENGTH;
-    if (vl > 0) q += <usize>vl;
+    if (vl < -1 || <i64> vl > <i64> (rend - q)) return BAD_RECORD_LENGTH;
+    if (vl > 0) q += <usize> vl;
     const hc = varint(rend);
     if (bad) return bad;
     if (hc < 0) return BAD_HEADER;
@@ -300,18 +300,18 @@ function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, b
       const hk = varint(rend);
       if (bad) return bad;
       if (hk < 0) return BAD_HEADER;
-      if (<i64>hk > <i64>(rend - q)) return BAD_RECORD_LENGTH;
-      q += <usize>hk;
+      if (<i64> hk > <i64> (rend - q)) return BAD_RECORD_LENGTH;
+      q += <usize> hk;
       const hv = varint(rend);
       if (bad) return bad;
       if (hv < -1) return BAD_HEADER;
-      if (<i64>hv > <i64>(rend - q)) return BAD_RECORD_LENGTH;
-      if (hv > 0) q += <usize>hv;
+      if (<i64> hv > <i64> (rend - q)) return BAD_RECORD_LENGTH;
+      if (hv > 0) q += <usize> hv;
     }
     if (q != rend) return BAD_RECORD_LENGTH;
   }
   if (q != bend) {
-    fa = <f64>(bend - q);
+    fa = <f64> (bend - q);
     fb = count;
     return BAD_RECORDS_SIZE;
   }
@@ -325,7 +325,7 @@ function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, b
  * the valid prefix, the record total and the failure figures.
  */
 export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: f64): i32 {
-  const end = ptr + <usize>len;
+  const end = ptr + <usize> len;
   const walk = (flags & 1) != 0;
   const verify = (flags & 2) != 0;
   let p = ptr;
@@ -340,7 +340,7 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
       status = MORE;
       break;
     }
-    const rem = <i32>(end - p);
+    const rem = <i32> (end - p);
     if (rem < 12) {
       status = TRUNCATED;
       fa = 12;
@@ -348,7 +348,7 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
       break;
     }
     const batchLength = be32(p + 8);
-    if (batchLength < 49 || 12 + <f64>batchLength > maxBatchSize) {
+    if (batchLength < 49 || 12 + <f64> batchLength > maxBatchSize) {
       status = BAD_LENGTH;
       fa = batchLength;
       fb = maxBatchSize;
@@ -374,7 +374,7 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
       break;
     }
     if (verify) {
-      const stored = <u32>be32(p + 17);
+      const stored = <u32> be32(p + 17);
       const computed = crcAny(0, p + 21, size - 21);
       if (stored != computed) {
         status = BAD_CRC;
@@ -408,9 +408,9 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
       status = walkRecords(p, size, count, lod, ptr, base);
       if (status != OK) break;
     }
-    const o = <usize>n << 2;
-    const o8 = <usize>n << 3;
-    store<i32>(C_POS + o, <i32>(base + <f64>(p - ptr)));
+    const o = <usize> n << 2;
+    const o8 = <usize> n << 3;
+    store<i32>(C_POS + o, <i32> (base + <f64> (p - ptr)));
     store<i32>(C_SIZE + o, size);
     store<i32>(C_LOD + o, lod);
     store<i32>(C_COUNT + o, count);
@@ -421,12 +421,12 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
     store<f64>(C_FTS + o8, be64f(p + 27));
     store<f64>(C_MTS + o8, be64f(p + 35));
     store<f64>(C_PID + o8, be64f(p + 43));
-    records += <f64>count;
+    records += <f64> count;
     n++;
-    p += <usize>size;
+    p += <usize> size;
   }
-  store<f64>(RES, <f64>status);
-  store<f64>(RES, <f64>(p - ptr), 8);
+  store<f64>(RES, <f64> status);
+  store<f64>(RES, <f64> (p - ptr), 8);
   store<f64>(RES, records, 16);
   store<f64>(RES, fa, 24);
   store<f64>(RES, fb, 32);
@@ -442,7 +442,7 @@ export function offsetIndexLookup(ptr: usize, n: i32, target: u32): i32 {
   let hi: i32 = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (bswap<u32>(load<u32>(ptr + (<usize>mid << 3))) <= target) lo = mid + 1;
+    if (bswap<u32>(load<u32>(ptr + (<usize> mid << 3))) <= target) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -450,12 +450,12 @@ export function offsetIndexLookup(ptr: usize, n: i32, target: u32): i32 {
 
 /** Last slot of a time index (12-byte BE entries) with timestamp ≤ target, or -1. */
 export function timeIndexLookup(ptr: usize, n: i32, target: f64): i32 {
-  const t = <i64>target;
+  const t = <i64> target;
   let lo: i32 = 0;
   let hi: i32 = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (bswap<i64>(load<i64>(ptr + <usize>mid * 12)) <= t) lo = mid + 1;
+    if (bswap<i64>(load<i64>(ptr + <usize> mid * 12)) <= t) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;

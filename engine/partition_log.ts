@@ -705,7 +705,8 @@ export class PartitionLog {
 
   /**
    * Removes every batch whose last offset is ≥ `offset` (so the new LEO is the base offset of the
-   * first removed batch). Below the log start offset the log is emptied and restarts at `offset`.
+   * first removed batch; the log start offset is lowered to it if needed). Below the log start
+   * offset the log is emptied and restarts at `offset`.
    *
    * @param offset First offset to remove.
    * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
@@ -739,6 +740,10 @@ export class PartitionLog {
           this.#leo = await seg.truncateTo(offset, this.#config.indexIntervalBytes);
           seg.activate(this.#hooks.hotTailBytes ?? 0);
           await seg.syncLog();
+          if (this.#lso > this.#leo) {
+            this.#lso = this.#leo;
+            this.#hooks.onLogStartOffset?.(this.#lso);
+          }
         }
         this.#hw = this.#leo;
         this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);

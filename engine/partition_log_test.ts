@@ -41,6 +41,7 @@ class Model {
     const i = this.batches.findIndex((b) => b.last >= offset);
     this.leo = this.batches[i].base;
     this.batches = this.batches.slice(0, i);
+    this.lso = Math.min(this.lso, this.leo);
   }
 }
 

@@ -26,7 +26,7 @@ export const DEFAULT_MAX_FRAME_SIZE = 104857600;
  * @param codec The request codec (its `apiKey` goes in the header).
  * @param version The API version.
  * @param correlationId The correlation id echoed by the response.
- * @param clientId The client id (`null` allowed; omitted by header v0).
+ * @param clientId The client id (`null` allowed; dropped by header v0).
  * @param body The request.
  * @throws {ProtocolError} If the body cannot be encoded in `version`.
  */
@@ -140,7 +140,7 @@ export function encodeResponseFrame<T>(
 
 /** A decoded request header and where the body starts. */
 export interface DecodedRequestHeader {
-  /** The header fields (`clientId` is `null` for header v0). */
+  /** The header fields (`clientId` is `""`, its default, for header v0). */
   header: RequestHeader;
   /** The header version used (0, 1 or 2). */
   headerVersion: number;

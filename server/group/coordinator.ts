@@ -1,0 +1,1438 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The classic group coordinator (Kafka's `GroupCoordinator`): the group state machine behind
+ * JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
+ * ListGroups, DeleteGroups and OffsetDelete. It has no sockets: handlers call it with decoded
+ * requests. Time comes from an injectable {@linkcode Scheduler}; durability from an optional
+ * {@linkcode CoordinatorLog} (see `offset_store.ts`).
+ *
+ * States: Empty → PreparingRebalance → CompletingRebalance → Stable, and Dead for a deleted
+ * group. A JoinGroup that changes membership moves the group to PreparingRebalance; the join
+ * completes when every member has rejoined or the rebalance timeout fires (members that did not
+ * rejoin are dropped), or after `group.initial.rebalance.delay.ms` for a group that was Empty.
+ * Then the generation increments, a protocol is selected by vote, the leader gets every member's
+ * metadata and the group waits in CompletingRebalance for the leader's SyncGroup.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { Logger } from "../logger.ts";
+import {
+  type CommittedOffset,
+  GroupMetadata,
+  type GroupProtocol,
+  type GroupState,
+  type JoinGroupResult,
+  MemberMetadata,
+  offsetKey,
+  parseOffsetKey,
+  type SyncGroupResult,
+} from "./group.ts";
+import { type Scheduler, systemScheduler } from "./scheduler.ts";
+import {
+  type CoordinatorRecord,
+  type GroupSnapshot,
+  type OffsetCommitValue,
+  subscribedTopics,
+} from "./schemas.ts";
+
+/** Coordinator settings (Kafka broker configs). */
+export interface GroupCoordinatorConfig {
+  /** `group.initial.rebalance.delay.ms`: how long a group that was Empty waits for more joins. Default 3000. */
+  initialRebalanceDelayMs: number;
+  /** `group.min.session.timeout.ms`. Default 6000. */
+  minSessionTimeoutMs: number;
+  /** `group.max.session.timeout.ms`. Default 1800000. */
+  maxSessionTimeoutMs: number;
+  /** `group.max.size`: most members (incl. pending) of a group. Default 2147483647. */
+  maxGroupSize: number;
+  /** `offsets.retention.minutes` in milliseconds. Default 10080 minutes. */
+  offsetsRetentionMs: number;
+  /** `offsets.retention.check.interval.ms`. Default 600000. */
+  offsetsRetentionCheckIntervalMs: number;
+  /** `offset.metadata.max.bytes`. Default 4096. */
+  offsetMetadataMaxBytes: number;
+}
+
+/** Kafka's defaults for {@linkcode GroupCoordinatorConfig}. */
+export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> = Object.freeze({
+  initialRebalanceDelayMs: 3000,
+  minSessionTimeoutMs: 6000,
+  maxSessionTimeoutMs: 1800000,
+  maxGroupSize: 2147483647,
+  offsetsRetentionMs: 10080 * 60_000,
+  offsetsRetentionCheckIntervalMs: 600000,
+  offsetMetadataMaxBytes: 4096,
+});
+
+/** Where the coordinator makes its changes durable (the `__consumer_offsets` topic). */
+export interface CoordinatorLog {
+  /**
+   * Append records for one group, all at once, in order. Resolves once durable.
+   *
+   * @throws {Error} If the records could not be written.
+   */
+  append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+}
+
+/** Options for {@linkcode GroupCoordinator}. */
+export interface GroupCoordinatorOptions {
+  /** Settings; missing ones take {@linkcode DEFAULT_GROUP_COORDINATOR_CONFIG}. */
+  config?: Partial<GroupCoordinatorConfig>;
+  /** Clock and timers; default the real ones. */
+  scheduler?: Scheduler;
+  /** Durable log; default none (state is memory-only). */
+  log?: CoordinatorLog;
+  /** Where to report background failures. */
+  logger?: Logger;
+  /** Makes a new member id from a client id; default `clientId + "-" + randomUUID()`. */
+  newMemberId?: (clientId: string) => string;
+}
+
+/** A JoinGroup request, versionless. */
+export interface JoinGroupParams {
+  /** Group id. */
+  groupId: string;
+  /** Member id; `""` for a new member. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+  /** v4+: answer a new dynamic member with MEMBER_ID_REQUIRED first. */
+  requireKnownMemberId: boolean;
+  /** Client id of the connection. */
+  clientId: string;
+  /** Client host, e.g. `/127.0.0.1`. */
+  clientHost: string;
+  /** Rebalance timeout (v0: the session timeout). */
+  rebalanceTimeoutMs: number;
+  /** Session timeout. */
+  sessionTimeoutMs: number;
+  /** Protocol type, e.g. `"consumer"`. */
+  protocolType: string;
+  /** Supported protocols in preference order. */
+  protocols: GroupProtocol[];
+  /** Client's reason (v8+), only logged. */
+  reason?: string | null;
+}
+
+/** A SyncGroup request, versionless. */
+export interface SyncGroupParams {
+  /** Group id. */
+  groupId: string;
+  /** Generation. */
+  generationId: number;
+  /** Member id. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+  /** v5+: protocol type to check, or `null`. */
+  protocolType?: string | null;
+  /** v5+: protocol name to check, or `null`. */
+  protocolName?: string | null;
+  /** The leader's assignments (empty for followers). */
+  assignments: { memberId: string; assignment: Uint8Array }[];
+}
+
+/** A Heartbeat request, versionless. */
+export interface HeartbeatParams {
+  /** Group id. */
+  groupId: string;
+  /** Generation. */
+  generationId: number;
+  /** Member id. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+}
+
+/** One member leaving. */
+export interface LeavingMember {
+  /** Member id; `""` to name a static member by instance id only. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+}
+
+/** Result of a LeaveGroup. */
+export interface LeaveGroupResult {
+  /** Top-level error. */
+  errorCode: number;
+  /** Per member (same order as the request). */
+  members: { memberId: string; groupInstanceId: string | null; errorCode: number }[];
+}
+
+/** An OffsetCommit request, versionless. */
+export interface OffsetCommitParams {
+  /** Group id. */
+  groupId: string;
+  /** Generation, or -1 for a simple (non-member) commit. */
+  generationId: number;
+  /** Member id, or `""`. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+  /** v2–v4 retention time, or -1 for the broker default. */
+  retentionTimeMs?: number;
+  /** Offsets to commit. */
+  topics: {
+    topic: string;
+    partitions: {
+      partition: number;
+      offset: number;
+      leaderEpoch: number;
+      metadata: string | null;
+    }[];
+  }[];
+}
+
+/** Per-partition result of OffsetCommit. */
+export interface OffsetCommitResultTopic {
+  /** Topic. */
+  topic: string;
+  /** Partitions with their error codes. */
+  partitions: { partition: number; errorCode: number }[];
+}
+
+/** One partition in an OffsetFetch result. */
+export interface FetchedOffset {
+  /** Partition. */
+  partition: number;
+  /** Committed offset or -1. */
+  offset: number;
+  /** Committed leader epoch or -1. */
+  leaderEpoch: number;
+  /** Committed metadata or `""`. */
+  metadata: string;
+  /** Error code. */
+  errorCode: number;
+}
+
+/** Result of OffsetFetch for one group. */
+export interface OffsetFetchResult {
+  /** Group-level error. */
+  errorCode: number;
+  /** Topics, in request order (or name order for "all"). */
+  topics: { topic: string; partitions: FetchedOffset[] }[];
+}
+
+/** A member in DescribeGroups. */
+export interface DescribedMember {
+  /** Member id. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+  /** Client id. */
+  clientId: string;
+  /** Client host. */
+  clientHost: string;
+  /** Metadata for the selected protocol (empty unless Stable). */
+  memberMetadata: Uint8Array;
+  /** Current assignment (empty unless Stable). */
+  memberAssignment: Uint8Array;
+}
+
+/** Result of DescribeGroups for one group. */
+export interface GroupDescription {
+  /** Error code. */
+  errorCode: number;
+  /** Group id. */
+  groupId: string;
+  /** State name; `"Dead"` for an unknown group. */
+  groupState: GroupState;
+  /** Protocol type or `""`. */
+  protocolType: string;
+  /** Selected protocol if Stable, else `""`. */
+  protocolData: string;
+  /** Members. */
+  members: DescribedMember[];
+}
+
+/** A group in ListGroups. */
+export interface ListedGroup {
+  /** Group id. */
+  groupId: string;
+  /** Protocol type or `""`. */
+  protocolType: string;
+  /** State name. */
+  groupState: GroupState;
+}
+
+/** The group coordinator. One per broker; it coordinates every group. */
+export class GroupCoordinator {
+  readonly #config: GroupCoordinatorConfig;
+  readonly #scheduler: Scheduler;
+  readonly #log: CoordinatorLog | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #newMemberId: (clientId: string) => string;
+  readonly #groups = new Map<string, GroupMetadata>();
+  #closed = false;
+  #expiryTimer: (() => void) | null = null;
+
+  /**
+   * Creates a coordinator and starts its offset-expiry timer.
+   *
+   * @example
+   * ```ts
+   * import { GroupCoordinator } from "./coordinator.ts";
+   * import { ManualScheduler } from "./scheduler.ts";
+   *
+   * const coordinator = new GroupCoordinator({
+   *   config: { initialRebalanceDelayMs: 0 },
+   *   scheduler: new ManualScheduler(),
+   * });
+   * console.log(coordinator.listGroups()); // []
+   * coordinator.close();
+   * ```
+   *
+   * @param options Config, scheduler, durable log, logger.
+   */
+  constructor(options: GroupCoordinatorOptions = {}) {
+    this.#config = { ...DEFAULT_GROUP_COORDINATOR_CONFIG, ...options.config };
+    this.#scheduler = options.scheduler ?? systemScheduler;
+    this.#log = options.log;
+    this.#logger = options.logger;
+    this.#newMemberId = options.newMemberId ??
+      ((clientId) => `${clientId}-${crypto.randomUUID()}`);
+    this.#scheduleExpiry();
+  }
+
+  /** The settings in use. */
+  get config(): Readonly<GroupCoordinatorConfig> {
+    return this.#config;
+  }
+
+  /**
+   * A group's current metadata, for inspection (tests, CLI). Do not mutate it.
+   *
+   * @param groupId The group id.
+   * @returns The group, or `undefined`.
+   */
+  group(groupId: string): GroupMetadata | undefined {
+    return this.#groups.get(groupId);
+  }
+
+  // ---------------------------------------------------------------- JoinGroup
+
+  /**
+   * Handle a JoinGroup. Resolves when the member can be answered: at once for errors and
+   * MEMBER_ID_REQUIRED, otherwise when the rebalance completes.
+   *
+   * @param req The request.
+   * @param signal Aborting it (connection closed) resolves the call at once with
+   *   NOT_COORDINATOR; the member still counts as joined, as in Kafka.
+   * @returns The JoinGroup result.
+   */
+  joinGroup(req: JoinGroupParams, signal?: AbortSignal): Promise<JoinGroupResult> {
+    return new Promise((resolve) => {
+      let done = false;
+      const onAbort = () => finish(joinError(ErrorCode.NOT_COORDINATOR, req.memberId));
+      const finish = (r: JoinGroupResult) => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener("abort", onAbort);
+        resolve(r);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#join(req, finish);
+    });
+  }
+
+  #join(req: JoinGroupParams, respond: (r: JoinGroupResult) => void): void {
+    const fail = (code: number, memberId = req.memberId) => respond(joinError(code, memberId));
+    if (this.#closed) return fail(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    if (
+      req.sessionTimeoutMs < this.#config.minSessionTimeoutMs ||
+      req.sessionTimeoutMs > this.#config.maxSessionTimeoutMs
+    ) return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    if (req.protocolType === "" || req.protocols.length === 0) {
+      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.memberId !== "") return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+      group = new GroupMetadata(req.groupId, this.#scheduler.now());
+      this.#groups.set(req.groupId, group);
+    }
+    if (group.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const known = group.members.has(req.memberId) || group.pendingMembers.has(req.memberId);
+    const staticKnown = req.groupInstanceId !== null &&
+      group.staticMembers.has(req.groupInstanceId);
+    if (!known && !staticKnown && group.size >= this.#config.maxGroupSize) {
+      return fail(ErrorCode.GROUP_MAX_SIZE_REACHED);
+    }
+    if (req.memberId === "") this.#joinNewMember(group, req, respond);
+    else this.#joinExistingMember(group, req, respond);
+    this.#tryCompleteJoin(group);
+  }
+
+  #joinNewMember(
+    group: GroupMetadata,
+    req: JoinGroupParams,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) {
+      return respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, ""));
+    }
+    const newId = this.#newMemberId(req.clientId);
+    if (req.groupInstanceId !== null) {
+      const oldId = group.staticMembers.get(req.groupInstanceId);
+      if (oldId !== undefined) return this.#replaceStaticMember(group, oldId, newId, req, respond);
+      return this.#addMemberAndRebalance(group, newId, req, respond);
+    }
+    if (req.requireKnownMemberId) {
+      const cancel = this.#scheduler.schedule(req.sessionTimeoutMs, () => {
+        if (!group.pendingMembers.delete(newId)) return;
+        this.#tryCompleteJoin(group);
+      });
+      group.pendingMembers.set(newId, cancel);
+      return respond(joinError(ErrorCode.MEMBER_ID_REQUIRED, newId));
+    }
+    this.#addMemberAndRebalance(group, newId, req, respond);
+  }
+
+  #joinExistingMember(
+    group: GroupMetadata,
+    req: JoinGroupParams,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const memberId = req.memberId;
+    if (!group.supportsProtocols(req.protocolType, req.protocols)) {
+      return respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, memberId));
+    }
+    const pending = group.pendingMembers.get(memberId);
+    if (pending !== undefined) {
+      pending();
+      group.pendingMembers.delete(memberId);
+      return this.#addMemberAndRebalance(group, memberId, req, respond);
+    }
+    if (group.isStaticMemberFenced(memberId, req.groupInstanceId)) {
+      return respond(joinError(ErrorCode.FENCED_INSTANCE_ID, memberId));
+    }
+    const member = group.members.get(memberId);
+    if (member === undefined) return respond(joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId));
+    switch (group.state) {
+      case "PreparingRebalance":
+        return this.#updateMemberAndRebalance(group, member, req, respond);
+      case "CompletingRebalance":
+        if (member.matches(req.protocols)) {
+          this.#heartbeatOk(group, member);
+          return respond(this.#currentGeneration(group, memberId, group.leaderId === memberId));
+        }
+        return this.#updateMemberAndRebalance(group, member, req, respond);
+      case "Stable":
+        if (group.leaderId === memberId || !member.matches(req.protocols)) {
+          return this.#updateMemberAndRebalance(group, member, req, respond);
+        }
+        this.#heartbeatOk(group, member);
+        return respond(this.#currentGeneration(group, memberId, false));
+      default:
+        return respond(joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId));
+    }
+  }
+
+  #currentGeneration(
+    group: GroupMetadata,
+    memberId: string,
+    withMembers: boolean,
+  ): JoinGroupResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: group.generationId,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      leader: group.leaderId ?? "",
+      skipAssignment: false,
+      memberId,
+      members: withMembers ? group.currentMemberMetadata() : [],
+    };
+  }
+
+  #addMemberAndRebalance(
+    group: GroupMetadata,
+    memberId: string,
+    req: JoinGroupParams,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const member = new MemberMetadata({
+      memberId,
+      groupInstanceId: req.groupInstanceId,
+      clientId: req.clientId,
+      clientHost: req.clientHost,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols,
+    });
+    member.isNew = true;
+    if (group.state === "PreparingRebalance" && group.initialJoin) group.newMemberAdded = true;
+    group.add(member);
+    member.awaitingJoin = respond;
+    this.#heartbeatOk(group, member);
+    this.#maybePrepareRebalance(group);
+  }
+
+  #updateMemberAndRebalance(
+    group: GroupMetadata,
+    member: MemberMetadata,
+    req: JoinGroupParams,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    this.#updateMember(member, req);
+    this.#setAwaitingJoin(member, respond);
+    this.#heartbeatOk(group, member);
+    this.#maybePrepareRebalance(group);
+  }
+
+  #updateMember(member: MemberMetadata, req: JoinGroupParams): void {
+    member.protocols = req.protocols;
+    member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.sessionTimeoutMs = req.sessionTimeoutMs;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+  }
+
+  #setAwaitingJoin(member: MemberMetadata, respond: (r: JoinGroupResult) => void): void {
+    // A second JoinGroup while one waits: the older call is answered so it never hangs.
+    member.awaitingJoin?.(joinError(ErrorCode.REBALANCE_IN_PROGRESS, member.memberId));
+    member.awaitingJoin = respond;
+  }
+
+  #replaceStaticMember(
+    group: GroupMetadata,
+    oldId: string,
+    newId: string,
+    req: JoinGroupParams,
+    respond: (r: JoinGroupResult) => void,
+  ): void {
+    const member = group.members.get(oldId)!;
+    // Fence whoever still waits with the old member id.
+    member.awaitingJoin?.(joinError(ErrorCode.FENCED_INSTANCE_ID, oldId));
+    member.awaitingJoin = null;
+    member.awaitingSync?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
+    member.awaitingSync = null;
+    const currentLeader = group.leaderId ?? "";
+    const oldProtocols = member.protocols;
+    group.replaceMemberId(member, newId);
+    this.#updateMember(member, req);
+    this.#heartbeatOk(group, member);
+    switch (group.state) {
+      case "Stable": {
+        const next = group.selectProtocol();
+        if (next === group.protocolName) {
+          // Same protocol: no rebalance. The old leader id is returned so that a rejoining
+          // leader does not recompute an assignment a Stable group would not propagate.
+          this.#persistGroup(group);
+          return respond({
+            errorCode: ErrorCode.NONE,
+            generationId: group.generationId,
+            protocolType: group.protocolType,
+            protocolName: group.protocolName,
+            leader: currentLeader,
+            skipAssignment: false,
+            memberId: newId,
+            members: [],
+          });
+        }
+        member.awaitingJoin = respond;
+        return this.#prepareRebalance(group);
+      }
+      case "CompletingRebalance":
+        member.awaitingJoin = respond;
+        return this.#prepareRebalance(group);
+      case "PreparingRebalance":
+        member.awaitingJoin = respond;
+        return;
+      default:
+        member.protocols = oldProtocols;
+        return respond(joinError(ErrorCode.UNKNOWN_MEMBER_ID, newId));
+    }
+  }
+
+  #maybePrepareRebalance(group: GroupMetadata): void {
+    if (
+      group.state === "Stable" || group.state === "CompletingRebalance" || group.state === "Empty"
+    ) {
+      this.#prepareRebalance(group);
+    }
+  }
+
+  #prepareRebalance(group: GroupMetadata): void {
+    if (group.state === "CompletingRebalance") {
+      for (const m of group.members.values()) {
+        m.assignment = new Uint8Array(0);
+        const cb = m.awaitingSync;
+        m.awaitingSync = null;
+        cb?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      }
+    }
+    group.syncTimer?.();
+    group.syncTimer = null;
+    group.pendingSyncMembers.clear();
+    group.joinTimer?.();
+    const wasEmpty = group.state === "Empty";
+    group.transitionTo("PreparingRebalance", this.#scheduler.now());
+    if (wasEmpty) {
+      const delay = this.#config.initialRebalanceDelayMs;
+      group.initialJoin = true;
+      group.newMemberAdded = false;
+      this.#initialDelayedJoin(group, delay, Math.max(group.rebalanceTimeoutMs - delay, 0));
+    } else {
+      group.initialJoin = false;
+      group.joinTimer = this.#scheduler.schedule(
+        group.rebalanceTimeoutMs,
+        () => this.#completeJoin(group),
+      );
+      this.#tryCompleteJoin(group);
+    }
+  }
+
+  #initialDelayedJoin(group: GroupMetadata, delayMs: number, remainingMs: number): void {
+    group.joinTimer = this.#scheduler.schedule(delayMs, () => {
+      group.joinTimer = null;
+      if (group.newMemberAdded && remainingMs !== 0) {
+        group.newMemberAdded = false;
+        const delay = Math.min(this.#config.initialRebalanceDelayMs, remainingMs);
+        this.#initialDelayedJoin(group, delay, Math.max(remainingMs - delay, 0));
+      } else {
+        this.#completeJoin(group);
+      }
+    });
+  }
+
+  #tryCompleteJoin(group: GroupMetadata): void {
+    if (group.state !== "PreparingRebalance" || group.initialJoin) return;
+    if (group.hasAllMembersJoined) this.#completeJoin(group);
+  }
+
+  #completeJoin(group: GroupMetadata): void {
+    group.joinTimer?.();
+    group.joinTimer = null;
+    group.initialJoin = false;
+    if (group.state !== "PreparingRebalance") return;
+    // Dynamic members that did not rejoin in time leave; static ones stay until their session
+    // times out, as in Kafka.
+    for (const m of [...group.members.values()]) {
+      if (m.awaitingJoin === null && m.groupInstanceId === null) group.remove(m.memberId);
+    }
+    if (!this.#electJoinedLeader(group) && group.members.size > 0) {
+      // Nobody rejoined (only silent static members left): wait another rebalance timeout.
+      group.joinTimer = this.#scheduler.schedule(
+        group.rebalanceTimeoutMs,
+        () => this.#completeJoin(group),
+      );
+      return;
+    }
+    const now = this.#scheduler.now();
+    group.generationId++;
+    group.newMemberAdded = false;
+    if (group.members.size === 0) {
+      group.protocolName = null;
+      group.transitionTo("Empty", now);
+      this.#persistGroup(group);
+      return;
+    }
+    group.protocolName = group.selectProtocol();
+    group.transitionTo("CompletingRebalance", now);
+    for (const id of group.members.keys()) group.pendingSyncMembers.add(id);
+    const generation = group.generationId;
+    group.syncTimer = this.#scheduler.schedule(
+      group.rebalanceTimeoutMs,
+      () => this.#expirePendingSync(group, generation),
+    );
+    for (const m of group.members.values()) {
+      const cb = m.awaitingJoin;
+      if (cb === null) continue;
+      m.awaitingJoin = null;
+      m.isNew = false;
+      this.#heartbeatOk(group, m);
+      cb(this.#currentGeneration(group, m.memberId, group.leaderId === m.memberId));
+    }
+  }
+
+  #electJoinedLeader(group: GroupMetadata): boolean {
+    const leader = group.leaderId === null ? undefined : group.members.get(group.leaderId);
+    if (leader?.awaitingJoin) return true;
+    for (const m of group.members.values()) {
+      if (m.awaitingJoin !== null) {
+        group.leaderId = m.memberId;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #expirePendingSync(group: GroupMetadata, generation: number): void {
+    group.syncTimer = null;
+    if (group.generationId !== generation) return;
+    if (group.state !== "CompletingRebalance" && group.state !== "Stable") return;
+    for (const id of [...group.pendingSyncMembers]) {
+      const m = group.members.get(id);
+      if (m !== undefined) this.#removeMemberAndUpdateGroup(group, m);
+    }
+  }
+
+  // ---------------------------------------------------------------- SyncGroup
+
+  /**
+   * Handle a SyncGroup. The leader's call (in CompletingRebalance) stores the assignment and
+   * answers every waiting member; a follower's call waits for the leader's.
+   *
+   * @param req The request.
+   * @param signal Aborting it resolves the call at once with NOT_COORDINATOR.
+   * @returns The member's assignment or an error.
+   */
+  syncGroup(req: SyncGroupParams, signal?: AbortSignal): Promise<SyncGroupResult> {
+    return new Promise((resolve) => {
+      let done = false;
+      const onAbort = () => finish(syncError(ErrorCode.NOT_COORDINATOR));
+      const finish = (r: SyncGroupResult) => {
+        if (done) return;
+        done = true;
+        signal?.removeEventListener("abort", onAbort);
+        resolve(r);
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#sync(req, finish);
+    });
+  }
+
+  #sync(req: SyncGroupParams, respond: (r: SyncGroupResult) => void): void {
+    const fail = (code: number) => respond(syncError(code));
+    if (this.#closed) return fail(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
+    const group = this.#groups.get(req.groupId);
+    if (group === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (group.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) {
+      return fail(ErrorCode.FENCED_INSTANCE_ID);
+    }
+    const member = group.members.get(req.memberId);
+    if (member === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (req.generationId !== group.generationId) return fail(ErrorCode.ILLEGAL_GENERATION);
+    if (
+      (req.protocolType != null && req.protocolType !== group.protocolType) ||
+      (req.protocolName != null && req.protocolName !== group.protocolName)
+    ) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    switch (group.state) {
+      case "Empty":
+        return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+      case "PreparingRebalance":
+        return fail(ErrorCode.REBALANCE_IN_PROGRESS);
+      case "CompletingRebalance": {
+        member.awaitingSync?.(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+        member.awaitingSync = respond;
+        this.#markSynced(group, member.memberId);
+        this.#heartbeatOk(group, member);
+        if (group.leaderId !== member.memberId) return;
+        const byId = new Map<string, Uint8Array>();
+        for (const a of req.assignments) byId.set(a.memberId, a.assignment);
+        for (const m of group.members.values()) {
+          m.assignment = byId.get(m.memberId) ?? new Uint8Array(0);
+        }
+        group.transitionTo("Stable", this.#scheduler.now());
+        for (const m of group.members.values()) {
+          const cb = m.awaitingSync;
+          if (cb === null) continue;
+          m.awaitingSync = null;
+          this.#heartbeatOk(group, m);
+          cb(this.#syncOk(group, m));
+        }
+        this.#persistGroup(group);
+        return;
+      }
+      default: // Stable
+        this.#markSynced(group, member.memberId);
+        this.#heartbeatOk(group, member);
+        return respond(this.#syncOk(group, member));
+    }
+  }
+
+  #markSynced(group: GroupMetadata, memberId: string): void {
+    group.pendingSyncMembers.delete(memberId);
+    if (group.pendingSyncMembers.size === 0) {
+      group.syncTimer?.();
+      group.syncTimer = null;
+    }
+  }
+
+  #syncOk(group: GroupMetadata, member: MemberMetadata): SyncGroupResult {
+    return {
+      errorCode: ErrorCode.NONE,
+      protocolType: group.protocolType,
+      protocolName: group.protocolName,
+      assignment: member.assignment,
+    };
+  }
+
+  // ---------------------------------------------------------------- Heartbeat / session
+
+  /**
+   * Handle a Heartbeat.
+   *
+   * @param req The request.
+   * @returns The error code: NONE, REBALANCE_IN_PROGRESS (rejoin), UNKNOWN_MEMBER_ID,
+   *   ILLEGAL_GENERATION, FENCED_INSTANCE_ID, ...
+   */
+  heartbeat(req: HeartbeatParams): number {
+    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.#groups.get(req.groupId);
+    if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) {
+      return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    const member = group.members.get(req.memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    switch (group.state) {
+      case "Empty":
+        return ErrorCode.UNKNOWN_MEMBER_ID;
+      case "PreparingRebalance":
+        this.#heartbeatOk(group, member);
+        return ErrorCode.REBALANCE_IN_PROGRESS;
+      default:
+        this.#heartbeatOk(group, member);
+        return ErrorCode.NONE;
+    }
+  }
+
+  #heartbeatOk(group: GroupMetadata, member: MemberMetadata): void {
+    member.heartbeatTimer?.();
+    member.lastHeartbeatMs = this.#scheduler.now();
+    member.heartbeatTimer = this.#scheduler.schedule(
+      member.sessionTimeoutMs,
+      () => this.#onSessionExpired(group, member),
+    );
+  }
+
+  #onSessionExpired(group: GroupMetadata, member: MemberMetadata): void {
+    member.heartbeatTimer = null;
+    if (group.members.get(member.memberId) !== member) return;
+    if (member.awaitingJoin !== null || member.awaitingSync !== null) {
+      // A waiting JoinGroup/SyncGroup keeps the member alive; the rebalance timeout bounds it.
+      this.#heartbeatOk(group, member);
+      return;
+    }
+    this.#logger?.info(
+      `Group ${group.groupId}: member ${member.memberId} evicted: no heartbeat within ` +
+        `${member.sessionTimeoutMs} ms`,
+    );
+    this.#removeMemberAndUpdateGroup(group, member);
+  }
+
+  #removeMemberAndUpdateGroup(group: GroupMetadata, member: MemberMetadata): void {
+    const join = member.awaitingJoin;
+    const sync = member.awaitingSync;
+    member.awaitingJoin = null;
+    member.awaitingSync = null;
+    join?.(joinError(ErrorCode.UNKNOWN_MEMBER_ID, member.memberId));
+    sync?.(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+    group.remove(member.memberId);
+    switch (group.state) {
+      case "Stable":
+      case "CompletingRebalance":
+        return this.#prepareRebalance(group);
+      case "PreparingRebalance":
+        return this.#tryCompleteJoin(group);
+    }
+  }
+
+  // ---------------------------------------------------------------- LeaveGroup
+
+  /**
+   * Handle a LeaveGroup for one or more members (v3+ batches them).
+   *
+   * @param groupId The group id.
+   * @param members The leaving members.
+   * @returns Top-level and per-member error codes.
+   */
+  leaveGroup(groupId: string, members: LeavingMember[]): LeaveGroupResult {
+    const top = (code: number): LeaveGroupResult => ({
+      errorCode: code,
+      members: members.map((m) => ({ ...m, errorCode: code })),
+    });
+    if (this.#closed) return top(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID);
+    const group = this.#groups.get(groupId);
+    if (group === undefined) {
+      return {
+        errorCode: ErrorCode.NONE,
+        members: members.map((m) => ({ ...m, errorCode: ErrorCode.UNKNOWN_MEMBER_ID })),
+      };
+    }
+    if (group.state === "Dead") return top(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const out: LeaveGroupResult["members"] = [];
+    for (const leaving of members) {
+      out.push({ ...leaving, errorCode: this.#leaveOne(group, leaving) });
+    }
+    return { errorCode: ErrorCode.NONE, members: out };
+  }
+
+  #leaveOne(group: GroupMetadata, leaving: LeavingMember): number {
+    let memberId = leaving.memberId;
+    if (leaving.groupInstanceId !== null) {
+      const current = group.staticMembers.get(leaving.groupInstanceId);
+      if (current === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (memberId !== "" && memberId !== current) return ErrorCode.FENCED_INSTANCE_ID;
+      memberId = current;
+    }
+    const pending = group.pendingMembers.get(memberId);
+    if (pending !== undefined) {
+      pending();
+      group.pendingMembers.delete(memberId);
+      this.#tryCompleteJoin(group);
+      return ErrorCode.NONE;
+    }
+    const member = group.members.get(memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    this.#removeMemberAndUpdateGroup(group, member);
+    return ErrorCode.NONE;
+  }
+
+  // ---------------------------------------------------------------- Offsets
+
+  /**
+   * Handle an OffsetCommit. A generation of -1 with an empty member id is a simple (admin)
+   * commit, allowed when the group is Empty or unknown (it is then created Empty).
+   *
+   * @param req The request.
+   * @returns Per-partition error codes, in request order.
+   */
+  async commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]> {
+    const all = (code: number) =>
+      req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: code })),
+      }));
+    if (this.#closed) return all(ErrorCode.NOT_COORDINATOR);
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined) {
+      if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
+      group = new GroupMetadata(req.groupId, this.#scheduler.now());
+      this.#groups.set(req.groupId, group);
+    }
+    const error = this.#validateCommit(group, req);
+    if (error !== ErrorCode.NONE) return all(error);
+    const now = this.#scheduler.now();
+    const expire = req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0
+      ? now + req.retentionTimeMs
+      : -1;
+    const records: CoordinatorRecord[] = [];
+    const result: OffsetCommitResultTopic[] = req.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => {
+        const metadata = p.metadata ?? "";
+        if (utf8Length(metadata) > this.#config.offsetMetadataMaxBytes) {
+          return { partition: p.partition, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
+        }
+        records.push({
+          kind: "offset",
+          groupId: req.groupId,
+          topic: t.topic,
+          partition: p.partition,
+          value: {
+            offset: p.offset,
+            leaderEpoch: p.leaderEpoch,
+            metadata,
+            commitTimestamp: now,
+            expireTimestamp: expire,
+          },
+        });
+        return { partition: p.partition, errorCode: ErrorCode.NONE };
+      }),
+    }));
+    if (records.length === 0) return result;
+    try {
+      await this.#log?.append(req.groupId, records);
+    } catch (e) {
+      this.#logger?.error(
+        `Cannot commit offsets for group ${req.groupId}: ${e instanceof Error ? e.message : e}`,
+      );
+      for (const t of result) {
+        for (const p of t.partitions) {
+          if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        }
+      }
+      return result;
+    }
+    if (this.#groups.get(req.groupId) === group) {
+      for (const r of records) {
+        if (r.kind === "offset" && r.value !== null) {
+          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
+        }
+      }
+    }
+    return result;
+  }
+
+  #validateCommit(group: GroupMetadata, req: OffsetCommitParams): number {
+    if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (req.generationId < 0 && req.memberId === "" && group.state === "Empty") {
+      return ErrorCode.NONE;
+    }
+    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) {
+      return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    const member = group.members.get(req.memberId);
+    if (member === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    if (group.state === "CompletingRebalance") return ErrorCode.REBALANCE_IN_PROGRESS;
+    this.#heartbeatOk(group, member);
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * Handle an OffsetFetch for one group.
+   *
+   * @param groupId The group id.
+   * @param topics Topics and partitions to fetch, or `null` for every committed offset.
+   * @returns Committed offsets; -1 (with metadata `""`) where nothing is committed.
+   */
+  fetchOffsets(
+    groupId: string,
+    topics: { topic: string; partitions: number[] }[] | null,
+  ): OffsetFetchResult {
+    if (this.#closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const group = this.#groups.get(groupId);
+    const offsets = group?.offsets ?? new Map<string, CommittedOffset>();
+    const one = (topic: string, partition: number): FetchedOffset => {
+      const o = offsets.get(offsetKey(topic, partition));
+      return {
+        partition,
+        offset: o?.offset ?? -1,
+        leaderEpoch: o?.leaderEpoch ?? -1,
+        metadata: o?.metadata ?? "",
+        errorCode: ErrorCode.NONE,
+      };
+    };
+    if (topics !== null) {
+      return {
+        errorCode: ErrorCode.NONE,
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) => one(t.topic, p)),
+        })),
+      };
+    }
+    const byTopic = new Map<string, number[]>();
+    for (const key of offsets.keys()) {
+      const [topic, partition] = parseOffsetKey(key);
+      let list = byTopic.get(topic);
+      if (list === undefined) byTopic.set(topic, list = []);
+      list.push(partition);
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      topics: [...byTopic.keys()].sort().map((topic) => ({
+        topic,
+        partitions: byTopic.get(topic)!.sort((a, b) => a - b).map((p) => one(topic, p)),
+      })),
+    };
+  }
+
+  /**
+   * Handle an OffsetDelete: drop committed offsets of partitions the group does not consume.
+   *
+   * @param groupId The group id.
+   * @param partitions The partitions.
+   * @returns Top-level error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, ...) and per-partition ones
+   *   (GROUP_SUBSCRIBED_TO_TOPIC for topics a member subscribes to).
+   */
+  async deleteOffsets(
+    groupId: string,
+    partitions: { topic: string; partition: number }[],
+  ): Promise<
+    { errorCode: number; partitions: { topic: string; partition: number; errorCode: number }[] }
+  > {
+    const top = (code: number) => ({
+      errorCode: code,
+      partitions: partitions.map((p) => ({ ...p, errorCode: ErrorCode.NONE })),
+    });
+    if (this.#closed) return top(ErrorCode.NOT_COORDINATOR);
+    if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID);
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.state === "Dead") return top(ErrorCode.GROUP_ID_NOT_FOUND);
+    let subscribed = new Set<string>();
+    if (group.state !== "Empty") {
+      if (group.protocolType !== "consumer") return top(ErrorCode.NON_EMPTY_GROUP);
+      subscribed = this.#subscribedTopics(group);
+    }
+    const out = partitions.map((p) => ({
+      ...p,
+      errorCode: subscribed.has(p.topic) ? ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC : ErrorCode.NONE,
+    }));
+    const records: CoordinatorRecord[] = [];
+    for (const p of out) {
+      if (p.errorCode !== ErrorCode.NONE) continue;
+      if (!group.offsets.has(offsetKey(p.topic, p.partition))) continue;
+      records.push({
+        kind: "offset",
+        groupId,
+        topic: p.topic,
+        partition: p.partition,
+        value: null,
+      });
+    }
+    if (records.length > 0) {
+      try {
+        await this.#log?.append(groupId, records);
+      } catch (e) {
+        this.#logger?.error(
+          `Cannot delete offsets of group ${groupId}: ${e instanceof Error ? e.message : e}`,
+        );
+        return top(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      }
+      for (const r of records) {
+        if (r.kind === "offset") group.offsets.delete(offsetKey(r.topic, r.partition));
+      }
+    }
+    return { errorCode: ErrorCode.NONE, partitions: out };
+  }
+
+  #subscribedTopics(group: GroupMetadata): Set<string> {
+    const topics = new Set<string>();
+    for (const m of group.members.values()) {
+      const p = group.protocolName === null
+        ? m.protocols[0]
+        : m.protocols.find((x) => x.name === group.protocolName);
+      if (p === undefined) continue;
+      for (const t of subscribedTopics(p.metadata) ?? []) topics.add(t);
+    }
+    return topics;
+  }
+
+  // ---------------------------------------------------------------- Admin
+
+  /**
+   * Handle DescribeGroups for one group.
+   *
+   * @param groupId The group id.
+   * @returns The description; an unknown group is reported as Dead with no error.
+   */
+  describeGroup(groupId: string): GroupDescription {
+    const base: GroupDescription = {
+      errorCode: ErrorCode.NONE,
+      groupId,
+      groupState: "Dead",
+      protocolType: "",
+      protocolData: "",
+      members: [],
+    };
+    if (this.#closed) return { ...base, errorCode: ErrorCode.NOT_COORDINATOR };
+    const group = this.#groups.get(groupId);
+    if (group === undefined) return base;
+    const stable = group.state === "Stable" && group.protocolName !== null;
+    return {
+      ...base,
+      groupState: group.state,
+      protocolType: group.protocolType ?? "",
+      protocolData: stable ? group.protocolName! : "",
+      members: [...group.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: stable ? m.metadataOrEmpty(group.protocolName!) : new Uint8Array(0),
+        memberAssignment: stable ? m.assignment : new Uint8Array(0),
+      })),
+    };
+  }
+
+  /**
+   * Handle ListGroups.
+   *
+   * @param statesFilter v4+: only groups in these states (case-insensitive); empty = all.
+   * @returns Groups in id order.
+   */
+  listGroups(statesFilter: string[] = []): ListedGroup[] {
+    const wanted = new Set(statesFilter.map((s) => s.toLowerCase()));
+    return [...this.#groups.values()]
+      .filter((g) => g.state !== "Dead")
+      .filter((g) => wanted.size === 0 || wanted.has(g.state.toLowerCase()))
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0))
+      .map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType ?? "",
+        groupState: g.state,
+      }));
+  }
+
+  /**
+   * Handle DeleteGroups: delete Empty groups with their offsets.
+   *
+   * @param groupIds The groups.
+   * @returns Per-group error codes: NONE, GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP, ...
+   */
+  async deleteGroups(groupIds: string[]): Promise<{ groupId: string; errorCode: number }[]> {
+    const out: { groupId: string; errorCode: number }[] = [];
+    for (const groupId of groupIds) {
+      out.push({ groupId, errorCode: await this.#deleteGroup(groupId) });
+    }
+    return out;
+  }
+
+  async #deleteGroup(groupId: string): Promise<number> {
+    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
+    const records = this.#tombstones(group, [...group.offsets.keys()]);
+    try {
+      await this.#log?.append(groupId, records);
+    } catch (e) {
+      this.#logger?.error(`Cannot delete group ${groupId}: ${e instanceof Error ? e.message : e}`);
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    }
+    this.#markDead(group);
+    return ErrorCode.NONE;
+  }
+
+  #tombstones(group: GroupMetadata, keys: string[]): CoordinatorRecord[] {
+    const records: CoordinatorRecord[] = keys.map((key) => {
+      const [topic, partition] = parseOffsetKey(key);
+      return { kind: "offset", groupId: group.groupId, topic, partition, value: null };
+    });
+    records.push({ kind: "group", groupId: group.groupId, value: null });
+    return records;
+  }
+
+  #markDead(group: GroupMetadata): void {
+    group.joinTimer?.();
+    group.syncTimer?.();
+    for (const cancel of group.pendingMembers.values()) cancel();
+    group.pendingMembers.clear();
+    group.offsets.clear();
+    group.transitionTo("Dead", this.#scheduler.now());
+    if (this.#groups.get(group.groupId) === group) this.#groups.delete(group.groupId);
+  }
+
+  // ---------------------------------------------------------------- Expiry
+
+  #scheduleExpiry(): void {
+    this.#expiryTimer = this.#scheduler.schedule(
+      this.#config.offsetsRetentionCheckIntervalMs,
+      () => {
+        if (this.#closed) return;
+        this.expireOffsets().catch((e) =>
+          this.#logger?.error(`Offset expiry failed: ${e instanceof Error ? e.message : e}`)
+        ).finally(() => {
+          if (!this.#closed) this.#scheduleExpiry();
+        });
+      },
+    );
+  }
+
+  /**
+   * Expire committed offsets per `offsets.retention.minutes`, as Kafka does: for an Empty group,
+   * retention counts from when it became Empty (or from the commit, for a group that never had
+   * members); for a consumer group with members, offsets of topics no member subscribes to
+   * expire counting from their commit. Explicit v1 expiry times win. Empty groups left with no
+   * offsets are deleted. Runs every `offsets.retention.check.interval.ms`.
+   *
+   * @returns How many offsets expired.
+   */
+  async expireOffsets(): Promise<number> {
+    const now = this.#scheduler.now();
+    const retention = this.#config.offsetsRetentionMs;
+    let count = 0;
+    for (const group of [...this.#groups.values()]) {
+      let expired: string[] = [];
+      if (group.state === "Empty") {
+        for (const [key, o] of group.offsets) {
+          const base = group.protocolType === null ? o.commitTimestamp : group.stateTimestamp;
+          if (isExpired(o, base, retention, now)) expired.push(key);
+        }
+      } else if (group.protocolType === "consumer" && group.state === "Stable") {
+        const subscribed = this.#subscribedTopics(group);
+        for (const [key, o] of group.offsets) {
+          if (subscribed.has(parseOffsetKey(key)[0])) continue;
+          if (isExpired(o, o.commitTimestamp, retention, now)) expired.push(key);
+        }
+      }
+      const dies = group.state === "Empty" && expired.length === group.offsets.size;
+      if (expired.length === 0 && !dies) continue;
+      const records: CoordinatorRecord[] = dies
+        ? this.#tombstones(group, expired)
+        : expired.map((key) => {
+          const [topic, partition] = parseOffsetKey(key);
+          return { kind: "offset", groupId: group.groupId, topic, partition, value: null };
+        });
+      try {
+        await this.#log?.append(group.groupId, records);
+      } catch (e) {
+        this.#logger?.error(
+          `Cannot expire offsets of group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
+        );
+        continue;
+      }
+      if (this.#groups.get(group.groupId) !== group) continue;
+      // The group may have changed while the tombstones were written; drop only what still
+      // holds the expired values.
+      expired = expired.filter((k) => group.offsets.has(k));
+      for (const key of expired) group.offsets.delete(key);
+      count += expired.length;
+      if (group.state === "Empty" && group.offsets.size === 0 && group.members.size === 0) {
+        this.#markDead(group);
+      }
+    }
+    return count;
+  }
+
+  // ---------------------------------------------------------------- Durability
+
+  #persistGroup(group: GroupMetadata): void {
+    if (this.#log === undefined) return;
+    const snapshot = groupSnapshot(group);
+    this.#log.append(group.groupId, [{ kind: "group", groupId: group.groupId, value: snapshot }])
+      .catch((e) =>
+        this.#logger?.error(
+          `Cannot store metadata of group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
+        )
+      );
+  }
+
+  /**
+   * Rebuild state from replayed `__consumer_offsets` records (in log order). Groups stored with
+   * members come back Stable with their assignments, and their members must heartbeat within
+   * their session timeouts, as after a Kafka coordinator failover.
+   *
+   * @param records The records, oldest first.
+   */
+  load(records: Iterable<CoordinatorRecord>): void {
+    const now = this.#scheduler.now();
+    const snapshots = new Map<string, GroupSnapshot | null>();
+    const offsets = new Map<string, Map<string, OffsetCommitValue>>();
+    for (const r of records) {
+      if (r.kind === "group") {
+        snapshots.set(r.groupId, r.value);
+        continue;
+      }
+      let m = offsets.get(r.groupId);
+      if (m === undefined) offsets.set(r.groupId, m = new Map());
+      const key = offsetKey(r.topic, r.partition);
+      if (r.value === null) m.delete(key);
+      else m.set(key, r.value);
+    }
+    const ids = new Set([...snapshots.keys(), ...offsets.keys()]);
+    for (const groupId of ids) {
+      const snap = snapshots.get(groupId) ?? null;
+      const offs = offsets.get(groupId) ?? new Map<string, OffsetCommitValue>();
+      if (snap === null && offs.size === 0) continue;
+      const old = this.#groups.get(groupId);
+      if (old !== undefined) this.#markDead(old);
+      const group = new GroupMetadata(
+        groupId,
+        snap && snap.stateTimestamp >= 0 ? snap.stateTimestamp : now,
+      );
+      for (const [k, v] of offs) group.offsets.set(k, { ...v });
+      if (snap !== null) {
+        group.protocolType = snap.protocolType === "" ? null : snap.protocolType;
+        group.generationId = snap.generationId;
+        group.protocolName = snap.protocolName;
+        for (const s of snap.members) {
+          if (snap.protocolName === null) break;
+          const member = new MemberMetadata({
+            memberId: s.memberId,
+            groupInstanceId: s.groupInstanceId,
+            clientId: s.clientId,
+            clientHost: s.clientHost,
+            rebalanceTimeoutMs: s.rebalanceTimeoutMs,
+            sessionTimeoutMs: s.sessionTimeoutMs,
+            protocolType: snap.protocolType,
+            protocols: [{ name: snap.protocolName, metadata: s.subscription }],
+          });
+          member.assignment = s.assignment;
+          group.add(member);
+        }
+        if (group.members.size > 0) {
+          if (snap.leaderId !== null && group.members.has(snap.leaderId)) {
+            group.leaderId = snap.leaderId;
+          }
+          group.state = "Stable";
+          for (const m of group.members.values()) this.#heartbeatOk(group, m);
+        }
+      }
+      this.#groups.set(groupId, group);
+    }
+  }
+
+  /**
+   * Stop: cancel every timer and answer every waiting JoinGroup/SyncGroup with NOT_COORDINATOR
+   * (clients then look for the coordinator again). Later calls fail with NOT_COORDINATOR.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#expiryTimer?.();
+    for (const group of this.#groups.values()) {
+      group.joinTimer?.();
+      group.syncTimer?.();
+      for (const cancel of group.pendingMembers.values()) cancel();
+      for (const m of group.members.values()) {
+        m.heartbeatTimer?.();
+        const join = m.awaitingJoin;
+        const sync = m.awaitingSync;
+        m.awaitingJoin = null;
+        m.awaitingSync = null;
+        join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
+        sync?.(syncError(ErrorCode.NOT_COORDINATOR));
+      }
+    }
+  }
+}
+
+function isExpired(o: CommittedOffset, base: number, retention: number, now: number): boolean {
+  if (o.expireTimestamp !== -1) return now >= o.expireTimestamp;
+  return now >= base + retention;
+}
+
+function groupSnapshot(group: GroupMetadata): GroupSnapshot {
+  const protocol = group.protocolName;
+  return {
+    protocolType: group.protocolType ?? "",
+    generationId: group.generationId,
+    protocolName: protocol,
+    leaderId: group.leaderId,
+    stateTimestamp: group.stateTimestamp,
+    members: protocol === null ? [] : [...group.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+      sessionTimeoutMs: m.sessionTimeoutMs,
+      subscription: m.metadataOrEmpty(protocol),
+      assignment: m.assignment,
+    })),
+  };
+}
+
+function joinError(code: number, memberId: string): JoinGroupResult {
+  return {
+    errorCode: code,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
+function syncError(code: number): SyncGroupResult {
+  return { errorCode: code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
+}
+
+const encoder = new TextEncoder();
+
+function utf8Length(s: string): number {
+  return encoder.encode(s).length;
+}

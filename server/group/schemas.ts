@@ -1,0 +1,297 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Keys and values of the `__consumer_offsets` records, in Kafka's binary layouts (each an int16
+ * version then the fields, non-flexible): `OffsetCommitKey` (key version 0/1), `OffsetCommitValue`
+ * (v0–v3 read, v3 written), `GroupMetadataKey` (key version 2) and `GroupMetadataValue` (v0–v3
+ * read, v3 written). A `null` value is a tombstone.
+ *
+ * @module
+ */
+
+import { Reader, Writer } from "../../protocol/primitives.ts";
+
+/** A committed offset as stored in an `OffsetCommitValue`. */
+export interface OffsetCommitValue {
+  /** The committed offset. */
+  offset: number;
+  /** Leader epoch, or -1 (v3+). */
+  leaderEpoch: number;
+  /** Client metadata string. */
+  metadata: string;
+  /** Commit time (ms). */
+  commitTimestamp: number;
+  /** Explicit expiry time (v1 only), or -1. */
+  expireTimestamp: number;
+}
+
+/** One member in a `GroupMetadataValue`. */
+export interface GroupMemberSnapshot {
+  /** Member id. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+  /** Client id. */
+  clientId: string;
+  /** Client host. */
+  clientHost: string;
+  /** Rebalance timeout (ms). */
+  rebalanceTimeoutMs: number;
+  /** Session timeout (ms). */
+  sessionTimeoutMs: number;
+  /** The member's metadata for the selected protocol. */
+  subscription: Uint8Array;
+  /** The member's assignment. */
+  assignment: Uint8Array;
+}
+
+/** A group's metadata as stored in a `GroupMetadataValue`. */
+export interface GroupSnapshot {
+  /** Protocol type (`""` if none). */
+  protocolType: string;
+  /** Generation. */
+  generationId: number;
+  /** Selected protocol, or `null`. */
+  protocolName: string | null;
+  /** Leader member id, or `null`. */
+  leaderId: string | null;
+  /** When the group entered its current state (ms), or -1 if unknown. */
+  stateTimestamp: number;
+  /** Members. */
+  members: GroupMemberSnapshot[];
+}
+
+/** One logical record of the coordinator's log. */
+export type CoordinatorRecord =
+  | {
+    /** An offset commit (value) or offset deletion (`null`). */
+    kind: "offset";
+    /** Group id. */
+    groupId: string;
+    /** Topic. */
+    topic: string;
+    /** Partition. */
+    partition: number;
+    /** The commit, or `null` for a tombstone. */
+    value: OffsetCommitValue | null;
+  }
+  | {
+    /** Group metadata (value) or group deletion (`null`). */
+    kind: "group";
+    /** Group id. */
+    groupId: string;
+    /** The metadata, or `null` for a tombstone. */
+    value: GroupSnapshot | null;
+  };
+
+/**
+ * Encode a coordinator record as the key and value bytes of a `__consumer_offsets` record.
+ *
+ * @example
+ * ```ts
+ * import { decodeCoordinatorRecord, encodeCoordinatorRecord } from "./schemas.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const rec = {
+ *   kind: "offset" as const,
+ *   groupId: "g",
+ *   topic: "t",
+ *   partition: 0,
+ *   value: { offset: 5, leaderEpoch: -1, metadata: "", commitTimestamp: 1, expireTimestamp: -1 },
+ * };
+ * const { key, value } = encodeCoordinatorRecord(rec);
+ * assertEquals(decodeCoordinatorRecord(key, value), rec);
+ * ```
+ *
+ * @param record The record.
+ * @returns The key and value (`null` for a tombstone).
+ */
+export function encodeCoordinatorRecord(
+  record: CoordinatorRecord,
+): { key: Uint8Array; value: Uint8Array | null } {
+  const k = new Writer(64);
+  if (record.kind === "offset") {
+    k.writeInt16(1);
+    k.writeString(record.groupId);
+    k.writeString(record.topic);
+    k.writeInt32(record.partition);
+    if (record.value === null) return { key: k.finish(), value: null };
+    const v = new Writer(64);
+    const o = record.value;
+    if (o.expireTimestamp !== -1) {
+      // Version 1 is the only one that carries an explicit expiry.
+      v.writeInt16(1);
+      v.writeInt64(o.offset);
+      v.writeString(o.metadata);
+      v.writeInt64(o.commitTimestamp);
+      v.writeInt64(o.expireTimestamp);
+    } else {
+      v.writeInt16(3);
+      v.writeInt64(o.offset);
+      v.writeInt32(o.leaderEpoch);
+      v.writeString(o.metadata);
+      v.writeInt64(o.commitTimestamp);
+    }
+    return { key: k.finish(), value: v.finish() };
+  }
+  k.writeInt16(2);
+  k.writeString(record.groupId);
+  if (record.value === null) return { key: k.finish(), value: null };
+  const g = record.value;
+  const v = new Writer(256);
+  v.writeInt16(3);
+  v.writeString(g.protocolType);
+  v.writeInt32(g.generationId);
+  v.writeNullableString(g.protocolName);
+  v.writeNullableString(g.leaderId);
+  v.writeInt64(g.stateTimestamp);
+  v.writeArrayLength(g.members.length);
+  for (const m of g.members) {
+    v.writeString(m.memberId);
+    v.writeNullableString(m.groupInstanceId);
+    v.writeString(m.clientId);
+    v.writeString(m.clientHost);
+    v.writeInt32(m.rebalanceTimeoutMs);
+    v.writeInt32(m.sessionTimeoutMs);
+    v.writeBytes(m.subscription);
+    v.writeBytes(m.assignment);
+  }
+  return { key: k.finish(), value: v.finish() };
+}
+
+/**
+ * Decode the key and value of a `__consumer_offsets` record.
+ *
+ * @param key The record key.
+ * @param value The record value, or `null` for a tombstone.
+ * @returns The record, or `null` for key versions this broker does not know (e.g. Kafka's
+ *   consumer-protocol records of KIP-848), which are skipped.
+ * @throws {RangeError} If the key or value is malformed or of an unknown value version.
+ */
+export function decodeCoordinatorRecord(
+  key: Uint8Array,
+  value: Uint8Array | null,
+): CoordinatorRecord | null {
+  try {
+    const k = new Reader(key);
+    const keyVersion = k.readInt16();
+    if (keyVersion === 0 || keyVersion === 1) {
+      const groupId = k.readString();
+      const topic = k.readString();
+      const partition = k.readInt32();
+      if (value === null) return { kind: "offset", groupId, topic, partition, value: null };
+      const v = new Reader(value);
+      const version = v.readInt16();
+      if (version < 0 || version > 3) {
+        throw new RangeError(`unknown OffsetCommitValue version ${version}`);
+      }
+      const offset = v.readInt64();
+      const leaderEpoch = version >= 3 ? v.readInt32() : -1;
+      const metadata = v.readString();
+      const commitTimestamp = v.readInt64();
+      const expireTimestamp = version === 1 ? v.readInt64() : -1;
+      return {
+        kind: "offset",
+        groupId,
+        topic,
+        partition,
+        value: { offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp },
+      };
+    }
+    if (keyVersion === 2) {
+      const groupId = k.readString();
+      if (value === null) return { kind: "group", groupId, value: null };
+      const v = new Reader(value);
+      const version = v.readInt16();
+      if (version < 0 || version > 3) {
+        throw new RangeError(`unknown GroupMetadataValue version ${version}`);
+      }
+      const protocolType = v.readString();
+      const generationId = v.readInt32();
+      const protocolName = v.readNullableString();
+      const leaderId = v.readNullableString();
+      const stateTimestamp = version >= 2 ? v.readInt64() : -1;
+      const n = v.readArrayLength();
+      const members: GroupMemberSnapshot[] = [];
+      for (let i = 0; i < n; i++) {
+        const memberId = v.readString();
+        const groupInstanceId = version >= 3 ? v.readNullableString() : null;
+        const clientId = v.readString();
+        const clientHost = v.readString();
+        const rebalanceTimeoutMs = v.readInt32();
+        const sessionTimeoutMs = version >= 1 ? v.readInt32() : rebalanceTimeoutMs;
+        const subscription = v.readBytes().slice();
+        const assignment = v.readBytes().slice();
+        members.push({
+          memberId,
+          groupInstanceId,
+          clientId,
+          clientHost,
+          rebalanceTimeoutMs,
+          sessionTimeoutMs,
+          subscription,
+          assignment,
+        });
+      }
+      return {
+        kind: "group",
+        groupId,
+        value: { protocolType, generationId, protocolName, leaderId, stateTimestamp, members },
+      };
+    }
+    return null;
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    throw new RangeError(`Cannot decode __consumer_offsets record: ${detail}`);
+  }
+}
+
+/**
+ * Kafka's `String.hashCode()` of a group id (UTF-16 code units, int32 arithmetic).
+ *
+ * @param s The string.
+ * @returns The signed 32-bit hash.
+ */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
+ * The `__consumer_offsets` partition of a group, as Kafka computes it:
+ * `Utils.toPositive(groupId.hashCode()) % numPartitions`.
+ *
+ * @example
+ * ```ts
+ * import { partitionForGroup } from "./schemas.ts";
+ *
+ * console.log(partitionForGroup("my-group", 50)); // 12, as in Kafka
+ * ```
+ *
+ * @param groupId The group id.
+ * @param numPartitions `offsets.topic.num.partitions`.
+ * @returns The partition.
+ */
+export function partitionForGroup(groupId: string, numPartitions: number): number {
+  return (javaStringHashCode(groupId) & 0x7fffffff) % numPartitions;
+}
+
+/**
+ * The topics in a consumer-protocol subscription (`ConsumerProtocolSubscription`, any version:
+ * they all start with an int16 version and the topic array).
+ *
+ * @param metadata The member's protocol metadata.
+ * @returns The subscribed topics, or `null` if the bytes are not a subscription.
+ */
+export function subscribedTopics(metadata: Uint8Array): string[] | null {
+  try {
+    const r = new Reader(metadata);
+    r.readInt16();
+    const n = r.readArrayLength();
+    const topics: string[] = [];
+    for (let i = 0; i < n; i++) topics.push(r.readString());
+    return topics;
+  } catch {
+    return null;
+  }
+}

@@ -43,8 +43,24 @@ export function parseFlags(
   options: NonNullable<ParseArgsConfig["options"]>,
   allowPositionals = false,
 ): { values: Flags; positionals: string[] } {
+  // Let string options take negative numbers (`--acks -1`), which parseArgs treats as flags.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : undefined;
+    if (
+      name !== undefined && options[name]?.type === "string" && i + 1 < args.length &&
+      /^-\d/.test(args[i + 1])
+    ) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
   try {
-    const { values, positionals } = parseArgs({ args, options, allowPositionals, strict: true });
+    const { values, positionals } = parseArgs({
+      args: joined,
+      options,
+      allowPositionals,
+      strict: true,
+    });
     return { values: values as Flags, positionals };
   } catch (e) {
     const message = (e as Error).message.split("\n")[0]

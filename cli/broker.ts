@@ -45,9 +45,9 @@ export async function runBroker(
   try {
     config = await loadBrokerConfig(args, (m) => io.stderr(m + "\n"));
   } catch (e) {
-    if (e instanceof RangeError) throw new UsageError(`broker: ${e.message}`);
+    if (e instanceof RangeError) throw new UsageError(`${e.message}`);
     if (e instanceof Deno.errors.NotFound) {
-      throw new UsageError(`broker: cannot read properties file: ${e.message}`);
+      throw new UsageError(`cannot read properties file: ${e.message}`);
     }
     throw e;
   }

@@ -133,16 +133,16 @@ export async function runConsume(
     return 0;
   }
   const topic = values.topic as string | undefined;
-  if (!topic) throw new UsageError("consume: --topic is required");
+  if (!topic) throw new UsageError("--topic is required");
   const partition = parseIntFlag(values.partition, "--partition", 0);
   const maxMessages = parseIntFlag(values["max-messages"], "--max-messages", 1);
   const timeoutMs = parseIntFlag(values["timeout-ms"], "--timeout-ms", 0);
   const offsetText = values.offset as string | undefined;
   if (offsetText !== undefined && partition === undefined) {
-    throw new UsageError("consume: --offset needs --partition");
+    throw new UsageError("--offset needs --partition");
   }
   if (offsetText !== undefined && values["from-beginning"]) {
-    throw new UsageError("consume: --offset and --from-beginning cannot be used together");
+    throw new UsageError("--offset and --from-beginning cannot be used together");
   }
   let start: number | "earliest" | "latest" = values["from-beginning"] ? "earliest" : "latest";
   if (offsetText !== undefined) {

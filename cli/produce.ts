@@ -56,7 +56,7 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
     return 0;
   }
   const topic = values.topic as string | undefined;
-  if (!topic) throw new UsageError("produce: --topic is required");
+  if (!topic) throw new UsageError("--topic is required");
   const acksText = String(values.acks);
   const acks = acksText === "all" ? -1 : Number(acksText);
   if (acks !== 0 && acks !== 1 && acks !== -1) {
@@ -92,7 +92,7 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
         const at = line.indexOf(separator);
         if (at === -1) {
           throw new UsageError(
-            `produce: no key separator found on line number ${lineNumber}: '${line}'`,
+            `no key separator found on line number ${lineNumber}: '${line}'`,
           );
         }
         message.key = line.slice(0, at);

@@ -98,19 +98,19 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
   const actions = ["create", "list", "describe", "delete", "alter"].filter((a) => values[a]);
   if (actions.length !== 1) {
     throw new UsageError(
-      "topics: exactly one of --create, --list, --describe, --delete or --alter is required",
+      "exactly one of --create, --list, --describe, --delete or --alter is required",
     );
   }
   const action = actions[0];
   const topic = values.topic as string | undefined;
   if (["create", "delete", "alter"].includes(action) && !topic) {
-    throw new UsageError(`topics: --${action} needs --topic`);
+    throw new UsageError(`--${action} needs --topic`);
   }
   const partitions = parseIntFlag(values.partitions, "--partitions", 1);
   const replicationFactor = parseIntFlag(values["replication-factor"], "--replication-factor", 1);
   const configs = parseKeyValues(values.config as string[] | undefined, "--config");
   if (action === "alter" && partitions === undefined) {
-    throw new UsageError("topics: --alter needs --partitions");
+    throw new UsageError("--alter needs --partitions");
   }
   const client = new Client({
     bootstrapServers: values["bootstrap-server"] as string,

@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { Broker } from "../server/mod.ts";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function sluice(args: string[], stdin = ""): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const out = await child.output();
+  const td = new TextDecoder();
+  return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
+}
+
+async function withBroker(fn: (bootstrap: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+  });
+  try {
+    await fn(`127.0.0.1:${broker.port}`);
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("sluice quickstart: create teste, produce two lines, consume them", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    assert.deepEqual(
+      await sluice(["topics", ...b, "--create", "--topic", "teste", "--partitions", "1"]),
+      { code: 0, stdout: "Created topic teste.\n", stderr: "" },
+    );
+    assert.deepEqual(
+      await sluice(["produce", ...b, "--topic", "teste"], "Teste123\n123\n"),
+      { code: 0, stdout: "", stderr: "" },
+    );
+    assert.deepEqual(
+      await sluice([
+        "consume",
+        ...b,
+        "--topic",
+        "teste",
+        "--from-beginning",
+        "--max-messages",
+        "2",
+      ]),
+      { code: 0, stdout: "Teste123\n123\n", stderr: "Processed a total of 2 messages\n" },
+    );
+    // Without --from-beginning only new records are printed: none.
+    assert.deepEqual(
+      await sluice(["consume", ...b, "--topic", "teste", "--timeout-ms", "1000"]),
+      { code: 0, stdout: "", stderr: "Processed a total of 0 messages\n" },
+    );
+  });
+});
+
+Deno.test("sluice topics --list, --describe, --alter and --delete print like kafka-topics", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    await sluice(["topics", ...b, "--create", "--topic", "beta", "--partitions", "2"]);
+    const created = await sluice([
+      "topics",
+      ...b,
+      "--create",
+      "--topic",
+      "alpha",
+      "--partitions",
+      "1",
+      "--config",
+      "cleanup.policy=compact",
+    ]);
+    assert.equal(created.stdout, "Created topic alpha.\n");
+    assert.deepEqual(await sluice(["topics", ...b, "--list"]), {
+      code: 0,
+      stdout: "alpha\nbeta\n",
+      stderr: "",
+    });
+    const alter = await sluice(["topics", ...b, "--alter", "--topic", "beta", "--partitions", "3"]);
+    assert.deepEqual(alter, { code: 0, stdout: "", stderr: "" });
+    const described = await sluice(["topics", ...b, "--describe", "--topic", "beta"]);
+    assert.equal(described.code, 0);
+    const lines = described.stdout.split("\n");
+    assert.match(
+      lines[0],
+      /^Topic: beta\tTopicId: [A-Za-z0-9_-]{22}\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: $/,
+    );
+    assert.deepEqual(lines.slice(1), [
+      "\tTopic: beta\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1",
+      "\tTopic: beta\tPartition: 1\tLeader: 1\tReplicas: 1\tIsr: 1",
+      "\tTopic: beta\tPartition: 2\tLeader: 1\tReplicas: 1\tIsr: 1",
+      "",
+    ]);
+    const all = await sluice(["topics", ...b, "--describe"]);
+    assert.match(
+      all.stdout,
+      /^Topic: alpha\t.*\tConfigs: cleanup\.policy=compact\n\tTopic: alpha\tPartition: 0\t/,
+    );
+    assert.equal(all.stdout.split("\n").filter((l) => l.startsWith("Topic: ")).length, 2);
+    assert.deepEqual(await sluice(["topics", ...b, "--delete", "--topic", "alpha"]), {
+      code: 0,
+      stdout: "",
+      stderr: "",
+    });
+    assert.equal((await sluice(["topics", ...b, "--list"])).stdout, "beta\n");
+  });
+});
+
+Deno.test("sluice topics reports broker errors in one line with exit code 1", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    await sluice(["topics", ...b, "--create", "--topic", "dup", "--partitions", "1"]);
+    const again = await sluice(["topics", ...b, "--create", "--topic", "dup", "--partitions", "1"]);
+    assert.equal(again.code, 1);
+    assert.equal(again.stdout, "");
+    assert.match(
+      again.stderr,
+      /^sluice topics: create topic dup.*TOPIC_ALREADY_EXISTS \(36\).*\n$/,
+    );
+    assert.equal(again.stderr.split("\n").length, 2);
+    const quiet = await sluice(
+      ["topics", ...b, "--create", "--topic", "dup", "--partitions", "1", "--if-not-exists"],
+    );
+    assert.deepEqual(quiet, { code: 0, stdout: "", stderr: "" });
+    const missing = await sluice(["topics", ...b, "--describe", "--topic", "nope"]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^sluice topics: describe topic nope: UNKNOWN_TOPIC_OR_PARTITION/);
+  });
+});
+
+Deno.test("sluice produce parses keys and consume prints keys, partitions and offsets", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    await sluice(["topics", ...b, "--create", "--topic", "kv", "--partitions", "1"]);
+    const produced = await sluice(
+      [
+        "produce",
+        ...b,
+        "--topic",
+        "kv",
+        "--property",
+        "parse.key=true",
+        "--property",
+        "key.separator=:",
+      ],
+      "user1:hello\nuser2:a:b\n",
+    );
+    assert.deepEqual(produced, { code: 0, stdout: "", stderr: "" });
+    const consumed = await sluice([
+      "consume",
+      ...b,
+      "--topic",
+      "kv",
+      "--from-beginning",
+      "--max-messages",
+      "2",
+      "--property",
+      "print.key=true",
+      "--property",
+      "print.offset=true",
+      "--property",
+      "print.partition=true",
+      "--property",
+      "key.separator=|",
+    ]);
+    assert.equal(
+      consumed.stdout,
+      "Partition:0|Offset:0|user1|hello\nPartition:0|Offset:1|user2|a:b\n",
+    );
+    assert.equal(consumed.stderr, "Processed a total of 2 messages\n");
+    const fromOffset = await sluice(
+      [
+        "consume",
+        ...b,
+        "--topic",
+        "kv",
+        "--partition",
+        "0",
+        "--offset",
+        "1",
+        "--max-messages",
+        "1",
+      ],
+    );
+    assert.deepEqual(fromOffset, {
+      code: 0,
+      stdout: "a:b\n",
+      stderr: "Processed a total of 1 messages\n",
+    });
+    const noSep = await sluice(
+      ["produce", ...b, "--topic", "kv", "--property", "parse.key=true"],
+      "no separator here\n",
+    );
+    assert.equal(noSep.code, 2);
+    assert.equal(
+      noSep.stderr,
+      "sluice produce: no key separator found on line number 1: 'no separator here'\n",
+    );
+  });
+});

@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { Broker } from "../server/mod.ts";
+import { KafkaError } from "../protocol/errors.ts";
+import { Admin } from "./admin.ts";
+import { Client } from "./client.ts";
+import { Consumer, type ConsumerRecord } from "./consumer.ts";
+import { partitionForKey } from "./partitioner.ts";
+import { Producer } from "./producer.ts";
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const text = (b: Uint8Array | null) => b === null ? null : td.decode(b);
+
+async function withCluster(fn: (client: Client) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_producer_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+  });
+  const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
+  try {
+    await fn(client);
+  } finally {
+    await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function readAll(client: Client, topic: string, partition: number, count: number) {
+  const consumer = new Consumer(client, { fromBeginning: true, maxWaitMs: 100 });
+  await consumer.assign([{ topic, partition }]);
+  const out: ConsumerRecord[] = [];
+  for (let i = 0; i < 50 && out.length < count; i++) out.push(...await consumer.poll());
+  await consumer.close();
+  return out;
+}
+
+Deno.test("Producer puts keyed messages where the Java partitioner does, with exact offsets", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "keys", numPartitions: 3 }]);
+    const producer = new Producer(client);
+    const keys = ["21", "foobar", "abc", "12345", "1", "a-little-bit-longer-string", "21"];
+    const meta = await producer.send({
+      topic: "keys",
+      messages: keys.map((key, i) => ({ key, value: `v${i}`, headers: { i: String(i) } })),
+    });
+    const next = [0, 0, 0];
+    assert.deepEqual(
+      meta.map((m) => [m.partition, m.offset]),
+      keys.map((k) => {
+        const p = partitionForKey(te.encode(k), 3);
+        return [p, next[p]++];
+      }),
+    );
+    for (const p of [0, 1, 2]) {
+      const records = await readAll(client, "keys", p, next[p]);
+      const expected = keys.map((k, i) => ({ k, i })).filter(({ k }) =>
+        partitionForKey(te.encode(k), 3) === p
+      );
+      assert.deepEqual(
+        records.map((
+          r,
+        ) => [r.offset, text(r.key), text(r.value), r.headers.map((h) => [h.key, text(h.value)])]),
+        expected.map(({ k, i }, n) => [n, k, `v${i}`, [["i", String(i)]]]),
+      );
+    }
+    await producer.close();
+  });
+});
+
+Deno.test("Producer round-trips null keys, null values, headers and timestamps", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "rt", numPartitions: 1 }]);
+    const producer = new Producer(client, { acks: 1 });
+    const meta = await producer.send({
+      topic: "rt",
+      messages: [
+        { value: "first", timestamp: 1_600_000_000_000 },
+        { key: "k", value: null, timestamp: 1_600_000_000_001 },
+        {
+          key: new Uint8Array([0, 1, 2]),
+          value: new Uint8Array([255]),
+          headers: [{ key: "dup", value: "1" }, { key: "dup", value: null }],
+          timestamp: 1_600_000_000_002,
+        },
+      ],
+    });
+    assert.deepEqual(meta.map((m) => [m.topic, m.partition, m.offset, m.timestamp]), [
+      ["rt", 0, 0, 1_600_000_000_000],
+      ["rt", 0, 1, 1_600_000_000_001],
+      ["rt", 0, 2, 1_600_000_000_002],
+    ]);
+    const records = await readAll(client, "rt", 0, 3);
+    assert.deepEqual(records, [
+      {
+        topic: "rt",
+        partition: 0,
+        offset: 0,
+        timestamp: 1_600_000_000_000,
+        key: null,
+        value: te.encode("first"),
+        headers: [],
+      },
+      {
+        topic: "rt",
+        partition: 0,
+        offset: 1,
+        timestamp: 1_600_000_000_001,
+        key: te.encode("k"),
+        value: null,
+        headers: [],
+      },
+      {
+        topic: "rt",
+        partition: 0,
+        offset: 2,
+        timestamp: 1_600_000_000_002,
+        key: new Uint8Array([0, 1, 2]),
+        value: new Uint8Array([255]),
+        headers: [{ key: "dup", value: te.encode("1") }, { key: "dup", value: null }],
+      },
+    ]);
+  });
+});
+
+Deno.test("Producer batches concurrent sends with linger and compresses with gzip", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "batch", numPartitions: 1 }]);
+    const producer = new Producer(client, { lingerMs: 20, compression: "gzip" });
+    const sends = Array.from(
+      { length: 40 },
+      (_, i) => producer.send({ topic: "batch", messages: [{ value: `m${i}`.repeat(10) }] }),
+    );
+    const meta = (await Promise.all(sends)).flat();
+    assert.deepEqual(meta.map((m) => m.offset), Array.from({ length: 40 }, (_, i) => i));
+    const records = await readAll(client, "batch", 0, 40);
+    assert.deepEqual(
+      records.map((r) => text(r.value)),
+      Array.from({ length: 40 }, (_, i) => `m${i}`.repeat(10)),
+    );
+  });
+});
+
+Deno.test("Producer sticks null-key messages of one batch to one partition", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "sticky", numPartitions: 4 }]);
+    const producer = new Producer(client);
+    const meta = await producer.send({
+      topic: "sticky",
+      messages: Array.from({ length: 10 }, (_, i) => ({ value: `n${i}` })),
+    });
+    const partitions = new Set(meta.map((m) => m.partition));
+    assert.equal(partitions.size, 1);
+    assert.deepEqual(meta.map((m) => m.offset), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+Deno.test("Producer with acks=0 gets no offsets but the records arrive", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "fire", numPartitions: 1 }]);
+    const producer = new Producer(client, { acks: 0 });
+    const meta = await producer.send({ topic: "fire", messages: [{ value: "x" }, { value: "y" }] });
+    assert.deepEqual(meta.map((m) => m.offset), [-1, -1]);
+    const records = await readAll(client, "fire", 0, 2);
+    assert.deepEqual(records.map((r) => [r.offset, text(r.value)]), [[0, "x"], [1, "y"]]);
+  });
+});
+
+Deno.test("Producer honours an explicit partition and rejects a missing one", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "explicit", numPartitions: 2 }]);
+    const producer = new Producer(client);
+    const meta = await producer.send({
+      topic: "explicit",
+      messages: [{ key: "21", value: "a", partition: 1 }, { value: "b", partition: 1 }],
+    });
+    assert.deepEqual(meta.map((m) => [m.partition, m.offset]), [[1, 0], [1, 1]]);
+    await assert.rejects(
+      producer.send({ topic: "explicit", messages: [{ value: "c", partition: 2 }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof KafkaError);
+        assert.equal(e.errorName, "UNKNOWN_TOPIC_OR_PARTITION");
+        assert.match(
+          e.message,
+          /^produce to explicit: partition 2 does not exist \(topic has 2 partitions\)/,
+        );
+        return true;
+      },
+    );
+  });
+});
+
+Deno.test("Producer to a missing topic fails with UNKNOWN_TOPIC_OR_PARTITION", async () => {
+  await withCluster(async (client) => {
+    const producer = new Producer(client);
+    await assert.rejects(
+      producer.send({ topic: "nope", messages: [{ value: "x" }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof KafkaError);
+        assert.equal(e.errorName, "UNKNOWN_TOPIC_OR_PARTITION");
+        assert.match(e.message, /^metadata for topic nope: /);
+        return true;
+      },
+    );
+  });
+});

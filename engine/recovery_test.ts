@@ -1,0 +1,340 @@
+import assert from "node:assert/strict";
+import { LogManager } from "./mod.ts";
+import { scanBatches } from "../wasm/mod.ts";
+import { bytesEqual, firstKey, makeBatch, prng, splitBatches } from "./testdata/helpers.ts";
+
+const CHILD = new URL("./testdata/crash_child.ts", import.meta.url).pathname;
+
+async function readAll(mgr: LogManager, topic: string): Promise<ReturnType<typeof splitBatches>> {
+  const log = mgr.partition(topic, 0)!;
+  const out: ReturnType<typeof splitBatches> = [];
+  let off = log.logStartOffset;
+  while (off < log.logEndOffset) {
+    const r = await log.read(off, 1 << 20);
+    const got = splitBatches(r.records);
+    assert.ok(got.length > 0, `no data at ${off} below LEO ${log.logEndOffset}`);
+    out.push(...got);
+    off = got[got.length - 1].lastOffset + 1;
+  }
+  return out;
+}
+
+Deno.test("crash: SIGKILLed appender with flush.messages=1 loses no acknowledged batch", async () => {
+  const dir = await Deno.makeTempDir();
+  const rand = prng(42);
+  const acked = new Map<number, { last: number; tag: string }>();
+  try {
+    for (let run = 0; run < 25; run++) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", "--allow-write", CHILD, dir, String(run)],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const killAfter = 1 + Math.floor(rand() * 60);
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      let acks = 0;
+      let killed = false;
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+        acks = text.split("\n").filter((l) => /^\d+ \d+ /.test(l)).length;
+        if (!killed && acks >= killAfter) {
+          await new Promise((r) => setTimeout(r, Math.floor(rand() * 5)));
+          child.kill("SIGKILL");
+          killed = true;
+        }
+      }
+      const status = await child.status;
+      const stderr = await new Response(child.stderr).text();
+      assert.ok(killed, `child exited by itself: ${status.code} ${stderr}`);
+      const lines = text.split("\n");
+      lines.pop(); // a line cut by the kill is not an acknowledgement
+      for (const line of lines) {
+        const m = /^(\d+) (\d+) (\S+)$/.exec(line);
+        if (m) acked.set(Number(m[1]), { last: Number(m[2]), tag: m[3] });
+      }
+      const messages: string[] = [];
+      const mgr = await LogManager.open(dir, {
+        retentionCheckIntervalMs: 0,
+        logger: (m) => messages.push(m),
+      });
+      try {
+        assert.equal(mgr.hadCleanShutdown, false);
+        const all = await readAll(mgr, "crash");
+        // offsets are contiguous and every stored batch is valid
+        let expect = 0;
+        for (const b of all) {
+          assert.equal(b.baseOffset, expect);
+          expect = b.lastOffset + 1;
+          const scan = scanBatches(b.bytes);
+          assert.equal(scan.status, 0, scan.detail);
+        }
+        const byBase = new Map(all.map((b) => [b.baseOffset, b]));
+        for (const [base, a] of acked) {
+          const b = byBase.get(base);
+          assert.ok(b, `acknowledged batch at ${base} (${a.tag}) is missing after run ${run}`);
+          assert.equal(b.lastOffset, a.last);
+          assert.equal(firstKey(b.bytes), `${a.tag}/0`);
+        }
+        assert.equal(mgr.partition("crash", 0)!.logEndOffset, expect);
+      } finally {
+        await mgr.close();
+      }
+    }
+    assert.ok(acked.size >= 12);
+    // the log still takes appends after the last crash
+    const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+    const log = mgr.partition("crash", 0)!;
+    const leo = log.logEndOffset;
+    assert.equal((await log.append(makeBatch(1, 10, Date.now(), "final"))).baseOffset, leo);
+    await mgr.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+interface Fixture {
+  dir: string;
+  partDir: string;
+  batches: ReturnType<typeof splitBatches>;
+  segments: number[];
+}
+
+async function fixture(): Promise<Fixture> {
+  const dir = await Deno.makeTempDir();
+  const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+  await mgr.createTopic("r", 1, { "segment.bytes": "3000", "index.interval.bytes": "200" });
+  const log = mgr.partition("r", 0)!;
+  for (let i = 0; i < 30; i++) await log.append(makeBatch(1 + (i % 4), 150, Date.now(), `f${i}`));
+  const segments = log.segmentBaseOffsets;
+  const batches = await readAll(mgr, "r");
+  await mgr.close();
+  assert.ok(segments.length >= 3);
+  return { dir, partDir: `${dir}/r-0`, batches, segments };
+}
+
+const stem = (o: number) => String(o).padStart(20, "0");
+
+async function reopen(f: Fixture): Promise<{ mgr: LogManager; messages: string[] }> {
+  const messages: string[] = [];
+  const mgr = await LogManager.open(f.dir, {
+    retentionCheckIntervalMs: 0,
+    logger: (m) => messages.push(m),
+  });
+  return { mgr, messages };
+}
+
+async function expectPrefix(mgr: LogManager, f: Fixture, count: number): Promise<void> {
+  const all = await readAll(mgr, "r");
+  assert.equal(all.length, count);
+  for (let i = 0; i < count; i++) {
+    assert.equal(all[i].baseOffset, f.batches[i].baseOffset);
+    assert.ok(bytesEqual(all[i].bytes, f.batches[i].bytes));
+  }
+  const log = mgr.partition("r", 0)!;
+  const leo = count === 0 ? 0 : f.batches[count - 1].lastOffset + 1;
+  assert.equal(log.logEndOffset, leo);
+  assert.equal((await log.append(makeBatch(2, 10, Date.now(), "new"))).baseOffset, leo);
+}
+
+function lastSegmentBatchPos(f: Fixture): { index: number; position: number } {
+  const base = f.segments[f.segments.length - 1];
+  let pos = 0;
+  let idx = -1;
+  for (let i = 0; i < f.batches.length; i++) {
+    if (f.batches[i].baseOffset < base) continue;
+    idx = i;
+    if (i + 1 < f.batches.length) pos += f.batches[i].bytes.length;
+  }
+  return { index: idx, position: pos };
+}
+
+for (
+  const [name, damage, reason] of [
+    [
+      "torn tail (file cut mid-batch)",
+      async (path: string) => {
+        const size = (await Deno.stat(path)).size;
+        await Deno.truncate(path, size - 10);
+      },
+      /truncated batch/,
+    ],
+    [
+      "flipped bit in the last batch",
+      async (path: string) => {
+        const b = await Deno.readFile(path);
+        b[b.length - 5] ^= 0x04;
+        await Deno.writeFile(path, b);
+      },
+      /bad CRC/,
+    ],
+  ] as const
+) {
+  Deno.test(`recovery: ${name} is cut at the last valid batch and logged`, async () => {
+    const f = await fixture();
+    try {
+      await Deno.remove(`${f.dir}/.kafka_cleanshutdown`);
+      const last = f.segments[f.segments.length - 1];
+      const path = `${f.partDir}/${stem(last)}.log`;
+      await damage(path);
+      const { mgr, messages } = await reopen(f);
+      try {
+        const { index, position } = lastSegmentBatchPos(f);
+        const lost = f.batches[index];
+        const msg = messages.find((m) => m.includes("truncated corrupt tail"));
+        assert.ok(msg, messages.join("\n"));
+        assert.ok(
+          msg.includes(
+            `r-0: truncated corrupt tail at offset ${lost.baseOffset}, byte position ${position}`,
+          ),
+          msg,
+        );
+        assert.match(msg, reason);
+        assert.equal((await Deno.stat(path)).size, position);
+        await expectPrefix(mgr, f, f.batches.length - 1);
+      } finally {
+        await mgr.close();
+      }
+    } finally {
+      await Deno.remove(f.dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("recovery: garbage appended after the last batch is cut", async () => {
+  const f = await fixture();
+  try {
+    await Deno.remove(`${f.dir}/.kafka_cleanshutdown`);
+    const path = `${f.partDir}/${stem(f.segments.at(-1)!)}.log`;
+    const size = (await Deno.stat(path)).size;
+    const garbage = new Uint8Array(100);
+    const rand = prng(3);
+    for (let i = 0; i < garbage.length; i++) garbage[i] = Math.floor(rand() * 256);
+    const file = await Deno.open(path, { append: true });
+    await file.write(garbage);
+    file.close();
+    const { mgr, messages } = await reopen(f);
+    try {
+      assert.ok(messages.some((m) => m.includes(`byte position ${size}`)), messages.join("\n"));
+      assert.equal((await Deno.stat(path)).size, size);
+      await expectPrefix(mgr, f, f.batches.length);
+    } finally {
+      await mgr.close();
+    }
+  } finally {
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});
+
+Deno.test("recovery: corruption mid-log without a checkpoint cuts there and drops later segments", async () => {
+  const f = await fixture();
+  try {
+    await Deno.remove(`${f.dir}/.kafka_cleanshutdown`);
+    await Deno.remove(`${f.dir}/recovery-point-offset-checkpoint`);
+    const path = `${f.partDir}/${stem(f.segments[0])}.log`;
+    const b = await Deno.readFile(path);
+    const pos = f.batches[0].bytes.length + f.batches[1].bytes.length;
+    b[pos + 70] ^= 0xff; // inside batch 2
+    await Deno.writeFile(path, b);
+    const { mgr, messages } = await reopen(f);
+    try {
+      assert.ok(
+        messages.some((m) =>
+          m.includes(
+            `truncated corrupt tail at offset ${f.batches[2].baseOffset}, byte position ${pos}`,
+          )
+        ),
+        messages.join("\n"),
+      );
+      assert.deepEqual(mgr.partition("r", 0)!.segmentBaseOffsets, [0]);
+      for (const s of f.segments.slice(1)) {
+        await assert.rejects(() => Deno.stat(`${f.partDir}/${stem(s)}.log`), Deno.errors.NotFound);
+      }
+      await expectPrefix(mgr, f, 2);
+    } finally {
+      await mgr.close();
+    }
+  } finally {
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});
+
+for (
+  const [name, damage] of [
+    ["truncated (size not a multiple of 8)", (b: Uint8Array) => b.subarray(0, b.length - 3)],
+    ["not monotonic", (b: Uint8Array) => {
+      const c = b.slice();
+      c.set(b.subarray(0, 8), c.length - 8);
+      return c;
+    }],
+    ["pointing past the log", (b: Uint8Array) => {
+      const c = b.slice();
+      new DataView(c.buffer).setUint32(c.length - 4, 0x7fffffff);
+      return c;
+    }],
+    ["missing", null],
+  ] as const
+) {
+  Deno.test(`recovery: an offset index ${name} is rebuilt, even after a clean shutdown`, async () => {
+    const f = await fixture();
+    try {
+      const path = `${f.partDir}/${stem(f.segments[0])}.index`;
+      const original = await Deno.readFile(path);
+      assert.ok(original.length >= 16);
+      if (damage) await Deno.writeFile(path, damage(original));
+      else await Deno.remove(path);
+      const { mgr, messages } = await reopen(f);
+      try {
+        assert.equal(mgr.hadCleanShutdown, true);
+        assert.ok(
+          messages.some((m) => m.includes("rebuilding indexes of segment 0")),
+          messages.join("\n"),
+        );
+        await expectPrefix(mgr, f, f.batches.length);
+        for (let i = 0; i < f.batches.length; i++) {
+          const r = await mgr.partition("r", 0)!.read(f.batches[i].lastOffset, 1);
+          assert.equal(splitBatches(r.records)[0].baseOffset, f.batches[i].baseOffset);
+        }
+      } finally {
+        await mgr.close();
+      }
+      assert.ok(bytesEqual(await Deno.readFile(path), original), "rebuilt index differs");
+    } finally {
+      await Deno.remove(f.dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("recovery: stray .deleted, .cleaned, .swap and temporary files are removed", async () => {
+  const f = await fixture();
+  try {
+    const strays = [
+      `${stem(999)}.log.deleted`,
+      `${stem(998)}.log.cleaned`,
+      `${stem(997)}.log.swap`,
+      `${stem(996)}.index.swap`,
+      "leftover.tmp",
+    ];
+    for (const s of strays) await Deno.writeFile(`${f.partDir}/${s}`, new Uint8Array(10));
+    await Deno.writeFile(`${f.partDir}/${stem(5000)}.index`, new Uint8Array(8)); // orphan index
+    await Deno.mkdir(`${f.dir}/gone-0.abc-delete`);
+    const { mgr } = await reopen(f);
+    try {
+      for (const s of strays) {
+        await assert.rejects(() => Deno.stat(`${f.partDir}/${s}`), Deno.errors.NotFound);
+      }
+      await assert.rejects(
+        () => Deno.stat(`${f.partDir}/${stem(5000)}.index`),
+        Deno.errors.NotFound,
+      );
+      await assert.rejects(() => Deno.stat(`${f.dir}/gone-0.abc-delete`), Deno.errors.NotFound);
+      await expectPrefix(mgr, f, f.batches.length);
+    } finally {
+      await mgr.close();
+    }
+  } finally {
+    await Deno.remove(f.dir, { recursive: true });
+  }
+});

@@ -1,0 +1,147 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The contract between the broker and its API handlers (`server/apis/*.ts`).
+ *
+ * A handler is a plain object `{ key, name, minVersion, maxVersion, request, response, handle,
+ * errorResponse }`. The broker decodes the request once with `request`, calls `handle` with a
+ * {@linkcode RequestContext}, and encodes what it returns with `response` (or sends nothing when
+ * it returns `null`, as for acks=0 Produce). Versions above `maxVersion` (but decodable) are
+ * answered with `errorResponse(..., UNSUPPORTED_VERSION)`; a handler that throws gets
+ * `errorResponse` with the thrown error's Kafka `code` (engine errors carry one) or
+ * UNKNOWN_SERVER_ERROR.
+ *
+ * To add an API: write `server/apis/<name>.ts` exporting such an object (use
+ * {@linkcode defineApi} for type checking) and add it to the list in `server/apis/mod.ts`.
+ *
+ * @module
+ */
+
+import type { LogManager } from "../engine/mod.ts";
+import type { MessageCodec } from "../protocol/primitives.ts";
+import type { AppendWaiters } from "./append_waiters.ts";
+import type { BrokerConfig } from "./config.ts";
+import type { ConnectionInfo } from "./connection.ts";
+import type { FetchSessionCache } from "./fetch_session.ts";
+import type { Logger } from "./logger.ts";
+import type { ProducerIdManager } from "./producer_ids.ts";
+
+/** Broker-wide state every handler can use. */
+export interface BrokerContext {
+  /** The broker's configuration (as started). */
+  readonly config: BrokerConfig;
+  /** This broker's node id. */
+  readonly nodeId: number;
+  /** Cluster id (from `meta.properties`). */
+  readonly clusterId: string;
+  /** Host and port clients are told to connect to (Metadata, FindCoordinator, ...). */
+  readonly advertised: { readonly host: string; readonly port: number };
+  /** The storage engine for the data directory. */
+  readonly logs: LogManager;
+  /** Where to report events. */
+  readonly logger: Logger;
+  /** Incremental fetch sessions (KIP-227). */
+  readonly fetchSessions: FetchSessionCache;
+  /** Producer id allocator (InitProducerId). */
+  readonly producerIds: ProducerIdManager;
+  /** Wake-ups for long-polling fetches. */
+  readonly appendWaiters: AppendWaiters;
+  /** Every registered API, by key (ApiVersions answers from it). */
+  readonly apis: ReadonlyMap<number, ApiHandler>;
+  /** Aborted when the broker shuts down; long waits must end on it. */
+  readonly closing: AbortSignal;
+}
+
+/** One request being handled. */
+export interface RequestContext {
+  /** Broker-wide state. */
+  readonly broker: BrokerContext;
+  /** The request's API version (already checked against the handler's range). */
+  readonly version: number;
+  /** The request header's correlation id. */
+  readonly correlationId: number;
+  /** The request header's client id (may be null). */
+  readonly clientId: string | null;
+  /** The connection the request came on. */
+  readonly connection: ConnectionInfo;
+}
+
+/**
+ * One Kafka API served by the broker.
+ *
+ * @typeParam Req The decoded request type.
+ * @typeParam Res The response type.
+ */
+export interface ApiHandler<Req = unknown, Res = unknown> {
+  /** The API key. */
+  readonly key: number;
+  /** The API name, e.g. `"Produce"`. */
+  readonly name: string;
+  /** Lowest version advertised (0 for every API: see the note in `apis/mod.ts`). */
+  readonly minVersion: number;
+  /** Highest version advertised and served. */
+  readonly maxVersion: number;
+  /** Codec of the request. */
+  readonly request: MessageCodec<Req>;
+  /** Codec of the response. */
+  readonly response: MessageCodec<Res>;
+  /**
+   * Serve one request.
+   *
+   * @param ctx The request context.
+   * @param request The decoded request.
+   * @returns The response, or `null` to send none.
+   */
+  handle(ctx: RequestContext, request: Req): Promise<Res | null> | Res | null;
+  /**
+   * Build the response that reports `errorCode` for everything in `request` (Kafka's
+   * `getErrorResponse`).
+   *
+   * @param request The decoded request.
+   * @param errorCode The Kafka error code.
+   * @param message A human-readable detail, for APIs that carry one.
+   * @returns The response.
+   */
+  errorResponse(request: Req, errorCode: number, message: string): Res;
+}
+
+/**
+ * Type-check a handler against its codecs and erase its types for the registry.
+ *
+ * @example
+ * ```ts ignore
+ * import { defineApi } from "../api.ts";
+ * export const describeCluster = defineApi({ key: 60, name: "DescribeCluster", ... });
+ * ```
+ *
+ * @typeParam Req The decoded request type.
+ * @typeParam Res The response type.
+ * @param handler The handler.
+ * @returns The same object, typed for the registry.
+ */
+export function defineApi<Req, Res>(handler: ApiHandler<Req, Res>): ApiHandler {
+  return handler as unknown as ApiHandler;
+}
+
+/**
+ * The Kafka error code carried by a thrown error (engine errors and `KafkaError` carry a numeric
+ * `code`), else UNKNOWN_SERVER_ERROR (-1).
+ *
+ * @param e The thrown value.
+ * @returns The error code.
+ */
+export function errorCodeOf(e: unknown): number {
+  if (e !== null && typeof e === "object" && "code" in e && typeof e.code === "number") {
+    return e.code;
+  }
+  return -1;
+}
+
+/**
+ * The message of a thrown value.
+ *
+ * @param e The thrown value.
+ * @returns Its message.
+ */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,97 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// AlterConfigs (key 33): served v0-v2 (flexible from v2). Legacy, non-incremental.
+// - TOPIC resources: the given configs become the topic's complete set of overrides (anything
+//   not listed returns to its default), validated by the engine (INVALID_CONFIG with the
+//   reason); a null value is INVALID_REQUEST; unknown topic UNKNOWN_TOPIC_OR_PARTITION.
+// - BROKER resources: INVALID_REQUEST, there are no dynamic broker configs (edit
+//   server.properties and restart); other resource types: INVALID_REQUEST.
+// - validate_only checks without changing.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+  createAlterConfigsResponse,
+  createAlterConfigsResponseResourceResponse,
+} from "../../protocol/messages/alter_configs.ts";
+import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { ResourceType } from "./describe_configs.ts";
+
+/**
+ * The refusal for altering a resource that is not a topic, or null for a topic.
+ *
+ * @param type The resource type.
+ * @returns `[errorCode, message]` or null.
+ */
+export function nonTopicRefusal(type: number): [number, string] | null {
+  if (type === ResourceType.TOPIC) return null;
+  if (type === ResourceType.BROKER) {
+    return [
+      ErrorCode.INVALID_REQUEST,
+      "Dynamic broker configs are not supported: edit server.properties and restart",
+    ];
+  }
+  return [ErrorCode.INVALID_REQUEST, `Resource type ${type} cannot be altered (only TOPIC 2)`];
+}
+
+/** AlterConfigs handler. */
+export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConfigsResponse>({
+  key: 33,
+  name: "AlterConfigs",
+  minVersion: 0,
+  maxVersion: 2,
+  request: AlterConfigsRequest,
+  response: AlterConfigsResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const responses = [];
+    for (const res of req.resources) {
+      const result = (errorCode: number, errorMessage: string | null) =>
+        createAlterConfigsResponseResourceResponse({
+          errorCode,
+          errorMessage,
+          resourceType: res.resourceType,
+          resourceName: res.resourceName,
+        });
+      const refusal = nonTopicRefusal(res.resourceType);
+      if (refusal !== null) {
+        responses.push(result(...refusal));
+        continue;
+      }
+      const set: Record<string, string> = {};
+      const nullValue = res.configs.find((c) => c.value === null);
+      if (nullValue !== undefined) {
+        responses.push(
+          result(ErrorCode.INVALID_REQUEST, `Config ${nullValue.name} has a null value`),
+        );
+        continue;
+      }
+      for (const c of res.configs) set[c.name] = c.value!;
+      try {
+        await broker.logs.alterTopicConfigs(res.resourceName, set, [], {
+          replace: true,
+          validateOnly: req.validateOnly,
+        });
+        if (!req.validateOnly) {
+          broker.logger.info(`Replaced configs of topic ${res.resourceName}`);
+        }
+        responses.push(result(0, null));
+      } catch (e) {
+        responses.push(result(errorCodeOf(e), messageOf(e)));
+      }
+    }
+    return createAlterConfigsResponse({ responses });
+  },
+  errorResponse(req, errorCode, message) {
+    return createAlterConfigsResponse({
+      responses: req.resources.map((r) =>
+        createAlterConfigsResponseResourceResponse({
+          errorCode,
+          errorMessage: message,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,73 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// CreatePartitions (key 37): served v0-v3.
+// - Grows a topic to `count` partitions (INVALID_PARTITIONS if not larger; unknown topic:
+//   UNKNOWN_TOPIC_OR_PARTITION). Assignments, if given, must list exactly [our node id] for each
+//   new partition (else INVALID_REPLICA_ASSIGNMENT). A topic listed twice: INVALID_REQUEST.
+// - validate_only checks without changing. Flexible from v2.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createCreatePartitionsResponse,
+  createCreatePartitionsResponseTopicResult,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+} from "../../protocol/messages/create_partitions.ts";
+import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+
+/** CreatePartitions handler. */
+export const createPartitions: ApiHandler = defineApi<
+  CreatePartitionsRequest,
+  CreatePartitionsResponse
+>({
+  key: 37,
+  name: "CreatePartitions",
+  minVersion: 0,
+  maxVersion: 3,
+  request: CreatePartitionsRequest,
+  response: CreatePartitionsResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const results = [];
+    for (const t of req.topics) {
+      const result = (errorCode: number, errorMessage: string | null) =>
+        createCreatePartitionsResponseTopicResult({ name: t.name, errorCode, errorMessage });
+      if (counts.get(t.name)! > 1) {
+        results.push(result(ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
+        continue;
+      }
+      const bad = t.assignments?.find((a) =>
+        a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId
+      );
+      if (bad !== undefined) {
+        results.push(result(
+          ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+          `Assignment [${bad.brokerIds}] is invalid: every partition must be on [${broker.nodeId}]`,
+        ));
+        continue;
+      }
+      try {
+        await broker.logs.createPartitions(t.name, t.count, { validateOnly: req.validateOnly });
+        if (!req.validateOnly) {
+          broker.logger.info(`Topic ${t.name} now has ${t.count} partitions`);
+        }
+        results.push(result(0, null));
+      } catch (e) {
+        results.push(result(errorCodeOf(e), messageOf(e)));
+      }
+    }
+    return createCreatePartitionsResponse({ results });
+  },
+  errorResponse(req, errorCode, message) {
+    return createCreatePartitionsResponse({
+      results: req.topics.map((t) =>
+        createCreatePartitionsResponseTopicResult({
+          name: t.name,
+          errorCode,
+          errorMessage: message,
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,135 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// CreateTopics (key 19): served v0-v7.
+// - num_partitions -1 (v4+) = `num.partitions`; replication_factor must be 1 or -1 (one broker),
+//   else INVALID_REPLICATION_FACTOR; manual assignments must give every partition exactly [our
+//   node id] with partitions 0..n-1 (else INVALID_REPLICA_ASSIGNMENT) and need num_partitions and
+//   replication_factor -1 (else INVALID_REQUEST). A name listed twice: INVALID_REQUEST for it.
+// - configs are validated by the engine (INVALID_CONFIG with the reason); validate_only checks
+//   everything and creates nothing. Errors per topic, with error_message (v1+).
+// - v5+ answers with num_partitions, replication_factor and the topic's configs (v5+) and topic
+//   id (v7); flexible from v5.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createCreateTopicsResponse,
+  createCreateTopicsResponseCreatableTopicConfigs,
+  createCreateTopicsResponseCreatableTopicResult,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+} from "../../protocol/messages/create_topics.ts";
+import { ZERO_UUID } from "../../protocol/primitives.ts";
+import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { describeTopic } from "./describe_configs.ts";
+
+type Result = CreateTopicsResponse["topics"][number];
+
+function failure(name: string, errorCode: number, errorMessage: string | null): Result {
+  return createCreateTopicsResponseCreatableTopicResult({
+    name,
+    topicId: ZERO_UUID,
+    errorCode,
+    errorMessage,
+    numPartitions: -1,
+    replicationFactor: -1,
+    configs: null,
+  });
+}
+
+/** CreateTopics handler. */
+export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTopicsResponse>({
+  key: 19,
+  name: "CreateTopics",
+  minVersion: 0,
+  maxVersion: 7,
+  request: CreateTopicsRequest,
+  response: CreateTopicsResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const nodeId = broker.nodeId;
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const topics: Result[] = [];
+    for (const t of req.topics) {
+      if (counts.get(t.name)! > 1) {
+        topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
+        continue;
+      }
+      let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
+      if (t.assignments.length > 0) {
+        if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+          topics.push(failure(
+            t.name,
+            ErrorCode.INVALID_REQUEST,
+            "Both num_partitions/replication_factor and a manual assignment were given",
+          ));
+          continue;
+        }
+        const sorted = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+        const bad = sorted.find((a, i) =>
+          a.partitionIndex !== i || a.brokerIds.length !== 1 || a.brokerIds[0] !== nodeId
+        );
+        if (bad !== undefined) {
+          topics.push(failure(
+            t.name,
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `Partition ${bad.partitionIndex} is assigned to [${bad.brokerIds}]; every partition ` +
+              `0..n-1 must be assigned to exactly [${nodeId}] (the only broker)`,
+          ));
+          continue;
+        }
+        partitions = sorted.length;
+      } else if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
+        topics.push(failure(
+          t.name,
+          ErrorCode.INVALID_REPLICATION_FACTOR,
+          `Replication factor ${t.replicationFactor} is larger than the 1 available broker`,
+        ));
+        continue;
+      }
+      const configs: Record<string, string> = {};
+      const nullConfig = t.configs.find((c) => c.value === null);
+      if (nullConfig !== undefined) {
+        topics.push(failure(
+          t.name,
+          ErrorCode.INVALID_CONFIG,
+          `Config ${nullConfig.name} has a null value`,
+        ));
+        continue;
+      }
+      for (const c of t.configs) configs[c.name] = c.value!;
+      try {
+        const info = await broker.logs.createTopic(t.name, partitions, configs, {
+          validateOnly: req.validateOnly,
+        });
+        if (!req.validateOnly) {
+          broker.logger.info(`Created topic ${t.name} with ${partitions} partition(s)`);
+        }
+        topics.push(createCreateTopicsResponseCreatableTopicResult({
+          name: t.name,
+          topicId: req.validateOnly ? ZERO_UUID : info.id,
+          errorCode: 0,
+          errorMessage: null,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configs: describeTopic(broker, info).map((d) =>
+            createCreateTopicsResponseCreatableTopicConfigs({
+              name: d.name,
+              value: d.value,
+              readOnly: d.readOnly,
+              configSource: d.source,
+              isSensitive: false,
+            })
+          ),
+        }));
+      } catch (e) {
+        topics.push(failure(t.name, errorCodeOf(e), messageOf(e)));
+      }
+    }
+    return createCreateTopicsResponse({ topics });
+  },
+  errorResponse(req, errorCode, message) {
+    return createCreateTopicsResponse({
+      topics: req.topics.map((t) => failure(t.name, errorCode, message)),
+    });
+  },
+});

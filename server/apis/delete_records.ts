@@ -1,0 +1,69 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// DeleteRecords (key 21): served v0-v2 (flexible from v2).
+// - Moves each partition's log start offset to `offset` (-1 = high watermark) and deletes whole
+//   segments below it; answers with the new low watermark. Offset above the high watermark:
+//   OFFSET_OUT_OF_RANGE; unknown partition: UNKNOWN_TOPIC_OR_PARTITION.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createDeleteRecordsResponse,
+  createDeleteRecordsResponsePartitionResult,
+  createDeleteRecordsResponseTopicResult,
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
+} from "../../protocol/messages/delete_records.ts";
+import { type ApiHandler, defineApi, errorCodeOf } from "../api.ts";
+
+/** DeleteRecords handler. */
+export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteRecordsResponse>({
+  key: 21,
+  name: "DeleteRecords",
+  minVersion: 0,
+  maxVersion: 2,
+  request: DeleteRecordsRequest,
+  response: DeleteRecordsResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const topics = await Promise.all(
+      req.topics.map(async (t) =>
+        createDeleteRecordsResponseTopicResult({
+          name: t.name,
+          partitions: await Promise.all(t.partitions.map(async (p) => {
+            const result = (errorCode: number, lowWatermark: number) =>
+              createDeleteRecordsResponsePartitionResult({
+                partitionIndex: p.partitionIndex,
+                errorCode,
+                lowWatermark,
+              });
+            const log = broker.logs.partition(t.name, p.partitionIndex);
+            if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1);
+            try {
+              const low = await log.deleteRecordsBefore(p.offset);
+              broker.logger.info(`Deleted records of ${t.name}-${p.partitionIndex} before ${low}`);
+              return result(0, low);
+            } catch (e) {
+              return result(errorCodeOf(e), -1);
+            }
+          })),
+        })
+      ),
+    );
+    return createDeleteRecordsResponse({ topics });
+  },
+  errorResponse(req, errorCode) {
+    return createDeleteRecordsResponse({
+      topics: req.topics.map((t) =>
+        createDeleteRecordsResponseTopicResult({
+          name: t.name,
+          partitions: t.partitions.map((p) =>
+            createDeleteRecordsResponsePartitionResult({
+              partitionIndex: p.partitionIndex,
+              errorCode,
+              lowWatermark: -1,
+            })
+          ),
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,78 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// DeleteTopics (key 20): served v0-v6.
+// - v0-v5 name topics in topic_names; v6 in topics[] by name or by id (name null).
+// - Unknown name: UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; both name and id
+//   given: INVALID_REQUEST. Errors per topic; error_message from v5; topic_id in results v6+;
+//   flexible from v4.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createDeleteTopicsResponse,
+  createDeleteTopicsResponseDeletableTopicResult,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+} from "../../protocol/messages/delete_topics.ts";
+import { ZERO_UUID } from "../../protocol/primitives.ts";
+import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+
+function requested(req: DeleteTopicsRequest, version: number) {
+  return version >= 6
+    ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
+    : req.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
+}
+
+/** DeleteTopics handler. */
+export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTopicsResponse>({
+  key: 20,
+  name: "DeleteTopics",
+  minVersion: 0,
+  maxVersion: 6,
+  request: DeleteTopicsRequest,
+  response: DeleteTopicsResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const responses = [];
+    for (const { name, topicId } of requested(req, ctx.version)) {
+      const result = (errorCode: number, errorMessage: string | null, n = name, id = topicId) =>
+        createDeleteTopicsResponseDeletableTopicResult({
+          name: n,
+          topicId: id,
+          errorCode,
+          errorMessage,
+        });
+      if (name !== null && topicId !== ZERO_UUID) {
+        responses.push(result(ErrorCode.INVALID_REQUEST, "Give a topic name or an id, not both"));
+        continue;
+      }
+      const info = name !== null ? broker.logs.topic(name) : broker.logs.topicById(topicId);
+      if (info === undefined) {
+        responses.push(
+          name !== null
+            ? result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`)
+            : result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId} does not exist`),
+        );
+        continue;
+      }
+      try {
+        await broker.logs.deleteTopic(info.name);
+        broker.logger.info(`Deleted topic ${info.name} (id ${info.id})`);
+        responses.push(result(0, null, info.name, info.id));
+      } catch (e) {
+        responses.push(result(errorCodeOf(e), messageOf(e), info.name, info.id));
+      }
+    }
+    return createDeleteTopicsResponse({ responses });
+  },
+  errorResponse(req, errorCode, message) {
+    return createDeleteTopicsResponse({
+      responses: requested(req, 6).concat(requested(req, 0)).map((t) =>
+        createDeleteTopicsResponseDeletableTopicResult({
+          name: t.name,
+          topicId: t.topicId,
+          errorCode,
+          errorMessage: message,
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,62 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// DescribeCluster (key 60): served v0-v1 (flexible from v0).
+// - One broker (us), controller = us, the cluster id from meta.properties, authorized operations
+//   not computed (INT32_MIN). v1 endpoint_type: BROKERS (1) served; CONTROLLERS (2) gets
+//   UNSUPPORTED_ENDPOINT_TYPE (we have no separate controller endpoint).
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createDescribeClusterResponse,
+  createDescribeClusterResponseBroker,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+} from "../../protocol/messages/describe_cluster.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+import { AUTHORIZED_OPERATIONS_OMITTED } from "./metadata.ts";
+
+/** DescribeCluster handler. */
+export const describeCluster: ApiHandler = defineApi<
+  DescribeClusterRequest,
+  DescribeClusterResponse
+>({
+  key: 60,
+  name: "DescribeCluster",
+  minVersion: 0,
+  maxVersion: 1,
+  request: DescribeClusterRequest,
+  response: DescribeClusterResponse,
+  handle(ctx, req) {
+    const broker = ctx.broker;
+    if (ctx.version >= 1 && req.endpointType !== 1) {
+      return createDescribeClusterResponse({
+        errorCode: ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: `Endpoint type ${req.endpointType} is not supported; use 1 (brokers)`,
+        endpointType: req.endpointType,
+        clusterId: broker.clusterId,
+        controllerId: -1,
+        clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      });
+    }
+    return createDescribeClusterResponse({
+      errorCode: 0,
+      errorMessage: null,
+      endpointType: req.endpointType,
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      brokers: [createDescribeClusterResponseBroker({
+        brokerId: broker.nodeId,
+        host: broker.advertised.host,
+        port: broker.advertised.port,
+        rack: null,
+      })],
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    });
+  },
+  errorResponse(req, errorCode, message) {
+    return createDescribeClusterResponse({
+      errorCode,
+      errorMessage: message,
+      endpointType: req.endpointType,
+    });
+  },
+});

@@ -1,0 +1,273 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// DescribeConfigs (key 32): served v0-v4.
+// - Resource types: TOPIC (2) lists every topic config Kafka defines (engine `TOPIC_CONFIGS`)
+//   with its effective value and source: TOPIC_CONFIG (1) for an override, STATIC_BROKER_CONFIG
+//   (4) for a server.properties default, DEFAULT_CONFIG (5) otherwise. BROKER (4, name "" or our
+//   node id) lists the broker settings we honour, all read-only (no dynamic broker configs).
+//   Other types (BROKER_LOGGER, ...) get INVALID_REQUEST; an unknown topic
+//   UNKNOWN_TOPIC_OR_PARTITION; another broker's id INVALID_REQUEST.
+// - configuration_keys filters (null = all). v0 is_default; v1+ config_source and synonyms (only
+//   when include_synonyms: topic override, then broker setting, then Kafka default, as Kafka
+//   orders them); v3+ config_type and documentation (only when include_documentation); v4
+//   flexible.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createDescribeConfigsResponse,
+  createDescribeConfigsResponseResourceResult,
+  createDescribeConfigsResponseResult,
+  createDescribeConfigsResponseSynonym,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+} from "../../protocol/messages/describe_configs.ts";
+import { type ConfigType, describeTopicConfigs, type TopicInfo } from "../../engine/mod.ts";
+import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+
+type ConfigEntry = DescribeConfigsResponse["results"][number]["configs"][number];
+
+/** Kafka's `ConfigResource.Type` codes. */
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+/** Kafka's `DescribeConfigsResponse.ConfigSource` codes. */
+export const ConfigSource = {
+  UNKNOWN: 0,
+  TOPIC_CONFIG: 1,
+  DYNAMIC_BROKER_CONFIG: 2,
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
+  STATIC_BROKER_CONFIG: 4,
+  DEFAULT_CONFIG: 5,
+} as const;
+
+const CONFIG_TYPE: Record<ConfigType, number> = {
+  boolean: 1,
+  string: 2,
+  int: 3,
+  long: 5,
+  double: 6,
+  list: 7,
+};
+
+/** One described config, before encoding. */
+export interface DescribedConfig {
+  /** Config name. */
+  name: string;
+  /** Effective value. */
+  value: string;
+  /** `ConfigSource` code. */
+  source: number;
+  /** Whether it cannot be altered. */
+  readOnly: boolean;
+  /** Kafka config type code. */
+  type: number;
+  /** Documentation. */
+  doc: string;
+  /** Synonyms, most specific first. */
+  synonyms: { name: string; value: string; source: number }[];
+}
+
+/**
+ * Every topic config of `topic` with value, source and synonyms.
+ *
+ * @param broker Broker state (for broker-level defaults).
+ * @param topic The topic.
+ * @returns The configs in name order.
+ */
+export function describeTopic(broker: BrokerContext, topic: TopicInfo): DescribedConfig[] {
+  const defaults = broker.config.topicDefaults;
+  return describeTopicConfigs(topic.configs, defaults).map((e) => {
+    const brokerName = e.def.brokerNames[0];
+    const synonyms = [];
+    if (e.source === "topic") {
+      synonyms.push({ name: e.name, value: e.value, source: ConfigSource.TOPIC_CONFIG });
+    }
+    if (brokerName !== undefined && defaults[e.name] !== undefined) {
+      synonyms.push({
+        name: brokerName,
+        value: defaults[e.name],
+        source: ConfigSource.STATIC_BROKER_CONFIG,
+      });
+    }
+    synonyms.push({
+      name: brokerName ?? e.name,
+      value: e.def.defaultValue,
+      source: ConfigSource.DEFAULT_CONFIG,
+    });
+    return {
+      name: e.name,
+      value: e.value,
+      source: e.source === "topic"
+        ? ConfigSource.TOPIC_CONFIG
+        : e.source === "broker"
+        ? ConfigSource.STATIC_BROKER_CONFIG
+        : ConfigSource.DEFAULT_CONFIG,
+      readOnly: false,
+      type: CONFIG_TYPE[e.def.type],
+      doc: e.def.doc,
+      synonyms,
+    };
+  });
+}
+
+function describeBroker(broker: BrokerContext): DescribedConfig[] {
+  const c = broker.config;
+  const out: DescribedConfig[] = [];
+  const add = (name: string, value: string, isDefault: boolean, type: number, doc: string) =>
+    out.push({
+      name,
+      value,
+      source: isDefault ? ConfigSource.DEFAULT_CONFIG : ConfigSource.STATIC_BROKER_CONFIG,
+      readOnly: true,
+      type,
+      doc,
+      synonyms: [],
+    });
+  add("node.id", String(c.nodeId), false, CONFIG_TYPE.int, "This broker's node id.");
+  add("broker.id", String(c.nodeId), false, CONFIG_TYPE.int, "Alias of node.id.");
+  add("listeners", c.listeners, false, CONFIG_TYPE.string, "Where the broker listens.");
+  add(
+    "advertised.listeners",
+    c.advertisedListeners ?? `PLAINTEXT://${broker.advertised.host}:${broker.advertised.port}`,
+    c.advertisedListeners === undefined,
+    CONFIG_TYPE.string,
+    "What clients are told to connect to.",
+  );
+  add("log.dirs", c.logDirs.join(","), false, CONFIG_TYPE.string, "Data directories.");
+  add(
+    "num.partitions",
+    String(c.numPartitions),
+    c.numPartitions === 1,
+    CONFIG_TYPE.int,
+    "Partitions of auto-created topics.",
+  );
+  add(
+    "auto.create.topics.enable",
+    String(c.autoCreateTopicsEnable),
+    c.autoCreateTopicsEnable,
+    CONFIG_TYPE.boolean,
+    "Create unknown topics on metadata requests.",
+  );
+  add(
+    "socket.request.max.bytes",
+    String(c.socketRequestMaxBytes),
+    c.socketRequestMaxBytes === 104857600,
+    CONFIG_TYPE.int,
+    "Largest request accepted.",
+  );
+  add(
+    "default.replication.factor",
+    String(c.defaultReplicationFactor),
+    c.defaultReplicationFactor === 1,
+    CONFIG_TYPE.int,
+    "Replication factor of auto-created topics.",
+  );
+  add(
+    "log.retention.check.interval.ms",
+    String(c.logRetentionCheckIntervalMs),
+    c.logRetentionCheckIntervalMs === 300000,
+    CONFIG_TYPE.long,
+    "How often retention runs.",
+  );
+  add(
+    "max.incremental.fetch.session.cache.slots",
+    String(c.maxIncrementalFetchSessionCacheSlots),
+    c.maxIncrementalFetchSessionCacheSlots === 1000,
+    CONFIG_TYPE.int,
+    "Most incremental fetch sessions kept.",
+  );
+  // Broker-level topic defaults, under their broker names (e.g. log.retention.ms).
+  for (const e of describeTopicConfigs({}, c.topicDefaults)) {
+    const name = e.def.brokerNames[0];
+    if (name === undefined || out.some((o) => o.name === name)) continue;
+    add(name, e.value, e.source === "default", CONFIG_TYPE[e.def.type], e.def.doc);
+  }
+  return out.sort((a, b) => a.name < b.name ? -1 : 1);
+}
+
+function encodeEntry(
+  d: DescribedConfig,
+  includeSynonyms: boolean,
+  includeDocs: boolean,
+): ConfigEntry {
+  return createDescribeConfigsResponseResourceResult({
+    name: d.name,
+    value: d.value,
+    readOnly: d.readOnly,
+    isDefault: d.source === ConfigSource.DEFAULT_CONFIG,
+    configSource: d.source,
+    isSensitive: false,
+    synonyms: includeSynonyms ? d.synonyms.map((s) => createDescribeConfigsResponseSynonym(s)) : [],
+    configType: d.type,
+    documentation: includeDocs ? d.doc : null,
+  });
+}
+
+/** DescribeConfigs handler. */
+export const describeConfigs: ApiHandler = defineApi<
+  DescribeConfigsRequest,
+  DescribeConfigsResponse
+>({
+  key: 32,
+  name: "DescribeConfigs",
+  minVersion: 0,
+  maxVersion: 4,
+  request: DescribeConfigsRequest,
+  response: DescribeConfigsResponse,
+  handle(ctx, req) {
+    const broker = ctx.broker;
+    const results = req.resources.map((res) => {
+      const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+      const fail = (errorCode: number, errorMessage: string) =>
+        createDescribeConfigsResponseResult({ ...base, errorCode, errorMessage, configs: [] });
+      let described: DescribedConfig[];
+      if (res.resourceType === ResourceType.TOPIC) {
+        const topic = broker.logs.topic(res.resourceName);
+        if (topic === undefined) {
+          return fail(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `Topic ${res.resourceName} does not exist`,
+          );
+        }
+        described = describeTopic(broker, topic);
+      } else if (res.resourceType === ResourceType.BROKER) {
+        if (res.resourceName !== "" && res.resourceName !== String(broker.nodeId)) {
+          return fail(
+            ErrorCode.INVALID_REQUEST,
+            `Broker ${res.resourceName} is not this broker (node ${broker.nodeId})`,
+          );
+        }
+        described = describeBroker(broker);
+      } else {
+        return fail(
+          ErrorCode.INVALID_REQUEST,
+          `Resource type ${res.resourceType} is not supported (only TOPIC 2 and BROKER 4)`,
+        );
+      }
+      if (res.configurationKeys !== null) {
+        const wanted = new Set(res.configurationKeys);
+        described = described.filter((d) => wanted.has(d.name));
+      }
+      return createDescribeConfigsResponseResult({
+        ...base,
+        errorCode: 0,
+        errorMessage: null,
+        configs: described.map((d) =>
+          encodeEntry(d, req.includeSynonyms, req.includeDocumentation)
+        ),
+      });
+    });
+    return createDescribeConfigsResponse({ results });
+  },
+  errorResponse(req, errorCode, message) {
+    return createDescribeConfigsResponse({
+      results: req.resources.map((r) =>
+        createDescribeConfigsResponseResult({
+          errorCode,
+          errorMessage: message,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+          configs: [],
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,145 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// IncrementalAlterConfigs (key 44): served v0-v1 (flexible from v1).
+// - TOPIC resources: operations SET (0), DELETE (1, back to the default), APPEND (2) and
+//   SUBTRACT (3); APPEND/SUBTRACT only on list configs (else INVALID_CONFIG) and start from the
+//   current effective value. A config named twice in one resource, a null value for SET/APPEND/
+//   SUBTRACT or an unknown operation: INVALID_REQUEST. Values validated by the engine
+//   (INVALID_CONFIG with the reason). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
+// - BROKER and other resources: INVALID_REQUEST (no dynamic broker configs).
+// - validate_only checks without changing.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createIncrementalAlterConfigsResponse,
+  createIncrementalAlterConfigsResponseAlterConfigsResourceResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+} from "../../protocol/messages/incremental_alter_configs.ts";
+import { TOPIC_CONFIGS, type TopicInfo } from "../../engine/mod.ts";
+import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { nonTopicRefusal } from "./alter_configs.ts";
+
+type Resource = IncrementalAlterConfigsRequest["resources"][number];
+
+const SET = 0;
+const DELETE = 1;
+const APPEND = 2;
+const SUBTRACT = 3;
+
+class Refused extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function plan(res: Resource, topic: TopicInfo): { set: Record<string, string>; remove: string[] } {
+  const set: Record<string, string> = {};
+  const remove: string[] = [];
+  const seen = new Set<string>();
+  for (const c of res.configs) {
+    if (seen.has(c.name)) {
+      throw new Refused(ErrorCode.INVALID_REQUEST, `Config ${c.name} is named twice`);
+    }
+    seen.add(c.name);
+    if (c.configOperation === DELETE) {
+      remove.push(c.name);
+      continue;
+    }
+    if (
+      c.configOperation !== SET && c.configOperation !== APPEND && c.configOperation !== SUBTRACT
+    ) {
+      throw new Refused(
+        ErrorCode.INVALID_REQUEST,
+        `Config ${c.name}: unknown operation ${c.configOperation}`,
+      );
+    }
+    if (c.value === null) {
+      throw new Refused(ErrorCode.INVALID_REQUEST, `Config ${c.name} has a null value`);
+    }
+    if (c.configOperation === SET) {
+      set[c.name] = c.value;
+      continue;
+    }
+    const def = TOPIC_CONFIGS.get(c.name);
+    if (def === undefined || def.type !== "list") {
+      throw new Refused(
+        ErrorCode.INVALID_CONFIG,
+        `Config ${c.name}: APPEND and SUBTRACT only apply to list configs`,
+      );
+    }
+    const current = (topic.effective[c.name] ?? "").split(",").filter((s) => s !== "");
+    const items = c.value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const next = c.configOperation === APPEND
+      ? [...current, ...items.filter((i) => !current.includes(i))]
+      : current.filter((i) => !items.includes(i));
+    set[c.name] = next.join(",");
+  }
+  return { set, remove };
+}
+
+/** IncrementalAlterConfigs handler. */
+export const incrementalAlterConfigs: ApiHandler = defineApi<
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse
+>({
+  key: 44,
+  name: "IncrementalAlterConfigs",
+  minVersion: 0,
+  maxVersion: 1,
+  request: IncrementalAlterConfigsRequest,
+  response: IncrementalAlterConfigsResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const responses = [];
+    for (const res of req.resources) {
+      const result = (errorCode: number, errorMessage: string | null) =>
+        createIncrementalAlterConfigsResponseAlterConfigsResourceResponse({
+          errorCode,
+          errorMessage,
+          resourceType: res.resourceType,
+          resourceName: res.resourceName,
+        });
+      const refusal = nonTopicRefusal(res.resourceType);
+      if (refusal !== null) {
+        responses.push(result(...refusal));
+        continue;
+      }
+      const topic = broker.logs.topic(res.resourceName);
+      if (topic === undefined) {
+        responses.push(result(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `Topic ${res.resourceName} does not exist`,
+        ));
+        continue;
+      }
+      try {
+        const { set, remove } = plan(res, topic);
+        await broker.logs.alterTopicConfigs(res.resourceName, set, remove, {
+          validateOnly: req.validateOnly,
+        });
+        if (!req.validateOnly) {
+          broker.logger.info(
+            `Altered configs of topic ${res.resourceName}: set ` +
+              `[${Object.keys(set)}], removed [${remove}]`,
+          );
+        }
+        responses.push(result(0, null));
+      } catch (e) {
+        responses.push(result(errorCodeOf(e), messageOf(e)));
+      }
+    }
+    return createIncrementalAlterConfigsResponse({ responses });
+  },
+  errorResponse(req, errorCode, message) {
+    return createIncrementalAlterConfigsResponse({
+      responses: req.resources.map((r) =>
+        createIncrementalAlterConfigsResponseAlterConfigsResourceResponse({
+          errorCode,
+          errorMessage: message,
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,106 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// ListOffsets (key 2): served v0-v8.
+// - timestamp -1 = latest (the high watermark; also the last stable offset for read_committed,
+//   which equals it until transactions exist), -2 = earliest (log start offset), -3 (v7+) = the
+//   record with the largest timestamp, -4 (v8+, earliest local) = earliest; otherwise the first
+//   offset whose timestamp is >= the target (`PartitionLog.offsetForTime`); none: offset -1.
+// - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
+//   v1+ with timestamp + offset; v4+ leader_epoch (always 0: single permanent leader).
+// - Unknown topic/partition: UNKNOWN_TOPIC_OR_PARTITION.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createListOffsetsResponse,
+  createListOffsetsResponsePartitionResponse,
+  createListOffsetsResponseTopicResponse,
+  ListOffsetsRequest,
+  ListOffsetsResponse,
+} from "../../protocol/messages/list_offsets.ts";
+import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+
+type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
+
+const LATEST = -1;
+const EARLIEST = -2;
+const EARLIEST_LOCAL = -4;
+
+async function lookup(
+  broker: BrokerContext,
+  topic: string,
+  partitionIndex: number,
+  timestamp: number,
+  maxNumOffsets: number,
+  version: number,
+): Promise<PartitionResponse> {
+  const log = broker.logs.partition(topic, partitionIndex);
+  if (log === undefined) {
+    return createListOffsetsResponsePartitionResponse({
+      partitionIndex,
+      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      timestamp: -1,
+      offset: -1,
+    });
+  }
+  let offset = -1;
+  let ts = -1;
+  if (timestamp === LATEST) offset = log.highWatermark;
+  else if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
+  else {
+    const hit = await log.offsetForTime(timestamp);
+    if (hit !== null) {
+      offset = hit.offset;
+      ts = hit.timestamp;
+    }
+  }
+  const res = createListOffsetsResponsePartitionResponse({
+    partitionIndex,
+    errorCode: 0,
+    timestamp: ts,
+    offset,
+    leaderEpoch: 0,
+  });
+  if (version === 0) {
+    res.oldStyleOffsets = offset >= 0 && maxNumOffsets > 0 ? [offset] : [];
+  }
+  return res;
+}
+
+/** ListOffsets handler. */
+export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsetsResponse>({
+  key: 2,
+  name: "ListOffsets",
+  minVersion: 0,
+  maxVersion: 8,
+  request: ListOffsetsRequest,
+  response: ListOffsetsResponse,
+  async handle(ctx, req) {
+    const topics = await Promise.all(
+      req.topics.map(async (t) =>
+        createListOffsetsResponseTopicResponse({
+          name: t.name,
+          partitions: await Promise.all(t.partitions.map((p) =>
+            lookup(ctx.broker, t.name, p.partitionIndex, p.timestamp, p.maxNumOffsets, ctx.version)
+          )),
+        })
+      ),
+    );
+    return createListOffsetsResponse({ topics });
+  },
+  errorResponse(req, errorCode) {
+    return createListOffsetsResponse({
+      topics: req.topics.map((t) =>
+        createListOffsetsResponseTopicResponse({
+          name: t.name,
+          partitions: t.partitions.map((p) =>
+            createListOffsetsResponsePartitionResponse({
+              partitionIndex: p.partitionIndex,
+              errorCode,
+              timestamp: -1,
+              offset: -1,
+            })
+          ),
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,165 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// Metadata (key 3): served v0-v12.
+// - v0: an empty topic list means all topics; v1+: null means all, empty means none.
+// - v1+ controller_id (= us), v2+ cluster_id, v4+ allow_auto_topic_creation (before v4 auto
+//   creation is always allowed), v5+ offline_replicas, v7+ leader_epoch (always 0: we are the
+//   only and permanent leader), v8-v10 authorized operations (not computed: INT32_MIN),
+//   v9+ flexible, v10+ topic ids in the response, v12 lookup by topic id (null name).
+// - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
+//   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
+//   name: INVALID_TOPIC_EXCEPTION.
+// - One broker (us) is leader of every partition; replicas = isr = [node id].
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createMetadataResponse,
+  createMetadataResponseResponseBroker,
+  createMetadataResponseResponsePartition,
+  createMetadataResponseResponseTopic,
+  MetadataRequest,
+  MetadataResponse,
+} from "../../protocol/messages/metadata.ts";
+import { ZERO_UUID } from "../../protocol/primitives.ts";
+import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
+import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
+
+type ResponseTopic = MetadataResponse["topics"][number];
+
+/** Authorized-operations value meaning "not computed" (Kafka's `Integer.MIN_VALUE`). */
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+function isValidTopicName(name: string): boolean {
+  try {
+    validateTopicName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
+  const nodeId = broker.nodeId;
+  const partitions = [];
+  for (let i = 0; i < t.partitions; i++) {
+    partitions.push(createMetadataResponseResponsePartition({
+      errorCode: 0,
+      partitionIndex: i,
+      leaderId: nodeId,
+      leaderEpoch: 0,
+      replicaNodes: [nodeId],
+      isrNodes: [nodeId],
+      offlineReplicas: [],
+    }));
+  }
+  return createMetadataResponseResponseTopic({
+    errorCode: 0,
+    name: t.name,
+    topicId: t.id,
+    isInternal: false,
+    partitions,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  });
+}
+
+function errorTopic(name: string | null, topicId: string, errorCode: number): ResponseTopic {
+  return createMetadataResponseResponseTopic({
+    errorCode,
+    name,
+    topicId,
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  });
+}
+
+/**
+ * Create a topic on first use (auto.create.topics.enable). Tolerates a concurrent creation.
+ *
+ * @param broker Broker state.
+ * @param name Topic name (already validated).
+ * @returns The topic.
+ */
+export async function autoCreateTopic(broker: BrokerContext, name: string): Promise<TopicInfo> {
+  try {
+    const t = await broker.logs.createTopic(name, broker.config.numPartitions);
+    broker.logger.info(
+      `Auto-created topic ${name} with ${broker.config.numPartitions} partition(s)`,
+    );
+    return t;
+  } catch (e) {
+    const existing = broker.logs.topic(name);
+    if (existing !== undefined) return existing;
+    throw e;
+  }
+}
+
+/** Metadata handler. */
+export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>({
+  key: 3,
+  name: "Metadata",
+  minVersion: 0,
+  maxVersion: 12,
+  request: MetadataRequest,
+  response: MetadataResponse,
+  async handle(ctx, req) {
+    const broker = ctx.broker;
+    const all = req.topics === null || (ctx.version === 0 && req.topics.length === 0);
+    const topics: ResponseTopic[] = [];
+    if (all) {
+      const list = broker.logs.listTopics().sort((a, b) => a.name < b.name ? -1 : 1);
+      for (const t of list) topics.push(topicEntry(broker, t));
+    } else {
+      const autoCreate = broker.config.autoCreateTopicsEnable &&
+        (ctx.version < 4 || req.allowAutoTopicCreation);
+      for (const rt of req.topics!) {
+        if (rt.name === null) {
+          const byId = rt.topicId === ZERO_UUID ? undefined : broker.logs.topicById(rt.topicId);
+          topics.push(
+            byId === undefined
+              ? errorTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID)
+              : topicEntry(broker, byId),
+          );
+          continue;
+        }
+        const name = rt.name;
+        if (!isValidTopicName(name)) {
+          topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+          continue;
+        }
+        let t = broker.logs.topic(name);
+        if (t === undefined && autoCreate) {
+          try {
+            t = await autoCreateTopic(broker, name);
+          } catch (e) {
+            const code = errorCodeOf(e);
+            broker.logger.warn(`Auto-creating topic ${name} failed: ${(e as Error).message}`);
+            topics.push(errorTopic(name, ZERO_UUID, code));
+            continue;
+          }
+        }
+        topics.push(
+          t === undefined
+            ? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+            : topicEntry(broker, t),
+        );
+      }
+    }
+    return createMetadataResponse({
+      throttleTimeMs: 0,
+      brokers: [createMetadataResponseResponseBroker({
+        nodeId: broker.nodeId,
+        host: broker.advertised.host,
+        port: broker.advertised.port,
+        rack: null,
+      })],
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    });
+  },
+  errorResponse(req, errorCode) {
+    return createMetadataResponse({
+      topics: (req.topics ?? []).map((t) => errorTopic(t.name, t.topicId, errorCode)),
+    });
+  },
+});

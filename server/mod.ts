@@ -1,0 +1,64 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Sluice's Kafka wire-protocol broker.
+ *
+ * {@linkcode Broker.start} opens the storage engine on the first data directory and serves the
+ * Kafka protocol over TCP (PLAINTEXT) until {@linkcode Broker.close}. Configuration comes from a
+ * Kafka-style `server.properties` plus overrides ({@linkcode loadBrokerConfig},
+ * {@linkcode brokerConfigFrom}, {@linkcode parsePropertiesFile}). Each API is one file under
+ * `server/apis/`; see `server/api.ts` for the handler contract.
+ *
+ * Needs `--allow-net --allow-read --allow-write` (and `--allow-sys` to advertise the host name
+ * when listening on all interfaces).
+ *
+ * @example Run an embedded broker on a free port
+ * ```ts
+ * import { Broker } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const broker = await Broker.start({
+ *   listeners: "PLAINTEXT://127.0.0.1:0",
+ *   logDirs: [dir],
+ *   logLevel: "silent",
+ * });
+ * console.log(`Kafka clients can bootstrap from 127.0.0.1:${broker.port}`);
+ * await broker.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @example Build the config like `sluice broker server.properties --override num.partitions=3`
+ * ```ts
+ * import { brokerConfigFrom, parsePropertiesFile } from "./mod.ts";
+ *
+ * const config = brokerConfigFrom({
+ *   properties: parsePropertiesFile("node.id=1\nlog.dirs=/tmp/sluice\n"),
+ *   overrides: { "num.partitions": "3" },
+ * });
+ * console.log(config.numPartitions); // 3
+ * ```
+ *
+ * @module
+ */
+
+export { Broker } from "./broker.ts";
+export {
+  type BrokerConfig,
+  brokerConfigFrom,
+  type BrokerConfigSources,
+  DEFAULT_BROKER_CONFIG,
+  type Listener,
+  loadBrokerConfig,
+  parseListener,
+  parsePropertiesFile,
+} from "./config.ts";
+export {
+  createLogger,
+  formatLogLine,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  silentLogger,
+} from "./logger.ts";
+export type { ApiHandler, BrokerContext, RequestContext } from "./api.ts";
+export { defineApi } from "./api.ts";
+export type { ConnectionInfo } from "./connection.ts";

@@ -1,0 +1,223 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Test support for the broker: start a real {@linkcode Broker} on an ephemeral port with a temp
+ * data directory, and talk to it over real TCP with the generated codecs ({@linkcode RawClient}).
+ * Not exported from `mod.ts`.
+ *
+ * @module
+ */
+
+import {
+  decodeBody,
+  decodeResponseHeader,
+  encodeRequestFrame,
+  FrameSplitter,
+} from "../protocol/framing.ts";
+import type { MessageCodec } from "../protocol/primitives.ts";
+import { Broker, type BrokerConfig } from "./broker.ts";
+import type { Logger } from "./logger.ts";
+
+/** A response as read by {@linkcode RawClient.receive}. */
+export interface Received<T> {
+  /** Correlation id from the response header. */
+  correlationId: number;
+  /** Decoded body. */
+  body: T;
+}
+
+/**
+ * A minimal Kafka client over one TCP connection: encodes request frames with the generated
+ * codecs, reads response frames in order. No retries, no version negotiation.
+ *
+ * @example
+ * ```ts ignore
+ * const client = await RawClient.connect(broker.port);
+ * const res = await client.request(ApiVersionsRequest, ApiVersionsResponse, 3, {
+ *   clientSoftwareName: "test", clientSoftwareVersion: "1",
+ * });
+ * client.close();
+ * ```
+ */
+export class RawClient {
+  readonly #conn: Deno.TcpConn;
+  readonly #splitter = new FrameSplitter(1 << 30);
+  readonly #frames: Uint8Array[] = [];
+  readonly #buf = new Uint8Array(64 * 1024);
+  #eof = false;
+  #nextCorrelationId = 1;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Connect to a broker.
+   *
+   * @param port The broker's port.
+   * @param hostname The broker's host (default 127.0.0.1).
+   * @returns The client.
+   */
+  static async connect(port: number, hostname = "127.0.0.1"): Promise<RawClient> {
+    return new RawClient(await Deno.connect({ hostname, port }));
+  }
+
+  /**
+   * Send a request without waiting for its response.
+   *
+   * @param codec Request codec.
+   * @param version API version.
+   * @param body Request fields (the rest take their defaults).
+   * @param correlationId Correlation id; default: the next one.
+   * @returns The correlation id used.
+   */
+  async send<Req>(
+    codec: MessageCodec<Req>,
+    version: number,
+    body: Partial<Req>,
+    correlationId: number = this.#nextCorrelationId++,
+  ): Promise<number> {
+    await this.sendRaw(
+      encodeRequestFrame(codec, version, correlationId, "sluice-test", codec.create(body)),
+    );
+    return correlationId;
+  }
+
+  /**
+   * Write raw bytes to the socket.
+   *
+   * @param bytes The bytes.
+   */
+  async sendRaw(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+  }
+
+  /**
+   * Read the next response frame (without its size prefix).
+   *
+   * @returns The frame, or null if the broker closed the connection.
+   */
+  async readFrame(): Promise<Uint8Array | null> {
+    for (;;) {
+      const f = this.#frames.shift();
+      if (f !== undefined) return f;
+      if (this.#eof) return null;
+      let n: number | null;
+      try {
+        n = await this.#conn.read(this.#buf);
+      } catch (e) {
+        if (e instanceof Deno.errors.ConnectionReset) n = null;
+        else throw e;
+      }
+      if (n === null) {
+        this.#eof = true;
+        continue;
+      }
+      for (const frame of this.#splitter.push(this.#buf.slice(0, n))) this.#frames.push(frame);
+    }
+  }
+
+  /**
+   * Read and decode the next response.
+   *
+   * @param codec Response codec.
+   * @param version API version of the request it answers.
+   * @returns The correlation id and body.
+   * @throws {Error} If the connection closed first.
+   */
+  async receive<Res>(codec: MessageCodec<Res>, version: number): Promise<Received<Res>> {
+    const frame = await this.readFrame();
+    if (frame === null) throw new Error(`receive ${codec.name} failed: connection closed`);
+    const { header, bodyOffset } = decodeResponseHeader(frame, codec.apiKey, version);
+    return {
+      correlationId: header.correlationId,
+      body: decodeBody(codec, frame, bodyOffset, version),
+    };
+  }
+
+  /**
+   * Send a request and read its response, checking the correlation id.
+   *
+   * @param req Request codec.
+   * @param res Response codec.
+   * @param version API version.
+   * @param body Request fields.
+   * @returns The response body.
+   */
+  async request<Req, Res>(
+    req: MessageCodec<Req>,
+    res: MessageCodec<Res>,
+    version: number,
+    body: Partial<Req>,
+  ): Promise<Res> {
+    const id = await this.send(req, version, body);
+    const got = await this.receive(res, version);
+    if (got.correlationId !== id) {
+      throw new Error(`${req.name}: expected correlation id ${id}, got ${got.correlationId}`);
+    }
+    return got.body;
+  }
+
+  /**
+   * Wait until the broker closes the connection; fails if a frame arrives first.
+   *
+   * @returns Resolves on close.
+   */
+  async expectClosed(): Promise<void> {
+    const frame = await this.readFrame();
+    if (frame !== null) throw new Error(`expected the connection to close, got a frame`);
+  }
+
+  /** Close the connection. */
+  close(): void {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** A broker plus its temp data directory; dispose to stop it and delete the directory. */
+export interface TestBroker extends AsyncDisposable {
+  /** The broker. */
+  broker: Broker;
+  /** Its data directory. */
+  dir: string;
+  /** Log lines written by the broker. */
+  lines: string[];
+}
+
+/**
+ * Start a broker on 127.0.0.1 with an ephemeral port and a fresh temp data directory. Log
+ * lines are captured in `lines` instead of printed.
+ *
+ * @param config Overrides.
+ * @returns The broker; `await using` it, or call `[Symbol.asyncDispose]()`.
+ */
+export async function startTestBroker(config: Partial<BrokerConfig> = {}): Promise<TestBroker> {
+  const dir = config.logDirs?.[0] ?? await Deno.makeTempDir({ prefix: "sluice-server-test-" });
+  const lines: string[] = [];
+  const capture = (level: string) => (m: string) => lines.push(`${level} ${m}`);
+  const logger: Logger = {
+    debug: capture("DEBUG"),
+    info: capture("INFO"),
+    warn: capture("WARN"),
+    error: capture("ERROR"),
+  };
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logger,
+    ...config,
+    logDirs: [dir],
+  });
+  return {
+    broker,
+    dir,
+    lines,
+    async [Symbol.asyncDispose]() {
+      await broker.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}

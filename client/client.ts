@@ -184,19 +184,19 @@ export class Client {
     return [...this.#brokers.values()];
   }
 
-  #connect(address: HostPort): Promise<Connection> {
+  #connect(address: HostPort, pool = ""): Promise<Connection> {
     if (this.#closed) {
       return Promise.reject(
         new KafkaError(ErrorCode.NETWORK_EXCEPTION, "client: the client is closed"),
       );
     }
-    const key = `${address.host}:${address.port}`;
+    const key = `${pool}/${address.host}:${address.port}`;
     const existing = this.#connections.get(key);
     if (existing) {
       return existing.then((c) => {
         if (!c.closed) return c;
         if (this.#connections.get(key) === existing) this.#connections.delete(key);
-        return this.#connect(address);
+        return this.#connect(address, pool);
       });
     }
     const created = Connection.connect({
@@ -240,12 +240,16 @@ export class Client {
   /**
    * A connection to broker `nodeId` (refreshing metadata if the broker is unknown).
    *
+   * Connections are kept per `pool`: a consumer uses its own pool so that its Fetch long-polls
+   * (answered in order on a connection) never hold up produce or admin requests.
+   *
    * @param nodeId The broker id.
+   * @param pool Connection pool name (default: the shared pool).
    * @returns An open connection.
    * @throws {KafkaError} `LEADER_NOT_AVAILABLE` if the broker is unknown, `NETWORK_EXCEPTION` if
    *   unreachable.
    */
-  async connectionTo(nodeId: number): Promise<Connection> {
+  async connectionTo(nodeId: number, pool = ""): Promise<Connection> {
     let broker = this.#brokers.get(nodeId);
     if (!broker) {
       await this.refreshMetadata();
@@ -254,7 +258,29 @@ export class Client {
     if (!broker) {
       throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `client: broker ${nodeId} is unknown`);
     }
-    return await this.#connect(broker);
+    return await this.#connect(broker, pool);
+  }
+
+  /**
+   * Closes the connections of a pool (see {@linkcode Client.connectionTo}).
+   *
+   * @param pool The pool name.
+   */
+  async closePool(pool: string): Promise<void> {
+    const closing: Promise<Connection>[] = [];
+    for (const [key, conn] of this.#connections) {
+      if (key.startsWith(`${pool}/`)) {
+        this.#connections.delete(key);
+        closing.push(conn);
+      }
+    }
+    for (const p of closing) {
+      try {
+        const c = await p;
+        c.close();
+        await c.done;
+      } catch { /* never connected */ }
+    }
   }
 
   /**

@@ -372,6 +372,8 @@ export class Connection {
     } catch { /* already closed */ }
     const pending = this.#pending;
     this.#pending = [];
+    const cut = error.message.lastIndexOf(`: ${error.errorName} (`);
+    const reason = cut > 0 ? error.message.slice(0, cut) : error.message;
     for (const p of pending) {
       clearTimeout(p.timer);
       if (p.correlationId === timedOut) {
@@ -381,7 +383,7 @@ export class Connection {
       p.reject(
         new KafkaError(
           error.code === ErrorCode.REQUEST_TIMED_OUT ? ErrorCode.NETWORK_EXCEPTION : error.code,
-          `${p.name} to ${this.host}:${this.port}: connection lost (${error.message})`,
+          `${p.name} to ${this.host}:${this.port}: connection lost (${reason})`,
         ),
       );
     }

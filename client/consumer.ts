@@ -71,6 +71,8 @@ interface Position {
   offset: number;
 }
 
+let consumerCount = 0;
+
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
@@ -91,6 +93,7 @@ export class Consumer {
   #admin: Admin;
   #options: Required<ConsumerOptions>;
   #positions = new Map<string, Position>();
+  #pool = `consumer-${++consumerCount}`;
   #closed = false;
 
   /**
@@ -207,7 +210,7 @@ export class Consumer {
     maxWaitMs: number,
     signal?: AbortSignal,
   ): Promise<ConsumerRecord[]> {
-    const conn = await this.#client.connectionTo(leader);
+    const conn = await this.#client.connectionTo(leader, this.#pool);
     const version = conn.versionFor(FetchRequest);
     const topics = new Map<string, Position[]>();
     for (const p of positions) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p]);
@@ -322,10 +325,10 @@ export class Consumer {
     }
   }
 
-  /** Stops the consumer (the {@linkcode Client} stays open). */
-  close(): Promise<void> {
+  /** Stops the consumer and closes its fetch connections (the {@linkcode Client} stays open). */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#positions.clear();
-    return Promise.resolve();
+    await this.#client.closePool(this.#pool);
   }
 }

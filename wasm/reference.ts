@@ -377,8 +377,28 @@ export function referenceFindBatchPosition(
  */
 export function referenceOffsetIndexLookup(bytes: Uint8Array, target: number): number {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return referenceOffsetIndexSearch(dv, bytes.length >>> 3, target);
+}
+
+/**
+ * {@link referenceOffsetIndexLookup} over a prepared DataView (no allocation per call; the
+ * fair TS baseline for benchmarks).
+ *
+ * @example
+ * ```ts
+ * import { referenceOffsetIndexSearch } from "./reference.ts";
+ *
+ * console.assert(referenceOffsetIndexSearch(new DataView(new ArrayBuffer(0)), 0, 1) === -1);
+ * ```
+ *
+ * @param dv View of the entries.
+ * @param entries Number of entries.
+ * @param target The relative offset to look up.
+ * @returns The slot of the last entry whose relativeOffset ≤ target, or -1.
+ */
+export function referenceOffsetIndexSearch(dv: DataView, entries: number, target: number): number {
   let lo = 0;
-  let hi = bytes.length >>> 3; // first slot whose key > target lies in [lo, hi]
+  let hi = entries; // first slot whose key > target lies in [lo, hi]
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (dv.getUint32(mid * 8) <= target) lo = mid + 1;
@@ -404,8 +424,27 @@ export function referenceOffsetIndexLookup(bytes: Uint8Array, target: number): n
  */
 export function referenceTimeIndexLookup(bytes: Uint8Array, target: number): number {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return referenceTimeIndexSearch(dv, Math.floor(bytes.length / 12), target);
+}
+
+/**
+ * {@link referenceTimeIndexLookup} over a prepared DataView (no allocation per call).
+ *
+ * @example
+ * ```ts
+ * import { referenceTimeIndexSearch } from "./reference.ts";
+ *
+ * console.assert(referenceTimeIndexSearch(new DataView(new ArrayBuffer(0)), 0, 1) === -1);
+ * ```
+ *
+ * @param dv View of the entries.
+ * @param entries Number of entries.
+ * @param target The timestamp to look up.
+ * @returns The slot of the last entry whose timestamp ≤ target, or -1.
+ */
+export function referenceTimeIndexSearch(dv: DataView, entries: number, target: number): number {
   let lo = 0;
-  let hi = Math.floor(bytes.length / 12);
+  let hi = entries;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (i64(dv, mid * 12) <= target) lo = mid + 1;

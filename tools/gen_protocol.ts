@@ -450,9 +450,15 @@ function emitSegments<K>(
     body(live[0].k);
     return;
   }
+  const covers = live.length > 0 && live[0].r.lo <= ctxRange.lo &&
+    live[live.length - 1].r.hi >= ctxRange.hi;
   live.forEach((s, i) => {
     if (i === 0) out.open(`if (${conds[i]}) {`);
-    else {
+    else if (covers && !orElse && i === live.length - 1) {
+      out.close(`} else {`);
+      out.open("");
+      out.lines.pop();
+    } else {
       out.close(`} else if (${conds[i]}) {`);
       out.open("");
       out.lines.pop();
@@ -605,6 +611,9 @@ function emitRead(ctx: Ctx, out: Out, s: StructSpec): void {
           out.line(`const ${name} = read${ctx.fnName.get(f.type.struct)}(r, v);`);
         }
       }
+    } else if (present && cond(present, range) === "true") {
+      out.line(`let ${name}: ${fieldType(ctx, f)};`);
+      emitSegments(out, segs, range, (e) => emitReadValue(ctx, out, owner, f, e, name));
     } else {
       out.line(`let ${name}: ${fieldType(ctx, f)} = ${defaultExpr(ctx, f)};`);
       if (present) {

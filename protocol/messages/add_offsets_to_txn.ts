@@ -41,18 +41,18 @@ export function createAddOffsetsToTxnRequest(
 }
 
 function readAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnRequest {
-  let transactionalId: string = "";
+  let transactionalId: string;
   if (v <= 2) {
     transactionalId = r.readString();
-  } else if (v >= 3) {
+  } else {
     transactionalId = r.readCompactString();
   }
   const producerId = r.readInt64();
   const producerEpoch = r.readInt16();
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 2) {
     groupId = r.readString();
-  } else if (v >= 3) {
+  } else {
     groupId = r.readCompactString();
   }
   if (v >= 3) {
@@ -69,14 +69,14 @@ function readAddOffsetsToTxnRequest(r: Reader, v: number): AddOffsetsToTxnReques
 function writeAddOffsetsToTxnRequest(w: Writer, m: AddOffsetsToTxnRequest, v: number): void {
   if (v <= 2) {
     w.writeString(m.transactionalId);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.transactionalId);
   }
   w.writeInt64(m.producerId);
   w.writeInt16(m.producerEpoch);
   if (v <= 2) {
     w.writeString(m.groupId);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   if (v >= 3) {

@@ -284,20 +284,20 @@ function writeAddPartitionsToTxnTransactionArray(
 }
 
 function readAddPartitionsToTxnTopic(r: Reader, v: number): AddPartitionsToTxnRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 2) {
     name = r.readString();
-  } else if (v >= 3) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: number[] = [];
+  let partitions: number[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AddPartitionsToTxnRequestTopic.partitions", v);
     }
     partitions = readInt32Array(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AddPartitionsToTxnRequestTopic.partitions", v);
@@ -320,7 +320,7 @@ function writeAddPartitionsToTxnTopic(
 ): void {
   if (v <= 2) {
     w.writeString(m.name);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 2) {
@@ -329,7 +329,7 @@ function writeAddPartitionsToTxnTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeInt32Array(w, m.partitions, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("AddPartitionsToTxnRequestTopic.partitions", v);
     }
@@ -631,20 +631,20 @@ function readAddPartitionsToTxnTopicResult(
   r: Reader,
   v: number,
 ): AddPartitionsToTxnResponseTopicResult {
-  let name: string = "";
+  let name: string;
   if (v <= 2) {
     name = r.readString();
-  } else if (v >= 3) {
+  } else {
     name = r.readCompactString();
   }
-  let resultsByPartition: AddPartitionsToTxnResponsePartitionResult[] = [];
+  let resultsByPartition: AddPartitionsToTxnResponsePartitionResult[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AddPartitionsToTxnResponseTopicResult.resultsByPartition", v);
     }
     resultsByPartition = readAddPartitionsToTxnPartitionResultArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AddPartitionsToTxnResponseTopicResult.resultsByPartition", v);
@@ -667,7 +667,7 @@ function writeAddPartitionsToTxnTopicResult(
 ): void {
   if (v <= 2) {
     w.writeString(m.name);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 2) {
@@ -676,7 +676,7 @@ function writeAddPartitionsToTxnTopicResult(
     }
     w.writeArrayLength(m.resultsByPartition.length);
     writeAddPartitionsToTxnPartitionResultArray(w, m.resultsByPartition, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.resultsByPartition)) {
       throw nonNullable("AddPartitionsToTxnResponseTopicResult.resultsByPartition", v);
     }

@@ -118,14 +118,14 @@ export function createAlterClientQuotasRequestOpData(
 }
 
 function readAlterClientQuotasRequest(r: Reader, v: number): AlterClientQuotasRequest {
-  let entries: AlterClientQuotasRequestEntryData[] = [];
+  let entries: AlterClientQuotasRequestEntryData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasRequest.entries", v);
     }
     entries = readReqEntryDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasRequest.entries", v);
@@ -149,7 +149,7 @@ function writeAlterClientQuotasRequest(w: Writer, m: AlterClientQuotasRequest, v
     }
     w.writeArrayLength(m.entries.length);
     writeReqEntryDataArray(w, m.entries, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.entries)) {
       throw nonNullable("AlterClientQuotasRequest.entries", v);
     }
@@ -163,28 +163,28 @@ function writeAlterClientQuotasRequest(w: Writer, m: AlterClientQuotasRequest, v
 }
 
 function readReqEntryData(r: Reader, v: number): AlterClientQuotasRequestEntryData {
-  let entity: AlterClientQuotasRequestEntityData[] = [];
+  let entity: AlterClientQuotasRequestEntityData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasRequestEntryData.entity", v);
     }
     entity = readReqEntityDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasRequestEntryData.entity", v);
     }
     entity = readReqEntityDataArray(r, v, n);
   }
-  let ops: AlterClientQuotasRequestOpData[] = [];
+  let ops: AlterClientQuotasRequestOpData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasRequestEntryData.ops", v);
     }
     ops = readOpDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasRequestEntryData.ops", v);
@@ -207,7 +207,7 @@ function writeReqEntryData(w: Writer, m: AlterClientQuotasRequestEntryData, v: n
     }
     w.writeArrayLength(m.entity.length);
     writeReqEntityDataArray(w, m.entity, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.entity)) {
       throw nonNullable("AlterClientQuotasRequestEntryData.entity", v);
     }
@@ -220,7 +220,7 @@ function writeReqEntryData(w: Writer, m: AlterClientQuotasRequestEntryData, v: n
     }
     w.writeArrayLength(m.ops.length);
     writeOpDataArray(w, m.ops, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.ops)) {
       throw nonNullable("AlterClientQuotasRequestEntryData.ops", v);
     }
@@ -255,16 +255,16 @@ function writeReqEntryDataArray(
 }
 
 function readReqEntityData(r: Reader, v: number): AlterClientQuotasRequestEntityData {
-  let entityType: string = "";
+  let entityType: string;
   if (v <= 0) {
     entityType = r.readString();
-  } else if (v >= 1) {
+  } else {
     entityType = r.readCompactString();
   }
-  let entityName: string | null = "";
+  let entityName: string | null;
   if (v <= 0) {
     entityName = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     entityName = r.readCompactNullableString();
   }
   if (v >= 1) {
@@ -279,12 +279,12 @@ function readReqEntityData(r: Reader, v: number): AlterClientQuotasRequestEntity
 function writeReqEntityData(w: Writer, m: AlterClientQuotasRequestEntityData, v: number): void {
   if (v <= 0) {
     w.writeString(m.entityType);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.entityType);
   }
   if (v <= 0) {
     w.writeNullableString(m.entityName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.entityName);
   }
   if (v >= 1) {
@@ -315,10 +315,10 @@ function writeReqEntityDataArray(
 }
 
 function readOpData(r: Reader, v: number): AlterClientQuotasRequestOpData {
-  let key: string = "";
+  let key: string;
   if (v <= 0) {
     key = r.readString();
-  } else if (v >= 1) {
+  } else {
     key = r.readCompactString();
   }
   const value = r.readFloat64();
@@ -336,7 +336,7 @@ function readOpData(r: Reader, v: number): AlterClientQuotasRequestOpData {
 function writeOpData(w: Writer, m: AlterClientQuotasRequestOpData, v: number): void {
   if (v <= 0) {
     w.writeString(m.key);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.key);
   }
   w.writeFloat64(m.value);
@@ -465,14 +465,14 @@ export function createAlterClientQuotasResponseEntityData(
 
 function readAlterClientQuotasResponse(r: Reader, v: number): AlterClientQuotasResponse {
   const throttleTimeMs = r.readInt32();
-  let entries: AlterClientQuotasResponseEntryData[] = [];
+  let entries: AlterClientQuotasResponseEntryData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasResponse.entries", v);
     }
     entries = readResEntryDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasResponse.entries", v);
@@ -496,7 +496,7 @@ function writeAlterClientQuotasResponse(w: Writer, m: AlterClientQuotasResponse,
     }
     w.writeArrayLength(m.entries.length);
     writeResEntryDataArray(w, m.entries, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.entries)) {
       throw nonNullable("AlterClientQuotasResponse.entries", v);
     }
@@ -510,20 +510,20 @@ function writeAlterClientQuotasResponse(w: Writer, m: AlterClientQuotasResponse,
 
 function readResEntryData(r: Reader, v: number): AlterClientQuotasResponseEntryData {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 0) {
     errorMessage = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
-  let entity: AlterClientQuotasResponseEntityData[] = [];
+  let entity: AlterClientQuotasResponseEntityData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasResponseEntryData.entity", v);
     }
     entity = readResEntityDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterClientQuotasResponseEntryData.entity", v);
@@ -544,7 +544,7 @@ function writeResEntryData(w: Writer, m: AlterClientQuotasResponseEntryData, v: 
   w.writeInt16(m.errorCode);
   if (v <= 0) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v <= 0) {
@@ -553,7 +553,7 @@ function writeResEntryData(w: Writer, m: AlterClientQuotasResponseEntryData, v: 
     }
     w.writeArrayLength(m.entity.length);
     writeResEntityDataArray(w, m.entity, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.entity)) {
       throw nonNullable("AlterClientQuotasResponseEntryData.entity", v);
     }
@@ -588,16 +588,16 @@ function writeResEntryDataArray(
 }
 
 function readResEntityData(r: Reader, v: number): AlterClientQuotasResponseEntityData {
-  let entityType: string = "";
+  let entityType: string;
   if (v <= 0) {
     entityType = r.readString();
-  } else if (v >= 1) {
+  } else {
     entityType = r.readCompactString();
   }
-  let entityName: string | null = "";
+  let entityName: string | null;
   if (v <= 0) {
     entityName = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     entityName = r.readCompactNullableString();
   }
   if (v >= 1) {
@@ -612,12 +612,12 @@ function readResEntityData(r: Reader, v: number): AlterClientQuotasResponseEntit
 function writeResEntityData(w: Writer, m: AlterClientQuotasResponseEntityData, v: number): void {
   if (v <= 0) {
     w.writeString(m.entityType);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.entityType);
   }
   if (v <= 0) {
     w.writeNullableString(m.entityName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.entityName);
   }
   if (v >= 1) {

@@ -91,14 +91,14 @@ export function createAlterConfigsRequestAlterableConfig(
 }
 
 function readAlterConfigsRequest(r: Reader, v: number): AlterConfigsRequest {
-  let resources: AlterConfigsRequestResource[] = [];
+  let resources: AlterConfigsRequestResource[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterConfigsRequest.resources", v);
     }
     resources = readAlterConfigsResourceArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterConfigsRequest.resources", v);
@@ -122,7 +122,7 @@ function writeAlterConfigsRequest(w: Writer, m: AlterConfigsRequest, v: number):
     }
     w.writeArrayLength(m.resources.length);
     writeAlterConfigsResourceArray(w, m.resources, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.resources)) {
       throw nonNullable("AlterConfigsRequest.resources", v);
     }
@@ -137,20 +137,20 @@ function writeAlterConfigsRequest(w: Writer, m: AlterConfigsRequest, v: number):
 
 function readAlterConfigsResource(r: Reader, v: number): AlterConfigsRequestResource {
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 1) {
     resourceName = r.readString();
-  } else if (v >= 2) {
+  } else {
     resourceName = r.readCompactString();
   }
-  let configs: AlterConfigsRequestAlterableConfig[] = [];
+  let configs: AlterConfigsRequestAlterableConfig[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterConfigsRequestResource.configs", v);
     }
     configs = readAlterableConfigArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterConfigsRequestResource.configs", v);
@@ -171,7 +171,7 @@ function writeAlterConfigsResource(w: Writer, m: AlterConfigsRequestResource, v:
   w.writeInt8(m.resourceType);
   if (v <= 1) {
     w.writeString(m.resourceName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v <= 1) {
@@ -180,7 +180,7 @@ function writeAlterConfigsResource(w: Writer, m: AlterConfigsRequestResource, v:
     }
     w.writeArrayLength(m.configs.length);
     writeAlterableConfigArray(w, m.configs, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.configs)) {
       throw nonNullable("AlterConfigsRequestResource.configs", v);
     }
@@ -215,16 +215,16 @@ function writeAlterConfigsResourceArray(
 }
 
 function readAlterableConfig(r: Reader, v: number): AlterConfigsRequestAlterableConfig {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
-  let value: string | null = "";
+  let value: string | null;
   if (v <= 1) {
     value = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     value = r.readCompactNullableString();
   }
   if (v >= 2) {
@@ -239,12 +239,12 @@ function readAlterableConfig(r: Reader, v: number): AlterConfigsRequestAlterable
 function writeAlterableConfig(w: Writer, m: AlterConfigsRequestAlterableConfig, v: number): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 1) {
     w.writeNullableString(m.value);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.value);
   }
   if (v >= 2) {
@@ -357,14 +357,14 @@ export function createAlterConfigsResponseResourceResponse(
 
 function readAlterConfigsResponse(r: Reader, v: number): AlterConfigsResponse {
   const throttleTimeMs = r.readInt32();
-  let responses: AlterConfigsResponseResourceResponse[] = [];
+  let responses: AlterConfigsResponseResourceResponse[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterConfigsResponse.responses", v);
     }
     responses = readAlterConfigsResourceResponseArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterConfigsResponse.responses", v);
@@ -388,7 +388,7 @@ function writeAlterConfigsResponse(w: Writer, m: AlterConfigsResponse, v: number
     }
     w.writeArrayLength(m.responses.length);
     writeAlterConfigsResourceResponseArray(w, m.responses, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.responses)) {
       throw nonNullable("AlterConfigsResponse.responses", v);
     }
@@ -405,17 +405,17 @@ function readAlterConfigsResourceResponse(
   v: number,
 ): AlterConfigsResponseResourceResponse {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 1) {
     resourceName = r.readString();
-  } else if (v >= 2) {
+  } else {
     resourceName = r.readCompactString();
   }
   if (v >= 2) {
@@ -437,13 +437,13 @@ function writeAlterConfigsResourceResponse(
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   w.writeInt8(m.resourceType);
   if (v <= 1) {
     w.writeString(m.resourceName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v >= 2) {

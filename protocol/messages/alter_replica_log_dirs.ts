@@ -88,14 +88,14 @@ export function createAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(
 }
 
 function readAlterReplicaLogDirsRequest(r: Reader, v: number): AlterReplicaLogDirsRequest {
-  let dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
+  let dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsRequest.dirs", v);
     }
     dirs = readAlterReplicaLogDirArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsRequest.dirs", v);
@@ -121,7 +121,7 @@ function writeAlterReplicaLogDirsRequest(
     }
     w.writeArrayLength(m.dirs.length);
     writeAlterReplicaLogDirArray(w, m.dirs, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.dirs)) {
       throw nonNullable("AlterReplicaLogDirsRequest.dirs", v);
     }
@@ -137,20 +137,20 @@ function readAlterReplicaLogDir(
   r: Reader,
   v: number,
 ): AlterReplicaLogDirsRequestAlterReplicaLogDir {
-  let path: string = "";
+  let path: string;
   if (v <= 1) {
     path = r.readString();
-  } else if (v >= 2) {
+  } else {
     path = r.readCompactString();
   }
-  let topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
+  let topics: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsRequestAlterReplicaLogDir.topics", v);
     }
     topics = readAlterReplicaLogDirTopicArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsRequestAlterReplicaLogDir.topics", v);
@@ -173,7 +173,7 @@ function writeAlterReplicaLogDir(
 ): void {
   if (v <= 1) {
     w.writeString(m.path);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.path);
   }
   if (v <= 1) {
@@ -182,7 +182,7 @@ function writeAlterReplicaLogDir(
     }
     w.writeArrayLength(m.topics.length);
     writeAlterReplicaLogDirTopicArray(w, m.topics, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("AlterReplicaLogDirsRequestAlterReplicaLogDir.topics", v);
     }
@@ -220,20 +220,20 @@ function readAlterReplicaLogDirTopic(
   r: Reader,
   v: number,
 ): AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: number[] = [];
+  let partitions: number[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions", v);
     }
     partitions = readInt32Array(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions", v);
@@ -256,7 +256,7 @@ function writeAlterReplicaLogDirTopic(
 ): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 1) {
@@ -265,7 +265,7 @@ function writeAlterReplicaLogDirTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeInt32Array(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions", v);
     }
@@ -401,14 +401,14 @@ export function createAlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResu
 
 function readAlterReplicaLogDirsResponse(r: Reader, v: number): AlterReplicaLogDirsResponse {
   const throttleTimeMs = r.readInt32();
-  let results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
+  let results: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsResponse.results", v);
     }
     results = readAlterReplicaLogDirTopicResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsResponse.results", v);
@@ -436,7 +436,7 @@ function writeAlterReplicaLogDirsResponse(
     }
     w.writeArrayLength(m.results.length);
     writeAlterReplicaLogDirTopicResultArray(w, m.results, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.results)) {
       throw nonNullable("AlterReplicaLogDirsResponse.results", v);
     }
@@ -452,20 +452,20 @@ function readAlterReplicaLogDirTopicResult(
   r: Reader,
   v: number,
 ): AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 1) {
     topicName = r.readString();
-  } else if (v >= 2) {
+  } else {
     topicName = r.readCompactString();
   }
-  let partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
+  let partitions: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult.partitions", v);
     }
     partitions = readAlterReplicaLogDirPartitionResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult.partitions", v);
@@ -488,7 +488,7 @@ function writeAlterReplicaLogDirTopicResult(
 ): void {
   if (v <= 1) {
     w.writeString(m.topicName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v <= 1) {
@@ -497,7 +497,7 @@ function writeAlterReplicaLogDirTopicResult(
     }
     w.writeArrayLength(m.partitions.length);
     writeAlterReplicaLogDirPartitionResultArray(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult.partitions", v);
     }

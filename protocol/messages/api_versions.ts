@@ -229,14 +229,14 @@ export function createApiVersionsResponseFinalizedFeatureKey(
 
 function readApiVersionsResponse(r: Reader, v: number): ApiVersionsResponse {
   const errorCode = r.readInt16();
-  let apiKeys: ApiVersionsResponseApiVersion[] = [];
+  let apiKeys: ApiVersionsResponseApiVersion[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ApiVersionsResponse.apiKeys", v);
     }
     apiKeys = readApiVersionArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ApiVersionsResponse.apiKeys", v);
@@ -309,7 +309,7 @@ function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, v: number):
     }
     w.writeArrayLength(m.apiKeys.length);
     writeApiVersionArray(w, m.apiKeys, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.apiKeys)) {
       throw nonNullable("ApiVersionsResponse.apiKeys", v);
     }

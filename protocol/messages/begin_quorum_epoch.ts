@@ -129,24 +129,24 @@ export function createBeginQuorumEpochRequestLeaderEndpoint(
 }
 
 function readBeginQuorumEpochRequest(r: Reader, v: number): BeginQuorumEpochRequest {
-  let clusterId: string | null = null;
+  let clusterId: string | null;
   if (v <= 0) {
     clusterId = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     clusterId = r.readCompactNullableString();
   }
   let voterId: number = -1;
   if (v >= 1) {
     voterId = r.readInt32();
   }
-  let topics: BeginQuorumEpochRequestTopicData[] = [];
+  let topics: BeginQuorumEpochRequestTopicData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochRequest.topics", v);
     }
     topics = readReqTopicDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochRequest.topics", v);
@@ -175,7 +175,7 @@ function readBeginQuorumEpochRequest(r: Reader, v: number): BeginQuorumEpochRequ
 function writeBeginQuorumEpochRequest(w: Writer, m: BeginQuorumEpochRequest, v: number): void {
   if (v <= 0) {
     w.writeNullableString(m.clusterId);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.clusterId);
   }
   if (v >= 1) {
@@ -187,7 +187,7 @@ function writeBeginQuorumEpochRequest(w: Writer, m: BeginQuorumEpochRequest, v: 
     }
     w.writeArrayLength(m.topics.length);
     writeReqTopicDataArray(w, m.topics, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("BeginQuorumEpochRequest.topics", v);
     }
@@ -207,20 +207,20 @@ function writeBeginQuorumEpochRequest(w: Writer, m: BeginQuorumEpochRequest, v: 
 }
 
 function readReqTopicData(r: Reader, v: number): BeginQuorumEpochRequestTopicData {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 0) {
     topicName = r.readString();
-  } else if (v >= 1) {
+  } else {
     topicName = r.readCompactString();
   }
-  let partitions: BeginQuorumEpochRequestPartitionData[] = [];
+  let partitions: BeginQuorumEpochRequestPartitionData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochRequestTopicData.partitions", v);
     }
     partitions = readReqPartitionDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochRequestTopicData.partitions", v);
@@ -239,7 +239,7 @@ function readReqTopicData(r: Reader, v: number): BeginQuorumEpochRequestTopicDat
 function writeReqTopicData(w: Writer, m: BeginQuorumEpochRequestTopicData, v: number): void {
   if (v <= 0) {
     w.writeString(m.topicName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v <= 0) {
@@ -248,7 +248,7 @@ function writeReqTopicData(w: Writer, m: BeginQuorumEpochRequestTopicData, v: nu
     }
     w.writeArrayLength(m.partitions.length);
     writeReqPartitionDataArray(w, m.partitions, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("BeginQuorumEpochRequestTopicData.partitions", v);
     }
@@ -515,14 +515,14 @@ export function createBeginQuorumEpochResponseNodeEndpoint(
 
 function readBeginQuorumEpochResponse(r: Reader, v: number): BeginQuorumEpochResponse {
   const errorCode = r.readInt16();
-  let topics: BeginQuorumEpochResponseTopicData[] = [];
+  let topics: BeginQuorumEpochResponseTopicData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochResponse.topics", v);
     }
     topics = readResTopicDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochResponse.topics", v);
@@ -565,7 +565,7 @@ function writeBeginQuorumEpochResponse(w: Writer, m: BeginQuorumEpochResponse, v
     }
     w.writeArrayLength(m.topics.length);
     writeResTopicDataArray(w, m.topics, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("BeginQuorumEpochResponse.topics", v);
     }
@@ -591,20 +591,20 @@ function writeBeginQuorumEpochResponse(w: Writer, m: BeginQuorumEpochResponse, v
 }
 
 function readResTopicData(r: Reader, v: number): BeginQuorumEpochResponseTopicData {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 0) {
     topicName = r.readString();
-  } else if (v >= 1) {
+  } else {
     topicName = r.readCompactString();
   }
-  let partitions: BeginQuorumEpochResponsePartitionData[] = [];
+  let partitions: BeginQuorumEpochResponsePartitionData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochResponseTopicData.partitions", v);
     }
     partitions = readResPartitionDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("BeginQuorumEpochResponseTopicData.partitions", v);
@@ -623,7 +623,7 @@ function readResTopicData(r: Reader, v: number): BeginQuorumEpochResponseTopicDa
 function writeResTopicData(w: Writer, m: BeginQuorumEpochResponseTopicData, v: number): void {
   if (v <= 0) {
     w.writeString(m.topicName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v <= 0) {
@@ -632,7 +632,7 @@ function writeResTopicData(w: Writer, m: BeginQuorumEpochResponseTopicData, v: n
     }
     w.writeArrayLength(m.partitions.length);
     writeResPartitionDataArray(w, m.partitions, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("BeginQuorumEpochResponseTopicData.partitions", v);
     }

@@ -142,14 +142,14 @@ export function createControlledShutdownResponseRemainingPartition(
 
 function readControlledShutdownResponse(r: Reader, v: number): ControlledShutdownResponse {
   const errorCode = r.readInt16();
-  let remainingPartitions: ControlledShutdownResponseRemainingPartition[] = [];
+  let remainingPartitions: ControlledShutdownResponseRemainingPartition[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ControlledShutdownResponse.remainingPartitions", v);
     }
     remainingPartitions = readRemainingPartitionArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ControlledShutdownResponse.remainingPartitions", v);
@@ -177,7 +177,7 @@ function writeControlledShutdownResponse(
     }
     w.writeArrayLength(m.remainingPartitions.length);
     writeRemainingPartitionArray(w, m.remainingPartitions, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.remainingPartitions)) {
       throw nonNullable("ControlledShutdownResponse.remainingPartitions", v);
     }
@@ -193,10 +193,10 @@ function readRemainingPartition(
   r: Reader,
   v: number,
 ): ControlledShutdownResponseRemainingPartition {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 2) {
     topicName = r.readString();
-  } else if (v >= 3) {
+  } else {
     topicName = r.readCompactString();
   }
   const partitionIndex = r.readInt32();
@@ -216,7 +216,7 @@ function writeRemainingPartition(
 ): void {
   if (v <= 2) {
     w.writeString(m.topicName);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   w.writeInt32(m.partitionIndex);

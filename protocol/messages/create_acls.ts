@@ -75,14 +75,14 @@ export function createCreateAclsRequestAclCreation(
 }
 
 function readCreateAclsRequest(r: Reader, v: number): CreateAclsRequest {
-  let creations: CreateAclsRequestAclCreation[] = [];
+  let creations: CreateAclsRequestAclCreation[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateAclsRequest.creations", v);
     }
     creations = readAclCreationArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateAclsRequest.creations", v);
@@ -104,7 +104,7 @@ function writeCreateAclsRequest(w: Writer, m: CreateAclsRequest, v: number): voi
     }
     w.writeArrayLength(m.creations.length);
     writeAclCreationArray(w, m.creations, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.creations)) {
       throw nonNullable("CreateAclsRequest.creations", v);
     }
@@ -118,26 +118,26 @@ function writeCreateAclsRequest(w: Writer, m: CreateAclsRequest, v: number): voi
 
 function readAclCreation(r: Reader, v: number): CreateAclsRequestAclCreation {
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 1) {
     resourceName = r.readString();
-  } else if (v >= 2) {
+  } else {
     resourceName = r.readCompactString();
   }
   let resourcePatternType: number = 3;
   if (v >= 1) {
     resourcePatternType = r.readInt8();
   }
-  let principal: string = "";
+  let principal: string;
   if (v <= 1) {
     principal = r.readString();
-  } else if (v >= 2) {
+  } else {
     principal = r.readCompactString();
   }
-  let host: string = "";
+  let host: string;
   if (v <= 1) {
     host = r.readString();
-  } else if (v >= 2) {
+  } else {
     host = r.readCompactString();
   }
   const operation = r.readInt8();
@@ -160,7 +160,7 @@ function writeAclCreation(w: Writer, m: CreateAclsRequestAclCreation, v: number)
   w.writeInt8(m.resourceType);
   if (v <= 1) {
     w.writeString(m.resourceName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v >= 1) {
@@ -172,12 +172,12 @@ function writeAclCreation(w: Writer, m: CreateAclsRequestAclCreation, v: number)
   }
   if (v <= 1) {
     w.writeString(m.principal);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principal);
   }
   if (v <= 1) {
     w.writeString(m.host);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.host);
   }
   w.writeInt8(m.operation);
@@ -276,14 +276,14 @@ export function createCreateAclsResponseAclCreationResult(
 
 function readCreateAclsResponse(r: Reader, v: number): CreateAclsResponse {
   const throttleTimeMs = r.readInt32();
-  let results: CreateAclsResponseAclCreationResult[] = [];
+  let results: CreateAclsResponseAclCreationResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateAclsResponse.results", v);
     }
     results = readAclCreationResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateAclsResponse.results", v);
@@ -307,7 +307,7 @@ function writeCreateAclsResponse(w: Writer, m: CreateAclsResponse, v: number): v
     }
     w.writeArrayLength(m.results.length);
     writeAclCreationResultArray(w, m.results, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.results)) {
       throw nonNullable("CreateAclsResponse.results", v);
     }
@@ -321,10 +321,10 @@ function writeCreateAclsResponse(w: Writer, m: CreateAclsResponse, v: number): v
 
 function readAclCreationResult(r: Reader, v: number): CreateAclsResponseAclCreationResult {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   if (v >= 2) {
@@ -344,7 +344,7 @@ function writeAclCreationResult(
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v >= 2) {

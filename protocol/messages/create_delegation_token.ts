@@ -91,14 +91,14 @@ function readCreateDelegationTokenRequest(r: Reader, v: number): CreateDelegatio
   if (v >= 3) {
     ownerPrincipalName = r.readCompactNullableString();
   }
-  let renewers: CreateDelegationTokenRequestCreatableRenewers[] = [];
+  let renewers: CreateDelegationTokenRequestCreatableRenewers[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateDelegationTokenRequest.renewers", v);
     }
     renewers = readCreatableRenewersArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateDelegationTokenRequest.renewers", v);
@@ -142,7 +142,7 @@ function writeCreateDelegationTokenRequest(
     }
     w.writeArrayLength(m.renewers.length);
     writeCreatableRenewersArray(w, m.renewers, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.renewers)) {
       throw nonNullable("CreateDelegationTokenRequest.renewers", v);
     }
@@ -159,16 +159,16 @@ function readCreatableRenewers(
   r: Reader,
   v: number,
 ): CreateDelegationTokenRequestCreatableRenewers {
-  let principalType: string = "";
+  let principalType: string;
   if (v <= 1) {
     principalType = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalType = r.readCompactString();
   }
-  let principalName: string = "";
+  let principalName: string;
   if (v <= 1) {
     principalName = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalName = r.readCompactString();
   }
   if (v >= 2) {
@@ -187,12 +187,12 @@ function writeCreatableRenewers(
 ): void {
   if (v <= 1) {
     w.writeString(m.principalType);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalType);
   }
   if (v <= 1) {
     w.writeString(m.principalName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalName);
   }
   if (v >= 2) {
@@ -303,16 +303,16 @@ export function createCreateDelegationTokenResponse(
 
 function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegationTokenResponse {
   const errorCode = r.readInt16();
-  let principalType: string = "";
+  let principalType: string;
   if (v <= 1) {
     principalType = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalType = r.readCompactString();
   }
-  let principalName: string = "";
+  let principalName: string;
   if (v <= 1) {
     principalName = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalName = r.readCompactString();
   }
   let tokenRequesterPrincipalType: string = "";
@@ -326,16 +326,16 @@ function readCreateDelegationTokenResponse(r: Reader, v: number): CreateDelegati
   const issueTimestampMs = r.readInt64();
   const expiryTimestampMs = r.readInt64();
   const maxTimestampMs = r.readInt64();
-  let tokenId: string = "";
+  let tokenId: string;
   if (v <= 1) {
     tokenId = r.readString();
-  } else if (v >= 2) {
+  } else {
     tokenId = r.readCompactString();
   }
-  let hmac: Uint8Array = new Uint8Array(0);
+  let hmac: Uint8Array;
   if (v <= 1) {
     hmac = r.readBytes();
-  } else if (v >= 2) {
+  } else {
     hmac = r.readCompactBytes();
   }
   const throttleTimeMs = r.readInt32();
@@ -365,12 +365,12 @@ function writeCreateDelegationTokenResponse(
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeString(m.principalType);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalType);
   }
   if (v <= 1) {
     w.writeString(m.principalName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalName);
   }
   if (v >= 3) {
@@ -392,12 +392,12 @@ function writeCreateDelegationTokenResponse(
   w.writeInt64(m.maxTimestampMs);
   if (v <= 1) {
     w.writeString(m.tokenId);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.tokenId);
   }
   if (v <= 1) {
     w.writeBytes(m.hmac);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactBytes(m.hmac);
   }
   w.writeInt32(m.throttleTimeMs);

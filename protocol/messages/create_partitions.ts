@@ -95,14 +95,14 @@ export function createCreatePartitionsRequestAssignment(
 }
 
 function readCreatePartitionsRequest(r: Reader, v: number): CreatePartitionsRequest {
-  let topics: CreatePartitionsRequestTopic[] = [];
+  let topics: CreatePartitionsRequestTopic[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreatePartitionsRequest.topics", v);
     }
     topics = readCreatePartitionsTopicArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreatePartitionsRequest.topics", v);
@@ -128,7 +128,7 @@ function writeCreatePartitionsRequest(w: Writer, m: CreatePartitionsRequest, v: 
     }
     w.writeArrayLength(m.topics.length);
     writeCreatePartitionsTopicArray(w, m.topics, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("CreatePartitionsRequest.topics", v);
     }
@@ -143,18 +143,18 @@ function writeCreatePartitionsRequest(w: Writer, m: CreatePartitionsRequest, v: 
 }
 
 function readCreatePartitionsTopic(r: Reader, v: number): CreatePartitionsRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
   const count = r.readInt32();
-  let assignments: CreatePartitionsRequestAssignment[] | null = [];
+  let assignments: CreatePartitionsRequestAssignment[] | null;
   if (v <= 1) {
     const n = r.readArrayLength();
     assignments = n < 0 ? null : readCreatePartitionsAssignmentArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     assignments = n < 0 ? null : readCreatePartitionsAssignmentArray(r, v, n);
   }
@@ -171,7 +171,7 @@ function readCreatePartitionsTopic(r: Reader, v: number): CreatePartitionsReques
 function writeCreatePartitionsTopic(w: Writer, m: CreatePartitionsRequestTopic, v: number): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   w.writeInt32(m.count);
@@ -182,7 +182,7 @@ function writeCreatePartitionsTopic(w: Writer, m: CreatePartitionsRequestTopic, 
       w.writeArrayLength(m.assignments.length);
       writeCreatePartitionsAssignmentArray(w, m.assignments, v);
     }
-  } else if (v >= 2) {
+  } else {
     if (m.assignments === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -218,14 +218,14 @@ function writeCreatePartitionsTopicArray(
 }
 
 function readCreatePartitionsAssignment(r: Reader, v: number): CreatePartitionsRequestAssignment {
-  let brokerIds: number[] = [];
+  let brokerIds: number[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreatePartitionsRequestAssignment.brokerIds", v);
     }
     brokerIds = readInt32Array(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreatePartitionsRequestAssignment.brokerIds", v);
@@ -251,7 +251,7 @@ function writeCreatePartitionsAssignment(
     }
     w.writeArrayLength(m.brokerIds.length);
     writeInt32Array(w, m.brokerIds, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.brokerIds)) {
       throw nonNullable("CreatePartitionsRequestAssignment.brokerIds", v);
     }
@@ -366,14 +366,14 @@ export function createCreatePartitionsResponseTopicResult(
 
 function readCreatePartitionsResponse(r: Reader, v: number): CreatePartitionsResponse {
   const throttleTimeMs = r.readInt32();
-  let results: CreatePartitionsResponseTopicResult[] = [];
+  let results: CreatePartitionsResponseTopicResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreatePartitionsResponse.results", v);
     }
     results = readCreatePartitionsTopicResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreatePartitionsResponse.results", v);
@@ -397,7 +397,7 @@ function writeCreatePartitionsResponse(w: Writer, m: CreatePartitionsResponse, v
     }
     w.writeArrayLength(m.results.length);
     writeCreatePartitionsTopicResultArray(w, m.results, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.results)) {
       throw nonNullable("CreatePartitionsResponse.results", v);
     }
@@ -413,17 +413,17 @@ function readCreatePartitionsTopicResult(
   r: Reader,
   v: number,
 ): CreatePartitionsResponseTopicResult {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
   const errorCode = r.readInt16();
-  let errorMessage: string | null = null;
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   if (v >= 2) {
@@ -443,13 +443,13 @@ function writeCreatePartitionsTopicResult(
 ): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v >= 2) {

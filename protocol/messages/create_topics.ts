@@ -138,14 +138,14 @@ export function createCreateTopicsRequestCreatableTopicConfig(
 }
 
 function readCreateTopicsRequest(r: Reader, v: number): CreateTopicsRequest {
-  let topics: CreateTopicsRequestCreatableTopic[] = [];
+  let topics: CreateTopicsRequestCreatableTopic[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequest.topics", v);
     }
     topics = readCreatableTopicArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequest.topics", v);
@@ -174,7 +174,7 @@ function writeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, v: number):
     }
     w.writeArrayLength(m.topics.length);
     writeCreatableTopicArray(w, m.topics, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("CreateTopicsRequest.topics", v);
     }
@@ -195,36 +195,36 @@ function writeCreateTopicsRequest(w: Writer, m: CreateTopicsRequest, v: number):
 }
 
 function readCreatableTopic(r: Reader, v: number): CreateTopicsRequestCreatableTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 4) {
     name = r.readString();
-  } else if (v >= 5) {
+  } else {
     name = r.readCompactString();
   }
   const numPartitions = r.readInt32();
   const replicationFactor = r.readInt16();
-  let assignments: CreateTopicsRequestCreatableReplicaAssignment[] = [];
+  let assignments: CreateTopicsRequestCreatableReplicaAssignment[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequestCreatableTopic.assignments", v);
     }
     assignments = readCreatableReplicaAssignmentArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequestCreatableTopic.assignments", v);
     }
     assignments = readCreatableReplicaAssignmentArray(r, v, n);
   }
-  let configs: CreateTopicsRequestCreatableTopicConfig[] = [];
+  let configs: CreateTopicsRequestCreatableTopicConfig[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequestCreatableTopic.configs", v);
     }
     configs = readCreatableTopicConfigArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequestCreatableTopic.configs", v);
@@ -246,7 +246,7 @@ function readCreatableTopic(r: Reader, v: number): CreateTopicsRequestCreatableT
 function writeCreatableTopic(w: Writer, m: CreateTopicsRequestCreatableTopic, v: number): void {
   if (v <= 4) {
     w.writeString(m.name);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.name);
   }
   w.writeInt32(m.numPartitions);
@@ -257,7 +257,7 @@ function writeCreatableTopic(w: Writer, m: CreateTopicsRequestCreatableTopic, v:
     }
     w.writeArrayLength(m.assignments.length);
     writeCreatableReplicaAssignmentArray(w, m.assignments, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.assignments)) {
       throw nonNullable("CreateTopicsRequestCreatableTopic.assignments", v);
     }
@@ -270,7 +270,7 @@ function writeCreatableTopic(w: Writer, m: CreateTopicsRequestCreatableTopic, v:
     }
     w.writeArrayLength(m.configs.length);
     writeCreatableTopicConfigArray(w, m.configs, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.configs)) {
       throw nonNullable("CreateTopicsRequestCreatableTopic.configs", v);
     }
@@ -309,14 +309,14 @@ function readCreatableReplicaAssignment(
   v: number,
 ): CreateTopicsRequestCreatableReplicaAssignment {
   const partitionIndex = r.readInt32();
-  let brokerIds: number[] = [];
+  let brokerIds: number[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequestCreatableReplicaAssignment.brokerIds", v);
     }
     brokerIds = readInt32Array(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsRequestCreatableReplicaAssignment.brokerIds", v);
@@ -344,7 +344,7 @@ function writeCreatableReplicaAssignment(
     }
     w.writeArrayLength(m.brokerIds.length);
     writeInt32Array(w, m.brokerIds, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.brokerIds)) {
       throw nonNullable("CreateTopicsRequestCreatableReplicaAssignment.brokerIds", v);
     }
@@ -379,16 +379,16 @@ function writeCreatableReplicaAssignmentArray(
 }
 
 function readCreatableTopicConfig(r: Reader, v: number): CreateTopicsRequestCreatableTopicConfig {
-  let name: string = "";
+  let name: string;
   if (v <= 4) {
     name = r.readString();
-  } else if (v >= 5) {
+  } else {
     name = r.readCompactString();
   }
-  let value: string | null = "";
+  let value: string | null;
   if (v <= 4) {
     value = r.readNullableString();
-  } else if (v >= 5) {
+  } else {
     value = r.readCompactNullableString();
   }
   if (v >= 5) {
@@ -407,12 +407,12 @@ function writeCreatableTopicConfig(
 ): void {
   if (v <= 4) {
     w.writeString(m.name);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 4) {
     w.writeNullableString(m.value);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactNullableString(m.value);
   }
   if (v >= 5) {
@@ -576,14 +576,14 @@ function readCreateTopicsResponse(r: Reader, v: number): CreateTopicsResponse {
   if (v >= 2) {
     throttleTimeMs = r.readInt32();
   }
-  let topics: CreateTopicsResponseCreatableTopicResult[] = [];
+  let topics: CreateTopicsResponseCreatableTopicResult[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsResponse.topics", v);
     }
     topics = readCreatableTopicResultArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("CreateTopicsResponse.topics", v);
@@ -609,7 +609,7 @@ function writeCreateTopicsResponse(w: Writer, m: CreateTopicsResponse, v: number
     }
     w.writeArrayLength(m.topics.length);
     writeCreatableTopicResultArray(w, m.topics, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("CreateTopicsResponse.topics", v);
     }
@@ -622,10 +622,10 @@ function writeCreateTopicsResponse(w: Writer, m: CreateTopicsResponse, v: number
 }
 
 function readCreatableTopicResult(r: Reader, v: number): CreateTopicsResponseCreatableTopicResult {
-  let name: string = "";
+  let name: string;
   if (v <= 4) {
     name = r.readString();
-  } else if (v >= 5) {
+  } else {
     name = r.readCompactString();
   }
   let topicId: string = ZERO_UUID;
@@ -691,7 +691,7 @@ function writeCreatableTopicResult(
 ): void {
   if (v <= 4) {
     w.writeString(m.name);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v >= 7) {

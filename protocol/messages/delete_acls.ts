@@ -75,14 +75,14 @@ export function createDeleteAclsRequestFilter(
 }
 
 function readDeleteAclsRequest(r: Reader, v: number): DeleteAclsRequest {
-  let filters: DeleteAclsRequestFilter[] = [];
+  let filters: DeleteAclsRequestFilter[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteAclsRequest.filters", v);
     }
     filters = readDeleteAclsFilterArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteAclsRequest.filters", v);
@@ -104,7 +104,7 @@ function writeDeleteAclsRequest(w: Writer, m: DeleteAclsRequest, v: number): voi
     }
     w.writeArrayLength(m.filters.length);
     writeDeleteAclsFilterArray(w, m.filters, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.filters)) {
       throw nonNullable("DeleteAclsRequest.filters", v);
     }
@@ -118,26 +118,26 @@ function writeDeleteAclsRequest(w: Writer, m: DeleteAclsRequest, v: number): voi
 
 function readDeleteAclsFilter(r: Reader, v: number): DeleteAclsRequestFilter {
   const resourceTypeFilter = r.readInt8();
-  let resourceNameFilter: string | null = "";
+  let resourceNameFilter: string | null;
   if (v <= 1) {
     resourceNameFilter = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     resourceNameFilter = r.readCompactNullableString();
   }
   let patternTypeFilter: number = 3;
   if (v >= 1) {
     patternTypeFilter = r.readInt8();
   }
-  let principalFilter: string | null = "";
+  let principalFilter: string | null;
   if (v <= 1) {
     principalFilter = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     principalFilter = r.readCompactNullableString();
   }
-  let hostFilter: string | null = "";
+  let hostFilter: string | null;
   if (v <= 1) {
     hostFilter = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     hostFilter = r.readCompactNullableString();
   }
   const operation = r.readInt8();
@@ -160,7 +160,7 @@ function writeDeleteAclsFilter(w: Writer, m: DeleteAclsRequestFilter, v: number)
   w.writeInt8(m.resourceTypeFilter);
   if (v <= 1) {
     w.writeNullableString(m.resourceNameFilter);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.resourceNameFilter);
   }
   if (v >= 1) {
@@ -172,12 +172,12 @@ function writeDeleteAclsFilter(w: Writer, m: DeleteAclsRequestFilter, v: number)
   }
   if (v <= 1) {
     w.writeNullableString(m.principalFilter);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.principalFilter);
   }
   if (v <= 1) {
     w.writeNullableString(m.hostFilter);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.hostFilter);
   }
   w.writeInt8(m.operation);
@@ -324,14 +324,14 @@ export function createDeleteAclsResponseMatchingAcl(
 
 function readDeleteAclsResponse(r: Reader, v: number): DeleteAclsResponse {
   const throttleTimeMs = r.readInt32();
-  let filterResults: DeleteAclsResponseFilterResult[] = [];
+  let filterResults: DeleteAclsResponseFilterResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteAclsResponse.filterResults", v);
     }
     filterResults = readDeleteAclsFilterResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteAclsResponse.filterResults", v);
@@ -355,7 +355,7 @@ function writeDeleteAclsResponse(w: Writer, m: DeleteAclsResponse, v: number): v
     }
     w.writeArrayLength(m.filterResults.length);
     writeDeleteAclsFilterResultArray(w, m.filterResults, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.filterResults)) {
       throw nonNullable("DeleteAclsResponse.filterResults", v);
     }
@@ -369,20 +369,20 @@ function writeDeleteAclsResponse(w: Writer, m: DeleteAclsResponse, v: number): v
 
 function readDeleteAclsFilterResult(r: Reader, v: number): DeleteAclsResponseFilterResult {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
-  let matchingAcls: DeleteAclsResponseMatchingAcl[] = [];
+  let matchingAcls: DeleteAclsResponseMatchingAcl[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteAclsResponseFilterResult.matchingAcls", v);
     }
     matchingAcls = readDeleteAclsMatchingAclArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteAclsResponseFilterResult.matchingAcls", v);
@@ -407,7 +407,7 @@ function writeDeleteAclsFilterResult(
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v <= 1) {
@@ -416,7 +416,7 @@ function writeDeleteAclsFilterResult(
     }
     w.writeArrayLength(m.matchingAcls.length);
     writeDeleteAclsMatchingAclArray(w, m.matchingAcls, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.matchingAcls)) {
       throw nonNullable("DeleteAclsResponseFilterResult.matchingAcls", v);
     }
@@ -452,33 +452,33 @@ function writeDeleteAclsFilterResultArray(
 
 function readDeleteAclsMatchingAcl(r: Reader, v: number): DeleteAclsResponseMatchingAcl {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 1) {
     resourceName = r.readString();
-  } else if (v >= 2) {
+  } else {
     resourceName = r.readCompactString();
   }
   let patternType: number = 3;
   if (v >= 1) {
     patternType = r.readInt8();
   }
-  let principal: string = "";
+  let principal: string;
   if (v <= 1) {
     principal = r.readString();
-  } else if (v >= 2) {
+  } else {
     principal = r.readCompactString();
   }
-  let host: string = "";
+  let host: string;
   if (v <= 1) {
     host = r.readString();
-  } else if (v >= 2) {
+  } else {
     host = r.readCompactString();
   }
   const operation = r.readInt8();
@@ -503,13 +503,13 @@ function writeDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsResponseMatchingAcl,
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   w.writeInt8(m.resourceType);
   if (v <= 1) {
     w.writeString(m.resourceName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v >= 1) {
@@ -521,12 +521,12 @@ function writeDeleteAclsMatchingAcl(w: Writer, m: DeleteAclsResponseMatchingAcl,
   }
   if (v <= 1) {
     w.writeString(m.principal);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principal);
   }
   if (v <= 1) {
     w.writeString(m.host);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.host);
   }
   w.writeInt8(m.operation);

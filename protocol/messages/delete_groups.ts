@@ -37,14 +37,14 @@ export function createDeleteGroupsRequest(
 }
 
 function readDeleteGroupsRequest(r: Reader, v: number): DeleteGroupsRequest {
-  let groupsNames: string[] = [];
+  let groupsNames: string[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteGroupsRequest.groupsNames", v);
     }
     groupsNames = readStringArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteGroupsRequest.groupsNames", v);
@@ -66,7 +66,7 @@ function writeDeleteGroupsRequest(w: Writer, m: DeleteGroupsRequest, v: number):
     }
     w.writeArrayLength(m.groupsNames.length);
     writeStringArray(w, m.groupsNames, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.groupsNames)) {
       throw nonNullable("DeleteGroupsRequest.groupsNames", v);
     }
@@ -155,14 +155,14 @@ export function createDeleteGroupsResponseDeletableGroupResult(
 
 function readDeleteGroupsResponse(r: Reader, v: number): DeleteGroupsResponse {
   const throttleTimeMs = r.readInt32();
-  let results: DeleteGroupsResponseDeletableGroupResult[] = [];
+  let results: DeleteGroupsResponseDeletableGroupResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteGroupsResponse.results", v);
     }
     results = readDeletableGroupResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteGroupsResponse.results", v);
@@ -186,7 +186,7 @@ function writeDeleteGroupsResponse(w: Writer, m: DeleteGroupsResponse, v: number
     }
     w.writeArrayLength(m.results.length);
     writeDeletableGroupResultArray(w, m.results, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.results)) {
       throw nonNullable("DeleteGroupsResponse.results", v);
     }
@@ -199,10 +199,10 @@ function writeDeleteGroupsResponse(w: Writer, m: DeleteGroupsResponse, v: number
 }
 
 function readDeletableGroupResult(r: Reader, v: number): DeleteGroupsResponseDeletableGroupResult {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 1) {
     groupId = r.readString();
-  } else if (v >= 2) {
+  } else {
     groupId = r.readCompactString();
   }
   const errorCode = r.readInt16();
@@ -222,7 +222,7 @@ function writeDeletableGroupResult(
 ): void {
   if (v <= 1) {
     w.writeString(m.groupId);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   w.writeInt16(m.errorCode);

@@ -88,14 +88,14 @@ export function createDeleteRecordsRequestPartition(
 }
 
 function readDeleteRecordsRequest(r: Reader, v: number): DeleteRecordsRequest {
-  let topics: DeleteRecordsRequestTopic[] = [];
+  let topics: DeleteRecordsRequestTopic[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsRequest.topics", v);
     }
     topics = readDeleteRecordsTopicArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsRequest.topics", v);
@@ -119,7 +119,7 @@ function writeDeleteRecordsRequest(w: Writer, m: DeleteRecordsRequest, v: number
     }
     w.writeArrayLength(m.topics.length);
     writeDeleteRecordsTopicArray(w, m.topics, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("DeleteRecordsRequest.topics", v);
     }
@@ -133,20 +133,20 @@ function writeDeleteRecordsRequest(w: Writer, m: DeleteRecordsRequest, v: number
 }
 
 function readDeleteRecordsTopic(r: Reader, v: number): DeleteRecordsRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: DeleteRecordsRequestPartition[] = [];
+  let partitions: DeleteRecordsRequestPartition[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsRequestTopic.partitions", v);
     }
     partitions = readDeleteRecordsPartitionArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsRequestTopic.partitions", v);
@@ -165,7 +165,7 @@ function readDeleteRecordsTopic(r: Reader, v: number): DeleteRecordsRequestTopic
 function writeDeleteRecordsTopic(w: Writer, m: DeleteRecordsRequestTopic, v: number): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 1) {
@@ -174,7 +174,7 @@ function writeDeleteRecordsTopic(w: Writer, m: DeleteRecordsRequestTopic, v: num
     }
     w.writeArrayLength(m.partitions.length);
     writeDeleteRecordsPartitionArray(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("DeleteRecordsRequestTopic.partitions", v);
     }
@@ -346,14 +346,14 @@ export function createDeleteRecordsResponsePartitionResult(
 
 function readDeleteRecordsResponse(r: Reader, v: number): DeleteRecordsResponse {
   const throttleTimeMs = r.readInt32();
-  let topics: DeleteRecordsResponseTopicResult[] = [];
+  let topics: DeleteRecordsResponseTopicResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsResponse.topics", v);
     }
     topics = readDeleteRecordsTopicResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsResponse.topics", v);
@@ -377,7 +377,7 @@ function writeDeleteRecordsResponse(w: Writer, m: DeleteRecordsResponse, v: numb
     }
     w.writeArrayLength(m.topics.length);
     writeDeleteRecordsTopicResultArray(w, m.topics, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("DeleteRecordsResponse.topics", v);
     }
@@ -390,20 +390,20 @@ function writeDeleteRecordsResponse(w: Writer, m: DeleteRecordsResponse, v: numb
 }
 
 function readDeleteRecordsTopicResult(r: Reader, v: number): DeleteRecordsResponseTopicResult {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: DeleteRecordsResponsePartitionResult[] = [];
+  let partitions: DeleteRecordsResponsePartitionResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsResponseTopicResult.partitions", v);
     }
     partitions = readDeleteRecordsPartitionResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteRecordsResponseTopicResult.partitions", v);
@@ -426,7 +426,7 @@ function writeDeleteRecordsTopicResult(
 ): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 1) {
@@ -435,7 +435,7 @@ function writeDeleteRecordsTopicResult(
     }
     w.writeArrayLength(m.partitions.length);
     writeDeleteRecordsPartitionResultArray(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("DeleteRecordsResponseTopicResult.partitions", v);
     }

@@ -261,14 +261,14 @@ function readDeleteTopicsResponse(r: Reader, v: number): DeleteTopicsResponse {
   if (v >= 1) {
     throttleTimeMs = r.readInt32();
   }
-  let responses: DeleteTopicsResponseDeletableTopicResult[] = [];
+  let responses: DeleteTopicsResponseDeletableTopicResult[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteTopicsResponse.responses", v);
     }
     responses = readDeletableTopicResultArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DeleteTopicsResponse.responses", v);
@@ -294,7 +294,7 @@ function writeDeleteTopicsResponse(w: Writer, m: DeleteTopicsResponse, v: number
     }
     w.writeArrayLength(m.responses.length);
     writeDeletableTopicResultArray(w, m.responses, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.responses)) {
       throw nonNullable("DeleteTopicsResponse.responses", v);
     }
@@ -307,12 +307,12 @@ function writeDeleteTopicsResponse(w: Writer, m: DeleteTopicsResponse, v: number
 }
 
 function readDeletableTopicResult(r: Reader, v: number): DeleteTopicsResponseDeletableTopicResult {
-  let name: string | null = "";
+  let name: string | null;
   if (v <= 3) {
     name = r.readString();
   } else if (v >= 4 && v <= 5) {
     name = r.readCompactString();
-  } else if (v >= 6) {
+  } else {
     name = r.readCompactNullableString();
   }
   let topicId: string = ZERO_UUID;
@@ -344,7 +344,7 @@ function writeDeletableTopicResult(
     w.writeString(m.name as string);
   } else if (v >= 4 && v <= 5) {
     w.writeCompactString(m.name as string);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactNullableString(m.name);
   }
   if (v >= 6) {

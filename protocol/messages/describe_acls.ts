@@ -57,26 +57,26 @@ export function createDescribeAclsRequest(
 
 function readDescribeAclsRequest(r: Reader, v: number): DescribeAclsRequest {
   const resourceTypeFilter = r.readInt8();
-  let resourceNameFilter: string | null = "";
+  let resourceNameFilter: string | null;
   if (v <= 1) {
     resourceNameFilter = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     resourceNameFilter = r.readCompactNullableString();
   }
   let patternTypeFilter: number = 3;
   if (v >= 1) {
     patternTypeFilter = r.readInt8();
   }
-  let principalFilter: string | null = "";
+  let principalFilter: string | null;
   if (v <= 1) {
     principalFilter = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     principalFilter = r.readCompactNullableString();
   }
-  let hostFilter: string | null = "";
+  let hostFilter: string | null;
   if (v <= 1) {
     hostFilter = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     hostFilter = r.readCompactNullableString();
   }
   const operation = r.readInt8();
@@ -99,7 +99,7 @@ function writeDescribeAclsRequest(w: Writer, m: DescribeAclsRequest, v: number):
   w.writeInt8(m.resourceTypeFilter);
   if (v <= 1) {
     w.writeNullableString(m.resourceNameFilter);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.resourceNameFilter);
   }
   if (v >= 1) {
@@ -111,12 +111,12 @@ function writeDescribeAclsRequest(w: Writer, m: DescribeAclsRequest, v: number):
   }
   if (v <= 1) {
     w.writeNullableString(m.principalFilter);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.principalFilter);
   }
   if (v <= 1) {
     w.writeNullableString(m.hostFilter);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.hostFilter);
   }
   w.writeInt8(m.operation);
@@ -246,20 +246,20 @@ export function createDescribeAclsResponseAclDescription(
 function readDescribeAclsResponse(r: Reader, v: number): DescribeAclsResponse {
   const throttleTimeMs = r.readInt32();
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
-  let resources: DescribeAclsResponseResource[] = [];
+  let resources: DescribeAclsResponseResource[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeAclsResponse.resources", v);
     }
     resources = readDescribeAclsResourceArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeAclsResponse.resources", v);
@@ -282,7 +282,7 @@ function writeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v: number
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v <= 1) {
@@ -291,7 +291,7 @@ function writeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v: number
     }
     w.writeArrayLength(m.resources.length);
     writeDescribeAclsResourceArray(w, m.resources, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.resources)) {
       throw nonNullable("DescribeAclsResponse.resources", v);
     }
@@ -305,24 +305,24 @@ function writeDescribeAclsResponse(w: Writer, m: DescribeAclsResponse, v: number
 
 function readDescribeAclsResource(r: Reader, v: number): DescribeAclsResponseResource {
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 1) {
     resourceName = r.readString();
-  } else if (v >= 2) {
+  } else {
     resourceName = r.readCompactString();
   }
   let patternType: number = 3;
   if (v >= 1) {
     patternType = r.readInt8();
   }
-  let acls: DescribeAclsResponseAclDescription[] = [];
+  let acls: DescribeAclsResponseAclDescription[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeAclsResponseResource.acls", v);
     }
     acls = readAclDescriptionArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeAclsResponseResource.acls", v);
@@ -344,7 +344,7 @@ function writeDescribeAclsResource(w: Writer, m: DescribeAclsResponseResource, v
   w.writeInt8(m.resourceType);
   if (v <= 1) {
     w.writeString(m.resourceName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v >= 1) {
@@ -360,7 +360,7 @@ function writeDescribeAclsResource(w: Writer, m: DescribeAclsResponseResource, v
     }
     w.writeArrayLength(m.acls.length);
     writeAclDescriptionArray(w, m.acls, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.acls)) {
       throw nonNullable("DescribeAclsResponseResource.acls", v);
     }
@@ -395,16 +395,16 @@ function writeDescribeAclsResourceArray(
 }
 
 function readAclDescription(r: Reader, v: number): DescribeAclsResponseAclDescription {
-  let principal: string = "";
+  let principal: string;
   if (v <= 1) {
     principal = r.readString();
-  } else if (v >= 2) {
+  } else {
     principal = r.readCompactString();
   }
-  let host: string = "";
+  let host: string;
   if (v <= 1) {
     host = r.readString();
-  } else if (v >= 2) {
+  } else {
     host = r.readCompactString();
   }
   const operation = r.readInt8();
@@ -423,12 +423,12 @@ function readAclDescription(r: Reader, v: number): DescribeAclsResponseAclDescri
 function writeAclDescription(w: Writer, m: DescribeAclsResponseAclDescription, v: number): void {
   if (v <= 1) {
     w.writeString(m.principal);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principal);
   }
   if (v <= 1) {
     w.writeString(m.host);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.host);
   }
   w.writeInt8(m.operation);

@@ -78,14 +78,14 @@ export function createDescribeClientQuotasRequestComponentData(
 }
 
 function readDescribeClientQuotasRequest(r: Reader, v: number): DescribeClientQuotasRequest {
-  let components: DescribeClientQuotasRequestComponentData[] = [];
+  let components: DescribeClientQuotasRequestComponentData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeClientQuotasRequest.components", v);
     }
     components = readComponentDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeClientQuotasRequest.components", v);
@@ -113,7 +113,7 @@ function writeDescribeClientQuotasRequest(
     }
     w.writeArrayLength(m.components.length);
     writeComponentDataArray(w, m.components, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.components)) {
       throw nonNullable("DescribeClientQuotasRequest.components", v);
     }
@@ -127,17 +127,17 @@ function writeDescribeClientQuotasRequest(
 }
 
 function readComponentData(r: Reader, v: number): DescribeClientQuotasRequestComponentData {
-  let entityType: string = "";
+  let entityType: string;
   if (v <= 0) {
     entityType = r.readString();
-  } else if (v >= 1) {
+  } else {
     entityType = r.readCompactString();
   }
   const matchType = r.readInt8();
-  let match: string | null = "";
+  let match: string | null;
   if (v <= 0) {
     match = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     match = r.readCompactNullableString();
   }
   if (v >= 1) {
@@ -157,13 +157,13 @@ function writeComponentData(
 ): void {
   if (v <= 0) {
     w.writeString(m.entityType);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.entityType);
   }
   w.writeInt8(m.matchType);
   if (v <= 0) {
     w.writeNullableString(m.match);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.match);
   }
   if (v >= 1) {
@@ -326,17 +326,17 @@ export function createDescribeClientQuotasResponseValueData(
 function readDescribeClientQuotasResponse(r: Reader, v: number): DescribeClientQuotasResponse {
   const throttleTimeMs = r.readInt32();
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 0) {
     errorMessage = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
-  let entries: DescribeClientQuotasResponseEntryData[] | null = [];
+  let entries: DescribeClientQuotasResponseEntryData[] | null;
   if (v <= 0) {
     const n = r.readArrayLength();
     entries = n < 0 ? null : readEntryDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     entries = n < 0 ? null : readEntryDataArray(r, v, n);
   }
@@ -360,7 +360,7 @@ function writeDescribeClientQuotasResponse(
   w.writeInt16(m.errorCode);
   if (v <= 0) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v <= 0) {
@@ -370,7 +370,7 @@ function writeDescribeClientQuotasResponse(
       w.writeArrayLength(m.entries.length);
       writeEntryDataArray(w, m.entries, v);
     }
-  } else if (v >= 1) {
+  } else {
     if (m.entries === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -384,28 +384,28 @@ function writeDescribeClientQuotasResponse(
 }
 
 function readEntryData(r: Reader, v: number): DescribeClientQuotasResponseEntryData {
-  let entity: DescribeClientQuotasResponseEntityData[] = [];
+  let entity: DescribeClientQuotasResponseEntityData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeClientQuotasResponseEntryData.entity", v);
     }
     entity = readEntityDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeClientQuotasResponseEntryData.entity", v);
     }
     entity = readEntityDataArray(r, v, n);
   }
-  let values: DescribeClientQuotasResponseValueData[] = [];
+  let values: DescribeClientQuotasResponseValueData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeClientQuotasResponseEntryData.values", v);
     }
     values = readValueDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeClientQuotasResponseEntryData.values", v);
@@ -428,7 +428,7 @@ function writeEntryData(w: Writer, m: DescribeClientQuotasResponseEntryData, v: 
     }
     w.writeArrayLength(m.entity.length);
     writeEntityDataArray(w, m.entity, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.entity)) {
       throw nonNullable("DescribeClientQuotasResponseEntryData.entity", v);
     }
@@ -441,7 +441,7 @@ function writeEntryData(w: Writer, m: DescribeClientQuotasResponseEntryData, v: 
     }
     w.writeArrayLength(m.values.length);
     writeValueDataArray(w, m.values, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.values)) {
       throw nonNullable("DescribeClientQuotasResponseEntryData.values", v);
     }
@@ -476,16 +476,16 @@ function writeEntryDataArray(
 }
 
 function readEntityData(r: Reader, v: number): DescribeClientQuotasResponseEntityData {
-  let entityType: string = "";
+  let entityType: string;
   if (v <= 0) {
     entityType = r.readString();
-  } else if (v >= 1) {
+  } else {
     entityType = r.readCompactString();
   }
-  let entityName: string | null = "";
+  let entityName: string | null;
   if (v <= 0) {
     entityName = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     entityName = r.readCompactNullableString();
   }
   if (v >= 1) {
@@ -500,12 +500,12 @@ function readEntityData(r: Reader, v: number): DescribeClientQuotasResponseEntit
 function writeEntityData(w: Writer, m: DescribeClientQuotasResponseEntityData, v: number): void {
   if (v <= 0) {
     w.writeString(m.entityType);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.entityType);
   }
   if (v <= 0) {
     w.writeNullableString(m.entityName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.entityName);
   }
   if (v >= 1) {
@@ -536,10 +536,10 @@ function writeEntityDataArray(
 }
 
 function readValueData(r: Reader, v: number): DescribeClientQuotasResponseValueData {
-  let key: string = "";
+  let key: string;
   if (v <= 0) {
     key = r.readString();
-  } else if (v >= 1) {
+  } else {
     key = r.readCompactString();
   }
   const value = r.readFloat64();
@@ -555,7 +555,7 @@ function readValueData(r: Reader, v: number): DescribeClientQuotasResponseValueD
 function writeValueData(w: Writer, m: DescribeClientQuotasResponseValueData, v: number): void {
   if (v <= 0) {
     w.writeString(m.key);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.key);
   }
   w.writeFloat64(m.value);

@@ -75,14 +75,14 @@ export function createDescribeConfigsRequestResource(
 }
 
 function readDescribeConfigsRequest(r: Reader, v: number): DescribeConfigsRequest {
-  let resources: DescribeConfigsRequestResource[] = [];
+  let resources: DescribeConfigsRequestResource[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeConfigsRequest.resources", v);
     }
     resources = readDescribeConfigsResourceArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeConfigsRequest.resources", v);
@@ -114,7 +114,7 @@ function writeDescribeConfigsRequest(w: Writer, m: DescribeConfigsRequest, v: nu
     }
     w.writeArrayLength(m.resources.length);
     writeDescribeConfigsResourceArray(w, m.resources, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.resources)) {
       throw nonNullable("DescribeConfigsRequest.resources", v);
     }
@@ -142,17 +142,17 @@ function writeDescribeConfigsRequest(w: Writer, m: DescribeConfigsRequest, v: nu
 
 function readDescribeConfigsResource(r: Reader, v: number): DescribeConfigsRequestResource {
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 3) {
     resourceName = r.readString();
-  } else if (v >= 4) {
+  } else {
     resourceName = r.readCompactString();
   }
-  let configurationKeys: string[] | null = [];
+  let configurationKeys: string[] | null;
   if (v <= 3) {
     const n = r.readArrayLength();
     configurationKeys = n < 0 ? null : readStringArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     configurationKeys = n < 0 ? null : readCompactStringArray(r, v, n);
   }
@@ -174,7 +174,7 @@ function writeDescribeConfigsResource(
   w.writeInt8(m.resourceType);
   if (v <= 3) {
     w.writeString(m.resourceName);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v <= 3) {
@@ -184,7 +184,7 @@ function writeDescribeConfigsResource(
       w.writeArrayLength(m.configurationKeys.length);
       writeStringArray(w, m.configurationKeys, v);
     }
-  } else if (v >= 4) {
+  } else {
     if (m.configurationKeys === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -386,14 +386,14 @@ export function createDescribeConfigsResponseSynonym(
 
 function readDescribeConfigsResponse(r: Reader, v: number): DescribeConfigsResponse {
   const throttleTimeMs = r.readInt32();
-  let results: DescribeConfigsResponseResult[] = [];
+  let results: DescribeConfigsResponseResult[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeConfigsResponse.results", v);
     }
     results = readDescribeConfigsResultArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeConfigsResponse.results", v);
@@ -417,7 +417,7 @@ function writeDescribeConfigsResponse(w: Writer, m: DescribeConfigsResponse, v: 
     }
     w.writeArrayLength(m.results.length);
     writeDescribeConfigsResultArray(w, m.results, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.results)) {
       throw nonNullable("DescribeConfigsResponse.results", v);
     }
@@ -431,27 +431,27 @@ function writeDescribeConfigsResponse(w: Writer, m: DescribeConfigsResponse, v: 
 
 function readDescribeConfigsResult(r: Reader, v: number): DescribeConfigsResponseResult {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 3) {
     errorMessage = r.readNullableString();
-  } else if (v >= 4) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 3) {
     resourceName = r.readString();
-  } else if (v >= 4) {
+  } else {
     resourceName = r.readCompactString();
   }
-  let configs: DescribeConfigsResponseResourceResult[] = [];
+  let configs: DescribeConfigsResponseResourceResult[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeConfigsResponseResult.configs", v);
     }
     configs = readDescribeConfigsResourceResultArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeConfigsResponseResult.configs", v);
@@ -474,13 +474,13 @@ function writeDescribeConfigsResult(w: Writer, m: DescribeConfigsResponseResult,
   w.writeInt16(m.errorCode);
   if (v <= 3) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   w.writeInt8(m.resourceType);
   if (v <= 3) {
     w.writeString(m.resourceName);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v <= 3) {
@@ -489,7 +489,7 @@ function writeDescribeConfigsResult(w: Writer, m: DescribeConfigsResponseResult,
     }
     w.writeArrayLength(m.configs.length);
     writeDescribeConfigsResourceResultArray(w, m.configs, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.configs)) {
       throw nonNullable("DescribeConfigsResponseResult.configs", v);
     }
@@ -527,16 +527,16 @@ function readDescribeConfigsResourceResult(
   r: Reader,
   v: number,
 ): DescribeConfigsResponseResourceResult {
-  let name: string = "";
+  let name: string;
   if (v <= 3) {
     name = r.readString();
-  } else if (v >= 4) {
+  } else {
     name = r.readCompactString();
   }
-  let value: string | null = "";
+  let value: string | null;
   if (v <= 3) {
     value = r.readNullableString();
-  } else if (v >= 4) {
+  } else {
     value = r.readCompactNullableString();
   }
   const readOnly_ = r.readBool();
@@ -596,12 +596,12 @@ function writeDescribeConfigsResourceResult(
 ): void {
   if (v <= 3) {
     w.writeString(m.name);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 3) {
     w.writeNullableString(m.value);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactNullableString(m.value);
   }
   w.writeBool(m.readOnly);
@@ -665,16 +665,16 @@ function writeDescribeConfigsResourceResultArray(
 }
 
 function readDescribeConfigsSynonym(r: Reader, v: number): DescribeConfigsResponseSynonym {
-  let name: string = "";
+  let name: string;
   if (v <= 3) {
     name = r.readString();
-  } else if (v >= 4) {
+  } else {
     name = r.readCompactString();
   }
-  let value: string | null = "";
+  let value: string | null;
   if (v <= 3) {
     value = r.readNullableString();
-  } else if (v >= 4) {
+  } else {
     value = r.readCompactNullableString();
   }
   const source = r.readInt8();
@@ -695,12 +695,12 @@ function writeDescribeConfigsSynonym(
 ): void {
   if (v <= 3) {
     w.writeString(m.name);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 3) {
     w.writeNullableString(m.value);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactNullableString(m.value);
   }
   w.writeInt8(m.source);

@@ -68,11 +68,11 @@ export function createDescribeDelegationTokenRequestOwner(
 }
 
 function readDescribeDelegationTokenRequest(r: Reader, v: number): DescribeDelegationTokenRequest {
-  let owners: DescribeDelegationTokenRequestOwner[] | null = [];
+  let owners: DescribeDelegationTokenRequestOwner[] | null;
   if (v <= 1) {
     const n = r.readArrayLength();
     owners = n < 0 ? null : readDescribeDelegationTokenOwnerArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     owners = n < 0 ? null : readDescribeDelegationTokenOwnerArray(r, v, n);
   }
@@ -96,7 +96,7 @@ function writeDescribeDelegationTokenRequest(
       w.writeArrayLength(m.owners.length);
       writeDescribeDelegationTokenOwnerArray(w, m.owners, v);
     }
-  } else if (v >= 2) {
+  } else {
     if (m.owners === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -113,16 +113,16 @@ function readDescribeDelegationTokenOwner(
   r: Reader,
   v: number,
 ): DescribeDelegationTokenRequestOwner {
-  let principalType: string = "";
+  let principalType: string;
   if (v <= 1) {
     principalType = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalType = r.readCompactString();
   }
-  let principalName: string = "";
+  let principalName: string;
   if (v <= 1) {
     principalName = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalName = r.readCompactString();
   }
   if (v >= 2) {
@@ -141,12 +141,12 @@ function writeDescribeDelegationTokenOwner(
 ): void {
   if (v <= 1) {
     w.writeString(m.principalType);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalType);
   }
   if (v <= 1) {
     w.writeString(m.principalName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalName);
   }
   if (v >= 2) {
@@ -308,14 +308,14 @@ function readDescribeDelegationTokenResponse(
   v: number,
 ): DescribeDelegationTokenResponse {
   const errorCode = r.readInt16();
-  let tokens: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
+  let tokens: DescribeDelegationTokenResponseDescribedDelegationToken[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeDelegationTokenResponse.tokens", v);
     }
     tokens = readDescribedDelegationTokenArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeDelegationTokenResponse.tokens", v);
@@ -345,7 +345,7 @@ function writeDescribeDelegationTokenResponse(
     }
     w.writeArrayLength(m.tokens.length);
     writeDescribedDelegationTokenArray(w, m.tokens, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.tokens)) {
       throw nonNullable("DescribeDelegationTokenResponse.tokens", v);
     }
@@ -362,16 +362,16 @@ function readDescribedDelegationToken(
   r: Reader,
   v: number,
 ): DescribeDelegationTokenResponseDescribedDelegationToken {
-  let principalType: string = "";
+  let principalType: string;
   if (v <= 1) {
     principalType = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalType = r.readCompactString();
   }
-  let principalName: string = "";
+  let principalName: string;
   if (v <= 1) {
     principalName = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalName = r.readCompactString();
   }
   let tokenRequesterPrincipalType: string = "";
@@ -385,26 +385,26 @@ function readDescribedDelegationToken(
   const issueTimestamp = r.readInt64();
   const expiryTimestamp = r.readInt64();
   const maxTimestamp = r.readInt64();
-  let tokenId: string = "";
+  let tokenId: string;
   if (v <= 1) {
     tokenId = r.readString();
-  } else if (v >= 2) {
+  } else {
     tokenId = r.readCompactString();
   }
-  let hmac: Uint8Array = new Uint8Array(0);
+  let hmac: Uint8Array;
   if (v <= 1) {
     hmac = r.readBytes();
-  } else if (v >= 2) {
+  } else {
     hmac = r.readCompactBytes();
   }
-  let renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
+  let renewers: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeDelegationTokenResponseDescribedDelegationToken.renewers", v);
     }
     renewers = readDescribedDelegationTokenRenewerArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeDelegationTokenResponseDescribedDelegationToken.renewers", v);
@@ -435,12 +435,12 @@ function writeDescribedDelegationToken(
 ): void {
   if (v <= 1) {
     w.writeString(m.principalType);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalType);
   }
   if (v <= 1) {
     w.writeString(m.principalName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalName);
   }
   if (v >= 3) {
@@ -468,12 +468,12 @@ function writeDescribedDelegationToken(
   w.writeInt64(m.maxTimestamp);
   if (v <= 1) {
     w.writeString(m.tokenId);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.tokenId);
   }
   if (v <= 1) {
     w.writeBytes(m.hmac);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactBytes(m.hmac);
   }
   if (v <= 1) {
@@ -482,7 +482,7 @@ function writeDescribedDelegationToken(
     }
     w.writeArrayLength(m.renewers.length);
     writeDescribedDelegationTokenRenewerArray(w, m.renewers, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.renewers)) {
       throw nonNullable("DescribeDelegationTokenResponseDescribedDelegationToken.renewers", v);
     }
@@ -520,16 +520,16 @@ function readDescribedDelegationTokenRenewer(
   r: Reader,
   v: number,
 ): DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
-  let principalType: string = "";
+  let principalType: string;
   if (v <= 1) {
     principalType = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalType = r.readCompactString();
   }
-  let principalName: string = "";
+  let principalName: string;
   if (v <= 1) {
     principalName = r.readString();
-  } else if (v >= 2) {
+  } else {
     principalName = r.readCompactString();
   }
   if (v >= 2) {
@@ -548,12 +548,12 @@ function writeDescribedDelegationTokenRenewer(
 ): void {
   if (v <= 1) {
     w.writeString(m.principalType);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalType);
   }
   if (v <= 1) {
     w.writeString(m.principalName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.principalName);
   }
   if (v >= 2) {

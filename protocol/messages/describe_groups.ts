@@ -41,14 +41,14 @@ export function createDescribeGroupsRequest(
 }
 
 function readDescribeGroupsRequest(r: Reader, v: number): DescribeGroupsRequest {
-  let groups: string[] = [];
+  let groups: string[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeGroupsRequest.groups", v);
     }
     groups = readStringArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeGroupsRequest.groups", v);
@@ -75,7 +75,7 @@ function writeDescribeGroupsRequest(w: Writer, m: DescribeGroupsRequest, v: numb
     }
     w.writeArrayLength(m.groups.length);
     writeStringArray(w, m.groups, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.groups)) {
       throw nonNullable("DescribeGroupsRequest.groups", v);
     }
@@ -229,14 +229,14 @@ function readDescribeGroupsResponse(r: Reader, v: number): DescribeGroupsRespons
   if (v >= 1) {
     throttleTimeMs = r.readInt32();
   }
-  let groups: DescribeGroupsResponseDescribedGroup[] = [];
+  let groups: DescribeGroupsResponseDescribedGroup[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeGroupsResponse.groups", v);
     }
     groups = readDescribedGroupArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeGroupsResponse.groups", v);
@@ -262,7 +262,7 @@ function writeDescribeGroupsResponse(w: Writer, m: DescribeGroupsResponse, v: nu
     }
     w.writeArrayLength(m.groups.length);
     writeDescribedGroupArray(w, m.groups, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.groups)) {
       throw nonNullable("DescribeGroupsResponse.groups", v);
     }
@@ -276,38 +276,38 @@ function writeDescribeGroupsResponse(w: Writer, m: DescribeGroupsResponse, v: nu
 
 function readDescribedGroup(r: Reader, v: number): DescribeGroupsResponseDescribedGroup {
   const errorCode = r.readInt16();
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 4) {
     groupId = r.readString();
-  } else if (v >= 5) {
+  } else {
     groupId = r.readCompactString();
   }
-  let groupState: string = "";
+  let groupState: string;
   if (v <= 4) {
     groupState = r.readString();
-  } else if (v >= 5) {
+  } else {
     groupState = r.readCompactString();
   }
-  let protocolType: string = "";
+  let protocolType: string;
   if (v <= 4) {
     protocolType = r.readString();
-  } else if (v >= 5) {
+  } else {
     protocolType = r.readCompactString();
   }
-  let protocolData: string = "";
+  let protocolData: string;
   if (v <= 4) {
     protocolData = r.readString();
-  } else if (v >= 5) {
+  } else {
     protocolData = r.readCompactString();
   }
-  let members: DescribeGroupsResponseDescribedGroupMember[] = [];
+  let members: DescribeGroupsResponseDescribedGroupMember[];
   if (v <= 4) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeGroupsResponseDescribedGroup.members", v);
     }
     members = readDescribedGroupMemberArray(r, v, n);
-  } else if (v >= 5) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeGroupsResponseDescribedGroup.members", v);
@@ -336,22 +336,22 @@ function writeDescribedGroup(w: Writer, m: DescribeGroupsResponseDescribedGroup,
   w.writeInt16(m.errorCode);
   if (v <= 4) {
     w.writeString(m.groupId);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   if (v <= 4) {
     w.writeString(m.groupState);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.groupState);
   }
   if (v <= 4) {
     w.writeString(m.protocolType);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.protocolType);
   }
   if (v <= 4) {
     w.writeString(m.protocolData);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.protocolData);
   }
   if (v <= 4) {
@@ -360,7 +360,7 @@ function writeDescribedGroup(w: Writer, m: DescribeGroupsResponseDescribedGroup,
     }
     w.writeArrayLength(m.members.length);
     writeDescribedGroupMemberArray(w, m.members, v);
-  } else if (v >= 5) {
+  } else {
     if (!Array.isArray(m.members)) {
       throw nonNullable("DescribeGroupsResponseDescribedGroup.members", v);
     }
@@ -405,10 +405,10 @@ function readDescribedGroupMember(
   r: Reader,
   v: number,
 ): DescribeGroupsResponseDescribedGroupMember {
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 4) {
     memberId = r.readString();
-  } else if (v >= 5) {
+  } else {
     memberId = r.readCompactString();
   }
   let groupInstanceId: string | null = null;
@@ -417,28 +417,28 @@ function readDescribedGroupMember(
   } else if (v >= 5) {
     groupInstanceId = r.readCompactNullableString();
   }
-  let clientId: string = "";
+  let clientId: string;
   if (v <= 4) {
     clientId = r.readString();
-  } else if (v >= 5) {
+  } else {
     clientId = r.readCompactString();
   }
-  let clientHost: string = "";
+  let clientHost: string;
   if (v <= 4) {
     clientHost = r.readString();
-  } else if (v >= 5) {
+  } else {
     clientHost = r.readCompactString();
   }
-  let memberMetadata: Uint8Array = new Uint8Array(0);
+  let memberMetadata: Uint8Array;
   if (v <= 4) {
     memberMetadata = r.readBytes();
-  } else if (v >= 5) {
+  } else {
     memberMetadata = r.readCompactBytes();
   }
-  let memberAssignment: Uint8Array = new Uint8Array(0);
+  let memberAssignment: Uint8Array;
   if (v <= 4) {
     memberAssignment = r.readBytes();
-  } else if (v >= 5) {
+  } else {
     memberAssignment = r.readCompactBytes();
   }
   if (v >= 5) {
@@ -461,7 +461,7 @@ function writeDescribedGroupMember(
 ): void {
   if (v <= 4) {
     w.writeString(m.memberId);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v >= 4 && v <= 4) {
@@ -471,22 +471,22 @@ function writeDescribedGroupMember(
   }
   if (v <= 4) {
     w.writeString(m.clientId);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.clientId);
   }
   if (v <= 4) {
     w.writeString(m.clientHost);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactString(m.clientHost);
   }
   if (v <= 4) {
     w.writeBytes(m.memberMetadata);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactBytes(m.memberMetadata);
   }
   if (v <= 4) {
     w.writeBytes(m.memberAssignment);
-  } else if (v >= 5) {
+  } else {
     w.writeCompactBytes(m.memberAssignment);
   }
   if (v >= 5) {

@@ -65,11 +65,11 @@ export function createDescribeLogDirsRequestDescribableLogDirTopic(
 }
 
 function readDescribeLogDirsRequest(r: Reader, v: number): DescribeLogDirsRequest {
-  let topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null = [];
+  let topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
   if (v <= 1) {
     const n = r.readArrayLength();
     topics = n < 0 ? null : readDescribableLogDirTopicArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     topics = n < 0 ? null : readDescribableLogDirTopicArray(r, v, n);
   }
@@ -89,7 +89,7 @@ function writeDescribeLogDirsRequest(w: Writer, m: DescribeLogDirsRequest, v: nu
       w.writeArrayLength(m.topics.length);
       writeDescribableLogDirTopicArray(w, m.topics, v);
     }
-  } else if (v >= 2) {
+  } else {
     if (m.topics === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -106,20 +106,20 @@ function readDescribableLogDirTopic(
   r: Reader,
   v: number,
 ): DescribeLogDirsRequestDescribableLogDirTopic {
-  let topic: string = "";
+  let topic: string;
   if (v <= 1) {
     topic = r.readString();
-  } else if (v >= 2) {
+  } else {
     topic = r.readCompactString();
   }
-  let partitions: number[] = [];
+  let partitions: number[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsRequestDescribableLogDirTopic.partitions", v);
     }
     partitions = readInt32Array(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsRequestDescribableLogDirTopic.partitions", v);
@@ -142,7 +142,7 @@ function writeDescribableLogDirTopic(
 ): void {
   if (v <= 1) {
     w.writeString(m.topic);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.topic);
   }
   if (v <= 1) {
@@ -151,7 +151,7 @@ function writeDescribableLogDirTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeInt32Array(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("DescribeLogDirsRequestDescribableLogDirTopic.partitions", v);
     }
@@ -339,14 +339,14 @@ function readDescribeLogDirsResponse(r: Reader, v: number): DescribeLogDirsRespo
   if (v >= 3) {
     errorCode = r.readInt16();
   }
-  let results: DescribeLogDirsResponseResult[] = [];
+  let results: DescribeLogDirsResponseResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsResponse.results", v);
     }
     results = readDescribeLogDirsResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsResponse.results", v);
@@ -374,7 +374,7 @@ function writeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsResponse, v: 
     }
     w.writeArrayLength(m.results.length);
     writeDescribeLogDirsResultArray(w, m.results, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.results)) {
       throw nonNullable("DescribeLogDirsResponse.results", v);
     }
@@ -388,20 +388,20 @@ function writeDescribeLogDirsResponse(w: Writer, m: DescribeLogDirsResponse, v: 
 
 function readDescribeLogDirsResult(r: Reader, v: number): DescribeLogDirsResponseResult {
   const errorCode = r.readInt16();
-  let logDir: string = "";
+  let logDir: string;
   if (v <= 1) {
     logDir = r.readString();
-  } else if (v >= 2) {
+  } else {
     logDir = r.readCompactString();
   }
-  let topics: DescribeLogDirsResponseTopic[] = [];
+  let topics: DescribeLogDirsResponseTopic[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsResponseResult.topics", v);
     }
     topics = readDescribeLogDirsTopicArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsResponseResult.topics", v);
@@ -432,7 +432,7 @@ function writeDescribeLogDirsResult(w: Writer, m: DescribeLogDirsResponseResult,
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeString(m.logDir);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.logDir);
   }
   if (v <= 1) {
@@ -441,7 +441,7 @@ function writeDescribeLogDirsResult(w: Writer, m: DescribeLogDirsResponseResult,
     }
     w.writeArrayLength(m.topics.length);
     writeDescribeLogDirsTopicArray(w, m.topics, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("DescribeLogDirsResponseResult.topics", v);
     }
@@ -482,20 +482,20 @@ function writeDescribeLogDirsResultArray(
 }
 
 function readDescribeLogDirsTopic(r: Reader, v: number): DescribeLogDirsResponseTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: DescribeLogDirsResponsePartition[] = [];
+  let partitions: DescribeLogDirsResponsePartition[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsResponseTopic.partitions", v);
     }
     partitions = readDescribeLogDirsPartitionArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("DescribeLogDirsResponseTopic.partitions", v);
@@ -514,7 +514,7 @@ function readDescribeLogDirsTopic(r: Reader, v: number): DescribeLogDirsResponse
 function writeDescribeLogDirsTopic(w: Writer, m: DescribeLogDirsResponseTopic, v: number): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 1) {
@@ -523,7 +523,7 @@ function writeDescribeLogDirsTopic(w: Writer, m: DescribeLogDirsResponseTopic, v
     }
     w.writeArrayLength(m.partitions.length);
     writeDescribeLogDirsPartitionArray(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("DescribeLogDirsResponseTopic.partitions", v);
     }

@@ -75,11 +75,11 @@ function readElectLeadersRequest(r: Reader, v: number): ElectLeadersRequest {
   if (v >= 1) {
     electionType = r.readInt8();
   }
-  let topicPartitions: ElectLeadersRequestTopicPartitions[] | null = [];
+  let topicPartitions: ElectLeadersRequestTopicPartitions[] | null;
   if (v <= 1) {
     const n = r.readArrayLength();
     topicPartitions = n < 0 ? null : readTopicPartitionsArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     topicPartitions = n < 0 ? null : readTopicPartitionsArray(r, v, n);
   }
@@ -109,7 +109,7 @@ function writeElectLeadersRequest(w: Writer, m: ElectLeadersRequest, v: number):
       w.writeArrayLength(m.topicPartitions.length);
       writeTopicPartitionsArray(w, m.topicPartitions, v);
     }
-  } else if (v >= 2) {
+  } else {
     if (m.topicPartitions === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -124,20 +124,20 @@ function writeElectLeadersRequest(w: Writer, m: ElectLeadersRequest, v: number):
 }
 
 function readTopicPartitions(r: Reader, v: number): ElectLeadersRequestTopicPartitions {
-  let topic: string = "";
+  let topic: string;
   if (v <= 1) {
     topic = r.readString();
-  } else if (v >= 2) {
+  } else {
     topic = r.readCompactString();
   }
-  let partitions: number[] = [];
+  let partitions: number[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ElectLeadersRequestTopicPartitions.partitions", v);
     }
     partitions = readInt32Array(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ElectLeadersRequestTopicPartitions.partitions", v);
@@ -156,7 +156,7 @@ function readTopicPartitions(r: Reader, v: number): ElectLeadersRequestTopicPart
 function writeTopicPartitions(w: Writer, m: ElectLeadersRequestTopicPartitions, v: number): void {
   if (v <= 1) {
     w.writeString(m.topic);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.topic);
   }
   if (v <= 1) {
@@ -165,7 +165,7 @@ function writeTopicPartitions(w: Writer, m: ElectLeadersRequestTopicPartitions, 
     }
     w.writeArrayLength(m.partitions.length);
     writeInt32Array(w, m.partitions, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("ElectLeadersRequestTopicPartitions.partitions", v);
     }
@@ -313,14 +313,14 @@ function readElectLeadersResponse(r: Reader, v: number): ElectLeadersResponse {
   if (v >= 1) {
     errorCode = r.readInt16();
   }
-  let replicaElectionResults: ElectLeadersResponseReplicaElectionResult[] = [];
+  let replicaElectionResults: ElectLeadersResponseReplicaElectionResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ElectLeadersResponse.replicaElectionResults", v);
     }
     replicaElectionResults = readReplicaElectionResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ElectLeadersResponse.replicaElectionResults", v);
@@ -352,7 +352,7 @@ function writeElectLeadersResponse(w: Writer, m: ElectLeadersResponse, v: number
     }
     w.writeArrayLength(m.replicaElectionResults.length);
     writeReplicaElectionResultArray(w, m.replicaElectionResults, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.replicaElectionResults)) {
       throw nonNullable("ElectLeadersResponse.replicaElectionResults", v);
     }
@@ -368,20 +368,20 @@ function readReplicaElectionResult(
   r: Reader,
   v: number,
 ): ElectLeadersResponseReplicaElectionResult {
-  let topic: string = "";
+  let topic: string;
   if (v <= 1) {
     topic = r.readString();
-  } else if (v >= 2) {
+  } else {
     topic = r.readCompactString();
   }
-  let partitionResult: ElectLeadersResponsePartitionResult[] = [];
+  let partitionResult: ElectLeadersResponsePartitionResult[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ElectLeadersResponseReplicaElectionResult.partitionResult", v);
     }
     partitionResult = readPartitionResultArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ElectLeadersResponseReplicaElectionResult.partitionResult", v);
@@ -404,7 +404,7 @@ function writeReplicaElectionResult(
 ): void {
   if (v <= 1) {
     w.writeString(m.topic);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.topic);
   }
   if (v <= 1) {
@@ -413,7 +413,7 @@ function writeReplicaElectionResult(
     }
     w.writeArrayLength(m.partitionResult.length);
     writePartitionResultArray(w, m.partitionResult, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitionResult)) {
       throw nonNullable("ElectLeadersResponseReplicaElectionResult.partitionResult", v);
     }
@@ -450,10 +450,10 @@ function writeReplicaElectionResultArray(
 function readPartitionResult(r: Reader, v: number): ElectLeadersResponsePartitionResult {
   const partitionId = r.readInt32();
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   if (v >= 2) {
@@ -471,7 +471,7 @@ function writePartitionResult(w: Writer, m: ElectLeadersResponsePartitionResult,
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v >= 2) {

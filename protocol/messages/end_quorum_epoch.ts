@@ -152,20 +152,20 @@ export function createEndQuorumEpochRequestLeaderEndpoint(
 }
 
 function readEndQuorumEpochRequest(r: Reader, v: number): EndQuorumEpochRequest {
-  let clusterId: string | null = null;
+  let clusterId: string | null;
   if (v <= 0) {
     clusterId = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     clusterId = r.readCompactNullableString();
   }
-  let topics: EndQuorumEpochRequestTopicData[] = [];
+  let topics: EndQuorumEpochRequestTopicData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochRequest.topics", v);
     }
     topics = readReqTopicDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochRequest.topics", v);
@@ -193,7 +193,7 @@ function readEndQuorumEpochRequest(r: Reader, v: number): EndQuorumEpochRequest 
 function writeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequest, v: number): void {
   if (v <= 0) {
     w.writeNullableString(m.clusterId);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.clusterId);
   }
   if (v <= 0) {
@@ -202,7 +202,7 @@ function writeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequest, v: numb
     }
     w.writeArrayLength(m.topics.length);
     writeReqTopicDataArray(w, m.topics, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("EndQuorumEpochRequest.topics", v);
     }
@@ -222,20 +222,20 @@ function writeEndQuorumEpochRequest(w: Writer, m: EndQuorumEpochRequest, v: numb
 }
 
 function readReqTopicData(r: Reader, v: number): EndQuorumEpochRequestTopicData {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 0) {
     topicName = r.readString();
-  } else if (v >= 1) {
+  } else {
     topicName = r.readCompactString();
   }
-  let partitions: EndQuorumEpochRequestPartitionData[] = [];
+  let partitions: EndQuorumEpochRequestPartitionData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochRequestTopicData.partitions", v);
     }
     partitions = readReqPartitionDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochRequestTopicData.partitions", v);
@@ -254,7 +254,7 @@ function readReqTopicData(r: Reader, v: number): EndQuorumEpochRequestTopicData 
 function writeReqTopicData(w: Writer, m: EndQuorumEpochRequestTopicData, v: number): void {
   if (v <= 0) {
     w.writeString(m.topicName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v <= 0) {
@@ -263,7 +263,7 @@ function writeReqTopicData(w: Writer, m: EndQuorumEpochRequestTopicData, v: numb
     }
     w.writeArrayLength(m.partitions.length);
     writeReqPartitionDataArray(w, m.partitions, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("EndQuorumEpochRequestTopicData.partitions", v);
     }
@@ -572,14 +572,14 @@ export function createEndQuorumEpochResponseNodeEndpoint(
 
 function readEndQuorumEpochResponse(r: Reader, v: number): EndQuorumEpochResponse {
   const errorCode = r.readInt16();
-  let topics: EndQuorumEpochResponseTopicData[] = [];
+  let topics: EndQuorumEpochResponseTopicData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochResponse.topics", v);
     }
     topics = readResTopicDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochResponse.topics", v);
@@ -622,7 +622,7 @@ function writeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochResponse, v: nu
     }
     w.writeArrayLength(m.topics.length);
     writeResTopicDataArray(w, m.topics, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("EndQuorumEpochResponse.topics", v);
     }
@@ -648,20 +648,20 @@ function writeEndQuorumEpochResponse(w: Writer, m: EndQuorumEpochResponse, v: nu
 }
 
 function readResTopicData(r: Reader, v: number): EndQuorumEpochResponseTopicData {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 0) {
     topicName = r.readString();
-  } else if (v >= 1) {
+  } else {
     topicName = r.readCompactString();
   }
-  let partitions: EndQuorumEpochResponsePartitionData[] = [];
+  let partitions: EndQuorumEpochResponsePartitionData[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochResponseTopicData.partitions", v);
     }
     partitions = readResPartitionDataArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("EndQuorumEpochResponseTopicData.partitions", v);
@@ -680,7 +680,7 @@ function readResTopicData(r: Reader, v: number): EndQuorumEpochResponseTopicData
 function writeResTopicData(w: Writer, m: EndQuorumEpochResponseTopicData, v: number): void {
   if (v <= 0) {
     w.writeString(m.topicName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v <= 0) {
@@ -689,7 +689,7 @@ function writeResTopicData(w: Writer, m: EndQuorumEpochResponseTopicData, v: num
     }
     w.writeArrayLength(m.partitions.length);
     writeResPartitionDataArray(w, m.partitions, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("EndQuorumEpochResponseTopicData.partitions", v);
     }

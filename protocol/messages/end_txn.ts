@@ -38,10 +38,10 @@ export function createEndTxnRequest(init?: Partial<EndTxnRequest>): EndTxnReques
 }
 
 function readEndTxnRequest(r: Reader, v: number): EndTxnRequest {
-  let transactionalId: string = "";
+  let transactionalId: string;
   if (v <= 2) {
     transactionalId = r.readString();
-  } else if (v >= 3) {
+  } else {
     transactionalId = r.readCompactString();
   }
   const producerId = r.readInt64();
@@ -61,7 +61,7 @@ function readEndTxnRequest(r: Reader, v: number): EndTxnRequest {
 function writeEndTxnRequest(w: Writer, m: EndTxnRequest, v: number): void {
   if (v <= 2) {
     w.writeString(m.transactionalId);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.transactionalId);
   }
   w.writeInt64(m.producerId);

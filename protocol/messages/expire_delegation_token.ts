@@ -37,10 +37,10 @@ export function createExpireDelegationTokenRequest(
 }
 
 function readExpireDelegationTokenRequest(r: Reader, v: number): ExpireDelegationTokenRequest {
-  let hmac: Uint8Array = new Uint8Array(0);
+  let hmac: Uint8Array;
   if (v <= 1) {
     hmac = r.readBytes();
-  } else if (v >= 2) {
+  } else {
     hmac = r.readCompactBytes();
   }
   const expiryTimePeriodMs = r.readInt64();
@@ -60,7 +60,7 @@ function writeExpireDelegationTokenRequest(
 ): void {
   if (v <= 1) {
     w.writeBytes(m.hmac);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactBytes(m.hmac);
   }
   w.writeInt64(m.expiryTimePeriodMs);

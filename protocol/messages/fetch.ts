@@ -227,14 +227,14 @@ function readFetchRequest(r: Reader, v: number): FetchRequest {
   if (v >= 7) {
     sessionEpoch = r.readInt32();
   }
-  let topics: FetchRequestTopic[] = [];
+  let topics: FetchRequestTopic[];
   if (v <= 11) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("FetchRequest.topics", v);
     }
     topics = readFetchTopicArray(r, v, n);
-  } else if (v >= 12) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("FetchRequest.topics", v);
@@ -332,7 +332,7 @@ function writeFetchRequest(w: Writer, m: FetchRequest, v: number): void {
     }
     w.writeArrayLength(m.topics.length);
     writeFetchTopicArray(w, m.topics, v);
-  } else if (v >= 12) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("FetchRequest.topics", v);
     }
@@ -416,14 +416,14 @@ function readFetchTopic(r: Reader, v: number): FetchRequestTopic {
   if (v >= 13) {
     topicId = r.readUuid();
   }
-  let partitions: FetchRequestPartition[] = [];
+  let partitions: FetchRequestPartition[];
   if (v <= 11) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("FetchRequestTopic.partitions", v);
     }
     partitions = readFetchPartitionArray(r, v, n);
-  } else if (v >= 12) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("FetchRequestTopic.partitions", v);
@@ -455,7 +455,7 @@ function writeFetchTopic(w: Writer, m: FetchRequestTopic, v: number): void {
     }
     w.writeArrayLength(m.partitions.length);
     writeFetchPartitionArray(w, m.partitions, v);
-  } else if (v >= 12) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("FetchRequestTopic.partitions", v);
     }
@@ -585,14 +585,14 @@ function readForgottenTopic(r: Reader, v: number): FetchRequestForgottenTopic {
   if (v >= 13) {
     topicId = r.readUuid();
   }
-  let partitions: number[] = [];
+  let partitions: number[];
   if (v <= 11) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("FetchRequestForgottenTopic.partitions", v);
     }
     partitions = readInt32Array(r, v, n);
-  } else if (v >= 12) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("FetchRequestForgottenTopic.partitions", v);
@@ -624,7 +624,7 @@ function writeForgottenTopic(w: Writer, m: FetchRequestForgottenTopic, v: number
     }
     w.writeArrayLength(m.partitions.length);
     writeInt32Array(w, m.partitions, v);
-  } else if (v >= 12) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("FetchRequestForgottenTopic.partitions", v);
     }
@@ -948,14 +948,14 @@ function readFetchResponse(r: Reader, v: number): FetchResponse {
   if (v >= 7) {
     sessionId = r.readInt32();
   }
-  let responses: FetchResponseFetchableTopicResponse[] = [];
+  let responses: FetchResponseFetchableTopicResponse[];
   if (v <= 11) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("FetchResponse.responses", v);
     }
     responses = readFetchableTopicResponseArray(r, v, n);
-  } else if (v >= 12) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("FetchResponse.responses", v);
@@ -1016,7 +1016,7 @@ function writeFetchResponse(w: Writer, m: FetchResponse, v: number): void {
     }
     w.writeArrayLength(m.responses.length);
     writeFetchableTopicResponseArray(w, m.responses, v);
-  } else if (v >= 12) {
+  } else {
     if (!Array.isArray(m.responses)) {
       throw nonNullable("FetchResponse.responses", v);
     }
@@ -1055,14 +1055,14 @@ function readFetchableTopicResponse(r: Reader, v: number): FetchResponseFetchabl
   if (v >= 13) {
     topicId = r.readUuid();
   }
-  let partitions: FetchResponsePartitionData[] = [];
+  let partitions: FetchResponsePartitionData[];
   if (v <= 11) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("FetchResponseFetchableTopicResponse.partitions", v);
     }
     partitions = readPartitionDataArray(r, v, n);
-  } else if (v >= 12) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("FetchResponseFetchableTopicResponse.partitions", v);
@@ -1098,7 +1098,7 @@ function writeFetchableTopicResponse(
     }
     w.writeArrayLength(m.partitions.length);
     writePartitionDataArray(w, m.partitions, v);
-  } else if (v >= 12) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("FetchResponseFetchableTopicResponse.partitions", v);
     }
@@ -1156,10 +1156,10 @@ function readPartitionData(r: Reader, v: number): FetchResponsePartitionData {
   if (v >= 11) {
     preferredReadReplica = r.readInt32();
   }
-  let records: Uint8Array | null = null;
+  let records: Uint8Array | null;
   if (v <= 11) {
     records = r.readRecords();
-  } else if (v >= 12) {
+  } else {
     records = r.readCompactRecords();
   }
   let divergingEpoch = createFetchResponseEpochEndOffset();
@@ -1240,7 +1240,7 @@ function writePartitionData(w: Writer, m: FetchResponsePartitionData, v: number)
   }
   if (v <= 11) {
     w.writeRecords(m.records);
-  } else if (v >= 12) {
+  } else {
     w.writeCompactRecords(m.records);
   }
   if (v >= 12) {

@@ -46,17 +46,17 @@ export function createHeartbeatRequest(init?: Partial<HeartbeatRequest>): Heartb
 }
 
 function readHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 3) {
     groupId = r.readString();
-  } else if (v >= 4) {
+  } else {
     groupId = r.readCompactString();
   }
   const generationId = r.readInt32();
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 3) {
     memberId = r.readString();
-  } else if (v >= 4) {
+  } else {
     memberId = r.readCompactString();
   }
   let groupInstanceId: string | null = null;
@@ -79,13 +79,13 @@ function readHeartbeatRequest(r: Reader, v: number): HeartbeatRequest {
 function writeHeartbeatRequest(w: Writer, m: HeartbeatRequest, v: number): void {
   if (v <= 3) {
     w.writeString(m.groupId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   w.writeInt32(m.generationId);
   if (v <= 3) {
     w.writeString(m.memberId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v >= 3 && v <= 3) {

@@ -97,14 +97,14 @@ export function createIncrementalAlterConfigsRequestAlterableConfig(
 }
 
 function readIncrementalAlterConfigsRequest(r: Reader, v: number): IncrementalAlterConfigsRequest {
-  let resources: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
+  let resources: IncrementalAlterConfigsRequestAlterConfigsResource[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("IncrementalAlterConfigsRequest.resources", v);
     }
     resources = readAlterConfigsResourceArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("IncrementalAlterConfigsRequest.resources", v);
@@ -132,7 +132,7 @@ function writeIncrementalAlterConfigsRequest(
     }
     w.writeArrayLength(m.resources.length);
     writeAlterConfigsResourceArray(w, m.resources, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.resources)) {
       throw nonNullable("IncrementalAlterConfigsRequest.resources", v);
     }
@@ -150,20 +150,20 @@ function readAlterConfigsResource(
   v: number,
 ): IncrementalAlterConfigsRequestAlterConfigsResource {
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 0) {
     resourceName = r.readString();
-  } else if (v >= 1) {
+  } else {
     resourceName = r.readCompactString();
   }
-  let configs: IncrementalAlterConfigsRequestAlterableConfig[] = [];
+  let configs: IncrementalAlterConfigsRequestAlterableConfig[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("IncrementalAlterConfigsRequestAlterConfigsResource.configs", v);
     }
     configs = readAlterableConfigArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("IncrementalAlterConfigsRequestAlterConfigsResource.configs", v);
@@ -188,7 +188,7 @@ function writeAlterConfigsResource(
   w.writeInt8(m.resourceType);
   if (v <= 0) {
     w.writeString(m.resourceName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v <= 0) {
@@ -197,7 +197,7 @@ function writeAlterConfigsResource(
     }
     w.writeArrayLength(m.configs.length);
     writeAlterableConfigArray(w, m.configs, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.configs)) {
       throw nonNullable("IncrementalAlterConfigsRequestAlterConfigsResource.configs", v);
     }
@@ -232,17 +232,17 @@ function writeAlterConfigsResourceArray(
 }
 
 function readAlterableConfig(r: Reader, v: number): IncrementalAlterConfigsRequestAlterableConfig {
-  let name: string = "";
+  let name: string;
   if (v <= 0) {
     name = r.readString();
-  } else if (v >= 1) {
+  } else {
     name = r.readCompactString();
   }
   const configOperation = r.readInt8();
-  let value: string | null = "";
+  let value: string | null;
   if (v <= 0) {
     value = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     value = r.readCompactNullableString();
   }
   if (v >= 1) {
@@ -262,13 +262,13 @@ function writeAlterableConfig(
 ): void {
   if (v <= 0) {
     w.writeString(m.name);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.name);
   }
   w.writeInt8(m.configOperation);
   if (v <= 0) {
     w.writeNullableString(m.value);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.value);
   }
   if (v >= 1) {
@@ -385,14 +385,14 @@ function readIncrementalAlterConfigsResponse(
   v: number,
 ): IncrementalAlterConfigsResponse {
   const throttleTimeMs = r.readInt32();
-  let responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
+  let responses: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("IncrementalAlterConfigsResponse.responses", v);
     }
     responses = readAlterConfigsResourceResponseArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("IncrementalAlterConfigsResponse.responses", v);
@@ -420,7 +420,7 @@ function writeIncrementalAlterConfigsResponse(
     }
     w.writeArrayLength(m.responses.length);
     writeAlterConfigsResourceResponseArray(w, m.responses, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.responses)) {
       throw nonNullable("IncrementalAlterConfigsResponse.responses", v);
     }
@@ -437,17 +437,17 @@ function readAlterConfigsResourceResponse(
   v: number,
 ): IncrementalAlterConfigsResponseAlterConfigsResourceResponse {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 0) {
     errorMessage = r.readNullableString();
-  } else if (v >= 1) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
   const resourceType = r.readInt8();
-  let resourceName: string = "";
+  let resourceName: string;
   if (v <= 0) {
     resourceName = r.readString();
-  } else if (v >= 1) {
+  } else {
     resourceName = r.readCompactString();
   }
   if (v >= 1) {
@@ -469,13 +469,13 @@ function writeAlterConfigsResourceResponse(
   w.writeInt16(m.errorCode);
   if (v <= 0) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   w.writeInt8(m.resourceType);
   if (v <= 0) {
     w.writeString(m.resourceName);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.resourceName);
   }
   if (v >= 1) {

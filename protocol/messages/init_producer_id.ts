@@ -57,10 +57,10 @@ export function createInitProducerIdRequest(
 }
 
 function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest {
-  let transactionalId: string | null = "";
+  let transactionalId: string | null;
   if (v <= 1) {
     transactionalId = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     transactionalId = r.readCompactNullableString();
   }
   const transactionTimeoutMs = r.readInt32();
@@ -86,7 +86,7 @@ function readInitProducerIdRequest(r: Reader, v: number): InitProducerIdRequest 
 function writeInitProducerIdRequest(w: Writer, m: InitProducerIdRequest, v: number): void {
   if (v <= 1) {
     w.writeNullableString(m.transactionalId);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.transactionalId);
   }
   w.writeInt32(m.transactionTimeoutMs);

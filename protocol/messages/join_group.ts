@@ -92,10 +92,10 @@ export function createJoinGroupRequestRequestProtocol(
 }
 
 function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 5) {
     groupId = r.readString();
-  } else if (v >= 6) {
+  } else {
     groupId = r.readCompactString();
   }
   const sessionTimeoutMs = r.readInt32();
@@ -103,10 +103,10 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
   if (v >= 1) {
     rebalanceTimeoutMs = r.readInt32();
   }
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 5) {
     memberId = r.readString();
-  } else if (v >= 6) {
+  } else {
     memberId = r.readCompactString();
   }
   let groupInstanceId: string | null = null;
@@ -115,20 +115,20 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
   } else if (v >= 6) {
     groupInstanceId = r.readCompactNullableString();
   }
-  let protocolType: string = "";
+  let protocolType: string;
   if (v <= 5) {
     protocolType = r.readString();
-  } else if (v >= 6) {
+  } else {
     protocolType = r.readCompactString();
   }
-  let protocols: JoinGroupRequestRequestProtocol[] = [];
+  let protocols: JoinGroupRequestRequestProtocol[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("JoinGroupRequest.protocols", v);
     }
     protocols = readJoinGroupRequestProtocolArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("JoinGroupRequest.protocols", v);
@@ -157,7 +157,7 @@ function readJoinGroupRequest(r: Reader, v: number): JoinGroupRequest {
 function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void {
   if (v <= 5) {
     w.writeString(m.groupId);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   w.writeInt32(m.sessionTimeoutMs);
@@ -166,7 +166,7 @@ function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void 
   }
   if (v <= 5) {
     w.writeString(m.memberId);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v >= 5 && v <= 5) {
@@ -180,7 +180,7 @@ function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void 
   }
   if (v <= 5) {
     w.writeString(m.protocolType);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.protocolType);
   }
   if (v <= 5) {
@@ -189,7 +189,7 @@ function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void 
     }
     w.writeArrayLength(m.protocols.length);
     writeJoinGroupRequestProtocolArray(w, m.protocols, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.protocols)) {
       throw nonNullable("JoinGroupRequest.protocols", v);
     }
@@ -205,16 +205,16 @@ function writeJoinGroupRequest(w: Writer, m: JoinGroupRequest, v: number): void 
 }
 
 function readJoinGroupRequestProtocol(r: Reader, v: number): JoinGroupRequestRequestProtocol {
-  let name: string = "";
+  let name: string;
   if (v <= 5) {
     name = r.readString();
-  } else if (v >= 6) {
+  } else {
     name = r.readCompactString();
   }
-  let metadata: Uint8Array = new Uint8Array(0);
+  let metadata: Uint8Array;
   if (v <= 5) {
     metadata = r.readBytes();
-  } else if (v >= 6) {
+  } else {
     metadata = r.readCompactBytes();
   }
   if (v >= 6) {
@@ -233,12 +233,12 @@ function writeJoinGroupRequestProtocol(
 ): void {
   if (v <= 5) {
     w.writeString(m.name);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 5) {
     w.writeBytes(m.metadata);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactBytes(m.metadata);
   }
   if (v >= 6) {
@@ -379,38 +379,38 @@ function readJoinGroupResponse(r: Reader, v: number): JoinGroupResponse {
   if (v >= 7) {
     protocolType = r.readCompactNullableString();
   }
-  let protocolName: string | null = "";
+  let protocolName: string | null;
   if (v <= 5) {
     protocolName = r.readString();
   } else if (v >= 6 && v <= 6) {
     protocolName = r.readCompactString();
-  } else if (v >= 7) {
+  } else {
     protocolName = r.readCompactNullableString();
   }
-  let leader: string = "";
+  let leader: string;
   if (v <= 5) {
     leader = r.readString();
-  } else if (v >= 6) {
+  } else {
     leader = r.readCompactString();
   }
   let skipAssignment: boolean = false;
   if (v >= 9) {
     skipAssignment = r.readBool();
   }
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 5) {
     memberId = r.readString();
-  } else if (v >= 6) {
+  } else {
     memberId = r.readCompactString();
   }
-  let members: JoinGroupResponseResponseMember[] = [];
+  let members: JoinGroupResponseResponseMember[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("JoinGroupResponse.members", v);
     }
     members = readJoinGroupResponseMemberArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("JoinGroupResponse.members", v);
@@ -446,12 +446,12 @@ function writeJoinGroupResponse(w: Writer, m: JoinGroupResponse, v: number): voi
     w.writeString(m.protocolName as string);
   } else if (v >= 6 && v <= 6) {
     w.writeCompactString(m.protocolName as string);
-  } else if (v >= 7) {
+  } else {
     w.writeCompactNullableString(m.protocolName);
   }
   if (v <= 5) {
     w.writeString(m.leader);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.leader);
   }
   if (v >= 9) {
@@ -463,7 +463,7 @@ function writeJoinGroupResponse(w: Writer, m: JoinGroupResponse, v: number): voi
   }
   if (v <= 5) {
     w.writeString(m.memberId);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v <= 5) {
@@ -472,7 +472,7 @@ function writeJoinGroupResponse(w: Writer, m: JoinGroupResponse, v: number): voi
     }
     w.writeArrayLength(m.members.length);
     writeJoinGroupResponseMemberArray(w, m.members, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.members)) {
       throw nonNullable("JoinGroupResponse.members", v);
     }
@@ -485,10 +485,10 @@ function writeJoinGroupResponse(w: Writer, m: JoinGroupResponse, v: number): voi
 }
 
 function readJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseResponseMember {
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 5) {
     memberId = r.readString();
-  } else if (v >= 6) {
+  } else {
     memberId = r.readCompactString();
   }
   let groupInstanceId: string | null = null;
@@ -497,10 +497,10 @@ function readJoinGroupResponseMember(r: Reader, v: number): JoinGroupResponseRes
   } else if (v >= 6) {
     groupInstanceId = r.readCompactNullableString();
   }
-  let metadata: Uint8Array = new Uint8Array(0);
+  let metadata: Uint8Array;
   if (v <= 5) {
     metadata = r.readBytes();
-  } else if (v >= 6) {
+  } else {
     metadata = r.readCompactBytes();
   }
   if (v >= 6) {
@@ -520,7 +520,7 @@ function writeJoinGroupResponseMember(
 ): void {
   if (v <= 5) {
     w.writeString(m.memberId);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v >= 5 && v <= 5) {
@@ -530,7 +530,7 @@ function writeJoinGroupResponseMember(
   }
   if (v <= 5) {
     w.writeBytes(m.metadata);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactBytes(m.metadata);
   }
   if (v >= 6) {

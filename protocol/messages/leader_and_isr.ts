@@ -216,14 +216,14 @@ function readLeaderAndIsrRequest(r: Reader, v: number): LeaderAndIsrRequest {
     }
     topicStates = readLeaderAndIsrTopicStateArray(r, v, n);
   }
-  let liveLeaders: LeaderAndIsrRequestLiveLeader[] = [];
+  let liveLeaders: LeaderAndIsrRequestLiveLeader[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequest.liveLeaders", v);
     }
     liveLeaders = readLeaderAndIsrLiveLeaderArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequest.liveLeaders", v);
@@ -299,7 +299,7 @@ function writeLeaderAndIsrRequest(w: Writer, m: LeaderAndIsrRequest, v: number):
     }
     w.writeArrayLength(m.liveLeaders.length);
     writeLeaderAndIsrLiveLeaderArray(w, m.liveLeaders, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.liveLeaders)) {
       throw nonNullable("LeaderAndIsrRequest.liveLeaders", v);
     }
@@ -320,14 +320,14 @@ function readLeaderAndIsrPartitionState(r: Reader, v: number): LeaderAndIsrReque
   const controllerEpoch = r.readInt32();
   const leader = r.readInt32();
   const leaderEpoch = r.readInt32();
-  let isr: number[] = [];
+  let isr: number[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequestPartitionState.isr", v);
     }
     isr = readInt32Array(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequestPartitionState.isr", v);
@@ -335,14 +335,14 @@ function readLeaderAndIsrPartitionState(r: Reader, v: number): LeaderAndIsrReque
     isr = readInt32Array(r, v, n);
   }
   const partitionEpoch = r.readInt32();
-  let replicas: number[] = [];
+  let replicas: number[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequestPartitionState.replicas", v);
     }
     replicas = readInt32Array(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequestPartitionState.replicas", v);
@@ -422,7 +422,7 @@ function writeLeaderAndIsrPartitionState(
     }
     w.writeArrayLength(m.isr.length);
     writeInt32Array(w, m.isr, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.isr)) {
       throw nonNullable("LeaderAndIsrRequestPartitionState.isr", v);
     }
@@ -436,7 +436,7 @@ function writeLeaderAndIsrPartitionState(
     }
     w.writeArrayLength(m.replicas.length);
     writeInt32Array(w, m.replicas, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.replicas)) {
       throw nonNullable("LeaderAndIsrRequestPartitionState.replicas", v);
     }
@@ -507,24 +507,24 @@ function writeLeaderAndIsrPartitionStateArray(
 }
 
 function readLeaderAndIsrTopicState(r: Reader, v: number): LeaderAndIsrRequestTopicState {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 3) {
     topicName = r.readString();
-  } else if (v >= 4) {
+  } else {
     topicName = r.readCompactString();
   }
   let topicId: string = ZERO_UUID;
   if (v >= 5) {
     topicId = r.readUuid();
   }
-  let partitionStates: LeaderAndIsrRequestPartitionState[] = [];
+  let partitionStates: LeaderAndIsrRequestPartitionState[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequestTopicState.partitionStates", v);
     }
     partitionStates = readLeaderAndIsrPartitionStateArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("LeaderAndIsrRequestTopicState.partitionStates", v);
@@ -544,7 +544,7 @@ function readLeaderAndIsrTopicState(r: Reader, v: number): LeaderAndIsrRequestTo
 function writeLeaderAndIsrTopicState(w: Writer, m: LeaderAndIsrRequestTopicState, v: number): void {
   if (v <= 3) {
     w.writeString(m.topicName);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v >= 5) {
@@ -556,7 +556,7 @@ function writeLeaderAndIsrTopicState(w: Writer, m: LeaderAndIsrRequestTopicState
     }
     w.writeArrayLength(m.partitionStates.length);
     writeLeaderAndIsrPartitionStateArray(w, m.partitionStates, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.partitionStates)) {
       throw nonNullable("LeaderAndIsrRequestTopicState.partitionStates", v);
     }
@@ -592,10 +592,10 @@ function writeLeaderAndIsrTopicStateArray(
 
 function readLeaderAndIsrLiveLeader(r: Reader, v: number): LeaderAndIsrRequestLiveLeader {
   const brokerId = r.readInt32();
-  let hostName: string = "";
+  let hostName: string;
   if (v <= 3) {
     hostName = r.readString();
-  } else if (v >= 4) {
+  } else {
     hostName = r.readCompactString();
   }
   const port = r.readInt32();
@@ -613,7 +613,7 @@ function writeLeaderAndIsrLiveLeader(w: Writer, m: LeaderAndIsrRequestLiveLeader
   w.writeInt32(m.brokerId);
   if (v <= 3) {
     w.writeString(m.hostName);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.hostName);
   }
   w.writeInt32(m.port);

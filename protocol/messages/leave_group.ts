@@ -69,10 +69,10 @@ export function createLeaveGroupRequestMemberIdentity(
 }
 
 function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 3) {
     groupId = r.readString();
-  } else if (v >= 4) {
+  } else {
     groupId = r.readCompactString();
   }
   let memberId: string = "";
@@ -106,7 +106,7 @@ function readLeaveGroupRequest(r: Reader, v: number): LeaveGroupRequest {
 function writeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, v: number): void {
   if (v <= 3) {
     w.writeString(m.groupId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   if (v <= 2) {
@@ -139,16 +139,16 @@ function writeLeaveGroupRequest(w: Writer, m: LeaveGroupRequest, v: number): voi
 }
 
 function readMemberIdentity(r: Reader, v: number): LeaveGroupRequestMemberIdentity {
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 3) {
     memberId = r.readString();
-  } else if (v >= 4) {
+  } else {
     memberId = r.readCompactString();
   }
-  let groupInstanceId: string | null = null;
+  let groupInstanceId: string | null;
   if (v <= 3) {
     groupInstanceId = r.readNullableString();
-  } else if (v >= 4) {
+  } else {
     groupInstanceId = r.readCompactNullableString();
   }
   let reason: string | null = null;
@@ -168,12 +168,12 @@ function readMemberIdentity(r: Reader, v: number): LeaveGroupRequestMemberIdenti
 function writeMemberIdentity(w: Writer, m: LeaveGroupRequestMemberIdentity, v: number): void {
   if (v <= 3) {
     w.writeString(m.memberId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v <= 3) {
     w.writeNullableString(m.groupInstanceId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactNullableString(m.groupInstanceId);
   }
   if (v >= 5) {
@@ -343,16 +343,16 @@ function writeLeaveGroupResponse(w: Writer, m: LeaveGroupResponse, v: number): v
 }
 
 function readMemberResponse(r: Reader, v: number): LeaveGroupResponseMemberResponse {
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 3) {
     memberId = r.readString();
-  } else if (v >= 4) {
+  } else {
     memberId = r.readCompactString();
   }
-  let groupInstanceId: string | null = "";
+  let groupInstanceId: string | null;
   if (v <= 3) {
     groupInstanceId = r.readNullableString();
-  } else if (v >= 4) {
+  } else {
     groupInstanceId = r.readCompactNullableString();
   }
   const errorCode = r.readInt16();
@@ -369,12 +369,12 @@ function readMemberResponse(r: Reader, v: number): LeaveGroupResponseMemberRespo
 function writeMemberResponse(w: Writer, m: LeaveGroupResponseMemberResponse, v: number): void {
   if (v <= 3) {
     w.writeString(m.memberId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v <= 3) {
     w.writeNullableString(m.groupInstanceId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactNullableString(m.groupInstanceId);
   }
   w.writeInt16(m.errorCode);

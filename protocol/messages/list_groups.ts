@@ -186,14 +186,14 @@ function readListGroupsResponse(r: Reader, v: number): ListGroupsResponse {
     throttleTimeMs = r.readInt32();
   }
   const errorCode = r.readInt16();
-  let groups: ListGroupsResponseListedGroup[] = [];
+  let groups: ListGroupsResponseListedGroup[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ListGroupsResponse.groups", v);
     }
     groups = readListedGroupArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ListGroupsResponse.groups", v);
@@ -221,7 +221,7 @@ function writeListGroupsResponse(w: Writer, m: ListGroupsResponse, v: number): v
     }
     w.writeArrayLength(m.groups.length);
     writeListedGroupArray(w, m.groups, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.groups)) {
       throw nonNullable("ListGroupsResponse.groups", v);
     }
@@ -234,16 +234,16 @@ function writeListGroupsResponse(w: Writer, m: ListGroupsResponse, v: number): v
 }
 
 function readListedGroup(r: Reader, v: number): ListGroupsResponseListedGroup {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 2) {
     groupId = r.readString();
-  } else if (v >= 3) {
+  } else {
     groupId = r.readCompactString();
   }
-  let protocolType: string = "";
+  let protocolType: string;
   if (v <= 2) {
     protocolType = r.readString();
-  } else if (v >= 3) {
+  } else {
     protocolType = r.readCompactString();
   }
   let groupState: string = "";
@@ -268,12 +268,12 @@ function readListedGroup(r: Reader, v: number): ListGroupsResponseListedGroup {
 function writeListedGroup(w: Writer, m: ListGroupsResponseListedGroup, v: number): void {
   if (v <= 2) {
     w.writeString(m.groupId);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   if (v <= 2) {
     w.writeString(m.protocolType);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.protocolType);
   }
   if (v >= 4) {

@@ -111,14 +111,14 @@ function readListOffsetsRequest(r: Reader, v: number): ListOffsetsRequest {
   if (v >= 2) {
     isolationLevel = r.readInt8();
   }
-  let topics: ListOffsetsRequestTopic[] = [];
+  let topics: ListOffsetsRequestTopic[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsRequest.topics", v);
     }
     topics = readListOffsetsTopicArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsRequest.topics", v);
@@ -150,7 +150,7 @@ function writeListOffsetsRequest(w: Writer, m: ListOffsetsRequest, v: number): v
     }
     w.writeArrayLength(m.topics.length);
     writeListOffsetsTopicArray(w, m.topics, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("ListOffsetsRequest.topics", v);
     }
@@ -163,20 +163,20 @@ function writeListOffsetsRequest(w: Writer, m: ListOffsetsRequest, v: number): v
 }
 
 function readListOffsetsTopic(r: Reader, v: number): ListOffsetsRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 5) {
     name = r.readString();
-  } else if (v >= 6) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: ListOffsetsRequestPartition[] = [];
+  let partitions: ListOffsetsRequestPartition[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsRequestTopic.partitions", v);
     }
     partitions = readListOffsetsPartitionArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsRequestTopic.partitions", v);
@@ -195,7 +195,7 @@ function readListOffsetsTopic(r: Reader, v: number): ListOffsetsRequestTopic {
 function writeListOffsetsTopic(w: Writer, m: ListOffsetsRequestTopic, v: number): void {
   if (v <= 5) {
     w.writeString(m.name);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 5) {
@@ -204,7 +204,7 @@ function writeListOffsetsTopic(w: Writer, m: ListOffsetsRequestTopic, v: number)
     }
     w.writeArrayLength(m.partitions.length);
     writeListOffsetsPartitionArray(w, m.partitions, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("ListOffsetsRequestTopic.partitions", v);
     }
@@ -408,14 +408,14 @@ function readListOffsetsResponse(r: Reader, v: number): ListOffsetsResponse {
   if (v >= 2) {
     throttleTimeMs = r.readInt32();
   }
-  let topics: ListOffsetsResponseTopicResponse[] = [];
+  let topics: ListOffsetsResponseTopicResponse[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsResponse.topics", v);
     }
     topics = readListOffsetsTopicResponseArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsResponse.topics", v);
@@ -441,7 +441,7 @@ function writeListOffsetsResponse(w: Writer, m: ListOffsetsResponse, v: number):
     }
     w.writeArrayLength(m.topics.length);
     writeListOffsetsTopicResponseArray(w, m.topics, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("ListOffsetsResponse.topics", v);
     }
@@ -454,20 +454,20 @@ function writeListOffsetsResponse(w: Writer, m: ListOffsetsResponse, v: number):
 }
 
 function readListOffsetsTopicResponse(r: Reader, v: number): ListOffsetsResponseTopicResponse {
-  let name: string = "";
+  let name: string;
   if (v <= 5) {
     name = r.readString();
-  } else if (v >= 6) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: ListOffsetsResponsePartitionResponse[] = [];
+  let partitions: ListOffsetsResponsePartitionResponse[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsResponseTopicResponse.partitions", v);
     }
     partitions = readListOffsetsPartitionResponseArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ListOffsetsResponseTopicResponse.partitions", v);
@@ -490,7 +490,7 @@ function writeListOffsetsTopicResponse(
 ): void {
   if (v <= 5) {
     w.writeString(m.name);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 5) {
@@ -499,7 +499,7 @@ function writeListOffsetsTopicResponse(
     }
     w.writeArrayLength(m.partitions.length);
     writeListOffsetsPartitionResponseArray(w, m.partitions, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("ListOffsetsResponseTopicResponse.partitions", v);
     }

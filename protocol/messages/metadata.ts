@@ -73,7 +73,7 @@ export function createMetadataRequestRequestTopic(
 }
 
 function readMetadataRequest(r: Reader, v: number): MetadataRequest {
-  let topics: MetadataRequestRequestTopic[] | null = [];
+  let topics: MetadataRequestRequestTopic[] | null;
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
@@ -83,7 +83,7 @@ function readMetadataRequest(r: Reader, v: number): MetadataRequest {
   } else if (v >= 1 && v <= 8) {
     const n = r.readArrayLength();
     topics = n < 0 ? null : readMetadataRequestTopicArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     topics = n < 0 ? null : readMetadataRequestTopicArray(r, v, n);
   }
@@ -124,7 +124,7 @@ function writeMetadataRequest(w: Writer, m: MetadataRequest, v: number): void {
       w.writeArrayLength(m.topics.length);
       writeMetadataRequestTopicArray(w, m.topics, v);
     }
-  } else if (v >= 9) {
+  } else {
     if (m.topics === null) {
       w.writeCompactArrayLength(-1);
     } else {
@@ -163,12 +163,12 @@ function readMetadataRequestTopic(r: Reader, v: number): MetadataRequestRequestT
   if (v >= 10) {
     topicId = r.readUuid();
   }
-  let name: string | null = "";
+  let name: string | null;
   if (v <= 8) {
     name = r.readString();
   } else if (v >= 9 && v <= 9) {
     name = r.readCompactString();
-  } else if (v >= 10) {
+  } else {
     name = r.readCompactNullableString();
   }
   if (v >= 9) {
@@ -188,7 +188,7 @@ function writeMetadataRequestTopic(w: Writer, m: MetadataRequestRequestTopic, v:
     w.writeString(m.name as string);
   } else if (v >= 9 && v <= 9) {
     w.writeCompactString(m.name as string);
-  } else if (v >= 10) {
+  } else {
     w.writeCompactNullableString(m.name);
   }
   if (v >= 9) {
@@ -398,14 +398,14 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   if (v >= 3) {
     throttleTimeMs = r.readInt32();
   }
-  let brokers: MetadataResponseResponseBroker[] = [];
+  let brokers: MetadataResponseResponseBroker[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponse.brokers", v);
     }
     brokers = readMetadataResponseBrokerArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponse.brokers", v);
@@ -422,14 +422,14 @@ function readMetadataResponse(r: Reader, v: number): MetadataResponse {
   if (v >= 1) {
     controllerId = r.readInt32();
   }
-  let topics: MetadataResponseResponseTopic[] = [];
+  let topics: MetadataResponseResponseTopic[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponse.topics", v);
     }
     topics = readMetadataResponseTopicArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponse.topics", v);
@@ -463,7 +463,7 @@ function writeMetadataResponse(w: Writer, m: MetadataResponse, v: number): void 
     }
     w.writeArrayLength(m.brokers.length);
     writeMetadataResponseBrokerArray(w, m.brokers, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.brokers)) {
       throw nonNullable("MetadataResponse.brokers", v);
     }
@@ -484,7 +484,7 @@ function writeMetadataResponse(w: Writer, m: MetadataResponse, v: number): void 
     }
     w.writeArrayLength(m.topics.length);
     writeMetadataResponseTopicArray(w, m.topics, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("MetadataResponse.topics", v);
     }
@@ -505,10 +505,10 @@ function writeMetadataResponse(w: Writer, m: MetadataResponse, v: number): void 
 
 function readMetadataResponseBroker(r: Reader, v: number): MetadataResponseResponseBroker {
   const nodeId = r.readInt32();
-  let host: string = "";
+  let host: string;
   if (v <= 8) {
     host = r.readString();
-  } else if (v >= 9) {
+  } else {
     host = r.readCompactString();
   }
   const port = r.readInt32();
@@ -537,7 +537,7 @@ function writeMetadataResponseBroker(
   w.writeInt32(m.nodeId);
   if (v <= 8) {
     w.writeString(m.host);
-  } else if (v >= 9) {
+  } else {
     w.writeCompactString(m.host);
   }
   w.writeInt32(m.port);
@@ -575,12 +575,12 @@ function writeMetadataResponseBrokerArray(
 
 function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseResponseTopic {
   const errorCode = r.readInt16();
-  let name: string | null = "";
+  let name: string | null;
   if (v <= 8) {
     name = r.readString();
   } else if (v >= 9 && v <= 11) {
     name = r.readCompactString();
-  } else if (v >= 12) {
+  } else {
     name = r.readCompactNullableString();
   }
   let topicId: string = ZERO_UUID;
@@ -591,14 +591,14 @@ function readMetadataResponseTopic(r: Reader, v: number): MetadataResponseRespon
   if (v >= 1) {
     isInternal_ = r.readBool();
   }
-  let partitions: MetadataResponseResponsePartition[] = [];
+  let partitions: MetadataResponseResponsePartition[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponseResponseTopic.partitions", v);
     }
     partitions = readMetadataResponsePartitionArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponseResponseTopic.partitions", v);
@@ -628,7 +628,7 @@ function writeMetadataResponseTopic(w: Writer, m: MetadataResponseResponseTopic,
     w.writeString(m.name as string);
   } else if (v >= 9 && v <= 11) {
     w.writeCompactString(m.name as string);
-  } else if (v >= 12) {
+  } else {
     w.writeCompactNullableString(m.name);
   }
   if (v >= 10) {
@@ -643,7 +643,7 @@ function writeMetadataResponseTopic(w: Writer, m: MetadataResponseResponseTopic,
     }
     w.writeArrayLength(m.partitions.length);
     writeMetadataResponsePartitionArray(w, m.partitions, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("MetadataResponseResponseTopic.partitions", v);
     }
@@ -692,28 +692,28 @@ function readMetadataResponsePartition(r: Reader, v: number): MetadataResponseRe
   if (v >= 7) {
     leaderEpoch = r.readInt32();
   }
-  let replicaNodes: number[] = [];
+  let replicaNodes: number[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponseResponsePartition.replicaNodes", v);
     }
     replicaNodes = readInt32Array(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponseResponsePartition.replicaNodes", v);
     }
     replicaNodes = readInt32Array(r, v, n);
   }
-  let isrNodes: number[] = [];
+  let isrNodes: number[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponseResponsePartition.isrNodes", v);
     }
     isrNodes = readInt32Array(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("MetadataResponseResponsePartition.isrNodes", v);
@@ -765,7 +765,7 @@ function writeMetadataResponsePartition(
     }
     w.writeArrayLength(m.replicaNodes.length);
     writeInt32Array(w, m.replicaNodes, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.replicaNodes)) {
       throw nonNullable("MetadataResponseResponsePartition.replicaNodes", v);
     }
@@ -778,7 +778,7 @@ function writeMetadataResponsePartition(
     }
     w.writeArrayLength(m.isrNodes.length);
     writeInt32Array(w, m.isrNodes, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.isrNodes)) {
       throw nonNullable("MetadataResponseResponsePartition.isrNodes", v);
     }

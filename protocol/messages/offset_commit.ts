@@ -115,10 +115,10 @@ export function createOffsetCommitRequestRequestPartition(
 }
 
 function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 7) {
     groupId = r.readString();
-  } else if (v >= 8) {
+  } else {
     groupId = r.readCompactString();
   }
   let generationIdOrMemberEpoch: number = -1;
@@ -141,14 +141,14 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
   if (v >= 2 && v <= 4) {
     retentionTimeMs = r.readInt64();
   }
-  let topics: OffsetCommitRequestRequestTopic[] = [];
+  let topics: OffsetCommitRequestRequestTopic[];
   if (v <= 7) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitRequest.topics", v);
     }
     topics = readOffsetCommitRequestTopicArray(r, v, n);
-  } else if (v >= 8) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitRequest.topics", v);
@@ -171,7 +171,7 @@ function readOffsetCommitRequest(r: Reader, v: number): OffsetCommitRequest {
 function writeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, v: number): void {
   if (v <= 7) {
     w.writeString(m.groupId);
-  } else if (v >= 8) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   if (v >= 1) {
@@ -200,7 +200,7 @@ function writeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, v: number):
     }
     w.writeArrayLength(m.topics.length);
     writeOffsetCommitRequestTopicArray(w, m.topics, v);
-  } else if (v >= 8) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("OffsetCommitRequest.topics", v);
     }
@@ -213,20 +213,20 @@ function writeOffsetCommitRequest(w: Writer, m: OffsetCommitRequest, v: number):
 }
 
 function readOffsetCommitRequestTopic(r: Reader, v: number): OffsetCommitRequestRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 7) {
     name = r.readString();
-  } else if (v >= 8) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: OffsetCommitRequestRequestPartition[] = [];
+  let partitions: OffsetCommitRequestRequestPartition[];
   if (v <= 7) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitRequestRequestTopic.partitions", v);
     }
     partitions = readOffsetCommitRequestPartitionArray(r, v, n);
-  } else if (v >= 8) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitRequestRequestTopic.partitions", v);
@@ -249,7 +249,7 @@ function writeOffsetCommitRequestTopic(
 ): void {
   if (v <= 7) {
     w.writeString(m.name);
-  } else if (v >= 8) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 7) {
@@ -258,7 +258,7 @@ function writeOffsetCommitRequestTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeOffsetCommitRequestPartitionArray(w, m.partitions, v);
-  } else if (v >= 8) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("OffsetCommitRequestRequestTopic.partitions", v);
     }
@@ -306,10 +306,10 @@ function readOffsetCommitRequestPartition(
   if (v >= 1 && v <= 1) {
     commitTimestamp = r.readInt64();
   }
-  let committedMetadata: string | null = "";
+  let committedMetadata: string | null;
   if (v <= 7) {
     committedMetadata = r.readNullableString();
-  } else if (v >= 8) {
+  } else {
     committedMetadata = r.readCompactNullableString();
   }
   if (v >= 8) {
@@ -343,7 +343,7 @@ function writeOffsetCommitRequestPartition(
   }
   if (v <= 7) {
     w.writeNullableString(m.committedMetadata);
-  } else if (v >= 8) {
+  } else {
     w.writeCompactNullableString(m.committedMetadata);
   }
   if (v >= 8) {
@@ -477,14 +477,14 @@ function readOffsetCommitResponse(r: Reader, v: number): OffsetCommitResponse {
   if (v >= 3) {
     throttleTimeMs = r.readInt32();
   }
-  let topics: OffsetCommitResponseResponseTopic[] = [];
+  let topics: OffsetCommitResponseResponseTopic[];
   if (v <= 7) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitResponse.topics", v);
     }
     topics = readOffsetCommitResponseTopicArray(r, v, n);
-  } else if (v >= 8) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitResponse.topics", v);
@@ -510,7 +510,7 @@ function writeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v: number
     }
     w.writeArrayLength(m.topics.length);
     writeOffsetCommitResponseTopicArray(w, m.topics, v);
-  } else if (v >= 8) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("OffsetCommitResponse.topics", v);
     }
@@ -523,20 +523,20 @@ function writeOffsetCommitResponse(w: Writer, m: OffsetCommitResponse, v: number
 }
 
 function readOffsetCommitResponseTopic(r: Reader, v: number): OffsetCommitResponseResponseTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 7) {
     name = r.readString();
-  } else if (v >= 8) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: OffsetCommitResponseResponsePartition[] = [];
+  let partitions: OffsetCommitResponseResponsePartition[];
   if (v <= 7) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitResponseResponseTopic.partitions", v);
     }
     partitions = readOffsetCommitResponsePartitionArray(r, v, n);
-  } else if (v >= 8) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetCommitResponseResponseTopic.partitions", v);
@@ -559,7 +559,7 @@ function writeOffsetCommitResponseTopic(
 ): void {
   if (v <= 7) {
     w.writeString(m.name);
-  } else if (v >= 8) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 7) {
@@ -568,7 +568,7 @@ function writeOffsetCommitResponseTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeOffsetCommitResponsePartitionArray(w, m.partitions, v);
-  } else if (v >= 8) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("OffsetCommitResponseResponseTopic.partitions", v);
     }

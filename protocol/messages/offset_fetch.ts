@@ -237,20 +237,20 @@ function writeOffsetFetchRequest(w: Writer, m: OffsetFetchRequest, v: number): v
 }
 
 function readOffsetFetchRequestTopic(r: Reader, v: number): OffsetFetchRequestRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 5) {
     name = r.readString();
-  } else if (v >= 6) {
+  } else {
     name = r.readCompactString();
   }
-  let partitionIndexes: number[] = [];
+  let partitionIndexes: number[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetFetchRequestRequestTopic.partitionIndexes", v);
     }
     partitionIndexes = readInt32Array(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetFetchRequestRequestTopic.partitionIndexes", v);
@@ -273,7 +273,7 @@ function writeOffsetFetchRequestTopic(
 ): void {
   if (v <= 5) {
     w.writeString(m.name);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 5) {
@@ -282,7 +282,7 @@ function writeOffsetFetchRequestTopic(
     }
     w.writeArrayLength(m.partitionIndexes.length);
     writeInt32Array(w, m.partitionIndexes, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.partitionIndexes)) {
       throw nonNullable("OffsetFetchRequestRequestTopic.partitionIndexes", v);
     }
@@ -717,20 +717,20 @@ function writeOffsetFetchResponse(w: Writer, m: OffsetFetchResponse, v: number):
 }
 
 function readOffsetFetchResponseTopic(r: Reader, v: number): OffsetFetchResponseResponseTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 5) {
     name = r.readString();
-  } else if (v >= 6) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: OffsetFetchResponseResponsePartition[] = [];
+  let partitions: OffsetFetchResponseResponsePartition[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetFetchResponseResponseTopic.partitions", v);
     }
     partitions = readOffsetFetchResponsePartitionArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetFetchResponseResponseTopic.partitions", v);
@@ -753,7 +753,7 @@ function writeOffsetFetchResponseTopic(
 ): void {
   if (v <= 5) {
     w.writeString(m.name);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 5) {
@@ -762,7 +762,7 @@ function writeOffsetFetchResponseTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeOffsetFetchResponsePartitionArray(w, m.partitions, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("OffsetFetchResponseResponseTopic.partitions", v);
     }
@@ -806,10 +806,10 @@ function readOffsetFetchResponsePartition(
   if (v >= 5) {
     committedLeaderEpoch = r.readInt32();
   }
-  let metadata: string | null = "";
+  let metadata: string | null;
   if (v <= 5) {
     metadata = r.readNullableString();
-  } else if (v >= 6) {
+  } else {
     metadata = r.readCompactNullableString();
   }
   const errorCode = r.readInt16();
@@ -837,7 +837,7 @@ function writeOffsetFetchResponsePartition(
   }
   if (v <= 5) {
     w.writeNullableString(m.metadata);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactNullableString(m.metadata);
   }
   w.writeInt16(m.errorCode);

@@ -106,14 +106,14 @@ function readOffsetForLeaderEpochRequest(r: Reader, v: number): OffsetForLeaderE
   if (v >= 3) {
     replicaId = r.readInt32();
   }
-  let topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
+  let topics: OffsetForLeaderEpochRequestOffsetForLeaderTopic[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochRequest.topics", v);
     }
     topics = readOffsetForLeaderTopicArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochRequest.topics", v);
@@ -143,7 +143,7 @@ function writeOffsetForLeaderEpochRequest(
     }
     w.writeArrayLength(m.topics.length);
     writeOffsetForLeaderTopicArray(w, m.topics, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("OffsetForLeaderEpochRequest.topics", v);
     }
@@ -159,20 +159,20 @@ function readOffsetForLeaderTopic(
   r: Reader,
   v: number,
 ): OffsetForLeaderEpochRequestOffsetForLeaderTopic {
-  let topic: string = "";
+  let topic: string;
   if (v <= 3) {
     topic = r.readString();
-  } else if (v >= 4) {
+  } else {
     topic = r.readCompactString();
   }
-  let partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
+  let partitions: OffsetForLeaderEpochRequestOffsetForLeaderPartition[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions", v);
     }
     partitions = readOffsetForLeaderPartitionArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions", v);
@@ -195,7 +195,7 @@ function writeOffsetForLeaderTopic(
 ): void {
   if (v <= 3) {
     w.writeString(m.topic);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.topic);
   }
   if (v <= 3) {
@@ -204,7 +204,7 @@ function writeOffsetForLeaderTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeOffsetForLeaderPartitionArray(w, m.partitions, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("OffsetForLeaderEpochRequestOffsetForLeaderTopic.partitions", v);
     }
@@ -406,14 +406,14 @@ function readOffsetForLeaderEpochResponse(r: Reader, v: number): OffsetForLeader
   if (v >= 2) {
     throttleTimeMs = r.readInt32();
   }
-  let topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
+  let topics: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochResponse.topics", v);
     }
     topics = readOffsetForLeaderTopicResultArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochResponse.topics", v);
@@ -443,7 +443,7 @@ function writeOffsetForLeaderEpochResponse(
     }
     w.writeArrayLength(m.topics.length);
     writeOffsetForLeaderTopicResultArray(w, m.topics, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("OffsetForLeaderEpochResponse.topics", v);
     }
@@ -459,20 +459,20 @@ function readOffsetForLeaderTopicResult(
   r: Reader,
   v: number,
 ): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult {
-  let topic: string = "";
+  let topic: string;
   if (v <= 3) {
     topic = r.readString();
-  } else if (v >= 4) {
+  } else {
     topic = r.readCompactString();
   }
-  let partitions: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
+  let partitions: OffsetForLeaderEpochResponseEpochEndOffset[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions", v);
     }
     partitions = readEpochEndOffsetArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions", v);
@@ -495,7 +495,7 @@ function writeOffsetForLeaderTopicResult(
 ): void {
   if (v <= 3) {
     w.writeString(m.topic);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.topic);
   }
   if (v <= 3) {
@@ -504,7 +504,7 @@ function writeOffsetForLeaderTopicResult(
     }
     w.writeArrayLength(m.partitions.length);
     writeEpochEndOffsetArray(w, m.partitions, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult.partitions", v);
     }

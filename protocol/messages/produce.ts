@@ -107,14 +107,14 @@ function readProduceRequest(r: Reader, v: number): ProduceRequest {
   }
   const acks = r.readInt16();
   const timeoutMs = r.readInt32();
-  let topicData: ProduceRequestTopicProduceData[] = [];
+  let topicData: ProduceRequestTopicProduceData[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceRequest.topicData", v);
     }
     topicData = readTopicProduceDataArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceRequest.topicData", v);
@@ -150,7 +150,7 @@ function writeProduceRequest(w: Writer, m: ProduceRequest, v: number): void {
     }
     w.writeArrayLength(m.topicData.length);
     writeTopicProduceDataArray(w, m.topicData, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.topicData)) {
       throw nonNullable("ProduceRequest.topicData", v);
     }
@@ -163,20 +163,20 @@ function writeProduceRequest(w: Writer, m: ProduceRequest, v: number): void {
 }
 
 function readTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceData {
-  let name: string = "";
+  let name: string;
   if (v <= 8) {
     name = r.readString();
-  } else if (v >= 9) {
+  } else {
     name = r.readCompactString();
   }
-  let partitionData: ProduceRequestPartitionProduceData[] = [];
+  let partitionData: ProduceRequestPartitionProduceData[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceRequestTopicProduceData.partitionData", v);
     }
     partitionData = readPartitionProduceDataArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceRequestTopicProduceData.partitionData", v);
@@ -195,7 +195,7 @@ function readTopicProduceData(r: Reader, v: number): ProduceRequestTopicProduceD
 function writeTopicProduceData(w: Writer, m: ProduceRequestTopicProduceData, v: number): void {
   if (v <= 8) {
     w.writeString(m.name);
-  } else if (v >= 9) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 8) {
@@ -204,7 +204,7 @@ function writeTopicProduceData(w: Writer, m: ProduceRequestTopicProduceData, v: 
     }
     w.writeArrayLength(m.partitionData.length);
     writePartitionProduceDataArray(w, m.partitionData, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.partitionData)) {
       throw nonNullable("ProduceRequestTopicProduceData.partitionData", v);
     }
@@ -240,10 +240,10 @@ function writeTopicProduceDataArray(
 
 function readPartitionProduceData(r: Reader, v: number): ProduceRequestPartitionProduceData {
   const index = r.readInt32();
-  let records: Uint8Array | null = null;
+  let records: Uint8Array | null;
   if (v <= 8) {
     records = r.readRecords();
-  } else if (v >= 9) {
+  } else {
     records = r.readCompactRecords();
   }
   if (v >= 9) {
@@ -263,7 +263,7 @@ function writePartitionProduceData(
   w.writeInt32(m.index);
   if (v <= 8) {
     w.writeRecords(m.records);
-  } else if (v >= 9) {
+  } else {
     w.writeCompactRecords(m.records);
   }
   if (v >= 9) {
@@ -505,14 +505,14 @@ export function createProduceResponseNodeEndpoint(
 }
 
 function readProduceResponse(r: Reader, v: number): ProduceResponse {
-  let responses: ProduceResponseTopicProduceResponse[] = [];
+  let responses: ProduceResponseTopicProduceResponse[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceResponse.responses", v);
     }
     responses = readTopicProduceResponseArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceResponse.responses", v);
@@ -562,7 +562,7 @@ function writeProduceResponse(w: Writer, m: ProduceResponse, v: number): void {
     }
     w.writeArrayLength(m.responses.length);
     writeTopicProduceResponseArray(w, m.responses, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.responses)) {
       throw nonNullable("ProduceResponse.responses", v);
     }
@@ -594,20 +594,20 @@ function writeProduceResponse(w: Writer, m: ProduceResponse, v: number): void {
 }
 
 function readTopicProduceResponse(r: Reader, v: number): ProduceResponseTopicProduceResponse {
-  let name: string = "";
+  let name: string;
   if (v <= 8) {
     name = r.readString();
-  } else if (v >= 9) {
+  } else {
     name = r.readCompactString();
   }
-  let partitionResponses: ProduceResponsePartitionProduceResponse[] = [];
+  let partitionResponses: ProduceResponsePartitionProduceResponse[];
   if (v <= 8) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceResponseTopicProduceResponse.partitionResponses", v);
     }
     partitionResponses = readPartitionProduceResponseArray(r, v, n);
-  } else if (v >= 9) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("ProduceResponseTopicProduceResponse.partitionResponses", v);
@@ -630,7 +630,7 @@ function writeTopicProduceResponse(
 ): void {
   if (v <= 8) {
     w.writeString(m.name);
-  } else if (v >= 9) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 8) {
@@ -639,7 +639,7 @@ function writeTopicProduceResponse(
     }
     w.writeArrayLength(m.partitionResponses.length);
     writePartitionProduceResponseArray(w, m.partitionResponses, v);
-  } else if (v >= 9) {
+  } else {
     if (!Array.isArray(m.partitionResponses)) {
       throw nonNullable("ProduceResponseTopicProduceResponse.partitionResponses", v);
     }
@@ -820,10 +820,10 @@ function readBatchIndexAndErrorMessage(
   v: number,
 ): ProduceResponseBatchIndexAndErrorMessage {
   const batchIndex = r.readInt32();
-  let batchIndexErrorMessage: string | null = null;
+  let batchIndexErrorMessage: string | null;
   if (v <= 8) {
     batchIndexErrorMessage = r.readNullableString();
-  } else if (v >= 9) {
+  } else {
     batchIndexErrorMessage = r.readCompactNullableString();
   }
   if (v >= 9) {
@@ -843,7 +843,7 @@ function writeBatchIndexAndErrorMessage(
   w.writeInt32(m.batchIndex);
   if (v <= 8) {
     w.writeNullableString(m.batchIndexErrorMessage);
-  } else if (v >= 9) {
+  } else {
     w.writeCompactNullableString(m.batchIndexErrorMessage);
   }
   if (v >= 9) {

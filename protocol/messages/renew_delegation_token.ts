@@ -37,10 +37,10 @@ export function createRenewDelegationTokenRequest(
 }
 
 function readRenewDelegationTokenRequest(r: Reader, v: number): RenewDelegationTokenRequest {
-  let hmac: Uint8Array = new Uint8Array(0);
+  let hmac: Uint8Array;
   if (v <= 1) {
     hmac = r.readBytes();
-  } else if (v >= 2) {
+  } else {
     hmac = r.readCompactBytes();
   }
   const renewPeriodMs = r.readInt64();
@@ -60,7 +60,7 @@ function writeRenewDelegationTokenRequest(
 ): void {
   if (v <= 1) {
     w.writeBytes(m.hmac);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactBytes(m.hmac);
   }
   w.writeInt64(m.renewPeriodMs);

@@ -34,10 +34,10 @@ export function createSaslAuthenticateRequest(
 }
 
 function readSaslAuthenticateRequest(r: Reader, v: number): SaslAuthenticateRequest {
-  let authBytes: Uint8Array = new Uint8Array(0);
+  let authBytes: Uint8Array;
   if (v <= 1) {
     authBytes = r.readBytes();
-  } else if (v >= 2) {
+  } else {
     authBytes = r.readCompactBytes();
   }
   if (v >= 2) {
@@ -51,7 +51,7 @@ function readSaslAuthenticateRequest(r: Reader, v: number): SaslAuthenticateRequ
 function writeSaslAuthenticateRequest(w: Writer, m: SaslAuthenticateRequest, v: number): void {
   if (v <= 1) {
     w.writeBytes(m.authBytes);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactBytes(m.authBytes);
   }
   if (v >= 2) {
@@ -121,16 +121,16 @@ export function createSaslAuthenticateResponse(
 
 function readSaslAuthenticateResponse(r: Reader, v: number): SaslAuthenticateResponse {
   const errorCode = r.readInt16();
-  let errorMessage: string | null = "";
+  let errorMessage: string | null;
   if (v <= 1) {
     errorMessage = r.readNullableString();
-  } else if (v >= 2) {
+  } else {
     errorMessage = r.readCompactNullableString();
   }
-  let authBytes: Uint8Array = new Uint8Array(0);
+  let authBytes: Uint8Array;
   if (v <= 1) {
     authBytes = r.readBytes();
-  } else if (v >= 2) {
+  } else {
     authBytes = r.readCompactBytes();
   }
   let sessionLifetimeMs: number = 0;
@@ -152,12 +152,12 @@ function writeSaslAuthenticateResponse(w: Writer, m: SaslAuthenticateResponse, v
   w.writeInt16(m.errorCode);
   if (v <= 1) {
     w.writeNullableString(m.errorMessage);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v <= 1) {
     w.writeBytes(m.authBytes);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactBytes(m.authBytes);
   }
   if (v >= 1) {

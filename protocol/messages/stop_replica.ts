@@ -320,20 +320,20 @@ function writeStopReplicaPartitionV0Array(
 }
 
 function readStopReplicaTopicV1(r: Reader, v: number): StopReplicaRequestTopicV1 {
-  let name: string = "";
+  let name: string;
   if (v <= 1) {
     name = r.readString();
-  } else if (v >= 2) {
+  } else {
     name = r.readCompactString();
   }
-  let partitionIndexes: number[] = [];
+  let partitionIndexes: number[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("StopReplicaRequestTopicV1.partitionIndexes", v);
     }
     partitionIndexes = readInt32Array(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("StopReplicaRequestTopicV1.partitionIndexes", v);
@@ -352,7 +352,7 @@ function readStopReplicaTopicV1(r: Reader, v: number): StopReplicaRequestTopicV1
 function writeStopReplicaTopicV1(w: Writer, m: StopReplicaRequestTopicV1, v: number): void {
   if (v <= 1) {
     w.writeString(m.name);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 1) {
@@ -361,7 +361,7 @@ function writeStopReplicaTopicV1(w: Writer, m: StopReplicaRequestTopicV1, v: num
     }
     w.writeArrayLength(m.partitionIndexes.length);
     writeInt32Array(w, m.partitionIndexes, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitionIndexes)) {
       throw nonNullable("StopReplicaRequestTopicV1.partitionIndexes", v);
     }
@@ -558,14 +558,14 @@ export function createStopReplicaResponsePartitionError(
 
 function readStopReplicaResponse(r: Reader, v: number): StopReplicaResponse {
   const errorCode = r.readInt16();
-  let partitionErrors: StopReplicaResponsePartitionError[] = [];
+  let partitionErrors: StopReplicaResponsePartitionError[];
   if (v <= 1) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("StopReplicaResponse.partitionErrors", v);
     }
     partitionErrors = readStopReplicaPartitionErrorArray(r, v, n);
-  } else if (v >= 2) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("StopReplicaResponse.partitionErrors", v);
@@ -589,7 +589,7 @@ function writeStopReplicaResponse(w: Writer, m: StopReplicaResponse, v: number):
     }
     w.writeArrayLength(m.partitionErrors.length);
     writeStopReplicaPartitionErrorArray(w, m.partitionErrors, v);
-  } else if (v >= 2) {
+  } else {
     if (!Array.isArray(m.partitionErrors)) {
       throw nonNullable("StopReplicaResponse.partitionErrors", v);
     }
@@ -602,10 +602,10 @@ function writeStopReplicaResponse(w: Writer, m: StopReplicaResponse, v: number):
 }
 
 function readStopReplicaPartitionError(r: Reader, v: number): StopReplicaResponsePartitionError {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 1) {
     topicName = r.readString();
-  } else if (v >= 2) {
+  } else {
     topicName = r.readCompactString();
   }
   const partitionIndex = r.readInt32();
@@ -627,7 +627,7 @@ function writeStopReplicaPartitionError(
 ): void {
   if (v <= 1) {
     w.writeString(m.topicName);
-  } else if (v >= 2) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   w.writeInt32(m.partitionIndex);

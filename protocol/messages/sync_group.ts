@@ -80,17 +80,17 @@ export function createSyncGroupRequestRequestAssignment(
 }
 
 function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 3) {
     groupId = r.readString();
-  } else if (v >= 4) {
+  } else {
     groupId = r.readCompactString();
   }
   const generationId = r.readInt32();
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 3) {
     memberId = r.readString();
-  } else if (v >= 4) {
+  } else {
     memberId = r.readCompactString();
   }
   let groupInstanceId: string | null = null;
@@ -107,14 +107,14 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
   if (v >= 5) {
     protocolName = r.readCompactNullableString();
   }
-  let assignments: SyncGroupRequestRequestAssignment[] = [];
+  let assignments: SyncGroupRequestRequestAssignment[];
   if (v <= 3) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("SyncGroupRequest.assignments", v);
     }
     assignments = readSyncGroupRequestAssignmentArray(r, v, n);
-  } else if (v >= 4) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("SyncGroupRequest.assignments", v);
@@ -138,13 +138,13 @@ function readSyncGroupRequest(r: Reader, v: number): SyncGroupRequest {
 function writeSyncGroupRequest(w: Writer, m: SyncGroupRequest, v: number): void {
   if (v <= 3) {
     w.writeString(m.groupId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   w.writeInt32(m.generationId);
   if (v <= 3) {
     w.writeString(m.memberId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v >= 3 && v <= 3) {
@@ -168,7 +168,7 @@ function writeSyncGroupRequest(w: Writer, m: SyncGroupRequest, v: number): void 
     }
     w.writeArrayLength(m.assignments.length);
     writeSyncGroupRequestAssignmentArray(w, m.assignments, v);
-  } else if (v >= 4) {
+  } else {
     if (!Array.isArray(m.assignments)) {
       throw nonNullable("SyncGroupRequest.assignments", v);
     }
@@ -181,16 +181,16 @@ function writeSyncGroupRequest(w: Writer, m: SyncGroupRequest, v: number): void 
 }
 
 function readSyncGroupRequestAssignment(r: Reader, v: number): SyncGroupRequestRequestAssignment {
-  let memberId: string = "";
+  let memberId: string;
   if (v <= 3) {
     memberId = r.readString();
-  } else if (v >= 4) {
+  } else {
     memberId = r.readCompactString();
   }
-  let assignment: Uint8Array = new Uint8Array(0);
+  let assignment: Uint8Array;
   if (v <= 3) {
     assignment = r.readBytes();
-  } else if (v >= 4) {
+  } else {
     assignment = r.readCompactBytes();
   }
   if (v >= 4) {
@@ -209,12 +209,12 @@ function writeSyncGroupRequestAssignment(
 ): void {
   if (v <= 3) {
     w.writeString(m.memberId);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactString(m.memberId);
   }
   if (v <= 3) {
     w.writeBytes(m.assignment);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactBytes(m.assignment);
   }
   if (v >= 4) {
@@ -316,10 +316,10 @@ function readSyncGroupResponse(r: Reader, v: number): SyncGroupResponse {
   if (v >= 5) {
     protocolName = r.readCompactNullableString();
   }
-  let assignment: Uint8Array = new Uint8Array(0);
+  let assignment: Uint8Array;
   if (v <= 3) {
     assignment = r.readBytes();
-  } else if (v >= 4) {
+  } else {
     assignment = r.readCompactBytes();
   }
   if (v >= 4) {
@@ -347,7 +347,7 @@ function writeSyncGroupResponse(w: Writer, m: SyncGroupResponse, v: number): voi
   }
   if (v <= 3) {
     w.writeBytes(m.assignment);
-  } else if (v >= 4) {
+  } else {
     w.writeCompactBytes(m.assignment);
   }
   if (v >= 4) {

@@ -116,16 +116,16 @@ export function createTxnOffsetCommitRequestRequestPartition(
 }
 
 function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitRequest {
-  let transactionalId: string = "";
+  let transactionalId: string;
   if (v <= 2) {
     transactionalId = r.readString();
-  } else if (v >= 3) {
+  } else {
     transactionalId = r.readCompactString();
   }
-  let groupId: string = "";
+  let groupId: string;
   if (v <= 2) {
     groupId = r.readString();
-  } else if (v >= 3) {
+  } else {
     groupId = r.readCompactString();
   }
   const producerId = r.readInt64();
@@ -142,14 +142,14 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
   if (v >= 3) {
     groupInstanceId = r.readCompactNullableString();
   }
-  let topics: TxnOffsetCommitRequestRequestTopic[] = [];
+  let topics: TxnOffsetCommitRequestRequestTopic[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitRequest.topics", v);
     }
     topics = readTxnOffsetCommitRequestTopicArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitRequest.topics", v);
@@ -174,12 +174,12 @@ function readTxnOffsetCommitRequest(r: Reader, v: number): TxnOffsetCommitReques
 function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, v: number): void {
   if (v <= 2) {
     w.writeString(m.transactionalId);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.transactionalId);
   }
   if (v <= 2) {
     w.writeString(m.groupId);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.groupId);
   }
   w.writeInt64(m.producerId);
@@ -211,7 +211,7 @@ function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, v: nu
     }
     w.writeArrayLength(m.topics.length);
     writeTxnOffsetCommitRequestTopicArray(w, m.topics, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("TxnOffsetCommitRequest.topics", v);
     }
@@ -224,20 +224,20 @@ function writeTxnOffsetCommitRequest(w: Writer, m: TxnOffsetCommitRequest, v: nu
 }
 
 function readTxnOffsetCommitRequestTopic(r: Reader, v: number): TxnOffsetCommitRequestRequestTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 2) {
     name = r.readString();
-  } else if (v >= 3) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: TxnOffsetCommitRequestRequestPartition[] = [];
+  let partitions: TxnOffsetCommitRequestRequestPartition[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitRequestRequestTopic.partitions", v);
     }
     partitions = readTxnOffsetCommitRequestPartitionArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitRequestRequestTopic.partitions", v);
@@ -260,7 +260,7 @@ function writeTxnOffsetCommitRequestTopic(
 ): void {
   if (v <= 2) {
     w.writeString(m.name);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 2) {
@@ -269,7 +269,7 @@ function writeTxnOffsetCommitRequestTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeTxnOffsetCommitRequestPartitionArray(w, m.partitions, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("TxnOffsetCommitRequestRequestTopic.partitions", v);
     }
@@ -313,10 +313,10 @@ function readTxnOffsetCommitRequestPartition(
   if (v >= 2) {
     committedLeaderEpoch = r.readInt32();
   }
-  let committedMetadata: string | null = "";
+  let committedMetadata: string | null;
   if (v <= 2) {
     committedMetadata = r.readNullableString();
-  } else if (v >= 3) {
+  } else {
     committedMetadata = r.readCompactNullableString();
   }
   if (v >= 3) {
@@ -342,7 +342,7 @@ function writeTxnOffsetCommitRequestPartition(
   }
   if (v <= 2) {
     w.writeNullableString(m.committedMetadata);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactNullableString(m.committedMetadata);
   }
   if (v >= 3) {
@@ -474,14 +474,14 @@ export function createTxnOffsetCommitResponseResponsePartition(
 
 function readTxnOffsetCommitResponse(r: Reader, v: number): TxnOffsetCommitResponse {
   const throttleTimeMs = r.readInt32();
-  let topics: TxnOffsetCommitResponseResponseTopic[] = [];
+  let topics: TxnOffsetCommitResponseResponseTopic[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitResponse.topics", v);
     }
     topics = readTxnOffsetCommitResponseTopicArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitResponse.topics", v);
@@ -505,7 +505,7 @@ function writeTxnOffsetCommitResponse(w: Writer, m: TxnOffsetCommitResponse, v: 
     }
     w.writeArrayLength(m.topics.length);
     writeTxnOffsetCommitResponseTopicArray(w, m.topics, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("TxnOffsetCommitResponse.topics", v);
     }
@@ -521,20 +521,20 @@ function readTxnOffsetCommitResponseTopic(
   r: Reader,
   v: number,
 ): TxnOffsetCommitResponseResponseTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 2) {
     name = r.readString();
-  } else if (v >= 3) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: TxnOffsetCommitResponseResponsePartition[] = [];
+  let partitions: TxnOffsetCommitResponseResponsePartition[];
   if (v <= 2) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitResponseResponseTopic.partitions", v);
     }
     partitions = readTxnOffsetCommitResponsePartitionArray(r, v, n);
-  } else if (v >= 3) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("TxnOffsetCommitResponseResponseTopic.partitions", v);
@@ -557,7 +557,7 @@ function writeTxnOffsetCommitResponseTopic(
 ): void {
   if (v <= 2) {
     w.writeString(m.name);
-  } else if (v >= 3) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 2) {
@@ -566,7 +566,7 @@ function writeTxnOffsetCommitResponseTopic(
     }
     w.writeArrayLength(m.partitions.length);
     writeTxnOffsetCommitResponsePartitionArray(w, m.partitions, v);
-  } else if (v >= 3) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("TxnOffsetCommitResponseResponseTopic.partitions", v);
     }

@@ -230,14 +230,14 @@ function readUpdateMetadataRequest(r: Reader, v: number): UpdateMetadataRequest 
     }
     topicStates = readUpdateMetadataTopicStateArray(r, v, n);
   }
-  let liveBrokers: UpdateMetadataRequestBroker[] = [];
+  let liveBrokers: UpdateMetadataRequestBroker[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequest.liveBrokers", v);
     }
     liveBrokers = readUpdateMetadataBrokerArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequest.liveBrokers", v);
@@ -324,7 +324,7 @@ function writeUpdateMetadataRequest(w: Writer, m: UpdateMetadataRequest, v: numb
     }
     w.writeArrayLength(m.liveBrokers.length);
     writeUpdateMetadataBrokerArray(w, m.liveBrokers, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.liveBrokers)) {
       throw nonNullable("UpdateMetadataRequest.liveBrokers", v);
     }
@@ -360,14 +360,14 @@ function readUpdateMetadataPartitionState(
   const controllerEpoch = r.readInt32();
   const leader = r.readInt32();
   const leaderEpoch = r.readInt32();
-  let isr: number[] = [];
+  let isr: number[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequestPartitionState.isr", v);
     }
     isr = readInt32Array(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequestPartitionState.isr", v);
@@ -375,14 +375,14 @@ function readUpdateMetadataPartitionState(
     isr = readInt32Array(r, v, n);
   }
   const zkVersion = r.readInt32();
-  let replicas: number[] = [];
+  let replicas: number[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequestPartitionState.replicas", v);
     }
     replicas = readInt32Array(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequestPartitionState.replicas", v);
@@ -437,7 +437,7 @@ function writeUpdateMetadataPartitionState(
     }
     w.writeArrayLength(m.isr.length);
     writeInt32Array(w, m.isr, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.isr)) {
       throw nonNullable("UpdateMetadataRequestPartitionState.isr", v);
     }
@@ -451,7 +451,7 @@ function writeUpdateMetadataPartitionState(
     }
     w.writeArrayLength(m.replicas.length);
     writeInt32Array(w, m.replicas, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.replicas)) {
       throw nonNullable("UpdateMetadataRequestPartitionState.replicas", v);
     }
@@ -499,24 +499,24 @@ function writeUpdateMetadataPartitionStateArray(
 }
 
 function readUpdateMetadataTopicState(r: Reader, v: number): UpdateMetadataRequestTopicState {
-  let topicName: string = "";
+  let topicName: string;
   if (v <= 5) {
     topicName = r.readString();
-  } else if (v >= 6) {
+  } else {
     topicName = r.readCompactString();
   }
   let topicId: string = ZERO_UUID;
   if (v >= 7) {
     topicId = r.readUuid();
   }
-  let partitionStates: UpdateMetadataRequestPartitionState[] = [];
+  let partitionStates: UpdateMetadataRequestPartitionState[];
   if (v <= 5) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequestTopicState.partitionStates", v);
     }
     partitionStates = readUpdateMetadataPartitionStateArray(r, v, n);
-  } else if (v >= 6) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("UpdateMetadataRequestTopicState.partitionStates", v);
@@ -540,7 +540,7 @@ function writeUpdateMetadataTopicState(
 ): void {
   if (v <= 5) {
     w.writeString(m.topicName);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.topicName);
   }
   if (v >= 7) {
@@ -552,7 +552,7 @@ function writeUpdateMetadataTopicState(
     }
     w.writeArrayLength(m.partitionStates.length);
     writeUpdateMetadataPartitionStateArray(w, m.partitionStates, v);
-  } else if (v >= 6) {
+  } else {
     if (!Array.isArray(m.partitionStates)) {
       throw nonNullable("UpdateMetadataRequestTopicState.partitionStates", v);
     }
@@ -683,10 +683,10 @@ function writeUpdateMetadataBrokerArray(
 
 function readUpdateMetadataEndpoint(r: Reader, v: number): UpdateMetadataRequestEndpoint {
   const port = r.readInt32();
-  let host: string = "";
+  let host: string;
   if (v <= 5) {
     host = r.readString();
-  } else if (v >= 6) {
+  } else {
     host = r.readCompactString();
   }
   let listener: string = "";
@@ -711,7 +711,7 @@ function writeUpdateMetadataEndpoint(w: Writer, m: UpdateMetadataRequestEndpoint
   w.writeInt32(m.port);
   if (v <= 5) {
     w.writeString(m.host);
-  } else if (v >= 6) {
+  } else {
     w.writeCompactString(m.host);
   }
   if (v >= 3 && v <= 5) {

@@ -101,14 +101,14 @@ export function createWriteTxnMarkersRequestWritableTxnMarkerTopic(
 }
 
 function readWriteTxnMarkersRequest(r: Reader, v: number): WriteTxnMarkersRequest {
-  let markers: WriteTxnMarkersRequestWritableTxnMarker[] = [];
+  let markers: WriteTxnMarkersRequestWritableTxnMarker[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersRequest.markers", v);
     }
     markers = readWritableTxnMarkerArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersRequest.markers", v);
@@ -130,7 +130,7 @@ function writeWriteTxnMarkersRequest(w: Writer, m: WriteTxnMarkersRequest, v: nu
     }
     w.writeArrayLength(m.markers.length);
     writeWritableTxnMarkerArray(w, m.markers, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.markers)) {
       throw nonNullable("WriteTxnMarkersRequest.markers", v);
     }
@@ -146,14 +146,14 @@ function readWritableTxnMarker(r: Reader, v: number): WriteTxnMarkersRequestWrit
   const producerId = r.readInt64();
   const producerEpoch = r.readInt16();
   const transactionResult = r.readBool();
-  let topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
+  let topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersRequestWritableTxnMarker.topics", v);
     }
     topics = readWritableTxnMarkerTopicArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersRequestWritableTxnMarker.topics", v);
@@ -187,7 +187,7 @@ function writeWritableTxnMarker(
     }
     w.writeArrayLength(m.topics.length);
     writeWritableTxnMarkerTopicArray(w, m.topics, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("WriteTxnMarkersRequestWritableTxnMarker.topics", v);
     }
@@ -226,20 +226,20 @@ function readWritableTxnMarkerTopic(
   r: Reader,
   v: number,
 ): WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  let name: string = "";
+  let name: string;
   if (v <= 0) {
     name = r.readString();
-  } else if (v >= 1) {
+  } else {
     name = r.readCompactString();
   }
-  let partitionIndexes: number[] = [];
+  let partitionIndexes: number[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes", v);
     }
     partitionIndexes = readInt32Array(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes", v);
@@ -262,7 +262,7 @@ function writeWritableTxnMarkerTopic(
 ): void {
   if (v <= 0) {
     w.writeString(m.name);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 0) {
@@ -271,7 +271,7 @@ function writeWritableTxnMarkerTopic(
     }
     w.writeArrayLength(m.partitionIndexes.length);
     writeInt32Array(w, m.partitionIndexes, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.partitionIndexes)) {
       throw nonNullable("WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes", v);
     }
@@ -424,14 +424,14 @@ export function createWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(
 }
 
 function readWriteTxnMarkersResponse(r: Reader, v: number): WriteTxnMarkersResponse {
-  let markers: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
+  let markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersResponse.markers", v);
     }
     markers = readWritableTxnMarkerResultArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersResponse.markers", v);
@@ -453,7 +453,7 @@ function writeWriteTxnMarkersResponse(w: Writer, m: WriteTxnMarkersResponse, v: 
     }
     w.writeArrayLength(m.markers.length);
     writeWritableTxnMarkerResultArray(w, m.markers, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.markers)) {
       throw nonNullable("WriteTxnMarkersResponse.markers", v);
     }
@@ -470,14 +470,14 @@ function readWritableTxnMarkerResult(
   v: number,
 ): WriteTxnMarkersResponseWritableTxnMarkerResult {
   const producerId = r.readInt64();
-  let topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
+  let topics: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersResponseWritableTxnMarkerResult.topics", v);
     }
     topics = readWritableTxnMarkerTopicResultArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersResponseWritableTxnMarkerResult.topics", v);
@@ -505,7 +505,7 @@ function writeWritableTxnMarkerResult(
     }
     w.writeArrayLength(m.topics.length);
     writeWritableTxnMarkerTopicResultArray(w, m.topics, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.topics)) {
       throw nonNullable("WriteTxnMarkersResponseWritableTxnMarkerResult.topics", v);
     }
@@ -543,20 +543,20 @@ function readWritableTxnMarkerTopicResult(
   r: Reader,
   v: number,
 ): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
-  let name: string = "";
+  let name: string;
   if (v <= 0) {
     name = r.readString();
-  } else if (v >= 1) {
+  } else {
     name = r.readCompactString();
   }
-  let partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
+  let partitions: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
   if (v <= 0) {
     const n = r.readArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions", v);
     }
     partitions = readWritableTxnMarkerPartitionResultArray(r, v, n);
-  } else if (v >= 1) {
+  } else {
     const n = r.readCompactArrayLength();
     if (n < 0) {
       throw nonNullable("WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions", v);
@@ -579,7 +579,7 @@ function writeWritableTxnMarkerTopicResult(
 ): void {
   if (v <= 0) {
     w.writeString(m.name);
-  } else if (v >= 1) {
+  } else {
     w.writeCompactString(m.name);
   }
   if (v <= 0) {
@@ -588,7 +588,7 @@ function writeWritableTxnMarkerTopicResult(
     }
     w.writeArrayLength(m.partitions.length);
     writeWritableTxnMarkerPartitionResultArray(w, m.partitions, v);
-  } else if (v >= 1) {
+  } else {
     if (!Array.isArray(m.partitions)) {
       throw nonNullable("WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions", v);
     }

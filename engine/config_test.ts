@@ -4,7 +4,7 @@ import {
   brokerConfigsToTopicDefaults,
   describeTopicConfigs,
   effectiveConfigs,
-  EngineError,
+  type EngineError,
   ErrorCode,
   toLogConfig,
   TOPIC_CONFIGS,

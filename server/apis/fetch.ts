@@ -218,7 +218,13 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         stop.abort();
         break;
       }
-      if ((await woken) !== "append") break;
+      const why = await woken;
+      if (why === "aborted") break;
+      if (why === "timeout") {
+        // Like Kafka's expired delayed fetch: answer with whatever is there now.
+        await readAll(reads, req.maxBytes);
+        break;
+      }
     }
     const session = fc.session;
     const include = fc.kind === "incremental"

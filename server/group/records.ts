@@ -55,9 +55,9 @@ export function encodeRecordBatch(records: InternalRecord[], timestamp: number):
     throw new RangeError("Cannot encode a record batch: no records");
   }
   const body = new Writer(256);
-  const rec = new Writer(128);
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
+    const rec = new Writer(128);
     rec.writeInt8(0); // attributes
     rec.writeVarlong(0); // timestamp delta
     rec.writeVarint(i); // offset delta
@@ -67,7 +67,6 @@ export function encodeRecordBatch(records: InternalRecord[], timestamp: number):
     const bytes = rec.finish();
     body.writeVarint(bytes.length);
     body.writeRaw(bytes);
-    rec.reset();
   }
   const recordBytes = body.finish();
   const out = new Uint8Array(HEADER + recordBytes.length);
@@ -125,7 +124,9 @@ export function decodeRecordBatches(buf: Uint8Array, fromOffset = 0): DecodedInt
     const actual = crc32c(buf.subarray(pos + CRC_START, pos + size));
     if (crc !== actual) fail(`CRC mismatch (stored ${crc}, computed ${actual})`);
     const attributes = view.getInt16(pos + 21);
-    if ((attributes & 0x07) !== 0) fail(`compressed batches (codec ${attributes & 7}) are not supported here`);
+    if ((attributes & 0x07) !== 0) {
+      fail(`compressed batches (codec ${attributes & 7}) are not supported here`);
+    }
     const baseTimestamp = Number(view.getBigInt64(pos + 27));
     const count = view.getInt32(pos + 57);
     if ((attributes & 0x20) === 0) {

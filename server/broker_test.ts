@@ -1,0 +1,282 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
+import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata.ts";
+import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
+import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
+import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
+import { encodeRequestFrame } from "../protocol/framing.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import { buildBatch } from "../wasm/testing.ts";
+import { Broker } from "./broker.ts";
+import { RawClient, startTestBroker } from "./testing.ts";
+
+const AV = { clientSoftwareName: "sluice-test", clientSoftwareVersion: "1" };
+
+function produceBody(topic: string, partition: number, records: Uint8Array, acks = 1) {
+  return {
+    acks,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  };
+}
+
+function fetchBody(topic: string, partition: number, fetchOffset: number, maxWaitMs = 0) {
+  return {
+    replicaId: -1,
+    maxWaitMs,
+    minBytes: 1,
+    maxBytes: 1 << 20,
+    sessionEpoch: -1,
+    topics: [{
+      topic,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [{
+        partition,
+        currentLeaderEpoch: -1,
+        fetchOffset,
+        lastFetchedEpoch: -1,
+        logStartOffset: -1,
+        partitionMaxBytes: 1 << 20,
+        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }],
+    }],
+  };
+}
+
+Deno.test("Broker: pipelined requests are answered in request order", async () => {
+  await using t = await startTestBroker();
+  const client = await RawClient.connect(t.broker.port);
+  try {
+    // Ten requests of different APIs written back to back before reading anything.
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < 10; i++) {
+      frames.push(
+        i % 2 === 0
+          ? encodeRequestFrame(ApiVersionsRequest, 3, 100 + i, "c", ApiVersionsRequest.create(AV))
+          : encodeRequestFrame(
+            MetadataRequest,
+            12,
+            100 + i,
+            "c",
+            MetadataRequest.create({ topics: null }),
+          ),
+      );
+    }
+    const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let o = 0;
+    for (const f of frames) {
+      all.set(f, o);
+      o += f.length;
+    }
+    await client.sendRaw(all);
+    for (let i = 0; i < 10; i++) {
+      const got = i % 2 === 0
+        ? await client.receive(ApiVersionsResponse, 3)
+        : await client.receive(MetadataResponse, 12);
+      assertEquals(got.correlationId, 100 + i);
+    }
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("Broker: acks=0 Produce gets no response; the next response is the next request's", async () => {
+  await using t = await startTestBroker();
+  const client = await RawClient.connect(t.broker.port);
+  try {
+    await client.request(MetadataRequest, MetadataResponse, 12, {
+      topics: [{ name: "zero", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+    });
+    const batch = buildBatch({
+      records: [{ key: "k", value: "fire-and-forget" }],
+      baseTimestamp: 1,
+    });
+    const produceId = await client.send(ProduceRequest, 9, produceBody("zero", 0, batch, 0));
+    const listId = await client.send(ListOffsetsRequest, 8, {
+      replicaId: -1,
+      topics: [{
+        name: "zero",
+        partitions: [{
+          partitionIndex: 0,
+          timestamp: -1,
+          currentLeaderEpoch: -1,
+          maxNumOffsets: 1,
+        }],
+      }],
+    });
+    const got = await client.receive(ListOffsetsResponse, 8);
+    assertEquals(got.correlationId, listId);
+    ok(got.correlationId !== produceId);
+    // The acks=0 record was stored before the ListOffsets ran (one request at a time).
+    assertEquals(got.body.topics[0].partitions[0].offset, 1);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("Broker: a frame over socket.request.max.bytes closes that connection only", async () => {
+  await using t = await startTestBroker({ socketRequestMaxBytes: 1000 });
+  const bad = await RawClient.connect(t.broker.port);
+  const good = await RawClient.connect(t.broker.port);
+  try {
+    const frame = new Uint8Array(4 + 2000);
+    new DataView(frame.buffer).setInt32(0, 2000);
+    await bad.sendRaw(frame.subarray(0, 4));
+    await bad.expectClosed();
+    ok(
+      t.lines.some((l) =>
+        l.startsWith("ERROR Closing connection") &&
+        l.includes("request size 2000 is larger than socket.request.max.bytes (1000)")
+      ),
+      t.lines.join("\n"),
+    );
+    const res = await good.request(ApiVersionsRequest, ApiVersionsResponse, 3, AV);
+    assertEquals(res.errorCode, 0);
+  } finally {
+    bad.close();
+    good.close();
+  }
+});
+
+Deno.test("Broker: garbage, negative sizes, unknown API keys and bad bodies close the connection", async () => {
+  await using t = await startTestBroker();
+  const cases: [string, Uint8Array][] = [
+    ["negative size", new Uint8Array([0xff, 0xff, 0xff, 0xf0, 1, 2, 3])],
+    ["too short for a header", new Uint8Array([0, 0, 0, 3, 1, 2, 3])],
+    ["unknown API key", new Uint8Array([0, 0, 0, 10, 0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0, 0])],
+    [
+      "truncated body",
+      (() => {
+        const f = encodeRequestFrame(
+          MetadataRequest,
+          1,
+          5,
+          "c",
+          MetadataRequest.create({ topics: [{ name: "abc", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }] }),
+        );
+        const cut = f.slice(0, f.length - 2);
+        new DataView(cut.buffer).setInt32(0, cut.length - 4);
+        return cut;
+      })(),
+    ],
+    ["ascii garbage", new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")],
+  ];
+  for (const [name, bytes] of cases) {
+    const c = await RawClient.connect(t.broker.port);
+    try {
+      await c.sendRaw(bytes);
+      await c.expectClosed();
+    } catch (e) {
+      throw new Error(`${name}: ${e}`);
+    } finally {
+      c.close();
+    }
+  }
+  const errors = t.lines.filter((l) => l.startsWith("ERROR Closing connection"));
+  ok(errors.some((l) => l.includes("invalid request size -16: negative")), errors.join("\n"));
+  ok(errors.some((l) => l.includes("too short for a request header")), errors.join("\n"));
+  ok(errors.some((l) => l.includes("unknown API key 32512")), errors.join("\n"));
+  ok(errors.some((l) => l.includes("malformed Metadata v1 request")), errors.join("\n"));
+  // "GET " as a size is 1195725856 bytes: over the limit.
+  ok(errors.some((l) => l.includes("request size 1195725856 is larger")), errors.join("\n"));
+  // The broker still serves.
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    assertEquals((await c.request(ApiVersionsRequest, ApiVersionsResponse, 0, {})).errorCode, 0);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Broker: a decodable version above our range gets UNSUPPORTED_VERSION in the API's response", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    // Fetch v17 is in the codec but above what we serve (v16).
+    const res = await c.request(FetchRequest, FetchResponse, 17, fetchBody("t", 0, 0));
+    assertEquals(res.errorCode, ErrorCode.UNSUPPORTED_VERSION);
+    ok(t.lines.some((l) => l.includes("Fetch v17") && l.includes("UNSUPPORTED_VERSION")));
+    // A version the codec cannot decode closes the connection.
+    const frame = encodeRequestFrame(MetadataRequest, 12, 9, "c", MetadataRequest.create({}));
+    new DataView(frame.buffer).setInt16(6, 13);
+    await c.sendRaw(frame);
+    await c.expectClosed();
+    ok(t.lines.some((l) => l.includes("Metadata v13 cannot be decoded")));
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Broker: data and cluster id survive a restart; close() is idempotent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const batch = buildBatch({ records: [{ key: "a", value: "persisted" }], baseTimestamp: 5 });
+    let clusterId: string;
+    {
+      const lines: string[] = [];
+      const log = (m: string) => lines.push(m);
+      const broker = await Broker.start({
+        listeners: "PLAINTEXT://127.0.0.1:0",
+        logDirs: [dir],
+        numPartitions: 2,
+        logger: { debug: log, info: log, warn: log, error: log },
+      });
+      const c = await RawClient.connect(broker.port);
+      const md = await c.request(MetadataRequest, MetadataResponse, 12, {
+        topics: [{ name: "keep", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+      });
+      clusterId = md.clusterId!;
+      assertEquals(md.topics[0].partitions.length, 2);
+      const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("keep", 1, batch));
+      assertEquals(p.responses[0].partitionResponses[0].errorCode, 0);
+      c.close();
+      await Promise.all([broker.close(), broker.close()]);
+      ok(lines.some((l) => l.includes("stopped; logs flushed")));
+      await broker.close();
+    }
+    {
+      const broker = await Broker.start({
+        listeners: "PLAINTEXT://127.0.0.1:0",
+        logDirs: [dir],
+        logLevel: "silent",
+      });
+      try {
+        assertEquals(broker.config.clusterId, clusterId);
+        const c = await RawClient.connect(broker.port);
+        const f = await c.request(FetchRequest, FetchResponse, 12, fetchBody("keep", 1, 0));
+        const part = f.responses[0].partitions[0];
+        assertEquals(part.errorCode, 0);
+        assertEquals(part.highWatermark, 1);
+        assertEquals(part.records!.length, batch.length);
+        assertEquals(part.records, batch);
+        c.close();
+      } finally {
+        await broker.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Broker.start refuses bad listeners and a busy port with clear errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await rejects(
+      Broker.start({ listeners: "SSL://localhost:9093", logDirs: [dir], logLevel: "silent" }),
+      /only PLAINTEXT is served/,
+    );
+    await using t = await startTestBroker();
+    await rejects(
+      Broker.start({
+        listeners: `PLAINTEXT://127.0.0.1:${t.broker.port}`,
+        logDirs: [dir],
+        logLevel: "silent",
+      }),
+      new RegExp(`Cannot listen on 127.0.0.1:${t.broker.port}`),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -144,6 +144,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
           for (const p of [later.logPath, later.indexPath, later.timeIndexPath]) {
             await removeIfExists(p);
           }
+          await later.close();
         }
         break;
       }

@@ -266,6 +266,7 @@ export class LogSegment {
    * @returns Its location, or `null` if the segment holds no batch at or after `offset`.
    */
   async locate(offset: number): Promise<BatchLocation | null> {
+    if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
     const tail = this.tail;
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
@@ -587,10 +588,13 @@ export class LogSegment {
   /** Closes the file handle (idempotent). */
   close(): Promise<void> {
     return this.#io.run(() => {
+      if (this.#closed) return Promise.resolve();
       this.#closed = true;
       this.#file?.close();
       this.#file = undefined;
       this.tail = undefined;
+      this.offsetIndex.free();
+      this.timeIndex.free();
       return Promise.resolve();
     });
   }

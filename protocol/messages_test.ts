@@ -8,6 +8,10 @@ import assert from "node:assert/strict";
 import { APIS } from "./apis.ts";
 import { ProtocolError } from "./errors.ts";
 import { RequestHeader, ResponseHeader } from "./messages/headers.ts";
+import {
+  ConsumerProtocolAssignment,
+  ConsumerProtocolSubscription,
+} from "./messages/consumer_protocol.ts";
 import { decodeMessage, encodeMessage, type MessageCodec, Reader, Writer } from "./primitives.ts";
 import {
   type FieldSpec,
@@ -189,6 +193,9 @@ function cases(): Case[] {
   }
   out.push({ codec: RequestHeader as MessageCodec<unknown>, spec: specs.get("RequestHeader")! });
   out.push({ codec: ResponseHeader as MessageCodec<unknown>, spec: specs.get("ResponseHeader")! });
+  for (const codec of [ConsumerProtocolSubscription, ConsumerProtocolAssignment]) {
+    out.push({ codec: codec as MessageCodec<unknown>, spec: specs.get(codec.name)! });
+  }
   return out;
 }
 

@@ -950,7 +950,11 @@ function emitMessage(out: Out, ctx: Ctx, root: StructSpec): void {
   for (const s of structs) {
     const title = s === root
       ? `Kafka ${msg.name} (${kind}; ${keyNote}versions ${fmtRange(msg.valid)}, flexible ` +
-        `${fmtRange(msg.flexible)}). Fields absent in a version hold their defaults.`
+        `${fmtRange(msg.flexible)}). Fields absent in a version hold their defaults.` +
+        (kind === "data"
+          ? " On the wire (JoinGroup protocol metadata, SyncGroup assignment) Kafka's consumer " +
+            "writes an int16 version before the encoded struct."
+          : "")
       : `${s.name} of {@linkcode ${msg.name}}.`;
     emitInterface(ctx, out, s, title);
   }
@@ -1113,6 +1117,29 @@ export async function generate(specDir: string | URL = DEFAULT_SPEC_DIR): Promis
     files.set(`messages/${api.file}.ts`, assemble(head, ctxs, body));
   }
 
+  // Consumer group protocol payloads (JoinGroup metadata / SyncGroup assignment bytes).
+  {
+    const sub = byName.get("ConsumerProtocolSubscription")!;
+    const asg = byName.get("ConsumerProtocolAssignment")!;
+    const hash = await sha256([sub.bytes, asg.bytes]);
+    const subRoot = rootStruct(sub.spec);
+    const asgRoot = rootStruct(asg.spec);
+    const subNames = new Set(allStructs(subRoot).map((s) => s.name));
+    const clash = new Set(allStructs(asgRoot).map((s) => s.name).filter((n) => subNames.has(n)));
+    const body = new Out();
+    const ctxs: Ctx[] = [];
+    for (const [msg, root] of [[sub.spec, subRoot], [asg.spec, asgRoot]] as const) {
+      const ctx = newCtx(msg, root, msg.name.replace(/^ConsumerProtocol/, ""), clash);
+      emitMessage(body, ctx, root);
+      body.line();
+      ctxs.push(ctx);
+    }
+    files.set(
+      "messages/consumer_protocol.ts",
+      assemble(header([sub.spec.file, asg.spec.file], hash), ctxs, body),
+    );
+  }
+
   // Headers.
   {
     const reqH = byName.get("RequestHeader")!;
@@ -1151,7 +1178,7 @@ export async function generate(specDir: string | URL = DEFAULT_SPEC_DIR): Promis
     out.line(" * @module");
     out.line(" */");
     out.line();
-    const mods = [...apis.map((a) => a.file), "headers"].sort();
+    const mods = [...apis.map((a) => a.file), "headers", "consumer_protocol"].sort();
     for (const f of mods) out.line(`export * from "./${f}.ts";`);
     files.set("messages/mod.ts", out.text());
   }

@@ -24,13 +24,14 @@ async function runCli(...args: string[]): Promise<{ code: number; stderr: string
 }
 
 Deno.test("generation covers every API plus headers, apis.ts and messages/mod.ts", () => {
-  assert.equal(files.size, 88 + 3);
+  assert.equal(files.size, 88 + 4);
   for (const f of ["messages/produce.ts", "messages/api_versions.ts", "messages/headers.ts"]) {
     assert.ok(files.has(f), f);
   }
   assert.ok(files.has("messages/find_coordinator.ts"));
   assert.ok(files.has("messages/describe_user_scram_credentials.ts"));
   assert.ok(files.has("apis.ts"));
+  assert.ok(files.has("messages/consumer_protocol.ts"));
 });
 
 Deno.test("every generated file has the DO-NOT-EDIT banner, spec hash and Apache notice", async () => {

@@ -28,6 +28,7 @@ export * from "./broker_heartbeat.ts";
 export * from "./broker_registration.ts";
 export * from "./consumer_group_describe.ts";
 export * from "./consumer_group_heartbeat.ts";
+export * from "./consumer_protocol.ts";
 export * from "./controlled_shutdown.ts";
 export * from "./controller_registration.ts";
 export * from "./create_acls.ts";

@@ -23,7 +23,11 @@ type Reply = (req: SeenRequest) => Uint8Array[] | "close" | "ignore";
  * A tiny Kafka peer speaking real frames over TCP (not our broker): answers ApiVersions with
  * `versions`, then lets `reply` decide what to do with every other request.
  */
-function fakeBroker(versions: Array<[number, number, number]>, reply: Reply): {
+function fakeBroker(
+  versions: Array<[number, number, number]>,
+  reply: Reply,
+  maxApiVersionsVersion = 3,
+): {
   port: number;
   seen: SeenRequest[];
   close: () => Promise<void>;
@@ -54,11 +58,14 @@ function fakeBroker(versions: Array<[number, number, number]>, reply: Reply): {
               seen.push(req);
               let out: Uint8Array[] | "close" | "ignore";
               if (req.apiKey === 18) {
+                // Like Kafka: an unsupported ApiVersions version gets a v0 UNSUPPORTED_VERSION.
+                const tooNew = req.version > maxApiVersionsVersion;
                 out = encodeResponseFrame(
                   ApiVersionsResponse,
-                  req.version,
+                  tooNew ? 0 : req.version,
                   req.correlationId,
                   ApiVersionsResponse.create({
+                    errorCode: tooNew ? 35 : 0,
                     apiKeys: versions.map(([apiKey, minVersion, maxVersion]) => ({
                       apiKey,
                       minVersion,
@@ -270,6 +277,20 @@ Deno.test("Connection rejects a response that cannot be decoded with CORRUPT_MES
         return true;
       },
     );
+  } finally {
+    conn.close();
+    await broker.close();
+  }
+});
+
+Deno.test("Connection falls back when the broker rejects its ApiVersions version", async () => {
+  const broker = fakeBroker([[18, 0, 2], [3, 0, 12]], metadataReply, 2);
+  const conn = await Connection.connect({ host: "127.0.0.1", port: broker.port });
+  try {
+    assert.deepEqual(broker.seen.map((r) => [r.apiKey, r.version]), [[18, 3], [18, 2]]);
+    assert.equal(conn.versionFor(MetadataRequest), 12);
+    const res = await conn.send(metadataApi, MetadataRequest.create({ topics: null }));
+    assert.equal(res.controllerId, 1);
   } finally {
     conn.close();
     await broker.close();

@@ -158,7 +158,12 @@ export class Producer {
     if (this.#closed) throw new Error("producer: send after close");
     const { topic, messages } = record;
     if (messages.length === 0) return [];
-    const info = await this.#client.topic(topic);
+    let info = await this.#client.topic(topic);
+    const highest = Math.max(...messages.map((m) => m.partition ?? -1));
+    // An explicit partition beyond the cached count may be new: refresh before refusing it.
+    if (highest >= info.partitions.length) {
+      info = await this.#client.topic(topic, { refresh: true });
+    }
     const numPartitions = info.partitions.length;
     // Group consecutive messages by partition, keeping the caller's order per partition.
     const results: Promise<RecordMetadata[]>[] = [];

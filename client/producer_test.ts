@@ -206,3 +206,23 @@ Deno.test("Producer to a missing topic fails with UNKNOWN_TOPIC_OR_PARTITION", a
     );
   });
 });
+
+Deno.test("Producer refreshes stale metadata when a topic grows", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "grow", numPartitions: 1 }]);
+    const producer = new Producer(client);
+    assert.deepEqual(
+      (await producer.send({ topic: "grow", messages: [{ value: "a" }] })).map((m) => m.partition),
+      [0],
+    );
+    // Another client grows the topic; this producer's cache still says 1 partition.
+    const other = new Client({ bootstrapServers: client.options.bootstrapServers });
+    try {
+      await new Admin(other).createPartitions([{ topic: "grow", count: 3 }]);
+    } finally {
+      await other.close();
+    }
+    const meta = await producer.send({ topic: "grow", messages: [{ value: "b", partition: 2 }] });
+    assert.deepEqual(meta.map((m) => [m.partition, m.offset]), [[2, 0]]);
+  });
+});

@@ -265,7 +265,7 @@ export function javaStringHashCode(s: string): number {
  * ```ts
  * import { partitionForGroup } from "./schemas.ts";
  *
- * console.log(partitionForGroup("my-group", 50)); // 12, as in Kafka
+ * console.log(partitionForGroup("my-group", 50)); // 36, as in Kafka
  * ```
  *
  * @param groupId The group id.

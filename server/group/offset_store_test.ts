@@ -1,0 +1,189 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { LogManager } from "../../engine/mod.ts";
+import { decodeRecordBatches } from "./records.ts";
+import { CONSUMER_OFFSETS_TOPIC, OffsetStore } from "./offset_store.ts";
+import { openGroupCoordinator } from "./open_group_coordinator.ts";
+import { ManualScheduler } from "./scheduler.ts";
+import { decodeCoordinatorRecord, partitionForGroup } from "./schemas.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_offsets_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("OffsetStore creates a compacted __consumer_offsets and writes to the group's partition", async () => {
+  await withDir(async (dir) => {
+    const logs = await LogManager.open(dir);
+    const store = await OffsetStore.open(logs, { numPartitions: 5, now: () => 4242 });
+    const info = logs.topic(CONSUMER_OFFSETS_TOPIC)!;
+    assertEquals([info.partitions, info.effective["cleanup.policy"]], [5, "compact"]);
+    const p = partitionForGroup("orders-app", 5);
+    assertEquals(store.partitionFor("orders-app"), p);
+    await store.append("orders-app", [{
+      kind: "offset",
+      groupId: "orders-app",
+      topic: "orders",
+      partition: 1,
+      value: {
+        offset: 10,
+        leaderEpoch: -1,
+        metadata: "",
+        commitTimestamp: 4242,
+        expireTimestamp: -1,
+      },
+    }]);
+    const log = logs.partition(CONSUMER_OFFSETS_TOPIC, p)!;
+    assertEquals(log.logEndOffset, 1);
+    const { records } = await log.read(0, 1 << 20);
+    const [r] = decodeRecordBatches(records);
+    assertEquals(r.timestamp, 4242);
+    assertEquals(decodeCoordinatorRecord(r.key!, r.value)?.kind, "offset");
+    for (let q = 0; q < 5; q++) {
+      if (q !== p) assertEquals(logs.partition(CONSUMER_OFFSETS_TOPIC, q)!.logEndOffset, 0);
+    }
+    await logs.close();
+  });
+});
+
+Deno.test("committed offsets and group metadata survive reopening the engine", async () => {
+  await withDir(async (dir) => {
+    const clock = new ManualScheduler(1_000_000);
+    let logs = await LogManager.open(dir);
+    let groups = await openGroupCoordinator(logs, {
+      offsetsTopicNumPartitions: 4,
+      scheduler: clock,
+      config: { initialRebalanceDelayMs: 0 },
+    });
+    const join = groups.joinGroup({
+      groupId: "app",
+      memberId: "",
+      groupInstanceId: null,
+      requireKnownMemberId: false,
+      clientId: "c",
+      clientHost: "/127.0.0.1",
+      rebalanceTimeoutMs: 10000,
+      sessionTimeoutMs: 10000,
+      protocolType: "consumer",
+      protocols: [{ name: "range", metadata: new Uint8Array([1]) }],
+    });
+    clock.advance(0);
+    const j = await join;
+    await groups.syncGroup({
+      groupId: "app",
+      generationId: 1,
+      memberId: j.memberId,
+      groupInstanceId: null,
+      assignments: [{ memberId: j.memberId, assignment: new Uint8Array([9]) }],
+    });
+    for (let i = 0; i < 20; i++) {
+      const res = await groups.commitOffsets({
+        groupId: "app",
+        generationId: 1,
+        memberId: j.memberId,
+        groupInstanceId: null,
+        topics: [{
+          topic: "orders",
+          partitions: [
+            { partition: 0, offset: 100 + i, leaderEpoch: 0, metadata: `m${i}` },
+            { partition: 1, offset: 200 + i, leaderEpoch: -1, metadata: null },
+          ],
+        }],
+      });
+      assertEquals(res[0].partitions.map((p) => p.errorCode), [0, 0]);
+    }
+    await groups.commitOffsets({
+      groupId: "admin",
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 3, offset: 5, leaderEpoch: -1, metadata: "" }],
+      }],
+    });
+    await groups.commitOffsets({
+      groupId: "doomed",
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 0, offset: 1, leaderEpoch: -1, metadata: "" }],
+      }],
+    });
+    assertEquals(await groups.deleteGroups(["doomed"]), [{ groupId: "doomed", errorCode: 0 }]);
+    groups.close();
+    await logs.close();
+
+    logs = await LogManager.open(dir);
+    groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 4, scheduler: clock });
+    assertEquals(groups.listGroups(), [
+      { groupId: "admin", protocolType: "", groupState: "Empty" },
+      { groupId: "app", protocolType: "consumer", groupState: "Stable" },
+    ]);
+    assertEquals(groups.fetchOffsets("app", null).topics, [{
+      topic: "orders",
+      partitions: [
+        { partition: 0, offset: 119, leaderEpoch: 0, metadata: "m19", errorCode: 0 },
+        { partition: 1, offset: 219, leaderEpoch: -1, metadata: "", errorCode: 0 },
+      ],
+    }]);
+    assertEquals(groups.fetchOffsets("admin", null).topics[0].partitions[0].offset, 5);
+    assertEquals(groups.fetchOffsets("doomed", null).topics, []);
+    const d = groups.describeGroup("app");
+    assertEquals(d.members.map((m) => [m.memberId, m.memberAssignment]), [[
+      j.memberId,
+      new Uint8Array([9]),
+    ]]);
+    groups.close();
+    await logs.close();
+  });
+});
+
+Deno.test("a crash without clean shutdown keeps acknowledged commits", async () => {
+  await withDir(async (dir) => {
+    const logs = await LogManager.open(dir);
+    const groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 2 });
+    await groups.commitOffsets({
+      groupId: "g",
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 0, offset: 77, leaderEpoch: -1, metadata: "" }],
+      }],
+    });
+    groups.close();
+    // No logs.close(): a second engine opens the same directory as after a kill.
+    const copy = await Deno.makeTempDir({ prefix: "sluice_offsets_copy_" });
+    try {
+      await copyDir(dir, copy);
+      const logs2 = await LogManager.open(copy);
+      const groups2 = await openGroupCoordinator(logs2, { offsetsTopicNumPartitions: 2 });
+      assertEquals(
+        groups2.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0].partitions[0].offset,
+        77,
+      );
+      groups2.close();
+      await logs2.close();
+    } finally {
+      await logs.close();
+      await Deno.remove(copy, { recursive: true });
+    }
+  });
+});
+
+async function copyDir(from: string, to: string): Promise<void> {
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) {
+      await Deno.mkdir(`${to}/${e.name}`);
+      await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    } else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}

@@ -14,6 +14,9 @@ import {
   FrameSplitter,
 } from "../protocol/framing.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
+import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
+import type { FetchRequest } from "../protocol/messages/fetch.ts";
+import type { ProduceRequest } from "../protocol/messages/produce.ts";
 import { Broker, type BrokerConfig } from "./broker.ts";
 import type { Logger } from "./logger.ts";
 
@@ -220,4 +223,119 @@ export async function startTestBroker(config: Partial<BrokerConfig> = {}): Promi
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** The all-zero topic id, for requests that name topics. */
+export const NO_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAA";
+
+/**
+ * A Produce request body for one partition.
+ *
+ * @param topic Topic.
+ * @param partition Partition.
+ * @param records Record batch bytes.
+ * @param acks Acks (default 1).
+ * @returns The body.
+ */
+export function produceBody(
+  topic: string,
+  partition: number,
+  records: Uint8Array | null,
+  acks = 1,
+): Partial<ProduceRequest> {
+  return {
+    acks,
+    timeoutMs: 5000,
+    topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+  };
+}
+
+/** One partition of {@linkcode fetchBody}. */
+export interface FetchTarget {
+  /** Topic name (or "" with `topicId`). */
+  topic: string;
+  /** Topic id (v13+). */
+  topicId?: string;
+  /** Partition. */
+  partition: number;
+  /** Offset to fetch from. */
+  offset: number;
+  /** partition_max_bytes (default 1 MiB). */
+  maxBytes?: number;
+}
+
+/**
+ * A Fetch request body.
+ *
+ * @param targets Partitions, grouped by topic in order.
+ * @param options Request-level fields.
+ * @returns The body.
+ */
+export function fetchBody(
+  targets: FetchTarget[],
+  options: Partial<FetchRequest> = {},
+): Partial<FetchRequest> {
+  const topics: FetchRequest["topics"] = [];
+  for (const t of targets) {
+    let last = topics[topics.length - 1];
+    if (
+      last === undefined || last.topic !== t.topic || last.topicId !== (t.topicId ?? NO_TOPIC_ID)
+    ) {
+      last = { topic: t.topic, topicId: t.topicId ?? NO_TOPIC_ID, partitions: [] };
+      topics.push(last);
+    }
+    last.partitions.push({
+      partition: t.partition,
+      currentLeaderEpoch: -1,
+      fetchOffset: t.offset,
+      lastFetchedEpoch: -1,
+      logStartOffset: -1,
+      partitionMaxBytes: t.maxBytes ?? 1 << 20,
+      replicaDirectoryId: NO_TOPIC_ID,
+    });
+  }
+  return {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: 50 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics,
+    forgottenTopicsData: [],
+    ...options,
+  };
+}
+
+/**
+ * Create a topic through CreateTopics v7 and check it worked.
+ *
+ * @param client A connected client.
+ * @param name Topic name.
+ * @param partitions Partition count.
+ * @param configs Topic configs.
+ * @returns The topic id.
+ */
+export async function createTopic(
+  client: RawClient,
+  name: string,
+  partitions = 1,
+  configs: Record<string, string> = {},
+): Promise<string> {
+  const res = await client.request(CreateTopicsRequest, CreateTopicsResponse, 7, {
+    topics: [{
+      name,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      assignments: [],
+      configs: Object.entries(configs).map(([k, v]) => ({ name: k, value: v })),
+    }],
+    timeoutMs: 5000,
+  });
+  const r = res.topics[0];
+  if (r.errorCode !== 0) {
+    throw new Error(`create topic ${name} failed: error ${r.errorCode}: ${r.errorMessage}`);
+  }
+  return r.topicId;
 }

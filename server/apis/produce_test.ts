@@ -1,0 +1,196 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import { buildBatch } from "../../wasm/testing.ts";
+import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+Deno.test("Produce/Fetch: round trip with exact offsets, bytes and log start offset", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "orders", 2);
+    const b1 = buildBatch({
+      records: [{ key: "k1", value: "v1" }, { key: "k2", value: "v2" }],
+      baseTimestamp: 1000,
+    });
+    const b2 = buildBatch({ records: [{ key: null, value: "third" }], baseTimestamp: 2000 });
+    for (const version of [3, 7, 9, 11]) {
+      const p = await c.request(
+        ProduceRequest,
+        ProduceResponse,
+        version,
+        produceBody("orders", 1, b1),
+      );
+      assertEquals(p.responses.length, 1, `v${version}`);
+      assertEquals(p.responses[0].name, "orders");
+      const r = p.responses[0].partitionResponses[0];
+      assertEquals(r.index, 1);
+      assertEquals(r.errorCode, 0, `v${version}: ${r.errorMessage}`);
+      assertEquals(r.logAppendTimeMs, -1);
+    }
+    const last = await c.request(ProduceRequest, ProduceResponse, 11, produceBody("orders", 1, b2));
+    const lr = last.responses[0].partitionResponses[0];
+    assertEquals(lr.baseOffset, 8); // four batches of two records before it
+    assertEquals(lr.logStartOffset, 0);
+
+    const f = await c.request(
+      FetchRequest,
+      FetchResponse,
+      12,
+      fetchBody([{ topic: "orders", partition: 1, offset: 6 }]),
+    );
+    const part = f.responses[0].partitions[0];
+    assertEquals(part.errorCode, 0);
+    assertEquals(part.highWatermark, 9);
+    assertEquals(part.lastStableOffset, 9);
+    assertEquals(part.logStartOffset, 0);
+    // Batches at offsets 6 and 8, byte for byte as produced apart from the base offset.
+    const want1 = b1.slice();
+    new DataView(want1.buffer).setBigInt64(0, 6n);
+    const want2 = b2.slice();
+    new DataView(want2.buffer).setBigInt64(0, 8n);
+    assertEquals(part.records, concat(want1, want2));
+    // The other partition is untouched.
+    const f0 = await c.request(
+      FetchRequest,
+      FetchResponse,
+      12,
+      fetchBody([{ topic: "orders", partition: 0, offset: 0 }]),
+    );
+    assertEquals(f0.responses[0].partitions[0].highWatermark, 0);
+    assertEquals(f0.responses[0].partitions[0].records!.length, 0);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce: compressed batches are stored exactly as received", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "zipped");
+    // Codec bits 1-4 (gzip, snappy, lz4, zstd): the broker checks the CRC only, never inflates.
+    const batches = [1, 2, 3, 4].map((codec) =>
+      buildBatch({ records: [{ key: "k", value: `payload-${codec}` }], attributes: codec })
+    );
+    for (const b of batches) {
+      const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("zipped", 0, b));
+      assertEquals(p.responses[0].partitionResponses[0].errorCode, 0);
+    }
+    const f = await c.request(
+      FetchRequest,
+      FetchResponse,
+      12,
+      fetchBody([{ topic: "zipped", partition: 0, offset: 0 }]),
+    );
+    const want = batches.map((b, i) => {
+      const w = b.slice();
+      new DataView(w.buffer).setBigInt64(0, BigInt(i));
+      return w;
+    });
+    assertEquals(f.responses[0].partitions[0].records, concat(...want));
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce: per-partition errors", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "small", 1, { "max.message.bytes": "200" });
+    await createTopic(c, "strict", 1, { "min.insync.replicas": "2" });
+    const ok1 = buildBatch({ records: [{ key: "k", value: "v" }] });
+    const badCrc = ok1.slice();
+    badCrc[badCrc.length - 1] ^= 0xff;
+    const big = buildBatch({ records: [{ key: "k", value: "x".repeat(500) }] });
+    const cases: [string, number, Uint8Array | null, number, number][] = [
+      ["unknown topic", 9, ok1, 1, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      ["bad CRC", 9, badCrc, 1, ErrorCode.CORRUPT_MESSAGE],
+      ["two batches", 9, concat(ok1, ok1), 1, ErrorCode.INVALID_RECORD],
+      ["null records", 9, null, 1, ErrorCode.INVALID_RECORD],
+      ["too large", 9, big, 1, ErrorCode.MESSAGE_TOO_LARGE],
+      ["acks=2", 9, ok1, 2, ErrorCode.INVALID_REQUIRED_ACKS],
+      ["acks=-1 with min.insync.replicas=2", 9, ok1, -1, ErrorCode.NOT_ENOUGH_REPLICAS],
+      ["Produce v2", 2, ok1, 1, ErrorCode.UNSUPPORTED_VERSION],
+    ];
+    for (const [name, version, records, acks, code] of cases) {
+      const topic = name === "unknown topic"
+        ? "nope"
+        : name === "too large"
+        ? "small"
+        : name.startsWith("acks=-1")
+        ? "strict"
+        : "small";
+      const p = await c.request(
+        ProduceRequest,
+        ProduceResponse,
+        version,
+        produceBody(topic, 0, records, acks),
+      );
+      const r = p.responses[0].partitionResponses[0];
+      assertEquals(r.errorCode, code, name);
+      assertEquals(r.baseOffset, -1, name);
+    }
+    // v8+ carries the error message.
+    const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("small", 0, badCrc));
+    ok(p.responses[0].partitionResponses[0].errorMessage!.length > 0);
+    // Nothing was appended by any failure.
+    const f = await c.request(
+      FetchRequest,
+      FetchResponse,
+      12,
+      fetchBody([{ topic: "small", partition: 0, offset: 0 }]),
+    );
+    assertEquals(f.responses[0].partitions[0].highWatermark, 0);
+    ok(t.lines.some((l) => l.includes("Produce v2") && l.includes("message format v0/v1")));
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce: acks=0 with an error closes the connection", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const b = buildBatch({ records: [{ key: "k", value: "v" }] });
+    await c.send(ProduceRequest, 9, produceBody("missing", 0, b, 0));
+    await c.expectClosed();
+    ok(t.lines.some((l) => l.includes("acks=0 Produce to missing-0 failed")));
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce: idempotent producer batches (producer id, epoch, sequence) are accepted", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "idem");
+    for (let seq = 0; seq < 3; seq++) {
+      const b = buildBatch({
+        records: [{ key: "k", value: `v${seq}` }],
+        producerId: 42,
+        producerEpoch: 0,
+        baseSequence: seq,
+      });
+      const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("idem", 0, b, -1));
+      const r = p.responses[0].partitionResponses[0];
+      assertEquals([r.errorCode, r.baseOffset], [0, seq]);
+    }
+  } finally {
+    c.close();
+  }
+});

@@ -230,7 +230,9 @@ export function decodeBody<T>(
 
 /**
  * Splits a byte stream into frames. Feed it socket reads; it returns each complete frame's payload
- * (without the size prefix). Payloads are zero-copy views when a frame arrives within one chunk.
+ * (without the size prefix). Payloads are zero-copy views when a frame arrives within one chunk,
+ * and decoded `bytes`/`records` fields are views into the payload: do not reuse a chunk's memory
+ * (e.g. a fixed read buffer) after pushing it; pass a fresh array or a copy.
  *
  * @example
  * ```ts

@@ -308,3 +308,46 @@ Deno.test("unsupported versions are refused on read and write", () => {
     assert.throws(() => api.request.write(new Writer(), api.request.create(), -1), ProtocolError);
   }
 });
+
+Deno.test("write refuses values the requested version cannot carry", () => {
+  const { ProduceRequest: P, FetchRequest: F } = Object.fromEntries(
+    APIS.map((a) => [a.request.name, a.request]),
+  );
+  // transactionalId is not ignorable and appears in v3: a non-null value cannot go to v2.
+  assert.throws(
+    () => encodeMessage(P, P.create({ transactionalId: "tx" }), 2),
+    (e: unknown) =>
+      e instanceof ProtocolError &&
+      e.message ===
+        "cannot write ProduceRequest.transactionalId in v2: the field is not in this version " +
+          "and is not default",
+  );
+  assert.equal(encodeMessage(P, P.create({ transactionalId: null }), 2).length, 10);
+  // A non-nullable array given as null, and a non-nullable string given as null.
+  assert.throws(() => encodeMessage(P, P.create({ topicData: null }), 9), /non-nullable/);
+  assert.throws(
+    () => encodeMessage(P, P.create({ topicData: [{ name: null, partitionData: [] }] }), 9),
+    /expected a string, got null/,
+  );
+  // Ignorable fields are dropped silently (FetchRequest.rackId is ignorable, 11+).
+  assert.equal(encodeMessage(F, F.create({ rackId: "r1" }), 10).length > 0, true);
+});
+
+Deno.test("unknown tagged fields are skipped; a known tag with a wrong size is refused", () => {
+  const api = APIS.find((a) => a.name === "ApiVersions")!;
+  const base = encodeMessage(
+    api.request,
+    api.request.create({ clientSoftwareName: "a", clientSoftwareVersion: "1" }),
+    3,
+  );
+  assert.deepStrictEqual(base, new Uint8Array([2, 97, 2, 49, 0]));
+  const withUnknown = new Uint8Array([2, 97, 2, 49, 2, 9, 2, 0xab, 0xcd, 10, 0]);
+  assert.deepStrictEqual(
+    decodeMessage(api.request, withUnknown, 3),
+    decodeMessage(api.request, base, 3),
+  );
+  // ApiVersionsResponse tag 1 (FinalizedFeaturesEpoch, int64) declared with size 4.
+  const res = APIS.find((a) => a.name === "ApiVersions")!.response;
+  const bad = new Uint8Array([0, 0, 1, 0, 0, 0, 0, 1, 1, 4, 0, 0, 0, 5]);
+  assert.throws(() => decodeMessage(res, bad, 3), ProtocolError);
+});

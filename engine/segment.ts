@@ -266,11 +266,19 @@ export class LogSegment {
    * @returns Its location, or `null` if the segment holds no batch at or after `offset`.
    */
   async locate(offset: number): Promise<BatchLocation | null> {
+    return (await this.#locate(offset, READ_WINDOW))?.loc ?? null;
+  }
+
+  /** Like `locate`, also returning the file window read (reused by `read`). */
+  async #locate(
+    offset: number,
+    windowBytes: number,
+  ): Promise<{ loc: BatchLocation; win: Uint8Array; winStart: number } | null> {
     if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
     const tail = this.tail;
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
-      return i < 0 ? null : tail.batchAt(i);
+      return i < 0 ? null : { loc: tail.batchAt(i), win: new Uint8Array(0), winStart: 0 };
     }
     const slot = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
     let pos = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
@@ -280,7 +288,7 @@ export class LogSegment {
     while (pos < end) {
       if (pos + HEADER_PEEK > winStart + win.length) {
         winStart = pos;
-        win = await this.readBytes(pos, Math.min(READ_WINDOW, end - pos));
+        win = await this.readBytes(pos, Math.min(windowBytes, end - pos));
         if (win.length < HEADER_PEEK) return null;
       }
       const p = pos - winStart;
@@ -288,7 +296,11 @@ export class LogSegment {
       const last = lastOffsetAt(win, p);
       if (size < LOG_OVERHEAD) return null;
       if (last >= offset) {
-        return { position: pos, size, baseOffset: readInt64(win, p), lastOffset: last };
+        return {
+          loc: { position: pos, size, baseOffset: readInt64(win, p), lastOffset: last },
+          win,
+          winStart,
+        };
       }
       pos += size;
     }
@@ -311,10 +323,14 @@ export class LogSegment {
       if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
       return tail.copyFrom(i, maxBytes, limitOffset);
     }
-    const loc = await this.locate(offset);
-    if (!loc || loc.baseOffset >= limitOffset) return null;
+    const found = await this.#locate(offset, Math.max(READ_WINDOW, maxBytes));
+    if (!found || found.loc.baseOffset >= limitOffset) return null;
+    const { loc, win, winStart } = found;
     const want = Math.min(this.size - loc.position, Math.max(loc.size, maxBytes));
-    const buf = await this.readBytes(loc.position, want);
+    const from = loc.position - winStart;
+    const buf = from >= 0 && from + want <= win.length
+      ? win.subarray(from, from + want)
+      : await this.readBytes(loc.position, want);
     let p = 0;
     while (p + HEADER_PEEK <= buf.length) {
       const size = batchSizeAt(buf, p);

@@ -9,7 +9,7 @@
  *   throws); failure figures and per-batch columns are written to static areas the module
  *   exports, read here through views built once and rebuilt only if memory grew.
  * - Inputs are copied (one `Uint8Array.set`) into a scratch block that grows only when an input
- *   is larger than ever seen before (CRC-32C of large inputs goes through a fixed 256 KiB window
+ *   is larger than ever seen before (CRC-32C of large inputs goes through a fixed 64 KiB window (L2-friendly)
  *   instead, so it never grows memory). The hot path allocates nothing on the JS heap.
  * - Memory management: AssemblyScript's TLSF allocator (`--runtime minimal`; exported
  *   `alloc`/`free`; no garbage collector runs because nothing managed is allocated). The index
@@ -76,8 +76,14 @@ function refreshViews(): void {
 
 /** WASM-side allocation; returns the pointer with views up to date. */
 function walloc(bytes: number): number {
-  const ptr = wasm.alloc(bytes);
-  refreshViews();
+  let ptr = 0;
+  try {
+    ptr = wasm.alloc(bytes);
+  } catch (e) {
+    throw new RangeError(`WASM core: cannot allocate ${bytes} bytes: ${e}`);
+  } finally {
+    refreshViews();
+  }
   if (ptr === 0) throw new RangeError(`WASM core: cannot allocate ${bytes} bytes`);
   return ptr;
 }
@@ -88,15 +94,20 @@ let scratchCap = 0;
 /** Pointer to a scratch block of at least n bytes. */
 function ensureScratch(n: number): number {
   if (n > scratchCap) {
-    scratch = wasm.ensureScratch(n);
-    scratchCap = wasm.scratchCapacity();
-    refreshViews();
+    try {
+      scratch = wasm.ensureScratch(n);
+    } catch (e) {
+      throw new RangeError(`WASM core: cannot allocate a ${n}-byte scratch block: ${e}`);
+    } finally {
+      scratchCap = wasm.scratchCapacity();
+      refreshViews();
+    }
   }
   return scratch;
 }
 
 /** Inputs of crc32c larger than this go through the scratch block in windows of this size. */
-const CRC_WINDOW = 256 * 1024;
+const CRC_WINDOW = 64 * 1024;
 ensureScratch(CRC_WINDOW);
 
 // --- CRC-32C --------------------------------------------------------------------------------

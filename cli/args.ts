@@ -10,6 +10,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
   /**
+   * Creates a usage error.
+   *
    * @param message What is wrong with the command line.
    */
   constructor(message: string) {

@@ -214,3 +214,57 @@ Deno.test("sluice produce parses keys and consume prints keys, partitions and of
     );
   });
 });
+
+Deno.test("sluice consume runs until SIGINT, then reports the count and exits 0", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    await sluice(["topics", ...b, "--create", "--topic", "live", "--partitions", "2"]);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, "consume", ...b, "--topic", "live"],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const td = new TextDecoder();
+    const reader = child.stdout.getReader();
+    let stdout = "";
+    // Keep producing until the consumer (which starts at the end) has printed a line.
+    let pending = reader.read();
+    for (let i = 0; i < 100 && !stdout.includes("\n"); i++) {
+      await sluice(["produce", ...b, "--topic", "live", "--partition", "1"], `line${i}\n`);
+      const chunk = await Promise.race([
+        pending,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 300)),
+      ]);
+      if (chunk) {
+        if (!chunk.done) stdout += td.decode(chunk.value);
+        pending = reader.read();
+      }
+    }
+    assert.match(stdout, /^line\d+\n/);
+    child.kill("SIGINT");
+    for (;;) {
+      const chunk = await pending;
+      pending = reader.read();
+      if (chunk.done) break;
+      stdout += td.decode(chunk.value);
+    }
+    const status = await child.status;
+    const stderr = td.decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(status.code, 0);
+    // Usually one line; a slow first read may let a second produced line in before SIGINT.
+    assert.match(stdout, /^(line\d+\n)+$/);
+    const lines = stdout.split("\n").length - 1;
+    assert.equal(stderr, `Processed a total of ${lines} messages\n`);
+  });
+});
+
+Deno.test("sluice consume of a missing topic fails in one line", async () => {
+  await withBroker(async (bs) => {
+    const r = await sluice(["consume", "--bootstrap-server", bs, "--topic", "ghost"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^sluice consume: describe topic ghost: UNKNOWN_TOPIC_OR_PARTITION/);
+    assert.equal(r.stderr.split("\n").length, 2);
+  });
+});

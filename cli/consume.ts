@@ -206,7 +206,7 @@ export async function runConsume(
   } finally {
     await consumer.close().catch(() => {});
     await client.close();
-    io.stderr(`Processed a total of ${count} messages\n`);
   }
+  io.stderr(`Processed a total of ${count} messages\n`);
   return 0;
 }

@@ -244,6 +244,8 @@ export class Admin {
   #timeoutMs: number;
 
   /**
+   * Creates an admin client.
+   *
    * @param client The cluster client.
    * @param options `timeoutMs`: how long the broker may take for topic operations (default
    *   30000).

@@ -154,6 +154,8 @@ export class Client {
   #closed = false;
 
   /**
+   * Creates a client; no connection is made until the first request.
+   *
    * @param options Bootstrap servers, client id, timeouts, retries.
    * @throws {RangeError} If the bootstrap server list is invalid.
    */

@@ -97,6 +97,8 @@ export class Consumer {
   #closed = false;
 
   /**
+   * Creates a consumer with no assignment.
+   *
    * @param client The cluster client.
    * @param options Start position, fetch sizes, long-poll time.
    */

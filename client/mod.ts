@@ -22,6 +22,7 @@
  */
 
 export { KafkaError } from "../protocol/errors.ts";
+export type { MessageCodec, Reader, Writer } from "../protocol/primitives.ts";
 export * from "./client.ts";
 export * from "./connection.ts";
 export * from "./producer.ts";

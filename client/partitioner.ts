@@ -65,6 +65,8 @@ export class DefaultPartitioner implements Partitioner {
   #random: () => number;
 
   /**
+   * Creates a partitioner.
+   *
    * @param random Source of randomness in [0, 1) used to pick sticky partitions (for tests).
    */
   constructor(random: () => number = Math.random) {

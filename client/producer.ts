@@ -128,6 +128,8 @@ export class Producer {
   #closed = false;
 
   /**
+   * Creates a producer on a cluster client.
+   *
    * @param client The cluster client.
    * @param options Acks, batching, compression, partitioner.
    * @throws {RangeError} On an invalid `acks`.

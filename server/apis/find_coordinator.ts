@@ -1,0 +1,83 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// FindCoordinator (key 10): served v0-v4.
+// - This broker coordinates every group: key type 0 (group) answers with our node id and
+//   advertised address. Key type 1 (transaction) gets COORDINATOR_NOT_AVAILABLE until the
+//   transaction coordinator exists; other key types get INVALID_REQUEST.
+// - v0 has no key type (group); v1+ adds error_message; v4+ batches keys in coordinator_keys
+//   and answers per key in `coordinators` (the top-level fields stay at their defaults).
+
+import { ErrorCode, errorInfo } from "../../protocol/errors.ts";
+import {
+  createFindCoordinatorResponse,
+  createFindCoordinatorResponseCoordinator,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from "../../protocol/messages/find_coordinator.ts";
+import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+
+type Coordinator = FindCoordinatorResponse["coordinators"][number];
+
+function lookup(broker: BrokerContext, key: string, keyType: number): Coordinator {
+  if (keyType === 0) {
+    return createFindCoordinatorResponseCoordinator({
+      key,
+      nodeId: broker.nodeId,
+      host: broker.advertised.host,
+      port: broker.advertised.port,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    });
+  }
+  const errorCode = keyType === 1 ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.INVALID_REQUEST;
+  const errorMessage = keyType === 1
+    ? "The transaction coordinator is not available"
+    : `Unknown coordinator key type ${keyType}`;
+  return failed(key, errorCode, errorMessage);
+}
+
+function failed(key: string, errorCode: number, errorMessage: string | null): Coordinator {
+  return createFindCoordinatorResponseCoordinator({
+    key,
+    nodeId: -1,
+    host: "",
+    port: -1,
+    errorCode,
+    errorMessage: errorMessage ?? errorInfo(errorCode)?.message ?? null,
+  });
+}
+
+function respond(batched: boolean, results: Coordinator[]): FindCoordinatorResponse {
+  if (batched) return createFindCoordinatorResponse({ coordinators: results });
+  const c = results[0];
+  return createFindCoordinatorResponse({
+    errorCode: c.errorCode,
+    errorMessage: c.errorMessage,
+    nodeId: c.nodeId,
+    host: c.host,
+    port: c.port,
+  });
+}
+
+/** FindCoordinator handler. */
+export const findCoordinator: ApiHandler = defineApi<
+  FindCoordinatorRequest,
+  FindCoordinatorResponse
+>({
+  key: 10,
+  name: "FindCoordinator",
+  minVersion: 0,
+  maxVersion: 4,
+  request: FindCoordinatorRequest,
+  response: FindCoordinatorResponse,
+  handle(ctx, req) {
+    const batched = ctx.version >= 4;
+    const keys = batched ? req.coordinatorKeys : [req.key];
+    const keyType = ctx.version >= 1 ? req.keyType : 0;
+    return respond(batched, keys.map((k) => lookup(ctx.broker, k, keyType)));
+  },
+  errorResponse(req, errorCode, message) {
+    const batched = req.coordinatorKeys.length > 0;
+    const keys = batched ? req.coordinatorKeys : [req.key];
+    return respond(batched, keys.map((k) => failed(k, errorCode, message)));
+  },
+});

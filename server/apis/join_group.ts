@@ -1,0 +1,68 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// JoinGroup (key 11): served v0-v9 by the group coordinator (`server/group/`).
+// - v0 has no rebalance timeout: the session timeout is used, as in Kafka.
+// - v4+: a new dynamic member first gets MEMBER_ID_REQUIRED with its member id and must rejoin
+//   with it. v5+: group_instance_id (static membership). v7+: protocol_type in the response.
+//   v8+: reason (logged only). v9: skip_assignment (always false here).
+// - A long call: it waits for the rebalance to complete. A broker shutdown (or a closed
+//   connection) ends the wait with NOT_COORDINATOR.
+// - Before v7 the response's protocol_name is not nullable: "" is sent when there is none.
+
+import {
+  createJoinGroupResponse,
+  createJoinGroupResponseResponseMember,
+  JoinGroupRequest,
+  JoinGroupResponse,
+} from "../../protocol/messages/join_group.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+import { clientHostOf, groupCoordinatorOf, waitSignalOf } from "../group/broker_context.ts";
+
+/** JoinGroup handler. */
+export const joinGroup: ApiHandler = defineApi<JoinGroupRequest, JoinGroupResponse>({
+  key: 11,
+  name: "JoinGroup",
+  minVersion: 0,
+  maxVersion: 9,
+  request: JoinGroupRequest,
+  response: JoinGroupResponse,
+  async handle(ctx, req) {
+    const v = ctx.version;
+    const r = await groupCoordinatorOf(ctx.broker).joinGroup({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      groupInstanceId: v >= 5 ? req.groupInstanceId : null,
+      requireKnownMemberId: v >= 4,
+      clientId: ctx.clientId ?? "",
+      clientHost: clientHostOf(ctx.connection.remote),
+      rebalanceTimeoutMs: v >= 1 ? req.rebalanceTimeoutMs : req.sessionTimeoutMs,
+      sessionTimeoutMs: req.sessionTimeoutMs,
+      protocolType: req.protocolType,
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+      reason: v >= 8 ? req.reason : null,
+    }, waitSignalOf(ctx));
+    return createJoinGroupResponse({
+      errorCode: r.errorCode,
+      generationId: r.generationId,
+      protocolType: v >= 7 ? r.protocolType : null,
+      protocolName: r.protocolName ?? (v >= 7 ? null : ""),
+      leader: r.leader,
+      skipAssignment: v >= 9 ? r.skipAssignment : false,
+      memberId: r.memberId,
+      members: r.members.map((m) =>
+        createJoinGroupResponseResponseMember({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          metadata: m.metadata,
+        })
+      ),
+    });
+  },
+  errorResponse(req, errorCode) {
+    return createJoinGroupResponse({
+      errorCode,
+      generationId: -1,
+      protocolName: "",
+      memberId: req.memberId,
+    });
+  },
+});

@@ -1,0 +1,45 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// ListGroups (key 16): served v0-v5 by the group coordinator (`server/group/`).
+// - Every group this broker coordinates (all of them), in group id order.
+// - v4+ states_filter (case-insensitive; empty = all). v5+ types_filter: every group here is a
+//   "classic" group, so a filter without "classic" lists none; group_type is "classic".
+
+import {
+  createListGroupsResponse,
+  createListGroupsResponseListedGroup,
+  ListGroupsRequest,
+  ListGroupsResponse,
+} from "../../protocol/messages/list_groups.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+import { groupCoordinatorOf } from "../group/broker_context.ts";
+
+/** ListGroups handler. */
+export const listGroups: ApiHandler = defineApi<ListGroupsRequest, ListGroupsResponse>({
+  key: 16,
+  name: "ListGroups",
+  minVersion: 0,
+  maxVersion: 5,
+  request: ListGroupsRequest,
+  response: ListGroupsResponse,
+  handle(ctx, req) {
+    const v = ctx.version;
+    const types = v >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
+    const listed = types.length > 0 && !types.includes("classic")
+      ? []
+      : groupCoordinatorOf(ctx.broker).listGroups(v >= 4 ? req.statesFilter : []);
+    return createListGroupsResponse({
+      errorCode: 0,
+      groups: listed.map((g) =>
+        createListGroupsResponseListedGroup({
+          groupId: g.groupId,
+          protocolType: g.protocolType,
+          groupState: v >= 4 ? g.groupState : "",
+          groupType: v >= 5 ? "classic" : "",
+        })
+      ),
+    });
+  },
+  errorResponse(_req, errorCode) {
+    return createListGroupsResponse({ errorCode, groups: [] });
+  },
+});

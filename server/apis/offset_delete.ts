@@ -1,0 +1,60 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// OffsetDelete (key 47): served v0 by the group coordinator (`server/group/`).
+// - Deletes committed offsets of a group. Top-level GROUP_ID_NOT_FOUND for an unknown group and
+//   NON_EMPTY_GROUP for a non-consumer group with members. In a consumer group with members,
+//   partitions of subscribed topics get GROUP_SUBSCRIBED_TO_TOPIC; unknown topics get
+//   UNKNOWN_TOPIC_OR_PARTITION.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createOffsetDeleteResponse,
+  createOffsetDeleteResponseResponsePartition,
+  createOffsetDeleteResponseResponseTopic,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
+} from "../../protocol/messages/offset_delete.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+import { groupCoordinatorOf } from "../group/broker_context.ts";
+
+/** OffsetDelete handler. */
+export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDeleteResponse>({
+  key: 47,
+  name: "OffsetDelete",
+  minVersion: 0,
+  maxVersion: 0,
+  request: OffsetDeleteRequest,
+  response: OffsetDeleteResponse,
+  async handle(ctx, req) {
+    const logs = ctx.broker.logs;
+    const known: { topic: string; partition: number }[] = [];
+    for (const t of req.topics) {
+      for (const p of t.partitions) {
+        if (logs.partition(t.name, p.partitionIndex) !== undefined) {
+          known.push({ topic: t.name, partition: p.partitionIndex });
+        }
+      }
+    }
+    const r = await groupCoordinatorOf(ctx.broker).deleteOffsets(req.groupId, known);
+    if (r.errorCode !== 0) return createOffsetDeleteResponse({ errorCode: r.errorCode });
+    const codes = new Map<string, number>();
+    for (const p of r.partitions) codes.set(`${p.topic}\u0000${p.partition}`, p.errorCode);
+    return createOffsetDeleteResponse({
+      errorCode: 0,
+      topics: req.topics.map((t) =>
+        createOffsetDeleteResponseResponseTopic({
+          name: t.name,
+          partitions: t.partitions.map((p) =>
+            createOffsetDeleteResponseResponsePartition({
+              partitionIndex: p.partitionIndex,
+              errorCode: codes.get(`${t.name}\u0000${p.partitionIndex}`) ??
+                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            })
+          ),
+        })
+      ),
+    });
+  },
+  errorResponse(_req, errorCode) {
+    return createOffsetDeleteResponse({ errorCode });
+  },
+});

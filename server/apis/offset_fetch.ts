@@ -1,0 +1,115 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// OffsetFetch (key 9): served v0-v9 by the group coordinator (`server/group/`).
+// - v0 (ZooKeeper-era) is served like v1 from __consumer_offsets.
+// - Partitions without a committed offset (or of unknown groups/topics) get offset -1,
+//   metadata "" and no error. v2+: null topics = every committed offset of the group, and a
+//   top-level error code (v0-v1 carry group errors per partition). v5+ committed_leader_epoch.
+// - v7+ require_stable: no transactions exist yet, so offsets are always stable.
+// - v8+: several groups per request, answered per group; v9 member id/epoch (KIP-848) are not
+//   checked for classic groups.
+
+import {
+  createOffsetFetchResponse,
+  createOffsetFetchResponseResponseGroup,
+  createOffsetFetchResponseResponsePartition,
+  createOffsetFetchResponseResponsePartitions,
+  createOffsetFetchResponseResponseTopic,
+  createOffsetFetchResponseResponseTopics,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+} from "../../protocol/messages/offset_fetch.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+import { groupCoordinatorOf } from "../group/broker_context.ts";
+import type { OffsetFetchResult } from "../group/coordinator.ts";
+
+type Topics = { name: string; partitionIndexes: number[] }[] | null;
+
+function wanted(topics: Topics): { topic: string; partitions: number[] }[] | null {
+  return topics === null
+    ? null
+    : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
+}
+
+/** OffsetFetch handler. */
+export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetchResponse>({
+  key: 9,
+  name: "OffsetFetch",
+  minVersion: 0,
+  maxVersion: 9,
+  request: OffsetFetchRequest,
+  response: OffsetFetchResponse,
+  handle(ctx, req) {
+    const v = ctx.version;
+    const groups = groupCoordinatorOf(ctx.broker);
+    if (v >= 8) {
+      return createOffsetFetchResponse({
+        groups: req.groups.map((g) => {
+          const r = groups.fetchOffsets(g.groupId, wanted(g.topics));
+          return createOffsetFetchResponseResponseGroup({
+            groupId: g.groupId,
+            errorCode: r.errorCode,
+            topics: r.topics.map((t) =>
+              createOffsetFetchResponseResponseTopics({
+                name: t.topic,
+                partitions: t.partitions.map((p) =>
+                  createOffsetFetchResponseResponsePartitions({
+                    partitionIndex: p.partition,
+                    committedOffset: p.offset,
+                    committedLeaderEpoch: p.leaderEpoch,
+                    metadata: p.metadata,
+                    errorCode: p.errorCode,
+                  })
+                ),
+              })
+            ),
+          });
+        }),
+      });
+    }
+    const r = groups.fetchOffsets(req.groupId, wanted(req.topics));
+    return single(r, req.topics, v);
+  },
+  errorResponse(req, errorCode) {
+    if (req.groups.length > 0) {
+      return createOffsetFetchResponse({
+        groups: req.groups.map((g) =>
+          createOffsetFetchResponseResponseGroup({ groupId: g.groupId, errorCode, topics: [] })
+        ),
+      });
+    }
+    return single({ errorCode, topics: [] }, req.topics, 2);
+  },
+});
+
+function single(r: OffsetFetchResult, requested: Topics, v: number): OffsetFetchResponse {
+  // A group-level error before v2 goes into every requested partition.
+  const topics = r.errorCode !== 0 && (v < 2 || r.topics.length === 0) && requested !== null
+    ? requested.map((t) => ({
+      topic: t.name,
+      partitions: t.partitionIndexes.map((partition) => ({
+        partition,
+        offset: -1,
+        leaderEpoch: -1,
+        metadata: "",
+        errorCode: r.errorCode,
+      })),
+    }))
+    : r.topics;
+  return createOffsetFetchResponse({
+    errorCode: v >= 2 ? r.errorCode : 0,
+    topics: topics.map((t) =>
+      createOffsetFetchResponseResponseTopic({
+        name: t.topic,
+        partitions: t.partitions.map((p) =>
+          createOffsetFetchResponseResponsePartition({
+            partitionIndex: p.partition,
+            committedOffset: p.offset,
+            committedLeaderEpoch: p.leaderEpoch,
+            metadata: p.metadata,
+            errorCode: p.errorCode,
+          })
+        ),
+      })
+    ),
+  });
+}

@@ -569,9 +569,15 @@ function emitCreate(ctx: Ctx, out: Out, s: StructSpec, exported: boolean): void 
 function emitIsDefault(ctx: Ctx, out: Out, s: StructSpec): void {
   const tn = ctx.typeName.get(s)!;
   const fn = ctx.fnName.get(s)!;
-  emitSig(out, `function isDefault${fn}`, [`m: ${tn}`], "boolean");
+  emitSig(out, `function isDefault${fn}`, [`m: ${tn} | null | undefined`], "boolean");
+  out.open("if (m === null || m === undefined) {");
+  out.line("return true;");
+  out.close();
   const parts = s.fields.map((f) => nonDefaultExpr(ctx, f, `m.${f.camel}`));
-  const lines = parts.map((p) => `!(${p})`);
+  const lines = parts.map((p) => {
+    const simple = /^([\w.]+) !== ([^&|()]+)$/.exec(p);
+    return simple ? `${simple[1]} === ${simple[2]}` : `!${p.startsWith("(") ? p : `(${p})`}`;
+  });
   out.fit(`return ${lines.join(" && ")};`, () => {
     out.open("return (");
     lines.forEach((l, i) => out.line(i === 0 ? l : `&& ${l}`));

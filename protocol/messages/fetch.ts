@@ -650,8 +650,11 @@ function writeForgottenTopicArray(w: Writer, a: FetchRequestForgottenTopic[], v:
   }
 }
 
-function isDefaultReplicaState(m: FetchRequestReplicaState): boolean {
-  return !(m.replicaId !== -1) && !(m.replicaEpoch !== -1);
+function isDefaultReplicaState(m: FetchRequestReplicaState | null | undefined): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.replicaId === -1 && m.replicaEpoch === -1;
 }
 
 /** Codec for {@linkcode FetchRequest} (API key 1, versions 0-17, flexible 12+). */
@@ -1422,16 +1425,25 @@ function writeNodeEndpointArray(w: Writer, a: FetchResponseNodeEndpoint[], v: nu
   }
 }
 
-function isDefaultEpochEndOffset(m: FetchResponseEpochEndOffset): boolean {
-  return !(m.epoch !== -1) && !(m.endOffset !== -1);
+function isDefaultEpochEndOffset(m: FetchResponseEpochEndOffset | null | undefined): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.epoch === -1 && m.endOffset === -1;
 }
 
-function isDefaultLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch): boolean {
-  return !(m.leaderId !== -1) && !(m.leaderEpoch !== -1);
+function isDefaultLeaderIdAndEpoch(m: FetchResponseLeaderIdAndEpoch | null | undefined): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.leaderId === -1 && m.leaderEpoch === -1;
 }
 
-function isDefaultSnapshotId(m: FetchResponseSnapshotId): boolean {
-  return !(m.endOffset !== -1) && !(m.epoch !== -1);
+function isDefaultSnapshotId(m: FetchResponseSnapshotId | null | undefined): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.endOffset === -1 && m.epoch === -1;
 }
 
 /** Codec for {@linkcode FetchResponse} (API key 1, versions 0-17, flexible 12+). */

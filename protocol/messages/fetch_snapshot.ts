@@ -808,8 +808,13 @@ function writeNodeEndpointArray(
   }
 }
 
-function isDefaultLeaderIdAndEpoch(m: FetchSnapshotResponseLeaderIdAndEpoch): boolean {
-  return !(m.leaderId !== 0) && !(m.leaderEpoch !== 0);
+function isDefaultLeaderIdAndEpoch(
+  m: FetchSnapshotResponseLeaderIdAndEpoch | null | undefined,
+): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.leaderId === 0 && m.leaderEpoch === 0;
 }
 
 /** Codec for {@linkcode FetchSnapshotResponse} (API key 59, versions 0-1, flexible 0+). */

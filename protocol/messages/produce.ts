@@ -925,8 +925,11 @@ function writeNodeEndpointArray(w: Writer, a: ProduceResponseNodeEndpoint[], v: 
   }
 }
 
-function isDefaultLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch): boolean {
-  return !(m.leaderId !== -1) && !(m.leaderEpoch !== -1);
+function isDefaultLeaderIdAndEpoch(m: ProduceResponseLeaderIdAndEpoch | null | undefined): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.leaderId === -1 && m.leaderEpoch === -1;
 }
 
 /** Codec for {@linkcode ProduceResponse} (API key 0, versions 0-11, flexible 9+). */

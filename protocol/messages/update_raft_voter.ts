@@ -349,8 +349,13 @@ function writeCurrentLeader(w: Writer, m: UpdateRaftVoterResponseCurrentLeader, 
   w.writeUnsignedVarint(0);
 }
 
-function isDefaultCurrentLeader(m: UpdateRaftVoterResponseCurrentLeader): boolean {
-  return !(m.leaderId !== -1) && !(m.leaderEpoch !== -1) && !(m.host !== "") && !(m.port !== 0);
+function isDefaultCurrentLeader(
+  m: UpdateRaftVoterResponseCurrentLeader | null | undefined,
+): boolean {
+  if (m === null || m === undefined) {
+    return true;
+  }
+  return m.leaderId === -1 && m.leaderEpoch === -1 && m.host === "" && m.port === 0;
 }
 
 /** Codec for {@linkcode UpdateRaftVoterResponse} (API key 82, versions 0-0, flexible 0+). */

@@ -22,7 +22,7 @@ export const PRODUCE_HELP: string =
 Reads standard input and sends one record per line (a "> " prompt is shown on a terminal).
 
 Options:
-  --bootstrap-server LIST      Brokers to connect to (default localhost:9092)
+  --bootstrap-server LIST      Brokers to connect to (default localhost:9092; alias --broker-list)
   --topic T                    Topic to produce to (required)
   --partition P                Send every record to partition P (default: key hash / sticky)
   --acks N                     0, 1 or -1/all (default -1)
@@ -43,7 +43,8 @@ Options:
  */
 export async function runProduce(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
-    "bootstrap-server": { type: "string", default: "localhost:9092" },
+    "bootstrap-server": { type: "string" },
+    "broker-list": { type: "string" },
     topic: { type: "string" },
     partition: { type: "string" },
     acks: { type: "string", default: "-1" },
@@ -75,7 +76,8 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   if (separator === "") throw new UsageError("invalid --property key.separator: must not be empty");
 
   const client = new Client({
-    bootstrapServers: values["bootstrap-server"] as string,
+    bootstrapServers: (values["bootstrap-server"] ?? values["broker-list"] ??
+      "localhost:9092") as string,
     clientId: "sluice-producer",
   });
   const producer = new Producer(client, { acks, compression, lingerMs: 5 });
@@ -107,7 +109,15 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
         prompt();
       }
       if (failure) throw failure;
+      if (pending.length >= 10_000) {
+        // Bound memory on long inputs: wait for what is in flight before reading on.
+        await producer.flush();
+        await Promise.allSettled(pending);
+        pending.length = 0;
+        if (failure) throw failure;
+      }
     }
+    await producer.flush();
     await Promise.allSettled(pending);
     if (failure) throw failure;
     return 0;

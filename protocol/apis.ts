@@ -213,6 +213,10 @@ export interface ApiInfo {
   readonly maxVersion: number;
   /** First flexible version (`Infinity` if never flexible). */
   readonly flexibleMinVersion: number;
+  /**
+   * Whether `maxVersion` is still unstable in Kafka 3.9 (brokers do not advertise it by default).
+   */
+  readonly latestVersionUnstable: boolean;
 }
 
 /** API keys by name, e.g. `ApiKey.Produce === 0`. */
@@ -320,6 +324,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 11,
     flexibleMinVersion: 9,
+    latestVersionUnstable: false,
   },
   {
     key: 1,
@@ -329,6 +334,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 17,
     flexibleMinVersion: 12,
+    latestVersionUnstable: false,
   },
   {
     key: 2,
@@ -338,6 +344,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 9,
     flexibleMinVersion: 6,
+    latestVersionUnstable: false,
   },
   {
     key: 3,
@@ -347,6 +354,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 12,
     flexibleMinVersion: 9,
+    latestVersionUnstable: false,
   },
   {
     key: 4,
@@ -356,6 +364,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 7,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 5,
@@ -365,6 +374,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 6,
@@ -374,6 +384,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 8,
     flexibleMinVersion: 6,
+    latestVersionUnstable: false,
   },
   {
     key: 7,
@@ -383,6 +394,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 8,
@@ -392,6 +404,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 9,
     flexibleMinVersion: 8,
+    latestVersionUnstable: false,
   },
   {
     key: 9,
@@ -401,6 +414,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 9,
     flexibleMinVersion: 6,
+    latestVersionUnstable: false,
   },
   {
     key: 10,
@@ -410,6 +424,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 6,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 11,
@@ -419,6 +434,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 9,
     flexibleMinVersion: 6,
+    latestVersionUnstable: false,
   },
   {
     key: 12,
@@ -428,6 +444,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 13,
@@ -437,6 +454,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 5,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 14,
@@ -446,6 +464,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 5,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 15,
@@ -455,6 +474,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 5,
     flexibleMinVersion: 5,
+    latestVersionUnstable: false,
   },
   {
     key: 16,
@@ -464,6 +484,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 5,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 17,
@@ -473,6 +494,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: Infinity,
+    latestVersionUnstable: false,
   },
   {
     key: 18,
@@ -482,6 +504,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 19,
@@ -491,6 +514,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 7,
     flexibleMinVersion: 5,
+    latestVersionUnstable: false,
   },
   {
     key: 20,
@@ -500,6 +524,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 6,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 21,
@@ -509,6 +534,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 22,
@@ -518,6 +544,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 5,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 23,
@@ -527,6 +554,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 24,
@@ -536,6 +564,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 5,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 25,
@@ -545,6 +574,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 26,
@@ -554,6 +584,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 27,
@@ -563,6 +594,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 1,
+    latestVersionUnstable: false,
   },
   {
     key: 28,
@@ -572,6 +604,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 3,
+    latestVersionUnstable: false,
   },
   {
     key: 29,
@@ -581,6 +614,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 30,
@@ -590,6 +624,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 31,
@@ -599,6 +634,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 32,
@@ -608,6 +644,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 4,
+    latestVersionUnstable: false,
   },
   {
     key: 33,
@@ -617,6 +654,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 34,
@@ -626,6 +664,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 35,
@@ -635,6 +674,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 36,
@@ -644,6 +684,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 37,
@@ -653,6 +694,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 38,
@@ -662,6 +704,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 39,
@@ -671,6 +714,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 40,
@@ -680,6 +724,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 41,
@@ -689,6 +734,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 42,
@@ -698,6 +744,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 43,
@@ -707,6 +754,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 2,
+    latestVersionUnstable: false,
   },
   {
     key: 44,
@@ -716,6 +764,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 1,
+    latestVersionUnstable: false,
   },
   {
     key: 45,
@@ -725,6 +774,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 46,
@@ -734,6 +784,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 47,
@@ -743,6 +794,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: Infinity,
+    latestVersionUnstable: false,
   },
   {
     key: 48,
@@ -752,6 +804,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 1,
+    latestVersionUnstable: false,
   },
   {
     key: 49,
@@ -761,6 +814,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 1,
+    latestVersionUnstable: false,
   },
   {
     key: 50,
@@ -770,6 +824,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 51,
@@ -779,6 +834,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 52,
@@ -788,6 +844,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 53,
@@ -797,6 +854,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 1,
+    latestVersionUnstable: false,
   },
   {
     key: 54,
@@ -806,6 +864,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 1,
+    latestVersionUnstable: false,
   },
   {
     key: 55,
@@ -815,6 +874,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 2,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 56,
@@ -824,6 +884,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 3,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 57,
@@ -833,6 +894,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 58,
@@ -842,6 +904,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 59,
@@ -851,6 +914,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 60,
@@ -860,6 +924,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 61,
@@ -869,6 +934,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 62,
@@ -878,6 +944,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 4,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 63,
@@ -887,6 +954,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 64,
@@ -896,6 +964,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 65,
@@ -905,6 +974,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 66,
@@ -914,6 +984,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 1,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 67,
@@ -923,6 +994,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 68,
@@ -932,6 +1004,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 69,
@@ -941,6 +1014,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 70,
@@ -950,6 +1024,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 71,
@@ -959,6 +1034,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 72,
@@ -968,6 +1044,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 73,
@@ -977,6 +1054,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 74,
@@ -986,6 +1064,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 75,
@@ -995,6 +1074,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 76,
@@ -1004,6 +1084,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 77,
@@ -1013,6 +1094,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 78,
@@ -1022,6 +1104,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 79,
@@ -1031,6 +1114,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 80,
@@ -1040,6 +1124,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 81,
@@ -1049,6 +1134,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 82,
@@ -1058,6 +1144,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: false,
   },
   {
     key: 83,
@@ -1067,6 +1154,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 84,
@@ -1076,6 +1164,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 85,
@@ -1085,6 +1174,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 86,
@@ -1094,6 +1184,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
   {
     key: 87,
@@ -1103,6 +1194,7 @@ export const APIS: readonly ApiInfo[] = [
     minVersion: 0,
     maxVersion: 0,
     flexibleMinVersion: 0,
+    latestVersionUnstable: true,
   },
 ];
 

@@ -1273,6 +1273,12 @@ async function emitApis(apis: Api[], allBytes: Uint8Array[]): Promise<string> {
   out.line("readonly maxVersion: number;");
   doc(out, "First flexible version (`Infinity` if never flexible).");
   out.line("readonly flexibleMinVersion: number;");
+  doc(
+    out,
+    "Whether `maxVersion` is still unstable in Kafka 3.9 (brokers do not advertise it by " +
+      "default).",
+  );
+  out.line("readonly latestVersionUnstable: boolean;");
   out.close();
   out.line();
   doc(out, "API keys by name, e.g. `ApiKey.Produce === 0`.");
@@ -1295,6 +1301,7 @@ async function emitApis(apis: Api[], allBytes: Uint8Array[]): Promise<string> {
     out.line(`minVersion: ${a.request.valid.lo},`);
     out.line(`maxVersion: ${a.request.valid.hi},`);
     out.line(`flexibleMinVersion: ${flex},`);
+    out.line(`latestVersionUnstable: ${a.request.latestVersionUnstable},`);
     out.close("},");
   }
   out.close("];");

@@ -89,6 +89,8 @@ export interface MessageSpec {
   readonly structs: StructSpec[];
   /** The file name the spec came from. */
   readonly file: string;
+  /** Whether the highest version is still under development (not to be advertised). */
+  readonly latestVersionUnstable: boolean;
 }
 
 const PRIMITIVES = new Set<string>([
@@ -263,6 +265,7 @@ export function parseSpec(file: string, text: string): MessageSpec {
     fields,
     structs,
     file,
+    latestVersionUnstable: json.latestVersionUnstable === true,
   };
 }
 

@@ -6,7 +6,7 @@ import { seededRandom } from "./testing.ts";
 
 Deno.test("OffsetIndexBuffer.lookup() equals the reference on random indexes", () => {
   const rnd = seededRandom(31);
-  for (let round = 0; round < 200; round++) {
+  for (let round = 0; round < 1000; round++) {
     const index = new OffsetIndexBuffer(1 + Math.floor(rnd() * 4)); // forces growth
     const n = Math.floor(rnd() * 300);
     let rel = Math.floor(rnd() * 5);
@@ -113,7 +113,7 @@ Deno.test("OffsetIndexBuffer rejects misuse with clear errors", () => {
 
 Deno.test("TimeIndexBuffer.lookup() equals the reference on random indexes", () => {
   const rnd = seededRandom(32);
-  for (let round = 0; round < 200; round++) {
+  for (let round = 0; round < 1000; round++) {
     const index = new TimeIndexBuffer(1);
     const n = Math.floor(rnd() * 300);
     let ts = Math.floor(rnd() * 2 ** 41) - 2 ** 20; // some negative timestamps too

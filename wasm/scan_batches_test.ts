@@ -425,6 +425,11 @@ Deno.test("scanBatches() scans a sub-range; positions stay relative to the buffe
   assert.deepEqual(Array.from(got.baseOffsets.subarray(0, 2)), [1, 3]);
   assert.equal(got.validBytes, b.length + c.length);
   assert.equal(got.records, 3);
+  // A view with a byteOffset into a larger buffer scans the same.
+  const view = buf.subarray(start, end);
+  const viewScan = scanBatches(view);
+  assert.equal(viewScan.status, BatchStatus.OK);
+  assert.deepEqual(Array.from(viewScan.positions.subarray(0, 2)), [0, b.length]);
   // The zero padding after c is not a batch: length 0 < 49.
   const tail = scanBatches(buf, { start });
   assert.equal(tail.status, BatchStatus.TRUNCATED);

@@ -140,11 +140,6 @@ export function crc32c(ptr: usize, len: i32, crc: u32): u32 {
   return crcAny(crc, ptr, len);
 }
 
-/** Slicing-by-16 only (no interleaving), exported for benchmarks and tests. */
-export function crc32cSlice16(ptr: usize, len: i32, crc: u32): u32 {
-  return ~crcRaw(~crc, ptr, len);
-}
-
 // --- scratch and allocation -----------------------------------------------------------------
 
 let scratchPtr: usize = 0;

@@ -226,3 +226,39 @@ Deno.test("Producer refreshes stale metadata when a topic grows", async () => {
     assert.deepEqual(meta.map((m) => [m.partition, m.offset]), [[2, 0]]);
   });
 });
+
+Deno.test("Producer reconnects after the broker restarts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_producer_restart_" });
+  const start = (port: number) =>
+    Broker.start({
+      listeners: `PLAINTEXT://127.0.0.1:${port}`,
+      logDirs: [dir],
+      logLevel: "silent",
+    });
+  let broker = await start(0);
+  const port = broker.port;
+  const client = new Client({ bootstrapServers: `127.0.0.1:${port}`, retryBackoffMs: 50 });
+  try {
+    await new Admin(client).createTopics([{ name: "r", numPartitions: 1 }]);
+    const producer = new Producer(client);
+    assert.deepEqual(
+      (await producer.send({ topic: "r", messages: [{ value: "before" }] })).map((m) => m.offset),
+      [0],
+    );
+    await broker.close();
+    broker = await start(port);
+    assert.deepEqual(
+      (await producer.send({ topic: "r", messages: [{ value: "after" }] })).map((m) => m.offset),
+      [1],
+    );
+    const consumer = new Consumer(client, { fromBeginning: true, maxWaitMs: 100 });
+    await consumer.assign([{ topic: "r", partition: 0 }]);
+    const records = await consumer.poll();
+    assert.deepEqual(records.map((r) => text(r.value)), ["before", "after"]);
+    await consumer.close();
+  } finally {
+    await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

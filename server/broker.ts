@@ -302,10 +302,15 @@ export class Broker {
     try {
       return encodeResponseFrame(api.response, version, correlationId, response);
     } catch (e) {
+      // A handler bug: report it to the client as UNKNOWN_SERVER_ERROR if that encodes.
       const detail = e instanceof Error ? e.message : String(e);
-      throw new CloseConnection(
-        `cannot encode ${api.name} v${version} response (${what}): ${detail}`,
-      );
+      this.#log.error(`Cannot encode ${api.name} v${version} response (${what}): ${detail}`);
+      try {
+        const fallback = api.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, detail);
+        return encodeResponseFrame(api.response, version, correlationId, fallback);
+      } catch {
+        throw new CloseConnection(`cannot encode ${api.name} v${version} response (${what})`);
+      }
     }
   }
 }

@@ -37,8 +37,6 @@ async function lookup(
     return createListOffsetsResponsePartitionResponse({
       partitionIndex,
       errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-      timestamp: -1,
-      offset: -1,
     });
   }
   let offset = -1;
@@ -52,17 +50,21 @@ async function lookup(
       ts = hit.timestamp;
     }
   }
-  const res = createListOffsetsResponsePartitionResponse({
+  // Fields absent from a version must keep their defaults (the codec refuses others).
+  if (version === 0) {
+    return createListOffsetsResponsePartitionResponse({
+      partitionIndex,
+      errorCode: 0,
+      oldStyleOffsets: offset >= 0 && maxNumOffsets > 0 ? [offset] : [],
+    });
+  }
+  return createListOffsetsResponsePartitionResponse({
     partitionIndex,
     errorCode: 0,
     timestamp: ts,
     offset,
-    leaderEpoch: 0,
+    leaderEpoch: version >= 4 ? 0 : -1,
   });
-  if (version === 0) {
-    res.oldStyleOffsets = offset >= 0 && maxNumOffsets > 0 ? [offset] : [];
-  }
-  return res;
 }
 
 /** ListOffsets handler. */

@@ -72,7 +72,13 @@ class Out {
     else alt();
   }
   /** Emits `head(args...)tail`, one argument per line if it does not fit. */
-  call(head: string, args: string[], tail: string): void {
+  call(head: string, args: string[], tail: string, bare = false): void {
+    if (bare) {
+      this.fit(`${head} ${args.join(", ")}${tail}`, () => {
+        throw new Error(`generated expression too long: ${head} ${args.join(", ")}`);
+      });
+      return;
+    }
     this.fit(`${head}(${args.join(", ")})${tail}`, () => {
       this.open(`${head}(`);
       for (const a of args) this.line(`${a},`);
@@ -731,16 +737,17 @@ function emitWrite(ctx: Ctx, out: Out, s: StructSpec): void {
         const nd = nonDefaultExpr(ctx, f, `m.${f.camel}`);
         return { f, tr, c: tc === "true" ? nd : `${tc} && ${nd}` };
       });
+      for (const { f, c } of conds) out.call(`const has${f.tag} =`, [c], ";", true);
       out.line(`let nTags = 0;`);
-      for (const { c } of conds) {
-        out.open(`if (${c}) {`);
+      for (const { f } of conds) {
+        out.open(`if (has${f.tag}) {`);
         out.line(`nTags++;`);
         out.close();
       }
       out.line(`w.writeUnsignedVarint(nTags);`);
       ctx.imports.add("Writer:value");
-      for (const { f, tr, c } of conds) {
-        out.open(`if (${c}) {`);
+      for (const { f, tr } of conds) {
+        out.open(`if (has${f.tag}) {`);
         out.line(`const tw = new Writer(64);`);
         emitWriteValue(
           ctx,

@@ -320,21 +320,25 @@ function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, v: number):
     w.writeInt32(m.throttleTimeMs);
   }
   if (v >= 3) {
+    const has0 = m.supportedFeatures.length !== 0;
+    const has1 = m.finalizedFeaturesEpoch !== -1;
+    const has2 = m.finalizedFeatures.length !== 0;
+    const has3 = m.zkMigrationReady !== false;
     let nTags = 0;
-    if (m.supportedFeatures.length !== 0) {
+    if (has0) {
       nTags++;
     }
-    if (m.finalizedFeaturesEpoch !== -1) {
+    if (has1) {
       nTags++;
     }
-    if (m.finalizedFeatures.length !== 0) {
+    if (has2) {
       nTags++;
     }
-    if (m.zkMigrationReady !== false) {
+    if (has3) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (m.supportedFeatures.length !== 0) {
+    if (has0) {
       const tw = new Writer(64);
       if (!Array.isArray(m.supportedFeatures)) {
         throw nonNullable("ApiVersionsResponse.supportedFeatures", v);
@@ -343,12 +347,12 @@ function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, v: number):
       writeSupportedFeatureKeyArray(tw, m.supportedFeatures, v);
       w.writeTaggedField(0, tw);
     }
-    if (m.finalizedFeaturesEpoch !== -1) {
+    if (has1) {
       const tw = new Writer(64);
       tw.writeInt64(m.finalizedFeaturesEpoch);
       w.writeTaggedField(1, tw);
     }
-    if (m.finalizedFeatures.length !== 0) {
+    if (has2) {
       const tw = new Writer(64);
       if (!Array.isArray(m.finalizedFeatures)) {
         throw nonNullable("ApiVersionsResponse.finalizedFeatures", v);
@@ -357,7 +361,7 @@ function writeApiVersionsResponse(w: Writer, m: ApiVersionsResponse, v: number):
       writeFinalizedFeatureKeyArray(tw, m.finalizedFeatures, v);
       w.writeTaggedField(2, tw);
     }
-    if (m.zkMigrationReady !== false) {
+    if (has3) {
       const tw = new Writer(64);
       tw.writeBool(m.zkMigrationReady);
       w.writeTaggedField(3, tw);

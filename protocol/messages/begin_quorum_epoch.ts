@@ -573,12 +573,13 @@ function writeBeginQuorumEpochResponse(w: Writer, m: BeginQuorumEpochResponse, v
     writeResTopicDataArray(w, m.topics, v);
   }
   if (v >= 1) {
+    const has0 = m.nodeEndpoints.length !== 0;
     let nTags = 0;
-    if (m.nodeEndpoints.length !== 0) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (m.nodeEndpoints.length !== 0) {
+    if (has0) {
       const tw = new Writer(64);
       if (!Array.isArray(m.nodeEndpoints)) {
         throw nonNullable("BeginQuorumEpochResponse.nodeEndpoints", v);

@@ -98,12 +98,13 @@ function writeBrokerHeartbeatRequest(w: Writer, m: BrokerHeartbeatRequest, v: nu
   w.writeInt64(m.currentMetadataOffset);
   w.writeBool(m.wantFence);
   w.writeBool(m.wantShutDown);
+  const has0 = v >= 1 && m.offlineLogDirs.length !== 0;
   let nTags = 0;
-  if (v >= 1 && m.offlineLogDirs.length !== 0) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (v >= 1 && m.offlineLogDirs.length !== 0) {
+  if (has0) {
     const tw = new Writer(64);
     if (!Array.isArray(m.offlineLogDirs)) {
       throw nonNullable("BrokerHeartbeatRequest.offlineLogDirs", v);

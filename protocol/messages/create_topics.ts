@@ -718,12 +718,13 @@ function writeCreatableTopicResult(
     }
   }
   if (v >= 5) {
+    const has0 = m.topicConfigErrorCode !== 0;
     let nTags = 0;
-    if (m.topicConfigErrorCode !== 0) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (m.topicConfigErrorCode !== 0) {
+    if (has0) {
       const tw = new Writer(64);
       tw.writeInt16(m.topicConfigErrorCode);
       w.writeTaggedField(0, tw);

@@ -362,20 +362,22 @@ function writeFetchRequest(w: Writer, m: FetchRequest, v: number): void {
     w.writeCompactString(m.rackId);
   }
   if (v >= 12) {
+    const has0 = m.clusterId !== null;
+    const has1 = v >= 15 && !isDefaultReplicaState(m.replicaState);
     let nTags = 0;
-    if (m.clusterId !== null) {
+    if (has0) {
       nTags++;
     }
-    if (v >= 15 && !isDefaultReplicaState(m.replicaState)) {
+    if (has1) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (m.clusterId !== null) {
+    if (has0) {
       const tw = new Writer(64);
       tw.writeCompactNullableString(m.clusterId);
       w.writeTaggedField(0, tw);
     }
-    if (v >= 15 && !isDefaultReplicaState(m.replicaState)) {
+    if (has1) {
       const tw = new Writer(64);
       if (typeof m.replicaState !== "object" || m.replicaState === null) {
         throw nonNullable("FetchRequest.replicaState", v);
@@ -547,12 +549,13 @@ function writeFetchPartition(w: Writer, m: FetchRequestPartition, v: number): vo
   }
   w.writeInt32(m.partitionMaxBytes);
   if (v >= 12) {
+    const has0 = v >= 17 && m.replicaDirectoryId !== ZERO_UUID;
     let nTags = 0;
-    if (v >= 17 && m.replicaDirectoryId !== ZERO_UUID) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (v >= 17 && m.replicaDirectoryId !== ZERO_UUID) {
+    if (has0) {
       const tw = new Writer(64);
       tw.writeUuid(m.replicaDirectoryId);
       w.writeTaggedField(0, tw);
@@ -1027,12 +1030,13 @@ function writeFetchResponse(w: Writer, m: FetchResponse, v: number): void {
     writeFetchableTopicResponseArray(w, m.responses, v);
   }
   if (v >= 12) {
+    const has0 = v >= 16 && m.nodeEndpoints.length !== 0;
     let nTags = 0;
-    if (v >= 16 && m.nodeEndpoints.length !== 0) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (v >= 16 && m.nodeEndpoints.length !== 0) {
+    if (has0) {
       const tw = new Writer(64);
       if (!Array.isArray(m.nodeEndpoints)) {
         throw nonNullable("FetchResponse.nodeEndpoints", v);
@@ -1247,18 +1251,21 @@ function writePartitionData(w: Writer, m: FetchResponsePartitionData, v: number)
     w.writeCompactRecords(m.records);
   }
   if (v >= 12) {
+    const has0 = !isDefaultEpochEndOffset(m.divergingEpoch);
+    const has1 = !isDefaultLeaderIdAndEpoch(m.currentLeader);
+    const has2 = !isDefaultSnapshotId(m.snapshotId);
     let nTags = 0;
-    if (!isDefaultEpochEndOffset(m.divergingEpoch)) {
+    if (has0) {
       nTags++;
     }
-    if (!isDefaultLeaderIdAndEpoch(m.currentLeader)) {
+    if (has1) {
       nTags++;
     }
-    if (!isDefaultSnapshotId(m.snapshotId)) {
+    if (has2) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (!isDefaultEpochEndOffset(m.divergingEpoch)) {
+    if (has0) {
       const tw = new Writer(64);
       if (typeof m.divergingEpoch !== "object" || m.divergingEpoch === null) {
         throw nonNullable("FetchResponsePartitionData.divergingEpoch", v);
@@ -1266,7 +1273,7 @@ function writePartitionData(w: Writer, m: FetchResponsePartitionData, v: number)
       writeEpochEndOffset(tw, m.divergingEpoch, v);
       w.writeTaggedField(0, tw);
     }
-    if (!isDefaultLeaderIdAndEpoch(m.currentLeader)) {
+    if (has1) {
       const tw = new Writer(64);
       if (typeof m.currentLeader !== "object" || m.currentLeader === null) {
         throw nonNullable("FetchResponsePartitionData.currentLeader", v);
@@ -1274,7 +1281,7 @@ function writePartitionData(w: Writer, m: FetchResponsePartitionData, v: number)
       writeLeaderIdAndEpoch(tw, m.currentLeader, v);
       w.writeTaggedField(1, tw);
     }
-    if (!isDefaultSnapshotId(m.snapshotId)) {
+    if (has2) {
       const tw = new Writer(64);
       if (typeof m.snapshotId !== "object" || m.snapshotId === null) {
         throw nonNullable("FetchResponsePartitionData.snapshotId", v);

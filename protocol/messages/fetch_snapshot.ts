@@ -173,12 +173,13 @@ function writeFetchSnapshotRequest(w: Writer, m: FetchSnapshotRequest, v: number
   }
   w.writeCompactArrayLength(m.topics.length);
   writeReqTopicSnapshotArray(w, m.topics, v);
+  const has0 = m.clusterId !== null;
   let nTags = 0;
-  if (m.clusterId !== null) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (m.clusterId !== null) {
+  if (has0) {
     const tw = new Writer(64);
     tw.writeCompactNullableString(m.clusterId);
     w.writeTaggedField(0, tw);
@@ -279,12 +280,13 @@ function writeReqPartitionSnapshot(
   }
   writeReqSnapshotId(w, m.snapshotId, v);
   w.writeInt64(m.position);
+  const has0 = v >= 1 && m.replicaDirectoryId !== ZERO_UUID;
   let nTags = 0;
-  if (v >= 1 && m.replicaDirectoryId !== ZERO_UUID) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (v >= 1 && m.replicaDirectoryId !== ZERO_UUID) {
+  if (has0) {
     const tw = new Writer(64);
     tw.writeUuid(m.replicaDirectoryId);
     w.writeTaggedField(0, tw);
@@ -579,12 +581,13 @@ function writeFetchSnapshotResponse(w: Writer, m: FetchSnapshotResponse, v: numb
   }
   w.writeCompactArrayLength(m.topics.length);
   writeResTopicSnapshotArray(w, m.topics, v);
+  const has0 = v >= 1 && m.nodeEndpoints.length !== 0;
   let nTags = 0;
-  if (v >= 1 && m.nodeEndpoints.length !== 0) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (v >= 1 && m.nodeEndpoints.length !== 0) {
+  if (has0) {
     const tw = new Writer(64);
     if (!Array.isArray(m.nodeEndpoints)) {
       throw nonNullable("FetchSnapshotResponse.nodeEndpoints", v);
@@ -694,12 +697,13 @@ function writeResPartitionSnapshot(
   w.writeInt64(m.size);
   w.writeInt64(m.position);
   w.writeCompactRecords(m.unalignedRecords);
+  const has0 = !isDefaultLeaderIdAndEpoch(m.currentLeader);
   let nTags = 0;
-  if (!isDefaultLeaderIdAndEpoch(m.currentLeader)) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (!isDefaultLeaderIdAndEpoch(m.currentLeader)) {
+  if (has0) {
     const tw = new Writer(64);
     if (typeof m.currentLeader !== "object" || m.currentLeader === null) {
       throw nonNullable("FetchSnapshotResponsePartitionSnapshot.currentLeader", v);

@@ -573,12 +573,13 @@ function writeProduceResponse(w: Writer, m: ProduceResponse, v: number): void {
     w.writeInt32(m.throttleTimeMs);
   }
   if (v >= 9) {
+    const has0 = v >= 10 && m.nodeEndpoints.length !== 0;
     let nTags = 0;
-    if (v >= 10 && m.nodeEndpoints.length !== 0) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (v >= 10 && m.nodeEndpoints.length !== 0) {
+    if (has0) {
       const tw = new Writer(64);
       if (!Array.isArray(m.nodeEndpoints)) {
         throw nonNullable("ProduceResponse.nodeEndpoints", v);
@@ -774,12 +775,13 @@ function writePartitionProduceResponse(
     w.writeCompactNullableString(m.errorMessage);
   }
   if (v >= 9) {
+    const has0 = v >= 10 && !isDefaultLeaderIdAndEpoch(m.currentLeader);
     let nTags = 0;
-    if (v >= 10 && !isDefaultLeaderIdAndEpoch(m.currentLeader)) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (v >= 10 && !isDefaultLeaderIdAndEpoch(m.currentLeader)) {
+    if (has0) {
       const tw = new Writer(64);
       if (typeof m.currentLeader !== "object" || m.currentLeader === null) {
         throw nonNullable("ProduceResponsePartitionProduceResponse.currentLeader", v);

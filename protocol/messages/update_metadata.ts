@@ -332,12 +332,13 @@ function writeUpdateMetadataRequest(w: Writer, m: UpdateMetadataRequest, v: numb
     writeUpdateMetadataBrokerArray(w, m.liveBrokers, v);
   }
   if (v >= 6) {
+    const has0 = v >= 8 && m.type !== 0;
     let nTags = 0;
-    if (v >= 8 && m.type !== 0) {
+    if (has0) {
       nTags++;
     }
     w.writeUnsignedVarint(nTags);
-    if (v >= 8 && m.type !== 0) {
+    if (has0) {
       const tw = new Writer(64);
       tw.writeInt8(m.type);
       w.writeTaggedField(0, tw);

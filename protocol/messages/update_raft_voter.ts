@@ -312,12 +312,13 @@ function readUpdateRaftVoterResponse(r: Reader, v: number): UpdateRaftVoterRespo
 function writeUpdateRaftVoterResponse(w: Writer, m: UpdateRaftVoterResponse, v: number): void {
   w.writeInt32(m.throttleTimeMs);
   w.writeInt16(m.errorCode);
+  const has0 = !isDefaultCurrentLeader(m.currentLeader);
   let nTags = 0;
-  if (!isDefaultCurrentLeader(m.currentLeader)) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (!isDefaultCurrentLeader(m.currentLeader)) {
+  if (has0) {
     const tw = new Writer(64);
     if (typeof m.currentLeader !== "object" || m.currentLeader === null) {
       throw nonNullable("UpdateRaftVoterResponse.currentLeader", v);

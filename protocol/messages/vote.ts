@@ -416,12 +416,13 @@ function writeVoteResponse(w: Writer, m: VoteResponse, v: number): void {
   }
   w.writeCompactArrayLength(m.topics.length);
   writeResTopicDataArray(w, m.topics, v);
+  const has0 = v >= 1 && m.nodeEndpoints.length !== 0;
   let nTags = 0;
-  if (v >= 1 && m.nodeEndpoints.length !== 0) {
+  if (has0) {
     nTags++;
   }
   w.writeUnsignedVarint(nTags);
-  if (v >= 1 && m.nodeEndpoints.length !== 0) {
+  if (has0) {
     const tw = new Writer(64);
     if (!Array.isArray(m.nodeEndpoints)) {
       throw nonNullable("VoteResponse.nodeEndpoints", v);

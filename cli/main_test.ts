@@ -27,6 +27,13 @@ async function sluice(args: string[], stdin = ""): Promise<Run> {
 Deno.test("sluice rejects bad input with one line and a non-zero exit, no broker needed", async () => {
   const cases: Array<[string[], number, RegExp]> = [
     [["frobnicate"], 2, /^sluice frobnicate: unknown command "frobnicate"/],
+    [["broker", "--bogus"], 2, /^sluice broker: Invalid arguments: unknown flag "--bogus"/],
+    [
+      ["broker", "/nonexistent/server.properties"],
+      2,
+      /^sluice broker: cannot read properties file/,
+    ],
+    [["broker", "--listeners", "http://x"], 2, /^sluice broker: Invalid listeners "http:\/\/x"/],
     [["topics", "--bogus"], 2, /^sluice topics: Unknown option '--bogus'/],
     [["topics", "--create"], 2, /^sluice topics: --create needs --topic/],
     [["topics", "--list", "--create"], 2, /exactly one of --create/],
@@ -68,7 +75,7 @@ Deno.test("sluice topics against a closed port fails in one line with exit code 
 });
 
 Deno.test("sluice --help and per-command help print usage", async () => {
-  for (const cmd of ["topics", "produce", "consume"]) {
+  for (const cmd of ["topics", "produce", "consume", "broker"]) {
     const r = await sluice([cmd, "--help"]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, new RegExp(`^Usage: sluice ${cmd} `));
@@ -114,6 +121,31 @@ Deno.test("sluice broker serves clients and exits 0 on SIGINT", async () => {
     try {
       child.kill("SIGKILL");
     } catch { /* exited */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sluice broker on a port in use fails in one line with exit code 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_busy_" });
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (busy.addr as Deno.NetAddr).port;
+    const r = await sluice([
+      "broker",
+      "--listeners",
+      `PLAINTEXT://127.0.0.1:${port}`,
+      "--log-dirs",
+      dir,
+      "--quiet",
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(`^sluice broker: Cannot listen on 127\\.0\\.0\\.1:${port}: `),
+    );
+    assert.equal(r.stderr.split("\n").length, 2);
+  } finally {
+    busy.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -351,3 +351,31 @@ Deno.test("unknown tagged fields are skipped; a known tag with a wrong size is r
   const bad = new Uint8Array([0, 0, 1, 0, 0, 0, 0, 1, 1, 4, 0, 0, 0, 5]);
   assert.throws(() => decodeMessage(res, bad, 3), ProtocolError);
 });
+
+Deno.test("mutated encodings (byte flips) decode or throw ProtocolError, never crash", () => {
+  const rnd = prng(99);
+  let mutations = 0;
+  for (const c of cases()) {
+    for (const v of new Set([c.spec.valid.lo, c.spec.valid.hi])) {
+      const root: StructSpec = { name: c.spec.name, fields: c.spec.fields };
+      const good = encodeMessage(c.codec, new Gen(rnd, c.spec, v).struct(root), v).slice();
+      if (good.length === 0) continue;
+      for (let i = 0; i < 40; i++) {
+        const b = good.slice();
+        const flips = 1 + Math.floor(rnd() * 3);
+        for (let k = 0; k < flips; k++) {
+          b[Math.floor(rnd() * b.length)] = rnd() < 0.5 ? 0xff : Math.floor(rnd() * 256);
+        }
+        try {
+          c.codec.read(new Reader(b), v);
+        } catch (e) {
+          if (!(e instanceof ProtocolError)) {
+            throw new Error(`${c.spec.name} v${v}: ${e} on ${Array.from(b)}`);
+          }
+        }
+        mutations++;
+      }
+    }
+  }
+  assert.ok(mutations > 5000, `${mutations}`);
+});

@@ -18,7 +18,11 @@ definePythonClientTests(client, {
   compression: (codec) => ({ "compression.type": codec }),
   murmur2: { "partitioner": "murmur2_random" },
   bigProducer: { "message.max.bytes": 4194304 },
-  bigConsumer: { "fetch.message.max.bytes": 4194304, "receive.message.max.bytes": 8388608 },
+  bigConsumer: {
+    "fetch.message.max.bytes": 4194304,
+    "fetch.max.bytes": 4194304,
+    "receive.message.max.bytes": 8388608,
+  },
   longPoll: { "fetch.wait.max.ms": 60000, "socket.timeout.ms": 90000 },
   acks0: { "acks": 0 },
   idempotent: { "enable.idempotence": true },

@@ -229,6 +229,8 @@ interopTest(kcat, "1 MiB message round trip", async () => {
     "-X",
     "fetch.message.max.bytes=4194304",
     "-X",
+    "fetch.max.bytes=4194304",
+    "-X",
     "receive.message.max.bytes=8388608",
   ]);
   assertEquals(got.length, 2);

@@ -21,8 +21,8 @@ export interface Scheduler {
 }
 
 /**
- * The real clock and `setTimeout`. Timers are unref'd so a pending session timeout never keeps
- * the process alive.
+ * The real clock and `setTimeout`. Pending timers keep the process alive: close the coordinator
+ * to cancel them.
  *
  * @example
  * ```ts
@@ -36,7 +36,6 @@ export const systemScheduler: Scheduler = {
   now: () => Date.now(),
   schedule(delayMs: number, task: () => void): Cancel {
     const id = setTimeout(task, Math.max(0, delayMs));
-    Deno.unrefTimer(id);
     return () => clearTimeout(id);
   },
 };

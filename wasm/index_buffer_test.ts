@@ -1,8 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import assert from "node:assert/strict";
-import { OffsetIndexBuffer, TimeIndexBuffer } from "./mod.ts";
+import { BatchStatus, crc32c, OffsetIndexBuffer, scanBatches, TimeIndexBuffer } from "./mod.ts";
 import { referenceOffsetIndexLookup, referenceTimeIndexLookup } from "./reference.ts";
-import { seededRandom } from "./testing.ts";
+import { buildBatch, concatBytes, seededRandom } from "./testing.ts";
 
 Deno.test("OffsetIndexBuffer.lookup() equals the reference on random indexes", () => {
   const rnd = seededRandom(31);
@@ -175,4 +175,27 @@ Deno.test("index buffers survive WASM memory growth and many allocations", () =>
     assert.equal(indexes[i].positionAt(4999), 4999);
   }
   for (const index of indexes) index.free();
+});
+
+Deno.test("index buffers and scans stay correct when a large scan grows WASM memory", () => {
+  const index = new TimeIndexBuffer(4);
+  for (let i = 0; i < 100; i++) index.append(1000 + i, i);
+  const before = index.toBytes();
+  // 24 MiB of batches: larger than any scratch block so far, so linear memory grows.
+  const value = new Uint8Array(1 << 20).fill(7);
+  const big = concatBytes(
+    Array.from(
+      { length: 24 },
+      (_, i) => buildBatch({ baseOffset: i, records: [{ key: null, value }] }),
+    ),
+  );
+  const scan = scanBatches(big);
+  assert.equal(scan.status, BatchStatus.OK, scan.detail);
+  assert.equal(scan.count, 24);
+  assert.deepEqual(index.toBytes(), before);
+  assert.equal(index.lookup(1050), 50);
+  index.append(2000, 100);
+  assert.equal(index.lookup(5000), 100);
+  assert.equal(crc32c(new TextEncoder().encode("123456789")), 0xe3069283);
+  index.free();
 });

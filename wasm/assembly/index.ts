@@ -148,10 +148,12 @@ let scratchCap: i32 = 0;
 /** Returns a scratch block of at least n bytes (grows, never shrinks; contents not kept). */
 export function ensureScratch(n: i32): usize {
   if (n > scratchCap) {
-    if (scratchPtr) heap.free(scratchPtr);
     let cap = scratchCap > 0 ? scratchCap : 65536;
     while (cap < n) cap = cap < 0x40000000 ? cap << 1 : n;
-    scratchPtr = heap.alloc(<usize>cap);
+    // Allocate before freeing: if allocation traps, the old block stays valid.
+    const p = heap.alloc(<usize>cap);
+    if (scratchPtr) heap.free(scratchPtr);
+    scratchPtr = p;
     scratchCap = cap;
   }
   return scratchPtr;

@@ -163,6 +163,21 @@ export class HotTail {
   }
 
   /**
+   * Copies the bytes from batch `i` on into `dest`, as many as fit (the caller trims to whole
+   * batches).
+   *
+   * @param i First batch index.
+   * @param dest Destination.
+   * @returns Bytes copied.
+   */
+  copyInto(i: number, dest: Uint8Array): number {
+    const first = this.#pos[i + this.#head] - this.#start;
+    const n = Math.min(dest.length, this.#len - first);
+    dest.set(this.#buf.subarray(first, first + n));
+    return n;
+  }
+
+  /**
    * Copies whole batches from index `i`: at most `maxBytes` (but at least one batch), stopping
    * before the first batch whose base offset is ≥ `limitOffset`.
    *

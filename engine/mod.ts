@@ -64,6 +64,7 @@ export {
   errorCodeForBatchStatus,
   type OffsetAndTimestamp,
   PartitionLog,
+  type ReadIntoResult,
   type ReadOptions,
   type ReadResult,
 } from "./partition_log.ts";

@@ -45,6 +45,18 @@ export interface ReadResult {
   logStartOffset: number;
 }
 
+/** Result of {@linkcode PartitionLog.readInto}. */
+export interface ReadIntoResult {
+  /** Bytes of whole batches written to the destination. */
+  bytes: number;
+  /** Size of the first batch found (0 if none); larger than the destination when `bytes` is 0. */
+  firstBatchSize: number;
+  /** High watermark at the time of the read. */
+  highWatermark: number;
+  /** Log start offset at the time of the read. */
+  logStartOffset: number;
+}
+
 /** Options of {@linkcode PartitionLog.read}. */
 export interface ReadOptions {
   /** Exclusive bound: batches whose base offset is ≥ this are not returned (default: HW). */
@@ -586,6 +598,61 @@ export class PartitionLog {
       throw storageError(`${what} failed`, e);
     }
     return empty;
+  }
+
+  /**
+   * Like {@linkcode PartitionLog.read} but copies into a caller-owned buffer (no allocation, for
+   * fetch paths that reuse buffers). Whole batches only: when the first batch does not fit,
+   * `bytes` is 0 and `firstBatchSize` says how large `dest` must be.
+   *
+   * @param offset First offset wanted.
+   * @param dest Destination; its length is the byte budget.
+   * @param options `maxOffset`: exclusive bound on base offsets (default: the high watermark).
+   * @returns Bytes written to `dest`, the first batch's size (0 if none), HW and log start.
+   * @throws {EngineError} OFFSET_OUT_OF_RANGE, KAFKA_STORAGE_ERROR.
+   *
+   * @example
+   * ```ts ignore
+   * const buf = new Uint8Array(1 << 20);
+   * const { bytes } = await log.readInto(0, buf);
+   * const records = buf.subarray(0, bytes);
+   * ```
+   */
+  async readInto(
+    offset: number,
+    dest: Uint8Array,
+    options: ReadOptions = {},
+  ): Promise<ReadIntoResult> {
+    const what = `read from ${this.#name}`;
+    this.#check(what);
+    const lso = this.#lso;
+    const leo = this.#leo;
+    const hw = this.#hw;
+    if (!Number.isSafeInteger(offset) || offset < lso || offset > leo) {
+      throw new EngineError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `${what} failed: offset ${offset} is outside [${lso}, ${leo}]`,
+      );
+    }
+    if (!(dest instanceof Uint8Array) || dest.length < BATCH_HEADER_SIZE) {
+      throw new EngineError(
+        ErrorCode.INVALID_REQUEST,
+        `${what} failed: destination buffer must hold at least ${BATCH_HEADER_SIZE} bytes`,
+      );
+    }
+    const limit = Math.min(options.maxOffset ?? hw, leo);
+    const result = { bytes: 0, firstBatchSize: 0, highWatermark: hw, logStartOffset: lso };
+    if (offset >= limit) return result;
+    const segs = this.#segments;
+    try {
+      for (let i = floorSegment(segs, offset); i < segs.length; i++) {
+        const r = await segs[i].readInto(Math.max(offset, segs[i].baseOffset), dest, limit);
+        if (r) return { ...result, ...r };
+      }
+    } catch (e) {
+      throw storageError(`${what} failed`, e);
+    }
+    return result;
   }
 
   /**

@@ -52,6 +52,17 @@ async function checkRead(
   maxBytes: number,
 ): Promise<void> {
   const r = await log.read(offset, maxBytes);
+  // readInto agrees with read whenever the first batch fits the destination
+  const dest = new Uint8Array(Math.max(61, maxBytes));
+  dest.fill(0xee);
+  const ri = await log.readInto(offset, dest);
+  assert.equal(ri.highWatermark, model.leo);
+  if (r.records.length === 0) assert.equal(ri.bytes, 0);
+  else if (ri.bytes === 0) assert.ok(ri.firstBatchSize > dest.length);
+  else {
+    assert.ok(bytesEqual(dest.subarray(0, ri.bytes), r.records.subarray(0, ri.bytes)));
+    assert.ok(ri.bytes === r.records.length || r.records.length > dest.length);
+  }
   assert.equal(r.highWatermark, model.leo);
   assert.equal(r.logStartOffset, model.lso);
   const got = splitBatches(r.records);

@@ -96,6 +96,8 @@ export class LogSegment {
   #bytesSinceIndex = 0;
   #lastTimeIndexTs = -1;
   #file: Deno.FsFile | undefined;
+  /** The handle's file offset, to skip seeks for sequential I/O (-1: unknown). */
+  #filePos = -1;
   #io = new Mutex();
   #closed = false;
 
@@ -220,9 +222,13 @@ export class LogSegment {
     const start = this.size;
     await this.#io.run(async () => {
       const f = await this.#handle();
-      await f.seek(start, Deno.SeekMode.Start);
+      // A page-cache write is a memory copy: the synchronous call costs a fraction of the
+      // thread-pool round trip of an async write (measured: 16 KiB in ~10 µs vs ~40 µs).
+      if (this.#filePos !== start) f.seekSync(start, Deno.SeekMode.Start);
+      this.#filePos = -1;
       let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+      while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
+      this.#filePos = start + off;
     });
     this.unsynced = true;
     this.lastModifiedMs = Date.now();
@@ -247,7 +253,8 @@ export class LogSegment {
   readBytes(position: number, length: number): Promise<Uint8Array> {
     return this.#io.run(async () => {
       const f = await this.#handle();
-      await f.seek(position, Deno.SeekMode.Start);
+      if (this.#filePos !== position) await f.seek(position, Deno.SeekMode.Start);
+      this.#filePos = -1;
       const buf = new Uint8Array(length);
       let off = 0;
       while (off < length) {
@@ -255,8 +262,88 @@ export class LogSegment {
         if (n === null) break;
         off += n;
       }
+      this.#filePos = position + off;
       return off === length ? buf : buf.subarray(0, off);
     });
+  }
+
+  /**
+   * Fills `dest` with file bytes from `position` (fewer at the end of the file).
+   *
+   * @param position Byte position.
+   * @param dest Destination.
+   * @returns Bytes read.
+   */
+  readFileInto(position: number, dest: Uint8Array): Promise<number> {
+    return this.#io.run(async () => {
+      const f = await this.#handle();
+      if (this.#filePos !== position) await f.seek(position, Deno.SeekMode.Start);
+      this.#filePos = -1;
+      let off = 0;
+      while (off < dest.length) {
+        const n = await f.read(dest.subarray(off));
+        if (n === null) break;
+        off += n;
+      }
+      this.#filePos = position + off;
+      return off;
+    });
+  }
+
+  /**
+   * Copies whole batches from the one containing `offset` into `dest` (no allocation): as many
+   * as fit, none whose base offset is ≥ `limitOffset`.
+   *
+   * @param offset Target offset.
+   * @param dest Destination buffer; its length is the byte budget.
+   * @param limitOffset Exclusive bound on base offsets.
+   * @returns Bytes written and the size of the first batch (larger than `dest` when
+   * `bytes` is 0), or `null` if nothing at or after `offset` is below the limit.
+   */
+  async readInto(
+    offset: number,
+    dest: Uint8Array,
+    limitOffset: number,
+  ): Promise<{ bytes: number; firstBatchSize: number } | null> {
+    if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
+    const tail = this.tail;
+    let n: number;
+    if (tail && tail.count > 0 && offset >= tail.firstOffset) {
+      const i = tail.find(offset);
+      if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
+      n = tail.copyInto(i, dest);
+    } else {
+      const slot = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
+      const pos = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
+      n = await this.readFileInto(
+        pos,
+        dest.length <= this.size - pos ? dest : dest.subarray(0, this.size - pos),
+      );
+      // walk to the batch holding `offset`; re-read from there unless it is where we started
+      let p = 0;
+      while (p + HEADER_PEEK <= n && lastOffsetAt(dest, p) < offset) {
+        const size = batchSizeAt(dest, p);
+        if (size < LOG_OVERHEAD) return null;
+        p += size;
+      }
+      if (p > 0 || n < HEADER_PEEK) {
+        const loc = await this.locate(offset);
+        if (!loc) return null;
+        const len = Math.min(dest.length, this.size - loc.position);
+        n = await this.readFileInto(loc.position, dest.subarray(0, len));
+      }
+    }
+    if (n < HEADER_PEEK) return null;
+    const first = batchSizeAt(dest, 0);
+    if (readInt64(dest, 0) >= limitOffset) return null;
+    let p = 0;
+    while (p + HEADER_PEEK <= n) {
+      const size = batchSizeAt(dest, p);
+      if (size < LOG_OVERHEAD || p + size > n) break;
+      if (p > 0 && readInt64(dest, p) >= limitOffset) break;
+      p += size;
+    }
+    return { bytes: p, firstBatchSize: first };
   }
 
   /**
@@ -323,7 +410,8 @@ export class LogSegment {
       if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
       return tail.copyFrom(i, maxBytes, limitOffset);
     }
-    const found = await this.#locate(offset, Math.max(READ_WINDOW, maxBytes));
+    // slack past maxBytes: a first batch a little larger than maxBytes still takes one read
+    const found = await this.#locate(offset, Math.max(READ_WINDOW, maxBytes) + READ_WINDOW);
     if (!found || found.loc.baseOffset >= limitOffset) return null;
     const { loc, win, winStart } = found;
     const want = Math.min(this.size - loc.position, Math.max(loc.size, maxBytes));
@@ -478,7 +566,11 @@ export class LogSegment {
    * @param intervalBytes `index.interval.bytes`.
    * @returns What was kept and cut.
    */
-  async recover(intervalBytes: number): Promise<SegmentRecovery> {
+  recover(intervalBytes: number): Promise<SegmentRecovery> {
+    return this.#io.run(() => this.#recover(intervalBytes));
+  }
+
+  async #recover(intervalBytes: number): Promise<SegmentRecovery> {
     this.offsetIndex.truncateEntries(0);
     this.timeIndex.truncateEntries(0);
     this.#bytesSinceIndex = 0;
@@ -489,6 +581,7 @@ export class LogSegment {
     this.nextOffset = this.baseOffset;
     this.indexDirty = true;
     const f = await this.#handle();
+    this.#filePos = -1;
     const fileSize = (await f.stat()).size;
     let buf = new Uint8Array(Math.min(RECOVERY_CHUNK, Math.max(fileSize, 64)));
     let bufPos = 0; // file position of buf[0]
@@ -560,6 +653,7 @@ export class LogSegment {
       this.unsynced = true;
     }
     this.size = valid;
+    this.#filePos = -1;
     return { validBytes: valid, truncatedBytes: truncated, reason: truncated > 0 ? reason : "" };
   }
 
@@ -576,6 +670,7 @@ export class LogSegment {
       await this.#io.run(async () => {
         const f = await this.#handle();
         await f.truncate(loc.position);
+        this.#filePos = -1;
       });
       this.size = loc.position;
     }

@@ -185,6 +185,7 @@ function describeBroker(broker: BrokerContext): DescribedConfig[] {
 
 function encodeEntry(
   d: DescribedConfig,
+  version: number,
   includeSynonyms: boolean,
   includeDocs: boolean,
 ): ConfigEntry {
@@ -192,7 +193,7 @@ function encodeEntry(
     name: d.name,
     value: d.value,
     readOnly: d.readOnly,
-    isDefault: d.source === ConfigSource.DEFAULT_CONFIG,
+    isDefault: version === 0 && d.source === ConfigSource.DEFAULT_CONFIG, // v0 only
     configSource: d.source,
     isSensitive: false,
     synonyms: includeSynonyms ? d.synonyms.map((s) => createDescribeConfigsResponseSynonym(s)) : [],
@@ -251,7 +252,7 @@ export const describeConfigs: ApiHandler = defineApi<
         errorCode: 0,
         errorMessage: null,
         configs: described.map((d) =>
-          encodeEntry(d, req.includeSynonyms, req.includeDocumentation)
+          encodeEntry(d, ctx.version, req.includeSynonyms, req.includeDocumentation)
         ),
       });
     });

@@ -1,0 +1,60 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../../protocol/messages/init_producer_id.ts";
+import { Broker } from "../broker.ts";
+import { RawClient, startTestBroker } from "../testing.ts";
+
+Deno.test("InitProducerId: new ids with epoch 0, unique across restarts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const seen = new Set<number>();
+    for (let round = 0; round < 2; round++) {
+      const broker = await Broker.start({
+        listeners: "PLAINTEXT://127.0.0.1:0",
+        logDirs: [dir],
+        logLevel: "silent",
+      });
+      const c = await RawClient.connect(broker.port);
+      try {
+        for (const v of [0, 2, 3, 4, 5]) {
+          const res = await c.request(InitProducerIdRequest, InitProducerIdResponse, v, {
+            transactionalId: null,
+            transactionTimeoutMs: 60000,
+            producerId: -1,
+            producerEpoch: -1,
+          });
+          assertEquals([res.errorCode, res.producerEpoch], [0, 0], `v${v}`);
+          ok(res.producerId >= 0 && !seen.has(res.producerId), `fresh id ${res.producerId}`);
+          seen.add(res.producerId);
+        }
+      } finally {
+        c.close();
+        await broker.close();
+      }
+    }
+    assertEquals(seen.size, 10);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("InitProducerId: a transactional id gets COORDINATOR_NOT_AVAILABLE and a log line", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const res = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "txn-1",
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    assertEquals([res.errorCode, res.producerId], [ErrorCode.COORDINATOR_NOT_AVAILABLE, -1]);
+    ok(t.lines.some((l) => l.includes("transactions are not supported yet")));
+  } finally {
+    c.close();
+  }
+});

@@ -67,26 +67,35 @@ function toBytes(b: Uint8Array | string): Uint8Array {
   return typeof b === "string" ? encoder.encode(b) : b;
 }
 
+/** Collects small varint bytes and large raw parts without copying the parts twice. */
 class Writer {
-  bytes: number[] = [];
+  parts: Uint8Array[] = [];
+  small: number[] = [];
+  length = 0;
+  byte(b: number): void {
+    this.small.push(b);
+    this.length++;
+  }
   varint(v: number): void {
     let z = ((v << 1) ^ (v >> 31)) >>> 0;
     while (z >= 0x80) {
-      this.bytes.push((z & 0x7f) | 0x80);
+      this.byte((z & 0x7f) | 0x80);
       z >>>= 7;
     }
-    this.bytes.push(z);
+    this.byte(z);
   }
   varlong(v: number): void {
     let z = BigInt.asUintN(64, (BigInt(v) << 1n) ^ (BigInt(v) >> 63n));
     while (z >= 0x80n) {
-      this.bytes.push(Number(z & 0x7fn) | 0x80);
+      this.byte(Number(z & 0x7fn) | 0x80);
       z >>= 7n;
     }
-    this.bytes.push(Number(z));
+    this.byte(Number(z));
   }
   raw(b: Uint8Array): void {
-    for (const x of b) this.bytes.push(x);
+    this.flush();
+    this.parts.push(b);
+    this.length += b.length;
   }
   nullable(b: BytesLike): void {
     if (b === null) {
@@ -96,6 +105,16 @@ class Writer {
       this.varint(u.length);
       this.raw(u);
     }
+  }
+  flush(): void {
+    if (this.small.length > 0) {
+      this.parts.push(Uint8Array.from(this.small));
+      this.small = [];
+    }
+  }
+  finish(): Uint8Array {
+    this.flush();
+    return concatBytes(this.parts);
   }
 }
 
@@ -117,7 +136,7 @@ class Writer {
  */
 export function encodeRecord(record: TestRecord, offsetDelta: number): Uint8Array {
   const body = new Writer();
-  body.bytes.push(0); // attributes
+  body.byte(0); // attributes
   body.varlong(record.timestampDelta ?? 0);
   body.varint(offsetDelta);
   body.nullable(record.key);
@@ -131,9 +150,9 @@ export function encodeRecord(record: TestRecord, offsetDelta: number): Uint8Arra
     body.nullable(h.value);
   }
   const out = new Writer();
-  out.varint(body.bytes.length);
-  out.bytes.push(...body.bytes);
-  return Uint8Array.from(out.bytes);
+  out.varint(body.length);
+  out.raw(body.finish());
+  return out.finish();
 }
 
 /**

@@ -8,7 +8,10 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { decodeBody, decodeRequestHeader, FrameSplitter } from "./framing.ts";
 import { ApiVersionsResponse } from "./messages/api_versions.ts";
+import { createFetchResponsePartitionData, FetchResponse } from "./messages/fetch.ts";
 import { FindCoordinatorRequest, FindCoordinatorResponse } from "./messages/find_coordinator.ts";
+import { JoinGroupResponse } from "./messages/join_group.ts";
+import { SyncGroupResponse } from "./messages/sync_group.ts";
 import { MetadataRequest, MetadataResponse } from "./messages/metadata.ts";
 import { ProduceRequest, ProduceResponse } from "./messages/produce.ts";
 import { encodeMessage } from "./primitives.ts";
@@ -342,4 +345,77 @@ Deno.test("kafkajs request bodies decode and re-encode byte-identically", async 
     }
   }
   assert.ok(checked >= 80, `${checked}`);
+});
+
+Deno.test("our Fetch v4-v11 responses carry kafkajs record batches that kafkajs decodes", async () => {
+  // Take a real record batch from a kafkajs Produce request, decoded (raw) by our codec.
+  const produce = await frameFromKafkajs(
+    kjs("requests/produce/v7/request.js")({
+      acks: 1,
+      timeout: 1000,
+      topicData: [{
+        topic: "orders",
+        partitions: [{ partition: 0, messages: [{ key: "k1", value: "v1" }, { value: "v2" }] }],
+      }],
+    }),
+  );
+  const { payload, bodyOffset } = decodeFrame(produce);
+  const records = decodeBody(ProduceRequest, payload, bodyOffset, 7).topicData[0].partitionData[0]
+    .records;
+  for (let v = 4; v <= 11; v++) {
+    const body = FetchResponse.create({
+      sessionId: 0,
+      responses: [{
+        topic: "orders",
+        topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        partitions: [createFetchResponsePartitionData({
+          partitionIndex: 0,
+          highWatermark: 2,
+          lastStableOffset: 2,
+          logStartOffset: 0,
+          abortedTransactions: [],
+          preferredReadReplica: -1,
+          records,
+        })],
+      }],
+    });
+    const d = await kjs(`requests/fetch/v${v}/response.js`).decode(
+      toBuffer(encodeMessage(FetchResponse, body, v)),
+    );
+    const p = d.responses[0].partitions[0];
+    assert.equal(d.responses[0].topicName, "orders");
+    assert.equal(p.highWatermark, "2");
+    assert.deepStrictEqual(
+      p.messages.map((m: Any) => [m.key?.toString() ?? null, m.value.toString(), m.offset]),
+      [["k1", "v1", "0"], [null, "v2", "1"]],
+      `v${v}`,
+    );
+  }
+});
+
+Deno.test("our JoinGroup v0-v5 and SyncGroup v0-v3 responses decode with kafkajs", async () => {
+  const meta = new Uint8Array([0, 1, 2, 3]);
+  const join = JoinGroupResponse.create({
+    generationId: 4,
+    protocolName: "RoundRobinAssigner",
+    leader: "m-1",
+    memberId: "m-1",
+    members: [{ memberId: "m-1", groupInstanceId: null, metadata: meta }],
+  });
+  for (let v = 0; v <= 5; v++) {
+    const d = await kjs(`requests/joinGroup/v${v}/response.js`).decode(
+      toBuffer(encodeMessage(JoinGroupResponse, join, v)),
+    );
+    assert.equal(d.generationId, 4);
+    assert.equal(d.groupProtocol, "RoundRobinAssigner");
+    assert.equal(d.leaderId, "m-1");
+    assert.deepStrictEqual([...d.members[0].memberMetadata], [0, 1, 2, 3]);
+  }
+  const sync = SyncGroupResponse.create({ assignment: meta });
+  for (let v = 0; v <= 3; v++) {
+    const d = await kjs(`requests/syncGroup/v${v}/response.js`).decode(
+      toBuffer(encodeMessage(SyncGroupResponse, sync, v)),
+    );
+    assert.deepStrictEqual([...d.memberAssignment], [0, 1, 2, 3]);
+  }
 });

@@ -31,3 +31,4 @@ export * from "./admin.ts";
 export * from "./partitioner.ts";
 export * from "./murmur2.ts";
 export * from "./record_batch.ts";
+export * from "./compression.ts";

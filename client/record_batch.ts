@@ -3,14 +3,15 @@
  *
  * A fetched `records` field is a concatenation of batches; the last may be cut short by the
  * broker's size limit, so {@linkcode decodeRecordBatches} stops quietly at a partial trailing batch.
- * Compression: none and gzip (via `node:zlib`) and zstd are supported both ways; snappy and lz4
- * raise `UNSUPPORTED_COMPRESSION_TYPE`.
+ * Compression: none, gzip and zstd (via `node:zlib`) both ways; snappy and lz4 are decoded (see
+ * `compression.ts`) but not produced: encoding with them raises `UNSUPPORTED_COMPRESSION_TYPE`.
  *
  * @module
  */
 
 import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import { crc32c } from "../wasm/mod.ts";
+import { lz4Decompress, snappyDecompress } from "./compression.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
 /** Size of the batch header, from `baseOffset` to `recordsCount` inclusive. */
@@ -241,14 +242,14 @@ function decompress(data: Uint8Array, codec: CompressionName): Uint8Array {
         return new Uint8Array(gunzipSync(data));
       case "zstd":
         return new Uint8Array(zstdDecompressSync(data));
+      case "snappy":
+        return snappyDecompress(data);
+      case "lz4":
+        return lz4Decompress(data);
     }
   } catch (e) {
     throw corrupt(`cannot decompress ${codec} records: ${(e as Error).message}`);
   }
-  throw new KafkaError(
-    ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
-    `record batch: compression ${codec} is not supported by this client`,
-  );
 }
 
 /**
@@ -344,8 +345,8 @@ export interface DecodeRecordBatchesOptions {
  * @param data The raw bytes.
  * @param options Whether to verify CRCs.
  * @returns The complete batches, in order.
- * @throws {KafkaError} `CORRUPT_MESSAGE` on a bad CRC, an old magic, or malformed records;
- *   `UNSUPPORTED_COMPRESSION_TYPE` for snappy or lz4.
+ * @throws {KafkaError} `CORRUPT_MESSAGE` on a bad CRC, an old magic, malformed records or a
+ *   compressed payload that cannot be decompressed.
  */
 export function decodeRecordBatches(
   data: Uint8Array,

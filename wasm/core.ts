@@ -13,9 +13,10 @@
  *   window instead (L2-friendly, never grows memory). Allocation on the JS heap per call: none,
  *   except one subarray view per 64 KiB CRC window, one view when `scanBatches` gets a
  *   `start`/`end` narrower than the buffer, and the `detail` string when a scan fails.
- * - CRC-32C: inputs of 16 KiB and more run 8 interleaved streams, 4 bytes per step through two
- *   16-bit tables (512 KiB; the scalar loop is bound by index arithmetic, so halving lookups is
- *   what pays), joined with a "shift over 2 KiB of zeros" table; the rest uses slicing-by-16.
+ * - CRC-32C: 16 KiB blocks run 8 interleaved 2 KiB streams, 4 bytes per step through two 16-bit
+ *   tables (512 KiB; the scalar loop is bound by index arithmetic, so halving lookups is what
+ *   pays), joined with a "shift over 2 KiB of zeros" table; then 1 KiB blocks the same way with
+ *   128-byte streams; the last < 1 KiB uses slicing-by-16.
  * - Memory management: AssemblyScript's TLSF allocator (`--runtime minimal`; exported
  *   `alloc`/`free`; no garbage collector runs because nothing managed is allocated). The index
  *   buffers own blocks of linear memory; `free()` gives them back (a FinalizationRegistry does it
@@ -119,7 +120,7 @@ ensureScratch(CRC_WINDOW);
 
 /**
  * CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `data`, continuing from `crc`.
- * Runs in WASM: 8-way interleaved 16-bit-table streams for large inputs, slicing-by-16 otherwise.
+ * Runs in WASM: 8-way interleaved 16-bit-table streams per 1 KiB+ block, slicing-by-16 for the rest.
  *
  * @example
  * ```ts

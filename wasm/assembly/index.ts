@@ -26,6 +26,9 @@ const STREAM: i32 = 2048;
 const V0: usize = memory.data(2 * 65536 * 4, 64);
 const V1: usize = V0 + 65536 * 4;
 const SHIFT: usize = memory.data(4 * 1024, 64);
+/** Small streams for inputs of 1-16 KiB, and their shift table. */
+const STREAM_S: i32 = 128;
+const SHIFT_S: usize = memory.data(4 * 1024, 64);
 
 function initTables(): void {
   for (let n: u32 = 0; n < 256; n++) {
@@ -47,11 +50,16 @@ function initTables(): void {
     store<u32>(V1 + (<usize>x << 2), lo);
     store<u32>(V0 + (<usize>x << 2), hi);
   }
-  // SHIFT: the linear map "feed STREAM zero bytes" on the raw CRC register, as 4 byte tables.
+  buildShift(SHIFT, STREAM);
+  buildShift(SHIFT_S, STREAM_S);
+}
+
+/** Fills `table` with the linear map "feed len zero bytes" on the raw CRC register. */
+function buildShift(table: usize, len: i32): void {
   const bits = memory.data(32 * 4, 16);
   for (let i = 0; i < 32; i++) {
     let c: u32 = (<u32>1) << i;
-    for (let k = 0; k < STREAM; k++) c = load<u32>(TAB + ((c & 0xff) << 2)) ^ (c >>> 8);
+    for (let k = 0; k < len; k++) c = load<u32>(TAB + ((c & 0xff) << 2)) ^ (c >>> 8);
     store<u32>(bits + (<usize>i << 2), c);
   }
   for (let t = 0; t < 4; t++) {
@@ -60,7 +68,7 @@ function initTables(): void {
       for (let j = 0; j < 8; j++) {
         if (b & (1 << j)) v ^= load<u32>(bits + (<usize>(t * 8 + j) << 2));
       }
-      store<u32>(SHIFT + (<usize>t << 10) + (<usize>b << 2), v);
+      store<u32>(table + (<usize>t << 10) + (<usize>b << 2), v);
     }
   }
 }
@@ -70,11 +78,11 @@ initTables();
   return load<u32>(TAB + (k << 10) + ((<usize>x & 0xff) << 2));
 }
 
-@inline function shiftStream(c: u32): u32 {
-  return load<u32>(SHIFT + ((<usize>c & 0xff) << 2)) ^
-    load<u32>(SHIFT + 1024 + ((<usize>(c >>> 8) & 0xff) << 2)) ^
-    load<u32>(SHIFT + 2048 + ((<usize>(c >>> 16) & 0xff) << 2)) ^
-    load<u32>(SHIFT + 3072 + (<usize>(c >>> 24) << 2));
+@inline function shiftStream(c: u32, table: usize): u32 {
+  return load<u32>(table + ((<usize>c & 0xff) << 2)) ^
+    load<u32>(table + 1024 + ((<usize>(c >>> 8) & 0xff) << 2)) ^
+    load<u32>(table + 2048 + ((<usize>(c >>> 16) & 0xff) << 2)) ^
+    load<u32>(table + 3072 + (<usize>(c >>> 24) << 2));
 }
 
 /** Raw (no pre/post inversion) slicing-by-16 update of register c over [p, p+len). */
@@ -99,19 +107,19 @@ function crcRaw(c: u32, p: usize, len: i32): u32 {
   return c;
 }
 
-/** WAYS interleaved streams of STREAM bytes each (16-bit tables), combined by SHIFT. */
+/** WAYS interleaved streams of 2048 bytes each (16-bit tables), combined by SHIFT. */
 function crcBlock(c: u32, p: usize): u32 {
   let c1: u32 = 0; let c2: u32 = 0; let c3: u32 = 0; let c4: u32 = 0; let c5: u32 = 0; let c6: u32 = 0; let c7: u32 = 0;
-  const end = p + STREAM;
+  const end = p + 2048;
   while (p < end) {
     const a0 = load<u32>(p) ^ c;
-    const a1 = load<u32>(p, 1 * STREAM) ^ c1;
-    const a2 = load<u32>(p, 2 * STREAM) ^ c2;
-    const a3 = load<u32>(p, 3 * STREAM) ^ c3;
-    const a4 = load<u32>(p, 4 * STREAM) ^ c4;
-    const a5 = load<u32>(p, 5 * STREAM) ^ c5;
-    const a6 = load<u32>(p, 6 * STREAM) ^ c6;
-    const a7 = load<u32>(p, 7 * STREAM) ^ c7;
+    const a1 = load<u32>(p, 2048) ^ c1;
+    const a2 = load<u32>(p, 4096) ^ c2;
+    const a3 = load<u32>(p, 6144) ^ c3;
+    const a4 = load<u32>(p, 8192) ^ c4;
+    const a5 = load<u32>(p, 10240) ^ c5;
+    const a6 = load<u32>(p, 12288) ^ c6;
+    const a7 = load<u32>(p, 14336) ^ c7;
     c = load<u32>(<usize>((a0 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a0 >>> 14) & 0x3fffc), V0);
     c1 = load<u32>(<usize>((a1 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a1 >>> 14) & 0x3fffc), V0);
     c2 = load<u32>(<usize>((a2 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a2 >>> 14) & 0x3fffc), V0);
@@ -122,7 +130,45 @@ function crcBlock(c: u32, p: usize): u32 {
     c7 = load<u32>(<usize>((a7 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a7 >>> 14) & 0x3fffc), V0);
     p += 4;
   }
-  return shiftStream(shiftStream(shiftStream(shiftStream(shiftStream(shiftStream(shiftStream(c) ^ c1) ^ c2) ^ c3) ^ c4) ^ c5) ^ c6) ^ c7;
+  c = shiftStream(c, SHIFT) ^ c1;
+  c = shiftStream(c, SHIFT) ^ c2;
+  c = shiftStream(c, SHIFT) ^ c3;
+  c = shiftStream(c, SHIFT) ^ c4;
+  c = shiftStream(c, SHIFT) ^ c5;
+  c = shiftStream(c, SHIFT) ^ c6;
+  return shiftStream(c, SHIFT) ^ c7;
+}
+
+/** WAYS interleaved streams of 128 bytes each (16-bit tables), combined by SHIFT_S. */
+function crcBlockSmall(c: u32, p: usize): u32 {
+  let c1: u32 = 0; let c2: u32 = 0; let c3: u32 = 0; let c4: u32 = 0; let c5: u32 = 0; let c6: u32 = 0; let c7: u32 = 0;
+  const end = p + 128;
+  while (p < end) {
+    const a0 = load<u32>(p) ^ c;
+    const a1 = load<u32>(p, 128) ^ c1;
+    const a2 = load<u32>(p, 256) ^ c2;
+    const a3 = load<u32>(p, 384) ^ c3;
+    const a4 = load<u32>(p, 512) ^ c4;
+    const a5 = load<u32>(p, 640) ^ c5;
+    const a6 = load<u32>(p, 768) ^ c6;
+    const a7 = load<u32>(p, 896) ^ c7;
+    c = load<u32>(<usize>((a0 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a0 >>> 14) & 0x3fffc), V0);
+    c1 = load<u32>(<usize>((a1 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a1 >>> 14) & 0x3fffc), V0);
+    c2 = load<u32>(<usize>((a2 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a2 >>> 14) & 0x3fffc), V0);
+    c3 = load<u32>(<usize>((a3 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a3 >>> 14) & 0x3fffc), V0);
+    c4 = load<u32>(<usize>((a4 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a4 >>> 14) & 0x3fffc), V0);
+    c5 = load<u32>(<usize>((a5 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a5 >>> 14) & 0x3fffc), V0);
+    c6 = load<u32>(<usize>((a6 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a6 >>> 14) & 0x3fffc), V0);
+    c7 = load<u32>(<usize>((a7 << 2) & 0x3fffc), V1) ^ load<u32>(<usize>((a7 >>> 14) & 0x3fffc), V0);
+    p += 4;
+  }
+  c = shiftStream(c, SHIFT_S) ^ c1;
+  c = shiftStream(c, SHIFT_S) ^ c2;
+  c = shiftStream(c, SHIFT_S) ^ c3;
+  c = shiftStream(c, SHIFT_S) ^ c4;
+  c = shiftStream(c, SHIFT_S) ^ c5;
+  c = shiftStream(c, SHIFT_S) ^ c6;
+  return shiftStream(c, SHIFT_S) ^ c7;
 }
 
 function crcAny(crc: u32, p: usize, len: i32): u32 {
@@ -131,6 +177,11 @@ function crcAny(crc: u32, p: usize, len: i32): u32 {
     c = crcBlock(c, p);
     p += WAYS * STREAM;
     len -= WAYS * STREAM;
+  }
+  while (len >= WAYS * STREAM_S) {
+    c = crcBlockSmall(c, p);
+    p += WAYS * STREAM_S;
+    len -= WAYS * STREAM_S;
   }
   return ~crcRaw(c, p, len);
 }

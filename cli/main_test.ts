@@ -149,3 +149,69 @@ Deno.test("sluice broker on a port in use fails in one line with exit code 1", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+async function freePort(): Promise<number> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts `sluice broker ARGS` and waits until it answers on `port`. */
+async function startBroker(args: string[], port: number): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", MAIN, "broker", ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  for (let i = 0; i < 100; i++) {
+    const r = await sluice(["topics", "--bootstrap-server", `127.0.0.1:${port}`, "--list"]);
+    if (r.code === 0) return child;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill("SIGKILL");
+  await child.output();
+  throw new Error(`sluice broker did not answer on port ${port}`);
+}
+
+Deno.test("sluice broker reads server.properties and --override, keeps data across SIGTERM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_props_" });
+  const port = await freePort();
+  const props = `${dir}/server.properties`;
+  await Deno.writeTextFile(
+    props,
+    `# test config\nlisteners=PLAINTEXT://127.0.0.1:${port}\nlog.dirs=${dir}/data\nnum.partitions=1\n`,
+  );
+  const bs = ["--bootstrap-server", `127.0.0.1:${port}`];
+  let child = await startBroker([props, "--override", "num.partitions=3", "--quiet"], port);
+  try {
+    assert.equal(
+      (await sluice(["topics", ...bs, "--create", "--topic", "p"])).stdout,
+      "Created topic p.\n",
+    );
+    const described = await sluice(["topics", ...bs, "--describe", "--topic", "p"]);
+    assert.match(described.stdout, /^Topic: p\tTopicId: \S+\tPartitionCount: 3\t/);
+    const produced = await sluice(["produce", ...bs, "--topic", "p", "--partition", "2"], "kept\n");
+    assert.equal(produced.code, 0, produced.stderr);
+    child.kill("SIGTERM");
+    assert.equal((await child.output()).code, 0);
+
+    child = await startBroker([props, "--quiet"], port);
+    const consumed = await sluice(
+      ["consume", ...bs, "--topic", "p", "--from-beginning", "--max-messages", "1"],
+    );
+    assert.deepEqual(consumed, {
+      code: 0,
+      stdout: "kept\n",
+      stderr: "Processed a total of 1 messages\n",
+    });
+    child.kill("SIGINT");
+    assert.equal((await child.output()).code, 0);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+      await child.output();
+    } catch { /* exited */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -6,8 +6,9 @@
  */
 
 /**
- * Whole batches at the end of the active segment, held in one buffer of twice the capacity so
- * that trimming from the front is amortised (each byte is moved at most once).
+ * Whole batches at the end of the active segment, held in a ring buffer of `capacity` bytes
+ * (allocated as it fills, then reused: appends do not allocate). Batches overwritten by newer
+ * ones are forgotten; a span larger than the capacity empties the tail.
  *
  * @example
  * ```ts
@@ -20,9 +21,8 @@
  */
 export class HotTail {
   #cap: number;
-  #buf: Uint8Array;
-  #start: number;
-  #len = 0;
+  #ring: Uint8Array = new Uint8Array(0);
+  #end: number;
   #pos: number[] = [];
   #size: number[] = [];
   #base: number[] = [];
@@ -30,23 +30,22 @@ export class HotTail {
   #head = 0;
 
   /**
-   * @param capacity Bytes to keep (the buffer is twice this size).
+   * @param capacity Bytes to keep.
    * @param start Segment position where the tail begins (the current segment size).
    */
   constructor(capacity: number, start: number) {
     this.#cap = Math.max(0, capacity);
-    this.#buf = new Uint8Array(Math.min(this.#cap * 2, 64 * 1024));
-    this.#start = start;
+    this.#end = start;
   }
 
   /** Segment position of the first byte held. */
   get start(): number {
-    return this.#start;
+    return this.#head < this.#pos.length ? this.#pos[this.#head] : this.#end;
   }
 
   /** Segment position just after the last byte held. */
   get end(): number {
-    return this.#start + this.#len;
+    return this.#end;
   }
 
   /** Number of batches held. */
@@ -59,10 +58,18 @@ export class HotTail {
     return this.count > 0 ? this.#base[this.#head] : Infinity;
   }
 
+  #write(pos: number, bytes: Uint8Array): void {
+    const len = this.#ring.length;
+    const at = pos % len;
+    const first = Math.min(bytes.length, len - at);
+    this.#ring.set(bytes.subarray(0, first), at);
+    if (first < bytes.length) this.#ring.set(bytes.subarray(first), 0);
+  }
+
   /**
-   * Records bytes just appended at segment position {@linkcode HotTail.end}.
+   * Records bytes just appended at segment position {@linkcode HotTail.end} (copied).
    *
-   * @param bytes The bytes written.
+   * @param bytes The bytes written (whole batches).
    * @param positions Segment position of each batch in `bytes`.
    * @param sizes Size of each batch.
    * @param bases Base offset of each batch.
@@ -75,57 +82,53 @@ export class HotTail {
     bases: ArrayLike<number>,
     lasts: ArrayLike<number>,
   ): void {
-    const oldEnd = this.end;
-    const newEnd = oldEnd + bytes.length;
-    if (this.#len + bytes.length > this.#buf.length && this.#buf.length < this.#cap * 2) {
-      const grown = new Uint8Array(
-        Math.min(this.#cap * 2, Math.max(this.#buf.length * 2, this.#len + bytes.length)),
-      );
-      grown.set(this.#buf.subarray(0, this.#len));
-      this.#buf = grown;
+    const start = this.#end;
+    const newEnd = start + bytes.length;
+    if (bytes.length > this.#cap) {
+      this.#end = newEnd;
+      this.#pos = [];
+      this.#size = [];
+      this.#base = [];
+      this.#last = [];
+      this.#head = 0;
+      return;
     }
-    if (this.#len + bytes.length > this.#buf.length) {
-      const minStart = newEnd - this.#cap;
-      while (this.#head < this.#pos.length && this.#pos[this.#head] < minStart) this.#head++;
-      let keepStart = this.#head < this.#pos.length ? this.#pos[this.#head] : newEnd;
-      if (this.#head >= this.#pos.length) {
-        for (let i = 0; i < positions.length; i++) {
-          if (positions[i] >= minStart) {
-            keepStart = positions[i];
-            break;
-          }
-        }
-      }
-      if (keepStart < oldEnd) {
-        this.#buf.copyWithin(0, keepStart - this.#start, this.#len);
-        this.#len = oldEnd - keepStart;
-        this.#start = keepStart;
-        this.#buf.set(bytes, this.#len);
-        this.#len += bytes.length;
-      } else {
-        const part = bytes.subarray(keepStart - oldEnd);
-        this.#buf.set(part, 0);
-        this.#start = keepStart;
-        this.#len = part.length;
-      }
-      if (this.#head > 0) {
-        this.#pos = this.#pos.slice(this.#head);
-        this.#size = this.#size.slice(this.#head);
-        this.#base = this.#base.slice(this.#head);
-        this.#last = this.#last.slice(this.#head);
-        this.#head = 0;
-      }
-    } else {
-      this.#buf.set(bytes, this.#len);
-      this.#len += bytes.length;
+    // forget batches the new bytes will overwrite
+    const keepFrom = newEnd - this.#cap;
+    while (this.#head < this.#pos.length && this.#pos[this.#head] < keepFrom) this.#head++;
+    const held = start - this.start;
+    if (held + bytes.length > this.#ring.length) {
+      // grow (only while filling up to the capacity)
+      const size = Math.min(this.#cap, Math.max(this.#ring.length * 2, held + bytes.length, 65536));
+      const old = new Uint8Array(held);
+      if (held > 0) this.#copy(this.start, old);
+      this.#ring = new Uint8Array(size);
+      if (held > 0) this.#write(this.start, old);
     }
+    this.#write(start, bytes);
+    this.#end = newEnd;
     for (let i = 0; i < positions.length; i++) {
-      if (positions[i] < this.#start) continue;
       this.#pos.push(positions[i]);
       this.#size.push(sizes[i]);
       this.#base.push(bases[i]);
       this.#last.push(lasts[i]);
     }
+    if (this.#head > 1024 && this.#head * 2 > this.#pos.length) {
+      this.#pos = this.#pos.slice(this.#head);
+      this.#size = this.#size.slice(this.#head);
+      this.#base = this.#base.slice(this.#head);
+      this.#last = this.#last.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** Copies segment bytes [from, from + dest.length) into dest. */
+  #copy(from: number, dest: Uint8Array): void {
+    const len = this.#ring.length;
+    const at = from % len;
+    const first = Math.min(dest.length, len - at);
+    dest.set(this.#ring.subarray(at, at + first), 0);
+    if (first < dest.length) dest.set(this.#ring.subarray(0, dest.length - first), first);
   }
 
   /**
@@ -171,9 +174,9 @@ export class HotTail {
    * @returns Bytes copied.
    */
   copyInto(i: number, dest: Uint8Array): number {
-    const first = this.#pos[i + this.#head] - this.#start;
-    const n = Math.min(dest.length, this.#len - first);
-    dest.set(this.#buf.subarray(first, first + n));
+    const first = this.#pos[i + this.#head];
+    const n = Math.min(dest.length, this.#end - first);
+    this.#copy(first, dest.subarray(0, n));
     return n;
   }
 
@@ -196,6 +199,8 @@ export class HotTail {
       if (end > first && next - first > maxBytes) break;
       end = next;
     }
-    return this.#buf.slice(first - this.#start, end - this.#start);
+    const out = new Uint8Array(end - first);
+    this.#copy(first, out);
+    return out;
   }
 }

@@ -84,6 +84,7 @@ interface Waiter {
 interface PartitionBatch {
   topic: string;
   partition: number;
+  numPartitions: number;
   records: RecordInput[];
   bytes: number;
   waiters: Waiter[];
@@ -189,14 +190,18 @@ export class Producer {
         headers: headersOf(m.headers),
         timestamp: m.timestamp ?? now,
       };
-      const batch = this.#batchFor(topic, partition);
+      const batch = this.#batchFor(topic, partition, numPartitions);
       let size = 24 + (input.key?.length ?? 0) + (input.value?.length ?? 0);
       for (const h of input.headers!) size += h.key.length + (h.value?.length ?? 0) + 4;
       if (batch.records.length > 0 && batch.bytes + size > this.#batchSize) {
         this.#drain([batch]);
-        this.#partitioner.onNewBatch(topic, partition, numPartitions);
+        // Like the Java client: a record without key that would open a new batch is placed
+        // again, so it follows the new sticky partition.
+        if (m.partition === undefined && key === null) {
+          partition = this.#partitioner.partition({ topic, key, numPartitions });
+        }
       }
-      const target = this.#batchFor(topic, partition);
+      const target = this.#batchFor(topic, partition, numPartitions);
       target.records.push(input);
       target.bytes += size;
       const last = target.waiters.at(-1);
@@ -228,11 +233,11 @@ export class Producer {
     return positions.map(([r, i]) => settled[r][i]);
   }
 
-  #batchFor(topic: string, partition: number): PartitionBatch {
+  #batchFor(topic: string, partition: number, numPartitions: number): PartitionBatch {
     const key = `${topic}\u0000${partition}`;
     let b = this.#batches.get(key);
     if (!b) {
-      b = { topic, partition, records: [], bytes: 0, waiters: [] };
+      b = { topic, partition, numPartitions, records: [], bytes: 0, waiters: [] };
       this.#batches.set(key, b);
     }
     return b;
@@ -249,7 +254,11 @@ export class Producer {
   }
 
   #drain(batches: PartitionBatch[]): void {
-    for (const b of batches) this.#batches.delete(`${b.topic}\u0000${b.partition}`);
+    for (const b of batches) {
+      this.#batches.delete(`${b.topic}\u0000${b.partition}`);
+      // A closed batch moves records without keys to another partition (KIP-480).
+      if (b.records.length > 0) this.#partitioner.onNewBatch(b.topic, b.partition, b.numPartitions);
+    }
     if (this.#batches.size === 0 && this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;

@@ -262,3 +262,25 @@ Deno.test("Producer reconnects after the broker restarts", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Producer moves null-key records to another partition when a batch closes", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "spread", numPartitions: 4 }]);
+    // Each 100-byte value nearly fills a 150-byte batch, so every record closes a batch.
+    const producer = new Producer(client, { batchSize: 150 });
+    const value = "v".repeat(100);
+    const meta = await producer.send({
+      topic: "spread",
+      messages: Array.from({ length: 8 }, () => ({ value })),
+    });
+    for (let i = 1; i < meta.length; i++) {
+      assert.notEqual(meta[i].partition, meta[i - 1].partition, `record ${i} stayed put`);
+    }
+    // Offsets are dense per partition.
+    const seen = new Map<number, number[]>();
+    for (const m of meta) seen.set(m.partition, [...(seen.get(m.partition) ?? []), m.offset]);
+    for (const offsets of seen.values()) {
+      assert.deepEqual(offsets, offsets.map((_, i) => i));
+    }
+  });
+});

@@ -296,3 +296,25 @@ Deno.test("Connection falls back when the broker rejects its ApiVersions version
     await broker.close();
   }
 });
+
+Deno.test("Connection to a non-Kafka server fails cleanly with NETWORK_EXCEPTION", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const served = (async () => {
+    const conn = await listener.accept();
+    await conn.read(new Uint8Array(1024));
+    await conn.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    return conn;
+  })();
+  try {
+    await assert.rejects(Connection.connect({ host: "127.0.0.1", port }), (e: unknown) => {
+      assert.ok(e instanceof KafkaError);
+      assert.equal(e.errorName, "NETWORK_EXCEPTION");
+      assert.match(e.message, /invalid frame size 1213486160/);
+      return true;
+    });
+  } finally {
+    (await served).close();
+    listener.close();
+  }
+});

@@ -788,11 +788,12 @@ export class PartitionLog {
       if (offset >= this.#leo) return;
       try {
         if (offset < this.#lso || offset <= this.#segments[0].baseOffset) {
-          const all = this.#segments.splice(0);
+          const all = this.#segments;
+          this.#segments = [];
           // rename the old files first: the new segment may reuse a base offset
           await this.#deleteSegments(all, `truncated to ${offset}`, false);
           const seg = await LogSegment.create(this.dir, offset);
-          this.#segments.push(seg);
+          this.#segments = [seg];
           seg.activate(this.#hooks.hotTailBytes ?? 0);
           this.#lso = offset;
           this.#leo = offset;
@@ -823,7 +824,8 @@ export class PartitionLog {
 
   async #deleteSegments(segs: LogSegment[], reason: string, splice = true): Promise<void> {
     if (segs.length === 0) return;
-    if (splice) this.#segments.splice(0, segs.length);
+    // replace, never mutate, the array: reads in flight iterate over their own snapshot
+    if (splice) this.#segments = this.#segments.slice(segs.length);
     for (const s of segs) {
       this.#hooks.logger?.(
         `${this.#name}: deleting segment ${s.baseOffset} (${s.size} bytes): ${reason}`,

@@ -1,0 +1,174 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// Consumer groups over real TCP with kafkajs (npm, in-process) against a real broker: two
+// members split a 4-partition topic with no overlap, a leaving member's partitions go to the
+// other, a second group sees every record, a new member resumes after the committed offset, and
+// offsets and the group listing survive a broker restart. Ignored until the group APIs are in
+// the registry (server/apis/mod.ts).
+
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
+import type { Consumer } from "kafkajs";
+import { APIS } from "../apis/mod.ts";
+import { Broker } from "../broker.ts";
+import type { BrokerConfig } from "../config.ts";
+
+const wired = APIS.some((a) => a.key === 11);
+
+async function startBroker(dir: string): Promise<Broker> {
+  return await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+    groupInitialRebalanceDelayMs: 0,
+    offsetsTopicNumPartitions: 5,
+  } as Partial<BrokerConfig>);
+}
+
+function kafkaAt(port: number): Kafka {
+  return new Kafka({
+    clientId: "sluice-group-test",
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100 },
+  });
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Member {
+  consumer: Consumer;
+  got: { partition: number; offset: number; value: string }[];
+  assigned: number[];
+  joins: number;
+}
+
+async function member(kafka: Kafka, groupId: string, topic: string): Promise<Member> {
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 10_000,
+    rebalanceTimeout: 10_000,
+    heartbeatInterval: 200,
+    maxWaitTimeInMs: 100,
+  });
+  const m: Member = { consumer, got: [], assigned: [], joins: 0 };
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    m.joins++;
+    m.assigned = [...(e.payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ partition, message }) => {
+      m.got.push({ partition, offset: Number(message.offset), value: message.value!.toString() });
+      return Promise.resolve();
+    },
+  });
+  return m;
+}
+
+async function produce(kafka: Kafka, topic: string, from: number, count: number): Promise<void> {
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({
+    topic,
+    messages: Array.from({ length: count }, (_, i) => ({
+      partition: (from + i) % 4,
+      value: `v${from + i}`,
+    })),
+  });
+  await producer.disconnect();
+}
+
+const values = (ms: Member[]) => new Set(ms.flatMap((m) => m.got.map((g) => g.value)));
+const expected = (n: number) => new Set(Array.from({ length: n }, (_, i) => `v${i}`));
+
+Deno.test({
+  name: "kafkajs groups: split, leave, second group, resume after commit, restart",
+  ignore: !wired,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_group_tcp_" });
+    let broker = await startBroker(dir);
+    const consumers: Consumer[] = [];
+    try {
+      let kafka = kafkaAt(broker.port);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "t4", numPartitions: 4 }] });
+      await produce(kafka, "t4", 0, 40);
+
+      // Two members split the four partitions with no overlap.
+      const a = await member(kafka, "g1", "t4");
+      consumers.push(a.consumer);
+      await waitFor("a to own all partitions", () => a.assigned.length === 4);
+      const b = await member(kafka, "g1", "t4");
+      consumers.push(b.consumer);
+      await waitFor(
+        "a and b to split t4",
+        () => a.assigned.length === 2 && b.assigned.length === 2,
+      );
+      assertEquals([...a.assigned, ...b.assigned].sort(), [0, 1, 2, 3]);
+      await waitFor("all 40 records in g1", () => values([a, b]).size === 40);
+      assertEquals(values([a, b]), expected(40));
+
+      // b leaves: a takes every partition and gets the new records.
+      await b.consumer.disconnect();
+      await waitFor("a to own all partitions again", () => a.assigned.length === 4);
+      await produce(kafka, "t4", 40, 8);
+      await waitFor("a to get the 8 new records", () => values([a, b]).size === 48);
+      assertEquals(values([a, b]), expected(48));
+
+      // A second group receives every record too.
+      const c = await member(kafka, "g2", "t4");
+      consumers.push(c.consumer);
+      await waitFor("g2 to get all 48 records", () => values([c]).size === 48);
+      assertEquals(c.got.length, 48);
+      await c.consumer.disconnect(); // commits on the way out
+
+      // A new g2 member resumes after the committed offsets: only new records.
+      await produce(kafka, "t4", 48, 4);
+      const d = await member(kafka, "g2", "t4");
+      consumers.push(d.consumer);
+      await waitFor("d to get the 4 new records", () => d.got.length >= 4);
+      await new Promise((r) => setTimeout(r, 300));
+      assertEquals(d.got.map((g) => g.value).sort(), ["v48", "v49", "v50", "v51"]);
+      await d.consumer.disconnect();
+      await a.consumer.disconnect();
+
+      const before = await admin.fetchOffsets({ groupId: "g2", topics: ["t4"] });
+      assertEquals(
+        before[0].partitions.map((p) => [p.partition, p.offset]).sort(),
+        [[0, "13"], [1, "13"], [2, "13"], [3, "13"]],
+      );
+      await admin.disconnect();
+
+      // Restart on the same data directory: offsets and the group listing come back.
+      await broker.close();
+      broker = await startBroker(dir);
+      kafka = kafkaAt(broker.port);
+      const admin2 = kafka.admin();
+      await admin2.connect();
+      const after = await admin2.fetchOffsets({ groupId: "g2", topics: ["t4"] });
+      assertEquals(after, before);
+      const listed = await admin2.listGroups();
+      assertEquals(
+        listed.groups.map((g) => [g.groupId, g.protocolType]).sort(),
+        [["g1", "consumer"], ["g2", "consumer"]],
+      );
+      const described = await admin2.describeGroups(["g1"]);
+      assertEquals([described.groups[0].state, described.groups[0].members], ["Empty", []]);
+      await admin2.disconnect();
+    } finally {
+      for (const c of consumers) await c.disconnect().catch(() => {});
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

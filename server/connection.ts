@@ -1,9 +1,11 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * One client TCP connection: reads size-prefixed request frames, hands each to the dispatcher
- * one at a time (as Kafka does, so responses leave in request order), and writes the response
- * chunks. Writing a response overlaps with handling the next request, but at most one write is
- * outstanding, which gives back-pressure to a client that does not read.
+ * One client TCP connection. A read loop splits the byte stream into size-prefixed frames and
+ * queues them (up to {@linkcode MAX_QUEUED_FRAMES}, then it stops reading: back-pressure); the
+ * serve loop hands them to the dispatcher one at a time (as Kafka does, so responses leave in
+ * request order) and writes the response chunks. Writing a response overlaps with handling the
+ * next request, but at most one write is outstanding. Reading ahead also notices a client that
+ * goes away while a request waits (long-poll fetch): `ConnectionInfo.closed` aborts.
  *
  * @module
  */
@@ -16,6 +18,11 @@ export interface ConnectionInfo {
   readonly id: number;
   /** The client's address, `host:port`. */
   readonly remote: string;
+  /**
+   * Aborted when the connection closes (client gone, refused request, broker shutdown). Always
+   * set by the broker; optional so handler tests can build a bare `{ id, remote }`.
+   */
+  readonly closed?: AbortSignal;
 }
 
 /**
@@ -39,6 +46,9 @@ export class CloseConnection extends Error {
 
 const READ_CHUNK = 64 * 1024;
 
+/** Frames read ahead of the one being handled before the connection stops reading. */
+export const MAX_QUEUED_FRAMES = 32;
+
 /** Serves one accepted TCP connection until it closes. */
 export class Connection {
   /** Identity passed to handlers. */
@@ -51,7 +61,13 @@ export class Connection {
   #start = 0;
   #end = 0;
   #closed = false;
+  readonly #closedCtl = new AbortController();
   #pendingWrite: Promise<void> = Promise.resolve();
+  readonly #queue: Uint8Array[] = [];
+  #readDone = false;
+  #readError: unknown = null;
+  #wakeServe: (() => void) | null = null;
+  #wakeReader: (() => void) | null = null;
 
   /**
    * @param conn The accepted socket.
@@ -69,7 +85,7 @@ export class Connection {
   ) {
     this.#conn = conn;
     const addr = conn.remoteAddr as Deno.NetAddr;
-    this.info = { id, remote: `${addr.hostname}:${addr.port}` };
+    this.info = { id, remote: `${addr.hostname}:${addr.port}`, closed: this.#closedCtl.signal };
     this.#maxFrame = maxFrame;
     this.#dispatch = dispatch;
     this.#log = log;
@@ -81,9 +97,10 @@ export class Connection {
    */
   async serve(): Promise<void> {
     const who = `connection ${this.info.id} from ${this.info.remote}`;
+    const reading = this.#readLoop(who);
     try {
       for (;;) {
-        const frame = await this.#readFrame(who);
+        const frame = await this.#nextFrame();
         if (frame === null) break;
         const chunks = await this.#dispatch(frame, this.info);
         if (chunks === null || this.#closed) continue;
@@ -100,6 +117,45 @@ export class Connection {
       }
     } finally {
       this.close();
+      await reading;
+    }
+  }
+
+  async #readLoop(who: string): Promise<void> {
+    try {
+      for (;;) {
+        while (this.#queue.length >= MAX_QUEUED_FRAMES && !this.#closed) {
+          await new Promise<void>((resolve) => (this.#wakeReader = resolve));
+        }
+        if (this.#closed) break;
+        const frame = await this.#readFrame(who);
+        if (frame === null) break;
+        this.#queue.push(frame);
+        this.#wakeServe?.();
+      }
+    } catch (e) {
+      this.#readError = e;
+    } finally {
+      this.#readDone = true;
+      this.#closedCtl.abort();
+      this.#wakeServe?.();
+    }
+  }
+
+  /** The next queued frame; null at end of stream; throws the read error after queued frames. */
+  async #nextFrame(): Promise<Uint8Array | null> {
+    for (;;) {
+      const frame = this.#queue.shift();
+      if (frame !== undefined) {
+        this.#wakeReader?.();
+        return frame;
+      }
+      if (this.#readDone) {
+        if (this.#readError !== null) throw this.#readError;
+        return null;
+      }
+      await new Promise<void>((resolve) => (this.#wakeServe = resolve));
+      this.#wakeServe = null;
     }
   }
 
@@ -107,6 +163,8 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closedCtl.abort();
+    this.#wakeReader?.();
     try {
       this.#conn.close();
     } catch {

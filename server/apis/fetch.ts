@@ -4,7 +4,8 @@
 //   every partition gets UNSUPPORTED_VERSION and a warning is logged.
 // - Long poll: answer at once if max_wait_ms <= 0, the bytes read reach min_bytes, or a partition
 //   has an error; otherwise park until an append to one of the fetched partitions (woken through
-//   `LogManager.onAppend`), max_wait_ms passes, or the broker shuts down.
+//   `LogManager.onAppend`), max_wait_ms passes (then read once more), the client disconnects or
+//   the broker shuts down.
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
 // - isolation_level is accepted; read_committed = read_uncommitted until transactions exist
@@ -204,16 +205,22 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
     const watch: [string, number][] = [];
     for (const r of reads) if (r.log !== undefined) watch.push([r.name, r.p.partition]);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    const closed = ctx.connection.closed;
     for (;;) {
       // Register for wake-ups before reading so an append during the read is not missed.
       const stop = new AbortController();
       const left = deadline - Date.now();
       const woken = left > 0
-        ? broker.appendWaiters.wait(watch, left, AbortSignal.any([broker.closing, stop.signal]))
+        ? broker.appendWaiters.wait(
+          watch,
+          left,
+          AbortSignal.any([broker.closing, stop.signal, ...(closed ? [closed] : [])]),
+        )
         : null;
       const bytes = await readAll(reads, req.maxBytes);
       const done = woken === null || bytes >= req.minBytes ||
-        reads.some((r) => r.errorCode !== 0) || broker.closing.aborted;
+        reads.some((r) => r.errorCode !== 0) || broker.closing.aborted ||
+        closed?.aborted === true;
       if (done) {
         stop.abort();
         break;

@@ -172,3 +172,54 @@ Deno.test({
     }
   },
 });
+
+function coverage(ms: Member[]): number[] {
+  return ms.flatMap((m) => m.assigned).sort((a, b) => a - b);
+}
+
+Deno.test({
+  name: "kafkajs groups: 10 members on 32 partitions, 5 leave; every partition owned exactly once",
+  ignore: !wired,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_group_storm_" });
+    const broker = await startBroker(dir);
+    const members: Member[] = [];
+    try {
+      const kafka = kafkaAt(broker.port);
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "t32", numPartitions: 32 }] });
+      await admin.disconnect();
+      const all32 = Array.from({ length: 32 }, (_, i) => i);
+      const started = performance.now();
+      members.push(
+        ...await Promise.all(Array.from({ length: 10 }, () => member(kafka, "storm", "t32"))),
+      );
+      await waitFor(
+        "10 members to own the 32 partitions exactly once",
+        () =>
+          members.every((m) => m.assigned.length === 3 || m.assigned.length === 4) &&
+          coverage(members).join() === all32.join(),
+      );
+      const joinedMs = performance.now() - started;
+      // Every member got partitions, so none was dropped by a rebalance timeout.
+      assertEquals(coverage(members), all32);
+      const leaving = members.splice(0, 5);
+      await Promise.all(leaving.map((m) => m.consumer.disconnect()));
+      await waitFor(
+        "the 5 remaining members to own the 32 partitions exactly once",
+        () =>
+          members.every((m) => m.assigned.length === 6 || m.assigned.length === 7) &&
+          coverage(members).join() === all32.join(),
+      );
+      assertEquals(coverage(members), all32);
+      console.log(`10-member join on 32 partitions: ${joinedMs.toFixed(0)} ms`);
+    } finally {
+      await Promise.all(members.map((m) => m.consumer.disconnect().catch(() => {})));
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

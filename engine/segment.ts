@@ -223,7 +223,7 @@ export class LogSegment {
     const start = this.size;
     await this.#io.run(async () => {
       const f = await this.#handle();
-      if (this.#filePos !== start) await f.seek(start, Deno.SeekMode.Start);
+      if (this.#filePos !== start) f.seekSync(start, Deno.SeekMode.Start); // lseek never blocks
       this.#filePos = -1;
       let off = 0;
       if (bytes.length <= SYNC_WRITE_MAX) {
@@ -259,7 +259,7 @@ export class LogSegment {
   readBytes(position: number, length: number): Promise<Uint8Array> {
     return this.#io.run(async () => {
       const f = await this.#handle();
-      if (this.#filePos !== position) await f.seek(position, Deno.SeekMode.Start);
+      if (this.#filePos !== position) f.seekSync(position, Deno.SeekMode.Start);
       this.#filePos = -1;
       const buf = new Uint8Array(length);
       let off = 0;
@@ -283,7 +283,7 @@ export class LogSegment {
   readFileInto(position: number, dest: Uint8Array): Promise<number> {
     return this.#io.run(async () => {
       const f = await this.#handle();
-      if (this.#filePos !== position) await f.seek(position, Deno.SeekMode.Start);
+      if (this.#filePos !== position) f.seekSync(position, Deno.SeekMode.Start);
       this.#filePos = -1;
       let off = 0;
       while (off < dest.length) {

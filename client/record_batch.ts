@@ -71,7 +71,10 @@ export interface EncodeRecordBatchOptions {
   timestampType?: 0 | 1;
 }
 
-/** A decoded record. */
+/**
+ * A decoded record. `key`, `value` and header values are views into the decoded bytes (no
+ * copies): copy them (`.slice()`) to keep a few records without pinning a whole fetch response.
+ */
 export interface DecodedRecord {
   /** Absolute offset. */
   offset: number;
@@ -175,6 +178,24 @@ class Reader {
   constructor(readonly buf: Uint8Array, pos = 0) {
     this.pos = pos;
   }
+  /** A zigzag varlong as a number (exact up to 2^53; timestamp deltas are far smaller). */
+  varlongNumber(): number {
+    const start = this.pos;
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.buf.length) throw corrupt("record truncated inside a varint");
+      const b = this.buf[this.pos++];
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        // zigzag decode without 32-bit truncation
+        return result % 2 === 0 ? result / 2 : -(result + 1) / 2;
+      }
+      mul *= 128;
+    }
+    this.pos = start;
+    return Number(this.varlong());
+  }
   varlong(): bigint {
     let result = 0n;
     let shift = 0n;
@@ -208,7 +229,7 @@ class Reader {
     if (len < -1) throw corrupt(`negative ${what} length ${len}`);
     if (len === -1) return null;
     if (this.pos + len > this.buf.length) throw corrupt(`${what} runs past the end of the record`);
-    const out = this.buf.slice(this.pos, this.pos + len);
+    const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
     return out;
   }
@@ -397,7 +418,7 @@ export function decodeRecordBatches(
       const end = r.pos + len;
       if (len < 0 || end > payload.length) throw corrupt(`record ${i} length ${len} is invalid`);
       r.pos++; // attributes
-      const tsDelta = r.varlong();
+      const tsDelta = r.varlongNumber();
       const offsetDelta = r.varint();
       const key = r.nullableBytes("key");
       const value = r.nullableBytes("value");
@@ -418,7 +439,7 @@ export function decodeRecordBatches(
       if (r.pos !== end) throw corrupt(`record ${i} length ${len} does not match its fields`);
       records.push({
         offset: baseOffset + offsetDelta,
-        timestamp: timestampType === 1 ? maxTimestamp : baseTimestamp + Number(tsDelta),
+        timestamp: timestampType === 1 ? maxTimestamp : baseTimestamp + tsDelta,
         key,
         value,
         headers,

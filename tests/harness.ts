@@ -343,9 +343,31 @@ function probeClientUncached(name: ClientName): boolean {
  * @returns The requirement, to pass to {@linkcode interopTest}.
  */
 export function requireClient(name: ClientName): ClientRequirement {
-  const available = probeClient(name);
-  const ci = Deno.env.get("CI") === "true";
-  const message = available ? "" : `${name} not installed: skipping; ${INSTALL_HINTS[name]}`;
+  return clientRequirement(
+    name,
+    probeClient(name),
+    Deno.env.get("CI") === "true",
+    INSTALL_HINTS[name],
+  );
+}
+
+/**
+ * The decision behind {@linkcode requireClient}, without probing: a missing client is ignored
+ * with a warning outside CI and fails in CI.
+ *
+ * @param name Client name used in messages.
+ * @param available Whether it was found.
+ * @param ci Whether running in CI (`CI=true`).
+ * @param hint How to install it.
+ * @returns The requirement.
+ */
+export function clientRequirement(
+  name: string,
+  available: boolean,
+  ci: boolean,
+  hint: string,
+): ClientRequirement {
+  const message = available ? "" : `${name} not installed: skipping; ${hint}`;
   if (!available) {
     console.warn(ci ? `${name} not installed: failing its tests because CI=true` : message);
   }
@@ -355,7 +377,7 @@ export function requireClient(name: ClientName): ClientRequirement {
     ignore: !available && !ci,
     message,
     assertAvailable(): void {
-      if (!available) throw new Error(`${name} not installed: ${INSTALL_HINTS[name]}`);
+      if (!available) throw new Error(`${name} not installed: ${hint}`);
     },
   };
 }

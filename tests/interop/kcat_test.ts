@@ -265,3 +265,43 @@ interopTest(kcat, "acks=0 produce", async () => {
     "c",
   ]]);
 });
+
+interopTest(
+  kcat,
+  "consumer group (-G): all records, then resumes from committed offsets",
+  async () => {
+    const { bootstrap } = await broker();
+    const topic = uniqueTopic("kcat-group");
+    const group = uniqueTopic("kcat-group-id");
+    const groupConsume = async (n: number) => {
+      // -c n: exit after n records (committing on close); auto.offset.reset for a new group
+      const r = await kcatRun(
+        [
+          "-b",
+          bootstrap,
+          "-G",
+          group,
+          "-J",
+          "-c",
+          String(n),
+          "-X",
+          "auto.offset.reset=earliest",
+          topic,
+        ],
+        undefined,
+        40_000,
+      );
+      return r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) =>
+        JSON.parse(l) as KcatMessage
+      );
+    };
+    const first = Array.from({ length: 9 }, (_, i) => `g${i % 3}:first-${i}`);
+    await produce(bootstrap, topic, first);
+    const got1 = await groupConsume(9);
+    assertEquals(got1.map((m) => m.payload).sort(), first.map((l) => l.split(":")[1]).sort());
+    const second = ["g0:second-0", "g1:second-1", "g2:second-2"];
+    await produce(bootstrap, topic, second);
+    const got2 = await groupConsume(3);
+    assertEquals(got2.map((m) => m.payload).sort(), ["second-0", "second-1", "second-2"]);
+  },
+);

@@ -309,10 +309,14 @@ export class Client {
    * Fetches metadata for `topics` (all topics when omitted) and updates the cache.
    *
    * @param topics Topic names, or undefined for every topic.
+   * @param options `allowAutoTopicCreation`: let the broker create missing topics (default false).
    * @returns The topics in the response (including those with errors).
    * @throws {KafkaError} If no broker answers.
    */
-  async refreshMetadata(topics?: string[]): Promise<TopicInfo[]> {
+  async refreshMetadata(
+    topics?: string[],
+    options: { allowAutoTopicCreation?: boolean } = {},
+  ): Promise<TopicInfo[]> {
     const api = { request: MetadataRequest, response: MetadataResponse };
     const res = await this.send(
       "any",
@@ -321,7 +325,7 @@ export class Client {
         topics: topics === undefined
           ? null
           : topics.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
-        allowAutoTopicCreation: false,
+        allowAutoTopicCreation: options.allowAutoTopicCreation ?? false,
       }),
     );
     if (res.brokers.length > 0) {
@@ -369,16 +373,20 @@ export class Client {
    * Metadata of one topic, from the cache or fetched.
    *
    * @param name Topic name.
-   * @param options `refresh: true` to bypass the cache.
+   * @param options `refresh: true` to bypass the cache; `allowAutoTopicCreation: true` to let a
+   *   broker with `auto.create.topics.enable` create a missing topic (as the Java producer does).
    * @returns The topic.
    * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` if it does not exist (after retries while
    *   leaders are being elected).
    */
-  async topic(name: string, options: { refresh?: boolean } = {}): Promise<TopicInfo> {
+  async topic(
+    name: string,
+    options: { refresh?: boolean; allowAutoTopicCreation?: boolean } = {},
+  ): Promise<TopicInfo> {
     const cached = this.#topics.get(name);
     if (cached && !options.refresh) return cached;
     for (let attempt = 0;; attempt++) {
-      const [t] = await this.refreshMetadata([name]);
+      const [t] = await this.refreshMetadata([name], options);
       const code = (t as TopicInfo & { errorCode?: number } | undefined)?.errorCode ??
         ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       if (code === 0 && t.partitions.every((p) => p.leader >= 0)) return t;

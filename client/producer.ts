@@ -70,6 +70,11 @@ export interface ProducerOptions {
   partitioner?: Partitioner;
   /** How many times to retry a retriable error. Default: the client's `retries`. */
   retries?: number;
+  /**
+   * Let a broker with `auto.create.topics.enable` create a missing topic on first send, as the
+   * Java producer does. Default true.
+   */
+  allowAutoTopicCreation?: boolean;
 }
 
 interface Waiter {
@@ -123,6 +128,7 @@ export class Producer {
   #compression: CompressionName;
   #partitioner: Partitioner;
   #retries: number;
+  #autoCreate: boolean;
   #batches = new Map<string, PartitionBatch>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #inFlight = new Set<Promise<void>>();
@@ -147,6 +153,7 @@ export class Producer {
     this.#compression = options.compression ?? "none";
     this.#partitioner = options.partitioner ?? new DefaultPartitioner();
     this.#retries = options.retries ?? client.options.retries;
+    this.#autoCreate = options.allowAutoTopicCreation ?? true;
   }
 
   /**
@@ -161,11 +168,12 @@ export class Producer {
     if (this.#closed) throw new Error("producer: send after close");
     const { topic, messages } = record;
     if (messages.length === 0) return [];
-    let info = await this.#client.topic(topic);
+    const auto = { allowAutoTopicCreation: this.#autoCreate };
+    let info = await this.#client.topic(topic, auto);
     const highest = Math.max(...messages.map((m) => m.partition ?? -1));
     // An explicit partition beyond the cached count may be new: refresh before refusing it.
     if (highest >= info.partitions.length) {
-      info = await this.#client.topic(topic, { refresh: true });
+      info = await this.#client.topic(topic, { ...auto, refresh: true });
     }
     const numPartitions = info.partitions.length;
     // Group consecutive messages by partition, keeping the caller's order per partition.

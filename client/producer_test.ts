@@ -192,9 +192,18 @@ Deno.test("Producer honours an explicit partition and rejects a missing one", as
   });
 });
 
-Deno.test("Producer to a missing topic fails with UNKNOWN_TOPIC_OR_PARTITION", async () => {
+Deno.test("Producer auto-creates a missing topic when the broker allows it", async () => {
   await withCluster(async (client) => {
     const producer = new Producer(client);
+    const meta = await producer.send({ topic: "fresh", messages: [{ value: "x" }] });
+    assert.deepEqual(meta.map((m) => [m.topic, m.partition, m.offset]), [["fresh", 0, 0]]);
+    assert.deepEqual(await new Admin(client).listTopics(), ["fresh"]);
+  });
+});
+
+Deno.test("Producer to a missing topic fails with UNKNOWN_TOPIC_OR_PARTITION", async () => {
+  await withCluster(async (client) => {
+    const producer = new Producer(client, { allowAutoTopicCreation: false });
     await assert.rejects(
       producer.send({ topic: "nope", messages: [{ value: "x" }] }),
       (e: unknown) => {

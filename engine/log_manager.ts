@@ -7,9 +7,11 @@
  */
 
 import {
+  describeTopicConfigs,
   effectiveConfigs,
   type LogConfig,
   toLogConfig,
+  type TopicConfigEntry,
   validateConfigValue,
   validateTopicConfigs,
 } from "./config.ts";
@@ -523,6 +525,18 @@ export class LogManager {
   topic(name: string): TopicInfo | undefined {
     const t = this.#topics.get(name);
     return t ? this.#info(t) : undefined;
+  }
+
+  /**
+   * Every topic config of a topic with its effective value and source (topic override, broker
+   * default, Kafka default), for DescribeConfigs.
+   *
+   * @param name Topic name.
+   * @returns The entries in name order, or `undefined` if there is no such topic.
+   */
+  describeTopicConfigs(name: string): TopicConfigEntry[] | undefined {
+    const t = this.#topics.get(name);
+    return t ? describeTopicConfigs(t.configs, this.#defaults) : undefined;
   }
 
   /**

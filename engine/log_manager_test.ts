@@ -52,6 +52,19 @@ Deno.test("topic metadata and configs persist across reopen", async () => {
       assert.equal(mgr.partition("orders", 2)!.logEndOffset, 3);
       assert.equal(mgr.partition("orders", 3), undefined);
       assert.equal(mgr.partition("nope", 0), undefined);
+      const rows = mgr.describeTopicConfigs("orders")!;
+      assert.deepEqual(
+        rows.filter((r) => r.source !== "default").map((r) => [r.name, r.value, r.source]),
+        [["cleanup.policy", "compact,delete", "topic"], ["retention.ms", "1000", "topic"]],
+      );
+      assert.equal(mgr.describeTopicConfigs("nope"), undefined);
+      await assert.rejects(
+        () => mgr.partition("orders", 0)!.offsetForTime(NaN),
+        rejectsWith(
+          ErrorCode.INVALID_REQUEST,
+          "offsetForTime on orders-0 failed: bad timestamp NaN",
+        ),
+      );
       // broker default no longer given: Kafka's default applies
       assert.equal(mgr.topic("orders")!.effective["segment.bytes"], "1073741824");
       assert.equal(

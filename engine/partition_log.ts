@@ -663,7 +663,8 @@ export class PartitionLog {
    *
    * @param timestamp Target timestamp in ms, or -1/-2/-3.
    * @returns The offset and the record's timestamp, or `null` if no record is that recent.
-   * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
+   * @throws {EngineError} INVALID_REQUEST for a timestamp that is not an integer ≥ -3;
+   * KAFKA_STORAGE_ERROR on I/O failure.
    *
    * @example
    * ```ts ignore
@@ -672,6 +673,12 @@ export class PartitionLog {
    */
   async offsetForTime(timestamp: number): Promise<OffsetAndTimestamp | null> {
     this.#check(`offsetForTime on ${this.#name}`);
+    if (!Number.isSafeInteger(timestamp) || timestamp < -3) {
+      throw new EngineError(
+        ErrorCode.INVALID_REQUEST,
+        `offsetForTime on ${this.#name} failed: bad timestamp ${timestamp}`,
+      );
+    }
     if (timestamp === -2) return { offset: this.#lso, timestamp: -1 };
     if (timestamp === -1) return { offset: this.#leo, timestamp: -1 };
     const segs = this.#segments;

@@ -223,3 +223,84 @@ Deno.test({
     }
   },
 });
+
+const kcat = (() => {
+  try {
+    return new Deno.Command("kcat", { args: ["-V"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/** A kcat (librdkafka) balanced consumer; its rebalance log lines go to `log`. */
+function kcatMember(port: number, group: string, topic: string, log: string[]) {
+  const child = new Deno.Command("kcat", {
+    args: [
+      "-b",
+      `127.0.0.1:${port}`,
+      "-G",
+      group,
+      "-X",
+      "session.timeout.ms=6000",
+      "-X",
+      "heartbeat.interval.ms=300",
+      topic,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) log.push(...decoder.decode(chunk).split("\n"));
+  })();
+  return child;
+}
+
+function lastAssignment(log: string[]): string | undefined {
+  return log.filter((l) => l.includes("assigned:")).at(-1)?.replace(/^.*assigned: /, "");
+}
+
+Deno.test({
+  name: "librdkafka (kcat) groups: a killed member is evicted after its session timeout",
+  ignore: !wired || !kcat,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_group_kill_" });
+    const broker = await startBroker(dir);
+    const children: Deno.ChildProcess[] = [];
+    try {
+      const admin = kafkaAt(broker.port).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "tk", numPartitions: 4 }] });
+      await admin.disconnect();
+      const logA: string[] = [];
+      const logB: string[] = [];
+      children.push(kcatMember(broker.port, "gk", "tk", logA));
+      await waitFor("A to own tk", () => lastAssignment(logA)?.split(",").length === 4);
+      children.push(kcatMember(broker.port, "gk", "tk", logB));
+      await waitFor(
+        "A and B to split tk",
+        () =>
+          lastAssignment(logA)?.split(",").length === 2 &&
+          lastAssignment(logB)?.split(",").length === 2,
+      );
+      children[1].kill("SIGKILL"); // no LeaveGroup: only the session timeout can evict it
+      await children[1].status;
+      await waitFor("A to own tk again", () => lastAssignment(logA)?.split(",").length === 4);
+      assertEquals(lastAssignment(logA), "tk [0], tk [1], tk [2], tk [3]");
+    } finally {
+      for (const c of children) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
+        await c.status;
+      }
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -9,17 +9,12 @@ import {
   type JoinGroupResponse,
 } from "../../protocol/messages/join_group.ts";
 import {
-  createLeaveGroupRequest,
-  type LeaveGroupResponse,
-} from "../../protocol/messages/leave_group.ts";
-import {
   createSyncGroupRequest,
   type SyncGroupResponse,
 } from "../../protocol/messages/sync_group.ts";
 import { openHandlerHarness } from "../group/testing.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { joinGroup } from "./join_group.ts";
-import { leaveGroup } from "./leave_group.ts";
 import { syncGroup } from "./sync_group.ts";
 
 async function joined(h: Awaited<ReturnType<typeof openHandlerHarness>>, version: number) {
@@ -69,40 +64,6 @@ Deno.test("SyncGroup v0-v5 distributes the leader's assignment; Heartbeat v0-v4"
         createHeartbeatRequest({ groupId: "g", generationId: 0, memberId: j.memberId }),
       );
       assertEquals(stale.errorCode, 22);
-    } finally {
-      await h.close();
-    }
-  }
-});
-
-Deno.test("LeaveGroup v0-v2 single member, v3-v5 batched", async () => {
-  for (const v of [0, 1, 2, 3, 4, 5]) {
-    const h = await openHandlerHarness();
-    try {
-      const j = await joined(h, 3);
-      const req = v < 3
-        ? createLeaveGroupRequest({ groupId: "g", memberId: j.memberId })
-        : createLeaveGroupRequest({
-          groupId: "g",
-          members: [
-            { memberId: j.memberId, groupInstanceId: null, reason: v >= 5 ? "bye" : null },
-            { memberId: "ghost", groupInstanceId: null, reason: null },
-          ],
-        });
-      const r = await h.call<unknown, LeaveGroupResponse>(leaveGroup, v, req);
-      if (v < 3) assertEquals([r.errorCode, r.members], [0, []]);
-      else {
-        assertEquals(r.errorCode, 0);
-        assertEquals(r.members.map((m) => [m.memberId, m.errorCode]), [[j.memberId, 0], [
-          "ghost",
-          25,
-        ]]);
-      }
-      assertEquals(h.groups.group("g")!.state, "Empty");
-      if (v < 3) {
-        const again = await h.call<unknown, LeaveGroupResponse>(leaveGroup, v, req);
-        assertEquals(again.errorCode, 25);
-      }
     } finally {
       await h.close();
     }

@@ -1,0 +1,23 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { createLogger, formatLogLine } from "./logger.ts";
+
+Deno.test("createLogger: one formatted line per event at or above the level", () => {
+  const lines: string[] = [];
+  const now = () => new Date(Date.UTC(2026, 10, 24, 19, 0, 0, 123));
+  const log = createLogger({ level: "info", write: (l) => lines.push(l), now });
+  log.debug("hidden");
+  log.info("Sluice broker 1 listening on localhost:9092 (data in ./data)");
+  log.warn("careful");
+  log.error("broken");
+  assertEquals(lines, [
+    "[2026-11-24T19:00:00Z] INFO Sluice broker 1 listening on localhost:9092 (data in ./data)",
+    "[2026-11-24T19:00:00Z] WARN careful",
+    "[2026-11-24T19:00:00Z] ERROR broken",
+  ]);
+  const silent: string[] = [];
+  const quiet = createLogger({ level: "silent", write: (l) => silent.push(l) });
+  quiet.error("nothing");
+  assertEquals(silent, []);
+  assertEquals(formatLogLine(now(), "debug", "x"), "[2026-11-24T19:00:00Z] DEBUG x");
+});

@@ -541,3 +541,56 @@ Deno.test("concurrent appends get consecutive offsets in call order; fsync-befor
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("segment.ms (by batch timestamps) and a full index roll new segments", async () => {
+  const dir = await Deno.makeTempDir();
+  const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+  try {
+    await mgr.createTopic("ms", 1, { "segment.ms": "1000" });
+    const log = mgr.partition("ms", 0)!;
+    const t = Date.now();
+    await log.append(makeBatch(2, 10, t, "a"));
+    await log.append(makeBatch(2, 10, t + 500, "b"));
+    assert.deepEqual(log.segmentBaseOffsets, [0]);
+    await log.append(makeBatch(2, 10, t + 1500, "c"));
+    assert.deepEqual(log.segmentBaseOffsets, [0, 4]);
+
+    await mgr.createTopic("full", 1, { "segment.index.bytes": "24", "index.interval.bytes": "0" });
+    const full = mgr.partition("full", 0)!;
+    for (let i = 0; i < 10; i++) await full.append(makeBatch(1, 10, t + i, `f${i}`));
+    // 24 bytes hold 2 time index entries: a segment takes 3 batches (the first is not indexed)
+    assert.deepEqual(full.segmentBaseOffsets, [0, 3, 6, 9]);
+    for (let i = 0; i < 10; i++) {
+      assert.equal(splitBatches((await full.read(i, 1)).records)[0].baseOffset, i);
+    }
+  } finally {
+    await mgr.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("flush policy: default leaves fsync to the OS; flush.ms=0 and flush.messages flush", async () => {
+  const dir = await Deno.makeTempDir();
+  const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+  try {
+    await mgr.createTopic("lazy", 1);
+    await mgr.createTopic("timed", 1, { "flush.ms": "0" });
+    await mgr.createTopic("counted", 1, { "flush.messages": "5" });
+    const t = Date.now();
+    for (const name of ["lazy", "timed", "counted"]) {
+      const log = mgr.partition(name, 0)!;
+      await log.append(makeBatch(2, 10, t, "a"));
+      await log.append(makeBatch(2, 10, t, "b"));
+    }
+    assert.equal(mgr.partition("lazy", 0)!.recoveryPoint, 0);
+    assert.equal(mgr.partition("timed", 0)!.recoveryPoint, 4);
+    assert.equal(mgr.partition("counted", 0)!.recoveryPoint, 0);
+    await mgr.partition("counted", 0)!.append(makeBatch(1, 10, t, "c"));
+    assert.equal(mgr.partition("counted", 0)!.recoveryPoint, 5);
+    await mgr.flush();
+    assert.equal(mgr.partition("lazy", 0)!.recoveryPoint, 4);
+  } finally {
+    await mgr.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -111,6 +111,13 @@ export class Broker {
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
       logger: (m: string) => log.info(m),
     });
+    let producerIds: ProducerIdManager;
+    try {
+      producerIds = await ProducerIdManager.open(dir);
+    } catch (e) {
+      await logs.close();
+      throw e;
+    }
     let listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
     try {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
@@ -131,7 +138,7 @@ export class Broker {
       logs,
       logger: log,
       fetchSessions: new FetchSessionCache(full.maxIncrementalFetchSessionCacheSlots),
-      producerIds: await ProducerIdManager.open(dir),
+      producerIds,
       appendWaiters: new AppendWaiters(),
       apis,
       closing: abort.signal,

@@ -8,6 +8,15 @@
  * {@linkcode brokerConfigFrom}, {@linkcode parsePropertiesFile}). Each API is one file under
  * `server/apis/`; see `server/api.ts` for the handler contract.
  *
+ * Request lifecycle: `Connection` (one per socket) reads size-prefixed frames ahead into a small
+ * queue (refusing frames over `socket.request.max.bytes`); the broker peeks the API key and
+ * version, looks the handler up in the registry (`apis/mod.ts`; unknown key: close), decodes the
+ * header and body once with the generated codecs (malformed: close), calls the handler with a
+ * `RequestContext`, and encodes the response into `Writer` chunks that reference record bytes
+ * instead of copying them. Requests of one connection are handled one at a time, so responses
+ * leave in request order; an acks=0 Produce returns no response. Long-poll fetches park on
+ * `AppendWaiters`, fed by one `LogManager.onAppend` subscription.
+ *
  * Needs `--allow-net --allow-read --allow-write` (and `--allow-sys` to advertise the host name
  * when listening on all interfaces).
  *

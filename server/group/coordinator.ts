@@ -1206,6 +1206,10 @@ export class GroupCoordinator {
   #markDead(group: GroupMetadata): void {
     group.joinTimer?.();
     group.syncTimer?.();
+    for (const m of group.members.values()) {
+      m.heartbeatTimer?.();
+      m.heartbeatTimer = null;
+    }
     for (const cancel of group.pendingMembers.values()) cancel();
     group.pendingMembers.clear();
     group.offsets.clear();

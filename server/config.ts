@@ -10,7 +10,7 @@
  */
 
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
-import type { Logger, LogLevel } from "./logger.ts";
+import { createLogger, type Logger, type LogLevel } from "./logger.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */
 export interface BrokerConfig {
@@ -164,7 +164,7 @@ export interface BrokerConfigSources {
   properties?: Record<string, string>;
   /** `--override key=value` pairs; they win over `properties`. */
   overrides?: Record<string, string>;
-  /** Called once per unknown key; default writes a warning line to stderr. */
+  /** Called once per unknown key; default writes a `WARN` log line to stderr. */
   warn?: (message: string) => void;
 }
 
@@ -290,7 +290,7 @@ export function parseListener(value: string, controllerNames: string[] = []): Li
  * @throws {RangeError} On a bad value, naming the key and the value.
  */
 export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfig {
-  const warn = sources.warn ?? ((m: string) => console.warn(m));
+  const warn = sources.warn ?? createLogger().warn;
   const props: Record<string, string> = { ...sources.properties, ...sources.overrides };
   const config: BrokerConfig = {
     ...DEFAULT_BROKER_CONFIG,
@@ -305,9 +305,17 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
     const value = props[key];
     switch (key) {
       case "node.id":
-      case "broker.id":
+      case "broker.id": {
         config.nodeId = int(key, "non-negative-int");
+        const other = props[key === "node.id" ? "broker.id" : "node.id"];
+        if (other !== undefined && other.trim() !== String(config.nodeId)) {
+          throw new RangeError(
+            `Invalid configuration: node.id (${props["node.id"]}) and broker.id ` +
+              `(${props["broker.id"]}) differ`,
+          );
+        }
         break;
+      }
       case "listeners":
         parseListener(value, splitList(props["controller.listener.names"] ?? ""));
         config.listeners = value.trim();

@@ -127,6 +127,11 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
     ["log.dirs", " , ", 'Invalid value " , " for configuration "log.dirs": empty'],
     ["cluster.id", "a b", 'Invalid value "a b" for configuration "cluster.id"'],
   ];
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "node.id": "1", "broker.id": "2" } }),
+    RangeError,
+    "node.id (1) and broker.id (2) differ",
+  );
   for (const [key, value, message] of bad) {
     assertThrows(
       () => brokerConfigFrom({ properties: { [key]: value }, warn: () => {} }),

@@ -51,8 +51,11 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promis
       listeners: "PLAINTEXT://127.0.0.1:0",
       logDirs: [dataDir],
       logLevel: (Deno.env.get("SLUICE_TEST_LOG") as BrokerConfig["logLevel"]) ?? "silent",
+      // Kafka's usual test setting (group.initial.rebalance.delay.ms=0), used once the broker
+      // config has it; ignored before
+      groupInitialRebalanceDelayMs: 0,
       ...overrides,
-    });
+    } as Partial<BrokerConfig>);
   } catch (err) {
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     throw new Error(`start broker: ${err instanceof Error ? err.message : err}`, { cause: err });

@@ -316,13 +316,16 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         }
         break;
       }
+      // Keep only the listener we serve, so controller listeners listed first do not matter.
       case "listeners":
-        parseListener(value, splitList(props["controller.listener.names"] ?? ""));
-        config.listeners = value.trim();
+        config.listeners = formatListener(
+          parseListener(value, splitList(props["controller.listener.names"] ?? "")),
+        );
         break;
       case "advertised.listeners":
-        parseListener(value, splitList(props["controller.listener.names"] ?? ""));
-        config.advertisedListeners = value.trim();
+        config.advertisedListeners = formatListener(
+          parseListener(value, splitList(props["controller.listener.names"] ?? "")),
+        );
         break;
       case "log.dirs":
       case "log.dir": {
@@ -378,6 +381,10 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
   // The engine applies Kafka's precedence (log.retention.ms over .minutes over .hours, ...).
   config.topicDefaults = brokerConfigsToTopicDefaults(logProps);
   return config;
+}
+
+function formatListener(l: Listener): string {
+  return `${l.name}://${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
 }
 
 function splitList(value: string): string[] {

@@ -62,7 +62,7 @@ Deno.test("brokerConfigFrom() maps broker keys and lets overrides win", () => {
   const config = brokerConfigFrom({
     properties: {
       "broker.id": "4",
-      "listeners": "PLAINTEXT://:9092,CONTROLLER://:9093",
+      "listeners": "CONTROLLER://:9093,PLAINTEXT://:9092",
       "controller.listener.names": "CONTROLLER",
       "advertised.listeners": "PLAINTEXT://kafka.example:9092",
       "log.dir": "/ignored",
@@ -84,7 +84,7 @@ Deno.test("brokerConfigFrom() maps broker keys and lets overrides win", () => {
     warn: (m) => warnings.push(m),
   });
   assertEquals(config.nodeId, 4);
-  assertEquals(config.listeners, "PLAINTEXT://:9092,CONTROLLER://:9093");
+  assertEquals(config.listeners, "PLAINTEXT://:9092");
   assertEquals(config.advertisedListeners, "PLAINTEXT://kafka.example:9092");
   assertEquals(config.logDirs, ["/data/a", "/data/b"]);
   assertEquals(config.numPartitions, 5);

@@ -1,0 +1,145 @@
+// Expected assignments are those of the Java client's RangeAssignorTest and
+// RoundRobinAssignorTest for the same inputs.
+import assert from "node:assert/strict";
+import {
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+  rangeAssignor,
+  roundRobinAssignor,
+} from "./assignors.ts";
+
+const counts = (o: Record<string, number>) => new Map(Object.entries(o));
+const plain = (m: Map<string, unknown>) => Object.fromEntries(m);
+
+Deno.test("range: two consumers, two topics of three partitions (Java testTwoConsumersTwoTopicsSixPartitions)", () => {
+  const a = rangeAssignor.assign(
+    [{ memberId: "consumer1", topics: ["t1", "t2"] }, {
+      memberId: "consumer2",
+      topics: ["t1", "t2"],
+    }],
+    counts({ t1: 3, t2: 3 }),
+  );
+  assert.deepEqual(plain(a), {
+    consumer1: [{ topic: "t1", partitions: [0, 1] }, { topic: "t2", partitions: [0, 1] }],
+    consumer2: [{ topic: "t1", partitions: [2] }, { topic: "t2", partitions: [2] }],
+  });
+});
+
+Deno.test("range: mixed subscriptions (Java testMultipleConsumersMixedTopics)", () => {
+  const a = rangeAssignor.assign(
+    [
+      { memberId: "consumer3", topics: ["topic1"] },
+      { memberId: "consumer1", topics: ["topic1"] },
+      { memberId: "consumer2", topics: ["topic1", "topic2"] },
+    ],
+    counts({ topic1: 3, topic2: 2 }),
+  );
+  assert.deepEqual(plain(a), {
+    consumer3: [{ topic: "topic1", partitions: [2] }],
+    consumer1: [{ topic: "topic1", partitions: [0] }],
+    consumer2: [{ topic: "topic1", partitions: [1] }, { topic: "topic2", partitions: [0, 1] }],
+  });
+});
+
+Deno.test("range: more consumers than partitions, unknown topic, 7 over 3", () => {
+  const a = rangeAssignor.assign(
+    [
+      { memberId: "a", topics: ["seven", "one", "missing"] },
+      { memberId: "b", topics: ["seven", "one"] },
+      { memberId: "c", topics: ["seven", "one"] },
+    ],
+    counts({ seven: 7, one: 1 }),
+  );
+  assert.deepEqual(plain(a), {
+    a: [{ topic: "one", partitions: [0] }, { topic: "seven", partitions: [0, 1, 2] }],
+    b: [{ topic: "seven", partitions: [3, 4] }],
+    c: [{ topic: "seven", partitions: [5, 6] }],
+  });
+});
+
+Deno.test("range: static members sort by group.instance.id before dynamic ones", () => {
+  const a = rangeAssignor.assign(
+    [
+      { memberId: "a-dynamic", topics: ["t"] },
+      { memberId: "z-static", groupInstanceId: "instance-1", topics: ["t"] },
+      { memberId: "y-static", groupInstanceId: "instance-2", topics: ["t"] },
+    ],
+    counts({ t: 3 }),
+  );
+  assert.deepEqual(plain(a), {
+    "a-dynamic": [{ topic: "t", partitions: [2] }],
+    "z-static": [{ topic: "t", partitions: [0] }],
+    "y-static": [{ topic: "t", partitions: [1] }],
+  });
+});
+
+Deno.test("roundrobin: two consumers, two topics of three partitions (Java testTwoConsumersTwoTopicsSixPartitions)", () => {
+  const a = roundRobinAssignor.assign(
+    [{ memberId: "consumer1", topics: ["t1", "t2"] }, {
+      memberId: "consumer2",
+      topics: ["t1", "t2"],
+    }],
+    counts({ t1: 3, t2: 3 }),
+  );
+  assert.deepEqual(plain(a), {
+    consumer1: [{ topic: "t1", partitions: [0, 2] }, { topic: "t2", partitions: [1] }],
+    consumer2: [{ topic: "t1", partitions: [1] }, { topic: "t2", partitions: [0, 2] }],
+  });
+});
+
+Deno.test("roundrobin: mixed subscriptions skip unsubscribed members (Java testMultipleConsumersMixedTopics)", () => {
+  const a = roundRobinAssignor.assign(
+    [
+      { memberId: "consumer1", topics: ["topic1"] },
+      { memberId: "consumer2", topics: ["topic1", "topic2"] },
+      { memberId: "consumer3", topics: ["topic1"] },
+    ],
+    counts({ topic1: 3, topic2: 2 }),
+  );
+  assert.deepEqual(plain(a), {
+    consumer1: [{ topic: "topic1", partitions: [0] }],
+    consumer2: [{ topic: "topic1", partitions: [1] }, { topic: "topic2", partitions: [0, 1] }],
+    consumer3: [{ topic: "topic1", partitions: [2] }],
+  });
+});
+
+Deno.test("roundrobin: a member with nothing gets an empty assignment", () => {
+  const a = roundRobinAssignor.assign(
+    [{ memberId: "m1", topics: ["t"] }, { memberId: "m2", topics: ["t"] }],
+    counts({ t: 1 }),
+  );
+  assert.deepEqual(plain(a), { m1: [{ topic: "t", partitions: [0] }], m2: [] });
+});
+
+Deno.test("subscription and assignment encode as Kafka's consumer protocol", () => {
+  // Version 0: int16 version, array of strings, nullable bytes (-1).
+  assert.deepEqual(
+    [...encodeSubscription(["ab"], { version: 0 })],
+    [0, 0, 0, 0, 0, 1, 0, 2, 97, 98, 255, 255, 255, 255],
+  );
+  const s = decodeSubscription(
+    encodeSubscription(["x", "y"], {
+      ownedPartitions: [{ topic: "x", partitions: [1, 2] }],
+      generationId: 7,
+    }),
+  );
+  assert.deepEqual(s, {
+    version: 3,
+    topics: ["x", "y"],
+    userData: null,
+    ownedPartitions: [{ topic: "x", partitions: [1, 2] }],
+    generationId: 7,
+  });
+  assert.deepEqual(
+    [...encodeAssignment([{ topic: "t", partitions: [3] }])],
+    [0, 0, 0, 0, 0, 1, 0, 1, 116, 0, 0, 0, 1, 0, 0, 0, 3, 255, 255, 255, 255],
+  );
+  assert.deepEqual(decodeAssignment(encodeAssignment([{ topic: "t", partitions: [0, 2] }], 3)), [
+    { topic: "t", partitions: [0, 2] },
+  ]);
+  assert.deepEqual(decodeAssignment(new Uint8Array(0)), []);
+  assert.throws(() => encodeSubscription(["t"], { version: 4 }), /unsupported version 4/);
+  assert.throws(() => decodeAssignment(new Uint8Array([0, 0, 0])), /./);
+});

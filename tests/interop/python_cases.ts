@@ -40,8 +40,10 @@ export interface PyRecord {
 export interface ProduceResult {
   /** Partition. */
   partition: number;
-  /** Offset (-1 with acks=0). */
+  /** Offset (-1 or null with acks=0). */
   offset: number;
+  /** The record's timestamp as the producer reports it (the broker's with LogAppendTime). */
+  timestamp: number;
 }
 
 /** Per-client knobs for {@linkcode definePythonClientTests}. */
@@ -188,10 +190,16 @@ export function assertSameRecords(
  */
 export function sampleRecords(n: number, tag: string): PyRecord[] {
   const base = Date.now() - 60_000;
+  const value = (i: number): string | null => {
+    if (i === 5) return null;
+    if (i === 6) return ""; // empty, not null
+    if (i === 8) return `ünïcødé ✓ 🚀 ${tag}`;
+    return `${tag}-value-${i}`;
+  };
   return Array.from({ length: n }, (_, i) => ({
-    key: i === 3 ? null : `key-${i % 5}`,
-    value: i === 5 ? null : `${tag}-value-${i}`,
-    headers: [["trace", `t-${i}`], ["empty", ""]] as [string, string][],
+    key: i === 3 ? null : i === 9 ? "ключ-🔑" : `key-${i % 5}`,
+    value: value(i),
+    headers: [["trace", `t-${i}`], ["empty", ""], ["ünï", "✓"]] as [string, string][],
     timestamp: base + i * 7,
   }));
 }
@@ -332,6 +340,46 @@ export function definePythonClientTests(
     assertEquals(await q(base + 15), { offset: 2 });
     assertEquals(await q(base + 40), { offset: 4 });
     assertEquals(await q(base + 10_000), profile.noOffset);
+  });
+
+  interopTest(client, "LogAppendTime topic: the broker stamps records", async () => {
+    const { bootstrap } = await broker();
+    const topic = uniqueTopic(`${client.name}-lat`);
+    await runClientScript(s, "admin", {
+      bootstrap,
+      op: "create_topics",
+      topics: [{
+        name: topic,
+        partitions: 1,
+        configs: { "message.timestamp.type": "LogAppendTime" },
+      }],
+    });
+    const before = Date.now();
+    const results = await pyProduce(
+      s,
+      bootstrap,
+      topic,
+      [1, 2, 3].map((i) => ({
+        key: `k${i}`,
+        value: `v${i}`,
+        timestamp: 1000 + i, // replaced by the broker
+      })),
+    );
+    const after = Date.now();
+    const got = await pyConsume(s, bootstrap, topic, 3);
+    assertEquals(got.map((r) => [r.offset, r.value, r.timestamp_type]), [[0, "v1", 1], [
+      1,
+      "v2",
+      1,
+    ], [2, "v3", 1]]);
+    for (const [i, r] of got.entries()) {
+      assert(
+        r.timestamp! >= before - 1000 && r.timestamp! <= after + 1000,
+        `LogAppendTime ${r.timestamp} outside [${before}, ${after}]`,
+      );
+      // the produce response carries the same log append time
+      assertEquals(results[i].timestamp, r.timestamp);
+    }
   });
 
   interopTest(client, "long-poll fetch wakes when a record arrives", async () => {

@@ -26,9 +26,9 @@ interface Sent {
 function sample(n: number, tag: string): Sent[] {
   const base = Date.now() - 60_000;
   return Array.from({ length: n }, (_, i) => ({
-    key: `key-${i % 5}`,
-    value: i === 4 ? null : `${tag}-value-${i}`,
-    headers: { trace: `t-${i}`, origin: "kafkajs" },
+    key: i === 7 ? "ключ-🔑" : `key-${i % 5}`,
+    value: i === 4 ? null : i === 5 ? "" : i === 6 ? `ünïcødé ✓ 🚀 ${tag}` : `${tag}-value-${i}`,
+    headers: { trace: `t-${i}`, origin: "kafkajs", "ünï": "✓" },
     timestamp: base + i * 3,
   }));
 }

@@ -314,6 +314,16 @@ export function definePythonClientTests(
 
     await admin({ op: "delete_topics", topics: [topic] });
     assert(!(await listed()).includes(topic), "deleted topic still listed");
+
+    // the name can be used again: auto-created afresh (3 partitions), old records gone
+    const reborn = await pyProduce(s, bootstrap, topic, [{
+      partition: 0,
+      key: null,
+      value: "new",
+    }]);
+    assertEquals(reborn.map((r) => [r.partition, r.offset]), [[0, 0]]);
+    const again2 = await pyConsume(s, bootstrap, topic, 2, {}, 3);
+    assertEquals(again2.map((r) => [r.partition, r.offset, r.value]), [[0, 0, "new"]]);
   });
 
   interopTest(client, "offsets for times", async () => {

@@ -76,7 +76,9 @@ export const findCoordinator: ApiHandler = defineApi<
     return respond(batched, keys.map((k) => lookup(ctx.broker, k, keyType)));
   },
   errorResponse(req, errorCode, message) {
-    const batched = req.coordinatorKeys.length > 0;
+    // The version is unknown here: a request without any key gets the batched (empty) shape,
+    // which encodes in every version.
+    const batched = req.coordinatorKeys.length > 0 || req.key === "";
     const keys = batched ? req.coordinatorKeys : [req.key];
     return respond(batched, keys.map((k) => failed(k, errorCode, message)));
   },

@@ -66,47 +66,76 @@ const READ_BYTES = 1 << 20;
 export class OffsetStore implements CoordinatorLog {
   readonly #logs: LogManager;
   readonly #partitions: number;
+  readonly #segmentBytes: number;
   readonly #warn: (message: string) => void;
   readonly #now: () => number;
+  #creating: Promise<void> | null = null;
 
   private constructor(
     logs: LogManager,
     partitions: number,
+    segmentBytes: number,
     warn: (m: string) => void,
     now: () => number,
   ) {
     this.#logs = logs;
     this.#partitions = partitions;
+    this.#segmentBytes = segmentBytes;
     this.#warn = warn;
     this.#now = now;
   }
 
   /**
-   * Open the store, creating `__consumer_offsets` (compacted) if it does not exist. An existing
-   * topic keeps its partition count (a different `numPartitions` is reported through `warn`).
+   * Open the store. As in Kafka, `__consumer_offsets` (compacted) is created on first use, not
+   * here. An existing topic keeps its partition count (a different `numPartitions` is reported
+   * through `warn`).
    *
    * @param logs The storage engine.
    * @param options Partition count, segment size, warning sink, clock.
    * @returns The store.
-   * @throws {EngineError} If the topic cannot be created.
    */
-  static async open(logs: LogManager, options: OffsetStoreOptions = {}): Promise<OffsetStore> {
+  static open(logs: LogManager, options: OffsetStoreOptions = {}): Promise<OffsetStore> {
     const wanted = options.numPartitions ?? 50;
     const warn = options.warn ?? ((m: string) => console.warn(m));
-    let info = logs.topic(CONSUMER_OFFSETS_TOPIC);
-    if (info === undefined) {
-      info = await logs.createTopic(CONSUMER_OFFSETS_TOPIC, wanted, {
-        "cleanup.policy": "compact",
-        "segment.bytes": String(options.segmentBytes ?? 104857600),
-        "compression.type": "producer",
-      });
-    } else if (info.partitions !== wanted) {
+    const info = logs.topic(CONSUMER_OFFSETS_TOPIC);
+    if (info !== undefined && info.partitions !== wanted) {
       warn(
         `${CONSUMER_OFFSETS_TOPIC} has ${info.partitions} partitions, not ` +
           `offsets.topic.num.partitions=${wanted}; using ${info.partitions}`,
       );
     }
-    return new OffsetStore(logs, info.partitions, warn, options.now ?? Date.now);
+    return Promise.resolve(
+      new OffsetStore(
+        logs,
+        info?.partitions ?? wanted,
+        options.segmentBytes ?? 104857600,
+        warn,
+        options.now ?? Date.now,
+      ),
+    );
+  }
+
+  /** Whether `__consumer_offsets` exists yet. */
+  get created(): boolean {
+    return this.#logs.topic(CONSUMER_OFFSETS_TOPIC) !== undefined;
+  }
+
+  #ensureTopic(): Promise<void> {
+    if (this.created) return Promise.resolve();
+    this.#creating ??= (async () => {
+      try {
+        await this.#logs.createTopic(CONSUMER_OFFSETS_TOPIC, this.#partitions, {
+          "cleanup.policy": "compact",
+          "segment.bytes": String(this.#segmentBytes),
+          "compression.type": "producer",
+        });
+      } catch (e) {
+        if (!this.created) throw e; // created meanwhile (e.g. TOPIC_ALREADY_EXISTS) is fine
+      } finally {
+        this.#creating = null;
+      }
+    })();
+    return this.#creating;
   }
 
   /** Number of partitions of `__consumer_offsets`. */
@@ -135,7 +164,8 @@ export class OffsetStore implements CoordinatorLog {
   }
 
   /**
-   * Append a group's records as one batch. Resolves once the engine made them visible.
+   * Append a group's records as one batch, creating `__consumer_offsets` first if needed.
+   * Resolves once the engine made them visible.
    *
    * @param groupId The group id (selects the partition).
    * @param records The records (none: no-op).
@@ -143,6 +173,7 @@ export class OffsetStore implements CoordinatorLog {
    */
   async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
     if (records.length === 0) return;
+    await this.#ensureTopic();
     const batch = encodeRecordBatch(records.map(encodeCoordinatorRecord), this.#now());
     await this.#log(this.partitionFor(groupId)).append(batch);
   }
@@ -158,6 +189,7 @@ export class OffsetStore implements CoordinatorLog {
    */
   async load(): Promise<CoordinatorRecord[]> {
     const out: CoordinatorRecord[] = [];
+    if (!this.created) return out;
     for (let p = 0; p < this.#partitions; p++) {
       const log = this.#log(p);
       let offset = log.logStartOffset;

@@ -16,12 +16,13 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("OffsetStore creates a compacted __consumer_offsets and writes to the group's partition", async () => {
+Deno.test("OffsetStore creates a compacted __consumer_offsets on first use, in the group's partition", async () => {
   await withDir(async (dir) => {
     const logs = await LogManager.open(dir);
     const store = await OffsetStore.open(logs, { numPartitions: 5, now: () => 4242 });
-    const info = logs.topic(CONSUMER_OFFSETS_TOPIC)!;
-    assertEquals([info.partitions, info.effective["cleanup.policy"]], [5, "compact"]);
+    // Created on first use, as in Kafka.
+    assertEquals([store.created, logs.topic(CONSUMER_OFFSETS_TOPIC)], [false, undefined]);
+    assertEquals(await store.load(), []);
     const p = partitionForGroup("orders-app", 5);
     assertEquals(store.partitionFor("orders-app"), p);
     await store.append("orders-app", [{
@@ -37,6 +38,8 @@ Deno.test("OffsetStore creates a compacted __consumer_offsets and writes to the 
         expireTimestamp: -1,
       },
     }]);
+    const info = logs.topic(CONSUMER_OFFSETS_TOPIC)!;
+    assertEquals([info.partitions, info.effective["cleanup.policy"]], [5, "compact"]);
     const log = logs.partition(CONSUMER_OFFSETS_TOPIC, p)!;
     assertEquals(log.logEndOffset, 1);
     const { records } = await log.read(0, 1 << 20);

@@ -392,6 +392,65 @@ export function definePythonClientTests(
     }
   });
 
+  interopTest(client, "consumer group: subscribe, commit, resume, list and describe", async () => {
+    const { bootstrap } = await broker();
+    const topic = uniqueTopic(`${client.name}-grp`);
+    const group = uniqueTopic(`${client.name}-group`);
+    const pinned = (round: string, perPartition: number) =>
+      [0, 1, 2].flatMap((partition) =>
+        Array.from({ length: perPartition }, (_, i) => ({
+          partition,
+          key: `p${partition}`,
+          value: `${round}-${partition}-${i}`,
+        }))
+      );
+    const groupConsume = async (count: number) =>
+      (await runClientScript<{ records: PyRecord[] }>(s, "group_consume", {
+        bootstrap,
+        topic,
+        group,
+        count,
+        timeout_s: 25,
+      }, 45_000)).records;
+    const committed = async () =>
+      (await runClientScript<{ offsets: Record<string, number | null> }>(s, "committed", {
+        bootstrap,
+        topic,
+        group,
+        partitions: [0, 1, 2],
+      })).offsets;
+
+    const first = pinned("first", 3);
+    await pyProduce(s, bootstrap, topic, first);
+    const got1 = await groupConsume(first.length);
+    assertEquals(got1.map((r) => r.value).sort(), first.map((r) => r.value).sort());
+    assertEquals(await committed(), { "0": 3, "1": 3, "2": 3 });
+
+    const second = pinned("second", 1);
+    await pyProduce(s, bootstrap, topic, second);
+    const got2 = sortRecords(await groupConsume(second.length));
+    assertEquals(got2.map((r) => [r.partition, r.offset, r.value]), [
+      [0, 3, "second-0-0"],
+      [1, 3, "second-1-0"],
+      [2, 3, "second-2-0"],
+    ]);
+    assertEquals(await committed(), { "0": 4, "1": 4, "2": 4 });
+
+    const groups = await runClientScript<{ groups: string[] }>(s, "admin", {
+      bootstrap,
+      op: "list_groups",
+    });
+    assert(groups.groups.includes(group), `group ${group} not listed: ${groups.groups}`);
+    const described = await runClientScript<
+      { groups: Record<string, { state: string; protocol_type: string; members: number }> }
+    >(s, "admin", { bootstrap, op: "describe_groups", groups: [group] });
+    assertEquals(described.groups[group], {
+      state: "Empty",
+      protocol_type: "consumer",
+      members: 0,
+    });
+  });
+
   interopTest(client, "long-poll fetch wakes when a record arrives", async () => {
     const { bootstrap } = await broker();
     const topic = uniqueTopic(`${client.name}-longpoll`);

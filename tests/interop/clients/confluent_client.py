@@ -2,7 +2,8 @@
 # Copyright 2026 the Sluice authors. Apache-2.0 license.
 """Small JSON CLI over confluent-kafka (librdkafka), driven by the Sluice interop tests.
 
-Usage: confluent_client.py (produce|consume|admin|offsets_for_times) [JSON]
+Usage: confluent_client.py COMMAND [JSON]
+COMMAND: produce, consume, group_consume, committed, admin, offsets_for_times
 
 The request is a JSON object given as the second argument, or on stdin when absent. The result
 is one JSON object on stdout. Any failure prints {"error": "<what failed>: <detail>"} on stdout
@@ -112,6 +113,44 @@ def consume(req):
     return {"records": out}
 
 
+def group_consume(req):
+    """Subscribe with a consumer group, read `count` records, commit them, leave."""
+    cfg = {"group.id": req["group"], "enable.auto.commit": False,
+           "auto.offset.reset": "earliest"}
+    cfg.update(base_config(req))
+    consumer = Consumer(cfg)
+    consumer.subscribe([req["topic"]])
+    want = req["count"]
+    deadline = time.time() + req.get("timeout_s", 20)
+    out = []
+    while len(out) < want and time.time() < deadline:
+        m = consumer.poll(0.5)
+        if m is None:
+            continue
+        if m.error() is not None:
+            raise KafkaException(m.error())
+        out.append({"partition": m.partition(), "offset": m.offset(),
+                    "key": to_str(m.key()), "value": to_str(m.value())})
+    if out:
+        consumer.commit(asynchronous=False)
+    consumer.close()
+    return {"records": out}
+
+
+def committed(req):
+    """The group's committed offsets for the given partitions (null when none)."""
+    consumer = Consumer(dict(base_config(req), **{"group.id": req["group"]}))
+    tps = consumer.committed([TopicPartition(req["topic"], p) for p in req["partitions"]],
+                             timeout=10)
+    out = {}
+    for tp in tps:
+        if tp.error is not None:
+            raise KafkaException(tp.error)
+        out[str(tp.partition)] = None if tp.offset < 0 else tp.offset
+    consumer.close()
+    return {"offsets": out}
+
+
 def offsets_for_times(req):
     consumer = Consumer(dict(base_config(req), **{"group.id": "sluice-interop-oft"}))
     query = [TopicPartition(req["topic"], int(p), ts) for p, ts in req["times"].items()]
@@ -149,6 +188,15 @@ def admin(req):
         return {"results": wait_all(fs)}
     if op == "delete_topics":
         return {"results": wait_all(client.delete_topics(req["topics"], operation_timeout=10))}
+    if op == "list_groups":
+        return {"groups": sorted(g.id for g in client.list_groups(timeout=10))}
+    if op == "describe_groups":
+        out = {}
+        for g in client.list_groups(timeout=10):
+            if g.id in req["groups"]:
+                out[g.id] = {"state": g.state, "protocol_type": g.protocol_type,
+                             "members": len(g.members)}
+        return {"groups": out}
     if op == "list_topics":
         md = client.list_topics(timeout=10)
         return {"topics": {name: {"partitions": sorted(t.partitions.keys()),
@@ -183,7 +231,8 @@ def main():
     try:
         req = json.loads(raw)
         fn = {"produce": produce, "consume": consume, "admin": admin,
-              "offsets_for_times": offsets_for_times}.get(cmd)
+              "offsets_for_times": offsets_for_times, "group_consume": group_consume,
+              "committed": committed}.get(cmd)
         if fn is None:
             raise ValueError("unknown command %r" % cmd)
         print(json.dumps(fn(req), default=str))

@@ -2,7 +2,8 @@
 # Copyright 2026 the Sluice authors. Apache-2.0 license.
 """Small JSON CLI over kafka-python, driven by the Sluice interop tests.
 
-Usage: kafka_python_client.py (produce|consume|admin|offsets_for_times) [JSON]
+Usage: kafka_python_client.py COMMAND [JSON]
+COMMAND: produce, consume, group_consume, committed, admin, offsets_for_times
 
 The request is a JSON object given as the second argument, or on stdin when absent. The result
 is one JSON object on stdout. Any failure prints {"error": "<what failed>: <detail>"} on stdout
@@ -102,6 +103,41 @@ def consume(req):
     return {"records": out}
 
 
+def group_consume(req):
+    """Subscribe with a consumer group, read `count` records, commit them, leave."""
+    consumer = KafkaConsumer(
+        req["topic"],
+        bootstrap_servers=req["bootstrap"],
+        group_id=req["group"],
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **req.get("config", {}),
+    )
+    want = req["count"]
+    deadline = time.time() + req.get("timeout_s", 20)
+    out = []
+    while len(out) < want and time.time() < deadline:
+        batch = consumer.poll(timeout_ms=500, max_records=want - len(out))
+        for tp in sorted(batch, key=lambda t: t.partition):
+            for m in batch[tp]:
+                out.append({"partition": m.partition, "offset": m.offset,
+                            "key": to_str(m.key), "value": to_str(m.value)})
+    consumer.commit()
+    consumer.close()
+    return {"records": out}
+
+
+def committed(req):
+    """The group's committed offsets for the given partitions (null when none)."""
+    consumer = KafkaConsumer(bootstrap_servers=req["bootstrap"], group_id=req["group"],
+                             enable_auto_commit=False)
+    out = {}
+    for p in req["partitions"]:
+        out[str(p)] = consumer.committed(TopicPartition(req["topic"], p))
+    consumer.close()
+    return {"offsets": out}
+
+
 def offsets_for_times(req):
     consumer = KafkaConsumer(bootstrap_servers=req["bootstrap"], enable_auto_commit=False)
     query = {TopicPartition(req["topic"], int(p)): ts for p, ts in req["times"].items()}
@@ -130,6 +166,14 @@ def admin(req):
             return {"response": resp.to_object()}
         if op == "delete_topics":
             return {"response": client.delete_topics(req["topics"]).to_object()}
+        if op == "list_groups":
+            return {"groups": sorted(g for g, _ in client.list_consumer_groups())}
+        if op == "describe_groups":
+            out = {}
+            for g in client.describe_consumer_groups(req["groups"]):
+                out[g.group] = {"state": g.state, "protocol_type": g.protocol_type,
+                                "members": len(g.members)}
+            return {"groups": out}
         if op == "list_topics":
             return {"topics": sorted(client.list_topics())}
         if op == "describe_topics":
@@ -167,7 +211,8 @@ def main():
     try:
         req = json.loads(raw)
         fn = {"produce": produce, "consume": consume, "admin": admin,
-              "offsets_for_times": offsets_for_times}.get(cmd)
+              "offsets_for_times": offsets_for_times, "group_consume": group_consume,
+              "committed": committed}.get(cmd)
         if fn is None:
             raise ValueError("unknown command %r" % cmd)
         print(json.dumps(fn(req), default=str))

@@ -22,6 +22,7 @@ import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
+import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
 
@@ -45,6 +46,8 @@ export interface BrokerContext {
   readonly producerIds: ProducerIdManager;
   /** Wake-ups for long-polling fetches. */
   readonly appendWaiters: AppendWaiters;
+  /** The consumer-group coordinator (`__consumer_offsets`), used by the group APIs. */
+  readonly groups: GroupCoordinator;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

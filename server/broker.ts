@@ -21,6 +21,7 @@ import {
 } from "./config.ts";
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
+import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
@@ -112,8 +113,19 @@ export class Broker {
       logger: (m: string) => log.info(m),
     });
     let producerIds: ProducerIdManager;
+    let groups: GroupCoordinator;
     try {
       producerIds = await ProducerIdManager.open(dir);
+      groups = await openGroupCoordinator(logs, {
+        offsetsTopicNumPartitions: full.offsetsTopicNumPartitions,
+        logger: log,
+        config: {
+          initialRebalanceDelayMs: full.groupInitialRebalanceDelayMs,
+          minSessionTimeoutMs: full.groupMinSessionTimeoutMs,
+          maxSessionTimeoutMs: full.groupMaxSessionTimeoutMs,
+          offsetsRetentionMs: full.offsetsRetentionMinutes * 60_000,
+        },
+      });
     } catch (e) {
       await logs.close();
       throw e;
@@ -122,6 +134,7 @@ export class Broker {
     try {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
     } catch (e) {
+      groups.close();
       await logs.close();
       const detail = e instanceof Error ? e.message : String(e);
       throw new Error(`Cannot listen on ${listen.host || "0.0.0.0"}:${listen.port}: ${detail}`);
@@ -140,6 +153,7 @@ export class Broker {
       fetchSessions: new FetchSessionCache(full.maxIncrementalFetchSessionCacheSlots),
       producerIds,
       appendWaiters: new AppendWaiters(),
+      groups,
       apis,
       closing: abort.signal,
     };
@@ -189,6 +203,7 @@ export class Broker {
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
       this.#ctx.fetchSessions.clear();
+      this.#ctx.groups.close();
       await this.#ctx.logs.close();
       this.#log.info(`Sluice broker ${this.config.nodeId} stopped; logs flushed`);
     })();

@@ -34,6 +34,16 @@ export interface BrokerConfig {
   logRetentionCheckIntervalMs: number;
   /** Most incremental fetch sessions kept (`max.incremental.fetch.session.cache.slots`). Default 1000. */
   maxIncrementalFetchSessionCacheSlots: number;
+  /** Partitions of a new `__consumer_offsets` (`offsets.topic.num.partitions`). Default 50. */
+  offsetsTopicNumPartitions: number;
+  /** How long committed offsets of empty groups are kept (`offsets.retention.minutes`). Default 10080. */
+  offsetsRetentionMinutes: number;
+  /** Wait for more members of a new group (`group.initial.rebalance.delay.ms`). Default 3000. */
+  groupInitialRebalanceDelayMs: number;
+  /** Smallest session timeout a member may ask for (`group.min.session.timeout.ms`). Default 6000. */
+  groupMinSessionTimeoutMs: number;
+  /** Largest session timeout a member may ask for (`group.max.session.timeout.ms`). Default 1800000. */
+  groupMaxSessionTimeoutMs: number;
   /**
    * Cluster id reported in Metadata/DescribeCluster. Empty (the default) means: read it from
    * `meta.properties` in the data directory, or generate and store one there.
@@ -68,6 +78,11 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   defaultReplicationFactor: 1,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
+  offsetsTopicNumPartitions: 50,
+  offsetsRetentionMinutes: 10080,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1800000,
   clusterId: "",
   topicDefaults: {},
 });
@@ -171,10 +186,8 @@ export interface BrokerConfigSources {
 /** Kafka broker keys we accept without using them (replication, threads, KRaft plumbing...). */
 const ACCEPTED_IGNORED = new Set([
   "offsets.topic.replication.factor",
-  "offsets.topic.num.partitions",
   "transaction.state.log.replication.factor",
   "transaction.state.log.min.isr",
-  "group.initial.rebalance.delay.ms",
   "num.network.threads",
   "num.io.threads",
   "num.replica.fetchers",
@@ -354,6 +367,21 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "max.incremental.fetch.session.cache.slots":
         config.maxIncrementalFetchSessionCacheSlots = int(key, "non-negative-int");
+        break;
+      case "offsets.topic.num.partitions":
+        config.offsetsTopicNumPartitions = int(key, "positive-int");
+        break;
+      case "offsets.retention.minutes":
+        config.offsetsRetentionMinutes = int(key, "positive-int");
+        break;
+      case "group.initial.rebalance.delay.ms":
+        config.groupInitialRebalanceDelayMs = int(key, "non-negative-int");
+        break;
+      case "group.min.session.timeout.ms":
+        config.groupMinSessionTimeoutMs = int(key, "positive-int");
+        break;
+      case "group.max.session.timeout.ms":
+        config.groupMaxSessionTimeoutMs = int(key, "positive-int");
         break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {

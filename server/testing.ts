@@ -192,8 +192,9 @@ export interface TestBroker extends AsyncDisposable {
 }
 
 /**
- * Start a broker on 127.0.0.1 with an ephemeral port and a fresh temp data directory. Log
- * lines are captured in `lines` instead of printed.
+ * Start a broker on 127.0.0.1 with an ephemeral port and a fresh temp data directory, a
+ * one-partition `__consumer_offsets` and no initial rebalance delay. Log lines are captured in
+ * `lines` instead of printed.
  *
  * @param config Overrides.
  * @returns The broker; `await using` it, or call `[Symbol.asyncDispose]()`.
@@ -211,6 +212,8 @@ export async function startTestBroker(config: Partial<BrokerConfig> = {}): Promi
   const broker = await Broker.start({
     listeners: "PLAINTEXT://127.0.0.1:0",
     logger,
+    offsetsTopicNumPartitions: 1,
+    groupInitialRebalanceDelayMs: 0,
     ...config,
     logDirs: [dir],
   });

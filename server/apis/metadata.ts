@@ -8,7 +8,8 @@
 // - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
 //   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
 //   name: INVALID_TOPIC_EXCEPTION.
-// - One broker (us) is leader of every partition; replicas = isr = [node id].
+// - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
+//   is reported with is_internal = true.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -21,6 +22,7 @@ import {
 } from "../../protocol/messages/metadata.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
+import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
 
 type ResponseTopic = MetadataResponse["topics"][number];
@@ -55,7 +57,7 @@ function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
     errorCode: 0,
     name: t.name,
     topicId: t.id,
-    isInternal: false,
+    isInternal: t.name === CONSUMER_OFFSETS_TOPIC,
     partitions,
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   });

@@ -47,7 +47,10 @@ Deno.test("Metadata: null topics lists all (v1+); empty lists all only in v0", a
     await createTopic(c, "b-topic");
     await createTopic(c, "a-topic");
     const all = await c.request(MetadataRequest, MetadataResponse, 12, { topics: null });
-    assertEquals(all.topics.map((x) => x.name), ["a-topic", "b-topic"]);
+    assertEquals(all.topics.map((x) => [x.name, x.isInternal]), [
+      ["a-topic", false],
+      ["b-topic", false],
+    ]);
     const none = await c.request(MetadataRequest, MetadataResponse, 12, { topics: [] });
     assertEquals(none.topics, []);
     const v0 = await c.request(MetadataRequest, MetadataResponse, 0, { topics: [] });

@@ -7,7 +7,7 @@
  * v0-v2, Fetch v0-v3): librdkafka <= 2.8 silently disables compression and idempotence when
  * Produce and friends do not start at 0.
  *
- * To add an API (e.g. the group coordinator's FindCoordinator, JoinGroup, ...): create
+ * To add an API: create
  * `server/apis/<name>.ts` exporting a handler built with `defineApi` (see `../api.ts` for the
  * handler contract and the {@linkcode RequestContext} it receives) and add it to `APIS` below.
  *
@@ -19,16 +19,27 @@ import { alterConfigs } from "./alter_configs.ts";
 import { apiVersions } from "./api_versions.ts";
 import { createPartitions } from "./create_partitions.ts";
 import { createTopics } from "./create_topics.ts";
+import { deleteGroups } from "./delete_groups.ts";
 import { deleteRecords } from "./delete_records.ts";
 import { deleteTopics } from "./delete_topics.ts";
 import { describeCluster } from "./describe_cluster.ts";
 import { describeConfigs } from "./describe_configs.ts";
+import { describeGroups } from "./describe_groups.ts";
 import { fetch } from "./fetch.ts";
+import { findCoordinator } from "./find_coordinator.ts";
+import { heartbeat } from "./heartbeat.ts";
 import { incrementalAlterConfigs } from "./incremental_alter_configs.ts";
 import { initProducerId } from "./init_producer_id.ts";
+import { joinGroup } from "./join_group.ts";
+import { leaveGroup } from "./leave_group.ts";
+import { listGroups } from "./list_groups.ts";
 import { listOffsets } from "./list_offsets.ts";
 import { metadata } from "./metadata.ts";
+import { offsetCommit } from "./offset_commit.ts";
+import { offsetDelete } from "./offset_delete.ts";
+import { offsetFetch } from "./offset_fetch.ts";
 import { produce } from "./produce.ts";
+import { syncGroup } from "./sync_group.ts";
 
 /** Every served API, sorted by key. */
 export const APIS: readonly ApiHandler[] = [
@@ -36,6 +47,15 @@ export const APIS: readonly ApiHandler[] = [
   fetch, // 1
   listOffsets, // 2
   metadata, // 3
+  offsetCommit, // 8
+  offsetFetch, // 9
+  findCoordinator, // 10
+  joinGroup, // 11
+  heartbeat, // 12
+  leaveGroup, // 13
+  syncGroup, // 14
+  describeGroups, // 15
+  listGroups, // 16
   apiVersions, // 18
   createTopics, // 19
   deleteTopics, // 20
@@ -44,6 +64,8 @@ export const APIS: readonly ApiHandler[] = [
   describeConfigs, // 32
   alterConfigs, // 33
   createPartitions, // 37
+  deleteGroups, // 42
   incrementalAlterConfigs, // 44
+  offsetDelete, // 47
   describeCluster, // 60
 ];

@@ -27,6 +27,8 @@ export * from "./client.ts";
 export * from "./connection.ts";
 export * from "./producer.ts";
 export * from "./consumer.ts";
+export * from "./group_consumer.ts";
+export * from "./assignors.ts";
 export * from "./admin.ts";
 export * from "./partitioner.ts";
 export * from "./murmur2.ts";

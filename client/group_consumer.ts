@@ -1,0 +1,673 @@
+/**
+ * A consumer-group member (the classic protocol, eager rebalancing, like the Java client with
+ * the `range` or `roundrobin` assignor): finds the group coordinator, joins, lets the leader
+ * assign partitions, resumes from committed offsets, heartbeats in the background and commits
+ * offsets automatically or on demand.
+ *
+ * @module
+ */
+
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from "../protocol/messages/find_coordinator.ts";
+import { HeartbeatRequest, HeartbeatResponse } from "../protocol/messages/heartbeat.ts";
+import { JoinGroupRequest, JoinGroupResponse } from "../protocol/messages/join_group.ts";
+import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
+import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
+import { SyncGroupRequest, SyncGroupResponse } from "../protocol/messages/sync_group.ts";
+import {
+  type Assignor,
+  type AssignorMember,
+  ASSIGNORS,
+  decodeAssignment,
+  decodeSubscription,
+  encodeAssignment,
+  encodeSubscription,
+  type MemberAssignment,
+} from "./assignors.ts";
+import type { Client } from "./client.ts";
+import type { Api, Connection } from "./connection.ts";
+import type { MessageCodec } from "../protocol/primitives.ts";
+import { Consumer, type ConsumerRecord, type PollOptions } from "./consumer.ts";
+
+/** Options for {@linkcode GroupConsumer}. */
+export interface GroupConsumerOptions {
+  /** `group.id`. */
+  groupId: string;
+  /** `group.instance.id` for a static member (it does not leave the group on close). */
+  groupInstanceId?: string | null;
+  /** Session timeout. Default 45000. */
+  sessionTimeoutMs?: number;
+  /** How long the coordinator waits for members to rejoin. Default 60000. */
+  rebalanceTimeoutMs?: number;
+  /** Heartbeat interval. Default 3000. */
+  heartbeatIntervalMs?: number;
+  /** Commit positions automatically (every interval, before a rebalance, on close). Default
+   * true. */
+  autoCommit?: boolean;
+  /** Auto-commit interval. Default 5000. */
+  autoCommitIntervalMs?: number;
+  /** Where to start a partition with no committed offset. Default `latest`. */
+  autoOffsetReset?: "earliest" | "latest";
+  /** Assignors by preference (`range`, `roundrobin`). Default `["range", "roundrobin"]`. */
+  assignors?: string[];
+  /** Fetch long-poll time. Default 500. */
+  maxWaitMs?: number;
+}
+
+/** An offset to commit. */
+export interface OffsetToCommit {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The next offset to read (one past the last processed record). */
+  offset: number;
+  /** Optional metadata string. */
+  metadata?: string | null;
+}
+
+/** Group-protocol errors after which the member rejoins. */
+const REJOIN = new Set<number>([
+  ErrorCode.REBALANCE_IN_PROGRESS,
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.ILLEGAL_GENERATION,
+]);
+
+/** Errors after which the coordinator is looked up again. */
+const COORDINATOR_MOVED = new Set<number>([
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+
+let groupConsumerCount = 0;
+
+/**
+ * A member of a consumer group.
+ *
+ * @example
+ * ```ts ignore
+ * import { Client, GroupConsumer } from "../client/mod.ts";
+ * const client = new Client({ bootstrapServers: "localhost:9092" });
+ * const consumer = new GroupConsumer(client, { groupId: "g", autoOffsetReset: "earliest" });
+ * consumer.subscribe(["teste"]);
+ * for (const r of await consumer.poll({ maxWaitMs: 1000 })) console.log(r.partition, r.offset);
+ * await consumer.close(); // commits and leaves the group
+ * await client.close();
+ * ```
+ */
+export class GroupConsumer {
+  #client: Client;
+  #consumer: Consumer;
+  #options: Required<GroupConsumerOptions>;
+  #assignors: Assignor[];
+  #pool = `group-consumer-${++groupConsumerCount}`;
+  #topics: string[] = [];
+  #coordinator = -1;
+  #memberId = "";
+  #generationId = -1;
+  #assigned: MemberAssignment = [];
+  #joined = false;
+  #rejoin = false;
+  #closed = false;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeating: Promise<void> = Promise.resolve();
+  #pollAbort: AbortController | null = null;
+  #lastCommit = Date.now();
+
+  /**
+   * Creates a group member; nothing is sent until the first {@linkcode GroupConsumer.poll}.
+   *
+   * @param client The cluster client.
+   * @param options Group id, timeouts, commit policy, assignors.
+   * @throws {RangeError} If the group id is empty or an assignor is unknown.
+   */
+  constructor(client: Client, options: GroupConsumerOptions) {
+    if (typeof options.groupId !== "string" || options.groupId === "") {
+      throw new RangeError("group consumer: groupId must be a non-empty string");
+    }
+    this.#client = client;
+    this.#options = {
+      groupId: options.groupId,
+      groupInstanceId: options.groupInstanceId ?? null,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 45_000,
+      rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
+      autoCommit: options.autoCommit ?? true,
+      autoCommitIntervalMs: options.autoCommitIntervalMs ?? 5_000,
+      autoOffsetReset: options.autoOffsetReset ?? "latest",
+      assignors: options.assignors ?? ["range", "roundrobin"],
+      maxWaitMs: options.maxWaitMs ?? 500,
+    };
+    if (this.#options.assignors.length === 0) {
+      throw new RangeError("group consumer: assignors must not be empty");
+    }
+    this.#assignors = this.#options.assignors.map((name) => {
+      const a = ASSIGNORS[name];
+      if (!a) {
+        throw new RangeError(
+          `group consumer: unknown assignor "${name}" (supported: ${
+            Object.keys(ASSIGNORS).join(", ")
+          })`,
+        );
+      }
+      return a;
+    });
+    this.#consumer = new Consumer(client, {
+      autoOffsetReset: this.#options.autoOffsetReset,
+      maxWaitMs: this.#options.maxWaitMs,
+    });
+  }
+
+  /** The group id. */
+  get groupId(): string {
+    return this.#options.groupId;
+  }
+
+  /** The member id the coordinator gave ("" before joining). */
+  get memberId(): string {
+    return this.#memberId;
+  }
+
+  /** The current generation (-1 before joining). */
+  get generationId(): number {
+    return this.#generationId;
+  }
+
+  /**
+   * Sets the subscription; the group is (re)joined at the next poll.
+   *
+   * @param topics Topic names.
+   * @throws {RangeError} If the list is empty or holds an empty name.
+   */
+  subscribe(topics: string[]): void {
+    if (this.#closed) throw new Error("group consumer: subscribe after close");
+    if (topics.length === 0 || topics.some((t) => typeof t !== "string" || t === "")) {
+      throw new RangeError("group consumer: subscribe needs at least one non-empty topic name");
+    }
+    this.#topics = [...new Set(topics)];
+    this.#rejoin = true;
+  }
+
+  /**
+   * The partitions assigned to this member and the next offset to read from each.
+   *
+   * @returns Topic, partition, position.
+   */
+  assignment(): Array<{ topic: string; partition: number; offset: number }> {
+    return this.#consumer.assignment();
+  }
+
+  /**
+   * Moves the position of an assigned partition; the next poll reads from `offset`.
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param offset The next offset to read, or `earliest`/`latest`.
+   * @throws {RangeError} If the partition is not assigned to this member.
+   */
+  async seek(
+    topic: string,
+    partition: number,
+    offset: number | "earliest" | "latest",
+  ): Promise<void> {
+    await this.#consumer.seek({ topic, partition, offset });
+  }
+
+  /**
+   * Joins the group if needed, then fetches the next records of the assigned partitions.
+   * Rebalances announced by heartbeats are handled here: commit (with auto-commit), rejoin,
+   * resume from the committed offsets.
+   *
+   * @param options Long-poll time, abort signal.
+   * @returns The records (possibly none).
+   * @throws {KafkaError} On a non-retriable group or fetch error.
+   */
+  async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
+    if (this.#closed) throw new Error("group consumer: poll after close");
+    if (this.#topics.length === 0) {
+      throw new Error("group consumer: poll before subscribe");
+    }
+    if (this.#rejoin || !this.#joined) await this.#rejoinGroup();
+    if (
+      this.#options.autoCommit &&
+      Date.now() - this.#lastCommit >= this.#options.autoCommitIntervalMs
+    ) {
+      await this.#autoCommit();
+    }
+    const abort = new AbortController();
+    this.#pollAbort = abort;
+    const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+    try {
+      return await this.#consumer.poll({ maxWaitMs: options.maxWaitMs, signal });
+    } finally {
+      this.#pollAbort = null;
+    }
+  }
+
+  /**
+   * Polls forever, yielding records one by one (stop with `break` or
+   * {@linkcode GroupConsumer.close}).
+   *
+   * @returns An async iterator of records.
+   */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord> {
+    while (!this.#closed) {
+      for (const r of await this.poll()) yield r;
+    }
+  }
+
+  /**
+   * Commits offsets synchronously: the given ones, or the current position of every assigned
+   * partition.
+   *
+   * @param offsets Offsets to commit (default: current positions).
+   * @throws {KafkaError} The first partition error, e.g. `ILLEGAL_GENERATION` after the group
+   *   rebalanced, or `UNKNOWN_TOPIC_OR_PARTITION`.
+   */
+  async commit(offsets?: OffsetToCommit[]): Promise<void> {
+    if (this.#closed) throw new Error("group consumer: commit after close");
+    const list = offsets ?? this.#consumer.assignment();
+    for (const o of list) {
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new RangeError(`commit: invalid offset ${o.offset} for ${o.topic}-${o.partition}`);
+      }
+    }
+    if (list.length === 0) return;
+    await this.#commit(list);
+  }
+
+  async #commit(list: OffsetToCommit[]): Promise<void> {
+    const byTopic = new Map<string, OffsetToCommit[]>();
+    for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    const request = OffsetCommitRequest.create({
+      groupId: this.#options.groupId,
+      generationIdOrMemberEpoch: this.#generationId,
+      memberId: this.#memberId,
+      groupInstanceId: this.#options.groupInstanceId,
+      retentionTimeMs: -1,
+      topics: [...byTopic].map(([name, os]) => ({
+        name,
+        partitions: os.map((o) => ({
+          partitionIndex: o.partition,
+          committedOffset: o.offset,
+          committedLeaderEpoch: -1,
+          commitTimestamp: -1,
+          committedMetadata: o.metadata ?? "",
+        })),
+      })),
+    });
+    const { res } = await this.#coordinatorCall(
+      { request: OffsetCommitRequest, response: OffsetCommitResponse },
+      () => request,
+      (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)).find((c) => c !== 0),
+    );
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode === 0) continue;
+        if (REJOIN.has(p.errorCode)) this.#requestRejoin(p.errorCode);
+        throw new KafkaError(
+          p.errorCode,
+          `commit offsets of group ${this.#options.groupId} (${t.name}-${p.partitionIndex})`,
+        );
+      }
+    }
+    this.#lastCommit = Date.now();
+  }
+
+  async #autoCommit(): Promise<void> {
+    const positions = this.#consumer.assignment();
+    this.#lastCommit = Date.now();
+    if (positions.length === 0 || !this.#joined) return;
+    try {
+      await this.#commit(positions);
+    } catch { /* Java logs failed auto-commits and carries on; the next one retries. */ }
+  }
+
+  /**
+   * Commits (with auto-commit), leaves the group (dynamic members only) and closes the
+   * member's connections; the {@linkcode Client} stays open.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#stopHeartbeat();
+    this.#pollAbort?.abort();
+    try {
+      if (this.#joined && this.#options.autoCommit) await this.#autoCommit();
+      if (this.#memberId !== "" && this.#options.groupInstanceId === null) {
+        await this.#leave().catch(() => {});
+      }
+    } finally {
+      this.#closed = true;
+      this.#joined = false;
+      await this.#heartbeating;
+      await this.#consumer.close();
+      await this.#client.closePool(this.#pool);
+    }
+  }
+
+  async #leave(): Promise<void> {
+    await this.#coordinatorCall(
+      { request: LeaveGroupRequest, response: LeaveGroupResponse },
+      (version) =>
+        LeaveGroupRequest.create(
+          version >= 3
+            ? {
+              groupId: this.#options.groupId,
+              members: [{
+                memberId: this.#memberId,
+                groupInstanceId: null,
+                reason: version >= 5 ? "the consumer is closing" : null,
+              }],
+            }
+            : { groupId: this.#options.groupId, memberId: this.#memberId },
+        ),
+      (r) => r.errorCode,
+    );
+    this.#memberId = "";
+    this.#generationId = -1;
+  }
+
+  // --- coordinator -------------------------------------------------------------------------
+
+  async #findCoordinator(): Promise<number> {
+    for (let attempt = 0;; attempt++) {
+      const conn = await this.#client.anyConnection();
+      const version = conn.versionFor(FindCoordinatorRequest);
+      const res = await conn.send(
+        { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
+        FindCoordinatorRequest.create(
+          version >= 4
+            ? { keyType: 0, coordinatorKeys: [this.#options.groupId] }
+            : { key: this.#options.groupId, keyType: 0 },
+        ),
+        { version },
+      );
+      const c = version >= 4
+        ? res.coordinators[0]
+        : { errorCode: res.errorCode, nodeId: res.nodeId, errorMessage: res.errorMessage };
+      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      if (code === 0) {
+        this.#coordinator = c.nodeId;
+        return c.nodeId;
+      }
+      if (!new KafkaError(code).retriable || attempt >= this.#client.options.retries) {
+        throw new KafkaError(
+          code,
+          `find coordinator of group ${this.#options.groupId}${
+            c?.errorMessage ? ` (${c.errorMessage})` : ""
+          }`,
+        );
+      }
+      await this.#client.backoff(attempt);
+    }
+  }
+
+  async #coordinatorConnection(): Promise<Connection> {
+    const node = this.#coordinator >= 0 ? this.#coordinator : await this.#findCoordinator();
+    return await this.#client.connectionTo(node, this.#pool);
+  }
+
+  /** Sends to the coordinator, rediscovering it on NOT_COORDINATOR and the like. */
+  async #coordinatorCall<Req, Res>(
+    api: Api<Req, Res>,
+    body: (version: number) => Req,
+    errorOf: (res: Res, version: number) => number | undefined,
+    timeoutMs?: number,
+  ): Promise<{ res: Res; version: number }> {
+    for (let attempt = 0;; attempt++) {
+      let res: Res;
+      let version: number;
+      try {
+        const conn = await this.#coordinatorConnection();
+        version = conn.versionFor(api.request as MessageCodec<unknown>);
+        res = await conn.send(api, body(version), { version, timeoutMs });
+      } catch (e) {
+        if (
+          e instanceof KafkaError && e.code === ErrorCode.NETWORK_EXCEPTION &&
+          attempt < this.#client.options.retries
+        ) {
+          this.#coordinator = -1;
+          await this.#client.backoff(attempt);
+          continue;
+        }
+        throw e;
+      }
+      const code = errorOf(res, version) ?? 0;
+      if (COORDINATOR_MOVED.has(code) && attempt < this.#client.options.retries) {
+        this.#coordinator = -1;
+        await this.#client.backoff(attempt);
+        continue;
+      }
+      return { res, version };
+    }
+  }
+
+  // --- membership ---------------------------------------------------------------------------
+
+  #requestRejoin(code: number): void {
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
+    if (code !== ErrorCode.REBALANCE_IN_PROGRESS) this.#generationId = -1;
+    this.#rejoin = true;
+    this.#pollAbort?.abort();
+  }
+
+  async #rejoinGroup(): Promise<void> {
+    this.#stopHeartbeat();
+    await this.#heartbeating;
+    if (this.#joined && this.#options.autoCommit) await this.#autoCommit();
+    this.#joined = false;
+    for (let attempt = 0;; attempt++) {
+      this.#rejoin = false;
+      const code = await this.#joinOnce();
+      if (code === 0) break;
+      if (this.#closed) throw new Error("group consumer: closed while joining");
+      if (!REJOIN.has(code) || attempt >= 20) {
+        throw new KafkaError(code, `join group ${this.#options.groupId}`);
+      }
+      if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
+      if (code !== ErrorCode.REBALANCE_IN_PROGRESS) await this.#client.backoff(attempt);
+    }
+    this.#joined = true;
+    this.#lastCommit = Date.now();
+    this.#startHeartbeat();
+  }
+
+  /** One JoinGroup + SyncGroup + OffsetFetch round; returns 0 or the error to rejoin on. */
+  async #joinOnce(): Promise<number> {
+    const o = this.#options;
+    const owned = this.#assigned;
+    let join: JoinGroupResponse;
+    for (;;) {
+      ({ res: join } = await this.#coordinatorCall(
+        { request: JoinGroupRequest, response: JoinGroupResponse },
+        () =>
+          JoinGroupRequest.create({
+            groupId: o.groupId,
+            sessionTimeoutMs: o.sessionTimeoutMs,
+            rebalanceTimeoutMs: o.rebalanceTimeoutMs,
+            memberId: this.#memberId,
+            groupInstanceId: o.groupInstanceId,
+            protocolType: "consumer",
+            protocols: this.#assignors.map((a) => ({
+              name: a.name,
+              metadata: encodeSubscription(this.#topics, {
+                ownedPartitions: owned,
+                generationId: this.#generationId,
+              }),
+            })),
+            reason: null,
+          }),
+        (r) => r.errorCode,
+        o.rebalanceTimeoutMs + this.#client.options.requestTimeoutMs,
+      ));
+      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+        this.#memberId = join.memberId;
+        continue;
+      }
+      break;
+    }
+    if (join.errorCode !== 0) {
+      if (REJOIN.has(join.errorCode)) return join.errorCode;
+      throw new KafkaError(join.errorCode, `join group ${o.groupId}`);
+    }
+    this.#memberId = join.memberId;
+    this.#generationId = join.generationId;
+    let assignments: Array<{ memberId: string; assignment: Uint8Array }> = [];
+    if (join.leader === join.memberId) {
+      assignments = await this.#assign(join.protocolName ?? "", join.members);
+    }
+    const { res: sync } = await this.#coordinatorCall(
+      { request: SyncGroupRequest, response: SyncGroupResponse },
+      (version) =>
+        SyncGroupRequest.create({
+          groupId: o.groupId,
+          generationId: this.#generationId,
+          memberId: this.#memberId,
+          groupInstanceId: o.groupInstanceId,
+          protocolType: version >= 5 ? "consumer" : null,
+          protocolName: version >= 5 ? join.protocolName : null,
+          assignments,
+        }),
+      (r) => r.errorCode,
+      o.rebalanceTimeoutMs + this.#client.options.requestTimeoutMs,
+    );
+    if (sync.errorCode !== 0) {
+      if (REJOIN.has(sync.errorCode)) return sync.errorCode;
+      throw new KafkaError(sync.errorCode, `sync group ${o.groupId}`);
+    }
+    const assigned = decodeAssignment(sync.assignment);
+    const partitions = assigned.flatMap((a) =>
+      a.partitions.map((partition) => ({ topic: a.topic, partition }))
+    );
+    const committed = await this.#fetchCommitted(partitions);
+    this.#assigned = assigned;
+    await this.#consumer.assign(partitions.map((p, i) => ({
+      ...p,
+      offset: committed[i] >= 0 ? committed[i] : o.autoOffsetReset,
+    })));
+    return 0;
+  }
+
+  async #assign(
+    protocol: string,
+    members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Uint8Array }>,
+  ): Promise<Array<{ memberId: string; assignment: Uint8Array }>> {
+    const assignor = this.#assignors.find((a) => a.name === protocol);
+    if (!assignor) {
+      throw new KafkaError(
+        ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+        `assign partitions of group ${this.#options.groupId}: the coordinator chose "${protocol}"`,
+      );
+    }
+    const subs: AssignorMember[] = [];
+    let version = 3;
+    for (const m of members) {
+      const s = decodeSubscription(m.metadata);
+      version = Math.min(version, Math.max(s.version, 0));
+      subs.push({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, topics: s.topics });
+    }
+    const counts = new Map<string, number>();
+    for (const topic of new Set(subs.flatMap((s) => s.topics))) {
+      try {
+        const t = await this.#client.topic(topic, { refresh: true });
+        counts.set(topic, t.partitions.length);
+      } catch (e) {
+        if (!(e instanceof KafkaError)) throw e; // Unknown topic: nothing to assign.
+      }
+    }
+    const result = assignor.assign(subs, counts);
+    return subs.map((s) => ({
+      memberId: s.memberId,
+      assignment: encodeAssignment(result.get(s.memberId) ?? [], version),
+    }));
+  }
+
+  async #fetchCommitted(
+    partitions: Array<{ topic: string; partition: number }>,
+  ): Promise<number[]> {
+    if (partitions.length === 0) return [];
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) {
+      byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    }
+    const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    const { res, version } = await this.#coordinatorCall(
+      { request: OffsetFetchRequest, response: OffsetFetchResponse },
+      (version) =>
+        OffsetFetchRequest.create(
+          version >= 8
+            ? {
+              groups: [{ groupId: this.#options.groupId, memberId: null, memberEpoch: -1, topics }],
+              requireStable: true,
+            }
+            : { groupId: this.#options.groupId, topics, requireStable: version >= 7 },
+        ),
+      (r, version) => version >= 8 ? r.groups[0]?.errorCode : r.errorCode,
+    );
+    const code = version >= 8 ? res.groups[0]?.errorCode ?? 0 : res.errorCode;
+    if (code !== 0) {
+      throw new KafkaError(code, `fetch committed offsets of group ${this.#options.groupId}`);
+    }
+    const resTopics = version >= 8 ? res.groups[0]?.topics ?? [] : res.topics;
+    return partitions.map((p) => {
+      const r = resTopics.find((t) => t.name === p.topic)?.partitions
+        .find((x) => x.partitionIndex === p.partition);
+      if (r && r.errorCode !== 0) {
+        throw new KafkaError(
+          r.errorCode,
+          `fetch committed offset of group ${this.#options.groupId} (${p.topic}-${p.partition})`,
+        );
+      }
+      return r ? r.committedOffset : -1;
+    });
+  }
+
+  // --- heartbeats ---------------------------------------------------------------------------
+
+  #startHeartbeat(): void {
+    this.#stopHeartbeat();
+    const tick = () => {
+      this.#heartbeatTimer = undefined;
+      if (this.#closed || !this.#joined || this.#rejoin) return;
+      this.#heartbeating = this.#heartbeat().finally(() => {
+        if (!this.#closed && this.#joined && !this.#rejoin && this.#heartbeatTimer === undefined) {
+          this.#heartbeatTimer = setTimeout(tick, this.#options.heartbeatIntervalMs);
+        }
+      });
+    };
+    this.#heartbeatTimer = setTimeout(tick, this.#options.heartbeatIntervalMs);
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+  }
+
+  async #heartbeat(): Promise<void> {
+    try {
+      const { res } = await this.#coordinatorCall(
+        { request: HeartbeatRequest, response: HeartbeatResponse },
+        () =>
+          HeartbeatRequest.create({
+            groupId: this.#options.groupId,
+            generationId: this.#generationId,
+            memberId: this.#memberId,
+            groupInstanceId: this.#options.groupInstanceId,
+          }),
+        (r) => r.errorCode,
+      );
+      if (res.errorCode === 0) return;
+      if (REJOIN.has(res.errorCode) || res.errorCode === ErrorCode.FENCED_INSTANCE_ID) {
+        this.#requestRejoin(res.errorCode);
+      }
+    } catch {
+      // Connection trouble: forget the coordinator; the next heartbeat looks it up again.
+      this.#coordinator = -1;
+    }
+  }
+}

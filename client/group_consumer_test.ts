@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { Broker, type BrokerConfig } from "../server/mod.ts";
+import { Admin } from "./admin.ts";
+import { Client } from "./client.ts";
+import type { ConsumerRecord } from "./consumer.ts";
+import { GroupConsumer, type GroupConsumerOptions } from "./group_consumer.ts";
+import { Producer } from "./producer.ts";
+
+const td = new TextDecoder();
+
+interface Cluster {
+  port: number;
+  client: Client;
+  producer: Producer;
+  /** A new client (closed at the end). */
+  newClient(clientId: string): Client;
+  /** A new group member with test-friendly timings (closed at the end). */
+  member(groupId: string, options?: Partial<GroupConsumerOptions>): GroupConsumer;
+  /** Produce `n` records `${prefix}-${i}` round-robin over `partitions` partitions. */
+  produce(prefix: string, n: number, partitions?: number): Promise<void>;
+}
+
+async function withCluster(fn: (c: Cluster) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_group_consumer_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+    groupInitialRebalanceDelayMs: 0,
+    offsetsTopicNumPartitions: 3,
+  } as Partial<BrokerConfig>);
+  const bootstrapServers = `127.0.0.1:${broker.port}`;
+  const clients: Client[] = [];
+  const members: GroupConsumer[] = [];
+  const newClient = (clientId: string) => {
+    const c = new Client({ bootstrapServers, clientId, retryBackoffMs: 20 });
+    clients.push(c);
+    return c;
+  };
+  const client = newClient("admin");
+  const producer = new Producer(client);
+  try {
+    await new Admin(client).createTopics([{ name: "t", numPartitions: 4 }]);
+    await fn({
+      port: broker.port,
+      client,
+      producer,
+      newClient,
+      member(groupId, options = {}) {
+        const m = new GroupConsumer(newClient(`member-${members.length + 1}`), {
+          groupId,
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          heartbeatIntervalMs: 100,
+          autoOffsetReset: "earliest",
+          maxWaitMs: 100,
+          ...options,
+        });
+        m.subscribe(["t"]);
+        members.push(m);
+        return m;
+      },
+      async produce(prefix, n, partitions = 4) {
+        await producer.send({
+          topic: "t",
+          messages: Array.from({ length: n }, (_, i) => ({
+            value: `${prefix}-${i}`,
+            partition: i % partitions,
+          })),
+        });
+      },
+    });
+  } finally {
+    for (const m of members) await m.close().catch(() => {});
+    for (const c of clients) await c.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Polls `member` in the background into `got` until stopped. */
+function pollLoop(member: GroupConsumer, got: ConsumerRecord[]) {
+  let stop = false;
+  let error: unknown;
+  const done = (async () => {
+    while (!stop) {
+      try {
+        got.push(...await member.poll({ maxWaitMs: 100 }));
+      } catch (e) {
+        error = e;
+        return;
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stop = true;
+      await done;
+      if (error) throw error;
+    },
+    get error() {
+      return error;
+    },
+  };
+}
+
+async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const partitionsOf = (m: GroupConsumer) => m.assignment().map((a) => a.partition).sort();
+const valuesOf = (rs: ConsumerRecord[]) => rs.map((r) => td.decode(r.value!)).sort();
+const expected = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${i}`).sort();
+
+Deno.test("GroupConsumer: two members split 4 partitions, the survivor takes over on close", async () => {
+  await withCluster(async (c) => {
+    const a = c.member("g1");
+    const b = c.member("g1");
+    const gotA: ConsumerRecord[] = [];
+    const gotB: ConsumerRecord[] = [];
+    const loopA = pollLoop(a, gotA);
+    const loopB = pollLoop(b, gotB);
+    await waitFor(
+      "a 2+2 split",
+      () =>
+        a.assignment().length === 2 && b.assignment().length === 2 && !loopA.error &&
+        !loopB.error,
+    );
+    assert.equal(a.generationId, b.generationId);
+    assert.deepEqual([...partitionsOf(a), ...partitionsOf(b)].sort(), [0, 1, 2, 3]);
+    await c.produce("first", 40);
+    await waitFor("40 records", () => gotA.length + gotB.length >= 40 || !!loopA.error);
+    await loopB.stop();
+    // Every record exactly once, each member only from its own partitions.
+    assert.deepEqual(valuesOf([...gotA, ...gotB]), expected("first", 40));
+    const pa = partitionsOf(a);
+    const pb = partitionsOf(b);
+    assert.ok(gotA.every((r) => pa.includes(r.partition)));
+    assert.ok(gotB.every((r) => pb.includes(r.partition)));
+    assert.equal(gotA.length, 20);
+    assert.equal(gotB.length, 20);
+    await b.close(); // commits, leaves
+    await waitFor("a takes all partitions", () => partitionsOf(a).length === 4 || !!loopA.error);
+    assert.deepEqual(partitionsOf(a), [0, 1, 2, 3]);
+    await c.produce("second", 20);
+    await waitFor("20 more", () => gotA.length >= 40 || !!loopA.error);
+    await new Promise((r) => setTimeout(r, 300)); // any re-delivery would show up now
+    await loopA.stop();
+    assert.deepEqual(
+      valuesOf(gotA.filter((r) => td.decode(r.value!).startsWith("second"))),
+      expected("second", 20),
+    );
+    assert.equal(gotA.length, 40, "no record of b's partitions is delivered again");
+  });
+});
+
+Deno.test("GroupConsumer: a second group gets every record too", async () => {
+  await withCluster(async (c) => {
+    await c.produce("r", 30);
+    for (const group of ["ga", "gb"]) {
+      const m = c.member(group);
+      const got: ConsumerRecord[] = [];
+      for (let i = 0; i < 100 && got.length < 30; i++) got.push(...await m.poll());
+      assert.deepEqual(valuesOf(got), expected("r", 30));
+      await m.close();
+    }
+  });
+});
+
+Deno.test("GroupConsumer: a new member resumes after the committed offset, no re-delivery", async () => {
+  await withCluster(async (c) => {
+    await c.produce("x", 8, 1); // partition 0: offsets 0-7
+    const m1 = c.member("resume", { autoCommit: false });
+    const got: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && got.length < 8; i++) got.push(...await m1.poll());
+    assert.equal(got.length, 8);
+    await m1.commit([{ topic: "t", partition: 0, offset: 5 }]);
+    await m1.close(); // autoCommit false: offset 5 stays
+    const m2 = c.member("resume", { autoCommit: false });
+    const again: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && again.length < 3; i++) again.push(...await m2.poll());
+    assert.deepEqual(again.map((r) => [r.partition, r.offset, td.decode(r.value!)]), [
+      [0, 5, "x-5"],
+      [0, 6, "x-6"],
+      [0, 7, "x-7"],
+    ]);
+    // Commit current positions; a third member starts at the end and sees only new records.
+    await m2.commit();
+    await m2.close();
+    await c.produce("y", 2, 1);
+    const m3 = c.member("resume");
+    const last: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && last.length < 2; i++) last.push(...await m3.poll());
+    assert.deepEqual(last.map((r) => [r.offset, td.decode(r.value!)]), [[8, "y-0"], [9, "y-1"]]);
+  });
+});
+
+Deno.test("GroupConsumer: seek re-reads exactly the records after it", async () => {
+  await withCluster(async (c) => {
+    await c.produce("s", 6, 1);
+    const m = c.member("seeker");
+    const got: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && got.length < 6; i++) got.push(...await m.poll());
+    assert.equal(got.length, 6);
+    await m.seek("t", 0, 3);
+    const re: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && re.length < 3; i++) re.push(...await m.poll());
+    assert.deepEqual(re.map((r) => [r.offset, td.decode(r.value!)]), [
+      [3, "s-3"],
+      [4, "s-4"],
+      [5, "s-5"],
+    ]);
+    await assert.rejects(m.seek("t", 7, 0), /seek: t-7 is not assigned/);
+  });
+});
+
+Deno.test("GroupConsumer: bad options and misuse fail clearly", async () => {
+  await withCluster(async (c) => {
+    assert.throws(() => new GroupConsumer(c.client, { groupId: "" }), /groupId must be/);
+    assert.throws(
+      () => new GroupConsumer(c.client, { groupId: "g", assignors: ["sticky"] }),
+      /unknown assignor "sticky" \(supported: range, roundrobin\)/,
+    );
+    const m = new GroupConsumer(c.client, { groupId: "g" });
+    await assert.rejects(m.poll(), /poll before subscribe/);
+    assert.throws(() => m.subscribe([]), /at least one non-empty topic/);
+    await m.close();
+    await assert.rejects(m.poll(), /poll after close/);
+  });
+});

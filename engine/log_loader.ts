@@ -118,13 +118,18 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
         log(`${name}: rebuilding indexes of segment ${bases[i]}: ${why}`);
         mustRecover = true;
       } else if (isLast) {
-        const tailWhy = await seg.loadTail();
+        const tailWhy = (await seg.loadTail()) || seg.checkIndexRange(seg.nextOffset);
         if (tailWhy) {
           log(`${name}: re-validating segment ${bases[i]}: ${tailWhy}`);
           mustRecover = true;
         }
       } else {
         seg.nextOffset = bases[i + 1];
+        const rangeWhy = seg.checkIndexRange(seg.nextOffset);
+        if (rangeWhy) {
+          log(`${name}: rebuilding indexes of segment ${bases[i]}: ${rangeWhy}`);
+          mustRecover = true;
+        }
       }
     }
     if (mustRecover) {

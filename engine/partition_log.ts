@@ -344,9 +344,16 @@ export class PartitionLog {
             `larger than segment.bytes ${cfg.segmentBytes}`,
         );
       }
+      const first = scan.firstTimestamps[i];
+      const max = scan.maxTimestamps[i];
+      if (!Number.isSafeInteger(first) || !Number.isSafeInteger(max)) {
+        throw new EngineError(
+          ErrorCode.INVALID_TIMESTAMP,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} has a timestamp beyond ` +
+            `±2^53 ms (base ${first}, max ${max})`,
+        );
+      }
       if (cfg.timestampType === "CreateTime") {
-        const first = scan.firstTimestamps[i];
-        const max = scan.maxTimestamps[i];
         if (first >= 0 && now - first > cfg.timestampBeforeMaxMs) {
           throw new EngineError(
             ErrorCode.INVALID_TIMESTAMP,

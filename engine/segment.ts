@@ -97,6 +97,8 @@ export class LogSegment {
   #bytesSinceIndex = 0;
   #lastTimeIndexTs = -1;
   #file: Deno.FsFile | undefined;
+  /** Set when an index entry did not match the log: lookups walk from the start. */
+  #indexSuspect = false;
   /** The handle's file offset, to skip seeks for sequential I/O (-1: unknown). */
   #filePos = -1;
   #io = new Mutex();
@@ -319,7 +321,9 @@ export class LogSegment {
       if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
       n = tail.copyInto(i, dest);
     } else {
-      const slot = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
+      const slot = this.#indexSuspect
+        ? -1
+        : this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
       const pos = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
       n = await this.readFileInto(
         pos,
@@ -332,7 +336,9 @@ export class LogSegment {
         if (size < LOG_OVERHEAD) return null;
         p += size;
       }
-      if (p > 0 || n < HEADER_PEEK) {
+      const lied = slot >= 0 && n >= 8 &&
+        readInt64(dest, 0) !== this.baseOffset + this.offsetIndex.relativeOffsetAt(slot);
+      if (p > 0 || n < HEADER_PEEK || lied) {
         const loc = await this.locate(offset);
         if (!loc) return null;
         const len = Math.min(dest.length, this.size - loc.position);
@@ -373,8 +379,11 @@ export class LogSegment {
       const i = tail.find(offset);
       return i < 0 ? null : { loc: tail.batchAt(i), win: new Uint8Array(0), winStart: 0 };
     }
-    const slot = this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
+    const slot = this.#indexSuspect
+      ? -1
+      : this.offsetIndex.lookup(Math.max(0, offset - this.baseOffset));
     let pos = slot < 0 ? 0 : this.offsetIndex.positionAt(slot);
+    let expect = slot < 0 ? -1 : this.baseOffset + this.offsetIndex.relativeOffsetAt(slot);
     const end = this.size;
     let win: Uint8Array = new Uint8Array(0);
     let winStart = pos;
@@ -385,6 +394,18 @@ export class LogSegment {
         if (win.length < HEADER_PEEK) return null;
       }
       const p = pos - winStart;
+      if (expect >= 0) {
+        if (readInt64(win, p) !== expect) {
+          // the index lies (damaged file): walk from the start, and rebuild it on next open
+          this.#indexSuspect = true;
+          pos = 0;
+          winStart = 0;
+          win = new Uint8Array(0);
+          expect = -1;
+          continue;
+        }
+        expect = -1;
+      }
       const size = batchSizeAt(win, p);
       const last = lastOffsetAt(win, p);
       if (size < LOG_OVERHEAD) return null;
@@ -473,6 +494,11 @@ export class LogSegment {
    * @param sync Whether to fsync the index files.
    */
   async writeIndexes(sync: boolean): Promise<void> {
+    if (this.#indexSuspect) {
+      // never persist an index known to be wrong: the next open rebuilds it from the log
+      for (const p of [this.indexPath, this.timeIndexPath]) await removeIfExists(p);
+      return;
+    }
     if (!this.indexDirty) return;
     this.indexDirty = false;
     await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
@@ -533,6 +559,25 @@ export class LogSegment {
   }
 
   /**
+   * Checks that loaded index entries stay below `nextOffset` (cheap sanity check on open).
+   *
+   * @param nextOffset The segment's next offset.
+   * @returns `""` if fine, else why the indexes cannot be trusted.
+   */
+  checkIndexRange(nextOffset: number): string {
+    const limit = nextOffset - this.baseOffset;
+    const n = this.offsetIndex.entries;
+    if (n > 0 && this.offsetIndex.relativeOffsetAt(n - 1) >= limit) {
+      return `offset index entry ${n - 1} is past the segment's last offset`;
+    }
+    const t = this.timeIndex.entries;
+    if (t > 0 && this.timeIndex.relativeOffsetAt(t - 1) >= limit) {
+      return `time index entry ${t - 1} is past the segment's last offset`;
+    }
+    return "";
+  }
+
+  /**
    * Completes the state of a segment whose indexes were loaded: walks the batches after the last
    * index entry to find the next offset, the bytes since the last entry, and the timestamps.
    *
@@ -541,6 +586,13 @@ export class LogSegment {
   async loadTail(): Promise<string> {
     const n = this.offsetIndex.entries;
     let pos = n > 0 ? this.offsetIndex.positionAt(n - 1) : 0;
+    if (n > 0) {
+      const head = await this.readBytes(pos, 8);
+      const want = this.baseOffset + this.offsetIndex.relativeOffsetAt(n - 1);
+      if (head.length < 8 || readInt64(head, 0) !== want) {
+        return `last offset index entry does not point at the batch with offset ${want}`;
+      }
+    }
     if (pos === 0 && this.size > 0) {
       const head = await this.readBytes(0, Math.min(this.size, 61));
       if (head.length >= 43) this.firstBatchTimestamp = readInt64(head, 35);
@@ -607,9 +659,18 @@ export class LogSegment {
       const scan = scanBatches(buf, { start: 0, end: filled, walkRecords: false, verifyCrc: true });
       for (let i = 0; i < scan.count; i++) {
         const base = scan.baseOffsets[i];
-        if (base < this.nextOffset) {
+        // baseOffset is not covered by the CRC: offsets must continue exactly (no compaction)
+        if (base !== this.nextOffset) {
           reason = `batch at byte ${bufPos + scan.positions[i]} has base offset ${base}, ` +
-            `below the previous batch's next offset ${this.nextOffset}`;
+            `expected ${this.nextOffset}`;
+          break outer;
+        }
+        if (
+          !Number.isSafeInteger(scan.maxTimestamps[i]) ||
+          base + scan.lastOffsetDeltas[i] - this.baseOffset > 0xffffffff
+        ) {
+          reason = `batch at byte ${bufPos + scan.positions[i]} has an out-of-range ` +
+            `timestamp or offset`;
           break outer;
         }
         this.#track(

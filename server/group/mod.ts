@@ -63,6 +63,7 @@ export {
 export { type Cancel, ManualScheduler, type Scheduler, systemScheduler } from "./scheduler.ts";
 export {
   type CoordinatorRecord,
+  type GroupMemberSnapshot,
   type GroupSnapshot,
   type OffsetCommitValue,
   partitionForGroup,

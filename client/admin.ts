@@ -1,6 +1,6 @@
 /**
- * The admin client: topics, partitions, configs, offsets, record deletion and cluster
- * description.
+ * The admin client: topics, partitions, configs, offsets, record deletion, cluster
+ * description and consumer groups (list, describe, committed offsets, delete).
  *
  * @module
  */
@@ -29,6 +29,20 @@ import {
   DescribeClusterResponse,
 } from "../protocol/messages/describe_cluster.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
+import {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from "../protocol/messages/find_coordinator.ts";
+import { ListGroupsRequest, ListGroupsResponse } from "../protocol/messages/list_groups.ts";
+import {
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+} from "../protocol/messages/describe_groups.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
+import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
+import { DeleteGroupsRequest, DeleteGroupsResponse } from "../protocol/messages/delete_groups.ts";
+import { OffsetDeleteRequest, OffsetDeleteResponse } from "../protocol/messages/offset_delete.ts";
+import { decodeAssignment, decodeSubscription, type MemberAssignment } from "./assignors.ts";
 import { type BrokerInfo, type Client, isStaleMetadataError, type TopicInfo } from "./client.ts";
 
 /** A topic to create. */
@@ -217,6 +231,69 @@ export interface ClusterDescription {
   controllerId: number;
   /** Brokers. */
   brokers: BrokerInfo[];
+}
+
+/** A group in {@linkcode Admin.listGroups}. */
+export interface ConsumerGroupListing {
+  /** Group id. */
+  groupId: string;
+  /** Protocol type (`consumer` for consumer groups). */
+  protocolType: string;
+  /** State (`Empty`, `Stable`, `PreparingRebalance`, ...); "" from brokers before ListGroups
+   * v4. */
+  state: string;
+}
+
+/** A member in a {@linkcode ConsumerGroupDescription}. */
+export interface ConsumerGroupMember {
+  /** Member id. */
+  memberId: string;
+  /** `group.instance.id`, or `null`. */
+  groupInstanceId: string | null;
+  /** `client.id` of the member's client. */
+  clientId: string;
+  /** The member's host as the broker saw it, e.g. `/127.0.0.1`. */
+  clientHost: string;
+  /** Subscribed topics (decoded from the member metadata; empty for non-consumer groups). */
+  subscription: string[];
+  /** Assigned partitions (decoded; empty while rebalancing or for non-consumer groups). */
+  assignment: MemberAssignment;
+}
+
+/** A group described by {@linkcode Admin.describeGroups}. */
+export interface ConsumerGroupDescription {
+  /** Group id. */
+  groupId: string;
+  /** State, e.g. `Stable`, `Empty`, `Dead` (unknown group). */
+  state: string;
+  /** Protocol type, e.g. `consumer`. */
+  protocolType: string;
+  /** The chosen protocol (assignor name for consumer groups). */
+  protocol: string;
+  /** Coordinator node id. */
+  coordinator: number;
+  /** Members. */
+  members: ConsumerGroupMember[];
+}
+
+/** A committed offset of a group. */
+export interface CommittedOffset {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** Committed offset (the next record to read). */
+  offset: number;
+  /** Metadata committed with it, or `null`. */
+  metadata: string | null;
+}
+
+/** A partition of a topic. */
+export interface TopicPartition {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
 }
 
 const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
@@ -640,6 +717,303 @@ export class Admin {
         rack: b.rack,
       })),
     };
+  }
+  async #coordinator(groupId: string): Promise<number> {
+    for (let attempt = 0;; attempt++) {
+      const conn = await this.#client.anyConnection();
+      const version = conn.versionFor(FindCoordinatorRequest);
+      const res = await conn.send(
+        { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
+        FindCoordinatorRequest.create(
+          version >= 4 ? { coordinatorKeys: [groupId] } : { key: groupId },
+        ),
+        { version },
+      );
+      const c = version >= 4
+        ? res.coordinators[0]
+        : { errorCode: res.errorCode, nodeId: res.nodeId, errorMessage: res.errorMessage };
+      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
+      if (code === 0) return c.nodeId;
+      if (!new KafkaError(code).retriable || attempt >= this.#client.options.retries) {
+        throw fail(code, `find coordinator of group ${groupId}`, c?.errorMessage);
+      }
+      await this.#client.backoff(attempt);
+    }
+  }
+
+  /**
+   * Lists the groups of every broker (ListGroups).
+   *
+   * @param options `states`: only groups in these states (e.g. `["Stable", "Empty"]`).
+   * @returns The groups, sorted by id.
+   * @throws {KafkaError} A broker's error, e.g. `COORDINATOR_LOAD_IN_PROGRESS`.
+   */
+  async listGroups(options: { states?: string[] } = {}): Promise<ConsumerGroupListing[]> {
+    await this.#client.refreshMetadata([]);
+    const nodes = this.#client.brokers.map((b) => b.nodeId);
+    const states = options.states ?? [];
+    const lists = await Promise.all(nodes.map(async (node) => {
+      const conn = await this.#client.connectionTo(node);
+      const version = conn.versionFor(ListGroupsRequest);
+      const res = await conn.send(
+        { request: ListGroupsRequest, response: ListGroupsResponse },
+        ListGroupsRequest.create(version >= 4 ? { statesFilter: states } : {}),
+        { version },
+      );
+      if (res.errorCode !== 0) throw fail(res.errorCode, `list groups on broker ${node}`, null);
+      return res.groups.map((g) => ({
+        groupId: g.groupId,
+        protocolType: g.protocolType,
+        state: g.groupState,
+      }));
+    }));
+    const wanted = states.map((s) => s.toLowerCase());
+    return lists.flat()
+      .filter((g) =>
+        wanted.length === 0 || g.state === "" || wanted.includes(g.state.toLowerCase())
+      )
+      .sort((a, b) => a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0);
+  }
+
+  /**
+   * Describes groups (DescribeGroups at each group's coordinator): state, protocol, members with
+   * their client ids, hosts, subscriptions and decoded assignments. An unknown group is
+   * described with state `Dead` and no members, as Kafka does.
+   *
+   * @param groupIds Group ids.
+   * @returns Descriptions in the order asked.
+   * @throws {KafkaError} A group's error, e.g. `COORDINATOR_NOT_AVAILABLE`.
+   */
+  async describeGroups(groupIds: string[]): Promise<ConsumerGroupDescription[]> {
+    return await Promise.all(groupIds.map(async (groupId) => {
+      const coordinator = await this.#coordinator(groupId);
+      const res = await this.#client.send(
+        coordinator,
+        { request: DescribeGroupsRequest, response: DescribeGroupsResponse },
+        DescribeGroupsRequest.create({ groups: [groupId] }),
+      );
+      const g = res.groups.find((x) => x.groupId === groupId);
+      if (!g) {
+        throw new KafkaError(
+          ErrorCode.UNKNOWN_SERVER_ERROR,
+          `describe group ${groupId}: no result in the response`,
+        );
+      }
+      if (g.errorCode !== 0) throw new KafkaError(g.errorCode, `describe group ${groupId}`);
+      const consumer = g.protocolType === "consumer";
+      return {
+        groupId,
+        state: g.groupState,
+        protocolType: g.protocolType,
+        protocol: g.protocolData,
+        coordinator,
+        members: g.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscription: consumer && m.memberMetadata.length > 0
+            ? decodeSubscription(m.memberMetadata).topics
+            : [],
+          assignment: consumer ? decodeAssignment(m.memberAssignment) : [],
+        })),
+      };
+    }));
+  }
+
+  /**
+   * Committed offsets of a group (OffsetFetch at its coordinator).
+   *
+   * @param groupId Group id.
+   * @param partitions Only these partitions (default: every partition with a committed offset).
+   * @returns The committed offsets, sorted by topic and partition (partitions asked for with no
+   *   committed offset are left out).
+   * @throws {KafkaError} The group's error, e.g. `GROUP_AUTHORIZATION_FAILED`.
+   */
+  async listConsumerGroupOffsets(
+    groupId: string,
+    partitions?: TopicPartition[],
+  ): Promise<CommittedOffset[]> {
+    const coordinator = await this.#coordinator(groupId);
+    const conn = await this.#client.connectionTo(coordinator);
+    const version = conn.versionFor(OffsetFetchRequest);
+    let topics: Array<{ name: string; partitionIndexes: number[] }> | null = null;
+    if (partitions) {
+      const byTopic = new Map<string, number[]>();
+      for (const p of partitions) {
+        byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+      }
+      topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
+    }
+    if (topics === null && version < 2) {
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_VERSION,
+        `list offsets of group ${groupId}: the broker cannot list all partitions (OffsetFetch v${version})`,
+      );
+    }
+    const res = await conn.send(
+      { request: OffsetFetchRequest, response: OffsetFetchResponse },
+      OffsetFetchRequest.create(
+        version >= 8
+          ? { groups: [{ groupId, memberId: null, memberEpoch: -1, topics }] }
+          : { groupId, topics },
+      ),
+      { version },
+    );
+    const code = version >= 8 ? res.groups[0]?.errorCode ?? 0 : res.errorCode;
+    if (code !== 0) throw new KafkaError(code, `list offsets of group ${groupId}`);
+    const resTopics = version >= 8 ? res.groups[0]?.topics ?? [] : res.topics;
+    const out: CommittedOffset[] = [];
+    for (const t of resTopics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          throw new KafkaError(
+            p.errorCode,
+            `list offsets of group ${groupId} (${t.name}-${p.partitionIndex})`,
+          );
+        }
+        if (p.committedOffset < 0) continue;
+        out.push({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          metadata: p.metadata,
+        });
+      }
+    }
+    return out.sort((a, b) =>
+      a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition
+    );
+  }
+
+  /**
+   * Sets committed offsets of a group that has no active members (OffsetCommit with generation
+   * -1 and no member id, like Kafka's `alterConsumerGroupOffsets`).
+   *
+   * @param groupId Group id.
+   * @param offsets The offsets to commit.
+   * @throws {RangeError} On a negative or non-integer offset.
+   * @throws {KafkaError} `NON_EMPTY_GROUP` when the group has active members; a partition's
+   *   error, e.g. `UNKNOWN_TOPIC_OR_PARTITION`.
+   */
+  async alterConsumerGroupOffsets(
+    groupId: string,
+    offsets: Array<TopicPartition & { offset: number; metadata?: string | null }>,
+  ): Promise<void> {
+    for (const o of offsets) {
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new RangeError(
+          `alter offsets of group ${groupId}: invalid offset ${o.offset} for ${o.topic}-${o.partition}`,
+        );
+      }
+    }
+    if (offsets.length === 0) return;
+    const coordinator = await this.#coordinator(groupId);
+    const byTopic = new Map<string, typeof offsets>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+    const res = await this.#client.send(
+      coordinator,
+      { request: OffsetCommitRequest, response: OffsetCommitResponse },
+      OffsetCommitRequest.create({
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: "",
+        topics: [...byTopic].map(([name, os]) => ({
+          name,
+          partitions: os.map((o) => ({
+            partitionIndex: o.partition,
+            committedOffset: o.offset,
+            committedLeaderEpoch: -1,
+            commitTimestamp: -1,
+            committedMetadata: o.metadata ?? "",
+          })),
+        })),
+      }),
+    );
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode === 0) continue;
+        if (
+          p.errorCode === ErrorCode.UNKNOWN_MEMBER_ID ||
+          p.errorCode === ErrorCode.ILLEGAL_GENERATION ||
+          p.errorCode === ErrorCode.REBALANCE_IN_PROGRESS
+        ) {
+          const [d] = await this.describeGroups([groupId]).catch(() => [undefined]);
+          throw new KafkaError(
+            ErrorCode.NON_EMPTY_GROUP,
+            `alter offsets of group ${groupId}: the group has active members (state ${
+              d?.state ?? "unknown"
+            }, ${d?.members.length ?? "?"} members); stop them first`,
+          );
+        }
+        throw new KafkaError(
+          p.errorCode,
+          `alter offsets of group ${groupId} (${t.name}-${p.partitionIndex})`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Deletes groups with no active members, with their committed offsets (DeleteGroups).
+   *
+   * @param groupIds Group ids.
+   * @throws {KafkaError} The first group's error: `NON_EMPTY_GROUP` for a group with members,
+   *   `GROUP_ID_NOT_FOUND` for an unknown group.
+   */
+  async deleteConsumerGroups(groupIds: string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const coordinator = await this.#coordinator(groupId);
+      const res = await this.#client.send(
+        coordinator,
+        { request: DeleteGroupsRequest, response: DeleteGroupsResponse },
+        DeleteGroupsRequest.create({ groupsNames: [groupId] }),
+      );
+      const r = res.results.find((x) => x.groupId === groupId);
+      const code = r ? r.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+      if (code !== 0) throw new KafkaError(code, `delete group ${groupId}`);
+    }
+  }
+
+  /**
+   * Deletes committed offsets of some partitions of a group (OffsetDelete); refused for topics
+   * the group's active members subscribe to.
+   *
+   * @param groupId Group id.
+   * @param partitions The partitions.
+   * @throws {KafkaError} `GROUP_ID_NOT_FOUND`, `GROUP_SUBSCRIBED_TO_TOPIC`, or a partition's
+   *   error.
+   */
+  async deleteConsumerGroupOffsets(groupId: string, partitions: TopicPartition[]): Promise<void> {
+    const coordinator = await this.#coordinator(groupId);
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions) {
+      byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    }
+    const res = await this.#client.send(
+      coordinator,
+      { request: OffsetDeleteRequest, response: OffsetDeleteResponse },
+      OffsetDeleteRequest.create({
+        groupId,
+        topics: [...byTopic].map(([name, ps]) => ({
+          name,
+          partitions: ps.map((partitionIndex) => ({ partitionIndex })),
+        })),
+      }),
+    );
+    if (res.errorCode !== 0) {
+      throw new KafkaError(res.errorCode, `delete offsets of group ${groupId}`);
+    }
+    for (const t of res.topics) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          throw new KafkaError(
+            p.errorCode,
+            `delete offsets of group ${groupId} (${t.name}-${p.partitionIndex})`,
+          );
+        }
+      }
+    }
   }
 }
 

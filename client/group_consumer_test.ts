@@ -233,3 +233,69 @@ Deno.test("GroupConsumer: bad options and misuse fail clearly", async () => {
     await assert.rejects(m.poll(), /poll after close/);
   });
 });
+
+Deno.test("Admin lists, describes, alters and deletes consumer groups and their offsets", async () => {
+  await withCluster(async (c) => {
+    const admin = new Admin(c.client);
+    await c.produce("a", 12); // 3 per partition
+    const m = c.member("g", { autoCommit: false });
+    const got: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && got.length < 12; i++) got.push(...await m.poll());
+    await m.commit([{ topic: "t", partition: 0, offset: 3 }, {
+      topic: "t",
+      partition: 2,
+      offset: 1,
+    }]);
+    assert.deepEqual(await admin.listGroups(), [
+      { groupId: "g", protocolType: "consumer", state: "Stable" },
+    ]);
+    assert.deepEqual(await admin.listGroups({ states: ["Empty"] }), []);
+    const [g, missing] = await admin.describeGroups(["g", "nope"]);
+    assert.deepEqual(g, {
+      groupId: "g",
+      state: "Stable",
+      protocolType: "consumer",
+      protocol: "range",
+      coordinator: 1,
+      members: [{
+        memberId: m.memberId,
+        groupInstanceId: null,
+        clientId: "member-1",
+        clientHost: "/127.0.0.1",
+        subscription: ["t"],
+        assignment: [{ topic: "t", partitions: [0, 1, 2, 3] }],
+      }],
+    });
+    assert.equal(missing.state, "Dead");
+    assert.deepEqual(missing.members, []);
+    assert.deepEqual(await admin.listConsumerGroupOffsets("g"), [
+      { topic: "t", partition: 0, offset: 3, metadata: "" },
+      { topic: "t", partition: 2, offset: 1, metadata: "" },
+    ]);
+    await assert.rejects(
+      admin.alterConsumerGroupOffsets("g", [{ topic: "t", partition: 1, offset: 0 }]),
+      /^KafkaError: alter offsets of group g: the group has active members \(state Stable, 1 members\); stop them first: NON_EMPTY_GROUP/,
+    );
+    await assert.rejects(admin.deleteConsumerGroups(["g"]), /delete group g: NON_EMPTY_GROUP/);
+    await m.close();
+    assert.deepEqual(await admin.listGroups({ states: ["empty"] }), [
+      { groupId: "g", protocolType: "consumer", state: "Empty" },
+    ]);
+    await admin.alterConsumerGroupOffsets("g", [
+      { topic: "t", partition: 1, offset: 2 },
+      { topic: "t", partition: 0, offset: 0 },
+    ]);
+    await admin.deleteConsumerGroupOffsets("g", [{ topic: "t", partition: 2 }]);
+    assert.deepEqual(
+      (await admin.listConsumerGroupOffsets("g")).map((o) => [o.partition, o.offset]),
+      [[0, 0], [1, 2]],
+    );
+    await assert.rejects(
+      admin.alterConsumerGroupOffsets("g", [{ topic: "t", partition: 0, offset: -1 }]),
+      /invalid offset -1 for t-0/,
+    );
+    await admin.deleteConsumerGroups(["g"]);
+    assert.deepEqual(await admin.listGroups(), []);
+    await assert.rejects(admin.deleteConsumerGroups(["g"]), /delete group g: GROUP_ID_NOT_FOUND/);
+  });
+});

@@ -2,8 +2,8 @@
 // DeleteTopics (key 20): served v0-v6.
 // - v0-v5 name topics in topic_names; v6 in topics[] by name or by id (name null).
 // - Unknown name: UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; both name and id
-//   given: INVALID_REQUEST. Errors per topic; error_message from v5; topic_id in results v6+;
-//   flexible from v4.
+//   given: INVALID_REQUEST; the internal `__consumer_offsets`: INVALID_TOPIC_EXCEPTION.
+// - Errors per topic; error_message from v5; topic_id in results v6+; flexible from v4.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -14,6 +14,7 @@ import {
 } from "../../protocol/messages/delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 
 function requested(req: DeleteTopicsRequest, version: number) {
   return version >= 6
@@ -51,6 +52,15 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
             ? result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`)
             : result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId} does not exist`),
         );
+        continue;
+      }
+      if (info.name === CONSUMER_OFFSETS_TOPIC) {
+        responses.push(result(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Internal topic ${info.name} cannot be deleted`,
+          info.name,
+          info.id,
+        ));
         continue;
       }
       try {

@@ -128,7 +128,8 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
           continue;
         }
         let t = broker.logs.topic(name);
-        if (t === undefined && autoCreate) {
+        // `__consumer_offsets` is created by the group coordinator, with its own settings.
+        if (t === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC) {
           try {
             t = await autoCreateTopic(broker, name);
           } catch (e) {

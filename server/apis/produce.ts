@@ -7,6 +7,7 @@
 //   Kafka); the engine validates it (CRC, framing: CORRUPT_MESSAGE; records: INVALID_RECORD;
 //   size: MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), assigns offsets in place and appends it.
 //   Compressed batches (gzip/snappy/lz4/zstd) are stored as received, checked by CRC only.
+// - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION).
 // - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS). acks=-1 with min.insync.replicas > 1
 //   gets NOT_ENOUGH_REPLICAS (we are the only replica). acks=0 gets no response; if a partition
 //   failed the connection is closed, as Kafka does, so the producer refreshes metadata.
@@ -26,6 +27,7 @@ import {
 } from "../../protocol/messages/produce.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
 import { CloseConnection } from "../connection.ts";
+import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -70,6 +72,13 @@ async function appendOne(
       index,
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       `${topic}-${index} does not exist on this broker`,
+    );
+  }
+  if (topic === CONSUMER_OFFSETS_TOPIC) {
+    return failed(
+      index,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+      `Cannot append to internal topic ${topic}`,
     );
   }
   if (acks === -1 && minIsr > 1) {

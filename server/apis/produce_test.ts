@@ -3,6 +3,11 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import {
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+} from "../../protocol/messages/delete_topics.ts";
+import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
 import { buildBatch } from "../../wasm/testing.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
 
@@ -190,6 +195,48 @@ Deno.test("Produce: idempotent producer batches (producer id, epoch, sequence) a
       const r = p.responses[0].partitionResponses[0];
       assertEquals([r.errorCode, r.baseOffset], [0, seq]);
     }
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce/DeleteTopics/Metadata: __consumer_offsets is off limits to clients", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    // The coordinator creates it on first use; here a test creates it directly.
+    await createTopic(c, "__consumer_offsets");
+    const b = buildBatch({ records: [{ key: "k", value: "v" }] });
+    const p = await c.request(
+      ProduceRequest,
+      ProduceResponse,
+      9,
+      produceBody("__consumer_offsets", 0, b),
+    );
+    assertEquals(
+      p.responses[0].partitionResponses[0].errorCode,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+    );
+    const d = await c.request(DeleteTopicsRequest, DeleteTopicsResponse, 5, {
+      topicNames: ["__consumer_offsets"],
+    });
+    assertEquals(d.responses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+    const md = await c.request(MetadataRequest, MetadataResponse, 12, { topics: null });
+    assertEquals(md.topics.map((x) => [x.name, x.isInternal]), [["__consumer_offsets", true]]);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Metadata does not auto-create __consumer_offsets", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const md = await c.request(MetadataRequest, MetadataResponse, 12, {
+      topics: [{ name: "__consumer_offsets", topicId: "AAAAAAAAAAAAAAAAAAAAAA" }],
+      allowAutoTopicCreation: true,
+    });
+    assertEquals(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   } finally {
     c.close();
   }

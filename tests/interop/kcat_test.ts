@@ -52,11 +52,9 @@ async function consume(
   extra: string[] = ["-o", "beginning", "-e"],
   timeoutMs = 30_000,
 ): Promise<KcatMessage[]> {
-  const r = await kcatRun(
-    ["-b", bootstrap, "-C", "-t", topic, "-J", ...extra],
-    undefined,
-    timeoutMs,
-  );
+  // check.crcs: librdkafka verifies every batch's CRC-32C (the broker rewrites batch headers)
+  const args = ["-b", bootstrap, "-C", "-t", topic, "-J", "-X", "check.crcs=true", ...extra];
+  const r = await kcatRun(args, undefined, timeoutMs);
   return r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
 }
 

@@ -78,7 +78,8 @@ def produce(req):
 
 def consume(req):
     cfg = {"group.id": req.get("group", "sluice-interop"), "enable.auto.commit": False,
-           "auto.offset.reset": "earliest", "enable.partition.eof": False}
+           "auto.offset.reset": "earliest", "enable.partition.eof": False,
+           "check.crcs": True}
     cfg.update(base_config(req))
     consumer = Consumer(cfg)
     topic = req["topic"]

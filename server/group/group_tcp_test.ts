@@ -234,9 +234,16 @@ const kcat = (() => {
 })();
 
 /** A kcat (librdkafka) balanced consumer; its rebalance log lines go to `log`. */
-function kcatMember(port: number, group: string, topic: string, log: string[]) {
+function kcatMember(
+  port: number,
+  group: string,
+  topic: string,
+  log: string[],
+  extra: string[] = [],
+) {
   const child = new Deno.Command("kcat", {
     args: [
+      ...extra,
       "-b",
       `127.0.0.1:${port}`,
       "-G",
@@ -290,6 +297,60 @@ Deno.test({
       await children[1].status;
       await waitFor("A to own tk again", () => lastAssignment(logA)?.split(",").length === 4);
       assertEquals(lastAssignment(logA), "tk [0], tk [1], tk [2], tk [3]");
+    } finally {
+      for (const c of children) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
+        await c.status;
+      }
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Partitions of `topic` named in a kcat rebalance line, e.g. `"tc [0], tc [3]"` → [0, 3]. */
+function partitionsIn(line: string): number[] {
+  return [...line.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+}
+
+Deno.test({
+  name: "librdkafka (kcat) groups: cooperative-sticky hands over only the moved partitions",
+  ignore: !wired || !kcat,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_group_coop_" });
+    const broker = await startBroker(dir);
+    const children: Deno.ChildProcess[] = [];
+    try {
+      const admin = kafkaAt(broker.port).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "tc", numPartitions: 4 }] });
+      await admin.disconnect();
+      const coop = ["-X", "partition.assignment.strategy=cooperative-sticky"];
+      const logA: string[] = [];
+      const logB: string[] = [];
+      const incremental = (log: string[], what: string) =>
+        log.filter((l) => l.includes(`incremental ${what}`)).map((l) =>
+          partitionsIn(l.replace(/^.*protocol\): ?/, ""))
+        );
+      children.push(kcatMember(broker.port, "gc", "tc", logA, coop));
+      await waitFor("A to be assigned tc", () => incremental(logA, "assignment").length === 1);
+      assertEquals(incremental(logA, "assignment"), [[0, 1, 2, 3]]);
+      children.push(kcatMember(broker.port, "gc", "tc", logB, coop));
+      await waitFor(
+        "B to get two partitions",
+        () => incremental(logB, "assignment").some((p) => p.length === 2),
+      );
+      // A gave up exactly the two partitions B got, and kept the other two throughout.
+      const revokedA = incremental(logA, "revoke").flat().sort();
+      const gotB = incremental(logB, "assignment").flat().sort();
+      assertEquals(revokedA, gotB);
+      assertEquals(revokedA.length, 2);
     } finally {
       for (const c of children) {
         try {

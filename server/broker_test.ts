@@ -280,3 +280,21 @@ Deno.test("Broker.start refuses bad listeners and a busy port with clear errors"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Broker: responses before a refused request still arrive, then the connection closes", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const good = encodeRequestFrame(ApiVersionsRequest, 3, 41, "c", ApiVersionsRequest.create(AV));
+    const unknownKey = new Uint8Array([0, 0, 0, 10, 0x7f, 0x00, 0, 0, 0, 0, 0, 42, 0, 0]);
+    const both = new Uint8Array(good.length + unknownKey.length);
+    both.set(good);
+    both.set(unknownKey, good.length);
+    await c.sendRaw(both);
+    const got = await c.receive(ApiVersionsResponse, 3);
+    assertEquals([got.correlationId, got.body.errorCode], [41, 0]);
+    await c.expectClosed();
+  } finally {
+    c.close();
+  }
+});

@@ -116,6 +116,9 @@ export class Connection {
         this.#log.error(`Closing ${who}: ${e instanceof Error ? e.message : String(e)}`);
       }
     } finally {
+      // Let responses already queued reach the client before closing (e.g. those answered
+      // before a refused request); close() from the broker ends a write that cannot finish.
+      await this.#pendingWrite.catch(() => {});
       this.close();
       await reading;
     }

@@ -142,6 +142,7 @@ async function runSluice(args: string[]): Promise<number> {
     );
     print({ ready: true });
     const tracker = new SeqTracker(records);
+    tracker.start();
     await consumeWith(
       async (t) => {
         const got = await consumer.poll();
@@ -238,6 +239,7 @@ async function runKafkajs(args: string[]): Promise<number> {
     });
     await Promise.race([joined, timeout]).finally(() => clearTimeout(timer));
     print({ ready: true });
+    tracker.start();
     last = performance.now();
     while (!tracker.done && !failed && performance.now() - last < idleMs) {
       await new Promise((r) => setTimeout(r, 5));

@@ -124,7 +124,7 @@ export interface ConsumeStats extends LatencySummary {
   errors: number;
   /** The first error, or "". */
   firstError: string;
-  /** Seconds from the first to the last record received. */
+  /** Seconds from {@linkcode SeqTracker.start} ("ready") to the last record received. */
   seconds: number;
 }
 
@@ -168,6 +168,11 @@ export class SeqTracker {
     this.#latencies = new Float64Array(records);
   }
 
+  /** Marks the start of consumption (when the consumer is ready); `seconds` count from here. */
+  start(): void {
+    if (this.#first === 0) this.#first = performance.now();
+  }
+
   /** Whether every expected record arrived. */
   get done(): boolean {
     return this.#unique >= this.#records;
@@ -190,9 +195,8 @@ export class SeqTracker {
       this.#foreign++;
       return;
     }
-    const t = performance.now();
-    if (this.#consumed === 0) this.#first = t;
-    this.#last = t;
+    this.#last = performance.now();
+    if (this.#first === 0) this.#first = this.#last;
     this.#consumed++;
     if (stamp.seq >= this.#records) this.#foreign++;
     else if (this.#seen[stamp.seq] === 1) this.#duplicates++;
@@ -217,7 +221,7 @@ export class SeqTracker {
       foreign: this.#foreign,
       errors: this.errors,
       firstError: this.firstError,
-      seconds: (this.#last - this.#first) / 1000,
+      seconds: this.#consumed === 0 ? 0 : (this.#last - this.#first) / 1000,
       ...percentiles(this.#latencies.subarray(0, this.#unique)),
     };
   }

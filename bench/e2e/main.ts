@@ -1,0 +1,213 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Sluice's end-to-end load tool (issue #7): starts a broker in its own process with a fresh data
+ * directory, runs each workload with each client (librdkafka through `rdkafka_perf.c`, Sluice's
+ * TypeScript client, kafkajs) one at a time, measures this machine's loopback TCP and sequential
+ * write limits for the same bytes, and prints a table. Optionally writes JSON, the
+ * `docs/PERFORMANCE.md` page and its SVG chart.
+ *
+ * @example
+ * ```sh
+ * deno run -A bench/e2e/main.ts --scale 0.1 --clients rdkafka,sluice
+ * deno run -A bench/e2e/main.ts --json out.json --markdown docs/PERFORMANCE.md --svg docs/performance.svg
+ * ```
+ *
+ * Needs `-A` (it runs `cc`, the broker, the clients, and reads `/proc`).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { renderReportSvg } from "./chart.ts";
+import { formatReport, markdownPage } from "./report.ts";
+import { type E2eReport, runE2e } from "./run.ts";
+import { type ClientName, CLIENTS } from "./workers.ts";
+import { selectWorkloads, WORKLOADS } from "./workloads.ts";
+
+/** Help text. */
+export const HELP: string = `Usage: deno run -A bench/e2e/main.ts [OPTIONS]
+
+Starts a Sluice broker process and runs load workloads against it, one at a time.
+
+Options:
+  --workloads LIST   Comma-separated workloads (default all): ${
+  WORKLOADS.map((w) => w.name).join(", ")
+}
+  --clients LIST     Comma-separated clients (default all): ${CLIENTS.join(", ")}
+  --scale F          Multiply record counts by F (e.g. 0.1 for a quick run; default 1)
+  --json FILE        Write every figure as JSON
+  --markdown FILE    Write the results page (docs/PERFORMANCE.md)
+  --svg FILE         Write the chart (docs/performance.svg)
+  --note TEXT        A note on the run's conditions for the results page
+  --idle-ms N        A consumer gives up after N ms without records (default 15000)
+  --timeout-s N      Kill a producer or consumer after N seconds (default 600)
+  --no-baselines     Skip the loopback TCP and file write measurements
+  --cpu-prof DIR     Write a V8 CPU profile of the broker into DIR
+  -h, --help         Show this help
+
+Exit code: 0 when every workload ran and consumed every record exactly once, 1 otherwise,
+2 on bad usage.
+`;
+
+/** Parsed command line of the load tool. */
+export interface E2eArgs {
+  /** Workload names. */
+  workloads: string[];
+  /** Clients. */
+  clients: ClientName[];
+  /** Record-count factor. */
+  scale: number;
+  /** JSON output file. */
+  json?: string;
+  /** Markdown page. */
+  markdown?: string;
+  /** SVG chart. */
+  svg?: string;
+  /** Note for the page. */
+  note?: string;
+  /** Consumer idle limit. */
+  idleMs: number;
+  /** Worker time limit in milliseconds. */
+  timeoutMs: number;
+  /** Measure machine limits. */
+  baselines: boolean;
+  /** CPU profile directory. */
+  cpuProf?: string;
+  /** Help asked for. */
+  help: boolean;
+}
+
+function positive(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new RangeError(`${flag} ${v} is invalid: expected a number > 0`);
+  }
+  return n;
+}
+
+/**
+ * Parses the load tool's flags.
+ *
+ * @example
+ * ```ts
+ * import { parseE2eArgs } from "./main.ts";
+ * console.log(parseE2eArgs(["--scale", "0.1", "--clients", "rdkafka"]).clients); // ["rdkafka"]
+ * ```
+ *
+ * @param args Command-line arguments.
+ * @returns The options.
+ * @throws {RangeError} On an unknown flag, client, workload or a bad number.
+ */
+export function parseE2eArgs(args: string[]): E2eArgs {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        workloads: { type: "string" },
+        clients: { type: "string" },
+        scale: { type: "string" },
+        json: { type: "string" },
+        markdown: { type: "string" },
+        svg: { type: "string" },
+        note: { type: "string" },
+        "idle-ms": { type: "string" },
+        "timeout-s": { type: "string" },
+        "no-baselines": { type: "boolean" },
+        "cpu-prof": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    throw new RangeError(e instanceof Error ? e.message : String(e));
+  }
+  const list = (s: string | undefined) =>
+    s ? s.split(",").map((x) => x.trim()).filter(Boolean) : [];
+  const clients = list(values.clients);
+  for (const c of clients) {
+    if (!(CLIENTS as readonly string[]).includes(c)) {
+      throw new RangeError(`unknown client "${c}": expected one of ${CLIENTS.join(", ")}`);
+    }
+  }
+  const scale = positive("--scale", values.scale, 1);
+  const workloads = list(values.workloads);
+  selectWorkloads(workloads, scale); // validates names
+  return {
+    workloads,
+    clients: clients.length > 0 ? clients as ClientName[] : [...CLIENTS],
+    scale,
+    json: values.json,
+    markdown: values.markdown,
+    svg: values.svg,
+    note: values.note,
+    idleMs: positive("--idle-ms", values["idle-ms"], 15_000),
+    timeoutMs: positive("--timeout-s", values["timeout-s"], 600) * 1000,
+    baselines: !values["no-baselines"],
+    cpuProf: values["cpu-prof"],
+    help: values.help ?? false,
+  };
+}
+
+function relative(fromFile: string, to: string): string {
+  const dir = (p: string) => p.includes("/") ? p.slice(0, p.lastIndexOf("/")) : ".";
+  return dir(fromFile) === dir(to) ? to.slice(to.lastIndexOf("/") + 1) : to;
+}
+
+/**
+ * Runs the load tool and writes its outputs.
+ *
+ * @param args Command-line arguments.
+ * @returns The exit code and the report (absent on usage errors and help).
+ */
+export async function main(args: string[]): Promise<{ code: number; report?: E2eReport }> {
+  let opts: E2eArgs;
+  try {
+    opts = parseE2eArgs(args);
+  } catch (e) {
+    console.error(`bench:e2e: ${e instanceof Error ? e.message : e}`);
+    return { code: 2 };
+  }
+  if (opts.help) {
+    console.log(HELP);
+    return { code: 0 };
+  }
+  const report = await runE2e({
+    workloads: selectWorkloads(opts.workloads, opts.scale),
+    clients: opts.clients,
+    scale: opts.scale,
+    command: [
+      "deno run -A bench/e2e/main.ts",
+      ...args.map((a) => /^[\w.,=/:-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`),
+    ].join(" "),
+    idleMs: opts.idleMs,
+    timeoutMs: opts.timeoutMs,
+    baselines: opts.baselines,
+    cpuProfDir: opts.cpuProf,
+  });
+  console.log(formatReport(report));
+  if (opts.json) await Deno.writeTextFile(opts.json, JSON.stringify(report, null, 2) + "\n");
+  if (opts.svg) await Deno.writeTextFile(opts.svg, renderReportSvg(report));
+  if (opts.markdown) {
+    await Deno.writeTextFile(
+      opts.markdown,
+      markdownPage(report, {
+        svgName: opts.svg ? relative(opts.markdown, opts.svg) : undefined,
+        note: opts.note,
+      }),
+    );
+  }
+  const ok = report.skipped.length === 0 && report.results.every((r) => !r.error && r.exactlyOnce);
+  return { code: ok ? 0 : 1, report };
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit((await main(Deno.args)).code);
+  } catch (e) {
+    console.error(`bench:e2e: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
+}

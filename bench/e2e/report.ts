@@ -1,0 +1,267 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The load tool's output: the text table printed after a run, the issue #7 bar checks, and the
+ * generated `docs/PERFORMANCE.md` page.
+ *
+ * @module
+ */
+
+import type { E2eReport, WorkloadResult } from "./run.ts";
+
+/** Column headers of the results table, in order. */
+export const TABLE_COLUMNS: readonly string[] = [
+  "workload",
+  "client",
+  "records",
+  "rec/s",
+  "MB/s",
+  "cons rec/s",
+  "p50 ms",
+  "p99 ms",
+  "p99.9 ms",
+  "CPU s",
+  "RSS MiB",
+  "×TCP",
+  "×disk",
+  "once",
+];
+
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const ms = (us: number | undefined) => us === undefined || us < 0 ? "-" : (us / 1000).toFixed(2);
+const fixed = (n: number, d: number) => Number.isFinite(n) && n > 0 ? n.toFixed(d) : "-";
+
+/**
+ * One table row's cells, in {@linkcode TABLE_COLUMNS} order.
+ *
+ * @param r A result.
+ * @returns The cells.
+ */
+export function rowCells(r: WorkloadResult): string[] {
+  return [
+    r.workload.name,
+    r.client,
+    int(r.workload.records),
+    r.produceRecPerSec > 0 ? int(r.produceRecPerSec) : "-",
+    fixed(r.produceMbPerSec, 1),
+    r.consumeRecPerSec > 0 ? int(r.consumeRecPerSec) : "-",
+    ms(r.e2e?.p50Us),
+    ms(r.e2e?.p99Us),
+    ms(r.e2e?.p999Us),
+    r.produce ? r.brokerCpuSeconds.toFixed(2) : "-",
+    r.peakRssBytes > 0 ? (r.peakRssBytes / 1048576).toFixed(0) : "-",
+    fixed(r.tcpRatio, 3),
+    fixed(r.diskRatio, 3),
+    r.error ? "FAIL" : r.exactlyOnce ? "yes" : "no",
+  ];
+}
+
+function align(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) =>
+    r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd()
+  ).join("\n");
+}
+
+/** One of issue #7's bars, checked against a run. */
+export interface BarCheck {
+  /** The bar. */
+  bar: string;
+  /** What was measured. */
+  measured: string;
+  /** Whether it is met. */
+  pass: boolean;
+}
+
+/**
+ * Checks the issue #7 bars that the run has figures for.
+ *
+ * @param report A run.
+ * @returns One check per bar with data.
+ */
+export function barChecks(report: E2eReport): BarCheck[] {
+  const find = (w: string, c: string) =>
+    report.results.find((r) => r.workload.name === w && r.client === c && !r.error);
+  const out: BarCheck[] = [];
+  const rd100 = find("100b", "rdkafka");
+  if (rd100) {
+    out.push({
+      bar: "librdkafka producer, 100 B, acks=1 ≥ 1,000,000 rec/s",
+      measured: `${int(rd100.produceRecPerSec)} rec/s`,
+      pass: rd100.produceRecPerSec >= 1_000_000,
+    });
+    out.push({
+      bar: "librdkafka consumer reading the 100 B topic ≥ 2,000,000 rec/s",
+      measured: `${int(rd100.consumeRecPerSec)} rec/s (${int(rd100.workload.records)} records)`,
+      pass: rd100.consumeRecPerSec >= 2_000_000,
+    });
+  }
+  const rd1k = find("1kib", "rdkafka");
+  const base1k = rd1k &&
+    report.baselines.find((b) => b.bytes === rd1k.workload.records * rd1k.workload.size);
+  if (rd1k && base1k) {
+    out.push({
+      bar: "librdkafka producer, 1 KiB ≥ 60% of sequential write (no fsync)",
+      measured: `${rd1k.produceMbPerSec.toFixed(1)} MB/s = ${
+        (100 * rd1k.produceMbPerSec / base1k.write.mbPerSec).toFixed(1)
+      }% of ${base1k.write.mbPerSec.toFixed(0)} MB/s`,
+      pass: rd1k.produceMbPerSec >= 0.6 * base1k.write.mbPerSec,
+    });
+  }
+  const lat = find("latency-50k", "rdkafka");
+  if (lat?.e2e) {
+    out.push({
+      bar: "latency run at 50k rec/s, acks=1: p99 ≤ 5 ms, p99.9 ≤ 20 ms",
+      measured: `p99 ${ms(lat.e2e.p99Us)} ms, p99.9 ${ms(lat.e2e.p999Us)} ms`,
+      pass: lat.e2e.p99Us <= 5000 && lat.e2e.p999Us <= 20_000,
+    });
+  }
+  for (const w of ["100b", "1kib"]) {
+    const rd = find(w, "rdkafka"), ts = find(w, "sluice");
+    if (!rd || !ts) continue;
+    for (
+      const [what, a, b] of [
+        ["produce", ts.produceRecPerSec, rd.produceRecPerSec],
+        ["consume", ts.consumeRecPerSec, rd.consumeRecPerSec],
+      ] as const
+    ) {
+      if (!(b > 0)) continue;
+      out.push({
+        bar: `Sluice TS client ≥ 50% of librdkafka (${w} ${what})`,
+        measured: `${int(a)} vs ${int(b)} rec/s = ${(100 * a / b).toFixed(1)}%`,
+        pass: a >= 0.5 * b,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The text printed after a run: machine limits, results, failures and bar checks.
+ *
+ * @param report A run.
+ * @returns Multi-line text.
+ */
+export function formatReport(report: E2eReport): string {
+  const lines: string[] = [];
+  if (report.baselines.length > 0) {
+    lines.push("Machine limits (same bytes, same batch sizes):");
+    lines.push(align([
+      ["bytes", "batch", "TCP MB/s", "write MB/s", "write+fsync MB/s"],
+      ...report.baselines.map((b) => [
+        int(b.bytes),
+        int(b.batchBytes),
+        b.tcp.mbPerSec.toFixed(0),
+        b.write.mbPerSec.toFixed(0),
+        b.writeFsync.mbPerSec.toFixed(0),
+      ]),
+    ]));
+    lines.push("");
+  }
+  lines.push(align([[...TABLE_COLUMNS], ...report.results.map(rowCells)]));
+  for (const s of report.skipped) lines.push(`skipped ${s.client}: ${s.reason}`);
+  for (const r of report.results) {
+    if (r.error) lines.push(`${r.workload.name}/${r.client}: ${r.error}`);
+  }
+  const bars = barChecks(report);
+  if (bars.length > 0) {
+    lines.push("", "Issue #7 bars:");
+    for (const b of bars) {
+      lines.push(`  ${b.pass ? "met    " : "NOT met"}  ${b.bar}: ${b.measured}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Options for {@linkcode markdownPage}. */
+export interface PageOptions {
+  /** File name of the chart, relative to the page. */
+  svgName?: string;
+  /** A note on the conditions of the run (load on the machine, ...). */
+  note?: string;
+}
+
+const mdRow = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;
+
+/**
+ * The `docs/PERFORMANCE.md` page for a run.
+ *
+ * @param report A run.
+ * @param options Chart name and note.
+ * @returns Markdown.
+ */
+export function markdownPage(report: E2eReport, options: PageOptions = {}): string {
+  const m = report.machine;
+  const out: string[] = [
+    "# Sluice performance",
+    "",
+    "<!-- Generated by bench/e2e/main.ts (deno task bench:e2e); edit the tool, not this page. -->",
+    "",
+    "End-to-end figures from the load tool (`bench/e2e/`, `deno task bench:e2e`): a Sluice broker",
+    "in its own process with a fresh data directory, and for each workload and client a consumer",
+    "and a producer process at once, then a second consumer reading the topic from the start.",
+    "",
+    "- **rec/s, MB/s**: producer, first send to last acknowledgement (MB = 10^6 bytes of values).",
+    "- **cons rec/s**: the second consumer, first to last record received, reading from offset 0.",
+    "- **p50/p99/p99.9**: end-to-end latency, the send time stamped in each value to its receipt",
+    "  by the concurrent consumer (same host clock). In unpaced workloads the producer outruns",
+    "  the consumer, so these are queueing times; `latency-50k` is the latency run.",
+    "- **CPU s, RSS MiB**: broker CPU seconds (`/proc/<pid>/stat` utime+stime) during produce and",
+    "  end-to-end consume; peak RSS (`VmHWM`, reset before each workload through `clear_refs`).",
+    "- **×TCP, ×disk**: producer MB/s divided by this machine's loopback TCP (Deno sender and",
+    "  receiver processes) and sequential file write (fdatasync per batch for fsync workloads)",
+    "  for the same bytes in the same batch sizes.",
+    "- **once**: every record consumed exactly once by both consumers (counts, by sequence number).",
+    "- Clients: `rdkafka` = librdkafka " + (m.librdkafka || "(not run)") +
+    " through `bench/e2e/rdkafka_perf.c`;",
+    "  `sluice` = our TypeScript client (`client/`); `kafkajs` = kafkajs 2.2.4. One process each.",
+    "",
+    "## Command",
+    "",
+    "```sh",
+    report.command,
+    "```",
+    "",
+    `Run ${report.startedAt}, scale ${report.scale} (record counts × ${report.scale}).`,
+    "",
+    "## Machine",
+    "",
+    `- CPUs: ${m.cpus} × ${m.cpuModel}`,
+    `- Memory: ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
+    `- Kernel: Linux ${m.kernel}; Deno ${m.deno}; librdkafka ${m.librdkafka || "-"}`,
+    `- Load average (1/5/15 min): ${m.loadBefore} before, ${m.loadAfter} after`,
+  ];
+  if (options.note) out.push("", `> **Note:** ${options.note}`);
+  out.push("", "## Results", "");
+  out.push(mdRow([...TABLE_COLUMNS]), mdRow(TABLE_COLUMNS.map((_, i) => i < 2 ? "---" : "--:")));
+  for (const r of report.results) out.push(mdRow(rowCells(r)));
+  const failures = report.results.filter((r) => r.error);
+  if (failures.length > 0 || report.skipped.length > 0) {
+    out.push("", "Failures:", "");
+    for (const s of report.skipped) out.push(`- ${s.client} skipped: ${s.reason}`);
+    for (const r of failures) out.push(`- ${r.workload.name}/${r.client}: ${r.error}`);
+  }
+  if (report.baselines.length > 0) {
+    out.push("", "## Machine limits for the same bytes", "");
+    out.push(mdRow(["bytes", "batch", "loopback TCP MB/s", "write MB/s", "write+fsync MB/s"]));
+    out.push(mdRow(["--:", "--:", "--:", "--:", "--:"]));
+    for (const b of report.baselines) {
+      out.push(mdRow([
+        int(b.bytes),
+        int(b.batchBytes),
+        b.tcp.mbPerSec.toFixed(0),
+        b.write.mbPerSec.toFixed(0),
+        b.writeFsync.mbPerSec.toFixed(0),
+      ]));
+    }
+  }
+  if (options.svgName) {
+    out.push("", "## Chart", "", `![Throughput and latency per workload](${options.svgName})`);
+  }
+  const bars = barChecks(report);
+  if (bars.length > 0) {
+    out.push("", "## Issue #7 bars", "", mdRow(["bar", "measured", "met"]));
+    out.push(mdRow(["---", "---", "---"]));
+    for (const b of bars) out.push(mdRow([b.bar, b.measured, b.pass ? "yes" : "**no**"]));
+  }
+  return out.join("\n") + "\n";
+}

@@ -3,7 +3,9 @@
 // - v0 has no rebalance timeout: the session timeout is used, as in Kafka.
 // - v4+: a new dynamic member first gets MEMBER_ID_REQUIRED with its member id and must rejoin
 //   with it. v5+: group_instance_id (static membership). v7+: protocol_type in the response.
-//   v8+: reason (logged only). v9: skip_assignment (always false here).
+//   v8+: reason (logged only). v9: skip_assignment, set when a static leader rejoins a Stable
+//   group (KIP-814); before v9 that leader is sent leader "" instead, as Kafka does, so it acts
+//   as a follower and keeps its assignment.
 // - A long call: it waits for the rebalance to complete. A broker shutdown (or a closed
 //   connection) ends the wait with NOT_COORDINATOR.
 // - Before v7 the response's protocol_name is not nullable: "" is sent when there is none.
@@ -40,12 +42,13 @@ export const joinGroup: ApiHandler = defineApi<JoinGroupRequest, JoinGroupRespon
       protocols: req.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
       reason: v >= 8 ? req.reason : null,
     }, waitSignalOf(ctx));
+    const hideLeader = r.skipAssignment && v < 9;
     return createJoinGroupResponse({
       errorCode: r.errorCode,
       generationId: r.generationId,
       protocolType: v >= 7 ? r.protocolType : null,
       protocolName: r.protocolName ?? (v >= 7 ? null : ""),
-      leader: r.leader,
+      leader: hideLeader ? "" : r.leader,
       skipAssignment: v >= 9 ? r.skipAssignment : false,
       memberId: r.memberId,
       members: r.members.map((m) =>

@@ -111,3 +111,37 @@ Deno.test("JoinGroup: a broker shutdown ends a waiting join with NOT_COORDINATOR
     await h.close();
   }
 });
+
+Deno.test("JoinGroup: a static leader rejoining a Stable group: skip_assignment in v9, leader hidden before", async () => {
+  for (const v of [5, 9]) {
+    const h = await openHandlerHarness();
+    try {
+      const first = await h.call<JoinGroupRequest, JoinGroupResponse>(
+        joinGroup,
+        v,
+        joinReq({ groupInstanceId: "leader-1" }),
+      );
+      await h.groups.syncGroup({
+        groupId: "g",
+        generationId: 1,
+        memberId: first.memberId,
+        groupInstanceId: "leader-1",
+        assignments: [{ memberId: first.memberId, assignment: new Uint8Array([3]) }],
+      });
+      const again = await h.call<JoinGroupRequest, JoinGroupResponse>(
+        joinGroup,
+        v,
+        joinReq({ groupInstanceId: "leader-1" }),
+      );
+      assertEquals(again.generationId, 1);
+      if (v >= 9) {
+        assertEquals([again.leader, again.skipAssignment], [again.memberId, true]);
+      } else {
+        assertEquals([again.leader, again.skipAssignment], ["", false]);
+      }
+      assertEquals(h.groups.group("g")!.state, "Stable");
+    } finally {
+      await h.close();
+    }
+  }
+});

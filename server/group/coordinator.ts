@@ -513,7 +513,6 @@ export class GroupCoordinator {
     member.awaitingJoin = null;
     member.awaitingSync?.(syncError(ErrorCode.FENCED_INSTANCE_ID));
     member.awaitingSync = null;
-    const currentLeader = group.leaderId ?? "";
     const oldProtocols = member.protocols;
     group.replaceMemberId(member, newId);
     this.#updateMember(member, req);
@@ -522,18 +521,20 @@ export class GroupCoordinator {
       case "Stable": {
         const next = group.selectProtocol();
         if (next === group.protocolName) {
-          // Same protocol: no rebalance. The old leader id is returned so that a rejoining
-          // leader does not recompute an assignment a Stable group would not propagate.
+          // Same protocol: no rebalance. A rejoining static leader is told it leads but must
+          // skip the assignment (KIP-814), since a Stable group would not propagate a new one;
+          // handlers of JoinGroup < v9 hide the leadership instead (leader "").
           this.#persistGroup(group);
+          const isLeader = group.leaderId === newId;
           return respond({
             errorCode: ErrorCode.NONE,
             generationId: group.generationId,
             protocolType: group.protocolType,
             protocolName: group.protocolName,
-            leader: currentLeader,
-            skipAssignment: false,
+            leader: group.leaderId ?? "",
+            skipAssignment: isLeader,
             memberId: newId,
-            members: [],
+            members: isLeader ? group.currentMemberMetadata() : [],
           });
         }
         member.awaitingJoin = respond;

@@ -488,10 +488,13 @@ Deno.test("static membership: rejoin with the same instance id replaces the memb
     generationId: 1,
     protocolType: "consumer",
     protocolName: "range",
-    leader: "s-1", // the old id, so the new member does not act as leader in a Stable group
-    skipAssignment: false,
+    leader: "s-3", // still the leader, but told to skip the assignment (KIP-814)
+    skipAssignment: true,
     memberId: "s-3",
-    members: [],
+    members: [
+      { memberId: "s-3", groupInstanceId: "inst", metadata: b(1) },
+      { memberId: rd.memberId, groupInstanceId: null, metadata: b(1) },
+    ],
   });
   const g = c.group("g")!;
   assertEquals(g.state, "Stable");
@@ -991,5 +994,35 @@ Deno.test("rebalance storm: 10 members joining and leaving end in one stable gen
   );
   assertEquals((await Promise.all(syncs)).map((s) => s.assignment), [b(0), b(1), b(2), b(3), b(4)]);
   assertEquals(c.group("g")!.state, "Stable");
+  c.close();
+});
+
+Deno.test("static membership: a rejoining static follower gets the generation, no members, no skip", async () => {
+  const { c, clock } = setup();
+  const jd = join(c, { clientId: "d" });
+  const js = join(c, { clientId: "s", groupInstanceId: "inst" });
+  const rd = await settle(clock, jd);
+  const rs = await settle(clock, js);
+  await c.syncGroup({
+    groupId: "g",
+    generationId: 1,
+    memberId: rd.memberId,
+    groupInstanceId: null,
+    assignments: [{ memberId: rs.memberId, assignment: b(5) }],
+  });
+  const again = await c.joinGroup(req({ clientId: "s", groupInstanceId: "inst" }));
+  assertEquals(
+    [again.errorCode, again.generationId, again.leader, again.skipAssignment, again.members],
+    [0, 1, rd.memberId, false, []],
+  );
+  assertEquals(c.group("g")!.state, "Stable");
+  const s = await c.syncGroup({
+    groupId: "g",
+    generationId: 1,
+    memberId: again.memberId,
+    groupInstanceId: "inst",
+    assignments: [],
+  });
+  assertEquals(s.assignment, b(5));
   c.close();
 });

@@ -57,7 +57,7 @@ export interface JoinGroupResult {
   protocolName: string | null;
   /** The leader's member id (`""` on error). */
   leader: string;
-  /** Whether the leader should skip computing an assignment (always false in this coordinator). */
+  /** Whether the leader should skip computing an assignment (a static leader rejoining a Stable group, KIP-814). */
   skipAssignment: boolean;
   /** The caller's member id (new or existing; `""` on most errors). */
   memberId: string;

@@ -25,6 +25,7 @@ definePythonClientTests(client, {
   },
   longPoll: { "fetch.wait.max.ms": 60000, "socket.timeout.ms": 90000 },
   acks0: { "acks": 0 },
+  pipelined: { "batch.num.messages": 20, "linger.ms": 0, "max.in.flight": 10 },
   idempotent: { "enable.idempotence": true },
   noOffset: { offset: -1 },
 }, broker);

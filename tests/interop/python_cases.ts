@@ -64,6 +64,8 @@ export interface PythonProfile {
   longPoll: Record<string, unknown>;
   /** Producer config for acks=0. */
   acks0: Record<string, unknown>;
+  /** Producer config for many small batches in flight at once on one connection. */
+  pipelined: Record<string, unknown>;
   /** Producer config for an idempotent producer, when the client has one. */
   idempotent?: Record<string, unknown>;
   /** Offset reported by offsets_for_times when no record is late enough. */
@@ -490,6 +492,21 @@ export function definePythonClientTests(
     assertEquals([got[0].offset, got[0].key, got[0].value?.length], [0, "big", count]);
     assert(got[0].value === "m".repeat(count), "1 MiB value differs");
     assertEquals([got[1].offset, got[1].key, got[1].value], [1, "small", "after"]);
+  });
+
+  interopTest(client, "pipelined produce: many small batches in flight", async () => {
+    const { bootstrap } = await broker();
+    const topic = uniqueTopic(`${client.name}-pipe`);
+    const sent: PyRecord[] = Array.from({ length: 3000 }, (_, i) => ({
+      key: `k${i % 7}`,
+      value: `pipelined-${i}`,
+    }));
+    const results = await pyProduce(s, bootstrap, topic, sent, {
+      ...profile.pipelined,
+      ...profile.murmur2,
+    });
+    const got = await pyConsume(s, bootstrap, topic, sent.length);
+    assertSameRecords(sent, results, got, false);
   });
 
   interopTest(client, "acks=0 produce", async () => {

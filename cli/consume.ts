@@ -9,6 +9,8 @@ import {
   Client,
   Consumer,
   type ConsumerRecord,
+  GroupConsumer,
+  type OffsetToCommit,
   type PartitionAssignment,
 } from "../client/mod.ts";
 import {
@@ -32,6 +34,9 @@ then prints "Processed a total of N messages" on stderr.
 Options:
   --bootstrap-server LIST          Brokers to connect to (default localhost:9092)
   --topic T                        Topic to read (required)
+  --group G                        Join consumer group G: its members share the partitions, and
+                                   the offsets of printed records are committed; starts at the
+                                   committed offsets (--from-beginning: earliest when none)
   --from-beginning                 Start at the earliest offset
   --partition P                    Read only partition P
   --offset O                       With --partition: an offset, earliest or latest (default latest)
@@ -120,6 +125,7 @@ export async function runConsume(
   const { values } = parseFlags(args, {
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     topic: { type: "string" },
+    group: { type: "string" },
     "from-beginning": { type: "boolean" },
     partition: { type: "string" },
     offset: { type: "string" },
@@ -143,6 +149,11 @@ export async function runConsume(
   }
   if (offsetText !== undefined && values["from-beginning"]) {
     throw new UsageError("--offset and --from-beginning cannot be used together");
+  }
+  const group = values.group as string | undefined;
+  if (group !== undefined && group === "") throw new UsageError("--group needs a non-empty id");
+  if (group !== undefined && partition !== undefined) {
+    throw new UsageError("--group and --partition cannot be used together");
   }
   let start: number | "earliest" | "latest" = values["from-beginning"] ? "earliest" : "latest";
   if (offsetText !== undefined) {
@@ -171,6 +182,15 @@ export async function runConsume(
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-consumer",
   });
+  if (group !== undefined) {
+    return await consumeGroup(client, topic, group, start === "earliest", {
+      io,
+      format,
+      maxMessages,
+      timeoutMs,
+      signal,
+    });
+  }
   const consumer = new Consumer(client, { maxWaitMs: 500 });
   let count = 0;
   try {
@@ -208,5 +228,74 @@ export async function runConsume(
     await client.close();
   }
   io.stderr(`Processed a total of ${count} messages\n`);
+  return 0;
+}
+
+interface LoopOptions {
+  io: CommandIo;
+  format: FormatOptions;
+  maxMessages?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** `--group`: consume as a group member, committing the offsets of printed records. */
+async function consumeGroup(
+  client: Client,
+  topic: string,
+  group: string,
+  fromBeginning: boolean,
+  o: LoopOptions,
+): Promise<number> {
+  const consumer = new GroupConsumer(client, {
+    groupId: group,
+    autoCommit: false,
+    autoOffsetReset: fromBeginning ? "earliest" : "latest",
+    heartbeatIntervalMs: 1000,
+  });
+  const printed = new Map<string, OffsetToCommit>();
+  const commit = async () => {
+    if (printed.size === 0) return;
+    const offsets = [...printed.values()];
+    printed.clear();
+    await consumer.commit(offsets).catch(() => {/* the group rebalanced: re-delivered later */});
+  };
+  let count = 0;
+  try {
+    await new Admin(client).describeTopics([topic]); // a missing topic fails in one line
+    consumer.subscribe([topic]);
+    let idleSince = Date.now();
+    let lastCommit = Date.now();
+    while (!o.signal?.aborted) {
+      if (o.maxMessages !== undefined && count >= o.maxMessages) break;
+      if (o.timeoutMs !== undefined && Date.now() - idleSince >= o.timeoutMs) break;
+      const waitMs = o.timeoutMs === undefined
+        ? 500
+        : Math.max(0, Math.min(500, o.timeoutMs - (Date.now() - idleSince)));
+      const records = await consumer.poll({ maxWaitMs: waitMs, signal: o.signal });
+      if (records.length > 0) idleSince = Date.now();
+      let out = "";
+      for (const r of records) {
+        if (o.maxMessages !== undefined && count >= o.maxMessages) break;
+        out += formatRecord(r, o.format);
+        printed.set(`${r.topic}\u0000${r.partition}`, {
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.offset + 1,
+        });
+        count++;
+      }
+      if (out) o.io.stdout(out);
+      if (Date.now() - lastCommit >= 5_000) {
+        await commit();
+        lastCommit = Date.now();
+      }
+    }
+    await commit();
+  } finally {
+    await consumer.close().catch(() => {});
+    await client.close();
+  }
+  o.io.stderr(`Processed a total of ${count} messages\n`);
   return 0;
 }

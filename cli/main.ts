@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line: `broker`, `topics`, `produce` and `consume`.
+ * The `sluice` command line: `broker`, `topics`, `produce`, `consume` and `groups`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -19,6 +19,7 @@ import { type CommandIo, processIo } from "./io.ts";
 import { runTopics } from "./topics.ts";
 import { runProduce } from "./produce.ts";
 import { runConsume } from "./consume.ts";
+import { runGroups } from "./groups.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -28,6 +29,7 @@ Commands:
   topics    Create, list, describe, delete and alter topics
   produce   Send standard-input lines as records
   consume   Print records
+  groups    List, describe, reset offsets of and delete consumer groups
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -57,6 +59,8 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         return await runTopics(rest, io);
       case "produce":
         return await runProduce(rest, io);
+      case "groups":
+        return await runGroups(rest, io);
       case "consume": {
         const controller = new AbortController();
         const onSignal = () => controller.abort();
@@ -69,7 +73,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce or consume)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume or groups)`,
         );
     }
   } catch (e) {

@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { Broker, type BrokerConfig } from "../server/mod.ts";
+import { Admin, Client, GroupConsumer, Producer } from "../client/mod.ts";
+import type { CommandIo } from "./io.ts";
+import { main } from "./main.ts";
+import { formatTable, parseDateTime, parseTopicSpec } from "./groups.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function sluice(args: string[]): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const io: CommandIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    stdin: new ReadableStream({ start: (c) => c.close() }),
+    stdinIsTerminal: false,
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
+
+interface Env {
+  b: string[];
+  client: Client;
+  admin: Admin;
+  producer: Producer;
+}
+
+async function withBroker(fn: (env: Env) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_groups_cli_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+    groupInitialRebalanceDelayMs: 0,
+    offsetsTopicNumPartitions: 2,
+  } as Partial<BrokerConfig>);
+  const client = new Client({
+    bootstrapServers: `127.0.0.1:${broker.port}`,
+    clientId: "member",
+    retryBackoffMs: 20,
+  });
+  try {
+    await fn({
+      b: ["--bootstrap-server", `127.0.0.1:${broker.port}`],
+      client,
+      admin: new Admin(client),
+      producer: new Producer(client),
+    });
+  } finally {
+    await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Produces `counts[p]` records `p-i` to each partition `p` of `topic`, timestamps 1000+i. */
+async function produce(env: Env, topic: string, counts: number[]) {
+  for (const [p, n] of counts.entries()) {
+    await env.producer.send({
+      topic,
+      messages: Array.from({ length: n }, (_, i) => ({
+        value: `${p}-${i}`,
+        partition: p,
+        timestamp: 1000 + i,
+      })),
+    });
+  }
+}
+
+async function joined(env: Env, group: string, topic: string): Promise<GroupConsumer> {
+  const m = new GroupConsumer(env.client, {
+    groupId: group,
+    autoCommit: false,
+    heartbeatIntervalMs: 100,
+    sessionTimeoutMs: 10_000,
+  });
+  m.subscribe([topic]);
+  await m.poll({ maxWaitMs: 0 });
+  return m;
+}
+
+Deno.test("sluice groups --describe shows exact offsets and lag; --list, --members, --state", async () => {
+  await withBroker(async (env) => {
+    await env.admin.createTopics([{ name: "orders", numPartitions: 2 }]);
+    await produce(env, "orders", [5, 3]); // N = 8
+    const m = await joined(env, "g1", "orders");
+    await m.commit([
+      { topic: "orders", partition: 0, offset: 2 },
+      { topic: "orders", partition: 1, offset: 3 },
+    ]); // M = 5
+    const b = env.b;
+    assert.deepEqual(await sluice(["groups", ...b, "--list"]), {
+      code: 0,
+      stdout: "g1\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sluice(["groups", ...b, "--list", "--state"]), {
+      code: 0,
+      stdout: "GROUP                     STATE\ng1                        Stable\n",
+      stderr: "",
+    });
+    const id = m.memberId;
+    const w = Math.max(15, id.length);
+    const active = await sluice(["groups", ...b, "--describe", "--group", "g1"]);
+    assert.deepEqual(active, {
+      code: 0,
+      stdout: "\n" +
+        `GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             ${
+          "CONSUMER-ID".padEnd(w)
+        } HOST            CLIENT-ID\n` +
+        `g1              orders          0          2               5               3               ${
+          id.padEnd(w)
+        } /127.0.0.1      member\n` +
+        `g1              orders          1          3               3               0               ${
+          id.padEnd(w)
+        } /127.0.0.1      member\n`,
+      stderr: "",
+    });
+    const members = await sluice(["groups", ...b, "--describe", "--group", "g1", "--members"]);
+    assert.equal(
+      members.stdout,
+      "\n" +
+        `GROUP           ${"CONSUMER-ID".padEnd(w)} HOST            CLIENT-ID       #PARTITIONS\n` +
+        `g1              ${id.padEnd(w)} /127.0.0.1      member          2\n`,
+    );
+    const state = await sluice(["groups", ...b, "--describe", "--group", "g1", "--state"]);
+    const coord = `127.0.0.1:${b[1].split(":")[1]} (1)`.padEnd(25);
+    assert.equal(
+      state.stdout,
+      "\nGROUP                     COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE           #MEMBERS\n" +
+        `g1                        ${coord} range                Stable          1\n`,
+    );
+    await m.close();
+    // No members: the rows stay, with "-" for the member columns.
+    assert.deepEqual(await sluice(["groups", ...b, "--describe", "--group", "g1"]), {
+      code: 0,
+      stdout: "\nConsumer group 'g1' has no active members.\n\n" +
+        "GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\n" +
+        "g1              orders          0          2               5               3               -               -               -\n" +
+        "g1              orders          1          3               3               0               -               -               -\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sluice(["groups", ...b, "--describe", "--group", "nope"]), {
+      code: 1,
+      stdout: "",
+      stderr: "sluice groups: Consumer group 'nope' does not exist.\n",
+    });
+  });
+});
+
+Deno.test("sluice groups --reset-offsets plans, refuses active groups, executes; consume --group resumes there", async () => {
+  await withBroker(async (env) => {
+    await env.admin.createTopics([{ name: "t", numPartitions: 1 }]);
+    await produce(env, "t", [6]); // values 0-0..0-5, timestamps 1000..1005
+    const b = env.b;
+    const consume = (n: number) =>
+      sluice(["consume", ...b, "--topic", "t", "--group", "cg", "--max-messages", String(n)]);
+    // consume --group --from-beginning starts at 0 and commits what it printed.
+    assert.deepEqual(
+      await sluice([
+        "consume",
+        ...b,
+        "--topic",
+        "t",
+        "--group",
+        "cg",
+        "--from-beginning",
+        "--max-messages",
+        "2",
+      ]),
+      { code: 0, stdout: "0-0\n0-1\n", stderr: "Processed a total of 2 messages\n" },
+    );
+    assert.deepEqual(await env.admin.listConsumerGroupOffsets("cg"), [
+      { topic: "t", partition: 0, offset: 2, metadata: "" },
+    ]);
+    assert.deepEqual((await consume(2)).stdout, "0-2\n0-3\n");
+
+    // Dry run (default): the plan, no change.
+    const reset = ["groups", ...b, "--reset-offsets", "--group", "cg", "--topic", "t"];
+    assert.deepEqual(await sluice([...reset, "--to-earliest"]), {
+      code: 0,
+      stdout:
+        "\nGROUP                          TOPIC                          PARTITION  NEW-OFFSET\n" +
+        "cg                             t                              0          0\n",
+      stderr: "WARN: No action will be performed as the --execute option is missing.\n",
+    });
+    assert.equal((await env.admin.listConsumerGroupOffsets("cg"))[0].offset, 4);
+
+    // Refused while a member is active, for a dry run too.
+    const m = await joined(env, "cg", "t");
+    assert.deepEqual(await sluice([...reset, "--to-earliest", "--execute"]), {
+      code: 1,
+      stdout: "",
+      stderr: "sluice groups: Assignments can only be reset if the group 'cg' is inactive, " +
+        "but the current state is Stable.\n",
+    });
+    await m.close();
+
+    await sluice([...reset, "--to-earliest", "--execute"]);
+    assert.deepEqual((await consume(1)).stdout, "0-0\n");
+    const toOffset = await sluice([
+      ...reset.slice(0, -2),
+      "--topic",
+      "t:0",
+      "--to-offset",
+      "3",
+      "--execute",
+    ]);
+    assert.equal(
+      toOffset.stdout.split("\n")[2],
+      "cg                             t                              0          3",
+    );
+    assert.deepEqual((await consume(1)).stdout, "0-3\n");
+    // --to-offset beyond the end is clamped to the log end offset, as Kafka does.
+    await sluice([...reset, "--to-offset", "99", "--execute"]);
+    assert.equal((await env.admin.listConsumerGroupOffsets("cg"))[0].offset, 6);
+    const ts = new Date(1002).toISOString(); // "1970-01-01T00:00:01.002Z"
+    await sluice([...reset, "--to-datetime", ts, "--execute"]);
+    assert.deepEqual((await consume(2)).stdout, "0-2\n0-3\n");
+    await sluice([...reset, "--shift-by", "-3", "--execute"]);
+    assert.deepEqual((await consume(1)).stdout, "0-1\n");
+    await sluice([...reset, "--to-latest", "--execute"]);
+    assert.equal((await env.admin.listConsumerGroupOffsets("cg"))[0].offset, 6);
+
+    assert.deepEqual(await sluice(["groups", ...b, "--delete", "--group", "cg"]), {
+      code: 0,
+      stdout: "Deletion of requested consumer groups ('cg') was successful.\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sluice(["groups", ...b, "--list"]), { code: 0, stdout: "", stderr: "" });
+    assert.deepEqual(await sluice(["groups", ...b, "--delete", "--group", "cg"]), {
+      code: 1,
+      stdout: "",
+      stderr:
+        "sluice groups: Deletion of consumer group 'cg' failed: The group id does not exist.\n",
+    });
+  });
+});
+
+Deno.test("sluice groups rejects bad flags with one line and exit code 2", async () => {
+  const cases: Array<[string[], string]> = [
+    [[], "exactly one of --list, --describe, --reset-offsets or --delete is required"],
+    [["--list", "--describe"], "exactly one of --list, --describe, --reset-offsets or --delete"],
+    [["--describe"], "--describe needs --group"],
+    [["--delete"], "--delete needs --group"],
+    [["--list", "--members"], "--members needs --describe"],
+    [["--describe", "--group", "g", "--members", "--state"], "--members and --state cannot"],
+    [["--reset-offsets", "--group", "g", "--topic", "t"], "--reset-offsets needs exactly one of"],
+    [
+      ["--reset-offsets", "--group", "g", "--to-earliest"],
+      "--reset-offsets needs --topic or --all-topics",
+    ],
+    [
+      ["--reset-offsets", "--group", "g", "--topic", "t:x", "--to-earliest"],
+      'invalid --topic "t:x"',
+    ],
+    [
+      ["--reset-offsets", "--group", "g", "--topic", "t", "--to-offset", "-1"],
+      'invalid --to-offset "-1": expected an integer >= 0',
+    ],
+    [
+      ["--reset-offsets", "--group", "g", "--topic", "t", "--to-datetime", "yesterday"],
+      'invalid --to-datetime "yesterday"',
+    ],
+    [
+      [
+        "--reset-offsets",
+        "--group",
+        "g",
+        "--topic",
+        "t",
+        "--to-datetime",
+        "2026-02-30T00:00:00.000",
+      ],
+      "no such date",
+    ],
+    [["--describe", "--group", "g", "--to-earliest"], "--to-earliest needs --reset-offsets"],
+    [["--list", "--bogus"], "Unknown option '--bogus'"],
+  ];
+  for (const [args, message] of cases) {
+    const r = await sluice(["groups", "--bootstrap-server", "127.0.0.1:1", ...args]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.ok(r.stderr.startsWith("sluice groups: "), r.stderr);
+    assert.ok(r.stderr.includes(message), `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.stderr.split("\n").length, 2, "one line");
+  }
+  const c = await sluice(["consume", "--topic", "t", "--group", "g", "--partition", "0"]);
+  assert.deepEqual(c, {
+    code: 2,
+    stdout: "",
+    stderr: "sluice consume: --group and --partition cannot be used together\n",
+  });
+});
+
+Deno.test("groups helpers: topic specs, datetimes, tables", () => {
+  assert.deepEqual(parseTopicSpec("t"), { topic: "t", partitions: null });
+  assert.deepEqual(parseTopicSpec("a:b:1,2"), { topic: "a:b", partitions: [1, 2] });
+  assert.equal(parseDateTime("2026-01-02T03:04:05.006Z"), Date.UTC(2026, 0, 2, 3, 4, 5, 6));
+  assert.equal(parseDateTime("2026-01-02T03:04:05.006+01:00"), Date.UTC(2026, 0, 2, 2, 4, 5, 6));
+  assert.equal(
+    parseDateTime("2026-01-02T03:04:05.006"),
+    new Date(2026, 0, 2, 3, 4, 5, 6).getTime(),
+  );
+  assert.equal(formatTable([["A", "B", "C"], ["xx", "y", "z"]], [1, 3, 0]), "A  B   C\nxx y   z\n");
+});

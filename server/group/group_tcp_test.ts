@@ -365,3 +365,54 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "librdkafka (kcat) groups: a restarted static leader keeps its partitions, no rebalance",
+  ignore: !wired || !kcat,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_group_static_" });
+    const broker = await startBroker(dir);
+    const children: Deno.ChildProcess[] = [];
+    try {
+      const admin = kafkaAt(broker.port).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: "ts", numPartitions: 4 }] });
+      await admin.disconnect();
+      const staticId = (id: string) => ["-X", `group.instance.id=${id}`];
+      const logA: string[] = [];
+      const logB: string[] = [];
+      const logA2: string[] = [];
+      children.push(kcatMember(broker.port, "gs", "ts", logA, staticId("a")));
+      await waitFor("A (leader) to own ts", () => lastAssignment(logA)?.split(",").length === 4);
+      children.push(kcatMember(broker.port, "gs", "ts", logB, staticId("b")));
+      await waitFor(
+        "A and B to split ts",
+        () =>
+          lastAssignment(logA)?.split(",").length === 2 &&
+          lastAssignment(logB)?.split(",").length === 2,
+      );
+      const assignedA = lastAssignment(logA);
+      children[0].kill("SIGKILL");
+      await children[0].status;
+      children.push(kcatMember(broker.port, "gs", "ts", logA2, staticId("a")));
+      await waitFor("the restarted A to be assigned", () => lastAssignment(logA2) !== undefined);
+      assertEquals(lastAssignment(logA2), assignedA);
+      await new Promise((r) => setTimeout(r, 1000));
+      // B saw one assignment and no revocation: the restart did not rebalance the group.
+      assertEquals(logB.filter((l) => l.includes("rebalanced")).length, 1);
+    } finally {
+      for (const c of children) {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
+        await c.status;
+      }
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -14,21 +14,24 @@ import type { BrokerConfig } from "../server/config.ts";
 
 /** A running broker owned by a test file, with the data directory it writes to. */
 export interface TestBroker {
-  /** The broker itself. */
+  /** The broker itself (a new one after {@linkcode TestBroker.restart}). */
   broker: Broker;
-  /** The TCP port it listens on (127.0.0.1). */
+  /** The TCP port it listens on (127.0.0.1); changes on restart. */
   port: number;
-  /** `"127.0.0.1:PORT"`, what clients take as bootstrap servers. */
+  /** `"127.0.0.1:PORT"`, what clients take as bootstrap servers; changes on restart. */
   bootstrap: string;
   /** The temporary data directory (removed by {@linkcode TestBroker.close}). */
   dataDir: string;
+  /** Close the broker and start a new one on the same data directory (and a new port). */
+  restart(): Promise<void>;
   /** Close the broker and remove its data directory. Safe to call twice. */
   close(): Promise<void>;
 }
 
 /**
  * Start a broker on `127.0.0.1` with a free port, a fresh temporary data directory and no log
- * output. `overrides` are merged over those settings.
+ * output (`SLUICE_TEST_LOG=debug` shows the broker's log). `overrides` are merged over those
+ * settings; `group.initial.rebalance.delay.ms` is 0, as in Kafka's own tests.
  *
  * @example Start and stop a broker
  * ```ts ignore
@@ -45,32 +48,44 @@ export interface TestBroker {
  */
 export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promise<TestBroker> {
   const dataDir = await Deno.makeTempDir({ prefix: "sluice_interop_" });
-  let broker: Broker;
-  try {
-    broker = await Broker.start({
+  const start = () =>
+    Broker.start({
       listeners: "PLAINTEXT://127.0.0.1:0",
       logDirs: [dataDir],
       logLevel: (Deno.env.get("SLUICE_TEST_LOG") as BrokerConfig["logLevel"]) ?? "silent",
-      // Kafka's usual test setting (group.initial.rebalance.delay.ms=0), used once the broker
-      // config has it; ignored before
       groupInitialRebalanceDelayMs: 0,
       ...overrides,
-    } as Partial<BrokerConfig>);
+    });
+  let first: Broker;
+  try {
+    first = await start();
   } catch (err) {
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     throw new Error(`start broker: ${err instanceof Error ? err.message : err}`, { cause: err });
   }
   let closed: Promise<void> | undefined;
-  const port = broker.port;
-  return {
-    broker,
-    port,
-    bootstrap: `127.0.0.1:${port}`,
+  const tb: TestBroker = {
+    broker: first,
+    port: first.port,
+    bootstrap: `127.0.0.1:${first.port}`,
     dataDir,
+    async restart(): Promise<void> {
+      if (closed) throw new Error("restart broker: it was closed");
+      await tb.broker.close();
+      try {
+        tb.broker = await start();
+      } catch (err) {
+        throw new Error(`restart broker: ${err instanceof Error ? err.message : err}`, {
+          cause: err,
+        });
+      }
+      tb.port = tb.broker.port;
+      tb.bootstrap = `127.0.0.1:${tb.port}`;
+    },
     close(): Promise<void> {
       closed ??= (async () => {
         try {
-          await broker.close();
+          await tb.broker.close();
         } finally {
           await Deno.remove(dataDir, { recursive: true }).catch(() => {});
         }
@@ -78,6 +93,7 @@ export async function startBroker(overrides: Partial<BrokerConfig> = {}): Promis
       return closed;
     },
   };
+  return tb;
 }
 
 /**

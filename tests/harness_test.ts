@@ -63,3 +63,24 @@ Deno.test({
     await rejects(Deno.connect({ hostname: "127.0.0.1", port: b.port }));
   },
 });
+
+Deno.test({
+  name: "TestBroker.restart() serves the same data directory on a new broker",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const b = await startBroker();
+    try {
+      const before = b.broker;
+      await b.restart();
+      assert(b.broker !== before);
+      assertEquals(b.bootstrap, `127.0.0.1:${b.port}`);
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: b.port });
+      conn.close();
+      assert((await Deno.stat(b.dataDir)).isDirectory);
+    } finally {
+      await b.close();
+    }
+    await rejects(b.restart(), /restart broker: it was closed/);
+  },
+});

@@ -86,6 +86,19 @@ const COORDINATOR_MOVED = new Set<number>([
 
 let groupConsumerCount = 0;
 
+function idle(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
 /**
  * A member of a consumer group.
  *
@@ -243,6 +256,11 @@ export class GroupConsumer {
     this.#pollAbort = abort;
     const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
     try {
+      if (this.#consumer.assignment().length === 0) {
+        // Nothing assigned (more members than partitions): wait like an empty long poll.
+        await idle(options.maxWaitMs ?? this.#options.maxWaitMs, signal);
+        return [];
+      }
       return await this.#consumer.poll({ maxWaitMs: options.maxWaitMs, signal });
     } finally {
       this.#pollAbort = null;

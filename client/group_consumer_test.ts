@@ -4,6 +4,7 @@ import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
 import type { ConsumerRecord } from "./consumer.ts";
 import { GroupConsumer, type GroupConsumerOptions } from "./group_consumer.ts";
+import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
 import { Producer } from "./producer.ts";
 
 const td = new TextDecoder();
@@ -297,5 +298,74 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
     await admin.deleteConsumerGroups(["g"]);
     assert.deepEqual(await admin.listGroups(), []);
     await assert.rejects(admin.deleteConsumerGroups(["g"]), /delete group g: GROUP_ID_NOT_FOUND/);
+  });
+});
+
+Deno.test("GroupConsumer: a member removed by the coordinator resets its member id and rejoins", async () => {
+  await withCluster(async (c) => {
+    const m = c.member("kick");
+    assert.deepEqual(await m.poll({ maxWaitMs: 0 }), []);
+    const first = m.memberId;
+    assert.notEqual(first, "");
+    // Remove it behind its back (LeaveGroup v0 with its member id): its next heartbeat gets
+    // UNKNOWN_MEMBER_ID.
+    const leave = await c.client.send(
+      1,
+      { request: LeaveGroupRequest, response: LeaveGroupResponse },
+      LeaveGroupRequest.create({ groupId: "kick", memberId: first }),
+      { version: 0 },
+    );
+    assert.equal(leave.errorCode, 0);
+    const got: ConsumerRecord[] = [];
+    const loop = pollLoop(m, got);
+    await waitFor(
+      "a new member id",
+      () => m.memberId !== first && m.memberId !== "" || !!loop.error,
+    );
+    await waitFor("the partitions back", () => m.assignment().length === 4 || !!loop.error);
+    await c.produce("k", 8);
+    await waitFor("8 records", () => got.length >= 8 || !!loop.error);
+    await loop.stop();
+    assert.deepEqual(valuesOf(got), expected("k", 8));
+  });
+});
+
+Deno.test("GroupConsumer: with more members than partitions the extra member gets nothing", async () => {
+  await withCluster(async (c) => {
+    await new Admin(c.client).createTopics([{ name: "two", numPartitions: 2 }]);
+    const ms = [c.member("many"), c.member("many"), c.member("many")];
+    for (const m of ms) m.subscribe(["two"]);
+    const loops = ms.map((m) => pollLoop(m, []));
+    await waitFor(
+      "a stable 1+1+0 split",
+      () =>
+        new Set(ms.map((m) => m.generationId)).size === 1 &&
+          ms.map((m) => m.assignment().length).sort().join() === "0,1,1" ||
+        loops.some((l) => !!l.error),
+    );
+    for (const l of loops) await l.stop();
+    assert.deepEqual(ms.flatMap(partitionsOf).sort(), [0, 1]);
+  });
+});
+
+Deno.test("GroupConsumer: the async iterator yields records; close auto-commits the position", async () => {
+  await withCluster(async (c) => {
+    await c.produce("it", 5, 1);
+    const m = c.member("iter");
+    const seen: string[] = [];
+    for await (const r of m) {
+      seen.push(td.decode(r.value!));
+      if (seen.length === 5) break;
+    }
+    assert.deepEqual(seen, ["it-0", "it-1", "it-2", "it-3", "it-4"]);
+    await m.close();
+    // Every assigned partition's position is committed (empty ones at 0), as Java does.
+    assert.deepEqual(
+      (await new Admin(c.client).listConsumerGroupOffsets("iter")).map((o) => [
+        o.partition,
+        o.offset,
+      ]),
+      [[0, 5], [1, 0], [2, 0], [3, 0]],
+    );
   });
 });

@@ -169,6 +169,12 @@ export function formatReport(report: E2eReport): string {
       lines.push(`  ${b.pass ? "met    " : "NOT met"}  ${b.bar}: ${b.measured}`);
     }
   }
+  if (report.brokerProfile) {
+    lines.push("", `Broker CPU profile (${report.brokerProfile.file}), top self time:`);
+    for (const t of report.brokerProfile.top) {
+      lines.push(`  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.name}`);
+    }
+  }
   return lines.join("\n") + "\n";
 }
 
@@ -262,6 +268,21 @@ export function markdownPage(report: E2eReport, options: PageOptions = {}): stri
     out.push("", "## Issue #7 bars", "", mdRow(["bar", "measured", "met"]));
     out.push(mdRow(["---", "---", "---"]));
     for (const b of bars) out.push(mdRow([b.bar, b.measured, b.pass ? "yes" : "**no**"]));
+  }
+  if (report.brokerProfile) {
+    out.push(
+      "",
+      "## Broker CPU profile",
+      "",
+      "Top self time over the whole run (`--cpu-prof`, V8 sampling profile of the broker process;",
+      "`(idle)` is time spent waiting):",
+      "",
+      mdRow(["share", "ms", "function"]),
+      mdRow(["--:", "--:", "---"]),
+    );
+    for (const t of report.brokerProfile.top) {
+      out.push(mdRow([`${(t.share * 100).toFixed(1)}%`, t.ms.toFixed(0), `\`${t.name}\``]));
+    }
   }
   return out.join("\n") + "\n";
 }

@@ -15,6 +15,7 @@ import { type BrokerProcess, resetPeakRss, startBrokerProcess } from "./broker_p
 import type { ConsumeStats, ProduceStats } from "./payload.ts";
 import { buildRdkafkaPerf, type ClientName, startConsumer, startProducer } from "./workers.ts";
 import type { Workload } from "./workloads.ts";
+import { type CpuProfile, type SelfTime, topSelfTime } from "./profile_summary.ts";
 
 /** The machine's limits for one workload's bytes. */
 export interface BaselineSet {
@@ -100,6 +101,8 @@ export interface E2eReport {
   results: WorkloadResult[];
   /** Clients that could not run and why. */
   skipped: Array<{ client: ClientName; reason: string }>;
+  /** With a CPU profile: the broker's top self-time functions over the whole run. */
+  brokerProfile?: { file: string; top: SelfTime[] };
 }
 
 /** Options for {@linkcode runE2e}. */
@@ -254,6 +257,26 @@ async function runOne(
   return r;
 }
 
+async function newestProfile(
+  dir: string,
+  log: (line: string) => void,
+): Promise<{ file: string; top: SelfTime[] } | undefined> {
+  let newest: { file: string; mtime: number } | undefined;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.name.endsWith(".cpuprofile")) continue;
+      const mtime = (await Deno.stat(`${dir}/${e.name}`)).mtime?.getTime() ?? 0;
+      if (!newest || mtime > newest.mtime) newest = { file: `${dir}/${e.name}`, mtime };
+    }
+    if (!newest) throw new Error("no .cpuprofile written");
+    const profile: CpuProfile = JSON.parse(await Deno.readTextFile(newest.file));
+    return { file: newest.file, top: topSelfTime(profile, 20) };
+  } catch (e) {
+    log(`broker CPU profile in ${dir}: ${message(e)}`);
+    return undefined;
+  }
+}
+
 /**
  * Runs the load tool once (see the module doc).
  *
@@ -339,6 +362,7 @@ export async function runE2e(options: RunE2eOptions): Promise<E2eReport> {
     }
   } finally {
     await broker.stop();
+    if (options.cpuProfDir) report.brokerProfile = await newestProfile(options.cpuProfDir, log);
     report.machine.loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => ""))
       .split(" ").slice(0, 3).join(" ");
   }

@@ -509,6 +509,48 @@ export function definePythonClientTests(
     assertSameRecords(sent, results, got, false);
   });
 
+  interopTest(
+    client,
+    "size limits: max.message.bytes enforced, big records pass fetch limits",
+    async () => {
+      const { bootstrap } = await broker();
+      const topic = uniqueTopic(`${client.name}-limits`);
+      await runClientScript(s, "admin", {
+        bootstrap,
+        op: "create_topics",
+        topics: [{ name: topic, partitions: 1, configs: { "max.message.bytes": "100000" } }],
+      });
+      const big = (count: number) => ({ repeat: "z", count }) as unknown as string;
+      const refused = await pyProduce(s, bootstrap, topic, [{
+        partition: 0,
+        key: "k",
+        value: big(200_000),
+      }], profile.bigProducer)
+        .then((r) => `accepted: ${JSON.stringify(r)}`, (e: Error) => e.message);
+      assert(/MSG_SIZE_TOO_LARGE|MessageSizeTooLarge|\b10\b/.test(refused), refused);
+      const fits = await pyProduce(s, bootstrap, topic, [{
+        partition: 0,
+        key: "k",
+        value: "fits",
+      }]);
+      assertEquals(fits.map((r) => [r.partition, r.offset]), [[0, 0]]);
+
+      // KIP-74: a 2 MB record is returned even though it exceeds the consumer's default
+      // per-partition fetch size (1 MiB); the file's topics allow 4 MiB
+      const topic2 = uniqueTopic(`${client.name}-kip74`);
+      await pyProduce(s, bootstrap, topic2, [
+        { partition: 0, key: "huge", value: big(2_000_000) },
+        { partition: 0, key: "small", value: "after" },
+      ], profile.bigProducer);
+      const got = await pyConsume(s, bootstrap, topic2, 2);
+      assertEquals(got.map((r) => [r.offset, r.key, r.value?.length]), [[0, "huge", 2_000_000], [
+        1,
+        "small",
+        5,
+      ]]);
+    },
+  );
+
   interopTest(client, "acks=0 produce", async () => {
     const { bootstrap } = await broker();
     const topic = uniqueTopic(`${client.name}-acks0`);

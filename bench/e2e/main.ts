@@ -42,6 +42,7 @@ Options:
   --idle-ms N        A consumer gives up after N ms without records (default 15000)
   --timeout-s N      Kill a producer or consumer after N seconds (default 600)
   --no-baselines     Skip the loopback TCP and file write measurements
+  --no-warmup        Skip the unreported warm-up run (100k records of 100 B at most)
   --cpu-prof DIR     Write a V8 CPU profile of the broker into DIR
   -h, --help         Show this help
 
@@ -71,6 +72,8 @@ export interface E2eArgs {
   timeoutMs: number;
   /** Measure machine limits. */
   baselines: boolean;
+  /** Warm the broker up first. */
+  warmup: boolean;
   /** CPU profile directory. */
   cpuProf?: string;
   /** Help asked for. */
@@ -117,6 +120,7 @@ export function parseE2eArgs(args: string[]): E2eArgs {
         "idle-ms": { type: "string" },
         "timeout-s": { type: "string" },
         "no-baselines": { type: "boolean" },
+        "no-warmup": { type: "boolean" },
         "cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -146,6 +150,7 @@ export function parseE2eArgs(args: string[]): E2eArgs {
     idleMs: positive("--idle-ms", values["idle-ms"], 15_000),
     timeoutMs: positive("--timeout-s", values["timeout-s"], 600) * 1000,
     baselines: !values["no-baselines"],
+    warmup: !values["no-warmup"],
     cpuProf: values["cpu-prof"],
     help: values.help ?? false,
   };
@@ -185,6 +190,7 @@ export async function main(args: string[]): Promise<{ code: number; report?: E2e
     idleMs: opts.idleMs,
     timeoutMs: opts.timeoutMs,
     baselines: opts.baselines,
+    warmup: opts.warmup,
     cpuProfDir: opts.cpuProf,
   });
   console.log(formatReport(report));

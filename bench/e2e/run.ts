@@ -121,6 +121,8 @@ export interface RunE2eOptions {
   timeoutMs?: number;
   /** Measure loopback TCP and file writes. Default true. */
   baselines?: boolean;
+  /** Warm the broker up with an unreported run first. Default true. */
+  warmup?: boolean;
   /** Write a CPU profile of the broker here. */
   cpuProfDir?: string;
   /** Progress lines. Default: stderr. */
@@ -160,6 +162,9 @@ async function createTopic(bootstrap: string, w: Workload, topic: string): Promi
 /** Machine limits are measured over at least this many bytes. */
 const MIN_BASELINE_BYTES = 64_000_000;
 
+/** Kill functions of the client processes now running. */
+const running = new Set<() => void>();
+
 const message = (e: unknown) => e instanceof Error ? e.message : String(e);
 
 function clean(s: ConsumeStats | undefined, records: number): boolean {
@@ -197,6 +202,10 @@ async function runOne(
     records: w.records,
   };
   const kills: Array<() => void> = [];
+  const track = (k: () => void) => {
+    kills.push(k);
+    running.add(k);
+  };
   try {
     await createTopic(broker.bootstrap, w, topic);
     const rssReset = await resetPeakRss(broker.pid);
@@ -207,7 +216,7 @@ async function runOne(
       { ...common, idleMs: options.idleMs },
       options.timeoutMs,
     );
-    kills.push(consumer.kill);
+    track(consumer.kill);
     await consumer.ready;
     const producer = startProducer(
       client,
@@ -215,7 +224,7 @@ async function runOne(
       { ...common, size: w.size, acks: w.acks, rate: w.rate },
       options.timeoutMs,
     );
-    kills.push(producer.kill);
+    track(producer.kill);
     const [p, c] = await Promise.allSettled([producer.result, consumer.result]);
     const after = await broker.usage();
     r.brokerCpuSeconds = after.cpuSeconds - before.cpuSeconds;
@@ -234,7 +243,7 @@ async function runOne(
     if (c.status === "rejected") throw c.reason;
     r.e2e = c.value;
     const catchup = startConsumer(client, rdkafka, { ...common, idleMs: 5_000 }, options.timeoutMs);
-    kills.push(catchup.kill);
+    track(catchup.kill);
     r.catchup = await catchup.result;
     if (r.catchup.seconds > 0) {
       r.consumeRecPerSec = r.catchup.unique / r.catchup.seconds;
@@ -252,7 +261,10 @@ async function runOne(
   } catch (e) {
     r.error = message(e);
   } finally {
-    for (const k of kills) k();
+    for (const k of kills) {
+      k();
+      running.delete(k);
+    }
   }
   return r;
 }
@@ -326,7 +338,34 @@ export async function runE2e(options: RunE2eOptions): Promise<E2eReport> {
   const broker = await startBrokerProcess({ cpuProfDir: options.cpuProfDir });
   log(`broker pid ${broker.pid} on ${broker.bootstrap}, data in ${broker.dataDir}`);
   const runId = Date.now().toString(36);
+  // Ctrl-C or a kill must not leave the broker or a client running.
+  const onSignal = async () => {
+    log("interrupted: stopping the clients and the broker");
+    for (const k of running) k();
+    await broker.stop();
+    Deno.exit(130);
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
+    if ((options.warmup ?? true) && clients.length > 0 && options.workloads.length > 0) {
+      // A fresh broker runs its first requests through cold (unoptimised) code: warm it up with
+      // an unreported run so that the first workload is not penalised.
+      const records = Math.min(100_000, Math.max(...options.workloads.map((w) => w.records)));
+      const warm: Workload = {
+        name: "warmup",
+        description: "warm-up, not reported",
+        records,
+        size: 100,
+        partitions: 1,
+        acks: 1,
+        fsync: false,
+        rate: 0,
+      };
+      log(`warm-up: ${records} records of 100 B with ${clients[0]}`);
+      const r = await runOne(broker, warm, clients[0], rdkafka, undefined, limits, runId);
+      if (r.error) log(`  warm-up failed: ${r.error}`);
+    }
     for (const w of options.workloads) {
       let base: BaselineSet | undefined;
       if (options.baselines ?? true) {
@@ -361,6 +400,7 @@ export async function runE2e(options: RunE2eOptions): Promise<E2eReport> {
       }
     }
   } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
     await broker.stop();
     if (options.cpuProfDir) report.brokerProfile = await newestProfile(options.cpuProfDir, log);
     report.machine.loadAfter = (await Deno.readTextFile("/proc/loadavg").catch(() => ""))

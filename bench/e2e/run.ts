@@ -342,7 +342,7 @@ export async function runE2e(options: RunE2eOptions): Promise<E2eReport> {
   const onSignal = async () => {
     log("interrupted: stopping the clients and the broker");
     for (const k of running) k();
-    await broker.stop();
+    await broker.stop().catch(() => {});
     Deno.exit(130);
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];

@@ -183,7 +183,9 @@ function spawnWorker<T>(
   })();
   // A worker that fails before it is ready must not leave `ready` pending.
   const readyOrFail = Promise.race([ready, result.then(() => {})]);
+  // Callers await what they need; a rejection nobody awaits must not crash the tool.
   result.catch(() => {});
+  readyOrFail.catch(() => {});
   return { ready: readyOrFail, result, kill };
 }
 

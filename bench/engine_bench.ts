@@ -13,7 +13,8 @@
  *   marker and no recovery point, so every batch is re-validated (bar: < 2 s), vs a raw read of
  *   the same bytes.
  *
- * `SLUICE_BENCH_LOG_BYTES` overrides the 1 GiB log size (e.g. `268435456` for a quick run).
+ * `SLUICE_BENCH_LOG_BYTES` overrides the 1 GiB log size (e.g. `268435456` for a quick run);
+ * `SLUICE_BENCH_ONLY=append|read|open` runs one section.
  *
  * @module
  */
@@ -23,6 +24,8 @@ import { buildBatch, type TestRecord } from "../wasm/testing.ts";
 
 const LOG_BYTES = Number(Deno.env.get("SLUICE_BENCH_LOG_BYTES") ?? 1 << 30);
 const READ_BYTES = Math.min(LOG_BYTES, 256 << 20);
+const ONLY = Deno.env.get("SLUICE_BENCH_ONLY");
+const run = (section: string): boolean => ONLY === undefined || ONLY === section;
 const root = await Deno.makeTempDir({ prefix: "sluice-engine-bench-" });
 globalThis.addEventListener("unload", () => {
   try {
@@ -51,7 +54,8 @@ const quiet = { retentionCheckIntervalMs: 0, flushCheckpointIntervalMs: 0 };
 
 // --- append -------------------------------------------------------------------------------------
 const appendMgr = await LogManager.open(`${root}/append`, quiet);
-for (const [label, records, n] of [["16 KiB", 16, 4000], ["1 MiB", 1000, 150]] as const) {
+const appendSizes = run("append") ? [["16 KiB", 16, 4000], ["1 MiB", 1000, 150]] as const : [];
+for (const [label, records, n] of appendSizes) {
   const batch = batchOf(records);
   const topic = `append-${records}`;
   await appendMgr.createTopic(topic, 1);
@@ -71,124 +75,128 @@ for (const [label, records, n] of [["16 KiB", 16, 4000], ["1 MiB", 1000, 150]] a
 }
 
 // --- sequential read of a cold log ---------------------------------------------------------------
-const readDir = `${root}/read`;
-{
-  const mgr = await LogManager.open(readDir, quiet);
-  await mgr.createTopic("read", 1);
-  const log = mgr.partition("read", 0)!;
-  const batch = batchOf(1000);
-  while (log.sizeInBytes < READ_BYTES) await log.append(batch);
-  await mgr.close();
+if (run("read")) {
+  const readDir = `${root}/read`;
+  {
+    const mgr = await LogManager.open(readDir, quiet);
+    await mgr.createTopic("read", 1);
+    const log = mgr.partition("read", 0)!;
+    const batch = batchOf(1000);
+    while (log.sizeInBytes < READ_BYTES) await log.append(batch);
+    await mgr.close();
+  }
+  const readMgr = await LogManager.open(readDir, quiet); // cold: the hot tail starts empty
+  const readLog = readMgr.partition("read", 0)!;
+  const readFile = `${readDir}/read-0/00000000000000000000.log`;
+  const readGroup = `sequential read of a cold ${READ_BYTES >> 20} MiB log, 1 MiB fetches`;
+  Deno.bench(
+    { name: "raw FsFile.read", group: readGroup, baseline: true, n: 8, warmup: 1 },
+    async () => {
+      const f = await Deno.open(readFile, { read: true });
+      const buf = new Uint8Array(1 << 20);
+      let total = 0;
+      while (true) {
+        const n = await f.read(buf);
+        if (n === null) break;
+        total += n;
+      }
+      f.close();
+      if (total < READ_BYTES) throw new Error(`raw read: short read ${total}`);
+    },
+  );
+  const fetchBuf = new Uint8Array((1 << 20) + (64 << 10));
+  Deno.bench(
+    { name: "PartitionLog.readInto (reused buffer)", group: readGroup, n: 8, warmup: 1 },
+    async () => {
+      let off = readLog.logStartOffset;
+      let total = 0;
+      while (off < readLog.logEndOffset) {
+        const { bytes } = await readLog.readInto(off, fetchBuf);
+        total += bytes;
+        const dv = new DataView(fetchBuf.buffer, 0, bytes);
+        let p = 0;
+        let last = off;
+        while (p < bytes) {
+          last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
+          p += 12 + dv.getInt32(p + 8);
+        }
+        off = last + 1;
+      }
+      if (total < READ_BYTES) throw new Error(`log read: short read ${total}`);
+    },
+  );
+  Deno.bench(
+    { name: "PartitionLog.read (new buffer per fetch)", group: readGroup, n: 8, warmup: 1 },
+    async () => {
+      let off = readLog.logStartOffset;
+      let total = 0;
+      while (off < readLog.logEndOffset) {
+        const { records } = await readLog.read(off, 1 << 20);
+        total += records.length;
+        // the last batch's lastOffset: walk the headers of what came back
+        const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+        let p = 0;
+        let last = off;
+        while (p < records.length) {
+          last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
+          p += 12 + dv.getInt32(p + 8);
+        }
+        off = last + 1;
+      }
+      if (total < READ_BYTES) throw new Error(`log read: short read ${total}`);
+    },
+  );
 }
-const readMgr = await LogManager.open(readDir, quiet); // cold: the hot tail starts empty
-const readLog = readMgr.partition("read", 0)!;
-const readFile = `${readDir}/read-0/00000000000000000000.log`;
-const readGroup = `sequential read of a cold ${READ_BYTES >> 20} MiB log, 1 MiB fetches`;
-Deno.bench(
-  { name: "raw FsFile.read", group: readGroup, baseline: true, n: 8, warmup: 1 },
-  async () => {
-    const f = await Deno.open(readFile, { read: true });
-    const buf = new Uint8Array(1 << 20);
-    let total = 0;
-    while (true) {
-      const n = await f.read(buf);
-      if (n === null) break;
-      total += n;
-    }
-    f.close();
-    if (total < READ_BYTES) throw new Error(`raw read: short read ${total}`);
-  },
-);
-const fetchBuf = new Uint8Array((1 << 20) + (64 << 10));
-Deno.bench(
-  { name: "PartitionLog.readInto (reused buffer)", group: readGroup, n: 8, warmup: 1 },
-  async () => {
-    let off = readLog.logStartOffset;
-    let total = 0;
-    while (off < readLog.logEndOffset) {
-      const { bytes } = await readLog.readInto(off, fetchBuf);
-      total += bytes;
-      const dv = new DataView(fetchBuf.buffer, 0, bytes);
-      let p = 0;
-      let last = off;
-      while (p < bytes) {
-        last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
-        p += 12 + dv.getInt32(p + 8);
-      }
-      off = last + 1;
-    }
-    if (total < READ_BYTES) throw new Error(`log read: short read ${total}`);
-  },
-);
-Deno.bench(
-  { name: "PartitionLog.read (new buffer per fetch)", group: readGroup, n: 8, warmup: 1 },
-  async () => {
-    let off = readLog.logStartOffset;
-    let total = 0;
-    while (off < readLog.logEndOffset) {
-      const { records } = await readLog.read(off, 1 << 20);
-      total += records.length;
-      // the last batch's lastOffset: walk the headers of what came back
-      const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
-      let p = 0;
-      let last = off;
-      while (p < records.length) {
-        last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
-        p += 12 + dv.getInt32(p + 8);
-      }
-      off = last + 1;
-    }
-    if (total < READ_BYTES) throw new Error(`log read: short read ${total}`);
-  },
-);
 
 // --- opening a large log -----------------------------------------------------------------------------
-const openDir = `${root}/open`;
-{
-  const mgr = await LogManager.open(openDir, quiet);
-  await mgr.createTopic("big", 1);
-  const log = mgr.partition("big", 0)!;
-  const batch = batchOf(1000);
-  while (log.sizeInBytes < LOG_BYTES) await log.append(batch);
-  await mgr.close();
-}
-const openGroup = `open a ${Math.round(LOG_BYTES / (1 << 20))} MiB log`;
-Deno.bench({
-  name: "raw read of the .log files",
-  group: openGroup,
-  baseline: true,
-  n: 5,
-  warmup: 1,
-}, async () => {
-  for await (const e of Deno.readDir(`${openDir}/big-0`)) {
-    if (!e.name.endsWith(".log")) continue;
-    const f = await Deno.open(`${openDir}/big-0/${e.name}`, { read: true });
-    const buf = new Uint8Array(8 << 20);
-    while ((await f.read(buf)) !== null) { /* read it all */ }
-    f.close();
+if (run("open")) {
+  const openDir = `${root}/open`;
+  {
+    const mgr = await LogManager.open(openDir, quiet);
+    await mgr.createTopic("big", 1);
+    const log = mgr.partition("big", 0)!;
+    const batch = batchOf(1000);
+    while (log.sizeInBytes < LOG_BYTES) await log.append(batch);
+    await mgr.close();
   }
-});
-Deno.bench(
-  { name: "LogManager.open after clean shutdown", group: openGroup, n: 5, warmup: 1 },
-  async (b) => {
+  const openGroup = `open a ${Math.round(LOG_BYTES / (1 << 20))} MiB log`;
+  Deno.bench({
+    name: "raw read of the .log files",
+    group: openGroup,
+    baseline: true,
+    n: 5,
+    warmup: 1,
+  }, async () => {
+    for await (const e of Deno.readDir(`${openDir}/big-0`)) {
+      if (!e.name.endsWith(".log")) continue;
+      const f = await Deno.open(`${openDir}/big-0/${e.name}`, { read: true });
+      const buf = new Uint8Array(8 << 20);
+      while ((await f.read(buf)) !== null) { /* read it all */ }
+      f.close();
+    }
+  });
+  Deno.bench(
+    { name: "LogManager.open after clean shutdown", group: openGroup, n: 5, warmup: 1 },
+    async (b) => {
+      b.start();
+      const mgr = await LogManager.open(openDir, quiet);
+      b.end();
+      if (!mgr.hadCleanShutdown) throw new Error("expected a clean shutdown marker");
+      await mgr.close();
+    },
+  );
+  Deno.bench({
+    name: "LogManager.open after a kill (full recovery)",
+    group: openGroup,
+    n: 5,
+    warmup: 1,
+  }, async (b) => {
+    await Deno.remove(`${openDir}/.kafka_cleanshutdown`);
+    await Deno.remove(`${openDir}/recovery-point-offset-checkpoint`);
     b.start();
     const mgr = await LogManager.open(openDir, quiet);
     b.end();
-    if (!mgr.hadCleanShutdown) throw new Error("expected a clean shutdown marker");
+    if (mgr.hadCleanShutdown) throw new Error("expected no clean shutdown marker");
     await mgr.close();
-  },
-);
-Deno.bench({
-  name: "LogManager.open after a kill (full recovery)",
-  group: openGroup,
-  n: 5,
-  warmup: 1,
-}, async (b) => {
-  await Deno.remove(`${openDir}/.kafka_cleanshutdown`);
-  await Deno.remove(`${openDir}/recovery-point-offset-checkpoint`);
-  b.start();
-  const mgr = await LogManager.open(openDir, quiet);
-  b.end();
-  if (mgr.hadCleanShutdown) throw new Error("expected no clean shutdown marker");
-  await mgr.close();
-});
+  });
+}

@@ -95,6 +95,8 @@ export interface PartitionLogState {
 
 interface PendingAppend {
   records: Uint8Array;
+  /** CRCs and records not checked yet: `#checkDeferred` runs while the bytes are written. */
+  deferred: boolean;
   positions: number[];
   sizes: number[];
   lastOffsetDeltas: number[];
@@ -102,6 +104,34 @@ interface PendingAppend {
   maxTimestamps: number[];
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * Appends at least this large are checked while they are written: `append` reads the batch
+ * headers (framing, offsets, sizes, timestamps: cheap), the write starts in Deno's thread pool,
+ * and the full WASM check (CRC-32C, records) runs meanwhile on this thread. On a failure the file
+ * is truncated back before the promise rejects, and nothing (LEO, indexes, hot tail) moved, so
+ * the log is unchanged when `append` settles. Below this, a synchronous write is cheaper than the
+ * thread-pool round trip, so the check simply runs first.
+ */
+const DEFERRED_CHECK_MIN = 256 * 1024;
+
+/** Header columns of the batches of one append. */
+interface HeaderColumns {
+  count: number;
+  positions: ArrayLike<number>;
+  sizes: ArrayLike<number>;
+  lastOffsetDeltas: ArrayLike<number>;
+  recordCounts: ArrayLike<number>;
+  firstTimestamps: ArrayLike<number>;
+  maxTimestamps: ArrayLike<number>;
+}
+
+/** Thrown through `LogSegment.append` when a deferred check fails (the log is unchanged). */
+class DeferredCheckFailed extends Error {
+  constructor(readonly error: EngineError) {
+    super(error.message);
+  }
 }
 
 const RECORD_LEVEL: ReadonlySet<number> = new Set<number>([
@@ -300,13 +330,26 @@ export class PartitionLog {
     if (!(records instanceof Uint8Array) || records.length === 0) {
       throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
     }
-    const scan = scanBatches(records, { walkRecords: true, verifyCrc: true });
-    if (scan.status !== BatchStatus.OK) {
-      throw new EngineError(errorCodeForBatchStatus(scan.status), `${what} failed: ${scan.detail}`);
+    let scan: HeaderColumns | null = null;
+    if (records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime") {
+      scan = readHeaders(records);
+    }
+    const deferred = scan !== null;
+    if (scan === null) {
+      // small, LogAppendTime (stamping rewrites the CRC: check first) or odd framing: full check
+      const full = scanBatches(records, { walkRecords: true, verifyCrc: true });
+      if (full.status !== BatchStatus.OK) {
+        throw new EngineError(
+          errorCodeForBatchStatus(full.status),
+          `${what} failed: ${full.detail}`,
+        );
+      }
+      scan = full;
     }
     const n = scan.count;
     const p: PendingAppend = {
       records,
+      deferred,
       positions: new Array(n),
       sizes: new Array(n),
       lastOffsetDeltas: new Array(n),
@@ -429,13 +472,25 @@ export class PartitionLog {
       for (const g of group) g.reject(e);
       return;
     }
-    const results: AppendResult[] = [];
+    const results: (AppendResult | EngineError)[] = [];
     let next = this.#leo;
     let messages = 0;
     try {
       const cfg = this.#config;
       for (const req of group) {
         const n = req.sizes.length;
+        let check = req.deferred ? () => this.#checkDeferred(req) : undefined;
+        if (check && cfg.timestampType === "LogAppendTime") {
+          // the topic switched to LogAppendTime since validation: check before stamping
+          try {
+            check();
+          } catch (e) {
+            if (!(e instanceof DeferredCheckFailed)) throw e;
+            results.push(e.error);
+            continue;
+          }
+          check = undefined;
+        }
         let logAppendTime = -1;
         if (cfg.timestampType === "LogAppendTime") {
           logAppendTime = Date.now();
@@ -445,32 +500,43 @@ export class PartitionLog {
           }
         }
         const first = next;
+        const messagesBefore = messages;
         let spanStart = 0;
         let spanBytes = 0;
         let bases: number[] = [];
         let lasts: number[] = [];
-        for (let i = 0; i < n; i++) {
-          const last = next + req.lastOffsetDeltas[i];
-          if (
-            this.#shouldRoll(this.#active, spanBytes, req.sizes[i], last, req.maxTimestamps[i])
-          ) {
-            if (i > spanStart) {
-              await this.#writeSpan(req, spanStart, i, bases, lasts);
-              bases = [];
-              lasts = [];
+        try {
+          for (let i = 0; i < n; i++) {
+            const last = next + req.lastOffsetDeltas[i];
+            if (
+              this.#shouldRoll(this.#active, spanBytes, req.sizes[i], last, req.maxTimestamps[i])
+            ) {
+              if (i > spanStart) {
+                await this.#writeSpan(req, spanStart, i, bases, lasts, check);
+                check = undefined;
+                bases = [];
+                lasts = [];
+              }
+              spanStart = i;
+              spanBytes = 0;
+              await this.#roll(next);
             }
-            spanStart = i;
-            spanBytes = 0;
-            await this.#roll(next);
+            spanBytes += req.sizes[i];
+            setBaseOffset(req.records, req.positions[i], next);
+            bases.push(next);
+            lasts.push(last);
+            next = last + 1;
+            messages += req.recordCounts[i];
           }
-          spanBytes += req.sizes[i];
-          setBaseOffset(req.records, req.positions[i], next);
-          bases.push(next);
-          lasts.push(last);
-          next = last + 1;
-          messages += req.recordCounts[i];
+          await this.#writeSpan(req, spanStart, n, bases, lasts, check);
+        } catch (e) {
+          // a deferred check failed during the first write: nothing of this request was kept
+          if (!(e instanceof DeferredCheckFailed)) throw e;
+          next = first;
+          messages = messagesBefore;
+          results.push(e.error);
+          continue;
         }
-        await this.#writeSpan(req, spanStart, n, bases, lasts);
         results.push({
           baseOffset: first,
           lastOffset: next - 1,
@@ -492,13 +558,37 @@ export class PartitionLog {
       for (const g of group) g.reject(this.#failed);
       return;
     }
+    const moved = next !== this.#leo;
     this.#leo = next;
     this.#hw = next;
     for (let i = 0; i < group.length; i++) {
-      results[i].logStartOffset = this.#lso;
-      group[i].resolve(results[i]);
+      const r = results[i];
+      if (r instanceof EngineError) {
+        group[i].reject(r);
+      } else {
+        r.logStartOffset = this.#lso;
+        group[i].resolve(r);
+      }
     }
-    this.#hooks.onAppend?.(next);
+    if (moved) this.#hooks.onAppend?.(next);
+  }
+
+  /** The full WASM check of a deferred append (CRC-32C, records). */
+  #checkDeferred(req: PendingAppend): void {
+    const scan = scanBatches(req.records, { walkRecords: true, verifyCrc: true });
+    const what = `append to ${this.#name} failed`;
+    if (scan.status !== BatchStatus.OK) {
+      const code = errorCodeForBatchStatus(scan.status);
+      throw new DeferredCheckFailed(new EngineError(code, `${what}: ${scan.detail}`));
+    }
+    if (scan.count !== req.sizes.length) {
+      throw new DeferredCheckFailed(
+        new EngineError(
+          ErrorCode.CORRUPT_MESSAGE,
+          `${what}: ${scan.count} batches found, ${req.sizes.length} in the headers read first`,
+        ),
+      );
+    }
   }
 
   async #writeSpan(
@@ -507,6 +597,7 @@ export class PartitionLog {
     to: number,
     bases: number[],
     lasts: number[],
+    duringWrite?: () => void,
   ): Promise<void> {
     if (to <= from) return;
     const start = req.positions[from];
@@ -518,6 +609,7 @@ export class PartitionLog {
       lasts,
       req.maxTimestamps.slice(from, to),
       this.#config.indexIntervalBytes,
+      duringWrite,
     );
   }
 
@@ -913,6 +1005,43 @@ function floorSegment(segs: LogSegment[], offset: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/**
+ * Reads the batch headers of an append without the WASM scan: positions, sizes and the fields
+ * offsets, limits and indexes need. Returns null when the framing is not plainly whole v2
+ * batches; the caller then runs the full check at once, which says precisely what is wrong.
+ * Everything read here is checked again by the full scan before the append is acknowledged.
+ */
+function readHeaders(buf: Uint8Array): HeaderColumns | null {
+  const cols = {
+    count: 0,
+    positions: [] as number[],
+    sizes: [] as number[],
+    lastOffsetDeltas: [] as number[],
+    recordCounts: [] as number[],
+    firstTimestamps: [] as number[],
+    maxTimestamps: [] as number[],
+  };
+  let p = 0;
+  while (p < buf.length) {
+    if (buf.length - p < BATCH_HEADER_SIZE) return null;
+    const size = 12 + readInt32(buf, p + 8);
+    if (size < BATCH_HEADER_SIZE || size > buf.length - p || buf[p + 16] !== 2) return null;
+    const lastOffsetDelta = readInt32(buf, p + 23);
+    const recordCount = readInt32(buf, p + 57);
+    const codec = buf[p + ATTRIBUTES_OFFSET + 1] & 7;
+    if (codec === 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) return null;
+    cols.positions.push(p);
+    cols.sizes.push(size);
+    cols.lastOffsetDeltas.push(lastOffsetDelta);
+    cols.recordCounts.push(recordCount);
+    cols.firstTimestamps.push(readInt64(buf, 27 + p));
+    cols.maxTimestamps.push(readInt64(buf, MAX_TIMESTAMP_OFFSET + p));
+    cols.count++;
+    p += size;
+  }
+  return cols;
 }
 
 /** Sets the LogAppendTime attribute and maxTimestamp of a batch and recomputes its CRC. */

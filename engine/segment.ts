@@ -94,6 +94,8 @@ export class LogSegment {
   indexDirty = false;
   /** Whether `.log` bytes were written since the last fsync. */
   unsynced = false;
+  /** Recovery accepts forward offset gaps (segments of compacted logs; set by loader/cleaner). */
+  allowOffsetGaps = false;
   #bytesSinceIndex = 0;
   #lastTimeIndexTs = -1;
   #file: Deno.FsFile | undefined;
@@ -213,6 +215,11 @@ export class LogSegment {
    * @param lasts Last offset of each batch.
    * @param maxTimestamps maxTimestamp of each batch.
    * @param intervalBytes `index.interval.bytes`.
+   * @param duringWrite Optional check run on this thread while the bytes are being written (the
+   * write of a large span runs in Deno's thread pool). If it throws, the file is truncated back
+   * to its previous size before the error is rethrown: the segment is unchanged (size, indexes,
+   * hot tail) and nobody could read the bytes meanwhile (reads wait for the write to settle).
+   * @throws What `duringWrite` throws (segment unchanged), or the I/O error.
    */
   async append(
     bytes: Uint8Array,
@@ -221,6 +228,7 @@ export class LogSegment {
     lasts: number[],
     maxTimestamps: number[],
     intervalBytes: number,
+    duringWrite?: () => void,
   ): Promise<void> {
     const start = this.size;
     await this.#io.run(async () => {
@@ -228,13 +236,27 @@ export class LogSegment {
       if (this.#filePos !== start) f.seekSync(start, Deno.SeekMode.Start); // lseek never blocks
       this.#filePos = -1;
       let off = 0;
-      if (bytes.length <= SYNC_WRITE_MAX) {
+      if (bytes.length <= SYNC_WRITE_MAX && !duringWrite) {
         // A small page-cache write is a memory copy: the synchronous call costs a fraction of
         // the thread-pool round trip of an async write (measured: 16 KiB ~10 µs vs ~40 µs).
         while (off < bytes.length) off += f.writeSync(bytes.subarray(off));
       } else {
-        // Large writes go to the thread pool so validation of queued appends overlaps them.
+        // Large writes go to the thread pool: `duringWrite` (and validation of queued appends)
+        // overlaps them.
+        const first = f.write(bytes);
+        let failed: { error: unknown } | null = null;
+        try {
+          duringWrite?.();
+        } catch (e) {
+          failed = { error: e };
+        }
+        off = await first;
         while (off < bytes.length) off += await f.write(bytes.subarray(off));
+        if (failed) {
+          await f.truncate(start);
+          this.#filePos = -1;
+          throw failed.error;
+        }
       }
       this.#filePos = start + off;
     });
@@ -660,7 +682,7 @@ export class LogSegment {
       for (let i = 0; i < scan.count; i++) {
         const base = scan.baseOffsets[i];
         // baseOffset is not covered by the CRC: offsets must continue exactly (no compaction)
-        if (base !== this.nextOffset) {
+        if (base < this.nextOffset || (base > this.nextOffset && !this.allowOffsetGaps)) {
           reason = `batch at byte ${bufPos + scan.positions[i]} has base offset ${base}, ` +
             `expected ${this.nextOffset}`;
           break outer;

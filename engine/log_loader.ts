@@ -21,6 +21,7 @@ import {
 } from "./names.ts";
 import { PartitionLog, type PartitionLogHooks } from "./partition_log.ts";
 import { LogSegment, removeIfExists } from "./segment.ts";
+import { ProducerStateManager } from "./producer_state.ts";
 
 /** What the loader needs to know about a partition. */
 export interface LoadParams {
@@ -166,9 +167,17 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   active.activate(params.hooks?.hotTailBytes ?? 0);
   const leo = active.nextOffset;
   const recoveryPoint = params.cleanShutdown || recovered ? leo : Math.min(rp ?? 0, leo);
+  const logStartOffset = params.logStartOffset ?? segments[0].baseOffset;
+  // idempotent producers: latest valid snapshot ≤ LEO, then the batch headers after it
+  const producerState = new ProducerStateManager(dir, {
+    expirationMs: params.hooks?.producerIdExpirationMs,
+    logger: params.hooks?.logger,
+  });
+  await producerState.load(segments, logStartOffset, leo, params.cleanShutdown);
   return new PartitionLog(params.topic, params.partition, dir, config, {
     segments,
-    logStartOffset: params.logStartOffset ?? segments[0].baseOffset,
+    logStartOffset,
     recoveryPoint,
+    producerState,
   }, params.hooks);
 }

@@ -20,6 +20,7 @@ import {
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
+import { type ProducerStateInfo, ProducerStateManager } from "./producer_state.ts";
 
 /** Result of {@linkcode PartitionLog.append}. */
 export interface AppendResult {
@@ -81,6 +82,8 @@ export interface PartitionLogHooks {
   logger?: (msg: string) => void;
   /** Bytes of the active segment's tail kept in memory. */
   hotTailBytes?: number;
+  /** `producer.id.expiration.ms` (default one day). */
+  producerIdExpirationMs?: number;
 }
 
 /** Initial state handed over by the loader. */
@@ -91,6 +94,8 @@ export interface PartitionLogState {
   logStartOffset: number;
   /** Offset up to which everything is fsynced. */
   recoveryPoint: number;
+  /** Idempotent-producer state loaded from snapshots and the log (default: empty). */
+  producerState?: ProducerStateManager;
 }
 
 interface PendingAppend {
@@ -221,6 +226,22 @@ export class PartitionLog {
     this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
     this.#hooks = hooks;
     this.#newJitter();
+    this.#producers = state.producerState ?? new ProducerStateManager(dir, {
+      expirationMs: hooks.producerIdExpirationMs,
+      logger: hooks.logger,
+    });
+  }
+
+  // idempotent producers: dedup and sequence checks on append, snapshots (producer_state.ts)
+  #producers: ProducerStateManager;
+
+  /**
+   * The idempotent-producer state of this partition (for DescribeProducers).
+   *
+   * @returns One entry per producer id, by id.
+   */
+  producerStates(): ProducerStateInfo[] {
+    return this.#producers.producerStates();
   }
 
   get #active(): LogSegment {
@@ -456,6 +477,7 @@ export class PartitionLog {
     const seg = await LogSegment.create(this.dir, newBase);
     seg.activate(this.#hooks.hotTailBytes ?? 0);
     this.#segments.push(seg);
+    await this.#producers.takeSnapshot(newBase); // producer state as of the new segment
     // Everything before the new segment is now fsynced (Kafka flushes on roll).
     if (this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
       this.#recoveryPoint = Math.max(this.#recoveryPoint, newBase);
@@ -479,6 +501,12 @@ export class PartitionLog {
       const cfg = this.#config;
       for (const req of group) {
         const n = req.sizes.length;
+        // idempotent producers: a duplicate gets its original offsets; bad sequence/epoch fails
+        const dup = this.#checkProducers(req, next);
+        if (dup) {
+          results.push(dup);
+          continue;
+        }
         let check = req.deferred ? () => this.#checkDeferred(req) : undefined;
         if (check && cfg.timestampType === "LogAppendTime") {
           // the topic switched to LogAppendTime since validation: check before stamping
@@ -537,6 +565,7 @@ export class PartitionLog {
           results.push(e.error);
           continue;
         }
+        this.#producers.commitAppend(); // idempotent producers: record the written batches
         results.push({
           baseOffset: first,
           lastOffset: next - 1,
@@ -571,6 +600,25 @@ export class PartitionLog {
       }
     }
     if (moved) this.#hooks.onAppend?.(next);
+  }
+
+  /** Producer-state check of one append: a duplicate's result, an error, or undefined. */
+  #checkProducers(req: PendingAppend, next: number): AppendResult | EngineError | undefined {
+    try {
+      const what = `append to ${this.#name}`;
+      const d = this.#producers.checkAppend(req.records, req.positions, next, what);
+      if (!d) return undefined;
+      return {
+        baseOffset: d.firstOffset,
+        lastOffset: d.lastOffset,
+        logAppendTime: this.#config.timestampType === "LogAppendTime" ? d.timestamp : -1,
+        logStartOffset: 0,
+        recordCount: d.lastOffset - d.firstOffset + 1,
+      };
+    } catch (e) {
+      if (e instanceof EngineError) return e;
+      throw e;
+    }
   }
 
   /** The full WASM check of a deferred append (CRC-32C, records). */
@@ -850,6 +898,7 @@ export class PartitionLog {
   runRetention(now: number = Date.now()): Promise<number> {
     return this.#mutex.run(async () => {
       if (this.#closed || this.#failed) return 0;
+      this.#producers.removeExpired(now); // producer.id.expiration.ms
       const cfg = this.#config;
       if (!cfg.cleanupPolicy.includes("delete")) return 0;
       const segs = this.#segments;
@@ -921,6 +970,8 @@ export class PartitionLog {
         }
         this.#hw = this.#leo;
         this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
+        // idempotent producers: rebuild the state of the shorter log
+        await this.#producers.truncateAndReload(this.#segments, this.#lso, this.#leo);
       } catch (e) {
         this.#failed = storageError(`${what} failed`, e);
         throw this.#failed;
@@ -948,6 +999,8 @@ export class PartitionLog {
         this.#timers.set(id, t);
       }
     }
+    // producer snapshots of deleted segments go too
+    if (splice) await this.#producers.deleteSnapshotsBefore(this.#segments[0].baseOffset);
   }
 
   #timers = new Map<number, ReturnType<typeof setTimeout>>();
@@ -975,6 +1028,7 @@ export class PartitionLog {
         if (!this.#failed) {
           this.#active.sealTimeIndex();
           await this.#flushLocked(this.#leo, true);
+          await this.#producers.takeSnapshot(this.#leo); // producer state at clean shutdown
         }
       } catch (e) {
         err = e;

@@ -12,8 +12,13 @@
 //   gets NOT_ENOUGH_REPLICAS (we are the only replica). acks=0 gets no response; if a partition
 //   failed the connection is closed, as Kafka does, so the producer refreshes metadata.
 // - v5+ log_start_offset, v8+ record_errors/error_message, v10+ current_leader (tagged; only on
-//   leader errors, so left at default). Producer id/epoch/sequence are accepted as they are
-//   (idempotent producers work; de-duplication comes later). Transactional batches are stored but
+//   leader errors, so left at default).
+// - Idempotent producers (engine/producer_state.ts, Kafka 2.7+ rules): a batch equal to one of
+//   the producer's last 5 (same epoch and sequence range) is not stored again and answered NONE
+//   with its original base offset (as Kafka: clients treat it as success); a sequence gap or a
+//   new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
+//   INVALID_PRODUCER_EPOCH; a producer id without state (new or expired) may start at any
+//   sequence (KIP-360: UNKNOWN_PRODUCER_ID is not sent). Transactional batches are stored but
 //   transactions are not supported (InitProducerId refuses transactional ids).
 // - No per-record work: one header peek per partition; records stay raw bytes.
 

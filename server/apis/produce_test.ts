@@ -9,6 +9,7 @@ import {
 } from "../../protocol/messages/delete_topics.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
 import { buildBatch } from "../../wasm/testing.ts";
+import { Broker } from "../broker.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -239,5 +240,106 @@ Deno.test("Metadata does not auto-create __consumer_offsets", async () => {
     assertEquals(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   } finally {
     c.close();
+  }
+});
+
+function idemBatch(seq: number, count: number, epoch = 0, producerId = 42): Uint8Array {
+  return buildBatch({
+    records: Array.from({ length: count }, (_, i) => ({ key: "k", value: `v${seq + i}` })),
+    baseTimestamp: Date.now(),
+    producerId,
+    producerEpoch: epoch,
+    baseSequence: seq,
+  });
+}
+
+async function produceTo(
+  c: RawClient,
+  batch: Uint8Array,
+  version = 9,
+): Promise<[number, number, string | null]> {
+  const p = await c.request(
+    ProduceRequest,
+    ProduceResponse,
+    version,
+    produceBody("idem", 0, batch),
+  );
+  const r = p.responses[0].partitionResponses[0];
+  return [r.errorCode, r.baseOffset, r.errorMessage];
+}
+
+async function fetchAll(c: RawClient): Promise<[number, number]> {
+  const f = await c.request(
+    FetchRequest,
+    FetchResponse,
+    12,
+    fetchBody([{ topic: "idem", partition: 0, offset: 0 }]),
+  );
+  const part = f.responses[0].partitions[0];
+  let batches = 0;
+  const recs = part.records!;
+  for (let p = 0; p < recs.length; batches++) {
+    p += 12 + new DataView(recs.buffer, recs.byteOffset + p + 8, 4).getInt32(0);
+  }
+  return [part.highWatermark, batches];
+}
+
+Deno.test("Produce: a resent idempotent request (lost response) is stored once, same offset", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "idem");
+    assertEquals(await produceTo(c, idemBatch(0, 3)), [0, 0, null]);
+    assertEquals(await produceTo(c, idemBatch(3, 2)), [0, 3, null]);
+    // the response to the second request was "lost": the client resends it, any version
+    for (const v of [3, 7, 9, 11]) {
+      assertEquals(await produceTo(c, idemBatch(3, 2), v), [0, 3, null]);
+    }
+    assertEquals(await produceTo(c, idemBatch(0, 3)), [0, 0, null]);
+    assertEquals(await fetchAll(c), [5, 2]);
+    // a gap and a fenced epoch are refused, the log is unchanged
+    const [gap, , gapMsg] = await produceTo(c, idemBatch(9, 1));
+    assertEquals(gap, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    ok(gapMsg?.includes("sent sequence 9, expected 5"), gapMsg ?? "");
+    assertEquals(await produceTo(c, idemBatch(0, 1, 1)), [0, 5, null]);
+    const [fenced, , fencedMsg] = await produceTo(c, idemBatch(5, 1, 0));
+    assertEquals(fenced, ErrorCode.INVALID_PRODUCER_EPOCH);
+    ok(fencedMsg?.includes("epoch 0 is older than the current epoch 1"), fencedMsg ?? "");
+    assertEquals(await fetchAll(c), [6, 3]);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce: a resent idempotent request after a broker restart is stored once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const round of [0, 1, 2]) {
+      const broker = await Broker.start({
+        listeners: "PLAINTEXT://127.0.0.1:0",
+        logDirs: [dir],
+        logLevel: "silent",
+      });
+      const c = await RawClient.connect(broker.port);
+      try {
+        if (round === 0) {
+          await createTopic(c, "idem");
+          assertEquals(await produceTo(c, idemBatch(0, 2)), [0, 0, null]);
+          assertEquals(await produceTo(c, idemBatch(2, 2)), [0, 2, null]);
+        } else {
+          // resent after the restart: the original offsets, nothing stored
+          assertEquals(await produceTo(c, idemBatch(2, 2)), [0, 2, null]);
+          assertEquals(await produceTo(c, idemBatch(0, 2)), [0, 0, null]);
+          assertEquals(await fetchAll(c), [4, 2]);
+          const [code] = await produceTo(c, idemBatch(5, 1));
+          assertEquals(code, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
+      } finally {
+        c.close();
+        await broker.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -341,7 +341,12 @@ function probeClientUncached(name: ClientName): boolean {
     case "confluent-kafka":
       return probe(PYTHON, ["-c", "import confluent_kafka"]);
     case "kafkajs":
-      return probe(Deno.execPath(), ["eval", "await import('npm:kafkajs@2.2.4')"]);
+      return probe(Deno.execPath(), [
+        "eval",
+        "--no-config",
+        "--no-lock",
+        "await import('npm:kafkajs@2.2.4')",
+      ]);
   }
 }
 

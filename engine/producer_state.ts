@@ -219,8 +219,12 @@ export class ProducerStateManager {
     let offset = nextOffset;
     for (let i = 0; i < n; i++) {
       const p = positions[i];
-      const h = readHeader(records, p, offset);
-      offset += new DataView(records.buffer, records.byteOffset + p + 23, 4).getInt32(0) + 1;
+      const base = offset;
+      const delta = (records[p + 23] << 24) | (records[p + 24] << 16) | (records[p + 25] << 8) |
+        records[p + 26];
+      offset += delta + 1;
+      if (records[p + 43] & 0x80) continue; // producer id -1: not idempotent (the common case)
+      const h = readHeader(records, p, base);
       if (!h) continue;
       pending ??= new Map();
       const current = pending.get(h.producerId) ?? this.#entries.get(h.producerId);

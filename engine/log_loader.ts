@@ -1,6 +1,7 @@
 /**
- * Loads a partition log from its directory, recovering after a crash: stray `.deleted`,
- * `.cleaned`, `.swap` and temporary files are removed; after a clean shutdown the index files
+ * Loads a partition log from its directory, recovering after a crash: an interrupted cleaner
+ * swap is completed or rolled back (`cleaner_swap.ts`), then stray `.deleted`, `.cleaned`,
+ * `.swap` and temporary files are removed; after a clean shutdown the index files
  * are trusted (after sanity checks); otherwise every segment from the one holding the recovery
  * point on is re-validated batch by batch (WASM), a torn or corrupt tail is cut (and logged with
  * the offset and byte position) and its indexes rebuilt.
@@ -19,6 +20,7 @@ import {
   TEMP_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
 } from "./names.ts";
+import { completeSwaps } from "./cleaner_swap.ts";
 import { PartitionLog, type PartitionLogHooks } from "./partition_log.ts";
 import { LogSegment, removeIfExists } from "./segment.ts";
 import { ProducerStateManager } from "./producer_state.ts";
@@ -65,6 +67,8 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   const log = params.hooks?.logger ?? (() => {});
   const name = `${params.topic}-${params.partition}`;
   await Deno.mkdir(dir, { recursive: true });
+  await completeSwaps(dir, log); // log cleaner: finish or roll back an interrupted swap
+  const compacted = config.cleanupPolicy.includes("compact");
   const bases: number[] = [];
   const indexFiles: { base: number; path: string }[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -108,6 +112,8 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   let recovered = false;
   for (let i = 0; i < bases.length; i++) {
     const seg = new LogSegment(dir, bases[i]);
+    // compaction leaves offset gaps; a delete-only log's tail must continue exactly
+    seg.allowOffsetGaps = compacted;
     const st = await Deno.stat(seg.logPath);
     seg.size = st.size;
     if (st.mtime) seg.lastModifiedMs = st.mtime.getTime();

@@ -20,6 +20,7 @@ import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { loadPartitionLog } from "./log_loader.ts";
 import {
   CLEAN_SHUTDOWN_FILE,
+  CLEANER_OFFSET_CHECKPOINT_FILE,
   DELETE_DIR_SUFFIX,
   LOG_START_OFFSET_CHECKPOINT_FILE,
   PARTITION_METADATA_FILE,
@@ -29,6 +30,7 @@ import {
 } from "./names.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import { Mutex } from "./segment.ts";
+import { cleanerConfigOf, type CleanOptions, type CleanStats, LogCleaner } from "./cleaner.ts";
 import { newTopicId, topicCollisionKey, validateTopicName } from "./topic_name.ts";
 
 /** A topic as the manager knows it. */
@@ -57,6 +59,8 @@ export interface LogManagerOptions {
   logger?: (msg: string) => void;
   /** Bytes of each active segment's tail kept in memory (default 4 MiB). */
   hotTailBytes?: number;
+  /** Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`, 15000; ≤ 0: no timer). */
+  cleanerBackoffMs?: number;
 }
 
 /** Options of the topic-changing methods. */
@@ -115,6 +119,10 @@ export class LogManager {
   #cleanShutdown = false;
   #recoveryPoints = new Map<string, number>();
   #startOffsets = new Map<string, number>();
+  // log cleaner (cleaner.ts): compaction of cleanup.policy=compact logs
+  #cleaner = new LogCleaner();
+  #cleanerLock = new Mutex();
+  #cleanerTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(dir: string, defaults: Record<string, string>, options: LogManagerOptions) {
     this.dir = dir;
@@ -191,6 +199,13 @@ export class LogManager {
       `${this.dir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`,
       onErr,
     );
+    this.#cleaner = new LogCleaner({
+      firstDirtyOffsets: await readCheckpointFile(
+        `${this.dir}/${CLEANER_OFFSET_CHECKPOINT_FILE}`,
+        onErr,
+      ),
+      logger: onErr,
+    });
     for (const t of stored) {
       this.#topics.set(t.name, { ...t, configs: { ...t.configs } });
       const logs: PartitionLog[] = [];
@@ -263,6 +278,65 @@ export class LogManager {
       Deno.unrefTimer(t);
       this.#timers.push(t);
     }
+    this.#scheduleCleaner();
+  }
+
+  #scheduleCleaner(): void {
+    const backoff = this.#options.cleanerBackoffMs ?? 15_000;
+    if (backoff <= 0 || this.#closed) return;
+    this.#cleanerTimer = setTimeout(() => {
+      this.runCleaner()
+        .catch((e) => this.#logger(`log cleaner failed: ${e}`))
+        .finally(() => this.#scheduleCleaner());
+    }, backoff);
+    Deno.unrefTimer(this.#cleanerTimer);
+  }
+
+  /**
+   * Runs one log cleaner pass now over every partition whose `cleanup.policy` includes
+   * `compact` (the background timer does this every `cleanerBackoffMs`), then writes
+   * `cleaner-offset-checkpoint`. Passes never overlap; errors of one log are logged and the
+   * pass goes on.
+   *
+   * @param options `now` (clock for lags and tombstone horizons), `force` (ignore the ratio).
+   * @returns One entry per compacted partition.
+   *
+   * @example
+   * ```ts ignore
+   * const stats = await mgr.runCleaner({ force: true });
+   * console.log(stats.map((s) => `${s.topic}-${s.partition}: ${s.reason}`));
+   * ```
+   */
+  runCleaner(options: CleanOptions = {}): Promise<CleanStats[]> {
+    return this.#cleanerLock.run(async () => {
+      const out: CleanStats[] = [];
+      if (this.#closed) return out;
+      for (const [name, logs] of [...this.#logs]) {
+        const t = this.#topics.get(name);
+        if (!t) continue;
+        const cfg = cleanerConfigOf(effectiveConfigs(t.configs, this.#defaults));
+        for (const l of logs) {
+          if (this.#closed) return out;
+          if (!l.config.cleanupPolicy.includes("compact")) continue;
+          try {
+            out.push(await this.#cleaner.clean(l, cfg, options));
+          } catch (e) {
+            this.#logger(`log cleaner: ${name}-${l.partition}: ${e}`);
+          }
+        }
+      }
+      if (out.some((s) => s.cleaned)) await this.#writeCleanerCheckpoint();
+      return out;
+    });
+  }
+
+  async #writeCleanerCheckpoint(): Promise<void> {
+    const live = new Set<string>();
+    for (const [name, logs] of this.#logs) for (const l of logs) live.add(`${name}-${l.partition}`);
+    await writeFileAtomic(
+      `${this.dir}/${CLEANER_OFFSET_CHECKPOINT_FILE}`,
+      new TextEncoder().encode(formatCheckpoint(this.#cleaner.checkpointEntries(live))),
+    );
   }
 
   async #tick(): Promise<void> {
@@ -651,6 +725,9 @@ export class LogManager {
   async #close(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    clearTimeout(this.#cleanerTimer);
+    this.#closed = true; // stops a cleaner pass between logs
+    await this.#cleanerLock.run(() => Promise.resolve());
     await this.#meta.run(async () => {
       this.#closed = true;
       let err: unknown;

@@ -17,6 +17,10 @@ export const DELETED_FILE_SUFFIX = ".deleted";
 export const CLEANED_FILE_SUFFIX = ".cleaned";
 /** Suffix of files about to replace live segment files. */
 export const SWAP_FILE_SUFFIX = ".swap";
+/** Suffix of the log cleaner's swap marker, `<base>.swapend`: the end offset a swap replaces. */
+export const SWAP_END_FILE_SUFFIX = ".swapend";
+/** Per data dir: `topic partition offset` lines, each compacted log's first dirty offset. */
+export const CLEANER_OFFSET_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 /** Suffix of temporary files written before an atomic rename. */
 export const TEMP_FILE_SUFFIX = ".tmp";
 /** Suffix of a partition directory being deleted (`<topic>-<partition>.<id>-delete`). */

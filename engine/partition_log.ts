@@ -20,6 +20,7 @@ import {
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
+import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
 import { type ProducerStateInfo, ProducerStateManager } from "./producer_state.ts";
 
 /** Result of {@linkcode PartitionLog.append}. */
@@ -366,6 +367,9 @@ export class PartitionLog {
         );
       }
       scan = full;
+    }
+    if (this.#config.cleanupPolicy.includes("compact")) {
+      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
     }
     const n = scan.count;
     const p: PendingAppend = {
@@ -1002,6 +1006,71 @@ export class PartitionLog {
     // producer snapshots of deleted segments go too
     if (splice) await this.#producers.deleteSnapshotsBefore(this.#segments[0].baseOffset);
   }
+
+  // ---- log cleaner (cleaner.ts) ------------------------------------------------------------
+
+  /**
+   * For the log cleaner: the current segments, oldest first (a copy; the last is active).
+   *
+   * @returns The segments.
+   */
+  segmentsSnapshot(): LogSegment[] {
+    return this.#segments.slice();
+  }
+
+  /**
+   * For the log cleaner: replaces the consecutive non-active segments `old` by `replacement`,
+   * under the log's lock. `commit` moves the files (crash-safe swap) and returns the `.deleted`
+   * paths of each old segment, deleted after `file.delete.delay.ms`. Reads in flight keep their
+   * snapshot of the old segments (their files stay open until then).
+   *
+   * @param old Segments to replace (must still be in the log, consecutive, not the active one).
+   * @param replacement The cleaned segment.
+   * @param commit Performs the on-disk swap.
+   * @returns `false` (nothing done) if the log closed or the segments changed meanwhile.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if `commit` failed (the log goes offline if the
+   * swap was committed on disk).
+   */
+  replaceSegments(
+    old: LogSegment[],
+    replacement: LogSegment,
+    commit: () => Promise<string[][]>,
+  ): Promise<boolean> {
+    return this.#mutex.run(async () => {
+      if (this.#closed || this.#failed || old.length === 0) return false;
+      const at = this.#segments.indexOf(old[0]);
+      if (at < 0 || at + old.length >= this.#segments.length) return false;
+      for (let i = 0; i < old.length; i++) if (this.#segments[at + i] !== old[i]) return false;
+      let paths: string[][];
+      try {
+        paths = await commit();
+      } catch (e) {
+        const err = storageError(`compaction of ${this.#name} failed`, e);
+        if ((e as { committed?: boolean }).committed) this.#failed = err;
+        throw err;
+      }
+      const i = this.#segments.indexOf(old[0]);
+      this.#segments = [
+        ...this.#segments.slice(0, i),
+        replacement,
+        ...this.#segments.slice(i + old.length),
+      ];
+      for (let k = 0; k < old.length; k++) {
+        const id = this.#deleteSeq++;
+        this.#pendingDeletes.set(id, { segment: old[k], paths: paths[k] });
+        const delay = this.#config.fileDeleteDelayMs;
+        if (delay <= 0) await this.#finishDelete(id);
+        else {
+          const t = setTimeout(() => this.#finishDelete(id).catch(() => {}), delay);
+          Deno.unrefTimer(t);
+          this.#timers.set(id, t);
+        }
+      }
+      return true;
+    });
+  }
+
+  // ---- end of log cleaner --------------------------------------------------------------------
 
   #timers = new Map<number, ReturnType<typeof setTimeout>>();
 

@@ -678,7 +678,13 @@ export class LogSegment {
         filePos += n;
       }
       const eof = filePos >= fileSize;
-      const scan = scanBatches(buf, { start: 0, end: filled, walkRecords: false, verifyCrc: true });
+      const scan = scanBatches(buf, {
+        start: 0,
+        end: filled,
+        walkRecords: false,
+        verifyCrc: true,
+        relaxedOffsets: this.allowOffsetGaps, // batches rewritten by the log cleaner
+      });
       for (let i = 0; i < scan.count; i++) {
         const base = scan.baseOffsets[i];
         // baseOffset is not covered by the CRC: offsets must continue exactly (no compaction)

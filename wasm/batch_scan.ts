@@ -57,4 +57,10 @@ export interface ScanOptions {
   verifyCrc?: boolean;
   /** Batches whose total size (12 + batchLength) exceeds this are BAD_LENGTH (default 2^31-1). */
   maxBatchSize?: number;
+  /**
+   * Accept batches rewritten by the log cleaner (default false): an uncompressed batch may hold
+   * fewer records than its offset range (recordCount ≤ lastOffsetDelta + 1), its offset deltas
+   * strictly increasing up to lastOffsetDelta instead of 0..n-1. Never on the produce path.
+   */
+  relaxedOffsets?: boolean;
 }

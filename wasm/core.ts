@@ -283,7 +283,8 @@ export function scanBatches(buf: Uint8Array, options?: ScanOptions): BatchScan {
   if (typeof max !== "number" || !(max >= 0)) {
     throw new RangeError(`scanBatches: invalid maxBatchSize: ${max}`);
   }
-  const flags = (options?.walkRecords === false ? 0 : 1) | (options?.verifyCrc === false ? 0 : 2);
+  const flags = (options?.walkRecords === false ? 0 : 1) | (options?.verifyCrc === false ? 0 : 2) |
+    (options?.relaxedOffsets === true ? 4 : 0);
   const len = end - start;
   const p = ensureScratch(len);
   u8.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), p);

@@ -98,9 +98,13 @@ function skipVarlong(buf: Uint8Array, limit: number): void {
   bad = BatchStatus.BAD_VARINT;
 }
 
+/** Offsets of cleaned batches accepted (`ScanOptions.relaxedOffsets`). */
+let relaxed = false;
+
 /** Walks the records of an uncompressed batch at p of the given size; returns a status. */
 function walkRecords(buf: Uint8Array, p: number, size: number, count: number, lod: number): number {
   const bend = p + size;
+  let prev = -1;
   q = p + 61;
   bad = 0;
   for (let i = 0; i < count; i++) {
@@ -123,7 +127,8 @@ function walkRecords(buf: Uint8Array, p: number, size: number, count: number, lo
     if (bad) return bad;
     const od = varint(buf, rend);
     if (bad) return bad;
-    if (od !== i) return BatchStatus.BAD_OFFSET_DELTA;
+    if (relaxed ? od <= prev || od > lod : od !== i) return BatchStatus.BAD_OFFSET_DELTA;
+    prev = od;
     const kl = varint(buf, rend);
     if (bad) return bad;
     if (kl < -1 || q + kl > rend) return BatchStatus.BAD_RECORD_LENGTH;
@@ -195,6 +200,7 @@ export function referenceScanBatches(buf: Uint8Array, options: ScanOptions = {})
   checkRange("referenceScanBatches", buf, start, end);
   const walk = options.walkRecords ?? true;
   const verify = options.verifyCrc ?? true;
+  relaxed = options.relaxedOffsets ?? false;
   const max = options.maxBatchSize ?? 0x7fffffff;
   if (!Number.isInteger(max) || max < 0) {
     throw new RangeError(`referenceScanBatches: invalid maxBatchSize: ${max}`);
@@ -270,7 +276,7 @@ export function referenceScanBatches(buf: Uint8Array, options: ScanOptions = {})
     }
     const lod = dv.getInt32(p + 23);
     const count = dv.getInt32(p + 57);
-    if (count < 0 || (codec === 0 ? lod !== count - 1 : lod < 0)) {
+    if (count < 0 || (codec === 0 ? (relaxed ? lod < count - 1 : lod !== count - 1) : lod < 0)) {
       status = BatchStatus.BAD_RECORD_COUNT;
       fa = count;
       fb = lod;

@@ -337,9 +337,13 @@ function skipVarlong(limit: usize): void {
   bad = BAD_VARINT;
 }
 
+/** Set by `scan` from flag bit 2: offsets of cleaned batches (see `scan`). */
+let relaxed = false;
+
 /** Walks the records of an uncompressed batch; positions reported as base + (ptr - origin). */
 function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, base: f64): i32 {
   const bend = p + <usize>size;
+  let prev: i32 = -1;
   q = p + 61;
   bad = 0;
   for (let i = 0; i < count; i++) {
@@ -361,7 +365,9 @@ function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, b
     if (bad) return bad;
     const od = varint(rend);
     if (bad) return bad;
-    if (od != i) return BAD_OFFSET_DELTA;
+    // relaxed (compacted): deltas strictly increase up to lastOffsetDelta; else 0..n-1
+    if (relaxed ? od <= prev || od > lod : od != i) return BAD_OFFSET_DELTA;
+    prev = od;
     const kl = varint(rend);
     if (bad) return bad;
     if (kl < -1 || <i64> kl > <i64> (rend - q)) return BAD_RECORD_LENGTH;
@@ -396,7 +402,9 @@ function walkRecords(p: usize, size: i32, count: i32, lod: i32, origin: usize, b
 }
 
 /**
- * Scans consecutive v2 batches in [ptr, ptr+len). flags: bit 0 walk records, bit 1 verify CRC.
+ * Scans consecutive v2 batches in [ptr, ptr+len). flags: bit 0 walk records, bit 1 verify CRC,
+ * bit 2 relaxed offsets (batches rewritten by the log cleaner: fewer records than the offset
+ * range, offset deltas strictly increasing up to lastOffsetDelta).
  * Batch positions are reported as base + (offset from ptr). Returns the number of batches
  * written to the columns; RES holds status (MORE if the columns filled up), the relative end of
  * the valid prefix, the record total and the failure figures.
@@ -405,6 +413,7 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
   const end = ptr + <usize>len;
   const walk = (flags & 1) != 0;
   const verify = (flags & 2) != 0;
+  relaxed = (flags & 4) != 0;
   let p = ptr;
   let n: i32 = 0;
   let status: i32 = OK;
@@ -469,7 +478,7 @@ export function scan(ptr: usize, len: i32, flags: i32, maxBatchSize: f64, base: 
     }
     const lod = be32(p + 23);
     const count = be32(p + 57);
-    if (count < 0 || (codec == 0 ? lod != count - 1 : lod < 0)) {
+    if (count < 0 || (codec == 0 ? (relaxed ? lod < count - 1 : lod != count - 1) : lod < 0)) {
       status = BAD_RECORD_COUNT;
       fa = count;
       fb = lod;

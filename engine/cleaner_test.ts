@@ -1,0 +1,451 @@
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { buildBatch, type TestRecord } from "../wasm/testing.ts";
+import { crc32c, scanBatches } from "../wasm/mod.ts";
+import { readInt32, writeInt32 } from "./batch_header.ts";
+import { cleanerConfigOf, LogCleaner } from "./cleaner.ts";
+import { decodeBatch, DELETE_HORIZON_BIT, rebuildBatch } from "./cleaner_records.ts";
+import type { SwapStep } from "./cleaner_swap.ts";
+import { EngineError, ErrorCode } from "./errors.ts";
+import { LogManager } from "./log_manager.ts";
+import type { PartitionLog } from "./partition_log.ts";
+import { prng } from "./testdata/helpers.ts";
+
+const dec = new TextDecoder();
+
+/** A record as read back: offset, key, value (null for a tombstone). */
+interface Rec {
+  offset: number;
+  key: string | null;
+  value: string | null;
+}
+
+/** Reads every record of a log from its start offset, checking batch framing on the way. */
+async function readAll(log: PartitionLog, chunk = 1 << 20): Promise<Rec[]> {
+  const out: Rec[] = [];
+  let offset = log.logStartOffset;
+  while (offset < log.highWatermark) {
+    const { records } = await log.read(offset, chunk);
+    if (records.length === 0) break;
+    let p = 0;
+    while (p < records.length) {
+      const size = 12 + readInt32(records, p + 8);
+      const batch = records.subarray(p, p + size);
+      const d = decodeBatch(batch);
+      for (const r of d.records) {
+        const off = d.baseOffset + r.offsetDelta;
+        if (off < offset) continue;
+        const key = r.key ? dec.decode(r.key) : null;
+        out.push({ offset: off, key, value: r.tombstone ? null : valueOf(r.tail) });
+      }
+      offset = d.baseOffset + d.lastOffsetDelta + 1;
+      p += size;
+    }
+  }
+  return out;
+}
+
+/** The value of a record from its tail (key length, key, value length, value, headers). */
+function valueOf(tail: Uint8Array): string {
+  let p = 0;
+  const varint = () => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = tail[p++];
+      v += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) break;
+      mul *= 128;
+    }
+    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+  };
+  const kl = varint();
+  p += Math.max(kl, 0);
+  const vl = varint();
+  return dec.decode(tail.subarray(p, p + vl));
+}
+
+/** Last value per key (tombstones delete). */
+function latest(recs: Rec[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const r of recs) {
+    if (r.key === null) continue;
+    if (r.value === null) m.delete(r.key);
+    else m.set(r.key, r.value);
+  }
+  return m;
+}
+
+interface Fixture {
+  dir: string;
+  mgr: LogManager;
+  log: PartitionLog;
+  produced: Rec[];
+  model: Map<string, string>;
+}
+
+async function compactedTopic(configs: Record<string, string> = {}): Promise<Fixture> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-cleaner-" });
+  const mgr = await LogManager.open(dir, { cleanerBackoffMs: 0, hotTailBytes: 64 * 1024 });
+  await mgr.createTopic("c", 1, {
+    "cleanup.policy": "compact",
+    "segment.bytes": "32768",
+    "delete.retention.ms": "1000",
+    ...configs,
+  });
+  return { dir, mgr, log: mgr.partition("c", 0)!, produced: [], model: new Map() };
+}
+
+/** Appends `n` updates over `keys` keys in batches of `perBatch`, tombstoning `tombstone` keys. */
+async function produce(
+  f: Fixture,
+  n: number,
+  keys: number,
+  perBatch: number,
+  seed: number,
+  tombstone: (i: number, key: number) => boolean = () => false,
+): Promise<void> {
+  const rand = prng(seed);
+  for (let i = 0; i < n; i += perBatch) {
+    const records: TestRecord[] = [];
+    for (let j = i; j < Math.min(n, i + perBatch); j++) {
+      const k = Math.floor(rand() * keys);
+      const value = tombstone(j, k) ? null : `v${seed}-${j}-${"x".repeat(k % 17)}`;
+      records.push({ key: `key-${k}`, value });
+    }
+    const { baseOffset } = await f.log.append(
+      buildBatch({ records, baseTimestamp: Date.now() }),
+    );
+    records.forEach((r, d) => {
+      const rec = { offset: baseOffset + d, key: r.key as string, value: r.value as string | null };
+      f.produced.push(rec);
+      if (rec.value === null) f.model.delete(rec.key);
+      else f.model.set(rec.key, rec.value);
+    });
+  }
+}
+
+/** What a clean up to `end` must leave: the last record per key below `end`, all from `end` on. */
+function expectedAfterClean(produced: Rec[], end: number, dropTombstonesBelow = -1): Rec[] {
+  const last = new Map<string, number>();
+  for (const r of produced) if (r.offset < end) last.set(r.key!, r.offset);
+  return produced.filter((r) =>
+    r.offset >= end ||
+    (last.get(r.key!) === r.offset && !(r.value === null && r.offset < dropTombstonesBelow))
+  );
+}
+
+async function cleanup(f: Fixture): Promise<void> {
+  await f.mgr.close();
+  await Deno.remove(f.dir, { recursive: true });
+}
+
+Deno.test("cleaner: 100k updates over 1k keys compact to the latest value per key, offsets kept", async () => {
+  const f = await compactedTopic();
+  try {
+    const keysDeleted = (k: number) => k % 20 === 0;
+    // 100k updates; in the last 10k, every 20th key is deleted (tombstone) instead
+    await produce(f, 100_000, 1000, 100, 1, (i, k) => i >= 90_000 && keysDeleted(k));
+    const before = await readAll(f.log);
+    assert.deepEqual(before, f.produced);
+    const segsBefore = f.log.segmentCount;
+    const sizeBefore = f.log.sizeInBytes;
+    assert.ok(segsBefore > 50, `only ${segsBefore} segments`);
+    const t0 = Date.now();
+    const [stats] = await f.mgr.runCleaner({ now: t0 });
+    assert.ok(stats.cleaned, stats.reason);
+    const end = stats.endOffset;
+    assert.equal(end, f.log.segmentBaseOffsets.at(-1)); // everything but the active segment
+    const after = await readAll(f.log);
+    assert.deepEqual(after, expectedAfterClean(f.produced, end));
+    assert.deepEqual(latest(after), f.model);
+    assert.ok(f.log.segmentCount <= segsBefore);
+    assert.ok(f.log.sizeInBytes < sizeBefore / 10, `${f.log.sizeInBytes} of ${sizeBefore}`);
+    assert.equal(
+      stats.recordsRemoved,
+      stats.recordsRead - after.filter((r) => r.offset < end).length,
+    );
+    // every stored batch passes the WASM framing/CRC check
+    const all = await f.log.read(0, 64 << 20);
+    assert.equal(scanBatches(all.records, { relaxedOffsets: true }).status, 0);
+
+    // tombstones stay until delete.retention.ms after the clean that saw them
+    const tombstoned = after.filter((r) => r.value === null && r.offset < end);
+    assert.ok(tombstoned.length > 10);
+    const [early] = await f.mgr.runCleaner({ now: t0 + 999 });
+    assert.equal(early.cleaned, false, early.reason);
+    assert.deepEqual(await readAll(f.log), after);
+    const [late] = await f.mgr.runCleaner({ now: t0 + 1000 });
+    assert.ok(late.cleaned, late.reason);
+    assert.equal(late.reason, "tombstone delete horizon");
+    assert.equal(late.tombstonesRemoved, tombstoned.length);
+    const final = await readAll(f.log);
+    assert.deepEqual(final, expectedAfterClean(f.produced, end, end));
+    for (const r of final) assert.ok(r.offset >= end || !keysDeleted(Number(r.key!.slice(4))));
+    assert.deepEqual(latest(final), f.model);
+    // the second pass merged the small cleaned segments (groups of up to segment.bytes)
+    assert.ok(f.log.segmentCount < segsBefore / 5, `${f.log.segmentCount} of ${segsBefore}`);
+
+    // survives a restart (clean shutdown) and an unclean one (full recovery with offset gaps)
+    await f.mgr.close();
+    f.mgr = await LogManager.open(f.dir, { cleanerBackoffMs: 0 });
+    f.log = f.mgr.partition("c", 0)!;
+    assert.deepEqual(await readAll(f.log), final);
+    await f.mgr.close();
+    await Deno.remove(`${f.dir}/.kafka_cleanshutdown`);
+    await Deno.remove(`${f.dir}/recovery-point-offset-checkpoint`);
+    const msgs: string[] = [];
+    f.mgr = await LogManager.open(f.dir, { cleanerBackoffMs: 0, logger: (m) => msgs.push(m) });
+    f.log = f.mgr.partition("c", 0)!;
+    assert.deepEqual(await readAll(f.log), final);
+    assert.ok(!msgs.some((m) => m.includes("truncated")), msgs.join("\n"));
+    // the cleaner checkpoint survived: nothing is dirty
+    const [again] = await f.mgr.runCleaner({ now: t0 + 2000 });
+    assert.equal(again.cleaned, false);
+    assert.equal(again.firstDirtyOffset, end);
+  } finally {
+    await cleanup(f);
+  }
+});
+
+Deno.test("cleaner: the dirty ratio and min.compaction.lag.ms decide what is cleaned", async () => {
+  const f = await compactedTopic({ "min.cleanable.dirty.ratio": "0.9" });
+  try {
+    await produce(f, 5000, 50, 50, 2);
+    const [first] = await f.mgr.runCleaner();
+    assert.ok(first.cleaned, first.reason); // all dirty: ratio 1
+    await produce(f, 200, 50, 50, 3);
+    const [second] = await f.mgr.runCleaner();
+    assert.equal(second.cleaned, false);
+    assert.match(second.reason, /^not due \(dirty ratio 0\.\d+\)$/);
+    // a lag far in the future keeps every segment uncleanable, even when forced
+    await f.mgr.alterTopicConfigs("c", { "min.compaction.lag.ms": "3600000" });
+    const [lagged] = await f.mgr.runCleaner({ force: true });
+    assert.equal(lagged.cleaned, false);
+    assert.match(lagged.reason, /min\.compaction\.lag\.ms/);
+    // a policy without compact is left alone
+    await f.mgr.alterTopicConfigs("c", { "cleanup.policy": "delete" });
+    assert.deepEqual(await f.mgr.runCleaner({ force: true }), []);
+    assert.deepEqual(latest(await readAll(f.log)), f.model);
+  } finally {
+    await cleanup(f);
+  }
+});
+
+Deno.test("cleaner: readers iterating during compaction always end with the latest values", async () => {
+  const f = await compactedTopic({ "segment.bytes": "8192" });
+  try {
+    let swaps = 0;
+    const cleaner = new LogCleaner({ onSwapStep: (s) => void (s === "done" && swaps++) });
+    const cfg = cleanerConfigOf({ "delete.retention.ms": "1000" });
+    for (let round = 0; round < 4; round++) {
+      await produce(f, 5000, 300, 20, 10 + round, (i, k) => i % 97 === 0 && k % 3 === 0);
+      const want = new Map(f.model);
+      const swapsBefore = swaps;
+      // readers with a small fetch size, so that they overlap many swaps
+      const readers = [256, 1024, 4096].map(async (chunk) => {
+        const seen = latest(await readAll(f.log, chunk));
+        assert.deepEqual(seen, want, `reader with ${chunk}-byte fetches, round ${round}`);
+      });
+      const cleaning = (async () => {
+        for (let i = 0; i < 2; i++) await cleaner.clean(f.log, cfg, { force: true });
+      })();
+      await Promise.all([...readers, cleaning]);
+      assert.ok(swaps > swapsBefore);
+    }
+    assert.deepEqual(latest(await readAll(f.log)), f.model);
+  } finally {
+    await cleanup(f);
+  }
+});
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(`${from}/${e.name}`, `${to}/${e.name}`);
+    else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+  }
+}
+
+Deno.test("cleaner: a kill at any step of a swap leaves the old or the new segments", async () => {
+  const f = await compactedTopic({ "segment.bytes": "8192" });
+  const crashRoot = await Deno.makeTempDir({ prefix: "sluice-cleaner-crash-" });
+  try {
+    await produce(f, 3000, 100, 25, 7, (i, k) => i > 2500 && k % 10 === 0);
+    await f.mgr.runCleaner({ force: true }); // first pass: gaps and tombstones with horizons
+    await produce(f, 2000, 100, 25, 8);
+    const old = await readAll(f.log);
+    const copies: { path: string; group: number; step: SwapStep }[] = [];
+    const groups: { base: number; end: number }[] = [];
+    let bases = f.log.segmentBaseOffsets;
+    const cleaner = new LogCleaner({
+      firstDirtyOffsets: new Map(),
+      onSwapStep: async (step, log) => {
+        if (step === "marked") {
+          // the group being swapped: from the cleaned file's base to the next remaining base
+          const names = [...Deno.readDirSync(log.dir)].map((e) => e.name);
+          const base = Number(names.find((n) => n.endsWith(".swapend"))!.slice(0, 20));
+          const end = Number(
+            (await Deno.readTextFile(`${log.dir}/${String(base).padStart(20, "0")}.swapend`))
+              .trim(),
+          );
+          groups.push({ base, end });
+        }
+        const path = `${crashRoot}/${copies.length}-${step}`;
+        await copyDir(f.dir, path);
+        copies.push({ path, group: groups.length - 1, step });
+      },
+    });
+    const stats = await cleaner.clean(f.log, cleanerConfigOf({}), { force: true });
+    assert.ok(stats.cleaned && groups.length >= 2, `${stats.reason}, ${groups.length} groups`);
+    const cleaned = await readAll(f.log);
+    assert.notDeepEqual(cleaned, old);
+    assert.deepEqual(latest(cleaned), f.model);
+    bases = f.log.segmentBaseOffsets;
+    assert.ok(bases.length > 1);
+    const inRange = (recs: Rec[], g: { base: number; end: number }) =>
+      recs.filter((r) => r.offset >= g.base && r.offset < g.end);
+    assert.equal(copies.length, groups.length * 5);
+    for (const c of copies) {
+      const msgs: string[] = [];
+      const mgr = await LogManager.open(c.path, {
+        cleanerBackoffMs: 0,
+        logger: (m) => msgs.push(m),
+      });
+      try {
+        const got = await readAll(mgr.partition("c", 0)!);
+        const swapped = c.step !== "marked";
+        const expect: Rec[] = [];
+        for (let g = 0; g < groups.length; g++) {
+          const useNew = g < c.group || (g === c.group && swapped);
+          expect.push(...inRange(useNew ? cleaned : old, groups[g]));
+        }
+        expect.push(...old.filter((r) => r.offset >= groups.at(-1)!.end));
+        assert.deepEqual(got, expect, `copy ${c.path}`);
+        assert.deepEqual(latest(got), f.model);
+        assert.ok(!msgs.some((m) => m.includes("truncated")), msgs.join("\n"));
+        const names = [...Deno.readDirSync(`${c.path}/c-0`)].map((e) => e.name);
+        assert.deepEqual(names.filter((n) => /\.(cleaned|swap|swapend|deleted)$/.test(n)), []);
+        if (c.step === "committed") assert.ok(msgs.some((m) => m.includes("interrupted swap")));
+        // the reopened log takes appends after the right offset
+        const r = await mgr.partition("c", 0)!.append(
+          buildBatch({ records: [{ key: "z", value: "z" }], baseTimestamp: Date.now() }),
+        );
+        assert.equal(r.baseOffset, old.at(-1)!.offset + 1);
+      } finally {
+        await mgr.close();
+      }
+    }
+  } finally {
+    await cleanup(f);
+    await Deno.remove(crashRoot, { recursive: true });
+  }
+});
+
+Deno.test("cleaner: a null key on a compacted topic is INVALID_RECORD and the log is unchanged", async () => {
+  const f = await compactedTopic();
+  try {
+    await produce(f, 10, 5, 5, 4);
+    const before = await readAll(f.log);
+    const leo = f.log.logEndOffset;
+    const bad = buildBatch({
+      records: [{ key: "ok", value: "1" }, { key: null, value: "2" }],
+      baseTimestamp: Date.now(),
+    });
+    await assert.rejects(
+      () => f.log.append(bad),
+      (e: unknown) => {
+        assert.ok(e instanceof EngineError);
+        assert.equal(e.code, ErrorCode.INVALID_RECORD);
+        assert.match(
+          e.message,
+          /^append to c-0 failed: Compacted topic cannot accept message without key: record 1 of batch 0 has a null key$/,
+        );
+        return true;
+      },
+    );
+    assert.equal(f.log.logEndOffset, leo);
+    assert.deepEqual(await readAll(f.log), before);
+    // a delete-policy topic takes null keys
+    await f.mgr.createTopic("d", 1);
+    const r = await f.mgr.partition("d", 0)!.append(bad);
+    assert.equal(r.baseOffset, 0);
+  } finally {
+    await cleanup(f);
+  }
+});
+
+/** Gzips the records of an uncompressed batch (attributes codec 1), fixing length and CRC. */
+function gzipBatch(batch: Uint8Array): Uint8Array {
+  const body = gzipSync(batch.subarray(61));
+  const out = new Uint8Array(61 + body.length);
+  out.set(batch.subarray(0, 61));
+  out.set(body, 61);
+  writeInt32(out, 8, out.length - 12);
+  out[22] = (out[22] & ~7) | 1;
+  writeInt32(out, 17, crc32c(out.subarray(21)));
+  return out;
+}
+
+Deno.test("cleaner: gzip batches are opened, filtered and recompressed", async () => {
+  const f = await compactedTopic({ "segment.bytes": "4096" });
+  try {
+    for (let i = 0; i < 400; i++) {
+      const records: TestRecord[] = [];
+      for (let j = 0; j < 10; j++) {
+        records.push({ key: `k${(i * 10 + j) % 37}`, value: `v${i}-${j}` });
+      }
+      const { baseOffset } = await f.log.append(
+        gzipBatch(buildBatch({ records, baseTimestamp: Date.now() })),
+      );
+      for (const r of records) f.model.set(r.key as string, r.value as string);
+      records.forEach((r, d) =>
+        f.produced.push({ offset: baseOffset + d, key: r.key as string, value: r.value as string })
+      );
+    }
+    assert.ok(f.log.segmentCount > 2);
+    const [s] = await f.mgr.runCleaner();
+    assert.ok(s.cleaned, s.reason);
+    const after = await readAll(f.log);
+    assert.deepEqual(after, expectedAfterClean(f.produced, s.endOffset));
+    const { records } = await f.log.read(0, 1 << 20);
+    assert.equal(records[22] & 7, 1); // still gzip
+  } finally {
+    await cleanup(f);
+  }
+});
+
+Deno.test("cleaner records: relaxed validation and rebuilt batches", () => {
+  const orig = buildBatch({
+    baseOffset: 100,
+    baseTimestamp: 5000,
+    records: [
+      { key: "a", value: "1", timestampDelta: 0 },
+      { key: "b", value: null, timestampDelta: 7 },
+      { key: "c", value: "3", timestampDelta: 3 },
+    ],
+  });
+  const d = decodeBatch(orig);
+  const out = rebuildBatch(orig, d, { records: [d.records[1]], deleteHorizonMs: 99_000 });
+  const o = decodeBatch(out);
+  assert.equal(o.baseOffset, 100);
+  assert.equal(o.lastOffsetDelta, 2);
+  assert.equal(o.attributes & DELETE_HORIZON_BIT, DELETE_HORIZON_BIT);
+  assert.equal(o.baseTimestamp, 99_000);
+  assert.equal(o.baseTimestamp + o.records[0].timestampDelta, 5007); // timestamp kept
+  assert.equal(o.maxTimestamp, 5007);
+  assert.equal(o.records[0].offsetDelta, 1);
+  assert.ok(o.records[0].tombstone);
+  // the produce path's strict check refuses it; the relaxed mode (recovery, reads) accepts it
+  assert.equal(scanBatches(out, { walkRecords: false }).status, 5); // BAD_RECORD_COUNT
+  assert.equal(scanBatches(out, { relaxedOffsets: true }).status, 0);
+  // clearing the horizon restores the first record's timestamp as the base
+  const back = decodeBatch(rebuildBatch(out, o, { records: o.records, deleteHorizonMs: -1 }));
+  assert.equal(back.attributes & DELETE_HORIZON_BIT, 0);
+  assert.equal(back.baseTimestamp, 5007);
+  assert.equal(back.records[0].timestampDelta, 0);
+  // offset deltas must increase and stay within lastOffsetDelta
+  const broken = orig.slice();
+  writeInt32(broken, 23, 1);
+  assert.throws(() => decodeBatch(broken), /record 2 of batch at offset 100 has offset delta 2/);
+});

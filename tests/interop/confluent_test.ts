@@ -3,8 +3,9 @@
 // in-process Sluice broker, through clients/confluent_client.py. The cases are in
 // python_cases.ts; librdkafka has every codec built in and an idempotent producer.
 
-import { requireClient, sharedBroker } from "../harness.ts";
-import { definePythonClientTests } from "./python_cases.ts";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { interopTest, requireClient, sharedBroker, uniqueTopic } from "../harness.ts";
+import { definePythonClientTests, pyConsume, pyProduce } from "./python_cases.ts";
 
 const client = requireClient("confluent-kafka");
 const broker = sharedBroker({
@@ -29,3 +30,15 @@ definePythonClientTests(client, {
   idempotent: { "enable.idempotence": true },
   noOffset: { offset: -1 },
 }, broker);
+
+// kafka-python cannot send a null header value; librdkafka can, and repeats a header key as sent.
+interopTest(client, "null and repeated header values survive", async () => {
+  const { bootstrap } = await broker();
+  const topic = uniqueTopic("confluent-headers");
+  const headers: [string, string | null][] = [["n", null], ["e", ""], ["n", "dup"], ["ü", "✓"]];
+  await pyProduce("confluent_client.py", bootstrap, topic, [
+    { partition: 0, key: "a", value: "b", headers },
+  ]);
+  const got = await pyConsume("confluent_client.py", bootstrap, topic, 1);
+  assertEquals(got.map((r) => [r.offset, r.key, r.value, r.headers]), [[0, "a", "b", headers]]);
+});

@@ -242,7 +242,12 @@ async function runOne(
     }
     if (c.status === "rejected") throw c.reason;
     r.e2e = c.value;
-    const catchup = startConsumer(client, rdkafka, { ...common, idleMs: 5_000 }, options.timeoutMs);
+    const catchup = startConsumer(
+      client,
+      rdkafka,
+      { ...common, idleMs: options.idleMs },
+      options.timeoutMs,
+    );
     track(catchup.kill);
     r.catchup = await catchup.result;
     if (r.catchup.seconds > 0) {

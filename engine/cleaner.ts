@@ -176,6 +176,16 @@ export class LogCleaner {
   }
 
   /**
+   * Whether a pass has cleaned this log (its segments may have offset gaps).
+   *
+   * @param key `topic-partition`.
+   * @returns `true` if the log has a first dirty offset.
+   */
+  hasCleaned(key: string): boolean {
+    return this.#firstDirty.has(key);
+  }
+
+  /**
    * Forgets a log (after its topic was deleted or the log truncated below its dirty offset).
    *
    * @param key `topic-partition`.

@@ -449,3 +449,53 @@ Deno.test("cleaner records: relaxed validation and rebuilt batches", () => {
   writeInt32(broken, 23, 1);
   assert.throws(() => decodeBatch(broken), /record 2 of batch at offset 100 has offset delta 2/);
 });
+
+Deno.test("cleaner: a cleaned log switched to cleanup.policy=delete still recovers its gaps", async () => {
+  const f = await compactedTopic({ "segment.bytes": "4096" });
+  try {
+    await produce(f, 3000, 40, 20, 21);
+    const [s] = await f.mgr.runCleaner();
+    assert.ok(s.cleaned, s.reason);
+    const cleaned = await readAll(f.log);
+    await f.mgr.alterTopicConfigs("c", { "cleanup.policy": "delete" });
+    await f.mgr.close();
+    await Deno.remove(`${f.dir}/.kafka_cleanshutdown`);
+    await Deno.remove(`${f.dir}/recovery-point-offset-checkpoint`);
+    const msgs: string[] = [];
+    f.mgr = await LogManager.open(f.dir, { cleanerBackoffMs: 0, logger: (m) => msgs.push(m) });
+    f.log = f.mgr.partition("c", 0)!;
+    assert.deepEqual(await readAll(f.log), cleaned);
+    assert.ok(!msgs.some((m) => m.includes("truncated")), msgs.join("\n"));
+  } finally {
+    await cleanup(f);
+  }
+});
+
+Deno.test("cleaner: __consumer_offsets (compact) is cleaned by the manager's passes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-cleaner-" });
+  const mgr = await LogManager.open(dir, { cleanerBackoffMs: 0 });
+  try {
+    await mgr.createTopic("__consumer_offsets", 1, {
+      "cleanup.policy": "compact",
+      "segment.bytes": "4096",
+    });
+    const log = mgr.partition("__consumer_offsets", 0)!;
+    for (let i = 0; i < 500; i++) {
+      const records = [{ key: `group-${i % 3}`, value: `commit-${i}` }];
+      await log.append(buildBatch({ records, baseTimestamp: Date.now() }));
+    }
+    const [s] = await mgr.runCleaner();
+    assert.equal(s.topic, "__consumer_offsets");
+    assert.ok(s.cleaned, s.reason);
+    const recs = await readAll(log);
+    const below = recs.filter((r) => r.offset < s.endOffset);
+    assert.ok(below.length <= 3, JSON.stringify(below));
+    assert.deepEqual(
+      latest(recs),
+      new Map([["group-0", "commit-498"], ["group-1", "commit-499"], ["group-2", "commit-497"]]),
+    );
+  } finally {
+    await mgr.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -41,6 +41,8 @@ export interface LoadParams {
   recoveryPoint?: number;
   /** Checkpointed log start offset. */
   logStartOffset?: number;
+  /** The log cleaner has cleaned this log (offset gaps are legal even if no longer compacted). */
+  cleaned?: boolean;
   /** Hooks for the log. */
   hooks?: PartitionLogHooks;
 }
@@ -68,7 +70,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   const name = `${params.topic}-${params.partition}`;
   await Deno.mkdir(dir, { recursive: true });
   await completeSwaps(dir, log); // log cleaner: finish or roll back an interrupted swap
-  const compacted = config.cleanupPolicy.includes("compact");
+  const compacted = config.cleanupPolicy.includes("compact") || params.cleaned === true;
   const bases: number[] = [];
   const indexFiles: { base: number; path: string }[] = [];
   for await (const e of Deno.readDir(dir)) {

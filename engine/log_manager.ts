@@ -234,6 +234,7 @@ export class LogManager {
       cleanShutdown: this.#cleanShutdown,
       recoveryPoint: this.#recoveryPoints.get(key),
       logStartOffset: this.#startOffsets.get(key),
+      cleaned: this.#cleaner.hasCleaned(key),
       hooks: {
         logger: this.#options.logger,
         hotTailBytes: this.#options.hotTailBytes ?? 4 * 1024 * 1024,

@@ -20,7 +20,7 @@
  */
 
 import { crc32c } from "../wasm/mod.ts";
-import { EngineError } from "./errors.ts";
+import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
 import type { LogSegment } from "./segment.ts";
 
@@ -205,7 +205,8 @@ export class ProducerStateManager {
    * @param nextOffset The offset the first record will get (later batches follow on).
    * @param what What is being done, for error messages (e.g. `append to t-0`).
    * @returns The original batch if the append is a duplicate (write nothing), else `undefined`.
-   * @throws {EngineError} OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH.
+   * @throws {EngineError} OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH; INVALID_RECORD for
+   * a producer id with a negative sequence (as Kafka's `LogValidator`).
    */
   checkAppend(
     records: Uint8Array,
@@ -226,6 +227,13 @@ export class ProducerStateManager {
       if (records[p + 43] & 0x80) continue; // producer id -1: not idempotent (the common case)
       const h = readHeader(records, p, base);
       if (!h) continue;
+      if (h.firstSeq < 0) {
+        throw new EngineError(
+          ErrorCode.INVALID_RECORD,
+          `${what} failed: batch ${i} of producer ${h.producerId} has an invalid sequence ` +
+            `number ${h.firstSeq}`,
+        );
+      }
       pending ??= new Map();
       const current = pending.get(h.producerId) ?? this.#entries.get(h.producerId);
       if (current) {

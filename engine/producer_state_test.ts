@@ -1,5 +1,5 @@
 import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
-import { EngineError, LogManager, type PartitionLog } from "./mod.ts";
+import { EngineError, ErrorCode, LogManager, type PartitionLog } from "./mod.ts";
 import {
   incrementSequence,
   INVALID_PRODUCER_EPOCH,
@@ -307,4 +307,58 @@ await new Promise(() => setInterval(() => {}, 1000));
     await mgr.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("producer state: a producer id with a negative sequence is an invalid record", async () => {
+  await withLog({}, async (log) => {
+    await expectCode(
+      log.append(idem(-1, 1)),
+      ErrorCode.INVALID_RECORD,
+      "invalid sequence number -1",
+    );
+    strictEqual(log.logEndOffset, 0);
+    deepStrictEqual(log.producerStates(), []);
+  });
+});
+
+Deno.test("producer state: kept when records are deleted (KIP-360), old snapshots removed", async () => {
+  await withLog({ "segment.bytes": "512" }, async (log, dir, reopen) => {
+    for (let b = 0; b < 20; b++) await log.append(idem(3 * b, 3));
+    const snapshots = async () =>
+      (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name)
+        .filter((n) => n.endsWith(".snapshot")).sort();
+    const before = await snapshots();
+    strictEqual(before.length, log.segmentCount - 1);
+    await log.deleteRecordsBefore(60);
+    strictEqual(log.logStartOffset, 60);
+    strictEqual(log.segmentCount, 1);
+    // only the snapshot of the remaining segment is left
+    deepStrictEqual(await snapshots(), [before.at(-1)]);
+    // the producer's state outlives its records: a duplicate still gets its old offsets
+    strictEqual((await log.append(idem(57, 3))).baseOffset, 57);
+    strictEqual((await log.append(idem(60, 1))).baseOffset, 60);
+    log = await reopen();
+    strictEqual((await log.append(idem(60, 1))).baseOffset, 60);
+    strictEqual((await log.append(idem(61, 1))).baseOffset, 61);
+  });
+});
+
+Deno.test("producer state: rebuilt after truncateTo", async () => {
+  await withLog({ "segment.bytes": "512" }, async (log, _dir, reopen) => {
+    for (let b = 0; b < 20; b++) await log.append(idem(3 * b, 3));
+    await log.truncateTo(30);
+    strictEqual(log.logEndOffset, 30);
+    deepStrictEqual(
+      log.producerStates().map((s) => [s.producerId, s.lastSequence, s.lastOffset]),
+      [[PID, 29, 29]],
+    );
+    await expectCode(log.append(idem(60, 1)), OUT_OF_ORDER_SEQUENCE_NUMBER, "expected 30");
+    strictEqual((await log.append(idem(30, 3))).baseOffset, 30);
+    log = await reopen();
+    strictEqual((await log.append(idem(30, 3))).baseOffset, 30);
+    // truncated below the log start: everything goes, any sequence is accepted again
+    await log.truncateTo(0);
+    deepStrictEqual(log.producerStates(), []);
+    strictEqual((await log.append(idem(500, 1))).baseOffset, 0);
+  });
 });

@@ -58,3 +58,29 @@ Deno.test("InitProducerId: a transactional id gets COORDINATOR_NOT_AVAILABLE and
     c.close();
   }
 });
+
+Deno.test("InitProducerId: re-initialising an idempotent producer (KIP-360, v3+) gives a new id", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const first = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    assertEquals([first.errorCode, first.producerEpoch], [0, 0]);
+    // Kafka's TransactionCoordinator hands a non-transactional producer a fresh id whatever it
+    // sends; the client bumps the epoch of its idempotent producer itself (no request).
+    const again = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: first.producerId,
+      producerEpoch: 0,
+    });
+    assertEquals([again.errorCode, again.producerEpoch], [0, 0]);
+    assertEquals(again.producerId, first.producerId + 1);
+  } finally {
+    c.close();
+  }
+});

@@ -12,6 +12,10 @@
  *   (whole batches as stored), `offsetForTime`, `deleteRecordsBefore`, `truncateTo`.
  * - {@linkcode TOPIC_CONFIGS} and friends: every Kafka topic config with its default, and the
  *   mapping from broker config names, for DescribeConfigs.
+ * - Idempotent producers: `append` drops a duplicate of one of a producer's last
+ *   {@linkcode MAX_CACHED_BATCHES} batches (answering its original offsets) and refuses bad
+ *   sequences and epochs; the state is snapshotted to `<offset>.snapshot` files
+ *   (`PartitionLog.producerStates()` lists it).
  * - Every error is an {@linkcode EngineError} with the Kafka error `code` to send back.
  *
  * Requires `--allow-read` and `--allow-write` on the data directory.
@@ -84,4 +88,13 @@ export {
   validateTopicConfigs,
 } from "./config.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
+export {
+  type BatchMetadata,
+  DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+  INVALID_PRODUCER_EPOCH,
+  MAX_CACHED_BATCHES,
+  OUT_OF_ORDER_SEQUENCE_NUMBER,
+  PRODUCER_SNAPSHOT_FILE_SUFFIX,
+  type ProducerStateInfo,
+} from "./producer_state.ts";
 export { MAX_TOPIC_NAME_LENGTH, validateTopicName } from "./topic_name.ts";

@@ -77,6 +77,9 @@ const REJOIN = new Set<number>([
   ErrorCode.ILLEGAL_GENERATION,
 ]);
 
+/** Requests of the join phase, abandoned when the consumer closes. */
+const JOIN_APIS = new Set<unknown>([JoinGroupRequest, SyncGroupRequest, OffsetFetchRequest]);
+
 /** Errors after which the coordinator is looked up again. */
 const COORDINATOR_MOVED = new Set<number>([
   ErrorCode.NOT_COORDINATOR,
@@ -127,6 +130,8 @@ export class GroupConsumer {
   #joined = false;
   #rejoin = false;
   #closed = false;
+  #closing: Promise<void> | null = null;
+  #joining: Promise<void> | null = null;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeating: Promise<void> = Promise.resolve();
   #pollAbort: AbortController | null = null;
@@ -242,10 +247,25 @@ export class GroupConsumer {
    */
   async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     if (this.#closed) throw new Error("group consumer: poll after close");
+    if (this.#closing) {
+      await this.#closing;
+      return [];
+    }
     if (this.#topics.length === 0) {
       throw new Error("group consumer: poll before subscribe");
     }
-    if (this.#rejoin || !this.#joined) await this.#rejoinGroup();
+    if (this.#rejoin || !this.#joined) {
+      this.#joining = this.#rejoinGroup();
+      try {
+        await this.#joining;
+      } catch (e) {
+        if (!this.#closing) throw e;
+        await this.#closing; // close() ended the join
+        return [];
+      } finally {
+        this.#joining = null;
+      }
+    }
     if (
       this.#options.autoCommit &&
       Date.now() - this.#lastCommit >= this.#options.autoCommitIntervalMs
@@ -274,7 +294,7 @@ export class GroupConsumer {
    * @returns An async iterator of records.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord> {
-    while (!this.#closed) {
+    while (!this.#closed && !this.#closing) {
       for (const r of await this.poll()) yield r;
     }
   }
@@ -348,12 +368,23 @@ export class GroupConsumer {
 
   /**
    * Commits (with auto-commit), leaves the group (dynamic members only) and closes the
-   * member's connections; the {@linkcode Client} stays open.
+   * member's connections; the {@linkcode Client} stays open. A poll waiting in a rebalance
+   * returns no records.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#stopHeartbeat();
     this.#pollAbort?.abort();
+    const joining = this.#joining;
+    if (joining) {
+      // A JoinGroup/SyncGroup may wait for other members; end it rather than queue behind it.
+      await this.#client.closePool(this.#pool);
+      await joining.catch(() => {});
+    }
     try {
       if (this.#joined && this.#options.autoCommit) await this.#autoCommit();
       if (this.#memberId !== "" && this.#options.groupInstanceId === null) {
@@ -447,7 +478,7 @@ export class GroupConsumer {
       } catch (e) {
         if (
           e instanceof KafkaError && e.code === ErrorCode.NETWORK_EXCEPTION &&
-          attempt < this.#client.options.retries
+          attempt < this.#client.options.retries && !(this.#closing && JOIN_APIS.has(api.request))
         ) {
           this.#coordinator = -1;
           await this.#client.backoff(attempt);
@@ -482,8 +513,8 @@ export class GroupConsumer {
     for (let attempt = 0;; attempt++) {
       this.#rejoin = false;
       const code = await this.#joinOnce();
+      if (this.#closing) throw new Error("group consumer: closed while joining");
       if (code === 0) break;
-      if (this.#closed) throw new Error("group consumer: closed while joining");
       if (!REJOIN.has(code) || attempt >= 20) {
         throw new KafkaError(code, `join group ${this.#options.groupId}`);
       }
@@ -651,9 +682,9 @@ export class GroupConsumer {
     this.#stopHeartbeat();
     const tick = () => {
       this.#heartbeatTimer = undefined;
-      if (this.#closed || !this.#joined || this.#rejoin) return;
+      if (this.#closing || !this.#joined || this.#rejoin) return;
       this.#heartbeating = this.#heartbeat().finally(() => {
-        if (!this.#closed && this.#joined && !this.#rejoin && this.#heartbeatTimer === undefined) {
+        if (!this.#closing && this.#joined && !this.#rejoin && this.#heartbeatTimer === undefined) {
           this.#heartbeatTimer = setTimeout(tick, this.#options.heartbeatIntervalMs);
         }
       });

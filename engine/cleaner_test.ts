@@ -499,3 +499,67 @@ Deno.test("cleaner: __consumer_offsets (compact) is cleaned by the manager's pas
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const CLEANER_CHILD = new URL("./testdata/cleaner_child.ts", import.meta.url).pathname;
+
+Deno.test("cleaner crash: SIGKILL during produce + back-to-back cleaning loses no latest value", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-cleaner-kill-" });
+  const rand = prng(99);
+  const acked = new Map<string, number>(); // key -> highest acknowledged seq
+  try {
+    for (let run = 0; run < 12; run++) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", "--allow-write", CLEANER_CHILD, dir, String(run)],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const killAfter = 20 + Math.floor(rand() * 200);
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      let killed = false;
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+        if (!killed && text.split("\nACK ").length > killAfter) {
+          await new Promise((r) => setTimeout(r, Math.floor(rand() * 5)));
+          child.kill("SIGKILL");
+          killed = true;
+        }
+      }
+      await child.status;
+      const stderr = await new Response(child.stderr).text();
+      assert.ok(killed, `child exited by itself: ${stderr}`);
+      const lines = text.split("\n");
+      lines.pop(); // a line cut by the kill is not an acknowledgement
+      for (const line of lines) {
+        if (!line.startsWith("ACK ")) continue;
+        for (const kv of line.slice(4).split(" ")) {
+          const [k, s] = kv.split("=");
+          acked.set(k, Math.max(acked.get(k) ?? -1, Number(s)));
+        }
+      }
+      const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0, cleanerBackoffMs: 0 });
+      try {
+        const log = mgr.partition("cc", 0)!;
+        for (let pass = 0; pass < 2; pass++) {
+          const recs = await readAll(log);
+          const got = latest(recs);
+          for (const [k, s] of acked) {
+            const v = got.get(k);
+            assert.ok(v !== undefined, `run ${run}: key ${k} lost (acked seq ${s})`);
+            const [vk, vs] = v.split(":");
+            assert.equal(vk, k);
+            assert.ok(Number(vs) >= s, `run ${run}: key ${k} went back to ${vs} < acked ${s}`);
+          }
+          for (let i = 1; i < recs.length; i++) assert.ok(recs[i].offset > recs[i - 1].offset);
+          await mgr.runCleaner({ force: true }); // the recovered log cleans correctly too
+        }
+      } finally {
+        await mgr.close();
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -388,10 +388,16 @@ export class ProducerStateManager {
    */
   async takeSnapshot(offset: number): Promise<void> {
     const entries: [number, Entry][] = [];
-    for (const [pid, e] of this.#entries) {
+    // a roll inside a multi-batch append: its batches before the roll are already written
+    const all = new Map(this.#entries);
+    if (this.#pending) { for (const [pid, e] of this.#pending) all.set(pid, e); }
+    for (const [pid, e] of all) {
       const batches = e.batches.filter((b) => b.lastOffset < offset);
       if (batches.length === 0) continue;
-      entries.push([pid, { epoch: e.epoch, batches, lastTimestamp: e.lastTimestamp }]);
+      const lastTimestamp = batches.length === e.batches.length
+        ? e.lastTimestamp
+        : Math.max(...batches.map((b) => b.timestamp));
+      entries.push([pid, { epoch: e.epoch, batches, lastTimestamp }]);
     }
     const bytes = encodeSnapshot(entries);
     const path = snapshotPath(this.dir, offset);

@@ -362,3 +362,22 @@ Deno.test("producer state: rebuilt after truncateTo", async () => {
     strictEqual((await log.append(idem(500, 1))).baseOffset, 0);
   });
 });
+
+Deno.test("producer state: a roll inside a multi-batch append keeps its earlier batches in the snapshot", async () => {
+  await withLog({ "segment.bytes": "300" }, async (log, dir, reopen) => {
+    strictEqual((await log.append(idem(0, 3))).baseOffset, 0);
+    const r = await log.append(concat(idem(3, 3), idem(6, 3), idem(9, 3), idem(12, 3)));
+    deepStrictEqual([r.baseOffset, r.lastOffset], [3, 14]);
+    const inside = log.segmentBaseOffsets.filter((b) => b > 3 && b < 15);
+    strictEqual(inside.length > 0, true, `bases ${log.segmentBaseOffsets}`);
+    // crash-like restart: no clean-shutdown snapshot, state from the roll snapshot + the log
+    log = await reopen(async () => {
+      await Deno.remove(snapshotPath(dir, 15));
+      await Deno.remove(`${dir}/../.kafka_cleanshutdown`);
+    });
+    for (const [seq, base] of [[0, 0], [3, 3], [6, 6], [9, 9], [12, 12]]) {
+      strictEqual((await log.append(idem(seq, 3))).baseOffset, base, `seq ${seq}`);
+    }
+    strictEqual((await log.append(idem(15, 1))).baseOffset, 15);
+  });
+});

@@ -813,9 +813,9 @@ export class Admin {
           clientId: m.clientId,
           clientHost: m.clientHost,
           subscription: consumer && m.memberMetadata.length > 0
-            ? decodeSubscription(m.memberMetadata).topics
+            ? orEmpty(() => decodeSubscription(m.memberMetadata).topics)
             : [],
-          assignment: consumer ? decodeAssignment(m.memberAssignment) : [],
+          assignment: consumer ? orEmpty(() => decodeAssignment(m.memberAssignment)) : [],
         })),
       };
     }));
@@ -1014,6 +1014,15 @@ export class Admin {
         }
       }
     }
+  }
+}
+
+/** A member's undecodable metadata or assignment is shown as empty, not a failed describe. */
+function orEmpty<T>(decode: () => T[]): T[] {
+  try {
+    return decode();
+  } catch {
+    return [];
   }
 }
 

@@ -185,7 +185,8 @@ export function encodeSubscription(
 
 /**
  * Decodes JoinGroup protocol metadata; versions above 3 are read as version 3 (Kafka's rule:
- * newer versions only append fields).
+ * newer versions only append fields), and metadata that claims a version but holds only the
+ * version-0 fields is read as version 0.
  *
  * @param bytes The metadata.
  * @returns The subscription.
@@ -194,7 +195,15 @@ export function encodeSubscription(
 export function decodeSubscription(bytes: Uint8Array): DecodedSubscription {
   const r = new Reader(bytes);
   const version = r.readInt16();
-  const s = ConsumerProtocolSubscription.read(r, Math.min(Math.max(version, 0), 3));
+  let s;
+  try {
+    s = ConsumerProtocolSubscription.read(r, Math.min(Math.max(version, 0), 3));
+  } catch (e) {
+    // Some clients write a version but only the version-0 fields: read those.
+    if (version <= 0) throw e;
+    const r0 = new Reader(bytes, 2);
+    s = ConsumerProtocolSubscription.read(r0, 0);
+  }
   return {
     version,
     topics: s.topics,

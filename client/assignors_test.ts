@@ -140,6 +140,10 @@ Deno.test("subscription and assignment encode as Kafka's consumer protocol", () 
     { topic: "t", partitions: [0, 2] },
   ]);
   assert.deepEqual(decodeAssignment(new Uint8Array(0)), []);
+  // Version 1 claimed, only version-0 fields written: read as version 0.
+  const v0 = encodeSubscription(["ab"], { version: 0 });
+  v0[1] = 1;
+  assert.deepEqual(decodeSubscription(v0).topics, ["ab"]);
   assert.throws(() => encodeSubscription(["t"], { version: 4 }), /unsupported version 4/);
   assert.throws(() => decodeAssignment(new Uint8Array([0, 0, 0])), /./);
 });

@@ -61,7 +61,7 @@ export interface ProducerStateInfo {
   epoch: number;
   /** Sequence of the last record appended (-1 if none). */
   lastSequence: number;
-  /** Max timestamp of its last batch. */
+  /** Max timestamp of its last batch (used for expiry). */
   lastTimestamp: number;
   /** First offset of its last batch. */
   firstOffset: number;
@@ -394,9 +394,7 @@ export class ProducerStateManager {
     for (const [pid, e] of all) {
       const batches = e.batches.filter((b) => b.lastOffset < offset);
       if (batches.length === 0) continue;
-      const lastTimestamp = batches.length === e.batches.length
-        ? e.lastTimestamp
-        : Math.max(...batches.map((b) => b.timestamp));
+      const lastTimestamp = batches[batches.length - 1].timestamp;
       entries.push([pid, { epoch: e.epoch, batches, lastTimestamp }]);
     }
     const bytes = encodeSnapshot(entries);
@@ -540,7 +538,7 @@ function applyBatch(e: Entry, h: BatchHeader): void {
     timestamp: h.timestamp,
   });
   if (e.batches.length > MAX_CACHED_BATCHES) e.batches.shift();
-  e.lastTimestamp = Math.max(e.lastTimestamp, h.timestamp);
+  e.lastTimestamp = h.timestamp; // Kafka: the last batch's timestamp
 }
 
 function lastOffsetOf(buf: Uint8Array): number {

@@ -1,0 +1,80 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// DescribeProducers (key 61): served v0 (flexible).
+// - For each requested partition, the idempotent producers the log has state for
+//   (`PartitionLog.producerStates()`, engine/producer_state.ts): producer id, epoch, last
+//   sequence, last timestamp; coordinatorEpoch and currentTxnStartOffset are -1 (no transactions
+//   yet). Unknown partition: UNKNOWN_TOPIC_OR_PARTITION with a message.
+
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  createDescribeProducersResponse,
+  createDescribeProducersResponsePartitionResponse,
+  createDescribeProducersResponseProducerState,
+  createDescribeProducersResponseTopicResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+} from "../../protocol/messages/describe_producers.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+
+/** DescribeProducers handler. */
+export const describeProducers: ApiHandler = defineApi<
+  DescribeProducersRequest,
+  DescribeProducersResponse
+>({
+  key: 61,
+  name: "DescribeProducers",
+  minVersion: 0,
+  maxVersion: 0,
+  request: DescribeProducersRequest,
+  response: DescribeProducersResponse,
+  handle(ctx, req) {
+    const logs = ctx.broker.logs;
+    return createDescribeProducersResponse({
+      topics: req.topics.map((t) =>
+        createDescribeProducersResponseTopicResponse({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) => {
+            const log = logs.partition(t.name, partitionIndex);
+            if (log === undefined) {
+              return createDescribeProducersResponsePartitionResponse({
+                partitionIndex,
+                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+                errorMessage: `${t.name}-${partitionIndex} does not exist on this broker`,
+              });
+            }
+            return createDescribeProducersResponsePartitionResponse({
+              partitionIndex,
+              errorCode: 0,
+              activeProducers: log.producerStates().map((s) =>
+                createDescribeProducersResponseProducerState({
+                  producerId: s.producerId,
+                  producerEpoch: s.epoch,
+                  lastSequence: s.lastSequence,
+                  lastTimestamp: s.lastTimestamp,
+                  coordinatorEpoch: s.coordinatorEpoch,
+                  currentTxnStartOffset: s.currentTxnStartOffset,
+                })
+              ),
+            });
+          }),
+        })
+      ),
+    });
+  },
+  errorResponse(req, errorCode, message) {
+    return createDescribeProducersResponse({
+      topics: req.topics.map((t) =>
+        createDescribeProducersResponseTopicResponse({
+          name: t.name,
+          partitions: t.partitionIndexes.map((partitionIndex) =>
+            createDescribeProducersResponsePartitionResponse({
+              partitionIndex,
+              errorCode,
+              errorMessage: message,
+            })
+          ),
+        })
+      ),
+    });
+  },
+});

@@ -130,6 +130,7 @@ export class GroupConsumer {
   #joined = false;
   #rejoin = false;
   #closed = false;
+  #polling = false;
   #closing: Promise<void> | null = null;
   #joining: Promise<void> | null = null;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
@@ -244,9 +245,22 @@ export class GroupConsumer {
    * @param options Long-poll time, abort signal.
    * @returns The records (possibly none).
    * @throws {KafkaError} On a non-retriable group or fetch error.
+   * @throws {Error} If called after close, before subscribe, or while another poll runs.
    */
   async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     if (this.#closed) throw new Error("group consumer: poll after close");
+    if (this.#polling) {
+      throw new Error("group consumer: poll while another poll is running (one at a time)");
+    }
+    this.#polling = true;
+    try {
+      return await this.#poll(options);
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  async #poll(options: PollOptions): Promise<ConsumerRecord[]> {
     if (this.#closing) {
       await this.#closing;
       return [];

@@ -230,6 +230,10 @@ Deno.test("GroupConsumer: bad options and misuse fail clearly", async () => {
     const m = new GroupConsumer(c.client, { groupId: "g" });
     await assert.rejects(m.poll(), /poll before subscribe/);
     assert.throws(() => m.subscribe([]), /at least one non-empty topic/);
+    m.subscribe(["t"]);
+    const first = m.poll({ maxWaitMs: 50 });
+    await assert.rejects(m.poll(), /poll while another poll is running/);
+    await first;
     await m.close();
     await assert.rejects(m.poll(), /poll after close/);
   });

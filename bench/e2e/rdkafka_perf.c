@@ -75,7 +75,10 @@ static int produce(const char *bootstrap, const char *topic, int partitions, lon
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", bootstrap);
   set(conf, "acks", acks);
+  /* Paced (latency) runs: no linger, and at most 5 requests in flight (the Java client's default)
+   * so that records arriving meanwhile share a batch instead of one request each. */
   set(conf, "linger.ms", rate > 0 ? "0" : "5");
+  if (rate > 0) set(conf, "max.in.flight.requests.per.connection", "5");
   set(conf, "batch.num.messages", "10000");
   set(conf, "batch.size", "1000000");
   set(conf, "queue.buffering.max.messages", "2000000");

@@ -150,6 +150,8 @@ export class LogCleaner {
   #onSwapStep: LogCleanerOptions["onSwapStep"];
 
   /**
+   * Creates a cleaner with the checkpointed first dirty offsets (if any).
+   *
    * @param options Checkpointed state, limits, logger, test hook.
    */
   constructor(options: LogCleanerOptions = {}) {

@@ -10,6 +10,9 @@
  *   configs, subscribe to appends, flush, close.
  * - {@linkcode PartitionLog}: `append` (validated in WASM, offsets assigned in place), `read`
  *   (whole batches as stored), `offsetForTime`, `deleteRecordsBefore`, `truncateTo`.
+ * - {@linkcode LogManager.runCleaner} / {@linkcode LogCleaner}: compaction of
+ *   `cleanup.policy=compact` logs (latest record per key, offsets kept, tombstones dropped after
+ *   `delete.retention.ms`, crash-safe segment swap), on a `cleanerBackoffMs` timer.
  * - {@linkcode TOPIC_CONFIGS} and friends: every Kafka topic config with its default, and the
  *   mapping from broker config names, for DescribeConfigs.
  * - Idempotent producers: `append` drops a duplicate of one of a producer's last
@@ -87,6 +90,16 @@ export {
   validateConfigValue,
   validateTopicConfigs,
 } from "./config.ts";
+export {
+  type CleanerConfig,
+  cleanerConfigOf,
+  type CleanOptions,
+  type CleanStats,
+  LogCleaner,
+  type LogCleanerOptions,
+} from "./cleaner.ts";
+export type { SwapStep } from "./cleaner_swap.ts";
+export type { CheckpointEntry } from "./checkpoint.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
 export {
   type BatchMetadata,

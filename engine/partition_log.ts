@@ -1013,6 +1013,7 @@ export class PartitionLog {
    * For the log cleaner: the current segments, oldest first (a copy; the last is active).
    *
    * @returns The segments.
+   * @ignore
    */
   segmentsSnapshot(): LogSegment[] {
     return this.#segments.slice();
@@ -1030,6 +1031,7 @@ export class PartitionLog {
    * @returns `false` (nothing done) if the log closed or the segments changed meanwhile.
    * @throws {EngineError} KAFKA_STORAGE_ERROR if `commit` failed (the log goes offline if the
    * swap was committed on disk).
+   * @ignore
    */
   replaceSegments(
     old: LogSegment[],

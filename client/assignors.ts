@@ -21,6 +21,10 @@ export interface AssignorMember {
   groupInstanceId?: string | null;
   /** Subscribed topics. */
   topics: string[];
+  /** Partitions the member owns (subscription version 1+; sticky assignors use them). */
+  ownedPartitions?: MemberAssignment;
+  /** The generation the member owned them in (version 2+; -1 when unknown). */
+  generationId?: number;
 }
 
 /** Topic-partitions assigned to one member, grouped by topic. */
@@ -32,6 +36,8 @@ export type MemberAssignment = Array<{ topic: string; partitions: number[] }>;
 export interface Assignor {
   /** Protocol name, e.g. `range`. */
   readonly name: string;
+  /** Whether it supports the cooperative (incremental) rebalance protocol. */
+  readonly cooperative?: boolean;
   /**
    * Computes every member's assignment.
    *
@@ -133,10 +139,110 @@ export const roundRobinAssignor: Assignor = {
   },
 };
 
+/**
+ * A sticky, balanced assignor for the cooperative rebalance protocol, under the Java client's
+ * protocol name `cooperative-sticky` (our own algorithm: balanced and sticky like Java's, but
+ * not guaranteed to pick the same partitions).
+ *
+ * Valid owned partitions (claimed by a member still subscribed to the topic; the highest
+ * generation wins a double claim) stay put; the rest go, in topic/partition order, to the
+ * eligible member with the fewest; then single partitions move from a member with at least two
+ * more than an eligible member until none can. A partition that changes owner is left out of
+ * this round (its owner revokes it and rejoins; the next round hands it over), as the
+ * cooperative protocol requires.
+ *
+ * @example
+ * ```ts
+ * import { cooperativeStickyAssignor } from "./assignors.ts";
+ * const a = cooperativeStickyAssignor.assign(
+ *   [
+ *     { memberId: "a", topics: ["t"], ownedPartitions: [{ topic: "t", partitions: [0, 1, 2] }] },
+ *     { memberId: "b", topics: ["t"] },
+ *   ],
+ *   new Map([["t", 3]]),
+ * );
+ * console.log(a.get("a"), a.get("b")); // [t: 0, 1], [] (t-2 moves to b in the next round)
+ * ```
+ */
+export const cooperativeStickyAssignor: Assignor = {
+  name: "cooperative-sticky",
+  cooperative: true,
+  assign(members, partitionCounts) {
+    const sorted = [...members].sort(compareMembers);
+    const key = (t: string, p: number) => `${t}\u0000${p}`;
+    const all: Array<[string, number]> = [];
+    for (const topic of [...new Set(members.flatMap((m) => m.topics))].sort()) {
+      for (let p = 0; p < (partitionCounts.get(topic) ?? 0); p++) all.push([topic, p]);
+    }
+    const exists = new Set(all.map(([t, p]) => key(t, p)));
+    // Previous owners: highest generation wins; equal claims void each other.
+    const owner = new Map<string, { memberId: string; generation: number } | null>();
+    for (const m of sorted) {
+      const generation = m.generationId ?? -1;
+      for (const o of m.ownedPartitions ?? []) {
+        if (!m.topics.includes(o.topic)) continue;
+        for (const p of o.partitions) {
+          const k = key(o.topic, p);
+          if (!exists.has(k)) continue;
+          const prev = owner.get(k);
+          if (prev === undefined || (prev !== null && generation > prev.generation)) {
+            owner.set(k, { memberId: m.memberId, generation });
+          } else if (prev !== null && generation === prev.generation) owner.set(k, null);
+        }
+      }
+    }
+    const held = new Map<string, Array<[string, number]>>(sorted.map((m) => [m.memberId, []]));
+    const byId = new Map(sorted.map((m) => [m.memberId, m]));
+    const count = (id: string) => held.get(id)!.length;
+    const free: Array<[string, number]> = [];
+    for (const [t, p] of all) {
+      const o = owner.get(key(t, p));
+      if (o) held.get(o.memberId)!.push([t, p]);
+      else free.push([t, p]);
+    }
+    for (const [t, p] of free) {
+      let best: AssignorMember | undefined;
+      for (const m of sorted) {
+        if (m.topics.includes(t) && (!best || count(m.memberId) < count(best.memberId))) best = m;
+      }
+      held.get(best!.memberId)!.push([t, p]);
+    }
+    // Balance: move one partition at a time from the fullest possible giver.
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const giver of [...sorted].sort((a, b) => count(b.memberId) - count(a.memberId))) {
+        const mine = held.get(giver.memberId)!;
+        for (let i = mine.length - 1; i >= 0 && !moved; i--) {
+          const [t, p] = mine[i];
+          const taker = sorted.find((m) =>
+            m.topics.includes(t) && count(m.memberId) + 1 < mine.length
+          );
+          if (taker) {
+            mine.splice(i, 1);
+            held.get(taker.memberId)!.push([t, p]);
+            moved = true;
+          }
+        }
+        if (moved) break;
+      }
+    }
+    const out = new Map<string, MemberAssignment>();
+    for (const [id, pairs] of held) {
+      const kept = pairs.filter(([t, p]) => {
+        const o = owner.get(key(t, p));
+        return !o || o.memberId === id || !byId.has(o.memberId);
+      }).sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]);
+      out.set(id, group(kept));
+    }
+    return out;
+  },
+};
+
 /** The assignors by protocol name. */
 export const ASSIGNORS: Readonly<Record<string, Assignor>> = {
   range: rangeAssignor,
   roundrobin: roundRobinAssignor,
+  "cooperative-sticky": cooperativeStickyAssignor,
 };
 
 /** A decoded consumer-protocol subscription. */

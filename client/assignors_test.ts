@@ -2,6 +2,7 @@
 // RoundRobinAssignorTest for the same inputs.
 import assert from "node:assert/strict";
 import {
+  cooperativeStickyAssignor,
   decodeAssignment,
   decodeSubscription,
   encodeAssignment,
@@ -146,4 +147,78 @@ Deno.test("subscription and assignment encode as Kafka's consumer protocol", () 
   assert.deepEqual(decodeSubscription(v0).topics, ["ab"]);
   assert.throws(() => encodeSubscription(["t"], { version: 4 }), /unsupported version 4/);
   assert.throws(() => decodeAssignment(new Uint8Array([0, 0, 0])), /./);
+});
+
+Deno.test("cooperative-sticky: fresh members get a balanced split", () => {
+  const a = cooperativeStickyAssignor.assign(
+    [{ memberId: "m2", topics: ["t"] }, { memberId: "m1", topics: ["t"] }],
+    counts({ t: 5 }),
+  );
+  assert.deepEqual(plain(a), {
+    m1: [{ topic: "t", partitions: [0, 2, 4] }],
+    m2: [{ topic: "t", partitions: [1, 3] }],
+  });
+});
+
+Deno.test("cooperative-sticky: owned partitions stay; moved ones wait a round", () => {
+  const owned = (partitions: number[]) => [{ topic: "t", partitions }];
+  // Round 1: m1 owns everything, m2 is new: m1 keeps 0-1, 2-3 are revoked (nobody gets them).
+  const r1 = cooperativeStickyAssignor.assign(
+    [
+      { memberId: "m1", topics: ["t"], ownedPartitions: owned([0, 1, 2, 3]), generationId: 1 },
+      { memberId: "m2", topics: ["t"], ownedPartitions: [], generationId: -1 },
+    ],
+    counts({ t: 4 }),
+  );
+  assert.deepEqual(plain(r1), { m1: owned([0, 1]), m2: [] });
+  // Round 2: the revoked partitions are free and go to m2.
+  const r2 = cooperativeStickyAssignor.assign(
+    [
+      { memberId: "m1", topics: ["t"], ownedPartitions: owned([0, 1]), generationId: 2 },
+      { memberId: "m2", topics: ["t"], ownedPartitions: [], generationId: 2 },
+    ],
+    counts({ t: 4 }),
+  );
+  assert.deepEqual(plain(r2), { m1: owned([0, 1]), m2: owned([2, 3]) });
+  // A member leaves: the survivor keeps its own and takes the orphans at once.
+  const r3 = cooperativeStickyAssignor.assign(
+    [{ memberId: "m2", topics: ["t"], ownedPartitions: owned([2, 3]), generationId: 2 }],
+    counts({ t: 4 }),
+  );
+  assert.deepEqual(plain(r3), { m2: owned([0, 1, 2, 3]) });
+});
+
+Deno.test("cooperative-sticky: stale and double claims, unsubscribed topics, mixed subscriptions", () => {
+  const a = cooperativeStickyAssignor.assign(
+    [
+      // Claims t-0 at generation 3: wins over m2's generation-2 claim.
+      {
+        memberId: "m1",
+        topics: ["t", "u"],
+        ownedPartitions: [{ topic: "t", partitions: [0] }, { topic: "gone", partitions: [0] }],
+        generationId: 3,
+      },
+      {
+        memberId: "m2",
+        topics: ["t"],
+        ownedPartitions: [{ topic: "t", partitions: [0, 1] }],
+        generationId: 2,
+      },
+      // No longer subscribed to u: its claim on u-0 is void.
+      {
+        memberId: "m3",
+        topics: ["t"],
+        ownedPartitions: [{ topic: "u", partitions: [0] }],
+        generationId: 3,
+      },
+    ],
+    counts({ t: 3, u: 2 }),
+  );
+  // m1 (t-0, u-0, u-1) is 2 above m2: t-0 moves to m2, so it is revoked from m1 this round and
+  // handed to m2 in the next.
+  assert.deepEqual(plain(a), {
+    m1: [{ topic: "u", partitions: [0, 1] }],
+    m2: [{ topic: "t", partitions: [1] }],
+    m3: [{ topic: "t", partitions: [2] }],
+  });
 });

@@ -243,7 +243,8 @@ export class LogCleaner {
     let endIdx = segs.length - 1;
     if (config.minCompactionLagMs > 0) {
       for (let i = 0; i < endIdx; i++) {
-        if (segs[i].largestTimestamp > now - config.minCompactionLagMs) {
+        // (an emptied segment's "largest timestamp" is its write time: it holds no records)
+        if (segs[i].size > 0 && segs[i].largestTimestamp > now - config.minCompactionLagMs) {
           endIdx = i;
           break;
         }

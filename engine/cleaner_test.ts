@@ -104,6 +104,7 @@ async function produce(
   perBatch: number,
   seed: number,
   tombstone: (i: number, key: number) => boolean = () => false,
+  timestamp?: number,
 ): Promise<void> {
   const rand = prng(seed);
   for (let i = 0; i < n; i += perBatch) {
@@ -114,7 +115,7 @@ async function produce(
       records.push({ key: `key-${k}`, value });
     }
     const { baseOffset } = await f.log.append(
-      buildBatch({ records, baseTimestamp: Date.now() }),
+      buildBatch({ records, baseTimestamp: timestamp ?? Date.now() }),
     );
     records.forEach((r, d) => {
       const rec = { offset: baseOffset + d, key: r.key as string, value: r.value as string | null };
@@ -211,9 +212,16 @@ Deno.test("cleaner: 100k updates over 1k keys compact to the latest value per ke
 Deno.test("cleaner: the dirty ratio and min.compaction.lag.ms decide what is cleaned", async () => {
   const f = await compactedTopic({ "min.cleanable.dirty.ratio": "0.9" });
   try {
-    await produce(f, 5000, 50, 50, 2);
+    await produce(f, 5000, 50, 50, 2, undefined, Date.now() - 600_000); // 10 minutes old
     const [first] = await f.mgr.runCleaner();
     assert.ok(first.cleaned, first.reason); // all dirty: ratio 1
+    // fully superseded segments are left empty; they do not count as "recent" for the lag
+    assert.ok(f.log.segmentsSnapshot().some((s) => s.size === 0));
+    await f.mgr.alterTopicConfigs("c", { "min.compaction.lag.ms": "60000" });
+    const [old] = await f.mgr.runCleaner({ force: true });
+    assert.ok(old.cleaned, old.reason);
+    assert.equal(old.endOffset, f.log.segmentBaseOffsets.at(-1));
+    await f.mgr.alterTopicConfigs("c", { "min.compaction.lag.ms": "0" });
     await produce(f, 200, 50, 50, 3);
     const [second] = await f.mgr.runCleaner();
     assert.equal(second.cleaned, false);

@@ -52,7 +52,9 @@ export interface GroupConsumerOptions {
   autoCommitIntervalMs?: number;
   /** Where to start a partition with no committed offset. Default `latest`. */
   autoOffsetReset?: "earliest" | "latest";
-  /** Assignors by preference (`range`, `roundrobin`). Default `["range", "roundrobin"]`. */
+  /** Assignors by preference: `range`, `roundrobin`, `cooperative-sticky`. Default
+   * `["range", "roundrobin"]`. With only `cooperative-sticky` the member rebalances
+   * cooperatively (keeps its partitions through a rebalance, gives up only those moved). */
   assignors?: string[];
   /** Fetch long-poll time. Default 500. */
   maxWaitMs?: number;
@@ -121,6 +123,7 @@ export class GroupConsumer {
   #consumer: Consumer;
   #options: Required<GroupConsumerOptions>;
   #assignors: Assignor[];
+  #cooperative: boolean;
   #pool = `group-consumer-${++groupConsumerCount}`;
   #topics: string[] = [];
   #coordinator = -1;
@@ -176,6 +179,8 @@ export class GroupConsumer {
       }
       return a;
     });
+    // Like Java: the cooperative protocol only when every configured assignor supports it.
+    this.#cooperative = this.#assignors.every((a) => a.cooperative === true);
     this.#consumer = new Consumer(client, {
       autoOffsetReset: this.#options.autoOffsetReset,
       maxWaitMs: this.#options.maxWaitMs,
@@ -543,7 +548,10 @@ export class GroupConsumer {
   /** One JoinGroup + SyncGroup + OffsetFetch round; returns 0 or the error to rejoin on. */
   async #joinOnce(): Promise<number> {
     const o = this.#options;
-    const owned = this.#assigned;
+    // Eager members revoke everything before joining (they own nothing); cooperative ones keep
+    // their partitions and say so.
+    const cooperative = this.#cooperative;
+    const owned = cooperative ? this.#assigned : [];
     let join: JoinGroupResponse;
     for (;;) {
       ({ res: join } = await this.#coordinatorCall(
@@ -607,12 +615,25 @@ export class GroupConsumer {
     const partitions = assigned.flatMap((a) =>
       a.partitions.map((partition) => ({ topic: a.topic, partition }))
     );
-    const committed = await this.#fetchCommitted(partitions);
+    const k = (p: { topic: string; partition: number }) => `${p.topic}\u0000${p.partition}`;
+    // Cooperative: partitions kept keep their positions; revoked ones are committed, dropped,
+    // and followed by an immediate rejoin so the leader can hand them over.
+    const current = cooperative
+      ? new Map(this.#consumer.assignment().map((p) => [k(p), p.offset]))
+      : new Map<string, number>();
+    const wanted = new Set(partitions.map(k));
+    const revoked = this.#consumer.assignment().filter((p) => cooperative && !wanted.has(k(p)));
+    if (revoked.length > 0 && o.autoCommit) await this.#commit(revoked).catch(() => {});
+    const added = partitions.filter((p) => !current.has(k(p)));
+    const committed = await this.#fetchCommitted(added);
     this.#assigned = assigned;
-    await this.#consumer.assign(partitions.map((p, i) => ({
-      ...p,
-      offset: committed[i] >= 0 ? committed[i] : o.autoOffsetReset,
-    })));
+    await this.#consumer.assign(partitions.map((p) => {
+      const kept = current.get(k(p));
+      if (kept !== undefined) return { ...p, offset: kept };
+      const c = committed[added.indexOf(p)];
+      return { ...p, offset: c >= 0 ? c : o.autoOffsetReset };
+    }));
+    if (revoked.length > 0) this.#rejoin = true;
     return 0;
   }
 

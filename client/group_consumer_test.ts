@@ -225,7 +225,7 @@ Deno.test("GroupConsumer: bad options and misuse fail clearly", async () => {
     assert.throws(() => new GroupConsumer(c.client, { groupId: "" }), /groupId must be/);
     assert.throws(
       () => new GroupConsumer(c.client, { groupId: "g", assignors: ["sticky"] }),
-      /unknown assignor "sticky" \(supported: range, roundrobin\)/,
+      /unknown assignor "sticky" \(supported: range, roundrobin, cooperative-sticky\)/,
     );
     const m = new GroupConsumer(c.client, { groupId: "g" });
     await assert.rejects(m.poll(), /poll before subscribe/);
@@ -400,5 +400,70 @@ Deno.test("GroupConsumer: close during a rebalance wait ends the poll and leaves
     assert.ok(!d.members.some((m) => m.memberId === a.memberId && a.memberId !== ""));
     await c3.close();
     await loopC.stop();
+  });
+});
+
+Deno.test("GroupConsumer: cooperative-sticky keeps partitions and positions through a rebalance", async () => {
+  await withCluster(async (c) => {
+    const opts = { assignors: ["cooperative-sticky"] };
+    const a = c.member("coop", opts);
+    const gotA: ConsumerRecord[] = [];
+    const loopA = pollLoop(a, gotA);
+    await waitFor("a owns all", () => a.assignment().length === 4 || !!loopA.error);
+    await c.produce("one", 20);
+    await waitFor("20 records", () => gotA.length >= 20 || !!loopA.error);
+    const b = c.member("coop", opts);
+    const gotB: ConsumerRecord[] = [];
+    const loopB = pollLoop(b, gotB);
+    await waitFor(
+      "a 2+2 split",
+      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+    );
+    const kept = partitionsOf(a);
+    await c.produce("two", 20);
+    await waitFor("20 more", () => gotA.length + gotB.length >= 40 || !!loopA.error);
+    await new Promise((r) => setTimeout(r, 300)); // any re-delivery would show up now
+    await loopA.stop();
+    await loopB.stop();
+    // a kept two of its partitions (positions intact); b took the other two; nothing twice.
+    assert.deepEqual([...kept, ...partitionsOf(b)].sort(), [0, 1, 2, 3]);
+    assert.deepEqual(
+      valuesOf([...gotA, ...gotB]),
+      [...expected("one", 20), ...expected("two", 20)].sort(),
+    );
+    assert.ok(gotB.every((r) => td.decode(r.value!).startsWith("two")));
+  });
+});
+
+Deno.test("GroupConsumer: cooperative-sticky without auto-commit re-reads only moved partitions", async () => {
+  await withCluster(async (c) => {
+    const opts = { assignors: ["cooperative-sticky"], autoCommit: false };
+    const a = c.member("coop2", opts);
+    const gotA: ConsumerRecord[] = [];
+    const loopA = pollLoop(a, gotA);
+    await waitFor("a owns all", () => a.assignment().length === 4 || !!loopA.error);
+    await c.produce("one", 20);
+    await waitFor("20 records", () => gotA.length >= 20 || !!loopA.error);
+    const b = c.member("coop2", opts);
+    const gotB: ConsumerRecord[] = [];
+    const loopB = pollLoop(b, gotB);
+    await waitFor(
+      "a 2+2 split",
+      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+    );
+    await waitFor("b re-reads its 10", () => gotB.length >= 10 || !!loopB.error);
+    await new Promise((r) => setTimeout(r, 300));
+    await loopA.stop();
+    await loopB.stop();
+    // Nothing was committed: b starts its two partitions from the beginning, but a's kept
+    // partitions keep their positions (an eager rebalance would re-read them from 0).
+    assert.equal(gotA.length, 20);
+    assert.deepEqual(valuesOf(gotA), expected("one", 20));
+    const pb = partitionsOf(b);
+    assert.deepEqual(
+      valuesOf(gotB),
+      gotA.filter((r) => pb.includes(r.partition)).map((r) => td.decode(r.value!)).sort(),
+    );
+    assert.equal(gotB.length, 10);
   });
 });

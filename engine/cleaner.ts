@@ -96,6 +96,8 @@ export interface CleanOptions {
   now?: number;
   /** Clean even if the dirty ratio is below `min.cleanable.dirty.ratio`. */
   force?: boolean;
+  /** Stops the pass between segment groups (what was swapped in stays; the log is consistent). */
+  signal?: AbortSignal;
 }
 
 /** What one pass over one log did. */
@@ -323,6 +325,7 @@ export class LogCleaner {
       minHorizon = Math.min(minHorizon, h);
       stats.segmentsCleaned += group.length;
       i = j;
+      if (options.signal?.aborted && i < mapEnd) return done("aborted: stopping");
       await new Promise((r) => setTimeout(r, 0)); // let produce and fetch run between groups
     }
     this.#firstDirty.set(key, endOffset);

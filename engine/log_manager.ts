@@ -123,6 +123,7 @@ export class LogManager {
   #cleaner = new LogCleaner();
   #cleanerLock = new Mutex();
   #cleanerTimer: ReturnType<typeof setTimeout> | undefined;
+  #cleanerStop = new AbortController();
 
   private constructor(dir: string, defaults: Record<string, string>, options: LogManagerOptions) {
     this.dir = dir;
@@ -320,7 +321,9 @@ export class LogManager {
           if (this.#closed) return out;
           if (!l.config.cleanupPolicy.includes("compact")) continue;
           try {
-            out.push(await this.#cleaner.clean(l, cfg, options));
+            out.push(
+              await this.#cleaner.clean(l, cfg, { signal: this.#cleanerStop.signal, ...options }),
+            );
           } catch (e) {
             this.#logger(`log cleaner: ${name}-${l.partition}: ${e}`);
           }
@@ -728,6 +731,7 @@ export class LogManager {
     this.#timers = [];
     clearTimeout(this.#cleanerTimer);
     this.#closed = true; // stops a cleaner pass between logs
+    this.#cleanerStop.abort(); // ... and between segment groups
     await this.#cleanerLock.run(() => Promise.resolve());
     await this.#meta.run(async () => {
       this.#closed = true;

@@ -1,8 +1,10 @@
 /**
- * A consumer-group member (the classic protocol, eager rebalancing, like the Java client with
- * the `range` or `roundrobin` assignor): finds the group coordinator, joins, lets the leader
- * assign partitions, resumes from committed offsets, heartbeats in the background and commits
- * offsets automatically or on demand.
+ * A consumer-group member of the classic group protocol, like the Java client: finds the group
+ * coordinator, joins, lets the leader assign partitions (`range`, `roundrobin` or
+ * `cooperative-sticky`), resumes from committed offsets, heartbeats in the background and
+ * commits offsets automatically or on demand. Rebalances are eager (give up everything, rejoin)
+ * unless every configured assignor is cooperative; then the member keeps its partitions and
+ * positions and gives up only those the leader moves.
  *
  * @module
  */

@@ -241,6 +241,8 @@ export class LogCleaner {
     const segs = log.segmentsSnapshot();
     if (segs.length < 2) return done("only the active segment");
     const lso = log.logStartOffset;
+    // a log truncated (or deleted and created again) below its checkpoint starts dirty again
+    if ((this.#firstDirty.get(key) ?? 0) > log.logEndOffset) this.forget(key);
     // the cleanable range ends at the active segment or the first segment newer than the lag
     let endIdx = segs.length - 1;
     if (config.minCompactionLagMs > 0) {

@@ -591,3 +591,24 @@ Deno.test("cleaner: closing the manager mid-pass stops between groups, the log s
     await cleanup(f);
   }
 });
+
+Deno.test("cleaner: a topic deleted and created again is cleaned from its start", async () => {
+  const f = await compactedTopic({ "segment.bytes": "4096" });
+  try {
+    await produce(f, 3000, 30, 20, 41);
+    const [s1] = await f.mgr.runCleaner();
+    assert.ok(s1.cleaned && s1.endOffset > 1000, `${s1.reason} ${s1.endOffset}`);
+    await f.mgr.deleteTopic("c");
+    await f.mgr.createTopic("c", 1, { "cleanup.policy": "compact", "segment.bytes": "4096" });
+    f.log = f.mgr.partition("c", 0)!;
+    f.produced = [];
+    f.model.clear();
+    await produce(f, 600, 30, 20, 42);
+    const [s2] = await f.mgr.runCleaner();
+    assert.ok(s2.cleaned, s2.reason);
+    assert.equal(s2.firstDirtyOffset, 0);
+    assert.deepEqual(await readAll(f.log), expectedAfterClean(f.produced, s2.endOffset));
+  } finally {
+    await cleanup(f);
+  }
+});

@@ -190,3 +190,50 @@ async function copyDir(from: string, to: string): Promise<void> {
     } else if (e.isFile) await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
   }
 }
+
+Deno.test("after log compaction, replay still yields the latest offsets and no deleted group", async () => {
+  await withDir(async (dir) => {
+    let logs = await LogManager.open(dir, { cleanerBackoffMs: 0 });
+    const opts = { offsetsTopicNumPartitions: 1, offsetsTopicSegmentBytes: 1024 };
+    let groups = await openGroupCoordinator(logs, opts);
+    const commit = (groupId: string, partition: number, offset: number) =>
+      groups.commitOffsets({
+        groupId,
+        generationId: -1,
+        memberId: "",
+        groupInstanceId: null,
+        topics: [{
+          topic: "t",
+          partitions: [{ partition, offset, leaderEpoch: -1, metadata: "" }],
+        }],
+      });
+    for (let i = 0; i < 100; i++) {
+      await commit("g", i % 2, i);
+      await commit("gone", 0, i);
+    }
+    await groups.deleteGroups(["gone"]);
+    for (let i = 100; i < 110; i++) await commit("g", i % 2, i);
+    const log = logs.partition(CONSUMER_OFFSETS_TOPIC, 0)!;
+    const before = log.sizeInBytes;
+    // Far in the future, so the deleted group's tombstones are past their horizon too.
+    const stats = await logs.runCleaner({ force: true, now: Date.now() + 2 * 86_400_000 });
+    const mine = stats.find((s) => s.topic === CONSUMER_OFFSETS_TOPIC)!;
+    assertEquals(mine.cleaned, true);
+    assertEquals(log.sizeInBytes < before / 4, true);
+    groups.close();
+    await logs.close();
+
+    logs = await LogManager.open(dir, { cleanerBackoffMs: 0 });
+    groups = await openGroupCoordinator(logs, opts);
+    assertEquals(
+      groups.fetchOffsets("g", null).topics[0].partitions.map((p) => [p.partition, p.offset]),
+      [
+        [0, 108],
+        [1, 109],
+      ],
+    );
+    assertEquals(groups.listGroups().map((g) => g.groupId), ["g"]);
+    groups.close();
+    await logs.close();
+  });
+});

@@ -18,6 +18,8 @@ export interface OpenGroupCoordinatorOptions {
   config?: Partial<GroupCoordinatorConfig>;
   /** `offsets.topic.num.partitions` for a new `__consumer_offsets`. Default 50. */
   offsetsTopicNumPartitions?: number;
+  /** `offsets.topic.segment.bytes` for a new `__consumer_offsets`. Default 104857600. */
+  offsetsTopicSegmentBytes?: number;
   /** Where to report events. */
   logger?: Logger;
   /** Clock and timers; default the real ones. */
@@ -55,6 +57,7 @@ export async function openGroupCoordinator(
   const now = options.scheduler ? () => options.scheduler!.now() : Date.now;
   const store = await OffsetStore.open(logs, {
     numPartitions: options.offsetsTopicNumPartitions,
+    segmentBytes: options.offsetsTopicSegmentBytes,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now,
   });

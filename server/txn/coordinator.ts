@@ -1,0 +1,808 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The transaction coordinator: Kafka's transaction state machine (Empty → Ongoing →
+ * PrepareCommit/PrepareAbort → CompleteCommit/CompleteAbort), producer id/epoch allocation and
+ * fencing for transactional ids, COMMIT/ABORT markers written straight to the data partitions
+ * through the engine (single broker: WriteTxnMarkers is an internal call), transactional offset
+ * commits materialised on commit, and the abort of timed-out transactions.
+ *
+ * Every state change is written to `__transaction_state` before it takes effect. Requests for
+ * one transactional id are serialised. Unlike Kafka, EndTxn answers after the markers and the
+ * Complete state are written (Kafka answers after PrepareCommit), so a client never sees
+ * CONCURRENT_TRANSACTIONS from its own previous EndTxn.
+ *
+ * Methods return Kafka error codes rather than throw (I/O failures do throw).
+ *
+ * @module
+ */
+
+import type { LogManager } from "../../engine/mod.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
+import { partitionForGroup } from "../group/schemas.ts";
+import type { Logger } from "../logger.ts";
+import { encodeControlBatch, type TransactionLogValue, type TxnState } from "./schemas.ts";
+import type { TransactionLogRecord, TransactionStateStore } from "./store.ts";
+
+/** Coordinator settings (Kafka broker configs). */
+export interface TransactionCoordinatorConfig {
+  /** `transaction.max.timeout.ms`. Default 900000. */
+  maxTimeoutMs: number;
+  /** `transaction.abort.timed.out.transaction.cleanup.interval.ms`. Default 10000. */
+  abortTimedOutIntervalMs: number;
+}
+
+/** Kafka's defaults. */
+export const DEFAULT_TRANSACTION_COORDINATOR_CONFIG: Readonly<TransactionCoordinatorConfig> = {
+  maxTimeoutMs: 900000,
+  abortTimedOutIntervalMs: 10000,
+};
+
+/** What the coordinator needs from the rest of the broker. */
+export interface TransactionCoordinatorOptions {
+  /** The durable log (`__transaction_state`). */
+  store: TransactionStateStore;
+  /** The storage engine, for markers. */
+  logs: LogManager;
+  /** Allocates a new producer id. */
+  nextProducerId: () => Promise<number>;
+  /** The group coordinator, to materialise transactional offset commits. */
+  groups?: { commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]> };
+  /** Settings; missing ones take Kafka's defaults. */
+  config?: Partial<TransactionCoordinatorConfig>;
+  /** Where to report events. */
+  logger?: Logger;
+  /** Clock. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Result of {@linkcode TransactionCoordinator.initProducerId}. */
+export interface InitProducerIdResult {
+  /** Error code (0 on success). */
+  errorCode: number;
+  /** Producer id, or -1. */
+  producerId: number;
+  /** Producer epoch, or -1. */
+  producerEpoch: number;
+}
+
+/** The producer a transactional request comes from. */
+export interface TxnProducer {
+  /** Transactional id. */
+  transactionalId: string;
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+}
+
+/** Per-partition result of AddPartitionsToTxn / TxnOffsetCommit. */
+export interface TxnTopicResult {
+  /** Topic. */
+  topic: string;
+  /** Partitions and their error codes. */
+  partitions: { partition: number; errorCode: number }[];
+}
+
+/** One pending transactional offset. */
+export interface PendingOffset {
+  /** Partition. */
+  partition: number;
+  /** Offset. */
+  offset: number;
+  /** Leader epoch, or -1. */
+  leaderEpoch: number;
+  /** Metadata. */
+  metadata: string | null;
+}
+
+/** A TxnOffsetCommit request, versionless. */
+export interface TxnOffsetCommitParams extends TxnProducer {
+  /** Group id. */
+  groupId: string;
+  /** Generation (v3+), else -1. */
+  generationId: number;
+  /** Member id (v3+), else `""`. */
+  memberId: string;
+  /** Static instance id, or `null`. */
+  groupInstanceId: string | null;
+  /** Offsets. */
+  topics: { topic: string; partitions: PendingOffset[] }[];
+}
+
+/** A transaction as DescribeTransactions/ListTransactions report it. */
+export interface TransactionDescription {
+  /** Transactional id. */
+  transactionalId: string;
+  /** State. */
+  state: TxnState;
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+  /** Timeout (ms). */
+  timeoutMs: number;
+  /** Start of the ongoing transaction (ms), or -1. */
+  startTimestamp: number;
+  /** Partitions in the transaction. */
+  topics: { topic: string; partitions: number[] }[];
+}
+
+/** An aborted transaction in one partition (an entry of Kafka's `.txnindex`). */
+export interface AbortedTxn {
+  /** Producer id. */
+  producerId: number;
+  /** First offset the transaction may have written (at most its real first offset). */
+  firstOffset: number;
+  /** Offset of the ABORT marker. */
+  lastOffset: number;
+  /** Last stable offset when the marker was written. */
+  lastStableOffset: number;
+}
+
+interface PendingGroup {
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  offsets: Map<string, PendingOffset & { topic: string }>;
+}
+
+interface TxnMetadata {
+  transactionalId: string;
+  producerId: number;
+  lastProducerId: number;
+  producerEpoch: number;
+  lastProducerEpoch: number;
+  timeoutMs: number;
+  state: TxnState;
+  partitions: Map<string, Set<number>>;
+  startTimestamp: number;
+  lastUpdateTimestamp: number;
+  groups: Map<string, PendingGroup>;
+}
+
+const MAX_EPOCH = 32767;
+const OFFSETS_TOPIC = "__consumer_offsets";
+
+function pkey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/**
+ * The transaction coordinator. Build it with {@linkcode openTransactionCoordinator}.
+ *
+ * @example
+ * ```ts
+ * import { LogManager } from "../../engine/mod.ts";
+ * import { openTransactionCoordinator } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const logs = await LogManager.open(dir);
+ * let id = 0;
+ * const txns = await openTransactionCoordinator(logs, {
+ *   numPartitions: 1,
+ *   nextProducerId: () => Promise.resolve(id++),
+ * });
+ * const r = await txns.initProducerId({ transactionalId: "t", timeoutMs: 60000 });
+ * console.assert(r.errorCode === 0 && r.producerId === 0 && r.producerEpoch === 0);
+ * txns.close();
+ * await logs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class TransactionCoordinator {
+  readonly #store: TransactionStateStore;
+  readonly #logs: LogManager;
+  readonly #nextProducerId: () => Promise<number>;
+  readonly #groups: TransactionCoordinatorOptions["groups"];
+  readonly #config: TransactionCoordinatorConfig;
+  readonly #logger: Logger | undefined;
+  readonly #now: () => number;
+  readonly #txns = new Map<string, TxnMetadata>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+  /** Ongoing transactions per partition: producer id → lowest possible first offset. */
+  readonly #ongoing = new Map<string, Map<number, number>>();
+  readonly #aborted = new Map<string, AbortedTxn[]>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  /**
+   * @param options The store, engine, producer id allocator, group coordinator, settings.
+   */
+  constructor(options: TransactionCoordinatorOptions) {
+    this.#store = options.store;
+    this.#logs = options.logs;
+    this.#nextProducerId = options.nextProducerId;
+    this.#groups = options.groups;
+    this.#config = { ...DEFAULT_TRANSACTION_COORDINATOR_CONFIG, ...options.config };
+    this.#logger = options.logger;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Restore state from replayed `__transaction_state` records (last record per id wins; a
+   * tombstone removes the id).
+   *
+   * @param records The records, oldest first per id.
+   */
+  load(records: TransactionLogRecord[]): void {
+    for (const r of records) {
+      if (r.value === null) {
+        this.#txns.delete(r.transactionalId);
+        continue;
+      }
+      const v = r.value;
+      this.#txns.set(r.transactionalId, {
+        transactionalId: r.transactionalId,
+        producerId: v.producerId,
+        lastProducerId: -1,
+        producerEpoch: v.producerEpoch,
+        lastProducerEpoch: -1,
+        timeoutMs: v.timeoutMs,
+        state: v.state,
+        partitions: v.partitions,
+        startTimestamp: v.startTimestamp,
+        lastUpdateTimestamp: v.lastUpdateTimestamp,
+        groups: new Map(),
+      });
+    }
+  }
+
+  /**
+   * Finish transactions replay left in PrepareCommit/PrepareAbort (write their markers and the
+   * Complete state), as Kafka's coordinator does when it loads a partition.
+   *
+   * @returns How many were completed.
+   */
+  async completePending(): Promise<number> {
+    let n = 0;
+    for (const m of [...this.#txns.values()]) {
+      if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
+      await this.#locked(m.transactionalId, () => this.#complete(m, m.state === "PrepareCommit"));
+      n++;
+    }
+    return n;
+  }
+
+  /** Start the timer that aborts timed-out transactions. */
+  start(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const timer = setInterval(() => {
+      this.abortTimedOut().catch((e) =>
+        this.#logger?.error(`Aborting timed-out transactions failed: ${e?.message ?? e}`)
+      );
+    }, this.#config.abortTimedOutIntervalMs);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Stop the timer; later requests still work (the store must stay open for them). */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    this.#locks.set(id, tail);
+    tail.then(() => {
+      if (this.#locks.get(id) === tail) this.#locks.delete(id);
+    });
+    return run;
+  }
+
+  async #write(m: TxnMetadata, next: Partial<TxnMetadata>): Promise<void> {
+    const now = this.#now();
+    const value: TransactionLogValue = {
+      producerId: next.producerId ?? m.producerId,
+      producerEpoch: next.producerEpoch ?? m.producerEpoch,
+      timeoutMs: next.timeoutMs ?? m.timeoutMs,
+      state: next.state ?? m.state,
+      partitions: next.partitions ?? m.partitions,
+      lastUpdateTimestamp: now,
+      startTimestamp: next.startTimestamp ?? m.startTimestamp,
+    };
+    await this.#store.append(m.transactionalId, value);
+    Object.assign(m, next, { lastUpdateTimestamp: now });
+    this.#txns.set(m.transactionalId, m);
+  }
+
+  /**
+   * InitProducerId with a transactional id: a new producer id (epoch 0) for a new id, else an
+   * epoch bump that fences the previous producer; an ongoing transaction is aborted first
+   * (with the fencing epoch). With `producerId`/`producerEpoch` (v3+, KIP-360) the caller must
+   * be the current producer (or retrying the last bump).
+   *
+   * @param req Transactional id, timeout, and the caller's current id/epoch (-1 if none).
+   * @returns The error code and the producer id/epoch.
+   */
+  initProducerId(req: {
+    transactionalId: string;
+    timeoutMs: number;
+    producerId?: number;
+    producerEpoch?: number;
+  }): Promise<InitProducerIdResult> {
+    const fail = (errorCode: number): InitProducerIdResult => ({
+      errorCode,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    if (req.transactionalId === "") return Promise.resolve(fail(ErrorCode.INVALID_REQUEST));
+    if (req.timeoutMs <= 0 || req.timeoutMs > this.#config.maxTimeoutMs) {
+      return Promise.resolve(fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT));
+    }
+    return this.#locked(req.transactionalId, async () => {
+      const givenPid = req.producerId ?? -1;
+      const givenEpoch = req.producerEpoch ?? -1;
+      let m = this.#txns.get(req.transactionalId);
+      if (m === undefined || m.state === "Dead") {
+        const producerId = await this.#nextProducerId();
+        m = {
+          transactionalId: req.transactionalId,
+          producerId,
+          lastProducerId: -1,
+          producerEpoch: -1,
+          lastProducerEpoch: -1,
+          timeoutMs: req.timeoutMs,
+          state: "Empty",
+          partitions: new Map(),
+          startTimestamp: -1,
+          lastUpdateTimestamp: -1,
+          groups: new Map(),
+        };
+        await this.#write(m, { producerEpoch: 0 });
+        return { errorCode: 0, producerId, producerEpoch: 0 };
+      }
+      if (givenPid !== -1) {
+        const retry = givenPid === m.lastProducerId && givenEpoch === m.lastProducerEpoch;
+        if (retry && m.state !== "Ongoing") {
+          return { errorCode: 0, producerId: m.producerId, producerEpoch: m.producerEpoch };
+        }
+        if (givenPid !== m.producerId || givenEpoch !== m.producerEpoch) {
+          return fail(ErrorCode.PRODUCER_FENCED);
+        }
+      }
+      if (m.state === "PrepareCommit" || m.state === "PrepareAbort") {
+        return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+      }
+      if (m.state === "Ongoing") {
+        // Fence: abort the ongoing transaction with a bumped epoch, then bump again below.
+        this.#logger?.info(
+          `Transactional id ${m.transactionalId}: aborting the ongoing transaction of producer ` +
+            `${m.producerId} epoch ${m.producerEpoch} (fenced by InitProducerId)`,
+        );
+        await this.#abortWithBump(m);
+      }
+      const oldPid = m.producerId;
+      const oldEpoch = m.producerEpoch;
+      let producerId = m.producerId;
+      let producerEpoch = m.producerEpoch + 1;
+      if (producerEpoch >= MAX_EPOCH - 1) {
+        producerId = await this.#nextProducerId();
+        producerEpoch = 0;
+      }
+      await this.#write(m, {
+        producerId,
+        producerEpoch,
+        lastProducerId: oldPid,
+        lastProducerEpoch: oldEpoch,
+        timeoutMs: req.timeoutMs,
+        state: "Empty",
+        partitions: new Map(),
+        startTimestamp: -1,
+      });
+      m.groups.clear();
+      return { errorCode: 0, producerId, producerEpoch };
+    });
+  }
+
+  #check(m: TxnMetadata | undefined, p: TxnProducer): number {
+    if (m === undefined || m.state === "Dead") return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (m.producerId !== p.producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (m.producerEpoch !== p.producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    if (m.state === "PrepareCommit" || m.state === "PrepareAbort") {
+      return ErrorCode.CONCURRENT_TRANSACTIONS;
+    }
+    if (m.state === "PrepareEpochFence") return ErrorCode.CONCURRENT_TRANSACTIONS;
+    return ErrorCode.NONE;
+  }
+
+  async #addPartitions(m: TxnMetadata, add: { topic: string; partition: number }[]) {
+    const partitions = new Map<string, Set<number>>();
+    let changed = m.state !== "Ongoing";
+    const fresh = m.state !== "Ongoing";
+    if (!fresh) { for (const [t, s] of m.partitions) partitions.set(t, new Set(s)); }
+    for (const { topic, partition } of add) {
+      let set = partitions.get(topic);
+      if (set === undefined) partitions.set(topic, set = new Set());
+      if (!set.has(partition)) {
+        set.add(partition);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    await this.#write(m, {
+      state: "Ongoing",
+      partitions,
+      startTimestamp: fresh ? this.#now() : m.startTimestamp,
+    });
+    if (fresh) m.groups.clear();
+    for (const { topic, partition } of add) {
+      const log = this.#logs.partition(topic, partition);
+      if (log === undefined) continue;
+      let map = this.#ongoing.get(pkey(topic, partition));
+      if (map === undefined) this.#ongoing.set(pkey(topic, partition), map = new Map());
+      if (!map.has(m.producerId)) map.set(m.producerId, log.logEndOffset);
+    }
+  }
+
+  /**
+   * AddPartitionsToTxn: add partitions to the producer's transaction (starting one if none is
+   * ongoing). If any partition is unknown, nothing is added: those get
+   * UNKNOWN_TOPIC_OR_PARTITION and the rest OPERATION_NOT_ATTEMPTED.
+   *
+   * @param p The producer.
+   * @param topics The partitions.
+   * @returns Per-partition error codes.
+   */
+  addPartitions(
+    p: TxnProducer,
+    topics: { topic: string; partitions: number[] }[],
+  ): Promise<TxnTopicResult[]> {
+    const all = (code: (t: string, n: number) => number): TxnTopicResult[] =>
+      topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((n) => ({ partition: n, errorCode: code(t.topic, n) })),
+      }));
+    return this.#locked(p.transactionalId, async () => {
+      const m = this.#txns.get(p.transactionalId);
+      const err = this.#check(m, p);
+      if (err !== 0) return all(() => err);
+      const unknown = (t: string, n: number) => this.#logs.partition(t, n) === undefined;
+      if (topics.some((t) => t.partitions.some((n) => unknown(t.topic, n)))) {
+        return all((t, n) =>
+          unknown(t, n) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED
+        );
+      }
+      await this.#addPartitions(
+        m!,
+        topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition }))),
+      );
+      return all(() => ErrorCode.NONE);
+    });
+  }
+
+  /**
+   * AddOffsetsToTxn: add the group's `__consumer_offsets` partition to the transaction.
+   *
+   * @param p The producer.
+   * @param groupId The consumer group whose offsets the transaction will commit.
+   * @returns The error code.
+   */
+  addOffsets(p: TxnProducer, groupId: string): Promise<number> {
+    return this.#locked(p.transactionalId, async () => {
+      const m = this.#txns.get(p.transactionalId);
+      const err = this.#check(m, p);
+      if (err !== 0) return err;
+      const n = this.#logs.topic(OFFSETS_TOPIC)?.partitions ?? 50;
+      await this.#addPartitions(m!, [{
+        topic: OFFSETS_TOPIC,
+        partition: partitionForGroup(groupId, n),
+      }]);
+      if (!m!.groups.has(groupId)) {
+        m!.groups.set(groupId, {
+          generationId: -1,
+          memberId: "",
+          groupInstanceId: null,
+          offsets: new Map(),
+        });
+      }
+      return ErrorCode.NONE;
+    });
+  }
+
+  /**
+   * TxnOffsetCommit: hold offsets for the group until the transaction ends (written to the
+   * group's offsets on commit, dropped on abort).
+   *
+   * @param req The request.
+   * @returns Per-partition error codes.
+   */
+  txnOffsetCommit(req: TxnOffsetCommitParams): Promise<TxnTopicResult[]> {
+    const all = (code: number): TxnTopicResult[] =>
+      req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((o) => ({ partition: o.partition, errorCode: code })),
+      }));
+    return this.#locked(req.transactionalId, () => {
+      const m = this.#txns.get(req.transactionalId);
+      let err = this.#check(m, req);
+      if (err === 0 && (m!.state !== "Ongoing" || !m!.groups.has(req.groupId))) {
+        err = ErrorCode.INVALID_TXN_STATE;
+      }
+      if (err !== 0) return Promise.resolve(all(err));
+      const g = m!.groups.get(req.groupId)!;
+      g.generationId = req.generationId;
+      g.memberId = req.memberId;
+      g.groupInstanceId = req.groupInstanceId;
+      const out: TxnTopicResult[] = [];
+      for (const t of req.topics) {
+        const partitions = t.partitions.map((o) => {
+          if (this.#logs.partition(t.topic, o.partition) === undefined) {
+            return { partition: o.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+          }
+          g.offsets.set(pkey(t.topic, o.partition), { ...o, topic: t.topic });
+          return { partition: o.partition, errorCode: ErrorCode.NONE };
+        });
+        out.push({ topic: t.topic, partitions });
+      }
+      return Promise.resolve(out);
+    });
+  }
+
+  /**
+   * EndTxn: commit or abort the ongoing transaction (PrepareX, markers, CompleteX). A retry of
+   * a completed EndTxn succeeds; the other outcome, or no transaction, is INVALID_TXN_STATE.
+   *
+   * @param p The producer.
+   * @param commit `true` to commit, `false` to abort.
+   * @returns The error code.
+   */
+  endTxn(p: TxnProducer, commit: boolean): Promise<number> {
+    return this.#locked(p.transactionalId, async () => {
+      const m = this.#txns.get(p.transactionalId);
+      if (
+        m !== undefined && m.producerId === p.producerId &&
+        m.lastProducerEpoch === p.producerEpoch && m.producerEpoch === p.producerEpoch + 1 &&
+        m.state === "CompleteAbort" && !commit
+      ) {
+        return ErrorCode.NONE; // a retried abort after the coordinator bumped the epoch
+      }
+      const err = this.#check(m, p);
+      if (err !== 0) return err;
+      switch (m!.state) {
+        case "Ongoing":
+          await this.#write(m!, { state: commit ? "PrepareCommit" : "PrepareAbort" });
+          await this.#complete(m!, commit);
+          return ErrorCode.NONE;
+        case "CompleteCommit":
+          return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
+        case "CompleteAbort":
+          return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
+        default:
+          return ErrorCode.INVALID_TXN_STATE;
+      }
+    });
+  }
+
+  /** Abort `m` (Ongoing) with a bumped epoch, fencing its producer. Caller holds the lock. */
+  async #abortWithBump(m: TxnMetadata): Promise<void> {
+    const epoch = m.producerEpoch + 1;
+    await this.#write(m, {
+      state: "PrepareAbort",
+      producerEpoch: epoch,
+      lastProducerEpoch: m.producerEpoch,
+      lastProducerId: m.producerId,
+    });
+    await this.#complete(m, false);
+  }
+
+  async #complete(m: TxnMetadata, commit: boolean): Promise<void> {
+    await this.writeMarkers({
+      producerId: m.producerId,
+      producerEpoch: m.producerEpoch,
+      commit,
+      coordinatorEpoch: 0,
+      topics: [...m.partitions].filter(([t]) => t !== OFFSETS_TOPIC).map(([topic, s]) => ({
+        topic,
+        partitions: [...s],
+      })),
+    });
+    if (commit) await this.#materialise(m);
+    m.groups.clear();
+    await this.#write(m, {
+      state: commit ? "CompleteCommit" : "CompleteAbort",
+      partitions: new Map(),
+      startTimestamp: -1,
+    });
+  }
+
+  async #materialise(m: TxnMetadata): Promise<void> {
+    if (this.#groups === undefined) return;
+    for (const [groupId, g] of m.groups) {
+      const byTopic = new Map<string, OffsetCommitParams["topics"][number]>();
+      for (const o of g.offsets.values()) {
+        let t = byTopic.get(o.topic);
+        if (t === undefined) byTopic.set(o.topic, t = { topic: o.topic, partitions: [] });
+        t.partitions.push({
+          partition: o.partition,
+          offset: o.offset,
+          leaderEpoch: o.leaderEpoch,
+          metadata: o.metadata,
+        });
+      }
+      if (byTopic.size === 0) continue;
+      const results = await this.#groups.commitOffsets({
+        groupId,
+        generationId: -1,
+        memberId: "",
+        groupInstanceId: null,
+        topics: [...byTopic.values()],
+      });
+      for (const t of results) {
+        for (const p of t.partitions) {
+          if (p.errorCode !== 0) {
+            this.#logger?.warn(
+              `Transactional offset commit of group ${groupId} for ${t.topic}-${p.partition} ` +
+                `failed on commit: error ${p.errorCode}`,
+            );
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Write COMMIT/ABORT markers to partitions (WriteTxnMarkers). Unknown partitions get
+   * UNKNOWN_TOPIC_OR_PARTITION.
+   *
+   * @param req Producer id/epoch, outcome, coordinator epoch, partitions.
+   * @returns Per-partition error codes.
+   */
+  async writeMarkers(req: {
+    producerId: number;
+    producerEpoch: number;
+    commit: boolean;
+    coordinatorEpoch: number;
+    topics: { topic: string; partitions: number[] }[];
+  }): Promise<TxnTopicResult[]> {
+    const out: TxnTopicResult[] = [];
+    const now = this.#now();
+    for (const t of req.topics) {
+      const partitions: TxnTopicResult["partitions"] = [];
+      for (const partition of t.partitions) {
+        const log = this.#logs.partition(t.topic, partition);
+        if (log === undefined) {
+          this.#logger?.warn(
+            `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +
+              `${req.producerId} to ${t.topic}-${partition}: the partition does not exist`,
+          );
+          partitions.push({ partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          continue;
+        }
+        const key = pkey(t.topic, partition);
+        const ongoing = this.#ongoing.get(key);
+        const first = ongoing?.get(req.producerId);
+        const lso = this.lastStableOffset(t.topic, partition, log.highWatermark);
+        const { baseOffset } = await log.append(encodeControlBatch({
+          producerId: req.producerId,
+          producerEpoch: req.producerEpoch,
+          commit: req.commit,
+          coordinatorEpoch: req.coordinatorEpoch,
+          timestamp: now,
+        }));
+        ongoing?.delete(req.producerId);
+        if (ongoing?.size === 0) this.#ongoing.delete(key);
+        if (!req.commit) {
+          let list = this.#aborted.get(key);
+          if (list === undefined) this.#aborted.set(key, list = []);
+          list.push({
+            producerId: req.producerId,
+            firstOffset: first ?? baseOffset,
+            lastOffset: baseOffset,
+            lastStableOffset: lso,
+          });
+        }
+        partitions.push({ partition, errorCode: ErrorCode.NONE });
+      }
+      out.push({ topic: t.topic, partitions });
+    }
+    return out;
+  }
+
+  /**
+   * The last stable offset of a partition: the lowest offset an ongoing transaction may have
+   * written, else `highWatermark`. (Tracked since this coordinator started.)
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param highWatermark The partition's high watermark.
+   * @returns The LSO.
+   */
+  lastStableOffset(topic: string, partition: number, highWatermark: number): number {
+    const m = this.#ongoing.get(pkey(topic, partition));
+    let lso = highWatermark;
+    if (m !== undefined) { for (const first of m.values()) lso = Math.min(lso, first); }
+    return lso;
+  }
+
+  /**
+   * Aborted transactions of a partition that overlap `[from, to)` (for read_committed Fetch).
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param from First fetched offset.
+   * @param to End of the fetched range (exclusive).
+   * @returns The aborted transactions, by first offset.
+   */
+  abortedTransactions(topic: string, partition: number, from: number, to: number): AbortedTxn[] {
+    const list = this.#aborted.get(pkey(topic, partition)) ?? [];
+    return list.filter((a) => a.lastOffset >= from && a.firstOffset < to)
+      .sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  /**
+   * Abort every ongoing transaction older than its timeout, bumping the epoch (the producer is
+   * fenced), as Kafka's `abortTimedOutTransactions`.
+   *
+   * @param now The time. Default the clock.
+   * @returns How many were aborted.
+   */
+  async abortTimedOut(now: number = this.#now()): Promise<number> {
+    let n = 0;
+    for (const m of [...this.#txns.values()]) {
+      if (m.state !== "Ongoing" || m.startTimestamp + m.timeoutMs >= now) continue;
+      const done = await this.#locked(m.transactionalId, async () => {
+        if (m.state !== "Ongoing" || m.startTimestamp + m.timeoutMs >= now) return false;
+        this.#logger?.info(
+          `Aborting transaction of ${m.transactionalId} (producer ${m.producerId} epoch ` +
+            `${m.producerEpoch}): it timed out after ${m.timeoutMs} ms`,
+        );
+        await this.#abortWithBump(m);
+        return true;
+      });
+      if (done) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Describe one transactional id.
+   *
+   * @param transactionalId The id.
+   * @returns The description, or `undefined` if unknown.
+   */
+  describe(transactionalId: string): TransactionDescription | undefined {
+    const m = this.#txns.get(transactionalId);
+    if (m === undefined) return undefined;
+    return {
+      transactionalId,
+      state: m.state,
+      producerId: m.producerId,
+      producerEpoch: m.producerEpoch,
+      timeoutMs: m.timeoutMs,
+      startTimestamp: m.startTimestamp,
+      topics: [...m.partitions].map(([topic, s]) => ({
+        topic,
+        partitions: [...s].sort((a, b) => a - b),
+      })),
+    };
+  }
+
+  /**
+   * Every transactional id, optionally filtered (ListTransactions).
+   *
+   * @param filter States and producer ids to keep (empty: all), minimum running time (ms, -1: any).
+   * @returns The matching transactions, by id.
+   */
+  list(
+    filter: { states?: string[]; producerIds?: number[]; durationMs?: number } = {},
+  ): TransactionDescription[] {
+    const now = this.#now();
+    const out: TransactionDescription[] = [];
+    for (const id of [...this.#txns.keys()].sort()) {
+      const d = this.describe(id)!;
+      if (filter.states?.length && !filter.states.includes(d.state)) continue;
+      if (filter.producerIds?.length && !filter.producerIds.includes(d.producerId)) continue;
+      if (
+        filter.durationMs !== undefined && filter.durationMs >= 0 &&
+        (d.startTimestamp < 0 || now - d.startTimestamp < filter.durationMs)
+      ) continue;
+      out.push(d);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,203 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, strictEqual } from "node:assert/strict";
+import { LogManager } from "../../engine/mod.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { buildBatch } from "../../wasm/testing.ts";
+import { openTransactionCoordinator, TRANSACTION_STATE_TOPIC } from "./mod.ts";
+import type { TransactionCoordinator } from "./coordinator.ts";
+
+async function setup(dir: string, clock: { t: number }): Promise<{
+  logs: LogManager;
+  txns: TransactionCoordinator;
+}> {
+  const logs = await LogManager.open(dir);
+  let next = 100;
+  const txns = await openTransactionCoordinator(logs, {
+    numPartitions: 3,
+    nextProducerId: () => Promise.resolve(next++),
+    now: () => clock.t,
+    startTimer: false,
+  });
+  return { logs, txns };
+}
+
+/** Control batches in a partition: [offset, producer id, epoch, type]. */
+async function markers(logs: LogManager, topic: string): Promise<number[][]> {
+  const log = logs.partition(topic, 0)!;
+  const { records } = await log.read(0, 1 << 20);
+  const v = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const out: number[][] = [];
+  for (let p = 0; p + 61 <= records.length; p += 12 + v.getInt32(p + 8)) {
+    if ((v.getInt16(p + 21) & 0x20) === 0) continue;
+    const keyAt = p + 61 + 5; // record length, attributes, ts delta, offset delta, key length
+    out.push([
+      Number(v.getBigInt64(p)),
+      Number(v.getBigInt64(p + 43)),
+      v.getInt16(p + 51),
+      v.getInt16(keyAt + 2),
+    ]);
+  }
+  return out;
+}
+
+Deno.test("TransactionCoordinator: init, add, commit, abort, fencing, replay", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = { t: 1_000_000 };
+  try {
+    let { logs, txns } = await setup(dir, clock);
+    await logs.createTopic("t", 1);
+    const init = await txns.initProducerId({ transactionalId: "tx", timeoutMs: 60000 });
+    assertEquals(init, { errorCode: 0, producerId: 100, producerEpoch: 0 });
+    const p = { transactionalId: "tx", producerId: 100, producerEpoch: 0 };
+    // EndTxn with no transaction: INVALID_TXN_STATE.
+    strictEqual(await txns.endTxn(p, true), ErrorCode.INVALID_TXN_STATE);
+    assertEquals(await txns.addPartitions(p, [{ topic: "t", partitions: [0] }]), [
+      { topic: "t", partitions: [{ partition: 0, errorCode: 0 }] },
+    ]);
+    // Unknown partition: nothing added.
+    assertEquals(await txns.addPartitions(p, [{ topic: "t", partitions: [0, 5] }]), [
+      {
+        topic: "t",
+        partitions: [
+          { partition: 0, errorCode: ErrorCode.OPERATION_NOT_ATTEMPTED },
+          { partition: 5, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION },
+        ],
+      },
+    ]);
+    strictEqual(txns.describe("tx")!.state, "Ongoing");
+    const log = logs.partition("t", 0)!;
+    await log.append(
+      buildBatch({
+        records: [{ key: "k", value: "a" }],
+        producerId: 100,
+        producerEpoch: 0,
+        baseSequence: 0,
+      }),
+    );
+    strictEqual(txns.lastStableOffset("t", 0, log.highWatermark), 0);
+    strictEqual(await txns.endTxn(p, true), 0);
+    strictEqual(txns.describe("tx")!.state, "CompleteCommit");
+    strictEqual(txns.lastStableOffset("t", 0, log.highWatermark), 2);
+    strictEqual(await txns.endTxn(p, true), 0); // retry
+    strictEqual(await txns.endTxn(p, false), ErrorCode.INVALID_TXN_STATE);
+    // Second transaction, aborted.
+    await txns.addPartitions(p, [{ topic: "t", partitions: [0] }]);
+    await log.append(
+      buildBatch({
+        records: [{ key: "k", value: "b" }],
+        producerId: 100,
+        producerEpoch: 0,
+        baseSequence: 1,
+      }),
+    );
+    strictEqual(await txns.endTxn(p, false), 0);
+    assertEquals(txns.abortedTransactions("t", 0, 0, 10), [
+      { producerId: 100, firstOffset: 2, lastOffset: 3, lastStableOffset: 2 },
+    ]);
+    assertEquals(await markers(logs, "t"), [[1, 100, 0, 1], [3, 100, 0, 0]]);
+    // Third transaction left ongoing, then a new producer fences it.
+    await txns.addPartitions(p, [{ topic: "t", partitions: [0] }]);
+    const again = await txns.initProducerId({ transactionalId: "tx", timeoutMs: 60000 });
+    assertEquals(again, { errorCode: 0, producerId: 100, producerEpoch: 2 });
+    assertEquals((await markers(logs, "t"))[2], [4, 100, 1, 0]);
+    strictEqual(await txns.endTxn(p, true), ErrorCode.PRODUCER_FENCED);
+    assertEquals(
+      await txns.addPartitions({ ...p, producerId: 7 }, [{ topic: "t", partitions: [0] }]),
+      [
+        {
+          topic: "t",
+          partitions: [{ partition: 0, errorCode: ErrorCode.INVALID_PRODUCER_ID_MAPPING }],
+        },
+      ],
+    );
+    // KIP-360: a stale epoch is fenced; the current one bumps.
+    strictEqual(
+      (await txns.initProducerId({
+        transactionalId: "tx",
+        timeoutMs: 60000,
+        producerId: 100,
+        producerEpoch: 0,
+      }))
+        .errorCode,
+      ErrorCode.PRODUCER_FENCED,
+    );
+    assertEquals(
+      await txns.initProducerId({
+        transactionalId: "tx",
+        timeoutMs: 60000,
+        producerId: 100,
+        producerEpoch: 2,
+      }),
+      { errorCode: 0, producerId: 100, producerEpoch: 3 },
+    );
+    strictEqual(
+      (await txns.initProducerId({ transactionalId: "tx", timeoutMs: 900001 })).errorCode,
+      ErrorCode.INVALID_TRANSACTION_TIMEOUT,
+    );
+    // Timeout: an ongoing transaction older than its timeout is aborted with an epoch bump.
+    const p3 = { ...p, producerEpoch: 3 };
+    await txns.addPartitions(p3, [{ topic: "t", partitions: [0] }]);
+    strictEqual(await txns.abortTimedOut(clock.t + 60000), 0);
+    strictEqual(await txns.abortTimedOut(clock.t + 60001), 1);
+    assertEquals(txns.describe("tx")!.state, "CompleteAbort");
+    strictEqual(txns.describe("tx")!.producerEpoch, 4);
+    strictEqual(await txns.endTxn(p3, false), 0); // the fenced producer's abort retry
+    strictEqual(await txns.endTxn(p3, true), ErrorCode.PRODUCER_FENCED);
+    strictEqual(logs.topic(TRANSACTION_STATE_TOPIC)!.partitions, 3);
+    txns.close();
+    await logs.close();
+    // Replay.
+    ({ logs, txns } = await setup(dir, clock));
+    const d = txns.describe("tx")!;
+    assertEquals([d.state, d.producerId, d.producerEpoch, d.timeoutMs], [
+      "CompleteAbort",
+      100,
+      4,
+      60000,
+    ]);
+    assertEquals(
+      await txns.initProducerId({ transactionalId: "tx", timeoutMs: 1000 }),
+      { errorCode: 0, producerId: 100, producerEpoch: 5 },
+    );
+    assertEquals(txns.list({ states: ["Empty"] }).map((t) => t.transactionalId), ["tx"]);
+    assertEquals(txns.list({ states: ["Ongoing"] }), []);
+    txns.close();
+    await logs.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TransactionCoordinator: a PrepareCommit left by a crash is completed at start-up", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = { t: 5 };
+  try {
+    let { logs, txns } = await setup(dir, clock);
+    await logs.createTopic("t", 1);
+    await txns.initProducerId({ transactionalId: "x", timeoutMs: 1000 });
+    await txns.addPartitions({ transactionalId: "x", producerId: 100, producerEpoch: 0 }, [
+      { topic: "t", partitions: [0] },
+    ]);
+    txns.close();
+    // Simulate a crash between PrepareCommit and the markers.
+    const { TransactionStateStore } = await import("./store.ts");
+    const store = TransactionStateStore.open(logs, { numPartitions: 3 });
+    await store.append("x", {
+      producerId: 100,
+      producerEpoch: 0,
+      timeoutMs: 1000,
+      state: "PrepareCommit",
+      partitions: new Map([["t", new Set([0])]]),
+      lastUpdateTimestamp: 5,
+      startTimestamp: 5,
+    });
+    await logs.close();
+    ({ logs, txns } = await setup(dir, clock));
+    strictEqual(txns.describe("x")!.state, "CompleteCommit");
+    assertEquals(await markers(logs, "t"), [[0, 100, 0, 1]]);
+    txns.close();
+    await logs.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

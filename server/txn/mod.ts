@@ -1,0 +1,158 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The transaction coordinator ({@linkcode TransactionCoordinator}), its durable log
+ * `__transaction_state` ({@linkcode TransactionStateStore}), start-up
+ * ({@linkcode openTransactionCoordinator}) and the broker's coordinator
+ * ({@linkcode transactionCoordinatorOf}), used by the transactional API handlers.
+ *
+ * @example
+ * ```ts
+ * import { LogManager } from "../../engine/mod.ts";
+ * import { openTransactionCoordinator } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const logs = await LogManager.open(dir);
+ * const txns = await openTransactionCoordinator(logs, {
+ *   numPartitions: 1,
+ *   nextProducerId: () => Promise.resolve(1),
+ * });
+ * console.log(txns.list()); // []
+ * txns.close();
+ * await logs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+
+import type { LogManager } from "../../engine/mod.ts";
+import type { BrokerContext } from "../api.ts";
+import type { Logger } from "../logger.ts";
+import {
+  TransactionCoordinator,
+  type TransactionCoordinatorConfig,
+  type TransactionCoordinatorOptions,
+} from "./coordinator.ts";
+import { TransactionStateStore } from "./store.ts";
+
+export {
+  type AbortedTxn,
+  DEFAULT_TRANSACTION_COORDINATOR_CONFIG,
+  type InitProducerIdResult,
+  type PendingOffset,
+  TransactionCoordinator,
+  type TransactionCoordinatorConfig,
+  type TransactionCoordinatorOptions,
+  type TransactionDescription,
+  type TxnOffsetCommitParams,
+  type TxnProducer,
+  type TxnTopicResult,
+} from "./coordinator.ts";
+export {
+  TRANSACTION_STATE_TOPIC,
+  type TransactionLogRecord,
+  TransactionStateStore,
+  type TransactionStateStoreOptions,
+} from "./store.ts";
+export {
+  encodeControlBatch,
+  partitionForTransactionalId,
+  type TransactionLogValue,
+  TXN_STATES,
+  type TxnState,
+} from "./schemas.ts";
+
+/** Options of {@linkcode openTransactionCoordinator}. */
+export interface OpenTransactionCoordinatorOptions {
+  /** Allocates producer ids. */
+  nextProducerId: () => Promise<number>;
+  /** `transaction.state.log.num.partitions` for a new topic. Default 50. */
+  numPartitions?: number;
+  /** The group coordinator (transactional offset commits). */
+  groups?: TransactionCoordinatorOptions["groups"];
+  /** Settings. */
+  config?: Partial<TransactionCoordinatorConfig>;
+  /** Where to report events. */
+  logger?: Logger;
+  /** Clock. */
+  now?: () => number;
+  /** Start the timed-out transaction timer (default `true`). */
+  startTimer?: boolean;
+}
+
+/**
+ * Open `__transaction_state`, replay it, finish transactions left half-complete, and start the
+ * timeout timer. Call `close()` before closing `logs`.
+ *
+ * @param logs The storage engine.
+ * @param options Producer id allocator and settings.
+ * @returns The coordinator.
+ * @throws {EngineError} If the topic cannot be read or markers cannot be written.
+ */
+export async function openTransactionCoordinator(
+  logs: LogManager,
+  options: OpenTransactionCoordinatorOptions,
+): Promise<TransactionCoordinator> {
+  const logger = options.logger;
+  const store = TransactionStateStore.open(logs, {
+    numPartitions: options.numPartitions,
+    warn: (m) => logger ? logger.warn(m) : console.warn(m),
+    now: options.now,
+  });
+  const records = await store.load();
+  const txns = new TransactionCoordinator({
+    store,
+    logs,
+    nextProducerId: options.nextProducerId,
+    groups: options.groups,
+    config: options.config,
+    logger,
+    now: options.now,
+  });
+  txns.load(records);
+  const completed = await txns.completePending();
+  logger?.info(
+    `Transaction coordinator loaded ${records.length} records of __transaction_state` +
+      (completed > 0 ? `; completed ${completed} prepared transactions` : ""),
+  );
+  if (options.startTimer !== false) txns.start();
+  return txns;
+}
+
+// HOOK (until the broker owns one): one coordinator per broker, opened on first use and keyed
+// by the broker's LogManager; its timer stops when the broker starts closing.
+const byLogs = new WeakMap<LogManager, Promise<TransactionCoordinator>>();
+
+/**
+ * The broker's transaction coordinator: `BrokerContext.txns` when the broker provides one,
+ * else one opened on first use (replaying `__transaction_state`) for this broker's engine.
+ *
+ * @param broker The broker context.
+ * @returns The coordinator.
+ * @throws {EngineError} If `__transaction_state` cannot be read.
+ */
+export function transactionCoordinatorOf(broker: BrokerContext): Promise<TransactionCoordinator> {
+  const own = (broker as BrokerContext & { readonly txns?: TransactionCoordinator }).txns;
+  if (own !== undefined) return Promise.resolve(own);
+  let p = byLogs.get(broker.logs);
+  if (p === undefined) {
+    const cfg = broker.config as unknown as Record<string, unknown>;
+    const num = typeof cfg.transactionStateLogNumPartitions === "number"
+      ? cfg.transactionStateLogNumPartitions
+      : undefined;
+    p = openTransactionCoordinator(broker.logs, {
+      nextProducerId: () => broker.producerIds.next(),
+      numPartitions: num,
+      groups: broker.groups,
+      logger: broker.logger,
+      startTimer: !broker.closing.aborted,
+    }).then((txns) => {
+      broker.closing.addEventListener("abort", () => txns.close(), { once: true });
+      if (broker.closing.aborted) txns.close();
+      return txns;
+    });
+    p.catch(() => byLogs.delete(broker.logs));
+    byLogs.set(broker.logs, p);
+  }
+  return p;
+}

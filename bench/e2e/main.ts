@@ -205,6 +205,19 @@ export async function main(args: string[]): Promise<{ code: number; report?: E2e
       }),
     );
   }
+  // Keep the outputs as `deno fmt` wants them (the repository's fmt check covers docs/).
+  const written = [opts.json, opts.svg, opts.markdown].filter((f): f is string => f !== undefined);
+  if (written.length > 0) {
+    const fmt = await new Deno.Command(Deno.execPath(), {
+      args: ["fmt", "--quiet", ...written],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!fmt.success) {
+      const detail = new TextDecoder().decode(fmt.stderr).trim();
+      console.error(`bench:e2e: deno fmt ${written.join(" ")}: ${detail}`);
+    }
+  }
   const ok = report.skipped.length === 0 && report.results.every((r) => !r.error && r.exactlyOnce);
   return { code: ok ? 0 : 1, report };
 }

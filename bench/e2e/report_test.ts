@@ -137,11 +137,11 @@ Deno.test("chart: one bar per value, escaped labels, failed rows left out", () =
     values: [[0.5]],
     log: true,
   }]);
-  assert.equal(svg.match(/<rect [^>]*><title>/g)?.length, 3);
+  assert.equal(svg.match(/<rect [^>]*>\s*<title>/g)?.length, 3);
   assert.ok(svg.includes("a&lt;b") && svg.includes("g&amp;1"));
   assert.ok(!svg.includes("NaN") && !svg.includes("Infinity"));
   const full = renderReportSvg(report);
   // 3 good rows × (producer, consumer, 3 latency percentiles).
-  assert.equal(full.match(/<rect [^>]*><title>/g)?.length, 3 * 5);
+  assert.equal(full.match(/<rect [^>]*>\s*<title>/g)?.length, 3 * 5);
   assert.ok(!full.includes("NaN"));
 });

@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { renderReportSvg } from "./chart.ts";
-import { formatReport, markdownPage } from "./report.ts";
+import { formatReport, keepFindings, markdownPage } from "./report.ts";
 import { type E2eReport, runE2e } from "./run.ts";
 import { type ClientName, CLIENTS } from "./workers.ts";
 import { selectWorkloads, WORKLOADS } from "./workloads.ts";
@@ -197,13 +197,12 @@ export async function main(args: string[]): Promise<{ code: number; report?: E2e
   if (opts.json) await Deno.writeTextFile(opts.json, JSON.stringify(report, null, 2) + "\n");
   if (opts.svg) await Deno.writeTextFile(opts.svg, renderReportSvg(report));
   if (opts.markdown) {
-    await Deno.writeTextFile(
-      opts.markdown,
-      markdownPage(report, {
-        svgName: opts.svg ? relative(opts.markdown, opts.svg) : undefined,
-        note: opts.note,
-      }),
-    );
+    const page = markdownPage(report, {
+      svgName: opts.svg ? relative(opts.markdown, opts.svg) : undefined,
+      note: opts.note,
+    });
+    const old = await Deno.readTextFile(opts.markdown).catch(() => "");
+    await Deno.writeTextFile(opts.markdown, keepFindings(old, page));
   }
   // Keep the outputs as `deno fmt` wants them (the repository's fmt check covers docs/).
   const written = [opts.json, opts.svg, opts.markdown].filter((f): f is string => f !== undefined);

@@ -1,7 +1,14 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import assert from "node:assert/strict";
 import { renderPanels, renderReportSvg } from "./chart.ts";
-import { barChecks, formatReport, markdownPage, rowCells, TABLE_COLUMNS } from "./report.ts";
+import {
+  barChecks,
+  formatReport,
+  keepFindings,
+  markdownPage,
+  rowCells,
+  TABLE_COLUMNS,
+} from "./report.ts";
 import type { E2eReport, WorkloadResult } from "./run.ts";
 import { selectWorkloads } from "./workloads.ts";
 
@@ -144,4 +151,14 @@ Deno.test("chart: one bar per value, escaped labels, failed rows left out", () =
   // 3 good rows × (producer, consumer, 3 latency percentiles).
   assert.equal(full.match(/<rect [^>]*>\s*<title>/g)?.length, 3 * 5);
   assert.ok(!full.includes("NaN"));
+});
+
+Deno.test("report: regenerating the page keeps its hand-written findings", () => {
+  const old = "# Sluice performance\n\nold table\n\n## Findings (by hand)\n\n- slow fetch\n";
+  assert.equal(
+    keepFindings(old, "# Sluice performance\n\nnew table\n"),
+    "# Sluice performance\n\nnew table\n\n## Findings (by hand)\n\n- slow fetch\n",
+  );
+  assert.equal(keepFindings("", "# New\n"), "# New\n");
+  assert.equal(keepFindings("# Old\n## Findingsless\n", "# New\n"), "# New\n");
 });

@@ -110,6 +110,7 @@ export class Broker {
     const logs = await LogManager.open(dir, {
       defaults: full.topicDefaults,
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
+      cleanerBackoffMs: full.logCleanerBackoffMs,
       logger: (m: string) => log.info(m),
     });
     let producerIds: ProducerIdManager;
@@ -124,6 +125,8 @@ export class Broker {
           minSessionTimeoutMs: full.groupMinSessionTimeoutMs,
           maxSessionTimeoutMs: full.groupMaxSessionTimeoutMs,
           offsetsRetentionMs: full.offsetsRetentionMinutes * 60_000,
+          offsetsRetentionCheckIntervalMs: full.offsetsRetentionCheckIntervalMs,
+          maxGroupSize: full.groupMaxSize,
         },
       });
     } catch (e) {

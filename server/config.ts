@@ -44,6 +44,12 @@ export interface BrokerConfig {
   groupMinSessionTimeoutMs: number;
   /** Largest session timeout a member may ask for (`group.max.session.timeout.ms`). Default 1800000. */
   groupMaxSessionTimeoutMs: number;
+  /** Most members one group may have (`group.max.size`). Default 2147483647. */
+  groupMaxSize: number;
+  /** How often expired offsets are removed (`offsets.retention.check.interval.ms`). Default 600000. */
+  offsetsRetentionCheckIntervalMs: number;
+  /** Pause between log cleaner passes (`log.cleaner.backoff.ms`). Default 15000. */
+  logCleanerBackoffMs: number;
   /**
    * Cluster id reported in Metadata/DescribeCluster. Empty (the default) means: read it from
    * `meta.properties` in the data directory, or generate and store one there.
@@ -83,6 +89,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
+  groupMaxSize: 2147483647,
+  offsetsRetentionCheckIntervalMs: 600000,
+  logCleanerBackoffMs: 15000,
   clusterId: "",
   topicDefaults: {},
 });
@@ -382,6 +391,15 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "group.max.session.timeout.ms":
         config.groupMaxSessionTimeoutMs = int(key, "positive-int");
+        break;
+      case "group.max.size":
+        config.groupMaxSize = int(key, "positive-int");
+        break;
+      case "offsets.retention.check.interval.ms":
+        config.offsetsRetentionCheckIntervalMs = int(key, "positive-long");
+        break;
+      case "log.cleaner.backoff.ms":
+        config.logCleanerBackoffMs = int(key, "positive-long");
         break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {

@@ -111,6 +111,25 @@ Deno.test("brokerConfigFrom() warns about unknown keys and keeps going", () => {
   assertEquals(warnings, ['Unknown configuration "no.such.key" (value "x") is ignored']);
 });
 
+Deno.test("brokerConfigFrom() reads group, offsets and cleaner timing keys", () => {
+  const config = brokerConfigFrom({
+    properties: {
+      "group.max.size": "7",
+      "offsets.retention.check.interval.ms": "1234",
+      "log.cleaner.backoff.ms": "500",
+    },
+  });
+  assertEquals(
+    [config.groupMaxSize, config.offsetsRetentionCheckIntervalMs, config.logCleanerBackoffMs],
+    [7, 1234, 500],
+  );
+  const defaults = brokerConfigFrom({});
+  assertEquals(
+    [defaults.groupMaxSize, defaults.offsetsRetentionCheckIntervalMs, defaults.logCleanerBackoffMs],
+    [2147483647, 600000, 15000],
+  );
+});
+
 Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
   const bad: [string, string, string][] = [
     ["num.partitions", "0", 'Invalid value "0" for configuration "num.partitions"'],
@@ -126,6 +145,12 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
     ["listeners", "PLAINTEXT://localhost:99999", "port 99999 is out of range"],
     ["log.dirs", " , ", 'Invalid value " , " for configuration "log.dirs": empty'],
     ["cluster.id", "a b", 'Invalid value "a b" for configuration "cluster.id"'],
+    ["group.max.size", "0", 'Invalid value "0" for configuration "group.max.size"'],
+    [
+      "log.cleaner.backoff.ms",
+      "-5",
+      'Invalid value "-5" for configuration "log.cleaner.backoff.ms"',
+    ],
   ];
   assertThrows(
     () => brokerConfigFrom({ properties: { "node.id": "1", "broker.id": "2" } }),

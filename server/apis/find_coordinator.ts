@@ -1,8 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // FindCoordinator (key 10): served v0-v4.
-// - This broker coordinates every group: key type 0 (group) answers with our node id and
-//   advertised address. Key type 1 (transaction) gets COORDINATOR_NOT_AVAILABLE until the
-//   transaction coordinator exists; other key types get INVALID_REQUEST.
+// - This broker coordinates every group and every transactional id: key types 0 (group) and 1
+//   (transaction, `../txn/`) answer with our node id and advertised address; other key types
+//   get INVALID_REQUEST.
 // - v0 has no key type (group); v1+ adds error_message; v4+ batches keys in coordinator_keys
 //   and answers per key in `coordinators` (the top-level fields stay at their defaults).
 
@@ -18,7 +18,7 @@ import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
 type Coordinator = FindCoordinatorResponse["coordinators"][number];
 
 function lookup(broker: BrokerContext, key: string, keyType: number): Coordinator {
-  if (keyType === 0) {
+  if (keyType === 0 || keyType === 1) { // 1: HOOK (transactions)
     return createFindCoordinatorResponseCoordinator({
       key,
       nodeId: broker.nodeId,
@@ -28,11 +28,7 @@ function lookup(broker: BrokerContext, key: string, keyType: number): Coordinato
       errorMessage: null,
     });
   }
-  const errorCode = keyType === 1 ? ErrorCode.COORDINATOR_NOT_AVAILABLE : ErrorCode.INVALID_REQUEST;
-  const errorMessage = keyType === 1
-    ? "The transaction coordinator is not available"
-    : `Unknown coordinator key type ${keyType}`;
-  return failed(key, errorCode, errorMessage);
+  return failed(key, ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}`);
 }
 
 function failed(key: string, errorCode: number, errorMessage: string | null): Coordinator {

@@ -7,7 +7,7 @@ import {
 import { openHandlerHarness } from "../group/testing.ts";
 import { findCoordinator } from "./find_coordinator.ts";
 
-Deno.test("FindCoordinator v0-v3: this broker for groups; transactions not available", async () => {
+Deno.test("FindCoordinator v0-v3: this broker for groups and transactions", async () => {
   const h = await openHandlerHarness();
   try {
     for (const v of [0, 1, 2, 3]) {
@@ -23,8 +23,7 @@ Deno.test("FindCoordinator v0-v3: this broker for groups; transactions not avail
       1,
       createFindCoordinatorRequest({ key: "tx", keyType: 1 }),
     );
-    assertEquals([txn.errorCode, txn.nodeId, txn.host, txn.port], [15, -1, "", -1]);
-    assertEquals(txn.errorMessage, "The transaction coordinator is not available");
+    assertEquals([txn.errorCode, txn.nodeId, txn.host, txn.port], [0, 7, "broker.test", 19092]);
   } finally {
     await h.close();
   }

@@ -4,16 +4,18 @@
 //   restarts (blocks reserved in `producer_id_block`, see `../producer_ids.ts`), epoch 0. A
 //   re-initialisation with an existing id/epoch (v3+, KIP-360) also gets a fresh id, as Kafka
 //   does for non-transactional producers.
-// - With a transactional id: COORDINATOR_NOT_AVAILABLE, because this broker has no transaction
-//   coordinator yet (logged as "transactions are not supported yet").
+// - With a transactional id: the transaction coordinator (`../txn/`) allocates the id or bumps
+//   the epoch (fencing the previous producer and aborting its ongoing transaction); v3+ may
+//   send the current id/epoch (KIP-360). PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH
+//   below v4.
 
-import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createInitProducerIdResponse,
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
 
 /** InitProducerId handler. */
 export const initProducerId: ApiHandler = defineApi<
@@ -28,14 +30,17 @@ export const initProducerId: ApiHandler = defineApi<
   response: InitProducerIdResponse,
   async handle(ctx, req) {
     if (req.transactionalId !== null) {
-      ctx.broker.logger.warn(
-        `InitProducerId for transactional id "${req.transactionalId}" refused with ` +
-          `COORDINATOR_NOT_AVAILABLE: transactions are not supported yet`,
-      );
+      // HOOK (transactions): the transactional branch is the transaction coordinator's.
+      const txns = await transactionCoordinatorOf(ctx.broker);
+      const r = await txns.initProducerId({
+        transactionalId: req.transactionalId,
+        timeoutMs: req.transactionTimeoutMs,
+        producerId: ctx.version >= 3 ? req.producerId : -1,
+        producerEpoch: ctx.version >= 3 ? req.producerEpoch : -1,
+      });
       return createInitProducerIdResponse({
-        errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        producerId: -1,
-        producerEpoch: -1,
+        ...r,
+        errorCode: fencedFor(r.errorCode, ctx.version >= 4),
       });
     }
     const producerId = await ctx.broker.producerIds.next();

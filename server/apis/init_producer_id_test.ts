@@ -42,18 +42,34 @@ Deno.test("InitProducerId: new ids with epoch 0, unique across restarts", async 
   }
 });
 
-Deno.test("InitProducerId: a transactional id gets COORDINATOR_NOT_AVAILABLE and a log line", async () => {
+Deno.test("InitProducerId: a transactional id gets an id, then epoch bumps; fencing by version", async () => {
   await using t = await startTestBroker();
   const c = await RawClient.connect(t.broker.port);
   try {
-    const res = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-      transactionalId: "txn-1",
-      transactionTimeoutMs: 60000,
-      producerId: -1,
-      producerEpoch: -1,
-    });
-    assertEquals([res.errorCode, res.producerId], [ErrorCode.COORDINATOR_NOT_AVAILABLE, -1]);
-    ok(t.lines.some((l) => l.includes("transactions are not supported yet")));
+    const init = (v: number, producerId = -1, producerEpoch = -1, timeout = 60000) =>
+      c.request(InitProducerIdRequest, InitProducerIdResponse, v, {
+        transactionalId: "txn-1",
+        transactionTimeoutMs: timeout,
+        producerId,
+        producerEpoch,
+      });
+    const first = await init(4);
+    assertEquals([first.errorCode, first.producerEpoch], [0, 0]);
+    const second = await init(0);
+    assertEquals([second.errorCode, second.producerId, second.producerEpoch], [
+      0,
+      first.producerId,
+      1,
+    ]);
+    // KIP-360: the current epoch bumps; a retry of that bump gets the same answer; an older
+    // epoch is fenced (INVALID_PRODUCER_EPOCH before v4).
+    const third = await init(4, first.producerId, 1);
+    assertEquals([third.errorCode, third.producerEpoch], [0, 2]);
+    const retry = await init(4, first.producerId, 1);
+    assertEquals([retry.errorCode, retry.producerEpoch], [0, 2]);
+    assertEquals((await init(4, first.producerId, 0)).errorCode, ErrorCode.PRODUCER_FENCED);
+    assertEquals((await init(3, first.producerId, 0)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    assertEquals((await init(4, -1, -1, 900001)).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
   } finally {
     c.close();
   }

@@ -15,6 +15,8 @@
  */
 
 import type { ApiHandler } from "../api.ts";
+import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
+import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
 import { apiVersions } from "./api_versions.ts";
 import { createPartitions } from "./create_partitions.ts";
@@ -25,6 +27,9 @@ import { deleteTopics } from "./delete_topics.ts";
 import { describeCluster } from "./describe_cluster.ts";
 import { describeConfigs } from "./describe_configs.ts";
 import { describeGroups } from "./describe_groups.ts";
+import { describeProducers } from "./describe_producers.ts";
+import { describeTransactions } from "./describe_transactions.ts";
+import { endTxn } from "./end_txn.ts";
 import { fetch } from "./fetch.ts";
 import { findCoordinator } from "./find_coordinator.ts";
 import { heartbeat } from "./heartbeat.ts";
@@ -34,12 +39,15 @@ import { joinGroup } from "./join_group.ts";
 import { leaveGroup } from "./leave_group.ts";
 import { listGroups } from "./list_groups.ts";
 import { listOffsets } from "./list_offsets.ts";
+import { listTransactions } from "./list_transactions.ts";
 import { metadata } from "./metadata.ts";
 import { offsetCommit } from "./offset_commit.ts";
 import { offsetDelete } from "./offset_delete.ts";
 import { offsetFetch } from "./offset_fetch.ts";
 import { produce } from "./produce.ts";
 import { syncGroup } from "./sync_group.ts";
+import { txnOffsetCommit } from "./txn_offset_commit.ts";
+import { writeTxnMarkers } from "./write_txn_markers.ts";
 
 /** Every served API, sorted by key. */
 export const APIS: readonly ApiHandler[] = [
@@ -61,6 +69,11 @@ export const APIS: readonly ApiHandler[] = [
   deleteTopics, // 20
   deleteRecords, // 21
   initProducerId, // 22
+  addPartitionsToTxn, // 24 (transactions)
+  addOffsetsToTxn, // 25 (transactions)
+  endTxn, // 26 (transactions)
+  writeTxnMarkers, // 27 (transactions)
+  txnOffsetCommit, // 28 (transactions)
   describeConfigs, // 32
   alterConfigs, // 33
   createPartitions, // 37
@@ -68,4 +81,7 @@ export const APIS: readonly ApiHandler[] = [
   incrementalAlterConfigs, // 44
   offsetDelete, // 47
   describeCluster, // 60
+  describeProducers, // 61 (transactions)
+  describeTransactions, // 65 (transactions)
+  listTransactions, // 66 (transactions)
 ];

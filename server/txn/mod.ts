@@ -156,3 +156,22 @@ export function transactionCoordinatorOf(broker: BrokerContext): Promise<Transac
   }
   return p;
 }
+
+/**
+ * PRODUCER_FENCED (KIP-588) as clients of older request versions expect it:
+ * INVALID_PRODUCER_EPOCH when the version predates it (InitProducerId < v4, AddPartitionsToTxn,
+ * AddOffsetsToTxn and EndTxn < v2, TxnOffsetCommit < v3), as Kafka's handlers do.
+ *
+ * @example
+ * ```ts
+ * import { fencedFor } from "./mod.ts";
+ * console.assert(fencedFor(90, false) === 47 && fencedFor(90, true) === 90);
+ * ```
+ *
+ * @param errorCode The coordinator's error code.
+ * @param supportsProducerFenced Whether the request version knows PRODUCER_FENCED.
+ * @returns The code to send.
+ */
+export function fencedFor(errorCode: number, supportsProducerFenced: boolean): number {
+  return errorCode === 90 && !supportsProducerFenced ? 47 : errorCode;
+}

@@ -1,0 +1,79 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// TxnOffsetCommit (key 28): served v0-v3 (flexible from v3).
+// - Holds the offsets in the producer's transaction (`../txn/`, after AddOffsetsToTxn for the
+//   group); they are committed to the group when the transaction commits, dropped on abort.
+// - v3 adds generation/member/instance ids (kept; the commit itself is a simple commit).
+// - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v3.
+
+import {
+  createTxnOffsetCommitResponse,
+  createTxnOffsetCommitResponseResponsePartition,
+  createTxnOffsetCommitResponseResponseTopic,
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+} from "../../protocol/messages/txn_offset_commit.ts";
+import { type ApiHandler, defineApi } from "../api.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+
+/** TxnOffsetCommit handler. */
+export const txnOffsetCommit: ApiHandler = defineApi<
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse
+>({
+  key: 28,
+  name: "TxnOffsetCommit",
+  minVersion: 0,
+  maxVersion: 3,
+  request: TxnOffsetCommitRequest,
+  response: TxnOffsetCommitResponse,
+  async handle(ctx, req) {
+    const v = ctx.version;
+    const txns = await transactionCoordinatorOf(ctx.broker);
+    const results = await txns.txnOffsetCommit({
+      transactionalId: req.transactionalId,
+      producerId: req.producerId,
+      producerEpoch: req.producerEpoch,
+      groupId: req.groupId,
+      generationId: v >= 3 ? req.generationId : -1,
+      memberId: v >= 3 ? req.memberId : "",
+      groupInstanceId: v >= 3 ? req.groupInstanceId : null,
+      topics: req.topics.map((t) => ({
+        topic: t.name,
+        partitions: t.partitions.map((p) => ({
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1,
+          metadata: p.committedMetadata,
+        })),
+      })),
+    });
+    return createTxnOffsetCommitResponse({
+      topics: results.map((t) =>
+        createTxnOffsetCommitResponseResponseTopic({
+          name: t.topic,
+          partitions: t.partitions.map((p) =>
+            createTxnOffsetCommitResponseResponsePartition({
+              partitionIndex: p.partition,
+              errorCode: fencedFor(p.errorCode, v >= 3),
+            })
+          ),
+        })
+      ),
+    });
+  },
+  errorResponse(req, errorCode) {
+    return createTxnOffsetCommitResponse({
+      topics: req.topics.map((t) =>
+        createTxnOffsetCommitResponseResponseTopic({
+          name: t.name,
+          partitions: t.partitions.map((p) =>
+            createTxnOffsetCommitResponseResponsePartition({
+              partitionIndex: p.partitionIndex,
+              errorCode,
+            })
+          ),
+        })
+      ),
+    });
+  },
+});

@@ -1,0 +1,259 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// The transactional APIs over TCP against a real broker.
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  AddOffsetsToTxnRequest,
+  AddOffsetsToTxnResponse,
+} from "../../protocol/messages/add_offsets_to_txn.ts";
+import {
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponse,
+} from "../../protocol/messages/add_partitions_to_txn.ts";
+import {
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+} from "../../protocol/messages/describe_transactions.ts";
+import { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
+import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../../protocol/messages/init_producer_id.ts";
+import {
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+} from "../../protocol/messages/list_transactions.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
+import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import {
+  TxnOffsetCommitRequest,
+  TxnOffsetCommitResponse,
+} from "../../protocol/messages/txn_offset_commit.ts";
+import {
+  WriteTxnMarkersRequest,
+  WriteTxnMarkersResponse,
+} from "../../protocol/messages/write_txn_markers.ts";
+import { buildBatch } from "../../wasm/testing.ts";
+import { Broker } from "../broker.ts";
+import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
+
+/** [base offset, attributes, producer id] of each stored batch. */
+function batches(records: Uint8Array): number[][] {
+  const v = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const out: number[][] = [];
+  for (let p = 0; p + 61 <= records.length; p += 12 + v.getInt32(p + 8)) {
+    out.push([Number(v.getBigInt64(p)), v.getInt16(p + 21), Number(v.getBigInt64(p + 43))]);
+  }
+  return out;
+}
+
+Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restart", async () => {
+  const dir = await Deno.makeTempDir();
+  const t = await startTestBroker({ logDirs: [dir] });
+  let c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "tx-topic", 1);
+    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "app-1",
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    assertEquals([init.errorCode, init.producerEpoch], [0, 0]);
+    const pid = init.producerId;
+    const producer = { transactionalId: "app-1", producerId: pid, producerEpoch: 0 };
+    const add = (v: number) =>
+      c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, v, {
+        v3AndBelowTransactionalId: "app-1",
+        v3AndBelowProducerId: pid,
+        v3AndBelowProducerEpoch: 0,
+        v3AndBelowTopics: [{ name: "tx-topic", partitions: [0] }, {
+          name: "nope",
+          partitions: [0],
+        }],
+      });
+    const bad = await add(3);
+    assertEquals(
+      bad.resultsByTopicV3AndBelow.map((r) => [r.name, r.resultsByPartition[0].partitionErrorCode]),
+      [["tx-topic", ErrorCode.OPERATION_NOT_ATTEMPTED], [
+        "nope",
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      ]],
+    );
+    const ok = await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 1, {
+      v3AndBelowTransactionalId: "app-1",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [{ name: "tx-topic", partitions: [0] }],
+    });
+    assertEquals(ok.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
+    const batch = buildBatch({
+      records: [{ key: "k", value: "committed" }],
+      producerId: pid,
+      producerEpoch: 0,
+      baseSequence: 0,
+      attributes: 0x10,
+      baseTimestamp: Date.now(),
+    });
+    const produced = await c.request(ProduceRequest, ProduceResponse, 9, {
+      ...produceBody("tx-topic", 0, batch),
+      transactionalId: "app-1",
+    });
+    assertEquals(produced.responses[0].partitionResponses[0].errorCode, 0);
+    const addOffsets = await c.request(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, 3, {
+      ...producer,
+      groupId: "grp",
+    });
+    assertEquals(addOffsets.errorCode, 0);
+    const toc = await c.request(TxnOffsetCommitRequest, TxnOffsetCommitResponse, 3, {
+      ...producer,
+      groupId: "grp",
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+      topics: [{
+        name: "tx-topic",
+        partitions: [{
+          partitionIndex: 0,
+          committedOffset: 1,
+          committedLeaderEpoch: -1,
+          committedMetadata: "m",
+        }],
+      }],
+    });
+    assertEquals(toc.topics[0].partitions[0].errorCode, 0);
+    const offsetOf = async () =>
+      (await c.request(OffsetFetchRequest, OffsetFetchResponse, 5, {
+        groupId: "grp",
+        topics: [{ name: "tx-topic", partitionIndexes: [0] }],
+      })).topics[0].partitions[0].committedOffset;
+    assertEquals(await offsetOf(), -1); // pending until the commit
+    const desc = await c.request(DescribeTransactionsRequest, DescribeTransactionsResponse, 0, {
+      transactionalIds: ["app-1", "unknown"],
+    });
+    assertEquals(
+      desc.transactionStates.map((s) => [s.errorCode, s.transactionState, s.producerId]),
+      [[0, "Ongoing", pid], [ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, "", -1]],
+    );
+    assertEquals(
+      desc.transactionStates[0].topics.map((x) => x.topic).sort(),
+      ["__consumer_offsets", "tx-topic"],
+    );
+    const end = await c.request(EndTxnRequest, EndTxnResponse, 3, { ...producer, committed: true });
+    assertEquals(end.errorCode, 0);
+    assertEquals(await offsetOf(), 1);
+    // Second transaction: aborted; its TxnOffsetCommit is dropped.
+    await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
+      v3AndBelowTransactionalId: "app-1",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [{ name: "tx-topic", partitions: [0] }],
+    });
+    await c.request(ProduceRequest, ProduceResponse, 9, {
+      ...produceBody(
+        "tx-topic",
+        0,
+        buildBatch({
+          records: [{ key: "k", value: "aborted" }],
+          producerId: pid,
+          producerEpoch: 0,
+          baseSequence: 1,
+          attributes: 0x10,
+          baseTimestamp: Date.now(),
+        }),
+      ),
+      transactionalId: "app-1",
+    });
+    const aborted = await c.request(EndTxnRequest, EndTxnResponse, 1, {
+      ...producer,
+      committed: false,
+    });
+    assertEquals(aborted.errorCode, 0);
+    const list = await c.request(ListTransactionsRequest, ListTransactionsResponse, 1, {
+      stateFilters: ["CompleteAbort", "Bogus"],
+      producerIdFilters: [],
+      durationFilter: -1,
+    });
+    assertEquals(list.unknownStateFilters, ["Bogus"]);
+    assertEquals(
+      list.transactionStates.map((s) => [s.transactionalId, s.producerId, s.transactionState]),
+      [["app-1", pid, "CompleteAbort"]],
+    );
+    // WriteTxnMarkers (broker-to-broker in Kafka) writes a marker the same way.
+    const wm = await c.request(WriteTxnMarkersRequest, WriteTxnMarkersResponse, 1, {
+      markers: [{
+        producerId: 999,
+        producerEpoch: 0,
+        transactionResult: true,
+        coordinatorEpoch: 0,
+        topics: [{ name: "tx-topic", partitionIndexes: [0, 9] }],
+      }],
+    });
+    assertEquals(
+      wm.markers[0].topics[0].partitions.map((p) => [p.partitionIndex, p.errorCode]),
+      [[0, 0], [9, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]],
+    );
+    const fetched = await c.request(
+      FetchRequest,
+      FetchResponse,
+      11,
+      fetchBody([{ topic: "tx-topic", partition: 0, offset: 0 }]),
+    );
+    const p0 = fetched.responses[0].partitions[0];
+    assertEquals(batches(p0.records!), [
+      [0, 0x10, pid],
+      [1, 0x30, pid], // COMMIT
+      [2, 0x10, pid],
+      [3, 0x30, pid], // ABORT
+      [4, 0x30, 999],
+    ]);
+    // A fenced producer (old epoch) after a new InitProducerId.
+    const again = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "app-1",
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    assertEquals([again.errorCode, again.producerId, again.producerEpoch], [0, pid, 1]);
+    const fenced = await c.request(EndTxnRequest, EndTxnResponse, 3, {
+      ...producer,
+      committed: true,
+    });
+    assertEquals(fenced.errorCode, ErrorCode.PRODUCER_FENCED);
+    const fencedOld = await c.request(EndTxnRequest, EndTxnResponse, 1, {
+      ...producer,
+      committed: true,
+    });
+    assertEquals(fencedOld.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    c.close();
+    await t.broker.close();
+    // Restart: the state is replayed from __transaction_state.
+    const b2 = await Broker.start({
+      listeners: "PLAINTEXT://127.0.0.1:0",
+      logDirs: [dir],
+      logLevel: "silent",
+      offsetsTopicNumPartitions: 1,
+    });
+    c = await RawClient.connect(b2.port);
+    try {
+      const d2 = await c.request(DescribeTransactionsRequest, DescribeTransactionsResponse, 0, {
+        transactionalIds: ["app-1"],
+      });
+      const s = d2.transactionStates[0];
+      assertEquals([s.errorCode, s.transactionState, s.producerId, s.producerEpoch], [
+        0,
+        "Empty",
+        pid,
+        1,
+      ]);
+    } finally {
+      c.close();
+      await b2.close();
+    }
+  } finally {
+    c.close();
+    await t.broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

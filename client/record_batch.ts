@@ -124,55 +124,6 @@ function corrupt(detail: string): KafkaError {
   return new KafkaError(ErrorCode.CORRUPT_MESSAGE, `record batch: ${detail}`);
 }
 
-class Writer {
-  buf: Uint8Array = new Uint8Array(256);
-  view: DataView = new DataView(this.buf.buffer);
-  pos = 0;
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-  varint(v: number): void {
-    let z = ((v << 1) ^ (v >> 31)) >>> 0;
-    this.ensure(5);
-    while (z >= 0x80) {
-      this.buf[this.pos++] = (z & 0x7f) | 0x80;
-      z >>>= 7;
-    }
-    this.buf[this.pos++] = z;
-  }
-  varlong(v: bigint): void {
-    let z = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
-    this.ensure(10);
-    while (z >= 0x80n) {
-      this.buf[this.pos++] = Number(z & 0x7fn) | 0x80;
-      z >>= 7n;
-    }
-    this.buf[this.pos++] = Number(z);
-  }
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  nullableBytes(b: Uint8Array | null | undefined): void {
-    if (b === null || b === undefined) {
-      this.varint(-1);
-    } else {
-      this.varint(b.length);
-      this.bytes(b);
-    }
-  }
-  result(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
-}
-
 class Reader {
   pos: number;
   constructor(readonly buf: Uint8Array, pos = 0) {
@@ -273,6 +224,208 @@ function decompress(data: Uint8Array, codec: CompressionName): Uint8Array {
   }
 }
 
+/** Bytes a zigzag-encoded varint of `v` (a 32-bit signed integer) takes. */
+function varintSize(v: number): number {
+  const z = ((v << 1) ^ (v >> 31)) >>> 0;
+  return z < 0x80 ? 1 : z < 0x4000 ? 2 : z < 0x200000 ? 3 : z < 0x10000000 ? 4 : 5;
+}
+
+/** Bytes a zigzag-encoded varlong of the safe integer `v` takes. */
+function varlongSize(v: number): number {
+  if (v >= -0x40000000 && v < 0x40000000) return varintSize(v);
+  let z = v >= 0 ? v * 2 : -v * 2 - 1;
+  let n = 1;
+  while (z >= 128) {
+    z = Math.floor(z / 128);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Builds one record batch (magic v2) in a single growing buffer: records are encoded in place as
+ * they are appended (no per-record objects), and {@linkcode RecordBatchBuilder.finish} writes
+ * the header and the CRC-32C over the batch. Uncompressed batches are returned without a copy.
+ *
+ * @example
+ * ```ts
+ * import { decodeRecordBatches, RecordBatchBuilder } from "./record_batch.ts";
+ * const b = new RecordBatchBuilder();
+ * b.append(null, new TextEncoder().encode("v"), 1_700_000_000_000);
+ * const bytes = b.finish();
+ * decodeRecordBatches(bytes)[0].records.length; // 1
+ * ```
+ */
+export class RecordBatchBuilder {
+  #buf: Uint8Array;
+  #pos = RECORD_BATCH_OVERHEAD;
+  #count = 0;
+  #baseTimestamp = 0;
+  #maxTimestamp = 0;
+  #finished = false;
+
+  /**
+   * Creates an empty builder.
+   *
+   * @param capacity Initial buffer size in bytes (it grows as needed). Default 1024.
+   */
+  constructor(capacity = 1024) {
+    this.#buf = new Uint8Array(Math.max(RECORD_BATCH_OVERHEAD + 16, capacity));
+  }
+
+  /** Number of records appended. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Size of the batch so far in bytes (uncompressed, header included). */
+  get sizeInBytes(): number {
+    return this.#pos;
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    let size = this.#buf.length * 2;
+    while (size < this.#pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = next;
+  }
+
+  #varint(v: number): void {
+    const buf = this.#buf;
+    let z = ((v << 1) ^ (v >> 31)) >>> 0;
+    let p = this.#pos;
+    while (z >= 0x80) {
+      buf[p++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    buf[p++] = z;
+    this.#pos = p;
+  }
+
+  #varlong(v: number): void {
+    if (v >= -0x40000000 && v < 0x40000000) return this.#varint(v);
+    const buf = this.#buf;
+    let z = v >= 0 ? v * 2 : -v * 2 - 1;
+    let p = this.#pos;
+    while (z >= 128) {
+      buf[p++] = (z % 128) | 0x80;
+      z = Math.floor(z / 128);
+    }
+    buf[p++] = z;
+    this.#pos = p;
+  }
+
+  #bytes(b: Uint8Array | null | undefined): void {
+    if (b === null || b === undefined) return this.#varint(-1);
+    this.#varint(b.length);
+    if (b.length < 32) {
+      const buf = this.#buf;
+      let p = this.#pos;
+      for (let i = 0; i < b.length; i++) buf[p++] = b[i];
+      this.#pos = p;
+    } else {
+      this.#buf.set(b, this.#pos);
+      this.#pos += b.length;
+    }
+  }
+
+  /**
+   * Appends one record.
+   *
+   * @param key Key bytes, or `null`.
+   * @param value Value bytes, or `null` (a tombstone).
+   * @param timestamp Timestamp in milliseconds since the epoch.
+   * @param headers Headers, in order.
+   * @throws {Error} If the batch is already finished.
+   */
+  append(
+    key: Uint8Array | null | undefined,
+    value: Uint8Array | null | undefined,
+    timestamp: number,
+    headers?: readonly RecordHeader[],
+  ): void {
+    if (this.#finished) throw new Error("record batch: cannot append to a finished batch");
+    if (this.#count === 0) {
+      this.#baseTimestamp = timestamp;
+      this.#maxTimestamp = timestamp;
+    } else if (timestamp > this.#maxTimestamp) this.#maxTimestamp = timestamp;
+    const delta = timestamp - this.#baseTimestamp;
+    const keyLen = key == null ? -1 : key.length;
+    const valueLen = value == null ? -1 : value.length;
+    const headerCount = headers === undefined ? 0 : headers.length;
+    let headerKeys: Uint8Array[] | undefined;
+    let size = 1 + varlongSize(delta) + varintSize(this.#count) + varintSize(keyLen) +
+      (keyLen > 0 ? keyLen : 0) + varintSize(valueLen) + (valueLen > 0 ? valueLen : 0) +
+      varintSize(headerCount);
+    if (headerCount > 0) {
+      headerKeys = [];
+      for (const h of headers!) {
+        const k = textEncoder.encode(h.key);
+        headerKeys.push(k);
+        const vl = h.value === null ? -1 : h.value.length;
+        size += varintSize(k.length) + k.length + varintSize(vl) + (vl > 0 ? vl : 0);
+      }
+    }
+    this.#ensure(5 + size);
+    this.#varint(size);
+    this.#buf[this.#pos++] = 0; // attributes
+    this.#varlong(delta);
+    this.#varint(this.#count);
+    this.#bytes(key);
+    this.#bytes(value);
+    this.#varint(headerCount);
+    for (let i = 0; i < headerCount; i++) {
+      this.#bytes(headerKeys![i]);
+      this.#bytes(headers![i].value);
+    }
+    this.#count++;
+  }
+
+  /**
+   * Writes the header and CRC and returns the batch. The builder takes no more records after.
+   *
+   * @param options Offsets, compression, producer fields (`timestamp` is ignored: each record
+   *   has its own).
+   * @returns The batch bytes (a view of the builder's buffer when uncompressed).
+   * @throws {RangeError} If no record was appended.
+   * @throws {KafkaError} `UNSUPPORTED_COMPRESSION_TYPE` for snappy or lz4.
+   */
+  finish(options: EncodeRecordBatchOptions = {}): Uint8Array {
+    if (this.#count === 0) throw new RangeError("record batch: cannot encode an empty batch");
+    this.#finished = true;
+    const codec = options.compression ?? "none";
+    let out: Uint8Array;
+    if (codec === "none") {
+      out = this.#buf.subarray(0, this.#pos);
+    } else {
+      const payload = compress(this.#buf.subarray(RECORD_BATCH_OVERHEAD, this.#pos), codec);
+      out = new Uint8Array(RECORD_BATCH_OVERHEAD + payload.length);
+      out.set(payload, RECORD_BATCH_OVERHEAD);
+    }
+    const v = new DataView(out.buffer, out.byteOffset, RECORD_BATCH_OVERHEAD);
+    v.setBigInt64(0, BigInt(options.baseOffset ?? 0));
+    v.setInt32(8, out.length - 12);
+    v.setInt32(12, options.partitionLeaderEpoch ?? -1);
+    v.setInt8(16, 2);
+    let attributes = Compression[codec];
+    if (options.timestampType === 1) attributes |= 0x08;
+    if (options.transactional) attributes |= 0x10;
+    if (options.control) attributes |= 0x20;
+    v.setInt16(21, attributes);
+    v.setInt32(23, this.#count - 1);
+    v.setBigInt64(27, BigInt(this.#baseTimestamp));
+    v.setBigInt64(35, BigInt(this.#maxTimestamp));
+    v.setBigInt64(43, BigInt(options.producerId ?? -1));
+    v.setInt16(51, options.producerEpoch ?? -1);
+    v.setInt32(53, options.baseSequence ?? -1);
+    v.setInt32(57, this.#count);
+    v.setUint32(CRC_OFFSET, crc32c(out.subarray(ATTRIBUTES_OFFSET)));
+    return out;
+  }
+}
+
 /**
  * Encodes records into one record batch (magic v2) with a valid CRC-32C.
  *
@@ -295,54 +448,14 @@ export function encodeRecordBatch(
   options: EncodeRecordBatchOptions = {},
 ): Uint8Array {
   if (records.length === 0) throw new RangeError("record batch: cannot encode an empty batch");
-  const codec = options.compression ?? "none";
   const baseTimestamp = records[0].timestamp ?? options.timestamp ?? Date.now();
-  let maxTimestamp = baseTimestamp;
-  const body = new Writer();
-  const rec = new Writer();
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i];
-    const ts = r.timestamp ?? options.timestamp ?? baseTimestamp;
-    if (ts > maxTimestamp) maxTimestamp = ts;
-    rec.pos = 0;
-    rec.buf[rec.pos++] = 0; // attributes
-    const delta = ts - baseTimestamp;
-    if (delta >= -0x40000000 && delta < 0x40000000) rec.varint(delta);
-    else rec.varlong(BigInt(delta));
-    rec.varint(i);
-    rec.nullableBytes(r.key);
-    rec.nullableBytes(r.value);
-    const headers = r.headers ?? [];
-    rec.varint(headers.length);
-    for (const h of headers) {
-      rec.nullableBytes(textEncoder.encode(h.key));
-      rec.nullableBytes(h.value);
-    }
-    body.varint(rec.pos);
-    body.bytes(rec.result());
+  let size = 0;
+  for (const r of records) size += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 16;
+  const builder = new RecordBatchBuilder(RECORD_BATCH_OVERHEAD + size);
+  for (const r of records) {
+    builder.append(r.key, r.value, r.timestamp ?? options.timestamp ?? baseTimestamp, r.headers);
   }
-  const payload = compress(body.result(), codec);
-  const out = new Uint8Array(RECORD_BATCH_OVERHEAD + payload.length);
-  const v = new DataView(out.buffer);
-  v.setBigInt64(0, BigInt(options.baseOffset ?? 0));
-  v.setInt32(8, out.length - 12);
-  v.setInt32(12, options.partitionLeaderEpoch ?? -1);
-  v.setInt8(16, 2);
-  let attributes = Compression[codec];
-  if (options.timestampType === 1) attributes |= 0x08;
-  if (options.transactional) attributes |= 0x10;
-  if (options.control) attributes |= 0x20;
-  v.setInt16(21, attributes);
-  v.setInt32(23, records.length - 1);
-  v.setBigInt64(27, BigInt(baseTimestamp));
-  v.setBigInt64(35, BigInt(maxTimestamp));
-  v.setBigInt64(43, BigInt(options.producerId ?? -1));
-  v.setInt16(51, options.producerEpoch ?? -1);
-  v.setInt32(53, options.baseSequence ?? -1);
-  v.setInt32(57, records.length);
-  out.set(payload, RECORD_BATCH_OVERHEAD);
-  v.setUint32(CRC_OFFSET, crc32c(out.subarray(ATTRIBUTES_OFFSET)));
-  return out;
+  return builder.finish(options);
 }
 
 /** Options for {@linkcode decodeRecordBatches}. */

@@ -24,6 +24,7 @@ import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
+import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 
 export type { BrokerConfig } from "./config.ts";
@@ -58,6 +59,8 @@ export class Broker {
   readonly #connections = new Map<number, { conn: Connection; done: Promise<void> }>();
   readonly #unsubscribe: () => void;
   #nextConnectionId = 1;
+  // Request memory bound (issue #7): every connection reserves frames from this pool.
+  readonly #memoryPool: MemoryPool;
   #acceptLoop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | null = null;
 
@@ -72,6 +75,7 @@ export class Broker {
     this.#ctx = ctx;
     this.#log = ctx.logger;
     this.#abort = abort;
+    this.#memoryPool = new MemoryPool(config.queuedMaxRequestBytes);
     this.#unsubscribe = ctx.logs.onAppend((topic, partition) =>
       ctx.appendWaiters.notify(topic, partition)
     );
@@ -96,6 +100,8 @@ export class Broker {
     };
     const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
     const listen = parseListener(full.listeners);
+    // Issue #7: refuse a bad queued.max.request.bytes before opening anything.
+    new MemoryPool(full.queuedMaxRequestBytes);
     const dir = full.logDirs[0];
     if (dir === undefined) throw new RangeError("Cannot start broker: logDirs is empty");
     if (full.logDirs.length > 1) {
@@ -179,6 +185,26 @@ export class Broker {
     return this.#listener.addr.hostname;
   }
 
+  /**
+   * The broker-wide request memory pool (`queued.max.request.bytes`); `reserved` is what the
+   * connections hold now. For tests and metrics.
+   */
+  get memoryPool(): MemoryPool {
+    return this.#memoryPool;
+  }
+
+  /**
+   * Request bytes each open connection holds (read ahead, being handled or answered), by
+   * connection id. For tests and metrics.
+   *
+   * @returns Connection id → queued bytes.
+   */
+  connectionQueuedBytes(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [id, c] of this.#connections) out.set(id, c.conn.queuedBytes);
+    return out;
+  }
+
   /** The host and port given to clients in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };
@@ -236,6 +262,12 @@ export class Broker {
         this.config.socketRequestMaxBytes,
         (frame, info) => this.#dispatch(frame, info),
         this.#log,
+        // Request memory bounds (issue #7).
+        {
+          pool: this.#memoryPool,
+          maxQueuedBytes: this.config.connectionMaxQueuedBytes,
+          idleMs: this.config.connectionsMaxIdleMs,
+        },
       );
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote}`);
       const done = conn.serve().finally(() => {

@@ -28,6 +28,23 @@ export interface BrokerConfig {
   autoCreateTopicsEnable: boolean;
   /** Largest request frame accepted (`socket.request.max.bytes`). Default 104857600. */
   socketRequestMaxBytes: number;
+  /**
+   * Request memory of the whole broker (`queued.max.request.bytes`): a connection reserves a
+   * request's size here before reading its body and stops reading while it cannot (issue #7).
+   * `-1` is unbounded (Kafka's default); ours is 268435456 (256 MiB).
+   */
+  queuedMaxRequestBytes: number;
+  /**
+   * Request bytes one connection may hold: read ahead, being handled, or awaiting their response
+   * write (`sluice.connection.max.queued.bytes`). One frame larger than this is still read when
+   * the connection holds nothing else. Default 16777216 (16 MiB).
+   */
+  connectionMaxQueuedBytes: number;
+  /**
+   * Close a connection without socket activity for this long, including one stopped half-way
+   * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
+   */
+  connectionsMaxIdleMs: number;
   /** Replication factor of auto-created topics (`default.replication.factor`); only 1 works. */
   defaultReplicationFactor: number;
   /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
@@ -81,6 +98,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   numPartitions: 1,
   autoCreateTopicsEnable: true,
   socketRequestMaxBytes: 104857600,
+  // Request memory bounds (issue #7).
+  queuedMaxRequestBytes: 268435456,
+  connectionMaxQueuedBytes: 16777216,
+  connectionsMaxIdleMs: 600000,
   defaultReplicationFactor: 1,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
@@ -370,6 +391,26 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "socket.request.max.bytes":
         config.socketRequestMaxBytes = int(key, "positive-int");
+        break;
+      // Request memory bounds (issue #7).
+      case "queued.max.request.bytes": {
+        const v = value.trim();
+        if (
+          v !== "-1" &&
+          (!/^\+?\d+$/.test(v) || !(Number(v) >= 1 && Number.isSafeInteger(Number(v))))
+        ) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": must be -1 (unbounded) or at least 1`,
+          );
+        }
+        config.queuedMaxRequestBytes = Number(v);
+        break;
+      }
+      case "sluice.connection.max.queued.bytes":
+        config.connectionMaxQueuedBytes = int(key, "positive-long");
+        break;
+      case "connections.max.idle.ms":
+        config.connectionsMaxIdleMs = int(key, "positive-long");
         break;
       case "log.retention.check.interval.ms":
         config.logRetentionCheckIntervalMs = int(key, "positive-long");

@@ -1,16 +1,30 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * One client TCP connection. A read loop splits the byte stream into size-prefixed frames and
- * queues them (up to {@linkcode MAX_QUEUED_FRAMES}, then it stops reading: back-pressure); the
+ * queues them (up to {@linkcode MAX_QUEUED_FRAMES} and `maxQueuedBytes`, then it stops reading:
+ * back-pressure); the
  * serve loop hands them to the dispatcher one at a time (as Kafka does, so responses leave in
  * request order) and writes the response chunks. Writing a response overlaps with handling the
  * next request, but at most one write is outstanding. Reading ahead also notices a client that
  * goes away while a request waits (long-poll fetch): `ConnectionInfo.closed` aborts.
  *
+ * Memory (issue #7): after reading a frame's 4-byte size prefix the connection reserves the
+ * frame's size from the broker-wide {@linkcode MemoryPool} (`queued.max.request.bytes`) and from
+ * its own budget (`sluice.connection.max.queued.bytes`; a frame is always admitted when nothing
+ * else of this connection is held, so one frame larger than the budget still gets through), and
+ * stops reading until both grant it. The reservation is released once the request has been
+ * handled and its response written (or dropped). The body buffer is allocated as bytes arrive:
+ * whole for frames up to {@linkcode EAGER_FRAME_BYTES}, growing by doubling above that, so a
+ * prefix announcing 100 MiB followed by silence costs a reservation, not 100 MiB of memory.
+ * A connection with no socket activity for `connections.max.idle.ms` (including one that stops
+ * half-way through a request) is closed, except while a request is being handled (long poll) or
+ * while it waits for memory.
+ *
  * @module
  */
 
 import type { Logger } from "./logger.ts";
+import { MemoryPool } from "./memory_pool.ts";
 
 /** What the connection knows about itself, passed to every handler. */
 export interface ConnectionInfo {
@@ -49,6 +63,31 @@ const READ_CHUNK = 64 * 1024;
 /** Frames read ahead of the one being handled before the connection stops reading. */
 export const MAX_QUEUED_FRAMES = 32;
 
+/**
+ * Frames up to this size get their whole buffer when their prefix is read (the hot path: one
+ * allocation, as before); larger ones start with this much and grow as bytes arrive.
+ */
+export const EAGER_FRAME_BYTES = 1 << 20;
+
+/** Memory and idleness limits of one connection; see {@linkcode Connection}. */
+export interface ConnectionLimits {
+  /** Broker-wide request memory (`queued.max.request.bytes`); default: unbounded. */
+  pool?: MemoryPool;
+  /**
+   * Most request bytes this connection holds at once: frames read ahead, being handled, or
+   * whose response is being written (`sluice.connection.max.queued.bytes`). Default: unbounded.
+   */
+  maxQueuedBytes?: number;
+  /** Close after this long without socket activity (`connections.max.idle.ms`); default never. */
+  idleMs?: number;
+}
+
+interface QueuedFrame {
+  frame: Uint8Array;
+  /** Bytes reserved for it (the frame size). */
+  size: number;
+}
+
 /** Serves one accepted TCP connection until it closes. */
 export class Connection {
   /** Identity passed to handlers. */
@@ -63,7 +102,15 @@ export class Connection {
   #closed = false;
   readonly #closedCtl = new AbortController();
   #pendingWrite: Promise<void> = Promise.resolve();
-  readonly #queue: Uint8Array[] = [];
+  readonly #queue: QueuedFrame[] = [];
+  readonly #pool: MemoryPool;
+  readonly #maxQueuedBytes: number;
+  readonly #idleMs: number;
+  #queuedBytes = 0;
+  #handling = false;
+  #waitingMemory = false;
+  #lastActivity = Date.now();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #readDone = false;
   #readError: unknown = null;
   #wakeServe: (() => void) | null = null;
@@ -75,6 +122,7 @@ export class Connection {
    * @param maxFrame Largest frame accepted (`socket.request.max.bytes`).
    * @param dispatch Handles one frame.
    * @param log Where to report.
+   * @param limits Memory pool, per-connection byte budget and idle timeout.
    */
   constructor(
     conn: Deno.Conn,
@@ -82,6 +130,7 @@ export class Connection {
     maxFrame: number,
     dispatch: FrameDispatcher,
     log: Logger,
+    limits: ConnectionLimits = {},
   ) {
     this.#conn = conn;
     const addr = conn.remoteAddr as Deno.NetAddr;
@@ -89,6 +138,53 @@ export class Connection {
     this.#maxFrame = maxFrame;
     this.#dispatch = dispatch;
     this.#log = log;
+    this.#pool = limits.pool ?? new MemoryPool(-1);
+    this.#maxQueuedBytes = limits.maxQueuedBytes ?? Infinity;
+    this.#idleMs = limits.idleMs ?? Infinity;
+  }
+
+  /**
+   * Request bytes this connection holds now: frames being read, read ahead, handled, or whose
+   * response is being written (what it has reserved from the pool).
+   */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  #armIdleTimer(delay: number): void {
+    if (this.#closed || this.#idleMs === Infinity) return;
+    this.#idleTimer = setTimeout(() => this.#checkIdle(), Math.max(1, delay));
+  }
+
+  #checkIdle(): void {
+    this.#idleTimer = undefined;
+    if (this.#closed) return;
+    if (this.#handling || this.#waitingMemory) {
+      this.#lastActivity = Date.now();
+      this.#armIdleTimer(this.#idleMs);
+      return;
+    }
+    const idle = Date.now() - this.#lastActivity;
+    if (idle < this.#idleMs) {
+      this.#armIdleTimer(this.#idleMs - idle);
+      return;
+    }
+    this.#log.info(
+      `Closing connection ${this.info.id} from ${this.info.remote}: idle for ${idle} ms ` +
+        `(connections.max.idle.ms=${this.#idleMs})` +
+        (this.#partial > 0 ? `, ${this.#partial} bytes into a request` : ""),
+    );
+    this.close();
+  }
+
+  /** Bytes received of a request frame not complete yet (for the idle log line). */
+  #partial = 0;
+
+  /** Give back a handled frame's reservation and let the reader go on. */
+  #release(size: number): void {
+    this.#queuedBytes -= size;
+    this.#pool.release(size);
+    this.#wakeReader?.();
   }
 
   /**
@@ -97,15 +193,30 @@ export class Connection {
    */
   async serve(): Promise<void> {
     const who = `connection ${this.info.id} from ${this.info.remote}`;
+    this.#armIdleTimer(this.#idleMs);
     const reading = this.#readLoop(who);
     try {
       for (;;) {
-        const frame = await this.#nextFrame();
-        if (frame === null) break;
-        const chunks = await this.#dispatch(frame, this.info);
-        if (chunks === null || this.#closed) continue;
+        const next = await this.#nextFrame();
+        if (next === null) break;
+        let chunks: Uint8Array[] | null;
+        this.#handling = true;
+        try {
+          chunks = await this.#dispatch(next.frame, this.info);
+        } catch (e) {
+          this.#release(next.size);
+          throw e;
+        } finally {
+          this.#handling = false;
+          this.#lastActivity = Date.now();
+        }
+        if (chunks === null || this.#closed) {
+          this.#release(next.size);
+          continue;
+        }
         await this.#pendingWrite;
-        this.#pendingWrite = this.#writeAll(chunks);
+        const size = next.size;
+        this.#pendingWrite = this.#writeAll(chunks).finally(() => this.#release(size));
         // A failed write is reported by the next await or at the end.
         this.#pendingWrite.catch(() => {});
       }
@@ -121,6 +232,9 @@ export class Connection {
       await this.#pendingWrite.catch(() => {});
       this.close();
       await reading;
+      // Frames read but never handled, or cut off mid-read.
+      if (this.#queuedBytes > 0) this.#release(this.#queuedBytes);
+      this.#queue.length = 0;
     }
   }
 
@@ -146,7 +260,7 @@ export class Connection {
   }
 
   /** The next queued frame; null at end of stream; throws the read error after queued frames. */
-  async #nextFrame(): Promise<Uint8Array | null> {
+  async #nextFrame(): Promise<QueuedFrame | null> {
     for (;;) {
       const frame = this.#queue.shift();
       if (frame !== undefined) {
@@ -166,6 +280,8 @@ export class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     this.#closedCtl.abort();
     this.#wakeReader?.();
     try {
@@ -185,10 +301,11 @@ export class Connection {
     const n = await this.#conn.read(this.#buf.subarray(this.#end));
     if (n === null) return false;
     this.#end += n;
+    this.#lastActivity = Date.now();
     return true;
   }
 
-  async #readFrame(who: string): Promise<Uint8Array | null> {
+  async #readFrame(who: string): Promise<QueuedFrame | null> {
     while (this.#end - this.#start < 4) {
       const had = this.#end - this.#start;
       if (!(await this.#fill())) {
@@ -206,26 +323,67 @@ export class Connection {
       );
     }
     this.#start += 4;
+    await this.#reserve(size);
+    if (this.#closed) return null;
     // Each frame gets its own array: handlers may keep views of it (records) after returning.
-    const frame = new Uint8Array(size);
+    let frame = new Uint8Array(size <= EAGER_FRAME_BYTES ? size : EAGER_FRAME_BYTES);
     const have = Math.min(size, this.#end - this.#start);
     frame.set(this.#buf.subarray(this.#start, this.#start + have));
     this.#start += have;
     let filled = have;
     while (filled < size) {
+      if (filled === frame.length) {
+        // Grow only as bytes actually arrive.
+        const grown = new Uint8Array(Math.min(size, frame.length * 2));
+        grown.set(frame);
+        frame = grown;
+      }
+      this.#partial = filled;
       const n = await this.#conn.read(frame.subarray(filled));
       if (n === null) {
         throw new CloseConnection(`${who} ended mid-request (${filled} of ${size} bytes)`);
       }
+      this.#lastActivity = Date.now();
       filled += n;
     }
-    return frame;
+    this.#partial = 0;
+    return { frame, size };
+  }
+
+  /**
+   * Wait until this connection's budget and the broker's pool both grant `size` bytes; the
+   * connection reads nothing meanwhile (back-pressure).
+   */
+  async #reserve(size: number): Promise<void> {
+    while (
+      this.#queuedBytes > 0 && this.#queuedBytes + size > this.#maxQueuedBytes && !this.#closed
+    ) {
+      this.#waitingMemory = true;
+      await new Promise<void>((resolve) => (this.#wakeReader = resolve));
+      this.#wakeReader = null;
+    }
+    if (this.#closed) return;
+    if (!this.#pool.tryReserve(size)) {
+      this.#waitingMemory = true;
+      try {
+        await this.#pool.reserve(size, this.#closedCtl.signal);
+      } catch {
+        // Closed while waiting: nothing was reserved.
+        this.#waitingMemory = false;
+        return;
+      }
+    }
+    this.#waitingMemory = false;
+    this.#queuedBytes += size;
   }
 
   async #writeAll(chunks: Uint8Array[]): Promise<void> {
     for (const c of chunks) {
       let off = 0;
-      while (off < c.length) off += await this.#conn.write(c.subarray(off));
+      while (off < c.length) {
+        off += await this.#conn.write(c.subarray(off));
+        this.#lastActivity = Date.now();
+      }
     }
   }
 }

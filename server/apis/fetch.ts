@@ -8,8 +8,10 @@
 //   the broker shuts down.
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
-// - isolation_level is accepted; read_committed = read_uncommitted until transactions exist
-//   (last_stable_offset = high watermark; aborted_transactions = [] for read_committed, else null).
+// - isolation_level=1 (read_committed): data only below the last stable offset and the aborted
+//   transactions overlapping the fetched range, both from the transaction coordinator
+//   (`../txn/`); read_uncommitted: everything below the high watermark, last_stable_offset =
+//   high watermark, aborted_transactions null.
 // - OFFSET_OUT_OF_RANGE per partition with the current high watermark and log start offset.
 // - v7+ fetch sessions (KIP-227, see `../fetch_session.ts`): session errors are top-level
 //   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR).
@@ -28,6 +30,7 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import type { PartitionLog } from "../../engine/mod.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
+import { type TransactionCoordinator, transactionCoordinatorOf } from "../txn/mod.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
 
@@ -42,6 +45,10 @@ interface Read {
   highWatermark: number;
   logStartOffset: number;
   records: Uint8Array;
+  /** HOOK (transactions): last stable offset (= high watermark without transactions). */
+  lastStableOffset?: number;
+  /** HOOK (transactions): aborted transactions in the fetched range (read_committed). */
+  aborted?: { producerId: number; firstOffset: number }[];
 }
 
 function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
@@ -56,7 +63,11 @@ function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read 
 }
 
 /** Read every partition in order within the byte budgets; returns total record bytes. */
-async function readAll(reads: Read[], maxBytes: number): Promise<number> {
+async function readAll(
+  reads: Read[],
+  maxBytes: number,
+  txns?: TransactionCoordinator,
+): Promise<number> {
   let remaining = maxBytes;
   let total = 0;
   let first = true;
@@ -69,7 +80,22 @@ async function readAll(reads: Read[], maxBytes: number): Promise<number> {
     const budget = Math.min(r.p.maxBytes, remaining);
     if (budget <= 0) continue;
     try {
-      const res = await r.log.read(r.p.fetchOffset, budget);
+      // HOOK (transactions): read_committed reads stop at the last stable offset.
+      const lso = txns?.lastStableOffset(r.name, r.p.partition, r.highWatermark);
+      const res = await r.log.read(
+        r.p.fetchOffset,
+        budget,
+        lso === undefined ? {} : { maxOffset: lso },
+      );
+      if (txns !== undefined) {
+        r.lastStableOffset = txns.lastStableOffset(r.name, r.p.partition, res.highWatermark);
+        r.aborted = txns.abortedTransactions(
+          r.name,
+          r.p.partition,
+          r.p.fetchOffset,
+          r.lastStableOffset,
+        ).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+      }
       r.highWatermark = res.highWatermark;
       r.logStartOffset = res.logStartOffset;
       // Only the first partition with data may go over budget (one whole batch, KIP-74).
@@ -135,9 +161,9 @@ function partitionData(r: Read, errorCode: number, readCommitted: boolean): Part
     partitionIndex: r.p.partition,
     errorCode,
     highWatermark: r.highWatermark,
-    lastStableOffset: r.highWatermark,
+    lastStableOffset: r.lastStableOffset ?? r.highWatermark,
     logStartOffset: r.logStartOffset,
-    abortedTransactions: readCommitted ? [] : null,
+    abortedTransactions: readCommitted ? (r.aborted ?? []) : null,
     records: r.records,
   });
 }
@@ -202,6 +228,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
+    const txns = readCommitted ? await transactionCoordinatorOf(broker) : undefined;
     const watch: [string, number][] = [];
     for (const r of reads) if (r.log !== undefined) watch.push([r.name, r.p.partition]);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
@@ -217,7 +244,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
           AbortSignal.any([broker.closing, stop.signal, ...(closed ? [closed] : [])]),
         )
         : null;
-      const bytes = await readAll(reads, req.maxBytes);
+      const bytes = await readAll(reads, req.maxBytes, txns);
       const done = woken === null || bytes >= req.minBytes ||
         reads.some((r) => r.errorCode !== 0) || broker.closing.aborted ||
         closed?.aborted === true;
@@ -229,7 +256,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       if (why === "aborted") break;
       if (why === "timeout") {
         // Like Kafka's expired delayed fetch: answer with whatever is there now.
-        await readAll(reads, req.maxBytes);
+        await readAll(reads, req.maxBytes, txns);
         break;
       }
     }
@@ -239,7 +266,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         fc.session.report(r.p, {
           errorCode: r.errorCode,
           highWatermark: r.highWatermark,
-          lastStableOffset: r.highWatermark,
+          lastStableOffset: r.lastStableOffset ?? r.highWatermark,
           logStartOffset: r.logStartOffset,
           recordBytes: r.records.length,
         })
@@ -247,7 +274,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         session?.report(r.p, {
           errorCode: r.errorCode,
           highWatermark: r.highWatermark,
-          lastStableOffset: r.highWatermark,
+          lastStableOffset: r.lastStableOffset ?? r.highWatermark,
           logStartOffset: r.logStartOffset,
           recordBytes: r.records.length,
         });

@@ -1,7 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // ListOffsets (key 2): served v0-v8.
-// - timestamp -1 = latest (the high watermark; also the last stable offset for read_committed,
-//   which equals it until transactions exist), -2 = earliest (log start offset), -3 (v7+) = the
+// - timestamp -1 = latest (the high watermark; for isolation_level=1, read_committed, the last
+//   stable offset from the transaction coordinator, `../txn/`), -2 = earliest (log start offset), -3 (v7+) = the
 //   record with the largest timestamp, -4 (v8+, earliest local) = earliest; otherwise the first
 //   offset whose timestamp is >= the target (`PartitionLog.offsetForTime`); none: offset -1.
 // - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
@@ -17,6 +17,7 @@ import {
   ListOffsetsResponse,
 } from "../../protocol/messages/list_offsets.ts";
 import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+import { type TransactionCoordinator, transactionCoordinatorOf } from "../txn/mod.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -31,6 +32,7 @@ async function lookup(
   timestamp: number,
   maxNumOffsets: number,
   version: number,
+  txns?: TransactionCoordinator,
 ): Promise<PartitionResponse> {
   const log = broker.logs.partition(topic, partitionIndex);
   if (log === undefined) {
@@ -41,8 +43,10 @@ async function lookup(
   }
   let offset = -1;
   let ts = -1;
-  if (timestamp === LATEST) offset = log.highWatermark;
-  else if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
+  if (timestamp === LATEST) {
+    // HOOK (transactions): read_committed gets the last stable offset.
+    offset = txns?.lastStableOffset(topic, partitionIndex, log.highWatermark) ?? log.highWatermark;
+  } else if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
   else {
     const hit = await log.offsetForTime(timestamp);
     if (hit !== null) {
@@ -76,12 +80,23 @@ export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsets
   request: ListOffsetsRequest,
   response: ListOffsetsResponse,
   async handle(ctx, req) {
+    const txns = ctx.version >= 2 && req.isolationLevel === 1
+      ? await transactionCoordinatorOf(ctx.broker)
+      : undefined;
     const topics = await Promise.all(
       req.topics.map(async (t) =>
         createListOffsetsResponseTopicResponse({
           name: t.name,
           partitions: await Promise.all(t.partitions.map((p) =>
-            lookup(ctx.broker, t.name, p.partitionIndex, p.timestamp, p.maxNumOffsets, ctx.version)
+            lookup(
+              ctx.broker,
+              t.name,
+              p.partitionIndex,
+              p.timestamp,
+              p.maxNumOffsets,
+              ctx.version,
+              txns,
+            )
           )),
         })
       ),

@@ -20,6 +20,7 @@ import {
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../../protocol/messages/init_producer_id.ts";
+import { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/messages/list_offsets.ts";
 import {
   ListTransactionsRequest,
   ListTransactionsResponse,
@@ -255,5 +256,90 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
     c.close();
     await t.broker.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "rc", 1);
+    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "rc-1",
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    const pid = init.producerId;
+    const producer = { transactionalId: "rc-1", producerId: pid, producerEpoch: 0 };
+    // A non-transactional record first: offset 0.
+    await c.request(ProduceRequest, ProduceResponse, 9, {
+      ...produceBody(
+        "rc",
+        0,
+        buildBatch({ records: [{ key: "a", value: "plain" }], baseTimestamp: Date.now() }),
+      ),
+    });
+    await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
+      v3AndBelowTransactionalId: "rc-1",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [{ name: "rc", partitions: [0] }],
+    });
+    await c.request(ProduceRequest, ProduceResponse, 9, {
+      ...produceBody(
+        "rc",
+        0,
+        buildBatch({
+          records: [{ key: "k", value: "x" }, { key: "k", value: "y" }],
+          producerId: pid,
+          producerEpoch: 0,
+          baseSequence: 0,
+          attributes: 0x10,
+          baseTimestamp: Date.now(),
+        }),
+      ),
+      transactionalId: "rc-1",
+    });
+    const fetch = async (isolationLevel: number) =>
+      (await c.request(
+        FetchRequest,
+        FetchResponse,
+        11,
+        fetchBody([{ topic: "rc", partition: 0, offset: 0 }], { isolationLevel }),
+      )).responses[0].partitions[0];
+    let rc = await fetch(1);
+    assertEquals([rc.highWatermark, rc.lastStableOffset], [3, 1]);
+    assertEquals(batches(rc.records!), [[0, 0, -1]]);
+    assertEquals(rc.abortedTransactions, []);
+    const ru = await fetch(0);
+    assertEquals(batches(ru.records!), [[0, 0, -1], [1, 0x10, pid]]);
+    assertEquals(ru.abortedTransactions, null);
+    const latest = async (isolationLevel: number) =>
+      (await c.request(ListOffsetsRequest, ListOffsetsResponse, 5, {
+        replicaId: -1,
+        isolationLevel,
+        topics: [{
+          name: "rc",
+          partitions: [{
+            partitionIndex: 0,
+            timestamp: -1,
+            currentLeaderEpoch: -1,
+            maxNumOffsets: 1,
+          }],
+        }],
+      })).topics[0].partitions[0].offset;
+    assertEquals([await latest(0), await latest(1)], [3, 1]);
+    const end = await c.request(EndTxnRequest, EndTxnResponse, 3, {
+      ...producer,
+      committed: false,
+    });
+    assertEquals(end.errorCode, 0);
+    rc = await fetch(1);
+    assertEquals([rc.highWatermark, rc.lastStableOffset], [4, 4]);
+    assertEquals(batches(rc.records!), [[0, 0, -1], [1, 0x10, pid], [3, 0x30, pid]]);
+    assertEquals(rc.abortedTransactions, [{ producerId: pid, firstOffset: 1 }]);
+  } finally {
+    c.close();
   }
 });

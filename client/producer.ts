@@ -12,9 +12,9 @@ import { isStaleMetadataError } from "./client.ts";
 import { DefaultPartitioner, type Partitioner } from "./partitioner.ts";
 import {
   type CompressionName,
-  encodeRecordBatch,
+  RECORD_BATCH_OVERHEAD,
+  RecordBatchBuilder,
   type RecordHeader,
-  type RecordInput,
 } from "./record_batch.ts";
 
 /** Key, value or header bytes: a string is encoded as UTF-8. */
@@ -60,9 +60,9 @@ export interface ProducerOptions {
   acks?: 0 | 1 | -1;
   /** Broker-side timeout for acks. Default 30000. */
   timeoutMs?: number;
-  /** How long to wait for more records before sending a batch. Default 0. */
+  /** How long to wait for more records before sending a batch. Default 5 (as librdkafka). */
   lingerMs?: number;
-  /** Send a partition's batch once it holds this many bytes. Default 16384. */
+  /** Send a partition's batch once it holds this many bytes. Default 1000000 (as librdkafka). */
   batchSize?: number;
   /** Compression codec. Default `none`. */
   compression?: CompressionName;
@@ -77,22 +77,29 @@ export interface ProducerOptions {
   allowAutoTopicCreation?: boolean;
 }
 
-interface Waiter {
-  owner: ProducerRecord;
-  resultIndex: number;
-  count: number;
-  timestamps: number[];
+/** One `send` call: its results fill in as the batches holding its records are acknowledged. */
+interface SendState {
+  results: RecordMetadata[];
+  pending: number;
+  done: boolean;
   resolve: (offsets: RecordMetadata[]) => void;
   reject: (e: unknown) => void;
+}
+
+/** The records of one send in one batch: their indexes in the send's results. */
+interface Segment {
+  state: SendState;
+  indices: number[];
+  timestamps: number[];
 }
 
 interface PartitionBatch {
   topic: string;
   partition: number;
   numPartitions: number;
-  records: RecordInput[];
-  bytes: number;
-  waiters: Waiter[];
+  builder: RecordBatchBuilder;
+  segments: Segment[];
+  encoded?: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -129,7 +136,8 @@ export class Producer {
   #partitioner: Partitioner;
   #retries: number;
   #autoCreate: boolean;
-  #batches = new Map<string, PartitionBatch>();
+  #batches = new Map<string, Array<PartitionBatch | undefined>>();
+  #open = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #inFlight = new Set<Promise<void>>();
   #closed = false;
@@ -148,8 +156,8 @@ export class Producer {
       throw new RangeError(`producer: invalid acks ${options.acks}: expected 0, 1 or -1`);
     }
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#lingerMs = options.lingerMs ?? 0;
-    this.#batchSize = options.batchSize ?? 16384;
+    this.#lingerMs = options.lingerMs ?? 5;
+    this.#batchSize = options.batchSize ?? 1_000_000;
     this.#compression = options.compression ?? "none";
     this.#partitioner = options.partitioner ?? new DefaultPartitioner();
     this.#retries = options.retries ?? client.options.retries;
@@ -170,110 +178,123 @@ export class Producer {
     if (messages.length === 0) return [];
     const auto = { allowAutoTopicCreation: this.#autoCreate };
     let info = await this.#client.topic(topic, auto);
-    const highest = Math.max(...messages.map((m) => m.partition ?? -1));
+    let highest = -1;
+    for (const m of messages) {
+      if (m.partition !== undefined && m.partition > highest) highest = m.partition;
+    }
     // An explicit partition beyond the cached count may be new: refresh before refusing it.
     if (highest >= info.partitions.length) {
       info = await this.#client.topic(topic, { ...auto, refresh: true });
     }
     const numPartitions = info.partitions.length;
-    // Group consecutive messages by partition, keeping the caller's order per partition.
-    const results: Promise<RecordMetadata[]>[] = [];
-    const positions: Array<[number, number]> = [];
-    const now = Date.now();
     for (const m of messages) {
-      const key = toBytes(m.key);
-      let partition = m.partition;
-      if (partition === undefined) {
-        partition = this.#partitioner.partition({ topic, key, numPartitions });
-      } else if (!Number.isInteger(partition) || partition < 0 || partition >= numPartitions) {
+      const partition = m.partition;
+      if (
+        partition !== undefined &&
+        (!Number.isInteger(partition) || partition < 0 || partition >= numPartitions)
+      ) {
         throw new KafkaError(
           ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
           `produce to ${topic}: partition ${partition} does not exist (topic has ` +
             `${numPartitions} partitions)`,
         );
       }
-      const input: RecordInput = {
-        key,
-        value: toBytes(m.value),
-        headers: headersOf(m.headers),
-        timestamp: m.timestamp ?? now,
-      };
-      const batch = this.#batchFor(topic, partition, numPartitions);
-      let size = 24 + (input.key?.length ?? 0) + (input.value?.length ?? 0);
-      for (const h of input.headers!) size += h.key.length + (h.value?.length ?? 0) + 4;
-      if (batch.records.length > 0 && batch.bytes + size > this.#batchSize) {
+    }
+    let state!: SendState;
+    const done = new Promise<RecordMetadata[]>((resolve, reject) => {
+      state = { results: new Array(messages.length), pending: 0, done: false, resolve, reject };
+    });
+    let open = this.#batches.get(topic);
+    if (open === undefined) {
+      open = [];
+      this.#batches.set(topic, open);
+    }
+    const now = Date.now();
+    const full: PartitionBatch[] = [];
+    for (let index = 0; index < messages.length; index++) {
+      const m = messages[index];
+      const key = toBytes(m.key);
+      const value = toBytes(m.value);
+      const headers = m.headers === undefined ? undefined : headersOf(m.headers);
+      const timestamp = m.timestamp ?? now;
+      let partition = m.partition;
+      if (partition === undefined) {
+        partition = this.#partitioner.partition({ topic, key, numPartitions });
+      }
+      let size = 24 + (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
+      if (headers) { for (const h of headers) size += h.key.length + (h.value?.length ?? 0) + 4; }
+      let batch = open[partition];
+      if (batch !== undefined && batch.builder.sizeInBytes + size > this.#batchSize) {
         this.#drain([batch]);
         // Like the Java client: a record without key that would open a new batch is placed
         // again, so it follows the new sticky partition.
         if (m.partition === undefined && key === null) {
           partition = this.#partitioner.partition({ topic, key, numPartitions });
         }
+        batch = open[partition];
       }
-      const target = this.#batchFor(topic, partition, numPartitions);
-      target.records.push(input);
-      target.bytes += size;
-      const last = target.waiters.at(-1);
-      if (last && last.owner === record) {
-        last.count++;
-        last.timestamps.push(input.timestamp!);
-        positions.push([last.resultIndex, last.count - 1]);
-      } else {
-        const resultIndex = results.length;
-        let waiter!: Waiter;
-        results.push(
-          new Promise<RecordMetadata[]>((resolve, reject) => {
-            waiter = {
-              owner: record,
-              resultIndex,
-              count: 1,
-              timestamps: [input.timestamp!],
-              resolve,
-              reject,
-            };
-          }),
-        );
-        target.waiters.push(waiter);
-        positions.push([resultIndex, 0]);
+      if (batch === undefined) {
+        batch = {
+          topic,
+          partition,
+          numPartitions,
+          builder: new RecordBatchBuilder(
+            Math.min(
+              this.#batchSize,
+              Math.max(4096, RECORD_BATCH_OVERHEAD + size * messages.length),
+            ),
+          ),
+          segments: [],
+        };
+        open[partition] = batch;
+        this.#open++;
       }
+      batch.builder.append(key, value, timestamp, headers);
+      let segment = batch.segments.at(-1);
+      if (segment === undefined || segment.state !== state) {
+        segment = { state, indices: [], timestamps: [] };
+        batch.segments.push(segment);
+        state.pending++;
+      }
+      segment.indices.push(index);
+      segment.timestamps.push(timestamp);
+      if (batch.builder.sizeInBytes >= this.#batchSize) full.push(batch);
     }
+    if (full.length > 0) this.#drain(full.filter((b) => open[b.partition] === b));
     this.#schedule();
-    const settled = await Promise.all(results);
-    return positions.map(([r, i]) => settled[r][i]);
-  }
-
-  #batchFor(topic: string, partition: number, numPartitions: number): PartitionBatch {
-    const key = `${topic}\u0000${partition}`;
-    let b = this.#batches.get(key);
-    if (!b) {
-      b = { topic, partition, numPartitions, records: [], bytes: 0, waiters: [] };
-      this.#batches.set(key, b);
-    }
-    return b;
+    return await done;
   }
 
   #schedule(): void {
-    const full = [...this.#batches.values()].filter((b) => b.bytes >= this.#batchSize);
-    if (full.length > 0) this.#drain(full);
-    if (this.#batches.size === 0 || this.#timer !== undefined) return;
+    if (this.#open === 0 || this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.#drain([...this.#batches.values()]);
+      this.#drain(this.#openBatches());
     }, this.#lingerMs);
+  }
+
+  #openBatches(): PartitionBatch[] {
+    const out: PartitionBatch[] = [];
+    for (const list of this.#batches.values()) for (const b of list) if (b) out.push(b);
+    return out;
   }
 
   #drain(batches: PartitionBatch[]): void {
     for (const b of batches) {
-      this.#batches.delete(`${b.topic}\u0000${b.partition}`);
+      const list = this.#batches.get(b.topic);
+      if (list !== undefined && list[b.partition] === b) {
+        list[b.partition] = undefined;
+        this.#open--;
+      }
       // A closed batch moves records without keys to another partition (KIP-480).
-      if (b.records.length > 0) this.#partitioner.onNewBatch(b.topic, b.partition, b.numPartitions);
+      this.#partitioner.onNewBatch(b.topic, b.partition, b.numPartitions);
     }
-    if (this.#batches.size === 0 && this.#timer !== undefined) {
+    if (this.#open === 0 && this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    const ready = batches.filter((b) => b.records.length > 0);
-    if (ready.length === 0) return;
-    const p = this.#sendBatches(ready, 0);
+    if (batches.length === 0) return;
+    const p = this.#sendBatches(batches, 0);
     this.#inFlight.add(p);
     p.finally(() => this.#inFlight.delete(p));
   }
@@ -304,7 +325,15 @@ export class Producer {
       await this.#sendBatches(batches, attempt + 1);
       return;
     }
-    for (const b of batches) for (const w of b.waiters) w.reject(error);
+    for (const b of batches) this.#reject(b, error);
+  }
+
+  #reject(b: PartitionBatch, error: unknown): void {
+    for (const { state } of b.segments) {
+      if (state.done) continue;
+      state.done = true;
+      state.reject(error);
+    }
   }
 
   async #produce(leader: number, batches: PartitionBatch[], attempt: number): Promise<void> {
@@ -313,7 +342,7 @@ export class Producer {
       const list = topics.get(b.topic) ?? [];
       list.push({
         index: b.partition,
-        records: encodeRecordBatch(b.records, { compression: this.#compression }),
+        records: b.encoded ??= b.builder.finish({ compression: this.#compression }),
       });
       topics.set(b.topic, list);
     }
@@ -349,7 +378,7 @@ export class Producer {
           ErrorCode.UNKNOWN_SERVER_ERROR,
           `produce to ${b.topic}-${b.partition}: the response has no result for this partition`,
         );
-        for (const w of b.waiters) w.reject(e);
+        this.#reject(b, e);
         continue;
       }
       if (p.errorCode !== 0) {
@@ -358,7 +387,7 @@ export class Producer {
         if (e.retriable || isStaleMetadataError(p.errorCode)) {
           retry.push(b);
           retryError = e;
-        } else for (const w of b.waiters) w.reject(e);
+        } else this.#reject(b, e);
         continue;
       }
       this.#resolve(b, p.baseOffset, p.logAppendTimeMs);
@@ -368,23 +397,27 @@ export class Producer {
 
   #resolve(b: PartitionBatch, baseOffset: number, logAppendTime: number): void {
     let offset = baseOffset;
-    for (const w of b.waiters) {
-      const out: RecordMetadata[] = [];
-      for (let i = 0; i < w.count; i++) {
-        out.push({
-          topic: b.topic,
-          partition: b.partition,
+    const { topic, partition } = b;
+    for (const { state, indices, timestamps } of b.segments) {
+      const results = state.results;
+      for (let i = 0; i < indices.length; i++) {
+        results[indices[i]] = {
+          topic,
+          partition,
           offset: baseOffset < 0 ? -1 : offset++,
-          timestamp: logAppendTime >= 0 ? logAppendTime : w.timestamps[i],
-        });
+          timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[i],
+        };
       }
-      w.resolve(out);
+      if (--state.pending === 0 && !state.done) {
+        state.done = true;
+        state.resolve(results);
+      }
     }
   }
 
   /** Sends every buffered batch now and waits for all requests in flight. */
   async flush(): Promise<void> {
-    this.#drain([...this.#batches.values()]);
+    this.#drain(this.#openBatches());
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 

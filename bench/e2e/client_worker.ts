@@ -39,9 +39,12 @@ async function produceWith(
   size: number,
   rate: number,
 ): Promise<ProduceStats> {
-  // Sends of ~256 KiB, at most 8 in flight; paced runs send what is due every millisecond.
+  // Sends of ~256 KiB; paced runs send what is due every millisecond. Up to 64 MiB in flight
+  // (librdkafka's worker may queue 1 GiB / 2M records without waiting for acks).
   const chunkRecords = Math.max(1, Math.min(2000, Math.floor(262_144 / size)));
-  const maxInFlight = rate > 0 ? 256 : 8;
+  const maxInFlight = 256;
+  // One filled template copied per record, like rdkafka_perf.c's RD_KAFKA_MSG_F_COPY of one buffer.
+  const template = makeValue(size);
   const inFlight = new Set<Promise<void>>();
   let acked = 0, errors = 0, firstError = "";
   const start = performance.now();
@@ -58,8 +61,10 @@ async function produceWith(
     }
     const chunk: Chunk = { values: [], partitions: [] };
     const t = nowMicros();
+    const block = new Uint8Array(n * size);
     for (let i = 0; i < n; i++, seq++) {
-      const v = makeValue(size);
+      const v = block.subarray(i * size, (i + 1) * size);
+      v.set(template);
       stampValue(v, t, seq);
       chunk.values.push(v);
       chunk.partitions.push(seq % partitions);
@@ -116,8 +121,9 @@ async function runSluice(args: string[]): Promise<number> {
       const [size, acks, rate] = args.slice(5).map(Number);
       const producer = new Producer(client, {
         acks: acks as 1 | -1 | 0,
-        lingerMs: rate > 0 ? 0 : 2,
-        batchSize: 1_048_576,
+        // The same batching limits as rdkafka_perf.c.
+        lingerMs: rate > 0 ? 0 : 5,
+        batchSize: 1_000_000,
       });
       const stats = await produceWith(
         async ({ values, partitions: ps }) => {

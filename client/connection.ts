@@ -6,12 +6,12 @@
  */
 
 import { ErrorCode, KafkaError, ProtocolError } from "../protocol/errors.ts";
-import type { MessageCodec } from "../protocol/primitives.ts";
+import { type MessageCodec, Writer } from "../protocol/primitives.ts";
 import {
   decodeBody,
   decodeResponseHeader,
-  encodeRequestFrame,
   FrameSplitter,
+  writeRequestFrame,
 } from "../protocol/framing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
 
@@ -240,12 +240,15 @@ export class Connection {
       );
     }
     let version: number;
-    let frame: Uint8Array;
+    let frame: Uint8Array[];
     const correlationId = this.#nextCorrelationId;
     this.#nextCorrelationId = (this.#nextCorrelationId + 1) & 0x7fffffff;
     try {
       version = options.version ?? this.versionFor(api.request as MessageCodec<unknown>);
-      frame = encodeRequestFrame(api.request, version, correlationId, this.#clientId, body);
+      // Chunks: large record payloads are written from their own buffers, not copied.
+      const w = new Writer(256);
+      writeRequestFrame(w, api.request, version, correlationId, this.#clientId, body);
+      frame = w.chunks();
     } catch (e) {
       return Promise.reject(e);
     }
@@ -276,8 +279,10 @@ export class Connection {
       : undefined;
     const written = this.#writeChain.then(async () => {
       if (this.#closed) throw this.#closeError;
-      let off = 0;
-      while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
+      for (const chunk of frame) {
+        let off = 0;
+        while (off < chunk.length) off += await this.#conn.write(chunk.subarray(off));
+      }
     });
     this.#writeChain = written.catch(() => {});
     written.catch((e) => {

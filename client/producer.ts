@@ -238,10 +238,12 @@ export class Producer {
           topic,
           partition,
           numPartitions,
+          // Room for this send and a few more like it (lingering batches fill up), at most
+          // batch.size: a full batch is then written without regrowing its buffer.
           builder: new RecordBatchBuilder(
             Math.min(
               this.#batchSize,
-              Math.max(4096, RECORD_BATCH_OVERHEAD + size * messages.length),
+              Math.max(16_384, RECORD_BATCH_OVERHEAD + 4 * size * messages.length),
             ),
           ),
           segments: [],

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+# Copyright 2026 the Sluice authors. Apache-2.0 license.
+"""Transactions through confluent-kafka (librdkafka), driven by tests/interop/transactions_test.ts.
+
+Usage: confluent_txn_client.py COMMAND  (JSON request on stdin, one JSON answer on stdout)
+COMMAND:
+  transactions  {"bootstrap", "topic", "transactional_id",
+                 "transactions": [{"values": [str], "commit": bool}]}
+                -> {"ok": true}; each transaction: begin, produce to partition 0, commit/abort.
+  consume       {"bootstrap", "topic", "isolation": "read_committed"|"read_uncommitted",
+                 "count", "idle_ms"}
+                -> {"records": [{"offset", "value"}]}: partition 0 from the beginning until
+                `count` records then `idle_ms` of silence (or 20 s).
+  offsets_in_txn {"bootstrap", "topic", "transactional_id", "group", "offset", "commit": bool}
+                -> {"ok": true}: a transaction that only sends offsets for the group.
+Any failure prints {"error": "<what failed>: <detail>"} and exits 1.
+"""
+
+import json
+import sys
+import time
+import traceback
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+
+def producer(req):
+    p = Producer({
+        "bootstrap.servers": req["bootstrap"],
+        "transactional.id": req["transactional_id"],
+        "transaction.timeout.ms": 60000,
+        "linger.ms": 0,
+    })
+    p.init_transactions(20)
+    return p
+
+
+def transactions(req):
+    p = producer(req)
+    for t in req["transactions"]:
+        p.begin_transaction()
+        for v in t["values"]:
+            p.produce(req["topic"], value=v.encode(), partition=0)
+        p.flush(20)
+        if t["commit"]:
+            p.commit_transaction(20)
+        else:
+            p.abort_transaction(20)
+    return {"ok": True}
+
+
+def offsets_in_txn(req):
+    p = producer(req)
+    c = Consumer({"bootstrap.servers": req["bootstrap"], "group.id": req["group"]})
+    try:
+        p.begin_transaction()
+        p.send_offsets_to_transaction(
+            [TopicPartition(req["topic"], 0, req["offset"])], c.consumer_group_metadata(), 20)
+        if req["commit"]:
+            p.commit_transaction(20)
+        else:
+            p.abort_transaction(20)
+    finally:
+        c.close()
+    return {"ok": True}
+
+
+def consume(req):
+    c = Consumer({
+        "bootstrap.servers": req["bootstrap"],
+        "group.id": "txn-reader-%d" % time.time_ns(),
+        "enable.auto.commit": False,
+        "isolation.level": req["isolation"],
+    })
+    out = []
+    try:
+        c.assign([TopicPartition(req["topic"], 0, 0)])
+        deadline = time.time() + 20
+        idle = req.get("idle_ms", 1500) / 1000
+        last = time.time()
+        while time.time() < deadline:
+            m = c.poll(0.2)
+            if m is None:
+                if len(out) >= req["count"] and time.time() - last > idle:
+                    break
+                continue
+            if m.error():
+                continue
+            last = time.time()
+            out.append({"offset": m.offset(), "value": m.value().decode()})
+    finally:
+        c.close()
+    return {"records": out}
+
+
+def main():
+    cmd = sys.argv[1]
+    req = json.loads(sys.stdin.read())
+    try:
+        fn = {"transactions": transactions, "consume": consume, "offsets_in_txn": offsets_in_txn}[cmd]
+        print(json.dumps(fn(req)))
+    except Exception as e:  # noqa: BLE001 - report everything as JSON
+        traceback.print_exc()
+        print(json.dumps({"error": "%s failed: %s" % (cmd, e)}))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// Transactions with real clients against an in-process Sluice broker: confluent-kafka
+// (librdkafka) through clients/confluent_txn_client.py, and kafkajs' producer.transaction().
+// Committed transactions are visible to read_committed consumers, aborted ones are not; a
+// read_uncommitted consumer sees both, and nobody sees the COMMIT/ABORT markers.
+
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import {
+  interopTest,
+  requireClient,
+  runClientScript,
+  sharedBroker,
+  uniqueTopic,
+  withTimeout,
+} from "../harness.ts";
+import { CALL_MS, kafkaFor, loadKafkajs } from "./kafkajs_client.ts";
+
+const confluent = requireClient("confluent-kafka");
+const kafkajsClient = requireClient("kafkajs");
+const kafkajs = await loadKafkajs(kafkajsClient.available);
+const broker = sharedBroker({ numPartitions: 1 });
+
+interface Rec {
+  offset: number;
+  value: string;
+}
+
+async function pyRead(bootstrap: string, topic: string, isolation: string, count: number) {
+  const r = await runClientScript<{ records: Rec[] }>("confluent_txn_client.py", "consume", {
+    bootstrap,
+    topic,
+    isolation,
+    count,
+    idle_ms: 1500,
+  }, 60_000);
+  return r.records;
+}
+
+interopTest(confluent, "commit visible to read_committed, abort not; markers skipped", async () => {
+  const { bootstrap } = await broker();
+  const topic = uniqueTopic("txn-confluent");
+  await runClientScript("confluent_txn_client.py", "transactions", {
+    bootstrap,
+    topic,
+    transactional_id: `tid-${topic}`,
+    transactions: [
+      { values: ["c1", "c2"], commit: true },
+      { values: ["a1"], commit: false },
+      { values: ["c3"], commit: true },
+    ],
+  }, 60_000);
+  // Offsets: c1 0, c2 1, COMMIT 2, a1 3, ABORT 4, c3 5, COMMIT 6.
+  const committed = await pyRead(bootstrap, topic, "read_committed", 3);
+  assertEquals(committed, [
+    { offset: 0, value: "c1" },
+    { offset: 1, value: "c2" },
+    { offset: 5, value: "c3" },
+  ]);
+  const all = await pyRead(bootstrap, topic, "read_uncommitted", 4);
+  assertEquals(all, [
+    { offset: 0, value: "c1" },
+    { offset: 1, value: "c2" },
+    { offset: 3, value: "a1" },
+    { offset: 5, value: "c3" },
+  ]);
+});
+
+interopTest(
+  confluent,
+  "a new producer with the same transactional id fences the old one",
+  async () => {
+    const { bootstrap } = await broker();
+    const topic = uniqueTopic("txn-confluent-fence");
+    const tid = `tid-${topic}`;
+    await runClientScript("confluent_txn_client.py", "transactions", {
+      bootstrap,
+      topic,
+      transactional_id: tid,
+      transactions: [{ values: ["x"], commit: true }],
+    }, 60_000);
+    await runClientScript("confluent_txn_client.py", "transactions", {
+      bootstrap,
+      topic,
+      transactional_id: tid,
+      transactions: [{ values: ["y"], commit: true }],
+    }, 60_000);
+    const got = await pyRead(bootstrap, topic, "read_committed", 2);
+    assertEquals(got.map((r) => r.value), ["x", "y"]);
+  },
+);
+
+interopTest(kafkajsClient, "producer.transaction(): commit visible, abort not", async () => {
+  const b = await broker();
+  const topic = uniqueTopic("txn-kafkajs");
+  const kafka = kafkaFor(kafkajs!, b);
+  const admin = kafka.admin();
+  await withTimeout(admin.connect(), CALL_MS, "admin.connect");
+  await withTimeout(
+    admin.createTopics({ topics: [{ topic, numPartitions: 1 }] }),
+    CALL_MS,
+    "createTopics",
+  );
+  await admin.disconnect();
+  const producer = kafka.producer({
+    transactionalId: `tid-${topic}`,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await withTimeout(producer.connect(), CALL_MS, "producer.connect");
+  try {
+    const t1 = await withTimeout(producer.transaction(), CALL_MS, "transaction 1");
+    await withTimeout(
+      t1.send({ topic, messages: [{ value: "k1" }, { value: "k2" }] }),
+      CALL_MS,
+      "send 1",
+    );
+    await withTimeout(t1.commit(), CALL_MS, "commit");
+    const t2 = await withTimeout(producer.transaction(), CALL_MS, "transaction 2");
+    await withTimeout(t2.send({ topic, messages: [{ value: "gone" }] }), CALL_MS, "send 2");
+    await withTimeout(t2.abort(), CALL_MS, "abort");
+    const t3 = await withTimeout(producer.transaction(), CALL_MS, "transaction 3");
+    await withTimeout(t3.send({ topic, messages: [{ value: "k3" }] }), CALL_MS, "send 3");
+    await withTimeout(t3.commit(), CALL_MS, "commit 3");
+  } finally {
+    await producer.disconnect();
+  }
+  if (confluent.available) {
+    // Read back through librdkafka, which filters aborted transactions by the broker's list.
+    const committed = await pyRead(b.bootstrap, topic, "read_committed", 3);
+    assertEquals(committed.map((r) => [r.offset, r.value]), [[0, "k1"], [1, "k2"], [5, "k3"]]);
+    const all = await pyRead(b.bootstrap, topic, "read_uncommitted", 4);
+    assertEquals(all.map((r) => r.value), ["k1", "k2", "gone", "k3"]);
+  }
+});

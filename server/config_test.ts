@@ -222,3 +222,42 @@ Deno.test("loadBrokerConfig() refuses unknown flags, missing values and bad over
     assertEquals((caught as Error).message.includes(message), true, (caught as Error).message);
   }
 });
+
+Deno.test("brokerConfigFrom() reads the request memory and idle limits (issue #7)", () => {
+  const defaults = brokerConfigFrom({ warn: () => {} });
+  assertEquals(defaults.queuedMaxRequestBytes, 268435456);
+  assertEquals(defaults.connectionMaxQueuedBytes, 16777216);
+  assertEquals(defaults.connectionsMaxIdleMs, 600000);
+  const config = brokerConfigFrom({
+    properties: {
+      "queued.max.request.bytes": "1048576",
+      "sluice.connection.max.queued.bytes": "65536",
+      "connections.max.idle.ms": "30000",
+    },
+    warn: () => {
+      throw new Error("no key should be unknown");
+    },
+  });
+  assertEquals(config.queuedMaxRequestBytes, 1048576);
+  assertEquals(config.connectionMaxQueuedBytes, 65536);
+  assertEquals(config.connectionsMaxIdleMs, 30000);
+  assertEquals(
+    brokerConfigFrom({ overrides: { "queued.max.request.bytes": " -1 " } }).queuedMaxRequestBytes,
+    -1,
+  );
+  const bad: [string, string, string][] = [
+    ["queued.max.request.bytes", "0", "must be -1 (unbounded) or at least 1"],
+    ["queued.max.request.bytes", "-2", 'Invalid value "-2" for configuration "queued.max.'],
+    ["queued.max.request.bytes", "1MB", 'Invalid value "1MB" for configuration "queued.max.'],
+    ["sluice.connection.max.queued.bytes", "0", 'configuration "sluice.connection.max.queued'],
+    ["connections.max.idle.ms", "-1", 'Invalid value "-1" for configuration "connections.max.'],
+    ["connections.max.idle.ms", "soon", 'configuration "connections.max.idle.ms": not an int'],
+  ];
+  for (const [key, value, message] of bad) {
+    assertThrows(
+      () => brokerConfigFrom({ properties: { [key]: value }, warn: () => {} }),
+      RangeError,
+      message,
+    );
+  }
+});

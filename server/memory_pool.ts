@@ -73,6 +73,11 @@ export class MemoryPool {
     return this.#peak;
   }
 
+  /** Start {@linkcode MemoryPool.peak} over from what is reserved now. */
+  resetPeak(): void {
+    this.#peak = this.#reserved;
+  }
+
   /** Reservations waiting for memory. */
   get waiting(): number {
     return this.#waiters.length;

@@ -132,3 +132,40 @@ interopTest(kafkajsClient, "producer.transaction(): commit visible, abort not", 
     assertEquals(all.map((r) => r.value), ["k1", "k2", "gone", "k3"]);
   }
 });
+
+interopTest(
+  confluent,
+  "send_offsets_to_transaction: committed on commit, dropped on abort",
+  async () => {
+    const { bootstrap } = await broker();
+    const topic = uniqueTopic("txn-confluent-offsets");
+    const group = `g-${topic}`;
+    const tid = `tid-${topic}`;
+    await runClientScript("confluent_txn_client.py", "transactions", {
+      bootstrap,
+      topic,
+      transactional_id: tid,
+      transactions: [{ values: ["v"], commit: true }],
+    }, 60_000);
+    const committed = async () =>
+      (await runClientScript<{ offsets: Record<string, number | null> }>(
+        "confluent_client.py",
+        "committed",
+        { bootstrap, topic, group, partitions: [0] },
+        60_000,
+      )).offsets["0"];
+    const send = (offset: number, commit: boolean) =>
+      runClientScript("confluent_txn_client.py", "offsets_in_txn", {
+        bootstrap,
+        topic,
+        transactional_id: tid,
+        group,
+        offset,
+        commit,
+      }, 60_000);
+    await send(1, true);
+    assertEquals(await committed(), 1);
+    await send(9, false);
+    assertEquals(await committed(), 1);
+  },
+);

@@ -201,3 +201,49 @@ Deno.test("TransactionCoordinator: a PrepareCommit left by a crash is completed 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("TransactionCoordinator: LSO and aborted transactions are rebuilt from the log", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = { t: Date.now() };
+  try {
+    let { logs, txns } = await setup(dir, clock);
+    await logs.createTopic("t", 1);
+    const log = logs.partition("t", 0)!;
+    await log.append(
+      buildBatch({ records: [{ key: "k", value: "plain" }], baseTimestamp: clock.t }),
+    );
+    await txns.initProducerId({ transactionalId: "a", timeoutMs: 60000 }); // producer 100
+    await txns.initProducerId({ transactionalId: "b", timeoutMs: 60000 }); // producer 101
+    const pa = { transactionalId: "a", producerId: 100, producerEpoch: 0 };
+    const pb = { transactionalId: "b", producerId: 101, producerEpoch: 0 };
+    const send = (pid: number, seq: number) =>
+      logs.partition("t", 0)!.append(buildBatch({
+        records: [{ key: "k", value: "x" }],
+        producerId: pid,
+        producerEpoch: 0,
+        baseSequence: seq,
+        attributes: 0x10,
+        baseTimestamp: clock.t,
+      }));
+    await txns.addPartitions(pa, [{ topic: "t", partitions: [0] }]);
+    await send(100, 0); // 1
+    await txns.addPartitions(pb, [{ topic: "t", partitions: [0] }]);
+    await send(101, 0); // 2
+    strictEqual(await txns.endTxn(pa, false), 0); // ABORT at 3
+    // b stays ongoing from offset 2.
+    txns.close();
+    await logs.close();
+    ({ logs, txns } = await setup(dir, clock));
+    strictEqual(txns.lastStableOffset("t", 0, 4), 2);
+    assertEquals(txns.abortedTransactions("t", 0, 0, 4), [
+      { producerId: 100, firstOffset: 1, lastOffset: 3, lastStableOffset: 2 },
+    ]);
+    strictEqual(txns.describe("b")!.state, "Ongoing");
+    strictEqual(await txns.endTxn(pb, true), 0); // COMMIT at 4
+    strictEqual(txns.lastStableOffset("t", 0, 5), 5);
+    txns.close();
+    await logs.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -110,6 +110,8 @@ export async function openTransactionCoordinator(
     now: options.now,
   });
   txns.load(records);
+  // Only a data directory that has used transactions has markers to index.
+  if (store.created) await txns.rebuildFromLogs();
   const completed = await txns.completePending();
   logger?.info(
     `Transaction coordinator loaded ${records.length} records of __transaction_state` +

@@ -248,6 +248,15 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
         pid,
         1,
       ]);
+      // The aborted transaction is found again by scanning the log.
+      const rc = (await c.request(
+        FetchRequest,
+        FetchResponse,
+        11,
+        fetchBody([{ topic: "tx-topic", partition: 0, offset: 0 }], { isolationLevel: 1 }),
+      )).responses[0].partitions[0];
+      assertEquals([rc.highWatermark, rc.lastStableOffset], [5, 5]);
+      assertEquals(rc.abortedTransactions, [{ producerId: pid, firstOffset: 2 }]);
     } finally {
       c.close();
       await b2.close();

@@ -82,12 +82,6 @@ export interface ConnectionLimits {
   idleMs?: number;
 }
 
-interface QueuedFrame {
-  frame: Uint8Array;
-  /** Bytes reserved for it (the frame size). */
-  size: number;
-}
-
 /** Serves one accepted TCP connection until it closes. */
 export class Connection {
   /** Identity passed to handlers. */
@@ -102,7 +96,8 @@ export class Connection {
   #closed = false;
   readonly #closedCtl = new AbortController();
   #pendingWrite: Promise<void> = Promise.resolve();
-  readonly #queue: QueuedFrame[] = [];
+  /** Frames read ahead; each holds a reservation of its length. */
+  readonly #queue: Uint8Array[] = [];
   readonly #pool: MemoryPool;
   readonly #maxQueuedBytes: number;
   readonly #idleMs: number;
@@ -197,26 +192,25 @@ export class Connection {
     const reading = this.#readLoop(who);
     try {
       for (;;) {
-        const next = await this.#nextFrame();
-        if (next === null) break;
+        const frame = await this.#nextFrame();
+        if (frame === null) break;
         let chunks: Uint8Array[] | null;
         this.#handling = true;
         try {
-          chunks = await this.#dispatch(next.frame, this.info);
+          chunks = await this.#dispatch(frame, this.info);
         } catch (e) {
-          this.#release(next.size);
+          this.#release(frame.length);
           throw e;
         } finally {
           this.#handling = false;
           this.#lastActivity = Date.now();
         }
         if (chunks === null || this.#closed) {
-          this.#release(next.size);
+          this.#release(frame.length);
           continue;
         }
         await this.#pendingWrite;
-        const size = next.size;
-        this.#pendingWrite = this.#writeAll(chunks).finally(() => this.#release(size));
+        this.#pendingWrite = this.#writeAll(chunks, frame.length);
         // A failed write is reported by the next await or at the end.
         this.#pendingWrite.catch(() => {});
       }
@@ -260,7 +254,7 @@ export class Connection {
   }
 
   /** The next queued frame; null at end of stream; throws the read error after queued frames. */
-  async #nextFrame(): Promise<QueuedFrame | null> {
+  async #nextFrame(): Promise<Uint8Array | null> {
     for (;;) {
       const frame = this.#queue.shift();
       if (frame !== undefined) {
@@ -305,7 +299,7 @@ export class Connection {
     return true;
   }
 
-  async #readFrame(who: string): Promise<QueuedFrame | null> {
+  async #readFrame(who: string): Promise<Uint8Array | null> {
     while (this.#end - this.#start < 4) {
       const had = this.#end - this.#start;
       if (!(await this.#fill())) {
@@ -347,7 +341,7 @@ export class Connection {
       filled += n;
     }
     this.#partial = 0;
-    return { frame, size };
+    return frame; // frame.length === size: the reservation
   }
 
   /**
@@ -377,13 +371,18 @@ export class Connection {
     this.#queuedBytes += size;
   }
 
-  async #writeAll(chunks: Uint8Array[]): Promise<void> {
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) {
-        off += await this.#conn.write(c.subarray(off));
-        this.#lastActivity = Date.now();
+  /** Write a response, then release the request's `reserved` bytes (also if the write fails). */
+  async #writeAll(chunks: Uint8Array[], reserved: number): Promise<void> {
+    try {
+      for (const c of chunks) {
+        let off = 0;
+        while (off < c.length) {
+          off += await this.#conn.write(c.subarray(off));
+          this.#lastActivity = Date.now();
+        }
       }
+    } finally {
+      this.#release(reserved);
     }
   }
 }

@@ -10,10 +10,13 @@ import { type MessageCodec, Writer } from "../protocol/primitives.ts";
 import {
   decodeBody,
   decodeResponseHeader,
-  FrameSplitter,
+  DEFAULT_MAX_FRAME_SIZE,
   writeRequestFrame,
 } from "../protocol/framing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+
+/** Size of a socket read buffer (a larger frame gets a buffer of its own size). */
+const READ_BUFFER_BYTES = 256 * 1024;
 
 /** A request codec paired with its response codec. */
 export interface Api<Req, Res> {
@@ -300,11 +303,41 @@ export class Connection {
   }
 
   async #read(): Promise<void> {
-    const splitter = new FrameSplitter();
+    // Frames are handed out as views of the read buffer, which is never written behind `end`.
+    // A frame larger than the room left gets a buffer of its own size, so a big Fetch response is
+    // read straight into place (one copy of at most the bytes already received).
+    let buf = new Uint8Array(READ_BUFFER_BYTES);
+    let start = 0;
+    let end = 0;
     try {
       for (;;) {
-        const buf = new Uint8Array(64 * 1024);
-        const n = await this.#conn.read(buf);
+        let need = 4;
+        while (end - start >= 4) {
+          const size = (buf[start] << 24) | (buf[start + 1] << 16) | (buf[start + 2] << 8) |
+            buf[start + 3];
+          if (size < 0 || size > DEFAULT_MAX_FRAME_SIZE) {
+            throw new ProtocolError(
+              `invalid frame size ${size}: must be 0-${DEFAULT_MAX_FRAME_SIZE}`,
+            );
+          }
+          if (end - start < 4 + size) {
+            need = 4 + size;
+            break;
+          }
+          this.#dispatch(buf.subarray(start + 4, start + 4 + size));
+          start += 4 + size;
+        }
+        if (start === end && start === buf.length) {
+          buf = new Uint8Array(READ_BUFFER_BYTES);
+          start = end = 0;
+        } else if (buf.length - start < need) {
+          const next = new Uint8Array(Math.max(need, READ_BUFFER_BYTES));
+          next.set(buf.subarray(start, end));
+          buf = next;
+          end -= start;
+          start = 0;
+        }
+        const n = await this.#conn.read(buf.subarray(end));
         if (n === null) {
           this.#fail(
             new KafkaError(
@@ -314,7 +347,7 @@ export class Connection {
           );
           return;
         }
-        for (const frame of splitter.push(buf.subarray(0, n))) this.#dispatch(frame);
+        end += n;
       }
     } catch (e) {
       if (this.#closed) return;

@@ -8,7 +8,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { Admin } from "./admin.ts";
 import { type Client, isStaleMetadataError } from "./client.ts";
-import { decodeRecordBatches, type RecordHeader } from "./record_batch.ts";
+import { decodeRecordsInto, type RecordHeader } from "./record_batch.ts";
 
 /** A partition to read and where to start. */
 export interface PartitionAssignment {
@@ -55,6 +55,8 @@ export interface ConsumerOptions {
   maxPartitionBytes?: number;
   /** 0 = read uncommitted, 1 = read committed. Default 0. */
   isolationLevel?: 0 | 1;
+  /** Verify each fetched batch's CRC-32C (`check.crcs`). Default true, as the Java client. */
+  checkCrcs?: boolean;
 }
 
 /** Options for one {@linkcode Consumer.poll}. */
@@ -114,6 +116,7 @@ export class Consumer {
       maxBytes: options.maxBytes ?? 52_428_800,
       maxPartitionBytes: options.maxPartitionBytes ?? 1_048_576,
       isolationLevel: options.isolationLevel ?? 0,
+      checkCrcs: options.checkCrcs ?? true,
     };
   }
 
@@ -293,24 +296,22 @@ export class Consumer {
           throw new KafkaError(p.errorCode, `fetch ${topic}-${p.partitionIndex}`);
         }
         if (!p.records || p.records.length === 0) continue;
-        for (const batch of decodeRecordBatches(p.records)) {
-          if (batch.lastOffset < position.offset) continue;
-          if (!batch.control) {
-            for (const r of batch.records) {
-              if (r.offset < position.offset) continue;
-              out.push({
-                topic,
-                partition: p.partitionIndex,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                key: r.key,
-                value: r.value,
-                headers: r.headers,
-              });
-            }
-          }
-          position.offset = batch.lastOffset + 1;
-        }
+        const partition = p.partitionIndex;
+        position.offset = decodeRecordsInto(
+          p.records,
+          position.offset,
+          (offset, timestamp, key, value, headers) => ({
+            topic,
+            partition,
+            offset,
+            timestamp,
+            key,
+            value,
+            headers,
+          }),
+          out,
+          { verifyCrc: this.#options.checkCrcs },
+        );
       }
     }
     return out;

@@ -603,3 +603,125 @@ export function decodeRecords(data: Uint8Array, fromOffset = 0): DecodedRecord[]
   }
   return out;
 }
+
+/**
+ * Builds one output record in {@linkcode decodeRecordsInto}.
+ *
+ * @typeParam T The record type.
+ */
+export type RecordFactory<T> = (
+  offset: number,
+  timestamp: number,
+  key: Uint8Array | null,
+  value: Uint8Array | null,
+  headers: RecordHeader[],
+) => T;
+
+/**
+ * Decodes fetched bytes straight into caller-made records (one object per record, no
+ * intermediate batch objects), skipping control batches, the partial trailing batch and records
+ * below `fromOffset`. The fast path of the consumer.
+ *
+ * @example
+ * ```ts
+ * import { decodeRecordsInto, encodeRecordBatch } from "./record_batch.ts";
+ * const bytes = encodeRecordBatch([{ value: null }, { value: null }], { baseOffset: 10 });
+ * const out: number[] = [];
+ * decodeRecordsInto(bytes, 11, (offset) => offset, out); // 12
+ * out; // [11]
+ * ```
+ *
+ * @param data The raw bytes.
+ * @param fromOffset Lowest offset to return.
+ * @param make Builds a record from its fields (key, value and header values are views).
+ * @param out Receives the records, in offset order.
+ * @param options Whether to verify CRCs (default true).
+ * @returns The offset after the last complete batch, or `fromOffset` when there is none.
+ * @throws {KafkaError} `CORRUPT_MESSAGE` as {@linkcode decodeRecordBatches}.
+ */
+export function decodeRecordsInto<T>(
+  data: Uint8Array,
+  fromOffset: number,
+  make: RecordFactory<T>,
+  out: T[],
+  options: DecodeRecordBatchesOptions = {},
+): number {
+  const verify = options.verifyCrc ?? true;
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let next = fromOffset;
+  let pos = 0;
+  while (data.length - pos >= 17) {
+    const baseOffset = Number(v.getBigInt64(pos));
+    const batchLength = v.getInt32(pos + 8);
+    if (batchLength < 0) throw corrupt(`negative batch length ${batchLength} at byte ${pos}`);
+    const size = 12 + batchLength;
+    if (pos + size > data.length) break; // partial trailing batch
+    const magic = v.getInt8(pos + 16);
+    if (magic !== 2) {
+      throw corrupt(`unsupported magic ${magic} at offset ${baseOffset} (only v2 is supported)`);
+    }
+    if (size < RECORD_BATCH_OVERHEAD) throw corrupt(`batch length ${batchLength} is too small`);
+    const lastOffset = baseOffset + v.getInt32(pos + 23);
+    const attributes = v.getInt16(pos + 21);
+    if (lastOffset < fromOffset || (attributes & 0x20) !== 0) {
+      // Already consumed, or a control batch: nothing to decode.
+      if (lastOffset + 1 > next) next = lastOffset + 1;
+      pos += size;
+      continue;
+    }
+    const batch = data.subarray(pos, pos + size);
+    if (verify) {
+      const expected = v.getUint32(pos + CRC_OFFSET);
+      const actual = crc32c(batch.subarray(ATTRIBUTES_OFFSET));
+      if (expected !== actual) {
+        throw corrupt(
+          `CRC mismatch at offset ${baseOffset}: stored ${expected.toString(16)}, ` +
+            `computed ${actual.toString(16)}`,
+        );
+      }
+    }
+    const codecId = attributes & 0x07;
+    const compression = COMPRESSION_NAMES[codecId];
+    if (compression === undefined) throw corrupt(`unknown compression codec ${codecId}`);
+    const logAppendTime = (attributes & 0x08) !== 0;
+    const baseTimestamp = Number(v.getBigInt64(pos + 27));
+    const maxTimestamp = Number(v.getBigInt64(pos + 35));
+    const count = v.getInt32(pos + 57);
+    if (count < 0) throw corrupt(`negative record count ${count}`);
+    const payload = decompress(batch.subarray(RECORD_BATCH_OVERHEAD), compression);
+    const r = new Reader(payload);
+    for (let i = 0; i < count; i++) {
+      const len = r.varint();
+      const end = r.pos + len;
+      if (len < 0 || end > payload.length) throw corrupt(`record ${i} length ${len} is invalid`);
+      r.pos++; // attributes
+      const tsDelta = r.varlongNumber();
+      const offsetDelta = r.varint();
+      const key = r.nullableBytes("key");
+      const value = r.nullableBytes("value");
+      const headerCount = r.varint();
+      if (headerCount < 0) throw corrupt(`negative header count ${headerCount}`);
+      const headers: RecordHeader[] = [];
+      for (let h = 0; h < headerCount; h++) {
+        const hk = r.nullableBytes("header key");
+        if (hk === null) throw corrupt("null header key");
+        let keyText: string;
+        try {
+          keyText = textDecoder.decode(hk);
+        } catch {
+          throw corrupt("header key is not valid UTF-8");
+        }
+        headers.push({ key: keyText, value: r.nullableBytes("header value") });
+      }
+      if (r.pos !== end) throw corrupt(`record ${i} length ${len} does not match its fields`);
+      const offset = baseOffset + offsetDelta;
+      if (offset < fromOffset) continue;
+      out.push(
+        make(offset, logAppendTime ? maxTimestamp : baseTimestamp + tsDelta, key, value, headers),
+      );
+    }
+    if (lastOffset + 1 > next) next = lastOffset + 1;
+    pos += size;
+  }
+  return next;
+}

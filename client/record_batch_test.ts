@@ -5,10 +5,22 @@ import { KafkaError } from "../protocol/errors.ts";
 import {
   decodeRecordBatches,
   decodeRecords,
+  decodeRecordsInto,
   encodeRecordBatch,
   RECORD_BATCH_OVERHEAD,
+  RecordBatchBuilder,
   type RecordInput,
 } from "./record_batch.ts";
+
+function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -224,4 +236,56 @@ Deno.test("encodeRecordBatch() rejects an empty batch", () => {
     name: "RangeError",
     message: "record batch: cannot encode an empty batch",
   });
+});
+
+Deno.test("decodeRecordsInto() skips control batches and records below fromOffset, returns the next offset", () => {
+  const last = encodeRecordBatch(
+    [{ key: te.encode("k"), value: te.encode("c"), headers: [{ key: "h", value: null }] }],
+    { baseOffset: 3, timestamp: 1_700_000_000_123 },
+  );
+  const data = concatBytes(
+    encodeRecordBatch([{ value: te.encode("a") }, { value: te.encode("b") }], { baseOffset: 0 }),
+    encodeRecordBatch([{ key: null, value: new Uint8Array(6) }], { baseOffset: 2, control: true }),
+    last,
+  );
+  const out: Array<[number, string, string[]]> = [];
+  const next = decodeRecordsInto(
+    data,
+    1,
+    (offset, _ts, _key, value, headers) =>
+      [offset, new TextDecoder().decode(value!), headers.map((h) => h.key)] as [
+        number,
+        string,
+        string[],
+      ],
+    out,
+  );
+  assert.equal(next, 4);
+  assert.deepEqual(out, [[1, "b", []], [3, "c", ["h"]]]);
+  // A cut trailing batch is not decoded and does not move the offset.
+  const cut: unknown[] = [];
+  assert.equal(decodeRecordsInto(data.subarray(0, data.length - 3), 0, (o) => o, cut), 3);
+  assert.equal(cut.length, 2);
+  // A corrupted CRC is refused unless checks are off.
+  const bad = data.slice();
+  bad[data.length - last.length + 17] ^= 0xff; // the stored CRC of the last batch
+  assert.throws(() => decodeRecordsInto(bad, 0, (o) => o, []), /CRC mismatch at offset 3/);
+  assert.equal(decodeRecordsInto(bad, 0, (o) => o, [], { verifyCrc: false }), 4);
+});
+
+Deno.test("RecordBatchBuilder grows its buffer, keeps negative and large timestamp deltas, refuses use after finish", () => {
+  const b = new RecordBatchBuilder(16);
+  const value = new Uint8Array(300).fill(7);
+  const base = 1_700_000_000_000;
+  const stamps = [base, base - 5, base + 2 ** 33, base + 1];
+  for (const ts of stamps) b.append(null, value, ts);
+  assert.equal(b.count, 4);
+  const bytes = b.finish();
+  assert.equal(bytes.length, b.sizeInBytes);
+  const [batch] = decodeRecordBatches(bytes);
+  assert.deepEqual(batch.records.map((r) => r.timestamp), stamps);
+  assert.equal(batch.maxTimestamp, base + 2 ** 33);
+  assert.deepEqual(batch.records[2].value, value);
+  assert.throws(() => b.append(null, value, base), /cannot append to a finished batch/);
+  assert.throws(() => new RecordBatchBuilder().finish(), /cannot encode an empty batch/);
 });

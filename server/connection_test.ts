@@ -81,8 +81,11 @@ Deno.test("memory: half-sent large frames cannot push the pool past queued.max.r
   ok(pool.peak <= capacity, `peak ${pool.peak} > ${capacity}`);
 });
 
-Deno.test("memory: a frame larger than the whole pool is served when alone", async () => {
-  await using t = await startTestBroker({ queuedMaxRequestBytes: 64 * 1024 });
+Deno.test("memory: a frame larger than the whole pool and the connection budget is served when alone", async () => {
+  await using t = await startTestBroker({
+    queuedMaxRequestBytes: 64 * 1024,
+    connectionMaxQueuedBytes: 1024,
+  });
   const c = await RawClient.connect(t.broker.port);
   await createTopic(c, "big");
   const value = "x".repeat(1024);

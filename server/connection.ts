@@ -51,7 +51,11 @@ export type FrameDispatcher = (
 
 /** Thrown by a dispatcher to close the connection after logging `message`. */
 export class CloseConnection extends Error {
-  /** @param message Why the connection is closed. */
+  /**
+   * Create the error.
+   *
+   * @param message Why the connection is closed.
+   */
   constructor(message: string) {
     super(message);
     this.name = "CloseConnection";
@@ -112,6 +116,8 @@ export class Connection {
   #wakeReader: (() => void) | null = null;
 
   /**
+   * Wrap an accepted socket; call {@linkcode Connection.serve} to run it.
+   *
    * @param conn The accepted socket.
    * @param id Connection number.
    * @param maxFrame Largest frame accepted (`socket.request.max.bytes`).

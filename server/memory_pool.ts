@@ -50,6 +50,8 @@ export class MemoryPool {
   #oversizedWaiting = 0;
 
   /**
+   * Create a pool.
+   *
    * @param capacity Bytes available; `-1` or `Infinity` means unbounded.
    * @throws {RangeError} If `capacity` is not a positive integer, `-1` or `Infinity`.
    */

@@ -33,10 +33,18 @@ function kafkaAt(port: number): Kafka {
   });
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
+async function waitFor(
+  what: string,
+  cond: () => boolean,
+  ms = 30_000,
+  logs: Record<string, string[]> = {},
+): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      const dump = Object.entries(logs).map(([name, log]) => `--- ${name}:\n${log.join("\n")}`);
+      throw new Error(`Timed out waiting for ${what}\n${dump.join("\n")}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -252,14 +260,24 @@ function kcatMember(
       "session.timeout.ms=6000",
       "-X",
       "heartbeat.interval.ms=300",
+      ...(Deno.env.get("SLUICE_KCAT_DEBUG") ? ["-d", "cgrp"] : []),
       topic,
     ],
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  // kcat writes one rebalance line in several write() calls ("... rebalanced (memberid x): ",
+  // "assigned: ", "tk [0]", ", tk [1]", "\n"); a busy machine can read between them, so only
+  // whole lines go to the log.
   (async () => {
     const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) log.push(...decoder.decode(chunk).split("\n"));
+    let partial = "";
+    for await (const chunk of child.stderr) {
+      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+      partial = lines.pop()!;
+      log.push(...lines);
+    }
+    if (partial !== "") log.push(partial);
   })();
   return child;
 }
@@ -285,17 +303,26 @@ Deno.test({
       const logA: string[] = [];
       const logB: string[] = [];
       children.push(kcatMember(broker.port, "gk", "tk", logA));
-      await waitFor("A to own tk", () => lastAssignment(logA)?.split(",").length === 4);
+      await waitFor("A to own tk", () => lastAssignment(logA)?.split(",").length === 4, 30_000, {
+        A: logA,
+      });
       children.push(kcatMember(broker.port, "gk", "tk", logB));
       await waitFor(
         "A and B to split tk",
         () =>
           lastAssignment(logA)?.split(",").length === 2 &&
           lastAssignment(logB)?.split(",").length === 2,
+        30_000,
+        { A: logA, B: logB },
       );
       children[1].kill("SIGKILL"); // no LeaveGroup: only the session timeout can evict it
       await children[1].status;
-      await waitFor("A to own tk again", () => lastAssignment(logA)?.split(",").length === 4);
+      await waitFor(
+        "A to own tk again",
+        () => lastAssignment(logA)?.split(",").length === 4,
+        30_000,
+        { A: logA, B: logB },
+      );
       assertEquals(lastAssignment(logA), "tk [0], tk [1], tk [2], tk [3]");
     } finally {
       for (const c of children) {
@@ -352,12 +379,14 @@ Deno.test({
         return [...own].sort((a, b) => a - b);
       };
       children.push(kcatMember(broker.port, "gc", "tc", logA, coop));
-      await waitFor("A to own tc", () => owned(logA).length === 4);
+      await waitFor("A to own tc", () => owned(logA).length === 4, 30_000, { A: logA });
       const revokesBefore = incremental(logA, "revoke").length;
       children.push(kcatMember(broker.port, "gc", "tc", logB, coop));
       await waitFor(
         "A and B to split tc",
         () => owned(logA).length === 2 && owned(logB).length === 2,
+        30_000,
+        { A: logA, B: logB },
       );
       assertEquals([...owned(logA), ...owned(logB)].sort(), [0, 1, 2, 3]);
       // A gave up exactly the two partitions B got: nothing else moved.
@@ -397,19 +426,31 @@ Deno.test({
       const logB: string[] = [];
       const logA2: string[] = [];
       children.push(kcatMember(broker.port, "gs", "ts", logA, staticId("a")));
-      await waitFor("A (leader) to own ts", () => lastAssignment(logA)?.split(",").length === 4);
+      await waitFor(
+        "A (leader) to own ts",
+        () => lastAssignment(logA)?.split(",").length === 4,
+        30_000,
+        { A: logA },
+      );
       children.push(kcatMember(broker.port, "gs", "ts", logB, staticId("b")));
       await waitFor(
         "A and B to split ts",
         () =>
           lastAssignment(logA)?.split(",").length === 2 &&
           lastAssignment(logB)?.split(",").length === 2,
+        30_000,
+        { A: logA, B: logB },
       );
       const assignedA = lastAssignment(logA);
       children[0].kill("SIGKILL");
       await children[0].status;
       children.push(kcatMember(broker.port, "gs", "ts", logA2, staticId("a")));
-      await waitFor("the restarted A to be assigned", () => lastAssignment(logA2) !== undefined);
+      await waitFor(
+        "the restarted A to be assigned",
+        () => lastAssignment(logA2) !== undefined,
+        30_000,
+        { A: logA, B: logB, A2: logA2 },
+      );
       assertEquals(lastAssignment(logA2), assignedA);
       await new Promise((r) => setTimeout(r, 1000));
       // B saw one assignment and no revocation: the restart did not rebalance the group.

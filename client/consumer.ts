@@ -57,6 +57,11 @@ export interface ConsumerOptions {
   isolationLevel?: 0 | 1;
   /** Verify each fetched batch's CRC-32C (`check.crcs`). Default true, as the Java client. */
   checkCrcs?: boolean;
+  /**
+   * After a poll that returned records, send the next Fetch at once so that it is in flight while
+   * the caller processes them (positions still move only as records are returned). Default true.
+   */
+  prefetch?: boolean;
 }
 
 /** Options for one {@linkcode Consumer.poll}. */
@@ -65,6 +70,12 @@ export interface PollOptions {
   maxWaitMs?: number;
   /** Aborting returns early with no records. */
   signal?: AbortSignal;
+}
+
+interface FetchResult {
+  records: ConsumerRecord[];
+  /** New positions, applied when the records are handed out. */
+  updates: Array<[Position, number]>;
 }
 
 interface Position {
@@ -97,6 +108,9 @@ export class Consumer {
   #positions = new Map<string, Position>();
   #pool = `consumer-${++consumerCount}`;
   #closed = false;
+  /** Bumped by assign, seek and close: a fetch from an older epoch is dropped. */
+  #epoch = 0;
+  #prefetch: { epoch: number; result: Promise<FetchResult> } | undefined;
 
   /**
    * Creates a consumer with no assignment.
@@ -117,6 +131,7 @@ export class Consumer {
       maxPartitionBytes: options.maxPartitionBytes ?? 1_048_576,
       isolationLevel: options.isolationLevel ?? 0,
       checkCrcs: options.checkCrcs ?? true,
+      prefetch: options.prefetch ?? true,
     };
   }
 
@@ -128,6 +143,8 @@ export class Consumer {
    */
   async assign(partitions: PartitionAssignment[]): Promise<void> {
     const resolved = await this.#resolve(partitions);
+    this.#epoch++;
+    this.#prefetch = undefined;
     this.#positions.clear();
     for (const p of resolved) this.#positions.set(key(p.topic, p.partition), p);
   }
@@ -145,6 +162,8 @@ export class Consumer {
       throw new RangeError(`seek: ${target.topic}-${target.partition} is not assigned`);
     }
     const [p] = await this.#resolve([target]);
+    this.#epoch++;
+    this.#prefetch = undefined;
     this.#positions.set(k, p);
   }
 
@@ -197,16 +216,71 @@ export class Consumer {
   async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     if (this.#closed) throw new Error("consumer: poll after close");
     if (this.#positions.size === 0) return [];
-    const maxWaitMs = options.maxWaitMs ?? this.#options.maxWaitMs;
+    const epoch = this.#epoch;
+    let result: FetchResult;
+    const prefetched = this.#prefetch;
+    this.#prefetch = undefined;
+    if (prefetched !== undefined && prefetched.epoch === epoch) {
+      const signal = options.signal;
+      if (signal === undefined) {
+        result = await prefetched.result;
+      } else {
+        if (signal.aborted) {
+          this.#prefetch = prefetched;
+          return [];
+        }
+        let onAbort = () => {};
+        const aborted = new Promise<undefined>((resolve) => {
+          onAbort = () => resolve(undefined);
+          signal.addEventListener("abort", onAbort, { once: true });
+        });
+        const got = await Promise.race([prefetched.result, aborted]).finally(() =>
+          signal.removeEventListener("abort", onAbort)
+        );
+        if (got === undefined) {
+          // Keep the fetch in flight for the next poll.
+          if (this.#epoch === epoch && this.#prefetch === undefined) this.#prefetch = prefetched;
+          return [];
+        }
+        result = got;
+      }
+      if (this.#epoch !== epoch) return [];
+    } else {
+      const maxWaitMs = options.maxWaitMs ?? this.#options.maxWaitMs;
+      result = await this.#fetchAll(maxWaitMs, options.signal);
+    }
+    // Positions move only when records are handed out, so assignment() never runs ahead.
+    for (const [position, offset] of result.updates) {
+      if (this.#positions.get(key(position.topic, position.partition)) === position) {
+        position.offset = offset;
+      }
+    }
+    if (result.records.length > 0 && this.#options.prefetch && !this.#closed) {
+      // Fetch the next records while the caller processes these (as librdkafka and the Java
+      // client do).
+      const next = this.#fetchAll(this.#options.maxWaitMs);
+      next.catch(() => {});
+      this.#prefetch = { epoch: this.#epoch, result: next };
+    }
+    return result.records;
+  }
+
+  async #fetchAll(maxWaitMs: number, signal?: AbortSignal): Promise<FetchResult> {
     const byLeader = new Map<number, Position[]>();
     for (const p of this.#positions.values()) {
       const leader = await this.#client.leaderFor(p.topic, p.partition);
-      byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+      const list = byLeader.get(leader);
+      if (list === undefined) byLeader.set(leader, [p]);
+      else list.push(p);
     }
     const results = await Promise.all(
-      [...byLeader].map(([leader, ps]) => this.#fetch(leader, ps, maxWaitMs, options.signal)),
+      [...byLeader].map(([leader, ps]) => this.#fetch(leader, ps, maxWaitMs, signal)),
     );
-    return results.flat();
+    if (results.length === 1) return results[0];
+    return {
+      records: results.flatMap((r) => r.records),
+      updates: results.flatMap((r) => r.updates),
+    };
   }
 
   async #fetch(
@@ -214,7 +288,7 @@ export class Consumer {
     positions: Position[],
     maxWaitMs: number,
     signal?: AbortSignal,
-  ): Promise<ConsumerRecord[]> {
+  ): Promise<FetchResult> {
     const conn = await this.#client.connectionTo(leader, this.#pool);
     const version = conn.versionFor(FetchRequest);
     const topics = new Map<string, Position[]>();
@@ -252,7 +326,7 @@ export class Consumer {
     });
     let response;
     if (signal) {
-      if (signal.aborted) return [];
+      if (signal.aborted) return { records: [], updates: [] };
       let onAbort = () => {};
       const aborted = new Promise<undefined>((resolve) => {
         onAbort = () => resolve(undefined);
@@ -262,13 +336,14 @@ export class Consumer {
       signal.removeEventListener("abort", onAbort);
       if (response === undefined) {
         sent.catch(() => {});
-        return [];
+        return { records: [], updates: [] };
       }
     } else {
       response = await sent;
     }
     if (response.errorCode !== 0) throw new KafkaError(response.errorCode, "fetch");
     const out: ConsumerRecord[] = [];
+    const updates: Array<[Position, number]> = [];
     for (const t of response.responses) {
       const topic = version >= 13 ? this.#client.topicName(t.topicId) ?? t.topic : t.topic;
       for (const p of t.partitions) {
@@ -285,7 +360,7 @@ export class Consumer {
           const [r] = await this.#admin.listOffsets([
             { topic, partition: p.partitionIndex, spec: reset },
           ]);
-          position.offset = r.offset;
+          updates.push([position, r.offset]);
           continue;
         }
         if (p.errorCode !== 0) {
@@ -297,7 +372,7 @@ export class Consumer {
         }
         if (!p.records || p.records.length === 0) continue;
         const partition = p.partitionIndex;
-        position.offset = decodeRecordsInto(
+        const next = decodeRecordsInto(
           p.records,
           position.offset,
           (offset, timestamp, key, value, headers) => ({
@@ -312,9 +387,10 @@ export class Consumer {
           out,
           { verifyCrc: this.#options.checkCrcs },
         );
+        if (next !== position.offset) updates.push([position, next]);
       }
     }
-    return out;
+    return { records: out, updates };
   }
 
   /**
@@ -331,6 +407,8 @@ export class Consumer {
   /** Stops the consumer and closes its fetch connections (the {@linkcode Client} stays open). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#epoch++;
+    this.#prefetch = undefined;
     this.#positions.clear();
     await this.#client.closePool(this.#pool);
   }

@@ -143,3 +143,23 @@ Deno.test("Consumer.assign() rejects a missing topic or partition", async () => 
     });
   });
 });
+
+Deno.test("Consumer prefetch: positions follow returned records only, and a seek drops the prefetched fetch", async () => {
+  await withTopic(1, async (client, producer) => {
+    // Three separate batches, so that a small maxPartitionBytes returns one per fetch.
+    for (const v of ["a", "b", "c"]) await producer.send({ topic: "t", messages: [{ value: v }] });
+    const consumer = new Consumer(client, { maxWaitMs: 100, maxPartitionBytes: 1 });
+    await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
+    assert.deepEqual(values(await consumer.poll()), [[0, 0, "a"]]);
+    // The next fetch is already in flight, but the position is only past what was returned.
+    assert.deepEqual(consumer.assignment(), [{ topic: "t", partition: 0, offset: 1 }]);
+    assert.deepEqual(values(await consumer.poll()), [[0, 1, "b"]]);
+    assert.deepEqual(consumer.assignment(), [{ topic: "t", partition: 0, offset: 2 }]);
+    // Seeking back discards the prefetched "c".
+    await consumer.seek({ topic: "t", partition: 0, offset: 0 });
+    assert.deepEqual(values(await pollUntil(consumer, 1)), [[0, 0, "a"]]);
+    assert.deepEqual(values(await pollUntil(consumer, 2)), [[0, 1, "b"], [0, 2, "c"]]);
+    assert.deepEqual(consumer.assignment(), [{ topic: "t", partition: 0, offset: 3 }]);
+    await consumer.close();
+  });
+});

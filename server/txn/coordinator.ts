@@ -701,13 +701,28 @@ export class TransactionCoordinator {
         });
       }
       if (byTopic.size === 0) continue;
-      const results = await this.#groups.commitOffsets({
-        groupId,
-        generationId: -1,
-        memberId: "",
-        groupInstanceId: null,
-        topics: [...byTopic.values()],
-      });
+      // As the member that sent TxnOffsetCommit (v3+) if it gave its generation, else (or if
+      // the group moved on meanwhile) as a simple commit, which an Empty group accepts. Kafka
+      // writes them unconditionally; that needs a group coordinator hook (not there yet).
+      const topics = [...byTopic.values()];
+      let results = g.generationId >= 0
+        ? await this.#groups.commitOffsets({
+          groupId,
+          generationId: g.generationId,
+          memberId: g.memberId,
+          groupInstanceId: g.groupInstanceId,
+          topics,
+        })
+        : undefined;
+      if (results === undefined || results.some((t) => t.partitions.some((p) => p.errorCode))) {
+        results = await this.#groups.commitOffsets({
+          groupId,
+          generationId: -1,
+          memberId: "",
+          groupInstanceId: null,
+          topics,
+        });
+      }
       for (const t of results) {
         for (const p of t.partitions) {
           if (p.errorCode !== 0) {

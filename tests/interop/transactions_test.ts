@@ -4,7 +4,7 @@
 // Committed transactions are visible to read_committed consumers, aborted ones are not; a
 // read_uncommitted consumer sees both, and nobody sees the COMMIT/ABORT markers.
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   interopTest,
   requireClient,
@@ -167,5 +167,43 @@ interopTest(
     assertEquals(await committed(), 1);
     await send(9, false);
     assertEquals(await committed(), 1);
+  },
+);
+
+interopTest(
+  confluent,
+  "consume-transform-produce as a group member commits its offsets",
+  async () => {
+    const { bootstrap } = await broker();
+    const input = uniqueTopic("txn-eos-in");
+    const output = uniqueTopic("txn-eos-out");
+    const group = `g-${input}`;
+    await runClientScript("confluent_txn_client.py", "transactions", {
+      bootstrap,
+      topic: input,
+      transactional_id: `tid-in-${input}`,
+      transactions: [{ values: ["a", "b", "c"], commit: true }],
+    }, 60_000);
+    const r = await runClientScript<{ copied: number }>("confluent_txn_client.py", "copy", {
+      bootstrap,
+      input,
+      output,
+      group,
+      transactional_id: `tid-copy-${input}`,
+      count: 3,
+    }, 60_000);
+    assertEquals(r.copied, 3);
+    const out = await pyRead(bootstrap, output, "read_committed", 3);
+    assertEquals(out.map((x) => x.value), ["A", "B", "C"]);
+    const committed = await runClientScript<{ offsets: Record<string, number | null> }>(
+      "confluent_client.py",
+      "committed",
+      { bootstrap, topic: input, group, partitions: [0] },
+      60_000,
+    );
+    // a, b, c at 0-2, the COMMIT marker at 3: librdkafka's position is the last record + 1
+    // (3), or past the marker (4) once a fetch has skipped it.
+    const at = committed.offsets["0"];
+    assert(at === 3 || at === 4, `committed offset ${at}, expected 3 or 4`);
   },
 );

@@ -13,6 +13,10 @@ COMMAND:
                 `count` records then `idle_ms` of silence (or 20 s).
   offsets_in_txn {"bootstrap", "topic", "transactional_id", "group", "offset", "commit": bool}
                 -> {"ok": true}: a transaction that only sends offsets for the group.
+  copy          {"bootstrap", "input", "output", "group", "transactional_id", "count"}
+                -> {"copied": n}: consume-transform-produce as a group member: read `count`
+                records of `input`, write them to `output` and commit the input offsets in one
+                transaction.
 Any failure prints {"error": "<what failed>: <detail>"} and exits 1.
 """
 
@@ -65,6 +69,36 @@ def offsets_in_txn(req):
     return {"ok": True}
 
 
+def copy(req):
+    p = producer(req)
+    c = Consumer({
+        "bootstrap.servers": req["bootstrap"],
+        "group.id": req["group"],
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+    })
+    try:
+        c.subscribe([req["input"]])
+        got = []
+        deadline = time.time() + 30
+        while len(got) < req["count"] and time.time() < deadline:
+            m = c.poll(0.2)
+            if m is None or m.error():
+                continue
+            got.append(m)
+        if len(got) < req["count"]:
+            raise RuntimeError("read %d of %d input records" % (len(got), req["count"]))
+        p.begin_transaction()
+        for m in got:
+            p.produce(req["output"], value=m.value().upper(), partition=0)
+        p.send_offsets_to_transaction(c.position(c.assignment()), c.consumer_group_metadata(), 20)
+        p.commit_transaction(20)
+    finally:
+        c.close()
+    return {"copied": len(got)}
+
+
 def consume(req):
     c = Consumer({
         "bootstrap.servers": req["bootstrap"],
@@ -97,7 +131,12 @@ def main():
     cmd = sys.argv[1]
     req = json.loads(sys.stdin.read())
     try:
-        fn = {"transactions": transactions, "consume": consume, "offsets_in_txn": offsets_in_txn}[cmd]
+        fn = {
+            "transactions": transactions,
+            "consume": consume,
+            "offsets_in_txn": offsets_in_txn,
+            "copy": copy,
+        }[cmd]
         print(json.dumps(fn(req)))
     except Exception as e:  # noqa: BLE001 - report everything as JSON
         traceback.print_exc()

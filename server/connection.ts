@@ -358,7 +358,8 @@ export class Connection {
     while (
       this.#queuedBytes > 0 && this.#queuedBytes + size > this.#maxQueuedBytes && !this.#closed
     ) {
-      this.#waitingMemory = true;
+      // Not `#waitingMemory`: only this connection's own progress (its response writes, which
+      // count as activity) frees its budget, so a client that stops reading can still go idle.
       await new Promise<void>((resolve) => (this.#wakeReader = resolve));
       this.#wakeReader = null;
     }

@@ -203,3 +203,53 @@ Deno.test("memory: connections.max.idle.ms closes silent and half-sent connectio
   assertEquals(f.responses[0].partitions[0].errorCode, 0);
   c.close();
 });
+
+Deno.test("memory: a client that stops reading its responses is closed after connections.max.idle.ms", async () => {
+  await using t = await startTestBroker({
+    connectionMaxQueuedBytes: 1000,
+    connectionsMaxIdleMs: 300,
+  });
+  const setup = await RawClient.connect(t.broker.port);
+  await createTopic(setup, "stuck");
+  const value = "s".repeat(1024);
+  const batch = buildBatch({
+    records: Array.from({ length: 256 }, (_, i) => ({ key: `k${i}`, value })),
+  });
+  const pr = await setup.request(
+    ProduceRequest,
+    ProduceResponse,
+    9,
+    produceBody("stuck", 0, batch),
+  );
+  assertEquals(pr.responses[0].partitionResponses[0].errorCode, 0);
+  setup.close();
+  await until("the setup connection is closed", () => t.broker.connectionQueuedBytes().size === 0);
+
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: t.broker.port });
+  const fetch = FetchRequest.create(
+    fetchBody([{ topic: "stuck", partition: 0, offset: 0 }], { maxBytes: 1 << 20 }),
+  );
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < 120; i++) {
+    frames.push(encodeRequestFrame(FetchRequest, 12, i, "sluice-test", fetch));
+  }
+  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let off = 0;
+  for (const f of frames) {
+    all.set(f, off);
+    off += f.length;
+  }
+  // Never read: the broker's writes stall, its budget fills, then the connection goes idle.
+  const sending = writeAll(c, all).catch(() => {});
+  await until(
+    "the broker closes the connection",
+    () => t.broker.connectionQueuedBytes().size === 0,
+  );
+  await sending;
+  c.close();
+  assertEquals(t.broker.memoryPool.reserved, 0);
+  assertEquals(
+    t.lines.filter((l) => l.includes("(connections.max.idle.ms=300)")).length,
+    1,
+  );
+});

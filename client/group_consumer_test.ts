@@ -105,7 +105,7 @@ function pollLoop(member: GroupConsumer, got: ConsumerRecord[]) {
   };
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

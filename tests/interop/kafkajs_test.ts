@@ -210,15 +210,15 @@ interopTest(client, "long-poll fetch wakes when a record arrives", async () => {
     await producer.send({ topic, messages: [{ partition: 0, value: "before" }] });
     let firstSeen!: () => void;
     const first = new Promise<void>((r) => firstSeen = r);
-    // 60 s fetch wait, 25 s overall: the second record only arrives in time if the broker answers
+    // 60 s fetch wait, 45 s overall: the second record only arrives in time if the broker answers
     // the parked fetch when it is appended.
     const consuming = consumeAll(kafka, topic, 2, {
       maxWaitTimeInMs: 60_000,
       onFirst: firstSeen,
-      timeoutMs: 25_000,
+      timeoutMs: 45_000,
     });
     // if consuming fails before the first record, report that failure (not an unhandled one)
-    await withTimeout(Promise.race([first, consuming]), 20_000, "first record");
+    await withTimeout(Promise.race([first, consuming]), 40_000, "first record");
     await new Promise((r) => setTimeout(r, 1500));
     await producer.send({ topic, messages: [{ partition: 0, value: "after" }] });
     const got = await consuming;

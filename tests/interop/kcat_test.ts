@@ -181,7 +181,7 @@ interopTest(kcat, "long-poll fetch wakes when a record arrives", async () => {
   const { bootstrap } = await broker();
   const topic = uniqueTopic("kcat-longpoll");
   await produce(bootstrap, topic, ["k:before"], ["-p", "0"]);
-  // Waits for offset 1 with a 60 s fetch wait; it is killed after 20 s, so it only passes if the
+  // Waits for offset 1 with a 60 s fetch wait; it is killed after 45 s, so it only passes if the
   // broker answers the parked fetch when the record arrives.
   const waiting = runCommand("kcat", [
     "-b",
@@ -200,7 +200,7 @@ interopTest(kcat, "long-poll fetch wakes when a record arrives", async () => {
     "fetch.wait.max.ms=60000",
     "-X",
     "socket.timeout.ms=90000",
-  ], { timeoutMs: 20_000 });
+  ], { timeoutMs: 45_000 });
   await new Promise((r) => setTimeout(r, 2000));
   await produce(bootstrap, topic, ["k:after"], ["-p", "0"]);
   const r = await waiting;

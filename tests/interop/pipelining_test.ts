@@ -79,7 +79,7 @@ Deno.test({
     try {
       // create the topic (auto-creation through Metadata), wait for its answer
       await conn.write(metadataFrame(1, topic));
-      const created = await withTimeout(readFrame(conn), 10_000, "Metadata");
+      const created = await withTimeout(readFrame(conn), 30_000, "Metadata");
       const mh = decodeResponseHeader(created, 3, 4);
       assertEquals(mh.header.correlationId, 1);
       const md = decodeBody(MetadataResponse, created, mh.bodyOffset, 4);
@@ -100,7 +100,7 @@ Deno.test({
       await conn.write(all);
       const order: number[] = [];
       for (const [key, version] of [[1, 4], [18, 0], [3, 4]]) {
-        const frame = await withTimeout(readFrame(conn), 15_000, `response ${order.length + 1}`);
+        const frame = await withTimeout(readFrame(conn), 30_000, `response ${order.length + 1}`);
         const { header, bodyOffset } = decodeResponseHeader(frame, key, version);
         order.push(header.correlationId);
         if (header.correlationId === 2) {
@@ -141,7 +141,7 @@ Deno.test({
       await conn.write(all);
       const ids: number[] = [];
       for (let i = 0; i < 50; i++) {
-        const frame = await withTimeout(readFrame(conn), 10_000, `answer ${i}`);
+        const frame = await withTimeout(readFrame(conn), 30_000, `answer ${i}`);
         const { header, bodyOffset } = decodeResponseHeader(frame, 18, 0);
         assert(decodeBody(ApiVersionsResponse, frame, bodyOffset, 0).apiKeys.length > 0);
         ids.push(header.correlationId);

@@ -457,7 +457,7 @@ export function definePythonClientTests(
     const { bootstrap } = await broker();
     const topic = uniqueTopic(`${client.name}-longpoll`);
     await pyProduce(s, bootstrap, topic, [{ partition: 0, key: "k", value: "before" }]);
-    // The consumer waits (60 s fetch wait) for a second record and gives up after 20 s: it only
+    // The consumer waits (60 s fetch wait) for a second record and gives up after 40 s: it only
     // gets it if the broker answers the parked fetch when the record arrives.
     const waiting = runClientScript<{ records: PyRecord[] }>(s, "consume", {
       bootstrap,
@@ -467,8 +467,8 @@ export function definePythonClientTests(
       partitions: [0],
       count: 2,
       config: profile.longPoll,
-      timeout_s: 20,
-    }, 40_000);
+      timeout_s: 40,
+    }, 55_000);
     await new Promise((r) => setTimeout(r, 4000));
     await pyProduce(s, bootstrap, topic, [{ partition: 0, key: "k", value: "after" }]);
     const got = sortRecords((await waiting).records);

@@ -90,7 +90,10 @@ interface SendState {
 interface Segment {
   state: SendState;
   indices: number[];
-  timestamps: number[];
+  /** The send's default timestamp. */
+  now: number;
+  /** Per-record timestamps, only once a record has its own. */
+  timestamps: number[] | undefined;
 }
 
 interface PartitionBatch {
@@ -243,7 +246,7 @@ export class Producer {
           builder: new RecordBatchBuilder(
             Math.min(
               this.#batchSize,
-              Math.max(16_384, RECORD_BATCH_OVERHEAD + 4 * size * messages.length),
+              Math.max(16_384, RECORD_BATCH_OVERHEAD + 8 * size * messages.length),
             ),
           ),
           segments: [],
@@ -254,12 +257,16 @@ export class Producer {
       batch.builder.append(key, value, timestamp, headers);
       let segment = batch.segments.at(-1);
       if (segment === undefined || segment.state !== state) {
-        segment = { state, indices: [], timestamps: [] };
+        segment = { state, indices: [], now, timestamps: undefined };
         batch.segments.push(segment);
         state.pending++;
       }
       segment.indices.push(index);
-      segment.timestamps.push(timestamp);
+      if (segment.timestamps !== undefined) segment.timestamps.push(timestamp);
+      else if (timestamp !== now) {
+        segment.timestamps = new Array(segment.indices.length - 1).fill(now);
+        segment.timestamps.push(timestamp);
+      }
       if (batch.builder.sizeInBytes >= this.#batchSize) full.push(batch);
     }
     if (full.length > 0) this.#drain(full.filter((b) => open[b.partition] === b));
@@ -400,14 +407,18 @@ export class Producer {
   #resolve(b: PartitionBatch, baseOffset: number, logAppendTime: number): void {
     let offset = baseOffset;
     const { topic, partition } = b;
-    for (const { state, indices, timestamps } of b.segments) {
+    for (const { state, indices, now, timestamps } of b.segments) {
       const results = state.results;
       for (let i = 0; i < indices.length; i++) {
         results[indices[i]] = {
           topic,
           partition,
           offset: baseOffset < 0 ? -1 : offset++,
-          timestamp: logAppendTime >= 0 ? logAppendTime : timestamps[i],
+          timestamp: logAppendTime >= 0
+            ? logAppendTime
+            : timestamps === undefined
+            ? now
+            : timestamps[i],
         };
       }
       if (--state.pending === 0 && !state.done) {

@@ -12,7 +12,13 @@ import kafkajsRecordBatchModule from "kafkajs/src/protocol/recordBatch/v0/index.
 import KafkajsRecord from "kafkajs/src/protocol/recordBatch/record/v0/index.js";
 import kafkajsDecodeBatch from "kafkajs/src/protocol/recordBatch/v0/decoder.js";
 import KafkajsDecoder from "kafkajs/src/protocol/decoder.js";
-import { decodeRecordBatches, encodeRecordBatch, type RecordInput } from "./record_batch.ts";
+import {
+  decodeRecordBatches,
+  decodeRecordsInto,
+  encodeRecordBatch,
+  RecordBatchBuilder,
+  type RecordInput,
+} from "./record_batch.ts";
 
 const KafkajsRecordBatch = kafkajsRecordBatchModule.RecordBatch;
 const N = 1000;
@@ -61,6 +67,16 @@ Deno.bench({
 });
 
 Deno.bench({
+  name: "sluice RecordBatchBuilder (append in place, as the producer)",
+  group: "encode 1000 x 100 B",
+  fn() {
+    const b = new RecordBatchBuilder(128 * 1024);
+    for (const r of records) b.append(r.key, r.value, r.timestamp!);
+    b.finish();
+  },
+});
+
+Deno.bench({
   name: "kafkajs decode (no CRC check)",
   group: "decode 1000 x 100 B",
   baseline: true,
@@ -82,5 +98,22 @@ Deno.bench({
   group: "decode 1000 x 100 B",
   fn() {
     decodeRecordBatches(encoded, { verifyCrc: false });
+  },
+});
+
+Deno.bench({
+  name: "sluice decodeRecordsInto (CRC checked, as the consumer)",
+  group: "decode 1000 x 100 B",
+  fn() {
+    const out: unknown[] = [];
+    decodeRecordsInto(encoded, 0, (offset, timestamp, key, value, headers) => ({
+      topic: "t",
+      partition: 0,
+      offset,
+      timestamp,
+      key,
+      value,
+      headers,
+    }), out);
   },
 });

@@ -142,7 +142,12 @@ async function runSluice(args: string[]): Promise<number> {
       return stats.errors === 0 ? 0 : 1;
     }
     const idleMs = Number(args[5]);
-    const consumer = new Consumer(client, { maxWaitMs: 100, maxPartitionBytes: 4_194_304 });
+    // The same fetch limits as rdkafka_perf.c, which also sets check.crcs=false.
+    const consumer = new Consumer(client, {
+      maxWaitMs: 100,
+      maxPartitionBytes: 4_194_304,
+      checkCrcs: false,
+    });
     await consumer.assign(
       Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0 })),
     );

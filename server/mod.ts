@@ -71,3 +71,4 @@ export {
 export type { ApiHandler, BrokerContext, RequestContext } from "./api.ts";
 export { defineApi } from "./api.ts";
 export type { ConnectionInfo } from "./connection.ts";
+export { MemoryPool } from "./memory_pool.ts";

@@ -18,8 +18,9 @@
 //   with its original base offset (as Kafka: clients treat it as success); a sequence gap or a
 //   new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
 //   INVALID_PRODUCER_EPOCH; a producer id without state (new or expired) may start at any
-//   sequence (KIP-360: UNKNOWN_PRODUCER_ID is not sent). Transactional batches are stored but
-//   transactions are not supported (InitProducerId refuses transactional ids).
+//   sequence (KIP-360: UNKNOWN_PRODUCER_ID is not sent).
+// - Transactional batches (`../txn/`): a producer fenced by its transactional id's newer epoch
+//   gets INVALID_PRODUCER_EPOCH. Clients may not write to `__transaction_state` either.
 // - No per-record work: one header peek per partition; records stay raw bytes.
 
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -31,6 +32,7 @@ import {
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
+import { TRANSACTION_STATE_TOPIC, transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 
@@ -79,7 +81,7 @@ async function appendOne(
       `${topic}-${index} does not exist on this broker`,
     );
   }
-  if (topic === CONSUMER_OFFSETS_TOPIC) {
+  if (topic === CONSUMER_OFFSETS_TOPIC || topic === TRANSACTION_STATE_TOPIC) {
     return failed(
       index,
       ErrorCode.INVALID_TOPIC_EXCEPTION,
@@ -95,6 +97,20 @@ async function appendOne(
   }
   const bad = checkSingleBatch(records);
   if (bad !== null) return failed(index, ErrorCode.INVALID_RECORD, bad);
+  // HOOK (transactions): a fenced transactional producer may not append (attributes bit 4).
+  if (records!.length >= 61 && (records![22] & 0x10) !== 0 && (records![43] & 0x80) === 0) {
+    const v = new DataView(records!.buffer, records!.byteOffset, 61);
+    const producerId = Number(v.getBigInt64(43));
+    const epoch = v.getInt16(51);
+    const code = (await transactionCoordinatorOf(broker)).checkProduce(producerId, epoch);
+    if (code !== ErrorCode.NONE) {
+      return failed(
+        index,
+        code,
+        `Producer ${producerId} epoch ${epoch} is fenced by a newer epoch of its transactional id`,
+      );
+    }
+  }
   try {
     const r = await log.append(records!);
     return createProduceResponsePartitionProduceResponse({

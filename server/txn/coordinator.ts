@@ -199,6 +199,7 @@ export class TransactionCoordinator {
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
   readonly #txns = new Map<string, TxnMetadata>();
+  readonly #byProducerId = new Map<number, TxnMetadata>();
   readonly #locks = new Map<string, Promise<unknown>>();
   /** Ongoing transactions per partition: producer id → lowest possible first offset. */
   readonly #ongoing = new Map<string, Map<number, number>>();
@@ -232,6 +233,8 @@ export class TransactionCoordinator {
         continue;
       }
       const v = r.value;
+      const old = this.#txns.get(r.transactionalId);
+      if (old !== undefined) this.#byProducerId.delete(old.producerId);
       this.#txns.set(r.transactionalId, {
         transactionalId: r.transactionalId,
         producerId: v.producerId,
@@ -245,7 +248,23 @@ export class TransactionCoordinator {
         lastUpdateTimestamp: v.lastUpdateTimestamp,
         groups: new Map(),
       });
+      this.#byProducerId.set(v.producerId, this.#txns.get(r.transactionalId)!);
     }
+  }
+
+  /**
+   * Check a transactional data batch before it is appended: a producer whose transactional id
+   * has moved to a newer epoch (fenced by InitProducerId or a timeout abort) may not write.
+   * (The engine's producer state does not see the epoch bump, which only markers carry.)
+   *
+   * @param producerId The batch's producer id.
+   * @param producerEpoch The batch's epoch.
+   * @returns INVALID_PRODUCER_EPOCH if fenced, else NONE.
+   */
+  checkProduce(producerId: number, producerEpoch: number): number {
+    const m = this.#byProducerId.get(producerId);
+    if (m === undefined || m.producerId !== producerId) return ErrorCode.NONE;
+    return producerEpoch < m.producerEpoch ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.NONE;
   }
 
   /**
@@ -384,6 +403,7 @@ export class TransactionCoordinator {
     await this.#store.append(m.transactionalId, value);
     Object.assign(m, next, { lastUpdateTimestamp: now });
     this.#txns.set(m.transactionalId, m);
+    this.#byProducerId.set(m.producerId, m);
   }
 
   /**

@@ -227,6 +227,26 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
       committed: true,
     });
     assertEquals(fencedOld.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    // The fenced producer cannot append transactional data either.
+    const zombie = await c.request(ProduceRequest, ProduceResponse, 9, {
+      ...produceBody(
+        "tx-topic",
+        0,
+        buildBatch({
+          records: [{ key: "k", value: "zombie" }],
+          producerId: pid,
+          producerEpoch: 0,
+          baseSequence: 2,
+          attributes: 0x10,
+          baseTimestamp: Date.now(),
+        }),
+      ),
+      transactionalId: "app-1",
+    });
+    assertEquals(
+      zombie.responses[0].partitionResponses[0].errorCode,
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    );
     c.close();
     await t.broker.close();
     // Restart: the state is replayed from __transaction_state.

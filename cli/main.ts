@@ -16,6 +16,8 @@
 
 import { UsageError } from "./args.ts";
 import { type CommandIo, processIo } from "./io.ts";
+
+export type { CommandIo } from "./io.ts";
 import { runTopics } from "./topics.ts";
 import { runProduce } from "./produce.ts";
 import { runConsume } from "./consume.ts";

@@ -59,6 +59,8 @@ export class EngineError extends Error {
   readonly code: number;
 
   /**
+   * Create an error carrying a Kafka error code.
+   *
    * @param code Kafka error code.
    * @param message What failed, a colon, and the detail.
    * @param options Standard error options (`cause`).

@@ -68,7 +68,4 @@ export {
   type LogLevel,
   silentLogger,
 } from "./logger.ts";
-export type { ApiHandler, BrokerContext, RequestContext } from "./api.ts";
-export { defineApi } from "./api.ts";
-export type { ConnectionInfo } from "./connection.ts";
 export { MemoryPool } from "./memory_pool.ts";

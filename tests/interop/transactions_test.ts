@@ -13,7 +13,7 @@ import {
   uniqueTopic,
   withTimeout,
 } from "../harness.ts";
-import { CALL_MS, kafkaFor, loadKafkajs } from "./kafkajs_client.ts";
+import { CALL_MS, consumeAll, kafkaFor, loadKafkajs } from "./kafkajs_client.ts";
 
 const confluent = requireClient("confluent-kafka");
 const kafkajsClient = requireClient("kafkajs");
@@ -124,6 +124,9 @@ interopTest(kafkajsClient, "producer.transaction(): commit visible, abort not", 
   } finally {
     await producer.disconnect();
   }
+  // kafkajs consumers read committed by default and drop aborted batches by the broker's list.
+  const got = await consumeAll(kafka, topic, 3);
+  assertEquals(got.map((g) => [g.offset, g.value]), [[0, "k1"], [1, "k2"], [5, "k3"]]);
   if (confluent.available) {
     // Read back through librdkafka, which filters aborted transactions by the broker's list.
     const committed = await pyRead(b.bootstrap, topic, "read_committed", 3);

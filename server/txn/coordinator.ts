@@ -169,7 +169,7 @@ function pkey(topic: string, partition: number): string {
 }
 
 /**
- * The transaction coordinator. Build it with {@linkcode openTransactionCoordinator}.
+ * The transaction coordinator. Build it with `openTransactionCoordinator` (`./mod.ts`).
  *
  * @example
  * ```ts
@@ -208,6 +208,8 @@ export class TransactionCoordinator {
   #closed = false;
 
   /**
+   * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
+   *
    * @param options The store, engine, producer id allocator, group coordinator, settings.
    */
   constructor(options: TransactionCoordinatorOptions) {

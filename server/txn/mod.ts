@@ -59,6 +59,7 @@ export {
   partitionForTransactionalId,
   type TransactionLogValue,
   TXN_STATES,
+  type TxnPartitions,
   type TxnState,
 } from "./schemas.ts";
 

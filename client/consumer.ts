@@ -147,6 +147,8 @@ export class Consumer {
     this.#prefetch = undefined;
     this.#positions.clear();
     for (const p of resolved) this.#positions.set(key(p.topic, p.partition), p);
+    // Start fetching at once, as librdkafka does on assignment; the first poll picks it up.
+    this.#startPrefetch();
   }
 
   /**
@@ -255,14 +257,17 @@ export class Consumer {
         position.offset = offset;
       }
     }
-    if (result.records.length > 0 && this.#options.prefetch && !this.#closed) {
-      // Fetch the next records while the caller processes these (as librdkafka and the Java
-      // client do).
-      const next = this.#fetchAll(this.#options.maxWaitMs);
-      next.catch(() => {});
-      this.#prefetch = { epoch: this.#epoch, result: next };
-    }
+    // Fetch the next records while the caller processes these (as librdkafka and the Java
+    // client do).
+    if (result.records.length > 0) this.#startPrefetch();
     return result.records;
+  }
+
+  #startPrefetch(): void {
+    if (!this.#options.prefetch || this.#closed || this.#positions.size === 0) return;
+    const next = this.#fetchAll(this.#options.maxWaitMs);
+    next.catch(() => {});
+    this.#prefetch = { epoch: this.#epoch, result: next };
   }
 
   async #fetchAll(maxWaitMs: number, signal?: AbortSignal): Promise<FetchResult> {

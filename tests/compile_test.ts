@@ -54,7 +54,9 @@ Deno.test({
       try {
         const server = `127.0.0.1:${port}`;
         let created = "";
-        for (let i = 0; i < 50 && !created; i++) {
+        // The broker binary may take a while to listen on a busy machine: retry for up to 60 s.
+        const deadline = Date.now() + 60_000;
+        while (!created && Date.now() < deadline) {
           const out = await new Deno.Command(bin, {
             args: [
               "topics",

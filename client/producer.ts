@@ -214,6 +214,27 @@ export class Producer {
     }
     const now = Date.now();
     const full: PartitionBatch[] = [];
+    try {
+      this.#append(topic, messages, numPartitions, open, state, now, full);
+    } catch (e) {
+      // Records appended before the failure are still sent; this call reports the failure.
+      state.done = true;
+      throw e;
+    }
+    if (full.length > 0) this.#drain(full.filter((b) => open[b.partition] === b));
+    this.#schedule();
+    return await done;
+  }
+
+  #append(
+    topic: string,
+    messages: ProducerMessage[],
+    numPartitions: number,
+    open: Array<PartitionBatch | undefined>,
+    state: SendState,
+    now: number,
+    full: PartitionBatch[],
+  ): void {
     for (let index = 0; index < messages.length; index++) {
       const m = messages[index];
       const key = toBytes(m.key);
@@ -269,9 +290,6 @@ export class Producer {
       }
       if (batch.builder.sizeInBytes >= this.#batchSize) full.push(batch);
     }
-    if (full.length > 0) this.#drain(full.filter((b) => open[b.partition] === b));
-    this.#schedule();
-    return await done;
   }
 
   #schedule(): void {

@@ -150,7 +150,7 @@ Deno.test("sluice broker on a port in use fails in one line with exit code 1", a
   }
 });
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
@@ -176,7 +176,7 @@ async function startBroker(args: string[], port: number): Promise<Deno.ChildProc
 
 Deno.test("sluice broker reads server.properties and --override, keeps data across SIGTERM", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sluice_cli_props_" });
-  const port = await freePort();
+  const port = freePort();
   const props = `${dir}/server.properties`;
   await Deno.writeTextFile(
     props,

@@ -25,6 +25,7 @@ import type { FetchSessionCache } from "./fetch_session.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
+import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
 /** Broker-wide state every handler can use. */
 export interface BrokerContext {
@@ -48,6 +49,12 @@ export interface BrokerContext {
   readonly appendWaiters: AppendWaiters;
   /** The consumer-group coordinator (`__consumer_offsets`), used by the group APIs. */
   readonly groups: GroupCoordinator;
+  /**
+   * The transaction coordinator (`__transaction_state`), used by the transactional APIs.
+   * Optional so contexts built by hand (tests) may leave it out; the handlers then open one
+   * on first use (`transactionCoordinatorOf`).
+   */
+  readonly txns?: TransactionCoordinator;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

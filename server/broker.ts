@@ -26,6 +26,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
+import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/mod.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -120,7 +121,8 @@ export class Broker {
       logger: (m: string) => log.info(m),
     });
     let producerIds: ProducerIdManager;
-    let groups: GroupCoordinator;
+    let groups: GroupCoordinator | undefined;
+    let txns: TransactionCoordinator;
     try {
       producerIds = await ProducerIdManager.open(dir);
       groups = await openGroupCoordinator(logs, {
@@ -135,7 +137,18 @@ export class Broker {
           maxGroupSize: full.groupMaxSize,
         },
       });
+      txns = await openTransactionCoordinator(logs, {
+        nextProducerId: () => producerIds.next(),
+        numPartitions: full.transactionStateLogNumPartitions,
+        groups,
+        logger: log,
+        config: {
+          maxTimeoutMs: full.transactionMaxTimeoutMs,
+          abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
+        },
+      });
     } catch (e) {
+      groups?.close();
       await logs.close();
       throw e;
     }
@@ -143,6 +156,7 @@ export class Broker {
     try {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
     } catch (e) {
+      txns.close();
       groups.close();
       await logs.close();
       const detail = e instanceof Error ? e.message : String(e);
@@ -163,6 +177,7 @@ export class Broker {
       producerIds,
       appendWaiters: new AppendWaiters(),
       groups,
+      txns,
       apis,
       closing: abort.signal,
     };
@@ -232,6 +247,7 @@ export class Broker {
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
       this.#ctx.fetchSessions.clear();
+      this.#ctx.txns?.close();
       this.#ctx.groups.close();
       await this.#ctx.logs.close();
       this.#log.info(`Sluice broker ${this.config.nodeId} stopped; logs flushed`);

@@ -67,6 +67,15 @@ export interface BrokerConfig {
   offsetsRetentionCheckIntervalMs: number;
   /** Pause between log cleaner passes (`log.cleaner.backoff.ms`). Default 15000. */
   logCleanerBackoffMs: number;
+  /** Partitions of a new `__transaction_state` (`transaction.state.log.num.partitions`). Default 50. */
+  transactionStateLogNumPartitions: number;
+  /** Largest `transaction.timeout.ms` a producer may ask for (`transaction.max.timeout.ms`). Default 900000. */
+  transactionMaxTimeoutMs: number;
+  /**
+   * How often timed-out transactions are aborted
+   * (`transaction.abort.timed.out.transaction.cleanup.interval.ms`). Default 10000.
+   */
+  transactionAbortTimedOutIntervalMs: number;
   /**
    * Cluster id reported in Metadata/DescribeCluster. Empty (the default) means: read it from
    * `meta.properties` in the data directory, or generate and store one there.
@@ -113,6 +122,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   groupMaxSize: 2147483647,
   offsetsRetentionCheckIntervalMs: 600000,
   logCleanerBackoffMs: 15000,
+  transactionStateLogNumPartitions: 50,
+  transactionMaxTimeoutMs: 900000,
+  transactionAbortTimedOutIntervalMs: 10000,
   clusterId: "",
   topicDefaults: {},
 });
@@ -441,6 +453,15 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "log.cleaner.backoff.ms":
         config.logCleanerBackoffMs = int(key, "positive-long");
+        break;
+      case "transaction.state.log.num.partitions":
+        config.transactionStateLogNumPartitions = int(key, "positive-int");
+        break;
+      case "transaction.max.timeout.ms":
+        config.transactionMaxTimeoutMs = int(key, "positive-int");
+        break;
+      case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
+        config.transactionAbortTimedOutIntervalMs = int(key, "positive-int");
         break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {

@@ -130,6 +130,33 @@ Deno.test("brokerConfigFrom() reads group, offsets and cleaner timing keys", () 
   );
 });
 
+Deno.test("brokerConfigFrom() reads the transaction coordinator keys", () => {
+  const config = brokerConfigFrom({
+    properties: {
+      "transaction.state.log.num.partitions": "3",
+      "transaction.max.timeout.ms": "60000",
+      "transaction.abort.timed.out.transaction.cleanup.interval.ms": "250",
+    },
+  });
+  assertEquals(
+    [
+      config.transactionStateLogNumPartitions,
+      config.transactionMaxTimeoutMs,
+      config.transactionAbortTimedOutIntervalMs,
+    ],
+    [3, 60000, 250],
+  );
+  const defaults = brokerConfigFrom({});
+  assertEquals(
+    [
+      defaults.transactionStateLogNumPartitions,
+      defaults.transactionMaxTimeoutMs,
+      defaults.transactionAbortTimedOutIntervalMs,
+    ],
+    [50, 900000, 10000],
+  );
+});
+
 Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
   const bad: [string, string, string][] = [
     ["num.partitions", "0", 'Invalid value "0" for configuration "num.partitions"'],
@@ -146,6 +173,21 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
     ["log.dirs", " , ", 'Invalid value " , " for configuration "log.dirs": empty'],
     ["cluster.id", "a b", 'Invalid value "a b" for configuration "cluster.id"'],
     ["group.max.size", "0", 'Invalid value "0" for configuration "group.max.size"'],
+    [
+      "transaction.state.log.num.partitions",
+      "0",
+      'Invalid value "0" for configuration "transaction.state.log.num.partitions"',
+    ],
+    [
+      "transaction.max.timeout.ms",
+      "soon",
+      'Invalid value "soon" for configuration "transaction.max.timeout.ms"',
+    ],
+    [
+      "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+      "-1",
+      'configuration "transaction.abort.timed.out.transaction.cleanup.interval.ms"',
+    ],
     [
       "log.cleaner.backoff.ms",
       "-5",

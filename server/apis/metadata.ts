@@ -9,7 +9,7 @@
 //   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
 //   name: INVALID_TOPIC_EXCEPTION.
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
-//   is reported with is_internal = true.
+//   and `__transaction_state` are reported with is_internal = true.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -23,6 +23,7 @@ import {
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
+import { TRANSACTION_STATE_TOPIC } from "../txn/mod.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
 
 type ResponseTopic = MetadataResponse["topics"][number];
@@ -57,7 +58,7 @@ function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
     errorCode: 0,
     name: t.name,
     topicId: t.id,
-    isInternal: t.name === CONSUMER_OFFSETS_TOPIC,
+    isInternal: t.name === CONSUMER_OFFSETS_TOPIC || t.name === TRANSACTION_STATE_TOPIC,
     partitions,
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   });
@@ -128,8 +129,11 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
           continue;
         }
         let t = broker.logs.topic(name);
-        // `__consumer_offsets` is created by the group coordinator, with its own settings.
-        if (t === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC) {
+        // The internal topics are created by their coordinators, with their own settings.
+        if (
+          t === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
+          name !== TRANSACTION_STATE_TOPIC
+        ) {
           try {
             t = await autoCreateTopic(broker, name);
           } catch (e) {

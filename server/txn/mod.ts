@@ -122,8 +122,8 @@ export async function openTransactionCoordinator(
   return txns;
 }
 
-// HOOK (until the broker owns one): one coordinator per broker, opened on first use and keyed
-// by the broker's LogManager; its timer stops when the broker starts closing.
+// For contexts without `txns` (handler tests build their own): one coordinator per engine,
+// opened on first use and keyed by the LogManager; its timer stops when the broker closes.
 const byLogs = new WeakMap<LogManager, Promise<TransactionCoordinator>>();
 
 /**
@@ -135,7 +135,7 @@ const byLogs = new WeakMap<LogManager, Promise<TransactionCoordinator>>();
  * @throws {EngineError} If `__transaction_state` cannot be read.
  */
 export function transactionCoordinatorOf(broker: BrokerContext): Promise<TransactionCoordinator> {
-  const own = (broker as BrokerContext & { readonly txns?: TransactionCoordinator }).txns;
+  const own = broker.txns;
   if (own !== undefined) return Promise.resolve(own);
   let p = byLogs.get(broker.logs);
   if (p === undefined) {

@@ -7,9 +7,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   interopTest,
+  PYTHON,
   requireClient,
   runClientScript,
   sharedBroker,
+  startBroker,
   uniqueTopic,
   withTimeout,
 } from "../harness.ts";
@@ -208,5 +210,126 @@ interopTest(
     // (3), or past the marker (4) once a fetch has skipped it.
     const at = committed.offsets["0"];
     assert(at === 3 || at === 4, `committed offset ${at}, expected 3 or 4`);
+  },
+);
+
+interopTest(
+  confluent,
+  "exactly once: consume-transform-produce worker SIGKILLed mid-transaction, then restarted",
+  async () => {
+    // Its own broker: short group session timeouts so the killed member leaves the group fast.
+    const b = await startBroker({ numPartitions: 1, groupMinSessionTimeoutMs: 500 });
+    try {
+      const input = uniqueTopic("eos-in");
+      const output = uniqueTopic("eos-out");
+      const n = 200;
+      const values = Array.from({ length: n }, (_, i) => `in-${String(i).padStart(3, "0")}`);
+      await runClientScript("confluent_txn_client.py", "transactions", {
+        bootstrap: b.bootstrap,
+        topic: input,
+        transactional_id: `tid-load-${input}`,
+        transactions: [{ values, commit: true }],
+      }, 60_000);
+      const job = {
+        bootstrap: b.bootstrap,
+        input,
+        output,
+        group: `g-${input}`,
+        transactional_id: `tid-eos-${input}`,
+        last: values[n - 1],
+        batch: 10,
+        pause_ms: 50,
+        session_timeout_ms: 1000,
+      };
+      const script = new URL("./clients/confluent_txn_client.py", import.meta.url).pathname;
+      const child = new Deno.Command(PYTHON, {
+        args: [script, "eos"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Response(child.stderr).text();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(JSON.stringify(job)));
+      await w.close();
+      // Kill once 3 transactions are committed and the 4th has written its records (open).
+      let committedBeforeKill = -1;
+      let killed = false;
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const watch = (async () => {
+        let buf = "";
+        for (;;) {
+          const { value, done } = await lines.read();
+          if (done) return;
+          buf += value;
+          let nl;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = JSON.parse(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+            if ("committed" in line) committedBeforeKill = line.committed;
+            if ("produced" in line && committedBeforeKill >= 30 && !killed) {
+              child.kill("SIGKILL");
+              killed = true;
+            }
+          }
+        }
+      })();
+      let status: Deno.CommandStatus;
+      try {
+        status = await withTimeout(child.status, 30_000, "eos worker before the kill");
+      } catch (e) {
+        if (!killed) child.kill("SIGKILL");
+        await child.status;
+        throw e;
+      } finally {
+        await watch.catch(() => {});
+      }
+      assert(killed, `the worker finished before it was killed\n${await stderr}`);
+      assertEquals(status.signal, "SIGKILL");
+      assertEquals(committedBeforeKill, 30);
+      // Same transactional id: InitProducerId fences the killed producer and aborts its open
+      // transaction; the group's committed offset says where to resume.
+      const r = await runClientScript<{ done: number }>(
+        "confluent_txn_client.py",
+        "eos",
+        job,
+        60_000,
+      );
+      assertEquals(r.done, n - committedBeforeKill);
+      const expected = values.map((v) => `OUT-${v.slice(3)}`);
+      const committed = await runClientScript<{ records: Rec[] }>(
+        "confluent_txn_client.py",
+        "consume",
+        {
+          bootstrap: b.bootstrap,
+          topic: output,
+          isolation: "read_committed",
+          count: n,
+          idle_ms: 1000,
+        },
+        60_000,
+      );
+      assertEquals(committed.records.map((x) => x.value), expected);
+      // The killed transaction's records are in the log, aborted: a read_uncommitted reader sees
+      // them again between the first 30 and the rest.
+      const all = await runClientScript<{ records: Rec[] }>(
+        "confluent_txn_client.py",
+        "consume",
+        {
+          bootstrap: b.bootstrap,
+          topic: output,
+          isolation: "read_uncommitted",
+          count: n + 10,
+          idle_ms: 1000,
+        },
+        60_000,
+      );
+      assertEquals(all.records.map((x) => x.value), [
+        ...expected.slice(0, 40),
+        ...expected.slice(30),
+      ]);
+    } finally {
+      await b.close();
+    }
   },
 );

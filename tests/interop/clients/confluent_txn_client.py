@@ -17,6 +17,15 @@ COMMAND:
                 -> {"copied": n}: consume-transform-produce as a group member: read `count`
                 records of `input`, write them to `output` and commit the input offsets in one
                 transaction.
+  eos           {"bootstrap", "input", "output", "group", "transactional_id", "last",
+                 "batch", "pause_ms"}
+                -> {"done": n}: exactly-once worker: a group member (read_committed) that copies
+                `input` to `output` as "OUT-" + value[3:] (partition 0), `batch` records per
+                transaction with send_offsets_to_transaction, until it has committed the record
+                whose value is `last`. Progress lines on stdout, flushed:
+                {"produced": n} once a transaction's records are acknowledged (still open, it
+                then waits `pause_ms` before committing), {"committed": n} after each commit
+                (n = records this run).
 Any failure prints {"error": "<what failed>: <detail>"} and exits 1.
 """
 
@@ -99,6 +108,57 @@ def copy(req):
     return {"copied": len(got)}
 
 
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def eos(req):
+    p = producer(req)
+    c = Consumer({
+        "bootstrap.servers": req["bootstrap"],
+        "group.id": req["group"],
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        "session.timeout.ms": req.get("session_timeout_ms", 2000),
+        "heartbeat.interval.ms": 200,
+    })
+    done = 0
+    try:
+        c.subscribe([req["input"]])
+        pending = []
+        finished = False
+        deadline = time.time() + 60
+        while not finished:
+            if time.time() > deadline:
+                raise RuntimeError("copied %d records in 60 s without reaching %r"
+                                   % (done, req["last"]))
+            m = c.poll(0.1)
+            if m is not None and not m.error():
+                pending.append(m)
+            last_seen = pending and pending[-1].value().decode() == req["last"]
+            if len(pending) < req["batch"] and not last_seen:
+                continue
+            p.begin_transaction()
+            for r in pending:
+                p.produce(req["output"], value=b"OUT-" + r.value()[3:], partition=0)
+            if p.flush(20) != 0:
+                raise RuntimeError("records still unacknowledged after 20 s")
+            emit({"produced": done + len(pending)})
+            time.sleep(req.get("pause_ms", 0) / 1000)
+            p.send_offsets_to_transaction(
+                c.position(c.assignment()), c.consumer_group_metadata(), 20)
+            p.commit_transaction(20)
+            done += len(pending)
+            emit({"committed": done})
+            finished = bool(last_seen)
+            pending = []
+    finally:
+        c.close()
+    return {"done": done}
+
+
 def consume(req):
     c = Consumer({
         "bootstrap.servers": req["bootstrap"],
@@ -136,6 +196,7 @@ def main():
             "consume": consume,
             "offsets_in_txn": offsets_in_txn,
             "copy": copy,
+            "eos": eos,
         }[cmd]
         print(json.dumps(fn(req)))
     except Exception as e:  # noqa: BLE001 - report everything as JSON

@@ -238,7 +238,10 @@ interopTest(
         transactional_id: `tid-eos-${input}`,
         last: values[n - 1],
         batch: 10,
-        pause_ms: 50,
+        // The 4th transaction stays open for 20 s after its records are written; the test kills
+        // the worker in that window, so the kill always lands inside an open transaction.
+        pause_at: 30,
+        pause_ms: 20_000,
         session_timeout_ms: 1000,
       };
       const script = new URL("./clients/confluent_txn_client.py", import.meta.url).pathname;
@@ -292,7 +295,7 @@ interopTest(
       const r = await runClientScript<{ done: number }>(
         "confluent_txn_client.py",
         "eos",
-        job,
+        { ...job, pause_at: -1 },
         60_000,
       );
       assertEquals(r.done, n - committedBeforeKill);

@@ -18,14 +18,14 @@ COMMAND:
                 records of `input`, write them to `output` and commit the input offsets in one
                 transaction.
   eos           {"bootstrap", "input", "output", "group", "transactional_id", "last",
-                 "batch", "pause_ms"}
+                 "batch", "pause_at", "pause_ms"}
                 -> {"done": n}: exactly-once worker: a group member (read_committed) that copies
                 `input` to `output` as "OUT-" + value[3:] (partition 0), `batch` records per
                 transaction with send_offsets_to_transaction, until it has committed the record
                 whose value is `last`. Progress lines on stdout, flushed:
-                {"produced": n} once a transaction's records are acknowledged (still open, it
-                then waits `pause_ms` before committing), {"committed": n} after each commit
-                (n = records this run).
+                {"produced": n} once a transaction's records are acknowledged (still open; if
+                `pause_at` records were committed before it, the worker then waits `pause_ms`
+                before committing), {"committed": n} after each commit (n = records this run).
 Any failure prints {"error": "<what failed>: <detail>"} and exits 1.
 """
 
@@ -146,7 +146,8 @@ def eos(req):
             if p.flush(20) != 0:
                 raise RuntimeError("records still unacknowledged after 20 s")
             emit({"produced": done + len(pending)})
-            time.sleep(req.get("pause_ms", 0) / 1000)
+            if done == req.get("pause_at", -1):
+                time.sleep(req.get("pause_ms", 0) / 1000)
             p.send_offsets_to_transaction(
                 c.position(c.assignment()), c.consumer_group_metadata(), 20)
             p.commit_transaction(20)

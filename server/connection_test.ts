@@ -14,8 +14,10 @@ import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from 
 const AV = { clientSoftwareName: "sluice-test", clientSoftwareVersion: "1" };
 
 /** Poll `cond` until it holds; fails (naming `what`) after ~20 s so a bug cannot hang. */
+/** Polls `cond` every 10 ms; the 60 s bound only protects against a hang (never a timing check). */
 async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     if (cond()) return;
     await new Promise((r) => setTimeout(r, 10));
   }

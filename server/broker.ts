@@ -248,6 +248,7 @@ export class Broker {
       this.#unsubscribe();
       this.#ctx.fetchSessions.clear();
       this.#ctx.txns?.close();
+      await this.#ctx.txns?.drain();
       this.#ctx.groups.close();
       await this.#ctx.logs.close();
       this.#log.info(`Sluice broker ${this.config.nodeId} stopped; logs flushed`);

@@ -205,6 +205,7 @@ export class TransactionCoordinator {
   readonly #ongoing = new Map<string, Map<number, number>>();
   readonly #aborted = new Map<string, AbortedTxn[]>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  #sweep: Promise<unknown> = Promise.resolve();
   #closed = false;
 
   /**
@@ -365,7 +366,7 @@ export class TransactionCoordinator {
   start(): void {
     if (this.#timer !== undefined || this.#closed) return;
     const timer = setInterval(() => {
-      this.abortTimedOut().catch((e) =>
+      this.#sweep = this.abortTimedOut().catch((e) =>
         this.#logger?.error(`Aborting timed-out transactions failed: ${e?.message ?? e}`)
       );
     }, this.#config.abortTimedOutIntervalMs);
@@ -378,6 +379,17 @@ export class TransactionCoordinator {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * Wait until the timed-out transaction sweep and every request in progress have finished
+   * writing (call after `close()` and before closing the engine).
+   *
+   * @returns Resolves when nothing is in progress.
+   */
+  async drain(): Promise<void> {
+    await this.#sweep;
+    while (this.#locks.size > 0) await Promise.allSettled([...this.#locks.values()]);
   }
 
   #locked<T>(id: string, fn: () => Promise<T>): Promise<T> {

@@ -11,14 +11,13 @@
  * @module
  */
 
-import type { LogManager, PartitionLog } from "../../engine/mod.ts";
+import type { LogManager } from "../../engine/mod.ts";
+import { InternalTopic } from "../internal_topic.ts";
 import type { CoordinatorLog } from "./coordinator.ts";
-import { decodeRecordBatches, encodeRecordBatch, nextOffsetAfter } from "./records.ts";
 import {
   type CoordinatorRecord,
   decodeCoordinatorRecord,
   encodeCoordinatorRecord,
-  partitionForGroup,
 } from "./schemas.ts";
 
 /** The internal topic's name. */
@@ -35,9 +34,6 @@ export interface OffsetStoreOptions {
   /** Clock for record timestamps. Default `Date.now`. */
   now?: () => number;
 }
-
-/** Reads per replay step. */
-const READ_BYTES = 1 << 20;
 
 /**
  * The `__consumer_offsets` topic as the coordinator's durable log.
@@ -64,25 +60,10 @@ const READ_BYTES = 1 << 20;
  * ```
  */
 export class OffsetStore implements CoordinatorLog {
-  readonly #logs: LogManager;
-  readonly #partitions: number;
-  readonly #segmentBytes: number;
-  readonly #warn: (message: string) => void;
-  readonly #now: () => number;
-  #creating: Promise<void> | null = null;
+  readonly #topic: InternalTopic;
 
-  private constructor(
-    logs: LogManager,
-    partitions: number,
-    segmentBytes: number,
-    warn: (m: string) => void,
-    now: () => number,
-  ) {
-    this.#logs = logs;
-    this.#partitions = partitions;
-    this.#segmentBytes = segmentBytes;
-    this.#warn = warn;
-    this.#now = now;
+  private constructor(topic: InternalTopic) {
+    this.#topic = topic;
   }
 
   /**
@@ -95,52 +76,29 @@ export class OffsetStore implements CoordinatorLog {
    * @returns The store.
    */
   static open(logs: LogManager, options: OffsetStoreOptions = {}): Promise<OffsetStore> {
-    const wanted = options.numPartitions ?? 50;
-    const warn = options.warn ?? ((m: string) => console.warn(m));
-    const info = logs.topic(CONSUMER_OFFSETS_TOPIC);
-    if (info !== undefined && info.partitions !== wanted) {
-      warn(
-        `${CONSUMER_OFFSETS_TOPIC} has ${info.partitions} partitions, not ` +
-          `offsets.topic.num.partitions=${wanted}; using ${info.partitions}`,
-      );
-    }
-    return Promise.resolve(
-      new OffsetStore(
-        logs,
-        info?.partitions ?? wanted,
-        options.segmentBytes ?? 104857600,
-        warn,
-        options.now ?? Date.now,
-      ),
-    );
+    const topic = new InternalTopic(logs, {
+      name: CONSUMER_OFFSETS_TOPIC,
+      partitions: options.numPartitions ?? 50,
+      partitionsConfig: "offsets.topic.num.partitions",
+      configs: {
+        "cleanup.policy": "compact",
+        "segment.bytes": String(options.segmentBytes ?? 104857600),
+        "compression.type": "producer",
+      },
+      warn: options.warn,
+      now: options.now,
+    });
+    return Promise.resolve(new OffsetStore(topic));
   }
 
   /** Whether `__consumer_offsets` exists yet. */
   get created(): boolean {
-    return this.#logs.topic(CONSUMER_OFFSETS_TOPIC) !== undefined;
-  }
-
-  #ensureTopic(): Promise<void> {
-    if (this.created) return Promise.resolve();
-    this.#creating ??= (async () => {
-      try {
-        await this.#logs.createTopic(CONSUMER_OFFSETS_TOPIC, this.#partitions, {
-          "cleanup.policy": "compact",
-          "segment.bytes": String(this.#segmentBytes),
-          "compression.type": "producer",
-        });
-      } catch (e) {
-        if (!this.created) throw e; // created meanwhile (e.g. TOPIC_ALREADY_EXISTS) is fine
-      } finally {
-        this.#creating = null;
-      }
-    })();
-    return this.#creating;
+    return this.#topic.created;
   }
 
   /** Number of partitions of `__consumer_offsets`. */
   get partitions(): number {
-    return this.#partitions;
+    return this.#topic.partitions;
   }
 
   /**
@@ -150,17 +108,7 @@ export class OffsetStore implements CoordinatorLog {
    * @returns The partition index.
    */
   partitionFor(groupId: string): number {
-    return partitionForGroup(groupId, this.#partitions);
-  }
-
-  #log(partition: number): PartitionLog {
-    const log = this.#logs.partition(CONSUMER_OFFSETS_TOPIC, partition);
-    if (log === undefined) {
-      throw new Error(
-        `Cannot use ${CONSUMER_OFFSETS_TOPIC}-${partition}: the partition does not exist`,
-      );
-    }
-    return log;
+    return this.#topic.partitionFor(groupId);
   }
 
   /**
@@ -172,10 +120,7 @@ export class OffsetStore implements CoordinatorLog {
    * @throws {EngineError} If the append fails.
    */
   async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.#ensureTopic();
-    const batch = encodeRecordBatch(records.map(encodeCoordinatorRecord), this.#now());
-    await this.#log(this.partitionFor(groupId)).append(batch);
+    await this.#topic.append(groupId, records.map(encodeCoordinatorRecord));
   }
 
   /**
@@ -187,50 +132,7 @@ export class OffsetStore implements CoordinatorLog {
    * @returns The records.
    * @throws {EngineError} On an I/O failure.
    */
-  async load(): Promise<CoordinatorRecord[]> {
-    const out: CoordinatorRecord[] = [];
-    if (!this.created) return out;
-    for (let p = 0; p < this.#partitions; p++) {
-      const log = this.#log(p);
-      let offset = log.logStartOffset;
-      let budget = READ_BYTES;
-      while (offset < log.highWatermark) {
-        const { records } = await log.read(offset, budget);
-        const next = nextOffsetAfter(records);
-        if (next === null) {
-          if (records.length === 0 && budget >= 1 << 30) break;
-          budget *= 2; // a batch larger than the budget
-          continue;
-        }
-        budget = READ_BYTES;
-        let decoded;
-        try {
-          decoded = decodeRecordBatches(records, offset);
-        } catch (e) {
-          this.#warn(
-            `Skipping unreadable batches in ${CONSUMER_OFFSETS_TOPIC}-${p} from offset ${offset}: ${
-              e instanceof Error ? e.message : e
-            }`,
-          );
-          offset = next;
-          continue;
-        }
-        for (const r of decoded) {
-          if (r.key === null) continue;
-          try {
-            const rec = decodeCoordinatorRecord(r.key, r.value);
-            if (rec !== null) out.push(rec);
-          } catch (e) {
-            this.#warn(
-              `Skipping record ${CONSUMER_OFFSETS_TOPIC}-${p}@${r.offset}: ${
-                e instanceof Error ? e.message : e
-              }`,
-            );
-          }
-        }
-        offset = Math.max(next, offset + 1);
-      }
-    }
-    return out;
+  load(): Promise<CoordinatorRecord[]> {
+    return this.#topic.load((r) => decodeCoordinatorRecord(r.key!, r.value));
   }
 }

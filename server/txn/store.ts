@@ -8,14 +8,13 @@
  * @module
  */
 
-import type { LogManager, PartitionLog } from "../../engine/mod.ts";
-import { decodeRecordBatches, encodeRecordBatch, nextOffsetAfter } from "../group/records.ts";
+import type { LogManager } from "../../engine/mod.ts";
+import { InternalTopic } from "../internal_topic.ts";
 import {
   decodeTransactionLogKey,
   decodeTransactionLogValue,
   encodeTransactionLogKey,
   encodeTransactionLogValue,
-  partitionForTransactionalId,
   type TransactionLogValue,
 } from "./schemas.ts";
 
@@ -42,8 +41,6 @@ export interface TransactionLogRecord {
   value: TransactionLogValue | null;
 }
 
-const READ_BYTES = 1 << 20;
-
 /**
  * The `__transaction_state` topic as the transaction coordinator's durable log.
  *
@@ -68,27 +65,22 @@ const READ_BYTES = 1 << 20;
  * ```
  */
 export class TransactionStateStore {
-  readonly #logs: LogManager;
-  readonly #partitions: number;
-  readonly #segmentBytes: number;
-  readonly #warn: (message: string) => void;
-  readonly #now: () => number;
-  #creating: Promise<void> | null = null;
+  readonly #topic: InternalTopic;
 
   private constructor(logs: LogManager, options: TransactionStateStoreOptions) {
-    this.#logs = logs;
-    this.#warn = options.warn ?? ((m: string) => console.warn(m));
-    const wanted = options.numPartitions ?? 50;
-    const info = logs.topic(TRANSACTION_STATE_TOPIC);
-    if (info !== undefined && info.partitions !== wanted) {
-      this.#warn(
-        `${TRANSACTION_STATE_TOPIC} has ${info.partitions} partitions, not ` +
-          `transaction.state.log.num.partitions=${wanted}; using ${info.partitions}`,
-      );
-    }
-    this.#partitions = info?.partitions ?? wanted;
-    this.#segmentBytes = options.segmentBytes ?? 104857600;
-    this.#now = options.now ?? Date.now;
+    this.#topic = new InternalTopic(logs, {
+      name: TRANSACTION_STATE_TOPIC,
+      partitions: options.numPartitions ?? 50,
+      partitionsConfig: "transaction.state.log.num.partitions",
+      configs: {
+        "cleanup.policy": "compact",
+        "segment.bytes": String(options.segmentBytes ?? 104857600),
+        "compression.type": "uncompressed",
+        "min.insync.replicas": "1",
+      },
+      warn: options.warn,
+      now: options.now,
+    });
   }
 
   /**
@@ -104,12 +96,12 @@ export class TransactionStateStore {
 
   /** Number of partitions of `__transaction_state`. */
   get partitions(): number {
-    return this.#partitions;
+    return this.#topic.partitions;
   }
 
   /** Whether `__transaction_state` exists yet. */
   get created(): boolean {
-    return this.#logs.topic(TRANSACTION_STATE_TOPIC) !== undefined;
+    return this.#topic.created;
   }
 
   /**
@@ -119,36 +111,7 @@ export class TransactionStateStore {
    * @returns The partition index.
    */
   partitionFor(transactionalId: string): number {
-    return partitionForTransactionalId(transactionalId, this.#partitions);
-  }
-
-  #ensureTopic(): Promise<void> {
-    if (this.created) return Promise.resolve();
-    this.#creating ??= (async () => {
-      try {
-        await this.#logs.createTopic(TRANSACTION_STATE_TOPIC, this.#partitions, {
-          "cleanup.policy": "compact",
-          "segment.bytes": String(this.#segmentBytes),
-          "compression.type": "uncompressed",
-          "min.insync.replicas": "1",
-        });
-      } catch (e) {
-        if (!this.created) throw e;
-      } finally {
-        this.#creating = null;
-      }
-    })();
-    return this.#creating;
-  }
-
-  #log(partition: number): PartitionLog {
-    const log = this.#logs.partition(TRANSACTION_STATE_TOPIC, partition);
-    if (log === undefined) {
-      throw new Error(
-        `Cannot use ${TRANSACTION_STATE_TOPIC}-${partition}: the partition does not exist`,
-      );
-    }
-    return log;
+    return this.#topic.partitionFor(transactionalId);
   }
 
   /**
@@ -159,12 +122,10 @@ export class TransactionStateStore {
    * @throws {EngineError} If the append fails.
    */
   async append(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
-    await this.#ensureTopic();
-    const batch = encodeRecordBatch([{
+    await this.#topic.append(transactionalId, [{
       key: encodeTransactionLogKey(transactionalId),
       value: value === null ? null : encodeTransactionLogValue(value),
-    }], this.#now());
-    await this.#log(this.partitionFor(transactionalId)).append(batch);
+    }]);
   }
 
   /**
@@ -174,52 +135,10 @@ export class TransactionStateStore {
    * @returns The records.
    * @throws {EngineError} On an I/O failure.
    */
-  async load(): Promise<TransactionLogRecord[]> {
-    const out: TransactionLogRecord[] = [];
-    if (!this.created) return out;
-    for (let p = 0; p < this.#partitions; p++) {
-      const log = this.#log(p);
-      let offset = log.logStartOffset;
-      let budget = READ_BYTES;
-      while (offset < log.highWatermark) {
-        const { records } = await log.read(offset, budget);
-        const next = nextOffsetAfter(records);
-        if (next === null) {
-          if (records.length === 0 && budget >= 1 << 30) break;
-          budget *= 2;
-          continue;
-        }
-        budget = READ_BYTES;
-        let decoded;
-        try {
-          decoded = decodeRecordBatches(records, offset);
-        } catch (e) {
-          this.#warn(
-            `Skipping unreadable batches in ${TRANSACTION_STATE_TOPIC}-${p} from offset ${offset}: ${
-              e instanceof Error ? e.message : e
-            }`,
-          );
-          offset = next;
-          continue;
-        }
-        for (const r of decoded) {
-          if (r.key === null) continue;
-          try {
-            out.push({
-              transactionalId: decodeTransactionLogKey(r.key),
-              value: r.value === null ? null : decodeTransactionLogValue(r.value),
-            });
-          } catch (e) {
-            this.#warn(
-              `Skipping record ${TRANSACTION_STATE_TOPIC}-${p}@${r.offset}: ${
-                e instanceof Error ? e.message : e
-              }`,
-            );
-          }
-        }
-        offset = Math.max(next, offset + 1);
-      }
-    }
-    return out;
+  load(): Promise<TransactionLogRecord[]> {
+    return this.#topic.load((r): TransactionLogRecord => ({
+      transactionalId: decodeTransactionLogKey(r.key!),
+      value: r.value === null ? null : decodeTransactionLogValue(r.value),
+    }));
   }
 }

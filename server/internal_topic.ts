@@ -1,0 +1,224 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The machinery shared by the broker's internal compacted topics (`__consumer_offsets`,
+ * `__transaction_state`): create the topic on first use, pick a key's partition with Java's
+ * string hash, append records as one batch, and replay every partition from its log start offset
+ * to its high watermark.
+ *
+ * @module
+ */
+
+import type { LogManager, PartitionLog } from "../engine/mod.ts";
+import {
+  type DecodedInternalRecord,
+  decodeRecordBatches,
+  encodeRecordBatch,
+  type InternalRecord,
+  nextOffsetAfter,
+} from "./group/records.ts";
+import { javaStringHashCode } from "./group/schemas.ts";
+
+/** Options of {@linkcode InternalTopic}. */
+export interface InternalTopicOptions {
+  /** The topic's name, e.g. `__consumer_offsets`. */
+  name: string;
+  /** Partition count for a new topic (an existing topic keeps its own). */
+  partitions: number;
+  /**
+   * Name of the broker setting behind `partitions` (e.g. `offsets.topic.num.partitions`), used
+   * in the warning when an existing topic has another partition count.
+   */
+  partitionsConfig: string;
+  /** Topic configs for creation (`cleanup.policy`, `segment.bytes`, ...). */
+  configs: Record<string, string>;
+  /** Where to report skipped records and mismatches. Default `console.warn`. */
+  warn?: (message: string) => void;
+  /** Clock for record timestamps. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Reads per replay step. */
+const READ_BYTES = 1 << 20;
+/** Largest read budget tried for one batch before giving up on a partition. */
+const MAX_READ_BYTES = 1 << 30;
+
+/**
+ * An internal compacted topic, created on first append.
+ *
+ * @example Append, reopen, replay
+ * ```ts
+ * import { LogManager } from "../engine/mod.ts";
+ * import { InternalTopic } from "./internal_topic.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const options = {
+ *   name: "__example", partitions: 3, partitionsConfig: "example.num.partitions",
+ *   configs: { "cleanup.policy": "compact" },
+ * };
+ * let logs = await LogManager.open(dir);
+ * let topic = new InternalTopic(logs, options);
+ * await topic.append("k", [{ key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
+ * await logs.close();
+ * logs = await LogManager.open(dir);
+ * topic = new InternalTopic(logs, options);
+ * const loaded = await topic.load((r) => r.value);
+ * console.assert(loaded.length === 1 && loaded[0]![0] === 2);
+ * await logs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class InternalTopic {
+  readonly #logs: LogManager;
+  readonly #name: string;
+  readonly #partitions: number;
+  readonly #configs: Record<string, string>;
+  readonly #warn: (message: string) => void;
+  readonly #now: () => number;
+  #creating: Promise<void> | null = null;
+
+  /**
+   * Wrap the topic (not created here). An existing topic keeps its partition count; a different
+   * `partitions` is reported through `warn`.
+   *
+   * @param logs The storage engine.
+   * @param options Name, partition count, configs, warning sink, clock.
+   */
+  constructor(logs: LogManager, options: InternalTopicOptions) {
+    this.#logs = logs;
+    this.#name = options.name;
+    this.#configs = options.configs;
+    this.#warn = options.warn ?? ((m: string) => console.warn(m));
+    this.#now = options.now ?? Date.now;
+    const info = logs.topic(options.name);
+    if (info !== undefined && info.partitions !== options.partitions) {
+      this.#warn(
+        `${options.name} has ${info.partitions} partitions, not ` +
+          `${options.partitionsConfig}=${options.partitions}; using ${info.partitions}`,
+      );
+    }
+    this.#partitions = info?.partitions ?? options.partitions;
+  }
+
+  /** The topic's name. */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** Number of partitions (the existing topic's, else the configured count). */
+  get partitions(): number {
+    return this.#partitions;
+  }
+
+  /** Whether the topic exists yet. */
+  get created(): boolean {
+    return this.#logs.topic(this.#name) !== undefined;
+  }
+
+  /**
+   * The partition of a key, as Kafka computes it: `toPositive(key.hashCode()) % partitions`.
+   *
+   * @param key The key (group id, transactional id).
+   * @returns The partition index.
+   */
+  partitionFor(key: string): number {
+    return (javaStringHashCode(key) & 0x7fffffff) % this.#partitions;
+  }
+
+  /**
+   * Create the topic if it does not exist yet (concurrent calls share one creation).
+   *
+   * @throws {EngineError} If the creation fails and the topic still does not exist.
+   */
+  ensure(): Promise<void> {
+    if (this.created) return Promise.resolve();
+    this.#creating ??= (async () => {
+      try {
+        await this.#logs.createTopic(this.#name, this.#partitions, this.#configs);
+      } catch (e) {
+        if (!this.created) throw e; // created meanwhile (e.g. TOPIC_ALREADY_EXISTS) is fine
+      } finally {
+        this.#creating = null;
+      }
+    })();
+    return this.#creating;
+  }
+
+  #log(partition: number): PartitionLog {
+    const log = this.#logs.partition(this.#name, partition);
+    if (log === undefined) {
+      throw new Error(`Cannot use ${this.#name}-${partition}: the partition does not exist`);
+    }
+    return log;
+  }
+
+  /**
+   * Append records as one batch to the key's partition, creating the topic first if needed.
+   * Resolves once the engine made them visible.
+   *
+   * @param key The key selecting the partition.
+   * @param records The records (none: no-op).
+   * @throws {EngineError} If the creation or the append fails.
+   */
+  async append(key: string, records: InternalRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.ensure();
+    const batch = encodeRecordBatch(records, this.#now());
+    await this.#log(this.partitionFor(key)).append(batch);
+  }
+
+  /**
+   * Read every partition from its log start offset to its high watermark, oldest first within
+   * each partition, and map each keyed record through `decode` (`null`: skip it). Batches that
+   * cannot be read and records `decode` throws on are reported through `warn` and skipped.
+   *
+   * @param decode Turns a record into a value, or `null` to skip it.
+   * @returns The decoded values, partition by partition.
+   * @throws {EngineError} On an I/O failure.
+   */
+  async load<T>(decode: (record: DecodedInternalRecord) => T | null): Promise<T[]> {
+    const out: T[] = [];
+    if (!this.created) return out;
+    for (let p = 0; p < this.#partitions; p++) {
+      const log = this.#log(p);
+      let offset = log.logStartOffset;
+      let budget = READ_BYTES;
+      while (offset < log.highWatermark) {
+        const { records } = await log.read(offset, budget);
+        const next = nextOffsetAfter(records);
+        if (next === null) {
+          if (records.length === 0 && budget >= MAX_READ_BYTES) break;
+          budget *= 2; // a batch larger than the budget
+          continue;
+        }
+        budget = READ_BYTES;
+        let decoded;
+        try {
+          decoded = decodeRecordBatches(records, offset);
+        } catch (e) {
+          this.#warn(
+            `Skipping unreadable batches in ${this.#name}-${p} from offset ${offset}: ${
+              e instanceof Error ? e.message : e
+            }`,
+          );
+          offset = next;
+          continue;
+        }
+        for (const r of decoded) {
+          if (r.key === null) continue;
+          try {
+            const value = decode(r);
+            if (value !== null) out.push(value);
+          } catch (e) {
+            this.#warn(
+              `Skipping record ${this.#name}-${p}@${r.offset}: ${
+                e instanceof Error ? e.message : e
+              }`,
+            );
+          }
+        }
+        offset = Math.max(next, offset + 1);
+      }
+    }
+    return out;
+  }
+}

@@ -9,6 +9,9 @@
 
 import { Reader, Writer } from "../../protocol/primitives.ts";
 import { crc32c } from "../../wasm/mod.ts";
+import { javaStringHashCode } from "../group/schemas.ts";
+
+export { javaStringHashCode };
 
 /** Kafka's transaction states, in the order of their on-disk byte (`TransactionState.id`). */
 export const TXN_STATES = [
@@ -44,24 +47,6 @@ export interface TransactionLogValue {
   lastUpdateTimestamp: number;
   /** Start of the current transaction (ms), or -1. */
   startTimestamp: number;
-}
-
-/**
- * Java's `String.hashCode` over UTF-16 code units, as a signed 32-bit integer.
- *
- * @example
- * ```ts
- * import { javaStringHashCode } from "./schemas.ts";
- * console.assert(javaStringHashCode("abc") === 96354);
- * ```
- *
- * @param s The string.
- * @returns The hash.
- */
-export function javaStringHashCode(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-  return h;
 }
 
 /**

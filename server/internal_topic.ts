@@ -16,7 +16,7 @@ import {
   type InternalRecord,
   nextOffsetAfter,
 } from "./group/records.ts";
-import { javaStringHashCode } from "./group/schemas.ts";
+import { partitionForGroup } from "./group/schemas.ts";
 
 /** Options of {@linkcode InternalTopic}. */
 export interface InternalTopicOptions {
@@ -121,7 +121,7 @@ export class InternalTopic {
    * @returns The partition index.
    */
   partitionFor(key: string): number {
-    return (javaStringHashCode(key) & 0x7fffffff) % this.#partitions;
+    return partitionForGroup(key, this.#partitions);
   }
 
   /**

@@ -9,7 +9,7 @@
 
 import { Reader, Writer } from "../../protocol/primitives.ts";
 import { crc32c } from "../../wasm/mod.ts";
-import { javaStringHashCode } from "../group/schemas.ts";
+import { javaStringHashCode, partitionForGroup } from "../group/schemas.ts";
 
 export { javaStringHashCode };
 
@@ -64,7 +64,7 @@ export interface TransactionLogValue {
  * @returns The partition.
  */
 export function partitionForTransactionalId(transactionalId: string, partitions: number): number {
-  return (javaStringHashCode(transactionalId) & 0x7fffffff) % partitions;
+  return partitionForGroup(transactionalId, partitions);
 }
 
 /**

@@ -722,16 +722,10 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number, options: ReadOptions = {}): Promise<ReadResult> {
     const what = `read from ${this.#name}`;
-    this.#check(what);
+    this.#checkReadOffset(what, offset);
     const lso = this.#lso;
     const leo = this.#leo;
     const hw = this.#hw;
-    if (!Number.isSafeInteger(offset) || offset < lso || offset > leo) {
-      throw new EngineError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `${what} failed: offset ${offset} is outside [${lso}, ${leo}]`,
-      );
-    }
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
       throw new EngineError(ErrorCode.INVALID_REQUEST, `${what} failed: bad maxBytes ${maxBytes}`);
     }
@@ -749,6 +743,17 @@ export class PartitionLog {
       throw storageError(`${what} failed`, e);
     }
     return empty;
+  }
+
+  /** Open log and `offset` within [logStartOffset, logEndOffset], else the read's error. */
+  #checkReadOffset(what: string, offset: number): void {
+    this.#check(what);
+    if (!Number.isSafeInteger(offset) || offset < this.#lso || offset > this.#leo) {
+      throw new EngineError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `${what} failed: offset ${offset} is outside [${this.#lso}, ${this.#leo}]`,
+      );
+    }
   }
 
   /**
@@ -775,16 +780,10 @@ export class PartitionLog {
     options: ReadOptions = {},
   ): Promise<ReadIntoResult> {
     const what = `read from ${this.#name}`;
-    this.#check(what);
+    this.#checkReadOffset(what, offset);
     const lso = this.#lso;
     const leo = this.#leo;
     const hw = this.#hw;
-    if (!Number.isSafeInteger(offset) || offset < lso || offset > leo) {
-      throw new EngineError(
-        ErrorCode.OFFSET_OUT_OF_RANGE,
-        `${what} failed: offset ${offset} is outside [${lso}, ${leo}]`,
-      );
-    }
     if (!(dest instanceof Uint8Array) || dest.length < BATCH_HEADER_SIZE) {
       throw new EngineError(
         ErrorCode.INVALID_REQUEST,

@@ -47,23 +47,32 @@ export class AppendWaiters {
   }
 
   /**
-   * Wait until one of `partitions` gets an append, `timeoutMs` passes, or `signal` aborts.
+   * Wait until one of `partitions` gets an append, `timeoutMs` passes, or a signal aborts.
+   * Registration is synchronous: an append after this call returns (even before the promise is
+   * awaited) wakes it.
    *
    * @param partitions `[topic, partition]` pairs to watch.
    * @param timeoutMs Longest wait.
-   * @param signal Ends the wait early (broker shutdown).
+   * @param signals End the wait early (broker shutdown, client gone); each is listened to
+   *   directly, so no combined signal is built per wait.
    * @returns Why the wait ended.
    */
   wait(
     partitions: Iterable<readonly [string, number]>,
     timeoutMs: number,
-    signal?: AbortSignal,
+    ...signals: (AbortSignal | undefined)[]
   ): Promise<"append" | "timeout" | "aborted"> {
-    if (signal?.aborted) return Promise.resolve("aborted");
+    for (const s of signals) if (s?.aborted) return Promise.resolve("aborted");
     return new Promise((resolve) => {
-      const keys = new Set<string>();
-      for (const [t, p] of partitions) keys.add(partitionKey(t, p));
+      const keys: string[] = [];
+      for (const [t, p] of partitions) {
+        const k = partitionKey(t, p);
+        if (!keys.includes(k)) keys.push(k);
+      }
+      let ended = false;
       const done = (why: "append" | "timeout" | "aborted") => {
+        if (ended) return;
+        ended = true;
         for (const k of keys) {
           const set = this.#byPartition.get(k);
           if (set === undefined) continue;
@@ -71,7 +80,7 @@ export class AppendWaiters {
           if (set.size === 0) this.#byPartition.delete(k);
         }
         clearTimeout(timer);
-        signal?.removeEventListener("abort", wakeAbort);
+        for (const s of signals) s?.removeEventListener("abort", wakeAbort);
         resolve(why);
       };
       const wakeAppend = () => done("append");
@@ -81,7 +90,7 @@ export class AppendWaiters {
         if (set === undefined) this.#byPartition.set(k, set = new Set());
         set.add(wakeAppend);
       }
-      signal?.addEventListener("abort", wakeAbort, { once: true });
+      for (const s of signals) s?.addEventListener("abort", wakeAbort, { once: true });
       const timer = setTimeout(() => done("timeout"), Math.max(0, timeoutMs));
     });
   }

@@ -14,7 +14,7 @@
 
 import { Buffer } from "node:buffer";
 import { Client, Consumer, Producer } from "../../client/mod.ts";
-import { makeValue, nowMicros, type ProduceStats, SeqTracker } from "./payload.ts";
+import { cpuSeconds, makeValue, nowMicros, type ProduceStats, SeqTracker } from "./payload.ts";
 
 /** One send: its records, each with value and partition. */
 interface Chunk {
@@ -49,6 +49,7 @@ async function produceWith(
   const inFlight = new Set<Promise<void>>();
   let acked = 0, errors = 0, firstError = "";
   const start = performance.now();
+  const cpu0 = cpuSeconds();
   let seq = 0;
   while (seq < records) {
     let n = Math.min(chunkRecords, records - seq);
@@ -99,6 +100,7 @@ async function produceWith(
     firstError,
     bytes: records * size,
     seconds: (performance.now() - start) / 1000,
+    cpuSeconds: cpuSeconds() - cpu0,
   };
 }
 

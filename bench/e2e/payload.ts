@@ -8,6 +8,8 @@
  * @module
  */
 
+import process from "node:process";
+
 /** Bytes of the header at the start of every value. */
 export const HEADER_BYTES = 16;
 
@@ -18,6 +20,17 @@ export const HEADER_BYTES = 16;
  */
 export function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/**
+ * CPU seconds this process has used so far, every thread, user + system (as `rdkafka_perf.c`'s
+ * `getrusage`).
+ *
+ * @returns Seconds.
+ */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /**
@@ -126,6 +139,8 @@ export interface ConsumeStats extends LatencySummary {
   firstError: string;
   /** Seconds from {@linkcode SeqTracker.start} ("ready") to the last record received. */
   seconds: number;
+  /** CPU seconds of the consumer process (every thread) from "ready" to the report. */
+  cpuSeconds: number;
 }
 
 /**
@@ -152,6 +167,7 @@ export class SeqTracker {
   #foreign = 0;
   #first = 0;
   #last = 0;
+  #cpu0 = -1;
   /** Fetch errors seen by the caller. */
   errors = 0;
   /** The first error seen by the caller. */
@@ -171,6 +187,7 @@ export class SeqTracker {
   /** Marks the start of consumption (when the consumer is ready); `seconds` count from here. */
   start(): void {
     if (this.#first === 0) this.#first = performance.now();
+    if (this.#cpu0 < 0) this.#cpu0 = cpuSeconds();
   }
 
   /** Whether every expected record arrived. */
@@ -222,6 +239,7 @@ export class SeqTracker {
       errors: this.errors,
       firstError: this.firstError,
       seconds: this.#consumed === 0 ? 0 : (this.#last - this.#first) / 1000,
+      cpuSeconds: this.#cpu0 < 0 ? 0 : cpuSeconds() - this.#cpu0,
       ...percentiles(this.#latencies.subarray(0, this.#unique)),
     };
   }
@@ -243,4 +261,6 @@ export interface ProduceStats {
   bytes: number;
   /** Seconds from the first send to the last acknowledgement. */
   seconds: number;
+  /** CPU seconds of the producer process (every thread) over those seconds. */
+  cpuSeconds: number;
 }

@@ -1,6 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import assert from "node:assert/strict";
-import { makeValue, percentiles, readStamp, SeqTracker, stampValue } from "./payload.ts";
+import {
+  cpuSeconds,
+  makeValue,
+  percentiles,
+  readStamp,
+  SeqTracker,
+  stampValue,
+} from "./payload.ts";
 
 Deno.test("payload: stamp round-trips times beyond 32 bits and large sequence numbers", () => {
   const v = makeValue(100);
@@ -44,4 +51,15 @@ Deno.test("payload: SeqTracker counts distinct, duplicate and foreign records", 
     [s.records, s.consumed, s.unique, s.duplicates, s.foreign, s.p50Us, s.maxUs],
     [3, 5, 3, 1, 2, 50, 300],
   );
+});
+
+Deno.test("payload: SeqTracker counts this process's CPU from start() on", () => {
+  const t = new SeqTracker(1);
+  assert.equal(t.stats().cpuSeconds, 0); // not started
+  t.start();
+  const before = cpuSeconds();
+  let x = 0;
+  while (cpuSeconds() - before < 0.02) x++; // burn at least 20 ms of CPU
+  const s = t.stats();
+  assert.ok(x > 0 && s.cpuSeconds >= 0.02 && s.cpuSeconds < 10, String(s.cpuSeconds));
 });

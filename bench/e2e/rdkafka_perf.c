@@ -11,7 +11,8 @@
  * else records are paced to RATE per second. The consumer reads every partition from offset 0
  * until it has RECORDS distinct sequence numbers (or nothing arrived for IDLE_MS), measures
  * end-to-end latency (receipt time - send time) and counts duplicates; its "seconds" run from
- * "ready" to the last record. Both modes print one JSON object on stdout; the consumer first
+ * "ready" to the last record. Both modes print one JSON object on stdout, with the process's CPU
+ * seconds (all threads) while producing or from "ready" on; the consumer first
  * prints {"ready":true} once every partition is being fetched.
  *
  * Built by the load tool with: cc -O2 -o rdkafka_perf rdkafka_perf.c -lrdkafka
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static int64_t now_us(void) {
@@ -33,6 +35,14 @@ static double mono_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of this process, every thread, user + system. */
+static double cpu_s(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 static void put64(unsigned char *p, uint64_t v) {
@@ -92,7 +102,7 @@ static int produce(const char *bootstrap, const char *topic, int partitions, lon
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
   unsigned char *buf = calloc(1, (size_t)size);
   for (int i = 16; i < size; i++) buf[i] = (unsigned char)('a' + i % 26);
-  double start = mono_s();
+  double start = mono_s(), cpu0 = cpu_s();
   int64_t start_us = now_us();
   for (long i = 0; i < records; i++) {
     if (rate > 0) {
@@ -125,9 +135,9 @@ static int produce(const char *bootstrap, const char *topic, int partitions, lon
   while (rd_kafka_outq_len(rk) > 0) rd_kafka_poll(rk, 50);
   double elapsed = mono_s() - start;
   printf("{\"mode\":\"produce\",\"records\":%ld,\"acked\":%ld,\"errors\":%ld,\"firstError\":\"%s\","
-         "\"bytes\":%ld,\"seconds\":%.6f,\"librdkafka\":\"%s\"}\n",
+         "\"bytes\":%ld,\"seconds\":%.6f,\"cpuSeconds\":%.3f,\"librdkafka\":\"%s\"}\n",
          records, delivered, delivery_errors, first_error, records * (long)size, elapsed,
-         rd_kafka_version_str());
+         cpu_s() - cpu0, rd_kafka_version_str());
   fflush(stdout);
   rd_kafka_topic_destroy(rkt);
   rd_kafka_destroy(rk);
@@ -184,7 +194,7 @@ static int consume(const char *bootstrap, const char *topic, int partitions, lon
   int64_t *lat = malloc(sizeof(int64_t) * (size_t)records);
   long consumed = 0, unique = 0, duplicates = 0, foreign = 0, errors = 0;
   rd_kafka_message_t *msgs[10000];
-  double start = mono_s(), last = start;
+  double start = mono_s(), last = start, cpu0 = cpu_s();
   char first_err[256] = "";
   while (unique < records) {
     /* Wait up to 100 ms for the first message, then take whatever else is already queued:
@@ -230,8 +240,9 @@ static int consume(const char *bootstrap, const char *topic, int partitions, lon
 #define PCT(q) (unique ? lat[(long)((double)(unique - 1) * (q))] : -1)
   printf("{\"mode\":\"consume\",\"records\":%ld,\"consumed\":%ld,\"unique\":%ld,\"duplicates\":%ld,"
          "\"foreign\":%ld,\"errors\":%ld,\"firstError\":\"%s\",\"seconds\":%.6f,"
-         "\"p50Us\":%lld,\"p99Us\":%lld,\"p999Us\":%lld,\"maxUs\":%lld,\"librdkafka\":\"%s\"}\n",
-         records, consumed, unique, duplicates, foreign, errors, first_err, elapsed,
+         "\"cpuSeconds\":%.3f,\"p50Us\":%lld,\"p99Us\":%lld,\"p999Us\":%lld,\"maxUs\":%lld,"
+         "\"librdkafka\":\"%s\"}\n",
+         records, consumed, unique, duplicates, foreign, errors, first_err, elapsed, cpu_s() - cpu0,
          (long long)PCT(0.5), (long long)PCT(0.99), (long long)PCT(0.999),
          (long long)(unique ? lat[unique - 1] : -1), rd_kafka_version_str());
   fflush(stdout);

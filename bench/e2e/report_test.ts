@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { renderPanels, renderReportSvg } from "./chart.ts";
 import {
   barChecks,
+  coresBusy,
   formatReport,
   keepFindings,
   markdownPage,
@@ -22,6 +23,7 @@ const consume = (p50Us: number, p99Us: number, p999Us: number) => ({
   errors: 0,
   firstError: "",
   seconds: 0.001,
+  cpuSeconds: 0.25,
   p50Us,
   p99Us,
   p999Us,
@@ -41,6 +43,7 @@ function result(workload: string, client: "rdkafka" | "sluice", recPerSec: numbe
       firstError: "",
       bytes: w.records * w.size,
       seconds: w.records / recPerSec,
+      cpuSeconds: 0.75,
     },
     e2e: consume(1500, 4000, 19_000),
     catchup: consume(1, 2, 3),
@@ -97,7 +100,7 @@ Deno.test("report: table cells", () => {
     "1.50",
     "4.00",
     "19.00",
-    "0.50",
+    "0.50/0.75/0.25",
     "100",
     "0.250",
     "0.500",
@@ -117,6 +120,32 @@ Deno.test("report: bar checks use the run's figures", () => {
   ]);
   assert.equal(barChecks(report)[3].measured, "500,000 vs 1,200,000 rec/s = 41.7%");
   assert.deepEqual(barChecks(report)[1].measured, "2,400,000 rec/s (1,000 records)");
+});
+
+Deno.test("report: the 1 KiB bar comes with its CPU budget (an info row, never met)", () => {
+  const rd1k = result("1kib", "rdkafka", 200_000); // 200 records of 1 KiB in 1 ms
+  rd1k.brokerCpuSeconds = 0.001024;
+  rd1k.produce!.cpuSeconds = 0.002048;
+  rd1k.e2e!.cpuSeconds = 0.000512;
+  const seqWrite = { bytes: 204_800, batchBytes: 262_144, seconds: 0.0001, mbPerSec: 2048 };
+  const bars = barChecks({
+    ...report,
+    baselines: [{
+      bytes: 204_800,
+      batchBytes: 262_144,
+      tcp: seqWrite,
+      write: seqWrite,
+      writeFsync: seqWrite,
+    }],
+    results: [rd1k],
+  });
+  assert.deepEqual(bars.map((b) => [b.measured, b.pass, b.info ?? false]), [
+    ["204.8 MB/s = 10.0% of 2048 MB/s", false, false],
+    ["broker 5.00, producer 10.00, consumer 2.50; 3.58 cores", false, true],
+  ]);
+  assert.equal(coresBusy({ ...rd1k, e2e: undefined }), NaN);
+  const text = formatReport({ ...report, results: [rd1k], baselines: [] });
+  assert.ok(text.includes("0.00/0.00/0.00"), text);
 });
 
 Deno.test("report: text and page name every row, failure and the machine", () => {

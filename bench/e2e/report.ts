@@ -122,11 +122,17 @@ export function barChecks(report: E2eReport): BarCheck[] {
   const base1k = rd1k &&
     report.baselines.find((b) => b.bytes === rd1k.workload.records * rd1k.workload.size);
   if (rd1k && base1k) {
+    const pct = (b: { mbPerSec: number }) => (100 * rd1k.produceMbPerSec / b.mbPerSec).toFixed(1);
+    const reused = base1k.writeReused;
     out.push({
       bar: "librdkafka producer, 1 KiB ≥ 60% of sequential write (no fsync)",
-      measured: `${rd1k.produceMbPerSec.toFixed(1)} MB/s = ${
-        (100 * rd1k.produceMbPerSec / base1k.write.mbPerSec).toFixed(1)
-      }% of ${base1k.write.mbPerSec.toFixed(0)} MB/s`,
+      measured:
+        `${rd1k.produceMbPerSec.toFixed(1)} MB/s = ${pct(base1k.write)}% of ${
+          base1k.write.mbPerSec.toFixed(0)
+        } MB/s (new file, kept)` +
+        (reused
+          ? `; ${pct(reused)}% of ${reused.mbPerSec.toFixed(0)} MB/s into just-freed pages`
+          : ""),
       pass: rd1k.produceMbPerSec >= 0.6 * base1k.write.mbPerSec,
     });
     const cores = coresBusy(rd1k);
@@ -183,13 +189,14 @@ export function formatReport(report: E2eReport): string {
   if (report.baselines.length > 0) {
     lines.push("Machine limits (same bytes, same batch sizes):");
     lines.push(align([
-      ["bytes", "batch", "TCP MB/s", "write MB/s", "write+fsync MB/s"],
+      ["bytes", "batch", "TCP MB/s", "write MB/s", "write+fsync MB/s", "rewrite MB/s"],
       ...report.baselines.map((b) => [
         int(b.bytes),
         int(b.batchBytes),
         b.tcp.mbPerSec.toFixed(0),
         b.write.mbPerSec.toFixed(0),
         b.writeFsync.mbPerSec.toFixed(0),
+        b.writeReused ? b.writeReused.mbPerSec.toFixed(0) : "-",
       ]),
     ]));
     lines.push("");
@@ -258,8 +265,8 @@ export function markdownPage(report: E2eReport, options: PageOptions = {}): stri
     "  close the run came to using every core.",
     "- **RSS MiB**: broker peak RSS (`VmHWM`, reset before each workload through `clear_refs`).",
     "- **×TCP, ×disk**: producer MB/s divided by this machine's loopback TCP (Deno sender and",
-    "  receiver processes) and sequential file write (fdatasync per batch for fsync workloads)",
-    "  for the same bytes in the same batch sizes.",
+    "  receiver processes) and sequential write of a new, kept file (fdatasync per batch for fsync",
+    "  workloads) for the same bytes in the same batch sizes (see the machine limits below).",
     "- **once**: every record consumed exactly once by both consumers (counts, by sequence number).",
     "- Clients: `rdkafka` = librdkafka " + (m.librdkafka || "(not run)") +
     " through `bench/e2e/rdkafka_perf.c`;",
@@ -292,8 +299,17 @@ export function markdownPage(report: E2eReport, options: PageOptions = {}): stri
   }
   if (report.baselines.length > 0) {
     out.push("", "## Machine limits for the same bytes", "");
-    out.push(mdRow(["bytes", "batch", "loopback TCP MB/s", "write MB/s", "write+fsync MB/s"]));
-    out.push(mdRow(["--:", "--:", "--:", "--:", "--:"]));
+    out.push(
+      mdRow([
+        "bytes",
+        "batch",
+        "loopback TCP MB/s",
+        "write MB/s",
+        "write+fsync MB/s",
+        "rewrite MB/s",
+      ]),
+    );
+    out.push(mdRow(["--:", "--:", "--:", "--:", "--:", "--:"]));
     for (const b of report.baselines) {
       out.push(mdRow([
         int(b.bytes),
@@ -301,8 +317,18 @@ export function markdownPage(report: E2eReport, options: PageOptions = {}): stri
         b.tcp.mbPerSec.toFixed(0),
         b.write.mbPerSec.toFixed(0),
         b.writeFsync.mbPerSec.toFixed(0),
+        b.writeReused ? b.writeReused.mbPerSec.toFixed(0) : "-",
       ]));
     }
+    out.push(
+      "",
+      "`write` and `write+fsync` write a new file and keep it until the run ends, as a log keeps",
+      "its segments. `rewrite` writes the same bytes into page-cache pages freed just before (a",
+      "scratch file of the same size written and removed first): this VM hands freed memory back",
+      "to its host about 10 s after it is freed (virtio-balloon free page reporting), and a page",
+      "the guest must fault in again costs several times more to fill than one it just freed.",
+      "A broker's log only ever gets the first kind, so the ×disk ratios use `write`.",
+    );
   }
   if (options.svgName) {
     out.push("", "## Chart", "", `![Throughput and latency per workload](${options.svgName})`);

@@ -128,6 +128,7 @@ Deno.test("report: the 1 KiB bar comes with its CPU budget (an info row, never m
   rd1k.produce!.cpuSeconds = 0.002048;
   rd1k.e2e!.cpuSeconds = 0.000512;
   const seqWrite = { bytes: 204_800, batchBytes: 262_144, seconds: 0.0001, mbPerSec: 2048 };
+  const rewrite = { ...seqWrite, mbPerSec: 4096 };
   const bars = barChecks({
     ...report,
     baselines: [{
@@ -136,11 +137,16 @@ Deno.test("report: the 1 KiB bar comes with its CPU budget (an info row, never m
       tcp: seqWrite,
       write: seqWrite,
       writeFsync: seqWrite,
+      writeReused: rewrite,
     }],
     results: [rd1k],
   });
   assert.deepEqual(bars.map((b) => [b.measured, b.pass, b.info ?? false]), [
-    ["204.8 MB/s = 10.0% of 2048 MB/s", false, false],
+    [
+      "204.8 MB/s = 10.0% of 2048 MB/s (new file, kept); 5.0% of 4096 MB/s into just-freed pages",
+      false,
+      false,
+    ],
     ["broker 5.00, producer 10.00, consumer 2.50; 3.58 cores", false, true],
   ]);
   assert.equal(coresBusy({ ...rd1k, e2e: undefined }), NaN);

@@ -64,11 +64,8 @@ export class AppendWaiters {
   ): Promise<"append" | "timeout" | "aborted"> {
     for (const s of signals) if (s?.aborted) return Promise.resolve("aborted");
     return new Promise((resolve) => {
-      const keys: string[] = [];
-      for (const [t, p] of partitions) {
-        const k = partitionKey(t, p);
-        if (!keys.includes(k)) keys.push(k);
-      }
+      const keys = new Set<string>();
+      for (const [t, p] of partitions) keys.add(partitionKey(t, p));
       let ended = false;
       const done = (why: "append" | "timeout" | "aborted") => {
         if (ended) return;

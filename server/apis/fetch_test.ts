@@ -112,6 +112,57 @@ Deno.test("Fetch: a parked fetch wakes when data is produced and returns it", as
   }
 });
 
+Deno.test("Fetch: parked fetches end when their client leaves or the broker closes", async () => {
+  await using t = await startTestBroker();
+  const admin = await RawClient.connect(t.broker.port);
+  const leaving = await RawClient.connect(t.broker.port);
+  const staying = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(admin, "parked");
+    const park = (c: RawClient) =>
+      c.request(
+        FetchRequest,
+        FetchResponse,
+        12,
+        fetchBody([{ topic: "parked", partition: 0, offset: 0 }], {
+          maxWaitMs: 120_000,
+          minBytes: 1,
+        }),
+      ).then(() => "answered", () => "connection closed");
+    const gone = park(leaving);
+    const held = park(staying);
+    await new Promise((r) => setTimeout(r, 50)); // let both park
+    leaving.close();
+    assertEquals(await gone, "connection closed");
+    // The broker is not stuck on the departed client's wait, and an append wakes the other one.
+    await produce(admin, "parked", 0, "after");
+    assertEquals(await held, "answered");
+    const third = staying.request(
+      FetchRequest,
+      FetchResponse,
+      12,
+      fetchBody([{ topic: "parked", partition: 0, offset: 1 }], {
+        maxWaitMs: 120_000,
+        minBytes: 1,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    // Closing the broker answers a 120 s wait at once, with what there is.
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      t.broker.close(),
+      new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error("close waited for the parked fetch")), 30_000);
+      }),
+    ]).finally(() => clearTimeout(guard));
+    const last = (await third).responses[0].partitions[0];
+    assertEquals([last.errorCode, last.highWatermark, last.records!.length], [0, 1, 0]);
+  } finally {
+    admin.close();
+    staying.close();
+  }
+});
+
 Deno.test("Fetch: min_bytes is honoured across several appends", async () => {
   await using t = await startTestBroker();
   const consumer = await RawClient.connect(t.broker.port);

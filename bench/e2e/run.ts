@@ -170,10 +170,6 @@ async function createTopic(bootstrap: string, w: Workload, topic: string): Promi
 /** Machine limits are measured over at least this many bytes. */
 const MIN_BASELINE_BYTES = 64_000_000;
 
-function withoutPath(b: Baseline & { path: string }): Baseline {
-  return { bytes: b.bytes, batchBytes: b.batchBytes, seconds: b.seconds, mbPerSec: b.mbPerSec };
-}
-
 /** Kill functions of the client processes now running. */
 const running = new Set<() => void>();
 
@@ -381,21 +377,27 @@ export async function runE2e(options: RunE2eOptions): Promise<E2eReport> {
       const dir = broker.dataDir;
       for (const { bytes, batchBytes, moved } of sets) {
         log(`machine limits for ${bytes} B in ${batchBytes} B batches`);
-        const write = await measureFileWrite(dir, moved, batchBytes, false, true);
-        const writeFsync = await measureFileWrite(
+        const { path: writePath, ...write } = await measureFileWrite(
+          dir,
+          moved,
+          batchBytes,
+          false,
+          true,
+        );
+        const { path: fsyncPath, ...writeFsync } = await measureFileWrite(
           dir,
           Math.min(moved, bytes * 4 + 16e6),
           batchBytes,
           true,
           true,
         );
-        keptFiles.push(write.path, writeFsync.path);
+        keptFiles.push(writePath, fsyncPath);
         report.baselines.push({
           bytes,
           batchBytes,
           tcp: await measureLoopbackTcp(moved, batchBytes),
-          write: withoutPath(write),
-          writeFsync: withoutPath(writeFsync),
+          write,
+          writeFsync,
         });
       }
       for (const [i, { batchBytes, moved }] of sets.entries()) {

@@ -22,7 +22,7 @@ import {
   type StructSpec,
 } from "../tools/spec.ts";
 
-const SPEC_DIR = new URL("../../shared/kafka-protocol/messages/", import.meta.url);
+const SPEC_DIR = new URL("../tools/kafka-protocol/messages/", import.meta.url);
 const specs = new Map((await loadSpecs(SPEC_DIR)).map(({ spec }) => [spec.name, spec]));
 
 /** mulberry32: a small seeded PRNG so failures are reproducible. */

@@ -718,11 +718,16 @@ export class LogSegment {
         continue;
       }
       if (scan.status === BatchStatus.TRUNCATED && !eof) {
+        // The batch at `validBytes` runs past the end of this chunk. It is torn only if the file
+        // itself ends inside it: compare the batch's own size (or, for a header cut by the chunk,
+        // the size field's end) with the bytes left in the file, never the chunk size.
         const rest = filled - scan.validBytes;
-        let need = buf.length;
-        if (rest >= LOG_OVERHEAD) need = Math.max(need, batchSizeAt(buf, scan.validBytes));
-        if (need > fileSize - (bufPos + scan.validBytes)) {
-          reason = `batch at byte ${bufPos + scan.validBytes} is cut off at the end of the file`;
+        const at = bufPos + scan.validBytes;
+        const need = rest >= LOG_OVERHEAD ? batchSizeAt(buf, scan.validBytes) : LOG_OVERHEAD;
+        if (need > fileSize - at) {
+          reason = `batch at byte ${at} needs ${need} bytes but the file ends ${
+            fileSize - at
+          } bytes after its start`;
           break;
         }
         if (need > buf.length) {

@@ -147,20 +147,16 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
       if (!isLast) seg.sealTimeIndex();
       await seg.writeIndexes(true);
       if (r.truncatedBytes > 0) {
+        // Only the invalid bytes go. Later segments are validated on their own and kept when
+        // valid (the log then has an offset gap, as a compacted log may): deleting them would
+        // throw away acknowledged records that are intact on disk.
+        const upTo = isLast ? "" : ` up to ${bases[i + 1] - 1} at most`;
         log(
-          `${name}: truncated corrupt tail at offset ${seg.nextOffset}, byte position ` +
-            `${r.validBytes} of segment ${bases[i]} (${r.truncatedBytes} bytes cut): ${r.reason}`,
+          `${name}: removed the invalid tail of segment ${bases[i]}: bytes ${r.validBytes}` +
+            `..${r.validBytes + r.truncatedBytes} (${r.truncatedBytes} bytes), offsets from ` +
+            `${seg.nextOffset}${upTo}: ${r.reason}`,
         );
-        segments.push(seg);
-        for (let j = i + 1; j < bases.length; j++) {
-          log(`${name}: deleting segment ${bases[j]} after the corrupt tail`);
-          const later = new LogSegment(dir, bases[j]);
-          for (const p of [later.logPath, later.indexPath, later.timeIndexPath]) {
-            await removeIfExists(p);
-          }
-          await later.close();
-        }
-        break;
+        if (!isLast) recoverFrom = Math.min(recoverFrom, i + 1);
       }
       if (!isLast && seg.nextOffset > bases[i + 1]) {
         log(`${name}: segment ${bases[i]} overlaps segment ${bases[i + 1]}`);

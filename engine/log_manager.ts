@@ -16,6 +16,7 @@ import {
   validateTopicConfigs,
 } from "./config.ts";
 import { formatCheckpoint, readCheckpointFile, syncDir, writeFileAtomic } from "./checkpoint.ts";
+import { DataDirLock } from "./data_dir_lock.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { loadPartitionLog } from "./log_loader.ts";
 import {
@@ -61,6 +62,12 @@ export interface LogManagerOptions {
   hotTailBytes?: number;
   /** Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`, 15000; ≤ 0: no timer). */
   cleanerBackoffMs?: number;
+  /**
+   * The directory's lock, if the caller took it before reading anything else in the directory
+   * (the broker does, before `meta.properties`). The manager owns it from then on and releases it
+   * on close. Default: the manager takes it first thing in `open`.
+   */
+  lock?: DataDirLock;
 }
 
 /** Options of the topic-changing methods. */
@@ -124,6 +131,7 @@ export class LogManager {
   #cleanerLock = new Mutex();
   #cleanerTimer: ReturnType<typeof setTimeout> | undefined;
   #cleanerStop = new AbortController();
+  #lock: DataDirLock | undefined;
 
   private constructor(dir: string, defaults: Record<string, string>, options: LogManagerOptions) {
     this.dir = dir;
@@ -147,12 +155,22 @@ export class LogManager {
    * ```
    */
   static async open(dir: string, options: LogManagerOptions = {}): Promise<LogManager> {
-    const defaults = validateTopicConfigs(options.defaults ?? {});
+    let defaults: Record<string, string>;
+    try {
+      defaults = validateTopicConfigs(options.defaults ?? {});
+    } catch (e) {
+      options.lock?.release();
+      throw e;
+    }
+    // nothing in the directory is read or written before its lock is held
+    const lock = options.lock ?? await DataDirLock.acquire(dir);
     const mgr = new LogManager(dir, defaults, options);
+    mgr.#lock = lock;
     try {
       await mgr.#load();
     } catch (e) {
       for (const logs of mgr.#logs.values()) for (const l of logs) await l.close().catch(() => {});
+      lock.release();
       throw storageError(`open of data dir ${dir} failed`, e);
     }
     mgr.#startTimers();
@@ -745,9 +763,13 @@ export class LogManager {
           }
         }
       }
-      await this.#writeCheckpoints();
-      if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
-      await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
+      try {
+        await this.#writeCheckpoints();
+        if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
+        await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
+      } finally {
+        this.#lock?.release();
+      }
     });
   }
 }

@@ -58,6 +58,7 @@
  * @module
  */
 
+export { DataDirLock } from "./data_dir_lock.ts";
 export {
   type AlterConfigsOptions,
   type AppendListener,

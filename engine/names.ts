@@ -37,6 +37,8 @@ export const TOPIC_METADATA_FILE = "sluice-topics.json";
 export const PARTITION_METADATA_FILE = "partition.metadata";
 /** Version written on the first line of checkpoint files. */
 export const CHECKPOINT_VERSION = 0;
+/** The data directory's lock file (Kafka's name), held by the process using the directory. */
+export const LOCK_FILE = ".lock";
 
 /**
  * File name stem for a segment: the base offset zero-padded to 20 digits.

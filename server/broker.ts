@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LogManager } from "../engine/mod.ts";
+import { DataDirLock, LogManager } from "../engine/mod.ts";
 import { ErrorCode, errorName, ProtocolError } from "../protocol/errors.ts";
 import { decodeBody, decodeRequestHeader, encodeResponseFrame } from "../protocol/framing.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
@@ -108,17 +108,26 @@ export class Broker {
     if (full.logDirs.length > 1) {
       log.warn(`Only the first of log.dirs is used (${dir}); ignoring ${full.logDirs.slice(1)}`);
     }
-    await Deno.mkdir(dir, { recursive: true });
-    const meta = await loadOrCreateMetaProperties(dir, {
-      nodeId: full.nodeId,
-      clusterId: full.clusterId,
-    });
+    // The data dir's lock comes first: a second broker on the same directory stops here,
+    // before it reads or writes anything in it.
+    const lock = await DataDirLock.acquire(dir);
+    let meta;
+    try {
+      meta = await loadOrCreateMetaProperties(dir, {
+        nodeId: full.nodeId,
+        clusterId: full.clusterId,
+      });
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     full.clusterId = meta.clusterId;
     const logs = await LogManager.open(dir, {
       defaults: full.topicDefaults,
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
       cleanerBackoffMs: full.logCleanerBackoffMs,
       logger: (m: string) => log.info(m),
+      lock,
     });
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;

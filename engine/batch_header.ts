@@ -26,6 +26,21 @@ export const MAX_TIMESTAMP_OFFSET = 35;
 export const BASE_TIMESTAMP_OFFSET = 27;
 /** Attributes bit: timestamps are LogAppendTime. */
 export const TIMESTAMP_TYPE_BIT = 0x08;
+/** Attributes bit: the batch belongs to a transaction. */
+export const TRANSACTIONAL_BIT = 0x10;
+/** Attributes bit: the batch holds one control record (a transaction marker). */
+export const CONTROL_BIT = 0x20;
+
+/**
+ * The attributes field of the batch at `p`.
+ *
+ * @param b Bytes holding the batch header.
+ * @param p Position of the batch.
+ * @returns The 16-bit attributes.
+ */
+export function attributesAt(b: Uint8Array, p: number): number {
+  return (b[p + ATTRIBUTES_OFFSET] << 8) | b[p + ATTRIBUTES_OFFSET + 1];
+}
 
 /**
  * Reads a signed big-endian 64-bit integer as a JS number.

@@ -4,6 +4,8 @@
 //   else INVALID_REPLICATION_FACTOR; manual assignments must give every partition exactly [our
 //   node id] with partitions 0..n-1 (else INVALID_REPLICA_ASSIGNMENT) and need num_partitions and
 //   replication_factor -1 (else INVALID_REQUEST). A name listed twice: INVALID_REQUEST for it.
+// - The internal topics (`__consumer_offsets`, `__transaction_state`) are created only by their
+//   coordinators: INVALID_REQUEST, as Kafka answers for its internal metadata topic.
 // - configs are validated by the engine (INVALID_CONFIG with the reason); validate_only checks
 //   everything and creates nothing. Errors per topic, with error_message (v1+).
 // - v5+ answers with num_partitions, replication_factor and the topic's configs (v5+) and topic
@@ -19,6 +21,7 @@ import {
 } from "../../protocol/messages/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 import { describeTopic } from "./describe_configs.ts";
 
 type Result = CreateTopicsResponse["topics"][number];
@@ -52,6 +55,16 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
     for (const t of req.topics) {
       if (counts.get(t.name)! > 1) {
         topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
+        continue;
+      }
+      if (isInternalTopic(t.name)) {
+        // The coordinators create these with their own partition counts and configs; one made
+        // by a client (say with 1 partition) would break every group or transaction mapping.
+        topics.push(failure(
+          t.name,
+          ErrorCode.INVALID_REQUEST,
+          `Creation of internal topic ${t.name} is prohibited`,
+        ));
         continue;
       }
       let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;

@@ -7,7 +7,8 @@
 //   Kafka); the engine validates it (CRC, framing: CORRUPT_MESSAGE; records: INVALID_RECORD;
 //   size: MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), assigns offsets in place and appends it.
 //   Compressed batches (gzip/snappy/lz4/zstd) are stored as received, checked by CRC only.
-// - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION).
+// - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION), nor
+//   write control batches (attributes bit 5: INVALID_RECORD, as Kafka's LogValidator).
 // - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS). acks=-1 with min.insync.replicas > 1
 //   gets NOT_ENOUGH_REPLICAS (we are the only replica). acks=0 gets no response; if a partition
 //   failed the connection is closed, as Kafka does, so the producer refreshes metadata.
@@ -23,6 +24,7 @@
 //   gets INVALID_PRODUCER_EPOCH. Clients may not write to `__transaction_state` either.
 // - No per-record work: one header peek per partition; records stay raw bytes.
 
+import { attributesAt, BATCH_HEADER_SIZE, CONTROL_BIT } from "../../engine/batch_header.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createProduceResponse,
@@ -32,9 +34,9 @@ import {
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
-import { TRANSACTION_STATE_TOPIC, transactionCoordinatorOf } from "../txn/mod.ts";
+import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
-import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -62,6 +64,10 @@ function checkSingleBatch(records: Uint8Array | null): string | null {
   if (total > 12 && total < records.length) {
     return "Produce v3+ must contain exactly one record batch per partition";
   }
+  if (records.length >= BATCH_HEADER_SIZE && (attributesAt(records, 0) & CONTROL_BIT) !== 0) {
+    // Transaction markers are written by the transaction coordinator only (Kafka's LogValidator).
+    return "Clients are not allowed to write control records";
+  }
   return null;
 }
 
@@ -81,7 +87,7 @@ async function appendOne(
       `${topic}-${index} does not exist on this broker`,
     );
   }
-  if (topic === CONSUMER_OFFSETS_TOPIC || topic === TRANSACTION_STATE_TOPIC) {
+  if (isInternalTopic(topic)) {
     return failed(
       index,
       ErrorCode.INVALID_TOPIC_EXCEPTION,

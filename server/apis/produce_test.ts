@@ -1,4 +1,5 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { Admin, Client } from "../../client/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
@@ -205,8 +206,16 @@ Deno.test("Produce/DeleteTopics/Metadata: __consumer_offsets is off limits to cl
   await using t = await startTestBroker();
   const c = await RawClient.connect(t.broker.port);
   try {
-    // The coordinator creates it on first use; here a test creates it directly.
-    await createTopic(c, "__consumer_offsets");
+    // The coordinator creates it on first use (clients may not: CreateTopics refuses it).
+    await createTopic(c, "plain");
+    const client = new Client({ bootstrapServers: `127.0.0.1:${t.broker.port}` });
+    try {
+      await new Admin(client).alterConsumerGroupOffsets("g", [
+        { topic: "plain", partition: 0, offset: 0 },
+      ]);
+    } finally {
+      client.close();
+    }
     const b = buildBatch({ records: [{ key: "k", value: "v" }] });
     const p = await c.request(
       ProduceRequest,
@@ -223,7 +232,10 @@ Deno.test("Produce/DeleteTopics/Metadata: __consumer_offsets is off limits to cl
     });
     assertEquals(d.responses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     const md = await c.request(MetadataRequest, MetadataResponse, 12, { topics: null });
-    assertEquals(md.topics.map((x) => [x.name, x.isInternal]), [["__consumer_offsets", true]]);
+    assertEquals(md.topics.map((x) => [x.name, x.isInternal]), [
+      ["__consumer_offsets", true],
+      ["plain", false],
+    ]);
   } finally {
     c.close();
   }

@@ -8,7 +8,11 @@
 
 import { DataDirLock, LogManager } from "../engine/mod.ts";
 import { ErrorCode, errorName, ProtocolError } from "../protocol/errors.ts";
-import { decodeBody, decodeRequestHeader, encodeResponseFrame } from "../protocol/framing.ts";
+import {
+  decodeRequestBody,
+  decodeRequestHeader,
+  encodeResponseFrame,
+} from "../protocol/framing.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { APIS } from "./apis/mod.ts";
 import { apiVersionsFallback } from "./apis/api_versions.ts";
@@ -343,7 +347,15 @@ export class Broker {
     try {
       const decoded = decodeRequestHeader(frame);
       header = decoded.header;
-      request = decodeBody(api.request, frame, decoded.bodyOffset, version);
+      const body = decodeRequestBody(api.request, frame, decoded.bodyOffset, version);
+      request = body.message;
+      if (body.trailingBytes > 0) {
+        // Kafka reads the declared fields and ignores the rest; so do we.
+        this.#log.debug(
+          `${api.name} v${version} from ${header.clientId ?? "?"} (connection ${info.id}) has ` +
+            `${body.trailingBytes} trailing bytes after its last field; ignored (${what})`,
+        );
+      }
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       throw new CloseConnection(

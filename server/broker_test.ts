@@ -5,6 +5,8 @@ import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
+import { ListGroupsRequest, ListGroupsResponse } from "../protocol/messages/list_groups.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
 import { encodeRequestFrame } from "../protocol/framing.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { buildBatch } from "../wasm/testing.ts";
@@ -294,6 +296,54 @@ Deno.test("Broker: responses before a refused request still arrive, then the con
     const got = await c.receive(ApiVersionsResponse, 3);
     assertEquals([got.correlationId, got.body.errorCode], [41, 0]);
     await c.expectClosed();
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("requests with bytes after their last field are served, as Kafka serves them", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const withTrailing = (frame: Uint8Array, extra: number): Uint8Array => {
+      // What recent librdkafka sends: the declared fields, then `extra` more bytes.
+      const out = new Uint8Array(frame.length + extra);
+      out.set(frame);
+      new DataView(out.buffer).setInt32(0, frame.length - 4 + extra);
+      return out;
+    };
+    // Metadata v12 (librdkafka 2.15: 3 bytes), ListGroups v4 (librdkafka 2.0.2: 1 byte),
+    // OffsetFetch v7 for all partitions (librdkafka 2.0.2: 3 bytes)
+    await c.sendRaw(withTrailing(
+      encodeRequestFrame(
+        MetadataRequest,
+        12,
+        1,
+        "rdkafka",
+        MetadataRequest.create({ topics: null }),
+      ),
+      3,
+    ));
+    const md = await c.receive(MetadataResponse, 12);
+    assertEquals([md.correlationId, md.body.brokers.length], [1, 1]);
+    await c.sendRaw(withTrailing(
+      encodeRequestFrame(ListGroupsRequest, 4, 2, "rdkafka", ListGroupsRequest.create({})),
+      1,
+    ));
+    const lg = await c.receive(ListGroupsResponse, 4);
+    assertEquals([lg.correlationId, lg.body.errorCode], [2, 0]);
+    await c.sendRaw(withTrailing(
+      encodeRequestFrame(
+        OffsetFetchRequest,
+        7,
+        3,
+        "rdkafka",
+        OffsetFetchRequest.create({ groupId: "g", topics: null, requireStable: true }),
+      ),
+      3,
+    ));
+    const of = await c.receive(OffsetFetchResponse, 7);
+    assertEquals([of.correlationId, of.body.errorCode, of.body.topics], [3, 0, []]);
   } finally {
     c.close();
   }

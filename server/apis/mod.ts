@@ -27,6 +27,7 @@ import { deleteTopics } from "./delete_topics.ts";
 import { describeCluster } from "./describe_cluster.ts";
 import { describeConfigs } from "./describe_configs.ts";
 import { describeGroups } from "./describe_groups.ts";
+import { describeLogDirs } from "./describe_log_dirs.ts";
 import { describeProducers } from "./describe_producers.ts";
 import { describeTransactions } from "./describe_transactions.ts";
 import { endTxn } from "./end_txn.ts";
@@ -76,6 +77,7 @@ export const APIS: readonly ApiHandler[] = [
   txnOffsetCommit, // 28 (transactions)
   describeConfigs, // 32
   alterConfigs, // 33
+  describeLogDirs, // 35
   createPartitions, // 37
   deleteGroups, // 42
   incrementalAlterConfigs, // 44

@@ -388,6 +388,29 @@ export class LogManager {
     return { ...this.#defaults };
   }
 
+  /**
+   * Replaces the broker-level topic defaults (dynamic broker configs) and applies them to every
+   * live log of a topic without its own override.
+   *
+   * @param defaults Topic config name → value.
+   * @throws {EngineError} INVALID_CONFIG for a bad value (nothing changes).
+   *
+   * @example
+   * ```ts ignore
+   * mgr.setDefaults({ "retention.ms": "3600000" });
+   * ```
+   */
+  setDefaults(defaults: Record<string, string>): void {
+    const valid = validateTopicConfigs(defaults);
+    this.#defaults = valid;
+    for (const [name, logs] of this.#logs) {
+      const t = this.#topics.get(name);
+      if (t === undefined) continue;
+      const cfg = this.#logConfig(t.configs);
+      for (const l of logs) l.updateConfig(cfg);
+    }
+  }
+
   /** Whether the last shutdown of this data dir was clean (indexes were trusted). */
   get hadCleanShutdown(): boolean {
     return this.#cleanShutdown;

@@ -21,6 +21,7 @@ import type { MessageCodec } from "../protocol/primitives.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
+import type { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
@@ -55,6 +56,11 @@ export interface BrokerContext {
    * on first use (`transactionCoordinatorOf`).
    */
   readonly txns?: TransactionCoordinator;
+  /**
+   * Dynamic broker configs (AlterConfigs on BROKER resources). Optional so contexts built by hand
+   * (tests) may leave it out; the handlers then refuse BROKER changes.
+   */
+  readonly dynamicConfigs?: DynamicBrokerConfigs;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

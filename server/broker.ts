@@ -26,6 +26,7 @@ import {
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
+import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
@@ -126,8 +127,16 @@ export class Broker {
       throw e;
     }
     full.clusterId = meta.clusterId;
+    let dynamicConfigs: DynamicBrokerConfigs;
+    try {
+      // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
+      dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     const logs = await LogManager.open(dir, {
-      defaults: full.topicDefaults,
+      defaults: dynamicConfigs.topicDefaults(),
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
       cleanerBackoffMs: full.logCleanerBackoffMs,
       logger: (m: string) => log.info(m),
@@ -191,6 +200,7 @@ export class Broker {
       appendWaiters: new AppendWaiters(),
       groups,
       txns,
+      dynamicConfigs,
       apis,
       closing: abort.signal,
     };

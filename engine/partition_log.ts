@@ -893,7 +893,9 @@ export class PartitionLog {
 
   /**
    * Applies `retention.ms` (by each segment's largest timestamp) and `retention.bytes`, deleting
-   * whole segments from the oldest, never the active one. The log start offset advances.
+   * whole segments from the oldest. The active segment goes too when it is past retention and
+   * every record in it is below the high watermark (Kafka rolls it first, so an expired log ends
+   * empty with its start offset at its end offset). The log start offset advances.
    *
    * @param now Current time in ms.
    * @returns Number of segments deleted.
@@ -908,16 +910,21 @@ export class PartitionLog {
       const doomed: LogSegment[] = [];
       let total = 0;
       for (const s of segs) total += s.size;
-      for (let i = 0; i < segs.length - 1; i++) {
+      for (let i = 0; i < segs.length; i++) {
         const s = segs[i];
+        const active = i === segs.length - 1;
+        // the active segment only when it holds records and all of them are below the HW
+        if (active && (s.size === 0 || s.nextOffset > this.#hw)) break;
         const byTime = cfg.retentionMs >= 0 && now - s.largestTimestamp > cfg.retentionMs;
         const bySize = cfg.retentionBytes >= 0 && total - s.size >= cfg.retentionBytes;
-        const byStart = segs[i + 1].baseOffset <= this.#lso;
+        const byStart = active ? false : segs[i + 1].baseOffset <= this.#lso;
         if (!byTime && !bySize && !byStart) break;
         doomed.push(s);
         total -= s.size;
       }
       if (doomed.length === 0) return 0;
+      // Deleting the active segment: roll first, so the log keeps an (empty) active segment.
+      if (doomed.length === segs.length) await this.#roll(this.#leo);
       await this.#deleteSegments(doomed, "retention");
       const newStart = Math.max(this.#lso, this.#segments[0].baseOffset);
       if (newStart !== this.#lso) {

@@ -308,7 +308,7 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps", async 
   }
 });
 
-Deno.test("retention.ms and retention.bytes delete whole old segments, never the active one", async () => {
+Deno.test("retention.ms and retention.bytes delete whole old segments, the active one when expired", async () => {
   const dir = await Deno.makeTempDir();
   const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
   try {
@@ -337,10 +337,15 @@ Deno.test("retention.ms and retention.bytes delete whole old segments, never the
       n.endsWith(".log")
     );
     assert.equal(files.length, 5);
-    // everything expired: the active segment stays
+    // everything expired: the active segment is rolled and deleted too (as Kafka does), so the
+    // earliest offset reaches the end offset
     await mgr.alterTopicConfigs("r", { "retention.ms": "0" });
-    assert.equal(await mgr.runRetention(Date.now() + 1000), 4);
-    assert.deepEqual(log.segmentBaseOffsets, [56]);
+    assert.equal(await mgr.runRetention(Date.now() + 1000), 5);
+    assert.deepEqual(log.segmentBaseOffsets, [60]);
+    assert.deepEqual([log.logStartOffset, log.logEndOffset, log.highWatermark], [60, 60, 60]);
+    assert.equal((await log.read(60, 1000)).records.length, 0);
+    assert.equal(await mgr.runRetention(Date.now() + 1000), 0); // an empty active segment stays
+    assert.equal((await log.append(makeBatch(1, 10, Date.now(), "after"))).baseOffset, 60);
     // retention.bytes
     await mgr.alterTopicConfigs("r", { "retention.ms": "-1", "retention.bytes": "2500" });
     for (let i = 0; i < 6; i++) await log.append(makeBatch(4, 100, Date.now(), `b${i}`));

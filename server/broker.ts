@@ -15,7 +15,7 @@ import {
 } from "../protocol/framing.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { APIS } from "./apis/mod.ts";
-import { apiVersionsFallback } from "./apis/api_versions.ts";
+import { apiVersions, apiVersionsFallback } from "./apis/api_versions.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import {
   type BrokerConfig,
@@ -35,7 +35,7 @@ import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/m
 
 export type { BrokerConfig } from "./config.ts";
 
-const API_VERSIONS_KEY = 18;
+const API_VERSIONS_KEY = apiVersions.key;
 
 /**
  * A running Sluice broker.

@@ -83,8 +83,6 @@ export async function alterBrokerConfigs(
 
 /** AlterConfigs handler. */
 export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConfigsResponse>({
-  key: 33,
-  name: "AlterConfigs",
   minVersion: 0,
   maxVersion: 2,
   request: AlterConfigsRequest,

@@ -47,8 +47,6 @@ export function apiVersionsFallback(apis: ReadonlyMap<number, ApiHandler>): ApiV
 
 /** ApiVersions handler. */
 export const apiVersions: ApiHandler = defineApi<ApiVersionsRequest, ApiVersionsResponse>({
-  key: 18,
-  name: "ApiVersions",
   minVersion: 0,
   maxVersion: 4,
   request: ApiVersionsRequest,

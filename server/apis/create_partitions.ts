@@ -22,8 +22,6 @@ export const createPartitions: ApiHandler = defineApi<
   CreatePartitionsRequest,
   CreatePartitionsResponse
 >({
-  key: 37,
-  name: "CreatePartitions",
   minVersion: 0,
   maxVersion: 3,
   request: CreatePartitionsRequest,

@@ -40,8 +40,6 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
 
 /** CreateTopics handler. */
 export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTopicsResponse>({
-  key: 19,
-  name: "CreateTopics",
   minVersion: 0,
   maxVersion: 7,
   request: CreateTopicsRequest,

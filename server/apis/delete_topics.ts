@@ -25,8 +25,6 @@ function requested(req: DeleteTopicsRequest, version: number) {
 
 /** DeleteTopics handler. */
 export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTopicsResponse>({
-  key: 20,
-  name: "DeleteTopics",
   minVersion: 0,
   maxVersion: 6,
   request: DeleteTopicsRequest,

@@ -265,8 +265,6 @@ export const describeConfigs: ApiHandler = defineApi<
   DescribeConfigsRequest,
   DescribeConfigsResponse
 >({
-  key: 32,
-  name: "DescribeConfigs",
   minVersion: 0,
   maxVersion: 4,
   request: DescribeConfigsRequest,

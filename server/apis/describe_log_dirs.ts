@@ -62,8 +62,6 @@ export const describeLogDirs: ApiHandler = defineApi<
   DescribeLogDirsRequest,
   DescribeLogDirsResponse
 >({
-  key: 35,
-  name: "DescribeLogDirs",
   minVersion: 0,
   maxVersion: 4,
   request: DescribeLogDirsRequest,

@@ -195,8 +195,6 @@ function buildResponses(
 
 /** Fetch handler. */
 export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
-  key: 1,
-  name: "Fetch",
   minVersion: 0,
   maxVersion: 16,
   request: FetchRequest,

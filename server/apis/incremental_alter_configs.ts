@@ -95,8 +95,6 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse
 >({
-  key: 44,
-  name: "IncrementalAlterConfigs",
   minVersion: 0,
   maxVersion: 1,
   request: IncrementalAlterConfigsRequest,

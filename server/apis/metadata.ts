@@ -97,8 +97,6 @@ export async function autoCreateTopic(broker: BrokerContext, name: string): Prom
 
 /** Metadata handler. */
 export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>({
-  key: 3,
-  name: "Metadata",
   minVersion: 0,
   maxVersion: 12,
   request: MetadataRequest,

@@ -9,12 +9,13 @@
  *
  * To add an API: create
  * `server/apis/<name>.ts` exporting a handler built with `defineApi` (see `../api.ts` for the
- * handler contract and the {@linkcode RequestContext} it receives) and add it to `APIS` below.
+ * handler contract and the {@linkcode RequestContext} it receives; the key and name come from the
+ * request codec) and add it to `APIS` below.
  *
  * @module
  */
 
-import type { ApiHandler } from "../api.ts";
+import { type ApiHandler, registry } from "../api.ts";
 import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
@@ -50,8 +51,8 @@ import { syncGroup } from "./sync_group.ts";
 import { txnOffsetCommit } from "./txn_offset_commit.ts";
 import { writeTxnMarkers } from "./write_txn_markers.ts";
 
-/** Every served API, sorted by key. */
-export const APIS: readonly ApiHandler[] = [
+/** Every served API, sorted by key (the registry refuses two handlers for one key). */
+export const APIS: readonly ApiHandler[] = registry([
   produce, // 0
   fetch, // 1
   listOffsets, // 2
@@ -86,4 +87,4 @@ export const APIS: readonly ApiHandler[] = [
   describeProducers, // 61 (transactions)
   describeTransactions, // 65 (transactions)
   listTransactions, // 66 (transactions)
-];
+]);

@@ -136,8 +136,6 @@ async function appendOne(
 
 /** Produce handler. */
 export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
-  key: 0,
-  name: "Produce",
   minVersion: 0,
   maxVersion: 11,
   request: ProduceRequest,

@@ -279,11 +279,12 @@ export class Broker {
         this.config.socketRequestMaxBytes,
         (frame, info) => this.#dispatch(frame, info),
         this.#log,
-        // Request memory bounds (issue #7).
+        // Request memory and time bounds (issues #7, #11).
         {
           pool: this.#memoryPool,
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
+          readTimeoutMs: this.config.requestReadTimeoutMs,
         },
       );
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote}`);

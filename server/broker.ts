@@ -280,6 +280,7 @@ export class Broker {
   }
 
   async #accept(): Promise<void> {
+    const backoff = new AcceptBackoff(this.#log);
     for (;;) {
       let tcp: Deno.TcpConn;
       try {
@@ -287,9 +288,12 @@ export class Broker {
       } catch (e) {
         if (this.#abort.signal.aborted) return;
         if (e instanceof Deno.errors.BadResource) return;
-        this.#log.error(`Accepting a connection failed: ${e instanceof Error ? e.message : e}`);
+        // Out of descriptors (EMFILE/ENFILE) or memory: the connection stays in the kernel's
+        // backlog; retrying at once would only spin and flood the log.
+        await sleep(backoff.failed(e), this.#abort.signal);
         continue;
       }
+      backoff.succeeded();
       try {
         tcp.setNoDelay(true);
       } catch {
@@ -302,11 +306,12 @@ export class Broker {
         this.config.socketRequestMaxBytes,
         (frame, info) => this.#dispatch(frame, info),
         this.#log,
-        // Request memory bounds (issue #7).
+        // Request memory and time bounds (issues #7, #11).
         {
           pool: this.#memoryPool,
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
+          readTimeoutMs: this.config.requestReadTimeoutMs,
         },
       );
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote}`);
@@ -418,6 +423,84 @@ export class Broker {
       }
     }
   }
+}
+
+/** First pause after a failed accept; doubles with each failure in a row. */
+const ACCEPT_BACKOFF_MIN_MS = 5;
+/** Longest pause between accept attempts while they keep failing. */
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+/** While accepting keeps failing, one log line per this period counts the failures. */
+const ACCEPT_FAILURE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Back-off and log throttling for a failing accept loop (EMFILE, ENFILE, ENOMEM). The pause
+ * doubles from `ACCEPT_BACKOFF_MIN_MS` to `ACCEPT_BACKOFF_MAX_MS` while accepts keep failing and
+ * starts over after one succeeds. At most one failure line per `ACCEPT_FAILURE_LOG_INTERVAL_MS`,
+ * counting the failures since the previous one, and one line when accepting works again after
+ * a logged failure: even an accept that alternately fails and succeeds logs two lines per period.
+ */
+class AcceptBackoff {
+  readonly #log: Logger;
+  #delay = 0;
+  /** Failures not yet counted in a log line, since `#unloggedSince`. */
+  #unlogged = 0;
+  #unloggedSince = 0;
+  #loggedAt = -Infinity;
+  /** Failures since the last recovery line; non-zero once a failure line is out. */
+  #unrecovered = 0;
+  #reported = false;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Record a failed accept; returns how long to pause before the next one. */
+  failed(e: unknown): number {
+    const now = Date.now();
+    this.#delay = this.#delay === 0
+      ? ACCEPT_BACKOFF_MIN_MS
+      : Math.min(this.#delay * 2, ACCEPT_BACKOFF_MAX_MS);
+    if (this.#unlogged++ === 0) this.#unloggedSince = now;
+    this.#unrecovered++;
+    if (now - this.#loggedAt >= ACCEPT_FAILURE_LOG_INTERVAL_MS) {
+      const detail = e instanceof Error ? e.message : String(e);
+      const count = this.#unlogged === 1
+        ? ""
+        : ` (${this.#unlogged} failures in the last ${now - this.#unloggedSince} ms)`;
+      this.#log.error(
+        `Accepting a connection failed: ${detail}${count}; retrying in ${this.#delay} ms, ` +
+          `backing off up to ${ACCEPT_BACKOFF_MAX_MS} ms (waiting connections stay in the backlog)`,
+      );
+      this.#unlogged = 0;
+      this.#loggedAt = now;
+      this.#reported = true;
+    }
+    return this.#delay;
+  }
+
+  /** Record a successful accept: the back-off starts over; the recovery is logged. */
+  succeeded(): void {
+    if (this.#delay === 0) return;
+    this.#delay = 0;
+    if (!this.#reported) return;
+    this.#log.info(`Accepting connections again after ${this.#unrecovered} failed attempts`);
+    this.#reported = false;
+    this.#unrecovered = 0;
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 function advertisedAddress(

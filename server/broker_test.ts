@@ -348,3 +348,109 @@ Deno.test("requests with bytes after their last field are served, as Kafka serve
     c.close();
   }
 });
+
+/** A `sluice broker` child process whose log lines are collected as they arrive. */
+interface ChildBroker {
+  child: Deno.ChildProcess;
+  lines: string[];
+  port: number;
+  /** Resolves once stderr ends. */
+  drained: Promise<void>;
+}
+
+/** Polls until some line matches `re`; the 60 s bound only protects against a hang. */
+async function waitForLine(lines: string[], re: RegExp, what: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const line = lines.find((l) => re.test(l));
+    if (line !== undefined) return line;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}; log:\n${lines.join("\n")}`);
+}
+
+/** Run `sluice broker` with at most `nofile` open file descriptors (`ulimit -n`). */
+async function spawnLimitedBroker(dir: string, nofile: number): Promise<ChildBroker> {
+  const main = new URL("../cli/main.ts", import.meta.url).pathname;
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    main,
+    "broker",
+    "--listeners",
+    "PLAINTEXT://127.0.0.1:0",
+    "--log-dirs",
+    dir,
+    "--override",
+    "offsets.topic.num.partitions=1",
+  ].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("sh", {
+    args: ["-c", `ulimit -n ${nofile} && exec ${command}`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const drained = (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (rest !== "") lines.push(rest);
+  })();
+  const listening = await waitForLine(lines, /listening on 127\.0\.0\.1:\d+/, "the broker");
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+  return { child, lines, port, drained };
+}
+
+Deno.test("Broker: out of file descriptors, accept backs off with a bounded log and recovers by itself", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-emfile-" });
+  const b = await spawnLimitedBroker(dir, 64);
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // Each accepted connection takes a descriptor; past the limit, connections wait in the
+    // kernel's backlog and accept fails with EMFILE.
+    for (let i = 0; i < 100; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: b.port }));
+    }
+    await waitForLine(b.lines, /Accepting a connection failed: Too many open files/, "EMFILE");
+    // Keep it failing for a while: a busy loop would log (and spin) tens of thousands of times.
+    await new Promise((r) => setTimeout(r, 3000));
+    const failing = b.lines.filter((l) => l.includes("Accepting a connection failed"));
+    assertEquals(failing.length, 1, failing.slice(0, 5).join("\n"));
+    ok(/retrying in 5 ms, backing off up to 1000 ms/.test(failing[0]), failing[0]);
+
+    // Free the descriptors: the broker accepts again by itself and serves a new client.
+    const freedAt = performance.now();
+    for (const c of conns.splice(0)) c.close();
+    const recovered = await waitForLine(b.lines, /Accepting connections again/, "the recovery");
+    const attempts = Number(/after (\d+) failed attempts/.exec(recovered)?.[1]);
+    // Back-off: ~5 ms doubling to 1 s gives about a dozen attempts in those seconds.
+    ok(attempts >= 2 && attempts <= 50, recovered);
+    const client = await RawClient.connect(b.port);
+    const av = await client.request(ApiVersionsRequest, ApiVersionsResponse, 3, AV);
+    const servedMs = performance.now() - freedAt;
+    client.close();
+    assertEquals(av.errorCode, 0);
+    console.log(
+      `  ${attempts} failed accepts in ~3 s; a new client served ${servedMs.toFixed(0)} ms after ` +
+        `the descriptors were freed`,
+    );
+    const accepting = b.lines.filter((l) => l.includes("Accepting"));
+    assertEquals(accepting.length, 2, accepting.join("\n"));
+  } finally {
+    for (const c of conns) c.close();
+    b.child.kill("SIGTERM");
+    const status = await b.child.status;
+    await b.drained;
+    await Deno.remove(dir, { recursive: true });
+    assertEquals(status.code, 0, b.lines.slice(-20).join("\n"));
+  }
+});

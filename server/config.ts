@@ -35,9 +35,10 @@ export interface BrokerConfig {
    */
   queuedMaxRequestBytes: number;
   /**
-   * Request bytes one connection may hold: read ahead, being handled, or awaiting their response
-   * write (`sluice.connection.max.queued.bytes`). One frame larger than this is still read when
-   * the connection holds nothing else. Default 16777216 (16 MiB).
+   * Request bytes one connection may hold: the request being received, requests read ahead,
+   * being handled, or awaiting their response write (`sluice.connection.max.queued.bytes`). A
+   * request larger than this is refused (the connection is closed and the refusal logged), so
+   * the default equals `socket.request.max.bytes`'s: 104857600 (100 MiB).
    */
   connectionMaxQueuedBytes: number;
   /**
@@ -45,6 +46,12 @@ export interface BrokerConfig {
    * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
    */
   connectionsMaxIdleMs: number;
+  /**
+   * Close a connection whose request is not received in full this long after its first byte,
+   * however slowly the bytes trickle in (`sluice.request.read.timeout.ms`). Default 30000, the
+   * `request.timeout.ms` of Kafka's clients: a client has given up on such a request by then.
+   */
+  requestReadTimeoutMs: number;
   /** Replication factor of auto-created topics (`default.replication.factor`); only 1 works. */
   defaultReplicationFactor: number;
   /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
@@ -107,10 +114,11 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   numPartitions: 1,
   autoCreateTopicsEnable: true,
   socketRequestMaxBytes: 104857600,
-  // Request memory bounds (issue #7).
+  // Request memory and time bounds (issues #7, #11).
   queuedMaxRequestBytes: 268435456,
-  connectionMaxQueuedBytes: 16777216,
+  connectionMaxQueuedBytes: 104857600,
   connectionsMaxIdleMs: 600000,
+  requestReadTimeoutMs: 30000,
   defaultReplicationFactor: 1,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
@@ -221,7 +229,10 @@ export interface BrokerConfigSources {
   properties?: Record<string, string>;
   /** `--override key=value` pairs; they win over `properties`. */
   overrides?: Record<string, string>;
-  /** Called once per unknown key; default writes a `WARN` log line to stderr. */
+  /**
+   * Called once per unknown key and for settings that contradict each other; default writes a
+   * `WARN` log line to stderr.
+   */
   warn?: (message: string) => void;
 }
 
@@ -424,6 +435,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "connections.max.idle.ms":
         config.connectionsMaxIdleMs = int(key, "positive-long");
         break;
+      case "sluice.request.read.timeout.ms":
+        config.requestReadTimeoutMs = int(key, "positive-int");
+        break;
       case "log.retention.check.interval.ms":
         config.logRetentionCheckIntervalMs = int(key, "positive-long");
         break;
@@ -488,6 +502,13 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
   }
   // The engine applies Kafka's precedence (log.retention.ms over .minutes over .hours, ...).
   config.topicDefaults = brokerConfigsToTopicDefaults(logProps);
+  if (config.connectionMaxQueuedBytes < config.socketRequestMaxBytes) {
+    warn(
+      `sluice.connection.max.queued.bytes (${config.connectionMaxQueuedBytes}) is below ` +
+        `socket.request.max.bytes (${config.socketRequestMaxBytes}): requests larger than ` +
+        `${config.connectionMaxQueuedBytes} bytes are refused`,
+    );
+  }
   return config;
 }
 

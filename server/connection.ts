@@ -59,14 +59,19 @@ export type FrameDispatcher = (
 
 /** Thrown by a dispatcher to close the connection after logging `message`. */
 export class CloseConnection extends Error {
+  /** How loudly to log it: `error` for a refused request, `info` for a client that went away. */
+  readonly level: "error" | "info";
+
   /**
    * Create the error.
    *
    * @param message Why the connection is closed.
+   * @param level `info` when the client simply went away (Kafka logs that quietly).
    */
-  constructor(message: string) {
+  constructor(message: string, level: "error" | "info" = "error") {
     super(message);
     this.name = "CloseConnection";
+    this.level = level;
   }
 }
 
@@ -286,8 +291,10 @@ export class Connection {
       }
       await this.#pendingWrite;
     } catch (e) {
-      if (e instanceof CloseConnection) this.#log.error(`Closing ${who}: ${e.message}`);
-      else if (!this.#closed && !isDisconnect(e)) {
+      if (e instanceof CloseConnection) {
+        if (e.level === "info") this.#log.info(`Closing ${who}: ${e.message}`);
+        else this.#log.error(`Closing ${who}: ${e.message}`);
+      } else if (!this.#closed && !isDisconnect(e)) {
         this.#log.error(`Closing ${who}: ${e instanceof Error ? e.message : String(e)}`);
       }
     } finally {
@@ -383,7 +390,10 @@ export class Connection {
       this.#frameWaiting();
       if (!(await this.#fill())) {
         if (this.#closed) return null;
-        throw new CloseConnection(`truncated size prefix (${this.#partial} of 4 bytes)`);
+        throw new CloseConnection(
+          `ended mid-request: truncated size prefix (${this.#partial} of 4 bytes)`,
+          "info",
+        );
       }
     }
     const b = this.#buf;
@@ -418,7 +428,10 @@ export class Connection {
       this.#frameWaiting();
       if (!(await this.#fill())) {
         if (this.#closed) return null;
-        throw new CloseConnection(`${who} ended mid-request (${this.#partial} of ${size} bytes)`);
+        throw new CloseConnection(
+          `${who} ended mid-request (${this.#partial} of ${size} bytes)`,
+          "info",
+        );
       }
     }
     // The client has sent it all; waiting for memory now is the broker's back-pressure.
@@ -457,7 +470,10 @@ export class Connection {
           } else more = await this.#fill();
           if (this.#closed) return null;
           if (!more) {
-            throw new CloseConnection(`${who} ended mid-request (${filled} of ${size} bytes)`);
+            throw new CloseConnection(
+              `${who} ended mid-request (${filled} of ${size} bytes)`,
+              "info",
+            );
           }
           continue;
         }

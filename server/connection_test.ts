@@ -568,3 +568,20 @@ Deno.test("memory: large producers sending at once all finish (incomplete frames
   await until("all connections are closed", () => held(t).length === 0);
   assertEquals(t.broker.memoryPool.reserved, 0);
 });
+
+Deno.test("a client that goes away mid-request is logged at INFO, not ERROR (as Kafka)", async () => {
+  await using t = await startTestBroker();
+  for (const bytes of [[0, 0], [0, 0, 0, 40, 0, 18, 0, 0]]) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.broker.port });
+    await conn.write(new Uint8Array(bytes));
+    conn.close();
+  }
+  const deadline = Date.now() + 30_000;
+  while (t.lines.filter((l) => l.includes("ended mid-request")).length < 2) {
+    if (Date.now() > deadline) throw new Error(`no log lines: ${t.lines.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const lines = t.lines.filter((l) => l.includes("ended mid-request"));
+  assertEquals(lines.map((l) => l.split(" ")[0]), ["INFO", "INFO"]);
+  assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
+});

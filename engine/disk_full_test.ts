@@ -214,6 +214,59 @@ tmpfsTest(
 );
 
 tmpfsTest(
+  "disk full: a write into a just-rolled segment fails: the segment goes, the roll is undone",
+  async () => {
+    await using fs = await mountTmpfs(4 << 20);
+    const dir = `${fs.root}/data`;
+    const lines: string[] = [];
+    let mgr = await LogManager.open(dir, options(lines));
+    try {
+      await mgr.createTopic("s", 1, { "segment.bytes": String(100 * 1024) });
+      const acked: Acked[] = [];
+      for (let i = 0; i < 2; i++) {
+        await append(mgr, "s", makeBatch(3, 10_000, Date.now(), `a${i}`), acked);
+      }
+      const log = mgr.partition("s", 0)!;
+      await log.flush();
+      const logFile = `${dir}/s-0/${SEG0}.log`;
+      const before = await sizeOf(logFile);
+      const leo = log.logEndOffset;
+      const rp = log.recoveryPoint;
+      // two 30 KB batches: the first fits in the old segment and in the space left, the second
+      // rolls a new segment and finds no space for its bytes
+      const a = makeBatch(3, 10_000, Date.now(), "a");
+      const b = makeBatch(3, 10_000, Date.now(), "b");
+      const request = new Uint8Array(a.length + b.length);
+      request.set(a);
+      request.set(b, a.length);
+      await fs.fill(9 * PAGE);
+      await assert.rejects(() => log.append(request.slice()), isStorageError(/No space left/));
+      assert.equal(await sizeOf(logFile), before);
+      assert.equal(log.logEndOffset, leo);
+      assert.equal(log.segmentCount, 1, "the rolled segment was kept");
+      assert.equal(log.recoveryPoint, rp);
+      const names = [...Deno.readDirSync(`${dir}/s-0`)].map((e) => e.name);
+      assert.deepEqual(names.filter((n) => !n.startsWith(SEG0) && n !== "partition.metadata"), []);
+      await assertAcked(mgr, "s", acked);
+      await fs.release();
+      const req = request.slice();
+      const r = await log.append(req);
+      assert.equal(r.baseOffset, leo);
+      assert.equal(log.segmentCount, 2);
+      for (const x of splitBatches(req)) {
+        acked.push({ base: x.baseOffset, last: x.lastOffset, bytes: x.bytes });
+      }
+      await assertAcked(mgr, "s", acked);
+      await mgr.close();
+      mgr = await LogManager.open(dir, options(lines));
+      await assertAcked(mgr, "s", acked);
+    } finally {
+      await mgr.close();
+    }
+  },
+);
+
+tmpfsTest(
   "disk full: index files that cannot be written are logged, retried, never fail appends",
   async () => {
     await using fs = await mountTmpfs(2 << 20);
@@ -261,6 +314,75 @@ tmpfsTest(
     }
   },
 );
+
+Deno.test("ENOSPC from fsync during a roll is a failed fsync, not a full disk: offline", async () => {
+  // (thin-provisioned and network file systems report lost writes so)
+  const dir = await Deno.makeTempDir({ prefix: "sluice-fsync-roll-" });
+  const lines: string[] = [];
+  const original = Deno.FsFile.prototype.syncData;
+  let mgr = await LogManager.open(dir, options(lines));
+  try {
+    await mgr.createTopic("g", 1, { "segment.bytes": "2000" });
+    const acked: Acked[] = [];
+    await append(mgr, "g", makeBatch(3, 500, Date.now(), "g0"), acked);
+    const log = mgr.partition("g", 0)!;
+    Deno.FsFile.prototype.syncData = () =>
+      Promise.reject(
+        Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+      );
+    await assert.rejects(
+      () => log.append(makeBatch(3, 500, Date.now(), "g1")), // rolls: fsyncs the old segment
+      isStorageError(/^append to g-0 failed: fsync failed: No space left/),
+    );
+    Deno.FsFile.prototype.syncData = original;
+    await assert.rejects(() => log.read(0, 1000), isStorageError(/offline/));
+    await assert.rejects(() => mgr.close(), isStorageError(/log is offline/));
+    mgr = await LogManager.open(dir, options(lines));
+    await assertAcked(mgr, "g", acked);
+  } finally {
+    Deno.FsFile.prototype.syncData = original;
+    await mgr.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a roll whose segment creation fails half-way leaves no empty segment file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-half-roll-" });
+  const lines: string[] = [];
+  const original = Deno.remove;
+  let mgr = await LogManager.open(dir, options(lines));
+  try {
+    await mgr.createTopic("h", 1, { "segment.bytes": "2000" });
+    const acked: Acked[] = [];
+    await append(mgr, "h", makeBatch(3, 500, Date.now(), "h0"), acked);
+    const log = mgr.partition("h", 0)!;
+    const next = `${dir}/h-0/${String(log.logEndOffset).padStart(20, "0")}`;
+    // LogSegment.create opens the new .log, then clears stale index files: that step fails
+    (Deno as { remove: typeof Deno.remove }).remove = (path, opts) => {
+      if (String(path) === `${next}.index`) {
+        return Promise.reject(Object.assign(new Error("Input/output error"), { code: "EIO" }));
+      }
+      return original(path, opts);
+    };
+    await assert.rejects(
+      () => log.append(makeBatch(3, 500, Date.now(), "h1")),
+      isStorageError(/Input/),
+    );
+    (Deno as { remove: typeof Deno.remove }).remove = original;
+    await assert.rejects(() => Deno.stat(`${next}.log`), Deno.errors.NotFound);
+    await mgr.close().catch(() => {});
+    mgr = await LogManager.open(dir, options(lines));
+    await assertAcked(mgr, "h", acked);
+    await append(mgr, "h", makeBatch(3, 500, Date.now(), "h2"), acked);
+    await mgr.close();
+    mgr = await LogManager.open(dir, options(lines));
+    await assertAcked(mgr, "h", acked);
+  } finally {
+    (Deno as { remove: typeof Deno.remove }).remove = original;
+    await mgr.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("a failed fsync takes the log offline (reads too) until reopen; nothing is acked", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sluice-fsync-" });

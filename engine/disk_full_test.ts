@@ -66,66 +66,70 @@ async function sizeOf(path: string): Promise<number> {
 
 const SEG0 = "00000000000000000000";
 
-tmpfsTest(
-  "disk full: a partial write is cut back; reads go on; appends resume with space",
-  async () => {
-    await using fs = await mountTmpfs(8 << 20);
-    const dir = `${fs.root}/data`;
-    const lines: string[] = [];
-    let mgr = await LogManager.open(dir, options(lines));
-    try {
-      await mgr.createTopic("t", 1);
-      const acked: Acked[] = [];
-      for (let i = 0; i < 20; i++) {
-        await append(
-          mgr,
-          "t",
-          makeBatch(5, 2000, Date.now(), `a${i}`),
-          acked,
-        );
-      }
-      const logFile = `${dir}/t-0/${SEG0}.log`;
-      const bytesAcked = acked.reduce((n, a) => n + a.bytes.length, 0);
-      await fs.fill(PAGE); // one page (plus the active segment's slack) left
-      const log = mgr.partition("t", 0)!;
-      // a small write (synchronous path) and a large one (thread pool, CRC checked meanwhile)
-      for (const valueBytes of [4000, 1000]) {
-        const count = valueBytes === 4000 ? 5 : 400;
-        const batch = makeBatch(count, valueBytes, Date.now(), `full-${count}`);
-        await assert.rejects(
-          () => log.append(batch),
-          isStorageError(/^append to t-0 failed: No space left on device/),
-        );
-        assert.equal(await sizeOf(logFile), bytesAcked, "the partial write was not cut back");
-        await assertAcked(mgr, "t", acked);
-        assert.equal((await log.offsetForTime(-1))?.offset, acked[acked.length - 1].last + 1);
-        assert.equal((await log.offsetForTime(0))?.offset, 0);
-      }
-      // producers retry for as long as the disk is full: each retry fails the same way, one line
-      for (let i = 0; i < 20; i++) {
-        await assert.rejects(() => log.append(makeBatch(5, 4000, Date.now(), "r")));
-      }
-      assert.equal(
-        lines.filter((l) => l.startsWith("append to t-0 failed")).length,
-        1,
-        lines.join("\n"),
+for (const flush of ["default", "fsync before ack"]) {
+  tmpfsTest(
+    `disk full (flush ${flush}): a partial write is cut back; reads go on; appends resume`,
+    () => partialWrite(flush === "default" ? {} : { "flush.messages": "1" }),
+  );
+}
+
+async function partialWrite(configs: Record<string, string>): Promise<void> {
+  await using fs = await mountTmpfs(8 << 20);
+  const dir = `${fs.root}/data`;
+  const lines: string[] = [];
+  let mgr = await LogManager.open(dir, options(lines));
+  try {
+    await mgr.createTopic("t", 1, configs);
+    const acked: Acked[] = [];
+    for (let i = 0; i < 20; i++) {
+      await append(
+        mgr,
+        "t",
+        makeBatch(5, 2000, Date.now(), `a${i}`),
+        acked,
       );
-      await fs.release();
-      const r = await append(mgr, "t", makeBatch(400, 1000, Date.now(), "back"), acked);
-      assert.equal(r.baseOffset, acked[acked.length - 2].last + 1);
-      assert.ok(
-        lines.some((l) => /appends to t-0 work again after 22 failed/.test(l)),
-        lines.join("\n"),
-      );
-      await assertAcked(mgr, "t", acked);
-      await mgr.close();
-      mgr = await LogManager.open(dir, options(lines));
-      await assertAcked(mgr, "t", acked);
-    } finally {
-      await mgr.close();
     }
-  },
-);
+    const logFile = `${dir}/t-0/${SEG0}.log`;
+    const bytesAcked = acked.reduce((n, a) => n + a.bytes.length, 0);
+    await fs.fill(PAGE); // one page (plus the active segment's slack) left
+    const log = mgr.partition("t", 0)!;
+    // a small write (synchronous path) and a large one (thread pool, CRC checked meanwhile)
+    for (const valueBytes of [4000, 1000]) {
+      const count = valueBytes === 4000 ? 5 : 400;
+      const batch = makeBatch(count, valueBytes, Date.now(), `full-${count}`);
+      await assert.rejects(
+        () => log.append(batch),
+        isStorageError(/^append to t-0 failed: No space left on device/),
+      );
+      assert.equal(await sizeOf(logFile), bytesAcked, "the partial write was not cut back");
+      await assertAcked(mgr, "t", acked);
+      assert.equal((await log.offsetForTime(-1))?.offset, acked[acked.length - 1].last + 1);
+      assert.equal((await log.offsetForTime(0))?.offset, 0);
+    }
+    // producers retry for as long as the disk is full: each retry fails the same way, one line
+    for (let i = 0; i < 20; i++) {
+      await assert.rejects(() => log.append(makeBatch(5, 4000, Date.now(), "r")));
+    }
+    assert.equal(
+      lines.filter((l) => l.startsWith("append to t-0 failed")).length,
+      1,
+      lines.join("\n"),
+    );
+    await fs.release();
+    const r = await append(mgr, "t", makeBatch(400, 1000, Date.now(), "back"), acked);
+    assert.equal(r.baseOffset, acked[acked.length - 2].last + 1);
+    assert.ok(
+      lines.some((l) => /appends to t-0 work again after 22 failed/.test(l)),
+      lines.join("\n"),
+    );
+    await assertAcked(mgr, "t", acked);
+    await mgr.close();
+    mgr = await LogManager.open(dir, options(lines));
+    await assertAcked(mgr, "t", acked);
+  } finally {
+    await mgr.close();
+  }
+}
 
 tmpfsTest(
   "disk full: a roll that cannot create its segment undoes the request's earlier batches",

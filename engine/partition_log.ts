@@ -755,7 +755,8 @@ export class PartitionLog {
       return;
     }
     if (next !== this.#leo && this.#spaceFailures > 0) {
-      this.#hooks.logger?.(
+      this.#throttled.log(
+        "append-resumed",
         `appends to ${this.#name} work again after ${this.#spaceFailures} failed for lack of ` +
           `space`,
       );

@@ -515,7 +515,12 @@ export class PartitionLog {
     const old = this.#active;
     old.sealTimeIndex();
     old.deactivate();
-    await this.#syncLog(old);
+    try {
+      await this.#syncLog(old);
+    } catch (e) {
+      this.#goOffline(storageError(`roll of ${this.#name} failed: fsync failed`, e));
+      throw e;
+    }
     const indexesWritten = await this.#writeIndexes(old);
     let seg: LogSegment;
     try {
@@ -525,6 +530,7 @@ export class PartitionLog {
       // at the next open, below the records still appended to the old one
       await removeIfExists(`${this.dir}/${offsetFileStem(newBase)}${LOG_FILE_SUFFIX}`)
         .catch(() => {});
+      old.activate(this.#hooks.hotTailBytes ?? 0); // the old segment stays the active one
       throw e;
     }
     seg.activate(this.#hooks.hotTailBytes ?? 0);
@@ -610,7 +616,9 @@ export class PartitionLog {
     const what = `append to ${this.#name} failed`;
     this.#producers.abortAppend();
     if (cause instanceof SyncFailed) {
-      return this.#goOffline(storageError(`${what}: fsync failed`, cause.error));
+      const err = storageError(`${what}: fsync failed`, cause.error);
+      this.#goOffline(err);
+      return err;
     }
     const err = storageError(what, cause);
     try {
@@ -751,7 +759,10 @@ export class PartitionLog {
     }
     if (this.#failed) {
       // offline half-way through the group: what the earlier requests wrote may not be on disk
-      for (const g of group) g.reject(this.#failed);
+      for (let i = 0; i < group.length; i++) {
+        const r = results[i];
+        group[i].reject(r instanceof EngineError ? r : this.#failed);
+      }
       return;
     }
     if (next !== this.#leo && this.#spaceFailures > 0) {

@@ -179,7 +179,13 @@ async function verify(bootstrap: string, acks: Ack[], topics: typeof TOPICS, lab
 }
 
 /** confluent-kafka, idempotent, acks=all: produces `n` records to `main`, reports each. */
-async function confluentProduce(bootstrap: string, acks: Ack[], prefix: string, n: number) {
+async function confluentProduce(
+  bootstrap: string,
+  acks: Ack[],
+  prefix: string,
+  n: number,
+  messageTimeoutMs = 4000,
+) {
   const records = Array.from({ length: n }, (_, i) => ({
     topic: "main",
     partition: i % 3,
@@ -193,13 +199,13 @@ async function confluentProduce(bootstrap: string, acks: Ack[], prefix: string, 
       config: {
         "enable.idempotence": true,
         "acks": "all",
-        "message.timeout.ms": 4000,
+        "message.timeout.ms": messageTimeoutMs,
         "linger.ms": 5,
       },
       records,
-      timeout_s: 30,
+      timeout_s: messageTimeoutMs / 1000 + 30,
     },
-    60_000,
+    messageTimeoutMs + 60_000,
   );
   const errors: string[] = [];
   r.results.forEach((x, i) => {
@@ -293,8 +299,19 @@ tmpfsTest(
       producer = new Producer(client, { acks: -1, retries: 0, lingerMs: 0 });
       assert.equal(await sendChunk(producer, acks, "main", 0, ids(50)), "full");
 
-      // deleting a topic works on the full disk and frees its space; appends resume by themselves
-      await new Admin(client).deleteTopics(["victim"]);
+      // librdkafka retries KAFKA_STORAGE_ERROR: its records wait, then go in once a topic
+      // deletion (which works on the full disk) frees space — no restart, no operator action
+      const admin = new Admin(client);
+      const mainEnds = () =>
+        admin.listOffsets([0, 1, 2].map((p) => ({ topic: "main", partition: p, spec: "latest" })))
+          .then((r) => r.map((x) => x.offset));
+      const endsWhileFull = await mainEnds();
+      const waiting = confluentProduce(broker.bootstrap, acks, "w", 30, 60_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.deepEqual(await mainEnds(), endsWhileFull, "appended to a full disk");
+      await admin.deleteTopics(["victim"]);
+      const waited = await waiting;
+      assert.deepEqual(waited.errors, [], "confluent-kafka's retried records after the deletion");
       const left = [...Deno.readDirSync(dataDir)].map((e) => e.name).filter((n) =>
         n.startsWith("victim") || n.endsWith("-delete")
       );

@@ -9,6 +9,7 @@ import type { SwapStep } from "./cleaner_swap.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { LogManager } from "./log_manager.ts";
 import type { PartitionLog } from "./partition_log.ts";
+import { LogSegment } from "./segment.ts";
 import { prng } from "./testdata/helpers.ts";
 
 const dec = new TextDecoder();
@@ -609,6 +610,35 @@ Deno.test("cleaner: a topic deleted and created again is cleaned from its start"
     assert.equal(s2.firstDirtyOffset, 0);
     assert.deepEqual(await readAll(f.log), expectedAfterClean(f.produced, s2.endOffset));
   } finally {
+    await cleanup(f);
+  }
+});
+
+Deno.test("cleaner: index files that cannot be written after the swap leave the log online", async () => {
+  const f = await compactedTopic();
+  const original = LogSegment.prototype.writeIndexes;
+  try {
+    await produce(f, 5000, 50, 50, 3);
+    // a full disk: every index write fails (ENOSPC), the cleaned segment's after the commit too
+    LogSegment.prototype.writeIndexes = function (this: LogSegment): Promise<void> {
+      this.indexDirty = true;
+      return Promise.reject(
+        Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+      );
+    };
+    const [stats] = await f.mgr.runCleaner({ force: true });
+    assert.ok(stats?.cleaned, stats?.reason);
+    const after = await readAll(f.log); // not offline
+    assert.deepEqual(after, expectedAfterClean(f.produced, stats.endOffset));
+    await produce(f, 100, 50, 50, 4);
+    LogSegment.prototype.writeIndexes = original;
+    await f.log.flush();
+    await f.mgr.close();
+    f.mgr = await LogManager.open(f.dir, { cleanerBackoffMs: 0 });
+    f.log = f.mgr.partition("c", 0)!;
+    assert.deepEqual(latest(await readAll(f.log)), f.model);
+  } finally {
+    LogSegment.prototype.writeIndexes = original;
     await cleanup(f);
   }
 });

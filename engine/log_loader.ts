@@ -145,7 +145,12 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
       recovered = true;
       const r = await seg.recover(config.indexIntervalBytes);
       if (!isLast) seg.sealTimeIndex();
-      await seg.writeIndexes(true);
+      try {
+        await seg.writeIndexes(true);
+      } catch (e) {
+        // a full disk: the log opens without them (they stay dirty and are written later)
+        log(`${name}: index files of segment ${bases[i]} not written: ${(e as Error).message}`);
+      }
       if (r.truncatedBytes > 0) {
         // Only the invalid bytes go. Later segments are validated on their own and kept when
         // valid (the log then has an offset gap, as a compacted log may): deleting them would

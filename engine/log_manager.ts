@@ -24,15 +24,19 @@ import {
   CLEANER_OFFSET_CHECKPOINT_FILE,
   DELETE_DIR_SUFFIX,
   LOG_START_OFFSET_CHECKPOINT_FILE,
+  logDeleteDirName,
+  parseDeleteDirName,
   PARTITION_METADATA_FILE,
   partitionDirName,
   RECOVERY_POINT_CHECKPOINT_FILE,
   TOPIC_METADATA_FILE,
+  topicIdHex,
 } from "./names.ts";
 import type { PartitionLog } from "./partition_log.ts";
 import { Mutex } from "./segment.ts";
 import { cleanerConfigOf, type CleanOptions, type CleanStats, LogCleaner } from "./cleaner.ts";
 import { newTopicId, topicCollisionKey, validateTopicName } from "./topic_name.ts";
+import { DEFAULT_LOG_THROTTLE_MS, ThrottledLog } from "./throttled_log.ts";
 
 /** A topic as the manager knows it. */
 export interface TopicInfo {
@@ -58,6 +62,11 @@ export interface LogManagerOptions {
   flushCheckpointIntervalMs?: number;
   /** Diagnostic messages (recovery, deletions). */
   logger?: (msg: string) => void;
+  /**
+   * Least time between two log lines about the same kind of repeated failure (appends, index,
+   * checkpoint or topics-file writes on a full disk), default 60000.
+   */
+  failureLogIntervalMs?: number;
   /** Bytes of each active segment's tail kept in memory (default 4 MiB). */
   hotTailBytes?: number;
   /** Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`, 15000; ≤ 0: no timer). */
@@ -132,11 +141,24 @@ export class LogManager {
   #cleanerTimer: ReturnType<typeof setTimeout> | undefined;
   #cleanerStop = new AbortController();
   #lock: DataDirLock | undefined;
+  /** Repeated failures (a full disk), one line per kind and interval for all logs. */
+  #throttled: ThrottledLog;
+  /** `sluice-topics.json` is behind the topics in memory (a deletion could not write it). */
+  #topicsDirty = false;
+  /**
+   * Emptied `-delete` directories of deleted topics, kept until `sluice-topics.json` no longer
+   * lists the topic: they tell the loader to finish the deletion after a crash.
+   */
+  #deleteMarkers: string[] = [];
 
   private constructor(dir: string, defaults: Record<string, string>, options: LogManagerOptions) {
     this.dir = dir;
     this.#defaults = defaults;
     this.#options = options;
+    this.#throttled = new ThrottledLog(
+      (m) => this.#logger(m),
+      options.failureLogIntervalMs ?? DEFAULT_LOG_THROTTLE_MS,
+    );
   }
 
   /**
@@ -203,12 +225,8 @@ export class LogManager {
         throw new Error(`cannot read ${TOPIC_METADATA_FILE}: ${(e as Error).message}`);
       }
     }
-    for await (const e of Deno.readDir(this.dir)) {
-      if (e.isDirectory && e.name.endsWith(DELETE_DIR_SUFFIX)) {
-        this.#logger(`removing partially deleted directory ${e.name}`);
-        await Deno.remove(`${this.dir}/${e.name}`, { recursive: true });
-      }
-    }
+    const deleted = await this.#finishInterruptedDeletes(stored);
+    stored = stored.filter((t) => !deleted.has(t));
     const onErr = (m: string) => this.#logger(m);
     this.#recoveryPoints = await readCheckpointFile(
       `${this.dir}/${RECOVERY_POINT_CHECKPOINT_FILE}`,
@@ -232,9 +250,86 @@ export class LogManager {
       const cfg = this.#logConfig(t.configs);
       for (let p = 0; p < t.partitions; p++) logs.push(await this.#openLog(t, p, cfg));
     }
+    if (deleted.size > 0) {
+      this.#topicsDirty = true;
+      await this.#persistTopicsOrRetry();
+    } else {
+      await this.#removeDeleteMarkers();
+    }
     if (this.#cleanShutdown) {
       await Deno.remove(marker);
       await syncDir(this.dir);
+    }
+  }
+
+  /**
+   * Finds the `-delete` directories of the data dir. One named with the id of a topic that
+   * `sluice-topics.json` still lists is a deletion a crash interrupted (the first rename is
+   * deleteTopic's commit point): the topic's other partition directories are removed and the
+   * topic is dropped. Every `-delete` directory is emptied (space first) and kept as a marker
+   * until the topics file is written without the topic.
+   *
+   * @returns The stored topics whose deletion was finished.
+   */
+  async #finishInterruptedDeletes(stored: StoredTopic[]): Promise<Set<StoredTopic>> {
+    const deleted = new Set<StoredTopic>();
+    const markers: string[] = [];
+    for await (const e of Deno.readDir(this.dir)) {
+      if (!e.isDirectory || !e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
+      markers.push(e.name);
+      const parsed = parseDeleteDirName(e.name);
+      const t = parsed && stored.find((s) => topicIdHex(s.id) === parsed.uniqueId);
+      if (t) deleted.add(t);
+    }
+    for (const t of deleted) {
+      this.#logger(`finishing the deletion of topic ${t.name} (id ${t.id}) a restart interrupted`);
+      for (let p = 0; p < t.partitions; p++) {
+        await removeIfPresent(`${this.dir}/${partitionDirName(t.name, p)}`);
+      }
+    }
+    for (const m of markers.sort()) {
+      this.#logger(`removing partially deleted directory ${m}`);
+      await emptyDir(`${this.dir}/${m}`);
+      this.#deleteMarkers.push(`${this.dir}/${m}`);
+    }
+    if (markers.length > 0) await syncDir(this.dir);
+    return deleted;
+  }
+
+  /** Removes the emptied `-delete` markers once the topics file no longer needs them. */
+  async #removeDeleteMarkers(): Promise<void> {
+    if (this.#topicsDirty || this.#deleteMarkers.length === 0) return;
+    const left: string[] = [];
+    for (const d of this.#deleteMarkers) {
+      try {
+        await removeIfPresent(d);
+      } catch (e) {
+        left.push(d);
+        this.#throttled.log("delete-dir", `removing ${d} failed (tried again later): ${e}`);
+      }
+    }
+    this.#deleteMarkers = left;
+    await syncDir(this.dir);
+  }
+
+  /**
+   * Writes `sluice-topics.json`; on failure (a full disk) logs it and leaves it to the
+   * checkpoint timer (the `-delete` markers keep a deletion crash-safe meanwhile).
+   *
+   * @returns Whether the file is written.
+   */
+  async #persistTopicsOrRetry(): Promise<boolean> {
+    try {
+      await this.#persistTopics();
+      return true;
+    } catch (e) {
+      this.#topicsDirty = true;
+      this.#throttled.log(
+        "topics-file",
+        `writing ${TOPIC_METADATA_FILE} failed (tried again every checkpoint interval): ` +
+          `${(e as Error).message}`,
+      );
+      return false;
     }
   }
 
@@ -256,6 +351,7 @@ export class LogManager {
       cleaned: this.#cleaner.hasCleaned(key),
       hooks: {
         logger: this.#options.logger,
+        throttledLog: this.#throttled,
         hotTailBytes: this.#options.hotTailBytes ?? 4 * 1024 * 1024,
         onAppend: (leo) => {
           for (const l of this.#listeners) {
@@ -267,7 +363,7 @@ export class LogManager {
           }
         },
         onLogStartOffset: () => {
-          this.#writeCheckpoints().catch((e) => this.#logger(`checkpoint failed: ${e}`));
+          this.#tryWriteCheckpoints();
         },
       },
     });
@@ -343,7 +439,7 @@ export class LogManager {
               await this.#cleaner.clean(l, cfg, { signal: this.#cleanerStop.signal, ...options }),
             );
           } catch (e) {
-            this.#logger(`log cleaner: ${name}-${l.partition}: ${e}`);
+            this.#throttled.log("cleaner", `log cleaner: ${name}-${l.partition}: ${e}`);
           }
         }
       }
@@ -363,8 +459,23 @@ export class LogManager {
 
   async #tick(): Promise<void> {
     const now = Date.now();
-    for (const logs of this.#logs.values()) for (const l of logs) await l.maybeFlushByTime(now);
-    await this.#writeCheckpoints();
+    for (const logs of [...this.#logs.values()]) {
+      for (const l of logs) {
+        try {
+          await l.maybeFlushByTime(now);
+        } catch (e) {
+          this.#throttled.log("flush", `${(e as Error).message}`);
+        }
+      }
+    }
+    await this.#tryWriteCheckpoints();
+    if (this.#topicsDirty) {
+      await this.#meta.run(async () => {
+        if (this.#topicsDirty && !this.#closed) await this.#persistTopicsOrRetry();
+      });
+    } else if (this.#deleteMarkers.length > 0) {
+      await this.#meta.run(() => this.#removeDeleteMarkers());
+    }
   }
 
   #checkOpen(what: string): void {
@@ -420,6 +531,8 @@ export class LogManager {
     const topics = [...this.#topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     const text = JSON.stringify({ version: 1, topics }, null, 2) + "\n";
     await writeFileAtomic(`${this.dir}/${TOPIC_METADATA_FILE}`, new TextEncoder().encode(text));
+    this.#topicsDirty = false;
+    await this.#removeDeleteMarkers();
   }
 
   /**
@@ -486,10 +599,24 @@ export class LogManager {
   }
 
   /**
-   * Deletes a topic: closes its logs, forgets it, removes its directories.
+   * Deletes a topic, freeing its space before anything that needs new space is written, so that
+   * it works on a full disk:
+   *
+   * 1. The first partition directory is renamed to its `-delete` name (Kafka's shortened
+   *    `<topic>-<partition>.<topic id in hex>-delete`, at most 255 bytes): the commit point. A
+   *    rename needs no new blocks; if it fails, the topic is left as it was.
+   * 2. The logs are closed (no flush), the other partition directories renamed, the renames
+   *    fsynced, and the renamed directories emptied: the space is free now.
+   * 3. `sluice-topics.json` is written without the topic, then the emptied directories are
+   *    removed and the checkpoints written.
+   *
+   * After a crash anywhere from step 1 on, the loader finds a `-delete` directory carrying the
+   * id of a topic the topics file still lists and finishes the deletion. If step 3 fails (the
+   * disk is still full), the deletion stands: the file is written again by the checkpoint timer.
    *
    * @param name Topic name.
-   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION; KAFKA_STORAGE_ERROR if no partition
+   * directory could be renamed (the topic is then unchanged).
    *
    * @example
    * ```ts ignore
@@ -507,24 +634,67 @@ export class LogManager {
           `${what} failed: no such topic`,
         );
       }
+      const logs = this.#logs.get(name) ?? [];
+      this.#topics.delete(name);
+      this.#logs.delete(name);
+      const markers: string[] = [];
+      let p = 0;
       try {
-        const logs = this.#logs.get(name) ?? [];
-        this.#topics.delete(name);
-        this.#logs.delete(name);
-        await this.#persistTopics();
-        for (const l of logs) await l.close().catch(() => {});
-        for (let p = 0; p < t.partitions; p++) {
-          const src = `${this.dir}/${partitionDirName(name, p)}`;
-          const dst = `${src}.${t.id.replaceAll("-", "").replaceAll("_", "")}${DELETE_DIR_SUFFIX}`;
-          await Deno.rename(src, dst);
-          await Deno.remove(dst, { recursive: true });
+        // the commit point: open files and in-flight reads are not disturbed by a rename
+        while (p < t.partitions && markers.length === 0) {
+          const m = await this.#renameForDelete(t, p++);
+          if (m) markers.push(m);
         }
-        await syncDir(this.dir);
-        await this.#writeCheckpoints();
+        if (markers.length === 0) await this.#persistTopics(); // no directory: only the file
       } catch (e) {
+        this.#topics.set(name, t);
+        this.#logs.set(name, logs);
         throw storageError(`${what} failed`, e);
       }
+      for (const l of logs) await l.close({ flush: false }).catch(() => {});
+      for (; p < t.partitions; p++) {
+        try {
+          const m = await this.#renameForDelete(t, p);
+          if (m) markers.push(m);
+        } catch (e) {
+          // the loader removes it: the first marker records the deletion
+          this.#logger(`${what}: renaming partition ${p} failed (removed at restart): ${e}`);
+        }
+      }
+      await syncDir(this.dir);
+      for (const m of markers) {
+        try {
+          await emptyDir(m);
+        } catch (e) {
+          this.#logger(`${what}: emptying ${m} failed (finished at restart): ${e}`);
+        }
+      }
+      for (let i = 0; i < t.partitions; i++) {
+        this.#recoveryPoints.delete(`${name}-${i}`);
+        this.#startOffsets.delete(`${name}-${i}`);
+      }
+      this.#deleteMarkers.push(...markers);
+      this.#topicsDirty = true;
+      await this.#persistTopicsOrRetry();
+      await this.#tryWriteCheckpoints();
     });
+  }
+
+  /**
+   * Renames partition `p` of `t` to its `-delete` name.
+   *
+   * @returns The new path, or `undefined` if the partition has no directory.
+   */
+  async #renameForDelete(t: StoredTopic, p: number): Promise<string | undefined> {
+    const src = `${this.dir}/${partitionDirName(t.name, p)}`;
+    const dst = `${this.dir}/${logDeleteDirName(t.name, p, t.id)}`;
+    try {
+      await Deno.rename(src, dst);
+      return dst;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    }
   }
 
   /**
@@ -716,8 +886,24 @@ export class LogManager {
     for (const logs of [...this.#logs.values()]) {
       for (const l of logs) n += await l.runRetention(now);
     }
-    if (n > 0) await this.#writeCheckpoints();
+    if (n > 0) await this.#tryWriteCheckpoints();
     return n;
+  }
+
+  /** Writes the checkpoints; a failure (a full disk) is logged and left to the next interval. */
+  async #tryWriteCheckpoints(): Promise<boolean> {
+    try {
+      await this.#writeCheckpoints();
+      return true;
+    } catch (e) {
+      this.#throttled.log(
+        "checkpoint",
+        `writing checkpoints failed (tried again every checkpoint interval): ${
+          (e as Error).message
+        }`,
+      );
+      return false;
+    }
   }
 
   #writeCheckpoints(): Promise<void> {
@@ -787,7 +973,12 @@ export class LogManager {
         }
       }
       try {
-        await this.#writeCheckpoints();
+        if (this.#topicsDirty) await this.#persistTopicsOrRetry(); // the loader finishes otherwise
+        try {
+          await this.#writeCheckpoints();
+        } catch (e) {
+          err ??= e;
+        }
         if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
         await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
       } finally {
@@ -795,6 +986,22 @@ export class LogManager {
       }
     });
   }
+}
+
+/** Removes a file or directory tree; a missing one is fine. */
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Removes everything inside a directory, keeping the directory. */
+async function emptyDir(dir: string): Promise<void> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  for (const n of names) await removeIfPresent(`${dir}/${n}`);
 }
 
 function checkPartitionCount(what: string, n: number): void {

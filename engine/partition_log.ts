@@ -18,10 +18,12 @@ import {
   writeInt64,
 } from "./batch_header.ts";
 import type { LogConfig } from "./config.ts";
-import { EngineError, ErrorCode, storageError } from "./errors.ts";
-import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
+import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";
+import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
+import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
 import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
-import { type ProducerStateInfo, ProducerStateManager } from "./producer_state.ts";
+import { type ProducerStateInfo, ProducerStateManager, snapshotPath } from "./producer_state.ts";
+import { ThrottledLog } from "./throttled_log.ts";
 
 /** Result of {@linkcode PartitionLog.append}. */
 export interface AppendResult {
@@ -81,6 +83,12 @@ export interface PartitionLogHooks {
   onLogStartOffset?: (logStartOffset: number) => void;
   /** Diagnostic messages (recovery, deletions). */
   logger?: (msg: string) => void;
+  /**
+   * Where repeated failures go (a full disk fails every append the same way): shared by the
+   * manager's logs so that one line per kind and interval covers them all. Default: one per log
+   * over `logger`.
+   */
+  throttledLog?: ThrottledLog;
   /** Bytes of the active segment's tail kept in memory. */
   hotTailBytes?: number;
   /** `producer.id.expiration.ms` (default one day). */
@@ -140,6 +148,27 @@ class DeferredCheckFailed extends Error {
   }
 }
 
+/**
+ * An fsync of a `.log` file failed. After that the kernel may have dropped the dirty pages or
+ * marked them clean ("fsyncgate"): what is on disk is unknown, and a second fsync that succeeds
+ * proves nothing. The log goes offline until a restart re-validates it from the recovery point.
+ */
+class SyncFailed extends Error {
+  constructor(readonly error: unknown) {
+    super(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** The log's state before one append, to undo it when a write fails. */
+interface AppendMark {
+  /** Number of segments (those after were rolled by the append). */
+  segmentCount: number;
+  /** The active segment and its state. */
+  active: LogSegment;
+  segment: SegmentMark;
+  recoveryPoint: number;
+}
+
 const RECORD_LEVEL: ReadonlySet<number> = new Set<number>([
   BatchStatus.BAD_RECORD_COUNT,
   BatchStatus.BAD_VARINT,
@@ -192,7 +221,10 @@ export class PartitionLog {
   #mutex = new Mutex();
   #unflushedMessages = 0;
   #lastFlushMs = Date.now();
+  /** Why the log is offline (fsync or undo failed): appends and reads refused until restart. */
   #failed: EngineError | undefined;
+  /** Appends that failed for lack of space since the last one that worked. */
+  #spaceFailures = 0;
   #closed = false;
   #jitterMs = 0;
   #pendingDeletes = new Map<number, { segment: LogSegment; paths: string[] }>();
@@ -226,6 +258,7 @@ export class PartitionLog {
     this.#lso = Math.min(Math.max(state.logStartOffset, this.#segments[0].baseOffset), this.#leo);
     this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
     this.#hooks = hooks;
+    this.#throttled = hooks.throttledLog ?? new ThrottledLog(hooks.logger ?? (() => {}));
     this.#newJitter();
     this.#producers = state.producerState ?? new ProducerStateManager(dir, {
       expirationMs: hooks.producerIdExpirationMs,
@@ -235,6 +268,7 @@ export class PartitionLog {
 
   // idempotent producers: dedup and sequence checks on append, snapshots (producer_state.ts)
   #producers: ProducerStateManager;
+  #throttled: ThrottledLog;
 
   /**
    * The idempotent-producer state of this partition (for DescribeProducers).
@@ -472,21 +506,143 @@ export class PartitionLog {
     return lastOffset - seg.baseOffset > 2147483647;
   }
 
+  /**
+   * Rolls to a new active segment at `newBase`. A failure to create it (a full disk) throws
+   * with the old segment's state intact for the caller's undo; index and producer-snapshot files
+   * that cannot be written are logged and written later (they are rebuilt from the log).
+   */
   async #roll(newBase: number): Promise<void> {
     const old = this.#active;
     old.sealTimeIndex();
     old.deactivate();
-    await old.syncLog();
-    await old.writeIndexes(true);
-    const seg = await LogSegment.create(this.dir, newBase);
+    try {
+      await this.#syncLog(old);
+    } catch (e) {
+      this.#goOffline(storageError(`roll of ${this.#name} failed: fsync failed`, e));
+      throw e;
+    }
+    const indexesWritten = await this.#writeIndexes(old);
+    let seg: LogSegment;
+    try {
+      seg = await LogSegment.create(this.dir, newBase);
+    } catch (e) {
+      // an empty file left by a create that failed half-way would become the active segment
+      // at the next open, below the records still appended to the old one
+      await removeIfExists(`${this.dir}/${offsetFileStem(newBase)}${LOG_FILE_SUFFIX}`)
+        .catch(() => {});
+      old.activate(this.#hooks.hotTailBytes ?? 0); // the old segment stays the active one
+      throw e;
+    }
     seg.activate(this.#hooks.hotTailBytes ?? 0);
-    this.#segments.push(seg);
-    await this.#producers.takeSnapshot(newBase); // producer state as of the new segment
+    this.#segments = [...this.#segments, seg];
+    try {
+      await this.#producers.takeSnapshot(newBase); // producer state as of the new segment
+    } catch (e) {
+      // only an optimisation: the loader rebuilds the state from an older snapshot and the log
+      this.#throttled.log(
+        "producer-snapshot",
+        `${this.#name}: producer state snapshot at ${newBase} not written: ${errorText(e)}`,
+      );
+    }
     // Everything before the new segment is now fsynced (Kafka flushes on roll).
-    if (this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
+    if (indexesWritten && this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
       this.#recoveryPoint = Math.max(this.#recoveryPoint, newBase);
     }
     this.#newJitter();
+  }
+
+  /** fsyncs a segment's `.log`; a failure is a {@linkcode SyncFailed}. */
+  async #syncLog(seg: LogSegment): Promise<void> {
+    try {
+      await seg.syncLog();
+    } catch (e) {
+      throw new SyncFailed(e);
+    }
+  }
+
+  /**
+   * Writes a segment's index files; a failure (a full disk) is logged, not thrown: the files
+   * are removed and written again at the next flush, roll or close, and a missing index is
+   * rebuilt from the log at open.
+   *
+   * @returns Whether the files are written.
+   */
+  async #writeIndexes(seg: LogSegment): Promise<boolean> {
+    try {
+      await seg.writeIndexes(true);
+      return true;
+    } catch (e) {
+      this.#throttled.log(
+        "index",
+        `${this.#name}: index files of segment ${seg.baseOffset} not written (written again ` +
+          `at the next flush): ${errorText(e)}`,
+      );
+      return false;
+    }
+  }
+
+  /** Takes the log offline (appends and reads refused until restart) and says why, once. */
+  #goOffline(err: EngineError): EngineError {
+    if (!this.#failed) {
+      this.#failed = err;
+      this.#hooks.logger?.(
+        `${this.#name} is offline until restart (a restart re-validates it): ${err.message}`,
+      );
+    }
+    return this.#failed;
+  }
+
+  #markAppend(): AppendMark {
+    const active = this.#active;
+    return {
+      segmentCount: this.#segments.length,
+      active,
+      segment: active.mark(),
+      recoveryPoint: this.#recoveryPoint,
+    };
+  }
+
+  /**
+   * Undoes an append whose write failed: deletes the segments it rolled, truncates the segment
+   * that was active back to the last acknowledged byte (freeing the space the partial write
+   * took; truncation needs no new space) and restores its offsets, indexes and hot tail. The
+   * producer state never recorded the append. On a full disk (or no file descriptors) the log
+   * stays online and the next append tries again; a failed fsync or any other I/O error takes
+   * it offline.
+   *
+   * @returns The error for the append's request (KAFKA_STORAGE_ERROR).
+   */
+  async #undoAppend(mark: AppendMark, cause: unknown): Promise<EngineError> {
+    const what = `append to ${this.#name} failed`;
+    this.#producers.abortAppend();
+    if (cause instanceof SyncFailed) {
+      const err = storageError(`${what}: fsync failed`, cause.error);
+      this.#goOffline(err);
+      return err;
+    }
+    const err = storageError(what, cause);
+    try {
+      const rolled = this.#segments.slice(mark.segmentCount);
+      this.#segments = this.#segments.slice(0, mark.segmentCount);
+      for (const s of rolled) {
+        await s.close();
+        for (const p of [s.logPath, s.indexPath, s.timeIndexPath]) await removeIfExists(p);
+        await removeIfExists(snapshotPath(this.dir, s.baseOffset));
+      }
+      await mark.active.rollbackTo(mark.segment, this.#hooks.hotTailBytes ?? 0);
+      this.#recoveryPoint = Math.min(this.#recoveryPoint, mark.recoveryPoint);
+    } catch (e) {
+      return this.#goOffline(
+        storageError(`${err.message}; undoing the partial write failed too`, e),
+      );
+    }
+    if (!isOutOfResources(cause)) return this.#goOffline(err);
+    this.#spaceFailures++;
+    this.#throttled.log(
+      "append",
+      `${err.message} (the partial write was undone; appends are retried as they come)`,
+    );
+    return err;
   }
 
   async #appendGroup(group: PendingAppend[]): Promise<void> {
@@ -504,6 +660,10 @@ export class PartitionLog {
     try {
       const cfg = this.#config;
       for (const req of group) {
+        if (this.#failed) {
+          results.push(this.#failed);
+          continue;
+        }
         const n = req.sizes.length;
         // idempotent producers: a duplicate gets its original offsets; bad sequence/epoch fails
         const dup = this.#checkProducers(req, next);
@@ -533,6 +693,7 @@ export class PartitionLog {
         }
         const first = next;
         const messagesBefore = messages;
+        const mark = this.#markAppend();
         let spanStart = 0;
         let spanBytes = 0;
         let bases: number[] = [];
@@ -562,11 +723,11 @@ export class PartitionLog {
           }
           await this.#writeSpan(req, spanStart, n, bases, lasts, check);
         } catch (e) {
-          // a deferred check failed during the first write: nothing of this request was kept
-          if (!(e instanceof DeferredCheckFailed)) throw e;
           next = first;
           messages = messagesBefore;
-          results.push(e.error);
+          // a deferred check failed during the first write: nothing of this request was kept
+          if (e instanceof DeferredCheckFailed) results.push(e.error);
+          else results.push(await this.#undoAppend(mark, e));
           continue;
         }
         this.#producers.commitAppend(); // idempotent producers: record the written batches
@@ -580,16 +741,37 @@ export class PartitionLog {
       }
       this.#unflushedMessages += messages;
       if (
-        this.#unflushedMessages >= cfg.flushMessages ||
-        Date.now() - this.#lastFlushMs >= cfg.flushMs
+        !this.#failed && (this.#unflushedMessages >= cfg.flushMessages ||
+          Date.now() - this.#lastFlushMs >= cfg.flushMs)
       ) {
         await this.#flushLocked(next, false);
       }
     } catch (e) {
-      this.#failed = storageError(`append to ${this.#name} failed`, e);
-      this.#hooks.logger?.(this.#failed.message);
-      for (const g of group) g.reject(this.#failed);
+      // a failed fsync (or a bug): nothing of the group is acknowledged
+      const err = this.#goOffline(
+        e instanceof SyncFailed
+          ? storageError(`append to ${this.#name} failed: fsync failed`, e.error)
+          : storageError(`append to ${this.#name} failed`, e),
+      );
+      this.#producers.abortAppend();
+      for (const g of group) g.reject(err);
       return;
+    }
+    if (this.#failed) {
+      // offline half-way through the group: what the earlier requests wrote may not be on disk
+      for (let i = 0; i < group.length; i++) {
+        const r = results[i];
+        group[i].reject(r instanceof EngineError ? r : this.#failed);
+      }
+      return;
+    }
+    if (next !== this.#leo && this.#spaceFailures > 0) {
+      this.#throttled.log(
+        "append-resumed",
+        `appends to ${this.#name} work again after ${this.#spaceFailures} failed for lack of ` +
+          `space`,
+      );
+      this.#spaceFailures = 0;
     }
     const moved = next !== this.#leo;
     this.#leo = next;
@@ -665,20 +847,34 @@ export class PartitionLog {
     );
   }
 
-  async #flushLocked(upTo: number, writeActiveIndexes: boolean): Promise<void> {
-    for (const s of this.#segments) {
-      await s.syncLog();
-      if (s !== this.#active || writeActiveIndexes) await s.writeIndexes(true);
-    }
-    this.#recoveryPoint = Math.max(this.#recoveryPoint, upTo);
+  /**
+   * fsyncs every segment (a failure throws {@linkcode SyncFailed}), then writes the index files
+   * that changed (failures logged, retried at the next flush). The recovery point moves to
+   * `upTo` only when both worked.
+   *
+   * @returns Whether every index file is written.
+   */
+  async #flushLocked(upTo: number, writeActiveIndexes: boolean): Promise<boolean> {
+    const segs = this.#segments;
+    for (const s of segs) await this.#syncLog(s);
     this.#unflushedMessages = 0;
     this.#lastFlushMs = Date.now();
+    let indexesWritten = true;
+    for (const s of segs) {
+      if (s !== this.#active || writeActiveIndexes) {
+        indexesWritten = (await this.#writeIndexes(s)) && indexesWritten;
+      }
+    }
+    if (indexesWritten) this.#recoveryPoint = Math.max(this.#recoveryPoint, upTo);
+    return indexesWritten;
   }
 
   /**
-   * fsyncs every segment and writes the index files; the recovery point becomes the LEO.
+   * fsyncs every segment and writes the index files; the recovery point becomes the LEO. Index
+   * files that cannot be written (a full disk) are logged and written at the next flush.
    *
-   * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if an fsync failed: the log is then offline until
+   * restart, as what reached the disk is unknown.
    */
   flush(): Promise<void> {
     return this.#mutex.run(async () => {
@@ -686,7 +882,9 @@ export class PartitionLog {
       try {
         await this.#flushLocked(this.#leo, true);
       } catch (e) {
-        throw storageError(`flush of ${this.#name} failed`, e);
+        throw this.#goOffline(
+          storageError(`flush of ${this.#name} failed`, e instanceof SyncFailed ? e.error : e),
+        );
       }
     });
   }
@@ -1095,20 +1293,26 @@ export class PartitionLog {
 
   /**
    * Flushes, seals the active segment's time index, writes all indexes and closes every file.
-   * Idempotent.
+   * Idempotent. With `flush: false` (the topic is being deleted) it only closes the files.
+   *
+   * @param options `flush` (default true): fsync and write indexes and the producer snapshot.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if the flush failed (the files are closed anyway;
+   * the data dir must then not be marked as cleanly shut down).
    */
-  close(): Promise<void> {
+  close(options: { flush?: boolean } = {}): Promise<void> {
     return this.#mutex.run(async () => {
       if (this.#closed) return;
       let err: unknown;
       try {
-        if (!this.#failed) {
+        if (!this.#failed && options.flush !== false) {
           this.#active.sealTimeIndex();
-          await this.#flushLocked(this.#leo, true);
+          if (!(await this.#flushLocked(this.#leo, true))) {
+            throw new Error("index files could not be written");
+          }
           await this.#producers.takeSnapshot(this.#leo); // producer state at clean shutdown
         }
       } catch (e) {
-        err = e;
+        err = e instanceof SyncFailed ? e.error : e;
       }
       this.#closed = true;
       for (const id of [...this.#pendingDeletes.keys()]) await this.#finishDelete(id);
@@ -1122,8 +1326,19 @@ export class PartitionLog {
         );
       }
       if (err) throw storageError(`close of ${this.#name} failed`, err);
+      if (this.#failed && options.flush !== false) {
+        // not a clean shutdown: the next open must re-validate the log from its recovery point
+        throw new EngineError(
+          ErrorCode.KAFKA_STORAGE_ERROR,
+          `close of ${this.#name} failed: log is offline: ${this.#failed.message}`,
+        );
+      }
     });
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Index of the last segment whose base offset is ≤ `offset` (0 if none). */

@@ -297,6 +297,14 @@ export class ProducerStateManager {
   }
 
   /**
+   * Forgets the batches of the last {@linkcode ProducerStateManager.checkAppend}: their write
+   * failed, so the producer's retry must be accepted as new.
+   */
+  abortAppend(): void {
+    this.#pending = undefined;
+  }
+
+  /**
    * Records a batch read back from the log (no checks, as Kafka does for replication and
    * recovery). Batches already covered by the state are skipped.
    *
@@ -400,15 +408,20 @@ export class ProducerStateManager {
     const bytes = encodeSnapshot(entries);
     const path = snapshotPath(this.dir, offset);
     const tmp = `${path}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
-      let w = 0;
-      while (w < bytes.length) w += await f.write(bytes.subarray(w));
-      await f.sync();
-    } finally {
-      f.close();
+      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        let w = 0;
+        while (w < bytes.length) w += await f.write(bytes.subarray(w));
+        await f.sync();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await removeIfPresent(tmp).catch(() => {}); // a full disk: hold no space
+      throw e;
     }
-    await Deno.rename(tmp, path);
   }
 
   /**

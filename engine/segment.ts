@@ -50,6 +50,28 @@ export interface BatchLocation {
   lastOffset: number;
 }
 
+/** A segment's append state, taken before an append so that a failed one can be undone. */
+export interface SegmentMark {
+  /** Bytes in the `.log` file. */
+  size: number;
+  /** Offset after the last batch. */
+  nextOffset: number;
+  /** Largest batch maxTimestamp. */
+  maxTimestamp: number;
+  /** Last offset of the batch holding it. */
+  offsetOfMaxTimestamp: number;
+  /** maxTimestamp of the first batch. */
+  firstBatchTimestamp: number;
+  /** Entries in the offset index. */
+  offsetIndexEntries: number;
+  /** Entries in the time index. */
+  timeIndexEntries: number;
+  /** Bytes appended since the last offset index entry. */
+  bytesSinceIndex: number;
+  /** Timestamp of the last time index entry. */
+  lastTimeIndexTs: number;
+}
+
 /** Result of {@linkcode LogSegment.recover}. */
 export interface SegmentRecovery {
   /** Bytes of valid batches (the segment's new size). */
@@ -271,6 +293,62 @@ export class LogSegment {
     }
     this.size = p;
     this.tail?.append(bytes, positions, sizes, bases, lasts);
+  }
+
+  /**
+   * The append state now, for {@linkcode LogSegment.rollbackTo}.
+   *
+   * @returns The mark.
+   */
+  mark(): SegmentMark {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+      firstBatchTimestamp: this.firstBatchTimestamp,
+      offsetIndexEntries: this.offsetIndex.entries,
+      timeIndexEntries: this.timeIndex.entries,
+      bytesSinceIndex: this.#bytesSinceIndex,
+      lastTimeIndexTs: this.#lastTimeIndexTs,
+    };
+  }
+
+  /**
+   * Undoes the appends since `mark` was taken (a failed append): truncates the `.log` file back
+   * to the marked size — which frees space and needs none, so it works on a full disk — and
+   * restores offsets, timestamps and index entries, then makes this the active segment again
+   * (a new hot tail if bytes were cut). A failed write leaves the segment's state unchanged but
+   * may leave bytes past its size in the file: this cuts them too.
+   *
+   * @param mark A mark of this segment taken with {@linkcode LogSegment.mark}.
+   * @param tailCapacity Hot tail bytes of the active segment (0 disables).
+   * @throws {Error} If the file cannot be truncated (the caller must then take the log offline).
+   */
+  async rollbackTo(mark: SegmentMark, tailCapacity: number): Promise<void> {
+    await this.#io.run(async () => {
+      const f = await this.#handle();
+      this.#filePos = -1;
+      await f.truncate(mark.size);
+    });
+    const cut = this.size !== mark.size;
+    this.size = mark.size;
+    this.nextOffset = mark.nextOffset;
+    this.maxTimestamp = mark.maxTimestamp;
+    this.offsetOfMaxTimestamp = mark.offsetOfMaxTimestamp;
+    this.firstBatchTimestamp = mark.firstBatchTimestamp;
+    if (this.offsetIndex.entries !== mark.offsetIndexEntries) {
+      this.offsetIndex.truncateEntries(mark.offsetIndexEntries);
+      this.indexDirty = true;
+    }
+    if (this.timeIndex.entries !== mark.timeIndexEntries) {
+      this.timeIndex.truncateEntries(mark.timeIndexEntries);
+      this.indexDirty = true;
+    }
+    this.#bytesSinceIndex = mark.bytesSinceIndex;
+    this.#lastTimeIndexTs = mark.lastTimeIndexTs;
+    this.unsynced = true; // the truncation itself is not fsynced yet
+    if (cut || !this.tail) this.activate(tailCapacity);
   }
 
   /**
@@ -504,16 +582,25 @@ export class LogSegment {
   async syncLog(): Promise<void> {
     if (!this.unsynced) return;
     this.unsynced = false;
-    await this.#io.run(async () => {
-      const f = await this.#handle();
-      await f.syncData();
-    });
+    try {
+      await this.#io.run(async () => {
+        const f = await this.#handle();
+        await f.syncData();
+      });
+    } catch (e) {
+      this.unsynced = true;
+      throw e;
+    }
   }
 
   /**
    * Writes both index files if they changed (Kafka's on-disk layout), optionally fsyncing them.
+   * When a write fails (a full disk), both files are removed — a cut index must never be
+   * trusted; the loader rebuilds a missing one from the log — and the indexes stay dirty, so the
+   * next call writes them again.
    *
    * @param sync Whether to fsync the index files.
+   * @throws {Error} The I/O error of the write.
    */
   async writeIndexes(sync: boolean): Promise<void> {
     if (this.#indexSuspect) {
@@ -523,8 +610,14 @@ export class LogSegment {
     }
     if (!this.indexDirty) return;
     this.indexDirty = false;
-    await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
-    await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
+    try {
+      await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
+      await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
+    } catch (e) {
+      this.indexDirty = true;
+      for (const p of [this.indexPath, this.timeIndexPath]) await removeIfExists(p).catch(() => {});
+      throw e;
+    }
   }
 
   /**

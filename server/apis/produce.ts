@@ -129,7 +129,10 @@ async function appendOne(
   } catch (e) {
     const code = errorCodeOf(e);
     const message = e instanceof Error ? e.message : String(e);
-    broker.logger.warn(`Produce to ${topic}-${index} refused: ${message}`);
+    // storage errors (a full disk fails every produce) are logged by the engine, once a minute
+    if (code !== ErrorCode.KAFKA_STORAGE_ERROR) {
+      broker.logger.warn(`Produce to ${topic}-${index} refused: ${message}`);
+    }
     return failed(index, code, message);
   }
 }

@@ -351,8 +351,8 @@ Deno.test("a data dir is locked while open: a second open fails at once and chan
   try {
     const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
     await mgr.createTopic("locked", 2);
-    const listing = async () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    const before = await listing();
+    const listing = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    const before = listing();
     await assert.rejects(
       () => LogManager.open(dir, { retentionCheckIntervalMs: 0 }),
       (e: unknown) =>
@@ -360,7 +360,7 @@ Deno.test("a data dir is locked while open: a second open fails at once and chan
         e.message === `data dir ${dir} is in use by another process (${dir}/.lock is locked): ` +
             "is another broker running on it?",
     );
-    assert.deepEqual(await listing(), before);
+    assert.deepEqual(listing(), before);
     assert.ok(!before.includes(".kafka_cleanshutdown"));
     await mgr.close();
     const again = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });

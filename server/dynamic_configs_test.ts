@@ -115,10 +115,10 @@ Deno.test("dynamic broker configs over the wire: applied to live topics, describ
         await producer.send({ topic: "plain", messages: [{ value }] });
         await producer.send({ topic: "own", messages: [{ value }] });
       }
-      const segments = async (topic: string) =>
+      const segments = (topic: string) =>
         [...Deno.readDirSync(`${dir}/${topic}-0`)].filter((e) => e.name.endsWith(".log")).length;
-      ok(await segments("plain") >= 3, `plain has ${await segments("plain")} segments`);
-      assertEquals(await segments("own"), 1);
+      ok(segments("plain") >= 3, `plain has ${segments("plain")} segments`);
+      assertEquals(segments("own"), 1);
     } finally {
       client.close();
     }

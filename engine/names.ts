@@ -25,6 +25,11 @@ export const CLEANER_OFFSET_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 export const TEMP_FILE_SUFFIX = ".tmp";
 /** Suffix of a partition directory being deleted (`<topic>-<partition>.<id>-delete`). */
 export const DELETE_DIR_SUFFIX = "-delete";
+/**
+ * Suffix of a partition directory no topic owns but which holds records
+ * (`<topic>-<partition>.<id>-stray`): kept for the operator, never loaded or deleted.
+ */
+export const STRAY_DIR_SUFFIX = "-stray";
 /** Per data dir: `topic partition offset` lines, the offset up to which each log is flushed. */
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 /** Per data dir: `topic partition offset` lines, each log's start offset. */

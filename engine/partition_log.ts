@@ -19,6 +19,7 @@ import {
 } from "./batch_header.ts";
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
+import type { FileHandleCache } from "./handle_cache.ts";
 import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
 import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
 import { type ProducerStateInfo, ProducerStateManager } from "./producer_state.ts";
@@ -85,6 +86,8 @@ export interface PartitionLogHooks {
   hotTailBytes?: number;
   /** `producer.id.expiration.ms` (default one day). */
   producerIdExpirationMs?: number;
+  /** The manager's bound on open `.log` handles, used by the segments this log creates. */
+  handles?: FileHandleCache;
 }
 
 /** Initial state handed over by the loader. */
@@ -478,7 +481,7 @@ export class PartitionLog {
     old.deactivate();
     await old.syncLog();
     await old.writeIndexes(true);
-    const seg = await LogSegment.create(this.dir, newBase);
+    const seg = await LogSegment.create(this.dir, newBase, this.#hooks.handles);
     seg.activate(this.#hooks.hotTailBytes ?? 0);
     this.#segments.push(seg);
     await this.#producers.takeSnapshot(newBase); // producer state as of the new segment
@@ -950,7 +953,7 @@ export class PartitionLog {
           this.#segments = [];
           // rename the old files first: the new segment may reuse a base offset
           await this.#deleteSegments(all, `truncated to ${offset}`, false);
-          const seg = await LogSegment.create(this.dir, offset);
+          const seg = await LogSegment.create(this.dir, offset, this.#hooks.handles);
           this.#segments = [seg];
           seg.activate(this.#hooks.hotTailBytes ?? 0);
           this.#lso = offset;
@@ -1050,6 +1053,7 @@ export class PartitionLog {
         if ((e as { committed?: boolean }).committed) this.#failed = err;
         throw err;
       }
+      replacement.useHandleCache(this.#hooks.handles);
       const i = this.#segments.indexOf(old[0]);
       this.#segments = [
         ...this.#segments.slice(0, i),
@@ -1098,7 +1102,10 @@ export class PartitionLog {
         if (!this.#failed) {
           this.#active.sealTimeIndex();
           await this.#flushLocked(this.#leo, true);
-          await this.#producers.takeSnapshot(this.#leo); // producer state at clean shutdown
+          // producer state at clean shutdown (none to keep if the log never held a record)
+          if (this.#leo > 0 || this.#producers.size > 0) {
+            await this.#producers.takeSnapshot(this.#leo);
+          }
         }
       } catch (e) {
         err = e;

@@ -45,6 +45,26 @@ export interface BrokerConfig {
    * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
    */
   connectionsMaxIdleMs: number;
+  /**
+   * Most segment `.log` files open at once, over all partitions (`sluice.log.max.open.files`):
+   * the least recently used idle ones are closed and reopened on demand. `-1` (the default):
+   * half the process's open-file limit, read from `/proc/self/limits` (which needs
+   * `--allow-all`; otherwise half the descriptors still free at start-up), leaving the other
+   * half for connections and the runtime.
+   */
+  logMaxOpenFiles: number;
+  /**
+   * Most partitions this broker holds, all topics and internal ones counted
+   * (`max.broker.partitions`, KIP-578). CreateTopics, CreatePartitions and auto-creation that
+   * would exceed it fail with POLICY_VIOLATION and create nothing. Default 10000.
+   */
+  maxBrokerPartitions: number;
+  /**
+   * Most partitions in the cluster (`max.partitions`, KIP-578); with one broker, the same
+   * bound as {@linkcode BrokerConfig.maxBrokerPartitions} (the smaller applies). Default
+   * 2147483647.
+   */
+  maxPartitions: number;
   /** Replication factor of auto-created topics (`default.replication.factor`); only 1 works. */
   defaultReplicationFactor: number;
   /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
@@ -111,6 +131,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   queuedMaxRequestBytes: 268435456,
   connectionMaxQueuedBytes: 16777216,
   connectionsMaxIdleMs: 600000,
+  // File descriptors and partitions as resources (issue #11).
+  logMaxOpenFiles: -1,
+  maxBrokerPartitions: 10000,
+  maxPartitions: 2147483647,
   defaultReplicationFactor: 1,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
@@ -423,6 +447,16 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "connections.max.idle.ms":
         config.connectionsMaxIdleMs = int(key, "positive-long");
+        break;
+      // File descriptors and partitions as resources (issue #11).
+      case "sluice.log.max.open.files":
+        config.logMaxOpenFiles = value.trim() === "-1" ? -1 : int(key, "positive-int");
+        break;
+      case "max.broker.partitions":
+        config.maxBrokerPartitions = int(key, "positive-int");
+        break;
+      case "max.partitions":
+        config.maxPartitions = int(key, "positive-int");
         break;
       case "log.retention.check.interval.ms":
         config.logRetentionCheckIntervalMs = int(key, "positive-long");

@@ -190,8 +190,8 @@ export class LogManager {
    * @param dir Data directory.
    * @param options Broker defaults, timer periods, logger.
    * @returns The manager.
-   * @throws {EngineError} INVALID_CONFIG for bad defaults; KAFKA_STORAGE_ERROR if the directory
-   * or the topic metadata cannot be read.
+   * @throws {EngineError} INVALID_CONFIG for bad defaults, `maxOpenFiles` or `maxPartitions`;
+   * KAFKA_STORAGE_ERROR if the directory or the topic metadata cannot be read.
    *
    * @example
    * ```ts ignore
@@ -200,19 +200,8 @@ export class LogManager {
    */
   static async open(dir: string, options: LogManagerOptions = {}): Promise<LogManager> {
     const defaults = validateTopicConfigs(options.defaults ?? {});
-    for (
-      const [k, v] of [["maxOpenFiles", options.maxOpenFiles], [
-        "maxPartitions",
-        options.maxPartitions,
-      ]]
-    ) {
-      if (v !== undefined && !(Number.isSafeInteger(v) && (v as number) >= 1) && v !== Infinity) {
-        throw new EngineError(
-          ErrorCode.INVALID_CONFIG,
-          `open of data dir ${dir} failed: ${k} must be a positive integer, got ${v}`,
-        );
-      }
-    }
+    checkLimitOption(dir, "maxOpenFiles", options.maxOpenFiles, false);
+    checkLimitOption(dir, "maxPartitions", options.maxPartitions, true);
     const mgr = new LogManager(dir, defaults, options);
     try {
       await mgr.#load();
@@ -596,15 +585,18 @@ export class LogManager {
   }
 
   /**
-   * Creates a topic with `partitions` empty partition logs.
+   * Creates a topic with `partitions` empty partition logs. Other topics' changes do not wait
+   * for it (see the module doc); on failure nothing is left behind.
    *
    * @param name Topic name (`[a-zA-Z0-9._-]`, ≤ 249, not `.`/`..`).
    * @param partitions Number of partitions (≥ 1).
    * @param configs Topic config overrides.
-   * @param options `validateOnly`: check without creating.
+   * @param options `validateOnly`: check without creating; `signal`: abort (what was made is
+   * removed).
    * @returns The topic.
    * @throws {EngineError} INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
-   * INVALID_CONFIG, KAFKA_STORAGE_ERROR.
+   * INVALID_CONFIG, POLICY_VIOLATION (`maxPartitions`), KAFKA_STORAGE_ERROR (I/O failure, abort,
+   * close).
    *
    * @example
    * ```ts ignore
@@ -717,13 +709,17 @@ export class LogManager {
   }
 
   /**
-   * Grows a topic to `totalCount` partitions.
+   * Grows a topic to `totalCount` partitions. Other topics' changes do not wait for it (see the
+   * module doc); on failure the topic keeps its partitions and nothing is left behind.
    *
    * @param name Topic name.
    * @param totalCount New total number of partitions (greater than the current one).
-   * @param options `validateOnly`: check without changing.
+   * @param options `validateOnly`: check without changing; `signal`: abort (what was made is
+   * removed).
    * @returns The topic.
-   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS, KAFKA_STORAGE_ERROR.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION (also if deleted meanwhile),
+   * INVALID_PARTITIONS, POLICY_VIOLATION (`maxPartitions`), KAFKA_STORAGE_ERROR (I/O failure,
+   * abort, close).
    */
   createPartitions(
     name: string,
@@ -1009,6 +1005,22 @@ export class LogManager {
       if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
       await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
     });
+  }
+}
+
+/** Throws INVALID_CONFIG unless `value` is undefined or a positive integer (or `Infinity`). */
+function checkLimitOption(
+  dir: string,
+  name: string,
+  value: number | undefined,
+  infinite: boolean,
+): void {
+  if (value === undefined || (infinite && value === Infinity)) return;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new EngineError(
+      ErrorCode.INVALID_CONFIG,
+      `open of data dir ${dir} failed: ${name} must be a positive integer, got ${value}`,
+    );
   }
 }
 

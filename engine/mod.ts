@@ -61,6 +61,7 @@
 export {
   type AlterConfigsOptions,
   type AppendListener,
+  type CreateOptions,
   LogManager,
   type LogManagerOptions,
   type TopicInfo,
@@ -101,6 +102,12 @@ export {
 export type { SwapStep } from "./cleaner_swap.ts";
 export type { CheckpointEntry } from "./checkpoint.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
+export {
+  defaultMaxOpenFiles,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  MAX_OPEN_FILES_CONFIG,
+} from "./handle_cache.ts";
 export {
   type BatchMetadata,
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,

@@ -187,3 +187,33 @@ Deno.test("CreatePartitions of thousands does not hold up CreateTopics, DeleteTo
     b.close();
   }
 });
+
+Deno.test("broker close during a CreatePartitions of thousands stops it and removes what it made", async () => {
+  const t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "big", 2);
+    const grow = c.request(CreatePartitionsRequest, CreatePartitionsResponse, 3, {
+      topics: [{ name: "big", count: 5000, assignments: null }],
+      timeoutMs: 600_000,
+    }).catch((e) => e);
+    while (!(await listing(t.dir)).includes("big-20")) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await t.broker.close();
+    const res = await grow;
+    // the response (storage error: aborted) may or may not make it out before the socket closes
+    if (!(res instanceof Error)) {
+      assertEquals(res.results[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+      ok(res.results[0].errorMessage!.includes("aborted"), res.results[0].errorMessage!);
+    }
+    assertEquals((await listing(t.dir)).filter((n) => n.startsWith("big-")), ["big-0", "big-1"]);
+    ok(
+      t.lines.some((l) => /^INFO create partitions of big failed after making \d+ of 4998/.test(l)),
+    );
+    ok(t.lines.some((l) => l.includes("stopped; logs flushed")));
+  } finally {
+    c.close();
+    await t[Symbol.asyncDispose]();
+  }
+});

@@ -167,8 +167,8 @@ export class LogSegment {
 
   /**
    * Creates an empty segment on disk (truncating leftovers with the same base offset): an empty
-   * `.log` and empty index files, so that closing a segment that never got index entries writes
-   * nothing.
+   * `.log` and, if they can be written, empty index files, so that closing a segment that never
+   * got index entries writes nothing.
    *
    * @param dir Partition directory.
    * @param baseOffset Base offset.
@@ -182,10 +182,16 @@ export class LogSegment {
   ): Promise<LogSegment> {
     const seg = new LogSegment(dir, baseOffset, handles);
     await seg.#io.run(() => seg.#open({ read: true, write: true, create: true, truncate: true }));
-    for (const p of [seg.indexPath, seg.timeIndexPath]) {
-      await writeWhole(p, new Uint8Array(0), false);
+    try {
+      for (const p of [seg.indexPath, seg.timeIndexPath]) {
+        await writeWhole(p, new Uint8Array(0), false);
+      }
+      seg.indexDirty = false;
+    } catch {
+      // best effort (a full disk): without them, the indexes are written at the next flush
+      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p).catch(() => {});
+      seg.indexDirty = true;
     }
-    seg.indexDirty = false;
     return seg;
   }
 

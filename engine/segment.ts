@@ -182,6 +182,7 @@ export class LogSegment {
   ): Promise<LogSegment> {
     const seg = new LogSegment(dir, baseOffset, handles);
     await seg.#io.run(() => seg.#open({ read: true, write: true, create: true, truncate: true }));
+    for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
     try {
       for (const p of [seg.indexPath, seg.timeIndexPath]) {
         await writeWhole(p, new Uint8Array(0), false);

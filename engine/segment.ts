@@ -182,7 +182,12 @@ export class LogSegment {
   ): Promise<LogSegment> {
     const seg = new LogSegment(dir, baseOffset, handles);
     await seg.#io.run(() => seg.#open({ read: true, write: true, create: true, truncate: true }));
-    for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
+    try {
+      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
+    } catch (e) {
+      await seg.close(); // its handle goes back to the cache
+      throw e;
+    }
     try {
       for (const p of [seg.indexPath, seg.timeIndexPath]) {
         await writeWhole(p, new Uint8Array(0), false);

@@ -62,6 +62,7 @@ export { DataDirLock } from "./data_dir_lock.ts";
 export {
   type AlterConfigsOptions,
   type AppendListener,
+  type CreateOptions,
   LogManager,
   type LogManagerOptions,
   type TopicInfo,
@@ -102,6 +103,12 @@ export {
 export type { SwapStep } from "./cleaner_swap.ts";
 export { type CheckpointEntry, writeFileAtomic } from "./checkpoint.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
+export {
+  defaultMaxOpenFiles,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  MAX_OPEN_FILES_CONFIG,
+} from "./handle_cache.ts";
 export {
   type BatchMetadata,
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,

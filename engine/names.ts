@@ -25,6 +25,11 @@ export const CLEANER_OFFSET_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 export const TEMP_FILE_SUFFIX = ".tmp";
 /** Suffix of a partition directory being deleted (`<topic>-<partition>.<id>-delete`). */
 export const DELETE_DIR_SUFFIX = "-delete";
+/**
+ * Suffix of a partition directory no topic owns but which holds records
+ * (`<topic>-<partition>.<id>-stray`): kept for the operator, never loaded or deleted.
+ */
+export const STRAY_DIR_SUFFIX = "-stray";
 /** Longest file or directory name most file systems accept (bytes; topic names are ASCII). */
 export const MAX_FILE_NAME_LENGTH = 255;
 /** Per data dir: `topic partition offset` lines, the offset up to which each log is flushed. */

@@ -21,6 +21,7 @@ import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";
 import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
 import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
+import type { FileHandleCache } from "./handle_cache.ts";
 import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
 import { type ProducerStateInfo, ProducerStateManager, snapshotPath } from "./producer_state.ts";
 import { ThrottledLog } from "./throttled_log.ts";
@@ -93,6 +94,8 @@ export interface PartitionLogHooks {
   hotTailBytes?: number;
   /** `producer.id.expiration.ms` (default one day). */
   producerIdExpirationMs?: number;
+  /** The manager's bound on open `.log` handles, used by the segments this log creates. */
+  handles?: FileHandleCache;
 }
 
 /** Initial state handed over by the loader. */
@@ -524,7 +527,7 @@ export class PartitionLog {
     const indexesWritten = await this.#writeIndexes(old);
     let seg: LogSegment;
     try {
-      seg = await LogSegment.create(this.dir, newBase);
+      seg = await LogSegment.create(this.dir, newBase, this.#hooks.handles);
     } catch (e) {
       // an empty file left by a create that failed half-way would become the active segment
       // at the next open, below the records still appended to the old one
@@ -1155,7 +1158,7 @@ export class PartitionLog {
           this.#segments = [];
           // rename the old files first: the new segment may reuse a base offset
           await this.#deleteSegments(all, `truncated to ${offset}`, false);
-          const seg = await LogSegment.create(this.dir, offset);
+          const seg = await LogSegment.create(this.dir, offset, this.#hooks.handles);
           this.#segments = [seg];
           seg.activate(this.#hooks.hotTailBytes ?? 0);
           this.#lso = offset;
@@ -1255,6 +1258,7 @@ export class PartitionLog {
         if ((e as { committed?: boolean }).committed) this.#failed = err;
         throw err;
       }
+      replacement.useHandleCache(this.#hooks.handles);
       const i = this.#segments.indexOf(old[0]);
       this.#segments = [
         ...this.#segments.slice(0, i),
@@ -1309,7 +1313,10 @@ export class PartitionLog {
           if (!(await this.#flushLocked(this.#leo, true))) {
             throw new Error("index files could not be written");
           }
-          await this.#producers.takeSnapshot(this.#leo); // producer state at clean shutdown
+          // producer state at clean shutdown (none to keep if the log never held a record)
+          if (this.#leo > 0 || this.#producers.size > 0) {
+            await this.#producers.takeSnapshot(this.#leo);
+          }
         }
       } catch (e) {
         err = e instanceof SyncFailed ? e.error : e;

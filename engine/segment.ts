@@ -12,6 +12,7 @@
 
 import { BatchStatus, OffsetIndexBuffer, scanBatches, TimeIndexBuffer } from "../wasm/mod.ts";
 import { batchSizeAt, HEADER_PEEK, lastOffsetAt, LOG_OVERHEAD, readInt64 } from "./batch_header.ts";
+import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail } from "./hot_tail.ts";
 import {
   DELETED_FILE_SUFFIX,
@@ -24,6 +25,20 @@ import {
 /** Serialises async critical sections. */
 export class Mutex {
   #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  readonly #onIdle: (() => void) | undefined;
+
+  /**
+   * @param onIdle Called each time the last queued section has finished.
+   */
+  constructor(onIdle?: () => void) {
+    this.#onIdle = onIdle;
+  }
+
+  /** Whether no section is running or queued. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
 
   /**
    * Runs `fn` after every previously queued section has finished.
@@ -32,10 +47,15 @@ export class Mutex {
    * @returns What `fn` returns.
    */
   run<T>(fn: () => Promise<T>): Promise<T> {
+    this.#pending++;
     const r = this.#tail.then(fn);
-    this.#tail = r.then(() => {}, () => {});
+    this.#tail = r.then(this.#done, this.#done);
     return r;
   }
+
+  #done = (): void => {
+    if (--this.#pending === 0) this.#onIdle?.();
+  };
 }
 
 /** Location of one stored batch. */
@@ -120,25 +140,38 @@ export class LogSegment {
   allowOffsetGaps = false;
   #bytesSinceIndex = 0;
   #lastTimeIndexTs = -1;
+  // The `.log` handle is opened on demand and closed by the LRU cache when idle (handle_cache.ts).
+  // Every use of it runs in an `#io` section, so a handle in use is never closed under a reader.
   #file: Deno.FsFile | undefined;
+  #handles: FileHandleCache | undefined;
+  readonly #entry: CachedHandle = { tryClose: () => this.#closeIdleHandle() };
+  /** Where the `.log` file is now (`logPath`, or its `.deleted` name once renamed). */
+  #openPath: string;
   /** Set when an index entry did not match the log: lookups walk from the start. */
   #indexSuspect = false;
   /** The handle's file offset, to skip seeks for sequential I/O (-1: unknown). */
   #filePos = -1;
-  #io = new Mutex();
+  #io = new Mutex(() => {
+    // someone waits for a handle slot: give up ours now that no I/O uses it
+    if (this.#file !== undefined && this.#handles?.waiting) this.#handles.idle(this.#entry);
+  });
   #closed = false;
 
   /**
    * @param dir Partition directory.
    * @param baseOffset Segment base offset.
+   * @param handles The cache bounding open `.log` handles (none: the handle stays open until
+   * {@linkcode LogSegment.close}).
    */
-  constructor(dir: string, baseOffset: number) {
+  constructor(dir: string, baseOffset: number, handles?: FileHandleCache) {
     this.dir = dir;
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
     this.createdMs = Date.now();
     this.lastModifiedMs = this.createdMs;
+    this.#handles = handles;
+    this.#openPath = this.logPath;
   }
 
   /** Path of the `.log` file. */
@@ -155,29 +188,107 @@ export class LogSegment {
   }
 
   /**
-   * Creates an empty segment on disk (truncating leftovers with the same base offset).
+   * Creates an empty segment on disk (truncating leftovers with the same base offset): an empty
+   * `.log` and, if they can be written, empty index files, so that closing a segment that never
+   * got index entries writes nothing.
    *
    * @param dir Partition directory.
    * @param baseOffset Base offset.
-   * @returns The segment.
+   * @param handles The cache bounding open `.log` handles.
+   * @returns The segment (its handle open, and managed by `handles`).
    */
-  static async create(dir: string, baseOffset: number): Promise<LogSegment> {
-    const seg = new LogSegment(dir, baseOffset);
-    seg.#file = await Deno.open(seg.logPath, {
-      read: true,
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
-    seg.indexDirty = true;
+  static async create(
+    dir: string,
+    baseOffset: number,
+    handles?: FileHandleCache,
+  ): Promise<LogSegment> {
+    const seg = new LogSegment(dir, baseOffset, handles);
+    await seg.#io.run(() => seg.#open({ read: true, write: true, create: true, truncate: true }));
+    try {
+      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
+    } catch (e) {
+      await seg.close(); // its handle goes back to the cache
+      throw e;
+    }
+    try {
+      for (const p of [seg.indexPath, seg.timeIndexPath]) {
+        await writeWhole(p, new Uint8Array(0), false);
+      }
+      seg.indexDirty = false;
+    } catch {
+      // best effort (a full disk): without them, the indexes are written at the next flush
+      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p).catch(() => {});
+      seg.indexDirty = true;
+    }
     return seg;
   }
 
-  async #handle(): Promise<Deno.FsFile> {
-    if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
-    if (!this.#file) this.#file = await Deno.open(this.logPath, { read: true, write: true });
-    return this.#file;
+  /**
+   * Puts the segment's handle under `handles` (for segments made without one, e.g. by the log
+   * cleaner). No-op if it already has a cache.
+   *
+   * @param handles The cache.
+   */
+  useHandleCache(handles: FileHandleCache | undefined): void {
+    if (this.#handles !== undefined || handles === undefined) return;
+    this.#handles = handles;
+    if (this.#file !== undefined) handles.adopt(this.#entry);
+  }
+
+  /** Whether the `.log` handle is open now (it is reopened on demand). */
+  get hasOpenHandle(): boolean {
+    return this.#file !== undefined;
+  }
+
+  /** Must run inside an `#io` section. */
+  #handle(): Promise<Deno.FsFile> {
+    if (this.#closed) return Promise.reject(new Error(`segment ${this.logPath} is closed`));
+    const f = this.#file;
+    if (f !== undefined) {
+      this.#handles?.touch(this.#entry);
+      return Promise.resolve(f);
+    }
+    return this.#open({ read: true, write: true });
+  }
+
+  /** Opens the `.log` file through the cache (inside an `#io` section). */
+  async #open(options: Deno.OpenOptions): Promise<Deno.FsFile> {
+    const cache = this.#handles;
+    if (cache === undefined) {
+      this.#file = await Deno.open(this.#openPath, options);
+      this.#filePos = -1;
+      return this.#file;
+    }
+    for (let attempt = 0;; attempt++) {
+      await cache.acquire();
+      let f: Deno.FsFile;
+      try {
+        f = await Deno.open(this.#openPath, options);
+      } catch (e) {
+        cache.cancel();
+        // the process limit is lower than the cache assumed: shrink the cache and retry once
+        if (attempt === 0 && isTooManyOpenFiles(e) && cache.shrinkAfterEmfile()) continue;
+        throw e;
+      }
+      this.#file = f;
+      this.#filePos = -1;
+      cache.opened(this.#entry);
+      return f;
+    }
+  }
+
+  /** Called by the cache: closes the handle if no I/O is running or queued on it. */
+  #closeIdleHandle(): boolean {
+    if (this.#file === undefined) return true;
+    if (!this.#io.idle) return false;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+    this.#file = undefined;
+    this.#filePos = -1;
+    return true;
   }
 
   /** Whether the offset index has room for `segment.index.bytes`. */
@@ -894,8 +1005,11 @@ export class LogSegment {
     return this.#io.run(() => {
       if (this.#closed) return Promise.resolve();
       this.#closed = true;
-      this.#file?.close();
-      this.#file = undefined;
+      if (this.#file !== undefined) {
+        this.#file.close();
+        this.#file = undefined;
+        this.#handles?.closed(this.#entry);
+      }
       this.tail = undefined;
       this.offsetIndex.free();
       this.timeIndex.free();
@@ -904,21 +1018,25 @@ export class LogSegment {
   }
 
   /**
-   * Renames the segment's files to `*.deleted`.
+   * Renames the segment's files to `*.deleted`. Readers holding the segment keep reading it
+   * (its handle is reopened under the new name if the cache closed it) until it is closed.
    *
    * @returns The renamed paths.
    */
-  async renameToDeleted(): Promise<string[]> {
-    const out: string[] = [];
-    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
-      try {
-        await Deno.rename(p, p + DELETED_FILE_SUFFIX);
-        out.push(p + DELETED_FILE_SUFFIX);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+  renameToDeleted(): Promise<string[]> {
+    return this.#io.run(async () => {
+      const out: string[] = [];
+      for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+        try {
+          await Deno.rename(p, p + DELETED_FILE_SUFFIX);
+          out.push(p + DELETED_FILE_SUFFIX);
+          if (p === this.logPath) this.#openPath = p + DELETED_FILE_SUFFIX;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
       }
-    }
-    return out;
+      return out;
+    });
   }
 }
 

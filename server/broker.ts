@@ -135,13 +135,23 @@ export class Broker {
       lock.release();
       throw e;
     }
+    // File descriptors and partitions as resources (issue #11).
+    const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
     const logs = await LogManager.open(dir, {
       defaults: dynamicConfigs.topicDefaults(),
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
       cleanerBackoffMs: full.logCleanerBackoffMs,
       logger: (m: string) => log.info(m),
+      maxOpenFiles: full.logMaxOpenFiles === -1 ? undefined : full.logMaxOpenFiles,
+      maxPartitions: Math.min(full.maxBrokerPartitions, full.maxPartitions),
+      maxPartitionsName: clusterLimit ? "max.partitions" : "max.broker.partitions",
       lock,
     });
+    log.info(
+      `Data dir ${dir}: ${logs.partitionCount} partitions (max.broker.partitions ` +
+        `${full.maxBrokerPartitions}), at most ${logs.openFileStats().capacity} segment files ` +
+        `open (sluice.log.max.open.files)`,
+    );
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
     let txns: TransactionCoordinator;

@@ -47,6 +47,26 @@ export interface BrokerConfig {
    */
   connectionsMaxIdleMs: number;
   /**
+   * Most segment `.log` files open at once, over all partitions (`sluice.log.max.open.files`):
+   * the least recently used idle ones are closed and reopened on demand. `-1` (the default):
+   * half the process's open-file limit, read from `/proc/self/limits` (which needs
+   * `--allow-all`; otherwise half the descriptors still free at start-up), leaving the other
+   * half for connections and the runtime.
+   */
+  logMaxOpenFiles: number;
+  /**
+   * Most partitions this broker holds, all topics and internal ones counted
+   * (`max.broker.partitions`, KIP-578). CreateTopics, CreatePartitions and auto-creation that
+   * would exceed it fail with POLICY_VIOLATION and create nothing. Default 10000.
+   */
+  maxBrokerPartitions: number;
+  /**
+   * Most partitions in the cluster (`max.partitions`, KIP-578); with one broker, the same
+   * bound as {@linkcode BrokerConfig.maxBrokerPartitions} (the smaller applies). Default
+   * 2147483647.
+   */
+  maxPartitions: number;
+  /**
    * Close a connection whose request is not received in full this long after its first byte,
    * however slowly the bytes trickle in (`sluice.request.read.timeout.ms`). Default 30000, the
    * `request.timeout.ms` of Kafka's clients: a client has given up on such a request by then.
@@ -118,6 +138,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   queuedMaxRequestBytes: 268435456,
   connectionMaxQueuedBytes: 104857600,
   connectionsMaxIdleMs: 600000,
+  // File descriptors and partitions as resources (issue #11).
+  logMaxOpenFiles: -1,
+  maxBrokerPartitions: 10000,
+  maxPartitions: 2147483647,
   requestReadTimeoutMs: 30000,
   defaultReplicationFactor: 1,
   logRetentionCheckIntervalMs: 300000,
@@ -437,6 +461,16 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "sluice.request.read.timeout.ms":
         config.requestReadTimeoutMs = int(key, "positive-int");
+        break;
+      // File descriptors and partitions as resources (issue #11).
+      case "sluice.log.max.open.files":
+        config.logMaxOpenFiles = value.trim() === "-1" ? -1 : int(key, "positive-int");
+        break;
+      case "max.broker.partitions":
+        config.maxBrokerPartitions = int(key, "positive-int");
+        break;
+      case "max.partitions":
+        config.maxPartitions = int(key, "positive-int");
         break;
       case "log.retention.check.interval.ms":
         config.logRetentionCheckIntervalMs = int(key, "positive-long");

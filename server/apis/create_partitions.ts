@@ -57,7 +57,10 @@ export const createPartitions: ApiHandler = defineApi<
         continue;
       }
       try {
-        await broker.logs.createPartitions(t.name, t.count, { validateOnly: req.validateOnly });
+        await broker.logs.createPartitions(t.name, t.count, {
+          validateOnly: req.validateOnly,
+          signal: broker.closing, // a shutdown stops the creation and removes what it made
+        });
         if (!req.validateOnly) {
           broker.logger.info(`Topic ${t.name} now has ${t.count} partitions`);
         }

@@ -111,6 +111,7 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
       try {
         const info = await broker.logs.createTopic(t.name, partitions, configs, {
           validateOnly: req.validateOnly,
+          signal: broker.closing, // a shutdown stops the creation and removes what it made
         });
         if (!req.validateOnly) {
           broker.logger.info(`Created topic ${t.name} with ${partitions} partition(s)`);

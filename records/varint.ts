@@ -2,7 +2,7 @@
 /**
  * Zigzag varints (int32) and varlongs (int64) as records v2 use them (protobuf's encoding): sizes,
  * writers into a buffer at a position, and a reader over a byte range. Varlongs are JS numbers,
- * exact up to 2^53 (timestamp and offset deltas are far smaller).
+ * exact within ±2^52 (timestamp and offset deltas are far smaller).
  *
  * @module
  */
@@ -79,7 +79,7 @@ export function writeVarint(buf: Uint8Array, pos: number, v: number): number {
 }
 
 /**
- * Writes the zigzag varlong of the safe integer `v` at `pos`.
+ * Writes the zigzag varlong of `v` (an integer within ±2^52) at `pos`.
  *
  * @example
  * ```ts
@@ -164,7 +164,7 @@ export class VarintReader {
   /**
    * Reads a zigzag varlong (int64) as a number.
    *
-   * @returns The value (exact up to 2^53).
+   * @returns The value (exact within ±2^52).
    * @throws {RecordsError} If it is truncated or longer than 10 bytes.
    */
   varlong(): number {

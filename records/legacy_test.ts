@@ -1,6 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import assert from "node:assert/strict";
-import { crc32, gzipSync } from "node:zlib";
+import { crc32, gunzipSync, gzipSync } from "node:zlib";
 import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import { seededRandom } from "../wasm/testing.ts";
 import { decodeRecordBatches } from "./batch_reader.ts";
@@ -17,6 +17,7 @@ import {
   LEGACY_TIMESTAMP_OFFSET,
   type LegacyRecordInput,
   RECORD_OVERHEAD_V0,
+  RECORD_OVERHEAD_V1,
   upConvert,
 } from "./legacy.ts";
 import {
@@ -144,6 +145,13 @@ Deno.test("compressed v1 sets: relative inner offsets, wrapper at the last offse
   assert.equal(readInt64(set, LOG_OVERHEAD + LEGACY_TIMESTAMP_OFFSET), 50);
   assert.equal(set[LOG_OVERHEAD + LEGACY_ATTRIBUTES_OFFSET], 1);
   assert.equal(set[LOG_OVERHEAD + KEY_SIZE_OFFSET_V1 + 3], 0xff); // null key
+  // The inner messages carry offsets 0, 1, 2 (KIP-31), not 7, 8, 9.
+  const inner = gunzipSync(set.subarray(LOG_OVERHEAD + RECORD_OVERHEAD_V1));
+  const innerOffsets = [];
+  for (let p = 0; p < inner.length; p += batchSizeAt(inner, p)) {
+    innerOffsets.push(baseOffsetAt(inner, p));
+  }
+  assert.deepEqual(innerOffsets, [0, 1, 2]);
   // LogAppendTime: the wrapper carries the time and bit 3; every record reads it.
   const lat = encodeMessageSet(records, {
     magic: 1,

@@ -15,7 +15,7 @@ import {
   RECORD_BATCH_OVERHEAD,
   RecordBatchBuilder,
   type RecordHeader,
-} from "./record_batch.ts";
+} from "./records.ts";
 
 /** Key, value or header bytes: a string is encoded as UTF-8. */
 export type MessageData = Uint8Array | string | null;

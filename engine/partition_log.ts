@@ -8,19 +8,19 @@
 import { BatchStatus, crc32c, scanBatches, setBaseOffset } from "../wasm/mod.ts";
 import {
   ATTRIBUTES_OFFSET,
-  BATCH_HEADER_SIZE,
   CRC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   readInt32,
   readInt64,
+  RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
   TIMESTAMP_TYPE_BIT,
   writeInt32,
   writeInt64,
-} from "./batch_header.ts";
+} from "../records/mod.ts";
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
-import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
+import { checkCompactedKeys } from "./log_validator.ts";
 import { type ProducerStateInfo, ProducerStateManager } from "./producer_state.ts";
 
 /** Result of {@linkcode PartitionLog.append}. */

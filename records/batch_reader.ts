@@ -90,7 +90,7 @@ export class RecordReader extends VarintReader {
   /** The checks made on each record. */
   readonly validation: RecordValidation;
   /** Index of the current record (-1 before the first). */
-  index = -1;
+  index: number = -1;
   /** Position of the current record's length varint. */
   recordStart = 0;
   /** End of the current record. */
@@ -100,7 +100,7 @@ export class RecordReader extends VarintReader {
   /** The current record's timestamp delta from the batch's base timestamp. */
   timestampDelta = 0;
   /** The current record's offset delta from the batch's base offset. */
-  offsetDelta = -1;
+  offsetDelta: number = -1;
   /** Position of the current record's key length (the record from here on is its tail). */
   keyStart = 0;
   /** The current record's key, or `null`. */

@@ -27,84 +27,84 @@
 import { crc32c } from "../wasm/mod.ts";
 
 /** Offset of `baseOffset`. */
-export const BASE_OFFSET_OFFSET = 0;
+export const BASE_OFFSET_OFFSET: number = 0;
 /** Length of `baseOffset`. */
-export const BASE_OFFSET_LENGTH = 8;
+export const BASE_OFFSET_LENGTH: number = 8;
 /** Offset of `batchLength` (bytes after this field). */
-export const LENGTH_OFFSET = BASE_OFFSET_OFFSET + BASE_OFFSET_LENGTH;
+export const LENGTH_OFFSET: number = BASE_OFFSET_OFFSET + BASE_OFFSET_LENGTH;
 /** Length of `batchLength`. */
-export const LENGTH_LENGTH = 4;
+export const LENGTH_LENGTH: number = 4;
 /** Bytes before the part `batchLength` counts (baseOffset + batchLength), in every format. */
-export const LOG_OVERHEAD = LENGTH_OFFSET + LENGTH_LENGTH;
+export const LOG_OVERHEAD: number = LENGTH_OFFSET + LENGTH_LENGTH;
 /** Offset of `partitionLeaderEpoch`. */
-export const PARTITION_LEADER_EPOCH_OFFSET = LOG_OVERHEAD;
+export const PARTITION_LEADER_EPOCH_OFFSET: number = LOG_OVERHEAD;
 /** Length of `partitionLeaderEpoch`. */
-export const PARTITION_LEADER_EPOCH_LENGTH = 4;
+export const PARTITION_LEADER_EPOCH_LENGTH: number = 4;
 /** Offset of `magic` (the same in message formats v0 and v1, so any format can be told apart). */
-export const MAGIC_OFFSET = PARTITION_LEADER_EPOCH_OFFSET + PARTITION_LEADER_EPOCH_LENGTH;
+export const MAGIC_OFFSET: number = PARTITION_LEADER_EPOCH_OFFSET + PARTITION_LEADER_EPOCH_LENGTH;
 /** Length of `magic`. */
-export const MAGIC_LENGTH = 1;
+export const MAGIC_LENGTH: number = 1;
 /** Offset of `crc`. */
-export const CRC_OFFSET = MAGIC_OFFSET + MAGIC_LENGTH;
+export const CRC_OFFSET: number = MAGIC_OFFSET + MAGIC_LENGTH;
 /** Length of `crc`. */
-export const CRC_LENGTH = 4;
+export const CRC_LENGTH: number = 4;
 /** Offset of `attributes`; the CRC covers from here to the end of the batch. */
-export const ATTRIBUTES_OFFSET = CRC_OFFSET + CRC_LENGTH;
+export const ATTRIBUTES_OFFSET: number = CRC_OFFSET + CRC_LENGTH;
 /** Length of `attributes`. */
-export const ATTRIBUTE_LENGTH = 2;
+export const ATTRIBUTE_LENGTH: number = 2;
 /** Offset of `lastOffsetDelta`. */
-export const LAST_OFFSET_DELTA_OFFSET = ATTRIBUTES_OFFSET + ATTRIBUTE_LENGTH;
+export const LAST_OFFSET_DELTA_OFFSET: number = ATTRIBUTES_OFFSET + ATTRIBUTE_LENGTH;
 /** Length of `lastOffsetDelta`. */
-export const LAST_OFFSET_DELTA_LENGTH = 4;
+export const LAST_OFFSET_DELTA_LENGTH: number = 4;
 /** Offset of `baseTimestamp` (Kafka's `firstTimestamp`; the delete horizon when flagged). */
-export const BASE_TIMESTAMP_OFFSET = LAST_OFFSET_DELTA_OFFSET + LAST_OFFSET_DELTA_LENGTH;
+export const BASE_TIMESTAMP_OFFSET: number = LAST_OFFSET_DELTA_OFFSET + LAST_OFFSET_DELTA_LENGTH;
 /** Length of `baseTimestamp`. */
-export const BASE_TIMESTAMP_LENGTH = 8;
+export const BASE_TIMESTAMP_LENGTH: number = 8;
 /** Offset of `maxTimestamp`. */
-export const MAX_TIMESTAMP_OFFSET = BASE_TIMESTAMP_OFFSET + BASE_TIMESTAMP_LENGTH;
+export const MAX_TIMESTAMP_OFFSET: number = BASE_TIMESTAMP_OFFSET + BASE_TIMESTAMP_LENGTH;
 /** Length of `maxTimestamp`. */
-export const MAX_TIMESTAMP_LENGTH = 8;
+export const MAX_TIMESTAMP_LENGTH: number = 8;
 /** Offset of `producerId`. */
-export const PRODUCER_ID_OFFSET = MAX_TIMESTAMP_OFFSET + MAX_TIMESTAMP_LENGTH;
+export const PRODUCER_ID_OFFSET: number = MAX_TIMESTAMP_OFFSET + MAX_TIMESTAMP_LENGTH;
 /** Length of `producerId`. */
-export const PRODUCER_ID_LENGTH = 8;
+export const PRODUCER_ID_LENGTH: number = 8;
 /** Offset of `producerEpoch`. */
-export const PRODUCER_EPOCH_OFFSET = PRODUCER_ID_OFFSET + PRODUCER_ID_LENGTH;
+export const PRODUCER_EPOCH_OFFSET: number = PRODUCER_ID_OFFSET + PRODUCER_ID_LENGTH;
 /** Length of `producerEpoch`. */
-export const PRODUCER_EPOCH_LENGTH = 2;
+export const PRODUCER_EPOCH_LENGTH: number = 2;
 /** Offset of `baseSequence`. */
-export const BASE_SEQUENCE_OFFSET = PRODUCER_EPOCH_OFFSET + PRODUCER_EPOCH_LENGTH;
+export const BASE_SEQUENCE_OFFSET: number = PRODUCER_EPOCH_OFFSET + PRODUCER_EPOCH_LENGTH;
 /** Length of `baseSequence`. */
-export const BASE_SEQUENCE_LENGTH = 4;
+export const BASE_SEQUENCE_LENGTH: number = 4;
 /** Offset of `recordCount`. */
-export const RECORDS_COUNT_OFFSET = BASE_SEQUENCE_OFFSET + BASE_SEQUENCE_LENGTH;
+export const RECORDS_COUNT_OFFSET: number = BASE_SEQUENCE_OFFSET + BASE_SEQUENCE_LENGTH;
 /** Length of `recordCount`. */
-export const RECORDS_COUNT_LENGTH = 4;
+export const RECORDS_COUNT_LENGTH: number = 4;
 /** Offset of the records (compressed as a whole when the batch has a codec). */
-export const RECORDS_OFFSET = RECORDS_COUNT_OFFSET + RECORDS_COUNT_LENGTH;
+export const RECORDS_OFFSET: number = RECORDS_COUNT_OFFSET + RECORDS_COUNT_LENGTH;
 /** Size of a v2 batch header: everything before the records (61 bytes). */
-export const RECORD_BATCH_OVERHEAD = RECORDS_OFFSET;
+export const RECORD_BATCH_OVERHEAD: number = RECORDS_OFFSET;
 /** Bytes of a header that give a batch's size and offsets (up to `lastOffsetDelta`). */
-export const HEADER_PEEK = LAST_OFFSET_DELTA_OFFSET + LAST_OFFSET_DELTA_LENGTH;
+export const HEADER_PEEK: number = LAST_OFFSET_DELTA_OFFSET + LAST_OFFSET_DELTA_LENGTH;
 /** Smallest valid `batchLength` (a header without records). */
-export const MIN_BATCH_LENGTH = RECORD_BATCH_OVERHEAD - LOG_OVERHEAD;
+export const MIN_BATCH_LENGTH: number = RECORD_BATCH_OVERHEAD - LOG_OVERHEAD;
 
 /** The magic byte of record batches v2. */
-export const MAGIC_V2 = 2;
+export const MAGIC_V2: number = 2;
 /** Attributes: the compression codec id (bits 0-2). */
-export const COMPRESSION_CODEC_MASK = 0x07;
+export const COMPRESSION_CODEC_MASK: number = 0x07;
 /** Attributes: timestamps are LogAppendTime (bit 3). */
-export const TIMESTAMP_TYPE_BIT = 0x08;
+export const TIMESTAMP_TYPE_BIT: number = 0x08;
 /** Attributes: the batch belongs to a transaction (bit 4). */
-export const TRANSACTIONAL_BIT = 0x10;
+export const TRANSACTIONAL_BIT: number = 0x10;
 /** Attributes: the batch holds one control record, a transaction marker (bit 5). */
-export const CONTROL_BIT = 0x20;
+export const CONTROL_BIT: number = 0x20;
 /** Attributes: `baseTimestamp` holds the delete horizon of a compacted batch (bit 6, KIP-534). */
-export const DELETE_HORIZON_BIT = 0x40;
+export const DELETE_HORIZON_BIT: number = 0x40;
 /** `producerId`, `producerEpoch` and `baseSequence` of a batch without a producer. */
-export const NO_PRODUCER_ID = -1;
+export const NO_PRODUCER_ID: number = -1;
 /** The timestamp of a record without one (message format v0). */
-export const NO_TIMESTAMP = -1;
+export const NO_TIMESTAMP: number = -1;
 
 /**
  * Reads a big-endian int16.

@@ -51,31 +51,31 @@ import {
 } from "./layout.ts";
 
 /** Offset of `crc` in a legacy message (after the entry's offset and size). */
-export const LEGACY_CRC_OFFSET = 0;
+export const LEGACY_CRC_OFFSET: number = 0;
 /** Length of `crc`. */
-export const LEGACY_CRC_LENGTH = 4;
+export const LEGACY_CRC_LENGTH: number = 4;
 /** Offset of `magic` in a legacy message. */
-export const LEGACY_MAGIC_OFFSET = LEGACY_CRC_OFFSET + LEGACY_CRC_LENGTH;
+export const LEGACY_MAGIC_OFFSET: number = LEGACY_CRC_OFFSET + LEGACY_CRC_LENGTH;
 /** Length of `magic`. */
-export const LEGACY_MAGIC_LENGTH = 1;
+export const LEGACY_MAGIC_LENGTH: number = 1;
 /** Offset of `attributes` in a legacy message. */
-export const LEGACY_ATTRIBUTES_OFFSET = LEGACY_MAGIC_OFFSET + LEGACY_MAGIC_LENGTH;
+export const LEGACY_ATTRIBUTES_OFFSET: number = LEGACY_MAGIC_OFFSET + LEGACY_MAGIC_LENGTH;
 /** Length of `attributes`. */
-export const LEGACY_ATTRIBUTES_LENGTH = 1;
+export const LEGACY_ATTRIBUTES_LENGTH: number = 1;
 /** Offset of `timestamp` in a v1 message. */
-export const LEGACY_TIMESTAMP_OFFSET = LEGACY_ATTRIBUTES_OFFSET + LEGACY_ATTRIBUTES_LENGTH;
+export const LEGACY_TIMESTAMP_OFFSET: number = LEGACY_ATTRIBUTES_OFFSET + LEGACY_ATTRIBUTES_LENGTH;
 /** Length of `timestamp`. */
-export const LEGACY_TIMESTAMP_LENGTH = 8;
+export const LEGACY_TIMESTAMP_LENGTH: number = 8;
 /** Offset of the key length in a v0 message. */
-export const KEY_SIZE_OFFSET_V0 = LEGACY_ATTRIBUTES_OFFSET + LEGACY_ATTRIBUTES_LENGTH;
+export const KEY_SIZE_OFFSET_V0: number = LEGACY_ATTRIBUTES_OFFSET + LEGACY_ATTRIBUTES_LENGTH;
 /** Offset of the key length in a v1 message. */
-export const KEY_SIZE_OFFSET_V1 = LEGACY_TIMESTAMP_OFFSET + LEGACY_TIMESTAMP_LENGTH;
+export const KEY_SIZE_OFFSET_V1: number = LEGACY_TIMESTAMP_OFFSET + LEGACY_TIMESTAMP_LENGTH;
 /** Length of the key and value length fields. */
-export const LEGACY_SIZE_LENGTH = 4;
+export const LEGACY_SIZE_LENGTH: number = 4;
 /** Smallest v0 message (null key and value): 14 bytes. */
-export const RECORD_OVERHEAD_V0 = KEY_SIZE_OFFSET_V0 + 2 * LEGACY_SIZE_LENGTH;
+export const RECORD_OVERHEAD_V0: number = KEY_SIZE_OFFSET_V0 + 2 * LEGACY_SIZE_LENGTH;
 /** Smallest v1 message (null key and value): 22 bytes. */
-export const RECORD_OVERHEAD_V1 = KEY_SIZE_OFFSET_V1 + 2 * LEGACY_SIZE_LENGTH;
+export const RECORD_OVERHEAD_V1: number = KEY_SIZE_OFFSET_V1 + 2 * LEGACY_SIZE_LENGTH;
 
 /** One record of a legacy message set (compressed wrappers expanded). */
 export interface LegacyRecord {

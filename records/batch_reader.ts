@@ -215,16 +215,25 @@ export class RecordReader extends VarintReader {
   headers(): RecordHeader[] {
     const out: RecordHeader[] = [];
     if (this.headerCount === 0) return out;
-    const r = new VarintReader(this.buf, this.#headersStart, this.recordEnd);
-    for (let h = 0; h < this.headerCount; h++) {
-      const key = r.bytes("header key")!;
-      let text: string;
-      try {
-        text = textDecoder.decode(key);
-      } catch {
-        throw corrupt("header key is not valid UTF-8");
+    // Read them again with this reader (no allocation), then put its position back.
+    const pos = this.pos;
+    const end = this.end;
+    this.pos = this.#headersStart;
+    this.end = this.recordEnd;
+    try {
+      for (let h = 0; h < this.headerCount; h++) {
+        const key = this.bytes("header key")!;
+        let text: string;
+        try {
+          text = textDecoder.decode(key);
+        } catch {
+          throw corrupt("header key is not valid UTF-8");
+        }
+        out.push({ key: text, value: this.bytes("header value") });
       }
-      out.push({ key: text, value: r.bytes("header value") });
+    } finally {
+      this.pos = pos;
+      this.end = end;
     }
     return out;
   }

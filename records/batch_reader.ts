@@ -89,6 +89,12 @@ export class RecordReader extends VarintReader {
   readonly lastOffsetDelta: number;
   /** The checks made on each record. */
   readonly validation: RecordValidation;
+  /** The batch's base timestamp (record timestamps are deltas from it). */
+  baseTimestamp = 0;
+  /** The batch's max timestamp (every record's timestamp when `logAppendTime`). */
+  maxTimestamp = 0;
+  /** Whether the batch's timestamps are LogAppendTime. */
+  logAppendTime = false;
   /** Index of the current record (-1 before the first). */
   index: number = -1;
   /** Position of the current record's length varint. */
@@ -136,6 +142,16 @@ export class RecordReader extends VarintReader {
 
   #fail(detail: string): RecordsError {
     return corrupt(`record ${this.index} of batch at offset ${this.baseOffset} ${detail}`);
+  }
+
+  /** The current record's absolute offset. */
+  get offset(): number {
+    return this.baseOffset + this.offsetDelta;
+  }
+
+  /** The current record's timestamp (the batch's max timestamp for LogAppendTime batches). */
+  get timestamp(): number {
+    return this.logAppendTime ? this.maxTimestamp : this.baseTimestamp + this.timestampDelta;
   }
 
   /**
@@ -336,6 +352,45 @@ export function recordsSectionAt(data: Uint8Array, pos: number, size: number): U
   }
 }
 
+/**
+ * A reader over the records of the batch at `pos`, its framing already checked
+ * ({@linkcode checkBatchAt}): the records decompressed, the batch's offsets and timestamps set.
+ *
+ * @example
+ * ```ts
+ * import { checkBatchAt, recordsAt } from "./batch_reader.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const b = encodeRecordBatch([{ value: null, timestamp: 7 }], { baseOffset: 4 });
+ * const r = recordsAt(b, 0, checkBatchAt(b, 0));
+ * console.assert(r.next() && r.offset === 4 && r.timestamp === 7);
+ * ```
+ *
+ * @param data Bytes holding the batch.
+ * @param pos Position of the batch.
+ * @param size Size of the batch (from {@linkcode checkBatchAt}).
+ * @param validation Checks on the records. Default `none`.
+ * @returns A reader positioned before the first record.
+ * @throws {RecordsError} `CORRUPT_MESSAGE` if the records cannot be decompressed.
+ */
+export function recordsAt(
+  data: Uint8Array,
+  pos: number,
+  size: number,
+  validation: RecordValidation = "none",
+): RecordReader {
+  const r = new RecordReader(
+    recordsSectionAt(data, pos, size),
+    recordCountAt(data, pos),
+    baseOffsetAt(data, pos),
+    lastOffsetDeltaAt(data, pos),
+    validation,
+  );
+  r.baseTimestamp = baseTimestampAt(data, pos);
+  r.maxTimestamp = maxTimestampAt(data, pos);
+  r.logAppendTime = (attributesAt(data, pos) & TIMESTAMP_TYPE_BIT) !== 0;
+  return r;
+}
+
 /** Options of {@linkcode readRecords}. */
 export interface ReadRecordsOptions extends CheckBatchOptions {
   /** Checks on the records. Default `none`. */
@@ -366,13 +421,7 @@ export function readRecords(
 ): RecordReader {
   const size = checkBatchAt(data, pos, options);
   if (size < 0) throw corrupt(`batch at byte ${pos} is cut off`);
-  return new RecordReader(
-    recordsSectionAt(data, pos, size),
-    recordCountAt(data, pos),
-    baseOffsetAt(data, pos),
-    lastOffsetDeltaAt(data, pos),
-    options.validation ?? "none",
-  );
+  return recordsAt(data, pos, size, options.validation);
 }
 
 /**
@@ -461,38 +510,27 @@ export function decodeRecordBatches(
     const size = checkBatchAt(data, pos, options);
     if (size < 0) break;
     const attributes = attributesAt(data, pos);
-    const baseOffset = baseOffsetAt(data, pos);
-    const lastOffsetDelta = lastOffsetDeltaAt(data, pos);
-    const baseTimestamp = baseTimestampAt(data, pos);
-    const maxTimestamp = maxTimestampAt(data, pos);
-    const logAppendTime = (attributes & TIMESTAMP_TYPE_BIT) !== 0;
-    const r = new RecordReader(
-      recordsSectionAt(data, pos, size),
-      recordCountAt(data, pos),
-      baseOffset,
-      lastOffsetDelta,
-      options.validation ?? "none",
-    );
+    const r = recordsAt(data, pos, size, options.validation);
     const records: DecodedRecord[] = [];
     while (r.next()) {
       records.push({
-        offset: baseOffset + r.offsetDelta,
-        timestamp: logAppendTime ? maxTimestamp : baseTimestamp + r.timestampDelta,
+        offset: r.offset,
+        timestamp: r.timestamp,
         key: r.key,
         value: r.value,
         headers: r.headers(),
       });
     }
     out.push({
-      baseOffset,
-      lastOffset: baseOffset + lastOffsetDelta,
+      baseOffset: r.baseOffset,
+      lastOffset: r.baseOffset + r.lastOffsetDelta,
       partitionLeaderEpoch: partitionLeaderEpochAt(data, pos),
       compression: compressionName(attributes & COMPRESSION_CODEC_MASK)!,
-      timestampType: logAppendTime ? 1 : 0,
+      timestampType: r.logAppendTime ? 1 : 0,
       transactional: (attributes & TRANSACTIONAL_BIT) !== 0,
       control: (attributes & CONTROL_BIT) !== 0,
-      baseTimestamp,
-      maxTimestamp,
+      baseTimestamp: r.baseTimestamp,
+      maxTimestamp: r.maxTimestamp,
       producerId: producerIdAt(data, pos),
       producerEpoch: producerEpochAt(data, pos),
       baseSequence: baseSequenceAt(data, pos),
@@ -593,28 +631,11 @@ export function decodeRecordsInto<T>(
       pos += size;
       continue;
     }
-    checkBatchAt(data, pos, options);
-    const baseOffset = baseOffsetAt(data, pos);
-    const logAppendTime = (attributes & TIMESTAMP_TYPE_BIT) !== 0;
-    const baseTimestamp = baseTimestampAt(data, pos);
-    const maxTimestamp = maxTimestampAt(data, pos);
-    const r = new RecordReader(
-      recordsSectionAt(data, pos, size),
-      recordCountAt(data, pos),
-      baseOffset,
-    );
+    const r = recordsAt(data, pos, checkBatchAt(data, pos, options));
     while (r.next()) {
-      const offset = baseOffset + r.offsetDelta;
+      const offset = r.offset;
       if (offset < fromOffset) continue;
-      out.push(
-        make(
-          offset,
-          logAppendTime ? maxTimestamp : baseTimestamp + r.timestampDelta,
-          r.key,
-          r.value,
-          r.headers(),
-        ),
-      );
+      out.push(make(offset, r.timestamp, r.key, r.value, r.headers()));
     }
     if (lastOffset + 1 > next) next = lastOffset + 1;
     pos += size;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { BatchStatus, scanBatches } from "../wasm/mod.ts";
-import { buildBatch, seededRandom } from "../wasm/testing.ts";
+import { buildBatch, concatBytes as concat, seededRandom } from "../wasm/testing.ts";
 import {
   checkBatchAt,
   decodeRecordBatches,
@@ -29,13 +29,7 @@ import {
 } from "./layout.ts";
 
 function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 const te = new TextEncoder();

@@ -48,6 +48,9 @@ const KCAT_SNAPPY_BATCH = "0000000000000000000000630000000002ea0797ce00020000000
   "000001a20f191219ffffffffffffffffffffffffffff000000023e2c48000000013c68656c6c6f204606007c736e61" +
   "707079003000000201247365636f6e64206c696e6520736e6170707900";
 
+/** The xerial framing header: `\x82SNAPPY\0`, version 1, compatible version 1. */
+const XERIAL_HEADER = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1];
+
 function plainBody(): Uint8Array {
   return encodeRecordBatch(RECORDS).subarray(RECORD_BATCH_OVERHEAD);
 }
@@ -110,22 +113,7 @@ Deno.test("snappyDecompress() reads the xerial framing of the Java client", () =
   const a = literalBlock(plain.subarray(0, 40));
   const b = literalBlock(plain.subarray(40));
   const framed = new Uint8Array([
-    0x82,
-    0x53,
-    0x4e,
-    0x41,
-    0x50,
-    0x50,
-    0x59,
-    0x00,
-    0,
-    0,
-    0,
-    1,
-    0,
-    0,
-    0,
-    1,
+    ...XERIAL_HEADER,
     0,
     0,
     0,
@@ -250,24 +238,7 @@ Deno.test("snappy and lz4 compress repetitive data and stay near size on random 
 Deno.test("snappyCompress() writes the xerial framing in 32 KiB blocks", () => {
   const data = te.encode("0123456789abcdef".repeat(5000)); // 80000 bytes: 3 blocks
   const out = snappyCompress(data);
-  assert.deepEqual([...out.subarray(0, 16)], [
-    0x82,
-    0x53,
-    0x4e,
-    0x41,
-    0x50,
-    0x50,
-    0x59,
-    0x00,
-    0,
-    0,
-    0,
-    1,
-    0,
-    0,
-    0,
-    1,
-  ]);
+  assert.deepEqual([...out.subarray(0, 16)], XERIAL_HEADER);
   const view = new DataView(out.buffer, out.byteOffset);
   const blocks: number[] = [];
   for (let p = 16; p < out.length;) {

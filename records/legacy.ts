@@ -24,13 +24,12 @@
 
 import { crc32 } from "node:zlib";
 import { RecordBatchBuilder } from "./batch_builder.ts";
-import { checkBatchAt, RecordReader, recordsSectionAt } from "./batch_reader.ts";
+import { checkBatchAt, recordsAt } from "./batch_reader.ts";
 import { compress, decompress } from "./compression.ts";
 import { DecompressionError, RecordsError, RecordsErrorCode } from "./errors.ts";
 import {
   attributesAt,
   baseOffsetAt,
-  baseTimestampAt,
   COMPRESSION_CODEC_MASK,
   type CompressionName,
   compressionName,
@@ -39,12 +38,10 @@ import {
   LOG_OVERHEAD,
   MAGIC_OFFSET,
   magicAt,
-  maxTimestampAt,
   NO_TIMESTAMP,
   readInt32,
   readInt64,
   readUint32,
-  recordCountAt,
   TIMESTAMP_TYPE_BIT,
   writeInt32,
   writeInt64,
@@ -547,30 +544,17 @@ export function downConvert(batches: Uint8Array, options: DownConvertOptions): U
           `${options.magic} cannot carry`,
       );
     }
-    const logAppendTime = (attributes & TIMESTAMP_TYPE_BIT) !== 0;
-    const maxTimestamp = maxTimestampAt(batches, at);
-    const baseTimestamp = baseTimestampAt(batches, at);
-    const r = new RecordReader(
-      recordsSectionAt(batches, at, size),
-      recordCountAt(batches, at),
-      baseOffset,
-    );
+    const r = recordsAt(batches, at, size);
     const records: LegacyRecordInput[] = [];
     while (r.next()) {
-      const offset = baseOffset + r.offsetDelta;
-      if (codec === "none" && offset < fromOffset) continue;
-      records.push({
-        offset,
-        timestamp: logAppendTime ? maxTimestamp : baseTimestamp + r.timestampDelta,
-        key: r.key,
-        value: r.value,
-      });
+      if (codec === "none" && r.offset < fromOffset) continue;
+      records.push({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value });
     }
     if (records.length === 0) continue;
     const part = encodeMessageSet(records, {
       magic: options.magic,
       compression: codec,
-      logAppendTime: logAppendTime ? maxTimestamp : undefined,
+      logAppendTime: r.logAppendTime ? r.maxTimestamp : undefined,
     });
     parts.push(part);
     total += part.length;

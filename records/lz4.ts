@@ -106,6 +106,23 @@ function writeLength(buf: Uint8Array, p: number, n: number): number {
   return p;
 }
 
+/**
+ * Writes a sequence's token (literal length in the high nibble; the match length is OR-ed in
+ * later), the extra literal length bytes and the literals `src[from, to)` at `op`.
+ */
+function writeLiterals(buf: Uint8Array, op: number, src: Uint8Array, from: number, to: number) {
+  const litLen = to - from;
+  const token = op++;
+  if (litLen >= 15) {
+    buf[token] = 15 << 4;
+    op = writeLength(buf, op, litLen - 15);
+  } else {
+    buf[token] = litLen << 4;
+  }
+  buf.set(src.subarray(from, to), op);
+  return op + litLen;
+}
+
 /** Compresses `src[start, end)` as one LZ4 block; returns its size in `out`. */
 function compressBlock(
   src: Uint8Array,
@@ -147,16 +164,8 @@ function compressBlock(
         ip--;
         match--;
       }
-      const litLen = ip - anchor;
-      let token = op++;
-      if (litLen >= 15) {
-        buf[token] = 15 << 4;
-        op = writeLength(buf, op, litLen - 15);
-      } else {
-        buf[token] = litLen << 4;
-      }
-      buf.set(src.subarray(anchor, ip), op);
-      op += litLen;
+      let token = op;
+      op = writeLiterals(buf, op, src, anchor, ip);
       for (;;) {
         const offset = ip - match;
         buf[op++] = offset;
@@ -192,16 +201,7 @@ function compressBlock(
       forwardH = hash(load32(src, forwardIp));
     }
   }
-  const litLen = end - anchor;
-  const token = op++;
-  if (litLen >= 15) {
-    buf[token] = 15 << 4;
-    op = writeLength(buf, op, litLen - 15);
-  } else {
-    buf[token] = litLen << 4;
-  }
-  buf.set(src.subarray(anchor, end), op);
-  op += litLen;
+  op = writeLiterals(buf, op, src, anchor, end);
   out.pos = op;
   return op - begin;
 }

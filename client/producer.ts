@@ -64,7 +64,7 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Send a partition's batch once it holds this many bytes. Default 1000000 (as librdkafka). */
   batchSize?: number;
-  /** Compression codec. Default `none`. */
+  /** Compression codec: `none`, `gzip`, `snappy`, `lz4` or `zstd` (as Kafka's). Default `none`. */
   compression?: CompressionName;
   /** Partitioner. Default {@linkcode DefaultPartitioner}. */
   partitioner?: Partitioner;

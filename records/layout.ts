@@ -257,6 +257,25 @@ export function baseOffsetAt(b: Uint8Array, p: number): number {
 }
 
 /**
+ * Sets `baseOffset` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { baseOffsetAt, setBaseOffsetAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setBaseOffsetAt(b, 0, 42);
+ * console.assert(baseOffsetAt(b, 0) === 42);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setBaseOffsetAt(b: Uint8Array, p: number, v: number): void {
+  writeInt64(b, p + BASE_OFFSET_OFFSET, v);
+}
+
+/**
  * `batchLength` of the batch at `p` (the bytes after the field).
  *
  * @example
@@ -271,6 +290,25 @@ export function baseOffsetAt(b: Uint8Array, p: number): number {
  */
 export function batchLengthAt(b: Uint8Array, p: number): number {
   return readInt32(b, p + LENGTH_OFFSET);
+}
+
+/**
+ * Sets `batchLength` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { batchLengthAt, setBatchLengthAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setBatchLengthAt(b, 0, 49);
+ * console.assert(batchLengthAt(b, 0) === 49);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setBatchLengthAt(b: Uint8Array, p: number, v: number): void {
+  writeInt32(b, p + LENGTH_OFFSET, v);
 }
 
 /**
@@ -307,6 +345,25 @@ export function batchSizeAt(b: Uint8Array, p: number): number {
  */
 export function partitionLeaderEpochAt(b: Uint8Array, p: number): number {
   return readInt32(b, p + PARTITION_LEADER_EPOCH_OFFSET);
+}
+
+/**
+ * Sets `partitionLeaderEpoch` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { partitionLeaderEpochAt, setPartitionLeaderEpochAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setPartitionLeaderEpochAt(b, 0, 3);
+ * console.assert(partitionLeaderEpochAt(b, 0) === 3);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setPartitionLeaderEpochAt(b: Uint8Array, p: number, v: number): void {
+  writeInt32(b, p + PARTITION_LEADER_EPOCH_OFFSET, v);
 }
 
 /**
@@ -443,6 +500,25 @@ export function lastOffsetDeltaAt(b: Uint8Array, p: number): number {
 }
 
 /**
+ * Sets `lastOffsetDelta` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { lastOffsetDeltaAt, setLastOffsetDeltaAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setLastOffsetDeltaAt(b, 0, 9);
+ * console.assert(lastOffsetDeltaAt(b, 0) === 9);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setLastOffsetDeltaAt(b: Uint8Array, p: number, v: number): void {
+  writeInt32(b, p + LAST_OFFSET_DELTA_OFFSET, v);
+}
+
+/**
  * Last offset (baseOffset + lastOffsetDelta) of the batch at `p`.
  *
  * @example
@@ -557,6 +633,25 @@ export function producerIdAt(b: Uint8Array, p: number): number {
 }
 
 /**
+ * Sets `producerId` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { producerIdAt, setProducerIdAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setProducerIdAt(b, 0, 7);
+ * console.assert(producerIdAt(b, 0) === 7);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setProducerIdAt(b: Uint8Array, p: number, v: number): void {
+  writeInt64(b, p + PRODUCER_ID_OFFSET, v);
+}
+
+/**
  * Whether the batch at `p` has a producer id (≥ 0), read from one byte: the common case of no
  * producer is told without decoding the field.
  *
@@ -594,6 +689,25 @@ export function producerEpochAt(b: Uint8Array, p: number): number {
 }
 
 /**
+ * Sets `producerEpoch` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { producerEpochAt, setProducerEpochAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setProducerEpochAt(b, 0, 2);
+ * console.assert(producerEpochAt(b, 0) === 2);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setProducerEpochAt(b: Uint8Array, p: number, v: number): void {
+  writeInt16(b, p + PRODUCER_EPOCH_OFFSET, v);
+}
+
+/**
  * `baseSequence` of the batch at `p`.
  *
  * @example
@@ -612,6 +726,25 @@ export function baseSequenceAt(b: Uint8Array, p: number): number {
 }
 
 /**
+ * Sets `baseSequence` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { baseSequenceAt, setBaseSequenceAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setBaseSequenceAt(b, 0, 5);
+ * console.assert(baseSequenceAt(b, 0) === 5);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setBaseSequenceAt(b: Uint8Array, p: number, v: number): void {
+  writeInt32(b, p + BASE_SEQUENCE_OFFSET, v);
+}
+
+/**
  * `recordCount` of the batch at `p`.
  *
  * @example
@@ -627,6 +760,25 @@ export function baseSequenceAt(b: Uint8Array, p: number): number {
  */
 export function recordCountAt(b: Uint8Array, p: number): number {
   return readInt32(b, p + RECORDS_COUNT_OFFSET);
+}
+
+/**
+ * Sets `recordCount` of the batch at `p` (the CRC is not updated: see {@linkcode updateCrcAt}).
+ *
+ * @example
+ * ```ts
+ * import { recordCountAt, setRecordCountAt } from "./layout.ts";
+ * const b = new Uint8Array(61);
+ * setRecordCountAt(b, 0, 2);
+ * console.assert(recordCountAt(b, 0) === 2);
+ * ```
+ *
+ * @param b Buffer holding the header.
+ * @param p Batch position.
+ * @param v The new value.
+ */
+export function setRecordCountAt(b: Uint8Array, p: number, v: number): void {
+  writeInt32(b, p + RECORDS_COUNT_OFFSET, v);
 }
 
 /** Compression codec ids, as stored in the attributes' low bits. */

@@ -110,3 +110,30 @@ Deno.test("compressionName() and the Compression table agree", () => {
   }
   assert.equal(layout.compressionName(7), undefined);
 });
+
+Deno.test("every field has a setter that its reader reads back", () => {
+  const pairs: [
+    (b: Uint8Array, p: number, v: number) => void,
+    (b: Uint8Array, p: number) => number,
+    number,
+  ][] = [
+    [layout.setBaseOffsetAt, layout.baseOffsetAt, 2 ** 50 + 1],
+    [layout.setBatchLengthAt, layout.batchLengthAt, 1234567],
+    [layout.setPartitionLeaderEpochAt, layout.partitionLeaderEpochAt, -1],
+    [layout.setAttributesAt, layout.attributesAt, 0x35],
+    [layout.setLastOffsetDeltaAt, layout.lastOffsetDeltaAt, 99],
+    [layout.setBaseTimestampAt, layout.baseTimestampAt, -1],
+    [layout.setMaxTimestampAt, layout.maxTimestampAt, 1_700_000_000_000],
+    [layout.setProducerIdAt, layout.producerIdAt, 2 ** 40],
+    [layout.setProducerEpochAt, layout.producerEpochAt, -2],
+    [layout.setBaseSequenceAt, layout.baseSequenceAt, 2 ** 31 - 1],
+    [layout.setRecordCountAt, layout.recordCountAt, 7],
+  ];
+  const b = new Uint8Array(layout.RECORD_BATCH_OVERHEAD + 3);
+  for (const [set, get, v] of pairs) {
+    set(b, 3, v);
+    assert.equal(get(b, 3), v, set.name);
+  }
+  // Each setter wrote only its own field: all read back together.
+  assert.deepEqual(pairs.map(([, get]) => get(b, 3)), pairs.map(([, , v]) => v));
+});

@@ -463,3 +463,15 @@ Deno.test("property: truncated or bit-flipped batches never decode wrongly witho
     }
   }
 });
+
+Deno.test("internal-topic batches keep the bytes the group coordinator's encoder wrote", () => {
+  // Written by the former server/group/records.ts encodeRecordBatch(records, 1700000000000).
+  const expected =
+    "000000000000000000000042ffffffff02c0bd384e0000000000010000018bcfe568000000018bcfe5" +
+    "6800ffffffffffffffffffffffffffff000000021000000004010201000e00000201020900";
+  const bytes = encodeRecordBatch([
+    { key: new Uint8Array([1, 2]), value: null },
+    { key: null, value: new Uint8Array([9]) },
+  ], { timestamp: 1700000000000 });
+  assert.equal(Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""), expected);
+});

@@ -32,5 +32,4 @@ export * from "./assignors.ts";
 export * from "./admin.ts";
 export * from "./partitioner.ts";
 export * from "./murmur2.ts";
-export * from "./record_batch.ts";
-export * from "./compression.ts";
+export * from "./records.ts";

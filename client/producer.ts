@@ -15,7 +15,7 @@ import {
   RECORD_BATCH_OVERHEAD,
   RecordBatchBuilder,
   type RecordHeader,
-} from "./record_batch.ts";
+} from "./records.ts";
 
 /** Key, value or header bytes: a string is encoded as UTF-8. */
 export type MessageData = Uint8Array | string | null;
@@ -64,7 +64,7 @@ export interface ProducerOptions {
   lingerMs?: number;
   /** Send a partition's batch once it holds this many bytes. Default 1000000 (as librdkafka). */
   batchSize?: number;
-  /** Compression codec. Default `none`. */
+  /** Compression codec: `none`, `gzip`, `snappy`, `lz4` or `zstd` (as Kafka's). Default `none`. */
   compression?: CompressionName;
   /** Partitioner. Default {@linkcode DefaultPartitioner}. */
   partitioner?: Partitioner;

@@ -8,21 +8,21 @@
 import { BatchStatus, crc32c, scanBatches, setBaseOffset } from "../wasm/mod.ts";
 import {
   ATTRIBUTES_OFFSET,
-  BATCH_HEADER_SIZE,
   CRC_OFFSET,
   MAX_TIMESTAMP_OFFSET,
   readInt32,
   readInt64,
+  RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
   TIMESTAMP_TYPE_BIT,
   writeInt32,
   writeInt64,
-} from "./batch_header.ts";
+} from "../records/mod.ts";
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";
 import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
 import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
 import type { FileHandleCache } from "./handle_cache.ts";
-import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
+import { checkCompactedKeys } from "./log_validator.ts";
 import { type ProducerStateInfo, ProducerStateManager, snapshotPath } from "./producer_state.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 

@@ -10,7 +10,14 @@ import {
   prng,
   splitBatches,
 } from "./testdata/helpers.ts";
-import { readInt64 } from "./batch_header.ts";
+import {
+  attributesAt,
+  MAGIC_OFFSET,
+  maxTimestampAt,
+  readInt64,
+  RECORD_BATCH_OVERHEAD,
+  TIMESTAMP_TYPE_BIT,
+} from "../records/mod.ts";
 
 interface ModelBatch {
   base: number;
@@ -53,7 +60,7 @@ async function checkRead(
 ): Promise<void> {
   const r = await log.read(offset, maxBytes);
   // readInto agrees with read whenever the first batch fits the destination
-  const dest = new Uint8Array(Math.max(61, maxBytes));
+  const dest = new Uint8Array(Math.max(RECORD_BATCH_OVERHEAD, maxBytes));
   dest.fill(0xee);
   const ri = await log.readInto(offset, dest);
   assert.equal(ri.highWatermark, model.leo);
@@ -259,7 +266,7 @@ Deno.test("index files agree with a linear scan of the log", async () => {
         let maxSoFar = -1;
         for (const b of batches) {
           if (b.lastOffset > off) break;
-          maxSoFar = Math.max(maxSoFar, readInt64(b.bytes, 35));
+          maxSoFar = Math.max(maxSoFar, maxTimestampAt(b.bytes, 0));
         }
         assert.equal(ts, maxSoFar);
         assert.ok(batches.some((b) => b.lastOffset === off));
@@ -455,14 +462,14 @@ Deno.test("bad input is refused with a precise error and the log is unchanged", 
       /^append to bad-0 failed: batch 1 at byte \d+: bad CRC/,
     );
     const magic = makeBatch(2, 10, Date.now(), "magic");
-    magic[16] = 1;
+    magic[MAGIC_OFFSET] = 1;
     await check(
       magic,
       ErrorCode.CORRUPT_MESSAGE,
       /^append to bad-0 failed: batch 0 at byte 0: bad magic/,
     );
     const framing = makeBatch(2, 10, Date.now(), "framing");
-    framing[61] = 0x7e; // first record's length varint
+    framing[RECORD_BATCH_OVERHEAD] = 0x7e; // first record's length varint
     fixCrc(framing);
     await check(framing, ErrorCode.INVALID_RECORD, /^append to bad-0 failed: batch 0 at byte 0: /);
     const torn = makeBatch(2, 10, Date.now(), "torn").subarray(0, 70);
@@ -504,8 +511,8 @@ Deno.test("LogAppendTime topics stamp the broker time and a valid CRC", async ()
     );
     assert.ok(r.logAppendTime >= before && r.logAppendTime <= Date.now());
     const stored = (await log.read(0, 1000)).records;
-    assert.equal(readInt64(stored, 35), r.logAppendTime);
-    assert.equal(stored[22] & 0x08, 0x08);
+    assert.equal(maxTimestampAt(stored, 0), r.logAppendTime);
+    assert.equal(attributesAt(stored, 0) & TIMESTAMP_TYPE_BIT, TIMESTAMP_TYPE_BIT);
     // the stored batch is valid: appending a copy elsewhere succeeds
     await mgr.createTopic("copy", 1);
     await mgr.partition("copy", 0)!.append(stored.slice());

@@ -11,7 +11,7 @@
  */
 
 import { BatchStatus, OffsetIndexBuffer, scanBatches, TimeIndexBuffer } from "../wasm/mod.ts";
-import { batchSizeAt, HEADER_PEEK, lastOffsetAt, LOG_OVERHEAD, readInt64 } from "./batch_header.ts";
+import { batchSizeAt, HEADER_PEEK, lastOffsetAt, LOG_OVERHEAD, readInt64 } from "../records/mod.ts";
 import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail } from "./hot_tail.ts";
 import {

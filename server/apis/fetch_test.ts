@@ -1,4 +1,5 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { decodeRecords } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
@@ -30,37 +31,10 @@ async function within<T>(p: Promise<T>, what: string): Promise<T> {
   return await Promise.race([p, late]).finally(() => clearTimeout(guard));
 }
 
-/** Values of the records in raw batches (uncompressed, one record each, as `produce` writes). */
+/** Values of the records in raw batches. */
 function values(records: Uint8Array | null): string[] {
-  const out: string[] = [];
-  if (records === null) return out;
-  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  let p = 0;
-  while (p + 12 <= records.length) {
-    const size = 12 + view.getInt32(p + 8);
-    // One record with null key: length varint, attributes, ts delta, offset delta, key -1, value.
-    let q = p + 61;
-    const readVarint = () => {
-      let shift = 0;
-      let z = 0;
-      for (;;) {
-        const b = records[q++];
-        z |= (b & 0x7f) << shift;
-        if ((b & 0x80) === 0) break;
-        shift += 7;
-      }
-      return (z >>> 1) ^ -(z & 1);
-    };
-    readVarint(); // record length
-    q++; // attributes
-    readVarint(); // timestamp delta
-    readVarint(); // offset delta
-    readVarint(); // key length (-1)
-    const vlen = readVarint();
-    out.push(new TextDecoder().decode(records.subarray(q, q + vlen)));
-    p += size;
-  }
-  return out;
+  if (records === null) return [];
+  return decodeRecords(records).map((r) => new TextDecoder().decode(r.value!));
 }
 
 Deno.test("Fetch: long poll returns empty after max_wait_ms when no data arrives", async () => {

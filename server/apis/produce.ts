@@ -24,7 +24,11 @@
 //   gets INVALID_PRODUCER_EPOCH. Clients may not write to `__transaction_state` either.
 // - No per-record work: one header peek per partition; records stay raw bytes.
 
-import { attributesAt, BATCH_HEADER_SIZE, CONTROL_BIT } from "../../engine/batch_header.ts";
+import {
+  attributesAt,
+  CONTROL_BIT,
+  RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+} from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createProduceResponse,

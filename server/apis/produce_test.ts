@@ -1,4 +1,5 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { decodeRecordBatches } from "../../records/mod.ts";
 import { Admin, Client } from "../../client/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -288,12 +289,7 @@ async function fetchAll(c: RawClient): Promise<[number, number]> {
     fetchBody([{ topic: "idem", partition: 0, offset: 0 }]),
   );
   const part = f.responses[0].partitions[0];
-  let batches = 0;
-  const recs = part.records!;
-  for (let p = 0; p < recs.length; batches++) {
-    p += 12 + new DataView(recs.buffer, recs.byteOffset + p + 8, 4).getInt32(0);
-  }
-  return [part.highWatermark, batches];
+  return [part.highWatermark, decodeRecordBatches(part.records!).length];
 }
 
 Deno.test("Produce: a resent idempotent request (lost response) is stored once, same offset", async () => {

@@ -1,0 +1,91 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The five codecs of Kafka's record formats, both ways: none, gzip and zstd through `node:zlib`,
+ * Snappy (`snappy.ts`) and LZ4 (`lz4.ts`) in TypeScript, writing what Kafka's Java client writes.
+ *
+ * @module
+ */
+
+import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { DecompressionError } from "./errors.ts";
+import type { CompressionName } from "./layout.ts";
+import { lz4Compress, lz4Decompress } from "./lz4.ts";
+import { snappyCompress, snappyDecompress } from "./snappy.ts";
+
+/** Options of {@linkcode compress}. */
+export interface CompressOptions {
+  /**
+   * For LZ4: write the header checksum message format v0 readers expect (over the magic too).
+   * Default false.
+   */
+  legacyLz4?: boolean;
+}
+
+/**
+ * Compresses the records of a batch (or the inner messages of a legacy wrapper) with a codec.
+ *
+ * @example
+ * ```ts
+ * import { compress, decompress } from "./compression.ts";
+ * const data = new TextEncoder().encode("x".repeat(1000));
+ * for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
+ *   console.assert(decompress(compress(data, codec), codec).length === 1000);
+ * }
+ * ```
+ *
+ * @param data Bytes to compress.
+ * @param codec The codec (`none` returns `data` itself).
+ * @param options Codec options.
+ * @returns The compressed bytes.
+ */
+export function compress(
+  data: Uint8Array,
+  codec: CompressionName,
+  options: CompressOptions = {},
+): Uint8Array {
+  switch (codec) {
+    case "none":
+      return data;
+    case "gzip":
+      return new Uint8Array(gzipSync(data));
+    case "snappy":
+      return snappyCompress(data);
+    case "lz4":
+      return lz4Compress(data, { brokenHeaderChecksum: options.legacyLz4 });
+    case "zstd":
+      return new Uint8Array(zstdCompressSync(data));
+  }
+}
+
+/**
+ * Decompresses bytes written with a codec.
+ *
+ * @example
+ * ```ts
+ * import { decompress } from "./compression.ts";
+ * const raw = new Uint8Array([3, 8, 97, 98, 99]); // Snappy: "abc"
+ * console.assert(new TextDecoder().decode(decompress(raw, "snappy")) === "abc");
+ * ```
+ *
+ * @param data Compressed bytes.
+ * @param codec The codec (`none` returns `data` itself).
+ * @returns The decompressed bytes.
+ * @throws {DecompressionError} If the bytes cannot be decompressed (the message names the codec).
+ */
+export function decompress(data: Uint8Array, codec: CompressionName): Uint8Array {
+  switch (codec) {
+    case "none":
+      return data;
+    case "snappy":
+      return snappyDecompress(data);
+    case "lz4":
+      return lz4Decompress(data);
+    case "gzip":
+    case "zstd":
+      try {
+        return new Uint8Array(codec === "gzip" ? gunzipSync(data) : zstdDecompressSync(data));
+      } catch (e) {
+        throw new DecompressionError(`${codec}: ${(e as Error).message}`);
+      }
+  }
+}

@@ -180,7 +180,7 @@ tmpfsTest(
       assert.deepEqual(
         [...Deno.readDirSync(`${dir}/r-0`)].map((e) => e.name).filter((n) => !n.startsWith(SEG0))
           .sort(),
-        ["partition.metadata"],
+        ["leader-epoch-checkpoint", "partition.metadata"],
       );
       await assertAcked(mgr, "r", acked);
       // with one inode the segment is created, but the producer snapshot cannot be written:
@@ -250,7 +250,12 @@ tmpfsTest(
       assert.equal(log.segmentCount, 1, "the rolled segment was kept");
       assert.equal(log.recoveryPoint, rp);
       const names = [...Deno.readDirSync(`${dir}/s-0`)].map((e) => e.name);
-      assert.deepEqual(names.filter((n) => !n.startsWith(SEG0) && n !== "partition.metadata"), []);
+      assert.deepEqual(
+        names.filter((n) =>
+          !n.startsWith(SEG0) && n !== "partition.metadata" && n !== "leader-epoch-checkpoint"
+        ),
+        [],
+      );
       await assertAcked(mgr, "s", acked);
       await fs.release();
       const req = request.slice();

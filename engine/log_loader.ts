@@ -33,6 +33,7 @@ import { completeSwaps } from "./cleaner_swap.ts";
 import { PartitionLog, type PartitionLogHooks } from "./partition_log.ts";
 import { LogSegment, removeIfExists } from "./segment.ts";
 import { ProducerStateManager } from "./producer_state.ts";
+import { LeaderEpochCache } from "./leader_epoch_cache.ts";
 
 /** What the loader needs to know about a partition. */
 export interface LoadParams {
@@ -192,11 +193,20 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     logger: params.hooks?.logger,
   });
   await producerState.load(segments, logStartOffset, leo, params.cleanShutdown);
+  // leader epochs: the checkpoint, trimmed to the log (a log written before epochs were stamped
+  // has none; the broker's epoch then starts at the log end offset, as after Kafka's upgrade)
+  const { cache: leaderEpochs } = await LeaderEpochCache.load(
+    dir,
+    Math.min(Math.max(logStartOffset, segments[0].baseOffset), leo),
+    leo,
+    log,
+  );
   return new PartitionLog(params.topic, params.partition, dir, config, {
     segments,
     logStartOffset,
     recoveryPoint,
     producerState,
+    leaderEpochs,
   }, params.hooks);
 }
 

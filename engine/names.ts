@@ -42,6 +42,8 @@ export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
 export const TOPIC_METADATA_FILE = "sluice-topics.json";
 /** Per partition dir: Kafka's `partition.metadata` with the topic id. */
 export const PARTITION_METADATA_FILE = "partition.metadata";
+/** Per partition: each leader epoch and the offset of its first record (Kafka's name). */
+export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
 /** Version written on the first line of checkpoint files. */
 export const CHECKPOINT_VERSION = 0;
 /** The data directory's lock file (Kafka's name), held by the process using the directory. */

@@ -13,6 +13,7 @@ import {
   readInt32,
   readInt64,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  setPartitionLeaderEpochAt,
   TIMESTAMP_TYPE_BIT,
   writeInt32,
   writeInt64,
@@ -25,6 +26,7 @@ import type { FileHandleCache } from "./handle_cache.ts";
 import { checkCompactedKeys } from "./log_validator.ts";
 import { type ProducerStateInfo, ProducerStateManager, snapshotPath } from "./producer_state.ts";
 import { ThrottledLog } from "./throttled_log.ts";
+import { type EpochEntry, LeaderEpochCache } from "./leader_epoch_cache.ts";
 
 /** Result of {@linkcode PartitionLog.append}. */
 export interface AppendResult {
@@ -108,6 +110,8 @@ export interface PartitionLogState {
   recoveryPoint: number;
   /** Idempotent-producer state loaded from snapshots and the log (default: empty). */
   producerState?: ProducerStateManager;
+  /** Leader epochs loaded from `leader-epoch-checkpoint` (default: none). */
+  leaderEpochs?: LeaderEpochCache;
 }
 
 interface PendingAppend {
@@ -267,6 +271,73 @@ export class PartitionLog {
       expirationMs: hooks.producerIdExpirationMs,
       logger: hooks.logger,
     });
+    this.#epochs = state.leaderEpochs ?? new LeaderEpochCache(dir);
+    // A standalone broker leads every partition in epoch 0 (as Metadata says); an older epoch
+    // in the checkpoint (cluster mode) is kept until a newer one is set.
+    this.#leaderEpoch = Math.max(0, this.#epochs.latestEpoch);
+    this.#epochs.assign(this.#leaderEpoch, this.#leo); // written with the first append or flush
+  }
+
+  // leader epochs: stamped into appended batches, their start offsets in leader-epoch-checkpoint
+  #epochs: LeaderEpochCache;
+  #leaderEpoch: number;
+
+  /** The epoch this broker leads the partition in; stamped into every appended batch. */
+  get leaderEpoch(): number {
+    return this.#leaderEpoch;
+  }
+
+  /**
+   * Starts a new leader epoch at the current log end offset (a leader change; Kafka's
+   * `maybeAssignEpochStartOffset`). An epoch not newer than the current one is ignored.
+   *
+   * @param epoch The new epoch.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if the checkpoint cannot be written.
+   */
+  setLeaderEpoch(epoch: number): Promise<void> {
+    return this.#mutex.run(async () => {
+      if (!Number.isSafeInteger(epoch) || epoch <= this.#leaderEpoch) return;
+      this.#leaderEpoch = epoch;
+      this.#epochs.assign(epoch, this.#leo);
+      try {
+        await this.#epochs.flush();
+      } catch (e) {
+        throw storageError(`new leader epoch ${epoch} of ${this.#name} failed`, e);
+      }
+    });
+  }
+
+  /**
+   * The end offset of a leader epoch (OffsetForLeaderEpoch; Kafka's `endOffsetForEpoch`): the
+   * start of the next epoch, or the log end offset for the current one.
+   *
+   * @param epoch The epoch asked about.
+   * @returns The largest known epoch ≤ `epoch` and its end offset (-1, -1 when unknown).
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.#epochs.endOffsetFor(epoch, this.#leo);
+  }
+
+  /**
+   * The leader-epoch entries (epoch, start offset), oldest first.
+   *
+   * @returns Copies of the entries.
+   */
+  leaderEpochEntries(): EpochEntry[] {
+    return this.#epochs.entries();
+  }
+
+  /** Writes the epoch checkpoint if it changed; a failure is logged and retried later. */
+  async #flushEpochs(): Promise<void> {
+    if (!this.#epochs.dirty) return;
+    try {
+      await this.#epochs.flush();
+    } catch (e) {
+      this.#throttled.log(
+        "epoch-checkpoint",
+        `${this.#name}: cannot write leader-epoch-checkpoint (retried later): ${e}`,
+      );
+    }
   }
 
   // idempotent producers: dedup and sequence checks on append, snapshots (producer_state.ts)
@@ -547,6 +618,7 @@ export class PartitionLog {
         `${this.#name}: producer state snapshot at ${newBase} not written: ${errorText(e)}`,
       );
     }
+    await this.#flushEpochs(); // a new partition's first epoch, if not written yet
     // Everything before the new segment is now fsynced (Kafka flushes on roll).
     if (indexesWritten && this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
       this.#recoveryPoint = Math.max(this.#recoveryPoint, newBase);
@@ -719,6 +791,7 @@ export class PartitionLog {
             }
             spanBytes += req.sizes[i];
             setBaseOffset(req.records, req.positions[i], next);
+            setPartitionLeaderEpochAt(req.records, req.positions[i], this.#leaderEpoch);
             bases.push(next);
             lasts.push(last);
             next = last + 1;
@@ -869,6 +942,7 @@ export class PartitionLog {
       }
     }
     if (indexesWritten) this.#recoveryPoint = Math.max(this.#recoveryPoint, upTo);
+    await this.#flushEpochs();
     return indexesWritten;
   }
 
@@ -1087,6 +1161,8 @@ export class PartitionLog {
         doomed.push(this.#segments[doomed.length]);
       }
       await this.#deleteSegments(doomed, `log start offset moved to ${target}`);
+      this.#epochs.truncateFromStart(this.#lso);
+      await this.#flushEpochs();
       this.#hooks.onLogStartOffset?.(this.#lso);
       return this.#lso;
     });
@@ -1130,6 +1206,8 @@ export class PartitionLog {
       const newStart = Math.max(this.#lso, this.#segments[0].baseOffset);
       if (newStart !== this.#lso) {
         this.#lso = newStart;
+        this.#epochs.truncateFromStart(newStart);
+        await this.#flushEpochs();
         this.#hooks.onLogStartOffset?.(newStart);
       }
       return doomed.length;
@@ -1181,6 +1259,13 @@ export class PartitionLog {
         }
         this.#hw = this.#leo;
         this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
+        // leader epochs: none may start past the new end (a follower's divergent tail)
+        this.#epochs.truncateFromEnd(this.#leo);
+        this.#epochs.truncateFromStart(this.#lso);
+        if (this.#epochs.latestEpoch < this.#leaderEpoch) {
+          this.#epochs.assign(this.#leaderEpoch, this.#leo);
+        }
+        await this.#epochs.flush();
         // idempotent producers: rebuild the state of the shorter log
         await this.#producers.truncateAndReload(this.#segments, this.#lso, this.#leo);
       } catch (e) {

@@ -5,6 +5,7 @@
 // connections.max.idle.ms and sluice.request.read.timeout.ms, and slowloris clients next to a
 // control client. Waits poll the broker's state; nothing asserts on timings (latencies under
 // attack are printed, not checked).
+import { setPartitionLeaderEpochAt } from "../records/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Admin, Client, Consumer, type ConsumerRecord, Producer } from "../client/mod.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
@@ -166,7 +167,9 @@ Deno.test("memory: a frame larger than the whole pool (within its connection's b
     12,
     fetchBody([{ topic: "big", partition: 0, offset: 0 }], { maxBytes: 1 << 20 }),
   );
-  assertEquals(f.responses[0].partitions[0].records, batch.subarray(0));
+  const stored = batch.slice();
+  setPartitionLeaderEpochAt(stored, 0, 0); // the leader's epoch, as Kafka stamps it
+  assertEquals(f.responses[0].partitions[0].records, stored);
   c.close();
   await until("the connection is closed", () => t.broker.connectionQueuedBytes().size === 0);
   assertEquals(t.broker.memoryPool.reserved, 0);

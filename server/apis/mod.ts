@@ -46,6 +46,7 @@ import { metadata } from "./metadata.ts";
 import { offsetCommit } from "./offset_commit.ts";
 import { offsetDelete } from "./offset_delete.ts";
 import { offsetFetch } from "./offset_fetch.ts";
+import { offsetForLeaderEpoch } from "./offset_for_leader_epoch.ts";
 import { produce } from "./produce.ts";
 import { syncGroup } from "./sync_group.ts";
 import { txnOffsetCommit } from "./txn_offset_commit.ts";
@@ -71,6 +72,7 @@ export const APIS: readonly ApiHandler[] = registry([
   deleteTopics, // 20
   deleteRecords, // 21
   initProducerId, // 22
+  offsetForLeaderEpoch, // 23
   addPartitionsToTxn, // 24 (transactions)
   addOffsetsToTxn, // 25 (transactions)
   endTxn, // 26 (transactions)

@@ -1,4 +1,5 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { setPartitionLeaderEpochAt } from "../../records/mod.ts";
 import { decodeRecordBatches } from "../../records/mod.ts";
 import { Admin, Client } from "../../client/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
@@ -64,11 +65,14 @@ Deno.test("Produce/Fetch: round trip with exact offsets, bytes and log start off
     assertEquals(part.highWatermark, 9);
     assertEquals(part.lastStableOffset, 9);
     assertEquals(part.logStartOffset, 0);
-    // Batches at offsets 6 and 8, byte for byte as produced apart from the base offset.
+    // Batches at offsets 6 and 8, byte for byte as produced apart from the base offset and the
+    // partition leader epoch (0) the leader stamps, as Kafka does; neither is under the CRC.
     const want1 = b1.slice();
     new DataView(want1.buffer).setBigInt64(0, 6n);
+    setPartitionLeaderEpochAt(want1, 0, 0);
     const want2 = b2.slice();
     new DataView(want2.buffer).setBigInt64(0, 8n);
+    setPartitionLeaderEpochAt(want2, 0, 0);
     assertEquals(part.records, concat(want1, want2));
     // The other partition is untouched.
     const f0 = await c.request(
@@ -106,6 +110,7 @@ Deno.test("Produce: compressed batches are stored exactly as received", async ()
     const want = batches.map((b, i) => {
       const w = b.slice();
       new DataView(w.buffer).setBigInt64(0, BigInt(i));
+      setPartitionLeaderEpochAt(w, 0, 0);
       return w;
     });
     assertEquals(f.responses[0].partitions[0].records, concat(...want));

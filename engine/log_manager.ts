@@ -15,7 +15,13 @@ import {
   validateConfigValue,
   validateTopicConfigs,
 } from "./config.ts";
-import { formatCheckpoint, readCheckpointFile, syncDir, writeFileAtomic } from "./checkpoint.ts";
+import {
+  formatCheckpoint,
+  mkdirDurable,
+  readCheckpointFile,
+  syncDir,
+  writeFileAtomic,
+} from "./checkpoint.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { loadPartitionLog } from "./log_loader.ts";
 import {
@@ -164,7 +170,7 @@ export class LogManager {
   }
 
   async #load(): Promise<void> {
-    await Deno.mkdir(this.dir, { recursive: true });
+    await mkdirDurable(this.dir);
     const marker = `${this.dir}/${CLEAN_SHUTDOWN_FILE}`;
     try {
       await Deno.stat(marker);

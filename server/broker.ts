@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LogManager } from "../engine/mod.ts";
+import { LogManager, mkdirDurable } from "../engine/mod.ts";
 import { ErrorCode, errorName, ProtocolError } from "../protocol/errors.ts";
 import { decodeBody, decodeRequestHeader, encodeResponseFrame } from "../protocol/framing.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
@@ -108,7 +108,7 @@ export class Broker {
     if (full.logDirs.length > 1) {
       log.warn(`Only the first of log.dirs is used (${dir}); ignoring ${full.logDirs.slice(1)}`);
     }
-    await Deno.mkdir(dir, { recursive: true });
+    await mkdirDurable(dir); // its entry in the parent must survive a power loss
     const meta = await loadOrCreateMetaProperties(dir, {
       nodeId: full.nodeId,
       clusterId: full.clusterId,

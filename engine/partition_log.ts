@@ -17,6 +17,7 @@ import {
   writeInt32,
   writeInt64,
 } from "./batch_header.ts";
+import { syncDir } from "./checkpoint.ts";
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
@@ -479,6 +480,8 @@ export class PartitionLog {
     await old.syncLog();
     await old.writeIndexes(true);
     const seg = await LogSegment.create(this.dir, newBase);
+    // the new .log file's directory entry must be durable before anything in it is acknowledged
+    await syncDir(this.dir);
     seg.activate(this.#hooks.hotTailBytes ?? 0);
     this.#segments.push(seg);
     await this.#producers.takeSnapshot(newBase); // producer state as of the new segment

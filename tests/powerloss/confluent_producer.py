@@ -14,6 +14,7 @@ and a client-level error {"error": "...", "fatal": bool}. SIGTERM: stop producin
 """
 
 import json
+import os
 import signal
 import sys
 import time
@@ -85,7 +86,10 @@ if partitions == 0:
 pad = b"c" * value_bytes
 n = 0
 started = time.monotonic()
+parent = os.getppid()
 while not stop and fatal is None:
+    if os.getppid() != parent:  # the harness died: do not outlive it
+        break
     if outstanding >= max_in_flight or n > (time.monotonic() - started) * max_per_second:
         p.poll(0.05)
         sys.stdout.flush()

@@ -123,6 +123,8 @@ const GROUPS = ["pl-g0", "pl-g1", "pl-g2"];
 const BASE_TOPIC = "pl-a";
 const CONFLUENT_TOPIC = "pl-confluent";
 const MAX_PROBLEMS = 200;
+/** The checker gives up reading a partition after this long without a record. */
+const STUCK_MS = 15_000;
 /** Records per second of the confluent-kafka producer (it could go much faster). */
 const CONFLUENT_PER_SECOND = 1500;
 /** Chance that the Sluice-client producer takes a new producer id at a power-on. */
@@ -130,6 +132,40 @@ const NEW_PRODUCER_ID_CHANCE = 0.35;
 
 const PRODUCE = { request: ProduceRequest, response: ProduceResponse };
 const INIT_PID = { request: InitProducerIdRequest, response: InitProducerIdResponse };
+
+/** Processes and mounts of running harnesses, for {@linkcode killPowerLossChildren}. */
+const children = new Set<Deno.ChildProcess>();
+const mounts = new Set<string>();
+
+/**
+ * Kills every broker and producer process a harness in this process started, and detaches its
+ * mounts (for a signal handler: the harness itself is being interrupted).
+ */
+export function killPowerLossChildren(): void {
+  for (const c of children) {
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+  for (const m of mounts) {
+    new Deno.Command("fusermount3", { args: ["-u", "-z", m], stderr: "null" }).outputSync();
+  }
+}
+
+function track(child: Deno.ChildProcess): Deno.ChildProcess {
+  children.add(child);
+  child.status.finally(() => children.delete(child));
+  return child;
+}
+
+const TRACE = Deno.env.get("SLUICE_POWERLOSS_TRACE") !== undefined;
+
+/** Phase lines on stderr with SLUICE_POWERLOSS_TRACE set. */
+function trace(msg: string): void {
+  if (TRACE) console.error(`[${new Date().toISOString()}] ${msg}`);
+}
 
 /** mulberry32: small, seedable. */
 function rng(seed: number): () => number {
@@ -184,6 +220,8 @@ class Ledger {
   ackedValueBytes = 0;
   commitsAcked = 0;
   problems: string[] = [];
+  /** `topic-partition` → offsets acknowledged for two different records. */
+  reacked = new Map<string, { count: number; first: string }>();
 
   ack(topic: string, partition: number, offset: number, id: string, bytes: number): void {
     const k = `${topic}-${partition}`;
@@ -191,7 +229,10 @@ class Ledger {
     if (!m) this.acks.set(k, m = new Map());
     const before = m.get(offset);
     if (before !== undefined && before !== id) {
-      this.problem(`${k}: offset ${offset} acknowledged twice, for ${before} and for ${id}`);
+      // the broker gave an offset out again: what it held there was lost
+      const r = this.reacked.get(k);
+      if (r) r.count++;
+      else this.reacked.set(k, { count: 1, first: `${offset} (${before}, then ${id})` });
     }
     m.set(offset, id);
     this.ackedRecords++;
@@ -421,7 +462,7 @@ class ConfluentProducer {
 
   start(bootstrap: string, valueBytes: number): void {
     const prefix = `c${this.#instance++}`;
-    const child = new Deno.Command("/usr/bin/python3", {
+    const child = track(new Deno.Command("/usr/bin/python3", {
       args: [
         PY_PRODUCER,
         bootstrap,
@@ -434,7 +475,7 @@ class ConfluentProducer {
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).spawn();
+    }).spawn());
     this.#child = child;
     const stderr = new Response(child.stderr).text();
     this.#reader = (async () => {
@@ -500,14 +541,16 @@ class BrokerProcess {
       `log.dirs=${dataDir}`,
     ];
     for (const o of overrides) args.push("--override", o);
-    const child = new Deno.Command(Deno.execPath(), {
-      args,
-      cwd: REPO,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    const child = track(
+      new Deno.Command(Deno.execPath(), {
+        args,
+        cwd: REPO,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).spawn(),
+    );
     this.child = child;
     this.exited = child.status;
     let signalReady: (ok: boolean) => void = () => {};
@@ -558,14 +601,18 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
   const o = { ...DEFAULTS, confluent: true, fsyncBeforeAck: true, ...options };
   const log = o.log ?? (() => {});
   const started = Date.now();
+  // two streams: the schedule (cut moments, start-up cuts, new producer ids, topic creations)
+  // stays the same for a seed however the workload's own choices interleave with it
   const random = rng(o.seed);
+  const workload = rng(o.seed ^ 0x9e3779b9);
   const work = o.workDir ?? await Deno.makeTempDir({ prefix: "sluice_powerloss_" });
   const backing = `${work}/backing`;
   const mnt = `${work}/mnt`;
   const dataDir = `${mnt}/data`;
   await Deno.mkdir(backing, { recursive: true });
+  mounts.add(mnt);
   const ledger = new Ledger();
-  const producer = new IdempotentProducer(random, o.valueBytes, o.maxBytesPerPartition, ledger);
+  const producer = new IdempotentProducer(workload, o.valueBytes, o.maxBytesPerPartition, ledger);
   const confluent = new ConfluentProducer(ledger, log);
   const port = freePort();
   const bootstrap = `127.0.0.1:${port}`;
@@ -627,6 +674,7 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
         continue;
       }
       const ready = await within(broker.ready, 180_000, "broker start").catch(() => false);
+      trace(`cycle ${cycle}: broker ready: ${ready}`);
       if (!ready) {
         const status = await Promise.race([broker.exited, sleep(10).then(() => undefined)]);
         ledger.problem(
@@ -643,6 +691,7 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
       });
       try {
         await check(client, ledger, cycle, final, report);
+        trace(`cycle ${cycle}: checked`);
         collectRecovery(broker, report);
         if (final) {
           await finish(client, confluent, producer, ledger, report);
@@ -662,7 +711,7 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
         producer.start(client, stop.signal);
         if (o.confluent && !confluent.running) confluent.start(bootstrap, o.valueBytes);
         const side = [
-          commitLoop(admin, ledger, random, stop.signal),
+          commitLoop(admin, ledger, workload, stop.signal),
           topicCreator(admin, ledger, producer, random, stop.signal, `pl-t${nextTopic++}`),
         ];
         const ms = o.cycleMs[0] + random() * (o.cycleMs[1] - o.cycleMs[0]);
@@ -704,6 +753,10 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
       }
     }
     if (fs) addStats(await fs.unmount().catch(() => fs!.cut()));
+  }
+  mounts.delete(mnt);
+  for (const [k, r] of ledger.reacked) {
+    ledger.problem(`${k}: ${r.count} offsets acknowledged for two records; first: ${r.first}`);
   }
   await measureSegments(backing, report);
   report.ackedRecords = ledger.ackedRecords;
@@ -792,6 +845,7 @@ async function check(
   // acknowledgements arriving during the check (the confluent producer keeps running) are for
   // records that may be past what is read here: they are checked next time
   const ackSnapshot = new Map([...ledger.acks].map(([k, m]) => [k, new Map(m)]));
+  trace(`${where}: listing topics`);
   const topics = new Set(await within(admin.listTopics(), 60_000, "list topics"));
   const described = new Map<string, number>();
   const present = [...ledger.topics.keys()].filter((t) => topics.has(t));
@@ -827,7 +881,7 @@ async function check(
       }
     }
   }
-  // records
+  trace(`${where}: reading records`);
   const parts: Array<{ topic: string; partition: number }> = [];
   for (const [t, n] of ledger.topics) {
     if (!topics.has(t) || described.get(t) !== n) continue;
@@ -850,29 +904,60 @@ async function check(
       ledger.problem(`${where}: ${s.topic}-${s.partition} starts at ${s.offset}, not 0`);
     }
   }
+  trace(`${where}: consuming`);
   const consumer = new Consumer(client, { maxWaitMs: 50, maxPartitionBytes: 4 * 1024 * 1024 });
   const seen = new Map<string, Map<number, string>>();
   try {
-    await consumer.assign(parts.map((p) => ({ ...p, offset: 0 })));
+    await within(consumer.assign(parts.map((p) => ({ ...p, offset: 0 }))), 60_000, "assign");
+    trace(`${where}: assigned`);
     const remaining = new Set(
       parts.map((p) => `${p.topic}-${p.partition}`).filter((k) => (end.get(k) ?? 0) > 0),
     );
-    const deadline = Date.now() + 600_000;
-    while (remaining.size > 0 && Date.now() < deadline) {
-      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+    // a log whose records stop below its end offset (holes) makes no progress: give up after
+    // STUCK_MS without a record and report where each partition stopped
+    let lastProgress = Date.now();
+    const next = new Map<string, { topic: string; partition: number; offset: number }>();
+    for (const p of parts) next.set(`${p.topic}-${p.partition}`, { ...p, offset: 0 });
+    while (remaining.size > 0 && Date.now() - lastProgress < STUCK_MS) {
+      let got;
+      try {
+        got = await within(consumer.poll({ maxWaitMs: 200 }), STUCK_MS, "poll");
+      } catch (e) {
+        ledger.problem(`${where}: ${(e as Error).message} (reading ${[...remaining]})`);
+        break;
+      }
+      const before = remaining.size;
+      for (const r of got) {
         const k = `${r.topic}-${r.partition}`;
+        if (!remaining.has(k)) continue;
+        lastProgress = Date.now();
         let m = seen.get(k);
         if (!m) seen.set(k, m = new Map());
         m.set(r.offset, recordId(r.value));
+        next.get(k)!.offset = r.offset + 1;
         if (r.offset + 1 >= (end.get(k) ?? 0)) remaining.delete(k);
       }
+      trace(`${where}: polled ${got.length}, ${remaining.size} partitions to go`);
+      if (remaining.size < before && remaining.size > 0) {
+        // stop fetching the partitions read to their end
+        const rest = [...remaining].map((k) => next.get(k)!);
+        await within(consumer.assign(rest), 60_000, "assign");
+      }
     }
-    if (remaining.size > 0) {
-      ledger.problem(`${where}: could not read ${[...remaining].join(", ")} to the end`);
+    for (const k of remaining) {
+      const m = seen.get(k);
+      const last = m ? Math.max(...m.keys()) : -1;
+      ledger.problem(
+        `${where}: ${k} cannot be read to its end offset ${end.get(k)}: no record after ${last}`,
+      );
     }
   } finally {
-    await consumer.close();
+    trace(`${where}: closing the consumer`);
+    await within(consumer.close(), 30_000, "consumer close").catch((e) =>
+      ledger.problem(e.message)
+    );
   }
+  trace(`${where}: comparing`);
   let checked = 0;
   for (const p of parts) {
     const k = `${p.topic}-${p.partition}`;

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { runPowerLoss } from "./harness.ts";
+import { killPowerLossChildren, runPowerLoss } from "./harness.ts";
 import { lazyFsUnavailable } from "./lazyfs.ts";
 
 function flag(name: string, fallback: number): number {
@@ -32,6 +32,12 @@ if (import.meta.main) {
   if (unavailable) {
     console.error(`powerloss: ${unavailable}`);
     Deno.exit(2);
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      killPowerLossChildren();
+      Deno.exit(130);
+    });
   }
   const report = await runPowerLoss({
     cuts: flag("cuts", 50),

@@ -55,8 +55,13 @@ export interface PowerLossOptions {
    * broker that is expected to lose acknowledged records (the harness checking itself).
    */
   fsyncBeforeAck?: boolean;
-  /** Stop producing to a partition past this many bytes (bounds long runs). Default 64 MiB. */
+  /** Stop producing to a partition past this many bytes (bounds long runs). Default 32 MiB. */
   maxBytesPerPartition?: number;
+  /**
+   * Read every partition from offset 0 after every this many power-ons (and at the end); the
+   * checks in between read only what was added since the last one. Default 10.
+   */
+  fullCheckEvery?: number;
   /** Stop the run (before the next cut) after this long. Default: no limit. */
   timeLimitMs?: number;
   /** Directory for the data, mount point and broker logs. Default: a new temp dir. */
@@ -114,7 +119,8 @@ const DEFAULTS = {
   valueBytes: 512,
   cycleMs: [1000, 6000] as [number, number],
   startupCutChance: 0.15,
-  maxBytesPerPartition: 64 * 1024 * 1024,
+  maxBytesPerPartition: 32 * 1024 * 1024,
+  fullCheckEvery: 10,
 };
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -127,6 +133,8 @@ const MAX_PROBLEMS = 200;
 const STUCK_MS = 15_000;
 /** Records per second of the confluent-kafka producer (it could go much faster). */
 const CONFLUENT_PER_SECOND = 1500;
+/** The Sluice-client producer writes to the base topic and this many newest created topics. */
+const ACTIVE_CREATED_TOPICS = 3;
 /** Chance that the Sluice-client producer takes a new producer id at a power-on. */
 const NEW_PRODUCER_ID_CHANCE = 0.35;
 
@@ -220,6 +228,8 @@ class Ledger {
   ackedValueBytes = 0;
   commitsAcked = 0;
   problems: string[] = [];
+  /** `topic-partition` → end offset read by the last check. */
+  checkedTo = new Map<string, number>();
   /** `topic-partition` → offsets acknowledged for two different records. */
   reacked = new Map<string, { count: number; first: string }>();
 
@@ -328,6 +338,15 @@ class IdempotentProducer {
     if (this.#running) this.#startLoop(st);
   }
 
+  /** Stops writing to every topic but `keep` and the `n` newest others (bounds long runs). */
+  retireAllBut(n: number, keep: string): void {
+    const topics = [...new Set([...this.#parts.values()].map((p) => p.topic))]
+      .filter((t) => t !== keep);
+    for (const t of topics.slice(0, Math.max(0, topics.length - n))) {
+      for (const [k, p] of this.#parts) if (p.topic === t) this.#parts.delete(k);
+    }
+  }
+
   start(client: Client, signal: AbortSignal): void {
     this.#running = { client, signal };
     for (const st of this.#parts.values()) this.#startLoop(st);
@@ -376,8 +395,9 @@ class IdempotentProducer {
     if (!run) return;
     const { client, signal } = run;
     const name = `${st.topic}-${st.partition}`;
+    const key = `${st.topic}-${st.partition}`;
     while (!signal.aborted && !this.#fenced) {
-      if (st.bytes >= this.#maxBytes) return;
+      if (st.bytes >= this.#maxBytes || this.#parts.get(key) !== st) return;
       if (!st.pending) this.#build(st);
       const pending = st.pending!;
       const pid = this.pid;
@@ -599,6 +619,7 @@ const RECOVERY_LINE =
  */
 export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLossReport> {
   const o = { ...DEFAULTS, confluent: true, fsyncBeforeAck: true, ...options };
+  if (!(o.fullCheckEvery >= 1)) throw new RangeError("fullCheckEvery must be at least 1");
   const log = o.log ?? (() => {});
   const started = Date.now();
   // two streams: the schedule (cut moments, start-up cuts, new producer ids, topic creations)
@@ -690,7 +711,7 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
         retries: 20,
       });
       try {
-        await check(client, ledger, cycle, final, report);
+        await check(client, ledger, final || cycle % o.fullCheckEvery === 0, final, report);
         trace(`cycle ${cycle}: checked`);
         collectRecovery(broker, report);
         if (final) {
@@ -830,18 +851,22 @@ async function topicCreator(
   ledger.topics.set(name, 2);
   producer.addPartition(name, 0);
   producer.addPartition(name, 1);
+  producer.retireAllBut(ACTIVE_CREATED_TOPICS, BASE_TOPIC);
 }
 
 /** Checks everything acknowledged so far against the restarted broker. */
 async function check(
   client: Client,
   ledger: Ledger,
-  cycle: number,
+  full: boolean,
   final: boolean,
   report: PowerLossReport,
 ): Promise<void> {
   const admin = new Admin(client);
   const where = final ? "final check" : `after cut ${report.cuts}`;
+  // a full check reads every partition from offset 0; the others from where the last check
+  // stopped (every log end offset is still checked against every acknowledgement)
+  const from = (k: string) => full ? 0 : ledger.checkedTo.get(k) ?? 0;
   // acknowledgements arriving during the check (the confluent producer keeps running) are for
   // records that may be past what is read here: they are checked next time
   const ackSnapshot = new Map([...ledger.acks].map(([k, m]) => [k, new Map(m)]));
@@ -908,16 +933,23 @@ async function check(
   const consumer = new Consumer(client, { maxWaitMs: 50, maxPartitionBytes: 4 * 1024 * 1024 });
   const seen = new Map<string, Map<number, string>>();
   try {
-    await within(consumer.assign(parts.map((p) => ({ ...p, offset: 0 }))), 60_000, "assign");
+    await within(
+      consumer.assign(parts.map((p) => ({ ...p, offset: from(`${p.topic}-${p.partition}`) }))),
+      60_000,
+      "assign",
+    );
     trace(`${where}: assigned`);
     const remaining = new Set(
-      parts.map((p) => `${p.topic}-${p.partition}`).filter((k) => (end.get(k) ?? 0) > 0),
+      parts.map((p) => `${p.topic}-${p.partition}`).filter((k) => (end.get(k) ?? 0) > from(k)),
     );
     // a log whose records stop below its end offset (holes) makes no progress: give up after
     // STUCK_MS without a record and report where each partition stopped
     let lastProgress = Date.now();
     const next = new Map<string, { topic: string; partition: number; offset: number }>();
-    for (const p of parts) next.set(`${p.topic}-${p.partition}`, { ...p, offset: 0 });
+    for (const p of parts) {
+      const k = `${p.topic}-${p.partition}`;
+      next.set(k, { ...p, offset: from(k) });
+    }
     while (remaining.size > 0 && Date.now() - lastProgress < STUCK_MS) {
       let got;
       try {
@@ -975,7 +1007,10 @@ async function check(
     }
     let missing = 0;
     let firstMissing = "";
+    let maxAcked = -1;
     for (const [off, id] of acks) {
+      if (off > maxAcked) maxAcked = off;
+      if (off < from(k)) continue; // verified by an earlier check
       const got = stored.get(off);
       if (got === id) {
         const all = offsetsOf.get(id)!;
@@ -996,6 +1031,9 @@ async function check(
       ledger.problem(
         `${where2}: ${missing} acknowledged records lost or moved; first: ${firstMissing}`,
       );
+    }
+    if (maxAcked >= leo) {
+      ledger.problem(`${where2}: log end offset ${leo} is below acknowledged offset ${maxAcked}`);
     }
     // in order: within one producer's stream, offsets grow with the sequence
     const streams = new Map<string, Array<[number, number]>>();
@@ -1021,8 +1059,11 @@ async function check(
       report.largestPartition = { name: k, logEndOffset: leo, segments: 0 };
     }
   }
-  report.recordsChecked = checked;
-  void cycle;
+  if (full) report.recordsChecked = checked;
+  for (const p of parts) {
+    const k = `${p.topic}-${p.partition}`;
+    ledger.checkedTo.set(k, Math.max(ledger.checkedTo.get(k) ?? 0, end.get(k) ?? 0));
+  }
 }
 
 async function finish(
@@ -1040,7 +1081,7 @@ async function finish(
   stop.abort();
   await producer.stop();
   await confluent.stop();
-  await check(client, ledger, -1, true, report);
+  await check(client, ledger, true, true, report);
 }
 
 async function measureSegments(backing: string, report: PowerLossReport): Promise<void> {

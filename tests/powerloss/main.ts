@@ -45,6 +45,8 @@ if (import.meta.main) {
     segmentBytes: flag("segment-bytes", 1024 * 1024),
     valueBytes: flag("value-bytes", 512),
     cycleMs: [flag("min-cycle-ms", 1000), flag("max-cycle-ms", 6000)],
+    fullCheckEvery: flag("full-check-every", 10),
+    maxBytesPerPartition: flag("max-partition-bytes", 32 * 1024 * 1024),
     confluent: !Deno.args.includes("--no-confluent"),
     fsyncBeforeAck: !Deno.args.includes("--no-fsync"),
     keep: Deno.args.includes("--keep"),

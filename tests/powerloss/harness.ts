@@ -106,6 +106,8 @@ export interface PowerLossReport {
   fsyncdirs: number;
   /** Broker log lines about recovery actions (truncations, deletions, rebuilt indexes). */
   recoveryLog: string[];
+  /** Mounts that ended abnormally but whose durable state was still written back. */
+  incidents: string[];
   /** Everything that went wrong: lost, moved, duplicated or reordered records, lost topics… */
   problems: string[];
   /** Wall time of the run. */
@@ -614,8 +616,16 @@ const RECOVERY_LINE =
 /**
  * Runs the power-loss harness.
  *
+ * @example Five cuts
+ * ```ts ignore
+ * import { runPowerLoss } from "./harness.ts";
+ * const report = await runPowerLoss({ cuts: 5, seed: 1, log: console.log });
+ * console.log(report.ackedRecords, report.problems);
+ * ```
+ *
  * @param options Cuts, seed, sizes.
  * @returns What was acknowledged, checked and lost.
+ * @throws {Error} If lazyfs cannot mount or the first broker cannot be reached.
  */
 export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLossReport> {
   const o = { ...DEFAULTS, confluent: true, fsyncBeforeAck: true, ...options };
@@ -661,11 +671,16 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
     fsyncs: 0,
     fsyncdirs: 0,
     recoveryLog: [],
+    incidents: [],
     problems: ledger.problems,
     durationMs: 0,
     workDir: work,
   };
   const addStats = (s: CutStats) => {
+    if (s.incident) {
+      report.incidents.push(s.incident);
+      log(`lazyfs incident (the cut was still applied: ${s.cut}): ${s.incident}`);
+    }
     if (s.cut) {
       report.dropped.files += s.unsyncedFiles;
       report.dropped.bytes += s.unsyncedBytes;

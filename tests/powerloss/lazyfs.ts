@@ -40,6 +40,8 @@ export interface CutStats {
   writes: number;
   /** Bytes written during the mount. */
   writtenBytes: number;
+  /** Set when the mount ended abnormally (e.g. it was aborted from outside) but was written back. */
+  incident?: string;
 }
 
 /**
@@ -130,7 +132,17 @@ export function lazyFsBinary(): Promise<string> {
   return built;
 }
 
-/** A mounted lazyfs. */
+/**
+ * A mounted lazyfs.
+ *
+ * @example Cut power under a directory
+ * ```ts ignore
+ * import { LazyFs } from "./lazyfs.ts";
+ * const fs = await LazyFs.mount("/tmp/backing", "/tmp/mnt");
+ * await Deno.writeTextFile("/tmp/mnt/a", "never fsynced");
+ * const dropped = await fs.cut(); // /tmp/backing holds no "a"
+ * ```
+ */
 export class LazyFs {
   /** The backing directory (durable state between mounts). */
   readonly backing: string;
@@ -223,7 +235,9 @@ export class LazyFs {
   }
 
   async #finish(): Promise<CutStats> {
-    await unmount(this.mountpoint, false);
+    // The mount can vanish under us (something else aborted or unmounted it): the daemon then
+    // still writes the durable state back if a cut was armed, and says so on stdout.
+    const unmountError = await unmount(this.mountpoint, false).then(() => "", (e) => e.message);
     let stats: CutStats | undefined;
     for (;;) {
       const r = await this.#lines.next();
@@ -233,8 +247,13 @@ export class LazyFs {
     const status = await this.#child.status;
     const err = (await this.#stderr).split("\n")
       .filter((l) => l && !l.includes("max threads")).join("\n");
-    if (!status.success || !stats) {
-      throw new Error(`lazyfs: ${this.mountpoint} exited with ${status.code}: ${err}`);
+    if (!stats) {
+      throw new Error(
+        `lazyfs: ${this.mountpoint} exited with ${status.code}: ${err} ${unmountError}`.trim(),
+      );
+    }
+    if (!status.success || unmountError) {
+      stats.incident = `lazyfs exited with ${status.code}: ${err} ${unmountError}`.trim();
     }
     return stats;
   }
@@ -247,6 +266,11 @@ async function unmount(mountpoint: string, quiet: boolean): Promise<void> {
       .output();
     if (r.success) return;
     last = new TextDecoder().decode(r.stderr).trim();
+    if (last.includes("not mounted")) {
+      // gone already (aborted): detach whatever is left so the daemon exits
+      await new Deno.Command("umount", { args: ["-l", mountpoint], stderr: "null" }).output();
+      break;
+    }
     if (!last.includes("busy")) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -471,6 +471,7 @@ class ConfluentProducer {
   #instance = 0;
   #ledger: Ledger;
   #log: (line: string) => void;
+  #valueBytes = 0;
   errors = 0;
 
   constructor(ledger: Ledger, log: (line: string) => void) {
@@ -483,6 +484,7 @@ class ConfluentProducer {
   }
 
   start(bootstrap: string, valueBytes: number): void {
+    this.#valueBytes = valueBytes;
     const prefix = `c${this.#instance++}`;
     const child = track(new Deno.Command("/usr/bin/python3", {
       args: [
@@ -523,7 +525,7 @@ class ConfluentProducer {
     if (!line.startsWith("{")) return;
     const m = JSON.parse(line);
     if (typeof m.o === "number") {
-      this.#ledger.ack(CONFLUENT_TOPIC, m.p, m.o, m.v, 0);
+      this.#ledger.ack(CONFLUENT_TOPIC, m.p, m.o, m.v, this.#valueBytes + m.v.length + 1);
     } else if (m.err !== undefined || m.error !== undefined) {
       this.errors++;
       if (m.fatal) this.#log(`confluent producer: fatal: ${m.err ?? m.error}`);

@@ -67,6 +67,35 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Creates a directory and its missing parents, then fsyncs the parent of each directory created,
+ * so that the new entries survive a power loss (as Kafka flushes the parent of a log dir it
+ * creates). Requires `--allow-read` and `--allow-write`.
+ *
+ * @param dir Directory path.
+ *
+ * @example
+ * ```ts ignore
+ * import { mkdirDurable } from "./checkpoint.ts";
+ * await mkdirDurable("/tmp/a/b");
+ * ```
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const created: string[] = [];
+  for (let d = dir.replace(/\/+$/, "") || "/"; d !== "/" && d !== ".";) {
+    try {
+      await Deno.stat(d);
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    created.push(d);
+    d = dirOf(d);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  for (const d of created.reverse()) await syncDir(dirOf(d));
+}
+
 function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);

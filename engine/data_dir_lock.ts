@@ -6,6 +6,7 @@
  * @module
  */
 
+import { mkdirDurable } from "./checkpoint.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { LOCK_FILE } from "./names.ts";
 
@@ -52,7 +53,7 @@ export class DataDirLock {
     const path = `${dir}/${LOCK_FILE}`;
     let file: Deno.FsFile;
     try {
-      await Deno.mkdir(dir, { recursive: true });
+      await mkdirDurable(dir); // its entry in the parent must survive a power loss
       file = await Deno.open(path, { read: true, write: true, create: true });
     } catch (e) {
       throw new EngineError(

@@ -26,7 +26,13 @@ import {
   validateConfigValue,
   validateTopicConfigs,
 } from "./config.ts";
-import { formatCheckpoint, readCheckpointFile, syncDir, writeFileAtomic } from "./checkpoint.ts";
+import {
+  formatCheckpoint,
+  mkdirDurable,
+  readCheckpointFile,
+  syncDir,
+  writeFileAtomic,
+} from "./checkpoint.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
 import { defaultMaxOpenFiles, FileHandleCache, type FileHandleCacheStats } from "./handle_cache.ts";
@@ -260,7 +266,7 @@ export class LogManager {
   }
 
   async #load(): Promise<void> {
-    await Deno.mkdir(this.dir, { recursive: true });
+    await mkdirDurable(this.dir);
     const marker = `${this.dir}/${CLEAN_SHUTDOWN_FILE}`;
     try {
       await Deno.stat(marker);

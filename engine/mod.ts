@@ -101,7 +101,7 @@ export {
   type LogCleanerOptions,
 } from "./cleaner.ts";
 export type { SwapStep } from "./cleaner_swap.ts";
-export { type CheckpointEntry, writeFileAtomic } from "./checkpoint.ts";
+export { type CheckpointEntry, mkdirDurable, writeFileAtomic } from "./checkpoint.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
 export {
   defaultMaxOpenFiles,

@@ -18,6 +18,7 @@ import {
   writeInt32,
   writeInt64,
 } from "../records/mod.ts";
+import { syncDir } from "./checkpoint.ts";
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";
 import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
@@ -607,6 +608,8 @@ export class PartitionLog {
       old.activate(this.#hooks.hotTailBytes ?? 0); // the old segment stays the active one
       throw e;
     }
+    // the new .log file's directory entry must be durable before anything in it is acknowledged
+    await syncDir(this.dir);
     seg.activate(this.#hooks.hotTailBytes ?? 0);
     this.#segments = [...this.#segments, seg];
     try {

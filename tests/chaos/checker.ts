@@ -400,10 +400,11 @@ export function checkPartition(
     }
   }
   if (lostOffsets.length > 0) {
-    lostOffsets.sort((a, b) => a - b);
+    // An offset given out twice (lost, then reused) loses a record each time: one range.
+    const unique = [...new Set(lostOffsets)].sort((a, b) => a - b);
     const ranges: string[] = [];
-    let from = lostOffsets[0], to = from;
-    for (const o of lostOffsets.slice(1)) {
+    let from = unique[0], to = from;
+    for (const o of unique.slice(1)) {
       if (o === to + 1) to = o;
       else {
         ranges.push(from === to ? `${from}` : `${from}..${to}`);

@@ -48,6 +48,11 @@ Deno.test("checkPartition() counts acknowledged records missing from the log as 
   const c = checkPartition("t", 0, book.partition("t", 0), log(["a:0", "a:1", "b:0"]));
   assertEquals([c.lost, c.acked, partitionOk(c)], [2, 5, false]);
   assert(c.examples[0].includes("lost: 2 acknowledged records at offsets 2..3"), c.examples[0]);
+  // Offset 2 given out a third time and lost again: 3 records lost, still one range.
+  book.add({ topic: "t", partition: 0, offset: 2, id: "c:0", ts: 0 });
+  const again = checkPartition("t", 0, book.partition("t", 0), log(["a:0", "a:1", "c:0"]));
+  assertEquals(again.lost, 3);
+  assert(again.examples[0].includes("lost: 3 acknowledged records at offsets 2..3 "));
 });
 
 Deno.test("checkPartition() finds misplaced, duplicated and reordered records", () => {

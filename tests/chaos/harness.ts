@@ -12,6 +12,10 @@
  * point, plus a seeded delay of up to 300 ms), some (`recoveryKillRatio`) while the broker is
  * starting again, i.e. during recovery.
  *
+ * Each scenario's directory holds `data/` (the broker's `log.dirs`), `broker.log`, one
+ * `producer-<name>.log` per producer process and `acks.txt` (every acknowledgement, in the `A`
+ * line format of {@linkcode ./protocol.ts}); it is removed when the scenario passed, unless `keep`.
+ *
  * Needs `--allow-all` (processes, network, files, env).
  *
  * @module
@@ -30,7 +34,7 @@ import {
   readWithSluice,
 } from "./checker.ts";
 import { type ProducerKind, ProducerProcess } from "./producers.ts";
-import type { Ack, WorkerSpec } from "./protocol.ts";
+import { type Ack, ackLine, type WorkerSpec } from "./protocol.ts";
 
 /** The broker's default `segment.bytes` (Kafka's): topics of this size get no override. */
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024;
@@ -201,6 +205,31 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Thrown when a scenario runs past its bound. */
 class OutOfTime extends Error {}
 
+/** Lines appended to a file in the background, in order (the acknowledgement log). */
+class LineFile {
+  #pending: string[] = [];
+  #writing: Promise<void> | undefined;
+  constructor(readonly path: string) {}
+
+  push(line: string): void {
+    this.#pending.push(line);
+    this.#writing ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const text = this.#pending.join("\n") + "\n";
+      this.#pending = [];
+      await Deno.writeTextFile(this.path, text, { append: true });
+    }
+    this.#writing = undefined;
+  }
+
+  async close(): Promise<void> {
+    while (this.#writing) await this.#writing;
+  }
+}
+
 /** Thrown to end a scenario whose failure is already in its result. */
 class Reported extends Error {}
 
@@ -347,7 +376,9 @@ async function runScenario(
   let stopping = false;
   let watching: Promise<void>[] = [];
 
+  const ackFile = new LineFile(`${dir}/acks.txt`);
   const onAck = (slot: string, ack: Ack) => {
+    ackFile.push(ackLine(ack));
     book.add(ack);
     result.ackedRecords++;
     result.ackedBytes += options.recordBytes;
@@ -388,7 +419,10 @@ async function runScenario(
   };
   const totalTarget = options.bytesPerPartition * targets.length;
   const maxPartitionBytes = () => Math.max(...ackedPerPartition.values());
-  const missingBelowHw = async (): Promise<number> => {
+  const missingBelowHw = async (restart: number): Promise<number> => {
+    // What was acknowledged before asking: from the killed process (it must have survived) or
+    // from the new one (the high watermark it answers with already covers it).
+    const needs = targets.map(([topic, partition]) => book.maxOffset(topic, partition) + 1);
     const client = new Client({ bootstrapServers: broker.bootstrap, clientId: "chaos-hw" });
     try {
       const hws = await new Admin(client).listOffsets(
@@ -396,12 +430,11 @@ async function runScenario(
       );
       let missing = 0;
       for (const [i, [topic, partition]] of targets.entries()) {
-        const need = book.maxOffset(topic, partition) + 1;
-        if (hws[i].offset < need) {
-          missing += need - hws[i].offset;
-          say(
-            `LOST: ${topic}-${partition} high watermark ${hws[i].offset} after the restart, ` +
-              `but offset ${need - 1} was acknowledged`,
+        if (hws[i].offset < needs[i]) {
+          missing += needs[i] - hws[i].offset;
+          fail(
+            `${topic}-${partition}: high watermark ${hws[i].offset} after restart ${restart}, ` +
+              `but offset ${needs[i] - 1} had been acknowledged`,
           );
         }
       }
@@ -507,7 +540,7 @@ async function runScenario(
       last.listenMs = started.listenMs;
       last.recoveryLines = started.recoveryLines;
       lastListenMs = started.listenMs;
-      last.missingAtRestart = await missingBelowHw();
+      last.missingAtRestart = await missingBelowHw(i);
       // Every producer continues: wait for an acknowledgement from each after the kill.
       const waitFrom = Date.now();
       while ([...live.keys()].some((slot) => !firstAfterKill.has(slot))) {
@@ -624,6 +657,7 @@ async function runScenario(
     if (running && result.shutdownCode !== 0) {
       fail(`the broker's clean shutdown exited with ${result.shutdownCode}`);
     }
+    await ackFile.close();
     result.diskBytes = await diskBytes(`${dir}/data`, targets);
     result.durationMs = performance.now() - started;
   }

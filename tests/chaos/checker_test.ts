@@ -116,4 +116,10 @@ Deno.test("parseWorkerLine() reads what producers print", () => {
   });
   assertEquals(parseWorkerLine("F OUT_OF_ORDER"), { kind: "fatal", detail: "OUT_OF_ORDER" });
   assertEquals(parseWorkerLine("A t x 1 id 2"), { kind: "other", text: "A t x 1 id 2" });
+  // success without an offset is parsed, for the harness to count as a failure
+  assertEquals(parseWorkerLine("A t 0 -1 id 2"), {
+    kind: "ack",
+    ack: { topic: "t", partition: 0, offset: -1, id: "id", ts: 2 },
+  });
+  assertEquals(parseWorkerLine("A t 0 -2 id 2").kind, "other");
 });

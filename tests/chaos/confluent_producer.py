@@ -10,7 +10,8 @@ prints one line per delivery report, in the protocol of tests/chaos/protocol.ts:
   F <detail>                                 fatal error: exits with code 3
 
 Usage: /usr/bin/python3 tests/chaos/confluent_producer.py '<WorkerSpec as JSON>'
-SIGTERM stops producing; the records already queued are flushed (up to 60 s) before it exits.
+SIGTERM stops producing; the records already queued are flushed (up to 120 s) before it exits
+(code 4 when some are still unacknowledged then).
 """
 
 import json
@@ -115,7 +116,7 @@ try:
         except BufferError:
             producer.poll(0.05)
         flush_out(False)
-    deadline = time.time() + 60
+    deadline = time.time() + 120
     while len(producer) > 0 and time.time() < deadline and fatal_detail is None:
         producer.poll(0.1)
         flush_out()
@@ -126,4 +127,4 @@ if fatal_detail is not None:
 flush_out()
 left = len(producer)
 sys.stderr.write("confluent producer %s: stopped, %d records unflushed\n" % (name, left))
-sys.exit(0)
+sys.exit(0 if left == 0 else 4)

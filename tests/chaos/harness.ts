@@ -119,6 +119,10 @@ export interface ScenarioResult {
   checks: PartitionCheck[];
   /** Records delivered with an error (not acknowledged), per producer. */
   deliveryErrors: number;
+  /** Acknowledgements without an offset (a failure: `acks=all` answers carry the offset). */
+  acksWithoutOffset: number;
+  /** Producer output lines outside the protocol (a failure). */
+  strayLines: number;
   /** Producer processes that exited on their own and were started again. */
   producerRestarts: string[];
   /** Whether kcat read exactly what Sluice's consumer read (undefined when not run). */
@@ -342,6 +346,8 @@ async function runScenario(
     diskBytes: {},
     checks: [],
     deliveryErrors: 0,
+    acksWithoutOffset: 0,
+    strayLines: 0,
     producerRestarts: [],
     shutdownCode: undefined,
     failures: [],
@@ -398,8 +404,15 @@ async function runScenario(
       batchRecords: options.batchRecords,
     };
     const p = ProducerProcess.spawn(kind, spec, (line) => {
-      if (line.kind === "ack") onAck(slot, line.ack);
-      else if (line.kind === "error") result.deliveryErrors++;
+      if (line.kind === "ack") {
+        if (line.ack.offset >= 0) onAck(slot, line.ack);
+        else if (result.acksWithoutOffset++ < 3) {
+          fail(`${spec.name} was acknowledged without an offset: ${ackLine(line.ack)}`);
+        }
+      } else if (line.kind === "error") result.deliveryErrors++;
+      else if (line.kind === "other" && result.strayLines++ < 3) {
+        fail(`${spec.name} printed a line outside the protocol: ${line.text.slice(0, 200)}`);
+      }
     }, `${dir}/producer-${spec.name}.log`);
     live.set(slot, p);
     watching.push(p.exited.then((exit) => {

@@ -128,10 +128,10 @@ export class ProducerProcess {
    * after `timeoutMs`. A producer still starting is first given up to 30 s to say it is ready,
    * so that SIGTERM reaches its handler rather than ending it on the spot.
    *
-   * @param timeoutMs How long it may take. Default 90000.
+   * @param timeoutMs How long it may take. Default 150000 (longer than the confluent producer's 120 s drain).
    * @returns How it ended; `clean` is false when it had to be killed.
    */
-  async stop(timeoutMs = 90_000): Promise<ProducerExit & { clean: boolean }> {
+  async stop(timeoutMs = 150_000): Promise<ProducerExit & { clean: boolean }> {
     this.stopping = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.#ready, new Promise((r) => timer = setTimeout(r, 30_000))]);

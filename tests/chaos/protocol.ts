@@ -6,7 +6,8 @@
  *
  * - `R`: the producer is running and handles SIGTERM (stop after the batches in flight);
  * - `A <topic> <partition> <offset> <id> <ms>`: the broker acknowledged record `id` at `offset`
- *   (`ms` is the producer's clock when the acknowledgement arrived);
+ *   (`ms` is the producer's clock when the acknowledgement arrived; `offset` -1 when the client
+ *   reported success without an offset, which the harness counts as a failure);
  * - `E <id> <error>`: the record was not acknowledged and will not be retried;
  * - `F <detail>`: the producer cannot go on and exits with code 3.
  *
@@ -86,7 +87,7 @@ export function parseWorkerLine(line: string): WorkerLine {
         ts: Number(f[5]),
       };
       if (
-        Number.isInteger(ack.partition) && Number.isInteger(ack.offset) && ack.offset >= 0 &&
+        Number.isInteger(ack.partition) && Number.isInteger(ack.offset) && ack.offset >= -1 &&
         Number.isFinite(ack.ts)
       ) {
         return { kind: "ack", ack };

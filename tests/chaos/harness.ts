@@ -536,7 +536,10 @@ async function runScenario(
         if (i < options.kills && kinds[i] === "recovery") {
           await sleep(Math.floor(random() * lastListenMs));
           await broker.kill();
-          cycle.restartKilledAfterMs = Date.now() - spawnedAt;
+          // Acknowledgements by the killed restart (if it listened) do not count as carrying on.
+          lastKillAt = Date.now();
+          firstAfterKill.clear();
+          cycle.restartKilledAfterMs = lastKillAt - spawnedAt;
           cycle.restartKilledBeforeListening = await starting.then(() => false, () => true);
           say(cycleLine(cycle, options.kills));
           cycle = newCycle("recovery");

@@ -43,6 +43,7 @@ interopTest(clients, "acknowledged records survive SIGKILLs at 64 MiB per partit
       s.label,
     );
     assertEquals(s.cycles.length, kills, s.label);
+    assertEquals(s.producerRestarts, [], s.label);
     assertEquals(s.checks.length, 2, s.label);
     for (const c of s.checks) {
       assert(c.acked * 1000 >= 64 * 1024 * 1024, `${s.label} ${c.topic}: ${c.acked} acked`);

@@ -15,6 +15,7 @@ SIGTERM stops producing; the records already queued are flushed (up to 120 s) be
 """
 
 import json
+import os
 import signal
 import sys
 import time
@@ -39,20 +40,27 @@ def on_term(_signum, _frame):
 signal.signal(signal.SIGTERM, on_term)
 
 
+def write_all(text):
+    # os.write, not sys.stdout: Python 3.11's buffered stdout drops the rest of a large write to a
+    # full pipe when SIGTERM's handler runs in the middle of it (the harness saw whole ranges of
+    # acknowledgements vanish at the final stop).
+    data = text.encode()
+    while data:
+        data = data[os.write(1, data):]
+
+
 def flush_out(force=True):
     global last_flush
     now = time.time()
     if out and (force or len(out) >= 256 or now - last_flush >= 0.05):
-        sys.stdout.write("".join(out))
-        sys.stdout.flush()
+        write_all("".join(out))
         out.clear()
         last_flush = now
 
 
 def fatal(detail):
     flush_out()
-    sys.stdout.write("F %s\n" % detail.replace("\n", " "))
-    sys.stdout.flush()
+    write_all("F %s\n" % detail.replace("\n", " "))
     sys.exit(3)
 
 
@@ -103,8 +111,7 @@ producer = Producer(
     }
 )
 
-sys.stdout.write("R\n")
-sys.stdout.flush()
+write_all("R\n")
 seq = 0
 try:
     while not stopping and fatal_detail is None:

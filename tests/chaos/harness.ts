@@ -34,7 +34,7 @@ import {
   readWithSluice,
 } from "./checker.ts";
 import { type ProducerKind, ProducerProcess } from "./producers.ts";
-import { type Ack, ackLine, type WorkerSpec } from "./protocol.ts";
+import { type Ack, ackLine, splitId, type WorkerSpec } from "./protocol.ts";
 
 /** The broker's default `segment.bytes` (Kafka's): topics of this size get no override. */
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024;
@@ -234,6 +234,41 @@ class LineFile {
   }
 }
 
+/** Which sequences of each producer got an answer (an acknowledgement or an error). */
+class Answers {
+  #bits = new Map<string, { bits: Uint8Array; max: number }>();
+
+  mark(id: string): void {
+    const parts = splitId(id);
+    if (parts === undefined) return;
+    let p = this.#bits.get(parts.producer);
+    if (p === undefined) {
+      p = { bits: new Uint8Array(1024), max: -1 };
+      this.#bits.set(parts.producer, p);
+    }
+    if (parts.seq >= p.bits.length * 8) {
+      const grown = new Uint8Array(Math.max(p.bits.length * 2, (parts.seq >> 3) + 1));
+      grown.set(p.bits);
+      p.bits = grown;
+    }
+    p.bits[parts.seq >> 3] |= 1 << (parts.seq & 7);
+    if (parts.seq > p.max) p.max = parts.seq;
+  }
+
+  /** Sequences below the highest answered one that got no answer (first few, and how many). */
+  unanswered(producer: string): { count: number; first: number[] } {
+    const p = this.#bits.get(producer);
+    const out = { count: 0, first: [] as number[] };
+    if (p === undefined) return out;
+    for (let seq = 0; seq <= p.max; seq++) {
+      if ((p.bits[seq >> 3] & (1 << (seq & 7))) === 0) {
+        if (out.count++ < 3) out.first.push(seq);
+      }
+    }
+    return out;
+  }
+}
+
 /** Thrown to end a scenario whose failure is already in its result. */
 class Reported extends Error {}
 
@@ -383,6 +418,7 @@ async function runScenario(
   let watching: Promise<void>[] = [];
 
   const ackFile = new LineFile(`${dir}/acks.txt`);
+  const answers = new Answers();
   const onAck = (slot: string, ack: Ack) => {
     ackFile.push(ackLine(ack));
     book.add(ack);
@@ -404,6 +440,9 @@ async function runScenario(
       batchRecords: options.batchRecords,
     };
     const p = ProducerProcess.spawn(kind, spec, (line) => {
+      if (line.kind === "ack" || line.kind === "error") {
+        answers.mark(line.kind === "ack" ? line.ack.id : line.id);
+      }
       if (line.kind === "ack") {
         if (line.ack.offset >= 0) onAck(slot, line.ack);
         else if (result.acksWithoutOffset++ < 3) {
@@ -591,6 +630,16 @@ async function runScenario(
       const exit = await p.stop();
       if (!exit.clean) {
         fail(`producer ${p.spec.name} did not stop cleanly: ${exit.fatal ?? `exit ${exit.code}`}`);
+        continue;
+      }
+      // A producer that stopped cleanly had an answer for every record it sent: a hole means
+      // its output lost lines, and the check below would take acknowledged records for unacked.
+      const hole = answers.unanswered(p.spec.name);
+      if (hole.count > 0) {
+        fail(
+          `${hole.count} records of ${p.spec.name} have neither an acknowledgement nor an ` +
+            `error, e.g. sequences ${hole.first.join(", ")}`,
+        );
       }
     }
     await Promise.all(watching);

@@ -548,9 +548,9 @@ async function runScenario(
       await broker.kill();
       lastKillAt = Date.now();
       firstAfterKill.clear();
-      const onDisk = Object.values(await diskBytes(`${dir}/data`, targets))
-        .reduce((a, b) => a + b, 0);
-      const newCycle = (kind: CycleResult["kind"]): CycleResult => {
+      const newCycle = async (kind: CycleResult["kind"]): Promise<CycleResult> => {
+        const onDisk = Object.values(await diskBytes(`${dir}/data`, targets))
+          .reduce((a, b) => a + b, 0);
         const c: CycleResult = {
           n: ++i,
           kind,
@@ -564,7 +564,7 @@ async function runScenario(
         result.cycles.push(c);
         return c;
       };
-      let cycle = newCycle("load");
+      let cycle = await newCycle("load");
       // Restart; some restarts are themselves killed during recovery.
       let started: StartResult | undefined;
       let spawnedAt = 0;
@@ -581,7 +581,7 @@ async function runScenario(
           cycle.restartKilledAfterMs = lastKillAt - spawnedAt;
           cycle.restartKilledBeforeListening = await starting.then(() => false, () => true);
           say(cycleLine(cycle, options.kills));
-          cycle = newCycle("recovery");
+          cycle = await newCycle("recovery");
           continue;
         }
         try {

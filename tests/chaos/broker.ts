@@ -76,6 +76,7 @@ export class ChaosBroker {
   #exited: Promise<Deno.CommandStatus> | undefined;
   #tail: string[] = [];
   #starts = 0;
+  #listeningSince = Infinity;
 
   /**
    * @param options Data directory, port, overrides and log file.
@@ -92,6 +93,14 @@ export class ChaosBroker {
   /** Process id of the running broker, or `undefined`. */
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /**
+   * Wall-clock time (ms since the epoch) at which the running process said it listens, read as
+   * its log line arrives; `Infinity` while it is starting or not running.
+   */
+  get listeningSince(): number {
+    return this.#listeningSince;
   }
 
   /** The broker's last log lines (for error reports). */
@@ -122,6 +131,7 @@ export class ChaosBroker {
     for (const o of this.options.overrides) args.push("--override", o);
     const log = await Deno.open(this.options.logFile, { create: true, append: true });
     const n = ++this.#starts;
+    this.#listeningSince = Infinity;
     const spawnedAt = performance.now();
     const child = new Deno.Command(Deno.execPath(), {
       args,
@@ -150,7 +160,10 @@ export class ChaosBroker {
           this.#tail.push(line);
           if (this.#tail.length > 40) this.#tail.shift();
           if (RECOVERY_LINE.test(line)) recoveryLines.push(line);
-          if (/ listening on /.test(line)) onListen(performance.now());
+          if (/ listening on /.test(line)) {
+            if (this.#child === child) this.#listeningSince = Date.now();
+            onListen(performance.now());
+          }
         }
       }
     })().catch(() => {}).finally(() => log.close());
@@ -191,6 +204,7 @@ export class ChaosBroker {
     try {
       child.kill("SIGKILL");
     } catch { /* already exited */ }
+    this.#listeningSince = Infinity;
     await this.#exited;
     if (this.#child === child) this.#child = undefined;
   }
@@ -207,6 +221,7 @@ export class ChaosBroker {
     try {
       child.kill("SIGTERM");
     } catch { /* already exited */ }
+    this.#listeningSince = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), timeoutMs);

@@ -411,7 +411,10 @@ async function runScenario(
   const ackedPerPartition = new Map<string, number>(targets.map(([t, p]) => [`${t}-${p}`, 0]));
   const live = new Map<string, ProducerProcess>(); // by slot, e.g. "confluent#0"
   const lastAck = new Map<string, number>(); // by slot: ts of the last acknowledgement
-  const firstAfterKill = new Map<string, number>(); // by slot: ts of the first since the kill
+  // By slot: ts of the first acknowledgement by the broker process started after the last kill
+  // (one received after it listened: a response of the killed process that the producer reads
+  // late is not "carrying on").
+  const firstAfterKill = new Map<string, number>();
   let lastKillAt = 0;
   const incarnations = new Map<string, number>();
   let stopping = false;
@@ -427,7 +430,9 @@ async function runScenario(
     const k = `${ack.topic}-${ack.partition}`;
     ackedPerPartition.set(k, (ackedPerPartition.get(k) ?? 0) + options.recordBytes);
     if (ack.ts > (lastAck.get(slot) ?? 0)) lastAck.set(slot, ack.ts);
-    if (ack.ts > lastKillAt && !firstAfterKill.has(slot)) firstAfterKill.set(slot, ack.ts);
+    if (ack.ts >= broker.listeningSince && ack.ts > lastKillAt && !firstAfterKill.has(slot)) {
+      firstAfterKill.set(slot, ack.ts);
+    }
   };
   const spawnProducer = (slot: string, kind: ProducerKind) => {
     const n = incarnations.get(slot) ?? 0;

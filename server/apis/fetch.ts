@@ -9,9 +9,10 @@
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
 // - isolation_level=1 (read_committed): data only below the last stable offset and the aborted
-//   transactions overlapping the fetched range, both from the transaction coordinator
-//   (`../txn/`); read_uncommitted: everything below the high watermark, last_stable_offset =
-//   high watermark, aborted_transactions null.
+//   transactions overlapping the batches returned, both from the partition log
+//   (`PartitionLog.readCommitted`: producer state and `.txnindex`); read_uncommitted: everything
+//   below the high watermark, aborted_transactions null. last_stable_offset is the partition's
+//   LSO for both, as Kafka reports it.
 // - OFFSET_OUT_OF_RANGE per partition with the current high watermark and log start offset.
 // - v7+ fetch sessions (KIP-227, see `../fetch_session.ts`): session errors are top-level
 //   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR).
@@ -27,10 +28,9 @@ import {
   FetchResponse,
 } from "../../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import type { PartitionLog } from "../../engine/mod.ts";
+import type { PartitionLog, ReadResult } from "../../engine/mod.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
-import { type TransactionCoordinator, transactionCoordinatorOf } from "../txn/mod.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
 
@@ -45,9 +45,9 @@ interface Read {
   highWatermark: number;
   logStartOffset: number;
   records: Uint8Array;
-  /** HOOK (transactions): last stable offset (= high watermark without transactions). */
+  /** Last stable offset (= high watermark without transactions in progress). */
   lastStableOffset?: number;
-  /** HOOK (transactions): aborted transactions in the fetched range (read_committed). */
+  /** Aborted transactions overlapping the batches read (read_committed). */
   aborted?: { producerId: number; firstOffset: number }[];
 }
 
@@ -66,7 +66,7 @@ function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read 
 async function readAll(
   reads: Read[],
   maxBytes: number,
-  txns?: TransactionCoordinator,
+  readCommitted: boolean,
 ): Promise<number> {
   let remaining = maxBytes;
   let total = 0;
@@ -77,24 +77,23 @@ async function readAll(
     r.errorCode = 0;
     r.highWatermark = r.log.highWatermark;
     r.logStartOffset = r.log.logStartOffset;
+    r.lastStableOffset = r.log.lastStableOffset;
     const budget = Math.min(r.p.maxBytes, remaining);
     if (budget <= 0) continue;
     try {
-      // HOOK (transactions): read_committed reads stop at the last stable offset.
-      const lso = txns?.lastStableOffset(r.name, r.p.partition, r.highWatermark);
-      const res = await r.log.read(
-        r.p.fetchOffset,
-        budget,
-        lso === undefined ? {} : { maxOffset: lso },
-      );
-      if (txns !== undefined) {
-        r.lastStableOffset = txns.lastStableOffset(r.name, r.p.partition, res.highWatermark);
-        r.aborted = txns.abortedTransactions(
-          r.name,
-          r.p.partition,
-          r.p.fetchOffset,
-          r.lastStableOffset,
-        ).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+      let res: ReadResult;
+      if (readCommitted) {
+        // below the last stable offset, with the aborted transactions the batches overlap
+        r.aborted = undefined;
+        const c = await r.log.readCommitted(r.p.fetchOffset, budget);
+        r.lastStableOffset = c.lastStableOffset;
+        r.aborted = c.abortedTransactions.map((a) => ({
+          producerId: a.producerId,
+          firstOffset: a.firstOffset,
+        }));
+        res = c;
+      } else {
+        res = await r.log.read(r.p.fetchOffset, budget);
       }
       r.highWatermark = res.highWatermark;
       r.logStartOffset = res.logStartOffset;
@@ -226,7 +225,6 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
-    const txns = readCommitted ? await transactionCoordinatorOf(broker) : undefined;
     const watch: [string, number][] = [];
     for (const r of reads) if (r.log !== undefined) watch.push([r.name, r.p.partition]);
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
@@ -237,7 +235,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       // nothing can slip in between the check and the wait). Most fetches under load are
       // answered by the first read and never build a wait.
       const ends = reads.map((r) => r.log?.logEndOffset ?? -1);
-      const bytes = await readAll(reads, req.maxBytes, txns);
+      const bytes = await readAll(reads, req.maxBytes, readCommitted);
       const left = deadline - Date.now();
       if (
         left <= 0 || bytes >= req.minBytes || reads.some((r) => r.errorCode !== 0) ||
@@ -248,7 +246,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       if (why === "aborted") break;
       if (why === "timeout") {
         // Like Kafka's expired delayed fetch: answer with whatever is there now.
-        await readAll(reads, req.maxBytes, txns);
+        await readAll(reads, req.maxBytes, readCommitted);
         break;
       }
     }

@@ -7,7 +7,9 @@
  * commits materialised on commit, and the abort of timed-out transactions.
  *
  * Every state change is written to `__transaction_state` before it takes effect. Requests for
- * one transactional id are serialised. Unlike Kafka, EndTxn answers after the markers and the
+ * one transactional id are serialised. What a partition knows of its transactions (the last
+ * stable offset, the aborted transactions) is the partition log's: the engine tracks them from
+ * the batches and markers it appends (`engine/producer_state.ts`, `.txnindex`). Unlike Kafka, EndTxn answers after the markers and the
  * Complete state are written (Kafka answers after PrepareCommit), so a client never sees
  * CONCURRENT_TRANSACTIONS from its own previous EndTxn.
  *
@@ -17,20 +19,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
-import {
-  attributesAt,
-  baseOffsetAt,
-  batchSizeAt,
-  buildControlBatch,
-  CONTROL_BIT,
-  ControlRecordType,
-  controlRecordTypeOf,
-  lastOffsetAt,
-  producerIdAt,
-  RECORD_BATCH_OVERHEAD,
-  RecordsError,
-  TRANSACTIONAL_BIT,
-} from "../../records/mod.ts";
+import { buildControlBatch } from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
@@ -142,18 +131,6 @@ export interface TransactionDescription {
   topics: { topic: string; partitions: number[] }[];
 }
 
-/** An aborted transaction in one partition (an entry of Kafka's `.txnindex`). */
-export interface AbortedTxn {
-  /** Producer id. */
-  producerId: number;
-  /** First offset the transaction may have written (at most its real first offset). */
-  firstOffset: number;
-  /** Offset of the ABORT marker. */
-  lastOffset: number;
-  /** Last stable offset when the marker was written. */
-  lastStableOffset: number;
-}
-
 interface PendingGroup {
   generationId: number;
   memberId: string;
@@ -180,16 +157,6 @@ const OFFSETS_TOPIC = "__consumer_offsets";
 
 function pkey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
-}
-
-/** The type of the marker in the control batch at `pos`, or -1 if it cannot be read. */
-function markerTypeAt(records: Uint8Array, pos: number): number {
-  try {
-    return controlRecordTypeOf(records, pos);
-  } catch (e) {
-    if (e instanceof RecordsError) return -1;
-    throw e;
-  }
 }
 
 /**
@@ -225,9 +192,6 @@ export class TransactionCoordinator {
   readonly #txns = new Map<string, TxnMetadata>();
   readonly #byProducerId = new Map<number, TxnMetadata>();
   readonly #locks = new Map<string, Promise<unknown>>();
-  /** Ongoing transactions per partition: producer id → lowest possible first offset. */
-  readonly #ongoing = new Map<string, Map<number, number>>();
-  readonly #aborted = new Map<string, AbortedTxn[]>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweep: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -281,8 +245,9 @@ export class TransactionCoordinator {
 
   /**
    * Check a transactional data batch before it is appended: a producer whose transactional id
-   * has moved to a newer epoch (fenced by InitProducerId or a timeout abort) may not write.
-   * (The engine's producer state does not see the epoch bump, which only markers carry.)
+   * has moved to a newer epoch (fenced by InitProducerId or a timeout abort) may not write. (The
+   * engine's producer state learns a bumped epoch from the ABORT marker the fencing writes, but
+   * only in the partitions of the aborted transaction.)
    *
    * @param producerId The batch's producer id.
    * @param producerEpoch The batch's epoch.
@@ -308,79 +273,6 @@ export class TransactionCoordinator {
       n++;
     }
     return n;
-  }
-
-  /**
-   * Rebuild the last-stable-offset and aborted-transaction tracking by scanning the data
-   * partitions' batch headers (every topic but the internal ones): transactional batches open a
-   * producer's transaction at their offset, a control batch closes it (an ABORT marker records
-   * an aborted transaction). What stays open is ongoing. Kafka keeps this in `.txnindex` files
-   * and producer snapshots; this broker recomputes it when the coordinator opens.
-   *
-   * @returns How many partitions were scanned.
-   * @throws {EngineError} On an I/O failure.
-   */
-  async rebuildFromLogs(): Promise<number> {
-    let scanned = 0;
-    for (const t of this.#logs.listTopics()) {
-      if (t.name.startsWith("__")) continue;
-      for (let p = 0; p < t.partitions; p++) {
-        const log = this.#logs.partition(t.name, p);
-        if (log === undefined) continue;
-        scanned++;
-        const open = new Map<number, number>();
-        const aborted: AbortedTxn[] = [];
-        let offset = log.logStartOffset;
-        let budget = 1 << 20;
-        while (offset < log.highWatermark) {
-          const { records } = await log.read(offset, budget);
-          if (records.length === 0) break;
-          let pos = 0;
-          let next = offset;
-          while (records.length - pos >= RECORD_BATCH_OVERHEAD) {
-            const size = batchSizeAt(records, pos);
-            if (size < RECORD_BATCH_OVERHEAD || size > records.length - pos) break;
-            const base = baseOffsetAt(records, pos);
-            const attrs = attributesAt(records, pos);
-            const pid = producerIdAt(records, pos);
-            next = lastOffsetAt(records, pos) + 1;
-            if ((attrs & TRANSACTIONAL_BIT) !== 0 && pid >= 0) {
-              if ((attrs & CONTROL_BIT) === 0) {
-                if (!open.has(pid)) open.set(pid, base);
-              } else {
-                const first = open.get(pid);
-                open.delete(pid);
-                const isAbort = markerTypeAt(records, pos) === ControlRecordType.ABORT;
-                if (isAbort && first !== undefined) {
-                  let lso = base;
-                  for (const f of open.values()) lso = Math.min(lso, f);
-                  aborted.push({
-                    producerId: pid,
-                    firstOffset: first,
-                    lastOffset: base,
-                    lastStableOffset: lso,
-                  });
-                }
-              }
-            }
-            pos += size;
-          }
-          if (next <= offset) {
-            if (budget >= 1 << 30) break;
-            budget *= 2;
-            continue;
-          }
-          budget = 1 << 20;
-          offset = next;
-        }
-        const key = pkey(t.name, p);
-        if (aborted.length > 0) this.#aborted.set(key, aborted);
-        else this.#aborted.delete(key);
-        if (open.size > 0) this.#ongoing.set(key, open);
-        else this.#ongoing.delete(key);
-      }
-    }
-    return scanned;
   }
 
   /** Start the timer that aborts timed-out transactions. */
@@ -561,13 +453,6 @@ export class TransactionCoordinator {
       startTimestamp: fresh ? this.#now() : m.startTimestamp,
     });
     if (fresh) m.groups.clear();
-    for (const { topic, partition } of add) {
-      const log = this.#logs.partition(topic, partition);
-      if (log === undefined) continue;
-      let map = this.#ongoing.get(pkey(topic, partition));
-      if (map === undefined) this.#ongoing.set(pkey(topic, partition), map = new Map());
-      if (!map.has(m.producerId)) map.set(m.producerId, log.logEndOffset);
-    }
   }
 
   /**
@@ -819,65 +704,19 @@ export class TransactionCoordinator {
           partitions.push({ partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;
         }
-        const key = pkey(t.topic, partition);
-        const ongoing = this.#ongoing.get(key);
-        const first = ongoing?.get(req.producerId);
-        const lso = this.lastStableOffset(t.topic, partition, log.highWatermark);
-        const { baseOffset } = await log.append(buildControlBatch({
+        // the log ends the producer's transaction there and indexes an aborted one
+        await log.append(buildControlBatch({
           producerId: req.producerId,
           producerEpoch: req.producerEpoch,
           commit: req.commit,
           coordinatorEpoch: req.coordinatorEpoch,
           timestamp: now,
         }));
-        ongoing?.delete(req.producerId);
-        if (ongoing?.size === 0) this.#ongoing.delete(key);
-        if (!req.commit) {
-          let list = this.#aborted.get(key);
-          if (list === undefined) this.#aborted.set(key, list = []);
-          list.push({
-            producerId: req.producerId,
-            firstOffset: first ?? baseOffset,
-            lastOffset: baseOffset,
-            lastStableOffset: lso,
-          });
-        }
         partitions.push({ partition, errorCode: ErrorCode.NONE });
       }
       out.push({ topic: t.topic, partitions });
     }
     return out;
-  }
-
-  /**
-   * The last stable offset of a partition: the lowest offset an ongoing transaction may have
-   * written, else `highWatermark`. (Tracked since this coordinator started.)
-   *
-   * @param topic Topic.
-   * @param partition Partition.
-   * @param highWatermark The partition's high watermark.
-   * @returns The LSO.
-   */
-  lastStableOffset(topic: string, partition: number, highWatermark: number): number {
-    const m = this.#ongoing.get(pkey(topic, partition));
-    let lso = highWatermark;
-    if (m !== undefined) { for (const first of m.values()) lso = Math.min(lso, first); }
-    return lso;
-  }
-
-  /**
-   * Aborted transactions of a partition that overlap `[from, to)` (for read_committed Fetch).
-   *
-   * @param topic Topic.
-   * @param partition Partition.
-   * @param from First fetched offset.
-   * @param to End of the fetched range (exclusive).
-   * @returns The aborted transactions, by first offset.
-   */
-  abortedTransactions(topic: string, partition: number, from: number, to: number): AbortedTxn[] {
-    const list = this.#aborted.get(pkey(topic, partition)) ?? [];
-    return list.filter((a) => a.lastOffset >= from && a.firstOffset < to)
-      .sort((a, b) => a.firstOffset - b.firstOffset);
   }
 
   /**

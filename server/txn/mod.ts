@@ -36,7 +36,6 @@ import {
 import { TransactionStateStore } from "./store.ts";
 
 export {
-  type AbortedTxn,
   DEFAULT_TRANSACTION_COORDINATOR_CONFIG,
   type InitProducerIdResult,
   type PendingOffset,
@@ -110,8 +109,6 @@ export async function openTransactionCoordinator(
     now: options.now,
   });
   txns.load(records);
-  // Only a data directory that has used transactions has markers to index.
-  if (store.created) await txns.rebuildFromLogs();
   const completed = await txns.completePending();
   logger?.info(
     `Transaction coordinator loaded ${records.length} records of __transaction_state` +

@@ -129,6 +129,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   }
   let recovered = false;
   const rebuildTxnIndexes = new Set<LogSegment>(); // rebuilt when the producer state is loaded
+  const txnIndexWhy = new Map<number, string>(); // base offset → why its file is not trusted
   for (let i = 0; i < bases.length; i++) {
     const seg = new LogSegment(dir, bases[i], params.hooks?.handles);
     // compaction leaves offset gaps; a delete-only log's tail must continue exactly
@@ -161,7 +162,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     if (!mustRecover) {
       const why = await seg.txnIndex.load();
       if (why) {
-        log(`${name}: rebuilding the transaction index of segment ${bases[i]}: ${why}`);
+        txnIndexWhy.set(bases[i], why);
         rebuildTxnIndexes.add(seg);
       }
     } else {
@@ -203,6 +204,16 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   const leo = active.nextOffset;
   const recoveryPoint = params.cleanShutdown || recovered ? leo : Math.min(rp ?? 0, leo);
   const logStartOffset = params.logStartOffset ?? segments[0].baseOffset;
+  if (txnIndexWhy.size > 0) {
+    // one line per partition (a data dir from before .txnindex files has none anywhere)
+    const listed = [...txnIndexWhy.keys()];
+    const more = listed.length > 5 ? ` and ${listed.length - 5} more` : "";
+    log(
+      `${name}: rebuilding the transaction index of segment${listed.length > 1 ? "s" : ""} ` +
+        `${listed.slice(0, 5).join(", ")}${more} from the log: ` +
+        [...new Set(txnIndexWhy.values())].join("; "),
+    );
+  }
   // producers: latest valid snapshot ≤ LEO (≤ the first transaction index to rebuild), then the
   // batches after it
   const producerState = new ProducerStateManager(dir, {

@@ -7,8 +7,8 @@
  * overlapping the fetched range so that clients drop the aborted batches
  * ({@linkcode TransactionIndex.collect}); the log cleaner uses them to remove aborted data.
  *
- * The entries are kept in memory and the file is written whole (through a temporary file) at
- * roll, flush and close, like the offset and time indexes. Unlike Kafka, every segment has the
+ * The entries are kept in memory, packed (32 bytes each), and the file is written whole (through
+ * a temporary file) at roll, flush and close, like the offset and time indexes. Unlike Kafka, every segment has the
  * file, empty when nothing aborted in it: a missing file means "unknown" and the loader rebuilds
  * it from the log (as it does a corrupt one).
  *
@@ -149,7 +149,9 @@ export class TransactionIndex {
   readonly path: string;
   /** Whether the entries changed since the file was last written. */
   dirty = false;
-  #entries: AbortedTxn[] = [];
+  /** Entries packed 4 numbers each: producer id, first, last and last stable offsets. */
+  #data = new Float64Array(0);
+  #count = 0;
 
   /**
    * An empty index (call {@linkcode TransactionIndex.load} to read the file).
@@ -162,9 +164,40 @@ export class TransactionIndex {
     this.path = txnIndexPath(dir, baseOffset);
   }
 
-  /** The entries, in marker order (do not modify). */
-  get entries(): readonly AbortedTxn[] {
-    return this.#entries;
+  /** Copies of the entries, in marker order. */
+  get entries(): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (let i = 0; i < this.#count; i++) out.push(this.#at(i));
+    return out;
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#count;
+  }
+
+  #at(i: number): AbortedTxn {
+    const d = this.#data;
+    const p = i * 4;
+    return {
+      producerId: d[p],
+      firstOffset: d[p + 1],
+      lastOffset: d[p + 2],
+      lastStableOffset: d[p + 3],
+    };
+  }
+
+  #push(txn: AbortedTxn): void {
+    if ((this.#count + 1) * 4 > this.#data.length) {
+      const grown = new Float64Array(Math.max(16, this.#data.length * 2));
+      grown.set(this.#data);
+      this.#data = grown;
+    }
+    const p = this.#count++ * 4;
+    this.#data[p] = txn.producerId;
+    this.#data[p + 1] = txn.firstOffset;
+    this.#data[p + 2] = txn.lastOffset;
+    this.#data[p + 3] = txn.lastStableOffset;
   }
 
   /**
@@ -174,14 +207,13 @@ export class TransactionIndex {
    * @throws {RangeError} If its last offset does not follow the last entry's (Kafka's check).
    */
   append(txn: AbortedTxn): void {
-    const last = this.#entries[this.#entries.length - 1];
-    if (last !== undefined && last.lastOffset >= txn.lastOffset) {
+    const last = this.#count > 0 ? this.#data[this.#count * 4 - 2] : -1;
+    if (this.#count > 0 && last >= txn.lastOffset) {
       throw new RangeError(
-        `append to ${this.path} failed: last offset ${txn.lastOffset} does not follow ` +
-          `${last.lastOffset}`,
+        `append to ${this.path} failed: last offset ${txn.lastOffset} does not follow ${last}`,
       );
     }
-    this.#entries.push({ ...txn });
+    this.#push(txn);
     this.dirty = true;
   }
 
@@ -196,9 +228,10 @@ export class TransactionIndex {
    * bound, so no later segment can hold a transaction that started inside the range.
    */
   collect(fetchOffset: number, upperBoundOffset: number, out: AbortedTxn[]): boolean {
-    for (const e of this.#entries) {
-      if (e.lastOffset >= fetchOffset && e.firstOffset < upperBoundOffset) out.push({ ...e });
-      if (e.lastStableOffset >= upperBoundOffset) return true;
+    const d = this.#data;
+    for (let p = 0; p < this.#count * 4; p += 4) {
+      if (d[p + 2] >= fetchOffset && d[p + 1] < upperBoundOffset) out.push(this.#at(p / 4));
+      if (d[p + 3] >= upperBoundOffset) return true;
     }
     return false;
   }
@@ -209,15 +242,16 @@ export class TransactionIndex {
    * @param offset First offset removed from the log.
    */
   truncateTo(offset: number): void {
-    const keep = this.#entries.findIndex((e) => e.lastOffset >= offset);
-    if (keep < 0) return;
-    this.#entries = this.#entries.slice(0, keep);
+    let keep = this.#count;
+    while (keep > 0 && this.#data[(keep - 1) * 4 + 2] >= offset) keep--;
+    if (keep === this.#count) return;
+    this.#count = keep;
     this.dirty = true;
   }
 
   /** Drops every entry (before the loader rebuilds them from the log). */
   reset(): void {
-    this.#entries = [];
+    this.#count = 0;
     this.dirty = true;
   }
 
@@ -228,7 +262,7 @@ export class TransactionIndex {
    * the entries are then empty and the caller rebuilds them from the log.
    */
   async load(): Promise<string> {
-    this.#entries = [];
+    this.#count = 0;
     let bytes: Uint8Array;
     try {
       bytes = await Deno.readFile(this.path);
@@ -239,7 +273,8 @@ export class TransactionIndex {
     }
     const entries = decodeAbortedTxns(bytes, this.baseOffset);
     if (typeof entries === "string") return `transaction index: ${entries}`;
-    this.#entries = entries;
+    this.#data = new Float64Array(entries.length * 4);
+    for (const e of entries) this.#push(e);
     this.dirty = false;
     return "";
   }
@@ -255,7 +290,7 @@ export class TransactionIndex {
     if (!this.dirty) return;
     this.dirty = false;
     try {
-      await writeFileAtomic(this.path, encodeAbortedTxns(this.#entries));
+      await writeFileAtomic(this.path, encodeAbortedTxns(this.entries));
     } catch (e) {
       this.dirty = true;
       await Deno.remove(this.path).catch(() => {});

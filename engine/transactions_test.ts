@@ -225,42 +225,58 @@ Deno.test("transactions: a clean restart takes them from the snapshot and .txnin
   });
 });
 
-Deno.test("transactions: after a kill, recovered segments get their .txnindex rebuilt", async () => {
-  await withManager(async ({ mgr, dir }) => {
-    await mgr().createTopic("t", 1, { "segment.bytes": "2048", "flush.messages": "1" });
-    const log = mgr().partition("t", 0)!;
-    for (let i = 0; i < 40; i++) {
-      await log.append(txn(A, [`a${i}`]));
-      if (i % 4 === 1) await log.append(txn(B, [`b${i}`]));
-      await log.append(marker(A, i % 5 !== 0));
-      if (i % 4 === 1 && i % 8 !== 1) await log.append(marker(B, false));
-    }
-    await log.append(txn(A, ["open"]));
-    const aborted = log.abortedTransactions(0, log.logEndOffset);
-    ok(aborted.length >= 10, `${aborted.length} aborted`);
-    const lso = log.lastStableOffset;
-    const committed = await committedValues(log, 0);
-    // a copy of the data dir as a kill leaves it: no clean shutdown, snapshots only at rolls,
-    // the active segment's .txnindex never written
-    const killed = `${dir}-killed`;
-    await copyDir(dir, killed);
-    await Deno.remove(`${killed}/.lock`).catch(() => {});
-    const msgs: string[] = [];
-    const mgr2 = await LogManager.open(killed, { ...OPTS, logger: (m) => msgs.push(m) });
-    try {
-      const back = mgr2.partition("t", 0)!;
-      deepStrictEqual(back.abortedTransactions(0, back.logEndOffset), aborted);
-      strictEqual(back.lastStableOffset, lso);
-      deepStrictEqual(await committedValues(back, 0), committed);
-      await mgr2.close();
-      await mgr().close();
-      deepStrictEqual(await txnIndexFiles(`${killed}/t-0`), await txnIndexFiles(`${dir}/t-0`));
-    } finally {
-      await mgr2.close();
-      await Deno.remove(killed, { recursive: true });
-    }
+for (
+  const c of [
+    {
+      name: "2 KiB segments",
+      configs: { "segment.bytes": "2048" } as Record<string, string>,
+      rounds: 40,
+      size: 1,
+    },
+    // a user's size: about 30 MiB in one default-size segment, all of it recovered
+    { name: "30 MiB, default segments", configs: {}, rounds: 300, size: 16 },
+  ]
+) {
+  Deno.test(`transactions: after a kill (${c.name}), recovered .txnindex files are rebuilt`, async () => {
+    await withManager(async ({ mgr, dir }) => {
+      await mgr().createTopic("t", 1, c.configs);
+      const log = mgr().partition("t", 0)!;
+      const pad = "x".repeat(c.size > 1 ? 5000 : 0);
+      const values = (p: string) => Array.from({ length: c.size }, (_, r) => `${p}-${r}${pad}`);
+      for (let i = 0; i < c.rounds; i++) {
+        await log.append(txn(A, values(`a${i}`)));
+        if (i % 4 === 1) await log.append(txn(B, values(`b${i}`)));
+        await log.append(marker(A, i % 5 !== 0));
+        if (i % 4 === 1 && i % 8 !== 1) await log.append(marker(B, false));
+      }
+      await log.append(txn(A, ["open"]));
+      if (c.size > 1) ok(log.sizeInBytes > 30 << 20, `${log.sizeInBytes} bytes`);
+      const aborted = log.abortedTransactions(0, log.logEndOffset);
+      ok(aborted.length >= c.rounds / 4, `${aborted.length} aborted`);
+      const lso = log.lastStableOffset;
+      const committed = await committedValues(log, 0);
+      // a copy of the data dir as a kill leaves it (what the page cache holds): no clean
+      // shutdown, snapshots only at rolls, the active segment's .txnindex never written
+      const killed = `${dir}-killed`;
+      await copyDir(dir, killed);
+      await Deno.remove(`${killed}/.lock`).catch(() => {});
+      const msgs: string[] = [];
+      const mgr2 = await LogManager.open(killed, { ...OPTS, logger: (m) => msgs.push(m) });
+      try {
+        const back = mgr2.partition("t", 0)!;
+        deepStrictEqual(back.abortedTransactions(0, back.logEndOffset), aborted);
+        strictEqual(back.lastStableOffset, lso);
+        deepStrictEqual(await committedValues(back, 0), committed);
+        await mgr2.close();
+        await mgr().close();
+        deepStrictEqual(await txnIndexFiles(`${killed}/t-0`), await txnIndexFiles(`${dir}/t-0`));
+      } finally {
+        await mgr2.close();
+        await Deno.remove(killed, { recursive: true });
+      }
+    });
   });
-});
+}
 
 Deno.test("transactions: a missing or corrupt .txnindex is rebuilt from the log", async () => {
   await withManager(async ({ mgr, dir, reopen }) => {

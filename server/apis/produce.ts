@@ -20,8 +20,12 @@
 //   new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
 //   INVALID_PRODUCER_EPOCH; a producer id without state (new or expired) may start at any
 //   sequence (KIP-360: UNKNOWN_PRODUCER_ID is not sent).
-// - Transactional batches (`../txn/`): a producer fenced by its transactional id's newer epoch
-//   gets INVALID_PRODUCER_EPOCH. Clients may not write to `__transaction_state` either.
+// - Transactional batches (`../txn/`, KIP-890's verification): a producer fenced by its
+//   transactional id's newer epoch gets INVALID_PRODUCER_EPOCH; one of no transactional id
+//   INVALID_PRODUCER_ID_MAPPING; a partition not in the producer's transaction in progress
+//   (AddPartitionsToTxn first) INVALID_TXN_STATE, so no transaction the coordinator cannot end
+//   holds the partition's last stable offset back. Clients may not write to
+//   `__transaction_state` either.
 // - No per-record work: one header peek per partition; records stay raw bytes.
 
 import {
@@ -112,12 +116,18 @@ async function appendOne(
     const v = new DataView(records!.buffer, records!.byteOffset, 61);
     const producerId = Number(v.getBigInt64(43));
     const epoch = v.getInt16(51);
-    const code = (await transactionCoordinatorOf(broker)).checkProduce(producerId, epoch);
+    const txns = await transactionCoordinatorOf(broker);
+    const code = txns.checkProduce(producerId, epoch, topic, index);
     if (code !== ErrorCode.NONE) {
+      const who = `Producer ${producerId} epoch ${epoch}`;
       return failed(
         index,
         code,
-        `Producer ${producerId} epoch ${epoch} is fenced by a newer epoch of its transactional id`,
+        code === ErrorCode.INVALID_PRODUCER_EPOCH
+          ? `${who} is fenced by a newer epoch of its transactional id`
+          : code === ErrorCode.INVALID_TXN_STATE
+          ? `${who} has no transaction in progress with ${topic}-${index} (AddPartitionsToTxn first)`
+          : `${who} sent a transactional batch but is the producer of no transactional id`,
       );
     }
   }

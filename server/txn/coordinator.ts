@@ -244,19 +244,36 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Check a transactional data batch before it is appended: a producer whose transactional id
-   * has moved to a newer epoch (fenced by InitProducerId or a timeout abort) may not write. (The
-   * engine's producer state learns a bumped epoch from the ABORT marker the fencing writes, but
-   * only in the partitions of the aborted transaction.)
+   * Check a transactional data batch before it is appended (KIP-890's verification): the
+   * producer must be the current one of a transactional id whose transaction in progress
+   * includes the partition. A transactional batch opens a transaction in the partition log that
+   * only this coordinator's marker closes, so one the coordinator does not know of would hold the
+   * partition's last stable offset back for good. A producer whose transactional id moved to a
+   * newer epoch (fenced by InitProducerId or a timeout abort) may not write either.
    *
    * @param producerId The batch's producer id.
    * @param producerEpoch The batch's epoch.
-   * @returns INVALID_PRODUCER_EPOCH if fenced, else NONE.
+   * @param topic The partition's topic.
+   * @param partition The partition.
+   * @returns INVALID_PRODUCER_ID_MAPPING for a producer id of no transactional id,
+   * INVALID_PRODUCER_EPOCH if fenced, INVALID_TXN_STATE if the partition is not in a transaction
+   * in progress (not added with AddPartitionsToTxn, or already ended), else NONE.
    */
-  checkProduce(producerId: number, producerEpoch: number): number {
+  checkProduce(
+    producerId: number,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+  ): number {
     const m = this.#byProducerId.get(producerId);
-    if (m === undefined || m.producerId !== producerId) return ErrorCode.NONE;
-    return producerEpoch < m.producerEpoch ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.NONE;
+    if (m === undefined) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (m.producerId !== producerId || producerEpoch < m.producerEpoch) {
+      return ErrorCode.INVALID_PRODUCER_EPOCH; // its id moved on to a new one, or a newer epoch
+    }
+    if (m.state !== "Ongoing" || m.partitions.get(topic)?.has(partition) !== true) {
+      return ErrorCode.INVALID_TXN_STATE;
+    }
+    return ErrorCode.NONE;
   }
 
   /**

@@ -392,3 +392,73 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
     c.close();
   }
 });
+
+Deno.test("Produce: a transactional batch outside a transaction the coordinator knows is refused", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "v", 2);
+    let seq = 0;
+    const produce = async (pid: number, partition: number) =>
+      (await c.request(ProduceRequest, ProduceResponse, 9, {
+        ...produceBody(
+          "v",
+          partition,
+          buildBatch({
+            records: [{ key: "k", value: "x" }],
+            producerId: pid,
+            producerEpoch: 0,
+            baseSequence: seq++,
+            attributes: 0x10,
+            baseTimestamp: Date.now(),
+          }),
+        ),
+        transactionalId: "v-1",
+      })).responses[0].partitionResponses[0].errorCode;
+    const stable = async (partition: number) =>
+      (await c.request(
+        FetchRequest,
+        FetchResponse,
+        11,
+        fetchBody([{ topic: "v", partition, offset: 0 }], { isolationLevel: 1 }),
+      )).responses[0].partitions[0];
+    // a producer id of no transactional id: it would open a transaction nobody can end
+    assertEquals(await produce(424242, 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "v-1",
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    const pid = init.producerId;
+    seq = 0;
+    // before AddPartitionsToTxn
+    assertEquals(await produce(pid, 0), ErrorCode.INVALID_TXN_STATE);
+    await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
+      v3AndBelowTransactionalId: "v-1",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [{ name: "v", partitions: [0] }],
+    });
+    seq = 0;
+    assertEquals(await produce(pid, 0), ErrorCode.NONE);
+    assertEquals(await produce(pid, 1), ErrorCode.INVALID_TXN_STATE); // not added
+    const open = await stable(0);
+    assertEquals([open.highWatermark, open.lastStableOffset], [1, 0]);
+    const end = await c.request(EndTxnRequest, EndTxnResponse, 3, {
+      transactionalId: "v-1",
+      producerId: pid,
+      producerEpoch: 0,
+      committed: true,
+    });
+    assertEquals(end.errorCode, 0);
+    // after the transaction ended
+    assertEquals(await produce(pid, 0), ErrorCode.INVALID_TXN_STATE);
+    for (const p of [0, 1]) {
+      const r = await stable(p);
+      assertEquals(r.lastStableOffset, r.highWatermark, `partition ${p}`);
+    }
+  } finally {
+    c.close();
+  }
+});

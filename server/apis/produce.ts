@@ -31,7 +31,11 @@
 import {
   attributesAt,
   CONTROL_BIT,
+  hasProducerIdAt,
+  producerEpochAt,
+  producerIdAt,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  TRANSACTIONAL_BIT,
 } from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -111,12 +115,16 @@ async function appendOne(
   }
   const bad = checkSingleBatch(records);
   if (bad !== null) return failed(index, ErrorCode.INVALID_RECORD, bad);
-  // HOOK (transactions): a fenced transactional producer may not append (attributes bit 4).
-  if (records!.length >= 61 && (records![22] & 0x10) !== 0 && (records![43] & 0x80) === 0) {
-    const v = new DataView(records!.buffer, records!.byteOffset, 61);
-    const producerId = Number(v.getBigInt64(43));
-    const epoch = v.getInt16(51);
-    const txns = await transactionCoordinatorOf(broker);
+  // Transactions: verified against the coordinator. The check and the append's enqueueing run
+  // in one synchronous step (no await between them), and the coordinator enqueues markers only
+  // once the transaction left Ongoing, so a batch that passed never lands after its marker.
+  const txns = records!.length >= BATCH_HEADER_SIZE && hasProducerIdAt(records!, 0) &&
+      (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0
+    ? await transactionCoordinatorOf(broker)
+    : undefined;
+  if (txns !== undefined) {
+    const producerId = producerIdAt(records!, 0);
+    const epoch = producerEpochAt(records!, 0);
     const code = txns.checkProduce(producerId, epoch, topic, index);
     if (code !== ErrorCode.NONE) {
       const who = `Producer ${producerId} epoch ${epoch}`;

@@ -487,3 +487,90 @@ interopTest(
     }
   },
 );
+
+interopTest(
+  requireClients(["confluent-kafka", "kafkajs"]),
+  "compaction removes aborted records and keeps a producer's last batch; consumers read past it",
+  async () => {
+    // Its own broker: the log cleaner runs every 200 ms.
+    const b = await startBroker({ numPartitions: 1, logCleanerBackoffMs: 200 });
+    const kafka = kafkaFor(kafkajs!, b);
+    const topic = uniqueTopic("txn-compact");
+    const admin = kafka.admin();
+    const txnProducer = kafka.producer({
+      transactionalId: `tid-${topic}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const plain = kafka.producer();
+    try {
+      await withTimeout(admin.connect(), CALL_MS, "admin.connect");
+      await withTimeout(
+        admin.createTopics({
+          topics: [{
+            topic,
+            numPartitions: 1,
+            configEntries: [
+              { name: "cleanup.policy", value: "compact" },
+              { name: "segment.bytes", value: "1024" },
+              { name: "min.cleanable.dirty.ratio", value: "0.01" },
+            ],
+          }],
+        }),
+        CALL_MS,
+        "createTopics",
+      );
+      for (const p of [txnProducer, idempotent, plain]) {
+        await withTimeout(p.connect(), CALL_MS, "producer.connect");
+      }
+      const txn = async (records: [string, string][], commit: boolean) => {
+        const t = await withTimeout(txnProducer.transaction(), CALL_MS, "begin");
+        for (const [key, value] of records) {
+          await withTimeout(
+            t.send({ topic, messages: [{ key, value }] }),
+            CALL_MS,
+            `send ${value}`,
+          );
+        }
+        await withTimeout(commit ? t.commit() : t.abort(), CALL_MS, "end");
+      };
+      await txn([["a", "a1"], ["b", "b1"]], true);
+      await txn([["a", "a2-aborted"], ["c", "c2-aborted"]], false);
+      await txn([["b", "b3"]], true);
+      // the idempotent producer's last batch, superseded: kept by the cleaner as an empty batch
+      await idempotent.send({ topic, messages: [{ key: "d", value: "d-last" }] });
+      await plain.send({ topic, messages: [{ key: "d", value: "d-new" }] });
+      const fillers = Array.from({ length: 40 }, (_, i) => `f${i}`);
+      for (const f of fillers) await plain.send({ topic, messages: [{ key: f, value: f }] });
+
+      const read = async (isolation: string) =>
+        (await runClientScript<{ records: Rec[] }>("confluent_txn_client.py", "consume", {
+          bootstrap: b.bootstrap,
+          topic,
+          isolation,
+          count: 1,
+          idle_ms: 1500,
+        }, 60_000)).records.map((r) => r.value);
+      // wait (bounded) until the cleaner removed the aborted and superseded records
+      let all: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        all = await read("read_uncommitted");
+        if (!all.some((v) => v.endsWith("-aborted") || v === "d-last" || v === "b1")) break;
+      }
+      assert(!all.some((v) => v.endsWith("-aborted")), `aborted records left: ${all}`);
+      assert(!all.includes("d-last") && !all.includes("b1"), `not compacted: ${all}`);
+      // read_committed readers read past the empty batch, the markers and the gaps to the end
+      const committed = await read("read_committed");
+      assertEquals(committed.slice(0, 3), ["a1", "b3", "d-new"]);
+      assertEquals(committed.slice(-1), [fillers.at(-1)]);
+      assert(fillers.every((f) => committed.includes(f)), `fillers missing: ${committed}`);
+      const got = await consumeAll(kafka, topic, committed.length, { timeoutMs: 60_000 });
+      assertEquals(got.map((g) => g.value), committed);
+    } finally {
+      for (const p of [txnProducer, idempotent, plain]) await p.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await b.close();
+    }
+  },
+);

@@ -18,7 +18,7 @@ import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
 type Coordinator = FindCoordinatorResponse["coordinators"][number];
 
 function lookup(broker: BrokerContext, key: string, keyType: number): Coordinator {
-  if (keyType === 0 || keyType === 1) { // 1: HOOK (transactions)
+  if (keyType === 0 || keyType === 1) { // 0: a group, 1: a transactional id
     return createFindCoordinatorResponseCoordinator({
       key,
       nodeId: broker.nodeId,

@@ -168,6 +168,12 @@ func (h *handler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.Consu
 // group joins req.Group, reads req.Count records from req.Topic, commits them and leaves.
 func group(req request) {
 	cfg := config(req)
+	// Sarama's consumer groups need Version >= 0.10.2 (it refuses lower ones before connecting);
+	// 0.10.2 still fetches with Fetch v3 and message format v1, so the group reads down-converted
+	// message sets as Version 0.10.0 does.
+	if !cfg.Version.IsAtLeast(sarama.V0_10_2_0) {
+		cfg.Version = sarama.V0_10_2_0
+	}
 	cfg.Consumer.Offsets.CommitInterval = 100 * time.Millisecond
 	client, err := sarama.NewClient(req.Brokers, cfg)
 	if err != nil {

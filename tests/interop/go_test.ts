@@ -26,6 +26,8 @@ interface GoRecord {
   offset: number;
   key: string | null;
   value: string | null;
+  /** Number of record headers (Sarama's consume only). */
+  headers?: number;
 }
 
 const messages = (prefix: string, n: number) =>
@@ -120,6 +122,16 @@ interopTest(
       count: 2,
     });
     assertEquals(plain(old.records), [[0, "old", "from-v1"], [1, "new", "from-v2"]]);
+    // Message format v1 has no headers: kcat's is dropped in the conversion.
+    assertEquals(old.records.map((r) => r.headers), [0, 0]);
+    const current = await runGoClient<{ records: GoRecord[] }>("sluice_sarama", "consume", {
+      brokers: [bootstrap],
+      version: "2.1.0",
+      topic,
+      partition: 0,
+      count: 2,
+    });
+    assertEquals(current.records.map((r) => r.headers), [0, 1]);
     const modern = await runCommand("kcat", [
       "-b",
       bootstrap,

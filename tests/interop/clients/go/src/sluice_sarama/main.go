@@ -36,6 +36,8 @@ type record struct {
 	Offset    int64   `json:"offset"`
 	Key       *string `json:"key"`
 	Value     *string `json:"value"`
+	// Headers is the number of record headers (only record batches v2 carry them).
+	Headers int `json:"headers"`
 }
 
 func fail(err error) {
@@ -140,7 +142,7 @@ func consume(req request) {
 	for len(out) < req.Count {
 		select {
 		case m := <-pc.Messages():
-			out = append(out, record{Partition: m.Partition, Offset: m.Offset, Key: str(m.Key), Value: str(m.Value)})
+			out = append(out, record{Partition: m.Partition, Offset: m.Offset, Key: str(m.Key), Value: str(m.Value), Headers: len(m.Headers)})
 		case e := <-pc.Errors():
 			fail(e)
 		case <-deadline:

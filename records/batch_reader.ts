@@ -23,6 +23,7 @@ import {
   baseSequenceAt,
   baseTimestampAt,
   batchLengthAt,
+  batchSizeAt,
   COMPRESSION_CODEC_MASK,
   type CompressionName,
   compressionName,
@@ -263,6 +264,77 @@ export class RecordReader extends VarintReader {
   tail(): Uint8Array {
     return this.buf.subarray(this.keyStart, this.recordEnd);
   }
+}
+
+/** Header fields of concatenated batches, one column per field (see {@linkcode peekBatchHeaders}). */
+export interface BatchHeaderColumns {
+  /** Number of batches. */
+  count: number;
+  /** Byte position of each batch. */
+  positions: ArrayLike<number>;
+  /** Size of each batch (12 + `batchLength`). */
+  sizes: ArrayLike<number>;
+  /** `lastOffsetDelta` of each batch. */
+  lastOffsetDeltas: ArrayLike<number>;
+  /** `recordCount` of each batch. */
+  recordCounts: ArrayLike<number>;
+  /** `baseTimestamp` of each batch. */
+  firstTimestamps: ArrayLike<number>;
+  /** `maxTimestamp` of each batch. */
+  maxTimestamps: ArrayLike<number>;
+}
+
+/**
+ * Reads the headers of concatenated v2 batches without checking CRCs or records: positions,
+ * sizes and the fields offsets, limits and indexes need (the engine's quick look at a large
+ * append, checked in full while it is written). Returns `null` unless `data` is plainly whole v2
+ * batches (room for each header, a size within `data`, magic 2, and for an uncompressed batch
+ * `lastOffsetDelta` = `recordCount` - 1); a full check then says precisely what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { peekBatchHeaders } from "./batch_reader.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const b = encodeRecordBatch([{ value: null, timestamp: 3 }, { value: null, timestamp: 9 }]);
+ * const cols = peekBatchHeaders(new Uint8Array([...b, ...b]))!;
+ * console.assert(cols.count === 2 && cols.positions[1] === b.length && cols.maxTimestamps[0] === 9);
+ * console.assert(peekBatchHeaders(b.subarray(0, b.length - 1)) === null);
+ * ```
+ *
+ * @param data Consecutive batches.
+ * @returns The columns, or `null` when the framing is not plain.
+ */
+export function peekBatchHeaders(data: Uint8Array): BatchHeaderColumns | null {
+  const cols = {
+    count: 0,
+    positions: [] as number[],
+    sizes: [] as number[],
+    lastOffsetDeltas: [] as number[],
+    recordCounts: [] as number[],
+    firstTimestamps: [] as number[],
+    maxTimestamps: [] as number[],
+  };
+  let p = 0;
+  while (p < data.length) {
+    if (data.length - p < RECORD_BATCH_OVERHEAD) return null;
+    const size = batchSizeAt(data, p);
+    if (size < RECORD_BATCH_OVERHEAD || size > data.length - p || magicAt(data, p) !== MAGIC_V2) {
+      return null;
+    }
+    const lastOffsetDelta = lastOffsetDeltaAt(data, p);
+    const recordCount = recordCountAt(data, p);
+    const codec = attributesAt(data, p) & COMPRESSION_CODEC_MASK;
+    if (codec === 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) return null;
+    cols.positions.push(p);
+    cols.sizes.push(size);
+    cols.lastOffsetDeltas.push(lastOffsetDelta);
+    cols.recordCounts.push(recordCount);
+    cols.firstTimestamps.push(baseTimestampAt(data, p));
+    cols.maxTimestamps.push(maxTimestampAt(data, p));
+    cols.count++;
+    p += size;
+  }
+  return cols;
 }
 
 /** Options of {@linkcode checkBatchAt}. */

@@ -32,12 +32,18 @@
 
 import {
   attributesAt,
+  batchSizeAt,
   type CompressionName,
   CONTROL_BIT,
+  hasProducerIdAt,
+  LOG_OVERHEAD,
   MAGIC_OFFSET,
   MAGIC_V2,
   magicAt,
+  producerEpochAt,
+  producerIdAt,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  TRANSACTIONAL_BIT,
   upConvert,
 } from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -82,14 +88,13 @@ function targetCodec(broker: BrokerContext, topic: string): CompressionName | un
 /** Check the one-batch framing Kafka demands of Produce v3+; returns an error text or null. */
 function checkSingleBatch(records: Uint8Array | null): string | null {
   if (records === null || records.length === 0) return "no record batch";
-  if (records.length < 17) return null; // Too short: the engine reports CORRUPT_MESSAGE.
-  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  const magic = records[16];
-  if (magic !== 2) {
+  if (records.length <= MAGIC_OFFSET) return null; // Too short: the engine reports CORRUPT_MESSAGE.
+  const magic = magicAt(records, 0);
+  if (magic !== MAGIC_V2) {
     return `record batch magic v${magic} is not supported (Produce v3+ must use magic v2)`;
   }
-  const total = 12 + view.getInt32(8);
-  if (total > 12 && total < records.length) {
+  const total = batchSizeAt(records, 0);
+  if (total > LOG_OVERHEAD && total < records.length) {
     return "Produce v3+ must contain exactly one record batch per partition";
   }
   if (records.length >= BATCH_HEADER_SIZE && (attributesAt(records, 0) & CONTROL_BIT) !== 0) {
@@ -145,11 +150,13 @@ async function appendOne(
   }
   const bad = checkSingleBatch(records);
   if (bad !== null) return failed(index, ErrorCode.INVALID_RECORD, bad);
-  // HOOK (transactions): a fenced transactional producer may not append (attributes bit 4).
-  if (records!.length >= 61 && (records![22] & 0x10) !== 0 && (records![43] & 0x80) === 0) {
-    const v = new DataView(records!.buffer, records!.byteOffset, 61);
-    const producerId = Number(v.getBigInt64(43));
-    const epoch = v.getInt16(51);
+  // A fenced transactional producer may not append.
+  if (
+    records!.length >= BATCH_HEADER_SIZE && (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0 &&
+    hasProducerIdAt(records!, 0)
+  ) {
+    const producerId = producerIdAt(records!, 0);
+    const epoch = producerEpochAt(records!, 0);
     const code = (await transactionCoordinatorOf(broker)).checkProduce(producerId, epoch);
     if (code !== ErrorCode.NONE) {
       return failed(

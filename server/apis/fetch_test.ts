@@ -17,7 +17,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
-import { buildBatch } from "../../wasm/testing.ts";
+import { buildBatch, seededRandom } from "../../wasm/testing.ts";
 import {
   createTopic,
   fetchBody,
@@ -650,5 +650,61 @@ Deno.test("Fetch v0-v3: long poll wakes on an append; a trailing marker alone is
   } finally {
     consumer.close();
     producer.close();
+  }
+});
+
+Deno.test("Fetch v0-v3: an old consumer's loop reads 16 MiB of mixed batches exactly once", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "bulk");
+    const rnd = seededRandom(42);
+    const codecs: CompressionName[] = ["none", "gzip", "snappy", "lz4"];
+    const sent: string[] = [];
+    let bytes = 0;
+    const t0 = Date.now();
+    while (bytes < 16 << 20) {
+      const n = 1 + Math.floor(rnd() * 200);
+      const records = Array.from({ length: n }, () => {
+        // random letters: compressed batches stay about as large as their records
+        let v = `${sent.length}:`;
+        for (let k = 8 + Math.floor(rnd() * 400); k > 0; k--) {
+          v += String.fromCharCode(97 + rnd() * 26);
+        }
+        sent.push(v);
+        return { value: te.encode(v), timestamp: t0 + sent.length };
+      });
+      const batch = encodeRecordBatch(records, { compression: codecs[Math.floor(rnd() * 4)] });
+      bytes += batch.length;
+      await produceBatch(c, "bulk", batch);
+    }
+    // As Sarama and kafka-go do: fetch from the next offset, skip records below it (a compressed
+    // wrapper is sent whole), and when only a partial message came back, ask for twice as much.
+    for (const version of [0, 3]) {
+      const got: string[] = [];
+      let offset = 0;
+      let maxBytes = 64 * 1024; // grows when a batch does not fit (v0)
+      let fetches = 0;
+      while (offset < sent.length) {
+        ok(++fetches < 5000, "the consumer makes progress");
+        const [p] = await fetchAt(c, version, [{ topic: "bulk", partition: 0, offset, maxBytes }]);
+        assertEquals(p.errorCode, 0);
+        const records = decodeMessageSet(p.records!).filter((r) => r.offset >= offset);
+        if (records.length === 0) {
+          ok(p.records!.length > 0, `nothing at offset ${offset} below the high watermark`);
+          maxBytes *= 2;
+          continue;
+        }
+        for (const r of records) {
+          assertEquals(r.offset, offset, `v${version}`);
+          got.push(td.decode(r.value!));
+          offset++;
+        }
+      }
+      assertEquals(got.length, sent.length, `v${version}`);
+      ok(got.every((v, i) => v === sent[i]), `v${version}: every value in order`);
+    }
+  } finally {
+    c.close();
   }
 });

@@ -409,15 +409,22 @@ export function checkBatchAt(
  * @param data Bytes holding the batch.
  * @param pos Position of the batch.
  * @param size Size of the batch.
+ * @param maxDecompressedBytes The most bytes compressed records may decompress to. Default: no
+ *   limit.
  * @returns The records bytes (a view of `data` when uncompressed).
- * @throws {RecordsError} `CORRUPT_MESSAGE` if it cannot be decompressed.
+ * @throws {RecordsError} `CORRUPT_MESSAGE` if it cannot be decompressed within the limit.
  */
-export function recordsSectionAt(data: Uint8Array, pos: number, size: number): Uint8Array {
+export function recordsSectionAt(
+  data: Uint8Array,
+  pos: number,
+  size: number,
+  maxDecompressedBytes?: number,
+): Uint8Array {
   const body = data.subarray(pos + RECORD_BATCH_OVERHEAD, pos + size);
   const codec = compressionName(attributesAt(data, pos) & COMPRESSION_CODEC_MASK)!;
   if (codec === "none") return body;
   try {
-    return decompress(body, codec);
+    return decompress(body, codec, { maxBytes: maxDecompressedBytes });
   } catch (e) {
     if (!(e instanceof DecompressionError)) throw e;
     throw corrupt(`cannot decompress ${codec} records: ${e.message}`);
@@ -441,17 +448,20 @@ export function recordsSectionAt(data: Uint8Array, pos: number, size: number): U
  * @param pos Position of the batch.
  * @param size Size of the batch (from {@linkcode checkBatchAt}).
  * @param validation Checks on the records. Default `none`.
+ * @param maxDecompressedBytes The most bytes compressed records may decompress to. Default: no
+ *   limit.
  * @returns A reader positioned before the first record.
- * @throws {RecordsError} `CORRUPT_MESSAGE` if the records cannot be decompressed.
+ * @throws {RecordsError} `CORRUPT_MESSAGE` if the records cannot be decompressed within the limit.
  */
 export function recordsAt(
   data: Uint8Array,
   pos: number,
   size: number,
   validation: RecordValidation = "none",
+  maxDecompressedBytes?: number,
 ): RecordReader {
   const r = new RecordReader(
-    recordsSectionAt(data, pos, size),
+    recordsSectionAt(data, pos, size, maxDecompressedBytes),
     recordCountAt(data, pos),
     baseOffsetAt(data, pos),
     lastOffsetDeltaAt(data, pos),
@@ -467,6 +477,11 @@ export function recordsAt(
 export interface ReadRecordsOptions extends CheckBatchOptions {
   /** Checks on the records. Default `none`. */
   validation?: RecordValidation;
+  /**
+   * The most bytes compressed records may decompress to: a batch over it (a "compression bomb")
+   * fails with `CORRUPT_MESSAGE` before it takes the memory. Default: no limit.
+   */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -493,7 +508,7 @@ export function readRecords(
 ): RecordReader {
   const size = checkBatchAt(data, pos, options);
   if (size < 0) throw corrupt(`batch at byte ${pos} is cut off`);
-  return recordsAt(data, pos, size, options.validation);
+  return recordsAt(data, pos, size, options.validation, options.maxDecompressedBytes);
 }
 
 /**

@@ -207,6 +207,11 @@ function readEntry(data: Uint8Array, pos: number, verifyCrc: boolean): Entry | n
 export interface DecodeMessageSetOptions {
   /** Verify each message's CRC-32 (inner messages of wrappers included). Default true. */
   verifyCrc?: boolean;
+  /**
+   * The most bytes one compressed wrapper may decompress to (a client's "compression bomb" is
+   * refused with `CORRUPT_MESSAGE` before it takes the memory). Default: no limit.
+   */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -260,7 +265,7 @@ export function decodeMessageSet(
     if (e.value === null) throw corrupt(`compressed message at offset ${e.offset} has no value`);
     let inner: Uint8Array;
     try {
-      inner = decompress(e.value, codec);
+      inner = decompress(e.value, codec, { maxBytes: options.maxDecompressedBytes });
     } catch (err) {
       if (!(err instanceof DecompressionError)) throw err;
       throw corrupt(`cannot decompress ${codec} message at offset ${e.offset}: ${err.message}`);
@@ -428,6 +433,8 @@ export interface UpConvertOptions {
   compression?: CompressionName;
   /** Verify the messages' CRC-32. Default true. */
   verifyCrc?: boolean;
+  /** The most bytes a compressed wrapper may decompress to. Default: no limit. */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -447,7 +454,7 @@ export interface UpConvertOptions {
  * ```
  *
  * @param messageSet The message set (magic 0 or 1).
- * @param options Target codec, CRC check.
+ * @param options Target codec, CRC check, bound on a wrapper's decompressed size.
  * @returns One v2 batch.
  * @throws {RecordsError} `INVALID_RECORD` for an empty set, mixed magics, magic 2, or more than
  *   one message beside a compressed one; otherwise as {@linkcode decodeMessageSet}.
@@ -484,7 +491,10 @@ export function upConvert(messageSet: Uint8Array, options: UpConvertOptions = {}
   if (sourceCodec !== "none" && entries > 1) {
     throw invalid("Compressed outer record has more than one batch");
   }
-  const records = decodeMessageSet(messageSet, { verifyCrc: false });
+  const records = decodeMessageSet(messageSet, {
+    verifyCrc: false,
+    maxDecompressedBytes: options.maxDecompressedBytes,
+  });
   let size = 0;
   for (const r of records) size += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 24;
   const builder = new RecordBatchBuilder(size + 128);
@@ -501,6 +511,8 @@ export interface DownConvertOptions {
    * message; some librdkafka versions rely on it). Default 0.
    */
   fromOffset?: number;
+  /** The most bytes a compressed batch may decompress to (else `CORRUPT_MESSAGE`). Default: none. */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -515,6 +527,7 @@ function convertBatchAt(
   size: number,
   magic: 0 | 1,
   fromOffset: number,
+  maxDecompressedBytes: number | undefined,
 ): Uint8Array | null {
   const attributes = attributesAt(batches, at);
   if ((attributes & CONTROL_BIT) !== 0) return null;
@@ -526,7 +539,7 @@ function convertBatchAt(
         `magic ${magic} cannot carry`,
     );
   }
-  const r = recordsAt(batches, at, size);
+  const r = recordsAt(batches, at, size, "none", maxDecompressedBytes);
   const records: LegacyRecordInput[] = [];
   while (r.next()) {
     if (codec === "none" && r.offset < fromOffset) continue;
@@ -583,7 +596,14 @@ export function downConvert(batches: Uint8Array, options: DownConvertOptions): U
   for (let pos = 0;;) {
     const size = checkBatchAt(batches, pos, { verifyCrc: false });
     if (size < 0) break;
-    const part = convertBatchAt(batches, pos, size, options.magic, fromOffset);
+    const part = convertBatchAt(
+      batches,
+      pos,
+      size,
+      options.magic,
+      fromOffset,
+      options.maxDecompressedBytes,
+    );
     pos += size;
     if (part === null) continue;
     parts.push(part);
@@ -638,7 +658,14 @@ export function downConvertForFetch(
     if (size < 0) break;
     let part: Uint8Array | null;
     try {
-      part = convertBatchAt(batches, pos, size, options.magic, fromOffset);
+      part = convertBatchAt(
+        batches,
+        pos,
+        size,
+        options.magic,
+        fromOffset,
+        options.maxDecompressedBytes,
+      );
     } catch (e) {
       if (parts.length > 0 && e instanceof RecordsError) break;
       throw e;

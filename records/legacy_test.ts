@@ -276,6 +276,21 @@ Deno.test("upConvert() refuses what Kafka's LogValidator refuses", () => {
   });
   const cut = hex(KP_V0).subarray(0, 30);
   assert.throws(() => upConvert(cut), /cut off/);
+  // A wrapper over the decompression bound (a bomb): CORRUPT_MESSAGE, nothing allocated.
+  const bomb = encodeMessageSet([{ value: new Uint8Array(2 << 20), timestamp: 1 }], {
+    magic: 1,
+    compression: "gzip",
+  });
+  assert.ok(bomb.length < 8192);
+  assert.throws(() => upConvert(bomb, { maxDecompressedBytes: 1 << 20 }), (e: unknown) => {
+    assert.ok(e instanceof RecordsError && e.code === 2);
+    assert.match(
+      e.message,
+      /gzip: the decompressed data is larger than the limit of 1048576 bytes/,
+    );
+    return true;
+  });
+  assert.equal(decodeRecordBatches(upConvert(bomb, { maxDecompressedBytes: 3 << 20 })).length, 1);
 });
 
 Deno.test("downConvert() as Kafka's RecordsUtil: control skipped, headers dropped, fetch offset", () => {

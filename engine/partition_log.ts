@@ -13,6 +13,7 @@ import {
   peekBatchHeaders,
   readRecords,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  RecordsError,
   setBaseOffsetAt,
   stampLogAppendTimeAt,
 } from "../records/mod.ts";
@@ -1352,12 +1353,20 @@ function floorSegment(segs: LogSegment[], offset: number): number {
  * The first record of a stored batch whose timestamp is ≥ `timestamp` (the batch's maxTimestamp
  * must be ≥ `timestamp`), with its timestamp; compressed batches are opened (Kafka's
  * `LogSegment.findOffsetByTimestamp`). LogAppendTime batches give every record their maxTimestamp,
- * so their first record.
+ * so their first record. A batch that cannot be opened within 64 times its size (a compression
+ * bomb a client stored) answers with its base offset and maxTimestamp instead.
  */
 function recordAtOrAfter(batch: Uint8Array, timestamp: number): OffsetAndTimestamp {
-  const r = readRecords(batch, 0, { verifyCrc: false });
-  while (r.next()) {
-    if (r.timestamp >= timestamp) return { offset: r.offset, timestamp: r.timestamp };
+  try {
+    const r = readRecords(batch, 0, {
+      verifyCrc: false,
+      maxDecompressedBytes: Math.max(1 << 20, 64 * batch.length),
+    });
+    while (r.next()) {
+      if (r.timestamp >= timestamp) return { offset: r.offset, timestamp: r.timestamp };
+    }
+  } catch (e) {
+    if (!(e instanceof RecordsError)) throw e;
   }
   return { offset: baseOffsetAt(batch, 0), timestamp: maxTimestampAt(batch, 0) };
 }

@@ -315,6 +315,19 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps, compres
     const maxTs = Math.max(...records.map((r) => r.ts));
     const got = await log.offsetForTime(-3);
     assert.equal(got?.timestamp, maxTs);
+    // A batch that inflates past 64 times its size (a client's zstd bomb) is not opened: its base
+    // offset and maxTimestamp answer.
+    const bombTs = t0 + 500_000;
+    const bomb = await log.append(
+      encodeRecordBatch([{ value: new Uint8Array(1 << 20), timestamp: bombTs - 7 }, {
+        value: new Uint8Array(8 << 20),
+        timestamp: bombTs,
+      }], { compression: "zstd" }),
+    );
+    assert.deepEqual(await log.offsetForTime(bombTs), {
+      offset: bomb.baseOffset,
+      timestamp: bombTs,
+    });
     // after moving the log start offset, results never go below it
     await log.deleteRecordsBefore(50);
     assert.equal((await log.offsetForTime(t0 - 10_000))?.offset, 50);

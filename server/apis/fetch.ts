@@ -10,7 +10,8 @@
 //   message, which the consumer takes as a partial message and fetches again with a larger size;
 //   v3 gives the first partition one whole batch as v4+. A zstd batch cannot be carried
 //   (UNSUPPORTED_COMPRESSION_TYPE, also for any partition of a topic with compression.type=zstd);
-//   a topic with message.downconversion.enable=false answers UNSUPPORTED_VERSION;
+//   a topic with message.downconversion.enable=false answers UNSUPPORTED_VERSION; a stored batch
+//   that decompresses to more than socket.request.max.bytes is not converted (CORRUPT_MESSAGE);
 //   KAFKA_STORAGE_ERROR is sent as NOT_LEADER_OR_FOLLOWER, which old clients retry. Unlike Kafka,
 //   a partition with nothing to send gets no records (Kafka sends the 12-byte overflow message
 //   there too), and min_bytes counts converted bytes, so a fetch at a trailing transaction marker
@@ -276,6 +277,7 @@ async function readAllLegacy(
   refusals: readonly number[],
   version: number,
   maxBytes: number,
+  maxDecompressedBytes: number,
 ): Promise<number> {
   const magic = version <= 1 ? 0 : 1;
   let remaining = maxBytes;
@@ -303,6 +305,7 @@ async function readAllLegacy(
           magic,
           fromOffset: r.p.fetchOffset,
           maxBytes: res.records.length,
+          maxDecompressedBytes,
         });
       } else if (version <= 2) {
         converted = overflowMessage(); // hard limit: the consumer asks again with more room
@@ -334,7 +337,14 @@ async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<Fet
     reads,
     req.minBytes,
     req.maxWaitMs,
-    () => readAllLegacy(reads, refusals, ctx.version, req.maxBytes),
+    () =>
+      readAllLegacy(
+        reads,
+        refusals,
+        ctx.version,
+        req.maxBytes,
+        broker.config.socketRequestMaxBytes,
+      ),
   );
   return createFetchResponse({ responses: buildResponses(reads, () => true, false, false) });
 }

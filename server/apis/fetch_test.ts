@@ -578,8 +578,8 @@ Deno.test("Fetch v0-v3: size limits (hard in v0-v2, one whole batch in v3, cut a
   }
 });
 
-Deno.test("Fetch v0-v3: zstd, compression.type=zstd, message.downconversion.enable=false", async () => {
-  await using t = await startTestBroker();
+Deno.test("Fetch v0-v3: zstd, compression.type=zstd, message.downconversion.enable=false, a bomb", async () => {
+  await using t = await startTestBroker({ socketRequestMaxBytes: 4 << 20 });
   const c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "mixed");
@@ -596,6 +596,18 @@ Deno.test("Fetch v0-v3: zstd, compression.type=zstd, message.downconversion.enab
     assertEquals([p.errorCode, legacyValues(p.records)], [0, ["g"]]);
     [p] = await fetchAt(c, 2, [{ topic: "mixed", partition: 0, offset: 1 }]);
     assertEquals([p.errorCode, p.records!.length], [ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 0]);
+    // A stored gzip batch that inflates past socket.request.max.bytes is not converted.
+    await createTopic(c, "bomb");
+    await produceBatch(c, "bomb", one("g", "gzip"));
+    await produceBatch(
+      c,
+      "bomb",
+      encodeRecordBatch([{ value: new Uint8Array(8 << 20) }], { compression: "gzip" }),
+    );
+    [p] = await fetchAt(c, 2, [{ topic: "bomb", partition: 0, offset: 0 }]);
+    assertEquals([p.errorCode, legacyValues(p.records)], [0, ["g"]]);
+    [p] = await fetchAt(c, 2, [{ topic: "bomb", partition: 0, offset: 1 }]);
+    assertEquals([p.errorCode, p.records!.length], [ErrorCode.CORRUPT_MESSAGE, 0]);
     const topics = [
       ["zstd-topic", ErrorCode.UNSUPPORTED_COMPRESSION_TYPE],
       ["no-down", ErrorCode.UNSUPPORTED_VERSION],

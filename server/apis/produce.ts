@@ -5,10 +5,12 @@
 //   does (`records/legacy.ts` `upConvert`): offsets assigned by the log, v1 timestamps kept (v0
 //   messages have none: -1), LogAppendTime topics stamped as any batch, the topic's
 //   `compression.type` applied (`producer`: the wrapper's codec). CRC-32 mismatches and bad
-//   framing get CORRUPT_MESSAGE; a compressed wrapper beside other messages, mixed magics, nested
-//   compression: INVALID_RECORD; zstd: UNSUPPORTED_COMPRESSION_TYPE. An empty message set is
-//   answered NONE with base offset -1 and nothing appended (Kafka's empty append). A magic-v2
-//   batch in v0-v2 is taken as in v3+ (Kafka does not check the magic of old versions).
+//   framing get CORRUPT_MESSAGE, and so does a wrapper that decompresses to more than
+//   socket.request.max.bytes (a bomb; Kafka sets no bound); a compressed wrapper beside other
+//   messages, mixed magics, nested compression: INVALID_RECORD; zstd:
+//   UNSUPPORTED_COMPRESSION_TYPE. An empty message set is answered NONE with base offset -1 and
+//   nothing appended (Kafka's empty append). A magic-v2 batch in v0-v2 is taken as in v3+ (Kafka
+//   does not check the magic of old versions).
 // - v3+: each partition must carry exactly one magic-v2 record batch (else INVALID_RECORD, as
 //   Kafka); the engine validates it (CRC, framing: CORRUPT_MESSAGE; records: INVALID_RECORD;
 //   size: MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), assigns offsets in place and appends it.
@@ -141,7 +143,11 @@ async function appendOne(
       return createProduceResponsePartitionProduceResponse({ index, baseOffset: -1 });
     }
     try {
-      records = upConvert(records, { compression: targetCodec(broker, topic) });
+      records = upConvert(records, {
+        compression: targetCodec(broker, topic),
+        // a compressed wrapper may not hold more than a request may (a bomb fails, not the broker)
+        maxDecompressedBytes: broker.config.socketRequestMaxBytes,
+      });
     } catch (e) {
       const message = `Produce v${version} to ${topic}-${index} refused: ${messageOf(e)}`;
       broker.logger.warn(message);

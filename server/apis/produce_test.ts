@@ -500,8 +500,8 @@ Deno.test("Produce v0-v2: LogAppendTime topics and the topic's compression.type"
   }
 });
 
-Deno.test("Produce v0-v2: what Kafka's LogValidator refuses, and an empty message set", async () => {
-  await using t = await startTestBroker();
+Deno.test("Produce v0-v2: what Kafka's LogValidator refuses, a bomb, and an empty message set", async () => {
+  await using t = await startTestBroker({ socketRequestMaxBytes: 4 << 20 });
   const c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "strict", 1, { "max.message.bytes": "300" });
@@ -534,6 +534,16 @@ Deno.test("Produce v0-v2: what Kafka's LogValidator refuses, and an empty messag
       const r = await produceAt(c, 2, topic, records);
       assertEquals([r.errorCode, r.baseOffset], [code, -1], name);
     }
+    // A gzip wrapper that inflates past socket.request.max.bytes (a bomb) is refused.
+    const bomb = encodeMessageSet([{
+      value: new Uint8Array(t.broker.config.socketRequestMaxBytes),
+    }], {
+      magic: 1,
+      compression: "gzip",
+    });
+    const refused = await produceAt(c, 2, "strict", bomb);
+    assertEquals([refused.errorCode, refused.baseOffset], [ErrorCode.CORRUPT_MESSAGE, -1]);
+    ok(t.lines.some((l) => l.includes("larger than the limit of")));
     // An empty message set appends nothing and is answered NONE with base offset -1 (Kafka).
     const empty = await produceAt(c, 2, "strict", new Uint8Array(0));
     assertEquals([empty.errorCode, empty.baseOffset], [0, -1]);

@@ -298,24 +298,21 @@ async function readAllLegacy(
       r.highWatermark = res.highWatermark;
       r.logStartOffset = res.logStartOffset;
       if (res.records.length === 0) continue;
-      // The read is whole batches within the budget, or one first batch larger than it.
-      let converted: Uint8Array;
-      if (res.records.length <= budget || (version === 3 && first)) {
-        converted = downConvertForFetch(res.records, {
+      // The read is whole batches within the budget, or one first batch larger than it. As in
+      // Kafka, the limits count the stored bytes read, not the converted ones.
+      const fits = res.records.length <= budget;
+      if (!fits && version === 3 && !first) continue; // v3: only the first may go over
+      first = false;
+      remaining -= fits || version === 3 ? res.records.length : budget;
+      const converted = fits || version === 3
+        ? downConvertForFetch(res.records, {
           magic,
           fromOffset: r.p.fetchOffset,
           maxBytes: res.records.length,
           maxDecompressedBytes,
-        });
-      } else if (version <= 2) {
-        converted = overflowMessage(); // hard limit: the consumer asks again with more room
-      } else {
-        continue;
-      }
-      if (converted.length === 0) continue;
+        })
+        : overflowMessage(); // v0-v2, hard limit: the consumer asks again with more room
       r.records = converted;
-      first = false;
-      remaining -= converted.length;
       total += converted.length;
     } catch (e) {
       const code = errorCodeOf(e);

@@ -5,18 +5,18 @@
  * @module
  */
 
-import { BatchStatus, crc32c, scanBatches, setBaseOffset } from "../wasm/mod.ts";
+import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import {
-  ATTRIBUTES_OFFSET,
-  CRC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  readInt32,
-  readInt64,
+  baseOffsetAt,
+  type BatchHeaderColumns,
+  maxTimestampAt,
+  peekBatchHeaders,
+  readRecords,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  RecordsError,
+  setBaseOffsetAt,
   setPartitionLeaderEpochAt,
-  TIMESTAMP_TYPE_BIT,
-  writeInt32,
-  writeInt64,
+  stampLogAppendTimeAt,
 } from "../records/mod.ts";
 import { syncDir } from "./checkpoint.ts";
 import type { LogConfig } from "./config.ts";
@@ -137,17 +137,6 @@ interface PendingAppend {
  * thread-pool round trip, so the check simply runs first.
  */
 const DEFERRED_CHECK_MIN = 256 * 1024;
-
-/** Header columns of the batches of one append. */
-interface HeaderColumns {
-  count: number;
-  positions: ArrayLike<number>;
-  sizes: ArrayLike<number>;
-  lastOffsetDeltas: ArrayLike<number>;
-  recordCounts: ArrayLike<number>;
-  firstTimestamps: ArrayLike<number>;
-  maxTimestamps: ArrayLike<number>;
-}
 
 /** Thrown through `LogSegment.append` when a deferred check fails (the log is unchanged). */
 class DeferredCheckFailed extends Error {
@@ -461,9 +450,9 @@ export class PartitionLog {
     if (!(records instanceof Uint8Array) || records.length === 0) {
       throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
     }
-    let scan: HeaderColumns | null = null;
+    let scan: BatchHeaderColumns | null = null;
     if (records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime") {
-      scan = readHeaders(records);
+      scan = peekBatchHeaders(records);
     }
     const deferred = scan !== null;
     if (scan === null) {
@@ -765,7 +754,7 @@ export class PartitionLog {
         if (cfg.timestampType === "LogAppendTime") {
           logAppendTime = Date.now();
           for (let i = 0; i < n; i++) {
-            stampLogAppendTime(req.records, req.positions[i], req.sizes[i], logAppendTime);
+            stampLogAppendTimeAt(req.records, req.positions[i], logAppendTime);
             req.maxTimestamps[i] = logAppendTime;
           }
         }
@@ -793,7 +782,7 @@ export class PartitionLog {
               await this.#roll(next);
             }
             spanBytes += req.sizes[i];
-            setBaseOffset(req.records, req.positions[i], next);
+            setBaseOffsetAt(req.records, req.positions[i], next);
             setPartitionLeaderEpochAt(req.records, req.positions[i], this.#leaderEpoch);
             bases.push(next);
             lasts.push(last);
@@ -1449,90 +1438,23 @@ function floorSegment(segs: LogSegment[], offset: number): number {
 }
 
 /**
- * Reads the batch headers of an append without the WASM scan: positions, sizes and the fields
- * offsets, limits and indexes need. Returns null when the framing is not plainly whole v2
- * batches; the caller then runs the full check at once, which says precisely what is wrong.
- * Everything read here is checked again by the full scan before the append is acknowledged.
- */
-function readHeaders(buf: Uint8Array): HeaderColumns | null {
-  const cols = {
-    count: 0,
-    positions: [] as number[],
-    sizes: [] as number[],
-    lastOffsetDeltas: [] as number[],
-    recordCounts: [] as number[],
-    firstTimestamps: [] as number[],
-    maxTimestamps: [] as number[],
-  };
-  let p = 0;
-  while (p < buf.length) {
-    if (buf.length - p < BATCH_HEADER_SIZE) return null;
-    const size = 12 + readInt32(buf, p + 8);
-    if (size < BATCH_HEADER_SIZE || size > buf.length - p || buf[p + 16] !== 2) return null;
-    const lastOffsetDelta = readInt32(buf, p + 23);
-    const recordCount = readInt32(buf, p + 57);
-    const codec = buf[p + ATTRIBUTES_OFFSET + 1] & 7;
-    if (codec === 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) return null;
-    cols.positions.push(p);
-    cols.sizes.push(size);
-    cols.lastOffsetDeltas.push(lastOffsetDelta);
-    cols.recordCounts.push(recordCount);
-    cols.firstTimestamps.push(readInt64(buf, 27 + p));
-    cols.maxTimestamps.push(readInt64(buf, MAX_TIMESTAMP_OFFSET + p));
-    cols.count++;
-    p += size;
-  }
-  return cols;
-}
-
-/** Sets the LogAppendTime attribute and maxTimestamp of a batch and recomputes its CRC. */
-function stampLogAppendTime(buf: Uint8Array, pos: number, size: number, now: number): void {
-  const attrs = (buf[pos + ATTRIBUTES_OFFSET] << 8) | buf[pos + ATTRIBUTES_OFFSET + 1];
-  const next = attrs | TIMESTAMP_TYPE_BIT;
-  buf[pos + ATTRIBUTES_OFFSET] = next >>> 8;
-  buf[pos + ATTRIBUTES_OFFSET + 1] = next;
-  writeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, now);
-  writeInt32(buf, pos + CRC_OFFSET, crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)));
-}
-
-function readVarint(b: Uint8Array, p: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    const byte = b[p + i];
-    v += (byte & 0x7f) * mul;
-    if ((byte & 0x80) === 0) {
-      const z = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
-      return [z, p + i + 1];
-    }
-    mul *= 128;
-  }
-  throw new Error("varint too long");
-}
-
-/**
  * The first record of a stored batch whose timestamp is ≥ `timestamp` (the batch's maxTimestamp
- * must be ≥ `timestamp`). Compressed batches are not opened: their base offset is returned with
- * their maxTimestamp.
+ * must be ≥ `timestamp`), with its timestamp; compressed batches are opened (Kafka's
+ * `LogSegment.findOffsetByTimestamp`). LogAppendTime batches give every record their maxTimestamp,
+ * so their first record. A batch that cannot be opened within 64 times its size (a compression
+ * bomb a client stored) answers with its base offset and maxTimestamp instead.
  */
 function recordAtOrAfter(batch: Uint8Array, timestamp: number): OffsetAndTimestamp {
-  const base = readInt64(batch, 0);
-  const attrs = (batch[ATTRIBUTES_OFFSET] << 8) | batch[ATTRIBUTES_OFFSET + 1];
-  const maxTs = readInt64(batch, MAX_TIMESTAMP_OFFSET);
-  if ((attrs & 0x07) !== 0 || (attrs & TIMESTAMP_TYPE_BIT) !== 0) {
-    return { offset: base, timestamp: maxTs };
-  }
-  const baseTs = readInt64(batch, 27);
-  const count = readInt32(batch, 57);
-  let p = BATCH_HEADER_SIZE;
-  for (let i = 0; i < count && p < batch.length; i++) {
-    const [len, afterLen] = readVarint(batch, p);
-    const [tsDelta, afterTs] = readVarint(batch, afterLen + 1);
-    const [offDelta] = readVarint(batch, afterTs);
-    if (baseTs + tsDelta >= timestamp) {
-      return { offset: base + offDelta, timestamp: baseTs + tsDelta };
+  try {
+    const r = readRecords(batch, 0, {
+      verifyCrc: false,
+      maxDecompressedBytes: Math.max(1 << 20, 64 * batch.length),
+    });
+    while (r.next()) {
+      if (r.timestamp >= timestamp) return { offset: r.offset, timestamp: r.timestamp };
     }
-    p = afterLen + len;
+  } catch (e) {
+    if (!(e instanceof RecordsError)) throw e;
   }
-  return { offset: base, timestamp: maxTs };
+  return { offset: baseOffsetAt(batch, 0), timestamp: maxTimestampAt(batch, 0) };
 }

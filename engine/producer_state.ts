@@ -20,6 +20,20 @@
  */
 
 import { crc32c } from "../wasm/mod.ts";
+import {
+  attributesAt,
+  baseOffsetAt,
+  baseSequenceAt,
+  batchSizeAt,
+  CONTROL_BIT,
+  hasProducerIdAt,
+  lastOffsetDeltaAt,
+  maxTimestampAt,
+  nextOffsetAfter,
+  producerEpochAt,
+  producerIdAt,
+  RECORD_BATCH_OVERHEAD,
+} from "../records/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
 import type { LogSegment } from "./segment.ts";
@@ -37,7 +51,6 @@ export const INVALID_PRODUCER_EPOCH = 47;
 
 const SNAPSHOT_VERSION = 1;
 const INT32_MAX = 2147483647;
-const CONTROL_BIT = 0x20;
 
 /** Metadata of one appended batch of an idempotent producer. */
 export interface BatchMetadata {
@@ -115,21 +128,17 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
 }
 
 function readHeader(b: Uint8Array, p: number, baseOffset: number): BatchHeader | undefined {
-  const dv = new DataView(b.buffer, b.byteOffset + p, 61);
-  const attrs = dv.getInt16(21);
-  if (attrs & CONTROL_BIT) return undefined;
-  const producerId = Number(dv.getBigInt64(43));
-  if (producerId < 0) return undefined;
-  const firstSeq = dv.getInt32(53);
-  const delta = dv.getInt32(23);
+  if ((attributesAt(b, p) & CONTROL_BIT) !== 0 || !hasProducerIdAt(b, p)) return undefined;
+  const firstSeq = baseSequenceAt(b, p);
+  const delta = lastOffsetDeltaAt(b, p);
   return {
-    producerId,
-    epoch: dv.getInt16(51),
+    producerId: producerIdAt(b, p),
+    epoch: producerEpochAt(b, p),
     firstSeq,
     lastSeq: firstSeq < 0 ? firstSeq : incrementSequence(firstSeq, delta),
     firstOffset: baseOffset,
     lastOffset: baseOffset + delta,
-    timestamp: Number(dv.getBigInt64(35)),
+    timestamp: maxTimestampAt(b, p),
   };
 }
 
@@ -221,10 +230,8 @@ export class ProducerStateManager {
     for (let i = 0; i < n; i++) {
       const p = positions[i];
       const base = offset;
-      const delta = (records[p + 23] << 24) | (records[p + 24] << 16) | (records[p + 25] << 8) |
-        records[p + 26];
-      offset += delta + 1;
-      if (records[p + 43] & 0x80) continue; // producer id -1: not idempotent (the common case)
+      offset += lastOffsetDeltaAt(records, p) + 1;
+      if (!hasProducerIdAt(records, p)) continue; // not idempotent (the common case)
       const h = readHeader(records, p, base);
       if (!h) continue;
       if (h.firstSeq < 0) {
@@ -311,12 +318,11 @@ export class ProducerStateManager {
    * @param records Whole batches as stored (base offsets assigned).
    */
   replay(records: Uint8Array): void {
-    const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
     let p = 0;
-    while (p + 61 <= records.length) {
-      const size = 12 + dv.getInt32(p + 8);
-      if (size < 61 || p + size > records.length) break;
-      const h = readHeader(records, p, Number(dv.getBigInt64(p)));
+    while (p + RECORD_BATCH_OVERHEAD <= records.length) {
+      const size = batchSizeAt(records, p);
+      if (size < RECORD_BATCH_OVERHEAD || p + size > records.length) break;
+      const h = readHeader(records, p, baseOffsetAt(records, p));
       p += size;
       if (!h) continue;
       let e = this.#entries.get(h.producerId);
@@ -527,7 +533,9 @@ export class ProducerStateManager {
         const buf = await seg.read(off, 1 << 20, logEndOffset);
         if (!buf || buf.length === 0) break;
         this.replay(buf);
-        off = lastOffsetOf(buf) + 1;
+        const next = nextOffsetAfter(buf);
+        if (next === null) break;
+        off = next;
       }
     }
     this.removeExpired(now);
@@ -552,18 +560,6 @@ function applyBatch(e: Entry, h: BatchHeader): void {
   });
   if (e.batches.length > MAX_CACHED_BATCHES) e.batches.shift();
   e.lastTimestamp = h.timestamp; // Kafka: the last batch's timestamp
-}
-
-function lastOffsetOf(buf: Uint8Array): number {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = 0;
-  let last = -1;
-  while (p + 61 <= buf.length) {
-    const size = 12 + dv.getInt32(p + 8);
-    last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
-    p += size;
-  }
-  return last;
 }
 
 /**

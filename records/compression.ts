@@ -57,6 +57,16 @@ export function compress(
   }
 }
 
+/** Options of {@linkcode decompress}. */
+export interface DecompressOptions {
+  /**
+   * The most decompressed bytes accepted: more is refused with a {@linkcode DecompressionError}
+   * before it is allocated, so a small "compression bomb" cannot take the memory. Default: no
+   * limit.
+   */
+  maxBytes?: number;
+}
+
 /**
  * Decompresses bytes written with a codec.
  *
@@ -69,23 +79,39 @@ export function compress(
  *
  * @param data Compressed bytes.
  * @param codec The codec (`none` returns `data` itself).
+ * @param options A bound on the output.
  * @returns The decompressed bytes.
- * @throws {DecompressionError} If the bytes cannot be decompressed (the message names the codec).
+ * @throws {DecompressionError} If the bytes cannot be decompressed, or decompress to more than
+ *   `maxBytes` (the message names the codec).
  */
-export function decompress(data: Uint8Array, codec: CompressionName): Uint8Array {
+export function decompress(
+  data: Uint8Array,
+  codec: CompressionName,
+  options: DecompressOptions = {},
+): Uint8Array {
+  const max = options.maxBytes ?? Infinity;
   switch (codec) {
     case "none":
       return data;
     case "snappy":
-      return snappyDecompress(data);
+      return snappyDecompress(data, max);
     case "lz4":
-      return lz4Decompress(data);
+      return lz4Decompress(data, max);
     case "gzip":
-    case "zstd":
+    case "zstd": {
+      const bounded = Number.isFinite(max) ? { maxOutputLength: Math.max(1, max) } : {};
       try {
-        return new Uint8Array(codec === "gzip" ? gunzipSync(data) : zstdDecompressSync(data));
+        return new Uint8Array(
+          codec === "gzip" ? gunzipSync(data, bounded) : zstdDecompressSync(data, bounded),
+        );
       } catch (e) {
+        if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+          throw new DecompressionError(
+            `${codec}: the decompressed data is larger than the limit of ${max} bytes`,
+          );
+        }
         throw new DecompressionError(`${codec}: ${(e as Error).message}`);
       }
+    }
   }
 }

@@ -615,6 +615,31 @@ export function setMaxTimestampAt(b: Uint8Array, p: number, timestamp: number): 
 }
 
 /**
+ * Stamps the batch at `p` with LogAppendTime, as the log does on append for a topic with
+ * `message.timestamp.type=LogAppendTime` (Kafka's `DefaultRecordBatch.setMaxTimestamp`): the
+ * timestamp-type attribute set, `maxTimestamp` = `time`, the CRC recomputed.
+ *
+ * @example
+ * ```ts
+ * import { attributesAt, computeCrcAt, crcAt, maxTimestampAt, stampLogAppendTimeAt, TIMESTAMP_TYPE_BIT } from "./layout.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const b = encodeRecordBatch([{ value: null, timestamp: 5 }]);
+ * stampLogAppendTimeAt(b, 0, 1_700_000_000_000);
+ * console.assert(maxTimestampAt(b, 0) === 1_700_000_000_000);
+ * console.assert((attributesAt(b, 0) & TIMESTAMP_TYPE_BIT) !== 0 && crcAt(b, 0) === computeCrcAt(b, 0));
+ * ```
+ *
+ * @param b Buffer holding the whole batch.
+ * @param p Batch position.
+ * @param time The log append time (ms).
+ */
+export function stampLogAppendTimeAt(b: Uint8Array, p: number, time: number): void {
+  setAttributesAt(b, p, attributesAt(b, p) | TIMESTAMP_TYPE_BIT);
+  setMaxTimestampAt(b, p, time);
+  updateCrcAt(b, p);
+}
+
+/**
  * `producerId` of the batch at `p`.
  *
  * @example

@@ -289,7 +289,13 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 }
 
 /** The external Kafka clients the interop suite drives. */
-export type ClientName = "kcat" | "kafka-python" | "confluent-kafka" | "kafkajs";
+export type ClientName =
+  | "kcat"
+  | "kafka-python"
+  | "confluent-kafka"
+  | "kafkajs"
+  | "sarama"
+  | "kafka-go";
 
 /** Whether a client is usable, and how a test should treat it when it is not. */
 export interface ClientRequirement {
@@ -310,7 +316,21 @@ const INSTALL_HINTS: Record<ClientName, string> = {
   "kafka-python": "apt-get install python3-kafka",
   "confluent-kafka": "apt-get install python3-confluent-kafka",
   "kafkajs": "needs the npm registry or a Deno cache with npm:kafkajs@2.2.4",
+  "sarama": "apt-get install golang-go golang-github-shopify-sarama-dev",
+  "kafka-go": "apt-get install golang-go golang-github-segmentio-kafka-go-dev",
 };
+
+/** Debian's Go sources, built offline in GOPATH mode. */
+export const GO_SOURCES = "/usr/share/gocode";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function probe(cmd: string, args: string[]): boolean {
   try {
@@ -347,6 +367,11 @@ function probeClientUncached(name: ClientName): boolean {
         "--no-lock",
         "await import('npm:kafkajs@2.2.4')",
       ]);
+    case "sarama":
+      return probe("go", ["version"]) && exists(`${GO_SOURCES}/src/github.com/Shopify/sarama`);
+    case "kafka-go":
+      return probe("go", ["version"]) &&
+        exists(`${GO_SOURCES}/src/github.com/segmentio/kafka-go`);
   }
 }
 

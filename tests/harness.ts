@@ -232,9 +232,31 @@ export async function runCommand(
 export const PYTHON: string = "/usr/bin/python3";
 
 /**
+ * A client script run with extra environment variables, e.g. `LD_LIBRARY_PATH` pointing
+ * confluent-kafka at another librdkafka.
+ */
+export interface ClientScript {
+  /** File name in `tests/interop/clients/`, e.g. `"confluent_client.py"`. */
+  file: string;
+  /** Extra environment variables for the interpreter. */
+  env: Record<string, string>;
+}
+
+/**
+ * The file name of a client script, for messages and probes.
+ *
+ * @param script A file name or a {@linkcode ClientScript}.
+ * @returns The file name.
+ */
+export function scriptFile(script: string | ClientScript): string {
+  return typeof script === "string" ? script : script.file;
+}
+
+/**
  * Run one of the JSON client scripts under `tests/interop/clients/` and parse its answer.
  *
- * @param script File name in `tests/interop/clients/`, e.g. `"kafka_python_client.py"`.
+ * @param script File name in `tests/interop/clients/`, e.g. `"kafka_python_client.py"`, or a
+ * {@linkcode ClientScript} carrying extra environment variables.
  * @param command Sub-command: `produce`, `consume`, `admin`, `offsets_for_times`.
  * @param request The JSON request (sent on stdin).
  * @param timeoutMs Hard limit for the subprocess. Default 30000.
@@ -243,29 +265,31 @@ export const PYTHON: string = "/usr/bin/python3";
  * carries the script's error and the tail of its stderr.
  */
 export async function runClientScript<T = Record<string, unknown>>(
-  script: string,
+  script: string | ClientScript,
   command: string,
   request: unknown,
   timeoutMs = 30_000,
 ): Promise<T> {
-  const path = new URL(`./interop/clients/${script}`, import.meta.url).pathname;
+  const file = scriptFile(script);
+  const path = new URL(`./interop/clients/${file}`, import.meta.url).pathname;
   const r = await runCommand(PYTHON, [path, command], {
     stdin: JSON.stringify(request),
     timeoutMs,
+    env: typeof script === "string" ? undefined : script.env,
   });
   const tail = r.stderr.split("\n").slice(-15).join("\n");
   if (r.timedOut) {
-    throw new Error(`${script} ${command}: timed out after ${timeoutMs} ms\n${tail}`);
+    throw new Error(`${file} ${command}: timed out after ${timeoutMs} ms\n${tail}`);
   }
   const last = r.stdout.trim().split("\n").pop() ?? "";
   let answer: Record<string, unknown>;
   try {
     answer = JSON.parse(last);
   } catch {
-    throw new Error(`${script} ${command}: exit ${r.code}, no JSON answer\n${tail}`);
+    throw new Error(`${file} ${command}: exit ${r.code}, no JSON answer\n${tail}`);
   }
   if (r.code !== 0 || "error" in answer) {
-    throw new Error(`${script} ${command}: ${answer.error ?? `exit ${r.code}`}\n${tail}`);
+    throw new Error(`${file} ${command}: ${answer.error ?? `exit ${r.code}`}\n${tail}`);
   }
   return answer as T;
 }

@@ -7,11 +7,18 @@
 
 import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import {
+  attributesAt,
   baseOffsetAt,
   type BatchHeaderColumns,
+  COMPRESSION_CODEC_MASK,
+  type CompressionName,
+  compressionName,
+  CONTROL_BIT,
   maxTimestampAt,
   peekBatchHeaders,
+  readCompactableBatch,
   readRecords,
+  rebuildBatch,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
   RecordsError,
   setBaseOffsetAt,
@@ -446,12 +453,71 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Batches whose codec is not the topic's `compression.type` rebuilt with it (Kafka's
+   * LogValidator recompresses the same way): offsets, producer fields, timestamps, keys, values
+   * and headers are kept. Control batches stay as they are.
+   */
+  #recompress(
+    records: Uint8Array,
+    count: number,
+    positions: ArrayLike<number>,
+    sizes: ArrayLike<number>,
+    what: string,
+  ): Uint8Array {
+    const target = this.#config.compressionType === "uncompressed"
+      ? "none"
+      : this.#config.compressionType as CompressionName;
+    const parts: Uint8Array[] = [];
+    let changed = false;
+    for (let i = 0; i < count; i++) {
+      const batch = records.subarray(positions[i], positions[i] + sizes[i]);
+      const attrs = attributesAt(batch, 0);
+      if (
+        (attrs & CONTROL_BIT) !== 0 || compressionName(attrs & COMPRESSION_CODEC_MASK) === target
+      ) {
+        parts.push(batch);
+        continue;
+      }
+      try {
+        const decoded = readCompactableBatch(batch);
+        parts.push(
+          rebuildBatch(batch, decoded, {
+            records: decoded.records,
+            deleteHorizonMs: -1,
+            compression: target,
+          }),
+        );
+        changed = true;
+      } catch (e) {
+        throw new EngineError(
+          ErrorCode.INVALID_RECORD,
+          `${what} failed: batch ${i} cannot be recompressed to ${target}: ${(e as Error).message}`,
+        );
+      }
+    }
+    if (!changed) return records;
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
   #validate(records: Uint8Array, what: string): PendingAppend {
     if (!(records instanceof Uint8Array) || records.length === 0) {
       throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
     }
     let scan: BatchHeaderColumns | null = null;
-    if (records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime") {
+    const recompress = this.#config.compressionType !== "producer";
+    if (
+      records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime" &&
+      !recompress
+    ) {
       scan = peekBatchHeaders(records);
     }
     const deferred = scan !== null;
@@ -465,9 +531,21 @@ export class PartitionLog {
         );
       }
       scan = full;
-    }
-    if (this.#config.cleanupPolicy.includes("compact")) {
-      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
+      if (recompress) {
+        // the topic's compression.type (checked first: the producer's CRCs are verified above)
+        const again = this.#recompress(records, full.count, full.positions, full.sizes, what);
+        if (again !== records) {
+          records = again;
+          const rescan = scanBatches(records, { walkRecords: true, verifyCrc: true });
+          if (rescan.status !== BatchStatus.OK) {
+            throw new EngineError(
+              ErrorCode.CORRUPT_MESSAGE,
+              `${what} failed: recompressed batches do not validate: ${rescan.detail}`,
+            );
+          }
+          scan = rescan;
+        }
+      }
     }
     const n = scan.count;
     const p: PendingAppend = {
@@ -535,6 +613,10 @@ export class PartitionLog {
           );
         }
       }
+    }
+    // after the size checks: opening the records decompresses them (bounded by their size)
+    if (cfg.cleanupPolicy.includes("compact")) {
+      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
     }
     return p;
   }

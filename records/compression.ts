@@ -57,6 +57,26 @@ export function compress(
   }
 }
 
+/**
+ * How many bytes the records of a stored batch of `storedBytes` may decompress to when the
+ * broker opens them (compacted-topic checks, the cleaner): 64 times the stored size, at least
+ * 64 MiB. Legitimate data rarely compresses beyond 64:1; a batch that inflates further (a
+ * "compression bomb") is refused instead of taking the memory.
+ *
+ * @example
+ * ```ts
+ * import { decompressionBound } from "./compression.ts";
+ * console.assert(decompressionBound(1024) === 64 * 1024 * 1024);
+ * console.assert(decompressionBound(4 << 20) === 256 << 20);
+ * ```
+ *
+ * @param storedBytes Size of the stored (compressed) batch.
+ * @returns The bound in bytes.
+ */
+export function decompressionBound(storedBytes: number): number {
+  return Math.max(64 << 20, 64 * storedBytes);
+}
+
 /** Options of {@linkcode decompress}. */
 export interface DecompressOptions {
   /**

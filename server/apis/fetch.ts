@@ -27,6 +27,9 @@
 //   (`../txn/`); read_uncommitted: everything below the high watermark, last_stable_offset =
 //   high watermark, aborted_transactions null.
 // - OFFSET_OUT_OF_RANGE per partition with the current high watermark and log start offset.
+// - A topic with compression.type=zstd cannot be read before v10 (KIP-110):
+//   UNSUPPORTED_COMPRESSION_TYPE. KAFKA_STORAGE_ERROR is new in v6: v4-v5 get
+//   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
 // - v7+ fetch sessions (KIP-227, see `../fetch_session.ts`): session errors are top-level
 //   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR).
 // - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v15 replica_state and v16
@@ -364,8 +367,25 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
+    if (version < 10) {
+      // zstd came with Fetch v10 (KIP-110): a zstd topic cannot be read by older fetchers
+      for (const r of reads) {
+        if (r.log?.config.compressionType === "zstd") {
+          r.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+          r.log = undefined;
+        }
+      }
+    }
     const txns = readCommitted ? await transactionCoordinatorOf(broker) : undefined;
     await poll(ctx, reads, req.minBytes, req.maxWaitMs, () => readAll(reads, req.maxBytes, txns));
+    if (version < 6) {
+      // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)
+      for (const r of reads) {
+        if (r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) {
+          r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        }
+      }
+    }
     const session = fc.session;
     const include = fc.kind === "incremental"
       ? (r: Read) =>

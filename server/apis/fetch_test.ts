@@ -619,8 +619,11 @@ Deno.test("Fetch v0-v3: zstd, compression.type=zstd, message.downconversion.enab
         });
         assertEquals([p.errorCode, p.records!.length], [code, 0], `${topic} v${version}`);
       }
-      // Modern fetchers are not converted and read the topic.
+      // Modern fetchers are not converted and read the topic (a zstd topic from v10, KIP-110).
       [p] = await fetchAt(c, 4, [{ topic, partition: 0, offset: 0 }]);
+      const v4 = topic === "zstd-topic" ? ErrorCode.UNSUPPORTED_COMPRESSION_TYPE : 0;
+      assertEquals(p.errorCode, v4, topic);
+      [p] = await fetchAt(c, 10, [{ topic, partition: 0, offset: 0 }]);
       assertEquals([p.errorCode, values(p.records!).length], [0, 1], topic);
     }
   } finally {

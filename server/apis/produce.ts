@@ -14,7 +14,12 @@
 // - v3+: each partition must carry exactly one magic-v2 record batch (else INVALID_RECORD, as
 //   Kafka); the engine validates it (CRC, framing: CORRUPT_MESSAGE; records: INVALID_RECORD;
 //   size: MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), assigns offsets in place and appends it.
-//   Compressed batches (gzip/snappy/lz4/zstd) are stored as received, checked by CRC only.
+//   Compressed batches (gzip/snappy/lz4/zstd) are stored as received, checked by CRC only, unless
+//   the topic's compression.type names another codec: the engine then recompresses them, as
+//   Kafka's LogValidator (offsets, producer fields, timestamps, keys, values, headers kept).
+// - zstd batches need v7+ (KIP-110): before v7 they get UNSUPPORTED_COMPRESSION_TYPE (a topic
+//   with compression.type=zstd still takes uncompressed or other batches and compresses them). KAFKA_STORAGE_ERROR is new in v4: older versions get
+//   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
 // - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION), nor
 //   write control batches (attributes bit 5: INVALID_RECORD, as Kafka's LogValidator).
 // - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS). acks=-1 with min.insync.replicas > 1
@@ -35,6 +40,8 @@
 import {
   attributesAt,
   batchSizeAt,
+  Compression,
+  COMPRESSION_CODEC_MASK,
   type CompressionName,
   CONTROL_BIT,
   hasProducerIdAt,
@@ -156,6 +163,18 @@ async function appendOne(
   }
   const bad = checkSingleBatch(records);
   if (bad !== null) return failed(index, ErrorCode.INVALID_RECORD, bad);
+  if (
+    version >= 3 && version < 7 &&
+    (attributesAt(records!, 0) & COMPRESSION_CODEC_MASK) === Compression.zstd
+  ) {
+    // zstd came with Produce v7 (KIP-110): Kafka's ProduceRequest refuses a zstd batch in older
+    // versions (a zstd topic still takes their batches: the broker compresses them)
+    return failed(
+      index,
+      ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      `Produce v${version} requests may not use zstd compression (needs v7+)`,
+    );
+  }
   // A fenced transactional producer may not append.
   if (
     records!.length >= BATCH_HEADER_SIZE && (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0 &&
@@ -187,6 +206,10 @@ async function appendOne(
     // storage errors (a full disk fails every produce) are logged by the engine, once a minute
     if (code !== ErrorCode.KAFKA_STORAGE_ERROR) {
       broker.logger.warn(`Produce to ${topic}-${index} refused: ${message}`);
+    }
+    // KAFKA_STORAGE_ERROR is new in Produce v4; older clients get what they retry (as Kafka)
+    if (code === ErrorCode.KAFKA_STORAGE_ERROR && version < 4) {
+      return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, message);
     }
     return failed(index, code, message);
   }

@@ -353,7 +353,7 @@ Deno.test("producer: a record not acknowledged within deliveryTimeoutMs fails", 
     const topic = uniqueTopic("idem-timeout");
     await new Admin(client).createTopics([{ name: topic, numPartitions: 1 }]);
     const producers = [true, false].map((idempotent) =>
-      new Producer(client, { lingerMs: 0, deliveryTimeoutMs: 800, idempotent })
+      new Producer(client, { lingerMs: 0, deliveryTimeoutMs: 800, retries: 1000, idempotent })
     );
     for (const p of producers) await p.send({ topic, messages: [{ value: "before" }] });
     await broker.broker.close();

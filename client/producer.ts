@@ -1253,7 +1253,7 @@ export class Producer {
   }
 
   /** Fails every batch not yet acknowledged (after a fatal error). */
-  #failAll(error: KafkaError): void {
+  #failAll(error: unknown): void {
     for (const b of this.#openBatches()) {
       this.#batches.get(b.topic)![b.partition] = undefined;
       this.#open--;
@@ -1337,10 +1337,32 @@ export class Producer {
     }
   }
 
-  /** Flushes and stops accepting messages. The {@linkcode Client} stays open. */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Stops accepting messages and flushes. With `timeoutMs`, records still not acknowledged
+   * after it fail (as the Java client's `close(Duration)`): their sends reject with an error
+   * saying the producer was closed; a batch in flight may still be written. The
+   * {@linkcode Client} stays open.
+   *
+   * @param timeoutMs How long to wait for the records sent so far. Default: until each is
+   *   acknowledged or its `deliveryTimeoutMs` passed.
+   */
+  async close(timeoutMs?: number): Promise<void> {
     this.#closed = true;
+    if (timeoutMs === undefined) {
+      await this.flush();
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
+    const done = await Promise.race([this.flush(), late]);
+    clearTimeout(timer);
+    if (done !== "late" || this.#unfinished === 0) return;
+    this.#failAll(
+      new Error(
+        `producer: closed after ${timeoutMs} ms with ${this.#unfinished} batches not ` +
+          `acknowledged (they may have been written)`,
+      ),
+    );
   }
 }
 

@@ -314,6 +314,8 @@ export class Producer {
   #active = new Set<Lane>();
   /** Batches closed and not yet acknowledged or failed. */
   #unfinished = 0;
+  /** Sends whose records are not yet in batches (waiting for metadata). */
+  #appending = 0;
   #idleWaiters: Array<() => void> = [];
   /** Produce requests awaiting their answer. */
   #requests = 0;
@@ -412,8 +414,21 @@ export class Producer {
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (this.#closed) throw new Error("producer: send after close");
     if (this.#fatal) throw this.#fatal;
+    if (record.messages.length === 0) return [];
+    // Counted until its records are in batches, so that flush and close wait for them.
+    this.#appending++;
+    let appended: { done: Promise<RecordMetadata[]> };
+    try {
+      appended = await this.#enqueue(record);
+    } finally {
+      if (--this.#appending === 0) this.#notifyIdle();
+    }
+    return await appended.done;
+  }
+
+  /** Puts a send's records in batches; `done` settles when they are acknowledged. */
+  async #enqueue(record: ProducerRecord): Promise<{ done: Promise<RecordMetadata[]> }> {
     const { topic, messages } = record;
-    if (messages.length === 0) return [];
     const now = Date.now();
     let info = await this.#topic(topic, false, now);
     let highest = -1;
@@ -456,7 +471,7 @@ export class Producer {
     }
     if (full.length > 0) this.#drain(full.filter((b) => open[b.partition] === b));
     this.#schedule();
-    return await done;
+    return { done };
   }
 
   /** Topic metadata; a broker that cannot be reached is retried until the delivery timeout. */
@@ -1290,8 +1305,12 @@ export class Producer {
         this.#wakeTimer = undefined;
         this.#wakeAt = Infinity;
       }
-      for (const w of this.#idleWaiters.splice(0)) w();
+      this.#notifyIdle();
     }
+  }
+
+  #notifyIdle(): void {
+    for (const w of this.#idleWaiters.splice(0)) w();
   }
 
   #fail(b: PartitionBatch, error: unknown): void {
@@ -1331,8 +1350,9 @@ export class Producer {
    * has failed (at most `deliveryTimeoutMs` after it was sent, plus a request in flight).
    */
   async flush(): Promise<void> {
-    this.#drain(this.#openBatches());
-    while (this.#unfinished > 0) {
+    for (;;) {
+      this.#drain(this.#openBatches());
+      if (this.#appending === 0 && this.#unfinished === 0) return;
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
   }

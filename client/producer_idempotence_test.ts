@@ -380,6 +380,22 @@ Deno.test("producer: a record not acknowledged within deliveryTimeoutMs fails", 
   });
 });
 
+Deno.test("producer: close(timeoutMs) fails the records still unacknowledged", async () => {
+  await withProxy({}, async ({ client, broker }) => {
+    const topic = uniqueTopic("idem-close");
+    await new Admin(client).createTopics([{ name: topic, numPartitions: 1 }]);
+    const producer = new Producer(client, { lingerMs: 0 });
+    await producer.send({ topic, messages: [{ value: "before" }] });
+    await broker.broker.close();
+    const pending = producer.send({ topic, messages: [{ value: "after" }] });
+    const started = Date.now();
+    await producer.close(300);
+    await assert.rejects(pending, /closed after 300 ms with 1 batches not acknowledged/);
+    assert.ok(Date.now() - started >= 250);
+    await assert.rejects(producer.send({ topic, messages: [{ value: "x" }] }), /send after close/);
+  });
+});
+
 Deno.test("producer: idempotence defaults and conflicting options", async () => {
   const client = new Client({ bootstrapServers: "127.0.0.1:1" });
   try {

@@ -212,6 +212,41 @@ Deno.test("idempotent producer: sequences wrap from 2147483647 to 0, retries inc
   }
 });
 
+Deno.test("idempotent producer: InitProducerId is retried while the broker cannot answer", async () => {
+  const busy = [ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS];
+  await withProxy({ initProducerIdError: (n) => busy[n] }, async ({ client, proxy }) => {
+    const topic = uniqueTopic("idem-init-retry");
+    await new Admin(client).createTopics([{ name: topic, numPartitions: 1 }]);
+    const producer = new Producer(client, { lingerMs: 0 });
+    const metas = await producer.send({ topic, messages: [{ value: "a" }, { value: "b" }] });
+    assert.deepEqual(metas.map((m) => m.offset), [0, 1]);
+    assert.equal(proxy.initProducerIds.length, 3);
+    assert.deepEqual(proxy.batches.map((b) => [b.producerId >= 0, b.baseSequence]), [[true, 0]]);
+    await producer.close();
+  });
+});
+
+Deno.test("idempotent producer: InitProducerId refused for good is a fatal error", async () => {
+  await withProxy({
+    initProducerIdError: () => ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  }, async ({ client, proxy }) => {
+    const topic = uniqueTopic("idem-init-refused");
+    await new Admin(client).createTopics([{ name: topic, numPartitions: 1 }]);
+    const producer = new Producer(client, { lingerMs: 0 });
+    const refused = (e: unknown) => {
+      assert.ok(e instanceof KafkaError);
+      assert.equal(e.code, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      assert.match(e.message, /^InitProducerId to .*: an idempotent producer cannot go on/);
+      return true;
+    };
+    await assert.rejects(producer.send({ topic, messages: [{ value: "a" }] }), refused);
+    await assert.rejects(producer.send({ topic, messages: [{ value: "b" }] }), refused);
+    assert.equal(proxy.initProducerIds.length, 1);
+    assert.equal(proxy.produceRequests, 0);
+    await producer.close();
+  });
+});
+
 Deno.test("idempotent producer: UNKNOWN_PRODUCER_ID bumps the epoch and renumbers", async () => {
   await withProxy({
     produce: (n) => n === 3 ? { errorCode: ErrorCode.UNKNOWN_PRODUCER_ID } : "forward",

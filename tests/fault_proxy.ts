@@ -6,8 +6,8 @@
  * or replaced by an error the proxy answers itself. Responses reach the client in request order
  * whatever happens, as a broker's would. It also records what producers sent (producer id,
  * epoch, sequences of every batch), the InitProducerId requests, and how many Produce requests of
- * each partition were awaiting their answer at once; and it can advertise a lower InitProducerId
- * version than the broker's (a broker without KIP-360).
+ * each partition were awaiting their answer at once; it can answer InitProducerId with an error,
+ * and advertise a lower InitProducerId version than the broker's (a broker without KIP-360).
  *
  * A broker behind it must advertise the proxy's address (`advertised.listeners`), else clients
  * go round it after their first metadata request.
@@ -26,7 +26,10 @@ import {
   encodeResponseFrame,
 } from "../protocol/framing.ts";
 import { ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
-import { InitProducerIdRequest } from "../protocol/messages/init_producer_id.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../protocol/messages/init_producer_id.ts";
 import {
   createProduceResponsePartitionProduceResponse,
   ProduceRequest,
@@ -81,6 +84,11 @@ export interface FaultProxyOptions {
   produce?: (n: number, batches: SeenBatch[]) => ProduceAction;
   /** Highest InitProducerId version advertised in ApiVersions answers. Default: the broker's. */
   maxInitProducerIdVersion?: number;
+  /**
+   * An error code to answer InitProducerId request `n` (0-based) with instead of the broker, or
+   * `undefined` to forward it. Default: forward all.
+   */
+  initProducerIdError?: (n: number) => number | undefined;
 }
 
 interface Slot {
@@ -254,11 +262,20 @@ export class FaultProxy {
         bodyOffset,
         header.requestApiVersion,
       );
-      this.initProducerIds.push({
+      const n = this.initProducerIds.push({
         producerId: message.producerId,
         producerEpoch: message.producerEpoch,
         version: header.requestApiVersion,
-      });
+      }) - 1;
+      const errorCode = this.#options.initProducerIdError?.(n);
+      if (errorCode !== undefined) {
+        slot.frame = encodeResponseFrame(
+          InitProducerIdResponse,
+          header.requestApiVersion,
+          header.correlationId,
+          InitProducerIdResponse.create({ errorCode, producerId: -1, producerEpoch: -1 }),
+        );
+      }
     }
     if (header.requestApiKey !== PRODUCE_KEY) return slot;
     const { message } = decodeRequestBody(

@@ -9,10 +9,11 @@
  * partition in flight, and retries a batch byte for byte (same producer id, epoch and sequence)
  * until the broker acknowledges it or `deliveryTimeoutMs` passes. The broker writes a batch whose
  * answer was lost only once, and later batches of the partition are resent after it, in order.
- * When the broker's sequences and the producer's part (OUT_OF_ORDER_SEQUENCE_NUMBER on the
+ * When the broker no longer has the producer's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER on the
  * partition's oldest unacknowledged batch, UNKNOWN_PRODUCER_ID), the producer waits for its
  * requests in flight, bumps its epoch with InitProducerId (the current id and epoch, KIP-360),
- * renumbers the batches the broker refused from sequence 0 and goes on.
+ * renumbers the batches the broker refused from sequence 0 and goes on. Without acks -1 (or with
+ * `idempotent: false`) the same sender runs without producer ids.
  *
  * @module
  */
@@ -406,6 +407,7 @@ export class Producer {
    *
    * @param record Topic and messages.
    * @returns Where each message went, in the order given.
+   * @throws {Error} After {@linkcode Producer.close}.
    * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` for a missing topic or partition; the
    *   broker's error for a batch that cannot be retried; `REQUEST_TIMED_OUT` when a record is not
    *   acknowledged within `deliveryTimeoutMs`; after a fatal error of an idempotent producer

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { incrementSequence } from "../records/mod.ts";
 import { crc32c } from "../wasm/mod.ts";
 import {
   attributesAt,
@@ -48,6 +49,8 @@ export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 export const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 /** Kafka error code for a producer epoch older than the current one. */
 export const INVALID_PRODUCER_EPOCH = 47;
+/** Kafka's `DefaultRecordBatch.incrementSequence` (owned by `records/`). */
+export { incrementSequence };
 
 const SNAPSHOT_VERSION = 1;
 const INT32_MAX = 2147483647;
@@ -101,26 +104,6 @@ interface BatchHeader {
   firstOffset: number;
   lastOffset: number;
   timestamp: number;
-}
-
-/**
- * The sequence `increment` records after `seq`, wrapping at 2^31-1 to 0 (Kafka's
- * `DefaultRecordBatch.incrementSequence`).
- *
- * @param seq A sequence number.
- * @param increment How many records further.
- * @returns The resulting sequence.
- *
- * @example
- * ```ts
- * import { incrementSequence } from "./producer_state.ts";
- * console.assert(incrementSequence(5, 3) === 8);
- * console.assert(incrementSequence(2147483646, 2) === 0);
- * ```
- */
-export function incrementSequence(seq: number, increment: number): number {
-  if (seq > INT32_MAX - increment) return seq - (INT32_MAX - increment) - 1;
-  return seq + increment;
 }
 
 function inSequence(lastSeq: number, nextSeq: number): boolean {

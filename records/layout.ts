@@ -769,6 +769,30 @@ export function setBaseSequenceAt(b: Uint8Array, p: number, v: number): void {
   writeInt32(b, p + BASE_SEQUENCE_OFFSET, v);
 }
 
+/** The largest sequence number: the next one is 0 (sequences are int32 and wrap). */
+export const MAX_SEQUENCE: number = 0x7fffffff;
+
+/**
+ * The sequence `increment` records after `seq`, wrapping from {@linkcode MAX_SEQUENCE} to 0
+ * (Kafka's `DefaultRecordBatch.incrementSequence`). A batch's last sequence is
+ * `incrementSequence(baseSequence, recordCount - 1)`.
+ *
+ * @example
+ * ```ts
+ * import { incrementSequence } from "./layout.ts";
+ * console.assert(incrementSequence(5, 3) === 8);
+ * console.assert(incrementSequence(2147483646, 2) === 0);
+ * ```
+ *
+ * @param seq A sequence number (0 to {@linkcode MAX_SEQUENCE}).
+ * @param increment How many records further (0 to {@linkcode MAX_SEQUENCE}).
+ * @returns The resulting sequence.
+ */
+export function incrementSequence(seq: number, increment: number): number {
+  if (seq > MAX_SEQUENCE - increment) return seq - (MAX_SEQUENCE - increment) - 1;
+  return seq + increment;
+}
+
 /**
  * `recordCount` of the batch at `p`.
  *

@@ -110,6 +110,8 @@ export class FileHandleCache {
   #logger: (msg: string) => void;
 
   /**
+   * Creates a cache.
+   *
    * @param capacity Most handles open at once (at least 1).
    * @param options Logger.
    * @throws {RangeError} If `capacity` is not a positive integer.

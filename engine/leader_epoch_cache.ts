@@ -20,9 +20,9 @@ export interface EpochEntry {
 }
 
 /** Kafka's "no epoch" value. */
-export const UNDEFINED_EPOCH = -1;
+export const UNDEFINED_EPOCH: number = -1;
 /** Kafka's "no offset" value for OffsetForLeaderEpoch. */
-export const UNDEFINED_EPOCH_OFFSET = -1;
+export const UNDEFINED_EPOCH_OFFSET: number = -1;
 
 /**
  * A partition's epoch → start offset map, in epoch order (epochs and start offsets both
@@ -45,6 +45,8 @@ export class LeaderEpochCache {
   #dirty = false;
 
   /**
+   * Creates a cache (use {@linkcode LeaderEpochCache.load} to read a partition's checkpoint).
+   *
    * @param dir Partition directory (where the checkpoint lives).
    * @param entries Initial entries, in epoch order.
    */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { attributesAt, CONTROL_BIT, readRecords } from "../records/mod.ts";
+import { attributesAt, CONTROL_BIT, decompressionBound, readRecords } from "../records/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 
 /**
@@ -46,7 +46,11 @@ export function checkCompactedKeys(
     if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
     let missing = -1;
     try {
-      const r = readRecords(batch, 0, { verifyCrc: false, validation: "relaxed" });
+      const r = readRecords(batch, 0, {
+        verifyCrc: false,
+        validation: "relaxed",
+        maxDecompressedBytes: decompressionBound(batch.length),
+      });
       while (r.next()) {
         if (r.key === null) {
           missing = r.index;

@@ -66,6 +66,12 @@
 
 export { DataDirLock } from "./data_dir_lock.ts";
 export {
+  type EpochEntry,
+  LeaderEpochCache,
+  UNDEFINED_EPOCH,
+  UNDEFINED_EPOCH_OFFSET,
+} from "./leader_epoch_cache.ts";
+export {
   type AlterConfigsOptions,
   type AppendListener,
   type CreateOptions,
@@ -111,6 +117,7 @@ export type { SwapStep } from "./cleaner_swap.ts";
 export { type CheckpointEntry, mkdirDurable, writeFileAtomic } from "./checkpoint.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
 export {
+  type CachedHandle,
   defaultMaxOpenFiles,
   FileHandleCache,
   type FileHandleCacheStats,

@@ -5,19 +5,26 @@
  * @module
  */
 
-import { BatchStatus, crc32c, scanBatches, setBaseOffset } from "../wasm/mod.ts";
+import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import {
-  ATTRIBUTES_OFFSET,
-  CRC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
+  attributesAt,
+  baseOffsetAt,
+  type BatchHeaderColumns,
+  COMPRESSION_CODEC_MASK,
+  type CompressionName,
+  compressionName,
+  CONTROL_BIT,
+  maxTimestampAt,
   nextOffsetAfter,
-  readInt32,
-  readInt64,
+  peekBatchHeaders,
+  readCompactableBatch,
+  readRecords,
+  rebuildBatch,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  RecordsError,
+  setBaseOffsetAt,
   setPartitionLeaderEpochAt,
-  TIMESTAMP_TYPE_BIT,
-  writeInt32,
-  writeInt64,
+  stampLogAppendTimeAt,
 } from "../records/mod.ts";
 import { syncDir } from "./checkpoint.ts";
 import type { LogConfig } from "./config.ts";
@@ -153,17 +160,6 @@ interface PendingAppend {
  * thread-pool round trip, so the check simply runs first.
  */
 const DEFERRED_CHECK_MIN = 256 * 1024;
-
-/** Header columns of the batches of one append. */
-interface HeaderColumns {
-  count: number;
-  positions: ArrayLike<number>;
-  sizes: ArrayLike<number>;
-  lastOffsetDeltas: ArrayLike<number>;
-  recordCounts: ArrayLike<number>;
-  firstTimestamps: ArrayLike<number>;
-  maxTimestamps: ArrayLike<number>;
-}
 
 /** Thrown through `LogSegment.append` when a deferred check fails (the log is unchanged). */
 class DeferredCheckFailed extends Error {
@@ -542,13 +538,72 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Batches whose codec is not the topic's `compression.type` rebuilt with it (Kafka's
+   * LogValidator recompresses the same way): offsets, producer fields, timestamps, keys, values
+   * and headers are kept. Control batches stay as they are.
+   */
+  #recompress(
+    records: Uint8Array,
+    count: number,
+    positions: ArrayLike<number>,
+    sizes: ArrayLike<number>,
+    what: string,
+  ): Uint8Array {
+    const target = this.#config.compressionType === "uncompressed"
+      ? "none"
+      : this.#config.compressionType as CompressionName;
+    const parts: Uint8Array[] = [];
+    let changed = false;
+    for (let i = 0; i < count; i++) {
+      const batch = records.subarray(positions[i], positions[i] + sizes[i]);
+      const attrs = attributesAt(batch, 0);
+      if (
+        (attrs & CONTROL_BIT) !== 0 || compressionName(attrs & COMPRESSION_CODEC_MASK) === target
+      ) {
+        parts.push(batch);
+        continue;
+      }
+      try {
+        const decoded = readCompactableBatch(batch);
+        parts.push(
+          rebuildBatch(batch, decoded, {
+            records: decoded.records,
+            deleteHorizonMs: -1,
+            compression: target,
+          }),
+        );
+        changed = true;
+      } catch (e) {
+        throw new EngineError(
+          ErrorCode.INVALID_RECORD,
+          `${what} failed: batch ${i} cannot be recompressed to ${target}: ${(e as Error).message}`,
+        );
+      }
+    }
+    if (!changed) return records;
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
   #validate(records: Uint8Array, what: string): PendingAppend {
     if (!(records instanceof Uint8Array) || records.length === 0) {
       throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
     }
-    let scan: HeaderColumns | null = null;
-    if (records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime") {
-      scan = readHeaders(records);
+    let scan: BatchHeaderColumns | null = null;
+    const recompress = this.#config.compressionType !== "producer";
+    if (
+      records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime" &&
+      !recompress
+    ) {
+      scan = peekBatchHeaders(records);
     }
     const deferred = scan !== null;
     if (scan === null) {
@@ -561,9 +616,21 @@ export class PartitionLog {
         );
       }
       scan = full;
-    }
-    if (this.#config.cleanupPolicy.includes("compact")) {
-      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
+      if (recompress) {
+        // the topic's compression.type (checked first: the producer's CRCs are verified above)
+        const again = this.#recompress(records, full.count, full.positions, full.sizes, what);
+        if (again !== records) {
+          records = again;
+          const rescan = scanBatches(records, { walkRecords: true, verifyCrc: true });
+          if (rescan.status !== BatchStatus.OK) {
+            throw new EngineError(
+              ErrorCode.CORRUPT_MESSAGE,
+              `${what} failed: recompressed batches do not validate: ${rescan.detail}`,
+            );
+          }
+          scan = rescan;
+        }
+      }
     }
     const n = scan.count;
     const p: PendingAppend = {
@@ -631,6 +698,10 @@ export class PartitionLog {
           );
         }
       }
+    }
+    // after the size checks: opening the records decompresses them (bounded by their size)
+    if (cfg.cleanupPolicy.includes("compact")) {
+      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
     }
     return p;
   }
@@ -852,7 +923,7 @@ export class PartitionLog {
         if (cfg.timestampType === "LogAppendTime") {
           logAppendTime = Date.now();
           for (let i = 0; i < n; i++) {
-            stampLogAppendTime(req.records, req.positions[i], req.sizes[i], logAppendTime);
+            stampLogAppendTimeAt(req.records, req.positions[i], logAppendTime);
             req.maxTimestamps[i] = logAppendTime;
           }
         }
@@ -880,7 +951,7 @@ export class PartitionLog {
               await this.#roll(next);
             }
             spanBytes += req.sizes[i];
-            setBaseOffset(req.records, req.positions[i], next);
+            setBaseOffsetAt(req.records, req.positions[i], next);
             setPartitionLeaderEpochAt(req.records, req.positions[i], this.#leaderEpoch);
             bases.push(next);
             lasts.push(last);
@@ -1548,90 +1619,23 @@ function floorSegment(segs: LogSegment[], offset: number): number {
 }
 
 /**
- * Reads the batch headers of an append without the WASM scan: positions, sizes and the fields
- * offsets, limits and indexes need. Returns null when the framing is not plainly whole v2
- * batches; the caller then runs the full check at once, which says precisely what is wrong.
- * Everything read here is checked again by the full scan before the append is acknowledged.
- */
-function readHeaders(buf: Uint8Array): HeaderColumns | null {
-  const cols = {
-    count: 0,
-    positions: [] as number[],
-    sizes: [] as number[],
-    lastOffsetDeltas: [] as number[],
-    recordCounts: [] as number[],
-    firstTimestamps: [] as number[],
-    maxTimestamps: [] as number[],
-  };
-  let p = 0;
-  while (p < buf.length) {
-    if (buf.length - p < BATCH_HEADER_SIZE) return null;
-    const size = 12 + readInt32(buf, p + 8);
-    if (size < BATCH_HEADER_SIZE || size > buf.length - p || buf[p + 16] !== 2) return null;
-    const lastOffsetDelta = readInt32(buf, p + 23);
-    const recordCount = readInt32(buf, p + 57);
-    const codec = buf[p + ATTRIBUTES_OFFSET + 1] & 7;
-    if (codec === 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) return null;
-    cols.positions.push(p);
-    cols.sizes.push(size);
-    cols.lastOffsetDeltas.push(lastOffsetDelta);
-    cols.recordCounts.push(recordCount);
-    cols.firstTimestamps.push(readInt64(buf, 27 + p));
-    cols.maxTimestamps.push(readInt64(buf, MAX_TIMESTAMP_OFFSET + p));
-    cols.count++;
-    p += size;
-  }
-  return cols;
-}
-
-/** Sets the LogAppendTime attribute and maxTimestamp of a batch and recomputes its CRC. */
-function stampLogAppendTime(buf: Uint8Array, pos: number, size: number, now: number): void {
-  const attrs = (buf[pos + ATTRIBUTES_OFFSET] << 8) | buf[pos + ATTRIBUTES_OFFSET + 1];
-  const next = attrs | TIMESTAMP_TYPE_BIT;
-  buf[pos + ATTRIBUTES_OFFSET] = next >>> 8;
-  buf[pos + ATTRIBUTES_OFFSET + 1] = next;
-  writeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, now);
-  writeInt32(buf, pos + CRC_OFFSET, crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)));
-}
-
-function readVarint(b: Uint8Array, p: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    const byte = b[p + i];
-    v += (byte & 0x7f) * mul;
-    if ((byte & 0x80) === 0) {
-      const z = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
-      return [z, p + i + 1];
-    }
-    mul *= 128;
-  }
-  throw new Error("varint too long");
-}
-
-/**
  * The first record of a stored batch whose timestamp is ≥ `timestamp` (the batch's maxTimestamp
- * must be ≥ `timestamp`). Compressed batches are not opened: their base offset is returned with
- * their maxTimestamp.
+ * must be ≥ `timestamp`), with its timestamp; compressed batches are opened (Kafka's
+ * `LogSegment.findOffsetByTimestamp`). LogAppendTime batches give every record their maxTimestamp,
+ * so their first record. A batch that cannot be opened within 64 times its size (a compression
+ * bomb a client stored) answers with its base offset and maxTimestamp instead.
  */
 function recordAtOrAfter(batch: Uint8Array, timestamp: number): OffsetAndTimestamp {
-  const base = readInt64(batch, 0);
-  const attrs = (batch[ATTRIBUTES_OFFSET] << 8) | batch[ATTRIBUTES_OFFSET + 1];
-  const maxTs = readInt64(batch, MAX_TIMESTAMP_OFFSET);
-  if ((attrs & 0x07) !== 0 || (attrs & TIMESTAMP_TYPE_BIT) !== 0) {
-    return { offset: base, timestamp: maxTs };
-  }
-  const baseTs = readInt64(batch, 27);
-  const count = readInt32(batch, 57);
-  let p = BATCH_HEADER_SIZE;
-  for (let i = 0; i < count && p < batch.length; i++) {
-    const [len, afterLen] = readVarint(batch, p);
-    const [tsDelta, afterTs] = readVarint(batch, afterLen + 1);
-    const [offDelta] = readVarint(batch, afterTs);
-    if (baseTs + tsDelta >= timestamp) {
-      return { offset: base + offDelta, timestamp: baseTs + tsDelta };
+  try {
+    const r = readRecords(batch, 0, {
+      verifyCrc: false,
+      maxDecompressedBytes: Math.max(1 << 20, 64 * batch.length),
+    });
+    while (r.next()) {
+      if (r.timestamp >= timestamp) return { offset: r.offset, timestamp: r.timestamp };
     }
-    p = afterLen + len;
+  } catch (e) {
+    if (!(e instanceof RecordsError)) throw e;
   }
-  return { offset: base, timestamp: maxTs };
+  return { offset: baseOffsetAt(batch, 0), timestamp: maxTimestampAt(batch, 0) };
 }

@@ -12,6 +12,7 @@ import {
 } from "./testdata/helpers.ts";
 import {
   attributesAt,
+  encodeRecordBatch,
   MAGIC_OFFSET,
   maxTimestampAt,
   readInt64,
@@ -278,7 +279,7 @@ Deno.test("index files agree with a linear scan of the log", async () => {
   }
 });
 
-Deno.test("offsetForTime agrees with a linear scan of record timestamps", async () => {
+Deno.test("offsetForTime agrees with a linear scan of record timestamps, compressed batches too", async () => {
   const dir = await Deno.makeTempDir();
   const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
   try {
@@ -291,7 +292,15 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps", async 
       const n = 1 + Math.floor(rand() * 5);
       const baseTs = t0 + i * 1000 + Math.floor(rand() * 3000) - 1500;
       const deltas = Array.from({ length: n }, () => Math.floor(rand() * 900));
-      const r = await log.append(makeBatch(n, 20, baseTs, `t${i}`, deltas));
+      // every third batch gzip, every third lz4: offsetForTime opens them (Kafka does)
+      const codec = (["none", "gzip", "lz4"] as const)[i % 3];
+      const batch = codec === "none"
+        ? makeBatch(n, 20, baseTs, `t${i}`, deltas)
+        : encodeRecordBatch(
+          deltas.map((d) => ({ value: new Uint8Array(20).fill(i), timestamp: baseTs + d })),
+          { compression: codec },
+        );
+      const r = await log.append(batch);
       deltas.forEach((d, k) => records.push({ offset: r.baseOffset + k, ts: baseTs + d }));
     }
     for (let k = 0; k < 200; k++) {
@@ -306,6 +315,19 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps", async 
     const maxTs = Math.max(...records.map((r) => r.ts));
     const got = await log.offsetForTime(-3);
     assert.equal(got?.timestamp, maxTs);
+    // A batch that inflates past 64 times its size (a client's zstd bomb) is not opened: its base
+    // offset and maxTimestamp answer.
+    const bombTs = t0 + 500_000;
+    const bomb = await log.append(
+      encodeRecordBatch([{ value: new Uint8Array(1 << 20), timestamp: bombTs - 7 }, {
+        value: new Uint8Array(8 << 20),
+        timestamp: bombTs,
+      }], { compression: "zstd" }),
+    );
+    assert.deepEqual(await log.offsetForTime(bombTs), {
+      offset: bomb.baseOffset,
+      timestamp: bombTs,
+    });
     // after moving the log start offset, results never go below it
     await log.deleteRecordsBefore(50);
     assert.equal((await log.offsetForTime(t0 - 10_000))?.offset, 50);

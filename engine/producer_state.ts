@@ -33,6 +33,7 @@
  * @module
  */
 
+import { incrementSequence } from "../records/mod.ts";
 import { crc32c } from "../wasm/mod.ts";
 import {
   attributesAt,
@@ -47,6 +48,7 @@ import {
   lastOffsetAt,
   lastOffsetDeltaAt,
   maxTimestampAt,
+  nextOffsetAfter,
   producerEpochAt,
   producerIdAt,
   RECORD_BATCH_OVERHEAD,
@@ -72,6 +74,8 @@ export const INVALID_PRODUCER_EPOCH = 47;
 export const INVALID_TXN_STATE = 48;
 /** Kafka error code for a marker from an older transaction coordinator epoch. */
 export const TRANSACTION_COORDINATOR_FENCED = 52;
+/** Kafka's `DefaultRecordBatch.incrementSequence` (owned by `records/`). */
+export { incrementSequence };
 
 /** Snapshot format: 2 added each producer's coordinator epoch and transaction in progress. */
 const SNAPSHOT_VERSION = 2;
@@ -154,26 +158,6 @@ interface BatchHeader {
   firstOffset: number;
   lastOffset: number;
   timestamp: number;
-}
-
-/**
- * The sequence `increment` records after `seq`, wrapping at 2^31-1 to 0 (Kafka's
- * `DefaultRecordBatch.incrementSequence`).
- *
- * @param seq A sequence number.
- * @param increment How many records further.
- * @returns The resulting sequence.
- *
- * @example
- * ```ts
- * import { incrementSequence } from "./producer_state.ts";
- * console.assert(incrementSequence(5, 3) === 8);
- * console.assert(incrementSequence(2147483646, 2) === 0);
- * ```
- */
-export function incrementSequence(seq: number, increment: number): number {
-  if (seq > INT32_MAX - increment) return seq - (INT32_MAX - increment) - 1;
-  return seq + increment;
 }
 
 function inSequence(lastSeq: number, nextSeq: number): boolean {
@@ -390,7 +374,7 @@ export class ProducerStateManager {
       const p = positions[i];
       const base = offset;
       offset += lastOffsetDeltaAt(records, p) + 1;
-      if (!hasProducerIdAt(records, p)) continue; // not idempotent: the common case
+      if (!hasProducerIdAt(records, p)) continue; // not idempotent (the common case)
       const attrs = attributesAt(records, p);
       if ((attrs & CONTROL_BIT) !== 0) {
         const pid = producerIdAt(records, p);
@@ -534,7 +518,7 @@ export class ProducerStateManager {
   replay(records: Uint8Array, minOffset = 0): AbortedTxn[] {
     let p = 0;
     let aborted: AbortedTxn[] | undefined;
-    while (records.length - p >= RECORD_BATCH_OVERHEAD) {
+    while (p + RECORD_BATCH_OVERHEAD <= records.length) {
       const size = batchSizeAt(records, p);
       if (size < RECORD_BATCH_OVERHEAD || p + size > records.length) break;
       const at = p;
@@ -798,7 +782,9 @@ export class ProducerStateManager {
         if (!buf || buf.length === 0) break;
         const aborted = this.replay(buf, from);
         if (rebuild) { for (const a of aborted) seg.txnIndex.append(a); }
-        off = lastOffsetOf(buf) + 1;
+        const next = nextOffsetAfter(buf);
+        if (next === null) break;
+        off = next;
       }
     }
     this.removeExpired(now);
@@ -858,18 +844,6 @@ function applyMarker(
     lastOffset: offset,
     aborted: marker.type === ControlRecordType.ABORT,
   };
-}
-
-function lastOffsetOf(buf: Uint8Array): number {
-  let p = 0;
-  let last = -1;
-  while (p + RECORD_BATCH_OVERHEAD <= buf.length) {
-    const size = batchSizeAt(buf, p);
-    if (size < RECORD_BATCH_OVERHEAD) break;
-    last = lastOffsetAt(buf, p);
-    p += size;
-  }
-  return last;
 }
 
 /**

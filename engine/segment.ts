@@ -11,7 +11,19 @@
  */
 
 import { BatchStatus, OffsetIndexBuffer, scanBatches, TimeIndexBuffer } from "../wasm/mod.ts";
-import { batchSizeAt, HEADER_PEEK, lastOffsetAt, LOG_OVERHEAD, readInt64 } from "../records/mod.ts";
+import {
+  BASE_OFFSET_LENGTH,
+  baseOffsetAt,
+  batchSizeAt,
+  HEADER_PEEK,
+  lastOffsetAt,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_LENGTH,
+  MAX_TIMESTAMP_OFFSET,
+  maxTimestampAt,
+  readInt64,
+  RECORD_BATCH_OVERHEAD,
+} from "../records/mod.ts";
 import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail } from "./hot_tail.ts";
 import { TransactionIndex } from "./transaction_index.ts";
@@ -22,6 +34,9 @@ import {
   offsetFileStem,
   TIME_INDEX_FILE_SUFFIX,
 } from "./names.ts";
+
+/** Bytes of a batch header up to and including `maxTimestamp`. */
+const TIMESTAMP_PEEK = MAX_TIMESTAMP_OFFSET + MAX_TIMESTAMP_LENGTH;
 
 /** Serialises async critical sections. */
 export class Mutex {
@@ -556,8 +571,8 @@ export class LogSegment {
         if (size < LOG_OVERHEAD) return null;
         p += size;
       }
-      const lied = slot >= 0 && n >= 8 &&
-        readInt64(dest, 0) !== this.baseOffset + this.offsetIndex.relativeOffsetAt(slot);
+      const lied = slot >= 0 && n >= BASE_OFFSET_LENGTH &&
+        baseOffsetAt(dest, 0) !== this.baseOffset + this.offsetIndex.relativeOffsetAt(slot);
       if (p > 0 || n < HEADER_PEEK || lied) {
         const loc = await this.locate(offset);
         if (!loc) return null;
@@ -567,12 +582,12 @@ export class LogSegment {
     }
     if (n < HEADER_PEEK) return null;
     const first = batchSizeAt(dest, 0);
-    if (readInt64(dest, 0) >= limitOffset) return null;
+    if (baseOffsetAt(dest, 0) >= limitOffset) return null;
     let p = 0;
     while (p + HEADER_PEEK <= n) {
       const size = batchSizeAt(dest, p);
       if (size < LOG_OVERHEAD || p + size > n) break;
-      if (p > 0 && readInt64(dest, p) >= limitOffset) break;
+      if (p > 0 && baseOffsetAt(dest, p) >= limitOffset) break;
       p += size;
     }
     return { bytes: p, firstBatchSize: first };
@@ -615,7 +630,7 @@ export class LogSegment {
       }
       const p = pos - winStart;
       if (expect >= 0) {
-        if (readInt64(win, p) !== expect) {
+        if (baseOffsetAt(win, p) !== expect) {
           // the index lies (damaged file): walk from the start, and rebuild it on next open
           this.#indexSuspect = true;
           pos = 0;
@@ -631,7 +646,7 @@ export class LogSegment {
       if (size < LOG_OVERHEAD) return null;
       if (last >= offset) {
         return {
-          loc: { position: pos, size, baseOffset: readInt64(win, p), lastOffset: last },
+          loc: { position: pos, size, baseOffset: baseOffsetAt(win, p), lastOffset: last },
           win,
           winStart,
         };
@@ -670,7 +685,7 @@ export class LogSegment {
     while (p + HEADER_PEEK <= buf.length) {
       const size = batchSizeAt(buf, p);
       if (size < LOG_OVERHEAD || p + size > buf.length) break;
-      if (p > 0 && (p + size > maxBytes || readInt64(buf, p) >= limitOffset)) break;
+      if (p > 0 && (p + size > maxBytes || baseOffsetAt(buf, p) >= limitOffset)) break;
       p += size;
     }
     return p === 0 ? null : buf.subarray(0, p);
@@ -690,7 +705,7 @@ export class LogSegment {
     let loc = await this.locate(from);
     while (loc) {
       const head = await this.readBytes(loc.position, loc.size);
-      if (readInt64(head, 35) >= timestamp) return head;
+      if (maxTimestampAt(head, 0) >= timestamp) return head;
       loc = await this.locate(loc.lastOffset + 1);
     }
     return null;
@@ -825,23 +840,25 @@ export class LogSegment {
     const n = this.offsetIndex.entries;
     let pos = n > 0 ? this.offsetIndex.positionAt(n - 1) : 0;
     if (n > 0) {
-      const head = await this.readBytes(pos, 8);
+      const head = await this.readBytes(pos, BASE_OFFSET_LENGTH);
       const want = this.baseOffset + this.offsetIndex.relativeOffsetAt(n - 1);
-      if (head.length < 8 || readInt64(head, 0) !== want) {
+      if (head.length < BASE_OFFSET_LENGTH || baseOffsetAt(head, 0) !== want) {
         return `last offset index entry does not point at the batch with offset ${want}`;
       }
     }
     if (pos === 0 && this.size > 0) {
-      const head = await this.readBytes(0, Math.min(this.size, 61));
-      if (head.length >= 43) this.firstBatchTimestamp = readInt64(head, 35);
+      const head = await this.readBytes(0, Math.min(this.size, TIMESTAMP_PEEK));
+      if (head.length >= TIMESTAMP_PEEK) this.firstBatchTimestamp = maxTimestampAt(head, 0);
     }
     while (pos < this.size) {
-      const head = await this.readBytes(pos, 43);
-      if (head.length < 43) return `batch header at byte ${pos} is cut off`;
+      const head = await this.readBytes(pos, TIMESTAMP_PEEK);
+      if (head.length < TIMESTAMP_PEEK) return `batch header at byte ${pos} is cut off`;
       const size = batchSizeAt(head, 0);
-      if (size < 61 || pos + size > this.size) return `batch at byte ${pos} has a bad length`;
+      if (size < RECORD_BATCH_OVERHEAD || pos + size > this.size) {
+        return `batch at byte ${pos} has a bad length`;
+      }
       const last = lastOffsetAt(head, 0);
-      const maxTs = readInt64(head, 35);
+      const maxTs = maxTimestampAt(head, 0);
       if (maxTs > this.maxTimestamp) {
         this.maxTimestamp = maxTs;
         this.offsetOfMaxTimestamp = last;

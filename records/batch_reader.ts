@@ -23,6 +23,7 @@ import {
   baseSequenceAt,
   baseTimestampAt,
   batchLengthAt,
+  batchSizeAt,
   COMPRESSION_CODEC_MASK,
   type CompressionName,
   compressionName,
@@ -265,6 +266,77 @@ export class RecordReader extends VarintReader {
   }
 }
 
+/** Header fields of concatenated batches, one column per field (see {@linkcode peekBatchHeaders}). */
+export interface BatchHeaderColumns {
+  /** Number of batches. */
+  count: number;
+  /** Byte position of each batch. */
+  positions: ArrayLike<number>;
+  /** Size of each batch (12 + `batchLength`). */
+  sizes: ArrayLike<number>;
+  /** `lastOffsetDelta` of each batch. */
+  lastOffsetDeltas: ArrayLike<number>;
+  /** `recordCount` of each batch. */
+  recordCounts: ArrayLike<number>;
+  /** `baseTimestamp` of each batch. */
+  firstTimestamps: ArrayLike<number>;
+  /** `maxTimestamp` of each batch. */
+  maxTimestamps: ArrayLike<number>;
+}
+
+/**
+ * Reads the headers of concatenated v2 batches without checking CRCs or records: positions,
+ * sizes and the fields offsets, limits and indexes need (the engine's quick look at a large
+ * append, checked in full while it is written). Returns `null` unless `data` is plainly whole v2
+ * batches (room for each header, a size within `data`, magic 2, and for an uncompressed batch
+ * `lastOffsetDelta` = `recordCount` - 1); a full check then says precisely what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { peekBatchHeaders } from "./batch_reader.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const b = encodeRecordBatch([{ value: null, timestamp: 3 }, { value: null, timestamp: 9 }]);
+ * const cols = peekBatchHeaders(new Uint8Array([...b, ...b]))!;
+ * console.assert(cols.count === 2 && cols.positions[1] === b.length && cols.maxTimestamps[0] === 9);
+ * console.assert(peekBatchHeaders(b.subarray(0, b.length - 1)) === null);
+ * ```
+ *
+ * @param data Consecutive batches.
+ * @returns The columns, or `null` when the framing is not plain.
+ */
+export function peekBatchHeaders(data: Uint8Array): BatchHeaderColumns | null {
+  const cols = {
+    count: 0,
+    positions: [] as number[],
+    sizes: [] as number[],
+    lastOffsetDeltas: [] as number[],
+    recordCounts: [] as number[],
+    firstTimestamps: [] as number[],
+    maxTimestamps: [] as number[],
+  };
+  let p = 0;
+  while (p < data.length) {
+    if (data.length - p < RECORD_BATCH_OVERHEAD) return null;
+    const size = batchSizeAt(data, p);
+    if (size < RECORD_BATCH_OVERHEAD || size > data.length - p || magicAt(data, p) !== MAGIC_V2) {
+      return null;
+    }
+    const lastOffsetDelta = lastOffsetDeltaAt(data, p);
+    const recordCount = recordCountAt(data, p);
+    const codec = attributesAt(data, p) & COMPRESSION_CODEC_MASK;
+    if (codec === 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) return null;
+    cols.positions.push(p);
+    cols.sizes.push(size);
+    cols.lastOffsetDeltas.push(lastOffsetDelta);
+    cols.recordCounts.push(recordCount);
+    cols.firstTimestamps.push(baseTimestampAt(data, p));
+    cols.maxTimestamps.push(maxTimestampAt(data, p));
+    cols.count++;
+    p += size;
+  }
+  return cols;
+}
+
 /** Options of {@linkcode checkBatchAt}. */
 export interface CheckBatchOptions {
   /** Verify the CRC-32C. Default true. */
@@ -337,15 +409,22 @@ export function checkBatchAt(
  * @param data Bytes holding the batch.
  * @param pos Position of the batch.
  * @param size Size of the batch.
+ * @param maxDecompressedBytes The most bytes compressed records may decompress to. Default: no
+ *   limit.
  * @returns The records bytes (a view of `data` when uncompressed).
- * @throws {RecordsError} `CORRUPT_MESSAGE` if it cannot be decompressed.
+ * @throws {RecordsError} `CORRUPT_MESSAGE` if it cannot be decompressed within the limit.
  */
-export function recordsSectionAt(data: Uint8Array, pos: number, size: number): Uint8Array {
+export function recordsSectionAt(
+  data: Uint8Array,
+  pos: number,
+  size: number,
+  maxDecompressedBytes?: number,
+): Uint8Array {
   const body = data.subarray(pos + RECORD_BATCH_OVERHEAD, pos + size);
   const codec = compressionName(attributesAt(data, pos) & COMPRESSION_CODEC_MASK)!;
   if (codec === "none") return body;
   try {
-    return decompress(body, codec);
+    return decompress(body, codec, { maxBytes: maxDecompressedBytes });
   } catch (e) {
     if (!(e instanceof DecompressionError)) throw e;
     throw corrupt(`cannot decompress ${codec} records: ${e.message}`);
@@ -369,17 +448,20 @@ export function recordsSectionAt(data: Uint8Array, pos: number, size: number): U
  * @param pos Position of the batch.
  * @param size Size of the batch (from {@linkcode checkBatchAt}).
  * @param validation Checks on the records. Default `none`.
+ * @param maxDecompressedBytes The most bytes compressed records may decompress to. Default: no
+ *   limit.
  * @returns A reader positioned before the first record.
- * @throws {RecordsError} `CORRUPT_MESSAGE` if the records cannot be decompressed.
+ * @throws {RecordsError} `CORRUPT_MESSAGE` if the records cannot be decompressed within the limit.
  */
 export function recordsAt(
   data: Uint8Array,
   pos: number,
   size: number,
   validation: RecordValidation = "none",
+  maxDecompressedBytes?: number,
 ): RecordReader {
   const r = new RecordReader(
-    recordsSectionAt(data, pos, size),
+    recordsSectionAt(data, pos, size, maxDecompressedBytes),
     recordCountAt(data, pos),
     baseOffsetAt(data, pos),
     lastOffsetDeltaAt(data, pos),
@@ -395,6 +477,11 @@ export function recordsAt(
 export interface ReadRecordsOptions extends CheckBatchOptions {
   /** Checks on the records. Default `none`. */
   validation?: RecordValidation;
+  /**
+   * The most bytes compressed records may decompress to: a batch over it (a "compression bomb")
+   * fails with `CORRUPT_MESSAGE` before it takes the memory. Default: no limit.
+   */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -421,7 +508,7 @@ export function readRecords(
 ): RecordReader {
   const size = checkBatchAt(data, pos, options);
   if (size < 0) throw corrupt(`batch at byte ${pos} is cut off`);
-  return recordsAt(data, pos, size, options.validation);
+  return recordsAt(data, pos, size, options.validation, options.maxDecompressedBytes);
 }
 
 /**

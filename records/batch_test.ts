@@ -8,6 +8,7 @@ import {
   decodeRecordBatches,
   decodeRecords,
   decodeRecordsInto,
+  peekBatchHeaders,
   readRecords,
 } from "./batch_reader.ts";
 import { encodeRecordBatch, RecordBatchBuilder, type RecordInput } from "./batch_builder.ts";
@@ -474,4 +475,57 @@ Deno.test("internal-topic batches keep the bytes the group coordinator's encoder
     { key: null, value: new Uint8Array([9]) },
   ], { timestamp: 1700000000000 });
   assert.equal(Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""), expected);
+});
+
+Deno.test("peekBatchHeaders() agrees with the WASM scan's columns, or declines odd framing", () => {
+  const rnd = seededRandom(5);
+  const batches: Uint8Array[] = [];
+  for (let i = 0; i < 20; i++) {
+    const n = 1 + Math.floor(rnd() * 4);
+    const compression = (["none", "gzip", "snappy", "lz4", "zstd"] as const)[i % 5];
+    batches.push(
+      encodeRecordBatch(
+        Array.from({ length: n }, (_, k) => ({
+          value: new Uint8Array(10 + k),
+          timestamp: 1_700_000_000_000 + i * 10 + k,
+        })),
+        { compression, baseOffset: 1000 + i * 5 },
+      ),
+    );
+  }
+  const all = concat(batches);
+  const cols = peekBatchHeaders(all)!;
+  const scan = scanBatches(all);
+  assert.equal(scan.status, BatchStatus.OK);
+  assert.equal(cols.count, scan.count);
+  for (
+    const k of [
+      "positions",
+      "sizes",
+      "lastOffsetDeltas",
+      "recordCounts",
+      "firstTimestamps",
+      "maxTimestamps",
+    ] as const
+  ) {
+    assert.deepEqual(Array.from(cols[k]), Array.from(scan[k].subarray(0, scan.count)), k);
+  }
+  assert.deepEqual(peekBatchHeaders(new Uint8Array(0)), {
+    ...cols,
+    count: 0,
+    positions: [],
+    sizes: [],
+    lastOffsetDeltas: [],
+    recordCounts: [],
+    firstTimestamps: [],
+    maxTimestamps: [],
+  });
+  // cut short, another magic, an uncompressed batch whose lastOffsetDelta is not count - 1
+  assert.equal(peekBatchHeaders(all.subarray(0, all.length - 1)), null);
+  const v1 = batches[0].slice();
+  v1[MAGIC_OFFSET] = 1;
+  assert.equal(peekBatchHeaders(v1), null);
+  const gap = batches[0].slice();
+  gap[LAST_OFFSET_DELTA_OFFSET + 3] += 1;
+  assert.equal(peekBatchHeaders(gap), null);
 });

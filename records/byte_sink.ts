@@ -26,24 +26,40 @@ export class ByteSink {
   /** Bytes written. */
   pos = 0;
 
+  /** The most bytes it may hold (a decompression bomb fails here, not in the allocator). */
+  readonly limit: number;
+  /** Codec name for the error message. */
+  readonly #what: string;
+
   /**
    * Creates an empty sink.
    *
    * @param size Initial capacity in bytes.
+   * @param limit The most bytes it may hold. Default: no limit.
+   * @param what Codec name for the error message.
    */
-  constructor(size: number) {
-    this.buf = new Uint8Array(Math.max(16, size));
+  constructor(size: number, limit = Infinity, what = "decompress") {
+    this.limit = limit;
+    this.#what = what;
+    this.buf = new Uint8Array(Math.max(16, Math.min(size, limit)));
   }
 
   /**
    * Makes room for `n` more bytes.
    *
    * @param n Bytes about to be written.
+   * @throws {DecompressionError} If the sink would hold more than its limit.
    */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
+    if (this.pos + n > this.limit) {
+      throw new DecompressionError(
+        `${this.#what}: the decompressed data is larger than the limit of ${this.limit} bytes`,
+      );
+    }
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
+    size = Math.min(size, this.limit);
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;

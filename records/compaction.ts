@@ -13,12 +13,14 @@
 
 import { RecordBatchBuilder } from "./batch_builder.ts";
 import { readRecords } from "./batch_reader.ts";
+import { decompressionBound } from "./compression.ts";
 import {
   attributesAt,
   baseOffsetAt,
   baseSequenceAt,
   baseTimestampAt,
   COMPRESSION_CODEC_MASK,
+  type CompressionName,
   compressionName,
   CONTROL_BIT,
   DELETE_HORIZON_BIT,
@@ -89,7 +91,11 @@ export interface CompactableBatch {
  * @throws {RecordsError} `CORRUPT_MESSAGE` if the records are malformed (the message says where).
  */
 export function readCompactableBatch(batch: Uint8Array): CompactableBatch {
-  const r = readRecords(batch, 0, { verifyCrc: false, validation: "relaxed" });
+  const r = readRecords(batch, 0, {
+    verifyCrc: false,
+    validation: "relaxed",
+    maxDecompressedBytes: decompressionBound(batch.length),
+  });
   const records: CompactableRecord[] = [];
   while (r.next()) {
     records.push({
@@ -169,6 +175,8 @@ export interface RebuildOptions {
   records: CompactableRecord[];
   /** Delete horizon to record in the base timestamp, or -1 to clear the flag. */
   deleteHorizonMs: number;
+  /** Codec of the rebuilt batch. Default: the original's. */
+  compression?: CompressionName;
 }
 
 /**
@@ -220,7 +228,7 @@ export function rebuildBatch(
   const logAppendTime = (attrs & TIMESTAMP_TYPE_BIT) !== 0;
   return builder.finish({
     baseOffset: decoded.baseOffset,
-    compression: compressionName(attrs & COMPRESSION_CODEC_MASK),
+    compression: options.compression ?? compressionName(attrs & COMPRESSION_CODEC_MASK),
     partitionLeaderEpoch: partitionLeaderEpochAt(original, 0),
     producerId: producerIdAt(original, 0),
     producerEpoch: producerEpochAt(original, 0),

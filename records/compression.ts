@@ -58,6 +58,36 @@ export function compress(
 }
 
 /**
+ * How many bytes the records of a stored batch of `storedBytes` may decompress to when the
+ * broker opens them (compacted-topic checks, the cleaner): 64 times the stored size, at least
+ * 64 MiB. Legitimate data rarely compresses beyond 64:1; a batch that inflates further (a
+ * "compression bomb") is refused instead of taking the memory.
+ *
+ * @example
+ * ```ts
+ * import { decompressionBound } from "./compression.ts";
+ * console.assert(decompressionBound(1024) === 64 * 1024 * 1024);
+ * console.assert(decompressionBound(4 << 20) === 256 << 20);
+ * ```
+ *
+ * @param storedBytes Size of the stored (compressed) batch.
+ * @returns The bound in bytes.
+ */
+export function decompressionBound(storedBytes: number): number {
+  return Math.max(64 << 20, 64 * storedBytes);
+}
+
+/** Options of {@linkcode decompress}. */
+export interface DecompressOptions {
+  /**
+   * The most decompressed bytes accepted: more is refused with a {@linkcode DecompressionError}
+   * before it is allocated, so a small "compression bomb" cannot take the memory. Default: no
+   * limit.
+   */
+  maxBytes?: number;
+}
+
+/**
  * Decompresses bytes written with a codec.
  *
  * @example
@@ -69,23 +99,39 @@ export function compress(
  *
  * @param data Compressed bytes.
  * @param codec The codec (`none` returns `data` itself).
+ * @param options A bound on the output.
  * @returns The decompressed bytes.
- * @throws {DecompressionError} If the bytes cannot be decompressed (the message names the codec).
+ * @throws {DecompressionError} If the bytes cannot be decompressed, or decompress to more than
+ *   `maxBytes` (the message names the codec).
  */
-export function decompress(data: Uint8Array, codec: CompressionName): Uint8Array {
+export function decompress(
+  data: Uint8Array,
+  codec: CompressionName,
+  options: DecompressOptions = {},
+): Uint8Array {
+  const max = options.maxBytes ?? Infinity;
   switch (codec) {
     case "none":
       return data;
     case "snappy":
-      return snappyDecompress(data);
+      return snappyDecompress(data, max);
     case "lz4":
-      return lz4Decompress(data);
+      return lz4Decompress(data, max);
     case "gzip":
-    case "zstd":
+    case "zstd": {
+      const bounded = Number.isFinite(max) ? { maxOutputLength: Math.max(1, max) } : {};
       try {
-        return new Uint8Array(codec === "gzip" ? gunzipSync(data) : zstdDecompressSync(data));
+        return new Uint8Array(
+          codec === "gzip" ? gunzipSync(data, bounded) : zstdDecompressSync(data, bounded),
+        );
       } catch (e) {
+        if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+          throw new DecompressionError(
+            `${codec}: the decompressed data is larger than the limit of ${max} bytes`,
+          );
+        }
         throw new DecompressionError(`${codec}: ${(e as Error).message}`);
       }
+    }
   }
 }

@@ -336,3 +336,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test("decompress() refuses output over maxBytes for every codec, before allocating it", () => {
+  const raw = new Uint8Array(4 << 20); // 4 MiB of zeros: a few KiB compressed (a small bomb)
+  for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
+    const packed = compress(raw, codec);
+    assert.ok(packed.length < 256 * 1024, `${codec}: ${packed.length}`);
+    assert.throws(
+      () => decompress(packed, codec, { maxBytes: (4 << 20) - 1 }),
+      (e: unknown) =>
+        e instanceof DecompressionError && e.code === 2 &&
+        e.message ===
+          `${codec}: the decompressed data is larger than the limit of ${(4 << 20) - 1} bytes`,
+    );
+    assert.equal(decompress(packed, codec, { maxBytes: 4 << 20 }).length, 4 << 20, codec);
+    assert.equal(decompress(packed, codec).length, 4 << 20, codec);
+  }
+});

@@ -615,6 +615,31 @@ export function setMaxTimestampAt(b: Uint8Array, p: number, timestamp: number): 
 }
 
 /**
+ * Stamps the batch at `p` with LogAppendTime, as the log does on append for a topic with
+ * `message.timestamp.type=LogAppendTime` (Kafka's `DefaultRecordBatch.setMaxTimestamp`): the
+ * timestamp-type attribute set, `maxTimestamp` = `time`, the CRC recomputed.
+ *
+ * @example
+ * ```ts
+ * import { attributesAt, computeCrcAt, crcAt, maxTimestampAt, stampLogAppendTimeAt, TIMESTAMP_TYPE_BIT } from "./layout.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const b = encodeRecordBatch([{ value: null, timestamp: 5 }]);
+ * stampLogAppendTimeAt(b, 0, 1_700_000_000_000);
+ * console.assert(maxTimestampAt(b, 0) === 1_700_000_000_000);
+ * console.assert((attributesAt(b, 0) & TIMESTAMP_TYPE_BIT) !== 0 && crcAt(b, 0) === computeCrcAt(b, 0));
+ * ```
+ *
+ * @param b Buffer holding the whole batch.
+ * @param p Batch position.
+ * @param time The log append time (ms).
+ */
+export function stampLogAppendTimeAt(b: Uint8Array, p: number, time: number): void {
+  setAttributesAt(b, p, attributesAt(b, p) | TIMESTAMP_TYPE_BIT);
+  setMaxTimestampAt(b, p, time);
+  updateCrcAt(b, p);
+}
+
+/**
  * `producerId` of the batch at `p`.
  *
  * @example
@@ -742,6 +767,30 @@ export function baseSequenceAt(b: Uint8Array, p: number): number {
  */
 export function setBaseSequenceAt(b: Uint8Array, p: number, v: number): void {
   writeInt32(b, p + BASE_SEQUENCE_OFFSET, v);
+}
+
+/** The largest sequence number: the next one is 0 (sequences are int32 and wrap). */
+export const MAX_SEQUENCE: number = 0x7fffffff;
+
+/**
+ * The sequence `increment` records after `seq`, wrapping from {@linkcode MAX_SEQUENCE} to 0
+ * (Kafka's `DefaultRecordBatch.incrementSequence`). A batch's last sequence is
+ * `incrementSequence(baseSequence, recordCount - 1)`.
+ *
+ * @example
+ * ```ts
+ * import { incrementSequence } from "./layout.ts";
+ * console.assert(incrementSequence(5, 3) === 8);
+ * console.assert(incrementSequence(2147483646, 2) === 0);
+ * ```
+ *
+ * @param seq A sequence number (0 to {@linkcode MAX_SEQUENCE}).
+ * @param increment How many records further (0 to {@linkcode MAX_SEQUENCE}).
+ * @returns The resulting sequence.
+ */
+export function incrementSequence(seq: number, increment: number): number {
+  if (seq > MAX_SEQUENCE - increment) return seq - (MAX_SEQUENCE - increment) - 1;
+  return seq + increment;
 }
 
 /**

@@ -17,7 +17,9 @@
  *   `LogValidator`).
  * - {@linkcode downConvert}: v2 batches as a v0/v1 message set (Fetch v0–3, Kafka's
  *   `RecordsUtil.downConvert`): headers dropped, control batches skipped, transactional records
- *   delivered as plain messages (old fetchers read uncommitted), zstd refused.
+ *   delivered as plain messages (old fetchers read uncommitted), zstd refused;
+ *   {@linkcode downConvertForFetch} sizes the result as Kafka's lazy down-conversion does, and
+ *   {@linkcode overflowMessage} is what a fetch gets when its first batch is over its limit.
  *
  * @module
  */
@@ -30,6 +32,7 @@ import { DecompressionError, RecordsError, RecordsErrorCode } from "./errors.ts"
 import {
   attributesAt,
   baseOffsetAt,
+  batchSizeAt,
   COMPRESSION_CODEC_MASK,
   type CompressionName,
   compressionName,
@@ -42,6 +45,7 @@ import {
   readInt32,
   readInt64,
   readUint32,
+  RECORD_BATCH_OVERHEAD,
   TIMESTAMP_TYPE_BIT,
   writeInt32,
   writeInt64,
@@ -203,6 +207,11 @@ function readEntry(data: Uint8Array, pos: number, verifyCrc: boolean): Entry | n
 export interface DecodeMessageSetOptions {
   /** Verify each message's CRC-32 (inner messages of wrappers included). Default true. */
   verifyCrc?: boolean;
+  /**
+   * The most bytes one compressed wrapper may decompress to (a client's "compression bomb" is
+   * refused with `CORRUPT_MESSAGE` before it takes the memory). Default: no limit.
+   */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -256,7 +265,7 @@ export function decodeMessageSet(
     if (e.value === null) throw corrupt(`compressed message at offset ${e.offset} has no value`);
     let inner: Uint8Array;
     try {
-      inner = decompress(e.value, codec);
+      inner = decompress(e.value, codec, { maxBytes: options.maxDecompressedBytes });
     } catch (err) {
       if (!(err instanceof DecompressionError)) throw err;
       throw corrupt(`cannot decompress ${codec} message at offset ${e.offset}: ${err.message}`);
@@ -424,6 +433,8 @@ export interface UpConvertOptions {
   compression?: CompressionName;
   /** Verify the messages' CRC-32. Default true. */
   verifyCrc?: boolean;
+  /** The most bytes a compressed wrapper may decompress to. Default: no limit. */
+  maxDecompressedBytes?: number;
 }
 
 /**
@@ -443,7 +454,7 @@ export interface UpConvertOptions {
  * ```
  *
  * @param messageSet The message set (magic 0 or 1).
- * @param options Target codec, CRC check.
+ * @param options Target codec, CRC check, bound on a wrapper's decompressed size.
  * @returns One v2 batch.
  * @throws {RecordsError} `INVALID_RECORD` for an empty set, mixed magics, magic 2, or more than
  *   one message beside a compressed one; otherwise as {@linkcode decodeMessageSet}.
@@ -480,7 +491,10 @@ export function upConvert(messageSet: Uint8Array, options: UpConvertOptions = {}
   if (sourceCodec !== "none" && entries > 1) {
     throw invalid("Compressed outer record has more than one batch");
   }
-  const records = decodeMessageSet(messageSet, { verifyCrc: false });
+  const records = decodeMessageSet(messageSet, {
+    verifyCrc: false,
+    maxDecompressedBytes: options.maxDecompressedBytes,
+  });
   let size = 0;
   for (const r of records) size += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 24;
   const builder = new RecordBatchBuilder(size + 128);
@@ -497,6 +511,57 @@ export interface DownConvertOptions {
    * message; some librdkafka versions rely on it). Default 0.
    */
   fromOffset?: number;
+  /** The most bytes a compressed batch may decompress to (else `CORRUPT_MESSAGE`). Default: none. */
+  maxDecompressedBytes?: number;
+}
+
+/**
+ * The message set one stored batch becomes, or `null` when it becomes nothing (a control batch,
+ * or an uncompressed batch whose records are all below `fromOffset`).
+ *
+ * @throws {RecordsError} `UNSUPPORTED_COMPRESSION_TYPE` for zstd.
+ */
+function convertBatchAt(
+  batches: Uint8Array,
+  at: number,
+  size: number,
+  magic: 0 | 1,
+  fromOffset: number,
+  maxDecompressedBytes: number | undefined,
+): Uint8Array | null {
+  const attributes = attributesAt(batches, at);
+  if ((attributes & CONTROL_BIT) !== 0) return null;
+  const codec = compressionName(attributes & COMPRESSION_CODEC_MASK)!;
+  if (codec === "zstd") {
+    throw new RecordsError(
+      RecordsErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      `message set: the batch at offset ${baseOffsetAt(batches, at)} is zstd-compressed, which ` +
+        `magic ${magic} cannot carry`,
+    );
+  }
+  const r = recordsAt(batches, at, size, "none", maxDecompressedBytes);
+  const records: LegacyRecordInput[] = [];
+  while (r.next()) {
+    if (codec === "none" && r.offset < fromOffset) continue;
+    records.push({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value });
+  }
+  if (records.length === 0) return null;
+  return encodeMessageSet(records, {
+    magic,
+    compression: codec,
+    logAppendTime: r.logAppendTime ? r.maxTimestamp : undefined,
+  });
+}
+
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const part of parts) {
+    out.set(part, p);
+    p += part.length;
+  }
+  return out;
 }
 
 /**
@@ -531,39 +596,122 @@ export function downConvert(batches: Uint8Array, options: DownConvertOptions): U
   for (let pos = 0;;) {
     const size = checkBatchAt(batches, pos, { verifyCrc: false });
     if (size < 0) break;
-    const at = pos;
+    const part = convertBatchAt(
+      batches,
+      pos,
+      size,
+      options.magic,
+      fromOffset,
+      options.maxDecompressedBytes,
+    );
     pos += size;
-    const attributes = attributesAt(batches, at);
-    if ((attributes & CONTROL_BIT) !== 0) continue;
-    const codec = compressionName(attributes & COMPRESSION_CODEC_MASK)!;
-    const baseOffset = baseOffsetAt(batches, at);
-    if (codec === "zstd") {
-      throw new RecordsError(
-        RecordsErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
-        `message set: the batch at offset ${baseOffset} is zstd-compressed, which magic ` +
-          `${options.magic} cannot carry`,
-      );
-    }
-    const r = recordsAt(batches, at, size);
-    const records: LegacyRecordInput[] = [];
-    while (r.next()) {
-      if (codec === "none" && r.offset < fromOffset) continue;
-      records.push({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value });
-    }
-    if (records.length === 0) continue;
-    const part = encodeMessageSet(records, {
-      magic: options.magic,
-      compression: codec,
-      logAppendTime: r.logAppendTime ? r.maxTimestamp : undefined,
-    });
+    if (part === null) continue;
     parts.push(part);
     total += part.length;
   }
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const part of parts) {
-    out.set(part, p);
-    p += part.length;
+  return concat(parts, total);
+}
+
+/** Options of {@linkcode downConvertForFetch}. */
+export interface DownConvertForFetchOptions extends DownConvertOptions {
+  /**
+   * The size of the stored bytes read for this partition (Kafka's `records.sizeInBytes()`):
+   * the converted set is kept within the larger of this and its first converted batch.
+   */
+  maxBytes: number;
+}
+
+/**
+ * Down-converts the batches a Fetch v0–3 read from one partition, sized as Kafka's
+ * `LazyDownConversionRecords` sizes them (KIP-283): the response carries at most the larger of
+ * `maxBytes` and the first converted batch (so a consumer always gets one whole batch), cut after
+ * the last whole message that fits (Kafka sends the first bytes of the next one, which old
+ * clients skip as a partial trailing message). A zstd batch first is refused; one after converted
+ * data ends the set there, and the consumer's next fetch, from that batch, gets the error.
+ *
+ * @example
+ * ```ts
+ * import { decodeMessageSet, downConvertForFetch } from "./legacy.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const te = new TextEncoder();
+ * const batch = encodeRecordBatch([{ value: te.encode("a") }, { value: te.encode("b") }]);
+ * const set = downConvertForFetch(batch, { magic: 1, maxBytes: 1 });
+ * console.assert(decodeMessageSet(set).length === 2); // the first batch whole
+ * ```
+ *
+ * @param batches Concatenated v2 batches, as read from the log.
+ * @param options Target magic, fetch offset and the size read.
+ * @returns The message set (empty when nothing converts: only control batches).
+ * @throws {RecordsError} `UNSUPPORTED_COMPRESSION_TYPE` when the first batch to convert is
+ *   zstd-compressed; `CORRUPT_MESSAGE` for malformed batches.
+ */
+export function downConvertForFetch(
+  batches: Uint8Array,
+  options: DownConvertForFetchOptions,
+): Uint8Array {
+  const fromOffset = options.fromOffset ?? 0;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let limit = options.maxBytes;
+  for (let pos = 0;;) {
+    const size = checkBatchAt(batches, pos, { verifyCrc: false });
+    if (size < 0) break;
+    let part: Uint8Array | null;
+    try {
+      part = convertBatchAt(
+        batches,
+        pos,
+        size,
+        options.magic,
+        fromOffset,
+        options.maxDecompressedBytes,
+      );
+    } catch (e) {
+      if (parts.length > 0 && e instanceof RecordsError) break;
+      throw e;
+    }
+    pos += size;
+    if (part === null) continue;
+    if (parts.length === 0) limit = Math.max(limit, part.length);
+    if (total + part.length > limit) {
+      // Whole messages that still fit (one per record when uncompressed, else none).
+      let fit = 0;
+      while (fit < part.length) {
+        const next = fit + batchSizeAt(part, fit);
+        if (total + next > limit) break;
+        fit = next;
+      }
+      if (fit > 0) {
+        parts.push(part.subarray(0, fit));
+        total += fit;
+      }
+      break;
+    }
+    parts.push(part);
+    total += part.length;
   }
+  return concat(parts, total);
+}
+
+/**
+ * The 12 bytes Kafka sends a Fetch v0–3 whose first batch is larger than its limit (or that
+ * converts to nothing): the start of a message at offset -1 claiming 61 bytes, which the
+ * consumer sees as a partial message and answers by fetching with a larger size
+ * (`LazyDownConversionRecordsSend.buildOverflowBatch`).
+ *
+ * @example
+ * ```ts
+ * import { overflowMessage } from "./legacy.ts";
+ * import { batchSizeAt } from "./layout.ts";
+ * const m = overflowMessage();
+ * console.assert(m.length === 12 && batchSizeAt(m, 0) > m.length);
+ * ```
+ *
+ * @returns A new 12-byte partial message.
+ */
+export function overflowMessage(): Uint8Array {
+  const out = new Uint8Array(LOG_OVERHEAD);
+  writeInt64(out, 0, -1);
+  writeInt32(out, LENGTH_OFFSET, RECORD_BATCH_OVERHEAD);
   return out;
 }

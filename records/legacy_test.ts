@@ -10,12 +10,14 @@ import { RecordsError } from "./errors.ts";
 import {
   decodeMessageSet,
   downConvert,
+  downConvertForFetch,
   encodeMessageSet,
   KEY_SIZE_OFFSET_V1,
   LEGACY_ATTRIBUTES_OFFSET,
   LEGACY_MAGIC_OFFSET,
   LEGACY_TIMESTAMP_OFFSET,
   type LegacyRecordInput,
+  overflowMessage,
   RECORD_OVERHEAD_V0,
   RECORD_OVERHEAD_V1,
   upConvert,
@@ -274,6 +276,21 @@ Deno.test("upConvert() refuses what Kafka's LogValidator refuses", () => {
   });
   const cut = hex(KP_V0).subarray(0, 30);
   assert.throws(() => upConvert(cut), /cut off/);
+  // A wrapper over the decompression bound (a bomb): CORRUPT_MESSAGE, nothing allocated.
+  const bomb = encodeMessageSet([{ value: new Uint8Array(2 << 20), timestamp: 1 }], {
+    magic: 1,
+    compression: "gzip",
+  });
+  assert.ok(bomb.length < 8192);
+  assert.throws(() => upConvert(bomb, { maxDecompressedBytes: 1 << 20 }), (e: unknown) => {
+    assert.ok(e instanceof RecordsError && e.code === 2);
+    assert.match(
+      e.message,
+      /gzip: the decompressed data is larger than the limit of 1048576 bytes/,
+    );
+    return true;
+  });
+  assert.equal(decodeRecordBatches(upConvert(bomb, { maxDecompressedBytes: 3 << 20 })).length, 1);
 });
 
 Deno.test("downConvert() as Kafka's RecordsUtil: control skipped, headers dropped, fetch offset", () => {
@@ -338,6 +355,69 @@ Deno.test("downConvert() as Kafka's RecordsUtil: control skipped, headers droppe
     assert.ok(e instanceof RecordsError && e.code === 76);
     return true;
   });
+});
+
+Deno.test("downConvertForFetch() sizes the set as Kafka's LazyDownConversionRecords", () => {
+  const batch = (base: number, n: number, compression: CompressionName = "none") =>
+    encodeRecordBatch(
+      Array.from({ length: n }, (_, i) => ({ value: te.encode(`v${base + i}`.padEnd(4)) })),
+      { baseOffset: base, timestamp: 7, compression },
+    );
+  const message = LOG_OVERHEAD + RECORD_OVERHEAD_V1 + 4; // one converted record
+  const a = batch(0, 10);
+  const b = batch(10, 10);
+  const z = batch(20, 2, "gzip");
+  const marker = buildControlBatch({
+    producerId: 3,
+    producerEpoch: 0,
+    commit: false,
+    timestamp: 1,
+  });
+  const all = new Uint8Array([...marker, ...a, ...b, ...z]);
+  const offsets = (set: Uint8Array) => decodeMessageSet(set).map((r) => r.offset);
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  // The first converted batch is whole whatever the limit (a control batch first does not count).
+  assert.deepEqual(offsets(downConvertForFetch(all, { magic: 1, maxBytes: 1 })), range(0, 10));
+  // Then whole messages while the set stays within the limit.
+  const limit = 10 * message + 3 * message + 5;
+  const cut = downConvertForFetch(all, { magic: 1, maxBytes: limit });
+  assert.equal(cut.length, 13 * message);
+  assert.deepEqual(offsets(cut), range(0, 13));
+  // A compressed batch is one message: whole or not at all.
+  const zSize = downConvert(z, { magic: 1 }).length;
+  const upToZ = 20 * message;
+  assert.deepEqual(
+    offsets(downConvertForFetch(all, { magic: 1, maxBytes: upToZ + zSize - 1 })),
+    range(0, 20),
+  );
+  assert.deepEqual(
+    offsets(downConvertForFetch(all, { magic: 1, maxBytes: upToZ + zSize })),
+    range(0, 22),
+  );
+  // From a fetch offset inside the first batch; v0.
+  const v0 = downConvertForFetch(all, { magic: 0, fromOffset: 4, maxBytes: all.length * 2 });
+  assert.deepEqual(offsets(v0), range(4, 22));
+  assert.ok(decodeMessageSet(v0).every((r) => r.magic === 0 && r.timestamp === -1));
+  // Only markers: nothing.
+  assert.equal(downConvertForFetch(marker, { magic: 1, maxBytes: 1000 }).length, 0);
+  // zstd: refused when first, the end of the set after converted data.
+  const zstd = batch(22, 1, "zstd");
+  assert.throws(
+    () => downConvertForFetch(new Uint8Array([...marker, ...zstd]), { magic: 1, maxBytes: 1e6 }),
+    (e: unknown) => e instanceof RecordsError && e.code === 76,
+  );
+  assert.deepEqual(
+    offsets(
+      downConvertForFetch(new Uint8Array([...z, ...zstd, ...a]), { magic: 1, maxBytes: 1e6 }),
+    ),
+    [20, 21],
+  );
+});
+
+Deno.test("overflowMessage() is Kafka's 12-byte partial message at offset -1", () => {
+  const m = overflowMessage();
+  assert.deepEqual(m, hex("ffffffffffffffff0000003d"));
+  assert.deepEqual(decodeMessageSet(m), []);
 });
 
 Deno.test("property: v2 -> v1 -> v2 keeps keys, values and timestamps for every legacy codec", () => {

@@ -304,10 +304,12 @@ function decompressBlock(src: Uint8Array, start: number, end: number, out: ByteS
  * ```
  *
  * @param src Compressed bytes.
+ * @param maxBytes The most decompressed bytes accepted. Default: no limit.
  * @returns The decompressed bytes.
- * @throws {DecompressionError} On malformed input or a legacy (non-frame) format.
+ * @throws {DecompressionError} On malformed input, a legacy (non-frame) format, or output over
+ *   `maxBytes`.
  */
-export function lz4Decompress(src: Uint8Array): Uint8Array {
+export function lz4Decompress(src: Uint8Array, maxBytes = Infinity): Uint8Array {
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   if (src.length < 7 || view.getUint32(0, true) !== FRAME_MAGIC) {
     throw new DecompressionError("lz4: not an LZ4 frame (bad magic)");
@@ -321,7 +323,7 @@ export function lz4Decompress(src: Uint8Array): Uint8Array {
   const contentChecksum = (flg & 0x04) !== 0;
   const dictId = (flg & 0x01) !== 0;
   let pos = 6 + (contentSize ? 8 : 0) + (dictId ? 4 : 0) + 1;
-  const out = new ByteSink(src.length * 4);
+  const out = new ByteSink(src.length * 4, maxBytes, "lz4");
   for (;;) {
     if (pos + 4 > src.length) throw new DecompressionError("lz4: truncated block size");
     const raw = view.getUint32(pos, true);

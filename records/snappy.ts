@@ -262,11 +262,12 @@ function decompressRaw(src: Uint8Array, start: number, end: number, out: ByteSin
  * ```
  *
  * @param src Compressed bytes.
+ * @param maxBytes The most decompressed bytes accepted. Default: no limit.
  * @returns The decompressed bytes.
- * @throws {DecompressionError} On malformed input.
+ * @throws {DecompressionError} On malformed input, or output over `maxBytes`.
  */
-export function snappyDecompress(src: Uint8Array): Uint8Array {
-  const out = new ByteSink(src.length * 4);
+export function snappyDecompress(src: Uint8Array, maxBytes = Infinity): Uint8Array {
+  const out = new ByteSink(src.length * 4, maxBytes, "snappy");
   const xerial = src.length >= XERIAL_HEADER_SIZE && XERIAL_MAGIC.every((b, i) => src[i] === b);
   if (!xerial) {
     decompressRaw(src, 0, src.length, out);

@@ -3,9 +3,10 @@
  * The API registry: every API the broker serves, in key order. ApiVersions advertises exactly
  * these ranges.
  *
- * Every range starts at version 0, even where old versions are refused per request (Produce
- * v0-v2, Fetch v0-v3): librdkafka <= 2.8 silently disables compression and idempotence when
- * Produce and friends do not start at 0.
+ * Every range starts at version 0, as Kafka 3.x's do: librdkafka <= 2.8 silently disables
+ * compression and idempotence when Produce and friends do not start at 0. Produce v0-v2 and
+ * Fetch v0-v3, which carry message formats v0/v1, are served by converting to and from the
+ * stored v2 batches (`records/legacy.ts`).
  *
  * To add an API: create
  * `server/apis/<name>.ts` exporting a handler built with `defineApi` (see `../api.ts` for the

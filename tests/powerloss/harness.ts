@@ -7,9 +7,9 @@
  * order; that every acknowledged topic creation and offset commit survived.
  *
  * Workload of each power-on period:
- * - an idempotent producer built on Sluice's client (InitProducerId, then batches with producer
- *   id, epoch and sequence, acks=all, one batch in flight per partition, retried with the same
- *   sequence until acknowledged, across cuts), on every topic;
+ * - Sluice's own producer (`client/producer.ts`, idempotent with acks=all: up to 5 batches in
+ *   flight per partition, each retried with its sequence until acknowledged, across cuts), on
+ *   every topic, now and then replaced by a new one (a new producer id);
  * - a confluent-kafka producer (librdkafka, `enable.idempotence`, acks=all) that keeps running
  *   across cuts and reconnects to the restarted broker;
  * - offset commits of three groups (`__consumer_offsets`);
@@ -24,14 +24,7 @@
  * @module
  */
 
-import { Admin, Client, Consumer } from "../../client/mod.ts";
-import { encodeRecordBatch } from "../../records/mod.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
-import {
-  InitProducerIdRequest,
-  InitProducerIdResponse,
-} from "../../protocol/messages/init_producer_id.ts";
-import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import { Admin, Client, Consumer, Producer } from "../../client/mod.ts";
 import { type CutStats, LazyFs } from "./lazyfs.ts";
 
 /** Settings of {@linkcode runPowerLoss}. */
@@ -139,9 +132,6 @@ const CONFLUENT_PER_SECOND = 1500;
 const ACTIVE_CREATED_TOPICS = 3;
 /** Chance that the Sluice-client producer takes a new producer id at a power-on. */
 const NEW_PRODUCER_ID_CHANCE = 0.35;
-
-const PRODUCE = { request: ProduceRequest, response: ProduceResponse };
-const INIT_PID = { request: InitProducerIdRequest, response: InitProducerIdResponse };
 
 /** Processes and mounts of running harnesses, for {@linkcode killPowerLossChildren}. */
 const children = new Set<Deno.ChildProcess>();
@@ -275,61 +265,92 @@ function streamOf(id: string): [string, number] {
 interface PartitionState {
   topic: string;
   partition: number;
+  /** Record number of the next record of the current producer (ids `s<n>:<p>:<seq>`). */
   nextSeq: number;
+  /** Bytes of acknowledged records. */
   bytes: number;
-  pending?: { records: Uint8Array; count: number; ids: string[]; valueBytes: number };
 }
 
+/** Sends outstanding per partition (the client keeps at most 5 batches of one in flight). */
+const SENDS_PER_PARTITION = 3;
+/** Longer than any run: a send is retried across every cut until the broker acknowledges it. */
+const DELIVERY_TIMEOUT_MS = 6 * 3_600_000;
+
 /**
- * An idempotent producer on Sluice's client codecs: one batch in flight per partition, each
- * retried with its sequence until acknowledged (across broker restarts).
+ * The Sluice-client workload: `client/producer.ts` as users get it (idempotent with acks=all:
+ * InitProducerId, per-partition sequences, up to 5 batches in flight per partition, each retried
+ * byte for byte until acknowledged, across cuts), with up to {@linkcode SENDS_PER_PARTITION}
+ * sends of 1 to 20 records outstanding per partition. A send still unanswered at a cut goes on
+ * after the restart. At some power-ons (and after a problem) a new `Producer` (a new producer
+ * id) takes over; the previous one finishes what it has outstanding. An epoch bump (the broker
+ * answered OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID: it lost an acknowledged batch or
+ * the producer's state) or a failed send is a problem.
  */
-class IdempotentProducer {
-  pid = -1;
-  epoch = -1;
-  pids = 0;
+class SluiceWorkload {
+  /** Producers (producer ids) used so far. */
+  producers = 0;
+  #client: Client;
+  #producer: Producer | undefined;
+  #all: Producer[] = [];
   #parts = new Map<string, PartitionState>();
   #random: () => number;
   #valueBytes: number;
   #maxBytes: number;
   #ledger: Ledger;
   #loops = new Set<Promise<void>>();
-  #running: { client: Client; signal: AbortSignal } | undefined;
-  #fenced = false;
+  #sends = new Set<Promise<void>>();
+  #running: AbortSignal | undefined;
+  #trouble = false;
+  #closing = false;
 
-  constructor(random: () => number, valueBytes: number, maxBytes: number, ledger: Ledger) {
+  constructor(
+    bootstrap: string,
+    random: () => number,
+    valueBytes: number,
+    maxBytes: number,
+    ledger: Ledger,
+  ) {
+    // One client for the whole run: it reconnects to each restarted broker by itself.
+    this.#client = new Client({
+      bootstrapServers: bootstrap,
+      clientId: "powerloss-sluice",
+      requestTimeoutMs: 30_000,
+      connectTimeoutMs: 2_000,
+      retryBackoffMs: 50,
+    });
     this.#random = random;
     this.#valueBytes = valueBytes;
     this.#maxBytes = maxBytes;
     this.#ledger = ledger;
   }
 
-  /** Gets a new producer id: every partition's sequence restarts, pending batches are dropped. */
-  async init(client: Client): Promise<void> {
-    const res = await client.send(
-      "any",
-      INIT_PID,
-      InitProducerIdRequest.create({
-        transactionalId: null,
-        transactionTimeoutMs: 60_000,
-        producerId: -1,
-        producerEpoch: -1,
-      }),
-      { timeoutMs: 30_000 },
-    );
-    if (res.errorCode !== 0) throw new Error(`InitProducerId failed: error ${res.errorCode}`);
-    this.pid = res.producerId;
-    this.epoch = res.producerEpoch;
-    this.pids++;
-    this.#fenced = false;
-    for (const p of this.#parts.values()) {
-      p.nextSeq = 0;
-      p.pending = undefined;
-    }
+  /** Whether a new producer must take over (none yet, or the last one ran into a problem). */
+  get needsRenew(): boolean {
+    return this.#producer === undefined || this.#trouble;
   }
 
-  get needsInit(): boolean {
-    return this.pid < 0 || this.#fenced;
+  /** A new producer (a new producer id at its first send) takes over; record numbers restart. */
+  renew(): void {
+    const n = this.producers++;
+    this.#trouble = false;
+    for (const p of this.#parts.values()) p.nextSeq = 0;
+    const producer: Producer = new Producer(this.#client, {
+      acks: -1,
+      idempotent: true,
+      lingerMs: 2,
+      deliveryTimeoutMs: DELIVERY_TIMEOUT_MS,
+      allowAutoTopicCreation: false,
+      onEpochBump: (b) => {
+        this.#ledger.problem(
+          `${b.topic}-${b.partition}: producer ${n} (id ${b.previousProducerId} epoch ` +
+            `${b.previousProducerEpoch}) bumped its epoch after ${b.error.message}: the broker ` +
+            `lost an acknowledged batch or the producer state`,
+        );
+        if (producer === this.#producer) this.#trouble = true;
+      },
+    });
+    this.#producer = producer;
+    this.#all.push(producer);
   }
 
   addPartition(topic: string, partition: number): void {
@@ -349,12 +370,12 @@ class IdempotentProducer {
     }
   }
 
-  start(client: Client, signal: AbortSignal): void {
-    this.#running = { client, signal };
+  start(signal: AbortSignal): void {
+    this.#running = signal;
     for (const st of this.#parts.values()) this.#startLoop(st);
   }
 
-  /** Waits for every loop to end (after the signal was aborted). */
+  /** Waits for every loop to end (after the signal was aborted); sends stay outstanding. */
   async stop(): Promise<void> {
     this.#running = undefined;
     await within(Promise.all([...this.#loops]), 60_000, "producer loops").catch((e) => {
@@ -362,104 +383,74 @@ class IdempotentProducer {
     });
   }
 
+  /** Waits until every send so far is answered (the broker must be up). */
+  async settle(): Promise<void> {
+    await within(Promise.all([...this.#sends]), 120_000, "sluice producer sends").catch((e) => {
+      this.#ledger.problem(`${e.message}`);
+    });
+  }
+
+  /** Ends every producer (a send still unanswered fails) and the client. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const p of this.#all) await p.close(0);
+    await this.#client.close();
+  }
+
   #startLoop(st: PartitionState): void {
     const p = this.#loop(st).finally(() => this.#loops.delete(p));
     this.#loops.add(p);
   }
 
-  #build(st: PartitionState): void {
-    const n = 1 + Math.floor(this.#random() * 20);
-    const ids: string[] = [];
-    const records = [];
-    let valueBytes = 0;
-    const pad = "p".repeat(Math.max(0, this.#valueBytes - 32));
-    for (let i = 0; i < n; i++) {
-      const id = `s${this.pid}:${st.partition}:${st.nextSeq + i}`;
-      ids.push(id);
-      const value = new TextEncoder().encode(`${id}:${pad}`);
-      valueBytes += value.length;
-      records.push({ key: null, value });
-    }
-    st.pending = {
-      records: encodeRecordBatch(records, {
-        producerId: this.pid,
-        producerEpoch: this.epoch,
-        baseSequence: st.nextSeq,
-      }),
-      count: n,
-      ids,
-      valueBytes,
-    };
-  }
-
   async #loop(st: PartitionState): Promise<void> {
-    const run = this.#running;
-    if (!run) return;
-    const { client, signal } = run;
-    const name = `${st.topic}-${st.partition}`;
+    const signal = this.#running;
+    const producer = this.#producer;
+    if (!signal || !producer) return;
     const key = `${st.topic}-${st.partition}`;
-    while (!signal.aborted && !this.#fenced) {
+    const aborted = new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    const outstanding = new Set<Promise<void>>();
+    const pad = "p".repeat(Math.max(0, this.#valueBytes - 32));
+    while (!signal.aborted && !this.#trouble) {
       if (st.bytes >= this.#maxBytes || this.#parts.get(key) !== st) return;
-      if (!st.pending) this.#build(st);
-      const pending = st.pending!;
-      const pid = this.pid;
-      let res;
-      try {
-        res = await client.send(
-          "any",
-          PRODUCE,
-          ProduceRequest.create({
-            transactionalId: null,
-            acks: -1,
-            timeoutMs: 30_000,
-            topicData: [{
-              name: st.topic,
-              partitionData: [{ index: st.partition, records: pending.records }],
-            }],
-          }),
-          { timeoutMs: 35_000 },
-        );
-      } catch {
-        await sleep(50, signal);
-        continue;
+      const n = 1 + Math.floor(this.#random() * 20);
+      const ids: string[] = [];
+      const messages = [];
+      let valueBytes = 0;
+      for (let i = 0; i < n; i++) {
+        const id = `s${this.producers - 1}:${st.partition}:${st.nextSeq++}`;
+        ids.push(id);
+        const value = new TextEncoder().encode(`${id}:${pad}`);
+        valueBytes += value.length;
+        messages.push({ value, partition: st.partition });
       }
-      const r = res.responses[0]?.partitionResponses[0];
-      if (!r) {
-        this.#ledger.problem(`${name}: produce response without a partition result`);
-        await sleep(50, signal);
-        continue;
-      }
-      if (pid !== this.pid || st.pending !== pending) return; // re-initialised meanwhile
-      if (r.errorCode === 0) {
-        for (let i = 0; i < pending.count; i++) {
-          this.#ledger.ack(
-            st.topic,
-            st.partition,
-            r.baseOffset + i,
-            pending.ids[i],
-            pending.valueBytes / pending.count,
-          );
+      const sent = producer.send({ topic: st.topic, messages }).then((metas) => {
+        for (let i = 0; i < n; i++) {
+          if (metas[i].offset < 0) {
+            this.#ledger.problem(`${key}: ${ids[i]} acknowledged without an offset`);
+            continue;
+          }
+          this.#ledger.ack(st.topic, st.partition, metas[i].offset, ids[i], valueBytes / n);
         }
-        st.nextSeq += pending.count;
-        st.bytes += pending.records.length;
-        st.pending = undefined;
-        continue;
-      }
-      if (
-        r.errorCode === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER ||
-        r.errorCode === ErrorCode.UNKNOWN_PRODUCER_ID ||
-        r.errorCode === ErrorCode.INVALID_PRODUCER_EPOCH
-      ) {
-        // one batch in flight: the broker forgot an acknowledged batch of this producer
+        st.bytes += valueBytes;
+      }, (e) => {
+        if (this.#closing) return; // the run ended before the broker could answer
         this.#ledger.problem(
-          `${name}: producer ${pid} batch with sequence ${st.nextSeq} refused with error ` +
-            `${r.errorCode} (${r.errorMessage ?? ""}): the broker lost an acknowledged batch ` +
-            `or the producer state`,
+          `${key}: send of ${ids[0]}..${ids.at(-1)} failed: ${e instanceof Error ? e.message : e}`,
         );
-        this.#fenced = true;
-        return;
+        if (producer === this.#producer) this.#trouble = true;
+      });
+      this.#sends.add(sent);
+      outstanding.add(sent);
+      sent.finally(() => {
+        this.#sends.delete(sent);
+        outstanding.delete(sent);
+      });
+      if (outstanding.size >= SENDS_PER_PARTITION) {
+        await Promise.race([Promise.race(outstanding), aborted]);
       }
-      await sleep(50, signal);
     }
   }
 }
@@ -645,10 +636,16 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
   await Deno.mkdir(backing, { recursive: true });
   mounts.add(mnt);
   const ledger = new Ledger();
-  const producer = new IdempotentProducer(workload, o.valueBytes, o.maxBytesPerPartition, ledger);
   const confluent = new ConfluentProducer(ledger, log);
   const port = freePort();
   const bootstrap = `127.0.0.1:${port}`;
+  const producer = new SluiceWorkload(
+    bootstrap,
+    workload,
+    o.valueBytes,
+    o.maxBytesPerPartition,
+    ledger,
+  );
   const overrides = [
     `log.segment.bytes=${o.segmentBytes}`,
     "group.initial.rebalance.delay.ms=0",
@@ -743,10 +740,10 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
           }
           for (let p = 0; p < 3; p++) producer.addPartition(BASE_TOPIC, p);
         }
-        if (producer.needsInit || random() < NEW_PRODUCER_ID_CHANCE) await producer.init(client);
-        report.producerIds = producer.pids;
+        if (producer.needsRenew || random() < NEW_PRODUCER_ID_CHANCE) producer.renew();
+        report.producerIds = producer.producers;
         const stop = new AbortController();
-        producer.start(client, stop.signal);
+        producer.start(stop.signal);
         if (o.confluent && !confluent.running) confluent.start(bootstrap, o.valueBytes);
         const side = [
           commitLoop(admin, ledger, workload, stop.signal),
@@ -775,6 +772,7 @@ export async function runPowerLoss(options: PowerLossOptions): Promise<PowerLoss
       }
     }
   } finally {
+    await producer.close().catch(() => {});
     await confluent.stop().catch(() => {});
     if (broker) {
       try {
@@ -852,7 +850,7 @@ async function commitLoop(
 async function topicCreator(
   admin: Admin,
   ledger: Ledger,
-  producer: IdempotentProducer,
+  producer: SluiceWorkload,
   random: () => number,
   signal: AbortSignal,
   name: string,
@@ -1086,17 +1084,19 @@ async function check(
 async function finish(
   client: Client,
   confluent: ConfluentProducer,
-  producer: IdempotentProducer,
+  producer: SluiceWorkload,
   ledger: Ledger,
   report: PowerLossReport,
 ): Promise<void> {
-  // the producers continue on the recovered broker: a last round, then a last check
-  if (producer.needsInit) await producer.init(client);
+  // the producers continue on the recovered broker: a last round, then a last check with every
+  // send answered
+  if (producer.needsRenew) producer.renew();
   const stop = new AbortController();
-  producer.start(client, stop.signal);
+  producer.start(stop.signal);
   await sleep(1500);
   stop.abort();
   await producer.stop();
+  await producer.settle();
   await confluent.stop();
   await check(client, ledger, true, true, report);
 }

@@ -22,6 +22,7 @@
  *   OUT_OF_ORDER_SEQUENCE_NUMBER;
  * - no state for the producer id (new, or expired after `producer.id.expiration.ms`) → any
  *   sequence is accepted (KIP-360: brokers ≥ 2.5 no longer answer UNKNOWN_PRODUCER_ID);
+ * - state from markers only (the epoch known, no batch) → the sequence must start at 0;
  * - a non-transactional batch while the producer's transaction is in progress →
  *   INVALID_TXN_STATE (48);
  * - a marker with an epoch older than the producer's → INVALID_PRODUCER_EPOCH; with a coordinator
@@ -447,10 +448,13 @@ export class ProducerStateManager {
             );
           }
         } else {
+          // An entry without batches knows its epoch from a marker (which made it, or emptied
+          // it moving the producer to a new epoch): the epoch's first batch starts at 0, as
+          // Kafka's checkSequence demands, so a lost first batch is not skipped over.
           const last = current.batches.length > 0
             ? current.batches[current.batches.length - 1].lastSeq
             : -1;
-          if (last >= 0 && !inSequence(last, h.firstSeq)) {
+          if (!inSequence(last, h.firstSeq)) {
             throw new EngineError(
               OUT_OF_ORDER_SEQUENCE_NUMBER,
               `${what} failed: producer ${h.producerId} epoch ${h.epoch} sent sequence ` +

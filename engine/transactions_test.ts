@@ -20,6 +20,7 @@ import {
   INVALID_TXN_STATE,
   LogManager,
   type LogManagerOptions,
+  OUT_OF_ORDER_SEQUENCE_NUMBER,
   type PartitionLog,
   TRANSACTION_COORDINATOR_FENCED,
 } from "./mod.ts";
@@ -158,12 +159,30 @@ Deno.test("transactions: the producer state's transaction rules", async () => {
       log.append(txn(A, ["late"], 0)),
       (e) => e instanceof EngineError && e.code === INVALID_PRODUCER_EPOCH,
     );
+    // the marker emptied the producer's batches: its epoch starts at sequence 0 (Kafka's rule),
+    // so a batch whose predecessor was lost is refused instead of landing first
+    producers.setSequence(A, 1);
+    await rejects(
+      log.append(txn(A, ["second"], 1)),
+      (e) => e instanceof EngineError && e.code === OUT_OF_ORDER_SEQUENCE_NUMBER,
+    );
+    producers.setSequence(A, 0);
+    await log.append(txn(A, ["first", "second"], 1));
+    await log.append(marker(A, false, 1, 3));
     // a marker of a transaction that wrote nothing here changes neither LSO nor index
     const before = log.abortedTransactions(0, 100);
     await log.append(marker(B, false));
     deepStrictEqual(log.abortedTransactions(0, 100), before);
     strictEqual(log.lastStableOffset, log.highWatermark);
-    deepStrictEqual(before.map((a) => [a.firstOffset, a.lastOffset]), [[2, 3]]);
+    deepStrictEqual(before.map((a) => [a.firstOffset, a.lastOffset]), [[2, 3], [4, 6]]);
+    // B is known from that marker alone: its first batch starts at 0 too
+    producers.setSequence(B, 4);
+    await rejects(
+      log.append(txn(B, ["b"])),
+      (e) => e instanceof EngineError && e.code === OUT_OF_ORDER_SEQUENCE_NUMBER,
+    );
+    producers.setSequence(B, 0);
+    await log.append(txn(B, ["b"]));
   });
   // a producer with a transaction in progress never expires
   const state = new ProducerStateManager("/tmp/unused", { expirationMs: 1000 });

@@ -10,7 +10,11 @@ import {
   type LogManagerOptions,
   type PartitionLog,
 } from "./mod.ts";
-import { REPLICATION_OFFSET_CHECKPOINT_FILE } from "./names.ts";
+import {
+  CLEAN_SHUTDOWN_FILE,
+  LEADER_EPOCH_CHECKPOINT_FILE,
+  REPLICATION_OFFSET_CHECKPOINT_FILE,
+} from "./names.ts";
 import { parseCheckpoint } from "./checkpoint.ts";
 import { committedValues, marker, plain, Producers } from "./testdata/txn_helpers.ts";
 import { splitBatches } from "./testdata/helpers.ts";
@@ -262,6 +266,7 @@ Deno.test("replication: truncating a follower trims producer, transaction and ep
     for (let i = 0; i < 10; i++) await l.append(ps.idempotent(B, [`c${i}`, "z".repeat(100)]));
     let f = follower();
     f.enableReplication();
+    f.becomeFollower(2); // as the replica manager does: epoch 2 has not started at the cut
     await replicate(l, f);
     f.setHighWatermark(cut);
     strictEqual(f.abortedTransactions(0, f.logEndOffset).length, 1);
@@ -370,5 +375,27 @@ Deno.test("replication: a compacted leader's gaps and emptied batches are taken"
     await f.appendAsFollower(e7);
     strictEqual(partitionLeaderEpochAt((await f.read(5, 1 << 20, { maxOffset: 6 })).records, 0), 7);
     deepStrictEqual(f.leaderEpochEntries().at(-1), { epoch: 7, startOffset: 5 });
+  });
+});
+
+Deno.test("replication: recovery takes epochs the checkpoint missed from the batches", async () => {
+  await withPair({}, async ({ leader, follower, followerMgr, followerDir, reopenFollower }) => {
+    const l = leader();
+    await l.setLeaderEpoch(3);
+    for (let i = 0; i < 3; i++) await l.append(plain([`a${i}`]));
+    await l.setLeaderEpoch(5);
+    for (let i = 0; i < 3; i++) await l.append(plain([`b${i}`]));
+    const f = follower();
+    f.enableReplication();
+    await replicate(l, f);
+    deepStrictEqual(f.leaderEpochEntries(), l.leaderEpochEntries());
+    // a kill after the batches were written, before the epoch checkpoint was: no clean shutdown,
+    // the checkpoint one epoch behind
+    await followerMgr().close();
+    await Deno.remove(`${followerDir}/${CLEAN_SHUTDOWN_FILE}`);
+    await Deno.writeTextFile(`${followerDir}/t-0/${LEADER_EPOCH_CHECKPOINT_FILE}`, "0\n1\n3 0\n");
+    const back = await reopenFollower();
+    deepStrictEqual(back.leaderEpochEntries(), l.leaderEpochEntries());
+    strictEqual(back.endOffsetForEpoch(3).endOffset, 3);
   });
 });

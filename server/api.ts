@@ -26,6 +26,7 @@ import type { FetchSessionCache } from "./fetch_session.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
+import type { ReplicaManager } from "./replica_manager.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
 /** Broker-wide state every handler can use. */
@@ -61,6 +62,12 @@ export interface BrokerContext {
    * (tests) may leave it out; the handlers then refuse BROKER changes.
    */
   readonly dynamicConfigs?: DynamicBrokerConfigs;
+  /**
+   * Replication (cluster mode, docs/CLUSTER.md): leader and follower duties for the partitions
+   * this broker replicates. Absent in standalone mode, and partitions it does not manage keep
+   * the standalone rules (the broker leads them, high watermark = log end offset).
+   */
+  readonly replicas?: ReplicaManager;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

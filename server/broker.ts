@@ -31,9 +31,26 @@ import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
+import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
 import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/mod.ts";
 
 export type { BrokerConfig } from "./config.ts";
+
+/**
+ * What the control plane gives the replication layer (docs/CLUSTER.md): the brokers' addresses,
+ * AlterPartition, and the `replica.*` settings. The node id, logs and logger are the broker's.
+ */
+export type ReplicationOptions = Omit<ReplicaManagerOptions, "nodeId" | "logs" | "logger">;
+
+/** Collaborators of a {@linkcode Broker} that are not configuration. */
+export interface BrokerStartOptions {
+  /**
+   * Cluster mode's data plane: a {@linkcode ReplicaManager} is made with these, and the
+   * partitions it is given states for ({@linkcode ReplicaManager.applyStates}) are replicated.
+   * Absent (standalone): the broker leads every partition, high watermark = log end offset.
+   */
+  replication?: ReplicationOptions;
+}
 
 const API_VERSIONS_KEY = apiVersions.key;
 
@@ -93,11 +110,15 @@ export class Broker {
    * name when listening on all interfaces).
    *
    * @param config Settings; anything missing takes {@linkcode DEFAULT_BROKER_CONFIG}'s value.
+   * @param options Collaborators: the replication layer's (cluster mode).
    * @returns The running broker.
    * @throws {RangeError} If the listeners are malformed.
    * @throws {Error} If the data directory cannot be used or the port cannot be bound.
    */
-  static async start(config: Partial<BrokerConfig> = {}): Promise<Broker> {
+  static async start(
+    config: Partial<BrokerConfig> = {},
+    options: BrokerStartOptions = {},
+  ): Promise<Broker> {
     const full: BrokerConfig = {
       ...DEFAULT_BROKER_CONFIG,
       ...config,
@@ -184,10 +205,18 @@ export class Broker {
       await logs.close();
       throw e;
     }
+    // cluster mode's data plane: idle until the control plane applies partition states
+    const replicas = options.replication === undefined ? undefined : new ReplicaManager({
+      ...options.replication,
+      nodeId: full.nodeId,
+      logs,
+      logger: log,
+    });
     let listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
     try {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
     } catch (e) {
+      await replicas?.close();
       txns.close();
       groups.close();
       await logs.close();
@@ -211,6 +240,7 @@ export class Broker {
       groups,
       txns,
       dynamicConfigs,
+      replicas,
       apis,
       closing: abort.signal,
     };
@@ -253,6 +283,14 @@ export class Broker {
     return out;
   }
 
+  /**
+   * The replication layer (cluster mode), to which the control plane hands partition states;
+   * `undefined` on a standalone broker.
+   */
+  get replicaManager(): ReplicaManager | undefined {
+    return this.#ctx.replicas;
+  }
+
   /** The host and port given to clients in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };
@@ -279,6 +317,7 @@ export class Broker {
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
+      await this.#ctx.replicas?.close(); // fetchers stop before the logs close
       this.#ctx.fetchSessions.clear();
       this.#ctx.txns?.close();
       await this.#ctx.txns?.drain();

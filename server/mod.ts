@@ -49,7 +49,20 @@
  * @module
  */
 
-export { Broker } from "./broker.ts";
+export { Broker, type BrokerStartOptions, type ReplicationOptions } from "./broker.ts";
+export {
+  type AlterPartitionFn,
+  type AlterPartitionRequest,
+  type AlterPartitionResult,
+  type BrokerEndpoint,
+  type FollowerProgress,
+  type PartitionStateRecord,
+  type ReplicaError,
+  ReplicaManager,
+  type ReplicaManagerOptions,
+  type ReplicaRole,
+  type ReplicaState,
+} from "./replica_manager.ts";
 export {
   type BrokerConfig,
   brokerConfigFrom,

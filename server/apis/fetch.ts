@@ -33,8 +33,16 @@
 //   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
 // - v7+ fetch sessions (KIP-227, see `../fetch_session.ts`): session errors are top-level
 //   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR).
-// - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v15 replica_state and v16
-//   node_endpoints are follower/leader-change details we never need (single broker).
+// - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v16 node_endpoints are
+//   leader-change details we do not send.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
+//   (NOT_LEADER_OR_FOLLOWER elsewhere), and a current_leader_epoch other than -1 must be the
+//   leader's (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH), as Kafka checks
+//   consumers and followers alike. A follower's fetch (replica_id >= 0, in replica_state from
+//   v15) reads up to the log end offset instead of the high watermark, records the follower's
+//   progress (its fetch offset is its log end: the ISR and the high watermark follow from it)
+//   and is answered with the leader's high watermark; its long poll waits for appends. The
+//   followers' fetches are sessionless (session epoch -1), taking no fetch session slot.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -77,12 +85,20 @@ interface Read {
 
 function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
   const name = byId ? (broker.logs.topicById(p.topicId)?.name ?? "") : p.topic;
-  const log = name === "" ? undefined : broker.logs.partition(name, p.partition);
-  const errorCode = log !== undefined
+  let log = name === "" ? undefined : broker.logs.partition(name, p.partition);
+  let errorCode = log !== undefined
     ? 0
     : byId && name === ""
     ? ErrorCode.UNKNOWN_TOPIC_ID
     : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  // replicated partitions: only the leader, in its epoch, answers
+  const refused = log === undefined
+    ? undefined
+    : broker.replicas?.checkFetch(name, p.partition, p.currentLeaderEpoch ?? -1);
+  if (refused !== undefined && refused !== ErrorCode.NONE) {
+    log = undefined;
+    errorCode = refused;
+  }
   return { p, name, log, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY };
 }
 
@@ -91,6 +107,7 @@ async function readAll(
   reads: Read[],
   maxBytes: number,
   readCommitted: boolean,
+  fromFollower: boolean,
 ): Promise<number> {
   let remaining = maxBytes;
   let total = 0;
@@ -116,6 +133,9 @@ async function readAll(
           firstOffset: a.firstOffset,
         }));
         res = c;
+      } else if (fromFollower) {
+        // a follower copies everything the leader has, not only what is committed
+        res = await r.log.read(r.p.fetchOffset, budget, { maxOffset: r.log.logEndOffset });
       } else {
         res = await r.log.read(r.p.fetchOffset, budget);
       }
@@ -146,6 +166,7 @@ function toRequestPartitions(req: FetchRequest, byId: boolean): FetchPartition[]
         fetchOffset: p.fetchOffset,
         logStartOffset: p.logStartOffset,
         maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
       });
     }
   }
@@ -237,14 +258,20 @@ async function poll(
     // it, and then we read again instead of parking (registering the wait is synchronous, so
     // nothing can slip in between the check and the wait). Most fetches under load are
     // answered by the first read and never build a wait.
+    // (and high watermark: on a replicated partition it moves apart from the log end)
     const ends = reads.map((r) => r.log?.logEndOffset ?? -1);
+    const hws = reads.map((r) => r.log?.highWatermark ?? -1);
     const bytes = await readAll();
     const left = deadline - Date.now();
     if (
       left <= 0 || bytes >= minBytes || reads.some((r) => r.errorCode !== 0) ||
       broker.closing.aborted || closed?.aborted === true
     ) return;
-    if (reads.some((r, i) => (r.log?.logEndOffset ?? -1) !== ends[i])) continue;
+    if (
+      reads.some((r, i) =>
+        (r.log?.logEndOffset ?? -1) !== ends[i] || (r.log?.highWatermark ?? -1) !== hws[i]
+      )
+    ) continue;
     const why = await broker.appendWaiters.wait(watch, left, broker.closing, closed);
     if (why === "aborted") return;
     if (why === "timeout") {
@@ -366,6 +393,26 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
+    // a follower's fetch (cluster mode): its fetch offsets are its log end offsets
+    const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const fromFollower = replicaId >= 0 && broker.replicas !== undefined;
+    if (fromFollower) {
+      const now = Date.now();
+      for (const r of reads) {
+        const log = r.log;
+        if (
+          log === undefined || r.p.fetchOffset < log.logStartOffset ||
+          r.p.fetchOffset > log.logEndOffset
+        ) continue;
+        broker.replicas!.recordFollowerFetch(
+          r.name,
+          r.p.partition,
+          replicaId,
+          r.p.fetchOffset,
+          now,
+        );
+      }
+    }
     if (version < 10) {
       // zstd came with Fetch v10 (KIP-110): a zstd topic cannot be read by older fetchers
       for (const r of reads) {
@@ -380,7 +427,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       reads,
       req.minBytes,
       req.maxWaitMs,
-      () => readAll(reads, req.maxBytes, readCommitted),
+      () => readAll(reads, req.maxBytes, readCommitted, fromFollower),
     );
     if (version < 6) {
       // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)

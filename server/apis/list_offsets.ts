@@ -9,6 +9,9 @@
 // - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
 //   v1+ with timestamp + offset; v4+ leader_epoch (always 0: single permanent leader).
 // - Unknown topic/partition: UNKNOWN_TOPIC_OR_PARTITION.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
+//   (NOT_LEADER_OR_FOLLOWER elsewhere); as in Kafka, a timestamp lookup that lands at or after
+//   the high watermark finds nothing (on a standalone broker the HW is the log end offset).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -42,6 +45,13 @@ async function lookup(
       errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     });
   }
+  const role = broker.replicas?.role(topic, partitionIndex);
+  if (role !== undefined && role !== "leader") {
+    return createListOffsetsResponsePartitionResponse({
+      partitionIndex,
+      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    });
+  }
   let offset = -1;
   let ts = -1;
   if (timestamp === LATEST) {
@@ -50,7 +60,7 @@ async function lookup(
   else {
     const stable = log.lastStableOffset;
     const hit = await log.offsetForTime(timestamp);
-    if (hit !== null && (!readCommitted || hit.offset < stable)) {
+    if (hit !== null && hit.offset < (readCommitted ? stable : log.highWatermark)) {
       offset = hit.offset;
       ts = hit.timestamp;
     }

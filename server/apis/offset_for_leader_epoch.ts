@@ -10,6 +10,8 @@
 //   UNKNOWN_TOPIC_OR_PARTITION. replica_id (v3+) is accepted from consumers (-1) and followers.
 // - Used by the Java consumer to validate its position after a leader change (KIP-320), and by
 //   followers to find where their log diverges from the leader's. Flexible from v4.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers;
+//   a follower answers NOT_LEADER_OR_FOLLOWER.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -46,6 +48,10 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
               });
             const log = logs.partition(t.topic, p.partition);
             if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            const role = ctx.broker.replicas?.role(t.topic, p.partition);
+            if (role !== undefined && role !== "leader") {
+              return result(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+            }
             const current = p.currentLeaderEpoch;
             if (current !== -1 && current > log.leaderEpoch) {
               return result(ErrorCode.UNKNOWN_LEADER_EPOCH);

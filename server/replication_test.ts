@@ -20,6 +20,7 @@ import { decodeRecordBatches } from "../records/mod.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import { fetchBody, produceBody, RawClient } from "./testing.ts";
 import { TestController, waitUntil } from "./testdata/test_cluster.ts";
+import { withTimeout } from "../tests/harness.ts";
 
 const T = { sanitizeOps: false, sanitizeResources: false };
 
@@ -394,5 +395,54 @@ Deno.test({
     ok(mine.length > 0 && mine.length < leaders.length);
     deepStrictEqual(mine, leaders.subarray(leaders.length - mine.length));
     strictEqual(decodeRecordBatches(mine)[0].baseOffset, 5);
+  },
+});
+
+Deno.test({
+  ...T,
+  name: "replication: a consumer's long poll on the leader wakes when the HW passes new records",
+  async fn() {
+    await using ctl = await TestController.start([1, 2, 3]);
+    await ctl.createTopic("w", [[1, 2, 3]]);
+    strictEqual((await produce(ctl, 1, "w", batch(["a"]), -1)).errorCode, 0);
+    await waitUntil(() => offsetsOf(ctl, 1, "w").highWatermark === 1, "HW 1");
+    const c = await RawClient.connect(ctl.broker(1).port);
+    try {
+      // parked at the HW for up to a minute: only a wake-up on the HW move answers it sooner
+      const parked = c.request(
+        FetchRequest,
+        FetchResponse,
+        12,
+        fetchBody([{ topic: "w", partition: 0, offset: 1 }], { maxWaitMs: 60_000 }),
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      // acks=1: answered at the leader's append, before the followers have it; the consumer
+      // must not see it then (its fetch reads below the HW) but once the HW passes it
+      strictEqual((await produce(ctl, 1, "w", batch(["b"]), 1)).errorCode, 0);
+      const res = await withTimeout(parked, 20_000, "the parked fetch");
+      const p = res.responses[0].partitions[0];
+      strictEqual(p.errorCode, 0);
+      strictEqual(Number(p.highWatermark), 2);
+      deepStrictEqual(decodeRecordBatches(p.records!).map((b) => b.baseOffset), [1]);
+    } finally {
+      c.close();
+    }
+  },
+});
+
+Deno.test({
+  ...T,
+  name: "replication: an acks=all wait ends with NOT_LEADER_OR_FOLLOWER when leadership moves",
+  async fn() {
+    await using ctl = await TestController.start([1, 2, 3]);
+    await ctl.createTopic("l", [[1, 2, 3]], { "min.insync.replicas": "2" });
+    ctl.acceptIsrChanges = false;
+    await ctl.stopNode(3);
+    const pending = produce(ctl, 1, "l", batch(["p"]), -1, 60_000);
+    await waitUntil(() => offsetsOf(ctl, 1, "l").logEndOffset === 1, "the append on broker 1");
+    await ctl.elect("l", 0, 2, [1, 2]);
+    const r = await withTimeout(pending, 20_000, "the pending produce");
+    strictEqual(r.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, r.errorMessage ?? "");
+    ok(r.errorMessage?.includes("led by broker 2 now (epoch 1)"), r.errorMessage ?? "");
   },
 });

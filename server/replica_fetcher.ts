@@ -344,45 +344,15 @@ export class ReplicaFetcher {
     }
   }
 
-  /**
-   * Where to cut after the leader answered `leaderEpoch` ends at `endOffset` (Kafka's
-   * `getOffsetTruncationState`); returns whether truncation is complete.
-   */
+  /** Truncates after the leader's answer; returns whether truncation is complete. */
   async #applyEpochEnd(
     p: FetchedPartition,
     leaderEpoch: number,
     endOffset: number,
   ): Promise<boolean> {
-    const log = p.log;
-    const leo = log.logEndOffset;
-    let target: number;
-    let done = true;
-    let why: string;
-    if (endOffset < 0) {
-      target = Math.min(log.highWatermark, leo); // the leader knows no such epoch
-      why = "the leader has no end offset for our latest epoch";
-    } else if (leaderEpoch < 0) {
-      target = Math.min(endOffset, leo);
-      why = `the leader's log ends at ${endOffset}`;
-    } else {
-      const mine = log.endOffsetForEpoch(leaderEpoch);
-      if (mine.epoch < 0) {
-        target = Math.min(endOffset, leo);
-        why = `leader epoch ${leaderEpoch} ends at ${endOffset} on the leader`;
-      } else if (mine.epoch !== leaderEpoch) {
-        // we never had the leader's epoch: cut to the end of our largest epoch below it, and ask
-        // again with the epoch we are left with
-        target = Math.min(mine.endOffset, leo);
-        done = false;
-        why = `the leader's latest epoch up to ours is ${leaderEpoch}, which we never had; our ` +
-          `epoch ${mine.epoch} ends at ${mine.endOffset}`;
-      } else {
-        target = Math.min(mine.endOffset, endOffset, leo);
-        why = `leader epoch ${leaderEpoch} ends at ${endOffset} on the leader`;
-      }
-    }
-    await this.#truncateTo(p, target, why);
-    return done || log.logEndOffset <= log.highWatermark;
+    const t = truncationPoint(p.log, leaderEpoch, endOffset);
+    await this.#truncateTo(p, t.offset, t.why);
+    return t.done || p.log.logEndOffset <= p.log.highWatermark;
   }
 
   async #truncateTo(p: FetchedPartition, target: number, why: string): Promise<void> {
@@ -500,6 +470,88 @@ export class ReplicaFetcher {
       this.#backOff(p, `append failed: ${e instanceof Error ? e.message : e}`);
     }
   }
+}
+
+/** What a follower knows of its log, for {@linkcode truncationPoint}. */
+export interface FollowerLogView {
+  /** Its log end offset. */
+  readonly logEndOffset: number;
+  /** Its high watermark. */
+  readonly highWatermark: number;
+  /** Its largest epoch ≤ `epoch` and that epoch's end offset (-1, -1 when none). */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
+}
+
+/**
+ * Where a follower cuts its log after the leader answered OffsetForLeaderEpoch with
+ * `leaderEpoch` ending at `endOffset` (Kafka's `getOffsetTruncationState`):
+ *
+ * - no end offset (-1: the leader has no epoch up to ours): the follower's high watermark;
+ * - no epoch in the answer (an old leader): the leader's end offset;
+ * - the follower has no epoch up to the leader's: the leader's end offset;
+ * - the follower's largest epoch up to the leader's is another one (it never had the leader's
+ *   epoch): the end of that epoch, and truncation goes on with another request (`done` false);
+ * - else the smaller of both ends of that epoch;
+ *
+ * never past the follower's log end. The caller keeps it at or above the high watermark.
+ *
+ * @example
+ * ```ts
+ * import { truncationPoint } from "./replica_fetcher.ts";
+ * const follower = {
+ *   logEndOffset: 11,
+ *   highWatermark: 5,
+ *   endOffsetForEpoch: (e: number) => e === 0 ? { epoch: 0, endOffset: 11 } : { epoch: -1, endOffset: -1 },
+ * };
+ * console.assert(truncationPoint(follower, 0, 5).offset === 5);
+ * ```
+ *
+ * @param log The follower's log.
+ * @param leaderEpoch The epoch the leader answered with.
+ * @param endOffset Its end offset on the leader.
+ * @returns The offset to truncate to, whether truncation is complete, and why.
+ */
+export function truncationPoint(
+  log: FollowerLogView,
+  leaderEpoch: number,
+  endOffset: number,
+): { offset: number; done: boolean; why: string } {
+  const leo = log.logEndOffset;
+  if (endOffset < 0) {
+    return {
+      offset: Math.min(log.highWatermark, leo),
+      done: true,
+      why: "the leader has no end offset for our latest epoch",
+    };
+  }
+  if (leaderEpoch < 0) {
+    return {
+      offset: Math.min(endOffset, leo),
+      done: true,
+      why: `the leader's log ends at ${endOffset}`,
+    };
+  }
+  const mine = log.endOffsetForEpoch(leaderEpoch);
+  if (mine.epoch < 0) {
+    return {
+      offset: Math.min(endOffset, leo),
+      done: true,
+      why: `leader epoch ${leaderEpoch} ends at ${endOffset} on the leader`,
+    };
+  }
+  if (mine.epoch !== leaderEpoch) {
+    return {
+      offset: Math.min(mine.endOffset, leo),
+      done: false,
+      why: `the leader's latest epoch up to ours is ${leaderEpoch}, which we never had; our ` +
+        `epoch ${mine.epoch} ends at ${mine.endOffset}`,
+    };
+  }
+  return {
+    offset: Math.min(mine.endOffset, endOffset, leo),
+    done: true,
+    why: `leader epoch ${leaderEpoch} ends at ${endOffset} on the leader`,
+  };
 }
 
 /** The whole batches at the start of `records` (a leader may send a partial last one). */

@@ -219,6 +219,9 @@ export class ReplicaManager {
   readonly #lagMs: number;
   readonly #replicas = new Map<string, Replica>();
   readonly #fetchers = new Map<number, ReplicaFetcher>();
+  /** States of partitions whose log did not exist yet, applied again until it does. */
+  readonly #pending = new Map<string, ReplicaState>();
+  #pendingTimer: ReturnType<typeof setTimeout> | undefined;
   #chain: Promise<void> = Promise.resolve();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #unsubscribe: () => void;
@@ -258,8 +261,8 @@ export class ReplicaManager {
   /**
    * Applies partition states from the control plane, in order (each call waits for the ones
    * before it): becomes leader, follower, or nothing for each, as described in the module doc.
-   * Partitions whose log does not exist here are skipped with a warning (the control plane
-   * creates logs before handing states over).
+   * A state for a partition whose log does not exist here yet is kept and applied again every
+   * 200 ms until the log exists (the control plane creates logs as it hands states over).
    *
    * @param states The changed partitions (`removed` ones stop being replicated here).
    * @returns Resolves once every state is in effect.
@@ -509,6 +512,7 @@ export class ReplicaManager {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    clearTimeout(this.#pendingTimer);
     this.#unsubscribe();
     await this.#chain;
     for (const r of this.#replicas.values()) this.#failWaiters(r, "the broker is shutting down");
@@ -522,6 +526,7 @@ export class ReplicaManager {
     const k = key(s.topic, s.partition);
     const r = this.#replicas.get(k);
     if (s.removed || !s.replicas.includes(this.nodeId)) {
+      this.#pending.delete(k);
       if (r === undefined) return;
       this.#replicas.delete(k);
       await this.#stopFollowing(r);
@@ -535,12 +540,20 @@ export class ReplicaManager {
     ) return; // older than what is in effect
     const log = this.#logs.partition(s.topic, s.partition);
     if (log === undefined) {
-      this.#logger.warn(
-        `${s.topic}-${s.partition}: no log here for the state of leader ${s.leader} epoch ` +
-          `${s.leaderEpoch}; skipped`,
-      );
+      if (!this.#pending.has(k)) {
+        this.#logger.info(
+          `${s.topic}-${s.partition}: no log here yet for the state of leader ${s.leader} ` +
+            `epoch ${s.leaderEpoch}; applied once the log exists`,
+        );
+      }
+      const prev = this.#pending.get(k);
+      const older = prev !== undefined && (s.leaderEpoch < prev.leaderEpoch ||
+        (s.leaderEpoch === prev.leaderEpoch && s.partitionEpoch < prev.partitionEpoch));
+      if (!older) this.#pending.set(k, s);
+      this.#retryPendingLater();
       return;
     }
+    this.#pending.delete(k);
     log.enableReplication();
     const role: ReplicaRole = s.leader === this.nodeId
       ? "leader"
@@ -623,6 +636,17 @@ export class ReplicaManager {
     } else {
       this.#logger.warn(`${s.topic}-${s.partition}: offline (no leader) in epoch ${s.leaderEpoch}`);
     }
+  }
+
+  #retryPendingLater(): void {
+    if (this.#pendingTimer !== undefined || this.#closed) return;
+    this.#pendingTimer = setTimeout(() => {
+      this.#pendingTimer = undefined;
+      const states = [...this.#pending.values()];
+      this.#pending.clear();
+      if (states.length > 0) this.applyStates(states);
+    }, 200);
+    Deno.unrefTimer(this.#pendingTimer);
   }
 
   async #stopFollowing(r: Replica): Promise<void> {

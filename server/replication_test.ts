@@ -446,3 +446,21 @@ Deno.test({
     ok(r.errorMessage?.includes("led by broker 2 now (epoch 1)"), r.errorMessage ?? "");
   },
 });
+
+Deno.test({
+  ...T,
+  name: "replication: a state that comes before its log is applied once the log exists",
+  async fn() {
+    await using ctl = await TestController.start([1, 2, 3]);
+    await ctl.announce("late", [[2, 3, 1]]);
+    strictEqual(ctl.broker(2).replicaManager!.role("late", 0), undefined);
+    await ctl.createLogs("late", 1);
+    const roles = () => [1, 2, 3].map((id) => ctl.broker(id).replicaManager!.role("late", 0));
+    await waitUntil(
+      () => roles().join() === "follower,leader,follower",
+      () => `every broker to apply the state: ${roles()}`,
+    );
+    strictEqual((await produce(ctl, 2, "late", batch(["v"]), -1)).errorCode, 0);
+    await assertReplicasIdentical(ctl, "late", [1, 3]);
+  },
+});

@@ -180,15 +180,41 @@ export class TestController implements AsyncDisposable {
     replicas: number[][],
     configs: Record<string, string> = {},
   ): Promise<void> {
+    await this.createLogs(name, replicas.length, configs);
+    await this.announce(name, replicas);
+  }
+
+  /**
+   * Creates a topic's logs on every running broker (CreateTopics), without any state.
+   *
+   * @param name Topic.
+   * @param partitions Partition count.
+   * @param configs Topic configs.
+   */
+  async createLogs(
+    name: string,
+    partitions: number,
+    configs: Record<string, string> = {},
+  ): Promise<void> {
     for (const node of this.nodes.values()) {
       if (node.broker === undefined) continue;
       const c = await RawClient.connect(node.broker.port);
       try {
-        await createTopic(c, name, replicas.length, configs);
+        await createTopic(c, name, partitions, configs);
       } finally {
         c.close();
       }
     }
+  }
+
+  /**
+   * Records a topic's partitions' states (leader the first replica, ISR all replicas, epochs 0)
+   * and hands them to every running broker.
+   *
+   * @param name Topic.
+   * @param replicas Replicas of each partition.
+   */
+  async announce(name: string, replicas: number[][]): Promise<void> {
     replicas.forEach((r, p) => {
       this.#states.set(`${name}-${p}`, {
         topic: name,

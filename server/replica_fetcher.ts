@@ -14,10 +14,11 @@
  * min(leader's high watermark, own log end offset). The leader's log start offset, when ahead,
  * moves the follower's (within its high watermark). OFFSET_OUT_OF_RANGE with the leader's log
  * start ahead of the fetch offset empties the log and restarts it there
- * (`truncateFullyAndStartAt`); otherwise the partition truncates again. Leader errors
- * (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, ...) and append errors
- * back the partition off for `replica.fetch.backoff.ms`; a lost connection backs off every
- * partition and reconnects (the leader's address is looked up again each time).
+ * (`truncateFullyAndStartAt`); otherwise the partition truncates again. Errors back the
+ * partition off for `replica.fetch.backoff.ms`, except those of a leader change that one side
+ * has not applied yet (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH): 50 ms
+ * at first, doubling up to it, so a failover waits for no full back-off; a lost connection backs
+ * off every partition and reconnects (the leader's address is looked up again each time).
  *
  * Fetches are sessionless (session epoch -1): they take no slot of the leader's fetch session
  * cache. Versions are fixed (Fetch v12, OffsetForLeaderEpoch v4): every broker of a cluster
@@ -96,6 +97,8 @@ interface FetchedPartition {
   busy: Promise<void>;
   /** Last error logged, to log a repeated one once. */
   lastError: string;
+  /** Errors in a row (leader changes back off briefly at first). */
+  errors: number;
 }
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
@@ -163,6 +166,7 @@ export class ReplicaFetcher {
       backoffUntil: 0,
       busy: Promise.resolve(),
       lastError: "",
+      errors: 0,
     });
     this.#wakeUp();
   }
@@ -275,13 +279,24 @@ export class ReplicaFetcher {
     return this.#partitions.get(key(p.topic, p.partition)) === p;
   }
 
-  #backOff(p: FetchedPartition, why: string): void {
-    p.backoffUntil = Date.now() + this.#o.fetchBackoffMs;
+  /**
+   * No request for `p` for `replica.fetch.backoff.ms`; after an error of a leader change in
+   * progress (`code`: the leader has not applied the new state yet, or we have not), 50 ms at
+   * first, doubling with each error in a row up to it, so a failover costs no full back-off.
+   */
+  #backOff(p: FetchedPartition, why: string, code?: number): void {
+    const transient = code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
+      code === ErrorCode.UNKNOWN_LEADER_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH;
+    const delay = transient
+      ? Math.min(this.#o.fetchBackoffMs, 50 * 2 ** Math.min(p.errors, 10))
+      : this.#o.fetchBackoffMs;
+    p.errors++;
+    p.backoffUntil = Date.now() + delay;
     if (why !== p.lastError) {
       p.lastError = why;
       this.#o.logger.warn(
         `Replica fetcher for leader ${this.leaderId}: ${p.topic}-${p.partition}: ${why}; ` +
-          `retrying every ${this.#o.fetchBackoffMs} ms`,
+          `retrying in ${delay} ms${transient ? ` (then up to ${this.#o.fetchBackoffMs} ms)` : ""}`,
       );
     }
   }
@@ -332,13 +347,15 @@ export class ReplicaFetcher {
         const p = this.#partitions.get(key(t.topic, r.partition));
         if (p === undefined || !sent.has(p) || sent.get(p) !== p.leaderEpoch) continue;
         if (r.errorCode !== ErrorCode.NONE) {
-          this.#backOff(p, `OffsetForLeaderEpoch answered ${errorName(r.errorCode)}`);
+          this.#backOff(p, `OffsetForLeaderEpoch answered ${errorName(r.errorCode)}`, r.errorCode);
           continue;
         }
         await this.#work(p, async () => {
           if (!this.#current(p)) return;
           const done = await this.#applyEpochEnd(p, r.leaderEpoch, r.endOffset);
-          if (this.#current(p)) p.state = done ? "fetching" : "truncating";
+          if (!this.#current(p)) return;
+          p.state = done ? "fetching" : "truncating";
+          p.errors = 0;
         });
       }
     }
@@ -449,7 +466,7 @@ export class ReplicaFetcher {
       return;
     }
     if (r.errorCode !== ErrorCode.NONE) {
-      this.#backOff(p, `Fetch answered ${errorName(r.errorCode)}`);
+      this.#backOff(p, `Fetch answered ${errorName(r.errorCode)}`, r.errorCode);
       return;
     }
     const records = r.records === null ? new Uint8Array(0) : wholeBatches(r.records);
@@ -461,6 +478,7 @@ export class ReplicaFetcher {
         await log.deleteRecordsBefore(r.logStartOffset); // the leader's start moved (retention)
       }
       p.lastError = "";
+      p.errors = 0;
     } catch (e) {
       const code = (e as { code?: number }).code;
       if (code === ErrorCode.OFFSET_OUT_OF_RANGE) {

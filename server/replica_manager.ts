@@ -18,8 +18,9 @@
  *   the current leader epoch) is added to the ISR; one not caught up for
  *   `replica.lag.time.max.ms` is removed (checked every half of it). Both go through the
  *   control plane's `alterPartition` (compare-and-swap on the leader and partition epochs), one
- *   change at a time per partition; what it answers is applied at once (a refused change's
- *   state too: this broker may have been replaced as leader).
+ *   change at a time per partition and none for 500 ms after a refusal (etcd may be out of
+ *   reach); what it answers is applied at once (a refused change's state too: this broker may
+ *   have been replaced as leader).
  * - **acks=all.** {@linkcode ReplicaManager.checkProduce} refuses a partition this broker does
  *   not lead (NOT_LEADER_OR_FOLLOWER) and, for acks=all, an ISR smaller than
  *   `min.insync.replicas` (NOT_ENOUGH_REPLICAS) before the append;
@@ -189,12 +190,16 @@ interface Replica {
   epochStartOffset: number;
   /** An AlterPartition in flight: the ISR proposed. */
   proposedIsr: number[] | undefined;
+  /** No ISR change is tried before this time (ms) after one was refused. */
+  alterRetryAt: number;
   waiters: Set<AckWaiter>;
   // follower
   fetcher: ReplicaFetcher | undefined;
 }
 
 const NONE: ReplicaError = { code: ErrorCode.NONE, message: "" };
+/** Pause after a refused ISR change before the next one is tried. */
+const ALTER_RETRY_MS = 500;
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 /**
@@ -590,6 +595,7 @@ export class ReplicaManager {
       followers: new Map(),
       epochStartOffset: 0,
       proposedIsr: undefined,
+      alterRetryAt: 0,
       waiters: new Set(),
       fetcher: undefined,
     };
@@ -732,6 +738,7 @@ export class ReplicaManager {
 
   #maybeExpandIsr(r: Replica, id: number, f: Follower): void {
     if (r.proposedIsr !== undefined || r.state.isr.includes(id)) return;
+    if (Date.now() < r.alterRetryAt) return;
     if (f.leo < r.log.highWatermark || f.leo < r.epochStartOffset) return;
     this.#alterIsr(r, [...r.state.isr, id], `broker ${id} caught up to offset ${f.leo}`);
   }
@@ -740,7 +747,7 @@ export class ReplicaManager {
     if (this.#closed) return;
     const now = Date.now();
     for (const r of this.#replicas.values()) {
-      if (r.role !== "leader" || r.proposedIsr !== undefined) continue;
+      if (r.role !== "leader" || r.proposedIsr !== undefined || now < r.alterRetryAt) continue;
       const leo = r.log.logEndOffset;
       const out = r.state.isr.filter((id) => {
         if (id === this.nodeId) return false;
@@ -777,6 +784,8 @@ export class ReplicaManager {
       r.proposedIsr = undefined;
       if (res.errorCode === ErrorCode.NONE) this.#logger.info(what);
       else {
+        // not again at once (every follower fetch would try): etcd may be out of reach
+        r.alterRetryAt = Date.now() + ALTER_RETRY_MS;
         this.#logger.warn(`${what}: refused with ${errorName(res.errorCode)}`);
       }
       if (res.state !== undefined) {

@@ -71,53 +71,62 @@ async function producerStates(ctl: TestController, id: number, topic: string) {
   }
 }
 
-interopTest(kcat, "acks=all to the leader: every replica gets the same bytes", async () => {
-  await using ctl = await TestController.start([1, 2, 3]);
-  await ctl.createTopic("kc", [[1, 2, 3]], { "min.insync.replicas": "2" });
-  const lines = Array.from({ length: 3000 }, (_, i) => `k${i % 7}:value-${i}`);
-  const r = await runCommand("kcat", [
-    "-b",
-    ctl.bootstrap(1),
-    "-P",
-    "-t",
-    "kc",
-    "-p",
-    "0",
-    "-K",
-    ":",
-    "-X",
-    "acks=all",
-    "-X",
-    "enable.idempotence=true",
-    "-X",
-    "linger.ms=5",
-  ], { stdin: lines.join("\n") + "\n", timeoutMs: 60_000 });
-  assertEquals(r.code, 0, r.stderr);
-  assert(!r.stderr.includes("Delivery failed"), r.stderr);
-  const hw = await listOffset(ctl, 1, "kc", 0);
-  assertEquals(hw, 3000);
-  assertEquals(await assertReplicasIdentical(ctl, "kc"), 3000);
-  // read back through the leader: every record, in order, once
-  const c = await runCommand("kcat", [
-    "-b",
-    ctl.bootstrap(1),
-    "-C",
-    "-t",
-    "kc",
-    "-o",
-    "beginning",
-    "-e",
-    "-f",
-    "%o %s\\n",
-    "-X",
-    "check.crcs=true",
-  ], { timeoutMs: 30_000 });
-  assertEquals(c.code, 0, c.stderr);
-  assertEquals(
-    c.stdout.trim().split("\n"),
-    lines.map((l, i) => `${i} ${l.slice(l.indexOf(":") + 1)}`),
-  );
-});
+interopTest(
+  kcat,
+  "acks=all to the leader, over 20 MB: every replica gets the same bytes",
+  async () => {
+    await using ctl = await TestController.start([1, 2, 3]);
+    await ctl.createTopic("kc", [[1, 2, 3]], { "min.insync.replicas": "2" });
+    const N = 200_000;
+    const pad = "p".repeat(100);
+    const lines = Array.from({ length: N }, (_, i) => `k${i % 7}:value-${i}-${pad}`);
+    const r = await runCommand("kcat", [
+      "-b",
+      ctl.bootstrap(1),
+      "-P",
+      "-t",
+      "kc",
+      "-p",
+      "0",
+      "-K",
+      ":",
+      "-X",
+      "acks=all",
+      "-X",
+      "enable.idempotence=true",
+      "-X",
+      "linger.ms=5",
+    ], { stdin: lines.join("\n") + "\n", timeoutMs: 60_000 });
+    assertEquals(r.code, 0, r.stderr);
+    assert(!r.stderr.includes("Delivery failed"), r.stderr);
+    const hw = await listOffset(ctl, 1, "kc", 0);
+    assertEquals(hw, N);
+    assertEquals(await assertReplicasIdentical(ctl, "kc"), N);
+    const size = (await ctl.logBytes(2, "kc", 0)).length;
+    assert(size > 20_000_000, `${size} bytes`);
+    // read back through the leader: every record, in order, once
+    const c = await runCommand("kcat", [
+      "-b",
+      ctl.bootstrap(1),
+      "-C",
+      "-t",
+      "kc",
+      "-o",
+      "beginning",
+      "-e",
+      "-f",
+      "%o %s\\n",
+      "-X",
+      "check.crcs=true",
+    ], { timeoutMs: 60_000 });
+    assertEquals(c.code, 0, c.stderr);
+    const got = c.stdout.trim().split("\n");
+    assertEquals(got.length, N);
+    for (let i = 0; i < N; i++) {
+      if (got[i] !== `${i} value-${i}-${pad}`) assertEquals(got[i], `${i} value-${i}-${pad}`);
+    }
+  },
+);
 
 interopTest(
   confluent,

@@ -664,7 +664,8 @@ export class PartitionLog {
    * @throws {EngineError} OFFSET_OUT_OF_RANGE if the first batch does not start at the log end
    * offset; INVALID_RECORD for no batches or offsets that do not increase; CORRUPT_MESSAGE or
    * INVALID_RECORD from the scan; RECORD_LIST_TOO_LARGE for a batch larger than
-   * `segment.bytes`; KAFKA_STORAGE_ERROR on I/O failure. The log is unchanged after an error.
+   * `segment.bytes`; INVALID_TIMESTAMP for one beyond ±2^53 ms; KAFKA_STORAGE_ERROR on I/O
+   * failure. The log is unchanged after an error.
    *
    * @example
    * ```ts ignore
@@ -724,6 +725,14 @@ export class PartitionLog {
           ErrorCode.RECORD_LIST_TOO_LARGE,
           `${what} failed: batch ${i} at byte ${scan.positions[i]} is ${size} bytes, larger ` +
             `than segment.bytes ${this.#config.segmentBytes}`,
+        );
+      }
+      if (!Number.isSafeInteger(scan.maxTimestamps[i])) {
+        // (recovery would cut it: the leader never stores one)
+        throw new EngineError(
+          ErrorCode.INVALID_TIMESTAMP,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} has a timestamp beyond ` +
+            `±2^53 ms`,
         );
       }
       req.positions[i] = scan.positions[i];

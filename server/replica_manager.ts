@@ -603,6 +603,7 @@ export class ReplicaManager {
     const was = replica.role;
     replica.state = s;
     replica.proposedIsr = undefined;
+    replica.role = "none"; // no append, fetch or ack while the role changes
     await this.#stopFollowing(replica);
     if (role === "leader") {
       await log.setLeaderEpoch(s.leaderEpoch);

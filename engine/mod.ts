@@ -125,4 +125,9 @@ export {
   PRODUCER_SNAPSHOT_FILE_SUFFIX,
   type ProducerStateInfo,
 } from "./producer_state.ts";
-export { MAX_TOPIC_NAME_LENGTH, validateTopicName } from "./topic_name.ts";
+export {
+  MAX_TOPIC_NAME_LENGTH,
+  newTopicId,
+  topicCollisionKey,
+  validateTopicName,
+} from "./topic_name.ts";

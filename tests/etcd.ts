@@ -250,3 +250,28 @@ async function tail(file: string): Promise<string> {
     return "(no log)";
   }
 }
+
+/**
+ * One etcd shared by the tests of a file: started on first use, stopped after the file's last
+ * test. Tests sharing it use distinct key prefixes ({@linkcode uniquePrefix}).
+ *
+ * @returns A function resolving to the running etcd.
+ */
+export function sharedEtcd(): () => Promise<TestEtcd> {
+  let started: Promise<TestEtcd> | undefined;
+  Deno.test.afterAll(async () => {
+    if (started) await (await started.catch(() => undefined))?.stop();
+  });
+  return () => (started ??= startEtcd());
+}
+
+let prefixCounter = 0;
+
+/**
+ * A key prefix unique within this process: `/test-<pid>-<n>`.
+ *
+ * @returns The prefix (no trailing slash).
+ */
+export function uniquePrefix(): string {
+  return `/test-${Deno.pid}-${++prefixCounter}`;
+}

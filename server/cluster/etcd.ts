@@ -161,10 +161,10 @@ export interface Watch {
   close(): void;
 }
 
-/** An error from etcd or from reaching it; `code` is etcd's gRPC status code when it sent one. */
+/** An error from etcd or from reaching it; `grpcCode` is etcd's gRPC status code when it sent one. */
 export class EtcdError extends Error {
   /** gRPC status code from etcd (e.g. 5: not found, 14: unavailable), or undefined. */
-  readonly code: number | undefined;
+  readonly grpcCode: number | undefined;
 
   /**
    * @param message What failed, then the detail.
@@ -174,7 +174,7 @@ export class EtcdError extends Error {
   constructor(message: string, code?: number, options?: ErrorOptions) {
     super(message, options);
     this.name = "EtcdError";
-    this.code = code;
+    this.grpcCode = code;
   }
 }
 

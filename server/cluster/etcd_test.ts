@@ -128,7 +128,7 @@ etcdTest(
       await rejects(
         c.put("/l/again", "x", { lease: lease.id }),
         (e: Error) =>
-          e instanceof EtcdError && e.code === 5 &&
+          e instanceof EtcdError && e.grpcCode === 5 &&
           /^etcd put \/l\/again failed: .*lease not found/.test(e.message),
       );
       // a short lease expires without keep-alive, and its key goes with it

@@ -78,6 +78,12 @@ export interface OpenTransactionCoordinatorOptions {
   now?: () => number;
   /** Start the timed-out transaction timer (default `true`). */
   startTimer?: boolean;
+  /**
+   * Cluster mode: the partition count of `__transaction_state` in the cluster (`undefined`
+   * while it does not exist). Nothing is replayed here: the coordinator serves the partitions
+   * this broker leads, each loaded by `onElection`.
+   */
+  clusterPartitions?: () => number | undefined;
 }
 
 /**
@@ -98,8 +104,10 @@ export async function openTransactionCoordinator(
     numPartitions: options.numPartitions,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now: options.now,
+    clusterPartitions: options.clusterPartitions,
   });
-  const records = await store.load();
+  const cluster = options.clusterPartitions !== undefined;
+  const records = cluster ? [] : await store.load();
   const txns = new TransactionCoordinator({
     store,
     logs,
@@ -108,7 +116,13 @@ export async function openTransactionCoordinator(
     config: options.config,
     logger,
     now: options.now,
+    ownedPartitionsOnly: cluster,
   });
+  if (cluster) {
+    await txns.rebuildFromLogs();
+    if (options.startTimer !== false) txns.start();
+    return txns;
+  }
   txns.load(records);
   // Only a data directory that has used transactions has markers to index.
   if (store.created) await txns.rebuildFromLogs();

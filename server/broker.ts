@@ -283,6 +283,14 @@ export class Broker {
     return out;
   }
 
+  /**
+   * Cluster mode: this broker's membership, view of the cluster and controller candidacy
+   * (docs/CLUSTER.md); `undefined` in standalone mode. For tests and metrics.
+   */
+  get cluster(): ClusterNode | undefined {
+    return this.#ctx.cluster;
+  }
+
   /** The host and port given to clients in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };

@@ -13,6 +13,11 @@ import {
   ListOffsetsResponse,
 } from "../../protocol/messages/list_offsets.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from "../../protocol/messages/find_coordinator.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
 import { Broker } from "../../server/mod.ts";
 import { requireEtcd, sharedEtcd, type TestEtcd } from "../etcd.ts";
 import { requireClient, runClientScript, runCommand, uniqueTopic } from "../harness.ts";
@@ -261,33 +266,23 @@ test(
     strictEqual(consumed.records.length, 12);
     // the group's coordinator is the leader of its __consumer_offsets partition, the same seen
     // from every broker; and the committed offsets are there whoever is asked
-    const coordinators = [];
+    const coordinators: number[] = [];
     for (let i = 0; i < 3; i++) {
-      coordinators.push(
-        await withClient(c.bootstrap(i), async (cl) => {
-          const conn = await Connection.connect({ host: "127.0.0.1", port: c.brokers[i]!.port });
-          try {
-            const { FindCoordinatorRequest, FindCoordinatorResponse } = await import(
-              "../../protocol/messages/find_coordinator.ts"
-            );
-            const res = await conn.send(
-              { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
-              FindCoordinatorRequest.create({ key: group }),
-              { version: 3 },
-            );
-            strictEqual(res.errorCode, 0);
-            return res.nodeId;
-          } finally {
-            conn.close();
-          }
-        }),
-      );
+      const conn = await Connection.connect({ host: "127.0.0.1", port: c.brokers[i]!.port });
+      try {
+        const res = await conn.send(
+          { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
+          FindCoordinatorRequest.create({ key: group }),
+          { version: 3 },
+        );
+        strictEqual(res.errorCode, 0);
+        coordinators.push(res.nodeId);
+      } finally {
+        conn.close();
+      }
     }
     strictEqual(new Set(coordinators).size, 1);
     // only the coordinator serves the group: the others answer NOT_COORDINATOR
-    const { OffsetFetchRequest, OffsetFetchResponse } = await import(
-      "../../protocol/messages/offset_fetch.ts"
-    );
     for (let i = 0; i < 3; i++) {
       const conn = await Connection.connect({ host: "127.0.0.1", port: c.brokers[i]!.port });
       try {
@@ -448,9 +443,6 @@ test("internal topics need offsets.topic.replication.factor live brokers: COORDI
   const e = await etcd();
   const two = await startCluster(e, 2);
   try {
-    const { FindCoordinatorRequest, FindCoordinatorResponse } = await import(
-      "../../protocol/messages/find_coordinator.ts"
-    );
     const conn = await Connection.connect({ host: "127.0.0.1", port: two.brokers[0]!.port });
     try {
       const res = await conn.send(

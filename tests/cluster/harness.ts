@@ -105,6 +105,8 @@ export async function startCluster(
 export interface ProcessCluster {
   /** The etcd they share. */
   etcd: TestEtcd;
+  /** `sluice.cluster.name` (each test cluster has its own). */
+  clusterName: string;
   /** Broker process of node id `i + 1` (fixed port and data directory across restarts). */
   brokers: ChaosBroker[];
   /** Every broker's address, comma-separated. */
@@ -157,6 +159,7 @@ export async function startProcessCluster(
   }
   const cluster: ProcessCluster = {
     etcd,
+    clusterName,
     brokers,
     bootstrap: brokers.map((b) => b.bootstrap).join(","),
     logs,

@@ -21,6 +21,8 @@ export interface PlacementBroker {
 /** A placement that cannot be made (Kafka's INVALID_REPLICATION_FACTOR). */
 export class PlacementError extends Error {
   /**
+   * Create the error.
+   *
    * @param message What failed and why.
    */
   constructor(message: string) {

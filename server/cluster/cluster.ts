@@ -32,12 +32,10 @@ import {
 import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidFromBytes } from "../../protocol/primitives.ts";
 import { type BrokerConfig, parsePropertiesFile } from "../config.ts";
-import type { GroupCoordinator } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../internal_topic.ts";
 import type { Logger } from "../logger.ts";
 import { META_PROPERTIES_FILE } from "../meta_properties.ts";
-import type { TransactionCoordinator } from "../txn/mod.ts";
 import { PlacementError, placeReplicas } from "./assignment.ts";
 import { ClusterView } from "./cluster_view.ts";
 import { Controller } from "./controller.ts";
@@ -57,6 +55,8 @@ export class ClusterError extends Error {
   readonly code: number;
 
   /**
+   * Create the error.
+   *
    * @param code The Kafka error code.
    * @param message What failed and why.
    */
@@ -107,14 +107,29 @@ export interface CoordinatorLocation {
   port: number;
 }
 
+/**
+ * A coordinator that serves the partitions of its internal topic this broker leads (the group
+ * and transaction coordinators with `ownedPartitionsOnly`).
+ */
+export interface PartitionCoordinator {
+  /**
+   * This broker became leader of `partition`: load it and serve it.
+   *
+   * @returns How many groups or transactional ids it holds.
+   */
+  onElection(partition: number): Promise<number>;
+  /** This broker no longer leads `partition`: stop serving it. */
+  onResignation(partition: number): void;
+}
+
 /** The parts of the broker the cluster node drives. */
 export interface ClusterParts {
   /** The storage engine. */
   logs: LogManager;
-  /** The group coordinator (`ownedPartitionsOnly`). */
-  groups: GroupCoordinator;
-  /** The transaction coordinator (`ownedPartitionsOnly`). */
-  txns: TransactionCoordinator;
+  /** The group coordinator (`__consumer_offsets`). */
+  groups: PartitionCoordinator;
+  /** The transaction coordinator (`__transaction_state`). */
+  txns: PartitionCoordinator;
 }
 
 const MAX_PARTITIONS_PER_TOPIC = 100_000;

@@ -130,6 +130,8 @@ export class ClusterView {
   readonly #firstSeen = new Map<string, number>();
 
   /**
+   * Create a view (call `start` to read and watch).
+   *
    * @param options Store, node id, broker epoch, logger.
    */
   constructor(options: ClusterViewOptions) {

@@ -111,6 +111,8 @@ export class Controller {
   readonly #activeListeners = new Set<(active: boolean, epoch: number) => void>();
 
   /**
+   * Create a candidate (call `start` to campaign).
+   *
    * @param options Store, view, membership, node id, logger, timings.
    */
   constructor(options: ControllerOptions) {

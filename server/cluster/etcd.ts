@@ -167,6 +167,8 @@ export class EtcdError extends Error {
   readonly grpcCode: number | undefined;
 
   /**
+   * Create the error.
+   *
    * @param message What failed, then the detail.
    * @param code gRPC status code from etcd, if any.
    * @param options The cause.
@@ -207,6 +209,8 @@ export class EtcdClient {
   #current = 0;
 
   /**
+   * Create a client (no connection is made until the first call).
+   *
    * @param options Endpoints and timeout.
    * @throws {RangeError} If no endpoint is given, one is not an http(s) URL, or the timeout is
    *   not positive.

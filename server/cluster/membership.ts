@@ -73,6 +73,8 @@ export class Membership {
   #paused = false;
 
   /**
+   * Create the membership (call `start` to register).
+   *
    * @param options Store, registration, session timeout, logger.
    */
   constructor(options: MembershipOptions) {

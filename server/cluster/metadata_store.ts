@@ -129,6 +129,8 @@ export class MetadataStore {
   readonly root: string;
 
   /**
+   * Wrap an etcd client.
+   *
    * @param etcd The etcd client.
    * @param root The key prefix, without a trailing `/`.
    */

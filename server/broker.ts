@@ -188,6 +188,8 @@ export class Broker {
         numPartitions: full.transactionStateLogNumPartitions,
         clusterPartitions: cluster &&
           (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
+        // Cluster mode: a transaction's partitions and markers only where this broker leads.
+        leads: cluster && ((t, p) => cluster!.leaderError(t, p) === undefined),
         groups,
         logger: log,
         config: {

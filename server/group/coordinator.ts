@@ -369,10 +369,10 @@ export class GroupCoordinator {
     this.load(records);
     this.#owned.add(partition);
     const n = this.#groupsOf(partition).length;
-    this.#logger?.info(
-      `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} records, ` +
-        `${n} groups)`,
-    );
+    const line = `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} ` +
+      `records, ${n} groups)`;
+    if (records.length > 0) this.#logger?.info(line);
+    else this.#logger?.debug(line);
     return n;
   }
 
@@ -390,7 +390,7 @@ export class GroupCoordinator {
       this.#drop(group);
       this.#groups.delete(group.groupId);
     }
-    if (was) this.#logger?.info(`Group coordinator: unloaded __consumer_offsets-${partition}`);
+    if (was) this.#logger?.debug(`Group coordinator: unloaded __consumer_offsets-${partition}`);
   }
 
   #groupsOf(partition: number): GroupMetadata[] {

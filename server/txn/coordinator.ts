@@ -75,6 +75,11 @@ export interface TransactionCoordinatorOptions {
    * COORDINATOR_LOAD_IN_PROGRESS while their partition loads). Default false.
    */
   ownedPartitionsOnly?: boolean;
+  /**
+   * Cluster mode: whether this broker leads a data partition (only those can be added to a
+   * transaction and get markers here; default: every partition in the engine).
+   */
+  leads?: (topic: string, partition: number) => boolean;
 }
 
 /** Result of {@linkcode TransactionCoordinator.initProducerId}. */
@@ -239,6 +244,7 @@ export class TransactionCoordinator {
   #sweep: Promise<unknown> = Promise.resolve();
   #closed = false;
   readonly #ownedOnly: boolean;
+  readonly #leads: (topic: string, partition: number) => boolean;
   readonly #owned = new Set<number>();
   readonly #loading = new Map<number, number>();
   #elections = 0;
@@ -257,6 +263,7 @@ export class TransactionCoordinator {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#ownedOnly = options.ownedPartitionsOnly ?? false;
+    this.#leads = options.leads ?? ((t, p) => this.#logs.partition(t, p) !== undefined);
   }
 
   /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
@@ -311,10 +318,10 @@ export class TransactionCoordinator {
     if (this.#loading.get(partition) !== election) return 0;
     this.#loading.delete(partition);
     this.#owned.add(partition);
-    this.#logger?.info(
-      `Transaction coordinator: loaded __transaction_state-${partition} (${records.length} ` +
-        `records, ${mine.length} transactional ids)`,
-    );
+    const line = `Transaction coordinator: loaded __transaction_state-${partition} ` +
+      `(${records.length} records, ${mine.length} transactional ids)`;
+    if (records.length > 0) this.#logger?.info(line);
+    else this.#logger?.debug(line);
     return mine.length;
   }
 
@@ -333,7 +340,7 @@ export class TransactionCoordinator {
       if (this.#byProducerId.get(m.producerId) === m) this.#byProducerId.delete(m.producerId);
     }
     if (was) {
-      this.#logger?.info(`Transaction coordinator: unloaded __transaction_state-${partition}`);
+      this.#logger?.debug(`Transaction coordinator: unloaded __transaction_state-${partition}`);
     }
   }
 
@@ -686,7 +693,7 @@ export class TransactionCoordinator {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
       if (err !== 0) return all(() => err);
-      const unknown = (t: string, n: number) => this.#logs.partition(t, n) === undefined;
+      const unknown = (t: string, n: number) => !this.#leads(t, n);
       if (topics.some((t) => t.partitions.some((n) => unknown(t.topic, n)))) {
         return all((t, n) =>
           unknown(t, n) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED
@@ -910,7 +917,9 @@ export class TransactionCoordinator {
     for (const t of req.topics) {
       const partitions: TxnTopicResult["partitions"] = [];
       for (const partition of t.partitions) {
-        const log = this.#logs.partition(t.topic, partition);
+        const log = this.#leads(t.topic, partition)
+          ? this.#logs.partition(t.topic, partition)
+          : undefined;
         if (log === undefined) {
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +

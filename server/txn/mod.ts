@@ -84,6 +84,8 @@ export interface OpenTransactionCoordinatorOptions {
    * this broker leads, each loaded by `onElection`.
    */
   clusterPartitions?: () => number | undefined;
+  /** Cluster mode: whether this broker leads a data partition (see `TransactionCoordinatorOptions`). */
+  leads?: (topic: string, partition: number) => boolean;
 }
 
 /**
@@ -117,6 +119,7 @@ export async function openTransactionCoordinator(
     logger,
     now: options.now,
     ownedPartitionsOnly: cluster,
+    leads: options.leads,
   });
   if (cluster) {
     await txns.rebuildFromLogs();

@@ -45,13 +45,6 @@ async function main(): Promise<void> {
   const produceMs: number[] = [];
   try {
     await until("3 registered", async () => (await store.snapshot()).brokers.size === 3, 60_000);
-    const setup = new Client({ bootstrapServers: c.bootstrap });
-    await new Admin(setup).createTopics([{
-      name: "timing",
-      numPartitions: 1,
-      replicationFactor: 3,
-    }]);
-    await setup.close();
     for (let n = 0; n < cycles; n++) {
       // controller
       {
@@ -71,24 +64,29 @@ async function main(): Promise<void> {
           60_000,
         );
       }
-      // leader
+      // leader: of a new topic each round, since without replication a broker that comes back
+      // never rejoins the ISR (its leader would add it once it caught up)
       {
-        const s = await store.snapshot();
-        const leader = s.partitions.get("timing")!.get(0)!.value.leader;
+        const topic = `timing-${n}`;
         const client = new Client({
           bootstrapServers: c.bootstrap,
           retries: 1000,
           retryBackoffMs: 20,
         });
+        await new Admin(client).createTopics([
+          { name: topic, numPartitions: 1, replicationFactor: 3 },
+        ]);
+        const s = await store.snapshot();
+        const leader = s.partitions.get(topic)!.get(0)!.value.leader;
         const producer = new Producer(client, { acks: 1, lingerMs: 0 });
-        await producer.send({ topic: "timing", messages: [{ value: "warm" }] });
+        await producer.send({ topic, messages: [{ value: "warm" }] });
         const t0 = performance.now();
         await c.brokers[leader - 1].kill();
         const elected = until("a new leader", async () => {
-          const l = (await store.snapshot()).partitions.get("timing")!.get(0)!.value.leader;
+          const l = (await store.snapshot()).partitions.get(topic)!.get(0)!.value.leader;
           return l !== leader && l !== -1;
         }, 30_000).then(() => electionMs.push(performance.now() - t0));
-        await producer.send({ topic: "timing", messages: [{ value: `after-${n}` }] });
+        await producer.send({ topic, messages: [{ value: `after-${n}` }] });
         produceMs.push(performance.now() - t0);
         await elected;
         await producer.close();

@@ -181,6 +181,7 @@ export class ClusterNode {
   #reconciling: Promise<void> | null = null;
   #reconcileAgain = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #electRetryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Internal-topic partitions a coordinator was elected for, with the leader epoch. */
   readonly #coordinating = new Map<string, number>();
 
@@ -338,6 +339,7 @@ export class ClusterNode {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#electRetryTimer);
     for (const u of this.#unsubscribe) u();
     await this.#controller?.stop();
     await this.#membership?.close();
@@ -1051,9 +1053,9 @@ export class ClusterNode {
             e instanceof Error ? e.message : e
           }`,
         );
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.#applyLeadership(), 2000);
-        Deno.unrefTimer(this.#retryTimer);
+        clearTimeout(this.#electRetryTimer);
+        this.#electRetryTimer = setTimeout(() => this.#applyLeadership(), 2000);
+        Deno.unrefTimer(this.#electRetryTimer);
       });
     }
   }

@@ -501,14 +501,15 @@ test("a data directory of another cluster is refused with a clear message", asyn
       await Deno.remove(standalone, { recursive: true });
     }
     // and an etcd nobody answers at
+    const empty = await Deno.makeTempDir();
     await rejects(
       Broker.start({
         nodeId: 9,
         listeners: "PLAINTEXT://127.0.0.1:0",
-        logDirs: [await Deno.makeTempDir()],
+        logDirs: [empty],
         logLevel: "silent",
         etcdEndpoints: ["http://127.0.0.1:1"],
-      }),
+      }).finally(() => Deno.remove(empty, { recursive: true })),
       /Cannot start broker 9 in cluster mode: cannot read the cluster from etcd \(http:\/\/127\.0\.0\.1:1\): etcd range \/sluice\/sluice\/ failed: /,
     );
   } finally {

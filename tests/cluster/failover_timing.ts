@@ -86,6 +86,7 @@ async function main(): Promise<void> {
           const l = (await store.snapshot()).partitions.get(topic)!.get(0)!.value.leader;
           return l !== leader && l !== -1;
         }, 30_000).then(() => electionMs.push(performance.now() - t0));
+        elected.catch(() => {}); // awaited below; the cleanup must run if it fails
         await producer.send({ topic, messages: [{ value: `after-${n}` }] });
         produceMs.push(performance.now() - t0);
         await elected;

@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Fetch (key 1): v0-v16.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - v0-v3 (`handleLegacy`) return message sets down-converted from the log, as Kafka 3.x does:
 //   magic 0 for v0-v1, magic 1 for v2-v3 (`records/legacy.ts` `downConvertForFetch`). Record
 //   headers are dropped; control batches (transaction markers) are skipped; old fetchers read
@@ -76,6 +78,18 @@ interface Read {
 }
 
 function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
+  const cluster = broker.cluster;
+  if (cluster !== undefined) {
+    // Cluster mode: only the partition's leader serves consumers.
+    const name = byId ? (cluster.topicName(p.topicId) ?? "") : p.topic;
+    const base = { p, name, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+    if (byId && name === "") {
+      return { ...base, log: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
+    }
+    const notLeader = cluster.leaderError(name, p.partition);
+    if (notLeader !== undefined) return { ...base, log: undefined, errorCode: notLeader.code };
+    return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
+  }
   const name = byId ? (broker.logs.topicById(p.topicId)?.name ?? "") : p.topic;
   const log = name === "" ? undefined : broker.logs.partition(name, p.partition);
   const errorCode = log !== undefined

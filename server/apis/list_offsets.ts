@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // ListOffsets (key 2): served v0-v8.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - timestamp -1 = latest (the high watermark; for isolation_level=1, read_committed, v2+, the
 //   partition's last stable offset, `PartitionLog.lastStableOffset`), -2 = earliest (log start
 //   offset), -3 (v7+) = the record with the largest timestamp, -4 (v8+, earliest local) =
@@ -35,6 +37,14 @@ async function lookup(
   version: number,
   readCommitted: boolean,
 ): Promise<PartitionResponse> {
+  // Cluster mode: only the partition's leader answers.
+  const notLeader = broker.cluster?.leaderError(topic, partitionIndex);
+  if (notLeader !== undefined) {
+    return createListOffsetsResponsePartitionResponse({
+      partitionIndex,
+      errorCode: notLeader.code,
+    });
+  }
   const log = broker.logs.partition(topic, partitionIndex);
   if (log === undefined) {
     return createListOffsetsResponsePartitionResponse({
@@ -68,7 +78,7 @@ async function lookup(
     errorCode: 0,
     timestamp: ts,
     offset,
-    leaderEpoch: version >= 4 ? 0 : -1,
+    leaderEpoch: version >= 4 ? (broker.cluster !== undefined ? log.leaderEpoch : 0) : -1,
   });
 }
 

@@ -41,6 +41,8 @@
 //   holds the partition's last stable offset back. Clients may not write to
 //   `__transaction_state` either.
 // - No per-record work for v3+: one header peek per partition; records stay raw bytes.
+// - Cluster mode (docs/CLUSTER.md): a partition this broker does not lead (or any partition
+//   while it is fenced) gets NOT_LEADER_OR_FOLLOWER, an unknown one UNKNOWN_TOPIC_OR_PARTITION.
 
 import {
   attributesAt,
@@ -127,6 +129,9 @@ async function appendOne(
   minIsr: number,
   version: number,
 ): Promise<PartitionResponse> {
+  // Cluster mode: only the partition's leader appends.
+  const notLeader = isInternalTopic(topic) ? undefined : broker.cluster?.leaderError(topic, index);
+  if (notLeader !== undefined) return failed(index, notLeader.code, notLeader.message);
   const log = broker.logs.partition(topic, index);
   if (log === undefined) {
     return failed(

@@ -57,6 +57,18 @@ export interface TransactionCoordinatorOptions {
   logger?: Logger;
   /** Clock. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Cluster mode: serve only the transactional ids of the `__transaction_state` partitions this
+   * broker leads, each loaded by {@linkcode TransactionCoordinator.onElection} and dropped by
+   * {@linkcode TransactionCoordinator.onResignation}; others get NOT_COORDINATOR (and
+   * COORDINATOR_LOAD_IN_PROGRESS while their partition loads). Default false.
+   */
+  ownedPartitionsOnly?: boolean;
+  /**
+   * Cluster mode: whether this broker leads a data partition (only those can be added to a
+   * transaction and get markers here; default: every partition in the engine).
+   */
+  leads?: (topic: string, partition: number) => boolean;
 }
 
 /** Result of {@linkcode TransactionCoordinator.initProducerId}. */
@@ -195,6 +207,11 @@ export class TransactionCoordinator {
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweep: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #ownedOnly: boolean;
+  readonly #leads: (topic: string, partition: number) => boolean;
+  readonly #owned = new Set<number>();
+  readonly #loading = new Map<number, number>();
+  #elections = 0;
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -209,6 +226,86 @@ export class TransactionCoordinator {
     this.#config = { ...DEFAULT_TRANSACTION_COORDINATOR_CONFIG, ...options.config };
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#ownedOnly = options.ownedPartitionsOnly ?? false;
+    this.#leads = options.leads ?? ((t, p) => this.#logs.partition(t, p) !== undefined);
+  }
+
+  /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
+  #ownership(transactionalId: string): number {
+    if (!this.#ownedOnly) return ErrorCode.NONE;
+    const p = this.#store.partitionFor(transactionalId);
+    if (this.#owned.has(p)) return ErrorCode.NONE;
+    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** The `__transaction_state` partitions served (cluster mode), ascending. */
+  get ownedPartitions(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Cluster mode: this broker became leader of `__transaction_state` partition `partition`:
+   * replay it, serve its transactional ids and finish the transactions it left prepared
+   * (Kafka's `onElection`).
+   *
+   * @param partition The partition.
+   * @returns How many transactional ids it holds.
+   * @throws {Error} If the partition cannot be read (it is then not served).
+   */
+  async onElection(partition: number): Promise<number> {
+    if (!this.#ownedOnly) return 0;
+    if (this.#owned.has(partition)) return 0;
+    const election = ++this.#elections;
+    this.#loading.set(partition, election);
+    let records: TransactionLogRecord[];
+    try {
+      records = await this.#store.loadPartition(partition);
+    } catch (e) {
+      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+      throw e;
+    }
+    if (this.#loading.get(partition) !== election) return 0;
+    this.load(records);
+    const mine = [...this.#txns.values()].filter((m) =>
+      this.#store.partitionFor(m.transactionalId) === partition
+    );
+    for (const m of mine) {
+      if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
+      await this.#locked(m.transactionalId, () => this.#complete(m, m.state === "PrepareCommit"))
+        .catch((e) =>
+          this.#logger?.warn(
+            `Cannot complete the prepared transaction of ${m.transactionalId}: ${e?.message ?? e}`,
+          )
+        );
+    }
+    if (this.#loading.get(partition) !== election) return 0;
+    this.#loading.delete(partition);
+    this.#owned.add(partition);
+    const line = `Transaction coordinator: loaded __transaction_state-${partition} ` +
+      `(${records.length} records, ${mine.length} transactional ids)`;
+    if (records.length > 0) this.#logger?.info(line);
+    else this.#logger?.debug(line);
+    return mine.length;
+  }
+
+  /**
+   * Cluster mode: this broker no longer leads `__transaction_state` partition `partition`: stop
+   * serving its transactional ids (Kafka's `onResignation`).
+   *
+   * @param partition The partition.
+   */
+  onResignation(partition: number): void {
+    if (!this.#ownedOnly) return;
+    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    for (const m of [...this.#txns.values()]) {
+      if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
+      this.#txns.delete(m.transactionalId);
+      if (this.#byProducerId.get(m.producerId) === m) this.#byProducerId.delete(m.producerId);
+    }
+    if (was) {
+      this.#logger?.debug(`Transaction coordinator: unloaded __transaction_state-${partition}`);
+    }
   }
 
   /**
@@ -371,6 +468,8 @@ export class TransactionCoordinator {
       producerEpoch: -1,
     });
     if (req.transactionalId === "") return Promise.resolve(fail(ErrorCode.INVALID_REQUEST));
+    const own = this.#ownership(req.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(fail(own));
     if (req.timeoutMs <= 0 || req.timeoutMs > this.#config.maxTimeoutMs) {
       return Promise.resolve(fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT));
     }
@@ -490,11 +589,13 @@ export class TransactionCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((n) => ({ partition: n, errorCode: code(t.topic, n) })),
       }));
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(all(() => own));
     return this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
       if (err !== 0) return all(() => err);
-      const unknown = (t: string, n: number) => this.#logs.partition(t, n) === undefined;
+      const unknown = (t: string, n: number) => !this.#leads(t, n);
       if (topics.some((t) => t.partitions.some((n) => unknown(t.topic, n)))) {
         return all((t, n) =>
           unknown(t, n) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED
@@ -516,6 +617,8 @@ export class TransactionCoordinator {
    * @returns The error code.
    */
   addOffsets(p: TxnProducer, groupId: string): Promise<number> {
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(own);
     return this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
@@ -550,6 +653,8 @@ export class TransactionCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((o) => ({ partition: o.partition, errorCode: code })),
       }));
+    const own = this.#ownership(req.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(all(own));
     return this.#locked(req.transactionalId, () => {
       const m = this.#txns.get(req.transactionalId);
       let err = this.#check(m, req);
@@ -585,6 +690,8 @@ export class TransactionCoordinator {
    * @returns The error code.
    */
   endTxn(p: TxnProducer, commit: boolean): Promise<number> {
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(own);
     return this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       if (
@@ -712,7 +819,9 @@ export class TransactionCoordinator {
     for (const t of req.topics) {
       const partitions: TxnTopicResult["partitions"] = [];
       for (const partition of t.partitions) {
-        const log = this.#logs.partition(t.topic, partition);
+        const log = this.#leads(t.topic, partition)
+          ? this.#logs.partition(t.topic, partition)
+          : undefined;
         if (log === undefined) {
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +

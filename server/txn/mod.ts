@@ -77,6 +77,14 @@ export interface OpenTransactionCoordinatorOptions {
   now?: () => number;
   /** Start the timed-out transaction timer (default `true`). */
   startTimer?: boolean;
+  /**
+   * Cluster mode: the partition count of `__transaction_state` in the cluster (`undefined`
+   * while it does not exist). Nothing is replayed here: the coordinator serves the partitions
+   * this broker leads, each loaded by `onElection`.
+   */
+  clusterPartitions?: () => number | undefined;
+  /** Cluster mode: whether this broker leads a data partition (see `TransactionCoordinatorOptions`). */
+  leads?: (topic: string, partition: number) => boolean;
 }
 
 /**
@@ -97,8 +105,10 @@ export async function openTransactionCoordinator(
     numPartitions: options.numPartitions,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now: options.now,
+    clusterPartitions: options.clusterPartitions,
   });
-  const records = await store.load();
+  const cluster = options.clusterPartitions !== undefined;
+  const records = cluster ? [] : await store.load();
   const txns = new TransactionCoordinator({
     store,
     logs,
@@ -107,7 +117,15 @@ export async function openTransactionCoordinator(
     config: options.config,
     logger,
     now: options.now,
+    ownedPartitionsOnly: cluster,
+    leads: options.leads,
   });
+  if (cluster) {
+    // Each __transaction_state partition is loaded when this broker becomes its leader; the
+    // data partitions' transaction state (LSO, aborted ranges) is their logs' own.
+    if (options.startTimer !== false) txns.start();
+    return txns;
+  }
   txns.load(records);
   const completed = await txns.completePending();
   logger?.info(

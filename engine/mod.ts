@@ -142,4 +142,9 @@ export {
   TRANSACTION_COORDINATOR_FENCED,
 } from "./producer_state.ts";
 export { ABORTED_TXN_SIZE, type AbortedTxn } from "./transaction_index.ts";
-export { MAX_TOPIC_NAME_LENGTH, validateTopicName } from "./topic_name.ts";
+export {
+  MAX_TOPIC_NAME_LENGTH,
+  newTopicId,
+  topicCollisionKey,
+  validateTopicName,
+} from "./topic_name.ts";

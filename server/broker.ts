@@ -23,6 +23,7 @@ import {
   type Listener,
   parseListener,
 } from "./config.ts";
+import { ClusterNode } from "./cluster/cluster.ts";
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
@@ -32,7 +33,13 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
-import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/mod.ts";
+import {
+  openTransactionCoordinator,
+  type TransactionCoordinator,
+  TxnMarkerSender,
+  writeLocalMarkers,
+} from "./txn/mod.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -41,6 +48,19 @@ export type { BrokerConfig } from "./config.ts";
  * AlterPartition, and the `replica.*` settings. The node id, logs and logger are the broker's.
  */
 export type ReplicationOptions = Omit<ReplicaManagerOptions, "nodeId" | "logs" | "logger">;
+
+/** The `replica.*` settings of a configuration, as {@linkcode ReplicaManagerOptions} fields. */
+function replicaSettings(c: BrokerConfig): Partial<ReplicaManagerOptions> {
+  return {
+    replicaLagTimeMaxMs: c.replicaLagTimeMaxMs,
+    replicaFetchWaitMaxMs: c.replicaFetchWaitMaxMs,
+    replicaFetchMaxBytes: c.replicaFetchMaxBytes,
+    replicaFetchResponseMaxBytes: c.replicaFetchResponseMaxBytes,
+    replicaFetchBackoffMs: c.replicaFetchBackoffMs,
+    replicaSocketTimeoutMs: c.replicaSocketTimeoutMs,
+    replicaHighWatermarkCheckpointIntervalMs: c.replicaHighWatermarkCheckpointIntervalMs,
+  };
+}
 
 /** Collaborators of a {@linkcode Broker} that are not configuration. */
 export interface BrokerStartOptions {
@@ -124,6 +144,7 @@ export class Broker {
       ...config,
       logDirs: [...(config.logDirs ?? DEFAULT_BROKER_CONFIG.logDirs)],
       topicDefaults: { ...(config.topicDefaults ?? {}) },
+      etcdEndpoints: [...(config.etcdEndpoints ?? [])],
     };
     const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
     const listen = parseListener(full.listeners);
@@ -137,13 +158,18 @@ export class Broker {
     // The data dir's lock comes first: a second broker on the same directory stops here,
     // before it reads or writes anything in it.
     const lock = await DataDirLock.acquire(dir);
+    // Cluster mode (docs/CLUSTER.md): the cluster id comes from etcd.
+    let cluster: ClusterNode | undefined;
     let meta;
     try {
-      meta = await loadOrCreateMetaProperties(dir, {
-        nodeId: full.nodeId,
-        clusterId: full.clusterId,
-      });
+      let clusterId = full.clusterId;
+      if (full.etcdEndpoints.length > 0) {
+        cluster = await ClusterNode.connect(full, log);
+        clusterId = await cluster.resolveClusterId(dir);
+      }
+      meta = await loadOrCreateMetaProperties(dir, { nodeId: full.nodeId, clusterId });
     } catch (e) {
+      await cluster?.close();
       lock.release();
       throw e;
     }
@@ -153,6 +179,7 @@ export class Broker {
       // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
       dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
     } catch (e) {
+      await cluster?.close();
       lock.release();
       throw e;
     }
@@ -173,13 +200,46 @@ export class Broker {
         `${full.maxBrokerPartitions}), at most ${logs.openFileStats().capacity} segment files ` +
         `open (sluice.log.max.open.files)`,
     );
+    // Replication (docs/CLUSTER.md): in cluster mode every partition is replicated, with the
+    // brokers' addresses and AlterPartition from the cluster view; with `options.replication`
+    // (a control plane of the caller's, e.g. tests) only the partitions it gives states for.
+    let replicas: ReplicaManager | undefined;
+    if (cluster !== undefined) {
+      const node = cluster;
+      replicas = new ReplicaManager({
+        ...replicaSettings(full),
+        nodeId: full.nodeId,
+        logs,
+        logger: log,
+        brokerEndpoint: (id) => node.view.broker(id)?.value,
+        alterPartition: (topic, p, req) => node.view.alterPartition(topic, p, req),
+        replicatesAll: true,
+        fenced: () => !node.registered,
+      });
+    } else if (options.replication !== undefined) {
+      replicas = new ReplicaManager({
+        ...replicaSettings(full),
+        ...options.replication,
+        nodeId: full.nodeId,
+        logs,
+        logger: log,
+      });
+    }
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
-    let txns: TransactionCoordinator;
+    let txns: TransactionCoordinator | undefined;
     try {
-      producerIds = await ProducerIdManager.open(dir);
+      // Cluster mode: producer ids are unique over the cluster, not only this data dir.
+      producerIds = cluster !== undefined
+        ? ProducerIdManager.fromBlocks((size) => cluster!.allocateProducerIds(size))
+        : await ProducerIdManager.open(dir);
       groups = await openGroupCoordinator(logs, {
         offsetsTopicNumPartitions: full.offsetsTopicNumPartitions,
+        clusterPartitions: cluster &&
+          (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
+        // Cluster mode: a commit is acknowledged once the in-sync replicas have it.
+        append: replicas &&
+          ((log, records) => replicas!.appendAsLeader(log, records, full.offsetsCommitTimeoutMs)),
         logger: log,
         config: {
           initialRebalanceDelayMs: full.groupInitialRebalanceDelayMs,
@@ -193,6 +253,20 @@ export class Broker {
       txns = await openTransactionCoordinator(logs, {
         nextProducerId: () => producerIds.next(),
         numPartitions: full.transactionStateLogNumPartitions,
+        clusterPartitions: cluster &&
+          (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
+        append: replicas &&
+          ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
+        // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
+        markers: cluster && new TxnMarkerSender({
+          nodeId: full.nodeId,
+          cluster,
+          local: (req) =>
+            writeLocalMarkers({ logs, replicas, cluster }, req, full.requestTimeoutMs, log),
+          requestTimeoutMs: full.requestTimeoutMs,
+          logger: log,
+        }),
+        partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
         groups,
         logger: log,
         config: {
@@ -200,22 +274,22 @@ export class Broker {
           abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
         },
       });
+      // Cluster mode: the local logs follow the cluster before this broker serves anything, and
+      // the view's partition states drive the replica manager.
+      await cluster?.attach({ logs, groups, txns, replicas: replicas! });
     } catch (e) {
+      await cluster?.close();
+      await replicas?.close();
+      txns?.close();
       groups?.close();
       await logs.close();
       throw e;
     }
-    // cluster mode's data plane: idle until the control plane applies partition states
-    const replicas = options.replication === undefined ? undefined : new ReplicaManager({
-      ...options.replication,
-      nodeId: full.nodeId,
-      logs,
-      logger: log,
-    });
     let listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
     try {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
     } catch (e) {
+      await cluster?.close();
       await replicas?.close();
       txns.close();
       groups.close();
@@ -240,12 +314,21 @@ export class Broker {
       groups,
       txns,
       dynamicConfigs,
+      cluster,
       replicas,
       apis,
       closing: abort.signal,
     };
     const broker = new Broker(full, listener, ctx, abort);
     broker.#acceptLoop = broker.#accept();
+    if (cluster !== undefined) {
+      try {
+        await cluster.register(advertised);
+      } catch (e) {
+        await broker.close();
+        throw e;
+      }
+    }
     log.info(
       `Sluice broker ${full.nodeId} listening on ${bound.hostname}:${bound.port} ` +
         `(advertised as ${advertised.host}:${advertised.port}, data in ${dir}, cluster ${meta.clusterId})`,
@@ -284,11 +367,20 @@ export class Broker {
   }
 
   /**
-   * The replication layer (cluster mode), to which the control plane hands partition states;
-   * `undefined` on a standalone broker.
+   * The replication layer: in cluster mode fed by the cluster view; otherwise the control plane
+   * given at start (`options.replication`) hands it partition states. `undefined` on a standalone
+   * broker.
    */
   get replicaManager(): ReplicaManager | undefined {
     return this.#ctx.replicas;
+  }
+
+  /**
+   * Cluster mode: this broker's membership, view of the cluster and controller candidacy
+   * (docs/CLUSTER.md); `undefined` in standalone mode. For tests and metrics.
+   */
+  get cluster(): ClusterNode | undefined {
+    return this.#ctx.cluster;
   }
 
   /** The host and port given to clients in Metadata responses. */
@@ -306,6 +398,10 @@ export class Broker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
+      // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
+      await this.#ctx.cluster?.close().catch((e) =>
+        this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)
+      );
       this.#abort.abort();
       try {
         this.#listener.close();

@@ -52,16 +52,13 @@
 export { Broker, type BrokerStartOptions, type ReplicationOptions } from "./broker.ts";
 export {
   type AlterPartitionFn,
-  type AlterPartitionRequest,
-  type AlterPartitionResult,
   type BrokerEndpoint,
   type FollowerProgress,
-  type PartitionStateRecord,
   type ReplicaError,
   ReplicaManager,
   type ReplicaManagerOptions,
   type ReplicaRole,
-  type ReplicaState,
+  ReplicationError,
 } from "./replica_manager.ts";
 export {
   type BrokerConfig,
@@ -82,3 +79,4 @@ export {
   silentLogger,
 } from "./logger.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
+export * from "./cluster/mod.ts";

@@ -30,13 +30,7 @@
 
 import type { PartitionLog } from "../engine/mod.ts";
 import { ErrorCode, errorName } from "../protocol/errors.ts";
-import {
-  decodeBody,
-  decodeResponseHeader,
-  encodeRequestFrame,
-  FrameSplitter,
-} from "../protocol/framing.ts";
-import type { MessageCodec } from "../protocol/primitives.ts";
+import { BrokerConnection, type BrokerEndpoint } from "./broker_connection.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import {
   OffsetForLeaderEpochRequest,
@@ -50,13 +44,7 @@ export const REPLICA_FETCH_VERSION = 12;
 /** OffsetForLeaderEpoch version the fetcher sends (replica_id, flexible). */
 export const REPLICA_OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 
-/** Where a broker listens. */
-export interface BrokerEndpoint {
-  /** Host name or address. */
-  host: string;
-  /** Port. */
-  port: number;
-}
+export type { BrokerEndpoint };
 
 /** Settings of a {@linkcode ReplicaFetcher}. */
 export interface ReplicaFetcherOptions {
@@ -121,7 +109,7 @@ export class ReplicaFetcher {
   readonly leaderId: number;
   readonly #o: Required<Omit<ReplicaFetcherOptions, "onHighWatermark">> & ReplicaFetcherOptions;
   readonly #partitions = new Map<string, FetchedPartition>();
-  #conn: LeaderConnection | undefined;
+  #conn: BrokerConnection | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
   readonly #loop: Promise<void>;
@@ -266,11 +254,15 @@ export class ReplicaFetcher {
     }
   }
 
-  async #connection(): Promise<LeaderConnection> {
+  async #connection(): Promise<BrokerConnection> {
     if (this.#conn !== undefined && !this.#conn.closed) return this.#conn;
     const ep = this.#o.endpoint();
     if (ep === undefined) throw new Error(`the address of broker ${this.leaderId} is unknown`);
-    this.#conn = await LeaderConnection.connect(ep, this.#o.nodeId, this.#o.socketTimeoutMs);
+    this.#conn = await BrokerConnection.connect(
+      ep,
+      `sluice-replica-fetcher-${this.#o.nodeId}`,
+      this.#o.socketTimeoutMs,
+    );
     return this.#conn;
   }
 
@@ -309,7 +301,7 @@ export class ReplicaFetcher {
   }
 
   /** OffsetForLeaderEpoch for the partitions that must truncate, then the truncation. */
-  async #truncate(conn: LeaderConnection, parts: FetchedPartition[]): Promise<void> {
+  async #truncate(conn: BrokerConnection, parts: FetchedPartition[]): Promise<void> {
     const ask: FetchedPartition[] = [];
     for (const p of parts) {
       const latest = p.log.leaderEpochEntries().at(-1)?.epoch ?? -1;
@@ -392,7 +384,7 @@ export class ReplicaFetcher {
   }
 
   /** One Fetch for `parts`, and what it brings. */
-  async #fetch(conn: LeaderConnection, parts: FetchedPartition[]): Promise<void> {
+  async #fetch(conn: BrokerConnection, parts: FetchedPartition[]): Promise<void> {
     const topics = new Map<string, FetchedPartition[]>();
     for (const p of parts) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p]);
     const sent = new Map(
@@ -581,106 +573,4 @@ function wholeBatches(records: Uint8Array): Uint8Array {
     p += size;
   }
   return p === records.length ? records : records.subarray(0, p);
-}
-
-/** One connection to a leader: one request at a time, each with a timeout. */
-class LeaderConnection {
-  readonly #conn: Deno.TcpConn;
-  readonly #clientId: string;
-  readonly #splitter = new FrameSplitter(1 << 30);
-  readonly #buf = new Uint8Array(256 * 1024);
-  #nextCorrelationId = 1;
-  #closed = false;
-
-  private constructor(conn: Deno.TcpConn, clientId: string) {
-    this.#conn = conn;
-    this.#clientId = clientId;
-  }
-
-  static async connect(
-    ep: BrokerEndpoint,
-    nodeId: number,
-    timeoutMs: number,
-  ): Promise<LeaderConnection> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const connecting = Deno.connect({ hostname: ep.host, port: ep.port });
-    try {
-      const conn = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`connect to ${ep.host}:${ep.port}: no answer in ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-      conn.setNoDelay(true);
-      return new LeaderConnection(conn, `sluice-replica-fetcher-${nodeId}`);
-    } catch (e) {
-      connecting.then((c) => c.close(), () => {});
-      const msg = e instanceof Error ? e.message : String(e);
-      throw new Error(`cannot connect to ${ep.host}:${ep.port}: ${msg}`);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed
-    }
-  }
-
-  /** Sends one request and reads its answer; closes the connection on a timeout or error. */
-  async request<Req, Res>(
-    req: MessageCodec<Req>,
-    res: MessageCodec<Res>,
-    version: number,
-    body: Req,
-    timeoutMs: number,
-  ): Promise<Res> {
-    const id = this.#nextCorrelationId++;
-    const frame = encodeRequestFrame(req, version, id, this.#clientId, body);
-    const timer = setTimeout(() => this.close(), timeoutMs);
-    try {
-      let off = 0;
-      while (off < frame.length) off += await this.#conn.write(frame.subarray(off));
-      const answer = await this.#readFrame();
-      const { header, bodyOffset } = decodeResponseHeader(answer, req.apiKey, version);
-      if (header.correlationId !== id) {
-        throw new Error(`${req.name}: expected correlation id ${id}, got ${header.correlationId}`);
-      }
-      return decodeBody(res, answer, bodyOffset, version);
-    } catch (e) {
-      const timedOut = this.#closed;
-      this.close();
-      if (timedOut) throw new Error(`${req.name} v${version}: no answer within ${timeoutMs} ms`);
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async #readFrame(): Promise<Uint8Array> {
-    for (;;) {
-      const frames = this.#splitter.push(new Uint8Array(0));
-      if (frames.length > 0) return frames[0];
-      const n = await this.#conn.read(this.#buf);
-      if (n === null) throw new Error("the leader closed the connection");
-      const more = this.#splitter.push(this.#buf.slice(0, n));
-      if (more.length > 0) {
-        if (more.length > 1) throw new Error(`${more.length} answers to one request`);
-        return more[0];
-      }
-    }
-  }
 }

@@ -40,71 +40,18 @@
  * @module
  */
 
-import type { LogManager, PartitionLog } from "../engine/mod.ts";
+import type { AppendResult, LogManager, PartitionLog } from "../engine/mod.ts";
 import { ErrorCode, errorName } from "../protocol/errors.ts";
+import type {
+  AlterPartitionRequest,
+  AlterPartitionResult,
+  ReplicaState,
+} from "./cluster/cluster_view.ts";
 import type { Logger } from "./logger.ts";
 import { type BrokerEndpoint, ReplicaFetcher } from "./replica_fetcher.ts";
 
 export type { BrokerEndpoint } from "./replica_fetcher.ts";
-
-/**
- * A partition this broker replicates, as the control plane hands it over (the same shape as
- * `ReplicaState` in `server/cluster/cluster_view.ts`).
- */
-export interface ReplicaState {
-  /** Topic name. */
-  topic: string;
-  /** Topic id. */
-  topicId: string;
-  /** Partition index. */
-  partition: number;
-  /** Replicas, preferred leader first. */
-  replicas: number[];
-  /** Leader (-1: offline, or no state yet). */
-  leader: number;
-  /** Leader epoch (-1: no state yet). */
-  leaderEpoch: number;
-  /** In-sync replicas. */
-  isr: number[];
-  /** Partition epoch (-1: no state yet). */
-  partitionEpoch: number;
-  /** This broker is no longer a replica (the topic was deleted, or it was moved away). */
-  removed: boolean;
-}
-
-/** A partition's state as stored by the control plane (`PartitionState` in `metadata_store.ts`). */
-export interface PartitionStateRecord {
-  /** Leader's node id, -1 when offline. */
-  leader: number;
-  /** Incremented at every leader change. */
-  leaderEpoch: number;
-  /** In-sync replicas. */
-  isr: number[];
-  /** Incremented at every change. */
-  partitionEpoch: number;
-}
-
-/** Kafka's AlterPartition for one partition (as `cluster_view.ts` takes it). */
-export interface AlterPartitionRequest {
-  /** The new ISR (including the leader). */
-  isr: number[];
-  /** The leader epoch the leader has. */
-  leaderEpoch: number;
-  /** The partition epoch the leader has. */
-  partitionEpoch: number;
-}
-
-/** What an AlterPartition answers (as `cluster_view.ts` does). */
-export interface AlterPartitionResult {
-  /**
-   * NONE, or why the change was refused: FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION,
-   * INVALID_REQUEST, INELIGIBLE_REPLICA, STALE_BROKER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION,
-   * REQUEST_TIMED_OUT.
-   */
-  errorCode: number;
-  /** The partition's state after the call (the new one on success, else the current one). */
-  state?: PartitionStateRecord;
-}
+export type { AlterPartitionRequest, AlterPartitionResult, ReplicaState };
 
 /** The control plane's AlterPartition (`ClusterView.alterPartition`). */
 export type AlterPartitionFn = (
@@ -139,6 +86,39 @@ export interface ReplicaManagerOptions {
   replicaSocketTimeoutMs?: number;
   /** `replica.high.watermark.checkpoint.interval.ms` (default 5000; 0: only at flush and close). */
   replicaHighWatermarkCheckpointIntervalMs?: number;
+  /**
+   * Cluster mode: every partition of this broker is replicated, so one without a state yet (its
+   * log made before its state arrived) is led by no one here and answers NOT_LEADER_OR_FOLLOWER
+   * instead of keeping the standalone rules. Default false.
+   */
+  replicatesAll?: boolean;
+  /**
+   * Cluster mode: whether this broker is fenced (its registration in etcd lapsed); it then leads
+   * nothing (every leader check answers NOT_LEADER_OR_FOLLOWER) until it is registered again.
+   */
+  fenced?: () => boolean;
+}
+
+/**
+ * A replicated append that could not be acknowledged, with the Kafka error code an acks=all
+ * Produce would get (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS,
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT).
+ */
+export class ReplicationError extends Error {
+  /** The Kafka error code. */
+  readonly code: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param code The Kafka error code.
+   * @param message What failed and why.
+   */
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "ReplicationError";
+    this.code = code;
+  }
 }
 
 /** A partition's role on this broker. */
@@ -230,6 +210,7 @@ export class ReplicaManager {
   #chain: Promise<void> = Promise.resolve();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   readonly #unsubscribe: () => void;
+  readonly #roleListeners = new Set<(topic: string, partition: number) => void>();
   #closed = false;
 
   /**
@@ -364,6 +345,36 @@ export class ReplicaManager {
   }
 
   /**
+   * Whether this broker leads a partition now: NONE, or NOT_LEADER_OR_FOLLOWER (it follows, the
+   * partition is offline or changing leader, or this broker is fenced). Every leader-only API
+   * (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch, DeleteRecords, DescribeProducers,
+   * WriteTxnMarkers) and the coordinators go through it.
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @returns NONE or NOT_LEADER_OR_FOLLOWER, or `undefined` when the partition is not replicated
+   * (standalone rules apply; never with `replicatesAll`).
+   */
+  checkLeader(topic: string, partition: number): ReplicaError | undefined {
+    const r = this.#replicas.get(key(topic, partition));
+    if (r === undefined) {
+      if (!this.#o.replicatesAll) return undefined;
+      return {
+        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `Broker ${this.nodeId} has no leader state for ${topic}-${partition} yet`,
+      };
+    }
+    if (r.role !== "leader") return this.#notLeader(r);
+    if (this.#o.fenced?.() === true) {
+      return {
+        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `Broker ${this.nodeId} is fenced (not registered in etcd): it leads nothing`,
+      };
+    }
+    return NONE;
+  }
+
+  /**
    * The check before a Produce appends to a partition: NOT_LEADER_OR_FOLLOWER unless this
    * broker leads it; for acks=all, NOT_ENOUGH_REPLICAS when the ISR is smaller than
    * `min.insync.replicas`.
@@ -381,9 +392,9 @@ export class ReplicaManager {
     acks: number,
     minIsr: number,
   ): ReplicaError | undefined {
-    const r = this.#replicas.get(key(topic, partition));
-    if (r === undefined) return undefined;
-    if (r.role !== "leader") return this.#notLeader(r);
+    const led = this.checkLeader(topic, partition);
+    if (led === undefined || led.code !== ErrorCode.NONE) return led;
+    const r = this.#replicas.get(key(topic, partition))!;
     if (acks === -1 && r.state.isr.length < minIsr) {
       return {
         code: ErrorCode.NOT_ENOUGH_REPLICAS,
@@ -455,6 +466,97 @@ export class ReplicaManager {
   }
 
   /**
+   * Appends records to a partition this broker leads and waits for its in-sync replicas, as an
+   * acks=all Produce does (the topic's `min.insync.replicas`): the coordinators' writes to
+   * `__consumer_offsets` and `__transaction_state`, and transaction markers, are acknowledged
+   * only once committed. A partition that is not replicated (standalone) gets a plain append.
+   *
+   * @param log The partition's log.
+   * @param records The record batch(es).
+   * @param timeoutMs How long to wait for the in-sync replicas.
+   * @param signal Ends the wait early.
+   * @returns The append's result.
+   * @throws {ReplicationError} NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS (nothing appended),
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT (appended, not acknowledged).
+   * @throws {EngineError} If the append itself fails.
+   */
+  async appendAsLeader(
+    log: PartitionLog,
+    records: Uint8Array,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<AppendResult> {
+    const { topic, partition } = log;
+    const minIsr = Number(this.#logs.topic(topic)?.effective["min.insync.replicas"] ?? "1");
+    const check = this.checkProduce(topic, partition, -1, minIsr);
+    if (check !== undefined && check.code !== ErrorCode.NONE) {
+      throw new ReplicationError(check.code, check.message);
+    }
+    const r = await log.append(records);
+    if (check === undefined) return r;
+    const w = await this.waitForAcks(topic, partition, r.lastOffset + 1, minIsr, timeoutMs, signal);
+    if (w.code !== ErrorCode.NONE) throw new ReplicationError(w.code, w.message);
+    return r;
+  }
+
+  /**
+   * Waits until this broker leads a partition in `leaderEpoch` with a high watermark at the log
+   * end offset it had when it became leader: every record of its log is then committed, and the
+   * high watermark is the leader's own, not one left from following. A coordinator loads its
+   * partition only then (what it reads is what every new leader will have).
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param leaderEpoch The epoch of the leadership.
+   * @param signal Gives up early.
+   * @returns `true` once caught up; `false` as soon as this broker no longer leads in that epoch
+   * (or on close or abort). A partition that is not replicated (standalone) is caught up.
+   */
+  async waitForLeaderHighWatermark(
+    topic: string,
+    partition: number,
+    leaderEpoch: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const k = key(topic, partition);
+    for (;;) {
+      const r = this.#replicas.get(k);
+      if (r === undefined) return !this.#o.replicatesAll;
+      if (this.#closed || signal?.aborted) return false;
+      if (r.role !== "leader" || r.state.leaderEpoch !== leaderEpoch) return false;
+      const w = await this.waitForAcks(topic, partition, r.epochStartOffset, 0, 5000, signal);
+      if (w.code === ErrorCode.NONE) {
+        return this.#replicas.get(k) === r && r.role === "leader" &&
+          r.state.leaderEpoch === leaderEpoch;
+      }
+      if (w.code !== ErrorCode.REQUEST_TIMED_OUT) return false;
+    }
+  }
+
+  /**
+   * Be told when a partition's role or leader epoch here changed (after the change is in
+   * effect), or it stopped being replicated here: the coordinators follow the leadership of
+   * their partitions this way.
+   *
+   * @param listener Called with the partition.
+   * @returns A function that unsubscribes.
+   */
+  onRoleChange(listener: (topic: string, partition: number) => void): () => void {
+    this.#roleListeners.add(listener);
+    return () => this.#roleListeners.delete(listener);
+  }
+
+  #roleChanged(topic: string, partition: number): void {
+    for (const l of this.#roleListeners) {
+      try {
+        l(topic, partition);
+      } catch (e) {
+        this.#logger.error(`Role change listener failed: ${e instanceof Error ? e.stack : e}`);
+      }
+    }
+  }
+
+  /**
    * The check of a Fetch for a partition: consumers and followers alike must ask the leader,
    * in its epoch (`current_leader_epoch` -1 is not checked).
    *
@@ -465,9 +567,9 @@ export class ReplicaManager {
    * or UNKNOWN_LEADER_EPOCH (newer), or `undefined` when the partition is not replicated.
    */
   checkFetch(topic: string, partition: number, currentLeaderEpoch: number): number | undefined {
-    const r = this.#replicas.get(key(topic, partition));
-    if (r === undefined) return undefined;
-    if (r.role !== "leader") return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const led = this.checkLeader(topic, partition);
+    if (led === undefined || led.code !== ErrorCode.NONE) return led?.code;
+    const r = this.#replicas.get(key(topic, partition))!;
     if (currentLeaderEpoch >= 0) {
       if (currentLeaderEpoch < r.state.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
       if (currentLeaderEpoch > r.state.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
@@ -537,6 +639,7 @@ export class ReplicaManager {
       await this.#stopFollowing(r);
       this.#failWaiters(r, `this broker is no longer a replica of ${s.topic}-${s.partition}`);
       this.#logger.info(`${s.topic}-${s.partition}: no longer replicated here`);
+      this.#roleChanged(s.topic, s.partition);
       return;
     }
     if (
@@ -621,6 +724,7 @@ export class ReplicaManager {
           `${log.logEndOffset} (high watermark ${log.highWatermark}, ISR [${s.isr}])`,
       );
       this.#maybeIncrementHighWatermark(replica);
+      this.#roleChanged(s.topic, s.partition);
       return;
     }
     this.#failWaiters(
@@ -643,6 +747,7 @@ export class ReplicaManager {
     } else {
       this.#logger.warn(`${s.topic}-${s.partition}: offline (no leader) in epoch ${s.leaderEpoch}`);
     }
+    this.#roleChanged(s.topic, s.partition);
   }
 
   #retryPendingLater(): void {

@@ -6,6 +6,9 @@
 // - The internal topics keep the partition count their coordinators chose (a group's partition
 //   is its hash modulo that count): INVALID_REQUEST.
 // - validate_only checks without changing. Flexible from v2.
+// - Cluster mode (docs/CLUSTER.md): the new partitions are written to etcd (compare-and-swap on
+//   the topic), placed over the live brokers with the topic's replication factor or as
+//   assigned (registered brokers, the topic's replica count: else INVALID_REPLICA_ASSIGNMENT).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -44,6 +47,20 @@ export const createPartitions: ApiHandler = defineApi<
           ErrorCode.INVALID_REQUEST,
           `Changing the partition count of internal topic ${t.name} is prohibited`,
         ));
+        continue;
+      }
+      if (broker.cluster !== undefined) {
+        try {
+          await broker.cluster.createPartitions(
+            t.name,
+            t.count,
+            t.assignments?.map((a) => a.brokerIds) ?? null,
+            req.validateOnly,
+          );
+          results.push(result(0, null));
+        } catch (e) {
+          results.push(result(errorCodeOf(e), messageOf(e)));
+        }
         continue;
       }
       const bad = t.assignments?.find((a) =>

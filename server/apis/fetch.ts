@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Fetch (key 1): v0-v16.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - v0-v3 (`handleLegacy`) return message sets down-converted from the log, as Kafka 3.x does:
 //   magic 0 for v0-v1, magic 1 for v2-v3 (`records/legacy.ts` `downConvertForFetch`). Record
 //   headers are dropped; control batches (transaction markers) are skipped; old fetchers read
@@ -62,6 +64,7 @@ import {
   errorCodeOf,
   type RequestContext,
 } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
@@ -84,22 +87,23 @@ interface Read {
 }
 
 function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
-  const name = byId ? (broker.logs.topicById(p.topicId)?.name ?? "") : p.topic;
-  let log = name === "" ? undefined : broker.logs.partition(name, p.partition);
-  let errorCode = log !== undefined
-    ? 0
-    : byId && name === ""
-    ? ErrorCode.UNKNOWN_TOPIC_ID
-    : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  // replicated partitions: only the leader, in its epoch, answers
-  const refused = log === undefined
-    ? undefined
-    : broker.replicas?.checkFetch(name, p.partition, p.currentLeaderEpoch ?? -1);
-  if (refused !== undefined && refused !== ErrorCode.NONE) {
-    log = undefined;
-    errorCode = refused;
+  const name = !byId
+    ? p.topic
+    : broker.cluster !== undefined
+    ? (broker.cluster.topicName(p.topicId) ?? "")
+    : (broker.logs.topicById(p.topicId)?.name ?? "");
+  const base = { p, name, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+  if (byId && name === "") {
+    return { ...base, log: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
   }
-  return { p, name, log, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+  // only the partition's leader answers (cluster mode, or a replicated partition), in its epoch
+  const notLeader = leaderError(broker, name, p.partition);
+  if (notLeader !== undefined) return { ...base, log: undefined, errorCode: notLeader.code };
+  const epoch = broker.replicas?.checkFetch(name, p.partition, p.currentLeaderEpoch ?? -1);
+  if (epoch !== undefined && epoch !== ErrorCode.NONE) {
+    return { ...base, log: undefined, errorCode: epoch };
+  }
+  return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
 }
 
 /** Read every partition in order within the byte budgets; returns total record bytes. */

@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // ListOffsets (key 2): served v0-v8.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - timestamp -1 = latest (the high watermark; for isolation_level=1, read_committed, v2+, the
 //   partition's last stable offset, `PartitionLog.lastStableOffset`), -2 = earliest (log start
 //   offset), -3 (v7+) = the record with the largest timestamp, -4 (v8+, earliest local) =
@@ -13,7 +15,6 @@
 //   (NOT_LEADER_OR_FOLLOWER elsewhere); as in Kafka, a timestamp lookup that lands at or after
 //   the high watermark finds nothing (on a standalone broker the HW is the log end offset).
 
-import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createListOffsetsResponse,
   createListOffsetsResponsePartitionResponse,
@@ -22,6 +23,7 @@ import {
   ListOffsetsResponse,
 } from "../../protocol/messages/list_offsets.ts";
 import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -38,20 +40,15 @@ async function lookup(
   version: number,
   readCommitted: boolean,
 ): Promise<PartitionResponse> {
-  const log = broker.logs.partition(topic, partitionIndex);
-  if (log === undefined) {
+  // only the partition's leader answers (cluster mode, or a replicated partition)
+  const notLeader = leaderError(broker, topic, partitionIndex);
+  if (notLeader !== undefined) {
     return createListOffsetsResponsePartitionResponse({
       partitionIndex,
-      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      errorCode: notLeader.code,
     });
   }
-  const role = broker.replicas?.role(topic, partitionIndex);
-  if (role !== undefined && role !== "leader") {
-    return createListOffsetsResponsePartitionResponse({
-      partitionIndex,
-      errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-    });
-  }
+  const log = broker.logs.partition(topic, partitionIndex)!;
   let offset = -1;
   let ts = -1;
   if (timestamp === LATEST) {
@@ -78,7 +75,7 @@ async function lookup(
     errorCode: 0,
     timestamp: ts,
     offset,
-    leaderEpoch: version >= 4 ? 0 : -1,
+    leaderEpoch: version >= 4 ? (broker.replicas !== undefined ? log.leaderEpoch : 0) : -1,
   });
 }
 

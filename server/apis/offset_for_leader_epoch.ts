@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // OffsetForLeaderEpoch (key 23): served v0-v4.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - For each partition, the end offset of the requested leader epoch from the partition's
 //   leader-epoch cache (engine `leader_epoch_cache.ts`, `leader-epoch-checkpoint`): the start of
 //   the next epoch, or the log end offset for the current one; with the epoch found (v1+), which
@@ -22,6 +24,7 @@ import {
   OffsetForLeaderEpochResponse,
 } from "../../protocol/messages/offset_for_leader_epoch.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 
 /** OffsetForLeaderEpoch handler. */
 export const offsetForLeaderEpoch: ApiHandler = defineApi<
@@ -46,12 +49,10 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
                 leaderEpoch,
                 endOffset,
               });
-            const log = logs.partition(t.topic, p.partition);
-            if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-            const role = ctx.broker.replicas?.role(t.topic, p.partition);
-            if (role !== undefined && role !== "leader") {
-              return result(ErrorCode.NOT_LEADER_OR_FOLLOWER);
-            }
+            // only the partition's leader answers (cluster mode, or a replicated partition)
+            const notLeader = leaderError(ctx.broker, t.topic, p.partition);
+            if (notLeader !== undefined) return result(notLeader.code);
+            const log = logs.partition(t.topic, p.partition)!;
             const current = p.currentLeaderEpoch;
             if (current !== -1 && current > log.leaderEpoch) {
               return result(ErrorCode.UNKNOWN_LEADER_EPOCH);

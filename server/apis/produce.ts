@@ -48,6 +48,9 @@
 //   holds the partition's last stable offset back. Clients may not write to
 //   `__transaction_state` either.
 // - No per-record work for v3+: one header peek per partition; records stay raw bytes.
+// - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): a partition this broker does not lead
+//   (or any partition while it is fenced) gets NOT_LEADER_OR_FOLLOWER, a partition the cluster
+//   does not have UNKNOWN_TOPIC_OR_PARTITION.
 
 import {
   attributesAt,
@@ -76,6 +79,7 @@ import {
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
 import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { isInternalTopic } from "../internal_topic.ts";
@@ -136,6 +140,9 @@ async function appendOne(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<PartitionResponse> {
+  // only the partition's leader appends (cluster mode, or a replicated partition)
+  const notLeader = isInternalTopic(topic) ? undefined : leaderError(broker, topic, index);
+  if (notLeader !== undefined) return failed(index, notLeader.code, notLeader.message);
   const log = broker.logs.partition(topic, index);
   if (log === undefined) {
     return failed(
@@ -151,7 +158,7 @@ async function appendOne(
       `Cannot append to internal topic ${topic}`,
     );
   }
-  // replicated partitions (cluster mode): the leader's ISR rules; else we are the only replica
+  // replicated partitions: the leader's ISR rules; else we are the only replica
   const replicated = broker.replicas?.checkProduce(topic, index, acks, minIsr);
   if (replicated !== undefined && replicated.code !== ErrorCode.NONE) {
     return failed(index, replicated.code, replicated.message);

@@ -18,6 +18,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Logger } from "../logger.ts";
+import { ReplicationError } from "../replica_manager.ts";
 import {
   type CommittedOffset,
   GroupMetadata,
@@ -74,6 +75,13 @@ export interface CoordinatorLog {
    * @throws {Error} If the records could not be written.
    */
   append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  /**
+   * The `__consumer_offsets` partition of a group (needed when the coordinator serves only
+   * some partitions, see {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}).
+   */
+  partitionFor?(groupId: string): number;
+  /** Replay one partition (needed with {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}). */
+  loadPartition?(partition: number): Promise<CoordinatorRecord[]>;
 }
 
 /** Options for {@linkcode GroupCoordinator}. */
@@ -88,6 +96,14 @@ export interface GroupCoordinatorOptions {
   logger?: Logger;
   /** Makes a new member id from a client id; default `clientId + "-" + randomUUID()`. */
   newMemberId?: (clientId: string) => string;
+  /**
+   * Cluster mode: serve only the groups of the `__consumer_offsets` partitions this broker
+   * leads, each loaded by {@linkcode GroupCoordinator.onElection} and dropped by
+   * {@linkcode GroupCoordinator.onResignation} (Kafka's). Other groups get NOT_COORDINATOR, and
+   * COORDINATOR_LOAD_IN_PROGRESS while their partition loads. The log must have `partitionFor`
+   * and `loadPartition`. Default false: every group is served.
+   */
+  ownedPartitionsOnly?: boolean;
 }
 
 /** A JoinGroup request, versionless. */
@@ -266,6 +282,12 @@ export class GroupCoordinator {
   readonly #logger: Logger | undefined;
   readonly #newMemberId: (clientId: string) => string;
   readonly #groups = new Map<string, GroupMetadata>();
+  readonly #ownedOnly: boolean;
+  /** Cluster mode: `__consumer_offsets` partitions loaded and served. */
+  readonly #owned = new Set<number>();
+  /** Cluster mode: partitions being loaded, each with its generation of elections. */
+  readonly #loading = new Map<number, number>();
+  #elections = 0;
   #closed = false;
   #expiryTimer: (() => void) | null = null;
 
@@ -294,7 +316,117 @@ export class GroupCoordinator {
     this.#logger = options.logger;
     this.#newMemberId = options.newMemberId ??
       ((clientId) => `${clientId}-${crypto.randomUUID()}`);
+    this.#ownedOnly = options.ownedPartitionsOnly ?? false;
+    if (this.#ownedOnly && (!this.#log?.partitionFor || !this.#log.loadPartition)) {
+      throw new Error(
+        "Cannot create group coordinator: ownedPartitionsOnly needs a log with partitionFor " +
+          "and loadPartition",
+      );
+    }
     this.#scheduleExpiry();
+  }
+
+  /**
+   * Whether this coordinator serves a group: NONE, NOT_COORDINATOR (closed, or another broker
+   * leads the group's partition) or COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  #ownership(groupId: string): number {
+    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    if (!this.#ownedOnly) return ErrorCode.NONE;
+    const p = this.#log!.partitionFor!(groupId);
+    if (this.#owned.has(p)) return ErrorCode.NONE;
+    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** The `__consumer_offsets` partitions served (cluster mode), ascending. */
+  get ownedPartitions(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Cluster mode: this broker became leader of `__consumer_offsets` partition `partition`:
+   * once its log is caught up as leader (`caughtUp`), replay it and serve its groups (Kafka's
+   * `onElection`). Meanwhile its groups get COORDINATOR_LOAD_IN_PROGRESS. A resignation during
+   * the wait or the load wins.
+   *
+   * @param partition The partition.
+   * @param _leaderEpoch The leader epoch of the election.
+   * @param caughtUp Resolves `true` once the leader's high watermark reached its log end
+   *   (`false`: the leadership was lost meanwhile). Default: at once.
+   * @returns How many groups it holds.
+   * @throws {Error} If the partition cannot be read (it is then not served).
+   */
+  async onElection(
+    partition: number,
+    _leaderEpoch = 0,
+    caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<number> {
+    if (!this.#ownedOnly || this.#closed) return 0;
+    if (this.#owned.has(partition)) return this.#groupsOf(partition).length;
+    const election = ++this.#elections;
+    this.#loading.set(partition, election);
+    const current = () => this.#loading.get(partition) === election && !this.#closed;
+    let records: CoordinatorRecord[];
+    try {
+      if (!(await caughtUp()) || !current()) {
+        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+        return 0;
+      }
+      records = await this.#log!.loadPartition!(partition);
+    } catch (e) {
+      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+      throw e;
+    }
+    if (!current()) return 0;
+    this.#loading.delete(partition);
+    this.load(records);
+    this.#owned.add(partition);
+    const n = this.#groupsOf(partition).length;
+    const line = `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} ` +
+      `records, ${n} groups)`;
+    if (records.length > 0) this.#logger?.info(line);
+    else this.#logger?.debug(line);
+    return n;
+  }
+
+  /**
+   * Cluster mode: this broker no longer leads `__consumer_offsets` partition `partition`: stop
+   * serving its groups (Kafka's `onResignation`); members waiting in JoinGroup or SyncGroup get
+   * NOT_COORDINATOR and look for the new coordinator.
+   *
+   * @param partition The partition.
+   */
+  onResignation(partition: number): void {
+    if (!this.#ownedOnly) return;
+    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    for (const group of this.#groupsOf(partition)) {
+      this.#drop(group);
+      this.#groups.delete(group.groupId);
+    }
+    if (was) this.#logger?.debug(`Group coordinator: unloaded __consumer_offsets-${partition}`);
+  }
+
+  #groupsOf(partition: number): GroupMetadata[] {
+    return [...this.#groups.values()].filter((g) =>
+      this.#log!.partitionFor!(g.groupId) === partition
+    );
+  }
+
+  /** Cancel a group's timers and answer its waiting members with NOT_COORDINATOR. */
+  #drop(group: GroupMetadata): void {
+    group.joinTimer?.();
+    group.syncTimer?.();
+    for (const cancel of group.pendingMembers.values()) cancel();
+    for (const m of group.members.values()) {
+      m.heartbeatTimer?.();
+      const join = m.awaitingJoin;
+      const sync = m.awaitingSync;
+      m.awaitingJoin = null;
+      m.awaitingSync = null;
+      join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
+      sync?.(syncError(ErrorCode.NOT_COORDINATOR));
+    }
   }
 
   /** The settings in use. */
@@ -341,7 +473,8 @@ export class GroupCoordinator {
 
   #join(req: JoinGroupParams, respond: (r: JoinGroupResult) => void): void {
     const fail = (code: number, memberId = req.memberId) => respond(joinError(code, memberId));
-    if (this.#closed) return fail(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return fail(own);
     if (req.groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (
       req.sessionTimeoutMs < this.#config.minSessionTimeoutMs ||
@@ -703,7 +836,8 @@ export class GroupCoordinator {
 
   #sync(req: SyncGroupParams, respond: (r: SyncGroupResult) => void): void {
     const fail = (code: number) => respond(syncError(code));
-    if (this.#closed) return fail(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return fail(own);
     if (req.groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     const group = this.#groups.get(req.groupId);
     if (group === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -734,14 +868,8 @@ export class GroupCoordinator {
         for (const m of group.members.values()) {
           m.assignment = byId.get(m.memberId) ?? new Uint8Array(0);
         }
-        group.transitionTo("Stable", this.#scheduler.now());
-        for (const m of group.members.values()) {
-          const cb = m.awaitingSync;
-          if (cb === null) continue;
-          m.awaitingSync = null;
-          this.#heartbeatOk(group, m);
-          cb(this.#syncOk(group, m));
-        }
+        if (this.#ownedOnly) return this.#storeAssignment(group);
+        this.#stabilize(group);
         this.#persistGroup(group);
         return;
       }
@@ -750,6 +878,57 @@ export class GroupCoordinator {
         this.#heartbeatOk(group, member);
         return respond(this.#syncOk(group, member));
     }
+  }
+
+  /** The leader's assignment is in: Stable, and every waiting member gets its part. */
+  #stabilize(group: GroupMetadata): void {
+    group.transitionTo("Stable", this.#scheduler.now());
+    for (const m of group.members.values()) {
+      const cb = m.awaitingSync;
+      if (cb === null) continue;
+      m.awaitingSync = null;
+      this.#heartbeatOk(group, m);
+      cb(this.#syncOk(group, m));
+    }
+  }
+
+  /**
+   * Cluster mode (Kafka's `storeGroup`): the assignment is given out once the group's record is
+   * committed (the in-sync replicas of its `__consumer_offsets` partition have it); if it cannot
+   * be, the waiting members get COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR and the group
+   * rebalances.
+   */
+  #storeAssignment(group: GroupMetadata): void {
+    const generation = group.generationId;
+    const record: CoordinatorRecord = {
+      kind: "group",
+      groupId: group.groupId,
+      value: groupSnapshot(group),
+    };
+    this.#log!.append(group.groupId, [record]).then(
+      () => ErrorCode.NONE,
+      (e) => {
+        this.#logger?.warn(
+          `Cannot store the assignment of group ${group.groupId} generation ${generation}: ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+        return storeGroupError(e);
+      },
+    ).then((code) => {
+      if (
+        this.#groups.get(group.groupId) !== group || group.generationId !== generation ||
+        group.state !== "CompletingRebalance"
+      ) return;
+      if (code === ErrorCode.NONE) return this.#stabilize(group);
+      for (const m of group.members.values()) {
+        m.assignment = new Uint8Array(0);
+        const cb = m.awaitingSync;
+        m.awaitingSync = null;
+        cb?.(syncError(code));
+      }
+      this.#prepareRebalance(group);
+    });
   }
 
   #markSynced(group: GroupMetadata, memberId: string): void {
@@ -779,7 +958,8 @@ export class GroupCoordinator {
    *   ILLEGAL_GENERATION, FENCED_INSTANCE_ID, ...
    */
   heartbeat(req: HeartbeatParams): number {
-    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return own;
     if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const group = this.#groups.get(req.groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -857,7 +1037,8 @@ export class GroupCoordinator {
       errorCode: code,
       members: members.map((m) => ({ ...m, errorCode: code })),
     });
-    if (this.#closed) return top(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return top(own);
     if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID);
     const group = this.#groups.get(groupId);
     if (group === undefined) {
@@ -910,7 +1091,8 @@ export class GroupCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: code })),
       }));
-    if (this.#closed) return all(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return all(own);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let group = this.#groups.get(req.groupId);
     if (group === undefined) {
@@ -955,9 +1137,10 @@ export class GroupCoordinator {
       this.#logger?.error(
         `Cannot commit offsets for group ${req.groupId}: ${e instanceof Error ? e.message : e}`,
       );
+      const code = commitError(e);
       for (const t of result) {
         for (const p of t.partitions) {
-          if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+          if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
         }
       }
       return result;
@@ -999,7 +1182,8 @@ export class GroupCoordinator {
     groupId: string,
     topics: { topic: string; partitions: number[] }[] | null,
   ): OffsetFetchResult {
-    if (this.#closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return { errorCode: own, topics: [] };
     const group = this.#groups.get(groupId);
     const offsets = group?.offsets ?? new Map<string, CommittedOffset>();
     const one = (topic: string, partition: number): FetchedOffset => {
@@ -1055,7 +1239,8 @@ export class GroupCoordinator {
       errorCode: code,
       partitions: partitions.map((p) => ({ ...p, errorCode: ErrorCode.NONE })),
     });
-    if (this.#closed) return top(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return top(own);
     if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID);
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return top(ErrorCode.GROUP_ID_NOT_FOUND);
@@ -1125,7 +1310,8 @@ export class GroupCoordinator {
       protocolData: "",
       members: [],
     };
-    if (this.#closed) return { ...base, errorCode: ErrorCode.NOT_COORDINATOR };
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return { ...base, errorCode: own };
     const group = this.#groups.get(groupId);
     if (group === undefined) return base;
     const stable = group.state === "Stable" && group.protocolName !== null;
@@ -1179,7 +1365,8 @@ export class GroupCoordinator {
   }
 
   async #deleteGroup(groupId: string): Promise<number> {
-    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return own;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -1376,20 +1563,7 @@ export class GroupCoordinator {
     if (this.#closed) return;
     this.#closed = true;
     this.#expiryTimer?.();
-    for (const group of this.#groups.values()) {
-      group.joinTimer?.();
-      group.syncTimer?.();
-      for (const cancel of group.pendingMembers.values()) cancel();
-      for (const m of group.members.values()) {
-        m.heartbeatTimer?.();
-        const join = m.awaitingJoin;
-        const sync = m.awaitingSync;
-        m.awaitingJoin = null;
-        m.awaitingSync = null;
-        join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
-        sync?.(syncError(ErrorCode.NOT_COORDINATOR));
-      }
-    }
+    for (const group of this.#groups.values()) this.#drop(group);
   }
 }
 
@@ -1430,6 +1604,36 @@ function joinError(code: number, memberId: string): JoinGroupResult {
     memberId,
     members: [],
   };
+}
+
+/**
+ * The error of an offset commit whose `__consumer_offsets` append failed, as Kafka's
+ * `GroupMetadataManager.storeOffsets` maps a replicated append's errors: NOT_ENOUGH_REPLICAS(_
+ * AFTER_APPEND) and UNKNOWN_TOPIC_OR_PARTITION become COORDINATOR_NOT_AVAILABLE,
+ * NOT_LEADER_OR_FOLLOWER becomes NOT_COORDINATOR, REQUEST_TIMED_OUT stays; an append that failed
+ * otherwise (the engine) is COORDINATOR_NOT_AVAILABLE.
+ */
+function commitError(e: unknown): number {
+  if (!(e instanceof ReplicationError)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  switch (e.code) {
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.REQUEST_TIMED_OUT;
+    default:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+}
+
+/**
+ * The error of a SyncGroup whose group record could not be stored, as Kafka's `storeGroup` maps
+ * it: NOT_LEADER_OR_FOLLOWER becomes NOT_COORDINATOR, anything else (REQUEST_TIMED_OUT
+ * included) COORDINATOR_NOT_AVAILABLE.
+ */
+function storeGroupError(e: unknown): number {
+  return e instanceof ReplicationError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER
+    ? ErrorCode.NOT_COORDINATOR
+    : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 function syncError(code: number): SyncGroupResult {

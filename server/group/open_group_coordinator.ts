@@ -7,6 +7,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
+import type { InternalAppend } from "../internal_topic.ts";
 import type { Logger } from "../logger.ts";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./coordinator.ts";
 import { OffsetStore } from "./offset_store.ts";
@@ -24,6 +25,17 @@ export interface OpenGroupCoordinatorOptions {
   logger?: Logger;
   /** Clock and timers; default the real ones. */
   scheduler?: Scheduler;
+  /**
+   * Cluster mode: the partition count of `__consumer_offsets` in the cluster (`undefined` while
+   * it does not exist). Nothing is replayed here: the coordinator serves the partitions this
+   * broker leads, each loaded by `onElection` (see `GroupCoordinatorOptions.ownedPartitionsOnly`).
+   */
+  clusterPartitions?: () => number | undefined;
+  /**
+   * Cluster mode: how a batch is appended to `__consumer_offsets` (as its leader, answered once
+   * the in-sync replicas have it; see `InternalTopicOptions.append`).
+   */
+  append?: InternalAppend;
 }
 
 /**
@@ -60,7 +72,18 @@ export async function openGroupCoordinator(
     segmentBytes: options.offsetsTopicSegmentBytes,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now,
+    clusterPartitions: options.clusterPartitions,
+    append: options.append,
   });
+  if (options.clusterPartitions !== undefined) {
+    return new GroupCoordinator({
+      config: options.config,
+      scheduler: options.scheduler,
+      log: store,
+      logger,
+      ownedPartitionsOnly: true,
+    });
+  }
   const records = await store.load();
   const coordinator = new GroupCoordinator({
     config: options.config,

@@ -27,6 +27,7 @@
 
 import type { LogManager } from "../../engine/mod.ts";
 import type { BrokerContext } from "../api.ts";
+import type { InternalAppend } from "../internal_topic.ts";
 import type { Logger } from "../logger.ts";
 import {
   TransactionCoordinator,
@@ -47,6 +48,17 @@ export {
   type TxnProducer,
   type TxnTopicResult,
 } from "./coordinator.ts";
+export {
+  isRetriableMarkerError,
+  type LocalMarkerParts,
+  type MarkerClusterView,
+  type MarkerRequest,
+  type MarkerTopicResult,
+  TxnMarkerSender,
+  type TxnMarkerSenderOptions,
+  WRITE_TXN_MARKERS_VERSION,
+  writeLocalMarkers,
+} from "./markers.ts";
 export {
   TRANSACTION_STATE_TOPIC,
   type TransactionLogRecord,
@@ -77,6 +89,21 @@ export interface OpenTransactionCoordinatorOptions {
   now?: () => number;
   /** Start the timed-out transaction timer (default `true`). */
   startTimer?: boolean;
+  /**
+   * Cluster mode: the partition count of `__transaction_state` in the cluster (`undefined`
+   * while it does not exist). Nothing is replayed here: the coordinator serves the partitions
+   * this broker leads, each loaded by `onElection`.
+   */
+  clusterPartitions?: () => number | undefined;
+  /** Cluster mode: whether a data partition exists (see `TransactionCoordinatorOptions`). */
+  partitionExists?: (topic: string, partition: number) => boolean;
+  /** Cluster mode: how markers reach the partitions' leaders (see `TransactionCoordinatorOptions`). */
+  markers?: TransactionCoordinatorOptions["markers"];
+  /**
+   * Cluster mode: how a batch is appended to `__transaction_state` (as its leader, answered
+   * once the in-sync replicas have it; see `InternalTopicOptions.append`).
+   */
+  append?: InternalAppend;
 }
 
 /**
@@ -97,8 +124,11 @@ export async function openTransactionCoordinator(
     numPartitions: options.numPartitions,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now: options.now,
+    clusterPartitions: options.clusterPartitions,
+    append: options.append,
   });
-  const records = await store.load();
+  const cluster = options.clusterPartitions !== undefined;
+  const records = cluster ? [] : await store.load();
   const txns = new TransactionCoordinator({
     store,
     logs,
@@ -107,7 +137,16 @@ export async function openTransactionCoordinator(
     config: options.config,
     logger,
     now: options.now,
+    ownedPartitionsOnly: cluster,
+    partitionExists: options.partitionExists,
+    markers: options.markers,
   });
+  if (cluster) {
+    // Each __transaction_state partition is loaded when this broker becomes its leader; the
+    // data partitions' transaction state (LSO, aborted ranges) is their logs' own.
+    if (options.startTimer !== false) txns.start();
+    return txns;
+  }
   txns.load(records);
   const completed = await txns.completePending();
   logger?.info(

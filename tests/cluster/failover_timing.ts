@@ -1,14 +1,17 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * Failover timings of cluster mode with default settings (`broker.session.timeout.ms` 2000):
- * three broker processes on one etcd, and `--cycles` rounds of
+ * three broker processes on one etcd, replication factor 3 and `min.insync.replicas=2` (issue
+ * #13's bar), and `--cycles` rounds of
  *
  * - **controller**: SIGKILL the controller; time until another broker holds the controller key;
- * - **leader**: SIGKILL the leader of an RF=3 partition; time until etcd names a new leader,
- *   and until the first acks=1 produce through our client succeeds on it (records are not
- *   replicated yet: this is the control plane's part of a failover).
+ * - **leader**: SIGKILL the leader of an RF=3 partition; time until etcd names a new leader, and
+ *   until the first acks=all produce through our client (idempotent) succeeds on it: the new
+ *   leader was a follower in the ISR, the killed broker leaves the ISR, and the two left
+ *   acknowledge the record.
  *
- * The killed broker is started again after each round. Prints each round and the distribution.
+ * The killed broker is started again after each round, and the next round waits until it is
+ * back in every ISR. Prints each round and the distribution.
  *
  * Run: `deno task cluster:failover [--cycles N]` (needs `etcd`).
  *
@@ -35,7 +38,12 @@ async function main(): Promise<void> {
     throw new Error("--cycles must be a positive integer");
   }
   const etcd = await startEtcd();
-  const c = await startProcessCluster(etcd, 3);
+  const c = await startProcessCluster(etcd, 3, [
+    "min.insync.replicas=2",
+    "default.replication.factor=3",
+    "offsets.topic.replication.factor=3",
+    "transaction.state.log.replication.factor=3",
+  ]);
   const store = new MetadataStore(
     new EtcdClient({ endpoints: etcd.endpoints, timeoutMs: 2000 }),
     `/sluice/${c.clusterName}`,
@@ -64,22 +72,28 @@ async function main(): Promise<void> {
           60_000,
         );
       }
-      // leader: of a new topic each round, since without replication a broker that comes back
-      // never rejoins the ISR (its leader would add it once it caught up)
+      // leader: of one RF=3 topic, its killed leader back in the ISR before the next round
       {
-        const topic = `timing-${n}`;
+        const topic = "timing";
         const client = new Client({
           bootstrapServers: c.bootstrap,
           retries: 1000,
           retryBackoffMs: 20,
         });
-        await new Admin(client).createTopics([
-          { name: topic, numPartitions: 1, replicationFactor: 3 },
-        ]);
+        if (n === 0) {
+          await new Admin(client).createTopics([
+            { name: topic, numPartitions: 1, replicationFactor: 3 },
+          ]);
+        }
+        const inSync = async () => {
+          const s = (await store.snapshot()).partitions.get(topic)?.get(0)?.value;
+          return s !== undefined && s.leader > 0 && s.isr.length === 3;
+        };
+        await until("the partition in sync", inSync, 60_000);
         const s = await store.snapshot();
         const leader = s.partitions.get(topic)!.get(0)!.value.leader;
-        const producer = new Producer(client, { acks: 1, lingerMs: 0 });
-        await producer.send({ topic, messages: [{ value: "warm" }] });
+        const producer = new Producer(client, { acks: -1, idempotent: true, lingerMs: 0 });
+        await producer.send({ topic, messages: [{ value: `warm-${n}` }] });
         const t0 = performance.now();
         await c.brokers[leader - 1].kill();
         const elected = until("a new leader", async () => {
@@ -87,8 +101,9 @@ async function main(): Promise<void> {
           return l !== leader && l !== -1;
         }, 30_000).then(() => electionMs.push(performance.now() - t0));
         elected.catch(() => {}); // awaited below; the cleanup must run if it fails
-        await producer.send({ topic, messages: [{ value: `after-${n}` }] });
+        const [meta] = await producer.send({ topic, messages: [{ value: `after-${n}` }] });
         produceMs.push(performance.now() - t0);
+        if (meta.offset < 0) throw new Error(`cycle ${n + 1}: acks=all produce without offset`);
         await elected;
         await producer.close();
         await client.close();
@@ -98,15 +113,18 @@ async function main(): Promise<void> {
           async () => (await store.snapshot()).brokers.size === 3,
           60_000,
         );
+        await until("the killed leader back in the ISR", inSync, 60_000);
       }
       console.log(
         `cycle ${n + 1}: controller ${controllerMs.at(-1)!.toFixed(0)} ms, new leader ` +
-          `${electionMs.at(-1)!.toFixed(0)} ms, first produce ${produceMs.at(-1)!.toFixed(0)} ms`,
+          `${electionMs.at(-1)!.toFixed(0)} ms, first acks=all produce ${
+            produceMs.at(-1)!.toFixed(0)
+          } ms`,
       );
     }
     console.log(stats("controller failover (SIGKILL → new controller key)", controllerMs));
     console.log(stats("leader election (SIGKILL → new leader in etcd)", electionMs));
-    console.log(stats("first acks=1 produce on the new leader (from SIGKILL)", produceMs));
+    console.log(stats("first acks=all produce on the new leader (from SIGKILL)", produceMs));
   } finally {
     store.etcd.close();
     await c.close();

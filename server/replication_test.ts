@@ -464,3 +464,38 @@ Deno.test({
     await assertReplicasIdentical(ctl, "late", [1, 3]);
   },
 });
+
+Deno.test({
+  ...T,
+  name: "replication: a new leader's HW is its own once the ISR has its log; until then a " +
+    "coordinator would not load",
+  async fn() {
+    await using ctl = await TestController.start([1, 2, 3]);
+    await ctl.createTopic("w", [[1, 2, 3]], { "min.insync.replicas": "2" });
+    strictEqual((await produce(ctl, 1, "w", batch(["a", "b"]), -1)).errorCode, 0);
+    // broker 3 stops, and its ISR membership cannot be changed: the leader's HW stays
+    ctl.acceptIsrChanges = false;
+    await ctl.stopNode(3);
+    strictEqual((await produce(ctl, 1, "w", batch(["c"]), 1)).errorCode, 0);
+    await waitUntil(() => offsetsOf(ctl, 2, "w").logEndOffset === 3, "broker 2 to copy c");
+    strictEqual(offsetsOf(ctl, 2, "w").highWatermark, 2);
+    // broker 2 leads now, with c past its HW and broker 3 still in the ISR
+    await ctl.elect("w", 0, 2, [2, 1, 3]);
+    const rm = ctl.broker(2).replicaManager!;
+    await waitUntil(() => rm.role("w", 0) === "leader", "broker 2 to lead");
+    const epoch = ctl.state("w", 0).leaderEpoch;
+    let caughtUp: boolean | undefined;
+    const wait = rm.waitForLeaderHighWatermark("w", 0, epoch).then((r) => caughtUp = r);
+    await new Promise((r) => setTimeout(r, 500));
+    strictEqual(caughtUp, undefined, "caught up while an ISR member lacks the leader's log");
+    strictEqual(offsetsOf(ctl, 2, "w").highWatermark, 2);
+    // an older leadership is over at once
+    strictEqual(await rm.waitForLeaderHighWatermark("w", 0, epoch - 1), false);
+    // broker 3 leaves the ISR: the HW reaches the log end the leader started its epoch with
+    ctl.acceptIsrChanges = true;
+    await withTimeout(wait, 20_000, "waitForLeaderHighWatermark");
+    strictEqual(caughtUp, true);
+    ok(offsetsOf(ctl, 2, "w").highWatermark >= 3);
+    deepStrictEqual(sorted(ctl.state("w", 0).isr), [1, 2]);
+  },
+});

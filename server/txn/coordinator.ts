@@ -594,7 +594,7 @@ export class TransactionCoordinator {
           `Transactional id ${m.transactionalId}: aborting the ongoing transaction of producer ` +
             `${m.producerId} epoch ${m.producerEpoch} (fenced by InitProducerId)`,
         );
-        await this.#abortWithBump(m);
+        if (!(await this.#abortWithBump(m))) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
       const oldPid = m.producerId;
       const oldEpoch = m.producerEpoch;
@@ -860,8 +860,12 @@ export class TransactionCoordinator {
     return firstAttempt;
   }
 
-  /** Abort `m` (Ongoing) with a bumped epoch, fencing its producer. Caller holds the lock. */
-  async #abortWithBump(m: TxnMetadata): Promise<void> {
+  /**
+   * Abort `m` (Ongoing) with a bumped epoch, fencing its producer. Caller holds the lock.
+   * Returns `false` when (cluster mode) the first attempt at its markers failed: the abort then
+   * goes on in the background.
+   */
+  async #abortWithBump(m: TxnMetadata): Promise<boolean> {
     const epoch = m.producerEpoch + 1;
     await this.#write(m, {
       state: "PrepareAbort",
@@ -869,7 +873,9 @@ export class TransactionCoordinator {
       lastProducerEpoch: m.producerEpoch,
       lastProducerId: m.producerId,
     });
+    if (this.#markers !== undefined) return await this.#completeLater(m, false, 0);
     await this.#complete(m, false);
+    return true;
   }
 
   async #complete(m: TxnMetadata, commit: boolean): Promise<void> {

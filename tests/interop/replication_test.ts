@@ -13,6 +13,7 @@ import {
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/messages/list_offsets.ts";
+import { LogManager } from "../../engine/mod.ts";
 import { RawClient } from "../../server/testing.ts";
 import { TestController, waitUntil } from "../../server/testdata/test_cluster.ts";
 import { interopTest, requireClient, runClientScript, runCommand } from "../harness.ts";
@@ -59,15 +60,40 @@ async function listOffset(ctl: TestController, id: number, topic: string, isolat
   }
 }
 
+/** The leader's producer state of a partition (DescribeProducers, served by the leader only). */
 async function producerStates(ctl: TestController, id: number, topic: string) {
   const c = await RawClient.connect(ctl.broker(id).port);
   try {
     const r = await c.request(DescribeProducersRequest, DescribeProducersResponse, 0, {
       topics: [{ name: topic, partitionIndexes: [0] }],
     });
+    assertEquals(r.topics[0].partitions[0].errorCode, 0);
     return r.topics[0].partitions[0].activeProducers.map((p) => ({ ...p }));
   } finally {
     c.close();
+  }
+}
+
+/**
+ * A follower's producer state of a partition, as its log holds it (a follower answers
+ * DescribeProducers with NOT_LEADER_OR_FOLLOWER, as Kafka's): the broker is stopped, its data
+ * directory read with the engine, and the broker started again.
+ */
+async function followerProducerStates(ctl: TestController, id: number, topic: string) {
+  await ctl.stopNode(id);
+  const logs = await LogManager.open(ctl.nodes.get(id)!.dir, { logger: () => {} });
+  try {
+    return logs.partition(topic, 0)!.producerStates().map((s) => ({
+      producerId: s.producerId,
+      producerEpoch: s.epoch,
+      lastSequence: s.lastSequence,
+      lastTimestamp: s.lastTimestamp,
+      coordinatorEpoch: s.coordinatorEpoch,
+      currentTxnStartOffset: s.currentTxnStartOffset,
+    }));
+  } finally {
+    await logs.close();
+    await ctl.startNode(id);
   }
 }
 
@@ -158,7 +184,7 @@ interopTest(
     // the idempotent producer's state is the same on every replica
     const states = await producerStates(ctl, 1, "cf");
     assertEquals(states.length, 1);
-    for (const id of [2, 3]) assertEquals(await producerStates(ctl, id, "cf"), states);
+    for (const id of [2, 3]) assertEquals(await followerProducerStates(ctl, id, "cf"), states);
   },
 );
 
@@ -183,7 +209,7 @@ interopTest(
     await waitUntil(async () => (await listOffset(ctl, 1, "tx", 1)) === 8, "LSO 8 on the leader");
     const states = await producerStates(ctl, 1, "tx");
     assertEquals(states.length, 1);
-    for (const id of [2, 3]) assertEquals(await producerStates(ctl, id, "tx"), states);
+    for (const id of [2, 3]) assertEquals(await followerProducerStates(ctl, id, "tx"), states);
     // the leader goes; broker 2 takes over in epoch 1
     await ctl.stopNode(1);
     await ctl.elect("tx", 0, 2, [2, 3]);

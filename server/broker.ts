@@ -413,9 +413,10 @@ export class Broker {
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
-      await this.#ctx.replicas?.close(); // fetchers stop before the logs close
+      this.#ctx.txns?.close(); // no new markers are sent
+      // fetchers stop before the logs close; acks=all waits (coordinators' too) end
+      await this.#ctx.replicas?.close();
       this.#ctx.fetchSessions.clear();
-      this.#ctx.txns?.close();
       await this.#ctx.txns?.drain();
       this.#ctx.groups.close();
       await this.#ctx.logs.close();

@@ -357,6 +357,12 @@ export class ReplicaManager {
    */
   checkLeader(topic: string, partition: number): ReplicaError | undefined {
     const r = this.#replicas.get(key(topic, partition));
+    if (this.#closed && (r !== undefined || this.#o.replicatesAll)) {
+      return {
+        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `Broker ${this.nodeId} is shutting down: it leads nothing`,
+      };
+    }
     if (r === undefined) {
       if (!this.#o.replicatesAll) return undefined;
       return {
@@ -428,7 +434,7 @@ export class ReplicaManager {
   ): Promise<ReplicaError> {
     const r = this.#replicas.get(key(topic, partition));
     if (r === undefined) return Promise.resolve(NONE);
-    if (r.role !== "leader") return Promise.resolve(this.#notLeader(r));
+    if (r.role !== "leader" || this.#closed) return Promise.resolve(this.#notLeader(r));
     if (r.log.highWatermark >= requiredOffset) return Promise.resolve(this.#ackResult(r, minIsr));
     return new Promise((resolve) => {
       const w: AckWaiter = {
@@ -612,7 +618,8 @@ export class ReplicaManager {
   }
 
   /**
-   * Stops every fetcher and timer; pending acks=all waits end with NOT_LEADER_OR_FOLLOWER.
+   * Stops every fetcher and timer; pending acks=all waits end with NOT_LEADER_OR_FOLLOWER, and
+   * from then on it leads nothing (NOT_LEADER_OR_FOLLOWER, acks=all waits end at once).
    * The logs stay open (they are the broker's).
    */
   async close(): Promise<void> {

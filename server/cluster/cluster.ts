@@ -293,10 +293,12 @@ export class ClusterNode {
   }
 
   /**
-   * Take over the broker's engine and coordinators: make the local logs match the view (first
-   * pass awaited), and from now on follow the view's changes.
+   * Take over the broker's engine, replica manager and coordinators: make the local logs match
+   * the view (first pass awaited), hand the replica manager the state of every partition this
+   * broker replicates, and from now on follow the view's changes (logs, partition states) and the
+   * replica manager's roles (coordinators).
    *
-   * @param parts The engine and the coordinators.
+   * @param parts The engine, the replica manager and the coordinators.
    */
   async attach(parts: ClusterParts): Promise<void> {
     this.#parts = parts;
@@ -452,17 +454,6 @@ export class ClusterNode {
    */
   leaderOf(topic: string, partition: number): number {
     return this.view.partition(topic, partition)?.value.leader ?? -1;
-  }
-
-  /**
-   * The leader epoch of a partition as the view has it.
-   *
-   * @param topic Topic name.
-   * @param partition Partition index.
-   * @returns Its leader epoch, -1 when unknown.
-   */
-  leaderEpochOf(topic: string, partition: number): number {
-    return this.view.partition(topic, partition)?.value.leaderEpoch ?? -1;
   }
 
   /**

@@ -32,7 +32,7 @@ const PARTITIONS = 3;
 const RECORD_BYTES = 100;
 
 /** The settings of issue #13's bar. */
-export const REPLICATED = [
+const REPLICATED = [
   "min.insync.replicas=2",
   "default.replication.factor=3",
   "offsets.topic.replication.factor=3",

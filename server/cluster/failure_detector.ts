@@ -172,7 +172,8 @@ export class FailureDetector {
   }
 
   #onRefused(t: ProbeTarget, consecutive: number): void {
-    if (this.#stopped) return;
+    // a fenced broker acts on nothing (and a vote needs its lease)
+    if (this.#stopped || !this.#membership.state.registered) return;
     if (this.#controller.active) {
       this.#revoke(t, `refused ${consecutive} connections in a row (seen by the controller)`);
     } else if (t.id === this.#view.controllerId) {
@@ -217,12 +218,9 @@ export class FailureDetector {
     (async () => {
       try {
         if (vote === undefined) {
-          const ok = await this.#store.voteRefused(
-            t.id,
-            t.epoch,
-            this.#nodeId,
-            this.#membership.state.lease,
-          );
+          const lease = this.#membership.state.lease;
+          if (lease === "0") return;
+          const ok = await this.#store.voteRefused(t.id, t.epoch, this.#nodeId, lease);
           if (!ok || this.#stopped) return; // the registration went meanwhile
           this.#votes.set(key, { target: t, countedAt: 0 });
           this.#logger.info(

@@ -12,7 +12,7 @@ import {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
 } from "../../protocol/messages/create_partitions.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 
 /** CreatePartitions handler. */
 export const createPartitions: ApiHandler = defineApi<
@@ -32,7 +32,11 @@ export const createPartitions: ApiHandler = defineApi<
     const results = [];
     for (const t of req.topics) {
       const result = (errorCode: number, errorMessage: string | null) =>
-        createCreatePartitionsResponseTopicResult({ name: t.name, errorCode, errorMessage });
+        createCreatePartitionsResponseTopicResult({
+          name: t.name,
+          errorCode,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
+        });
       if (counts.get(t.name)! > 1) {
         results.push(result(ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
         continue;

@@ -18,7 +18,7 @@ import {
   CreateTopicsResponse,
 } from "../../protocol/messages/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import { describeTopic } from "./describe_configs.ts";
 
 type Result = CreateTopicsResponse["topics"][number];
@@ -28,7 +28,7 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
     name,
     topicId: ZERO_UUID,
     errorCode,
-    errorMessage,
+    errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
     numPartitions: -1,
     replicationFactor: -1,
     configs: null,

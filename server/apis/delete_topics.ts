@@ -13,7 +13,7 @@ import {
   DeleteTopicsResponse,
 } from "../../protocol/messages/delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 
 function requested(req: DeleteTopicsRequest, version: number) {
@@ -39,7 +39,7 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
           name: n,
           topicId: id,
           errorCode,
-          errorMessage,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
         });
       if (name !== null && topicId !== ZERO_UUID) {
         responses.push(result(ErrorCode.INVALID_REQUEST, "Give a topic name or an id, not both"));

@@ -21,7 +21,7 @@ import {
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
 import { type ConfigType, describeTopicConfigs, type TopicInfo } from "../../engine/mod.ts";
-import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
 
 type ConfigEntry = DescribeConfigsResponse["results"][number]["configs"][number];
 
@@ -218,7 +218,12 @@ export const describeConfigs: ApiHandler = defineApi<
     const results = req.resources.map((res) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       const fail = (errorCode: number, errorMessage: string) =>
-        createDescribeConfigsResponseResult({ ...base, errorCode, errorMessage, configs: [] });
+        createDescribeConfigsResponseResult({
+          ...base,
+          errorCode,
+          errorMessage: clipMessage(errorMessage),
+          configs: [],
+        });
       let described: DescribedConfig[];
       if (res.resourceType === ResourceType.TOPIC) {
         const topic = broker.logs.topic(res.resourceName);

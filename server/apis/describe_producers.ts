@@ -14,7 +14,7 @@ import {
   DescribeProducersRequest,
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi } from "../api.ts";
 
 /** DescribeProducers handler. */
 export const describeProducers: ApiHandler = defineApi<
@@ -39,7 +39,9 @@ export const describeProducers: ApiHandler = defineApi<
               return createDescribeProducersResponsePartitionResponse({
                 partitionIndex,
                 errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                errorMessage: `${t.name}-${partitionIndex} does not exist on this broker`,
+                errorMessage: clipMessage(
+                  `${t.name}-${partitionIndex} does not exist on this broker`,
+                ),
               });
             }
             return createDescribeProducersResponsePartitionResponse({

@@ -4,7 +4,8 @@
 // - v1+ controller_id (= us), v2+ cluster_id, v4+ allow_auto_topic_creation (before v4 auto
 //   creation is always allowed), v5+ offline_replicas, v7+ leader_epoch (always 0: we are the
 //   only and permanent leader), v8-v10 authorized operations (not computed: INT32_MIN),
-//   v9+ flexible, v10+ topic ids in the response, v12 lookup by topic id (null name).
+//   v9+ flexible, v10+ topic ids in the response, v12 lookup by topic id (null name; v10-v11
+//   requests may already send a null name: an unknown id is then answered with name "").
 // - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
 //   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
 //   name: INVALID_TOPIC_EXCEPTION.
@@ -118,7 +119,8 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
           const byId = rt.topicId === ZERO_UUID ? undefined : broker.logs.topicById(rt.topicId);
           topics.push(
             byId === undefined
-              ? errorTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID)
+              // Response names are nullable from v12 only.
+              ? errorTopic(ctx.version >= 12 ? null : "", rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID)
               : topicEntry(broker, byId),
           );
           continue;

@@ -140,3 +140,25 @@ Deno.test("Metadata: advertised listener is what clients are told", async () => 
     c.close();
   }
 });
+
+Deno.test("Metadata: v10 and v11 answer an unknown topic id with an empty name (null needs v12)", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const id = await createTopic(c, "by-name");
+    const unknown = "AAAAAAAAAAAAAAAAAAAAAQ";
+    for (const version of [10, 11]) {
+      const res = await c.request(MetadataRequest, MetadataResponse, version, {
+        topics: [{ name: null, topicId: unknown }, { name: null, topicId: id }],
+        allowAutoTopicCreation: false,
+      });
+      assertEquals(res.topics.map((x) => [x.errorCode, x.name, x.topicId]), [
+        [ErrorCode.UNKNOWN_TOPIC_ID, "", unknown],
+        [0, "by-name", id],
+      ]);
+    }
+    assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
+  } finally {
+    c.close();
+  }
+});

@@ -6,6 +6,8 @@
 // - BROKER resources: INVALID_REQUEST, there are no dynamic broker configs (edit
 //   server.properties and restart); other resource types: INVALID_REQUEST.
 // - validate_only checks without changing.
+// - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
+//   changed (as Kafka's controller does).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -34,6 +36,30 @@ export function nonTopicRefusal(type: number): [number, string] | null {
   return [ErrorCode.INVALID_REQUEST, `Resource type ${type} cannot be altered (only TOPIC 2)`];
 }
 
+/**
+ * The key of a config resource: its type and name.
+ *
+ * @param r The resource.
+ * @returns `"<type> <name>"`.
+ */
+export function resourceKey(r: { resourceType: number; resourceName: string }): string {
+  return `${r.resourceType} ${r.resourceName}`;
+}
+
+/**
+ * How many times each resource is listed.
+ *
+ * @param resources The request's resources.
+ * @returns {@linkcode resourceKey} → count.
+ */
+export function countResources(
+  resources: ReadonlyArray<{ resourceType: number; resourceName: string }>,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(resourceKey(r), (counts.get(resourceKey(r)) ?? 0) + 1);
+  return counts;
+}
+
 /** AlterConfigs handler. */
 export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConfigsResponse>({
   key: 33,
@@ -45,6 +71,7 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
   async handle(ctx, req) {
     const broker = ctx.broker;
     const responses = [];
+    const copies = countResources(req.resources);
     for (const res of req.resources) {
       const result = (errorCode: number, errorMessage: string | null) =>
         createAlterConfigsResponseResourceResponse({
@@ -53,6 +80,10 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
           resourceType: res.resourceType,
           resourceName: res.resourceName,
         });
+      if (copies.get(resourceKey(res))! > 1) {
+        responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
+        continue;
+      }
       const refusal = nonTopicRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));

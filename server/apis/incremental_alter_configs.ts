@@ -7,6 +7,8 @@
 //   (INVALID_CONFIG with the reason). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
 // - BROKER and other resources: INVALID_REQUEST (no dynamic broker configs).
 // - validate_only checks without changing.
+// - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
+//   changed (as Kafka's controller does).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -17,7 +19,7 @@ import {
 } from "../../protocol/messages/incremental_alter_configs.ts";
 import { TOPIC_CONFIGS, type TopicInfo } from "../../engine/mod.ts";
 import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
-import { nonTopicRefusal } from "./alter_configs.ts";
+import { countResources, nonTopicRefusal, resourceKey } from "./alter_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
 
@@ -91,6 +93,7 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
   async handle(ctx, req) {
     const broker = ctx.broker;
     const responses = [];
+    const copies = countResources(req.resources);
     for (const res of req.resources) {
       const result = (errorCode: number, errorMessage: string | null) =>
         createIncrementalAlterConfigsResponseAlterConfigsResourceResponse({
@@ -99,6 +102,10 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
           resourceType: res.resourceType,
           resourceName: res.resourceName,
         });
+      if (copies.get(resourceKey(res))! > 1) {
+        responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
+        continue;
+      }
       const refusal = nonTopicRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));

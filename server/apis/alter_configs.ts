@@ -16,7 +16,7 @@ import {
   createAlterConfigsResponse,
   createAlterConfigsResponseResourceResponse,
 } from "../../protocol/messages/alter_configs.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import { ResourceType } from "./describe_configs.ts";
 
 /**
@@ -76,7 +76,7 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
       const result = (errorCode: number, errorMessage: string | null) =>
         createAlterConfigsResponseResourceResponse({
           errorCode,
-          errorMessage,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
           resourceType: res.resourceType,
           resourceName: res.resourceName,
         });

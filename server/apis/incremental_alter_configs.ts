@@ -18,7 +18,7 @@ import {
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
 import { TOPIC_CONFIGS, type TopicInfo } from "../../engine/mod.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import { countResources, nonTopicRefusal, resourceKey } from "./alter_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
@@ -98,7 +98,7 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
       const result = (errorCode: number, errorMessage: string | null) =>
         createIncrementalAlterConfigsResponseAlterConfigsResourceResponse({
           errorCode,
-          errorMessage,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
           resourceType: res.resourceType,
           resourceName: res.resourceName,
         });

@@ -24,6 +24,14 @@ import {
   DescribeProducersRequest,
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
+import {
+  AlterConfigsRequest,
+  AlterConfigsResponse,
+} from "../../protocol/messages/alter_configs.ts";
+import {
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+} from "../../protocol/messages/incremental_alter_configs.ts";
 import { MAX_ERROR_MESSAGE_LENGTH } from "../api.ts";
 import { NO_TOPIC_ID, RawClient, startTestBroker } from "../testing.ts";
 
@@ -103,6 +111,19 @@ Deno.test("a 32767-byte topic name gets its error code and a short message", asy
     });
     assertEquals(dt.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assertClipped(dt.responses[0].errorMessage);
+    const ac = await c.request(AlterConfigsRequest, AlterConfigsResponse, 0, {
+      resources: [{ resourceType: 2, resourceName: LONG, configs: [] }],
+    });
+    assertEquals(ac.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assertClipped(ac.responses[0].errorMessage);
+    const iac = await c.request(
+      IncrementalAlterConfigsRequest,
+      IncrementalAlterConfigsResponse,
+      0,
+      { resources: [{ resourceType: 2, resourceName: LONG, configs: [] }] },
+    );
+    assertEquals(iac.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assertClipped(iac.responses[0].errorMessage);
     assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
   } finally {
     c.close();

@@ -31,7 +31,13 @@ import {
   ProduceRequest,
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+} from "../api.ts";
 import { TRANSACTION_STATE_TOPIC, transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
@@ -45,7 +51,7 @@ function failed(index: number, errorCode: number, message: string | null): Parti
     baseOffset: -1,
     logAppendTimeMs: -1,
     logStartOffset: -1,
-    errorMessage: message,
+    errorMessage: message === null ? null : clipMessage(message),
   });
 }
 

@@ -14,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { runExtreme } from "./extreme.ts";
 import { minimizeCase } from "./minimize.ts";
 import { type FuzzOptions, type FuzzReport, runFuzz } from "./runner.ts";
 
@@ -40,6 +41,12 @@ const HELP = `Usage: deno task fuzz [OPTIONS]
   --keep-going            do not stop at the first failing batch
   --no-minimize           do not minimise failing cases
   --report FILE           write the report as JSON
+  --extreme N             instead of fuzzing: send one request of each kind with N elements
+                          (topics, partitions, groups...) and report time, control latency,
+                          memory and open files
+  --extreme-creates       with --extreme: also CreateTopics/CreatePartitions for N partitions
+                          (each on a fresh broker; large N exhausts file descriptors)
+  --extreme-only TEXT     with --extreme: only the requests whose description contains TEXT
   --break MODE            fuzz a broker broken on purpose (crash, hang, throw, leak-files,
                           leak-memory; see broken_broker.ts), to see the fuzzer notice
 `;
@@ -122,12 +129,24 @@ async function main(args: string[]): Promise<number> {
       "no-minimize": { type: "boolean" },
       "report": { type: "string" },
       "break": { type: "string" },
+      "extreme": { type: "string" },
+      "extreme-creates": { type: "boolean" },
+      "extreme-only": { type: "string" },
       "help": { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(HELP);
     return 0;
+  }
+  if (values.extreme !== undefined) {
+    const results = await runExtreme({
+      n: num(values.extreme, "extreme")!,
+      creates: values["extreme-creates"],
+      only: values["extreme-only"],
+    });
+    if (values.report) await Deno.writeTextFile(values.report, JSON.stringify(results, null, 2));
+    return results.every((r) => r.alive) ? 0 : 1;
   }
   const seed = num(values.seed, "seed") ?? (crypto.getRandomValues(new Uint32Array(1))[0]);
   const options: FuzzOptions = {

@@ -521,7 +521,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         });
       }
       const peak = await checkStatus(`after batch ${b}`);
-      await cleanup(broker, o.hangMs);
+      const left = await cleanup(broker, o.hangMs);
       const after = await checkStatus(`after batch ${b} cleanup`);
       report.batches++;
       const delta = Object.entries(report.outcomes).map(([k, v]) => `${k} ${v - (before[k] ?? 0)}`);
@@ -530,7 +530,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           `(${Math.round(cases.length / (batchMs / 1000))}/s, whole frames done after ` +
           `${(fastMs / 1000).toFixed(1)} s; ${delta.join(", ")}); control ` +
           `${r.ok ? `${r.ms.toFixed(0)} ms` : "FAILED"}; RSS ${mb(peak?.rssBytes)} MiB; ` +
-          `open files ${peak?.openFiles} (${after?.openFiles} after cleanup)`,
+          `open files ${peak?.openFiles} (${after?.openFiles} after cleanup, ${left} topics left)`,
       );
       if (report.failures.length > 0 && !o.keepGoing) break;
     }
@@ -755,23 +755,22 @@ function checkResponse(c: FuzzCase, resp: Uint8Array): string | null {
   return null;
 }
 
-/** Deletes every topic but the control topic and the internal ones, and every group. */
-async function cleanup(broker: FuzzBroker, timeoutMs: number): Promise<void> {
+/**
+ * Deletes every topic but the control topic and the internal ones, and every group.
+ *
+ * @returns How many topics could not be deleted (-1 if the broker did not answer).
+ */
+async function cleanup(broker: FuzzBroker, timeoutMs: number): Promise<number> {
   const client = new Client({ bootstrapServers: broker.bootstrap, requestTimeoutMs: timeoutMs });
+  const keep = new Set([CONTROL_TOPIC, "__consumer_offsets", "__transaction_state"]);
+  const admin = new Admin(client);
   try {
-    const topics = (await new Admin(client).listTopics()).filter((t) =>
-      t !== CONTROL_TOPIC && !t.startsWith("__")
-    );
+    const topics = (await admin.listTopics({ includeInternal: true })).filter((t) => !keep.has(t));
     for (let i = 0; i < topics.length; i += 200) {
-      const names = topics.slice(i, i + 200);
       await client.send(
         "any",
         { request: DeleteTopicsRequest, response: DeleteTopicsResponse },
-        DeleteTopicsRequest.create({
-          topicNames: names,
-          topics: names.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
-          timeoutMs,
-        }),
+        DeleteTopicsRequest.create({ topicNames: topics.slice(i, i + 200), timeoutMs }),
         { version: 4 },
       );
     }
@@ -785,8 +784,10 @@ async function cleanup(broker: FuzzBroker, timeoutMs: number): Promise<void> {
         }),
       );
     }
+    return (await admin.listTopics({ includeInternal: true })).filter((t) => !keep.has(t)).length;
   } catch {
     // A broker that cannot clean up also fails the control client; that is where it is reported.
+    return -1;
   } finally {
     await client.close().catch(() => {});
   }

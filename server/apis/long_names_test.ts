@@ -32,6 +32,8 @@ import {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
+import { JoinGroupRequest, JoinGroupResponse } from "../../protocol/messages/join_group.ts";
+import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { MAX_ERROR_MESSAGE_LENGTH } from "../api.ts";
 import { NO_TOPIC_ID, RawClient, startTestBroker } from "../testing.ts";
 
@@ -124,6 +126,42 @@ Deno.test("a 32767-byte topic name gets its error code and a short message", asy
     );
     assertEquals(iac.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assertClipped(iac.responses[0].errorMessage);
+    assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("a 32767-byte client id still joins a group (the member id stays encodable)", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const join = (memberId: string, correlationId: number) =>
+      encodeRequestFrame(
+        JoinGroupRequest,
+        5,
+        correlationId,
+        LONG,
+        JoinGroupRequest.create({
+          groupId: "long-client",
+          sessionTimeoutMs: 10_000,
+          rebalanceTimeoutMs: 10_000,
+          memberId,
+          protocolType: "consumer",
+          protocols: [{ name: "range", metadata: new Uint8Array(0) }],
+        }),
+      );
+    await c.sendRaw(join("", 1));
+    const first = await c.receive(JoinGroupResponse, 5);
+    assertEquals(first.body.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    assert(first.body.memberId.startsWith("aaa"), first.body.memberId.slice(0, 20));
+    assert(first.body.memberId.length < 1000, `member id of ${first.body.memberId.length} chars`);
+    await c.sendRaw(join(first.body.memberId, 2));
+    const second = await c.receive(JoinGroupResponse, 5);
+    assertEquals(
+      [second.body.errorCode, second.body.leader, second.body.memberId],
+      [0, first.body.memberId, first.body.memberId],
+    );
     assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
   } finally {
     c.close();

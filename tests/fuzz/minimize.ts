@@ -10,7 +10,10 @@
  */
 
 import type { FuzzCase } from "./cases.ts";
+import type { MessageSpec } from "../../tools/spec.ts";
+import { lengthBytes } from "./mutate.ts";
 import { type Failure, type FuzzOptions, makePlanner, runFuzz } from "./runner.ts";
+import { loadRequestSpecs, walkRequestWith } from "./walk.ts";
 
 /** Limits of {@linkcode minimizeCase}. */
 export interface MinimizeLimits {
@@ -81,6 +84,21 @@ export async function minimizeCase(
       `${options.batchSize ?? 5000}`;
   }
   let payload = original.payload;
+  // First along the structure (strings and byte fields halved or emptied, array elements dropped,
+  // lengths and counts kept right), then byte chunks.
+  const specs = await loadRequestSpecs();
+  for (let progress = true; progress && tries < attempts && performance.now() < deadline;) {
+    progress = false;
+    for (const candidate of structuralCandidates(specs, payload)) {
+      if (tries >= attempts || performance.now() > deadline) break;
+      tries++;
+      if (await fails({ ...original, payload: candidate })) {
+        payload = candidate;
+        progress = true;
+        break;
+      }
+    }
+  }
   let chunk = Math.max(1, Math.floor((payload.length - 8) / 2));
   while (chunk >= 1 && tries < attempts && performance.now() < deadline) {
     let removed = false;
@@ -100,4 +118,43 @@ export async function minimizeCase(
   }
   return `case ${original.index} fails alone (--only ${original.index}); minimised from ` +
     `${original.payload.length} to ${payload.length} bytes in ${tries} replays: ${hex(payload)}`;
+}
+
+function splice(p: Uint8Array, start: number, end: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(p.length - (end - start) + bytes.length);
+  out.set(p.subarray(0, start));
+  out.set(bytes, start);
+  out.set(p.subarray(end), start + bytes.length);
+  return out;
+}
+
+/** Smaller payloads along the structure, largest reductions first. */
+function structuralCandidates(specs: Map<number, MessageSpec>, p: Uint8Array): Uint8Array[] {
+  const w = walkRequestWith(specs, p);
+  const out: Array<{ saved: number; bytes: Uint8Array }> = [];
+  for (const b of w.blobs) {
+    const n = b.end - b.start;
+    for (const keep of n > 1 ? [0, Math.floor(n / 2)] : []) {
+      const bytes = new Uint8Array([
+        ...lengthBytes(b.len, keep),
+        ...p.subarray(b.start, b.start + keep),
+      ]);
+      out.push({ saved: n - keep, bytes: splice(p, b.len.start, b.end, bytes) });
+    }
+  }
+  for (const a of w.arrays) {
+    const n = a.elements.length;
+    for (const keep of n > 0 ? [0, Math.floor(n / 2)] : []) {
+      if (keep === n) continue;
+      const from = a.elements[keep][0];
+      const to = a.elements[n - 1][1];
+      // The elements come after the count: cut them first, then rewrite the count.
+      const cut = splice(p, from, to, new Uint8Array(0));
+      out.push({
+        saved: to - from,
+        bytes: splice(cut, a.count.start, a.count.end, lengthBytes(a.count, keep)),
+      });
+    }
+  }
+  return out.sort((x, y) => y.saved - x.saved).map((x) => x.bytes);
 }

@@ -106,8 +106,14 @@ function replace(p: Uint8Array, start: number, end: number, bytes: Uint8Array): 
   return concat([p.subarray(0, start), bytes, p.subarray(end)]);
 }
 
-/** Encodes a length/count in the form of `span` (`ulen` stores n+1; -1 is null). */
-function lengthBytes(span: Span, n: number): Uint8Array {
+/**
+ * Encodes a length or count in the form of `span` (`ulen` stores n+1; -1 is null).
+ *
+ * @param span The length or count prefix being replaced.
+ * @param n The new value.
+ * @returns Its bytes.
+ */
+export function lengthBytes(span: Span, n: number): Uint8Array {
   if (span.kind === "ulen") return uvarint(n < 0 ? 0 : n + 1);
   return be(span.kind === "len16" ? 2 : 4, n);
 }

@@ -8,6 +8,9 @@
 //   the broker shuts down.
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
+//   max_bytes is capped at FETCH_MAX_BYTES (Kafka's `fetch.max.bytes` default, 55 MiB), so a
+//   client asking for 2^31-1 bytes of one partition listed thousands of times gets 55 MiB, not a
+//   frame over 2 GiB.
 // - isolation_level=1 (read_committed): data only below the last stable offset and the aborted
 //   transactions overlapping the fetched range, both from the transaction coordinator
 //   (`../txn/`); read_uncommitted: everything below the high watermark, last_stable_offset =
@@ -61,6 +64,9 @@ function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read 
     : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   return { p, name, log, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY };
 }
+
+/** The most record bytes one Fetch response carries: Kafka's `fetch.max.bytes` default. */
+export const FETCH_MAX_BYTES = 57671680;
 
 /** Read every partition in order within the byte budgets; returns total record bytes. */
 async function readAll(
@@ -239,7 +245,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       // nothing can slip in between the check and the wait). Most fetches under load are
       // answered by the first read and never build a wait.
       const ends = reads.map((r) => r.log?.logEndOffset ?? -1);
-      const bytes = await readAll(reads, req.maxBytes, txns);
+      const bytes = await readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), txns);
       const left = deadline - Date.now();
       if (
         left <= 0 || bytes >= req.minBytes || reads.some((r) => r.errorCode !== 0) ||
@@ -250,7 +256,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       if (why === "aborted") break;
       if (why === "timeout") {
         // Like Kafka's expired delayed fetch: answer with whatever is there now.
-        await readAll(reads, req.maxBytes, txns);
+        await readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), txns);
         break;
       }
     }

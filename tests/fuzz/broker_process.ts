@@ -155,6 +155,10 @@ export interface FuzzBrokerOptions {
   entry?: string;
   /** Extra environment for the child. */
   env?: Record<string, string>;
+  /** Write a V8 CPU profile of the broker into this directory when it exits. */
+  cpuProfDir?: string;
+  /** Append every line of the broker's stderr to this file. */
+  logFile?: string;
   /** How long to wait for it to listen. Default 60000. */
   startTimeoutMs?: number;
 }
@@ -210,7 +214,9 @@ export interface FuzzBroker {
 export async function startFuzzBroker(options: FuzzBrokerOptions = {}): Promise<FuzzBroker> {
   const dataDir = await Deno.makeTempDir({ prefix: "sluice-fuzz-" });
   const entry = options.entry ?? new URL("../../cli/main.ts", import.meta.url).pathname;
-  const args = ["run", "-A", entry, "broker", "--listeners", "PLAINTEXT://127.0.0.1:0"];
+  const args = ["run", "-A"];
+  if (options.cpuProfDir) args.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`);
+  args.push(entry, "broker", "--listeners", "PLAINTEXT://127.0.0.1:0");
   args.push("--log-dirs", dataDir);
   for (const o of options.overrides ?? []) args.push("--override", o);
   const child = new Deno.Command(Deno.execPath(), {
@@ -229,7 +235,12 @@ export async function startFuzzBroker(options: FuzzBrokerOptions = {}): Promise<
   const listening = new Promise<number>((resolve) => onListen = resolve);
   // deno-lint-ignore prefer-const
   let broker: FuzzBroker;
+  const logFile = options.logFile === undefined
+    ? undefined
+    : await Deno.open(options.logFile, { append: true, create: true });
+  const encoder = new TextEncoder();
   const onLine = (line: string) => {
+    logFile?.writeSync(encoder.encode(line + "\n"));
     tail.push(line);
     if (tail.length > 200) tail.shift();
     const m = / listening on 127\.0\.0\.1:(\d+) /.exec(line);
@@ -275,6 +286,7 @@ export async function startFuzzBroker(options: FuzzBrokerOptions = {}): Promise<
       const status = await exited;
       clearTimeout(timer);
       await pump;
+      logFile?.close();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       return status;
     })();

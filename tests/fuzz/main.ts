@@ -41,6 +41,8 @@ const HELP = `Usage: deno task fuzz [OPTIONS]
   --keep-going            do not stop at the first failing batch
   --no-minimize           do not minimise failing cases
   --report FILE           write the report as JSON
+  --broker-log FILE       append the broker's log to FILE
+  --broker-cpu-prof DIR   write a V8 CPU profile of the broker into DIR
   --extreme N             instead of fuzzing: send one request of each kind with N elements
                           (topics, partitions, groups...) and report time, control latency,
                           memory and open files
@@ -128,6 +130,8 @@ async function main(args: string[]): Promise<number> {
       "keep-going": { type: "boolean" },
       "no-minimize": { type: "boolean" },
       "report": { type: "string" },
+      "broker-log": { type: "string" },
+      "broker-cpu-prof": { type: "string" },
       "break": { type: "string" },
       "extreme": { type: "string" },
       "extreme-creates": { type: "boolean" },
@@ -171,6 +175,8 @@ async function main(args: string[]): Promise<number> {
     fromBatch: num(values["from-batch"], "from-batch"),
     overrides: values.override,
     keepGoing: values["keep-going"],
+    brokerLog: values["broker-log"],
+    brokerCpuProf: values["broker-cpu-prof"],
     entry: values.break && new URL("./broken_broker.ts", import.meta.url).pathname,
     env: values.break ? { SLUICE_FUZZ_BREAK: values.break } : undefined,
   };

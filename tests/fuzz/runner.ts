@@ -82,6 +82,10 @@ export interface FuzzOptions {
   overrides?: string[];
   /** Module to run instead of `cli/main.ts` (a deliberately broken broker, for self-tests). */
   entry?: string;
+  /** Write a V8 CPU profile of the broker into this directory. */
+  brokerCpuProf?: string;
+  /** Append the broker's log to this file. */
+  brokerLog?: string;
   /** Environment for the broker process. */
   env?: Record<string, string>;
   /** Corpus (default: the committed one). */
@@ -241,6 +245,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     overrides: o.overrides,
     entry: o.entry,
     env: o.env,
+    logFile: o.brokerLog,
+    cpuProfDir: o.brokerCpuProf,
   });
   const report: FuzzReport = {
     seed: o.seed,
@@ -271,13 +277,17 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const inflight = new Map<number, { c: FuzzCase; t: number }>();
   const othersNote = (self: number): string => {
     const now = performance.now();
-    const others = [...inflight.values()].filter((x) => x.c.index !== self)
-      .sort((a, b) => a.t - b.t).slice(0, 3)
-      .map((x) =>
-        `case ${x.c.index} (${((now - x.t) / 1000).toFixed(1)} s: ${x.c.desc.slice(0, 120)})`
-      );
-    return others.length ? `; longest in flight: ${others.join("; ")}` : "";
+    const others = [...inflight.values()].filter((x) => x.c.index !== self);
+    const oldest = [...others].sort((a, b) => a.t - b.t).slice(0, 3);
+    const large = others.filter((x) => isHeavy(x.c) && !oldest.includes(x));
+    const show = (x: { c: FuzzCase; t: number }) =>
+      `case ${x.c.index} (${((now - x.t) / 1000).toFixed(1)} s, ${x.c.payload.length} bytes: ` +
+      `${x.c.desc.slice(0, 120)})`;
+    return others.length
+      ? `; longest in flight: ${[...oldest, ...large].map(show).join("; ")}`
+      : "";
   };
+
   const fail = (f: Failure) => {
     if (report.failures.length < 50) report.failures.push(f);
     log(

@@ -9,6 +9,7 @@
 // - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
 //   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
 //   name: INVALID_TOPIC_EXCEPTION.
+// - A topic named (or looked up by id) more than once is answered once, as Kafka does.
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
 //   and `__transaction_state` are reported with is_internal = true.
 
@@ -114,9 +115,14 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
     } else {
       const autoCreate = broker.config.autoCreateTopicsEnable &&
         (ctx.version < 4 || req.allowAutoTopicCreation);
+      // Each topic is answered once, as Kafka does (it reads the list into a set).
+      const answered = new Set<string>();
       for (const rt of req.topics!) {
         if (rt.name === null) {
           const byId = rt.topicId === ZERO_UUID ? undefined : broker.logs.topicById(rt.topicId);
+          const key = byId === undefined ? `id ${rt.topicId}` : `name ${byId.name}`;
+          if (answered.has(key)) continue;
+          answered.add(key);
           topics.push(
             byId === undefined
               // Response names are nullable from v12 only.
@@ -126,6 +132,8 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
           continue;
         }
         const name = rt.name;
+        if (answered.has(`name ${name}`)) continue;
+        answered.add(`name ${name}`);
         if (!isValidTopicName(name)) {
           topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;

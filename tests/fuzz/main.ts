@@ -24,7 +24,7 @@ const HELP = `Usage: deno task fuzz [OPTIONS]
   --seed N                seed (default: random, printed)
   --batch-size N          requests per batch; checks run after each (default 5000)
   --workers N             connections sending whole frames (default 12)
-  --slow-lanes N          connections doing slow/partial deliveries (default 16)
+  --slow-lanes N          connections doing slow/partial deliveries (default 32)
   --hang-ms N             unanswered this long = hang; control-client bound (default 10000)
   --probe-limit-ms N      control round trips slower than this are counted (default 1000)
   --strict-probe          fail when a control round trip exceeds --probe-limit-ms

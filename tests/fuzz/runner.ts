@@ -48,7 +48,7 @@ export interface FuzzOptions {
   batchSize?: number;
   /** Connections sending whole frames at once. Default 12. */
   workers?: number;
-  /** Connections doing slow and partial deliveries at once. Default 16. */
+  /** Connections doing slow and partial deliveries at once. Default 32. */
   slowLanes?: number;
   /** A request that may not wait on purpose and is unanswered this long is a hang. Default 10000. */
   hangMs?: number;
@@ -221,7 +221,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const o = {
     batchSize: 5000,
     workers: 12,
-    slowLanes: 16,
+    slowLanes: 32,
     hangMs: 10_000,
     parkMs: 1500,
     probeLimitMs: 1000,

@@ -2,6 +2,7 @@
 // Record batch scan (CRC + header checks + record walk): WASM vs the TS reference over a 4 MiB
 // log of batches. records/s = records per iteration / time; MB/s = 4 MiB / time.
 // Run: deno bench --allow-all bench/batch_bench.ts
+import { RECORD_BATCH_OVERHEAD } from "../records/mod.ts";
 import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import { referenceScanBatches } from "../wasm/reference.ts";
 import { buildBatch, concatBytes, seededRandom, type TestRecord } from "../wasm/testing.ts";
@@ -16,7 +17,11 @@ function makeLog(recordSize: number, batchSize: number): { log: Uint8Array; reco
   let offset = 0;
   while (bytes < LOG_BYTES) {
     const recs: TestRecord[] = [];
-    for (let size = 61; size + recordSize < batchSize; size += recordSize + 8) {
+    for (
+      let size = RECORD_BATCH_OVERHEAD;
+      size + recordSize < batchSize;
+      size += recordSize + 8
+    ) {
       const value = new Uint8Array(recordSize);
       for (let i = 0; i < recordSize; i++) value[i] = (rnd() * 256) | 0;
       recs.push({ key: `key-${records + recs.length}`, value, timestampDelta: recs.length });

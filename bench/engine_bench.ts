@@ -27,6 +27,7 @@
  * @module
  */
 
+import { nextOffsetAfter } from "../records/mod.ts";
 import { LogManager } from "../engine/mod.ts";
 import { buildBatch, type TestRecord } from "../wasm/testing.ts";
 
@@ -121,14 +122,7 @@ if (run("read")) {
       while (off < readLog.logEndOffset) {
         const { bytes } = await readLog.readInto(off, fetchBuf);
         total += bytes;
-        const dv = new DataView(fetchBuf.buffer, 0, bytes);
-        let p = 0;
-        let last = off;
-        while (p < bytes) {
-          last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
-          p += 12 + dv.getInt32(p + 8);
-        }
-        off = last + 1;
+        off = nextOffsetAfter(fetchBuf.subarray(0, bytes)) ?? off + 1;
       }
       if (total < READ_BYTES) throw new Error(`log read: short read ${total}`);
     },
@@ -146,15 +140,8 @@ if (run("read")) {
       while (off < readLog.logEndOffset) {
         const { records } = await readLog.read(off, 1 << 20);
         total += records.length;
-        // the last batch's lastOffset: walk the headers of what came back
-        const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
-        let p = 0;
-        let last = off;
-        while (p < records.length) {
-          last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
-          p += 12 + dv.getInt32(p + 8);
-        }
-        off = last + 1;
+        // after the last batch's lastOffset: walk the headers of what came back
+        off = nextOffsetAfter(records) ?? off + 1;
       }
       if (total < READ_BYTES) throw new Error(`log read: short read ${total}`);
     },

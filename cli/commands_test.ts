@@ -268,3 +268,34 @@ Deno.test("sluice consume of a missing topic fails in one line", async () => {
     assert.equal(r.stderr.split("\n").length, 2);
   });
 });
+
+Deno.test("sluice produce writes every codec, and refuses an unknown one", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
+      const topic = `codec-${codec}`;
+      const lines = Array.from({ length: 20 }, (_, i) => `${codec} ${i} ${"x".repeat(i * 10)}`);
+      const produced = await sluice(
+        ["produce", ...b, "--topic", topic, "--compression-codec", codec],
+        lines.join("\n") + "\n",
+      );
+      assert.equal(produced.code, 0, produced.stderr);
+      const consumed = await sluice([
+        "consume",
+        ...b,
+        "--topic",
+        topic,
+        "--from-beginning",
+        "--max-messages",
+        "20",
+      ]);
+      assert.equal(consumed.stdout, lines.join("\n") + "\n");
+    }
+  });
+  const bad = await sluice(["produce", "--topic", "t", "--compression-codec", "brotli"]);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /invalid --compression-codec "brotli": expected none, gzip, snappy, lz4/,
+  );
+});

@@ -8,6 +8,7 @@ interface Run {
   stderr: string;
 }
 
+/** Runs `sluice ARGS`; a run still going after 60 s is killed (a hang fails, never blocks). */
 async function sluice(args: string[], stdin = ""): Promise<Run> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, ...args],
@@ -16,10 +17,12 @@ async function sluice(args: string[], stdin = ""): Promise<Run> {
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
+  const hang = setTimeout(() => child.kill("SIGKILL"), 60_000);
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(stdin));
   await writer.close();
   const out = await child.output();
+  clearTimeout(hang);
   const td = new TextDecoder();
   return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
 }
@@ -69,8 +72,9 @@ Deno.test("sluice topics against a closed port fails in one line with exit code 
   assert.equal(r.code, 1);
   assert.match(
     r.stderr,
-    /^sluice topics: client: cannot reach any broker of 127\.0\.0\.1:\d+: .*NETWORK_EXCEPTION/,
+    /^sluice topics: client: cannot reach any broker of 127\.0\.0\.1:\d+ \(is a broker running there\?\): connect to .*Connection refused/,
   );
+  assert.equal(r.stderr.match(/NETWORK_EXCEPTION/g)?.length, 1, r.stderr); // named once
   assert.equal(r.stderr.split("\n").length, 2);
 });
 
@@ -211,6 +215,79 @@ Deno.test("sluice broker reads server.properties and --override, keeps data acro
     try {
       child.kill("SIGKILL");
       await child.output();
+    } catch { /* exited */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Every file under `dir` with its size and mtime, to prove a process touched nothing. */
+async function snapshotTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(d: string): Promise<void> {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else {
+        const st = await Deno.stat(p);
+        out.push(`${p} ${st.size} ${st.mtime?.getTime()}`);
+      }
+    }
+  }
+  await walk(dir);
+  return out.sort();
+}
+
+Deno.test("a second sluice broker on the same data dir exits at once, touching nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_lock_" });
+  const port = freePort();
+  const bs = ["--bootstrap-server", `127.0.0.1:${port}`];
+  const first = await startBroker(
+    ["--listeners", `PLAINTEXT://127.0.0.1:${port}`, "--log-dirs", dir, "--quiet"],
+    port,
+  );
+  try {
+    assert.equal((await sluice(["topics", ...bs, "--create", "--topic", "l"])).code, 0);
+    assert.equal((await sluice(["produce", ...bs, "--topic", "l"], "one\ntwo\n")).code, 0);
+    const before = await snapshotTree(dir);
+    // same directory: another port (it would otherwise fail to bind), and the same port
+    for (const other of [freePort(), port]) {
+      const r = await sluice([
+        "broker",
+        "--listeners",
+        `PLAINTEXT://127.0.0.1:${other}`,
+        "--log-dirs",
+        dir,
+        "--quiet",
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^sluice broker: .*data dir .* is in use by another process \(.*\/\.lock is locked\)/,
+      );
+      assert.equal(r.stderr.split("\n").length, 2, r.stderr);
+      assert.deepEqual(await snapshotTree(dir), before);
+    }
+    const consumed = await sluice(
+      ["consume", ...bs, "--topic", "l", "--from-beginning", "--max-messages", "2"],
+    );
+    assert.equal(consumed.stdout, "one\ntwo\n");
+    // a SIGKILLed broker leaves no stale lock: the next one starts on the directory
+    first.kill("SIGKILL");
+    await first.output();
+    const again = await startBroker(
+      ["--listeners", `PLAINTEXT://127.0.0.1:${port}`, "--log-dirs", dir, "--quiet"],
+      port,
+    );
+    const reread = await sluice(
+      ["consume", ...bs, "--topic", "l", "--from-beginning", "--max-messages", "2"],
+    );
+    assert.equal(reread.stdout, "one\ntwo\n");
+    again.kill("SIGTERM");
+    assert.equal((await again.output()).code, 0);
+  } finally {
+    try {
+      first.kill("SIGKILL");
+      await first.output();
     } catch { /* exited */ }
     await Deno.remove(dir, { recursive: true });
   }

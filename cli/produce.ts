@@ -4,7 +4,13 @@
  * @module
  */
 
-import { Client, Producer, type ProducerMessage } from "../client/mod.ts";
+import {
+  Client,
+  Compression,
+  type CompressionName,
+  Producer,
+  type ProducerMessage,
+} from "../client/mod.ts";
 import {
   isTrue,
   parseFlags,
@@ -26,7 +32,7 @@ Options:
   --topic T                    Topic to produce to (required)
   --partition P                Send every record to partition P (default: key hash / sticky)
   --acks N                     0, 1 or -1/all (default -1)
-  --compression-codec C        none, gzip or zstd (default none)
+  --compression-codec C        none, gzip, snappy, lz4 or zstd (default none)
   --property parse.key=true    Split each line into key and value
   --property key.separator=S   Separator between key and value (default a tab)
   -h, --help                   Show this help
@@ -65,9 +71,9 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   }
   const partition = parseIntFlag(values.partition, "--partition", 0);
   const compression = String(values["compression-codec"]);
-  if (compression !== "none" && compression !== "gzip" && compression !== "zstd") {
+  if (!Object.hasOwn(Compression, compression)) {
     throw new UsageError(
-      `invalid --compression-codec "${compression}": expected none, gzip or zstd`,
+      `invalid --compression-codec "${compression}": expected none, gzip, snappy, lz4 or zstd`,
     );
   }
   const props = parseKeyValues(values.property as string[] | undefined, "--property");
@@ -80,7 +86,11 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
       "localhost:9092") as string,
     clientId: "sluice-producer",
   });
-  const producer = new Producer(client, { acks, compression, lingerMs: 5 });
+  const producer = new Producer(client, {
+    acks,
+    compression: compression as CompressionName,
+    lingerMs: 5,
+  });
   const pending: Promise<unknown>[] = [];
   let failure: unknown;
   try {

@@ -231,11 +231,15 @@ export class Client {
         last = e;
       }
     }
+    // the last failure's own words (a KafkaError's code is named once, by the error thrown here)
+    const why = last instanceof KafkaError && last.reason !== ""
+      ? last.reason
+      : (last as Error)?.message ?? "no candidates";
     throw new KafkaError(
       ErrorCode.NETWORK_EXCEPTION,
       `client: cannot reach any broker of ${
         this.#bootstrap.map((b) => `${b.host}:${b.port}`).join(",")
-      }: ${(last as Error)?.message ?? "no candidates"}`,
+      } (is a broker running there?): ${why}`,
     );
   }
 

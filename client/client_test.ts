@@ -35,8 +35,12 @@ Deno.test("Client reports an unreachable cluster as NETWORK_EXCEPTION", async ()
       assert.equal(e.errorName, "NETWORK_EXCEPTION");
       assert.match(
         e.message,
-        new RegExp(`^client: cannot reach any broker of 127\\.0\\.0\\.1:${port}: `),
+        new RegExp(
+          `^client: cannot reach any broker of 127\\.0\\.0\\.1:${port} ` +
+            `\\(is a broker running there\\?\\): `,
+        ),
       );
+      assert.equal(e.message.match(/NETWORK_EXCEPTION/g)?.length, 1, e.message);
       return true;
     });
   } finally {

@@ -8,7 +8,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { Admin } from "./admin.ts";
 import { type Client, isStaleMetadataError } from "./client.ts";
-import { decodeRecordsInto, type RecordHeader } from "./record_batch.ts";
+import { decodeRecordsInto, type RecordHeader } from "./records.ts";
 
 /** A partition to read and where to start. */
 export interface PartitionAssignment {

@@ -25,12 +25,19 @@ export { KafkaError } from "../protocol/errors.ts";
 export type { MessageCodec, Reader, Writer } from "../protocol/primitives.ts";
 export * from "./client.ts";
 export * from "./connection.ts";
-export * from "./producer.ts";
+export {
+  type EpochBump,
+  type MessageData,
+  Producer,
+  type ProducerMessage,
+  type ProducerOptions,
+  type ProducerRecord,
+  type RecordMetadata,
+} from "./producer.ts";
 export * from "./consumer.ts";
 export * from "./group_consumer.ts";
 export * from "./assignors.ts";
 export * from "./admin.ts";
 export * from "./partitioner.ts";
 export * from "./murmur2.ts";
-export * from "./record_batch.ts";
-export * from "./compression.ts";
+export * from "./records.ts";

@@ -1,21 +1,46 @@
 /**
  * The producer: batches records per partition (linger time, batch size), picks partitions like
- * the Java client, sends one Produce request per leader and resolves per-message offsets.
+ * the Java client, and sends each partition's batches in order, one Produce request per leader
+ * carrying one batch per partition.
+ *
+ * With `acks` -1 (the default) it is idempotent, as the Java client is since 3.0 (KIP-98,
+ * KIP-360, KIP-679): it gets a producer id with InitProducerId, gives each partition's records
+ * sequence numbers when their batch is first sent, keeps at most `maxInFlight` (5) batches of a
+ * partition in flight, and retries a batch byte for byte (same producer id, epoch and sequence)
+ * until the broker acknowledges it or `deliveryTimeoutMs` passes. The broker writes a batch whose
+ * answer was lost only once, and later batches of the partition are resent after it, in order.
+ * When the broker no longer has the producer's sequence (OUT_OF_ORDER_SEQUENCE_NUMBER on the
+ * partition's oldest unacknowledged batch, UNKNOWN_PRODUCER_ID), the producer waits for its
+ * requests in flight, bumps its epoch with InitProducerId (the current id and epoch, KIP-360),
+ * renumbers the batches the broker refused from sequence 0 and goes on. Without acks -1 (or with
+ * `idempotent: false`) the same sender runs without producer ids.
  *
  * @module
  */
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../protocol/messages/init_producer_id.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
-import type { Client } from "./client.ts";
+import {
+  incrementSequence,
+  setBaseSequenceAt,
+  setProducerEpochAt,
+  setProducerIdAt,
+  updateCrcAt,
+} from "../records/mod.ts";
+import type { Client, TopicInfo } from "./client.ts";
 import { isStaleMetadataError } from "./client.ts";
+import type { Connection } from "./connection.ts";
 import { DefaultPartitioner, type Partitioner } from "./partitioner.ts";
 import {
   type CompressionName,
   RECORD_BATCH_OVERHEAD,
   RecordBatchBuilder,
   type RecordHeader,
-} from "./record_batch.ts";
+} from "./records.ts";
 
 /** Key, value or header bytes: a string is encoded as UTF-8. */
 export type MessageData = Uint8Array | string | null;
@@ -48,33 +73,91 @@ export interface RecordMetadata {
   topic: string;
   /** Partition. */
   partition: number;
-  /** Offset (-1 with acks=0). */
+  /**
+   * Offset (-1 with acks=0, and for a batch the broker answered DUPLICATE_SEQUENCE_NUMBER
+   * without its offset: it was written before).
+   */
   offset: number;
   /** Timestamp: the broker's for LogAppendTime topics, else the message's. */
   timestamp: number;
+}
+
+/** What {@linkcode ProducerOptions.onEpochBump} is told. */
+export interface EpochBump {
+  /** Topic of the partition whose answer required the bump. */
+  topic: string;
+  /** That partition. */
+  partition: number;
+  /**
+   * Why: the broker's `OUT_OF_ORDER_SEQUENCE_NUMBER` or `UNKNOWN_PRODUCER_ID` (it lost or never
+   * had the producer's state: records acknowledged before may be gone), or the error of a batch
+   * that failed without a known outcome.
+   */
+  error: KafkaError;
+  /** Producer id before the bump. */
+  previousProducerId: number;
+  /** Producer epoch before the bump. */
+  previousProducerEpoch: number;
+  /** Producer id after the bump (a broker may answer with a new id). */
+  producerId: number;
+  /** Producer epoch after the bump. */
+  producerEpoch: number;
+  /** Batches of the partition renumbered from sequence 0 (sent again with the new epoch). */
+  renumbered: number;
 }
 
 /** Options for {@linkcode Producer}. */
 export interface ProducerOptions {
   /** 0 (no response), 1 (leader) or -1 (all in-sync replicas). Default -1. */
   acks?: 0 | 1 | -1;
+  /**
+   * Idempotence (Kafka's `enable.idempotence`): a producer id and per-partition sequence numbers,
+   * so that a retried batch is never written twice nor out of order. Default: on when `acks` is
+   * -1, `retries` is not 0 and `maxInFlight` is at most 5, off otherwise (as the Java client
+   * since 3.0). `true` together with `acks` 0 or 1, `retries` 0 or `maxInFlight` above 5 throws.
+   */
+  idempotent?: boolean;
   /** Broker-side timeout for acks. Default 30000. */
   timeoutMs?: number;
   /** How long to wait for more records before sending a batch. Default 5 (as librdkafka). */
   lingerMs?: number;
   /** Send a partition's batch once it holds this many bytes. Default 1000000 (as librdkafka). */
   batchSize?: number;
-  /** Compression codec. Default `none`. */
+  /** Compression codec: `none`, `gzip`, `snappy`, `lz4` or `zstd` (as Kafka's). Default `none`. */
   compression?: CompressionName;
   /** Partitioner. Default {@linkcode DefaultPartitioner}. */
   partitioner?: Partitioner;
-  /** How many times to retry a retriable error. Default: the client's `retries`. */
+  /**
+   * How many times to send a batch again after a retriable error. Default: no limit when
+   * idempotent (`deliveryTimeoutMs` bounds the retries, as Kafka's default `retries` of
+   * 2147483647), else the client's `retries`.
+   */
   retries?: number;
+  /**
+   * Batches of one partition in flight at once (Kafka's `max.in.flight.requests.per.connection`:
+   * a Produce request carries one batch per partition). Default 5 when idempotent (1 to 5: the
+   * broker remembers a producer's last 5 batches per partition), else no limit. After a retriable
+   * error a partition has one batch in flight until its unacknowledged batches are through.
+   */
+  maxInFlight?: number;
+  /**
+   * How long a record may take from {@linkcode Producer.send} to its acknowledgement, retries
+   * and waits for metadata and a producer id included (Kafka's `delivery.timeout.ms`); past it
+   * the send fails with `REQUEST_TIMED_OUT`. A batch in a request fails only once that request
+   * is answered or times out. Default 120000.
+   */
+  deliveryTimeoutMs?: number;
   /**
    * Let a broker with `auto.create.topics.enable` create a missing topic on first send, as the
    * Java producer does. Default true.
    */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Called after an idempotent producer bumped its epoch (for monitoring; it goes on by
+   * itself). A bump caused by `OUT_OF_ORDER_SEQUENCE_NUMBER` or `UNKNOWN_PRODUCER_ID` means the
+   * broker lost state it had acknowledged (Kafka: "data may have been lost").
+   */
+  onEpochBump?: (bump: EpochBump) => void;
 }
 
 /** One `send` call: its results fill in as the batches holding its records are acknowledged. */
@@ -102,8 +185,63 @@ interface PartitionBatch {
   numPartitions: number;
   builder: RecordBatchBuilder;
   segments: Segment[];
+  /** The batch as sent (built at its first send, then resent as is). */
   encoded?: Uint8Array;
+  /** When its first record was added: the delivery timeout runs from here. */
+  created: number;
+  /** Times sent. */
+  attempts: number;
+  /** In a request now. */
+  sending: boolean;
+  /** Acknowledged or failed for good. */
+  done: boolean;
+  /** Its place among its partition's batches (1, 2, …), in sending order. */
+  ordinal: number;
+  /** Producer id, epoch and first sequence it was sent with (-1 when not idempotent). */
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  /** The error of its last failed attempt. */
+  lastError?: unknown;
 }
+
+/** One partition's sending state (Kafka's `TopicPartitionEntry` with its queue). */
+interface Lane {
+  topic: string;
+  partition: number;
+  /** Closed batches not sent yet, oldest first. */
+  queue: PartitionBatch[];
+  /** Batches sent and not yet acknowledged or failed for good, in sending order. */
+  sent: PartitionBatch[];
+  /** How many of `sent` are in a request now. */
+  inFlight: number;
+  /** A batch of `sent` failed retriably: resend `sent` in order, one at a time. */
+  retrying: boolean;
+  /** Nothing is sent before this time (backoff after a retriable error). */
+  retryAt: number;
+  /** Retriable failures in a row, for the backoff. */
+  failures: number;
+  /** Batches given an ordinal so far. */
+  ordinals: number;
+  /** Producer id and epoch of this partition's sequences. */
+  producerId: number;
+  producerEpoch: number;
+  /** The sequence of the next batch. */
+  nextSequence: number;
+  /**
+   * A sent batch failed for good without a known outcome (delivery timeout, retries exhausted):
+   * no new batch gets a sequence until an acknowledgement of a later batch shows it was written,
+   * or an epoch bump restarts the sequences.
+   */
+  unresolved: PartitionBatch | undefined;
+}
+
+const PRODUCE = { request: ProduceRequest, response: ProduceResponse };
+const INIT_PRODUCER_ID = { request: InitProducerIdRequest, response: InitProducerIdResponse };
+/** InitProducerId version that takes the current producer id and epoch (KIP-360). */
+const INIT_PRODUCER_ID_BUMP_VERSION = 3;
+/** Most batches of a partition an idempotent producer may have in flight. */
+const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 const encoder = new TextEncoder();
 const toBytes = (d: MessageData | undefined): Uint8Array | null =>
@@ -115,6 +253,30 @@ function headersOf(h: ProducerMessage["headers"]): RecordHeader[] {
   return Object.entries(h).map(([key, value]) => ({ key, value: toBytes(value) }));
 }
 
+/** What a KafkaError says before the `: NAME (code): description` it appends. */
+function bare(e: KafkaError): string {
+  const cut = e.message.lastIndexOf(`: ${e.errorName} (`);
+  return cut >= 0 ? e.message.slice(0, cut) : e.message;
+}
+
+/** An error in a message: a KafkaError as `what failed (NAME)`. */
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e instanceof KafkaError ? `${bare(e)} (${e.errorName})` : e.message;
+}
+
+function asKafkaError(e: unknown, what: string): KafkaError {
+  if (e instanceof KafkaError) return e;
+  return new KafkaError(
+    ErrorCode.UNKNOWN_SERVER_ERROR,
+    `${what}: ${e instanceof Error ? e.message : String(e)}`,
+  );
+}
+
+function countIn(b: PartitionBatch): number {
+  return b.builder.count;
+}
+
 /**
  * A producer.
  *
@@ -122,7 +284,7 @@ function headersOf(h: ProducerMessage["headers"]): RecordHeader[] {
  * ```ts ignore
  * import { Client, Producer } from "../client/mod.ts";
  * const client = new Client({ bootstrapServers: "localhost:9092" });
- * const producer = new Producer(client, { acks: -1 });
+ * const producer = new Producer(client); // acks -1, idempotent
  * const [meta] = await producer.send({ topic: "teste", messages: [{ key: "k", value: "v" }] });
  * console.log(meta.partition, meta.offset);
  * await producer.close();
@@ -132,25 +294,55 @@ function headersOf(h: ProducerMessage["headers"]): RecordHeader[] {
 export class Producer {
   #client: Client;
   #acks: 0 | 1 | -1;
+  #idempotent: boolean;
   #timeoutMs: number;
   #lingerMs: number;
   #batchSize: number;
   #compression: CompressionName;
   #partitioner: Partitioner;
   #retries: number;
+  #maxInFlight: number;
+  #deliveryTimeoutMs: number;
   #autoCreate: boolean;
+  #onEpochBump: ((bump: EpochBump) => void) | undefined;
   #batches = new Map<string, Array<PartitionBatch | undefined>>();
   #open = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #inFlight = new Set<Promise<void>>();
   #closed = false;
+  /** Per topic, per partition. */
+  #lanes = new Map<string, Array<Lane | undefined>>();
+  /** Partitions with batches queued or sent. */
+  #active = new Set<Lane>();
+  /** Batches closed and not yet acknowledged or failed. */
+  #unfinished = 0;
+  /** Sends whose records are not yet in batches (waiting for metadata). */
+  #appending = 0;
+  #idleWaiters: Array<() => void> = [];
+  /** Produce requests awaiting their answer. */
+  #requests = 0;
+  #pumping = false;
+  #pumpAgain = false;
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeAt = Infinity;
+  // Idempotence (Kafka's TransactionManager for a producer without transactional id).
+  #producerId = -1;
+  #producerEpoch = -1;
+  #bumpRequired = false;
+  /** Partitions whose unacknowledged batches are renumbered at the next bump, and why. */
+  #renumber = new Map<Lane, KafkaError>();
+  #initFailures = 0;
+  #initRetryAt = 0;
+  #initError: unknown;
+  #fatal: KafkaError | undefined;
 
   /**
-   * Creates a producer on a cluster client.
+   * Creates a producer on a cluster client. Nothing is sent until the first
+   * {@linkcode Producer.send}; an idempotent producer gets its producer id then.
    *
    * @param client The cluster client.
-   * @param options Acks, batching, compression, partitioner.
-   * @throws {RangeError} On an invalid `acks`.
+   * @param options Acks, idempotence, batching, compression, partitioner, retries.
+   * @throws {RangeError} On an invalid `acks`, `maxInFlight`, `retries` or `deliveryTimeoutMs`,
+   *   or `idempotent: true` with `acks` 0 or 1, `retries` 0 or `maxInFlight` above 5.
    */
   constructor(client: Client, options: ProducerOptions = {}) {
     this.#client = client;
@@ -158,13 +350,56 @@ export class Producer {
     if (![0, 1, -1].includes(this.#acks)) {
       throw new RangeError(`producer: invalid acks ${options.acks}: expected 0, 1 or -1`);
     }
+    const { maxInFlight, retries, deliveryTimeoutMs } = options;
+    if (
+      maxInFlight !== undefined &&
+      !(Number.isInteger(maxInFlight) && maxInFlight >= 1 || maxInFlight === Infinity)
+    ) {
+      throw new RangeError(`producer: invalid maxInFlight ${maxInFlight}: expected 1 or more`);
+    }
+    if (
+      retries !== undefined &&
+      !(Number.isInteger(retries) && retries >= 0 || retries === Infinity)
+    ) {
+      throw new RangeError(`producer: invalid retries ${retries}: expected 0 or more`);
+    }
+    if (deliveryTimeoutMs !== undefined && !(deliveryTimeoutMs > 0)) {
+      throw new RangeError(
+        `producer: invalid deliveryTimeoutMs ${deliveryTimeoutMs}: expected more than 0`,
+      );
+    }
+    if (options.idempotent === true) {
+      const conflict = this.#acks !== -1
+        ? `acks ${this.#acks} (it needs acks -1: all in-sync replicas)`
+        : retries === 0
+        ? "retries 0 (it retries until deliveryTimeoutMs)"
+        : maxInFlight !== undefined && maxInFlight > MAX_IDEMPOTENT_IN_FLIGHT
+        ? `maxInFlight ${maxInFlight} (at most ${MAX_IDEMPOTENT_IN_FLIGHT}: the broker ` +
+          `remembers a producer's last ${MAX_IDEMPOTENT_IN_FLIGHT} batches per partition)`
+        : undefined;
+      if (conflict !== undefined) {
+        throw new RangeError(`producer: idempotent cannot be used with ${conflict}`);
+      }
+    }
+    // As the Java client since 3.2: idempotence by default, unless a setting conflicts.
+    this.#idempotent = options.idempotent ??
+      (this.#acks === -1 && retries !== 0 &&
+        (maxInFlight === undefined || maxInFlight <= MAX_IDEMPOTENT_IN_FLIGHT));
+    this.#maxInFlight = maxInFlight ?? (this.#idempotent ? MAX_IDEMPOTENT_IN_FLIGHT : Infinity);
+    this.#retries = retries ?? (this.#idempotent ? Infinity : client.options.retries);
+    this.#deliveryTimeoutMs = deliveryTimeoutMs ?? 120_000;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#lingerMs = options.lingerMs ?? 5;
     this.#batchSize = options.batchSize ?? 1_000_000;
     this.#compression = options.compression ?? "none";
     this.#partitioner = options.partitioner ?? new DefaultPartitioner();
-    this.#retries = options.retries ?? client.options.retries;
     this.#autoCreate = options.allowAutoTopicCreation ?? true;
+    this.#onEpochBump = options.onEpochBump;
+  }
+
+  /** Whether this producer is idempotent (see {@linkcode ProducerOptions.idempotent}). */
+  get idempotent(): boolean {
+    return this.#idempotent;
   }
 
   /**
@@ -172,23 +407,38 @@ export class Producer {
    *
    * @param record Topic and messages.
    * @returns Where each message went, in the order given.
-   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` for a missing topic or partition, or the
-   *   broker's error for the batch.
+   * @throws {Error} After {@linkcode Producer.close}.
+   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` for a missing topic or partition; the
+   *   broker's error for a batch that cannot be retried; `REQUEST_TIMED_OUT` when a record is not
+   *   acknowledged within `deliveryTimeoutMs`; after a fatal error of an idempotent producer
+   *   (`INVALID_PRODUCER_EPOCH`, or an epoch bump the broker cannot do), that error.
    */
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (this.#closed) throw new Error("producer: send after close");
+    if (this.#fatal) throw this.#fatal;
+    if (record.messages.length === 0) return [];
+    // Counted until its records are in batches, so that flush and close wait for them.
+    this.#appending++;
+    let appended: { done: Promise<RecordMetadata[]> };
+    try {
+      appended = await this.#enqueue(record);
+    } finally {
+      if (--this.#appending === 0) this.#notifyIdle();
+    }
+    return await appended.done;
+  }
+
+  /** Puts a send's records in batches; `done` settles when they are acknowledged. */
+  async #enqueue(record: ProducerRecord): Promise<{ done: Promise<RecordMetadata[]> }> {
     const { topic, messages } = record;
-    if (messages.length === 0) return [];
-    const auto = { allowAutoTopicCreation: this.#autoCreate };
-    let info = await this.#client.topic(topic, auto);
+    const now = Date.now();
+    let info = await this.#topic(topic, false, now);
     let highest = -1;
     for (const m of messages) {
       if (m.partition !== undefined && m.partition > highest) highest = m.partition;
     }
     // An explicit partition beyond the cached count may be new: refresh before refusing it.
-    if (highest >= info.partitions.length) {
-      info = await this.#client.topic(topic, { ...auto, refresh: true });
-    }
+    if (highest >= info.partitions.length) info = await this.#topic(topic, true, now);
     const numPartitions = info.partitions.length;
     for (const m of messages) {
       const partition = m.partition;
@@ -203,6 +453,7 @@ export class Producer {
         );
       }
     }
+    if (this.#fatal) throw this.#fatal;
     let state!: SendState;
     const done = new Promise<RecordMetadata[]>((resolve, reject) => {
       state = { results: new Array(messages.length), pending: 0, done: false, resolve, reject };
@@ -212,7 +463,6 @@ export class Producer {
       open = [];
       this.#batches.set(topic, open);
     }
-    const now = Date.now();
     const full: PartitionBatch[] = [];
     try {
       this.#append(topic, messages, numPartitions, open, state, now, full);
@@ -223,7 +473,37 @@ export class Producer {
     }
     if (full.length > 0) this.#drain(full.filter((b) => open[b.partition] === b));
     this.#schedule();
-    return await done;
+    return { done };
+  }
+
+  /** Topic metadata; a broker that cannot be reached is retried until the delivery timeout. */
+  async #topic(topic: string, refresh: boolean, since: number): Promise<TopicInfo> {
+    const options = { allowAutoTopicCreation: this.#autoCreate, refresh };
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#client.topic(topic, options);
+      } catch (e) {
+        const wait = this.#backoffMs(attempt);
+        if (
+          !(e instanceof KafkaError) || !e.retriable ||
+          e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION || this.#closed || this.#fatal
+        ) {
+          throw e;
+        }
+        if (Date.now() + wait - since >= this.#deliveryTimeoutMs) {
+          throw new KafkaError(
+            ErrorCode.REQUEST_TIMED_OUT,
+            `produce to ${topic}: no metadata within deliveryTimeoutMs ` +
+              `${this.#deliveryTimeoutMs} (${attempt + 1} attempts); last error: ${describe(e)}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  #backoffMs(attempt: number): number {
+    return this.#client.options.retryBackoffMs * Math.min(2 ** attempt, 10);
   }
 
   #append(
@@ -271,6 +551,14 @@ export class Producer {
             ),
           ),
           segments: [],
+          created: now,
+          attempts: 0,
+          sending: false,
+          done: false,
+          ordinal: 0,
+          producerId: -1,
+          producerEpoch: -1,
+          baseSequence: -1,
         };
         open[partition] = batch;
         this.#open++;
@@ -306,6 +594,30 @@ export class Producer {
     return out;
   }
 
+  #lane(topic: string, partition: number): Lane {
+    let list = this.#lanes.get(topic);
+    if (list === undefined) {
+      list = [];
+      this.#lanes.set(topic, list);
+    }
+    return list[partition] ??= {
+      topic,
+      partition,
+      queue: [],
+      sent: [],
+      inFlight: 0,
+      retrying: false,
+      retryAt: 0,
+      failures: 0,
+      ordinals: 0,
+      producerId: -1,
+      producerEpoch: -1,
+      nextSequence: 0,
+      unresolved: undefined,
+    };
+  }
+
+  /** Closes batches: they join their partition's queue and the sender is woken. */
   #drain(batches: PartitionBatch[]): void {
     for (const b of batches) {
       const list = this.#batches.get(b.topic);
@@ -315,63 +627,229 @@ export class Producer {
       }
       // A closed batch moves records without keys to another partition (KIP-480).
       this.#partitioner.onNewBatch(b.topic, b.partition, b.numPartitions);
+      if (this.#fatal) {
+        this.#fail(b, this.#fatal);
+        continue;
+      }
+      const lane = this.#lane(b.topic, b.partition);
+      lane.queue.push(b);
+      this.#active.add(lane);
+      this.#unfinished++;
     }
     if (this.#open === 0 && this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (batches.length === 0) return;
-    const p = this.#sendBatches(batches, 0);
-    this.#inFlight.add(p);
-    p.finally(() => this.#inFlight.delete(p));
+    if (batches.length > 0) this.#wake();
   }
 
-  async #sendBatches(batches: PartitionBatch[], attempt: number): Promise<void> {
-    // Group by leader.
-    const byLeader = new Map<number, PartitionBatch[]>();
-    for (const b of batches) {
-      let leader: number;
-      try {
-        leader = await this.#client.leaderFor(b.topic, b.partition);
-      } catch (e) {
-        await this.#retryOrFail([b], e, attempt);
-        continue;
-      }
-      const list = byLeader.get(leader) ?? [];
-      list.push(b);
-      byLeader.set(leader, list);
-    }
-    await Promise.all([...byLeader].map(([leader, list]) => this.#produce(leader, list, attempt)));
-  }
-
-  async #retryOrFail(batches: PartitionBatch[], error: unknown, attempt: number): Promise<void> {
-    const retriable = error instanceof KafkaError && error.retriable;
-    if (retriable && attempt < this.#retries) {
-      for (const b of batches) this.#client.invalidate(b.topic);
-      await this.#client.backoff(attempt);
-      await this.#sendBatches(batches, attempt + 1);
+  /** Runs the sender, or makes the running one go round once more. */
+  #wake(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true;
       return;
     }
-    for (const b of batches) this.#reject(b, error);
+    this.#pumping = true;
+    this.#pump().catch((e) => {
+      // A bug, not a broker error: fail everything rather than hang.
+      this.#setFatal(asKafkaError(e, "producer: internal error"));
+    }).finally(() => {
+      this.#pumping = false;
+      if (this.#pumpAgain) this.#wake();
+    });
   }
 
-  #reject(b: PartitionBatch, error: unknown): void {
-    for (const { state } of b.segments) {
-      if (state.done) continue;
-      state.done = true;
-      state.reject(error);
+  /** Wakes the sender at `at` (ms since the epoch) unless it is woken earlier. */
+  #wakeLater(at: number): void {
+    if (at >= this.#wakeAt) return;
+    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+    this.#wakeAt = at;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#wakeAt = Infinity;
+      this.#wake();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  async #pump(): Promise<void> {
+    do {
+      this.#pumpAgain = false;
+      await this.#pumpOnce();
+    } while (this.#pumpAgain);
+  }
+
+  /** One round of the sender (Kafka's `Sender.runOnce`). */
+  async #pumpOnce(): Promise<void> {
+    const now = Date.now();
+    this.#expire(now);
+    if (this.#fatal) {
+      this.#failAll(this.#fatal);
+      return;
+    }
+    if (this.#unfinished === 0) return;
+    if (this.#idempotent && (this.#producerId < 0 || this.#bumpRequired)) {
+      // Wait for every request in flight first: each answer may still change what the bump
+      // renumbers (librdkafka's drain before bump).
+      if (this.#requests > 0) return;
+      if (now < this.#initRetryAt) {
+        this.#wakeLater(this.#initRetryAt);
+        return;
+      }
+      await this.#initProducerId();
+      this.#pumpAgain = true;
+      return;
+    }
+    // Partitions with something to send now, grouped by topic.
+    const ready = new Map<string, Lane[]>();
+    let wakeAt = Infinity;
+    for (const lane of this.#active) {
+      if (lane.queue.length === 0 && lane.sent.length === 0) {
+        this.#active.delete(lane);
+        continue;
+      }
+      if (!this.#hasSendable(lane)) continue;
+      if (lane.retryAt > now) {
+        wakeAt = Math.min(wakeAt, lane.retryAt);
+        continue;
+      }
+      const lanes = ready.get(lane.topic);
+      if (lanes) lanes.push(lane);
+      else ready.set(lane.topic, [lane]);
+    }
+    if (wakeAt < Infinity) this.#wakeLater(wakeAt);
+    if (ready.size === 0) return;
+    // Leaders and their connections (each await may let answers in: checked again below).
+    const byLeader = new Map<number, Lane[]>();
+    for (const [topic, lanes] of ready) {
+      let info: TopicInfo;
+      try {
+        info = await this.#client.topic(topic);
+      } catch (e) {
+        for (const lane of lanes) this.#laneFailed(lane, asKafkaError(e, `metadata for ${topic}`));
+        continue;
+      }
+      for (const lane of lanes) {
+        const leader = info.partitions[lane.partition]?.leader ?? -1;
+        if (leader < 0) {
+          this.#laneFailed(
+            lane,
+            new KafkaError(
+              info.partitions[lane.partition] === undefined
+                ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+                : ErrorCode.LEADER_NOT_AVAILABLE,
+              `leader of ${topic}-${lane.partition}`,
+            ),
+          );
+          continue;
+        }
+        const list = byLeader.get(leader);
+        if (list) list.push(lane);
+        else byLeader.set(leader, [lane]);
+      }
+    }
+    const connections = new Map<number, Connection>();
+    for (const [leader, lanes] of byLeader) {
+      try {
+        connections.set(leader, await this.#client.connectionTo(leader));
+      } catch (e) {
+        for (const lane of lanes) this.#laneFailed(lane, asKafkaError(e, `connect to ${leader}`));
+      }
+    }
+    if (this.#fatal || (this.#idempotent && this.#bumpRequired)) {
+      this.#pumpAgain = true;
+      return;
+    }
+    // From here on nothing waits: batches get their sequences and go out in order.
+    const at = Date.now();
+    for (const [leader, lanes] of byLeader) {
+      const conn = connections.get(leader);
+      if (conn === undefined || conn.closed) {
+        if (conn !== undefined) this.#pumpAgain = true;
+        continue;
+      }
+      // Request k carries the k-th batch of each partition (one batch per partition each).
+      const rounds: PartitionBatch[][] = [];
+      for (const lane of lanes) {
+        if (lane.retryAt > at) continue;
+        const picked = this.#pick(lane);
+        for (let k = 0; k < picked.length; k++) (rounds[k] ??= []).push(picked[k]);
+      }
+      for (const round of rounds) this.#sendRequest(conn, round);
     }
   }
 
-  async #produce(leader: number, batches: PartitionBatch[], attempt: number): Promise<void> {
+  /** Whether a partition has a batch it may send once its backoff is over. */
+  #hasSendable(lane: Lane): boolean {
+    if (lane.retrying) {
+      if (lane.sent.length > 0) return lane.inFlight === 0;
+      lane.retrying = false;
+    }
+    if (lane.queue.length === 0 || lane.inFlight >= this.#maxInFlight) return false;
+    if (!this.#idempotent) return true;
+    if (lane.producerId === this.#producerId && lane.producerEpoch === this.#producerEpoch) {
+      return lane.unresolved === undefined;
+    }
+    // A new producer id or epoch: its sequences start once the old batches are through.
+    return lane.sent.length === 0;
+  }
+
+  /** Takes the batches of a partition to send now, with their sequences, in order. */
+  #pick(lane: Lane): PartitionBatch[] {
+    if (lane.retrying) {
+      if (lane.inFlight > 0) return [];
+      if (lane.sent.length > 0) return [lane.sent[0]];
+      lane.retrying = false;
+    }
+    const out: PartitionBatch[] = [];
+    while (lane.inFlight + out.length < this.#maxInFlight && lane.queue.length > 0) {
+      if (this.#idempotent) {
+        if (lane.producerId !== this.#producerId || lane.producerEpoch !== this.#producerEpoch) {
+          if (lane.sent.length > 0) break;
+          lane.nextSequence = lane.producerId < 0 ? _internals.firstSequence : 0;
+          lane.producerId = this.#producerId;
+          lane.producerEpoch = this.#producerEpoch;
+          lane.unresolved = undefined;
+        }
+        if (lane.unresolved !== undefined) break;
+      }
+      const b = lane.queue.shift()!;
+      b.ordinal = ++lane.ordinals;
+      if (this.#idempotent) {
+        b.producerId = lane.producerId;
+        b.producerEpoch = lane.producerEpoch;
+        b.baseSequence = lane.nextSequence;
+        lane.nextSequence = incrementSequence(lane.nextSequence, countIn(b));
+      }
+      try {
+        b.encoded = b.builder.finish({
+          compression: this.#compression,
+          producerId: b.producerId,
+          producerEpoch: b.producerEpoch,
+          baseSequence: b.baseSequence,
+        });
+      } catch (e) {
+        // Cannot be built (an unknown codec): nothing was sent, the sequence is not used.
+        if (this.#idempotent) lane.nextSequence = b.baseSequence;
+        this.#finish(b);
+        this.#fail(b, e);
+        continue;
+      }
+      lane.sent.push(b);
+      out.push(b);
+    }
+    return out;
+  }
+
+  #sendRequest(conn: Connection, batches: PartitionBatch[]): void {
     const topics = new Map<string, Array<{ index: number; records: Uint8Array }>>();
     for (const b of batches) {
-      const list = topics.get(b.topic) ?? [];
-      list.push({
-        index: b.partition,
-        records: b.encoded ??= b.builder.finish({ compression: this.#compression }),
-      });
-      topics.set(b.topic, list);
+      const list = topics.get(b.topic);
+      const data = { index: b.partition, records: b.encoded! };
+      if (list) list.push(data);
+      else topics.set(b.topic, [data]);
+      b.sending = true;
+      b.attempts++;
+      this.#lane(b.topic, b.partition).inFlight++;
     }
     const request = ProduceRequest.create({
       transactionalId: null,
@@ -379,47 +857,470 @@ export class Producer {
       timeoutMs: this.#timeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
     });
-    let response;
-    try {
-      response = await this.#client.send(
-        leader,
-        { request: ProduceRequest, response: ProduceResponse },
-        request,
-        { expectResponse: this.#acks !== 0, timeoutMs: this.#timeoutMs + 5_000 },
-      );
-    } catch (e) {
-      await this.#retryOrFail(batches, e, attempt);
+    this.#requests++;
+    conn.send(PRODUCE, request, {
+      expectResponse: this.#acks !== 0,
+      timeoutMs: this.#timeoutMs + 5_000,
+    }).then(
+      (response) => this.#answered(batches, response),
+      (e) => {
+        const error = asKafkaError(e, `produce to ${conn.host}:${conn.port}`);
+        for (const b of batches) this.#attemptFailed(b, error, true);
+      },
+    ).catch((e) => {
+      this.#setFatal(asKafkaError(e, "producer: internal error"));
+    }).finally(() => {
+      this.#requests--;
+      this.#wake();
+    });
+  }
+
+  #answered(batches: PartitionBatch[], response: ProduceResponse | undefined): void {
+    if (response === undefined) { // acks=0
+      for (const b of batches) this.#acknowledged(b, -1, -1);
       return;
     }
-    if (this.#acks === 0) {
-      for (const b of batches) this.#resolve(b, -1, -1);
-      return;
-    }
-    const retry: PartitionBatch[] = [];
-    let retryError: unknown;
     for (const b of batches) {
       const p = response.responses.find((t) => t.name === b.topic)?.partitionResponses
         .find((r) => r.index === b.partition);
       if (!p) {
-        const e = new KafkaError(
-          ErrorCode.UNKNOWN_SERVER_ERROR,
-          `produce to ${b.topic}-${b.partition}: the response has no result for this partition`,
+        this.#attemptFailed(
+          b,
+          new KafkaError(
+            ErrorCode.UNKNOWN_SERVER_ERROR,
+            `produce to ${b.topic}-${b.partition}: the response has no result for this partition`,
+          ),
+          true,
         );
-        this.#reject(b, e);
         continue;
       }
-      if (p.errorCode !== 0) {
-        const detail = p.errorMessage ? ` (${p.errorMessage})` : "";
-        const e = new KafkaError(p.errorCode, `produce to ${b.topic}-${b.partition}${detail}`);
-        if (e.retriable || isStaleMetadataError(p.errorCode)) {
-          retry.push(b);
-          retryError = e;
-        } else this.#reject(b, e);
+      // DUPLICATE_SEQUENCE_NUMBER: the broker has the batch already (Kafka's clients: success).
+      if (p.errorCode === 0 || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER) {
+        this.#acknowledged(b, p.baseOffset, p.logAppendTimeMs);
         continue;
       }
-      this.#resolve(b, p.baseOffset, p.logAppendTimeMs);
+      const detail = p.errorMessage ? ` (${p.errorMessage})` : "";
+      this.#attemptFailed(
+        b,
+        new KafkaError(p.errorCode, `produce to ${b.topic}-${b.partition}${detail}`),
+        false,
+      );
     }
-    if (retry.length > 0) await this.#retryOrFail(retry, retryError, attempt);
+  }
+
+  #acknowledged(b: PartitionBatch, baseOffset: number, logAppendTime: number): void {
+    const lane = this.#lane(b.topic, b.partition);
+    if (b.sending) {
+      b.sending = false;
+      lane.inFlight--;
+    }
+    if (b.done) return;
+    this.#removeSent(lane, b);
+    lane.failures = 0;
+    // A later batch of the same epoch went through: the unresolved one was written.
+    if (
+      lane.unresolved !== undefined && b.ordinal > lane.unresolved.ordinal &&
+      b.producerId === lane.unresolved.producerId &&
+      b.producerEpoch === lane.unresolved.producerEpoch
+    ) {
+      lane.unresolved = undefined;
+    }
+    if (lane.sent.length === 0) lane.retrying = false;
+    this.#finish(b);
+    this.#resolve(b, baseOffset, logAppendTime);
+    this.#checkResolved(lane);
+  }
+
+  /**
+   * One attempt of a batch failed. `unknownOutcome`: no answer from the broker (the batch may
+   * have been written).
+   */
+  #attemptFailed(b: PartitionBatch, error: KafkaError, unknownOutcome: boolean): void {
+    const lane = this.#lane(b.topic, b.partition);
+    if (b.sending) {
+      b.sending = false;
+      lane.inFlight--;
+    }
+    if (b.done) return;
+    b.lastError = error;
+    const code = error.code;
+    if (this.#idempotent && b.producerId >= 0) {
+      if (code === ErrorCode.INVALID_PRODUCER_EPOCH) {
+        this.#setFatal(
+          new KafkaError(
+            code,
+            `${bare(error)}: the broker has a newer epoch for producer id ${b.producerId} ` +
+              `than ${b.producerEpoch}; this producer cannot go on (create a new one)`,
+          ),
+        );
+        return;
+      }
+      if (
+        (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER ||
+          code === ErrorCode.UNKNOWN_PRODUCER_ID) &&
+        lane.sent[0] === b && b.producerId === lane.producerId &&
+        b.producerEpoch === lane.producerEpoch
+      ) {
+        // The oldest unacknowledged batch of the partition: every earlier one is acknowledged
+        // or failed for good, so the broker's sequence really has a gap (or it lost the producer
+        // id). Neither this batch nor a later one was written: renumber them under a new epoch.
+        this.#requestBump(lane, error);
+        this.#markRetry(lane);
+        return;
+      }
+    }
+    const retriable = error.retriable || isStaleMetadataError(code) ||
+      (this.#idempotent && (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER ||
+        code === ErrorCode.UNKNOWN_PRODUCER_ID));
+    const now = Date.now();
+    if (retriable && b.attempts <= this.#retries && now < b.created + this.#deliveryTimeoutMs) {
+      if (unknownOutcome || isStaleMetadataError(code)) this.#client.invalidate(b.topic);
+      this.#markRetry(lane);
+      return;
+    }
+    const final = retriable
+      ? new KafkaError(
+        code,
+        `${bare(error)}: given up after ${b.attempts} attempts${
+          b.attempts > this.#retries ? ` (retries ${this.#retries})` : ""
+        } and ${now - b.created} ms (deliveryTimeoutMs ${this.#deliveryTimeoutMs})`,
+      )
+      : error;
+    this.#giveUp(lane, b, final, unknownOutcome || retriable);
+  }
+
+  #markRetry(lane: Lane): void {
+    lane.retrying = true;
+    lane.retryAt = Date.now() + this.#backoffMs(lane.failures++);
+    this.#wakeLater(lane.retryAt);
+  }
+
+  /**
+   * Fails a sent batch for good. `unknownOutcome`: it may have been written (an idempotent
+   * partition's sequences are then unresolved).
+   */
+  #giveUp(lane: Lane, b: PartitionBatch, error: unknown, unknownOutcome: boolean): void {
+    const first = lane.sent[0] === b;
+    this.#removeSent(lane, b);
+    if (lane.sent.length === 0) lane.retrying = false;
+    if (
+      this.#idempotent && b.producerId === lane.producerId &&
+      b.producerEpoch === lane.producerEpoch
+    ) {
+      if (unknownOutcome) {
+        if (lane.unresolved === undefined || b.ordinal > lane.unresolved.ordinal) {
+          lane.unresolved = b;
+        }
+      } else if (first) {
+        // Refused for good (not written): later batches of the epoch would get
+        // OUT_OF_ORDER_SEQUENCE_NUMBER. Renumber them under a new epoch (as the Java client).
+        this.#requestBump(lane, asKafkaError(error, "produce"));
+      }
+    }
+    this.#finish(b);
+    this.#fail(b, error);
+    this.#checkResolved(lane);
+  }
+
+  /** An unresolved partition with nothing left in flight needs a new epoch to go on. */
+  #checkResolved(lane: Lane): void {
+    const u = lane.unresolved;
+    if (u === undefined || lane.sent.length > 0) return;
+    if (u.producerId !== this.#producerId || u.producerEpoch !== this.#producerEpoch) return;
+    this.#requestBump(
+      lane,
+      asKafkaError(u.lastError ?? new Error("no answer"), `produce to ${lane.topic}`),
+    );
+  }
+
+  #requestBump(lane: Lane, error: KafkaError): void {
+    this.#bumpRequired = true;
+    if (!this.#renumber.has(lane)) this.#renumber.set(lane, error);
+  }
+
+  #removeSent(lane: Lane, b: PartitionBatch): void {
+    const i = lane.sent.indexOf(b);
+    if (i >= 0) lane.sent.splice(i, 1);
+  }
+
+  /** A partition could not be sent to (no leader, no connection): back off and retry. */
+  #laneFailed(lane: Lane, error: KafkaError): void {
+    const now = Date.now();
+    if (!error.retriable && !isStaleMetadataError(error.code)) {
+      // Nothing was sent: fail what waits, the sequences stay unused.
+      for (const b of lane.queue.splice(0)) {
+        this.#finish(b);
+        this.#fail(b, error);
+      }
+      if (lane.retrying) {
+        for (const b of [...lane.sent]) this.#giveUp(lane, b, error, true);
+      }
+      return;
+    }
+    this.#client.invalidate(lane.topic);
+    // Counts as an attempt of each waiting batch (bounded by `retries` as a send is).
+    for (const b of [...lane.queue]) {
+      b.lastError = error;
+      if (++b.attempts > this.#retries) {
+        lane.queue.splice(lane.queue.indexOf(b), 1);
+        this.#finish(b);
+        this.#fail(
+          b,
+          new KafkaError(
+            error.code,
+            `${bare(error)}: given up after ${b.attempts} attempts (retries ${this.#retries})`,
+          ),
+        );
+      }
+    }
+    for (const b of [...lane.sent]) {
+      if (b.sending) continue;
+      b.lastError = error;
+      if (++b.attempts > this.#retries) {
+        this.#giveUp(
+          lane,
+          b,
+          new KafkaError(
+            error.code,
+            `${bare(error)}: given up after ${b.attempts} attempts (retries ${this.#retries})`,
+          ),
+          true,
+        );
+      }
+    }
+    lane.retryAt = now + this.#backoffMs(lane.failures++);
+    this.#wakeLater(lane.retryAt);
+  }
+
+  /** Fails batches whose delivery timeout passed (those in a request wait for its answer). */
+  #expire(now: number): void {
+    let next = Infinity;
+    const timeout = this.#deliveryTimeoutMs;
+    for (const lane of this.#active) {
+      while (lane.queue.length > 0) {
+        const b = lane.queue[0];
+        if (b.created + timeout > now) {
+          next = Math.min(next, b.created + timeout);
+          break;
+        }
+        lane.queue.shift();
+        this.#finish(b);
+        this.#fail(b, this.#timedOut(b, now, false));
+      }
+      let expired: PartitionBatch[] | undefined;
+      for (const b of lane.sent) {
+        if (b.sending) continue;
+        if (b.created + timeout > now) next = Math.min(next, b.created + timeout);
+        else (expired ??= []).push(b);
+      }
+      if (expired) {
+        for (const b of expired) this.#giveUp(lane, b, this.#timedOut(b, now, true), true);
+      }
+    }
+    if (next < Infinity) this.#wakeLater(next);
+  }
+
+  #timedOut(b: PartitionBatch, now: number, sent: boolean): KafkaError {
+    const last = b.lastError ??
+      (this.#idempotent && this.#producerId < 0 ? this.#initError : undefined);
+    return new KafkaError(
+      ErrorCode.REQUEST_TIMED_OUT,
+      `produce to ${b.topic}-${b.partition}: ${countIn(b)} records not acknowledged within ` +
+        `deliveryTimeoutMs ${this.#deliveryTimeoutMs} (${now - b.created} ms, ${b.attempts} ` +
+        `attempts${sent ? "; they may have been written" : ""})${
+          last instanceof Error ? `; last error: ${describe(last)}` : ""
+        }`,
+    );
+  }
+
+  /** InitProducerId: a producer id, or a new epoch for a bump (Kafka's InitProducerIdHandler). */
+  async #initProducerId(): Promise<void> {
+    const bump = this.#producerId >= 0;
+    const what = bump
+      ? `InitProducerId (epoch bump of producer id ${this.#producerId} epoch ${this.#producerEpoch})`
+      : "InitProducerId";
+    let conn: Connection;
+    let version: number;
+    try {
+      conn = await this.#client.anyConnection();
+      version = conn.versionFor(InitProducerIdRequest);
+    } catch (e) {
+      this.#initFailed(asKafkaError(e, what));
+      return;
+    }
+    if (bump && version < INIT_PRODUCER_ID_BUMP_VERSION) {
+      const [lane, error] = [...this.#renumber][0] ?? [undefined, undefined];
+      this.#setFatal(
+        new KafkaError(
+          error?.code ?? ErrorCode.UNSUPPORTED_VERSION,
+          `producer: cannot recover from ${error?.errorName ?? "a failed batch"}${
+            lane ? ` on ${lane.topic}-${lane.partition}` : ""
+          }: the broker ${conn.host}:${conn.port} supports InitProducerId up to v${version}, ` +
+            `and bumping the epoch needs v${INIT_PRODUCER_ID_BUMP_VERSION} (KIP-360, Kafka ` +
+            `2.5); records not yet acknowledged are failed (create a new producer)`,
+        ),
+      );
+      return;
+    }
+    let res: InitProducerIdResponse;
+    try {
+      res = await conn.send(
+        INIT_PRODUCER_ID,
+        InitProducerIdRequest.create({
+          transactionalId: null,
+          transactionTimeoutMs: 2147483647,
+          producerId: bump ? this.#producerId : -1,
+          producerEpoch: bump ? this.#producerEpoch : -1,
+        }),
+        { version },
+      );
+    } catch (e) {
+      this.#initFailed(asKafkaError(e, what));
+      return;
+    }
+    if (res.errorCode !== 0) {
+      const error = new KafkaError(res.errorCode, `${what} to ${conn.host}:${conn.port}`);
+      if (error.retriable) this.#initFailed(error);
+      else {
+        this.#setFatal(
+          new KafkaError(
+            error.code,
+            `${bare(error)}: an idempotent producer cannot go on (idempotent: false does ` +
+              `without producer ids)`,
+          ),
+        );
+      }
+      return;
+    }
+    if (
+      res.producerId < 0 || res.producerEpoch < 0 ||
+      (bump && res.producerId === this.#producerId && res.producerEpoch === this.#producerEpoch)
+    ) {
+      this.#setFatal(
+        new KafkaError(
+          ErrorCode.UNKNOWN_SERVER_ERROR,
+          `${what} to ${conn.host}:${conn.port}: the broker answered producer id ` +
+            `${res.producerId} epoch ${res.producerEpoch}, which cannot be used`,
+        ),
+      );
+      return;
+    }
+    this.#initFailures = 0;
+    this.#initRetryAt = 0;
+    this.#initError = undefined;
+    const previous = [this.#producerId, this.#producerEpoch];
+    this.#producerId = res.producerId;
+    this.#producerEpoch = res.producerEpoch;
+    this.#bumpRequired = false;
+    const renumber = [...this.#renumber];
+    this.#renumber.clear();
+    for (const [lane, error] of renumber) {
+      // Nothing is in flight: the batches the broker refused get the new epoch and sequences
+      // from 0, and are sent again in order.
+      let sequence = 0;
+      for (const b of lane.sent) {
+        const bytes = b.encoded!;
+        setProducerIdAt(bytes, 0, this.#producerId);
+        setProducerEpochAt(bytes, 0, this.#producerEpoch);
+        setBaseSequenceAt(bytes, 0, sequence);
+        updateCrcAt(bytes, 0);
+        b.producerId = this.#producerId;
+        b.producerEpoch = this.#producerEpoch;
+        b.baseSequence = sequence;
+        sequence = incrementSequence(sequence, countIn(b));
+      }
+      lane.producerId = this.#producerId;
+      lane.producerEpoch = this.#producerEpoch;
+      lane.nextSequence = sequence;
+      lane.unresolved = undefined;
+      lane.retrying = lane.sent.length > 0;
+      lane.retryAt = 0;
+      if (bump && this.#onEpochBump) {
+        try {
+          this.#onEpochBump({
+            topic: lane.topic,
+            partition: lane.partition,
+            error,
+            previousProducerId: previous[0],
+            previousProducerEpoch: previous[1],
+            producerId: this.#producerId,
+            producerEpoch: this.#producerEpoch,
+            renumbered: lane.sent.length,
+          });
+        } catch { /* a monitoring callback's failure is not the producer's */ }
+      }
+    }
+  }
+
+  #initFailed(error: KafkaError): void {
+    if (!error.retriable) {
+      this.#setFatal(
+        new KafkaError(error.code, `${bare(error)}: an idempotent producer cannot go on`),
+      );
+      return;
+    }
+    this.#initError = error;
+    this.#initRetryAt = Date.now() + this.#backoffMs(this.#initFailures++);
+  }
+
+  #setFatal(error: KafkaError): void {
+    if (this.#fatal) return;
+    this.#fatal = error;
+    this.#failAll(error);
+  }
+
+  /** Fails every batch not yet acknowledged (after a fatal error). */
+  #failAll(error: unknown): void {
+    for (const b of this.#openBatches()) {
+      this.#batches.get(b.topic)![b.partition] = undefined;
+      this.#open--;
+      this.#fail(b, error);
+    }
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    for (const lane of this.#active) {
+      for (const b of [...lane.queue, ...lane.sent]) {
+        this.#finish(b);
+        this.#fail(b, error);
+      }
+      lane.queue = [];
+      lane.sent = [];
+      lane.retrying = false;
+    }
+    this.#active.clear();
+    if (this.#wakeTimer !== undefined) {
+      clearTimeout(this.#wakeTimer);
+      this.#wakeTimer = undefined;
+      this.#wakeAt = Infinity;
+    }
+  }
+
+  /** Counts a closed batch as finished (acknowledged or failed). */
+  #finish(b: PartitionBatch): void {
+    if (b.done) return;
+    b.done = true;
+    if (--this.#unfinished === 0) {
+      if (this.#wakeTimer !== undefined) {
+        clearTimeout(this.#wakeTimer);
+        this.#wakeTimer = undefined;
+        this.#wakeAt = Infinity;
+      }
+      this.#notifyIdle();
+    }
+  }
+
+  #notifyIdle(): void {
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  #fail(b: PartitionBatch, error: unknown): void {
+    for (const { state } of b.segments) {
+      if (state.done) continue;
+      state.done = true;
+      state.reject(error);
+    }
   }
 
   #resolve(b: PartitionBatch, baseOffset: number, logAppendTime: number): void {
@@ -446,15 +1347,51 @@ export class Producer {
     }
   }
 
-  /** Sends every buffered batch now and waits for all requests in flight. */
+  /**
+   * Sends every buffered batch now and waits until every record sent so far is acknowledged or
+   * has failed (at most `deliveryTimeoutMs` after it was sent, plus a request in flight).
+   */
   async flush(): Promise<void> {
-    this.#drain(this.#openBatches());
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    for (;;) {
+      this.#drain(this.#openBatches());
+      if (this.#appending === 0 && this.#unfinished === 0) return;
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
   }
 
-  /** Flushes and stops accepting messages. The {@linkcode Client} stays open. */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Stops accepting messages and flushes. With `timeoutMs`, records still not acknowledged
+   * after it fail (as the Java client's `close(Duration)`): their sends reject with an error
+   * saying the producer was closed; a batch in flight may still be written. The
+   * {@linkcode Client} stays open.
+   *
+   * @param timeoutMs How long to wait for the records sent so far. Default: until each is
+   *   acknowledged or its `deliveryTimeoutMs` passed.
+   */
+  async close(timeoutMs?: number): Promise<void> {
     this.#closed = true;
+    if (timeoutMs === undefined) {
+      await this.flush();
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((r) => timer = setTimeout(() => r("late"), timeoutMs));
+    const done = await Promise.race([this.flush(), late]);
+    clearTimeout(timer);
+    if (done !== "late" || this.#unfinished === 0) return;
+    this.#failAll(
+      new Error(
+        `producer: closed after ${timeoutMs} ms with ${this.#unfinished} batches not ` +
+          `acknowledged (they may have been written)`,
+      ),
+    );
   }
 }
+
+/**
+ * Test seam, not exported by `mod.ts`: the sequence an idempotent producer starts a partition
+ * at (0), so that a test can cross the wrap from 2147483647 to 0 without sending 2^31 records
+ * (a broker accepts any first sequence from a producer id it has no state for). Epoch bumps
+ * restart at 0 whatever it says.
+ */
+export const _internals: { firstSequence: number } = { firstSequence: 0 };

@@ -10,10 +10,13 @@ import { CHECKPOINT_VERSION, TEMP_FILE_SUFFIX } from "./names.ts";
 
 /**
  * Writes a file atomically: write `<path>.tmp`, fsync it, rename over `path`, fsync the directory.
+ * If any step before the rename fails (a full disk), the temporary file is removed so that it
+ * holds no space, `path` keeps its previous contents, and the error is thrown.
  * Requires `--allow-read` and `--allow-write`.
  *
  * @param path Destination file.
  * @param data File contents.
+ * @throws {Error} The I/O error (e.g. ENOSPC) when the file could not be written.
  *
  * @example
  * ```ts ignore
@@ -23,15 +26,20 @@ import { CHECKPOINT_VERSION, TEMP_FILE_SUFFIX } from "./names.ts";
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = path + TEMP_FILE_SUFFIX;
-  const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
-    let off = 0;
-    while (off < data.length) off += await f.write(data.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      await f.sync();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
   }
-  await Deno.rename(tmp, path);
   await syncDir(dirOf(path));
 }
 
@@ -57,6 +65,35 @@ export async function syncDir(dir: string): Promise<void> {
   } finally {
     f?.close();
   }
+}
+
+/**
+ * Creates a directory and its missing parents, then fsyncs the parent of each directory created,
+ * so that the new entries survive a power loss (as Kafka flushes the parent of a log dir it
+ * creates). Requires `--allow-read` and `--allow-write`.
+ *
+ * @param dir Directory path.
+ *
+ * @example
+ * ```ts ignore
+ * import { mkdirDurable } from "./checkpoint.ts";
+ * await mkdirDurable("/tmp/a/b");
+ * ```
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const created: string[] = [];
+  for (let d = dir.replace(/\/+$/, "") || "/"; d !== "/" && d !== ".";) {
+    try {
+      await Deno.stat(d);
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    created.push(d);
+    d = dirOf(d);
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  for (const d of created.reverse()) await syncDir(dirOf(d));
 }
 
 function dirOf(path: string): string {

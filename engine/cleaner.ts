@@ -12,8 +12,8 @@
  *    `segment.bytes` together): a record survives unless the map holds a later offset for its key.
  *    Offsets never change: a batch keeps its base offset and lastOffsetDelta with fewer records
  *    (non-contiguous offset deltas); a batch with no survivor is dropped (the log then has offset
- *    gaps, as in Kafka). Gzip and zstd batches are decompressed and recompressed; Snappy/LZ4
- *    batches, control batches and transactional batches are kept whole.
+ *    gaps, as in Kafka). Compressed batches (every codec) are decompressed and recompressed with
+ *    their codec; control batches and transactional batches are kept whole.
  * 4. Tombstones (null values) survive the first clean that sees them: the batch records a delete
  *    horizon of now + `delete.retention.ms` (KIP-534: the base timestamp holds the horizon,
  *    attribute bit 6 is set, record timestamps are unchanged). A later pass after the horizon
@@ -27,17 +27,21 @@
  * @module
  */
 
-import { lastOffsetAt, readInt64 } from "./batch_header.ts";
-import type { CheckpointEntry } from "./checkpoint.ts";
 import {
-  canDecode,
-  CONTROL_BIT,
-  decodeBatch,
-  type DecodedBatch,
+  attributesAt,
+  baseOffsetAt,
+  batchSizeAt,
+  type CompactableBatch,
   DELETE_HORIZON_BIT,
+  isCompactable,
+  lastOffsetAt,
+  LOG_OVERHEAD,
+  maxTimestampAt,
+  readCompactableBatch,
   rebuildBatch,
-  TRANSACTIONAL_BIT,
-} from "./cleaner_records.ts";
+  RECORD_BATCH_OVERHEAD,
+} from "../records/mod.ts";
+import type { CheckpointEntry } from "./checkpoint.ts";
 import { cleanedLogPath, swapInCleaned, type SwapStep } from "./cleaner_swap.ts";
 import { TOPIC_CONFIGS } from "./config.ts";
 import type { PartitionLog } from "./partition_log.ts";
@@ -287,11 +291,10 @@ export class LogCleaner {
         if (map.size >= this.#maxMapEntries) break;
         for await (const batch of batchesOf(segs[i])) {
           stats.bytesRead += batch.length;
-          const attrs = (batch[21] << 8) | batch[22];
-          if ((attrs & (CONTROL_BIT | TRANSACTIONAL_BIT)) !== 0 || !canDecode(attrs)) continue;
-          let d: DecodedBatch;
+          if (!isCompactable(attributesAt(batch, 0))) continue;
+          let d: CompactableBatch;
           try {
-            d = decodeBatch(batch);
+            d = readCompactableBatch(batch);
           } catch {
             continue; // kept whole while cleaning, so its keys must not shadow older records
           }
@@ -386,9 +389,9 @@ export class LogCleaner {
           if (r.horizon >= 0) minHorizon = Math.min(minHorizon, r.horizon);
           const out = r.batch;
           if (!out) continue;
-          const b = readInt64(out, 0);
+          const b = baseOffsetAt(out, 0);
           const last = lastOffsetAt(out, 0);
-          const maxTs = readInt64(out, 35);
+          const maxTs = maxTimestampAt(out, 0);
           // the same index policy as LogSegment appends
           if (seg.firstBatchTimestamp < 0 && pos === 0) seg.firstBatchTimestamp = maxTs;
           if (maxTs > seg.maxTimestamp) {
@@ -450,13 +453,11 @@ export class LogCleaner {
     now: number,
     stats: CleanStats,
   ): { batch: Uint8Array | null; horizon: number } {
-    const attrs = (batch[21] << 8) | batch[22];
-    if ((attrs & (CONTROL_BIT | TRANSACTIONAL_BIT)) !== 0 || !canDecode(attrs)) {
-      return { batch, horizon: -1 };
-    }
-    let d: DecodedBatch;
+    const attrs = attributesAt(batch, 0);
+    if (!isCompactable(attrs)) return { batch, horizon: -1 };
+    let d: CompactableBatch;
     try {
-      d = decodeBatch(batch);
+      d = readCompactableBatch(batch);
     } catch (e) {
       this.#logger(`cleaner: keeping an unreadable batch whole: ${(e as Error).message}`);
       return { batch, horizon: -1 };
@@ -505,9 +506,9 @@ async function* batchesOf(seg: LogSegment): AsyncGenerator<Uint8Array> {
   while (pos < size) {
     const win = await seg.readBytes(pos, Math.min(WINDOW, size - pos));
     let p = 0;
-    while (p + 12 <= win.length) {
-      const len = 12 + new DataView(win.buffer, win.byteOffset + p + 8, 4).getInt32(0);
-      if (len < 61 || pos + p + len > size) {
+    while (p + LOG_OVERHEAD <= win.length) {
+      const len = batchSizeAt(win, p);
+      if (len < RECORD_BATCH_OVERHEAD || pos + p + len > size) {
         throw new Error(`segment ${seg.baseOffset}: bad batch length at byte ${pos + p}`);
       }
       if (p + len > win.length) {
@@ -528,9 +529,9 @@ async function* batchesOf(seg: LogSegment): AsyncGenerator<Uint8Array> {
 /** The first batch's max timestamp of a segment (-1 if unknown). */
 async function firstTimestamp(seg: LogSegment): Promise<number> {
   if (seg.firstBatchTimestamp >= 0) return seg.firstBatchTimestamp;
-  if (seg.size < 61) return -1;
-  const head = await seg.readBytes(0, 61);
-  return head.length === 61 ? readInt64(head, 35) : -1;
+  if (seg.size < RECORD_BATCH_OVERHEAD) return -1;
+  const head = await seg.readBytes(0, RECORD_BATCH_OVERHEAD);
+  return head.length === RECORD_BATCH_OVERHEAD ? maxTimestampAt(head, 0) : -1;
 }
 
 /** A map key for key bytes (one UTF-16 unit per byte: injective). */

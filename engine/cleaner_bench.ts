@@ -10,6 +10,7 @@
 
 import { LogManager } from "./mod.ts";
 import { buildBatch, type TestRecord } from "../wasm/testing.ts";
+import { nextOffsetAfter } from "../records/mod.ts";
 
 const LOG_BYTES = 32 << 20;
 const root = await Deno.makeTempDir({ prefix: "sluice-cleaner-bench-" });
@@ -52,15 +53,7 @@ Deno.bench("read the 32 MiB log", { group: "clean", baseline: true }, async (b) 
   let off = 0;
   while (off < log.logEndOffset) {
     const { records } = await log.read(off, 1 << 20);
-    const last = new DataView(records.buffer, records.byteOffset);
-    // last batch: walk to it
-    let p = 0;
-    let next = off;
-    while (p < records.length) {
-      next = Number(last.getBigInt64(p)) + last.getInt32(p + 23) + 1;
-      p += 12 + last.getInt32(p + 8);
-    }
-    off = next;
+    off = nextOffsetAfter(records) ?? off;
   }
   b.end();
   await mgr.close();

@@ -117,7 +117,12 @@ export async function swapInCleaned(
     await syncDir(dir);
     await options.onStep?.("renamed");
     replacement.indexDirty = true;
-    await replacement.writeIndexes(true);
+    try {
+      await replacement.writeIndexes(true);
+    } catch {
+      // a full disk: the swap stands; the indexes stay dirty and are written at the next flush
+      // (or rebuilt from the log at open), never a reason to take the log offline
+    }
     await removeIfExists(marker);
     await options.onStep?.("done");
     return renamed;

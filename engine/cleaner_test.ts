@@ -1,14 +1,20 @@
 import assert from "node:assert/strict";
-import { gzipSync } from "node:zlib";
 import { buildBatch, type TestRecord } from "../wasm/testing.ts";
-import { crc32c, scanBatches } from "../wasm/mod.ts";
-import { readInt32, writeInt32 } from "./batch_header.ts";
+import { scanBatches } from "../wasm/mod.ts";
+import {
+  attributesAt,
+  COMPRESSION_CODEC_MASK,
+  type CompressionName,
+  compressionName,
+  decodeRecordBatches,
+  encodeRecordBatch,
+} from "../records/mod.ts";
 import { cleanerConfigOf, LogCleaner } from "./cleaner.ts";
-import { decodeBatch, DELETE_HORIZON_BIT, rebuildBatch } from "./cleaner_records.ts";
 import type { SwapStep } from "./cleaner_swap.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { LogManager } from "./log_manager.ts";
 import type { PartitionLog } from "./partition_log.ts";
+import { LogSegment } from "./segment.ts";
 import { prng } from "./testdata/helpers.ts";
 
 const dec = new TextDecoder();
@@ -27,42 +33,19 @@ async function readAll(log: PartitionLog, chunk = 1 << 20): Promise<Rec[]> {
   while (offset < log.highWatermark) {
     const { records } = await log.read(offset, chunk);
     if (records.length === 0) break;
-    let p = 0;
-    while (p < records.length) {
-      const size = 12 + readInt32(records, p + 8);
-      const batch = records.subarray(p, p + size);
-      const d = decodeBatch(batch);
-      for (const r of d.records) {
-        const off = d.baseOffset + r.offsetDelta;
-        if (off < offset) continue;
-        const key = r.key ? dec.decode(r.key) : null;
-        out.push({ offset: off, key, value: r.tombstone ? null : valueOf(r.tail) });
+    for (const b of decodeRecordBatches(records, { validation: "relaxed" })) {
+      for (const r of b.records) {
+        if (r.offset < offset) continue;
+        out.push({
+          offset: r.offset,
+          key: r.key ? dec.decode(r.key) : null,
+          value: r.value ? dec.decode(r.value) : null,
+        });
       }
-      offset = d.baseOffset + d.lastOffsetDelta + 1;
-      p += size;
+      offset = b.lastOffset + 1;
     }
   }
   return out;
-}
-
-/** The value of a record from its tail (key length, key, value length, value, headers). */
-function valueOf(tail: Uint8Array): string {
-  let p = 0;
-  const varint = () => {
-    let v = 0;
-    let mul = 1;
-    for (;;) {
-      const b = tail[p++];
-      v += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) break;
-      mul *= 128;
-    }
-    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
-  };
-  const kl = varint();
-  p += Math.max(kl, 0);
-  const vl = varint();
-  return dec.decode(tail.subarray(p, p + vl));
 }
 
 /** Last value per key (tombstones delete). */
@@ -374,6 +357,15 @@ Deno.test("cleaner: a null key on a compacted topic is INVALID_RECORD and the lo
     );
     assert.equal(f.log.logEndOffset, leo);
     assert.deepEqual(await readAll(f.log), before);
+    // in a compressed batch of any codec too
+    for (const compression of ["gzip", "snappy", "lz4", "zstd"] as CompressionName[]) {
+      const te = new TextEncoder();
+      const packed = encodeRecordBatch([{ key: te.encode("ok"), value: null }, { value: null }], {
+        compression,
+      });
+      await assert.rejects(() => f.log.append(packed), /record 1 of batch 0 has a null key$/);
+    }
+    assert.equal(f.log.logEndOffset, leo);
     // a delete-policy topic takes null keys
     await f.mgr.createTopic("d", 1);
     const r = await f.mgr.partition("d", 0)!.append(bad);
@@ -383,80 +375,49 @@ Deno.test("cleaner: a null key on a compacted topic is INVALID_RECORD and the lo
   }
 });
 
-/** Gzips the records of an uncompressed batch (attributes codec 1), fixing length and CRC. */
-function gzipBatch(batch: Uint8Array): Uint8Array {
-  const body = gzipSync(batch.subarray(61));
-  const out = new Uint8Array(61 + body.length);
-  out.set(batch.subarray(0, 61));
-  out.set(body, 61);
-  writeInt32(out, 8, out.length - 12);
-  out[22] = (out[22] & ~7) | 1;
-  writeInt32(out, 17, crc32c(out.subarray(21)));
-  return out;
-}
-
-Deno.test("cleaner: gzip batches are opened, filtered and recompressed", async () => {
-  const f = await compactedTopic({ "segment.bytes": "4096" });
-  try {
-    for (let i = 0; i < 400; i++) {
-      const records: TestRecord[] = [];
-      for (let j = 0; j < 10; j++) {
-        records.push({ key: `k${(i * 10 + j) % 37}`, value: `v${i}-${j}` });
+for (const codec of ["gzip", "snappy", "lz4", "zstd"] as CompressionName[]) {
+  Deno.test(`cleaner: ${codec} batches are opened, filtered and recompressed with ${codec}`, async () => {
+    const f = await compactedTopic({ "segment.bytes": "4096" });
+    const te = new TextEncoder();
+    try {
+      for (let i = 0; i < 400; i++) {
+        const records: { key: string; value: string | null }[] = [];
+        for (let j = 0; j < 10; j++) {
+          const k = `k${(i * 10 + j) % 37}`;
+          records.push({ key: k, value: (i + j) % 23 === 0 ? null : `v${i}-${j}` });
+        }
+        const batch = encodeRecordBatch(
+          records.map((r) => ({
+            key: te.encode(r.key),
+            value: r.value === null ? null : te.encode(r.value),
+          })),
+          { compression: codec, timestamp: Date.now() },
+        );
+        const { baseOffset } = await f.log.append(batch);
+        records.forEach((r, d) => f.produced.push({ offset: baseOffset + d, ...r }));
       }
-      const { baseOffset } = await f.log.append(
-        gzipBatch(buildBatch({ records, baseTimestamp: Date.now() })),
+      assert.ok(f.log.segmentCount > 2);
+      const bytesBefore = f.log.sizeInBytes;
+      const [s] = await f.mgr.runCleaner();
+      assert.ok(s.cleaned, s.reason);
+      assert.ok(s.recordsRemoved > 0 && f.log.sizeInBytes < bytesBefore / 2);
+      const after = await readAll(f.log);
+      assert.deepEqual(after, expectedAfterClean(f.produced, s.endOffset));
+      // Every stored batch still uses the codec.
+      const { records } = await f.log.read(0, 1 << 20);
+      const codecs = new Set(
+        decodeRecordBatches(records).map((b) => b.compression),
       );
-      for (const r of records) f.model.set(r.key as string, r.value as string);
-      records.forEach((r, d) =>
-        f.produced.push({ offset: baseOffset + d, key: r.key as string, value: r.value as string })
+      assert.deepEqual([...codecs], [codec]);
+      assert.equal(
+        compressionName(attributesAt(records, 0) & COMPRESSION_CODEC_MASK),
+        codec,
       );
+    } finally {
+      await cleanup(f);
     }
-    assert.ok(f.log.segmentCount > 2);
-    const [s] = await f.mgr.runCleaner();
-    assert.ok(s.cleaned, s.reason);
-    const after = await readAll(f.log);
-    assert.deepEqual(after, expectedAfterClean(f.produced, s.endOffset));
-    const { records } = await f.log.read(0, 1 << 20);
-    assert.equal(records[22] & 7, 1); // still gzip
-  } finally {
-    await cleanup(f);
-  }
-});
-
-Deno.test("cleaner records: relaxed validation and rebuilt batches", () => {
-  const orig = buildBatch({
-    baseOffset: 100,
-    baseTimestamp: 5000,
-    records: [
-      { key: "a", value: "1", timestampDelta: 0 },
-      { key: "b", value: null, timestampDelta: 7 },
-      { key: "c", value: "3", timestampDelta: 3 },
-    ],
   });
-  const d = decodeBatch(orig);
-  const out = rebuildBatch(orig, d, { records: [d.records[1]], deleteHorizonMs: 99_000 });
-  const o = decodeBatch(out);
-  assert.equal(o.baseOffset, 100);
-  assert.equal(o.lastOffsetDelta, 2);
-  assert.equal(o.attributes & DELETE_HORIZON_BIT, DELETE_HORIZON_BIT);
-  assert.equal(o.baseTimestamp, 99_000);
-  assert.equal(o.baseTimestamp + o.records[0].timestampDelta, 5007); // timestamp kept
-  assert.equal(o.maxTimestamp, 5007);
-  assert.equal(o.records[0].offsetDelta, 1);
-  assert.ok(o.records[0].tombstone);
-  // the produce path's strict check refuses it; the relaxed mode (recovery, reads) accepts it
-  assert.equal(scanBatches(out, { walkRecords: false }).status, 5); // BAD_RECORD_COUNT
-  assert.equal(scanBatches(out, { relaxedOffsets: true }).status, 0);
-  // clearing the horizon restores the first record's timestamp as the base
-  const back = decodeBatch(rebuildBatch(out, o, { records: o.records, deleteHorizonMs: -1 }));
-  assert.equal(back.attributes & DELETE_HORIZON_BIT, 0);
-  assert.equal(back.baseTimestamp, 5007);
-  assert.equal(back.records[0].timestampDelta, 0);
-  // offset deltas must increase and stay within lastOffsetDelta
-  const broken = orig.slice();
-  writeInt32(broken, 23, 1);
-  assert.throws(() => decodeBatch(broken), /record 2 of batch at offset 100 has offset delta 2/);
-});
+}
 
 Deno.test("cleaner: a cleaned log switched to cleanup.policy=delete still recovers its gaps", async () => {
   const f = await compactedTopic({ "segment.bytes": "4096" });
@@ -609,6 +570,35 @@ Deno.test("cleaner: a topic deleted and created again is cleaned from its start"
     assert.equal(s2.firstDirtyOffset, 0);
     assert.deepEqual(await readAll(f.log), expectedAfterClean(f.produced, s2.endOffset));
   } finally {
+    await cleanup(f);
+  }
+});
+
+Deno.test("cleaner: index files that cannot be written after the swap leave the log online", async () => {
+  const f = await compactedTopic();
+  const original = LogSegment.prototype.writeIndexes;
+  try {
+    await produce(f, 5000, 50, 50, 3);
+    // a full disk: every index write fails (ENOSPC), the cleaned segment's after the commit too
+    LogSegment.prototype.writeIndexes = function (this: LogSegment): Promise<void> {
+      this.indexDirty = true;
+      return Promise.reject(
+        Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" }),
+      );
+    };
+    const [stats] = await f.mgr.runCleaner({ force: true });
+    assert.ok(stats?.cleaned, stats?.reason);
+    const after = await readAll(f.log); // not offline
+    assert.deepEqual(after, expectedAfterClean(f.produced, stats.endOffset));
+    await produce(f, 100, 50, 50, 4);
+    LogSegment.prototype.writeIndexes = original;
+    await f.log.flush();
+    await f.mgr.close();
+    f.mgr = await LogManager.open(f.dir, { cleanerBackoffMs: 0 });
+    f.log = f.mgr.partition("c", 0)!;
+    assert.deepEqual(latest(await readAll(f.log)), f.model);
+  } finally {
+    LogSegment.prototype.writeIndexes = original;
     await cleanup(f);
   }
 });

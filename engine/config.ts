@@ -562,6 +562,8 @@ export interface LogConfig {
   fileDeleteDelayMs: number;
   /** `cleanup.policy` items. */
   cleanupPolicy: string[];
+  /** `compression.type`: `producer` keeps each batch's codec, anything else is the topic's. */
+  compressionType: "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd";
 }
 
 /**
@@ -597,5 +599,6 @@ export function toLogConfig(effective: Record<string, string>): LogConfig {
     timestampAfterMaxMs: Math.min(n("message.timestamp.after.max.ms"), diff),
     fileDeleteDelayMs: n("file.delete.delay.ms"),
     cleanupPolicy: (effective["cleanup.policy"] ?? "delete").split(",").filter((s) => s),
+    compressionType: (effective["compression.type"] ?? "producer") as LogConfig["compressionType"],
   };
 }

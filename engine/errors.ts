@@ -93,3 +93,31 @@ export function storageError(what: string, err: unknown): EngineError {
   const detail = err instanceof Error ? err.message : String(err);
   return new EngineError(ErrorCode.KAFKA_STORAGE_ERROR, `${what}: ${detail}`, { cause: err });
 }
+
+/** errno codes of a resource that may come back: disk space, quota, file descriptors. */
+const OUT_OF_RESOURCES: ReadonlySet<string> = new Set(["ENOSPC", "EDQUOT", "EMFILE", "ENFILE"]);
+
+/**
+ * Whether an error (or an error it wraps through `cause`) is the file system running out of a
+ * resource that can come back without a restart: space (`ENOSPC`), quota (`EDQUOT`) or file
+ * descriptors (`EMFILE`, `ENFILE`). The engine undoes a write that failed so and stays online;
+ * any other I/O error takes the log offline.
+ *
+ * @param err The caught error.
+ * @returns `true` for ENOSPC, EDQUOT, EMFILE and ENFILE.
+ *
+ * @example
+ * ```ts
+ * import { isOutOfResources } from "./errors.ts";
+ *
+ * const e = Object.assign(new Error("No space left on device (os error 28)"), { code: "ENOSPC" });
+ * console.assert(isOutOfResources(e) && !isOutOfResources(new Error("EIO")));
+ * ```
+ */
+export function isOutOfResources(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && OUT_OF_RESOURCES.has(code)) return true;
+  }
+  return false;
+}

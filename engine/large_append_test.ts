@@ -1,6 +1,7 @@
 // Large appends (≥ 256 KiB) are checked (CRC-32C, records) while they are written; a failure
 // truncates the file back before `append` rejects. These tests pin "bad input leaves the log
 // unchanged" at the moment `append` settles, for that path.
+import { RECORD_BATCH_OVERHEAD } from "../records/mod.ts";
 import assert from "node:assert/strict";
 import { EngineError, ErrorCode, LogManager, type PartitionLog } from "./mod.ts";
 import { BatchStatus, scanBatches } from "../wasm/mod.ts";
@@ -91,7 +92,7 @@ Deno.test("a large append with a bad record is refused as INVALID_RECORD, log un
   await withLog({}, async (log, dir) => {
     await log.append(bigBatch("first", 300));
     const bad = bigBatch("bad", 300);
-    bad[61] = 0x7e; // the first record's length varint
+    bad[RECORD_BATCH_OVERHEAD] = 0x7e; // the first record's length varint
     fixCrc(bad);
     await assertRefusedUnchanged(
       log,

@@ -6,24 +6,34 @@
  * point on is re-validated batch by batch (WASM), a torn or corrupt tail is cut (and logged with
  * the offset and byte position) and its indexes rebuilt.
  *
+ * Also creates new partition logs ({@linkcode createPartitionLog}) and disposes of partition
+ * directories no topic owns ({@linkcode disposeUnownedPartitionDir}). Segment `.log` handles go
+ * through the manager's handle cache (`handle_cache.ts`): loading or creating thousands of
+ * partitions holds at most that many descriptors.
+ *
  * @module
  */
 
 import type { LogConfig } from "./config.ts";
+import { syncDir } from "./checkpoint.ts";
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
   LOG_FILE_SUFFIX,
   parseSegmentFileName,
+  PARTITION_METADATA_FILE,
+  STRAY_DIR_SUFFIX,
   SWAP_FILE_SUFFIX,
   TEMP_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
 } from "./names.ts";
+import { PRODUCER_SNAPSHOT_FILE_SUFFIX } from "./producer_state.ts";
 import { completeSwaps } from "./cleaner_swap.ts";
 import { PartitionLog, type PartitionLogHooks } from "./partition_log.ts";
 import { LogSegment, removeIfExists } from "./segment.ts";
 import { ProducerStateManager } from "./producer_state.ts";
+import { LeaderEpochCache } from "./leader_epoch_cache.ts";
 
 /** What the loader needs to know about a partition. */
 export interface LoadParams {
@@ -100,7 +110,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   }
   const segments: LogSegment[] = [];
   if (bases.length === 0) {
-    const seg = await LogSegment.create(dir, params.logStartOffset ?? 0);
+    const seg = await LogSegment.create(dir, params.logStartOffset ?? 0, params.hooks?.handles);
     segments.push(seg);
   }
   const rp = params.recoveryPoint;
@@ -113,7 +123,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   }
   let recovered = false;
   for (let i = 0; i < bases.length; i++) {
-    const seg = new LogSegment(dir, bases[i]);
+    const seg = new LogSegment(dir, bases[i], params.hooks?.handles);
     // compaction leaves offset gaps; a delete-only log's tail must continue exactly
     seg.allowOffsetGaps = compacted;
     const st = await Deno.stat(seg.logPath);
@@ -145,22 +155,23 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
       recovered = true;
       const r = await seg.recover(config.indexIntervalBytes);
       if (!isLast) seg.sealTimeIndex();
-      await seg.writeIndexes(true);
+      try {
+        await seg.writeIndexes(true);
+      } catch (e) {
+        // a full disk: the log opens without them (they stay dirty and are written later)
+        log(`${name}: index files of segment ${bases[i]} not written: ${(e as Error).message}`);
+      }
       if (r.truncatedBytes > 0) {
+        // Only the invalid bytes go. Later segments are validated on their own and kept when
+        // valid (the log then has an offset gap, as a compacted log may): deleting them would
+        // throw away acknowledged records that are intact on disk.
+        const upTo = isLast ? "" : ` up to ${bases[i + 1] - 1} at most`;
         log(
-          `${name}: truncated corrupt tail at offset ${seg.nextOffset}, byte position ` +
-            `${r.validBytes} of segment ${bases[i]} (${r.truncatedBytes} bytes cut): ${r.reason}`,
+          `${name}: removed the invalid tail of segment ${bases[i]}: bytes ${r.validBytes}` +
+            `..${r.validBytes + r.truncatedBytes} (${r.truncatedBytes} bytes), offsets from ` +
+            `${seg.nextOffset}${upTo}: ${r.reason}`,
         );
-        segments.push(seg);
-        for (let j = i + 1; j < bases.length; j++) {
-          log(`${name}: deleting segment ${bases[j]} after the corrupt tail`);
-          const later = new LogSegment(dir, bases[j]);
-          for (const p of [later.logPath, later.indexPath, later.timeIndexPath]) {
-            await removeIfExists(p);
-          }
-          await later.close();
-        }
-        break;
+        if (!isLast) recoverFrom = Math.min(recoverFrom, i + 1);
       }
       if (!isLast && seg.nextOffset > bases[i + 1]) {
         log(`${name}: segment ${bases[i]} overlaps segment ${bases[i + 1]}`);
@@ -182,10 +193,187 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     logger: params.hooks?.logger,
   });
   await producerState.load(segments, logStartOffset, leo, params.cleanShutdown);
+  // leader epochs: the checkpoint, trimmed to the log (a log written before epochs were stamped
+  // has none; the broker's epoch then starts at the log end offset, as after Kafka's upgrade)
+  const { cache: leaderEpochs } = await LeaderEpochCache.load(
+    dir,
+    Math.min(Math.max(logStartOffset, segments[0].baseOffset), leo),
+    leo,
+    log,
+  );
   return new PartitionLog(params.topic, params.partition, dir, config, {
     segments,
     logStartOffset,
     recoveryPoint,
     producerState,
+    leaderEpochs,
   }, params.hooks);
+}
+
+/** What {@linkcode createPartitionLog} needs to know about a new partition. */
+export interface CreateParams {
+  /** Partition directory (must not exist, or be a leftover no topic owns). */
+  dir: string;
+  /** Topic name. */
+  topic: string;
+  /** Topic id, written to `partition.metadata`. */
+  topicId: string;
+  /** Partition index. */
+  partition: number;
+  /** Log settings. */
+  config: LogConfig;
+  /** Hooks for the log (and the handle cache). */
+  hooks?: PartitionLogHooks;
+}
+
+/**
+ * The text of a partition's `partition.metadata` (Kafka's format).
+ *
+ * @param topicId The topic id.
+ * @returns The file's text.
+ *
+ * @example
+ * ```ts
+ * import { partitionMetadataText } from "./log_loader.ts";
+ * console.assert(partitionMetadataText("x") === "version: 0\ntopic_id: x\n");
+ * ```
+ */
+export function partitionMetadataText(topicId: string): string {
+  return `version: 0\ntopic_id: ${topicId}\n`;
+}
+
+/**
+ * Creates an empty partition log: its directory, `partition.metadata` and an empty segment at
+ * offset 0, with the directory fsynced (so a record fsynced later cannot lose its file). The
+ * `.log` handle is left to the handle cache. On failure whatever was made is removed.
+ * Requires `--allow-read` and `--allow-write`.
+ *
+ * A leftover directory at `params.dir` is first disposed of with
+ * {@linkcode disposeUnownedPartitionDir} (the caller guarantees no topic owns it); a leftover that
+ * is not a directory makes the creation fail.
+ *
+ * @param params Directory, names, topic id, config, hooks.
+ * @returns The new log.
+ * @throws {Error} On I/O failure (nothing is left behind).
+ *
+ * @example
+ * ```ts ignore
+ * import { createPartitionLog } from "./log_loader.ts";
+ * import { effectiveConfigs, toLogConfig } from "./config.ts";
+ * const log = await createPartitionLog({
+ *   dir: "/data/t-0", topic: "t", topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partition: 0,
+ *   config: toLogConfig(effectiveConfigs({}, {})),
+ * });
+ * ```
+ */
+export async function createPartitionLog(params: CreateParams): Promise<PartitionLog> {
+  const { dir } = params;
+  const logger = params.hooks?.logger ?? (() => {});
+  try {
+    await Deno.mkdir(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    const st = await Deno.lstat(dir);
+    if (!st.isDirectory) {
+      throw new Error(`cannot create partition directory ${dir}: a file of that name exists`);
+    }
+    await disposeUnownedPartitionDir(dir, logger);
+    await Deno.mkdir(dir);
+  }
+  let seg: LogSegment | undefined;
+  try {
+    await Deno.writeTextFile(
+      `${dir}/${PARTITION_METADATA_FILE}`,
+      partitionMetadataText(params.topicId),
+    );
+    seg = await LogSegment.create(dir, 0, params.hooks?.handles);
+    await syncDir(dir);
+    seg.activate(params.hooks?.hotTailBytes ?? 0);
+    return new PartitionLog(params.topic, params.partition, dir, params.config, {
+      segments: [seg],
+      logStartOffset: 0,
+      recoveryPoint: 0,
+    }, params.hooks);
+  } catch (e) {
+    await seg?.close().catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Whether a partition directory holds nothing but what {@linkcode createPartitionLog} writes
+ * before the first record: `partition.metadata`, an empty segment at offset 0 (its `.log` of 0
+ * bytes, its index files), a producer snapshot at offset 0 and temporary files.
+ *
+ * @param dir The directory.
+ * @returns Whether it holds no record and nothing else.
+ *
+ * @example
+ * ```ts ignore
+ * import { holdsNoRecords } from "./log_loader.ts";
+ * console.log(await holdsNoRecords("/data/t-0"));
+ * ```
+ */
+export async function holdsNoRecords(dir: string): Promise<boolean> {
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile) return false;
+    if (e.name === PARTITION_METADATA_FILE || e.name.endsWith(TEMP_FILE_SUFFIX)) continue;
+    const p = parseSegmentFileName(e.name);
+    if (p === undefined || p.baseOffset !== 0) return false;
+    if (p.suffix === LOG_FILE_SUFFIX) {
+      if ((await Deno.stat(`${dir}/${e.name}`)).size !== 0) return false;
+    } else if (
+      p.suffix !== INDEX_FILE_SUFFIX && p.suffix !== TIME_INDEX_FILE_SUFFIX &&
+      p.suffix !== PRODUCER_SNAPSHOT_FILE_SUFFIX
+    ) return false;
+  }
+  return true;
+}
+
+/**
+ * Disposes of a partition directory that no topic owns (left by a topic or partition creation
+ * that failed or was cut short by a crash before `sluice-topics.json` named it, or by a
+ * deletion that did not finish): removed if it holds no record ({@linkcode holdsNoRecords}),
+ * else renamed to `<name>.<id>-stray` and kept, as Kafka keeps stray logs, so that no record is
+ * ever deleted by a guess. Both are logged.
+ *
+ * @param dir The directory.
+ * @param logger Where to say what was done.
+ * @returns `"removed"`, or the path it was renamed to.
+ *
+ * @example
+ * ```ts ignore
+ * import { disposeUnownedPartitionDir } from "./log_loader.ts";
+ * await disposeUnownedPartitionDir("/data/gone-3", console.log);
+ * ```
+ */
+export async function disposeUnownedPartitionDir(
+  dir: string,
+  logger: (msg: string) => void,
+): Promise<string> {
+  const name = dir.slice(dir.lastIndexOf("/") + 1);
+  if (await holdsNoRecords(dir)) {
+    await Deno.remove(dir, { recursive: true });
+    logger(`removed partition directory ${name}: no topic owns it and it holds no record`);
+    return "removed";
+  }
+  let id = crypto.randomUUID().replaceAll("-", "");
+  try {
+    const meta = await Deno.readTextFile(`${dir}/${PARTITION_METADATA_FILE}`);
+    id = /^topic_id: ([A-Za-z0-9_-]{1,64})$/m.exec(meta)?.[1] ?? id;
+  } catch {
+    // no metadata: a random id
+  }
+  const suffix = `.${id}${STRAY_DIR_SUFFIX}`;
+  // keep the name within 255 bytes (long topic names), as Kafka does for -delete names
+  const to = `${dir.slice(0, dir.length - name.length)}${
+    name.slice(0, 255 - suffix.length)
+  }${suffix}`;
+  await Deno.rename(dir, to);
+  logger(
+    `kept partition directory ${name} as ${to.slice(to.lastIndexOf("/") + 1)}: no topic owns ` +
+      `it but it holds records (remove it when they are not needed)`,
+  );
+  return to;
 }

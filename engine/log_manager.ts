@@ -3,6 +3,17 @@
  * partition logs, topic metadata and configs, checkpoints, and the background retention and
  * flush timers.
  *
+ * Resources: segment `.log` handles are bounded by one LRU cache (`maxOpenFiles`,
+ * `handle_cache.ts`), and the number of partitions by `maxPartitions` (Kafka's KIP-578
+ * `max.broker.partitions`), checked before a creation changes anything.
+ *
+ * Topic creation and growth: `sluice-topics.json` is the commit point. The partition directories
+ * are made (and fsynced) first, outside the metadata lock, while a per-topic lock keeps other
+ * changes of the same topic out; only the check-and-reserve step and the final update of the
+ * topic map and `sluice-topics.json` take the metadata lock, briefly. A failure or shutdown
+ * before the commit removes the directories made; a crash leaves directories no topic owns,
+ * which the next open removes (when they hold no record) or keeps as `-stray`.
+ *
  * @module
  */
 
@@ -15,23 +26,41 @@ import {
   validateConfigValue,
   validateTopicConfigs,
 } from "./config.ts";
-import { formatCheckpoint, readCheckpointFile, syncDir, writeFileAtomic } from "./checkpoint.ts";
+import {
+  formatCheckpoint,
+  mkdirDurable,
+  readCheckpointFile,
+  syncDir,
+  writeFileAtomic,
+} from "./checkpoint.ts";
+import { DataDirLock } from "./data_dir_lock.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
-import { loadPartitionLog } from "./log_loader.ts";
+import { defaultMaxOpenFiles, FileHandleCache, type FileHandleCacheStats } from "./handle_cache.ts";
+import {
+  createPartitionLog,
+  disposeUnownedPartitionDir,
+  loadPartitionLog,
+  partitionMetadataText,
+} from "./log_loader.ts";
 import {
   CLEAN_SHUTDOWN_FILE,
   CLEANER_OFFSET_CHECKPOINT_FILE,
   DELETE_DIR_SUFFIX,
   LOG_START_OFFSET_CHECKPOINT_FILE,
+  logDeleteDirName,
+  parseDeleteDirName,
   PARTITION_METADATA_FILE,
   partitionDirName,
   RECOVERY_POINT_CHECKPOINT_FILE,
+  STRAY_DIR_SUFFIX,
   TOPIC_METADATA_FILE,
+  topicIdHex,
 } from "./names.ts";
-import type { PartitionLog } from "./partition_log.ts";
+import type { PartitionLog, PartitionLogHooks } from "./partition_log.ts";
 import { Mutex } from "./segment.ts";
 import { cleanerConfigOf, type CleanOptions, type CleanStats, LogCleaner } from "./cleaner.ts";
 import { newTopicId, topicCollisionKey, validateTopicName } from "./topic_name.ts";
+import { DEFAULT_LOG_THROTTLE_MS, ThrottledLog } from "./throttled_log.ts";
 
 /** A topic as the manager knows it. */
 export interface TopicInfo {
@@ -57,16 +86,48 @@ export interface LogManagerOptions {
   flushCheckpointIntervalMs?: number;
   /** Diagnostic messages (recovery, deletions). */
   logger?: (msg: string) => void;
+  /**
+   * Least time between two log lines about the same kind of repeated failure (appends, index,
+   * checkpoint or topics-file writes on a full disk), default 60000.
+   */
+  failureLogIntervalMs?: number;
   /** Bytes of each active segment's tail kept in memory (default 4 MiB). */
   hotTailBytes?: number;
   /** Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`, 15000; ≤ 0: no timer). */
   cleanerBackoffMs?: number;
+  /**
+   * Most segment `.log` handles open at once, over all partitions (`sluice.log.max.open.files`);
+   * idle ones are closed, least recently used first, and reopened on demand. Default: half the
+   * process's open-file limit, or without `--allow-all` half the descriptors still free at open
+   * (see `defaultMaxOpenFiles` in `handle_cache.ts`).
+   */
+  maxOpenFiles?: number;
+  /**
+   * Most partitions in this data dir, all topics (internal ones too) counted
+   * (`max.broker.partitions`, KIP-578). A creation that would exceed it fails with
+   * POLICY_VIOLATION and changes nothing. Default: unbounded.
+   */
+  maxPartitions?: number;
+  /** The config name to quote when `maxPartitions` refuses a creation (`max.broker.partitions`). */
+  maxPartitionsName?: string;
+  /**
+   * The directory's lock, if the caller took it before reading anything else in the directory
+   * (the broker does, before `meta.properties`). The manager owns it from then on and releases it
+   * on close. Default: the manager takes it first thing in `open`.
+   */
+  lock?: DataDirLock;
 }
 
 /** Options of the topic-changing methods. */
 export interface ValidateOnlyOption {
   /** Check everything but change nothing. */
   validateOnly?: boolean;
+}
+
+/** Options of {@linkcode LogManager.createTopic} and {@linkcode LogManager.createPartitions}. */
+export interface CreateOptions extends ValidateOnlyOption {
+  /** Aborts the creation (e.g. broker shutdown): what was made is removed, nothing changes. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode LogManager.alterTopicConfigs}. */
@@ -86,6 +147,8 @@ interface StoredTopic {
 export type AppendListener = (topic: string, partition: number, logEndOffset: number) => void;
 
 const MAX_PARTITIONS = 100_000;
+/** Partition directories made, or logs opened or closed, at once. */
+const IO_CONCURRENCY = 16;
 
 /**
  * Owns one data directory. Open it with {@linkcode LogManager.open}; always {@linkcode
@@ -124,11 +187,36 @@ export class LogManager {
   #cleanerLock = new Mutex();
   #cleanerTimer: ReturnType<typeof setTimeout> | undefined;
   #cleanerStop = new AbortController();
+  // resources (issue #11): open handles, the partition limit, per-topic admin locks
+  readonly #handles: FileHandleCache;
+  readonly #maxPartitions: number;
+  /** Partitions being created (counted against the limit until committed or rolled back). */
+  #reservedPartitions = 0;
+  #topicLocks = new Map<string, { mutex: Mutex; users: number }>();
+  #admin = new Set<Promise<unknown>>();
+  #lock: DataDirLock | undefined;
+  /** Repeated failures (a full disk), one line per kind and interval for all logs. */
+  #throttled: ThrottledLog;
+  /** `sluice-topics.json` is behind the topics in memory (a deletion could not write it). */
+  #topicsDirty = false;
+  /**
+   * Emptied `-delete` directories of deleted topics, kept until `sluice-topics.json` no longer
+   * lists the topic: they tell the loader to finish the deletion after a crash.
+   */
+  #deleteMarkers: string[] = [];
 
   private constructor(dir: string, defaults: Record<string, string>, options: LogManagerOptions) {
     this.dir = dir;
     this.#defaults = defaults;
     this.#options = options;
+    this.#handles = new FileHandleCache(options.maxOpenFiles ?? defaultMaxOpenFiles(dir), {
+      logger: (m) => this.#logger(m),
+    });
+    this.#maxPartitions = options.maxPartitions ?? Infinity;
+    this.#throttled = new ThrottledLog(
+      (m) => this.#logger(m),
+      options.failureLogIntervalMs ?? DEFAULT_LOG_THROTTLE_MS,
+    );
   }
 
   /**
@@ -138,8 +226,8 @@ export class LogManager {
    * @param dir Data directory.
    * @param options Broker defaults, timer periods, logger.
    * @returns The manager.
-   * @throws {EngineError} INVALID_CONFIG for bad defaults; KAFKA_STORAGE_ERROR if the directory
-   * or the topic metadata cannot be read.
+   * @throws {EngineError} INVALID_CONFIG for bad defaults, `maxOpenFiles` or `maxPartitions`;
+   * KAFKA_STORAGE_ERROR if the directory or the topic metadata cannot be read.
    *
    * @example
    * ```ts ignore
@@ -147,12 +235,26 @@ export class LogManager {
    * ```
    */
   static async open(dir: string, options: LogManagerOptions = {}): Promise<LogManager> {
-    const defaults = validateTopicConfigs(options.defaults ?? {});
+    let defaults: Record<string, string>;
+    try {
+      defaults = validateTopicConfigs(options.defaults ?? {});
+      checkLimitOption(dir, "maxOpenFiles", options.maxOpenFiles, false);
+      checkLimitOption(dir, "maxPartitions", options.maxPartitions, true);
+    } catch (e) {
+      options.lock?.release();
+      throw e;
+    }
+    // nothing in the directory is read or written before its lock is held
+    const lock = options.lock ?? await DataDirLock.acquire(dir);
     const mgr = new LogManager(dir, defaults, options);
+    mgr.#lock = lock;
     try {
       await mgr.#load();
     } catch (e) {
-      for (const logs of mgr.#logs.values()) for (const l of logs) await l.close().catch(() => {});
+      for (const logs of mgr.#logs.values()) {
+        for (const l of logs) await l?.close().catch(() => {});
+      }
+      lock.release();
       throw storageError(`open of data dir ${dir} failed`, e);
     }
     mgr.#startTimers();
@@ -164,7 +266,7 @@ export class LogManager {
   }
 
   async #load(): Promise<void> {
-    await Deno.mkdir(this.dir, { recursive: true });
+    await mkdirDurable(this.dir);
     const marker = `${this.dir}/${CLEAN_SHUTDOWN_FILE}`;
     try {
       await Deno.stat(marker);
@@ -185,12 +287,9 @@ export class LogManager {
         throw new Error(`cannot read ${TOPIC_METADATA_FILE}: ${(e as Error).message}`);
       }
     }
-    for await (const e of Deno.readDir(this.dir)) {
-      if (e.isDirectory && e.name.endsWith(DELETE_DIR_SUFFIX)) {
-        this.#logger(`removing partially deleted directory ${e.name}`);
-        await Deno.remove(`${this.dir}/${e.name}`, { recursive: true });
-      }
-    }
+    const deleted = await this.#finishInterruptedDeletes(stored);
+    stored = stored.filter((t) => !deleted.has(t));
+    await this.#disposeUnownedDirs(stored);
     const onErr = (m: string) => this.#logger(m);
     this.#recoveryPoints = await readCheckpointFile(
       `${this.dir}/${RECOVERY_POINT_CHECKPOINT_FILE}`,
@@ -207,12 +306,25 @@ export class LogManager {
       ),
       logger: onErr,
     });
+    const jobs: { t: StoredTopic; p: number; logs: PartitionLog[]; cfg: LogConfig }[] = [];
     for (const t of stored) {
       this.#topics.set(t.name, { ...t, configs: { ...t.configs } });
       const logs: PartitionLog[] = [];
       this.#logs.set(t.name, logs);
       const cfg = this.#logConfig(t.configs);
-      for (let p = 0; p < t.partitions; p++) logs.push(await this.#openLog(t, p, cfg));
+      for (let p = 0; p < t.partitions; p++) jobs.push({ t, p, logs, cfg });
+    }
+    // partitions load in parallel (Kafka's num.recovery.threads.per.data.dir); their `.log`
+    // handles stay within the cache's bound
+    await forEachConcurrently(jobs.length, IO_CONCURRENCY, async (i) => {
+      const { t, p, logs, cfg } = jobs[i];
+      logs[p] = await this.#openLog(t, p, cfg);
+    });
+    if (deleted.size > 0) {
+      this.#topicsDirty = true;
+      await this.#persistTopicsOrRetry();
+    } else {
+      await this.#removeDeleteMarkers();
     }
     if (this.#cleanShutdown) {
       await Deno.remove(marker);
@@ -220,8 +332,124 @@ export class LogManager {
     }
   }
 
+  /**
+   * Finds the `-delete` directories of the data dir. One named with the id of a topic that
+   * `sluice-topics.json` still lists is a deletion a crash interrupted (the first rename is
+   * deleteTopic's commit point): the topic's other partition directories are removed and the
+   * topic is dropped. Every `-delete` directory is emptied (space first) and kept as a marker
+   * until the topics file is written without the topic.
+   *
+   * @returns The stored topics whose deletion was finished.
+   */
+  async #finishInterruptedDeletes(stored: StoredTopic[]): Promise<Set<StoredTopic>> {
+    const deleted = new Set<StoredTopic>();
+    const markers: string[] = [];
+    for await (const e of Deno.readDir(this.dir)) {
+      if (!e.isDirectory || !e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
+      markers.push(e.name);
+      const parsed = parseDeleteDirName(e.name);
+      const t = parsed && stored.find((s) => topicIdHex(s.id) === parsed.uniqueId);
+      if (t) deleted.add(t);
+    }
+    for (const t of deleted) {
+      this.#logger(`finishing the deletion of topic ${t.name} (id ${t.id}) a restart interrupted`);
+      for (let p = 0; p < t.partitions; p++) {
+        await removeIfPresent(`${this.dir}/${partitionDirName(t.name, p)}`);
+      }
+    }
+    for (const m of markers.sort()) {
+      this.#logger(`removing partially deleted directory ${m}`);
+      await emptyDir(`${this.dir}/${m}`);
+      this.#deleteMarkers.push(`${this.dir}/${m}`);
+    }
+    if (markers.length > 0) await syncDir(this.dir);
+    return deleted;
+  }
+
+  /** Removes the emptied `-delete` markers once the topics file no longer needs them. */
+  async #removeDeleteMarkers(): Promise<void> {
+    if (this.#topicsDirty || this.#deleteMarkers.length === 0) return;
+    const left: string[] = [];
+    for (const d of this.#deleteMarkers) {
+      try {
+        await removeIfPresent(d);
+      } catch (e) {
+        left.push(d);
+        this.#throttled.log("delete-dir", `removing ${d} failed (tried again later): ${e}`);
+      }
+    }
+    this.#deleteMarkers = left;
+    await syncDir(this.dir);
+  }
+
+  /**
+   * Writes `sluice-topics.json`; on failure (a full disk) logs it and leaves it to the
+   * checkpoint timer (the `-delete` markers keep a deletion crash-safe meanwhile).
+   *
+   * @returns Whether the file is written.
+   */
+  async #persistTopicsOrRetry(): Promise<boolean> {
+    try {
+      await this.#persistTopics();
+      return true;
+    } catch (e) {
+      this.#topicsDirty = true;
+      this.#throttled.log(
+        "topics-file",
+        `writing ${TOPIC_METADATA_FILE} failed (tried again every checkpoint interval): ` +
+          `${(e as Error).message}`,
+      );
+      return false;
+    }
+  }
+
   #logConfig(overrides: Record<string, string>): LogConfig {
     return toLogConfig(effectiveConfigs(overrides, this.#defaults));
+  }
+
+  /**
+   * Disposes of partition directories no stored topic owns (see `disposeUnownedPartitionDir`):
+   * left by a creation a crash cut short before `sluice-topics.json` named them, or a deletion
+   * that did not finish. Directories that do not look like `<topic>-<partition>` are left alone.
+   */
+  async #disposeUnownedDirs(stored: StoredTopic[]): Promise<void> {
+    const owned = new Map(stored.map((t) => [t.name, t.partitions]));
+    const unowned: string[] = [];
+    for await (const e of Deno.readDir(this.dir)) {
+      if (!e.isDirectory || e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
+      if (e.name.endsWith(STRAY_DIR_SUFFIX)) {
+        this.#logger(`keeping stray partition directory ${e.name} (no topic owns it)`);
+        continue;
+      }
+      const m = /^(.+)-(0|[1-9]\d*)$/.exec(e.name);
+      if (!m || !isTopicName(m[1])) continue;
+      if (Number(m[2]) < (owned.get(m[1]) ?? 0)) continue;
+      unowned.push(e.name);
+    }
+    for (const name of unowned) {
+      await disposeUnownedPartitionDir(`${this.dir}/${name}`, (m) => this.#logger(m));
+    }
+  }
+
+  #hooks(t: StoredTopic, p: number): PartitionLogHooks {
+    return {
+      logger: this.#options.logger,
+      throttledLog: this.#throttled,
+      hotTailBytes: this.#options.hotTailBytes ?? 4 * 1024 * 1024,
+      handles: this.#handles,
+      onAppend: (leo) => {
+        for (const l of this.#listeners) {
+          try {
+            l(t.name, p, leo);
+          } catch (e) {
+            this.#logger(`append listener failed: ${e}`);
+          }
+        }
+      },
+      onLogStartOffset: () => {
+        this.#tryWriteCheckpoints();
+      },
+    };
   }
 
   async #openLog(t: StoredTopic, p: number, cfg: LogConfig): Promise<PartitionLog> {
@@ -236,24 +464,9 @@ export class LogManager {
       recoveryPoint: this.#recoveryPoints.get(key),
       logStartOffset: this.#startOffsets.get(key),
       cleaned: this.#cleaner.hasCleaned(key),
-      hooks: {
-        logger: this.#options.logger,
-        hotTailBytes: this.#options.hotTailBytes ?? 4 * 1024 * 1024,
-        onAppend: (leo) => {
-          for (const l of this.#listeners) {
-            try {
-              l(t.name, p, leo);
-            } catch (e) {
-              this.#logger(`append listener failed: ${e}`);
-            }
-          }
-        },
-        onLogStartOffset: () => {
-          this.#writeCheckpoints().catch((e) => this.#logger(`checkpoint failed: ${e}`));
-        },
-      },
+      hooks: this.#hooks(t, p),
     });
-    const meta = `version: 0\ntopic_id: ${t.id}\n`;
+    const meta = partitionMetadataText(t.id);
     try {
       const old = await Deno.readTextFile(`${dir}/${PARTITION_METADATA_FILE}`);
       if (old !== meta) throw new Error("stale");
@@ -261,6 +474,99 @@ export class LogManager {
       await writeFileAtomic(`${dir}/${PARTITION_METADATA_FILE}`, new TextEncoder().encode(meta));
     }
     return log;
+  }
+
+  /**
+   * Creates the empty logs of partitions `[from, to)` of `t` (several at once), then fsyncs the
+   * data dir. On a failure, `signal`, or close, removes every directory it made and throws.
+   */
+  async #createLogs(
+    what: string,
+    t: StoredTopic,
+    from: number,
+    to: number,
+    signal: AbortSignal | undefined,
+  ): Promise<PartitionLog[]> {
+    const cfg = this.#logConfig(t.configs);
+    const logs: PartitionLog[] = new Array(to - from);
+    let failure: unknown;
+    await forEachConcurrently(to - from, IO_CONCURRENCY, async (i) => {
+      if (this.#closed) throw new Error("log manager is closing");
+      if (signal?.aborted) throw new Error(`aborted: ${signal.reason ?? "no reason given"}`);
+      const p = from + i;
+      logs[i] = await createPartitionLog({
+        dir: `${this.dir}/${partitionDirName(t.name, p)}`,
+        topic: t.name,
+        topicId: t.id,
+        partition: p,
+        config: cfg,
+        hooks: this.#hooks(t, p),
+      });
+    }).catch((e) => failure = e);
+    if (failure === undefined) await syncDir(this.dir);
+    if (failure !== undefined) {
+      const made = logs.filter((l) => l !== undefined);
+      await this.#discardLogs(made);
+      this.#logger(
+        `${what} failed after making ${made.length} of ${to - from} partitions, which were ` +
+          `removed: ${failure instanceof Error ? failure.message : failure}`,
+      );
+      throw storageError(`${what} failed`, failure);
+    }
+    return logs;
+  }
+
+  /** Closes logs that were never committed and removes their directories. */
+  async #discardLogs(logs: PartitionLog[]): Promise<void> {
+    await forEachConcurrently(logs.length, IO_CONCURRENCY, async (i) => {
+      await logs[i].close().catch(() => {});
+      try {
+        await Deno.remove(logs[i].dir, { recursive: true });
+      } catch (e) {
+        // left for the next open (or creation) to dispose of: it holds no record
+        if (!(e instanceof Deno.errors.NotFound)) {
+          this.#logger(`cannot remove ${logs[i].dir} of a failed creation: ${e}`);
+        }
+      }
+    });
+  }
+
+  /**
+   * Runs a topic-changing operation under the topic's own lock ('.' and '_' share one), so
+   * operations on other topics never wait for it; close waits for it.
+   */
+  #underTopicLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const key = typeof name === "string" ? topicCollisionKey(name) : "";
+    let lock = this.#topicLocks.get(key);
+    if (lock === undefined) {
+      lock = { mutex: new Mutex(), users: 0 };
+      this.#topicLocks.set(key, lock);
+    }
+    const l = lock;
+    l.users++;
+    const p = l.mutex.run(fn).finally(() => {
+      if (--l.users === 0) this.#topicLocks.delete(key);
+    });
+    const settled = p.then(() => {}, () => {});
+    this.#admin.add(settled);
+    settled.then(() => this.#admin.delete(settled));
+    return p;
+  }
+
+  /** Throws POLICY_VIOLATION if `adding` more partitions would exceed `maxPartitions`. */
+  #checkPartitionLimit(what: string, adding: number): void {
+    const existing = this.partitionCount;
+    const total = existing + this.#reservedPartitions + adding;
+    if (total <= this.#maxPartitions) return;
+    const name = this.#options.maxPartitionsName ?? "max.broker.partitions";
+    const pending = this.#reservedPartitions > 0
+      ? ` and ${this.#reservedPartitions} being created`
+      : "";
+    throw new EngineError(
+      ErrorCode.POLICY_VIOLATION,
+      `${what} failed: ${adding} new partitions would make ${total} on this broker, more than ` +
+        `${name}=${this.#maxPartitions} (${existing} exist${pending})`,
+    );
   }
 
   #startTimers(): void {
@@ -325,7 +631,7 @@ export class LogManager {
               await this.#cleaner.clean(l, cfg, { signal: this.#cleanerStop.signal, ...options }),
             );
           } catch (e) {
-            this.#logger(`log cleaner: ${name}-${l.partition}: ${e}`);
+            this.#throttled.log("cleaner", `log cleaner: ${name}-${l.partition}: ${e}`);
           }
         }
       }
@@ -345,8 +651,23 @@ export class LogManager {
 
   async #tick(): Promise<void> {
     const now = Date.now();
-    for (const logs of this.#logs.values()) for (const l of logs) await l.maybeFlushByTime(now);
-    await this.#writeCheckpoints();
+    for (const logs of [...this.#logs.values()]) {
+      for (const l of logs) {
+        try {
+          await l.maybeFlushByTime(now);
+        } catch (e) {
+          this.#throttled.log("flush", `${(e as Error).message}`);
+        }
+      }
+    }
+    await this.#tryWriteCheckpoints();
+    if (this.#topicsDirty) {
+      await this.#meta.run(async () => {
+        if (this.#topicsDirty && !this.#closed) await this.#persistTopicsOrRetry();
+      });
+    } else if (this.#deleteMarkers.length > 0) {
+      await this.#meta.run(() => this.#removeDeleteMarkers());
+    }
   }
 
   #checkOpen(what: string): void {
@@ -370,27 +691,72 @@ export class LogManager {
     return { ...this.#defaults };
   }
 
+  /**
+   * Replaces the broker-level topic defaults (dynamic broker configs) and applies them to every
+   * live log of a topic without its own override.
+   *
+   * @param defaults Topic config name → value.
+   * @throws {EngineError} INVALID_CONFIG for a bad value (nothing changes).
+   *
+   * @example
+   * ```ts ignore
+   * mgr.setDefaults({ "retention.ms": "3600000" });
+   * ```
+   */
+  setDefaults(defaults: Record<string, string>): void {
+    const valid = validateTopicConfigs(defaults);
+    this.#defaults = valid;
+    for (const [name, logs] of this.#logs) {
+      const t = this.#topics.get(name);
+      if (t === undefined) continue;
+      const cfg = this.#logConfig(t.configs);
+      for (const l of logs) l.updateConfig(cfg);
+    }
+  }
+
   /** Whether the last shutdown of this data dir was clean (indexes were trusted). */
   get hadCleanShutdown(): boolean {
     return this.#cleanShutdown;
+  }
+
+  /**
+   * The segment handle cache's counters: its bound (`maxOpenFiles`), handles open now and at
+   * most, opens, evictions and waits. For tests and metrics.
+   *
+   * @returns The counters.
+   */
+  openFileStats(): FileHandleCacheStats {
+    return this.#handles.stats();
+  }
+
+  /** Partitions of every topic in this data dir (what `maxPartitions` bounds). */
+  get partitionCount(): number {
+    let n = 0;
+    for (const t of this.#topics.values()) n += t.partitions;
+    return n;
   }
 
   async #persistTopics(): Promise<void> {
     const topics = [...this.#topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
     const text = JSON.stringify({ version: 1, topics }, null, 2) + "\n";
     await writeFileAtomic(`${this.dir}/${TOPIC_METADATA_FILE}`, new TextEncoder().encode(text));
+    this.#topicsDirty = false;
+    await this.#removeDeleteMarkers();
   }
 
   /**
-   * Creates a topic with `partitions` empty partition logs.
+   * Creates a topic with `partitions` empty partition logs. Other topics' changes do not wait
+   * for it (see the module doc); on failure nothing is left behind.
    *
    * @param name Topic name (`[a-zA-Z0-9._-]`, ≤ 249, not `.`/`..`).
    * @param partitions Number of partitions (≥ 1).
    * @param configs Topic config overrides.
-   * @param options `validateOnly`: check without creating.
+   * @param options `validateOnly`: check without creating; `signal`: abort (what was made is
+   * removed).
    * @returns The topic.
    * @throws {EngineError} INVALID_TOPIC_EXCEPTION, TOPIC_ALREADY_EXISTS, INVALID_PARTITIONS,
-   * INVALID_CONFIG, KAFKA_STORAGE_ERROR.
+   * INVALID_CONFIG, POLICY_VIOLATION (`maxPartitions`), KAFKA_STORAGE_ERROR (I/O failure, abort,
+   * close).
    *
    * @example
    * ```ts ignore
@@ -401,54 +767,84 @@ export class LogManager {
     name: string,
     partitions: number,
     configs: Record<string, string> = {},
-    options: ValidateOnlyOption = {},
+    options: CreateOptions = {},
   ): Promise<TopicInfo> {
-    return this.#meta.run(async () => {
-      const what = `create topic ${name}`;
-      this.#checkOpen(what);
-      validateTopicName(name);
-      if (this.#topics.has(name)) {
-        throw new EngineError(
-          ErrorCode.TOPIC_ALREADY_EXISTS,
-          `${what} failed: topic already exists`,
-        );
-      }
-      const key = topicCollisionKey(name);
-      for (const other of this.#topics.keys()) {
-        if (topicCollisionKey(other) === key) {
+    const what = `create topic ${name}`;
+    return this.#underTopicLock(name, async () => {
+      // check and reserve (metadata lock, short)
+      const t = await this.#meta.run(() => {
+        this.#checkOpen(what);
+        validateTopicName(name);
+        if (this.#topics.has(name)) {
           throw new EngineError(
-            ErrorCode.INVALID_TOPIC_EXCEPTION,
-            `${what} failed: it collides with existing topic ${other} ('.' and '_' collide)`,
+            ErrorCode.TOPIC_ALREADY_EXISTS,
+            `${what} failed: topic already exists`,
           );
         }
-      }
-      checkPartitionCount(what, partitions);
-      const overrides = withWhat(what, () => validateTopicConfigs(configs));
-      const t: StoredTopic = { name, id: newTopicId(), partitions, configs: overrides };
-      if (options.validateOnly) return this.#info(t);
-      try {
-        const cfg = this.#logConfig(overrides);
-        const logs: PartitionLog[] = [];
-        for (let p = 0; p < partitions; p++) {
-          await Deno.remove(`${this.dir}/${partitionDirName(name, p)}`, { recursive: true })
-            .catch(() => {});
-          logs.push(await this.#openLog(t, p, cfg));
+        const key = topicCollisionKey(name);
+        for (const other of this.#topics.keys()) {
+          if (topicCollisionKey(other) === key) {
+            throw new EngineError(
+              ErrorCode.INVALID_TOPIC_EXCEPTION,
+              `${what} failed: it collides with existing topic ${other} ('.' and '_' collide)`,
+            );
+          }
         }
-        this.#topics.set(name, t);
-        this.#logs.set(name, logs);
-        await this.#persistTopics();
-      } catch (e) {
-        throw storageError(`${what} failed`, e);
+        checkPartitionCount(what, partitions);
+        const overrides = withWhat(what, () => validateTopicConfigs(configs));
+        this.#checkPartitionLimit(what, partitions);
+        if (!options.validateOnly) this.#reservedPartitions += partitions;
+        return Promise.resolve({ name, id: newTopicId(), partitions, configs: overrides });
+      });
+      if (options.validateOnly) return this.#info(t);
+      // make the partitions (no metadata lock: other topics' changes go on)
+      let logs: PartitionLog[];
+      try {
+        logs = await this.#createLogs(what, t, 0, partitions, options.signal);
+      } finally {
+        this.#reservedPartitions -= partitions;
       }
-      return this.#info(t);
+      // commit: the topic map and sluice-topics.json (metadata lock, short)
+      return this.#meta.run(async () => {
+        try {
+          this.#checkOpen(what);
+          this.#topics.set(name, t);
+          this.#logs.set(name, logs);
+          try {
+            await this.#persistTopics();
+          } catch (e) {
+            this.#topics.delete(name);
+            this.#logs.delete(name);
+            throw storageError(`${what} failed`, e);
+          }
+        } catch (e) {
+          await this.#discardLogs(logs);
+          throw e;
+        }
+        return this.#info(t);
+      });
     });
   }
 
   /**
-   * Deletes a topic: closes its logs, forgets it, removes its directories.
+   * Deletes a topic, freeing its space before anything that needs new space is written, so that
+   * it works on a full disk:
+   *
+   * 1. The first partition directory is renamed to its `-delete` name (Kafka's shortened
+   *    `<topic>-<partition>.<topic id in hex>-delete`, at most 255 bytes): the commit point. A
+   *    rename needs no new blocks; if it fails, the topic is left as it was.
+   * 2. The logs are closed (no flush), the other partition directories renamed, the renames
+   *    fsynced, and the renamed directories emptied: the space is free now.
+   * 3. `sluice-topics.json` is written without the topic, then the emptied directories are
+   *    removed and the checkpoints written.
+   *
+   * After a crash anywhere from step 1 on, the loader finds a `-delete` directory carrying the
+   * id of a topic the topics file still lists and finishes the deletion. If step 3 fails (the
+   * disk is still full), the deletion stands: the file is written again by the checkpoint timer.
    *
    * @param name Topic name.
-   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION; KAFKA_STORAGE_ERROR if no partition
+   * directory could be renamed (the topic is then unchanged).
    *
    * @example
    * ```ts ignore
@@ -466,79 +862,155 @@ export class LogManager {
           `${what} failed: no such topic`,
         );
       }
+      const logs = this.#logs.get(name) ?? [];
+      this.#topics.delete(name);
+      this.#logs.delete(name);
+      const markers: string[] = [];
+      let p = 0;
       try {
-        const logs = this.#logs.get(name) ?? [];
-        this.#topics.delete(name);
-        this.#logs.delete(name);
-        await this.#persistTopics();
-        for (const l of logs) await l.close().catch(() => {});
-        for (let p = 0; p < t.partitions; p++) {
-          const src = `${this.dir}/${partitionDirName(name, p)}`;
-          const dst = `${src}.${t.id.replaceAll("-", "").replaceAll("_", "")}${DELETE_DIR_SUFFIX}`;
-          await Deno.rename(src, dst);
-          await Deno.remove(dst, { recursive: true });
+        // the commit point: open files and in-flight reads are not disturbed by a rename
+        while (p < t.partitions && markers.length === 0) {
+          const m = await this.#renameForDelete(t, p++);
+          if (m) markers.push(m);
         }
-        await syncDir(this.dir);
-        await this.#writeCheckpoints();
+        if (markers.length === 0) await this.#persistTopics(); // no directory: only the file
       } catch (e) {
+        this.#topics.set(name, t);
+        this.#logs.set(name, logs);
         throw storageError(`${what} failed`, e);
       }
+      for (const l of logs) await l.close({ flush: false }).catch(() => {});
+      for (; p < t.partitions; p++) {
+        try {
+          const m = await this.#renameForDelete(t, p);
+          if (m) markers.push(m);
+        } catch (e) {
+          // the loader removes it: the first marker records the deletion
+          this.#logger(`${what}: renaming partition ${p} failed (removed at restart): ${e}`);
+        }
+      }
+      await syncDir(this.dir);
+      for (const m of markers) {
+        try {
+          await emptyDir(m);
+        } catch (e) {
+          this.#logger(`${what}: emptying ${m} failed (finished at restart): ${e}`);
+        }
+      }
+      for (let i = 0; i < t.partitions; i++) {
+        this.#recoveryPoints.delete(`${name}-${i}`);
+        this.#startOffsets.delete(`${name}-${i}`);
+      }
+      this.#deleteMarkers.push(...markers);
+      this.#topicsDirty = true;
+      await this.#persistTopicsOrRetry();
+      await this.#tryWriteCheckpoints();
     });
   }
 
   /**
-   * Grows a topic to `totalCount` partitions.
+   * Renames partition `p` of `t` to its `-delete` name.
+   *
+   * @returns The new path, or `undefined` if the partition has no directory.
+   */
+  async #renameForDelete(t: StoredTopic, p: number): Promise<string | undefined> {
+    const src = `${this.dir}/${partitionDirName(t.name, p)}`;
+    const dst = `${this.dir}/${logDeleteDirName(t.name, p, t.id)}`;
+    try {
+      await Deno.rename(src, dst);
+      return dst;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Grows a topic to `totalCount` partitions. Other topics' changes do not wait for it (see the
+   * module doc); on failure the topic keeps its partitions and nothing is left behind.
    *
    * @param name Topic name.
    * @param totalCount New total number of partitions (greater than the current one).
-   * @param options `validateOnly`: check without changing.
+   * @param options `validateOnly`: check without changing; `signal`: abort (what was made is
+   * removed).
    * @returns The topic.
-   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS, KAFKA_STORAGE_ERROR.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION (also if deleted meanwhile),
+   * INVALID_PARTITIONS, POLICY_VIOLATION (`maxPartitions`), KAFKA_STORAGE_ERROR (I/O failure,
+   * abort, close).
    */
   createPartitions(
     name: string,
     totalCount: number,
-    options: ValidateOnlyOption = {},
+    options: CreateOptions = {},
   ): Promise<TopicInfo> {
-    return this.#meta.run(async () => {
-      const what = `create partitions of ${name}`;
-      this.#checkOpen(what);
-      const t = this.#topics.get(name);
-      if (!t) {
-        throw new EngineError(
-          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          `${what} failed: no such topic`,
-        );
-      }
-      checkPartitionCount(what, totalCount);
-      if (totalCount === t.partitions) {
-        throw new EngineError(
-          ErrorCode.INVALID_PARTITIONS,
-          `${what} failed: topic already has ${t.partitions} partitions`,
-        );
-      }
-      if (totalCount < t.partitions) {
-        throw new EngineError(
-          ErrorCode.INVALID_PARTITIONS,
-          `${what} failed: topic currently has ${t.partitions} partitions, ` +
-            `which is higher than the requested ${totalCount}`,
-        );
-      }
-      if (options.validateOnly) return this.#info({ ...t, partitions: totalCount });
-      try {
-        const logs = this.#logs.get(name)!;
-        const cfg = this.#logConfig(t.configs);
-        for (let p = t.partitions; p < totalCount; p++) {
-          await Deno.remove(`${this.dir}/${partitionDirName(name, p)}`, { recursive: true })
-            .catch(() => {});
-          logs.push(await this.#openLog(t, p, cfg));
+    const what = `create partitions of ${name}`;
+    return this.#underTopicLock(name, async () => {
+      // check and reserve (metadata lock, short)
+      const t = await this.#meta.run(() => {
+        this.#checkOpen(what);
+        const t = this.#topics.get(name);
+        if (!t) {
+          throw new EngineError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `${what} failed: no such topic`,
+          );
         }
-        t.partitions = totalCount;
-        await this.#persistTopics();
-      } catch (e) {
-        throw storageError(`${what} failed`, e);
+        checkPartitionCount(what, totalCount);
+        if (totalCount === t.partitions) {
+          throw new EngineError(
+            ErrorCode.INVALID_PARTITIONS,
+            `${what} failed: topic already has ${t.partitions} partitions`,
+          );
+        }
+        if (totalCount < t.partitions) {
+          throw new EngineError(
+            ErrorCode.INVALID_PARTITIONS,
+            `${what} failed: topic currently has ${t.partitions} partitions, ` +
+              `which is higher than the requested ${totalCount}`,
+          );
+        }
+        this.#checkPartitionLimit(what, totalCount - t.partitions);
+        if (!options.validateOnly) this.#reservedPartitions += totalCount - t.partitions;
+        return Promise.resolve(t);
+      });
+      if (options.validateOnly) return this.#info({ ...t, partitions: totalCount });
+      // only this operation changes the count (topic lock); deletion may still remove the topic
+      const from = t.partitions;
+      let logs: PartitionLog[];
+      try {
+        logs = await this.#createLogs(what, t, from, totalCount, options.signal);
+      } finally {
+        this.#reservedPartitions -= totalCount - from;
       }
-      return this.#info(t);
+      return this.#meta.run(async () => {
+        try {
+          this.#checkOpen(what);
+          const all = this.#logs.get(name);
+          if (this.#topics.get(name) !== t || all === undefined) {
+            throw new EngineError(
+              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              `${what} failed: the topic was deleted meanwhile`,
+            );
+          }
+          const cfg = this.#logConfig(t.configs); // configs may have changed meanwhile
+          for (const l of logs) {
+            l.updateConfig(cfg);
+            all.push(l);
+          }
+          t.partitions = totalCount;
+          try {
+            await this.#persistTopics();
+          } catch (e) {
+            all.length = from;
+            t.partitions = from;
+            throw storageError(`${what} failed`, e);
+          }
+        } catch (e) {
+          await this.#discardLogs(logs);
+          throw e;
+        }
+        return this.#info(t);
+      });
     });
   }
 
@@ -675,8 +1147,24 @@ export class LogManager {
     for (const logs of [...this.#logs.values()]) {
       for (const l of logs) n += await l.runRetention(now);
     }
-    if (n > 0) await this.#writeCheckpoints();
+    if (n > 0) await this.#tryWriteCheckpoints();
     return n;
+  }
+
+  /** Writes the checkpoints; a failure (a full disk) is logged and left to the next interval. */
+  async #tryWriteCheckpoints(): Promise<boolean> {
+    try {
+      await this.#writeCheckpoints();
+      return true;
+    } catch (e) {
+      this.#throttled.log(
+        "checkpoint",
+        `writing checkpoints failed (tried again every checkpoint interval): ${
+          (e as Error).message
+        }`,
+      );
+      return false;
+    }
   }
 
   #writeCheckpoints(): Promise<void> {
@@ -733,23 +1221,99 @@ export class LogManager {
     this.#closed = true; // stops a cleaner pass between logs
     this.#cleanerStop.abort(); // ... and between segment groups
     await this.#cleanerLock.run(() => Promise.resolve());
+    // creations in progress stop at the next partition and remove what they made
+    while (this.#admin.size > 0) await Promise.all([...this.#admin]);
     await this.#meta.run(async () => {
       this.#closed = true;
       let err: unknown;
-      for (const logs of this.#logs.values()) {
-        for (const l of logs) {
-          try {
-            await l.close();
-          } catch (e) {
-            err ??= e;
-          }
+      const all = [...this.#logs.values()].flat();
+      await forEachConcurrently(all.length, IO_CONCURRENCY, async (i) => {
+        try {
+          await all[i].close();
+        } catch (e) {
+          err ??= e;
         }
+      });
+      try {
+        if (this.#topicsDirty) await this.#persistTopicsOrRetry(); // the loader finishes otherwise
+        try {
+          await this.#writeCheckpoints();
+        } catch (e) {
+          err ??= e;
+        }
+        if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
+        await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
+      } finally {
+        this.#lock?.release();
       }
-      await this.#writeCheckpoints();
-      if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
-      await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
     });
   }
+}
+
+/** Throws INVALID_CONFIG unless `value` is undefined or a positive integer (or `Infinity`). */
+function checkLimitOption(
+  dir: string,
+  name: string,
+  value: number | undefined,
+  infinite: boolean,
+): void {
+  if (value === undefined || (infinite && value === Infinity)) return;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new EngineError(
+      ErrorCode.INVALID_CONFIG,
+      `open of data dir ${dir} failed: ${name} must be a positive integer, got ${value}`,
+    );
+  }
+}
+
+/**
+ * Runs `fn(0)` … `fn(count - 1)`, at most `limit` at once. On the first failure no new index is
+ * started; the failure is thrown once the running ones have settled.
+ */
+async function forEachConcurrently(
+  count: number,
+  limit: number,
+  fn: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failed === undefined && next < count) {
+      const i = next++;
+      try {
+        await fn(i);
+      } catch (e) {
+        failed ??= { error: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+  if (failed !== undefined) throw failed.error;
+}
+
+function isTopicName(name: string): boolean {
+  try {
+    validateTopicName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes a file or directory tree; a missing one is fine. */
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Removes everything inside a directory, keeping the directory. */
+async function emptyDir(dir: string): Promise<void> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  for (const n of names) await removeIfPresent(`${dir}/${n}`);
 }
 
 function checkPartitionCount(what: string, n: number): void {

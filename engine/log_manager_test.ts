@@ -345,3 +345,28 @@ Deno.test("reads are served from the hot tail and from files identically", async
     }
   });
 });
+
+Deno.test("a data dir is locked while open: a second open fails at once and changes nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+    await mgr.createTopic("locked", 2);
+    const listing = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    const before = listing();
+    await assert.rejects(
+      () => LogManager.open(dir, { retentionCheckIntervalMs: 0 }),
+      (e: unknown) =>
+        e instanceof EngineError && e.code === ErrorCode.KAFKA_STORAGE_ERROR &&
+        e.message === `data dir ${dir} is in use by another process (${dir}/.lock is locked): ` +
+            "is another broker running on it?",
+    );
+    assert.deepEqual(listing(), before);
+    assert.ok(!before.includes(".kafka_cleanshutdown"));
+    await mgr.close();
+    const again = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+    assert.equal(again.topic("locked")?.partitions, 2);
+    await again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -58,9 +58,17 @@
  * @module
  */
 
+export { DataDirLock } from "./data_dir_lock.ts";
+export {
+  type EpochEntry,
+  LeaderEpochCache,
+  UNDEFINED_EPOCH,
+  UNDEFINED_EPOCH_OFFSET,
+} from "./leader_epoch_cache.ts";
 export {
   type AlterConfigsOptions,
   type AppendListener,
+  type CreateOptions,
   LogManager,
   type LogManagerOptions,
   type TopicInfo,
@@ -99,8 +107,15 @@ export {
   type LogCleanerOptions,
 } from "./cleaner.ts";
 export type { SwapStep } from "./cleaner_swap.ts";
-export type { CheckpointEntry } from "./checkpoint.ts";
+export { type CheckpointEntry, mkdirDurable, writeFileAtomic } from "./checkpoint.ts";
 export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
+export {
+  type CachedHandle,
+  defaultMaxOpenFiles,
+  FileHandleCache,
+  type FileHandleCacheStats,
+  MAX_OPEN_FILES_CONFIG,
+} from "./handle_cache.ts";
 export {
   type BatchMetadata,
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,

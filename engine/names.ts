@@ -25,6 +25,13 @@ export const CLEANER_OFFSET_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 export const TEMP_FILE_SUFFIX = ".tmp";
 /** Suffix of a partition directory being deleted (`<topic>-<partition>.<id>-delete`). */
 export const DELETE_DIR_SUFFIX = "-delete";
+/**
+ * Suffix of a partition directory no topic owns but which holds records
+ * (`<topic>-<partition>.<id>-stray`): kept for the operator, never loaded or deleted.
+ */
+export const STRAY_DIR_SUFFIX = "-stray";
+/** Longest file or directory name most file systems accept (bytes; topic names are ASCII). */
+export const MAX_FILE_NAME_LENGTH = 255;
 /** Per data dir: `topic partition offset` lines, the offset up to which each log is flushed. */
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 /** Per data dir: `topic partition offset` lines, each log's start offset. */
@@ -35,8 +42,12 @@ export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
 export const TOPIC_METADATA_FILE = "sluice-topics.json";
 /** Per partition dir: Kafka's `partition.metadata` with the topic id. */
 export const PARTITION_METADATA_FILE = "partition.metadata";
+/** Per partition: each leader epoch and the offset of its first record (Kafka's name). */
+export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
 /** Version written on the first line of checkpoint files. */
 export const CHECKPOINT_VERSION = 0;
+/** The data directory's lock file (Kafka's name), held by the process using the directory. */
+export const LOCK_FILE = ".lock";
 
 /**
  * File name stem for a segment: the base offset zero-padded to 20 digits.
@@ -91,4 +102,78 @@ export function parseSegmentFileName(
   const m = /^(\d{20})(\..+)$/.exec(name);
   if (!m) return undefined;
   return { baseOffset: Number(m[1]), suffix: m[2] };
+}
+
+/**
+ * The name a partition directory is renamed to when its topic is deleted, as Kafka's
+ * `LocalLog.logDeleteDirName`: `<topic>-<partition>.<uniqueId>-delete`, with the topic cut to a
+ * prefix so that the whole name fits in 255 bytes (a 249-character topic would not fit
+ * otherwise). The unique id is the topic id as 32 hex digits, so that a loader finding the
+ * directory knows which topic's deletion it belongs to.
+ *
+ * @param topic Topic name.
+ * @param partition Partition index.
+ * @param topicId Topic id (22-character base64url).
+ * @returns The directory name.
+ *
+ * @example
+ * ```ts
+ * import { logDeleteDirName } from "./names.ts";
+ * const name = logDeleteDirName("t".repeat(249), 7, "AAAAAAAAAAAAAAAAAAAAAQ");
+ * console.assert(name.length === 255);
+ * console.assert(name.endsWith("-7.00000000000000000000000000000001-delete"));
+ * ```
+ */
+export function logDeleteDirName(topic: string, partition: number, topicId: string): string {
+  const suffix = `-${partition}.${topicIdHex(topicId)}${DELETE_DIR_SUFFIX}`;
+  return topic.slice(0, Math.max(0, MAX_FILE_NAME_LENGTH - suffix.length)) + suffix;
+}
+
+/**
+ * Parses a directory name made by {@linkcode logDeleteDirName}.
+ *
+ * @param name A directory name in the data directory.
+ * @returns The (possibly shortened) topic, the partition and the unique id (the topic id in hex
+ * for directories this version wrote), or `undefined` if `name` is no `-delete` directory.
+ *
+ * @example
+ * ```ts
+ * import { parseDeleteDirName } from "./names.ts";
+ * const p = parseDeleteDirName("orders-3.0123456789abcdef0123456789abcdef-delete");
+ * console.assert(p?.topicPrefix === "orders" && p.partition === 3);
+ * console.assert(p?.uniqueId === "0123456789abcdef0123456789abcdef");
+ * ```
+ */
+export function parseDeleteDirName(
+  name: string,
+): { topicPrefix: string; partition: number; uniqueId: string } | undefined {
+  const m = /^(.*)-(\d+)\.([^.]+)-delete$/.exec(name);
+  if (!m) return undefined;
+  return { topicPrefix: m[1], partition: Number(m[2]), uniqueId: m[3] };
+}
+
+/**
+ * A topic id (unpadded base64url) as lower-case hex digits (32 for a 16-byte id), the form of
+ * Kafka's `-delete` directory unique ids.
+ *
+ * @param topicId Topic id.
+ * @returns The hex digits.
+ *
+ * @example
+ * ```ts
+ * import { topicIdHex } from "./names.ts";
+ * console.assert(topicIdHex("AAAAAAAAAAAAAAAAAAAA_w") === "000000000000000000000000000000ff");
+ * ```
+ */
+export function topicIdHex(topicId: string): string {
+  const b64 = topicId.replaceAll("-", "+").replaceAll("_", "/");
+  let bin: string;
+  try {
+    bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  } catch {
+    return topicId.replace(/[^a-zA-Z0-9]/g, "");
+  }
+  let hex = "";
+  for (let i = 0; i < bin.length; i++) hex += bin.charCodeAt(i).toString(16).padStart(2, "0");
+  return hex;
 }

@@ -5,23 +5,36 @@
  * @module
  */
 
-import { BatchStatus, crc32c, scanBatches, setBaseOffset } from "../wasm/mod.ts";
+import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import {
-  ATTRIBUTES_OFFSET,
-  BATCH_HEADER_SIZE,
-  CRC_OFFSET,
-  MAX_TIMESTAMP_OFFSET,
-  readInt32,
-  readInt64,
-  TIMESTAMP_TYPE_BIT,
-  writeInt32,
-  writeInt64,
-} from "./batch_header.ts";
+  attributesAt,
+  baseOffsetAt,
+  type BatchHeaderColumns,
+  COMPRESSION_CODEC_MASK,
+  type CompressionName,
+  compressionName,
+  CONTROL_BIT,
+  maxTimestampAt,
+  peekBatchHeaders,
+  readCompactableBatch,
+  readRecords,
+  rebuildBatch,
+  RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  RecordsError,
+  setBaseOffsetAt,
+  setPartitionLeaderEpochAt,
+  stampLogAppendTimeAt,
+} from "../records/mod.ts";
+import { syncDir } from "./checkpoint.ts";
 import type { LogConfig } from "./config.ts";
-import { EngineError, ErrorCode, storageError } from "./errors.ts";
-import { LogSegment, Mutex, removeIfExists } from "./segment.ts";
-import { checkCompactedKeys } from "./cleaner_records.ts"; // log cleaner
-import { type ProducerStateInfo, ProducerStateManager } from "./producer_state.ts";
+import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";
+import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
+import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
+import type { FileHandleCache } from "./handle_cache.ts";
+import { checkCompactedKeys } from "./log_validator.ts";
+import { type ProducerStateInfo, ProducerStateManager, snapshotPath } from "./producer_state.ts";
+import { ThrottledLog } from "./throttled_log.ts";
+import { type EpochEntry, LeaderEpochCache } from "./leader_epoch_cache.ts";
 
 /** Result of {@linkcode PartitionLog.append}. */
 export interface AppendResult {
@@ -81,10 +94,18 @@ export interface PartitionLogHooks {
   onLogStartOffset?: (logStartOffset: number) => void;
   /** Diagnostic messages (recovery, deletions). */
   logger?: (msg: string) => void;
+  /**
+   * Where repeated failures go (a full disk fails every append the same way): shared by the
+   * manager's logs so that one line per kind and interval covers them all. Default: one per log
+   * over `logger`.
+   */
+  throttledLog?: ThrottledLog;
   /** Bytes of the active segment's tail kept in memory. */
   hotTailBytes?: number;
   /** `producer.id.expiration.ms` (default one day). */
   producerIdExpirationMs?: number;
+  /** The manager's bound on open `.log` handles, used by the segments this log creates. */
+  handles?: FileHandleCache;
 }
 
 /** Initial state handed over by the loader. */
@@ -97,6 +118,8 @@ export interface PartitionLogState {
   recoveryPoint: number;
   /** Idempotent-producer state loaded from snapshots and the log (default: empty). */
   producerState?: ProducerStateManager;
+  /** Leader epochs loaded from `leader-epoch-checkpoint` (default: none). */
+  leaderEpochs?: LeaderEpochCache;
 }
 
 interface PendingAppend {
@@ -122,22 +145,32 @@ interface PendingAppend {
  */
 const DEFERRED_CHECK_MIN = 256 * 1024;
 
-/** Header columns of the batches of one append. */
-interface HeaderColumns {
-  count: number;
-  positions: ArrayLike<number>;
-  sizes: ArrayLike<number>;
-  lastOffsetDeltas: ArrayLike<number>;
-  recordCounts: ArrayLike<number>;
-  firstTimestamps: ArrayLike<number>;
-  maxTimestamps: ArrayLike<number>;
-}
-
 /** Thrown through `LogSegment.append` when a deferred check fails (the log is unchanged). */
 class DeferredCheckFailed extends Error {
   constructor(readonly error: EngineError) {
     super(error.message);
   }
+}
+
+/**
+ * An fsync of a `.log` file failed. After that the kernel may have dropped the dirty pages or
+ * marked them clean ("fsyncgate"): what is on disk is unknown, and a second fsync that succeeds
+ * proves nothing. The log goes offline until a restart re-validates it from the recovery point.
+ */
+class SyncFailed extends Error {
+  constructor(readonly error: unknown) {
+    super(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** The log's state before one append, to undo it when a write fails. */
+interface AppendMark {
+  /** Number of segments (those after were rolled by the append). */
+  segmentCount: number;
+  /** The active segment and its state. */
+  active: LogSegment;
+  segment: SegmentMark;
+  recoveryPoint: number;
 }
 
 const RECORD_LEVEL: ReadonlySet<number> = new Set<number>([
@@ -192,7 +225,10 @@ export class PartitionLog {
   #mutex = new Mutex();
   #unflushedMessages = 0;
   #lastFlushMs = Date.now();
+  /** Why the log is offline (fsync or undo failed): appends and reads refused until restart. */
   #failed: EngineError | undefined;
+  /** Appends that failed for lack of space since the last one that worked. */
+  #spaceFailures = 0;
   #closed = false;
   #jitterMs = 0;
   #pendingDeletes = new Map<number, { segment: LogSegment; paths: string[] }>();
@@ -226,15 +262,84 @@ export class PartitionLog {
     this.#lso = Math.min(Math.max(state.logStartOffset, this.#segments[0].baseOffset), this.#leo);
     this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
     this.#hooks = hooks;
+    this.#throttled = hooks.throttledLog ?? new ThrottledLog(hooks.logger ?? (() => {}));
     this.#newJitter();
     this.#producers = state.producerState ?? new ProducerStateManager(dir, {
       expirationMs: hooks.producerIdExpirationMs,
       logger: hooks.logger,
     });
+    this.#epochs = state.leaderEpochs ?? new LeaderEpochCache(dir);
+    // A standalone broker leads every partition in epoch 0 (as Metadata says); an older epoch
+    // in the checkpoint (cluster mode) is kept until a newer one is set.
+    this.#leaderEpoch = Math.max(0, this.#epochs.latestEpoch);
+    this.#epochs.assign(this.#leaderEpoch, this.#leo); // written with the first append or flush
+  }
+
+  // leader epochs: stamped into appended batches, their start offsets in leader-epoch-checkpoint
+  #epochs: LeaderEpochCache;
+  #leaderEpoch: number;
+
+  /** The epoch this broker leads the partition in; stamped into every appended batch. */
+  get leaderEpoch(): number {
+    return this.#leaderEpoch;
+  }
+
+  /**
+   * Starts a new leader epoch at the current log end offset (a leader change; Kafka's
+   * `maybeAssignEpochStartOffset`). An epoch not newer than the current one is ignored.
+   *
+   * @param epoch The new epoch.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if the checkpoint cannot be written.
+   */
+  setLeaderEpoch(epoch: number): Promise<void> {
+    return this.#mutex.run(async () => {
+      if (!Number.isSafeInteger(epoch) || epoch <= this.#leaderEpoch) return;
+      this.#leaderEpoch = epoch;
+      this.#epochs.assign(epoch, this.#leo);
+      try {
+        await this.#epochs.flush();
+      } catch (e) {
+        throw storageError(`new leader epoch ${epoch} of ${this.#name} failed`, e);
+      }
+    });
+  }
+
+  /**
+   * The end offset of a leader epoch (OffsetForLeaderEpoch; Kafka's `endOffsetForEpoch`): the
+   * start of the next epoch, or the log end offset for the current one.
+   *
+   * @param epoch The epoch asked about.
+   * @returns The largest known epoch ≤ `epoch` and its end offset (-1, -1 when unknown).
+   */
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
+    return this.#epochs.endOffsetFor(epoch, this.#leo);
+  }
+
+  /**
+   * The leader-epoch entries (epoch, start offset), oldest first.
+   *
+   * @returns Copies of the entries.
+   */
+  leaderEpochEntries(): EpochEntry[] {
+    return this.#epochs.entries();
+  }
+
+  /** Writes the epoch checkpoint if it changed; a failure is logged and retried later. */
+  async #flushEpochs(): Promise<void> {
+    if (!this.#epochs.dirty) return;
+    try {
+      await this.#epochs.flush();
+    } catch (e) {
+      this.#throttled.log(
+        "epoch-checkpoint",
+        `${this.#name}: cannot write leader-epoch-checkpoint (retried later): ${e}`,
+      );
+    }
   }
 
   // idempotent producers: dedup and sequence checks on append, snapshots (producer_state.ts)
   #producers: ProducerStateManager;
+  #throttled: ThrottledLog;
 
   /**
    * The idempotent-producer state of this partition (for DescribeProducers).
@@ -348,13 +453,72 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Batches whose codec is not the topic's `compression.type` rebuilt with it (Kafka's
+   * LogValidator recompresses the same way): offsets, producer fields, timestamps, keys, values
+   * and headers are kept. Control batches stay as they are.
+   */
+  #recompress(
+    records: Uint8Array,
+    count: number,
+    positions: ArrayLike<number>,
+    sizes: ArrayLike<number>,
+    what: string,
+  ): Uint8Array {
+    const target = this.#config.compressionType === "uncompressed"
+      ? "none"
+      : this.#config.compressionType as CompressionName;
+    const parts: Uint8Array[] = [];
+    let changed = false;
+    for (let i = 0; i < count; i++) {
+      const batch = records.subarray(positions[i], positions[i] + sizes[i]);
+      const attrs = attributesAt(batch, 0);
+      if (
+        (attrs & CONTROL_BIT) !== 0 || compressionName(attrs & COMPRESSION_CODEC_MASK) === target
+      ) {
+        parts.push(batch);
+        continue;
+      }
+      try {
+        const decoded = readCompactableBatch(batch);
+        parts.push(
+          rebuildBatch(batch, decoded, {
+            records: decoded.records,
+            deleteHorizonMs: -1,
+            compression: target,
+          }),
+        );
+        changed = true;
+      } catch (e) {
+        throw new EngineError(
+          ErrorCode.INVALID_RECORD,
+          `${what} failed: batch ${i} cannot be recompressed to ${target}: ${(e as Error).message}`,
+        );
+      }
+    }
+    if (!changed) return records;
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
   #validate(records: Uint8Array, what: string): PendingAppend {
     if (!(records instanceof Uint8Array) || records.length === 0) {
       throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
     }
-    let scan: HeaderColumns | null = null;
-    if (records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime") {
-      scan = readHeaders(records);
+    let scan: BatchHeaderColumns | null = null;
+    const recompress = this.#config.compressionType !== "producer";
+    if (
+      records.length >= DEFERRED_CHECK_MIN && this.#config.timestampType === "CreateTime" &&
+      !recompress
+    ) {
+      scan = peekBatchHeaders(records);
     }
     const deferred = scan !== null;
     if (scan === null) {
@@ -367,9 +531,21 @@ export class PartitionLog {
         );
       }
       scan = full;
-    }
-    if (this.#config.cleanupPolicy.includes("compact")) {
-      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
+      if (recompress) {
+        // the topic's compression.type (checked first: the producer's CRCs are verified above)
+        const again = this.#recompress(records, full.count, full.positions, full.sizes, what);
+        if (again !== records) {
+          records = again;
+          const rescan = scanBatches(records, { walkRecords: true, verifyCrc: true });
+          if (rescan.status !== BatchStatus.OK) {
+            throw new EngineError(
+              ErrorCode.CORRUPT_MESSAGE,
+              `${what} failed: recompressed batches do not validate: ${rescan.detail}`,
+            );
+          }
+          scan = rescan;
+        }
+      }
     }
     const n = scan.count;
     const p: PendingAppend = {
@@ -438,6 +614,10 @@ export class PartitionLog {
         }
       }
     }
+    // after the size checks: opening the records decompresses them (bounded by their size)
+    if (cfg.cleanupPolicy.includes("compact")) {
+      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
+    }
     return p;
   }
 
@@ -472,21 +652,146 @@ export class PartitionLog {
     return lastOffset - seg.baseOffset > 2147483647;
   }
 
+  /**
+   * Rolls to a new active segment at `newBase`. A failure to create it (a full disk) throws
+   * with the old segment's state intact for the caller's undo; index and producer-snapshot files
+   * that cannot be written are logged and written later (they are rebuilt from the log).
+   */
   async #roll(newBase: number): Promise<void> {
     const old = this.#active;
     old.sealTimeIndex();
     old.deactivate();
-    await old.syncLog();
-    await old.writeIndexes(true);
-    const seg = await LogSegment.create(this.dir, newBase);
+    try {
+      await this.#syncLog(old);
+    } catch (e) {
+      this.#goOffline(storageError(`roll of ${this.#name} failed: fsync failed`, e));
+      throw e;
+    }
+    const indexesWritten = await this.#writeIndexes(old);
+    let seg: LogSegment;
+    try {
+      seg = await LogSegment.create(this.dir, newBase, this.#hooks.handles);
+    } catch (e) {
+      // an empty file left by a create that failed half-way would become the active segment
+      // at the next open, below the records still appended to the old one
+      await removeIfExists(`${this.dir}/${offsetFileStem(newBase)}${LOG_FILE_SUFFIX}`)
+        .catch(() => {});
+      old.activate(this.#hooks.hotTailBytes ?? 0); // the old segment stays the active one
+      throw e;
+    }
+    // the new .log file's directory entry must be durable before anything in it is acknowledged
+    await syncDir(this.dir);
     seg.activate(this.#hooks.hotTailBytes ?? 0);
-    this.#segments.push(seg);
-    await this.#producers.takeSnapshot(newBase); // producer state as of the new segment
+    this.#segments = [...this.#segments, seg];
+    try {
+      await this.#producers.takeSnapshot(newBase); // producer state as of the new segment
+    } catch (e) {
+      // only an optimisation: the loader rebuilds the state from an older snapshot and the log
+      this.#throttled.log(
+        "producer-snapshot",
+        `${this.#name}: producer state snapshot at ${newBase} not written: ${errorText(e)}`,
+      );
+    }
+    await this.#flushEpochs(); // a new partition's first epoch, if not written yet
     // Everything before the new segment is now fsynced (Kafka flushes on roll).
-    if (this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
+    if (indexesWritten && this.#segments.slice(0, -1).every((s) => !s.unsynced)) {
       this.#recoveryPoint = Math.max(this.#recoveryPoint, newBase);
     }
     this.#newJitter();
+  }
+
+  /** fsyncs a segment's `.log`; a failure is a {@linkcode SyncFailed}. */
+  async #syncLog(seg: LogSegment): Promise<void> {
+    try {
+      await seg.syncLog();
+    } catch (e) {
+      throw new SyncFailed(e);
+    }
+  }
+
+  /**
+   * Writes a segment's index files; a failure (a full disk) is logged, not thrown: the files
+   * are removed and written again at the next flush, roll or close, and a missing index is
+   * rebuilt from the log at open.
+   *
+   * @returns Whether the files are written.
+   */
+  async #writeIndexes(seg: LogSegment): Promise<boolean> {
+    try {
+      await seg.writeIndexes(true);
+      return true;
+    } catch (e) {
+      this.#throttled.log(
+        "index",
+        `${this.#name}: index files of segment ${seg.baseOffset} not written (written again ` +
+          `at the next flush): ${errorText(e)}`,
+      );
+      return false;
+    }
+  }
+
+  /** Takes the log offline (appends and reads refused until restart) and says why, once. */
+  #goOffline(err: EngineError): EngineError {
+    if (!this.#failed) {
+      this.#failed = err;
+      this.#hooks.logger?.(
+        `${this.#name} is offline until restart (a restart re-validates it): ${err.message}`,
+      );
+    }
+    return this.#failed;
+  }
+
+  #markAppend(): AppendMark {
+    const active = this.#active;
+    return {
+      segmentCount: this.#segments.length,
+      active,
+      segment: active.mark(),
+      recoveryPoint: this.#recoveryPoint,
+    };
+  }
+
+  /**
+   * Undoes an append whose write failed: deletes the segments it rolled, truncates the segment
+   * that was active back to the last acknowledged byte (freeing the space the partial write
+   * took; truncation needs no new space) and restores its offsets, indexes and hot tail. The
+   * producer state never recorded the append. On a full disk (or no file descriptors) the log
+   * stays online and the next append tries again; a failed fsync or any other I/O error takes
+   * it offline.
+   *
+   * @returns The error for the append's request (KAFKA_STORAGE_ERROR).
+   */
+  async #undoAppend(mark: AppendMark, cause: unknown): Promise<EngineError> {
+    const what = `append to ${this.#name} failed`;
+    this.#producers.abortAppend();
+    if (cause instanceof SyncFailed) {
+      const err = storageError(`${what}: fsync failed`, cause.error);
+      this.#goOffline(err);
+      return err;
+    }
+    const err = storageError(what, cause);
+    try {
+      const rolled = this.#segments.slice(mark.segmentCount);
+      this.#segments = this.#segments.slice(0, mark.segmentCount);
+      for (const s of rolled) {
+        await s.close();
+        for (const p of [s.logPath, s.indexPath, s.timeIndexPath]) await removeIfExists(p);
+        await removeIfExists(snapshotPath(this.dir, s.baseOffset));
+      }
+      await mark.active.rollbackTo(mark.segment, this.#hooks.hotTailBytes ?? 0);
+      this.#recoveryPoint = Math.min(this.#recoveryPoint, mark.recoveryPoint);
+    } catch (e) {
+      return this.#goOffline(
+        storageError(`${err.message}; undoing the partial write failed too`, e),
+      );
+    }
+    if (!isOutOfResources(cause)) return this.#goOffline(err);
+    this.#spaceFailures++;
+    this.#throttled.log(
+      "append",
+      `${err.message} (the partial write was undone; appends are retried as they come)`,
+    );
+    return err;
   }
 
   async #appendGroup(group: PendingAppend[]): Promise<void> {
@@ -504,6 +809,10 @@ export class PartitionLog {
     try {
       const cfg = this.#config;
       for (const req of group) {
+        if (this.#failed) {
+          results.push(this.#failed);
+          continue;
+        }
         const n = req.sizes.length;
         // idempotent producers: a duplicate gets its original offsets; bad sequence/epoch fails
         const dup = this.#checkProducers(req, next);
@@ -527,12 +836,13 @@ export class PartitionLog {
         if (cfg.timestampType === "LogAppendTime") {
           logAppendTime = Date.now();
           for (let i = 0; i < n; i++) {
-            stampLogAppendTime(req.records, req.positions[i], req.sizes[i], logAppendTime);
+            stampLogAppendTimeAt(req.records, req.positions[i], logAppendTime);
             req.maxTimestamps[i] = logAppendTime;
           }
         }
         const first = next;
         const messagesBefore = messages;
+        const mark = this.#markAppend();
         let spanStart = 0;
         let spanBytes = 0;
         let bases: number[] = [];
@@ -554,7 +864,8 @@ export class PartitionLog {
               await this.#roll(next);
             }
             spanBytes += req.sizes[i];
-            setBaseOffset(req.records, req.positions[i], next);
+            setBaseOffsetAt(req.records, req.positions[i], next);
+            setPartitionLeaderEpochAt(req.records, req.positions[i], this.#leaderEpoch);
             bases.push(next);
             lasts.push(last);
             next = last + 1;
@@ -562,11 +873,11 @@ export class PartitionLog {
           }
           await this.#writeSpan(req, spanStart, n, bases, lasts, check);
         } catch (e) {
-          // a deferred check failed during the first write: nothing of this request was kept
-          if (!(e instanceof DeferredCheckFailed)) throw e;
           next = first;
           messages = messagesBefore;
-          results.push(e.error);
+          // a deferred check failed during the first write: nothing of this request was kept
+          if (e instanceof DeferredCheckFailed) results.push(e.error);
+          else results.push(await this.#undoAppend(mark, e));
           continue;
         }
         this.#producers.commitAppend(); // idempotent producers: record the written batches
@@ -580,16 +891,37 @@ export class PartitionLog {
       }
       this.#unflushedMessages += messages;
       if (
-        this.#unflushedMessages >= cfg.flushMessages ||
-        Date.now() - this.#lastFlushMs >= cfg.flushMs
+        !this.#failed && (this.#unflushedMessages >= cfg.flushMessages ||
+          Date.now() - this.#lastFlushMs >= cfg.flushMs)
       ) {
         await this.#flushLocked(next, false);
       }
     } catch (e) {
-      this.#failed = storageError(`append to ${this.#name} failed`, e);
-      this.#hooks.logger?.(this.#failed.message);
-      for (const g of group) g.reject(this.#failed);
+      // a failed fsync (or a bug): nothing of the group is acknowledged
+      const err = this.#goOffline(
+        e instanceof SyncFailed
+          ? storageError(`append to ${this.#name} failed: fsync failed`, e.error)
+          : storageError(`append to ${this.#name} failed`, e),
+      );
+      this.#producers.abortAppend();
+      for (const g of group) g.reject(err);
       return;
+    }
+    if (this.#failed) {
+      // offline half-way through the group: what the earlier requests wrote may not be on disk
+      for (let i = 0; i < group.length; i++) {
+        const r = results[i];
+        group[i].reject(r instanceof EngineError ? r : this.#failed);
+      }
+      return;
+    }
+    if (next !== this.#leo && this.#spaceFailures > 0) {
+      this.#throttled.log(
+        "append-resumed",
+        `appends to ${this.#name} work again after ${this.#spaceFailures} failed for lack of ` +
+          `space`,
+      );
+      this.#spaceFailures = 0;
     }
     const moved = next !== this.#leo;
     this.#leo = next;
@@ -665,20 +997,35 @@ export class PartitionLog {
     );
   }
 
-  async #flushLocked(upTo: number, writeActiveIndexes: boolean): Promise<void> {
-    for (const s of this.#segments) {
-      await s.syncLog();
-      if (s !== this.#active || writeActiveIndexes) await s.writeIndexes(true);
-    }
-    this.#recoveryPoint = Math.max(this.#recoveryPoint, upTo);
+  /**
+   * fsyncs every segment (a failure throws {@linkcode SyncFailed}), then writes the index files
+   * that changed (failures logged, retried at the next flush). The recovery point moves to
+   * `upTo` only when both worked.
+   *
+   * @returns Whether every index file is written.
+   */
+  async #flushLocked(upTo: number, writeActiveIndexes: boolean): Promise<boolean> {
+    const segs = this.#segments;
+    for (const s of segs) await this.#syncLog(s);
     this.#unflushedMessages = 0;
     this.#lastFlushMs = Date.now();
+    let indexesWritten = true;
+    for (const s of segs) {
+      if (s !== this.#active || writeActiveIndexes) {
+        indexesWritten = (await this.#writeIndexes(s)) && indexesWritten;
+      }
+    }
+    if (indexesWritten) this.#recoveryPoint = Math.max(this.#recoveryPoint, upTo);
+    await this.#flushEpochs();
+    return indexesWritten;
   }
 
   /**
-   * fsyncs every segment and writes the index files; the recovery point becomes the LEO.
+   * fsyncs every segment and writes the index files; the recovery point becomes the LEO. Index
+   * files that cannot be written (a full disk) are logged and written at the next flush.
    *
-   * @throws {EngineError} KAFKA_STORAGE_ERROR on I/O failure.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if an fsync failed: the log is then offline until
+   * restart, as what reached the disk is unknown.
    */
   flush(): Promise<void> {
     return this.#mutex.run(async () => {
@@ -686,7 +1033,9 @@ export class PartitionLog {
       try {
         await this.#flushLocked(this.#leo, true);
       } catch (e) {
-        throw storageError(`flush of ${this.#name} failed`, e);
+        throw this.#goOffline(
+          storageError(`flush of ${this.#name} failed`, e instanceof SyncFailed ? e.error : e),
+        );
       }
     });
   }
@@ -886,6 +1235,8 @@ export class PartitionLog {
         doomed.push(this.#segments[doomed.length]);
       }
       await this.#deleteSegments(doomed, `log start offset moved to ${target}`);
+      this.#epochs.truncateFromStart(this.#lso);
+      await this.#flushEpochs();
       this.#hooks.onLogStartOffset?.(this.#lso);
       return this.#lso;
     });
@@ -893,7 +1244,9 @@ export class PartitionLog {
 
   /**
    * Applies `retention.ms` (by each segment's largest timestamp) and `retention.bytes`, deleting
-   * whole segments from the oldest, never the active one. The log start offset advances.
+   * whole segments from the oldest. The active segment goes too when it is past retention and
+   * every record in it is below the high watermark (Kafka rolls it first, so an expired log ends
+   * empty with its start offset at its end offset). The log start offset advances.
    *
    * @param now Current time in ms.
    * @returns Number of segments deleted.
@@ -908,20 +1261,27 @@ export class PartitionLog {
       const doomed: LogSegment[] = [];
       let total = 0;
       for (const s of segs) total += s.size;
-      for (let i = 0; i < segs.length - 1; i++) {
+      for (let i = 0; i < segs.length; i++) {
         const s = segs[i];
+        const active = i === segs.length - 1;
+        // the active segment only when it holds records and all of them are below the HW
+        if (active && (s.size === 0 || s.nextOffset > this.#hw)) break;
         const byTime = cfg.retentionMs >= 0 && now - s.largestTimestamp > cfg.retentionMs;
         const bySize = cfg.retentionBytes >= 0 && total - s.size >= cfg.retentionBytes;
-        const byStart = segs[i + 1].baseOffset <= this.#lso;
+        const byStart = active ? false : segs[i + 1].baseOffset <= this.#lso;
         if (!byTime && !bySize && !byStart) break;
         doomed.push(s);
         total -= s.size;
       }
       if (doomed.length === 0) return 0;
+      // Deleting the active segment: roll first, so the log keeps an (empty) active segment.
+      if (doomed.length === segs.length) await this.#roll(this.#leo);
       await this.#deleteSegments(doomed, "retention");
       const newStart = Math.max(this.#lso, this.#segments[0].baseOffset);
       if (newStart !== this.#lso) {
         this.#lso = newStart;
+        this.#epochs.truncateFromStart(newStart);
+        await this.#flushEpochs();
         this.#hooks.onLogStartOffset?.(newStart);
       }
       return doomed.length;
@@ -950,7 +1310,7 @@ export class PartitionLog {
           this.#segments = [];
           // rename the old files first: the new segment may reuse a base offset
           await this.#deleteSegments(all, `truncated to ${offset}`, false);
-          const seg = await LogSegment.create(this.dir, offset);
+          const seg = await LogSegment.create(this.dir, offset, this.#hooks.handles);
           this.#segments = [seg];
           seg.activate(this.#hooks.hotTailBytes ?? 0);
           this.#lso = offset;
@@ -973,6 +1333,13 @@ export class PartitionLog {
         }
         this.#hw = this.#leo;
         this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
+        // leader epochs: none may start past the new end (a follower's divergent tail)
+        this.#epochs.truncateFromEnd(this.#leo);
+        this.#epochs.truncateFromStart(this.#lso);
+        if (this.#epochs.latestEpoch < this.#leaderEpoch) {
+          this.#epochs.assign(this.#leaderEpoch, this.#leo);
+        }
+        await this.#epochs.flush();
         // idempotent producers: rebuild the state of the shorter log
         await this.#producers.truncateAndReload(this.#segments, this.#lso, this.#leo);
       } catch (e) {
@@ -1050,6 +1417,7 @@ export class PartitionLog {
         if ((e as { committed?: boolean }).committed) this.#failed = err;
         throw err;
       }
+      replacement.useHandleCache(this.#hooks.handles);
       const i = this.#segments.indexOf(old[0]);
       this.#segments = [
         ...this.#segments.slice(0, i),
@@ -1088,20 +1456,29 @@ export class PartitionLog {
 
   /**
    * Flushes, seals the active segment's time index, writes all indexes and closes every file.
-   * Idempotent.
+   * Idempotent. With `flush: false` (the topic is being deleted) it only closes the files.
+   *
+   * @param options `flush` (default true): fsync and write indexes and the producer snapshot.
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if the flush failed (the files are closed anyway;
+   * the data dir must then not be marked as cleanly shut down).
    */
-  close(): Promise<void> {
+  close(options: { flush?: boolean } = {}): Promise<void> {
     return this.#mutex.run(async () => {
       if (this.#closed) return;
       let err: unknown;
       try {
-        if (!this.#failed) {
+        if (!this.#failed && options.flush !== false) {
           this.#active.sealTimeIndex();
-          await this.#flushLocked(this.#leo, true);
-          await this.#producers.takeSnapshot(this.#leo); // producer state at clean shutdown
+          if (!(await this.#flushLocked(this.#leo, true))) {
+            throw new Error("index files could not be written");
+          }
+          // producer state at clean shutdown (none to keep if the log never held a record)
+          if (this.#leo > 0 || this.#producers.size > 0) {
+            await this.#producers.takeSnapshot(this.#leo);
+          }
         }
       } catch (e) {
-        err = e;
+        err = e instanceof SyncFailed ? e.error : e;
       }
       this.#closed = true;
       for (const id of [...this.#pendingDeletes.keys()]) await this.#finishDelete(id);
@@ -1115,8 +1492,19 @@ export class PartitionLog {
         );
       }
       if (err) throw storageError(`close of ${this.#name} failed`, err);
+      if (this.#failed && options.flush !== false) {
+        // not a clean shutdown: the next open must re-validate the log from its recovery point
+        throw new EngineError(
+          ErrorCode.KAFKA_STORAGE_ERROR,
+          `close of ${this.#name} failed: log is offline: ${this.#failed.message}`,
+        );
+      }
     });
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
@@ -1132,90 +1520,23 @@ function floorSegment(segs: LogSegment[], offset: number): number {
 }
 
 /**
- * Reads the batch headers of an append without the WASM scan: positions, sizes and the fields
- * offsets, limits and indexes need. Returns null when the framing is not plainly whole v2
- * batches; the caller then runs the full check at once, which says precisely what is wrong.
- * Everything read here is checked again by the full scan before the append is acknowledged.
- */
-function readHeaders(buf: Uint8Array): HeaderColumns | null {
-  const cols = {
-    count: 0,
-    positions: [] as number[],
-    sizes: [] as number[],
-    lastOffsetDeltas: [] as number[],
-    recordCounts: [] as number[],
-    firstTimestamps: [] as number[],
-    maxTimestamps: [] as number[],
-  };
-  let p = 0;
-  while (p < buf.length) {
-    if (buf.length - p < BATCH_HEADER_SIZE) return null;
-    const size = 12 + readInt32(buf, p + 8);
-    if (size < BATCH_HEADER_SIZE || size > buf.length - p || buf[p + 16] !== 2) return null;
-    const lastOffsetDelta = readInt32(buf, p + 23);
-    const recordCount = readInt32(buf, p + 57);
-    const codec = buf[p + ATTRIBUTES_OFFSET + 1] & 7;
-    if (codec === 0 ? lastOffsetDelta !== recordCount - 1 : lastOffsetDelta < 0) return null;
-    cols.positions.push(p);
-    cols.sizes.push(size);
-    cols.lastOffsetDeltas.push(lastOffsetDelta);
-    cols.recordCounts.push(recordCount);
-    cols.firstTimestamps.push(readInt64(buf, 27 + p));
-    cols.maxTimestamps.push(readInt64(buf, MAX_TIMESTAMP_OFFSET + p));
-    cols.count++;
-    p += size;
-  }
-  return cols;
-}
-
-/** Sets the LogAppendTime attribute and maxTimestamp of a batch and recomputes its CRC. */
-function stampLogAppendTime(buf: Uint8Array, pos: number, size: number, now: number): void {
-  const attrs = (buf[pos + ATTRIBUTES_OFFSET] << 8) | buf[pos + ATTRIBUTES_OFFSET + 1];
-  const next = attrs | TIMESTAMP_TYPE_BIT;
-  buf[pos + ATTRIBUTES_OFFSET] = next >>> 8;
-  buf[pos + ATTRIBUTES_OFFSET + 1] = next;
-  writeInt64(buf, pos + MAX_TIMESTAMP_OFFSET, now);
-  writeInt32(buf, pos + CRC_OFFSET, crc32c(buf.subarray(pos + ATTRIBUTES_OFFSET, pos + size)));
-}
-
-function readVarint(b: Uint8Array, p: number): [number, number] {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    const byte = b[p + i];
-    v += (byte & 0x7f) * mul;
-    if ((byte & 0x80) === 0) {
-      const z = v % 2 === 0 ? v / 2 : -(v + 1) / 2;
-      return [z, p + i + 1];
-    }
-    mul *= 128;
-  }
-  throw new Error("varint too long");
-}
-
-/**
  * The first record of a stored batch whose timestamp is ≥ `timestamp` (the batch's maxTimestamp
- * must be ≥ `timestamp`). Compressed batches are not opened: their base offset is returned with
- * their maxTimestamp.
+ * must be ≥ `timestamp`), with its timestamp; compressed batches are opened (Kafka's
+ * `LogSegment.findOffsetByTimestamp`). LogAppendTime batches give every record their maxTimestamp,
+ * so their first record. A batch that cannot be opened within 64 times its size (a compression
+ * bomb a client stored) answers with its base offset and maxTimestamp instead.
  */
 function recordAtOrAfter(batch: Uint8Array, timestamp: number): OffsetAndTimestamp {
-  const base = readInt64(batch, 0);
-  const attrs = (batch[ATTRIBUTES_OFFSET] << 8) | batch[ATTRIBUTES_OFFSET + 1];
-  const maxTs = readInt64(batch, MAX_TIMESTAMP_OFFSET);
-  if ((attrs & 0x07) !== 0 || (attrs & TIMESTAMP_TYPE_BIT) !== 0) {
-    return { offset: base, timestamp: maxTs };
-  }
-  const baseTs = readInt64(batch, 27);
-  const count = readInt32(batch, 57);
-  let p = BATCH_HEADER_SIZE;
-  for (let i = 0; i < count && p < batch.length; i++) {
-    const [len, afterLen] = readVarint(batch, p);
-    const [tsDelta, afterTs] = readVarint(batch, afterLen + 1);
-    const [offDelta] = readVarint(batch, afterTs);
-    if (baseTs + tsDelta >= timestamp) {
-      return { offset: base + offDelta, timestamp: baseTs + tsDelta };
+  try {
+    const r = readRecords(batch, 0, {
+      verifyCrc: false,
+      maxDecompressedBytes: Math.max(1 << 20, 64 * batch.length),
+    });
+    while (r.next()) {
+      if (r.timestamp >= timestamp) return { offset: r.offset, timestamp: r.timestamp };
     }
-    p = afterLen + len;
+  } catch (e) {
+    if (!(e instanceof RecordsError)) throw e;
   }
-  return { offset: base, timestamp: maxTs };
+  return { offset: baseOffsetAt(batch, 0), timestamp: maxTimestampAt(batch, 0) };
 }

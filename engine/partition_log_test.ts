@@ -10,7 +10,15 @@ import {
   prng,
   splitBatches,
 } from "./testdata/helpers.ts";
-import { readInt64 } from "./batch_header.ts";
+import {
+  attributesAt,
+  encodeRecordBatch,
+  MAGIC_OFFSET,
+  maxTimestampAt,
+  readInt64,
+  RECORD_BATCH_OVERHEAD,
+  TIMESTAMP_TYPE_BIT,
+} from "../records/mod.ts";
 
 interface ModelBatch {
   base: number;
@@ -53,7 +61,7 @@ async function checkRead(
 ): Promise<void> {
   const r = await log.read(offset, maxBytes);
   // readInto agrees with read whenever the first batch fits the destination
-  const dest = new Uint8Array(Math.max(61, maxBytes));
+  const dest = new Uint8Array(Math.max(RECORD_BATCH_OVERHEAD, maxBytes));
   dest.fill(0xee);
   const ri = await log.readInto(offset, dest);
   assert.equal(ri.highWatermark, model.leo);
@@ -259,7 +267,7 @@ Deno.test("index files agree with a linear scan of the log", async () => {
         let maxSoFar = -1;
         for (const b of batches) {
           if (b.lastOffset > off) break;
-          maxSoFar = Math.max(maxSoFar, readInt64(b.bytes, 35));
+          maxSoFar = Math.max(maxSoFar, maxTimestampAt(b.bytes, 0));
         }
         assert.equal(ts, maxSoFar);
         assert.ok(batches.some((b) => b.lastOffset === off));
@@ -271,7 +279,7 @@ Deno.test("index files agree with a linear scan of the log", async () => {
   }
 });
 
-Deno.test("offsetForTime agrees with a linear scan of record timestamps", async () => {
+Deno.test("offsetForTime agrees with a linear scan of record timestamps, compressed batches too", async () => {
   const dir = await Deno.makeTempDir();
   const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
   try {
@@ -284,7 +292,15 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps", async 
       const n = 1 + Math.floor(rand() * 5);
       const baseTs = t0 + i * 1000 + Math.floor(rand() * 3000) - 1500;
       const deltas = Array.from({ length: n }, () => Math.floor(rand() * 900));
-      const r = await log.append(makeBatch(n, 20, baseTs, `t${i}`, deltas));
+      // every third batch gzip, every third lz4: offsetForTime opens them (Kafka does)
+      const codec = (["none", "gzip", "lz4"] as const)[i % 3];
+      const batch = codec === "none"
+        ? makeBatch(n, 20, baseTs, `t${i}`, deltas)
+        : encodeRecordBatch(
+          deltas.map((d) => ({ value: new Uint8Array(20).fill(i), timestamp: baseTs + d })),
+          { compression: codec },
+        );
+      const r = await log.append(batch);
       deltas.forEach((d, k) => records.push({ offset: r.baseOffset + k, ts: baseTs + d }));
     }
     for (let k = 0; k < 200; k++) {
@@ -299,6 +315,19 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps", async 
     const maxTs = Math.max(...records.map((r) => r.ts));
     const got = await log.offsetForTime(-3);
     assert.equal(got?.timestamp, maxTs);
+    // A batch that inflates past 64 times its size (a client's zstd bomb) is not opened: its base
+    // offset and maxTimestamp answer.
+    const bombTs = t0 + 500_000;
+    const bomb = await log.append(
+      encodeRecordBatch([{ value: new Uint8Array(1 << 20), timestamp: bombTs - 7 }, {
+        value: new Uint8Array(8 << 20),
+        timestamp: bombTs,
+      }], { compression: "zstd" }),
+    );
+    assert.deepEqual(await log.offsetForTime(bombTs), {
+      offset: bomb.baseOffset,
+      timestamp: bombTs,
+    });
     // after moving the log start offset, results never go below it
     await log.deleteRecordsBefore(50);
     assert.equal((await log.offsetForTime(t0 - 10_000))?.offset, 50);
@@ -308,7 +337,7 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps", async 
   }
 });
 
-Deno.test("retention.ms and retention.bytes delete whole old segments, never the active one", async () => {
+Deno.test("retention.ms and retention.bytes delete whole old segments, the active one when expired", async () => {
   const dir = await Deno.makeTempDir();
   const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
   try {
@@ -337,10 +366,15 @@ Deno.test("retention.ms and retention.bytes delete whole old segments, never the
       n.endsWith(".log")
     );
     assert.equal(files.length, 5);
-    // everything expired: the active segment stays
+    // everything expired: the active segment is rolled and deleted too (as Kafka does), so the
+    // earliest offset reaches the end offset
     await mgr.alterTopicConfigs("r", { "retention.ms": "0" });
-    assert.equal(await mgr.runRetention(Date.now() + 1000), 4);
-    assert.deepEqual(log.segmentBaseOffsets, [56]);
+    assert.equal(await mgr.runRetention(Date.now() + 1000), 5);
+    assert.deepEqual(log.segmentBaseOffsets, [60]);
+    assert.deepEqual([log.logStartOffset, log.logEndOffset, log.highWatermark], [60, 60, 60]);
+    assert.equal((await log.read(60, 1000)).records.length, 0);
+    assert.equal(await mgr.runRetention(Date.now() + 1000), 0); // an empty active segment stays
+    assert.equal((await log.append(makeBatch(1, 10, Date.now(), "after"))).baseOffset, 60);
     // retention.bytes
     await mgr.alterTopicConfigs("r", { "retention.ms": "-1", "retention.bytes": "2500" });
     for (let i = 0; i < 6; i++) await log.append(makeBatch(4, 100, Date.now(), `b${i}`));
@@ -450,14 +484,14 @@ Deno.test("bad input is refused with a precise error and the log is unchanged", 
       /^append to bad-0 failed: batch 1 at byte \d+: bad CRC/,
     );
     const magic = makeBatch(2, 10, Date.now(), "magic");
-    magic[16] = 1;
+    magic[MAGIC_OFFSET] = 1;
     await check(
       magic,
       ErrorCode.CORRUPT_MESSAGE,
       /^append to bad-0 failed: batch 0 at byte 0: bad magic/,
     );
     const framing = makeBatch(2, 10, Date.now(), "framing");
-    framing[61] = 0x7e; // first record's length varint
+    framing[RECORD_BATCH_OVERHEAD] = 0x7e; // first record's length varint
     fixCrc(framing);
     await check(framing, ErrorCode.INVALID_RECORD, /^append to bad-0 failed: batch 0 at byte 0: /);
     const torn = makeBatch(2, 10, Date.now(), "torn").subarray(0, 70);
@@ -499,8 +533,8 @@ Deno.test("LogAppendTime topics stamp the broker time and a valid CRC", async ()
     );
     assert.ok(r.logAppendTime >= before && r.logAppendTime <= Date.now());
     const stored = (await log.read(0, 1000)).records;
-    assert.equal(readInt64(stored, 35), r.logAppendTime);
-    assert.equal(stored[22] & 0x08, 0x08);
+    assert.equal(maxTimestampAt(stored, 0), r.logAppendTime);
+    assert.equal(attributesAt(stored, 0) & TIMESTAMP_TYPE_BIT, TIMESTAMP_TYPE_BIT);
     // the stored batch is valid: appending a copy elsewhere succeeds
     await mgr.createTopic("copy", 1);
     await mgr.partition("copy", 0)!.append(stored.slice());

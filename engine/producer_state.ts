@@ -19,7 +19,22 @@
  * @module
  */
 
+import { incrementSequence } from "../records/mod.ts";
 import { crc32c } from "../wasm/mod.ts";
+import {
+  attributesAt,
+  baseOffsetAt,
+  baseSequenceAt,
+  batchSizeAt,
+  CONTROL_BIT,
+  hasProducerIdAt,
+  lastOffsetDeltaAt,
+  maxTimestampAt,
+  nextOffsetAfter,
+  producerEpochAt,
+  producerIdAt,
+  RECORD_BATCH_OVERHEAD,
+} from "../records/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
 import type { LogSegment } from "./segment.ts";
@@ -34,10 +49,11 @@ export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 export const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 /** Kafka error code for a producer epoch older than the current one. */
 export const INVALID_PRODUCER_EPOCH = 47;
+/** Kafka's `DefaultRecordBatch.incrementSequence` (owned by `records/`). */
+export { incrementSequence };
 
 const SNAPSHOT_VERSION = 1;
 const INT32_MAX = 2147483647;
-const CONTROL_BIT = 0x20;
 
 /** Metadata of one appended batch of an idempotent producer. */
 export interface BatchMetadata {
@@ -90,46 +106,22 @@ interface BatchHeader {
   timestamp: number;
 }
 
-/**
- * The sequence `increment` records after `seq`, wrapping at 2^31-1 to 0 (Kafka's
- * `DefaultRecordBatch.incrementSequence`).
- *
- * @param seq A sequence number.
- * @param increment How many records further.
- * @returns The resulting sequence.
- *
- * @example
- * ```ts
- * import { incrementSequence } from "./producer_state.ts";
- * console.assert(incrementSequence(5, 3) === 8);
- * console.assert(incrementSequence(2147483646, 2) === 0);
- * ```
- */
-export function incrementSequence(seq: number, increment: number): number {
-  if (seq > INT32_MAX - increment) return seq - (INT32_MAX - increment) - 1;
-  return seq + increment;
-}
-
 function inSequence(lastSeq: number, nextSeq: number): boolean {
   return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === INT32_MAX);
 }
 
 function readHeader(b: Uint8Array, p: number, baseOffset: number): BatchHeader | undefined {
-  const dv = new DataView(b.buffer, b.byteOffset + p, 61);
-  const attrs = dv.getInt16(21);
-  if (attrs & CONTROL_BIT) return undefined;
-  const producerId = Number(dv.getBigInt64(43));
-  if (producerId < 0) return undefined;
-  const firstSeq = dv.getInt32(53);
-  const delta = dv.getInt32(23);
+  if ((attributesAt(b, p) & CONTROL_BIT) !== 0 || !hasProducerIdAt(b, p)) return undefined;
+  const firstSeq = baseSequenceAt(b, p);
+  const delta = lastOffsetDeltaAt(b, p);
   return {
-    producerId,
-    epoch: dv.getInt16(51),
+    producerId: producerIdAt(b, p),
+    epoch: producerEpochAt(b, p),
     firstSeq,
     lastSeq: firstSeq < 0 ? firstSeq : incrementSequence(firstSeq, delta),
     firstOffset: baseOffset,
     lastOffset: baseOffset + delta,
-    timestamp: Number(dv.getBigInt64(35)),
+    timestamp: maxTimestampAt(b, p),
   };
 }
 
@@ -221,10 +213,8 @@ export class ProducerStateManager {
     for (let i = 0; i < n; i++) {
       const p = positions[i];
       const base = offset;
-      const delta = (records[p + 23] << 24) | (records[p + 24] << 16) | (records[p + 25] << 8) |
-        records[p + 26];
-      offset += delta + 1;
-      if (records[p + 43] & 0x80) continue; // producer id -1: not idempotent (the common case)
+      offset += lastOffsetDeltaAt(records, p) + 1;
+      if (!hasProducerIdAt(records, p)) continue; // not idempotent (the common case)
       const h = readHeader(records, p, base);
       if (!h) continue;
       if (h.firstSeq < 0) {
@@ -297,18 +287,25 @@ export class ProducerStateManager {
   }
 
   /**
+   * Forgets the batches of the last {@linkcode ProducerStateManager.checkAppend}: their write
+   * failed, so the producer's retry must be accepted as new.
+   */
+  abortAppend(): void {
+    this.#pending = undefined;
+  }
+
+  /**
    * Records a batch read back from the log (no checks, as Kafka does for replication and
    * recovery). Batches already covered by the state are skipped.
    *
    * @param records Whole batches as stored (base offsets assigned).
    */
   replay(records: Uint8Array): void {
-    const dv = new DataView(records.buffer, records.byteOffset, records.byteLength);
     let p = 0;
-    while (p + 61 <= records.length) {
-      const size = 12 + dv.getInt32(p + 8);
-      if (size < 61 || p + size > records.length) break;
-      const h = readHeader(records, p, Number(dv.getBigInt64(p)));
+    while (p + RECORD_BATCH_OVERHEAD <= records.length) {
+      const size = batchSizeAt(records, p);
+      if (size < RECORD_BATCH_OVERHEAD || p + size > records.length) break;
+      const h = readHeader(records, p, baseOffsetAt(records, p));
       p += size;
       if (!h) continue;
       let e = this.#entries.get(h.producerId);
@@ -400,15 +397,20 @@ export class ProducerStateManager {
     const bytes = encodeSnapshot(entries);
     const path = snapshotPath(this.dir, offset);
     const tmp = `${path}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
     try {
-      let w = 0;
-      while (w < bytes.length) w += await f.write(bytes.subarray(w));
-      await f.sync();
-    } finally {
-      f.close();
+      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        let w = 0;
+        while (w < bytes.length) w += await f.write(bytes.subarray(w));
+        await f.sync();
+      } finally {
+        f.close();
+      }
+      await Deno.rename(tmp, path);
+    } catch (e) {
+      await removeIfPresent(tmp).catch(() => {}); // a full disk: hold no space
+      throw e;
     }
-    await Deno.rename(tmp, path);
   }
 
   /**
@@ -514,7 +516,9 @@ export class ProducerStateManager {
         const buf = await seg.read(off, 1 << 20, logEndOffset);
         if (!buf || buf.length === 0) break;
         this.replay(buf);
-        off = lastOffsetOf(buf) + 1;
+        const next = nextOffsetAfter(buf);
+        if (next === null) break;
+        off = next;
       }
     }
     this.removeExpired(now);
@@ -539,18 +543,6 @@ function applyBatch(e: Entry, h: BatchHeader): void {
   });
   if (e.batches.length > MAX_CACHED_BATCHES) e.batches.shift();
   e.lastTimestamp = h.timestamp; // Kafka: the last batch's timestamp
-}
-
-function lastOffsetOf(buf: Uint8Array): number {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = 0;
-  let last = -1;
-  while (p + 61 <= buf.length) {
-    const size = 12 + dv.getInt32(p + 8);
-    last = Number(dv.getBigInt64(p)) + dv.getInt32(p + 23);
-    p += size;
-  }
-  return last;
 }
 
 /**

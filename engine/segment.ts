@@ -11,7 +11,20 @@
  */
 
 import { BatchStatus, OffsetIndexBuffer, scanBatches, TimeIndexBuffer } from "../wasm/mod.ts";
-import { batchSizeAt, HEADER_PEEK, lastOffsetAt, LOG_OVERHEAD, readInt64 } from "./batch_header.ts";
+import {
+  BASE_OFFSET_LENGTH,
+  baseOffsetAt,
+  batchSizeAt,
+  HEADER_PEEK,
+  lastOffsetAt,
+  LOG_OVERHEAD,
+  MAX_TIMESTAMP_LENGTH,
+  MAX_TIMESTAMP_OFFSET,
+  maxTimestampAt,
+  readInt64,
+  RECORD_BATCH_OVERHEAD,
+} from "../records/mod.ts";
+import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail } from "./hot_tail.ts";
 import {
   DELETED_FILE_SUFFIX,
@@ -21,9 +34,26 @@ import {
   TIME_INDEX_FILE_SUFFIX,
 } from "./names.ts";
 
+/** Bytes of a batch header up to and including `maxTimestamp`. */
+const TIMESTAMP_PEEK = MAX_TIMESTAMP_OFFSET + MAX_TIMESTAMP_LENGTH;
+
 /** Serialises async critical sections. */
 export class Mutex {
   #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+  readonly #onIdle: (() => void) | undefined;
+
+  /**
+   * @param onIdle Called each time the last queued section has finished.
+   */
+  constructor(onIdle?: () => void) {
+    this.#onIdle = onIdle;
+  }
+
+  /** Whether no section is running or queued. */
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
 
   /**
    * Runs `fn` after every previously queued section has finished.
@@ -32,10 +62,15 @@ export class Mutex {
    * @returns What `fn` returns.
    */
   run<T>(fn: () => Promise<T>): Promise<T> {
+    this.#pending++;
     const r = this.#tail.then(fn);
-    this.#tail = r.then(() => {}, () => {});
+    this.#tail = r.then(this.#done, this.#done);
     return r;
   }
+
+  #done = (): void => {
+    if (--this.#pending === 0) this.#onIdle?.();
+  };
 }
 
 /** Location of one stored batch. */
@@ -48,6 +83,28 @@ export interface BatchLocation {
   baseOffset: number;
   /** Last offset. */
   lastOffset: number;
+}
+
+/** A segment's append state, taken before an append so that a failed one can be undone. */
+export interface SegmentMark {
+  /** Bytes in the `.log` file. */
+  size: number;
+  /** Offset after the last batch. */
+  nextOffset: number;
+  /** Largest batch maxTimestamp. */
+  maxTimestamp: number;
+  /** Last offset of the batch holding it. */
+  offsetOfMaxTimestamp: number;
+  /** maxTimestamp of the first batch. */
+  firstBatchTimestamp: number;
+  /** Entries in the offset index. */
+  offsetIndexEntries: number;
+  /** Entries in the time index. */
+  timeIndexEntries: number;
+  /** Bytes appended since the last offset index entry. */
+  bytesSinceIndex: number;
+  /** Timestamp of the last time index entry. */
+  lastTimeIndexTs: number;
 }
 
 /** Result of {@linkcode LogSegment.recover}. */
@@ -98,25 +155,38 @@ export class LogSegment {
   allowOffsetGaps = false;
   #bytesSinceIndex = 0;
   #lastTimeIndexTs = -1;
+  // The `.log` handle is opened on demand and closed by the LRU cache when idle (handle_cache.ts).
+  // Every use of it runs in an `#io` section, so a handle in use is never closed under a reader.
   #file: Deno.FsFile | undefined;
+  #handles: FileHandleCache | undefined;
+  readonly #entry: CachedHandle = { tryClose: () => this.#closeIdleHandle() };
+  /** Where the `.log` file is now (`logPath`, or its `.deleted` name once renamed). */
+  #openPath: string;
   /** Set when an index entry did not match the log: lookups walk from the start. */
   #indexSuspect = false;
   /** The handle's file offset, to skip seeks for sequential I/O (-1: unknown). */
   #filePos = -1;
-  #io = new Mutex();
+  #io = new Mutex(() => {
+    // someone waits for a handle slot: give up ours now that no I/O uses it
+    if (this.#file !== undefined && this.#handles?.waiting) this.#handles.idle(this.#entry);
+  });
   #closed = false;
 
   /**
    * @param dir Partition directory.
    * @param baseOffset Segment base offset.
+   * @param handles The cache bounding open `.log` handles (none: the handle stays open until
+   * {@linkcode LogSegment.close}).
    */
-  constructor(dir: string, baseOffset: number) {
+  constructor(dir: string, baseOffset: number, handles?: FileHandleCache) {
     this.dir = dir;
     this.baseOffset = baseOffset;
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
     this.createdMs = Date.now();
     this.lastModifiedMs = this.createdMs;
+    this.#handles = handles;
+    this.#openPath = this.logPath;
   }
 
   /** Path of the `.log` file. */
@@ -133,29 +203,107 @@ export class LogSegment {
   }
 
   /**
-   * Creates an empty segment on disk (truncating leftovers with the same base offset).
+   * Creates an empty segment on disk (truncating leftovers with the same base offset): an empty
+   * `.log` and, if they can be written, empty index files, so that closing a segment that never
+   * got index entries writes nothing.
    *
    * @param dir Partition directory.
    * @param baseOffset Base offset.
-   * @returns The segment.
+   * @param handles The cache bounding open `.log` handles.
+   * @returns The segment (its handle open, and managed by `handles`).
    */
-  static async create(dir: string, baseOffset: number): Promise<LogSegment> {
-    const seg = new LogSegment(dir, baseOffset);
-    seg.#file = await Deno.open(seg.logPath, {
-      read: true,
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
-    seg.indexDirty = true;
+  static async create(
+    dir: string,
+    baseOffset: number,
+    handles?: FileHandleCache,
+  ): Promise<LogSegment> {
+    const seg = new LogSegment(dir, baseOffset, handles);
+    await seg.#io.run(() => seg.#open({ read: true, write: true, create: true, truncate: true }));
+    try {
+      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
+    } catch (e) {
+      await seg.close(); // its handle goes back to the cache
+      throw e;
+    }
+    try {
+      for (const p of [seg.indexPath, seg.timeIndexPath]) {
+        await writeWhole(p, new Uint8Array(0), false);
+      }
+      seg.indexDirty = false;
+    } catch {
+      // best effort (a full disk): without them, the indexes are written at the next flush
+      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p).catch(() => {});
+      seg.indexDirty = true;
+    }
     return seg;
   }
 
-  async #handle(): Promise<Deno.FsFile> {
-    if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
-    if (!this.#file) this.#file = await Deno.open(this.logPath, { read: true, write: true });
-    return this.#file;
+  /**
+   * Puts the segment's handle under `handles` (for segments made without one, e.g. by the log
+   * cleaner). No-op if it already has a cache.
+   *
+   * @param handles The cache.
+   */
+  useHandleCache(handles: FileHandleCache | undefined): void {
+    if (this.#handles !== undefined || handles === undefined) return;
+    this.#handles = handles;
+    if (this.#file !== undefined) handles.adopt(this.#entry);
+  }
+
+  /** Whether the `.log` handle is open now (it is reopened on demand). */
+  get hasOpenHandle(): boolean {
+    return this.#file !== undefined;
+  }
+
+  /** Must run inside an `#io` section. */
+  #handle(): Promise<Deno.FsFile> {
+    if (this.#closed) return Promise.reject(new Error(`segment ${this.logPath} is closed`));
+    const f = this.#file;
+    if (f !== undefined) {
+      this.#handles?.touch(this.#entry);
+      return Promise.resolve(f);
+    }
+    return this.#open({ read: true, write: true });
+  }
+
+  /** Opens the `.log` file through the cache (inside an `#io` section). */
+  async #open(options: Deno.OpenOptions): Promise<Deno.FsFile> {
+    const cache = this.#handles;
+    if (cache === undefined) {
+      this.#file = await Deno.open(this.#openPath, options);
+      this.#filePos = -1;
+      return this.#file;
+    }
+    for (let attempt = 0;; attempt++) {
+      await cache.acquire();
+      let f: Deno.FsFile;
+      try {
+        f = await Deno.open(this.#openPath, options);
+      } catch (e) {
+        cache.cancel();
+        // the process limit is lower than the cache assumed: shrink the cache and retry once
+        if (attempt === 0 && isTooManyOpenFiles(e) && cache.shrinkAfterEmfile()) continue;
+        throw e;
+      }
+      this.#file = f;
+      this.#filePos = -1;
+      cache.opened(this.#entry);
+      return f;
+    }
+  }
+
+  /** Called by the cache: closes the handle if no I/O is running or queued on it. */
+  #closeIdleHandle(): boolean {
+    if (this.#file === undefined) return true;
+    if (!this.#io.idle) return false;
+    try {
+      this.#file.close();
+    } catch {
+      // already closed
+    }
+    this.#file = undefined;
+    this.#filePos = -1;
+    return true;
   }
 
   /** Whether the offset index has room for `segment.index.bytes`. */
@@ -274,6 +422,62 @@ export class LogSegment {
   }
 
   /**
+   * The append state now, for {@linkcode LogSegment.rollbackTo}.
+   *
+   * @returns The mark.
+   */
+  mark(): SegmentMark {
+    return {
+      size: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+      offsetOfMaxTimestamp: this.offsetOfMaxTimestamp,
+      firstBatchTimestamp: this.firstBatchTimestamp,
+      offsetIndexEntries: this.offsetIndex.entries,
+      timeIndexEntries: this.timeIndex.entries,
+      bytesSinceIndex: this.#bytesSinceIndex,
+      lastTimeIndexTs: this.#lastTimeIndexTs,
+    };
+  }
+
+  /**
+   * Undoes the appends since `mark` was taken (a failed append): truncates the `.log` file back
+   * to the marked size — which frees space and needs none, so it works on a full disk — and
+   * restores offsets, timestamps and index entries, then makes this the active segment again
+   * (a new hot tail if bytes were cut). A failed write leaves the segment's state unchanged but
+   * may leave bytes past its size in the file: this cuts them too.
+   *
+   * @param mark A mark of this segment taken with {@linkcode LogSegment.mark}.
+   * @param tailCapacity Hot tail bytes of the active segment (0 disables).
+   * @throws {Error} If the file cannot be truncated (the caller must then take the log offline).
+   */
+  async rollbackTo(mark: SegmentMark, tailCapacity: number): Promise<void> {
+    await this.#io.run(async () => {
+      const f = await this.#handle();
+      this.#filePos = -1;
+      await f.truncate(mark.size);
+    });
+    const cut = this.size !== mark.size;
+    this.size = mark.size;
+    this.nextOffset = mark.nextOffset;
+    this.maxTimestamp = mark.maxTimestamp;
+    this.offsetOfMaxTimestamp = mark.offsetOfMaxTimestamp;
+    this.firstBatchTimestamp = mark.firstBatchTimestamp;
+    if (this.offsetIndex.entries !== mark.offsetIndexEntries) {
+      this.offsetIndex.truncateEntries(mark.offsetIndexEntries);
+      this.indexDirty = true;
+    }
+    if (this.timeIndex.entries !== mark.timeIndexEntries) {
+      this.timeIndex.truncateEntries(mark.timeIndexEntries);
+      this.indexDirty = true;
+    }
+    this.#bytesSinceIndex = mark.bytesSinceIndex;
+    this.#lastTimeIndexTs = mark.lastTimeIndexTs;
+    this.unsynced = true; // the truncation itself is not fsynced yet
+    if (cut || !this.tail) this.activate(tailCapacity);
+  }
+
+  /**
    * Reads `length` bytes at `position` (fewer if the file is shorter).
    *
    * @param position Byte position.
@@ -358,8 +562,8 @@ export class LogSegment {
         if (size < LOG_OVERHEAD) return null;
         p += size;
       }
-      const lied = slot >= 0 && n >= 8 &&
-        readInt64(dest, 0) !== this.baseOffset + this.offsetIndex.relativeOffsetAt(slot);
+      const lied = slot >= 0 && n >= BASE_OFFSET_LENGTH &&
+        baseOffsetAt(dest, 0) !== this.baseOffset + this.offsetIndex.relativeOffsetAt(slot);
       if (p > 0 || n < HEADER_PEEK || lied) {
         const loc = await this.locate(offset);
         if (!loc) return null;
@@ -369,12 +573,12 @@ export class LogSegment {
     }
     if (n < HEADER_PEEK) return null;
     const first = batchSizeAt(dest, 0);
-    if (readInt64(dest, 0) >= limitOffset) return null;
+    if (baseOffsetAt(dest, 0) >= limitOffset) return null;
     let p = 0;
     while (p + HEADER_PEEK <= n) {
       const size = batchSizeAt(dest, p);
       if (size < LOG_OVERHEAD || p + size > n) break;
-      if (p > 0 && readInt64(dest, p) >= limitOffset) break;
+      if (p > 0 && baseOffsetAt(dest, p) >= limitOffset) break;
       p += size;
     }
     return { bytes: p, firstBatchSize: first };
@@ -417,7 +621,7 @@ export class LogSegment {
       }
       const p = pos - winStart;
       if (expect >= 0) {
-        if (readInt64(win, p) !== expect) {
+        if (baseOffsetAt(win, p) !== expect) {
           // the index lies (damaged file): walk from the start, and rebuild it on next open
           this.#indexSuspect = true;
           pos = 0;
@@ -433,7 +637,7 @@ export class LogSegment {
       if (size < LOG_OVERHEAD) return null;
       if (last >= offset) {
         return {
-          loc: { position: pos, size, baseOffset: readInt64(win, p), lastOffset: last },
+          loc: { position: pos, size, baseOffset: baseOffsetAt(win, p), lastOffset: last },
           win,
           winStart,
         };
@@ -472,7 +676,7 @@ export class LogSegment {
     while (p + HEADER_PEEK <= buf.length) {
       const size = batchSizeAt(buf, p);
       if (size < LOG_OVERHEAD || p + size > buf.length) break;
-      if (p > 0 && (p + size > maxBytes || readInt64(buf, p) >= limitOffset)) break;
+      if (p > 0 && (p + size > maxBytes || baseOffsetAt(buf, p) >= limitOffset)) break;
       p += size;
     }
     return p === 0 ? null : buf.subarray(0, p);
@@ -492,7 +696,7 @@ export class LogSegment {
     let loc = await this.locate(from);
     while (loc) {
       const head = await this.readBytes(loc.position, loc.size);
-      if (readInt64(head, 35) >= timestamp) return head;
+      if (maxTimestampAt(head, 0) >= timestamp) return head;
       loc = await this.locate(loc.lastOffset + 1);
     }
     return null;
@@ -504,16 +708,25 @@ export class LogSegment {
   async syncLog(): Promise<void> {
     if (!this.unsynced) return;
     this.unsynced = false;
-    await this.#io.run(async () => {
-      const f = await this.#handle();
-      await f.syncData();
-    });
+    try {
+      await this.#io.run(async () => {
+        const f = await this.#handle();
+        await f.syncData();
+      });
+    } catch (e) {
+      this.unsynced = true;
+      throw e;
+    }
   }
 
   /**
    * Writes both index files if they changed (Kafka's on-disk layout), optionally fsyncing them.
+   * When a write fails (a full disk), both files are removed — a cut index must never be
+   * trusted; the loader rebuilds a missing one from the log — and the indexes stay dirty, so the
+   * next call writes them again.
    *
    * @param sync Whether to fsync the index files.
+   * @throws {Error} The I/O error of the write.
    */
   async writeIndexes(sync: boolean): Promise<void> {
     if (this.#indexSuspect) {
@@ -523,8 +736,14 @@ export class LogSegment {
     }
     if (!this.indexDirty) return;
     this.indexDirty = false;
-    await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
-    await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
+    try {
+      await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
+      await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
+    } catch (e) {
+      this.indexDirty = true;
+      for (const p of [this.indexPath, this.timeIndexPath]) await removeIfExists(p).catch(() => {});
+      throw e;
+    }
   }
 
   /**
@@ -609,23 +828,25 @@ export class LogSegment {
     const n = this.offsetIndex.entries;
     let pos = n > 0 ? this.offsetIndex.positionAt(n - 1) : 0;
     if (n > 0) {
-      const head = await this.readBytes(pos, 8);
+      const head = await this.readBytes(pos, BASE_OFFSET_LENGTH);
       const want = this.baseOffset + this.offsetIndex.relativeOffsetAt(n - 1);
-      if (head.length < 8 || readInt64(head, 0) !== want) {
+      if (head.length < BASE_OFFSET_LENGTH || baseOffsetAt(head, 0) !== want) {
         return `last offset index entry does not point at the batch with offset ${want}`;
       }
     }
     if (pos === 0 && this.size > 0) {
-      const head = await this.readBytes(0, Math.min(this.size, 61));
-      if (head.length >= 43) this.firstBatchTimestamp = readInt64(head, 35);
+      const head = await this.readBytes(0, Math.min(this.size, TIMESTAMP_PEEK));
+      if (head.length >= TIMESTAMP_PEEK) this.firstBatchTimestamp = maxTimestampAt(head, 0);
     }
     while (pos < this.size) {
-      const head = await this.readBytes(pos, 43);
-      if (head.length < 43) return `batch header at byte ${pos} is cut off`;
+      const head = await this.readBytes(pos, TIMESTAMP_PEEK);
+      if (head.length < TIMESTAMP_PEEK) return `batch header at byte ${pos} is cut off`;
       const size = batchSizeAt(head, 0);
-      if (size < 61 || pos + size > this.size) return `batch at byte ${pos} has a bad length`;
+      if (size < RECORD_BATCH_OVERHEAD || pos + size > this.size) {
+        return `batch at byte ${pos} has a bad length`;
+      }
       const last = lastOffsetAt(head, 0);
-      const maxTs = readInt64(head, 35);
+      const maxTs = maxTimestampAt(head, 0);
       if (maxTs > this.maxTimestamp) {
         this.maxTimestamp = maxTs;
         this.offsetOfMaxTimestamp = last;
@@ -801,8 +1022,11 @@ export class LogSegment {
     return this.#io.run(() => {
       if (this.#closed) return Promise.resolve();
       this.#closed = true;
-      this.#file?.close();
-      this.#file = undefined;
+      if (this.#file !== undefined) {
+        this.#file.close();
+        this.#file = undefined;
+        this.#handles?.closed(this.#entry);
+      }
       this.tail = undefined;
       this.offsetIndex.free();
       this.timeIndex.free();
@@ -811,21 +1035,25 @@ export class LogSegment {
   }
 
   /**
-   * Renames the segment's files to `*.deleted`.
+   * Renames the segment's files to `*.deleted`. Readers holding the segment keep reading it
+   * (its handle is reopened under the new name if the cache closed it) until it is closed.
    *
    * @returns The renamed paths.
    */
-  async renameToDeleted(): Promise<string[]> {
-    const out: string[] = [];
-    for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
-      try {
-        await Deno.rename(p, p + DELETED_FILE_SUFFIX);
-        out.push(p + DELETED_FILE_SUFFIX);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
+  renameToDeleted(): Promise<string[]> {
+    return this.#io.run(async () => {
+      const out: string[] = [];
+      for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+        try {
+          await Deno.rename(p, p + DELETED_FILE_SUFFIX);
+          out.push(p + DELETED_FILE_SUFFIX);
+          if (p === this.logPath) this.#openPath = p + DELETED_FILE_SUFFIX;
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
       }
-    }
-    return out;
+      return out;
+    });
   }
 }
 

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { LogSegment } from "./segment.ts";
 import { bytesEqual, concatBytes, makeBatch, splitBatches } from "./testdata/helpers.ts";
-import { setBaseOffset } from "../wasm/mod.ts";
+import { setBaseOffsetAt } from "../records/mod.ts";
 
 function batchAt(base: number, count: number, valueBytes: number, tag: string): Uint8Array {
   const b = makeBatch(count, valueBytes, 1_700_000_000_000, tag);
-  setBaseOffset(b, 0, base);
+  setBaseOffsetAt(b, 0, base);
   return b;
 }
 

@@ -753,6 +753,8 @@ export class KafkaError extends Error {
   readonly errorName: string;
   /** Whether the operation may be retried. */
   readonly retriable: boolean;
+  /** What failed, without the code's name and description (the `message` argument). */
+  readonly reason: string;
 
   /**
    * Creates an error for a Kafka error code.
@@ -769,5 +771,6 @@ export class KafkaError extends Error {
     this.code = code;
     this.errorName = name;
     this.retriable = info?.retriable ?? false;
+    this.reason = message ?? "";
   }
 }

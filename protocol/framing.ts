@@ -242,6 +242,49 @@ export function decodeBody<T>(
   return m;
 }
 
+/** A request body read by {@linkcode decodeRequestBody}. */
+export interface DecodedRequestBody<T> {
+  /** The message. */
+  message: T;
+  /** Bytes after the last declared field, which were ignored (0 for a well-formed request). */
+  trailingBytes: number;
+}
+
+/**
+ * Decodes a request body the way Kafka's broker does: the declared fields are read and anything
+ * after them is ignored. Recent librdkafka versions send bytes past the end of some requests
+ * (Metadata v12, ListGroups v4, OffsetFetch v7), which Kafka serves.
+ *
+ * @example
+ * ```ts
+ * import { decodeRequestBody } from "./framing.ts";
+ * import { ApiVersionsRequest } from "./messages/api_versions.ts";
+ * import { encodeMessage } from "./primitives.ts";
+ *
+ * const body = encodeMessage(ApiVersionsRequest, ApiVersionsRequest.create({}), 3);
+ * const frame = new Uint8Array([...body, 0, 0, 0]);
+ * const { trailingBytes } = decodeRequestBody(ApiVersionsRequest, frame, 0, 3);
+ * console.assert(trailingBytes === 3);
+ * ```
+ *
+ * @param codec The message codec.
+ * @param frame The frame payload.
+ * @param bodyOffset Where the body starts.
+ * @param version The API version.
+ * @returns The message and the number of ignored trailing bytes.
+ * @throws {ProtocolError} On malformed input (a field cut off, a bad length).
+ */
+export function decodeRequestBody<T>(
+  codec: MessageCodec<T>,
+  frame: Uint8Array,
+  bodyOffset: number,
+  version: number,
+): DecodedRequestBody<T> {
+  const r = new Reader(frame, bodyOffset);
+  const message = codec.read(r, version);
+  return { message, trailingBytes: r.remaining };
+}
+
 /**
  * Splits a byte stream into frames. Feed it socket reads; it returns each complete frame's payload
  * (without the size prefix). Payloads are zero-copy views when a frame arrives within one chunk,

@@ -290,39 +290,6 @@ export class Reader {
     throw new ProtocolError(`invalid varint at offset ${this.pos}: longer than 5 bytes`);
   }
 
-  /** Reads a zigzag-encoded signed varint (int32). @returns The value. */
-  readVarint(): number {
-    const z = this.readUnsignedVarint();
-    return (z >>> 1) ^ -(z & 1);
-  }
-
-  /**
-   * Reads a zigzag-encoded signed varlong (int64, up to 10 bytes) as a number, exact within
-   * ±2^53.
-   *
-   * @returns The value.
-   * @throws {ProtocolError} If longer than 10 bytes or truncated.
-   */
-  readVarlong(): number {
-    const buf = this.buf;
-    let p = this.pos;
-    let z = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (p >= this.end) {
-        throw new ProtocolError(`truncated: need 1 bytes at offset ${p}, only 0 remain`);
-      }
-      const b = buf[p++];
-      z += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) {
-        this.pos = p;
-        return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-      }
-      mul *= 128;
-    }
-    throw new ProtocolError(`invalid varlong at offset ${this.pos}: longer than 10 bytes`);
-  }
-
   #text(len: number): string {
     const p = this.#need(len);
     const buf = this.buf;
@@ -680,24 +647,6 @@ export class Writer {
       n >>>= 7;
     }
     buf[p++] = n;
-    this.#pos = p;
-  }
-
-  /** Writes a zigzag-encoded signed varint (int32). @param v The value. */
-  writeVarint(v: number): void {
-    this.writeUnsignedVarint(((v << 1) ^ (v >> 31)) >>> 0);
-  }
-
-  /** Writes a zigzag-encoded signed varlong (int64, exact within ±2^52). @param v The value. */
-  writeVarlong(v: number): void {
-    let z = v >= 0 ? v * 2 : -v * 2 - 1;
-    let p = this.#reserve(10);
-    const buf = this.#buf;
-    while (z >= 128) {
-      buf[p++] = (z % 128) | 0x80;
-      z = Math.floor(z / 128);
-    }
-    buf[p++] = z;
     this.#pos = p;
   }
 

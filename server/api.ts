@@ -21,6 +21,7 @@ import type { MessageCodec } from "../protocol/primitives.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
+import type { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
@@ -55,6 +56,11 @@ export interface BrokerContext {
    * on first use (`transactionCoordinatorOf`).
    */
   readonly txns?: TransactionCoordinator;
+  /**
+   * Dynamic broker configs (AlterConfigs on BROKER resources). Optional so contexts built by hand
+   * (tests) may leave it out; the handlers then refuse BROKER changes.
+   */
+  readonly dynamicConfigs?: DynamicBrokerConfigs;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */
@@ -114,22 +120,76 @@ export interface ApiHandler<Req = unknown, Res = unknown> {
   errorResponse(request: Req, errorCode: number, message: string): Res;
 }
 
+/** What a handler file defines: its key and name come from its request codec. */
+export type ApiDefinition<Req, Res> = Omit<ApiHandler<Req, Res>, "key" | "name">;
+
 /**
- * Type-check a handler against its codecs and erase its types for the registry.
+ * Type-check a handler against its codecs and erase its types for the registry. The API key and
+ * name are the request codec's (so no file names a literal key); the response codec must be of
+ * the same API.
  *
  * @example
- * ```ts ignore
- * import { defineApi } from "../api.ts";
- * export const describeCluster = defineApi({ key: 60, name: "DescribeCluster", ... });
+ * ```ts
+ * import { defineApi } from "./api.ts";
+ * import {
+ *   createListGroupsResponse,
+ *   ListGroupsRequest,
+ *   ListGroupsResponse,
+ * } from "../protocol/messages/list_groups.ts";
+ *
+ * const api = defineApi({
+ *   minVersion: 0,
+ *   maxVersion: 4,
+ *   request: ListGroupsRequest,
+ *   response: ListGroupsResponse,
+ *   handle: () => createListGroupsResponse({}),
+ *   errorResponse: (_req, errorCode) => createListGroupsResponse({ errorCode }),
+ * });
+ * console.assert(api.key === 16 && api.name === "ListGroups");
  * ```
  *
  * @typeParam Req The decoded request type.
  * @typeParam Res The response type.
- * @param handler The handler.
- * @returns The same object, typed for the registry.
+ * @param definition The handler.
+ * @returns The handler with its key and name, typed for the registry.
+ * @throws {Error} If the request and response codecs are of different APIs.
  */
-export function defineApi<Req, Res>(handler: ApiHandler<Req, Res>): ApiHandler {
-  return handler as unknown as ApiHandler;
+export function defineApi<Req, Res>(definition: ApiDefinition<Req, Res>): ApiHandler {
+  const key = definition.request.apiKey;
+  if (definition.response.apiKey !== key) {
+    throw new Error(
+      `Cannot define API ${definition.request.name}: its response codec ` +
+        `${definition.response.name} is of API key ${definition.response.apiKey}, not ${key}`,
+    );
+  }
+  const name = definition.request.name.replace(/Request$/, "");
+  return { ...definition, key, name } as unknown as ApiHandler;
+}
+
+/**
+ * The registry of served APIs: sorted by key, refusing two handlers for one key (as franz-go's
+ * kfake `regKey` does).
+ *
+ * @example
+ * ```ts
+ * import { registry } from "./api.ts";
+ * console.assert(registry([]).length === 0);
+ * ```
+ *
+ * @param apis The handlers.
+ * @returns The handlers in key order.
+ * @throws {Error} If two handlers serve the same key.
+ */
+export function registry(apis: readonly ApiHandler[]): readonly ApiHandler[] {
+  const byKey = new Map<number, ApiHandler>();
+  for (const a of apis) {
+    const other = byKey.get(a.key);
+    if (other !== undefined) {
+      throw new Error(`API key ${a.key} is registered twice: ${other.name} and ${a.name}`);
+    }
+    byKey.set(a.key, a);
+  }
+  return [...byKey.values()].sort((a, b) => a.key - b.key);
 }
 
 /**

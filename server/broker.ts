@@ -6,12 +6,16 @@
  * @module
  */
 
-import { LogManager } from "../engine/mod.ts";
+import { DataDirLock, LogManager } from "../engine/mod.ts";
 import { ErrorCode, errorName, ProtocolError } from "../protocol/errors.ts";
-import { decodeBody, decodeRequestHeader, encodeResponseFrame } from "../protocol/framing.ts";
+import {
+  decodeRequestBody,
+  decodeRequestHeader,
+  encodeResponseFrame,
+} from "../protocol/framing.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { APIS } from "./apis/mod.ts";
-import { apiVersionsFallback } from "./apis/api_versions.ts";
+import { apiVersions, apiVersionsFallback } from "./apis/api_versions.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import {
   type BrokerConfig,
@@ -22,6 +26,7 @@ import {
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
+import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
@@ -30,7 +35,7 @@ import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/m
 
 export type { BrokerConfig } from "./config.ts";
 
-const API_VERSIONS_KEY = 18;
+const API_VERSIONS_KEY = apiVersions.key;
 
 /**
  * A running Sluice broker.
@@ -108,18 +113,45 @@ export class Broker {
     if (full.logDirs.length > 1) {
       log.warn(`Only the first of log.dirs is used (${dir}); ignoring ${full.logDirs.slice(1)}`);
     }
-    await Deno.mkdir(dir, { recursive: true });
-    const meta = await loadOrCreateMetaProperties(dir, {
-      nodeId: full.nodeId,
-      clusterId: full.clusterId,
-    });
+    // The data dir's lock comes first: a second broker on the same directory stops here,
+    // before it reads or writes anything in it.
+    const lock = await DataDirLock.acquire(dir);
+    let meta;
+    try {
+      meta = await loadOrCreateMetaProperties(dir, {
+        nodeId: full.nodeId,
+        clusterId: full.clusterId,
+      });
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
     full.clusterId = meta.clusterId;
+    let dynamicConfigs: DynamicBrokerConfigs;
+    try {
+      // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
+      dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    // File descriptors and partitions as resources (issue #11).
+    const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
     const logs = await LogManager.open(dir, {
-      defaults: full.topicDefaults,
+      defaults: dynamicConfigs.topicDefaults(),
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
       cleanerBackoffMs: full.logCleanerBackoffMs,
       logger: (m: string) => log.info(m),
+      maxOpenFiles: full.logMaxOpenFiles === -1 ? undefined : full.logMaxOpenFiles,
+      maxPartitions: Math.min(full.maxBrokerPartitions, full.maxPartitions),
+      maxPartitionsName: clusterLimit ? "max.partitions" : "max.broker.partitions",
+      lock,
     });
+    log.info(
+      `Data dir ${dir}: ${logs.partitionCount} partitions (max.broker.partitions ` +
+        `${full.maxBrokerPartitions}), at most ${logs.openFileStats().capacity} segment files ` +
+        `open (sluice.log.max.open.files)`,
+    );
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
     let txns: TransactionCoordinator;
@@ -178,6 +210,7 @@ export class Broker {
       appendWaiters: new AppendWaiters(),
       groups,
       txns,
+      dynamicConfigs,
       apis,
       closing: abort.signal,
     };
@@ -257,6 +290,7 @@ export class Broker {
   }
 
   async #accept(): Promise<void> {
+    const backoff = new AcceptBackoff(this.#log);
     for (;;) {
       let tcp: Deno.TcpConn;
       try {
@@ -264,9 +298,12 @@ export class Broker {
       } catch (e) {
         if (this.#abort.signal.aborted) return;
         if (e instanceof Deno.errors.BadResource) return;
-        this.#log.error(`Accepting a connection failed: ${e instanceof Error ? e.message : e}`);
+        // Out of descriptors (EMFILE/ENFILE) or memory: the connection stays in the kernel's
+        // backlog; retrying at once would only spin and flood the log.
+        await sleep(backoff.failed(e), this.#abort.signal);
         continue;
       }
+      backoff.succeeded();
       try {
         tcp.setNoDelay(true);
       } catch {
@@ -279,11 +316,12 @@ export class Broker {
         this.config.socketRequestMaxBytes,
         (frame, info) => this.#dispatch(frame, info),
         this.#log,
-        // Request memory bounds (issue #7).
+        // Request memory and time bounds (issues #7, #11).
         {
           pool: this.#memoryPool,
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
+          readTimeoutMs: this.config.requestReadTimeoutMs,
         },
       );
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote}`);
@@ -334,7 +372,15 @@ export class Broker {
     try {
       const decoded = decodeRequestHeader(frame);
       header = decoded.header;
-      request = decodeBody(api.request, frame, decoded.bodyOffset, version);
+      const body = decodeRequestBody(api.request, frame, decoded.bodyOffset, version);
+      request = body.message;
+      if (body.trailingBytes > 0) {
+        // Kafka reads the declared fields and ignores the rest; so do we.
+        this.#log.debug(
+          `${api.name} v${version} from ${header.clientId ?? "?"} (connection ${info.id}) has ` +
+            `${body.trailingBytes} trailing bytes after its last field; ignored (${what})`,
+        );
+      }
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       throw new CloseConnection(
@@ -387,6 +433,84 @@ export class Broker {
       }
     }
   }
+}
+
+/** First pause after a failed accept; doubles with each failure in a row. */
+const ACCEPT_BACKOFF_MIN_MS = 5;
+/** Longest pause between accept attempts while they keep failing. */
+const ACCEPT_BACKOFF_MAX_MS = 1000;
+/** While accepting keeps failing, one log line per this period counts the failures. */
+const ACCEPT_FAILURE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Back-off and log throttling for a failing accept loop (EMFILE, ENFILE, ENOMEM). The pause
+ * doubles from `ACCEPT_BACKOFF_MIN_MS` to `ACCEPT_BACKOFF_MAX_MS` while accepts keep failing and
+ * starts over after one succeeds. At most one failure line per `ACCEPT_FAILURE_LOG_INTERVAL_MS`,
+ * counting the failures since the previous one, and one line when accepting works again after
+ * a logged failure: even an accept that alternately fails and succeeds logs two lines per period.
+ */
+class AcceptBackoff {
+  readonly #log: Logger;
+  #delay = 0;
+  /** Failures not yet counted in a log line, since `#unloggedSince`. */
+  #unlogged = 0;
+  #unloggedSince = 0;
+  #loggedAt = -Infinity;
+  /** Failures since the last recovery line; non-zero once a failure line is out. */
+  #unrecovered = 0;
+  #reported = false;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Record a failed accept; returns how long to pause before the next one. */
+  failed(e: unknown): number {
+    const now = Date.now();
+    this.#delay = this.#delay === 0
+      ? ACCEPT_BACKOFF_MIN_MS
+      : Math.min(this.#delay * 2, ACCEPT_BACKOFF_MAX_MS);
+    if (this.#unlogged++ === 0) this.#unloggedSince = now;
+    this.#unrecovered++;
+    if (now - this.#loggedAt >= ACCEPT_FAILURE_LOG_INTERVAL_MS) {
+      const detail = e instanceof Error ? e.message : String(e);
+      const count = this.#unlogged === 1
+        ? ""
+        : ` (${this.#unlogged} failures in the last ${now - this.#unloggedSince} ms)`;
+      this.#log.error(
+        `Accepting a connection failed: ${detail}${count}; retrying in ${this.#delay} ms, ` +
+          `backing off up to ${ACCEPT_BACKOFF_MAX_MS} ms (waiting connections stay in the backlog)`,
+      );
+      this.#unlogged = 0;
+      this.#loggedAt = now;
+      this.#reported = true;
+    }
+    return this.#delay;
+  }
+
+  /** Record a successful accept: the back-off starts over; the recovery is logged. */
+  succeeded(): void {
+    if (this.#delay === 0) return;
+    this.#delay = 0;
+    if (!this.#reported) return;
+    this.#log.info(`Accepting connections again after ${this.#unrecovered} failed attempts`);
+    this.#reported = false;
+    this.#unrecovered = 0;
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 function advertisedAddress(

@@ -1,10 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { setPartitionLeaderEpochAt } from "../records/mod.ts";
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert/strict";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
 import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
+import { ListGroupsRequest, ListGroupsResponse } from "../protocol/messages/list_groups.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
 import { encodeRequestFrame } from "../protocol/framing.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { buildBatch } from "../wasm/testing.ts";
@@ -249,7 +252,9 @@ Deno.test("Broker: data and cluster id survive a restart; close() is idempotent"
         assertEquals(part.errorCode, 0);
         assertEquals(part.highWatermark, 1);
         assertEquals(part.records!.length, batch.length);
-        assertEquals(part.records, batch);
+        const stored = batch.slice();
+        setPartitionLeaderEpochAt(stored, 0, 0); // the leader's epoch, as Kafka stamps it
+        assertEquals(part.records, stored);
         c.close();
       } finally {
         await broker.close();
@@ -296,5 +301,159 @@ Deno.test("Broker: responses before a refused request still arrive, then the con
     await c.expectClosed();
   } finally {
     c.close();
+  }
+});
+
+Deno.test("requests with bytes after their last field are served, as Kafka serves them", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const withTrailing = (frame: Uint8Array, extra: number): Uint8Array => {
+      // What recent librdkafka sends: the declared fields, then `extra` more bytes.
+      const out = new Uint8Array(frame.length + extra);
+      out.set(frame);
+      new DataView(out.buffer).setInt32(0, frame.length - 4 + extra);
+      return out;
+    };
+    // Metadata v12 (librdkafka 2.15: 3 bytes), ListGroups v4 (librdkafka 2.0.2: 1 byte),
+    // OffsetFetch v7 for all partitions (librdkafka 2.0.2: 3 bytes)
+    await c.sendRaw(withTrailing(
+      encodeRequestFrame(
+        MetadataRequest,
+        12,
+        1,
+        "rdkafka",
+        MetadataRequest.create({ topics: null }),
+      ),
+      3,
+    ));
+    const md = await c.receive(MetadataResponse, 12);
+    assertEquals([md.correlationId, md.body.brokers.length], [1, 1]);
+    await c.sendRaw(withTrailing(
+      encodeRequestFrame(ListGroupsRequest, 4, 2, "rdkafka", ListGroupsRequest.create({})),
+      1,
+    ));
+    const lg = await c.receive(ListGroupsResponse, 4);
+    assertEquals([lg.correlationId, lg.body.errorCode], [2, 0]);
+    await c.sendRaw(withTrailing(
+      encodeRequestFrame(
+        OffsetFetchRequest,
+        7,
+        3,
+        "rdkafka",
+        OffsetFetchRequest.create({ groupId: "g", topics: null, requireStable: true }),
+      ),
+      3,
+    ));
+    const of = await c.receive(OffsetFetchResponse, 7);
+    assertEquals([of.correlationId, of.body.errorCode, of.body.topics], [3, 0, []]);
+  } finally {
+    c.close();
+  }
+});
+
+/** A `sluice broker` child process whose log lines are collected as they arrive. */
+interface ChildBroker {
+  child: Deno.ChildProcess;
+  lines: string[];
+  port: number;
+  /** Resolves once stderr ends. */
+  drained: Promise<void>;
+}
+
+/** Polls until some line matches `re`; the 60 s bound only protects against a hang. */
+async function waitForLine(lines: string[], re: RegExp, what: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const line = lines.find((l) => re.test(l));
+    if (line !== undefined) return line;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}; log:\n${lines.join("\n")}`);
+}
+
+/** Run `sluice broker` with at most `nofile` open file descriptors (`ulimit -n`). */
+async function spawnLimitedBroker(dir: string, nofile: number): Promise<ChildBroker> {
+  const main = new URL("../cli/main.ts", import.meta.url).pathname;
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    main,
+    "broker",
+    "--listeners",
+    "PLAINTEXT://127.0.0.1:0",
+    "--log-dirs",
+    dir,
+    "--override",
+    "offsets.topic.num.partitions=1",
+  ].map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("sh", {
+    args: ["-c", `ulimit -n ${nofile} && exec ${command}`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const drained = (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      lines.push(...parts);
+    }
+    if (rest !== "") lines.push(rest);
+  })();
+  const listening = await waitForLine(lines, /listening on 127\.0\.0\.1:\d+/, "the broker");
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(listening)![1]);
+  return { child, lines, port, drained };
+}
+
+Deno.test("Broker: out of file descriptors, accept backs off with a bounded log and recovers by itself", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-emfile-" });
+  const b = await spawnLimitedBroker(dir, 64);
+  const conns: Deno.TcpConn[] = [];
+  try {
+    // Each accepted connection takes a descriptor; past the limit, connections wait in the
+    // kernel's backlog and accept fails with EMFILE.
+    for (let i = 0; i < 100; i++) {
+      conns.push(await Deno.connect({ hostname: "127.0.0.1", port: b.port }));
+    }
+    await waitForLine(b.lines, /Accepting a connection failed: Too many open files/, "EMFILE");
+    // Keep it failing for a while: a busy loop would log (and spin) tens of thousands of times.
+    await new Promise((r) => setTimeout(r, 3000));
+    const failing = b.lines.filter((l) => l.includes("Accepting a connection failed"));
+    assertEquals(failing.length, 1, failing.slice(0, 5).join("\n"));
+    ok(/retrying in 5 ms, backing off up to 1000 ms/.test(failing[0]), failing[0]);
+
+    // Free the descriptors: the broker accepts again by itself and serves a new client.
+    const freedAt = performance.now();
+    for (const c of conns.splice(0)) c.close();
+    const recovered = await waitForLine(b.lines, /Accepting connections again/, "the recovery");
+    const attempts = Number(/after (\d+) failed attempts/.exec(recovered)?.[1]);
+    // Back-off: ~5 ms doubling to 1 s gives about a dozen attempts in those seconds.
+    ok(attempts >= 2 && attempts <= 50, recovered);
+    const client = await RawClient.connect(b.port);
+    const av = await client.request(ApiVersionsRequest, ApiVersionsResponse, 3, AV);
+    const servedMs = performance.now() - freedAt;
+    client.close();
+    assertEquals(av.errorCode, 0);
+    console.log(
+      `  ${attempts} failed accepts in ~3 s; a new client served ${servedMs.toFixed(0)} ms after ` +
+        `the descriptors were freed`,
+    );
+    const accepting = b.lines.filter((l) => l.includes("Accepting"));
+    assertEquals(accepting.length, 2, accepting.join("\n"));
+  } finally {
+    for (const c of conns) c.close();
+    b.child.kill("SIGTERM");
+    const status = await b.child.status;
+    await b.drained;
+    await Deno.remove(dir, { recursive: true });
+    assertEquals(status.code, 0, b.lines.slice(-20).join("\n"));
   }
 });

@@ -35,9 +35,10 @@ export interface BrokerConfig {
    */
   queuedMaxRequestBytes: number;
   /**
-   * Request bytes one connection may hold: read ahead, being handled, or awaiting their response
-   * write (`sluice.connection.max.queued.bytes`). One frame larger than this is still read when
-   * the connection holds nothing else. Default 16777216 (16 MiB).
+   * Request bytes one connection may hold: the request being received, requests read ahead,
+   * being handled, or awaiting their response write (`sluice.connection.max.queued.bytes`). A
+   * request larger than this is refused (the connection is closed and the refusal logged), so
+   * the default equals `socket.request.max.bytes`'s: 104857600 (100 MiB).
    */
   connectionMaxQueuedBytes: number;
   /**
@@ -45,6 +46,32 @@ export interface BrokerConfig {
    * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
    */
   connectionsMaxIdleMs: number;
+  /**
+   * Most segment `.log` files open at once, over all partitions (`sluice.log.max.open.files`):
+   * the least recently used idle ones are closed and reopened on demand. `-1` (the default):
+   * half the process's open-file limit, read from `/proc/self/limits` (which needs
+   * `--allow-all`; otherwise half the descriptors still free at start-up), leaving the other
+   * half for connections and the runtime.
+   */
+  logMaxOpenFiles: number;
+  /**
+   * Most partitions this broker holds, all topics and internal ones counted
+   * (`max.broker.partitions`, KIP-578). CreateTopics, CreatePartitions and auto-creation that
+   * would exceed it fail with POLICY_VIOLATION and create nothing. Default 10000.
+   */
+  maxBrokerPartitions: number;
+  /**
+   * Most partitions in the cluster (`max.partitions`, KIP-578); with one broker, the same
+   * bound as {@linkcode BrokerConfig.maxBrokerPartitions} (the smaller applies). Default
+   * 2147483647.
+   */
+  maxPartitions: number;
+  /**
+   * Close a connection whose request is not received in full this long after its first byte,
+   * however slowly the bytes trickle in (`sluice.request.read.timeout.ms`). Default 30000, the
+   * `request.timeout.ms` of Kafka's clients: a client has given up on such a request by then.
+   */
+  requestReadTimeoutMs: number;
   /** Replication factor of auto-created topics (`default.replication.factor`); only 1 works. */
   defaultReplicationFactor: number;
   /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
@@ -107,10 +134,15 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   numPartitions: 1,
   autoCreateTopicsEnable: true,
   socketRequestMaxBytes: 104857600,
-  // Request memory bounds (issue #7).
+  // Request memory and time bounds (issues #7, #11).
   queuedMaxRequestBytes: 268435456,
-  connectionMaxQueuedBytes: 16777216,
+  connectionMaxQueuedBytes: 104857600,
   connectionsMaxIdleMs: 600000,
+  // File descriptors and partitions as resources (issue #11).
+  logMaxOpenFiles: -1,
+  maxBrokerPartitions: 10000,
+  maxPartitions: 2147483647,
+  requestReadTimeoutMs: 30000,
   defaultReplicationFactor: 1,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
@@ -221,7 +253,10 @@ export interface BrokerConfigSources {
   properties?: Record<string, string>;
   /** `--override key=value` pairs; they win over `properties`. */
   overrides?: Record<string, string>;
-  /** Called once per unknown key; default writes a `WARN` log line to stderr. */
+  /**
+   * Called once per unknown key and for settings that contradict each other; default writes a
+   * `WARN` log line to stderr.
+   */
   warn?: (message: string) => void;
 }
 
@@ -424,6 +459,19 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "connections.max.idle.ms":
         config.connectionsMaxIdleMs = int(key, "positive-long");
         break;
+      case "sluice.request.read.timeout.ms":
+        config.requestReadTimeoutMs = int(key, "positive-int");
+        break;
+      // File descriptors and partitions as resources (issue #11).
+      case "sluice.log.max.open.files":
+        config.logMaxOpenFiles = value.trim() === "-1" ? -1 : int(key, "positive-int");
+        break;
+      case "max.broker.partitions":
+        config.maxBrokerPartitions = int(key, "positive-int");
+        break;
+      case "max.partitions":
+        config.maxPartitions = int(key, "positive-int");
+        break;
       case "log.retention.check.interval.ms":
         config.logRetentionCheckIntervalMs = int(key, "positive-long");
         break;
@@ -488,6 +536,13 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
   }
   // The engine applies Kafka's precedence (log.retention.ms over .minutes over .hours, ...).
   config.topicDefaults = brokerConfigsToTopicDefaults(logProps);
+  if (config.connectionMaxQueuedBytes < config.socketRequestMaxBytes) {
+    warn(
+      `sluice.connection.max.queued.bytes (${config.connectionMaxQueuedBytes}) is below ` +
+        `socket.request.max.bytes (${config.socketRequestMaxBytes}): requests larger than ` +
+        `${config.connectionMaxQueuedBytes} bytes are refused`,
+    );
+  }
   return config;
 }
 

@@ -265,24 +265,33 @@ Deno.test("loadBrokerConfig() refuses unknown flags, missing values and bad over
   }
 });
 
-Deno.test("brokerConfigFrom() reads the request memory and idle limits (issue #7)", () => {
+Deno.test("brokerConfigFrom() reads the request memory, idle and read limits (issues #7, #11)", () => {
   const defaults = brokerConfigFrom({ warn: () => {} });
   assertEquals(defaults.queuedMaxRequestBytes, 268435456);
-  assertEquals(defaults.connectionMaxQueuedBytes, 16777216);
+  // Any request socket.request.max.bytes admits fits one connection's bound.
+  assertEquals(defaults.connectionMaxQueuedBytes, 104857600);
+  assertEquals(defaults.connectionMaxQueuedBytes, defaults.socketRequestMaxBytes);
   assertEquals(defaults.connectionsMaxIdleMs, 600000);
+  assertEquals(defaults.requestReadTimeoutMs, 30000);
+  const warnings: string[] = [];
   const config = brokerConfigFrom({
     properties: {
       "queued.max.request.bytes": "1048576",
       "sluice.connection.max.queued.bytes": "65536",
       "connections.max.idle.ms": "30000",
+      "sluice.request.read.timeout.ms": "5000",
     },
-    warn: () => {
-      throw new Error("no key should be unknown");
-    },
+    warn: (m) => warnings.push(m),
   });
   assertEquals(config.queuedMaxRequestBytes, 1048576);
   assertEquals(config.connectionMaxQueuedBytes, 65536);
   assertEquals(config.connectionsMaxIdleMs, 30000);
+  assertEquals(config.requestReadTimeoutMs, 5000);
+  // No key is unknown; the bound below socket.request.max.bytes is pointed out.
+  assertEquals(warnings, [
+    "sluice.connection.max.queued.bytes (65536) is below socket.request.max.bytes (104857600): " +
+    "requests larger than 65536 bytes are refused",
+  ]);
   assertEquals(
     brokerConfigFrom({ overrides: { "queued.max.request.bytes": " -1 " } }).queuedMaxRequestBytes,
     -1,
@@ -294,6 +303,8 @@ Deno.test("brokerConfigFrom() reads the request memory and idle limits (issue #7
     ["sluice.connection.max.queued.bytes", "0", 'configuration "sluice.connection.max.queued'],
     ["connections.max.idle.ms", "-1", 'Invalid value "-1" for configuration "connections.max.'],
     ["connections.max.idle.ms", "soon", 'configuration "connections.max.idle.ms": not an int'],
+    ["sluice.request.read.timeout.ms", "0", 'configuration "sluice.request.read.timeout.ms": must'],
+    ["sluice.request.read.timeout.ms", "1e3", '"sluice.request.read.timeout.ms": not an integer'],
   ];
   for (const [key, value, message] of bad) {
     assertThrows(

@@ -2,29 +2,37 @@
 /**
  * One client TCP connection. A read loop splits the byte stream into size-prefixed frames and
  * queues them (up to {@linkcode MAX_QUEUED_FRAMES} and `maxQueuedBytes`, then it stops reading:
- * back-pressure); the
- * serve loop hands them to the dispatcher one at a time (as Kafka does, so responses leave in
- * request order) and writes the response chunks. Writing a response overlaps with handling the
- * next request, but at most one write is outstanding. Reading ahead also notices a client that
- * goes away while a request waits (long-poll fetch): `ConnectionInfo.closed` aborts.
+ * back-pressure); the serve loop hands them to the dispatcher one at a time (as Kafka does, so
+ * responses leave in request order) and writes the response chunks. Writing a response overlaps
+ * with handling the next request, but at most one write is outstanding. Reading ahead also
+ * notices a client that goes away while a request waits (long-poll fetch):
+ * `ConnectionInfo.closed` aborts.
  *
- * Memory (issue #7): after reading a frame's 4-byte size prefix the connection reserves the
- * frame's size from the broker-wide {@linkcode MemoryPool} (`queued.max.request.bytes`) and from
- * its own budget (`sluice.connection.max.queued.bytes`; a frame is always admitted when nothing
- * else of this connection is held, so one frame larger than the budget still gets through), and
- * stops reading until both grant it. The reservation is released once the request has been
- * handled and its response written (or dropped). The body buffer is allocated as bytes arrive:
- * whole for frames up to {@linkcode EAGER_FRAME_BYTES}, growing by doubling above that, so a
- * prefix announcing 100 MiB followed by silence costs a reservation, not 100 MiB of memory.
- * A connection with no socket activity for `connections.max.idle.ms` (including one that stops
- * half-way through a request) is closed, except while a request is being handled (long poll) or
+ * Memory (issues #7, #11): request bytes are reserved from the broker-wide
+ * {@linkcode MemoryPool} (`queued.max.request.bytes`) and from the connection's own bound
+ * (`sluice.connection.max.queued.bytes`) as they arrive, never on the size prefix alone. A frame
+ * up to {@linkcode SMALL_FRAME_BYTES} waits in the connection's own read buffer until it is
+ * whole, then reserves its size as a whole request; a larger frame reserves memory as its bytes
+ * arrive ({@linkcode MemoryPool.openFrame}: the buffer starts at what has arrived and doubles),
+ * so a prefix announcing 100 MiB followed by silence costs nothing and a frame never holds more
+ * than twice what it received plus {@linkcode MIN_FRAME_CHUNK}. While a reservation waits the
+ * connection reads nothing (back-pressure) and holds no more. The reservation is released once
+ * the request has been handled and its response written (or dropped). A frame larger than the
+ * connection's bound is refused (the connection is closed, logged), so one connection never holds
+ * more than its bound.
+ *
+ * Time: a frame that is not complete `sluice.request.read.timeout.ms` after its first byte closes
+ * the connection, however slowly its bytes trickle in and whether or not it waits for memory
+ * meanwhile (Kafka clients give up on a request after `request.timeout.ms`, 30 s, anyway). A
+ * connection with no socket activity for `connections.max.idle.ms` (between requests, or stopped
+ * half-way through one) is closed too, except while a request is being handled (long poll) or
  * while it waits for memory.
  *
  * @module
  */
 
 import type { Logger } from "./logger.ts";
-import { MemoryPool } from "./memory_pool.ts";
+import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
 
 /** What the connection knows about itself, passed to every handler. */
 export interface ConnectionInfo {
@@ -51,27 +59,34 @@ export type FrameDispatcher = (
 
 /** Thrown by a dispatcher to close the connection after logging `message`. */
 export class CloseConnection extends Error {
+  /** How loudly to log it: `error` for a refused request, `info` for a client that went away. */
+  readonly level: "error" | "info";
+
   /**
    * Create the error.
    *
    * @param message Why the connection is closed.
+   * @param level `info` when the client simply went away (Kafka logs that quietly).
    */
-  constructor(message: string) {
+  constructor(message: string, level: "error" | "info" = "error") {
     super(message);
     this.name = "CloseConnection";
+    this.level = level;
   }
 }
 
-const READ_CHUNK = 64 * 1024;
+/**
+ * Frames up to this size wait in the connection's read buffer (this size) until they are whole
+ * and then reserve their size at once (the hot path: one reservation, one copy). They never wait
+ * behind incomplete frames, which may hold only part of the pool.
+ */
+export const SMALL_FRAME_BYTES = 64 * 1024;
 
 /** Frames read ahead of the one being handled before the connection stops reading. */
 export const MAX_QUEUED_FRAMES = 32;
 
-/**
- * Frames up to this size get their whole buffer when their prefix is read (the hot path: one
- * allocation, as before); larger ones start with this much and grow as bytes arrive.
- */
-export const EAGER_FRAME_BYTES = 1 << 20;
+/** The smallest buffer a large frame starts with once its first bytes arrive. */
+export const MIN_FRAME_CHUNK = 4096;
 
 /** Memory and idleness limits of one connection; see {@linkcode Connection}. */
 export interface ConnectionLimits {
@@ -84,6 +99,11 @@ export interface ConnectionLimits {
   maxQueuedBytes?: number;
   /** Close after this long without socket activity (`connections.max.idle.ms`); default never. */
   idleMs?: number;
+  /**
+   * Close when a frame is not complete this long after its first byte
+   * (`sluice.request.read.timeout.ms`); default never.
+   */
+  readTimeoutMs?: number;
 }
 
 /** Serves one accepted TCP connection until it closes. */
@@ -94,7 +114,7 @@ export class Connection {
   readonly #maxFrame: number;
   readonly #dispatch: FrameDispatcher;
   readonly #log: Logger;
-  #buf = new Uint8Array(READ_CHUNK);
+  #buf = new Uint8Array(SMALL_FRAME_BYTES);
   #start = 0;
   #end = 0;
   #closed = false;
@@ -105,11 +125,19 @@ export class Connection {
   readonly #pool: MemoryPool;
   readonly #maxQueuedBytes: number;
   readonly #idleMs: number;
+  readonly #readTimeoutMs: number;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the frame being read first had to wait for bytes or memory; 0 when none is. */
+  #frameStart = 0;
+  /** The size of the frame being read; -1 while its prefix is incomplete. */
+  #frameSize = -1;
+  /** Bytes received of the frame being read (or of its prefix), for log lines. */
+  #partial = 0;
+  #readTimer: ReturnType<typeof setTimeout> | undefined;
   #readDone = false;
   #readError: unknown = null;
   #wakeServe: (() => void) | null = null;
@@ -123,7 +151,7 @@ export class Connection {
    * @param maxFrame Largest frame accepted (`socket.request.max.bytes`).
    * @param dispatch Handles one frame.
    * @param log Where to report.
-   * @param limits Memory pool, per-connection byte budget and idle timeout.
+   * @param limits Memory pool, per-connection bound, idle and read timeouts.
    */
   constructor(
     conn: Deno.Conn,
@@ -142,11 +170,13 @@ export class Connection {
     this.#pool = limits.pool ?? new MemoryPool(-1);
     this.#maxQueuedBytes = limits.maxQueuedBytes ?? Infinity;
     this.#idleMs = limits.idleMs ?? Infinity;
+    this.#readTimeoutMs = limits.readTimeoutMs ?? Infinity;
   }
 
   /**
-   * Request bytes this connection holds now: frames being read, read ahead, handled, or whose
-   * response is being written (what it has reserved from the pool).
+   * Request bytes this connection holds now: the frame being received, frames read ahead,
+   * handled, or whose response is being written (what it has reserved from the pool). Never more
+   * than `maxQueuedBytes`.
    */
   get queuedBytes(): number {
     return this.#queuedBytes;
@@ -178,8 +208,47 @@ export class Connection {
     this.close();
   }
 
-  /** Bytes received of a request frame not complete yet (for the idle log line). */
-  #partial = 0;
+  /**
+   * The frame being read has to wait (for bytes or memory): start its read timeout unless it
+   * runs already. A frame that arrives whole with one read never starts it.
+   */
+  #frameWaiting(): void {
+    if (this.#frameStart !== 0 || this.#readTimeoutMs === Infinity) return;
+    this.#frameStart = Date.now();
+    if (this.#readTimer === undefined) this.#armReadTimer(this.#readTimeoutMs);
+  }
+
+  /** The frame being read is whole (or the connection ends): its read timeout stops. */
+  #frameDone(): void {
+    this.#frameStart = 0;
+    this.#partial = 0;
+  }
+
+  #armReadTimer(delay: number): void {
+    if (this.#closed) return;
+    this.#readTimer = setTimeout(() => this.#checkRead(), Math.max(1, delay));
+  }
+
+  // One timer per connection, re-armed lazily: completing a frame costs no timer call.
+  #checkRead(): void {
+    this.#readTimer = undefined;
+    if (this.#closed || this.#frameStart === 0) return;
+    const elapsed = Date.now() - this.#frameStart;
+    if (elapsed < this.#readTimeoutMs) {
+      this.#armReadTimer(this.#readTimeoutMs - elapsed);
+      return;
+    }
+    const got = this.#frameSize < 0
+      ? `${this.#partial} of 4 size-prefix bytes received`
+      : `${this.#partial} of ${this.#frameSize} bytes received`;
+    this.#log.warn(
+      `Closing connection ${this.info.id} from ${this.info.remote}: request not complete ` +
+        `${elapsed} ms after its first byte ` +
+        `(sluice.request.read.timeout.ms=${this.#readTimeoutMs}), ${got}` +
+        (this.#waitingMemory ? ", waiting for request memory" : ""),
+    );
+    this.close();
+  }
 
   /** Give back a handled frame's reservation and let the reader go on. */
   #release(size: number): void {
@@ -222,8 +291,10 @@ export class Connection {
       }
       await this.#pendingWrite;
     } catch (e) {
-      if (e instanceof CloseConnection) this.#log.error(`Closing ${who}: ${e.message}`);
-      else if (!this.#closed && !isDisconnect(e)) {
+      if (e instanceof CloseConnection) {
+        if (e.level === "info") this.#log.info(`Closing ${who}: ${e.message}`);
+        else this.#log.error(`Closing ${who}: ${e.message}`);
+      } else if (!this.#closed && !isDisconnect(e)) {
         this.#log.error(`Closing ${who}: ${e instanceof Error ? e.message : String(e)}`);
       }
     } finally {
@@ -232,7 +303,7 @@ export class Connection {
       await this.#pendingWrite.catch(() => {});
       this.close();
       await reading;
-      // Frames read but never handled, or cut off mid-read.
+      // Frames read but never handled (a frame cut off mid-read gave its memory back already).
       if (this.#queuedBytes > 0) this.#release(this.#queuedBytes);
       this.#queue.length = 0;
     }
@@ -251,8 +322,10 @@ export class Connection {
         this.#wakeServe?.();
       }
     } catch (e) {
-      this.#readError = e;
+      // Once closed here (idle, read timeout, broker shutdown) a failed read is no news.
+      if (!this.#closed) this.#readError = e;
     } finally {
+      this.#frameDone();
       this.#readDone = true;
       this.#closedCtl.abort();
       this.#wakeServe?.();
@@ -282,6 +355,8 @@ export class Connection {
     this.#closed = true;
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
+    if (this.#readTimer !== undefined) clearTimeout(this.#readTimer);
+    this.#readTimer = undefined;
     this.#closedCtl.abort();
     this.#wakeReader?.();
     try {
@@ -291,6 +366,7 @@ export class Connection {
     }
   }
 
+  /** Read more bytes into the read buffer; false at end of stream. */
   async #fill(): Promise<boolean> {
     if (this.#start === this.#end) this.#start = this.#end = 0;
     else if (this.#end === this.#buf.length) {
@@ -306,11 +382,18 @@ export class Connection {
   }
 
   async #readFrame(who: string): Promise<Uint8Array | null> {
+    // Between requests only connections.max.idle.ms applies.
+    if (this.#end === this.#start && !(await this.#fill())) return null;
+    this.#frameSize = -1;
     while (this.#end - this.#start < 4) {
-      const had = this.#end - this.#start;
+      this.#partial = this.#end - this.#start;
+      this.#frameWaiting();
       if (!(await this.#fill())) {
-        if (had > 0) throw new CloseConnection(`truncated size prefix (${had} of 4 bytes)`);
-        return null;
+        if (this.#closed) return null;
+        throw new CloseConnection(
+          `ended mid-request: truncated size prefix (${this.#partial} of 4 bytes)`,
+          "info",
+        );
       }
     }
     const b = this.#buf;
@@ -322,60 +405,155 @@ export class Connection {
         `request size ${size} is larger than socket.request.max.bytes (${this.#maxFrame})`,
       );
     }
-    this.#start += 4;
-    await this.#reserve(size);
-    if (this.#closed) return null;
-    // Each frame gets its own array: handlers may keep views of it (records) after returning.
-    let frame = new Uint8Array(size <= EAGER_FRAME_BYTES ? size : EAGER_FRAME_BYTES);
-    const have = Math.min(size, this.#end - this.#start);
-    frame.set(this.#buf.subarray(this.#start, this.#start + have));
-    this.#start += have;
-    let filled = have;
-    while (filled < size) {
-      if (filled === frame.length) {
-        // Grow only as bytes actually arrive.
-        const grown = new Uint8Array(Math.min(size, frame.length * 2));
-        grown.set(frame);
-        frame = grown;
-      }
-      this.#partial = filled;
-      const n = await this.#conn.read(frame.subarray(filled));
-      if (n === null) {
-        throw new CloseConnection(`${who} ended mid-request (${filled} of ${size} bytes)`);
-      }
-      this.#lastActivity = Date.now();
-      filled += n;
+    if (size > this.#maxQueuedBytes) {
+      throw new CloseConnection(
+        `request size ${size} is larger than sluice.connection.max.queued.bytes ` +
+          `(${this.#maxQueuedBytes}), the most request memory one connection may hold`,
+      );
     }
+    this.#start += 4;
+    this.#frameSize = size;
     this.#partial = 0;
-    return frame; // frame.length === size: the reservation
+    const frame = size <= SMALL_FRAME_BYTES
+      ? await this.#readSmall(size, who)
+      : await this.#readLarge(size, who);
+    this.#frameDone();
+    return frame;
+  }
+
+  /** A small frame: wait until it is whole in the read buffer, then reserve its size. */
+  async #readSmall(size: number, who: string): Promise<Uint8Array | null> {
+    while (this.#end - this.#start < size) {
+      this.#partial = this.#end - this.#start;
+      this.#frameWaiting();
+      if (!(await this.#fill())) {
+        if (this.#closed) return null;
+        throw new CloseConnection(
+          `${who} ended mid-request (${this.#partial} of ${size} bytes)`,
+          "info",
+        );
+      }
+    }
+    // The client has sent it all; waiting for memory now is the broker's back-pressure.
+    this.#frameDone();
+    await this.#reserveWhole(size);
+    if (this.#closed) return null; // what was reserved is released by serve()
+    // Each frame gets its own array: handlers may keep views of it (records) after returning.
+    const frame = this.#buf.slice(this.#start, this.#start + size);
+    this.#start += size;
+    return frame;
   }
 
   /**
-   * Wait until this connection's budget and the broker's pool both grant `size` bytes; the
-   * connection reads nothing meanwhile (back-pressure).
+   * A large frame: its buffer (and reservation) starts at what has arrived and doubles as bytes
+   * keep arriving; reads go straight into its reserved, unfilled part.
    */
-  async #reserve(size: number): Promise<void> {
-    while (
-      this.#queuedBytes > 0 && this.#queuedBytes + size > this.#maxQueuedBytes && !this.#closed
-    ) {
+  async #readLarge(size: number, who: string): Promise<Uint8Array | null> {
+    const res = this.#pool.openFrame(size);
+    let frame = new Uint8Array(0);
+    let filled = 0;
+    let complete = false;
+    try {
+      while (filled < size) {
+        const pending = this.#end - this.#start;
+        if (pending === 0) {
+          this.#partial = filled;
+          this.#frameWaiting();
+          let more: boolean;
+          if (filled < frame.length) {
+            const n = await this.#conn.read(frame.subarray(filled));
+            more = n !== null;
+            if (n !== null) {
+              filled += n;
+              this.#lastActivity = Date.now();
+            }
+          } else more = await this.#fill();
+          if (this.#closed) return null;
+          if (!more) {
+            throw new CloseConnection(
+              `${who} ended mid-request (${filled} of ${size} bytes)`,
+              "info",
+            );
+          }
+          continue;
+        }
+        if (filled === frame.length) {
+          const target = Math.min(
+            size,
+            Math.max(frame.length * 2, filled + pending, MIN_FRAME_CHUNK),
+          );
+          if (!(await this.#grow(res, target - frame.length))) return null;
+          const grown = new Uint8Array(target);
+          grown.set(frame);
+          frame = grown;
+        }
+        const take = Math.min(pending, frame.length - filled);
+        frame.set(this.#buf.subarray(this.#start, this.#start + take), filled);
+        this.#start += take;
+        filled += take;
+      }
+      res.complete();
+      complete = true;
+      return frame; // frame.length === size: the reservation
+    } finally {
+      if (!complete) {
+        // Cut off mid-frame: give back what it held.
+        this.#queuedBytes -= res.held;
+        res.abandon();
+      }
+    }
+  }
+
+  /** Wait until this connection's bound grants `size` more bytes; false if it closed. */
+  async #withinBound(size: number, inFrame: boolean): Promise<boolean> {
+    while (this.#queuedBytes + size > this.#maxQueuedBytes && !this.#closed) {
       // Not `#waitingMemory`: only this connection's own progress (its response writes, which
-      // count as activity) frees its budget, so a client that stops reading can still go idle.
+      // count as activity) frees its bound, so a client that stops reading can still go idle.
+      if (inFrame) this.#frameWaiting();
       await new Promise<void>((resolve) => (this.#wakeReader = resolve));
       this.#wakeReader = null;
     }
-    if (this.#closed) return;
+    return !this.#closed;
+  }
+
+  /**
+   * Reserve a whole small frame from this connection's bound and the pool; the connection reads
+   * nothing meanwhile (back-pressure).
+   */
+  async #reserveWhole(size: number): Promise<void> {
+    if (!(await this.#withinBound(size, false))) return;
     if (!this.#pool.tryReserve(size)) {
       this.#waitingMemory = true;
       try {
         await this.#pool.reserve(size, this.#closedCtl.signal);
       } catch {
-        // Closed while waiting: nothing was reserved.
+        return; // Closed while waiting: nothing was reserved.
+      } finally {
         this.#waitingMemory = false;
-        return;
       }
     }
-    this.#waitingMemory = false;
     this.#queuedBytes += size;
+  }
+
+  /**
+   * Grow a large frame's reservation by `bytes` (bytes that have arrived, or the doubling of its
+   * buffer); the connection reads nothing meanwhile. False if it closed while waiting.
+   */
+  async #grow(res: FrameReservation, bytes: number): Promise<boolean> {
+    if (!(await this.#withinBound(bytes, true))) return false;
+    if (!res.tryGrow(bytes)) {
+      this.#frameWaiting();
+      this.#waitingMemory = true;
+      try {
+        await res.grow(bytes, this.#closedCtl.signal);
+      } catch {
+        return false; // Closed while waiting: nothing more was reserved.
+      } finally {
+        this.#waitingMemory = false;
+      }
+    }
+    this.#queuedBytes += bytes;
+    return true;
   }
 
   /** Write a response, then release the request's `reserved` bytes (also if the write fails). */

@@ -10,13 +10,42 @@
 
 import type { LogManager, PartitionLog } from "../engine/mod.ts";
 import {
-  type DecodedInternalRecord,
-  decodeRecordBatches,
+  type DecodedRecord,
+  decodeRecords,
   encodeRecordBatch,
-  type InternalRecord,
   nextOffsetAfter,
-} from "./group/records.ts";
+} from "../records/mod.ts";
 import { partitionForGroup } from "./group/schemas.ts";
+
+/** The consumer group coordinator's topic: committed offsets and group metadata. */
+export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
+/** The transaction coordinator's topic: the state of every transactional id. */
+export const TRANSACTION_STATE_TOPIC = "__transaction_state";
+
+/**
+ * Whether `name` is one of the broker's internal topics, which only the broker itself creates,
+ * writes and deletes (clients may read them and change their configs).
+ *
+ * @example
+ * ```ts
+ * import { isInternalTopic } from "./internal_topic.ts";
+ * console.assert(isInternalTopic("__consumer_offsets") && !isInternalTopic("orders"));
+ * ```
+ *
+ * @param name Topic name.
+ * @returns `true` for `__consumer_offsets` and `__transaction_state`.
+ */
+export function isInternalTopic(name: string): boolean {
+  return name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
+}
+
+/** One record of an internal topic: key and value (`null`: a tombstone). */
+export interface InternalRecord {
+  /** Key bytes, or `null`. */
+  key: Uint8Array | null;
+  /** Value bytes, or `null` (a tombstone). */
+  value: Uint8Array | null;
+}
 
 /** Options of {@linkcode InternalTopic}. */
 export interface InternalTopicOptions {
@@ -162,7 +191,7 @@ export class InternalTopic {
   async append(key: string, records: InternalRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.ensure();
-    const batch = encodeRecordBatch(records, this.#now());
+    const batch = encodeRecordBatch(records, { timestamp: this.#now() });
     await this.#log(this.partitionFor(key)).append(batch);
   }
 
@@ -175,7 +204,7 @@ export class InternalTopic {
    * @returns The decoded values, partition by partition.
    * @throws {EngineError} On an I/O failure.
    */
-  async load<T>(decode: (record: DecodedInternalRecord) => T | null): Promise<T[]> {
+  async load<T>(decode: (record: DecodedRecord) => T | null): Promise<T[]> {
     const out: T[] = [];
     if (!this.created) return out;
     for (let p = 0; p < this.#partitions; p++) {
@@ -193,7 +222,7 @@ export class InternalTopic {
         budget = READ_BYTES;
         let decoded;
         try {
-          decoded = decodeRecordBatches(records, offset);
+          decoded = decodeRecords(records, offset);
         } catch (e) {
           this.#warn(
             `Skipping unreadable batches in ${this.#name}-${p} from offset ${offset}: ${
@@ -206,7 +235,8 @@ export class InternalTopic {
         for (const r of decoded) {
           if (r.key === null) continue;
           try {
-            const value = decode(r);
+            // Copies: what `decode` keeps must not pin the whole read buffer.
+            const value = decode({ ...r, key: r.key.slice(), value: r.value && r.value.slice() });
             if (value !== null) out.push(value);
           } catch (e) {
             this.#warn(

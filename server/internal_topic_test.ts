@@ -1,8 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { LogManager } from "../engine/mod.ts";
-import { decodeRecordBatches, type InternalRecord } from "./group/records.ts";
-import { InternalTopic, type InternalTopicOptions } from "./internal_topic.ts";
+import { decodeRecords } from "../records/mod.ts";
+import { type InternalRecord, InternalTopic, type InternalTopicOptions } from "./internal_topic.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "sluice_internal_topic_" });
@@ -50,7 +50,7 @@ Deno.test("InternalTopic is created on first append with its configs, in the key
     const log = logs.partition("__test_state", p)!;
     assertEquals(log.logEndOffset, 2);
     const { records } = await log.read(0, 1 << 20);
-    const decoded = decodeRecordBatches(records);
+    const decoded = decodeRecords(records);
     assertEquals(
       decoded.map((
         r,

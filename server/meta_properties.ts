@@ -7,6 +7,7 @@
  */
 
 import { uuidFromBytes } from "../protocol/primitives.ts";
+import { writeFileAtomic } from "../engine/mod.ts";
 import { parsePropertiesFile } from "./config.ts";
 
 /** File name of the directory's identity, as in Kafka. */
@@ -77,8 +78,7 @@ export async function loadOrCreateMetaProperties(
     : uuidFromBytes(crypto.getRandomValues(new Uint8Array(16)));
   const body =
     `#Written by Sluice\nversion=1\ncluster.id=${clusterId}\nnode.id=${configured.nodeId}\n`;
-  const tmp = `${file}.tmp`;
-  await Deno.writeTextFile(tmp, body);
-  await Deno.rename(tmp, file);
+  // fsynced, renamed and the directory fsynced: a power loss leaves no empty meta.properties
+  await writeFileAtomic(file, new TextEncoder().encode(body));
   return { clusterId, nodeId: configured.nodeId };
 }

@@ -68,4 +68,4 @@ export {
   type LogLevel,
   silentLogger,
 } from "./logger.ts";
-export { MemoryPool } from "./memory_pool.ts";
+export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { writeFileAtomic } from "../engine/mod.ts";
+
 /** File name, in the data directory, of the next unreserved producer id block. */
 export const PRODUCER_ID_BLOCK_FILE = "producer_id_block";
 /** Ids reserved per write of {@linkcode PRODUCER_ID_BLOCK_FILE}. */
@@ -83,15 +85,8 @@ export class ProducerIdManager {
 
   async #reserve(): Promise<void> {
     const end = this.#blockEnd + PRODUCER_ID_BLOCK_SIZE;
-    const tmp = `${this.#file}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      await f.write(new TextEncoder().encode(`${end}\n`));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, this.#file);
+    // file and directory fsynced: after a power loss the reservation is still there
+    await writeFileAtomic(this.#file, new TextEncoder().encode(`${end}\n`));
     this.#blockEnd = end;
   }
 }

@@ -232,9 +232,31 @@ export async function runCommand(
 export const PYTHON: string = "/usr/bin/python3";
 
 /**
+ * A client script run with extra environment variables, e.g. `LD_LIBRARY_PATH` pointing
+ * confluent-kafka at another librdkafka.
+ */
+export interface ClientScript {
+  /** File name in `tests/interop/clients/`, e.g. `"confluent_client.py"`. */
+  file: string;
+  /** Extra environment variables for the interpreter. */
+  env: Record<string, string>;
+}
+
+/**
+ * The file name of a client script, for messages and probes.
+ *
+ * @param script A file name or a {@linkcode ClientScript}.
+ * @returns The file name.
+ */
+export function scriptFile(script: string | ClientScript): string {
+  return typeof script === "string" ? script : script.file;
+}
+
+/**
  * Run one of the JSON client scripts under `tests/interop/clients/` and parse its answer.
  *
- * @param script File name in `tests/interop/clients/`, e.g. `"kafka_python_client.py"`.
+ * @param script File name in `tests/interop/clients/`, e.g. `"kafka_python_client.py"`, or a
+ * {@linkcode ClientScript} carrying extra environment variables.
  * @param command Sub-command: `produce`, `consume`, `admin`, `offsets_for_times`.
  * @param request The JSON request (sent on stdin).
  * @param timeoutMs Hard limit for the subprocess. Default 30000.
@@ -243,29 +265,31 @@ export const PYTHON: string = "/usr/bin/python3";
  * carries the script's error and the tail of its stderr.
  */
 export async function runClientScript<T = Record<string, unknown>>(
-  script: string,
+  script: string | ClientScript,
   command: string,
   request: unknown,
   timeoutMs = 30_000,
 ): Promise<T> {
-  const path = new URL(`./interop/clients/${script}`, import.meta.url).pathname;
+  const file = scriptFile(script);
+  const path = new URL(`./interop/clients/${file}`, import.meta.url).pathname;
   const r = await runCommand(PYTHON, [path, command], {
     stdin: JSON.stringify(request),
     timeoutMs,
+    env: typeof script === "string" ? undefined : script.env,
   });
   const tail = r.stderr.split("\n").slice(-15).join("\n");
   if (r.timedOut) {
-    throw new Error(`${script} ${command}: timed out after ${timeoutMs} ms\n${tail}`);
+    throw new Error(`${file} ${command}: timed out after ${timeoutMs} ms\n${tail}`);
   }
   const last = r.stdout.trim().split("\n").pop() ?? "";
   let answer: Record<string, unknown>;
   try {
     answer = JSON.parse(last);
   } catch {
-    throw new Error(`${script} ${command}: exit ${r.code}, no JSON answer\n${tail}`);
+    throw new Error(`${file} ${command}: exit ${r.code}, no JSON answer\n${tail}`);
   }
   if (r.code !== 0 || "error" in answer) {
-    throw new Error(`${script} ${command}: ${answer.error ?? `exit ${r.code}`}\n${tail}`);
+    throw new Error(`${file} ${command}: ${answer.error ?? `exit ${r.code}`}\n${tail}`);
   }
   return answer as T;
 }
@@ -289,7 +313,13 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 }
 
 /** The external Kafka clients the interop suite drives. */
-export type ClientName = "kcat" | "kafka-python" | "confluent-kafka" | "kafkajs";
+export type ClientName =
+  | "kcat"
+  | "kafka-python"
+  | "confluent-kafka"
+  | "kafkajs"
+  | "sarama"
+  | "kafka-go";
 
 /** Whether a client is usable, and how a test should treat it when it is not. */
 export interface ClientRequirement {
@@ -310,7 +340,21 @@ const INSTALL_HINTS: Record<ClientName, string> = {
   "kafka-python": "apt-get install python3-kafka",
   "confluent-kafka": "apt-get install python3-confluent-kafka",
   "kafkajs": "needs the npm registry or a Deno cache with npm:kafkajs@2.2.4",
+  "sarama": "apt-get install golang-go golang-github-shopify-sarama-dev",
+  "kafka-go": "apt-get install golang-go golang-github-segmentio-kafka-go-dev",
 };
+
+/** Debian's Go sources, built offline in GOPATH mode. */
+export const GO_SOURCES = "/usr/share/gocode";
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function probe(cmd: string, args: string[]): boolean {
   try {
@@ -347,6 +391,11 @@ function probeClientUncached(name: ClientName): boolean {
         "--no-lock",
         "await import('npm:kafkajs@2.2.4')",
       ]);
+    case "sarama":
+      return probe("go", ["version"]) && exists(`${GO_SOURCES}/src/github.com/Shopify/sarama`);
+    case "kafka-go":
+      return probe("go", ["version"]) &&
+        exists(`${GO_SOURCES}/src/github.com/segmentio/kafka-go`);
   }
 }
 

@@ -16,14 +16,11 @@
  */
 
 export {
-  assignOffsets,
   BatchStatus,
   batchStatusText,
   crc32c,
-  findBatchPosition,
   OffsetIndexBuffer,
   scanBatches,
-  setBaseOffset,
   TimeIndexBuffer,
 } from "./core.ts";
 export type { BatchScan, ScanOptions } from "./core.ts";

@@ -328,44 +328,6 @@ export function referenceScanBatches(buf: Uint8Array, options: ScanOptions = {})
 }
 
 /**
- * Reference header-only search: position of the batch in `buf[start, end)` containing `offset`,
- * or of the first batch with baseOffset > offset; -1 if none. Stops at the first batch whose
- * header is invalid (batchLength < 49) or that does not fit in the range.
- *
- * @example
- * ```ts
- * import { referenceFindBatchPosition } from "./reference.ts";
- *
- * console.assert(referenceFindBatchPosition(new Uint8Array(0), 5) === -1);
- * ```
- *
- * @param buf Bytes holding the batches.
- * @param offset The offset to find.
- * @param start First byte (default 0).
- * @param end End, exclusive (default `buf.length`).
- * @returns The byte position in `buf`, or -1.
- * @throws {RangeError} If the range is invalid.
- */
-export function referenceFindBatchPosition(
-  buf: Uint8Array,
-  offset: number,
-  start = 0,
-  end: number = buf.length,
-): number {
-  checkRange("referenceFindBatchPosition", buf, start, end);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let p = start;
-  while (end - p >= 61) {
-    const batchLength = dv.getInt32(p + 8);
-    if (batchLength < 49 || end - p < 12 + batchLength) return -1;
-    const base = i64(dv, p);
-    if (base > offset || offset <= base + dv.getInt32(p + 23)) return p;
-    p += 12 + batchLength;
-  }
-  return -1;
-}
-
-/**
  * Reference binary search of an offset index in Kafka's on-disk layout (8-byte big-endian
  * entries: relativeOffset u32, position u32).
  *

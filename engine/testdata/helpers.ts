@@ -6,7 +6,13 @@
  */
 
 import { buildBatch, type TestRecord } from "../../wasm/testing.ts";
-import { readInt64 } from "../batch_header.ts";
+import {
+  baseOffsetAt,
+  batchSizeAt,
+  lastOffsetAt,
+  readRecords,
+  RECORD_BATCH_OVERHEAD,
+} from "../../records/mod.ts";
 
 export { buildBatch, concatBytes, fixCrc } from "../../wasm/testing.ts";
 
@@ -72,16 +78,14 @@ export interface ParsedBatch {
  */
 export function splitBatches(buf: Uint8Array): ParsedBatch[] {
   const out: ParsedBatch[] = [];
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let p = 0;
   while (p < buf.length) {
-    if (buf.length - p < 61) throw new Error(`partial batch header at ${p}`);
-    const size = 12 + dv.getInt32(p + 8);
+    if (buf.length - p < RECORD_BATCH_OVERHEAD) throw new Error(`partial batch header at ${p}`);
+    const size = batchSizeAt(buf, p);
     if (p + size > buf.length) throw new Error(`partial batch at ${p}`);
-    const base = readInt64(buf, p);
     out.push({
-      baseOffset: base,
-      lastOffset: base + dv.getInt32(p + 23),
+      baseOffset: baseOffsetAt(buf, p),
+      lastOffset: lastOffsetAt(buf, p),
       bytes: buf.slice(p, p + size),
     });
     p += size;
@@ -96,25 +100,9 @@ export function splitBatches(buf: Uint8Array): ParsedBatch[] {
  * @returns The key string.
  */
 export function firstKey(batch: Uint8Array): string {
-  // record: length varint, attributes, tsDelta varlong, offsetDelta varint, keyLength varint, key
-  let p = 61;
-  const varint = (): number => {
-    let v = 0;
-    let shift = 0;
-    while (true) {
-      const b = batch[p++];
-      v |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) break;
-      shift += 7;
-    }
-    return (v >>> 1) ^ -(v & 1);
-  };
-  varint();
-  p++;
-  varint();
-  varint();
-  const klen = varint();
-  return new TextDecoder().decode(batch.subarray(p, p + klen));
+  const r = readRecords(batch, 0, { verifyCrc: false });
+  r.next();
+  return new TextDecoder().decode(r.key!);
 }
 
 /**

@@ -17,8 +17,6 @@ export const addOffsetsToTxn: ApiHandler = defineApi<
   AddOffsetsToTxnRequest,
   AddOffsetsToTxnResponse
 >({
-  key: 25,
-  name: "AddOffsetsToTxn",
   minVersion: 0,
   maxVersion: 3,
   request: AddOffsetsToTxnRequest,

@@ -21,8 +21,6 @@ export const addPartitionsToTxn: ApiHandler = defineApi<
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse
 >({
-  key: 24,
-  name: "AddPartitionsToTxn",
   minVersion: 0,
   maxVersion: 3,
   request: AddPartitionsToTxnRequest,

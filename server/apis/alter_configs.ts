@@ -3,8 +3,11 @@
 // - TOPIC resources: the given configs become the topic's complete set of overrides (anything
 //   not listed returns to its default), validated by the engine (INVALID_CONFIG with the
 //   reason); a null value is INVALID_REQUEST; unknown topic UNKNOWN_TOPIC_OR_PARTITION.
-// - BROKER resources: INVALID_REQUEST, there are no dynamic broker configs (edit
-//   server.properties and restart); other resource types: INVALID_REQUEST.
+// - BROKER resources (name "" = cluster-wide default, or our node id): the dynamic broker configs
+//   (`../dynamic_configs.ts`: the log configs, e.g. log.retention.ms) become that scope's complete
+//   set, persisted, and apply at once to every topic without an override. A config that cannot
+//   change at run time (listeners, ...): INVALID_REQUEST; another broker's id: INVALID_REQUEST.
+//   Other resource types: INVALID_REQUEST.
 // - validate_only checks without changing.
 // - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
 //   changed (as Kafka's controller does).
@@ -16,24 +19,75 @@ import {
   createAlterConfigsResponse,
   createAlterConfigsResponseResourceResponse,
 } from "../../protocol/messages/alter_configs.ts";
-import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+  type RequestContext,
+} from "../api.ts";
 import { ResourceType } from "./describe_configs.ts";
 
 /**
- * The refusal for altering a resource that is not a topic, or null for a topic.
+ * The refusal for altering a resource that is neither a topic nor a broker, or null.
  *
  * @param type The resource type.
  * @returns `[errorCode, message]` or null.
  */
-export function nonTopicRefusal(type: number): [number, string] | null {
-  if (type === ResourceType.TOPIC) return null;
-  if (type === ResourceType.BROKER) {
+export function unsupportedResourceRefusal(type: number): [number, string] | null {
+  if (type === ResourceType.TOPIC || type === ResourceType.BROKER) return null;
+  return [
+    ErrorCode.INVALID_REQUEST,
+    `Resource type ${type} cannot be altered (only TOPIC 2 and BROKER 4)`,
+  ];
+}
+
+/**
+ * Changes dynamic broker configs (a BROKER resource) and applies them to the live topics.
+ *
+ * @param ctx The request.
+ * @param resourceName "" for the cluster-wide default, else this broker's node id.
+ * @param set Broker config name → value.
+ * @param remove Names to reset.
+ * @param options `replace` (legacy AlterConfigs), `validateOnly`.
+ * @returns `[errorCode, errorMessage]` for the resource's result.
+ */
+export async function alterBrokerConfigs(
+  ctx: RequestContext,
+  resourceName: string,
+  set: Record<string, string>,
+  remove: string[],
+  options: { replace?: boolean; validateOnly?: boolean },
+): Promise<[number, string | null]> {
+  const broker = ctx.broker;
+  const dyn = broker.dynamicConfigs;
+  if (dyn === undefined) {
+    return [ErrorCode.INVALID_REQUEST, "This broker has no dynamic broker configs"];
+  }
+  if (resourceName !== "" && resourceName !== String(broker.nodeId)) {
     return [
       ErrorCode.INVALID_REQUEST,
-      "Dynamic broker configs are not supported: edit server.properties and restart",
+      `Broker ${resourceName} is not this broker (node ${broker.nodeId})`,
     ];
   }
-  return [ErrorCode.INVALID_REQUEST, `Resource type ${type} cannot be altered (only TOPIC 2)`];
+  const scope = resourceName === "" ? "default" : "broker";
+  try {
+    await dyn.alter(scope, set, remove, options);
+    if (!options.validateOnly) {
+      broker.logs.setDefaults(dyn.topicDefaults());
+      broker.logger.info(
+        `Altered dynamic broker configs (${
+          scope === "default" ? "cluster default" : "broker " +
+            broker.nodeId
+        }): set [${Object.keys(set)}], removed [${remove}]` +
+          (options.replace ? " (replacing the rest)" : ""),
+      );
+    }
+    return [0, null];
+  } catch (e) {
+    return [errorCodeOf(e), messageOf(e)];
+  }
 }
 
 /**
@@ -62,8 +116,6 @@ export function countResources(
 
 /** AlterConfigs handler. */
 export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConfigsResponse>({
-  key: 33,
-  name: "AlterConfigs",
   minVersion: 0,
   maxVersion: 2,
   request: AlterConfigsRequest,
@@ -84,7 +136,7 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
         responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
         continue;
       }
-      const refusal = nonTopicRefusal(res.resourceType);
+      const refusal = unsupportedResourceRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));
         continue;
@@ -98,6 +150,15 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
         continue;
       }
       for (const c of res.configs) set[c.name] = c.value!;
+      if (res.resourceType === ResourceType.BROKER) {
+        responses.push(result(
+          ...await alterBrokerConfigs(ctx, res.resourceName, set, [], {
+            replace: true,
+            validateOnly: req.validateOnly,
+          }),
+        ));
+        continue;
+      }
       try {
         await broker.logs.alterTopicConfigs(res.resourceName, set, [], {
           replace: true,

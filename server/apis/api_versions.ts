@@ -1,9 +1,11 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
-// ApiVersions (key 18): served v0-v3.
+// ApiVersions (key 18): served v0-v4.
 // - v0-v2: error_code, api_keys (+ throttle_time_ms from v1). v3 is flexible and adds
 //   client_software_name/version (validated as Kafka does: INVALID_REQUEST if malformed) and the
-//   tagged feature fields (we advertise no features).
-// - KIP-511: a request with a version we do not serve (v4+) is answered in v0 format with
+//   tagged feature fields (we advertise no features). v4 (KIP-1022/KAFKA-17011) only allows a
+//   supported feature's min version to be 0; with no features it is v3 (the Java client 3.9+
+//   opens every connection with it).
+// - KIP-511: a request with a version we do not serve (v5+) is answered in v0 format with
 //   UNSUPPORTED_VERSION and our ranges, so the client can retry with a version we know; the
 //   broker does that before decoding (see `apiVersionsFallback`).
 // - Ranges come from the registry (`apis/mod.ts`) and all start at 0.
@@ -45,10 +47,8 @@ export function apiVersionsFallback(apis: ReadonlyMap<number, ApiHandler>): ApiV
 
 /** ApiVersions handler. */
 export const apiVersions: ApiHandler = defineApi<ApiVersionsRequest, ApiVersionsResponse>({
-  key: 18,
-  name: "ApiVersions",
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 4,
   request: ApiVersionsRequest,
   response: ApiVersionsResponse,
   handle(ctx, req) {
@@ -57,7 +57,7 @@ export const apiVersions: ApiHandler = defineApi<ApiVersionsRequest, ApiVersions
       (!SOFTWARE_RE.test(req.clientSoftwareName) || !SOFTWARE_RE.test(req.clientSoftwareVersion))
     ) {
       ctx.broker.logger.warn(
-        `ApiVersions v3 from connection ${ctx.connection.id} refused: invalid client software ` +
+        `ApiVersions v${ctx.version} from connection ${ctx.connection.id} refused: invalid client software ` +
           `name/version "${req.clientSoftwareName}"/"${req.clientSoftwareVersion}"`,
       );
       return createApiVersionsResponse({

@@ -12,7 +12,7 @@ const CORE_RANGES = [
   [1, 16], // Fetch
   [2, 8], // ListOffsets
   [3, 12], // Metadata
-  [18, 3], // ApiVersions
+  [18, 4], // ApiVersions
   [19, 7], // CreateTopics
   [20, 6], // DeleteTopics
   [21, 2], // DeleteRecords
@@ -24,11 +24,11 @@ const CORE_RANGES = [
   [60, 1], // DescribeCluster
 ];
 
-Deno.test("ApiVersions: every version v0-v3 lists every API in key order from version 0", async () => {
+Deno.test("ApiVersions: every version v0-v4 lists every API in key order from version 0", async () => {
   await using t = await startTestBroker();
   const client = await RawClient.connect(t.broker.port);
   try {
-    for (let v = 0; v <= 3; v++) {
+    for (let v = 0; v <= 4; v++) {
       const res = await client.request(ApiVersionsRequest, ApiVersionsResponse, v, {
         clientSoftwareName: "sluice-test",
         clientSoftwareVersion: "1.0.0",

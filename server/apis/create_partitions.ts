@@ -3,6 +3,8 @@
 // - Grows a topic to `count` partitions (INVALID_PARTITIONS if not larger; unknown topic:
 //   UNKNOWN_TOPIC_OR_PARTITION). Assignments, if given, must list exactly [our node id] for each
 //   new partition (else INVALID_REPLICA_ASSIGNMENT). A topic listed twice: INVALID_REQUEST.
+// - The internal topics keep the partition count their coordinators chose (a group's partition
+//   is its hash modulo that count): INVALID_REQUEST.
 // - validate_only checks without changing. Flexible from v2.
 
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -13,14 +15,13 @@ import {
   CreatePartitionsResponse,
 } from "../../protocol/messages/create_partitions.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 
 /** CreatePartitions handler. */
 export const createPartitions: ApiHandler = defineApi<
   CreatePartitionsRequest,
   CreatePartitionsResponse
 >({
-  key: 37,
-  name: "CreatePartitions",
   minVersion: 0,
   maxVersion: 3,
   request: CreatePartitionsRequest,
@@ -41,6 +42,14 @@ export const createPartitions: ApiHandler = defineApi<
         results.push(result(ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
         continue;
       }
+      if (isInternalTopic(t.name)) {
+        // A group's or transactional id's partition is its hash modulo the partition count.
+        results.push(result(
+          ErrorCode.INVALID_REQUEST,
+          `Changing the partition count of internal topic ${t.name} is prohibited`,
+        ));
+        continue;
+      }
       const bad = t.assignments?.find((a) =>
         a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId
       );
@@ -52,7 +61,10 @@ export const createPartitions: ApiHandler = defineApi<
         continue;
       }
       try {
-        await broker.logs.createPartitions(t.name, t.count, { validateOnly: req.validateOnly });
+        await broker.logs.createPartitions(t.name, t.count, {
+          validateOnly: req.validateOnly,
+          signal: broker.closing, // a shutdown stops the creation and removes what it made
+        });
         if (!req.validateOnly) {
           broker.logger.info(`Topic ${t.name} now has ${t.count} partitions`);
         }

@@ -4,6 +4,8 @@
 //   else INVALID_REPLICATION_FACTOR; manual assignments must give every partition exactly [our
 //   node id] with partitions 0..n-1 (else INVALID_REPLICA_ASSIGNMENT) and need num_partitions and
 //   replication_factor -1 (else INVALID_REQUEST). A name listed twice: INVALID_REQUEST for it.
+// - The internal topics (`__consumer_offsets`, `__transaction_state`) are created only by their
+//   coordinators: INVALID_REQUEST, as Kafka answers for its internal metadata topic.
 // - configs are validated by the engine (INVALID_CONFIG with the reason); validate_only checks
 //   everything and creates nothing. Errors per topic, with error_message (v1+).
 // - v5+ answers with num_partitions, replication_factor and the topic's configs (v5+) and topic
@@ -19,6 +21,7 @@ import {
 } from "../../protocol/messages/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 import { describeTopic } from "./describe_configs.ts";
 
 type Result = CreateTopicsResponse["topics"][number];
@@ -37,8 +40,6 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
 
 /** CreateTopics handler. */
 export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTopicsResponse>({
-  key: 19,
-  name: "CreateTopics",
   minVersion: 0,
   maxVersion: 7,
   request: CreateTopicsRequest,
@@ -52,6 +53,16 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
     for (const t of req.topics) {
       if (counts.get(t.name)! > 1) {
         topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
+        continue;
+      }
+      if (isInternalTopic(t.name)) {
+        // The coordinators create these with their own partition counts and configs; one made
+        // by a client (say with 1 partition) would break every group or transaction mapping.
+        topics.push(failure(
+          t.name,
+          ErrorCode.INVALID_REQUEST,
+          `Creation of internal topic ${t.name} is prohibited`,
+        ));
         continue;
       }
       let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
@@ -100,6 +111,7 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
       try {
         const info = await broker.logs.createTopic(t.name, partitions, configs, {
           validateOnly: req.validateOnly,
+          signal: broker.closing, // a shutdown stops the creation and removes what it made
         });
         if (!req.validateOnly) {
           broker.logger.info(`Created topic ${t.name} with ${partitions} partition(s)`);

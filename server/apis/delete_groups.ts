@@ -15,8 +15,6 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 
 /** DeleteGroups handler. */
 export const deleteGroups: ApiHandler = defineApi<DeleteGroupsRequest, DeleteGroupsResponse>({
-  key: 42,
-  name: "DeleteGroups",
   minVersion: 0,
   maxVersion: 2,
   request: DeleteGroupsRequest,

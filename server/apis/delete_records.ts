@@ -16,8 +16,6 @@ import { type ApiHandler, defineApi, errorCodeOf } from "../api.ts";
 
 /** DeleteRecords handler. */
 export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteRecordsResponse>({
-  key: 21,
-  name: "DeleteRecords",
   minVersion: 0,
   maxVersion: 2,
   request: DeleteRecordsRequest,

@@ -2,7 +2,8 @@
 // DeleteTopics (key 20): served v0-v6.
 // - v0-v5 name topics in topic_names; v6 in topics[] by name or by id (name null).
 // - Unknown name: UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; both name and id
-//   given: INVALID_REQUEST; the internal `__consumer_offsets`: INVALID_TOPIC_EXCEPTION.
+//   given: INVALID_REQUEST; an internal topic (`__consumer_offsets`, `__transaction_state`):
+//   INVALID_TOPIC_EXCEPTION.
 // - Errors per topic; error_message from v5; topic_id in results v6+; flexible from v4.
 
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -14,7 +15,7 @@ import {
 } from "../../protocol/messages/delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
-import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 
 function requested(req: DeleteTopicsRequest, version: number) {
   return version >= 6
@@ -24,8 +25,6 @@ function requested(req: DeleteTopicsRequest, version: number) {
 
 /** DeleteTopics handler. */
 export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTopicsResponse>({
-  key: 20,
-  name: "DeleteTopics",
   minVersion: 0,
   maxVersion: 6,
   request: DeleteTopicsRequest,
@@ -54,7 +53,7 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
         );
         continue;
       }
-      if (info.name === CONSUMER_OFFSETS_TOPIC) {
+      if (isInternalTopic(info.name)) {
         responses.push(result(
           ErrorCode.INVALID_TOPIC_EXCEPTION,
           `Internal topic ${info.name} cannot be deleted`,

@@ -6,7 +6,9 @@ import {
   DeleteTopicsResponse,
 } from "../../protocol/messages/delete_topics.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
-import { createTopic, NO_TOPIC_ID, RawClient, startTestBroker } from "../testing.ts";
+import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import { buildBatch } from "../../wasm/testing.ts";
+import { createTopic, NO_TOPIC_ID, produceBody, RawClient, startTestBroker } from "../testing.ts";
 
 Deno.test("DeleteTopics: by name (v0-v5) and by id (v6), with per-topic errors", async () => {
   await using t = await startTestBroker({ autoCreateTopicsEnable: false });
@@ -44,6 +46,30 @@ Deno.test("DeleteTopics: by name (v0-v5) and by id (v6), with per-topic errors",
       topics: [{ name: "both", topicId: NO_TOPIC_ID }],
     });
     assertEquals(gone.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("DeleteTopics: a 249-character topic is deleted and leaves no directory", async () => {
+  await using t = await startTestBroker({ autoCreateTopicsEnable: false });
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const name = "y".repeat(249);
+    await createTopic(c, name, 3);
+    for (let p = 0; p < 3; p++) {
+      const batch = buildBatch({ records: [{ key: null, value: `v${p}` }], baseTimestamp: 1 });
+      const res = await c.request(ProduceRequest, ProduceResponse, 9, produceBody(name, p, batch));
+      assertEquals(res.responses[0].partitionResponses[0].errorCode, 0);
+    }
+    const del = await c.request(DeleteTopicsRequest, DeleteTopicsResponse, 5, {
+      topicNames: [name],
+    });
+    assertEquals(del.responses.map((r) => [r.name, r.errorCode, r.errorMessage]), [
+      [name, 0, null],
+    ]);
+    const left = [...Deno.readDirSync(t.dir)].filter((e) => e.name.startsWith("yyy"));
+    assertEquals(left, []);
   } finally {
     c.close();
   }

@@ -19,8 +19,6 @@ export const describeCluster: ApiHandler = defineApi<
   DescribeClusterRequest,
   DescribeClusterResponse
 >({
-  key: 60,
-  name: "DescribeCluster",
   minVersion: 0,
   maxVersion: 1,
   request: DescribeClusterRequest,

@@ -2,8 +2,10 @@
 // DescribeConfigs (key 32): served v0-v4.
 // - Resource types: TOPIC (2) lists every topic config Kafka defines (engine `TOPIC_CONFIGS`)
 //   with its effective value and source: TOPIC_CONFIG (1) for an override, STATIC_BROKER_CONFIG
-//   (4) for a server.properties default, DEFAULT_CONFIG (5) otherwise. BROKER (4, name "" or our
-//   node id) lists the broker settings we honour, all read-only (no dynamic broker configs).
+//   (4) for a server.properties default, DYNAMIC_BROKER_CONFIG (2) / DYNAMIC_DEFAULT_BROKER_CONFIG
+//   (3) for a dynamic broker config, DEFAULT_CONFIG (5) otherwise. BROKER (4) with our node id
+//   lists the broker settings we honour (the dynamic log configs writable, the rest read-only);
+//   BROKER "" lists the cluster-wide dynamic defaults that are set, as Kafka does.
 //   Other types (BROKER_LOGGER, ...) get INVALID_REQUEST; an unknown topic
 //   UNKNOWN_TOPIC_OR_PARTITION; another broker's id INVALID_REQUEST.
 // - configuration_keys filters (null = all). v0 is_default; v1+ config_source and synonyms (only
@@ -20,7 +22,14 @@ import {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
-import { type ConfigType, describeTopicConfigs, type TopicInfo } from "../../engine/mod.ts";
+import {
+  BROKER_TO_TOPIC_CONFIG,
+  type ConfigType,
+  describeTopicConfigs,
+  TOPIC_CONFIGS,
+  type TopicInfo,
+} from "../../engine/mod.ts";
+import { DYNAMIC_BROKER_CONFIG_NAMES } from "../dynamic_configs.ts";
 import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
 
 type ConfigEntry = DescribeConfigsResponse["results"][number]["configs"][number];
@@ -73,20 +82,14 @@ export interface DescribedConfig {
  * @returns The configs in name order.
  */
 export function describeTopic(broker: BrokerContext, topic: TopicInfo): DescribedConfig[] {
-  const defaults = broker.config.topicDefaults;
-  return describeTopicConfigs(topic.configs, defaults).map((e) => {
+  return describeTopicConfigs(topic.configs, broker.logs.defaults).map((e) => {
     const brokerName = e.def.brokerNames[0];
     const synonyms = [];
     if (e.source === "topic") {
       synonyms.push({ name: e.name, value: e.value, source: ConfigSource.TOPIC_CONFIG });
     }
-    if (brokerName !== undefined && defaults[e.name] !== undefined) {
-      synonyms.push({
-        name: brokerName,
-        value: defaults[e.name],
-        source: ConfigSource.STATIC_BROKER_CONFIG,
-      });
-    }
+    const layers = brokerLayers(broker, e.name);
+    for (const l of layers) synonyms.push(l);
     synonyms.push({
       name: brokerName ?? e.name,
       value: e.def.defaultValue,
@@ -97,13 +100,55 @@ export function describeTopic(broker: BrokerContext, topic: TopicInfo): Describe
       value: e.value,
       source: e.source === "topic"
         ? ConfigSource.TOPIC_CONFIG
-        : e.source === "broker"
-        ? ConfigSource.STATIC_BROKER_CONFIG
-        : ConfigSource.DEFAULT_CONFIG,
+        : layers[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
       readOnly: false,
       type: CONFIG_TYPE[e.def.type],
       doc: e.def.doc,
       synonyms,
+    };
+  });
+}
+
+/**
+ * The broker-level layers setting a topic config's default, most specific first: dynamic for
+ * this broker, dynamic cluster default, then server.properties.
+ */
+function brokerLayers(
+  broker: BrokerContext,
+  topicConfig: string,
+): { name: string; value: string; source: number }[] {
+  const SOURCE = {
+    "dynamic-broker": ConfigSource.DYNAMIC_BROKER_CONFIG,
+    "dynamic-default": ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+    "static": ConfigSource.STATIC_BROKER_CONFIG,
+  } as const;
+  if (broker.dynamicConfigs !== undefined) {
+    return broker.dynamicConfigs.layers(topicConfig).map((l) => ({
+      name: l.name,
+      value: l.value,
+      source: SOURCE[l.source],
+    }));
+  }
+  const name = TOPIC_CONFIGS.get(topicConfig)?.brokerNames[0];
+  const value = broker.config.topicDefaults[topicConfig];
+  return name === undefined || value === undefined
+    ? []
+    : [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }];
+}
+
+/** The cluster-wide dynamic defaults (a BROKER resource named ""), as Kafka lists them. */
+function describeDynamicDefaults(broker: BrokerContext): DescribedConfig[] {
+  const values = broker.dynamicConfigs?.values("default") ?? {};
+  return Object.entries(values).sort(([a], [b]) => a < b ? -1 : 1).map(([name, value]) => {
+    const def = TOPIC_CONFIGS.get(BROKER_TO_TOPIC_CONFIG.get(name) ?? "");
+    return {
+      name,
+      value,
+      source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      readOnly: false,
+      type: def ? CONFIG_TYPE[def.type] : CONFIG_TYPE.string,
+      doc: def?.doc ?? "",
+      synonyms: [{ name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }],
     };
   });
 }
@@ -174,11 +219,24 @@ function describeBroker(broker: BrokerContext): DescribedConfig[] {
     CONFIG_TYPE.int,
     "Most incremental fetch sessions kept.",
   );
-  // Broker-level topic defaults, under their broker names (e.g. log.retention.ms).
-  for (const e of describeTopicConfigs({}, c.topicDefaults)) {
+  // Broker-level topic defaults under their broker names (e.g. log.retention.ms): dynamic ones
+  // can be altered (AlterConfigs on this BROKER resource or the cluster default "").
+  for (const e of describeTopicConfigs({}, broker.logs.defaults)) {
     const name = e.def.brokerNames[0];
     if (name === undefined || out.some((o) => o.name === name)) continue;
-    add(name, e.value, e.source === "default", CONFIG_TYPE[e.def.type], e.def.doc);
+    const layers = brokerLayers(broker, e.name);
+    out.push({
+      name,
+      value: e.value,
+      source: layers[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+      readOnly: !DYNAMIC_BROKER_CONFIG_NAMES.has(name),
+      type: CONFIG_TYPE[e.def.type],
+      doc: e.def.doc,
+      synonyms: [
+        ...layers,
+        { name, value: e.def.defaultValue, source: ConfigSource.DEFAULT_CONFIG },
+      ],
+    });
   }
   return out.sort((a, b) => a.name < b.name ? -1 : 1);
 }
@@ -207,8 +265,6 @@ export const describeConfigs: ApiHandler = defineApi<
   DescribeConfigsRequest,
   DescribeConfigsResponse
 >({
-  key: 32,
-  name: "DescribeConfigs",
   minVersion: 0,
   maxVersion: 4,
   request: DescribeConfigsRequest,
@@ -235,13 +291,13 @@ export const describeConfigs: ApiHandler = defineApi<
         }
         described = describeTopic(broker, topic);
       } else if (res.resourceType === ResourceType.BROKER) {
-        if (res.resourceName !== "" && res.resourceName !== String(broker.nodeId)) {
+        if (res.resourceName === "") described = describeDynamicDefaults(broker);
+        else if (res.resourceName !== String(broker.nodeId)) {
           return fail(
             ErrorCode.INVALID_REQUEST,
             `Broker ${res.resourceName} is not this broker (node ${broker.nodeId})`,
           );
-        }
-        described = describeBroker(broker);
+        } else described = describeBroker(broker);
       } else {
         return fail(
           ErrorCode.INVALID_REQUEST,

@@ -23,8 +23,6 @@ export const describeGroups: ApiHandler = defineApi<
   DescribeGroupsRequest,
   DescribeGroupsResponse
 >({
-  key: 15,
-  name: "DescribeGroups",
   minVersion: 0,
   maxVersion: 5,
   request: DescribeGroupsRequest,

@@ -21,8 +21,6 @@ export const describeProducers: ApiHandler = defineApi<
   DescribeProducersRequest,
   DescribeProducersResponse
 >({
-  key: 61,
-  name: "DescribeProducers",
   minVersion: 0,
   maxVersion: 0,
   request: DescribeProducersRequest,

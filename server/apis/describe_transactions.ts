@@ -19,8 +19,6 @@ export const describeTransactions: ApiHandler = defineApi<
   DescribeTransactionsRequest,
   DescribeTransactionsResponse
 >({
-  key: 65,
-  name: "DescribeTransactions",
   minVersion: 0,
   maxVersion: 0,
   request: DescribeTransactionsRequest,

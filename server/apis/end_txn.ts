@@ -15,8 +15,6 @@ import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
 
 /** EndTxn handler. */
 export const endTxn: ApiHandler = defineApi<EndTxnRequest, EndTxnResponse>({
-  key: 26,
-  name: "EndTxn",
   minVersion: 0,
   maxVersion: 3,
   request: EndTxnRequest,

@@ -1,21 +1,38 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
-// Fetch (key 1): advertised v0-v16, served v4-v16.
-// - v0-v3 responses cannot carry v2 record batches without down-conversion, which we do not do:
-//   every partition gets UNSUPPORTED_VERSION and a warning is logged.
+// Fetch (key 1): v0-v16.
+// - v0-v3 (`handleLegacy`) return message sets down-converted from the log, as Kafka 3.x does:
+//   magic 0 for v0-v1, magic 1 for v2-v3 (`records/legacy.ts` `downConvertForFetch`). Record
+//   headers are dropped; control batches (transaction markers) are skipped; old fetchers read
+//   uncommitted (no isolation level before v4), so aborted records are delivered too. A
+//   partition's converted set is cut after the last whole message within the larger of the
+//   bytes read and its first converted batch (KIP-283). v0-v2 limits are hard (no KIP-74): a
+//   partition whose first batch is larger than partition_max_bytes gets Kafka's 12-byte overflow
+//   message, which the consumer takes as a partial message and fetches again with a larger size;
+//   v3 gives the first partition one whole batch as v4+. A zstd batch cannot be carried
+//   (UNSUPPORTED_COMPRESSION_TYPE, also for any partition of a topic with compression.type=zstd);
+//   a topic with message.downconversion.enable=false answers UNSUPPORTED_VERSION; a stored batch
+//   that decompresses to more than socket.request.max.bytes is not converted (CORRUPT_MESSAGE);
+//   KAFKA_STORAGE_ERROR is sent as NOT_LEADER_OR_FOLLOWER, which old clients retry. Unlike Kafka,
+//   a partition with nothing to send gets no records (Kafka sends the 12-byte overflow message
+//   there too), and min_bytes counts converted bytes, so a fetch at a trailing transaction marker
+//   waits for data instead of returning at once.
 // - Long poll: answer at once if max_wait_ms <= 0, the bytes read reach min_bytes, or a partition
 //   has an error; otherwise park until an append to one of the fetched partitions (woken through
 //   `LogManager.onAppend`), max_wait_ms passes (then read once more), the client disconnects or
 //   the broker shuts down.
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
-//   max_bytes is capped at FETCH_MAX_BYTES (Kafka's `fetch.max.bytes` default, 55 MiB), so a
-//   client asking for 2^31-1 bytes of one partition listed thousands of times gets 55 MiB, not a
-//   frame over 2 GiB.
-// - isolation_level=1 (read_committed): data only below the last stable offset and the aborted
-//   transactions overlapping the fetched range, both from the transaction coordinator
+//   max_bytes is capped at FETCH_MAX_BYTES (Kafka's `fetch.max.bytes` default, 55 MiB) for every
+//   version, as Kafka does, so a client asking for 2^31-1 bytes of one partition listed
+//   thousands of times gets 55 MiB, not a frame over 2 GiB.
+// - isolation_level=1 (read_committed, v4+): data only below the last stable offset and the
+//   aborted transactions overlapping the fetched range, both from the transaction coordinator
 //   (`../txn/`); read_uncommitted: everything below the high watermark, last_stable_offset =
 //   high watermark, aborted_transactions null.
 // - OFFSET_OUT_OF_RANGE per partition with the current high watermark and log start offset.
+// - A topic with compression.type=zstd cannot be read before v10 (KIP-110):
+//   UNSUPPORTED_COMPRESSION_TYPE. KAFKA_STORAGE_ERROR is new in v6: v4-v5 get
+//   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
 // - v7+ fetch sessions (KIP-227, see `../fetch_session.ts`): session errors are top-level
 //   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR).
 // - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v15 replica_state and v16
@@ -31,7 +48,14 @@ import {
 } from "../../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import type { PartitionLog } from "../../engine/mod.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
+import { downConvertForFetch, overflowMessage } from "../../records/mod.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  defineApi,
+  errorCodeOf,
+  type RequestContext,
+} from "../api.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
 import { type TransactionCoordinator, transactionCoordinatorOf } from "../txn/mod.ts";
 
@@ -199,10 +223,140 @@ function buildResponses(
   return [...byTopic.values()];
 }
 
+/**
+ * The long poll: reads until the bytes reach `minBytes`, `maxWaitMs` passes, a partition has an
+ * error, or the client or broker leaves.
+ */
+async function poll(
+  ctx: RequestContext,
+  reads: Read[],
+  minBytes: number,
+  maxWaitMs: number,
+  readAll: () => Promise<number>,
+): Promise<void> {
+  const broker = ctx.broker;
+  const watch: [string, number][] = [];
+  for (const r of reads) if (r.log !== undefined) watch.push([r.name, r.p.partition]);
+  const deadline = Date.now() + Math.max(0, maxWaitMs);
+  const closed = ctx.connection.closed;
+  for (;;) {
+    // Each watched log's end offset before reading: an append while the read awaits I/O moves
+    // it, and then we read again instead of parking (registering the wait is synchronous, so
+    // nothing can slip in between the check and the wait). Most fetches under load are
+    // answered by the first read and never build a wait.
+    const ends = reads.map((r) => r.log?.logEndOffset ?? -1);
+    const bytes = await readAll();
+    const left = deadline - Date.now();
+    if (
+      left <= 0 || bytes >= minBytes || reads.some((r) => r.errorCode !== 0) ||
+      broker.closing.aborted || closed?.aborted === true
+    ) return;
+    if (reads.some((r, i) => (r.log?.logEndOffset ?? -1) !== ends[i])) continue;
+    const why = await broker.appendWaiters.wait(watch, left, broker.closing, closed);
+    if (why === "aborted") return;
+    if (why === "timeout") {
+      // Like Kafka's expired delayed fetch: answer with whatever is there now.
+      await readAll();
+      return;
+    }
+  }
+}
+
+/**
+ * Fetch v0-v3: why a partition's records cannot be down-converted at all (Kafka's topic-config
+ * checks), or 0.
+ */
+function legacyRefusal(broker: BrokerContext, r: Read): number {
+  if (r.log === undefined) return 0;
+  const effective = broker.logs.topic(r.name)?.effective;
+  if (effective?.["compression.type"] === "zstd") return ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+  if (effective?.["message.downconversion.enable"] === "false") {
+    return ErrorCode.UNSUPPORTED_VERSION;
+  }
+  return 0;
+}
+
+/**
+ * Fetch v0-v3: reads every partition in order (uncommitted, below the high watermark) and
+ * down-converts what it read; returns the converted bytes. v0-v2 limits are hard; v3 gives the
+ * first partition with data one whole batch, as v4+.
+ */
+async function readAllLegacy(
+  reads: readonly Read[],
+  refusals: readonly number[],
+  version: number,
+  maxBytes: number,
+  maxDecompressedBytes: number,
+): Promise<number> {
+  const magic = version <= 1 ? 0 : 1;
+  let remaining = maxBytes;
+  let total = 0;
+  let first = true;
+  for (let i = 0; i < reads.length; i++) {
+    const r = reads[i];
+    r.records = EMPTY;
+    if (r.log === undefined) continue;
+    r.highWatermark = r.log.highWatermark;
+    r.logStartOffset = r.log.logStartOffset;
+    r.errorCode = refusals[i];
+    if (r.errorCode !== 0) continue;
+    const budget = Math.min(r.p.maxBytes, remaining);
+    if (budget <= 0) continue;
+    try {
+      const res = await r.log.read(r.p.fetchOffset, budget);
+      r.highWatermark = res.highWatermark;
+      r.logStartOffset = res.logStartOffset;
+      if (res.records.length === 0) continue;
+      // The read is whole batches within the budget, or one first batch larger than it. As in
+      // Kafka, the limits count the stored bytes read, not the converted ones.
+      const fits = res.records.length <= budget;
+      if (!fits && version === 3 && !first) continue; // v3: only the first may go over
+      first = false;
+      remaining -= fits || version === 3 ? res.records.length : budget;
+      const converted = fits || version === 3
+        ? downConvertForFetch(res.records, {
+          magic,
+          fromOffset: r.p.fetchOffset,
+          maxBytes: res.records.length,
+          maxDecompressedBytes,
+        })
+        : overflowMessage(); // v0-v2, hard limit: the consumer asks again with more room
+      r.records = converted;
+      total += converted.length;
+    } catch (e) {
+      const code = errorCodeOf(e);
+      r.errorCode = code === ErrorCode.KAFKA_STORAGE_ERROR
+        ? ErrorCode.NOT_LEADER_OR_FOLLOWER
+        : code;
+    }
+  }
+  return total;
+}
+
+/** Fetch v0-v3: message sets down-converted from the log (no sessions, no isolation level). */
+async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
+  const broker = ctx.broker;
+  const reads = toRequestPartitions(req, false).map((p) => resolve(broker, p, false));
+  const refusals = reads.map((r) => legacyRefusal(broker, r));
+  await poll(
+    ctx,
+    reads,
+    req.minBytes,
+    req.maxWaitMs,
+    () =>
+      readAllLegacy(
+        reads,
+        refusals,
+        ctx.version,
+        Math.min(req.maxBytes, FETCH_MAX_BYTES),
+        broker.config.socketRequestMaxBytes,
+      ),
+  );
+  return createFetchResponse({ responses: buildResponses(reads, () => true, false, false) });
+}
+
 /** Fetch handler. */
 export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
-  key: 1,
-  name: "Fetch",
   minVersion: 0,
   maxVersion: 16,
   request: FetchRequest,
@@ -212,52 +366,36 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
     const version = ctx.version;
     const byId = version >= 13;
     const readCommitted = req.isolationLevel === 1;
-    if (version < 4) {
-      broker.logger.warn(
-        `Fetch v${version} from ${ctx.clientId ?? "?"} (connection ${ctx.connection.id}) ` +
-          `refused: UNSUPPORTED_VERSION, v0-v3 cannot carry v2 record batches`,
-      );
-      const reads = toRequestPartitions(req, false).map((p) => resolve(broker, p, false));
-      return createFetchResponse({
-        responses: buildResponses(
-          reads,
-          () => true,
-          false,
-          false,
-          ErrorCode.UNSUPPORTED_VERSION,
-        ),
-      });
-    }
+    if (version < 4) return handleLegacy(ctx, req);
     const fc = sessionContext(broker, req, version);
     if (fc.kind === "error") {
       broker.logger.debug(`Fetch session error for connection ${ctx.connection.id}: ${fc.message}`);
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
+    if (version < 10) {
+      // zstd came with Fetch v10 (KIP-110): a zstd topic cannot be read by older fetchers
+      for (const r of reads) {
+        if (r.log?.config.compressionType === "zstd") {
+          r.errorCode = ErrorCode.UNSUPPORTED_COMPRESSION_TYPE;
+          r.log = undefined;
+        }
+      }
+    }
     const txns = readCommitted ? await transactionCoordinatorOf(broker) : undefined;
-    const watch: [string, number][] = [];
-    for (const r of reads) if (r.log !== undefined) watch.push([r.name, r.p.partition]);
-    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
-    const closed = ctx.connection.closed;
-    for (;;) {
-      // Each watched log's end offset before reading: an append while the read awaits I/O moves
-      // it, and then we read again instead of parking (registering the wait is synchronous, so
-      // nothing can slip in between the check and the wait). Most fetches under load are
-      // answered by the first read and never build a wait.
-      const ends = reads.map((r) => r.log?.logEndOffset ?? -1);
-      const bytes = await readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), txns);
-      const left = deadline - Date.now();
-      if (
-        left <= 0 || bytes >= req.minBytes || reads.some((r) => r.errorCode !== 0) ||
-        broker.closing.aborted || closed?.aborted === true
-      ) break;
-      if (reads.some((r, i) => (r.log?.logEndOffset ?? -1) !== ends[i])) continue;
-      const why = await broker.appendWaiters.wait(watch, left, broker.closing, closed);
-      if (why === "aborted") break;
-      if (why === "timeout") {
-        // Like Kafka's expired delayed fetch: answer with whatever is there now.
-        await readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), txns);
-        break;
+    await poll(
+      ctx,
+      reads,
+      req.minBytes,
+      req.maxWaitMs,
+      () => readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), txns),
+    );
+    if (version < 6) {
+      // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)
+      for (const r of reads) {
+        if (r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR) {
+          r.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+        }
       }
     }
     const session = fc.session;

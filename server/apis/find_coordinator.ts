@@ -61,8 +61,6 @@ export const findCoordinator: ApiHandler = defineApi<
   FindCoordinatorRequest,
   FindCoordinatorResponse
 >({
-  key: 10,
-  name: "FindCoordinator",
   minVersion: 0,
   maxVersion: 4,
   request: FindCoordinatorRequest,

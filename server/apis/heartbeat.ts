@@ -14,8 +14,6 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 
 /** Heartbeat handler. */
 export const heartbeat: ApiHandler = defineApi<HeartbeatRequest, HeartbeatResponse>({
-  key: 12,
-  name: "Heartbeat",
   minVersion: 0,
   maxVersion: 4,
   request: HeartbeatRequest,

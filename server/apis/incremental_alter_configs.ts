@@ -5,7 +5,9 @@
 //   current effective value. A config named twice in one resource, a null value for SET/APPEND/
 //   SUBTRACT or an unknown operation: INVALID_REQUEST. Values validated by the engine
 //   (INVALID_CONFIG with the reason). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
-// - BROKER and other resources: INVALID_REQUEST (no dynamic broker configs).
+// - BROKER resources (name "" = cluster-wide default, or our node id): the same operations on
+//   the dynamic broker configs (`../dynamic_configs.ts`), persisted and applied at once; a config
+//   that cannot change at run time: INVALID_REQUEST. Other resource types: INVALID_REQUEST.
 // - validate_only checks without changing.
 // - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
 //   changed (as Kafka's controller does).
@@ -17,9 +19,15 @@ import {
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
-import { TOPIC_CONFIGS, type TopicInfo } from "../../engine/mod.ts";
+import { BROKER_TO_TOPIC_CONFIG, TOPIC_CONFIGS } from "../../engine/mod.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
-import { countResources, nonTopicRefusal, resourceKey } from "./alter_configs.ts";
+import {
+  alterBrokerConfigs,
+  countResources,
+  resourceKey,
+  unsupportedResourceRefusal,
+} from "./alter_configs.ts";
+import { ResourceType } from "./describe_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
 
@@ -34,7 +42,18 @@ class Refused extends Error {
   }
 }
 
-function plan(res: Resource, topic: TopicInfo): { set: Record<string, string>; remove: string[] } {
+/**
+ * The changes a resource asks for, as `set` and `remove`.
+ *
+ * @param res The resource.
+ * @param current The effective value of a config (for APPEND/SUBTRACT).
+ * @param isList Whether a config is a list (APPEND/SUBTRACT apply only to lists).
+ */
+function plan(
+  res: Resource,
+  current: (name: string) => string,
+  isList: (name: string) => boolean,
+): { set: Record<string, string>; remove: string[] } {
   const set: Record<string, string> = {};
   const remove: string[] = [];
   const seen = new Set<string>();
@@ -62,18 +81,17 @@ function plan(res: Resource, topic: TopicInfo): { set: Record<string, string>; r
       set[c.name] = c.value;
       continue;
     }
-    const def = TOPIC_CONFIGS.get(c.name);
-    if (def === undefined || def.type !== "list") {
+    if (!isList(c.name)) {
       throw new Refused(
         ErrorCode.INVALID_CONFIG,
         `Config ${c.name}: APPEND and SUBTRACT only apply to list configs`,
       );
     }
-    const current = (topic.effective[c.name] ?? "").split(",").filter((s) => s !== "");
+    const now = current(c.name).split(",").filter((s) => s !== "");
     const items = c.value.split(",").map((s) => s.trim()).filter((s) => s !== "");
     const next = c.configOperation === APPEND
-      ? [...current, ...items.filter((i) => !current.includes(i))]
-      : current.filter((i) => !items.includes(i));
+      ? [...now, ...items.filter((i) => !now.includes(i))]
+      : now.filter((i) => !items.includes(i));
     set[c.name] = next.join(",");
   }
   return { set, remove };
@@ -84,8 +102,6 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse
 >({
-  key: 44,
-  name: "IncrementalAlterConfigs",
   minVersion: 0,
   maxVersion: 1,
   request: IncrementalAlterConfigsRequest,
@@ -106,9 +122,32 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
         responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
         continue;
       }
-      const refusal = nonTopicRefusal(res.resourceType);
+      const refusal = unsupportedResourceRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));
+        continue;
+      }
+      if (res.resourceType === ResourceType.BROKER) {
+        let changes;
+        try {
+          const defaults = broker.logs.defaults;
+          changes = plan(
+            res,
+            (name) => {
+              const topicName = BROKER_TO_TOPIC_CONFIG.get(name) ?? "";
+              return defaults[topicName] ?? TOPIC_CONFIGS.get(topicName)?.defaultValue ?? "";
+            },
+            (name) => TOPIC_CONFIGS.get(BROKER_TO_TOPIC_CONFIG.get(name) ?? "")?.type === "list",
+          );
+        } catch (e) {
+          responses.push(result(errorCodeOf(e), messageOf(e)));
+          continue;
+        }
+        responses.push(result(
+          ...await alterBrokerConfigs(ctx, res.resourceName, changes.set, changes.remove, {
+            validateOnly: req.validateOnly,
+          }),
+        ));
         continue;
       }
       const topic = broker.logs.topic(res.resourceName);
@@ -120,7 +159,11 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
         continue;
       }
       try {
-        const { set, remove } = plan(res, topic);
+        const { set, remove } = plan(
+          res,
+          (name) => topic.effective[name] ?? "",
+          (name) => TOPIC_CONFIGS.get(name)?.type === "list",
+        );
         await broker.logs.alterTopicConfigs(res.resourceName, set, remove, {
           validateOnly: req.validateOnly,
         });

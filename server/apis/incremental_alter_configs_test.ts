@@ -82,7 +82,11 @@ Deno.test("IncrementalAlterConfigs: errors and validate_only", async () => {
       alter("inc", [["retention.ms", SET, "-5"]]),
       alter("inc", [["bogus.config", SET, "1"]]),
       alter("missing", [["retention.ms", SET, "5"]]),
-      { resourceType: 4, resourceName: "1", configs: [] },
+      {
+        resourceType: 4,
+        resourceName: "1",
+        configs: [{ name: "listeners", configOperation: SET, value: "PLAINTEXT://:1" }],
+      },
     ];
     const codes = [];
     for (const resource of cases) {

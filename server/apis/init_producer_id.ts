@@ -22,8 +22,6 @@ export const initProducerId: ApiHandler = defineApi<
   InitProducerIdRequest,
   InitProducerIdResponse
 >({
-  key: 22,
-  name: "InitProducerId",
   minVersion: 0,
   maxVersion: 5,
   request: InitProducerIdRequest,

@@ -21,8 +21,6 @@ import { clientHostOf, groupCoordinatorOf, waitSignalOf } from "../group/broker_
 
 /** JoinGroup handler. */
 export const joinGroup: ApiHandler = defineApi<JoinGroupRequest, JoinGroupResponse>({
-  key: 11,
-  name: "JoinGroup",
   minVersion: 0,
   maxVersion: 9,
   request: JoinGroupRequest,

@@ -16,8 +16,6 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 
 /** LeaveGroup handler. */
 export const leaveGroup: ApiHandler = defineApi<LeaveGroupRequest, LeaveGroupResponse>({
-  key: 13,
-  name: "LeaveGroup",
   minVersion: 0,
   maxVersion: 5,
   request: LeaveGroupRequest,

@@ -15,8 +15,6 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 
 /** ListGroups handler. */
 export const listGroups: ApiHandler = defineApi<ListGroupsRequest, ListGroupsResponse>({
-  key: 16,
-  name: "ListGroups",
   minVersion: 0,
   maxVersion: 5,
   request: ListGroupsRequest,

@@ -73,8 +73,6 @@ async function lookup(
 
 /** ListOffsets handler. */
 export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsetsResponse>({
-  key: 2,
-  name: "ListOffsets",
   minVersion: 0,
   maxVersion: 8,
   request: ListOffsetsRequest,

@@ -17,8 +17,6 @@ export const listTransactions: ApiHandler = defineApi<
   ListTransactionsRequest,
   ListTransactionsResponse
 >({
-  key: 66,
-  name: "ListTransactions",
   minVersion: 0,
   maxVersion: 1,
   request: ListTransactionsRequest,

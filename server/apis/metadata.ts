@@ -50,7 +50,7 @@ function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
       errorCode: 0,
       partitionIndex: i,
       leaderId: nodeId,
-      leaderEpoch: 0,
+      leaderEpoch: broker.logs.partition(t.name, i)?.leaderEpoch ?? 0,
       replicaNodes: [nodeId],
       isrNodes: [nodeId],
       offlineReplicas: [],
@@ -99,8 +99,6 @@ export async function autoCreateTopic(broker: BrokerContext, name: string): Prom
 
 /** Metadata handler. */
 export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>({
-  key: 3,
-  name: "Metadata",
   minVersion: 0,
   maxVersion: 12,
   request: MetadataRequest,

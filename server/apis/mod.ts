@@ -3,18 +3,20 @@
  * The API registry: every API the broker serves, in key order. ApiVersions advertises exactly
  * these ranges.
  *
- * Every range starts at version 0, even where old versions are refused per request (Produce
- * v0-v2, Fetch v0-v3): librdkafka <= 2.8 silently disables compression and idempotence when
- * Produce and friends do not start at 0.
+ * Every range starts at version 0, as Kafka 3.x's do: librdkafka <= 2.8 silently disables
+ * compression and idempotence when Produce and friends do not start at 0. Produce v0-v2 and
+ * Fetch v0-v3, which carry message formats v0/v1, are served by converting to and from the
+ * stored v2 batches (`records/legacy.ts`).
  *
  * To add an API: create
  * `server/apis/<name>.ts` exporting a handler built with `defineApi` (see `../api.ts` for the
- * handler contract and the {@linkcode RequestContext} it receives) and add it to `APIS` below.
+ * handler contract and the {@linkcode RequestContext} it receives; the key and name come from the
+ * request codec) and add it to `APIS` below.
  *
  * @module
  */
 
-import type { ApiHandler } from "../api.ts";
+import { type ApiHandler, registry } from "../api.ts";
 import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
@@ -27,6 +29,7 @@ import { deleteTopics } from "./delete_topics.ts";
 import { describeCluster } from "./describe_cluster.ts";
 import { describeConfigs } from "./describe_configs.ts";
 import { describeGroups } from "./describe_groups.ts";
+import { describeLogDirs } from "./describe_log_dirs.ts";
 import { describeProducers } from "./describe_producers.ts";
 import { describeTransactions } from "./describe_transactions.ts";
 import { endTxn } from "./end_txn.ts";
@@ -44,13 +47,14 @@ import { metadata } from "./metadata.ts";
 import { offsetCommit } from "./offset_commit.ts";
 import { offsetDelete } from "./offset_delete.ts";
 import { offsetFetch } from "./offset_fetch.ts";
+import { offsetForLeaderEpoch } from "./offset_for_leader_epoch.ts";
 import { produce } from "./produce.ts";
 import { syncGroup } from "./sync_group.ts";
 import { txnOffsetCommit } from "./txn_offset_commit.ts";
 import { writeTxnMarkers } from "./write_txn_markers.ts";
 
-/** Every served API, sorted by key. */
-export const APIS: readonly ApiHandler[] = [
+/** Every served API, sorted by key (the registry refuses two handlers for one key). */
+export const APIS: readonly ApiHandler[] = registry([
   produce, // 0
   fetch, // 1
   listOffsets, // 2
@@ -69,6 +73,7 @@ export const APIS: readonly ApiHandler[] = [
   deleteTopics, // 20
   deleteRecords, // 21
   initProducerId, // 22
+  offsetForLeaderEpoch, // 23
   addPartitionsToTxn, // 24 (transactions)
   addOffsetsToTxn, // 25 (transactions)
   endTxn, // 26 (transactions)
@@ -76,6 +81,7 @@ export const APIS: readonly ApiHandler[] = [
   txnOffsetCommit, // 28 (transactions)
   describeConfigs, // 32
   alterConfigs, // 33
+  describeLogDirs, // 35
   createPartitions, // 37
   deleteGroups, // 42
   incrementalAlterConfigs, // 44
@@ -84,4 +90,4 @@ export const APIS: readonly ApiHandler[] = [
   describeProducers, // 61 (transactions)
   describeTransactions, // 65 (transactions)
   listTransactions, // 66 (transactions)
-];
+]);

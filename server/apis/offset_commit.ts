@@ -26,8 +26,6 @@ import type { OffsetCommitParams } from "../group/coordinator.ts";
 
 /** OffsetCommit handler. */
 export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCommitResponse>({
-  key: 8,
-  name: "OffsetCommit",
   minVersion: 0,
   maxVersion: 9,
   request: OffsetCommitRequest,

@@ -18,8 +18,6 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 
 /** OffsetDelete handler. */
 export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDeleteResponse>({
-  key: 47,
-  name: "OffsetDelete",
   minVersion: 0,
   maxVersion: 0,
   request: OffsetDeleteRequest,

@@ -32,8 +32,6 @@ function wanted(topics: Topics): { topic: string; partitions: number[] }[] | nul
 
 /** OffsetFetch handler. */
 export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetchResponse>({
-  key: 9,
-  name: "OffsetFetch",
   minVersion: 0,
   maxVersion: 9,
   request: OffsetFetchRequest,

@@ -1,18 +1,32 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
-// Produce (key 0): advertised v0-v11, served v3-v11.
-// - v0-v2 carry message format v0/v1 (magic 0/1), which we do not store: every partition gets
-//   UNSUPPORTED_VERSION and a warning is logged. They are still advertised because librdkafka
-//   <= 2.8 disables compression/idempotence if Produce does not start at 0.
+// Produce (key 0): v0-v11.
+// - v0-v2 (message format v0/v1, magic 0/1: Sarama with an old `Version`, Debian's kafka-go) are
+//   up-converted to one v2 batch per partition before the append, as Kafka 3.x's LogValidator
+//   does (`records/legacy.ts` `upConvert`): offsets assigned by the log, v1 timestamps kept (v0
+//   messages have none: -1), LogAppendTime topics stamped as any batch, the topic's
+//   `compression.type` applied (`producer`: the wrapper's codec). CRC-32 mismatches and bad
+//   framing get CORRUPT_MESSAGE, and so does a wrapper that decompresses to more than
+//   socket.request.max.bytes (a bomb; Kafka sets no bound); a compressed wrapper beside other
+//   messages, mixed magics, nested compression: INVALID_RECORD; zstd:
+//   UNSUPPORTED_COMPRESSION_TYPE. An empty message set is answered NONE with base offset -1 and
+//   nothing appended (Kafka's empty append). A magic-v2 batch in v0-v2 is taken as in v3+ (Kafka
+//   does not check the magic of old versions).
 // - v3+: each partition must carry exactly one magic-v2 record batch (else INVALID_RECORD, as
 //   Kafka); the engine validates it (CRC, framing: CORRUPT_MESSAGE; records: INVALID_RECORD;
 //   size: MESSAGE_TOO_LARGE / RECORD_LIST_TOO_LARGE), assigns offsets in place and appends it.
-//   Compressed batches (gzip/snappy/lz4/zstd) are stored as received, checked by CRC only.
-// - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION).
+//   Compressed batches (gzip/snappy/lz4/zstd) are stored as received, checked by CRC only, unless
+//   the topic's compression.type names another codec: the engine then recompresses them, as
+//   Kafka's LogValidator (offsets, producer fields, timestamps, keys, values, headers kept).
+// - zstd batches need v7+ (KIP-110): before v7 they get UNSUPPORTED_COMPRESSION_TYPE (a topic
+//   with compression.type=zstd still takes uncompressed or other batches and compresses them). KAFKA_STORAGE_ERROR is new in v4: older versions get
+//   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
+// - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION), nor
+//   write control batches (attributes bit 5: INVALID_RECORD, as Kafka's LogValidator).
 // - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS). acks=-1 with min.insync.replicas > 1
 //   gets NOT_ENOUGH_REPLICAS (we are the only replica). acks=0 gets no response; if a partition
 //   failed the connection is closed, as Kafka does, so the producer refreshes metadata.
-// - v5+ log_start_offset, v8+ record_errors/error_message, v10+ current_leader (tagged; only on
-//   leader errors, so left at default).
+// - v2+ log_append_time_ms, v5+ log_start_offset, v8+ record_errors/error_message, v10+
+//   current_leader (tagged; only on leader errors, so left at default).
 // - Idempotent producers (engine/producer_state.ts, Kafka 2.7+ rules): a batch equal to one of
 //   the producer's last 5 (same epoch and sequence range) is not stored again and answered NONE
 //   with its original base offset (as Kafka: clients treat it as success); a sequence gap or a
@@ -21,8 +35,26 @@
 //   sequence (KIP-360: UNKNOWN_PRODUCER_ID is not sent).
 // - Transactional batches (`../txn/`): a producer fenced by its transactional id's newer epoch
 //   gets INVALID_PRODUCER_EPOCH. Clients may not write to `__transaction_state` either.
-// - No per-record work: one header peek per partition; records stay raw bytes.
+// - No per-record work for v3+: one header peek per partition; records stay raw bytes.
 
+import {
+  attributesAt,
+  batchSizeAt,
+  Compression,
+  COMPRESSION_CODEC_MASK,
+  type CompressionName,
+  CONTROL_BIT,
+  hasProducerIdAt,
+  LOG_OVERHEAD,
+  MAGIC_OFFSET,
+  MAGIC_V2,
+  magicAt,
+  producerEpochAt,
+  producerIdAt,
+  RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
+  TRANSACTIONAL_BIT,
+  upConvert,
+} from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createProduceResponse,
@@ -37,10 +69,11 @@ import {
   clipMessage,
   defineApi,
   errorCodeOf,
+  messageOf,
 } from "../api.ts";
-import { TRANSACTION_STATE_TOPIC, transactionCoordinatorOf } from "../txn/mod.ts";
+import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
-import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
+import { isInternalTopic } from "../internal_topic.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -55,18 +88,34 @@ function failed(index: number, errorCode: number, message: string | null): Parti
   });
 }
 
+/** Whether Produce v0-v2 `records` hold a legacy message set (magic 0/1) rather than a v2 batch. */
+function isMessageSet(records: Uint8Array): boolean {
+  return records.length <= MAGIC_OFFSET || magicAt(records, 0) !== MAGIC_V2;
+}
+
+/** The codec an up-converted batch gets: the topic's `compression.type` (`producer`: the set's). */
+function targetCodec(broker: BrokerContext, topic: string): CompressionName | undefined {
+  const type = broker.logs.topic(topic)?.effective["compression.type"] ?? "producer";
+  if (type === "producer") return undefined;
+  if (type === "uncompressed") return "none";
+  return type as CompressionName;
+}
+
 /** Check the one-batch framing Kafka demands of Produce v3+; returns an error text or null. */
 function checkSingleBatch(records: Uint8Array | null): string | null {
   if (records === null || records.length === 0) return "no record batch";
-  if (records.length < 17) return null; // Too short: the engine reports CORRUPT_MESSAGE.
-  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-  const magic = records[16];
-  if (magic !== 2) {
+  if (records.length <= MAGIC_OFFSET) return null; // Too short: the engine reports CORRUPT_MESSAGE.
+  const magic = magicAt(records, 0);
+  if (magic !== MAGIC_V2) {
     return `record batch magic v${magic} is not supported (Produce v3+ must use magic v2)`;
   }
-  const total = 12 + view.getInt32(8);
-  if (total > 12 && total < records.length) {
+  const total = batchSizeAt(records, 0);
+  if (total > LOG_OVERHEAD && total < records.length) {
     return "Produce v3+ must contain exactly one record batch per partition";
+  }
+  if (records.length >= BATCH_HEADER_SIZE && (attributesAt(records, 0) & CONTROL_BIT) !== 0) {
+    // Transaction markers are written by the transaction coordinator only (Kafka's LogValidator).
+    return "Clients are not allowed to write control records";
   }
   return null;
 }
@@ -78,6 +127,7 @@ async function appendOne(
   records: Uint8Array | null,
   acks: number,
   minIsr: number,
+  version: number,
 ): Promise<PartitionResponse> {
   const log = broker.logs.partition(topic, index);
   if (log === undefined) {
@@ -87,7 +137,7 @@ async function appendOne(
       `${topic}-${index} does not exist on this broker`,
     );
   }
-  if (topic === CONSUMER_OFFSETS_TOPIC || topic === TRANSACTION_STATE_TOPIC) {
+  if (isInternalTopic(topic)) {
     return failed(
       index,
       ErrorCode.INVALID_TOPIC_EXCEPTION,
@@ -101,13 +151,44 @@ async function appendOne(
       `${topic} has min.insync.replicas=${minIsr} but this broker is its only replica`,
     );
   }
+  if (version < 3 && records !== null && isMessageSet(records)) {
+    // Produce v0-v2: a v0/v1 message set, stored as one v2 batch (Kafka's LogValidator).
+    if (records.length === 0) {
+      return createProduceResponsePartitionProduceResponse({ index, baseOffset: -1 });
+    }
+    try {
+      records = upConvert(records, {
+        compression: targetCodec(broker, topic),
+        // a compressed wrapper may not hold more than a request may (a bomb fails, not the broker)
+        maxDecompressedBytes: broker.config.socketRequestMaxBytes,
+      });
+    } catch (e) {
+      const message = `Produce v${version} to ${topic}-${index} refused: ${messageOf(e)}`;
+      broker.logger.warn(message);
+      return failed(index, errorCodeOf(e), message);
+    }
+  }
   const bad = checkSingleBatch(records);
   if (bad !== null) return failed(index, ErrorCode.INVALID_RECORD, bad);
-  // HOOK (transactions): a fenced transactional producer may not append (attributes bit 4).
-  if (records!.length >= 61 && (records![22] & 0x10) !== 0 && (records![43] & 0x80) === 0) {
-    const v = new DataView(records!.buffer, records!.byteOffset, 61);
-    const producerId = Number(v.getBigInt64(43));
-    const epoch = v.getInt16(51);
+  if (
+    version >= 3 && version < 7 &&
+    (attributesAt(records!, 0) & COMPRESSION_CODEC_MASK) === Compression.zstd
+  ) {
+    // zstd came with Produce v7 (KIP-110): Kafka's ProduceRequest refuses a zstd batch in older
+    // versions (a zstd topic still takes their batches: the broker compresses them)
+    return failed(
+      index,
+      ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+      `Produce v${version} requests may not use zstd compression (needs v7+)`,
+    );
+  }
+  // A fenced transactional producer may not append.
+  if (
+    records!.length >= BATCH_HEADER_SIZE && (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0 &&
+    hasProducerIdAt(records!, 0)
+  ) {
+    const producerId = producerIdAt(records!, 0);
+    const epoch = producerEpochAt(records!, 0);
     const code = (await transactionCoordinatorOf(broker)).checkProduce(producerId, epoch);
     if (code !== ErrorCode.NONE) {
       return failed(
@@ -129,15 +210,20 @@ async function appendOne(
   } catch (e) {
     const code = errorCodeOf(e);
     const message = e instanceof Error ? e.message : String(e);
-    broker.logger.warn(`Produce to ${topic}-${index} refused: ${message}`);
+    // storage errors (a full disk fails every produce) are logged by the engine, once a minute
+    if (code !== ErrorCode.KAFKA_STORAGE_ERROR) {
+      broker.logger.warn(`Produce to ${topic}-${index} refused: ${message}`);
+    }
+    // KAFKA_STORAGE_ERROR is new in Produce v4; older clients get what they retry (as Kafka)
+    if (code === ErrorCode.KAFKA_STORAGE_ERROR && version < 4) {
+      return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, message);
+    }
     return failed(index, code, message);
   }
 }
 
 /** Produce handler. */
 export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
-  key: 0,
-  name: "Produce",
   minVersion: 0,
   maxVersion: 11,
   request: ProduceRequest,
@@ -145,12 +231,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
   async handle(ctx, req) {
     const broker = ctx.broker;
     let refusal: [number, string] | null = null;
-    if (ctx.version < 3) {
-      refusal = [
-        ErrorCode.UNSUPPORTED_VERSION,
-        `Produce v${ctx.version} carries message format v0/v1, which this broker does not store`,
-      ];
-    } else if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) {
+    if (req.acks !== -1 && req.acks !== 0 && req.acks !== 1) {
       refusal = [ErrorCode.INVALID_REQUIRED_ACKS, `acks=${req.acks} is not one of -1, 0, 1`];
     }
     if (refusal !== null) {
@@ -169,7 +250,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         td.partitionData.map((pd) =>
           refusal !== null
             ? failed(pd.index, refusal[0], refusal[1])
-            : appendOne(broker, td.name, pd.index, pd.records, req.acks, minIsr)
+            : appendOne(broker, td.name, pd.index, pd.records, req.acks, minIsr, ctx.version)
         ),
       );
       return createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses });

@@ -1,4 +1,18 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { crc32 } from "node:zlib";
+import {
+  type CompressionName,
+  decodeRecordBatches,
+  encodeMessageSet,
+  LEGACY_ATTRIBUTES_OFFSET,
+  LEGACY_CRC_OFFSET,
+  LEGACY_MAGIC_OFFSET,
+  type LegacyRecordInput,
+  LOG_OVERHEAD,
+  setPartitionLeaderEpochAt,
+  writeInt32,
+} from "../../records/mod.ts";
+import { Admin, Client } from "../../client/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
@@ -62,11 +76,14 @@ Deno.test("Produce/Fetch: round trip with exact offsets, bytes and log start off
     assertEquals(part.highWatermark, 9);
     assertEquals(part.lastStableOffset, 9);
     assertEquals(part.logStartOffset, 0);
-    // Batches at offsets 6 and 8, byte for byte as produced apart from the base offset.
+    // Batches at offsets 6 and 8, byte for byte as produced apart from the base offset and the
+    // partition leader epoch (0) the leader stamps, as Kafka does; neither is under the CRC.
     const want1 = b1.slice();
     new DataView(want1.buffer).setBigInt64(0, 6n);
+    setPartitionLeaderEpochAt(want1, 0, 0);
     const want2 = b2.slice();
     new DataView(want2.buffer).setBigInt64(0, 8n);
+    setPartitionLeaderEpochAt(want2, 0, 0);
     assertEquals(part.records, concat(want1, want2));
     // The other partition is untouched.
     const f0 = await c.request(
@@ -104,6 +121,7 @@ Deno.test("Produce: compressed batches are stored exactly as received", async ()
     const want = batches.map((b, i) => {
       const w = b.slice();
       new DataView(w.buffer).setBigInt64(0, BigInt(i));
+      setPartitionLeaderEpochAt(w, 0, 0);
       return w;
     });
     assertEquals(f.responses[0].partitions[0].records, concat(...want));
@@ -130,7 +148,13 @@ Deno.test("Produce: per-partition errors", async () => {
       ["too large", 9, big, 1, ErrorCode.MESSAGE_TOO_LARGE],
       ["acks=2", 9, ok1, 2, ErrorCode.INVALID_REQUIRED_ACKS],
       ["acks=-1 with min.insync.replicas=2", 9, ok1, -1, ErrorCode.NOT_ENOUGH_REPLICAS],
-      ["Produce v2", 2, ok1, 1, ErrorCode.UNSUPPORTED_VERSION],
+      [
+        "Produce v2, a cut-off message set",
+        2,
+        encodeMessageSet(legacy(["k", "v", 1]), { magic: 1 }).subarray(0, 20),
+        1,
+        ErrorCode.CORRUPT_MESSAGE,
+      ],
     ];
     for (const [name, version, records, acks, code] of cases) {
       const topic = name === "unknown topic"
@@ -161,7 +185,10 @@ Deno.test("Produce: per-partition errors", async () => {
       fetchBody([{ topic: "small", partition: 0, offset: 0 }]),
     );
     assertEquals(f.responses[0].partitions[0].highWatermark, 0);
-    ok(t.lines.some((l) => l.includes("Produce v2") && l.includes("message format v0/v1")));
+    ok(
+      t.lines.some((l) => l.includes("Produce v2 to small-0 refused") && l.includes("cut off")),
+      t.lines.join("\n"),
+    );
   } finally {
     c.close();
   }
@@ -205,8 +232,16 @@ Deno.test("Produce/DeleteTopics/Metadata: __consumer_offsets is off limits to cl
   await using t = await startTestBroker();
   const c = await RawClient.connect(t.broker.port);
   try {
-    // The coordinator creates it on first use; here a test creates it directly.
-    await createTopic(c, "__consumer_offsets");
+    // The coordinator creates it on first use (clients may not: CreateTopics refuses it).
+    await createTopic(c, "plain");
+    const client = new Client({ bootstrapServers: `127.0.0.1:${t.broker.port}` });
+    try {
+      await new Admin(client).alterConsumerGroupOffsets("g", [
+        { topic: "plain", partition: 0, offset: 0 },
+      ]);
+    } finally {
+      client.close();
+    }
     const b = buildBatch({ records: [{ key: "k", value: "v" }] });
     const p = await c.request(
       ProduceRequest,
@@ -223,7 +258,10 @@ Deno.test("Produce/DeleteTopics/Metadata: __consumer_offsets is off limits to cl
     });
     assertEquals(d.responses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
     const md = await c.request(MetadataRequest, MetadataResponse, 12, { topics: null });
-    assertEquals(md.topics.map((x) => [x.name, x.isInternal]), [["__consumer_offsets", true]]);
+    assertEquals(md.topics.map((x) => [x.name, x.isInternal]), [
+      ["__consumer_offsets", true],
+      ["plain", false],
+    ]);
   } finally {
     c.close();
   }
@@ -276,12 +314,7 @@ async function fetchAll(c: RawClient): Promise<[number, number]> {
     fetchBody([{ topic: "idem", partition: 0, offset: 0 }]),
   );
   const part = f.responses[0].partitions[0];
-  let batches = 0;
-  const recs = part.records!;
-  for (let p = 0; p < recs.length; batches++) {
-    p += 12 + new DataView(recs.buffer, recs.byteOffset + p + 8, 4).getInt32(0);
-  }
-  return [part.highWatermark, batches];
+  return [part.highWatermark, decodeRecordBatches(part.records!).length];
 }
 
 Deno.test("Produce: a resent idempotent request (lost response) is stored once, same offset", async () => {
@@ -341,5 +374,194 @@ Deno.test("Produce: a resent idempotent request after a broker restart is stored
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+const text = (b: Uint8Array | null) => b === null ? null : td.decode(b);
+const legacy = (...kv: [string | null, string, number?][]): LegacyRecordInput[] =>
+  kv.map(([k, v, timestamp]) => ({
+    key: k === null ? null : te.encode(k),
+    value: te.encode(v),
+    timestamp,
+  }));
+
+/** Produce one partition's records; returns the partition response. */
+async function produceAt(c: RawClient, version: number, topic: string, records: Uint8Array | null) {
+  const p = await c.request(
+    ProduceRequest,
+    ProduceResponse,
+    version,
+    produceBody(topic, 0, records),
+  );
+  return p.responses[0].partitionResponses[0];
+}
+
+/** The stored batches of partition 0 from `offset`, decoded (CRCs and records checked). */
+async function storedBatches(c: RawClient, topic: string, offset = 0) {
+  const f = await c.request(
+    FetchRequest,
+    FetchResponse,
+    12,
+    fetchBody([{ topic, partition: 0, offset }]),
+  );
+  return decodeRecordBatches(f.responses[0].partitions[0].records!);
+}
+
+Deno.test("Produce v0-v2: message sets v0/v1 are stored as v2 batches (offsets, timestamps, codecs)", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "old");
+    const sent: [number, Uint8Array, number][] = [
+      [0, encodeMessageSet(legacy(["k0", "a"], [null, "b"], ["k2", "c"]), { magic: 0 }), 0],
+      [1, encodeMessageSet(legacy(["k3", "d"], ["k4", "e"]), { magic: 0, compression: "gzip" }), 3],
+      [2, encodeMessageSet(legacy(["k5", "f", 1000], [null, "g", 1001]), { magic: 1 }), 5],
+      [
+        2,
+        encodeMessageSet(legacy(["k7", "h", 2005], ["k8", "i", 2000]), {
+          magic: 1,
+          compression: "snappy",
+        }),
+        7,
+      ],
+      [2, encodeMessageSet(legacy(["k9", "j", 3000]), { magic: 1, compression: "lz4" }), 9],
+    ];
+    for (const [version, set, base] of sent) {
+      const r = await produceAt(c, version, "old", set);
+      assertEquals([r.errorCode, r.errorMessage, r.baseOffset], [0, null, base], `v${version}`);
+      assertEquals(r.logAppendTimeMs, -1);
+    }
+    // A v2 batch in an old Produce is taken as it is (Kafka checks the magic from v3 only).
+    const v2 = buildBatch({ records: [{ key: "k10", value: "k" }], baseTimestamp: 4000 });
+    assertEquals((await produceAt(c, 2, "old", v2)).baseOffset, 10);
+    const batches = await storedBatches(c, "old");
+    assertEquals(
+      batches.map((b) => [b.baseOffset, b.compression, b.producerId, b.timestampType]),
+      [[0, "none", -1, 0], [3, "gzip", -1, 0], [5, "none", -1, 0], [7, "snappy", -1, 0], [
+        9,
+        "lz4",
+        -1,
+        0,
+      ], [10, "none", -1, 0]],
+    );
+    assertEquals(
+      batches.flatMap((b) =>
+        b.records.map((r) => [r.offset, r.timestamp, text(r.key), text(r.value)])
+      ),
+      [
+        [0, -1, "k0", "a"],
+        [1, -1, null, "b"],
+        [2, -1, "k2", "c"],
+        [3, -1, "k3", "d"],
+        [4, -1, "k4", "e"],
+        [5, 1000, "k5", "f"],
+        [6, 1001, null, "g"],
+        [7, 2005, "k7", "h"],
+        [8, 2000, "k8", "i"],
+        [9, 3000, "k9", "j"],
+        [10, 4000, "k10", "k"],
+      ],
+    );
+    assertEquals(batches[3].maxTimestamp, 2005);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce v0-v2: LogAppendTime topics and the topic's compression.type", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "lat", 1, { "message.timestamp.type": "LogAppendTime" });
+    const before = Date.now();
+    const set = encodeMessageSet(legacy(["k", "v", 1000], ["k", "w", 1001]), { magic: 1 });
+    const r = await produceAt(c, 2, "lat", set);
+    assertEquals([r.errorCode, r.baseOffset], [0, 0]);
+    ok(r.logAppendTimeMs >= before && r.logAppendTimeMs <= Date.now(), `${r.logAppendTimeMs}`);
+    const [b] = await storedBatches(c, "lat");
+    assertEquals([b.timestampType, b.maxTimestamp], [1, r.logAppendTimeMs]);
+    assertEquals(b.records.map((x) => x.timestamp), [r.logAppendTimeMs, r.logAppendTimeMs]);
+    // v0 and v1 responses have no log_append_time_ms.
+    assertEquals((await produceAt(c, 1, "lat", set)).logAppendTimeMs, -1);
+
+    const codecs: [string, CompressionName][] = [
+      ["uncompressed", "none"],
+      ["lz4", "lz4"],
+      ["zstd", "zstd"],
+      ["producer", "gzip"],
+    ];
+    for (const [type, stored] of codecs) {
+      const topic = `codec-${type}`;
+      await createTopic(c, topic, 1, { "compression.type": type });
+      const gz = encodeMessageSet(legacy(["k", "v", 5]), { magic: 1, compression: "gzip" });
+      assertEquals((await produceAt(c, 2, topic, gz)).errorCode, 0);
+      const [s] = await storedBatches(c, topic);
+      assertEquals([s.compression, text(s.records[0].value)], [stored, "v"], type);
+    }
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce v0-v2: what Kafka's LogValidator refuses, a bomb, and an empty message set", async () => {
+  await using t = await startTestBroker({ socketRequestMaxBytes: 4 << 20 });
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "strict", 1, { "max.message.bytes": "300" });
+    await createTopic(c, "compacted", 1, { "cleanup.policy": "compact" });
+    const one = encodeMessageSet(legacy(["k", "v", 1]), { magic: 1 });
+    const badCrc = one.slice();
+    badCrc[badCrc.length - 1] ^= 1;
+    const gz = encodeMessageSet(legacy(["k", "v", 1]), { magic: 1, compression: "gzip" });
+    const zstd = one.slice();
+    zstd[LOG_OVERHEAD + LEGACY_ATTRIBUTES_OFFSET] = 4;
+    const m = LOG_OVERHEAD;
+    writeInt32(zstd, m + LEGACY_CRC_OFFSET, crc32(zstd.subarray(m + LEGACY_MAGIC_OFFSET)));
+    const v0 = encodeMessageSet(legacy(["k", "v"]), { magic: 0 });
+    const big = encodeMessageSet(legacy(["k", "x".repeat(400), 1]), { magic: 1 });
+    const cases: [string, string, Uint8Array, number][] = [
+      ["bad CRC", "strict", badCrc, ErrorCode.CORRUPT_MESSAGE],
+      ["cut off", "strict", one.subarray(0, one.length - 1), ErrorCode.CORRUPT_MESSAGE],
+      ["wrapper beside a message", "strict", concat(gz, one), ErrorCode.INVALID_RECORD],
+      ["magic 0 then 1", "strict", concat(v0, one), ErrorCode.INVALID_RECORD],
+      ["zstd in magic 1", "strict", zstd, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE],
+      ["larger than max.message.bytes", "strict", big, ErrorCode.MESSAGE_TOO_LARGE],
+      [
+        "null key on a compacted topic",
+        "compacted",
+        encodeMessageSet(legacy([null, "v", 1]), { magic: 1 }),
+        ErrorCode.INVALID_RECORD,
+      ],
+    ];
+    for (const [name, topic, records, code] of cases) {
+      const r = await produceAt(c, 2, topic, records);
+      assertEquals([r.errorCode, r.baseOffset], [code, -1], name);
+    }
+    // A gzip wrapper that inflates past socket.request.max.bytes (a bomb) is refused.
+    const bomb = encodeMessageSet([{
+      value: new Uint8Array(t.broker.config.socketRequestMaxBytes),
+    }], {
+      magic: 1,
+      compression: "gzip",
+    });
+    const refused = await produceAt(c, 2, "strict", bomb);
+    assertEquals([refused.errorCode, refused.baseOffset], [ErrorCode.CORRUPT_MESSAGE, -1]);
+    ok(t.lines.some((l) => l.includes("larger than the limit of")));
+    // An empty message set appends nothing and is answered NONE with base offset -1 (Kafka).
+    const empty = await produceAt(c, 2, "strict", new Uint8Array(0));
+    assertEquals([empty.errorCode, empty.baseOffset], [0, -1]);
+    for (const topic of ["strict", "compacted"]) {
+      const f = await c.request(
+        FetchRequest,
+        FetchResponse,
+        12,
+        fetchBody([{ topic, partition: 0, offset: 0 }]),
+      );
+      assertEquals(f.responses[0].partitions[0].highWatermark, 0, topic);
+    }
+  } finally {
+    c.close();
   }
 });

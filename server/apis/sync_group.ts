@@ -17,8 +17,6 @@ import { groupCoordinatorOf, waitSignalOf } from "../group/broker_context.ts";
 
 /** SyncGroup handler. */
 export const syncGroup: ApiHandler = defineApi<SyncGroupRequest, SyncGroupResponse>({
-  key: 14,
-  name: "SyncGroup",
   minVersion: 0,
   maxVersion: 5,
   request: SyncGroupRequest,

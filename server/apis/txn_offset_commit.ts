@@ -20,8 +20,6 @@ export const txnOffsetCommit: ApiHandler = defineApi<
   TxnOffsetCommitRequest,
   TxnOffsetCommitResponse
 >({
-  key: 28,
-  name: "TxnOffsetCommit",
   minVersion: 0,
   maxVersion: 3,
   request: TxnOffsetCommitRequest,

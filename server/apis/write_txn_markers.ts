@@ -20,8 +20,6 @@ export const writeTxnMarkers: ApiHandler = defineApi<
   WriteTxnMarkersRequest,
   WriteTxnMarkersResponse
 >({
-  key: 27,
-  name: "WriteTxnMarkers",
   minVersion: 0,
   maxVersion: 1,
   request: WriteTxnMarkersRequest,

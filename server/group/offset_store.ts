@@ -12,7 +12,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
-import { InternalTopic } from "../internal_topic.ts";
+import { CONSUMER_OFFSETS_TOPIC, InternalTopic } from "../internal_topic.ts";
 import type { CoordinatorLog } from "./coordinator.ts";
 import {
   type CoordinatorRecord,
@@ -20,8 +20,7 @@ import {
   encodeCoordinatorRecord,
 } from "./schemas.ts";
 
-/** The internal topic's name. */
-export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
+export { CONSUMER_OFFSETS_TOPIC };
 
 /** Options of {@linkcode OffsetStore.open}. */
 export interface OffsetStoreOptions {

@@ -1,7 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { LogManager } from "../../engine/mod.ts";
-import { decodeRecordBatches } from "./records.ts";
+import { decodeRecords } from "../../records/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, OffsetStore } from "./offset_store.ts";
 import { openGroupCoordinator } from "./open_group_coordinator.ts";
 import { ManualScheduler } from "./scheduler.ts";
@@ -43,7 +43,7 @@ Deno.test("OffsetStore creates a compacted __consumer_offsets on first use, in t
     const log = logs.partition(CONSUMER_OFFSETS_TOPIC, p)!;
     assertEquals(log.logEndOffset, 1);
     const { records } = await log.read(0, 1 << 20);
-    const [r] = decodeRecordBatches(records);
+    const [r] = decodeRecords(records);
     assertEquals(r.timestamp, 4242);
     assertEquals(decodeCoordinatorRecord(r.key!, r.value)?.kind, "offset");
     for (let q = 0; q < 5; q++) {

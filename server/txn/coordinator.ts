@@ -17,11 +17,25 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
+import {
+  attributesAt,
+  baseOffsetAt,
+  batchSizeAt,
+  buildControlBatch,
+  CONTROL_BIT,
+  ControlRecordType,
+  controlRecordTypeOf,
+  lastOffsetAt,
+  producerIdAt,
+  RECORD_BATCH_OVERHEAD,
+  RecordsError,
+  TRANSACTIONAL_BIT,
+} from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
 import type { Logger } from "../logger.ts";
-import { encodeControlBatch, type TransactionLogValue, type TxnState } from "./schemas.ts";
+import type { TransactionLogValue, TxnState } from "./schemas.ts";
 import type { TransactionLogRecord, TransactionStateStore } from "./store.ts";
 
 /** Coordinator settings (Kafka broker configs). */
@@ -168,6 +182,16 @@ function pkey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
+/** The type of the marker in the control batch at `pos`, or -1 if it cannot be read. */
+function markerTypeAt(records: Uint8Array, pos: number): number {
+  try {
+    return controlRecordTypeOf(records, pos);
+  } catch (e) {
+    if (e instanceof RecordsError) return -1;
+    throw e;
+  }
+}
+
 /**
  * The transaction coordinator. Build it with `openTransactionCoordinator` (`./mod.ts`).
  *
@@ -311,25 +335,22 @@ export class TransactionCoordinator {
         while (offset < log.highWatermark) {
           const { records } = await log.read(offset, budget);
           if (records.length === 0) break;
-          const v = new DataView(records.buffer, records.byteOffset, records.byteLength);
           let pos = 0;
           let next = offset;
-          while (pos + 61 <= records.length) {
-            const size = 12 + v.getInt32(pos + 8);
-            if (pos + size > records.length) break;
-            const base = Number(v.getBigInt64(pos));
-            const attrs = v.getInt16(pos + 21);
-            const pid = Number(v.getBigInt64(pos + 43));
-            next = base + v.getInt32(pos + 23) + 1;
-            if ((attrs & 0x10) !== 0 && pid >= 0) {
-              if ((attrs & 0x20) === 0) {
+          while (records.length - pos >= RECORD_BATCH_OVERHEAD) {
+            const size = batchSizeAt(records, pos);
+            if (size < RECORD_BATCH_OVERHEAD || size > records.length - pos) break;
+            const base = baseOffsetAt(records, pos);
+            const attrs = attributesAt(records, pos);
+            const pid = producerIdAt(records, pos);
+            next = lastOffsetAt(records, pos) + 1;
+            if ((attrs & TRANSACTIONAL_BIT) !== 0 && pid >= 0) {
+              if ((attrs & CONTROL_BIT) === 0) {
                 if (!open.has(pid)) open.set(pid, base);
               } else {
                 const first = open.get(pid);
                 open.delete(pid);
-                // Control record key: int16 version, int16 type (0 = ABORT); the record starts
-                // with length, attributes, timestamp delta, offset delta, key length varints.
-                const isAbort = pos + 68 <= records.length && v.getInt16(pos + 61 + 5 + 2) === 0;
+                const isAbort = markerTypeAt(records, pos) === ControlRecordType.ABORT;
                 if (isAbort && first !== undefined) {
                   let lso = base;
                   for (const f of open.values()) lso = Math.min(lso, f);
@@ -802,7 +823,7 @@ export class TransactionCoordinator {
         const ongoing = this.#ongoing.get(key);
         const first = ongoing?.get(req.producerId);
         const lso = this.lastStableOffset(t.topic, partition, log.highWatermark);
-        const { baseOffset } = await log.append(encodeControlBatch({
+        const { baseOffset } = await log.append(buildControlBatch({
           producerId: req.producerId,
           producerEpoch: req.producerEpoch,
           commit: req.commit,

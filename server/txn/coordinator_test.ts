@@ -3,6 +3,7 @@ import { deepStrictEqual as assertEquals, strictEqual } from "node:assert/strict
 import { LogManager } from "../../engine/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { buildBatch } from "../../wasm/testing.ts";
+import { decodeControlRecordKey, decodeRecordBatches } from "../../records/mod.ts";
 import { openTransactionCoordinator, TRANSACTION_STATE_TOPIC } from "./mod.ts";
 import type { TransactionCoordinator } from "./coordinator.ts";
 
@@ -25,16 +26,14 @@ async function setup(dir: string, clock: { t: number }): Promise<{
 async function markers(logs: LogManager, topic: string): Promise<number[][]> {
   const log = logs.partition(topic, 0)!;
   const { records } = await log.read(0, 1 << 20);
-  const v = new DataView(records.buffer, records.byteOffset, records.byteLength);
   const out: number[][] = [];
-  for (let p = 0; p + 61 <= records.length; p += 12 + v.getInt32(p + 8)) {
-    if ((v.getInt16(p + 21) & 0x20) === 0) continue;
-    const keyAt = p + 61 + 5; // record length, attributes, ts delta, offset delta, key length
+  for (const b of decodeRecordBatches(records)) {
+    if (!b.control) continue;
     out.push([
-      Number(v.getBigInt64(p)),
-      Number(v.getBigInt64(p + 43)),
-      v.getInt16(p + 51),
-      v.getInt16(keyAt + 2),
+      b.baseOffset,
+      b.producerId,
+      b.producerEpoch,
+      decodeControlRecordKey(b.records[0].key),
     ]);
   }
   return out;

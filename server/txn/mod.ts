@@ -55,7 +55,6 @@ export {
   type TransactionStateStoreOptions,
 } from "./store.ts";
 export {
-  encodeControlBatch,
   partitionForTransactionalId,
   type TransactionLogValue,
   TXN_STATES,

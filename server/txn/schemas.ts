@@ -1,14 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * The records of `__transaction_state` in Kafka's layouts (`TransactionLogKey` v0,
- * `TransactionLogValue` v0), the control records (COMMIT/ABORT markers) written to data
- * partitions, and the partitioning of transactional ids.
+ * `TransactionLogValue` v0) and the partitioning of transactional ids. The COMMIT/ABORT
+ * markers written to data partitions are control records of `records/control.ts`.
  *
  * @module
  */
 
 import { Reader, Writer } from "../../protocol/primitives.ts";
-import { crc32c } from "../../wasm/mod.ts";
 import { javaStringHashCode, partitionForGroup } from "../group/schemas.ts";
 
 export { javaStringHashCode };
@@ -162,67 +161,4 @@ export function decodeTransactionLogValue(value: Uint8Array): TransactionLogValu
     lastUpdateTimestamp,
     startTimestamp,
   };
-}
-
-/** Control record type of an ABORT marker. */
-export const CONTROL_ABORT = 0;
-/** Control record type of a COMMIT marker. */
-export const CONTROL_COMMIT = 1;
-
-/**
- * Encode one control batch holding a COMMIT or ABORT marker (attributes transactional|control,
- * the producer's id and epoch, base sequence -1; key: version 0 + type; value: version 0 +
- * coordinator epoch), ready for `PartitionLog.append`.
- *
- * @example
- * ```ts
- * import { encodeControlBatch } from "./schemas.ts";
- * const batch = encodeControlBatch({ producerId: 7, producerEpoch: 0, commit: true, timestamp: 1 });
- * console.assert(new DataView(batch.buffer).getInt16(21) === 0x30);
- * ```
- *
- * @param m Producer id and epoch, commit or abort, coordinator epoch (default 0), timestamp.
- * @returns The batch bytes.
- */
-export function encodeControlBatch(m: {
-  producerId: number;
-  producerEpoch: number;
-  commit: boolean;
-  coordinatorEpoch?: number;
-  timestamp: number;
-}): Uint8Array {
-  const key = new Uint8Array([0, 0, 0, m.commit ? CONTROL_COMMIT : CONTROL_ABORT]);
-  const value = new Uint8Array(6);
-  new DataView(value.buffer).setInt32(2, m.coordinatorEpoch ?? 0);
-  const rec = new Writer(32);
-  rec.writeInt8(0); // attributes
-  rec.writeVarlong(0); // timestamp delta
-  rec.writeVarint(0); // offset delta
-  rec.writeVarint(key.length);
-  rec.writeRaw(key);
-  rec.writeVarint(value.length);
-  rec.writeRaw(value);
-  rec.writeVarint(0); // headers
-  const recBytes = rec.finish();
-  const body = new Writer(32);
-  body.writeVarint(recBytes.length);
-  body.writeRaw(recBytes);
-  const records = body.finish();
-  const out = new Uint8Array(61 + records.length);
-  const v = new DataView(out.buffer);
-  v.setBigInt64(0, 0n);
-  v.setInt32(8, out.length - 12);
-  v.setInt32(12, -1);
-  v.setInt8(16, 2);
-  v.setInt16(21, 0x30); // transactional | control
-  v.setInt32(23, 0);
-  v.setBigInt64(27, BigInt(m.timestamp));
-  v.setBigInt64(35, BigInt(m.timestamp));
-  v.setBigInt64(43, BigInt(m.producerId));
-  v.setInt16(51, m.producerEpoch);
-  v.setInt32(53, -1);
-  v.setInt32(57, 1);
-  out.set(records, 61);
-  v.setUint32(17, crc32c(out.subarray(21)));
-  return out;
 }

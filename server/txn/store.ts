@@ -9,7 +9,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
-import { InternalTopic } from "../internal_topic.ts";
+import { InternalTopic, TRANSACTION_STATE_TOPIC } from "../internal_topic.ts";
 import {
   decodeTransactionLogKey,
   decodeTransactionLogValue,
@@ -18,8 +18,7 @@ import {
   type TransactionLogValue,
 } from "./schemas.ts";
 
-/** The internal topic's name. */
-export const TRANSACTION_STATE_TOPIC = "__transaction_state";
+export { TRANSACTION_STATE_TOPIC };
 
 /** Options of {@linkcode TransactionStateStore.open}. */
 export interface TransactionStateStoreOptions {

@@ -1,5 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // The transactional APIs over TCP against a real broker.
+import { attributesAt, baseOffsetAt, batchSizeAt, producerIdAt } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -41,10 +42,9 @@ import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from 
 
 /** [base offset, attributes, producer id] of each stored batch. */
 function batches(records: Uint8Array): number[][] {
-  const v = new DataView(records.buffer, records.byteOffset, records.byteLength);
   const out: number[][] = [];
-  for (let p = 0; p + 61 <= records.length; p += 12 + v.getInt32(p + 8)) {
-    out.push([Number(v.getBigInt64(p)), v.getInt16(p + 21), Number(v.getBigInt64(p + 43))]);
+  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
+    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
   }
   return out;
 }

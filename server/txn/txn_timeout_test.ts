@@ -1,6 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Timed-out transactions over TCP against a real broker: the coordinator the broker opens at
 // start aborts them on its own timer (also after a restart), fencing the silent producer.
+import { attributesAt, baseOffsetAt, batchSizeAt, producerIdAt } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -27,10 +28,9 @@ import {
 
 /** [base offset, attributes, producer id] of each stored batch. */
 function batches(records: Uint8Array): number[][] {
-  const v = new DataView(records.buffer, records.byteOffset, records.byteLength);
   const out: number[][] = [];
-  for (let p = 0; p + 61 <= records.length; p += 12 + v.getInt32(p + 8)) {
-    out.push([Number(v.getBigInt64(p)), v.getInt16(p + 21), Number(v.getBigInt64(p + 43))]);
+  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
+    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
   }
   return out;
 }

@@ -45,6 +45,10 @@ const EXPECTED_ERRORS: Array<[string, RegExp]> = [
     "refused: size above socket.request.max.bytes",
     /^Closing connection \d+ from \S+: request size \d+ is larger than socket\.request\.max\.bytes/,
   ],
+  [
+    "refused: size above sluice.connection.max.queued.bytes",
+    /^Closing connection \d+ from \S+: request size \d+ is larger than sluice\.connection\.max\.queued\.bytes/,
+  ],
   ["refused: truncated size prefix", /^Closing connection \d+ from \S+: truncated size prefix/],
   [
     "refused: ended mid-request",

@@ -15,7 +15,7 @@ import { RequestHeader, requestHeaderVersion } from "../../protocol/messages/hea
 import { type MessageCodec, uuidFromBytes, Writer } from "../../protocol/primitives.ts";
 import { type FieldSpec, type FieldType, inRange, type MessageSpec } from "../../tools/spec.ts";
 import { buildBatch, concatBytes, type TestRecord } from "../../wasm/testing.ts";
-import { encodeRecordBatch } from "../../client/record_batch.ts";
+import { encodeRecordBatch } from "../../records/mod.ts";
 import type { Rng } from "./rng.ts";
 
 /** Names the generator draws from, so requests meet each other's state. */

@@ -10,7 +10,34 @@
  * @module
  */
 
-import { ATTRIBUTES_OFFSET, LOG_OVERHEAD } from "../../engine/batch_header.ts";
+import {
+  ATTRIBUTE_LENGTH,
+  ATTRIBUTES_OFFSET,
+  BASE_OFFSET_LENGTH,
+  BASE_OFFSET_OFFSET,
+  BASE_SEQUENCE_LENGTH,
+  BASE_SEQUENCE_OFFSET,
+  BASE_TIMESTAMP_LENGTH,
+  BASE_TIMESTAMP_OFFSET,
+  LAST_OFFSET_DELTA_LENGTH,
+  LAST_OFFSET_DELTA_OFFSET,
+  LENGTH_LENGTH,
+  LENGTH_OFFSET,
+  LOG_OVERHEAD,
+  MAGIC_LENGTH,
+  MAGIC_OFFSET,
+  MAX_TIMESTAMP_LENGTH,
+  MAX_TIMESTAMP_OFFSET,
+  PARTITION_LEADER_EPOCH_LENGTH,
+  PARTITION_LEADER_EPOCH_OFFSET,
+  PRODUCER_EPOCH_LENGTH,
+  PRODUCER_EPOCH_OFFSET,
+  PRODUCER_ID_LENGTH,
+  PRODUCER_ID_OFFSET,
+  RECORD_BATCH_OVERHEAD,
+  RECORDS_COUNT_LENGTH,
+  RECORDS_COUNT_OFFSET,
+} from "../../records/mod.ts";
 import { fixCrc } from "../../wasm/testing.ts";
 import type { MessageSpec } from "../../tools/spec.ts";
 import { NOW } from "./generate.ts";
@@ -289,22 +316,24 @@ const tagged: Op = (p, w, rng) => {
 
 /** Record-batch header fields worth hitting, as [offset in the batch, width]. */
 const BATCH_FIELDS: Array<[number, number, string]> = [
-  [0, 8, "baseOffset"],
-  [8, 4, "batchLength"],
-  [12, 4, "partitionLeaderEpoch"],
-  [16, 1, "magic"],
-  [ATTRIBUTES_OFFSET, 2, "attributes"],
-  [23, 4, "lastOffsetDelta"],
-  [27, 8, "baseTimestamp"],
-  [35, 8, "maxTimestamp"],
-  [43, 8, "producerId"],
-  [51, 2, "producerEpoch"],
-  [53, 4, "baseSequence"],
-  [57, 4, "recordCount"],
+  [BASE_OFFSET_OFFSET, BASE_OFFSET_LENGTH, "baseOffset"],
+  [LENGTH_OFFSET, LENGTH_LENGTH, "batchLength"],
+  [PARTITION_LEADER_EPOCH_OFFSET, PARTITION_LEADER_EPOCH_LENGTH, "partitionLeaderEpoch"],
+  [MAGIC_OFFSET, MAGIC_LENGTH, "magic"],
+  [ATTRIBUTES_OFFSET, ATTRIBUTE_LENGTH, "attributes"],
+  [LAST_OFFSET_DELTA_OFFSET, LAST_OFFSET_DELTA_LENGTH, "lastOffsetDelta"],
+  [BASE_TIMESTAMP_OFFSET, BASE_TIMESTAMP_LENGTH, "baseTimestamp"],
+  [MAX_TIMESTAMP_OFFSET, MAX_TIMESTAMP_LENGTH, "maxTimestamp"],
+  [PRODUCER_ID_OFFSET, PRODUCER_ID_LENGTH, "producerId"],
+  [PRODUCER_EPOCH_OFFSET, PRODUCER_EPOCH_LENGTH, "producerEpoch"],
+  [BASE_SEQUENCE_OFFSET, BASE_SEQUENCE_LENGTH, "baseSequence"],
+  [RECORDS_COUNT_OFFSET, RECORDS_COUNT_LENGTH, "recordCount"],
 ];
 
 const records: Op = (p, w, rng) => {
-  const blobs = w.blobs.filter((b) => b.type === "records" && b.end - b.start >= 61);
+  const blobs = w.blobs.filter((b) =>
+    b.type === "records" && b.end - b.start >= RECORD_BATCH_OVERHEAD
+  );
   if (blobs.length === 0) return null;
   const b = rng.pick(blobs);
   const out = p.slice();
@@ -325,14 +354,14 @@ const records: Op = (p, w, rng) => {
     batch.set(be(width, v), at);
     what = `${name}=${v}`;
   } else {
-    const at = rng.int(61, batch.length - 1);
+    const at = rng.int(RECORD_BATCH_OVERHEAD, batch.length - 1);
     batch[at] ^= 1 << rng.int(0, 7);
     what = `record bit @${at}`;
   }
   let fixed = "";
   if (rng.chance(0.7)) {
     const dv = new DataView(batch.buffer, batch.byteOffset, batch.byteLength);
-    const len = dv.getInt32(8);
+    const len = dv.getInt32(LENGTH_OFFSET);
     if (len >= ATTRIBUTES_OFFSET - LOG_OVERHEAD && LOG_OVERHEAD + len <= batch.length) {
       fixCrc(batch);
       fixed = ", crc fixed";

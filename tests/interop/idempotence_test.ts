@@ -16,6 +16,7 @@ import {
   withTimeout,
 } from "../harness.ts";
 import { ProducerStateManager } from "../../engine/producer_state.ts";
+import { FaultProxy } from "../fault_proxy.ts";
 import { CALL_MS, consumeAll, kafkaFor, loadKafkajs } from "./kafkajs_client.ts";
 
 const kcat = requireClient("kcat");
@@ -127,103 +128,17 @@ interopTest(kafkajsClient, "idempotent: true, 10 sends of 50: offsets 0..499", a
 });
 
 /**
- * A TCP proxy in front of the broker that loses the first `drops` Produce responses: the broker
- * has appended the batch, the client sees its connection close and must retry the same sequence.
+ * A broker behind a proxy that loses the first `drops` Produce responses: the broker has appended
+ * the batch, the client sees its connection close and must retry the same sequence.
  */
-class LossyProxy {
-  readonly listener: Deno.TcpListener;
-  dropsLeft: number;
-  #conns: Deno.TcpConn[] = [];
-  #done: Promise<void>;
-
-  constructor(brokerPort: () => number, drops: number) {
-    this.listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.dropsLeft = drops;
-    this.#done = this.#accept(brokerPort);
-  }
-
-  get port(): number {
-    return this.listener.addr.port;
-  }
-
-  async #accept(brokerPort: () => number): Promise<void> {
-    for await (const client of this.listener) {
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: brokerPort() });
-      this.#conns.push(client, upstream);
-      const produceIds = new Set<number>();
-      const closeBoth = () => {
-        for (const c of [client, upstream]) {
-          try {
-            c.close();
-          } catch { /* already closed */ }
-        }
-      };
-      // client → broker: note the correlation ids of Produce requests
-      pumpFrames(client, upstream, (frame) => {
-        const dv = new DataView(frame.buffer, frame.byteOffset);
-        if (dv.getInt16(4) === 0) produceIds.add(dv.getInt32(8));
-        return true;
-      }).finally(closeBoth);
-      // broker → client: lose Produce responses while drops are left
-      pumpFrames(upstream, client, (frame) => {
-        const id = new DataView(frame.buffer, frame.byteOffset).getInt32(4);
-        if (produceIds.delete(id) && this.dropsLeft > 0) {
-          this.dropsLeft--;
-          return false;
-        }
-        return true;
-      }).finally(closeBoth);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.listener.close();
-    for (const c of this.#conns) {
-      try {
-        c.close();
-      } catch { /* already closed */ }
-    }
-    await this.#done.catch(() => {});
-  }
-}
-
-/** Copies size-prefixed frames from `from` to `to` while `keep(frame)` is true. */
-async function pumpFrames(
-  from: Deno.TcpConn,
-  to: Deno.TcpConn,
-  keep: (frame: Uint8Array) => boolean,
-): Promise<void> {
-  let buf = new Uint8Array(0);
-  const chunk = new Uint8Array(65536);
-  try {
-    while (true) {
-      const n = await from.read(chunk);
-      if (n === null) return;
-      const next = new Uint8Array(buf.length + n);
-      next.set(buf);
-      next.set(chunk.subarray(0, n), buf.length);
-      buf = next;
-      while (buf.length >= 4) {
-        const size = 4 + new DataView(buf.buffer, buf.byteOffset).getInt32(0);
-        if (buf.length < size) break;
-        const frame = buf.slice(0, size);
-        buf = buf.slice(size);
-        if (!keep(frame)) return;
-        let w = 0;
-        while (w < frame.length) w += await to.write(frame.subarray(w));
-      }
-    }
-  } catch {
-    // a side closed: the other one is closed by the caller
-  }
-}
-
 async function withLossyBroker(
   drops: number,
-  fn: (bootstrap: string, proxy: LossyProxy) => Promise<void>,
+  fn: (bootstrap: string, proxy: FaultProxy) => Promise<void>,
 ): Promise<void> {
   let port = 0;
-  const proxy = new LossyProxy(() => port, drops);
+  const proxy = new FaultProxy(() => port, {
+    produce: (n) => n < drops ? "drop-response" : "forward",
+  });
   const b = await startBroker({
     numPartitions: 1,
     advertisedListeners: `PLAINTEXT://127.0.0.1:${proxy.port}`,
@@ -262,7 +177,7 @@ interopTest(
         "-X",
         "retry.backoff.ms=20",
       ], values.join("\n") + "\n");
-      assertEquals(proxy.dropsLeft, 0);
+      assertEquals(proxy.dropped, 3);
       const got = await kcatRun([
         "-b",
         bootstrap,
@@ -313,7 +228,7 @@ interopTest(
       } finally {
         await producer.disconnect();
       }
-      assertEquals(proxy.dropsLeft, 0);
+      assertEquals(proxy.dropped, 2);
       const got = await consumeAll(kafka, topic, values.length);
       assertEquals(got.map((g) => [g.offset, g.value]), values.map((v, i) => [i, v]));
     });

@@ -11,9 +11,11 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { partitionForKey } from "../../client/partitioner.ts";
 import {
   type ClientRequirement,
+  type ClientScript,
   interopTest,
   runClientScript,
   runCommand,
+  scriptFile,
   type TestBroker,
   uniqueTopic,
 } from "../harness.ts";
@@ -48,8 +50,8 @@ export interface ProduceResult {
 
 /** Per-client knobs for {@linkcode definePythonClientTests}. */
 export interface PythonProfile {
-  /** Script file name under `clients/`. */
-  script: string;
+  /** Script file name under `clients/` (with extra environment variables, if any). */
+  script: string | ClientScript;
   /** Python module name whose codec support is probed. */
   codecs: string[];
   /** Producer config selecting a compression codec. */
@@ -75,7 +77,7 @@ export interface PythonProfile {
 /**
  * Produce through a client script.
  *
- * @param script Script file name under `clients/`.
+ * @param script Script file name under `clients/` (or with extra environment variables).
  * @param bootstrap Bootstrap server.
  * @param topic Topic.
  * @param records Records to send, in order.
@@ -83,7 +85,7 @@ export interface PythonProfile {
  * @returns Where each record landed, in send order.
  */
 export async function pyProduce(
-  script: string,
+  script: string | ClientScript,
   bootstrap: string,
   topic: string,
   records: PyRecord[],
@@ -101,7 +103,7 @@ export async function pyProduce(
 /**
  * Consume `count` records from the beginning of every (or the given) partition.
  *
- * @param script Script file name under `clients/`.
+ * @param script Script file name under `clients/` (or with extra environment variables).
  * @param bootstrap Bootstrap server.
  * @param topic Topic.
  * @param count Records to wait for.
@@ -110,7 +112,7 @@ export async function pyProduce(
  * @returns The records, grouped by partition in ascending order, in offset order.
  */
 export async function pyConsume(
-  script: string,
+  script: string | ClientScript,
   bootstrap: string,
   topic: string,
   count: number,
@@ -207,7 +209,7 @@ export function sampleRecords(n: number, tag: string): PyRecord[] {
 }
 
 async function supportedCodecs(profile: PythonProfile): Promise<string[]> {
-  if (!profile.script.startsWith("kafka_python")) return profile.codecs;
+  if (!scriptFile(profile.script).startsWith("kafka_python")) return profile.codecs;
   // kafka-python needs optional modules for snappy, lz4 and zstd
   const r = await runCommand("/usr/bin/python3", [
     "-c",

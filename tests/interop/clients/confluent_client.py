@@ -3,7 +3,7 @@
 """Small JSON CLI over confluent-kafka (librdkafka), driven by the Sluice interop tests.
 
 Usage: confluent_client.py COMMAND [JSON]
-COMMAND: produce, consume, group_consume, committed, admin, offsets_for_times
+COMMAND: produce, produce_report, consume, group_consume, committed, admin, offsets_for_times
 
 The request is a JSON object given as the second argument, or on stdin when absent. The result
 is one JSON object on stdout. Any failure prints {"error": "<what failed>: <detail>"} on stdout
@@ -74,6 +74,32 @@ def produce(req):
     if failed:
         raise RuntimeError("delivery: %s" % failed[0])
     return {"results": results}
+
+
+def produce_report(req):
+    """Like produce, but a failed delivery is reported, not raised: each result is either
+    {"partition", "offset"} (acknowledged) or {"error", "code"} (librdkafka's error name)."""
+    producer = Producer(base_config(req))
+    results = [None] * len(req["records"])
+
+    def report(i):
+        def cb(err, msg):
+            if err is not None:
+                results[i] = {"error": str(err), "code": err.name()}
+            else:
+                results[i] = {"partition": msg.partition(), "offset": msg.offset()}
+        return cb
+
+    for i, r in enumerate(req["records"]):
+        kwargs = {"key": to_bytes(r.get("key")), "value": to_bytes(r.get("value")),
+                  "on_delivery": report(i)}
+        if r.get("partition") is not None:
+            kwargs["partition"] = r["partition"]
+        producer.produce(r.get("topic", req.get("topic")), **kwargs)
+        producer.poll(0)
+    producer.flush(req.get("timeout_s", 20))
+    return {"results": [r or {"error": "not delivered", "code": "NOT_DELIVERED"}
+                        for r in results]}
 
 
 def consume(req):
@@ -231,7 +257,8 @@ def main():
     raw = sys.argv[2] if len(sys.argv) > 2 else sys.stdin.read()
     try:
         req = json.loads(raw)
-        fn = {"produce": produce, "consume": consume, "admin": admin,
+        fn = {"produce": produce, "produce_report": produce_report, "consume": consume,
+              "admin": admin,
               "offsets_for_times": offsets_for_times, "group_consume": group_consume,
               "committed": committed}.get(cmd)
         if fn is None:

@@ -18,7 +18,7 @@ import {
   encodeRecordBatch,
   RecordBatchBuilder,
   type RecordInput,
-} from "./record_batch.ts";
+} from "./mod.ts";
 
 const KafkajsRecordBatch = kafkajsRecordBatchModule.RecordBatch;
 const N = 1000;

@@ -1,0 +1,399 @@
+/**
+ * File descriptors of segment `.log` files as a managed resource: one least-recently-used cache
+ * per {@linkcode LogManager} bounds how many `.log` handles are open at once, across every
+ * partition. A segment opens its handle on demand (the first read or write after it was closed)
+ * and the cache closes the least recently used idle handles to make room. A handle with I/O in
+ * flight or queued is never closed: the owner reports whether it is idle, and only idle handles
+ * are evicted. When every handle is busy the cache goes over its bound rather than wait; the
+ * excess is closed as soon as those handles are idle and another is opened.
+ *
+ * Using an open handle costs no system call: it only moves an entry of an intrusive linked list.
+ *
+ * @module
+ */
+
+/** Kafka-style broker key of the bound (documented in README.md). */
+export const MAX_OPEN_FILES_CONFIG = "sluice.log.max.open.files";
+
+/** Bound used when the process's open-file limit cannot be read. */
+export const FALLBACK_MAX_OPEN_FILES = 1024;
+
+/** Largest default bound (for an unlimited or huge open-file limit). */
+export const MAX_DEFAULT_OPEN_FILES = 1 << 20;
+
+/** Fewest handles the cache keeps, whatever the limit. */
+export const MIN_MAX_OPEN_FILES = 16;
+
+/**
+ * One open handle known to the cache (owned by a segment). The cache calls
+ * {@linkcode CachedHandle.tryClose}; the owner closes its handle if it is idle.
+ */
+export interface CachedHandle {
+  /**
+   * Closes the handle if no I/O uses it (or will: queued I/O counts as use).
+   *
+   * @returns Whether it is closed now.
+   */
+  tryClose(): boolean;
+  /** Newer neighbour in the list (cache-private). */
+  newer?: CachedHandle | undefined;
+  /** Older neighbour in the list (cache-private). */
+  older?: CachedHandle | undefined;
+  /** Whether the entry is in the list (cache-private). */
+  listed?: boolean;
+}
+
+/** Counters of a {@linkcode FileHandleCache}. */
+export interface FileHandleCacheStats {
+  /** The bound. */
+  capacity: number;
+  /** Handles open now. */
+  open: number;
+  /** Most handles open at once since the cache was made. */
+  peak: number;
+  /** Handles opened (first opens and reopens). */
+  opens: number;
+  /** Handles closed to make room. */
+  evictions: number;
+  /** Opens that had to wait for a handle in use to become idle. */
+  waits: number;
+}
+
+/** Options of {@linkcode FileHandleCache}. */
+export interface FileHandleCacheOptions {
+  /** Diagnostic messages (the bound lowered after EMFILE). */
+  logger?: (msg: string) => void;
+}
+
+/**
+ * A least-recently-used bound on open segment handles. An owner about to open a handle awaits
+ * {@linkcode FileHandleCache.acquire} (which closes idle handles, least recently used first, or
+ * waits until one is idle), opens the file, then calls {@linkcode FileHandleCache.opened} (or
+ * {@linkcode FileHandleCache.cancel} if the open failed). Each use calls
+ * {@linkcode FileHandleCache.touch}; an owner whose I/O just finished calls
+ * {@linkcode FileHandleCache.idle} while {@linkcode FileHandleCache.waiting}.
+ *
+ * @example
+ * ```ts
+ * import { FileHandleCache } from "./handle_cache.ts";
+ *
+ * const cache = new FileHandleCache(2);
+ * const closed: string[] = [];
+ * const handle = (name: string) => ({
+ *   tryClose: () => {
+ *     closed.push(name);
+ *     return true;
+ *   },
+ * });
+ * const a = handle("a"), b = handle("b"), c = handle("c");
+ * for (const h of [a, b]) {
+ *   await cache.acquire();
+ *   cache.opened(h);
+ * }
+ * cache.touch(a); // b is now the least recently used
+ * await cache.acquire(); // closes b to make room for c
+ * cache.opened(c);
+ * console.assert(closed.join() === "b" && cache.stats().open === 2);
+ * ```
+ */
+export class FileHandleCache {
+  #capacity: number;
+  #newest: CachedHandle | undefined;
+  #oldest: CachedHandle | undefined;
+  #open = 0;
+  #opening = 0;
+  #waiters: (() => void)[] = [];
+  #peak = 0;
+  #opens = 0;
+  #evictions = 0;
+  #waits = 0;
+  #logger: (msg: string) => void;
+
+  /**
+   * Creates a cache.
+   *
+   * @param capacity Most handles open at once (at least 1).
+   * @param options Logger.
+   * @throws {RangeError} If `capacity` is not a positive integer.
+   */
+  constructor(capacity: number, options: FileHandleCacheOptions = {}) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(
+        `file handle cache: capacity must be a positive integer, got ${capacity}`,
+      );
+    }
+    this.#capacity = capacity;
+    this.#logger = options.logger ?? (() => {});
+  }
+
+  /** The bound. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Whether an open waits for a handle to become idle. */
+  get waiting(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /**
+   * Reserves room for one more handle: closes idle handles, least recently used first, or waits
+   * until a handle in use becomes idle. Follow with {@linkcode FileHandleCache.opened} or
+   * {@linkcode FileHandleCache.cancel}.
+   *
+   * @returns Resolves when the room is reserved (at once when there is room).
+   */
+  acquire(): Promise<void> {
+    if (this.#waiters.length === 0 && this.#take()) return Promise.resolve();
+    this.#waits++;
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Gives back a reservation whose open failed. */
+  cancel(): void {
+    this.#opening--;
+    this.#wake();
+  }
+
+  /**
+   * Registers a handle just opened with a reservation, as the most recently used.
+   *
+   * @param h The owner's entry.
+   */
+  opened(h: CachedHandle): void {
+    this.#opening--;
+    if (h.listed) return;
+    this.#add(h);
+  }
+
+  /**
+   * Registers a handle opened without a reservation (it may exceed the bound until evicted).
+   *
+   * @param h The owner's entry.
+   */
+  adopt(h: CachedHandle): void {
+    if (!h.listed) this.#add(h);
+  }
+
+  /**
+   * Marks a handle as just used (no system call).
+   *
+   * @param h The owner's entry.
+   */
+  touch(h: CachedHandle): void {
+    if (h === this.#newest || !h.listed) return;
+    this.#unlink(h);
+    this.#pushNewest(h);
+  }
+
+  /**
+   * Forgets a handle its owner closed.
+   *
+   * @param h The owner's entry.
+   */
+  closed(h: CachedHandle): void {
+    if (!h.listed) return;
+    this.#unlink(h);
+    this.#open--;
+    this.#wake();
+  }
+
+  /**
+   * Tells the cache a handle's I/O has finished: if an open is waiting, the handle is closed and
+   * its room handed over.
+   *
+   * @param h The owner's entry.
+   */
+  idle(h: CachedHandle): void {
+    if (this.#waiters.length === 0 || !h.listed || !h.tryClose()) return;
+    this.#unlink(h);
+    this.#open--;
+    this.#evictions++;
+    this.#wake();
+  }
+
+  /**
+   * Lowers the bound after the system refused to open a file (EMFILE): to three quarters of the
+   * handles open now, at least {@linkcode MIN_MAX_OPEN_FILES}; idle handles above it are closed.
+   *
+   * @returns Whether the bound was lowered (else retrying cannot help).
+   */
+  shrinkAfterEmfile(): boolean {
+    const next = Math.max(MIN_MAX_OPEN_FILES, Math.floor((this.#open + this.#opening) * 3 / 4));
+    if (next >= this.#capacity) return false;
+    this.#logger(
+      `too many open files with ${this.#open} segment handles open: lowering ` +
+        `${MAX_OPEN_FILES_CONFIG} from ${this.#capacity} to ${next}`,
+    );
+    this.#capacity = next;
+    this.#evictTo(next - this.#opening);
+    return true;
+  }
+
+  /**
+   * The cache's counters.
+   *
+   * @returns Bound, open handles, peak, opens, evictions and waits.
+   */
+  stats(): FileHandleCacheStats {
+    return {
+      capacity: this.#capacity,
+      open: this.#open,
+      peak: this.#peak,
+      opens: this.#opens,
+      evictions: this.#evictions,
+      waits: this.#waits,
+    };
+  }
+
+  /** Reserves room if there is some or idle handles can make it. */
+  #take(): boolean {
+    if (this.#open + this.#opening >= this.#capacity) {
+      this.#evictTo(this.#capacity - 1 - this.#opening);
+    }
+    if (this.#open + this.#opening >= this.#capacity) return false;
+    this.#opening++;
+    return true;
+  }
+
+  #wake(): void {
+    while (this.#waiters.length > 0 && this.#take()) this.#waiters.shift()!();
+  }
+
+  #add(h: CachedHandle): void {
+    this.#pushNewest(h);
+    this.#open++;
+    this.#opens++;
+    if (this.#open > this.#peak) this.#peak = this.#open;
+  }
+
+  #evictTo(n: number): void {
+    let h = this.#oldest;
+    while (this.#open > n && h !== undefined) {
+      const next = h.newer;
+      if (h.tryClose()) {
+        this.#unlink(h);
+        this.#open--;
+        this.#evictions++;
+      }
+      h = next;
+    }
+  }
+
+  #pushNewest(h: CachedHandle): void {
+    h.older = this.#newest;
+    h.newer = undefined;
+    if (this.#newest) this.#newest.newer = h;
+    this.#newest = h;
+    this.#oldest ??= h;
+    h.listed = true;
+  }
+
+  #unlink(h: CachedHandle): void {
+    if (h.newer) h.newer.older = h.older;
+    else this.#newest = h.older;
+    if (h.older) h.older.newer = h.newer;
+    else this.#oldest = h.newer;
+    h.newer = undefined;
+    h.older = undefined;
+    h.listed = false;
+  }
+}
+
+/**
+ * The default bound on open segment handles: half the process's open-file limit (the rest is
+ * left for client connections, index and checkpoint writes and the runtime), read from
+ * `/proc/self/limits`. Deno raises its soft limit to the hard limit at start-up, so this is half
+ * the hard limit. Reading `/proc/self/limits` needs `--allow-all`; without it, half of the
+ * descriptors still free is used, found by opening `probePath` (read-only) until the system
+ * refuses (EMFILE) or {@linkcode FALLBACK_MAX_OPEN_FILES} twice over succeed; without a
+ * `probePath`, {@linkcode FALLBACK_MAX_OPEN_FILES}.
+ *
+ * @param probePath A file or directory the process may read (e.g. the data dir), for the probe.
+ * @returns The bound, at least {@linkcode MIN_MAX_OPEN_FILES}.
+ *
+ * @example
+ * ```ts
+ * import { defaultMaxOpenFiles } from "./handle_cache.ts";
+ * console.assert(defaultMaxOpenFiles() >= 16);
+ * ```
+ */
+export function defaultMaxOpenFiles(probePath?: string): number {
+  const limit = openFileLimit();
+  if (limit !== undefined) {
+    return Math.max(MIN_MAX_OPEN_FILES, Math.min(Math.floor(limit / 2), MAX_DEFAULT_OPEN_FILES));
+  }
+  const free = probePath === undefined
+    ? undefined
+    : probeFreeFiles(probePath, 2 * FALLBACK_MAX_OPEN_FILES);
+  if (free === undefined) return FALLBACK_MAX_OPEN_FILES;
+  return Math.max(MIN_MAX_OPEN_FILES, Math.floor(free / 2));
+}
+
+/**
+ * How many more descriptors the process can open: opens `path` read-only until EMFILE (at most
+ * `max` times), then closes them all. Only for start-up, before anything else opens files.
+ *
+ * @param path A file or directory the process may read.
+ * @param max Most opens to try.
+ * @returns The count, or `undefined` if `max` opens succeeded or `path` cannot be opened.
+ *
+ * @example
+ * ```ts
+ * import { probeFreeFiles } from "./handle_cache.ts";
+ * const free = probeFreeFiles(".", 64); // undefined: at least 64 more can be opened
+ * ```
+ */
+export function probeFreeFiles(path: string, max: number): number | undefined {
+  const files: Deno.FsFile[] = [];
+  try {
+    while (files.length < max) files.push(Deno.openSync(path, { read: true }));
+    return undefined;
+  } catch (e) {
+    return isTooManyOpenFiles(e) ? files.length : undefined;
+  } finally {
+    for (const f of files) f.close();
+  }
+}
+
+/**
+ * The process's soft open-file limit (RLIMIT_NOFILE), if it can be read.
+ *
+ * @returns The limit, `Infinity` for "unlimited", or `undefined` if unknown.
+ *
+ * @example
+ * ```ts
+ * import { openFileLimit } from "./handle_cache.ts";
+ * const limit = openFileLimit(); // e.g. 1048576, or undefined without --allow-all
+ * ```
+ */
+export function openFileLimit(): number | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/proc/self/limits");
+  } catch {
+    return undefined;
+  }
+  const m = /^Max open files\s+(\S+)/m.exec(text);
+  if (!m) return undefined;
+  if (m[1] === "unlimited") return Infinity;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * Whether an error is the system's "too many open files" (EMFILE or ENFILE).
+ *
+ * @param e An error thrown by a Deno file API.
+ * @returns Whether it is EMFILE/ENFILE.
+ *
+ * @example
+ * ```ts
+ * import { isTooManyOpenFiles } from "./handle_cache.ts";
+ * console.assert(!isTooManyOpenFiles(new Error("x")));
+ * ```
+ */
+export function isTooManyOpenFiles(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}

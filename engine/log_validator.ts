@@ -1,0 +1,74 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Record checks on append beyond the framing the WASM scan validates (Kafka's `LogValidator`):
+ * a compacted topic only takes keyed records.
+ *
+ * @module
+ */
+
+import { attributesAt, CONTROL_BIT, decompressionBound, readRecords } from "../records/mod.ts";
+import { EngineError, ErrorCode } from "./errors.ts";
+
+/**
+ * The produce-time check of compacted topics: every record of every data batch must have a key
+ * (Kafka: "Compacted topic cannot accept message without key"). Control batches are skipped;
+ * batches of every codec are opened.
+ *
+ * @param records Whole validated batches.
+ * @param count Number of batches.
+ * @param positions Byte position of each batch.
+ * @param sizes Size of each batch.
+ * @param what What was being done, for the error message.
+ * @throws {EngineError} INVALID_RECORD naming the batch and record without a key, or a batch whose
+ * records cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { checkCompactedKeys } from "./log_validator.ts";
+ * import { buildBatch } from "../wasm/testing.ts";
+ * const b = buildBatch({ records: [{ key: null, value: "v" }] });
+ * try {
+ *   checkCompactedKeys(b, 1, [0], [b.length], "append to t-0");
+ * } catch (e) {
+ *   console.assert((e as Error).message.includes("without key"));
+ * }
+ * ```
+ */
+export function checkCompactedKeys(
+  records: Uint8Array,
+  count: number,
+  positions: ArrayLike<number>,
+  sizes: ArrayLike<number>,
+  what: string,
+): void {
+  for (let i = 0; i < count; i++) {
+    const batch = records.subarray(positions[i], positions[i] + sizes[i]);
+    if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
+    let missing = -1;
+    try {
+      const r = readRecords(batch, 0, {
+        verifyCrc: false,
+        validation: "relaxed",
+        maxDecompressedBytes: decompressionBound(batch.length),
+      });
+      while (r.next()) {
+        if (r.key === null) {
+          missing = r.index;
+          break;
+        }
+      }
+    } catch (e) {
+      throw new EngineError(
+        ErrorCode.INVALID_RECORD,
+        `${what} failed: batch ${i} cannot be read: ${(e as Error).message}`,
+      );
+    }
+    if (missing >= 0) {
+      throw new EngineError(
+        ErrorCode.INVALID_RECORD,
+        `${what} failed: Compacted topic cannot accept message without key: ` +
+          `record ${missing} of batch ${i} has a null key`,
+      );
+    }
+  }
+}

@@ -327,6 +327,8 @@ export class Producer {
   // Idempotence (Kafka's TransactionManager for a producer without transactional id).
   #producerId = -1;
   #producerEpoch = -1;
+  /** Per topic, settles when the last send to it has its records in batches. */
+  #enqueueTails = new Map<string, Promise<void>>();
   #bumpRequired = false;
   /** Partitions whose unacknowledged batches are renumbered at the next bump, and why. */
   #renumber = new Map<Lane, KafkaError>();
@@ -403,7 +405,10 @@ export class Producer {
   }
 
   /**
-   * Sends messages to a topic and resolves when they are acknowledged.
+   * Sends messages to a topic and resolves when they are acknowledged. Sends to a topic are
+   * batched in call order (also while one waits for metadata), so the records of one partition
+   * are written in the order they were sent (an idempotent producer keeps that order through
+   * retries).
    *
    * @param record Topic and messages.
    * @returns Where each message went, in the order given.
@@ -428,8 +433,28 @@ export class Producer {
     return await appended.done;
   }
 
-  /** Puts a send's records in batches; `done` settles when they are acknowledged. */
+  /**
+   * Puts a send's records in batches in call order per topic: a send that waits for metadata
+   * (the broker away, retried after a backoff) holds back later sends to its topic, so none
+   * overtakes it (Java's `send()` blocks its caller the same way).
+   */
   async #enqueue(record: ProducerRecord): Promise<{ done: Promise<RecordMetadata[]> }> {
+    const topic = record.topic;
+    const before = this.#enqueueTails.get(topic);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => release = resolve);
+    this.#enqueueTails.set(topic, mine);
+    try {
+      if (before !== undefined) await before;
+      return await this.#enqueueNow(record);
+    } finally {
+      release();
+      if (this.#enqueueTails.get(topic) === mine) this.#enqueueTails.delete(topic);
+    }
+  }
+
+  /** Puts a send's records in batches; `done` settles when they are acknowledged. */
+  async #enqueueNow(record: ProducerRecord): Promise<{ done: Promise<RecordMetadata[]> }> {
     const { topic, messages } = record;
     const now = Date.now();
     let info = await this.#topic(topic, false, now);

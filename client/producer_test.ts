@@ -4,6 +4,8 @@ import { KafkaError } from "../protocol/errors.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
 import { Consumer, type ConsumerRecord } from "./consumer.ts";
+import { startBroker, uniqueTopic } from "../tests/harness.ts";
+import { FaultProxy } from "../tests/fault_proxy.ts";
 import { partitionForKey } from "./partitioner.ts";
 import { Producer } from "./producer.ts";
 
@@ -292,4 +294,42 @@ Deno.test("Producer moves null-key records to another partition when a batch clo
       assert.deepEqual(offsets, offsets.map((_, i) => i));
     }
   });
+});
+
+Deno.test("Producer keeps the call order of sends that wait for metadata while the broker is away", async () => {
+  // A send that found no broker retries its metadata after a backoff; a later send made when the
+  // broker is back must still not overtake it (Java's send() blocks its caller, so one thread's
+  // sends are ordered; ours are ordered per topic in call order).
+  let target = 0;
+  const proxy = new FaultProxy(() => target);
+  const broker = await startBroker({
+    numPartitions: 1,
+    advertisedListeners: `PLAINTEXT://127.0.0.1:${proxy.port}`,
+  });
+  target = broker.port;
+  const client = new Client({ bootstrapServers: `127.0.0.1:${proxy.port}`, retryBackoffMs: 100 });
+  const producer = new Producer(client, { lingerMs: 0 });
+  try {
+    const topic = uniqueTopic("order");
+    await new Admin(client).createTopics([{ name: topic, numPartitions: 1 }]);
+    assert.equal((await producer.send({ topic, messages: [{ value: "first" }] }))[0].offset, 0);
+    // The broker goes away: every connection is dropped and new ones are closed at once.
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    target = (dead.addr as Deno.NetAddr).port;
+    dead.close();
+    proxy.dropConnections();
+    client.invalidate(topic);
+    const a = producer.send({ topic, messages: [{ value: "a" }] });
+    await new Promise((r) => setTimeout(r, 350)); // a's metadata failed and it backs off
+    target = broker.port;
+    const b = producer.send({ topic, messages: [{ value: "b" }] });
+    const [ma] = await a;
+    const [mb] = await b;
+    assert.deepEqual([ma.offset, mb.offset], [1, 2]);
+  } finally {
+    await producer.close();
+    await client.close();
+    await proxy.close();
+    await broker.close();
+  }
 });

@@ -171,6 +171,16 @@ export class FaultProxy {
     await this.#accepting.catch(() => {});
   }
 
+  /** Closes every connection now (the listener goes on accepting). */
+  dropConnections(): void {
+    for (const c of this.#conns) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+    this.#conns.clear();
+  }
+
   async #accept(upstreamPort: () => number): Promise<void> {
     for await (const client of this.#listener) {
       let upstream: Deno.TcpConn;

@@ -33,9 +33,11 @@ import {
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
 import { JoinGroupRequest, JoinGroupResponse } from "../../protocol/messages/join_group.ts";
+import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { MAX_ERROR_MESSAGE_LENGTH } from "../api.ts";
-import { NO_TOPIC_ID, RawClient, startTestBroker } from "../testing.ts";
+import { buildBatch } from "../../wasm/testing.ts";
+import { NO_TOPIC_ID, produceBody, RawClient, startTestBroker } from "../testing.ts";
 
 const LONG = "a".repeat(32767);
 
@@ -113,19 +115,39 @@ Deno.test("a 32767-byte topic name gets its error code and a short message", asy
     });
     assertEquals(dt.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assertClipped(dt.responses[0].errorMessage);
+    // A topic, then a broker (resource type 4) that is not this one.
     const ac = await c.request(AlterConfigsRequest, AlterConfigsResponse, 0, {
-      resources: [{ resourceType: 2, resourceName: LONG, configs: [] }],
+      resources: [
+        { resourceType: 2, resourceName: LONG, configs: [] },
+        { resourceType: 4, resourceName: LONG, configs: [] },
+      ],
     });
-    assertEquals(ac.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    assertClipped(ac.responses[0].errorMessage);
+    assertEquals(ac.responses.map((r) => r.errorCode), [
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      ErrorCode.INVALID_REQUEST,
+    ]);
+    for (const r of ac.responses) assertClipped(r.errorMessage);
     const iac = await c.request(
       IncrementalAlterConfigsRequest,
       IncrementalAlterConfigsResponse,
       0,
-      { resources: [{ resourceType: 2, resourceName: LONG, configs: [] }] },
+      {
+        resources: [
+          { resourceType: 2, resourceName: LONG, configs: [] },
+          { resourceType: 4, resourceName: LONG, configs: [] },
+        ],
+      },
     );
-    assertEquals(iac.responses[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    assertClipped(iac.responses[0].errorMessage);
+    assertEquals(iac.responses.map((r) => r.errorCode), [
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      ErrorCode.INVALID_REQUEST,
+    ]);
+    for (const r of iac.responses) assertClipped(r.errorMessage);
+    const batch = buildBatch({ records: [{ key: null, value: new Uint8Array(1) }] });
+    const pr = await c.request(ProduceRequest, ProduceResponse, 9, produceBody(LONG, 0, batch));
+    const pp = pr.responses[0].partitionResponses[0];
+    assertEquals(pp.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assertClipped(pp.errorMessage);
     assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
   } finally {
     c.close();

@@ -14,7 +14,7 @@
  */
 
 import { apiByKey } from "../../protocol/apis.ts";
-import { decodeBody, decodeRequestHeader } from "../../protocol/framing.ts";
+import { decodeRequestBody, decodeRequestHeader } from "../../protocol/framing.ts";
 import type { MessageSpec } from "../../tools/spec.ts";
 import type { CorpusFrame } from "./corpus.ts";
 import { generateRequest, type Pools } from "./generate.ts";
@@ -66,6 +66,11 @@ export interface PlanOptions {
   partitionBudget: number;
   /** Most partitions one CreateTopics/CreatePartitions may ask for. */
   maxPartitionsPerRequest: number;
+  /**
+   * The broker's `max.broker.partitions`: a topic asking for more partitions than this is refused
+   * whole (POLICY_VIOLATION, nothing created), so it costs nothing and is always sent.
+   */
+  partitionLimit: number;
   /** Largest payload built. */
   maxBytes: number;
   /** The broker's `socket.request.max.bytes`. */
@@ -302,7 +307,11 @@ export class Planner {
     let req: Record<string, unknown>;
     try {
       const h = decodeRequestHeader(payload);
-      req = decodeBody(api.request, payload, h.bodyOffset, version) as Record<string, unknown>;
+      // As the broker reads it: bytes after the last field are ignored (as Kafka does).
+      req = decodeRequestBody(api.request, payload, h.bodyOffset, version).message as Record<
+        string,
+        unknown
+      >;
     } catch {
       return none;
     }
@@ -311,14 +320,16 @@ export class Planner {
     if (topics === null) return none;
     let partitions = 0;
     const names: string[] = [];
+    // Over the broker's limit a topic is refused before anything is made.
+    const cost = (n: number) => n > this.#o.partitionLimit ? 0 : Math.max(0, n);
     for (const t of topics) {
       const name = String(t.name ?? "");
       if (key === 19) {
         const n = Number(t.numPartitions);
         const assigned = (t.assignments as unknown[] | undefined)?.length ?? 0;
-        partitions += n === -1 ? (assigned || this.#o.numPartitions) : Math.max(0, n);
+        partitions += cost(n === -1 ? (assigned || this.#o.numPartitions) : n);
       } else if (key === 37) {
-        partitions += Math.max(0, Number(t.count));
+        partitions += cost(Number(t.count));
       } else if (version < 4 || req.allowAutoTopicCreation === true) {
         if (t.name !== null && !seen.has(name) && !names.includes(name)) {
           names.push(name);
@@ -340,10 +351,8 @@ export class Planner {
     if (servedMax === undefined || version < 0 || version > servedMax) return 0;
     try {
       const h = decodeRequestHeader(payload);
-      const req = decodeBody(apiByKey(key)!.request, payload, h.bodyOffset, version) as Record<
-        string,
-        number
-      >;
+      const req = decodeRequestBody(apiByKey(key)!.request, payload, h.bodyOffset, version)
+        .message as Record<string, number>;
       if (key === 1) return Math.max(0, req.maxWaitMs);
       // Joins wait for the other members (up to the rebalance timeout, after the initial
       // delay); a follower's sync waits for the leader's.

@@ -584,12 +584,16 @@ export async function makePlanner(options: FuzzOptions): Promise<Planner> {
     batchSize: options.batchSize ?? 5000,
     partitionBudget: options.partitionBudget ?? 400,
     maxPartitionsPerRequest: options.maxPartitionsPerRequest ?? 64,
+    partitionLimit: BROKER_PARTITION_LIMIT,
     maxBytes: options.maxBytes ?? 1 << 20,
     maxFrame: MAX_FRAME,
     numPartitions: 1,
     heavyShare: options.heavyShare ?? 0.002,
   });
 }
+
+/** The broker's `max.broker.partitions` (its default). */
+const BROKER_PARTITION_LIMIT = 10_000;
 
 /** The broker's `socket.request.max.bytes` (its default, Kafka's). */
 const MAX_FRAME = 104857600;

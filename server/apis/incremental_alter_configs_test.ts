@@ -163,3 +163,30 @@ Deno.test("IncrementalAlterConfigs: a resource listed twice is refused (INVALID_
     c.close();
   }
 });
+
+Deno.test("IncrementalAlterConfigs: DELETE of an override that is not set changes nothing; an unknown name is INVALID_CONFIG", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "unset", 1, { "flush.ms": "50" });
+    const codes = [];
+    for (
+      const configs of [
+        [["retention.ms", DELETE, null], ["cleanup.policy", DELETE, null]],
+        [["no.such.config", DELETE, null]],
+      ] as [string, number, null][][]
+    ) {
+      const res = await c.request(
+        IncrementalAlterConfigsRequest,
+        IncrementalAlterConfigsResponse,
+        1,
+        { resources: [alter("unset", configs)] },
+      );
+      codes.push(res.responses[0].errorCode);
+    }
+    assertEquals(codes, [0, ErrorCode.INVALID_CONFIG]);
+    assertEquals(await overrides(c, "unset"), { "flush.ms": "50" });
+  } finally {
+    c.close();
+  }
+});

@@ -151,6 +151,77 @@ export async function processStatus(pid: number): Promise<ProcessStatus> {
   return { rssBytes: kb("VmRSS") * 1024, peakRssBytes: kb("VmHWM") * 1024, openFiles };
 }
 
+/** CPU counters of a process and of the machine, in clock ticks (`/proc`). */
+export interface CpuSample {
+  /** When it was taken (`performance.now()`). */
+  at: number;
+  /** The process's user and system time. */
+  processTicks: number;
+  /** The machine's busy time over all CPUs (everything but idle and iowait). */
+  busyTicks: number;
+  /** The machine's total time over all CPUs. */
+  totalTicks: number;
+  /** `/proc/loadavg`'s 1-minute load average. */
+  load1: number;
+}
+
+/** Clock ticks per second (`getconf CLK_TCK`; 100 on Linux). */
+export const CLOCK_TICKS = 100;
+
+/**
+ * Reads the CPU counters of `pid` and of the machine, so that a stall can be told apart from a
+ * starved machine: a broker that used no CPU while requests waited was waiting (or starved), one
+ * that used a whole core was busy.
+ *
+ * @example
+ * ```ts
+ * import { cpuSample } from "./broker_process.ts";
+ * const s = await cpuSample(Deno.pid);
+ * console.log(s.processTicks >= 0, s.totalTicks > s.busyTicks); // true true
+ * ```
+ *
+ * @param pid Process id.
+ * @returns The counters.
+ * @throws {Error} If the process is gone.
+ */
+export async function cpuSample(pid: number): Promise<CpuSample> {
+  const at = performance.now();
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command (which may hold spaces), from field 3 on: utime is 14, stime 15.
+  const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const processTicks = Number(after[11]) + Number(after[12]);
+  const cpu = (await Deno.readTextFile("/proc/stat")).split("\n")[0].split(/\s+/).slice(1)
+    .map(Number);
+  const totalTicks = cpu.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const busyTicks = totalTicks - cpu[3] - (cpu[4] ?? 0);
+  const load1 = Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+  return { at, processTicks, busyTicks, totalTicks, load1 };
+}
+
+/**
+ * What a process and the machine did between two samples.
+ *
+ * @example
+ * ```ts
+ * import { cpuBetween } from "./broker_process.ts";
+ * const a = { at: 0, processTicks: 0, busyTicks: 0, totalTicks: 0, load1: 1 };
+ * const b = { at: 10_000, processTicks: 500, busyTicks: 1500, totalTicks: 2000, load1: 3 };
+ * console.log(cpuBetween(a, b)); // "over 10.0 s: broker 50% of one core; machine 75% busy, load 3.00"
+ * ```
+ *
+ * @param a The earlier sample.
+ * @param b The later sample.
+ * @returns A short description for reports.
+ */
+export function cpuBetween(a: CpuSample, b: CpuSample): string {
+  const seconds = (b.at - a.at) / 1000;
+  const proc = (b.processTicks - a.processTicks) / CLOCK_TICKS / Math.max(seconds, 0.001);
+  const total = b.totalTicks - a.totalTicks;
+  const busy = total > 0 ? (b.busyTicks - a.busyTicks) / total : 0;
+  return `over ${seconds.toFixed(1)} s: broker ${(proc * 100).toFixed(0)}% of one core; ` +
+    `machine ${(busy * 100).toFixed(0)}% busy, load ${b.load1.toFixed(2)}`;
+}
+
 /** Options for {@linkcode startFuzzBroker}. */
 export interface FuzzBrokerOptions {
   /** `--override key=value` settings. */

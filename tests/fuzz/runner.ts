@@ -24,7 +24,14 @@ import {
 } from "../../protocol/messages/delete_topics.ts";
 import { APIS as SERVED_APIS } from "../../server/apis/mod.ts";
 import { Admin, Client } from "../../client/mod.ts";
-import { type FuzzBroker, type ProcessStatus, startFuzzBroker } from "./broker_process.ts";
+import {
+  cpuBetween,
+  type CpuSample,
+  cpuSample,
+  type FuzzBroker,
+  type ProcessStatus,
+  startFuzzBroker,
+} from "./broker_process.ts";
 import {
   caseOfCorrelation,
   correlationOf,
@@ -283,9 +290,31 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const show = (x: { c: FuzzCase; t: number }) =>
       `case ${x.c.index} (${((now - x.t) / 1000).toFixed(1)} s, ${x.c.payload.length} bytes: ` +
       `${x.c.desc.slice(0, 120)})`;
-    return others.length
+    return (others.length
       ? `; longest in flight: ${[...oldest, ...large].map(show).join("; ")}`
-      : "";
+      : "") + cpuNote();
+  };
+  // CPU of the broker and the machine, sampled every second: a hang report says whether the
+  // broker was busy (a whole core: it was doing something for too long) or idle while requests
+  // waited (waiting on I/O or a lock, or starved by the machine).
+  const cpu: CpuSample[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      try {
+        cpu.push(await cpuSample(broker.pid));
+        if (cpu.length > 120) cpu.shift();
+      } catch {
+        // the broker is gone: the crash is reported elsewhere
+      }
+      await sleep(1000);
+    }
+  })();
+  const cpuNote = (): string => {
+    const last = cpu[cpu.length - 1];
+    if (last === undefined) return "";
+    const from = cpu.find((x) => x.at >= last.at - o.hangMs) ?? cpu[0];
+    return from === last ? "" : `; CPU ${cpuBetween(from, last)}`;
   };
 
   const fail = (f: Failure) => {
@@ -407,6 +436,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       casesByIndex.clear();
       for (const c of cases) casesByIndex.set(c.index, c);
       const t0 = performance.now();
+      const cpu0 = await cpuSample(broker.pid).catch(() => undefined);
       const before = { ...report.outcomes };
       // Control probes while the batch runs.
       let batchDone = false;
@@ -516,6 +546,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       wake();
       await loadProbes;
       const batchMs = performance.now() - t0;
+      const cpu1 = await cpuSample(broker.pid).catch(() => undefined);
       if (crashed) break;
       await sleep(200); // let the broker's last log lines arrive
       const r = await probe(broker.bootstrap, CONTROL_TOPIC, o.hangMs);
@@ -540,11 +571,14 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           `(${Math.round(cases.length / (batchMs / 1000))}/s, whole frames done after ` +
           `${(fastMs / 1000).toFixed(1)} s; ${delta.join(", ")}); control ` +
           `${r.ok ? `${r.ms.toFixed(0)} ms` : "FAILED"}; RSS ${mb(peak?.rssBytes)} MiB; ` +
-          `open files ${peak?.openFiles} (${after?.openFiles} after cleanup, ${left} topics left)`,
+          `open files ${peak?.openFiles} (${after?.openFiles} after cleanup, ${left} topics left)` +
+          (cpu0 && cpu1 ? `; CPU ${cpuBetween(cpu0, cpu1)}` : ""),
       );
       if (report.failures.length > 0 && !o.keepGoing) break;
     }
   } finally {
+    sampling = false;
+    await sampler;
     const early = broker.exitStatus();
     if (early !== undefined) onExit(early);
     report.probeIdle = stats(idle, idleFailed, o.probeLimitMs);

@@ -206,6 +206,9 @@ export function errorCodeOf(e: unknown): number {
   return -1;
 }
 
+/** The error message of what a request could not do because the broker is shutting down. */
+export const SHUTTING_DOWN = "The broker is shutting down";
+
 /**
  * The longest error message put in a response, in characters. Messages that quote a client's
  * input (a topic name may be 32767 bytes) are cut to it, because a protocol string holds at most

@@ -6,6 +6,8 @@
 // - The internal topics keep the partition count their coordinators chose (a group's partition
 //   is its hash modulo that count): INVALID_REQUEST.
 // - validate_only checks without changing. Flexible from v2.
+// - A broker shutdown stops the growth in progress (what it made is removed) and the topics after
+//   it get NOT_CONTROLLER, as Kafka answers when its controller goes away.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -14,7 +16,14 @@ import {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
 } from "../../protocol/messages/create_partitions.ts";
-import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+  SHUTTING_DOWN,
+} from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 
 /** CreatePartitions handler. */
@@ -58,6 +67,11 @@ export const createPartitions: ApiHandler = defineApi<
           ErrorCode.INVALID_REPLICA_ASSIGNMENT,
           `Assignment [${bad.brokerIds}] is invalid: every partition must be on [${broker.nodeId}]`,
         ));
+        continue;
+      }
+      if (broker.closing.aborted) {
+        // A shutdown ends the request: the topics left are not grown.
+        results.push(result(ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
         continue;
       }
       try {

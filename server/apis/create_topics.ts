@@ -8,6 +8,8 @@
 //   coordinators: INVALID_REQUEST, as Kafka answers for its internal metadata topic.
 // - configs are validated by the engine (INVALID_CONFIG with the reason); validate_only checks
 //   everything and creates nothing. Errors per topic, with error_message (v1+).
+// - A broker shutdown stops the creation in progress (what it made is removed) and the topics
+//   after it get NOT_CONTROLLER, as Kafka answers when its controller goes away; clients retry.
 // - v5+ answers with num_partitions, replication_factor and the topic's configs (v5+) and topic
 //   id (v7); flexible from v5.
 
@@ -20,7 +22,14 @@ import {
   CreateTopicsResponse,
 } from "../../protocol/messages/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+  SHUTTING_DOWN,
+} from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import { describeTopic } from "./describe_configs.ts";
 
@@ -108,6 +117,12 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
         continue;
       }
       for (const c of t.configs) configs[c.name] = c.value!;
+      if (broker.closing.aborted) {
+        // A shutdown ends the request: the topics left are not created (nor tried one by one:
+        // 100,000 of them kept a stopping broker busy for a minute).
+        topics.push(failure(t.name, ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
+        continue;
+      }
       try {
         const info = await broker.logs.createTopic(t.name, partitions, configs, {
           validateOnly: req.validateOnly,

@@ -8,7 +8,8 @@
 //   requests may already send a null name: an unknown id is then answered with name "").
 // - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
 //   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
-//   name: INVALID_TOPIC_EXCEPTION.
+//   name: INVALID_TOPIC_EXCEPTION. A broker shutdown stops auto-creation: the creation in progress
+//   is undone and the names left are answered UNKNOWN_TOPIC_OR_PARTITION.
 // - A topic named (or looked up by id) more than once is answered once, as Kafka does.
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
 //   and `__transaction_state` are reported with is_internal = true.
@@ -85,7 +86,10 @@ function errorTopic(name: string | null, topicId: string, errorCode: number): Re
  */
 export async function autoCreateTopic(broker: BrokerContext, name: string): Promise<TopicInfo> {
   try {
-    const t = await broker.logs.createTopic(name, broker.config.numPartitions);
+    // a shutdown stops the creation and removes what it made
+    const t = await broker.logs.createTopic(name, broker.config.numPartitions, {}, {
+      signal: broker.closing,
+    });
     broker.logger.info(
       `Auto-created topic ${name} with ${broker.config.numPartitions} partition(s)`,
     );
@@ -138,9 +142,11 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
         }
         let t = broker.logs.topic(name);
         // The internal topics are created by their coordinators, with their own settings.
+        // A shutdown ends auto-creation: the names left are answered as unknown (a Metadata
+        // naming 20,000 new topics kept a stopping broker creating them for minutes).
         if (
           t === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
-          name !== TRANSACTION_STATE_TOPIC
+          name !== TRANSACTION_STATE_TOPIC && !broker.closing.aborted
         ) {
           try {
             t = await autoCreateTopic(broker, name);

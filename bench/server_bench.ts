@@ -1,8 +1,9 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Broker round trips over real TCP on localhost: Produce (acks=1) of one 64 KiB batch
 // (64 records of 1 KiB), Fetch of 1 MiB from a filled partition (with and without a long-poll
-// wait: data present answers at once either way), and a long-polling Fetch at the log end woken
-// by a small Produce on another connection. Run: deno task bench bench/server_bench.ts. Figures
+// wait: data present answers at once either way; read_committed: below the last stable offset,
+// with the aborted transactions of the range), and a long-polling Fetch at the log end woken by
+// a small Produce on another connection. Run: deno task bench bench/server_bench.ts. Figures
 // are per request; MB/s = 0.0655 / (time in s) for produce.
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
@@ -50,6 +51,21 @@ Deno.bench("fetch up to 1 MiB", { group: "broker" }, async () => {
     FetchResponse,
     12,
     fetchBody([{ topic: "bench-fetch", partition: 0, offset: fetchOffset }], { maxBytes: 1 << 20 }),
+  );
+  const p = r.responses[0].partitions[0];
+  if (p.errorCode !== 0 || p.records!.length === 0) throw new Error("fetch failed");
+  fetchOffset = fetchOffset + 16 * 64 >= 256 * 64 ? 0 : fetchOffset + 16 * 64;
+});
+
+Deno.bench("fetch up to 1 MiB, read_committed", { group: "broker" }, async () => {
+  const r = await c.request(
+    FetchRequest,
+    FetchResponse,
+    12,
+    fetchBody([{ topic: "bench-fetch", partition: 0, offset: fetchOffset }], {
+      maxBytes: 1 << 20,
+      isolationLevel: 1,
+    }),
   );
   const p = r.responses[0].partitions[0];
   if (p.errorCode !== 0 || p.records!.length === 0) throw new Error("fetch failed");

@@ -393,15 +393,13 @@ export class Client {
       const [t] = await this.refreshMetadata([name], options);
       const code = (t as TopicInfo & { errorCode?: number } | undefined)?.errorCode ??
         ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      if (code === 0 && t.partitions.every((p) => p.leader >= 0)) return t;
+      // A partition without a leader (offline, or an election in a cluster) does not hold up
+      // the others: `leaderFor` looks it up again.
+      if (code === 0) return t;
       if (
         attempt >= this.options.retries ||
-        (code !== 0 && code !== ErrorCode.LEADER_NOT_AVAILABLE &&
-          code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+        (code !== ErrorCode.LEADER_NOT_AVAILABLE && code !== ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
       ) {
-        if (code === 0) {
-          throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `metadata for topic ${name}`);
-        }
         throw new KafkaError(code, `metadata for topic ${name}`);
       }
       // A just-created topic may take a moment to appear; do not wait long for a missing one.
@@ -438,11 +436,14 @@ export class Client {
    * @param topic Topic name.
    * @param partition Partition index.
    * @returns The leader's node id.
-   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` if the partition does not exist.
+   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` if the partition does not exist;
+   *   `LEADER_NOT_AVAILABLE` (retriable) if it has no leader, even after a metadata refresh.
    */
   async leaderFor(topic: string, partition: number): Promise<number> {
     let info = await this.topic(topic);
-    if (partition >= info.partitions.length) info = await this.topic(topic, { refresh: true });
+    if (partition >= info.partitions.length || (info.partitions[partition]?.leader ?? 0) < 0) {
+      info = await this.topic(topic, { refresh: true });
+    }
     const p = info.partitions[partition];
     if (!p || partition < 0) {
       throw new KafkaError(

@@ -3,22 +3,33 @@
  * `LogCleaner`, simplified). One pass over a log:
  *
  * 1. The cleanable range is every non-active segment up to the first one holding a record newer
- *    than `min.compaction.lag.ms`. Its part from the first dirty offset (the end of the previous
+ *    than `min.compaction.lag.ms` or an offset at or after the last stable offset (a transaction
+ *    in progress may still abort). Its part from the first dirty offset (the end of the previous
  *    pass, kept in `cleaner-offset-checkpoint`) is dirty; the log is due when dirty bytes / all
  *    cleanable bytes ≥ `min.cleanable.dirty.ratio`, when the first dirty segment is older than
- *    `max.compaction.lag.ms`, or when a retained tombstone's delete horizon has passed.
- * 2. An offset map (key → last offset) is built over the dirty segments.
+ *    `max.compaction.lag.ms`, or when a retained tombstone's or marker's delete horizon has passed.
+ * 2. An offset map (key → last offset) is built over the dirty segments; records of aborted
+ *    transactions (the `.txnindex` entries) are left out of it.
  * 3. Segments from the log start to the end of the map are cleaned in groups (at most
  *    `segment.bytes` together): a record survives unless the map holds a later offset for its key.
  *    Offsets never change: a batch keeps its base offset and lastOffsetDelta with fewer records
  *    (non-contiguous offset deltas); a batch with no survivor is dropped (the log then has offset
  *    gaps, as in Kafka). Compressed batches (every codec) are decompressed and recompressed with
- *    their codec; control batches and transactional batches are kept whole.
- * 4. Tombstones (null values) survive the first clean that sees them: the batch records a delete
+ *    their codec. Committed transactional batches are compacted like the others.
+ * 4. Transactions, as Kafka's `LogCleaner`: batches of aborted transactions are removed; an ABORT
+ *    marker stays while its transaction had batches in the pass (its `.txnindex` entry goes to
+ *    the cleaned segment), a COMMIT marker while batches of its transaction remain; after that a
+ *    marker gets a delete horizon (now + `delete.retention.ms`) and a later pass after it removes
+ *    the marker.
+ * 5. Each producer's last batch is kept (Kafka's `lastRecordsOfActiveProducers`), as its header
+ *    alone if none of its records survive, so that the producer state (epoch, last sequence)
+ *    rebuilt from the log after compaction is the same; a producer whose last batch is a marker
+ *    keeps that marker whole.
+ * 6. Tombstones (null values) survive the first clean that sees them: the batch records a delete
  *    horizon of now + `delete.retention.ms` (KIP-534: the base timestamp holds the horizon,
  *    attribute bit 6 is set, record timestamps are unchanged). A later pass after the horizon
  *    drops them.
- * 5. Each group's cleaned file is swapped in crash-safely (`cleaner_swap.ts`); readers holding
+ * 7. Each group's cleaned file is swapped in crash-safely (`cleaner_swap.ts`); readers holding
  *    the old segments keep reading them until `file.delete.delay.ms`.
  *
  * Work is bounded per step: segments are read in windows of at most 4 MiB with an `await`
@@ -30,22 +41,35 @@
 import {
   attributesAt,
   baseOffsetAt,
+  baseTimestampAt,
   batchSizeAt,
   type CompactableBatch,
+  CONTROL_BIT,
+  ControlRecordType,
   DELETE_HORIZON_BIT,
-  isCompactable,
+  emptyBatchOf,
+  endTxnMarkerAt,
+  type EndTxnMarkerRecord,
+  hasProducerIdAt,
   lastOffsetAt,
   LOG_OVERHEAD,
   maxTimestampAt,
+  producerEpochAt,
+  producerIdAt,
   readCompactableBatch,
   rebuildBatch,
   RECORD_BATCH_OVERHEAD,
+  recordCountAt,
+  RecordsError,
+  TRANSACTIONAL_BIT,
 } from "../records/mod.ts";
 import type { CheckpointEntry } from "./checkpoint.ts";
 import { cleanedLogPath, swapInCleaned, type SwapStep } from "./cleaner_swap.ts";
 import { TOPIC_CONFIGS } from "./config.ts";
 import type { PartitionLog } from "./partition_log.ts";
+import type { ProducerLastRecord } from "./producer_state.ts";
 import { LogSegment, removeIfExists } from "./segment.ts";
+import type { AbortedTxn, TransactionIndex } from "./transaction_index.ts";
 
 /** The compaction settings of one topic. */
 export interface CleanerConfig {
@@ -130,6 +154,10 @@ export interface CleanStats {
   recordsRemoved: number;
   /** Tombstones removed after their delete horizon. */
   tombstonesRemoved: number;
+  /** Records of aborted transactions removed. */
+  abortedRecordsRemoved: number;
+  /** COMMIT/ABORT markers removed after their delete horizon. */
+  markersRemoved: number;
   /** Wall-clock duration of the pass in ms. */
   durationMs: number;
 }
@@ -234,6 +262,8 @@ export class LogCleaner {
       recordsRead: 0,
       recordsRemoved: 0,
       tombstonesRemoved: 0,
+      abortedRecordsRemoved: 0,
+      markersRemoved: 0,
       durationMs: 0,
     };
     const done = (reason: string) => {
@@ -249,6 +279,14 @@ export class LogCleaner {
     if ((this.#firstDirty.get(key) ?? 0) > log.logEndOffset) this.forget(key);
     // the cleanable range ends at the active segment or the first segment newer than the lag
     let endIdx = segs.length - 1;
+    // nothing at or after the last stable offset: a transaction in progress may still abort
+    const stable = log.lastStableOffset;
+    for (let i = 0; i < endIdx; i++) {
+      if (segs[i].nextOffset > stable) {
+        endIdx = i;
+        break;
+      }
+    }
     if (config.minCompactionLagMs > 0) {
       for (let i = 0; i < endIdx; i++) {
         // (an emptied segment's "largest timestamp" is its write time: it holds no records)
@@ -281,17 +319,26 @@ export class LogCleaner {
     }
     if (!why && (this.#horizons.get(key) ?? Infinity) <= now) why = "tombstone delete horizon";
     if (!why) return done(`not due (dirty ratio ${ratio.toFixed(3)})`);
-    if (endIdx === 0) return done("nothing cleanable yet (min.compaction.lag.ms)");
+    if (endIdx === 0) {
+      return done("nothing cleanable yet (min.compaction.lag.ms or a transaction in progress)");
+    }
 
-    // offset map over the dirty segments
+    // offset map over the dirty segments, without the records of aborted transactions
     const map = new Map<string, number>();
     let mapEnd = dirtyIdx;
+    const mapTxns = new CleanedTxns(
+      log.abortedTransactions(segs[dirtyIdx].baseOffset, segs[endIdx].baseOffset),
+    );
     try {
       for (let i = dirtyIdx; i < endIdx; i++) {
         if (map.size >= this.#maxMapEntries) break;
         for await (const batch of batchesOf(segs[i])) {
           stats.bytesRead += batch.length;
-          if (!isCompactable(attributesAt(batch, 0))) continue;
+          if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) {
+            mapTxns.onControlBatch(batch);
+            continue;
+          }
+          if (mapTxns.onDataBatch(batch)) continue; // aborted
           let d: CompactableBatch;
           try {
             d = readCompactableBatch(batch);
@@ -311,6 +358,7 @@ export class LogCleaner {
     stats.endOffset = endOffset;
 
     // clean [0, mapEnd) in groups of at most segment.bytes
+    const lastRecords = log.producerLastRecords();
     let minHorizon = Infinity;
     let i = 0;
     while (i < mapEnd) {
@@ -325,7 +373,12 @@ export class LogCleaner {
         bytes += segs[j].size;
         j++;
       }
-      const h = await this.#cleanGroup(log, group, segs[j].baseOffset, map, config, now, stats);
+      const h = await this.#cleanGroup(
+        log,
+        group,
+        segs[j].baseOffset,
+        { map, lastRecords, config, now, stats },
+      );
       if (h === null) return done("aborted: the log changed or closed during the pass");
       minHorizon = Math.min(minHorizon, h);
       stats.segmentsCleaned += group.length;
@@ -355,15 +408,15 @@ export class LogCleaner {
     log: PartitionLog,
     group: LogSegment[],
     end: number,
-    map: Map<string, number>,
-    config: CleanerConfig,
-    now: number,
-    stats: CleanStats,
+    pass: Omit<Pass, "txns">,
   ): Promise<number | null> {
+    const { stats } = pass;
     const base = group[0].baseOffset;
     const path = cleanedLogPath(log.dir, base);
     const seg = new LogSegment(log.dir, base);
     seg.allowOffsetGaps = true;
+    // the group's aborted transactions; those whose ABORT marker stays go to the new .txnindex
+    const txns = new CleanedTxns(log.abortedTransactions(base, end), seg.txnIndex);
     const interval = log.config.indexIntervalBytes;
     let minHorizon = Infinity;
     let pos = 0;
@@ -385,7 +438,7 @@ export class LogCleaner {
       for (const old of group) {
         for await (const batch of batchesOf(old)) {
           stats.bytesRead += batch.length;
-          const r = this.#filter(batch, map, config, now, stats);
+          const r = this.#filter(batch, { ...pass, txns });
           if (r.horizon >= 0) minHorizon = Math.min(minHorizon, r.horizon);
           const out = r.batch;
           if (!out) continue;
@@ -446,15 +499,23 @@ export class LogCleaner {
   }
 
   /** Filters one stored batch: the batch to write (or null) and its delete horizon (-1). */
-  #filter(
-    batch: Uint8Array,
-    map: Map<string, number>,
-    config: CleanerConfig,
-    now: number,
-    stats: CleanStats,
-  ): { batch: Uint8Array | null; horizon: number } {
+  #filter(batch: Uint8Array, pass: Pass): { batch: Uint8Array | null; horizon: number } {
+    const { map, config, now, stats } = pass;
     const attrs = attributesAt(batch, 0);
-    if (!isCompactable(attrs)) return { batch, horizon: -1 };
+    const producer = hasProducerIdAt(batch, 0)
+      ? pass.lastRecords.get(producerIdAt(batch, 0))
+      : undefined;
+    if ((attrs & CONTROL_BIT) !== 0) return this.#filterMarker(batch, attrs, producer, pass);
+    // the producer's last batch stays (its header alone if nothing survives)
+    const isLast = producer !== undefined && producer.lastDataOffset === lastOffsetAt(batch, 0);
+    if (pass.txns.onDataBatch(batch)) {
+      const n = recordCountAt(batch, 0);
+      stats.recordsRead += n;
+      stats.recordsRemoved += n;
+      stats.abortedRecordsRemoved += n;
+      if (!isLast) return { batch: null, horizon: -1 };
+      return { batch: n > 0 ? emptyBatchOf(batch) : batch, horizon: -1 };
+    }
     let d: CompactableBatch;
     try {
       d = readCompactableBatch(batch);
@@ -485,17 +546,144 @@ export class LogCleaner {
       }
       survivors.push(r);
     }
-    if (survivors.length === 0) return { batch: null, horizon: -1 };
     const horizon = tombstones > 0
       ? (hadHorizon ? oldHorizon : now + config.deleteRetentionMs)
       : -1;
     if (survivors.length === d.records.length && horizon === oldHorizon) {
-      return { batch, horizon };
+      if (survivors.length > 0 || isLast) return { batch, horizon };
     }
+    if (survivors.length === 0) return { batch: isLast ? emptyBatchOf(batch) : null, horizon: -1 };
     return {
       batch: rebuildBatch(batch, d, { records: survivors, deleteHorizonMs: horizon }),
       horizon,
     };
+  }
+
+  /**
+   * A COMMIT/ABORT marker: kept while its transaction still has batches in the log (Kafka's
+   * rules), then given a delete horizon, then removed once past it. A producer's marker that is
+   * its last batch (it wrote nothing since: the marker holds its epoch) is kept whole.
+   */
+  #filterMarker(
+    batch: Uint8Array,
+    attrs: number,
+    producer: ProducerLastRecord | undefined,
+    pass: Pass,
+  ): { batch: Uint8Array | null; horizon: number } {
+    const discardable = pass.txns.onControlBatch(batch);
+    const isLast = producer !== undefined && producer.lastDataOffset < 0 &&
+      producer.epoch === producerEpochAt(batch, 0);
+    if (!discardable || isLast) return { batch, horizon: -1 };
+    if ((attrs & DELETE_HORIZON_BIT) !== 0) {
+      const horizon = baseTimestampAt(batch, 0);
+      if (pass.now < horizon) return { batch, horizon };
+      pass.stats.markersRemoved++;
+      return { batch: null, horizon: -1 };
+    }
+    let d: CompactableBatch;
+    try {
+      d = readCompactableBatch(batch);
+    } catch (e) {
+      this.#logger(`cleaner: keeping an unreadable marker whole: ${(e as Error).message}`);
+      return { batch, horizon: -1 };
+    }
+    const horizon = pass.now + pass.config.deleteRetentionMs;
+    return {
+      batch: rebuildBatch(batch, d, { records: d.records, deleteHorizonMs: horizon }),
+      horizon,
+    };
+  }
+}
+
+/** What filtering a batch needs from the pass over its log. */
+interface Pass {
+  /** Key → last offset over the dirty segments. */
+  map: Map<string, number>;
+  /** Each producer's last batch. */
+  lastRecords: Map<number, ProducerLastRecord>;
+  /** Transaction state of the group being cleaned. */
+  txns: CleanedTxns;
+  config: CleanerConfig;
+  now: number;
+  stats: CleanStats;
+}
+
+/**
+ * The transactions seen while walking a range of the log in offset order (Kafka's
+ * `CleanedTransactionMetadata`): which data batches belong to aborted transactions (removable),
+ * and whether each marker may go — an ABORT marker once no batch of its transaction was seen in
+ * this walk (a retained one's `.txnindex` entry goes to the cleaned segment's index), a COMMIT
+ * marker likewise.
+ */
+class CleanedTxns {
+  /** The aborted transactions of the range, by first offset. */
+  readonly #aborted: AbortedTxn[];
+  #next = 0;
+  readonly #committed = new Set<number>();
+  readonly #ongoingAborted = new Map<number, { txn: AbortedTxn; seen: boolean }>();
+  readonly #index: TransactionIndex | undefined;
+
+  /**
+   * @param aborted The range's aborted transactions (`PartitionLog.abortedTransactions`).
+   * @param index Where the entries of retained ABORT markers go (the cleaned segment's).
+   */
+  constructor(aborted: AbortedTxn[], index?: TransactionIndex) {
+    this.#aborted = aborted.slice().sort((a, b) => a.firstOffset - b.firstOffset);
+    this.#index = index;
+  }
+
+  #startUpTo(offset: number): void {
+    const list = this.#aborted;
+    while (this.#next < list.length && list[this.#next].firstOffset <= offset) {
+      const txn = list[this.#next++];
+      this.#ongoingAborted.set(txn.producerId, { txn, seen: false });
+    }
+  }
+
+  /**
+   * A data batch walked over.
+   *
+   * @returns Whether it belongs to an aborted transaction (its records can go).
+   */
+  onDataBatch(batch: Uint8Array): boolean {
+    this.#startUpTo(lastOffsetAt(batch, 0));
+    if ((attributesAt(batch, 0) & TRANSACTIONAL_BIT) === 0) return false;
+    const pid = producerIdAt(batch, 0);
+    const aborted = this.#ongoingAborted.get(pid);
+    if (aborted !== undefined) {
+      aborted.seen = true;
+      return true;
+    }
+    this.#committed.add(pid);
+    return false;
+  }
+
+  /**
+   * A control batch walked over.
+   *
+   * @returns Whether the marker may be removed (after its delete horizon).
+   */
+  onControlBatch(batch: Uint8Array): boolean {
+    this.#startUpTo(lastOffsetAt(batch, 0));
+    let marker: EndTxnMarkerRecord | null;
+    try {
+      marker = endTxnMarkerAt(batch, 0);
+    } catch (e) {
+      if (e instanceof RecordsError) return false; // not a marker we know: keep it
+      throw e;
+    }
+    if (marker === null) return true; // emptied: its transaction is gone
+    const pid = producerIdAt(batch, 0);
+    if (marker.type === ControlRecordType.ABORT) {
+      const aborted = this.#ongoingAborted.get(pid);
+      this.#ongoingAborted.delete(pid);
+      if (aborted?.seen) {
+        this.#index?.append(aborted.txn); // stays until its batches are gone
+        return false;
+      }
+      return true;
+    }
+    return !this.#committed.delete(pid);
   }
 }
 

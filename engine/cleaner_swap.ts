@@ -12,8 +12,8 @@
  * 5. the new segment's indexes are written and the marker removed.
  *
  * At open ({@linkcode completeSwaps}), a `<B>.log.swap` with its marker is rolled forward (old
- * `.log`/`.index`/`.timeindex` files in `[B, E)` removed, the swap renamed into place, its
- * indexes rebuilt by the loader); a marker without a swap file is removed (before step 2 the old
+ * `.log`/`.index`/`.timeindex`/`.txnindex` files in `[B, E)` removed, the swap renamed into
+ * place, its indexes rebuilt by the loader); a marker without a swap file is removed (before step 2 the old
  * segments are intact; after step 4 the swap is done); a swap without a marker cannot come from
  * this protocol and is removed. A kill at any moment thus leaves the old or the new segment set.
  *
@@ -31,6 +31,7 @@ import {
   SWAP_END_FILE_SUFFIX,
   SWAP_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
+  TXN_INDEX_FILE_SUFFIX,
 } from "./names.ts";
 import { type LogSegment, removeIfExists } from "./segment.ts";
 
@@ -117,6 +118,7 @@ export async function swapInCleaned(
     await syncDir(dir);
     await options.onStep?.("renamed");
     replacement.indexDirty = true;
+    replacement.txnIndex.dirty = true; // an empty one too: the old segment's went with it
     try {
       await replacement.writeIndexes(true);
     } catch {
@@ -163,7 +165,12 @@ export async function completeSwaps(dir: string, log: (msg: string) => void): Pr
       continue;
     }
     swaps.add(p.baseOffset);
-    const replaced = new Set([LOG_FILE_SUFFIX, INDEX_FILE_SUFFIX, TIME_INDEX_FILE_SUFFIX]);
+    const replaced = new Set([
+      LOG_FILE_SUFFIX,
+      INDEX_FILE_SUFFIX,
+      TIME_INDEX_FILE_SUFFIX,
+      TXN_INDEX_FILE_SUFFIX,
+    ]);
     for (const other of names) {
       const q = parseSegmentFileName(other);
       if (!q || q.baseOffset < p.baseOffset || q.baseOffset >= end) continue;

@@ -4,7 +4,9 @@
  * `.swap` and temporary files are removed; after a clean shutdown the index files
  * are trusted (after sanity checks); otherwise every segment from the one holding the recovery
  * point on is re-validated batch by batch (WASM), a torn or corrupt tail is cut (and logged with
- * the offset and byte position) and its indexes rebuilt.
+ * the offset and byte position) and its indexes rebuilt. The producer state is loaded from its
+ * latest snapshot; transaction indexes (`.txnindex`) that are missing or corrupt, and those of
+ * re-validated segments, are rebuilt from the markers in the log.
  *
  * Also creates new partition logs ({@linkcode createPartitionLog}) and disposes of partition
  * directories no topic owns ({@linkcode disposeUnownedPartitionDir}). Segment `.log` handles go
@@ -27,6 +29,7 @@ import {
   SWAP_FILE_SUFFIX,
   TEMP_FILE_SUFFIX,
   TIME_INDEX_FILE_SUFFIX,
+  TXN_INDEX_FILE_SUFFIX,
 } from "./names.ts";
 import { PRODUCER_SNAPSHOT_FILE_SUFFIX } from "./producer_state.ts";
 import { completeSwaps } from "./cleaner_swap.ts";
@@ -97,7 +100,10 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     const parsed = parseSegmentFileName(e.name);
     if (!parsed) continue;
     if (parsed.suffix === LOG_FILE_SUFFIX) bases.push(parsed.baseOffset);
-    else if (parsed.suffix === INDEX_FILE_SUFFIX || parsed.suffix === TIME_INDEX_FILE_SUFFIX) {
+    else if (
+      parsed.suffix === INDEX_FILE_SUFFIX || parsed.suffix === TIME_INDEX_FILE_SUFFIX ||
+      parsed.suffix === TXN_INDEX_FILE_SUFFIX
+    ) {
       indexFiles.push({ base: parsed.baseOffset, path });
     }
   }
@@ -122,6 +128,8 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     }
   }
   let recovered = false;
+  const rebuildTxnIndexes = new Set<LogSegment>(); // rebuilt when the producer state is loaded
+  const txnIndexWhy = new Map<number, string>(); // base offset → why its file is not trusted
   for (let i = 0; i < bases.length; i++) {
     const seg = new LogSegment(dir, bases[i], params.hooks?.handles);
     // compaction leaves offset gaps; a delete-only log's tail must continue exactly
@@ -150,6 +158,15 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
           mustRecover = true;
         }
       }
+    }
+    if (!mustRecover) {
+      const why = await seg.txnIndex.load();
+      if (why) {
+        txnIndexWhy.set(bases[i], why);
+        rebuildTxnIndexes.add(seg);
+      }
+    } else {
+      rebuildTxnIndexes.add(seg); // its markers may have been cut with a torn tail
     }
     if (mustRecover) {
       recovered = true;
@@ -187,12 +204,38 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   const leo = active.nextOffset;
   const recoveryPoint = params.cleanShutdown || recovered ? leo : Math.min(rp ?? 0, leo);
   const logStartOffset = params.logStartOffset ?? segments[0].baseOffset;
-  // idempotent producers: latest valid snapshot ≤ LEO, then the batch headers after it
+  if (txnIndexWhy.size > 0) {
+    // one line per partition (a data dir from before .txnindex files has none anywhere)
+    const listed = [...txnIndexWhy.keys()];
+    const more = listed.length > 5 ? ` and ${listed.length - 5} more` : "";
+    log(
+      `${name}: rebuilding the transaction index of segment${listed.length > 1 ? "s" : ""} ` +
+        `${listed.slice(0, 5).join(", ")}${more} from the log: ` +
+        [...new Set(txnIndexWhy.values())].join("; "),
+    );
+  }
+  // producers: latest valid snapshot ≤ LEO (≤ the first transaction index to rebuild), then the
+  // batches after it
   const producerState = new ProducerStateManager(dir, {
     expirationMs: params.hooks?.producerIdExpirationMs,
     logger: params.hooks?.logger,
   });
-  await producerState.load(segments, logStartOffset, leo, params.cleanShutdown);
+  await producerState.load(
+    segments,
+    logStartOffset,
+    leo,
+    params.cleanShutdown,
+    Date.now(),
+    rebuildTxnIndexes,
+  );
+  for (const seg of rebuildTxnIndexes) {
+    try {
+      await seg.txnIndex.write();
+    } catch (e) {
+      // a full disk: it stays dirty and is written at the next flush (or rebuilt at open)
+      log(`${name}: transaction index of segment ${seg.baseOffset} not written: ${e}`);
+    }
+  }
   // leader epochs: the checkpoint, trimmed to the log (a log written before epochs were stamped
   // has none; the broker's epoch then starts at the log end offset, as after Kafka's upgrade)
   const { cache: leaderEpochs } = await LeaderEpochCache.load(
@@ -304,7 +347,8 @@ export async function createPartitionLog(params: CreateParams): Promise<Partitio
 /**
  * Whether a partition directory holds nothing but what {@linkcode createPartitionLog} writes
  * before the first record: `partition.metadata`, an empty segment at offset 0 (its `.log` of 0
- * bytes, its index files), a producer snapshot at offset 0 and temporary files.
+ * bytes, its index files, `.txnindex` included), a producer snapshot at offset 0 and temporary
+ * files.
  *
  * @param dir The directory.
  * @returns Whether it holds no record and nothing else.
@@ -325,7 +369,7 @@ export async function holdsNoRecords(dir: string): Promise<boolean> {
       if ((await Deno.stat(`${dir}/${e.name}`)).size !== 0) return false;
     } else if (
       p.suffix !== INDEX_FILE_SUFFIX && p.suffix !== TIME_INDEX_FILE_SUFFIX &&
-      p.suffix !== PRODUCER_SNAPSHOT_FILE_SUFFIX
+      p.suffix !== TXN_INDEX_FILE_SUFFIX && p.suffix !== PRODUCER_SNAPSHOT_FILE_SUFFIX
     ) return false;
   }
   return true;

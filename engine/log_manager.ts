@@ -75,6 +75,11 @@ export interface TopicInfo {
   configs: Record<string, string>;
   /** Effective value of every topic config (overrides, then broker defaults, then Kafka's). */
   effective: Record<string, string>;
+  /**
+   * The partitions this data dir holds, in order, when it holds only some (cluster mode: the
+   * partitions this broker is a replica of); absent when it holds all of them.
+   */
+  localPartitions?: number[];
 }
 
 /** Options of {@linkcode LogManager.open}. */
@@ -129,6 +134,16 @@ export interface ValidateOnlyOption {
 export interface CreateOptions extends ValidateOnlyOption {
   /** Aborts the creation (e.g. broker shutdown): what was made is removed, nothing changes. */
   signal?: AbortSignal;
+  /**
+   * Cluster mode: the topic's id, chosen where the topic was created (createTopic only).
+   * Default: a new random id.
+   */
+  topicId?: string;
+  /**
+   * Cluster mode: only these of the new partitions get a log in this data dir (the ones this
+   * broker is a replica of). Default: every new partition.
+   */
+  localPartitions?: number[];
 }
 
 /** Options of {@linkcode LogManager.alterTopicConfigs}. */
@@ -142,6 +157,13 @@ interface StoredTopic {
   id: string;
   partitions: number;
   configs: Record<string, string>;
+  /** The partitions held here, ascending, when not all of them (cluster mode). */
+  local?: number[];
+}
+
+/** The partitions of `t` this data dir holds, ascending. */
+function localOf(t: StoredTopic): number[] {
+  return t.local ?? Array.from({ length: t.partitions }, (_, i) => i);
 }
 
 /** Listener for appends: topic, partition, new log end offset. */
@@ -173,6 +195,7 @@ export class LogManager {
   #defaults: Record<string, string>;
   #options: LogManagerOptions;
   #topics = new Map<string, StoredTopic>();
+  /** Each topic's logs held here, ascending by partition (all of them unless `local` says). */
   #logs = new Map<string, PartitionLog[]>();
   #listeners = new Set<AppendListener>();
   #meta = new Mutex();
@@ -307,19 +330,29 @@ export class LogManager {
       ),
       logger: onErr,
     });
-    const jobs: { t: StoredTopic; p: number; logs: PartitionLog[]; cfg: LogConfig }[] = [];
+    const jobs: {
+      t: StoredTopic;
+      p: number;
+      i: number;
+      logs: PartitionLog[];
+      cfg: LogConfig;
+    }[] = [];
     for (const t of stored) {
-      this.#topics.set(t.name, { ...t, configs: { ...t.configs } });
+      this.#topics.set(t.name, {
+        ...t,
+        configs: { ...t.configs },
+        ...(t.local ? { local: [...t.local] } : {}),
+      });
       const logs: PartitionLog[] = [];
       this.#logs.set(t.name, logs);
       const cfg = this.#logConfig(t.configs);
-      for (let p = 0; p < t.partitions; p++) jobs.push({ t, p, logs, cfg });
+      localOf(t).forEach((p, i) => jobs.push({ t, p, i, logs, cfg }));
     }
     // partitions load in parallel (Kafka's num.recovery.threads.per.data.dir); their `.log`
     // handles stay within the cache's bound
-    await forEachConcurrently(jobs.length, IO_CONCURRENCY, async (i) => {
-      const { t, p, logs, cfg } = jobs[i];
-      logs[p] = await this.#openLog(t, p, cfg);
+    await forEachConcurrently(jobs.length, IO_CONCURRENCY, async (j) => {
+      const { t, p, i, logs, cfg } = jobs[j];
+      logs[i] = await this.#openLog(t, p, cfg);
     });
     if (deleted.size > 0) {
       this.#topicsDirty = true;
@@ -414,7 +447,7 @@ export class LogManager {
    * that did not finish. Directories that do not look like `<topic>-<partition>` are left alone.
    */
   async #disposeUnownedDirs(stored: StoredTopic[]): Promise<void> {
-    const owned = new Map(stored.map((t) => [t.name, t.partitions]));
+    const owned = new Map(stored.map((t) => [t.name, new Set(localOf(t))]));
     const unowned: string[] = [];
     for await (const e of Deno.readDir(this.dir)) {
       if (!e.isDirectory || e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
@@ -424,7 +457,7 @@ export class LogManager {
       }
       const m = /^(.+)-(0|[1-9]\d*)$/.exec(e.name);
       if (!m || !isTopicName(m[1])) continue;
-      if (Number(m[2]) < (owned.get(m[1]) ?? 0)) continue;
+      if (owned.get(m[1])?.has(Number(m[2]))) continue;
       unowned.push(e.name);
     }
     for (const name of unowned) {
@@ -478,23 +511,22 @@ export class LogManager {
   }
 
   /**
-   * Creates the empty logs of partitions `[from, to)` of `t` (several at once), then fsyncs the
+   * Creates the empty logs of partitions `which` of `t` (several at once), then fsyncs the
    * data dir. On a failure, `signal`, or close, removes every directory it made and throws.
    */
   async #createLogs(
     what: string,
     t: StoredTopic,
-    from: number,
-    to: number,
+    which: number[],
     signal: AbortSignal | undefined,
   ): Promise<PartitionLog[]> {
     const cfg = this.#logConfig(t.configs);
-    const logs: PartitionLog[] = new Array(to - from);
+    const logs: PartitionLog[] = new Array(which.length);
     let failure: unknown;
-    await forEachConcurrently(to - from, IO_CONCURRENCY, async (i) => {
+    await forEachConcurrently(which.length, IO_CONCURRENCY, async (i) => {
       if (this.#closed) throw new Error("log manager is closing");
       if (signal?.aborted) throw new Error(`aborted: ${signal.reason ?? "no reason given"}`);
-      const p = from + i;
+      const p = which[i];
       logs[i] = await createPartitionLog({
         dir: `${this.dir}/${partitionDirName(t.name, p)}`,
         topic: t.name,
@@ -509,7 +541,7 @@ export class LogManager {
       const made = logs.filter((l) => l !== undefined);
       await this.#discardLogs(made);
       this.#logger(
-        `${what} failed after making ${made.length} of ${to - from} partitions, which were ` +
+        `${what} failed after making ${made.length} of ${which.length} partitions, which were ` +
           `removed: ${failure instanceof Error ? failure.message : failure}`,
       );
       throw storageError(`${what} failed`, failure);
@@ -678,13 +710,15 @@ export class LogManager {
   }
 
   #info(t: StoredTopic): TopicInfo {
-    return {
+    const info: TopicInfo = {
       name: t.name,
       id: t.id,
       partitions: t.partitions,
       configs: { ...t.configs },
       effective: effectiveConfigs(t.configs, this.#defaults),
     };
+    if (t.local !== undefined) info.localPartitions = [...t.local];
+    return info;
   }
 
   /** Broker-level topic config defaults in force (by topic config name). */
@@ -733,7 +767,7 @@ export class LogManager {
   /** Partitions of every topic in this data dir (what `maxPartitions` bounds). */
   get partitionCount(): number {
     let n = 0;
-    for (const t of this.#topics.values()) n += t.partitions;
+    for (const t of this.#topics.values()) n += t.local?.length ?? t.partitions;
     return n;
   }
 
@@ -793,17 +827,33 @@ export class LogManager {
         }
         checkPartitionCount(what, partitions);
         const overrides = withWhat(what, () => validateTopicConfigs(configs));
-        this.#checkPartitionLimit(what, partitions);
-        if (!options.validateOnly) this.#reservedPartitions += partitions;
-        return Promise.resolve({ name, id: newTopicId(), partitions, configs: overrides });
+        const local = checkLocalPartitions(what, options.localPartitions, 0, partitions);
+        const held = local?.length ?? partitions;
+        this.#checkPartitionLimit(what, held);
+        if (options.topicId !== undefined && !/^[A-Za-z0-9_-]{22}$/.test(options.topicId)) {
+          throw new EngineError(
+            ErrorCode.INVALID_REQUEST,
+            `${what} failed: topic id "${options.topicId}" is not a 22-character base64url uuid`,
+          );
+        }
+        if (!options.validateOnly) this.#reservedPartitions += held;
+        const stored: StoredTopic = {
+          name,
+          id: options.topicId ?? newTopicId(),
+          partitions,
+          configs: overrides,
+        };
+        if (local !== undefined) stored.local = local;
+        return Promise.resolve(stored);
       });
       if (options.validateOnly) return this.#info(t);
       // make the partitions (no metadata lock: other topics' changes go on)
+      const which = localOf(t);
       let logs: PartitionLog[];
       try {
-        logs = await this.#createLogs(what, t, 0, partitions, options.signal);
+        logs = await this.#createLogs(what, t, which, options.signal);
       } finally {
-        this.#reservedPartitions -= partitions;
+        this.#reservedPartitions -= which.length;
       }
       // commit: the topic map and sluice-topics.json (metadata lock, short)
       return this.#meta.run(async () => {
@@ -970,18 +1020,23 @@ export class LogManager {
               `which is higher than the requested ${totalCount}`,
           );
         }
-        this.#checkPartitionLimit(what, totalCount - t.partitions);
-        if (!options.validateOnly) this.#reservedPartitions += totalCount - t.partitions;
+        const local = checkLocalPartitions(what, options.localPartitions, t.partitions, totalCount);
+        const adding = local?.length ?? totalCount - t.partitions;
+        this.#checkPartitionLimit(what, adding);
+        if (!options.validateOnly) this.#reservedPartitions += adding;
         return Promise.resolve(t);
       });
       if (options.validateOnly) return this.#info({ ...t, partitions: totalCount });
       // only this operation changes the count (topic lock); deletion may still remove the topic
       const from = t.partitions;
+      const which = options.localPartitions !== undefined
+        ? [...new Set(options.localPartitions)].sort((a, b) => a - b)
+        : Array.from({ length: totalCount - from }, (_, i) => from + i);
       let logs: PartitionLog[];
       try {
-        logs = await this.#createLogs(what, t, from, totalCount, options.signal);
+        logs = await this.#createLogs(what, t, which, options.signal);
       } finally {
-        this.#reservedPartitions -= totalCount - from;
+        this.#reservedPartitions -= which.length;
       }
       return this.#meta.run(async () => {
         try {
@@ -994,16 +1049,109 @@ export class LogManager {
             );
           }
           const cfg = this.#logConfig(t.configs); // configs may have changed meanwhile
+          const heldBefore = all.length;
+          const localBefore = t.local;
           for (const l of logs) {
             l.updateConfig(cfg);
             all.push(l);
+          }
+          // a partial topic stays partial; a whole one becomes partial if some are elsewhere
+          if (t.local !== undefined || which.length !== totalCount - from) {
+            t.local = [...localOf(t), ...which];
           }
           t.partitions = totalCount;
           try {
             await this.#persistTopics();
           } catch (e) {
-            all.length = from;
+            all.length = heldBefore;
             t.partitions = from;
+            if (localBefore === undefined) delete t.local;
+            else t.local = localBefore;
+            throw storageError(`${what} failed`, e);
+          }
+        } catch (e) {
+          await this.#discardLogs(logs);
+          throw e;
+        }
+        return this.#info(t);
+      });
+    });
+  }
+
+  /**
+   * Cluster mode: makes empty logs here for partitions of a topic that other brokers hold until
+   * now (this broker became a replica of them). Partitions already held are skipped.
+   *
+   * @param name Topic name.
+   * @param partitions Partition indices (each below the topic's partition count).
+   * @param options `signal`: abort (what was made is removed).
+   * @returns The topic.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS, POLICY_VIOLATION,
+   * KAFKA_STORAGE_ERROR.
+   */
+  addLocalPartitions(
+    name: string,
+    partitions: number[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<TopicInfo> {
+    const what = `add local partitions of ${name}`;
+    return this.#underTopicLock(name, async () => {
+      const { t, which } = await this.#meta.run(() => {
+        this.#checkOpen(what);
+        const t = this.#topics.get(name);
+        if (!t) {
+          throw new EngineError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `${what} failed: no such topic`,
+          );
+        }
+        const held = new Set(localOf(t));
+        const which = [...new Set(partitions)].filter((p) => !held.has(p)).sort((a, b) => a - b);
+        for (const p of which) {
+          if (!Number.isInteger(p) || p < 0 || p >= t.partitions) {
+            throw new EngineError(
+              ErrorCode.INVALID_PARTITIONS,
+              `${what} failed: partition ${p} is not among 0..${t.partitions - 1}`,
+            );
+          }
+        }
+        this.#checkPartitionLimit(what, which.length);
+        this.#reservedPartitions += which.length;
+        return Promise.resolve({ t, which });
+      });
+      if (which.length === 0) return this.#info(t);
+      let logs: PartitionLog[];
+      try {
+        logs = await this.#createLogs(what, t, which, options.signal);
+      } finally {
+        this.#reservedPartitions -= which.length;
+      }
+      return this.#meta.run(async () => {
+        try {
+          this.#checkOpen(what);
+          const all = this.#logs.get(name);
+          if (this.#topics.get(name) !== t || all === undefined) {
+            throw new EngineError(
+              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              `${what} failed: the topic was deleted meanwhile`,
+            );
+          }
+          const cfg = this.#logConfig(t.configs);
+          for (const l of logs) l.updateConfig(cfg);
+          const before = [...all];
+          const localBefore = t.local;
+          all.push(...logs);
+          all.sort((a, b) => a.partition - b.partition);
+          const local = all.map((l) => l.partition);
+          if (local.length === t.partitions) delete t.local;
+          else t.local = local;
+          try {
+            await this.#persistTopics();
+          } catch (e) {
+            all.length = 0;
+            all.push(...before);
+            if (localBefore === undefined) delete t.local;
+            else t.local = localBefore;
             throw storageError(`${what} failed`, e);
           }
         } catch (e) {
@@ -1121,7 +1269,20 @@ export class LogManager {
    * @returns The log, or `undefined` if the topic or partition does not exist.
    */
   partition(topic: string, index: number): PartitionLog | undefined {
-    return this.#logs.get(topic)?.[index];
+    const logs = this.#logs.get(topic);
+    if (logs === undefined) return undefined;
+    const direct = logs[index];
+    if (direct?.partition === index) return direct; // every partition held (the usual case)
+    let lo = 0;
+    let hi = Math.min(index, logs.length - 1);
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const p = logs[mid].partition;
+      if (p === index) return logs[mid];
+      if (p < index) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   /**
@@ -1316,6 +1477,30 @@ async function emptyDir(dir: string): Promise<void> {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   for (const n of names) await removeIfPresent(`${dir}/${n}`);
+}
+
+/**
+ * Checks `local` (the partitions of `[from, to)` to hold here) and returns the topic's whole
+ * local list for a new topic (`from` 0), or `undefined` when every partition is held.
+ */
+function checkLocalPartitions(
+  what: string,
+  local: number[] | undefined,
+  from: number,
+  to: number,
+): number[] | undefined {
+  if (local === undefined) return undefined;
+  const sorted = [...new Set(local)].sort((a, b) => a - b);
+  for (const p of sorted) {
+    if (!Number.isInteger(p) || p < from || p >= to) {
+      throw new EngineError(
+        ErrorCode.INVALID_PARTITIONS,
+        `${what} failed: local partition ${p} is not among the new partitions ${from}..${to - 1}`,
+      );
+    }
+  }
+  if (from === 0 && sorted.length === to) return undefined;
+  return sorted;
 }
 
 function checkPartitionCount(what: string, n: number): void {

@@ -3,7 +3,7 @@
  *
  * A data directory holds `<topic>-<partition>/` directories of segments named by their 20-digit
  * base offset (`.log` record batches exactly as received with base offsets assigned, sparse
- * `.index` and `.timeindex`), the topic metadata, `recovery-point-offset-checkpoint`,
+ * `.index` and `.timeindex`, the aborted transactions in `.txnindex`), the topic metadata, `recovery-point-offset-checkpoint`,
  * `log-start-offset-checkpoint` and, after a clean shutdown, `.kafka_cleanshutdown`.
  *
  * - {@linkcode LogManager}: open a data dir, create/delete topics, grow partitions, change
@@ -19,6 +19,12 @@
  *   {@linkcode MAX_CACHED_BATCHES} batches (answering its original offsets) and refuses bad
  *   sequences and epochs; the state is snapshotted to `<offset>.snapshot` files
  *   (`PartitionLog.producerStates()` lists it).
+ * - Transactions: each partition tracks its producers' transactions from the batches it
+ *   appends and the COMMIT/ABORT markers, so it knows its last stable offset
+ *   (`PartitionLog.lastStableOffset`); aborted transactions go to each segment's `.txnindex`
+ *   ({@linkcode AbortedTxn}), and `PartitionLog.readCommitted` returns the batches below the
+ *   LSO with the aborted transactions they overlap. Retention and topic deletion remove the
+ *   indexes with their segments.
  * - Every error is an {@linkcode EngineError} with the Kafka error `code` to send back.
  *
  * Requires `--allow-read` and `--allow-write` on the data directory.
@@ -76,6 +82,7 @@ export {
 } from "./log_manager.ts";
 export {
   type AppendResult,
+  type CommittedReadResult,
   errorCodeForBatchStatus,
   type OffsetAndTimestamp,
   PartitionLog,
@@ -120,9 +127,18 @@ export {
   type BatchMetadata,
   DEFAULT_PRODUCER_ID_EXPIRATION_MS,
   INVALID_PRODUCER_EPOCH,
+  INVALID_TXN_STATE,
   MAX_CACHED_BATCHES,
+  type OngoingTxn,
   OUT_OF_ORDER_SEQUENCE_NUMBER,
   PRODUCER_SNAPSHOT_FILE_SUFFIX,
   type ProducerStateInfo,
+  TRANSACTION_COORDINATOR_FENCED,
 } from "./producer_state.ts";
-export { MAX_TOPIC_NAME_LENGTH, validateTopicName } from "./topic_name.ts";
+export { ABORTED_TXN_SIZE, type AbortedTxn } from "./transaction_index.ts";
+export {
+  MAX_TOPIC_NAME_LENGTH,
+  newTopicId,
+  topicCollisionKey,
+  validateTopicName,
+} from "./topic_name.ts";

@@ -11,6 +11,11 @@ export const LOG_FILE_SUFFIX = ".log";
 export const INDEX_FILE_SUFFIX = ".index";
 /** Suffix of a segment's sparse time index. */
 export const TIME_INDEX_FILE_SUFFIX = ".timeindex";
+/**
+ * Suffix of a segment's transaction index: the aborted transactions whose ABORT marker is in the
+ * segment (Kafka's `.txnindex`, 34-byte entries).
+ */
+export const TXN_INDEX_FILE_SUFFIX = ".txnindex";
 /** Suffix added to files of a segment scheduled for deletion. */
 export const DELETED_FILE_SUFFIX = ".deleted";
 /** Suffix of files written by the log cleaner before the swap. */

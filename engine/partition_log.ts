@@ -15,6 +15,7 @@ import {
   compressionName,
   CONTROL_BIT,
   maxTimestampAt,
+  nextOffsetAfter,
   peekBatchHeaders,
   readCompactableBatch,
   readRecords,
@@ -32,7 +33,14 @@ import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
 import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
 import type { FileHandleCache } from "./handle_cache.ts";
 import { checkCompactedKeys } from "./log_validator.ts";
-import { type ProducerStateInfo, ProducerStateManager, snapshotPath } from "./producer_state.ts";
+import {
+  type OngoingTxn,
+  type ProducerLastRecord,
+  type ProducerStateInfo,
+  ProducerStateManager,
+  snapshotPath,
+} from "./producer_state.ts";
+import type { AbortedTxn } from "./transaction_index.ts";
 import { ThrottledLog } from "./throttled_log.ts";
 import { type EpochEntry, LeaderEpochCache } from "./leader_epoch_cache.ts";
 
@@ -70,6 +78,14 @@ export interface ReadIntoResult {
   highWatermark: number;
   /** Log start offset at the time of the read. */
   logStartOffset: number;
+}
+
+/** Result of {@linkcode PartitionLog.readCommitted}. */
+export interface CommittedReadResult extends ReadResult {
+  /** Last stable offset at the time of the read: no batch at or after it is returned. */
+  lastStableOffset: number;
+  /** Aborted transactions overlapping the batches returned, by marker offset. */
+  abortedTransactions: AbortedTxn[];
 }
 
 /** Options of {@linkcode PartitionLog.read}. */
@@ -342,13 +358,82 @@ export class PartitionLog {
   #throttled: ThrottledLog;
 
   /**
-   * The idempotent-producer state of this partition (for DescribeProducers).
+   * The producer state of this partition (for DescribeProducers): epochs, last sequences and
+   * transactions in progress.
    *
    * @returns One entry per producer id, by id.
    */
   producerStates(): ProducerStateInfo[] {
     return this.#producers.producerStates();
   }
+
+  // ---- transactions: last stable offset, aborted transactions (.txnindex) -------------------
+
+  /**
+   * The last stable offset (Kafka's LSO): the first offset of the oldest transaction in
+   * progress, else the high watermark. `read_committed` consumers read below it.
+   */
+  get lastStableOffset(): number {
+    const first = this.#producers.firstUnstableOffset;
+    return first < 0 ? this.#hw : Math.min(this.#hw, Math.max(first, this.#lso));
+  }
+
+  /**
+   * The transactions in progress in this partition, oldest first.
+   *
+   * @returns Producer ids and the offsets of their first batches.
+   */
+  ongoingTransactions(): OngoingTxn[] {
+    return this.#producers.ongoingTransactions();
+  }
+
+  /**
+   * The aborted transactions overlapping `[from, upTo)` (Kafka's `collectAbortedTransactions`):
+   * the transaction indexes of the segment holding `from` and the following ones, until an
+   * entry shows that every transaction started before `upTo` has ended.
+   *
+   * @param from First offset of the range.
+   * @param upTo End of the range (exclusive).
+   * @returns The aborted transactions, by marker offset.
+   */
+  abortedTransactions(from: number, upTo: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    const segs = this.#segments;
+    for (let i = floorSegment(segs, from); i < segs.length; i++) {
+      if (segs[i].txnIndex.collect(from, upTo, out)) break;
+    }
+    return out;
+  }
+
+  /**
+   * A `read_committed` read (Kafka's isolation level 1): whole batches below the last stable
+   * offset, as {@linkcode PartitionLog.read} returns them, and the aborted transactions that
+   * overlap them, whose batches the client drops.
+   *
+   * @param offset First offset wanted.
+   * @param maxBytes Byte budget.
+   * @returns The bytes, the high watermark, log start and last stable offsets, the aborted
+   * transactions.
+   * @throws {EngineError} As {@linkcode PartitionLog.read}.
+   */
+  async readCommitted(offset: number, maxBytes: number): Promise<CommittedReadResult> {
+    const lastStableOffset = this.lastStableOffset;
+    const r = await this.read(offset, maxBytes, { maxOffset: lastStableOffset });
+    const end = r.records.length > 0 ? nextOffsetAfter(r.records) : null;
+    return {
+      ...r,
+      lastStableOffset,
+      abortedTransactions: end === null ? [] : this.abortedTransactions(offset, end),
+    };
+  }
+
+  /** Writes the transactions an append's ABORT markers ended to their segments' indexes. */
+  #indexAborted(aborted: readonly AbortedTxn[]): void {
+    const segs = this.#segments;
+    for (const a of aborted) segs[floorSegment(segs, a.lastOffset)].txnIndex.append(a);
+  }
+
+  // ---- end of transactions -------------------------------------------------------------------
 
   get #active(): LogSegment {
     return this.#segments[this.#segments.length - 1];
@@ -775,7 +860,9 @@ export class PartitionLog {
       this.#segments = this.#segments.slice(0, mark.segmentCount);
       for (const s of rolled) {
         await s.close();
-        for (const p of [s.logPath, s.indexPath, s.timeIndexPath]) await removeIfExists(p);
+        for (const p of [s.logPath, s.indexPath, s.timeIndexPath, s.txnIndexPath]) {
+          await removeIfExists(p);
+        }
         await removeIfExists(snapshotPath(this.dir, s.baseOffset));
       }
       await mark.active.rollbackTo(mark.segment, this.#hooks.hotTailBytes ?? 0);
@@ -880,7 +967,8 @@ export class PartitionLog {
           else results.push(await this.#undoAppend(mark, e));
           continue;
         }
-        this.#producers.commitAppend(); // idempotent producers: record the written batches
+        // producers: record the written batches; index the transactions ABORT markers ended
+        this.#indexAborted(this.#producers.commitAppend());
         results.push({
           baseOffset: first,
           lastOffset: next - 1,
@@ -1383,6 +1471,17 @@ export class PartitionLog {
    */
   segmentsSnapshot(): LogSegment[] {
     return this.#segments.slice();
+  }
+
+  /**
+   * For the log cleaner: each producer's last batch, which compaction keeps so that the producer
+   * state survives it (Kafka's `lastRecordsOfActiveProducers`).
+   *
+   * @returns Producer id → last data offset and epoch.
+   * @ignore
+   */
+  producerLastRecords(): Map<number, ProducerLastRecord> {
+    return this.#producers.lastRecords();
   }
 
   /**

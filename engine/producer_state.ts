@@ -1,10 +1,17 @@
 /**
- * Idempotent-producer state of one partition, after Kafka's `ProducerStateManager`: for every
- * producer id the current epoch and the metadata of its last {@linkcode MAX_CACHED_BATCHES}
- * batches, used to drop duplicates (answered with their original offsets) and to refuse
- * out-of-order sequences and fenced epochs. The state is snapshotted to
- * `<20-digit offset>.snapshot` files at segment roll and on clean shutdown, and rebuilt on open
- * from the latest valid snapshot plus the batch headers after it.
+ * Producer state of one partition, after Kafka's `ProducerStateManager`: for every producer id
+ * the current epoch and the metadata of its last {@linkcode MAX_CACHED_BATCHES} batches, used to
+ * drop duplicates (answered with their original offsets) and to refuse out-of-order sequences
+ * and fenced epochs; and for transactional producers the transaction in progress (the offset of
+ * its first batch, from the batches' transactional bit until a COMMIT/ABORT control batch), the
+ * coordinator epoch of the last marker, and so the partition's first unstable offset (the last
+ * stable offset is its minimum with the high watermark). An ABORT marker completes an aborted
+ * transaction, which the log writes to the segment's `.txnindex` (`transaction_index.ts`).
+ *
+ * The state is snapshotted to `<20-digit offset>.snapshot` files at segment roll and on clean
+ * shutdown (transactions in progress included), and rebuilt on open from the latest valid
+ * snapshot plus the batches after it; replaying batches also rebuilds the transaction indexes
+ * the loader found missing or corrupt.
  *
  * Rules (Kafka 2.7+, `ProducerAppendInfo`):
  * - same epoch and a sequence range equal to one of the cached batches → duplicate;
@@ -14,7 +21,15 @@
  * - same epoch → firstSeq must be lastSeq + 1 (wrapping from 2^31-1 to 0), else
  *   OUT_OF_ORDER_SEQUENCE_NUMBER;
  * - no state for the producer id (new, or expired after `producer.id.expiration.ms`) → any
- *   sequence is accepted (KIP-360: brokers ≥ 2.5 no longer answer UNKNOWN_PRODUCER_ID).
+ *   sequence is accepted (KIP-360: brokers ≥ 2.5 no longer answer UNKNOWN_PRODUCER_ID);
+ * - state from markers only (the epoch known, no batch) → the sequence must start at 0;
+ * - a non-transactional batch while the producer's transaction is in progress →
+ *   INVALID_TXN_STATE (48);
+ * - a marker with an epoch older than the producer's → INVALID_PRODUCER_EPOCH; with a coordinator
+ *   epoch older than the last marker's → TRANSACTION_COORDINATOR_FENCED (52). A marker's epoch
+ *   becomes the producer's (the coordinator fences a producer with an ABORT at a bumped epoch).
+ *
+ * Producers with a transaction in progress never expire.
  *
  * @module
  */
@@ -27,17 +42,24 @@ import {
   baseSequenceAt,
   batchSizeAt,
   CONTROL_BIT,
+  ControlRecordType,
+  endTxnMarkerAt,
+  type EndTxnMarkerRecord,
   hasProducerIdAt,
+  lastOffsetAt,
   lastOffsetDeltaAt,
   maxTimestampAt,
   nextOffsetAfter,
   producerEpochAt,
   producerIdAt,
   RECORD_BATCH_OVERHEAD,
+  RecordsError,
+  TRANSACTIONAL_BIT,
 } from "../records/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
 import type { LogSegment } from "./segment.ts";
+import type { AbortedTxn } from "./transaction_index.ts";
 
 /** Suffix of a producer state snapshot file (Kafka's name). */
 export const PRODUCER_SNAPSHOT_FILE_SUFFIX = ".snapshot";
@@ -49,11 +71,17 @@ export const DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000;
 export const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 /** Kafka error code for a producer epoch older than the current one. */
 export const INVALID_PRODUCER_EPOCH = 47;
+/** Kafka error code for a non-transactional batch inside a producer's transaction. */
+export const INVALID_TXN_STATE = 48;
+/** Kafka error code for a marker from an older transaction coordinator epoch. */
+export const TRANSACTION_COORDINATOR_FENCED = 52;
 /** Kafka's `DefaultRecordBatch.incrementSequence` (owned by `records/`). */
 export { incrementSequence };
 
-const SNAPSHOT_VERSION = 1;
+/** Snapshot format: 2 added each producer's coordinator epoch and transaction in progress. */
+const SNAPSHOT_VERSION = 2;
 const INT32_MAX = 2147483647;
+const NO_ABORTED: readonly AbortedTxn[] = Object.freeze([]);
 
 /** Metadata of one appended batch of an idempotent producer. */
 export interface BatchMetadata {
@@ -83,16 +111,43 @@ export interface ProducerStateInfo {
   firstOffset: number;
   /** Last offset of its last batch. */
   lastOffset: number;
-  /** Transaction coordinator epoch (-1: no transactions yet). */
+  /** Coordinator epoch of its last transaction marker (-1: none yet). */
   coordinatorEpoch: number;
-  /** First offset of the open transaction (-1: none). */
+  /** First offset of its transaction in progress (-1: none). */
   currentTxnStartOffset: number;
+}
+
+/** A transaction in progress: its producer and the offset of its first batch. */
+export interface OngoingTxn {
+  /** Producer id. */
+  producerId: number;
+  /** Offset of the transaction's first batch in the partition. */
+  firstOffset: number;
+}
+
+/** The last batch of a producer, which the log cleaner keeps (Kafka's `LastRecord`). */
+export interface ProducerLastRecord {
+  /** Last offset of its last data batch (-1: none since its epoch changed). */
+  lastDataOffset: number;
+  /** Its current epoch (a marker with this epoch is kept when there is no data batch). */
+  epoch: number;
 }
 
 interface Entry {
   epoch: number;
   batches: BatchMetadata[];
   lastTimestamp: number;
+  coordinatorEpoch: number;
+  /** First offset of the transaction in progress, -1 if none. */
+  txnFirstOffset: number;
+}
+
+/** A transaction ended by a marker in the batches being appended or replayed. */
+interface CompletedTxn {
+  producerId: number;
+  firstOffset: number;
+  lastOffset: number;
+  aborted: boolean;
 }
 
 /** Header fields of one batch, as read from the log. */
@@ -110,8 +165,8 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
   return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === INT32_MAX);
 }
 
-function readHeader(b: Uint8Array, p: number, baseOffset: number): BatchHeader | undefined {
-  if ((attributesAt(b, p) & CONTROL_BIT) !== 0 || !hasProducerIdAt(b, p)) return undefined;
+/** The producer fields of the data batch at `p` (which has a producer id). */
+function readHeader(b: Uint8Array, p: number, baseOffset: number): BatchHeader {
   const firstSeq = baseSequenceAt(b, p);
   const delta = lastOffsetDeltaAt(b, p);
   return {
@@ -123,6 +178,16 @@ function readHeader(b: Uint8Array, p: number, baseOffset: number): BatchHeader |
     lastOffset: baseOffset + delta,
     timestamp: maxTimestampAt(b, p),
   };
+}
+
+/** The marker of the control batch at `p`; `null` for one the cleaner emptied or unreadable. */
+function readMarker(b: Uint8Array, p: number): EndTxnMarkerRecord | null {
+  try {
+    return endTxnMarkerAt(b, p);
+  } catch (e) {
+    if (e instanceof RecordsError) return null;
+    throw e;
+  }
 }
 
 /** A duplicate found by {@linkcode ProducerStateManager.checkAppend}. */
@@ -144,7 +209,7 @@ export interface ProducerStateOptions {
 }
 
 /**
- * Producer id → epoch and last batches, for one partition directory.
+ * Producer id → epoch, last batches and transaction in progress, for one partition directory.
  *
  * @example Duplicates are answered with their first offsets
  * ```ts
@@ -161,12 +226,38 @@ export interface ProducerStateOptions {
  * console.assert(state.checkAppend(batch, [0], 1, "append")?.firstOffset === 0);
  * await Deno.remove(dir, { recursive: true });
  * ```
+ *
+ * @example A transactional batch holds the first unstable offset until its marker
+ * ```ts
+ * import { ProducerStateManager } from "./producer_state.ts";
+ * import { buildControlBatch } from "../records/mod.ts";
+ * import { buildBatch } from "../wasm/testing.ts";
+ *
+ * const state = new ProducerStateManager("/tmp/unused");
+ * const data = buildBatch({
+ *   records: [{ key: null, value: "a" }], producerId: 7, producerEpoch: 0, baseSequence: 0,
+ *   attributes: 0x10,
+ * });
+ * state.checkAppend(data, [0], 5, "append");
+ * state.commitAppend();
+ * console.assert(state.firstUnstableOffset === 5);
+ * const abort = buildControlBatch({ producerId: 7, producerEpoch: 0, commit: false, timestamp: 1 });
+ * state.checkAppend(abort, [0], 6, "append");
+ * const [aborted] = state.commitAppend();
+ * console.assert(aborted.firstOffset === 5 && aborted.lastOffset === 6);
+ * console.assert(aborted.lastStableOffset === 7 && state.firstUnstableOffset === -1);
+ * ```
  */
 export class ProducerStateManager {
   /** The partition directory holding the snapshots. */
   readonly dir: string;
   #entries = new Map<number, Entry>();
   #pending: Map<number, Entry> | undefined;
+  #pendingCompleted: CompletedTxn[] | undefined;
+  /** Transactions in progress: producer id → offset of the first batch. */
+  #ongoing = new Map<number, number>();
+  /** Cached minimum of `#ongoing` (-1: none; NaN: to recompute). */
+  #firstUnstable = -1;
   #expirationMs: number;
   #logger: (msg: string) => void;
 
@@ -188,8 +279,75 @@ export class ProducerStateManager {
   }
 
   /**
+   * The offset of the first batch of the oldest transaction in progress (Kafka's
+   * `firstUnstableOffset`), or -1 if none: nothing at or after it is stable.
+   */
+  get firstUnstableOffset(): number {
+    if (Number.isNaN(this.#firstUnstable)) {
+      let min = -1;
+      for (const f of this.#ongoing.values()) if (min < 0 || f < min) min = f;
+      this.#firstUnstable = min;
+    }
+    return this.#firstUnstable;
+  }
+
+  /**
+   * The transactions in progress, oldest first.
+   *
+   * @returns Producer ids and first offsets.
+   */
+  ongoingTransactions(): OngoingTxn[] {
+    return [...this.#ongoing].map(([producerId, firstOffset]) => ({ producerId, firstOffset }))
+      .sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  /**
+   * Each producer's last batch, which compaction must keep (Kafka's
+   * `lastRecordsOfActiveProducers`).
+   *
+   * @returns Producer id → last data offset and epoch.
+   */
+  lastRecords(): Map<number, ProducerLastRecord> {
+    const out = new Map<number, ProducerLastRecord>();
+    for (const [pid, e] of this.#entries) {
+      const last = e.batches[e.batches.length - 1];
+      out.set(pid, { lastDataOffset: last?.lastOffset ?? -1, epoch: e.epoch });
+    }
+    return out;
+  }
+
+  #setOngoing(producerId: number, firstOffset: number): void {
+    const was = this.#ongoing.get(producerId);
+    if (was === firstOffset || (was === undefined && firstOffset < 0)) return;
+    if (firstOffset < 0) this.#ongoing.delete(producerId);
+    else this.#ongoing.set(producerId, firstOffset);
+    this.#firstUnstable = NaN;
+  }
+
+  /** The aborted ones of `completed`, with the last stable offset once their marker is in. */
+  #abortedOf(completed: CompletedTxn[]): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (const c of completed) {
+      if (!c.aborted) continue;
+      // Kafka's `lastStableOffset(completedTxn)`: the oldest other transaction, else after it
+      let lso = -1;
+      for (const [pid, f] of this.#ongoing) {
+        if (pid !== c.producerId && (lso < 0 || f < lso)) lso = f;
+      }
+      out.push({
+        producerId: c.producerId,
+        firstOffset: c.firstOffset,
+        lastOffset: c.lastOffset,
+        lastStableOffset: lso < 0 ? c.lastOffset + 1 : lso,
+      });
+    }
+    return out;
+  }
+
+  /**
    * Checks the batches of one append (in order) against the state, or finds a duplicate.
-   * Batches without a producer id (-1) and control batches are ignored. The batches are
+   * Batches without a producer id (-1) are ignored; control batches (COMMIT/ABORT markers, which
+   * only the transaction coordinator writes) end the producer's transaction. The batches are
    * recorded only by a following {@linkcode ProducerStateManager.commitAppend}.
    *
    * @param records The append's batches.
@@ -197,8 +355,9 @@ export class ProducerStateManager {
    * @param nextOffset The offset the first record will get (later batches follow on).
    * @param what What is being done, for error messages (e.g. `append to t-0`).
    * @returns The original batch if the append is a duplicate (write nothing), else `undefined`.
-   * @throws {EngineError} OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH; INVALID_RECORD for
-   * a producer id with a negative sequence (as Kafka's `LogValidator`).
+   * @throws {EngineError} OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE,
+   * TRANSACTION_COORDINATOR_FENCED; INVALID_RECORD for a producer id with a negative sequence (as
+   * Kafka's `LogValidator`) or a control batch that holds no transaction marker.
    */
   checkAppend(
     records: Uint8Array,
@@ -207,16 +366,50 @@ export class ProducerStateManager {
     what: string,
   ): DuplicateBatch | undefined {
     this.#pending = undefined;
+    this.#pendingCompleted = undefined;
     const n = positions.length;
     let pending: Map<number, Entry> | undefined;
+    let completed: CompletedTxn[] | undefined;
     let offset = nextOffset;
     for (let i = 0; i < n; i++) {
       const p = positions[i];
       const base = offset;
       offset += lastOffsetDeltaAt(records, p) + 1;
       if (!hasProducerIdAt(records, p)) continue; // not idempotent (the common case)
+      const attrs = attributesAt(records, p);
+      if ((attrs & CONTROL_BIT) !== 0) {
+        const pid = producerIdAt(records, p);
+        pending ??= new Map();
+        const current = pending.get(pid) ?? this.#entries.get(pid);
+        const epoch = producerEpochAt(records, p);
+        if (current && epoch < current.epoch) {
+          throw new EngineError(
+            INVALID_PRODUCER_EPOCH,
+            `${what} failed: marker of producer ${pid} has epoch ${epoch}, older than the ` +
+              `current epoch ${current.epoch}`,
+          );
+        }
+        const marker = readMarker(records, p);
+        if (marker === null) {
+          throw new EngineError(
+            ErrorCode.INVALID_RECORD,
+            `${what} failed: control batch ${i} holds no COMMIT or ABORT marker`,
+          );
+        }
+        if (current && marker.coordinatorEpoch < current.coordinatorEpoch) {
+          throw new EngineError(
+            TRANSACTION_COORDINATOR_FENCED,
+            `${what} failed: marker of producer ${pid} has coordinator epoch ` +
+              `${marker.coordinatorEpoch}, older than ${current.coordinatorEpoch}`,
+          );
+        }
+        const next = current ? copyEntry(current) : newEntry(epoch);
+        const done = applyMarker(next, pid, epoch, marker, base, maxTimestampAt(records, p));
+        if (done) (completed ??= []).push(done);
+        pending.set(pid, next);
+        continue;
+      }
       const h = readHeader(records, p, base);
-      if (!h) continue;
       if (h.firstSeq < 0) {
         throw new EngineError(
           ErrorCode.INVALID_RECORD,
@@ -255,10 +448,13 @@ export class ProducerStateManager {
             );
           }
         } else {
+          // An entry without batches knows its epoch from a marker (which made it, or emptied
+          // it moving the producer to a new epoch): the epoch's first batch starts at 0, as
+          // Kafka's checkSequence demands, so a lost first batch is not skipped over.
           const last = current.batches.length > 0
             ? current.batches[current.batches.length - 1].lastSeq
             : -1;
-          if (last >= 0 && !inSequence(last, h.firstSeq)) {
+          if (!inSequence(last, h.firstSeq)) {
             throw new EngineError(
               OUT_OF_ORDER_SEQUENCE_NUMBER,
               `${what} failed: producer ${h.producerId} epoch ${h.epoch} sent sequence ` +
@@ -267,23 +463,41 @@ export class ProducerStateManager {
           }
         }
       }
-      const next = current
-        ? copyEntry(current)
-        : { epoch: h.epoch, batches: [], lastTimestamp: -1 };
-      applyBatch(next, h);
+      const transactional = (attrs & TRANSACTIONAL_BIT) !== 0;
+      if (!transactional && current !== undefined && current.txnFirstOffset >= 0) {
+        throw new EngineError(
+          INVALID_TXN_STATE,
+          `${what} failed: producer ${h.producerId} sent a non-transactional batch inside its ` +
+            `transaction (started at offset ${current.txnFirstOffset})`,
+        );
+      }
+      const next = current ? copyEntry(current) : newEntry(h.epoch);
+      applyBatch(next, h, transactional);
       pending.set(h.producerId, next);
     }
     this.#pending = pending;
+    this.#pendingCompleted = completed;
     return undefined;
   }
 
   /**
    * Records the batches of the last {@linkcode ProducerStateManager.checkAppend} that found no
    * duplicate and threw nothing; call once they are written.
+   *
+   * @returns The transactions its ABORT markers ended, for the segment's transaction index
+   * (usually none).
    */
-  commitAppend(): void {
-    if (this.#pending) { for (const [pid, e] of this.#pending) this.#entries.set(pid, e); }
+  commitAppend(): readonly AbortedTxn[] {
+    const pending = this.#pending;
+    const completed = this.#pendingCompleted;
     this.#pending = undefined;
+    this.#pendingCompleted = undefined;
+    if (pending === undefined) return NO_ABORTED;
+    for (const [pid, e] of pending) {
+      this.#entries.set(pid, e);
+      this.#setOngoing(pid, e.txnFirstOffset);
+    }
+    return completed === undefined ? NO_ABORTED : this.#abortedOf(completed);
   }
 
   /**
@@ -292,32 +506,54 @@ export class ProducerStateManager {
    */
   abortAppend(): void {
     this.#pending = undefined;
+    this.#pendingCompleted = undefined;
   }
 
   /**
-   * Records a batch read back from the log (no checks, as Kafka does for replication and
-   * recovery). Batches already covered by the state are skipped.
+   * Records batches read back from the log (no checks, as Kafka does for replication and
+   * recovery). Data batches already covered by the state, and batches ending below
+   * `minOffset`, are skipped.
    *
    * @param records Whole batches as stored (base offsets assigned).
+   * @param minOffset Batches whose last offset is below this are skipped.
+   * @returns The transactions the replayed ABORT markers ended, in order, each with the last
+   * stable offset once its marker was in (for a transaction index being rebuilt).
    */
-  replay(records: Uint8Array): void {
+  replay(records: Uint8Array, minOffset = 0): AbortedTxn[] {
     let p = 0;
+    let aborted: AbortedTxn[] | undefined;
     while (p + RECORD_BATCH_OVERHEAD <= records.length) {
       const size = batchSizeAt(records, p);
       if (size < RECORD_BATCH_OVERHEAD || p + size > records.length) break;
-      const h = readHeader(records, p, baseOffsetAt(records, p));
+      const at = p;
       p += size;
-      if (!h) continue;
-      let e = this.#entries.get(h.producerId);
+      if (!hasProducerIdAt(records, at) || lastOffsetAt(records, at) < minOffset) continue;
+      const base = baseOffsetAt(records, at);
+      const attrs = attributesAt(records, at);
+      const pid = producerIdAt(records, at);
+      let e = this.#entries.get(pid);
+      if ((attrs & CONTROL_BIT) !== 0) {
+        const marker = readMarker(records, at);
+        if (marker === null) continue; // emptied by the cleaner: its transaction is gone too
+        const epoch = producerEpochAt(records, at);
+        if (e === undefined) this.#entries.set(pid, e = newEntry(epoch));
+        const done = applyMarker(e, pid, epoch, marker, base, maxTimestampAt(records, at));
+        if (done) (aborted ??= []).push(...this.#abortedOf([done]));
+        this.#setOngoing(pid, -1);
+        continue;
+      }
+      const h = readHeader(records, at, base);
       if (e) {
         const last = e.batches[e.batches.length - 1];
         if (last && last.lastOffset >= h.firstOffset) continue;
       } else {
-        e = { epoch: h.epoch, batches: [], lastTimestamp: -1 };
+        e = newEntry(h.epoch);
         this.#entries.set(h.producerId, e);
       }
-      applyBatch(e, h);
+      applyBatch(e, h, (attrs & TRANSACTIONAL_BIT) !== 0);
+      this.#setOngoing(pid, e.txnFirstOffset);
     }
+    return aborted ?? [];
   }
 
   /**
@@ -336,8 +572,8 @@ export class ProducerStateManager {
         lastTimestamp: e.lastTimestamp,
         firstOffset: last?.firstOffset ?? -1,
         lastOffset: last?.lastOffset ?? -1,
-        coordinatorEpoch: -1,
-        currentTxnStartOffset: -1,
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnStartOffset: e.txnFirstOffset,
       });
     }
     return out;
@@ -355,7 +591,7 @@ export class ProducerStateManager {
 
   /**
    * Forgets producers whose last batch timestamp is `producer.id.expiration.ms` or more before
-   * `now`.
+   * `now`, unless their transaction is in progress.
    *
    * @param now Current time in ms.
    * @returns Number of producer ids removed.
@@ -363,7 +599,7 @@ export class ProducerStateManager {
   removeExpired(now: number): number {
     let n = 0;
     for (const [pid, e] of this.#entries) {
-      if (now - e.lastTimestamp >= this.#expirationMs) {
+      if (e.txnFirstOffset < 0 && now - e.lastTimestamp >= this.#expirationMs) {
         this.#entries.delete(pid);
         n++;
       }
@@ -374,6 +610,8 @@ export class ProducerStateManager {
   /** Forgets every producer. */
   clear(): void {
     this.#entries.clear();
+    this.#ongoing.clear();
+    this.#firstUnstable = -1;
   }
 
   /**
@@ -390,9 +628,20 @@ export class ProducerStateManager {
     if (this.#pending) { for (const [pid, e] of this.#pending) all.set(pid, e); }
     for (const [pid, e] of all) {
       const batches = e.batches.filter((b) => b.lastOffset < offset);
-      if (batches.length === 0) continue;
-      const lastTimestamp = batches[batches.length - 1].timestamp;
-      entries.push([pid, { epoch: e.epoch, batches, lastTimestamp }]);
+      const known = this.#entries.has(pid); // had state before the append in progress
+      if (batches.length === 0 && !known) continue;
+      const lastTimestamp = batches.length === e.batches.length
+        ? e.lastTimestamp // a marker may be newer than the last batch
+        : batches.length > 0
+        ? batches[batches.length - 1].timestamp
+        : this.#entries.get(pid)!.lastTimestamp;
+      entries.push([pid, {
+        epoch: e.epoch,
+        batches,
+        lastTimestamp,
+        coordinatorEpoch: e.coordinatorEpoch,
+        txnFirstOffset: e.txnFirstOffset < offset ? e.txnFirstOffset : -1,
+      }]);
     }
     const bytes = encodeSnapshot(entries);
     const path = snapshotPath(this.dir, offset);
@@ -463,16 +712,22 @@ export class ProducerStateManager {
   }
 
   /**
-   * Replaces the state with the latest valid snapshot at or below `logEndOffset` plus the batch
-   * headers after it: snapshots above the log end offset and corrupt ones are deleted. Without
-   * a snapshot the log is scanned from `logStartOffset`, or after a clean shutdown only the last
+   * Replaces the state with the latest valid snapshot at or below `logEndOffset` plus the
+   * batches after it: snapshots above the log end offset and corrupt ones are deleted. Without
+   * a snapshot the log is read from `logStartOffset`, or after a clean shutdown only the last
    * two segments (Kafka's upgrade path).
+   *
+   * Segments in `rebuildTxnIndexes` (their `.txnindex` was missing, corrupt, or their tail was
+   * cut by recovery) get their transaction index rebuilt from the markers replayed: the replay
+   * then starts at a snapshot no later than the first of them (or at the first segment), so
+   * that the transactions in progress there are known.
    *
    * @param segments The log's segments (the active one activated).
    * @param logStartOffset Log start offset.
    * @param logEndOffset Log end offset.
    * @param cleanShutdown Whether the data dir was shut down cleanly.
    * @param now Current time, for expiry.
+   * @param rebuildTxnIndexes Segments whose transaction index is rebuilt (reset by this call).
    */
   async load(
     segments: LogSegment[],
@@ -480,8 +735,14 @@ export class ProducerStateManager {
     logEndOffset: number,
     cleanShutdown: boolean,
     now: number = Date.now(),
+    rebuildTxnIndexes: ReadonlySet<LogSegment> = new Set(),
   ): Promise<void> {
-    this.#entries.clear();
+    this.clear();
+    let target = logEndOffset;
+    for (const seg of rebuildTxnIndexes) {
+      seg.txnIndex.reset();
+      target = Math.min(target, seg.baseOffset);
+    }
     const offsets = await this.snapshotOffsets();
     let from = -1;
     for (let i = offsets.length - 1; i >= 0; i--) {
@@ -492,9 +753,13 @@ export class ProducerStateManager {
         await removeIfPresent(path);
         continue;
       }
+      if (o > target) continue; // kept: a rebuild needs an earlier starting point
       try {
         const entries = decodeSnapshot(await Deno.readFile(path));
-        for (const [pid, e] of entries) this.#entries.set(pid, e);
+        for (const [pid, e] of entries) {
+          this.#entries.set(pid, e);
+          this.#setOngoing(pid, e.txnFirstOffset);
+        }
         from = o;
         break;
       } catch (e) {
@@ -505,17 +770,22 @@ export class ProducerStateManager {
       }
     }
     if (from < 0) {
-      from = cleanShutdown && segments.length > 2
-        ? segments[segments.length - 2].baseOffset
-        : logStartOffset;
+      if (rebuildTxnIndexes.size > 0) from = segments[0].baseOffset;
+      else {
+        from = cleanShutdown && segments.length > 2
+          ? segments[segments.length - 2].baseOffset
+          : logStartOffset;
+      }
     }
     for (const seg of segments) {
       if (seg.nextOffset <= from && seg !== segments[segments.length - 1]) continue;
+      const rebuild = rebuildTxnIndexes.has(seg);
       let off = Math.max(from, seg.baseOffset);
       while (off < logEndOffset) {
         const buf = await seg.read(off, 1 << 20, logEndOffset);
         if (!buf || buf.length === 0) break;
-        this.replay(buf);
+        const aborted = this.replay(buf, from);
+        if (rebuild) { for (const a of aborted) seg.txnIndex.append(a); }
         const next = nextOffsetAfter(buf);
         if (next === null) break;
         off = next;
@@ -525,11 +795,15 @@ export class ProducerStateManager {
   }
 }
 
-function copyEntry(e: Entry): Entry {
-  return { epoch: e.epoch, batches: e.batches.slice(), lastTimestamp: e.lastTimestamp };
+function newEntry(epoch: number): Entry {
+  return { epoch, batches: [], lastTimestamp: -1, coordinatorEpoch: -1, txnFirstOffset: -1 };
 }
 
-function applyBatch(e: Entry, h: BatchHeader): void {
+function copyEntry(e: Entry): Entry {
+  return { ...e, batches: e.batches.slice() };
+}
+
+function applyBatch(e: Entry, h: BatchHeader, transactional: boolean): void {
   if (h.epoch !== e.epoch) {
     e.epoch = h.epoch;
     e.batches = [];
@@ -543,6 +817,37 @@ function applyBatch(e: Entry, h: BatchHeader): void {
   });
   if (e.batches.length > MAX_CACHED_BATCHES) e.batches.shift();
   e.lastTimestamp = h.timestamp; // Kafka: the last batch's timestamp
+  if (transactional && e.txnFirstOffset < 0) e.txnFirstOffset = h.firstOffset;
+}
+
+/**
+ * Ends the producer's transaction with a marker at `offset` (Kafka's `appendEndTxnMarker`): the
+ * marker's epoch becomes the producer's (a new epoch forgets the cached batches), and a
+ * transaction that wrote something in this partition is returned as completed.
+ */
+function applyMarker(
+  e: Entry,
+  producerId: number,
+  epoch: number,
+  marker: EndTxnMarkerRecord,
+  offset: number,
+  timestamp: number,
+): CompletedTxn | undefined {
+  const first = e.txnFirstOffset;
+  if (epoch !== e.epoch) {
+    e.epoch = epoch;
+    e.batches = [];
+  }
+  e.txnFirstOffset = -1;
+  e.coordinatorEpoch = marker.coordinatorEpoch;
+  e.lastTimestamp = timestamp;
+  if (first < 0) return undefined; // nothing written: no effect on the LSO, nothing to index
+  return {
+    producerId,
+    firstOffset: first,
+    lastOffset: offset,
+    aborted: marker.type === ControlRecordType.ABORT,
+  };
 }
 
 /**
@@ -570,11 +875,13 @@ async function removeIfPresent(path: string): Promise<void> {
   }
 }
 
-// Snapshot layout (big-endian): version i16, crc32c u32 of everything after it, count i32, then
-// per producer: id i64, epoch i16, lastTimestamp i64, batch count i8, and per batch firstSeq i32,
-// lastSeq i32, firstOffset i64, lastOffset i64, timestamp i64.
+// Snapshot layout (big-endian): version i16 (2), crc32c u32 of everything after it, count i32,
+// then per producer: id i64, epoch i16, lastTimestamp i64, coordinator epoch i32, first offset of
+// the transaction in progress i64 (-1: none), batch count i8, and per batch firstSeq i32,
+// lastSeq i32, firstOffset i64, lastOffset i64, timestamp i64. Version 1 snapshots (without the
+// transaction fields) are refused, so the state and transaction indexes are rebuilt from the log.
 const HEAD = 10;
-const ENTRY = 19;
+const ENTRY = 31;
 const BATCH = 32;
 
 function encodeSnapshot(entries: [number, Entry][]): Uint8Array {
@@ -589,7 +896,9 @@ function encodeSnapshot(entries: [number, Entry][]): Uint8Array {
     dv.setBigInt64(p, BigInt(pid));
     dv.setInt16(p + 8, e.epoch);
     dv.setBigInt64(p + 10, BigInt(e.lastTimestamp));
-    dv.setInt8(p + 18, e.batches.length);
+    dv.setInt32(p + 18, e.coordinatorEpoch);
+    dv.setBigInt64(p + 22, BigInt(e.txnFirstOffset));
+    dv.setInt8(p + 30, e.batches.length);
     p += ENTRY;
     for (const m of e.batches) {
       dv.setInt32(p, m.firstSeq);
@@ -608,7 +917,9 @@ function decodeSnapshot(b: Uint8Array): [number, Entry][] {
   if (b.length < HEAD) throw new Error(`snapshot is ${b.length} bytes, shorter than its header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const version = dv.getInt16(0);
-  if (version !== SNAPSHOT_VERSION) throw new Error(`unknown snapshot version ${version}`);
+  if (version !== SNAPSHOT_VERSION) {
+    throw new Error(`snapshot version ${version} is not ${SNAPSHOT_VERSION}`);
+  }
   const crc = crc32c(b.subarray(6)) >>> 0;
   if (crc !== dv.getUint32(2)) {
     throw new Error(`bad CRC ${dv.getUint32(2)}, computed ${crc}`);
@@ -622,9 +933,11 @@ function decodeSnapshot(b: Uint8Array): [number, Entry][] {
     const e: Entry = {
       epoch: dv.getInt16(p + 8),
       lastTimestamp: Number(dv.getBigInt64(p + 10)),
+      coordinatorEpoch: dv.getInt32(p + 18),
+      txnFirstOffset: Number(dv.getBigInt64(p + 22)),
       batches: [],
     };
-    const nb = dv.getInt8(p + 18);
+    const nb = dv.getInt8(p + 30);
     p += ENTRY;
     if (nb < 0 || nb > MAX_CACHED_BATCHES || p + nb * BATCH > b.length) {
       throw new Error(`snapshot producer ${pid} has a bad batch count ${nb}`);

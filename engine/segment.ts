@@ -1,7 +1,7 @@
 /**
  * One log segment: a `.log` file of record batches plus its sparse offset index (`.index`) and
- * time index (`.timeindex`), both held in WASM-resident buffers and written to disk on roll,
- * flush and close.
+ * time index (`.timeindex`), both held in WASM-resident buffers, and its transaction index
+ * (`.txnindex`, `transaction_index.ts`), all written to disk on roll, flush and close.
  *
  * Index entries: the offset index maps a batch's base offset (relative to the segment) to the
  * batch's byte position, one entry per `index.interval.bytes`; the time index maps the largest
@@ -26,6 +26,7 @@ import {
 } from "../records/mod.ts";
 import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail } from "./hot_tail.ts";
+import { TransactionIndex } from "./transaction_index.ts";
 import {
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
@@ -145,6 +146,8 @@ export class LogSegment {
   readonly offsetIndex: OffsetIndexBuffer = new OffsetIndexBuffer(256);
   /** Sparse time index (WASM-resident). */
   readonly timeIndex: TimeIndexBuffer = new TimeIndexBuffer(256);
+  /** The aborted transactions whose marker is in this segment (`.txnindex`). */
+  readonly txnIndex: TransactionIndex;
   /** Hot tail (active segment only). */
   tail: HotTail | undefined;
   /** Whether the indexes changed since they were last written. */
@@ -187,6 +190,7 @@ export class LogSegment {
     this.lastModifiedMs = this.createdMs;
     this.#handles = handles;
     this.#openPath = this.logPath;
+    this.txnIndex = new TransactionIndex(dir, baseOffset);
   }
 
   /** Path of the `.log` file. */
@@ -201,11 +205,16 @@ export class LogSegment {
   get timeIndexPath(): string {
     return `${this.dir}/${offsetFileStem(this.baseOffset)}${TIME_INDEX_FILE_SUFFIX}`;
   }
+  /** Path of the `.txnindex` file. */
+  get txnIndexPath(): string {
+    return this.txnIndex.path;
+  }
 
   /**
    * Creates an empty segment on disk (truncating leftovers with the same base offset): an empty
    * `.log` and, if they can be written, empty index files, so that closing a segment that never
-   * got index entries writes nothing.
+   * got index entries writes nothing (an empty `.txnindex` also says that nothing aborted in the
+   * segment: a missing one is rebuilt from the log at open).
    *
    * @param dir Partition directory.
    * @param baseOffset Base offset.
@@ -219,21 +228,21 @@ export class LogSegment {
   ): Promise<LogSegment> {
     const seg = new LogSegment(dir, baseOffset, handles);
     await seg.#io.run(() => seg.#open({ read: true, write: true, create: true, truncate: true }));
+    const indexes = [seg.indexPath, seg.timeIndexPath, seg.txnIndexPath];
     try {
-      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p);
+      for (const p of indexes) await removeIfExists(p);
     } catch (e) {
       await seg.close(); // its handle goes back to the cache
       throw e;
     }
     try {
-      for (const p of [seg.indexPath, seg.timeIndexPath]) {
-        await writeWhole(p, new Uint8Array(0), false);
-      }
+      for (const p of indexes) await writeWhole(p, new Uint8Array(0), false);
       seg.indexDirty = false;
     } catch {
       // best effort (a full disk): without them, the indexes are written at the next flush
-      for (const p of [seg.indexPath, seg.timeIndexPath]) await removeIfExists(p).catch(() => {});
+      for (const p of indexes) await removeIfExists(p).catch(() => {});
       seg.indexDirty = true;
+      seg.txnIndex.dirty = true;
     }
     return seg;
   }
@@ -720,8 +729,9 @@ export class LogSegment {
   }
 
   /**
-   * Writes both index files if they changed (Kafka's on-disk layout), optionally fsyncing them.
-   * When a write fails (a full disk), both files are removed — a cut index must never be
+   * Writes the index files that changed (Kafka's on-disk layout), optionally fsyncing the offset
+   * and time indexes (the transaction index is always written through a fsynced temporary file).
+   * When a write fails (a full disk), the files are removed — a cut index must never be
    * trusted; the loader rebuilds a missing one from the log — and the indexes stay dirty, so the
    * next call writes them again.
    *
@@ -732,18 +742,20 @@ export class LogSegment {
     if (this.#indexSuspect) {
       // never persist an index known to be wrong: the next open rebuilds it from the log
       for (const p of [this.indexPath, this.timeIndexPath]) await removeIfExists(p);
-      return;
+    } else if (this.indexDirty) {
+      this.indexDirty = false;
+      try {
+        await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
+        await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
+      } catch (e) {
+        this.indexDirty = true;
+        for (const p of [this.indexPath, this.timeIndexPath]) {
+          await removeIfExists(p).catch(() => {});
+        }
+        throw e;
+      }
     }
-    if (!this.indexDirty) return;
-    this.indexDirty = false;
-    try {
-      await writeWhole(this.indexPath, this.offsetIndex.toBytes(), sync);
-      await writeWhole(this.timeIndexPath, this.timeIndex.toBytes(), sync);
-    } catch (e) {
-      this.indexDirty = true;
-      for (const p of [this.indexPath, this.timeIndexPath]) await removeIfExists(p).catch(() => {});
-      throw e;
-    }
+    await this.txnIndex.write();
   }
 
   /**
@@ -997,6 +1009,7 @@ export class LogSegment {
     }
     this.tail = this.tail ? new HotTail(this.#tailCap, this.size) : undefined;
     await this.recover(intervalBytes);
+    this.txnIndex.truncateTo(this.nextOffset);
     return this.nextOffset;
   }
 
@@ -1043,7 +1056,7 @@ export class LogSegment {
   renameToDeleted(): Promise<string[]> {
     return this.#io.run(async () => {
       const out: string[] = [];
-      for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      for (const p of [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath]) {
         try {
           await Deno.rename(p, p + DELETED_FILE_SUFFIX);
           out.push(p + DELETED_FILE_SUFFIX);

@@ -4,7 +4,9 @@
  * relaxed validation compacted batches need ({@linkcode readCompactableBatch}), and the batch
  * rebuilt with the records that survive ({@linkcode rebuildBatch}): same base offset,
  * `lastOffsetDelta`, producer fields, codec and timestamp type, so the batch keeps its offset
- * range; each record's key, value and headers are copied as they are.
+ * range; each record's key, value and headers are copied as they are. A batch whose records all
+ * go but which must stay (a producer's last batch) keeps its header alone
+ * ({@linkcode emptyBatchOf}).
  *
  * @module
  */
@@ -27,8 +29,15 @@ import {
   partitionLeaderEpochAt,
   producerEpochAt,
   producerIdAt,
+  RECORD_BATCH_OVERHEAD,
+  recordCountAt,
+  setAttributesAt,
+  setBaseTimestampAt,
+  setBatchLengthAt,
+  setRecordCountAt,
   TIMESTAMP_TYPE_BIT,
   TRANSACTIONAL_BIT,
+  updateCrcAt,
 } from "./layout.ts";
 
 /** One record of a {@linkcode CompactableBatch}. */
@@ -108,21 +117,56 @@ export function readCompactableBatch(batch: Uint8Array): CompactableBatch {
 }
 
 /**
- * Whether the cleaner may rewrite a batch with these attributes: data batches outside
- * transactions (control and transactional batches are kept whole, as their markers and producer
- * state need them).
+ * The header of a stored batch without its records (Kafka's `writeEmptyHeader`, which the log
+ * cleaner writes for a producer's last batch when none of its records survive): the same base
+ * offset, `lastOffsetDelta`, leader epoch, producer id, epoch and base sequence (so the
+ * producer's last sequence is still known when the state is rebuilt from the log),
+ * transactional and control bits and timestamp type; no codec, no delete horizon, no records,
+ * and the max timestamp as both timestamps.
  *
  * @example
  * ```ts
- * import { isCompactable } from "./compaction.ts";
- * console.assert(isCompactable(0x03) && !isCompactable(0x10) && !isCompactable(0x20));
+ * import { emptyBatchOf } from "./compaction.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * import { baseSequenceAt, lastOffsetDeltaAt, recordCountAt } from "./layout.ts";
+ * const b = encodeRecordBatch([{ value: null }, { value: null }], {
+ *   baseOffset: 4, producerId: 9, producerEpoch: 0, baseSequence: 7, compression: "gzip",
+ * });
+ * const e = emptyBatchOf(b);
+ * console.assert(e.length === 61 && recordCountAt(e, 0) === 0);
+ * console.assert(lastOffsetDeltaAt(e, 0) === 1 && baseSequenceAt(e, 0) === 7);
  * ```
  *
- * @param attributes Batch attributes.
- * @returns `true` for a plain data batch of any codec.
+ * @param batch One whole stored batch.
+ * @returns A new batch of {@linkcode RECORD_BATCH_OVERHEAD} bytes, its CRC computed.
  */
-export function isCompactable(attributes: number): boolean {
-  return (attributes & (CONTROL_BIT | TRANSACTIONAL_BIT)) === 0;
+export function emptyBatchOf(batch: Uint8Array): Uint8Array {
+  const out = batch.slice(0, RECORD_BATCH_OVERHEAD);
+  const attrs = attributesAt(batch, 0);
+  setBatchLengthAt(out, 0, RECORD_BATCH_OVERHEAD - 12);
+  setAttributesAt(out, 0, attrs & ~(COMPRESSION_CODEC_MASK | DELETE_HORIZON_BIT));
+  setBaseTimestampAt(out, 0, maxTimestampAt(batch, 0));
+  setRecordCountAt(out, 0, 0);
+  updateCrcAt(out, 0);
+  return out;
+}
+
+/**
+ * Whether a stored batch holds no records (the header a cleaner kept for its producer).
+ *
+ * @example
+ * ```ts
+ * import { emptyBatchOf, isEmptyBatch } from "./compaction.ts";
+ * import { encodeRecordBatch } from "./batch_builder.ts";
+ * const b = encodeRecordBatch([{ value: null }]);
+ * console.assert(!isEmptyBatch(b) && isEmptyBatch(emptyBatchOf(b)));
+ * ```
+ *
+ * @param batch A stored batch (its header at least).
+ * @returns `true` when its record count is 0.
+ */
+export function isEmptyBatch(batch: Uint8Array): boolean {
+  return recordCountAt(batch, 0) === 0;
 }
 
 /** What to change when rebuilding a batch. */

@@ -4,7 +4,7 @@ import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import { buildBatch, seededRandom } from "../wasm/testing.ts";
 import { decodeRecordBatches } from "./batch_reader.ts";
 import { encodeRecordBatch } from "./batch_builder.ts";
-import { isCompactable, readCompactableBatch, rebuildBatch } from "./compaction.ts";
+import { emptyBatchOf, readCompactableBatch, rebuildBatch } from "./compaction.ts";
 import {
   type CompressionName,
   DELETE_HORIZON_BIT,
@@ -96,7 +96,28 @@ Deno.test("property: every codec is opened, filtered and rebuilt with its codec 
   }
 });
 
-Deno.test("isCompactable() keeps control and transactional batches whole", () => {
-  for (const codec of [0, 1, 2, 3, 4]) assert.ok(isCompactable(codec | 0x08 | 0x40));
-  assert.ok(!isCompactable(0x10) && !isCompactable(0x20) && !isCompactable(0x32));
+Deno.test("emptyBatchOf() keeps the producer fields and offsets, and passes the relaxed scan", () => {
+  for (const compression of ["none", "gzip", "snappy", "lz4", "zstd"] as CompressionName[]) {
+    const orig = encodeRecordBatch([{ key: new Uint8Array([1]), value: null }, {
+      key: new Uint8Array([2]),
+      value: new Uint8Array([3]),
+    }], {
+      baseOffset: 40,
+      compression,
+      producerId: 77,
+      producerEpoch: 3,
+      baseSequence: 12,
+      transactional: true,
+      partitionLeaderEpoch: 5,
+    });
+    const e = emptyBatchOf(orig);
+    const [b] = decodeRecordBatches(e);
+    assert.deepEqual(
+      [b.baseOffset, b.lastOffset, b.producerId, b.producerEpoch, b.baseSequence],
+      [40, 41, 77, 3, 12],
+    );
+    assert.deepEqual([b.transactional, b.control, b.records.length], [true, false, 0]);
+    const scan = scanBatches(e, { walkRecords: true, verifyCrc: true, relaxedOffsets: true });
+    assert.equal(scan.status, BatchStatus.OK, scan.detail);
+  }
 });

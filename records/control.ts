@@ -177,3 +177,43 @@ export function controlRecordTypeOf(data: Uint8Array, pos = 0): number {
   }
   return decodeControlRecordKey(r.key);
 }
+
+/** A COMMIT or ABORT marker read back from the log (Kafka's `EndTransactionMarker`). */
+export interface EndTxnMarkerRecord {
+  /** {@linkcode ControlRecordType.ABORT} or {@linkcode ControlRecordType.COMMIT}. */
+  type: number;
+  /** The coordinator epoch in the marker's value. */
+  coordinatorEpoch: number;
+}
+
+/**
+ * The transaction marker in the control batch at `pos`: its type and coordinator epoch.
+ *
+ * @example
+ * ```ts
+ * import { buildControlBatch, ControlRecordType, endTxnMarkerAt } from "./control.ts";
+ * const b = buildControlBatch({
+ *   producerId: 1, producerEpoch: 0, commit: false, coordinatorEpoch: 4, timestamp: 1,
+ * });
+ * const m = endTxnMarkerAt(b);
+ * console.assert(m?.type === ControlRecordType.ABORT && m.coordinatorEpoch === 4);
+ * ```
+ *
+ * @param data Bytes holding the whole batch.
+ * @param pos Position of the batch. Default 0.
+ * @returns The marker, or `null` for a control batch without records (the log cleaner left
+ *   only its header).
+ * @throws {RecordsError} `CORRUPT_MESSAGE` if the record is not a COMMIT or ABORT marker.
+ */
+export function endTxnMarkerAt(data: Uint8Array, pos = 0): EndTxnMarkerRecord | null {
+  const r = readRecords(data, pos, { verifyCrc: false });
+  if (!r.next()) return null;
+  const type = decodeControlRecordKey(r.key);
+  if (type !== ControlRecordType.ABORT && type !== ControlRecordType.COMMIT) {
+    throw new RecordsError(
+      RecordsErrorCode.CORRUPT_MESSAGE,
+      `control record: type ${type} is not a transaction marker`,
+    );
+  }
+  return { type, coordinatorEpoch: decodeEndTxnMarkerValue(r.value) };
+}

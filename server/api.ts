@@ -19,6 +19,7 @@
 import type { LogManager } from "../engine/mod.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
+import type { ClusterNode } from "./cluster/cluster.ts";
 import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import type { DynamicBrokerConfigs } from "./dynamic_configs.ts";
@@ -61,6 +62,11 @@ export interface BrokerContext {
    * (tests) may leave it out; the handlers then refuse BROKER changes.
    */
   readonly dynamicConfigs?: DynamicBrokerConfigs;
+  /**
+   * Cluster mode (docs/CLUSTER.md): the broker's membership, view of the cluster and the
+   * admin writes to etcd. Absent in standalone mode, where this broker leads every partition.
+   */
+  readonly cluster?: ClusterNode;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

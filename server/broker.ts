@@ -23,6 +23,7 @@ import {
   type Listener,
   parseListener,
 } from "./config.ts";
+import { ClusterNode } from "./cluster/cluster.ts";
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
@@ -32,6 +33,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/mod.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -103,6 +105,7 @@ export class Broker {
       ...config,
       logDirs: [...(config.logDirs ?? DEFAULT_BROKER_CONFIG.logDirs)],
       topicDefaults: { ...(config.topicDefaults ?? {}) },
+      etcdEndpoints: [...(config.etcdEndpoints ?? [])],
     };
     const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
     const listen = parseListener(full.listeners);
@@ -116,13 +119,18 @@ export class Broker {
     // The data dir's lock comes first: a second broker on the same directory stops here,
     // before it reads or writes anything in it.
     const lock = await DataDirLock.acquire(dir);
+    // Cluster mode (docs/CLUSTER.md): the cluster id comes from etcd.
+    let cluster: ClusterNode | undefined;
     let meta;
     try {
-      meta = await loadOrCreateMetaProperties(dir, {
-        nodeId: full.nodeId,
-        clusterId: full.clusterId,
-      });
+      let clusterId = full.clusterId;
+      if (full.etcdEndpoints.length > 0) {
+        cluster = await ClusterNode.connect(full, log);
+        clusterId = await cluster.resolveClusterId(dir);
+      }
+      meta = await loadOrCreateMetaProperties(dir, { nodeId: full.nodeId, clusterId });
     } catch (e) {
+      await cluster?.close();
       lock.release();
       throw e;
     }
@@ -132,6 +140,7 @@ export class Broker {
       // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
       dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
     } catch (e) {
+      await cluster?.close();
       lock.release();
       throw e;
     }
@@ -154,11 +163,16 @@ export class Broker {
     );
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
-    let txns: TransactionCoordinator;
+    let txns: TransactionCoordinator | undefined;
     try {
-      producerIds = await ProducerIdManager.open(dir);
+      // Cluster mode: producer ids are unique over the cluster, not only this data dir.
+      producerIds = cluster !== undefined
+        ? ProducerIdManager.fromBlocks((size) => cluster!.allocateProducerIds(size))
+        : await ProducerIdManager.open(dir);
       groups = await openGroupCoordinator(logs, {
         offsetsTopicNumPartitions: full.offsetsTopicNumPartitions,
+        clusterPartitions: cluster &&
+          (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
         logger: log,
         config: {
           initialRebalanceDelayMs: full.groupInitialRebalanceDelayMs,
@@ -172,6 +186,10 @@ export class Broker {
       txns = await openTransactionCoordinator(logs, {
         nextProducerId: () => producerIds.next(),
         numPartitions: full.transactionStateLogNumPartitions,
+        clusterPartitions: cluster &&
+          (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
+        // Cluster mode: a transaction's partitions and markers only where this broker leads.
+        leads: cluster && ((t, p) => cluster!.leaderError(t, p) === undefined),
         groups,
         logger: log,
         config: {
@@ -179,7 +197,11 @@ export class Broker {
           abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
         },
       });
+      // Cluster mode: the local logs follow the cluster before this broker serves anything.
+      await cluster?.attach({ logs, groups, txns });
     } catch (e) {
+      await cluster?.close();
+      txns?.close();
       groups?.close();
       await logs.close();
       throw e;
@@ -188,6 +210,7 @@ export class Broker {
     try {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
     } catch (e) {
+      await cluster?.close();
       txns.close();
       groups.close();
       await logs.close();
@@ -211,11 +234,20 @@ export class Broker {
       groups,
       txns,
       dynamicConfigs,
+      cluster,
       apis,
       closing: abort.signal,
     };
     const broker = new Broker(full, listener, ctx, abort);
     broker.#acceptLoop = broker.#accept();
+    if (cluster !== undefined) {
+      try {
+        await cluster.register(advertised);
+      } catch (e) {
+        await broker.close();
+        throw e;
+      }
+    }
     log.info(
       `Sluice broker ${full.nodeId} listening on ${bound.hostname}:${bound.port} ` +
         `(advertised as ${advertised.host}:${advertised.port}, data in ${dir}, cluster ${meta.clusterId})`,
@@ -253,6 +285,14 @@ export class Broker {
     return out;
   }
 
+  /**
+   * Cluster mode: this broker's membership, view of the cluster and controller candidacy
+   * (docs/CLUSTER.md); `undefined` in standalone mode. For tests and metrics.
+   */
+  get cluster(): ClusterNode | undefined {
+    return this.#ctx.cluster;
+  }
+
   /** The host and port given to clients in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };
@@ -268,6 +308,10 @@ export class Broker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
+      // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
+      await this.#ctx.cluster?.close().catch((e) =>
+        this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)
+      );
       this.#abort.abort();
       try {
         this.#listener.close();

@@ -72,8 +72,40 @@ export interface BrokerConfig {
    * `request.timeout.ms` of Kafka's clients: a client has given up on such a request by then.
    */
   requestReadTimeoutMs: number;
-  /** Replication factor of auto-created topics (`default.replication.factor`); only 1 works. */
+  /**
+   * Replication factor of auto-created topics and of CreateTopics with -1
+   * (`default.replication.factor`). Default 1. Standalone, only 1 works.
+   */
   defaultReplicationFactor: number;
+  /**
+   * Cluster mode (docs/CLUSTER.md): etcd client URLs (`controller.etcd.endpoints`,
+   * comma-separated `http://host:port`). Empty (the default): standalone, one broker.
+   */
+  etcdEndpoints: string[];
+  /** Key prefix in etcd (`controller.etcd.prefix`). Default `/sluice`. */
+  etcdPrefix: string;
+  /** Name of this cluster in etcd (`sluice.cluster.name`); several share one etcd. Default `sluice`. */
+  clusterName: string;
+  /** This broker's rack (`broker.rack`), for rack-aware replica placement; `null`: none. */
+  rack: string | null;
+  /**
+   * Cluster mode: the TTL of the broker's etcd lease, and how long its keep-alive may fail
+   * before it stops leading (`broker.session.timeout.ms`). Default 2000.
+   */
+  brokerSessionTimeoutMs: number;
+  /** Replication factor of `__consumer_offsets` in cluster mode (`offsets.topic.replication.factor`). Default 3. */
+  offsetsTopicReplicationFactor: number;
+  /**
+   * Replication factor of `__transaction_state` in cluster mode
+   * (`transaction.state.log.replication.factor`). Default 3.
+   */
+  transactionStateLogReplicationFactor: number;
+  /** A follower not caught up for this long leaves the ISR (`replica.lag.time.max.ms`). Default 30000. */
+  replicaLagTimeMaxMs: number;
+  /** Longest wait of a follower's fetch (`replica.fetch.wait.max.ms`). Default 500. */
+  replicaFetchWaitMaxMs: number;
+  /** Bytes a follower's fetch asks for per partition (`replica.fetch.max.bytes`). Default 1048576. */
+  replicaFetchMaxBytes: number;
   /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
   logRetentionCheckIntervalMs: number;
   /** Most incremental fetch sessions kept (`max.incremental.fetch.session.cache.slots`). Default 1000. */
@@ -144,6 +176,16 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   maxPartitions: 2147483647,
   requestReadTimeoutMs: 30000,
   defaultReplicationFactor: 1,
+  etcdEndpoints: [],
+  etcdPrefix: "/sluice",
+  clusterName: "sluice",
+  rack: null,
+  brokerSessionTimeoutMs: 2000,
+  offsetsTopicReplicationFactor: 3,
+  transactionStateLogReplicationFactor: 3,
+  replicaLagTimeMaxMs: 30000,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchMaxBytes: 1048576,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
   offsetsTopicNumPartitions: 50,
@@ -262,8 +304,6 @@ export interface BrokerConfigSources {
 
 /** Kafka broker keys we accept without using them (replication, threads, KRaft plumbing...). */
 const ACCEPTED_IGNORED = new Set([
-  "offsets.topic.replication.factor",
-  "transaction.state.log.replication.factor",
   "transaction.state.log.min.isr",
   "num.network.threads",
   "num.io.threads",
@@ -433,6 +473,58 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "default.replication.factor":
         config.defaultReplicationFactor = int(key, "positive-int");
         break;
+      // Cluster mode (docs/CLUSTER.md).
+      case "controller.etcd.endpoints":
+        config.etcdEndpoints = splitList(value).map((e) => {
+          if (!/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/.test(e)) {
+            throw new RangeError(
+              `Invalid value "${value}" for configuration "${key}": "${e}" is not ` +
+                `http://host:port`,
+            );
+          }
+          return e.replace(/\/$/, "");
+        });
+        break;
+      case "controller.etcd.prefix": {
+        const v = value.trim();
+        if (!/^\/[\x21-\x7e]*$/.test(v) || v.endsWith("/") && v !== "/") {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": must start with "/", not end ` +
+              `with "/", and hold no spaces`,
+          );
+        }
+        config.etcdPrefix = v === "/" ? "" : v;
+        break;
+      }
+      case "sluice.cluster.name":
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(value.trim())) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": use 1-64 of A-Z a-z 0-9 . _ -`,
+          );
+        }
+        config.clusterName = value.trim();
+        break;
+      case "broker.rack":
+        config.rack = value.trim() === "" ? null : value.trim();
+        break;
+      case "broker.session.timeout.ms":
+        config.brokerSessionTimeoutMs = int(key, "positive-int");
+        break;
+      case "offsets.topic.replication.factor":
+        config.offsetsTopicReplicationFactor = int(key, "positive-int");
+        break;
+      case "transaction.state.log.replication.factor":
+        config.transactionStateLogReplicationFactor = int(key, "positive-int");
+        break;
+      case "replica.lag.time.max.ms":
+        config.replicaLagTimeMaxMs = int(key, "positive-long");
+        break;
+      case "replica.fetch.wait.max.ms":
+        config.replicaFetchWaitMaxMs = int(key, "non-negative-int");
+        break;
+      case "replica.fetch.max.bytes":
+        config.replicaFetchMaxBytes = int(key, "positive-int");
+        break;
       case "auto.create.topics.enable":
         config.autoCreateTopicsEnable = validateBrokerValue(key, value, "boolean") === "true";
         break;
@@ -536,6 +628,21 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
   }
   // The engine applies Kafka's precedence (log.retention.ms over .minutes over .hours, ...).
   config.topicDefaults = brokerConfigsToTopicDefaults(logProps);
+  if (config.etcdEndpoints.length > 0) {
+    if (config.topicDefaults["unclean.leader.election.enable"] === "true") {
+      throw new RangeError(
+        `Invalid value "true" for configuration "unclean.leader.election.enable": cluster mode ` +
+          `implements only false (a leader is always elected from the ISR)`,
+      );
+    }
+    if (config.replicaFetchWaitMaxMs >= config.replicaLagTimeMaxMs) {
+      throw new RangeError(
+        `Invalid configuration: replica.fetch.wait.max.ms (${config.replicaFetchWaitMaxMs}) ` +
+          `must be below replica.lag.time.max.ms (${config.replicaLagTimeMaxMs}), as Kafka ` +
+          `requires, or every follower would leave the ISR`,
+      );
+    }
+  }
   if (config.connectionMaxQueuedBytes < config.socketRequestMaxBytes) {
     warn(
       `sluice.connection.max.queued.bytes (${config.connectionMaxQueuedBytes}) is below ` +

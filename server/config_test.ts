@@ -314,3 +314,131 @@ Deno.test("brokerConfigFrom() reads the request memory, idle and read limits (is
     );
   }
 });
+
+Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", () => {
+  const defaults = brokerConfigFrom({});
+  assertEquals(
+    [
+      defaults.etcdEndpoints,
+      defaults.etcdPrefix,
+      defaults.clusterName,
+      defaults.rack,
+      defaults.brokerSessionTimeoutMs,
+      defaults.defaultReplicationFactor,
+      defaults.offsetsTopicReplicationFactor,
+      defaults.transactionStateLogReplicationFactor,
+      defaults.replicaLagTimeMaxMs,
+      defaults.replicaFetchWaitMaxMs,
+      defaults.replicaFetchMaxBytes,
+    ],
+    [[], "/sluice", "sluice", null, 2000, 1, 3, 3, 30000, 500, 1048576],
+  );
+  const warnings: string[] = [];
+  const config = brokerConfigFrom({
+    properties: {
+      "controller.etcd.endpoints":
+        "http://127.0.0.1:2379, http://[::1]:2380/,https://etcd.example:2379",
+      "controller.etcd.prefix": "/kafka/prod",
+      "sluice.cluster.name": "east-1",
+      "broker.rack": "rack-a",
+      "broker.session.timeout.ms": "6000",
+      "default.replication.factor": "3",
+      "offsets.topic.replication.factor": "2",
+      "transaction.state.log.replication.factor": "1",
+      "replica.lag.time.max.ms": "10000",
+      "replica.fetch.wait.max.ms": "100",
+      "replica.fetch.max.bytes": "65536",
+      "min.insync.replicas": "2",
+      "unclean.leader.election.enable": "false",
+    },
+    warn: (m) => warnings.push(m),
+  });
+  assertEquals(config.etcdEndpoints, [
+    "http://127.0.0.1:2379",
+    "http://[::1]:2380",
+    "https://etcd.example:2379",
+  ]);
+  assertEquals(
+    [config.etcdPrefix, config.clusterName, config.rack, config.brokerSessionTimeoutMs],
+    ["/kafka/prod", "east-1", "rack-a", 6000],
+  );
+  assertEquals(
+    [
+      config.defaultReplicationFactor,
+      config.offsetsTopicReplicationFactor,
+      config.transactionStateLogReplicationFactor,
+      config.replicaLagTimeMaxMs,
+      config.replicaFetchWaitMaxMs,
+      config.replicaFetchMaxBytes,
+    ],
+    [3, 2, 1, 10000, 100, 65536],
+  );
+  assertEquals(config.topicDefaults["min.insync.replicas"], "2");
+  assertEquals(warnings, []);
+});
+
+Deno.test("brokerConfigFrom() refuses bad cluster-mode values, naming key and value", () => {
+  const cases: [Record<string, string>, string][] = [
+    [{ "controller.etcd.endpoints": "127.0.0.1:2379" }, '"127.0.0.1:2379" is not http://host:port'],
+    [{ "controller.etcd.endpoints": "http://h" }, '"http://h" is not http://host:port'],
+    [
+      { "controller.etcd.prefix": "sluice" },
+      'Invalid value "sluice" for configuration "controller.etcd.prefix"',
+    ],
+    [{ "controller.etcd.prefix": "/a/" }, 'must start with "/", not end with "/"'],
+    [
+      { "sluice.cluster.name": "a/b" },
+      'Invalid value "a/b" for configuration "sluice.cluster.name"',
+    ],
+    [{ "broker.session.timeout.ms": "0" }, '"broker.session.timeout.ms": must be between 1'],
+    [{ "default.replication.factor": "0" }, '"default.replication.factor": must be between 1'],
+    [
+      { "offsets.topic.replication.factor": "x" },
+      '"offsets.topic.replication.factor": not an integer',
+    ],
+    [{ "replica.fetch.max.bytes": "-1" }, '"replica.fetch.max.bytes": must be between 1'],
+    [
+      {
+        "controller.etcd.endpoints": "http://127.0.0.1:2379",
+        "unclean.leader.election.enable": "true",
+      },
+      "cluster mode implements only false",
+    ],
+    [
+      {
+        "controller.etcd.endpoints": "http://127.0.0.1:2379",
+        "replica.fetch.wait.max.ms": "30000",
+      },
+      "replica.fetch.wait.max.ms (30000) must be below replica.lag.time.max.ms (30000)",
+    ],
+  ];
+  for (const [properties, message] of cases) {
+    assertThrows(() => brokerConfigFrom({ properties }), RangeError, message);
+  }
+  // standalone keeps accepting what it accepted before
+  assertEquals(
+    brokerConfigFrom({ properties: { "unclean.leader.election.enable": "true" } })
+      .topicDefaults["unclean.leader.election.enable"],
+    "true",
+  );
+});
+
+Deno.test("loadBrokerConfig() takes cluster-mode keys from --override and a properties file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/server.properties`;
+    await Deno.writeTextFile(file, "controller.etcd.endpoints=http://127.0.0.1:2379\nnode.id=2\n");
+    const config = await loadBrokerConfig([
+      file,
+      "--override",
+      "broker.rack=r1",
+      "--override=sluice.cluster.name=c2",
+    ]);
+    assertEquals(
+      [config.etcdEndpoints, config.nodeId, config.rack, config.clusterName],
+      [["http://127.0.0.1:2379"], 2, "r1", "c2"],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -64,6 +64,12 @@ export interface InternalTopicOptions {
   warn?: (message: string) => void;
   /** Clock for record timestamps. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Cluster mode: the topic's partition count in the cluster (`undefined` while it does not
+   * exist), which wins over the local one; and the topic is never created locally (the cluster
+   * creates it and this broker makes the logs it replicates). Default: standalone.
+   */
+  clusterPartitions?: () => number | undefined;
 }
 
 /** Reads per replay step. */
@@ -103,6 +109,7 @@ export class InternalTopic {
   readonly #configs: Record<string, string>;
   readonly #warn: (message: string) => void;
   readonly #now: () => number;
+  readonly #clusterPartitions: (() => number | undefined) | undefined;
   #creating: Promise<void> | null = null;
 
   /**
@@ -118,6 +125,7 @@ export class InternalTopic {
     this.#configs = options.configs;
     this.#warn = options.warn ?? ((m: string) => console.warn(m));
     this.#now = options.now ?? Date.now;
+    this.#clusterPartitions = options.clusterPartitions;
     const info = logs.topic(options.name);
     if (info !== undefined && info.partitions !== options.partitions) {
       this.#warn(
@@ -135,7 +143,7 @@ export class InternalTopic {
 
   /** Number of partitions (the existing topic's, else the configured count). */
   get partitions(): number {
-    return this.#partitions;
+    return this.#clusterPartitions?.() ?? this.#partitions;
   }
 
   /** Whether the topic exists yet. */
@@ -150,7 +158,7 @@ export class InternalTopic {
    * @returns The partition index.
    */
   partitionFor(key: string): number {
-    return partitionForGroup(key, this.#partitions);
+    return partitionForGroup(key, this.partitions);
   }
 
   /**
@@ -160,6 +168,11 @@ export class InternalTopic {
    */
   ensure(): Promise<void> {
     if (this.created) return Promise.resolve();
+    if (this.#clusterPartitions !== undefined) {
+      return Promise.reject(
+        new Error(`Cannot use ${this.#name}: it has no partition on this broker yet`),
+      );
+    }
     this.#creating ??= (async () => {
       try {
         await this.#logs.createTopic(this.#name, this.#partitions, this.#configs);
@@ -207,48 +220,70 @@ export class InternalTopic {
   async load<T>(decode: (record: DecodedRecord) => T | null): Promise<T[]> {
     const out: T[] = [];
     if (!this.created) return out;
-    for (let p = 0; p < this.#partitions; p++) {
-      const log = this.#log(p);
-      let offset = log.logStartOffset;
-      let budget = READ_BYTES;
-      while (offset < log.highWatermark) {
-        const { records } = await log.read(offset, budget);
-        const next = nextOffsetAfter(records);
-        if (next === null) {
-          if (records.length === 0 && budget >= MAX_READ_BYTES) break;
-          budget *= 2; // a batch larger than the budget
-          continue;
-        }
-        budget = READ_BYTES;
-        let decoded;
+    for (let p = 0; p < this.#partitions; p++) await this.#loadInto(p, decode, out);
+    return out;
+  }
+
+  /**
+   * Read one partition from its log start offset to its high watermark (cluster mode: a
+   * partition this broker became leader of), as {@linkcode InternalTopic.load} does.
+   *
+   * @param partition The partition.
+   * @param decode Turns a record into a value, or `null` to skip it.
+   * @returns The decoded values, oldest first.
+   * @throws {Error} If the partition is not in this data dir, or on an I/O failure.
+   */
+  async loadPartition<T>(
+    partition: number,
+    decode: (record: DecodedRecord) => T | null,
+  ): Promise<T[]> {
+    const out: T[] = [];
+    await this.#loadInto(partition, decode, out);
+    return out;
+  }
+
+  async #loadInto<T>(
+    p: number,
+    decode: (record: DecodedRecord) => T | null,
+    out: T[],
+  ): Promise<void> {
+    const log = this.#log(p);
+    let offset = log.logStartOffset;
+    let budget = READ_BYTES;
+    while (offset < log.highWatermark) {
+      const { records } = await log.read(offset, budget);
+      const next = nextOffsetAfter(records);
+      if (next === null) {
+        if (records.length === 0 && budget >= MAX_READ_BYTES) break;
+        budget *= 2; // a batch larger than the budget
+        continue;
+      }
+      budget = READ_BYTES;
+      let decoded;
+      try {
+        decoded = decodeRecords(records, offset);
+      } catch (e) {
+        this.#warn(
+          `Skipping unreadable batches in ${this.#name}-${p} from offset ${offset}: ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+        offset = next;
+        continue;
+      }
+      for (const r of decoded) {
+        if (r.key === null) continue;
         try {
-          decoded = decodeRecords(records, offset);
+          // Copies: what `decode` keeps must not pin the whole read buffer.
+          const value = decode({ ...r, key: r.key.slice(), value: r.value && r.value.slice() });
+          if (value !== null) out.push(value);
         } catch (e) {
           this.#warn(
-            `Skipping unreadable batches in ${this.#name}-${p} from offset ${offset}: ${
-              e instanceof Error ? e.message : e
-            }`,
+            `Skipping record ${this.#name}-${p}@${r.offset}: ${e instanceof Error ? e.message : e}`,
           );
-          offset = next;
-          continue;
         }
-        for (const r of decoded) {
-          if (r.key === null) continue;
-          try {
-            // Copies: what `decode` keeps must not pin the whole read buffer.
-            const value = decode({ ...r, key: r.key.slice(), value: r.value && r.value.slice() });
-            if (value !== null) out.push(value);
-          } catch (e) {
-            this.#warn(
-              `Skipping record ${this.#name}-${p}@${r.offset}: ${
-                e instanceof Error ? e.message : e
-              }`,
-            );
-          }
-        }
-        offset = Math.max(next, offset + 1);
       }
+      offset = Math.max(next, offset + 1);
     }
-    return out;
   }
 }

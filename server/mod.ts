@@ -69,3 +69,4 @@ export {
   silentLogger,
 } from "./logger.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
+export * from "./cluster/mod.ts";

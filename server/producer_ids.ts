@@ -34,15 +34,42 @@ export const PRODUCER_ID_BLOCK_SIZE = 1000;
  * ```
  */
 export class ProducerIdManager {
-  readonly #file: string;
+  readonly #reserveBlock: (from: number) => Promise<{ start: number; end: number }>;
   #next: number;
   #blockEnd: number;
   #reserving: Promise<void> | null = null;
 
-  private constructor(file: string, next: number) {
-    this.#file = file;
+  private constructor(
+    next: number,
+    reserveBlock: (from: number) => Promise<{ start: number; end: number }>,
+  ) {
     this.#next = next;
     this.#blockEnd = next;
+    this.#reserveBlock = reserveBlock;
+  }
+
+  /**
+   * An allocator whose blocks come from elsewhere (cluster mode: a counter in etcd shared by
+   * every broker, so that ids are unique across the cluster).
+   *
+   * @example
+   * ```ts
+   * import { ProducerIdManager } from "./producer_ids.ts";
+   * import { strictEqual } from "node:assert/strict";
+   *
+   * let counter = 0;
+   * const ids = ProducerIdManager.fromBlocks((size) => Promise.resolve((counter += size) - size));
+   * strictEqual(await ids.next(), 0);
+   * ```
+   *
+   * @param reserve Reserves `size` ids and returns the first.
+   * @returns The allocator.
+   */
+  static fromBlocks(reserve: (size: number) => Promise<number>): ProducerIdManager {
+    return new ProducerIdManager(0, async () => {
+      const start = await reserve(PRODUCER_ID_BLOCK_SIZE);
+      return { start, end: start + PRODUCER_ID_BLOCK_SIZE };
+    });
   }
 
   /**
@@ -64,7 +91,12 @@ export class ProducerIdManager {
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    return new ProducerIdManager(file, next);
+    return new ProducerIdManager(next, async (from) => {
+      const end = from + PRODUCER_ID_BLOCK_SIZE;
+      // file and directory fsynced: after a power loss the reservation is still there
+      await writeFileAtomic(file, new TextEncoder().encode(`${end}\n`));
+      return { start: from, end };
+    });
   }
 
   /**
@@ -84,9 +116,8 @@ export class ProducerIdManager {
   }
 
   async #reserve(): Promise<void> {
-    const end = this.#blockEnd + PRODUCER_ID_BLOCK_SIZE;
-    // file and directory fsynced: after a power loss the reservation is still there
-    await writeFileAtomic(this.#file, new TextEncoder().encode(`${end}\n`));
+    const { start, end } = await this.#reserveBlock(this.#blockEnd);
+    this.#next = start;
     this.#blockEnd = end;
   }
 }

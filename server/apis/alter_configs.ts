@@ -160,7 +160,8 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
         continue;
       }
       try {
-        await broker.logs.alterTopicConfigs(res.resourceName, set, [], {
+        // Cluster mode: topic configs live in etcd; every replica applies them.
+        await (broker.cluster ?? broker.logs).alterTopicConfigs(res.resourceName, set, [], {
           replace: true,
           validateOnly: req.validateOnly,
         });

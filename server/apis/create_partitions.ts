@@ -8,6 +8,9 @@
 // - validate_only checks without changing. Flexible from v2.
 // - A broker shutdown stops the growth in progress (what it made is removed) and the topics after
 //   it get NOT_CONTROLLER, as Kafka answers when its controller goes away.
+// - Cluster mode (docs/CLUSTER.md): the new partitions are written to etcd (compare-and-swap on
+//   the topic), placed over the live brokers with the topic's replication factor or as
+//   assigned (registered brokers, the topic's replica count: else INVALID_REPLICA_ASSIGNMENT).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -59,6 +62,25 @@ export const createPartitions: ApiHandler = defineApi<
         ));
         continue;
       }
+      if (broker.closing.aborted) {
+        // A shutdown ends the request: the topics left are not grown.
+        results.push(result(ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
+        continue;
+      }
+      if (broker.cluster !== undefined) {
+        try {
+          await broker.cluster.createPartitions(
+            t.name,
+            t.count,
+            t.assignments?.map((a) => a.brokerIds) ?? null,
+            req.validateOnly,
+          );
+          results.push(result(0, null));
+        } catch (e) {
+          results.push(result(errorCodeOf(e), messageOf(e)));
+        }
+        continue;
+      }
       const bad = t.assignments?.find((a) =>
         a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId
       );
@@ -67,11 +89,6 @@ export const createPartitions: ApiHandler = defineApi<
           ErrorCode.INVALID_REPLICA_ASSIGNMENT,
           `Assignment [${bad.brokerIds}] is invalid: every partition must be on [${broker.nodeId}]`,
         ));
-        continue;
-      }
-      if (broker.closing.aborted) {
-        // A shutdown ends the request: the topics left are not grown.
-        results.push(result(ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
         continue;
       }
       try {

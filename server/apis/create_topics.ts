@@ -12,6 +12,11 @@
 //   after it get NOT_CONTROLLER, as Kafka answers when its controller goes away; clients retry.
 // - v5+ answers with num_partitions, replication_factor and the topic's configs (v5+) and topic
 //   id (v7); flexible from v5.
+// - Cluster mode (docs/CLUSTER.md): the topic is written to etcd (create-if-absent: a concurrent
+//   creation gets TOPIC_ALREADY_EXISTS), replicas placed over the live brokers
+//   (`replication_factor` -1: `default.replication.factor`; more than the live brokers:
+//   INVALID_REPLICATION_FACTOR) or as assigned (brokers must be registered, every partition the
+//   same count: else INVALID_REPLICA_ASSIGNMENT); each replica makes its log from its view.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -24,6 +29,7 @@ import {
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import {
   type ApiHandler,
+  type BrokerContext,
   clipMessage,
   defineApi,
   errorCodeOf,
@@ -45,6 +51,80 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
     replicationFactor: -1,
     configs: null,
   });
+}
+
+type RequestTopic = CreateTopicsRequest["topics"][number];
+
+/** CreateTopics of one topic in cluster mode. */
+async function createInCluster(
+  broker: BrokerContext,
+  t: RequestTopic,
+  validateOnly: boolean,
+): Promise<Result> {
+  const configs: Record<string, string> = {};
+  for (const c of t.configs) {
+    if (c.value === null) {
+      return failure(t.name, ErrorCode.INVALID_CONFIG, `Config ${c.name} has a null value`);
+    }
+    configs[c.name] = c.value;
+  }
+  let assignments: number[][] | undefined;
+  if (t.assignments.length > 0) {
+    if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+      return failure(
+        t.name,
+        ErrorCode.INVALID_REQUEST,
+        "Both num_partitions/replication_factor and a manual assignment were given",
+      );
+    }
+    const sorted = [...t.assignments].sort((a, b) => a.partitionIndex - b.partitionIndex);
+    const gap = sorted.findIndex((a, i) => a.partitionIndex !== i);
+    if (gap !== -1) {
+      return failure(
+        t.name,
+        ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        `Partitions must be assigned as 0..n-1; partition ${gap} is missing`,
+      );
+    }
+    assignments = sorted.map((a) => a.brokerIds);
+  }
+  try {
+    const created = await broker.cluster!.createTopic({
+      name: t.name,
+      numPartitions: t.numPartitions,
+      replicationFactor: t.replicationFactor,
+      assignments,
+      configs,
+      validateOnly,
+    });
+    const info = broker.cluster!.topicInfo(t.name) ?? {
+      name: t.name,
+      id: created.id,
+      partitions: created.numPartitions,
+      configs,
+      effective: configs,
+    };
+    return createCreateTopicsResponseCreatableTopicResult({
+      name: t.name,
+      topicId: validateOnly ? ZERO_UUID : created.id,
+      errorCode: 0,
+      errorMessage: null,
+      numPartitions: created.numPartitions,
+      replicationFactor: created.replicationFactor,
+      configs: describeTopic(broker, { ...info, configs: validateOnly ? configs : info.configs })
+        .map((d) =>
+          createCreateTopicsResponseCreatableTopicConfigs({
+            name: d.name,
+            value: d.value,
+            readOnly: d.readOnly,
+            configSource: d.source,
+            isSensitive: false,
+          })
+        ),
+    });
+  } catch (e) {
+    return failure(t.name, errorCodeOf(e), messageOf(e));
+  }
 }
 
 /** CreateTopics handler. */
@@ -72,6 +152,16 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
           ErrorCode.INVALID_REQUEST,
           `Creation of internal topic ${t.name} is prohibited`,
         ));
+        continue;
+      }
+      if (broker.closing.aborted) {
+        // A shutdown ends the request: the topics left are not created (nor tried one by one:
+        // 100,000 of them kept a stopping broker busy for a minute).
+        topics.push(failure(t.name, ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
+        continue;
+      }
+      if (broker.cluster !== undefined) {
+        topics.push(await createInCluster(broker, t, req.validateOnly));
         continue;
       }
       let partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
@@ -117,12 +207,6 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
         continue;
       }
       for (const c of t.configs) configs[c.name] = c.value!;
-      if (broker.closing.aborted) {
-        // A shutdown ends the request: the topics left are not created (nor tried one by one:
-        // 100,000 of them kept a stopping broker busy for a minute).
-        topics.push(failure(t.name, ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
-        continue;
-      }
       try {
         const info = await broker.logs.createTopic(t.name, partitions, configs, {
           validateOnly: req.validateOnly,

@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // DeleteRecords (key 21): served v0-v2 (flexible from v2).
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - Moves each partition's log start offset to `offset` (-1 = high watermark) and deletes whole
 //   segments below it; answers with the new low watermark. Offset above the high watermark:
 //   OFFSET_OUT_OF_RANGE; unknown partition: UNKNOWN_TOPIC_OR_PARTITION.
@@ -33,6 +35,9 @@ export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteR
                 errorCode,
                 lowWatermark,
               });
+            // Cluster mode: only the partition's leader deletes.
+            const notLeader = broker.cluster?.leaderError(t.name, p.partitionIndex);
+            if (notLeader !== undefined) return result(notLeader.code, -1);
             const log = broker.logs.partition(t.name, p.partitionIndex);
             if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1);
             try {

@@ -5,6 +5,8 @@
 //   given: INVALID_REQUEST; an internal topic (`__consumer_offsets`, `__transaction_state`):
 //   INVALID_TOPIC_EXCEPTION.
 // - Errors per topic; error_message from v5; topic_id in results v6+; flexible from v4.
+// - Cluster mode (docs/CLUSTER.md): the topic and its partition states are deleted from etcd;
+//   every replica removes its logs when its view sees the deletion.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -44,7 +46,12 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
         responses.push(result(ErrorCode.INVALID_REQUEST, "Give a topic name or an id, not both"));
         continue;
       }
-      const info = name !== null ? broker.logs.topic(name) : broker.logs.topicById(topicId);
+      const cluster = broker.cluster;
+      const info = cluster !== undefined
+        ? cluster.topicInfo(name ?? cluster.topicName(topicId) ?? "")
+        : name !== null
+        ? broker.logs.topic(name)
+        : broker.logs.topicById(topicId);
       if (info === undefined) {
         responses.push(
           name !== null
@@ -63,7 +70,8 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
         continue;
       }
       try {
-        await broker.logs.deleteTopic(info.name);
+        if (cluster !== undefined) await cluster.deleteTopic(info.name);
+        else await broker.logs.deleteTopic(info.name);
         broker.logger.info(`Deleted topic ${info.name} (id ${info.id})`);
         responses.push(result(0, null, info.name, info.id));
       } catch (e) {

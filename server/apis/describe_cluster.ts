@@ -3,6 +3,8 @@
 // - One broker (us), controller = us, the cluster id from meta.properties, authorized operations
 //   not computed (INT32_MIN). v1 endpoint_type: BROKERS (1) served; CONTROLLERS (2) gets
 //   UNSUPPORTED_ENDPOINT_TYPE (we have no separate controller endpoint).
+// - Cluster mode (docs/CLUSTER.md): the registered brokers and the elected controller (-1 while
+//   none is), from the cluster view.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -35,18 +37,24 @@ export const describeCluster: ApiHandler = defineApi<
         clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
       });
     }
+    const cluster = broker.cluster;
+    const brokers = cluster !== undefined
+      ? cluster.liveBrokers()
+      : [{ id: broker.nodeId, ...broker.advertised, rack: null }];
     return createDescribeClusterResponse({
       errorCode: 0,
       errorMessage: null,
       endpointType: req.endpointType,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [createDescribeClusterResponseBroker({
-        brokerId: broker.nodeId,
-        host: broker.advertised.host,
-        port: broker.advertised.port,
-        rack: null,
-      })],
+      controllerId: cluster !== undefined ? cluster.view.controllerId : broker.nodeId,
+      brokers: brokers.map((b) =>
+        createDescribeClusterResponseBroker({
+          brokerId: b.id,
+          host: b.host,
+          port: b.port,
+          rack: b.rack,
+        })
+      ),
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     });
   },

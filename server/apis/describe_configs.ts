@@ -282,7 +282,10 @@ export const describeConfigs: ApiHandler = defineApi<
         });
       let described: DescribedConfig[];
       if (res.resourceType === ResourceType.TOPIC) {
-        const topic = broker.logs.topic(res.resourceName);
+        // Cluster mode: any topic of the cluster, held here or not.
+        const topic = broker.cluster !== undefined
+          ? broker.cluster.topicInfo(res.resourceName)
+          : broker.logs.topic(res.resourceName);
         if (topic === undefined) {
           return fail(
             ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,

@@ -1,9 +1,10 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // DescribeProducers (key 61): served v0 (flexible).
-// - For each requested partition, the idempotent producers the log has state for
+// - For each requested partition, the producers the log has state for
 //   (`PartitionLog.producerStates()`, engine/producer_state.ts): producer id, epoch, last
-//   sequence, last timestamp; coordinatorEpoch and currentTxnStartOffset are -1 (no transactions
-//   yet). Unknown partition: UNKNOWN_TOPIC_OR_PARTITION with a message.
+//   sequence, last timestamp, the coordinator epoch of the last marker and the first offset of
+//   the transaction in progress (-1 if none). Unknown partition: UNKNOWN_TOPIC_OR_PARTITION with
+//   a message.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {

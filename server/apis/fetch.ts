@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Fetch (key 1): v0-v16.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - v0-v3 (`handleLegacy`) return message sets down-converted from the log, as Kafka 3.x does:
 //   magic 0 for v0-v1, magic 1 for v2-v3 (`records/legacy.ts` `downConvertForFetch`). Record
 //   headers are dropped; control batches (transaction markers) are skipped; old fetchers read
@@ -25,10 +27,11 @@
 //   max_bytes is capped at FETCH_MAX_BYTES (Kafka's `fetch.max.bytes` default, 55 MiB) for every
 //   version, as Kafka does, so a client asking for 2^31-1 bytes of one partition listed
 //   thousands of times gets 55 MiB, not a frame over 2 GiB.
-// - isolation_level=1 (read_committed, v4+): data only below the last stable offset and the
-//   aborted transactions overlapping the fetched range, both from the transaction coordinator
-//   (`../txn/`); read_uncommitted: everything below the high watermark, last_stable_offset =
-//   high watermark, aborted_transactions null.
+// - isolation_level=1 (read_committed, v4+): data only below the last stable offset and the aborted
+//   transactions overlapping the batches returned, both from the partition log
+//   (`PartitionLog.readCommitted`: producer state and `.txnindex`); read_uncommitted: everything
+//   below the high watermark, aborted_transactions null. last_stable_offset is the partition's
+//   LSO for both, as Kafka reports it.
 // - OFFSET_OUT_OF_RANGE per partition with the current high watermark and log start offset.
 // - A topic with compression.type=zstd cannot be read before v10 (KIP-110):
 //   UNSUPPORTED_COMPRESSION_TYPE. KAFKA_STORAGE_ERROR is new in v6: v4-v5 get
@@ -47,7 +50,7 @@ import {
   FetchResponse,
 } from "../../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import type { PartitionLog } from "../../engine/mod.ts";
+import type { PartitionLog, ReadResult } from "../../engine/mod.ts";
 import { downConvertForFetch, overflowMessage } from "../../records/mod.ts";
 import {
   type ApiHandler,
@@ -57,7 +60,6 @@ import {
   type RequestContext,
 } from "../api.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
-import { type TransactionCoordinator, transactionCoordinatorOf } from "../txn/mod.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
 
@@ -72,13 +74,25 @@ interface Read {
   highWatermark: number;
   logStartOffset: number;
   records: Uint8Array;
-  /** HOOK (transactions): last stable offset (= high watermark without transactions). */
+  /** Last stable offset (= high watermark without transactions in progress). */
   lastStableOffset?: number;
-  /** HOOK (transactions): aborted transactions in the fetched range (read_committed). */
+  /** Aborted transactions overlapping the batches read (read_committed). */
   aborted?: { producerId: number; firstOffset: number }[];
 }
 
 function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
+  const cluster = broker.cluster;
+  if (cluster !== undefined) {
+    // Cluster mode: only the partition's leader serves consumers.
+    const name = byId ? (cluster.topicName(p.topicId) ?? "") : p.topic;
+    const base = { p, name, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+    if (byId && name === "") {
+      return { ...base, log: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
+    }
+    const notLeader = cluster.leaderError(name, p.partition);
+    if (notLeader !== undefined) return { ...base, log: undefined, errorCode: notLeader.code };
+    return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
+  }
   const name = byId ? (broker.logs.topicById(p.topicId)?.name ?? "") : p.topic;
   const log = name === "" ? undefined : broker.logs.partition(name, p.partition);
   const errorCode = log !== undefined
@@ -96,7 +110,7 @@ export const FETCH_MAX_BYTES = 57671680;
 async function readAll(
   reads: Read[],
   maxBytes: number,
-  txns?: TransactionCoordinator,
+  readCommitted: boolean,
 ): Promise<number> {
   let remaining = maxBytes;
   let total = 0;
@@ -107,24 +121,23 @@ async function readAll(
     r.errorCode = 0;
     r.highWatermark = r.log.highWatermark;
     r.logStartOffset = r.log.logStartOffset;
+    r.lastStableOffset = r.log.lastStableOffset;
     const budget = Math.min(r.p.maxBytes, remaining);
     if (budget <= 0) continue;
     try {
-      // HOOK (transactions): read_committed reads stop at the last stable offset.
-      const lso = txns?.lastStableOffset(r.name, r.p.partition, r.highWatermark);
-      const res = await r.log.read(
-        r.p.fetchOffset,
-        budget,
-        lso === undefined ? {} : { maxOffset: lso },
-      );
-      if (txns !== undefined) {
-        r.lastStableOffset = txns.lastStableOffset(r.name, r.p.partition, res.highWatermark);
-        r.aborted = txns.abortedTransactions(
-          r.name,
-          r.p.partition,
-          r.p.fetchOffset,
-          r.lastStableOffset,
-        ).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+      let res: ReadResult;
+      if (readCommitted) {
+        // below the last stable offset, with the aborted transactions the batches overlap
+        r.aborted = undefined;
+        const c = await r.log.readCommitted(r.p.fetchOffset, budget);
+        r.lastStableOffset = c.lastStableOffset;
+        r.aborted = c.abortedTransactions.map((a) => ({
+          producerId: a.producerId,
+          firstOffset: a.firstOffset,
+        }));
+        res = c;
+      } else {
+        res = await r.log.read(r.p.fetchOffset, budget);
       }
       r.highWatermark = res.highWatermark;
       r.logStartOffset = res.logStartOffset;
@@ -382,13 +395,12 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         }
       }
     }
-    const txns = readCommitted ? await transactionCoordinatorOf(broker) : undefined;
     await poll(
       ctx,
       reads,
       req.minBytes,
       req.maxWaitMs,
-      () => readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), txns),
+      () => readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), readCommitted),
     );
     if (version < 6) {
       // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)

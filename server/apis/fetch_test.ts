@@ -10,6 +10,15 @@ import {
   RECORD_OVERHEAD_V1,
 } from "../../records/mod.ts";
 import {
+  AddPartitionsToTxnRequest,
+  AddPartitionsToTxnResponse,
+} from "../../protocol/messages/add_partitions_to_txn.ts";
+import { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../../protocol/messages/init_producer_id.ts";
+import {
   WriteTxnMarkersRequest,
   WriteTxnMarkersResponse,
 } from "../../protocol/messages/write_txn_markers.ts";
@@ -482,27 +491,37 @@ Deno.test("Fetch v0-v3: message sets down-converted from the log (magic, headers
       "conv",
       encodeRecordBatch([rec("d", "4", t0 + 10), rec("e", "5", t0 + 11)], { compression: "gzip" }),
     );
-    // A transaction of producer 7000, aborted: its records and then an ABORT marker (offset 7).
+    // A transaction, aborted: its records and then the coordinator's ABORT marker (offset 7).
+    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "conv-txn",
+      transactionTimeoutMs: 60_000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    assertEquals(init.errorCode, 0);
+    const txn = { producerId: init.producerId, producerEpoch: init.producerEpoch };
+    const added = await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
+      v3AndBelowTransactionalId: "conv-txn",
+      v3AndBelowProducerId: txn.producerId,
+      v3AndBelowProducerEpoch: txn.producerEpoch,
+      v3AndBelowTopics: [{ name: "conv", partitions: [0] }],
+    });
+    assertEquals(added.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
     await produceBatch(
       c,
       "conv",
       encodeRecordBatch([rec("f", "6", t0 + 20), rec("g", "7", t0 + 21)], {
         transactional: true,
-        producerId: 7000,
-        producerEpoch: 0,
+        ...txn,
         baseSequence: 0,
       }),
     );
-    const wm = await c.request(WriteTxnMarkersRequest, WriteTxnMarkersResponse, 1, {
-      markers: [{
-        producerId: 7000,
-        producerEpoch: 0,
-        transactionResult: false,
-        coordinatorEpoch: 0,
-        topics: [{ name: "conv", partitionIndexes: [0] }],
-      }],
+    const end = await c.request(EndTxnRequest, EndTxnResponse, 3, {
+      transactionalId: "conv-txn",
+      ...txn,
+      committed: false,
     });
-    assertEquals(wm.markers[0].topics[0].partitions[0].errorCode, 0);
+    assertEquals(end.errorCode, 0);
     await produceBatch(
       c,
       "conv",

@@ -5,6 +5,10 @@
 //   get INVALID_REQUEST.
 // - v0 has no key type (group); v1+ adds error_message; v4+ batches keys in coordinator_keys
 //   and answers per key in `coordinators` (the top-level fields stay at their defaults).
+// - Cluster mode (docs/CLUSTER.md): the coordinator is the leader of the key's partition of
+//   `__consumer_offsets` / `__transaction_state`, created on first use with
+//   `offsets.topic.replication.factor` / `transaction.state.log.replication.factor` replicas;
+//   COORDINATOR_NOT_AVAILABLE while fewer brokers are alive or the partition has no leader.
 
 import { ErrorCode, errorInfo } from "../../protocol/errors.ts";
 import {
@@ -17,8 +21,20 @@ import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../
 
 type Coordinator = FindCoordinatorResponse["coordinators"][number];
 
-function lookup(broker: BrokerContext, key: string, keyType: number): Coordinator {
-  if (keyType === 0 || keyType === 1) { // 1: HOOK (transactions)
+async function lookup(broker: BrokerContext, key: string, keyType: number): Promise<Coordinator> {
+  if ((keyType === 0 || keyType === 1) && broker.cluster !== undefined) {
+    const c = await broker.cluster.findCoordinator(keyType, key);
+    if (c.errorCode !== ErrorCode.NONE) return failed(key, c.errorCode, c.message);
+    return createFindCoordinatorResponseCoordinator({
+      key,
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+    });
+  }
+  if (keyType === 0 || keyType === 1) { // 0: a group, 1: a transactional id
     return createFindCoordinatorResponseCoordinator({
       key,
       nodeId: broker.nodeId,
@@ -65,11 +81,13 @@ export const findCoordinator: ApiHandler = defineApi<
   maxVersion: 4,
   request: FindCoordinatorRequest,
   response: FindCoordinatorResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const batched = ctx.version >= 4;
     const keys = batched ? req.coordinatorKeys : [req.key];
     const keyType = ctx.version >= 1 ? req.keyType : 0;
-    return respond(batched, keys.map((k) => lookup(ctx.broker, k, keyType)));
+    const results: Coordinator[] = [];
+    for (const k of keys) results.push(await lookup(ctx.broker, k, keyType));
+    return respond(batched, results);
   },
   errorResponse(req, errorCode, message) {
     // The version is unknown here: a request without any key gets the batched (empty) shape,

@@ -150,7 +150,10 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
         ));
         continue;
       }
-      const topic = broker.logs.topic(res.resourceName);
+      // Cluster mode: topic configs live in etcd; every replica applies them.
+      const topic = broker.cluster !== undefined
+        ? broker.cluster.topicInfo(res.resourceName)
+        : broker.logs.topic(res.resourceName);
       if (topic === undefined) {
         responses.push(result(
           ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -164,7 +167,7 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
           (name) => topic.effective[name] ?? "",
           (name) => TOPIC_CONFIGS.get(name)?.type === "list",
         );
-        await broker.logs.alterTopicConfigs(res.resourceName, set, remove, {
+        await (broker.cluster ?? broker.logs).alterTopicConfigs(res.resourceName, set, remove, {
           validateOnly: req.validateOnly,
         });
         if (!req.validateOnly) {

@@ -28,7 +28,6 @@ export const initProducerId: ApiHandler = defineApi<
   response: InitProducerIdResponse,
   async handle(ctx, req) {
     if (req.transactionalId !== null) {
-      // HOOK (transactions): the transactional branch is the transaction coordinator's.
       const txns = await transactionCoordinatorOf(ctx.broker);
       const r = await txns.initProducerId({
         transactionalId: req.transactionalId,

@@ -1,9 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // ListOffsets (key 2): served v0-v8.
-// - timestamp -1 = latest (the high watermark; for isolation_level=1, read_committed, the last
-//   stable offset from the transaction coordinator, `../txn/`), -2 = earliest (log start offset), -3 (v7+) = the
-//   record with the largest timestamp, -4 (v8+, earliest local) = earliest; otherwise the first
-//   offset whose timestamp is >= the target (`PartitionLog.offsetForTime`); none: offset -1.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
+// - timestamp -1 = latest (the high watermark; for isolation_level=1, read_committed, v2+, the
+//   partition's last stable offset, `PartitionLog.lastStableOffset`), -2 = earliest (log start
+//   offset), -3 (v7+) = the record with the largest timestamp, -4 (v8+, earliest local) =
+//   earliest; otherwise the first offset whose timestamp is >= the target
+//   (`PartitionLog.offsetForTime`); none: offset -1. As Kafka, a read_committed timestamp lookup
+//   (-3 included) that lands at or after the last stable offset finds nothing (offset -1).
 // - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
 //   v1+ with timestamp + offset; v4+ leader_epoch (always 0: single permanent leader).
 // - Unknown topic/partition: UNKNOWN_TOPIC_OR_PARTITION.
@@ -17,7 +21,6 @@ import {
   ListOffsetsResponse,
 } from "../../protocol/messages/list_offsets.ts";
 import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
-import { type TransactionCoordinator, transactionCoordinatorOf } from "../txn/mod.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -32,8 +35,16 @@ async function lookup(
   timestamp: number,
   maxNumOffsets: number,
   version: number,
-  txns?: TransactionCoordinator,
+  readCommitted: boolean,
 ): Promise<PartitionResponse> {
+  // Cluster mode: only the partition's leader answers.
+  const notLeader = broker.cluster?.leaderError(topic, partitionIndex);
+  if (notLeader !== undefined) {
+    return createListOffsetsResponsePartitionResponse({
+      partitionIndex,
+      errorCode: notLeader.code,
+    });
+  }
   const log = broker.logs.partition(topic, partitionIndex);
   if (log === undefined) {
     return createListOffsetsResponsePartitionResponse({
@@ -44,12 +55,12 @@ async function lookup(
   let offset = -1;
   let ts = -1;
   if (timestamp === LATEST) {
-    // HOOK (transactions): read_committed gets the last stable offset.
-    offset = txns?.lastStableOffset(topic, partitionIndex, log.highWatermark) ?? log.highWatermark;
+    offset = readCommitted ? log.lastStableOffset : log.highWatermark;
   } else if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL) offset = log.logStartOffset;
   else {
+    const stable = log.lastStableOffset;
     const hit = await log.offsetForTime(timestamp);
-    if (hit !== null) {
+    if (hit !== null && (!readCommitted || hit.offset < stable)) {
       offset = hit.offset;
       ts = hit.timestamp;
     }
@@ -67,7 +78,7 @@ async function lookup(
     errorCode: 0,
     timestamp: ts,
     offset,
-    leaderEpoch: version >= 4 ? 0 : -1,
+    leaderEpoch: version >= 4 ? (broker.cluster !== undefined ? log.leaderEpoch : 0) : -1,
   });
 }
 
@@ -78,9 +89,7 @@ export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsets
   request: ListOffsetsRequest,
   response: ListOffsetsResponse,
   async handle(ctx, req) {
-    const txns = ctx.version >= 2 && req.isolationLevel === 1
-      ? await transactionCoordinatorOf(ctx.broker)
-      : undefined;
+    const readCommitted = ctx.version >= 2 && req.isolationLevel === 1;
     const topics = await Promise.all(
       req.topics.map(async (t) =>
         createListOffsetsResponseTopicResponse({
@@ -93,7 +102,7 @@ export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsets
               p.timestamp,
               p.maxNumOffsets,
               ctx.version,
-              txns,
+              readCommitted,
             )
           )),
         })

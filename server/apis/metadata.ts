@@ -13,6 +13,10 @@
 // - A topic named (or looked up by id) more than once is answered once, as Kafka does.
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
 //   and `__transaction_state` are reported with is_internal = true.
+// - Cluster mode (docs/CLUSTER.md): every answer comes from the cluster view: the registered
+//   brokers, the controller, each partition's leader, leader epoch, replicas, ISR and offline
+//   replicas (replicas not registered); a partition without a leader gets LEADER_NOT_AVAILABLE
+//   (leader -1). Auto-creation writes the topic to etcd with `default.replication.factor`.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -85,6 +89,26 @@ function errorTopic(name: string | null, topicId: string, errorCode: number): Re
  * @returns The topic.
  */
 export async function autoCreateTopic(broker: BrokerContext, name: string): Promise<TopicInfo> {
+  if (broker.cluster !== undefined) {
+    try {
+      await broker.cluster.createTopic({
+        name,
+        numPartitions: broker.config.numPartitions,
+        replicationFactor: -1,
+        configs: {},
+      });
+    } catch (e) {
+      if (broker.cluster.view.topic(name) === undefined) throw e;
+    }
+    const t = broker.cluster.view.topic(name)!;
+    return {
+      name,
+      id: t.value.id,
+      partitions: t.value.replicas.length,
+      configs: t.value.configs,
+      effective: t.value.configs,
+    };
+  }
   try {
     // a shutdown stops the creation and removes what it made
     const t = await broker.logs.createTopic(name, broker.config.numPartitions, {}, {
@@ -101,6 +125,98 @@ export async function autoCreateTopic(broker: BrokerContext, name: string): Prom
   }
 }
 
+/** The Metadata entry of a topic in cluster mode, from the view. */
+function clusterTopicEntry(broker: BrokerContext, name: string): ResponseTopic | undefined {
+  const cluster = broker.cluster!;
+  const t = cluster.view.topic(name);
+  if (t === undefined) return undefined;
+  const partitions = t.value.replicas.map((replicas, i) => {
+    const s = cluster.view.partition(name, i)?.value;
+    const leader = s?.leader ?? -1;
+    return createMetadataResponseResponsePartition({
+      errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+      partitionIndex: i,
+      leaderId: leader,
+      leaderEpoch: s?.leaderEpoch ?? -1,
+      replicaNodes: replicas,
+      isrNodes: s?.isr ?? [],
+      offlineReplicas: replicas.filter((b) => !cluster.view.isLive(b)),
+    });
+  });
+  return createMetadataResponseResponseTopic({
+    errorCode: 0,
+    name,
+    topicId: t.value.id,
+    isInternal: name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC,
+    partitions,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  });
+}
+
+/** Metadata in cluster mode: everything from the cluster view. */
+async function clusterMetadata(
+  broker: BrokerContext,
+  req: MetadataRequest,
+  version: number,
+): Promise<MetadataResponse> {
+  const cluster = broker.cluster!;
+  const all = req.topics === null || (version === 0 && req.topics.length === 0);
+  const topics: ResponseTopic[] = [];
+  if (all) {
+    for (const name of [...cluster.view.topics().keys()].sort()) {
+      const entry = clusterTopicEntry(broker, name);
+      if (entry !== undefined) topics.push(entry);
+    }
+  } else {
+    const autoCreate = broker.config.autoCreateTopicsEnable &&
+      (version < 4 || req.allowAutoTopicCreation);
+    for (const rt of req.topics!) {
+      let name = rt.name;
+      if (name === null) {
+        name = rt.topicId === ZERO_UUID ? null : cluster.topicName(rt.topicId) ?? null;
+        if (name === null) {
+          topics.push(errorTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          continue;
+        }
+      }
+      if (!isValidTopicName(name)) {
+        topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
+        continue;
+      }
+      let entry = clusterTopicEntry(broker, name);
+      if (
+        entry === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
+        name !== TRANSACTION_STATE_TOPIC
+      ) {
+        try {
+          await autoCreateTopic(broker, name);
+          entry = clusterTopicEntry(broker, name);
+        } catch (e) {
+          broker.logger.warn(`Auto-creating topic ${name} failed: ${(e as Error).message}`);
+          topics.push(errorTopic(name, ZERO_UUID, errorCodeOf(e)));
+          continue;
+        }
+      }
+      topics.push(entry ?? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    }
+  }
+  return createMetadataResponse({
+    throttleTimeMs: 0,
+    brokers: cluster.liveBrokers().map((b) =>
+      createMetadataResponseResponseBroker({
+        nodeId: b.id,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      })
+    ),
+    clusterId: broker.clusterId,
+    controllerId: cluster.view.controllerId,
+    topics,
+    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  });
+}
+
 /** Metadata handler. */
 export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>({
   minVersion: 0,
@@ -109,6 +225,7 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
   response: MetadataResponse,
   async handle(ctx, req) {
     const broker = ctx.broker;
+    if (broker.cluster !== undefined) return await clusterMetadata(broker, req, ctx.version);
     const all = req.topics === null || (ctx.version === 0 && req.topics.length === 0);
     const topics: ResponseTopic[] = [];
     if (all) {

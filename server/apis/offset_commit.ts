@@ -33,10 +33,16 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
   async handle(ctx, req) {
     const v = ctx.version;
     const logs = ctx.broker.logs;
+    const cluster = ctx.broker.cluster;
+    // Cluster mode: the partition exists in the cluster (it need not be on this broker).
+    const exists = (topic: string, p: number) =>
+      cluster !== undefined
+        ? cluster.partitionExists(topic, p)
+        : logs.partition(topic, p) !== undefined;
     const known: OffsetCommitParams["topics"] = [];
     for (const t of req.topics) {
       const partitions = t.partitions
-        .filter((p) => logs.partition(t.name, p.partitionIndex) !== undefined)
+        .filter((p) => exists(t.name, p.partitionIndex))
         .map((p) => ({
           partition: p.partitionIndex,
           offset: p.committedOffset,

@@ -24,10 +24,14 @@ export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDel
   response: OffsetDeleteResponse,
   async handle(ctx, req) {
     const logs = ctx.broker.logs;
+    const cluster = ctx.broker.cluster;
     const known: { topic: string; partition: number }[] = [];
     for (const t of req.topics) {
       for (const p of t.partitions) {
-        if (logs.partition(t.name, p.partitionIndex) !== undefined) {
+        const exists = cluster !== undefined
+          ? cluster.partitionExists(t.name, p.partitionIndex)
+          : logs.partition(t.name, p.partitionIndex) !== undefined;
+        if (exists) {
           known.push({ topic: t.name, partition: p.partitionIndex });
         }
       }

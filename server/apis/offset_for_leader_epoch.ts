@@ -1,5 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // OffsetForLeaderEpoch (key 23): served v0-v4.
+// - Cluster mode (docs/CLUSTER.md): only the partition's leader answers; other brokers (and a
+//   fenced leader) answer NOT_LEADER_OR_FOLLOWER, an unknown partition UNKNOWN_TOPIC_OR_PARTITION.
 // - For each partition, the end offset of the requested leader epoch from the partition's
 //   leader-epoch cache (engine `leader_epoch_cache.ts`, `leader-epoch-checkpoint`): the start of
 //   the next epoch, or the log end offset for the current one; with the epoch found (v1+), which
@@ -32,6 +34,7 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
   response: OffsetForLeaderEpochResponse,
   handle(ctx, req) {
     const logs = ctx.broker.logs;
+    const cluster = ctx.broker.cluster;
     return createOffsetForLeaderEpochResponse({
       topics: req.topics.map((t) =>
         createOffsetForLeaderEpochResponseOffsetForLeaderTopicResult({
@@ -44,6 +47,9 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
                 leaderEpoch,
                 endOffset,
               });
+            // Cluster mode: only the partition's leader answers.
+            const notLeader = cluster?.leaderError(t.topic, p.partition);
+            if (notLeader !== undefined) return result(notLeader.code);
             const log = logs.partition(t.topic, p.partition);
             if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
             const current = p.currentLeaderEpoch;

@@ -18,8 +18,9 @@
 //   the topic's compression.type names another codec: the engine then recompresses them, as
 //   Kafka's LogValidator (offsets, producer fields, timestamps, keys, values, headers kept).
 // - zstd batches need v7+ (KIP-110): before v7 they get UNSUPPORTED_COMPRESSION_TYPE (a topic
-//   with compression.type=zstd still takes uncompressed or other batches and compresses them). KAFKA_STORAGE_ERROR is new in v4: older versions get
-//   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
+//   with compression.type=zstd still takes uncompressed or other batches and compresses them).
+//   KAFKA_STORAGE_ERROR is new in v4: older versions get NOT_LEADER_OR_FOLLOWER, which their
+//   clients retry, as Kafka answers them.
 // - Clients may not write to the internal `__consumer_offsets` (INVALID_TOPIC_EXCEPTION), nor
 //   write control batches (attributes bit 5: INVALID_RECORD, as Kafka's LogValidator).
 // - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS). acks=-1 with min.insync.replicas > 1
@@ -33,9 +34,15 @@
 //   new epoch not starting at 0 gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch
 //   INVALID_PRODUCER_EPOCH; a producer id without state (new or expired) may start at any
 //   sequence (KIP-360: UNKNOWN_PRODUCER_ID is not sent).
-// - Transactional batches (`../txn/`): a producer fenced by its transactional id's newer epoch
-//   gets INVALID_PRODUCER_EPOCH. Clients may not write to `__transaction_state` either.
+// - Transactional batches (`../txn/`, KIP-890's verification): a producer fenced by its
+//   transactional id's newer epoch gets INVALID_PRODUCER_EPOCH; one of no transactional id
+//   INVALID_PRODUCER_ID_MAPPING; a partition not in the producer's transaction in progress
+//   (AddPartitionsToTxn first) INVALID_TXN_STATE, so no transaction the coordinator cannot end
+//   holds the partition's last stable offset back. Clients may not write to
+//   `__transaction_state` either.
 // - No per-record work for v3+: one header peek per partition; records stay raw bytes.
+// - Cluster mode (docs/CLUSTER.md): a partition this broker does not lead (or any partition
+//   while it is fenced) gets NOT_LEADER_OR_FOLLOWER, an unknown one UNKNOWN_TOPIC_OR_PARTITION.
 
 import {
   attributesAt,
@@ -129,6 +136,9 @@ async function appendOne(
   minIsr: number,
   version: number,
 ): Promise<PartitionResponse> {
+  // Cluster mode: only the partition's leader appends.
+  const notLeader = isInternalTopic(topic) ? undefined : broker.cluster?.leaderError(topic, index);
+  if (notLeader !== undefined) return failed(index, notLeader.code, notLeader.message);
   const log = broker.logs.partition(topic, index);
   if (log === undefined) {
     return failed(
@@ -182,19 +192,27 @@ async function appendOne(
       `Produce v${version} requests may not use zstd compression (needs v7+)`,
     );
   }
-  // A fenced transactional producer may not append.
-  if (
-    records!.length >= BATCH_HEADER_SIZE && (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0 &&
-    hasProducerIdAt(records!, 0)
-  ) {
+  // Transactions: verified against the coordinator. The check and the append's enqueueing run
+  // in one synchronous step (no await between them), and the coordinator enqueues markers only
+  // once the transaction left Ongoing, so a batch that passed never lands after its marker.
+  const txns = records!.length >= BATCH_HEADER_SIZE && hasProducerIdAt(records!, 0) &&
+      (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0
+    ? await transactionCoordinatorOf(broker)
+    : undefined;
+  if (txns !== undefined) {
     const producerId = producerIdAt(records!, 0);
     const epoch = producerEpochAt(records!, 0);
-    const code = (await transactionCoordinatorOf(broker)).checkProduce(producerId, epoch);
+    const code = txns.checkProduce(producerId, epoch, topic, index);
     if (code !== ErrorCode.NONE) {
+      const who = `Producer ${producerId} epoch ${epoch}`;
       return failed(
         index,
         code,
-        `Producer ${producerId} epoch ${epoch} is fenced by a newer epoch of its transactional id`,
+        code === ErrorCode.INVALID_PRODUCER_EPOCH
+          ? `${who} is fenced by a newer epoch of its transactional id`
+          : code === ErrorCode.INVALID_TXN_STATE
+          ? `${who} has no transaction in progress with ${topic}-${index} (AddPartitionsToTxn first)`
+          : `${who} sent a transactional batch but is the producer of no transactional id`,
       );
     }
   }

@@ -80,6 +80,13 @@ export interface CoordinatorLog {
    * @throws {Error} If the records could not be written.
    */
   append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  /**
+   * The `__consumer_offsets` partition of a group (needed when the coordinator serves only
+   * some partitions, see {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}).
+   */
+  partitionFor?(groupId: string): number;
+  /** Replay one partition (needed with {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}). */
+  loadPartition?(partition: number): Promise<CoordinatorRecord[]>;
 }
 
 /** Options for {@linkcode GroupCoordinator}. */
@@ -97,6 +104,14 @@ export interface GroupCoordinatorOptions {
    * client id cut to {@linkcode MEMBER_ID_CLIENT_ID_LENGTH} characters.
    */
   newMemberId?: (clientId: string) => string;
+  /**
+   * Cluster mode: serve only the groups of the `__consumer_offsets` partitions this broker
+   * leads, each loaded by {@linkcode GroupCoordinator.onElection} and dropped by
+   * {@linkcode GroupCoordinator.onResignation} (Kafka's). Other groups get NOT_COORDINATOR, and
+   * COORDINATOR_LOAD_IN_PROGRESS while their partition loads. The log must have `partitionFor`
+   * and `loadPartition`. Default false: every group is served.
+   */
+  ownedPartitionsOnly?: boolean;
 }
 
 /** A JoinGroup request, versionless. */
@@ -275,6 +290,12 @@ export class GroupCoordinator {
   readonly #logger: Logger | undefined;
   readonly #newMemberId: (clientId: string) => string;
   readonly #groups = new Map<string, GroupMetadata>();
+  readonly #ownedOnly: boolean;
+  /** Cluster mode: `__consumer_offsets` partitions loaded and served. */
+  readonly #owned = new Set<number>();
+  /** Cluster mode: partitions being loaded, each with its generation of elections. */
+  readonly #loading = new Map<number, number>();
+  #elections = 0;
   #closed = false;
   #expiryTimer: (() => void) | null = null;
 
@@ -305,7 +326,104 @@ export class GroupCoordinator {
     // bytes) and are sent back in every group response.
     this.#newMemberId = options.newMemberId ??
       ((clientId) => `${clientId.slice(0, MEMBER_ID_CLIENT_ID_LENGTH)}-${crypto.randomUUID()}`);
+    this.#ownedOnly = options.ownedPartitionsOnly ?? false;
+    if (this.#ownedOnly && (!this.#log?.partitionFor || !this.#log.loadPartition)) {
+      throw new Error(
+        "Cannot create group coordinator: ownedPartitionsOnly needs a log with partitionFor " +
+          "and loadPartition",
+      );
+    }
     this.#scheduleExpiry();
+  }
+
+  /**
+   * Whether this coordinator serves a group: NONE, NOT_COORDINATOR (closed, or another broker
+   * leads the group's partition) or COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  #ownership(groupId: string): number {
+    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    if (!this.#ownedOnly) return ErrorCode.NONE;
+    const p = this.#log!.partitionFor!(groupId);
+    if (this.#owned.has(p)) return ErrorCode.NONE;
+    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** The `__consumer_offsets` partitions served (cluster mode), ascending. */
+  get ownedPartitions(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Cluster mode: this broker became leader of `__consumer_offsets` partition `partition`:
+   * replay it and serve its groups (Kafka's `onElection`). Meanwhile its groups get
+   * COORDINATOR_LOAD_IN_PROGRESS. A resignation during the load wins.
+   *
+   * @param partition The partition.
+   * @returns How many groups it holds.
+   * @throws {Error} If the partition cannot be read (it is then not served).
+   */
+  async onElection(partition: number): Promise<number> {
+    if (!this.#ownedOnly || this.#closed) return 0;
+    if (this.#owned.has(partition)) return this.#groupsOf(partition).length;
+    const election = ++this.#elections;
+    this.#loading.set(partition, election);
+    let records: CoordinatorRecord[];
+    try {
+      records = await this.#log!.loadPartition!(partition);
+    } catch (e) {
+      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+      throw e;
+    }
+    if (this.#loading.get(partition) !== election || this.#closed) return 0;
+    this.#loading.delete(partition);
+    this.load(records);
+    this.#owned.add(partition);
+    const n = this.#groupsOf(partition).length;
+    const line = `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} ` +
+      `records, ${n} groups)`;
+    if (records.length > 0) this.#logger?.info(line);
+    else this.#logger?.debug(line);
+    return n;
+  }
+
+  /**
+   * Cluster mode: this broker no longer leads `__consumer_offsets` partition `partition`: stop
+   * serving its groups (Kafka's `onResignation`); members waiting in JoinGroup or SyncGroup get
+   * NOT_COORDINATOR and look for the new coordinator.
+   *
+   * @param partition The partition.
+   */
+  onResignation(partition: number): void {
+    if (!this.#ownedOnly) return;
+    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    for (const group of this.#groupsOf(partition)) {
+      this.#drop(group);
+      this.#groups.delete(group.groupId);
+    }
+    if (was) this.#logger?.debug(`Group coordinator: unloaded __consumer_offsets-${partition}`);
+  }
+
+  #groupsOf(partition: number): GroupMetadata[] {
+    return [...this.#groups.values()].filter((g) =>
+      this.#log!.partitionFor!(g.groupId) === partition
+    );
+  }
+
+  /** Cancel a group's timers and answer its waiting members with NOT_COORDINATOR. */
+  #drop(group: GroupMetadata): void {
+    group.joinTimer?.();
+    group.syncTimer?.();
+    for (const cancel of group.pendingMembers.values()) cancel();
+    for (const m of group.members.values()) {
+      m.heartbeatTimer?.();
+      const join = m.awaitingJoin;
+      const sync = m.awaitingSync;
+      m.awaitingJoin = null;
+      m.awaitingSync = null;
+      join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
+      sync?.(syncError(ErrorCode.NOT_COORDINATOR));
+    }
   }
 
   /** The settings in use. */
@@ -352,7 +470,8 @@ export class GroupCoordinator {
 
   #join(req: JoinGroupParams, respond: (r: JoinGroupResult) => void): void {
     const fail = (code: number, memberId = req.memberId) => respond(joinError(code, memberId));
-    if (this.#closed) return fail(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return fail(own);
     if (req.groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     if (
       req.sessionTimeoutMs < this.#config.minSessionTimeoutMs ||
@@ -714,7 +833,8 @@ export class GroupCoordinator {
 
   #sync(req: SyncGroupParams, respond: (r: SyncGroupResult) => void): void {
     const fail = (code: number) => respond(syncError(code));
-    if (this.#closed) return fail(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return fail(own);
     if (req.groupId === "") return fail(ErrorCode.INVALID_GROUP_ID);
     const group = this.#groups.get(req.groupId);
     if (group === undefined) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
@@ -790,7 +910,8 @@ export class GroupCoordinator {
    *   ILLEGAL_GENERATION, FENCED_INSTANCE_ID, ...
    */
   heartbeat(req: HeartbeatParams): number {
-    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return own;
     if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const group = this.#groups.get(req.groupId);
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
@@ -868,7 +989,8 @@ export class GroupCoordinator {
       errorCode: code,
       members: members.map((m) => ({ ...m, errorCode: code })),
     });
-    if (this.#closed) return top(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return top(own);
     if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID);
     const group = this.#groups.get(groupId);
     if (group === undefined) {
@@ -921,7 +1043,8 @@ export class GroupCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: code })),
       }));
-    if (this.#closed) return all(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return all(own);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
     let group = this.#groups.get(req.groupId);
     if (group === undefined) {
@@ -1010,7 +1133,8 @@ export class GroupCoordinator {
     groupId: string,
     topics: { topic: string; partitions: number[] }[] | null,
   ): OffsetFetchResult {
-    if (this.#closed) return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] };
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return { errorCode: own, topics: [] };
     const group = this.#groups.get(groupId);
     const offsets = group?.offsets ?? new Map<string, CommittedOffset>();
     const one = (topic: string, partition: number): FetchedOffset => {
@@ -1066,7 +1190,8 @@ export class GroupCoordinator {
       errorCode: code,
       partitions: partitions.map((p) => ({ ...p, errorCode: ErrorCode.NONE })),
     });
-    if (this.#closed) return top(ErrorCode.NOT_COORDINATOR);
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return top(own);
     if (groupId === "") return top(ErrorCode.INVALID_GROUP_ID);
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return top(ErrorCode.GROUP_ID_NOT_FOUND);
@@ -1136,7 +1261,8 @@ export class GroupCoordinator {
       protocolData: "",
       members: [],
     };
-    if (this.#closed) return { ...base, errorCode: ErrorCode.NOT_COORDINATOR };
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return { ...base, errorCode: own };
     const group = this.#groups.get(groupId);
     if (group === undefined) return base;
     const stable = group.state === "Stable" && group.protocolName !== null;
@@ -1190,7 +1316,8 @@ export class GroupCoordinator {
   }
 
   async #deleteGroup(groupId: string): Promise<number> {
-    if (this.#closed) return ErrorCode.NOT_COORDINATOR;
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return own;
     if (groupId === "") return ErrorCode.INVALID_GROUP_ID;
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -1387,20 +1514,7 @@ export class GroupCoordinator {
     if (this.#closed) return;
     this.#closed = true;
     this.#expiryTimer?.();
-    for (const group of this.#groups.values()) {
-      group.joinTimer?.();
-      group.syncTimer?.();
-      for (const cancel of group.pendingMembers.values()) cancel();
-      for (const m of group.members.values()) {
-        m.heartbeatTimer?.();
-        const join = m.awaitingJoin;
-        const sync = m.awaitingSync;
-        m.awaitingJoin = null;
-        m.awaitingSync = null;
-        join?.(joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
-        sync?.(syncError(ErrorCode.NOT_COORDINATOR));
-      }
-    }
+    for (const group of this.#groups.values()) this.#drop(group);
   }
 }
 

@@ -32,6 +32,11 @@ export interface OffsetStoreOptions {
   warn?: (message: string) => void;
   /** Clock for record timestamps. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Cluster mode: the topic's partition count in the cluster (`undefined` while it does not
+   * exist); the topic is then never created locally (see `InternalTopicOptions`).
+   */
+  clusterPartitions?: () => number | undefined;
 }
 
 /**
@@ -86,6 +91,7 @@ export class OffsetStore implements CoordinatorLog {
       },
       warn: options.warn,
       now: options.now,
+      clusterPartitions: options.clusterPartitions,
     });
     return Promise.resolve(new OffsetStore(topic));
   }
@@ -133,5 +139,17 @@ export class OffsetStore implements CoordinatorLog {
    */
   load(): Promise<CoordinatorRecord[]> {
     return this.#topic.load((r) => decodeCoordinatorRecord(r.key!, r.value));
+  }
+
+  /**
+   * Read one partition, as {@linkcode OffsetStore.load} reads them all (cluster mode: a
+   * partition this broker became leader of).
+   *
+   * @param partition The partition.
+   * @returns Its records, oldest first.
+   * @throws {Error} If the partition is not in this data dir, or on an I/O failure.
+   */
+  loadPartition(partition: number): Promise<CoordinatorRecord[]> {
+    return this.#topic.loadPartition(partition, (r) => decodeCoordinatorRecord(r.key!, r.value));
   }
 }

@@ -24,6 +24,12 @@ export interface OpenGroupCoordinatorOptions {
   logger?: Logger;
   /** Clock and timers; default the real ones. */
   scheduler?: Scheduler;
+  /**
+   * Cluster mode: the partition count of `__consumer_offsets` in the cluster (`undefined` while
+   * it does not exist). Nothing is replayed here: the coordinator serves the partitions this
+   * broker leads, each loaded by `onElection` (see `GroupCoordinatorOptions.ownedPartitionsOnly`).
+   */
+  clusterPartitions?: () => number | undefined;
 }
 
 /**
@@ -60,7 +66,17 @@ export async function openGroupCoordinator(
     segmentBytes: options.offsetsTopicSegmentBytes,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now,
+    clusterPartitions: options.clusterPartitions,
   });
+  if (options.clusterPartitions !== undefined) {
+    return new GroupCoordinator({
+      config: options.config,
+      scheduler: options.scheduler,
+      log: store,
+      logger,
+      ownedPartitionsOnly: true,
+    });
+  }
   const records = await store.load();
   const coordinator = new GroupCoordinator({
     config: options.config,

@@ -7,7 +7,9 @@
  * commits materialised on commit, and the abort of timed-out transactions.
  *
  * Every state change is written to `__transaction_state` before it takes effect. Requests for
- * one transactional id are serialised. Unlike Kafka, EndTxn answers after the markers and the
+ * one transactional id are serialised. What a partition knows of its transactions (the last
+ * stable offset, the aborted transactions) is the partition log's: the engine tracks them from
+ * the batches and markers it appends (`engine/producer_state.ts`, `.txnindex`). Unlike Kafka, EndTxn answers after the markers and the
  * Complete state are written (Kafka answers after PrepareCommit), so a client never sees
  * CONCURRENT_TRANSACTIONS from its own previous EndTxn.
  *
@@ -17,20 +19,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
-import {
-  attributesAt,
-  baseOffsetAt,
-  batchSizeAt,
-  buildControlBatch,
-  CONTROL_BIT,
-  ControlRecordType,
-  controlRecordTypeOf,
-  lastOffsetAt,
-  producerIdAt,
-  RECORD_BATCH_OVERHEAD,
-  RecordsError,
-  TRANSACTIONAL_BIT,
-} from "../../records/mod.ts";
+import { buildControlBatch } from "../../records/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
@@ -68,6 +57,18 @@ export interface TransactionCoordinatorOptions {
   logger?: Logger;
   /** Clock. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Cluster mode: serve only the transactional ids of the `__transaction_state` partitions this
+   * broker leads, each loaded by {@linkcode TransactionCoordinator.onElection} and dropped by
+   * {@linkcode TransactionCoordinator.onResignation}; others get NOT_COORDINATOR (and
+   * COORDINATOR_LOAD_IN_PROGRESS while their partition loads). Default false.
+   */
+  ownedPartitionsOnly?: boolean;
+  /**
+   * Cluster mode: whether this broker leads a data partition (only those can be added to a
+   * transaction and get markers here; default: every partition in the engine).
+   */
+  leads?: (topic: string, partition: number) => boolean;
 }
 
 /** Result of {@linkcode TransactionCoordinator.initProducerId}. */
@@ -142,18 +143,6 @@ export interface TransactionDescription {
   topics: { topic: string; partitions: number[] }[];
 }
 
-/** An aborted transaction in one partition (an entry of Kafka's `.txnindex`). */
-export interface AbortedTxn {
-  /** Producer id. */
-  producerId: number;
-  /** First offset the transaction may have written (at most its real first offset). */
-  firstOffset: number;
-  /** Offset of the ABORT marker. */
-  lastOffset: number;
-  /** Last stable offset when the marker was written. */
-  lastStableOffset: number;
-}
-
 interface PendingGroup {
   generationId: number;
   memberId: string;
@@ -180,16 +169,6 @@ const OFFSETS_TOPIC = "__consumer_offsets";
 
 function pkey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
-}
-
-/** The type of the marker in the control batch at `pos`, or -1 if it cannot be read. */
-function markerTypeAt(records: Uint8Array, pos: number): number {
-  try {
-    return controlRecordTypeOf(records, pos);
-  } catch (e) {
-    if (e instanceof RecordsError) return -1;
-    throw e;
-  }
 }
 
 /**
@@ -225,12 +204,14 @@ export class TransactionCoordinator {
   readonly #txns = new Map<string, TxnMetadata>();
   readonly #byProducerId = new Map<number, TxnMetadata>();
   readonly #locks = new Map<string, Promise<unknown>>();
-  /** Ongoing transactions per partition: producer id → lowest possible first offset. */
-  readonly #ongoing = new Map<string, Map<number, number>>();
-  readonly #aborted = new Map<string, AbortedTxn[]>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweep: Promise<unknown> = Promise.resolve();
   #closed = false;
+  readonly #ownedOnly: boolean;
+  readonly #leads: (topic: string, partition: number) => boolean;
+  readonly #owned = new Set<number>();
+  readonly #loading = new Map<number, number>();
+  #elections = 0;
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -245,6 +226,86 @@ export class TransactionCoordinator {
     this.#config = { ...DEFAULT_TRANSACTION_COORDINATOR_CONFIG, ...options.config };
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
+    this.#ownedOnly = options.ownedPartitionsOnly ?? false;
+    this.#leads = options.leads ?? ((t, p) => this.#logs.partition(t, p) !== undefined);
+  }
+
+  /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
+  #ownership(transactionalId: string): number {
+    if (!this.#ownedOnly) return ErrorCode.NONE;
+    const p = this.#store.partitionFor(transactionalId);
+    if (this.#owned.has(p)) return ErrorCode.NONE;
+    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+    return ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** The `__transaction_state` partitions served (cluster mode), ascending. */
+  get ownedPartitions(): number[] {
+    return [...this.#owned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Cluster mode: this broker became leader of `__transaction_state` partition `partition`:
+   * replay it, serve its transactional ids and finish the transactions it left prepared
+   * (Kafka's `onElection`).
+   *
+   * @param partition The partition.
+   * @returns How many transactional ids it holds.
+   * @throws {Error} If the partition cannot be read (it is then not served).
+   */
+  async onElection(partition: number): Promise<number> {
+    if (!this.#ownedOnly) return 0;
+    if (this.#owned.has(partition)) return 0;
+    const election = ++this.#elections;
+    this.#loading.set(partition, election);
+    let records: TransactionLogRecord[];
+    try {
+      records = await this.#store.loadPartition(partition);
+    } catch (e) {
+      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+      throw e;
+    }
+    if (this.#loading.get(partition) !== election) return 0;
+    this.load(records);
+    const mine = [...this.#txns.values()].filter((m) =>
+      this.#store.partitionFor(m.transactionalId) === partition
+    );
+    for (const m of mine) {
+      if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
+      await this.#locked(m.transactionalId, () => this.#complete(m, m.state === "PrepareCommit"))
+        .catch((e) =>
+          this.#logger?.warn(
+            `Cannot complete the prepared transaction of ${m.transactionalId}: ${e?.message ?? e}`,
+          )
+        );
+    }
+    if (this.#loading.get(partition) !== election) return 0;
+    this.#loading.delete(partition);
+    this.#owned.add(partition);
+    const line = `Transaction coordinator: loaded __transaction_state-${partition} ` +
+      `(${records.length} records, ${mine.length} transactional ids)`;
+    if (records.length > 0) this.#logger?.info(line);
+    else this.#logger?.debug(line);
+    return mine.length;
+  }
+
+  /**
+   * Cluster mode: this broker no longer leads `__transaction_state` partition `partition`: stop
+   * serving its transactional ids (Kafka's `onResignation`).
+   *
+   * @param partition The partition.
+   */
+  onResignation(partition: number): void {
+    if (!this.#ownedOnly) return;
+    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    for (const m of [...this.#txns.values()]) {
+      if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
+      this.#txns.delete(m.transactionalId);
+      if (this.#byProducerId.get(m.producerId) === m) this.#byProducerId.delete(m.producerId);
+    }
+    if (was) {
+      this.#logger?.debug(`Transaction coordinator: unloaded __transaction_state-${partition}`);
+    }
   }
 
   /**
@@ -280,18 +341,36 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Check a transactional data batch before it is appended: a producer whose transactional id
-   * has moved to a newer epoch (fenced by InitProducerId or a timeout abort) may not write.
-   * (The engine's producer state does not see the epoch bump, which only markers carry.)
+   * Check a transactional data batch before it is appended (KIP-890's verification): the
+   * producer must be the current one of a transactional id whose transaction in progress
+   * includes the partition. A transactional batch opens a transaction in the partition log that
+   * only this coordinator's marker closes, so one the coordinator does not know of would hold the
+   * partition's last stable offset back for good. A producer whose transactional id moved to a
+   * newer epoch (fenced by InitProducerId or a timeout abort) may not write either.
    *
    * @param producerId The batch's producer id.
    * @param producerEpoch The batch's epoch.
-   * @returns INVALID_PRODUCER_EPOCH if fenced, else NONE.
+   * @param topic The partition's topic.
+   * @param partition The partition.
+   * @returns INVALID_PRODUCER_ID_MAPPING for a producer id of no transactional id,
+   * INVALID_PRODUCER_EPOCH if fenced, INVALID_TXN_STATE if the partition is not in a transaction
+   * in progress (not added with AddPartitionsToTxn, or already ended), else NONE.
    */
-  checkProduce(producerId: number, producerEpoch: number): number {
+  checkProduce(
+    producerId: number,
+    producerEpoch: number,
+    topic: string,
+    partition: number,
+  ): number {
     const m = this.#byProducerId.get(producerId);
-    if (m === undefined || m.producerId !== producerId) return ErrorCode.NONE;
-    return producerEpoch < m.producerEpoch ? ErrorCode.INVALID_PRODUCER_EPOCH : ErrorCode.NONE;
+    if (m === undefined) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (m.producerId !== producerId || producerEpoch < m.producerEpoch) {
+      return ErrorCode.INVALID_PRODUCER_EPOCH; // its id moved on to a new one, or a newer epoch
+    }
+    if (m.state !== "Ongoing" || m.partitions.get(topic)?.has(partition) !== true) {
+      return ErrorCode.INVALID_TXN_STATE;
+    }
+    return ErrorCode.NONE;
   }
 
   /**
@@ -308,79 +387,6 @@ export class TransactionCoordinator {
       n++;
     }
     return n;
-  }
-
-  /**
-   * Rebuild the last-stable-offset and aborted-transaction tracking by scanning the data
-   * partitions' batch headers (every topic but the internal ones): transactional batches open a
-   * producer's transaction at their offset, a control batch closes it (an ABORT marker records
-   * an aborted transaction). What stays open is ongoing. Kafka keeps this in `.txnindex` files
-   * and producer snapshots; this broker recomputes it when the coordinator opens.
-   *
-   * @returns How many partitions were scanned.
-   * @throws {EngineError} On an I/O failure.
-   */
-  async rebuildFromLogs(): Promise<number> {
-    let scanned = 0;
-    for (const t of this.#logs.listTopics()) {
-      if (t.name.startsWith("__")) continue;
-      for (let p = 0; p < t.partitions; p++) {
-        const log = this.#logs.partition(t.name, p);
-        if (log === undefined) continue;
-        scanned++;
-        const open = new Map<number, number>();
-        const aborted: AbortedTxn[] = [];
-        let offset = log.logStartOffset;
-        let budget = 1 << 20;
-        while (offset < log.highWatermark) {
-          const { records } = await log.read(offset, budget);
-          if (records.length === 0) break;
-          let pos = 0;
-          let next = offset;
-          while (records.length - pos >= RECORD_BATCH_OVERHEAD) {
-            const size = batchSizeAt(records, pos);
-            if (size < RECORD_BATCH_OVERHEAD || size > records.length - pos) break;
-            const base = baseOffsetAt(records, pos);
-            const attrs = attributesAt(records, pos);
-            const pid = producerIdAt(records, pos);
-            next = lastOffsetAt(records, pos) + 1;
-            if ((attrs & TRANSACTIONAL_BIT) !== 0 && pid >= 0) {
-              if ((attrs & CONTROL_BIT) === 0) {
-                if (!open.has(pid)) open.set(pid, base);
-              } else {
-                const first = open.get(pid);
-                open.delete(pid);
-                const isAbort = markerTypeAt(records, pos) === ControlRecordType.ABORT;
-                if (isAbort && first !== undefined) {
-                  let lso = base;
-                  for (const f of open.values()) lso = Math.min(lso, f);
-                  aborted.push({
-                    producerId: pid,
-                    firstOffset: first,
-                    lastOffset: base,
-                    lastStableOffset: lso,
-                  });
-                }
-              }
-            }
-            pos += size;
-          }
-          if (next <= offset) {
-            if (budget >= 1 << 30) break;
-            budget *= 2;
-            continue;
-          }
-          budget = 1 << 20;
-          offset = next;
-        }
-        const key = pkey(t.name, p);
-        if (aborted.length > 0) this.#aborted.set(key, aborted);
-        else this.#aborted.delete(key);
-        if (open.size > 0) this.#ongoing.set(key, open);
-        else this.#ongoing.delete(key);
-      }
-    }
-    return scanned;
   }
 
   /** Start the timer that aborts timed-out transactions. */
@@ -462,6 +468,8 @@ export class TransactionCoordinator {
       producerEpoch: -1,
     });
     if (req.transactionalId === "") return Promise.resolve(fail(ErrorCode.INVALID_REQUEST));
+    const own = this.#ownership(req.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(fail(own));
     if (req.timeoutMs <= 0 || req.timeoutMs > this.#config.maxTimeoutMs) {
       return Promise.resolve(fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT));
     }
@@ -561,13 +569,6 @@ export class TransactionCoordinator {
       startTimestamp: fresh ? this.#now() : m.startTimestamp,
     });
     if (fresh) m.groups.clear();
-    for (const { topic, partition } of add) {
-      const log = this.#logs.partition(topic, partition);
-      if (log === undefined) continue;
-      let map = this.#ongoing.get(pkey(topic, partition));
-      if (map === undefined) this.#ongoing.set(pkey(topic, partition), map = new Map());
-      if (!map.has(m.producerId)) map.set(m.producerId, log.logEndOffset);
-    }
   }
 
   /**
@@ -588,11 +589,13 @@ export class TransactionCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((n) => ({ partition: n, errorCode: code(t.topic, n) })),
       }));
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(all(() => own));
     return this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
       if (err !== 0) return all(() => err);
-      const unknown = (t: string, n: number) => this.#logs.partition(t, n) === undefined;
+      const unknown = (t: string, n: number) => !this.#leads(t, n);
       if (topics.some((t) => t.partitions.some((n) => unknown(t.topic, n)))) {
         return all((t, n) =>
           unknown(t, n) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED
@@ -614,6 +617,8 @@ export class TransactionCoordinator {
    * @returns The error code.
    */
   addOffsets(p: TxnProducer, groupId: string): Promise<number> {
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(own);
     return this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
@@ -648,6 +653,8 @@ export class TransactionCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((o) => ({ partition: o.partition, errorCode: code })),
       }));
+    const own = this.#ownership(req.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(all(own));
     return this.#locked(req.transactionalId, () => {
       const m = this.#txns.get(req.transactionalId);
       let err = this.#check(m, req);
@@ -683,6 +690,8 @@ export class TransactionCoordinator {
    * @returns The error code.
    */
   endTxn(p: TxnProducer, commit: boolean): Promise<number> {
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(own);
     return this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       if (
@@ -810,7 +819,9 @@ export class TransactionCoordinator {
     for (const t of req.topics) {
       const partitions: TxnTopicResult["partitions"] = [];
       for (const partition of t.partitions) {
-        const log = this.#logs.partition(t.topic, partition);
+        const log = this.#leads(t.topic, partition)
+          ? this.#logs.partition(t.topic, partition)
+          : undefined;
         if (log === undefined) {
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +
@@ -819,65 +830,19 @@ export class TransactionCoordinator {
           partitions.push({ partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;
         }
-        const key = pkey(t.topic, partition);
-        const ongoing = this.#ongoing.get(key);
-        const first = ongoing?.get(req.producerId);
-        const lso = this.lastStableOffset(t.topic, partition, log.highWatermark);
-        const { baseOffset } = await log.append(buildControlBatch({
+        // the log ends the producer's transaction there and indexes an aborted one
+        await log.append(buildControlBatch({
           producerId: req.producerId,
           producerEpoch: req.producerEpoch,
           commit: req.commit,
           coordinatorEpoch: req.coordinatorEpoch,
           timestamp: now,
         }));
-        ongoing?.delete(req.producerId);
-        if (ongoing?.size === 0) this.#ongoing.delete(key);
-        if (!req.commit) {
-          let list = this.#aborted.get(key);
-          if (list === undefined) this.#aborted.set(key, list = []);
-          list.push({
-            producerId: req.producerId,
-            firstOffset: first ?? baseOffset,
-            lastOffset: baseOffset,
-            lastStableOffset: lso,
-          });
-        }
         partitions.push({ partition, errorCode: ErrorCode.NONE });
       }
       out.push({ topic: t.topic, partitions });
     }
     return out;
-  }
-
-  /**
-   * The last stable offset of a partition: the lowest offset an ongoing transaction may have
-   * written, else `highWatermark`. (Tracked since this coordinator started.)
-   *
-   * @param topic Topic.
-   * @param partition Partition.
-   * @param highWatermark The partition's high watermark.
-   * @returns The LSO.
-   */
-  lastStableOffset(topic: string, partition: number, highWatermark: number): number {
-    const m = this.#ongoing.get(pkey(topic, partition));
-    let lso = highWatermark;
-    if (m !== undefined) { for (const first of m.values()) lso = Math.min(lso, first); }
-    return lso;
-  }
-
-  /**
-   * Aborted transactions of a partition that overlap `[from, to)` (for read_committed Fetch).
-   *
-   * @param topic Topic.
-   * @param partition Partition.
-   * @param from First fetched offset.
-   * @param to End of the fetched range (exclusive).
-   * @returns The aborted transactions, by first offset.
-   */
-  abortedTransactions(topic: string, partition: number, from: number, to: number): AbortedTxn[] {
-    const list = this.#aborted.get(pkey(topic, partition)) ?? [];
-    return list.filter((a) => a.lastOffset >= from && a.firstOffset < to)
-      .sort((a, b) => a.firstOffset - b.firstOffset);
   }
 
   /**

@@ -36,7 +36,6 @@ import {
 import { TransactionStateStore } from "./store.ts";
 
 export {
-  type AbortedTxn,
   DEFAULT_TRANSACTION_COORDINATOR_CONFIG,
   type InitProducerIdResult,
   type PendingOffset,
@@ -78,6 +77,14 @@ export interface OpenTransactionCoordinatorOptions {
   now?: () => number;
   /** Start the timed-out transaction timer (default `true`). */
   startTimer?: boolean;
+  /**
+   * Cluster mode: the partition count of `__transaction_state` in the cluster (`undefined`
+   * while it does not exist). Nothing is replayed here: the coordinator serves the partitions
+   * this broker leads, each loaded by `onElection`.
+   */
+  clusterPartitions?: () => number | undefined;
+  /** Cluster mode: whether this broker leads a data partition (see `TransactionCoordinatorOptions`). */
+  leads?: (topic: string, partition: number) => boolean;
 }
 
 /**
@@ -98,8 +105,10 @@ export async function openTransactionCoordinator(
     numPartitions: options.numPartitions,
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now: options.now,
+    clusterPartitions: options.clusterPartitions,
   });
-  const records = await store.load();
+  const cluster = options.clusterPartitions !== undefined;
+  const records = cluster ? [] : await store.load();
   const txns = new TransactionCoordinator({
     store,
     logs,
@@ -108,10 +117,16 @@ export async function openTransactionCoordinator(
     config: options.config,
     logger,
     now: options.now,
+    ownedPartitionsOnly: cluster,
+    leads: options.leads,
   });
+  if (cluster) {
+    // Each __transaction_state partition is loaded when this broker becomes its leader; the
+    // data partitions' transaction state (LSO, aborted ranges) is their logs' own.
+    if (options.startTimer !== false) txns.start();
+    return txns;
+  }
   txns.load(records);
-  // Only a data directory that has used transactions has markers to index.
-  if (store.created) await txns.rebuildFromLogs();
   const completed = await txns.completePending();
   logger?.info(
     `Transaction coordinator loaded ${records.length} records of __transaction_state` +

@@ -30,6 +30,11 @@ export interface TransactionStateStoreOptions {
   warn?: (message: string) => void;
   /** Clock for record timestamps. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Cluster mode: the topic's partition count in the cluster (`undefined` while it does not
+   * exist); the topic is then never created locally (see `InternalTopicOptions`).
+   */
+  clusterPartitions?: () => number | undefined;
 }
 
 /** One replayed record: the transactional id and its value, or `null` for a tombstone. */
@@ -79,6 +84,7 @@ export class TransactionStateStore {
       },
       warn: options.warn,
       now: options.now,
+      clusterPartitions: options.clusterPartitions,
     });
   }
 
@@ -135,9 +141,27 @@ export class TransactionStateStore {
    * @throws {EngineError} On an I/O failure.
    */
   load(): Promise<TransactionLogRecord[]> {
-    return this.#topic.load((r): TransactionLogRecord => ({
-      transactionalId: decodeTransactionLogKey(r.key!),
-      value: r.value === null ? null : decodeTransactionLogValue(r.value),
-    }));
+    return this.#topic.load(decodeRecord);
   }
+
+  /**
+   * Read one partition, as {@linkcode TransactionStateStore.load} reads them all (cluster mode:
+   * a partition this broker became leader of).
+   *
+   * @param partition The partition.
+   * @returns Its records, oldest first.
+   * @throws {Error} If the partition is not in this data dir, or on an I/O failure.
+   */
+  loadPartition(partition: number): Promise<TransactionLogRecord[]> {
+    return this.#topic.loadPartition(partition, decodeRecord);
+  }
+}
+
+function decodeRecord(
+  r: { key: Uint8Array | null; value: Uint8Array | null },
+): TransactionLogRecord {
+  return {
+    transactionalId: decodeTransactionLogKey(r.key!),
+    value: r.value === null ? null : decodeTransactionLogValue(r.value),
+  };
 }

@@ -23,6 +23,10 @@ import {
 } from "../../protocol/messages/init_producer_id.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/messages/list_offsets.ts";
 import {
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+} from "../../protocol/messages/describe_producers.ts";
+import {
   ListTransactionsRequest,
   ListTransactionsResponse,
 } from "../../protocol/messages/list_transactions.ts";
@@ -315,6 +319,7 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
       v3AndBelowProducerEpoch: 0,
       v3AndBelowTopics: [{ name: "rc", partitions: [0] }],
     });
+    const txnTimestamp = Date.now() + 1000; // later than the plain record's
     await c.request(ProduceRequest, ProduceResponse, 9, {
       ...produceBody(
         "rc",
@@ -325,7 +330,7 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
           producerEpoch: 0,
           baseSequence: 0,
           attributes: 0x10,
-          baseTimestamp: Date.now(),
+          baseTimestamp: txnTimestamp,
         }),
       ),
       transactionalId: "rc-1",
@@ -344,7 +349,9 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
     const ru = await fetch(0);
     assertEquals(batches(ru.records!), [[0, 0, -1], [1, 0x10, pid]]);
     assertEquals(ru.abortedTransactions, null);
-    const latest = async (isolationLevel: number) =>
+    // the partition's LSO is reported to read_uncommitted fetches too, as Kafka does
+    assertEquals([ru.highWatermark, ru.lastStableOffset], [3, 1]);
+    const lookup = async (isolationLevel: number, timestamp = -1) =>
       (await c.request(ListOffsetsRequest, ListOffsetsResponse, 5, {
         replicaId: -1,
         isolationLevel,
@@ -352,13 +359,24 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
           name: "rc",
           partitions: [{
             partitionIndex: 0,
-            timestamp: -1,
+            timestamp,
             currentLeaderEpoch: -1,
             maxNumOffsets: 1,
           }],
         }],
       })).topics[0].partitions[0].offset;
-    assertEquals([await latest(0), await latest(1)], [3, 1]);
+    assertEquals([await lookup(0), await lookup(1)], [3, 1]);
+    // a timestamp lookup landing at or after the LSO finds nothing for read_committed
+    assertEquals([await lookup(0, txnTimestamp), await lookup(1, txnTimestamp)], [1, -1]);
+    const txnStart = async () =>
+      (await c.request(DescribeProducersRequest, DescribeProducersResponse, 0, {
+        topics: [{ name: "rc", partitionIndexes: [0] }],
+      })).topics[0].partitions[0].activeProducers.map((s) => [
+        s.producerId,
+        s.coordinatorEpoch,
+        s.currentTxnStartOffset,
+      ]);
+    assertEquals(await txnStart(), [[pid, -1, 1]]);
     const end = await c.request(EndTxnRequest, EndTxnResponse, 3, {
       ...producer,
       committed: false,
@@ -368,6 +386,78 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
     assertEquals([rc.highWatermark, rc.lastStableOffset], [4, 4]);
     assertEquals(batches(rc.records!), [[0, 0, -1], [1, 0x10, pid], [3, 0x30, pid]]);
     assertEquals(rc.abortedTransactions, [{ producerId: pid, firstOffset: 1 }]);
+    assertEquals(await lookup(1, txnTimestamp), 1);
+    assertEquals(await txnStart(), [[pid, 0, -1]]);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Produce: a transactional batch outside a transaction the coordinator knows is refused", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "v", 2);
+    let seq = 0;
+    const produce = async (pid: number, partition: number) =>
+      (await c.request(ProduceRequest, ProduceResponse, 9, {
+        ...produceBody(
+          "v",
+          partition,
+          buildBatch({
+            records: [{ key: "k", value: "x" }],
+            producerId: pid,
+            producerEpoch: 0,
+            baseSequence: seq++,
+            attributes: 0x10,
+            baseTimestamp: Date.now(),
+          }),
+        ),
+        transactionalId: "v-1",
+      })).responses[0].partitionResponses[0].errorCode;
+    const stable = async (partition: number) =>
+      (await c.request(
+        FetchRequest,
+        FetchResponse,
+        11,
+        fetchBody([{ topic: "v", partition, offset: 0 }], { isolationLevel: 1 }),
+      )).responses[0].partitions[0];
+    // a producer id of no transactional id: it would open a transaction nobody can end
+    assertEquals(await produce(424242, 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+      transactionalId: "v-1",
+      transactionTimeoutMs: 60000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    const pid = init.producerId;
+    seq = 0;
+    // before AddPartitionsToTxn
+    assertEquals(await produce(pid, 0), ErrorCode.INVALID_TXN_STATE);
+    await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
+      v3AndBelowTransactionalId: "v-1",
+      v3AndBelowProducerId: pid,
+      v3AndBelowProducerEpoch: 0,
+      v3AndBelowTopics: [{ name: "v", partitions: [0] }],
+    });
+    seq = 0;
+    assertEquals(await produce(pid, 0), ErrorCode.NONE);
+    assertEquals(await produce(pid, 1), ErrorCode.INVALID_TXN_STATE); // not added
+    const open = await stable(0);
+    assertEquals([open.highWatermark, open.lastStableOffset], [1, 0]);
+    const end = await c.request(EndTxnRequest, EndTxnResponse, 3, {
+      transactionalId: "v-1",
+      producerId: pid,
+      producerEpoch: 0,
+      committed: true,
+    });
+    assertEquals(end.errorCode, 0);
+    // after the transaction ended
+    assertEquals(await produce(pid, 0), ErrorCode.INVALID_TXN_STATE);
+    for (const p of [0, 1]) {
+      const r = await stable(p);
+      assertEquals(r.lastStableOffset, r.highWatermark, `partition ${p}`);
+    }
   } finally {
     c.close();
   }

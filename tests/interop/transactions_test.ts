@@ -2,13 +2,16 @@
 // Transactions with real clients against an in-process Sluice broker: confluent-kafka
 // (librdkafka) through clients/confluent_txn_client.py, and kafkajs' producer.transaction().
 // Committed transactions are visible to read_committed consumers, aborted ones are not; a
-// read_uncommitted consumer sees both, and nobody sees the COMMIT/ABORT markers.
+// read_uncommitted consumer sees both, and nobody sees the COMMIT/ABORT markers. The state that
+// decides it (last stable offset, aborted transactions) survives a broker restart in the middle
+// of a transaction.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   interopTest,
   PYTHON,
   requireClient,
+  requireClients,
   runClientScript,
   sharedBroker,
   startBroker,
@@ -16,6 +19,8 @@ import {
   withTimeout,
 } from "../harness.ts";
 import { CALL_MS, consumeAll, kafkaFor, loadKafkajs } from "./kafkajs_client.ts";
+import { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/messages/list_offsets.ts";
+import { RawClient } from "../../server/testing.ts";
 
 const confluent = requireClient("confluent-kafka");
 const kafkajsClient = requireClient("kafkajs");
@@ -332,6 +337,239 @@ interopTest(
         ...expected.slice(30),
       ]);
     } finally {
+      await b.close();
+    }
+  },
+);
+
+/** A port free now (the broker restarts on it, so running clients reconnect to it). */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
+/** ListOffsets latest for partition 0: [high watermark, last stable offset]. */
+async function latestOffsets(port: number, topic: string): Promise<number[]> {
+  const c = await RawClient.connect(port);
+  try {
+    const at = async (isolationLevel: number) =>
+      (await c.request(ListOffsetsRequest, ListOffsetsResponse, 5, {
+        replicaId: -1,
+        isolationLevel,
+        topics: [{
+          name: topic,
+          partitions: [{
+            partitionIndex: 0,
+            timestamp: -1,
+            currentLeaderEpoch: -1,
+            maxNumOffsets: 1,
+          }],
+        }],
+      })).topics[0].partitions[0].offset;
+    return [await at(0), await at(1)];
+  } finally {
+    c.close();
+  }
+}
+
+interopTest(
+  requireClients(["confluent-kafka", "kafkajs"]),
+  "read_committed consumers see exactly the committed records across a restart mid-transaction",
+  async () => {
+    // Its own broker, on a port kept across the restart: the consumers running during it
+    // reconnect by themselves.
+    const port = freePort();
+    const b = await startBroker({ numPartitions: 1, listeners: `PLAINTEXT://127.0.0.1:${port}` });
+    const kafka = new kafkajs!.Kafka({
+      clientId: "sluice-interop",
+      brokers: [b.bootstrap],
+      logLevel: kafkajs!.logLevel.NOTHING,
+      retry: { retries: 12, initialRetryTime: 200, maxRetryTime: 2000 },
+    });
+    const topic = uniqueTopic("txn-restart");
+    const admin = kafka.admin();
+    const producer = kafka.producer({
+      transactionalId: `tid-${topic}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    let reader: Deno.ChildProcess | undefined;
+    try {
+      await withTimeout(admin.connect(), CALL_MS, "admin.connect");
+      // small segments: the transactions and their .txnindex entries span several segments
+      await withTimeout(
+        admin.createTopics({
+          topics: [{
+            topic,
+            numPartitions: 1,
+            configEntries: [{ name: "segment.bytes", value: "2048" }],
+          }],
+        }),
+        CALL_MS,
+        "createTopics",
+      );
+      await admin.disconnect();
+      const values = (t: string) => Array.from({ length: 15 }, (_, i) => `${t}-${i}`);
+      const expected = [...values("t1"), ...values("t3"), ...values("t4"), ...values("t6")];
+      // A librdkafka read_committed consumer reading from offset 0 all along.
+      const script = new URL("./clients/confluent_txn_client.py", import.meta.url).pathname;
+      reader = new Deno.Command(PYTHON, {
+        args: [script, "consume"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const readerOut = new Response(reader.stdout).text();
+      const readerErr = new Response(reader.stderr).text();
+      const w = reader.stdin.getWriter();
+      await w.write(new TextEncoder().encode(JSON.stringify({
+        bootstrap: b.bootstrap,
+        topic,
+        isolation: "read_committed",
+        count: expected.length,
+        idle_ms: 2000,
+        deadline_s: 90,
+      })));
+      await w.close();
+
+      await withTimeout(producer.connect(), CALL_MS, "producer.connect");
+      const txn = async (name: string, commit: boolean | "open") => {
+        const t = await withTimeout(producer.transaction(), CALL_MS, `begin ${name}`);
+        for (const v of values(name)) {
+          await withTimeout(t.send({ topic, messages: [{ value: v }] }), CALL_MS, `send ${v}`);
+        }
+        if (commit === "open") return t;
+        await withTimeout(commit ? t.commit() : t.abort(), CALL_MS, `end ${name}`);
+        return t;
+      };
+      await txn("t1", true);
+      await txn("t2", false);
+      await txn("t3", true);
+      const t4 = await txn("t4", "open");
+      // t4's first record is the last stable offset: 15 + 1 + 15 + 1 + 15 + 1 records/markers
+      const t4First = 48;
+      assertEquals(await latestOffsets(port, topic), [t4First + 15, t4First]);
+
+      await b.restart();
+      assertEquals(b.port, port);
+      // the open transaction still holds the LSO back: it comes from the log, not a rescan
+      assertEquals(await latestOffsets(port, topic), [t4First + 15, t4First]);
+      await withTimeout(t4.commit(), CALL_MS, "commit t4 after the restart");
+      await txn("t5", false);
+      await txn("t6", true);
+      const end = 6 * 16; // six transactions of 15 records and a marker each
+      assertEquals(await latestOffsets(port, topic), [end, end]);
+
+      const across = JSON.parse(await withTimeout(readerOut, 120_000, "read_committed reader"));
+      const status = await reader.status;
+      reader = undefined;
+      assert(status.success, `reader failed: ${await readerErr}`);
+      assertEquals(across.records.map((r: Rec) => r.value), expected);
+
+      // Fresh readers after the restart: librdkafka and kafkajs (read_committed by default).
+      const fresh = await pyRead(b.bootstrap, topic, "read_committed", expected.length);
+      assertEquals(fresh.map((r) => r.value), expected);
+      const got = await consumeAll(kafka, topic, expected.length, { timeoutMs: 60_000 });
+      assertEquals(got.map((g) => g.value), expected);
+      // the aborted records are in the log: read_uncommitted sees all 90
+      const all = await pyRead(b.bootstrap, topic, "read_uncommitted", 90);
+      assertEquals(all.length, 90);
+    } finally {
+      if (reader !== undefined) {
+        reader.kill("SIGKILL");
+        await reader.status;
+      }
+      await producer.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
+      await b.close();
+    }
+  },
+);
+
+interopTest(
+  requireClients(["confluent-kafka", "kafkajs"]),
+  "compaction removes aborted records and keeps a producer's last batch; consumers read past it",
+  async () => {
+    // Its own broker: the log cleaner runs every 200 ms.
+    const b = await startBroker({ numPartitions: 1, logCleanerBackoffMs: 200 });
+    const kafka = kafkaFor(kafkajs!, b);
+    const topic = uniqueTopic("txn-compact");
+    const admin = kafka.admin();
+    const txnProducer = kafka.producer({
+      transactionalId: `tid-${topic}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    const idempotent = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const plain = kafka.producer();
+    try {
+      await withTimeout(admin.connect(), CALL_MS, "admin.connect");
+      await withTimeout(
+        admin.createTopics({
+          topics: [{
+            topic,
+            numPartitions: 1,
+            configEntries: [
+              { name: "cleanup.policy", value: "compact" },
+              { name: "segment.bytes", value: "1024" },
+              { name: "min.cleanable.dirty.ratio", value: "0.01" },
+            ],
+          }],
+        }),
+        CALL_MS,
+        "createTopics",
+      );
+      for (const p of [txnProducer, idempotent, plain]) {
+        await withTimeout(p.connect(), CALL_MS, "producer.connect");
+      }
+      const txn = async (records: [string, string][], commit: boolean) => {
+        const t = await withTimeout(txnProducer.transaction(), CALL_MS, "begin");
+        for (const [key, value] of records) {
+          await withTimeout(
+            t.send({ topic, messages: [{ key, value }] }),
+            CALL_MS,
+            `send ${value}`,
+          );
+        }
+        await withTimeout(commit ? t.commit() : t.abort(), CALL_MS, "end");
+      };
+      await txn([["a", "a1"], ["b", "b1"]], true);
+      await txn([["a", "a2-aborted"], ["c", "c2-aborted"]], false);
+      await txn([["b", "b3"]], true);
+      // the idempotent producer's last batch, superseded: kept by the cleaner as an empty batch
+      await idempotent.send({ topic, messages: [{ key: "d", value: "d-last" }] });
+      await plain.send({ topic, messages: [{ key: "d", value: "d-new" }] });
+      const fillers = Array.from({ length: 40 }, (_, i) => `f${i}`);
+      for (const f of fillers) await plain.send({ topic, messages: [{ key: f, value: f }] });
+
+      const read = async (isolation: string) =>
+        (await runClientScript<{ records: Rec[] }>("confluent_txn_client.py", "consume", {
+          bootstrap: b.bootstrap,
+          topic,
+          isolation,
+          count: 1,
+          idle_ms: 1500,
+        }, 60_000)).records.map((r) => r.value);
+      // wait (bounded) until the cleaner removed the aborted and superseded records
+      let all: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        all = await read("read_uncommitted");
+        if (!all.some((v) => v.endsWith("-aborted") || v === "d-last" || v === "b1")) break;
+      }
+      assert(!all.some((v) => v.endsWith("-aborted")), `aborted records left: ${all}`);
+      assert(!all.includes("d-last") && !all.includes("b1"), `not compacted: ${all}`);
+      // read_committed readers read past the empty batch, the markers and the gaps to the end
+      const committed = await read("read_committed");
+      assertEquals(committed.slice(0, 3), ["a1", "b3", "d-new"]);
+      assertEquals(committed.slice(-1), [fillers.at(-1)]);
+      assert(fillers.every((f) => committed.includes(f)), `fillers missing: ${committed}`);
+      const got = await consumeAll(kafka, topic, committed.length, { timeoutMs: 60_000 });
+      assertEquals(got.map((g) => g.value), committed);
+    } finally {
+      for (const p of [txnProducer, idempotent, plain]) await p.disconnect().catch(() => {});
+      await admin.disconnect().catch(() => {});
       await b.close();
     }
   },

@@ -8,9 +8,9 @@ COMMAND:
                  "transactions": [{"values": [str], "commit": bool}]}
                 -> {"ok": true}; each transaction: begin, produce to partition 0, commit/abort.
   consume       {"bootstrap", "topic", "isolation": "read_committed"|"read_uncommitted",
-                 "count", "idle_ms"}
+                 "count", "idle_ms", "deadline_s"}
                 -> {"records": [{"offset", "value"}]}: partition 0 from the beginning until
-                `count` records then `idle_ms` of silence (or 20 s).
+                `count` records then `idle_ms` of silence (or `deadline_s`, default 20 s).
   offsets_in_txn {"bootstrap", "topic", "transactional_id", "group", "offset", "commit": bool}
                 -> {"ok": true}: a transaction that only sends offsets for the group.
   copy          {"bootstrap", "input", "output", "group", "transactional_id", "count"}
@@ -170,7 +170,7 @@ def consume(req):
     out = []
     try:
         c.assign([TopicPartition(req["topic"], 0, 0)])
-        deadline = time.time() + 20
+        deadline = time.time() + req.get("deadline_s", 20)
         idle = req.get("idle_ms", 1500) / 1000
         last = time.time()
         while time.time() < deadline:

@@ -1,0 +1,1071 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * A broker's part in a cluster (docs/CLUSTER.md): the etcd client, the metadata store, the
+ * cluster view, the broker's membership and its controller candidacy, and what the broker does
+ * with what it sees:
+ *
+ * - **local logs follow the view**: every broker makes the logs of the partitions it is a
+ *   replica of (with the topic id chosen at creation) and removes them when the topic is
+ *   deleted;
+ * - **leadership**: a partition this broker leads gets the view's leader epoch in its log; the
+ *   group and transaction coordinators serve the `__consumer_offsets` / `__transaction_state`
+ *   partitions it leads (loaded on becoming leader, dropped on losing it or being fenced);
+ * - **admin writes go to etcd**: CreateTopics, CreatePartitions, DeleteTopics, auto-creation and
+ *   topic config changes are compare-and-swap transactions, answered once this broker's view
+ *   has them.
+ *
+ * The API handlers reach it as `BrokerContext.cluster`; in standalone mode there is none.
+ *
+ * @module
+ */
+
+import {
+  effectiveConfigs,
+  EngineError,
+  type LogManager,
+  newTopicId,
+  topicCollisionKey,
+  type TopicInfo,
+  validateTopicConfigs,
+  validateTopicName,
+} from "../../engine/mod.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { uuidFromBytes } from "../../protocol/primitives.ts";
+import { type BrokerConfig, parsePropertiesFile } from "../config.ts";
+import { partitionForGroup } from "../group/schemas.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../internal_topic.ts";
+import type { Logger } from "../logger.ts";
+import { META_PROPERTIES_FILE } from "../meta_properties.ts";
+import { PlacementError, placeReplicas } from "./assignment.ts";
+import { ClusterView } from "./cluster_view.ts";
+import { Controller } from "./controller.ts";
+import { EtcdClient, EtcdError } from "./etcd.ts";
+import { Membership } from "./membership.ts";
+import {
+  type BrokerRegistration,
+  MetadataStore,
+  type PartitionState,
+  type TopicRecord,
+  type Versioned,
+} from "./metadata_store.ts";
+
+/** An admin operation refused with a Kafka error code. */
+export class ClusterError extends Error {
+  /** The Kafka error code. */
+  readonly code: number;
+
+  /**
+   * Create the error.
+   *
+   * @param code The Kafka error code.
+   * @param message What failed and why.
+   */
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "ClusterError";
+    this.code = code;
+  }
+}
+
+/** A topic to create (CreateTopics, auto-creation, an internal topic). */
+export interface CreateTopicSpec {
+  /** Topic name. */
+  name: string;
+  /** Partitions; -1: `num.partitions` (ignored with `assignments`). */
+  numPartitions: number;
+  /** Replicas per partition; -1: `default.replication.factor` (ignored with `assignments`). */
+  replicationFactor: number;
+  /** Manual assignment: replicas of partition 0, 1, ... (empty: placed by the broker). */
+  assignments?: number[][];
+  /** Config overrides. */
+  configs: Record<string, string>;
+  /** Check everything, create nothing. */
+  validateOnly?: boolean;
+}
+
+/** A topic as created. */
+export interface CreatedTopic {
+  /** Topic id. */
+  id: string;
+  /** Partitions. */
+  numPartitions: number;
+  /** Replicas per partition. */
+  replicationFactor: number;
+}
+
+/** Where a coordinator is (FindCoordinator). */
+export interface CoordinatorLocation {
+  /** NONE or COORDINATOR_NOT_AVAILABLE (or INVALID_REQUEST for an unknown key type). */
+  errorCode: number;
+  /** Why not, or `null`. */
+  message: string | null;
+  /** The coordinator's node id, -1 if none. */
+  nodeId: number;
+  /** Its host. */
+  host: string;
+  /** Its port, -1 if none. */
+  port: number;
+}
+
+/**
+ * A coordinator that serves the partitions of its internal topic this broker leads (the group
+ * and transaction coordinators with `ownedPartitionsOnly`).
+ */
+export interface PartitionCoordinator {
+  /**
+   * This broker became leader of `partition`: load it and serve it.
+   *
+   * @returns How many groups or transactional ids it holds.
+   */
+  onElection(partition: number): Promise<number>;
+  /** This broker no longer leads `partition`: stop serving it. */
+  onResignation(partition: number): void;
+}
+
+/** The parts of the broker the cluster node drives. */
+export interface ClusterParts {
+  /** The storage engine. */
+  logs: LogManager;
+  /** The group coordinator (`__consumer_offsets`). */
+  groups: PartitionCoordinator;
+  /** The transaction coordinator (`__transaction_state`). */
+  txns: PartitionCoordinator;
+}
+
+const MAX_PARTITIONS_PER_TOPIC = 100_000;
+
+/** Configs of `__consumer_offsets` (as `OffsetStore` creates it standalone). */
+const OFFSETS_TOPIC_CONFIGS = {
+  "cleanup.policy": "compact",
+  "segment.bytes": "104857600",
+  "compression.type": "producer",
+};
+/** Configs of `__transaction_state` (as `TransactionStateStore` creates it standalone). */
+const TRANSACTION_STATE_TOPIC_CONFIGS = {
+  "cleanup.policy": "compact",
+  "segment.bytes": "104857600",
+  "compression.type": "uncompressed",
+  "min.insync.replicas": "1",
+};
+
+/**
+ * One broker's membership of a cluster and everything that follows from it.
+ *
+ * @example
+ * ```ts ignore
+ * const node = await ClusterNode.connect(config, logger);
+ * const clusterId = await node.resolveClusterId(dataDir);
+ * // ... open the engine and the coordinators ...
+ * await node.attach({ logs, groups, txns });
+ * await node.register({ host: "127.0.0.1", port: 9092 });
+ * // ... serve ...
+ * await node.close();
+ * ```
+ */
+export class ClusterNode {
+  /** The etcd client. */
+  readonly etcd: EtcdClient;
+  /** The metadata store. */
+  readonly store: MetadataStore;
+  /** This broker's view of the cluster. */
+  readonly view: ClusterView;
+  /** This broker's node id. */
+  readonly nodeId: number;
+  readonly #config: BrokerConfig;
+  readonly #logger: Logger;
+  #membership: Membership | undefined;
+  #controller: Controller | undefined;
+  #parts: ClusterParts | undefined;
+  readonly #stop = new AbortController();
+  readonly #unsubscribe: (() => void)[] = [];
+  #reconciling: Promise<void> | null = null;
+  #reconcileAgain = false;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #electRetryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Internal-topic partitions a coordinator was elected for, with the leader epoch. */
+  readonly #coordinating = new Map<string, number>();
+
+  private constructor(config: BrokerConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.nodeId = config.nodeId;
+    const timeoutMs = Math.min(5000, Math.max(500, Math.floor(config.brokerSessionTimeoutMs / 2)));
+    this.etcd = new EtcdClient({ endpoints: config.etcdEndpoints, timeoutMs });
+    this.store = new MetadataStore(this.etcd, `${config.etcdPrefix}/${config.clusterName}`);
+    this.view = new ClusterView({
+      store: this.store,
+      nodeId: config.nodeId,
+      brokerEpoch: () => {
+        const s = this.#membership?.state;
+        return s?.registered ? s.epoch : 0;
+      },
+      logger,
+    });
+  }
+
+  /**
+   * Connect to etcd and read the cluster (the view starts watching).
+   *
+   * @param config The broker's configuration (`etcdEndpoints` set).
+   * @param logger Where to report.
+   * @returns The node, not registered yet.
+   * @throws {Error} If etcd cannot be reached (the message names the endpoints).
+   */
+  static async connect(config: BrokerConfig, logger: Logger): Promise<ClusterNode> {
+    const node = new ClusterNode(config, logger);
+    try {
+      await node.view.start();
+    } catch (e) {
+      node.view.close();
+      node.etcd.close();
+      throw new Error(
+        `Cannot start broker ${config.nodeId} in cluster mode: cannot read the cluster from ` +
+          `etcd (${config.etcdEndpoints.join(", ")}): ${e instanceof Error ? e.message : e}`,
+      );
+    }
+    return node;
+  }
+
+  /**
+   * The cluster id: etcd's, or a new one stored there for the first broker of a new cluster. A
+   * data directory that belongs to another cluster is refused, and so is one that belongs to a
+   * cluster when etcd holds none (its etcd data is gone, or it is a standalone broker's): its
+   * topics would otherwise be deleted as unknown to the cluster.
+   *
+   * @param dataDir The broker's data directory (its `meta.properties` is read if present).
+   * @returns The cluster id.
+   * @throws {Error} If the directory belongs elsewhere, or etcd cannot be reached.
+   */
+  async resolveClusterId(dataDir: string): Promise<string> {
+    let mine: string | undefined;
+    try {
+      const props = parsePropertiesFile(
+        await Deno.readTextFile(`${dataDir}/${META_PROPERTIES_FILE}`),
+      );
+      mine = props["cluster.id"] || undefined;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    const where = `etcd (${this.#config.etcdEndpoints.join(", ")}) under ${this.store.root}`;
+    const what = `Cannot start broker ${this.nodeId} in cluster mode`;
+    const existing = await this.store.ensureClusterId(undefined);
+    if (existing !== undefined) {
+      if (mine !== undefined && mine !== existing) {
+        throw new Error(
+          `${what}: data directory ${dataDir} belongs to cluster ${mine}, but ${where} holds ` +
+            `cluster ${existing}; use an empty data directory, or the etcd and ` +
+            `sluice.cluster.name of cluster ${mine}`,
+        );
+      }
+      if (this.#config.clusterId !== "" && this.#config.clusterId !== existing) {
+        throw new Error(
+          `${what}: cluster.id is ${this.#config.clusterId}, but ${where} holds cluster ${existing}`,
+        );
+      }
+      return existing;
+    }
+    if (mine !== undefined) {
+      throw new Error(
+        `${what}: ${where} holds no cluster, but data directory ${dataDir} belongs to cluster ` +
+          `${mine} (a standalone broker's, or a cluster whose etcd data is gone); its topics ` +
+          `are not in etcd. Start it with an empty data directory, or point ` +
+          `controller.etcd.endpoints at its cluster's etcd`,
+      );
+    }
+    const proposed = this.#config.clusterId !== ""
+      ? this.#config.clusterId
+      : uuidFromBytes(crypto.getRandomValues(new Uint8Array(16)));
+    const id = (await this.store.ensureClusterId(proposed))!;
+    if (id === proposed) this.#logger.info(`New cluster ${id} in ${where}`);
+    return id;
+  }
+
+  /**
+   * Take over the broker's engine and coordinators: make the local logs match the view (first
+   * pass awaited), and from now on follow the view's changes.
+   *
+   * @param parts The engine and the coordinators.
+   */
+  async attach(parts: ClusterParts): Promise<void> {
+    this.#parts = parts;
+    this.#unsubscribe.push(this.view.onChange((changes) => {
+      if (changes.some((c) => c.kind === "topic")) this.#reconcile();
+      this.#applyLeadership();
+    }));
+    this.#reconcile();
+    await this.#reconciling;
+  }
+
+  /**
+   * Register in etcd (waiting for a previous run's registration to expire) and become a
+   * controller candidate.
+   *
+   * @param advertised The host and port clients are told.
+   * @throws {Error} If another live broker has this node id, or etcd cannot be reached.
+   */
+  async register(advertised: { host: string; port: number }): Promise<void> {
+    const membership = new Membership({
+      store: this.store,
+      registration: {
+        id: this.nodeId,
+        host: advertised.host,
+        port: advertised.port,
+        rack: this.#config.rack,
+      },
+      sessionTimeoutMs: this.#config.brokerSessionTimeoutMs,
+      logger: this.#logger,
+    });
+    this.#membership = membership;
+    this.#unsubscribe.push(membership.onChange(() => this.#applyLeadership()));
+    await membership.start();
+    const epoch = membership.state.epoch;
+    await this.view.waitForRevision(epoch, 5000);
+    this.#controller = new Controller({
+      store: this.store,
+      view: this.view,
+      membership,
+      nodeId: this.nodeId,
+      logger: this.#logger,
+    });
+    this.#controller.start();
+    this.#applyLeadership();
+  }
+
+  /**
+   * Leave the cluster: stop being controller, revoke the lease (the controller moves this
+   * broker's partitions at once), stop watching.
+   */
+  async close(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    this.#stop.abort();
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#electRetryTimer);
+    for (const u of this.#unsubscribe) u();
+    await this.#controller?.stop();
+    await this.#membership?.close();
+    await this.#reconciling?.catch(() => {});
+    this.view.close();
+    this.etcd.close();
+  }
+
+  /** The membership (after {@linkcode ClusterNode.register}). */
+  get membership(): Membership | undefined {
+    return this.#membership;
+  }
+
+  /** The controller candidate (after {@linkcode ClusterNode.register}). */
+  get controller(): Controller | undefined {
+    return this.#controller;
+  }
+
+  /** Whether this broker is registered and its lease kept alive (it may lead). */
+  get registered(): boolean {
+    return this.#membership?.state.registered ?? false;
+  }
+
+  /**
+   * The registered brokers, by id.
+   *
+   * @returns Their registrations.
+   */
+  liveBrokers(): BrokerRegistration[] {
+    return this.view.brokers();
+  }
+
+  /**
+   * Whether a partition exists in the cluster.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @returns True if the topic has that partition.
+   */
+  partitionExists(topic: string, partition: number): boolean {
+    const t = this.view.topic(topic);
+    return t !== undefined && partition >= 0 && partition < t.value.replicas.length;
+  }
+
+  /**
+   * The name of a topic id.
+   *
+   * @param topicId The id.
+   * @returns The name, or `undefined`.
+   */
+  topicName(topicId: string): string | undefined {
+    for (const [name, t] of this.view.topics()) if (t.value.id === topicId) return name;
+    return undefined;
+  }
+
+  /**
+   * Why this broker cannot serve a leader's request for a partition (Produce, Fetch,
+   * ListOffsets, OffsetForLeaderEpoch, DeleteRecords), or `undefined` when it can.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @returns UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER with a message.
+   */
+  leaderError(topic: string, partition: number): { code: number; message: string } | undefined {
+    if (!this.partitionExists(topic, partition)) {
+      return {
+        code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        message: `${topic}-${partition} does not exist in the cluster`,
+      };
+    }
+    if (!this.registered) {
+      return {
+        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `Broker ${this.nodeId} is fenced (not registered in etcd): it leads nothing`,
+      };
+    }
+    const s = this.view.partition(topic, partition)?.value;
+    if (s === undefined || s.leader !== this.nodeId) {
+      return {
+        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `Broker ${this.nodeId} is not the leader of ${topic}-${partition} (leader: ` +
+          `${s?.leader ?? "unknown"})`,
+      };
+    }
+    if (this.#parts?.logs.partition(topic, partition) === undefined) {
+      return {
+        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        message: `Broker ${this.nodeId} leads ${topic}-${partition} but its log is not ready yet`,
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * A topic of the cluster in the engine's terms (configs, effective configs with this
+   * broker's defaults), whether or not this broker holds any of it.
+   *
+   * @param name Topic name.
+   * @returns The topic, or `undefined`.
+   */
+  topicInfo(name: string): TopicInfo | undefined {
+    const t = this.view.topic(name);
+    if (t === undefined) return undefined;
+    const defaults = this.#parts?.logs.defaults ?? {};
+    return {
+      name,
+      id: t.value.id,
+      partitions: t.value.replicas.length,
+      configs: { ...t.value.configs },
+      effective: effectiveConfigs(t.value.configs, defaults),
+    };
+  }
+
+  /**
+   * The partition count of an internal topic in the cluster.
+   *
+   * @param name `__consumer_offsets` or `__transaction_state`.
+   * @returns The count, or `undefined` while the topic does not exist.
+   */
+  internalPartitions(name: string): number | undefined {
+    return this.view.topic(name)?.value.replicas.length;
+  }
+
+  /**
+   * Create a topic in the cluster: replicas placed over the live brokers (or as assigned),
+   * every partition's initial state (leader = first replica, ISR = all replicas) written with
+   * the topic in one create-if-absent transaction. Answers once this broker's view has it.
+   *
+   * @param spec The topic.
+   * @returns Its id, partitions and replication factor.
+   * @throws {ClusterError} TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS,
+   *   INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, INVALID_CONFIG, POLICY_VIOLATION,
+   *   REQUEST_TIMED_OUT (etcd unreachable).
+   */
+  async createTopic(spec: CreateTopicSpec): Promise<CreatedTopic> {
+    const name = spec.name;
+    const fail = (code: number, message: string): never => {
+      throw new ClusterError(code, message);
+    };
+    try {
+      validateTopicName(name);
+    } catch (e) {
+      fail(ErrorCode.INVALID_TOPIC_EXCEPTION, e instanceof Error ? e.message : String(e));
+    }
+    if (this.view.topic(name) !== undefined) {
+      fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    }
+    const key = topicCollisionKey(name);
+    for (const other of this.view.topics().keys()) {
+      if (topicCollisionKey(other) === key) {
+        fail(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Topic '${name}' collides with existing topic: ${other} ('.' and '_' collide)`,
+        );
+      }
+    }
+    const configs = this.#validateConfigs(spec.configs);
+    const live = this.liveBrokers();
+    let replicas: number[][];
+    if (spec.assignments !== undefined && spec.assignments.length > 0) {
+      replicas = this.#checkAssignments(spec.assignments, 0, undefined);
+    } else {
+      const n = spec.numPartitions === -1 ? this.#config.numPartitions : spec.numPartitions;
+      if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS_PER_TOPIC) {
+        fail(
+          ErrorCode.INVALID_PARTITIONS,
+          `Number of partitions must be between 1 and ${MAX_PARTITIONS_PER_TOPIC}, got ${n}`,
+        );
+      }
+      const rf = spec.replicationFactor === -1
+        ? this.#config.defaultReplicationFactor
+        : spec.replicationFactor;
+      replicas = this.#place(live, n, rf);
+    }
+    this.#checkClusterPartitionLimit(replicas.length);
+    const created: CreatedTopic = {
+      id: "AAAAAAAAAAAAAAAAAAAAAA",
+      numPartitions: replicas.length,
+      replicationFactor: replicas[0].length,
+    };
+    if (spec.validateOnly) return created;
+    const topic: TopicRecord = { id: newTopicId(), replicas, configs };
+    const states: PartitionState[] = replicas.map((r) => ({
+      leader: r[0],
+      leaderEpoch: 0,
+      isr: [...r],
+      partitionEpoch: 0,
+    }));
+    const r = await this.#etcdCall(
+      `create topic ${name}`,
+      () => this.store.createTopic(name, topic, states),
+    );
+    if (!r.created) fail(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    await this.view.waitForRevision(r.revision);
+    this.#logger.info(
+      `Created topic ${name} (id ${topic.id}) with ${replicas.length} partition(s), ` +
+        `replicas ${JSON.stringify(replicas)}`,
+    );
+    return { ...created, id: topic.id };
+  }
+
+  /**
+   * Add partitions to a topic (CreatePartitions): new replicas placed over the live brokers
+   * with the topic's replication factor (or as assigned), compare-and-swap on the topic.
+   *
+   * @param name Topic name.
+   * @param total The new partition count.
+   * @param assignments Replicas of each new partition, or `null`/empty to place them.
+   * @param validateOnly Check everything, change nothing.
+   * @throws {ClusterError} UNKNOWN_TOPIC_OR_PARTITION, INVALID_PARTITIONS,
+   *   INVALID_REPLICATION_FACTOR, INVALID_REPLICA_ASSIGNMENT, POLICY_VIOLATION,
+   *   REQUEST_TIMED_OUT.
+   */
+  async createPartitions(
+    name: string,
+    total: number,
+    assignments: number[][] | null,
+    validateOnly: boolean,
+  ): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      const t = await this.#etcdCall(`read topic ${name}`, () => this.store.readTopic(name));
+      if (t === undefined) {
+        throw new ClusterError(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `Topic '${name}' does not exist`,
+        );
+      }
+      const current = t.value.replicas.length;
+      if (!Number.isInteger(total) || total > MAX_PARTITIONS_PER_TOPIC) {
+        throw new ClusterError(
+          ErrorCode.INVALID_PARTITIONS,
+          `Number of partitions must be at most ${MAX_PARTITIONS_PER_TOPIC}, got ${total}`,
+        );
+      }
+      if (total === current) {
+        throw new ClusterError(
+          ErrorCode.INVALID_PARTITIONS,
+          `Topic already has ${current} partitions.`,
+        );
+      }
+      if (total < current) {
+        throw new ClusterError(
+          ErrorCode.INVALID_PARTITIONS,
+          `Topic currently has ${current} partitions, which is higher than the requested ${total}.`,
+        );
+      }
+      const rf = t.value.replicas[0]?.length ?? 1;
+      let added: number[][];
+      if (assignments !== null && assignments.length > 0) {
+        if (assignments.length !== total - current) {
+          throw new ClusterError(
+            ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+            `Increasing the number of partitions by ${total - current} but ` +
+              `${assignments.length} assignments provided.`,
+          );
+        }
+        added = this.#checkAssignments(assignments, current, rf);
+      } else {
+        added = this.#place(this.liveBrokers(), total - current, rf);
+      }
+      this.#checkClusterPartitionLimit(added.length);
+      if (validateOnly) return;
+      const states = new Map<number, PartitionState>();
+      added.forEach((r, i) => {
+        states.set(current + i, { leader: r[0], leaderEpoch: 0, isr: [...r], partitionEpoch: 0 });
+      });
+      const next: TopicRecord = { ...t.value, replicas: [...t.value.replicas, ...added] };
+      const ok = await this.#etcdCall(
+        `create partitions of ${name}`,
+        () => this.store.addPartitions(name, t, next, states),
+      );
+      if (ok) {
+        await this.#waitForTopic(name, (v) => v?.value.replicas.length === total);
+        this.#logger.info(`Topic ${name} now has ${total} partitions`);
+        return;
+      }
+      if (attempt >= 4) {
+        throw new ClusterError(
+          ErrorCode.REQUEST_TIMED_OUT,
+          `Cannot create partitions of ${name}: the topic kept changing meanwhile`,
+        );
+      }
+    }
+  }
+
+  /**
+   * Delete a topic from the cluster (each replica removes its logs when its view sees it).
+   *
+   * @param name Topic name.
+   * @returns The deleted topic's id.
+   * @throws {ClusterError} UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT.
+   */
+  async deleteTopic(name: string): Promise<string> {
+    const t = await this.#etcdCall(`read topic ${name}`, () => this.store.readTopic(name));
+    if (t === undefined) {
+      throw new ClusterError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`);
+    }
+    const ok = await this.#etcdCall(
+      `delete topic ${name}`,
+      () => this.store.deleteTopic(name, t.createRevision),
+    );
+    if (!ok) {
+      throw new ClusterError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`);
+    }
+    await this.#waitForTopic(name, (v) => v === undefined || v.value.id !== t.value.id);
+    this.#logger.info(`Deleted topic ${name} (id ${t.value.id})`);
+    return t.value.id;
+  }
+
+  /**
+   * Change a topic's config overrides in the cluster (every replica applies them).
+   *
+   * @param name Topic name.
+   * @param configs The complete new set of overrides (already validated).
+   * @throws {ClusterError} UNKNOWN_TOPIC_OR_PARTITION, REQUEST_TIMED_OUT.
+   */
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    this.#validateConfigs(configs);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const t = await this.#etcdCall(`read topic ${name}`, () => this.store.readTopic(name));
+      if (t === undefined) {
+        throw new ClusterError(
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `Topic ${name} does not exist`,
+        );
+      }
+      const ok = await this.#etcdCall(
+        `set configs of ${name}`,
+        () => this.store.setTopicConfigs(name, t, configs),
+      );
+      if (ok) {
+        await this.#waitForTopic(name, (v) => sameConfigs(v?.value.configs ?? {}, configs));
+        return;
+      }
+    }
+    throw new ClusterError(
+      ErrorCode.REQUEST_TIMED_OUT,
+      `Cannot change configs of ${name}: the topic kept changing meanwhile`,
+    );
+  }
+
+  /**
+   * Change a topic's config overrides in the cluster, as `LogManager.alterTopicConfigs` does
+   * locally: set `set`, remove `remove`, or with `replace` make `set` the complete set.
+   *
+   * @param name Topic name.
+   * @param set Overrides to set.
+   * @param remove Overrides to remove.
+   * @param options `validateOnly`, `replace`.
+   * @returns The topic.
+   * @throws {ClusterError} UNKNOWN_TOPIC_OR_PARTITION, INVALID_CONFIG, REQUEST_TIMED_OUT.
+   */
+  async alterTopicConfigs(
+    name: string,
+    set: Record<string, string>,
+    remove: string[] = [],
+    options: { validateOnly?: boolean; replace?: boolean } = {},
+  ): Promise<TopicInfo> {
+    const t = this.view.topic(name);
+    if (t === undefined) {
+      throw new ClusterError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`);
+    }
+    const valid = this.#validateConfigs(set);
+    const next: Record<string, string> = options.replace ? {} : { ...t.value.configs };
+    for (const k of remove) delete next[k];
+    Object.assign(next, valid);
+    if (!options.validateOnly) await this.setTopicConfigs(name, next);
+    return { ...this.topicInfo(name)!, configs: next };
+  }
+
+  /**
+   * FindCoordinator: the leader of the key's partition of `__consumer_offsets` (key type 0) or
+   * `__transaction_state` (1). The internal topic is created on first use with
+   * `offsets.topic.replication.factor` / `transaction.state.log.replication.factor` replicas;
+   * while fewer brokers are alive the answer is COORDINATOR_NOT_AVAILABLE, as Kafka's.
+   *
+   * @param keyType 0 (group) or 1 (transaction).
+   * @param key The group id or transactional id.
+   * @returns Where the coordinator is, or why there is none.
+   */
+  async findCoordinator(keyType: number, key: string): Promise<CoordinatorLocation> {
+    const none = (errorCode: number, message: string | null): CoordinatorLocation => ({
+      errorCode,
+      message,
+      nodeId: -1,
+      host: "",
+      port: -1,
+    });
+    const group = keyType === 0;
+    const internal = group ? CONSUMER_OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+    let t = this.view.topic(internal);
+    if (t === undefined) {
+      const rf = group
+        ? this.#config.offsetsTopicReplicationFactor
+        : this.#config.transactionStateLogReplicationFactor;
+      const rfName = group
+        ? "offsets.topic.replication.factor"
+        : "transaction.state.log.replication.factor";
+      const live = this.liveBrokers().length;
+      if (live < rf) {
+        return none(
+          ErrorCode.COORDINATOR_NOT_AVAILABLE,
+          `${internal} needs ${rf} live brokers (${rfName}) to be created; ${live} are registered`,
+        );
+      }
+      try {
+        await this.createTopic({
+          name: internal,
+          numPartitions: group
+            ? this.#config.offsetsTopicNumPartitions
+            : this.#config.transactionStateLogNumPartitions,
+          replicationFactor: rf,
+          configs: group ? OFFSETS_TOPIC_CONFIGS : TRANSACTION_STATE_TOPIC_CONFIGS,
+        });
+      } catch (e) {
+        if (!(e instanceof ClusterError) || e.code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+          return none(
+            ErrorCode.COORDINATOR_NOT_AVAILABLE,
+            `Cannot create ${internal}: ${e instanceof Error ? e.message : e}`,
+          );
+        }
+      }
+      t = this.view.topic(internal);
+      if (t === undefined) {
+        return none(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${internal} is being created`);
+      }
+    }
+    const p = partitionForGroup(key, t.value.replicas.length);
+    const leader = this.view.partition(internal, p)?.value.leader ?? -1;
+    const b = leader === -1 ? undefined : this.view.broker(leader)?.value;
+    if (b === undefined) {
+      return none(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        `${internal}-${p} has no leader (coordinator of ${key})`,
+      );
+    }
+    return { errorCode: ErrorCode.NONE, message: null, nodeId: b.id, host: b.host, port: b.port };
+  }
+
+  /**
+   * Reserve producer ids for this broker from the cluster-wide counter in etcd.
+   *
+   * @param size Ids wanted.
+   * @returns The first id of the block.
+   * @throws {Error} If etcd cannot be reached.
+   */
+  allocateProducerIds(size: number): Promise<number> {
+    return this.store.allocateProducerIds(size);
+  }
+
+  #validateConfigs(configs: Record<string, string>): Record<string, string> {
+    let valid: Record<string, string>;
+    try {
+      valid = validateTopicConfigs(configs);
+    } catch (e) {
+      throw new ClusterError(
+        e instanceof EngineError ? e.code : ErrorCode.INVALID_CONFIG,
+        e instanceof Error ? e.message : String(e),
+      );
+    }
+    if (valid["unclean.leader.election.enable"] === "true") {
+      throw new ClusterError(
+        ErrorCode.INVALID_CONFIG,
+        "unclean.leader.election.enable=true is not supported: cluster mode implements only false",
+      );
+    }
+    return valid;
+  }
+
+  #place(live: BrokerRegistration[], n: number, rf: number): number[][] {
+    try {
+      return placeReplicas(live.map((b) => ({ id: b.id, rack: b.rack })), n, rf);
+    } catch (e) {
+      if (e instanceof PlacementError) {
+        throw new ClusterError(ErrorCode.INVALID_REPLICATION_FACTOR, e.message);
+      }
+      throw e;
+    }
+  }
+
+  /** Checks manual assignments (partition `from + i` gets `assignments[i]`). */
+  #checkAssignments(
+    assignments: number[][],
+    from: number,
+    rf: number | undefined,
+  ): number[][] {
+    const fail = (message: string): never => {
+      throw new ClusterError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, message);
+    };
+    const live = new Set(this.liveBrokers().map((b) => b.id));
+    const size = rf ?? assignments[0].length;
+    assignments.forEach((r, i) => {
+      const p = from + i;
+      if (r.length === 0) fail(`Partition ${p} has no replicas`);
+      if (new Set(r).size !== r.length) fail(`Partition ${p} lists a broker twice: [${r}]`);
+      if (r.length !== size) {
+        fail(
+          `All partitions should have the same number of replicas (${size}), partition ${p}: [${r}]`,
+        );
+      }
+      const unknown = r.filter((b) => !live.has(b));
+      if (unknown.length > 0) {
+        fail(`Unknown broker(s) [${unknown}] in the assignment of partition ${p}`);
+      }
+    });
+    return assignments.map((r) => [...r]);
+  }
+
+  #checkClusterPartitionLimit(adding: number): void {
+    let existing = 0;
+    for (const t of this.view.topics().values()) existing += t.value.replicas.length;
+    if (existing + adding > this.#config.maxPartitions) {
+      throw new ClusterError(
+        ErrorCode.POLICY_VIOLATION,
+        `${adding} new partitions would make ${existing + adding} in the cluster, more than ` +
+          `max.partitions=${this.#config.maxPartitions}`,
+      );
+    }
+  }
+
+  async #etcdCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof EtcdError) {
+        throw new ClusterError(ErrorCode.REQUEST_TIMED_OUT, `Cannot ${what}: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  /** Wait (bounded) until the view's topic satisfies `done`. */
+  async #waitForTopic(
+    name: string,
+    done: (t: Versioned<TopicRecord> | undefined) => boolean,
+  ): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while (!done(this.view.topic(name)) && Date.now() < deadline) {
+      await this.view.waitForRevision(this.view.revision + 1, 200);
+    }
+  }
+
+  /** Make the local logs match the view (one pass at a time; passes coalesce). */
+  #reconcile(): void {
+    if (this.#parts === undefined || this.#stop.signal.aborted) return;
+    this.#reconcileAgain = true;
+    if (this.#reconciling !== null) return;
+    this.#reconciling = (async () => {
+      try {
+        while (this.#reconcileAgain && !this.#stop.signal.aborted) {
+          this.#reconcileAgain = false;
+          const failed = await this.#reconcilePass();
+          this.#applyLeadership();
+          if (failed) {
+            clearTimeout(this.#retryTimer);
+            this.#retryTimer = setTimeout(() => this.#reconcile(), 2000);
+            Deno.unrefTimer(this.#retryTimer);
+          }
+        }
+      } finally {
+        this.#reconciling = null;
+      }
+    })();
+  }
+
+  /** One pass; returns whether something failed (and will be retried). */
+  async #reconcilePass(): Promise<boolean> {
+    const logs = this.#parts!.logs;
+    const me = this.nodeId;
+    const signal = this.#stop.signal;
+    let failed = false;
+    const viewTopics = this.view.topics();
+    for (const [name, t] of [...viewTopics]) {
+      if (signal.aborted) return false;
+      try {
+        const count = t.value.replicas.length;
+        const mine: number[] = [];
+        t.value.replicas.forEach((r, p) => {
+          if (r.includes(me)) mine.push(p);
+        });
+        let local = logs.topic(name);
+        if (local !== undefined && local.id !== t.value.id) {
+          this.#logger.info(
+            `Deleting local logs of topic ${name} (id ${local.id}): the cluster's topic ${name} ` +
+              `has id ${t.value.id}`,
+          );
+          await logs.deleteTopic(name);
+          local = undefined;
+        }
+        if (local === undefined) {
+          if (mine.length === 0) continue;
+          await logs.createTopic(name, count, t.value.configs, {
+            topicId: t.value.id,
+            localPartitions: mine,
+            signal,
+          });
+          this.#logger.info(
+            `Created local logs of ${name} partitions [${mine}] (id ${t.value.id})`,
+          );
+          continue;
+        }
+        if (local.partitions < count) {
+          const from = local.partitions;
+          local = await logs.createPartitions(name, count, {
+            localPartitions: mine.filter((p) => p >= from),
+            signal,
+          });
+        }
+        const held = new Set(local.localPartitions ?? range(local.partitions));
+        const missing = mine.filter((p) => !held.has(p));
+        if (missing.length > 0) {
+          local = await logs.addLocalPartitions(name, missing, { signal });
+          this.#logger.info(`Created local logs of ${name} partitions [${missing}]`);
+        }
+        if (!sameConfigs(local.configs, t.value.configs)) {
+          await logs.alterTopicConfigs(name, t.value.configs, [], { replace: true });
+        }
+      } catch (e) {
+        if (signal.aborted) return false;
+        failed = true;
+        this.#logger.warn(
+          `Cannot make the local logs of topic ${name} match the cluster (retried): ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+      }
+    }
+    for (const local of logs.listTopics()) {
+      if (signal.aborted) return false;
+      if (viewTopics.has(local.name)) continue;
+      try {
+        await logs.deleteTopic(local.name);
+        this.#logger.info(`Deleted local logs of topic ${local.name}: it is not in the cluster`);
+      } catch (e) {
+        failed = true;
+        this.#logger.warn(
+          `Cannot delete local logs of topic ${local.name} (retried): ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+      }
+    }
+    return failed;
+  }
+
+  /** Leader epochs into the logs led here; coordinators elected or resigned. */
+  #applyLeadership(): void {
+    const parts = this.#parts;
+    if (parts === undefined || this.#stop.signal.aborted) return;
+    const registered = this.registered;
+    const me = this.nodeId;
+    for (const [name, t] of this.view.topics()) {
+      t.value.replicas.forEach((r, p) => {
+        if (!r.includes(me)) return;
+        const s = this.view.partition(name, p)?.value;
+        if (s === undefined || s.leader !== me || !registered) return;
+        const log = parts.logs.partition(name, p);
+        if (log !== undefined && log.leaderEpoch < s.leaderEpoch) {
+          log.setLeaderEpoch(s.leaderEpoch).catch((e) =>
+            this.#logger.warn(`Cannot start leader epoch ${s.leaderEpoch} of ${name}-${p}: ${e}`)
+          );
+        }
+      });
+    }
+    this.#coordinate(
+      CONSUMER_OFFSETS_TOPIC,
+      registered,
+      (p) => parts.groups.onElection(p),
+      (p) => parts.groups.onResignation(p),
+    );
+    this.#coordinate(
+      TRANSACTION_STATE_TOPIC,
+      registered,
+      (p) => parts.txns.onElection(p),
+      (p) => parts.txns.onResignation(p),
+    );
+  }
+
+  #coordinate(
+    topic: string,
+    registered: boolean,
+    elect: (p: number) => Promise<number>,
+    resign: (p: number) => void,
+  ): void {
+    const t = this.view.topic(topic);
+    const count = t?.value.replicas.length ?? 0;
+    const should = new Map<number, number>();
+    for (let p = 0; p < count; p++) {
+      const s = this.view.partition(topic, p)?.value;
+      if (
+        registered && s !== undefined && s.leader === this.nodeId &&
+        this.#parts!.logs.partition(topic, p) !== undefined
+      ) should.set(p, s.leaderEpoch);
+    }
+    for (const [key, epoch] of [...this.#coordinating]) {
+      const [name, ps] = key.split("\u0000");
+      if (name !== topic) continue;
+      const p = Number(ps);
+      if (should.get(p) === epoch) continue;
+      this.#coordinating.delete(key);
+      resign(p);
+    }
+    for (const [p, epoch] of should) {
+      const key = `${topic}\u0000${p}`;
+      if (this.#coordinating.has(key)) continue;
+      this.#coordinating.set(key, epoch);
+      elect(p).catch((e) => {
+        if (this.#coordinating.get(key) === epoch) this.#coordinating.delete(key);
+        this.#logger.warn(
+          `Cannot load ${topic}-${p} as its coordinator (retried): ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+        clearTimeout(this.#electRetryTimer);
+        this.#electRetryTimer = setTimeout(() => this.#applyLeadership(), 2000);
+        Deno.unrefTimer(this.#electRetryTimer);
+      });
+    }
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function sameConfigs(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}

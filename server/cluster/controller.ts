@@ -1,0 +1,342 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The controller: one broker at a time, elected through etcd. Every registered broker campaigns
+ * when there is no controller key, creating `<prefix>/controller` under its own lease
+ * (create-if-absent); the winner's key's create revision is the **controller epoch**. The key
+ * lives as long as the winner's lease, so a dead controller is replaced within the lease TTL.
+ * Every write the controller makes compares that create revision with its epoch, so a deposed
+ * controller (its lease expired while it was stalled or cut off) cannot change anything.
+ *
+ * What it does is leader election (docs/CLUSTER.md "Leader election"): it reconciles every
+ * partition's state with the registered brokers whenever the view changes — when a broker's key
+ * goes, each partition it led gets the first live ISR member in replica order as leader (leader
+ * epoch + 1), the dead broker leaves every ISR it is in (partition epoch + 1), and a partition
+ * with no live ISR member goes offline (leader -1) with its last ISR kept
+ * (`unclean.leader.election.enable=false`); when an ISR member of an offline partition comes
+ * back, it is elected. Writes are compare-and-swap on the partition key's mod revision.
+ *
+ * @module
+ */
+
+import type { ClusterView, ViewChange } from "./cluster_view.ts";
+import type { Membership } from "./membership.ts";
+import type { CasResult, MetadataStore, PartitionState } from "./metadata_store.ts";
+import type { Logger } from "../logger.ts";
+
+/**
+ * The state a partition should move to given the live brokers, or `undefined` when it is right
+ * as it is (the controller's election rule; pure, for tests).
+ *
+ * @example
+ * ```ts
+ * import { nextPartitionState } from "./controller.ts";
+ *
+ * const s = { leader: 1, leaderEpoch: 0, isr: [1, 2, 3], partitionEpoch: 0 };
+ * const next = nextPartitionState(s, [1, 2, 3], new Set([2, 3]));
+ * console.assert(next?.leader === 2 && next.leaderEpoch === 1 && next.isr.join() === "2,3");
+ * ```
+ *
+ * @param s The partition's state.
+ * @param replicas Its replicas, preferred leader first.
+ * @param live The registered brokers.
+ * @returns The new state, or `undefined`.
+ */
+export function nextPartitionState(
+  s: PartitionState,
+  replicas: readonly number[],
+  live: ReadonlySet<number>,
+): PartitionState | undefined {
+  const liveIsr = s.isr.filter((b) => live.has(b));
+  if (s.leader !== -1 && live.has(s.leader)) {
+    if (liveIsr.length === s.isr.length) return undefined;
+    return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
+  }
+  const candidates = replicas.filter((b) => liveIsr.includes(b));
+  if (candidates.length === 0) {
+    if (s.leader === -1) return undefined; // offline, waiting for an ISR member
+    // No live ISR member: offline, the last ISR kept (no unclean election).
+    return {
+      leader: -1,
+      leaderEpoch: s.leaderEpoch + 1,
+      isr: s.isr,
+      partitionEpoch: s.partitionEpoch + 1,
+    };
+  }
+  return {
+    leader: candidates[0],
+    leaderEpoch: s.leaderEpoch + 1,
+    isr: liveIsr,
+    partitionEpoch: s.partitionEpoch + 1,
+  };
+}
+
+/** Options of {@linkcode Controller}. */
+export interface ControllerOptions {
+  /** The metadata store. */
+  store: MetadataStore;
+  /** This broker's view. */
+  view: ClusterView;
+  /** This broker's membership (its lease holds the controller key). */
+  membership: Membership;
+  /** This broker's node id. */
+  nodeId: number;
+  /** Where to report. */
+  logger: Logger;
+  /** Reconcile at least this often while controller, in milliseconds. Default 5000. */
+  reconcileIntervalMs?: number;
+  /**
+   * How long a topic without a partition's state may exist before the controller writes an
+   * initial one (the creator died between its transactions), in milliseconds. Default 10000.
+   */
+  missingStateGraceMs?: number;
+}
+
+/** A candidate for controller; the controller when elected. */
+export class Controller {
+  readonly #store: MetadataStore;
+  readonly #view: ClusterView;
+  readonly #membership: Membership;
+  readonly #nodeId: number;
+  readonly #logger: Logger;
+  readonly #reconcileIntervalMs: number;
+  readonly #missingStateGraceMs: number;
+  #epoch = 0;
+  #active = false;
+  #stopped = false;
+  #campaigning: Promise<void> | null = null;
+  #reconciling: Promise<void> | null = null;
+  #dirty = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #unsubscribe: (() => void)[] = [];
+  readonly #activeListeners = new Set<(active: boolean, epoch: number) => void>();
+
+  /**
+   * Create a candidate (call `start` to campaign).
+   *
+   * @param options Store, view, membership, node id, logger, timings.
+   */
+  constructor(options: ControllerOptions) {
+    this.#store = options.store;
+    this.#view = options.view;
+    this.#membership = options.membership;
+    this.#nodeId = options.nodeId;
+    this.#logger = options.logger;
+    this.#reconcileIntervalMs = options.reconcileIntervalMs ?? 5000;
+    this.#missingStateGraceMs = options.missingStateGraceMs ?? 10_000;
+  }
+
+  /** Whether this broker is the controller now. */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** The epoch this broker was last elected with (0: never). */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /**
+   * Be told when this broker becomes controller or stops being it.
+   *
+   * @param listener Called with whether it is controller and its epoch.
+   * @returns A function that unsubscribes.
+   */
+  onActiveChange(listener: (active: boolean, epoch: number) => void): () => void {
+    this.#activeListeners.add(listener);
+    return () => this.#activeListeners.delete(listener);
+  }
+
+  /** Start campaigning (and acting once elected). */
+  start(): void {
+    this.#unsubscribe.push(this.#view.onChange((changes) => this.#onViewChange(changes)));
+    this.#unsubscribe.push(this.#membership.onChange(() => this.#check()));
+    this.#timer = setInterval(() => {
+      if (this.#active) this.#kick();
+      else this.#check();
+    }, this.#reconcileIntervalMs);
+    Deno.unrefTimer(this.#timer);
+    this.#check();
+  }
+
+  /** Stop; resign if controller (best effort: the key goes with the lease anyway). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    for (const u of this.#unsubscribe) u();
+    const wasActive = this.#active;
+    this.#setActive(false);
+    await this.#campaigning;
+    await this.#reconciling;
+    if (wasActive) await this.#store.resign(this.#epoch).catch(() => {});
+  }
+
+  /**
+   * Write a partition's state as this controller: compare-and-swap on the partition's mod
+   * revision, fenced by this controller's epoch (a deposed controller's write is refused).
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @param expectedModRevision The mod revision the state was read at (0: a creation).
+   * @param state The new state.
+   * @returns The outcome; `fenced` means this broker is no longer controller.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async writePartitionState(
+    topic: string,
+    partition: number,
+    expectedModRevision: number,
+    state: PartitionState,
+  ): Promise<CasResult> {
+    const r = await this.#store.writePartition(topic, partition, expectedModRevision, state, {
+      controllerEpoch: this.#epoch,
+    });
+    if (!r.ok && r.reason === "fenced" && this.#active) {
+      this.#logger.warn(
+        `Controller ${this.#nodeId} (epoch ${this.#epoch}) was deposed: its write of ` +
+          `${topic}-${partition} was refused`,
+      );
+      this.#setActive(false);
+    }
+    return r;
+  }
+
+  #setActive(active: boolean): void {
+    if (this.#active === active) return;
+    this.#active = active;
+    for (const l of this.#activeListeners) {
+      try {
+        l(active, this.#epoch);
+      } catch (e) {
+        this.#logger.error(`Controller listener failed: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  }
+
+  #onViewChange(changes: ViewChange[]): void {
+    let relevant = false;
+    for (const c of changes) {
+      if (c.kind === "controller") {
+        const holder = c.after;
+        if (this.#active && holder?.createRevision !== this.#epoch) {
+          this.#logger.warn(
+            `Controller ${this.#nodeId} (epoch ${this.#epoch}) deposed: the controller key is ` +
+              (holder ? `held by ${holder.value.id} (epoch ${holder.createRevision})` : "gone"),
+          );
+          this.#setActive(false);
+        }
+      }
+      if (c.kind === "broker" || c.kind === "topic" || c.kind === "partition") relevant = true;
+    }
+    this.#check();
+    if (relevant && this.#active) this.#kick();
+  }
+
+  /** Campaign when there is no controller; take up the role again after an unfencing. */
+  #check(): void {
+    if (this.#stopped) return;
+    const m = this.#membership.state;
+    const holder = this.#view.controller;
+    if (!m.registered) {
+      if (this.#active) {
+        this.#logger.warn(`Controller ${this.#nodeId} stops acting: this broker is fenced`);
+        this.#setActive(false);
+      }
+      return;
+    }
+    if (holder !== undefined) {
+      if (
+        !this.#active && holder.value.id === this.#nodeId && holder.createRevision === this.#epoch
+      ) {
+        this.#setActive(true); // unfenced with the same lease: still controller
+        this.#kick();
+      }
+      return;
+    }
+    if (this.#campaigning !== null) return;
+    this.#campaigning = (async () => {
+      try {
+        const r = await this.#store.campaign(this.#nodeId, m.lease);
+        if ("epoch" in r) {
+          await this.#view.waitForRevision(r.epoch, 5000);
+          if (this.#stopped) return;
+          this.#epoch = r.epoch;
+          this.#logger.info(`Broker ${this.#nodeId} is now the controller (epoch ${r.epoch})`);
+          this.#setActive(true);
+          this.#kick();
+        }
+      } catch (e) {
+        this.#logger.warn(
+          `Controller campaign of broker ${this.#nodeId} failed: ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+      } finally {
+        this.#campaigning = null;
+      }
+    })();
+  }
+
+  /** Reconcile now, or again after the pass in progress. */
+  #kick(): void {
+    this.#dirty = true;
+    if (this.#reconciling !== null) return;
+    this.#reconciling = (async () => {
+      try {
+        while (this.#dirty && this.#active && !this.#stopped) {
+          this.#dirty = false;
+          await this.#reconcile();
+        }
+      } catch (e) {
+        this.#logger.warn(
+          `Controller ${this.#nodeId} reconciliation failed (retried): ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+      } finally {
+        this.#reconciling = null;
+      }
+    })();
+  }
+
+  async #reconcile(): Promise<void> {
+    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const now = Date.now();
+    for (const [name, t] of this.#view.topics()) {
+      for (let p = 0; p < t.value.replicas.length; p++) {
+        if (!this.#active || this.#stopped) return;
+        const replicas = t.value.replicas[p];
+        let current = this.#view.partition(name, p);
+        if (current === undefined) {
+          const seen = this.#view.firstSeen(t.value.id) ?? now;
+          if (now - seen < this.#missingStateGraceMs) continue;
+          const liveReplicas = replicas.filter((b) => live.has(b));
+          const initial: PartitionState = {
+            leader: liveReplicas[0] ?? -1,
+            leaderEpoch: 0,
+            isr: liveReplicas.length > 0 ? liveReplicas : [...replicas],
+            partitionEpoch: 0,
+          };
+          this.#logger.warn(`Controller: ${name}-${p} has no state; writing an initial one`);
+          await this.writePartitionState(name, p, 0, initial);
+          continue;
+        }
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const next = nextPartitionState(current.value, replicas, live);
+          if (next === undefined) break;
+          const r = await this.writePartitionState(name, p, current.modRevision, next);
+          if (r.ok) {
+            const s = current.value;
+            this.#logger.info(
+              `Controller: ${name}-${p} leader ${s.leader} → ${next.leader} (leader epoch ` +
+                `${next.leaderEpoch}), ISR [${s.isr}] → [${next.isr}]`,
+            );
+            break;
+          }
+          if (r.reason === "fenced" || r.current === undefined) return;
+          current = r.current; // changed meanwhile (an ISR change): decide again on it
+        }
+      }
+    }
+  }
+}

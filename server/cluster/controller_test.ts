@@ -1,0 +1,193 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/strict";
+import { ClusterView } from "./cluster_view.ts";
+import { Controller, nextPartitionState } from "./controller.ts";
+import { EtcdClient } from "./etcd.ts";
+import { Membership } from "./membership.ts";
+import { MetadataStore, type PartitionState } from "./metadata_store.ts";
+import { createLogger, type LogLevel } from "../logger.ts";
+import { requireEtcd, sharedEtcd, uniquePrefix } from "../../tests/etcd.ts";
+
+const etcdReq = requireEtcd();
+const etcd = sharedEtcd();
+const logger = createLogger({
+  level: (Deno.env.get("SLUICE_TEST_LOG") as LogLevel | undefined) ?? "silent",
+});
+
+const s = (leader: number, isr: number[], leaderEpoch = 0, partitionEpoch = 0): PartitionState => ({
+  leader,
+  leaderEpoch,
+  isr,
+  partitionEpoch,
+});
+
+Deno.test("nextPartitionState(): Kafka's election rules, unclean election disabled", () => {
+  const live = (...ids: number[]) => new Set(ids);
+  // all alive: nothing to do
+  strictEqual(nextPartitionState(s(1, [1, 2, 3]), [1, 2, 3], live(1, 2, 3)), undefined);
+  // the leader died: first live ISR member in replica order, leader epoch + 1, it leaves the ISR
+  assertEquals(
+    nextPartitionState(s(1, [3, 2, 1], 4, 9), [1, 2, 3], live(2, 3)),
+    s(2, [3, 2], 5, 10),
+  );
+  // a follower died: it leaves the ISR; same leader and leader epoch, partition epoch + 1
+  assertEquals(
+    nextPartitionState(s(1, [1, 2, 3], 4, 9), [1, 2, 3], live(1, 2)),
+    s(1, [1, 2], 4, 10),
+  );
+  // a live replica out of the ISR is never elected (no unclean election): offline, last ISR kept
+  assertEquals(nextPartitionState(s(1, [1], 4, 9), [1, 2, 3], live(2, 3)), s(-1, [1], 5, 10));
+  // RF=1: offline while its broker is gone, the ISR kept
+  assertEquals(nextPartitionState(s(2, [2], 0, 0), [2], live(1, 3)), s(-1, [2], 1, 1));
+  strictEqual(nextPartitionState(s(-1, [2], 1, 1), [2], live(1, 3)), undefined);
+  // ... and elected again when it comes back
+  assertEquals(nextPartitionState(s(-1, [2], 1, 1), [2], live(1, 2, 3)), s(2, [2], 2, 2));
+  // of a last ISR of two that died together, the first to return in replica order leads alone
+  assertEquals(nextPartitionState(s(-1, [3, 2], 5, 7), [1, 2, 3], live(3)), s(3, [3], 6, 8));
+  assertEquals(
+    nextPartitionState(s(-1, [3, 2], 5, 7), [1, 2, 3], live(1, 2, 3)),
+    s(2, [3, 2], 6, 8),
+  );
+});
+
+interface Node {
+  store: MetadataStore;
+  membership: Membership;
+  view: ClusterView;
+  controller: Controller;
+  close(): Promise<void>;
+}
+
+async function node(endpoints: string[], prefix: string, id: number): Promise<Node> {
+  const client = new EtcdClient({ endpoints, timeoutMs: 1000 });
+  const store = new MetadataStore(client, prefix);
+  const membership = new Membership({
+    store,
+    registration: { id, host: "127.0.0.1", port: 9000 + id, rack: null },
+    sessionTimeoutMs: 2000,
+    logger,
+  });
+  const view = new ClusterView({
+    store,
+    nodeId: id,
+    brokerEpoch: () => membership.state.registered ? membership.state.epoch : 0,
+    logger,
+  });
+  await view.start();
+  await membership.start();
+  const controller = new Controller({
+    store,
+    view,
+    membership,
+    nodeId: id,
+    logger,
+    reconcileIntervalMs: 500,
+  });
+  controller.start();
+  return {
+    store,
+    membership,
+    view,
+    controller,
+    async close() {
+      await controller.stop();
+      await membership.close();
+      view.close();
+      client.close();
+    },
+  };
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+Deno.test({
+  name: "controller: elected with an epoch; on a broker's death it elects from the ISR, " +
+    "takes offline what has no live ISR member, and a deposed controller's write is refused",
+  ignore: etcdReq.ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    etcdReq.assertAvailable();
+    const e = await etcd();
+    const prefix = uniquePrefix();
+    const a = await node(e.endpoints, prefix, 1);
+    await until("1 is controller", () => a.controller.active);
+    const b = await node(e.endpoints, prefix, 2);
+    const epochA = a.controller.epoch;
+    await until("2 sees controller 1", () => b.view.controllerId === 1);
+    strictEqual(b.controller.active, false);
+    strictEqual(a.view.controller?.createRevision, epochA); // epoch = the key's create revision
+    try {
+      // t: RF 2 led by 1 and by 2; r: RF 1 on broker 1
+      await a.store.createTopic("t", {
+        id: "AAAAAAAAAAAAAAAAAAAAAA",
+        replicas: [[1, 2], [2, 1]],
+        configs: {},
+      }, [
+        s(1, [1, 2]),
+        s(2, [2, 1]),
+      ]);
+      await a.store.createTopic(
+        "r",
+        { id: "AAAAAAAAAAAAAAAAAAAAAQ", replicas: [[1]], configs: {} },
+        [
+          s(1, [1]),
+        ],
+      );
+      await until("b sees the topics", () => b.view.partition("r", 0) !== undefined);
+
+      // broker 1 (the controller) stops renewing its lease: a broker cut off, or SIGSTOPped
+      const cutAt = Date.now();
+      a.membership.pauseKeepAlive(true);
+      await until("2 is controller", () => b.controller.active);
+      const failoverMs = Date.now() - cutAt;
+      ok(b.controller.epoch > epochA, `${b.controller.epoch} > ${epochA}`);
+      ok(failoverMs < 10_000, `controller failover took ${failoverMs} ms`);
+      await until("t-0 moved to 2", () => b.view.partition("t", 0)?.value.leader === 2);
+      assertEquals(b.view.partition("t", 0)!.value, s(2, [2], 1, 1));
+      await until("1 left t-1's ISR", () => b.view.partition("t", 1)?.value.isr.length === 1);
+      assertEquals(b.view.partition("t", 1)!.value, s(2, [2], 0, 1));
+      await until("r-0 offline", () => b.view.partition("r", 0)?.value.leader === -1);
+      assertEquals(b.view.partition("r", 0)!.value, s(-1, [1], 1, 1));
+
+      // the deposed controller's write (epoch check) is refused and changes nothing
+      const before = (await a.store.readPartition("r", 0))!;
+      const refused = await a.controller.writePartitionState(
+        "r",
+        0,
+        before.modRevision,
+        s(1, [1], 7, 7),
+      );
+      strictEqual(refused.ok, false);
+      strictEqual(!refused.ok && refused.reason, "fenced");
+      strictEqual(a.controller.active, false);
+      assertEquals((await a.store.readPartition("r", 0))!.value, s(-1, [1], 1, 1));
+      // while the current controller's write with the same revision goes through
+      const accepted = await b.controller.writePartitionState(
+        "r",
+        0,
+        before.modRevision,
+        before.value,
+      );
+      strictEqual(accepted.ok, true);
+
+      // broker 1 comes back (a new registration): r-0 gets its only ISR member back as leader;
+      // t-0 stays with 2, since 1 is not in its ISR until a leader adds it
+      a.membership.pauseKeepAlive(false);
+      await until("r-0 back", () => b.view.partition("r", 0)?.value.leader === 1);
+      assertEquals(b.view.partition("r", 0)!.value, s(1, [1], 2, 2)); // (the write above: epochs 1, 1)
+      strictEqual(b.view.partition("t", 0)!.value.leader, 2);
+      strictEqual(a.controller.active, false);
+      strictEqual(a.view.controllerId, 2);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});

@@ -1,0 +1,288 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * A broker's membership of the cluster: its registration `<prefix>/brokers/<id>` lives under an
+ * etcd lease (TTL from `broker.session.timeout.ms`) that a keep-alive loop renews every third of
+ * the TTL. When the keep-alive has not succeeded for the session timeout (etcd unreachable, or
+ * the process stalled), the broker treats itself as **fenced**: by then the controller may have
+ * seen its key expire and moved its partitions, so it must lead nothing until it is registered
+ * again. A keep-alive that succeeds again on the same lease unfences it (the key never went); a
+ * lease etcd reports expired is replaced by a new one and the broker registers again, with a new
+ * broker epoch.
+ *
+ * @module
+ */
+
+import type { EtcdClient } from "./etcd.ts";
+import type { BrokerRegistration, MetadataStore } from "./metadata_store.ts";
+import type { Logger } from "../logger.ts";
+
+/** Options of {@linkcode Membership}. */
+export interface MembershipOptions {
+  /** The metadata store (and its etcd client). */
+  store: MetadataStore;
+  /** What to register. */
+  registration: Omit<BrokerRegistration, "incarnation">;
+  /** `broker.session.timeout.ms`. */
+  sessionTimeoutMs: number;
+  /** Where to report. */
+  logger: Logger;
+  /**
+   * Longest wait for a registration of the same id by another process to go (a previous run
+   * whose lease has not expired yet), in milliseconds. Default: 3 session timeouts, at least
+   * 10 s.
+   */
+  registerWaitMs?: number;
+}
+
+/** The membership's state, as listeners see it. */
+export interface MembershipState {
+  /** Registered and kept alive: the broker may lead. */
+  registered: boolean;
+  /** Broker epoch (create revision of its key); 0 before the first registration. */
+  epoch: number;
+  /** The lease the registration lives under. */
+  lease: string;
+}
+
+/**
+ * Registration and keep-alive of one broker.
+ *
+ * @example
+ * ```ts ignore
+ * const membership = new Membership({ store, registration, sessionTimeoutMs: 2000, logger });
+ * await membership.start();
+ * console.log(membership.state.epoch);
+ * await membership.close();
+ * ```
+ */
+export class Membership {
+  readonly #store: MetadataStore;
+  readonly #etcd: EtcdClient;
+  readonly #registration: BrokerRegistration;
+  readonly #sessionTimeoutMs: number;
+  readonly #ttlSeconds: number;
+  readonly #logger: Logger;
+  readonly #registerWaitMs: number;
+  readonly #listeners = new Set<(state: MembershipState) => void>();
+  readonly #stop = new AbortController();
+  #state: MembershipState = { registered: false, epoch: 0, lease: "0" };
+  /** When the last keep-alive that succeeded was sent (the lease runs from about then). */
+  #aliveSince = 0;
+  #fenceTimer: ReturnType<typeof setTimeout> | undefined;
+  #loop: Promise<void> = Promise.resolve();
+  #paused = false;
+
+  /**
+   * Create the membership (call `start` to register).
+   *
+   * @param options Store, registration, session timeout, logger.
+   */
+  constructor(options: MembershipOptions) {
+    this.#store = options.store;
+    this.#etcd = options.store.etcd;
+    this.#registration = { ...options.registration, incarnation: crypto.randomUUID() };
+    this.#sessionTimeoutMs = options.sessionTimeoutMs;
+    this.#ttlSeconds = Math.max(1, Math.ceil(options.sessionTimeoutMs / 1000));
+    this.#logger = options.logger;
+    this.#registerWaitMs = options.registerWaitMs ??
+      Math.max(10_000, 3 * options.sessionTimeoutMs);
+  }
+
+  /** The current state. */
+  get state(): MembershipState {
+    return { ...this.#state };
+  }
+
+  /** What this broker registers (with this run's incarnation id). */
+  get registration(): BrokerRegistration {
+    return { ...this.#registration };
+  }
+
+  /**
+   * Be told of every change of state (registered, fenced, new epoch).
+   *
+   * @param listener Called with the new state.
+   * @returns A function that unsubscribes.
+   */
+  onChange(listener: (state: MembershipState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Register (waiting while a previous run of this broker still holds the id) and start the
+   * keep-alive loop.
+   *
+   * @throws {Error} If another live broker holds the id, or etcd cannot be reached.
+   */
+  async start(): Promise<void> {
+    await this.#register(true);
+    this.#loop = this.#keepAliveLoop();
+  }
+
+  /**
+   * Stop renewing (tests: simulate a broker cut off from etcd). The state goes to fenced after
+   * the session timeout, as for a real failure.
+   *
+   * @param paused Whether keep-alives are suspended.
+   */
+  pauseKeepAlive(paused: boolean): void {
+    this.#paused = paused;
+  }
+
+  /**
+   * Stop the keep-alive loop and revoke the lease, so that the registration (and any
+   * controller key under the lease) goes at once rather than after the TTL.
+   */
+  async close(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    this.#stop.abort();
+    clearTimeout(this.#fenceTimer);
+    await this.#loop;
+    const lease = this.#state.lease;
+    this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
+    if (lease !== "0") {
+      await this.#etcd.revokeLease(lease).catch((e) =>
+        this.#logger.warn(`Cannot revoke lease ${lease} of broker ${this.#registration.id}: ${e}`)
+      );
+    }
+  }
+
+  #set(state: MembershipState): void {
+    const before = this.#state;
+    this.#state = state;
+    if (
+      before.registered === state.registered && before.epoch === state.epoch &&
+      before.lease === state.lease
+    ) return;
+    for (const l of this.#listeners) {
+      try {
+        l({ ...state });
+      } catch (e) {
+        this.#logger.error(`Membership listener failed: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+  }
+
+  async #register(first: boolean): Promise<void> {
+    const id = this.#registration.id;
+    const sentAt = Date.now();
+    const lease = await this.#etcd.grantLease(this.#ttlSeconds);
+    const deadline = Date.now() + this.#registerWaitMs;
+    let waited = false;
+    for (;;) {
+      if (this.#stop.signal.aborted) return;
+      const r = await this.#store.registerBroker(this.#registration, lease.id);
+      if ("epoch" in r) {
+        this.#aliveSince = sentAt;
+        this.#armFence();
+        this.#set({ registered: true, epoch: r.epoch, lease: lease.id });
+        this.#logger.info(
+          `Broker ${id} registered in etcd (${this.#store.root}, broker epoch ${r.epoch}, lease ` +
+            `${lease.id} of ${lease.ttl} s)`,
+        );
+        return;
+      }
+      const h = r.holder.value;
+      if (h.incarnation === this.#registration.incarnation) {
+        // our own key from a registration whose answer was lost: it lives under another lease
+        await this.#etcd.revokeLease(lease.id).catch(() => {});
+        this.#aliveSince = sentAt;
+        this.#armFence();
+        const kv = await this.#etcd.get(this.#store.brokerKey(id));
+        this.#set({ registered: true, epoch: r.holder.createRevision, lease: kv?.lease ?? "0" });
+        return;
+      }
+      if (Date.now() > deadline) {
+        await this.#etcd.revokeLease(lease.id).catch(() => {});
+        throw new Error(
+          `Cannot register broker ${id}: node id ${id} is registered by another live broker ` +
+            `(${h.host}:${h.port}, incarnation ${h.incarnation}) and its registration did not ` +
+            `expire within ${this.#registerWaitMs} ms; give each broker its own node.id`,
+        );
+      }
+      if (!waited) {
+        waited = true;
+        this.#logger.warn(
+          `Broker id ${id} is still registered by ${h.host}:${h.port} (incarnation ` +
+            `${h.incarnation}${first ? ", a previous run?" : ""}); waiting for its lease to expire`,
+        );
+      }
+      await sleep(250, this.#stop.signal);
+    }
+  }
+
+  #armFence(): void {
+    clearTimeout(this.#fenceTimer);
+    const left = this.#aliveSince + this.#sessionTimeoutMs - Date.now();
+    this.#fenceTimer = setTimeout(() => this.#fence(), Math.max(0, left));
+  }
+
+  #fence(): void {
+    if (!this.#state.registered || this.#stop.signal.aborted) return;
+    if (Date.now() - this.#aliveSince < this.#sessionTimeoutMs) return this.#armFence();
+    this.#logger.warn(
+      `Broker ${this.#registration.id} fenced: no keep-alive of its etcd lease succeeded for ` +
+        `${this.#sessionTimeoutMs} ms (broker.session.timeout.ms); it leads nothing until ` +
+        `registered again`,
+    );
+    this.#set({ ...this.#state, registered: false });
+  }
+
+  async #keepAliveLoop(): Promise<void> {
+    const interval = Math.max(100, Math.floor(this.#ttlSeconds * 1000 / 3));
+    let failures = 0;
+    while (!this.#stop.signal.aborted) {
+      await sleep(interval, this.#stop.signal);
+      if (this.#stop.signal.aborted || this.#paused) continue;
+      const sentAt = Date.now();
+      try {
+        const lease = this.#state.lease;
+        const ttl = lease === "0" ? 0 : await this.#etcd.keepAlive(lease);
+        if (this.#stop.signal.aborted) return;
+        if (ttl > 0) {
+          if (failures > 0) {
+            this.#logger.info(`Keep-alive of broker ${this.#registration.id}'s lease works again`);
+          }
+          failures = 0;
+          this.#aliveSince = sentAt;
+          this.#armFence();
+          if (!this.#state.registered) {
+            this.#logger.info(`Broker ${this.#registration.id} unfenced: its lease is still alive`);
+            this.#set({ ...this.#state, registered: true });
+          }
+          continue;
+        }
+        // The lease expired (or was revoked): our key is gone. Register again.
+        this.#logger.warn(
+          `Lease ${lease} of broker ${this.#registration.id} expired; registering again`,
+        );
+        clearTimeout(this.#fenceTimer);
+        this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
+        await this.#register(false);
+        failures = 0;
+      } catch (e) {
+        if (this.#stop.signal.aborted) return;
+        if (failures++ === 0 || failures % 20 === 0) {
+          this.#logger.warn(
+            `Keep-alive of broker ${this.#registration.id}'s lease failed (${failures} in a ` +
+              `row): ${e instanceof Error ? e.message : e}`,
+          );
+        }
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,618 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The cluster's metadata in etcd (docs/CLUSTER.md "etcd key layout"): typed reads of every key
+ * under `<prefix>` and the writes that change them, each a transaction that compares what the
+ * writer read (compare-and-swap), so that two writers never both succeed on the same state.
+ *
+ * ```
+ * <prefix>/cluster_id                 "<22-char id>"                  create-if-absent
+ * <prefix>/brokers/<id>               BrokerRegistration, under the broker's lease
+ * <prefix>/controller                 {"id":1}, under the controller's lease; create_revision = epoch
+ * <prefix>/topics/<name>              TopicRecord
+ * <prefix>/partitions/<name>/<p>      PartitionState
+ * <prefix>/producer_id_block          {"next":N}: the first producer id not handed out
+ * ```
+ *
+ * Values are JSON. Broker epoch = the `create_revision` of the broker's key; controller epoch =
+ * the `create_revision` of the controller key.
+ *
+ * @module
+ */
+
+import type { EtcdClient, KeyValue, TxnOp, WatchEvent } from "./etcd.ts";
+
+/** A broker's registration (`<prefix>/brokers/<id>`). */
+export interface BrokerRegistration {
+  /** Node id. */
+  id: number;
+  /** Advertised host. */
+  host: string;
+  /** Advertised port. */
+  port: number;
+  /** Rack, or `null`. */
+  rack: string | null;
+  /** Random id of this run of the broker process. */
+  incarnation: string;
+}
+
+/** A topic (`<prefix>/topics/<name>`). */
+export interface TopicRecord {
+  /** Topic id (22-character base64url uuid). */
+  id: string;
+  /** Replicas of each partition, preferred leader first. */
+  replicas: number[][];
+  /** Topic config overrides. */
+  configs: Record<string, string>;
+}
+
+/** A partition's leadership and ISR (`<prefix>/partitions/<name>/<p>`). */
+export interface PartitionState {
+  /** Leader's node id, -1 when offline. */
+  leader: number;
+  /** Incremented at every leader change. */
+  leaderEpoch: number;
+  /** In-sync replicas. */
+  isr: number[];
+  /** Incremented at every change. */
+  partitionEpoch: number;
+}
+
+/** A value with the etcd revisions of its key. */
+export interface Versioned<T> {
+  /** The value. */
+  value: T;
+  /** The key's `create_revision`. */
+  createRevision: number;
+  /** The key's `mod_revision`. */
+  modRevision: number;
+}
+
+/** Everything under the prefix, as read at one revision. */
+export interface MetadataSnapshot {
+  /** The store's revision of the read. */
+  revision: number;
+  /** The cluster id, if set. */
+  clusterId: string | undefined;
+  /** Registered (live) brokers by id. */
+  brokers: Map<number, Versioned<BrokerRegistration>>;
+  /** The controller, if one is elected. */
+  controller: Versioned<{ id: number }> | undefined;
+  /** Topics by name. */
+  topics: Map<string, Versioned<TopicRecord>>;
+  /** Partition states by topic, then partition. */
+  partitions: Map<string, Map<number, Versioned<PartitionState>>>;
+}
+
+/** What a key under the prefix is. */
+export type MetadataKey =
+  | { kind: "cluster_id" }
+  | { kind: "broker"; id: number }
+  | { kind: "controller" }
+  | { kind: "topic"; name: string }
+  | { kind: "partition"; topic: string; partition: number }
+  | { kind: "producer_id_block" };
+
+/** Fencing a write carries: it fails unless these still hold. */
+export interface WriteFence {
+  /** The writer is controller with this epoch (the controller key's create revision). */
+  controllerEpoch?: number;
+  /** The writer is this broker, registered with this epoch (its key's create revision). */
+  broker?: { id: number; epoch: number };
+}
+
+/** Outcome of a fenced compare-and-swap write. */
+export type CasResult =
+  | { ok: true; revision: number }
+  | { ok: false; reason: "changed" | "fenced"; current: Versioned<PartitionState> | undefined };
+
+/** Most operations in one etcd transaction (etcd's default `--max-txn-ops`). */
+export const MAX_TXN_OPS = 128;
+
+/**
+ * Typed access to the cluster's keys in etcd.
+ *
+ * @example
+ * ```ts ignore
+ * import { EtcdClient } from "./etcd.ts";
+ * import { MetadataStore } from "./metadata_store.ts";
+ *
+ * const store = new MetadataStore(new EtcdClient({ endpoints: ["http://127.0.0.1:2379"] }), "/sluice/c1");
+ * const id = await store.ensureClusterId("MkU3OEVBNTcwNTJENDM2Qk");
+ * const snapshot = await store.snapshot();
+ * console.log(id, snapshot.brokers.size);
+ * ```
+ */
+export class MetadataStore {
+  /** The etcd client. */
+  readonly etcd: EtcdClient;
+  /** Every key starts with this (`controller.etcd.prefix` + `/` + `sluice.cluster.name`). */
+  readonly root: string;
+
+  /**
+   * Wrap an etcd client.
+   *
+   * @param etcd The etcd client.
+   * @param root The key prefix, without a trailing `/`.
+   */
+  constructor(etcd: EtcdClient, root: string) {
+    this.etcd = etcd;
+    this.root = root;
+  }
+
+  /** `<prefix>/cluster_id`. */
+  get clusterIdKey(): string {
+    return `${this.root}/cluster_id`;
+  }
+
+  /** `<prefix>/controller`. */
+  get controllerKey(): string {
+    return `${this.root}/controller`;
+  }
+
+  /** `<prefix>/producer_id_block`. */
+  get producerIdBlockKey(): string {
+    return `${this.root}/producer_id_block`;
+  }
+
+  /**
+   * `<prefix>/brokers/<id>`.
+   *
+   * @param id Node id.
+   * @returns The key.
+   */
+  brokerKey(id: number): string {
+    return `${this.root}/brokers/${id}`;
+  }
+
+  /**
+   * `<prefix>/topics/<name>`.
+   *
+   * @param name Topic name.
+   * @returns The key.
+   */
+  topicKey(name: string): string {
+    return `${this.root}/topics/${name}`;
+  }
+
+  /**
+   * `<prefix>/partitions/<name>/<p>`.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @returns The key.
+   */
+  partitionKey(topic: string, partition: number): string {
+    return `${this.root}/partitions/${topic}/${partition}`;
+  }
+
+  /**
+   * What a key under the prefix is.
+   *
+   * @param key The key.
+   * @returns Its kind and parts, or `undefined` for a key outside the layout.
+   */
+  parseKey(key: string): MetadataKey | undefined {
+    if (!key.startsWith(`${this.root}/`)) return undefined;
+    const rest = key.slice(this.root.length + 1);
+    if (rest === "cluster_id") return { kind: "cluster_id" };
+    if (rest === "controller") return { kind: "controller" };
+    if (rest === "producer_id_block") return { kind: "producer_id_block" };
+    let m = /^brokers\/(\d+)$/.exec(rest);
+    if (m) return { kind: "broker", id: Number(m[1]) };
+    m = /^topics\/([^/]+)$/.exec(rest);
+    if (m) return { kind: "topic", name: m[1] };
+    m = /^partitions\/([^/]+)\/(\d+)$/.exec(rest);
+    if (m) return { kind: "partition", topic: m[1], partition: Number(m[2]) };
+    return undefined;
+  }
+
+  /**
+   * Read everything under the prefix at one revision.
+   *
+   * @returns The snapshot.
+   * @throws {EtcdError} If etcd cannot be reached.
+   * @throws {Error} If a value is not the JSON its key should hold.
+   */
+  async snapshot(): Promise<MetadataSnapshot> {
+    const snapshot: MetadataSnapshot = {
+      revision: 0,
+      clusterId: undefined,
+      brokers: new Map(),
+      controller: undefined,
+      topics: new Map(),
+      partitions: new Map(),
+    };
+    const all = await this.etcd.range(`${this.root}/`, { prefix: true });
+    for (const kv of all.kvs) this.apply(snapshot, { type: "put", kv });
+    snapshot.revision = all.revision;
+    return snapshot;
+  }
+
+  /**
+   * Apply one watched change to a snapshot.
+   *
+   * @param snapshot The snapshot to change.
+   * @param event The change.
+   * @returns What the key is (undefined for keys outside the layout, which are ignored).
+   * @throws {Error} If a put's value is not the JSON its key should hold.
+   */
+  apply(snapshot: MetadataSnapshot, event: WatchEvent): MetadataKey | undefined {
+    const k = this.parseKey(event.kv.key);
+    if (k === undefined) return undefined;
+    const put = event.type === "put";
+    const versioned = <T>(value: T): Versioned<T> => ({
+      value,
+      createRevision: event.kv.createRevision,
+      modRevision: event.kv.modRevision,
+    });
+    switch (k.kind) {
+      case "cluster_id":
+        snapshot.clusterId = put ? parseJson<string>(event.kv) : undefined;
+        break;
+      case "broker":
+        if (put) snapshot.brokers.set(k.id, versioned(parseJson<BrokerRegistration>(event.kv)));
+        else snapshot.brokers.delete(k.id);
+        break;
+      case "controller":
+        snapshot.controller = put ? versioned(parseJson<{ id: number }>(event.kv)) : undefined;
+        break;
+      case "topic":
+        if (put) snapshot.topics.set(k.name, versioned(parseJson<TopicRecord>(event.kv)));
+        else snapshot.topics.delete(k.name);
+        break;
+      case "partition": {
+        let m = snapshot.partitions.get(k.topic);
+        if (put) {
+          if (m === undefined) snapshot.partitions.set(k.topic, m = new Map());
+          m.set(k.partition, versioned(parseJson<PartitionState>(event.kv)));
+        } else if (m !== undefined) {
+          m.delete(k.partition);
+          if (m.size === 0) snapshot.partitions.delete(k.topic);
+        }
+        break;
+      }
+      case "producer_id_block":
+        break;
+    }
+    if (event.kv.modRevision > snapshot.revision) snapshot.revision = event.kv.modRevision;
+    return k;
+  }
+
+  /**
+   * Read the cluster id, or store `proposed` if there is none yet (create-if-absent: of
+   * brokers starting together, one id wins and every one gets it).
+   *
+   * @param proposed The id to store when there is none, or `undefined` to only read.
+   * @returns The cluster's id (`undefined` if none and nothing proposed).
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async ensureClusterId(proposed: string | undefined): Promise<string | undefined> {
+    const key = this.clusterIdKey;
+    if (proposed === undefined) {
+      const kv = await this.etcd.get(key);
+      return kv === undefined ? undefined : parseJson<string>(kv);
+    }
+    const r = await this.etcd.txn({
+      compare: [{ key, target: "create", value: 0 }],
+      success: [{ put: { key, value: JSON.stringify(proposed) } }],
+      failure: [{ range: { key } }],
+    });
+    if (r.succeeded) return proposed;
+    return parseJson<string>(r.results[0].kvs[0]);
+  }
+
+  /**
+   * Register a broker under a lease, unless its id is registered already.
+   *
+   * @param registration The broker.
+   * @param lease The lease the key lives under.
+   * @returns The broker epoch (the key's create revision), or the registration holding the id.
+   * @throws {EtcdError} If etcd cannot be reached or the lease is gone.
+   */
+  async registerBroker(
+    registration: BrokerRegistration,
+    lease: string,
+  ): Promise<{ epoch: number } | { holder: Versioned<BrokerRegistration> }> {
+    const key = this.brokerKey(registration.id);
+    const r = await this.etcd.txn({
+      compare: [{ key, target: "create", value: 0 }],
+      success: [{ put: { key, value: JSON.stringify(registration), lease } }],
+      failure: [{ range: { key } }],
+    });
+    if (r.succeeded) return { epoch: r.revision };
+    const kv = r.results[0].kvs[0];
+    if (kv === undefined) return this.registerBroker(registration, lease); // gone meanwhile
+    return { holder: versionedOf(kv, parseJson<BrokerRegistration>(kv)) };
+  }
+
+  /**
+   * Try to become controller: create the controller key under `lease` if no one holds it.
+   *
+   * @param id This broker's node id.
+   * @param lease Its lease (the key goes when the lease does).
+   * @returns `{ epoch }` if elected (the key's create revision), else the current holder.
+   * @throws {EtcdError} If etcd cannot be reached or the lease is gone.
+   */
+  async campaign(
+    id: number,
+    lease: string,
+  ): Promise<{ epoch: number } | { holder: Versioned<{ id: number }> | undefined }> {
+    const key = this.controllerKey;
+    const r = await this.etcd.txn({
+      compare: [{ key, target: "create", value: 0 }],
+      success: [{ put: { key, value: JSON.stringify({ id }), lease } }],
+      failure: [{ range: { key } }],
+    });
+    if (r.succeeded) return { epoch: r.revision };
+    const kv = r.results[0].kvs[0];
+    return {
+      holder: kv === undefined ? undefined : versionedOf(kv, parseJson<{ id: number }>(kv)),
+    };
+  }
+
+  /**
+   * Give up the controller key if this epoch still holds it.
+   *
+   * @param epoch The controller epoch.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async resign(epoch: number): Promise<void> {
+    const key = this.controllerKey;
+    await this.etcd.txn({
+      compare: [{ key, target: "create", value: epoch }],
+      success: [{ delete: { key } }],
+    });
+  }
+
+  /**
+   * Create a topic with its partitions' initial states, unless the name is taken
+   * (create-if-absent). A topic with more partitions than one transaction can carry is written
+   * in several: the topic key and the first states together, the rest in later transactions
+   * that each check the topic is still the one created.
+   *
+   * @param name Topic name.
+   * @param topic The topic.
+   * @param states Initial state of each partition.
+   * @returns Whether it was created (false: the name is taken).
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async createTopic(
+    name: string,
+    topic: TopicRecord,
+    states: PartitionState[],
+  ): Promise<{ created: boolean; revision: number }> {
+    const key = this.topicKey(name);
+    const puts = states.map((s, p) => ({
+      put: { key: this.partitionKey(name, p), value: JSON.stringify(s) },
+    }));
+    const first = await this.etcd.txn({
+      compare: [{ key, target: "create", value: 0 }],
+      success: [
+        { put: { key, value: JSON.stringify(topic) } },
+        ...puts.slice(0, MAX_TXN_OPS - 1),
+      ],
+    });
+    if (!first.succeeded) return { created: false, revision: first.revision };
+    let revision = first.revision;
+    for (let i = MAX_TXN_OPS - 1; i < puts.length; i += MAX_TXN_OPS) {
+      const r = await this.etcd.txn({
+        compare: [{ key, target: "create", value: first.revision }],
+        success: puts.slice(i, i + MAX_TXN_OPS),
+      });
+      if (!r.succeeded) break; // deleted meanwhile
+      revision = r.revision;
+    }
+    return { created: true, revision };
+  }
+
+  /**
+   * Add partitions to a topic: its record (with the new replicas) and the new partitions'
+   * states, if the topic has not changed since it was read.
+   *
+   * @param name Topic name.
+   * @param expected The topic as read (its mod revision is compared).
+   * @param topic The new record.
+   * @param states The new partitions' initial states, by partition index.
+   * @returns Whether it was written (false: the topic changed or was deleted).
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async addPartitions(
+    name: string,
+    expected: Versioned<TopicRecord>,
+    topic: TopicRecord,
+    states: Map<number, PartitionState>,
+  ): Promise<boolean> {
+    const key = this.topicKey(name);
+    const puts: TxnOp[] = [...states].map(([p, s]) => ({
+      put: { key: this.partitionKey(name, p), value: JSON.stringify(s) },
+    }));
+    const first = await this.etcd.txn({
+      compare: [{ key, target: "mod", value: expected.modRevision }],
+      success: [{ put: { key, value: JSON.stringify(topic) } }, ...puts.slice(0, MAX_TXN_OPS - 1)],
+    });
+    if (!first.succeeded) return false;
+    for (let i = MAX_TXN_OPS - 1; i < puts.length; i += MAX_TXN_OPS) {
+      const r = await this.etcd.txn({
+        compare: [{ key, target: "mod", value: first.revision }],
+        success: puts.slice(i, i + MAX_TXN_OPS),
+      });
+      if (!r.succeeded) break;
+    }
+    return true;
+  }
+
+  /**
+   * Replace a topic's config overrides if the topic has not changed since it was read.
+   *
+   * @param name Topic name.
+   * @param expected The topic as read.
+   * @param configs The new overrides.
+   * @returns Whether it was written.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async setTopicConfigs(
+    name: string,
+    expected: Versioned<TopicRecord>,
+    configs: Record<string, string>,
+  ): Promise<boolean> {
+    const key = this.topicKey(name);
+    const r = await this.etcd.txn({
+      compare: [{ key, target: "mod", value: expected.modRevision }],
+      success: [{ put: { key, value: JSON.stringify({ ...expected.value, configs }) } }],
+    });
+    return r.succeeded;
+  }
+
+  /**
+   * Delete a topic and its partitions' states, if it is still the topic that was read.
+   *
+   * @param name Topic name.
+   * @param createRevision The topic key's create revision as read.
+   * @returns Whether it was deleted.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async deleteTopic(name: string, createRevision: number): Promise<boolean> {
+    const key = this.topicKey(name);
+    const r = await this.etcd.txn({
+      compare: [{ key, target: "create", value: createRevision }],
+      success: [
+        { delete: { key } },
+        { delete: { key: `${this.root}/partitions/${name}/`, prefix: true } },
+      ],
+    });
+    return r.succeeded;
+  }
+
+  /**
+   * Read one topic.
+   *
+   * @param name Topic name.
+   * @returns The topic, or `undefined`.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async readTopic(name: string): Promise<Versioned<TopicRecord> | undefined> {
+    const kv = await this.etcd.get(this.topicKey(name));
+    return kv === undefined ? undefined : versionedOf(kv, parseJson<TopicRecord>(kv));
+  }
+
+  /**
+   * Read one partition's state.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @returns The state, or `undefined`.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async readPartition(
+    topic: string,
+    partition: number,
+  ): Promise<Versioned<PartitionState> | undefined> {
+    const kv = await this.etcd.get(this.partitionKey(topic, partition));
+    return kv === undefined ? undefined : versionedOf(kv, parseJson<PartitionState>(kv));
+  }
+
+  /**
+   * Write a partition's state with compare-and-swap: only if the key's mod revision is still
+   * `expectedModRevision` (0: the key must not exist), and only while `fence` holds (the
+   * controller epoch, or the writing broker's registration).
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @param expectedModRevision The mod revision read (0 for a creation).
+   * @param state The new state.
+   * @param fence What must still hold.
+   * @returns `ok`, or why not (`changed`: the partition changed, with its current state;
+   *   `fenced`: the writer is no longer controller or registered).
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async writePartition(
+    topic: string,
+    partition: number,
+    expectedModRevision: number,
+    state: PartitionState,
+    fence: WriteFence,
+  ): Promise<CasResult> {
+    const key = this.partitionKey(topic, partition);
+    const compare = [];
+    const failure: TxnOp[] = [{ range: { key } }];
+    if (expectedModRevision === 0) {
+      compare.push({ key, target: "create" as const, value: 0 });
+      // the topic must still exist for a state to be created
+      compare.push({
+        key: this.topicKey(topic),
+        target: "version" as const,
+        result: ">" as const,
+        value: 0,
+      });
+    } else {
+      compare.push({ key, target: "mod" as const, value: expectedModRevision });
+    }
+    if (fence.controllerEpoch !== undefined) {
+      compare.push({
+        key: this.controllerKey,
+        target: "create" as const,
+        value: fence.controllerEpoch,
+      });
+      failure.push({ range: { key: this.controllerKey } });
+    }
+    if (fence.broker !== undefined) {
+      const brokerKey = this.brokerKey(fence.broker.id);
+      compare.push({ key: brokerKey, target: "create" as const, value: fence.broker.epoch });
+      failure.push({ range: { key: brokerKey } });
+    }
+    const r = await this.etcd.txn({
+      compare,
+      success: [{ put: { key, value: JSON.stringify(state) } }],
+      failure,
+    });
+    if (r.succeeded) return { ok: true, revision: r.revision };
+    const kv = r.results[0]?.kvs[0];
+    const current = kv === undefined ? undefined : versionedOf(kv, parseJson<PartitionState>(kv));
+    let fenced = false;
+    let i = 1;
+    if (fence.controllerEpoch !== undefined) {
+      fenced ||= r.results[i++]?.kvs[0]?.createRevision !== fence.controllerEpoch;
+    }
+    if (fence.broker !== undefined) {
+      fenced ||= r.results[i++]?.kvs[0]?.createRevision !== fence.broker.epoch;
+    }
+    return { ok: false, reason: fenced ? "fenced" : "changed", current };
+  }
+
+  /**
+   * Reserve a block of producer ids for this broker (Kafka's controller hands out blocks the
+   * same way, KIP-730): ids are unique across the cluster and never reused.
+   *
+   * @param size Ids in the block.
+   * @returns The first id of the block.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async allocateProducerIds(size: number): Promise<number> {
+    const key = this.producerIdBlockKey;
+    for (;;) {
+      const kv = await this.etcd.get(key);
+      const next = kv === undefined ? 0 : parseJson<{ next: number }>(kv).next;
+      const r = await this.etcd.txn({
+        compare: [
+          kv === undefined
+            ? { key, target: "create", value: 0 }
+            : { key, target: "mod", value: kv.modRevision },
+        ],
+        success: [{ put: { key, value: JSON.stringify({ next: next + size }) } }],
+      });
+      if (r.succeeded) return next;
+    }
+  }
+}
+
+function versionedOf<T>(kv: KeyValue, value: T): Versioned<T> {
+  return { value, createRevision: kv.createRevision, modRevision: kv.modRevision };
+}
+
+function parseJson<T>(kv: KeyValue): T {
+  try {
+    return JSON.parse(kv.value) as T;
+  } catch {
+    throw new Error(`Cannot read etcd key ${kv.key}: "${kv.value.slice(0, 100)}" is not JSON`);
+  }
+}

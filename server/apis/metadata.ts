@@ -170,15 +170,24 @@ async function clusterMetadata(
   } else {
     const autoCreate = broker.config.autoCreateTopicsEnable &&
       (version < 4 || req.allowAutoTopicCreation);
+    // Each topic is answered once, as Kafka does (it reads the list into a set).
+    const answered = new Set<string>();
     for (const rt of req.topics!) {
       let name = rt.name;
       if (name === null) {
         name = rt.topicId === ZERO_UUID ? null : cluster.topicName(rt.topicId) ?? null;
         if (name === null) {
-          topics.push(errorTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          if (answered.has(`id ${rt.topicId}`)) continue;
+          answered.add(`id ${rt.topicId}`);
+          // Response names are nullable from v12 only.
+          topics.push(
+            errorTopic(version >= 12 ? null : "", rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID),
+          );
           continue;
         }
       }
+      if (answered.has(`name ${name}`)) continue;
+      answered.add(`name ${name}`);
       if (!isValidTopicName(name)) {
         topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
         continue;
@@ -186,7 +195,7 @@ async function clusterMetadata(
       let entry = clusterTopicEntry(broker, name);
       if (
         entry === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
-        name !== TRANSACTION_STATE_TOPIC
+        name !== TRANSACTION_STATE_TOPIC && !broker.closing.aborted
       ) {
         try {
           await autoCreateTopic(broker, name);

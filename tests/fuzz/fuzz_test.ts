@@ -163,6 +163,9 @@ async function fuzzBroken(mode: string, extra: Partial<FuzzOptions> = {}): Promi
     batchSize: 1_000,
     entry: BROKEN,
     env: { SLUICE_FUZZ_BREAK: mode },
+    // A broker broken on purpose may not stop on SIGTERM (a request that never ends): no need
+    // to give it 30 s.
+    stopTimeoutMs: 5_000,
     log: () => {},
     ...extra,
   });

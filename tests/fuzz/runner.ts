@@ -59,6 +59,8 @@ export interface FuzzOptions {
   slowLanes?: number;
   /** A request that may not wait on purpose and is unanswered this long is a hang. Default 10000. */
   hangMs?: number;
+  /** How long SIGTERM may take to stop the broker at the end (then SIGKILL). Default 30000. */
+  stopTimeoutMs?: number;
   /** Close a request the broker may hold on purpose (long poll) after this long. Default 1500. */
   parkMs?: number;
   /** Control round trips slower than this are counted as slow. Default 1000. */
@@ -230,6 +232,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     workers: 12,
     slowLanes: 32,
     hangMs: 10_000,
+    stopTimeoutMs: 30_000,
     parkMs: 1500,
     probeLimitMs: 1000,
     strictProbe: false,
@@ -587,7 +590,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     report.rss.end = end?.rssBytes ?? 0;
     report.openFiles.end = end?.openFiles ?? 0;
     stopping = true;
-    const status = await broker.stop();
+    const status = await broker.stop(o.stopTimeoutMs);
     report.exitCode = status.code;
     if (!crashed && status.code !== 0) {
       fail({

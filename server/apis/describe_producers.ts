@@ -15,7 +15,7 @@ import {
   DescribeProducersRequest,
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi } from "../api.ts";
 
 /** DescribeProducers handler. */
 export const describeProducers: ApiHandler = defineApi<
@@ -38,7 +38,9 @@ export const describeProducers: ApiHandler = defineApi<
               return createDescribeProducersResponsePartitionResponse({
                 partitionIndex,
                 errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                errorMessage: `${t.name}-${partitionIndex} does not exist on this broker`,
+                errorMessage: clipMessage(
+                  `${t.name}-${partitionIndex} does not exist on this broker`,
+                ),
               });
             }
             return createDescribeProducersResponsePartitionResponse({

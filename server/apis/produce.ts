@@ -70,7 +70,14 @@ import {
   ProduceRequest,
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+} from "../api.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { isInternalTopic } from "../internal_topic.ts";
@@ -84,7 +91,7 @@ function failed(index: number, errorCode: number, message: string | null): Parti
     baseOffset: -1,
     logAppendTimeMs: -1,
     logStartOffset: -1,
-    errorMessage: message,
+    errorMessage: message === null ? null : clipMessage(message),
   });
 }
 

@@ -22,6 +22,7 @@ import {
   effectiveConfigs,
   type LogConfig,
   toLogConfig,
+  TOPIC_CONFIGS,
   type TopicConfigEntry,
   validateConfigValue,
   validateTopicConfigs,
@@ -1210,7 +1211,8 @@ export class LogManager {
       const valid = withWhat(what, () => validateTopicConfigs(set));
       const next: Record<string, string> = options.replace ? {} : { ...t.configs };
       for (const k of remove) {
-        withWhat(what, () => validateConfigValue(k, next[k] ?? "x").length);
+        // Only the name must be known: removing an override that is not set changes nothing.
+        if (!TOPIC_CONFIGS.has(k)) withWhat(what, () => validateConfigValue(k, ""));
         delete next[k];
       }
       Object.assign(next, valid);

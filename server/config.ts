@@ -93,6 +93,19 @@ export interface BrokerConfig {
    * before it stops leading (`broker.session.timeout.ms`). Default 2000.
    */
   brokerSessionTimeoutMs: number;
+  /**
+   * Cluster mode: probe brokers' listeners and revoke the etcd lease of one whose listener
+   * refuses connections (its process is gone), rather than wait for the lease to expire
+   * (`sluice.broker.liveness.probe.enable`; docs/CLUSTER.md "Failure detection"). Default true.
+   */
+  livenessProbeEnable: boolean;
+  /** Time between two probes of a broker (`sluice.broker.liveness.probe.interval.ms`). Default 100. */
+  livenessProbeIntervalMs: number;
+  /**
+   * Refused connections in a row that are evidence of a dead broker
+   * (`sluice.broker.liveness.probe.refusals`). Default 3.
+   */
+  livenessProbeRefusals: number;
   /** Replication factor of `__consumer_offsets` in cluster mode (`offsets.topic.replication.factor`). Default 3. */
   offsetsTopicReplicationFactor: number;
   /**
@@ -206,6 +219,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   clusterName: "sluice",
   rack: null,
   brokerSessionTimeoutMs: 2000,
+  livenessProbeEnable: true,
+  livenessProbeIntervalMs: 100,
+  livenessProbeRefusals: 3,
   offsetsTopicReplicationFactor: 3,
   transactionStateLogReplicationFactor: 3,
   replicaLagTimeMaxMs: 30000,
@@ -540,6 +556,15 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "broker.session.timeout.ms":
         config.brokerSessionTimeoutMs = int(key, "positive-int");
+        break;
+      case "sluice.broker.liveness.probe.enable":
+        config.livenessProbeEnable = validateBrokerValue(key, value, "boolean") === "true";
+        break;
+      case "sluice.broker.liveness.probe.interval.ms":
+        config.livenessProbeIntervalMs = int(key, "positive-int");
+        break;
+      case "sluice.broker.liveness.probe.refusals":
+        config.livenessProbeRefusals = int(key, "positive-int");
         break;
       case "offsets.topic.replication.factor":
         config.offsetsTopicReplicationFactor = int(key, "positive-int");

@@ -413,6 +413,49 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
   assertEquals(warnings, []);
 });
 
+Deno.test("brokerConfigFrom() reads the liveness probe keys: on by default, 100 ms, 3 refusals", () => {
+  const defaults = brokerConfigFrom({});
+  assertEquals(
+    [
+      defaults.livenessProbeEnable,
+      defaults.livenessProbeIntervalMs,
+      defaults.livenessProbeRefusals,
+    ],
+    [true, 100, 3],
+  );
+  const config = brokerConfigFrom({
+    properties: {
+      "sluice.broker.liveness.probe.enable": "FALSE",
+      "sluice.broker.liveness.probe.interval.ms": "250",
+      "sluice.broker.liveness.probe.refusals": "2",
+    },
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  assertEquals(
+    [config.livenessProbeEnable, config.livenessProbeIntervalMs, config.livenessProbeRefusals],
+    [false, 250, 2],
+  );
+  const cases: [Record<string, string>, string][] = [
+    [
+      { "sluice.broker.liveness.probe.enable": "yes" },
+      'Invalid value "yes" for configuration "sluice.broker.liveness.probe.enable": must be true',
+    ],
+    [
+      { "sluice.broker.liveness.probe.interval.ms": "0" },
+      '"sluice.broker.liveness.probe.interval.ms": must be between 1',
+    ],
+    [
+      { "sluice.broker.liveness.probe.refusals": "-1" },
+      '"sluice.broker.liveness.probe.refusals": must be between 1',
+    ],
+  ];
+  for (const [properties, message] of cases) {
+    assertThrows(() => brokerConfigFrom({ properties }), RangeError, message);
+  }
+});
+
 Deno.test("brokerConfigFrom() refuses bad cluster-mode values, naming key and value", () => {
   const cases: [Record<string, string>, string][] = [
     [{ "controller.etcd.endpoints": "127.0.0.1:2379" }, '"127.0.0.1:2379" is not http://host:port'],

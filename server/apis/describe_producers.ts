@@ -17,7 +17,7 @@ import {
   DescribeProducersRequest,
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi } from "../api.ts";
 import { leaderError } from "../leadership.ts";
 
 /** DescribeProducers handler. */
@@ -42,10 +42,12 @@ export const describeProducers: ApiHandler = defineApi<
               return createDescribeProducersResponsePartitionResponse({
                 partitionIndex,
                 errorCode: notLeader.code,
-                errorMessage: notLeader.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+                errorMessage: clipMessage(
+                  notLeader.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
                     ctx.broker.cluster === undefined
-                  ? `${t.name}-${partitionIndex} does not exist on this broker`
-                  : notLeader.message,
+                    ? `${t.name}-${partitionIndex} does not exist on this broker`
+                    : notLeader.message,
+                ),
               });
             }
             const log = logs.partition(t.name, partitionIndex)!;

@@ -24,6 +24,9 @@
 //   the broker shuts down.
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
+//   max_bytes is capped at FETCH_MAX_BYTES (Kafka's `fetch.max.bytes` default, 55 MiB) for every
+//   version, as Kafka does, so a client asking for 2^31-1 bytes of one partition listed
+//   thousands of times gets 55 MiB, not a frame over 2 GiB.
 // - isolation_level=1 (read_committed, v4+): data only below the last stable offset and the aborted
 //   transactions overlapping the batches returned, both from the partition log
 //   (`PartitionLog.readCommitted`: producer state and `.txnindex`); read_uncommitted: everything
@@ -105,6 +108,9 @@ function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read 
   }
   return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
 }
+
+/** The most record bytes one Fetch response carries: Kafka's `fetch.max.bytes` default. */
+export const FETCH_MAX_BYTES = 57671680;
 
 /** Read every partition in order within the byte budgets; returns total record bytes. */
 async function readAll(
@@ -372,7 +378,7 @@ async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<Fet
         reads,
         refusals,
         ctx.version,
-        req.maxBytes,
+        Math.min(req.maxBytes, FETCH_MAX_BYTES),
         broker.config.socketRequestMaxBytes,
       ),
   );
@@ -431,7 +437,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       reads,
       req.minBytes,
       req.maxWaitMs,
-      () => readAll(reads, req.maxBytes, readCommitted, fromFollower),
+      () => readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), readCommitted, fromFollower),
     );
     if (version < 6) {
       // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)

@@ -78,7 +78,14 @@ import {
   ProduceRequest,
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+} from "../api.ts";
 import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
@@ -93,7 +100,7 @@ function failed(index: number, errorCode: number, message: string | null): Parti
     baseOffset: -1,
     logAppendTimeMs: -1,
     logStartOffset: -1,
-    errorMessage: message,
+    errorMessage: message === null ? null : clipMessage(message),
   });
 }
 

@@ -43,6 +43,7 @@ import { PlacementError, placeReplicas } from "./assignment.ts";
 import { ClusterView } from "./cluster_view.ts";
 import { Controller } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
+import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
 import {
   type BrokerRegistration,
@@ -187,6 +188,7 @@ export class ClusterNode {
   readonly #logger: Logger;
   #membership: Membership | undefined;
   #controller: Controller | undefined;
+  #detector: FailureDetector | undefined;
   #parts: ClusterParts | undefined;
   readonly #stop = new AbortController();
   readonly #unsubscribe: (() => void)[] = [];
@@ -338,6 +340,16 @@ export class ClusterNode {
     });
     this.#membership = membership;
     this.#unsubscribe.push(membership.onChange(() => this.#applyLeadership()));
+    // This broker's key deleted (its lease revoked by a failure detector, or expired): it stops
+    // leading now rather than at its next keep-alive.
+    this.#unsubscribe.push(this.view.onChange((changes) => {
+      for (const c of changes) {
+        if (c.kind !== "broker" || c.id !== this.nodeId || c.before === undefined) continue;
+        if (c.after?.createRevision !== c.before.createRevision) {
+          membership.registrationGone(c.before.createRevision);
+        }
+      }
+    }));
     await membership.start();
     const epoch = membership.state.epoch;
     await this.view.waitForRevision(epoch, 5000);
@@ -349,6 +361,19 @@ export class ClusterNode {
       logger: this.#logger,
     });
     this.#controller.start();
+    if (this.#config.livenessProbeEnable) {
+      this.#detector = new FailureDetector({
+        store: this.store,
+        view: this.view,
+        membership,
+        controller: this.#controller,
+        nodeId: this.nodeId,
+        intervalMs: this.#config.livenessProbeIntervalMs,
+        refusals: this.#config.livenessProbeRefusals,
+        logger: this.#logger,
+      });
+      this.#detector.start();
+    }
     this.#applyLeadership();
   }
 
@@ -362,6 +387,7 @@ export class ClusterNode {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#electRetryTimer);
     for (const u of this.#unsubscribe) u();
+    await this.#detector?.stop();
     await this.#controller?.stop();
     await this.#membership?.close();
     await this.#reconciling?.catch(() => {});
@@ -377,6 +403,14 @@ export class ClusterNode {
   /** The controller candidate (after {@linkcode ClusterNode.register}). */
   get controller(): Controller | undefined {
     return this.#controller;
+  }
+
+  /**
+   * The failure detector's fast path (after {@linkcode ClusterNode.register}; `undefined` when
+   * `sluice.broker.liveness.probe.enable` is false).
+   */
+  get failureDetector(): FailureDetector | undefined {
+    return this.#detector;
   }
 
   /** Whether this broker is registered and its lease kept alive (it may lead). */

@@ -56,6 +56,12 @@ export interface GroupCoordinatorConfig {
   offsetMetadataMaxBytes: number;
 }
 
+/**
+ * Characters of the client id kept at the start of a new member id (`<client id>-<uuid>`), so
+ * that a 32767-byte client id does not make every group response unencodable.
+ */
+export const MEMBER_ID_CLIENT_ID_LENGTH = 255;
+
 /** Kafka's defaults for {@linkcode GroupCoordinatorConfig}. */
 export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> = Object.freeze({
   initialRebalanceDelayMs: 3000,
@@ -94,7 +100,10 @@ export interface GroupCoordinatorOptions {
   log?: CoordinatorLog;
   /** Where to report background failures. */
   logger?: Logger;
-  /** Makes a new member id from a client id; default `clientId + "-" + randomUUID()`. */
+  /**
+   * Makes a new member id from a client id; default `clientId + "-" + randomUUID()`, with the
+   * client id cut to {@linkcode MEMBER_ID_CLIENT_ID_LENGTH} characters.
+   */
   newMemberId?: (clientId: string) => string;
   /**
    * Cluster mode: serve only the groups of the `__consumer_offsets` partitions this broker
@@ -314,8 +323,10 @@ export class GroupCoordinator {
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#log = options.log;
     this.#logger = options.logger;
+    // Kafka's form, with the client id cut: ids must stay encodable (a client id may be 32767
+    // bytes) and are sent back in every group response.
     this.#newMemberId = options.newMemberId ??
-      ((clientId) => `${clientId}-${crypto.randomUUID()}`);
+      ((clientId) => `${clientId.slice(0, MEMBER_ID_CLIENT_ID_LENGTH)}-${crypto.randomUUID()}`);
     this.#ownedOnly = options.ownedPartitionsOnly ?? false;
     if (this.#ownedOnly && (!this.#log?.partitionFor || !this.#log.loadPartition)) {
       throw new Error(

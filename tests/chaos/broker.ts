@@ -210,6 +210,18 @@ export class ChaosBroker {
   }
 
   /**
+   * Stops (SIGSTOP) or continues (SIGCONT) the running broker: a "slow" node, whose process
+   * holds its sockets but runs nothing.
+   *
+   * @param paused Whether to stop it.
+   * @throws {Error} If it is not running.
+   */
+  pause(paused: boolean): void {
+    if (!this.#child) throw new Error("pause broker: it is not running");
+    this.#child.kill(paused ? "SIGSTOP" : "SIGCONT");
+  }
+
+  /**
    * Stops the broker cleanly (SIGTERM; SIGKILL after `timeoutMs`).
    *
    * @param timeoutMs How long a clean shutdown may take. Default 60000.

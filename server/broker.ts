@@ -40,6 +40,7 @@ import {
   writeLocalMarkers,
 } from "./txn/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
+import { sleep } from "./sleep.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -633,20 +634,6 @@ class AcceptBackoff {
     this.#reported = false;
     this.#unrecovered = 0;
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function advertisedAddress(

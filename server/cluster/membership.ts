@@ -15,6 +15,7 @@
 import type { EtcdClient } from "./etcd.ts";
 import type { BrokerRegistration, MetadataStore } from "./metadata_store.ts";
 import type { Logger } from "../logger.ts";
+import { sleep } from "../sleep.ts";
 
 /** Options of {@linkcode Membership}. */
 export interface MembershipOptions {
@@ -323,17 +324,4 @@ export class Membership {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -113,6 +113,12 @@ export interface BrokerConfig {
    * (`transaction.state.log.replication.factor`). Default 3.
    */
   transactionStateLogReplicationFactor: number;
+  /**
+   * `min.insync.replicas` of a new `__transaction_state` in cluster mode
+   * (`transaction.state.log.min.isr`): the transaction coordinator's writes need this many
+   * in-sync replicas (else COORDINATOR_NOT_AVAILABLE). Default 2.
+   */
+  transactionStateLogMinIsr: number;
   /** A follower not caught up for this long leaves the ISR (`replica.lag.time.max.ms`). Default 30000. */
   replicaLagTimeMaxMs: number;
   /** Longest wait of a follower's fetch (`replica.fetch.wait.max.ms`). Default 500. */
@@ -224,6 +230,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   livenessProbeRefusals: 3,
   offsetsTopicReplicationFactor: 3,
   transactionStateLogReplicationFactor: 3,
+  transactionStateLogMinIsr: 2,
   replicaLagTimeMaxMs: 30000,
   replicaFetchWaitMaxMs: 500,
   replicaFetchMaxBytes: 1048576,
@@ -351,7 +358,6 @@ export interface BrokerConfigSources {
 
 /** Kafka broker keys we accept without using them (replication, threads, KRaft plumbing...). */
 const ACCEPTED_IGNORED = new Set([
-  "transaction.state.log.min.isr",
   "num.network.threads",
   "num.io.threads",
   "num.replica.fetchers",
@@ -571,6 +577,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "transaction.state.log.replication.factor":
         config.transactionStateLogReplicationFactor = int(key, "positive-int");
+        break;
+      case "transaction.state.log.min.isr":
+        config.transactionStateLogMinIsr = int(key, "positive-int");
         break;
       case "replica.lag.time.max.ms":
         config.replicaLagTimeMaxMs = int(key, "positive-long");

@@ -327,6 +327,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       defaults.defaultReplicationFactor,
       defaults.offsetsTopicReplicationFactor,
       defaults.transactionStateLogReplicationFactor,
+      defaults.transactionStateLogMinIsr,
       defaults.replicaLagTimeMaxMs,
       defaults.replicaFetchWaitMaxMs,
       defaults.replicaFetchMaxBytes,
@@ -346,6 +347,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       1,
       3,
       3,
+      2,
       30000,
       500,
       1048576,
@@ -369,6 +371,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       "default.replication.factor": "3",
       "offsets.topic.replication.factor": "2",
       "transaction.state.log.replication.factor": "1",
+      "transaction.state.log.min.isr": "1",
       "replica.lag.time.max.ms": "10000",
       "replica.fetch.wait.max.ms": "100",
       "replica.fetch.max.bytes": "65536",
@@ -397,6 +400,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       config.defaultReplicationFactor,
       config.offsetsTopicReplicationFactor,
       config.transactionStateLogReplicationFactor,
+      config.transactionStateLogMinIsr,
       config.replicaLagTimeMaxMs,
       config.replicaFetchWaitMaxMs,
       config.replicaFetchMaxBytes,
@@ -407,7 +411,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       config.offsetsCommitTimeoutMs,
       config.requestTimeoutMs,
     ],
-    [3, 2, 1, 10000, 100, 65536, 131072, 250, 7000, 0, 3000, 9000],
+    [3, 2, 1, 1, 10000, 100, 65536, 131072, 250, 7000, 0, 3000, 9000],
   );
   assertEquals(config.topicDefaults["min.insync.replicas"], "2");
   assertEquals(warnings, []);

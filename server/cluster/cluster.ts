@@ -153,13 +153,21 @@ const OFFSETS_TOPIC_CONFIGS = {
   "segment.bytes": "104857600",
   "compression.type": "producer",
 };
-/** Configs of `__transaction_state` (as `TransactionStateStore` creates it standalone). */
-const TRANSACTION_STATE_TOPIC_CONFIGS = {
-  "cleanup.policy": "compact",
-  "segment.bytes": "104857600",
-  "compression.type": "uncompressed",
-  "min.insync.replicas": "1",
-};
+/**
+ * Configs of `__transaction_state` (Kafka's `TransactionLog` topic configs): as
+ * `TransactionStateStore` creates it standalone, with `min.insync.replicas` from
+ * `transaction.state.log.min.isr` (the coordinator's writes are acks=all) and no unclean
+ * leader election.
+ */
+function transactionStateTopicConfigs(config: BrokerConfig): Record<string, string> {
+  return {
+    "cleanup.policy": "compact",
+    "segment.bytes": "104857600",
+    "compression.type": "uncompressed",
+    "min.insync.replicas": String(config.transactionStateLogMinIsr),
+    "unclean.leader.election.enable": "false",
+  };
+}
 
 /**
  * One broker's membership of a cluster and everything that follows from it.
@@ -820,7 +828,7 @@ export class ClusterNode {
             ? this.#config.offsetsTopicNumPartitions
             : this.#config.transactionStateLogNumPartitions,
           replicationFactor: rf,
-          configs: group ? OFFSETS_TOPIC_CONFIGS : TRANSACTION_STATE_TOPIC_CONFIGS,
+          configs: group ? OFFSETS_TOPIC_CONFIGS : transactionStateTopicConfigs(this.#config),
         });
       } catch (e) {
         if (!(e instanceof ClusterError) || e.code !== ErrorCode.TOPIC_ALREADY_EXISTS) {

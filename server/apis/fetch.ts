@@ -420,6 +420,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
           replicaId,
           r.p.fetchOffset,
           now,
+          r.p.logStartOffset,
         );
       }
     }

@@ -263,11 +263,18 @@ export class Broker {
           nodeId: full.nodeId,
           cluster,
           local: (req) =>
-            writeLocalMarkers({ logs, replicas, cluster }, req, full.requestTimeoutMs, log),
+            writeLocalMarkers(
+              { logs, replicas, cluster, groups },
+              req,
+              full.requestTimeoutMs,
+              log,
+            ),
           requestTimeoutMs: full.requestTimeoutMs,
           logger: log,
         }),
         partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
+        offsetsPartitions: cluster &&
+          (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
         groups,
         logger: log,
         config: {

@@ -1,7 +1,12 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // TxnOffsetCommit (key 28): served v0-v3 (flexible from v3).
-// - Holds the offsets in the producer's transaction (`../txn/`, after AddOffsetsToTxn for the
-//   group); they are committed to the group when the transaction commits, dropped on abort.
+// - Standalone: holds the offsets in the producer's transaction (`../txn/`, after
+//   AddOffsetsToTxn for the group); they are committed to the group when the transaction
+//   commits, dropped on abort.
+// - Cluster mode (Kafka's): the group's coordinator (`../group/`) writes them to
+//   `__consumer_offsets` as a transactional batch of the producer and holds them as pending;
+//   the transaction's COMMIT marker on the group's partition (sent by the transaction
+//   coordinator, wherever it is) commits them, ABORT drops them.
 // - v3 adds generation/member/instance ids (kept; the commit itself is a simple commit).
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v3.
 
@@ -26,8 +31,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
   response: TxnOffsetCommitResponse,
   async handle(ctx, req) {
     const v = ctx.version;
-    const txns = await transactionCoordinatorOf(ctx.broker);
-    const results = await txns.txnOffsetCommit({
+    const params = {
       transactionalId: req.transactionalId,
       producerId: req.producerId,
       producerEpoch: req.producerEpoch,
@@ -44,7 +48,10 @@ export const txnOffsetCommit: ApiHandler = defineApi<
           metadata: p.committedMetadata,
         })),
       })),
-    });
+    };
+    const results = ctx.broker.cluster !== undefined
+      ? await ctx.broker.groups.txnCommitOffsets(params)
+      : await (await transactionCoordinatorOf(ctx.broker)).txnOffsetCommit(params);
     return createTxnOffsetCommitResponse({
       topics: results.map((t) =>
         createTxnOffsetCommitResponseResponseTopic({

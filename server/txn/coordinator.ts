@@ -72,6 +72,12 @@ export interface TransactionCoordinatorOptions {
    */
   partitionExists?: (topic: string, partition: number) => boolean;
   /**
+   * Cluster mode: the partition count of `__consumer_offsets` in the cluster (`undefined` while
+   * it does not exist), which picks a group's partition for AddOffsetsToTxn. Default: the local
+   * topic's.
+   */
+  offsetsPartitions?: () => number | undefined;
+  /**
    * Cluster mode: sends a transaction's markers to its partitions' leaders (`./markers.ts`
    * `TxnMarkerSender`), for as long as `active` says this coordinator still owns the
    * transaction. Default: written here (`writeLocalMarkers`), as on one broker.
@@ -247,6 +253,7 @@ export class TransactionCoordinator {
   #closed = false;
   readonly #ownedOnly: boolean;
   readonly #exists: (topic: string, partition: number) => boolean;
+  readonly #offsetsPartitions: () => number | undefined;
   readonly #markers: TransactionCoordinatorOptions["markers"];
   readonly #owned = new Set<number>();
   /** Cluster mode: the leader epoch of each owned partition (the markers' coordinator epoch). */
@@ -274,6 +281,8 @@ export class TransactionCoordinator {
     this.#exists = options.partitionExists ??
       ((t, p) => this.#logs.partition(t, p) !== undefined);
     this.#markers = options.markers;
+    this.#offsetsPartitions = options.offsetsPartitions ??
+      (() => this.#logs.topic(OFFSETS_TOPIC)?.partitions);
   }
 
   /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
@@ -704,7 +713,7 @@ export class TransactionCoordinator {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
       if (err !== 0) return err;
-      const n = this.#logs.topic(OFFSETS_TOPIC)?.partitions ?? 50;
+      const n = this.#offsetsPartitions() ?? 50;
       await this.#addPartitions(m!, [{
         topic: OFFSETS_TOPIC,
         partition: partitionForGroup(groupId, n),
@@ -884,10 +893,11 @@ export class TransactionCoordinator {
       producerEpoch: m.producerEpoch,
       commit,
       coordinatorEpoch: this.#epochs.get(this.#store.partitionFor(m.transactionalId)) ?? 0,
-      topics: [...m.partitions].filter(([t]) => t !== OFFSETS_TOPIC).map(([topic, s]) => ({
-        topic,
-        partitions: [...s],
-      })),
+      // cluster mode: the group coordinators hold the transaction's offsets (TxnOffsetCommit
+      // goes to them, as Kafka's) and commit or drop them at the marker on their partition;
+      // on one broker this coordinator holds them and materialises them below
+      topics: [...m.partitions].filter(([t]) => this.#markers !== undefined || t !== OFFSETS_TOPIC)
+        .map(([topic, s]) => ({ topic, partitions: [...s] })),
     }, () => !this.#closed && this.#ownsTxn(m));
     if (this.#markers !== undefined) {
       const failed = results.flatMap((t) =>

@@ -30,6 +30,7 @@ import {
 } from "../../protocol/messages/write_txn_markers.ts";
 import { buildControlBatch } from "../../records/mod.ts";
 import { BrokerConnection, type BrokerEndpoint } from "../broker_connection.ts";
+import { CONSUMER_OFFSETS_TOPIC } from "../internal_topic.ts";
 import { leaderError, type LeadershipParts } from "../leadership.ts";
 import type { Logger } from "../logger.ts";
 
@@ -90,6 +91,14 @@ export function isRetriableMarkerError(errorCode: number): boolean {
 export interface LocalMarkerParts extends LeadershipParts {
   /** Default: the replica manager's acks=all append, else `PartitionLog.append`. */
   append?: (log: PartitionLog, records: Uint8Array) => Promise<unknown>;
+  /**
+   * The group coordinator: a marker written to a `__consumer_offsets` partition ends the
+   * producer's transactional offset commits of that partition's groups (committed or dropped),
+   * as Kafka's WriteTxnMarkers handler calls `GroupCoordinator.scheduleHandleTxnCompletion`.
+   */
+  groups?: {
+    completeTxnOffsets(partition: number, producerId: number, commit: boolean): number;
+  };
 }
 
 /**
@@ -154,6 +163,9 @@ export async function writeLocalMarkers(
             timestamp,
           }),
         );
+        if (t.topic === CONSUMER_OFFSETS_TOPIC) {
+          parts.groups?.completeTxnOffsets(partition, req.producerId, req.commit);
+        }
         return { partition, errorCode: ErrorCode.NONE };
       } catch (e) {
         const code = (e as { code?: unknown }).code;

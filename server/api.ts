@@ -29,6 +29,7 @@ import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
+import type { TxnVerifier } from "./txn/verification.ts";
 
 /** Broker-wide state every handler can use. */
 export interface BrokerContext {
@@ -74,6 +75,11 @@ export interface BrokerContext {
    * the standalone rules (the broker leads them, high watermark = log end offset).
    */
   readonly replicas?: ReplicaManager;
+  /**
+   * Cluster mode: a partition leader's verification of transactional batches with their
+   * coordinator on another broker (KIP-890 part 1, `./txn/verification.ts`).
+   */
+  readonly txnVerifier?: TxnVerifier;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

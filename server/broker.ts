@@ -37,6 +37,7 @@ import {
   openTransactionCoordinator,
   type TransactionCoordinator,
   TxnMarkerSender,
+  TxnVerifier,
   writeLocalMarkers,
 } from "./txn/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
@@ -229,6 +230,7 @@ export class Broker {
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
     let txns: TransactionCoordinator | undefined;
+    let txnVerifier: TxnVerifier | undefined;
     try {
       // Cluster mode: producer ids are unique over the cluster, not only this data dir.
       producerIds = cluster !== undefined
@@ -264,7 +266,7 @@ export class Broker {
           cluster,
           local: (req) =>
             writeLocalMarkers(
-              { logs, replicas, cluster, groups },
+              { logs, replicas, cluster, groups, txnVerifier },
               req,
               full.requestTimeoutMs,
               log,
@@ -282,12 +284,24 @@ export class Broker {
           abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
         },
       });
+      // Cluster mode: a partition leader verifies a transaction's first batch with its
+      // coordinator (KIP-890 part 1), wherever that is.
+      const coordinator = txns;
+      txnVerifier = cluster &&
+        new TxnVerifier({
+          nodeId: full.nodeId,
+          cluster,
+          local: (p, topics) => coordinator.verifyPartitions(p, topics),
+          requestTimeoutMs: full.requestTimeoutMs,
+          logger: log,
+        });
       // Cluster mode: the local logs follow the cluster before this broker serves anything, and
       // the view's partition states drive the replica manager.
       await cluster?.attach({ logs, groups, txns, replicas: replicas! });
     } catch (e) {
       await cluster?.close();
       await replicas?.close();
+      txnVerifier?.close();
       txns?.close();
       groups?.close();
       await logs.close();
@@ -299,6 +313,7 @@ export class Broker {
     } catch (e) {
       await cluster?.close();
       await replicas?.close();
+      txnVerifier?.close();
       txns.close();
       groups.close();
       await logs.close();
@@ -324,6 +339,7 @@ export class Broker {
       dynamicConfigs,
       cluster,
       replicas,
+      txnVerifier,
       apis,
       closing: abort.signal,
     };
@@ -422,6 +438,7 @@ export class Broker {
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
       this.#ctx.txns?.close(); // no new markers are sent
+      this.#ctx.txnVerifier?.close();
       // fetchers stop before the logs close; acks=all waits (coordinators' too) end
       await this.#ctx.replicas?.close();
       this.#ctx.fetchSessions.clear();

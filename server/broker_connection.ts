@@ -172,3 +172,83 @@ export class BrokerConnection {
     }
   }
 }
+
+/**
+ * One connection per broker, made on first use and made again once closed (a request that
+ * timed out closes its connection): the transaction coordinator's markers and the partition
+ * leaders' transaction verifications reach other brokers through one.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = new BrokerConnectionPool((id) => view.broker(id)?.value, "sluice-1", 30000);
+ * const conn = await pool.get(2);
+ * pool.close();
+ * ```
+ */
+export class BrokerConnectionPool {
+  readonly #endpoint: (id: number) => BrokerEndpoint | undefined;
+  readonly #clientId: string;
+  readonly #timeoutMs: number;
+  readonly #conns = new Map<number, Promise<BrokerConnection>>();
+
+  /**
+   * Creates the pool (no connection yet).
+   *
+   * @param endpoint A registered broker's address.
+   * @param clientId The client id of the requests.
+   * @param timeoutMs Connection timeout.
+   */
+  constructor(
+    endpoint: (id: number) => BrokerEndpoint | undefined,
+    clientId: string,
+    timeoutMs: number,
+  ) {
+    this.#endpoint = endpoint;
+    this.#clientId = clientId;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * The connection to broker `id`, made if there is none open.
+   *
+   * @param id The broker's node id.
+   * @returns The connection.
+   * @throws {Error} If the broker's address is unknown or it cannot be reached.
+   */
+  get(id: number): Promise<BrokerConnection> {
+    const cached = this.#conns.get(id);
+    if (cached !== undefined) {
+      return cached.then((c) => {
+        if (!c.closed) return c;
+        if (this.#conns.get(id) === cached) this.#conns.delete(id);
+        return this.get(id);
+      });
+    }
+    const ep = this.#endpoint(id);
+    if (ep === undefined) {
+      return Promise.reject(new Error(`the address of broker ${id} is unknown`));
+    }
+    const made = BrokerConnection.connect(ep, this.#clientId, this.#timeoutMs);
+    this.#conns.set(id, made);
+    made.catch(() => {
+      if (this.#conns.get(id) === made) this.#conns.delete(id);
+    });
+    return made;
+  }
+
+  /**
+   * Forgets broker `id`'s connection if it is closed (after a request on it failed).
+   *
+   * @param id The broker's node id.
+   * @param conn The connection the request used.
+   */
+  dropIfClosed(id: number, conn: BrokerConnection): void {
+    if (conn.closed) this.#conns.delete(id);
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const c of this.#conns.values()) c.then((conn) => conn.close(), () => {});
+    this.#conns.clear();
+  }
+}

@@ -1,8 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
-// AddPartitionsToTxn (key 24): served v0-v3 (flexible from v3).
-// - Adds partitions to the producer's transaction through the transaction coordinator
-//   (`../txn/`), starting one if none is ongoing.
-// - v4+ (KIP-890 batched, broker-to-broker verification) is not advertised.
+// AddPartitionsToTxn (key 24): served v0-v5 (flexible from v3).
+// - v0-v3 (clients): adds partitions to the producer's transaction through the transaction
+//   coordinator (`../txn/`), starting one if none is ongoing.
+// - v4-v5 (brokers; KIP-890): a batch of transactions, each answered in
+//   `results_by_transaction`. With `verify_only` a partition leader asks whether the partitions
+//   are in the transaction in progress before it appends the transaction's first batch there
+//   (Kafka 3.6's verification; nothing changes); without, the partitions are added as for v3.
+//   Coordinator errors (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS) are per partition, as
+//   Kafka's.
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v2.
 
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -11,10 +16,25 @@ import {
   AddPartitionsToTxnResponse,
   createAddPartitionsToTxnResponse,
   createAddPartitionsToTxnResponsePartitionResult,
+  createAddPartitionsToTxnResponseResult,
   createAddPartitionsToTxnResponseTopicResult,
 } from "../../protocol/messages/add_partitions_to_txn.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf, type TxnTopicResult } from "../txn/mod.ts";
+
+function topicResults(results: TxnTopicResult[], supportsProducerFenced: boolean) {
+  return results.map((t) =>
+    createAddPartitionsToTxnResponseTopicResult({
+      name: t.topic,
+      resultsByPartition: t.partitions.map((p) =>
+        createAddPartitionsToTxnResponsePartitionResult({
+          partitionIndex: p.partition,
+          partitionErrorCode: fencedFor(p.errorCode, supportsProducerFenced),
+        })
+      ),
+    })
+  );
+}
 
 /** AddPartitionsToTxn handler. */
 export const addPartitionsToTxn: ApiHandler = defineApi<
@@ -22,28 +42,36 @@ export const addPartitionsToTxn: ApiHandler = defineApi<
   AddPartitionsToTxnResponse
 >({
   minVersion: 0,
-  maxVersion: 3,
+  maxVersion: 5,
   request: AddPartitionsToTxnRequest,
   response: AddPartitionsToTxnResponse,
   async handle(ctx, req) {
     const txns = await transactionCoordinatorOf(ctx.broker);
+    if (ctx.version >= 4) {
+      const resultsByTransaction = await Promise.all(req.transactions.map(async (t) => {
+        const producer = {
+          transactionalId: t.transactionalId,
+          producerId: t.producerId,
+          producerEpoch: t.producerEpoch,
+        };
+        const topics = t.topics.map((x) => ({ topic: x.name, partitions: x.partitions }));
+        const results = t.verifyOnly
+          ? await txns.verifyPartitions(producer, topics)
+          : await txns.addPartitions(producer, topics);
+        return createAddPartitionsToTxnResponseResult({
+          transactionalId: t.transactionalId,
+          topicResults: topicResults(results, true),
+        });
+      }));
+      return createAddPartitionsToTxnResponse({ resultsByTransaction });
+    }
     const results = await txns.addPartitions({
       transactionalId: req.v3AndBelowTransactionalId,
       producerId: req.v3AndBelowProducerId,
       producerEpoch: req.v3AndBelowProducerEpoch,
     }, req.v3AndBelowTopics.map((t) => ({ topic: t.name, partitions: t.partitions })));
     return createAddPartitionsToTxnResponse({
-      resultsByTopicV3AndBelow: results.map((t) =>
-        createAddPartitionsToTxnResponseTopicResult({
-          name: t.topic,
-          resultsByPartition: t.partitions.map((p) =>
-            createAddPartitionsToTxnResponsePartitionResult({
-              partitionIndex: p.partition,
-              partitionErrorCode: fencedFor(p.errorCode, ctx.version >= 2),
-            })
-          ),
-        })
-      ),
+      resultsByTopicV3AndBelow: topicResults(results, ctx.version >= 2),
     });
   },
   errorResponse(req, errorCode) {

@@ -46,7 +46,14 @@
 //   INVALID_PRODUCER_ID_MAPPING; a partition not in the producer's transaction in progress
 //   (AddPartitionsToTxn first) INVALID_TXN_STATE, so no transaction the coordinator cannot end
 //   holds the partition's last stable offset back. Clients may not write to
-//   `__transaction_state` either.
+//   `__transaction_state` either. Cluster mode, with the transactional id coordinated by another
+//   broker (or not loaded here yet): the transaction's first batch on the partition (no
+//   transaction of that producer and epoch in progress there) is verified with the coordinator
+//   (AddPartitionsToTxn v4 verify_only, Kafka 3.6's) before it is appended, and refused with
+//   INVALID_TXN_STATE if a marker of the producer reached the partition meanwhile; the
+//   coordinator's answers become INVALID_PRODUCER_EPOCH (fenced), NOT_ENOUGH_REPLICAS
+//   (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS,
+//   CONCURRENT_TRANSACTIONS: retried by the producer) or stay (`../txn/verification.ts`).
 // - No per-record work for v3+: one header peek per partition; records stay raw bytes.
 // - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): a partition this broker does not lead
 //   (or any partition while it is fenced) gets NOT_LEADER_OR_FOLLOWER, a partition the cluster
@@ -70,7 +77,7 @@ import {
   TRANSACTIONAL_BIT,
   upConvert,
 } from "../../records/mod.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import {
   createProduceResponse,
   createProduceResponsePartitionProduceResponse,
@@ -86,6 +93,7 @@ import {
   errorCodeOf,
   messageOf,
 } from "../api.ts";
+import type { PartitionLog } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
@@ -136,6 +144,12 @@ function checkSingleBatch(records: Uint8Array | null): string | null {
   return null;
 }
 
+/** Whether the partition has a transaction of the producer, in this epoch, in progress. */
+function transactionInProgress(log: PartitionLog, producerId: number, epoch: number): boolean {
+  if (!log.ongoingTransactions().some((t) => t.producerId === producerId)) return false;
+  return log.producerStates().find((s) => s.producerId === producerId)?.epoch === epoch;
+}
+
 async function appendOne(
   broker: BrokerContext,
   topic: string,
@@ -146,6 +160,7 @@ async function appendOne(
   version: number,
   timeoutMs: number,
   signal: AbortSignal,
+  transactionalId: string | null,
 ): Promise<PartitionResponse> {
   // only the partition's leader appends (cluster mode, or a replicated partition)
   const notLeader = isInternalTopic(topic) ? undefined : leaderError(broker, topic, index);
@@ -215,10 +230,34 @@ async function appendOne(
       (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0
     ? await transactionCoordinatorOf(broker)
     : undefined;
+  // cluster mode, verified with another broker: still valid in the step that enqueues the append
+  let stillValid: (() => boolean) | undefined;
   if (txns !== undefined) {
     const producerId = producerIdAt(records!, 0);
     const epoch = producerEpochAt(records!, 0);
-    const code = txns.checkProduce(producerId, epoch, topic, index);
+    const verifier = broker.txnVerifier;
+    let code: number;
+    if (
+      verifier !== undefined && transactionalId !== null &&
+      !txns.coordinates(transactionalId)
+    ) {
+      if (
+        !transactionInProgress(log, producerId, epoch) ||
+        verifier.markerInFlight(topic, index, producerId)
+      ) {
+        const v = await verifier.verify(
+          transactionalId,
+          {
+            producerId,
+            producerEpoch: epoch,
+          },
+          topic,
+          index,
+        );
+        code = v.errorCode;
+        stillValid = v.stillValid;
+      } else code = ErrorCode.NONE; // verified with its first batch here
+    } else code = txns.checkProduce(producerId, epoch, topic, index);
     if (code !== ErrorCode.NONE) {
       const who = `Producer ${producerId} epoch ${epoch}`;
       return failed(
@@ -228,7 +267,26 @@ async function appendOne(
           ? `${who} is fenced by a newer epoch of its transactional id`
           : code === ErrorCode.INVALID_TXN_STATE
           ? `${who} has no transaction in progress with ${topic}-${index} (AddPartitionsToTxn first)`
-          : `${who} sent a transactional batch but is the producer of no transactional id`,
+          : code === ErrorCode.INVALID_PRODUCER_ID_MAPPING
+          ? `${who} sent a transactional batch but is the producer of no transactional id`
+          : `${who}: its transaction could not be verified with its coordinator (${
+            errorName(code)
+          })`,
+      );
+    }
+  }
+  if (stillValid !== undefined) {
+    // the verification's answer came after an await: the leadership and the guard again, in
+    // the step that enqueues the append
+    const valid = stillValid();
+    const moved = leaderError(broker, topic, index);
+    if (moved !== undefined) return failed(index, moved.code, moved.message);
+    if (!valid) {
+      return failed(
+        index,
+        ErrorCode.INVALID_TXN_STATE,
+        `Producer ${producerIdAt(records!, 0)}: its transaction on ${topic}-${index} ended ` +
+          `while its batch was being verified`,
       );
     }
   }
@@ -310,6 +368,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
             ctx.version,
             req.timeoutMs,
             signal,
+            req.transactionalId,
           )
         ),
       );

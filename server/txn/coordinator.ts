@@ -700,6 +700,55 @@ export class TransactionCoordinator {
   }
 
   /**
+   * Whether this coordinator serves `transactionalId` now (standalone: always; cluster mode:
+   * its `__transaction_state` partition is led and loaded here).
+   *
+   * @param transactionalId The id.
+   * @returns `true` if it does.
+   */
+  coordinates(transactionalId: string): boolean {
+    return this.#ownership(transactionalId) === ErrorCode.NONE;
+  }
+
+  /**
+   * AddPartitionsToTxn v4+ with `verify_only` (KIP-890 part 1, Kafka's
+   * `handleVerifyPartitionsInTransaction`): whether the partitions are in the producer's
+   * transaction in progress, asked by a partition leader before the transaction's first batch
+   * there. Nothing changes.
+   *
+   * @param p The producer.
+   * @param topics The partitions.
+   * @returns Per partition: NONE if in the transaction; INVALID_TXN_STATE if not;
+   * CONCURRENT_TRANSACTIONS while the transaction ends; PRODUCER_FENCED,
+   * INVALID_PRODUCER_ID_MAPPING; NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  verifyPartitions(
+    p: TxnProducer,
+    topics: { topic: string; partitions: number[] }[],
+  ): Promise<TxnTopicResult[]> {
+    const all = (code: (t: string, n: number) => number): TxnTopicResult[] =>
+      topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((n) => ({ partition: n, errorCode: code(t.topic, n) })),
+      }));
+    if (p.transactionalId === "") return Promise.resolve(all(() => ErrorCode.INVALID_REQUEST));
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(all(() => own));
+    return this.#locked(p.transactionalId, () => {
+      const m = this.#txns.get(p.transactionalId);
+      const err = this.#check(m, p);
+      if (err !== ErrorCode.NONE) return Promise.resolve(all(() => err));
+      return Promise.resolve(
+        all((t, n) =>
+          m!.state === "Ongoing" && m!.partitions.get(t)?.has(n) === true
+            ? ErrorCode.NONE
+            : ErrorCode.INVALID_TXN_STATE
+        ),
+      );
+    });
+  }
+
+  /**
    * AddOffsetsToTxn: add the group's `__consumer_offsets` partition to the transaction.
    *
    * @param p The producer.

@@ -60,6 +60,13 @@ export {
   writeLocalMarkers,
 } from "./markers.ts";
 export {
+  produceErrorOfVerification,
+  TxnVerifier,
+  type TxnVerifierOptions,
+  type VerifierClusterView,
+  VERIFY_ADD_PARTITIONS_VERSION,
+} from "./verification.ts";
+export {
   TRANSACTION_STATE_TOPIC,
   type TransactionLogRecord,
   TransactionStateStore,

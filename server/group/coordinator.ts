@@ -17,6 +17,7 @@
  */
 
 import { ErrorCode } from "../../protocol/errors.ts";
+import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
 import { ReplicationError } from "../replica_manager.ts";
 import {
@@ -338,16 +339,13 @@ export class GroupCoordinator {
   readonly #newMemberId: (clientId: string) => string;
   readonly #groups = new Map<string, GroupMetadata>();
   readonly #ownedOnly: boolean;
-  /** Cluster mode: `__consumer_offsets` partitions loaded and served. */
-  readonly #owned = new Set<number>();
-  /** Cluster mode: partitions being loaded, each with its generation of elections. */
-  readonly #loading = new Map<number, number>();
+  /** Cluster mode: the `__consumer_offsets` partitions served and loading. */
+  readonly #partitions: CoordinatorPartitions;
   /**
    * Offsets of transactions in progress (TxnOffsetCommit), by producer id, then group, then
    * partition: committed to the groups by the transaction's COMMIT marker, dropped by ABORT.
    */
   readonly #pendingTxnOffsets = new Map<number, Map<string, Map<string, OffsetCommitValue>>>();
-  #elections = 0;
   #closed = false;
   #expiryTimer: (() => void) | null = null;
 
@@ -385,6 +383,10 @@ export class GroupCoordinator {
           "and loadPartition",
       );
     }
+    this.#partitions = new CoordinatorPartitions(
+      this.#ownedOnly,
+      (groupId) => this.#log!.partitionFor!(groupId),
+    );
     this.#scheduleExpiry();
   }
 
@@ -394,16 +396,12 @@ export class GroupCoordinator {
    */
   #ownership(groupId: string): number {
     if (this.#closed) return ErrorCode.NOT_COORDINATOR;
-    if (!this.#ownedOnly) return ErrorCode.NONE;
-    const p = this.#log!.partitionFor!(groupId);
-    if (this.#owned.has(p)) return ErrorCode.NONE;
-    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    return ErrorCode.NOT_COORDINATOR;
+    return this.#partitions.ownership(groupId);
   }
 
   /** The `__consumer_offsets` partitions served (cluster mode), ascending. */
   get ownedPartitions(): number[] {
-    return [...this.#owned].sort((a, b) => a - b);
+    return this.#partitions.owned;
   }
 
   /**
@@ -425,25 +423,17 @@ export class GroupCoordinator {
     caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<number> {
     if (!this.#ownedOnly || this.#closed) return 0;
-    if (this.#owned.has(partition)) return this.#groupsOf(partition).length;
-    const election = ++this.#elections;
-    this.#loading.set(partition, election);
-    const current = () => this.#loading.get(partition) === election && !this.#closed;
-    let records: LoadedCoordinatorRecord[];
-    try {
-      if (!(await caughtUp()) || !current()) {
-        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-        return 0;
-      }
-      records = await this.#log!.loadPartition!(partition);
-    } catch (e) {
-      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-      throw e;
-    }
-    if (!current()) return 0;
-    this.#loading.delete(partition);
+    if (this.#partitions.serves(partition)) return this.#groupsOf(partition).length;
+    const loaded = await this.#partitions.elect(
+      partition,
+      caughtUp,
+      () => this.#log!.loadPartition!(partition),
+      () => this.#closed,
+    );
+    if (loaded === undefined) return 0;
+    const records = loaded.records;
     this.load(records);
-    this.#owned.add(partition);
+    loaded.serve();
     const n = this.#groupsOf(partition).length;
     const line = `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} ` +
       `records, ${n} groups)`;
@@ -461,7 +451,7 @@ export class GroupCoordinator {
    */
   onResignation(partition: number): void {
     if (!this.#ownedOnly) return;
-    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    const was = this.#partitions.resign(partition);
     for (const group of this.#groupsOf(partition)) {
       this.#drop(group);
       this.#groups.delete(group.groupId);

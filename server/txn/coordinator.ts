@@ -23,6 +23,7 @@ import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { buildControlBatch } from "../../records/mod.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
+import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
 import { ReplicationError } from "../replica_manager.ts";
 import { isRetriableMarkerError, type MarkerRequest } from "./markers.ts";
@@ -255,14 +256,13 @@ export class TransactionCoordinator {
   readonly #exists: (topic: string, partition: number) => boolean;
   readonly #offsetsPartitions: () => number | undefined;
   readonly #markers: TransactionCoordinatorOptions["markers"];
-  readonly #owned = new Set<number>();
+  /** Cluster mode: the `__transaction_state` partitions served and loading. */
+  readonly #partitions: CoordinatorPartitions;
   /** Cluster mode: the leader epoch of each owned partition (the markers' coordinator epoch). */
   readonly #epochs = new Map<number, number>();
   /** Transactions being completed in the background (cluster mode). */
   readonly #completing = new Set<TxnMetadata>();
   readonly #background = new Set<Promise<boolean>>();
-  readonly #loading = new Map<number, number>();
-  #elections = 0;
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -283,20 +283,20 @@ export class TransactionCoordinator {
     this.#markers = options.markers;
     this.#offsetsPartitions = options.offsetsPartitions ??
       (() => this.#logs.topic(OFFSETS_TOPIC)?.partitions);
+    this.#partitions = new CoordinatorPartitions(
+      this.#ownedOnly,
+      (id) => this.#store.partitionFor(id),
+    );
   }
 
   /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
   #ownership(transactionalId: string): number {
-    if (!this.#ownedOnly) return ErrorCode.NONE;
-    const p = this.#store.partitionFor(transactionalId);
-    if (this.#owned.has(p)) return ErrorCode.NONE;
-    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    return ErrorCode.NOT_COORDINATOR;
+    return this.#partitions.ownership(transactionalId);
   }
 
   /** The `__transaction_state` partitions served (cluster mode), ascending. */
   get ownedPartitions(): number[] {
-    return [...this.#owned].sort((a, b) => a - b);
+    return this.#partitions.owned;
   }
 
   /**
@@ -320,22 +320,14 @@ export class TransactionCoordinator {
     caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<number> {
     if (!this.#ownedOnly) return 0;
-    if (this.#owned.has(partition)) return 0;
-    const election = ++this.#elections;
-    this.#loading.set(partition, election);
-    const current = () => this.#loading.get(partition) === election && !this.#closed;
-    let records: TransactionLogRecord[];
-    try {
-      if (!(await caughtUp()) || !current()) {
-        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-        return 0;
-      }
-      records = await this.#store.loadPartition(partition);
-    } catch (e) {
-      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-      throw e;
-    }
-    if (!current()) return 0;
+    const loaded = await this.#partitions.elect(
+      partition,
+      caughtUp,
+      () => this.#store.loadPartition(partition),
+      () => this.#closed,
+    );
+    if (loaded === undefined) return 0;
+    const records = loaded.records;
     this.#epochs.set(partition, leaderEpoch);
     this.load(records);
     const mine = [...this.#txns.values()].filter((m) =>
@@ -343,8 +335,7 @@ export class TransactionCoordinator {
     );
     // served from now on: the prepared transactions complete as on EndTxn, and the requests of
     // their ids get CONCURRENT_TRANSACTIONS meanwhile
-    this.#loading.delete(partition);
-    this.#owned.add(partition);
+    loaded.serve();
     for (const m of mine) {
       if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
       this.#completeLater(m, m.state === "PrepareCommit", 0);
@@ -364,7 +355,7 @@ export class TransactionCoordinator {
    */
   onResignation(partition: number): void {
     if (!this.#ownedOnly) return;
-    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    const was = this.#partitions.resign(partition);
     this.#epochs.delete(partition);
     for (const m of [...this.#txns.values()]) {
       if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
@@ -868,7 +859,7 @@ export class TransactionCoordinator {
   #ownsTxn(m: TxnMetadata): boolean {
     if (!this.#ownedOnly) return true;
     const p = this.#store.partitionFor(m.transactionalId);
-    return this.#owned.has(p) && this.#txns.get(m.transactionalId) === m;
+    return this.#partitions.serves(p) && this.#txns.get(m.transactionalId) === m;
   }
 
   /**

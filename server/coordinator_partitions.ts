@@ -78,6 +78,16 @@ export class CoordinatorPartitions {
     return this.#owned.has(partition);
   }
 
+  /**
+   * Whether `partition` is being loaded (elected, not served yet).
+   *
+   * @param partition The partition.
+   * @returns `true` if it is.
+   */
+  loading(partition: number): boolean {
+    return this.#loading.has(partition);
+  }
+
   /** The partitions served, ascending. */
   get owned(): number[] {
     return [...this.#owned].sort((a, b) => a - b);

@@ -346,6 +346,11 @@ export class GroupCoordinator {
    * partition: committed to the groups by the transaction's COMMIT marker, dropped by ABORT.
    */
   readonly #pendingTxnOffsets = new Map<number, Map<string, Map<string, OffsetCommitValue>>>();
+  /**
+   * Cluster mode: transaction markers written to a partition while it loads (the load may have
+   * read the log before them), applied once it is loaded.
+   */
+  readonly #completedWhileLoading = new Map<number, { producerId: number; commit: boolean }[]>();
   #closed = false;
   #expiryTimer: (() => void) | null = null;
 
@@ -434,6 +439,9 @@ export class GroupCoordinator {
     const records = loaded.records;
     this.load(records);
     loaded.serve();
+    const early = this.#completedWhileLoading.get(partition) ?? [];
+    this.#completedWhileLoading.delete(partition);
+    for (const c of early) this.completeTxnOffsets(partition, c.producerId, c.commit);
     const n = this.#groupsOf(partition).length;
     const line = `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} ` +
       `records, ${n} groups)`;
@@ -452,6 +460,7 @@ export class GroupCoordinator {
   onResignation(partition: number): void {
     if (!this.#ownedOnly) return;
     const was = this.#partitions.resign(partition);
+    this.#completedWhileLoading.delete(partition);
     for (const group of this.#groupsOf(partition)) {
       this.#drop(group);
       this.#groups.delete(group.groupId);
@@ -1294,7 +1303,9 @@ export class GroupCoordinator {
   /**
    * The transaction of `producerId` ended with a marker on `__consumer_offsets` partition
    * `partition` (written there as its leader): its pending offsets of the partition's groups
-   * are committed to them (`commit`) or dropped (Kafka's `handleTxnCompletion`).
+   * are committed to them (`commit`) or dropped (Kafka's `handleTxnCompletion`). While the
+   * partition loads, the outcome is kept and applied once it is loaded (the load may have read
+   * the log before the marker).
    *
    * @param partition The `__consumer_offsets` partition of the marker.
    * @param producerId The transaction's producer id.
@@ -1302,6 +1313,14 @@ export class GroupCoordinator {
    * @returns How many offsets were committed.
    */
   completeTxnOffsets(partition: number, producerId: number, commit: boolean): number {
+    if (this.#ownedOnly && !this.#partitions.serves(partition)) {
+      if (this.#partitions.loading(partition)) {
+        let early = this.#completedWhileLoading.get(partition);
+        if (early === undefined) this.#completedWhileLoading.set(partition, early = []);
+        early.push({ producerId, commit });
+      }
+      return 0;
+    }
     const byGroup = this.#pendingTxnOffsets.get(producerId);
     if (byGroup === undefined) return 0;
     let n = 0;

@@ -33,6 +33,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
+import { AclAuthorizer } from "./security/authorizer.ts";
 import {
   openTransactionCoordinator,
   type TransactionCoordinator,
@@ -146,6 +147,7 @@ export class Broker {
       logDirs: [...(config.logDirs ?? DEFAULT_BROKER_CONFIG.logDirs)],
       topicDefaults: { ...(config.topicDefaults ?? {}) },
       etcdEndpoints: [...(config.etcdEndpoints ?? [])],
+      superUsers: [...(config.superUsers ?? [])],
     };
     const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
     const listen = parseListener(full.listeners);
@@ -183,6 +185,25 @@ export class Broker {
       await cluster?.close();
       lock.release();
       throw e;
+    }
+    // ACLs (docs/SECURITY.md): loaded before anything is served
+    let authorizer: AclAuthorizer | undefined;
+    if (full.authorizerClassName !== "") {
+      try {
+        authorizer = await AclAuthorizer.open(dir, {
+          superUsers: full.superUsers,
+          allowEveryoneIfNoAclFound: full.allowEveryoneIfNoAclFound,
+        });
+      } catch (e) {
+        await cluster?.close();
+        lock.release();
+        throw e;
+      }
+      log.info(
+        `Authorizer ${full.authorizerClassName}: ${authorizer.size} ACLs, super.users ` +
+          `${full.superUsers.length === 0 ? "(none)" : full.superUsers.join(";")}, ` +
+          `allow.everyone.if.no.acl.found=${full.allowEveryoneIfNoAclFound}`,
+      );
     }
     // File descriptors and partitions as resources (issue #11).
     const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
@@ -317,6 +338,7 @@ export class Broker {
       dynamicConfigs,
       cluster,
       replicas,
+      authorizer,
       apis,
       closing: abort.signal,
     };

@@ -4,6 +4,9 @@
 //   (`../txn/`), starting one if none is ongoing.
 // - v4+ (KIP-890 batched, broker-to-broker verification) is not advertised.
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v2.
+// - ACLs (`../security/access.ts`): WRITE on the transactional id, else every partition
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; WRITE on each topic, else its partitions
+//   TOPIC_AUTHORIZATION_FAILED and the others OPERATION_NOT_ATTEMPTED (nothing is added).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -15,6 +18,7 @@ import {
 } from "../../protocol/messages/add_partitions_to_txn.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 /** AddPartitionsToTxn handler. */
 export const addPartitionsToTxn: ApiHandler = defineApi<
@@ -26,6 +30,33 @@ export const addPartitionsToTxn: ApiHandler = defineApi<
   request: AddPartitionsToTxnRequest,
   response: AddPartitionsToTxnResponse,
   async handle(ctx, req) {
+    const txnId = req.v3AndBelowTransactionalId;
+    const writable = authorizedNames(
+      ctx,
+      ACCESS.AddPartitionsToTxn.topic,
+      req.v3AndBelowTopics.map((t) => t.name),
+    );
+    const txnDenied = !authorize(ctx, ACCESS.AddPartitionsToTxn.transactionalId, txnId);
+    if (txnDenied || req.v3AndBelowTopics.some((t) => !writable.has(t.name))) {
+      // nothing is added: the refused topics get their error, the others OPERATION_NOT_ATTEMPTED
+      return createAddPartitionsToTxnResponse({
+        resultsByTopicV3AndBelow: req.v3AndBelowTopics.map((t) =>
+          createAddPartitionsToTxnResponseTopicResult({
+            name: t.name,
+            resultsByPartition: t.partitions.map((p) =>
+              createAddPartitionsToTxnResponsePartitionResult({
+                partitionIndex: p,
+                partitionErrorCode: txnDenied
+                  ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                  : writable.has(t.name)
+                  ? ErrorCode.OPERATION_NOT_ATTEMPTED
+                  : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              })
+            ),
+          })
+        ),
+      });
+    }
     const txns = await transactionCoordinatorOf(ctx.broker);
     const results = await txns.addPartitions({
       transactionalId: req.v3AndBelowTransactionalId,

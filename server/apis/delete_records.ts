@@ -5,6 +5,8 @@
 // - Moves each partition's log start offset to `offset` (-1 = high watermark) and deletes whole
 //   segments below it; answers with the new low watermark. Offset above the high watermark:
 //   OFFSET_OUT_OF_RANGE; unknown partition: UNKNOWN_TOPIC_OR_PARTITION.
+// - ACLs: DELETE on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED and nothing is
+//   deleted (`../security/access.ts`).
 
 import {
   createDeleteRecordsResponse,
@@ -15,6 +17,8 @@ import {
 } from "../../protocol/messages/delete_records.ts";
 import { type ApiHandler, defineApi, errorCodeOf } from "../api.ts";
 import { leaderError } from "../leadership.ts";
+import { ACCESS, authorizedNames } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** DeleteRecords handler. */
 export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteRecordsResponse>({
@@ -24,6 +28,11 @@ export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteR
   response: DeleteRecordsResponse,
   async handle(ctx, req) {
     const broker = ctx.broker;
+    const deletable = authorizedNames(
+      ctx,
+      ACCESS.DeleteRecords.topic,
+      req.topics.map((t) => t.name),
+    );
     const topics = await Promise.all(
       req.topics.map(async (t) =>
         createDeleteRecordsResponseTopicResult({
@@ -35,6 +44,7 @@ export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteR
                 errorCode,
                 lowWatermark,
               });
+            if (!deletable.has(t.name)) return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1);
             // only the partition's leader deletes (cluster mode, or a replicated partition);
             // its followers move their log start when they next fetch
             const notLeader = leaderError(broker, t.name, p.partitionIndex);

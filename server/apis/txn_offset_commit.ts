@@ -4,6 +4,10 @@
 //   group); they are committed to the group when the transaction commits, dropped on abort.
 // - v3 adds generation/member/instance ids (kept; the commit itself is a simple commit).
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v3.
+// - ACLs (`../security/access.ts`): WRITE on the transactional id, else every partition
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; READ on the group, else GROUP_AUTHORIZATION_FAILED;
+//   READ on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED (the others are
+//   committed).
 
 import {
   createTxnOffsetCommitResponse,
@@ -14,6 +18,8 @@ import {
 } from "../../protocol/messages/txn_offset_commit.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** TxnOffsetCommit handler. */
 export const txnOffsetCommit: ApiHandler = defineApi<
@@ -26,8 +32,27 @@ export const txnOffsetCommit: ApiHandler = defineApi<
   response: TxnOffsetCommitResponse,
   async handle(ctx, req) {
     const v = ctx.version;
+    if (!authorize(ctx, ACCESS.TxnOffsetCommit.transactionalId, req.transactionalId)) {
+      return this.errorResponse(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "");
+    }
+    if (!authorize(ctx, ACCESS.TxnOffsetCommit.group, req.groupId)) {
+      return this.errorResponse(req, ErrorCode.GROUP_AUTHORIZATION_FAILED, "");
+    }
+    const readable = authorizedNames(
+      ctx,
+      ACCESS.TxnOffsetCommit.topic,
+      req.topics.map((t) => t.name),
+    );
+    const denied = req.topics.filter((t) => !readable.has(t.name)).map((t) => ({
+      topic: t.name,
+      partitions: t.partitions.map((p) => ({
+        partition: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }));
+    const allowed = req.topics.filter((t) => readable.has(t.name));
     const txns = await transactionCoordinatorOf(ctx.broker);
-    const results = await txns.txnOffsetCommit({
+    const committed = allowed.length === 0 ? [] : await txns.txnOffsetCommit({
       transactionalId: req.transactionalId,
       producerId: req.producerId,
       producerEpoch: req.producerEpoch,
@@ -35,7 +60,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
       generationId: v >= 3 ? req.generationId : -1,
       memberId: v >= 3 ? req.memberId : "",
       groupInstanceId: v >= 3 ? req.groupInstanceId : null,
-      topics: req.topics.map((t) => ({
+      topics: allowed.map((t) => ({
         topic: t.name,
         partitions: t.partitions.map((p) => ({
           partition: p.partitionIndex,
@@ -45,6 +70,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
         })),
       })),
     });
+    const results = [...committed, ...denied];
     return createTxnOffsetCommitResponse({
       topics: results.map((t) =>
         createTxnOffsetCommitResponseResponseTopic({

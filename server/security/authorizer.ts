@@ -294,7 +294,7 @@ export class AclAuthorizer {
     await this.#change((next) => {
       removed = filters.map((f) => {
         const out: AclBinding[] = [];
-        for (const [k, b] of next) {
+        for (const b of next.values()) {
           if (filterMatches(f, b)) out.push(b);
         }
         return out;

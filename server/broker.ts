@@ -406,6 +406,14 @@ export class Broker {
     return this.#ctx.cluster;
   }
 
+  /**
+   * The ACL authorizer (`authorizer.class.name`); `undefined` when none is configured and every
+   * request is allowed. Its ACLs can be changed here as with CreateAcls/DeleteAcls.
+   */
+  get authorizer(): AclAuthorizer | undefined {
+    return this.#ctx.authorizer;
+  }
+
   /** The host and port given to clients in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };

@@ -312,7 +312,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
       ? broker.closing
       : AbortSignal.any([broker.closing, ctx.connection.closed]);
     if (
-      hasTransactionalRecords(req, ctx.version) &&
+      broker.authorizer !== undefined && hasTransactionalRecords(req, ctx.version) &&
       !(req.transactionalId !== null &&
         authorize(ctx, ACCESS.Produce.transactionalId, req.transactionalId))
     ) {

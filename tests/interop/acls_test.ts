@@ -23,6 +23,7 @@ import {
 
 const kcat = requireClient("kcat");
 const kafkaPython = requireClient("kafka-python");
+const confluent = requireClient("confluent-kafka");
 
 /** A broker with the ACL authorizer where User:ANONYMOUS may only administer ACLs and create topics. */
 async function aclBroker(): Promise<TestBroker> {
@@ -294,6 +295,103 @@ interopTest(
         deleted: 1,
       });
       assertEquals(b.broker.authorizer!.size, 3);
+    } finally {
+      await b.close();
+    }
+  },
+);
+
+const CONFLUENT_TXN = `
+import json, sys
+from confluent_kafka import Producer, KafkaException
+b, topic, txid = sys.argv[1], sys.argv[2], sys.argv[3]
+p = Producer({"bootstrap.servers": b, "transactional.id": txid, "transaction.timeout.ms": 10000})
+out = {}
+try:
+    p.init_transactions(15)
+    p.begin_transaction()
+    p.produce(topic, b"v1", b"k")
+    p.produce(topic, b"v2", b"k")
+    p.commit_transaction(15)
+    out["result"] = "committed"
+except KafkaException as e:
+    out["result"] = e.args[0].name()
+print(json.dumps(out))
+`;
+
+interopTest(
+  confluent,
+  "a transactional producer is refused TRANSACTIONAL_ID_AUTHORIZATION_FAILED, then commits once granted",
+  async () => {
+    const b = await aclBroker();
+    try {
+      const topic = uniqueTopic("acl-txn");
+      const txn = async () => {
+        const r = await runCommand(
+          PYTHON,
+          ["-c", CONFLUENT_TXN, b.bootstrap, topic, `${topic}-tx`],
+          {
+            timeoutMs: 60_000,
+          },
+        );
+        assertEquals(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout.trim().split("\n").pop()!).result;
+      };
+      // WRITE on the topic alone: the transactional id is refused, nothing is written
+      const w = await sluice([
+        "acls",
+        "--bootstrap-server",
+        b.bootstrap,
+        "--add",
+        "--allow-principal",
+        "User:ANONYMOUS",
+        "--producer",
+        "--topic",
+        topic,
+      ]);
+      assertEquals(w.code, 0);
+      assertEquals(await txn(), "TRANSACTIONAL_ID_AUTHORIZATION_FAILED");
+      const add = await sluice([
+        "acls",
+        "--bootstrap-server",
+        b.bootstrap,
+        "--add",
+        "--allow-principal",
+        "User:ANONYMOUS",
+        "--producer",
+        "--topic",
+        topic,
+        "--transactional-id",
+        `${topic}-tx`,
+      ]);
+      assertEquals(add.code, 0);
+      assertEquals(await txn(), "committed");
+      const read = await sluice([
+        "acls",
+        "--bootstrap-server",
+        b.bootstrap,
+        "--add",
+        "--allow-principal",
+        "User:ANONYMOUS",
+        "--operation",
+        "Read",
+        "--topic",
+        topic,
+      ]);
+      assertEquals(read.code, 0);
+      const c = await kcatRun([
+        "-b",
+        b.bootstrap,
+        "-C",
+        "-t",
+        topic,
+        "-o",
+        "beginning",
+        "-e",
+        "-X",
+        "isolation.level=read_committed",
+      ]);
+      assertEquals([c.code, c.stdout], [0, "v1\nv2\n"]);
     } finally {
       await b.close();
     }

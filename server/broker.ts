@@ -204,6 +204,12 @@ export class Broker {
           `${full.superUsers.length === 0 ? "(none)" : full.superUsers.join(";")}, ` +
           `allow.everyone.if.no.acl.found=${full.allowEveryoneIfNoAclFound}`,
       );
+      if (cluster !== undefined) {
+        log.warn(
+          `ACLs are kept per broker (${dir}/sluice-acls.json), not in etcd: apply ACL changes ` +
+            `to every broker, and allow the brokers' principal CLUSTER_ACTION (docs/SECURITY.md)`,
+        );
+      }
     }
     // File descriptors and partitions as resources (issue #11).
     const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;

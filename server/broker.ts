@@ -33,7 +33,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
-import { AclAuthorizer } from "./security/authorizer.ts";
+import { AclAuthorizer, EtcdAclStorage, FileAclStorage } from "./security/authorizer.ts";
 import {
   openTransactionCoordinator,
   type TransactionCoordinator,
@@ -190,7 +190,11 @@ export class Broker {
     let authorizer: AclAuthorizer | undefined;
     if (full.authorizerClassName !== "") {
       try {
-        authorizer = await AclAuthorizer.open(dir, {
+        // cluster mode: one set of ACLs for every broker, in etcd
+        const storage = cluster !== undefined
+          ? new EtcdAclStorage(cluster.etcd, `${cluster.store.root}/acls`)
+          : new FileAclStorage(dir);
+        authorizer = await AclAuthorizer.openWith(storage, {
           superUsers: full.superUsers,
           allowEveryoneIfNoAclFound: full.allowEveryoneIfNoAclFound,
         });
@@ -200,16 +204,11 @@ export class Broker {
         throw e;
       }
       log.info(
-        `Authorizer ${full.authorizerClassName}: ${authorizer.size} ACLs, super.users ` +
+        `Authorizer ${full.authorizerClassName}: ${authorizer.size} ACLs in ` +
+          `${authorizer.storage}, super.users ` +
           `${full.superUsers.length === 0 ? "(none)" : full.superUsers.join(";")}, ` +
           `allow.everyone.if.no.acl.found=${full.allowEveryoneIfNoAclFound}`,
       );
-      if (cluster !== undefined) {
-        log.warn(
-          `ACLs are kept per broker (${dir}/sluice-acls.json), not in etcd: apply ACL changes ` +
-            `to every broker, and allow the brokers' principal CLUSTER_ACTION (docs/SECURITY.md)`,
-        );
-      }
     }
     // File descriptors and partitions as resources (issue #11).
     const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
@@ -435,6 +434,7 @@ export class Broker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
+      this.#ctx.authorizer?.close(); // no more ACL changes from etcd
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)

@@ -16,13 +16,16 @@
  * Lookups never scan every ACL: the ACLs are indexed by resource type, then literal name, and the
  * PREFIXED ones by prefix, probing only the prefix lengths some ACL of the type has.
  *
- * The ACLs are kept in `sluice-acls.json` in the data directory, written atomically (temporary
- * file, fsync, rename, directory fsync) before a change applies, so they survive a restart.
+ * The ACLs are kept in `sluice-acls.json` in the data directory ({@linkcode FileAclStorage}),
+ * written atomically (temporary file, fsync, rename, directory fsync) before a change applies, so
+ * they survive a restart; in cluster mode in one etcd key that every broker watches
+ * ({@linkcode EtcdAclStorage}), changed by compare-and-swap.
  *
  * @module
  */
 
 import { writeFileAtomic } from "../../engine/mod.ts";
+import type { EtcdClient, Watch } from "../cluster/etcd.ts";
 import {
   type AclBinding,
   type AclBindingFilter,
@@ -83,6 +86,184 @@ interface StoredAcls {
 }
 
 /**
+ * Where an {@linkcode AclAuthorizer} keeps its ACLs.
+ */
+export interface AclStorage {
+  /** Where, for log lines. */
+  readonly description: string;
+  /**
+   * Read the stored ACLs.
+   *
+   * @returns The ACLs.
+   * @throws {Error} If they cannot be read or one is invalid.
+   */
+  load(): Promise<AclBinding[]>;
+  /**
+   * Change the stored ACLs: `edit` gets the current ones and returns the new set, which is
+   * stored before this resolves (`edit` may run more than once if another writer got between).
+   *
+   * @param edit The change.
+   * @returns The stored set.
+   */
+  update(edit: (current: AclBinding[]) => AclBinding[]): Promise<AclBinding[]>;
+  /**
+   * Follow changes made elsewhere (other brokers), if the storage is shared.
+   *
+   * @param onChange Called with the new set after each change.
+   */
+  watch?(onChange: (acls: AclBinding[]) => void): Promise<void>;
+  /** Stop following changes. */
+  close?(): void;
+}
+
+/** The ACLs of a stored document, validated. */
+function parseStored(text: string): AclBinding[] {
+  const parsed = JSON.parse(text) as Partial<StoredAcls>;
+  if (parsed?.version !== 1 || !Array.isArray(parsed.acls)) {
+    throw new Error(`unsupported format (version ${parsed?.version})`);
+  }
+  return parsed.acls.map((a) => {
+    const b: AclBinding = {
+      resourceType: a.resourceType,
+      resourceName: a.resourceName,
+      patternType: a.patternType,
+      principal: a.principal,
+      host: a.host,
+      operation: a.operation,
+      permissionType: a.permissionType,
+    };
+    const bad = validateBinding(b);
+    if (bad !== null) throw new Error(`invalid ACL ${JSON.stringify(a)}: ${bad}`);
+    return b;
+  });
+}
+
+function serialize(acls: AclBinding[]): string {
+  const stored: StoredAcls = { version: 1, acls };
+  return JSON.stringify(stored, null, 1) + "\n";
+}
+
+/**
+ * ACLs in `sluice-acls.json` in a data directory (standalone brokers): written atomically and
+ * fsynced before a change applies.
+ */
+export class FileAclStorage implements AclStorage {
+  readonly #path: string;
+  #current: AclBinding[] = [];
+
+  /**
+   * @param dir The data directory.
+   */
+  constructor(dir: string) {
+    this.#path = `${dir}/${ACLS_FILE}`;
+  }
+
+  /** The file. */
+  get description(): string {
+    return this.#path;
+  }
+
+  /** Read the file (none: no ACLs). Requires `--allow-read`. */
+  async load(): Promise<AclBinding[]> {
+    try {
+      this.#current = parseStored(await Deno.readTextFile(this.#path));
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        throw new Error(
+          `cannot read ACLs from ${this.#path}: ${e instanceof Error ? e.message : e}`,
+        );
+      }
+      this.#current = [];
+    }
+    return this.#current;
+  }
+
+  /** Write the new set atomically. Requires `--allow-write`. */
+  async update(edit: (current: AclBinding[]) => AclBinding[]): Promise<AclBinding[]> {
+    const next = edit(this.#current);
+    await writeFileAtomic(this.#path, new TextEncoder().encode(serialize(next)));
+    this.#current = next;
+    return next;
+  }
+}
+
+/**
+ * ACLs in one etcd key (cluster mode, `<prefix>/<cluster>/acls`), shared by every broker: changed
+ * by compare-and-swap on the key's revision, followed with a watch.
+ */
+export class EtcdAclStorage implements AclStorage {
+  readonly #etcd: EtcdClient;
+  readonly #key: string;
+  #revision = 0;
+  #watch: Watch | undefined;
+
+  /**
+   * @param etcd The cluster's etcd client.
+   * @param key The key.
+   */
+  constructor(etcd: EtcdClient, key: string) {
+    this.#etcd = etcd;
+    this.#key = key;
+  }
+
+  /** The key. */
+  get description(): string {
+    return `etcd key ${this.#key}`;
+  }
+
+  /** Read the key (absent: no ACLs). */
+  async load(): Promise<AclBinding[]> {
+    const r = await this.#etcd.range(this.#key);
+    this.#revision = r.revision;
+    const kv = r.kvs[0];
+    try {
+      return kv === undefined ? [] : parseStored(kv.value);
+    } catch (e) {
+      throw new Error(`cannot read ACLs from ${this.description}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Compare-and-swap the key until no other writer got between. */
+  async update(edit: (current: AclBinding[]) => AclBinding[]): Promise<AclBinding[]> {
+    for (;;) {
+      const kv = await this.#etcd.get(this.#key);
+      const next = edit(kv === undefined ? [] : parseStored(kv.value));
+      const r = await this.#etcd.txn({
+        compare: [
+          kv === undefined
+            ? { key: this.#key, target: "create", value: 0 }
+            : { key: this.#key, target: "mod", value: kv.modRevision },
+        ],
+        success: [{ put: { key: this.#key, value: serialize(next) } }],
+      });
+      if (r.succeeded) return next;
+    }
+  }
+
+  /** Follow the key from the revision of the last load. */
+  async watch(onChange: (acls: AclBinding[]) => void): Promise<void> {
+    this.#watch = this.#etcd.watch(this.#key, {
+      startRevision: this.#revision + 1,
+      onEvents: (events) => {
+        const last = events[events.length - 1];
+        if (last === undefined) return;
+        onChange(last.type === "delete" ? [] : parseStored(last.kv.value));
+      },
+      onCompacted: async () => {
+        onChange(await this.load());
+        return this.#revision;
+      },
+    });
+    await this.#watch.ready;
+  }
+
+  /** Stop the watch. */
+  close(): void {
+    this.#watch?.close();
+  }
+}
+
+/**
  * The broker's ACLs and the decisions made from them.
  *
  * @example
@@ -104,7 +285,7 @@ interface StoredAcls {
  * ```
  */
 export class AclAuthorizer {
-  readonly #path: string;
+  readonly #storage: AclStorage;
   readonly #superUsers: ReadonlySet<string>;
   readonly #allowEveryone: boolean;
   #acls = new Map<string, AclBinding>();
@@ -112,8 +293,8 @@ export class AclAuthorizer {
   /** Changes are saved one at a time, in order. */
   #writes: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, options: AuthorizerOptions, acls: AclBinding[]) {
-    this.#path = path;
+  private constructor(storage: AclStorage, options: AuthorizerOptions, acls: AclBinding[]) {
+    this.#storage = storage;
     this.#superUsers = new Set(options.superUsers ?? []);
     this.#allowEveryone = options.allowEveryoneIfNoAclFound ?? false;
     for (const a of acls) this.#acls.set(bindingKey(a), a);
@@ -129,34 +310,36 @@ export class AclAuthorizer {
    * @returns The authorizer.
    * @throws {Error} If the ACL file exists but cannot be read or holds an invalid ACL.
    */
-  static async open(dir: string, options: AuthorizerOptions = {}): Promise<AclAuthorizer> {
-    const path = `${dir}/${ACLS_FILE}`;
-    const acls: AclBinding[] = [];
-    try {
-      const parsed = JSON.parse(await Deno.readTextFile(path)) as Partial<StoredAcls>;
-      if (parsed?.version !== 1 || !Array.isArray(parsed.acls)) {
-        throw new Error(`unsupported format (version ${parsed?.version})`);
-      }
-      for (const a of parsed.acls) {
-        const b: AclBinding = {
-          resourceType: a.resourceType,
-          resourceName: a.resourceName,
-          patternType: a.patternType,
-          principal: a.principal,
-          host: a.host,
-          operation: a.operation,
-          permissionType: a.permissionType,
-        };
-        const bad = validateBinding(b);
-        if (bad !== null) throw new Error(`invalid ACL ${JSON.stringify(a)}: ${bad}`);
-        acls.push(b);
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        throw new Error(`cannot read ACLs from ${path}: ${e instanceof Error ? e.message : e}`);
-      }
-    }
-    return new AclAuthorizer(path, options, acls);
+  static open(dir: string, options: AuthorizerOptions = {}): Promise<AclAuthorizer> {
+    return AclAuthorizer.openWith(new FileAclStorage(dir), options);
+  }
+
+  /**
+   * Open an authorizer on any storage (cluster mode: {@linkcode EtcdAclStorage}), loading its
+   * ACLs and following changes made elsewhere.
+   *
+   * @param storage Where the ACLs are.
+   * @param options `super.users` and `allow.everyone.if.no.acl.found`.
+   * @returns The authorizer.
+   * @throws {Error} If the ACLs cannot be read or one is invalid.
+   */
+  static async openWith(
+    storage: AclStorage,
+    options: AuthorizerOptions = {},
+  ): Promise<AclAuthorizer> {
+    const authorizer = new AclAuthorizer(storage, options, await storage.load());
+    await storage.watch?.((acls) => authorizer.#replace(acls));
+    return authorizer;
+  }
+
+  /** Where the ACLs are kept. */
+  get storage(): string {
+    return this.#storage.description;
+  }
+
+  /** Stop following changes made elsewhere. */
+  close(): void {
+    this.#storage.close?.();
   }
 
   /** How many ACLs there are. */
@@ -306,18 +489,20 @@ export class AclAuthorizer {
 
   #change(edit: (next: Map<string, AclBinding>) => void): Promise<void> {
     const run = this.#writes.then(async () => {
-      const next = new Map(this.#acls);
-      edit(next);
-      const stored: StoredAcls = { version: 1, acls: [...next.values()] };
-      await writeFileAtomic(
-        this.#path,
-        new TextEncoder().encode(JSON.stringify(stored, null, 1) + "\n"),
-      );
-      this.#acls = next;
-      this.#reindex();
+      const stored = await this.#storage.update((current) => {
+        const next = new Map(current.map((b) => [bindingKey(b), b]));
+        edit(next);
+        return [...next.values()];
+      });
+      this.#replace(stored);
     });
     this.#writes = run.catch(() => {});
     return run;
+  }
+
+  #replace(acls: readonly AclBinding[]): void {
+    this.#acls = new Map(acls.map((b) => [bindingKey(b), b]));
+    this.#reindex();
   }
 
   #reindex(): void {

@@ -42,6 +42,10 @@ import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/of
 import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
 import { DeleteGroupsRequest, DeleteGroupsResponse } from "../protocol/messages/delete_groups.ts";
 import { OffsetDeleteRequest, OffsetDeleteResponse } from "../protocol/messages/offset_delete.ts";
+import { CreateAclsRequest, CreateAclsResponse } from "../protocol/messages/create_acls.ts";
+import { DescribeAclsRequest, DescribeAclsResponse } from "../protocol/messages/describe_acls.ts";
+import { DeleteAclsRequest, DeleteAclsResponse } from "../protocol/messages/delete_acls.ts";
+import { type AclBinding, aclCode, type AclFilter, bindingFrom, filterFields } from "./acls.ts";
 import { decodeAssignment, decodeSubscription, type MemberAssignment } from "./assignors.ts";
 import { type BrokerInfo, type Client, isStaleMetadataError, type TopicInfo } from "./client.ts";
 
@@ -1014,6 +1018,87 @@ export class Admin {
         }
       }
     }
+  }
+
+  /**
+   * Creates ACLs (CreateAcls): all or none of them are checked by the broker, the valid ones are
+   * kept. Needs ALTER on the cluster.
+   *
+   * @example
+   * ```ts ignore
+   * await admin.createAcls([{
+   *   resourceType: "topic", resourceName: "orders", principal: "User:alice",
+   *   operation: "read", permission: "allow",
+   * }]);
+   * ```
+   *
+   * @param acls The ACLs.
+   * @throws {KafkaError} The first refused ACL's error: `SECURITY_DISABLED` without an
+   *   authorizer, `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST` (with Kafka's reason).
+   * @throws {RangeError} For a name that is no resource type, operation, ... (nothing is sent).
+   */
+  async createAcls(acls: AclBinding[]): Promise<void> {
+    const creations = acls.map((a) => ({
+      resourceType: aclCode("resourceType", a.resourceType),
+      resourceName: a.resourceName,
+      resourcePatternType: aclCode("patternType", a.patternType ?? "literal"),
+      principal: a.principal,
+      host: a.host ?? "*",
+      operation: aclCode("operation", a.operation),
+      permissionType: aclCode("permission", a.permission),
+    }));
+    const res = await this.#client.send(
+      "any",
+      { request: CreateAclsRequest, response: CreateAclsResponse },
+      CreateAclsRequest.create({ creations }),
+    );
+    res.results.forEach((r, i) => {
+      if (r.errorCode !== 0) {
+        const a = acls[i];
+        throw fail(
+          r.errorCode,
+          `create ACL ${a.permission} ${a.principal} ${a.operation} on ${a.resourceType} ${a.resourceName}`,
+          r.errorMessage,
+        );
+      }
+    });
+  }
+
+  /**
+   * Lists the ACLs a filter matches (DescribeAcls). Needs DESCRIBE on the cluster.
+   *
+   * @param filter Which ACLs (default: all).
+   * @returns The ACLs.
+   * @throws {KafkaError} `SECURITY_DISABLED`, `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST`.
+   */
+  async describeAcls(filter: AclFilter = {}): Promise<Required<AclBinding>[]> {
+    const res = await this.#client.send(
+      "any",
+      { request: DescribeAclsRequest, response: DescribeAclsResponse },
+      DescribeAclsRequest.create(filterFields(filter)),
+    );
+    if (res.errorCode !== 0) throw fail(res.errorCode, "describe ACLs", res.errorMessage);
+    return res.resources.flatMap((r) => r.acls.map((a) => bindingFrom({ ...r, ...a })));
+  }
+
+  /**
+   * Deletes the ACLs each filter matches (DeleteAcls). Needs ALTER on the cluster.
+   *
+   * @param filters Which ACLs.
+   * @returns The ACLs deleted, per filter.
+   * @throws {KafkaError} The first filter's error: `SECURITY_DISABLED`,
+   *   `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST`.
+   */
+  async deleteAcls(filters: AclFilter[]): Promise<Required<AclBinding>[][]> {
+    const res = await this.#client.send(
+      "any",
+      { request: DeleteAclsRequest, response: DeleteAclsResponse },
+      DeleteAclsRequest.create({ filters: filters.map(filterFields) }),
+    );
+    return res.filterResults.map((r) => {
+      if (r.errorCode !== 0) throw fail(r.errorCode, "delete ACLs", r.errorMessage);
+      return r.matchingAcls.map(bindingFrom);
+    });
   }
 }
 

@@ -38,6 +38,7 @@ export * from "./consumer.ts";
 export * from "./group_consumer.ts";
 export * from "./assignors.ts";
 export * from "./admin.ts";
+export * from "./acls.ts";
 export * from "./partitioner.ts";
 export * from "./murmur2.ts";
 export * from "./records.ts";

@@ -28,6 +28,7 @@ import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
+import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 import type { TxnVerifier } from "./txn/verification.ts";
 
@@ -80,6 +81,12 @@ export interface BrokerContext {
    * coordinator on another broker (KIP-890 part 1, `./txn/verification.ts`).
    */
   readonly txnVerifier?: TxnVerifier;
+  /**
+   * The ACL authorizer (`authorizer.class.name`, docs/SECURITY.md); absent: every request is
+   * allowed and the ACL APIs answer SECURITY_DISABLED. Handlers check through
+   * `security/access.ts`.
+   */
+  readonly authorizer?: AclAuthorizer;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */

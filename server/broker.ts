@@ -33,6 +33,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
+import { AclAuthorizer, EtcdAclStorage, FileAclStorage } from "./security/authorizer.ts";
 import {
   openTransactionCoordinator,
   type TransactionCoordinator,
@@ -147,6 +148,7 @@ export class Broker {
       logDirs: [...(config.logDirs ?? DEFAULT_BROKER_CONFIG.logDirs)],
       topicDefaults: { ...(config.topicDefaults ?? {}) },
       etcdEndpoints: [...(config.etcdEndpoints ?? [])],
+      superUsers: [...(config.superUsers ?? [])],
     };
     const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
     const listen = parseListener(full.listeners);
@@ -184,6 +186,30 @@ export class Broker {
       await cluster?.close();
       lock.release();
       throw e;
+    }
+    // ACLs (docs/SECURITY.md): loaded before anything is served
+    let authorizer: AclAuthorizer | undefined;
+    if (full.authorizerClassName !== "") {
+      try {
+        // cluster mode: one set of ACLs for every broker, in etcd
+        const storage = cluster !== undefined
+          ? new EtcdAclStorage(cluster.etcd, `${cluster.store.root}/acls`)
+          : new FileAclStorage(dir);
+        authorizer = await AclAuthorizer.openWith(storage, {
+          superUsers: full.superUsers,
+          allowEveryoneIfNoAclFound: full.allowEveryoneIfNoAclFound,
+        });
+      } catch (e) {
+        await cluster?.close();
+        lock.release();
+        throw e;
+      }
+      log.info(
+        `Authorizer ${full.authorizerClassName}: ${authorizer.size} ACLs in ` +
+          `${authorizer.storage}, super.users ` +
+          `${full.superUsers.length === 0 ? "(none)" : full.superUsers.join(";")}, ` +
+          `allow.everyone.if.no.acl.found=${full.allowEveryoneIfNoAclFound}`,
+      );
     }
     // File descriptors and partitions as resources (issue #11).
     const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
@@ -340,6 +366,7 @@ export class Broker {
       cluster,
       replicas,
       txnVerifier,
+      authorizer,
       apis,
       closing: abort.signal,
     };
@@ -407,6 +434,14 @@ export class Broker {
     return this.#ctx.cluster;
   }
 
+  /**
+   * The ACL authorizer (`authorizer.class.name`); `undefined` when none is configured and every
+   * request is allowed. Its ACLs can be changed here as with CreateAcls/DeleteAcls.
+   */
+  get authorizer(): AclAuthorizer | undefined {
+    return this.#ctx.authorizer;
+  }
+
   /** The host and port given to clients in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };
@@ -422,6 +457,7 @@ export class Broker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
+      this.#ctx.authorizer?.close(); // no more ACL changes from etcd
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)

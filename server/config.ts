@@ -11,6 +11,8 @@
 
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
 import { createLogger, type Logger, type LogLevel } from "./logger.ts";
+import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer.ts";
+import { parsePrincipal } from "./security/principal.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */
 export interface BrokerConfig {
@@ -186,6 +188,19 @@ export interface BrokerConfig {
   clusterId: string;
   /** Broker-level topic config defaults in topic-config names, e.g. `{ "retention.ms": "3600000" }`. */
   topicDefaults: Record<string, string>;
+  /**
+   * The authorizer (`authorizer.class.name`): `""` (the default) for none, where every request
+   * is allowed, or one of `AUTHORIZER_CLASS_NAMES` (Kafka's `StandardAuthorizer` and
+   * `AclAuthorizer` class names, or `sluice.acl`) for the ACL authorizer (docs/SECURITY.md).
+   */
+  authorizerClassName: string;
+  /** Principals allowed everything by the authorizer (`super.users`, `;`-separated `User:name`). */
+  superUsers: string[];
+  /**
+   * Allow an operation on a resource no ACL applies to (`allow.everyone.if.no.acl.found`).
+   * Default false, as Kafka's.
+   */
+  allowEveryoneIfNoAclFound: boolean;
   /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
   logger?: Logger;
   /** Lowest level written by the default logger; `"silent"` for none. Default `"info"`. */
@@ -255,6 +270,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   transactionAbortTimedOutIntervalMs: 10000,
   clusterId: "",
   topicDefaults: {},
+  authorizerClassName: "",
+  superUsers: [],
+  allowEveryoneIfNoAclFound: false,
 });
 
 /**
@@ -685,6 +703,32 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
         config.transactionAbortTimedOutIntervalMs = int(key, "positive-int");
+        break;
+      case "authorizer.class.name": {
+        const v = value.trim();
+        if (v !== "" && !AUTHORIZER_CLASS_NAMES.includes(v)) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "authorizer.class.name": Sluice's ACL ` +
+              `authorizer is enabled with one of ${AUTHORIZER_CLASS_NAMES.join(", ")}`,
+          );
+        }
+        config.authorizerClassName = v;
+        break;
+      }
+      case "super.users":
+        config.superUsers = value.split(";").map((s) => s.trim()).filter((s) => s !== "");
+        for (const u of config.superUsers) {
+          try {
+            parsePrincipal(u);
+          } catch (e) {
+            throw new RangeError(
+              `Invalid value "${value}" for configuration "super.users": ${(e as Error).message}`,
+            );
+          }
+        }
+        break;
+      case "allow.everyone.if.no.acl.found":
+        config.allowEveryoneIfNoAclFound = validateBrokerValue(key, value, "boolean") === "true";
         break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {

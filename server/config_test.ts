@@ -537,3 +537,38 @@ Deno.test("loadBrokerConfig() takes cluster-mode keys from --override and a prop
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("brokerConfigFrom() reads the authorizer keys (Kafka's class names, super.users)", () => {
+  const none = brokerConfigFrom({});
+  assertEquals(
+    [none.authorizerClassName, none.superUsers, none.allowEveryoneIfNoAclFound],
+    ["", [], false],
+  );
+  for (
+    const name of [
+      "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "kafka.security.authorizer.AclAuthorizer",
+      "sluice.acl",
+    ]
+  ) {
+    const c = brokerConfigFrom({
+      properties: {
+        "authorizer.class.name": name,
+        "super.users": "User:admin; User:CN=broker,O=x ;",
+        "allow.everyone.if.no.acl.found": "true",
+      },
+    });
+    assertEquals(
+      [c.authorizerClassName, c.superUsers, c.allowEveryoneIfNoAclFound],
+      [name, ["User:admin", "User:CN=broker,O=x"], true],
+    );
+  }
+  throws(
+    () => brokerConfigFrom({ properties: { "authorizer.class.name": "com.example.MyAuthorizer" } }),
+    /Invalid value "com.example.MyAuthorizer" for configuration "authorizer.class.name"/,
+  );
+  throws(
+    () => brokerConfigFrom({ properties: { "super.users": "admin" } }),
+    /Invalid value "admin" for configuration "super.users": invalid principal/,
+  );
+});

@@ -10,6 +10,8 @@
 //   and say so in their next fetch): the low watermark is the smallest log start over the ISR.
 //   Not within the request's `timeout_ms`: REQUEST_TIMED_OUT (the leader's log start has
 //   moved; the followers' follow); leadership lost meanwhile: NOT_LEADER_OR_FOLLOWER.
+// - ACLs: DELETE on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED and nothing is
+//   deleted (`../security/access.ts`).
 
 import {
   createDeleteRecordsResponse,
@@ -21,6 +23,7 @@ import {
 import { ErrorCode } from "../../protocol/errors.ts";
 import { type ApiHandler, defineApi, errorCodeOf } from "../api.ts";
 import { leaderError } from "../leadership.ts";
+import { ACCESS, authorizedNames } from "../security/access.ts";
 
 /** DeleteRecords handler. */
 export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteRecordsResponse>({
@@ -35,6 +38,11 @@ export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteR
     const signal = ctx.connection.closed === undefined
       ? broker.closing
       : AbortSignal.any([broker.closing, ctx.connection.closed]);
+    const deletable = authorizedNames(
+      ctx,
+      ACCESS.DeleteRecords.topic,
+      req.topics.map((t) => t.name),
+    );
     const topics = await Promise.all(
       req.topics.map(async (t) =>
         createDeleteRecordsResponseTopicResult({
@@ -46,6 +54,7 @@ export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteR
                 errorCode,
                 lowWatermark,
               });
+            if (!deletable.has(t.name)) return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1);
             // only the partition's leader deletes (cluster mode, or a replicated partition);
             // its followers move their log start when they next fetch
             const notLeader = leaderError(broker, t.name, p.partitionIndex);

@@ -9,6 +9,9 @@
 //   `__consumer_offsets` / `__transaction_state`, created on first use with
 //   `offsets.topic.replication.factor` / `transaction.state.log.replication.factor` replicas;
 //   COORDINATOR_NOT_AVAILABLE while fewer brokers are alive or the partition has no leader.
+// - ACLs: DESCRIBE on the group (key type 0) or the transactional id (1), else
+//   GROUP_AUTHORIZATION_FAILED / TRANSACTIONAL_ID_AUTHORIZATION_FAILED for that key
+//   (`../security/access.ts`).
 
 import { ErrorCode, errorInfo } from "../../protocol/errors.ts";
 import {
@@ -18,6 +21,7 @@ import {
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
 import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 type Coordinator = FindCoordinatorResponse["coordinators"][number];
 
@@ -86,7 +90,15 @@ export const findCoordinator: ApiHandler = defineApi<
     const keys = batched ? req.coordinatorKeys : [req.key];
     const keyType = ctx.version >= 1 ? req.keyType : 0;
     const results: Coordinator[] = [];
-    for (const k of keys) results.push(await lookup(ctx.broker, k, keyType));
+    for (const k of keys) {
+      if (keyType === 0 && !authorize(ctx, ACCESS.FindCoordinator.group, k)) {
+        results.push(failed(k, ErrorCode.GROUP_AUTHORIZATION_FAILED, null));
+      } else if (keyType === 1 && !authorize(ctx, ACCESS.FindCoordinator.transactionalId, k)) {
+        results.push(failed(k, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null));
+      } else {
+        results.push(await lookup(ctx.broker, k, keyType));
+      }
+    }
     return respond(batched, results);
   },
   errorResponse(req, errorCode, message) {

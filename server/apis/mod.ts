@@ -21,11 +21,14 @@ import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
 import { apiVersions } from "./api_versions.ts";
+import { createAcls } from "./create_acls.ts";
 import { createPartitions } from "./create_partitions.ts";
 import { createTopics } from "./create_topics.ts";
+import { deleteAcls } from "./delete_acls.ts";
 import { deleteGroups } from "./delete_groups.ts";
 import { deleteRecords } from "./delete_records.ts";
 import { deleteTopics } from "./delete_topics.ts";
+import { describeAcls } from "./describe_acls.ts";
 import { describeCluster } from "./describe_cluster.ts";
 import { describeConfigs } from "./describe_configs.ts";
 import { describeGroups } from "./describe_groups.ts";
@@ -79,6 +82,9 @@ export const APIS: readonly ApiHandler[] = registry([
   endTxn, // 26 (transactions)
   writeTxnMarkers, // 27 (transactions)
   txnOffsetCommit, // 28 (transactions)
+  describeAcls, // 29 (ACLs)
+  createAcls, // 30 (ACLs)
+  deleteAcls, // 31 (ACLs)
   describeConfigs, // 32
   alterConfigs, // 33
   describeLogDirs, // 35

@@ -58,6 +58,12 @@
 // - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): a partition this broker does not lead
 //   (or any partition while it is fenced) gets NOT_LEADER_OR_FOLLOWER, a partition the cluster
 //   does not have UNKNOWN_TOPIC_OR_PARTITION.
+// - ACLs (`../security/access.ts`, as Kafka's `handleProduceRequest`): a request carrying a
+//   transactional batch needs WRITE on its transactional_id (else every partition
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED); each topic needs WRITE (else its partitions
+//   TOPIC_AUTHORIZATION_FAILED, before any existence check). Nothing of a refused partition is
+//   appended; acks=0 closes the connection as for any other error. Idempotent batches need no
+//   IDEMPOTENT_WRITE here (KIP-679, Kafka 3.0+: InitProducerId checks it).
 
 import {
   attributesAt,
@@ -98,6 +104,7 @@ import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { isInternalTopic } from "../internal_topic.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -326,6 +333,18 @@ async function appendOne(
   }
 }
 
+/** Whether a v3+ request carries a transactional batch (Kafka's `hasTransactionalRecords`). */
+function hasTransactionalRecords(req: ProduceRequest, version: number): boolean {
+  if (version < 3) return false;
+  return req.topicData.some((td) =>
+    td.partitionData.some((pd) =>
+      pd.records !== null && pd.records.length >= BATCH_HEADER_SIZE &&
+      magicAt(pd.records, 0) === MAGIC_V2 &&
+      (attributesAt(pd.records, 0) & TRANSACTIONAL_BIT) !== 0
+    )
+  );
+}
+
 /** Produce handler. */
 export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
   minVersion: 0,
@@ -350,7 +369,26 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         ctx.connection.closed === undefined
       ? broker.closing
       : AbortSignal.any([broker.closing, ctx.connection.closed]);
+    if (
+      broker.authorizer !== undefined && hasTransactionalRecords(req, ctx.version) &&
+      !(req.transactionalId !== null &&
+        authorize(ctx, ACCESS.Produce.transactionalId, req.transactionalId))
+    ) {
+      refusal = [
+        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        "Transactional Id authorization failed.",
+      ];
+    }
+    const writable = authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name));
     const responses = await Promise.all(req.topicData.map(async (td) => {
+      if (refusal === null && !writable.has(td.name)) {
+        return createProduceResponseTopicProduceResponse({
+          name: td.name,
+          partitionResponses: td.partitionData.map((pd) =>
+            failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null)
+          ),
+        });
+      }
       let minIsr = 1;
       if (req.acks === -1) {
         const info = broker.logs.topic(td.name);

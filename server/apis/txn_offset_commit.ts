@@ -9,6 +9,10 @@
 //   coordinator, wherever it is) commits them, ABORT drops them.
 // - v3 adds generation/member/instance ids (kept; the commit itself is a simple commit).
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v3.
+// - ACLs (`../security/access.ts`): WRITE on the transactional id, else every partition
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; READ on the group, else GROUP_AUTHORIZATION_FAILED;
+//   READ on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED (the others are
+//   committed).
 
 import {
   createTxnOffsetCommitResponse,
@@ -19,6 +23,8 @@ import {
 } from "../../protocol/messages/txn_offset_commit.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** TxnOffsetCommit handler. */
 export const txnOffsetCommit: ApiHandler = defineApi<
@@ -31,6 +37,25 @@ export const txnOffsetCommit: ApiHandler = defineApi<
   response: TxnOffsetCommitResponse,
   async handle(ctx, req) {
     const v = ctx.version;
+    if (!authorize(ctx, ACCESS.TxnOffsetCommit.transactionalId, req.transactionalId)) {
+      return this.errorResponse(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "");
+    }
+    if (!authorize(ctx, ACCESS.TxnOffsetCommit.group, req.groupId)) {
+      return this.errorResponse(req, ErrorCode.GROUP_AUTHORIZATION_FAILED, "");
+    }
+    const readable = authorizedNames(
+      ctx,
+      ACCESS.TxnOffsetCommit.topic,
+      req.topics.map((t) => t.name),
+    );
+    const denied = req.topics.filter((t) => !readable.has(t.name)).map((t) => ({
+      topic: t.name,
+      partitions: t.partitions.map((p) => ({
+        partition: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }));
+    const allowed = req.topics.filter((t) => readable.has(t.name));
     const params = {
       transactionalId: req.transactionalId,
       producerId: req.producerId,
@@ -39,7 +64,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
       generationId: v >= 3 ? req.generationId : -1,
       memberId: v >= 3 ? req.memberId : "",
       groupInstanceId: v >= 3 ? req.groupInstanceId : null,
-      topics: req.topics.map((t) => ({
+      topics: allowed.map((t) => ({
         topic: t.name,
         partitions: t.partitions.map((p) => ({
           partition: p.partitionIndex,
@@ -49,9 +74,12 @@ export const txnOffsetCommit: ApiHandler = defineApi<
         })),
       })),
     };
-    const results = ctx.broker.cluster !== undefined
+    const committed = allowed.length === 0
+      ? []
+      : ctx.broker.cluster !== undefined
       ? await ctx.broker.groups.txnCommitOffsets(params)
       : await (await transactionCoordinatorOf(ctx.broker)).txnOffsetCommit(params);
+    const results = [...committed, ...denied];
     return createTxnOffsetCommitResponse({
       topics: results.map((t) =>
         createTxnOffsetCommitResponseResponseTopic({

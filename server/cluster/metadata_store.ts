@@ -11,6 +11,7 @@
  * <prefix>/topics/<name>              TopicRecord
  * <prefix>/partitions/<name>/<p>      PartitionState
  * <prefix>/producer_id_block          {"next":N}: the first producer id not handed out
+ * <prefix>/acls                       {"version":1,"acls":[...]}: the ACLs (security/authorizer.ts)
  * <prefix>/liveness/<id>/<epoch>/<v>  {"at":ms}, under broker v's lease: v saw broker <id> refuse
  * ```
  *

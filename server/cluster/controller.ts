@@ -15,13 +15,20 @@
  * (`unclean.leader.election.enable=false`); when an ISR member of an offline partition comes
  * back, it is elected. Writes are compare-and-swap on the partition key's mod revision.
  *
+ * It also completes reassignments (`reassignment.ts`): once every adding replica of a partition
+ * is in its ISR, the topic's replicas of that partition become the target and its state drops
+ * the removed replicas (handing the leadership over if the leader is one of them), in one
+ * transaction on the topic and partition keys; a controller elected in the middle of a
+ * reassignment finds it in etcd and carries on.
+ *
  * @module
  */
 
 import type { ClusterView, ViewChange } from "./cluster_view.ts";
 import type { Membership } from "./membership.ts";
-import type { CasResult, MetadataStore, PartitionState } from "./metadata_store.ts";
+import type { CasResult, MetadataStore, PartitionState, Versioned } from "./metadata_store.ts";
 import type { Logger } from "../logger.ts";
+import { completeReassignment } from "./reassignment.ts";
 
 /**
  * The state a partition should move to given the live brokers, or `undefined` when it is right
@@ -56,6 +63,7 @@ export function nextPartitionState(
     if (s.leader === -1) return undefined; // offline, waiting for an ISR member
     // No live ISR member: offline, the last ISR kept (no unclean election).
     return {
+      ...s,
       leader: -1,
       leaderEpoch: s.leaderEpoch + 1,
       isr: s.isr,
@@ -63,6 +71,7 @@ export function nextPartitionState(
     };
   }
   return {
+    ...s,
     leader: candidates[0],
     leaderEpoch: s.leaderEpoch + 1,
     isr: liveIsr,
@@ -299,6 +308,50 @@ export class Controller {
     })();
   }
 
+  /**
+   * Complete a partition's reassignment if every adding replica is in its ISR (one
+   * compare-and-swap on the topic and the partition; a refused one is tried again on the next
+   * change). Returns whether it wrote.
+   */
+  async #completeReassignment(
+    name: string,
+    p: number,
+    current: Versioned<PartitionState>,
+  ): Promise<boolean> {
+    const t = this.#view.topic(name);
+    if (t === undefined) return false;
+    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const c = completeReassignment(t.value.replicas[p], current.value, live);
+    if (c === undefined) return false;
+    const r = await this.#store.writeReplicas(
+      name,
+      p,
+      t,
+      current.modRevision,
+      c.replicas,
+      c.state,
+      {
+        controllerEpoch: this.#epoch,
+      },
+    );
+    if (!r.ok) {
+      if (r.reason === "fenced" && this.#active) {
+        this.#logger.warn(
+          `Controller ${this.#nodeId} (epoch ${this.#epoch}) was deposed: its completion of the ` +
+            `reassignment of ${name}-${p} was refused`,
+        );
+        this.#setActive(false);
+      }
+      return false; // changed meanwhile: decided again when the view has the change
+    }
+    this.#logger.info(
+      `Controller: reassignment of ${name}-${p} complete: replicas [${t.value.replicas[p]}] → ` +
+        `[${c.replicas}], leader ${current.value.leader} → ${c.state.leader} (leader epoch ` +
+        `${c.state.leaderEpoch}), ISR [${current.value.isr}] → [${c.state.isr}]`,
+    );
+    return true;
+  }
+
   async #reconcile(): Promise<void> {
     const live = new Set(this.#view.brokers().map((b) => b.id));
     const now = Date.now();
@@ -321,6 +374,7 @@ export class Controller {
           await this.writePartitionState(name, p, 0, initial);
           continue;
         }
+        if (await this.#completeReassignment(name, p, current)) continue;
         for (let attempt = 0; attempt < 3; attempt++) {
           const next = nextPartitionState(current.value, replicas, live);
           if (next === undefined) break;

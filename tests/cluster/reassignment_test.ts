@@ -7,7 +7,7 @@
 // controller; preferred and unclean leader elections; the refusals. The time a move takes is
 // printed, not asserted.
 import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/strict";
-import { Admin, Client, Consumer, KafkaError, Producer } from "../../client/mod.ts";
+import { Admin, Client, Consumer, type KafkaError, Producer } from "../../client/mod.ts";
 import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
 import { uniqueTopic } from "../harness.ts";

@@ -150,7 +150,7 @@ function withReplicas(
  *
  * const s = { leader: 1, leaderEpoch: 0, isr: [1, 2, 3], partitionEpoch: 0 };
  * const c = startReassignment([1, 2, 3], s, [4, 2, 3], new Set([1, 2, 3, 4]));
- * console.assert("replicas" in c && c.replicas.join() === "4,2,3,1");
+ * console.assert(c !== undefined && "replicas" in c && c.replicas.join() === "4,2,3,1");
  * ```
  *
  * @param replicas The partition's replicas.

@@ -396,6 +396,12 @@ export class ClusterNode {
       membership,
       nodeId: this.nodeId,
       logger: this.#logger,
+      autoLeaderRebalance: this.#config.autoLeaderRebalanceEnable
+        ? {
+          intervalMs: this.#config.leaderImbalanceCheckIntervalSeconds * 1000,
+          percentage: this.#config.leaderImbalancePerBrokerPercentage,
+        }
+        : undefined,
     });
     this.#controller.start();
     if (this.#config.livenessProbeEnable) {

@@ -49,7 +49,12 @@ export {
   type ReplicaState,
   type ViewChange,
 } from "./cluster_view.ts";
-export { Controller, type ControllerOptions, nextPartitionState } from "./controller.ts";
+export {
+  Controller,
+  type ControllerOptions,
+  imbalancedPartitions,
+  nextPartitionState,
+} from "./controller.ts";
 export {
   type Compare,
   type CompareResult,

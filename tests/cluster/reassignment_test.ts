@@ -9,6 +9,7 @@
 import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/strict";
 import { Admin, Client, Consumer, type KafkaError, Producer } from "../../client/mod.ts";
 import { ErrorCode, errorName } from "../../protocol/errors.ts";
+import type { BrokerConfig } from "../../server/config.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
 import { uniqueTopic } from "../harness.ts";
 import { type InProcessCluster, startCluster, until } from "./harness.ts";
@@ -30,8 +31,11 @@ function test(name: string, fn: () => Promise<void>): void {
   });
 }
 
-async function withCluster(fn: (c: InProcessCluster) => Promise<void>): Promise<void> {
-  const c = await startCluster(await etcd(), 4);
+async function withCluster(
+  fn: (c: InProcessCluster) => Promise<void>,
+  config: Partial<BrokerConfig> = {},
+): Promise<void> {
+  const c = await startCluster(await etcd(), 4, config);
   try {
     await fn(c);
   } finally {
@@ -476,3 +480,42 @@ test("refusals: bad assignments, unknown partitions, nothing to cancel", async (
     strictEqual(views(c)[0].partition(topic, 0)!.value.partitionEpoch, 0);
   });
 });
+
+for (const enable of [true, false]) {
+  test(
+    `auto.leader.rebalance.enable=${enable}: ${
+      enable ? "the controller moves" : "nothing moves"
+    } the leadership back to a restarted preferred replica`,
+    async () => {
+      await withCluster(async (c) => {
+        const topic = uniqueTopic("rebalance");
+        await createTopic(c, topic, [1, 2, 3]);
+        await c.stop(0);
+        await until(
+          "broker 2 leads",
+          () => views(c).every((v) => v.partition(topic, 0)?.value.leader === 2),
+        );
+        await c.start(0);
+        await until(
+          "broker 1 back in the ISR",
+          () => views(c).every((v) => v.partition(topic, 0)?.value.isr.includes(1) ?? false),
+          60_000,
+        );
+        if (enable) {
+          const ms = await until(
+            "broker 1 leads again",
+            () => views(c).every((v) => v.partition(topic, 0)?.value.leader === 1),
+            30_000,
+          );
+          console.log(`rebalanced ${ms.toFixed(0)} ms after broker 1 rejoined the ISR`);
+        } else {
+          // three check intervals: still broker 2
+          await new Promise((r) => setTimeout(r, 3500));
+          for (const v of views(c)) {
+            strictEqual(v.partition(topic, 0)!.value.leader, 2);
+          }
+        }
+      }, { autoLeaderRebalanceEnable: enable, leaderImbalanceCheckIntervalSeconds: 1 });
+    },
+  );
+}

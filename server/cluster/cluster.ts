@@ -1018,7 +1018,8 @@ export class ClusterNode {
    * One partition's compare-and-swap: read its state, then its topic, from etcd (in that order:
    * the topic's replicas change only with the state, so a stale pair fails the swap), let
    * `decide` compute the change, write it (the state alone, or with `withReplicas` the topic's
-   * replicas too), up to 5 times when the partition changed in between.
+   * replicas too), up to 5 times when the partition changed in between; an etcd call that fails
+   * (slow or out of reach) is retried from the read for up to 10 s, then REQUEST_TIMED_OUT.
    */
   async #casPartition(
     topic: string,
@@ -1043,10 +1044,15 @@ export class ClusterNode {
         `Broker ${this.nodeId} is not registered in etcd (fenced); ask another broker`,
       );
     }
-    try {
-      for (let attempt = 0; attempt < 5; attempt++) {
-        const current = await this.store.readPartition(topic, partition);
-        const t = await this.store.readTopic(topic);
+    const deadline = Date.now() + 10_000;
+    for (let attempt = 0, changed = 0; changed < 5; attempt++) {
+      let current: Versioned<PartitionState> | undefined;
+      let t: Versioned<TopicRecord> | undefined;
+      let c: ReplicaChange | PartitionRefusal | undefined;
+      let r: CasResult;
+      try {
+        current = await this.store.readPartition(topic, partition);
+        t = await this.store.readTopic(topic);
         const replicas = t?.value.replicas[partition];
         if (t === undefined || replicas === undefined || current === undefined) {
           return fail(
@@ -1054,11 +1060,11 @@ export class ClusterNode {
             `${topic}-${partition} does not exist in the cluster`,
           );
         }
-        const c = decide(replicas, current.value);
+        c = decide(replicas, current.value);
         if (c === undefined) return { errorCode: ErrorCode.NONE, message: null, revision: 0 };
         if ("errorCode" in c) return { ...c, revision: 0 };
         const fence = { broker: { id: this.nodeId, epoch: m.epoch } };
-        const r: CasResult = withReplicas
+        r = withReplicas
           ? await this.store.writeReplicas(
             topic,
             partition,
@@ -1069,32 +1075,34 @@ export class ClusterNode {
             fence,
           )
           : await this.store.writePartition(topic, partition, current.modRevision, c.state, fence);
-        if (r.ok) {
-          return {
-            errorCode: ErrorCode.NONE,
-            message: null,
-            revision: r.revision,
-            replicas: c.replicas,
-            state: c.state,
-          };
+      } catch (e) {
+        if (!(e instanceof EtcdError)) throw e;
+        // etcd slow or out of reach: read again and decide again (a write that went through
+        // meanwhile is then seen), within the deadline
+        if (Date.now() >= deadline || this.#stop.signal.aborted) {
+          return fail(ErrorCode.REQUEST_TIMED_OUT, `Cannot reach etcd: ${e.message}`);
         }
-        if (r.reason === "fenced") {
-          return fail(
-            ErrorCode.NOT_CONTROLLER,
-            `Broker ${this.nodeId} lost its registration in etcd; ask another broker`,
-          );
-        }
+        await new Promise((res) => setTimeout(res, Math.min(1000, 100 * 2 ** attempt)));
+        continue;
       }
-      return fail(
-        ErrorCode.REQUEST_TIMED_OUT,
-        `${topic}-${partition} kept changing; try again`,
-      );
-    } catch (e) {
-      if (e instanceof EtcdError) {
-        return fail(ErrorCode.REQUEST_TIMED_OUT, `Cannot reach etcd: ${e.message}`);
+      if (r.ok) {
+        return {
+          errorCode: ErrorCode.NONE,
+          message: null,
+          revision: r.revision,
+          replicas: c.replicas,
+          state: c.state,
+        };
       }
-      throw e;
+      if (r.reason === "fenced") {
+        return fail(
+          ErrorCode.NOT_CONTROLLER,
+          `Broker ${this.nodeId} lost its registration in etcd; ask another broker`,
+        );
+      }
+      changed++;
     }
+    return fail(ErrorCode.REQUEST_TIMED_OUT, `${topic}-${partition} kept changing; try again`);
   }
 
   /**

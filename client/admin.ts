@@ -767,7 +767,8 @@ export class Admin {
   /**
    * Elects leaders (ElectLeaders): the preferred replica (the first of each partition's
    * replicas, when it is alive and in the ISR) or, `unclean`, any live replica of a partition
-   * that has no live leader.
+   * that has no live leader. Partitions a fenced broker answers NOT_CONTROLLER for are asked
+   * again, after a backoff, up to the client's `retries`.
    *
    * @example
    * ```ts ignore
@@ -784,6 +785,42 @@ export class Admin {
    * @throws {KafkaError} The request's own error (e.g. the broker does not serve ElectLeaders).
    */
   async electLeaders(
+    type: ElectionType,
+    partitions: TopicPartition[] | null,
+  ): Promise<PartitionOutcome[]> {
+    return await this.#retryNotController(
+      partitions,
+      (ps) => this.#electLeadersOnce(type, ps),
+    );
+  }
+
+  /**
+   * Runs a per-partition operation, and again (after a backoff and a metadata refresh, up to the
+   * client's `retries`) for the partitions a broker answered NOT_CONTROLLER for (it was fenced:
+   * another broker will do).
+   */
+  async #retryNotController<T extends TopicPartition>(
+    items: T[] | null,
+    once: (items: T[] | null) => Promise<PartitionOutcome[]>,
+  ): Promise<PartitionOutcome[]> {
+    let results = await once(items);
+    for (let attempt = 0; attempt < this.#client.options.retries; attempt++) {
+      const again = results.filter((r) => r.error?.code === ErrorCode.NOT_CONTROLLER);
+      if (again.length === 0) break;
+      await this.#client.backoff(attempt);
+      await this.#client.refreshMetadata([]).catch(() => {});
+      const key = (p: TopicPartition) => `${p.topic}\u0000${p.partition}`;
+      const wanted = new Set(again.map(key));
+      const subset = items === null
+        ? again.map((r) => ({ topic: r.topic, partition: r.partition }) as T)
+        : items.filter((i) => wanted.has(key(i)));
+      const retried = new Map((await once(subset)).map((r) => [key(r), r]));
+      results = results.map((r) => retried.get(key(r)) ?? r);
+    }
+    return results;
+  }
+
+  async #electLeadersOnce(
     type: ElectionType,
     partitions: TopicPartition[] | null,
   ): Promise<PartitionOutcome[]> {
@@ -822,6 +859,8 @@ export class Admin {
    * Starts, replaces or cancels partition reassignments (AlterPartitionReassignments): each
    * partition's replicas move to the target while clients keep running; the call answers once
    * the reassignments are started (see {@linkcode Admin.listPartitionReassignments}).
+   * Partitions a fenced broker answers NOT_CONTROLLER for are asked again, after a backoff, up
+   * to the client's `retries`.
    *
    * @example
    * ```ts ignore
@@ -835,6 +874,15 @@ export class Admin {
    * @throws {KafkaError} The request's own error.
    */
   async alterPartitionReassignments(
+    changes: PartitionReassignmentSpec[],
+  ): Promise<PartitionOutcome[]> {
+    return await this.#retryNotController(
+      changes,
+      (cs) => this.#alterPartitionReassignmentsOnce(cs ?? []),
+    );
+  }
+
+  async #alterPartitionReassignmentsOnce(
     changes: PartitionReassignmentSpec[],
   ): Promise<PartitionOutcome[]> {
     const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();

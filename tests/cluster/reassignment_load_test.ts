@@ -16,6 +16,7 @@ import { Admin, Client } from "../../client/mod.ts";
 import { EtcdClient } from "../../server/cluster/etcd.ts";
 import { MetadataStore } from "../../server/cluster/metadata_store.ts";
 import { AckBook, checkPartition, partitionOk, readWithSluice } from "../chaos/checker.ts";
+import type { Ack } from "../chaos/protocol.ts";
 import { type ProducerKind, ProducerProcess } from "../chaos/producers.ts";
 import type { WorkerSpec } from "../chaos/protocol.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
@@ -58,6 +59,7 @@ Deno.test({
         );
     };
     const book = new AckBook();
+    const noOffset: Ack[] = [];
     const problems: string[] = [];
     const lastAck = new Map<number, number>();
     const producers: ProducerProcess[] = [];
@@ -82,7 +84,10 @@ Deno.test({
           ProducerProcess.spawn(kind as ProducerKind, spec, (line) => {
             if (line.kind === "ack") {
               if (line.ack.offset < 0) {
-                problems.push(`${kind}: ${line.ack.id} acked without offset`);
+                // librdkafka's implicit acknowledgement of a batch whose answer was lost:
+                // checked by id below
+                noOffset.push(line.ack);
+                return;
               }
               book.add(line.ack);
               lastAck.set(
@@ -147,6 +152,10 @@ Deno.test({
         const check = checkPartition(TOPIC, p, book.partition(TOPIC, p), log);
         ok(partitionOk(check), `read through the cluster: ${check.examples.join("; ")}`);
         ok(check.acked > 0, `${TOPIC}-${p} got acknowledgements`);
+        for (const a of noOffset.filter((a) => a.partition === p)) {
+          const n = log.ids.filter((id) => id === a.id).length;
+          ok(n === 1, `${a.id}, acknowledged without offset, is in ${TOPIC}-${p} ${n} times`);
+        }
       }
       const final = [];
       for (let p = 0; p < PARTITIONS; p++) final.push(await replicasOf(p));
@@ -180,7 +189,10 @@ Deno.test({
       }
       console.log(
         `${book.count} acknowledged records over ${CYCLES} cycles of ${PARTITIONS} moves; ` +
-          `${records} records read from ${PARTITIONS * 3} replicas: 0 lost, 0 misplaced, ` +
+          `${records} records read from ${
+            PARTITIONS * 3
+          } replicas (${noOffset.length} acknowledged ` +
+          `without offset by librdkafka, each read once): 0 lost, 0 misplaced, ` +
           `0 duplicated, replicas byte-identical up to the high watermark`,
       );
     } finally {

@@ -43,7 +43,12 @@ Deno.test({
     confluent.assertAvailable();
     ok(Number.isInteger(CYCLES) && CYCLES >= 1, "SLUICE_REASSIGN_CYCLES: a positive integer");
     const e = await etcd();
-    const c = await startProcessCluster(e, 4, ["min.insync.replicas=2"]);
+    // a longer session than the default 2 s: this test is about moves, not about brokers fenced
+    // by a machine too loaded to renew their leases
+    const c = await startProcessCluster(e, 4, [
+      "min.insync.replicas=2",
+      "broker.session.timeout.ms=6000",
+    ]);
     const store = new MetadataStore(
       new EtcdClient({ endpoints: e.endpoints, timeoutMs: 2000 }),
       `/sluice/${c.clusterName}`,
@@ -105,6 +110,11 @@ Deno.test({
         return true;
       }, 60_000);
       for (let n = 0; n < CYCLES; n++) {
+        await until(
+          "4 registered",
+          async () => (await store.snapshot()).brokers.size === 4,
+          60_000,
+        );
         const plan: { topic: string; partition: number; replicas: number[] }[] = [];
         for (let p = 0; p < PARTITIONS; p++) {
           const now = await replicasOf(p);
@@ -125,7 +135,7 @@ Deno.test({
             if ((await replicasOf(p)).join() !== plan[p].replicas.join()) return false;
           }
           return true;
-        }, 120_000);
+        }, 300_000);
         const movedMs = Date.now() - t0;
         await until(`cycle ${n + 1}: acknowledgements on every partition after the move`, () => {
           if (problems.length > 0) throw new Error(`cycle ${n + 1}: ${problems.join("; ")}`);

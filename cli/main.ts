@@ -33,7 +33,8 @@ Commands:
   produce   Send standard-input lines as records
   consume   Print records
   groups    List, describe, reset offsets of and delete consumer groups
-  cluster   List brokers, the controller, under-replicated and offline partitions
+  cluster   List brokers, the controller, under-replicated and offline partitions;
+            elect leaders, reassign partitions, decommission a broker
 
 Run "sluice COMMAND --help" for a command's options.
 `;

@@ -260,7 +260,7 @@ test("a cancelled reassignment goes back to the original replicas; the new repli
   await withCluster(async (c) => {
     const topic = uniqueTopic("cancel");
     await createTopic(c, topic, [1, 2, 3]);
-    await fill(c, topic, 8 * 1024, 1024);
+    await fill(c, topic, 16 * 1024, 1024); // more than broker 4 copies before it stops
     const r = await withAdmin(
       c,
       (a) => a.alterPartitionReassignments([{ topic, partition: 0, replicas: [2, 3, 4] }]),
@@ -317,7 +317,7 @@ test("a reassignment interrupted by a controller failover is completed by the ne
   await withCluster(async (c) => {
     const topic = uniqueTopic("failover");
     await createTopic(c, topic, [1, 2, 3]);
-    await fill(c, topic, 8 * 1024, 1024);
+    await fill(c, topic, 16 * 1024, 1024); // more than broker 4 copies before it stops
     const r = await withAdmin(
       c,
       (a) => a.alterPartitionReassignments([{ topic, partition: 0, replicas: [4, 2, 3] }]),

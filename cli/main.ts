@@ -35,7 +35,8 @@ Commands:
   produce   Send standard-input lines as records
   consume   Print records
   groups    List, describe, reset offsets of and delete consumer groups
-  cluster   List brokers, the controller, under-replicated and offline partitions
+  cluster   List brokers, the controller, under-replicated and offline partitions;
+            elect leaders, reassign partitions, decommission a broker
   acls      Add, list and remove ACLs (kafka-acls.sh's flags)
 
 Run "sluice COMMAND --help" for a command's options.

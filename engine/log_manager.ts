@@ -1109,6 +1109,77 @@ export class LogManager {
   }
 
   /**
+   * Cluster mode: removes the logs of partitions of a topic that this broker no longer
+   * replicates (a reassignment moved them away); the topic stays, with the partitions it still
+   * holds here (possibly none). `sluice-topics.json` is written without them first, then their
+   * logs are closed and their directories removed: after a crash in between, the loader keeps a
+   * directory that still holds records as a stray one (see `disposeUnownedPartitionDir`).
+   * Partitions not held are skipped.
+   *
+   * @param name Topic name.
+   * @param partitions Partition indices.
+   * @returns The topic.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR (the topics file
+   * could not be written: nothing changed).
+   */
+  removeLocalPartitions(name: string, partitions: number[]): Promise<TopicInfo> {
+    const what = `remove local partitions of ${name}`;
+    return this.#underTopicLock(name, async () => {
+      const removed = await this.#meta.run(async () => {
+        this.#checkOpen(what);
+        const t = this.#topics.get(name);
+        const all = this.#logs.get(name);
+        if (!t || all === undefined) {
+          throw new EngineError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `${what} failed: no such topic`,
+          );
+        }
+        const drop = new Set(partitions);
+        const removed = all.filter((l) => drop.has(l.partition));
+        if (removed.length === 0) return removed;
+        const localBefore = t.local;
+        const kept = all.filter((l) => !drop.has(l.partition));
+        t.local = kept.map((l) => l.partition);
+        try {
+          await this.#persistTopics();
+        } catch (e) {
+          if (localBefore === undefined) delete t.local;
+          else t.local = localBefore;
+          throw storageError(`${what} failed`, e);
+        }
+        all.length = 0;
+        all.push(...kept);
+        for (const l of removed) {
+          const k = `${name}-${l.partition}`;
+          this.#recoveryPoints.delete(k);
+          this.#startOffsets.delete(k);
+          this.#highWatermarks.delete(k);
+        }
+        return removed;
+      });
+      if (removed.length === 0) return this.#info(this.#topics.get(name)!);
+      for (const l of removed) {
+        await l.close({ flush: false }).catch(() => {});
+        try {
+          await Deno.remove(l.dir, { recursive: true });
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) {
+            this.#logger(`${what}: removing ${l.dir} failed (done at restart): ${e}`);
+          }
+        }
+      }
+      await syncDir(this.dir).catch(() => {});
+      await this.#tryWriteCheckpoints();
+      const t = this.#topics.get(name);
+      if (t === undefined) {
+        throw new EngineError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${what} failed: deleted`);
+      }
+      return this.#info(t);
+    });
+  }
+
+  /**
    * The second half of {@linkcode LogManager.createPartitions} and
    * {@linkcode LogManager.addLocalPartitions} (caller holds the topic lock and has reserved
    * `which.length` partitions): makes the empty logs of partitions `which` of `t`, releases the

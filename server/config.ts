@@ -108,6 +108,19 @@ export interface BrokerConfig {
    * (`sluice.broker.liveness.probe.refusals`). Default 3.
    */
   livenessProbeRefusals: number;
+  /**
+   * Cluster mode: the controller moves leaderships back to the preferred replicas when a
+   * broker's share of partitions led by another exceeds `leader.imbalance.per.broker.percentage`
+   * (`auto.leader.rebalance.enable`). Default true.
+   */
+  autoLeaderRebalanceEnable: boolean;
+  /** How often the controller checks (`leader.imbalance.check.interval.seconds`). Default 300. */
+  leaderImbalanceCheckIntervalSeconds: number;
+  /**
+   * The share of a broker's preferred partitions led elsewhere that triggers the rebalance
+   * (`leader.imbalance.per.broker.percentage`). Default 10.
+   */
+  leaderImbalancePerBrokerPercentage: number;
   /** Replication factor of `__consumer_offsets` in cluster mode (`offsets.topic.replication.factor`). Default 3. */
   offsetsTopicReplicationFactor: number;
   /**
@@ -243,6 +256,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   livenessProbeEnable: true,
   livenessProbeIntervalMs: 100,
   livenessProbeRefusals: 3,
+  autoLeaderRebalanceEnable: true,
+  leaderImbalanceCheckIntervalSeconds: 300,
+  leaderImbalancePerBrokerPercentage: 10,
   offsetsTopicReplicationFactor: 3,
   transactionStateLogReplicationFactor: 3,
   transactionStateLogMinIsr: 2,
@@ -590,6 +606,22 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "sluice.broker.liveness.probe.refusals":
         config.livenessProbeRefusals = int(key, "positive-int");
         break;
+      case "auto.leader.rebalance.enable":
+        config.autoLeaderRebalanceEnable = validateBrokerValue(key, value, "boolean") === "true";
+        break;
+      case "leader.imbalance.check.interval.seconds":
+        config.leaderImbalanceCheckIntervalSeconds = int(key, "positive-int");
+        break;
+      case "leader.imbalance.per.broker.percentage": {
+        const n = int(key, "non-negative-int");
+        if (n > 100) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": must be between 0 and 100`,
+          );
+        }
+        config.leaderImbalancePerBrokerPercentage = n;
+        break;
+      }
       case "offsets.topic.replication.factor":
         config.offsetsTopicReplicationFactor = int(key, "positive-int");
         break;

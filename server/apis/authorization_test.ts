@@ -107,6 +107,18 @@ import {
   ListTransactionsRequest,
   ListTransactionsResponse,
 } from "../../protocol/messages/list_transactions.ts";
+import {
+  ElectLeadersRequest,
+  ElectLeadersResponse,
+} from "../../protocol/messages/elect_leaders.ts";
+import {
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+} from "../../protocol/messages/alter_partition_reassignments.ts";
+import {
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
+} from "../../protocol/messages/list_partition_reassignments.ts";
 import { buildBatch } from "../../wasm/testing.ts";
 import type { Broker } from "../broker.ts";
 import {
@@ -775,4 +787,78 @@ Deno.test("ACLs: transactional APIs refused with TRANSACTIONAL_ID_AUTHORIZATION_
     },
   );
   assertEquals(dtx2.transactionStates[0].errorCode, 0);
+});
+
+Deno.test("ACLs: ElectLeaders, partition reassignments and broker-to-broker AddPartitionsToTxn need the cluster", async () => {
+  await using h = await aclBroker();
+  const el = await h.client.request(ElectLeadersRequest, ElectLeadersResponse, 2, {
+    electionType: 0,
+    topicPartitions: [{ topic: "t", partitions: [0] }],
+    timeoutMs: 1000,
+  });
+  assertEquals(
+    [el.errorCode, el.replicaElectionResults[0].partitionResult[0].errorCode],
+    [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  );
+  const alter = await h.client.request(
+    AlterPartitionReassignmentsRequest,
+    AlterPartitionReassignmentsResponse,
+    0,
+    {
+      timeoutMs: 1000,
+      topics: [{ name: "t", partitions: [{ partitionIndex: 0, replicas: [7] }] }],
+    },
+  );
+  assertEquals(alter.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  const list = await h.client.request(
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+    0,
+    { timeoutMs: 1000, topics: null },
+  );
+  assertEquals(list.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  const verify = await h.client.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 4, {
+    transactions: [{
+      transactionalId: "tx",
+      producerId: 1,
+      producerEpoch: 0,
+      verifyOnly: true,
+      topics: [{ name: "t", partitions: [0] }],
+    }],
+  });
+  assertEquals(verify.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+
+  // allowed: ALTER and DESCRIBE on the cluster, CLUSTER_ACTION for brokers
+  await grant(
+    h.broker,
+    allow(RT.CLUSTER, "kafka-cluster", Op.ALTER),
+    allow(RT.CLUSTER, "kafka-cluster", Op.CLUSTER_ACTION),
+  );
+  const el2 = await h.client.request(ElectLeadersRequest, ElectLeadersResponse, 2, {
+    electionType: 0,
+    topicPartitions: [{ topic: "t", partitions: [0] }],
+    timeoutMs: 1000,
+  });
+  assertEquals(
+    [el2.errorCode, el2.replicaElectionResults[0].partitionResult[0].errorCode],
+    [ErrorCode.NONE, ErrorCode.ELECTION_NOT_NEEDED],
+  );
+  const list2 = await h.client.request(
+    ListPartitionReassignmentsRequest,
+    ListPartitionReassignmentsResponse,
+    0,
+    { timeoutMs: 1000, topics: null },
+  );
+  assertEquals([list2.errorCode, list2.topics.length], [ErrorCode.NONE, 0]);
+  const verify2 = await h.client.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 4, {
+    transactions: [{
+      transactionalId: "tx",
+      producerId: 1,
+      producerEpoch: 0,
+      verifyOnly: true,
+      topics: [{ name: "t", partitions: [0] }],
+    }],
+  });
+  assertEquals(verify2.errorCode, ErrorCode.NONE);
+  assertEquals(verify2.resultsByTransaction[0].transactionalId, "tx");
 });

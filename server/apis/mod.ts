@@ -20,6 +20,7 @@ import { type ApiHandler, registry } from "../api.ts";
 import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
+import { alterPartitionReassignments } from "./alter_partition_reassignments.ts";
 import { apiVersions } from "./api_versions.ts";
 import { createAcls } from "./create_acls.ts";
 import { createPartitions } from "./create_partitions.ts";
@@ -35,6 +36,7 @@ import { describeGroups } from "./describe_groups.ts";
 import { describeLogDirs } from "./describe_log_dirs.ts";
 import { describeProducers } from "./describe_producers.ts";
 import { describeTransactions } from "./describe_transactions.ts";
+import { electLeaders } from "./elect_leaders.ts";
 import { endTxn } from "./end_txn.ts";
 import { fetch } from "./fetch.ts";
 import { findCoordinator } from "./find_coordinator.ts";
@@ -45,6 +47,7 @@ import { joinGroup } from "./join_group.ts";
 import { leaveGroup } from "./leave_group.ts";
 import { listGroups } from "./list_groups.ts";
 import { listOffsets } from "./list_offsets.ts";
+import { listPartitionReassignments } from "./list_partition_reassignments.ts";
 import { listTransactions } from "./list_transactions.ts";
 import { metadata } from "./metadata.ts";
 import { offsetCommit } from "./offset_commit.ts";
@@ -90,7 +93,10 @@ export const APIS: readonly ApiHandler[] = registry([
   describeLogDirs, // 35
   createPartitions, // 37
   deleteGroups, // 42
+  electLeaders, // 43
   incrementalAlterConfigs, // 44
+  alterPartitionReassignments, // 45
+  listPartitionReassignments, // 46
   offsetDelete, // 47
   describeCluster, // 60
   describeProducers, // 61 (transactions)

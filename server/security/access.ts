@@ -142,6 +142,12 @@ export const ACCESS = Object.freeze({
   DescribeTransactions: { transactionalId: need(Op.DESCRIBE, X), topic: need(Op.DESCRIBE, T) },
   /** Lists the transactional ids one may DESCRIBE. */
   ListTransactions: { transactionalId: need(Op.DESCRIBE, X) },
+  /** ALTER on the cluster. */
+  ElectLeaders: { cluster: need(Op.ALTER, C) },
+  /** ALTER on the cluster. */
+  AlterPartitionReassignments: { cluster: need(Op.ALTER, C) },
+  /** DESCRIBE on the cluster. */
+  ListPartitionReassignments: { cluster: need(Op.DESCRIBE, C) },
   /** Nothing: every client may ask. */
   ApiVersions: {},
 });

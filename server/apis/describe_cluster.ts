@@ -13,7 +13,7 @@ import {
   DescribeClusterRequest,
   DescribeClusterResponse,
 } from "../../protocol/messages/describe_cluster.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { advertisedEndpoint, type ApiHandler, defineApi, registeredEndpoint } from "../api.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "./metadata.ts";
 
 /** DescribeCluster handler. */
@@ -38,9 +38,11 @@ export const describeCluster: ApiHandler = defineApi<
       });
     }
     const cluster = broker.cluster;
+    // the endpoints of the listener the request came in on, as Kafka answers
+    const listener = ctx.connection.listenerName;
     const brokers = cluster !== undefined
-      ? cluster.liveBrokers()
-      : [{ id: broker.nodeId, ...broker.advertised, rack: null }];
+      ? cluster.liveBrokers().map((b) => ({ ...b, ...registeredEndpoint(b, listener) }))
+      : [{ id: broker.nodeId, ...advertisedEndpoint(broker, ctx.connection), rack: null }];
     return createDescribeClusterResponse({
       errorCode: 0,
       errorMessage: null,

@@ -31,7 +31,14 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 import { TRANSACTION_STATE_TOPIC } from "../txn/mod.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
+import {
+  advertisedEndpoint,
+  type ApiHandler,
+  type BrokerContext,
+  defineApi,
+  errorCodeOf,
+  registeredEndpoint,
+} from "../api.ts";
 
 type ResponseTopic = MetadataResponse["topics"][number];
 
@@ -158,6 +165,7 @@ async function clusterMetadata(
   broker: BrokerContext,
   req: MetadataRequest,
   version: number,
+  listenerName: string | undefined,
 ): Promise<MetadataResponse> {
   const cluster = broker.cluster!;
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
@@ -214,8 +222,7 @@ async function clusterMetadata(
     brokers: cluster.liveBrokers().map((b) =>
       createMetadataResponseResponseBroker({
         nodeId: b.id,
-        host: b.host,
-        port: b.port,
+        ...registeredEndpoint(b, listenerName),
         rack: b.rack,
       })
     ),
@@ -234,7 +241,9 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
   response: MetadataResponse,
   async handle(ctx, req) {
     const broker = ctx.broker;
-    if (broker.cluster !== undefined) return await clusterMetadata(broker, req, ctx.version);
+    if (broker.cluster !== undefined) {
+      return await clusterMetadata(broker, req, ctx.version, ctx.connection.listenerName);
+    }
     const all = req.topics === null || (ctx.version === 0 && req.topics.length === 0);
     const topics: ResponseTopic[] = [];
     if (all) {
@@ -294,8 +303,7 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
       throttleTimeMs: 0,
       brokers: [createMetadataResponseResponseBroker({
         nodeId: broker.nodeId,
-        host: broker.advertised.host,
-        port: broker.advertised.port,
+        ...advertisedEndpoint(broker, ctx.connection),
         rack: null,
       })],
       clusterId: broker.clusterId,

@@ -49,6 +49,7 @@ import {
   type BrokerRegistration,
   MetadataStore,
   type PartitionState,
+  type RegisteredListener,
   type TopicRecord,
   type Versioned,
 } from "./metadata_store.ts";
@@ -323,16 +324,21 @@ export class ClusterNode {
    * Register in etcd (waiting for a previous run's registration to expire) and become a
    * controller candidate.
    *
-   * @param advertised The host and port clients are told.
+   * @param advertised The inter-broker listener's host and port (other brokers connect there).
+   * @param listeners Every listener's advertised endpoint (clients get their listener's).
    * @throws {Error} If another live broker has this node id, or etcd cannot be reached.
    */
-  async register(advertised: { host: string; port: number }): Promise<void> {
+  async register(
+    advertised: { host: string; port: number },
+    listeners?: RegisteredListener[],
+  ): Promise<void> {
     const membership = new Membership({
       store: this.store,
       registration: {
         id: this.nodeId,
         host: advertised.host,
         port: advertised.port,
+        ...(listeners === undefined ? {} : { listeners }),
         rack: this.#config.rack,
       },
       sessionTimeoutMs: this.#config.brokerSessionTimeoutMs,

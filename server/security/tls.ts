@@ -584,8 +584,11 @@ class NodeTlsTransport implements TransportListener {
     });
     const transport = new NodeTlsTransport(server, tls);
     server.on("tlsClientError", (e: Error, s: nodeTls.TLSSocket | Socket) => {
+      // the TLS socket forgets its address once failed; the TCP socket under it (`_parent`)
+      // still has it
+      const raw = (s as { _parent?: Socket })._parent ?? s;
       o.logger.warn(
-        `Closing connection from ${s.remoteAddress}:${s.remotePort} on listener ${o.name}: ` +
+        `Closing connection from ${raw.remoteAddress}:${raw.remotePort} on listener ${o.name}: ` +
           handshakeFailure(e),
       );
     });

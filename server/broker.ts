@@ -351,8 +351,8 @@ export class Broker {
         } catch (e) {
           const detail = e instanceof Error ? e.message : String(e);
           throw new Error(
-            `Cannot listen on ${spec.host || "0.0.0.0"}:${spec.port} (listener ${spec.name}): ` +
-              detail,
+            `Cannot listen on ${spec.host || "0.0.0.0"}:${spec.port}: ${detail} (listener ` +
+              `${spec.name})`,
           );
         }
         const port = transport.addr.port;

@@ -24,6 +24,7 @@ import type { Logger } from "../../server/logger.ts";
 import { Client, clientTlsFromProperties, Consumer, Producer } from "../../client/mod.ts";
 import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { ApiVersionsRequest } from "../../protocol/messages/api_versions.ts";
+import { main } from "../../cli/main.ts";
 
 const kcat = requireClient("kcat");
 const confluent = requireClient("confluent-kafka");
@@ -403,4 +404,59 @@ Deno.test({
   } finally {
     await bare.close();
   }
+});
+
+/** Run `sluice ARGS` in-process with `stdin`; returns the exit code and output. */
+async function sluice(args: string[], stdin = "") {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    stdin: new Blob([stdin]).stream(),
+    stdinIsTerminal: false,
+  });
+  return { code, stdout, stderr };
+}
+
+Deno.test({
+  name: "sluice CLI: --command-config with security.protocol=SSL and a client certificate",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const s = await tlsBroker();
+  const c = s.certs;
+  const file = `${c.dir}/client.properties`;
+  await Deno.writeTextFile(
+    file,
+    `security.protocol=SSL\nssl.ca.location=${c.caPath}\n` +
+      `ssl.certificate.location=${c.clientCertPath}\nssl.key.location=${c.clientKeyPath}\n`,
+  );
+  const bootstrap = ["--bootstrap-server", `localhost:${s.port("MTLS")}`];
+  const topic = uniqueTopic("tls-cli");
+  const cfg = ["--command-config", file];
+  const created = await sluice(["topics", ...bootstrap, ...cfg, "--create", "--topic", topic]);
+  assertEquals(created, { code: 0, stdout: `Created topic ${topic}.\n`, stderr: "" });
+  const produced = await sluice(["produce", ...bootstrap, ...cfg, "--topic", topic], "x\ny\n");
+  assertEquals(produced.code, 0, produced.stderr);
+  const consumed = await sluice(
+    [
+      "consume",
+      ...bootstrap,
+      "--consumer.config",
+      file,
+      "--topic",
+      topic,
+      "--from-beginning",
+      "--max-messages",
+      "2",
+    ],
+  );
+  assertEquals(consumed.stdout, "x\ny\n", consumed.stderr);
+  // without the file, the MTLS listener refuses the CLI: a clean error, exit code 1
+  const refused = await sluice(["topics", ...bootstrap, "--list"]);
+  assert(refused.code !== 0);
+  const bad = await sluice(["topics", ...bootstrap, "--command-config", `${c.dir}/none`, "--list"]);
+  assertEquals(bad.code, 2, bad.stderr);
+  assert(bad.stderr.includes("--command-config"), bad.stderr);
 });

@@ -423,13 +423,20 @@ export class Broker {
         throw e;
       }
     }
-    const where = serving.map((l) =>
-      `${l.spec.name} (${l.spec.securityProtocol}) on ${l.bound.host}:${l.bound.port}, ` +
-      `advertised as ${l.bound.advertised.host}:${l.bound.advertised.port}`
-    ).join("; ");
+    // "listening on HOST:PORT " first: tools and tests wait for it (bench/e2e, tests/chaos, ...)
+    const named = (l: Serving) =>
+      serving.length === 1 && l.spec.name === "PLAINTEXT"
+        ? ""
+        : `listener ${l.spec.name} (${l.spec.securityProtocol}), `;
+    const [first, ...others] = serving;
+    const more = others.map((l) =>
+      `; ${named(l)}on ${l.bound.host}:${l.bound.port}, advertised as ` +
+      `${l.bound.advertised.host}:${l.bound.advertised.port}`
+    ).join("");
     log.info(
-      `Sluice broker ${full.nodeId} listening: ${where} (data in ${dir}, cluster ` +
-        `${meta.clusterId})`,
+      `Sluice broker ${full.nodeId} listening on ${first.bound.host}:${first.bound.port} ` +
+        `(${named(first)}advertised as ${advertised.host}:${advertised.port}${more}; data in ` +
+        `${dir}, cluster ${meta.clusterId})`,
     );
     return broker;
   }

@@ -49,6 +49,9 @@ interface Run {
   mode: "plaintext" | "ssl";
   produceMbPerSec: number;
   consumeMbPerSec: number;
+  /** Broker CPU seconds per 100 MB produced, then consumed: robust on a loaded machine. */
+  produceCpu: number;
+  consumeCpu: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -72,6 +75,7 @@ try {
       const topic = `tls-bench-${round}-${mode}`;
       await new Admin(admin).createTopics([{ name: topic, numPartitions: PARTITIONS }]);
       const common = { bootstrap, topic, partitions: PARTITIONS, records: RECORDS, conf };
+      const cpu0 = (await broker.usage()).cpuSeconds;
       const p = await startProducer(
         "rdkafka",
         rdkafka,
@@ -79,31 +83,46 @@ try {
         TIMEOUT_MS,
       ).result;
       if (p.errors > 0) throw new Error(`${mode} producer: ${p.firstError}`);
+      const cpu1 = (await broker.usage()).cpuSeconds;
       const c = await startConsumer("rdkafka", rdkafka, { ...common, idleMs: 15_000 }, TIMEOUT_MS)
         .result;
       if (c.unique !== RECORDS) throw new Error(`${mode} consumer: ${c.unique}/${RECORDS}`);
+      const cpu2 = (await broker.usage()).cpuSeconds;
+      const mb = RECORDS * SIZE / 1e6;
       const run = {
         mode,
         produceMbPerSec: p.bytes / 1e6 / p.seconds,
         consumeMbPerSec: c.unique * SIZE / 1e6 / c.seconds,
+        produceCpu: (cpu1 - cpu0) / mb * 100,
+        consumeCpu: (cpu2 - cpu1) / mb * 100,
       };
       runs.push(run);
       console.log(
-        `round ${round + 1} ${mode.padEnd(9)} produce ${run.produceMbPerSec.toFixed(1)} MB/s, ` +
-          `consume ${run.consumeMbPerSec.toFixed(1)} MB/s`,
+        `round ${round + 1} ${mode.padEnd(9)} produce ${run.produceMbPerSec.toFixed(1)} MB/s ` +
+          `(broker ${run.produceCpu.toFixed(2)} CPU s/100 MB), consume ` +
+          `${run.consumeMbPerSec.toFixed(1)} MB/s (broker ${
+            run.consumeCpu.toFixed(2)
+          } CPU s/100 MB)`,
       );
     }
   }
   await admin.close();
-  const of = (mode: Run["mode"], k: "produceMbPerSec" | "consumeMbPerSec") =>
+  type Key = "produceMbPerSec" | "consumeMbPerSec" | "produceCpu" | "consumeCpu";
+  const of = (mode: Run["mode"], k: Key) =>
     median(runs.filter((r) => r.mode === mode).map((r) => r[k]));
-  for (const k of ["produceMbPerSec", "consumeMbPerSec"] as const) {
-    const plain = of("plaintext", k);
-    const ssl = of("ssl", k);
+  for (
+    const [what, rate, cpu] of [
+      ["produce", "produceMbPerSec", "produceCpu"],
+      ["consume", "consumeMbPerSec", "consumeCpu"],
+    ] as const
+  ) {
+    const plain = of("plaintext", rate);
+    const ssl = of("ssl", rate);
     console.log(
-      `${k === "produceMbPerSec" ? "produce" : "consume"}: plaintext ${plain.toFixed(1)} MB/s, ` +
-        `SSL ${ssl.toFixed(1)} MB/s, SSL/plaintext ${(100 * ssl / plain).toFixed(0)}% ` +
-        `(medians of ${ROUNDS}, ${RECORDS} records of ${SIZE} B, ${PARTITIONS} partitions)`,
+      `${what}: plaintext ${plain.toFixed(1)} MB/s, SSL ${ssl.toFixed(1)} MB/s, SSL/plaintext ` +
+        `${(100 * ssl / plain).toFixed(0)}%; broker CPU per MB SSL/plaintext ` +
+        `${(100 * of("ssl", cpu) / of("plaintext", cpu)).toFixed(0)}% (medians of ${ROUNDS}, ` +
+        `${RECORDS} records of ${SIZE} B, ${PARTITIONS} partitions)`,
     );
   }
 } finally {

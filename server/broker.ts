@@ -209,6 +209,15 @@ export class Broker {
       let clusterId = full.clusterId;
       if (full.etcdEndpoints.length > 0) {
         cluster = await ClusterNode.connect(full, log);
+        // replica fetchers and markers connect to the inter-broker listener: TLS if it is SSL
+        const own = tlsSettings.get(interBroker.name);
+        if (own !== undefined) {
+          cluster.interBrokerTls = {
+            caCerts: own.trustedCerts === undefined ? undefined : [own.trustedCerts],
+            cert: own.certChain,
+            key: own.key,
+          };
+        }
         clusterId = await cluster.resolveClusterId(dir);
       }
       meta = await loadOrCreateMetaProperties(dir, { nodeId: full.nodeId, clusterId });
@@ -255,7 +264,7 @@ export class Broker {
         nodeId: full.nodeId,
         logs,
         logger: log,
-        brokerEndpoint: (id) => node.view.broker(id)?.value,
+        brokerEndpoint: (id) => node.endpoint(id),
         alterPartition: (topic, p, req) => node.view.alterPartition(topic, p, req),
         replicatesAll: true,
         fenced: () => !node.registered,

@@ -45,6 +45,7 @@ import { Controller } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
+import type { BrokerEndpoint, BrokerTls } from "../broker_connection.ts";
 import {
   type BrokerRegistration,
   MetadataStore,
@@ -177,6 +178,11 @@ const TRANSACTION_STATE_TOPIC_CONFIGS = {
  * ```
  */
 export class ClusterNode {
+  /**
+   * TLS of connections to other brokers, when the inter-broker listener is an SSL one (set by the
+   * broker at start, from that listener's `ssl.*` settings); `undefined`: plain TCP.
+   */
+  interBrokerTls?: BrokerTls;
   /** The etcd client. */
   readonly etcd: EtcdClient;
   /** The metadata store. */
@@ -500,11 +506,15 @@ export class ClusterNode {
    * A registered broker's address.
    *
    * @param id Node id.
-   * @returns Its host and port, or `undefined` when not registered.
+   * @returns Its inter-broker listener's host and port (with {@linkcode ClusterNode.interBrokerTls}),
+   * or `undefined` when not registered.
    */
-  endpoint(id: number): { host: string; port: number } | undefined {
+  endpoint(id: number): BrokerEndpoint | undefined {
     const b = this.view.broker(id)?.value;
-    return b === undefined ? undefined : { host: b.host, port: b.port };
+    if (b === undefined) return undefined;
+    const ep: BrokerEndpoint = { host: b.host, port: b.port };
+    if (this.interBrokerTls !== undefined) ep.tls = this.interBrokerTls;
+    return ep;
   }
 
   /**

@@ -189,7 +189,10 @@ export class Broker {
     const tlsSettings = new Map<string, ListenerTlsSettings>();
     for (const spec of specs) {
       if (spec.securityProtocol === "SSL" || spec.securityProtocol === "SASL_SSL") {
-        tlsSettings.set(spec.name, await loadListenerTls(full.sslProperties ?? {}, spec.name));
+        tlsSettings.set(
+          spec.name,
+          await loadListenerTls(full.sslProperties ?? {}, spec.name, spec.securityProtocol),
+        );
       }
     }
     // Issue #7: refuse a bad queued.max.request.bytes before opening anything.
@@ -619,7 +622,8 @@ export class Broker {
       conn.close();
       return;
     }
-    if (principal !== undefined) {
+    // SSL: the certificate is the principal; SASL_SSL: SASL authentication sets it, as Kafka
+    if (principal !== undefined && conn.info.securityProtocol === "SSL") {
       conn.info.principal = principal;
       this.#log.info(
         `Connection ${conn.info.id} from ${conn.info.remote} on listener ` +

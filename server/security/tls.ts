@@ -197,12 +197,15 @@ async function readPemFile(path: string, key: string): Promise<string> {
  *
  * @param props `BrokerConfig.sslProperties`.
  * @param listener The listener name (for `listener.name.<name>.ssl.*` and messages).
+ * @param securityProtocol `SSL` or `SASL_SSL` (which reads only the listener's own
+ * `ssl.client.auth`, as Kafka).
  * @returns The settings.
  * @throws {RangeError} If a setting is missing, malformed or names an unreadable file.
  */
 export async function loadListenerTls(
   props: Record<string, string>,
   listener: string,
+  securityProtocol: SecurityProtocol = "SSL",
 ): Promise<ListenerTlsSettings> {
   const get = (k: string) => {
     const v = listenerSslProperty(props, listener, k);
@@ -276,7 +279,15 @@ export async function loadListenerTls(
     }
     trustedCerts = trusted.map((b) => b.text).join("");
   }
-  const auth = (get("ssl.client.auth") ?? "none").trim().toLowerCase();
+  // Kafka: on SASL_SSL listeners only the listener's own ssl.client.auth applies (SASL
+  // authenticates the client; a certificate is asked for only when that listener says so)
+  const authKey = "ssl.client.auth";
+  const authValue = securityProtocol === "SASL_SSL"
+    ? Object.entries(props).find(([k]) =>
+      k.toLowerCase() === `listener.name.${listener.toLowerCase()}.${authKey}`
+    )?.[1]
+    : get(authKey);
+  const auth = (authValue ?? "none").trim().toLowerCase();
   if (auth !== "none" && auth !== "requested" && auth !== "required") {
     throw new RangeError(
       `Invalid value "${auth}" for configuration "ssl.client.auth" of listener ${listener}: ` +

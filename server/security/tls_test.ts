@@ -70,6 +70,19 @@ Deno.test("loadListenerTls() refuses what it cannot serve, naming the setting", 
   }
 });
 
+Deno.test("SASL_SSL listeners read only their own ssl.client.auth, as Kafka", async () => {
+  const c = await certs();
+  const props = {
+    "ssl.keystore.location": c.serverKeystorePath,
+    "ssl.truststore.location": c.caPath,
+    "ssl.client.auth": "required",
+  };
+  assertEquals((await loadListenerTls(props, "SASL_SSL", "SASL_SSL")).clientAuth, "none");
+  assertEquals((await loadListenerTls(props, "SSL", "SSL")).clientAuth, "required");
+  const own = { ...props, "listener.name.sasl_ssl.ssl.client.auth": "requested" };
+  assertEquals((await loadListenerTls(own, "SASL_SSL", "SASL_SSL")).clientAuth, "requested");
+});
+
 Deno.test("listener.name.<name>.ssl.* overrides ssl.*, the name in any case", () => {
   const props = {
     "ssl.client.auth": "none",

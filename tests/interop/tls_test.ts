@@ -238,12 +238,20 @@ interopTest(kcat, "a plaintext client on an SSL port is closed with one log line
   assert(mine[0].startsWith("WARN "), mine[0]);
   assert(mine[0].includes("on listener SSL: TLS handshake failed, the client does not speak TLS"));
   assert(!logged.some((l) => /request size/.test(l)), logged.join("\n"));
-  // and kcat without security.protocol=ssl: refused the same way
-  const kc = await linesDuring(s, async () => {
-    const r = await kcatRun(["-b", `127.0.0.1:${s.port("SSL")}`, "-L", "-m", "3"]);
-    assert(r.code !== 0);
-  });
-  assert(kc.length > 0 && kc.every((l) => l.includes("does not speak TLS")), kc.join("\n"));
+  // and kcat without security.protocol=ssl: refused the same way, by both TLS stacks
+  for (const listener of ["SSL", "MTLS"]) {
+    const kc = await linesDuring(s, async () => {
+      const r = await kcatRun(["-b", `127.0.0.1:${s.port(listener)}`, "-L", "-m", "3"]);
+      assert(r.code !== 0);
+    });
+    assert(
+      kc.length > 0 &&
+        kc.every((l) =>
+          l.includes(`on listener ${listener}: TLS handshake failed, the client does not speak TLS`)
+        ),
+      kc.join("\n"),
+    );
+  }
 });
 
 interopTest(kcat, "a TLS client on the plaintext port is closed with one log line", async () => {

@@ -574,6 +574,15 @@ export function listenerSpecs(
 /**
  * The listener other brokers connect to: `inter.broker.listener.name`, else the first listener.
  *
+ * @example
+ * ```ts
+ * import { brokerConfigFrom, interBrokerListener } from "./config.ts";
+ * const c = brokerConfigFrom({
+ *   properties: { "listeners": "PLAINTEXT://:9092,SSL://:9093", "inter.broker.listener.name": "SSL" },
+ * });
+ * console.assert(interBrokerListener(c).port === 9093);
+ * ```
+ *
  * @param config The configuration.
  * @returns The listener's spec.
  * @throws {RangeError} If `inter.broker.listener.name` names no listener.

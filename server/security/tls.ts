@@ -102,6 +102,12 @@ export function listenerSslProperty(
 /**
  * Warnings for `ssl.*` keys that are neither read nor known to Kafka.
  *
+ * @example
+ * ```ts
+ * import { unknownSslKeys } from "./tls.ts";
+ * console.assert(unknownSslKeys({ "ssl.protocol": "TLSv1.3" }).length === 0);
+ * ```
+ *
  * @param props `BrokerConfig.sslProperties`.
  * @returns One message per unknown key.
  */
@@ -363,6 +369,21 @@ export interface ListenOptions {
 /**
  * Listen for one listener: plain TCP, {@linkcode Deno.listenTls} or `node:tls` (client
  * authentication), see the module doc. Needs `--allow-net`.
+ *
+ * @example
+ * ```ts
+ * import { listen } from "./tls.ts";
+ * import { silentLogger } from "../logger.ts";
+ * const l = await listen({
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   securityProtocol: "PLAINTEXT",
+ *   handshakeTimeoutMs: 30000,
+ *   logger: silentLogger,
+ *   name: "PLAINTEXT",
+ * });
+ * l.close();
+ * ```
  *
  * @param o Where and how.
  * @returns The listening socket.

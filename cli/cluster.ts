@@ -9,7 +9,7 @@
  */
 
 import { Client, type TopicInfo } from "../client/mod.ts";
-import { parseFlags, UsageError } from "./args.ts";
+import { commandConfigTls, parseFlags, UsageError } from "./args.ts";
 import { runDecommission, runElectLeaders, runReassign } from "./cluster_ops.ts";
 import { formatTable } from "./groups.ts";
 import type { CommandIo } from "./io.ts";
@@ -30,6 +30,7 @@ Operations:
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092); any one will do
+  --command-config FILE    Client properties file: security.protocol, ssl.*
   --output FORMAT          text (default) or json
   -h, --help               Show this help
 `;
@@ -220,6 +221,7 @@ export async function runCluster(args: string[], io: CommandIo): Promise<number>
   if (sub === "decommission") return await runDecommission(rest, io);
   const { values } = parseFlags(args, {
     "bootstrap-server": { type: "string", default: "localhost:9092" },
+    "command-config": { type: "string" },
     output: { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
   });
@@ -231,7 +233,9 @@ export async function runCluster(args: string[], io: CommandIo): Promise<number>
   if (output !== "text" && output !== "json") {
     throw new UsageError(`invalid --output "${output}": expected text or json`);
   }
+  const tls = await commandConfigTls(values["command-config"] as string | undefined);
   const client = new Client({
+    tls,
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-cluster",
   });

@@ -14,6 +14,7 @@ import {
   type PartitionAssignment,
 } from "../client/mod.ts";
 import {
+  commandConfigTls,
   isTrue,
   parseFlags,
   parseIntFlag,
@@ -33,6 +34,7 @@ then prints "Processed a total of N messages" on stderr.
 
 Options:
   --bootstrap-server LIST          Brokers to connect to (default localhost:9092)
+  --command-config FILE            Client properties file: security.protocol, ssl.* (alias --consumer.config)
   --topic T                        Topic to read (required)
   --group G                        Join consumer group G: its members share the partitions, and
                                    the offsets of printed records are committed; starts at the
@@ -124,6 +126,8 @@ export async function runConsume(
 ): Promise<number> {
   const { values } = parseFlags(args, {
     "bootstrap-server": { type: "string", default: "localhost:9092" },
+    "command-config": { type: "string" },
+    "consumer.config": { type: "string" },
     topic: { type: "string" },
     group: { type: "string" },
     "from-beginning": { type: "boolean" },
@@ -178,7 +182,12 @@ export async function runConsume(
     lineSeparator: unescapeSeparator(props["line.separator"] ?? "\n"),
   };
 
+  const tls = await commandConfigTls(
+    (values["command-config"] ?? values["consumer.config"]) as string | undefined,
+  );
+
   const client = new Client({
+    tls,
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-consumer",
   });

@@ -12,7 +12,7 @@ import {
   type ConsumerGroupDescription,
   KafkaError,
 } from "../client/mod.ts";
-import { parseFlags, parseIntFlag, UsageError } from "./args.ts";
+import { commandConfigTls, parseFlags, parseIntFlag, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
 
 /** Help text of `sluice groups`. */
@@ -34,6 +34,7 @@ Reset specs (exactly one):
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
+  --command-config FILE    Client properties file: security.protocol, ssl.*
   -h, --help               Show this help
 `;
 
@@ -215,6 +216,7 @@ const RESET_SPECS = [
 export async function runGroups(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
     "bootstrap-server": { type: "string", default: "localhost:9092" },
+    "command-config": { type: "string" },
     list: { type: "boolean" },
     describe: { type: "boolean" },
     "reset-offsets": { type: "boolean" },
@@ -289,7 +291,10 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     ? undefined
     : parseDateTime(values["to-datetime"] as string);
 
+  const tls = await commandConfigTls(values["command-config"] as string | undefined);
+
   const client = new Client({
+    tls,
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-groups",
   });

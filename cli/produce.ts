@@ -12,6 +12,7 @@ import {
   type ProducerMessage,
 } from "../client/mod.ts";
 import {
+  commandConfigTls,
   isTrue,
   parseFlags,
   parseIntFlag,
@@ -29,6 +30,7 @@ Reads standard input and sends one record per line (a "> " prompt is shown on a 
 
 Options:
   --bootstrap-server LIST      Brokers to connect to (default localhost:9092; alias --broker-list)
+  --command-config FILE        Client properties file: security.protocol, ssl.* (alias --producer.config)
   --topic T                    Topic to produce to (required)
   --partition P                Send every record to partition P (default: key hash / sticky)
   --acks N                     0, 1 or -1/all (default -1)
@@ -50,6 +52,8 @@ Options:
 export async function runProduce(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
     "bootstrap-server": { type: "string" },
+    "command-config": { type: "string" },
+    "producer.config": { type: "string" },
     "broker-list": { type: "string" },
     topic: { type: "string" },
     partition: { type: "string" },
@@ -81,7 +85,12 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   const separator = unescapeSeparator(props["key.separator"] ?? "\t");
   if (separator === "") throw new UsageError("invalid --property key.separator: must not be empty");
 
+  const tls = await commandConfigTls(
+    (values["command-config"] ?? values["producer.config"]) as string | undefined,
+  );
+
   const client = new Client({
+    tls,
     bootstrapServers: (values["bootstrap-server"] ?? values["broker-list"] ??
       "localhost:9092") as string,
     clientId: "sluice-producer",

@@ -6,7 +6,7 @@
  */
 
 import { Admin, Client, type TopicDescription } from "../client/mod.ts";
-import { parseFlags, parseIntFlag, parseKeyValues, UsageError } from "./args.ts";
+import { commandConfigTls, parseFlags, parseIntFlag, parseKeyValues, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
 
 /** Help text of `sluice topics`. */
@@ -22,6 +22,7 @@ Actions (exactly one):
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
+  --command-config FILE    Client properties file: security.protocol, ssl.*
   --if-not-exists          With --create: do nothing if the topic exists
   --if-exists              With --delete/--alter/--describe: do nothing if the topic is missing
   -h, --help               Show this help
@@ -78,6 +79,7 @@ export function formatTopicDescription(
 export async function runTopics(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
     "bootstrap-server": { type: "string", default: "localhost:9092" },
+    "command-config": { type: "string" },
     create: { type: "boolean" },
     list: { type: "boolean" },
     describe: { type: "boolean" },
@@ -112,7 +114,9 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
   if (action === "alter" && partitions === undefined) {
     throw new UsageError("--alter needs --partitions");
   }
+  const tls = await commandConfigTls(values["command-config"] as string | undefined);
   const client = new Client({
+    tls,
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-topics",
   });

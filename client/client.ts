@@ -8,6 +8,7 @@
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata.ts";
 import { type Api, Connection, type SendOptions } from "./connection.ts";
+import type { ClientTlsOptions } from "./tls.ts";
 
 /** Options for {@linkcode Client}. */
 export interface ClientOptions {
@@ -19,6 +20,11 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** TCP connect timeout in milliseconds. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Connect with TLS (`security.protocol=SSL`; {@linkcode clientTlsFromProperties} builds it
+   * from Kafka client properties). Absent: plaintext.
+   */
+  tls?: ClientTlsOptions;
   /** How many times to retry a retriable error. Default 5. */
   retries?: number;
   /** Pause between retries in milliseconds. Default 100. */
@@ -143,7 +149,7 @@ export function isStaleMetadataError(code: number): boolean {
  */
 export class Client {
   /** The options, with defaults applied. */
-  readonly options: Readonly<Required<ClientOptions>>;
+  readonly options: Readonly<Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">>;
   #bootstrap: HostPort[];
   #brokers = new Map<number, BrokerInfo>();
   #connections = new Map<string, Promise<Connection>>();
@@ -168,6 +174,7 @@ export class Client {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       retries: options.retries ?? 5,
       retryBackoffMs: options.retryBackoffMs ?? 100,
+      tls: options.tls,
     };
   }
 
@@ -207,6 +214,7 @@ export class Client {
       clientId: this.options.clientId,
       requestTimeoutMs: this.options.requestTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs,
+      tls: this.options.tls,
     });
     this.#connections.set(key, created);
     created.catch(() => {

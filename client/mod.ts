@@ -25,6 +25,7 @@ export { KafkaError } from "../protocol/errors.ts";
 export type { MessageCodec, Reader, Writer } from "../protocol/primitives.ts";
 export * from "./client.ts";
 export * from "./connection.ts";
+export * from "./tls.ts";
 export {
   type EpochBump,
   type MessageData,

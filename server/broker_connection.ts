@@ -1,6 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * One broker-to-broker connection (cluster mode): plain TCP to another Sluice broker, one request
+ * One broker-to-broker connection (cluster mode): TCP, or TLS when the inter-broker listener is an
+ * SSL one (`inter.broker.listener.name`, docs/SECURITY.md), to another Sluice broker, one request
  * at a time with the protocol codecs (`protocol/messages`), each bounded by a timeout after which
  * the connection is closed. The replica fetchers fetch from their leaders with it, and the
  * transaction coordinator sends WriteTxnMarkers to the partitions' leaders with it. Versions are
@@ -18,12 +19,24 @@ import {
 } from "../protocol/framing.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
 
+/** TLS for a broker-to-broker connection: the inter-broker listener's trust store and key. */
+export interface BrokerTls {
+  /** CA certificates that sign the other brokers' certificates, PEM; default the system's. */
+  caCerts?: string[];
+  /** This broker's certificate chain, PEM (presented when the other side asks). */
+  cert?: string;
+  /** Its private key, PEM. */
+  key?: string;
+}
+
 /** Where a broker listens. */
 export interface BrokerEndpoint {
   /** Host name or address. */
   host: string;
   /** Port. */
   port: number;
+  /** Connect with TLS (the inter-broker listener is SSL); absent: plain TCP. */
+  tls?: BrokerTls;
 }
 
 /**
@@ -38,7 +51,7 @@ export interface BrokerEndpoint {
  * ```
  */
 export class BrokerConnection {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.TcpConn | Deno.TlsConn;
   readonly #clientId: string;
   readonly #splitter = new FrameSplitter(1 << 30);
   readonly #buf = new Uint8Array(256 * 1024);
@@ -46,7 +59,7 @@ export class BrokerConnection {
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(conn: Deno.TcpConn, clientId: string) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, clientId: string) {
     this.#conn = conn;
     this.#clientId = clientId;
   }
@@ -66,7 +79,25 @@ export class BrokerConnection {
     timeoutMs: number,
   ): Promise<BrokerConnection> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const connecting = Deno.connect({ hostname: ep.host, port: ep.port });
+    const tls = ep.tls;
+    const connecting: Promise<Deno.TcpConn | Deno.TlsConn> = tls === undefined
+      ? Deno.connect({ hostname: ep.host, port: ep.port })
+      : Deno.connectTls({
+        hostname: ep.host,
+        port: ep.port,
+        caCerts: tls.caCerts,
+        ...(tls.cert !== undefined && tls.key !== undefined
+          ? { cert: tls.cert, key: tls.key }
+          : {}),
+      }).then(async (c) => {
+        try {
+          await c.handshake();
+          return c;
+        } catch (e) {
+          c.close();
+          throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
+        }
+      });
     try {
       const conn = await Promise.race([
         connecting,
@@ -78,7 +109,7 @@ export class BrokerConnection {
           );
         }),
       ]);
-      conn.setNoDelay(true);
+      if ("setNoDelay" in conn) conn.setNoDelay(true);
       return new BrokerConnection(conn, clientId);
     } catch (e) {
       connecting.then((c) => c.close(), () => {});

@@ -18,10 +18,32 @@ import { parsePrincipal } from "./security/principal.ts";
 export interface BrokerConfig {
   /** This broker's id (`node.id` / `broker.id`). Default 1. */
   nodeId: number;
-  /** Where to listen, Kafka syntax: `"PLAINTEXT://localhost:9092"`. Port 0 picks a free port. */
+  /**
+   * Where to listen, Kafka syntax, one or more comma-separated `NAME://host:port`:
+   * `"PLAINTEXT://localhost:9092,SSL://:9093"`. Port 0 picks a free port. Each name is a security
+   * protocol or is mapped to one by {@linkcode BrokerConfig.listenerSecurityProtocolMap}.
+   */
   listeners: string;
-  /** What clients are told to connect to (`advertised.listeners`); default: the bound listener. */
+  /**
+   * What clients are told to connect to (`advertised.listeners`), per listener name; a listener
+   * not named here advertises its bound address.
+   */
   advertisedListeners?: string;
+  /**
+   * Listener name → security protocol (`listener.security.protocol.map`), e.g.
+   * `"INTERNAL:PLAINTEXT,EXTERNAL:SSL"`. Default: each protocol's own name maps to itself.
+   */
+  listenerSecurityProtocolMap: string;
+  /**
+   * Cluster mode: the listener other brokers connect to (`inter.broker.listener.name`, or the
+   * listener of `security.inter.broker.protocol`). Default: the first listener.
+   */
+  interBrokerListenerName?: string;
+  /**
+   * Every `ssl.*` and `listener.name.<name>.ssl.*` property as given (Kafka's names); read per
+   * listener by `security/tls.ts`.
+   */
+  sslProperties: Record<string, string>;
   /** Data directories (`log.dirs`); the first one is used. Default `["./data"]`. */
   logDirs: string[];
   /** Partitions of an auto-created topic or of CreateTopics with -1 (`num.partitions`). Default 1. */
@@ -220,9 +242,24 @@ export interface BrokerConfig {
   logLevel?: LogLevel | "silent";
 }
 
+/** The security protocols of Kafka's listeners. */
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+
+/** Every {@linkcode SecurityProtocol}. */
+export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = Object.freeze([
+  "PLAINTEXT",
+  "SSL",
+  "SASL_PLAINTEXT",
+  "SASL_SSL",
+]);
+
+/** Kafka's default `listener.security.protocol.map`: each protocol's name maps to itself. */
+export const DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP =
+  "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL";
+
 /** A parsed listener, e.g. `PLAINTEXT://localhost:9092`. */
 export interface Listener {
-  /** Listener name, e.g. `PLAINTEXT`. */
+  /** Listener name, upper case, e.g. `PLAINTEXT` or `INTERNAL`. */
   name: string;
   /** Host name or address; `""` means all interfaces. */
   host: string;
@@ -230,10 +267,18 @@ export interface Listener {
   port: number;
 }
 
+/** A listener with its security protocol (from `listener.security.protocol.map`). */
+export interface ListenerSpec extends Listener {
+  /** How connections on it are secured. */
+  securityProtocol: SecurityProtocol;
+}
+
 /** Defaults for every {@linkcode BrokerConfig} field, matching Kafka's where Kafka has one. */
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   nodeId: 1,
   listeners: "PLAINTEXT://localhost:9092",
+  listenerSecurityProtocolMap: DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
+  sslProperties: {},
   logDirs: ["./data"],
   numPartitions: 1,
   autoCreateTopicsEnable: true,
@@ -404,8 +449,6 @@ const ACCEPTED_IGNORED = new Set([
   "controller.quorum.voters",
   "controller.quorum.bootstrap.servers",
   "controller.listener.names",
-  "inter.broker.listener.name",
-  "listener.security.protocol.map",
   "log.cleaner.enable",
   "delete.topic.enable",
   "share.coordinator.state.topic.replication.factor",
@@ -438,8 +481,54 @@ function validateBrokerValue(key: string, value: string, kind: ValueKind): strin
 }
 
 /**
- * Parse a listener list (`listeners` / `advertised.listeners`) and pick the one to serve on:
- * the first whose name is not listed in `controller.listener.names`. Only PLAINTEXT is served.
+ * Parse a listener list (`listeners` / `advertised.listeners`) in Kafka's syntax, leaving out
+ * the names listed in `controllerNames` (`controller.listener.names`).
+ *
+ * @example
+ * ```ts
+ * import { parseListeners } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * assertEquals(parseListeners("PLAINTEXT://localhost:9092,ssl://:9093"), [
+ *   { name: "PLAINTEXT", host: "localhost", port: 9092 },
+ *   { name: "SSL", host: "", port: 9093 },
+ * ]);
+ * ```
+ *
+ * @param value The listener list, e.g. `"PLAINTEXT://:9092,CONTROLLER://:9093"`.
+ * @param controllerNames Listener names to leave out.
+ * @returns The listeners, in the order given.
+ * @throws {RangeError} If the list is malformed, names a listener twice, uses a port twice or
+ * has no listener left.
+ */
+export function parseListeners(value: string, controllerNames: string[] = []): Listener[] {
+  const fail = (what: string): never => {
+    throw new RangeError(`Invalid listeners "${value}": ${what}`);
+  };
+  const entries = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (entries.length === 0) fail("no listener given");
+  const parsed: Listener[] = [];
+  for (const entry of entries) {
+    const m = /^([A-Za-z0-9_.-]+):\/\/(\[[^\]]*\]|[^:\/\[\]]*):(\d+)$/.exec(entry);
+    if (m === null) fail(`"${entry}" is not NAME://host:port`);
+    const port = Number(m![3]);
+    if (port > 65535) fail(`port ${port} is out of range 0-65535`);
+    const host = m![2].startsWith("[") ? m![2].slice(1, -1) : m![2];
+    const name = m![1].toUpperCase();
+    if (parsed.some((l) => l.name === name)) fail(`listener name ${name} appears twice`);
+    if (port !== 0 && parsed.some((l) => l.port === port && l.host === host)) {
+      fail(`port ${port} is used by two listeners`);
+    }
+    parsed.push({ name, host, port });
+  }
+  const skip = new Set(controllerNames.map((n) => n.trim().toUpperCase()));
+  const usable = parsed.filter((l) => !skip.has(l.name));
+  if (usable.length === 0) fail("every listener is a controller listener");
+  return usable;
+}
+
+/**
+ * Parse a listener list and return its first listener (what a single-listener caller serves).
  *
  * @example
  * ```ts
@@ -454,34 +543,101 @@ function validateBrokerValue(key: string, value: string, kind: ValueKind): strin
  * assertEquals(parseListener("PLAINTEXT://[::1]:0").host, "::1");
  * ```
  *
- * @param value The listener list, e.g. `"PLAINTEXT://:9092,CONTROLLER://:9093"`.
+ * @param value The listener list.
  * @param controllerNames Listener names to skip.
- * @returns The listener to use.
- * @throws {RangeError} If the list is malformed or has no usable listener.
+ * @returns The first listener not skipped.
+ * @throws {RangeError} As {@linkcode parseListeners}.
  */
 export function parseListener(value: string, controllerNames: string[] = []): Listener {
-  const fail = (what: string): never => {
-    throw new RangeError(`Invalid listeners "${value}": ${what}`);
-  };
-  const entries = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (entries.length === 0) fail("no listener given");
-  const parsed: Listener[] = [];
-  for (const entry of entries) {
-    const m = /^([A-Za-z0-9_.-]+):\/\/(\[[^\]]*\]|[^:\/\[\]]*):(\d+)$/.exec(entry);
-    if (m === null) fail(`"${entry}" is not NAME://host:port`);
-    const port = Number(m![3]);
-    if (port > 65535) fail(`port ${port} is out of range 0-65535`);
-    const host = m![2].startsWith("[") ? m![2].slice(1, -1) : m![2];
-    parsed.push({ name: m![1].toUpperCase(), host, port });
+  return parseListeners(value, controllerNames)[0];
+}
+
+/**
+ * Parse `listener.security.protocol.map` (`NAME:PROTOCOL,...`).
+ *
+ * @example
+ * ```ts
+ * import { parseSecurityProtocolMap } from "./config.ts";
+ * console.assert(parseSecurityProtocolMap("INTERNAL:PLAINTEXT,external:ssl").get("EXTERNAL") === "SSL");
+ * ```
+ *
+ * @param value The map.
+ * @returns Listener name (upper case) → protocol.
+ * @throws {RangeError} On a malformed entry or an unknown protocol.
+ */
+export function parseSecurityProtocolMap(value: string): Map<string, SecurityProtocol> {
+  const out = new Map<string, SecurityProtocol>();
+  for (const entry of splitList(value)) {
+    const m = /^([A-Za-z0-9_.-]+)\s*:\s*([A-Za-z_]+)$/.exec(entry);
+    const protocol = m?.[2].toUpperCase() as SecurityProtocol | undefined;
+    if (m === null || protocol === undefined || !SECURITY_PROTOCOLS.includes(protocol)) {
+      throw new RangeError(
+        `Invalid value "${value}" for configuration "listener.security.protocol.map": ` +
+          `"${entry}" is not NAME:PROTOCOL with PROTOCOL one of ${SECURITY_PROTOCOLS.join(", ")}`,
+      );
+    }
+    out.set(m[1].toUpperCase(), protocol);
   }
-  const skip = new Set(controllerNames.map((n) => n.trim().toUpperCase()));
-  const usable = parsed.filter((l) => !skip.has(l.name));
-  if (usable.length === 0) fail("every listener is a controller listener");
-  const chosen = usable[0];
-  if (chosen.name !== "PLAINTEXT") {
-    fail(`listener ${chosen.name} is not supported; only PLAINTEXT is served`);
+  return out;
+}
+
+/**
+ * The listeners of a configuration with their security protocols, in `listeners` order.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BROKER_CONFIG, listenerSpecs } from "./config.ts";
+ * console.assert(listenerSpecs(DEFAULT_BROKER_CONFIG)[0].securityProtocol === "PLAINTEXT");
+ * ```
+ *
+ * @param config `listeners` and `listener.security.protocol.map`.
+ * @returns One spec per listener.
+ * @throws {RangeError} If a listener's name has no protocol in the map.
+ */
+export function listenerSpecs(
+  config: Pick<BrokerConfig, "listeners" | "listenerSecurityProtocolMap">,
+): ListenerSpec[] {
+  const map = parseSecurityProtocolMap(config.listenerSecurityProtocolMap);
+  return parseListeners(config.listeners).map((l) => {
+    const securityProtocol = map.get(l.name);
+    if (securityProtocol === undefined) {
+      throw new RangeError(
+        `Invalid listeners "${config.listeners}": listener ${l.name} has no security protocol; ` +
+          `name it PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, or map it in ` +
+          `listener.security.protocol.map (e.g. ${l.name}:SSL)`,
+      );
+    }
+    return { ...l, securityProtocol };
+  });
+}
+
+/**
+ * The listener other brokers connect to: `inter.broker.listener.name`, else the first listener.
+ *
+ * @example
+ * ```ts
+ * import { brokerConfigFrom, interBrokerListener } from "./config.ts";
+ * const c = brokerConfigFrom({
+ *   properties: { "listeners": "PLAINTEXT://:9092,SSL://:9093", "inter.broker.listener.name": "SSL" },
+ * });
+ * console.assert(interBrokerListener(c).port === 9093);
+ * ```
+ *
+ * @param config The configuration.
+ * @returns The listener's spec.
+ * @throws {RangeError} If `inter.broker.listener.name` names no listener.
+ */
+export function interBrokerListener(config: BrokerConfig): ListenerSpec {
+  const specs = listenerSpecs(config);
+  if (config.interBrokerListenerName === undefined) return specs[0];
+  const found = specs.find((l) => l.name === config.interBrokerListenerName);
+  if (found === undefined) {
+    throw new RangeError(
+      `Invalid configuration: inter.broker.listener.name ${config.interBrokerListenerName} is ` +
+        `not one of the listeners (${specs.map((l) => l.name).join(", ")})`,
+    );
   }
-  return chosen;
+  return found;
 }
 
 /**
@@ -513,6 +669,7 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
     ...DEFAULT_BROKER_CONFIG,
     logDirs: [...DEFAULT_BROKER_CONFIG.logDirs],
     topicDefaults: {},
+    sslProperties: {},
   };
   const int = (key: string, kind: ValueKind): number =>
     Number(validateBrokerValue(key, props[key], kind));
@@ -533,17 +690,43 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         }
         break;
       }
-      // Keep only the listener we serve, so controller listeners listed first do not matter.
+      // Controller listeners (KRaft) are left out: Sluice serves no controller protocol.
       case "listeners":
-        config.listeners = formatListener(
-          parseListener(value, splitList(props["controller.listener.names"] ?? "")),
-        );
+        config.listeners = parseListeners(
+          value,
+          splitList(props["controller.listener.names"] ?? ""),
+        ).map(formatListener).join(",");
         break;
       case "advertised.listeners":
-        config.advertisedListeners = formatListener(
-          parseListener(value, splitList(props["controller.listener.names"] ?? "")),
-        );
+        config.advertisedListeners = parseListeners(
+          value,
+          splitList(props["controller.listener.names"] ?? ""),
+        ).map(formatListener).join(",");
         break;
+      case "listener.security.protocol.map":
+        parseSecurityProtocolMap(value);
+        config.listenerSecurityProtocolMap = value.trim();
+        break;
+      case "inter.broker.listener.name":
+        if (props["security.inter.broker.protocol"] !== undefined) {
+          throw new RangeError(
+            `Invalid configuration: only one of inter.broker.listener.name and ` +
+              `security.inter.broker.protocol may be set, as in Kafka`,
+          );
+        }
+        config.interBrokerListenerName = value.trim().toUpperCase();
+        break;
+      case "security.inter.broker.protocol": {
+        const p = value.trim().toUpperCase() as SecurityProtocol;
+        if (!SECURITY_PROTOCOLS.includes(p)) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": must be one of ` +
+              SECURITY_PROTOCOLS.join(", "),
+          );
+        }
+        config.interBrokerListenerName = p;
+        break;
+      }
       case "log.dirs":
       case "log.dir": {
         if (key === "log.dir" && props["log.dirs"] !== undefined) break;
@@ -780,6 +963,8 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
             throw new RangeError(`Invalid value "${value}" for configuration "${key}": ${detail}`);
           }
           logProps[key] = value;
+        } else if (key.startsWith("ssl.") || /^listener\.name\.[^.]+\.ssl\./i.test(key)) {
+          config.sslProperties[key] = value;
         } else if (!ACCEPTED_IGNORED.has(key)) {
           warn(`Unknown configuration "${key}" (value "${value}") is ignored`);
         }
@@ -800,6 +985,20 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
           `must be below replica.lag.time.max.ms (${config.replicaLagTimeMaxMs}), as Kafka ` +
           `requires, or every follower would leave the ISR`,
       );
+    }
+  }
+  // Listeners: every name has a protocol, the inter-broker listener exists, and advertised
+  // listeners name only listeners.
+  const specs = listenerSpecs(config);
+  interBrokerListener(config);
+  if (config.advertisedListeners !== undefined) {
+    for (const a of parseListeners(config.advertisedListeners)) {
+      if (!specs.some((l) => l.name === a.name)) {
+        throw new RangeError(
+          `Invalid configuration: advertised.listeners names ${a.name}, which is not one of the ` +
+            `listeners (${specs.map((l) => l.name).join(", ")})`,
+        );
+      }
     }
   }
   if (config.connectionMaxQueuedBytes < config.socketRequestMaxBytes) {

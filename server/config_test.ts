@@ -11,6 +11,8 @@ function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, inc
 import {
   brokerConfigFrom,
   DEFAULT_BROKER_CONFIG,
+  interBrokerListener,
+  listenerSpecs,
   loadBrokerConfig,
   parseListener,
   parsePropertiesFile,
@@ -168,7 +170,11 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
     ["log.segment.bytes", "10", 'Invalid value "10" for configuration "log.segment.bytes"'],
     ["log.cleanup.policy", "shred", 'configuration "log.cleanup.policy"'],
     ["listeners", "localhost:9092", 'Invalid listeners "localhost:9092"'],
-    ["listeners", "SSL://localhost:9092", "only PLAINTEXT is served"],
+    ["listeners", "FOO://localhost:9092", "listener FOO has no security protocol"],
+    ["listeners", "PLAINTEXT://:9092,PLAINTEXT://:9093", "listener name PLAINTEXT appears twice"],
+    ["listener.security.protocol.map", "A:TLS", '"A:TLS" is not NAME:PROTOCOL'],
+    ["inter.broker.listener.name", "OTHER", "inter.broker.listener.name OTHER is not one of"],
+    ["advertised.listeners", "SSL://h:1", "advertised.listeners names SSL, which is not one"],
     ["listeners", "PLAINTEXT://localhost:99999", "port 99999 is out of range"],
     ["log.dirs", " , ", 'Invalid value " , " for configuration "log.dirs": empty'],
     ["cluster.id", "a b", 'Invalid value "a b" for configuration "cluster.id"'],
@@ -206,6 +212,43 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
       message,
     );
   }
+});
+
+Deno.test("brokerConfigFrom(): several listeners, named ones, advertised per name, inter-broker", () => {
+  const config = brokerConfigFrom({
+    properties: {
+      "listeners": "INTERNAL://:9094, external://0.0.0.0:9093,CONTROLLER://:9095",
+      "controller.listener.names": "CONTROLLER",
+      "listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:SSL,CONTROLLER:PLAINTEXT",
+      "advertised.listeners": "EXTERNAL://kafka.example.com:9093",
+      "inter.broker.listener.name": "internal",
+      "listener.name.external.ssl.keystore.location": "/etc/k.pem",
+      "ssl.client.auth": "required",
+    },
+    warn: () => {},
+  });
+  assertEquals(config.listeners, "INTERNAL://:9094,EXTERNAL://0.0.0.0:9093");
+  assertEquals(config.advertisedListeners, "EXTERNAL://kafka.example.com:9093");
+  assertEquals(config.interBrokerListenerName, "INTERNAL");
+  assertEquals(config.sslProperties, {
+    "listener.name.external.ssl.keystore.location": "/etc/k.pem",
+    "ssl.client.auth": "required",
+  });
+  assertEquals(listenerSpecs(config).map((l) => [l.name, l.securityProtocol, l.port]), [
+    ["INTERNAL", "PLAINTEXT", 9094],
+    ["EXTERNAL", "SSL", 9093],
+  ]);
+  const byProtocol = brokerConfigFrom({
+    properties: {
+      "listeners": "PLAINTEXT://:9092,SSL://:9093",
+      "security.inter.broker.protocol": "ssl",
+    },
+  });
+  assertEquals(interBrokerListener(byProtocol).name, "SSL");
+  assertEquals(
+    listenerSpecs(brokerConfigFrom({})).map((l) => [l.name, l.host, l.port, l.securityProtocol]),
+    [["PLAINTEXT", "localhost", 9092, "PLAINTEXT"]],
+  );
 });
 
 Deno.test("parseListener() parses hosts, IPv6 and empty hosts", () => {

@@ -16,7 +16,7 @@ import {
   DescribeClusterRequest,
   DescribeClusterResponse,
 } from "../../protocol/messages/describe_cluster.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { advertisedEndpoint, type ApiHandler, defineApi, registeredEndpoint } from "../api.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "./metadata.ts";
 import { authorizedOperations } from "../security/access.ts";
 import { ResourceType } from "../security/acl.ts";
@@ -43,9 +43,11 @@ export const describeCluster: ApiHandler = defineApi<
       });
     }
     const cluster = broker.cluster;
+    // the endpoints of the listener the request came in on, as Kafka answers
+    const listener = ctx.connection.listenerName;
     const brokers = cluster !== undefined
-      ? cluster.liveBrokers()
-      : [{ id: broker.nodeId, ...broker.advertised, rack: null }];
+      ? cluster.liveBrokers().map((b) => ({ ...b, ...registeredEndpoint(b, listener) }))
+      : [{ id: broker.nodeId, ...advertisedEndpoint(broker, ctx.connection), rack: null }];
     return createDescribeClusterResponse({
       errorCode: 0,
       errorMessage: null,

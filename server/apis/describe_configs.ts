@@ -32,6 +32,7 @@ import {
   type TopicInfo,
 } from "../../engine/mod.ts";
 import { DYNAMIC_BROKER_CONFIG_NAMES } from "../dynamic_configs.ts";
+import { DEFAULT_BROKER_CONFIG } from "../config.ts";
 import {
   type ApiHandler,
   type BrokerContext,
@@ -205,10 +206,20 @@ function describeBroker(broker: BrokerContext): DescribedConfig[] {
   add("listeners", c.listeners, false, CONFIG_TYPE.string, "Where the broker listens.");
   add(
     "advertised.listeners",
-    c.advertisedListeners ?? `PLAINTEXT://${broker.advertised.host}:${broker.advertised.port}`,
+    c.advertisedListeners ??
+      (broker.advertisedListeners === undefined
+        ? `PLAINTEXT://${broker.advertised.host}:${broker.advertised.port}`
+        : [...broker.advertisedListeners].map(([n, a]) => `${n}://${a.host}:${a.port}`).join(",")),
     c.advertisedListeners === undefined,
     CONFIG_TYPE.string,
     "What clients are told to connect to.",
+  );
+  add(
+    "listener.security.protocol.map",
+    c.listenerSecurityProtocolMap ?? "",
+    c.listenerSecurityProtocolMap === DEFAULT_BROKER_CONFIG.listenerSecurityProtocolMap,
+    CONFIG_TYPE.string,
+    "Security protocol of each listener name.",
   );
   add("log.dirs", c.logDirs.join(","), false, CONFIG_TYPE.string, "Data directories.");
   add(

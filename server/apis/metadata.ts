@@ -39,10 +39,12 @@ import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 import { TRANSACTION_STATE_TOPIC } from "../txn/mod.ts";
 import {
+  advertisedEndpoint,
   type ApiHandler,
   type BrokerContext,
   defineApi,
   errorCodeOf,
+  registeredEndpoint,
   type RequestContext,
 } from "../api.ts";
 import {
@@ -290,8 +292,7 @@ async function clusterMetadata(
       brokers: cluster.liveBrokers().map((b) =>
         createMetadataResponseResponseBroker({
           nodeId: b.id,
-          host: b.host,
-          port: b.port,
+          ...registeredEndpoint(b, ctx.connection.listenerName),
           rack: b.rack,
         })
       ),
@@ -393,8 +394,7 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
         throttleTimeMs: 0,
         brokers: [createMetadataResponseResponseBroker({
           nodeId: broker.nodeId,
-          host: broker.advertised.host,
-          port: broker.advertised.port,
+          ...advertisedEndpoint(broker, ctx.connection),
           rack: null,
         })],
         clusterId: broker.clusterId,

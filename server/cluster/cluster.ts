@@ -45,11 +45,13 @@ import { Controller } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
+import type { BrokerEndpoint, BrokerTls } from "../broker_connection.ts";
 import {
   type BrokerRegistration,
   type CasResult,
   MetadataStore,
   type PartitionState,
+  type RegisteredListener,
   type TopicRecord,
   type Versioned,
 } from "./metadata_store.ts";
@@ -221,6 +223,11 @@ function transactionStateTopicConfigs(config: BrokerConfig): Record<string, stri
  * ```
  */
 export class ClusterNode {
+  /**
+   * TLS of connections to other brokers, when the inter-broker listener is an SSL one (set by the
+   * broker at start, from that listener's `ssl.*` settings); `undefined`: plain TCP.
+   */
+  interBrokerTls?: BrokerTls;
   /** The etcd client. */
   readonly etcd: EtcdClient;
   /** The metadata store. */
@@ -368,16 +375,21 @@ export class ClusterNode {
    * Register in etcd (waiting for a previous run's registration to expire) and become a
    * controller candidate.
    *
-   * @param advertised The host and port clients are told.
+   * @param advertised The inter-broker listener's host and port (other brokers connect there).
+   * @param listeners Every listener's advertised endpoint (clients get their listener's).
    * @throws {Error} If another live broker has this node id, or etcd cannot be reached.
    */
-  async register(advertised: { host: string; port: number }): Promise<void> {
+  async register(
+    advertised: { host: string; port: number },
+    listeners?: RegisteredListener[],
+  ): Promise<void> {
     const membership = new Membership({
       store: this.store,
       registration: {
         id: this.nodeId,
         host: advertised.host,
         port: advertised.port,
+        ...(listeners === undefined ? {} : { listeners }),
         rack: this.#config.rack,
       },
       sessionTimeoutMs: this.#config.brokerSessionTimeoutMs,
@@ -545,11 +557,15 @@ export class ClusterNode {
    * A registered broker's address.
    *
    * @param id Node id.
-   * @returns Its host and port, or `undefined` when not registered.
+   * @returns Its inter-broker listener's host and port (with {@linkcode ClusterNode.interBrokerTls}),
+   * or `undefined` when not registered.
    */
-  endpoint(id: number): { host: string; port: number } | undefined {
+  endpoint(id: number): BrokerEndpoint | undefined {
     const b = this.view.broker(id)?.value;
-    return b === undefined ? undefined : { host: b.host, port: b.port };
+    if (b === undefined) return undefined;
+    const ep: BrokerEndpoint = { host: b.host, port: b.port };
+    if (this.interBrokerTls !== undefined) ep.tls = this.interBrokerTls;
+    return ep;
   }
 
   /**

@@ -34,14 +34,31 @@ import {
 export interface BrokerRegistration {
   /** Node id. */
   id: number;
-  /** Advertised host. */
+  /** Advertised host of the inter-broker listener (replica fetchers connect here). */
   host: string;
-  /** Advertised port. */
+  /** Advertised port of the inter-broker listener. */
   port: number;
+  /**
+   * Every listener's advertised endpoint: clients get the one of the listener their request
+   * came in on. Absent in registrations of brokers before listeners were published.
+   */
+  listeners?: RegisteredListener[];
   /** Rack, or `null`. */
   rack: string | null;
   /** Random id of this run of the broker process. */
   incarnation: string;
+}
+
+/** One advertised listener of a registered broker. */
+export interface RegisteredListener {
+  /** Listener name, e.g. `EXTERNAL`. */
+  name: string;
+  /** Advertised host. */
+  host: string;
+  /** Advertised port. */
+  port: number;
+  /** Its security protocol (`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT`, `SASL_SSL`). */
+  securityProtocol: string;
 }
 
 /** A topic (`<prefix>/topics/<name>`). */

@@ -57,6 +57,7 @@ export {
   type ReplicaError,
   ReplicaManager,
   type ReplicaManagerOptions,
+  type ReplicaManagerStats,
   type ReplicaRole,
   ReplicationError,
 } from "./replica_manager.ts";

@@ -430,9 +430,14 @@ export class Broker {
     return this.#ctx.metrics!;
   }
 
-  /** The admin HTTP listener (`sluice.http.listener`), or `undefined` when none is configured. */
-  get adminServer(): AdminServer | undefined {
-    return this.#admin;
+  /**
+   * The address the admin HTTP listener (`sluice.http.listener`) bound, or `undefined` when
+   * none is configured.
+   */
+  get httpAddress(): { host: string; port: number } | undefined {
+    return this.#admin === undefined
+      ? undefined
+      : { host: this.#admin.host, port: this.#admin.port };
   }
 
   #metricsSources(): MetricsSources {

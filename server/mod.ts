@@ -66,14 +66,18 @@ export {
   brokerConfigFrom,
   type BrokerConfigSources,
   DEFAULT_BROKER_CONFIG,
+  type HttpListener,
   type Listener,
   loadBrokerConfig,
+  parseHttpListener,
   parseListener,
   parsePropertiesFile,
 } from "./config.ts";
 export {
   createLogger,
+  formatJsonLogLine,
   formatLogLine,
+  type LogFormat,
   type Logger,
   type LoggerOptions,
   type LogLevel,
@@ -81,3 +85,4 @@ export {
 } from "./logger.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
 export * from "./cluster/mod.ts";
+export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";

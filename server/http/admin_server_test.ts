@@ -87,7 +87,7 @@ Deno.test("a broker serves the admin listener only when configured, and stops it
       logDirs: [dir],
       logLevel: "silent",
     });
-    assertEquals(plain.adminServer, undefined);
+    assertEquals(plain.httpAddress, undefined);
     await plain.close();
     const broker = await Broker.start({
       listeners: "PLAINTEXT://127.0.0.1:0",
@@ -95,7 +95,7 @@ Deno.test("a broker serves the admin listener only when configured, and stops it
       logLevel: "silent",
       httpListener: "http://127.0.0.1:0",
     });
-    const port = broker.adminServer!.port;
+    const port = broker.httpAddress!.port;
     assertEquals(await get(port, "/readyz").then((r) => [r.status, r.body]), [200, "ready\n"]);
     await broker.close();
     await rejects(fetch(`http://127.0.0.1:${port}/healthz`));

@@ -24,7 +24,13 @@ import type { MetricFamily, Sample } from "./exposition.ts";
  * The broker's lifecycle, numbered as Kafka's `BrokerState` (the `kafka_server_kafkaserver_
  * brokerstate` gauge).
  */
-export const BrokerState = Object.freeze({
+export const BrokerState: Readonly<{
+  NOT_RUNNING: 0;
+  STARTING: 1;
+  RECOVERY: 2;
+  RUNNING: 3;
+  SHUTTING_DOWN: 7;
+}> = Object.freeze({
   /** Not started, or stopped. */
   NOT_RUNNING: 0,
   /** Starting: locking the data directory, reading `meta.properties`, joining the cluster. */

@@ -77,7 +77,7 @@ async function scrape(port: number, format: "text" | "openmetrics" = "text"): Pr
 async function withBroker(fn: (b: TestBroker, http: number) => Promise<void>): Promise<void> {
   const b = await startBroker({ httpListener: "http://127.0.0.1:0" });
   try {
-    await fn(b, b.broker.adminServer!.port);
+    await fn(b, b.broker.httpAddress!.port);
   } finally {
     await b.close();
   }

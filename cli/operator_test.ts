@@ -193,3 +193,75 @@ Deno.test("topics --describe shows each partition's offsets and size, also as JS
 function segmentFile(dir: string, topic: string, partition: number): string {
   return `${dir}/${topic}-${partition}/00000000000000000000.log`;
 }
+
+Deno.test("sluice broker --log-format json logs one JSON object per line; /readyz answers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_json_" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      MAIN,
+      "broker",
+      "--listeners",
+      "PLAINTEXT://127.0.0.1:0",
+      "--log-dirs",
+      dir,
+      "--log-format",
+      "json",
+      "--override",
+      "sluice.http.listener=http://127.0.0.1:0",
+      "--override",
+      "no.such.setting=1",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  try {
+    const lines: string[] = [];
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = "";
+    while (!lines.some((l) => l.includes("listening on"))) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffered += value;
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      lines.push(...parts);
+    }
+    const entries = lines.map((l) => JSON.parse(l));
+    for (const e of entries) {
+      assert.deepEqual(Object.keys(e), ["time", "level", "logger", "message"]);
+      assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.equal(e.logger, "sluice.broker");
+    }
+    assert.equal(entries[0].level, "WARN");
+    assert.equal(
+      entries[0].message,
+      'Unknown configuration "no.such.setting" (value "1") is ignored',
+    );
+    const admin = entries.find((e) => e.message.startsWith("Admin HTTP listener on "));
+    assert.ok(admin, JSON.stringify(entries));
+    assert.equal(admin.level, "INFO");
+    const url = /http:\/\/127\.0\.0\.1:\d+/.exec(admin.message)![0];
+    const ready = await fetch(`${url}/readyz`);
+    assert.deepEqual([ready.status, await ready.text()], [200, "ready\n"]);
+    child.kill("SIGINT");
+    let rest = buffered;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += value;
+    }
+    const tail = rest.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+    assert.ok(tail.some((e) => e.message.endsWith("stopped; logs flushed")), rest);
+    assert.equal((await child.status).code, 0);
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -265,3 +265,37 @@ Deno.test("sluice broker --log-format json logs one JSON object per line; /ready
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("groups --describe --output json gives offsets and lag per partition", async () => {
+  await withBroker(async (bs) => {
+    const b = ["--bootstrap-server", bs];
+    await sluice(["topics", ...b, "--create", "--topic", "lagging"]);
+    await sluice(["produce", ...b, "--topic", "lagging"], "a\nb\nc\n");
+    const consumed = await sluice(
+      [
+        "consume",
+        ...b,
+        "--topic",
+        "lagging",
+        "--group",
+        "g",
+        "--from-beginning",
+        "--max-messages",
+        "2",
+      ],
+    );
+    assert.equal(consumed.stdout, "a\nb\n", consumed.stderr);
+    const r = await sluice(["groups", ...b, "--describe", "--group", "g", "--output", "json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const g = JSON.parse(r.stdout);
+    assert.deepEqual([g.group, g.state, g.members], ["g", "Empty", []]);
+    assert.deepEqual(g.offsets, [{
+      topic: "lagging",
+      partition: 0,
+      currentOffset: 2,
+      logEndOffset: 3,
+      lag: 1,
+      consumerId: null,
+    }]);
+  });
+});

@@ -70,15 +70,20 @@ export function negotiateFormat(accept: string | null): ExpositionFormat {
   return "text";
 }
 
+const LABEL_SPECIAL = /[\\"\n]/;
+
 function escapeLabelValue(v: string): string {
+  if (!LABEL_SPECIAL.test(v)) return v; // topic names, versions, numbers: nothing to escape
   return v.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`));
 }
 
 function escapeHelp(v: string): string {
+  if (!/[\\\n]/.test(v)) return v;
   return v.replace(/[\\\n]/g, (c) => (c === "\n" ? "\\n" : "\\\\"));
 }
 
 function formatValue(v: number): string {
+  if (Number.isFinite(v)) return `${v}`;
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
@@ -109,27 +114,26 @@ export function writeExposition(
   families: readonly MetricFamily[],
   format: ExpositionFormat,
 ): string {
-  const out: string[] = [];
+  let out = "";
   for (const f of families) {
     const counter = f.type === "counter";
     const familyName = counter && format === "text" ? `${f.name}_total` : f.name;
-    out.push(`# HELP ${familyName} ${escapeHelp(f.help)}`);
-    out.push(`# TYPE ${familyName} ${f.type}`);
+    out += `# HELP ${familyName} ${escapeHelp(f.help)}\n# TYPE ${familyName} ${f.type}\n`;
     const sampleName = counter ? `${f.name}_total` : f.name;
     for (const s of f.samples) {
-      let line = s.suffix === undefined ? sampleName : f.name + s.suffix;
-      if (s.labels.length > 0) {
-        line += "{";
-        for (let i = 0; i < s.labels.length; i++) {
-          const [k, v] = s.labels[i];
-          line += `${i === 0 ? "" : ","}${k}="${escapeLabelValue(v)}"`;
+      out += s.suffix === undefined ? sampleName : f.name + s.suffix;
+      const labels = s.labels;
+      if (labels.length > 0) {
+        out += "{";
+        for (let i = 0; i < labels.length; i++) {
+          if (i > 0) out += ",";
+          out += labels[i][0] + '="' + escapeLabelValue(labels[i][1]) + '"';
         }
-        line += "}";
+        out += "}";
       }
-      out.push(`${line} ${formatValue(s.value)}`);
+      out += " " + formatValue(s.value) + "\n";
     }
   }
-  if (format === "openmetrics") out.push("# EOF");
-  out.push("");
-  return out.join("\n");
+  if (format === "openmetrics") out += "# EOF\n";
+  return out;
 }

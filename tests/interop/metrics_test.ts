@@ -20,6 +20,11 @@ import {
 import { fetchBody, RawClient } from "../../server/testing.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { writeExposition } from "../../server/http/exposition.ts";
+import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { produceBody } from "../../server/testing.ts";
+import { TestController, waitUntil } from "../../server/testdata/test_cluster.ts";
+import { buildBatch } from "../../wasm/testing.ts";
 
 const clients = requireClients(["kcat", "confluent-kafka"]);
 const PARSER = new URL("./clients/parse_metrics.py", import.meta.url).pathname;
@@ -263,3 +268,52 @@ interopTest(clients, "label values a client chose survive both formats' parsers"
     ]]);
   }
 });
+
+interopTest(
+  clients,
+  "/metrics of a replicating leader: produce purgatory, under-replicated",
+  async () => {
+    await using ctl = await TestController.start([1, 2], { httpListener: "http://127.0.0.1:0" });
+    await ctl.createTopic("r", [[1, 2]]);
+    const http = ctl.broker(1).httpAddress!.port;
+    const replicas = async () => {
+      const m = await scrape(http);
+      return {
+        partitions: m.value("kafka_server_replicamanager_partitioncount")!,
+        leaders: m.value("kafka_server_replicamanager_leadercount")!,
+        under: m.value("kafka_server_replicamanager_underreplicatedpartitions")!,
+        produceWaits: m.value(PURGATORY, { delayedoperation: "Produce" })!,
+        offline: m.value("kafka_controller_kafkacontroller_offlinepartitionscount")!,
+      };
+    };
+    await waitUntil(async () => (await replicas()).leaders === 1, "broker 1 to lead r-0");
+    const led = ctl.broker(1).replicaManager!.stats();
+    assertEquals(await replicas(), {
+      partitions: led.partitions,
+      leaders: 1,
+      under: 0,
+      produceWaits: 0,
+      offline: 0,
+    });
+    // broker 2 stops while the ISR cannot change: an acks=all produce waits in the purgatory
+    ctl.acceptIsrChanges = false;
+    await ctl.stopNode(2);
+    const raw = await RawClient.connect(ctl.broker(1).port);
+    try {
+      const waiting = raw.request(ProduceRequest, ProduceResponse, 9, {
+        ...produceBody("r", 0, buildBatch({ records: [{ key: "k", value: "v" }] }), -1),
+        timeoutMs: 20_000,
+      });
+      waiting.catch(() => {});
+      await waitUntil(async () => (await replicas()).produceWaits === 1, "a Produce to wait");
+      // the ISR shrinks to [1]: the wait ends, the partition is under-replicated
+      ctl.acceptIsrChanges = true;
+      const res = await waiting;
+      assertEquals(res.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+      await waitUntil(async () => (await replicas()).under === 1, "r-0 to be under-replicated");
+      assertEquals((await replicas()).produceWaits, 0);
+    } finally {
+      raw.close();
+    }
+  },
+);

@@ -45,6 +45,8 @@ interface RunFigures {
   records: number;
   seconds: number;
   brokerCpuSeconds: number;
+  /** Broker CPU seconds per second from the producer's start to its last acknowledgement. */
+  loadedCpuRate: number;
   scrapes: number;
   scrapeMsMax: number;
   scrapeBytes: number;
@@ -98,14 +100,22 @@ async function runOnce(
   const consumer = startConsumer(client, rdkafka, { ...common, idleMs: 15_000 }, 600_000);
   await consumer.ready;
   const scraper = scrapeMs === undefined ? undefined : startScraper(broker.httpUrl!, scrapeMs);
+  const atProduce = await broker.usage();
+  const t1 = performance.now();
   const producer = startProducer(
     client,
     rdkafka,
     { ...common, size: 100, acks: 1, rate: 0 },
     600_000,
   );
+  let loadedCpuRate = 0;
   try {
-    const [p, c] = await Promise.all([producer.result, consumer.result]);
+    const produced = producer.result.then(async (p) => {
+      const u = await broker.usage();
+      loadedCpuRate = (u.cpuSeconds - atProduce.cpuSeconds) / ((performance.now() - t1) / 1000);
+      return p;
+    });
+    const [p, c] = await Promise.all([produced, consumer.result]);
     if (p.errors > 0 || c.unique !== records) {
       throw new Error(`run failed: ${p.errors} produce errors, ${c.unique}/${records} consumed`);
     }
@@ -121,6 +131,7 @@ async function runOnce(
     records,
     seconds,
     brokerCpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    loadedCpuRate,
     scrapes: s?.scrapes ?? 0,
     scrapeMsMax: s?.maxMs ?? 0,
     scrapeBytes: s?.bytes ?? 0,
@@ -209,12 +220,13 @@ async function main(args: string[]): Promise<number> {
     cpuOn = sum(true, (r) => r.brokerCpuSeconds);
   const secOn = sum(true, (r) => r.seconds);
   const lines = [
-    "| round | scraper | records | seconds | broker CPU s | CPU µs/record | scrapes |",
-    "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    "| round | scraper | records | seconds | broker CPU s | CPU µs/record | CPU s/s producing | scrapes |",
+    "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...runs.map((r) =>
       `| ${r.round} | ${r.scraper ? "every " + scrapeMs + " ms" : "none"} | ${r.records} | ` +
       `${r.seconds.toFixed(2)} | ${r.brokerCpuSeconds.toFixed(2)} | ` +
-      `${((r.brokerCpuSeconds / r.records) * 1e6).toFixed(2)} | ${r.scrapes} |`
+      `${((r.brokerCpuSeconds / r.records) * 1e6).toFixed(2)} | ${r.loadedCpuRate.toFixed(3)} | ` +
+      `${r.scrapes} |`
     ),
   ];
   console.log(lines.join("\n"));
@@ -222,18 +234,24 @@ async function main(args: string[]): Promise<number> {
     `\nbroker CPU with the scraper / without: ${(cpuOn / cpuOff).toFixed(4)} ` +
       `(${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(2)}%, A/B over ${rounds} rounds)`,
   );
-  const loadCpuPerSec = cpuOn / secOn;
+  const rateOff = runs.filter((r) => !r.scraper).map((r) => r.loadedCpuRate);
+  const loaded = rateOff.reduce((a, b) => a + b, 0) / rateOff.length;
+  const wholeRun = cpuOn / secOn;
+  const loadCpuPerSec = wholeRun;
   console.log(
     `one scrape on the idle broker: ${perScrape.cpuMs.toFixed(2)} ms CPU, ` +
       `${perScrape.ms.toFixed(2)} ms wall, ${perScrape.bytes} bytes, ${perScrape.series} series; ` +
       `one per ${scrapeMs} ms is ${
         ((perScrape.cpuMs / scrapeMs) / loadCpuPerSec * 100).toFixed(3)
-      }% of the broker's CPU under this load (${loadCpuPerSec.toFixed(3)} CPU s/s)`,
+      }% of the broker's CPU over the whole runs (${loadCpuPerSec.toFixed(3)} CPU s/s), ${
+        ((perScrape.cpuMs / scrapeMs) / loaded * 100).toFixed(3)
+      }% of it while producing (${loaded.toFixed(3)} CPU s/s)`,
   );
   if (values.json) {
     await Deno.writeTextFile(
       values.json,
-      JSON.stringify({ client, scale, scrapeMs, runs, perScrape, loadCpuPerSec }, null, 2) + "\n",
+      JSON.stringify({ client, scale, scrapeMs, runs, perScrape, wholeRun, loaded }, null, 2) +
+        "\n",
     );
   }
   return 0;

@@ -17,7 +17,7 @@ import type { GroupCoordinator } from "../group/mod.ts";
 import { parseOffsetKey } from "../group/group.ts";
 import type { MemoryPool } from "../memory_pool.ts";
 import { type BrokerMetrics, LATENCY_BUCKETS_MS } from "../metrics.ts";
-import type { ReplicaManager } from "../replica_manager.ts";
+import type { ReplicaManager, ReplicaManagerStats } from "../replica_manager.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
 
 /**
@@ -109,6 +109,7 @@ function one(name: string, type: MetricFamily["type"], help: string, v: number):
 export function collectMetrics(s: MetricsSources): MetricFamily[] {
   const out: MetricFamily[] = [];
   const m = s.metrics;
+  const replicaStats = s.replicas?.stats();
   out.push(
     one(
       "kafka_server_kafkaserver_brokerstate",
@@ -213,7 +214,7 @@ export function collectMetrics(s: MetricsSources): MetricFamily[] {
       "(long polls waiting for data)",
   );
   purgatory.samples.push(
-    { labels: [["delayedoperation", "Produce"]], value: s.replicas?.stats().ackWaiters ?? 0 },
+    { labels: [["delayedoperation", "Produce"]], value: replicaStats?.ackWaiters ?? 0 },
     { labels: [["delayedoperation", "Fetch"]], value: s.fetchWaiters?.() ?? 0 },
   );
   out.push(purgatory);
@@ -262,7 +263,9 @@ export function collectMetrics(s: MetricsSources): MetricFamily[] {
   // ---- logs (kafka.log:type=Log), retention and cleaner
   if (s.logs !== undefined) out.push(...logFamilies(s.logs));
   // ---- replication (kafka.server:type=ReplicaManager, kafka.controller:type=KafkaController)
-  if (s.replicas !== undefined || s.cluster !== undefined) out.push(...replicaFamilies(s));
+  if (s.replicas !== undefined || s.cluster !== undefined) {
+    out.push(...replicaFamilies(s, replicaStats));
+  }
   // ---- consumer groups
   if (s.groups !== undefined) out.push(...groupFamilies(s.groups, s.logs));
   out.push(...processFamilies());
@@ -345,8 +348,11 @@ function logFamilies(logs: LogManager): MetricFamily[] {
   ];
 }
 
-function replicaFamilies(s: MetricsSources): MetricFamily[] {
-  const st = s.replicas?.stats() ??
+function replicaFamilies(
+  s: MetricsSources,
+  stats: ReplicaManagerStats | undefined,
+): MetricFamily[] {
+  const st = stats ??
     { partitions: 0, leaders: 0, underReplicated: 0, offline: 0, ackWaiters: 0 };
   const out = [
     one(

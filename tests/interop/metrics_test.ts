@@ -18,6 +18,7 @@ import {
   uniqueTopic,
 } from "../harness.ts";
 import { fetchBody, RawClient } from "../../server/testing.ts";
+import { PROMETHEUS_PARSER, scrape } from "../prometheus.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { writeExposition } from "../../server/http/exposition.ts";
 import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
@@ -27,58 +28,7 @@ import { TestController, waitUntil } from "../../server/testdata/test_cluster.ts
 import { buildBatch } from "../../wasm/testing.ts";
 
 const clients = requireClients(["kcat", "confluent-kafka"]);
-const PARSER = new URL("./clients/parse_metrics.py", import.meta.url).pathname;
-
-/** A parsed exposition. */
-interface Scrape {
-  families: Record<string, string>;
-  samples: [string, Record<string, string>, number | "+Inf"][];
-  /** The value of the one sample of `name` with exactly these labels (undefined: none). */
-  value(name: string, labels?: Record<string, string>): number | undefined;
-  /** Every sample of `name` whose labels include `labels`. */
-  all(name: string, labels?: Record<string, string>): [Record<string, string>, number][];
-}
-
-async function scrape(port: number, format: "text" | "openmetrics" = "text"): Promise<Scrape> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`, {
-    headers: format === "openmetrics"
-      ? { accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5" }
-      : {},
-  });
-  const body = await res.text();
-  assertEquals(res.status, 200, body);
-  assertEquals(
-    res.headers.get("content-type"),
-    format === "openmetrics"
-      ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
-      : "text/plain; version=0.0.4; charset=utf-8",
-  );
-  const r = await runCommand(PYTHON, [PARSER, format], { stdin: body, timeoutMs: 30_000 });
-  const parsed = JSON.parse(r.stdout || `{"error":${JSON.stringify(r.stderr)}}`);
-  if (r.code !== 0) throw new Error(`parse ${format} exposition: ${parsed.error}\n${body}`);
-  const match = (l: Record<string, string>, want: Record<string, string>) =>
-    Object.entries(want).every(([k, v]) => l[k] === v);
-  const samples: Scrape["samples"] = parsed.samples;
-  return {
-    families: parsed.families,
-    samples,
-    value(name, labels = {}) {
-      const hits = samples.filter(([n, l]) =>
-        n === name && Object.keys(l).length === Object.keys(labels).length && match(l, labels)
-      );
-      if (hits.length > 1) {
-        throw new Error(`${name} ${JSON.stringify(labels)}: ${hits.length} samples`);
-      }
-      const v = hits[0]?.[2];
-      return v === "+Inf" ? Infinity : v;
-    },
-    all(name, labels = {}) {
-      return samples.filter(([n, l]) => n === name && match(l, labels))
-        .map(([, l, v]) => [l, v === "+Inf" ? Infinity : v]);
-    },
-  };
-}
-
+const PARSER = PROMETHEUS_PARSER;
 async function withBroker(fn: (b: TestBroker, http: number) => Promise<void>): Promise<void> {
   const b = await startBroker({ httpListener: "http://127.0.0.1:0" });
   try {

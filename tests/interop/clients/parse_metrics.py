@@ -31,6 +31,9 @@ def main():
             for s in f.samples:
                 v = s.value
                 samples.append([s.name, s.labels, "+Inf" if v == math.inf else v])
+    except ImportError as e:
+        print(json.dumps({"error": "%s (apt-get install python3-prometheus-client)" % e}))
+        sys.exit(1)
     except Exception as e:  # noqa: BLE001 - any parse failure is the answer
         print(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}))
         sys.exit(1)

@@ -25,6 +25,7 @@ import { runConsume } from "./consume.ts";
 import { runGroups } from "./groups.ts";
 import { runCluster } from "./cluster.ts";
 import { runAcls } from "./acls.ts";
+import { bootstrapOf, unreachableMessage } from "./unreachable.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -89,7 +90,9 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         );
     }
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = (command !== "broker" && !(e instanceof UsageError)
+      ? await unreachableMessage(e, bootstrapOf(rest))
+      : undefined) ?? (e instanceof Error ? e.message : String(e));
     io.stderr(`sluice${command ? " " + command : ""}: ${message.split("\n")[0]}\n`);
     return e instanceof UsageError ? 2 : 1;
   }

@@ -97,6 +97,11 @@ export interface BrokerProcess {
   readonly pid: number;
   /** `host:port` for clients. */
   readonly bootstrap: string;
+  /**
+   * The admin HTTP listener's base URL (`http://host:port`), when `sluice.http.listener` is
+   * among the overrides.
+   */
+  readonly httpUrl: string | undefined;
   /** The fresh data directory (removed by {@linkcode BrokerProcess.stop}). */
   readonly dataDir: string;
   /** The broker's last lines on stderr (for error reports). */
@@ -142,6 +147,7 @@ export async function startBrokerProcess(
     stderr: "piped",
   }).spawn();
   const tail: string[] = [];
+  let httpUrl: string | undefined;
   let onListen: (bootstrap: string) => void = () => {};
   const listening = new Promise<string>((resolve) => onListen = resolve);
   const pump = (async () => {
@@ -155,6 +161,7 @@ export async function startBrokerProcess(
         buf = buf.slice(nl + 1);
         tail.push(line);
         if (tail.length > 40) tail.shift();
+        httpUrl ??= /Admin HTTP listener on (http:\/\/\S+) /.exec(line)?.[1];
         const m = /listening on (\S+):(\d+) /.exec(line);
         if (m) onListen(`${m[1]}:${m[2]}`);
       }
@@ -208,6 +215,7 @@ export async function startBrokerProcess(
   return {
     pid: child.pid,
     bootstrap,
+    httpUrl,
     dataDir,
     stderrTail: () => [...tail],
     usage: () => processUsage(child.pid),

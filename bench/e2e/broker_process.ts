@@ -15,6 +15,8 @@ export interface BrokerProcessOptions {
   overrides?: string[];
   /** Write a V8 CPU profile of the broker into this directory (`deno run --cpu-prof`). */
   cpuProfDir?: string;
+  /** Port on 127.0.0.1 to listen on. Default 0 (the system's choice). */
+  port?: number;
   /** How long to wait for the broker to listen, in milliseconds. Default 60000. */
   startTimeoutMs?: number;
 }
@@ -108,8 +110,8 @@ export interface BrokerProcess {
 }
 
 /**
- * Starts `deno run -A cli/main.ts broker` on `127.0.0.1:0` with a fresh data directory and waits
- * until it listens.
+ * Starts `deno run -A cli/main.ts broker` on `127.0.0.1:0` (or the given port) with a fresh data
+ * directory and waits until it listens.
  *
  * @example
  * ```ts ignore
@@ -122,7 +124,7 @@ export interface BrokerProcess {
  * }
  * ```
  *
- * @param options Overrides, CPU profiling, start timeout.
+ * @param options Overrides, port, CPU profiling, start timeout.
  * @returns The running broker.
  * @throws {Error} If the broker exits or does not listen in time (it is stopped then).
  */
@@ -133,7 +135,14 @@ export async function startBrokerProcess(
   const cli = new URL("../../cli/main.ts", import.meta.url).pathname;
   const args = ["run", "-A"];
   if (options.cpuProfDir) args.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`);
-  args.push(cli, "broker", "--listeners", "PLAINTEXT://127.0.0.1:0", "--log-dirs", dataDir);
+  args.push(
+    cli,
+    "broker",
+    "--listeners",
+    `PLAINTEXT://127.0.0.1:${options.port ?? 0}`,
+    "--log-dirs",
+    dataDir,
+  );
   for (const o of options.overrides ?? []) args.push("--override", o);
   const child = new Deno.Command(Deno.execPath(), {
     args,

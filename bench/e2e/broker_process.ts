@@ -17,6 +17,8 @@ export interface BrokerProcessOptions {
   cpuProfDir?: string;
   /** Port on 127.0.0.1 to listen on. Default 0 (the system's choice). */
   port?: number;
+  /** Called with each line the broker writes to stderr (its log). */
+  onLine?: (line: string) => void;
   /** How long to wait for the broker to listen, in milliseconds. Default 60000. */
   startTimeoutMs?: number;
 }
@@ -163,6 +165,7 @@ export async function startBrokerProcess(
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         tail.push(line);
+        options.onLine?.(line);
         if (tail.length > 40) tail.shift();
         const m = /listening on (\S+):(\d+) /.exec(line);
         if (m) onListen(`${m[1]}:${m[2]}`);

@@ -196,6 +196,12 @@ export interface Measurement {
   brokerWarnings: string[];
   /** How many there were. */
   brokerWarningCount: number;
+  /**
+   * How many times a broker was fenced (its etcd lease not kept alive for
+   * `broker.session.timeout.ms`: on a loaded machine, a starved etcd or broker); its partitions'
+   * leaders move then, and the producer waits and retries.
+   */
+  brokerFences: number;
   /** librdkafka's version, as the producer reported it. */
   librdkafka?: string;
   /** What failed, if anything. */
@@ -228,6 +234,8 @@ export interface ClusterBenchReport {
   ratio: number;
   /** Cluster ÷ standalone within each round that measured both. */
   roundRatios: number[];
+  /** The ratio of the medians over the rounds in which no broker was fenced (NaN if none). */
+  undisturbedRatio: number;
 }
 
 const loadavg = async () =>
@@ -349,11 +357,12 @@ async function cpuOf(pids: number[]): Promise<number[]> {
 }
 
 /** WARN and ERROR lines of the brokers since the measurement began (the first 20, and a count). */
-const warnings: string[] & { count?: number } = [];
+const warnings: string[] & { count?: number; fences?: number } = [];
 
 function onBrokerLine(name: string, line: string): void {
   if (!/\] (WARN|ERROR) /.test(line)) return;
   warnings.count = (warnings.count ?? 0) + 1;
+  if (/ fenced: /.test(line)) warnings.fences = (warnings.fences ?? 0) + 1;
   if (warnings.length < 20) warnings.push(`${name}: ${line}`);
 }
 
@@ -376,9 +385,11 @@ async function measure(
     producerCpuSeconds: 0,
     brokerWarnings: [],
     brokerWarningCount: 0,
+    brokerFences: 0,
   };
   warnings.length = 0;
   warnings.count = 0;
+  warnings.fences = 0;
   const common = { bootstrap: t.bootstrap, topic, partitions: o.partitions, records: o.records };
   const kills: Array<() => void> = [];
   try {
@@ -426,6 +437,7 @@ async function measure(
     for (const k of kills) k();
     m.brokerWarnings = [...warnings];
     m.brokerWarningCount = warnings.count ?? 0;
+    m.brokerFences = warnings.fences ?? 0;
     await t.remove(topic).catch((e) => log(`  delete ${topic}: ${message(e)}`));
   }
   return m;
@@ -445,8 +457,8 @@ export function formatClusterReport(r: ClusterBenchReport): string {
     `partition(s), librdkafka ${r.librdkafka || "?"}; load average ${r.loadBefore} before, ` +
     `${r.loadAfter} after.`,
     "",
-    "| round | # | side | acks | rec/s | MB/s | s | broker CPU s | producer CPU s | warnings | read back |",
-    "| ----: | -: | ---- | ---- | ----: | ---: | -: | ------------ | -------------: | -------: | --------- |",
+    "| round | # | side | acks | rec/s | MB/s | s | broker CPU s | producer CPU s | warnings | fenced | read back |",
+    "| ----: | -: | ---- | ---- | ----: | ---: | -: | ------------ | -------------: | -------: | -----: | --------- |",
   ];
   for (const m of r.runs) {
     const cpu = m.brokerCpuSeconds.map((c) => c.toFixed(2)).join(" / ");
@@ -460,7 +472,9 @@ export function formatClusterReport(r: ClusterBenchReport): string {
     lines.push(
       `| ${m.round} | ${m.position} | ${m.side} | ${m.acks === 1 ? "1" : "all"} | ` +
         `${fmtInt(m.recPerSec)} | ${m.mbPerSec.toFixed(1)} | ${m.seconds.toFixed(2)} | ${cpu} | ` +
-        `${m.producerCpuSeconds.toFixed(2)} | ${m.brokerWarningCount} | ${back} |`,
+        `${
+          m.producerCpuSeconds.toFixed(2)
+        } | ${m.brokerWarningCount} | ${m.brokerFences} | ${back} |`,
     );
   }
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -468,7 +482,8 @@ export function formatClusterReport(r: ClusterBenchReport): string {
     "",
     `Median: standalone acks=1 ${fmtInt(r.medianRecPerSec.standalone)} rec/s, cluster acks=all ` +
       `${fmtInt(r.medianRecPerSec.cluster)} rec/s: **${pct(r.ratio)}**. Per round: ` +
-      `${r.roundRatios.map(pct).join(", ")}.`,
+      `${r.roundRatios.map(pct).join(", ")}. Over the rounds in which no broker was fenced: ` +
+      `${pct(r.undisturbedRatio)}.`,
   );
   return lines.join("\n");
 }
@@ -506,6 +521,7 @@ export async function main(args: string[]): Promise<{ code: number; report?: Clu
     medianRecPerSec: { standalone: NaN, cluster: NaN },
     ratio: NaN,
     roundRatios: [],
+    undisturbedRatio: NaN,
   };
   const rdkafka = await buildRdkafkaPerf();
   let etcd: TestEtcd | undefined;
@@ -610,6 +626,12 @@ export async function main(args: string[]): Promise<{ code: number; report?: Clu
     const c = ok.find((m) => m.round === round && m.side === "cluster");
     if (s && c) report.roundRatios.push(c.recPerSec / s.recPerSec);
   }
+  const calm = [...new Set(ok.map((m) => m.round))].filter((round) =>
+    report.runs.filter((m) => m.round === round).every((m) => m.brokerFences === 0)
+  );
+  const calmMedian = (side: Side) =>
+    median(ok.filter((m) => m.side === side && calm.includes(m.round)).map((m) => m.recPerSec));
+  report.undisturbedRatio = calmMedian("cluster") / calmMedian("standalone");
   report.loadAfter = await loadavg();
   console.log(formatClusterReport(report));
   if (o.json) await Deno.writeTextFile(o.json, JSON.stringify(report, null, 2) + "\n");

@@ -60,18 +60,20 @@ Deno.test("bench:cluster: the order alternates; medians; the report", () => {
       producerCpuSeconds: 0.1,
       brokerWarnings: [],
       brokerWarningCount: 3,
+      brokerFences: 1,
       complete: true,
       duplicates: 7,
     }],
     medianRecPerSec: { standalone: 1000, cluster: 500 },
     ratio: 0.5,
     roundRatios: [0.5],
+    undisturbedRatio: NaN,
   });
   for (
     const want of [
       "| 1 | 1 | cluster | all | 500 |",
       "0.10 / 0.20 / 0.30",
-      "| 3 | all, 7 twice |",
+      "| 3 | 1 | all, 7 twice |",
       "**50.0%**",
     ]
   ) {

@@ -157,8 +157,6 @@ export class Connection {
   #handling = 0;
   /** Overlapped requests not answered yet, oldest first. */
   readonly #overlapped: Promise<void>[] = [];
-  /** An overlapped request's handler threw (the connection is closed). */
-  #overlapFailed = false;
   #waitingMemory = false;
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -300,11 +298,6 @@ export class Connection {
       for (;;) {
         const frame = await this.#nextFrame();
         if (frame === null) break;
-        if (this.#overlapFailed) {
-          // an overlapped request failed and closed the connection: handle nothing after it
-          this.#release(frame.length);
-          break;
-        }
         let overlap = () => {};
         const overlapped = new Promise<typeof OVERLAPPED>((resolve) =>
           overlap = () => resolve(OVERLAPPED)
@@ -374,7 +367,6 @@ export class Connection {
         chunks = await handled;
       } catch (e) {
         this.#release(reserved);
-        this.#overlapFailed = true;
         if (e instanceof CloseConnection) {
           if (e.level === "info") this.#log.info(`Closing ${who}: ${e.message}`);
           else this.#log.error(`Closing ${who}: ${e.message}`);

@@ -92,13 +92,6 @@ export interface RequestContext {
   readonly clientId: string | null;
   /** The connection the request came on. */
   readonly connection: ConnectionInfo;
-  /**
-   * Lets the connection handle its next request before this one is answered (responses still
-   * leave in request order): called by a handler once what must happen in request order is done,
-   * e.g. an acks=all Produce after its appends, while it waits for the in-sync replicas. Absent
-   * in handler tests.
-   */
-  readonly overlap?: () => void;
 }
 
 /**

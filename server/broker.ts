@@ -451,7 +451,7 @@ export class Broker {
         tcp,
         id,
         this.config.socketRequestMaxBytes,
-        (frame, info, overlap) => this.#dispatch(frame, info, overlap),
+        (frame, info) => this.#dispatch(frame, info),
         this.#log,
         // Request memory and time bounds (issues #7, #11).
         {
@@ -470,11 +470,7 @@ export class Broker {
     }
   }
 
-  async #dispatch(
-    frame: Uint8Array,
-    info: ConnectionInfo,
-    overlap?: () => void,
-  ): Promise<Uint8Array[] | null> {
+  async #dispatch(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
     if (frame.length < 8) {
       throw new CloseConnection(
         `malformed request: ${frame.length} bytes is too short for a request header`,
@@ -534,7 +530,6 @@ export class Broker {
       correlationId,
       clientId: header.clientId,
       connection: info,
-      overlap,
     };
     let response: unknown;
     if (version > api.maxVersion) {

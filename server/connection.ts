@@ -4,13 +4,9 @@
  * queues them (up to {@linkcode MAX_QUEUED_FRAMES} and `maxQueuedBytes`, then it stops reading:
  * back-pressure); the serve loop hands them to the dispatcher one at a time (as Kafka does, so
  * responses leave in request order) and writes the response chunks. Writing a response overlaps
- * with handling the next request, but at most one write is outstanding. A handler may let the
- * next request start before it has its response by calling the dispatcher's `overlap` callback
- * once the part of its work that must happen in request order is done (an acks=all Produce,
- * after its appends, while it waits for the in-sync replicas): up to
- * {@linkcode MAX_OVERLAPPED_REQUESTS} such requests wait at once, and every response still
- * leaves in request order. Reading ahead also notices a client that goes away while a request
- * waits (long-poll fetch): `ConnectionInfo.closed` aborts.
+ * with handling the next request, but at most one write is outstanding. Reading ahead also
+ * notices a client that goes away while a request waits (long-poll fetch):
+ * `ConnectionInfo.closed` aborts.
  *
  * Memory (issues #7, #11): request bytes are reserved from the broker-wide
  * {@linkcode MemoryPool} (`queued.max.request.bytes`) and from the connection's own bound
@@ -63,14 +59,11 @@ export interface ConnectionInfo {
 /**
  * What a dispatcher does with one frame (without its size prefix): return the response chunks
  * (including the size prefix), `null` for no response (acks=0 Produce), or throw
- * {@linkcode CloseConnection} to drop the connection. Calling `overlap` (at most once matters)
- * says that what must happen in request order is done: the connection may handle the next
- * request while this one finishes; its response still leaves before the next one's.
+ * {@linkcode CloseConnection} to drop the connection.
  */
 export type FrameDispatcher = (
   frame: Uint8Array,
   conn: ConnectionInfo,
-  overlap?: () => void,
 ) => Promise<Uint8Array[] | null>;
 
 /** Thrown by a dispatcher to close the connection after logging `message`. */
@@ -100,16 +93,6 @@ export const SMALL_FRAME_BYTES = 64 * 1024;
 
 /** Frames read ahead of the one being handled before the connection stops reading. */
 export const MAX_QUEUED_FRAMES = 32;
-
-/**
- * Requests of one connection that may wait at once after calling `overlap` (acks=all Produce
- * requests waiting for their in-sync replicas); the next one is handled only once the oldest has
- * been answered.
- */
-export const MAX_OVERLAPPED_REQUESTS = 8;
-
-/** What the serve loop's race gets when a handler overlapped before it was done. */
-const OVERLAPPED: unique symbol = Symbol("overlapped");
 
 /** The smallest buffer a large frame starts with once its first bytes arrive. */
 export const MIN_FRAME_CHUNK = 4096;
@@ -153,10 +136,7 @@ export class Connection {
   readonly #idleMs: number;
   readonly #readTimeoutMs: number;
   #queuedBytes = 0;
-  /** Requests being handled (more than one only while overlapped ones wait). */
-  #handling = 0;
-  /** Overlapped requests not answered yet, oldest first. */
-  readonly #overlapped: Promise<void>[] = [];
+  #handling = false;
   #waitingMemory = false;
   #lastActivity = Date.now();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -219,7 +199,7 @@ export class Connection {
   #checkIdle(): void {
     this.#idleTimer = undefined;
     if (this.#closed) return;
-    if (this.#handling > 0 || this.#waitingMemory) {
+    if (this.#handling || this.#waitingMemory) {
       this.#lastActivity = Date.now();
       this.#armIdleTimer(this.#idleMs);
       return;
@@ -298,39 +278,22 @@ export class Connection {
       for (;;) {
         const frame = await this.#nextFrame();
         if (frame === null) break;
-        let overlap = () => {};
-        const overlapped = new Promise<typeof OVERLAPPED>((resolve) =>
-          overlap = () => resolve(OVERLAPPED)
-        );
-        this.#handling++;
-        const handled = this.#dispatch(frame, this.info, overlap).finally(() => {
-          this.#handling--;
-          this.#lastActivity = Date.now();
-        });
-        let chunks: Uint8Array[] | null | typeof OVERLAPPED;
+        let chunks: Uint8Array[] | null;
+        this.#handling = true;
         try {
-          chunks = await Promise.race([handled, overlapped]);
+          chunks = await this.#dispatch(frame, this.info);
         } catch (e) {
           this.#release(frame.length);
           throw e;
-        }
-        if (chunks === OVERLAPPED) {
-          // The handler lets the next request start: answer this one after the responses before
-          // it, whenever it is done.
-          this.#answerLater(handled, frame.length, who);
-          if (this.#overlapped.length >= MAX_OVERLAPPED_REQUESTS) await this.#overlapped[0];
-          continue;
+        } finally {
+          this.#handling = false;
+          this.#lastActivity = Date.now();
         }
         if (chunks === null || this.#closed) {
           this.#release(frame.length);
           continue;
         }
         await this.#pendingWrite;
-        if (this.#closed) {
-          // an overlapped request before this one failed and closed the connection
-          this.#release(frame.length);
-          continue;
-        }
         this.#pendingWrite = this.#writeAll(chunks, frame.length);
         // A failed write is reported by the next await or at the end.
         this.#pendingWrite.catch(() => {});
@@ -353,48 +316,6 @@ export class Connection {
       if (this.#queuedBytes > 0) this.#release(this.#queuedBytes);
       this.#queue.length = 0;
     }
-  }
-
-  /**
-   * Writes the response of an overlapped request once it is done and every earlier response is
-   * written; a handler that throws closes the connection (as in the serve loop).
-   */
-  #answerLater(handled: Promise<Uint8Array[] | null>, reserved: number, who: string): void {
-    const before = this.#pendingWrite;
-    const done = (async () => {
-      let chunks: Uint8Array[] | null;
-      try {
-        chunks = await handled;
-      } catch (e) {
-        this.#release(reserved);
-        if (e instanceof CloseConnection) {
-          if (e.level === "info") this.#log.info(`Closing ${who}: ${e.message}`);
-          else this.#log.error(`Closing ${who}: ${e.message}`);
-        } else if (!this.#closed && !isDisconnect(e)) {
-          this.#log.error(`Closing ${who}: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        this.close();
-        return;
-      }
-      try {
-        await before;
-      } catch {
-        // an earlier write failed: it is reported by the serve loop, and nothing more is written
-        this.#release(reserved);
-        return;
-      }
-      if (chunks === null || this.#closed) {
-        this.#release(reserved);
-        return;
-      }
-      await this.#writeAll(chunks, reserved);
-    })();
-    this.#pendingWrite = done;
-    done.catch(() => {});
-    const entry = done.catch(() => {}).finally(() => {
-      this.#overlapped.splice(this.#overlapped.indexOf(entry), 1);
-    });
-    this.#overlapped.push(entry);
   }
 
   async #readLoop(who: string): Promise<void> {

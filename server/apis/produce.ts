@@ -32,11 +32,7 @@
 //   watermark passes the appended batch (the whole ISR has it): NOT_ENOUGH_REPLICAS_AFTER_APPEND
 //   if the ISR shrank below min.insync.replicas meanwhile, REQUEST_TIMED_OUT after the request's
 //   timeout_ms, NOT_LEADER_OR_FOLLOWER if leadership moved. A retried duplicate waits for its
-//   original offsets the same way. acks=1 is answered after the leader's append. While an
-//   acks=-1 request waits (its batches appended), the connection handles its next requests
-//   (`RequestContext.overlap`; Kafka holds them until the answer): their appends still follow
-//   this one's and their responses leave after it, but a producer pipelining requests on one
-//   connection keeps the followers fetching instead of waiting one replication round trip each.
+//   original offsets the same way. acks=1 is answered after the leader's append.
 // - v2+ log_append_time_ms, v5+ log_start_offset, v8+ record_errors/error_message, v10+
 //   current_leader (tagged; only on leader errors, so left at default).
 // - Idempotent producers (engine/producer_state.ts, Kafka 2.7+ rules): a batch equal to one of
@@ -150,7 +146,6 @@ async function appendOne(
   version: number,
   timeoutMs: number,
   signal: AbortSignal,
-  appended: () => void,
 ): Promise<PartitionResponse> {
   // only the partition's leader appends (cluster mode, or a replicated partition)
   const notLeader = isInternalTopic(topic) ? undefined : leaderError(broker, topic, index);
@@ -240,9 +235,7 @@ async function appendOne(
   try {
     const r = await log.append(records!);
     if (replicated !== undefined && acks === -1) {
-      // acks=all: answered once every in-sync replica has the batch; the connection's next
-      // request may be handled meanwhile (its appends come after this one's)
-      appended();
+      // acks=all: answered once every in-sync replica has the batch
       const w = await broker.replicas!.waitForAcks(
         topic,
         index,
@@ -299,15 +292,6 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         ctx.connection.closed === undefined
       ? broker.closing
       : AbortSignal.any([broker.closing, ctx.connection.closed]);
-    // Once every partition is appended (or answered) and one of them waits for its in-sync
-    // replicas, the connection may handle its next request: the order of appends is that of the
-    // requests, and the responses still leave in request order (Connection).
-    let unappended = req.topicData.reduce((n, td) => n + td.partitionData.length, 0);
-    let waiting = false;
-    const reached = (waits: boolean) => {
-      waiting ||= waits;
-      if (--unappended === 0 && waiting) ctx.overlap?.();
-    };
     const responses = await Promise.all(req.topicData.map(async (td) => {
       let minIsr = 1;
       if (req.acks === -1) {
@@ -315,31 +299,19 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         minIsr = Number(info?.effective["min.insync.replicas"] ?? "1");
       }
       const partitionResponses = await Promise.all(
-        td.partitionData.map(async (pd) => {
-          if (refusal !== null) return failed(pd.index, refusal[0], refusal[1]);
-          let counted = false;
-          const count = (waits: boolean) => {
-            if (counted) return;
-            counted = true;
-            reached(waits);
-          };
-          try {
-            return await appendOne(
-              broker,
-              td.name,
-              pd.index,
-              pd.records,
-              req.acks,
-              minIsr,
-              ctx.version,
-              req.timeoutMs,
-              signal,
-              () => count(true),
-            );
-          } finally {
-            count(false);
-          }
-        }),
+        td.partitionData.map((pd) =>
+          refusal !== null ? failed(pd.index, refusal[0], refusal[1]) : appendOne(
+            broker,
+            td.name,
+            pd.index,
+            pd.records,
+            req.acks,
+            minIsr,
+            ctx.version,
+            req.timeoutMs,
+            signal,
+          )
+        ),
       );
       return createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses });
     }));

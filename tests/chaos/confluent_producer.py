@@ -26,6 +26,7 @@ spec = json.loads(sys.argv[1])
 name = spec["name"]
 targets = [(t, int(p)) for t, p in spec["targets"]]
 size = int(spec["recordBytes"])
+rate = float(spec.get("recordsPerSecond") or 0)
 stopping = False
 fatal_detail = None
 out = []
@@ -113,8 +114,14 @@ producer = Producer(
 
 write_all("R\n")
 seq = 0
+started = time.time()
 try:
     while not stopping and fatal_detail is None:
+        if rate > 0 and seq >= rate * (time.time() - started):
+            # paced: wait for the next record's turn, serving delivery reports meanwhile
+            producer.poll(min(0.05, max(0.0, seq / rate - (time.time() - started))))
+            flush_out(False)
+            continue
         topic, partition = targets[seq % len(targets)]
         try:
             producer.produce(topic, value(seq), partition=partition, on_delivery=on_delivery)

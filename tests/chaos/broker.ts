@@ -232,24 +232,16 @@ export class ChaosBroker {
   }
 
   /**
-   * SIGSTOPs the broker: it keeps its sockets and state but runs no code (a node that hangs, a
-   * long pause) until {@linkcode ChaosBroker.resume}.
+   * Stops (SIGSTOP) or continues (SIGCONT) the running broker: a "slow" node, whose process
+   * holds its sockets but runs nothing.
    *
+   * @param paused Whether to stop it.
    * @throws {Error} If it is not running.
    */
-  pause(): void {
+  pause(paused: boolean): void {
     if (!this.#child) throw new Error("pause broker: it is not running");
-    this.#child.kill("SIGSTOP");
-    this.#paused = true;
-  }
-
-  /** SIGCONTs a broker stopped by {@linkcode ChaosBroker.pause}. */
-  resume(): void {
-    if (!this.#child || !this.#paused) return;
-    try {
-      this.#child.kill("SIGCONT");
-    } catch { /* already exited */ }
-    this.#paused = false;
+    this.#child.kill(paused ? "SIGSTOP" : "SIGCONT");
+    this.#paused = paused;
   }
 
   /**
@@ -263,8 +255,8 @@ export class ChaosBroker {
     if (!child) return undefined;
     try {
       child.kill("SIGTERM");
+      if (this.#paused) this.pause(false);
     } catch { /* already exited */ }
-    this.resume();
     this.#listeningSince = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<undefined>((resolve) => {

@@ -92,25 +92,27 @@ def value(seq):
     return head + bytes([0x61 + seq % 26]) * max(0, size - len(head))
 
 
-producer = Producer(
-    {
-        "bootstrap.servers": spec["bootstrap"],
-        "client.id": name,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-        # Keep retrying across broker restarts: the harness bounds the run.
-        "message.timeout.ms": 600000,
-        "request.timeout.ms": 15000,
-        "socket.connection.setup.timeout.ms": 5000,
-        "reconnect.backoff.ms": 50,
-        "reconnect.backoff.max.ms": 500,
-        "retry.backoff.ms": 100,
-        "queue.buffering.max.messages": 4000,
-        "topic.metadata.refresh.interval.ms": 5000,
-        "error_cb": on_error,
-    }
-)
+conf = {
+    "bootstrap.servers": spec["bootstrap"],
+    "client.id": name,
+    "enable.idempotence": True,
+    "acks": "all",
+    "linger.ms": 5,
+    # Keep retrying across broker restarts: the harness bounds the run.
+    "message.timeout.ms": 600000,
+    "request.timeout.ms": 15000,
+    "socket.connection.setup.timeout.ms": 5000,
+    "reconnect.backoff.ms": 50,
+    "reconnect.backoff.max.ms": 500,
+    "retry.backoff.ms": 100,
+    "queue.buffering.max.messages": 4000,
+    "topic.metadata.refresh.interval.ms": 5000,
+    "error_cb": on_error,
+}
+# SLUICE_RDKAFKA_DEBUG=eos,msg,protocol: librdkafka's debug log on stderr (the process's log file)
+if os.environ.get("SLUICE_RDKAFKA_DEBUG"):
+    conf["debug"] = os.environ["SLUICE_RDKAFKA_DEBUG"]
+producer = Producer(conf)
 
 write_all("R\n")
 seq = 0

@@ -76,23 +76,25 @@ def on_error(err):
     sys.stderr.write("confluent consumer %s: %s\n" % (name, err))
 
 
-consumer = Consumer(
-    {
-        "bootstrap.servers": spec["bootstrap"],
-        "client.id": name,
-        "group.id": spec["group"],
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-        "session.timeout.ms": 10000,
-        "heartbeat.interval.ms": 1000,
-        "max.poll.interval.ms": 60000,
-        "socket.connection.setup.timeout.ms": 5000,
-        "reconnect.backoff.ms": 50,
-        "reconnect.backoff.max.ms": 500,
-        "topic.metadata.refresh.interval.ms": 5000,
-        "error_cb": on_error,
-    }
-)
+conf = {
+    "bootstrap.servers": spec["bootstrap"],
+    "client.id": name,
+    "group.id": spec["group"],
+    "enable.auto.commit": False,
+    "auto.offset.reset": "earliest",
+    "session.timeout.ms": 10000,
+    "heartbeat.interval.ms": 1000,
+    "max.poll.interval.ms": 60000,
+    "socket.connection.setup.timeout.ms": 5000,
+    "reconnect.backoff.ms": 50,
+    "reconnect.backoff.max.ms": 500,
+    "topic.metadata.refresh.interval.ms": 5000,
+    "error_cb": on_error,
+}
+# SLUICE_RDKAFKA_DEBUG=eos,msg,protocol: librdkafka's debug log on stderr (the process's log file)
+if os.environ.get("SLUICE_RDKAFKA_DEBUG"):
+    conf["debug"] = os.environ["SLUICE_RDKAFKA_DEBUG"]
+consumer = Consumer(conf)
 consumer.subscribe(spec["topics"])
 write_all("R\n")
 last_commit = time.time()

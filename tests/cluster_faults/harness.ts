@@ -18,7 +18,11 @@
  * - `isolate`: cut the leader of a partition off from the other brokers and etcd (clients still
  *   reach it), then heal;
  * - `controller-kill`: SIGKILL the controller; restart it;
- * - `etcd-kill`: SIGKILL one etcd member of 3 (the raft leader or a follower), restart it.
+ * - `etcd-kill`: SIGKILL one etcd member of 3 (the raft leader or a follower), restart it;
+ * - `lagging-follower`: SIGKILL a follower of a partition, keep writing (an ISR of two), restart
+ *   it and at once SIGKILL the leader: the remaining ISR member must take over, not the replica
+ *   still catching up (which an unclean election would pick: it comes first in replica order);
+ *   restart the leader.
  *
  * Needs root (network namespaces, nftables), `etcd`, confluent-kafka and `--allow-all`.
  *
@@ -62,7 +66,8 @@ export type FaultKind =
   | "leader-pause"
   | "isolate"
   | "controller-kill"
-  | "etcd-kill";
+  | "etcd-kill"
+  | "lagging-follower";
 
 /** Every fault kind, in table order. */
 export const FAULT_KINDS: readonly FaultKind[] = [
@@ -72,6 +77,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   "isolate",
   "controller-kill",
   "etcd-kill",
+  "lagging-follower",
 ];
 
 /**
@@ -85,6 +91,7 @@ export const DEFAULT_HOLD_MS: Record<FaultKind, [number, number]> = {
   "isolate": [3000, 12000],
   "controller-kill": [0, 3000],
   "etcd-kill": [1000, 6000],
+  "lagging-follower": [2000, 6000],
 };
 
 /** The data topic. */
@@ -465,7 +472,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
 
   /** Brings everything back: SIGCONT, heal, restart brokers and etcd members that are down. */
   const repair = async () => {
-    for (const b of brokers) b.resume();
+    for (const b of brokers) if (b.paused) b.pause(false);
     await net?.healAll();
     for (const [i, m] of (etcd?.members ?? []).entries()) {
       if (!m.running) await etcd!.start(i).catch((e) => say(`repair: etcd ${m.name}: ${e}`));
@@ -519,7 +526,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
   const teardown = async () => {
     tornDown = true;
     stopping = true;
-    for (const b of brokers) b.resume();
+    for (const b of brokers) if (b.paused) b.pause(false);
     await Promise.all([...producers.values()].map((p) => p.stop(5_000).catch(() => {})));
     await Promise.all([...consumers.values()].map((c) => c.stop(5_000).catch(() => {})));
     await monitor?.catch(() => {});
@@ -745,10 +752,13 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
       if (now.leader < 0) offline = true;
       return now.leader !== from && now.leader >= 0;
     };
-    /** Measures from `t0` until the partition's leader moved away from `from`, in the background. */
+    /**
+     * Measures from `t0` until the partition's leader moved away from `from`, in the background:
+     * `moved` resolves then; `stop` ends the watch.
+     */
     const watchElection = (from: number, t0: number) => {
       let done = false;
-      const running = (async () => {
+      const moved = (async () => {
         while (!done && !stopping) {
           try {
             if (await leaderMoved(from)()) {
@@ -758,11 +768,14 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
           } catch { /* etcd busy */ }
           await sleep(25);
         }
+        throw new Error("no new leader in etcd");
       })();
+      moved.catch(() => {});
       return {
+        moved: (ms: number) => withTimeout(moved, ms, "a new leader in etcd"),
         stop: async () => {
           done = true;
-          await running;
+          await moved.catch(() => {});
         },
       };
     };
@@ -787,9 +800,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
         } catch (e) {
           c.failures.push(e instanceof Error ? e.message : String(e));
         }
-        await waitFor("a new leader in etcd", leaderMoved(leader), 30_000).catch((e) =>
-          c.failures.push(e.message)
-        );
+        await election.moved(30_000).catch((e) => c.failures.push(e.message));
         await election.stop();
         await sleep(hold);
         healAt = Date.now();
@@ -817,12 +828,12 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
         } s`;
         const t0 = performance.now();
         c.startedAt = Date.now();
-        brokers[leader - 1].pause();
+        brokers[leader - 1].pause(true);
         const election = watchElection(leader, t0);
         await sleep(hold);
         await election.stop();
         healAt = Date.now();
-        brokers[leader - 1].resume();
+        brokers[leader - 1].pause(false);
         if (c.electionMs === undefined) {
           c.notes.push(
             offline
@@ -894,6 +905,40 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
             `brokers ${renewed.map(([id]) => id)} registered again (their session expired)`,
           );
         }
+        break;
+      }
+      case "lagging-follower": {
+        const followers = replicas.filter((b) => b !== leader);
+        if (followers.length < 2) {
+          throw new Error(`${TOPIC}-${p} has fewer than 2 followers (replication factor 3 needed)`);
+        }
+        const lag = followers[0]; // before the other follower in replica order
+        c.target = `broker ${lag}${
+          role(lag)
+        }, follower of ${TOPIC}-${p}, then its leader ${leader}${role(leader)} as ${lag} restarts`;
+        c.startedAt = Date.now();
+        await brokers[lag - 1].kill();
+        await waitFor(
+          `broker ${lag} out of the ISR`,
+          async () => !(await snapshot()).partitions.get(TOPIC)!.get(p)!.value.isr.includes(lag),
+          30_000,
+        );
+        await sleep(hold); // the others go on with an ISR of two
+        await brokers[lag - 1].start();
+        const isr = (await snapshot()).partitions.get(TOPIC)!.get(p)!.value.isr;
+        const t0 = performance.now();
+        await brokers[leader - 1].kill();
+        const election = watchElection(leader, t0);
+        await election.moved(30_000).catch((e) => c.failures.push(e.message));
+        await election.stop();
+        const now = (await snapshot()).partitions.get(TOPIC)!.get(p)!.value;
+        c.notes.push(
+          `ISR [${isr}] at the kill; broker ${now.leader} elected${
+            isr.includes(lag) ? ` (broker ${lag} had caught up already)` : ""
+          }`,
+        );
+        healAt = Date.now();
+        await brokers[leader - 1].start();
         break;
       }
     }

@@ -27,6 +27,7 @@ import {
   runClusterFaults,
 } from "./harness.ts";
 import { cleanStaleNetworks, requireNetns } from "./network.ts";
+import { buildLibrdkafka, LIBRDKAFKA } from "../../tools/librdkafka.ts";
 
 const HELP = `Usage: deno task cluster:chaos [OPTIONS]
 
@@ -55,6 +56,8 @@ Options (defaults: the full run of docs/RELIABILITY.md):
   --override KEY=VALUE     Setting of every broker (repeatable)
   --max-seconds N          Bound on the cycles (default 14400); the final checks run anyway
   --no-kcat                Do not read the partitions a second time with kcat
+  --modern-librdkafka      Run the confluent-kafka clients and kcat on librdkafka ${LIBRDKAFKA.version}
+                           (tools/librdkafka.ts, built once) instead of Debian's
   --dir DIR                Keep the run under DIR (default: a temporary directory)
   --keep                   Keep data and logs even when everything passed
   --json FILE              Also write the results as JSON
@@ -87,7 +90,7 @@ function int(name: string, text: string, min: number, max = Number.MAX_SAFE_INTE
 export function parseClusterChaosArgs(
   args: string[],
   log: (line: string) => void,
-): (ClusterFaultOptions & { json?: string }) | "help" | "cleanup" {
+): (ClusterFaultOptions & { json?: string; modernLibrdkafka: boolean }) | "help" | "cleanup" {
   let values;
   try {
     ({ values } = parseArgs({
@@ -112,6 +115,7 @@ export function parseClusterChaosArgs(
         override: { type: "string", multiple: true, default: [] },
         "max-seconds": { type: "string", default: "14400" },
         "no-kcat": { type: "boolean", default: false },
+        "modern-librdkafka": { type: "boolean", default: false },
         dir: { type: "string" },
         keep: { type: "boolean", default: false },
         json: { type: "string" },
@@ -179,6 +183,7 @@ export function parseClusterChaosArgs(
     dir: values.dir,
     keep: values.keep,
     json: values.json,
+    modernLibrdkafka: values["modern-librdkafka"],
     log,
   };
 }
@@ -306,6 +311,14 @@ async function main(): Promise<number> {
     const removed = await cleanStaleNetworks();
     console.log(removed.length === 0 ? "nothing to remove" : `removed ${removed.join(", ")}`);
     return 0;
+  }
+  if (options.modernLibrdkafka) {
+    // the children inherit it: python's confluent_kafka and kcat load this librdkafka.so.1
+    const lib = await buildLibrdkafka({ log: (line) => console.error(line) });
+    Deno.env.set("LD_LIBRARY_PATH", lib.libDir);
+    console.log(
+      `cluster:chaos: confluent-kafka and kcat on librdkafka ${lib.version} (${lib.libDir})`,
+    );
   }
   const abort = new AbortController();
   const onSignal = () => {

@@ -24,6 +24,7 @@ import { decodeRecordBatches } from "../../records/batch_reader.ts";
 import { baseOffsetAt, crcAt, lastOffsetAt, partitionLeaderEpochAt } from "../../records/layout.ts";
 import { LOG_FILE_SUFFIX, partitionDirName } from "../../engine/names.ts";
 import { readValue, splitId } from "../chaos/protocol.ts";
+import type { PartitionContents } from "../chaos/checker.ts";
 
 /** Where a value at an offset was seen. */
 export interface Observation {
@@ -401,6 +402,12 @@ export interface LogBatch {
   epoch: number;
   /** The stored CRC-32C (of attributes to the end: producer, sequence, records). */
   crc: number;
+  /** Producer id (-1 without). */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+  /** First sequence number. */
+  baseSequence: number;
   /** The record ids of a data batch (with `ids: true`), by offset. */
   records?: Array<{ offset: number; id: string | undefined; intact: boolean }>;
 }
@@ -451,6 +458,9 @@ export async function readReplicaLog(
         lastOffset: lastOffsetAt(data, pos),
         epoch: partitionLeaderEpochAt(data, pos),
         crc: crcAt(data, pos),
+        producerId: b.producerId,
+        producerEpoch: b.producerEpoch,
+        baseSequence: b.baseSequence,
       };
       if (recordBytes !== undefined && !b.control) {
         batch.records = b.records.map((r) => {
@@ -473,7 +483,9 @@ export async function readReplicaLog(
  * @example
  * ```ts
  * import { compareReplicas } from "./checker.ts";
- * const leader = [{ baseOffset: 0, lastOffset: 4, epoch: 0, crc: 1 }];
+ * const leader = [
+ *   { baseOffset: 0, lastOffset: 4, epoch: 0, crc: 1, producerId: 7, producerEpoch: 0, baseSequence: 0 },
+ * ];
  * console.log(compareReplicas(leader, [], 5)); // "offsets 0..4 (epoch 0) missing"
  * ```
  *
@@ -508,4 +520,71 @@ export function compareReplicas(
     }
   }
   return undefined;
+}
+
+/**
+ * A partition's contents with each producer's re-sends set apart: a record present twice whose
+ * later copy the leader's log holds under a higher producer epoch of the same producer id, the
+ * earlier copy never acknowledged, is a re-send by the producer after it bumped its epoch
+ * (librdkafka does so after OUT_OF_ORDER_SEQUENCE_NUMBER on another partition,
+ * confluentinc/librdkafka#4953), not a failure of the broker's deduplication: the earlier copy
+ * gets the id `<id>#resent`, so that the duplicate and order checks
+ * (`tests/chaos/checker.ts`) judge the broker only. Copies under the same producer epoch stay
+ * duplicates.
+ *
+ * @example
+ * ```ts
+ * import { setResendsApart } from "./checker.ts";
+ * const batch = (o: number, producerEpoch: number) => ({
+ *   baseOffset: o, lastOffset: o, epoch: 0, crc: 0, producerId: 7, producerEpoch, baseSequence: 0,
+ * });
+ * const { contents, resends } = setResendsApart(
+ *   { offsets: [0, 1], ids: ["p:0", "p:0"], intact: [true, true], highWatermark: 2 },
+ *   new Set([1]),
+ *   [batch(0, 0), batch(1, 1)],
+ * );
+ * console.log(contents.ids, resends.length); // ["p:0#resent", "p:0"] 1
+ * ```
+ *
+ * @param contents What the final read found.
+ * @param ackedOffsets The offsets acknowledged to producers.
+ * @param leaderLog The leader's batches (producer id and epoch of each offset).
+ * @returns The contents to check, and a line per re-send.
+ */
+export function setResendsApart(
+  contents: PartitionContents,
+  ackedOffsets: ReadonlySet<number>,
+  leaderLog: LogBatch[],
+): { contents: PartitionContents; resends: string[] } {
+  const batchAt = new Map<number, LogBatch>();
+  for (const b of leaderLog) {
+    for (let o = b.baseOffset; o <= b.lastOffset; o++) batchAt.set(o, b);
+  }
+  const resends: string[] = [];
+  const firstAt = new Map<string, number>();
+  const ids = [...contents.ids];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id === undefined) continue;
+    const first = firstAt.get(id);
+    if (first === undefined) {
+      firstAt.set(id, i);
+      continue;
+    }
+    const a = batchAt.get(contents.offsets[first]), b = batchAt.get(contents.offsets[i]);
+    if (
+      a !== undefined && b !== undefined && a.producerId === b.producerId &&
+      b.producerEpoch > a.producerEpoch && !ackedOffsets.has(contents.offsets[first])
+    ) {
+      ids[first] = `${id}#resent`;
+      firstAt.set(id, i);
+      resends.push(
+        `${id} at offset ${
+          contents.offsets[first]
+        } (producer ${a.producerId} epoch ${a.producerEpoch}, ` +
+          `not acknowledged) and again at ${contents.offsets[i]} (epoch ${b.producerEpoch})`,
+      );
+    }
+  }
+  return { contents: { ...contents, ids }, resends };
 }

@@ -8,6 +8,7 @@ import { encodeRecordBatch } from "../../records/batch_builder.ts";
 import { setPartitionLeaderEpochAt } from "../../records/layout.ts";
 import { offsetFileStem } from "../../engine/names.ts";
 import { makeValue } from "../chaos/protocol.ts";
+import { checkPartition } from "../chaos/checker.ts";
 import {
   CommitBook,
   compareReplicas,
@@ -15,6 +16,7 @@ import {
   type LogBatch,
   OffsetHistory,
   readReplicaLog,
+  setResendsApart,
 } from "./checker.ts";
 import { commitLine, parseConsumerLine, readLine } from "./protocol.ts";
 
@@ -132,10 +134,9 @@ Deno.test("replicas: logs read from disk, compared batch by batch below the high
     ok(compareReplicas(leader, epochMoved, 3)!.includes("epoch 5"));
     // a follower with a batch the leader does not have below the high watermark
     const extra: LogBatch[] = [...leader.slice(0, 1), {
+      ...leader[0],
       baseOffset: 1,
       lastOffset: 1,
-      epoch: 0,
-      crc: 1,
     }];
     ok(compareReplicas(leader.slice(0, 1), extra, 3)!.includes("not in the leader's log"));
     // a replica without the partition's directory has nothing
@@ -157,4 +158,37 @@ Deno.test("consumer protocol: lines round-trip; anything else is 'other'", () =>
   assertEquals(parseConsumerLine("F gone"), { kind: "fatal", detail: "gone" });
   assertEquals(parseConsumerLine("C t 0 -1 x 1 5").kind, "other");
   assertEquals(parseConsumerLine("K t 0 5").kind, "other");
+});
+
+Deno.test("resends: a copy under a higher producer epoch, never acknowledged, is set apart", () => {
+  const batch = (o: number, producerId: number, producerEpoch: number): LogBatch => ({
+    baseOffset: o,
+    lastOffset: o,
+    epoch: 0,
+    crc: 0,
+    producerId,
+    producerEpoch,
+    baseSequence: 0,
+  });
+  const contents = {
+    offsets: [0, 1, 2, 3, 4],
+    ids: ["c:0", "c:1", "c:1", "c:2", "c:2"],
+    intact: [true, true, true, true, true],
+    highWatermark: 5,
+  };
+  const acks = { offsets: [0, 2, 4], ids: ["c:0", "c:1", "c:2"] };
+  // offsets 1 and 2: epochs 0 then 1, 1 unacknowledged: a re-send; 3 and 4: the same epoch
+  const log = [batch(0, 7, 0), batch(1, 7, 0), batch(2, 7, 1), batch(3, 7, 1), batch(4, 7, 1)];
+  const { contents: got, resends } = setResendsApart(contents, new Set(acks.offsets), log);
+  assertEquals(got.ids, ["c:0", "c:1#resent", "c:1", "c:2", "c:2"]);
+  assertEquals(resends, [
+    "c:1 at offset 1 (producer 7 epoch 0, not acknowledged) and again at 2 (epoch 1)",
+  ]);
+  const check = checkPartition("t", 0, acks, got);
+  assertEquals([check.duplicates, check.reordered, check.lost], [1, 1, 0]); // 3 and 4 remain
+  // an acknowledged first copy is a duplicate, whatever the epochs
+  strictEqual(setResendsApart(contents, new Set([0, 1, 2, 4]), log).resends.length, 0);
+  // another producer id is not a re-send either
+  const other = [batch(0, 7, 0), batch(1, 7, 0), batch(2, 8, 1), batch(3, 7, 1), batch(4, 7, 1)];
+  strictEqual(setResendsApart(contents, new Set(acks.offsets), other).resends.length, 0);
 });

@@ -269,7 +269,8 @@ export function totalsTable(result: ClusterFaultResult): string {
     "commit reads": String(result.commits.observed),
     "commits lost": String(result.commits.lost),
     "commits back": String(result.commits.backwards),
-    "client restarts": String(result.producerRestarts.length + result.consumerRestarts.length),
+    "client give-ups": String(result.producerRestarts.length + result.consumerRestarts.length),
+    "producer re-sends": String(result.resends.length),
     "kcat agrees": result.kcatAgrees === undefined ? "-" : result.kcatAgrees ? "yes" : "NO",
     "result": result.ok ? "pass" : "FAIL",
   }]);
@@ -364,6 +365,10 @@ async function main(): Promise<number> {
     } s: ${result.ok ? "every check passed" : `${result.failures.length} failure(s)`}`,
   );
   for (const f of result.failures.slice(0, 40)) console.log(`  ${f}`);
+  for (const g of [...result.producerRestarts, ...result.consumerRestarts]) {
+    console.log(`  client gave up: ${g}`);
+  }
+  for (const r of result.resends) console.log(`  re-sent by its producer under a new epoch: ${r}`);
   if (!result.ok) console.log(`  data and logs kept in ${result.dir}`);
   console.log(
     `  replay: deno task cluster:chaos --seed ${result.seed} ${

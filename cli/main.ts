@@ -1,5 +1,5 @@
 /**
- * The `sluice` command line: `broker`, `topics`, `produce`, `consume` and `groups`.
+ * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups` and `cluster`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -22,6 +22,7 @@ import { runTopics } from "./topics.ts";
 import { runProduce } from "./produce.ts";
 import { runConsume } from "./consume.ts";
 import { runGroups } from "./groups.ts";
+import { runCluster } from "./cluster.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -32,6 +33,7 @@ Commands:
   produce   Send standard-input lines as records
   consume   Print records
   groups    List, describe, reset offsets of and delete consumer groups
+  cluster   List brokers, the controller, under-replicated and offline partitions
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -63,6 +65,8 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         return await runProduce(rest, io);
       case "groups":
         return await runGroups(rest, io);
+      case "cluster":
+        return await runCluster(rest, io);
       case "consume": {
         const controller = new AbortController();
         const onSignal = () => controller.abort();
@@ -75,7 +79,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume or groups)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups or cluster)`,
         );
     }
   } catch (e) {

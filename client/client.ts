@@ -264,7 +264,16 @@ export class Client {
     if (!broker) {
       throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `client: broker ${nodeId} is unknown`);
     }
-    return await this.#connect(broker, pool);
+    try {
+      return await this.#connect(broker, pool);
+    } catch (e) {
+      // A leader that cannot be reached (its process gone, a failover under way): the topics
+      // it leads are looked up again at their next use, not sent to it from the cache forever.
+      for (const [name, t] of this.#topics) {
+        if (t.partitions.some((p) => p.leader === nodeId)) this.#topics.delete(name);
+      }
+      throw e;
+    }
   }
 
   /**

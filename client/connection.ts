@@ -72,6 +72,28 @@ export interface VersionRange {
 const API_VERSIONS_KEY = 18;
 
 /**
+ * Whether an error is a connection attempt the broker's host refused (ECONNREFUSED: nothing
+ * listens on the port, e.g. the broker's process is gone), as opposed to a timeout or an
+ * unreachable host. A client that sees its partition leader refuse knows its metadata is stale.
+ *
+ * @example
+ * ```ts
+ * import { Connection, isConnectionRefused } from "./connection.ts";
+ *
+ * const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * l.close();
+ * const e = await Connection.connect({ host: "127.0.0.1", port: l.addr.port }).catch((e) => e);
+ * console.assert(isConnectionRefused(e));
+ * ```
+ *
+ * @param e An error thrown by {@linkcode Connection.connect} (or anything else).
+ * @returns True for a refused connection.
+ */
+export function isConnectionRefused(e: unknown): boolean {
+  return e instanceof KafkaError && e.cause instanceof Deno.errors.ConnectionRefused;
+}
+
+/**
  * A connection to one broker. Requests may be issued concurrently; they are written in call order
  * and resolved as their responses arrive.
  *
@@ -143,10 +165,12 @@ export class Connection {
       ]);
     } catch (e) {
       if (e instanceof KafkaError) throw e;
-      throw new KafkaError(
+      const error = new KafkaError(
         ErrorCode.NETWORK_EXCEPTION,
         `connect to ${address}: ${(e as Error).message}`,
       );
+      error.cause = e;
+      throw error;
     }
     tcp.setNoDelay(true);
     const conn = new Connection(tcp, options);

@@ -279,7 +279,14 @@ export class Consumer {
       else list.push(p);
     }
     const results = await Promise.all(
-      [...byLeader].map(([leader, ps]) => this.#fetch(leader, ps, maxWaitMs, signal)),
+      [...byLeader].map(([leader, ps]) =>
+        this.#fetch(leader, ps, maxWaitMs, signal).catch((e) => {
+          // The leader cannot be reached (its process gone, or a failover): the next poll
+          // looks the leaders up again rather than trying the same broker forever.
+          for (const p of ps) this.#client.invalidate(p.topic);
+          throw e;
+        })
+      ),
     );
     if (results.length === 1) return results[0];
     return {

@@ -33,7 +33,7 @@ import {
 } from "../records/mod.ts";
 import type { Client, TopicInfo } from "./client.ts";
 import { isStaleMetadataError } from "./client.ts";
-import type { Connection } from "./connection.ts";
+import { type Connection, isConnectionRefused } from "./connection.ts";
 import { DefaultPartitioner, type Partitioner } from "./partitioner.ts";
 import {
   type CompressionName,
@@ -777,7 +777,10 @@ export class Producer {
       try {
         connections.set(leader, await this.#client.connectionTo(leader));
       } catch (e) {
-        for (const lane of lanes) this.#laneFailed(lane, asKafkaError(e, `connect to ${leader}`));
+        const refused = isConnectionRefused(e);
+        for (const lane of lanes) {
+          this.#laneFailed(lane, asKafkaError(e, `connect to ${leader}`), refused);
+        }
       }
     }
     if (this.#fatal || (this.#idempotent && this.#bumpRequired)) {
@@ -1068,8 +1071,16 @@ export class Producer {
     if (i >= 0) lane.sent.splice(i, 1);
   }
 
-  /** A partition could not be sent to (no leader, no connection): back off and retry. */
-  #laneFailed(lane: Lane, error: KafkaError): void {
+  /**
+   * A partition could not be sent to (no leader, no connection): back off and retry.
+   * `leaderRefused`: the leader's host refused the connection — its process is gone, so the
+   * metadata is stale and a new leader comes with the next refresh (in a cluster, once the
+   * controller has noticed). Such a failure is retried after `retryBackoffMs` without growing
+   * the backoff and without counting as an attempt (as the Java producer does not count a
+   * node it cannot connect to against `retries`; `deliveryTimeoutMs` still bounds it), so the
+   * batch goes to the new leader within one backoff of its election.
+   */
+  #laneFailed(lane: Lane, error: KafkaError, leaderRefused = false): void {
     const now = Date.now();
     if (!error.retriable && !isStaleMetadataError(error.code)) {
       // Nothing was sent: fail what waits, the sequences stay unused.
@@ -1083,6 +1094,13 @@ export class Producer {
       return;
     }
     this.#client.invalidate(lane.topic);
+    if (leaderRefused) {
+      for (const b of lane.queue) b.lastError = error;
+      for (const b of lane.sent) if (!b.sending) b.lastError = error;
+      lane.retryAt = now + this.#client.options.retryBackoffMs;
+      this.#wakeLater(lane.retryAt);
+      return;
+    }
     // Counts as an attempt of each waiting batch (bounded by `retries` as a send is).
     for (const b of [...lane.queue]) {
       b.lastError = error;

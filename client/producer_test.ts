@@ -333,3 +333,46 @@ Deno.test("Producer keeps the call order of sends that wait for metadata while t
     await broker.close();
   }
 });
+
+Deno.test("Producer retries a leader whose port refuses connections every retryBackoffMs without using up retries (a failover)", async () => {
+  // The broker advertises a port nothing listens on yet, as metadata names a leader whose
+  // process is gone until the next election: every connection to it is refused. With retries
+  // 0, a refusal counted as an attempt would fail the send at once; it waits for the leader.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const advertised = closed.addr.port;
+  closed.close();
+  const dir = await Deno.makeTempDir({ prefix: "sluice_producer_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    advertisedListeners: `PLAINTEXT://127.0.0.1:${advertised}`,
+    logDirs: [dir],
+    logLevel: "silent",
+  });
+  const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
+  const producer = new Producer(client, { acks: 1, idempotent: false, retries: 0, lingerMs: 0 });
+  let forwarder: Deno.TcpListener | undefined;
+  try {
+    const sent = producer.send({ topic: "refused", messages: [{ value: "v" }] });
+    let settled = false;
+    sent.then(() => settled = true, () => settled = true);
+    // a few refusals go by (the leader is looked up again each time)
+    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(settled, false);
+    // the "new leader" listens: a forwarder to the broker on the advertised port
+    forwarder = Deno.listen({ hostname: "127.0.0.1", port: advertised });
+    (async () => {
+      for await (const conn of forwarder!) {
+        const up = await Deno.connect({ hostname: "127.0.0.1", port: broker.port });
+        conn.readable.pipeTo(up.writable).catch(() => {});
+        up.readable.pipeTo(conn.writable).catch(() => {});
+      }
+    })().catch(() => {});
+    assert.deepEqual((await sent).map((m) => m.offset), [0]);
+  } finally {
+    await producer.close();
+    await client.close();
+    forwarder?.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

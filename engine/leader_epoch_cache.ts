@@ -189,6 +189,13 @@ export class LeaderEpochCache {
     this.#dirty = true;
   }
 
+  /** Drops every entry (the log was emptied and restarts elsewhere; Kafka's `clear`). */
+  clear(): void {
+    if (this.#entries.length === 0) return;
+    this.#entries = [];
+    this.#dirty = true;
+  }
+
   /**
    * Writes `leader-epoch-checkpoint` atomically if entries changed. Requires `--allow-write`.
    */

@@ -56,6 +56,8 @@ export interface LoadParams {
   logStartOffset?: number;
   /** The log cleaner has cleaned this log (offset gaps are legal even if no longer compacted). */
   cleaned?: boolean;
+  /** Checkpointed high watermark (`replication-offset-checkpoint`, cluster mode), if any. */
+  highWatermark?: number;
   /** Hooks for the log. */
   hooks?: PartitionLogHooks;
 }
@@ -129,6 +131,8 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   }
   let recovered = false;
   const rebuildTxnIndexes = new Set<LogSegment>(); // rebuilt when the producer state is loaded
+  // leader epochs of the re-validated batches (a follower's checkpoint may lag its log)
+  const recoveredEpochs: { epoch: number; startOffset: number }[] = [];
   const txnIndexWhy = new Map<number, string>(); // base offset → why its file is not trusted
   for (let i = 0; i < bases.length; i++) {
     const seg = new LogSegment(dir, bases[i], params.hooks?.handles);
@@ -171,6 +175,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     if (mustRecover) {
       recovered = true;
       const r = await seg.recover(config.indexIntervalBytes);
+      recoveredEpochs.push(...r.epochs);
       if (!isLast) seg.sealTimeIndex();
       try {
         await seg.writeIndexes(true);
@@ -244,12 +249,25 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
     leo,
     log,
   );
+  // epochs the re-validated batches carry but the checkpoint lacks (written after it, as
+  // Kafka's recovery assigns them): a replica's truncation point depends on them
+  for (const e of recoveredEpochs) {
+    if (e.startOffset >= logStartOffset) leaderEpochs.assign(e.epoch, e.startOffset);
+  }
+  if (leaderEpochs.dirty) {
+    try {
+      await leaderEpochs.flush();
+    } catch (e) {
+      log(`${name}: leader-epoch-checkpoint not written (written again later): ${e}`);
+    }
+  }
   return new PartitionLog(params.topic, params.partition, dir, config, {
     segments,
     logStartOffset,
     recoveryPoint,
     producerState,
     leaderEpochs,
+    highWatermark: params.highWatermark,
   }, params.hooks);
 }
 

@@ -22,11 +22,13 @@ import {
   effectiveConfigs,
   type LogConfig,
   toLogConfig,
+  TOPIC_CONFIGS,
   type TopicConfigEntry,
   validateConfigValue,
   validateTopicConfigs,
 } from "./config.ts";
 import {
+  type CheckpointEntry,
   formatCheckpoint,
   mkdirDurable,
   readCheckpointFile,
@@ -52,6 +54,7 @@ import {
   PARTITION_METADATA_FILE,
   partitionDirName,
   RECOVERY_POINT_CHECKPOINT_FILE,
+  REPLICATION_OFFSET_CHECKPOINT_FILE,
   STRAY_DIR_SUFFIX,
   TOPIC_METADATA_FILE,
   topicIdHex,
@@ -205,6 +208,10 @@ export class LogManager {
   #cleanShutdown = false;
   #recoveryPoints = new Map<string, number>();
   #startOffsets = new Map<string, number>();
+  /** High watermarks read from `replication-offset-checkpoint` (cluster mode). */
+  #highWatermarks = new Map<string, number>();
+  /** Whether `replication-offset-checkpoint` exists (written only once a log is replicated). */
+  #hwCheckpointExists = false;
   // log cleaner (cleaner.ts): compaction of cleanup.policy=compact logs
   #cleaner = new LogCleaner();
   #cleanerLock = new Mutex();
@@ -322,6 +329,11 @@ export class LogManager {
       `${this.dir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`,
       onErr,
     );
+    this.#highWatermarks = await readCheckpointFile(
+      `${this.dir}/${REPLICATION_OFFSET_CHECKPOINT_FILE}`,
+      onErr,
+    );
+    this.#hwCheckpointExists = this.#highWatermarks.size > 0;
     this.#cleaner = new LogCleaner({
       firstDirtyOffsets: await readCheckpointFile(
         `${this.dir}/${CLEANER_OFFSET_CHECKPOINT_FILE}`,
@@ -496,6 +508,7 @@ export class LogManager {
       cleanShutdown: this.#cleanShutdown,
       recoveryPoint: this.#recoveryPoints.get(key),
       logStartOffset: this.#startOffsets.get(key),
+      highWatermark: this.#highWatermarks.get(key),
       cleaned: this.#cleaner.hasCleaned(key),
       hooks: this.#hooks(t, p),
     });
@@ -950,6 +963,7 @@ export class LogManager {
       for (let i = 0; i < t.partitions; i++) {
         this.#recoveryPoints.delete(`${name}-${i}`);
         this.#startOffsets.delete(`${name}-${i}`);
+        this.#highWatermarks.delete(`${name}-${i}`);
       }
       this.#deleteMarkers.push(...markers);
       this.#topicsDirty = true;
@@ -1197,7 +1211,8 @@ export class LogManager {
       const valid = withWhat(what, () => validateTopicConfigs(set));
       const next: Record<string, string> = options.replace ? {} : { ...t.configs };
       for (const k of remove) {
-        withWhat(what, () => validateConfigValue(k, next[k] ?? "x").length);
+        // Only the name must be known: removing an override that is not set changes nothing.
+        if (!TOPIC_CONFIGS.has(k)) withWhat(what, () => validateConfigValue(k, ""));
         delete next[k];
       }
       Object.assign(next, valid);
@@ -1332,10 +1347,13 @@ export class LogManager {
     return this.#checkpointLock.run(async () => {
       const rps = [];
       const lsos = [];
+      const hws = [];
       for (const [name, logs] of this.#logs) {
         for (const l of logs) {
           rps.push({ topic: name, partition: l.partition, offset: l.recoveryPoint });
           lsos.push({ topic: name, partition: l.partition, offset: l.logStartOffset });
+          const hw = l.highWatermarkCheckpoint;
+          if (hw !== undefined) hws.push({ topic: name, partition: l.partition, offset: hw });
         }
       }
       const enc = new TextEncoder();
@@ -1347,6 +1365,42 @@ export class LogManager {
         `${this.dir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`,
         enc.encode(formatCheckpoint(lsos)),
       );
+      await this.#writeHighWatermarks(hws);
+    });
+  }
+
+  /** Writes `replication-offset-checkpoint` (never on a broker that replicated nothing). */
+  async #writeHighWatermarks(hws: CheckpointEntry[]): Promise<void> {
+    if (hws.length === 0 && !this.#hwCheckpointExists) return;
+    await writeFileAtomic(
+      `${this.dir}/${REPLICATION_OFFSET_CHECKPOINT_FILE}`,
+      new TextEncoder().encode(formatCheckpoint(hws)),
+    );
+    this.#hwCheckpointExists = true;
+  }
+
+  /**
+   * Writes the high watermarks of the replicated logs to `replication-offset-checkpoint` now
+   * (Kafka's `replica.high.watermark.checkpoint.interval.ms` timer calls this; flush and close
+   * write it too). Standalone, where no log is replicated, it writes nothing.
+   *
+   * @throws {EngineError} KAFKA_STORAGE_ERROR if the file cannot be written.
+   */
+  checkpointHighWatermarks(): Promise<void> {
+    return this.#checkpointLock.run(async () => {
+      if (this.#closed) return;
+      const hws: CheckpointEntry[] = [];
+      for (const [name, logs] of this.#logs) {
+        for (const l of logs) {
+          const hw = l.highWatermarkCheckpoint;
+          if (hw !== undefined) hws.push({ topic: name, partition: l.partition, offset: hw });
+        }
+      }
+      try {
+        await this.#writeHighWatermarks(hws);
+      } catch (e) {
+        throw storageError(`writing ${REPLICATION_OFFSET_CHECKPOINT_FILE} failed`, e);
+      }
     });
   }
 

@@ -4,12 +4,17 @@
  * A data directory holds `<topic>-<partition>/` directories of segments named by their 20-digit
  * base offset (`.log` record batches exactly as received with base offsets assigned, sparse
  * `.index` and `.timeindex`, the aborted transactions in `.txnindex`), the topic metadata, `recovery-point-offset-checkpoint`,
- * `log-start-offset-checkpoint` and, after a clean shutdown, `.kafka_cleanshutdown`.
+ * `log-start-offset-checkpoint`, in cluster mode `replication-offset-checkpoint` (high
+ * watermarks) and, after a clean shutdown, `.kafka_cleanshutdown`.
  *
  * - {@linkcode LogManager}: open a data dir, create/delete topics, grow partitions, change
  *   configs, subscribe to appends, flush, close.
  * - {@linkcode PartitionLog}: `append` (validated in WASM, offsets assigned in place), `read`
  *   (whole batches as stored), `offsetForTime`, `deleteRecordsBefore`, `truncateTo`.
+ * - Replication (cluster mode): `appendAsFollower` stores a leader's batches as they are
+ *   (offsets, leader epochs; producer, transaction and epoch state rebuilt from them), the high
+ *   watermark is set by the replication layer (`enableReplication`, `setHighWatermark`) and
+ *   checkpointed, and `truncateTo` / `truncateFullyAndStartAt` cut a divergent tail.
  * - {@linkcode LogManager.runCleaner} / {@linkcode LogCleaner}: compaction of
  *   `cleanup.policy=compact` logs (latest record per key, offsets kept, tombstones dropped after
  *   `delete.retention.ms`, crash-safe segment swap), on a `cleanerBackoffMs` timer.
@@ -84,6 +89,7 @@ export {
   type AppendResult,
   type CommittedReadResult,
   errorCodeForBatchStatus,
+  type FollowerAppendResult,
   type OffsetAndTimestamp,
   PartitionLog,
   type ReadIntoResult,

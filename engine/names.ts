@@ -39,6 +39,11 @@ export const STRAY_DIR_SUFFIX = "-stray";
 export const MAX_FILE_NAME_LENGTH = 255;
 /** Per data dir: `topic partition offset` lines, the offset up to which each log is flushed. */
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
+/**
+ * Per data dir: `topic partition offset` lines, each replicated log's high watermark (Kafka's
+ * name; cluster mode only: a standalone broker's high watermark is its log end offset).
+ */
+export const REPLICATION_OFFSET_CHECKPOINT_FILE = "replication-offset-checkpoint";
 /** Per data dir: `topic partition offset` lines, each log's start offset. */
 export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";
 /** Present in a data dir only after a clean shutdown. */

@@ -16,6 +16,7 @@ import {
   CONTROL_BIT,
   maxTimestampAt,
   nextOffsetAfter,
+  partitionLeaderEpochAt,
   peekBatchHeaders,
   readCompactableBatch,
   readRecords,
@@ -136,6 +137,23 @@ export interface PartitionLogState {
   producerState?: ProducerStateManager;
   /** Leader epochs loaded from `leader-epoch-checkpoint` (default: none). */
   leaderEpochs?: LeaderEpochCache;
+  /**
+   * The high watermark from `replication-offset-checkpoint` (cluster mode), used once the
+   * replication layer takes the high watermark over ({@linkcode PartitionLog.enableReplication}).
+   */
+  highWatermark?: number;
+}
+
+/** Result of {@linkcode PartitionLog.appendAsFollower}. */
+export interface FollowerAppendResult {
+  /** Base offset of the first batch (the leader's). */
+  firstOffset: number;
+  /** Last offset of the last batch. */
+  lastOffset: number;
+  /** Number of records appended. */
+  recordCount: number;
+  /** The log end offset after the append. */
+  logEndOffset: number;
 }
 
 interface PendingAppend {
@@ -277,6 +295,7 @@ export class PartitionLog {
     this.#hw = this.#leo;
     this.#lso = Math.min(Math.max(state.logStartOffset, this.#segments[0].baseOffset), this.#leo);
     this.#recoveryPoint = Math.min(state.recoveryPoint, this.#leo);
+    this.#checkpointedHw = state.highWatermark;
     this.#hooks = hooks;
     this.#throttled = hooks.throttledLog ?? new ThrottledLog(hooks.logger ?? (() => {}));
     this.#newJitter();
@@ -295,23 +314,108 @@ export class PartitionLog {
   #epochs: LeaderEpochCache;
   #leaderEpoch: number;
 
-  /** The epoch this broker leads the partition in; stamped into every appended batch. */
+  /**
+   * The partition's current leader epoch as this replica knows it: the epoch this broker leads
+   * the partition in (stamped into every appended batch), or, on a follower, the epoch of the
+   * leader it follows ({@linkcode PartitionLog.becomeFollower}).
+   */
   get leaderEpoch(): number {
     return this.#leaderEpoch;
   }
 
   /**
+   * Records the leader epoch of the leader this replica now follows (cluster mode): requests
+   * are checked against it, but no epoch starts in the leader-epoch cache, which a follower
+   * fills from the epochs of the batches it copies ({@linkcode PartitionLog.appendAsFollower}).
+   * An epoch older than the known one is ignored.
+   *
+   * @param leaderEpoch The leader's epoch.
+   */
+  becomeFollower(leaderEpoch: number): void {
+    if (Number.isSafeInteger(leaderEpoch) && leaderEpoch > this.#leaderEpoch) {
+      this.#leaderEpoch = leaderEpoch;
+    }
+  }
+
+  // ---- replication: the high watermark as the replication layer sets it -----------------------
+
+  /** Whether the replication layer sets the high watermark (else it follows the log end). */
+  #replicated = false;
+  /** The high watermark read from `replication-offset-checkpoint`, if any. */
+  #checkpointedHw: number | undefined;
+
+  /**
+   * Whether the high watermark is set by replication ({@linkcode PartitionLog.enableReplication})
+   * rather than kept equal to the log end offset (standalone).
+   */
+  get replicated(): boolean {
+    return this.#replicated;
+  }
+
+  /**
+   * The high watermark to write to `replication-offset-checkpoint`: the current one once
+   * replicated, else the one read from the checkpoint at open (`undefined`: none).
+   */
+  get highWatermarkCheckpoint(): number | undefined {
+    return this.#replicated ? this.#hw : this.#checkpointedHw;
+  }
+
+  /**
+   * Hands the high watermark over to the replication layer (cluster mode; Kafka's HW): from now
+   * on it moves only through {@linkcode PartitionLog.setHighWatermark} and truncation, and no
+   * longer follows appends. It starts at the checkpointed value (`replication-offset-checkpoint`)
+   * bounded by the log end offset, or at the log start offset when none was checkpointed (Kafka
+   * starts at 0), never above what the replicas are known to hold. Idempotent.
+   */
+  enableReplication(): void {
+    if (this.#replicated) return;
+    this.#replicated = true;
+    const hw = this.#checkpointedHw ?? this.#lso;
+    this.#hw = Math.max(this.#lso, Math.min(hw, this.#leo));
+  }
+
+  /**
+   * Moves the high watermark forward (cluster mode): to `offset`, but never past the log end
+   * offset and never backwards (a lower value is ignored; only truncation lowers it). Waiting
+   * fetches are woken through the append hook.
+   *
+   * @param offset The new high watermark.
+   * @returns Whether it moved.
+   * @throws {EngineError} INVALID_REQUEST if the log is not replicated or `offset` is not an
+   * integer.
+   */
+  setHighWatermark(offset: number): boolean {
+    const what = `set the high watermark of ${this.#name}`;
+    if (!this.#replicated) {
+      throw new EngineError(
+        ErrorCode.INVALID_REQUEST,
+        `${what} failed: the log is not replicated (enableReplication first)`,
+      );
+    }
+    if (!Number.isSafeInteger(offset)) {
+      throw new EngineError(ErrorCode.INVALID_REQUEST, `${what} failed: bad offset ${offset}`);
+    }
+    const hw = Math.min(offset, this.#leo);
+    if (hw <= this.#hw) return false;
+    this.#hw = hw;
+    this.#hooks.onAppend?.(this.#leo); // records below the new HW are visible: wake fetches
+    return true;
+  }
+
+  /**
    * Starts a new leader epoch at the current log end offset (a leader change; Kafka's
-   * `maybeAssignEpochStartOffset`). An epoch not newer than the current one is ignored.
+   * `maybeAssignEpochStartOffset`) and writes `leader-epoch-checkpoint` if it changed. An epoch
+   * older than the current one is ignored; the current one only gets its checkpoint written.
    *
    * @param epoch The new epoch.
    * @throws {EngineError} KAFKA_STORAGE_ERROR if the checkpoint cannot be written.
    */
   setLeaderEpoch(epoch: number): Promise<void> {
     return this.#mutex.run(async () => {
-      if (!Number.isSafeInteger(epoch) || epoch <= this.#leaderEpoch) return;
+      if (!Number.isSafeInteger(epoch) || epoch < this.#leaderEpoch) return;
       this.#leaderEpoch = epoch;
-      this.#epochs.assign(epoch, this.#leo);
+      this.#epochs.assign(epoch, this.#leo); // (no change if the epoch has started already)
+      if (!this.#epochs.dirty) return;
       try {
         await this.#epochs.flush();
       } catch (e) {
@@ -451,7 +555,10 @@ export class PartitionLog {
   get logEndOffset(): number {
     return this.#leo;
   }
-  /** Offset below which records are visible to consumers (= LEO on a single node). */
+  /**
+   * Offset below which records are visible to consumers: the log end offset on a standalone
+   * broker, the replication layer's high watermark once {@linkcode PartitionLog.replicated}.
+   */
   get highWatermark(): number {
     return this.#hw;
   }
@@ -535,6 +642,182 @@ export class PartitionLog {
       });
     } catch (e) {
       return Promise.reject(e);
+    }
+  }
+
+  /**
+   * Appends record batches fetched from the partition's leader (a follower's append, Kafka's
+   * `appendAsFollower`). The batches are stored exactly as the leader has them: their offsets,
+   * partition leader epochs, timestamps and codecs are kept, nothing is assigned or rewritten.
+   * They are checked by the same WASM scan as any append (framing, magic, CRC-32C, records;
+   * cleaned batches of compacted logs accepted), must start at the log end offset (beyond it only
+   * in a compacted log, whose cleaner leaves gaps) with offsets increasing, and may hold no
+   * records (the cleaner's empty batches). The leader-epoch cache takes each new epoch at the
+   * first batch carrying it, and the producer state and transaction index are rebuilt from the
+   * batches as recovery does (Kafka's replication: no sequence checks). On a standalone log the
+   * high watermark follows the log end as for {@linkcode PartitionLog.append}; on a replicated
+   * one it stays where the replication layer put it. Rolls, fsync policy, undo on a full disk and
+   * offline-on-fsync-failure are those of {@linkcode PartitionLog.append}.
+   *
+   * @param records Whole v2 record batches as the leader stored them.
+   * @returns The offsets appended and the new log end offset.
+   * @throws {EngineError} OFFSET_OUT_OF_RANGE if the first batch does not start at the log end
+   * offset; INVALID_RECORD for no batches or offsets that do not increase; CORRUPT_MESSAGE or
+   * INVALID_RECORD from the scan; RECORD_LIST_TOO_LARGE for a batch larger than
+   * `segment.bytes`; INVALID_TIMESTAMP for one beyond ±2^53 ms; KAFKA_STORAGE_ERROR on I/O
+   * failure. The log is unchanged after an error.
+   *
+   * @example
+   * ```ts ignore
+   * const { logEndOffset } = await follower.appendAsFollower(fetchedRecords);
+   * ```
+   */
+  appendAsFollower(records: Uint8Array): Promise<FollowerAppendResult> {
+    return this.#mutex.run(() => this.#appendAsFollower(records));
+  }
+
+  async #appendAsFollower(records: Uint8Array): Promise<FollowerAppendResult> {
+    const what = `append as follower to ${this.#name}`;
+    this.#check(what);
+    if (!(records instanceof Uint8Array) || records.length === 0) {
+      throw new EngineError(ErrorCode.INVALID_RECORD, `${what} failed: no record batches`);
+    }
+    const scan = scanBatches(records, { walkRecords: true, verifyCrc: true, relaxedOffsets: true });
+    if (scan.status !== BatchStatus.OK) {
+      throw new EngineError(errorCodeForBatchStatus(scan.status), `${what} failed: ${scan.detail}`);
+    }
+    const n = scan.count;
+    const req: PendingAppend = {
+      records,
+      deferred: false,
+      positions: new Array(n),
+      sizes: new Array(n),
+      lastOffsetDeltas: new Array(n),
+      recordCounts: new Array(n),
+      maxTimestamps: new Array(n),
+      resolve: () => {},
+      reject: () => {},
+    };
+    const bases: number[] = new Array(n);
+    const lasts: number[] = new Array(n);
+    const gaps = this.#config.cleanupPolicy.includes("compact"); // the cleaner's offset gaps
+    let next = this.#leo;
+    let recordCount = 0;
+    for (let i = 0; i < n; i++) {
+      const base = scan.baseOffsets[i];
+      const size = scan.sizes[i];
+      if (i === 0 && base !== next && !(gaps && base > next)) {
+        throw new EngineError(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `${what} failed: the first batch starts at offset ${base}, not at the log end offset ` +
+            `${next}`,
+        );
+      }
+      if (i > 0 && (base < next || (base > next && !gaps))) {
+        throw new EngineError(
+          ErrorCode.INVALID_RECORD,
+          `${what} failed: batch ${i} starts at offset ${base}, but the batch before it ends ` +
+            `at ${next - 1}`,
+        );
+      }
+      if (size > this.#config.segmentBytes) {
+        throw new EngineError(
+          ErrorCode.RECORD_LIST_TOO_LARGE,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} is ${size} bytes, larger ` +
+            `than segment.bytes ${this.#config.segmentBytes}`,
+        );
+      }
+      if (!Number.isSafeInteger(scan.maxTimestamps[i])) {
+        // (recovery would cut it: the leader never stores one)
+        throw new EngineError(
+          ErrorCode.INVALID_TIMESTAMP,
+          `${what} failed: batch ${i} at byte ${scan.positions[i]} has a timestamp beyond ` +
+            `±2^53 ms`,
+        );
+      }
+      req.positions[i] = scan.positions[i];
+      req.sizes[i] = size;
+      req.lastOffsetDeltas[i] = scan.lastOffsetDeltas[i];
+      req.recordCounts[i] = scan.recordCounts[i];
+      req.maxTimestamps[i] = scan.maxTimestamps[i];
+      bases[i] = base;
+      lasts[i] = base + scan.lastOffsetDeltas[i];
+      next = lasts[i] + 1;
+      recordCount += scan.recordCounts[i];
+    }
+    const mark = this.#markAppend();
+    try {
+      let spanStart = 0;
+      let spanBytes = 0;
+      for (let i = 0; i < n; i++) {
+        if (
+          this.#shouldRoll(this.#active, spanBytes, req.sizes[i], lasts[i], req.maxTimestamps[i])
+        ) {
+          if (i > spanStart) await this.#writeFollowerSpan(req, spanStart, i, bases, lasts);
+          spanStart = i;
+          spanBytes = 0;
+          await this.#roll(bases[i]);
+        }
+        spanBytes += req.sizes[i];
+      }
+      await this.#writeFollowerSpan(req, spanStart, n, bases, lasts);
+    } catch (e) {
+      const err = await this.#undoAppend(mark, e);
+      // the spans written before the failure were replayed and indexed: forget them
+      mark.active.txnIndex.truncateTo(mark.segment.nextOffset);
+      this.#epochs.truncateFromEnd(this.#leo);
+      if (!this.#failed) {
+        try {
+          await this.#producers.load(this.#segments, this.#lso, this.#leo, false);
+        } catch (e2) {
+          throw this.#goOffline(
+            storageError(`${err.message}; reloading producer state failed`, e2),
+          );
+        }
+      }
+      throw err;
+    }
+    this.#leo = next;
+    if (!this.#replicated) this.#hw = next;
+    this.#unflushedMessages += recordCount;
+    const cfg = this.#config;
+    try {
+      if (
+        this.#unflushedMessages >= cfg.flushMessages ||
+        Date.now() - this.#lastFlushMs >= cfg.flushMs
+      ) {
+        await this.#flushLocked(next, false);
+      } else {
+        await this.#flushEpochs();
+      }
+    } catch (e) {
+      throw this.#goOffline(
+        storageError(`${what} failed: fsync failed`, e instanceof SyncFailed ? e.error : e),
+      );
+    }
+    this.#hooks.onAppend?.(next);
+    return { firstOffset: bases[0], lastOffset: next - 1, recordCount, logEndOffset: next };
+  }
+
+  /**
+   * Writes batches `[from, to)` of a follower's append, then replays them into the producer
+   * state, indexes the transactions their ABORT markers end and records their leader epochs:
+   * before any roll that follows, so that the roll's producer snapshot covers them.
+   */
+  async #writeFollowerSpan(
+    req: PendingAppend,
+    from: number,
+    to: number,
+    bases: number[],
+    lasts: number[],
+  ): Promise<void> {
+    if (to <= from) return;
+    await this.#writeSpan(req, from, to, bases.slice(from, to), lasts.slice(from, to));
+    const start = req.positions[from];
+    const end = req.positions[to - 1] + req.sizes[to - 1];
+    this.#indexAborted(this.#producers.replay(req.records.subarray(start, end)));
+    for (let i = from; i < to; i++) {
+      this.#epochs.assign(partitionLeaderEpochAt(req.records, req.positions[i]), bases[i]);
     }
   }
 
@@ -1013,7 +1296,7 @@ export class PartitionLog {
     }
     const moved = next !== this.#leo;
     this.#leo = next;
-    this.#hw = next;
+    if (!this.#replicated) this.#hw = next; // replicated: the replication layer moves it
     for (let i = 0; i < group.length; i++) {
       const r = results[i];
       if (r instanceof EngineError) {
@@ -1394,16 +1677,7 @@ export class PartitionLog {
       if (offset >= this.#leo) return;
       try {
         if (offset < this.#lso || offset <= this.#segments[0].baseOffset) {
-          const all = this.#segments;
-          this.#segments = [];
-          // rename the old files first: the new segment may reuse a base offset
-          await this.#deleteSegments(all, `truncated to ${offset}`, false);
-          const seg = await LogSegment.create(this.dir, offset, this.#hooks.handles);
-          this.#segments = [seg];
-          seg.activate(this.#hooks.hotTailBytes ?? 0);
-          this.#lso = offset;
-          this.#leo = offset;
-          this.#hooks.onLogStartOffset?.(offset);
+          await this.#restartAt(offset, `truncated to ${offset}`);
         } else {
           const keep = this.#segments.filter((s) => s.baseOffset < offset);
           const drop = this.#segments.slice(keep.length);
@@ -1419,16 +1693,69 @@ export class PartitionLog {
             this.#hooks.onLogStartOffset?.(this.#lso);
           }
         }
-        this.#hw = this.#leo;
+        // replicated: the HW stays where it was unless the log is now shorter
+        this.#hw = this.#replicated
+          ? Math.max(this.#lso, Math.min(this.#hw, this.#leo))
+          : this.#leo;
         this.#recoveryPoint = Math.min(this.#recoveryPoint, this.#leo);
         // leader epochs: none may start past the new end (a follower's divergent tail)
         this.#epochs.truncateFromEnd(this.#leo);
         this.#epochs.truncateFromStart(this.#lso);
-        if (this.#epochs.latestEpoch < this.#leaderEpoch) {
+        // standalone: the broker leads in its epoch; a replica's epochs come from its batches
+        if (!this.#replicated && this.#epochs.latestEpoch < this.#leaderEpoch) {
           this.#epochs.assign(this.#leaderEpoch, this.#leo);
         }
         await this.#epochs.flush();
         // idempotent producers: rebuild the state of the shorter log
+        await this.#producers.truncateAndReload(this.#segments, this.#lso, this.#leo);
+      } catch (e) {
+        this.#failed = storageError(`${what} failed`, e);
+        throw this.#failed;
+      }
+    });
+  }
+
+  /**
+   * Empties the log and restarts it at `offset` with one empty segment (log start and end
+   * offsets both `offset`). The caller holds the lock and fixes up HW, epochs and producers.
+   */
+  async #restartAt(offset: number, reason: string): Promise<void> {
+    const all = this.#segments;
+    this.#segments = [];
+    // rename the old files first: the new segment may reuse a base offset
+    await this.#deleteSegments(all, reason, false);
+    const seg = await LogSegment.create(this.dir, offset, this.#hooks.handles);
+    this.#segments = [seg];
+    seg.activate(this.#hooks.hotTailBytes ?? 0);
+    this.#lso = offset;
+    this.#leo = offset;
+    this.#hooks.onLogStartOffset?.(offset);
+  }
+
+  /**
+   * Empties the log and restarts it at `offset` (Kafka's `truncateFullyAndStartAt`): a
+   * follower whose log ends before the leader's log start offset, which it can no longer fetch
+   * from. Every segment, producer snapshot and leader epoch goes; the log start, log end and
+   * high watermark become `offset`.
+   *
+   * @param offset The new start (and end) offset.
+   * @throws {EngineError} INVALID_REQUEST for a bad offset; KAFKA_STORAGE_ERROR on I/O failure
+   * (the log is then offline).
+   */
+  truncateFullyAndStartAt(offset: number): Promise<void> {
+    return this.#mutex.run(async () => {
+      const what = `truncate ${this.#name} fully to start at ${offset}`;
+      this.#check(what);
+      if (!Number.isSafeInteger(offset) || offset < 0) {
+        throw new EngineError(ErrorCode.INVALID_REQUEST, `${what} failed: bad offset ${offset}`);
+      }
+      try {
+        await this.#restartAt(offset, `truncated fully to start at ${offset}`);
+        this.#hw = offset;
+        this.#recoveryPoint = offset;
+        this.#epochs.clear();
+        if (!this.#replicated) this.#epochs.assign(this.#leaderEpoch, offset);
+        await this.#epochs.flush();
         await this.#producers.truncateAndReload(this.#segments, this.#lso, this.#leo);
       } catch (e) {
         this.#failed = storageError(`${what} failed`, e);

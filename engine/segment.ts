@@ -21,6 +21,7 @@ import {
   MAX_TIMESTAMP_LENGTH,
   MAX_TIMESTAMP_OFFSET,
   maxTimestampAt,
+  partitionLeaderEpochAt,
   readInt64,
   RECORD_BATCH_OVERHEAD,
 } from "../records/mod.ts";
@@ -116,6 +117,11 @@ export interface SegmentRecovery {
   truncatedBytes: number;
   /** Why the tail was cut ("" if not). */
   reason: string;
+  /**
+   * Each leader epoch the kept batches carry and the base offset of its first batch, in order
+   * (only epochs larger than every one before: Kafka's recovery assigns these to the cache).
+   */
+  epochs: { epoch: number; startOffset: number }[];
 }
 
 const READ_WINDOW = 64 * 1024;
@@ -902,6 +908,7 @@ export class LogSegment {
     let filePos = 0;
     let reason = "";
     let valid = 0;
+    const epochs: { epoch: number; startOffset: number }[] = [];
     await f.seek(0, Deno.SeekMode.Start);
     outer: while (true) {
       while (filled < buf.length && filePos < fileSize) {
@@ -943,6 +950,10 @@ export class LogSegment {
           intervalBytes,
         );
         valid = bufPos + scan.positions[i] + scan.sizes[i];
+        const epoch = partitionLeaderEpochAt(buf, scan.positions[i]);
+        if (epoch >= 0 && epoch > (epochs.at(-1)?.epoch ?? -1)) {
+          epochs.push({ epoch, startOffset: base });
+        }
       }
       if (scan.status === BatchStatus.OK) {
         if (eof) break;
@@ -987,7 +998,12 @@ export class LogSegment {
     }
     this.size = valid;
     this.#filePos = -1;
-    return { validBytes: valid, truncatedBytes: truncated, reason: truncated > 0 ? reason : "" };
+    return {
+      validBytes: valid,
+      truncatedBytes: truncated,
+      reason: truncated > 0 ? reason : "",
+      epochs,
+    };
   }
 
   /**

@@ -28,7 +28,8 @@ export const DEFAULT_MAX_FRAME_SIZE = 104857600;
  * @param correlationId The correlation id echoed by the response.
  * @param clientId The client id (`null` allowed; dropped by header v0).
  * @param body The request.
- * @throws {ProtocolError} If the body cannot be encoded in `version`.
+ * @throws {ProtocolError} If the body cannot be encoded in `version`, or the frame would be
+ * larger than 2^31-1 bytes.
  */
 export function writeRequestFrame<T>(
   w: Writer,
@@ -47,7 +48,19 @@ export function writeRequestFrame<T>(
     clientId,
   }, requestHeaderVersion(codec.apiKey, version));
   codec.write(w, body, version);
-  w.setInt32At(start, w.length - start - 4);
+  w.setInt32At(start, frameSize(codec, version, w.length - start - 4));
+}
+
+/** Largest frame a 4-byte signed size prefix can announce. */
+const MAX_FRAME_SIZE = 0x7fffffff;
+
+function frameSize(codec: MessageCodec<unknown>, version: number, size: number): number {
+  if (size > MAX_FRAME_SIZE) {
+    throw new ProtocolError(
+      `cannot encode ${codec.name} v${version}: frame of ${size} bytes is larger than ${MAX_FRAME_SIZE}`,
+    );
+  }
+  return size;
 }
 
 /**
@@ -91,7 +104,8 @@ export function encodeRequestFrame<T>(
  * @param version The API version of the request being answered.
  * @param correlationId The request's correlation id.
  * @param body The response.
- * @throws {ProtocolError} If the body cannot be encoded in `version`.
+ * @throws {ProtocolError} If the body cannot be encoded in `version`, or the frame would be
+ * larger than 2^31-1 bytes.
  */
 export function writeResponseFrame<T>(
   w: Writer,
@@ -104,7 +118,7 @@ export function writeResponseFrame<T>(
   w.writeInt32(0);
   ResponseHeader.write(w, { correlationId }, responseHeaderVersion(codec.apiKey, version));
   codec.write(w, body, version);
-  w.setInt32At(start, w.length - start - 4);
+  w.setInt32At(start, frameSize(codec, version, w.length - start - 4));
 }
 
 /**

@@ -81,6 +81,47 @@ Deno.test("response frame: size prefix covers header and referenced records", ()
   assert.deepStrictEqual(decodeBody(FetchResponse, payload, bodyOffset, 16), m);
 });
 
+Deno.test("a frame over 2^31-1 bytes is refused, not sent with a negative size prefix", () => {
+  // 2,100 references to one 1 MiB payload: 2.05 GiB of frame, nothing copied.
+  const records = new Uint8Array(1 << 20);
+  const partition = {
+    partitionIndex: 0,
+    errorCode: 0,
+    highWatermark: 5,
+    lastStableOffset: 5,
+    logStartOffset: 0,
+    divergingEpoch: { epoch: -1, endOffset: -1 },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1, epoch: -1 },
+    abortedTransactions: [],
+    preferredReadReplica: -1,
+    records,
+  };
+  const m = FetchResponse.create({
+    responses: [{
+      topic: "",
+      topicId: "AAAAAAAAAAAAAAAAAAAAAQ",
+      partitions: Array.from({ length: 2100 }, () => partition),
+    }],
+  });
+  assert.throws(
+    () => encodeResponseFrame(FetchResponse, 16, 1, m),
+    (e) =>
+      e instanceof ProtocolError && /frame of \d+ bytes is larger than 2147483647/.test(e.message),
+  );
+  // Just under the limit it is encoded.
+  const fits = FetchResponse.create({
+    responses: [{
+      topic: "",
+      topicId: "AAAAAAAAAAAAAAAAAAAAAQ",
+      partitions: Array.from({ length: 2047 }, () => partition),
+    }],
+  });
+  const chunks = encodeResponseFrame(FetchResponse, 16, 1, fits);
+  const first = chunks[0];
+  assert.ok(new DataView(first.buffer, first.byteOffset).getInt32(0) > 2047 * (1 << 20));
+});
+
 Deno.test("FrameSplitter reassembles frames split at every byte boundary", () => {
   const frames = [1, 2, 3].map((i) =>
     encodeRequestFrame(

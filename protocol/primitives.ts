@@ -336,18 +336,34 @@ export class Reader {
     return this.#text(this.#len(n, "string"));
   }
 
-  /** Reads a COMPACT_STRING (uvarint length+1). @returns The string. @throws {ProtocolError} On null or bad input. */
+  /**
+   * Reads a COMPACT_STRING (uvarint length+1), at most 32767 bytes as every Kafka string.
+   * @returns The string. @throws {ProtocolError} On null, over 32767 bytes, or bad input.
+   */
   readCompactString(): string {
     const n = this.readUnsignedVarint();
     if (n === 0) throw new ProtocolError(`invalid compact string at offset ${this.pos - 1}: null`);
-    return this.#text(this.#len(n - 1, "compact string"));
+    return this.#text(this.#compactLen(n - 1));
   }
 
-  /** Reads a COMPACT_NULLABLE_STRING (uvarint length+1, 0 = null). @returns The string or null. */
+  /**
+   * Reads a COMPACT_NULLABLE_STRING (uvarint length+1, 0 = null), at most 32767 bytes.
+   * @returns The string or null. @throws {ProtocolError} Over 32767 bytes, or on bad input.
+   */
   readCompactNullableString(): string | null {
     const n = this.readUnsignedVarint();
     if (n === 0) return null;
-    return this.#text(this.#len(n - 1, "compact string"));
+    return this.#text(this.#compactLen(n - 1));
+  }
+
+  /** A compact string's length, refused above 32767 as Kafka's readers do. */
+  #compactLen(n: number): number {
+    if (n > 0x7fff) {
+      throw new ProtocolError(
+        `invalid compact string at offset ${this.pos}: length ${n} is over the 32767-byte limit`,
+      );
+    }
+    return this.#len(n, "compact string");
   }
 
   #sub(n: number): Uint8Array {

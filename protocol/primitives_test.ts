@@ -115,6 +115,28 @@ Deno.test("strings: classic and compact, nullable, unicode, length limits", () =
   assert.throws(() => new Reader(bytes(0)).readCompactString(), /null/);
 });
 
+Deno.test("compact strings over 32767 bytes are refused on read, as Kafka does", () => {
+  // A request naming a 32768-byte topic decoded, and its answer could not be encoded (fuzzer).
+  const compact = (n: number) => {
+    const w = new Writer();
+    w.writeUnsignedVarint(n + 1);
+    const b = w.finish();
+    const out = new Uint8Array(b.length + n).fill(0x61);
+    out.set(b);
+    return out;
+  };
+  assert.equal(new Reader(compact(32767)).readCompactString().length, 32767);
+  assert.equal(new Reader(compact(32767)).readCompactNullableString()?.length, 32767);
+  for (const n of [32768, 100_000]) {
+    assert.throws(
+      () => new Reader(compact(n)).readCompactString(),
+      (e) =>
+        e instanceof ProtocolError && /length \d+ is over the 32767-byte limit/.test(e.message),
+    );
+    assert.throws(() => new Reader(compact(n)).readCompactNullableString(), ProtocolError);
+  }
+});
+
 Deno.test("bytes are zero-copy views on read", () => {
   const buf = bytes(0, 0, 0, 3, 7, 8, 9, 4, 1, 2, 3, 255, 255, 255, 255, 0);
   const r = new Reader(buf);

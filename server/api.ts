@@ -27,6 +27,7 @@ import type { FetchSessionCache } from "./fetch_session.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
+import type { ReplicaManager } from "./replica_manager.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
 /** Broker-wide state every handler can use. */
@@ -67,6 +68,12 @@ export interface BrokerContext {
    * admin writes to etcd. Absent in standalone mode, where this broker leads every partition.
    */
   readonly cluster?: ClusterNode;
+  /**
+   * Replication (cluster mode, docs/CLUSTER.md): leader and follower duties for the partitions
+   * this broker replicates. Absent in standalone mode, and partitions it does not manage keep
+   * the standalone rules (the broker leads them, high watermark = log end offset).
+   */
+  readonly replicas?: ReplicaManager;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */
@@ -212,12 +219,41 @@ export function errorCodeOf(e: unknown): number {
   return -1;
 }
 
+/** The error message of what a request could not do because the broker is shutting down. */
+export const SHUTTING_DOWN = "The broker is shutting down";
+
 /**
- * The message of a thrown value.
+ * The longest error message put in a response, in characters. Messages that quote a client's
+ * input (a topic name may be 32767 bytes) are cut to it, because a protocol string holds at most
+ * 32767 bytes and a response that cannot be encoded helps no one.
+ */
+export const MAX_ERROR_MESSAGE_LENGTH = 1000;
+
+/**
+ * An error message fit for a response: at most {@linkcode MAX_ERROR_MESSAGE_LENGTH} characters,
+ * cut with `…`.
+ *
+ * @example
+ * ```ts
+ * import { clipMessage, MAX_ERROR_MESSAGE_LENGTH } from "./api.ts";
+ * console.log(clipMessage("x".repeat(5000)).length === MAX_ERROR_MESSAGE_LENGTH); // true
+ * ```
+ *
+ * @param message The message.
+ * @returns The message, shortened if needed.
+ */
+export function clipMessage(message: string): string {
+  return message.length <= MAX_ERROR_MESSAGE_LENGTH
+    ? message
+    : `${message.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…`;
+}
+
+/**
+ * The message of a thrown value, for a response (cut by {@linkcode clipMessage}).
  *
  * @param e The thrown value.
  * @returns Its message.
  */
 export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return clipMessage(e instanceof Error ? e.message : String(e));
 }

@@ -32,10 +32,46 @@ import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
-import { openTransactionCoordinator, type TransactionCoordinator } from "./txn/mod.ts";
+import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
+import {
+  openTransactionCoordinator,
+  type TransactionCoordinator,
+  TxnMarkerSender,
+  writeLocalMarkers,
+} from "./txn/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
+import { sleep } from "./sleep.ts";
 
 export type { BrokerConfig } from "./config.ts";
+
+/**
+ * What the control plane gives the replication layer (docs/CLUSTER.md): the brokers' addresses,
+ * AlterPartition, and the `replica.*` settings. The node id, logs and logger are the broker's.
+ */
+export type ReplicationOptions = Omit<ReplicaManagerOptions, "nodeId" | "logs" | "logger">;
+
+/** The `replica.*` settings of a configuration, as {@linkcode ReplicaManagerOptions} fields. */
+function replicaSettings(c: BrokerConfig): Partial<ReplicaManagerOptions> {
+  return {
+    replicaLagTimeMaxMs: c.replicaLagTimeMaxMs,
+    replicaFetchWaitMaxMs: c.replicaFetchWaitMaxMs,
+    replicaFetchMaxBytes: c.replicaFetchMaxBytes,
+    replicaFetchResponseMaxBytes: c.replicaFetchResponseMaxBytes,
+    replicaFetchBackoffMs: c.replicaFetchBackoffMs,
+    replicaSocketTimeoutMs: c.replicaSocketTimeoutMs,
+    replicaHighWatermarkCheckpointIntervalMs: c.replicaHighWatermarkCheckpointIntervalMs,
+  };
+}
+
+/** Collaborators of a {@linkcode Broker} that are not configuration. */
+export interface BrokerStartOptions {
+  /**
+   * Cluster mode's data plane: a {@linkcode ReplicaManager} is made with these, and the
+   * partitions it is given states for ({@linkcode ReplicaManager.applyStates}) are replicated.
+   * Absent (standalone): the broker leads every partition, high watermark = log end offset.
+   */
+  replication?: ReplicationOptions;
+}
 
 const API_VERSIONS_KEY = apiVersions.key;
 
@@ -95,11 +131,15 @@ export class Broker {
    * name when listening on all interfaces).
    *
    * @param config Settings; anything missing takes {@linkcode DEFAULT_BROKER_CONFIG}'s value.
+   * @param options Collaborators: the replication layer's (cluster mode).
    * @returns The running broker.
    * @throws {RangeError} If the listeners are malformed.
    * @throws {Error} If the data directory cannot be used or the port cannot be bound.
    */
-  static async start(config: Partial<BrokerConfig> = {}): Promise<Broker> {
+  static async start(
+    config: Partial<BrokerConfig> = {},
+    options: BrokerStartOptions = {},
+  ): Promise<Broker> {
     const full: BrokerConfig = {
       ...DEFAULT_BROKER_CONFIG,
       ...config,
@@ -161,6 +201,31 @@ export class Broker {
         `${full.maxBrokerPartitions}), at most ${logs.openFileStats().capacity} segment files ` +
         `open (sluice.log.max.open.files)`,
     );
+    // Replication (docs/CLUSTER.md): in cluster mode every partition is replicated, with the
+    // brokers' addresses and AlterPartition from the cluster view; with `options.replication`
+    // (a control plane of the caller's, e.g. tests) only the partitions it gives states for.
+    let replicas: ReplicaManager | undefined;
+    if (cluster !== undefined) {
+      const node = cluster;
+      replicas = new ReplicaManager({
+        ...replicaSettings(full),
+        nodeId: full.nodeId,
+        logs,
+        logger: log,
+        brokerEndpoint: (id) => node.view.broker(id)?.value,
+        alterPartition: (topic, p, req) => node.view.alterPartition(topic, p, req),
+        replicatesAll: true,
+        fenced: () => !node.registered,
+      });
+    } else if (options.replication !== undefined) {
+      replicas = new ReplicaManager({
+        ...replicaSettings(full),
+        ...options.replication,
+        nodeId: full.nodeId,
+        logs,
+        logger: log,
+      });
+    }
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
     let txns: TransactionCoordinator | undefined;
@@ -173,6 +238,9 @@ export class Broker {
         offsetsTopicNumPartitions: full.offsetsTopicNumPartitions,
         clusterPartitions: cluster &&
           (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
+        // Cluster mode: a commit is acknowledged once the in-sync replicas have it.
+        append: replicas &&
+          ((log, records) => replicas!.appendAsLeader(log, records, full.offsetsCommitTimeoutMs)),
         logger: log,
         config: {
           initialRebalanceDelayMs: full.groupInitialRebalanceDelayMs,
@@ -188,8 +256,18 @@ export class Broker {
         numPartitions: full.transactionStateLogNumPartitions,
         clusterPartitions: cluster &&
           (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
-        // Cluster mode: a transaction's partitions and markers only where this broker leads.
-        leads: cluster && ((t, p) => cluster!.leaderError(t, p) === undefined),
+        append: replicas &&
+          ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
+        // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
+        markers: cluster && new TxnMarkerSender({
+          nodeId: full.nodeId,
+          cluster,
+          local: (req) =>
+            writeLocalMarkers({ logs, replicas, cluster }, req, full.requestTimeoutMs, log),
+          requestTimeoutMs: full.requestTimeoutMs,
+          logger: log,
+        }),
+        partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
         groups,
         logger: log,
         config: {
@@ -197,10 +275,12 @@ export class Broker {
           abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
         },
       });
-      // Cluster mode: the local logs follow the cluster before this broker serves anything.
-      await cluster?.attach({ logs, groups, txns });
+      // Cluster mode: the local logs follow the cluster before this broker serves anything, and
+      // the view's partition states drive the replica manager.
+      await cluster?.attach({ logs, groups, txns, replicas: replicas! });
     } catch (e) {
       await cluster?.close();
+      await replicas?.close();
       txns?.close();
       groups?.close();
       await logs.close();
@@ -211,6 +291,7 @@ export class Broker {
       listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
     } catch (e) {
       await cluster?.close();
+      await replicas?.close();
       txns.close();
       groups.close();
       await logs.close();
@@ -235,6 +316,7 @@ export class Broker {
       txns,
       dynamicConfigs,
       cluster,
+      replicas,
       apis,
       closing: abort.signal,
     };
@@ -286,6 +368,15 @@ export class Broker {
   }
 
   /**
+   * The replication layer: in cluster mode fed by the cluster view; otherwise the control plane
+   * given at start (`options.replication`) hands it partition states. `undefined` on a standalone
+   * broker.
+   */
+  get replicaManager(): ReplicaManager | undefined {
+    return this.#ctx.replicas;
+  }
+
+  /**
    * Cluster mode: this broker's membership, view of the cluster and controller candidacy
    * (docs/CLUSTER.md); `undefined` in standalone mode. For tests and metrics.
    */
@@ -323,8 +414,10 @@ export class Broker {
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
+      this.#ctx.txns?.close(); // no new markers are sent
+      // fetchers stop before the logs close; acks=all waits (coordinators' too) end
+      await this.#ctx.replicas?.close();
       this.#ctx.fetchSessions.clear();
-      this.#ctx.txns?.close();
       await this.#ctx.txns?.drain();
       this.#ctx.groups.close();
       await this.#ctx.logs.close();
@@ -541,20 +634,6 @@ class AcceptBackoff {
     this.#reported = false;
     this.#unrecovered = 0;
   }
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function advertisedAddress(

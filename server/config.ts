@@ -93,6 +93,19 @@ export interface BrokerConfig {
    * before it stops leading (`broker.session.timeout.ms`). Default 2000.
    */
   brokerSessionTimeoutMs: number;
+  /**
+   * Cluster mode: probe brokers' listeners and revoke the etcd lease of one whose listener
+   * refuses connections (its process is gone), rather than wait for the lease to expire
+   * (`sluice.broker.liveness.probe.enable`; docs/CLUSTER.md "Failure detection"). Default true.
+   */
+  livenessProbeEnable: boolean;
+  /** Time between two probes of a broker (`sluice.broker.liveness.probe.interval.ms`). Default 100. */
+  livenessProbeIntervalMs: number;
+  /**
+   * Refused connections in a row that are evidence of a dead broker
+   * (`sluice.broker.liveness.probe.refusals`). Default 3.
+   */
+  livenessProbeRefusals: number;
   /** Replication factor of `__consumer_offsets` in cluster mode (`offsets.topic.replication.factor`). Default 3. */
   offsetsTopicReplicationFactor: number;
   /**
@@ -106,6 +119,31 @@ export interface BrokerConfig {
   replicaFetchWaitMaxMs: number;
   /** Bytes a follower's fetch asks for per partition (`replica.fetch.max.bytes`). Default 1048576. */
   replicaFetchMaxBytes: number;
+  /** Bytes a follower's fetch asks for in all (`replica.fetch.response.max.bytes`). Default 10485760. */
+  replicaFetchResponseMaxBytes: number;
+  /** A follower's pause after a fetch error (`replica.fetch.backoff.ms`). Default 1000. */
+  replicaFetchBackoffMs: number;
+  /**
+   * A follower's wait for its leader's answer, beyond the fetch's own wait
+   * (`replica.socket.timeout.ms`). Default 30000.
+   */
+  replicaSocketTimeoutMs: number;
+  /**
+   * Period of the `replication-offset-checkpoint` writes
+   * (`replica.high.watermark.checkpoint.interval.ms`; 0: only at flush and close). Default 5000.
+   */
+  replicaHighWatermarkCheckpointIntervalMs: number;
+  /**
+   * Cluster mode: how long an offset commit waits for the in-sync replicas of its
+   * `__consumer_offsets` partition (`offsets.commit.timeout.ms`). Default 5000.
+   */
+  offsetsCommitTimeoutMs: number;
+  /**
+   * Cluster mode: how long the transaction coordinator's writes (`__transaction_state`,
+   * markers) wait for the in-sync replicas, and its requests to other brokers for an answer
+   * (`request.timeout.ms`, as Kafka's inter-broker clients). Default 30000.
+   */
+  requestTimeoutMs: number;
   /** Retention check period (`log.retention.check.interval.ms`). Default 300000. */
   logRetentionCheckIntervalMs: number;
   /** Most incremental fetch sessions kept (`max.incremental.fetch.session.cache.slots`). Default 1000. */
@@ -181,11 +219,20 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   clusterName: "sluice",
   rack: null,
   brokerSessionTimeoutMs: 2000,
+  livenessProbeEnable: true,
+  livenessProbeIntervalMs: 100,
+  livenessProbeRefusals: 3,
   offsetsTopicReplicationFactor: 3,
   transactionStateLogReplicationFactor: 3,
   replicaLagTimeMaxMs: 30000,
   replicaFetchWaitMaxMs: 500,
   replicaFetchMaxBytes: 1048576,
+  replicaFetchResponseMaxBytes: 10485760,
+  replicaFetchBackoffMs: 1000,
+  replicaSocketTimeoutMs: 30000,
+  replicaHighWatermarkCheckpointIntervalMs: 5000,
+  offsetsCommitTimeoutMs: 5000,
+  requestTimeoutMs: 30000,
   logRetentionCheckIntervalMs: 300000,
   maxIncrementalFetchSessionCacheSlots: 1000,
   offsetsTopicNumPartitions: 50,
@@ -510,6 +557,15 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "broker.session.timeout.ms":
         config.brokerSessionTimeoutMs = int(key, "positive-int");
         break;
+      case "sluice.broker.liveness.probe.enable":
+        config.livenessProbeEnable = validateBrokerValue(key, value, "boolean") === "true";
+        break;
+      case "sluice.broker.liveness.probe.interval.ms":
+        config.livenessProbeIntervalMs = int(key, "positive-int");
+        break;
+      case "sluice.broker.liveness.probe.refusals":
+        config.livenessProbeRefusals = int(key, "positive-int");
+        break;
       case "offsets.topic.replication.factor":
         config.offsetsTopicReplicationFactor = int(key, "positive-int");
         break;
@@ -524,6 +580,24 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "replica.fetch.max.bytes":
         config.replicaFetchMaxBytes = int(key, "positive-int");
+        break;
+      case "replica.fetch.response.max.bytes":
+        config.replicaFetchResponseMaxBytes = int(key, "positive-int");
+        break;
+      case "replica.fetch.backoff.ms":
+        config.replicaFetchBackoffMs = int(key, "non-negative-int");
+        break;
+      case "replica.socket.timeout.ms":
+        config.replicaSocketTimeoutMs = int(key, "positive-int");
+        break;
+      case "replica.high.watermark.checkpoint.interval.ms":
+        config.replicaHighWatermarkCheckpointIntervalMs = int(key, "non-negative-int");
+        break;
+      case "offsets.commit.timeout.ms":
+        config.offsetsCommitTimeoutMs = int(key, "positive-int");
+        break;
+      case "request.timeout.ms":
+        config.requestTimeoutMs = int(key, "positive-int");
         break;
       case "auto.create.topics.enable":
         config.autoCreateTopicsEnable = validateBrokerValue(key, value, "boolean") === "true";

@@ -330,8 +330,32 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       defaults.replicaLagTimeMaxMs,
       defaults.replicaFetchWaitMaxMs,
       defaults.replicaFetchMaxBytes,
+      defaults.replicaFetchResponseMaxBytes,
+      defaults.replicaFetchBackoffMs,
+      defaults.replicaSocketTimeoutMs,
+      defaults.replicaHighWatermarkCheckpointIntervalMs,
+      defaults.offsetsCommitTimeoutMs,
+      defaults.requestTimeoutMs,
     ],
-    [[], "/sluice", "sluice", null, 2000, 1, 3, 3, 30000, 500, 1048576],
+    [
+      [],
+      "/sluice",
+      "sluice",
+      null,
+      2000,
+      1,
+      3,
+      3,
+      30000,
+      500,
+      1048576,
+      10485760,
+      1000,
+      30000,
+      5000,
+      5000,
+      30000,
+    ],
   );
   const warnings: string[] = [];
   const config = brokerConfigFrom({
@@ -348,6 +372,12 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       "replica.lag.time.max.ms": "10000",
       "replica.fetch.wait.max.ms": "100",
       "replica.fetch.max.bytes": "65536",
+      "replica.fetch.response.max.bytes": "131072",
+      "replica.fetch.backoff.ms": "250",
+      "replica.socket.timeout.ms": "7000",
+      "replica.high.watermark.checkpoint.interval.ms": "0",
+      "offsets.commit.timeout.ms": "3000",
+      "request.timeout.ms": "9000",
       "min.insync.replicas": "2",
       "unclean.leader.election.enable": "false",
     },
@@ -370,11 +400,60 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       config.replicaLagTimeMaxMs,
       config.replicaFetchWaitMaxMs,
       config.replicaFetchMaxBytes,
+      config.replicaFetchResponseMaxBytes,
+      config.replicaFetchBackoffMs,
+      config.replicaSocketTimeoutMs,
+      config.replicaHighWatermarkCheckpointIntervalMs,
+      config.offsetsCommitTimeoutMs,
+      config.requestTimeoutMs,
     ],
-    [3, 2, 1, 10000, 100, 65536],
+    [3, 2, 1, 10000, 100, 65536, 131072, 250, 7000, 0, 3000, 9000],
   );
   assertEquals(config.topicDefaults["min.insync.replicas"], "2");
   assertEquals(warnings, []);
+});
+
+Deno.test("brokerConfigFrom() reads the liveness probe keys: on by default, 100 ms, 3 refusals", () => {
+  const defaults = brokerConfigFrom({});
+  assertEquals(
+    [
+      defaults.livenessProbeEnable,
+      defaults.livenessProbeIntervalMs,
+      defaults.livenessProbeRefusals,
+    ],
+    [true, 100, 3],
+  );
+  const config = brokerConfigFrom({
+    properties: {
+      "sluice.broker.liveness.probe.enable": "FALSE",
+      "sluice.broker.liveness.probe.interval.ms": "250",
+      "sluice.broker.liveness.probe.refusals": "2",
+    },
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  assertEquals(
+    [config.livenessProbeEnable, config.livenessProbeIntervalMs, config.livenessProbeRefusals],
+    [false, 250, 2],
+  );
+  const cases: [Record<string, string>, string][] = [
+    [
+      { "sluice.broker.liveness.probe.enable": "yes" },
+      'Invalid value "yes" for configuration "sluice.broker.liveness.probe.enable": must be true',
+    ],
+    [
+      { "sluice.broker.liveness.probe.interval.ms": "0" },
+      '"sluice.broker.liveness.probe.interval.ms": must be between 1',
+    ],
+    [
+      { "sluice.broker.liveness.probe.refusals": "-1" },
+      '"sluice.broker.liveness.probe.refusals": must be between 1',
+    ],
+  ];
+  for (const [properties, message] of cases) {
+    assertThrows(() => brokerConfigFrom({ properties }), RangeError, message);
+  }
 });
 
 Deno.test("brokerConfigFrom() refuses bad cluster-mode values, naming key and value", () => {
@@ -397,6 +476,18 @@ Deno.test("brokerConfigFrom() refuses bad cluster-mode values, naming key and va
       '"offsets.topic.replication.factor": not an integer',
     ],
     [{ "replica.fetch.max.bytes": "-1" }, '"replica.fetch.max.bytes": must be between 1'],
+    [{ "replica.fetch.backoff.ms": "-5" }, '"replica.fetch.backoff.ms": must be between 0'],
+    [
+      { "replica.fetch.response.max.bytes": "0" },
+      '"replica.fetch.response.max.bytes": must be between 1',
+    ],
+    [{ "replica.socket.timeout.ms": "x" }, '"replica.socket.timeout.ms": not an integer'],
+    [
+      { "replica.high.watermark.checkpoint.interval.ms": "-1" },
+      '"replica.high.watermark.checkpoint.interval.ms": must be between 0',
+    ],
+    [{ "offsets.commit.timeout.ms": "0" }, '"offsets.commit.timeout.ms": must be between 1'],
+    [{ "request.timeout.ms": "0" }, '"request.timeout.ms": must be between 1'],
     [
       {
         "controller.etcd.endpoints": "http://127.0.0.1:2379",

@@ -32,6 +32,8 @@ export interface FetchPartition {
   logStartOffset: number;
   /** Most bytes to return for this partition. */
   maxBytes: number;
+  /** The client's current leader epoch (-1 or absent: not checked). */
+  currentLeaderEpoch?: number;
 }
 
 /** What the broker last told the session's client about a partition. */
@@ -105,6 +107,7 @@ export class FetchSession {
     } else {
       old.fetchOffset = p.fetchOffset;
       old.maxBytes = p.maxBytes;
+      old.currentLeaderEpoch = p.currentLeaderEpoch;
       if (p.topic !== "") old.topic = p.topic;
     }
   }
@@ -128,6 +131,7 @@ export class FetchSession {
       fetchOffset: e.fetchOffset,
       logStartOffset: e.logStartOffset,
       maxBytes: e.maxBytes,
+      ...(e.currentLeaderEpoch === undefined ? {} : { currentLeaderEpoch: e.currentLeaderEpoch }),
     }));
   }
 

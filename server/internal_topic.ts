@@ -70,7 +70,16 @@ export interface InternalTopicOptions {
    * creates it and this broker makes the logs it replicates). Default: standalone.
    */
   clusterPartitions?: () => number | undefined;
+  /**
+   * How a batch is appended to one of the topic's partitions. Cluster mode: as its leader,
+   * answered once the in-sync replicas have it (`ReplicaManager.appendAsLeader`; its
+   * `ReplicationError` reaches the caller). Default: `PartitionLog.append`.
+   */
+  append?: InternalAppend;
 }
+
+/** Appends a batch to a partition of an internal topic (see {@linkcode InternalTopicOptions}). */
+export type InternalAppend = (log: PartitionLog, records: Uint8Array) => Promise<unknown>;
 
 /** Reads per replay step. */
 const READ_BYTES = 1 << 20;
@@ -110,6 +119,7 @@ export class InternalTopic {
   readonly #warn: (message: string) => void;
   readonly #now: () => number;
   readonly #clusterPartitions: (() => number | undefined) | undefined;
+  readonly #append: InternalAppend;
   #creating: Promise<void> | null = null;
 
   /**
@@ -126,6 +136,7 @@ export class InternalTopic {
     this.#warn = options.warn ?? ((m: string) => console.warn(m));
     this.#now = options.now ?? Date.now;
     this.#clusterPartitions = options.clusterPartitions;
+    this.#append = options.append ?? ((log, records) => log.append(records));
     const info = logs.topic(options.name);
     if (info !== undefined && info.partitions !== options.partitions) {
       this.#warn(
@@ -195,7 +206,8 @@ export class InternalTopic {
 
   /**
    * Append records as one batch to the key's partition, creating the topic first if needed.
-   * Resolves once the engine made them visible.
+   * Resolves once the engine made them visible (cluster mode: once the in-sync replicas have
+   * them, see {@linkcode InternalTopicOptions.append}).
    *
    * @param key The key selecting the partition.
    * @param records The records (none: no-op).
@@ -205,7 +217,7 @@ export class InternalTopic {
     if (records.length === 0) return;
     await this.ensure();
     const batch = encodeRecordBatch(records, { timestamp: this.#now() });
-    await this.#log(this.partitionFor(key)).append(batch);
+    await this.#append(this.#log(this.partitionFor(key)), batch);
   }
 
   /**

@@ -43,9 +43,21 @@ function writeStderr(line: string): void {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
 }
 
+// Line breaks and other control characters (tab excepted): a message quoting a client's string
+// must stay one line, or the client could write lines that look like the broker's own.
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f\u0085\u2028\u2029]/g;
+
+function escapeControl(c: string): string {
+  if (c === "\n") return "\\n";
+  if (c === "\r") return "\\r";
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
 /**
  * Format one log line the way the broker writes it:
- * `[2026-11-24T19:00:00Z] INFO message`.
+ * `[2026-11-24T19:00:00Z] INFO message`. Line breaks and other control characters in the message
+ * are escaped (`\n`, `\u001b`), so one event is always one line.
  *
  * @example Format a line
  * ```ts
@@ -63,7 +75,7 @@ function writeStderr(line: string): void {
  */
 export function formatLogLine(time: Date, level: LogLevel, message: string): string {
   const stamp = time.toISOString().replace(/\.\d{3}Z$/, "Z");
-  return `[${stamp}] ${level.toUpperCase()} ${message}`;
+  return `[${stamp}] ${level.toUpperCase()} ${message.replace(CONTROL, escapeControl)}`;
 }
 
 /**

@@ -21,3 +21,19 @@ Deno.test("createLogger: one formatted line per event at or above the level", ()
   assertEquals(silent, []);
   assertEquals(formatLogLine(now(), "debug", "x"), "[2026-11-24T19:00:00Z] DEBUG x");
 });
+
+Deno.test("formatLogLine: control characters from clients cannot forge or split lines", () => {
+  const at = new Date(Date.UTC(2026, 10, 24, 19));
+  // A client software name with a newline (found by the protocol fuzzer) used to print a second
+  // line that looked like the broker's own.
+  const name = 'x"\n[2026-11-24T19:00:00Z] ERROR forged\r\u0000\u001b[31m\u007f\u2028';
+  assertEquals(
+    formatLogLine(at, "warn", `refused: invalid client software name "${name}"`),
+    '[2026-11-24T19:00:00Z] WARN refused: invalid client software name "x"\\n' +
+      '[2026-11-24T19:00:00Z] ERROR forged\\r\\u0000\\u001b[31m\\u007f\\u2028"',
+  );
+  assertEquals(
+    formatLogLine(at, "info", "tab\tand é, 日本"),
+    "[2026-11-24T19:00:00Z] INFO tab\tand é, 日本",
+  );
+});

@@ -49,7 +49,17 @@
  * @module
  */
 
-export { Broker } from "./broker.ts";
+export { Broker, type BrokerStartOptions, type ReplicationOptions } from "./broker.ts";
+export {
+  type AlterPartitionFn,
+  type BrokerEndpoint,
+  type FollowerProgress,
+  type ReplicaError,
+  ReplicaManager,
+  type ReplicaManagerOptions,
+  type ReplicaRole,
+  ReplicationError,
+} from "./replica_manager.ts";
 export {
   type BrokerConfig,
   brokerConfigFrom,

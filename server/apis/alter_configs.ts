@@ -9,6 +9,8 @@
 //   change at run time (listeners, ...): INVALID_REQUEST; another broker's id: INVALID_REQUEST.
 //   Other resource types: INVALID_REQUEST.
 // - validate_only checks without changing.
+// - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
+//   changed (as Kafka's controller does).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -17,7 +19,14 @@ import {
   createAlterConfigsResponse,
   createAlterConfigsResponseResourceResponse,
 } from "../../protocol/messages/alter_configs.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf, type RequestContext } from "../api.ts";
+import {
+  type ApiHandler,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+  type RequestContext,
+} from "../api.ts";
 import { ResourceType } from "./describe_configs.ts";
 
 /**
@@ -81,6 +90,30 @@ export async function alterBrokerConfigs(
   }
 }
 
+/**
+ * The key of a config resource: its type and name.
+ *
+ * @param r The resource.
+ * @returns `"<type> <name>"`.
+ */
+export function resourceKey(r: { resourceType: number; resourceName: string }): string {
+  return `${r.resourceType} ${r.resourceName}`;
+}
+
+/**
+ * How many times each resource is listed.
+ *
+ * @param resources The request's resources.
+ * @returns {@linkcode resourceKey} → count.
+ */
+export function countResources(
+  resources: ReadonlyArray<{ resourceType: number; resourceName: string }>,
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const r of resources) counts.set(resourceKey(r), (counts.get(resourceKey(r)) ?? 0) + 1);
+  return counts;
+}
+
 /** AlterConfigs handler. */
 export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConfigsResponse>({
   minVersion: 0,
@@ -90,14 +123,19 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
   async handle(ctx, req) {
     const broker = ctx.broker;
     const responses = [];
+    const copies = countResources(req.resources);
     for (const res of req.resources) {
       const result = (errorCode: number, errorMessage: string | null) =>
         createAlterConfigsResponseResourceResponse({
           errorCode,
-          errorMessage,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
           resourceType: res.resourceType,
           resourceName: res.resourceName,
         });
+      if (copies.get(resourceKey(res))! > 1) {
+        responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
+        continue;
+      }
       const refusal = unsupportedResourceRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));

@@ -56,3 +56,35 @@ Deno.test("AlterConfigs: replaces a topic's overrides; validate_only and errors"
     c.close();
   }
 });
+
+Deno.test("AlterConfigs: a resource listed twice is refused (INVALID_REQUEST) and left unchanged", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "dup", 1, { "retention.ms": "1000" });
+    await createTopic(c, "once", 1);
+    // The fuzzer sent 1001 copies: each was applied with its own fsync, for seconds.
+    const copies = Array.from({ length: 1000 }, () => ({
+      resourceType: 2,
+      resourceName: "dup",
+      configs: [{ name: "retention.ms", value: "5" }],
+    }));
+    const res = await c.request(AlterConfigsRequest, AlterConfigsResponse, 2, {
+      resources: [
+        ...copies,
+        { resourceType: 2, resourceName: "once", configs: [{ name: "retention.ms", value: "7" }] },
+      ],
+    });
+    assertEquals(res.responses.length, 1001);
+    assertEquals(
+      new Set(res.responses.slice(0, 1000).map((r) => `${r.resourceName} ${r.errorCode}`)),
+      new Set([`dup ${ErrorCode.INVALID_REQUEST}`]),
+    );
+    assertEquals(res.responses[0].errorMessage, "Duplicate resource");
+    assertEquals([res.responses[1000].resourceName, res.responses[1000].errorCode], ["once", 0]);
+    assertEquals(await overrides(c, "dup"), { "retention.ms": "1000" });
+    assertEquals(await overrides(c, "once"), { "retention.ms": "7" });
+  } finally {
+    c.close();
+  }
+});

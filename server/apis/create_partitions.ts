@@ -6,6 +6,8 @@
 // - The internal topics keep the partition count their coordinators chose (a group's partition
 //   is its hash modulo that count): INVALID_REQUEST.
 // - validate_only checks without changing. Flexible from v2.
+// - A broker shutdown stops the growth in progress (what it made is removed) and the topics after
+//   it get NOT_CONTROLLER, as Kafka answers when its controller goes away.
 // - Cluster mode (docs/CLUSTER.md): the new partitions are written to etcd (compare-and-swap on
 //   the topic), placed over the live brokers with the topic's replication factor or as
 //   assigned (registered brokers, the topic's replica count: else INVALID_REPLICA_ASSIGNMENT).
@@ -17,7 +19,14 @@ import {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
 } from "../../protocol/messages/create_partitions.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+  SHUTTING_DOWN,
+} from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 
 /** CreatePartitions handler. */
@@ -36,7 +45,11 @@ export const createPartitions: ApiHandler = defineApi<
     const results = [];
     for (const t of req.topics) {
       const result = (errorCode: number, errorMessage: string | null) =>
-        createCreatePartitionsResponseTopicResult({ name: t.name, errorCode, errorMessage });
+        createCreatePartitionsResponseTopicResult({
+          name: t.name,
+          errorCode,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
+        });
       if (counts.get(t.name)! > 1) {
         results.push(result(ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
         continue;
@@ -47,6 +60,11 @@ export const createPartitions: ApiHandler = defineApi<
           ErrorCode.INVALID_REQUEST,
           `Changing the partition count of internal topic ${t.name} is prohibited`,
         ));
+        continue;
+      }
+      if (broker.closing.aborted) {
+        // A shutdown ends the request: the topics left are not grown.
+        results.push(result(ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
         continue;
       }
       if (broker.cluster !== undefined) {

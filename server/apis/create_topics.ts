@@ -8,6 +8,8 @@
 //   coordinators: INVALID_REQUEST, as Kafka answers for its internal metadata topic.
 // - configs are validated by the engine (INVALID_CONFIG with the reason); validate_only checks
 //   everything and creates nothing. Errors per topic, with error_message (v1+).
+// - A broker shutdown stops the creation in progress (what it made is removed) and the topics
+//   after it get NOT_CONTROLLER, as Kafka answers when its controller goes away; clients retry.
 // - v5+ answers with num_partitions, replication_factor and the topic's configs (v5+) and topic
 //   id (v7); flexible from v5.
 // - Cluster mode (docs/CLUSTER.md): the topic is written to etcd (create-if-absent: a concurrent
@@ -25,7 +27,15 @@ import {
   CreateTopicsResponse,
 } from "../../protocol/messages/create_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+  SHUTTING_DOWN,
+} from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import { describeTopic } from "./describe_configs.ts";
 
@@ -36,7 +46,7 @@ function failure(name: string, errorCode: number, errorMessage: string | null): 
     name,
     topicId: ZERO_UUID,
     errorCode,
-    errorMessage,
+    errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
     numPartitions: -1,
     replicationFactor: -1,
     configs: null,
@@ -142,6 +152,12 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
           ErrorCode.INVALID_REQUEST,
           `Creation of internal topic ${t.name} is prohibited`,
         ));
+        continue;
+      }
+      if (broker.closing.aborted) {
+        // A shutdown ends the request: the topics left are not created (nor tried one by one:
+        // 100,000 of them kept a stopping broker busy for a minute).
+        topics.push(failure(t.name, ErrorCode.NOT_CONTROLLER, SHUTTING_DOWN));
         continue;
       }
       if (broker.cluster !== undefined) {

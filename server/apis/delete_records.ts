@@ -6,7 +6,6 @@
 //   segments below it; answers with the new low watermark. Offset above the high watermark:
 //   OFFSET_OUT_OF_RANGE; unknown partition: UNKNOWN_TOPIC_OR_PARTITION.
 
-import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createDeleteRecordsResponse,
   createDeleteRecordsResponsePartitionResult,
@@ -15,6 +14,7 @@ import {
   DeleteRecordsResponse,
 } from "../../protocol/messages/delete_records.ts";
 import { type ApiHandler, defineApi, errorCodeOf } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 
 /** DeleteRecords handler. */
 export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteRecordsResponse>({
@@ -35,11 +35,11 @@ export const deleteRecords: ApiHandler = defineApi<DeleteRecordsRequest, DeleteR
                 errorCode,
                 lowWatermark,
               });
-            // Cluster mode: only the partition's leader deletes.
-            const notLeader = broker.cluster?.leaderError(t.name, p.partitionIndex);
+            // only the partition's leader deletes (cluster mode, or a replicated partition);
+            // its followers move their log start when they next fetch
+            const notLeader = leaderError(broker, t.name, p.partitionIndex);
             if (notLeader !== undefined) return result(notLeader.code, -1);
-            const log = broker.logs.partition(t.name, p.partitionIndex);
-            if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1);
+            const log = broker.logs.partition(t.name, p.partitionIndex)!;
             try {
               const low = await log.deleteRecordsBefore(p.offset);
               broker.logger.info(`Deleted records of ${t.name}-${p.partitionIndex} before ${low}`);

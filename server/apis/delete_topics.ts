@@ -16,7 +16,7 @@ import {
   DeleteTopicsResponse,
 } from "../../protocol/messages/delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 
 function requested(req: DeleteTopicsRequest, version: number) {
@@ -40,7 +40,7 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
           name: n,
           topicId: id,
           errorCode,
-          errorMessage,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
         });
       if (name !== null && topicId !== ZERO_UUID) {
         responses.push(result(ErrorCode.INVALID_REQUEST, "Give a topic name or an id, not both"));

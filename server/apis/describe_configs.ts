@@ -30,7 +30,7 @@ import {
   type TopicInfo,
 } from "../../engine/mod.ts";
 import { DYNAMIC_BROKER_CONFIG_NAMES } from "../dynamic_configs.ts";
-import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
 
 type ConfigEntry = DescribeConfigsResponse["results"][number]["configs"][number];
 
@@ -274,7 +274,12 @@ export const describeConfigs: ApiHandler = defineApi<
     const results = req.resources.map((res) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       const fail = (errorCode: number, errorMessage: string) =>
-        createDescribeConfigsResponseResult({ ...base, errorCode, errorMessage, configs: [] });
+        createDescribeConfigsResponseResult({
+          ...base,
+          errorCode,
+          errorMessage: clipMessage(errorMessage),
+          configs: [],
+        });
       let described: DescribedConfig[];
       if (res.resourceType === ResourceType.TOPIC) {
         // Cluster mode: any topic of the cluster, held here or not.

@@ -4,6 +4,9 @@
 // - Member metadata and assignment, and protocol_data (the selected protocol), are filled only
 //   when the group is Stable, as in Kafka. v4+ group_instance_id per member.
 // - v3+ authorized operations are not computed: INT32_MIN (omitted), even when requested.
+// - A group id listed more than once is described once, at its first place: one group named
+//   58,000 times (members with 32 KiB client ids) made the broker encode gigabytes for 18 s,
+//   during which no other client was served.
 
 import {
   createDescribeGroupsResponse,
@@ -27,7 +30,7 @@ export const describeGroups: ApiHandler = defineApi<
   handle(ctx, req) {
     const groups = groupCoordinatorOf(ctx.broker);
     return createDescribeGroupsResponse({
-      groups: req.groups.map((id) => {
+      groups: [...new Set(req.groups)].map((id) => {
         const d = groups.describeGroup(id);
         return createDescribeGroupsResponseDescribedGroup({
           errorCode: d.errorCode,

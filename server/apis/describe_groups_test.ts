@@ -72,3 +72,34 @@ Deno.test("DescribeGroups v0-v5: Stable group with members and assignment; unkno
     }
   }
 });
+
+Deno.test("DescribeGroups: a group listed many times is described once (no amplification)", async () => {
+  const h = await openHandlerHarness();
+  try {
+    // The fuzzer's request: one group named 58,000 times, each member with a 32 KiB client id,
+    // made the broker encode gigabytes for 18 s while every other client waited.
+    const j = await h.groups.joinGroup({
+      groupId: "g",
+      memberId: "",
+      groupInstanceId: null,
+      requireKnownMemberId: false,
+      clientId: "c".repeat(32767),
+      clientHost: "/10.0.0.1",
+      rebalanceTimeoutMs: 10000,
+      sessionTimeoutMs: 10000,
+      protocolType: "consumer",
+      protocols: [{ name: "range", metadata: new Uint8Array(1000) }],
+    });
+    assertEquals(j.errorCode, 0);
+    const r = await h.call<unknown, DescribeGroupsResponse>(
+      describeGroups,
+      5,
+      createDescribeGroupsRequest({
+        groups: [...Array(2_000).fill("g"), "missing", "g", "missing"],
+      }),
+    );
+    assertEquals(r.groups.map((g) => [g.groupId, g.members.length]), [["g", 1], ["missing", 0]]);
+  } finally {
+    await h.close();
+  }
+});

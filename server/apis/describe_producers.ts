@@ -5,6 +5,8 @@
 //   sequence, last timestamp, the coordinator epoch of the last marker and the first offset of
 //   the transaction in progress (-1 if none). Unknown partition: UNKNOWN_TOPIC_OR_PARTITION with
 //   a message.
+// - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): only the partition's leader answers;
+//   other brokers (and a fenced leader) answer NOT_LEADER_OR_FOLLOWER, as Kafka's.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -15,7 +17,8 @@ import {
   DescribeProducersRequest,
   DescribeProducersResponse,
 } from "../../protocol/messages/describe_producers.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 
 /** DescribeProducers handler. */
 export const describeProducers: ApiHandler = defineApi<
@@ -33,14 +36,21 @@ export const describeProducers: ApiHandler = defineApi<
         createDescribeProducersResponseTopicResponse({
           name: t.name,
           partitions: t.partitionIndexes.map((partitionIndex) => {
-            const log = logs.partition(t.name, partitionIndex);
-            if (log === undefined) {
+            // only the partition's leader answers (cluster mode, or a replicated partition)
+            const notLeader = leaderError(ctx.broker, t.name, partitionIndex);
+            if (notLeader !== undefined) {
               return createDescribeProducersResponsePartitionResponse({
                 partitionIndex,
-                errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                errorMessage: `${t.name}-${partitionIndex} does not exist on this broker`,
+                errorCode: notLeader.code,
+                errorMessage: clipMessage(
+                  notLeader.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+                    ctx.broker.cluster === undefined
+                    ? `${t.name}-${partitionIndex} does not exist on this broker`
+                    : notLeader.message,
+                ),
               });
             }
+            const log = logs.partition(t.name, partitionIndex)!;
             return createDescribeProducersResponsePartitionResponse({
               partitionIndex,
               errorCode: 0,

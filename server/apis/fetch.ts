@@ -24,6 +24,9 @@
 //   the broker shuts down.
 // - max_bytes (v3+) and partition_max_bytes: partitions are read in order; only the first
 //   partition that returns data may exceed the limits (one whole batch at least, as Kafka/KIP-74).
+//   max_bytes is capped at FETCH_MAX_BYTES (Kafka's `fetch.max.bytes` default, 55 MiB) for every
+//   version, as Kafka does, so a client asking for 2^31-1 bytes of one partition listed
+//   thousands of times gets 55 MiB, not a frame over 2 GiB.
 // - isolation_level=1 (read_committed, v4+): data only below the last stable offset and the aborted
 //   transactions overlapping the batches returned, both from the partition log
 //   (`PartitionLog.readCommitted`: producer state and `.txnindex`); read_uncommitted: everything
@@ -35,8 +38,16 @@
 //   NOT_LEADER_OR_FOLLOWER, which their clients retry, as Kafka answers them.
 // - v7+ fetch sessions (KIP-227, see `../fetch_session.ts`): session errors are top-level
 //   (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, FETCH_SESSION_TOPIC_ID_ERROR).
-// - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v15 replica_state and v16
-//   node_endpoints are follower/leader-change details we never need (single broker).
+// - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v16 node_endpoints are
+//   leader-change details we do not send.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
+//   (NOT_LEADER_OR_FOLLOWER elsewhere), and a current_leader_epoch other than -1 must be the
+//   leader's (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH), as Kafka checks
+//   consumers and followers alike. A follower's fetch (replica_id >= 0, in replica_state from
+//   v15) reads up to the log end offset instead of the high watermark, records the follower's
+//   progress (its fetch offset is its log end: the ISR and the high watermark follow from it)
+//   and is answered with the leader's high watermark; its long poll waits for appends. The
+//   followers' fetches are sessionless (session epoch -1), taking no fetch session slot.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -56,6 +67,7 @@ import {
   errorCodeOf,
   type RequestContext,
 } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
@@ -78,33 +90,34 @@ interface Read {
 }
 
 function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
-  const cluster = broker.cluster;
-  if (cluster !== undefined) {
-    // Cluster mode: only the partition's leader serves consumers.
-    const name = byId ? (cluster.topicName(p.topicId) ?? "") : p.topic;
-    const base = { p, name, highWatermark: -1, logStartOffset: -1, records: EMPTY };
-    if (byId && name === "") {
-      return { ...base, log: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
-    }
-    const notLeader = cluster.leaderError(name, p.partition);
-    if (notLeader !== undefined) return { ...base, log: undefined, errorCode: notLeader.code };
-    return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
+  const name = !byId
+    ? p.topic
+    : broker.cluster !== undefined
+    ? (broker.cluster.topicName(p.topicId) ?? "")
+    : (broker.logs.topicById(p.topicId)?.name ?? "");
+  const base = { p, name, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+  if (byId && name === "") {
+    return { ...base, log: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_ID };
   }
-  const name = byId ? (broker.logs.topicById(p.topicId)?.name ?? "") : p.topic;
-  const log = name === "" ? undefined : broker.logs.partition(name, p.partition);
-  const errorCode = log !== undefined
-    ? 0
-    : byId && name === ""
-    ? ErrorCode.UNKNOWN_TOPIC_ID
-    : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-  return { p, name, log, errorCode, highWatermark: -1, logStartOffset: -1, records: EMPTY };
+  // only the partition's leader answers (cluster mode, or a replicated partition), in its epoch
+  const notLeader = leaderError(broker, name, p.partition);
+  if (notLeader !== undefined) return { ...base, log: undefined, errorCode: notLeader.code };
+  const epoch = broker.replicas?.checkFetch(name, p.partition, p.currentLeaderEpoch ?? -1);
+  if (epoch !== undefined && epoch !== ErrorCode.NONE) {
+    return { ...base, log: undefined, errorCode: epoch };
+  }
+  return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
 }
+
+/** The most record bytes one Fetch response carries: Kafka's `fetch.max.bytes` default. */
+export const FETCH_MAX_BYTES = 57671680;
 
 /** Read every partition in order within the byte budgets; returns total record bytes. */
 async function readAll(
   reads: Read[],
   maxBytes: number,
   readCommitted: boolean,
+  fromFollower: boolean,
 ): Promise<number> {
   let remaining = maxBytes;
   let total = 0;
@@ -130,6 +143,9 @@ async function readAll(
           firstOffset: a.firstOffset,
         }));
         res = c;
+      } else if (fromFollower) {
+        // a follower copies everything the leader has, not only what is committed
+        res = await r.log.read(r.p.fetchOffset, budget, { maxOffset: r.log.logEndOffset });
       } else {
         res = await r.log.read(r.p.fetchOffset, budget);
       }
@@ -160,6 +176,7 @@ function toRequestPartitions(req: FetchRequest, byId: boolean): FetchPartition[]
         fetchOffset: p.fetchOffset,
         logStartOffset: p.logStartOffset,
         maxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
       });
     }
   }
@@ -251,14 +268,20 @@ async function poll(
     // it, and then we read again instead of parking (registering the wait is synchronous, so
     // nothing can slip in between the check and the wait). Most fetches under load are
     // answered by the first read and never build a wait.
+    // (and high watermark: on a replicated partition it moves apart from the log end)
     const ends = reads.map((r) => r.log?.logEndOffset ?? -1);
+    const hws = reads.map((r) => r.log?.highWatermark ?? -1);
     const bytes = await readAll();
     const left = deadline - Date.now();
     if (
       left <= 0 || bytes >= minBytes || reads.some((r) => r.errorCode !== 0) ||
       broker.closing.aborted || closed?.aborted === true
     ) return;
-    if (reads.some((r, i) => (r.log?.logEndOffset ?? -1) !== ends[i])) continue;
+    if (
+      reads.some((r, i) =>
+        (r.log?.logEndOffset ?? -1) !== ends[i] || (r.log?.highWatermark ?? -1) !== hws[i]
+      )
+    ) continue;
     const why = await broker.appendWaiters.wait(watch, left, broker.closing, closed);
     if (why === "aborted") return;
     if (why === "timeout") {
@@ -355,7 +378,7 @@ async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<Fet
         reads,
         refusals,
         ctx.version,
-        req.maxBytes,
+        Math.min(req.maxBytes, FETCH_MAX_BYTES),
         broker.config.socketRequestMaxBytes,
       ),
   );
@@ -380,6 +403,26 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
+    // a follower's fetch (cluster mode): its fetch offsets are its log end offsets
+    const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const fromFollower = replicaId >= 0 && broker.replicas !== undefined;
+    if (fromFollower) {
+      const now = Date.now();
+      for (const r of reads) {
+        const log = r.log;
+        if (
+          log === undefined || r.p.fetchOffset < log.logStartOffset ||
+          r.p.fetchOffset > log.logEndOffset
+        ) continue;
+        broker.replicas!.recordFollowerFetch(
+          r.name,
+          r.p.partition,
+          replicaId,
+          r.p.fetchOffset,
+          now,
+        );
+      }
+    }
     if (version < 10) {
       // zstd came with Fetch v10 (KIP-110): a zstd topic cannot be read by older fetchers
       for (const r of reads) {
@@ -394,7 +437,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       reads,
       req.minBytes,
       req.maxWaitMs,
-      () => readAll(reads, req.maxBytes, readCommitted),
+      () => readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), readCommitted, fromFollower),
     );
     if (version < 6) {
       // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)

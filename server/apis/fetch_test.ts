@@ -27,6 +27,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import { buildBatch, seededRandom } from "../../wasm/testing.ts";
+import { FETCH_MAX_BYTES } from "./fetch.ts";
 import {
   createTopic,
   fetchBody,
@@ -402,6 +403,36 @@ Deno.test("Fetch sessions: create, incremental updates, forgotten topics, epoch 
   } finally {
     c.close();
     p.close();
+  }
+});
+
+Deno.test("Fetch: max_bytes is capped at Kafka's fetch.max.bytes (55 MiB), whatever the client asks", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "capped", 1);
+    const big = buildBatch({ records: [{ key: null, value: new Uint8Array(900_000) }] });
+    const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("capped", 0, big));
+    assertEquals(p.responses[0].partitionResponses[0].errorCode, 0);
+    // The same 900 kB partition asked for 100 times with max_bytes 2^31-1: uncapped, the answer
+    // grows with the copies (4,000 copies made a frame over 2 GiB, its size prefix negative).
+    // v0-v2 have no max_bytes (it is 2^31-1) and v0-v3 answers are down-converted: capped too.
+    for (const version of [12, 3, 2, 0]) {
+      await c.send(
+        FetchRequest,
+        version,
+        fetchBody(
+          Array.from({ length: 100 }, () => ({ topic: "capped", partition: 0, offset: 0 })),
+          { maxBytes: 0x7fffffff },
+        ),
+      );
+      const frame = await within(c.readFrame(), `v${version} fetch answer`);
+      ok(frame !== null, `v${version}: connection closed`);
+      ok(frame.length <= FETCH_MAX_BYTES + big.length + 65536, `v${version}: ${frame.length} B`);
+      ok(frame.length >= FETCH_MAX_BYTES - big.length, `v${version}: ${frame.length} B`);
+    }
+  } finally {
+    c.close();
   }
 });
 

@@ -17,7 +17,7 @@ import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
-import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
 
 type Coordinator = FindCoordinatorResponse["coordinators"][number];
 
@@ -54,7 +54,9 @@ function failed(key: string, errorCode: number, errorMessage: string | null): Co
     host: "",
     port: -1,
     errorCode,
-    errorMessage: errorMessage ?? errorInfo(errorCode)?.message ?? null,
+    errorMessage: errorMessage === null
+      ? errorInfo(errorCode)?.message ?? null
+      : clipMessage(errorMessage),
   });
 }
 

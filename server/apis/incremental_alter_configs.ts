@@ -9,6 +9,8 @@
 //   the dynamic broker configs (`../dynamic_configs.ts`), persisted and applied at once; a config
 //   that cannot change at run time: INVALID_REQUEST. Other resource types: INVALID_REQUEST.
 // - validate_only checks without changing.
+// - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
+//   changed (as Kafka's controller does).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -18,8 +20,13 @@ import {
   IncrementalAlterConfigsResponse,
 } from "../../protocol/messages/incremental_alter_configs.ts";
 import { BROKER_TO_TOPIC_CONFIG, TOPIC_CONFIGS } from "../../engine/mod.ts";
-import { type ApiHandler, defineApi, errorCodeOf, messageOf } from "../api.ts";
-import { alterBrokerConfigs, unsupportedResourceRefusal } from "./alter_configs.ts";
+import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  alterBrokerConfigs,
+  countResources,
+  resourceKey,
+  unsupportedResourceRefusal,
+} from "./alter_configs.ts";
 import { ResourceType } from "./describe_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
@@ -102,14 +109,19 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
   async handle(ctx, req) {
     const broker = ctx.broker;
     const responses = [];
+    const copies = countResources(req.resources);
     for (const res of req.resources) {
       const result = (errorCode: number, errorMessage: string | null) =>
         createIncrementalAlterConfigsResponseAlterConfigsResourceResponse({
           errorCode,
-          errorMessage,
+          errorMessage: errorMessage === null ? null : clipMessage(errorMessage),
           resourceType: res.resourceType,
           resourceName: res.resourceName,
         });
+      if (copies.get(resourceKey(res))! > 1) {
+        responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
+        continue;
+      }
       const refusal = unsupportedResourceRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));

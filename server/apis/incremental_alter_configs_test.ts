@@ -73,28 +73,32 @@ Deno.test("IncrementalAlterConfigs: errors and validate_only", async () => {
   const c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "inc");
-    const res = await c.request(
-      IncrementalAlterConfigsRequest,
-      IncrementalAlterConfigsResponse,
-      1,
+    // One request per resource: a resource listed twice in one request is refused as such.
+    const cases = [
+      alter("inc", [["retention.ms", APPEND, "5"]]),
+      alter("inc", [["retention.ms", SET, "5"], ["retention.ms", DELETE, null]]),
+      alter("inc", [["retention.ms", 9, "5"]]),
+      alter("inc", [["retention.ms", SET, null]]),
+      alter("inc", [["retention.ms", SET, "-5"]]),
+      alter("inc", [["bogus.config", SET, "1"]]),
+      alter("missing", [["retention.ms", SET, "5"]]),
       {
-        resources: [
-          alter("inc", [["retention.ms", APPEND, "5"]]),
-          alter("inc", [["retention.ms", SET, "5"], ["retention.ms", DELETE, null]]),
-          alter("inc", [["retention.ms", 9, "5"]]),
-          alter("inc", [["retention.ms", SET, null]]),
-          alter("inc", [["retention.ms", SET, "-5"]]),
-          alter("inc", [["bogus.config", SET, "1"]]),
-          alter("missing", [["retention.ms", SET, "5"]]),
-          {
-            resourceType: 4,
-            resourceName: "1",
-            configs: [{ name: "listeners", configOperation: SET, value: "PLAINTEXT://:1" }],
-          },
-        ],
+        resourceType: 4,
+        resourceName: "1",
+        configs: [{ name: "listeners", configOperation: SET, value: "PLAINTEXT://:1" }],
       },
-    );
-    assertEquals(res.responses.map((r) => r.errorCode), [
+    ];
+    const codes = [];
+    for (const resource of cases) {
+      const res = await c.request(
+        IncrementalAlterConfigsRequest,
+        IncrementalAlterConfigsResponse,
+        1,
+        { resources: [resource] },
+      );
+      codes.push(res.responses[0].errorCode);
+    }
+    assertEquals(codes, [
       ErrorCode.INVALID_CONFIG,
       ErrorCode.INVALID_REQUEST,
       ErrorCode.INVALID_REQUEST,
@@ -115,6 +119,73 @@ Deno.test("IncrementalAlterConfigs: errors and validate_only", async () => {
     );
     assertEquals(dry.responses[0].errorCode, 0);
     assertEquals(await overrides(c, "inc"), {});
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("IncrementalAlterConfigs: a resource listed twice is refused (INVALID_REQUEST) and left unchanged", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "dup", 1, { "retention.ms": "1000" });
+    await createTopic(c, "once", 1);
+    const copies = Array.from({ length: 1000 }, () => ({
+      resourceType: 2,
+      resourceName: "dup",
+      configs: [{ name: "retention.ms", configOperation: SET, value: "5" }],
+    }));
+    const res = await c.request(
+      IncrementalAlterConfigsRequest,
+      IncrementalAlterConfigsResponse,
+      1,
+      {
+        resources: [
+          ...copies,
+          {
+            resourceType: 2,
+            resourceName: "once",
+            configs: [{ name: "retention.ms", configOperation: SET, value: "7" }],
+          },
+        ],
+      },
+    );
+    assertEquals(res.responses.length, 1001);
+    assertEquals(
+      new Set(res.responses.slice(0, 1000).map((r) => `${r.resourceName} ${r.errorCode}`)),
+      new Set([`dup ${ErrorCode.INVALID_REQUEST}`]),
+    );
+    assertEquals(res.responses[0].errorMessage, "Duplicate resource");
+    assertEquals([res.responses[1000].resourceName, res.responses[1000].errorCode], ["once", 0]);
+    assertEquals((await overrides(c, "dup"))["retention.ms"], "1000");
+    assertEquals((await overrides(c, "once"))["retention.ms"], "7");
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("IncrementalAlterConfigs: DELETE of an override that is not set changes nothing; an unknown name is INVALID_CONFIG", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "unset", 1, { "flush.ms": "50" });
+    const codes = [];
+    for (
+      const configs of [
+        [["retention.ms", DELETE, null], ["cleanup.policy", DELETE, null]],
+        [["no.such.config", DELETE, null]],
+      ] as [string, number, null][][]
+    ) {
+      const res = await c.request(
+        IncrementalAlterConfigsRequest,
+        IncrementalAlterConfigsResponse,
+        1,
+        { resources: [alter("unset", configs)] },
+      );
+      codes.push(res.responses[0].errorCode);
+    }
+    assertEquals(codes, [0, ErrorCode.INVALID_CONFIG]);
+    assertEquals(await overrides(c, "unset"), { "flush.ms": "50" });
   } finally {
     c.close();
   }

@@ -11,8 +11,10 @@
 // - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
 //   v1+ with timestamp + offset; v4+ leader_epoch (always 0: single permanent leader).
 // - Unknown topic/partition: UNKNOWN_TOPIC_OR_PARTITION.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
+//   (NOT_LEADER_OR_FOLLOWER elsewhere); as in Kafka, a timestamp lookup that lands at or after
+//   the high watermark finds nothing (on a standalone broker the HW is the log end offset).
 
-import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createListOffsetsResponse,
   createListOffsetsResponsePartitionResponse,
@@ -21,6 +23,7 @@ import {
   ListOffsetsResponse,
 } from "../../protocol/messages/list_offsets.ts";
 import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -37,21 +40,15 @@ async function lookup(
   version: number,
   readCommitted: boolean,
 ): Promise<PartitionResponse> {
-  // Cluster mode: only the partition's leader answers.
-  const notLeader = broker.cluster?.leaderError(topic, partitionIndex);
+  // only the partition's leader answers (cluster mode, or a replicated partition)
+  const notLeader = leaderError(broker, topic, partitionIndex);
   if (notLeader !== undefined) {
     return createListOffsetsResponsePartitionResponse({
       partitionIndex,
       errorCode: notLeader.code,
     });
   }
-  const log = broker.logs.partition(topic, partitionIndex);
-  if (log === undefined) {
-    return createListOffsetsResponsePartitionResponse({
-      partitionIndex,
-      errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-    });
-  }
+  const log = broker.logs.partition(topic, partitionIndex)!;
   let offset = -1;
   let ts = -1;
   if (timestamp === LATEST) {
@@ -60,7 +57,7 @@ async function lookup(
   else {
     const stable = log.lastStableOffset;
     const hit = await log.offsetForTime(timestamp);
-    if (hit !== null && (!readCommitted || hit.offset < stable)) {
+    if (hit !== null && hit.offset < (readCommitted ? stable : log.highWatermark)) {
       offset = hit.offset;
       ts = hit.timestamp;
     }
@@ -78,7 +75,7 @@ async function lookup(
     errorCode: 0,
     timestamp: ts,
     offset,
-    leaderEpoch: version >= 4 ? (broker.cluster !== undefined ? log.leaderEpoch : 0) : -1,
+    leaderEpoch: version >= 4 ? (broker.replicas !== undefined ? log.leaderEpoch : 0) : -1,
   });
 }
 

@@ -4,10 +4,13 @@
 // - v1+ controller_id (= us), v2+ cluster_id, v4+ allow_auto_topic_creation (before v4 auto
 //   creation is always allowed), v5+ offline_replicas, v7+ leader_epoch (always 0: we are the
 //   only and permanent leader), v8-v10 authorized operations (not computed: INT32_MIN),
-//   v9+ flexible, v10+ topic ids in the response, v12 lookup by topic id (null name).
+//   v9+ flexible, v10+ topic ids in the response, v12 lookup by topic id (null name; v10-v11
+//   requests may already send a null name: an unknown id is then answered with name "").
 // - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
 //   request allows it, else UNKNOWN_TOPIC_OR_PARTITION; unknown id: UNKNOWN_TOPIC_ID; invalid
-//   name: INVALID_TOPIC_EXCEPTION.
+//   name: INVALID_TOPIC_EXCEPTION. A broker shutdown stops auto-creation: the creation in progress
+//   is undone and the names left are answered UNKNOWN_TOPIC_OR_PARTITION.
+// - A topic named (or looked up by id) more than once is answered once, as Kafka does.
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
 //   and `__transaction_state` are reported with is_internal = true.
 // - Cluster mode (docs/CLUSTER.md): every answer comes from the cluster view: the registered
@@ -107,7 +110,10 @@ export async function autoCreateTopic(broker: BrokerContext, name: string): Prom
     };
   }
   try {
-    const t = await broker.logs.createTopic(name, broker.config.numPartitions);
+    // a shutdown stops the creation and removes what it made
+    const t = await broker.logs.createTopic(name, broker.config.numPartitions, {}, {
+      signal: broker.closing,
+    });
     broker.logger.info(
       `Auto-created topic ${name} with ${broker.config.numPartitions} partition(s)`,
     );
@@ -164,15 +170,24 @@ async function clusterMetadata(
   } else {
     const autoCreate = broker.config.autoCreateTopicsEnable &&
       (version < 4 || req.allowAutoTopicCreation);
+    // Each topic is answered once, as Kafka does (it reads the list into a set).
+    const answered = new Set<string>();
     for (const rt of req.topics!) {
       let name = rt.name;
       if (name === null) {
         name = rt.topicId === ZERO_UUID ? null : cluster.topicName(rt.topicId) ?? null;
         if (name === null) {
-          topics.push(errorTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          if (answered.has(`id ${rt.topicId}`)) continue;
+          answered.add(`id ${rt.topicId}`);
+          // Response names are nullable from v12 only.
+          topics.push(
+            errorTopic(version >= 12 ? null : "", rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID),
+          );
           continue;
         }
       }
+      if (answered.has(`name ${name}`)) continue;
+      answered.add(`name ${name}`);
       if (!isValidTopicName(name)) {
         topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
         continue;
@@ -180,7 +195,7 @@ async function clusterMetadata(
       let entry = clusterTopicEntry(broker, name);
       if (
         entry === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
-        name !== TRANSACTION_STATE_TOPIC
+        name !== TRANSACTION_STATE_TOPIC && !broker.closing.aborted
       ) {
         try {
           await autoCreateTopic(broker, name);
@@ -228,26 +243,36 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
     } else {
       const autoCreate = broker.config.autoCreateTopicsEnable &&
         (ctx.version < 4 || req.allowAutoTopicCreation);
+      // Each topic is answered once, as Kafka does (it reads the list into a set).
+      const answered = new Set<string>();
       for (const rt of req.topics!) {
         if (rt.name === null) {
           const byId = rt.topicId === ZERO_UUID ? undefined : broker.logs.topicById(rt.topicId);
+          const key = byId === undefined ? `id ${rt.topicId}` : `name ${byId.name}`;
+          if (answered.has(key)) continue;
+          answered.add(key);
           topics.push(
             byId === undefined
-              ? errorTopic(null, rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID)
+              // Response names are nullable from v12 only.
+              ? errorTopic(ctx.version >= 12 ? null : "", rt.topicId, ErrorCode.UNKNOWN_TOPIC_ID)
               : topicEntry(broker, byId),
           );
           continue;
         }
         const name = rt.name;
+        if (answered.has(`name ${name}`)) continue;
+        answered.add(`name ${name}`);
         if (!isValidTopicName(name)) {
           topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;
         }
         let t = broker.logs.topic(name);
         // The internal topics are created by their coordinators, with their own settings.
+        // A shutdown ends auto-creation: the names left are answered as unknown (a Metadata
+        // naming 20,000 new topics kept a stopping broker creating them for minutes).
         if (
           t === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
-          name !== TRANSACTION_STATE_TOPIC
+          name !== TRANSACTION_STATE_TOPIC && !broker.closing.aborted
         ) {
           try {
             t = await autoCreateTopic(broker, name);

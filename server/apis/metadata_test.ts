@@ -140,3 +140,50 @@ Deno.test("Metadata: advertised listener is what clients are told", async () => 
     c.close();
   }
 });
+
+Deno.test("Metadata: v10 and v11 answer an unknown topic id with an empty name (null needs v12)", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const id = await createTopic(c, "by-name");
+    const unknown = "AAAAAAAAAAAAAAAAAAAAAQ";
+    for (const version of [10, 11]) {
+      const res = await c.request(MetadataRequest, MetadataResponse, version, {
+        topics: [{ name: null, topicId: unknown }, { name: null, topicId: id }],
+        allowAutoTopicCreation: false,
+      });
+      assertEquals(res.topics.map((x) => [x.errorCode, x.name, x.topicId]), [
+        [ErrorCode.UNKNOWN_TOPIC_ID, "", unknown],
+        [0, "by-name", id],
+      ]);
+    }
+    assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("Metadata: a topic asked for more than once is answered once, as Kafka does", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const id = await createTopic(c, "repeated", 8);
+    // The fuzzer named one topic 58,196 times in 1 MiB: every copy was answered with all its
+    // partitions, a response a hundred times the request, built while nobody else was served.
+    const res = await c.request(MetadataRequest, MetadataResponse, 12, {
+      topics: [
+        ...Array.from({ length: 5000 }, () => ({ name: "repeated", topicId: NO_TOPIC_ID })),
+        { name: "absent", topicId: NO_TOPIC_ID },
+        { name: null, topicId: id },
+        { name: "absent", topicId: NO_TOPIC_ID },
+      ],
+      allowAutoTopicCreation: false,
+    });
+    assertEquals(res.topics.map((x) => [x.name, x.errorCode, x.partitions.length]), [
+      ["repeated", 0, 8],
+      ["absent", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0],
+    ]);
+  } finally {
+    c.close();
+  }
+});

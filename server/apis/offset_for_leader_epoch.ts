@@ -12,6 +12,8 @@
 //   UNKNOWN_TOPIC_OR_PARTITION. replica_id (v3+) is accepted from consumers (-1) and followers.
 // - Used by the Java consumer to validate its position after a leader change (KIP-320), and by
 //   followers to find where their log diverges from the leader's. Flexible from v4.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers;
+//   a follower answers NOT_LEADER_OR_FOLLOWER.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -22,6 +24,7 @@ import {
   OffsetForLeaderEpochResponse,
 } from "../../protocol/messages/offset_for_leader_epoch.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
+import { leaderError } from "../leadership.ts";
 
 /** OffsetForLeaderEpoch handler. */
 export const offsetForLeaderEpoch: ApiHandler = defineApi<
@@ -34,7 +37,6 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
   response: OffsetForLeaderEpochResponse,
   handle(ctx, req) {
     const logs = ctx.broker.logs;
-    const cluster = ctx.broker.cluster;
     return createOffsetForLeaderEpochResponse({
       topics: req.topics.map((t) =>
         createOffsetForLeaderEpochResponseOffsetForLeaderTopicResult({
@@ -47,11 +49,10 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
                 leaderEpoch,
                 endOffset,
               });
-            // Cluster mode: only the partition's leader answers.
-            const notLeader = cluster?.leaderError(t.topic, p.partition);
+            // only the partition's leader answers (cluster mode, or a replicated partition)
+            const notLeader = leaderError(ctx.broker, t.topic, p.partition);
             if (notLeader !== undefined) return result(notLeader.code);
-            const log = logs.partition(t.topic, p.partition);
-            if (log === undefined) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+            const log = logs.partition(t.topic, p.partition)!;
             const current = p.currentLeaderEpoch;
             if (current !== -1 && current > log.leaderEpoch) {
               return result(ErrorCode.UNKNOWN_LEADER_EPOCH);

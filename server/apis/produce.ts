@@ -26,6 +26,13 @@
 // - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS). acks=-1 with min.insync.replicas > 1
 //   gets NOT_ENOUGH_REPLICAS (we are the only replica). acks=0 gets no response; if a partition
 //   failed the connection is closed, as Kafka does, so the producer refreshes metadata.
+// - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader appends
+//   (NOT_LEADER_OR_FOLLOWER elsewhere). acks=-1 is refused with NOT_ENOUGH_REPLICAS before the
+//   append when the ISR is smaller than min.insync.replicas, and answered once the high
+//   watermark passes the appended batch (the whole ISR has it): NOT_ENOUGH_REPLICAS_AFTER_APPEND
+//   if the ISR shrank below min.insync.replicas meanwhile, REQUEST_TIMED_OUT after the request's
+//   timeout_ms, NOT_LEADER_OR_FOLLOWER if leadership moved. A retried duplicate waits for its
+//   original offsets the same way. acks=1 is answered after the leader's append.
 // - v2+ log_append_time_ms, v5+ log_start_offset, v8+ record_errors/error_message, v10+
 //   current_leader (tagged; only on leader errors, so left at default).
 // - Idempotent producers (engine/producer_state.ts, Kafka 2.7+ rules): a batch equal to one of
@@ -41,8 +48,9 @@
 //   holds the partition's last stable offset back. Clients may not write to
 //   `__transaction_state` either.
 // - No per-record work for v3+: one header peek per partition; records stay raw bytes.
-// - Cluster mode (docs/CLUSTER.md): a partition this broker does not lead (or any partition
-//   while it is fenced) gets NOT_LEADER_OR_FOLLOWER, an unknown one UNKNOWN_TOPIC_OR_PARTITION.
+// - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): a partition this broker does not lead
+//   (or any partition while it is fenced) gets NOT_LEADER_OR_FOLLOWER, a partition the cluster
+//   does not have UNKNOWN_TOPIC_OR_PARTITION.
 
 import {
   attributesAt,
@@ -70,7 +78,15 @@ import {
   ProduceRequest,
   ProduceResponse,
 } from "../../protocol/messages/produce.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf, messageOf } from "../api.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  errorCodeOf,
+  messageOf,
+} from "../api.ts";
+import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { isInternalTopic } from "../internal_topic.ts";
@@ -84,7 +100,7 @@ function failed(index: number, errorCode: number, message: string | null): Parti
     baseOffset: -1,
     logAppendTimeMs: -1,
     logStartOffset: -1,
-    errorMessage: message,
+    errorMessage: message === null ? null : clipMessage(message),
   });
 }
 
@@ -128,9 +144,11 @@ async function appendOne(
   acks: number,
   minIsr: number,
   version: number,
+  timeoutMs: number,
+  signal: AbortSignal,
 ): Promise<PartitionResponse> {
-  // Cluster mode: only the partition's leader appends.
-  const notLeader = isInternalTopic(topic) ? undefined : broker.cluster?.leaderError(topic, index);
+  // only the partition's leader appends (cluster mode, or a replicated partition)
+  const notLeader = isInternalTopic(topic) ? undefined : leaderError(broker, topic, index);
   if (notLeader !== undefined) return failed(index, notLeader.code, notLeader.message);
   const log = broker.logs.partition(topic, index);
   if (log === undefined) {
@@ -147,7 +165,12 @@ async function appendOne(
       `Cannot append to internal topic ${topic}`,
     );
   }
-  if (acks === -1 && minIsr > 1) {
+  // replicated partitions: the leader's ISR rules; else we are the only replica
+  const replicated = broker.replicas?.checkProduce(topic, index, acks, minIsr);
+  if (replicated !== undefined && replicated.code !== ErrorCode.NONE) {
+    return failed(index, replicated.code, replicated.message);
+  }
+  if (replicated === undefined && acks === -1 && minIsr > 1) {
     return failed(
       index,
       ErrorCode.NOT_ENOUGH_REPLICAS,
@@ -211,6 +234,18 @@ async function appendOne(
   }
   try {
     const r = await log.append(records!);
+    if (replicated !== undefined && acks === -1) {
+      // acks=all: answered once every in-sync replica has the batch
+      const w = await broker.replicas!.waitForAcks(
+        topic,
+        index,
+        r.lastOffset + 1,
+        minIsr,
+        timeoutMs,
+        signal,
+      );
+      if (w.code !== ErrorCode.NONE) return failed(index, w.code, w.message);
+    }
     return createProduceResponsePartitionProduceResponse({
       index,
       errorCode: 0,
@@ -251,6 +286,12 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
           `refused: ${refusal[1]}`,
       );
     }
+    // an acks=all wait (replicated partitions) ends early when the client leaves or the broker
+    // shuts down
+    const signal = broker.replicas === undefined || req.acks !== -1 ||
+        ctx.connection.closed === undefined
+      ? broker.closing
+      : AbortSignal.any([broker.closing, ctx.connection.closed]);
     const responses = await Promise.all(req.topicData.map(async (td) => {
       let minIsr = 1;
       if (req.acks === -1) {
@@ -259,9 +300,17 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
       }
       const partitionResponses = await Promise.all(
         td.partitionData.map((pd) =>
-          refusal !== null
-            ? failed(pd.index, refusal[0], refusal[1])
-            : appendOne(broker, td.name, pd.index, pd.records, req.acks, minIsr, ctx.version)
+          refusal !== null ? failed(pd.index, refusal[0], refusal[1]) : appendOne(
+            broker,
+            td.name,
+            pd.index,
+            pd.records,
+            req.acks,
+            minIsr,
+            ctx.version,
+            req.timeoutMs,
+            signal,
+          )
         ),
       );
       return createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses });

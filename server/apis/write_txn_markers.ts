@@ -1,8 +1,14 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // WriteTxnMarkers (key 27): served v0-v1 (flexible from v1).
-// - Broker-to-broker in Kafka; on this single broker the coordinator writes markers itself,
-//   and this API writes the requested COMMIT/ABORT control batches the same way, for
-//   completeness. Unknown partitions get UNKNOWN_TOPIC_OR_PARTITION.
+// - Broker-to-broker, as in Kafka: in cluster mode the transaction coordinator sends it to the
+//   leader of each partition of a transaction it does not lead itself (`../txn/markers.ts`
+//   `TxnMarkerSender`). Each COMMIT/ABORT control batch goes through the leader check
+//   (NOT_LEADER_OR_FOLLOWER elsewhere, UNKNOWN_TOPIC_OR_PARTITION for an unknown partition) and
+//   is appended as an acks=all write: answered once the in-sync replicas have it
+//   (NOT_ENOUGH_REPLICAS(_AFTER_APPEND), REQUEST_TIMED_OUT after `request.timeout.ms`). A marker
+//   of an older coordinator epoch gets TRANSACTION_COORDINATOR_FENCED, of an older producer
+//   epoch INVALID_PRODUCER_EPOCH. On a single broker the coordinator writes its markers itself,
+//   and this API writes them the same way.
 
 import {
   createWriteTxnMarkersResponse,
@@ -13,7 +19,7 @@ import {
   WriteTxnMarkersResponse,
 } from "../../protocol/messages/write_txn_markers.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { transactionCoordinatorOf } from "../txn/mod.ts";
+import { writeLocalMarkers } from "../txn/markers.ts";
 
 /** WriteTxnMarkers handler. */
 export const writeTxnMarkers: ApiHandler = defineApi<
@@ -25,16 +31,21 @@ export const writeTxnMarkers: ApiHandler = defineApi<
   request: WriteTxnMarkersRequest,
   response: WriteTxnMarkersResponse,
   async handle(ctx, req) {
-    const txns = await transactionCoordinatorOf(ctx.broker);
+    const timeoutMs = ctx.broker.config.requestTimeoutMs ?? 30000;
     const markers = [];
     for (const m of req.markers) {
-      const topics = await txns.writeMarkers({
-        producerId: m.producerId,
-        producerEpoch: m.producerEpoch,
-        commit: m.transactionResult,
-        coordinatorEpoch: m.coordinatorEpoch,
-        topics: m.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
-      });
+      const topics = await writeLocalMarkers(
+        ctx.broker,
+        {
+          producerId: m.producerId,
+          producerEpoch: m.producerEpoch,
+          commit: m.transactionResult,
+          coordinatorEpoch: m.coordinatorEpoch,
+          topics: m.topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes })),
+        },
+        timeoutMs,
+        ctx.broker.logger,
+      );
       markers.push(createWriteTxnMarkersResponseWritableTxnMarkerResult({
         producerId: m.producerId,
         topics: topics.map((t) =>

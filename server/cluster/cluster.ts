@@ -7,9 +7,11 @@
  * - **local logs follow the view**: every broker makes the logs of the partitions it is a
  *   replica of (with the topic id chosen at creation) and removes them when the topic is
  *   deleted;
- * - **leadership**: a partition this broker leads gets the view's leader epoch in its log; the
- *   group and transaction coordinators serve the `__consumer_offsets` / `__transaction_state`
- *   partitions it leads (loaded on becoming leader, dropped on losing it or being fenced);
+ * - **replication**: every change of the partitions this broker replicates goes to the replica
+ *   manager (`ReplicaManager.applyStates`), which makes it leader (in the state's leader epoch)
+ *   or follower; the group and transaction coordinators serve the `__consumer_offsets` /
+ *   `__transaction_state` partitions the replica manager leads, each loaded once its high
+ *   watermark is the leader's and dropped on losing it or being fenced;
  * - **admin writes go to etcd**: CreateTopics, CreatePartitions, DeleteTopics, auto-creation and
  *   topic config changes are compare-and-swap transactions, answered once this broker's view
  *   has them.
@@ -32,6 +34,7 @@ import {
 import { ErrorCode } from "../../protocol/errors.ts";
 import { uuidFromBytes } from "../../protocol/primitives.ts";
 import { type BrokerConfig, parsePropertiesFile } from "../config.ts";
+import type { ReplicaError, ReplicaManager } from "../replica_manager.ts";
 import { partitionForGroup } from "../group/schemas.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../internal_topic.ts";
 import type { Logger } from "../logger.ts";
@@ -40,6 +43,7 @@ import { PlacementError, placeReplicas } from "./assignment.ts";
 import { ClusterView } from "./cluster_view.ts";
 import { Controller } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
+import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
 import {
   type BrokerRegistration,
@@ -113,11 +117,18 @@ export interface CoordinatorLocation {
  */
 export interface PartitionCoordinator {
   /**
-   * This broker became leader of `partition`: load it and serve it.
+   * This broker became leader of `partition` in `leaderEpoch`: once `caughtUp` resolves true
+   * (the leader's high watermark reached its log end: everything there is committed), load it
+   * and serve it; meanwhile its keys get COORDINATOR_LOAD_IN_PROGRESS. `false`: the leadership
+   * was lost before, load nothing.
    *
    * @returns How many groups or transactional ids it holds.
    */
-  onElection(partition: number): Promise<number>;
+  onElection(
+    partition: number,
+    leaderEpoch: number,
+    caughtUp: () => Promise<boolean>,
+  ): Promise<number>;
   /** This broker no longer leads `partition`: stop serving it. */
   onResignation(partition: number): void;
 }
@@ -130,6 +141,8 @@ export interface ClusterParts {
   groups: PartitionCoordinator;
   /** The transaction coordinator (`__transaction_state`). */
   txns: PartitionCoordinator;
+  /** The replication layer the view's partition states drive. */
+  replicas: ReplicaManager;
 }
 
 const MAX_PARTITIONS_PER_TOPIC = 100_000;
@@ -175,6 +188,7 @@ export class ClusterNode {
   readonly #logger: Logger;
   #membership: Membership | undefined;
   #controller: Controller | undefined;
+  #detector: FailureDetector | undefined;
   #parts: ClusterParts | undefined;
   readonly #stop = new AbortController();
   readonly #unsubscribe: (() => void)[] = [];
@@ -281,10 +295,12 @@ export class ClusterNode {
   }
 
   /**
-   * Take over the broker's engine and coordinators: make the local logs match the view (first
-   * pass awaited), and from now on follow the view's changes.
+   * Take over the broker's engine, replica manager and coordinators: make the local logs match
+   * the view (first pass awaited), hand the replica manager the state of every partition this
+   * broker replicates, and from now on follow the view's changes (logs, partition states) and the
+   * replica manager's roles (coordinators).
    *
-   * @param parts The engine and the coordinators.
+   * @param parts The engine, the replica manager and the coordinators.
    */
   async attach(parts: ClusterParts): Promise<void> {
     this.#parts = parts;
@@ -294,6 +310,13 @@ export class ClusterNode {
     }));
     this.#reconcile();
     await this.#reconciling;
+    // every change of the partitions replicated here, in etcd's order (the current states first)
+    this.#unsubscribe.push(
+      this.view.onPartitionStates((states) => void parts.replicas.applyStates(states)),
+    );
+    this.#unsubscribe.push(parts.replicas.onRoleChange(() => this.#applyLeadership()));
+    await parts.replicas.applyStates([]);
+    this.#applyLeadership();
   }
 
   /**
@@ -317,6 +340,16 @@ export class ClusterNode {
     });
     this.#membership = membership;
     this.#unsubscribe.push(membership.onChange(() => this.#applyLeadership()));
+    // This broker's key deleted (its lease revoked by a failure detector, or expired): it stops
+    // leading now rather than at its next keep-alive.
+    this.#unsubscribe.push(this.view.onChange((changes) => {
+      for (const c of changes) {
+        if (c.kind !== "broker" || c.id !== this.nodeId || c.before === undefined) continue;
+        if (c.after?.createRevision !== c.before.createRevision) {
+          membership.registrationGone(c.before.createRevision);
+        }
+      }
+    }));
     await membership.start();
     const epoch = membership.state.epoch;
     await this.view.waitForRevision(epoch, 5000);
@@ -328,6 +361,19 @@ export class ClusterNode {
       logger: this.#logger,
     });
     this.#controller.start();
+    if (this.#config.livenessProbeEnable) {
+      this.#detector = new FailureDetector({
+        store: this.store,
+        view: this.view,
+        membership,
+        controller: this.#controller,
+        nodeId: this.nodeId,
+        intervalMs: this.#config.livenessProbeIntervalMs,
+        refusals: this.#config.livenessProbeRefusals,
+        logger: this.#logger,
+      });
+      this.#detector.start();
+    }
     this.#applyLeadership();
   }
 
@@ -341,6 +387,7 @@ export class ClusterNode {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#electRetryTimer);
     for (const u of this.#unsubscribe) u();
+    await this.#detector?.stop();
     await this.#controller?.stop();
     await this.#membership?.close();
     await this.#reconciling?.catch(() => {});
@@ -356,6 +403,14 @@ export class ClusterNode {
   /** The controller candidate (after {@linkcode ClusterNode.register}). */
   get controller(): Controller | undefined {
     return this.#controller;
+  }
+
+  /**
+   * The failure detector's fast path (after {@linkcode ClusterNode.register}; `undefined` when
+   * `sluice.broker.liveness.probe.enable` is false).
+   */
+  get failureDetector(): FailureDetector | undefined {
+    return this.#detector;
   }
 
   /** Whether this broker is registered and its lease kept alive (it may lead). */
@@ -397,40 +452,53 @@ export class ClusterNode {
 
   /**
    * Why this broker cannot serve a leader's request for a partition (Produce, Fetch,
-   * ListOffsets, OffsetForLeaderEpoch, DeleteRecords), or `undefined` when it can.
+   * ListOffsets, OffsetForLeaderEpoch, DeleteRecords, DescribeProducers, WriteTxnMarkers), or
+   * `undefined` when it can: the partition must exist in the cluster, and the replica manager
+   * must lead it (its role follows the view's states; none while this broker is fenced).
    *
    * @param topic Topic name.
    * @param partition Partition index.
    * @returns UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER with a message.
    */
-  leaderError(topic: string, partition: number): { code: number; message: string } | undefined {
+  leaderError(topic: string, partition: number): ReplicaError | undefined {
     if (!this.partitionExists(topic, partition)) {
       return {
         code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
         message: `${topic}-${partition} does not exist in the cluster`,
       };
     }
-    if (!this.registered) {
+    const parts = this.#parts;
+    if (parts === undefined || parts.logs.partition(topic, partition) === undefined) {
+      const leader = this.view.partition(topic, partition)?.value.leader ?? "unknown";
       return {
         code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        message: `Broker ${this.nodeId} is fenced (not registered in etcd): it leads nothing`,
+        message: `Broker ${this.nodeId} has no log of ${topic}-${partition} (leader: ${leader})`,
       };
     }
-    const s = this.view.partition(topic, partition)?.value;
-    if (s === undefined || s.leader !== this.nodeId) {
-      return {
-        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        message: `Broker ${this.nodeId} is not the leader of ${topic}-${partition} (leader: ` +
-          `${s?.leader ?? "unknown"})`,
-      };
-    }
-    if (this.#parts?.logs.partition(topic, partition) === undefined) {
-      return {
-        code: ErrorCode.NOT_LEADER_OR_FOLLOWER,
-        message: `Broker ${this.nodeId} leads ${topic}-${partition} but its log is not ready yet`,
-      };
-    }
-    return undefined;
+    const led = parts.replicas.checkLeader(topic, partition);
+    return led === undefined || led.code === ErrorCode.NONE ? undefined : led;
+  }
+
+  /**
+   * The leader of a partition as the view has it.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @returns Its node id, -1 when offline or unknown.
+   */
+  leaderOf(topic: string, partition: number): number {
+    return this.view.partition(topic, partition)?.value.leader ?? -1;
+  }
+
+  /**
+   * A registered broker's address.
+   *
+   * @param id Node id.
+   * @returns Its host and port, or `undefined` when not registered.
+   */
+  endpoint(id: number): { host: string; port: number } | undefined {
+    const b = this.view.broker(id)?.value;
+    return b === undefined ? undefined : { host: b.host, port: b.port };
   }
 
   /**
@@ -912,6 +980,9 @@ export class ClusterNode {
     const signal = this.#stop.signal;
     let failed = false;
     const viewTopics = this.view.topics();
+    // partitions whose log this pass made: their states are applied at once (not on the replica
+    // manager's next retry)
+    const made: [string, number[]][] = [];
     for (const [name, t] of [...viewTopics]) {
       if (signal.aborted) return false;
       try {
@@ -936,6 +1007,7 @@ export class ClusterNode {
             localPartitions: mine,
             signal,
           });
+          made.push([name, mine]);
           this.#logger.info(
             `Created local logs of ${name} partitions [${mine}] (id ${t.value.id})`,
           );
@@ -947,11 +1019,13 @@ export class ClusterNode {
             localPartitions: mine.filter((p) => p >= from),
             signal,
           });
+          made.push([name, mine.filter((p) => p >= from)]);
         }
         const held = new Set(local.localPartitions ?? range(local.partitions));
         const missing = mine.filter((p) => !held.has(p));
         if (missing.length > 0) {
           local = await logs.addLocalPartitions(name, missing, { signal });
+          made.push([name, missing]);
           this.#logger.info(`Created local logs of ${name} partitions [${missing}]`);
         }
         if (!sameConfigs(local.configs, t.value.configs)) {
@@ -967,6 +1041,11 @@ export class ClusterNode {
         );
       }
     }
+    const replicas = this.#parts!.replicas;
+    const states = made.flatMap(([name, ps]) => this.view.replicaStates(name, ps));
+    if (states.length > 0) void replicas.applyStates(states);
+    // a deleted topic's partitions stop being replicated before their logs go
+    if (logs.listTopics().some((t) => !viewTopics.has(t.name))) await replicas.applyStates([]);
     for (const local of logs.listTopics()) {
       if (signal.aborted) return false;
       if (viewTopics.has(local.name)) continue;
@@ -985,54 +1064,24 @@ export class ClusterNode {
     return failed;
   }
 
-  /** Leader epochs into the logs led here; coordinators elected or resigned. */
+  /** Coordinators elected or resigned as the replica manager's leadership changes. */
   #applyLeadership(): void {
     const parts = this.#parts;
     if (parts === undefined || this.#stop.signal.aborted) return;
     const registered = this.registered;
-    const me = this.nodeId;
-    for (const [name, t] of this.view.topics()) {
-      t.value.replicas.forEach((r, p) => {
-        if (!r.includes(me)) return;
-        const s = this.view.partition(name, p)?.value;
-        if (s === undefined || s.leader !== me || !registered) return;
-        const log = parts.logs.partition(name, p);
-        if (log !== undefined && log.leaderEpoch < s.leaderEpoch) {
-          log.setLeaderEpoch(s.leaderEpoch).catch((e) =>
-            this.#logger.warn(`Cannot start leader epoch ${s.leaderEpoch} of ${name}-${p}: ${e}`)
-          );
-        }
-      });
-    }
-    this.#coordinate(
-      CONSUMER_OFFSETS_TOPIC,
-      registered,
-      (p) => parts.groups.onElection(p),
-      (p) => parts.groups.onResignation(p),
-    );
-    this.#coordinate(
-      TRANSACTION_STATE_TOPIC,
-      registered,
-      (p) => parts.txns.onElection(p),
-      (p) => parts.txns.onResignation(p),
-    );
+    this.#coordinate(CONSUMER_OFFSETS_TOPIC, registered, parts.groups);
+    this.#coordinate(TRANSACTION_STATE_TOPIC, registered, parts.txns);
   }
 
-  #coordinate(
-    topic: string,
-    registered: boolean,
-    elect: (p: number) => Promise<number>,
-    resign: (p: number) => void,
-  ): void {
+  #coordinate(topic: string, registered: boolean, coordinator: PartitionCoordinator): void {
+    const replicas = this.#parts!.replicas;
     const t = this.view.topic(topic);
     const count = t?.value.replicas.length ?? 0;
     const should = new Map<number, number>();
     for (let p = 0; p < count; p++) {
-      const s = this.view.partition(topic, p)?.value;
-      if (
-        registered && s !== undefined && s.leader === this.nodeId &&
-        this.#parts!.logs.partition(topic, p) !== undefined
-      ) should.set(p, s.leaderEpoch);
+      if (!registered || replicas.role(topic, p) !== "leader") continue;
+      const epoch = replicas.state(topic, p)?.leaderEpoch;
+      if (epoch !== undefined) should.set(p, epoch);
     }
     for (const [key, epoch] of [...this.#coordinating]) {
       const [name, ps] = key.split("\u0000");
@@ -1040,13 +1089,15 @@ export class ClusterNode {
       const p = Number(ps);
       if (should.get(p) === epoch) continue;
       this.#coordinating.delete(key);
-      resign(p);
+      coordinator.onResignation(p);
     }
     for (const [p, epoch] of should) {
       const key = `${topic}\u0000${p}`;
       if (this.#coordinating.has(key)) continue;
       this.#coordinating.set(key, epoch);
-      elect(p).catch((e) => {
+      const caughtUp = () =>
+        replicas.waitForLeaderHighWatermark(topic, p, epoch, this.#stop.signal);
+      coordinator.onElection(p, epoch, caughtUp).catch((e) => {
         if (this.#coordinating.get(key) === epoch) this.#coordinating.delete(key);
         this.#logger.warn(
           `Cannot load ${topic}-${p} as its coordinator (retried): ${

@@ -295,6 +295,23 @@ export class ClusterView {
   }
 
   /**
+   * The current states of some partitions of a topic that this broker replicates, as
+   * {@linkcode ClusterView.onPartitionStates} delivers them.
+   *
+   * @param topic Topic name.
+   * @param partitions Partition indexes.
+   * @returns Their states (none for a partition the topic lacks or this broker does not
+   * replicate).
+   */
+  replicaStates(topic: string, partitions: readonly number[]): ReplicaState[] {
+    const t = this.topic(topic)?.value;
+    if (t === undefined) return [];
+    return partitions
+      .filter((p) => (t.replicas[p] ?? []).includes(this.#nodeId))
+      .map((p) => this.#replicaState(topic, t, p, false));
+  }
+
+  /**
    * Resolve once the view has applied `revision` (e.g. a write this broker just made).
    *
    * @param revision The etcd revision.

@@ -35,6 +35,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { sleep } from "../sleep.ts";
 
 /** Options of {@linkcode EtcdClient}. */
 export interface EtcdClientOptions {
@@ -782,17 +783,4 @@ function describe(e: unknown): string {
     return `${e.message}${cause}`;
   }
   return String(e);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -15,6 +15,7 @@
 import type { EtcdClient } from "./etcd.ts";
 import type { BrokerRegistration, MetadataStore } from "./metadata_store.ts";
 import type { Logger } from "../logger.ts";
+import { sleep } from "../sleep.ts";
 
 /** Options of {@linkcode Membership}. */
 export interface MembershipOptions {
@@ -71,6 +72,10 @@ export class Membership {
   #fenceTimer: ReturnType<typeof setTimeout> | undefined;
   #loop: Promise<void> = Promise.resolve();
   #paused = false;
+  /** The registration is gone from etcd (seen by the view): register again at the next turn. */
+  #gone = false;
+  /** Ends the keep-alive loop's current pause early. */
+  #wake: () => void = () => {};
 
   /**
    * Create the membership (call `start` to register).
@@ -131,6 +136,29 @@ export class Membership {
   }
 
   /**
+   * The registration of broker epoch `epoch` is gone from etcd (the cluster view saw its key
+   * deleted: its lease was revoked, by a failure detector that saw this broker's listener
+   * refuse connections, or expired): stop leading at once, and register again now rather than
+   * at the next keep-alive. Ignored for another epoch (an older registration's deletion).
+   *
+   * @param epoch The broker epoch whose key was deleted.
+   */
+  registrationGone(epoch: number): void {
+    if (this.#stop.signal.aborted || this.#state.epoch !== epoch || this.#state.lease === "0") {
+      return;
+    }
+    if (this.#gone) return;
+    this.#gone = true;
+    clearTimeout(this.#fenceTimer);
+    this.#logger.warn(
+      `Broker ${this.#registration.id}'s registration (broker epoch ${epoch}) is gone from etcd ` +
+        `(its lease was revoked or expired); it leads nothing until registered again`,
+    );
+    this.#set({ ...this.#state, registered: false });
+    this.#wake();
+  }
+
+  /**
    * Stop the keep-alive loop and revoke the lease, so that the registration (and any
    * controller key under the lease) goes at once rather than after the TTL.
    */
@@ -166,8 +194,8 @@ export class Membership {
 
   async #register(first: boolean): Promise<void> {
     const id = this.#registration.id;
-    const sentAt = Date.now();
-    const lease = await this.#etcd.grantLease(this.#ttlSeconds);
+    let sentAt = Date.now();
+    let lease = await this.#etcd.grantLease(this.#ttlSeconds);
     const deadline = Date.now() + this.#registerWaitMs;
     let waited = false;
     for (;;) {
@@ -209,6 +237,13 @@ export class Membership {
         );
       }
       await sleep(250, this.#stop.signal);
+      // The wait may outlast the new lease's TTL: keep it alive (etcd refuses a transaction
+      // naming a lease it no longer has, even in the branch not taken).
+      const renewedAt = Date.now();
+      if (await this.#etcd.keepAlive(lease.id) === 0) {
+        lease = await this.#etcd.grantLease(this.#ttlSeconds);
+      }
+      sentAt = renewedAt;
     }
   }
 
@@ -233,13 +268,29 @@ export class Membership {
     const interval = Math.max(100, Math.floor(this.#ttlSeconds * 1000 / 3));
     let failures = 0;
     while (!this.#stop.signal.aborted) {
-      await sleep(interval, this.#stop.signal);
+      if (!this.#gone || this.#paused) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          sleep(interval, this.#stop.signal).then(resolve);
+        });
+        this.#wake = () => {};
+      }
       if (this.#stop.signal.aborted || this.#paused) continue;
       const sentAt = Date.now();
       try {
         const lease = this.#state.lease;
+        if (this.#gone) {
+          // The key went while the lease may live on (deleted by hand): leave that lease.
+          this.#gone = false;
+          if (lease !== "0") await this.#etcd.revokeLease(lease).catch(() => {});
+          this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
+          await this.#register(false);
+          failures = 0;
+          continue;
+        }
         const ttl = lease === "0" ? 0 : await this.#etcd.keepAlive(lease);
         if (this.#stop.signal.aborted) return;
+        if (this.#gone) continue; // seen gone meanwhile: handled at the next turn
         if (ttl > 0) {
           if (failures > 0) {
             this.#logger.info(`Keep-alive of broker ${this.#registration.id}'s lease works again`);
@@ -255,7 +306,8 @@ export class Membership {
         }
         // The lease expired (or was revoked): our key is gone. Register again.
         this.#logger.warn(
-          `Lease ${lease} of broker ${this.#registration.id} expired; registering again`,
+          `Lease ${lease} of broker ${this.#registration.id} expired or was revoked; registering ` +
+            `again`,
         );
         clearTimeout(this.#fenceTimer);
         this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
@@ -272,17 +324,4 @@ export class Membership {
       }
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -103,6 +103,27 @@ test("a keep-alive that works again before the lease expired unfences with the s
   await m.close();
 });
 
+test("a broker that waits longer than its own lease's TTL for a previous registration keeps that lease and registers", async (store) => {
+  const a = new Membership({ store, registration: reg, sessionTimeoutMs: 2000, logger });
+  await a.start();
+  const b = new Membership({
+    store,
+    registration: { ...reg, port: 9093 },
+    sessionTimeoutMs: 2000,
+    logger,
+    registerWaitMs: 20_000,
+  });
+  const started = b.start();
+  // b waits while a lives on, longer than b's own 2 s lease would last without keep-alives
+  await new Promise((r) => setTimeout(r, 3500));
+  a.pauseKeepAlive(true); // a "dies": its lease runs out
+  await started;
+  strictEqual(b.state.registered, true);
+  strictEqual(JSON.parse((await store.etcd.get(store.brokerKey(7)))!.value).port, 9093);
+  await b.close();
+  await a.close();
+});
+
 test("a node id held by another live broker is refused with a clear message", async (store) => {
   const a = new Membership({ store, registration: reg, sessionTimeoutMs: 2000, logger });
   await a.start();

@@ -11,6 +11,7 @@
  * <prefix>/topics/<name>              TopicRecord
  * <prefix>/partitions/<name>/<p>      PartitionState
  * <prefix>/producer_id_block          {"next":N}: the first producer id not handed out
+ * <prefix>/liveness/<id>/<epoch>/<v>  {"at":ms}, under broker v's lease: v saw broker <id> refuse
  * ```
  *
  * Values are JSON. Broker epoch = the `create_revision` of the broker's key; controller epoch =
@@ -19,7 +20,7 @@
  * @module
  */
 
-import type { EtcdClient, KeyValue, TxnOp, WatchEvent } from "./etcd.ts";
+import { type EtcdClient, EtcdError, type KeyValue, type TxnOp, type WatchEvent } from "./etcd.ts";
 
 /** A broker's registration (`<prefix>/brokers/<id>`). */
 export interface BrokerRegistration {
@@ -362,6 +363,94 @@ export class MetadataStore {
       compare: [{ key, target: "create", value: epoch }],
       success: [{ delete: { key } }],
     });
+  }
+
+  /**
+   * `<prefix>/liveness/<target>/<epoch>/`: where brokers that saw broker `target`'s registration
+   * of broker epoch `epoch` refuse connections put their votes (docs/CLUSTER.md, "Failure
+   * detection").
+   *
+   * @param target The suspected broker's node id.
+   * @param epoch Its broker epoch.
+   * @returns The prefix, ending in `/`.
+   */
+  livenessVotePrefix(target: number, epoch: number): string {
+    return `${this.root}/liveness/${target}/${epoch}/`;
+  }
+
+  /**
+   * Revoke the lease of broker `id`'s registration of broker epoch `epoch`, if that
+   * registration is still there: the key goes at once (and the controller key with it, if it
+   * lives under the same lease), as when the lease expires.
+   *
+   * @param id Node id.
+   * @param epoch The broker epoch (the key's create revision) the evidence is about.
+   * @returns The lease revoked, or `undefined` if the registration is gone or was replaced.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async revokeBrokerLease(id: number, epoch: number): Promise<string | undefined> {
+    const kv = await this.etcd.get(this.brokerKey(id));
+    if (kv === undefined || kv.createRevision !== epoch || kv.lease === "0") return undefined;
+    try {
+      await this.etcd.revokeLease(kv.lease);
+    } catch (e) {
+      if (e instanceof EtcdError && e.grpcCode === 5) return undefined; // expired meanwhile
+      throw e;
+    }
+    return kv.lease;
+  }
+
+  /**
+   * Vote that broker `target`'s registration of broker epoch `epoch` refuses connections: a
+   * key under the voter's lease (it goes with the voter), written only while that registration
+   * is still there.
+   *
+   * @param target The suspected broker's node id.
+   * @param epoch Its broker epoch.
+   * @param voter The voting broker's node id.
+   * @param lease The voter's lease.
+   * @returns Whether the vote was written (false: the registration is gone or was replaced).
+   * @throws {EtcdError} If etcd cannot be reached or the voter's lease is gone.
+   */
+  async voteRefused(target: number, epoch: number, voter: number, lease: string): Promise<boolean> {
+    const r = await this.etcd.txn({
+      compare: [{ key: this.brokerKey(target), target: "create", value: epoch }],
+      success: [{
+        put: {
+          key: this.livenessVotePrefix(target, epoch) + voter,
+          value: JSON.stringify({ at: Date.now() }),
+          lease,
+        },
+      }],
+    });
+    return r.succeeded;
+  }
+
+  /**
+   * Withdraw a vote of {@linkcode MetadataStore.voteRefused}.
+   *
+   * @param target The suspected broker's node id.
+   * @param epoch Its broker epoch.
+   * @param voter The voting broker's node id.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async withdrawVote(target: number, epoch: number, voter: number): Promise<void> {
+    await this.etcd.delete(this.livenessVotePrefix(target, epoch) + voter);
+  }
+
+  /**
+   * The brokers that voted that broker `target`'s registration of broker epoch `epoch` refuses
+   * connections.
+   *
+   * @param target The suspected broker's node id.
+   * @param epoch Its broker epoch.
+   * @returns Their node ids.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async refusedVotes(target: number, epoch: number): Promise<number[]> {
+    const prefix = this.livenessVotePrefix(target, epoch);
+    const r = await this.etcd.range(prefix, { prefix: true });
+    return r.kvs.map((kv) => Number(kv.key.slice(prefix.length))).filter(Number.isInteger);
   }
 
   /**

@@ -5,7 +5,8 @@
  * its pieces are the etcd v3 client ({@linkcode EtcdClient}), the key layout
  * ({@linkcode MetadataStore}), the broker's registration ({@linkcode Membership}), the
  * controller ({@linkcode Controller}), every broker's copy of the metadata
- * ({@linkcode ClusterView}) and replica placement ({@linkcode placeReplicas}).
+ * ({@linkcode ClusterView}), replica placement ({@linkcode placeReplicas}) and the fast path of
+ * failure detection ({@linkcode FailureDetector} on a {@linkcode LivenessProber}).
  *
  * @example Read a cluster's brokers and topics from etcd
  * ```ts ignore
@@ -63,6 +64,15 @@ export {
   type WatchEvent,
   type WatchOptions,
 } from "./etcd.ts";
+export { FailureDetector, type FailureDetectorOptions } from "./failure_detector.ts";
+export {
+  LivenessProber,
+  type LivenessProberOptions,
+  probeListener,
+  type ProbeOutcome,
+  type ProbeState,
+  type ProbeTarget,
+} from "./liveness_prober.ts";
 export { Membership, type MembershipOptions, type MembershipState } from "./membership.ts";
 export {
   type BrokerRegistration,

@@ -18,6 +18,7 @@
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import type { Logger } from "../logger.ts";
+import { ReplicationError } from "../replica_manager.ts";
 import {
   type CommittedOffset,
   GroupMetadata,
@@ -54,6 +55,12 @@ export interface GroupCoordinatorConfig {
   /** `offset.metadata.max.bytes`. Default 4096. */
   offsetMetadataMaxBytes: number;
 }
+
+/**
+ * Characters of the client id kept at the start of a new member id (`<client id>-<uuid>`), so
+ * that a 32767-byte client id does not make every group response unencodable.
+ */
+export const MEMBER_ID_CLIENT_ID_LENGTH = 255;
 
 /** Kafka's defaults for {@linkcode GroupCoordinatorConfig}. */
 export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> = Object.freeze({
@@ -93,7 +100,10 @@ export interface GroupCoordinatorOptions {
   log?: CoordinatorLog;
   /** Where to report background failures. */
   logger?: Logger;
-  /** Makes a new member id from a client id; default `clientId + "-" + randomUUID()`. */
+  /**
+   * Makes a new member id from a client id; default `clientId + "-" + randomUUID()`, with the
+   * client id cut to {@linkcode MEMBER_ID_CLIENT_ID_LENGTH} characters.
+   */
   newMemberId?: (clientId: string) => string;
   /**
    * Cluster mode: serve only the groups of the `__consumer_offsets` partitions this broker
@@ -313,8 +323,10 @@ export class GroupCoordinator {
     this.#scheduler = options.scheduler ?? systemScheduler;
     this.#log = options.log;
     this.#logger = options.logger;
+    // Kafka's form, with the client id cut: ids must stay encodable (a client id may be 32767
+    // bytes) and are sent back in every group response.
     this.#newMemberId = options.newMemberId ??
-      ((clientId) => `${clientId}-${crypto.randomUUID()}`);
+      ((clientId) => `${clientId.slice(0, MEMBER_ID_CLIENT_ID_LENGTH)}-${crypto.randomUUID()}`);
     this.#ownedOnly = options.ownedPartitionsOnly ?? false;
     if (this.#ownedOnly && (!this.#log?.partitionFor || !this.#log.loadPartition)) {
       throw new Error(
@@ -345,26 +357,39 @@ export class GroupCoordinator {
 
   /**
    * Cluster mode: this broker became leader of `__consumer_offsets` partition `partition`:
-   * replay it and serve its groups (Kafka's `onElection`). Meanwhile its groups get
-   * COORDINATOR_LOAD_IN_PROGRESS. A resignation during the load wins.
+   * once its log is caught up as leader (`caughtUp`), replay it and serve its groups (Kafka's
+   * `onElection`). Meanwhile its groups get COORDINATOR_LOAD_IN_PROGRESS. A resignation during
+   * the wait or the load wins.
    *
    * @param partition The partition.
+   * @param _leaderEpoch The leader epoch of the election.
+   * @param caughtUp Resolves `true` once the leader's high watermark reached its log end
+   *   (`false`: the leadership was lost meanwhile). Default: at once.
    * @returns How many groups it holds.
    * @throws {Error} If the partition cannot be read (it is then not served).
    */
-  async onElection(partition: number): Promise<number> {
+  async onElection(
+    partition: number,
+    _leaderEpoch = 0,
+    caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<number> {
     if (!this.#ownedOnly || this.#closed) return 0;
     if (this.#owned.has(partition)) return this.#groupsOf(partition).length;
     const election = ++this.#elections;
     this.#loading.set(partition, election);
+    const current = () => this.#loading.get(partition) === election && !this.#closed;
     let records: CoordinatorRecord[];
     try {
+      if (!(await caughtUp()) || !current()) {
+        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+        return 0;
+      }
       records = await this.#log!.loadPartition!(partition);
     } catch (e) {
       if (this.#loading.get(partition) === election) this.#loading.delete(partition);
       throw e;
     }
-    if (this.#loading.get(partition) !== election || this.#closed) return 0;
+    if (!current()) return 0;
     this.#loading.delete(partition);
     this.load(records);
     this.#owned.add(partition);
@@ -854,14 +879,8 @@ export class GroupCoordinator {
         for (const m of group.members.values()) {
           m.assignment = byId.get(m.memberId) ?? new Uint8Array(0);
         }
-        group.transitionTo("Stable", this.#scheduler.now());
-        for (const m of group.members.values()) {
-          const cb = m.awaitingSync;
-          if (cb === null) continue;
-          m.awaitingSync = null;
-          this.#heartbeatOk(group, m);
-          cb(this.#syncOk(group, m));
-        }
+        if (this.#ownedOnly) return this.#storeAssignment(group);
+        this.#stabilize(group);
         this.#persistGroup(group);
         return;
       }
@@ -870,6 +889,57 @@ export class GroupCoordinator {
         this.#heartbeatOk(group, member);
         return respond(this.#syncOk(group, member));
     }
+  }
+
+  /** The leader's assignment is in: Stable, and every waiting member gets its part. */
+  #stabilize(group: GroupMetadata): void {
+    group.transitionTo("Stable", this.#scheduler.now());
+    for (const m of group.members.values()) {
+      const cb = m.awaitingSync;
+      if (cb === null) continue;
+      m.awaitingSync = null;
+      this.#heartbeatOk(group, m);
+      cb(this.#syncOk(group, m));
+    }
+  }
+
+  /**
+   * Cluster mode (Kafka's `storeGroup`): the assignment is given out once the group's record is
+   * committed (the in-sync replicas of its `__consumer_offsets` partition have it); if it cannot
+   * be, the waiting members get COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR and the group
+   * rebalances.
+   */
+  #storeAssignment(group: GroupMetadata): void {
+    const generation = group.generationId;
+    const record: CoordinatorRecord = {
+      kind: "group",
+      groupId: group.groupId,
+      value: groupSnapshot(group),
+    };
+    this.#log!.append(group.groupId, [record]).then(
+      () => ErrorCode.NONE,
+      (e) => {
+        this.#logger?.warn(
+          `Cannot store the assignment of group ${group.groupId} generation ${generation}: ${
+            e instanceof Error ? e.message : e
+          }`,
+        );
+        return storeGroupError(e);
+      },
+    ).then((code) => {
+      if (
+        this.#groups.get(group.groupId) !== group || group.generationId !== generation ||
+        group.state !== "CompletingRebalance"
+      ) return;
+      if (code === ErrorCode.NONE) return this.#stabilize(group);
+      for (const m of group.members.values()) {
+        m.assignment = new Uint8Array(0);
+        const cb = m.awaitingSync;
+        m.awaitingSync = null;
+        cb?.(syncError(code));
+      }
+      this.#prepareRebalance(group);
+    });
   }
 
   #markSynced(group: GroupMetadata, memberId: string): void {
@@ -1078,9 +1148,10 @@ export class GroupCoordinator {
       this.#logger?.error(
         `Cannot commit offsets for group ${req.groupId}: ${e instanceof Error ? e.message : e}`,
       );
+      const code = commitError(e);
       for (const t of result) {
         for (const p of t.partitions) {
-          if (p.errorCode === ErrorCode.NONE) p.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+          if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
         }
       }
       return result;
@@ -1544,6 +1615,36 @@ function joinError(code: number, memberId: string): JoinGroupResult {
     memberId,
     members: [],
   };
+}
+
+/**
+ * The error of an offset commit whose `__consumer_offsets` append failed, as Kafka's
+ * `GroupMetadataManager.storeOffsets` maps a replicated append's errors: NOT_ENOUGH_REPLICAS(_
+ * AFTER_APPEND) and UNKNOWN_TOPIC_OR_PARTITION become COORDINATOR_NOT_AVAILABLE,
+ * NOT_LEADER_OR_FOLLOWER becomes NOT_COORDINATOR, REQUEST_TIMED_OUT stays; an append that failed
+ * otherwise (the engine) is COORDINATOR_NOT_AVAILABLE.
+ */
+function commitError(e: unknown): number {
+  if (!(e instanceof ReplicationError)) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  switch (e.code) {
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+      return ErrorCode.NOT_COORDINATOR;
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return ErrorCode.REQUEST_TIMED_OUT;
+    default:
+      return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
+}
+
+/**
+ * The error of a SyncGroup whose group record could not be stored, as Kafka's `storeGroup` maps
+ * it: NOT_LEADER_OR_FOLLOWER becomes NOT_COORDINATOR, anything else (REQUEST_TIMED_OUT
+ * included) COORDINATOR_NOT_AVAILABLE.
+ */
+function storeGroupError(e: unknown): number {
+  return e instanceof ReplicationError && e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER
+    ? ErrorCode.NOT_COORDINATOR
+    : ErrorCode.COORDINATOR_NOT_AVAILABLE;
 }
 
 function syncError(code: number): SyncGroupResult {

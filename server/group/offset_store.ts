@@ -12,7 +12,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
-import { CONSUMER_OFFSETS_TOPIC, InternalTopic } from "../internal_topic.ts";
+import { CONSUMER_OFFSETS_TOPIC, type InternalAppend, InternalTopic } from "../internal_topic.ts";
 import type { CoordinatorLog } from "./coordinator.ts";
 import {
   type CoordinatorRecord,
@@ -37,6 +37,8 @@ export interface OffsetStoreOptions {
    * exist); the topic is then never created locally (see `InternalTopicOptions`).
    */
   clusterPartitions?: () => number | undefined;
+  /** Cluster mode: how a batch is appended (see `InternalTopicOptions.append`). */
+  append?: InternalAppend;
 }
 
 /**
@@ -92,6 +94,7 @@ export class OffsetStore implements CoordinatorLog {
       warn: options.warn,
       now: options.now,
       clusterPartitions: options.clusterPartitions,
+      append: options.append,
     });
     return Promise.resolve(new OffsetStore(topic));
   }

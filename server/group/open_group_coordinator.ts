@@ -7,6 +7,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
+import type { InternalAppend } from "../internal_topic.ts";
 import type { Logger } from "../logger.ts";
 import { GroupCoordinator, type GroupCoordinatorConfig } from "./coordinator.ts";
 import { OffsetStore } from "./offset_store.ts";
@@ -30,6 +31,11 @@ export interface OpenGroupCoordinatorOptions {
    * broker leads, each loaded by `onElection` (see `GroupCoordinatorOptions.ownedPartitionsOnly`).
    */
   clusterPartitions?: () => number | undefined;
+  /**
+   * Cluster mode: how a batch is appended to `__consumer_offsets` (as its leader, answered once
+   * the in-sync replicas have it; see `InternalTopicOptions.append`).
+   */
+  append?: InternalAppend;
 }
 
 /**
@@ -67,6 +73,7 @@ export async function openGroupCoordinator(
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now,
     clusterPartitions: options.clusterPartitions,
+    append: options.append,
   });
   if (options.clusterPartitions !== undefined) {
     return new GroupCoordinator({

@@ -19,11 +19,13 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
+import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { buildControlBatch } from "../../records/mod.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
 import type { Logger } from "../logger.ts";
+import { ReplicationError } from "../replica_manager.ts";
+import { isRetriableMarkerError, type MarkerRequest } from "./markers.ts";
 import type { TransactionLogValue, TxnState } from "./schemas.ts";
 import type { TransactionLogRecord, TransactionStateStore } from "./store.ts";
 
@@ -65,11 +67,47 @@ export interface TransactionCoordinatorOptions {
    */
   ownedPartitionsOnly?: boolean;
   /**
-   * Cluster mode: whether this broker leads a data partition (only those can be added to a
-   * transaction and get markers here; default: every partition in the engine).
+   * Cluster mode: whether a data partition exists in the cluster (only those can be added to a
+   * transaction; default: every partition in the engine).
    */
-  leads?: (topic: string, partition: number) => boolean;
+  partitionExists?: (topic: string, partition: number) => boolean;
+  /**
+   * Cluster mode: sends a transaction's markers to its partitions' leaders (`./markers.ts`
+   * `TxnMarkerSender`), for as long as `active` says this coordinator still owns the
+   * transaction. Default: written here (`writeLocalMarkers`), as on one broker.
+   */
+  markers?: {
+    send(req: MarkerRequest, active: () => boolean): Promise<TxnTopicResult[]>;
+    close(): void;
+  };
 }
+
+/** A `__transaction_state` write that could not be committed, with the coordinator's error. */
+class TransactionLogWriteError extends Error {
+  readonly code: number;
+
+  constructor(code: number, message: string) {
+    super(message);
+    this.name = "TransactionLogWriteError";
+    this.code = code;
+  }
+}
+
+/** Markers refused because a newer coordinator or producer epoch took over. */
+class MarkerFencedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MarkerFencedError";
+  }
+}
+
+function isFenced(code: number): boolean {
+  return code === ErrorCode.TRANSACTION_COORDINATOR_FENCED ||
+    code === ErrorCode.INVALID_PRODUCER_EPOCH || code === ErrorCode.PRODUCER_FENCED;
+}
+
+/** Pause between attempts to complete a transaction whose markers could not all be written. */
+const COMPLETE_RETRY_MS = 500;
 
 /** Result of {@linkcode TransactionCoordinator.initProducerId}. */
 export interface InitProducerIdResult {
@@ -208,8 +246,14 @@ export class TransactionCoordinator {
   #sweep: Promise<unknown> = Promise.resolve();
   #closed = false;
   readonly #ownedOnly: boolean;
-  readonly #leads: (topic: string, partition: number) => boolean;
+  readonly #exists: (topic: string, partition: number) => boolean;
+  readonly #markers: TransactionCoordinatorOptions["markers"];
   readonly #owned = new Set<number>();
+  /** Cluster mode: the leader epoch of each owned partition (the markers' coordinator epoch). */
+  readonly #epochs = new Map<number, number>();
+  /** Transactions being completed in the background (cluster mode). */
+  readonly #completing = new Set<TxnMetadata>();
+  readonly #background = new Set<Promise<boolean>>();
   readonly #loading = new Map<number, number>();
   #elections = 0;
 
@@ -227,7 +271,9 @@ export class TransactionCoordinator {
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#ownedOnly = options.ownedPartitionsOnly ?? false;
-    this.#leads = options.leads ?? ((t, p) => this.#logs.partition(t, p) !== undefined);
+    this.#exists = options.partitionExists ??
+      ((t, p) => this.#logs.partition(t, p) !== undefined);
+    this.#markers = options.markers;
   }
 
   /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
@@ -245,43 +291,55 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Cluster mode: this broker became leader of `__transaction_state` partition `partition`:
-   * replay it, serve its transactional ids and finish the transactions it left prepared
-   * (Kafka's `onElection`).
+   * Cluster mode: this broker became leader of `__transaction_state` partition `partition` in
+   * `leaderEpoch`: once its log is caught up as leader (`caughtUp`), replay it, serve its
+   * transactional ids and finish the transactions it left prepared (Kafka's `onElection`).
+   * Meanwhile its ids get COORDINATOR_LOAD_IN_PROGRESS. The leader epoch is the coordinator
+   * epoch of its markers (a partition leader refuses an older one's:
+   * TRANSACTION_COORDINATOR_FENCED).
    *
    * @param partition The partition.
+   * @param leaderEpoch The leader epoch of the election.
+   * @param caughtUp Resolves `true` once the leader's high watermark reached its log end
+   *   (`false`: the leadership was lost meanwhile). Default: at once.
    * @returns How many transactional ids it holds.
    * @throws {Error} If the partition cannot be read (it is then not served).
    */
-  async onElection(partition: number): Promise<number> {
+  async onElection(
+    partition: number,
+    leaderEpoch = 0,
+    caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<number> {
     if (!this.#ownedOnly) return 0;
     if (this.#owned.has(partition)) return 0;
     const election = ++this.#elections;
     this.#loading.set(partition, election);
+    const current = () => this.#loading.get(partition) === election && !this.#closed;
     let records: TransactionLogRecord[];
     try {
+      if (!(await caughtUp()) || !current()) {
+        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
+        return 0;
+      }
       records = await this.#store.loadPartition(partition);
     } catch (e) {
       if (this.#loading.get(partition) === election) this.#loading.delete(partition);
       throw e;
     }
-    if (this.#loading.get(partition) !== election) return 0;
+    if (!current()) return 0;
+    this.#epochs.set(partition, leaderEpoch);
     this.load(records);
     const mine = [...this.#txns.values()].filter((m) =>
       this.#store.partitionFor(m.transactionalId) === partition
     );
-    for (const m of mine) {
-      if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
-      await this.#locked(m.transactionalId, () => this.#complete(m, m.state === "PrepareCommit"))
-        .catch((e) =>
-          this.#logger?.warn(
-            `Cannot complete the prepared transaction of ${m.transactionalId}: ${e?.message ?? e}`,
-          )
-        );
-    }
-    if (this.#loading.get(partition) !== election) return 0;
+    // served from now on: the prepared transactions complete as on EndTxn, and the requests of
+    // their ids get CONCURRENT_TRANSACTIONS meanwhile
     this.#loading.delete(partition);
     this.#owned.add(partition);
+    for (const m of mine) {
+      if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
+      this.#completeLater(m, m.state === "PrepareCommit", 0);
+    }
     const line = `Transaction coordinator: loaded __transaction_state-${partition} ` +
       `(${records.length} records, ${mine.length} transactional ids)`;
     if (records.length > 0) this.#logger?.info(line);
@@ -298,8 +356,10 @@ export class TransactionCoordinator {
   onResignation(partition: number): void {
     if (!this.#ownedOnly) return;
     const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    this.#epochs.delete(partition);
     for (const m of [...this.#txns.values()]) {
       if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
+      this.#completing.delete(m);
       this.#txns.delete(m.transactionalId);
       if (this.#byProducerId.get(m.producerId) === m) this.#byProducerId.delete(m.producerId);
     }
@@ -352,6 +412,9 @@ export class TransactionCoordinator {
    * @param producerEpoch The batch's epoch.
    * @param topic The partition's topic.
    * @param partition The partition.
+   * In cluster mode only the producers whose transactional id this broker coordinates are
+   * checked (the others' coordinators are elsewhere).
+   *
    * @returns INVALID_PRODUCER_ID_MAPPING for a producer id of no transactional id,
    * INVALID_PRODUCER_EPOCH if fenced, INVALID_TXN_STATE if the partition is not in a transaction
    * in progress (not added with AddPartitionsToTxn, or already ended), else NONE.
@@ -363,6 +426,10 @@ export class TransactionCoordinator {
     partition: number,
   ): number {
     const m = this.#byProducerId.get(producerId);
+    // cluster mode: the producer's coordinator may be another broker, which cannot be asked
+    // (KIP-890's verification request is not implemented): the partition's own producer state
+    // still fences older epochs
+    if (m === undefined && this.#ownedOnly) return ErrorCode.NONE;
     if (m === undefined) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (m.producerId !== producerId || producerEpoch < m.producerEpoch) {
       return ErrorCode.INVALID_PRODUCER_EPOCH; // its id moved on to a new one, or a newer epoch
@@ -406,6 +473,7 @@ export class TransactionCoordinator {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#markers?.close();
   }
 
   /**
@@ -416,6 +484,7 @@ export class TransactionCoordinator {
    */
   async drain(): Promise<void> {
     await this.#sweep;
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     while (this.#locks.size > 0) await Promise.allSettled([...this.#locks.values()]);
   }
 
@@ -441,7 +510,19 @@ export class TransactionCoordinator {
       lastUpdateTimestamp: now,
       startTimestamp: next.startTimestamp ?? m.startTimestamp,
     };
-    await this.#store.append(m.transactionalId, value);
+    try {
+      await this.#store.append(m.transactionalId, value);
+    } catch (e) {
+      if (!(e instanceof ReplicationError)) throw e;
+      // Kafka's TransactionStateManager: the leader moved, or the write is not committed
+      throw new TransactionLogWriteError(
+        e.code === ErrorCode.NOT_LEADER_OR_FOLLOWER
+          ? ErrorCode.NOT_COORDINATOR
+          : ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        `Cannot write the ${value.state} state of transactional id ${m.transactionalId}: ` +
+          e.message,
+      );
+    }
     Object.assign(m, next, { lastUpdateTimestamp: now });
     this.#txns.set(m.transactionalId, m);
     this.#byProducerId.set(m.producerId, m);
@@ -513,7 +594,7 @@ export class TransactionCoordinator {
           `Transactional id ${m.transactionalId}: aborting the ongoing transaction of producer ` +
             `${m.producerId} epoch ${m.producerEpoch} (fenced by InitProducerId)`,
         );
-        await this.#abortWithBump(m);
+        if (!(await this.#abortWithBump(m))) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       }
       const oldPid = m.producerId;
       const oldEpoch = m.producerEpoch;
@@ -595,7 +676,7 @@ export class TransactionCoordinator {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
       if (err !== 0) return all(() => err);
-      const unknown = (t: string, n: number) => !this.#leads(t, n);
+      const unknown = (t: string, n: number) => !this.#exists(t, n);
       if (topics.some((t) => t.partitions.some((n) => unknown(t.topic, n)))) {
         return all((t, n) =>
           unknown(t, n) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED
@@ -669,7 +750,7 @@ export class TransactionCoordinator {
       const out: TxnTopicResult[] = [];
       for (const t of req.topics) {
         const partitions = t.partitions.map((o) => {
-          if (this.#logs.partition(t.topic, o.partition) === undefined) {
+          if (!this.#exists(t.topic, o.partition)) {
             return { partition: o.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
           }
           g.offsets.set(pkey(t.topic, o.partition), { ...o, topic: t.topic });
@@ -689,10 +770,11 @@ export class TransactionCoordinator {
    * @param commit `true` to commit, `false` to abort.
    * @returns The error code.
    */
-  endTxn(p: TxnProducer, commit: boolean): Promise<number> {
+  async endTxn(p: TxnProducer, commit: boolean): Promise<number> {
     const own = this.#ownership(p.transactionalId);
-    if (own !== ErrorCode.NONE) return Promise.resolve(own);
-    return this.#locked(p.transactionalId, async () => {
+    if (own !== ErrorCode.NONE) return own;
+    let completing: Promise<boolean> | undefined;
+    const code = await this.#locked(p.transactionalId, async () => {
       const m = this.#txns.get(p.transactionalId);
       if (
         m !== undefined && m.producerId === p.producerId &&
@@ -706,7 +788,8 @@ export class TransactionCoordinator {
       switch (m!.state) {
         case "Ongoing":
           await this.#write(m!, { state: commit ? "PrepareCommit" : "PrepareAbort" });
-          await this.#complete(m!, commit);
+          if (this.#markers === undefined) await this.#complete(m!, commit);
+          else completing = this.#completeLater(m!, commit, 0);
           return ErrorCode.NONE;
         case "CompleteCommit":
           return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
@@ -716,10 +799,73 @@ export class TransactionCoordinator {
           return ErrorCode.INVALID_TXN_STATE;
       }
     });
+    // Cluster mode: the outcome is decided once PrepareX is committed (Kafka answers there); the
+    // answer waits for the first attempt at the markers, and a failed one goes on in the
+    // background (meanwhile the id's requests get CONCURRENT_TRANSACTIONS)
+    if (completing !== undefined) await completing;
+    return code;
   }
 
-  /** Abort `m` (Ongoing) with a bumped epoch, fencing its producer. Caller holds the lock. */
-  async #abortWithBump(m: TxnMetadata): Promise<void> {
+  /** Whether this coordinator (still) owns `m`'s `__transaction_state` partition. */
+  #ownsTxn(m: TxnMetadata): boolean {
+    if (!this.#ownedOnly) return true;
+    const p = this.#store.partitionFor(m.transactionalId);
+    return this.#owned.has(p) && this.#txns.get(m.transactionalId) === m;
+  }
+
+  /**
+   * Cluster mode: complete the prepared transaction `m` (markers, then CompleteX), trying
+   * again every `COMPLETE_RETRY_MS` while this coordinator owns it, outside the id's lock: its
+   * other requests see PrepareX meanwhile (CONCURRENT_TRANSACTIONS), and nothing else changes a
+   * prepared transaction.
+   *
+   * @returns Resolves after the first attempt: `true` if it completed the transaction.
+   */
+  #completeLater(m: TxnMetadata, commit: boolean, delayMs: number): Promise<boolean> {
+    if (this.#completing.has(m)) return Promise.resolve(false);
+    this.#completing.add(m);
+    const prepared = commit ? "PrepareCommit" : "PrepareAbort";
+    let first: (ok: boolean) => void = () => {};
+    const firstAttempt = new Promise<boolean>((resolve) => first = resolve);
+    const run = (async () => {
+      for (let attempt = 0;; attempt++) {
+        const wait = attempt === 0 ? delayMs : COMPLETE_RETRY_MS;
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (
+          this.#closed || !this.#completing.has(m) || !this.#ownsTxn(m) || m.state !== prepared
+        ) return false;
+        try {
+          await this.#complete(m, commit);
+          first(true);
+          return true;
+        } catch (e) {
+          const fenced = e instanceof MarkerFencedError;
+          if (attempt === 0 || fenced) {
+            this.#logger?.warn(
+              `Cannot complete the ${commit ? "commit" : "abort"} of transactional id ` +
+                `${m.transactionalId} (producer ${m.producerId} epoch ${m.producerEpoch})` +
+                `${fenced ? "" : "; trying again"}: ${e instanceof Error ? e.message : e}`,
+            );
+          }
+          first(false);
+          if (fenced) return false;
+        }
+      }
+    })().finally(() => {
+      this.#completing.delete(m);
+      this.#background.delete(run);
+      first(false);
+    });
+    this.#background.add(run);
+    return firstAttempt;
+  }
+
+  /**
+   * Abort `m` (Ongoing) with a bumped epoch, fencing its producer. Caller holds the lock.
+   * Returns `false` when (cluster mode) the first attempt at its markers failed: the abort then
+   * goes on in the background.
+   */
+  async #abortWithBump(m: TxnMetadata): Promise<boolean> {
     const epoch = m.producerEpoch + 1;
     await this.#write(m, {
       state: "PrepareAbort",
@@ -727,20 +873,35 @@ export class TransactionCoordinator {
       lastProducerEpoch: m.producerEpoch,
       lastProducerId: m.producerId,
     });
+    if (this.#markers !== undefined) return await this.#completeLater(m, false, 0);
     await this.#complete(m, false);
+    return true;
   }
 
   async #complete(m: TxnMetadata, commit: boolean): Promise<void> {
-    await this.writeMarkers({
+    const results = await this.writeMarkers({
       producerId: m.producerId,
       producerEpoch: m.producerEpoch,
       commit,
-      coordinatorEpoch: 0,
+      coordinatorEpoch: this.#epochs.get(this.#store.partitionFor(m.transactionalId)) ?? 0,
       topics: [...m.partitions].filter(([t]) => t !== OFFSETS_TOPIC).map(([topic, s]) => ({
         topic,
         partitions: [...s],
       })),
-    });
+    }, () => !this.#closed && this.#ownsTxn(m));
+    if (this.#markers !== undefined) {
+      const failed = results.flatMap((t) =>
+        t.partitions.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => ({ ...p, t }))
+      );
+      const list = failed.map((f) => `${f.t.topic}-${f.partition}: ${errorName(f.errorCode)}`);
+      if (failed.some((f) => isFenced(f.errorCode))) {
+        // a newer coordinator or producer epoch took over: it completes the transaction
+        throw new MarkerFencedError(`markers refused (${list.join(", ")})`);
+      }
+      if (failed.some((f) => isRetriableMarkerError(f.errorCode))) {
+        throw new Error(`markers not written yet (${list.join(", ")})`);
+      }
+    }
     if (commit) await this.#materialise(m);
     m.groups.clear();
     await this.#write(m, {
@@ -801,27 +962,25 @@ export class TransactionCoordinator {
   }
 
   /**
-   * Write COMMIT/ABORT markers to partitions (WriteTxnMarkers). Unknown partitions get
-   * UNKNOWN_TOPIC_OR_PARTITION.
+   * Write COMMIT/ABORT markers to partitions. On one broker they are appended here (unknown
+   * partitions get UNKNOWN_TOPIC_OR_PARTITION); in cluster mode they go to each partition's
+   * leader (`TransactionCoordinatorOptions.markers`), tried again while `active` holds.
    *
    * @param req Producer id/epoch, outcome, coordinator epoch, partitions.
+   * @param active Cluster mode: whether to keep trying. Default: until closed.
    * @returns Per-partition error codes.
    */
-  async writeMarkers(req: {
-    producerId: number;
-    producerEpoch: number;
-    commit: boolean;
-    coordinatorEpoch: number;
-    topics: { topic: string; partitions: number[] }[];
-  }): Promise<TxnTopicResult[]> {
+  async writeMarkers(
+    req: MarkerRequest,
+    active: () => boolean = () => !this.#closed,
+  ): Promise<TxnTopicResult[]> {
+    if (this.#markers !== undefined) return await this.#markers.send(req, active);
     const out: TxnTopicResult[] = [];
     const now = this.#now();
     for (const t of req.topics) {
       const partitions: TxnTopicResult["partitions"] = [];
       for (const partition of t.partitions) {
-        const log = this.#leads(t.topic, partition)
-          ? this.#logs.partition(t.topic, partition)
-          : undefined;
+        const log = this.#logs.partition(t.topic, partition);
         if (log === undefined) {
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +

@@ -250,3 +250,75 @@ Deno.test("TransactionCoordinator: LSO and aborted transactions are the log's, a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("TransactionCoordinator (cluster mode): markers not written yet complete in the background; a fenced coordinator stops", async () => {
+  const dir = await Deno.makeTempDir();
+  const logs = await LogManager.open(dir);
+  try {
+    await logs.createTopic(TRANSACTION_STATE_TOPIC, 3);
+    const calls: { coordinatorEpoch: number; commit: boolean }[] = [];
+    let answer: number = ErrorCode.REQUEST_TIMED_OUT;
+    let next = 7;
+    const txns = await openTransactionCoordinator(logs, {
+      numPartitions: 3,
+      nextProducerId: () => Promise.resolve(next++),
+      startTimer: false,
+      clusterPartitions: () => 3,
+      partitionExists: (t, p) => t === "remote" && p < 2,
+      markers: {
+        send(req) {
+          calls.push({ coordinatorEpoch: req.coordinatorEpoch, commit: req.commit });
+          const errorCode = answer;
+          answer = ErrorCode.NONE; // the next attempt goes through
+          return Promise.resolve(req.topics.map((t) => ({
+            topic: t.topic,
+            partitions: t.partitions.map((partition) => ({ partition, errorCode })),
+          })));
+        },
+        close() {},
+      },
+    });
+    try {
+      for (let p = 0; p < 3; p++) await txns.onElection(p, 5);
+      const init = await txns.initProducerId({ transactionalId: "tx", timeoutMs: 60000 });
+      strictEqual(init.errorCode, 0);
+      const p = { transactionalId: "tx", producerId: init.producerId, producerEpoch: 0 };
+      // a partition the cluster has, though not in this broker's engine
+      assertEquals(await txns.addPartitions(p, [{ topic: "remote", partitions: [1] }]), [
+        { topic: "remote", partitions: [{ partition: 1, errorCode: 0 }] },
+      ]);
+      // the first attempt at the markers fails: the outcome is decided (PrepareCommit), EndTxn
+      // answers, and the id's requests get CONCURRENT_TRANSACTIONS until the markers are in
+      strictEqual(await txns.endTxn(p, true), ErrorCode.NONE);
+      strictEqual(txns.describe("tx")!.state, "PrepareCommit");
+      strictEqual(await txns.endTxn(p, true), ErrorCode.CONCURRENT_TRANSACTIONS);
+      strictEqual(
+        (await txns.initProducerId({ transactionalId: "tx", timeoutMs: 60000 })).errorCode,
+        ErrorCode.CONCURRENT_TRANSACTIONS,
+      );
+      const deadline = Date.now() + 10_000;
+      while (txns.describe("tx")!.state !== "CompleteCommit" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      strictEqual(txns.describe("tx")!.state, "CompleteCommit");
+      // the markers carry the leader epoch of the coordinator's partition
+      assertEquals(calls, [
+        { coordinatorEpoch: 5, commit: true },
+        { coordinatorEpoch: 5, commit: true },
+      ]);
+      // a newer coordinator took over (TRANSACTION_COORDINATOR_FENCED): no Complete, no retry
+      await txns.addPartitions(p, [{ topic: "remote", partitions: [0] }]);
+      answer = ErrorCode.TRANSACTION_COORDINATOR_FENCED;
+      strictEqual(await txns.endTxn(p, false), ErrorCode.NONE);
+      await new Promise((r) => setTimeout(r, 800));
+      strictEqual(calls.length, 3);
+      strictEqual(txns.describe("tx")!.state, "PrepareAbort");
+    } finally {
+      txns.close();
+      await txns.drain();
+    }
+  } finally {
+    await logs.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

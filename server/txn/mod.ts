@@ -27,6 +27,7 @@
 
 import type { LogManager } from "../../engine/mod.ts";
 import type { BrokerContext } from "../api.ts";
+import type { InternalAppend } from "../internal_topic.ts";
 import type { Logger } from "../logger.ts";
 import {
   TransactionCoordinator,
@@ -47,6 +48,17 @@ export {
   type TxnProducer,
   type TxnTopicResult,
 } from "./coordinator.ts";
+export {
+  isRetriableMarkerError,
+  type LocalMarkerParts,
+  type MarkerClusterView,
+  type MarkerRequest,
+  type MarkerTopicResult,
+  TxnMarkerSender,
+  type TxnMarkerSenderOptions,
+  WRITE_TXN_MARKERS_VERSION,
+  writeLocalMarkers,
+} from "./markers.ts";
 export {
   TRANSACTION_STATE_TOPIC,
   type TransactionLogRecord,
@@ -83,8 +95,15 @@ export interface OpenTransactionCoordinatorOptions {
    * this broker leads, each loaded by `onElection`.
    */
   clusterPartitions?: () => number | undefined;
-  /** Cluster mode: whether this broker leads a data partition (see `TransactionCoordinatorOptions`). */
-  leads?: (topic: string, partition: number) => boolean;
+  /** Cluster mode: whether a data partition exists (see `TransactionCoordinatorOptions`). */
+  partitionExists?: (topic: string, partition: number) => boolean;
+  /** Cluster mode: how markers reach the partitions' leaders (see `TransactionCoordinatorOptions`). */
+  markers?: TransactionCoordinatorOptions["markers"];
+  /**
+   * Cluster mode: how a batch is appended to `__transaction_state` (as its leader, answered
+   * once the in-sync replicas have it; see `InternalTopicOptions.append`).
+   */
+  append?: InternalAppend;
 }
 
 /**
@@ -106,6 +125,7 @@ export async function openTransactionCoordinator(
     warn: (m) => logger ? logger.warn(m) : console.warn(m),
     now: options.now,
     clusterPartitions: options.clusterPartitions,
+    append: options.append,
   });
   const cluster = options.clusterPartitions !== undefined;
   const records = cluster ? [] : await store.load();
@@ -118,7 +138,8 @@ export async function openTransactionCoordinator(
     logger,
     now: options.now,
     ownedPartitionsOnly: cluster,
-    leads: options.leads,
+    partitionExists: options.partitionExists,
+    markers: options.markers,
   });
   if (cluster) {
     // Each __transaction_state partition is loaded when this broker becomes its leader; the

@@ -9,7 +9,7 @@
  */
 
 import type { LogManager } from "../../engine/mod.ts";
-import { InternalTopic, TRANSACTION_STATE_TOPIC } from "../internal_topic.ts";
+import { type InternalAppend, InternalTopic, TRANSACTION_STATE_TOPIC } from "../internal_topic.ts";
 import {
   decodeTransactionLogKey,
   decodeTransactionLogValue,
@@ -35,6 +35,8 @@ export interface TransactionStateStoreOptions {
    * exist); the topic is then never created locally (see `InternalTopicOptions`).
    */
   clusterPartitions?: () => number | undefined;
+  /** Cluster mode: how a batch is appended (see `InternalTopicOptions.append`). */
+  append?: InternalAppend;
 }
 
 /** One replayed record: the transactional id and its value, or `null` for a tombstone. */
@@ -85,6 +87,7 @@ export class TransactionStateStore {
       warn: options.warn,
       now: options.now,
       clusterPartitions: options.clusterPartitions,
+      append: options.append,
     });
   }
 

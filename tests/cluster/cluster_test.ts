@@ -19,6 +19,8 @@ import {
 } from "../../protocol/messages/find_coordinator.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
 import { Broker } from "../../server/mod.ts";
+import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
+import { NO_TOPIC_ID, RawClient } from "../../server/testing.ts";
 import { requireEtcd, sharedEtcd, type TestEtcd } from "../etcd.ts";
 import { requireClient, runClientScript, runCommand, uniqueTopic } from "../harness.ts";
 import { type InProcessCluster, startCluster, until } from "./harness.ts";
@@ -458,6 +460,44 @@ test("internal topics need offsets.topic.replication.factor live brokers: COORDI
     }
   } finally {
     await two.close();
+  }
+});
+
+test('Metadata from the cluster view: a topic named twice is answered once; v10-v11 name an unknown id ""', async () => {
+  // The standalone broker's fixes (found by the protocol fuzzer), in cluster mode's Metadata.
+  const c = await cluster();
+  const topic = uniqueTopic("once");
+  await withClient(
+    c.bootstrap(0),
+    (cl) => new Admin(cl).createTopics([{ name: topic, numPartitions: 3 }]),
+  );
+  await settled(c, topic, 3);
+  const raw = await RawClient.connect(c.brokers[1]!.port);
+  try {
+    const res = await raw.request(MetadataRequest, MetadataResponse, 12, {
+      topics: [
+        ...Array.from({ length: 2000 }, () => ({ name: topic, topicId: NO_TOPIC_ID })),
+        { name: "absent-once", topicId: NO_TOPIC_ID },
+        { name: "absent-once", topicId: NO_TOPIC_ID },
+      ],
+      allowAutoTopicCreation: false,
+    });
+    assertEquals(res.topics.map((x) => [x.name, x.errorCode, x.partitions.length]), [
+      [topic, 0, 3],
+      ["absent-once", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0],
+    ]);
+    const unknown = "AAAAAAAAAAAAAAAAAAAAAQ";
+    for (const version of [10, 11]) {
+      const r = await raw.request(MetadataRequest, MetadataResponse, version, {
+        topics: [{ name: null, topicId: unknown }, { name: null, topicId: unknown }],
+        allowAutoTopicCreation: false,
+      });
+      assertEquals(r.topics.map((x) => [x.errorCode, x.name, x.topicId]), [
+        [ErrorCode.UNKNOWN_TOPIC_ID, "", unknown],
+      ]);
+    }
+  } finally {
+    raw.close();
   }
 });
 

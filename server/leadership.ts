@@ -1,0 +1,67 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The one leader check of the leader-only APIs (Produce, Fetch, ListOffsets,
+ * OffsetForLeaderEpoch, DeleteRecords, DescribeProducers, WriteTxnMarkers) and of the
+ * coordinators' markers: whether this broker may serve a partition as its leader.
+ *
+ * - **Cluster mode** (`ClusterNode.leaderError`): UNKNOWN_TOPIC_OR_PARTITION for a partition
+ *   the cluster does not have; else the replica manager's role, which follows the cluster
+ *   view's partition states: NOT_LEADER_OR_FOLLOWER unless this broker leads it, in the
+ *   state's epoch, registered (not fenced).
+ * - **Standalone**: UNKNOWN_TOPIC_OR_PARTITION for a partition with no log here; a partition a
+ *   caller-given control plane replicates (`BrokerStartOptions.replication`) follows its role;
+ *   any other is led by this broker.
+ *
+ * @module
+ */
+
+import type { LogManager } from "../engine/mod.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import type { ClusterNode } from "./cluster/cluster.ts";
+import type { ReplicaError, ReplicaManager } from "./replica_manager.ts";
+
+/** What the leader check looks at (a `BrokerContext` has it all). */
+export interface LeadershipParts {
+  /** The storage engine. */
+  readonly logs: LogManager;
+  /** The replication layer, if any. */
+  readonly replicas?: ReplicaManager;
+  /** Cluster mode's node, if any. */
+  readonly cluster?: ClusterNode;
+}
+
+/**
+ * Why this broker cannot serve `topic`-`partition` as its leader, or `undefined` when it can.
+ *
+ * @example
+ * ```ts
+ * import { LogManager } from "../engine/mod.ts";
+ * import { leaderError } from "./leadership.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const logs = await LogManager.open(dir);
+ * console.assert(leaderError({ logs }, "missing", 0)?.code === 3); // UNKNOWN_TOPIC_OR_PARTITION
+ * await logs.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @param parts The broker's engine, replica manager and cluster node.
+ * @param topic Topic name.
+ * @param partition Partition index.
+ * @returns UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER with a message, or `undefined`.
+ */
+export function leaderError(
+  parts: LeadershipParts,
+  topic: string,
+  partition: number,
+): ReplicaError | undefined {
+  if (parts.cluster !== undefined) return parts.cluster.leaderError(topic, partition);
+  if (parts.logs.partition(topic, partition) === undefined) {
+    return {
+      code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      message: `${topic}-${partition} does not exist`,
+    };
+  }
+  const led = parts.replicas?.checkLeader(topic, partition);
+  return led === undefined || led.code === ErrorCode.NONE ? undefined : led;
+}

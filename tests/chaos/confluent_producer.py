@@ -81,9 +81,13 @@ def on_delivery(err, msg):
         if err.fatal() and fatal_detail is None:
             fatal_detail = "delivery of %s: %s" % (rid, err)
         return
+    # librdkafka may report a delivery without an offset (None): a batch it took as delivered
+    # from a DUPLICATE_SEQUENCE_NUMBER answer or after a possibly persisted error; -1 then
+    offset = msg.offset()
+    if offset is None or offset < 0:
+        offset = -1
     out.append(
-        "A %s %d %d %s %d\n"
-        % (msg.topic(), msg.partition(), msg.offset(), rid, int(time.time() * 1000))
+        "A %s %d %d %s %d\n" % (msg.topic(), msg.partition(), offset, rid, int(time.time() * 1000))
     )
 
 

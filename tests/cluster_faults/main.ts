@@ -271,6 +271,7 @@ export function totalsTable(result: ClusterFaultResult): string {
     "commits back": String(result.commits.backwards),
     "client give-ups": String(result.producerRestarts.length + result.consumerRestarts.length),
     "producer re-sends": String(result.resends.length),
+    "acks without offset": String(result.acksWithoutOffset),
     "kcat agrees": result.kcatAgrees === undefined ? "-" : result.kcatAgrees ? "yes" : "NO",
     "result": result.ok ? "pass" : "FAIL",
   }]);

@@ -87,6 +87,7 @@ Deno.test("cluster:chaos tables: empty run, failed cycle, failover line", () => 
     replicaDiffs: [],
     commits: { acked: 1, observed: 1, lost: 0, backwards: 0, examples: [] },
     producerRestarts: [],
+    acksWithoutOffset: 0,
     resends: [],
     consumerRestarts: [],
     byKind: { "leader-kill": { acked: 10, lost: 0, divergent: 0 } },

@@ -33,6 +33,7 @@
 
 import type { Logger } from "./logger.ts";
 import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
+import type { KafkaPrincipal } from "./security/principal.ts";
 
 /** What the connection knows about itself, passed to every handler. */
 export interface ConnectionInfo {
@@ -45,6 +46,14 @@ export interface ConnectionInfo {
    * set by the broker; optional so handler tests can build a bare `{ id, remote }`.
    */
   readonly closed?: AbortSignal;
+  /**
+   * Who the connection acts as, once its listener's authentication (TLS client certificate,
+   * SASL) has set it; absent means `User:ANONYMOUS` (`security/principal.ts`). The only mutable
+   * field: SASL authentication and re-authentication replace it.
+   */
+  principal?: KafkaPrincipal;
+  /** Name of the listener the connection came in on (e.g. `PLAINTEXT`); absent in handler tests. */
+  readonly listenerName?: string;
 }
 
 /**

@@ -235,8 +235,11 @@ export interface ClusterFaultResult {
    * partition once, wherever.
    */
   acksWithoutOffset: number;
-  /** Records acknowledged, lost and divergent, per fault kind (by the cycle they happened in). */
-  byKind: Record<string, { acked: number; lost: number; divergent: number }>;
+  /**
+   * Per fault kind (by the cycle they happened in): records acknowledged, lost, divergent and
+   * present more than once; records the consumers read and commits the coordinator acknowledged.
+   */
+  byKind: Record<string, KindCounts>;
   /** Everything that failed. */
   failures: string[];
   /** Whether everything passed. */
@@ -245,6 +248,22 @@ export interface ClusterFaultResult {
   dir: string;
   /** Wall time. */
   durationMs: number;
+}
+
+/** What happened during the cycles of one fault kind (or before the first). */
+export interface KindCounts {
+  /** Records acknowledged. */
+  acked: number;
+  /** Of those, not at their acknowledged offset in the final read. */
+  lost: number;
+  /** Offsets first seen with a second value during these cycles. */
+  divergent: number;
+  /** Acknowledged records present more than once in the final read. */
+  dup: number;
+  /** Records the consumers read (with re-reads): their progress. */
+  reads: number;
+  /** Group commits the coordinator acknowledged. */
+  commits: number;
 }
 
 /** Thrown when the run is aborted (SIGINT). */
@@ -332,6 +351,10 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     Array.from({ length: options.partitions }, (_, p) => [p, []]),
   );
   const lastAck = new Map<string, number>(); // producer slot → ts of its last acknowledgement
+  const kindRow = (kind: string): KindCounts =>
+    result.byKind[kind] ??= { acked: 0, lost: 0, divergent: 0, dup: 0, reads: 0, commits: 0 };
+  /** The row of the cycle running now. */
+  const rowNow = () => kindRow(result.cycles.at(-1)?.kind ?? "before the faults");
   const ackFile = await Deno.open(`${root}/acks.txt`, { create: true, write: true, append: true });
   const readFile = await Deno.open(`${root}/reads.txt`, {
     create: true,
@@ -442,6 +465,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
       if (line.kind === "read") {
         const r = line.read;
         result.reads++;
+        rowNow().reads++;
         lines.reads.push(`${name} ${readLine(r)}`);
         if (r.topic !== TOPIC || r.partition >= options.partitions) return;
         history.observe(TOPIC, r.partition, r.offset, r.id, `read ${name}`, r.ts);
@@ -449,7 +473,10 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
       } else if (line.kind === "commit") {
         const k = line.commit;
         lines.reads.push(`${name} K ${k.topic} ${k.partition} ${k.offset} ${k.ts}`);
-        if (k.topic === TOPIC) commits.acked(k.topic, k.partition, k.offset, k.ts, name);
+        if (k.topic === TOPIC) {
+          commits.acked(k.topic, k.partition, k.offset, k.ts, name);
+          rowNow().commits++;
+        }
       } else if (line.kind === "error") {
         lines.reads.push(`${name} E ${line.detail}`);
       } else if (line.kind === "other" && line.text.trim() !== "") {
@@ -1229,7 +1256,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     }
   }
 
-  /** Counts acknowledged, lost and divergent records per fault kind (by time). */
+  /** Counts acknowledged, lost, duplicated and divergent records per fault kind (by time). */
   function attribute(): void {
     const starts = result.cycles.map((c) => c.startedAt);
     const kindAt = (ts: number) => {
@@ -1241,18 +1268,22 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
       }
       return lo === 0 ? "before the faults" : result.cycles[lo - 1].kind;
     };
-    const row = (k: string) => result.byKind[k] ??= { acked: 0, lost: 0, divergent: 0 };
     for (const [p, log] of acks) {
       const got = finalContents[p];
       const at = new Map<number, string | undefined>();
-      for (let i = 0; i < (got?.offsets.length ?? 0); i++) at.set(got!.offsets[i], got!.ids[i]);
+      const copies = new Map<string | undefined, number>();
+      for (let i = 0; i < (got?.offsets.length ?? 0); i++) {
+        at.set(got!.offsets[i], got!.ids[i]);
+        copies.set(got!.ids[i], (copies.get(got!.ids[i]) ?? 0) + 1);
+      }
       for (let i = 0; i < log.offsets.length; i++) {
-        const r = row(kindAt(log.ts[i]));
+        const r = kindRow(kindAt(log.ts[i]));
         r.acked++;
         if (got !== undefined && at.get(log.offsets[i]) !== log.ids[i]) r.lost++;
+        if ((copies.get(log.ids[i]) ?? 0) > 1) r.dup++;
       }
     }
-    for (const d of history.divergences) row(kindAt(d.second.at)).divergent++;
+    for (const d of history.divergences) kindRow(kindAt(d.second.at)).divergent++;
   }
 }
 

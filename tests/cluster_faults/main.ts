@@ -217,7 +217,8 @@ function table(rows: Record<string, string>[]): string {
 
 /**
  * The per-fault-kind table (Markdown): cycles, acknowledged records, lost, divergent offsets,
- * failed cycles and the time each recovery step took.
+ * acknowledged records stored twice, records read and commits acknowledged during the kind's
+ * cycles, failed cycles and the time each recovery step took.
  *
  * @param result The harness's result.
  * @returns The table.
@@ -229,13 +230,17 @@ export function kindTable(result: ClusterFaultResult): string {
     const cs = result.cycles.filter((c) => c.kind === kind);
     const num = (f: (c: (typeof cs)[number]) => number | undefined) =>
       cs.flatMap((c) => f(c) === undefined ? [] : [f(c)!]);
-    const k = result.byKind[kind] ?? { acked: 0, lost: 0, divergent: 0 };
+    const k = result.byKind[kind] ??
+      { acked: 0, lost: 0, divergent: 0, dup: 0, reads: 0, commits: 0 };
     return {
       "fault": kind,
       "cycles": String(cs.length),
       "acked": String(k.acked),
       "lost": String(k.lost),
       "divergent": String(k.divergent),
+      "dup": String(k.dup),
+      "read": String(k.reads),
+      "commits": String(k.commits),
       "failed cycles": String(cs.filter((c) => c.failures.length > 0).length),
       "new leader s p50/max": medMax(num((c) => c.electionMs)),
       "healthy s p50/max": medMax(num((c) => c.recoveryMs)),

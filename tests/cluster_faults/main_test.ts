@@ -90,13 +90,19 @@ Deno.test("cluster:chaos tables: empty run, failed cycle, failover line", () => 
     acksWithoutOffset: 0,
     resends: [],
     consumerRestarts: [],
-    byKind: { "leader-kill": { acked: 10, lost: 0, divergent: 0 } },
+    byKind: {
+      "leader-kill": { acked: 10, lost: 0, divergent: 0, dup: 0, reads: 10, commits: 1 },
+    },
     failures: ["boom"],
     ok: false,
     dir: "/tmp/x",
     durationMs: 1,
   };
-  ok(kindTable(result).includes("| leader-kill | 1      | 10    | 0    | 0         | 1 "));
+  ok(
+    kindTable(result).includes(
+      "| leader-kill | 1      | 10    | 0    | 0         | 0   | 10   | 1 ",
+    ),
+  );
   ok(totalsTable(result).includes("| 0/16 "));
   ok(totalsTable(result).endsWith("| FAIL   |"));
   ok(failoverLine(result)!.includes("n=1: min 1.80 s"));

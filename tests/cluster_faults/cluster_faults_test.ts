@@ -14,7 +14,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { requireEtcd } from "../etcd.ts";
 import { requireClients } from "../harness.ts";
 import { DEFAULT_HOLD_MS, FAULT_KINDS, runClusterFaults } from "./harness.ts";
-import { failoverLine, kindTable, totalsTable } from "./main.ts";
+import { failoverLine, kindTable, timingTable, totalsTable } from "./main.ts";
 import { requireNetns } from "./network.ts";
 
 const needs = [requireEtcd(), requireNetns(), requireClients(["confluent-kafka", "kcat"])];
@@ -54,7 +54,7 @@ Deno.test({
     console.log(
       `seed ${seed} (CLUSTER_FAULTS_SEED=${seed} repeats the schedule)\n${kindTable(result)}\n\n${
         totalsTable(result)
-      }\n${failoverLine(result) ?? ""}`,
+      }\n\n${timingTable(result)}\n${failoverLine(result) ?? ""}`,
     );
     assertEquals(result.failures, []);
     assertEquals(result.cycles.map((c) => c.kind).sort(), [...FAULT_KINDS].sort());

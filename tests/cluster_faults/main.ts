@@ -283,6 +283,41 @@ export function totalsTable(result: ClusterFaultResult): string {
 }
 
 /**
+ * The distributions of the times the cycles measured (Markdown): from the fault to etcd's new
+ * leader of the target partition (or the new controller), per fault kind, and for the
+ * `leader-kill` cycles from the SIGKILL to the first acks=all produce on the new leader.
+ *
+ * @param result The harness's result.
+ * @returns The table (empty without such times).
+ */
+export function timingTable(result: ClusterFaultResult): string {
+  const rows: Record<string, string>[] = [];
+  const row = (what: string, ms: number[]) => {
+    if (ms.length === 0) return;
+    const q = (f: number) => secs(quantile(ms, f));
+    rows.push({
+      "from the fault to": what,
+      "n": String(ms.length),
+      "min s": q(0),
+      "p10 s": q(0.1),
+      "median s": q(0.5),
+      "p90 s": q(0.9),
+      "max s": q(1),
+    });
+  };
+  for (const kind of FAULT_KINDS) {
+    const cs = result.cycles.filter((c) => c.kind === kind);
+    const what = kind === "controller-kill" ? "a new controller" : "a new leader in etcd";
+    row(`${what} (${kind})`, cs.flatMap((c) => c.electionMs === undefined ? [] : [c.electionMs]));
+  }
+  row(
+    "the first acks=all produce (leader-kill)",
+    result.cycles.flatMap((c) => c.failoverMs === undefined ? [] : [c.failoverMs]),
+  );
+  return table(rows);
+}
+
+/**
  * The failover distribution of the `leader-kill` cycles: from the SIGKILL to the first
  * successful acks=all produce on the new leader.
  *
@@ -363,6 +398,8 @@ async function main(): Promise<number> {
   console.log(kindTable(result));
   console.log("");
   console.log(totalsTable(result));
+  const timings = timingTable(result);
+  if (timings !== "") console.log(`\n${timings}`);
   const failover = failoverLine(result);
   if (failover) console.log(`\n${failover}`);
   console.log(

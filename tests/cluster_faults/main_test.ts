@@ -3,7 +3,13 @@
 // and a bad flag is a clean message, not a run with something else.
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
 import { DEFAULT_HOLD_MS, FAULT_KINDS } from "./harness.ts";
-import { failoverLine, kindTable, parseClusterChaosArgs, totalsTable } from "./main.ts";
+import {
+  failoverLine,
+  kindTable,
+  parseClusterChaosArgs,
+  timingTable,
+  totalsTable,
+} from "./main.ts";
 
 const parse = (args: string[]) => parseClusterChaosArgs(args, () => {});
 
@@ -107,4 +113,8 @@ Deno.test("cluster:chaos tables: empty run, failed cycle, failover line", () => 
   ok(totalsTable(result).endsWith("| FAIL   |"));
   ok(failoverLine(result)!.includes("n=1: min 1.80 s"));
   assertEquals(failoverLine({ ...result, cycles: [] }), undefined);
+  const timings = timingTable(result);
+  ok(timings.includes("| a new leader in etcd (leader-kill)       | 1 | 1.50  | 1.50  | 1.50 "));
+  ok(timings.includes("| the first acks=all produce (leader-kill) | 1 | 1.80  |"));
+  assertEquals(timingTable({ ...result, cycles: [] }), "");
 });

@@ -357,6 +357,7 @@ export interface ReplicaLogDirInfo {
   offsetLag: number;
 }
 
+/** A topic's partition, as the reassignment and election methods name it. */
 export interface TopicPartition {
   /** Topic. */
   topic: string;

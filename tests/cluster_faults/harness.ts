@@ -1106,7 +1106,7 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     ).catch((e) => fail(e.message));
     say("final: stopping the consumers");
     for (const c of consumers.values()) {
-      const exit = await c.stop();
+      const exit = await c.stop(60_000); // a close that leaves the group waits on a loaded machine
       if (!exit.clean) {
         fail(`consumer ${c.spec.name} did not stop cleanly: ${exit.fatal ?? `exit ${exit.code}`}`);
       }

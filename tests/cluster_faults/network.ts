@@ -29,9 +29,9 @@
 
 import { type ClientRequirement, clientRequirement } from "../harness.ts";
 
-/** Prefix of the namespaces a run creates: `sluice-faults-<pid>-b<n>`. */
+/** Prefix of the namespaces a run creates: `sluice-faults-<pid>-<run>-b<n>`. */
 export const NAMESPACE_PREFIX = "sluice-faults-";
-/** Prefix of the bridge and veth names a run creates: `slf<pid base 36>`, `…v<n>`. */
+/** Prefix of the bridge and veth names a run creates: `slf<pid base 36>-<run>`, `…v<n>`. */
 export const LINK_PREFIX = "slf";
 /** The nftables table that isolates a broker, inside its namespace. */
 export const FAULT_TABLE = "sluice_faults";
@@ -143,7 +143,7 @@ export async function cleanStaleNetworks(): Promise<string[]> {
   const names = (await run("ip", ["netns", "list"]).catch(() => "")).split("\n")
     .map((l) => l.split(" ")[0]).filter((n) => n.startsWith(NAMESPACE_PREFIX));
   for (const ns of names) {
-    const m = ns.slice(NAMESPACE_PREFIX.length).match(/^(\d+)-b\d+$/);
+    const m = ns.slice(NAMESPACE_PREFIX.length).match(/^(\d+)(?:-[0-9a-z]+)?-b\d+$/);
     if (!m || alive(Number(m[1]))) continue;
     await deleteNamespace(ns);
     removed.push(ns);
@@ -152,7 +152,7 @@ export async function cleanStaleNetworks(): Promise<string[]> {
     { ifname: string }
   >;
   for (const { ifname } of links) {
-    const m = ifname.match(new RegExp(`^${LINK_PREFIX}([0-9a-z]+)$`));
+    const m = ifname.match(new RegExp(`^${LINK_PREFIX}([0-9a-z]+)(?:-[0-9a-z]+)?$`));
     if (!m || alive(parseInt(m[1], 36))) continue;
     await run("ip", ["link", "del", ifname]).catch(() => {});
     removed.push(ifname);
@@ -173,7 +173,8 @@ async function freeSubnet(): Promise<string> {
   }
   const routes = JSON.parse(await run("ip", ["-j", "-4", "route", "show", "table", "all"]))
     .map((r: { dst?: string }) => r.dst ?? "") as string[];
-  const start = Deno.pid % 512;
+  // random: test files run in parallel share the process (and its pid)
+  const start = crypto.getRandomValues(new Uint16Array(1))[0] % 512;
   for (let k = 0; k < 512; k++) {
     const n = (start + k) % 512;
     const net = `198.${18 + (n >> 8)}.${n & 255}`;
@@ -213,14 +214,16 @@ export class FaultNetwork {
   #closed: Promise<void> | undefined;
 
   private constructor(net: string, brokers: number, etcdMembers: number) {
-    const id = Deno.pid.toString(36);
-    this.bridge = `${LINK_PREFIX}${id}`;
+    // the run: two test files run in parallel (`deno test --parallel`) share the process's pid
+    const run = crypto.getRandomValues(new Uint16Array(1))[0].toString(36).padStart(2, "0")
+      .slice(-2);
+    this.bridge = `${LINK_PREFIX}${Deno.pid.toString(36)}-${run}`;
     this.clientHost = `${net}.1`;
     this.etcdHosts = Array.from({ length: etcdMembers }, (_, i) => `${net}.${2 + i}`);
     this.brokerHosts = Array.from({ length: brokers }, (_, i) => `${net}.${11 + i}`);
     this.namespaces = Array.from(
       { length: brokers },
-      (_, i) => `${NAMESPACE_PREFIX}${Deno.pid}-b${i + 1}`,
+      (_, i) => `${NAMESPACE_PREFIX}${Deno.pid}-${run}-b${i + 1}`,
     );
   }
 

@@ -422,7 +422,9 @@ export class ScramServer {
     this.#credential = credential;
     this.extensions = first.extensions;
     this.#nonce = first.nonce + scramNonce();
-    this.#serverFirst = `r=${this.#nonce},s=${toBase64(credential.salt)},i=${credential.iterations}`;
+    this.#serverFirst = `r=${this.#nonce},s=${
+      toBase64(credential.salt)
+    },i=${credential.iterations}`;
     return encoder.encode(this.#serverFirst);
   }
 
@@ -442,7 +444,9 @@ export class ScramServer {
     this.#first = undefined; // one attempt
     const final = parseClientFinal(bytes);
     if (final.nonce !== this.#nonce) {
-      throw new ScramError("Authentication failed: Invalid client nonce in the final client message.");
+      throw new ScramError(
+        "Authentication failed: Invalid client nonce in the final client message.",
+      );
     }
     if (!constantTimeEqual(final.channelBinding, encoder.encode(first.gs2Header))) {
       throw new ScramError("Authentication failed: invalid channel binding (c=)");

@@ -28,6 +28,8 @@ import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
+import type { SaslServer } from "./security/sasl.ts";
+import type { ScramCredentialStore } from "./security/scram_credentials.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 
 /** Broker-wide state every handler can use. */
@@ -78,6 +80,17 @@ export interface BrokerContext {
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */
   readonly closing: AbortSignal;
+  /**
+   * SASL authentication (SaslHandshake, SaslAuthenticate and the SASL listeners' gate).
+   * Optional so contexts built by hand (tests) may leave it out; the SASL APIs then answer
+   * ILLEGAL_SASL_STATE.
+   */
+  readonly sasl?: SaslServer;
+  /**
+   * SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials). Optional for
+   * contexts built by hand; the credential APIs then fail.
+   */
+  readonly scramCredentials?: ScramCredentialStore;
 }
 
 /** One request being handled. */

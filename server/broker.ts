@@ -41,6 +41,9 @@ import {
 } from "./txn/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import { sleep } from "./sleep.ts";
+import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
+import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
+import { ScramCredentialStore } from "./security/scram_credentials.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -107,14 +110,18 @@ export class Broker {
   readonly #memoryPool: MemoryPool;
   #acceptLoop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | null = null;
+  /** The listener served (its name is its security protocol). */
+  readonly #listen: Listener;
 
   private constructor(
     config: BrokerConfig,
     listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
     ctx: BrokerContext,
     abort: AbortController,
+    listen: Listener,
   ) {
     this.config = config;
+    this.#listen = listen;
     this.#listener = listener;
     this.#ctx = ctx;
     this.#log = ctx.logger;
@@ -176,9 +183,12 @@ export class Broker {
     }
     full.clusterId = meta.clusterId;
     let dynamicConfigs: DynamicBrokerConfigs;
+    let scramCredentials: ScramCredentialStore;
     try {
       // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
       dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
+      // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md).
+      scramCredentials = await ScramCredentialStore.open(dir);
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -302,6 +312,7 @@ export class Broker {
     const advertised = advertisedAddress(full, listen, bound.port);
     const abort = new AbortController();
     const apis = new Map<number, ApiHandler>(APIS.map((a) => [a.key, a]));
+    const sasl = saslServer(full, scramCredentials, log, abort.signal);
     const ctx: BrokerContext = {
       config: full,
       nodeId: full.nodeId,
@@ -319,8 +330,10 @@ export class Broker {
       replicas,
       apis,
       closing: abort.signal,
+      sasl,
+      scramCredentials,
     };
-    const broker = new Broker(full, listener, ctx, abort);
+    const broker = new Broker(full, listener, ctx, abort, listen);
     broker.#acceptLoop = broker.#accept();
     if (cluster !== undefined) {
       try {
@@ -460,6 +473,7 @@ export class Broker {
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,
         },
+        { name: this.#listen.name, securityProtocol: this.#listen.name },
       );
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote}`);
       const done = conn.serve().finally(() => {
@@ -475,6 +489,11 @@ export class Broker {
       throw new CloseConnection(
         `malformed request: ${frame.length} bytes is too short for a request header`,
       );
+    }
+    // SASL listeners: only the SASL exchange before authentication (and bare v0 tokens).
+    if (isSaslProtocol(info.securityProtocol)) {
+      const raw = await this.#ctx.sasl!.gate(frame, info);
+      if (raw !== undefined) return raw;
     }
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const apiKey = view.getInt16(0);
@@ -634,6 +653,35 @@ class AcceptBackoff {
     this.#reported = false;
     this.#unrecovered = 0;
   }
+}
+
+/** The SASL authenticator of a configuration (used by SASL listeners and the SASL APIs). */
+function saslServer(
+  config: BrokerConfig,
+  credentials: ScramCredentialStore,
+  logger: Logger,
+  closing: AbortSignal,
+): SaslServer {
+  const users = new Map<string, ReadonlyMap<string, string>>();
+  return new SaslServer({
+    enabledMechanisms: (listener) =>
+      config.saslListenerMechanisms[listener.toLowerCase()] ?? config.saslEnabledMechanisms,
+    plainUsers: (listener) => {
+      const key = `${listener.toLowerCase()}.plain`;
+      let u = users.get(key);
+      if (u === undefined) {
+        const jaas = config.saslJaasConfigs[key];
+        u = jaas === undefined ? new Map() : plainUsers(parseJaasConfig(jaas));
+        users.set(key, u);
+      }
+      return u;
+    },
+    credentials,
+    maxReauthMs: config.connectionsMaxReauthMs,
+    failedAuthenticationDelayMs: config.connectionFailedAuthenticationDelayMs,
+    logger,
+    closing,
+  });
 }
 
 function advertisedAddress(

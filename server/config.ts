@@ -11,6 +11,7 @@
 
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
 import { createLogger, type Logger, type LogLevel } from "./logger.ts";
+import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */
 export interface BrokerConfig {
@@ -180,6 +181,30 @@ export interface BrokerConfig {
   clusterId: string;
   /** Broker-level topic config defaults in topic-config names, e.g. `{ "retention.ms": "3600000" }`. */
   topicDefaults: Record<string, string>;
+  /**
+   * SASL mechanisms a SASL listener offers (`sasl.enabled.mechanisms`); a listener may have its
+   * own (`listener.name.<l>.sasl.enabled.mechanisms`, in {@linkcode BrokerConfig.saslListenerMechanisms}).
+   * Default `PLAIN,SCRAM-SHA-256,SCRAM-SHA-512` (Kafka's is GSSAPI, which Sluice lacks).
+   */
+  saslEnabledMechanisms: string[];
+  /** Per-listener `sasl.enabled.mechanisms`, by lower-case listener name. */
+  saslListenerMechanisms: Record<string, string[]>;
+  /**
+   * JAAS configurations of the SASL listeners (`listener.name.<l>.<mechanism>.sasl.jaas.config`),
+   * by `<listener>.<mechanism>` in lower case, e.g. `sasl_plaintext.plain`. PLAIN's users are the
+   * `user_<name>="<password>"` options of its entry.
+   */
+  saslJaasConfigs: Record<string, string>;
+  /**
+   * Longest SASL session before the client must re-authenticate (`connections.max.reauth.ms`,
+   * KIP-368); 0 (the default, Kafka's): never.
+   */
+  connectionsMaxReauthMs: number;
+  /**
+   * How long the answer to a failed authentication waits before the connection closes
+   * (`connection.failed.authentication.delay.ms`). Default 100 (Kafka's).
+   */
+  connectionFailedAuthenticationDelayMs: number;
   /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
   logger?: Logger;
   /** Lowest level written by the default logger; `"silent"` for none. Default `"info"`. */
@@ -248,7 +273,35 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   transactionAbortTimedOutIntervalMs: 10000,
   clusterId: "",
   topicDefaults: {},
+  saslEnabledMechanisms: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"],
+  saslListenerMechanisms: {},
+  saslJaasConfigs: {},
+  connectionsMaxReauthMs: 0,
+  connectionFailedAuthenticationDelayMs: 100,
 });
+
+/** Security protocols a listener may use here (the listener's name is its protocol). */
+const SERVED_LISTENER_PROTOCOLS = new Set(["PLAINTEXT", "SASL_PLAINTEXT"]);
+
+/** `listener.name.<l>.sasl.enabled.mechanisms` and `listener.name.<l>.<mech>.sasl.jaas.config`. */
+const SASL_LISTENER_KEY =
+  /^listener\.name\.([a-z0-9_.-]+?)\.(?:(sasl\.enabled\.mechanisms)|(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config)$/;
+
+/** The SASL mechanisms Sluice implements, for validating `sasl.enabled.mechanisms`. */
+const SASL_MECHANISMS = new Set(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]);
+
+function saslMechanismList(key: string, value: string): string[] {
+  const list = splitList(value).map((m) => m.toUpperCase());
+  for (const m of list) {
+    if (!SASL_MECHANISMS.has(m)) {
+      throw new RangeError(
+        `Invalid value "${value}" for configuration "${key}": mechanism ${m} is not ` +
+          `implemented (use ${[...SASL_MECHANISMS].join(", ")})`,
+      );
+    }
+  }
+  return list;
+}
 
 /**
  * Parse the text of a Java `.properties` file (Kafka's `server.properties`).
@@ -399,7 +452,8 @@ function validateBrokerValue(key: string, value: string, kind: ValueKind): strin
 
 /**
  * Parse a listener list (`listeners` / `advertised.listeners`) and pick the one to serve on:
- * the first whose name is not listed in `controller.listener.names`. Only PLAINTEXT is served.
+ * the first whose name is not listed in `controller.listener.names`. Only PLAINTEXT and
+ * SASL_PLAINTEXT are served (the name is the security protocol).
  *
  * @example
  * ```ts
@@ -438,8 +492,8 @@ export function parseListener(value: string, controllerNames: string[] = []): Li
   const usable = parsed.filter((l) => !skip.has(l.name));
   if (usable.length === 0) fail("every listener is a controller listener");
   const chosen = usable[0];
-  if (chosen.name !== "PLAINTEXT") {
-    fail(`listener ${chosen.name} is not supported; only PLAINTEXT is served`);
+  if (!SERVED_LISTENER_PROTOCOLS.has(chosen.name)) {
+    fail(`listener ${chosen.name} is not supported; only PLAINTEXT and SASL_PLAINTEXT are served`);
   }
   return chosen;
 }
@@ -473,6 +527,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
     ...DEFAULT_BROKER_CONFIG,
     logDirs: [...DEFAULT_BROKER_CONFIG.logDirs],
     topicDefaults: {},
+    saslEnabledMechanisms: [...DEFAULT_BROKER_CONFIG.saslEnabledMechanisms],
+    saslListenerMechanisms: {},
+    saslJaasConfigs: {},
   };
   const int = (key: string, kind: ValueKind): number =>
     Number(validateBrokerValue(key, props[key], kind));
@@ -677,6 +734,16 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
         config.transactionAbortTimedOutIntervalMs = int(key, "positive-int");
         break;
+      // SASL (issue #14, docs/SECURITY.md).
+      case "sasl.enabled.mechanisms":
+        config.saslEnabledMechanisms = saslMechanismList(key, value);
+        break;
+      case "connections.max.reauth.ms":
+        config.connectionsMaxReauthMs = int(key, "non-negative-int");
+        break;
+      case "connection.failed.authentication.delay.ms":
+        config.connectionFailedAuthenticationDelayMs = int(key, "non-negative-int");
+        break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {
           throw new RangeError(
@@ -695,6 +762,21 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
             throw new RangeError(`Invalid value "${value}" for configuration "${key}": ${detail}`);
           }
           logProps[key] = value;
+        } else if (SASL_LISTENER_KEY.test(key)) {
+          const m = SASL_LISTENER_KEY.exec(key)!;
+          if (m[2] !== undefined) {
+            config.saslListenerMechanisms[m[1]] = saslMechanismList(key, value);
+          } else {
+            try {
+              const jaas = parseJaasConfig(value);
+              if (m[3] === "plain") plainUsers(jaas);
+            } catch (e) {
+              throw new RangeError(
+                `Invalid value for configuration "${key}": ${e instanceof Error ? e.message : e}`,
+              );
+            }
+            config.saslJaasConfigs[`${m[1]}.${m[3]}`] = value;
+          }
         } else if (!ACCEPTED_IGNORED.has(key)) {
           warn(`Unknown configuration "${key}" (value "${value}") is ignored`);
         }

@@ -54,6 +54,11 @@ export interface ConnectionInfo {
   principal?: KafkaPrincipal;
   /** Name of the listener the connection came in on (e.g. `PLAINTEXT`); absent in handler tests. */
   readonly listenerName?: string;
+  /**
+   * Security protocol of that listener (`PLAINTEXT`, `SASL_PLAINTEXT`, ...); absent in handler
+   * tests (PLAINTEXT).
+   */
+  readonly securityProtocol?: string;
 }
 
 /**
@@ -66,21 +71,28 @@ export type FrameDispatcher = (
   conn: ConnectionInfo,
 ) => Promise<Uint8Array[] | null>;
 
-/** Thrown by a dispatcher to close the connection after logging `message`. */
+/**
+ * Thrown by a dispatcher to close the connection after logging `message`, optionally after
+ * writing a last response (a refused SASL authentication).
+ */
 export class CloseConnection extends Error {
   /** How loudly to log it: `error` for a refused request, `info` for a client that went away. */
   readonly level: "error" | "info";
+  /** Response chunks (with size prefix) written before closing, if any. */
+  readonly response: Uint8Array[] | undefined;
 
   /**
    * Create the error.
    *
    * @param message Why the connection is closed.
    * @param level `info` when the client simply went away (Kafka logs that quietly).
+   * @param response A last response to write before closing.
    */
-  constructor(message: string, level: "error" | "info" = "error") {
+  constructor(message: string, level: "error" | "info" = "error", response?: Uint8Array[]) {
     super(message);
     this.name = "CloseConnection";
     this.level = level;
+    this.response = response;
   }
 }
 
@@ -161,6 +173,7 @@ export class Connection {
    * @param dispatch Handles one frame.
    * @param log Where to report.
    * @param limits Memory pool, per-connection bound, idle and read timeouts.
+   * @param listener The listener's name and security protocol (default PLAINTEXT).
    */
   constructor(
     conn: Deno.Conn,
@@ -169,10 +182,20 @@ export class Connection {
     dispatch: FrameDispatcher,
     log: Logger,
     limits: ConnectionLimits = {},
+    listener: { name: string; securityProtocol: string } = {
+      name: "PLAINTEXT",
+      securityProtocol: "PLAINTEXT",
+    },
   ) {
     this.#conn = conn;
     const addr = conn.remoteAddr as Deno.NetAddr;
-    this.info = { id, remote: `${addr.hostname}:${addr.port}`, closed: this.#closedCtl.signal };
+    this.info = {
+      id,
+      remote: `${addr.hostname}:${addr.port}`,
+      closed: this.#closedCtl.signal,
+      listenerName: listener.name,
+      securityProtocol: listener.securityProtocol,
+    };
     this.#maxFrame = maxFrame;
     this.#dispatch = dispatch;
     this.#log = log;
@@ -283,7 +306,12 @@ export class Connection {
         try {
           chunks = await this.#dispatch(frame, this.info);
         } catch (e) {
-          this.#release(frame.length);
+          if (e instanceof CloseConnection && e.response !== undefined && !this.#closed) {
+            // A last answer (refused authentication), written before the connection closes.
+            await this.#pendingWrite;
+            this.#pendingWrite = this.#writeAll(e.response, frame.length);
+            this.#pendingWrite.catch(() => {});
+          } else this.#release(frame.length);
           throw e;
         } finally {
           this.#handling = false;

@@ -7,7 +7,7 @@ import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:ass
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../../protocol/messages/api_versions.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
-import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
+import { ProduceRequest } from "../../protocol/messages/produce.ts";
 import {
   SaslAuthenticateRequest,
   SaslAuthenticateResponse,

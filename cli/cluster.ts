@@ -11,6 +11,7 @@ import { Client, type TopicInfo } from "../client/mod.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import { formatTable } from "./groups.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice cluster`. */
 export const CLUSTER_HELP: string = `Usage: sluice cluster [--bootstrap-server HOST:PORT] [OPTIONS]
@@ -22,7 +23,7 @@ the broker reached sees them.
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092); any one will do
   --output FORMAT          text (default) or json
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** A broker in {@linkcode ClusterReport}. */
@@ -206,6 +207,7 @@ export function formatClusterReport(r: ClusterReport): string {
  */
 export async function runCluster(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     output: { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
@@ -219,6 +221,7 @@ export async function runCluster(args: string[], io: CommandIo): Promise<number>
     throw new UsageError(`invalid --output "${output}": expected text or json`);
   }
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-cluster",
   });

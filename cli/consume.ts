@@ -22,6 +22,7 @@ import {
   UsageError,
 } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice consume`. */
 export const CONSUME_HELP: string =
@@ -46,7 +47,7 @@ Options:
                                    print.timestamp, print.headers likewise)
   --property key.separator=S       Separator between printed fields (default a tab)
   --property line.separator=S      Line terminator (default \\n)
-  -h, --help                       Show this help
+${COMMAND_CONFIG_HELP}  -h, --help                       Show this help
 `;
 
 /** What {@linkcode formatRecord} prints. */
@@ -123,6 +124,7 @@ export async function runConsume(
   signal?: AbortSignal,
 ): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     topic: { type: "string" },
     group: { type: "string" },
@@ -179,6 +181,7 @@ export async function runConsume(
   };
 
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-consumer",
   });

@@ -14,6 +14,7 @@ import {
 } from "../client/mod.ts";
 import { parseFlags, parseIntFlag, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice groups`. */
 export const GROUPS_HELP: string =
@@ -34,7 +35,7 @@ Reset specs (exactly one):
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** One row of `--describe`. */
@@ -214,6 +215,7 @@ const RESET_SPECS = [
  */
 export async function runGroups(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     list: { type: "boolean" },
     describe: { type: "boolean" },
@@ -290,6 +292,7 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     : parseDateTime(values["to-datetime"] as string);
 
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-groups",
   });

@@ -1,5 +1,6 @@
 /**
- * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups` and `cluster`.
+ * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster` and
+ * `users`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -23,6 +24,7 @@ import { runProduce } from "./produce.ts";
 import { runConsume } from "./consume.ts";
 import { runGroups } from "./groups.ts";
 import { runCluster } from "./cluster.ts";
+import { runUsers } from "./users.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -34,6 +36,7 @@ Commands:
   consume   Print records
   groups    List, describe, reset offsets of and delete consumer groups
   cluster   List brokers, the controller, under-replicated and offline partitions
+  users     Add, describe and delete users' SCRAM credentials
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -67,6 +70,8 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         return await runGroups(rest, io);
       case "cluster":
         return await runCluster(rest, io);
+      case "users":
+        return await runUsers(rest, io);
       case "consume": {
         const controller = new AbortController();
         const onSignal = () => controller.abort();
@@ -79,7 +84,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups or cluster)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster or users)`,
         );
     }
   } catch (e) {

@@ -20,6 +20,7 @@ import {
   UsageError,
 } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice produce`. */
 export const PRODUCE_HELP: string =
@@ -35,7 +36,7 @@ Options:
   --compression-codec C        none, gzip, snappy, lz4 or zstd (default none)
   --property parse.key=true    Split each line into key and value
   --property key.separator=S   Separator between key and value (default a tab)
-  -h, --help                   Show this help
+${COMMAND_CONFIG_HELP}  -h, --help                   Show this help
 `;
 
 /**
@@ -49,6 +50,7 @@ Options:
  */
 export async function runProduce(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string" },
     "broker-list": { type: "string" },
     topic: { type: "string" },
@@ -82,6 +84,7 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   if (separator === "") throw new UsageError("invalid --property key.separator: must not be empty");
 
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: (values["bootstrap-server"] ?? values["broker-list"] ??
       "localhost:9092") as string,
     clientId: "sluice-producer",

@@ -8,6 +8,7 @@
 import { Admin, Client, type TopicDescription } from "../client/mod.ts";
 import { parseFlags, parseIntFlag, parseKeyValues, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice topics`. */
 export const TOPICS_HELP: string =
@@ -24,7 +25,7 @@ Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
   --if-not-exists          With --create: do nothing if the topic exists
   --if-exists              With --delete/--alter/--describe: do nothing if the topic is missing
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /**
@@ -77,6 +78,7 @@ export function formatTopicDescription(
  */
 export async function runTopics(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     create: { type: "boolean" },
     list: { type: "boolean" },
@@ -113,6 +115,7 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
     throw new UsageError("--alter needs --partitions");
   }
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-topics",
   });

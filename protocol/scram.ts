@@ -443,7 +443,9 @@ export class ScramServer {
     }
     this.#first = undefined; // one attempt
     const final = parseClientFinal(bytes);
-    if (final.nonce !== this.#nonce) {
+    // Kafka's ScramSaslServer only checks that the nonce ends with the combined nonce:
+    // librdkafka (at least to 2.x) sends the client nonce twice, `r=<cnonce><cnonce><snonce>`.
+    if (!final.nonce.endsWith(this.#nonce)) {
       throw new ScramError(
         "Authentication failed: Invalid client nonce in the final client message.",
       );

@@ -376,6 +376,7 @@ function utf8(bytes: Uint8Array, what: string): string {
 export class ScramServer {
   readonly #mech: ScramMechanismInfo;
   readonly #lookup: (user: string) => ScramCredential | undefined;
+  readonly #serverNonce: () => string;
   #first: ClientFirstMessage | undefined;
   #serverFirst = "";
   #nonce = "";
@@ -390,10 +391,16 @@ export class ScramServer {
    *
    * @param mech The mechanism.
    * @param lookup The stored credential of a user, or undefined.
+   * @param serverNonce Makes the server's part of the nonce (random; fixed only in benches).
    */
-  constructor(mech: ScramMechanismInfo, lookup: (user: string) => ScramCredential | undefined) {
+  constructor(
+    mech: ScramMechanismInfo,
+    lookup: (user: string) => ScramCredential | undefined,
+    serverNonce: () => string = scramNonce,
+  ) {
     this.#mech = mech;
     this.#lookup = lookup;
+    this.#serverNonce = serverNonce;
   }
 
   /**
@@ -421,7 +428,7 @@ export class ScramServer {
     this.#first = first;
     this.#credential = credential;
     this.extensions = first.extensions;
-    this.#nonce = first.nonce + scramNonce();
+    this.#nonce = first.nonce + this.#serverNonce();
     this.#serverFirst = `r=${this.#nonce},s=${
       toBase64(credential.salt)
     },i=${credential.iterations}`;

@@ -270,7 +270,7 @@ Deno.test("Broker.start refuses bad listeners and a busy port with clear errors"
   try {
     await rejects(
       Broker.start({ listeners: "SSL://localhost:9093", logDirs: [dir], logLevel: "silent" }),
-      /only PLAINTEXT is served/,
+      /only PLAINTEXT and SASL_PLAINTEXT are served/,
     );
     await using t = await startTestBroker();
     await rejects(

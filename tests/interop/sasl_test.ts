@@ -16,7 +16,7 @@ import {
   PYTHON,
   requireClient,
   runCommand,
-  startBroker,
+  sharedBroker,
   type TestBroker,
   uniqueTopic,
   withTimeout,
@@ -48,17 +48,16 @@ const logger: Logger = {
   error: (m) => lines.push(`ERROR ${m}`),
 };
 
+const base = sharedBroker({
+  listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+  saslJaasConfigs: { "sasl_plaintext.plain": JAAS },
+  connectionsMaxReauthMs: 12_000,
+  logger,
+});
 let shared: Promise<TestBroker> | undefined;
 /** One SASL_PLAINTEXT broker for the file, with bob's SCRAM credentials made over the wire. */
 function broker(): Promise<TestBroker> {
-  shared ??= (async () => {
-    const b = await startBroker({
-      listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-      saslJaasConfigs: { "sasl_plaintext.plain": JAAS },
-      connectionsMaxReauthMs: 12_000,
-      logger,
-    });
-    addEventListener("unload", () => void b.close());
+  shared ??= base().then(async (b) => {
     const client = new Client({ bootstrapServers: b.bootstrap, sasl: ADMIN });
     try {
       const results = await new Admin(client).alterUserScramCredentials([
@@ -70,7 +69,7 @@ function broker(): Promise<TestBroker> {
       client.close();
     }
     return b;
-  })();
+  });
   return shared;
 }
 

@@ -457,3 +457,24 @@ Deno.test("SCRAM credential APIs: Kafka's errors, durable, hashed; our client lo
     await t[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("our client opens a new connection before its SASL session expires", async () => {
+  await using t = await saslBroker({ connectionsMaxReauthMs: 1000 });
+  const client = new Client({
+    bootstrapServers: `127.0.0.1:${t.broker.port}`,
+    sasl: { mechanism: "SCRAM-SHA-512", username: "bob", password: "bob-secret-512" },
+    retries: 0,
+  });
+  try {
+    // Requests at about 0, 300, 600, 900 (past 85 % of the lifetime: a new connection), 1200 ms.
+    for (let i = 0; i < 5; i++) {
+      await client.refreshMetadata([]);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    client.close();
+  }
+  const logins = t.lines.filter((l) => /authenticated as User:bob with SCRAM-SHA-512/.test(l));
+  assert(logins.length >= 2, `${logins.length} logins`);
+  assert(!t.lines.some((l) => /SASL session of User:bob expired/.test(l)), "a session expired");
+});

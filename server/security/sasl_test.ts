@@ -315,11 +315,13 @@ Deno.test("SASL re-authentication (KIP-368): lifetime, expiry, same principal on
       1,
     );
   }
-  // Expired: the next request other than SaslHandshake closes the connection unanswered.
+  // Expired: the next request other than SaslHandshake closes the connection unanswered, and a
+  // produce writes nothing.
   await new Promise((r) => setTimeout(r, 500));
-  await c.send(MetadataRequest, 9, { topics: [] });
+  await c.send(ProduceRequest, 9, produceBody("after-expiry", 0, BATCH));
   await c.expectClosed();
   c.close();
+  assertEquals(await partitions(t, "after-expiry"), -1);
   assert(t.lines.some((l) => /SASL session of User:alice expired/.test(l)));
 
   // Re-authentication as another user fails and closes.

@@ -472,6 +472,9 @@ export class Broker {
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,
+          unauthenticatedMaxFrame: isSaslProtocol(this.#listen.name)
+            ? this.config.saslServerMaxReceiveSize
+            : undefined,
         },
         { name: this.#listen.name, securityProtocol: this.#listen.name },
       );

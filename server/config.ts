@@ -205,6 +205,11 @@ export interface BrokerConfig {
    * (`connection.failed.authentication.delay.ms`). Default 100 (Kafka's).
    */
   connectionFailedAuthenticationDelayMs: number;
+  /**
+   * Largest request a SASL listener reads from a connection before it has authenticated
+   * (`sasl.server.max.receive.size`); a larger one closes the connection. Default 524288 (Kafka's).
+   */
+  saslServerMaxReceiveSize: number;
   /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
   logger?: Logger;
   /** Lowest level written by the default logger; `"silent"` for none. Default `"info"`. */
@@ -278,6 +283,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   saslJaasConfigs: {},
   connectionsMaxReauthMs: 0,
   connectionFailedAuthenticationDelayMs: 100,
+  saslServerMaxReceiveSize: 524288,
 });
 
 /** Security protocols a listener may use here (the listener's name is its protocol). */
@@ -743,6 +749,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "connection.failed.authentication.delay.ms":
         config.connectionFailedAuthenticationDelayMs = int(key, "non-negative-int");
+        break;
+      case "sasl.server.max.receive.size":
+        config.saslServerMaxReceiveSize = int(key, "positive-int");
         break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {

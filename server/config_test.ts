@@ -545,6 +545,7 @@ Deno.test("brokerConfigFrom() reads the SASL settings and refuses bad ones", () 
       "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
       "connections.max.reauth.ms": "60000",
       "connection.failed.authentication.delay.ms": "0",
+      "sasl.server.max.receive.size": "65536",
     },
     warn: (m) => {
       throw new Error(`unexpected warning: ${m}`);
@@ -554,7 +555,10 @@ Deno.test("brokerConfigFrom() reads the SASL settings and refuses bad ones", () 
   assertEquals(c.saslEnabledMechanisms, ["SCRAM-SHA-512", "PLAIN"]);
   assertEquals(c.saslListenerMechanisms, { sasl_plaintext: ["PLAIN"] });
   assertEquals(c.saslJaasConfigs, { "sasl_plaintext.plain": jaas });
-  assertEquals([c.connectionsMaxReauthMs, c.connectionFailedAuthenticationDelayMs], [60000, 0]);
+  assertEquals(
+    [c.connectionsMaxReauthMs, c.connectionFailedAuthenticationDelayMs, c.saslServerMaxReceiveSize],
+    [60000, 0, 65536],
+  );
   assertEquals(DEFAULT_BROKER_CONFIG.saslEnabledMechanisms, [
     "PLAIN",
     "SCRAM-SHA-256",

@@ -125,6 +125,12 @@ export interface ConnectionLimits {
    * (`sluice.request.read.timeout.ms`); default never.
    */
   readTimeoutMs?: number;
+  /**
+   * Largest frame accepted before the connection has a principal (`sasl.server.max.receive.size`,
+   * SASL listeners only, as Kafka bounds what an unauthenticated client can send); default: no
+   * other bound than `maxFrame`.
+   */
+  unauthenticatedMaxFrame?: number;
 }
 
 /** Serves one accepted TCP connection until it closes. */
@@ -147,6 +153,7 @@ export class Connection {
   readonly #maxQueuedBytes: number;
   readonly #idleMs: number;
   readonly #readTimeoutMs: number;
+  readonly #unauthenticatedMaxFrame: number;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
@@ -203,6 +210,7 @@ export class Connection {
     this.#maxQueuedBytes = limits.maxQueuedBytes ?? Infinity;
     this.#idleMs = limits.idleMs ?? Infinity;
     this.#readTimeoutMs = limits.readTimeoutMs ?? Infinity;
+    this.#unauthenticatedMaxFrame = limits.unauthenticatedMaxFrame ?? Infinity;
   }
 
   /**
@@ -437,6 +445,13 @@ export class Connection {
     const s = this.#start;
     const size = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) | 0;
     if (size < 0) throw new CloseConnection(`invalid request size ${size}: negative`);
+    if (size > this.#unauthenticatedMaxFrame && this.info.principal === undefined) {
+      throw new CloseConnection(
+        `request size ${size} is larger than sasl.server.max.receive.size ` +
+          `(${this.#unauthenticatedMaxFrame}) before SASL authentication`,
+        "info",
+      );
+    }
     if (size > this.#maxFrame) {
       throw new CloseConnection(
         `request size ${size} is larger than socket.request.max.bytes (${this.#maxFrame})`,

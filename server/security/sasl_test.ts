@@ -480,3 +480,26 @@ Deno.test("our client opens a new connection before its SASL session expires", a
   assert(logins.length >= 2, `${logins.length} logins`);
   assert(!t.lines.some((l) => /SASL session of User:bob expired/.test(l)), "a session expired");
 });
+
+Deno.test("SASL: a frame above sasl.server.max.receive.size before authentication closes", async () => {
+  await using t = await saslBroker({ saslServerMaxReceiveSize: 1000 });
+  let c = await RawClient.connect(t.broker.port);
+  assertEquals((await handshake(c, "PLAIN")).errorCode, 0);
+  await c.send(SaslAuthenticateRequest, 2, { authBytes: new Uint8Array(2000) });
+  await c.expectClosed();
+  c.close();
+  assert(t.lines.some((l) => /larger than sasl.server.max.receive.size \(1000\)/.test(l)));
+  // Once authenticated, the usual bound applies.
+  c = await RawClient.connect(t.broker.port);
+  assertEquals((await handshake(c, "PLAIN")).errorCode, 0);
+  assertEquals((await auth(c, plainToken("alice", "alice-secret"))).errorCode, 0);
+  const md = await c.request(MetadataRequest, MetadataResponse, 9, {
+    topics: Array.from({ length: 100 }, (_, i) => ({
+      name: `t${i}`.padEnd(40, "x"),
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    })),
+    allowAutoTopicCreation: false,
+  });
+  assertEquals(md.topics.length, 100);
+  c.close();
+});

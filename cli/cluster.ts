@@ -3,22 +3,31 @@
  * under-replicated partitions and offline partitions — from one Metadata request (Kafka's
  * brokers, controller id, and every partition's leader, replicas, ISR and offline replicas).
  * Works against any Kafka-compatible broker; a standalone Sluice broker is a one-broker cluster.
+ * `sluice cluster elect-leaders`, `reassign` and `decommission` are in `cluster_ops.ts`.
  *
  * @module
  */
 
 import { Client, type TopicInfo } from "../client/mod.ts";
 import { parseFlags, UsageError } from "./args.ts";
+import { runDecommission, runElectLeaders, runReassign } from "./cluster_ops.ts";
 import { formatTable } from "./groups.ts";
 import type { CommandIo } from "./io.ts";
 import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice cluster`. */
 export const CLUSTER_HELP: string = `Usage: sluice cluster [--bootstrap-server HOST:PORT] [OPTIONS]
+       sluice cluster elect-leaders|reassign|decommission [OPTIONS]   (--help for each)
 
 Lists the cluster's brokers (the controller marked *), its under-replicated partitions (a
 leader, but fewer in-sync replicas than replicas) and its offline partitions (no leader), as
 the broker reached sees them.
+
+Operations:
+  elect-leaders  Preferred (or unclean) leader elections
+  reassign       Move partitions' replicas (a plan in kafka-reassign-partitions.sh's JSON),
+                 list, verify or cancel reassignments
+  decommission   Move every replica off a broker so that it can be stopped
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092); any one will do
@@ -206,6 +215,10 @@ export function formatClusterReport(r: ClusterReport): string {
  * @throws {KafkaError} When no broker can be reached.
  */
 export async function runCluster(args: string[], io: CommandIo): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "elect-leaders") return await runElectLeaders(rest, io);
+  if (sub === "reassign") return await runReassign(rest, io);
+  if (sub === "decommission") return await runDecommission(rest, io);
   const { values } = parseFlags(args, {
     ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },

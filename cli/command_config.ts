@@ -1,15 +1,17 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * `--command-config FILE`, as Kafka's tools take it: a client `.properties` file with the
- * security settings of the CLI's own connections. The SASL half lives here
- * (`security.protocol=SASL_PLAINTEXT`, `sasl.mechanism`, `sasl.username`/`sasl.password` or
- * `sasl.jaas.config`); other keys are ignored.
+ * security settings of the CLI's own connections. `security.protocol` is PLAINTEXT, SSL,
+ * SASL_PLAINTEXT or SASL_SSL; the TLS half (`ssl.*`, SSL and SASL_SSL) is read by
+ * `client/tls.ts`, the SASL half (`sasl.mechanism`, `sasl.username`/`sasl.password` or
+ * `sasl.jaas.config`, SASL_PLAINTEXT and SASL_SSL) by `client/sasl.ts`; other keys are ignored.
  *
  * @module
  */
 
 import type { ClientOptions } from "../client/client.ts";
 import { saslOptionsFromProperties } from "../client/sasl.ts";
+import { clientTlsFromProperties } from "../client/tls.ts";
 import { parsePropertiesFile } from "../server/config.ts";
 import { UsageError } from "./args.ts";
 
@@ -18,36 +20,43 @@ export const COMMAND_CONFIG_OPTION = { "command-config": { type: "string" as con
 
 /** Help line of `--command-config`. */
 export const COMMAND_CONFIG_HELP =
-  "  --command-config FILE    Client properties (security.protocol, sasl.mechanism, ...)\n";
+  "  --command-config FILE    Client properties: security.protocol, ssl.*, sasl.*\n";
 
 /**
- * The client settings of a `--command-config` file (none without the flag).
- * Needs `--allow-read` for the file.
+ * The client security settings of a `--command-config` file (none without the flag): TLS for
+ * SSL and SASL_SSL, SASL for SASL_PLAINTEXT and SASL_SSL. Needs `--allow-read` for the file and
+ * the certificate files it names.
  *
  * @example
- * ```ts ignore
- * const security = await commandConfig(values["command-config"]);
- * const client = new Client({ bootstrapServers, ...security });
+ * ```ts
+ * import { commandConfig } from "./command_config.ts";
+ * console.assert(Object.keys(await commandConfig(undefined)).length === 0);
  * ```
  *
  * @param file The flag's value.
+ * @param flag The flag's name, for messages (`--producer.config`, ...).
  * @returns Options to spread into {@linkcode ClientOptions}.
  * @throws {UsageError} If the file cannot be read or its settings are invalid.
  */
-export async function commandConfig(file: unknown): Promise<Partial<ClientOptions>> {
+export async function commandConfig(
+  file: unknown,
+  flag = "--command-config",
+): Promise<Pick<ClientOptions, "tls" | "sasl">> {
   if (file === undefined) return {};
   let props: Record<string, string>;
   try {
     props = parsePropertiesFile(await Deno.readTextFile(String(file)));
   } catch (e) {
-    throw new UsageError(
-      `cannot read --command-config ${file}: ${e instanceof Error ? e.message : e}`,
-    );
+    throw new UsageError(`cannot read ${flag} ${file}: ${e instanceof Error ? e.message : e}`);
   }
   try {
+    const tls = clientTlsFromProperties(props);
     const sasl = saslOptionsFromProperties(props);
-    return sasl === undefined ? {} : { sasl };
+    return {
+      ...(tls === undefined ? {} : { tls }),
+      ...(sasl === undefined ? {} : { sasl }),
+    };
   } catch (e) {
-    throw new UsageError(`invalid --command-config ${file}: ${(e as Error).message}`);
+    throw new UsageError(`invalid ${flag} ${file}: ${(e as Error).message}`);
   }
 }

@@ -22,7 +22,7 @@ import {
   UsageError,
 } from "./args.ts";
 import type { CommandIo } from "./io.ts";
-import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
+import { COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice consume`. */
 export const CONSUME_HELP: string =
@@ -34,6 +34,8 @@ then prints "Processed a total of N messages" on stderr.
 
 Options:
   --bootstrap-server LIST          Brokers to connect to (default localhost:9092)
+  --command-config FILE            Client properties: security.protocol, ssl.*, sasl.*
+                                   (alias --consumer.config)
   --topic T                        Topic to read (required)
   --group G                        Join consumer group G: its members share the partitions, and
                                    the offsets of printed records are committed; starts at the
@@ -47,7 +49,7 @@ Options:
                                    print.timestamp, print.headers likewise)
   --property key.separator=S       Separator between printed fields (default a tab)
   --property line.separator=S      Line terminator (default \\n)
-${COMMAND_CONFIG_HELP}  -h, --help                       Show this help
+  -h, --help                       Show this help
 `;
 
 /** What {@linkcode formatRecord} prints. */
@@ -126,6 +128,7 @@ export async function runConsume(
   const { values } = parseFlags(args, {
     ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
+    "consumer.config": { type: "string" },
     topic: { type: "string" },
     group: { type: "string" },
     "from-beginning": { type: "boolean" },
@@ -181,7 +184,10 @@ export async function runConsume(
   };
 
   const client = new Client({
-    ...(await commandConfig(values["command-config"])),
+    ...(await commandConfig(
+      values["command-config"] ?? values["consumer.config"],
+      values["command-config"] === undefined ? "--consumer.config" : "--command-config",
+    )),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-consumer",
   });

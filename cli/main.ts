@@ -1,6 +1,6 @@
 /**
- * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster` and
- * `users`.
+ * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster`,
+ * `users` and `acls`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -25,6 +25,7 @@ import { runConsume } from "./consume.ts";
 import { runGroups } from "./groups.ts";
 import { runCluster } from "./cluster.ts";
 import { runUsers } from "./users.ts";
+import { runAcls } from "./acls.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -35,8 +36,10 @@ Commands:
   produce   Send standard-input lines as records
   consume   Print records
   groups    List, describe, reset offsets of and delete consumer groups
-  cluster   List brokers, the controller, under-replicated and offline partitions
+  cluster   List brokers, the controller, under-replicated and offline partitions;
+            elect leaders, reassign partitions, decommission a broker
   users     Add, describe and delete users' SCRAM credentials
+  acls      Add, list and remove ACLs (kafka-acls.sh's flags)
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -72,6 +75,8 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         return await runCluster(rest, io);
       case "users":
         return await runUsers(rest, io);
+      case "acls":
+        return await runAcls(rest, io);
       case "consume": {
         const controller = new AbortController();
         const onSignal = () => controller.abort();
@@ -84,7 +89,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster or users)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users or acls)`,
         );
     }
   } catch (e) {

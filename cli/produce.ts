@@ -20,7 +20,7 @@ import {
   UsageError,
 } from "./args.ts";
 import type { CommandIo } from "./io.ts";
-import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
+import { COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice produce`. */
 export const PRODUCE_HELP: string =
@@ -30,13 +30,15 @@ Reads standard input and sends one record per line (a "> " prompt is shown on a 
 
 Options:
   --bootstrap-server LIST      Brokers to connect to (default localhost:9092; alias --broker-list)
+  --command-config FILE        Client properties: security.protocol, ssl.*, sasl.*
+                               (alias --producer.config)
   --topic T                    Topic to produce to (required)
   --partition P                Send every record to partition P (default: key hash / sticky)
   --acks N                     0, 1 or -1/all (default -1)
   --compression-codec C        none, gzip, snappy, lz4 or zstd (default none)
   --property parse.key=true    Split each line into key and value
   --property key.separator=S   Separator between key and value (default a tab)
-${COMMAND_CONFIG_HELP}  -h, --help                   Show this help
+  -h, --help                   Show this help
 `;
 
 /**
@@ -52,6 +54,7 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   const { values } = parseFlags(args, {
     ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string" },
+    "producer.config": { type: "string" },
     "broker-list": { type: "string" },
     topic: { type: "string" },
     partition: { type: "string" },
@@ -84,7 +87,10 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   if (separator === "") throw new UsageError("invalid --property key.separator: must not be empty");
 
   const client = new Client({
-    ...(await commandConfig(values["command-config"])),
+    ...(await commandConfig(
+      values["command-config"] ?? values["producer.config"],
+      values["command-config"] === undefined ? "--producer.config" : "--command-config",
+    )),
     bootstrapServers: (values["bootstrap-server"] ?? values["broker-list"] ??
       "localhost:9092") as string,
     clientId: "sluice-producer",

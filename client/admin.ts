@@ -52,6 +52,19 @@ import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/of
 import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
 import { DeleteGroupsRequest, DeleteGroupsResponse } from "../protocol/messages/delete_groups.ts";
 import { OffsetDeleteRequest, OffsetDeleteResponse } from "../protocol/messages/offset_delete.ts";
+import { CreateAclsRequest, CreateAclsResponse } from "../protocol/messages/create_acls.ts";
+import { DescribeAclsRequest, DescribeAclsResponse } from "../protocol/messages/describe_acls.ts";
+import { DeleteAclsRequest, DeleteAclsResponse } from "../protocol/messages/delete_acls.ts";
+import { type AclBinding, aclCode, type AclFilter, bindingFrom, filterFields } from "./acls.ts";
+import { ElectLeadersRequest, ElectLeadersResponse } from "../protocol/messages/elect_leaders.ts";
+import {
+  AlterPartitionReassignmentsRequest,
+  AlterPartitionReassignmentsResponse,
+} from "../protocol/messages/alter_partition_reassignments.ts";
+import {
+  ListPartitionReassignmentsRequest,
+  ListPartitionReassignmentsResponse,
+} from "../protocol/messages/list_partition_reassignments.ts";
 import { decodeAssignment, decodeSubscription, type MemberAssignment } from "./assignors.ts";
 import { type BrokerInfo, type Client, isStaleMetadataError, type TopicInfo } from "./client.ts";
 
@@ -241,6 +254,43 @@ export interface ClusterDescription {
   controllerId: number;
   /** Brokers. */
   brokers: BrokerInfo[];
+}
+
+/** What a leader election asks for: the preferred replica, or any live one (unclean). */
+export type ElectionType = "preferred" | "unclean";
+
+/** One partition's outcome of {@linkcode Admin.electLeaders} or a reassignment request. */
+export interface PartitionOutcome {
+  /** Topic. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** `null` when done; else the broker's error (e.g. `ELECTION_NOT_NEEDED`). */
+  error: KafkaError | null;
+}
+
+/** A partition's replicas to move to (`null`: cancel its reassignment). */
+export interface PartitionReassignmentSpec {
+  /** Topic. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** Target replicas, preferred leader first; `null` cancels the reassignment in progress. */
+  replicas: number[] | null;
+}
+
+/** A reassignment in progress ({@linkcode Admin.listPartitionReassignments}). */
+export interface PartitionReassignment {
+  /** Topic. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** The partition's replicas now (the target first, then those being removed). */
+  replicas: number[];
+  /** Replicas being added. */
+  addingReplicas: number[];
+  /** Replicas being removed. */
+  removingReplicas: number[];
 }
 
 /** A group in {@linkcode Admin.listGroups}. */
@@ -728,6 +778,207 @@ export class Admin {
       })),
     };
   }
+  /**
+   * Elects leaders (ElectLeaders): the preferred replica (the first of each partition's
+   * replicas, when it is alive and in the ISR) or, `unclean`, any live replica of a partition
+   * that has no live leader. Partitions a fenced broker answers NOT_CONTROLLER for are asked
+   * again, after a backoff, up to the client's `retries`.
+   *
+   * @example
+   * ```ts ignore
+   * const results = await admin.electLeaders("preferred", [{ topic: "orders", partition: 0 }]);
+   * for (const r of results) console.log(r.topic, r.partition, r.error?.message ?? "elected");
+   * ```
+   *
+   * @param type `preferred` or `unclean`.
+   * @param partitions The partitions, or `null` for every partition (then only those elected
+   *   or refused for another reason than `ELECTION_NOT_NEEDED` are answered).
+   * @returns One outcome per partition answered: `error` null when elected, else e.g.
+   *   `ELECTION_NOT_NEEDED`, `PREFERRED_LEADER_NOT_AVAILABLE`, `ELIGIBLE_LEADERS_NOT_AVAILABLE`,
+   *   `UNKNOWN_TOPIC_OR_PARTITION`.
+   * @throws {KafkaError} The request's own error (e.g. the broker does not serve ElectLeaders).
+   */
+  async electLeaders(
+    type: ElectionType,
+    partitions: TopicPartition[] | null,
+  ): Promise<PartitionOutcome[]> {
+    return await this.#retryNotController(
+      partitions,
+      (ps) => this.#electLeadersOnce(type, ps),
+    );
+  }
+
+  /**
+   * Runs a per-partition operation, and again (after a backoff and a metadata refresh, up to the
+   * client's `retries`) for the partitions a broker answered NOT_CONTROLLER for (it was fenced:
+   * another broker will do).
+   */
+  async #retryNotController<T extends TopicPartition>(
+    items: T[] | null,
+    once: (items: T[] | null) => Promise<PartitionOutcome[]>,
+  ): Promise<PartitionOutcome[]> {
+    let results = await once(items);
+    for (let attempt = 0; attempt < this.#client.options.retries; attempt++) {
+      const again = results.filter((r) => r.error?.code === ErrorCode.NOT_CONTROLLER);
+      if (again.length === 0) break;
+      await this.#client.backoff(attempt);
+      await this.#client.refreshMetadata([]).catch(() => {});
+      const key = (p: TopicPartition) => `${p.topic}\u0000${p.partition}`;
+      const wanted = new Set(again.map(key));
+      const subset = items === null
+        ? again.map((r) => ({ topic: r.topic, partition: r.partition }) as T)
+        : items.filter((i) => wanted.has(key(i)));
+      const retried = new Map((await once(subset)).map((r) => [key(r), r]));
+      results = results.map((r) => retried.get(key(r)) ?? r);
+    }
+    return results;
+  }
+
+  async #electLeadersOnce(
+    type: ElectionType,
+    partitions: TopicPartition[] | null,
+  ): Promise<PartitionOutcome[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      let list = byTopic.get(p.topic);
+      if (list === undefined) byTopic.set(p.topic, list = []);
+      list.push(p.partition);
+    }
+    const res = await this.#client.send(
+      await this.#controller(),
+      { request: ElectLeadersRequest, response: ElectLeadersResponse },
+      ElectLeadersRequest.create({
+        electionType: type === "unclean" ? 1 : 0,
+        topicPartitions: partitions === null
+          ? null
+          : [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
+        timeoutMs: this.#timeoutMs,
+      }),
+      { timeoutMs: this.#timeoutMs + 5_000 },
+    );
+    if (res.errorCode !== 0) throw fail(res.errorCode, "elect leaders", null);
+    for (const p of partitions ?? []) this.#client.invalidate(p.topic);
+    return res.replicaElectionResults.flatMap((t) =>
+      t.partitionResult.map((p) => ({
+        topic: t.topic,
+        partition: p.partitionId,
+        error: p.errorCode === 0
+          ? null
+          : fail(p.errorCode, `elect leader of ${t.topic}-${p.partitionId}`, p.errorMessage),
+      }))
+    );
+  }
+
+  /**
+   * Starts, replaces or cancels partition reassignments (AlterPartitionReassignments): each
+   * partition's replicas move to the target while clients keep running; the call answers once
+   * the reassignments are started (see {@linkcode Admin.listPartitionReassignments}).
+   * Partitions a fenced broker answers NOT_CONTROLLER for are asked again, after a backoff, up
+   * to the client's `retries`.
+   *
+   * @example
+   * ```ts ignore
+   * await admin.alterPartitionReassignments([{ topic: "orders", partition: 0, replicas: [4, 2, 3] }]);
+   * ```
+   *
+   * @param changes The partitions and their target replicas (`null`: cancel).
+   * @returns One outcome per partition, in order: `error` null when started, else e.g.
+   *   `INVALID_REPLICA_ASSIGNMENT`, `NO_REASSIGNMENT_IN_PROGRESS`,
+   *   `UNKNOWN_TOPIC_OR_PARTITION`.
+   * @throws {KafkaError} The request's own error.
+   */
+  async alterPartitionReassignments(
+    changes: PartitionReassignmentSpec[],
+  ): Promise<PartitionOutcome[]> {
+    return await this.#retryNotController(
+      changes,
+      (cs) => this.#alterPartitionReassignmentsOnce(cs ?? []),
+    );
+  }
+
+  async #alterPartitionReassignmentsOnce(
+    changes: PartitionReassignmentSpec[],
+  ): Promise<PartitionOutcome[]> {
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const c of changes) {
+      let list = byTopic.get(c.topic);
+      if (list === undefined) byTopic.set(c.topic, list = []);
+      list.push({ partitionIndex: c.partition, replicas: c.replicas });
+    }
+    const res = await this.#client.send(
+      await this.#controller(),
+      {
+        request: AlterPartitionReassignmentsRequest,
+        response: AlterPartitionReassignmentsResponse,
+      },
+      AlterPartitionReassignmentsRequest.create({
+        timeoutMs: this.#timeoutMs,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      }),
+      { timeoutMs: this.#timeoutMs + 5_000 },
+    );
+    if (res.errorCode !== 0) {
+      throw fail(res.errorCode, "alter partition reassignments", res.errorMessage);
+    }
+    for (const c of changes) this.#client.invalidate(c.topic);
+    return changes.map((c) => {
+      const p = res.responses.find((t) => t.name === c.topic)?.partitions.find((x) =>
+        x.partitionIndex === c.partition
+      );
+      const code = p?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+      return {
+        topic: c.topic,
+        partition: c.partition,
+        error: code === 0
+          ? null
+          : fail(code, `reassign ${c.topic}-${c.partition}`, p?.errorMessage ?? "no answer"),
+      };
+    });
+  }
+
+  /**
+   * Lists the reassignments in progress (ListPartitionReassignments).
+   *
+   * @param partitions Only these (default: all).
+   * @returns The reassignments in progress, by topic and partition.
+   * @throws {KafkaError} The request's own error.
+   */
+  async listPartitionReassignments(
+    partitions?: TopicPartition[],
+  ): Promise<PartitionReassignment[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      let list = byTopic.get(p.topic);
+      if (list === undefined) byTopic.set(p.topic, list = []);
+      list.push(p.partition);
+    }
+    const res = await this.#client.send(
+      await this.#controller(),
+      {
+        request: ListPartitionReassignmentsRequest,
+        response: ListPartitionReassignmentsResponse,
+      },
+      ListPartitionReassignmentsRequest.create({
+        timeoutMs: this.#timeoutMs,
+        topics: partitions === undefined
+          ? null
+          : [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+      }),
+    );
+    if (res.errorCode !== 0) {
+      throw fail(res.errorCode, "list partition reassignments", res.errorMessage);
+    }
+    return res.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        replicas: p.replicas,
+        addingReplicas: p.addingReplicas,
+        removingReplicas: p.removingReplicas,
+      }))
+    ).sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
+  }
+
   async #coordinator(groupId: string): Promise<number> {
     for (let attempt = 0;; attempt++) {
       const conn = await this.#client.anyConnection();
@@ -1098,6 +1349,87 @@ export class Admin {
       errorCode: r.errorCode,
       errorMessage: r.errorMessage,
     }));
+  }
+
+  /**
+   * Creates ACLs (CreateAcls): all or none of them are checked by the broker, the valid ones are
+   * kept. Needs ALTER on the cluster.
+   *
+   * @example
+   * ```ts ignore
+   * await admin.createAcls([{
+   *   resourceType: "topic", resourceName: "orders", principal: "User:alice",
+   *   operation: "read", permission: "allow",
+   * }]);
+   * ```
+   *
+   * @param acls The ACLs.
+   * @throws {KafkaError} The first refused ACL's error: `SECURITY_DISABLED` without an
+   *   authorizer, `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST` (with Kafka's reason).
+   * @throws {RangeError} For a name that is no resource type, operation, ... (nothing is sent).
+   */
+  async createAcls(acls: AclBinding[]): Promise<void> {
+    const creations = acls.map((a) => ({
+      resourceType: aclCode("resourceType", a.resourceType),
+      resourceName: a.resourceName,
+      resourcePatternType: aclCode("patternType", a.patternType ?? "literal"),
+      principal: a.principal,
+      host: a.host ?? "*",
+      operation: aclCode("operation", a.operation),
+      permissionType: aclCode("permission", a.permission),
+    }));
+    const res = await this.#client.send(
+      "any",
+      { request: CreateAclsRequest, response: CreateAclsResponse },
+      CreateAclsRequest.create({ creations }),
+    );
+    res.results.forEach((r, i) => {
+      if (r.errorCode !== 0) {
+        const a = acls[i];
+        throw fail(
+          r.errorCode,
+          `create ACL ${a.permission} ${a.principal} ${a.operation} on ${a.resourceType} ${a.resourceName}`,
+          r.errorMessage,
+        );
+      }
+    });
+  }
+
+  /**
+   * Lists the ACLs a filter matches (DescribeAcls). Needs DESCRIBE on the cluster.
+   *
+   * @param filter Which ACLs (default: all).
+   * @returns The ACLs.
+   * @throws {KafkaError} `SECURITY_DISABLED`, `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST`.
+   */
+  async describeAcls(filter: AclFilter = {}): Promise<Required<AclBinding>[]> {
+    const res = await this.#client.send(
+      "any",
+      { request: DescribeAclsRequest, response: DescribeAclsResponse },
+      DescribeAclsRequest.create(filterFields(filter)),
+    );
+    if (res.errorCode !== 0) throw fail(res.errorCode, "describe ACLs", res.errorMessage);
+    return res.resources.flatMap((r) => r.acls.map((a) => bindingFrom({ ...r, ...a })));
+  }
+
+  /**
+   * Deletes the ACLs each filter matches (DeleteAcls). Needs ALTER on the cluster.
+   *
+   * @param filters Which ACLs.
+   * @returns The ACLs deleted, per filter.
+   * @throws {KafkaError} The first filter's error: `SECURITY_DISABLED`,
+   *   `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST`.
+   */
+  async deleteAcls(filters: AclFilter[]): Promise<Required<AclBinding>[][]> {
+    const res = await this.#client.send(
+      "any",
+      { request: DeleteAclsRequest, response: DeleteAclsResponse },
+      DeleteAclsRequest.create({ filters: filters.map(filterFields) }),
+    );
+    return res.filterResults.map((r) => {
+      if (r.errorCode !== 0) throw fail(r.errorCode, "delete ACLs", r.errorMessage);
+      return r.matchingAcls.map(bindingFrom);
+    });
   }
 }
 

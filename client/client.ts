@@ -16,6 +16,7 @@ const AUTHENTICATION_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.UNSUPPORTED_SASL_MECHANISM,
   ErrorCode.ILLEGAL_SASL_STATE,
 ]);
+import type { ClientTlsOptions } from "./tls.ts";
 
 /** Options for {@linkcode Client}. */
 export interface ClientOptions {
@@ -27,6 +28,11 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** TCP connect timeout in milliseconds. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Connect with TLS (`security.protocol=SSL`; {@linkcode clientTlsFromProperties} builds it
+   * from Kafka client properties). Absent: plaintext.
+   */
+  tls?: ClientTlsOptions;
   /** How many times to retry a retriable error. Default 5. */
   retries?: number;
   /** Pause between retries in milliseconds. Default 100. */
@@ -153,7 +159,9 @@ export function isStaleMetadataError(code: number): boolean {
  */
 export class Client {
   /** The options, with defaults applied. */
-  readonly options: Readonly<Required<Omit<ClientOptions, "sasl">> & Pick<ClientOptions, "sasl">>;
+  readonly options: Readonly<
+    Required<Omit<ClientOptions, "sasl" | "tls">> & Pick<ClientOptions, "sasl" | "tls">
+  >;
   #bootstrap: HostPort[];
   #brokers = new Map<number, BrokerInfo>();
   #connections = new Map<string, Promise<Connection>>();
@@ -179,6 +187,7 @@ export class Client {
       retries: options.retries ?? 5,
       retryBackoffMs: options.retryBackoffMs ?? 100,
       sasl: options.sasl,
+      tls: options.tls,
     };
   }
 
@@ -220,6 +229,7 @@ export class Client {
       requestTimeoutMs: this.options.requestTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs,
       sasl: this.options.sasl,
+      tls: this.options.tls,
     });
     this.#connections.set(key, created);
     created.catch(() => {

@@ -15,6 +15,7 @@ import {
 } from "../protocol/framing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
 import { saslAuthenticate, type SaslOptions } from "./sasl.ts";
+import type { ClientTlsOptions } from "./tls.ts";
 
 /** Size of a socket read buffer (a larger frame gets a buffer of its own size). */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -37,10 +38,12 @@ export interface ConnectionOptions {
   clientId?: string;
   /** How long to wait for a response before failing with `REQUEST_TIMED_OUT`. Default 30000. */
   requestTimeoutMs?: number;
-  /** How long to wait for the TCP connection. Default 10000. */
+  /** How long to wait for the TCP connection (and TLS handshake). Default 10000. */
   connectTimeoutMs?: number;
   /** SASL authentication after ApiVersions (`SASL_PLAINTEXT`); default none. */
   sasl?: SaslOptions;
+  /** Connect with TLS (`security.protocol=SSL`); absent: plaintext. */
+  tls?: ClientTlsOptions;
 }
 
 /** Options for one request. */
@@ -118,7 +121,7 @@ export class Connection {
   /** Versions the broker supports, by API key (filled by ApiVersions). */
   readonly brokerVersions: Map<number, VersionRange> = new Map();
 
-  #conn: Deno.TcpConn;
+  #conn: Deno.TcpConn | Deno.TlsConn;
   #clientId: string;
   #requestTimeoutMs: number;
   #nextCorrelationId = 1;
@@ -129,7 +132,7 @@ export class Connection {
   #readLoop: Promise<void>;
   #sessionExpiresAt = Infinity;
 
-  private constructor(conn: Deno.TcpConn, options: ConnectionOptions) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, options: ConnectionOptions) {
     this.host = options.host;
     this.port = options.port;
     this.#conn = conn;
@@ -148,11 +151,31 @@ export class Connection {
    */
   static async connect(options: ConnectionOptions): Promise<Connection> {
     const address = `${options.host}:${options.port}`;
-    let tcp: Deno.TcpConn;
+    let tcp: Deno.TcpConn | Deno.TlsConn;
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const tls = options.tls;
+    const connecting = tls === undefined
+      ? Deno.connect({ hostname: options.host, port: options.port })
+      : Deno.connectTls({
+        hostname: options.host,
+        port: options.port,
+        caCerts: tls.caCerts,
+        unsafelyDisableHostnameVerification: tls.disableHostnameVerification,
+        ...(tls.cert !== undefined && tls.key !== undefined
+          ? { cert: tls.cert, key: tls.key }
+          : {}),
+      }).then(async (c) => {
+        try {
+          await c.handshake();
+          return c;
+        } catch (e) {
+          c.close();
+          throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
+        }
+      });
     try {
       tcp = await Promise.race([
-        Deno.connect({ hostname: options.host, port: options.port }),
+        connecting,
         new Promise<never>((_, reject) => {
           const t = setTimeout(
             () =>
@@ -168,7 +191,10 @@ export class Connection {
         }),
       ]);
     } catch (e) {
-      if (e instanceof KafkaError) throw e;
+      if (e instanceof KafkaError) {
+        connecting.then((c) => c.close(), () => {});
+        throw e;
+      }
       const error = new KafkaError(
         ErrorCode.NETWORK_EXCEPTION,
         `connect to ${address}: ${(e as Error).message}`,
@@ -176,7 +202,7 @@ export class Connection {
       error.cause = e;
       throw error;
     }
-    tcp.setNoDelay(true);
+    if ("setNoDelay" in tcp) tcp.setNoDelay(true);
     const conn = new Connection(tcp, options);
     try {
       await conn.#negotiate();

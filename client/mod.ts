@@ -25,6 +25,7 @@ export { KafkaError } from "../protocol/errors.ts";
 export type { MessageCodec, Reader, Writer } from "../protocol/primitives.ts";
 export * from "./client.ts";
 export * from "./connection.ts";
+export * from "./tls.ts";
 export {
   type EpochBump,
   type MessageData,
@@ -38,6 +39,7 @@ export * from "./consumer.ts";
 export * from "./group_consumer.ts";
 export * from "./assignors.ts";
 export * from "./admin.ts";
+export * from "./acls.ts";
 export * from "./partitioner.ts";
 export * from "./murmur2.ts";
 export * from "./records.ts";

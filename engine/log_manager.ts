@@ -1045,48 +1045,13 @@ export class LogManager {
       const which = options.localPartitions !== undefined
         ? [...new Set(options.localPartitions)].sort((a, b) => a - b)
         : Array.from({ length: totalCount - from }, (_, i) => from + i);
-      let logs: PartitionLog[];
-      try {
-        logs = await this.#createLogs(what, t, which, options.signal);
-      } finally {
-        this.#reservedPartitions -= which.length;
-      }
-      return this.#meta.run(async () => {
-        try {
-          this.#checkOpen(what);
-          const all = this.#logs.get(name);
-          if (this.#topics.get(name) !== t || all === undefined) {
-            throw new EngineError(
-              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-              `${what} failed: the topic was deleted meanwhile`,
-            );
-          }
-          const cfg = this.#logConfig(t.configs); // configs may have changed meanwhile
-          const heldBefore = all.length;
-          const localBefore = t.local;
-          for (const l of logs) {
-            l.updateConfig(cfg);
-            all.push(l);
-          }
-          // a partial topic stays partial; a whole one becomes partial if some are elsewhere
-          if (t.local !== undefined || which.length !== totalCount - from) {
-            t.local = [...localOf(t), ...which];
-          }
-          t.partitions = totalCount;
-          try {
-            await this.#persistTopics();
-          } catch (e) {
-            all.length = heldBefore;
-            t.partitions = from;
-            if (localBefore === undefined) delete t.local;
-            else t.local = localBefore;
-            throw storageError(`${what} failed`, e);
-          }
-        } catch (e) {
-          await this.#discardLogs(logs);
-          throw e;
+      return this.#addPartitionLogs(what, name, t, which, options.signal, (all, logs) => {
+        all.push(...logs);
+        // a partial topic stays partial; a whole one becomes partial if some are elsewhere
+        if (t.local !== undefined || which.length !== totalCount - from) {
+          t.local = [...localOf(t), ...which];
         }
-        return this.#info(t);
+        t.partitions = totalCount;
       });
     });
   }
@@ -1133,46 +1098,142 @@ export class LogManager {
         return Promise.resolve({ t, which });
       });
       if (which.length === 0) return this.#info(t);
-      let logs: PartitionLog[];
-      try {
-        logs = await this.#createLogs(what, t, which, options.signal);
-      } finally {
-        this.#reservedPartitions -= which.length;
-      }
-      return this.#meta.run(async () => {
-        try {
-          this.#checkOpen(what);
-          const all = this.#logs.get(name);
-          if (this.#topics.get(name) !== t || all === undefined) {
-            throw new EngineError(
-              ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-              `${what} failed: the topic was deleted meanwhile`,
-            );
-          }
-          const cfg = this.#logConfig(t.configs);
-          for (const l of logs) l.updateConfig(cfg);
-          const before = [...all];
-          const localBefore = t.local;
-          all.push(...logs);
-          all.sort((a, b) => a.partition - b.partition);
-          const local = all.map((l) => l.partition);
-          if (local.length === t.partitions) delete t.local;
-          else t.local = local;
-          try {
-            await this.#persistTopics();
-          } catch (e) {
-            all.length = 0;
-            all.push(...before);
-            if (localBefore === undefined) delete t.local;
-            else t.local = localBefore;
-            throw storageError(`${what} failed`, e);
-          }
-        } catch (e) {
-          await this.#discardLogs(logs);
-          throw e;
-        }
-        return this.#info(t);
+      return this.#addPartitionLogs(what, name, t, which, options.signal, (all, logs) => {
+        all.push(...logs);
+        all.sort((a, b) => a.partition - b.partition);
+        const local = all.map((l) => l.partition);
+        if (local.length === t.partitions) delete t.local;
+        else t.local = local;
       });
+    });
+  }
+
+  /**
+   * Cluster mode: removes the logs of partitions of a topic that this broker no longer
+   * replicates (a reassignment moved them away); the topic stays, with the partitions it still
+   * holds here (possibly none). `sluice-topics.json` is written without them first, then their
+   * logs are closed and their directories removed: after a crash in between, the loader keeps a
+   * directory that still holds records as a stray one (see `disposeUnownedPartitionDir`).
+   * Partitions not held are skipped.
+   *
+   * @param name Topic name.
+   * @param partitions Partition indices.
+   * @returns The topic.
+   * @throws {EngineError} UNKNOWN_TOPIC_OR_PARTITION, KAFKA_STORAGE_ERROR (the topics file
+   * could not be written: nothing changed).
+   */
+  removeLocalPartitions(name: string, partitions: number[]): Promise<TopicInfo> {
+    const what = `remove local partitions of ${name}`;
+    return this.#underTopicLock(name, async () => {
+      const removed = await this.#meta.run(async () => {
+        this.#checkOpen(what);
+        const t = this.#topics.get(name);
+        const all = this.#logs.get(name);
+        if (!t || all === undefined) {
+          throw new EngineError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `${what} failed: no such topic`,
+          );
+        }
+        const drop = new Set(partitions);
+        const removed = all.filter((l) => drop.has(l.partition));
+        if (removed.length === 0) return removed;
+        const localBefore = t.local;
+        const kept = all.filter((l) => !drop.has(l.partition));
+        t.local = kept.map((l) => l.partition);
+        try {
+          await this.#persistTopics();
+        } catch (e) {
+          if (localBefore === undefined) delete t.local;
+          else t.local = localBefore;
+          throw storageError(`${what} failed`, e);
+        }
+        all.length = 0;
+        all.push(...kept);
+        for (const l of removed) {
+          const k = `${name}-${l.partition}`;
+          this.#recoveryPoints.delete(k);
+          this.#startOffsets.delete(k);
+          this.#highWatermarks.delete(k);
+        }
+        return removed;
+      });
+      if (removed.length === 0) return this.#info(this.#topics.get(name)!);
+      for (const l of removed) {
+        await l.close({ flush: false }).catch(() => {});
+        try {
+          await Deno.remove(l.dir, { recursive: true });
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) {
+            this.#logger(`${what}: removing ${l.dir} failed (done at restart): ${e}`);
+          }
+        }
+      }
+      await syncDir(this.dir).catch(() => {});
+      await this.#tryWriteCheckpoints();
+      const t = this.#topics.get(name);
+      if (t === undefined) {
+        throw new EngineError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${what} failed: deleted`);
+      }
+      return this.#info(t);
+    });
+  }
+
+  /**
+   * The second half of {@linkcode LogManager.createPartitions} and
+   * {@linkcode LogManager.addLocalPartitions} (caller holds the topic lock and has reserved
+   * `which.length` partitions): makes the empty logs of partitions `which` of `t`, releases the
+   * reservation, then under the metadata lock gives them the topic's current configs, adds them
+   * with `attach` (which may change the topic's partition count and local partitions) and
+   * persists the topic list. On any failure (the topic deleted meanwhile, the manager closed,
+   * the persist) the topic's logs, partition count and local partitions are as before and the
+   * new logs are removed.
+   */
+  async #addPartitionLogs(
+    what: string,
+    name: string,
+    t: StoredTopic,
+    which: number[],
+    signal: AbortSignal | undefined,
+    attach: (all: PartitionLog[], logs: PartitionLog[]) => void,
+  ): Promise<TopicInfo> {
+    let logs: PartitionLog[];
+    try {
+      logs = await this.#createLogs(what, t, which, signal);
+    } finally {
+      this.#reservedPartitions -= which.length;
+    }
+    return this.#meta.run(async () => {
+      try {
+        this.#checkOpen(what);
+        const all = this.#logs.get(name);
+        if (this.#topics.get(name) !== t || all === undefined) {
+          throw new EngineError(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `${what} failed: the topic was deleted meanwhile`,
+          );
+        }
+        const cfg = this.#logConfig(t.configs); // configs may have changed meanwhile
+        for (const l of logs) l.updateConfig(cfg);
+        const before = [...all];
+        const partitionsBefore = t.partitions;
+        const localBefore = t.local;
+        attach(all, logs);
+        try {
+          await this.#persistTopics();
+        } catch (e) {
+          all.length = 0;
+          all.push(...before);
+          t.partitions = partitionsBefore;
+          if (localBefore === undefined) delete t.local;
+          else t.local = localBefore;
+          throw storageError(`${what} failed`, e);
+        }
+      } catch (e) {
+        await this.#discardLogs(logs);
+        throw e;
+      }
+      return this.#info(t);
     });
   }
 

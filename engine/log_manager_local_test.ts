@@ -103,3 +103,37 @@ Deno.test("local partitions: none here, deletion, bad ids and indices are refuse
     await mgr.close();
   });
 });
+
+Deno.test("local partitions removed (moved to other brokers): logs and directories gone, across reopen", async () => {
+  await withDir(async (dir) => {
+    let mgr = await LogManager.open(dir, opts);
+    await mgr.createTopic("t", 3, {}, { topicId: ID });
+    for (const p of [0, 1, 2]) await mgr.partition("t", p)!.append(makeBatch(4, 10, 1000, "x"));
+    await mgr.checkpointHighWatermarks();
+    const old = mgr.partition("t", 1)!;
+    const t = await mgr.removeLocalPartitions("t", [1, 7]);
+    assert.deepEqual(t.localPartitions, [0, 2]);
+    assert.equal(mgr.partition("t", 1), undefined);
+    assert.equal(mgr.partitionCount, 2);
+    assert.deepEqual(await dirs(dir), ["t-0", "t-2"]);
+    await assert.rejects(old.read(0, 1000)); // closed
+    await mgr.close();
+    mgr = await LogManager.open(dir, opts);
+    assert.deepEqual(mgr.topic("t")?.localPartitions, [0, 2]);
+    assert.equal(mgr.partition("t", 2)?.logEndOffset, 4);
+    // all of them: the topic stays, with none here; one comes back empty
+    await mgr.removeLocalPartitions("t", [0, 2]);
+    assert.deepEqual(mgr.topic("t")?.localPartitions, []);
+    assert.deepEqual(await dirs(dir), []);
+    await mgr.close();
+    mgr = await LogManager.open(dir, opts);
+    assert.deepEqual(mgr.topic("t")?.localPartitions, []);
+    await mgr.addLocalPartitions("t", [1]);
+    assert.equal(mgr.partition("t", 1)?.logEndOffset, 0);
+    await assert.rejects(
+      mgr.removeLocalPartitions("nope", [0]),
+      (e) => e instanceof EngineError && e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    await mgr.close();
+  });
+});

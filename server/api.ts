@@ -30,7 +30,9 @@ import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 import type { SaslServer } from "./security/sasl.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
+import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
+import type { TxnVerifier } from "./txn/verification.ts";
 
 /** Broker-wide state every handler can use. */
 export interface BrokerContext {
@@ -40,8 +42,17 @@ export interface BrokerContext {
   readonly nodeId: number;
   /** Cluster id (from `meta.properties`). */
   readonly clusterId: string;
-  /** Host and port clients are told to connect to (Metadata, FindCoordinator, ...). */
+  /**
+   * Host and port clients are told to connect to (Metadata, FindCoordinator, ...): the first
+   * listener's; see {@linkcode BrokerContext.advertisedListeners}.
+   */
   readonly advertised: { readonly host: string; readonly port: number };
+  /**
+   * Each listener's advertised host and port, by listener name: a request is answered with the
+   * endpoint of the listener it came in on, as Kafka does ({@linkcode advertisedEndpoint}).
+   * Absent in contexts built by hand (tests): {@linkcode BrokerContext.advertised} for all.
+   */
+  readonly advertisedListeners?: ReadonlyMap<string, { host: string; port: number }>;
   /** The storage engine for the data directory. */
   readonly logs: LogManager;
   /** Where to report events. */
@@ -76,6 +87,17 @@ export interface BrokerContext {
    * the standalone rules (the broker leads them, high watermark = log end offset).
    */
   readonly replicas?: ReplicaManager;
+  /**
+   * Cluster mode: a partition leader's verification of transactional batches with their
+   * coordinator on another broker (KIP-890 part 1, `./txn/verification.ts`).
+   */
+  readonly txnVerifier?: TxnVerifier;
+  /**
+   * The ACL authorizer (`authorizer.class.name`, docs/SECURITY.md); absent: every request is
+   * allowed and the ACL APIs answer SECURITY_DISABLED. Handlers check through
+   * `security/access.ts`.
+   */
+  readonly authorizer?: AclAuthorizer;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
   /** Aborted when the broker shuts down; long waits must end on it. */
@@ -269,4 +291,48 @@ export function clipMessage(message: string): string {
  */
 export function messageOf(e: unknown): string {
   return clipMessage(e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * The host and port to give a client for this broker: those of the listener its request came in
+ * on (Metadata, FindCoordinator, DescribeCluster), as Kafka does.
+ *
+ * @example
+ * ```ts ignore
+ * const { host, port } = advertisedEndpoint(ctx.broker, ctx.connection);
+ * ```
+ *
+ * @param broker The broker's context.
+ * @param connection The requesting connection.
+ * @returns The advertised endpoint of the connection's listener (the first listener's if unknown).
+ */
+export function advertisedEndpoint(
+  broker: BrokerContext,
+  connection: ConnectionInfo,
+): { host: string; port: number } {
+  const name = connection.listenerName;
+  const found = name === undefined ? undefined : broker.advertisedListeners?.get(name);
+  return found ?? broker.advertised;
+}
+
+/**
+ * Another broker's endpoint for a client on `listenerName` (cluster mode): the registration's
+ * listener of that name, else the registration's own host and port (its inter-broker listener).
+ *
+ * @param registration The broker's registration in etcd.
+ * @param listenerName The requesting connection's listener name.
+ * @returns Host and port.
+ */
+export function registeredEndpoint(
+  registration: {
+    host: string;
+    port: number;
+    listeners?: readonly { name: string; host: string; port: number }[];
+  },
+  listenerName: string | undefined,
+): { host: string; port: number } {
+  const l = registration.listeners?.find((x) => x.name === listenerName);
+  return l === undefined
+    ? { host: registration.host, port: registration.port }
+    : { host: l.host, port: l.port };
 }

@@ -1,7 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * The embedded broker: opens the storage engine on the first data directory, listens on the
- * configured PLAINTEXT listener, and serves the Kafka protocol until {@linkcode Broker.close}.
+ * The embedded broker: opens the storage engine on the first data directory, listens on every
+ * configured listener (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL; docs/SECURITY.md), and serves the
+ * Kafka protocol until {@linkcode Broker.close}.
  *
  * @module
  */
@@ -20,9 +21,21 @@ import { AppendWaiters } from "./append_waiters.ts";
 import {
   type BrokerConfig,
   DEFAULT_BROKER_CONFIG,
-  type Listener,
-  parseListener,
+  interBrokerListener,
+  type ListenerSpec,
+  listenerSpecs,
+  parseListeners,
+  type SecurityProtocol,
 } from "./config.ts";
+import {
+  type Accepted,
+  listen as listenTransport,
+  type ListenerTlsSettings,
+  loadListenerTls,
+  type TransportListener,
+  unknownSslKeys,
+} from "./security/tls.ts";
+import type { RegisteredListener } from "./cluster/metadata_store.ts";
 import { ClusterNode } from "./cluster/cluster.ts";
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
@@ -33,10 +46,12 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
+import { AclAuthorizer, EtcdAclStorage, FileAclStorage } from "./security/authorizer.ts";
 import {
   openTransactionCoordinator,
   type TransactionCoordinator,
   TxnMarkerSender,
+  TxnVerifier,
   writeLocalMarkers,
 } from "./txn/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
@@ -44,6 +59,7 @@ import { sleep } from "./sleep.ts";
 import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import { ScramCredentialStore } from "./security/scram_credentials.ts";
+import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -78,6 +94,27 @@ export interface BrokerStartOptions {
 
 const API_VERSIONS_KEY = apiVersions.key;
 
+/** One listener a running broker serves. */
+export interface BoundListener {
+  /** Listener name, e.g. `PLAINTEXT` or `EXTERNAL`. */
+  readonly name: string;
+  /** Its security protocol. */
+  readonly securityProtocol: SecurityProtocol;
+  /** The address bound. */
+  readonly host: string;
+  /** The port bound (the system's choice for port 0). */
+  readonly port: number;
+  /** What clients are told (`advertised.listeners`). */
+  readonly advertised: { readonly host: string; readonly port: number };
+}
+
+interface Serving {
+  spec: ListenerSpec;
+  transport: TransportListener;
+  bound: BoundListener;
+  loop: Promise<void>;
+}
+
 /**
  * A running Sluice broker.
  *
@@ -99,7 +136,7 @@ const API_VERSIONS_KEY = apiVersions.key;
 export class Broker {
   /** The configuration the broker runs with (cluster id resolved). */
   readonly config: BrokerConfig;
-  readonly #listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+  readonly #listeners: Serving[];
   readonly #ctx: BrokerContext;
   readonly #log: Logger;
   readonly #abort: AbortController;
@@ -108,21 +145,16 @@ export class Broker {
   #nextConnectionId = 1;
   // Request memory bound (issue #7): every connection reserves frames from this pool.
   readonly #memoryPool: MemoryPool;
-  #acceptLoop: Promise<void> = Promise.resolve();
   #closing: Promise<void> | null = null;
-  /** The listener served (its name is its security protocol). */
-  readonly #listen: Listener;
 
   private constructor(
     config: BrokerConfig,
-    listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
+    listeners: Serving[],
     ctx: BrokerContext,
     abort: AbortController,
-    listen: Listener,
   ) {
     this.config = config;
-    this.#listen = listen;
-    this.#listener = listener;
+    this.#listeners = listeners;
     this.#ctx = ctx;
     this.#log = ctx.logger;
     this.#abort = abort;
@@ -140,7 +172,7 @@ export class Broker {
    * @param config Settings; anything missing takes {@linkcode DEFAULT_BROKER_CONFIG}'s value.
    * @param options Collaborators: the replication layer's (cluster mode).
    * @returns The running broker.
-   * @throws {RangeError} If the listeners are malformed.
+   * @throws {RangeError} If the listeners or their TLS settings are malformed.
    * @throws {Error} If the data directory cannot be used or the port cannot be bound.
    */
   static async start(
@@ -153,9 +185,22 @@ export class Broker {
       logDirs: [...(config.logDirs ?? DEFAULT_BROKER_CONFIG.logDirs)],
       topicDefaults: { ...(config.topicDefaults ?? {}) },
       etcdEndpoints: [...(config.etcdEndpoints ?? [])],
+      superUsers: [...(config.superUsers ?? [])],
     };
     const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
-    const listen = parseListener(full.listeners);
+    const specs = listenerSpecs(full);
+    const interBroker = interBrokerListener(full);
+    for (const w of unknownSslKeys(full.sslProperties ?? {})) log.warn(w);
+    // TLS keys and trust stores are read and checked before anything is opened.
+    const tlsSettings = new Map<string, ListenerTlsSettings>();
+    for (const spec of specs) {
+      if (spec.securityProtocol === "SSL" || spec.securityProtocol === "SASL_SSL") {
+        tlsSettings.set(
+          spec.name,
+          await loadListenerTls(full.sslProperties ?? {}, spec.name, spec.securityProtocol),
+        );
+      }
+    }
     // Issue #7: refuse a bad queued.max.request.bytes before opening anything.
     new MemoryPool(full.queuedMaxRequestBytes);
     const dir = full.logDirs[0];
@@ -173,6 +218,15 @@ export class Broker {
       let clusterId = full.clusterId;
       if (full.etcdEndpoints.length > 0) {
         cluster = await ClusterNode.connect(full, log);
+        // replica fetchers and markers connect to the inter-broker listener: TLS if it is SSL
+        const own = tlsSettings.get(interBroker.name);
+        if (own !== undefined) {
+          cluster.interBrokerTls = {
+            caCerts: own.trustedCerts === undefined ? undefined : [own.trustedCerts],
+            cert: own.certChain,
+            key: own.key,
+          };
+        }
         clusterId = await cluster.resolveClusterId(dir);
       }
       meta = await loadOrCreateMetaProperties(dir, { nodeId: full.nodeId, clusterId });
@@ -193,6 +247,30 @@ export class Broker {
       await cluster?.close();
       lock.release();
       throw e;
+    }
+    // ACLs (docs/SECURITY.md): loaded before anything is served
+    let authorizer: AclAuthorizer | undefined;
+    if (full.authorizerClassName !== "") {
+      try {
+        // cluster mode: one set of ACLs for every broker, in etcd
+        const storage = cluster !== undefined
+          ? new EtcdAclStorage(cluster.etcd, `${cluster.store.root}/acls`)
+          : new FileAclStorage(dir);
+        authorizer = await AclAuthorizer.openWith(storage, {
+          superUsers: full.superUsers,
+          allowEveryoneIfNoAclFound: full.allowEveryoneIfNoAclFound,
+        });
+      } catch (e) {
+        await cluster?.close();
+        lock.release();
+        throw e;
+      }
+      log.info(
+        `Authorizer ${full.authorizerClassName}: ${authorizer.size} ACLs in ` +
+          `${authorizer.storage}, super.users ` +
+          `${full.superUsers.length === 0 ? "(none)" : full.superUsers.join(";")}, ` +
+          `allow.everyone.if.no.acl.found=${full.allowEveryoneIfNoAclFound}`,
+      );
     }
     // File descriptors and partitions as resources (issue #11).
     const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
@@ -222,7 +300,7 @@ export class Broker {
         nodeId: full.nodeId,
         logs,
         logger: log,
-        brokerEndpoint: (id) => node.view.broker(id)?.value,
+        brokerEndpoint: (id) => node.endpoint(id),
         alterPartition: (topic, p, req) => node.view.alterPartition(topic, p, req),
         replicatesAll: true,
         fenced: () => !node.registered,
@@ -239,6 +317,7 @@ export class Broker {
     let producerIds: ProducerIdManager;
     let groups: GroupCoordinator | undefined;
     let txns: TransactionCoordinator | undefined;
+    let txnVerifier: TxnVerifier | undefined;
     try {
       // Cluster mode: producer ids are unique over the cluster, not only this data dir.
       producerIds = cluster !== undefined
@@ -273,11 +352,18 @@ export class Broker {
           nodeId: full.nodeId,
           cluster,
           local: (req) =>
-            writeLocalMarkers({ logs, replicas, cluster }, req, full.requestTimeoutMs, log),
+            writeLocalMarkers(
+              { logs, replicas, cluster, groups, txnVerifier },
+              req,
+              full.requestTimeoutMs,
+              log,
+            ),
           requestTimeoutMs: full.requestTimeoutMs,
           logger: log,
         }),
         partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
+        offsetsPartitions: cluster &&
+          (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
         groups,
         logger: log,
         config: {
@@ -285,31 +371,87 @@ export class Broker {
           abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
         },
       });
+      // Cluster mode: a partition leader verifies a transaction's first batch with its
+      // coordinator (KIP-890 part 1), wherever that is.
+      const coordinator = txns;
+      txnVerifier = cluster &&
+        new TxnVerifier({
+          nodeId: full.nodeId,
+          cluster,
+          local: (p, topics) => coordinator.verifyPartitions(p, topics),
+          requestTimeoutMs: full.requestTimeoutMs,
+          logger: log,
+        });
       // Cluster mode: the local logs follow the cluster before this broker serves anything, and
       // the view's partition states drive the replica manager.
       await cluster?.attach({ logs, groups, txns, replicas: replicas! });
     } catch (e) {
       await cluster?.close();
       await replicas?.close();
+      txnVerifier?.close();
       txns?.close();
       groups?.close();
       await logs.close();
       throw e;
     }
-    let listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>;
+    const serving: Serving[] = [];
     try {
-      listener = Deno.listen({ hostname: listen.host || "0.0.0.0", port: listen.port });
+      const advertisedByName = new Map(
+        full.advertisedListeners === undefined
+          ? []
+          : parseListeners(full.advertisedListeners).map((a) => [a.name, a]),
+      );
+      for (const spec of specs) {
+        let transport: TransportListener;
+        try {
+          transport = await listenTransport({
+            hostname: spec.host,
+            port: spec.port,
+            securityProtocol: spec.securityProtocol,
+            tls: tlsSettings.get(spec.name),
+            handshakeTimeoutMs: full.requestReadTimeoutMs,
+            logger: log,
+            name: spec.name,
+          });
+        } catch (e) {
+          const detail = e instanceof Error ? e.message : String(e);
+          throw new Error(
+            `Cannot listen on ${spec.host || "0.0.0.0"}:${spec.port}: ${detail} (listener ` +
+              `${spec.name})`,
+          );
+        }
+        const port = transport.addr.port;
+        const adv = advertisedByName.get(spec.name);
+        const wildcard = spec.host === "" || spec.host === "0.0.0.0" || spec.host === "::";
+        const advertised = adv !== undefined
+          ? { host: adv.host || localHostName(), port: adv.port === 0 ? port : adv.port }
+          : { host: wildcard ? localHostName() : spec.host, port };
+        serving.push({
+          spec,
+          transport,
+          bound: {
+            name: spec.name,
+            securityProtocol: spec.securityProtocol,
+            host: transport.addr.hostname,
+            port,
+            advertised,
+          },
+          loop: Promise.resolve(),
+        });
+      }
     } catch (e) {
+      for (const l of serving) l.transport.close();
       await cluster?.close();
       await replicas?.close();
+      txnVerifier?.close();
       txns.close();
       groups.close();
       await logs.close();
-      const detail = e instanceof Error ? e.message : String(e);
-      throw new Error(`Cannot listen on ${listen.host || "0.0.0.0"}:${listen.port}: ${detail}`);
+      throw e;
     }
-    const bound = listener.addr;
-    const advertised = advertisedAddress(full, listen, bound.port);
+    const advertisedListeners = new Map(serving.map((l) => [l.spec.name, l.bound.advertised]));
+    const advertised = serving[0].bound.advertised;
+    const interBrokerAdvertised = advertisedListeners.get(interBroker.name)!;
     const abort = new AbortController();
     const apis = new Map<number, ApiHandler>(APIS.map((a) => [a.key, a]));
     const sasl = saslServer(full, scramCredentials, log, abort.signal);
@@ -318,6 +460,7 @@ export class Broker {
       nodeId: full.nodeId,
       clusterId: meta.clusterId,
       advertised,
+      advertisedListeners,
       logs,
       logger: log,
       fetchSessions: new FetchSessionCache(full.maxIncrementalFetchSessionCacheSlots),
@@ -328,36 +471,77 @@ export class Broker {
       dynamicConfigs,
       cluster,
       replicas,
+      txnVerifier,
+      authorizer,
       apis,
       closing: abort.signal,
       sasl,
       scramCredentials,
     };
-    const broker = new Broker(full, listener, ctx, abort, listen);
-    broker.#acceptLoop = broker.#accept();
+    const broker = new Broker(full, serving, ctx, abort);
+    for (const l of serving) l.loop = broker.#accept(l);
     if (cluster !== undefined) {
+      // every listener is published; other brokers connect to the inter-broker one
+      const published: RegisteredListener[] = serving.map((l) => ({
+        name: l.spec.name,
+        ...l.bound.advertised,
+        securityProtocol: l.spec.securityProtocol,
+      }));
       try {
-        await cluster.register(advertised);
+        await cluster.register(interBrokerAdvertised, published);
       } catch (e) {
         await broker.close();
         throw e;
       }
     }
+    // "listening on HOST:PORT " first: tools and tests wait for it (bench/e2e, tests/chaos, ...)
+    const named = (l: Serving) =>
+      serving.length === 1 && l.spec.name === "PLAINTEXT"
+        ? ""
+        : `listener ${l.spec.name} (${l.spec.securityProtocol}), `;
+    const [first, ...others] = serving;
+    const more = others.map((l) =>
+      `; ${named(l)}on ${l.bound.host}:${l.bound.port}, advertised as ` +
+      `${l.bound.advertised.host}:${l.bound.advertised.port}`
+    ).join("");
     log.info(
-      `Sluice broker ${full.nodeId} listening on ${bound.hostname}:${bound.port} ` +
-        `(advertised as ${advertised.host}:${advertised.port}, data in ${dir}, cluster ${meta.clusterId})`,
+      `Sluice broker ${full.nodeId} listening on ${first.bound.host}:${first.bound.port} ` +
+        `(${named(first)}advertised as ${advertised.host}:${advertised.port}${more}; data in ` +
+        `${dir}, cluster ${meta.clusterId})`,
     );
     return broker;
   }
 
-  /** The port actually bound (useful when the config asked for port 0). */
+  /** The port actually bound by the first listener (useful when the config asked for port 0). */
   get port(): number {
-    return this.#listener.addr.port;
+    return this.#listeners[0].bound.port;
   }
 
-  /** The address actually bound. */
+  /** The address actually bound by the first listener. */
   get host(): string {
-    return this.#listener.addr.hostname;
+    return this.#listeners[0].bound.host;
+  }
+
+  /** Every listener served, in `listeners` order, with its bound and advertised addresses. */
+  get listeners(): readonly BoundListener[] {
+    return this.#listeners.map((l) => l.bound);
+  }
+
+  /**
+   * A listener by name.
+   *
+   * @param name The listener name, e.g. `SSL` (any case).
+   * @returns The listener.
+   * @throws {RangeError} If the broker has no such listener.
+   */
+  listener(name: string): BoundListener {
+    const l = this.#listeners.find((x) => x.spec.name === name.toUpperCase());
+    if (l === undefined) {
+      throw new RangeError(
+        `No listener ${name}: the broker serves ${this.#listeners.map((x) => x.spec.name)}`,
+      );
+    }
+    return l.bound;
   }
 
   /**
@@ -397,7 +581,15 @@ export class Broker {
     return this.#ctx.cluster;
   }
 
-  /** The host and port given to clients in Metadata responses. */
+  /**
+   * The ACL authorizer (`authorizer.class.name`); `undefined` when none is configured and every
+   * request is allowed. Its ACLs can be changed here as with CreateAcls/DeleteAcls.
+   */
+  get authorizer(): AclAuthorizer | undefined {
+    return this.#ctx.authorizer;
+  }
+
+  /** The host and port given to clients of the first listener in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };
   }
@@ -412,22 +604,26 @@ export class Broker {
     if (this.#closing !== null) return this.#closing;
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
+      this.#ctx.authorizer?.close(); // no more ACL changes from etcd
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)
       );
       this.#abort.abort();
-      try {
-        this.#listener.close();
-      } catch {
-        // Already closed.
+      for (const l of this.#listeners) {
+        try {
+          l.transport.close();
+        } catch {
+          // Already closed.
+        }
       }
-      await this.#acceptLoop;
+      await Promise.all(this.#listeners.map((l) => l.loop));
       const pending = [...this.#connections.values()];
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
       this.#unsubscribe();
       this.#ctx.txns?.close(); // no new markers are sent
+      this.#ctx.txnVerifier?.close();
       // fetchers stop before the logs close; acks=all waits (coordinators' too) end
       await this.#ctx.replicas?.close();
       this.#ctx.fetchSessions.clear();
@@ -439,12 +635,13 @@ export class Broker {
     return this.#closing;
   }
 
-  async #accept(): Promise<void> {
+  async #accept(listener: Serving): Promise<void> {
     const backoff = new AcceptBackoff(this.#log);
+    const { name, securityProtocol } = listener.spec;
     for (;;) {
-      let tcp: Deno.TcpConn;
+      let accepted: Accepted;
       try {
-        tcp = await this.#listener.accept();
+        accepted = await listener.transport.accept();
       } catch (e) {
         if (this.#abort.signal.aborted) return;
         if (e instanceof Deno.errors.BadResource) return;
@@ -454,14 +651,9 @@ export class Broker {
         continue;
       }
       backoff.succeeded();
-      try {
-        tcp.setNoDelay(true);
-      } catch {
-        // Peer already gone; serve() will notice.
-      }
       const id = this.#nextConnectionId++;
       const conn = new Connection(
-        tcp,
+        accepted.conn,
         id,
         this.config.socketRequestMaxBytes,
         (frame, info) => this.#dispatch(frame, info),
@@ -472,19 +664,45 @@ export class Broker {
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,
-          unauthenticatedMaxFrame: isSaslProtocol(this.#listen.name)
+          unauthenticatedMaxFrame: isSaslProtocol(securityProtocol)
             ? this.config.saslServerMaxReceiveSize
             : undefined,
         },
-        { name: this.#listen.name, securityProtocol: this.#listen.name },
+        { name, securityProtocol },
       );
-      this.#log.debug(`Accepted connection ${id} from ${conn.info.remote}`);
-      const done = conn.serve().finally(() => {
+      this.#log.debug(`Accepted connection ${id} from ${conn.info.remote} on listener ${name}`);
+      const done = this.#serve(conn, accepted).finally(() => {
         this.#connections.delete(id);
         this.#log.debug(`Connection ${id} from ${conn.info.remote} closed`);
       });
       this.#connections.set(id, { conn, done });
     }
+  }
+
+  /** Complete the TLS handshake (client certificate → principal), then serve requests. */
+  async #serve(conn: Connection, accepted: Accepted): Promise<void> {
+    let principal: KafkaPrincipal | undefined;
+    try {
+      principal = await accepted.secure();
+    } catch (e) {
+      if (!conn.info.closed?.aborted) {
+        this.#log.warn(
+          `Closing connection ${conn.info.id} from ${conn.info.remote} on listener ` +
+            `${conn.info.listenerName}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+      }
+      conn.close();
+      return;
+    }
+    // SSL: the certificate is the principal; SASL_SSL: SASL authentication sets it, as Kafka
+    if (principal !== undefined && conn.info.securityProtocol === "SSL") {
+      conn.info.principal = principal;
+      this.#log.info(
+        `Connection ${conn.info.id} from ${conn.info.remote} on listener ` +
+          `${conn.info.listenerName} authenticated as ${principalToString(principal)} (TLS)`,
+      );
+    }
+    await conn.serve();
   }
 
   async #dispatch(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
@@ -685,19 +903,6 @@ function saslServer(
     logger,
     closing,
   });
-}
-
-function advertisedAddress(
-  config: BrokerConfig,
-  listen: Listener,
-  boundPort: number,
-): { host: string; port: number } {
-  if (config.advertisedListeners !== undefined) {
-    const adv = parseListener(config.advertisedListeners);
-    return { host: adv.host || localHostName(), port: adv.port === 0 ? boundPort : adv.port };
-  }
-  const wildcard = listen.host === "" || listen.host === "0.0.0.0" || listen.host === "::";
-  return { host: wildcard ? localHostName() : listen.host, port: boundPort };
 }
 
 function localHostName(): string {

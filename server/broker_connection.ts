@@ -1,6 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * One broker-to-broker connection (cluster mode): plain TCP to another Sluice broker, one request
+ * One broker-to-broker connection (cluster mode): TCP, or TLS when the inter-broker listener is an
+ * SSL one (`inter.broker.listener.name`, docs/SECURITY.md), to another Sluice broker, one request
  * at a time with the protocol codecs (`protocol/messages`), each bounded by a timeout after which
  * the connection is closed. The replica fetchers fetch from their leaders with it, and the
  * transaction coordinator sends WriteTxnMarkers to the partitions' leaders with it. Versions are
@@ -18,12 +19,24 @@ import {
 } from "../protocol/framing.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
 
+/** TLS for a broker-to-broker connection: the inter-broker listener's trust store and key. */
+export interface BrokerTls {
+  /** CA certificates that sign the other brokers' certificates, PEM; default the system's. */
+  caCerts?: string[];
+  /** This broker's certificate chain, PEM (presented when the other side asks). */
+  cert?: string;
+  /** Its private key, PEM. */
+  key?: string;
+}
+
 /** Where a broker listens. */
 export interface BrokerEndpoint {
   /** Host name or address. */
   host: string;
   /** Port. */
   port: number;
+  /** Connect with TLS (the inter-broker listener is SSL); absent: plain TCP. */
+  tls?: BrokerTls;
 }
 
 /**
@@ -38,7 +51,7 @@ export interface BrokerEndpoint {
  * ```
  */
 export class BrokerConnection {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.TcpConn | Deno.TlsConn;
   readonly #clientId: string;
   readonly #splitter = new FrameSplitter(1 << 30);
   readonly #buf = new Uint8Array(256 * 1024);
@@ -46,7 +59,7 @@ export class BrokerConnection {
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(conn: Deno.TcpConn, clientId: string) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, clientId: string) {
     this.#conn = conn;
     this.#clientId = clientId;
   }
@@ -66,7 +79,25 @@ export class BrokerConnection {
     timeoutMs: number,
   ): Promise<BrokerConnection> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const connecting = Deno.connect({ hostname: ep.host, port: ep.port });
+    const tls = ep.tls;
+    const connecting: Promise<Deno.TcpConn | Deno.TlsConn> = tls === undefined
+      ? Deno.connect({ hostname: ep.host, port: ep.port })
+      : Deno.connectTls({
+        hostname: ep.host,
+        port: ep.port,
+        caCerts: tls.caCerts,
+        ...(tls.cert !== undefined && tls.key !== undefined
+          ? { cert: tls.cert, key: tls.key }
+          : {}),
+      }).then(async (c) => {
+        try {
+          await c.handshake();
+          return c;
+        } catch (e) {
+          c.close();
+          throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
+        }
+      });
     try {
       const conn = await Promise.race([
         connecting,
@@ -78,7 +109,7 @@ export class BrokerConnection {
           );
         }),
       ]);
-      conn.setNoDelay(true);
+      if ("setNoDelay" in conn) conn.setNoDelay(true);
       return new BrokerConnection(conn, clientId);
     } catch (e) {
       connecting.then((c) => c.close(), () => {});
@@ -170,5 +201,85 @@ export class BrokerConnection {
         return more[0];
       }
     }
+  }
+}
+
+/**
+ * One connection per broker, made on first use and made again once closed (a request that
+ * timed out closes its connection): the transaction coordinator's markers and the partition
+ * leaders' transaction verifications reach other brokers through one.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = new BrokerConnectionPool((id) => view.broker(id)?.value, "sluice-1", 30000);
+ * const conn = await pool.get(2);
+ * pool.close();
+ * ```
+ */
+export class BrokerConnectionPool {
+  readonly #endpoint: (id: number) => BrokerEndpoint | undefined;
+  readonly #clientId: string;
+  readonly #timeoutMs: number;
+  readonly #conns = new Map<number, Promise<BrokerConnection>>();
+
+  /**
+   * Creates the pool (no connection yet).
+   *
+   * @param endpoint A registered broker's address.
+   * @param clientId The client id of the requests.
+   * @param timeoutMs Connection timeout.
+   */
+  constructor(
+    endpoint: (id: number) => BrokerEndpoint | undefined,
+    clientId: string,
+    timeoutMs: number,
+  ) {
+    this.#endpoint = endpoint;
+    this.#clientId = clientId;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * The connection to broker `id`, made if there is none open.
+   *
+   * @param id The broker's node id.
+   * @returns The connection.
+   * @throws {Error} If the broker's address is unknown or it cannot be reached.
+   */
+  get(id: number): Promise<BrokerConnection> {
+    const cached = this.#conns.get(id);
+    if (cached !== undefined) {
+      return cached.then((c) => {
+        if (!c.closed) return c;
+        if (this.#conns.get(id) === cached) this.#conns.delete(id);
+        return this.get(id);
+      });
+    }
+    const ep = this.#endpoint(id);
+    if (ep === undefined) {
+      return Promise.reject(new Error(`the address of broker ${id} is unknown`));
+    }
+    const made = BrokerConnection.connect(ep, this.#clientId, this.#timeoutMs);
+    this.#conns.set(id, made);
+    made.catch(() => {
+      if (this.#conns.get(id) === made) this.#conns.delete(id);
+    });
+    return made;
+  }
+
+  /**
+   * Forgets broker `id`'s connection if it is closed (after a request on it failed).
+   *
+   * @param id The broker's node id.
+   * @param conn The connection the request used.
+   */
+  dropIfClosed(id: number, conn: BrokerConnection): void {
+    if (conn.closed) this.#conns.delete(id);
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const c of this.#conns.values()) c.then((conn) => conn.close(), () => {});
+    this.#conns.clear();
   }
 }

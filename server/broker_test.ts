@@ -270,7 +270,11 @@ Deno.test("Broker.start refuses bad listeners and a busy port with clear errors"
   try {
     await rejects(
       Broker.start({ listeners: "SSL://localhost:9093", logDirs: [dir], logLevel: "silent" }),
-      /only PLAINTEXT and SASL_PLAINTEXT are served/,
+      /listener SSL: an SSL listener needs a key and certificate/,
+    );
+    await rejects(
+      Broker.start({ listeners: "EXTERNAL://:0", logDirs: [dir], logLevel: "silent" }),
+      /listener EXTERNAL has no security protocol/,
     );
     await using t = await startTestBroker();
     await rejects(

@@ -12,15 +12,39 @@
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
 import { createLogger, type Logger, type LogLevel } from "./logger.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
+import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer.ts";
+import { parsePrincipal } from "./security/principal.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */
 export interface BrokerConfig {
   /** This broker's id (`node.id` / `broker.id`). Default 1. */
   nodeId: number;
-  /** Where to listen, Kafka syntax: `"PLAINTEXT://localhost:9092"`. Port 0 picks a free port. */
+  /**
+   * Where to listen, Kafka syntax, one or more comma-separated `NAME://host:port`:
+   * `"PLAINTEXT://localhost:9092,SSL://:9093"`. Port 0 picks a free port. Each name is a security
+   * protocol or is mapped to one by {@linkcode BrokerConfig.listenerSecurityProtocolMap}.
+   */
   listeners: string;
-  /** What clients are told to connect to (`advertised.listeners`); default: the bound listener. */
+  /**
+   * What clients are told to connect to (`advertised.listeners`), per listener name; a listener
+   * not named here advertises its bound address.
+   */
   advertisedListeners?: string;
+  /**
+   * Listener name → security protocol (`listener.security.protocol.map`), e.g.
+   * `"INTERNAL:PLAINTEXT,EXTERNAL:SSL"`. Default: each protocol's own name maps to itself.
+   */
+  listenerSecurityProtocolMap: string;
+  /**
+   * Cluster mode: the listener other brokers connect to (`inter.broker.listener.name`, or the
+   * listener of `security.inter.broker.protocol`). Default: the first listener.
+   */
+  interBrokerListenerName?: string;
+  /**
+   * Every `ssl.*` and `listener.name.<name>.ssl.*` property as given (Kafka's names); read per
+   * listener by `security/tls.ts`.
+   */
+  sslProperties: Record<string, string>;
   /** Data directories (`log.dirs`); the first one is used. Default `["./data"]`. */
   logDirs: string[];
   /** Partitions of an auto-created topic or of CreateTopics with -1 (`num.partitions`). Default 1. */
@@ -107,6 +131,19 @@ export interface BrokerConfig {
    * (`sluice.broker.liveness.probe.refusals`). Default 3.
    */
   livenessProbeRefusals: number;
+  /**
+   * Cluster mode: the controller moves leaderships back to the preferred replicas when a
+   * broker's share of partitions led by another exceeds `leader.imbalance.per.broker.percentage`
+   * (`auto.leader.rebalance.enable`). Default true.
+   */
+  autoLeaderRebalanceEnable: boolean;
+  /** How often the controller checks (`leader.imbalance.check.interval.seconds`). Default 300. */
+  leaderImbalanceCheckIntervalSeconds: number;
+  /**
+   * The share of a broker's preferred partitions led elsewhere that triggers the rebalance
+   * (`leader.imbalance.per.broker.percentage`). Default 10.
+   */
+  leaderImbalancePerBrokerPercentage: number;
   /** Replication factor of `__consumer_offsets` in cluster mode (`offsets.topic.replication.factor`). Default 3. */
   offsetsTopicReplicationFactor: number;
   /**
@@ -114,6 +151,12 @@ export interface BrokerConfig {
    * (`transaction.state.log.replication.factor`). Default 3.
    */
   transactionStateLogReplicationFactor: number;
+  /**
+   * `min.insync.replicas` of a new `__transaction_state` in cluster mode
+   * (`transaction.state.log.min.isr`): the transaction coordinator's writes need this many
+   * in-sync replicas (else COORDINATOR_NOT_AVAILABLE). Default 2.
+   */
+  transactionStateLogMinIsr: number;
   /** A follower not caught up for this long leaves the ISR (`replica.lag.time.max.ms`). Default 30000. */
   replicaLagTimeMaxMs: number;
   /** Longest wait of a follower's fetch (`replica.fetch.wait.max.ms`). Default 500. */
@@ -210,15 +253,43 @@ export interface BrokerConfig {
    * (`sasl.server.max.receive.size`); a larger one closes the connection. Default 524288 (Kafka's).
    */
   saslServerMaxReceiveSize: number;
+  /**
+   * The authorizer (`authorizer.class.name`): `""` (the default) for none, where every request
+   * is allowed, or one of `AUTHORIZER_CLASS_NAMES` (Kafka's `StandardAuthorizer` and
+   * `AclAuthorizer` class names, or `sluice.acl`) for the ACL authorizer (docs/SECURITY.md).
+   */
+  authorizerClassName: string;
+  /** Principals allowed everything by the authorizer (`super.users`, `;`-separated `User:name`). */
+  superUsers: string[];
+  /**
+   * Allow an operation on a resource no ACL applies to (`allow.everyone.if.no.acl.found`).
+   * Default false, as Kafka's.
+   */
+  allowEveryoneIfNoAclFound: boolean;
   /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
   logger?: Logger;
   /** Lowest level written by the default logger; `"silent"` for none. Default `"info"`. */
   logLevel?: LogLevel | "silent";
 }
 
+/** The security protocols of Kafka's listeners. */
+export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
+
+/** Every {@linkcode SecurityProtocol}. */
+export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = Object.freeze([
+  "PLAINTEXT",
+  "SSL",
+  "SASL_PLAINTEXT",
+  "SASL_SSL",
+]);
+
+/** Kafka's default `listener.security.protocol.map`: each protocol's name maps to itself. */
+export const DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP =
+  "PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL";
+
 /** A parsed listener, e.g. `PLAINTEXT://localhost:9092`. */
 export interface Listener {
-  /** Listener name, e.g. `PLAINTEXT`. */
+  /** Listener name, upper case, e.g. `PLAINTEXT` or `INTERNAL`. */
   name: string;
   /** Host name or address; `""` means all interfaces. */
   host: string;
@@ -226,10 +297,18 @@ export interface Listener {
   port: number;
 }
 
+/** A listener with its security protocol (from `listener.security.protocol.map`). */
+export interface ListenerSpec extends Listener {
+  /** How connections on it are secured. */
+  securityProtocol: SecurityProtocol;
+}
+
 /** Defaults for every {@linkcode BrokerConfig} field, matching Kafka's where Kafka has one. */
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   nodeId: 1,
   listeners: "PLAINTEXT://localhost:9092",
+  listenerSecurityProtocolMap: DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
+  sslProperties: {},
   logDirs: ["./data"],
   numPartitions: 1,
   autoCreateTopicsEnable: true,
@@ -252,8 +331,12 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   livenessProbeEnable: true,
   livenessProbeIntervalMs: 100,
   livenessProbeRefusals: 3,
+  autoLeaderRebalanceEnable: true,
+  leaderImbalanceCheckIntervalSeconds: 300,
+  leaderImbalancePerBrokerPercentage: 10,
   offsetsTopicReplicationFactor: 3,
   transactionStateLogReplicationFactor: 3,
+  transactionStateLogMinIsr: 2,
   replicaLagTimeMaxMs: 30000,
   replicaFetchWaitMaxMs: 500,
   replicaFetchMaxBytes: 1048576,
@@ -284,10 +367,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   connectionsMaxReauthMs: 0,
   connectionFailedAuthenticationDelayMs: 100,
   saslServerMaxReceiveSize: 524288,
+  authorizerClassName: "",
+  superUsers: [],
+  allowEveryoneIfNoAclFound: false,
 });
-
-/** Security protocols a listener may use here (the listener's name is its protocol). */
-const SERVED_LISTENER_PROTOCOLS = new Set(["PLAINTEXT", "SASL_PLAINTEXT"]);
 
 /** `listener.name.<l>.sasl.enabled.mechanisms` and `listener.name.<l>.<mech>.sasl.jaas.config`. */
 const SASL_LISTENER_KEY =
@@ -410,7 +493,6 @@ export interface BrokerConfigSources {
 
 /** Kafka broker keys we accept without using them (replication, threads, KRaft plumbing...). */
 const ACCEPTED_IGNORED = new Set([
-  "transaction.state.log.min.isr",
   "num.network.threads",
   "num.io.threads",
   "num.replica.fetchers",
@@ -423,8 +505,6 @@ const ACCEPTED_IGNORED = new Set([
   "controller.quorum.voters",
   "controller.quorum.bootstrap.servers",
   "controller.listener.names",
-  "inter.broker.listener.name",
-  "listener.security.protocol.map",
   "log.cleaner.enable",
   "delete.topic.enable",
   "share.coordinator.state.topic.replication.factor",
@@ -457,9 +537,54 @@ function validateBrokerValue(key: string, value: string, kind: ValueKind): strin
 }
 
 /**
- * Parse a listener list (`listeners` / `advertised.listeners`) and pick the one to serve on:
- * the first whose name is not listed in `controller.listener.names`. Only PLAINTEXT and
- * SASL_PLAINTEXT are served (the name is the security protocol).
+ * Parse a listener list (`listeners` / `advertised.listeners`) in Kafka's syntax, leaving out
+ * the names listed in `controllerNames` (`controller.listener.names`).
+ *
+ * @example
+ * ```ts
+ * import { parseListeners } from "./config.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * assertEquals(parseListeners("PLAINTEXT://localhost:9092,ssl://:9093"), [
+ *   { name: "PLAINTEXT", host: "localhost", port: 9092 },
+ *   { name: "SSL", host: "", port: 9093 },
+ * ]);
+ * ```
+ *
+ * @param value The listener list, e.g. `"PLAINTEXT://:9092,CONTROLLER://:9093"`.
+ * @param controllerNames Listener names to leave out.
+ * @returns The listeners, in the order given.
+ * @throws {RangeError} If the list is malformed, names a listener twice, uses a port twice or
+ * has no listener left.
+ */
+export function parseListeners(value: string, controllerNames: string[] = []): Listener[] {
+  const fail = (what: string): never => {
+    throw new RangeError(`Invalid listeners "${value}": ${what}`);
+  };
+  const entries = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (entries.length === 0) fail("no listener given");
+  const parsed: Listener[] = [];
+  for (const entry of entries) {
+    const m = /^([A-Za-z0-9_.-]+):\/\/(\[[^\]]*\]|[^:\/\[\]]*):(\d+)$/.exec(entry);
+    if (m === null) fail(`"${entry}" is not NAME://host:port`);
+    const port = Number(m![3]);
+    if (port > 65535) fail(`port ${port} is out of range 0-65535`);
+    const host = m![2].startsWith("[") ? m![2].slice(1, -1) : m![2];
+    const name = m![1].toUpperCase();
+    if (parsed.some((l) => l.name === name)) fail(`listener name ${name} appears twice`);
+    if (port !== 0 && parsed.some((l) => l.port === port && l.host === host)) {
+      fail(`port ${port} is used by two listeners`);
+    }
+    parsed.push({ name, host, port });
+  }
+  const skip = new Set(controllerNames.map((n) => n.trim().toUpperCase()));
+  const usable = parsed.filter((l) => !skip.has(l.name));
+  if (usable.length === 0) fail("every listener is a controller listener");
+  return usable;
+}
+
+/**
+ * Parse a listener list and return its first listener (what a single-listener caller serves).
  *
  * @example
  * ```ts
@@ -474,34 +599,101 @@ function validateBrokerValue(key: string, value: string, kind: ValueKind): strin
  * assertEquals(parseListener("PLAINTEXT://[::1]:0").host, "::1");
  * ```
  *
- * @param value The listener list, e.g. `"PLAINTEXT://:9092,CONTROLLER://:9093"`.
+ * @param value The listener list.
  * @param controllerNames Listener names to skip.
- * @returns The listener to use.
- * @throws {RangeError} If the list is malformed or has no usable listener.
+ * @returns The first listener not skipped.
+ * @throws {RangeError} As {@linkcode parseListeners}.
  */
 export function parseListener(value: string, controllerNames: string[] = []): Listener {
-  const fail = (what: string): never => {
-    throw new RangeError(`Invalid listeners "${value}": ${what}`);
-  };
-  const entries = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (entries.length === 0) fail("no listener given");
-  const parsed: Listener[] = [];
-  for (const entry of entries) {
-    const m = /^([A-Za-z0-9_.-]+):\/\/(\[[^\]]*\]|[^:\/\[\]]*):(\d+)$/.exec(entry);
-    if (m === null) fail(`"${entry}" is not NAME://host:port`);
-    const port = Number(m![3]);
-    if (port > 65535) fail(`port ${port} is out of range 0-65535`);
-    const host = m![2].startsWith("[") ? m![2].slice(1, -1) : m![2];
-    parsed.push({ name: m![1].toUpperCase(), host, port });
+  return parseListeners(value, controllerNames)[0];
+}
+
+/**
+ * Parse `listener.security.protocol.map` (`NAME:PROTOCOL,...`).
+ *
+ * @example
+ * ```ts
+ * import { parseSecurityProtocolMap } from "./config.ts";
+ * console.assert(parseSecurityProtocolMap("INTERNAL:PLAINTEXT,external:ssl").get("EXTERNAL") === "SSL");
+ * ```
+ *
+ * @param value The map.
+ * @returns Listener name (upper case) → protocol.
+ * @throws {RangeError} On a malformed entry or an unknown protocol.
+ */
+export function parseSecurityProtocolMap(value: string): Map<string, SecurityProtocol> {
+  const out = new Map<string, SecurityProtocol>();
+  for (const entry of splitList(value)) {
+    const m = /^([A-Za-z0-9_.-]+)\s*:\s*([A-Za-z_]+)$/.exec(entry);
+    const protocol = m?.[2].toUpperCase() as SecurityProtocol | undefined;
+    if (m === null || protocol === undefined || !SECURITY_PROTOCOLS.includes(protocol)) {
+      throw new RangeError(
+        `Invalid value "${value}" for configuration "listener.security.protocol.map": ` +
+          `"${entry}" is not NAME:PROTOCOL with PROTOCOL one of ${SECURITY_PROTOCOLS.join(", ")}`,
+      );
+    }
+    out.set(m[1].toUpperCase(), protocol);
   }
-  const skip = new Set(controllerNames.map((n) => n.trim().toUpperCase()));
-  const usable = parsed.filter((l) => !skip.has(l.name));
-  if (usable.length === 0) fail("every listener is a controller listener");
-  const chosen = usable[0];
-  if (!SERVED_LISTENER_PROTOCOLS.has(chosen.name)) {
-    fail(`listener ${chosen.name} is not supported; only PLAINTEXT and SASL_PLAINTEXT are served`);
+  return out;
+}
+
+/**
+ * The listeners of a configuration with their security protocols, in `listeners` order.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BROKER_CONFIG, listenerSpecs } from "./config.ts";
+ * console.assert(listenerSpecs(DEFAULT_BROKER_CONFIG)[0].securityProtocol === "PLAINTEXT");
+ * ```
+ *
+ * @param config `listeners` and `listener.security.protocol.map`.
+ * @returns One spec per listener.
+ * @throws {RangeError} If a listener's name has no protocol in the map.
+ */
+export function listenerSpecs(
+  config: Pick<BrokerConfig, "listeners" | "listenerSecurityProtocolMap">,
+): ListenerSpec[] {
+  const map = parseSecurityProtocolMap(config.listenerSecurityProtocolMap);
+  return parseListeners(config.listeners).map((l) => {
+    const securityProtocol = map.get(l.name);
+    if (securityProtocol === undefined) {
+      throw new RangeError(
+        `Invalid listeners "${config.listeners}": listener ${l.name} has no security protocol; ` +
+          `name it PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL, or map it in ` +
+          `listener.security.protocol.map (e.g. ${l.name}:SSL)`,
+      );
+    }
+    return { ...l, securityProtocol };
+  });
+}
+
+/**
+ * The listener other brokers connect to: `inter.broker.listener.name`, else the first listener.
+ *
+ * @example
+ * ```ts
+ * import { brokerConfigFrom, interBrokerListener } from "./config.ts";
+ * const c = brokerConfigFrom({
+ *   properties: { "listeners": "PLAINTEXT://:9092,SSL://:9093", "inter.broker.listener.name": "SSL" },
+ * });
+ * console.assert(interBrokerListener(c).port === 9093);
+ * ```
+ *
+ * @param config The configuration.
+ * @returns The listener's spec.
+ * @throws {RangeError} If `inter.broker.listener.name` names no listener.
+ */
+export function interBrokerListener(config: BrokerConfig): ListenerSpec {
+  const specs = listenerSpecs(config);
+  if (config.interBrokerListenerName === undefined) return specs[0];
+  const found = specs.find((l) => l.name === config.interBrokerListenerName);
+  if (found === undefined) {
+    throw new RangeError(
+      `Invalid configuration: inter.broker.listener.name ${config.interBrokerListenerName} is ` +
+        `not one of the listeners (${specs.map((l) => l.name).join(", ")})`,
+    );
   }
-  return chosen;
+  return found;
 }
 
 /**
@@ -536,6 +728,7 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
     saslEnabledMechanisms: [...DEFAULT_BROKER_CONFIG.saslEnabledMechanisms],
     saslListenerMechanisms: {},
     saslJaasConfigs: {},
+    sslProperties: {},
   };
   const int = (key: string, kind: ValueKind): number =>
     Number(validateBrokerValue(key, props[key], kind));
@@ -556,17 +749,43 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         }
         break;
       }
-      // Keep only the listener we serve, so controller listeners listed first do not matter.
+      // Controller listeners (KRaft) are left out: Sluice serves no controller protocol.
       case "listeners":
-        config.listeners = formatListener(
-          parseListener(value, splitList(props["controller.listener.names"] ?? "")),
-        );
+        config.listeners = parseListeners(
+          value,
+          splitList(props["controller.listener.names"] ?? ""),
+        ).map(formatListener).join(",");
         break;
       case "advertised.listeners":
-        config.advertisedListeners = formatListener(
-          parseListener(value, splitList(props["controller.listener.names"] ?? "")),
-        );
+        config.advertisedListeners = parseListeners(
+          value,
+          splitList(props["controller.listener.names"] ?? ""),
+        ).map(formatListener).join(",");
         break;
+      case "listener.security.protocol.map":
+        parseSecurityProtocolMap(value);
+        config.listenerSecurityProtocolMap = value.trim();
+        break;
+      case "inter.broker.listener.name":
+        if (props["security.inter.broker.protocol"] !== undefined) {
+          throw new RangeError(
+            `Invalid configuration: only one of inter.broker.listener.name and ` +
+              `security.inter.broker.protocol may be set, as in Kafka`,
+          );
+        }
+        config.interBrokerListenerName = value.trim().toUpperCase();
+        break;
+      case "security.inter.broker.protocol": {
+        const p = value.trim().toUpperCase() as SecurityProtocol;
+        if (!SECURITY_PROTOCOLS.includes(p)) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": must be one of ` +
+              SECURITY_PROTOCOLS.join(", "),
+          );
+        }
+        config.interBrokerListenerName = p;
+        break;
+      }
       case "log.dirs":
       case "log.dir": {
         if (key === "log.dir" && props["log.dirs"] !== undefined) break;
@@ -629,11 +848,30 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "sluice.broker.liveness.probe.refusals":
         config.livenessProbeRefusals = int(key, "positive-int");
         break;
+      case "auto.leader.rebalance.enable":
+        config.autoLeaderRebalanceEnable = validateBrokerValue(key, value, "boolean") === "true";
+        break;
+      case "leader.imbalance.check.interval.seconds":
+        config.leaderImbalanceCheckIntervalSeconds = int(key, "positive-int");
+        break;
+      case "leader.imbalance.per.broker.percentage": {
+        const n = int(key, "non-negative-int");
+        if (n > 100) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": must be between 0 and 100`,
+          );
+        }
+        config.leaderImbalancePerBrokerPercentage = n;
+        break;
+      }
       case "offsets.topic.replication.factor":
         config.offsetsTopicReplicationFactor = int(key, "positive-int");
         break;
       case "transaction.state.log.replication.factor":
         config.transactionStateLogReplicationFactor = int(key, "positive-int");
+        break;
+      case "transaction.state.log.min.isr":
+        config.transactionStateLogMinIsr = int(key, "positive-int");
         break;
       case "replica.lag.time.max.ms":
         config.replicaLagTimeMaxMs = int(key, "positive-long");
@@ -753,6 +991,32 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "sasl.server.max.receive.size":
         config.saslServerMaxReceiveSize = int(key, "positive-int");
         break;
+      case "authorizer.class.name": {
+        const v = value.trim();
+        if (v !== "" && !AUTHORIZER_CLASS_NAMES.includes(v)) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "authorizer.class.name": Sluice's ACL ` +
+              `authorizer is enabled with one of ${AUTHORIZER_CLASS_NAMES.join(", ")}`,
+          );
+        }
+        config.authorizerClassName = v;
+        break;
+      }
+      case "super.users":
+        config.superUsers = value.split(";").map((s) => s.trim()).filter((s) => s !== "");
+        for (const u of config.superUsers) {
+          try {
+            parsePrincipal(u);
+          } catch (e) {
+            throw new RangeError(
+              `Invalid value "${value}" for configuration "super.users": ${(e as Error).message}`,
+            );
+          }
+        }
+        break;
+      case "allow.everyone.if.no.acl.found":
+        config.allowEveryoneIfNoAclFound = validateBrokerValue(key, value, "boolean") === "true";
+        break;
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {
           throw new RangeError(
@@ -786,6 +1050,8 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
             }
             config.saslJaasConfigs[`${m[1]}.${m[3]}`] = value;
           }
+        } else if (key.startsWith("ssl.") || /^listener\.name\.[^.]+\.ssl\./i.test(key)) {
+          config.sslProperties[key] = value;
         } else if (!ACCEPTED_IGNORED.has(key)) {
           warn(`Unknown configuration "${key}" (value "${value}") is ignored`);
         }
@@ -806,6 +1072,20 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
           `must be below replica.lag.time.max.ms (${config.replicaLagTimeMaxMs}), as Kafka ` +
           `requires, or every follower would leave the ISR`,
       );
+    }
+  }
+  // Listeners: every name has a protocol, the inter-broker listener exists, and advertised
+  // listeners name only listeners.
+  const specs = listenerSpecs(config);
+  interBrokerListener(config);
+  if (config.advertisedListeners !== undefined) {
+    for (const a of parseListeners(config.advertisedListeners)) {
+      if (!specs.some((l) => l.name === a.name)) {
+        throw new RangeError(
+          `Invalid configuration: advertised.listeners names ${a.name}, which is not one of the ` +
+            `listeners (${specs.map((l) => l.name).join(", ")})`,
+        );
+      }
     }
   }
   if (config.connectionMaxQueuedBytes < config.socketRequestMaxBytes) {

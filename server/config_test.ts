@@ -11,6 +11,8 @@ function assertThrows(fn: () => unknown, type: new (...a: never[]) => Error, inc
 import {
   brokerConfigFrom,
   DEFAULT_BROKER_CONFIG,
+  interBrokerListener,
+  listenerSpecs,
   loadBrokerConfig,
   parseListener,
   parsePropertiesFile,
@@ -168,7 +170,11 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
     ["log.segment.bytes", "10", 'Invalid value "10" for configuration "log.segment.bytes"'],
     ["log.cleanup.policy", "shred", 'configuration "log.cleanup.policy"'],
     ["listeners", "localhost:9092", 'Invalid listeners "localhost:9092"'],
-    ["listeners", "SSL://localhost:9092", "only PLAINTEXT and SASL_PLAINTEXT are served"],
+    ["listeners", "FOO://localhost:9092", "listener FOO has no security protocol"],
+    ["listeners", "PLAINTEXT://:9092,PLAINTEXT://:9093", "listener name PLAINTEXT appears twice"],
+    ["listener.security.protocol.map", "A:TLS", '"A:TLS" is not NAME:PROTOCOL'],
+    ["inter.broker.listener.name", "OTHER", "inter.broker.listener.name OTHER is not one of"],
+    ["advertised.listeners", "SSL://h:1", "advertised.listeners names SSL, which is not one"],
     ["listeners", "PLAINTEXT://localhost:99999", "port 99999 is out of range"],
     ["log.dirs", " , ", 'Invalid value " , " for configuration "log.dirs": empty'],
     ["cluster.id", "a b", 'Invalid value "a b" for configuration "cluster.id"'],
@@ -206,6 +212,43 @@ Deno.test("brokerConfigFrom() refuses bad values naming key and value", () => {
       message,
     );
   }
+});
+
+Deno.test("brokerConfigFrom(): several listeners, named ones, advertised per name, inter-broker", () => {
+  const config = brokerConfigFrom({
+    properties: {
+      "listeners": "INTERNAL://:9094, external://0.0.0.0:9093,CONTROLLER://:9095",
+      "controller.listener.names": "CONTROLLER",
+      "listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:SSL,CONTROLLER:PLAINTEXT",
+      "advertised.listeners": "EXTERNAL://kafka.example.com:9093",
+      "inter.broker.listener.name": "internal",
+      "listener.name.external.ssl.keystore.location": "/etc/k.pem",
+      "ssl.client.auth": "required",
+    },
+    warn: () => {},
+  });
+  assertEquals(config.listeners, "INTERNAL://:9094,EXTERNAL://0.0.0.0:9093");
+  assertEquals(config.advertisedListeners, "EXTERNAL://kafka.example.com:9093");
+  assertEquals(config.interBrokerListenerName, "INTERNAL");
+  assertEquals(config.sslProperties, {
+    "listener.name.external.ssl.keystore.location": "/etc/k.pem",
+    "ssl.client.auth": "required",
+  });
+  assertEquals(listenerSpecs(config).map((l) => [l.name, l.securityProtocol, l.port]), [
+    ["INTERNAL", "PLAINTEXT", 9094],
+    ["EXTERNAL", "SSL", 9093],
+  ]);
+  const byProtocol = brokerConfigFrom({
+    properties: {
+      "listeners": "PLAINTEXT://:9092,SSL://:9093",
+      "security.inter.broker.protocol": "ssl",
+    },
+  });
+  assertEquals(interBrokerListener(byProtocol).name, "SSL");
+  assertEquals(
+    listenerSpecs(brokerConfigFrom({})).map((l) => [l.name, l.host, l.port, l.securityProtocol]),
+    [["PLAINTEXT", "localhost", 9092, "PLAINTEXT"]],
+  );
 });
 
 Deno.test("parseListener() parses hosts, IPv6 and empty hosts", () => {
@@ -327,6 +370,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       defaults.defaultReplicationFactor,
       defaults.offsetsTopicReplicationFactor,
       defaults.transactionStateLogReplicationFactor,
+      defaults.transactionStateLogMinIsr,
       defaults.replicaLagTimeMaxMs,
       defaults.replicaFetchWaitMaxMs,
       defaults.replicaFetchMaxBytes,
@@ -346,6 +390,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       1,
       3,
       3,
+      2,
       30000,
       500,
       1048576,
@@ -369,6 +414,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       "default.replication.factor": "3",
       "offsets.topic.replication.factor": "2",
       "transaction.state.log.replication.factor": "1",
+      "transaction.state.log.min.isr": "1",
       "replica.lag.time.max.ms": "10000",
       "replica.fetch.wait.max.ms": "100",
       "replica.fetch.max.bytes": "65536",
@@ -397,6 +443,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       config.defaultReplicationFactor,
       config.offsetsTopicReplicationFactor,
       config.transactionStateLogReplicationFactor,
+      config.transactionStateLogMinIsr,
       config.replicaLagTimeMaxMs,
       config.replicaFetchWaitMaxMs,
       config.replicaFetchMaxBytes,
@@ -407,7 +454,7 @@ Deno.test("brokerConfigFrom() reads the cluster-mode keys (docs/CLUSTER.md)", ()
       config.offsetsCommitTimeoutMs,
       config.requestTimeoutMs,
     ],
-    [3, 2, 1, 10000, 100, 65536, 131072, 250, 7000, 0, 3000, 9000],
+    [3, 2, 1, 1, 10000, 100, 65536, 131072, 250, 7000, 0, 3000, 9000],
   );
   assertEquals(config.topicDefaults["min.insync.replicas"], "2");
   assertEquals(warnings, []);
@@ -597,5 +644,40 @@ Deno.test("brokerConfigFrom() reads the SASL settings and refuses bad ones", () 
       }),
     RangeError,
     "expected org.apache.kafka.common.security.plain.PlainLoginModule",
+  );
+});
+
+Deno.test("brokerConfigFrom() reads the authorizer keys (Kafka's class names, super.users)", () => {
+  const none = brokerConfigFrom({});
+  assertEquals(
+    [none.authorizerClassName, none.superUsers, none.allowEveryoneIfNoAclFound],
+    ["", [], false],
+  );
+  for (
+    const name of [
+      "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "kafka.security.authorizer.AclAuthorizer",
+      "sluice.acl",
+    ]
+  ) {
+    const c = brokerConfigFrom({
+      properties: {
+        "authorizer.class.name": name,
+        "super.users": "User:admin; User:CN=broker,O=x ;",
+        "allow.everyone.if.no.acl.found": "true",
+      },
+    });
+    assertEquals(
+      [c.authorizerClassName, c.superUsers, c.allowEveryoneIfNoAclFound],
+      [name, ["User:admin", "User:CN=broker,O=x"], true],
+    );
+  }
+  throws(
+    () => brokerConfigFrom({ properties: { "authorizer.class.name": "com.example.MyAuthorizer" } }),
+    /Invalid value "com.example.MyAuthorizer" for configuration "authorizer.class.name"/,
+  );
+  throws(
+    () => brokerConfigFrom({ properties: { "super.users": "admin" } }),
+    /Invalid value "admin" for configuration "super.users": invalid principal/,
   );
 });

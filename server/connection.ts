@@ -33,7 +33,9 @@
 
 import type { Logger } from "./logger.ts";
 import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
+import type { SecurityProtocol } from "./config.ts";
 import type { KafkaPrincipal } from "./security/principal.ts";
+import type { ByteStream } from "./security/tls.ts";
 
 /** What the connection knows about itself, passed to every handler. */
 export interface ConnectionInfo {
@@ -55,10 +57,19 @@ export interface ConnectionInfo {
   /** Name of the listener the connection came in on (e.g. `PLAINTEXT`); absent in handler tests. */
   readonly listenerName?: string;
   /**
-   * Security protocol of that listener (`PLAINTEXT`, `SASL_PLAINTEXT`, ...); absent in handler
-   * tests (PLAINTEXT).
+   * The security protocol of that listener (`listener.security.protocol.map`): SASL_PLAINTEXT
+   * and SASL_SSL connections must authenticate before anything else; absent in handler tests
+   * (PLAINTEXT).
    */
-  readonly securityProtocol?: string;
+  readonly securityProtocol?: SecurityProtocol;
+}
+
+/** The listener a {@linkcode Connection} came in on. */
+export interface ConnectionListener {
+  /** Its name, e.g. `PLAINTEXT` or `EXTERNAL`. */
+  name: string;
+  /** Its security protocol. */
+  securityProtocol: SecurityProtocol;
 }
 
 /**
@@ -76,8 +87,11 @@ export type FrameDispatcher = (
  * writing a last response (a refused SASL authentication).
  */
 export class CloseConnection extends Error {
-  /** How loudly to log it: `error` for a refused request, `info` for a client that went away. */
-  readonly level: "error" | "info";
+  /**
+   * How loudly to log it: `error` for a refused request, `warn` for a misconfigured client (TLS
+   * on a plaintext port), `info` for a client that went away.
+   */
+  readonly level: "error" | "warn" | "info";
   /** Response chunks (with size prefix) written before closing, if any. */
   readonly response: Uint8Array[] | undefined;
 
@@ -88,7 +102,11 @@ export class CloseConnection extends Error {
    * @param level `info` when the client simply went away (Kafka logs that quietly).
    * @param response A last response to write before closing.
    */
-  constructor(message: string, level: "error" | "info" = "error", response?: Uint8Array[]) {
+  constructor(
+    message: string,
+    level: "error" | "warn" | "info" = "error",
+    response?: Uint8Array[],
+  ) {
     super(message);
     this.name = "CloseConnection";
     this.level = level;
@@ -137,7 +155,16 @@ export interface ConnectionLimits {
 export class Connection {
   /** Identity passed to handlers. */
   readonly info: ConnectionInfo;
-  readonly #conn: Deno.Conn;
+  readonly #conn: ByteStream;
+  /** Whether a TLS ClientHello as first bytes means a TLS client on a plaintext listener. */
+  readonly #plaintext: boolean;
+  #firstFrame = true;
+  /**
+   * Write a response's chunks as one buffer: `Deno.listenTls` connections cannot turn Nagle's
+   * algorithm off (`TlsConn` has no `setNoDelay`), so a response written in two TLS records
+   * waited for the client's delayed ACK, ~40 ms per request.
+   */
+  readonly #coalesce: boolean;
   readonly #maxFrame: number;
   readonly #dispatch: FrameDispatcher;
   readonly #log: Logger;
@@ -180,19 +207,16 @@ export class Connection {
    * @param dispatch Handles one frame.
    * @param log Where to report.
    * @param limits Memory pool, per-connection bound, idle and read timeouts.
-   * @param listener The listener's name and security protocol (default PLAINTEXT).
+   * @param listener The listener it came in on; default a PLAINTEXT listener named PLAINTEXT.
    */
   constructor(
-    conn: Deno.Conn,
+    conn: ByteStream,
     id: number,
     maxFrame: number,
     dispatch: FrameDispatcher,
     log: Logger,
     limits: ConnectionLimits = {},
-    listener: { name: string; securityProtocol: string } = {
-      name: "PLAINTEXT",
-      securityProtocol: "PLAINTEXT",
-    },
+    listener: ConnectionListener = { name: "PLAINTEXT", securityProtocol: "PLAINTEXT" },
   ) {
     this.#conn = conn;
     const addr = conn.remoteAddr as Deno.NetAddr;
@@ -203,6 +227,9 @@ export class Connection {
       listenerName: listener.name,
       securityProtocol: listener.securityProtocol,
     };
+    this.#plaintext = listener.securityProtocol === "PLAINTEXT" ||
+      listener.securityProtocol === "SASL_PLAINTEXT";
+    this.#coalesce = !this.#plaintext;
     this.#maxFrame = maxFrame;
     this.#dispatch = dispatch;
     this.#log = log;
@@ -338,6 +365,7 @@ export class Connection {
     } catch (e) {
       if (e instanceof CloseConnection) {
         if (e.level === "info") this.#log.info(`Closing ${who}: ${e.message}`);
+        else if (e.level === "warn") this.#log.warn(`Closing ${who}: ${e.message}`);
         else this.#log.error(`Closing ${who}: ${e.message}`);
       } else if (!this.#closed && !isDisconnect(e)) {
         this.#log.error(`Closing ${who}: ${e instanceof Error ? e.message : String(e)}`);
@@ -443,6 +471,17 @@ export class Connection {
     }
     const b = this.#buf;
     const s = this.#start;
+    if (this.#firstFrame) {
+      this.#firstFrame = false;
+      // A TLS record header (handshake 0x16, version 3.x) read as a size would be ~369 MB.
+      if (this.#plaintext && b[s] === 0x16 && b[s + 1] === 0x03 && b[s + 2] <= 0x04) {
+        throw new CloseConnection(
+          `a TLS handshake arrived on listener ${this.info.listenerName} (security protocol ` +
+            `${this.info.securityProtocol}): the client uses SSL on a plaintext port`,
+          "warn",
+        );
+      }
+    }
     const size = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) | 0;
     if (size < 0) throw new CloseConnection(`invalid request size ${size}: negative`);
     if (size > this.#unauthenticatedMaxFrame && this.info.principal === undefined) {
@@ -610,6 +649,15 @@ export class Connection {
 
   /** Write a response, then release the request's `reserved` bytes (also if the write fails). */
   async #writeAll(chunks: Uint8Array[], reserved: number): Promise<void> {
+    if (this.#coalesce && chunks.length > 1) {
+      const one = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        one.set(c, at);
+        at += c.length;
+      }
+      chunks = [one];
+    }
     try {
       for (const c of chunks) {
         let off = 0;

@@ -352,6 +352,10 @@ Deno.test("memory: a client that stops reading its responses is closed after con
   await until("the setup connection is closed", () => t.broker.connectionQueuedBytes().size === 0);
 
   const c = await Deno.connect({ hostname: "127.0.0.1", port: t.broker.port });
+  await until(
+    "the broker accepts the connection",
+    () => t.broker.connectionQueuedBytes().size === 1,
+  );
   const fetch = FetchRequest.create(
     fetchBody([{ topic: "stuck", partition: 0, offset: 0 }], { maxBytes: 1 << 20 }),
   );

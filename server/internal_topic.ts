@@ -10,8 +10,10 @@
 
 import type { LogManager, PartitionLog } from "../engine/mod.ts";
 import {
+  ControlRecordType,
+  decodeControlRecordKey,
   type DecodedRecord,
-  decodeRecords,
+  decodeRecordBatches,
   encodeRecordBatch,
   nextOffsetAfter,
 } from "../records/mod.ts";
@@ -78,6 +80,25 @@ export interface InternalTopicOptions {
   append?: InternalAppend;
 }
 
+/**
+ * The producer of a transactional batch of an internal topic (the group coordinator's
+ * transactional offset commits, as Kafka writes them).
+ */
+export interface InternalTxnProducer {
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+}
+
+/** A transaction marker met while replaying a partition. */
+export interface InternalTxnMarker {
+  /** The producer whose transaction ended. */
+  producerId: number;
+  /** COMMIT (`true`) or ABORT. */
+  commit: boolean;
+}
+
 /** Appends a batch to a partition of an internal topic (see {@linkcode InternalTopicOptions}). */
 export type InternalAppend = (log: PartitionLog, records: Uint8Array) => Promise<unknown>;
 
@@ -120,6 +141,8 @@ export class InternalTopic {
   readonly #now: () => number;
   readonly #clusterPartitions: (() => number | undefined) | undefined;
   readonly #append: InternalAppend;
+  /** Per partition: the transactional append in progress (sequence numbers are taken in turn). */
+  readonly #txnAppends = new Map<number, Promise<void>>();
   #creating: Promise<void> | null = null;
 
   /**
@@ -221,6 +244,48 @@ export class InternalTopic {
   }
 
   /**
+   * Append records as one transactional batch of `producer` to the key's partition (as Kafka's
+   * group coordinator writes a TxnOffsetCommit): the partition's producer state fences an older
+   * epoch (INVALID_PRODUCER_EPOCH), and the records count only once a COMMIT marker follows.
+   * Only the broker writes such batches here, so it numbers them: the producer's next sequence
+   * in this partition (0 in a new epoch), one append per partition at a time.
+   *
+   * @param key The key selecting the partition.
+   * @param records The records (none: no-op).
+   * @param producer The transaction's producer id and epoch.
+   * @throws {EngineError} If the append fails (INVALID_PRODUCER_EPOCH when fenced).
+   */
+  async appendTransactional(
+    key: string,
+    records: InternalRecord[],
+    producer: InternalTxnProducer,
+  ): Promise<void> {
+    if (records.length === 0) return;
+    await this.ensure();
+    const partition = this.partitionFor(key);
+    const log = this.#log(partition);
+    const prev = this.#txnAppends.get(partition) ?? Promise.resolve();
+    const run = prev.then(async () => {
+      const state = log.producerStates().find((s) => s.producerId === producer.producerId);
+      const last = state?.epoch === producer.producerEpoch ? state.lastSequence : -1;
+      const batch = encodeRecordBatch(records, {
+        timestamp: this.#now(),
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        baseSequence: last === 2147483647 ? 0 : last + 1,
+        transactional: true,
+      });
+      await this.#append(log, batch);
+    });
+    const tail = run.catch(() => {});
+    this.#txnAppends.set(partition, tail);
+    tail.then(() => {
+      if (this.#txnAppends.get(partition) === tail) this.#txnAppends.delete(partition);
+    });
+    await run;
+  }
+
+  /**
    * Read every partition from its log start offset to its high watermark, oldest first within
    * each partition, and map each keyed record through `decode` (`null`: skip it). Batches that
    * cannot be read and records `decode` throws on are reported through `warn` and skipped.
@@ -241,23 +306,27 @@ export class InternalTopic {
    * partition this broker became leader of), as {@linkcode InternalTopic.load} does.
    *
    * @param partition The partition.
-   * @param decode Turns a record into a value, or `null` to skip it.
+   * @param decode Turns a record into a value, or `null` to skip it; it also gets the producer
+   *   of a transactional batch's records (`undefined` for the others).
+   * @param marker Turns a transaction marker into a value (default: markers are skipped).
    * @returns The decoded values, oldest first.
    * @throws {Error} If the partition is not in this data dir, or on an I/O failure.
    */
   async loadPartition<T>(
     partition: number,
-    decode: (record: DecodedRecord) => T | null,
+    decode: (record: DecodedRecord, txn: InternalTxnProducer | undefined) => T | null,
+    marker?: (marker: InternalTxnMarker) => T | null,
   ): Promise<T[]> {
     const out: T[] = [];
-    await this.#loadInto(partition, decode, out);
+    await this.#loadInto(partition, decode, out, marker);
     return out;
   }
 
   async #loadInto<T>(
     p: number,
-    decode: (record: DecodedRecord) => T | null,
+    decode: (record: DecodedRecord, txn: InternalTxnProducer | undefined) => T | null,
     out: T[],
+    marker?: (marker: InternalTxnMarker) => T | null,
   ): Promise<void> {
     const log = this.#log(p);
     let offset = log.logStartOffset;
@@ -273,7 +342,7 @@ export class InternalTopic {
       budget = READ_BYTES;
       let decoded;
       try {
-        decoded = decodeRecords(records, offset);
+        decoded = decodeRecordBatches(records);
       } catch (e) {
         this.#warn(
           `Skipping unreadable batches in ${this.#name}-${p} from offset ${offset}: ${
@@ -283,16 +352,47 @@ export class InternalTopic {
         offset = next;
         continue;
       }
-      for (const r of decoded) {
-        if (r.key === null) continue;
-        try {
-          // Copies: what `decode` keeps must not pin the whole read buffer.
-          const value = decode({ ...r, key: r.key.slice(), value: r.value && r.value.slice() });
-          if (value !== null) out.push(value);
-        } catch (e) {
-          this.#warn(
-            `Skipping record ${this.#name}-${p}@${r.offset}: ${e instanceof Error ? e.message : e}`,
-          );
+      for (const b of decoded) {
+        if (b.control) {
+          // a transaction marker: one control record, COMMIT or ABORT
+          const r = b.records[0];
+          if (marker === undefined || r === undefined || r.offset < offset) continue;
+          try {
+            const type = decodeControlRecordKey(r.key);
+            if (type !== ControlRecordType.COMMIT && type !== ControlRecordType.ABORT) continue;
+            const value = marker({
+              producerId: b.producerId,
+              commit: type === ControlRecordType.COMMIT,
+            });
+            if (value !== null) out.push(value);
+          } catch (e) {
+            this.#warn(
+              `Skipping marker ${this.#name}-${p}@${r.offset}: ${
+                e instanceof Error ? e.message : e
+              }`,
+            );
+          }
+          continue;
+        }
+        const txn = b.transactional
+          ? { producerId: b.producerId, producerEpoch: b.producerEpoch }
+          : undefined;
+        for (const r of b.records) {
+          if (r.key === null || r.offset < offset) continue;
+          try {
+            // Copies: what `decode` keeps must not pin the whole read buffer.
+            const value = decode(
+              { ...r, key: r.key.slice(), value: r.value && r.value.slice() },
+              txn,
+            );
+            if (value !== null) out.push(value);
+          } catch (e) {
+            this.#warn(
+              `Skipping record ${this.#name}-${p}@${r.offset}: ${
+                e instanceof Error ? e.message : e
+              }`,
+            );
+          }
         }
       }
       offset = Math.max(next, offset + 1);

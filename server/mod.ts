@@ -49,7 +49,12 @@
  * @module
  */
 
-export { Broker, type BrokerStartOptions, type ReplicationOptions } from "./broker.ts";
+export {
+  type BoundListener,
+  Broker,
+  type BrokerStartOptions,
+  type ReplicationOptions,
+} from "./broker.ts";
 export {
   type AlterPartitionFn,
   type BrokerEndpoint,
@@ -65,11 +70,26 @@ export {
   brokerConfigFrom,
   type BrokerConfigSources,
   DEFAULT_BROKER_CONFIG,
+  DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
+  interBrokerListener,
   type Listener,
+  type ListenerSpec,
+  listenerSpecs,
   loadBrokerConfig,
   parseListener,
+  parseListeners,
   parsePropertiesFile,
+  parseSecurityProtocolMap,
+  SECURITY_PROTOCOLS,
+  type SecurityProtocol,
 } from "./config.ts";
+export {
+  ANONYMOUS,
+  type KafkaPrincipal,
+  parsePrincipal,
+  principalToString,
+} from "./security/principal.ts";
+export { SslPrincipalMapper, subjectDn } from "./security/ssl_principal.ts";
 export {
   createLogger,
   formatLogLine,

@@ -146,6 +146,8 @@ export interface ReplicaError {
 
 interface Follower {
   leo: number;
+  /** Its log start offset as of its last fetch (-1: unknown). */
+  logStartOffset: number;
   lastCaughtUpMs: number;
   lastFetchMs: number;
   lastFetchLeaderLeo: number;
@@ -158,6 +160,11 @@ interface AckWaiter {
   timer: ReturnType<typeof setTimeout>;
   onAbort?: () => void;
   signal?: AbortSignal;
+}
+
+interface LowWatermarkWaiter {
+  required: number;
+  resolve: (r: ReplicaError) => void;
 }
 
 interface Replica {
@@ -173,6 +180,8 @@ interface Replica {
   /** No ISR change is tried before this time (ms) after one was refused. */
   alterRetryAt: number;
   waiters: Set<AckWaiter>;
+  /** DeleteRecords waiting for the in-sync replicas' log start offsets. */
+  lowWatermarkWaiters: Set<LowWatermarkWaiter>;
   // follower
   fetcher: ReplicaFetcher | undefined;
 }
@@ -593,6 +602,8 @@ export class ReplicaManager {
    * @param replicaId The follower's node id.
    * @param fetchOffset The fetch offset.
    * @param now The time of the fetch (ms).
+   * @param logStartOffset The follower's log start offset (the fetch's `log_start_offset`; -1:
+   *   not given).
    */
   recordFollowerFetch(
     topic: string,
@@ -600,6 +611,7 @@ export class ReplicaManager {
     replicaId: number,
     fetchOffset: number,
     now: number = Date.now(),
+    logStartOffset = -1,
   ): void {
     const r = this.#replicas.get(key(topic, partition));
     if (r?.role !== "leader") return;
@@ -613,8 +625,85 @@ export class ReplicaManager {
     f.lastFetchLeaderLeo = leaderLeo;
     f.lastFetchMs = now;
     f.leo = fetchOffset;
+    if (logStartOffset >= 0) f.logStartOffset = logStartOffset;
     this.#maybeExpandIsr(r, replicaId, f);
     this.#maybeIncrementHighWatermark(r);
+    this.#completeLowWatermarkWaiters(r);
+  }
+
+  /**
+   * The low watermark of a partition this broker leads (Kafka's `lowWatermarkIfLeader`): the
+   * smallest log start offset over its in-sync replicas, as their last fetches told it (-1 for
+   * one not known yet).
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @returns The low watermark, or `undefined` when this broker does not lead the partition
+   * (or it is not replicated).
+   */
+  lowWatermark(topic: string, partition: number): number | undefined {
+    const r = this.#replicas.get(key(topic, partition));
+    if (r?.role !== "leader") return undefined;
+    return this.#lowWatermark(r);
+  }
+
+  /**
+   * Waits until every in-sync replica of a partition this broker leads has moved its log
+   * start offset to `offset` or beyond (DeleteRecords; Kafka's `DelayedDeleteRecords`):
+   * followers move theirs when a fetch answer brings the leader's, and tell it in their next
+   * fetch. A follower that leaves the ISR meanwhile no longer counts.
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param offset The log start offset asked for.
+   * @param timeoutMs The request's timeout.
+   * @param signal Ends the wait early (the client left, the broker shuts down).
+   * @returns NONE with the low watermark reached; REQUEST_TIMED_OUT (after `timeoutMs` or on
+   * abort); NOT_LEADER_OR_FOLLOWER when leadership moved. A partition that is not replicated
+   * here (standalone) is answered at once.
+   */
+  waitForLowWatermark(
+    topic: string,
+    partition: number,
+    offset: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ReplicaError & { lowWatermark: number }> {
+    const r = this.#replicas.get(key(topic, partition));
+    if (r === undefined) return Promise.resolve({ ...NONE, lowWatermark: offset });
+    if (r.role !== "leader" || this.#closed) {
+      return Promise.resolve({ ...this.#notLeader(r), lowWatermark: -1 });
+    }
+    const now = this.#lowWatermark(r);
+    if (now >= offset) return Promise.resolve({ ...NONE, lowWatermark: now });
+    return new Promise((resolve) => {
+      if (signal?.aborted) {
+        resolve({ code: ErrorCode.REQUEST_TIMED_OUT, message: "aborted", lowWatermark: -1 });
+        return;
+      }
+      const onAbort = () => w.resolve({ code: ErrorCode.REQUEST_TIMED_OUT, message: "aborted" });
+      const timer = setTimeout(() => {
+        w.resolve({
+          code: ErrorCode.REQUEST_TIMED_OUT,
+          message:
+            `DeleteRecords on ${topic}-${partition}: the in-sync replicas [${
+              this.#maximalIsr(r)
+            }] did not move their log start to ${offset} within ${timeoutMs} ms (low watermark ` +
+            `${this.#lowWatermark(r)})`,
+        });
+      }, Math.max(0, timeoutMs));
+      const w: LowWatermarkWaiter = {
+        required: offset,
+        resolve: (e) => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+          r.lowWatermarkWaiters.delete(w);
+          resolve({ ...e, lowWatermark: e.code === ErrorCode.NONE ? this.#lowWatermark(r) : -1 });
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      r.lowWatermarkWaiters.add(w);
+    });
   }
 
   /**
@@ -695,6 +784,7 @@ export class ReplicaManager {
           if (!s.replicas.includes(id)) r.followers.delete(id);
         }
         this.#maybeIncrementHighWatermark(r);
+        this.#completeLowWatermarkWaiters(r);
       }
       return;
     }
@@ -707,6 +797,7 @@ export class ReplicaManager {
       proposedIsr: undefined,
       alterRetryAt: 0,
       waiters: new Set(),
+      lowWatermarkWaiters: new Set(),
       fetcher: undefined,
     };
     this.#replicas.set(k, replica);
@@ -829,6 +920,22 @@ export class ReplicaManager {
     };
   }
 
+  #lowWatermark(r: Replica): number {
+    let low = r.log.logStartOffset;
+    for (const id of this.#maximalIsr(r)) {
+      if (id === this.nodeId) continue;
+      const start = r.followers.get(id)?.logStartOffset ?? -1;
+      if (start < low) low = start;
+    }
+    return low;
+  }
+
+  #completeLowWatermarkWaiters(r: Replica): void {
+    if (r.lowWatermarkWaiters.size === 0 || r.role !== "leader") return;
+    const low = this.#lowWatermark(r);
+    for (const w of [...r.lowWatermarkWaiters]) if (low >= w.required) w.resolve(NONE);
+  }
+
   #completeWaiters(r: Replica): void {
     const hw = r.log.highWatermark;
     for (const w of [...r.waiters]) if (hw >= w.required) w.resolve(this.#ackResult(r, w.minIsr));
@@ -846,6 +953,9 @@ export class ReplicaManager {
   #failWaiters(r: Replica, why: string): void {
     for (const w of [...r.waiters]) {
       w.resolve({ code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: `acks=all: ${why}` });
+    }
+    for (const w of [...r.lowWatermarkWaiters]) {
+      w.resolve({ code: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: `DeleteRecords: ${why}` });
     }
   }
 
@@ -911,5 +1021,5 @@ export class ReplicaManager {
 }
 
 function newFollower(lastCaughtUpMs: number): Follower {
-  return { leo: -1, lastCaughtUpMs, lastFetchMs: 0, lastFetchLeaderLeo: -1 };
+  return { leo: -1, logStartOffset: -1, lastCaughtUpMs, lastFetchMs: 0, lastFetchLeaderLeo: -1 };
 }

@@ -66,6 +66,21 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v) {
   if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) fail(k, err);
 }
 
+/* Trailing "-X key=value" arguments (as kcat's), e.g. -X security.protocol=ssl: set last. */
+static char **extra_conf = NULL;
+static int extra_count = 0;
+
+static void set_extra(rd_kafka_conf_t *conf) {
+  for (int i = 0; i < extra_count; i++) {
+    char *kv = strdup(extra_conf[i]);
+    char *eq = strchr(kv, '=');
+    if (!eq) fail("-X", "expected key=value");
+    *eq = '\0';
+    set(conf, kv, eq + 1);
+    free(kv);
+  }
+}
+
 static long delivered = 0, delivery_errors = 0;
 static char first_error[256] = "";
 
@@ -96,6 +111,7 @@ static int produce(const char *bootstrap, const char *topic, int partitions, lon
   set(conf, "enable.idempotence", "false");
   set(conf, "compression.codec", "none");
   set(conf, "message.timeout.ms", "120000");
+  set_extra(conf);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) fail("producer", err);
@@ -172,6 +188,7 @@ static int consume(const char *bootstrap, const char *topic, int partitions, lon
   set(conf, "enable.partition.eof", "false");
   set(conf, "check.crcs", "false");
   set(conf, "statistics.interval.ms", "20");
+  set_extra(conf);
   rd_kafka_conf_set_stats_cb(conf, on_stats);
   if (getenv("RDKAFKA_PERF_DEBUG")) set(conf, "debug", getenv("RDKAFKA_PERF_DEBUG"));
   rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
@@ -256,6 +273,13 @@ static int consume(const char *bootstrap, const char *topic, int partitions, lon
 }
 
 int main(int argc, char **argv) {
+  /* strip trailing -X key=value pairs */
+  static char *extras[64];
+  while (argc >= 3 && strcmp(argv[argc - 2], "-X") == 0 && extra_count < 64) {
+    extras[extra_count++] = argv[argc - 1];
+    argc -= 2;
+  }
+  extra_conf = extras;
   if (argc == 9 && strcmp(argv[1], "produce") == 0) {
     int size = atoi(argv[6]);
     if (size < 16) fail("produce", "SIZE must be at least 16");
@@ -265,7 +289,7 @@ int main(int argc, char **argv) {
     return consume(argv[2], argv[3], atoi(argv[4]), atol(argv[5]), atol(argv[6]));
   }
   fprintf(stderr,
-          "usage: rdkafka_perf produce BOOTSTRAP TOPIC PARTITIONS RECORDS SIZE ACKS RATE\n"
-          "       rdkafka_perf consume BOOTSTRAP TOPIC PARTITIONS RECORDS IDLE_MS\n");
+          "usage: rdkafka_perf produce BOOTSTRAP TOPIC PARTITIONS RECORDS SIZE ACKS RATE [-X k=v]...\n"
+          "       rdkafka_perf consume BOOTSTRAP TOPIC PARTITIONS RECORDS IDLE_MS [-X k=v]...\n");
   return 2;
 }

@@ -87,6 +87,8 @@ export interface ProduceArgs {
   acks: 1 | -1;
   /** Records per second, 0 for as fast as possible. */
   rate: number;
+  /** librdkafka properties set last (`-X key=value`, e.g. `security.protocol=ssl`); rdkafka only. */
+  conf?: Record<string, string>;
 }
 
 /** Consumer arguments. */
@@ -101,6 +103,8 @@ export interface ConsumeArgs {
   records: number;
   /** Give up after this long without a new record, in milliseconds. */
   idleMs: number;
+  /** librdkafka properties set last (`-X key=value`); rdkafka only. */
+  conf?: Record<string, string>;
 }
 
 /** A running worker process. */
@@ -113,11 +117,18 @@ export interface WorkerProcess<T> {
   kill(): void;
 }
 
-function commandFor(client: ClientName, rdkafka: string | undefined, args: string[]) {
+function commandFor(
+  client: ClientName,
+  rdkafka: string | undefined,
+  args: string[],
+  conf: Record<string, string> = {},
+) {
+  const extra = Object.entries(conf).flatMap(([k, v]) => ["-X", `${k}=${v}`]);
   if (client === "rdkafka") {
     if (!rdkafka) throw new Error("rdkafka worker: rdkafka_perf was not built");
-    return { cmd: rdkafka, args };
+    return { cmd: rdkafka, args: [...args, ...extra] };
   }
+  if (extra.length > 0) throw new Error(`${client} worker: conf is for rdkafka only`);
   const worker = new URL("./client_worker.ts", import.meta.url).pathname;
   return { cmd: Deno.execPath(), args: ["run", "-A", worker, client, ...args] };
 }
@@ -207,7 +218,7 @@ export function startProducer(
 ): WorkerProcess<ProduceStats> {
   const args = ["produce", a.bootstrap, a.topic, a.partitions, a.records, a.size, a.acks, a.rate]
     .map(String);
-  const { cmd, args: full } = commandFor(client, rdkafka, args);
+  const { cmd, args: full } = commandFor(client, rdkafka, args, a.conf);
   return spawnWorker(`${client} producer`, cmd, full, timeoutMs);
 }
 
@@ -228,6 +239,6 @@ export function startConsumer(
   timeoutMs: number,
 ): WorkerProcess<ConsumeStats> {
   const args = ["consume", a.bootstrap, a.topic, a.partitions, a.records, a.idleMs].map(String);
-  const { cmd, args: full } = commandFor(client, rdkafka, args);
+  const { cmd, args: full } = commandFor(client, rdkafka, args, a.conf);
   return spawnWorker(`${client} consumer`, cmd, full, timeoutMs);
 }

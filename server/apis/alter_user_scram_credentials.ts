@@ -1,5 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // AlterUserScramCredentials (key 51): served v0 into the SCRAM credential store
+// Needs ALTER on the cluster with an authorizer (`../security/access.ts`), as Kafka.
 // (`server/security/scram_credentials.ts`), with Kafka's `ScramControlManager` checks, one
 // result per user (in request order); a user with any refused alteration gets none applied:
 // - empty user name: UNACCEPTABLE_CREDENTIAL; unknown mechanism: UNSUPPORTED_SASL_MECHANISM;
@@ -19,6 +20,7 @@ import {
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { SCRAM_MAX_ITERATIONS, scramMechanismByType } from "../../protocol/scram.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 import type { ScramChange } from "../security/scram_credentials.ts";
 
 /** AlterUserScramCredentials handler. */
@@ -31,6 +33,12 @@ export const alterUserScramCredentials: ApiHandler = defineApi<
   request: AlterUserScramCredentialsRequest,
   response: AlterUserScramCredentialsResponse,
   async handle(ctx, req) {
+    if (!authorize(ctx, ACCESS.AlterUserScramCredentials.cluster)) {
+      throw new KafkaError(
+        ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        "Cluster authorization failed.",
+      );
+    }
     const store = ctx.broker.scramCredentials;
     if (store === undefined) {
       throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, "SCRAM credentials are not available");

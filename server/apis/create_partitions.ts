@@ -11,6 +11,8 @@
 // - Cluster mode (docs/CLUSTER.md): the new partitions are written to etcd (compare-and-swap on
 //   the topic), placed over the live brokers with the topic's replication factor or as
 //   assigned (registered brokers, the topic's replica count: else INVALID_REPLICA_ASSIGNMENT).
+// - ACLs: ALTER on each topic, else TOPIC_AUTHORIZATION_FAILED and it is not grown
+//   (`../security/access.ts`).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -28,6 +30,7 @@ import {
   SHUTTING_DOWN,
 } from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** CreatePartitions handler. */
 export const createPartitions: ApiHandler = defineApi<
@@ -52,6 +55,10 @@ export const createPartitions: ApiHandler = defineApi<
         });
       if (counts.get(t.name)! > 1) {
         results.push(result(ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
+        continue;
+      }
+      if (!authorize(ctx, ACCESS.CreatePartitions.topic, t.name)) {
+        results.push(result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
         continue;
       }
       if (isInternalTopic(t.name)) {

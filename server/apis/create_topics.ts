@@ -17,6 +17,9 @@
 //   (`replication_factor` -1: `default.replication.factor`; more than the live brokers:
 //   INVALID_REPLICATION_FACTOR) or as assigned (brokers must be registered, every partition the
 //   same count: else INVALID_REPLICA_ASSIGNMENT); each replica makes its log from its view.
+// - ACLs (`../security/access.ts`): CREATE on the cluster, or on each topic, else
+//   TOPIC_AUTHORIZATION_FAILED for it and it is not created; v5+ configs of a created topic only
+//   with DESCRIBE_CONFIGS on it (else topic_config_error_code TOPIC_AUTHORIZATION_FAILED).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -38,6 +41,7 @@ import {
 } from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import { describeTopic } from "./describe_configs.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 type Result = CreateTopicsResponse["topics"][number];
 
@@ -139,9 +143,15 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const topics: Result[] = [];
+    // CREATE on the cluster allows every topic; else CREATE on each
+    const clusterCreate = authorize(ctx, ACCESS.CreateTopics.clusterCreate);
     for (const t of req.topics) {
       if (counts.get(t.name)! > 1) {
         topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, `Topic ${t.name} is listed twice`));
+        continue;
+      }
+      if (!clusterCreate && !authorize(ctx, ACCESS.CreateTopics.topicCreate, t.name)) {
+        topics.push(failure(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
         continue;
       }
       if (isInternalTopic(t.name)) {
@@ -234,6 +244,14 @@ export const createTopics: ApiHandler = defineApi<CreateTopicsRequest, CreateTop
         }));
       } catch (e) {
         topics.push(failure(t.name, errorCodeOf(e), messageOf(e)));
+      }
+    }
+    if (ctx.version >= 5) {
+      // the created topic's configs only with DESCRIBE_CONFIGS on it (KIP-525)
+      for (const r of topics) {
+        if (r.errorCode !== 0 || authorize(ctx, ACCESS.CreateTopics.topicConfigs, r.name)) continue;
+        r.configs = null;
+        r.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
       }
     }
     return createCreateTopicsResponse({ topics });

@@ -7,6 +7,8 @@
 // - Errors per topic; error_message from v5; topic_id in results v6+; flexible from v4.
 // - Cluster mode (docs/CLUSTER.md): the topic and its partition states are deleted from etcd;
 //   every replica removes its logs when its view sees the deletion.
+// - ACLs: DELETE on each topic, else TOPIC_AUTHORIZATION_FAILED (before the existence check) and
+//   it is kept (`../security/access.ts`).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -18,6 +20,7 @@ import {
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import { isInternalTopic } from "../internal_topic.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 function requested(req: DeleteTopicsRequest, version: number) {
   return version >= 6
@@ -52,12 +55,22 @@ export const deleteTopics: ApiHandler = defineApi<DeleteTopicsRequest, DeleteTop
         : name !== null
         ? broker.logs.topic(name)
         : broker.logs.topicById(topicId);
+      if (info === undefined && name !== null && !authorize(ctx, ACCESS.DeleteTopics.topic, name)) {
+        // an unknown topic one may not delete is not revealed as unknown
+        responses.push(result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null));
+        continue;
+      }
       if (info === undefined) {
         responses.push(
           name !== null
             ? result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${name} does not exist`)
             : result(ErrorCode.UNKNOWN_TOPIC_ID, `Topic id ${topicId} does not exist`),
         );
+        continue;
+      }
+      if (!authorize(ctx, ACCESS.DeleteTopics.topic, info.name)) {
+        // by id: the name only to those who may DESCRIBE it (Kafka answers the id alone)
+        responses.push(result(ErrorCode.TOPIC_AUTHORIZATION_FAILED, null, name, topicId));
         continue;
       }
       if (isInternalTopic(info.name)) {

@@ -5,6 +5,9 @@
 //   UNSUPPORTED_ENDPOINT_TYPE (we have no separate controller endpoint).
 // - Cluster mode (docs/CLUSTER.md): the registered brokers and the elected controller (-1 while
 //   none is), from the cluster view.
+// - ACLs: none (every client may describe the brokers, as in Kafka);
+//   include_cluster_authorized_operations answers the principal's operations on the cluster
+//   (`../security/access.ts`).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -13,8 +16,10 @@ import {
   DescribeClusterRequest,
   DescribeClusterResponse,
 } from "../../protocol/messages/describe_cluster.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { advertisedEndpoint, type ApiHandler, defineApi, registeredEndpoint } from "../api.ts";
 import { AUTHORIZED_OPERATIONS_OMITTED } from "./metadata.ts";
+import { authorizedOperations } from "../security/access.ts";
+import { ResourceType } from "../security/acl.ts";
 
 /** DescribeCluster handler. */
 export const describeCluster: ApiHandler = defineApi<
@@ -38,9 +43,11 @@ export const describeCluster: ApiHandler = defineApi<
       });
     }
     const cluster = broker.cluster;
+    // the endpoints of the listener the request came in on, as Kafka answers
+    const listener = ctx.connection.listenerName;
     const brokers = cluster !== undefined
-      ? cluster.liveBrokers()
-      : [{ id: broker.nodeId, ...broker.advertised, rack: null }];
+      ? cluster.liveBrokers().map((b) => ({ ...b, ...registeredEndpoint(b, listener) }))
+      : [{ id: broker.nodeId, ...advertisedEndpoint(broker, ctx.connection), rack: null }];
     return createDescribeClusterResponse({
       errorCode: 0,
       errorMessage: null,
@@ -55,7 +62,9 @@ export const describeCluster: ApiHandler = defineApi<
           rack: b.rack,
         })
       ),
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+        ? authorizedOperations(ctx, ResourceType.CLUSTER)
+        : AUTHORIZED_OPERATIONS_OMITTED,
     });
   },
   errorResponse(req, errorCode, message) {

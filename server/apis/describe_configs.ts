@@ -12,8 +12,10 @@
 //   when include_synonyms: topic override, then broker setting, then Kafka default, as Kafka
 //   orders them); v3+ config_type and documentation (only when include_documentation); v4
 //   flexible.
+// - ACLs (`../security/access.ts`): DESCRIBE_CONFIGS on a TOPIC, else TOPIC_AUTHORIZATION_FAILED;
+//   on the cluster for BROKER/BROKER_LOGGER, else CLUSTER_AUTHORIZATION_FAILED.
 
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, errorInfo } from "../../protocol/errors.ts";
 import {
   createDescribeConfigsResponse,
   createDescribeConfigsResponseResourceResult,
@@ -30,12 +32,45 @@ import {
   type TopicInfo,
 } from "../../engine/mod.ts";
 import { DYNAMIC_BROKER_CONFIG_NAMES } from "../dynamic_configs.ts";
-import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
+import { DEFAULT_BROKER_CONFIG } from "../config.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  type RequestContext,
+} from "../api.ts";
+import { ACCESS, type Access, authorize } from "../security/access.ts";
 
 type ConfigEntry = DescribeConfigsResponse["results"][number]["configs"][number];
 
 /** Kafka's `ConfigResource.Type` codes. */
 export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+
+/**
+ * The ACL check of a config resource (Kafka's `ConfigAdminManager`): `access.topic` on a TOPIC,
+ * `access.cluster` for BROKER and BROKER_LOGGER resources.
+ *
+ * @param ctx The request.
+ * @param access The API's checks (`ACCESS.DescribeConfigs`, `.AlterConfigs`, ...).
+ * @param res The resource.
+ * @returns TOPIC_/CLUSTER_AUTHORIZATION_FAILED when refused, else 0.
+ */
+export function configAccessError(
+  ctx: RequestContext,
+  access: { readonly topic: Access; readonly cluster: Access },
+  res: { resourceType: number; resourceName: string },
+): number {
+  if (res.resourceType === ResourceType.TOPIC) {
+    return authorize(ctx, access.topic, res.resourceName)
+      ? 0
+      : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
+  if (res.resourceType === ResourceType.BROKER || res.resourceType === ResourceType.BROKER_LOGGER) {
+    return authorize(ctx, access.cluster) ? 0 : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+  }
+  return 0;
+}
 
 /** Kafka's `DescribeConfigsResponse.ConfigSource` codes. */
 export const ConfigSource = {
@@ -171,10 +206,20 @@ function describeBroker(broker: BrokerContext): DescribedConfig[] {
   add("listeners", c.listeners, false, CONFIG_TYPE.string, "Where the broker listens.");
   add(
     "advertised.listeners",
-    c.advertisedListeners ?? `PLAINTEXT://${broker.advertised.host}:${broker.advertised.port}`,
+    c.advertisedListeners ??
+      (broker.advertisedListeners === undefined
+        ? `PLAINTEXT://${broker.advertised.host}:${broker.advertised.port}`
+        : [...broker.advertisedListeners].map(([n, a]) => `${n}://${a.host}:${a.port}`).join(",")),
     c.advertisedListeners === undefined,
     CONFIG_TYPE.string,
     "What clients are told to connect to.",
+  );
+  add(
+    "listener.security.protocol.map",
+    c.listenerSecurityProtocolMap ?? "",
+    c.listenerSecurityProtocolMap === DEFAULT_BROKER_CONFIG.listenerSecurityProtocolMap,
+    CONFIG_TYPE.string,
+    "Security protocol of each listener name.",
   );
   add("log.dirs", c.logDirs.join(","), false, CONFIG_TYPE.string, "Data directories.");
   add(
@@ -280,6 +325,8 @@ export const describeConfigs: ApiHandler = defineApi<
           errorMessage: clipMessage(errorMessage),
           configs: [],
         });
+      const denied = configAccessError(ctx, ACCESS.DescribeConfigs, res);
+      if (denied !== 0) return fail(denied, errorInfo(denied)!.message);
       let described: DescribedConfig[];
       if (res.resourceType === ResourceType.TOPIC) {
         // Cluster mode: any topic of the cluster, held here or not.

@@ -7,7 +7,10 @@
 // - A group id listed more than once is described once, at its first place: one group named
 //   58,000 times (members with 32 KiB client ids) made the broker encode gigabytes for 18 s,
 //   during which no other client was served.
+// - ACLs: DESCRIBE on each group, else GROUP_AUTHORIZATION_FAILED for it; v3+
+//   include_authorized_operations fills authorized_operations (`../security/access.ts`).
 
+import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createDescribeGroupsResponse,
   createDescribeGroupsResponseDescribedGroup,
@@ -17,6 +20,13 @@ import {
 } from "../../protocol/messages/describe_groups.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import {
+  ACCESS,
+  authorize,
+  AUTHORIZED_OPERATIONS_OMITTED,
+  authorizedOperations,
+} from "../security/access.ts";
+import { ResourceType } from "../security/acl.ts";
 
 /** DescribeGroups handler. */
 export const describeGroups: ApiHandler = defineApi<
@@ -31,8 +41,17 @@ export const describeGroups: ApiHandler = defineApi<
     const groups = groupCoordinatorOf(ctx.broker);
     return createDescribeGroupsResponse({
       groups: [...new Set(req.groups)].map((id) => {
+        if (!authorize(ctx, ACCESS.DescribeGroups.group, id)) {
+          return createDescribeGroupsResponseDescribedGroup({
+            errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+            groupId: id,
+          });
+        }
         const d = groups.describeGroup(id);
         return createDescribeGroupsResponseDescribedGroup({
+          authorizedOperations: ctx.version >= 3 && req.includeAuthorizedOperations
+            ? authorizedOperations(ctx, ResourceType.GROUP, id)
+            : AUTHORIZED_OPERATIONS_OMITTED,
           errorCode: d.errorCode,
           groupId: d.groupId,
           groupState: d.groupState,

@@ -6,6 +6,8 @@
 //   watermark, which are equal on one broker). No future logs (AlterReplicaLogDirs is not served).
 // - v3+ top-level error_code 0; v4+ total_bytes and usable_bytes of the directory's volume
 //   (statfs; -1 if it cannot be read). Flexible from v2.
+// - ACLs: DESCRIBE on the cluster, else no log dir and (v3+) CLUSTER_AUTHORIZATION_FAILED
+//   (`../security/access.ts`).
 
 import { statfsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -19,6 +21,8 @@ import {
 } from "../../protocol/messages/describe_log_dirs.ts";
 import type { BrokerContext } from "../api.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
+import { ACCESS, authorize } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** The volume's total and usable bytes, or -1 each when statfs fails. */
 function volumeBytes(dir: string): { totalBytes: number; usableBytes: number } {
@@ -67,6 +71,12 @@ export const describeLogDirs: ApiHandler = defineApi<
   request: DescribeLogDirsRequest,
   response: DescribeLogDirsResponse,
   handle(ctx, req) {
+    if (!authorize(ctx, ACCESS.DescribeLogDirs.cluster)) {
+      return createDescribeLogDirsResponse({
+        errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        results: [],
+      });
+    }
     const dir = ctx.broker.logs.dir;
     return createDescribeLogDirsResponse({
       errorCode: 0,

@@ -7,6 +7,8 @@
 //   a message.
 // - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): only the partition's leader answers;
 //   other brokers (and a fenced leader) answer NOT_LEADER_OR_FOLLOWER, as Kafka's.
+// - ACLs: READ on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED
+//   (`../security/access.ts`).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -19,6 +21,7 @@ import {
 } from "../../protocol/messages/describe_producers.ts";
 import { type ApiHandler, clipMessage, defineApi } from "../api.ts";
 import { leaderError } from "../leadership.ts";
+import { ACCESS, authorizedNames } from "../security/access.ts";
 
 /** DescribeProducers handler. */
 export const describeProducers: ApiHandler = defineApi<
@@ -31,11 +34,22 @@ export const describeProducers: ApiHandler = defineApi<
   response: DescribeProducersResponse,
   handle(ctx, req) {
     const logs = ctx.broker.logs;
+    const readable = authorizedNames(
+      ctx,
+      ACCESS.DescribeProducers.topic,
+      req.topics.map((t) => t.name),
+    );
     return createDescribeProducersResponse({
       topics: req.topics.map((t) =>
         createDescribeProducersResponseTopicResponse({
           name: t.name,
           partitions: t.partitionIndexes.map((partitionIndex) => {
+            if (!readable.has(t.name)) {
+              return createDescribeProducersResponsePartitionResponse({
+                partitionIndex,
+                errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              });
+            }
             // only the partition's leader answers (cluster mode, or a replicated partition)
             const notLeader = leaderError(ctx.broker, t.name, partitionIndex);
             if (notLeader !== undefined) {

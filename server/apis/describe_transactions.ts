@@ -2,6 +2,9 @@
 // DescribeTransactions (key 65): served v0 (flexible).
 // - Per transactional id: state, timeout, start time, producer id/epoch, partitions; an unknown
 //   id gets TRANSACTIONAL_ID_NOT_FOUND.
+// - ACLs (`../security/access.ts`): DESCRIBE on each transactional id, else
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED for it; a transaction's topics the principal may not
+//   DESCRIBE are left out.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -13,6 +16,7 @@ import {
 } from "../../protocol/messages/describe_transactions.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** DescribeTransactions handler. */
 export const describeTransactions: ApiHandler = defineApi<
@@ -27,6 +31,14 @@ export const describeTransactions: ApiHandler = defineApi<
     const txns = await transactionCoordinatorOf(ctx.broker);
     return createDescribeTransactionsResponse({
       transactionStates: req.transactionalIds.map((id) => {
+        if (!authorize(ctx, ACCESS.DescribeTransactions.transactionalId, id)) {
+          return createDescribeTransactionsResponseTransactionState({
+            errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            transactionalId: id,
+            producerId: -1,
+            producerEpoch: -1,
+          });
+        }
         const d = txns.describe(id);
         if (d === undefined) {
           return createDescribeTransactionsResponseTransactionState({
@@ -44,12 +56,13 @@ export const describeTransactions: ApiHandler = defineApi<
           transactionStartTimeMs: d.startTimestamp,
           producerId: d.producerId,
           producerEpoch: d.producerEpoch,
-          topics: d.topics.map((t) =>
-            createDescribeTransactionsResponseTopicData({
-              topic: t.topic,
-              partitions: t.partitions,
-            })
-          ),
+          topics: d.topics.filter((t) => authorize(ctx, ACCESS.DescribeTransactions.topic, t.topic))
+            .map((t) =>
+              createDescribeTransactionsResponseTopicData({
+                topic: t.topic,
+                partitions: t.partitions,
+              })
+            ),
         });
       }),
     });

@@ -1,5 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // DescribeUserScramCredentials (key 50): served v0 from the SCRAM credential store
+// Needs DESCRIBE on the cluster with an authorizer (`../security/access.ts`), as Kafka.
 // (`server/security/scram_credentials.ts`), with Kafka's `ScramControlManager` semantics.
 // - users null or empty: every user with a credential, sorted by name.
 // - A named user without credentials: RESOURCE_NOT_FOUND; a user named twice: DUPLICATE_RESOURCE
@@ -17,6 +18,7 @@ import {
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { SCRAM_MECHANISMS } from "../../protocol/scram.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** DescribeUserScramCredentials handler. */
 export const describeUserScramCredentials: ApiHandler = defineApi<
@@ -28,6 +30,12 @@ export const describeUserScramCredentials: ApiHandler = defineApi<
   request: DescribeUserScramCredentialsRequest,
   response: DescribeUserScramCredentialsResponse,
   handle(ctx, req) {
+    if (!authorize(ctx, ACCESS.DescribeUserScramCredentials.cluster)) {
+      throw new KafkaError(
+        ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+        "Cluster authorization failed.",
+      );
+    }
     const store = ctx.broker.scramCredentials;
     if (store === undefined) {
       throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, "SCRAM credentials are not available");

@@ -48,6 +48,10 @@
 //   progress (its fetch offset is its log end: the ISR and the high watermark follow from it)
 //   and is answered with the leader's high watermark; its long poll waits for appends. The
 //   followers' fetches are sessionless (session epoch -1), taking no fetch session slot.
+// - ACLs (`../security/access.ts`, as Kafka's `handleFetchRequest`): a consumer needs READ on
+//   each topic, a follower (replica_id >= 0) CLUSTER_ACTION on the cluster; refused partitions
+//   get TOPIC_AUTHORIZATION_FAILED and nothing is read from them (a refused follower records no
+//   progress).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -69,6 +73,7 @@ import {
 } from "../api.ts";
 import { leaderError } from "../leadership.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
 
@@ -107,6 +112,32 @@ function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read 
     return { ...base, log: undefined, errorCode: epoch };
   }
   return { ...base, log: broker.logs.partition(name, p.partition), errorCode: 0 };
+}
+
+/**
+ * Refuse the partitions the request's principal may not fetch: READ on each topic, or
+ * CLUSTER_ACTION for a follower (`replicaId >= 0`). They get TOPIC_AUTHORIZATION_FAILED and no
+ * log, so nothing is read from them.
+ */
+function authorizeReads(ctx: RequestContext, reads: Read[], replicaId: number): void {
+  if (ctx.broker.authorizer === undefined) return;
+  let allowed: (name: string) => boolean;
+  if (replicaId >= 0) {
+    const ok = authorize(ctx, ACCESS.Fetch.follower);
+    allowed = () => ok;
+  } else {
+    const names = authorizedNames(
+      ctx,
+      ACCESS.Fetch.topic,
+      reads.filter((r) => r.name !== "").map((r) => r.name),
+    );
+    allowed = (name) => names.has(name);
+  }
+  for (const r of reads) {
+    if (r.name === "" || allowed(r.name)) continue;
+    r.log = undefined;
+    r.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+  }
 }
 
 /** The most record bytes one Fetch response carries: Kafka's `fetch.max.bytes` default. */
@@ -367,6 +398,7 @@ async function readAllLegacy(
 async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
   const broker = ctx.broker;
   const reads = toRequestPartitions(req, false).map((p) => resolve(broker, p, false));
+  authorizeReads(ctx, reads, req.replicaId);
   const refusals = reads.map((r) => legacyRefusal(broker, r));
   await poll(
     ctx,
@@ -405,6 +437,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
     // a follower's fetch (cluster mode): its fetch offsets are its log end offsets
     const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
+    authorizeReads(ctx, reads, replicaId);
     const fromFollower = replicaId >= 0 && broker.replicas !== undefined;
     if (fromFollower) {
       const now = Date.now();
@@ -420,6 +453,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
           replicaId,
           r.p.fetchOffset,
           now,
+          r.p.logStartOffset,
         );
       }
     }

@@ -9,6 +9,9 @@
 //   `__consumer_offsets` / `__transaction_state`, created on first use with
 //   `offsets.topic.replication.factor` / `transaction.state.log.replication.factor` replicas;
 //   COORDINATOR_NOT_AVAILABLE while fewer brokers are alive or the partition has no leader.
+// - ACLs: DESCRIBE on the group (key type 0) or the transactional id (1), else
+//   GROUP_AUTHORIZATION_FAILED / TRANSACTIONAL_ID_AUTHORIZATION_FAILED for that key
+//   (`../security/access.ts`).
 
 import { ErrorCode, errorInfo } from "../../protocol/errors.ts";
 import {
@@ -17,29 +20,47 @@ import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
-import { type ApiHandler, type BrokerContext, clipMessage, defineApi } from "../api.ts";
+import {
+  advertisedEndpoint,
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  defineApi,
+  registeredEndpoint,
+} from "../api.ts";
+import type { ConnectionInfo } from "../connection.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 type Coordinator = FindCoordinatorResponse["coordinators"][number];
 
-async function lookup(broker: BrokerContext, key: string, keyType: number): Promise<Coordinator> {
+async function lookup(
+  broker: BrokerContext,
+  connection: ConnectionInfo,
+  key: string,
+  keyType: number,
+): Promise<Coordinator> {
   if ((keyType === 0 || keyType === 1) && broker.cluster !== undefined) {
     const c = await broker.cluster.findCoordinator(keyType, key);
     if (c.errorCode !== ErrorCode.NONE) return failed(key, c.errorCode, c.message);
+    // the endpoint of the listener the request came in on, as Kafka answers
+    const reg = broker.cluster.view.broker(c.nodeId)?.value;
+    const ep = reg === undefined ? c : registeredEndpoint(reg, connection.listenerName);
     return createFindCoordinatorResponseCoordinator({
       key,
       nodeId: c.nodeId,
-      host: c.host,
-      port: c.port,
+      host: ep.host,
+      port: ep.port,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
     });
   }
   if (keyType === 0 || keyType === 1) { // 0: a group, 1: a transactional id
+    const ep = advertisedEndpoint(broker, connection);
     return createFindCoordinatorResponseCoordinator({
       key,
       nodeId: broker.nodeId,
-      host: broker.advertised.host,
-      port: broker.advertised.port,
+      host: ep.host,
+      port: ep.port,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
     });
@@ -86,7 +107,15 @@ export const findCoordinator: ApiHandler = defineApi<
     const keys = batched ? req.coordinatorKeys : [req.key];
     const keyType = ctx.version >= 1 ? req.keyType : 0;
     const results: Coordinator[] = [];
-    for (const k of keys) results.push(await lookup(ctx.broker, k, keyType));
+    for (const k of keys) {
+      if (keyType === 0 && !authorize(ctx, ACCESS.FindCoordinator.group, k)) {
+        results.push(failed(k, ErrorCode.GROUP_AUTHORIZATION_FAILED, null));
+      } else if (keyType === 1 && !authorize(ctx, ACCESS.FindCoordinator.transactionalId, k)) {
+        results.push(failed(k, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, null));
+      } else {
+        results.push(await lookup(ctx.broker, ctx.connection, k, keyType));
+      }
+    }
     return respond(batched, results);
   },
   errorResponse(req, errorCode, message) {

@@ -3,7 +3,9 @@
 // - Keeps a member's session alive. REBALANCE_IN_PROGRESS tells the member to rejoin;
 //   UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION that it was evicted or is behind; v3+
 //   group_instance_id can be fenced (FENCED_INSTANCE_ID).
+// - ACLs: READ on the group, else GROUP_AUTHORIZATION_FAILED (`../security/access.ts`).
 
+import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createHeartbeatResponse,
   HeartbeatRequest,
@@ -11,6 +13,7 @@ import {
 } from "../../protocol/messages/heartbeat.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** Heartbeat handler. */
 export const heartbeat: ApiHandler = defineApi<HeartbeatRequest, HeartbeatResponse>({
@@ -19,6 +22,9 @@ export const heartbeat: ApiHandler = defineApi<HeartbeatRequest, HeartbeatRespon
   request: HeartbeatRequest,
   response: HeartbeatResponse,
   handle(ctx, req) {
+    if (!authorize(ctx, ACCESS.Heartbeat.group, req.groupId)) {
+      return createHeartbeatResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+    }
     const errorCode = groupCoordinatorOf(ctx.broker).heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,

@@ -11,6 +11,9 @@
 // - validate_only checks without changing.
 // - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
 //   changed (as Kafka's controller does).
+// - ACLs (`../security/access.ts`): ALTER_CONFIGS on a TOPIC, else TOPIC_AUTHORIZATION_FAILED;
+//   on the cluster for BROKER/BROKER_LOGGER, else CLUSTER_AUTHORIZATION_FAILED. Nothing refused
+//   changes.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -28,6 +31,8 @@ import {
   unsupportedResourceRefusal,
 } from "./alter_configs.ts";
 import { ResourceType } from "./describe_configs.ts";
+import { ACCESS } from "../security/access.ts";
+import { configAccessError } from "./describe_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
 
@@ -120,6 +125,11 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
         });
       if (copies.get(resourceKey(res))! > 1) {
         responses.push(result(ErrorCode.INVALID_REQUEST, "Duplicate resource"));
+        continue;
+      }
+      const denied = configAccessError(ctx, ACCESS.IncrementalAlterConfigs, res);
+      if (denied !== 0) {
+        responses.push(result(denied, null));
         continue;
       }
       const refusal = unsupportedResourceRefusal(res.resourceType);

@@ -8,6 +8,9 @@
 //   the epoch (fencing the previous producer and aborting its ongoing transaction); v3+ may
 //   send the current id/epoch (KIP-360). PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH
 //   below v4.
+// - ACLs (`../security/access.ts`): a transactional id needs WRITE on it, else
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; an idempotent producer IDEMPOTENT_WRITE on the cluster
+//   or WRITE on some topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
 
 import {
   createInitProducerIdResponse,
@@ -16,6 +19,8 @@ import {
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { ACCESS, authorize, authorizeAny } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** InitProducerId handler. */
 export const initProducerId: ApiHandler = defineApi<
@@ -27,7 +32,12 @@ export const initProducerId: ApiHandler = defineApi<
   request: InitProducerIdRequest,
   response: InitProducerIdResponse,
   async handle(ctx, req) {
+    const refused = (errorCode: number) =>
+      createInitProducerIdResponse({ errorCode, producerId: -1, producerEpoch: -1 });
     if (req.transactionalId !== null) {
+      if (!authorize(ctx, ACCESS.InitProducerId.transactionalId, req.transactionalId)) {
+        return refused(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      }
       const txns = await transactionCoordinatorOf(ctx.broker);
       const r = await txns.initProducerId({
         transactionalId: req.transactionalId,
@@ -39,6 +49,12 @@ export const initProducerId: ApiHandler = defineApi<
         ...r,
         errorCode: fencedFor(r.errorCode, ctx.version >= 4),
       });
+    }
+    if (
+      !authorize(ctx, ACCESS.InitProducerId.idempotent) &&
+      !authorizeAny(ctx, ACCESS.InitProducerId.anyTopicWrite)
+    ) {
+      return refused(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
     }
     const producerId = await ctx.broker.producerIds.next();
     return createInitProducerIdResponse({ errorCode: 0, producerId, producerEpoch: 0 });

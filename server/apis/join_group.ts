@@ -9,7 +9,9 @@
 // - A long call: it waits for the rebalance to complete. A broker shutdown (or a closed
 //   connection) ends the wait with NOT_COORDINATOR.
 // - Before v7 the response's protocol_name is not nullable: "" is sent when there is none.
+// - ACLs: READ on the group, else GROUP_AUTHORIZATION_FAILED (`../security/access.ts`).
 
+import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createJoinGroupResponse,
   createJoinGroupResponseResponseMember,
@@ -18,6 +20,7 @@ import {
 } from "../../protocol/messages/join_group.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { clientHostOf, groupCoordinatorOf, waitSignalOf } from "../group/broker_context.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** JoinGroup handler. */
 export const joinGroup: ApiHandler = defineApi<JoinGroupRequest, JoinGroupResponse>({
@@ -27,6 +30,14 @@ export const joinGroup: ApiHandler = defineApi<JoinGroupRequest, JoinGroupRespon
   response: JoinGroupResponse,
   async handle(ctx, req) {
     const v = ctx.version;
+    if (!authorize(ctx, ACCESS.JoinGroup.group, req.groupId)) {
+      return createJoinGroupResponse({
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        generationId: -1,
+        protocolName: v >= 7 ? null : "",
+        memberId: req.memberId,
+      });
+    }
     const r = await groupCoordinatorOf(ctx.broker).joinGroup({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -4,7 +4,9 @@
 // - v3+: a batch of members (member_id and/or group_instance_id; a static member may be named by
 //   instance id alone), answered per member; the top-level error is for the group.
 //   v5+: a reason per member (logged only).
+// - ACLs: READ on the group, else GROUP_AUTHORIZATION_FAILED (`../security/access.ts`).
 
+import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createLeaveGroupResponse,
   createLeaveGroupResponseMemberResponse,
@@ -13,6 +15,7 @@ import {
 } from "../../protocol/messages/leave_group.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** LeaveGroup handler. */
 export const leaveGroup: ApiHandler = defineApi<LeaveGroupRequest, LeaveGroupResponse>({
@@ -22,6 +25,9 @@ export const leaveGroup: ApiHandler = defineApi<LeaveGroupRequest, LeaveGroupRes
   response: LeaveGroupResponse,
   handle(ctx, req) {
     const batched = ctx.version >= 3;
+    if (!authorize(ctx, ACCESS.LeaveGroup.group, req.groupId)) {
+      return createLeaveGroupResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+    }
     const members = batched
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))
       : [{ memberId: req.memberId, groupInstanceId: null }];

@@ -3,6 +3,8 @@
 // - Every group this broker coordinates (all of them), in group id order.
 // - v4+ states_filter (case-insensitive; empty = all). v5+ types_filter: every group here is a
 //   "classic" group, so a filter without "classic" lists none; group_type is "classic".
+// - ACLs: DESCRIBE on the cluster lists every group; otherwise only the groups the principal
+//   may DESCRIBE are listed, with no error (`../security/access.ts`).
 
 import {
   createListGroupsResponse,
@@ -12,6 +14,7 @@ import {
 } from "../../protocol/messages/list_groups.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** ListGroups handler. */
 export const listGroups: ApiHandler = defineApi<ListGroupsRequest, ListGroupsResponse>({
@@ -25,9 +28,14 @@ export const listGroups: ApiHandler = defineApi<ListGroupsRequest, ListGroupsRes
     const listed = types.length > 0 && !types.includes("classic")
       ? []
       : groupCoordinatorOf(ctx.broker).listGroups(v >= 4 ? req.statesFilter : []);
+    // DESCRIBE on the cluster lists every group, else those the principal may DESCRIBE
+    const all = authorize(ctx, ACCESS.ListGroups.cluster);
+    const visible = all
+      ? listed
+      : listed.filter((g) => authorize(ctx, ACCESS.ListGroups.group, g.groupId));
     return createListGroupsResponse({
       errorCode: 0,
-      groups: listed.map((g) =>
+      groups: visible.map((g) =>
         createListGroupsResponseListedGroup({
           groupId: g.groupId,
           protocolType: g.protocolType,

@@ -14,6 +14,8 @@
 // - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
 //   (NOT_LEADER_OR_FOLLOWER elsewhere); as in Kafka, a timestamp lookup that lands at or after
 //   the high watermark finds nothing (on a standalone broker the HW is the log end offset).
+// - ACLs: DESCRIBE on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED
+//   (`../security/access.ts`).
 
 import {
   createListOffsetsResponse,
@@ -24,6 +26,8 @@ import {
 } from "../../protocol/messages/list_offsets.ts";
 import { type ApiHandler, type BrokerContext, defineApi } from "../api.ts";
 import { leaderError } from "../leadership.ts";
+import { ACCESS, authorizedNames } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
@@ -87,20 +91,28 @@ export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsets
   response: ListOffsetsResponse,
   async handle(ctx, req) {
     const readCommitted = ctx.version >= 2 && req.isolationLevel === 1;
+    const visible = authorizedNames(ctx, ACCESS.ListOffsets.topic, req.topics.map((t) => t.name));
     const topics = await Promise.all(
       req.topics.map(async (t) =>
         createListOffsetsResponseTopicResponse({
           name: t.name,
           partitions: await Promise.all(t.partitions.map((p) =>
-            lookup(
-              ctx.broker,
-              t.name,
-              p.partitionIndex,
-              p.timestamp,
-              p.maxNumOffsets,
-              ctx.version,
-              readCommitted,
-            )
+            !visible.has(t.name)
+              ? createListOffsetsResponsePartitionResponse({
+                partitionIndex: p.partitionIndex,
+                errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+                timestamp: -1,
+                offset: -1,
+              })
+              : lookup(
+                ctx.broker,
+                t.name,
+                p.partitionIndex,
+                p.timestamp,
+                p.maxNumOffsets,
+                ctx.version,
+                readCommitted,
+              )
           )),
         })
       ),

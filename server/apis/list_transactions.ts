@@ -2,6 +2,8 @@
 // ListTransactions (key 66): served v0-v1 (flexible).
 // - Every transactional id with its producer id and state, filtered by states, producer ids and
 //   (v1) minimum running time; unknown state names are echoed in unknown_state_filters.
+// - ACLs: only the transactional ids the principal may DESCRIBE are listed
+//   (`../security/access.ts`).
 
 import {
   createListTransactionsResponse,
@@ -11,6 +13,7 @@ import {
 } from "../../protocol/messages/list_transactions.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { transactionCoordinatorOf, TXN_STATES } from "../txn/mod.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** ListTransactions handler. */
 export const listTransactions: ApiHandler = defineApi<
@@ -33,7 +36,9 @@ export const listTransactions: ApiHandler = defineApi<
     });
     return createListTransactionsResponse({
       unknownStateFilters,
-      transactionStates: matches.map((d) =>
+      transactionStates: matches.filter((d) =>
+        authorize(ctx, ACCESS.ListTransactions.transactionalId, d.transactionalId)
+      ).map((d) =>
         createListTransactionsResponseTransactionState({
           transactionalId: d.transactionalId,
           producerId: d.producerId,

@@ -3,7 +3,7 @@
 // - v0: an empty topic list means all topics; v1+: null means all, empty means none.
 // - v1+ controller_id (= us), v2+ cluster_id, v4+ allow_auto_topic_creation (before v4 auto
 //   creation is always allowed), v5+ offline_replicas, v7+ leader_epoch (always 0: we are the
-//   only and permanent leader), v8-v10 authorized operations (not computed: INT32_MIN),
+//   only and permanent leader), v8-v10 authorized operations (INT32_MIN unless asked for),
 //   v9+ flexible, v10+ topic ids in the response, v12 lookup by topic id (null name; v10-v11
 //   requests may already send a null name: an unknown id is then answered with name "").
 // - Unknown topic: auto-created with `num.partitions` when `auto.create.topics.enable` and the
@@ -17,6 +17,13 @@
 //   brokers, the controller, each partition's leader, leader epoch, replicas, ISR and offline
 //   replicas (replicas not registered); a partition without a leader gets LEADER_NOT_AVAILABLE
 //   (leader -1). Auto-creation writes the topic to etcd with `default.replication.factor`.
+// - ACLs (`../security/access.ts`, as Kafka's `handleTopicMetadataRequest`): listing all topics
+//   lists only those the principal may DESCRIBE; a named topic it may not DESCRIBE gets
+//   TOPIC_AUTHORIZATION_FAILED (by id: with a null name), before any other check; auto-creation
+//   needs CREATE on the cluster or on the topic, else TOPIC_AUTHORIZATION_FAILED and nothing is
+//   created. v8+ include_topic_authorized_operations and v8-v10
+//   include_cluster_authorized_operations are answered with the operations' bit fields
+//   (every supported operation without an authorizer, as Kafka).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -31,12 +38,62 @@ import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
 import { TRANSACTION_STATE_TOPIC } from "../txn/mod.ts";
-import { type ApiHandler, type BrokerContext, defineApi, errorCodeOf } from "../api.ts";
+import {
+  advertisedEndpoint,
+  type ApiHandler,
+  type BrokerContext,
+  defineApi,
+  errorCodeOf,
+  registeredEndpoint,
+  type RequestContext,
+} from "../api.ts";
+import {
+  ACCESS,
+  authorize,
+  AUTHORIZED_OPERATIONS_OMITTED,
+  authorizedOperations,
+} from "../security/access.ts";
+import { ResourceType } from "../security/acl.ts";
+
+export { AUTHORIZED_OPERATIONS_OMITTED };
 
 type ResponseTopic = MetadataResponse["topics"][number];
 
-/** Authorized-operations value meaning "not computed" (Kafka's `Integer.MIN_VALUE`). */
-export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+/** Whether auto-creating `name` is allowed: CREATE on the cluster or on the topic. */
+function mayAutoCreate(ctx: RequestContext, name: string): boolean {
+  return authorize(ctx, ACCESS.Metadata.clusterCreate) ||
+    authorize(ctx, ACCESS.Metadata.topicCreate, name);
+}
+
+/**
+ * The ACL part of the answer: when all topics were asked for, only those the principal may
+ * DESCRIBE; the authorized operations of each described topic and of the cluster when asked for.
+ */
+function finish(
+  ctx: RequestContext,
+  req: MetadataRequest,
+  all: boolean,
+  res: MetadataResponse,
+): MetadataResponse {
+  if (all && ctx.broker.authorizer !== undefined) {
+    res.topics = res.topics.filter((t) =>
+      t.name !== null && authorize(ctx, ACCESS.Metadata.topic, t.name)
+    );
+  }
+  if (ctx.version >= 8 && req.includeTopicAuthorizedOperations) {
+    for (const t of res.topics) {
+      if (
+        t.name === null || t.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED ||
+        t.errorCode === ErrorCode.UNKNOWN_TOPIC_ID
+      ) continue;
+      t.topicAuthorizedOperations = authorizedOperations(ctx, ResourceType.TOPIC, t.name);
+    }
+  }
+  if (ctx.version >= 8 && ctx.version <= 10 && req.includeClusterAuthorizedOperations) {
+    res.clusterAuthorizedOperations = authorizedOperations(ctx, ResourceType.CLUSTER);
+  }
+  return res;
+}
 
 function isValidTopicName(name: string): boolean {
   try {
@@ -155,10 +212,11 @@ function clusterTopicEntry(broker: BrokerContext, name: string): ResponseTopic |
 
 /** Metadata in cluster mode: everything from the cluster view. */
 async function clusterMetadata(
-  broker: BrokerContext,
+  ctx: RequestContext,
   req: MetadataRequest,
-  version: number,
 ): Promise<MetadataResponse> {
+  const broker = ctx.broker;
+  const version = ctx.version;
   const cluster = broker.cluster!;
   const all = req.topics === null || (version === 0 && req.topics.length === 0);
   const topics: ResponseTopic[] = [];
@@ -188,6 +246,18 @@ async function clusterMetadata(
       }
       if (answered.has(`name ${name}`)) continue;
       answered.add(`name ${name}`);
+      if (!authorize(ctx, ACCESS.Metadata.topic, name)) {
+        topics.push(
+          rt.name === null
+            ? errorTopic(
+              version >= 12 ? null : "",
+              rt.topicId,
+              ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+            )
+            : errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+        );
+        continue;
+      }
       if (!isValidTopicName(name)) {
         topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
         continue;
@@ -197,6 +267,10 @@ async function clusterMetadata(
         entry === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
         name !== TRANSACTION_STATE_TOPIC && !broker.closing.aborted
       ) {
+        if (!mayAutoCreate(ctx, name)) {
+          topics.push(errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          continue;
+        }
         try {
           await autoCreateTopic(broker, name);
           entry = clusterTopicEntry(broker, name);
@@ -209,21 +283,25 @@ async function clusterMetadata(
       topics.push(entry ?? errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
     }
   }
-  return createMetadataResponse({
-    throttleTimeMs: 0,
-    brokers: cluster.liveBrokers().map((b) =>
-      createMetadataResponseResponseBroker({
-        nodeId: b.id,
-        host: b.host,
-        port: b.port,
-        rack: b.rack,
-      })
-    ),
-    clusterId: broker.clusterId,
-    controllerId: cluster.view.controllerId,
-    topics,
-    clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-  });
+  return finish(
+    ctx,
+    req,
+    all,
+    createMetadataResponse({
+      throttleTimeMs: 0,
+      brokers: cluster.liveBrokers().map((b) =>
+        createMetadataResponseResponseBroker({
+          nodeId: b.id,
+          ...registeredEndpoint(b, ctx.connection.listenerName),
+          rack: b.rack,
+        })
+      ),
+      clusterId: broker.clusterId,
+      controllerId: cluster.view.controllerId,
+      topics,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    }),
+  );
 }
 
 /** Metadata handler. */
@@ -234,7 +312,7 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
   response: MetadataResponse,
   async handle(ctx, req) {
     const broker = ctx.broker;
-    if (broker.cluster !== undefined) return await clusterMetadata(broker, req, ctx.version);
+    if (broker.cluster !== undefined) return await clusterMetadata(ctx, req);
     const all = req.topics === null || (ctx.version === 0 && req.topics.length === 0);
     const topics: ResponseTopic[] = [];
     if (all) {
@@ -251,6 +329,16 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
           const key = byId === undefined ? `id ${rt.topicId}` : `name ${byId.name}`;
           if (answered.has(key)) continue;
           answered.add(key);
+          if (byId !== undefined && !authorize(ctx, ACCESS.Metadata.topic, byId.name)) {
+            topics.push(
+              errorTopic(
+                ctx.version >= 12 ? null : "",
+                rt.topicId,
+                ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+              ),
+            );
+            continue;
+          }
           topics.push(
             byId === undefined
               // Response names are nullable from v12 only.
@@ -262,6 +350,10 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
         const name = rt.name;
         if (answered.has(`name ${name}`)) continue;
         answered.add(`name ${name}`);
+        if (!authorize(ctx, ACCESS.Metadata.topic, name)) {
+          topics.push(errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+          continue;
+        }
         if (!isValidTopicName(name)) {
           topics.push(errorTopic(name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;
@@ -274,6 +366,10 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
           t === undefined && autoCreate && name !== CONSUMER_OFFSETS_TOPIC &&
           name !== TRANSACTION_STATE_TOPIC && !broker.closing.aborted
         ) {
+          if (!mayAutoCreate(ctx, name)) {
+            topics.push(errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED));
+            continue;
+          }
           try {
             t = await autoCreateTopic(broker, name);
           } catch (e) {
@@ -290,19 +386,23 @@ export const metadata: ApiHandler = defineApi<MetadataRequest, MetadataResponse>
         );
       }
     }
-    return createMetadataResponse({
-      throttleTimeMs: 0,
-      brokers: [createMetadataResponseResponseBroker({
-        nodeId: broker.nodeId,
-        host: broker.advertised.host,
-        port: broker.advertised.port,
-        rack: null,
-      })],
-      clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      topics,
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-    });
+    return finish(
+      ctx,
+      req,
+      all,
+      createMetadataResponse({
+        throttleTimeMs: 0,
+        brokers: [createMetadataResponseResponseBroker({
+          nodeId: broker.nodeId,
+          ...advertisedEndpoint(broker, ctx.connection),
+          rack: null,
+        })],
+        clusterId: broker.clusterId,
+        controllerId: broker.nodeId,
+        topics,
+        clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      }),
+    );
   },
   errorResponse(req, errorCode) {
     return createMetadataResponse({

@@ -2,6 +2,14 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
+import {
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+} from "../../protocol/messages/find_coordinator.ts";
+import {
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+} from "../../protocol/messages/describe_cluster.ts";
 import { createTopic, NO_TOPIC_ID, RawClient, startTestBroker } from "../testing.ts";
 
 const named = (...names: string[]) => names.map((name) => ({ name, topicId: NO_TOPIC_ID }));
@@ -138,6 +146,38 @@ Deno.test("Metadata: advertised listener is what clients are told", async () => 
     assertEquals([res.brokers[0].host, res.brokers[0].port], ["kafka.example", 19092]);
   } finally {
     c.close();
+  }
+});
+
+Deno.test("Metadata, FindCoordinator, DescribeCluster answer the endpoint of the request's listener", async () => {
+  await using t = await startTestBroker({
+    listeners: "INTERNAL://127.0.0.1:0,EXTERNAL://127.0.0.1:0",
+    listenerSecurityProtocolMap: "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+    advertisedListeners: "EXTERNAL://kafka.example:19093",
+  });
+  const internal = t.broker.listener("INTERNAL");
+  const external = t.broker.listener("EXTERNAL");
+  assertEquals(internal.advertised, { host: "127.0.0.1", port: internal.port });
+  for (
+    const [l, want] of [[internal, ["127.0.0.1", internal.port]], [external, [
+      "kafka.example",
+      19093,
+    ]]] as const
+  ) {
+    const c = await RawClient.connect(l.port);
+    try {
+      const md = await c.request(MetadataRequest, MetadataResponse, 12, { topics: [] });
+      assertEquals(md.brokers.map((b) => [b.host, b.port]), [want]);
+      const fc = await c.request(FindCoordinatorRequest, FindCoordinatorResponse, 4, {
+        keyType: 0,
+        coordinatorKeys: ["g"],
+      });
+      assertEquals(fc.coordinators.map((x) => [x.host, x.port]), [want]);
+      const dc = await c.request(DescribeClusterRequest, DescribeClusterResponse, 0, {});
+      assertEquals(dc.brokers.map((b) => [b.host, b.port]), [want]);
+    } finally {
+      c.close();
+    }
   }
 });
 

@@ -21,12 +21,16 @@ import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
 import { alterUserScramCredentials } from "./alter_user_scram_credentials.ts";
+import { alterPartitionReassignments } from "./alter_partition_reassignments.ts";
 import { apiVersions } from "./api_versions.ts";
+import { createAcls } from "./create_acls.ts";
 import { createPartitions } from "./create_partitions.ts";
 import { createTopics } from "./create_topics.ts";
+import { deleteAcls } from "./delete_acls.ts";
 import { deleteGroups } from "./delete_groups.ts";
 import { deleteRecords } from "./delete_records.ts";
 import { deleteTopics } from "./delete_topics.ts";
+import { describeAcls } from "./describe_acls.ts";
 import { describeCluster } from "./describe_cluster.ts";
 import { describeConfigs } from "./describe_configs.ts";
 import { describeGroups } from "./describe_groups.ts";
@@ -34,6 +38,7 @@ import { describeLogDirs } from "./describe_log_dirs.ts";
 import { describeProducers } from "./describe_producers.ts";
 import { describeTransactions } from "./describe_transactions.ts";
 import { describeUserScramCredentials } from "./describe_user_scram_credentials.ts";
+import { electLeaders } from "./elect_leaders.ts";
 import { endTxn } from "./end_txn.ts";
 import { fetch } from "./fetch.ts";
 import { findCoordinator } from "./find_coordinator.ts";
@@ -44,6 +49,7 @@ import { joinGroup } from "./join_group.ts";
 import { leaveGroup } from "./leave_group.ts";
 import { listGroups } from "./list_groups.ts";
 import { listOffsets } from "./list_offsets.ts";
+import { listPartitionReassignments } from "./list_partition_reassignments.ts";
 import { listTransactions } from "./list_transactions.ts";
 import { metadata } from "./metadata.ts";
 import { offsetCommit } from "./offset_commit.ts";
@@ -84,13 +90,19 @@ export const APIS: readonly ApiHandler[] = registry([
   endTxn, // 26 (transactions)
   writeTxnMarkers, // 27 (transactions)
   txnOffsetCommit, // 28 (transactions)
+  describeAcls, // 29 (ACLs)
+  createAcls, // 30 (ACLs)
+  deleteAcls, // 31 (ACLs)
   describeConfigs, // 32
   alterConfigs, // 33
   describeLogDirs, // 35
   saslAuthenticate, // 36 (SASL)
   createPartitions, // 37
   deleteGroups, // 42
+  electLeaders, // 43
   incrementalAlterConfigs, // 44
+  alterPartitionReassignments, // 45
+  listPartitionReassignments, // 46
   offsetDelete, // 47
   describeUserScramCredentials, // 50 (SCRAM credentials)
   alterUserScramCredentials, // 51 (SCRAM credentials)

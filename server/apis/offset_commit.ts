@@ -11,6 +11,9 @@
 // - Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; metadata longer than
 //   offset.metadata.max.bytes gets OFFSET_METADATA_TOO_LARGE. A commit is acknowledged once it
 //   is appended to __consumer_offsets.
+// - ACLs (`../security/access.ts`): READ on the group, else every partition
+//   GROUP_AUTHORIZATION_FAILED; READ on each topic, else its partitions
+//   TOPIC_AUTHORIZATION_FAILED. Nothing refused is committed.
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -23,6 +26,7 @@ import {
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
 import type { OffsetCommitParams } from "../group/coordinator.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 /** OffsetCommit handler. */
 export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCommitResponse>({
@@ -32,6 +36,10 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
   response: OffsetCommitResponse,
   async handle(ctx, req) {
     const v = ctx.version;
+    if (!authorize(ctx, ACCESS.OffsetCommit.group, req.groupId)) {
+      return this.errorResponse(req, ErrorCode.GROUP_AUTHORIZATION_FAILED, "");
+    }
+    const readable = authorizedNames(ctx, ACCESS.OffsetCommit.topic, req.topics.map((t) => t.name));
     const logs = ctx.broker.logs;
     const cluster = ctx.broker.cluster;
     // Cluster mode: the partition exists in the cluster (it need not be on this broker).
@@ -41,6 +49,7 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
         : logs.partition(topic, p) !== undefined;
     const known: OffsetCommitParams["topics"] = [];
     for (const t of req.topics) {
+      if (!readable.has(t.name)) continue;
       const partitions = t.partitions
         .filter((p) => exists(t.name, p.partitionIndex))
         .map((p) => ({
@@ -70,8 +79,10 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
           partitions: t.partitions.map((p) =>
             createOffsetCommitResponseResponsePartition({
               partitionIndex: p.partitionIndex,
-              errorCode: codes.get(`${t.name}\u0000${p.partitionIndex}`) ??
-                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              errorCode: !readable.has(t.name)
+                ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                : codes.get(`${t.name}\u0000${p.partitionIndex}`) ??
+                  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             })
           ),
         })

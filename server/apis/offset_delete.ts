@@ -4,6 +4,8 @@
 //   NON_EMPTY_GROUP for a non-consumer group with members. In a consumer group with members,
 //   partitions of subscribed topics get GROUP_SUBSCRIBED_TO_TOPIC; unknown topics get
 //   UNKNOWN_TOPIC_OR_PARTITION.
+// - ACLs (`../security/access.ts`): DELETE on the group, else GROUP_AUTHORIZATION_FAILED; READ
+//   on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED (their offsets are kept).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -15,6 +17,7 @@ import {
 } from "../../protocol/messages/offset_delete.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 /** OffsetDelete handler. */
 export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDeleteResponse>({
@@ -24,9 +27,14 @@ export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDel
   response: OffsetDeleteResponse,
   async handle(ctx, req) {
     const logs = ctx.broker.logs;
+    if (!authorize(ctx, ACCESS.OffsetDelete.group, req.groupId)) {
+      return createOffsetDeleteResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
+    }
+    const readable = authorizedNames(ctx, ACCESS.OffsetDelete.topic, req.topics.map((t) => t.name));
     const cluster = ctx.broker.cluster;
     const known: { topic: string; partition: number }[] = [];
     for (const t of req.topics) {
+      if (!readable.has(t.name)) continue;
       for (const p of t.partitions) {
         const exists = cluster !== undefined
           ? cluster.partitionExists(t.name, p.partitionIndex)
@@ -48,8 +56,10 @@ export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDel
           partitions: t.partitions.map((p) =>
             createOffsetDeleteResponseResponsePartition({
               partitionIndex: p.partitionIndex,
-              errorCode: codes.get(`${t.name}\u0000${p.partitionIndex}`) ??
-                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              errorCode: !readable.has(t.name)
+                ? ErrorCode.TOPIC_AUTHORIZATION_FAILED
+                : codes.get(`${t.name}\u0000${p.partitionIndex}`) ??
+                  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             })
           ),
         })

@@ -7,6 +7,10 @@
 // - v7+ require_stable: no transactions exist yet, so offsets are always stable.
 // - v8+: several groups per request, answered per group; v9 member id/epoch (KIP-848) are not
 //   checked for classic groups.
+// - ACLs (`../security/access.ts`): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED (per
+//   group in v8+, top-level in v2-v7, per partition before); DESCRIBE on each topic: a named
+//   topic the principal may not DESCRIBE gets TOPIC_AUTHORIZATION_FAILED per partition, and
+//   when every committed offset is asked for (null topics) such topics are left out.
 
 import {
   createOffsetFetchResponse,
@@ -21,6 +25,9 @@ import {
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
 import type { OffsetFetchResult } from "../group/coordinator.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
+import type { RequestContext } from "../api.ts";
 
 type Topics = { name: string; partitionIndexes: number[] }[] | null;
 
@@ -28,6 +35,38 @@ function wanted(topics: Topics): { topic: string; partitions: number[] }[] | nul
   return topics === null
     ? null
     : topics.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
+}
+
+/** One group's offsets as the principal may see them (`null` topics: every committed one). */
+function fetchAuthorized(
+  ctx: RequestContext,
+  groupId: string,
+  topics: Topics,
+): OffsetFetchResult {
+  if (!authorize(ctx, ACCESS.OffsetFetch.group, groupId)) {
+    return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  }
+  const groups = groupCoordinatorOf(ctx.broker);
+  if (topics === null) {
+    const r = groups.fetchOffsets(groupId, null);
+    if (ctx.broker.authorizer === undefined) return r;
+    const visible = authorizedNames(ctx, ACCESS.OffsetFetch.topic, r.topics.map((t) => t.topic));
+    return { ...r, topics: r.topics.filter((t) => visible.has(t.topic)) };
+  }
+  const visible = authorizedNames(ctx, ACCESS.OffsetFetch.topic, topics.map((t) => t.name));
+  const r = groups.fetchOffsets(groupId, wanted(topics.filter((t) => visible.has(t.name))));
+  if (r.errorCode !== 0 || visible.size === topics.length) return r;
+  const denied = topics.filter((t) => !visible.has(t.name)).map((t) => ({
+    topic: t.name,
+    partitions: t.partitionIndexes.map((partition) => ({
+      partition,
+      offset: -1,
+      leaderEpoch: -1,
+      metadata: "",
+      errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+    })),
+  }));
+  return { ...r, topics: [...r.topics, ...denied] };
 }
 
 /** OffsetFetch handler. */
@@ -38,11 +77,10 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
   response: OffsetFetchResponse,
   handle(ctx, req) {
     const v = ctx.version;
-    const groups = groupCoordinatorOf(ctx.broker);
     if (v >= 8) {
       return createOffsetFetchResponse({
         groups: req.groups.map((g) => {
-          const r = groups.fetchOffsets(g.groupId, wanted(g.topics));
+          const r = fetchAuthorized(ctx, g.groupId, g.topics);
           return createOffsetFetchResponseResponseGroup({
             groupId: g.groupId,
             errorCode: r.errorCode,
@@ -64,7 +102,7 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
         }),
       });
     }
-    const r = groups.fetchOffsets(req.groupId, wanted(req.topics));
+    const r = fetchAuthorized(ctx, req.groupId, req.topics);
     return single(r, req.topics, v);
   },
   errorResponse(req, errorCode) {

@@ -14,6 +14,8 @@
 //   followers to find where their log diverges from the leader's. Flexible from v4.
 // - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers;
 //   a follower answers NOT_LEADER_OR_FOLLOWER.
+// - ACLs: CLUSTER_ACTION on the cluster (a follower), else DESCRIBE on each topic, else its
+//   partitions TOPIC_AUTHORIZATION_FAILED (`../security/access.ts`).
 
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -25,6 +27,7 @@ import {
 } from "../../protocol/messages/offset_for_leader_epoch.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { leaderError } from "../leadership.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 /** OffsetForLeaderEpoch handler. */
 export const offsetForLeaderEpoch: ApiHandler = defineApi<
@@ -37,6 +40,13 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
   response: OffsetForLeaderEpochResponse,
   handle(ctx, req) {
     const logs = ctx.broker.logs;
+    // a follower's CLUSTER_ACTION covers every topic; a consumer needs DESCRIBE on each (KIP-320)
+    const all = authorize(ctx, ACCESS.OffsetForLeaderEpoch.cluster);
+    const visible = all ? undefined : authorizedNames(
+      ctx,
+      ACCESS.OffsetForLeaderEpoch.topic,
+      req.topics.map((t) => t.topic),
+    );
     return createOffsetForLeaderEpochResponse({
       topics: req.topics.map((t) =>
         createOffsetForLeaderEpochResponseOffsetForLeaderTopicResult({
@@ -49,6 +59,9 @@ export const offsetForLeaderEpoch: ApiHandler = defineApi<
                 leaderEpoch,
                 endOffset,
               });
+            if (visible !== undefined && !visible.has(t.topic)) {
+              return result(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+            }
             // only the partition's leader answers (cluster mode, or a replicated partition)
             const notLeader = leaderError(ctx.broker, t.topic, p.partition);
             if (notLeader !== undefined) return result(notLeader.code);

@@ -46,11 +46,24 @@
 //   INVALID_PRODUCER_ID_MAPPING; a partition not in the producer's transaction in progress
 //   (AddPartitionsToTxn first) INVALID_TXN_STATE, so no transaction the coordinator cannot end
 //   holds the partition's last stable offset back. Clients may not write to
-//   `__transaction_state` either.
+//   `__transaction_state` either. Cluster mode, with the transactional id coordinated by another
+//   broker (or not loaded here yet): the transaction's first batch on the partition (no
+//   transaction of that producer and epoch in progress there) is verified with the coordinator
+//   (AddPartitionsToTxn v4 verify_only, Kafka 3.6's) before it is appended, and refused with
+//   INVALID_TXN_STATE if a marker of the producer reached the partition meanwhile; the
+//   coordinator's answers become INVALID_PRODUCER_EPOCH (fenced), NOT_ENOUGH_REPLICAS
+//   (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS,
+//   CONCURRENT_TRANSACTIONS: retried by the producer) or stay (`../txn/verification.ts`).
 // - No per-record work for v3+: one header peek per partition; records stay raw bytes.
 // - Cluster mode (docs/CLUSTER.md, `../leadership.ts`): a partition this broker does not lead
 //   (or any partition while it is fenced) gets NOT_LEADER_OR_FOLLOWER, a partition the cluster
 //   does not have UNKNOWN_TOPIC_OR_PARTITION.
+// - ACLs (`../security/access.ts`, as Kafka's `handleProduceRequest`): a request carrying a
+//   transactional batch needs WRITE on its transactional_id (else every partition
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED); each topic needs WRITE (else its partitions
+//   TOPIC_AUTHORIZATION_FAILED, before any existence check). Nothing of a refused partition is
+//   appended; acks=0 closes the connection as for any other error. Idempotent batches need no
+//   IDEMPOTENT_WRITE here (KIP-679, Kafka 3.0+: InitProducerId checks it).
 
 import {
   attributesAt,
@@ -70,7 +83,7 @@ import {
   TRANSACTIONAL_BIT,
   upConvert,
 } from "../../records/mod.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import {
   createProduceResponse,
   createProduceResponsePartitionProduceResponse,
@@ -86,10 +99,12 @@ import {
   errorCodeOf,
   messageOf,
 } from "../api.ts";
+import type { PartitionLog } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
 import { isInternalTopic } from "../internal_topic.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
 
@@ -136,6 +151,12 @@ function checkSingleBatch(records: Uint8Array | null): string | null {
   return null;
 }
 
+/** Whether the partition has a transaction of the producer, in this epoch, in progress. */
+function transactionInProgress(log: PartitionLog, producerId: number, epoch: number): boolean {
+  if (!log.ongoingTransactions().some((t) => t.producerId === producerId)) return false;
+  return log.producerStates().find((s) => s.producerId === producerId)?.epoch === epoch;
+}
+
 async function appendOne(
   broker: BrokerContext,
   topic: string,
@@ -146,6 +167,7 @@ async function appendOne(
   version: number,
   timeoutMs: number,
   signal: AbortSignal,
+  transactionalId: string | null,
 ): Promise<PartitionResponse> {
   // only the partition's leader appends (cluster mode, or a replicated partition)
   const notLeader = isInternalTopic(topic) ? undefined : leaderError(broker, topic, index);
@@ -215,10 +237,34 @@ async function appendOne(
       (attributesAt(records!, 0) & TRANSACTIONAL_BIT) !== 0
     ? await transactionCoordinatorOf(broker)
     : undefined;
+  // cluster mode, verified with another broker: still valid in the step that enqueues the append
+  let stillValid: (() => boolean) | undefined;
   if (txns !== undefined) {
     const producerId = producerIdAt(records!, 0);
     const epoch = producerEpochAt(records!, 0);
-    const code = txns.checkProduce(producerId, epoch, topic, index);
+    const verifier = broker.txnVerifier;
+    let code: number;
+    if (
+      verifier !== undefined && transactionalId !== null &&
+      !txns.coordinates(transactionalId)
+    ) {
+      if (
+        !transactionInProgress(log, producerId, epoch) ||
+        verifier.markerInFlight(topic, index, producerId)
+      ) {
+        const v = await verifier.verify(
+          transactionalId,
+          {
+            producerId,
+            producerEpoch: epoch,
+          },
+          topic,
+          index,
+        );
+        code = v.errorCode;
+        stillValid = v.stillValid;
+      } else code = ErrorCode.NONE; // verified with its first batch here
+    } else code = txns.checkProduce(producerId, epoch, topic, index);
     if (code !== ErrorCode.NONE) {
       const who = `Producer ${producerId} epoch ${epoch}`;
       return failed(
@@ -228,7 +274,26 @@ async function appendOne(
           ? `${who} is fenced by a newer epoch of its transactional id`
           : code === ErrorCode.INVALID_TXN_STATE
           ? `${who} has no transaction in progress with ${topic}-${index} (AddPartitionsToTxn first)`
-          : `${who} sent a transactional batch but is the producer of no transactional id`,
+          : code === ErrorCode.INVALID_PRODUCER_ID_MAPPING
+          ? `${who} sent a transactional batch but is the producer of no transactional id`
+          : `${who}: its transaction could not be verified with its coordinator (${
+            errorName(code)
+          })`,
+      );
+    }
+  }
+  if (stillValid !== undefined) {
+    // the verification's answer came after an await: the leadership and the guard again, in
+    // the step that enqueues the append
+    const valid = stillValid();
+    const moved = leaderError(broker, topic, index);
+    if (moved !== undefined) return failed(index, moved.code, moved.message);
+    if (!valid) {
+      return failed(
+        index,
+        ErrorCode.INVALID_TXN_STATE,
+        `Producer ${producerIdAt(records!, 0)}: its transaction on ${topic}-${index} ended ` +
+          `while its batch was being verified`,
       );
     }
   }
@@ -268,6 +333,18 @@ async function appendOne(
   }
 }
 
+/** Whether a v3+ request carries a transactional batch (Kafka's `hasTransactionalRecords`). */
+function hasTransactionalRecords(req: ProduceRequest, version: number): boolean {
+  if (version < 3) return false;
+  return req.topicData.some((td) =>
+    td.partitionData.some((pd) =>
+      pd.records !== null && pd.records.length >= BATCH_HEADER_SIZE &&
+      magicAt(pd.records, 0) === MAGIC_V2 &&
+      (attributesAt(pd.records, 0) & TRANSACTIONAL_BIT) !== 0
+    )
+  );
+}
+
 /** Produce handler. */
 export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
   minVersion: 0,
@@ -292,7 +369,26 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         ctx.connection.closed === undefined
       ? broker.closing
       : AbortSignal.any([broker.closing, ctx.connection.closed]);
+    if (
+      broker.authorizer !== undefined && hasTransactionalRecords(req, ctx.version) &&
+      !(req.transactionalId !== null &&
+        authorize(ctx, ACCESS.Produce.transactionalId, req.transactionalId))
+    ) {
+      refusal = [
+        ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        "Transactional Id authorization failed.",
+      ];
+    }
+    const writable = authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name));
     const responses = await Promise.all(req.topicData.map(async (td) => {
+      if (refusal === null && !writable.has(td.name)) {
+        return createProduceResponseTopicProduceResponse({
+          name: td.name,
+          partitionResponses: td.partitionData.map((pd) =>
+            failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null)
+          ),
+        });
+      }
       let minIsr = 1;
       if (req.acks === -1) {
         const info = broker.logs.topic(td.name);
@@ -310,6 +406,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
             ctx.version,
             req.timeoutMs,
             signal,
+            req.transactionalId,
           )
         ),
       );

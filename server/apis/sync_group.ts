@@ -6,7 +6,9 @@
 // - Errors as Kafka: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS,
 //   FENCED_INSTANCE_ID (v3+ group_instance_id), INCONSISTENT_GROUP_PROTOCOL (v5+ protocol
 //   type/name checked when given; also returned in the response from v5).
+// - ACLs: READ on the group, else GROUP_AUTHORIZATION_FAILED (`../security/access.ts`).
 
+import { ErrorCode } from "../../protocol/errors.ts";
 import {
   createSyncGroupResponse,
   SyncGroupRequest,
@@ -14,6 +16,7 @@ import {
 } from "../../protocol/messages/sync_group.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf, waitSignalOf } from "../group/broker_context.ts";
+import { ACCESS, authorize } from "../security/access.ts";
 
 /** SyncGroup handler. */
 export const syncGroup: ApiHandler = defineApi<SyncGroupRequest, SyncGroupResponse>({
@@ -23,6 +26,12 @@ export const syncGroup: ApiHandler = defineApi<SyncGroupRequest, SyncGroupRespon
   response: SyncGroupResponse,
   async handle(ctx, req) {
     const v = ctx.version;
+    if (!authorize(ctx, ACCESS.SyncGroup.group, req.groupId)) {
+      return createSyncGroupResponse({
+        errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+        assignment: new Uint8Array(0),
+      });
+    }
     const r = await groupCoordinatorOf(ctx.broker).syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,

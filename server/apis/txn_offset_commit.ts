@@ -1,9 +1,18 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // TxnOffsetCommit (key 28): served v0-v3 (flexible from v3).
-// - Holds the offsets in the producer's transaction (`../txn/`, after AddOffsetsToTxn for the
-//   group); they are committed to the group when the transaction commits, dropped on abort.
+// - Standalone: holds the offsets in the producer's transaction (`../txn/`, after
+//   AddOffsetsToTxn for the group); they are committed to the group when the transaction
+//   commits, dropped on abort.
+// - Cluster mode (Kafka's): the group's coordinator (`../group/`) writes them to
+//   `__consumer_offsets` as a transactional batch of the producer and holds them as pending;
+//   the transaction's COMMIT marker on the group's partition (sent by the transaction
+//   coordinator, wherever it is) commits them, ABORT drops them.
 // - v3 adds generation/member/instance ids (kept; the commit itself is a simple commit).
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v3.
+// - ACLs (`../security/access.ts`): WRITE on the transactional id, else every partition
+//   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; READ on the group, else GROUP_AUTHORIZATION_FAILED;
+//   READ on each topic, else its partitions TOPIC_AUTHORIZATION_FAILED (the others are
+//   committed).
 
 import {
   createTxnOffsetCommitResponse,
@@ -14,6 +23,8 @@ import {
 } from "../../protocol/messages/txn_offset_commit.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** TxnOffsetCommit handler. */
 export const txnOffsetCommit: ApiHandler = defineApi<
@@ -26,8 +37,26 @@ export const txnOffsetCommit: ApiHandler = defineApi<
   response: TxnOffsetCommitResponse,
   async handle(ctx, req) {
     const v = ctx.version;
-    const txns = await transactionCoordinatorOf(ctx.broker);
-    const results = await txns.txnOffsetCommit({
+    if (!authorize(ctx, ACCESS.TxnOffsetCommit.transactionalId, req.transactionalId)) {
+      return this.errorResponse(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "");
+    }
+    if (!authorize(ctx, ACCESS.TxnOffsetCommit.group, req.groupId)) {
+      return this.errorResponse(req, ErrorCode.GROUP_AUTHORIZATION_FAILED, "");
+    }
+    const readable = authorizedNames(
+      ctx,
+      ACCESS.TxnOffsetCommit.topic,
+      req.topics.map((t) => t.name),
+    );
+    const denied = req.topics.filter((t) => !readable.has(t.name)).map((t) => ({
+      topic: t.name,
+      partitions: t.partitions.map((p) => ({
+        partition: p.partitionIndex,
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+      })),
+    }));
+    const allowed = req.topics.filter((t) => readable.has(t.name));
+    const params = {
       transactionalId: req.transactionalId,
       producerId: req.producerId,
       producerEpoch: req.producerEpoch,
@@ -35,7 +64,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
       generationId: v >= 3 ? req.generationId : -1,
       memberId: v >= 3 ? req.memberId : "",
       groupInstanceId: v >= 3 ? req.groupInstanceId : null,
-      topics: req.topics.map((t) => ({
+      topics: allowed.map((t) => ({
         topic: t.name,
         partitions: t.partitions.map((p) => ({
           partition: p.partitionIndex,
@@ -44,7 +73,13 @@ export const txnOffsetCommit: ApiHandler = defineApi<
           metadata: p.committedMetadata,
         })),
       })),
-    });
+    };
+    const committed = allowed.length === 0
+      ? []
+      : ctx.broker.cluster !== undefined
+      ? await ctx.broker.groups.txnCommitOffsets(params)
+      : await (await transactionCoordinatorOf(ctx.broker)).txnOffsetCommit(params);
+    const results = [...committed, ...denied];
     return createTxnOffsetCommitResponse({
       topics: results.map((t) =>
         createTxnOffsetCommitResponseResponseTopic({

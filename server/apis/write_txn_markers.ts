@@ -9,6 +9,8 @@
 //   of an older coordinator epoch gets TRANSACTION_COORDINATOR_FENCED, of an older producer
 //   epoch INVALID_PRODUCER_EPOCH. On a single broker the coordinator writes its markers itself,
 //   and this API writes them the same way.
+// - ACLs: CLUSTER_ACTION on the cluster (brokers only), else every partition
+//   CLUSTER_AUTHORIZATION_FAILED and no marker is written (`../security/access.ts`).
 
 import {
   createWriteTxnMarkersResponse,
@@ -20,6 +22,8 @@ import {
 } from "../../protocol/messages/write_txn_markers.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { writeLocalMarkers } from "../txn/markers.ts";
+import { ACCESS, authorize } from "../security/access.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
 
 /** WriteTxnMarkers handler. */
 export const writeTxnMarkers: ApiHandler = defineApi<
@@ -31,6 +35,9 @@ export const writeTxnMarkers: ApiHandler = defineApi<
   request: WriteTxnMarkersRequest,
   response: WriteTxnMarkersResponse,
   async handle(ctx, req) {
+    if (!authorize(ctx, ACCESS.WriteTxnMarkers.cluster)) {
+      return this.errorResponse(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, "");
+    }
     const timeoutMs = ctx.broker.config.requestTimeoutMs ?? 30000;
     const markers = [];
     for (const m of req.markers) {

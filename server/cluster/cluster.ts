@@ -45,13 +45,26 @@ import { Controller } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
+import type { BrokerEndpoint, BrokerTls } from "../broker_connection.ts";
 import {
   type BrokerRegistration,
+  type CasResult,
   MetadataStore,
   type PartitionState,
+  type RegisteredListener,
   type TopicRecord,
   type Versioned,
 } from "./metadata_store.ts";
+import {
+  cancelReassignment,
+  checkTarget,
+  electPreferred,
+  electUnclean,
+  type PartitionRefusal,
+  reassignmentOf,
+  type ReplicaChange,
+  startReassignment,
+} from "./reassignment.ts";
 
 /** An admin operation refused with a Kafka error code. */
 export class ClusterError extends Error {
@@ -95,6 +108,32 @@ export interface CreatedTopic {
   numPartitions: number;
   /** Replicas per partition. */
   replicationFactor: number;
+}
+
+/** One partition's answer to an operation (ElectLeaders, AlterPartitionReassignments). */
+export interface PartitionOutcome {
+  /** Topic name. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** Kafka error code (NONE: done). */
+  errorCode: number;
+  /** Why not, or `null`. */
+  message: string | null;
+}
+
+/** A partition's reassignment in progress (ListPartitionReassignments). */
+export interface OngoingReassignment {
+  /** Topic name. */
+  topic: string;
+  /** Partition index. */
+  partition: number;
+  /** Its replicas now (the target first, then the replicas being removed). */
+  replicas: number[];
+  /** Replicas being added. */
+  addingReplicas: number[];
+  /** Replicas being removed. */
+  removingReplicas: number[];
 }
 
 /** Where a coordinator is (FindCoordinator). */
@@ -153,13 +192,21 @@ const OFFSETS_TOPIC_CONFIGS = {
   "segment.bytes": "104857600",
   "compression.type": "producer",
 };
-/** Configs of `__transaction_state` (as `TransactionStateStore` creates it standalone). */
-const TRANSACTION_STATE_TOPIC_CONFIGS = {
-  "cleanup.policy": "compact",
-  "segment.bytes": "104857600",
-  "compression.type": "uncompressed",
-  "min.insync.replicas": "1",
-};
+/**
+ * Configs of `__transaction_state` (Kafka's `TransactionLog` topic configs): as
+ * `TransactionStateStore` creates it standalone, with `min.insync.replicas` from
+ * `transaction.state.log.min.isr` (the coordinator's writes are acks=all) and no unclean
+ * leader election.
+ */
+function transactionStateTopicConfigs(config: BrokerConfig): Record<string, string> {
+  return {
+    "cleanup.policy": "compact",
+    "segment.bytes": "104857600",
+    "compression.type": "uncompressed",
+    "min.insync.replicas": String(config.transactionStateLogMinIsr),
+    "unclean.leader.election.enable": "false",
+  };
+}
 
 /**
  * One broker's membership of a cluster and everything that follows from it.
@@ -176,6 +223,11 @@ const TRANSACTION_STATE_TOPIC_CONFIGS = {
  * ```
  */
 export class ClusterNode {
+  /**
+   * TLS of connections to other brokers, when the inter-broker listener is an SSL one (set by the
+   * broker at start, from that listener's `ssl.*` settings); `undefined`: plain TCP.
+   */
+  interBrokerTls?: BrokerTls;
   /** The etcd client. */
   readonly etcd: EtcdClient;
   /** The metadata store. */
@@ -323,16 +375,21 @@ export class ClusterNode {
    * Register in etcd (waiting for a previous run's registration to expire) and become a
    * controller candidate.
    *
-   * @param advertised The host and port clients are told.
+   * @param advertised The inter-broker listener's host and port (other brokers connect there).
+   * @param listeners Every listener's advertised endpoint (clients get their listener's).
    * @throws {Error} If another live broker has this node id, or etcd cannot be reached.
    */
-  async register(advertised: { host: string; port: number }): Promise<void> {
+  async register(
+    advertised: { host: string; port: number },
+    listeners?: RegisteredListener[],
+  ): Promise<void> {
     const membership = new Membership({
       store: this.store,
       registration: {
         id: this.nodeId,
         host: advertised.host,
         port: advertised.port,
+        ...(listeners === undefined ? {} : { listeners }),
         rack: this.#config.rack,
       },
       sessionTimeoutMs: this.#config.brokerSessionTimeoutMs,
@@ -359,6 +416,12 @@ export class ClusterNode {
       membership,
       nodeId: this.nodeId,
       logger: this.#logger,
+      autoLeaderRebalance: this.#config.autoLeaderRebalanceEnable
+        ? {
+          intervalMs: this.#config.leaderImbalanceCheckIntervalSeconds * 1000,
+          percentage: this.#config.leaderImbalancePerBrokerPercentage,
+        }
+        : undefined,
     });
     this.#controller.start();
     if (this.#config.livenessProbeEnable) {
@@ -494,11 +557,15 @@ export class ClusterNode {
    * A registered broker's address.
    *
    * @param id Node id.
-   * @returns Its host and port, or `undefined` when not registered.
+   * @returns Its inter-broker listener's host and port (with {@linkcode ClusterNode.interBrokerTls}),
+   * or `undefined` when not registered.
    */
-  endpoint(id: number): { host: string; port: number } | undefined {
+  endpoint(id: number): BrokerEndpoint | undefined {
     const b = this.view.broker(id)?.value;
-    return b === undefined ? undefined : { host: b.host, port: b.port };
+    if (b === undefined) return undefined;
+    const ep: BrokerEndpoint = { host: b.host, port: b.port };
+    if (this.interBrokerTls !== undefined) ep.tls = this.interBrokerTls;
+    return ep;
   }
 
   /**
@@ -820,7 +887,7 @@ export class ClusterNode {
             ? this.#config.offsetsTopicNumPartitions
             : this.#config.transactionStateLogNumPartitions,
           replicationFactor: rf,
-          configs: group ? OFFSETS_TOPIC_CONFIGS : TRANSACTION_STATE_TOPIC_CONFIGS,
+          configs: group ? OFFSETS_TOPIC_CONFIGS : transactionStateTopicConfigs(this.#config),
         });
       } catch (e) {
         if (!(e instanceof ClusterError) || e.code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
@@ -845,6 +912,221 @@ export class ClusterNode {
       );
     }
     return { errorCode: ErrorCode.NONE, message: null, nodeId: b.id, host: b.host, port: b.port };
+  }
+
+  /**
+   * ElectLeaders: a preferred (or unclean) leader election for each partition, written to etcd
+   * by this broker (any broker may: each is a compare-and-swap on the partition's state, fenced
+   * by this broker's registration), answered once this broker's view has it. With `partitions`
+   * `null`, every partition of the cluster, and only those elected or refused for another
+   * reason than ELECTION_NOT_NEEDED are answered (as Kafka's controller does).
+   *
+   * @param unclean Unclean election (type 1) instead of preferred (type 0).
+   * @param partitions The partitions, or `null` for all.
+   * @param timeoutMs How long to wait for the view to have the elections.
+   * @returns One outcome per partition: NONE, ELECTION_NOT_NEEDED,
+   *   PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE,
+   *   UNKNOWN_TOPIC_OR_PARTITION, NOT_CONTROLLER (this broker is not registered: ask another),
+   *   REQUEST_TIMED_OUT (etcd unreachable, or the partition kept changing).
+   */
+  async electLeaders(
+    unclean: boolean,
+    partitions: { topic: string; partition: number }[] | null,
+    timeoutMs = 30_000,
+  ): Promise<PartitionOutcome[]> {
+    const all = partitions === null;
+    const wanted = partitions ??
+      [...this.view.topics()].flatMap(([topic, t]) =>
+        t.value.replicas.map((_, partition) => ({ topic, partition }))
+      );
+    const out: PartitionOutcome[] = [];
+    let revision = 0;
+    for (const { topic, partition } of wanted) {
+      const r = await this.#casPartition(topic, partition, (replicas, s) => {
+        const live = new Set(this.liveBrokers().map((b) => b.id));
+        const next = unclean ? electUnclean(replicas, s, live) : electPreferred(replicas, s, live);
+        return "errorCode" in next ? next : { replicas, state: next };
+      });
+      if (all && r.errorCode === ErrorCode.ELECTION_NOT_NEEDED) continue;
+      revision = Math.max(revision, r.revision);
+      out.push({ topic, partition, errorCode: r.errorCode, message: r.message });
+      if (r.errorCode === ErrorCode.NONE) {
+        const s = this.view.partition(topic, partition)?.value;
+        this.#logger.info(
+          `${unclean ? "Unclean" : "Preferred"} election of ${topic}-${partition}: leader ` +
+            `${s?.leader ?? "?"} → ${r.state?.leader} (leader epoch ${r.state?.leaderEpoch})`,
+        );
+      }
+    }
+    if (revision > 0) await this.view.waitForRevision(revision, timeoutMs);
+    return out;
+  }
+
+  /**
+   * AlterPartitionReassignments: start, replace (`replicas` given) or cancel (`null`) the
+   * reassignment of each partition (`reassignment.ts`), each one compare-and-swap transaction
+   * on the topic and the partition written by this broker; the controller completes them.
+   * Answered once this broker's view has the writes.
+   *
+   * @param changes The partitions and their target replicas.
+   * @param timeoutMs How long to wait for the view.
+   * @returns One outcome per partition: NONE, INVALID_REPLICA_ASSIGNMENT (empty, duplicates,
+   *   unregistered brokers), NO_REASSIGNMENT_IN_PROGRESS, UNKNOWN_TOPIC_OR_PARTITION,
+   *   ELIGIBLE_LEADERS_NOT_AVAILABLE (no replica left could lead), NOT_CONTROLLER,
+   *   REQUEST_TIMED_OUT.
+   */
+  async alterPartitionReassignments(
+    changes: { topic: string; partition: number; replicas: number[] | null }[],
+    timeoutMs = 30_000,
+  ): Promise<PartitionOutcome[]> {
+    const out: PartitionOutcome[] = [];
+    let revision = 0;
+    for (const { topic, partition, replicas: target } of changes) {
+      const r = await this.#casPartition(topic, partition, (replicas, s) => {
+        const live = new Set(this.liveBrokers().map((b) => b.id));
+        if (target === null) return cancelReassignment(replicas, s, live);
+        const bad = checkTarget(target, live);
+        if (bad !== undefined) return bad;
+        return startReassignment(replicas, s, target, live);
+      }, true);
+      revision = Math.max(revision, r.revision);
+      out.push({ topic, partition, errorCode: r.errorCode, message: r.message });
+      if (r.errorCode === ErrorCode.NONE && r.replicas !== undefined) {
+        this.#logger.info(
+          `Reassignment of ${topic}-${partition} ${
+            target === null ? "cancelled" : "to " + `[${target}]`
+          }: ` +
+            `replicas [${r.replicas}]` +
+            (reassignmentOf(r.state!) !== undefined
+              ? `, adding [${r.state!.addingReplicas}], removing [${r.state!.removingReplicas}]`
+              : ""),
+        );
+      }
+    }
+    if (revision > 0) await this.view.waitForRevision(revision, timeoutMs);
+    return out;
+  }
+
+  /**
+   * ListPartitionReassignments: the reassignments in progress, as this broker's view has them.
+   *
+   * @param partitions Only these (`null`: all).
+   * @returns The reassignments in progress, by topic and partition.
+   */
+  listPartitionReassignments(
+    partitions: { topic: string; partition: number }[] | null,
+  ): OngoingReassignment[] {
+    const wanted = partitions === null
+      ? undefined
+      : new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+    const out: OngoingReassignment[] = [];
+    for (const [topic, t] of [...this.view.topics()].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
+      t.value.replicas.forEach((replicas, partition) => {
+        if (wanted !== undefined && !wanted.has(`${topic}\u0000${partition}`)) return;
+        const s = this.view.partition(topic, partition)?.value;
+        const r = s === undefined ? undefined : reassignmentOf(s);
+        if (r === undefined) return;
+        out.push({
+          topic,
+          partition,
+          replicas: [...replicas],
+          addingReplicas: r.adding,
+          removingReplicas: r.removing,
+        });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * One partition's compare-and-swap: read its state, then its topic, from etcd (in that order:
+   * the topic's replicas change only with the state, so a stale pair fails the swap), let
+   * `decide` compute the change, write it (the state alone, or with `withReplicas` the topic's
+   * replicas too), up to 5 times when the partition changed in between; an etcd call that fails
+   * (slow or out of reach) is retried from the read for up to 10 s, then REQUEST_TIMED_OUT.
+   */
+  async #casPartition(
+    topic: string,
+    partition: number,
+    decide: (
+      replicas: number[],
+      s: PartitionState,
+    ) => ReplicaChange | PartitionRefusal | undefined,
+    withReplicas = false,
+  ): Promise<{
+    errorCode: number;
+    message: string | null;
+    revision: number;
+    replicas?: number[];
+    state?: PartitionState;
+  }> {
+    const fail = (errorCode: number, message: string) => ({ errorCode, message, revision: 0 });
+    const m = this.#membership?.state;
+    if (m === undefined || !m.registered) {
+      return fail(
+        ErrorCode.NOT_CONTROLLER,
+        `Broker ${this.nodeId} is not registered in etcd (fenced); ask another broker`,
+      );
+    }
+    const deadline = Date.now() + 10_000;
+    for (let attempt = 0, changed = 0; changed < 5; attempt++) {
+      let current: Versioned<PartitionState> | undefined;
+      let t: Versioned<TopicRecord> | undefined;
+      let c: ReplicaChange | PartitionRefusal | undefined;
+      let r: CasResult;
+      try {
+        current = await this.store.readPartition(topic, partition);
+        t = await this.store.readTopic(topic);
+        const replicas = t?.value.replicas[partition];
+        if (t === undefined || replicas === undefined || current === undefined) {
+          return fail(
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+            `${topic}-${partition} does not exist in the cluster`,
+          );
+        }
+        c = decide(replicas, current.value);
+        if (c === undefined) return { errorCode: ErrorCode.NONE, message: null, revision: 0 };
+        if ("errorCode" in c) return { ...c, revision: 0 };
+        const fence = { broker: { id: this.nodeId, epoch: m.epoch } };
+        r = withReplicas
+          ? await this.store.writeReplicas(
+            topic,
+            partition,
+            t,
+            current.modRevision,
+            c.replicas,
+            c.state,
+            fence,
+          )
+          : await this.store.writePartition(topic, partition, current.modRevision, c.state, fence);
+      } catch (e) {
+        if (!(e instanceof EtcdError)) throw e;
+        // etcd slow or out of reach: read again and decide again (a write that went through
+        // meanwhile is then seen), within the deadline
+        if (Date.now() >= deadline || this.#stop.signal.aborted) {
+          return fail(ErrorCode.REQUEST_TIMED_OUT, `Cannot reach etcd: ${e.message}`);
+        }
+        await new Promise((res) => setTimeout(res, Math.min(1000, 100 * 2 ** attempt)));
+        continue;
+      }
+      if (r.ok) {
+        return {
+          errorCode: ErrorCode.NONE,
+          message: null,
+          revision: r.revision,
+          replicas: c.replicas,
+          state: c.state,
+        };
+      }
+      if (r.reason === "fenced") {
+        return fail(
+          ErrorCode.NOT_CONTROLLER,
+          `Broker ${this.nodeId} lost its registration in etcd; ask another broker`,
+        );
+      }
+      changed++;
+    }
+    return fail(ErrorCode.REQUEST_TIMED_OUT, `${topic}-${partition} kept changing; try again`);
   }
 
   /**
@@ -1027,6 +1309,27 @@ export class ClusterNode {
           local = await logs.addLocalPartitions(name, missing, { signal });
           made.push([name, missing]);
           this.#logger.info(`Created local logs of ${name} partitions [${missing}]`);
+        }
+        const gone = [...held].filter((p) => !mine.includes(p));
+        if (gone.length > 0) {
+          // moved away (a reassignment): replication stops before the logs go
+          await this.#parts!.replicas.applyStates(
+            gone.map((p) => ({
+              topic: name,
+              topicId: t.value.id,
+              partition: p,
+              replicas: [...(t.value.replicas[p] ?? [])],
+              leader: -1,
+              leaderEpoch: -1,
+              isr: [],
+              partitionEpoch: -1,
+              removed: true,
+            })),
+          );
+          local = await logs.removeLocalPartitions(name, gone);
+          this.#logger.info(
+            `Deleted local logs of ${name} partitions [${gone}]: this broker is no longer a replica`,
+          );
         }
         if (!sameConfigs(local.configs, t.value.configs)) {
           await logs.alterTopicConfigs(name, t.value.configs, [], { replace: true });

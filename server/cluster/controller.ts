@@ -15,13 +15,20 @@
  * (`unclean.leader.election.enable=false`); when an ISR member of an offline partition comes
  * back, it is elected. Writes are compare-and-swap on the partition key's mod revision.
  *
+ * It also completes reassignments (`reassignment.ts`): once every adding replica of a partition
+ * is in its ISR, the topic's replicas of that partition become the target and its state drops
+ * the removed replicas (handing the leadership over if the leader is one of them), in one
+ * transaction on the topic and partition keys; a controller elected in the middle of a
+ * reassignment finds it in etcd and carries on.
+ *
  * @module
  */
 
 import type { ClusterView, ViewChange } from "./cluster_view.ts";
 import type { Membership } from "./membership.ts";
-import type { CasResult, MetadataStore, PartitionState } from "./metadata_store.ts";
+import type { CasResult, MetadataStore, PartitionState, Versioned } from "./metadata_store.ts";
 import type { Logger } from "../logger.ts";
+import { completeReassignment, electPreferred } from "./reassignment.ts";
 
 /**
  * The state a partition should move to given the live brokers, or `undefined` when it is right
@@ -56,6 +63,7 @@ export function nextPartitionState(
     if (s.leader === -1) return undefined; // offline, waiting for an ISR member
     // No live ISR member: offline, the last ISR kept (no unclean election).
     return {
+      ...s,
       leader: -1,
       leaderEpoch: s.leaderEpoch + 1,
       isr: s.isr,
@@ -63,6 +71,7 @@ export function nextPartitionState(
     };
   }
   return {
+    ...s,
     leader: candidates[0],
     leaderEpoch: s.leaderEpoch + 1,
     isr: liveIsr,
@@ -89,6 +98,55 @@ export interface ControllerOptions {
    * initial one (the creator died between its transactions), in milliseconds. Default 10000.
    */
   missingStateGraceMs?: number;
+  /**
+   * Kafka's automatic preferred leader election (`auto.leader.rebalance.enable`,
+   * `leader.imbalance.check.interval.seconds`, `leader.imbalance.per.broker.percentage`):
+   * every `intervalMs` while controller, for each broker whose share of the partitions it is
+   * the preferred replica of but does not lead exceeds `percentage`, those partitions get a
+   * preferred election (where the preferred replica is registered and in the ISR). Default: off.
+   */
+  autoLeaderRebalance?: { intervalMs: number; percentage: number };
+}
+
+/**
+ * The partitions an automatic leader rebalance elects (Kafka's
+ * `checkAndTriggerAutoLeaderRebalance`): grouped by preferred replica (the first of their
+ * replicas, if registered), those not led by it, for each broker whose share of them exceeds
+ * `percentage` (of the partitions it is preferred for).
+ *
+ * @example
+ * ```ts
+ * import { imbalancedPartitions } from "./controller.ts";
+ *
+ * const parts = [
+ *   { topic: "t", partition: 0, replicas: [1, 2], leader: 2 },
+ *   { topic: "t", partition: 1, replicas: [2, 1], leader: 2 },
+ * ];
+ * console.assert(imbalancedPartitions(parts, new Set([1, 2]), 10).length === 1);
+ * ```
+ *
+ * @param partitions Every partition with its replicas and leader.
+ * @param live The registered brokers.
+ * @param percentage `leader.imbalance.per.broker.percentage`.
+ * @returns The partitions to elect their preferred leader for.
+ */
+export function imbalancedPartitions<
+  P extends { replicas: readonly number[]; leader: number },
+>(partitions: readonly P[], live: ReadonlySet<number>, percentage: number): P[] {
+  const byPreferred = new Map<number, P[]>();
+  for (const p of partitions) {
+    const preferred = p.replicas[0];
+    if (preferred === undefined || !live.has(preferred)) continue;
+    let list = byPreferred.get(preferred);
+    if (list === undefined) byPreferred.set(preferred, list = []);
+    list.push(p);
+  }
+  const out: P[] = [];
+  for (const [preferred, list] of byPreferred) {
+    const off = list.filter((p) => p.leader !== preferred);
+    if (off.length * 100 > percentage * list.length) out.push(...off);
+  }
+  return out;
 }
 
 /** A candidate for controller; the controller when elected. */
@@ -100,6 +158,7 @@ export class Controller {
   readonly #logger: Logger;
   readonly #reconcileIntervalMs: number;
   readonly #missingStateGraceMs: number;
+  readonly #autoLeaderRebalance: { intervalMs: number; percentage: number } | undefined;
   #epoch = 0;
   #active = false;
   #stopped = false;
@@ -107,6 +166,8 @@ export class Controller {
   #reconciling: Promise<void> | null = null;
   #dirty = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #rebalanceTimer: ReturnType<typeof setInterval> | undefined;
+  #rebalancing: Promise<void> | null = null;
   #unsubscribe: (() => void)[] = [];
   readonly #activeListeners = new Set<(active: boolean, epoch: number) => void>();
 
@@ -123,6 +184,7 @@ export class Controller {
     this.#logger = options.logger;
     this.#reconcileIntervalMs = options.reconcileIntervalMs ?? 5000;
     this.#missingStateGraceMs = options.missingStateGraceMs ?? 10_000;
+    this.#autoLeaderRebalance = options.autoLeaderRebalance;
   }
 
   /** Whether this broker is the controller now. */
@@ -155,7 +217,67 @@ export class Controller {
       else this.#check();
     }, this.#reconcileIntervalMs);
     Deno.unrefTimer(this.#timer);
+    const auto = this.#autoLeaderRebalance;
+    if (auto !== undefined) {
+      this.#rebalanceTimer = setInterval(() => {
+        if (this.#active && this.#rebalancing === null) {
+          this.#rebalancing = this.rebalanceLeaders(auto.percentage)
+            .catch((e) =>
+              this.#logger.warn(
+                `Controller ${this.#nodeId}: automatic leader rebalance failed (retried): ${
+                  e instanceof Error ? e.message : e
+                }`,
+              )
+            )
+            .then(() => {
+              this.#rebalancing = null;
+            });
+        }
+      }, Math.min(auto.intervalMs, 2 ** 31 - 1));
+      Deno.unrefTimer(this.#rebalanceTimer);
+    }
     this.#check();
+  }
+
+  /**
+   * One automatic leader rebalance now (see {@linkcode imbalancedPartitions}), when this broker
+   * is controller: preferred elections written as this controller (compare-and-swap).
+   *
+   * @param percentage `leader.imbalance.per.broker.percentage`.
+   * @returns How many leaders were moved.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async rebalanceLeaders(percentage: number): Promise<number> {
+    if (!this.#active) return 0;
+    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const partitions = [];
+    for (const [topic, t] of this.#view.topics()) {
+      for (let p = 0; p < t.value.replicas.length; p++) {
+        const s = this.#view.partition(topic, p);
+        if (s === undefined) continue;
+        partitions.push({
+          topic,
+          partition: p,
+          replicas: t.value.replicas[p],
+          leader: s.value.leader,
+          s,
+        });
+      }
+    }
+    let moved = 0;
+    for (const p of imbalancedPartitions(partitions, live, percentage)) {
+      if (!this.#active || this.#stopped) break;
+      const next = electPreferred(p.replicas, p.s.value, live);
+      if ("errorCode" in next) continue;
+      const r = await this.writePartitionState(p.topic, p.partition, p.s.modRevision, next);
+      if (!r.ok) continue;
+      moved++;
+      this.#logger.info(
+        `Controller: automatic leader rebalance of ${p.topic}-${p.partition}: leader ` +
+          `${p.leader} → ${next.leader} (leader epoch ${next.leaderEpoch})`,
+      );
+    }
+    return moved;
   }
 
   /** Stop; resign if controller (best effort: the key goes with the lease anyway). */
@@ -163,11 +285,13 @@ export class Controller {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearInterval(this.#rebalanceTimer);
     for (const u of this.#unsubscribe) u();
     const wasActive = this.#active;
     this.#setActive(false);
     await this.#campaigning;
     await this.#reconciling;
+    await this.#rebalancing;
     if (wasActive) await this.#store.resign(this.#epoch).catch(() => {});
   }
 
@@ -299,6 +423,50 @@ export class Controller {
     })();
   }
 
+  /**
+   * Complete a partition's reassignment if every adding replica is in its ISR (one
+   * compare-and-swap on the topic and the partition; a refused one is tried again on the next
+   * change). Returns whether it wrote.
+   */
+  async #completeReassignment(
+    name: string,
+    p: number,
+    current: Versioned<PartitionState>,
+  ): Promise<boolean> {
+    const t = this.#view.topic(name);
+    if (t === undefined) return false;
+    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const c = completeReassignment(t.value.replicas[p], current.value, live);
+    if (c === undefined) return false;
+    const r = await this.#store.writeReplicas(
+      name,
+      p,
+      t,
+      current.modRevision,
+      c.replicas,
+      c.state,
+      {
+        controllerEpoch: this.#epoch,
+      },
+    );
+    if (!r.ok) {
+      if (r.reason === "fenced" && this.#active) {
+        this.#logger.warn(
+          `Controller ${this.#nodeId} (epoch ${this.#epoch}) was deposed: its completion of the ` +
+            `reassignment of ${name}-${p} was refused`,
+        );
+        this.#setActive(false);
+      }
+      return false; // changed meanwhile: decided again when the view has the change
+    }
+    this.#logger.info(
+      `Controller: reassignment of ${name}-${p} complete: replicas [${t.value.replicas[p]}] → ` +
+        `[${c.replicas}], leader ${current.value.leader} → ${c.state.leader} (leader epoch ` +
+        `${c.state.leaderEpoch}), ISR [${current.value.isr}] → [${c.state.isr}]`,
+    );
+    return true;
+  }
+
   async #reconcile(): Promise<void> {
     const live = new Set(this.#view.brokers().map((b) => b.id));
     const now = Date.now();
@@ -321,6 +489,7 @@ export class Controller {
           await this.writePartitionState(name, p, 0, initial);
           continue;
         }
+        if (await this.#completeReassignment(name, p, current)) continue;
         for (let attempt = 0; attempt < 3; attempt++) {
           const next = nextPartitionState(current.value, replicas, live);
           if (next === undefined) break;

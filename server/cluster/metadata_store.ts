@@ -11,6 +11,7 @@
  * <prefix>/topics/<name>              TopicRecord
  * <prefix>/partitions/<name>/<p>      PartitionState
  * <prefix>/producer_id_block          {"next":N}: the first producer id not handed out
+ * <prefix>/acls                       {"version":1,"acls":[...]}: the ACLs (security/authorizer.ts)
  * <prefix>/liveness/<id>/<epoch>/<v>  {"at":ms}, under broker v's lease: v saw broker <id> refuse
  * ```
  *
@@ -20,20 +21,44 @@
  * @module
  */
 
-import { type EtcdClient, EtcdError, type KeyValue, type TxnOp, type WatchEvent } from "./etcd.ts";
+import {
+  type Compare,
+  type EtcdClient,
+  EtcdError,
+  type KeyValue,
+  type TxnOp,
+  type WatchEvent,
+} from "./etcd.ts";
 
 /** A broker's registration (`<prefix>/brokers/<id>`). */
 export interface BrokerRegistration {
   /** Node id. */
   id: number;
-  /** Advertised host. */
+  /** Advertised host of the inter-broker listener (replica fetchers connect here). */
   host: string;
-  /** Advertised port. */
+  /** Advertised port of the inter-broker listener. */
   port: number;
+  /**
+   * Every listener's advertised endpoint: clients get the one of the listener their request
+   * came in on. Absent in registrations of brokers before listeners were published.
+   */
+  listeners?: RegisteredListener[];
   /** Rack, or `null`. */
   rack: string | null;
   /** Random id of this run of the broker process. */
   incarnation: string;
+}
+
+/** One advertised listener of a registered broker. */
+export interface RegisteredListener {
+  /** Listener name, e.g. `EXTERNAL`. */
+  name: string;
+  /** Advertised host. */
+  host: string;
+  /** Advertised port. */
+  port: number;
+  /** Its security protocol (`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT`, `SASL_SSL`). */
+  securityProtocol: string;
 }
 
 /** A topic (`<prefix>/topics/<name>`). */
@@ -56,6 +81,16 @@ export interface PartitionState {
   isr: number[];
   /** Incremented at every change. */
   partitionEpoch: number;
+  /**
+   * A reassignment in progress (Kafka's `addingReplicas`): replicas being added, in the
+   * topic's replicas already, not yet all in the ISR. Absent or empty: none.
+   */
+  addingReplicas?: number[];
+  /**
+   * A reassignment in progress (Kafka's `removingReplicas`): replicas to drop from the topic's
+   * replicas once every adding replica is in the ISR.
+   */
+  removingReplicas?: number[];
 }
 
 /** A value with the etcd revisions of its key. */
@@ -652,6 +687,77 @@ export class MetadataStore {
     const r = await this.etcd.txn({
       compare,
       success: [{ put: { key, value: JSON.stringify(state) } }],
+      failure,
+    });
+    if (r.succeeded) return { ok: true, revision: r.revision };
+    const kv = r.results[0]?.kvs[0];
+    const current = kv === undefined ? undefined : versionedOf(kv, parseJson<PartitionState>(kv));
+    let fenced = false;
+    let i = 1;
+    if (fence.controllerEpoch !== undefined) {
+      fenced ||= r.results[i++]?.kvs[0]?.createRevision !== fence.controllerEpoch;
+    }
+    if (fence.broker !== undefined) {
+      fenced ||= r.results[i++]?.kvs[0]?.createRevision !== fence.broker.epoch;
+    }
+    return { ok: false, reason: fenced ? "fenced" : "changed", current };
+  }
+
+  /**
+   * Change a partition's replicas and state together (a reassignment started, completed or
+   * cancelled): the topic's record with partition `partition`'s new replicas and the
+   * partition's new state, in one transaction that compares the topic's mod revision and the
+   * partition's (compare-and-swap on both), fenced as {@linkcode MetadataStore.writePartition}.
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @param expectedTopic The topic as read.
+   * @param expectedModRevision The partition key's mod revision as read.
+   * @param replicas The partition's new replicas, preferred leader first.
+   * @param state The partition's new state.
+   * @param fence What must still hold.
+   * @returns `ok`, or why not (`changed`: the topic or the partition changed, with the
+   *   partition's current state; `fenced`).
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async writeReplicas(
+    topic: string,
+    partition: number,
+    expectedTopic: Versioned<TopicRecord>,
+    expectedModRevision: number,
+    replicas: number[],
+    state: PartitionState,
+    fence: WriteFence,
+  ): Promise<CasResult> {
+    const key = this.partitionKey(topic, partition);
+    const topicKey = this.topicKey(topic);
+    const next: TopicRecord = {
+      ...expectedTopic.value,
+      replicas: expectedTopic.value.replicas.map((r, p) => p === partition ? [...replicas] : r),
+    };
+    const compare: Compare[] = [
+      { key, target: "mod", value: expectedModRevision },
+      { key: topicKey, target: "mod", value: expectedTopic.modRevision },
+    ];
+    const failure: TxnOp[] = [{ range: { key } }];
+    if (fence.controllerEpoch !== undefined) {
+      compare.push({ key: this.controllerKey, target: "create", value: fence.controllerEpoch });
+      failure.push({ range: { key: this.controllerKey } });
+    }
+    if (fence.broker !== undefined) {
+      compare.push({
+        key: this.brokerKey(fence.broker.id),
+        target: "create",
+        value: fence.broker.epoch,
+      });
+      failure.push({ range: { key: this.brokerKey(fence.broker.id) } });
+    }
+    const r = await this.etcd.txn({
+      compare,
+      success: [
+        { put: { key: topicKey, value: JSON.stringify(next) } },
+        { put: { key, value: JSON.stringify(state) } },
+      ],
       failure,
     });
     if (r.succeeded) return { ok: true, revision: r.revision };

@@ -5,7 +5,8 @@
  * its pieces are the etcd v3 client ({@linkcode EtcdClient}), the key layout
  * ({@linkcode MetadataStore}), the broker's registration ({@linkcode Membership}), the
  * controller ({@linkcode Controller}), every broker's copy of the metadata
- * ({@linkcode ClusterView}), replica placement ({@linkcode placeReplicas}) and the fast path of
+ * ({@linkcode ClusterView}), replica placement ({@linkcode placeReplicas}), the rules of
+ * reassignments and leader elections ({@linkcode startReassignment}, {@linkcode electPreferred}) and the fast path of
  * failure detection ({@linkcode FailureDetector} on a {@linkcode LivenessProber}).
  *
  * @example Read a cluster's brokers and topics from etcd
@@ -36,7 +37,9 @@ export {
   type CoordinatorLocation,
   type CreatedTopic,
   type CreateTopicSpec,
+  type OngoingReassignment,
   type PartitionCoordinator,
+  type PartitionOutcome,
 } from "./cluster.ts";
 export {
   type AlterPartitionRequest,
@@ -46,7 +49,12 @@ export {
   type ReplicaState,
   type ViewChange,
 } from "./cluster_view.ts";
-export { Controller, type ControllerOptions, nextPartitionState } from "./controller.ts";
+export {
+  Controller,
+  type ControllerOptions,
+  imbalancedPartitions,
+  nextPartitionState,
+} from "./controller.ts";
 export {
   type Compare,
   type CompareResult,
@@ -86,3 +94,15 @@ export {
   type Versioned,
   type WriteFence,
 } from "./metadata_store.ts";
+export {
+  cancelReassignment,
+  checkTarget,
+  completeReassignment,
+  electPreferred,
+  electUnclean,
+  originalReplicas,
+  type PartitionRefusal,
+  reassignmentOf,
+  type ReplicaChange,
+  startReassignment,
+} from "./reassignment.ts";

@@ -17,6 +17,7 @@
  */
 
 import { ErrorCode } from "../../protocol/errors.ts";
+import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
 import { ReplicationError } from "../replica_manager.ts";
 import {
@@ -73,6 +74,30 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> 
   offsetMetadataMaxBytes: 4096,
 });
 
+/**
+ * A record replayed from `__consumer_offsets`: a plain record, an offset commit of a
+ * transaction (a transactional batch of `producerId`, which counts once its COMMIT marker
+ * follows), or that marker.
+ */
+export type LoadedCoordinatorRecord =
+  | CoordinatorRecord
+  | {
+    /** An offset commit written by TxnOffsetCommit. */
+    kind: "txn-offset";
+    /** The transaction's producer id. */
+    producerId: number;
+    /** The offset record. */
+    record: CoordinatorRecord;
+  }
+  | {
+    /** The end of a transaction. */
+    kind: "txn-marker";
+    /** The transaction's producer id. */
+    producerId: number;
+    /** COMMIT (`true`) or ABORT. */
+    commit: boolean;
+  };
+
 /** Where the coordinator makes its changes durable (the `__consumer_offsets` topic). */
 export interface CoordinatorLog {
   /**
@@ -82,12 +107,24 @@ export interface CoordinatorLog {
    */
   append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
   /**
+   * Append records for one group as a transactional batch of the producer (TxnOffsetCommit):
+   * they count once the transaction's COMMIT marker follows. Resolves once durable.
+   *
+   * @throws {Error} If the records could not be written (an older producer epoch than the
+   *   partition's: INVALID_PRODUCER_EPOCH).
+   */
+  appendTransactional?(
+    groupId: string,
+    records: CoordinatorRecord[],
+    producer: { producerId: number; producerEpoch: number },
+  ): Promise<void>;
+  /**
    * The `__consumer_offsets` partition of a group (needed when the coordinator serves only
    * some partitions, see {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}).
    */
   partitionFor?(groupId: string): number;
   /** Replay one partition (needed with {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}). */
-  loadPartition?(partition: number): Promise<CoordinatorRecord[]>;
+  loadPartition?(partition: number): Promise<LoadedCoordinatorRecord[]>;
 }
 
 /** Options for {@linkcode GroupCoordinator}. */
@@ -211,6 +248,16 @@ export interface OffsetCommitParams {
   }[];
 }
 
+/** A TxnOffsetCommit request, versionless. */
+export interface TxnOffsetCommitParams extends OffsetCommitParams {
+  /** Transactional id. */
+  transactionalId: string;
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+}
+
 /** Per-partition result of OffsetCommit. */
 export interface OffsetCommitResultTopic {
   /** Topic. */
@@ -292,11 +339,18 @@ export class GroupCoordinator {
   readonly #newMemberId: (clientId: string) => string;
   readonly #groups = new Map<string, GroupMetadata>();
   readonly #ownedOnly: boolean;
-  /** Cluster mode: `__consumer_offsets` partitions loaded and served. */
-  readonly #owned = new Set<number>();
-  /** Cluster mode: partitions being loaded, each with its generation of elections. */
-  readonly #loading = new Map<number, number>();
-  #elections = 0;
+  /** Cluster mode: the `__consumer_offsets` partitions served and loading. */
+  readonly #partitions: CoordinatorPartitions;
+  /**
+   * Offsets of transactions in progress (TxnOffsetCommit), by producer id, then group, then
+   * partition: committed to the groups by the transaction's COMMIT marker, dropped by ABORT.
+   */
+  readonly #pendingTxnOffsets = new Map<number, Map<string, Map<string, OffsetCommitValue>>>();
+  /**
+   * Cluster mode: transaction markers written to a partition while it loads (the load may have
+   * read the log before them), applied once it is loaded.
+   */
+  readonly #completedWhileLoading = new Map<number, { producerId: number; commit: boolean }[]>();
   #closed = false;
   #expiryTimer: (() => void) | null = null;
 
@@ -334,6 +388,10 @@ export class GroupCoordinator {
           "and loadPartition",
       );
     }
+    this.#partitions = new CoordinatorPartitions(
+      this.#ownedOnly,
+      (groupId) => this.#log!.partitionFor!(groupId),
+    );
     this.#scheduleExpiry();
   }
 
@@ -343,16 +401,12 @@ export class GroupCoordinator {
    */
   #ownership(groupId: string): number {
     if (this.#closed) return ErrorCode.NOT_COORDINATOR;
-    if (!this.#ownedOnly) return ErrorCode.NONE;
-    const p = this.#log!.partitionFor!(groupId);
-    if (this.#owned.has(p)) return ErrorCode.NONE;
-    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    return ErrorCode.NOT_COORDINATOR;
+    return this.#partitions.ownership(groupId);
   }
 
   /** The `__consumer_offsets` partitions served (cluster mode), ascending. */
   get ownedPartitions(): number[] {
-    return [...this.#owned].sort((a, b) => a - b);
+    return this.#partitions.owned;
   }
 
   /**
@@ -374,25 +428,20 @@ export class GroupCoordinator {
     caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<number> {
     if (!this.#ownedOnly || this.#closed) return 0;
-    if (this.#owned.has(partition)) return this.#groupsOf(partition).length;
-    const election = ++this.#elections;
-    this.#loading.set(partition, election);
-    const current = () => this.#loading.get(partition) === election && !this.#closed;
-    let records: CoordinatorRecord[];
-    try {
-      if (!(await caughtUp()) || !current()) {
-        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-        return 0;
-      }
-      records = await this.#log!.loadPartition!(partition);
-    } catch (e) {
-      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-      throw e;
-    }
-    if (!current()) return 0;
-    this.#loading.delete(partition);
+    if (this.#partitions.serves(partition)) return this.#groupsOf(partition).length;
+    const loaded = await this.#partitions.elect(
+      partition,
+      caughtUp,
+      () => this.#log!.loadPartition!(partition),
+      () => this.#closed,
+    );
+    if (loaded === undefined) return 0;
+    const records = loaded.records;
     this.load(records);
-    this.#owned.add(partition);
+    loaded.serve();
+    const early = this.#completedWhileLoading.get(partition) ?? [];
+    this.#completedWhileLoading.delete(partition);
+    for (const c of early) this.completeTxnOffsets(partition, c.producerId, c.commit);
     const n = this.#groupsOf(partition).length;
     const line = `Group coordinator: loaded __consumer_offsets-${partition} (${records.length} ` +
       `records, ${n} groups)`;
@@ -410,10 +459,17 @@ export class GroupCoordinator {
    */
   onResignation(partition: number): void {
     if (!this.#ownedOnly) return;
-    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    const was = this.#partitions.resign(partition);
+    this.#completedWhileLoading.delete(partition);
     for (const group of this.#groupsOf(partition)) {
       this.#drop(group);
       this.#groups.delete(group.groupId);
+    }
+    for (const [producerId, byGroup] of this.#pendingTxnOffsets) {
+      for (const groupId of byGroup.keys()) {
+        if (this.#log!.partitionFor!(groupId) === partition) byGroup.delete(groupId);
+      }
+      if (byGroup.size === 0) this.#pendingTxnOffsets.delete(producerId);
     }
     if (was) this.#logger?.debug(`Group coordinator: unloaded __consumer_offsets-${partition}`);
   }
@@ -1166,6 +1222,154 @@ export class GroupCoordinator {
     return result;
   }
 
+  /**
+   * Handle a TxnOffsetCommit (Kafka's `handleTxnCommitOffsets`): the offsets are written to
+   * `__consumer_offsets` as a transactional batch of the producer and held as pending; the
+   * transaction's marker on the group's partition commits them to the group or drops them
+   * ({@linkcode GroupCoordinator.completeTxnOffsets}). A group that does not exist is created
+   * (Empty). With a member id, instance id or generation (TxnOffsetCommit v3+) they must be
+   * the group's current ones; without, any group takes them.
+   *
+   * @param req The request.
+   * @returns Per-partition error codes, in request order: PRODUCER_FENCED when the partition
+   *   has a newer epoch of the producer, the append's errors as for an offset commit.
+   */
+  async txnCommitOffsets(req: TxnOffsetCommitParams): Promise<OffsetCommitResultTopic[]> {
+    const all = (code: number) =>
+      req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: code })),
+      }));
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return all(own);
+    if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined) {
+      group = new GroupMetadata(req.groupId, this.#scheduler.now());
+      this.#groups.set(req.groupId, group);
+    }
+    const error = this.#validateTxnCommit(group, req);
+    if (error !== ErrorCode.NONE) return all(error);
+    const now = this.#scheduler.now();
+    const records: CoordinatorRecord[] = [];
+    const result: OffsetCommitResultTopic[] = req.topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => {
+        const metadata = p.metadata ?? "";
+        if (utf8Length(metadata) > this.#config.offsetMetadataMaxBytes) {
+          return { partition: p.partition, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
+        }
+        records.push({
+          kind: "offset",
+          groupId: req.groupId,
+          topic: t.topic,
+          partition: p.partition,
+          value: {
+            offset: p.offset,
+            leaderEpoch: p.leaderEpoch,
+            metadata,
+            commitTimestamp: now,
+            expireTimestamp: -1,
+          },
+        });
+        return { partition: p.partition, errorCode: ErrorCode.NONE };
+      }),
+    }));
+    if (records.length === 0) return result;
+    try {
+      await this.#log?.appendTransactional?.(req.groupId, records, req);
+    } catch (e) {
+      this.#logger?.warn(
+        `Cannot write the transactional offsets of group ${req.groupId} (transactional id ` +
+          `${req.transactionalId}, producer ${req.producerId} epoch ${req.producerEpoch}): ` +
+          `${e instanceof Error ? e.message : e}`,
+      );
+      const code = (e as { code?: unknown }).code === ErrorCode.INVALID_PRODUCER_EPOCH
+        ? ErrorCode.PRODUCER_FENCED
+        : commitError(e);
+      for (const t of result) {
+        for (const p of t.partitions) {
+          if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
+        }
+      }
+      return result;
+    }
+    if (this.#groups.get(req.groupId) === group) {
+      for (const r of records) if (r.kind === "offset") this.#addPending(req.producerId, r);
+    }
+    return result;
+  }
+
+  /**
+   * The transaction of `producerId` ended with a marker on `__consumer_offsets` partition
+   * `partition` (written there as its leader): its pending offsets of the partition's groups
+   * are committed to them (`commit`) or dropped (Kafka's `handleTxnCompletion`). While the
+   * partition loads, the outcome is kept and applied once it is loaded (the load may have read
+   * the log before the marker).
+   *
+   * @param partition The `__consumer_offsets` partition of the marker.
+   * @param producerId The transaction's producer id.
+   * @param commit COMMIT (`true`) or ABORT.
+   * @returns How many offsets were committed.
+   */
+  completeTxnOffsets(partition: number, producerId: number, commit: boolean): number {
+    if (this.#ownedOnly && !this.#partitions.serves(partition)) {
+      if (this.#partitions.loading(partition)) {
+        let early = this.#completedWhileLoading.get(partition);
+        if (early === undefined) this.#completedWhileLoading.set(partition, early = []);
+        early.push({ producerId, commit });
+      }
+      return 0;
+    }
+    const byGroup = this.#pendingTxnOffsets.get(producerId);
+    if (byGroup === undefined) return 0;
+    let n = 0;
+    for (const [groupId, offsets] of [...byGroup]) {
+      if ((this.#log?.partitionFor?.(groupId) ?? partition) !== partition) continue;
+      byGroup.delete(groupId);
+      if (!commit) continue;
+      let group = this.#groups.get(groupId);
+      if (group === undefined) {
+        group = new GroupMetadata(groupId, this.#scheduler.now());
+        this.#groups.set(groupId, group);
+      }
+      for (const [k, v] of offsets) {
+        group.offsets.set(k, { ...v });
+        n++;
+      }
+    }
+    if (byGroup.size === 0) this.#pendingTxnOffsets.delete(producerId);
+    return n;
+  }
+
+  /** Producer ids with offsets pending in a transaction (for tests), ascending. */
+  get pendingTxnProducers(): number[] {
+    return [...this.#pendingTxnOffsets.keys()].sort((a, b) => a - b);
+  }
+
+  #addPending(producerId: number, r: CoordinatorRecord & { kind: "offset" }): void {
+    if (r.value === null) return;
+    let byGroup = this.#pendingTxnOffsets.get(producerId);
+    if (byGroup === undefined) this.#pendingTxnOffsets.set(producerId, byGroup = new Map());
+    let offsets = byGroup.get(r.groupId);
+    if (offsets === undefined) byGroup.set(r.groupId, offsets = new Map());
+    offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
+  }
+
+  /** Kafka's `validateOffsetCommit` for a transactional commit. */
+  #validateTxnCommit(group: GroupMetadata, req: TxnOffsetCommitParams): number {
+    if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (req.generationId < 0 && req.memberId === "" && req.groupInstanceId === null) {
+      return ErrorCode.NONE;
+    }
+    if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) {
+      return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (!group.members.has(req.memberId)) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (req.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
+    return ErrorCode.NONE;
+  }
+
   #validateCommit(group: GroupMetadata, req: OffsetCommitParams): number {
     if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (req.generationId < 0 && req.memberId === "" && group.state === "Empty") {
@@ -1508,11 +1712,32 @@ export class GroupCoordinator {
    *
    * @param records The records, oldest first.
    */
-  load(records: Iterable<CoordinatorRecord>): void {
+  load(records: Iterable<LoadedCoordinatorRecord>): void {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
     const offsets = new Map<string, Map<string, OffsetCommitValue>>();
-    for (const r of records) {
+    // transactions in progress at this point of the log: producer id → their offset records
+    const pending = new Map<number, (CoordinatorRecord & { kind: "offset" })[]>();
+    for (const loaded of records) {
+      if (loaded.kind === "txn-offset") {
+        if (loaded.record.kind !== "offset") continue;
+        let list = pending.get(loaded.producerId);
+        if (list === undefined) pending.set(loaded.producerId, list = []);
+        list.push(loaded.record);
+        continue;
+      }
+      if (loaded.kind === "txn-marker") {
+        const list = pending.get(loaded.producerId);
+        pending.delete(loaded.producerId);
+        if (list === undefined || !loaded.commit) continue;
+        for (const o of list) {
+          let m = offsets.get(o.groupId);
+          if (m === undefined) offsets.set(o.groupId, m = new Map());
+          if (o.value !== null) m.set(offsetKey(o.topic, o.partition), o.value);
+        }
+        continue;
+      }
+      const r = loaded;
       if (r.kind === "group") {
         snapshots.set(r.groupId, r.value);
         continue;
@@ -1563,6 +1788,9 @@ export class GroupCoordinator {
         }
       }
       this.#groups.set(groupId, group);
+    }
+    for (const [producerId, list] of pending) {
+      for (const o of list) this.#addPending(producerId, o);
     }
   }
 

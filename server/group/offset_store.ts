@@ -13,7 +13,7 @@
 
 import type { LogManager } from "../../engine/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, type InternalAppend, InternalTopic } from "../internal_topic.ts";
-import type { CoordinatorLog } from "./coordinator.ts";
+import type { CoordinatorLog, LoadedCoordinatorRecord } from "./coordinator.ts";
 import {
   type CoordinatorRecord,
   decodeCoordinatorRecord,
@@ -132,6 +132,27 @@ export class OffsetStore implements CoordinatorLog {
   }
 
   /**
+   * Append a group's records as one transactional batch of `producer` (TxnOffsetCommit, as
+   * Kafka's group coordinator writes them): they count once the transaction's COMMIT marker
+   * follows in the partition.
+   *
+   * @param groupId The group id (selects the partition).
+   * @param records The records (none: no-op).
+   * @param producer The transaction's producer id and epoch.
+   * @throws {EngineError} If the append fails (INVALID_PRODUCER_EPOCH: a newer epoch wrote).
+   */
+  async appendTransactional(
+    groupId: string,
+    records: CoordinatorRecord[],
+    producer: { producerId: number; producerEpoch: number },
+  ): Promise<void> {
+    await this.#topic.appendTransactional(groupId, records.map(encodeCoordinatorRecord), {
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+    });
+  }
+
+  /**
    * Read every partition from its log start offset to its high watermark and decode the
    * records, oldest first within each partition (all of a group's records are in one
    * partition, so each group's history is in order). Records this broker cannot decode are
@@ -148,11 +169,22 @@ export class OffsetStore implements CoordinatorLog {
    * Read one partition, as {@linkcode OffsetStore.load} reads them all (cluster mode: a
    * partition this broker became leader of).
    *
+   * Transactional offset commits come with their producer id, and transaction markers as
+   * such, so that only committed transactions' offsets count.
+   *
    * @param partition The partition.
    * @returns Its records, oldest first.
    * @throws {Error} If the partition is not in this data dir, or on an I/O failure.
    */
-  loadPartition(partition: number): Promise<CoordinatorRecord[]> {
-    return this.#topic.loadPartition(partition, (r) => decodeCoordinatorRecord(r.key!, r.value));
+  loadPartition(partition: number): Promise<LoadedCoordinatorRecord[]> {
+    return this.#topic.loadPartition<LoadedCoordinatorRecord>(
+      partition,
+      (r, txn) => {
+        const record = decodeCoordinatorRecord(r.key!, r.value);
+        if (record === null || txn === undefined) return record;
+        return { kind: "txn-offset", producerId: txn.producerId, record };
+      },
+      (m) => ({ kind: "txn-marker", producerId: m.producerId, commit: m.commit }),
+    );
   }
 }

@@ -23,6 +23,7 @@ import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import { buildControlBatch } from "../../records/mod.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
+import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
 import { ReplicationError } from "../replica_manager.ts";
 import { isRetriableMarkerError, type MarkerRequest } from "./markers.ts";
@@ -71,6 +72,12 @@ export interface TransactionCoordinatorOptions {
    * transaction; default: every partition in the engine).
    */
   partitionExists?: (topic: string, partition: number) => boolean;
+  /**
+   * Cluster mode: the partition count of `__consumer_offsets` in the cluster (`undefined` while
+   * it does not exist), which picks a group's partition for AddOffsetsToTxn. Default: the local
+   * topic's.
+   */
+  offsetsPartitions?: () => number | undefined;
   /**
    * Cluster mode: sends a transaction's markers to its partitions' leaders (`./markers.ts`
    * `TxnMarkerSender`), for as long as `active` says this coordinator still owns the
@@ -247,15 +254,15 @@ export class TransactionCoordinator {
   #closed = false;
   readonly #ownedOnly: boolean;
   readonly #exists: (topic: string, partition: number) => boolean;
+  readonly #offsetsPartitions: () => number | undefined;
   readonly #markers: TransactionCoordinatorOptions["markers"];
-  readonly #owned = new Set<number>();
+  /** Cluster mode: the `__transaction_state` partitions served and loading. */
+  readonly #partitions: CoordinatorPartitions;
   /** Cluster mode: the leader epoch of each owned partition (the markers' coordinator epoch). */
   readonly #epochs = new Map<number, number>();
   /** Transactions being completed in the background (cluster mode). */
   readonly #completing = new Set<TxnMetadata>();
   readonly #background = new Set<Promise<boolean>>();
-  readonly #loading = new Map<number, number>();
-  #elections = 0;
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -274,20 +281,22 @@ export class TransactionCoordinator {
     this.#exists = options.partitionExists ??
       ((t, p) => this.#logs.partition(t, p) !== undefined);
     this.#markers = options.markers;
+    this.#offsetsPartitions = options.offsetsPartitions ??
+      (() => this.#logs.topic(OFFSETS_TOPIC)?.partitions);
+    this.#partitions = new CoordinatorPartitions(
+      this.#ownedOnly,
+      (id) => this.#store.partitionFor(id),
+    );
   }
 
   /** NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS for a transactional id. */
   #ownership(transactionalId: string): number {
-    if (!this.#ownedOnly) return ErrorCode.NONE;
-    const p = this.#store.partitionFor(transactionalId);
-    if (this.#owned.has(p)) return ErrorCode.NONE;
-    if (this.#loading.has(p)) return ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
-    return ErrorCode.NOT_COORDINATOR;
+    return this.#partitions.ownership(transactionalId);
   }
 
   /** The `__transaction_state` partitions served (cluster mode), ascending. */
   get ownedPartitions(): number[] {
-    return [...this.#owned].sort((a, b) => a - b);
+    return this.#partitions.owned;
   }
 
   /**
@@ -311,22 +320,14 @@ export class TransactionCoordinator {
     caughtUp: () => Promise<boolean> = () => Promise.resolve(true),
   ): Promise<number> {
     if (!this.#ownedOnly) return 0;
-    if (this.#owned.has(partition)) return 0;
-    const election = ++this.#elections;
-    this.#loading.set(partition, election);
-    const current = () => this.#loading.get(partition) === election && !this.#closed;
-    let records: TransactionLogRecord[];
-    try {
-      if (!(await caughtUp()) || !current()) {
-        if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-        return 0;
-      }
-      records = await this.#store.loadPartition(partition);
-    } catch (e) {
-      if (this.#loading.get(partition) === election) this.#loading.delete(partition);
-      throw e;
-    }
-    if (!current()) return 0;
+    const loaded = await this.#partitions.elect(
+      partition,
+      caughtUp,
+      () => this.#store.loadPartition(partition),
+      () => this.#closed,
+    );
+    if (loaded === undefined) return 0;
+    const records = loaded.records;
     this.#epochs.set(partition, leaderEpoch);
     this.load(records);
     const mine = [...this.#txns.values()].filter((m) =>
@@ -334,8 +335,7 @@ export class TransactionCoordinator {
     );
     // served from now on: the prepared transactions complete as on EndTxn, and the requests of
     // their ids get CONCURRENT_TRANSACTIONS meanwhile
-    this.#loading.delete(partition);
-    this.#owned.add(partition);
+    loaded.serve();
     for (const m of mine) {
       if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
       this.#completeLater(m, m.state === "PrepareCommit", 0);
@@ -355,7 +355,7 @@ export class TransactionCoordinator {
    */
   onResignation(partition: number): void {
     if (!this.#ownedOnly) return;
-    const was = this.#owned.delete(partition) || this.#loading.delete(partition);
+    const was = this.#partitions.resign(partition);
     this.#epochs.delete(partition);
     for (const m of [...this.#txns.values()]) {
       if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
@@ -691,6 +691,55 @@ export class TransactionCoordinator {
   }
 
   /**
+   * Whether this coordinator serves `transactionalId` now (standalone: always; cluster mode:
+   * its `__transaction_state` partition is led and loaded here).
+   *
+   * @param transactionalId The id.
+   * @returns `true` if it does.
+   */
+  coordinates(transactionalId: string): boolean {
+    return this.#ownership(transactionalId) === ErrorCode.NONE;
+  }
+
+  /**
+   * AddPartitionsToTxn v4+ with `verify_only` (KIP-890 part 1, Kafka's
+   * `handleVerifyPartitionsInTransaction`): whether the partitions are in the producer's
+   * transaction in progress, asked by a partition leader before the transaction's first batch
+   * there. Nothing changes.
+   *
+   * @param p The producer.
+   * @param topics The partitions.
+   * @returns Per partition: NONE if in the transaction; INVALID_TXN_STATE if not;
+   * CONCURRENT_TRANSACTIONS while the transaction ends; PRODUCER_FENCED,
+   * INVALID_PRODUCER_ID_MAPPING; NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  verifyPartitions(
+    p: TxnProducer,
+    topics: { topic: string; partitions: number[] }[],
+  ): Promise<TxnTopicResult[]> {
+    const all = (code: (t: string, n: number) => number): TxnTopicResult[] =>
+      topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((n) => ({ partition: n, errorCode: code(t.topic, n) })),
+      }));
+    if (p.transactionalId === "") return Promise.resolve(all(() => ErrorCode.INVALID_REQUEST));
+    const own = this.#ownership(p.transactionalId);
+    if (own !== ErrorCode.NONE) return Promise.resolve(all(() => own));
+    return this.#locked(p.transactionalId, () => {
+      const m = this.#txns.get(p.transactionalId);
+      const err = this.#check(m, p);
+      if (err !== ErrorCode.NONE) return Promise.resolve(all(() => err));
+      return Promise.resolve(
+        all((t, n) =>
+          m!.state === "Ongoing" && m!.partitions.get(t)?.has(n) === true
+            ? ErrorCode.NONE
+            : ErrorCode.INVALID_TXN_STATE
+        ),
+      );
+    });
+  }
+
+  /**
    * AddOffsetsToTxn: add the group's `__consumer_offsets` partition to the transaction.
    *
    * @param p The producer.
@@ -704,7 +753,7 @@ export class TransactionCoordinator {
       const m = this.#txns.get(p.transactionalId);
       const err = this.#check(m, p);
       if (err !== 0) return err;
-      const n = this.#logs.topic(OFFSETS_TOPIC)?.partitions ?? 50;
+      const n = this.#offsetsPartitions() ?? 50;
       await this.#addPartitions(m!, [{
         topic: OFFSETS_TOPIC,
         partition: partitionForGroup(groupId, n),
@@ -810,7 +859,7 @@ export class TransactionCoordinator {
   #ownsTxn(m: TxnMetadata): boolean {
     if (!this.#ownedOnly) return true;
     const p = this.#store.partitionFor(m.transactionalId);
-    return this.#owned.has(p) && this.#txns.get(m.transactionalId) === m;
+    return this.#partitions.serves(p) && this.#txns.get(m.transactionalId) === m;
   }
 
   /**
@@ -884,10 +933,11 @@ export class TransactionCoordinator {
       producerEpoch: m.producerEpoch,
       commit,
       coordinatorEpoch: this.#epochs.get(this.#store.partitionFor(m.transactionalId)) ?? 0,
-      topics: [...m.partitions].filter(([t]) => t !== OFFSETS_TOPIC).map(([topic, s]) => ({
-        topic,
-        partitions: [...s],
-      })),
+      // cluster mode: the group coordinators hold the transaction's offsets (TxnOffsetCommit
+      // goes to them, as Kafka's) and commit or drop them at the marker on their partition;
+      // on one broker this coordinator holds them and materialises them below
+      topics: [...m.partitions].filter(([t]) => this.#markers !== undefined || t !== OFFSETS_TOPIC)
+        .map(([topic, s]) => ({ topic, partitions: [...s] })),
     }, () => !this.#closed && this.#ownsTxn(m));
     if (this.#markers !== undefined) {
       const failed = results.flatMap((t) =>

@@ -29,7 +29,8 @@ import {
   WriteTxnMarkersResponse,
 } from "../../protocol/messages/write_txn_markers.ts";
 import { buildControlBatch } from "../../records/mod.ts";
-import { BrokerConnection, type BrokerEndpoint } from "../broker_connection.ts";
+import { BrokerConnectionPool, type BrokerEndpoint } from "../broker_connection.ts";
+import { CONSUMER_OFFSETS_TOPIC } from "../internal_topic.ts";
 import { leaderError, type LeadershipParts } from "../leadership.ts";
 import type { Logger } from "../logger.ts";
 
@@ -90,6 +91,21 @@ export function isRetriableMarkerError(errorCode: number): boolean {
 export interface LocalMarkerParts extends LeadershipParts {
   /** Default: the replica manager's acks=all append, else `PartitionLog.append`. */
   append?: (log: PartitionLog, records: Uint8Array) => Promise<unknown>;
+  /**
+   * The group coordinator: a marker written to a `__consumer_offsets` partition ends the
+   * producer's transactional offset commits of that partition's groups (committed or dropped),
+   * as Kafka's WriteTxnMarkers handler calls `GroupCoordinator.scheduleHandleTxnCompletion`.
+   */
+  groups?: {
+    completeTxnOffsets(partition: number, producerId: number, commit: boolean): number;
+  };
+  /**
+   * Cluster mode: the partition leader's transaction verifications, voided by a marker of
+   * their producer (`./verification.ts`).
+   */
+  txnVerifier?: {
+    markerStarted(topic: string, partition: number, producerId: number): () => void;
+  };
 }
 
 /**
@@ -142,6 +158,9 @@ export async function writeLocalMarkers(
       const refused = leaderError(parts, t.topic, partition);
       if (refused !== undefined) return { partition, errorCode: refused.code };
       const log = parts.logs.partition(t.topic, partition)!;
+      // enqueued with the marker's append (no await between): verifications of the producer's
+      // batches in flight here are void from now on
+      const markerDone = parts.txnVerifier?.markerStarted(t.topic, partition, req.producerId);
       try {
         // the log ends the producer's transaction there and indexes an aborted one
         await append(
@@ -154,6 +173,9 @@ export async function writeLocalMarkers(
             timestamp,
           }),
         );
+        if (t.topic === CONSUMER_OFFSETS_TOPIC) {
+          parts.groups?.completeTxnOffsets(partition, req.producerId, req.commit);
+        }
         return { partition, errorCode: ErrorCode.NONE };
       } catch (e) {
         const code = (e as { code?: unknown }).code;
@@ -164,6 +186,8 @@ export async function writeLocalMarkers(
           }`,
         );
         return { partition, errorCode };
+      } finally {
+        markerDone?.();
       }
     })),
   })));
@@ -207,7 +231,7 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
  */
 export class TxnMarkerSender {
   readonly #o: TxnMarkerSenderOptions;
-  readonly #conns = new Map<number, Promise<BrokerConnection>>();
+  readonly #conns: BrokerConnectionPool;
   #closed = false;
 
   /**
@@ -217,6 +241,11 @@ export class TxnMarkerSender {
    */
   constructor(options: TxnMarkerSenderOptions) {
     this.#o = options;
+    this.#conns = new BrokerConnectionPool(
+      (id) => options.cluster.endpoint(id),
+      `sluice-txn-markers-${options.nodeId}`,
+      options.requestTimeoutMs,
+    );
   }
 
   /**
@@ -296,12 +325,11 @@ export class TxnMarkerSender {
   /** Closes the connections; sends in progress stop after their current round. */
   close(): void {
     this.#closed = true;
-    for (const c of this.#conns.values()) c.then((conn) => conn.close(), () => {});
-    this.#conns.clear();
+    this.#conns.close();
   }
 
   async #remote(leader: number, req: MarkerRequest): Promise<MarkerTopicResult[]> {
-    const conn = await this.#connection(leader);
+    const conn = await this.#conns.get(leader);
     let res: WriteTxnMarkersResponse;
     try {
       res = await conn.request(
@@ -321,7 +349,7 @@ export class TxnMarkerSender {
         this.#o.requestTimeoutMs + 5000,
       );
     } finally {
-      if (conn.closed) this.#conns.delete(leader);
+      this.#conns.dropIfClosed(leader, conn);
     }
     return (res.markers[0]?.topics ?? []).map((t) => ({
       topic: t.name,
@@ -330,31 +358,6 @@ export class TxnMarkerSender {
         errorCode: p.errorCode,
       })),
     }));
-  }
-
-  #connection(id: number): Promise<BrokerConnection> {
-    const cached = this.#conns.get(id);
-    if (cached !== undefined) {
-      return cached.then((c) => {
-        if (!c.closed) return c;
-        if (this.#conns.get(id) === cached) this.#conns.delete(id);
-        return this.#connection(id);
-      });
-    }
-    const ep = this.#o.cluster.endpoint(id);
-    if (ep === undefined) {
-      return Promise.reject(new Error(`the address of broker ${id} is unknown`));
-    }
-    const made = BrokerConnection.connect(
-      ep,
-      `sluice-txn-markers-${this.#o.nodeId}`,
-      this.#o.requestTimeoutMs,
-    );
-    this.#conns.set(id, made);
-    made.catch(() => {
-      if (this.#conns.get(id) === made) this.#conns.delete(id);
-    });
-    return made;
   }
 }
 

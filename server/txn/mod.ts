@@ -60,6 +60,13 @@ export {
   writeLocalMarkers,
 } from "./markers.ts";
 export {
+  produceErrorOfVerification,
+  TxnVerifier,
+  type TxnVerifierOptions,
+  type VerifierClusterView,
+  VERIFY_ADD_PARTITIONS_VERSION,
+} from "./verification.ts";
+export {
   TRANSACTION_STATE_TOPIC,
   type TransactionLogRecord,
   TransactionStateStore,
@@ -97,6 +104,8 @@ export interface OpenTransactionCoordinatorOptions {
   clusterPartitions?: () => number | undefined;
   /** Cluster mode: whether a data partition exists (see `TransactionCoordinatorOptions`). */
   partitionExists?: (topic: string, partition: number) => boolean;
+  /** Cluster mode: the partition count of `__consumer_offsets` (see `TransactionCoordinatorOptions`). */
+  offsetsPartitions?: () => number | undefined;
   /** Cluster mode: how markers reach the partitions' leaders (see `TransactionCoordinatorOptions`). */
   markers?: TransactionCoordinatorOptions["markers"];
   /**
@@ -139,6 +148,7 @@ export async function openTransactionCoordinator(
     now: options.now,
     ownedPartitionsOnly: cluster,
     partitionExists: options.partitionExists,
+    offsetsPartitions: options.offsetsPartitions,
     markers: options.markers,
   });
   if (cluster) {

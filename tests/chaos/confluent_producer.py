@@ -80,9 +80,12 @@ def on_delivery(err, msg):
         if err.fatal() and fatal_detail is None:
             fatal_detail = "delivery of %s: %s" % (rid, err)
         return
+    # librdkafka acknowledges a batch whose answer was lost once a later one succeeds
+    # (idempotence): its offset is unknown (None), reported as -1
+    offset = msg.offset() if msg.offset() is not None else -1
     out.append(
         "A %s %d %d %s %d\n"
-        % (msg.topic(), msg.partition(), msg.offset(), rid, int(time.time() * 1000))
+        % (msg.topic(), msg.partition(), offset, rid, int(time.time() * 1000))
     )
 
 

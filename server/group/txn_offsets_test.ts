@@ -1,0 +1,118 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// The group coordinator's transactional offset commits (cluster mode, Kafka's): TxnOffsetCommit
+// holds offsets as pending until the transaction's marker on the group's partition commits or
+// drops them, a load replays the same from the log, and a marker written while the partition
+// loads is applied once it is loaded.
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { ErrorCode } from "../../protocol/errors.ts";
+import {
+  type CoordinatorLog,
+  GroupCoordinator,
+  type LoadedCoordinatorRecord,
+} from "./coordinator.ts";
+import { ManualScheduler } from "./scheduler.ts";
+import type { CoordinatorRecord } from "./schemas.ts";
+
+function coordinator(load: () => Promise<LoadedCoordinatorRecord[]> = () => Promise.resolve([])) {
+  const written: { records: CoordinatorRecord[]; producerId: number }[] = [];
+  const log: CoordinatorLog = {
+    append: () => Promise.resolve(),
+    appendTransactional: (_g, records, p) => {
+      written.push({ records, producerId: p.producerId });
+      return Promise.resolve();
+    },
+    partitionFor: () => 0,
+    loadPartition: load,
+  };
+  const gc = new GroupCoordinator({
+    log,
+    ownedPartitionsOnly: true,
+    scheduler: new ManualScheduler(),
+    config: { initialRebalanceDelayMs: 0 },
+  });
+  return { gc, written };
+}
+
+function commit(gc: GroupCoordinator, producerId: number, offset: number) {
+  return gc.txnCommitOffsets({
+    groupId: "g",
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+    transactionalId: `t${producerId}`,
+    producerId,
+    producerEpoch: 0,
+    topics: [{
+      topic: "in",
+      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
+    }],
+  });
+}
+
+function committed(gc: GroupCoordinator): number {
+  return gc.fetchOffsets("g", [{ topic: "in", partitions: [0] }]).topics[0].partitions[0].offset;
+}
+
+function txnOffset(producerId: number, offset: number): LoadedCoordinatorRecord {
+  return {
+    kind: "txn-offset",
+    producerId,
+    record: {
+      kind: "offset",
+      groupId: "g",
+      topic: "in",
+      partition: 0,
+      value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 0, expireTimestamp: -1 },
+    },
+  };
+}
+
+Deno.test("group coordinator: transactional offsets count only with their transaction's COMMIT marker", async () => {
+  const { gc, written } = coordinator();
+  await gc.onElection(0);
+  assertEquals(await commit(gc, 7, 10), [{
+    topic: "in",
+    partitions: [{ partition: 0, errorCode: 0 }],
+  }]);
+  assertEquals(written.map((w) => w.producerId), [7]);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [-1, [7]]);
+  gc.completeTxnOffsets(0, 7, false);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [-1, []]);
+  await commit(gc, 7, 20);
+  gc.completeTxnOffsets(0, 7, true);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
+  gc.close();
+});
+
+Deno.test("group coordinator: a load replays transactional offsets with their markers; open ones stay pending", async () => {
+  const { gc } = coordinator(() =>
+    Promise.resolve([
+      txnOffset(7, 10),
+      { kind: "txn-marker", producerId: 7, commit: true },
+      txnOffset(8, 30),
+      txnOffset(7, 15),
+      { kind: "txn-marker", producerId: 7, commit: false },
+    ])
+  );
+  await gc.onElection(0);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [10, [8]]);
+  gc.completeTxnOffsets(0, 8, true);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [30, []]);
+  gc.close();
+});
+
+Deno.test("group coordinator: a marker written while the partition loads is applied once loaded", async () => {
+  let release: (r: LoadedCoordinatorRecord[]) => void = () => {};
+  const { gc } = coordinator(() => new Promise((r) => release = r));
+  const loading = gc.onElection(0);
+  await Promise.resolve();
+  assertEquals(await commit(gc, 9, 1), [{
+    topic: "in",
+    partitions: [{ partition: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS }],
+  }]);
+  gc.completeTxnOffsets(0, 9, true); // the load read the log before this marker
+  release([txnOffset(9, 40)]);
+  await loading;
+  assertEquals([committed(gc), gc.pendingTxnProducers], [40, []]);
+  gc.close();
+});

@@ -14,7 +14,7 @@ import { Client, type ClientOptions } from "../../client/client.ts";
 import { Consumer } from "../../client/consumer.ts";
 import { Producer } from "../../client/producer.ts";
 import { type SaslOptions, scramUpsertion } from "../../client/sasl.ts";
-import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
+import { ErrorCode, type KafkaError } from "../../protocol/errors.ts";
 import { makeCertificates, type TestCertificates } from "../tls_certs.ts";
 import {
   interopTest,

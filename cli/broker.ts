@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Broker, loadBrokerConfig } from "../server/mod.ts";
+import { Broker, formatJsonLogLine, loadBrokerConfig } from "../server/mod.ts";
 import { UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
 
@@ -19,6 +19,8 @@ Options:
   --listeners PLAINTEXT://H:P   Where to listen
   --log-dirs DIR                Where to keep data
   --node-id N                   Broker id (default 1)
+  --log-format text|json        Log lines as text (default) or one JSON object per line
+                                (sluice.log.format)
   --quiet                       Do not log
   -h, --help                    Show this help
 `;
@@ -42,14 +44,20 @@ export async function runBroker(
     return 0;
   }
   let config;
+  // config warnings wait for the log format, so JSON logs stay JSON from the first line
+  const warnings: string[] = [];
   try {
-    config = await loadBrokerConfig(args, (m) => io.stderr(m + "\n"));
+    config = await loadBrokerConfig(args, (m) => warnings.push(m));
   } catch (e) {
+    for (const m of warnings) io.stderr(m + "\n");
     if (e instanceof RangeError) throw new UsageError(`${e.message}`);
     if (e instanceof Deno.errors.NotFound) {
       throw new UsageError(`cannot read properties file: ${e.message}`);
     }
     throw e;
+  }
+  for (const m of warnings) {
+    io.stderr((config.logFormat === "json" ? formatJsonLogLine(new Date(), "warn", m) : m) + "\n");
   }
   const broker = await Broker.start(config);
   let release = () => {};

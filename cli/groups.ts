@@ -35,6 +35,8 @@ Reset specs (exactly one):
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
+  --output FORMAT          With --describe: text (default) or json (one object: state,
+                           members, and each partition's offsets and lag)
 ${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
@@ -235,6 +237,7 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     "to-datetime": { type: "string" },
     execute: { type: "boolean" },
     "dry-run": { type: "boolean" },
+    output: { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -351,10 +354,42 @@ async function describe(
   values: Record<string, unknown>,
   io: CommandIo,
 ): Promise<number> {
+  const output = String(values.output);
+  if (output !== "text" && output !== "json") {
+    throw new UsageError(`invalid --output "${output}": expected text or json`);
+  }
   const [d] = await admin.describeGroups([group]);
   const committed = d.state === "Dead" ? [] : await admin.listConsumerGroupOffsets(group);
   if (d.state === "Dead" && committed.length === 0) {
     throw new Error(`Consumer group '${group}' does not exist.`);
+  }
+  if (output === "json") {
+    const rows = await offsetRows(admin, d, committed);
+    io.stdout(
+      JSON.stringify({
+        group,
+        state: d.state,
+        coordinator: d.coordinator,
+        protocol: d.protocol,
+        members: d.members.map((m) => ({
+          memberId: m.memberId,
+          clientId: m.clientId,
+          host: m.clientHost,
+          assignment: m.assignment.map((a) => ({ topic: a.topic, partitions: a.partitions })),
+        })),
+        offsets: rows.map((r) => ({
+          topic: r.topic,
+          partition: r.partition,
+          currentOffset: r.currentOffset,
+          logEndOffset: r.logEndOffset,
+          lag: r.currentOffset === null || r.logEndOffset === null
+            ? null
+            : Math.max(0, r.logEndOffset - r.currentOffset),
+          consumerId: r.consumerId,
+        })),
+      }) + "\n",
+    );
+    return 0;
   }
   const out: string[] = [];
   if (values.state) {

@@ -26,6 +26,7 @@ import { runGroups } from "./groups.ts";
 import { runCluster } from "./cluster.ts";
 import { runUsers } from "./users.ts";
 import { runAcls } from "./acls.ts";
+import { bootstrapOf, unreachableMessage } from "./unreachable.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -93,7 +94,9 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         );
     }
   } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = (command !== "broker" && !(e instanceof UsageError)
+      ? await unreachableMessage(e, bootstrapOf(rest))
+      : undefined) ?? (e instanceof Error ? e.message : String(e));
     io.stderr(`sluice${command ? " " + command : ""}: ${message.split("\n")[0]}\n`);
     return e instanceof UsageError ? 2 : 1;
   }

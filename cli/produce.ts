@@ -35,7 +35,7 @@ Options:
   --topic T                    Topic to produce to (required)
   --partition P                Send every record to partition P (default: key hash / sticky)
   --acks N                     0, 1 or -1/all (default -1)
-  --compression-codec C        none, gzip, snappy, lz4 or zstd (default none)
+  --compression-codec C        none (or uncompressed), gzip, snappy, lz4 or zstd (default none)
   --property parse.key=true    Split each line into key and value
   --property key.separator=S   Separator between key and value (default a tab)
   -h, --help                   Show this help
@@ -47,7 +47,9 @@ Options:
  * @param args Arguments after `produce`.
  * @param io Where to read lines and write the prompt.
  * @returns The exit code.
- * @throws {UsageError} On bad flags or a line without the key separator.
+ * @throws {UsageError} On bad flags.
+ * @throws {UsageError} Also on a line without the key separator (the lines before it are sent
+ *   first).
  * @throws {KafkaError} When the broker rejects the records.
  */
 export async function runProduce(args: string[], io: CommandIo): Promise<number> {
@@ -75,10 +77,13 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
     throw new UsageError(`invalid --acks "${acksText}": expected 0, 1, -1 or all`);
   }
   const partition = parseIntFlag(values.partition, "--partition", 0);
-  const compression = String(values["compression-codec"]);
+  // every codec the broker handles; "uncompressed" is the broker's compression.type word for none
+  const codec = String(values["compression-codec"]).toLowerCase();
+  const compression = codec === "uncompressed" ? "none" : codec;
   if (!Object.hasOwn(Compression, compression)) {
     throw new UsageError(
-      `invalid --compression-codec "${compression}": expected none, gzip, snappy, lz4 or zstd`,
+      `invalid --compression-codec "${values["compression-codec"]}": expected none ` +
+        `(uncompressed), gzip, snappy, lz4 or zstd`,
     );
   }
   const props = parseKeyValues(values.property as string[] | undefined, "--property");
@@ -103,6 +108,9 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   const pending: Promise<unknown>[] = [];
   let failure: unknown;
   try {
+    // no broker: fail now (refused connections are explained by main), not after the
+    // producer's delivery timeout
+    await client.anyConnection();
     let lineNumber = 0;
     const prompt = io.stdinIsTerminal ? () => io.stdout(">") : () => {};
     prompt();
@@ -112,9 +120,11 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
       if (parseKey) {
         const at = line.indexOf(separator);
         if (at === -1) {
-          throw new UsageError(
-            `no key separator found on line number ${lineNumber}: '${line}'`,
-          );
+          // as Kafka's console producer: the lines before are sent, then the command fails
+          await producer.flush();
+          await Promise.allSettled(pending);
+          if (failure) throw failure;
+          throw new UsageError(`no key separator found on line number ${lineNumber}: '${line}'`);
         }
         message.key = line.slice(0, at);
         message.value = line.slice(at + separator.length);

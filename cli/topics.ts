@@ -17,7 +17,7 @@ export const TOPICS_HELP: string =
 Actions (exactly one):
   --create --topic T [--partitions N] [--replication-factor R] [--config k=v]...
   --list
-  --describe [--topic T]
+  --describe [--topic T] [--output text|json]
   --delete --topic T
   --alter --topic T --partitions N
 
@@ -25,12 +25,26 @@ Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
   --if-not-exists          With --create: do nothing if the topic exists
   --if-exists              With --delete/--alter/--describe: do nothing if the topic is missing
+  --output FORMAT          With --describe: text (default, kafka-topics.sh's lines plus each
+                           partition's log start and end offsets and size on its leader) or
+                           json (one object per topic)
 ${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
+/** A partition's offsets and size on its leader, as `topics --describe` shows them. */
+export interface PartitionStats {
+  /** The log start offset (ListOffsets earliest). */
+  logStartOffset: number;
+  /** The log end offset (ListOffsets latest: the high watermark). */
+  logEndOffset: number;
+  /** Bytes of the leader's segments (DescribeLogDirs); -1 when unknown. */
+  size: number;
+}
+
 /**
  * Formats a topic description the way `kafka-topics.sh --describe` does: a summary line, then
- * one tab-indented line per partition.
+ * one tab-indented line per partition, with `LogStartOffset`, `LogEndOffset` and `Size` (bytes)
+ * appended when `stats` has the partition.
  *
  * @example
  * ```ts
@@ -45,11 +59,13 @@ ${COMMAND_CONFIG_HELP}  -h, --help               Show this help
  *
  * @param topic The description.
  * @param configs Non-default configs of the topic.
+ * @param stats Offsets and sizes by partition.
  * @returns The lines, joined with `\n` and without a trailing newline.
  */
 export function formatTopicDescription(
   topic: TopicDescription,
   configs: Record<string, string>,
+  stats: ReadonlyMap<number, PartitionStats> = new Map(),
 ): string {
   const replicationFactor = topic.partitions[0]?.replicas.length ?? 0;
   const configText = Object.entries(configs).map(([k, v]) => `${k}=${v}`).join(",");
@@ -61,10 +77,65 @@ export function formatTopicDescription(
     lines.push(
       `\tTopic: ${topic.name}\tPartition: ${p.partition}\tLeader: ${
         p.leader < 0 ? "none" : p.leader
-      }\tReplicas: ${p.replicas.join(",")}\tIsr: ${p.isr.join(",")}`,
+      }\tReplicas: ${p.replicas.join(",")}\tIsr: ${p.isr.join(",")}` +
+        statsText(stats.get(p.partition)),
     );
   }
   return lines.join("\n");
+}
+
+function statsText(s: PartitionStats | undefined): string {
+  if (s === undefined) return "";
+  return `\tLogStartOffset: ${s.logStartOffset}\tLogEndOffset: ${s.logEndOffset}\tSize: ${
+    s.size < 0 ? "unknown" : s.size
+  }`;
+}
+
+/**
+ * Each partition's offsets and its leader's size; partitions without a leader are left out,
+ * and so is every partition when the offsets cannot be listed.
+ */
+async function partitionStats(
+  admin: Admin,
+  topics: TopicDescription[],
+): Promise<Map<string, Map<number, PartitionStats>>> {
+  const out = new Map<string, Map<number, PartitionStats>>();
+  const led = topics.flatMap((t) =>
+    t.partitions.filter((p) => p.leader >= 0).map((p) => ({ topic: t.name, p }))
+  );
+  const sizes = new Map<string, number>();
+  const leaders = new Map<number, { topic: string; partition: number }[]>();
+  for (const { topic, p } of led) {
+    leaders.set(p.leader, [...(leaders.get(p.leader) ?? []), { topic, partition: p.partition }]);
+  }
+  await Promise.all([...leaders].map(async ([leader, parts]) => {
+    try {
+      for (const r of await admin.describeLogDirs(leader, parts)) {
+        sizes.set(`${r.topic}\u0000${r.partition}`, r.size);
+      }
+    } catch {
+      // sizes stay unknown
+    }
+  }));
+  // one request per spec: a ListOffsets answer names each partition once
+  const query = (spec: "earliest" | "latest") =>
+    admin.listOffsets(led.map(({ topic, p }) => ({ topic, partition: p.partition, spec })));
+  let starts, ends;
+  try {
+    [starts, ends] = [await query("earliest"), await query("latest")];
+  } catch {
+    return out;
+  }
+  led.forEach(({ topic, p }, i) => {
+    let m = out.get(topic);
+    if (m === undefined) out.set(topic, m = new Map());
+    m.set(p.partition, {
+      logStartOffset: starts[i].offset,
+      logEndOffset: ends[i].offset,
+      size: sizes.get(`${topic}\u0000${p.partition}`) ?? -1,
+    });
+  });
+  return out;
 }
 
 /**
@@ -91,6 +162,7 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
     config: { type: "string", multiple: true },
     "if-not-exists": { type: "boolean" },
     "if-exists": { type: "boolean" },
+    output: { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -104,6 +176,10 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
     );
   }
   const action = actions[0];
+  const output = String(values.output);
+  if (output !== "text" && output !== "json") {
+    throw new UsageError(`invalid --output "${output}": expected text or json`);
+  }
   const topic = values.topic as string | undefined;
   if (["create", "delete", "alter"].includes(action) && !topic) {
     throw new UsageError(`--${action} needs --topic`);
@@ -155,6 +231,7 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
         const configs = await admin.describeConfigs(
           described.map((t) => ({ type: "topic" as const, name: t.name })),
         );
+        const stats = await partitionStats(admin, described);
         const out: string[] = [];
         for (let i = 0; i < described.length; i++) {
           const dynamic: Record<string, string> = {};
@@ -163,7 +240,28 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
               dynamic[entry.name] = entry.value;
             }
           }
-          out.push(formatTopicDescription(described[i], dynamic) + "\n");
+          const t = described[i];
+          const st = stats.get(t.name) ?? new Map<number, PartitionStats>();
+          if (output === "json") {
+            out.push(
+              JSON.stringify({
+                name: t.name,
+                topicId: t.topicId,
+                internal: t.internal,
+                configs: dynamic,
+                partitions: t.partitions.map((p) => ({
+                  partition: p.partition,
+                  leader: p.leader,
+                  replicas: p.replicas,
+                  isr: p.isr,
+                  offlineReplicas: p.offlineReplicas,
+                  logStartOffset: st.get(p.partition)?.logStartOffset ?? null,
+                  logEndOffset: st.get(p.partition)?.logEndOffset ?? null,
+                  size: (st.get(p.partition)?.size ?? -1) < 0 ? null : st.get(p.partition)!.size,
+                })),
+              }) + "\n",
+            );
+          } else out.push(formatTopicDescription(t, dynamic, st) + "\n");
         }
         io.stdout(out.join(""));
         return 0;

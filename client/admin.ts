@@ -40,6 +40,10 @@ import {
 } from "../protocol/messages/describe_cluster.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
 import {
+  DescribeLogDirsRequest,
+  DescribeLogDirsResponse,
+} from "../protocol/messages/describe_log_dirs.ts";
+import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../protocol/messages/find_coordinator.ts";
@@ -349,6 +353,21 @@ export interface CommittedOffset {
 }
 
 /** A partition of a topic. */
+/** One partition replica in a broker's log directory ({@linkcode Admin.describeLogDirs}). */
+export interface ReplicaLogDirInfo {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The log directory holding it. */
+  logDir: string;
+  /** Bytes of its segments. */
+  size: number;
+  /** How far this replica is behind the log end (0 on the leader). */
+  offsetLag: number;
+}
+
+/** A topic's partition, as the reassignment and election methods name it. */
 export interface TopicPartition {
   /** Topic. */
   topic: string;
@@ -755,6 +774,51 @@ export class Admin {
   }
 
   /**
+   * The partition replicas a broker holds, with their sizes (DescribeLogDirs), like Kafka's
+   * `Admin.describeLogDirs`.
+   *
+   * @param nodeId The broker.
+   * @param topics Only these topics' partitions (default: every partition).
+   * @returns One entry per replica, in the broker's order.
+   * @throws {KafkaError} The broker's error, or a log directory's (e.g. `KAFKA_STORAGE_ERROR`).
+   */
+  async describeLogDirs(nodeId: number, topics?: TopicPartition[]): Promise<ReplicaLogDirInfo[]> {
+    let filter: { topic: string; partitions: number[] }[] | null = null;
+    if (topics !== undefined) {
+      const byTopic = new Map<string, number[]>();
+      for (const t of topics) byTopic.set(t.topic, [...(byTopic.get(t.topic) ?? []), t.partition]);
+      filter = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    }
+    const res = await this.#client.send(
+      nodeId,
+      { request: DescribeLogDirsRequest, response: DescribeLogDirsResponse },
+      DescribeLogDirsRequest.create({ topics: filter }),
+    );
+    if (res.errorCode !== 0) {
+      throw new KafkaError(res.errorCode, `describe log dirs of broker ${nodeId}`);
+    }
+    const out: ReplicaLogDirInfo[] = [];
+    for (const d of res.results) {
+      if (d.errorCode !== 0) {
+        throw new KafkaError(d.errorCode, `describe log dir ${d.logDir} of broker ${nodeId}`);
+      }
+      for (const t of d.topics) {
+        for (const p of t.partitions) {
+          out.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            logDir: d.logDir,
+            size: p.partitionSize,
+            offsetLag: p.offsetLag,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Describes the cluster: id, controller and brokers (DescribeCluster).  /**
    * Describes the cluster: id, controller and brokers (DescribeCluster).
    *
    * @returns The cluster.

@@ -84,6 +84,29 @@ export interface TopicInfo {
   localPartitions?: number[];
 }
 
+/**
+ * Counts of the background work a {@linkcode LogManager} did since it opened (for metrics:
+ * retention and cleaner activity). Plain numbers, updated in place.
+ */
+export interface LogManagerActivity {
+  /** Retention passes over every partition (the timer's and {@linkcode LogManager.runRetention}'s). */
+  retentionRuns: number;
+  /** Segments deleted by retention (`retention.ms`, `retention.bytes`, log start offset). */
+  retentionSegmentsDeleted: number;
+  /** Log cleaner passes. */
+  cleanerRuns: number;
+  /** Partitions the cleaner compacted. */
+  cleanerPartitionsCleaned: number;
+  /** Bytes the cleaner read. */
+  cleanerBytesRead: number;
+  /** Bytes the cleaner wrote to cleaned segments. */
+  cleanerBytesWritten: number;
+  /** Records the cleaner removed (superseded, expired tombstones, aborted, markers). */
+  cleanerRecordsRemoved: number;
+  /** Partitions whose cleaning failed (the error is logged; the pass goes on). */
+  cleanerFailures: number;
+}
+
 /** Options of {@linkcode LogManager.open}. */
 export interface LogManagerOptions {
   /** Broker-level topic config defaults, by topic config name (`retention.ms`, ...). */
@@ -214,6 +237,17 @@ export class LogManager {
   #hwCheckpointExists = false;
   // log cleaner (cleaner.ts): compaction of cleanup.policy=compact logs
   #cleaner = new LogCleaner();
+  /** Retention and cleaner work done since open (for metrics). */
+  readonly activity: LogManagerActivity = {
+    retentionRuns: 0,
+    retentionSegmentsDeleted: 0,
+    cleanerRuns: 0,
+    cleanerPartitionsCleaned: 0,
+    cleanerBytesRead: 0,
+    cleanerBytesWritten: 0,
+    cleanerRecordsRemoved: 0,
+    cleanerFailures: 0,
+  };
   #cleanerLock = new Mutex();
   #cleanerTimer: ReturnType<typeof setTimeout> | undefined;
   #cleanerStop = new AbortController();
@@ -664,6 +698,7 @@ export class LogManager {
     return this.#cleanerLock.run(async () => {
       const out: CleanStats[] = [];
       if (this.#closed) return out;
+      this.activity.cleanerRuns++;
       for (const [name, logs] of [...this.#logs]) {
         const t = this.#topics.get(name);
         if (!t) continue;
@@ -672,10 +707,18 @@ export class LogManager {
           if (this.#closed) return out;
           if (!l.config.cleanupPolicy.includes("compact")) continue;
           try {
-            out.push(
-              await this.#cleaner.clean(l, cfg, { signal: this.#cleanerStop.signal, ...options }),
-            );
+            const stats = await this.#cleaner.clean(l, cfg, {
+              signal: this.#cleanerStop.signal,
+              ...options,
+            });
+            out.push(stats);
+            const a = this.activity;
+            if (stats.cleaned) a.cleanerPartitionsCleaned++;
+            a.cleanerBytesRead += stats.bytesRead;
+            a.cleanerBytesWritten += stats.bytesWritten;
+            a.cleanerRecordsRemoved += stats.recordsRemoved;
           } catch (e) {
+            this.activity.cleanerFailures++;
             this.#throttled.log("cleaner", `log cleaner: ${name}-${l.partition}: ${e}`);
           }
         }
@@ -1381,8 +1424,13 @@ export class LogManager {
    */
   async runRetention(now: number = Date.now()): Promise<number> {
     let n = 0;
+    this.activity.retentionRuns++;
     for (const logs of [...this.#logs.values()]) {
-      for (const l of logs) n += await l.runRetention(now);
+      for (const l of logs) {
+        const deleted = await l.runRetention(now);
+        n += deleted;
+        this.activity.retentionSegmentsDeleted += deleted;
+      }
     }
     if (n > 0) await this.#tryWriteCheckpoints();
     return n;

@@ -81,6 +81,7 @@ export {
   type AppendListener,
   type CreateOptions,
   LogManager,
+  type LogManagerActivity,
   type LogManagerOptions,
   type TopicInfo,
   type ValidateOnlyOption,

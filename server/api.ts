@@ -26,6 +26,7 @@ import type { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
+import type { BrokerMetrics } from "./metrics.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 import type { SaslServer } from "./security/sasl.ts";
@@ -100,6 +101,11 @@ export interface BrokerContext {
   readonly authorizer?: AclAuthorizer;
   /** Every registered API, by key (ApiVersions answers from it). */
   readonly apis: ReadonlyMap<number, ApiHandler>;
+  /**
+   * The request path's counters (`/metrics`, issue #15). Optional so contexts built by hand
+   * (tests) may leave it out; nothing is counted then.
+   */
+  readonly metrics?: BrokerMetrics;
   /** Aborted when the broker shuts down; long waits must end on it. */
   readonly closing: AbortSignal;
   /**

@@ -28,10 +28,16 @@ export function partitionKey(topic: string, partition: number): string {
  */
 export class AppendWaiters {
   readonly #byPartition = new Map<string, Set<() => void>>();
+  #parked = 0;
 
   /** Number of partitions with at least one waiter. */
   get size(): number {
     return this.#byPartition.size;
+  }
+
+  /** Number of waits in progress: the fetch purgatory's size (for metrics). */
+  get parked(): number {
+    return this.#parked;
   }
 
   /**
@@ -70,6 +76,7 @@ export class AppendWaiters {
       const done = (why: "append" | "timeout" | "aborted") => {
         if (ended) return;
         ended = true;
+        this.#parked--;
         for (const k of keys) {
           const set = this.#byPartition.get(k);
           if (set === undefined) continue;
@@ -82,6 +89,7 @@ export class AppendWaiters {
       };
       const wakeAppend = () => done("append");
       const wakeAbort = () => done("aborted");
+      this.#parked++;
       for (const k of keys) {
         let set = this.#byPartition.get(k);
         if (set === undefined) this.#byPartition.set(k, set = new Set());

@@ -24,6 +24,7 @@ import {
   interBrokerListener,
   type ListenerSpec,
   listenerSpecs,
+  parseHttpListener,
   parseListeners,
   type SecurityProtocol,
 } from "./config.ts";
@@ -44,6 +45,9 @@ import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
+import { BrokerMetrics } from "./metrics.ts";
+import { AdminServer } from "./http/admin_server.ts";
+import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
 import { AclAuthorizer, EtcdAclStorage, FileAclStorage } from "./security/authorizer.ts";
@@ -146,6 +150,9 @@ export class Broker {
   // Request memory bound (issue #7): every connection reserves frames from this pool.
   readonly #memoryPool: MemoryPool;
   #closing: Promise<void> | null = null;
+  // Observability (issue #15): the admin HTTP listener, if configured, and the lifecycle state.
+  #admin: AdminServer | undefined;
+  #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
 
   private constructor(
     config: BrokerConfig,
@@ -187,7 +194,8 @@ export class Broker {
       etcdEndpoints: [...(config.etcdEndpoints ?? [])],
       superUsers: [...(config.superUsers ?? [])],
     };
-    const log = full.logger ?? createLogger({ level: full.logLevel ?? "info" });
+    const log = full.logger ??
+      createLogger({ level: full.logLevel ?? "info", format: full.logFormat ?? "text" });
     const specs = listenerSpecs(full);
     const interBroker = interBrokerListener(full);
     for (const w of unknownSslKeys(full.sslProperties ?? {})) log.warn(w);
@@ -203,6 +211,46 @@ export class Broker {
     }
     // Issue #7: refuse a bad queued.max.request.bytes before opening anything.
     new MemoryPool(full.queuedMaxRequestBytes);
+    // Issue #15: the admin listener starts first, so /readyz answers (503) during log recovery.
+    const state = { value: BrokerState.STARTING as BrokerStateValue };
+    const admin = full.httpListener === ""
+      ? undefined
+      : AdminServer.start(parseHttpListener(full.httpListener), {
+        logger: log,
+        state: () => state.value,
+      });
+    try {
+      const broker = await Broker.#open(
+        full,
+        log,
+        { specs, interBroker, tlsSettings },
+        options,
+        state,
+      );
+      broker.#admin = admin;
+      broker.#state = state;
+      admin?.attach(broker.#metricsSources(), () => broker.#notReadyReason());
+      state.value = BrokerState.RUNNING;
+      return broker;
+    } catch (e) {
+      state.value = BrokerState.NOT_RUNNING;
+      await admin?.close();
+      throw e;
+    }
+  }
+
+  static async #open(
+    full: BrokerConfig,
+    log: Logger,
+    listening: {
+      specs: ListenerSpec[];
+      interBroker: ListenerSpec;
+      tlsSettings: Map<string, ListenerTlsSettings>;
+    },
+    options: BrokerStartOptions,
+    state: { value: BrokerStateValue },
+  ): Promise<Broker> {
+    const { specs, interBroker, tlsSettings } = listening;
     const dir = full.logDirs[0];
     if (dir === undefined) throw new RangeError("Cannot start broker: logDirs is empty");
     if (full.logDirs.length > 1) {
@@ -274,6 +322,7 @@ export class Broker {
     }
     // File descriptors and partitions as resources (issue #11).
     const clusterLimit = full.maxPartitions < full.maxBrokerPartitions;
+    state.value = BrokerState.RECOVERY;
     const logs = await LogManager.open(dir, {
       defaults: dynamicConfigs.topicDefaults(),
       retentionCheckIntervalMs: full.logRetentionCheckIntervalMs,
@@ -474,6 +523,7 @@ export class Broker {
       txnVerifier,
       authorizer,
       apis,
+      metrics: new BrokerMetrics(),
       closing: abort.signal,
       sasl,
       scramCredentials,
@@ -589,6 +639,46 @@ export class Broker {
     return this.#ctx.authorizer;
   }
 
+  /**
+   * The request path's counters (issue #15), read by `/metrics`. For tests and metrics.
+   */
+  get metrics(): BrokerMetrics {
+    return this.#ctx.metrics!;
+  }
+
+  /**
+   * The address the admin HTTP listener (`sluice.http.listener`) bound, or `undefined` when
+   * none is configured.
+   */
+  get httpAddress(): { host: string; port: number } | undefined {
+    return this.#admin === undefined
+      ? undefined
+      : { host: this.#admin.host, port: this.#admin.port };
+  }
+
+  #metricsSources(): MetricsSources {
+    const ctx = this.#ctx;
+    return {
+      metrics: ctx.metrics!,
+      state: () => this.#state.value,
+      listenerName: listenerSpecs(this.config)[0].name,
+      connections: () => this.#connections.size,
+      memoryPool: this.#memoryPool,
+      fetchWaiters: () => ctx.appendWaiters.parked,
+      logs: ctx.logs,
+      groups: ctx.groups,
+      replicas: ctx.replicas,
+      cluster: ctx.cluster,
+    };
+  }
+
+  /** Why `/readyz` answers 503 once running (cluster mode: not registered in etcd), or `null`. */
+  #notReadyReason(): string | null {
+    const cluster = this.#ctx.cluster;
+    if (cluster !== undefined && !cluster.registered) return "not registered in the cluster";
+    return null;
+  }
+
   /** The host and port given to clients of the first listener in Metadata responses. */
   get advertised(): { host: string; port: number } {
     return { ...this.#ctx.advertised };
@@ -605,6 +695,7 @@ export class Broker {
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
       this.#ctx.authorizer?.close(); // no more ACL changes from etcd
+      this.#state.value = BrokerState.SHUTTING_DOWN;
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)
@@ -630,6 +721,8 @@ export class Broker {
       await this.#ctx.txns?.drain();
       this.#ctx.groups.close();
       await this.#ctx.logs.close();
+      this.#state.value = BrokerState.NOT_RUNNING;
+      await this.#admin?.close();
       this.#log.info(`Sluice broker ${this.config.nodeId} stopped; logs flushed`);
     })();
     return this.#closing;
@@ -652,6 +745,7 @@ export class Broker {
       }
       backoff.succeeded();
       const id = this.#nextConnectionId++;
+      this.#ctx.metrics!.connectionsCreated++;
       const conn = new Connection(
         accepted.conn,
         id,
@@ -673,6 +767,7 @@ export class Broker {
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote} on listener ${name}`);
       const done = this.#serve(conn, accepted).finally(() => {
         this.#connections.delete(id);
+        this.#ctx.metrics!.connectionsClosed++;
         this.#log.debug(`Connection ${id} from ${conn.info.remote} closed`);
       });
       this.#connections.set(id, { conn, done });
@@ -705,7 +800,33 @@ export class Broker {
     await conn.serve();
   }
 
+  /** Serve one request, counted and timed for `/metrics` (issue #15). */
   async #dispatch(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
+    const started = performance.now();
+    let failed = true;
+    try {
+      const out = await this.#handleFrame(frame, info);
+      failed = false;
+      return out;
+    } finally {
+      const api = frame.length < 8 ? undefined : this.#ctx.apis.get(
+        (frame[0] << 24 >> 16) | frame[1],
+      );
+      const version = frame.length < 8 ? -1 : (frame[2] << 24 >> 16) | frame[3];
+      // versions we cannot decode are not labels: a client could make thousands of them
+      if (api !== undefined && version >= 0 && version <= api.request.maxVersion) {
+        this.#ctx.metrics!.recordRequest(
+          api.key,
+          api.name,
+          version,
+          performance.now() - started,
+          failed,
+        );
+      } else if (api !== undefined) this.#ctx.metrics!.recordError(api.key, api.name);
+    }
+  }
+
+  async #handleFrame(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
     if (frame.length < 8) {
       throw new CloseConnection(
         `malformed request: ${frame.length} bytes is too short for a request header`,
@@ -787,6 +908,7 @@ export class Broker {
         response = await api.handle(ctx, request);
       } catch (e) {
         if (e instanceof CloseConnection) throw e;
+        this.#ctx.metrics!.recordError(api.key, api.name);
         const code = errorCodeOf(e);
         const message = e instanceof Error ? e.message : String(e);
         const line = `${api.name} v${version} (${what}) failed with ${errorName(code)}: ${message}`;

@@ -11,12 +11,7 @@
  * @module
  */
 
-import {
-  decodeBody,
-  decodeResponseHeader,
-  encodeRequestFrame,
-  FrameSplitter,
-} from "../protocol/framing.ts";
+import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
 
 /** TLS for a broker-to-broker connection: the inter-broker listener's trust store and key. */
@@ -28,6 +23,9 @@ export interface BrokerTls {
   /** Its private key, PEM. */
   key?: string;
 }
+
+/** The largest answer accepted, in bytes (1 GiB). */
+const MAX_ANSWER_BYTES = 1 << 30;
 
 /** Where a broker listens. */
 export interface BrokerEndpoint {
@@ -53,8 +51,7 @@ export interface BrokerEndpoint {
 export class BrokerConnection {
   readonly #conn: Deno.TcpConn | Deno.TlsConn;
   readonly #clientId: string;
-  readonly #splitter = new FrameSplitter(1 << 30);
-  readonly #buf = new Uint8Array(256 * 1024);
+  readonly #head = new Uint8Array(4);
   #nextCorrelationId = 1;
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
@@ -189,17 +186,28 @@ export class BrokerConnection {
     }
   }
 
+  /**
+   * Reads one answer: its size prefix, then its bytes straight into a buffer of that size (no
+   * copy in between: a follower's Fetch answers are up to `replica.fetch.response.max.bytes`).
+   * Nothing past the answer is read (one request at a time, one answer each).
+   */
   async #readFrame(): Promise<Uint8Array> {
-    for (;;) {
-      const frames = this.#splitter.push(new Uint8Array(0));
-      if (frames.length > 0) return frames[0];
-      const n = await this.#conn.read(this.#buf);
+    await this.#readFully(this.#head);
+    const size = new DataView(this.#head.buffer).getInt32(0);
+    if (size < 0 || size > MAX_ANSWER_BYTES) {
+      throw new Error(`invalid answer size ${size}: must be 0-${MAX_ANSWER_BYTES}`);
+    }
+    const frame = new Uint8Array(size);
+    await this.#readFully(frame);
+    return frame;
+  }
+
+  async #readFully(into: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < into.length) {
+      const n = await this.#conn.read(into.subarray(off));
       if (n === null) throw new Error("the broker closed the connection");
-      const more = this.#splitter.push(this.#buf.slice(0, n));
-      if (more.length > 0) {
-        if (more.length > 1) throw new Error(`${more.length} answers to one request`);
-        return more[0];
-      }
+      off += n;
     }
   }
 }

@@ -10,7 +10,7 @@
  */
 
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
-import { createLogger, type Logger, type LogLevel } from "./logger.ts";
+import { createLogger, type LogFormat, type Logger, type LogLevel } from "./logger.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer.ts";
 import { parsePrincipal } from "./security/principal.ts";
@@ -266,6 +266,13 @@ export interface BrokerConfig {
    * Default false, as Kafka's.
    */
   allowEveryoneIfNoAclFound: boolean;
+  /**
+   * The admin HTTP listener (`sluice.http.listener`, `http://HOST:PORT`): `/metrics`,
+   * `/healthz`, `/readyz` (docs/OBSERVABILITY.md). Empty (the default): none.
+   */
+  httpListener: string;
+  /** Format of the default logger's lines (`sluice.log.format`): `text` (default) or `json`. */
+  logFormat?: LogFormat;
   /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
   logger?: Logger;
   /** Lowest level written by the default logger; `"silent"` for none. Default `"info"`. */
@@ -370,6 +377,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   authorizerClassName: "",
   superUsers: [],
   allowEveryoneIfNoAclFound: false,
+  httpListener: "",
 });
 
 /** `listener.name.<l>.sasl.enabled.mechanisms` and `listener.name.<l>.<mech>.sasl.jaas.config`. */
@@ -1017,6 +1025,21 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "allow.everyone.if.no.acl.found":
         config.allowEveryoneIfNoAclFound = validateBrokerValue(key, value, "boolean") === "true";
         break;
+      // Observability (issue #15, docs/OBSERVABILITY.md).
+      case "sluice.http.listener":
+        if (value.trim() !== "") parseHttpListener(value);
+        config.httpListener = value.trim();
+        break;
+      case "sluice.log.format": {
+        const v = value.trim();
+        if (v !== "text" && v !== "json") {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": use text or json`,
+          );
+        }
+        config.logFormat = v;
+        break;
+      }
       case "cluster.id":
         if (!/^[A-Za-z0-9_-]{1,64}$/.test(value.trim())) {
           throw new RangeError(
@@ -1098,6 +1121,42 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
   return config;
 }
 
+/** An admin listener's address, from `sluice.http.listener`. */
+export interface HttpListener {
+  /** Host name or address to bind (`localhost`, `127.0.0.1`, `0.0.0.0`, `::1`). */
+  host: string;
+  /** Port; 0 asks the system for a free one. */
+  port: number;
+}
+
+/**
+ * Parse `sluice.http.listener`: `http://HOST:PORT`, host and port both required (the listener
+ * binds only where it is told).
+ *
+ * @example
+ * ```ts
+ * import { parseHttpListener } from "./config.ts";
+ *
+ * console.log(parseHttpListener("http://localhost:9644")); // { host: "localhost", port: 9644 }
+ * console.log(parseHttpListener("http://[::1]:0")); // { host: "::1", port: 0 }
+ * ```
+ *
+ * @param value The property's value.
+ * @returns The host and port.
+ * @throws {RangeError} If the value is not `http://HOST:PORT` with a port from 0 to 65535.
+ */
+export function parseHttpListener(value: string): HttpListener {
+  const m = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(value.trim());
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || port > 65535) {
+    throw new RangeError(
+      `Invalid value "${value}" for configuration "sluice.http.listener": use http://HOST:PORT ` +
+        `(e.g. http://localhost:9644), port 0-65535`,
+    );
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
+}
+
 function formatListener(l: Listener): string {
   return `${l.name}://${l.host.includes(":") ? `[${l.host}]` : l.host}:${l.port}`;
 }
@@ -1141,6 +1200,7 @@ export async function loadBrokerConfig(
     "--node-id": "node.id",
     "--num-partitions": "num.partitions",
     "--cluster-id": "cluster.id",
+    "--log-format": "sluice.log.format",
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];

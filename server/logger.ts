@@ -27,10 +27,23 @@ const RANK: Record<LogLevel | "silent", number> = {
   silent: 4,
 };
 
+/**
+ * How lines are written: `text` (`[time] LEVEL message`) or `json` (one JSON object per line
+ * with the same fields, {@linkcode formatJsonLogLine}).
+ */
+export type LogFormat = "text" | "json";
+
 /** Options for {@linkcode createLogger}. */
 export interface LoggerOptions {
   /** Lowest level written; `"silent"` writes nothing. Default `"info"`. */
   level?: LogLevel | "silent";
+  /** Line format. Default `"text"`. */
+  format?: LogFormat;
+  /**
+   * The `logger` field of JSON lines (the component writing), default `"sluice.broker"`.
+   * Text lines do not show it.
+   */
+  name?: string;
   /** Line sink; default writes the line plus `\n` to stderr. */
   write?: (line: string) => void;
   /** Clock used for the timestamp; default `() => new Date()`. */
@@ -79,6 +92,42 @@ export function formatLogLine(time: Date, level: LogLevel, message: string): str
 }
 
 /**
+ * Format one log line as JSON: `{"time":...,"level":"INFO","logger":...,"message":...}`, the
+ * fields of {@linkcode formatLogLine}'s text line plus the component that wrote it. JSON's
+ * escaping keeps every event on one line.
+ *
+ * @example Format a line
+ * ```ts
+ * import { formatJsonLogLine } from "./logger.ts";
+ * import { deepStrictEqual as assertEquals } from "node:assert/strict";
+ *
+ * const line = formatJsonLogLine(new Date(Date.UTC(2026, 10, 24, 19)), "warn", "disk\nfull");
+ * assertEquals(JSON.parse(line), {
+ *   time: "2026-11-24T19:00:00.000Z",
+ *   level: "WARN",
+ *   logger: "sluice.broker",
+ *   message: "disk\nfull",
+ * });
+ * ```
+ *
+ * @param time When the event happened.
+ * @param level Severity of the event.
+ * @param message The event.
+ * @param logger The component that wrote it.
+ * @returns The JSON object, without a trailing newline.
+ */
+export function formatJsonLogLine(
+  time: Date,
+  level: LogLevel,
+  message: string,
+  logger = "sluice.broker",
+): string {
+  // U+2028/U+2029 are valid in JSON strings but break line-oriented readers: escape them too
+  return JSON.stringify({ time: time.toISOString(), level: level.toUpperCase(), logger, message })
+    .replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
  * Create a {@linkcode Logger} that writes formatted lines at or above a level.
  *
  * @example Capture lines in memory
@@ -100,8 +149,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = RANK[options.level ?? "info"];
   const write = options.write ?? writeStderr;
   const now = options.now ?? (() => new Date());
+  const name = options.name ?? "sluice.broker";
+  const format = options.format === "json"
+    ? (t: Date, l: LogLevel, m: string) => formatJsonLogLine(t, l, m, name)
+    : formatLogLine;
   const emit = (level: LogLevel) => (message: string): void => {
-    if (RANK[level] >= threshold) write(formatLogLine(now(), level, message));
+    if (RANK[level] >= threshold) write(format(now(), level, message));
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }

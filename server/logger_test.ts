@@ -37,3 +37,23 @@ Deno.test("formatLogLine: control characters from clients cannot forge or split 
     "[2026-11-24T19:00:00Z] INFO tab\tand é, 日本",
   );
 });
+
+Deno.test("JSON log lines: the text line's fields plus the logger, one line per event", () => {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: "info",
+    format: "json",
+    write: (l) => lines.push(l),
+    now: () => new Date(Date.UTC(2026, 11, 5, 16, 0, 0, 123)),
+  });
+  log.debug("not written");
+  log.error('client said "hi"\nFAKE LINE\u2028and\u001b[31m');
+  assertEquals(lines.length, 1);
+  assertEquals(lines[0].includes("\n") || lines[0].includes("\u2028"), false);
+  assertEquals(JSON.parse(lines[0]), {
+    time: "2026-12-05T16:00:00.123Z",
+    level: "ERROR",
+    logger: "sluice.broker",
+    message: 'client said "hi"\nFAKE LINE\u2028and\u001b[31m',
+  });
+});

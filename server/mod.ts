@@ -62,6 +62,7 @@ export {
   type ReplicaError,
   ReplicaManager,
   type ReplicaManagerOptions,
+  type ReplicaManagerStats,
   type ReplicaRole,
   ReplicationError,
 } from "./replica_manager.ts";
@@ -71,11 +72,13 @@ export {
   type BrokerConfigSources,
   DEFAULT_BROKER_CONFIG,
   DEFAULT_LISTENER_SECURITY_PROTOCOL_MAP,
+  type HttpListener,
   interBrokerListener,
   type Listener,
   type ListenerSpec,
   listenerSpecs,
   loadBrokerConfig,
+  parseHttpListener,
   parseListener,
   parseListeners,
   parsePropertiesFile,
@@ -92,7 +95,9 @@ export {
 export { SslPrincipalMapper, subjectDn } from "./security/ssl_principal.ts";
 export {
   createLogger,
+  formatJsonLogLine,
   formatLogLine,
+  type LogFormat,
   type Logger,
   type LoggerOptions,
   type LogLevel,
@@ -100,3 +105,7 @@ export {
 } from "./logger.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
 export * from "./cluster/mod.ts";
+export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";
+export type { BrokerTls } from "./broker_connection.ts";
+export * from "./security/authorizer.ts";
+export * from "./security/acl.ts";

@@ -136,6 +136,20 @@ export interface FollowerProgress {
   lastFetchMs: number;
 }
 
+/** What {@linkcode ReplicaManager.stats} counts. */
+export interface ReplicaManagerStats {
+  /** Partitions replicated on this broker (`PartitionCount`). */
+  partitions: number;
+  /** Of them, those this broker leads (`LeaderCount`). */
+  leaders: number;
+  /** Led partitions whose ISR is smaller than their replica set (`UnderReplicatedPartitions`). */
+  underReplicated: number;
+  /** Partitions without a leader in the state applied here. */
+  offline: number;
+  /** acks=all Produce waits in progress (the produce purgatory's size). */
+  ackWaiters: number;
+}
+
 /** An error code with its detail (NONE: no message). */
 export interface ReplicaError {
   /** Kafka error code. */
@@ -704,6 +718,31 @@ export class ReplicaManager {
       signal?.addEventListener("abort", onAbort, { once: true });
       r.lowWatermarkWaiters.add(w);
     });
+  }
+
+  /**
+   * Counts over the replicated partitions, computed on each call (for metrics: Kafka's
+   * `ReplicaManager` gauges and the produce purgatory's size).
+   *
+   * @returns The counts.
+   */
+  stats(): ReplicaManagerStats {
+    const out: ReplicaManagerStats = {
+      partitions: 0,
+      leaders: 0,
+      underReplicated: 0,
+      offline: 0,
+      ackWaiters: 0,
+    };
+    for (const r of this.#replicas.values()) {
+      out.partitions++;
+      if (r.state.leader === -1) out.offline++;
+      if (r.role !== "leader") continue;
+      out.leaders++;
+      if (r.state.isr.length < r.state.replicas.length) out.underReplicated++;
+      out.ackWaiters += r.waiters.size;
+    }
+    return out;
   }
 
   /**

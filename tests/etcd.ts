@@ -43,6 +43,11 @@ export interface TestEtcd {
   start(i: number): Promise<void>;
   /** Stop every member (SIGTERM, then SIGKILL) and remove the data directories. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * The index of the member that is raft leader now, as a running member reports it
+   * (`/v3/maintenance/status`), or `undefined` when no running member names one.
+   */
+  leader(): Promise<number | undefined>;
 }
 
 /** Options of {@linkcode startEtcd}. */
@@ -51,6 +56,11 @@ export interface StartEtcdOptions {
   members?: number;
   /** How long to wait for health, in milliseconds. Default 30000. */
   timeoutMs?: number;
+  /**
+   * The address each member listens on (client and peer URLs), one per member. Default
+   * `127.0.0.1` for all.
+   */
+  hosts?: string[];
 }
 
 /**
@@ -74,9 +84,14 @@ export function requireEtcd(): ClientRequirement {
   );
 }
 
-/** A free TCP port on 127.0.0.1 (the system's choice, released at once). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/**
+ * A free TCP port (the system's choice, released at once).
+ *
+ * @param hostname The address to find it on. Default `127.0.0.1`.
+ * @returns The port.
+ */
+export function freePort(hostname = "127.0.0.1"): number {
+  const l = Deno.listen({ hostname, port: 0 });
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
@@ -109,13 +124,17 @@ interface MemberState extends EtcdMember {
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtcd> {
   const count = options.members ?? 1;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const hosts = options.hosts ?? new Array(count).fill("127.0.0.1");
+  if (hosts.length !== count) {
+    throw new RangeError(`start etcd: ${hosts.length} hosts for ${count} members`);
+  }
   const root = await Deno.makeTempDir({ prefix: "sluice_etcd_" });
   const members: MemberState[] = [];
   for (let i = 0; i < count; i++) {
     members.push({
       name: `m${i}`,
-      clientUrl: `http://127.0.0.1:${freePort()}`,
-      peerUrl: `http://127.0.0.1:${freePort()}`,
+      clientUrl: `http://${hosts[i]}:${freePort(hosts[i])}`,
+      peerUrl: `http://${hosts[i]}:${freePort(hosts[i])}`,
       dataDir: `${root}/m${i}`,
       child: undefined,
       exited: undefined,
@@ -231,6 +250,34 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<TestEtc
         await Deno.remove(root, { recursive: true }).catch(() => {});
       })();
       return stopped;
+    },
+    async leader() {
+      for (const m of members) {
+        if (m.child === undefined) continue;
+        try {
+          const res = await fetch(`${m.clientUrl}/v3/maintenance/status`, {
+            method: "POST",
+            body: "{}",
+            signal: AbortSignal.timeout(1000),
+          });
+          const body = await res.json() as { header?: { member_id?: string }; leader?: string };
+          if (!res.ok || body.leader === undefined || body.leader === "0") continue;
+          // each member's own id is in its header: find the one whose id is the leader's
+          for (let i = 0; i < members.length; i++) {
+            if (members[i].child === undefined) continue;
+            const r = await fetch(`${members[i].clientUrl}/v3/maintenance/status`, {
+              method: "POST",
+              body: "{}",
+              signal: AbortSignal.timeout(1000),
+            });
+            const b = await r.json() as { header?: { member_id?: string } };
+            if (b.header?.member_id === body.leader) return i;
+          }
+        } catch {
+          // this member does not answer: ask the next
+        }
+      }
+      return undefined;
     },
   };
   try {

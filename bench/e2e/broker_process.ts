@@ -15,6 +15,10 @@ export interface BrokerProcessOptions {
   overrides?: string[];
   /** Write a V8 CPU profile of the broker into this directory (`deno run --cpu-prof`). */
   cpuProfDir?: string;
+  /** Port on 127.0.0.1 to listen on. Default 0 (the system's choice). */
+  port?: number;
+  /** Called with each line the broker writes to stderr (its log). */
+  onLine?: (line: string) => void;
   /** How long to wait for the broker to listen, in milliseconds. Default 60000. */
   startTimeoutMs?: number;
 }
@@ -97,6 +101,11 @@ export interface BrokerProcess {
   readonly pid: number;
   /** `host:port` for clients. */
   readonly bootstrap: string;
+  /**
+   * The admin HTTP listener's base URL (`http://host:port`), when `sluice.http.listener` is
+   * among the overrides.
+   */
+  readonly httpUrl: string | undefined;
   /** The fresh data directory (removed by {@linkcode BrokerProcess.stop}). */
   readonly dataDir: string;
   /** The broker's last lines on stderr (for error reports). */
@@ -108,8 +117,8 @@ export interface BrokerProcess {
 }
 
 /**
- * Starts `deno run -A cli/main.ts broker` on `127.0.0.1:0` with a fresh data directory and waits
- * until it listens.
+ * Starts `deno run -A cli/main.ts broker` on `127.0.0.1:0` (or the given port) with a fresh data
+ * directory and waits until it listens.
  *
  * @example
  * ```ts ignore
@@ -122,7 +131,7 @@ export interface BrokerProcess {
  * }
  * ```
  *
- * @param options Overrides, CPU profiling, start timeout.
+ * @param options Overrides, port, CPU profiling, start timeout.
  * @returns The running broker.
  * @throws {Error} If the broker exits or does not listen in time (it is stopped then).
  */
@@ -133,7 +142,14 @@ export async function startBrokerProcess(
   const cli = new URL("../../cli/main.ts", import.meta.url).pathname;
   const args = ["run", "-A"];
   if (options.cpuProfDir) args.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfDir}`);
-  args.push(cli, "broker", "--listeners", "PLAINTEXT://127.0.0.1:0", "--log-dirs", dataDir);
+  args.push(
+    cli,
+    "broker",
+    "--listeners",
+    `PLAINTEXT://127.0.0.1:${options.port ?? 0}`,
+    "--log-dirs",
+    dataDir,
+  );
   for (const o of options.overrides ?? []) args.push("--override", o);
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -142,6 +158,7 @@ export async function startBrokerProcess(
     stderr: "piped",
   }).spawn();
   const tail: string[] = [];
+  let httpUrl: string | undefined;
   let onListen: (bootstrap: string) => void = () => {};
   const listening = new Promise<string>((resolve) => onListen = resolve);
   const pump = (async () => {
@@ -154,7 +171,9 @@ export async function startBrokerProcess(
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         tail.push(line);
+        options.onLine?.(line);
         if (tail.length > 40) tail.shift();
+        httpUrl ??= /Admin HTTP listener on (http:\/\/\S+) /.exec(line)?.[1];
         const m = /listening on (\S+):(\d+) /.exec(line);
         if (m) onListen(`${m[1]}:${m[2]}`);
       }
@@ -208,6 +227,7 @@ export async function startBrokerProcess(
   return {
     pid: child.pid,
     bootstrap,
+    httpUrl,
     dataDir,
     stderrTail: () => [...tail],
     usage: () => processUsage(child.pid),

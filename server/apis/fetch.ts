@@ -394,6 +394,26 @@ async function readAllLegacy(
   return total;
 }
 
+/**
+ * Count the partitions read, their errors and the record bytes sent, by topic (`/metrics`);
+ * unknown topics are not counted, so clients cannot make a label of every name they try.
+ */
+function countFetch(broker: BrokerContext, reads: Read[], fromFollower: boolean): void {
+  const metrics = broker.metrics;
+  if (metrics === undefined) return;
+  for (const r of reads) {
+    let c = metrics.topics.get(r.name);
+    if (c === undefined) {
+      if (r.name === "" || broker.logs.topic(r.name) === undefined) continue;
+      c = metrics.topic(r.name);
+    }
+    c.fetchRequests++;
+    if (r.errorCode !== 0) c.failedFetchRequests++;
+    if (fromFollower) c.replicationBytesOut += r.records.length;
+    else c.bytesOut += r.records.length;
+  }
+}
+
 /** Fetch v0-v3: message sets down-converted from the log (no sessions, no isolation level). */
 async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
   const broker = ctx.broker;
@@ -414,6 +434,7 @@ async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<Fet
         broker.config.socketRequestMaxBytes,
       ),
   );
+  countFetch(broker, reads, false);
   return createFetchResponse({ responses: buildResponses(reads, () => true, false, false) });
 }
 
@@ -481,6 +502,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         }
       }
     }
+    countFetch(broker, reads, fromFollower);
     const session = fc.session;
     const include = fc.kind === "incremental"
       ? (r: Read) =>

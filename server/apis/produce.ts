@@ -299,6 +299,11 @@ async function appendOne(
   }
   try {
     const r = await log.append(records!);
+    const counters = broker.metrics?.topic(topic);
+    if (counters !== undefined) {
+      counters.messagesIn += r.recordCount;
+      counters.bytesIn += records!.length;
+    }
     if (replicated !== undefined && acks === -1) {
       // acks=all: answered once every in-sync replica has the batch
       const w = await broker.replicas!.waitForAcks(
@@ -343,6 +348,21 @@ function hasTransactionalRecords(req: ProduceRequest, version: number): boolean 
       (attributesAt(pd.records, 0) & TRANSACTIONAL_BIT) !== 0
     )
   );
+}
+
+/**
+ * Count a topic's partition appends and failures (`/metrics`); partitions of unknown topics
+ * are not counted, so clients cannot make a label of every name they try.
+ */
+function countProduce(broker: BrokerContext, topic: string, responses: PartitionResponse[]) {
+  if (broker.metrics === undefined) return;
+  let counters = broker.metrics.topics.get(topic);
+  if (counters === undefined) {
+    if (broker.logs.topic(topic) === undefined) return;
+    counters = broker.metrics.topic(topic);
+  }
+  counters.produceRequests += responses.length;
+  for (const p of responses) if (p.errorCode !== ErrorCode.NONE) counters.failedProduceRequests++;
 }
 
 /** Produce handler. */
@@ -410,6 +430,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
           )
         ),
       );
+      countProduce(broker, td.name, partitionResponses);
       return createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses });
     }));
     if (req.acks === 0) {

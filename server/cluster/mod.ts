@@ -90,6 +90,7 @@ export {
   type MetadataSnapshot,
   MetadataStore,
   type PartitionState,
+  type RegisteredListener,
   type TopicRecord,
   type Versioned,
   type WriteFence,

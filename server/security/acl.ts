@@ -13,7 +13,16 @@
 import { parsePrincipal } from "./principal.ts";
 
 /** Resource types (`org.apache.kafka.common.resource.ResourceType`), by wire code. */
-export const ResourceType = Object.freeze(
+export const ResourceType: Readonly<{
+  readonly UNKNOWN: 0;
+  readonly ANY: 1;
+  readonly TOPIC: 2;
+  readonly GROUP: 3;
+  readonly CLUSTER: 4;
+  readonly TRANSACTIONAL_ID: 5;
+  readonly DELEGATION_TOKEN: 6;
+  readonly USER: 7;
+}> = Object.freeze(
   {
     UNKNOWN: 0,
     ANY: 1,
@@ -29,7 +38,13 @@ export const ResourceType = Object.freeze(
 export type ResourceType = number;
 
 /** Pattern types (`org.apache.kafka.common.resource.PatternType`), by wire code. */
-export const PatternType = Object.freeze(
+export const PatternType: Readonly<{
+  readonly UNKNOWN: 0;
+  readonly ANY: 1;
+  readonly MATCH: 2;
+  readonly LITERAL: 3;
+  readonly PREFIXED: 4;
+}> = Object.freeze(
   {
     UNKNOWN: 0,
     ANY: 1,
@@ -42,7 +57,23 @@ export const PatternType = Object.freeze(
 export type PatternType = number;
 
 /** Operations (`org.apache.kafka.common.acl.AclOperation`), by wire code. */
-export const AclOperation = Object.freeze(
+export const AclOperation: Readonly<{
+  readonly UNKNOWN: 0;
+  readonly ANY: 1;
+  readonly ALL: 2;
+  readonly READ: 3;
+  readonly WRITE: 4;
+  readonly CREATE: 5;
+  readonly DELETE: 6;
+  readonly ALTER: 7;
+  readonly DESCRIBE: 8;
+  readonly CLUSTER_ACTION: 9;
+  readonly DESCRIBE_CONFIGS: 10;
+  readonly ALTER_CONFIGS: 11;
+  readonly IDEMPOTENT_WRITE: 12;
+  readonly CREATE_TOKENS: 13;
+  readonly DESCRIBE_TOKENS: 14;
+}> = Object.freeze(
   {
     UNKNOWN: 0,
     ANY: 1,
@@ -65,7 +96,12 @@ export const AclOperation = Object.freeze(
 export type AclOperation = number;
 
 /** Permission types (`org.apache.kafka.common.acl.AclPermissionType`), by wire code. */
-export const AclPermissionType = Object.freeze(
+export const AclPermissionType: Readonly<{
+  readonly UNKNOWN: 0;
+  readonly ANY: 1;
+  readonly DENY: 2;
+  readonly ALLOW: 3;
+}> = Object.freeze(
   {
     UNKNOWN: 0,
     ANY: 1,
@@ -125,7 +161,10 @@ export interface AclBindingFilter {
   readonly permissionType: AclPermissionType;
 }
 
-const NAMES = {
+/** The enumerations {@linkcode aclCodeName} and {@linkcode parseAclCode} know. */
+export type AclCodeKind = "resourceType" | "patternType" | "operation" | "permissionType";
+
+const NAMES: Record<AclCodeKind, Map<number, string>> = {
   resourceType: invert(ResourceType),
   patternType: invert(PatternType),
   operation: invert(AclOperation),
@@ -144,7 +183,7 @@ function invert(o: Readonly<Record<string, number>>): Map<number, string> {
  * @param code The wire code.
  * @returns The name.
  */
-export function aclCodeName(kind: keyof typeof NAMES, code: number): string {
+export function aclCodeName(kind: AclCodeKind, code: number): string {
   return NAMES[kind].get(code) ?? "UNKNOWN";
 }
 
@@ -156,7 +195,7 @@ export function aclCodeName(kind: keyof typeof NAMES, code: number): string {
  * @param name The name.
  * @returns The code, or `undefined` when no value has that name.
  */
-export function parseAclCode(kind: keyof typeof NAMES, name: string): number | undefined {
+export function parseAclCode(kind: AclCodeKind, name: string): number | undefined {
   const norm = (s: string) => s.replace(/[-_ ]/g, "").toUpperCase();
   const want = norm(name);
   for (const [code, n] of NAMES[kind]) if (norm(n) === want) return code;

@@ -152,6 +152,8 @@ export class FileAclStorage implements AclStorage {
   #current: AclBinding[] = [];
 
   /**
+   * The ACLs of a standalone broker, in `sluice-acls.json` in its data directory.
+   *
    * @param dir The data directory.
    */
   constructor(dir: string) {
@@ -198,6 +200,8 @@ export class EtcdAclStorage implements AclStorage {
   #watch: Watch | undefined;
 
   /**
+   * The ACLs of a cluster, in one etcd key every broker watches.
+   *
    * @param etcd The cluster's etcd client.
    * @param key The key.
    */

@@ -43,6 +43,8 @@ export interface TestControllerOptions {
   replicaFetchBackoffMs?: number;
   /** `replica.fetch.max.bytes` (default 1048576). */
   replicaFetchMaxBytes?: number;
+  /** `sluice.http.listener` of every broker (default none); port 0 picks a free one each. */
+  httpListener?: string;
 }
 
 /**
@@ -141,6 +143,7 @@ export class TestController implements AsyncDisposable {
       offsetsTopicNumPartitions: 1,
       transactionStateLogNumPartitions: 1,
       groupInitialRebalanceDelayMs: 0,
+      httpListener: o.httpListener ?? "",
     }, {
       replication: {
         brokerEndpoint: (b) => this.endpoint(b),

@@ -1,8 +1,10 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * The broker under test, as its own process (`deno run -A cli/main.ts broker`) on a fixed data
- * directory and port, so that it can be SIGKILLed and started again where it was. Its log goes to
- * a file; the lines in which recovery reports what it removed or rebuilt are kept per start.
+ * directory and port, so that it can be SIGKILLed (or SIGSTOPped) and started again where it was.
+ * Its log goes to a file; the lines in which recovery reports what it removed or rebuilt are kept
+ * per start. The process may run on another address than 127.0.0.1 and under a command prefix,
+ * e.g. `ip netns exec <ns>` (which execs the broker in place, so signals reach it directly).
  *
  * Needs `--allow-run --allow-read --allow-write --allow-net`.
  *
@@ -13,8 +15,15 @@
 export interface ChaosBrokerOptions {
   /** The data directory (`log.dirs`), kept across restarts. */
   dataDir: string;
-  /** The port on 127.0.0.1, kept across restarts. */
+  /** The port, kept across restarts. */
   port: number;
+  /** The address it listens on and advertises. Default `127.0.0.1`. */
+  host?: string;
+  /**
+   * A command the broker is started under, which must exec it in place (same process id), e.g.
+   * `["ip", "netns", "exec", "ns1"]`. Default none.
+   */
+  wrap?: string[];
   /** `--override key=value` settings. */
   overrides: string[];
   /** File the broker's log is appended to. */
@@ -77,6 +86,7 @@ export class ChaosBroker {
   #tail: string[] = [];
   #starts = 0;
   #listeningSince = Infinity;
+  #paused = false;
 
   /**
    * @param options Data directory, port, overrides and log file.
@@ -85,9 +95,14 @@ export class ChaosBroker {
     this.options = options;
   }
 
-  /** `127.0.0.1:PORT`. */
+  /** `HOST:PORT` (host `127.0.0.1` unless set). */
   get bootstrap(): string {
-    return `127.0.0.1:${this.options.port}`;
+    return `${this.options.host ?? "127.0.0.1"}:${this.options.port}`;
+  }
+
+  /** Whether the process is stopped by {@linkcode ChaosBroker.pause}. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   /** Process id of the running broker, or `undefined`. */
@@ -118,13 +133,16 @@ export class ChaosBroker {
   async start(): Promise<StartResult> {
     if (this.#child) throw new Error("start broker: it is already running");
     const cli = new URL("../../cli/main.ts", import.meta.url).pathname;
+    const wrap = this.options.wrap ?? [];
     const args = [
+      ...wrap.slice(1),
+      ...(wrap.length > 0 ? [Deno.execPath()] : []),
       "run",
       "-A",
       cli,
       "broker",
       "--listeners",
-      `PLAINTEXT://127.0.0.1:${this.options.port}`,
+      `PLAINTEXT://${this.options.host ?? "127.0.0.1"}:${this.options.port}`,
       "--log-dirs",
       this.options.dataDir,
     ];
@@ -133,7 +151,7 @@ export class ChaosBroker {
     const n = ++this.#starts;
     this.#listeningSince = Infinity;
     const spawnedAt = performance.now();
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command(wrap[0] ?? Deno.execPath(), {
       args,
       stdin: "null",
       stdout: "null",
@@ -141,6 +159,7 @@ export class ChaosBroker {
     }).spawn();
     this.#child = child;
     this.#exited = child.status;
+    this.#paused = false;
     const recoveryLines: string[] = [];
     let onListen: (at: number) => void = () => {};
     const listening = new Promise<number>((resolve) => onListen = resolve);
@@ -197,7 +216,7 @@ export class ChaosBroker {
     }
   }
 
-  /** SIGKILLs the broker (if running) and waits until it is gone. */
+  /** SIGKILLs the broker (if running, stopped or not) and waits until it is gone. */
   async kill(): Promise<void> {
     const child = this.#child;
     if (!child) return;
@@ -206,7 +225,10 @@ export class ChaosBroker {
     } catch { /* already exited */ }
     this.#listeningSince = Infinity;
     await this.#exited;
-    if (this.#child === child) this.#child = undefined;
+    if (this.#child === child) {
+      this.#child = undefined;
+      this.#paused = false;
+    }
   }
 
   /**
@@ -219,6 +241,7 @@ export class ChaosBroker {
   pause(paused: boolean): void {
     if (!this.#child) throw new Error("pause broker: it is not running");
     this.#child.kill(paused ? "SIGSTOP" : "SIGCONT");
+    this.#paused = paused;
   }
 
   /**
@@ -232,6 +255,7 @@ export class ChaosBroker {
     if (!child) return undefined;
     try {
       child.kill("SIGTERM");
+      if (this.#paused) this.pause(false);
     } catch { /* already exited */ }
     this.#listeningSince = Infinity;
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -26,6 +26,7 @@ spec = json.loads(sys.argv[1])
 name = spec["name"]
 targets = [(t, int(p)) for t, p in spec["targets"]]
 size = int(spec["recordBytes"])
+rate = float(spec.get("recordsPerSecond") or 0)
 stopping = False
 fatal_detail = None
 out = []
@@ -80,12 +81,13 @@ def on_delivery(err, msg):
         if err.fatal() and fatal_detail is None:
             fatal_detail = "delivery of %s: %s" % (rid, err)
         return
-    # librdkafka acknowledges a batch whose answer was lost once a later one succeeds
-    # (idempotence): its offset is unknown (None), reported as -1
-    offset = msg.offset() if msg.offset() is not None else -1
+    # librdkafka may report a delivery without an offset (None): a batch it took as delivered
+    # from a DUPLICATE_SEQUENCE_NUMBER answer or after a possibly persisted error; -1 then
+    offset = msg.offset()
+    if offset is None or offset < 0:
+        offset = -1
     out.append(
-        "A %s %d %d %s %d\n"
-        % (msg.topic(), msg.partition(), offset, rid, int(time.time() * 1000))
+        "A %s %d %d %s %d\n" % (msg.topic(), msg.partition(), offset, rid, int(time.time() * 1000))
     )
 
 
@@ -94,30 +96,38 @@ def value(seq):
     return head + bytes([0x61 + seq % 26]) * max(0, size - len(head))
 
 
-producer = Producer(
-    {
-        "bootstrap.servers": spec["bootstrap"],
-        "client.id": name,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 5,
-        # Keep retrying across broker restarts: the harness bounds the run.
-        "message.timeout.ms": 600000,
-        "request.timeout.ms": 15000,
-        "socket.connection.setup.timeout.ms": 5000,
-        "reconnect.backoff.ms": 50,
-        "reconnect.backoff.max.ms": 500,
-        "retry.backoff.ms": 100,
-        "queue.buffering.max.messages": 4000,
-        "topic.metadata.refresh.interval.ms": 5000,
-        "error_cb": on_error,
-    }
-)
+conf = {
+    "bootstrap.servers": spec["bootstrap"],
+    "client.id": name,
+    "enable.idempotence": True,
+    "acks": "all",
+    "linger.ms": 5,
+    # Keep retrying across broker restarts: the harness bounds the run.
+    "message.timeout.ms": 600000,
+    "request.timeout.ms": 15000,
+    "socket.connection.setup.timeout.ms": 5000,
+    "reconnect.backoff.ms": 50,
+    "reconnect.backoff.max.ms": 500,
+    "retry.backoff.ms": 100,
+    "queue.buffering.max.messages": 4000,
+    "topic.metadata.refresh.interval.ms": 5000,
+    "error_cb": on_error,
+}
+# SLUICE_RDKAFKA_DEBUG=eos,msg,protocol: librdkafka's debug log on stderr (the process's log file)
+if os.environ.get("SLUICE_RDKAFKA_DEBUG"):
+    conf["debug"] = os.environ["SLUICE_RDKAFKA_DEBUG"]
+producer = Producer(conf)
 
 write_all("R\n")
 seq = 0
+started = time.time()
 try:
     while not stopping and fatal_detail is None:
+        if rate > 0 and seq >= rate * (time.time() - started):
+            # paced: wait for the next record's turn, serving delivery reports meanwhile
+            producer.poll(min(0.05, max(0.0, seq / rate - (time.time() - started))))
+            flush_out(False)
+            continue
         topic, partition = targets[seq % len(targets)]
         try:
             producer.produce(topic, value(seq), partition=partition, on_delivery=on_delivery)

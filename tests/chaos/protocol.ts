@@ -28,6 +28,8 @@ export interface WorkerSpec {
   recordBytes: number;
   /** Records per batch (Sluice's producer; librdkafka batches by itself). */
   batchRecords: number;
+  /** Records per second over all its partitions (default: as fast as acknowledgements come). */
+  recordsPerSecond?: number;
 }
 
 /** One acknowledgement. */

@@ -17,8 +17,8 @@
  * fatal one such as INVALID_PRODUCER_EPOCH) or when the producer had to bump its epoch (the
  * broker answered OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID: it lost an acknowledged
  * batch or the producer's state). Each partition has up to 8 sends
- * of `batchRecords` records outstanding. SIGTERM stops it after every record sent is
- * acknowledged.
+ * of `batchRecords` records outstanding; with `recordsPerSecond` the batches are paced to that
+ * rate over all partitions. SIGTERM stops it after every record sent is acknowledged.
  *
  * @module
  */
@@ -84,9 +84,19 @@ async function main(): Promise<void> {
       ),
   });
   let seq = 0;
+  const started = performance.now();
+  const rate = spec.recordsPerSecond ?? 0;
   const lanes = spec.targets.map(async ([topic, partition]) => {
     const sends = new Set<Promise<void>>();
     while (!stopping) {
+      if (rate > 0) {
+        // paced over all partitions: wait until the next batch's records are due
+        const due = (seq + spec.batchRecords) / rate * 1000 - (performance.now() - started);
+        if (due > 0) {
+          await new Promise((r) => setTimeout(r, Math.min(due, 100)));
+          continue;
+        }
+      }
       const ids: string[] = [];
       for (let i = 0; i < spec.batchRecords; i++) ids.push(`${spec.name}:${seq++}`);
       const sent = producer.send({

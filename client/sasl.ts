@@ -27,6 +27,8 @@ import {
   type ScramMechanism,
 } from "../protocol/scram.ts";
 
+export type { ScramMechanism } from "../protocol/scram.ts";
+
 /** A SASL mechanism our client speaks. */
 export type SaslMechanism = "PLAIN" | ScramMechanism;
 

@@ -15,6 +15,7 @@ import {
   Client,
 } from "../client/mod.ts";
 import { parseFlags, UsageError } from "./args.ts";
+import { COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 import type { CommandIo } from "./io.ts";
 
 /** Help text of `sluice acls`. */
@@ -51,6 +52,7 @@ Options:
   --idempotent           With --producer: IdempotentWrite on the cluster
   --force                Accepted for compatibility (nothing is asked)
   --bootstrap-server     Brokers to connect to (default localhost:9092)
+  --command-config FILE  Client properties: security.protocol, ssl.*, sasl.*
   -h, --help             Show this help
 `;
 
@@ -150,6 +152,7 @@ interface Resource {
  */
 export async function runAcls(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     add: { type: "boolean" },
     list: { type: "boolean" },
@@ -250,6 +253,7 @@ export async function runAcls(args: string[], io: CommandIo): Promise<number> {
     }
   }
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-acls",
   });

@@ -6,8 +6,6 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { clientTlsFromProperties, type ClientTlsOptions } from "../client/tls.ts";
-import { parsePropertiesFile } from "../server/config.ts";
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -147,38 +145,4 @@ export function unescapeSeparator(s: string): string {
     /\\([tnr\\])/g,
     (_, c: string) => c === "t" ? "\t" : c === "n" ? "\n" : c === "r" ? "\r" : "\\",
   );
-}
-
-/**
- * The TLS settings of a `--command-config` file (Kafka's client properties: `security.protocol`,
- * `ssl.ca.location`, `ssl.certificate.location`, ...; see `client/tls.ts`). Needs
- * `--allow-read`.
- *
- * @example
- * ```ts
- * import { commandConfigTls } from "./args.ts";
- * console.assert(await commandConfigTls(undefined) === undefined);
- * ```
- *
- * @param path The file, or `undefined` when the flag is absent.
- * @param flag The flag's name, for messages.
- * @returns The TLS options, or `undefined` for plaintext.
- * @throws {UsageError} If the file cannot be read or asks for what the client cannot do.
- */
-export async function commandConfigTls(
-  path: string | undefined,
-  flag = "--command-config",
-): Promise<ClientTlsOptions | undefined> {
-  if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new UsageError(`${flag} ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  try {
-    return clientTlsFromProperties(parsePropertiesFile(text));
-  } catch (e) {
-    throw new UsageError(`${flag} ${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }

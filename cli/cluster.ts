@@ -9,10 +9,11 @@
  */
 
 import { Client, type TopicInfo } from "../client/mod.ts";
-import { commandConfigTls, parseFlags, UsageError } from "./args.ts";
+import { parseFlags, UsageError } from "./args.ts";
 import { runDecommission, runElectLeaders, runReassign } from "./cluster_ops.ts";
 import { formatTable } from "./groups.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice cluster`. */
 export const CLUSTER_HELP: string = `Usage: sluice cluster [--bootstrap-server HOST:PORT] [OPTIONS]
@@ -30,9 +31,8 @@ Operations:
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092); any one will do
-  --command-config FILE    Client properties file: security.protocol, ssl.*
   --output FORMAT          text (default) or json
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** A broker in {@linkcode ClusterReport}. */
@@ -220,8 +220,8 @@ export async function runCluster(args: string[], io: CommandIo): Promise<number>
   if (sub === "reassign") return await runReassign(rest, io);
   if (sub === "decommission") return await runDecommission(rest, io);
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
-    "command-config": { type: "string" },
     output: { type: "string", default: "text" },
     help: { type: "boolean", short: "h" },
   });
@@ -233,9 +233,8 @@ export async function runCluster(args: string[], io: CommandIo): Promise<number>
   if (output !== "text" && output !== "json") {
     throw new UsageError(`invalid --output "${output}": expected text or json`);
   }
-  const tls = await commandConfigTls(values["command-config"] as string | undefined);
   const client = new Client({
-    tls,
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-cluster",
   });

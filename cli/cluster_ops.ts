@@ -22,6 +22,7 @@ import {
   type TopicDescription,
 } from "../client/mod.ts";
 import { parseFlags, parseIntFlag, UsageError } from "./args.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 import { formatTable } from "./groups.ts";
 import type { CommandIo } from "./io.ts";
 
@@ -38,7 +39,7 @@ Options:
   --type TYPE              preferred (default) or unclean
   --topic TOPIC            Only this topic (default: every partition of the cluster)
   --partition N            Only this partition of --topic
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 
 Exit code 0 when every partition asked for was elected or needed no election, else 1.
 `;
@@ -63,7 +64,7 @@ Options:
   --list                   List the reassignments in progress
   --timeout-ms N           How long --wait waits (default 600000)
   --output FORMAT          text (default) or json (--list)
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** Help text of `sluice cluster decommission`. */
@@ -80,7 +81,7 @@ Options:
   --broker N               The broker to empty
   --dry-run                Print the plan (Kafka's JSON) without moving anything
   --timeout-ms N           How long to wait (default 600000)
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** A plan's partition (Kafka's reassignment JSON). */
@@ -225,8 +226,11 @@ export function decommissionPlan(
   return plan;
 }
 
-function connect(values: Record<string, unknown>): { client: Client; admin: Admin } {
+async function connect(
+  values: Record<string, unknown>,
+): Promise<{ client: Client; admin: Admin }> {
   const client = new Client({
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-cluster",
     retries: 10,
@@ -259,6 +263,7 @@ function outcomeTable(rows: PartitionOutcome[], ok: (r: PartitionOutcome) => str
  */
 export async function runElectLeaders(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     type: { type: "string", default: "preferred" },
     topic: { type: "string" },
@@ -277,7 +282,7 @@ export async function runElectLeaders(args: string[], io: CommandIo): Promise<nu
   if (partition !== undefined && values.topic === undefined) {
     throw new UsageError("--partition needs --topic");
   }
-  const { client, admin } = connect(values);
+  const { client, admin } = await connect(values);
   try {
     let partitions: { topic: string; partition: number }[] | null = null;
     if (values.topic !== undefined) {
@@ -312,6 +317,7 @@ export async function runElectLeaders(args: string[], io: CommandIo): Promise<nu
  */
 export async function runReassign(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     plan: { type: "string" },
     wait: { type: "boolean" },
@@ -353,7 +359,7 @@ export async function runReassign(args: string[], io: CommandIo): Promise<number
     }
     plan = parsePlan(text);
   }
-  const { client, admin } = connect(values);
+  const { client, admin } = await connect(values);
   try {
     if (values.list) {
       const list = await admin.listPartitionReassignments();
@@ -430,6 +436,7 @@ export async function runReassign(args: string[], io: CommandIo): Promise<number
  */
 export async function runDecommission(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     broker: { type: "string" },
     "dry-run": { type: "boolean" },
@@ -443,7 +450,7 @@ export async function runDecommission(args: string[], io: CommandIo): Promise<nu
   const broker = parseIntFlag(values.broker, "--broker", 0);
   if (broker === undefined) throw new UsageError("--broker N is required");
   const timeoutMs = parseIntFlag(values["timeout-ms"], "--timeout-ms", 1) ?? 600_000;
-  const { client, admin } = connect(values);
+  const { client, admin } = await connect(values);
   try {
     const cluster = await admin.describeCluster();
     const ids = cluster.brokers.map((b) => b.nodeId).sort((a, b) => a - b);

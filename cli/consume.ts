@@ -14,7 +14,6 @@ import {
   type PartitionAssignment,
 } from "../client/mod.ts";
 import {
-  commandConfigTls,
   isTrue,
   parseFlags,
   parseIntFlag,
@@ -23,6 +22,7 @@ import {
   UsageError,
 } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice consume`. */
 export const CONSUME_HELP: string =
@@ -34,7 +34,8 @@ then prints "Processed a total of N messages" on stderr.
 
 Options:
   --bootstrap-server LIST          Brokers to connect to (default localhost:9092)
-  --command-config FILE            Client properties file: security.protocol, ssl.* (alias --consumer.config)
+  --command-config FILE            Client properties: security.protocol, ssl.*, sasl.*
+                                   (alias --consumer.config)
   --topic T                        Topic to read (required)
   --group G                        Join consumer group G: its members share the partitions, and
                                    the offsets of printed records are committed; starts at the
@@ -125,8 +126,8 @@ export async function runConsume(
   signal?: AbortSignal,
 ): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
-    "command-config": { type: "string" },
     "consumer.config": { type: "string" },
     topic: { type: "string" },
     group: { type: "string" },
@@ -182,12 +183,11 @@ export async function runConsume(
     lineSeparator: unescapeSeparator(props["line.separator"] ?? "\n"),
   };
 
-  const tls = await commandConfigTls(
-    (values["command-config"] ?? values["consumer.config"]) as string | undefined,
-  );
-
   const client = new Client({
-    tls,
+    ...(await commandConfig(
+      values["command-config"] ?? values["consumer.config"],
+      values["command-config"] === undefined ? "--consumer.config" : "--command-config",
+    )),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-consumer",
   });

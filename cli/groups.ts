@@ -12,8 +12,9 @@ import {
   type ConsumerGroupDescription,
   KafkaError,
 } from "../client/mod.ts";
-import { commandConfigTls, parseFlags, parseIntFlag, UsageError } from "./args.ts";
+import { parseFlags, parseIntFlag, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice groups`. */
 export const GROUPS_HELP: string =
@@ -34,10 +35,9 @@ Reset specs (exactly one):
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
-  --command-config FILE    Client properties file: security.protocol, ssl.*
   --output FORMAT          With --describe: text (default) or json (one object: state,
                            members, and each partition's offsets and lag)
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** One row of `--describe`. */
@@ -217,8 +217,8 @@ const RESET_SPECS = [
  */
 export async function runGroups(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
-    "command-config": { type: "string" },
     list: { type: "boolean" },
     describe: { type: "boolean" },
     "reset-offsets": { type: "boolean" },
@@ -294,10 +294,8 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     ? undefined
     : parseDateTime(values["to-datetime"] as string);
 
-  const tls = await commandConfigTls(values["command-config"] as string | undefined);
-
   const client = new Client({
-    tls,
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-groups",
   });

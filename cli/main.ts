@@ -1,6 +1,6 @@
 /**
- * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster` and
- * `acls`.
+ * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster`,
+ * `users` and `acls`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -24,6 +24,7 @@ import { runProduce } from "./produce.ts";
 import { runConsume } from "./consume.ts";
 import { runGroups } from "./groups.ts";
 import { runCluster } from "./cluster.ts";
+import { runUsers } from "./users.ts";
 import { runAcls } from "./acls.ts";
 import { bootstrapOf, unreachableMessage } from "./unreachable.ts";
 
@@ -38,6 +39,7 @@ Commands:
   groups    List, describe, reset offsets of and delete consumer groups
   cluster   List brokers, the controller, under-replicated and offline partitions;
             elect leaders, reassign partitions, decommission a broker
+  users     Add, describe and delete users' SCRAM credentials
   acls      Add, list and remove ACLs (kafka-acls.sh's flags)
 
 Run "sluice COMMAND --help" for a command's options.
@@ -72,6 +74,8 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         return await runGroups(rest, io);
       case "cluster":
         return await runCluster(rest, io);
+      case "users":
+        return await runUsers(rest, io);
       case "acls":
         return await runAcls(rest, io);
       case "consume": {
@@ -86,7 +90,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster or acls)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users or acls)`,
         );
     }
   } catch (e) {

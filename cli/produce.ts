@@ -12,7 +12,6 @@ import {
   type ProducerMessage,
 } from "../client/mod.ts";
 import {
-  commandConfigTls,
   isTrue,
   parseFlags,
   parseIntFlag,
@@ -21,6 +20,7 @@ import {
   UsageError,
 } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice produce`. */
 export const PRODUCE_HELP: string =
@@ -30,7 +30,8 @@ Reads standard input and sends one record per line (a "> " prompt is shown on a 
 
 Options:
   --bootstrap-server LIST      Brokers to connect to (default localhost:9092; alias --broker-list)
-  --command-config FILE        Client properties file: security.protocol, ssl.* (alias --producer.config)
+  --command-config FILE        Client properties: security.protocol, ssl.*, sasl.*
+                               (alias --producer.config)
   --topic T                    Topic to produce to (required)
   --partition P                Send every record to partition P (default: key hash / sticky)
   --acks N                     0, 1 or -1/all (default -1)
@@ -53,8 +54,8 @@ Options:
  */
 export async function runProduce(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string" },
-    "command-config": { type: "string" },
     "producer.config": { type: "string" },
     "broker-list": { type: "string" },
     topic: { type: "string" },
@@ -90,12 +91,11 @@ export async function runProduce(args: string[], io: CommandIo): Promise<number>
   const separator = unescapeSeparator(props["key.separator"] ?? "\t");
   if (separator === "") throw new UsageError("invalid --property key.separator: must not be empty");
 
-  const tls = await commandConfigTls(
-    (values["command-config"] ?? values["producer.config"]) as string | undefined,
-  );
-
   const client = new Client({
-    tls,
+    ...(await commandConfig(
+      values["command-config"] ?? values["producer.config"],
+      values["command-config"] === undefined ? "--producer.config" : "--command-config",
+    )),
     bootstrapServers: (values["bootstrap-server"] ?? values["broker-list"] ??
       "localhost:9092") as string,
     clientId: "sluice-producer",

@@ -6,8 +6,9 @@
  */
 
 import { Admin, Client, type TopicDescription } from "../client/mod.ts";
-import { commandConfigTls, parseFlags, parseIntFlag, parseKeyValues, UsageError } from "./args.ts";
+import { parseFlags, parseIntFlag, parseKeyValues, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
+import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
 
 /** Help text of `sluice topics`. */
 export const TOPICS_HELP: string =
@@ -22,13 +23,12 @@ Actions (exactly one):
 
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
-  --command-config FILE    Client properties file: security.protocol, ssl.*
   --if-not-exists          With --create: do nothing if the topic exists
   --if-exists              With --delete/--alter/--describe: do nothing if the topic is missing
   --output FORMAT          With --describe: text (default, kafka-topics.sh's lines plus each
                            partition's log start and end offsets and size on its leader) or
                            json (one object per topic)
-  -h, --help               Show this help
+${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
 /** A partition's offsets and size on its leader, as `topics --describe` shows them. */
@@ -149,8 +149,8 @@ async function partitionStats(
  */
 export async function runTopics(args: string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, {
+    ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
-    "command-config": { type: "string" },
     create: { type: "boolean" },
     list: { type: "boolean" },
     describe: { type: "boolean" },
@@ -190,9 +190,8 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
   if (action === "alter" && partitions === undefined) {
     throw new UsageError("--alter needs --partitions");
   }
-  const tls = await commandConfigTls(values["command-config"] as string | undefined);
   const client = new Client({
-    tls,
+    ...(await commandConfig(values["command-config"])),
     bootstrapServers: values["bootstrap-server"] as string,
     clientId: "sluice-topics",
   });

@@ -6,6 +6,16 @@
  */
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
+} from "../protocol/messages/alter_user_scram_credentials.ts";
+import {
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from "../protocol/messages/describe_user_scram_credentials.ts";
+import { type ScramMechanism, scramMechanismByType } from "../protocol/scram.ts";
+import type { ScramCredentialUpsertion } from "./sasl.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
 import { DeleteTopicsRequest, DeleteTopicsResponse } from "../protocol/messages/delete_topics.ts";
 import {
@@ -1332,6 +1342,80 @@ export class Admin {
   }
 
   /**
+   * Describes users' SCRAM credentials (mechanisms and iterations; never salts or keys).
+   *
+   * @param users The users; omitted or empty: every user with a credential.
+   * @returns One entry per user, each with its error code (0, `RESOURCE_NOT_FOUND`,
+   *   `DUPLICATE_RESOURCE`).
+   * @throws {KafkaError} A request-level error (e.g. `CLUSTER_AUTHORIZATION_FAILED`).
+   */
+  async describeUserScramCredentials(users?: string[]): Promise<UserScramCredentials[]> {
+    const res = await this.#client.send(
+      "any",
+      {
+        request: DescribeUserScramCredentialsRequest,
+        response: DescribeUserScramCredentialsResponse,
+      },
+      DescribeUserScramCredentialsRequest.create({
+        users: users === undefined ? null : users.map((name) => ({ name })),
+      }),
+    );
+    if (res.errorCode !== 0) {
+      throw fail(res.errorCode, "describe SCRAM credentials", res.errorMessage);
+    }
+    return res.results.map((r) => ({
+      user: r.user,
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage,
+      credentials: r.credentialInfos.map((c) => ({
+        mechanism: scramMechanismByType(c.mechanism)?.name ?? `UNKNOWN(${c.mechanism})`,
+        iterations: c.iterations,
+      })),
+    }));
+  }
+
+  /**
+   * Sets and deletes users' SCRAM credentials (the salted passwords come from
+   * `scramUpsertion` in `sasl.ts`; the password never leaves this process).
+   *
+   * @param upsertions Credentials to set.
+   * @param deletions Credentials to delete.
+   * @returns One result per user, each with its error code (0, `UNACCEPTABLE_CREDENTIAL`,
+   *   `RESOURCE_NOT_FOUND`, `DUPLICATE_RESOURCE`, `UNSUPPORTED_SASL_MECHANISM`).
+   */
+  async alterUserScramCredentials(
+    upsertions: ScramCredentialUpsertion[],
+    deletions: { user: string; mechanism: ScramMechanism | number }[] = [],
+  ): Promise<{ user: string; errorCode: number; errorMessage: string | null }[]> {
+    const res = await this.#client.send(
+      await this.#controller(),
+      { request: AlterUserScramCredentialsRequest, response: AlterUserScramCredentialsResponse },
+      AlterUserScramCredentialsRequest.create({
+        upsertions: upsertions.map((u) => ({
+          name: u.user,
+          mechanism: u.mechanismType,
+          iterations: u.iterations,
+          salt: u.salt,
+          saltedPassword: u.saltedPassword,
+        })),
+        deletions: deletions.map((d) => ({
+          name: d.user,
+          mechanism: typeof d.mechanism === "number"
+            ? d.mechanism
+            : d.mechanism === "SCRAM-SHA-256"
+            ? 1
+            : 2,
+        })),
+      }),
+    );
+    return res.results.map((r) => ({
+      user: r.user,
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage,
+    }));
+  }
+
+  /**
    * Creates ACLs (CreateAcls): all or none of them are checked by the broker, the valid ones are
    * kept. Needs ALTER on the cluster.
    *
@@ -1411,6 +1495,18 @@ export class Admin {
       return r.matchingAcls.map(bindingFrom);
     });
   }
+}
+
+/** A user's SCRAM credentials, from {@linkcode Admin.describeUserScramCredentials}. */
+export interface UserScramCredentials {
+  /** The user. */
+  user: string;
+  /** 0, or why the user could not be described. */
+  errorCode: number;
+  /** The broker's detail, if any. */
+  errorMessage: string | null;
+  /** Mechanism and iterations of each credential. */
+  credentials: { mechanism: string; iterations: number }[];
 }
 
 /** A member's undecodable metadata or assignment is shown as empty, not a failed describe. */

@@ -8,6 +8,14 @@
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata.ts";
 import { type Api, Connection, type SendOptions } from "./connection.ts";
+import type { SaslOptions } from "./sasl.ts";
+
+/** Errors of SASL authentication: fatal, never retried on another broker. */
+const AUTHENTICATION_ERRORS: ReadonlySet<number> = new Set([
+  ErrorCode.SASL_AUTHENTICATION_FAILED,
+  ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+  ErrorCode.ILLEGAL_SASL_STATE,
+]);
 import type { ClientTlsOptions } from "./tls.ts";
 
 /** Options for {@linkcode Client}. */
@@ -29,6 +37,8 @@ export interface ClientOptions {
   retries?: number;
   /** Pause between retries in milliseconds. Default 100. */
   retryBackoffMs?: number;
+  /** SASL authentication of every connection (`SASL_PLAINTEXT`); default none. */
+  sasl?: SaslOptions;
 }
 
 /** A broker in the cluster. */
@@ -149,7 +159,9 @@ export function isStaleMetadataError(code: number): boolean {
  */
 export class Client {
   /** The options, with defaults applied. */
-  readonly options: Readonly<Required<Omit<ClientOptions, "tls">> & Pick<ClientOptions, "tls">>;
+  readonly options: Readonly<
+    Required<Omit<ClientOptions, "sasl" | "tls">> & Pick<ClientOptions, "sasl" | "tls">
+  >;
   #bootstrap: HostPort[];
   #brokers = new Map<number, BrokerInfo>();
   #connections = new Map<string, Promise<Connection>>();
@@ -174,6 +186,7 @@ export class Client {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       retries: options.retries ?? 5,
       retryBackoffMs: options.retryBackoffMs ?? 100,
+      sasl: options.sasl,
       tls: options.tls,
     };
   }
@@ -203,6 +216,7 @@ export class Client {
     const existing = this.#connections.get(key);
     if (existing) {
       return existing.then((c) => {
+        if (!c.closed && c.sessionExpired && c.inFlight === 0) c.close();
         if (!c.closed) return c;
         if (this.#connections.get(key) === existing) this.#connections.delete(key);
         return this.#connect(address, pool);
@@ -214,6 +228,7 @@ export class Client {
       clientId: this.options.clientId,
       requestTimeoutMs: this.options.requestTimeoutMs,
       connectTimeoutMs: this.options.connectTimeoutMs,
+      sasl: this.options.sasl,
       tls: this.options.tls,
     });
     this.#connections.set(key, created);
@@ -236,6 +251,8 @@ export class Client {
       try {
         return await this.#connect(c);
       } catch (e) {
+        // A refused authentication is an answer, not an unreachable broker (as Kafka clients).
+        if (e instanceof KafkaError && AUTHENTICATION_ERRORS.has(e.code)) throw e;
         last = e;
       }
     }

@@ -14,6 +14,7 @@ import {
   writeRequestFrame,
 } from "../protocol/framing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+import { saslAuthenticate, type SaslOptions } from "./sasl.ts";
 import type { ClientTlsOptions } from "./tls.ts";
 
 /** Size of a socket read buffer (a larger frame gets a buffer of its own size). */
@@ -39,6 +40,8 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** How long to wait for the TCP connection (and TLS handshake). Default 10000. */
   connectTimeoutMs?: number;
+  /** SASL authentication after ApiVersions (`SASL_PLAINTEXT`); default none. */
+  sasl?: SaslOptions;
   /** Connect with TLS (`security.protocol=SSL`); absent: plaintext. */
   tls?: ClientTlsOptions;
 }
@@ -127,6 +130,7 @@ export class Connection {
   #closed = false;
   #closeError: KafkaError | undefined;
   #readLoop: Promise<void>;
+  #sessionExpiresAt = Infinity;
 
   private constructor(conn: Deno.TcpConn | Deno.TlsConn, options: ConnectionOptions) {
     this.host = options.host;
@@ -202,6 +206,16 @@ export class Connection {
     const conn = new Connection(tcp, options);
     try {
       await conn.#negotiate();
+      if (options.sasl !== undefined) {
+        const session = await saslAuthenticate(
+          { address, send: (api, body) => conn.send(api, body) },
+          options.sasl,
+        );
+        // KIP-368: the broker closes an expired session; use a new connection before then.
+        if (session.sessionLifetimeMs > 0) {
+          conn.#sessionExpiresAt = Date.now() + session.sessionLifetimeMs * 0.85;
+        }
+      }
     } catch (e) {
       conn.close();
       throw e;
@@ -265,6 +279,14 @@ export class Connection {
   /** Whether the connection is closed. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Whether the SASL session nears the lifetime the broker gave it (`connections.max.reauth.ms`,
+   * KIP-368): the client then opens a new, freshly authenticated connection instead.
+   */
+  get sessionExpired(): boolean {
+    return Date.now() >= this.#sessionExpiresAt;
   }
 
   /** Number of requests awaiting a response. */

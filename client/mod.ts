@@ -26,6 +26,7 @@ export type { MessageCodec, Reader, Writer } from "../protocol/primitives.ts";
 export * from "./client.ts";
 export * from "./connection.ts";
 export * from "./tls.ts";
+export * from "./sasl.ts";
 export {
   type EpochBump,
   type MessageData,

@@ -1,6 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * TLS settings of our client (`security.protocol=SSL`), from Kafka client properties: librdkafka's
+ * TLS settings of our client (`security.protocol=SSL` or `SASL_SSL`), from Kafka client properties: librdkafka's
  * `ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`, `ssl.key.password`, or the
  * Java client's PEM forms (`ssl.truststore.location` / `ssl.truststore.certificates`,
  * `ssl.keystore.location` / `ssl.keystore.certificate.chain` + `ssl.keystore.key`, with
@@ -26,7 +26,8 @@ export interface ClientTlsOptions {
 
 /**
  * The TLS options a set of Kafka client properties asks for; `undefined` when
- * `security.protocol` is PLAINTEXT (or absent). Reads the files named. Needs `--allow-read`.
+ * `security.protocol` is PLAINTEXT (or absent) or SASL_PLAINTEXT (the SASL half is
+ * `client/sasl.ts`'s `saslOptionsFromProperties`). Reads the files named. Needs `--allow-read`.
  *
  * @example
  * ```ts
@@ -36,18 +37,18 @@ export interface ClientTlsOptions {
  *
  * @param props Kafka client properties.
  * @returns The options, or `undefined` for plaintext.
- * @throws {RangeError} On an unsupported protocol (SASL), an unsupported store type, an
+ * @throws {RangeError} On an unknown protocol, an unsupported store type, an
  * unreadable file, or an encrypted key without its password.
  */
 export function clientTlsFromProperties(
   props: Record<string, string>,
 ): ClientTlsOptions | undefined {
   const protocol = (props["security.protocol"] ?? "PLAINTEXT").trim().toUpperCase();
-  if (protocol === "PLAINTEXT") return undefined;
-  if (protocol !== "SSL") {
+  if (protocol === "PLAINTEXT" || protocol === "SASL_PLAINTEXT") return undefined;
+  if (protocol !== "SSL" && protocol !== "SASL_SSL") {
     throw new RangeError(
       `Invalid value "${props["security.protocol"]}" for configuration "security.protocol": ` +
-        `this client supports PLAINTEXT and SSL`,
+        `use PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL`,
     );
   }
   const get = (k: string) => {

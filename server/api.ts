@@ -29,6 +29,8 @@ import type { Logger } from "./logger.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
+import type { SaslServer } from "./security/sasl.ts";
+import type { ScramCredentialStore } from "./security/scram_credentials.ts";
 import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 import type { TxnVerifier } from "./txn/verification.ts";
@@ -106,6 +108,17 @@ export interface BrokerContext {
   readonly metrics?: BrokerMetrics;
   /** Aborted when the broker shuts down; long waits must end on it. */
   readonly closing: AbortSignal;
+  /**
+   * SASL authentication (SaslHandshake, SaslAuthenticate and the SASL listeners' gate).
+   * Optional so contexts built by hand (tests) may leave it out; the SASL APIs then answer
+   * ILLEGAL_SASL_STATE.
+   */
+  readonly sasl?: SaslServer;
+  /**
+   * SCRAM credentials (AlterUserScramCredentials, DescribeUserScramCredentials). Optional for
+   * contexts built by hand; the credential APIs then fail.
+   */
+  readonly scramCredentials?: ScramCredentialStore;
 }
 
 /** One request being handled. */

@@ -60,6 +60,9 @@ import {
 } from "./txn/mod.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import { sleep } from "./sleep.ts";
+import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
+import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
+import { ScramCredentialStore } from "./security/scram_credentials.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
 
 export type { BrokerConfig } from "./config.ts";
@@ -282,9 +285,12 @@ export class Broker {
     }
     full.clusterId = meta.clusterId;
     let dynamicConfigs: DynamicBrokerConfigs;
+    let scramCredentials: ScramCredentialStore;
     try {
       // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
       dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
+      // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md).
+      scramCredentials = await ScramCredentialStore.open(dir);
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -497,6 +503,7 @@ export class Broker {
     const interBrokerAdvertised = advertisedListeners.get(interBroker.name)!;
     const abort = new AbortController();
     const apis = new Map<number, ApiHandler>(APIS.map((a) => [a.key, a]));
+    const sasl = saslServer(full, scramCredentials, log, abort.signal);
     const ctx: BrokerContext = {
       config: full,
       nodeId: full.nodeId,
@@ -518,6 +525,8 @@ export class Broker {
       apis,
       metrics: new BrokerMetrics(),
       closing: abort.signal,
+      sasl,
+      scramCredentials,
     };
     const broker = new Broker(full, serving, ctx, abort);
     for (const l of serving) l.loop = broker.#accept(l);
@@ -749,6 +758,9 @@ export class Broker {
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,
+          unauthenticatedMaxFrame: isSaslProtocol(securityProtocol)
+            ? this.config.saslServerMaxReceiveSize
+            : undefined,
         },
         { name, securityProtocol },
       );
@@ -819,6 +831,11 @@ export class Broker {
       throw new CloseConnection(
         `malformed request: ${frame.length} bytes is too short for a request header`,
       );
+    }
+    // SASL listeners: only the SASL exchange before authentication (and bare v0 tokens).
+    if (isSaslProtocol(info.securityProtocol)) {
+      const raw = await this.#ctx.sasl!.gate(frame, info);
+      if (raw !== undefined) return raw;
     }
     const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const apiKey = view.getInt16(0);
@@ -979,6 +996,35 @@ class AcceptBackoff {
     this.#reported = false;
     this.#unrecovered = 0;
   }
+}
+
+/** The SASL authenticator of a configuration (used by SASL listeners and the SASL APIs). */
+function saslServer(
+  config: BrokerConfig,
+  credentials: ScramCredentialStore,
+  logger: Logger,
+  closing: AbortSignal,
+): SaslServer {
+  const users = new Map<string, ReadonlyMap<string, string>>();
+  return new SaslServer({
+    enabledMechanisms: (listener) =>
+      config.saslListenerMechanisms[listener.toLowerCase()] ?? config.saslEnabledMechanisms,
+    plainUsers: (listener) => {
+      const key = `${listener.toLowerCase()}.plain`;
+      let u = users.get(key);
+      if (u === undefined) {
+        const jaas = config.saslJaasConfigs[key];
+        u = jaas === undefined ? new Map() : plainUsers(parseJaasConfig(jaas));
+        users.set(key, u);
+      }
+      return u;
+    },
+    credentials,
+    maxReauthMs: config.connectionsMaxReauthMs,
+    failedAuthenticationDelayMs: config.connectionFailedAuthenticationDelayMs,
+    logger,
+    closing,
+  });
 }
 
 function localHostName(): string {

@@ -11,6 +11,7 @@
 
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
 import { createLogger, type LogFormat, type Logger, type LogLevel } from "./logger.ts";
+import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer.ts";
 import { parsePrincipal } from "./security/principal.ts";
 
@@ -224,6 +225,35 @@ export interface BrokerConfig {
   /** Broker-level topic config defaults in topic-config names, e.g. `{ "retention.ms": "3600000" }`. */
   topicDefaults: Record<string, string>;
   /**
+   * SASL mechanisms a SASL listener offers (`sasl.enabled.mechanisms`); a listener may have its
+   * own (`listener.name.<l>.sasl.enabled.mechanisms`, in {@linkcode BrokerConfig.saslListenerMechanisms}).
+   * Default `PLAIN,SCRAM-SHA-256,SCRAM-SHA-512` (Kafka's is GSSAPI, which Sluice lacks).
+   */
+  saslEnabledMechanisms: string[];
+  /** Per-listener `sasl.enabled.mechanisms`, by lower-case listener name. */
+  saslListenerMechanisms: Record<string, string[]>;
+  /**
+   * JAAS configurations of the SASL listeners (`listener.name.<l>.<mechanism>.sasl.jaas.config`),
+   * by `<listener>.<mechanism>` in lower case, e.g. `sasl_plaintext.plain`. PLAIN's users are the
+   * `user_<name>="<password>"` options of its entry.
+   */
+  saslJaasConfigs: Record<string, string>;
+  /**
+   * Longest SASL session before the client must re-authenticate (`connections.max.reauth.ms`,
+   * KIP-368); 0 (the default, Kafka's): never.
+   */
+  connectionsMaxReauthMs: number;
+  /**
+   * How long the answer to a failed authentication waits before the connection closes
+   * (`connection.failed.authentication.delay.ms`). Default 100 (Kafka's).
+   */
+  connectionFailedAuthenticationDelayMs: number;
+  /**
+   * Largest request a SASL listener reads from a connection before it has authenticated
+   * (`sasl.server.max.receive.size`); a larger one closes the connection. Default 524288 (Kafka's).
+   */
+  saslServerMaxReceiveSize: number;
+  /**
    * The authorizer (`authorizer.class.name`): `""` (the default) for none, where every request
    * is allowed, or one of `AUTHORIZER_CLASS_NAMES` (Kafka's `StandardAuthorizer` and
    * `AclAuthorizer` class names, or `sluice.acl`) for the ACL authorizer (docs/SECURITY.md).
@@ -338,11 +368,37 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   transactionAbortTimedOutIntervalMs: 10000,
   clusterId: "",
   topicDefaults: {},
+  saslEnabledMechanisms: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"],
+  saslListenerMechanisms: {},
+  saslJaasConfigs: {},
+  connectionsMaxReauthMs: 0,
+  connectionFailedAuthenticationDelayMs: 100,
+  saslServerMaxReceiveSize: 524288,
   authorizerClassName: "",
   superUsers: [],
   allowEveryoneIfNoAclFound: false,
   httpListener: "",
 });
+
+/** `listener.name.<l>.sasl.enabled.mechanisms` and `listener.name.<l>.<mech>.sasl.jaas.config`. */
+const SASL_LISTENER_KEY =
+  /^listener\.name\.([a-z0-9_.-]+?)\.(?:(sasl\.enabled\.mechanisms)|(plain|scram-sha-256|scram-sha-512)\.sasl\.jaas\.config)$/;
+
+/** The SASL mechanisms Sluice implements, for validating `sasl.enabled.mechanisms`. */
+const SASL_MECHANISMS = new Set(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]);
+
+function saslMechanismList(key: string, value: string): string[] {
+  const list = splitList(value).map((m) => m.toUpperCase());
+  for (const m of list) {
+    if (!SASL_MECHANISMS.has(m)) {
+      throw new RangeError(
+        `Invalid value "${value}" for configuration "${key}": mechanism ${m} is not ` +
+          `implemented (use ${[...SASL_MECHANISMS].join(", ")})`,
+      );
+    }
+  }
+  return list;
+}
 
 /**
  * Parse the text of a Java `.properties` file (Kafka's `server.properties`).
@@ -677,6 +733,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
     ...DEFAULT_BROKER_CONFIG,
     logDirs: [...DEFAULT_BROKER_CONFIG.logDirs],
     topicDefaults: {},
+    saslEnabledMechanisms: [...DEFAULT_BROKER_CONFIG.saslEnabledMechanisms],
+    saslListenerMechanisms: {},
+    saslJaasConfigs: {},
     sslProperties: {},
   };
   const int = (key: string, kind: ValueKind): number =>
@@ -927,6 +986,19 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "transaction.abort.timed.out.transaction.cleanup.interval.ms":
         config.transactionAbortTimedOutIntervalMs = int(key, "positive-int");
         break;
+      // SASL (issue #14, docs/SECURITY.md).
+      case "sasl.enabled.mechanisms":
+        config.saslEnabledMechanisms = saslMechanismList(key, value);
+        break;
+      case "connections.max.reauth.ms":
+        config.connectionsMaxReauthMs = int(key, "non-negative-int");
+        break;
+      case "connection.failed.authentication.delay.ms":
+        config.connectionFailedAuthenticationDelayMs = int(key, "non-negative-int");
+        break;
+      case "sasl.server.max.receive.size":
+        config.saslServerMaxReceiveSize = int(key, "positive-int");
+        break;
       case "authorizer.class.name": {
         const v = value.trim();
         if (v !== "" && !AUTHORIZER_CLASS_NAMES.includes(v)) {
@@ -986,6 +1058,21 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
             throw new RangeError(`Invalid value "${value}" for configuration "${key}": ${detail}`);
           }
           logProps[key] = value;
+        } else if (SASL_LISTENER_KEY.test(key)) {
+          const m = SASL_LISTENER_KEY.exec(key)!;
+          if (m[2] !== undefined) {
+            config.saslListenerMechanisms[m[1]] = saslMechanismList(key, value);
+          } else {
+            try {
+              const jaas = parseJaasConfig(value);
+              if (m[3] === "plain") plainUsers(jaas);
+            } catch (e) {
+              throw new RangeError(
+                `Invalid value for configuration "${key}": ${e instanceof Error ? e.message : e}`,
+              );
+            }
+            config.saslJaasConfigs[`${m[1]}.${m[3]}`] = value;
+          }
         } else if (key.startsWith("ssl.") || /^listener\.name\.[^.]+\.ssl\./i.test(key)) {
           config.sslProperties[key] = value;
         } else if (!ACCEPTED_IGNORED.has(key)) {

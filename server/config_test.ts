@@ -581,6 +581,72 @@ Deno.test("loadBrokerConfig() takes cluster-mode keys from --override and a prop
   }
 });
 
+Deno.test("brokerConfigFrom() reads the SASL settings and refuses bad ones", () => {
+  const jaas = "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+    'user_alice="s3cret";';
+  const c = brokerConfigFrom({
+    properties: {
+      listeners: "SASL_PLAINTEXT://127.0.0.1:9092",
+      "sasl.enabled.mechanisms": "scram-sha-512, PLAIN",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
+      "listener.name.sasl_plaintext.sasl.enabled.mechanisms": "PLAIN",
+      "connections.max.reauth.ms": "60000",
+      "connection.failed.authentication.delay.ms": "0",
+      "sasl.server.max.receive.size": "65536",
+    },
+    warn: (m) => {
+      throw new Error(`unexpected warning: ${m}`);
+    },
+  });
+  assertEquals(c.listeners, "SASL_PLAINTEXT://127.0.0.1:9092");
+  assertEquals(c.saslEnabledMechanisms, ["SCRAM-SHA-512", "PLAIN"]);
+  assertEquals(c.saslListenerMechanisms, { sasl_plaintext: ["PLAIN"] });
+  assertEquals(c.saslJaasConfigs, { "sasl_plaintext.plain": jaas });
+  assertEquals(
+    [c.connectionsMaxReauthMs, c.connectionFailedAuthenticationDelayMs, c.saslServerMaxReceiveSize],
+    [60000, 0, 65536],
+  );
+  assertEquals(DEFAULT_BROKER_CONFIG.saslEnabledMechanisms, [
+    "PLAIN",
+    "SCRAM-SHA-256",
+    "SCRAM-SHA-512",
+  ]);
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "sasl.enabled.mechanisms": "GSSAPI" } }),
+    RangeError,
+    "mechanism GSSAPI is not implemented",
+  );
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "connections.max.reauth.ms": "-1" } }),
+    RangeError,
+    "connections.max.reauth.ms",
+  );
+  // A malformed JAAS entry is refused without echoing it (it holds passwords).
+  throws(
+    () =>
+      brokerConfigFrom({
+        properties: {
+          "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+            'org.apache.kafka.common.security.plain.PlainLoginModule required user_a="pw',
+        },
+      }),
+    (e: unknown) =>
+      e instanceof RangeError && /unterminated quoted value of option user_a/.test(e.message) &&
+      !e.message.includes("pw"),
+  );
+  assertThrows(
+    () =>
+      brokerConfigFrom({
+        properties: {
+          "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+            'com.example.Other required user_a="x";',
+        },
+      }),
+    RangeError,
+    "expected org.apache.kafka.common.security.plain.PlainLoginModule",
+  );
+});
+
 Deno.test("brokerConfigFrom() reads the authorizer keys (Kafka's class names, super.users)", () => {
   const none = brokerConfigFrom({});
   assertEquals(

@@ -82,24 +82,35 @@ export type FrameDispatcher = (
   conn: ConnectionInfo,
 ) => Promise<Uint8Array[] | null>;
 
-/** Thrown by a dispatcher to close the connection after logging `message`. */
+/**
+ * Thrown by a dispatcher to close the connection after logging `message`, optionally after
+ * writing a last response (a refused SASL authentication).
+ */
 export class CloseConnection extends Error {
   /**
    * How loudly to log it: `error` for a refused request, `warn` for a misconfigured client (TLS
    * on a plaintext port), `info` for a client that went away.
    */
   readonly level: "error" | "warn" | "info";
+  /** Response chunks (with size prefix) written before closing, if any. */
+  readonly response: Uint8Array[] | undefined;
 
   /**
    * Create the error.
    *
    * @param message Why the connection is closed.
    * @param level `info` when the client simply went away (Kafka logs that quietly).
+   * @param response A last response to write before closing.
    */
-  constructor(message: string, level: "error" | "warn" | "info" = "error") {
+  constructor(
+    message: string,
+    level: "error" | "warn" | "info" = "error",
+    response?: Uint8Array[],
+  ) {
     super(message);
     this.name = "CloseConnection";
     this.level = level;
+    this.response = response;
   }
 }
 
@@ -132,6 +143,12 @@ export interface ConnectionLimits {
    * (`sluice.request.read.timeout.ms`); default never.
    */
   readTimeoutMs?: number;
+  /**
+   * Largest frame accepted before the connection has a principal (`sasl.server.max.receive.size`,
+   * SASL listeners only, as Kafka bounds what an unauthenticated client can send); default: no
+   * other bound than `maxFrame`.
+   */
+  unauthenticatedMaxFrame?: number;
 }
 
 /** Serves one accepted TCP connection until it closes. */
@@ -163,6 +180,7 @@ export class Connection {
   readonly #maxQueuedBytes: number;
   readonly #idleMs: number;
   readonly #readTimeoutMs: number;
+  readonly #unauthenticatedMaxFrame: number;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
@@ -219,6 +237,7 @@ export class Connection {
     this.#maxQueuedBytes = limits.maxQueuedBytes ?? Infinity;
     this.#idleMs = limits.idleMs ?? Infinity;
     this.#readTimeoutMs = limits.readTimeoutMs ?? Infinity;
+    this.#unauthenticatedMaxFrame = limits.unauthenticatedMaxFrame ?? Infinity;
   }
 
   /**
@@ -322,7 +341,12 @@ export class Connection {
         try {
           chunks = await this.#dispatch(frame, this.info);
         } catch (e) {
-          this.#release(frame.length);
+          if (e instanceof CloseConnection && e.response !== undefined && !this.#closed) {
+            // A last answer (refused authentication), written before the connection closes.
+            await this.#pendingWrite;
+            this.#pendingWrite = this.#writeAll(e.response, frame.length);
+            this.#pendingWrite.catch(() => {});
+          } else this.#release(frame.length);
           throw e;
         } finally {
           this.#handling = false;
@@ -460,6 +484,13 @@ export class Connection {
     }
     const size = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) | 0;
     if (size < 0) throw new CloseConnection(`invalid request size ${size}: negative`);
+    if (size > this.#unauthenticatedMaxFrame && this.info.principal === undefined) {
+      throw new CloseConnection(
+        `request size ${size} is larger than sasl.server.max.receive.size ` +
+          `(${this.#unauthenticatedMaxFrame}) before SASL authentication`,
+        "info",
+      );
+    }
     if (size > this.#maxFrame) {
       throw new CloseConnection(
         `request size ${size} is larger than socket.request.max.bytes (${this.#maxFrame})`,

@@ -119,7 +119,16 @@ import {
   ListPartitionReassignmentsRequest,
   ListPartitionReassignmentsResponse,
 } from "../../protocol/messages/list_partition_reassignments.ts";
+import {
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from "../../protocol/messages/describe_user_scram_credentials.ts";
+import {
+  AlterUserScramCredentialsRequest,
+  AlterUserScramCredentialsResponse,
+} from "../../protocol/messages/alter_user_scram_credentials.ts";
 import { buildBatch } from "../../wasm/testing.ts";
+import { SCRAM_CREDENTIALS_FILE } from "../security/scram_credentials.ts";
 import type { Broker } from "../broker.ts";
 import {
   type AclBinding,
@@ -862,3 +871,79 @@ Deno.test("ACLs: ElectLeaders, partition reassignments and broker-to-broker AddP
   assertEquals(verify2.errorCode, ErrorCode.NONE);
   assertEquals(verify2.resultsByTransaction[0].transactionalId, "tx");
 });
+
+Deno.test("ACLs: DescribeUserScramCredentials and AlterUserScramCredentials need the cluster; nothing stored", async () => {
+  await using h = await aclBroker();
+  const upsertion = {
+    name: "alice",
+    mechanism: 1, // SCRAM-SHA-256
+    iterations: 4096,
+    salt: new Uint8Array(16).fill(7),
+    saltedPassword: new Uint8Array(32).fill(9),
+  };
+  const d = await h.client.request(
+    DescribeUserScramCredentialsRequest,
+    DescribeUserScramCredentialsResponse,
+    0,
+    { users: null },
+  );
+  assertEquals([d.errorCode, d.results.length], [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 0]);
+  const a = await h.client.request(
+    AlterUserScramCredentialsRequest,
+    AlterUserScramCredentialsResponse,
+    0,
+    { deletions: [], upsertions: [upsertion] },
+  );
+  assertEquals(
+    a.results.map((r) => [r.user, r.errorCode]),
+    [["alice", ErrorCode.CLUSTER_AUTHORIZATION_FAILED]],
+  );
+  // DESCRIBE alone lets one see (no credential was stored), not alter
+  await grant(h.broker, allow(RT.CLUSTER, "kafka-cluster", Op.DESCRIBE));
+  const d2 = await h.client.request(
+    DescribeUserScramCredentialsRequest,
+    DescribeUserScramCredentialsResponse,
+    0,
+    { users: null },
+  );
+  assertEquals([d2.errorCode, d2.results.length], [ErrorCode.NONE, 0]);
+  const a2 = await h.client.request(
+    AlterUserScramCredentialsRequest,
+    AlterUserScramCredentialsResponse,
+    0,
+    { deletions: [], upsertions: [upsertion] },
+  );
+  assertEquals(a2.results[0].errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  await assertRejectsStat(`${h.tb.dir}/${SCRAM_CREDENTIALS_FILE}`);
+
+  // ALTER on the cluster: stored
+  await grant(h.broker, allow(RT.CLUSTER, "kafka-cluster", Op.ALTER));
+  const a3 = await h.client.request(
+    AlterUserScramCredentialsRequest,
+    AlterUserScramCredentialsResponse,
+    0,
+    { deletions: [], upsertions: [upsertion] },
+  );
+  assertEquals(a3.results.map((r) => [r.user, r.errorCode]), [["alice", ErrorCode.NONE]]);
+  const d3 = await h.client.request(
+    DescribeUserScramCredentialsRequest,
+    DescribeUserScramCredentialsResponse,
+    0,
+    { users: null },
+  );
+  assertEquals(
+    d3.results.map((r) => [r.user, r.credentialInfos.map((c) => c.iterations)]),
+    [["alice", [4096]]],
+  );
+});
+
+/** The file does not exist (nothing was ever written). */
+async function assertRejectsStat(path: string): Promise<void> {
+  try {
+    await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  throw new Error(`${path} exists`);
+}

@@ -20,6 +20,7 @@ import { type ApiHandler, registry } from "../api.ts";
 import { addOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { addPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { alterConfigs } from "./alter_configs.ts";
+import { alterUserScramCredentials } from "./alter_user_scram_credentials.ts";
 import { alterPartitionReassignments } from "./alter_partition_reassignments.ts";
 import { apiVersions } from "./api_versions.ts";
 import { createAcls } from "./create_acls.ts";
@@ -36,6 +37,7 @@ import { describeGroups } from "./describe_groups.ts";
 import { describeLogDirs } from "./describe_log_dirs.ts";
 import { describeProducers } from "./describe_producers.ts";
 import { describeTransactions } from "./describe_transactions.ts";
+import { describeUserScramCredentials } from "./describe_user_scram_credentials.ts";
 import { electLeaders } from "./elect_leaders.ts";
 import { endTxn } from "./end_txn.ts";
 import { fetch } from "./fetch.ts";
@@ -55,6 +57,8 @@ import { offsetDelete } from "./offset_delete.ts";
 import { offsetFetch } from "./offset_fetch.ts";
 import { offsetForLeaderEpoch } from "./offset_for_leader_epoch.ts";
 import { produce } from "./produce.ts";
+import { saslAuthenticate } from "./sasl_authenticate.ts";
+import { saslHandshake } from "./sasl_handshake.ts";
 import { syncGroup } from "./sync_group.ts";
 import { txnOffsetCommit } from "./txn_offset_commit.ts";
 import { writeTxnMarkers } from "./write_txn_markers.ts";
@@ -74,6 +78,7 @@ export const APIS: readonly ApiHandler[] = registry([
   syncGroup, // 14
   describeGroups, // 15
   listGroups, // 16
+  saslHandshake, // 17 (SASL)
   apiVersions, // 18
   createTopics, // 19
   deleteTopics, // 20
@@ -91,6 +96,7 @@ export const APIS: readonly ApiHandler[] = registry([
   describeConfigs, // 32
   alterConfigs, // 33
   describeLogDirs, // 35
+  saslAuthenticate, // 36 (SASL)
   createPartitions, // 37
   deleteGroups, // 42
   electLeaders, // 43
@@ -98,6 +104,8 @@ export const APIS: readonly ApiHandler[] = registry([
   alterPartitionReassignments, // 45
   listPartitionReassignments, // 46
   offsetDelete, // 47
+  describeUserScramCredentials, // 50 (SCRAM credentials)
+  alterUserScramCredentials, // 51 (SCRAM credentials)
   describeCluster, // 60
   describeProducers, // 61 (transactions)
   describeTransactions, // 65 (transactions)

@@ -150,6 +150,14 @@ export const ACCESS = Object.freeze({
   ListPartitionReassignments: { cluster: need(Op.DESCRIBE, C) },
   /** Nothing: every client may ask. */
   ApiVersions: {},
+  /** Nothing: the SASL exchange comes before any principal (Kafka checks nothing either). */
+  SaslHandshake: {},
+  /** Nothing: the SASL exchange comes before any principal (Kafka checks nothing either). */
+  SaslAuthenticate: {},
+  /** DESCRIBE on the cluster. */
+  DescribeUserScramCredentials: { cluster: need(Op.DESCRIBE, C) },
+  /** ALTER on the cluster. */
+  AlterUserScramCredentials: { cluster: need(Op.ALTER, C) },
 });
 
 /** The API names in {@linkcode ACCESS}. */

@@ -5,9 +5,10 @@
  * the TTL. When the keep-alive has not succeeded for the session timeout (etcd unreachable, or
  * the process stalled), the broker treats itself as **fenced**: by then the controller may have
  * seen its key expire and moved its partitions, so it must lead nothing until it is registered
- * again. A keep-alive that succeeds again on the same lease unfences it (the key never went); a
- * lease etcd reports expired is replaced by a new one and the broker registers again, with a new
- * broker epoch.
+ * again. A keep-alive that succeeds again on the same lease registers it again (the key never
+ * went); a lease etcd reports expired is replaced by a new one and the broker registers again,
+ * with a new broker epoch. Either way the state carries etcd's revision of that moment: the
+ * broker leads again only once its view of the cluster has applied it (`ClusterNode.registered`).
  *
  * @module
  */

@@ -250,6 +250,13 @@ export class ClusterNode {
   #electRetryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Internal-topic partitions a coordinator was elected for, with the leader epoch. */
   readonly #coordinating = new Map<string, number>();
+  /**
+   * The membership revision (etcd's, at the registration or the unfencing keep-alive) that the
+   * view and the replica manager have caught up with; the broker leads nothing below it.
+   */
+  #caughtUpTo = 0;
+  /** The catch-up running, for that membership revision. */
+  #catchingUp: { revision: number; done: Promise<void> } | undefined;
 
   private constructor(config: BrokerConfig, logger: Logger) {
     this.#config = config;
@@ -396,7 +403,10 @@ export class ClusterNode {
       logger: this.#logger,
     });
     this.#membership = membership;
-    this.#unsubscribe.push(membership.onChange(() => this.#applyLeadership()));
+    this.#unsubscribe.push(membership.onChange(() => {
+      this.#catchUp();
+      this.#applyLeadership();
+    }));
     // This broker's key deleted (its lease revoked by a failure detector, or expired): it stops
     // leading now rather than at its next keep-alive.
     this.#unsubscribe.push(this.view.onChange((changes) => {
@@ -408,8 +418,12 @@ export class ClusterNode {
       }
     }));
     await membership.start();
-    const epoch = membership.state.epoch;
-    await this.view.waitForRevision(epoch, 5000);
+    const caughtUp = this.#catchingUp?.done;
+    if (caughtUp !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([caughtUp, new Promise((r) => timer = setTimeout(r, 5000))]);
+      clearTimeout(timer);
+    }
     this.#controller = new Controller({
       store: this.store,
       view: this.view,
@@ -476,9 +490,14 @@ export class ClusterNode {
     return this.#detector;
   }
 
-  /** Whether this broker is registered and its lease kept alive (it may lead). */
+  /**
+   * Whether this broker is registered, its lease kept alive, and its view of the cluster (and the
+   * partition roles that follow from it) caught up with etcd's state as of its registration or
+   * unfencing: only then may it lead and coordinate.
+   */
   get registered(): boolean {
-    return this.#membership?.state.registered ?? false;
+    const s = this.#membership?.state;
+    return s !== undefined && s.registered && this.#caughtUpTo >= s.revision;
   }
 
   /**
@@ -1365,6 +1384,46 @@ export class ClusterNode {
       }
     }
     return failed;
+  }
+
+  /**
+   * A broker registered again (new lease and broker epoch) or unfenced on its old lease may hold
+   * partition states from before it was cut off: it stays fenced (leads nothing, coordinates
+   * nothing) until the view has applied etcd's revision of that registration or keep-alive, and
+   * the replica manager every partition state up to it (Kafka: a broker is unfenced once it has
+   * caught up with the metadata log). Then the coordinators follow the fresh roles.
+   */
+  #catchUp(): void {
+    const m = this.#membership;
+    const s = m?.state;
+    if (m === undefined || s === undefined || !s.registered || this.#caughtUpTo >= s.revision) {
+      return;
+    }
+    if (this.#catchingUp?.revision === s.revision) return;
+    const revision = s.revision;
+    const current = () => {
+      const now = m.state;
+      return !this.#stop.signal.aborted && now.registered && now.revision === revision;
+    };
+    const done = (async () => {
+      const since = Date.now();
+      while (current() && this.view.revision < revision) {
+        await this.view.waitForRevision(revision, 1000);
+      }
+      // the view hands the replica manager its partition states before it reports the revision
+      // applied: wait for those to be applied too
+      await this.#parts?.replicas.applyStates([]);
+      if (!current()) return;
+      this.#caughtUpTo = Math.max(this.#caughtUpTo, revision);
+      this.#logger.info(
+        `Broker ${this.nodeId} unfenced: its view of the cluster caught up with etcd's revision ` +
+          `${revision} (broker epoch ${s.epoch}) in ${Date.now() - since} ms`,
+      );
+      this.#applyLeadership();
+    })().finally(() => {
+      if (this.#catchingUp?.revision === revision) this.#catchingUp = undefined;
+    });
+    this.#catchingUp = { revision, done };
   }
 
   /** Coordinators elected or resigned as the replica manager's leadership changes. */

@@ -379,6 +379,18 @@ export class EtcdClient {
    * @throws {EtcdError} If etcd cannot be reached or refuses.
    */
   async keepAlive(id: string): Promise<number> {
+    return (await this.renewLease(id)).ttl;
+  }
+
+  /**
+   * Renew a lease once, with etcd's revision at the time.
+   *
+   * @param id The lease id.
+   * @returns The TTL in seconds the lease has again (0 if it has expired or was revoked) and the
+   * store's revision when etcd renewed it.
+   * @throws {EtcdError} If etcd cannot be reached or refuses.
+   */
+  async renewLease(id: string): Promise<{ ttl: number; revision: number }> {
     const res = await this.#call(
       "/v3/lease/keepalive",
       { ID: id },
@@ -392,7 +404,7 @@ export class EtcdClient {
         res.error.grpc_code,
       );
     }
-    return int(result.TTL);
+    return { ttl: int(result.TTL), revision: int(result.header?.revision) };
   }
 
   /**

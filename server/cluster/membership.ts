@@ -5,9 +5,10 @@
  * the TTL. When the keep-alive has not succeeded for the session timeout (etcd unreachable, or
  * the process stalled), the broker treats itself as **fenced**: by then the controller may have
  * seen its key expire and moved its partitions, so it must lead nothing until it is registered
- * again. A keep-alive that succeeds again on the same lease unfences it (the key never went); a
- * lease etcd reports expired is replaced by a new one and the broker registers again, with a new
- * broker epoch.
+ * again. A keep-alive that succeeds again on the same lease registers it again (the key never
+ * went); a lease etcd reports expired is replaced by a new one and the broker registers again,
+ * with a new broker epoch. Either way the state carries etcd's revision of that moment: the
+ * broker leads again only once its view of the cluster has applied it (`ClusterNode.registered`).
  *
  * @module
  */
@@ -43,6 +44,13 @@ export interface MembershipState {
   epoch: number;
   /** The lease the registration lives under. */
   lease: string;
+  /**
+   * etcd's revision when the broker was last registered or unfenced (the registration's own
+   * revision, or the revision of the keep-alive that found the lease alive again): the broker
+   * may lead only once its view of the cluster has applied it (Kafka: a broker is unfenced once
+   * it has caught up with the metadata log). 0 before the first registration.
+   */
+  revision: number;
 }
 
 /**
@@ -66,7 +74,7 @@ export class Membership {
   readonly #registerWaitMs: number;
   readonly #listeners = new Set<(state: MembershipState) => void>();
   readonly #stop = new AbortController();
-  #state: MembershipState = { registered: false, epoch: 0, lease: "0" };
+  #state: MembershipState = { registered: false, epoch: 0, lease: "0", revision: 0 };
   /** When the last keep-alive that succeeded was sent (the lease runs from about then). */
   #aliveSince = 0;
   #fenceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -168,7 +176,7 @@ export class Membership {
     clearTimeout(this.#fenceTimer);
     await this.#loop;
     const lease = this.#state.lease;
-    this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
+    this.#set({ ...this.#state, registered: false, lease: "0" });
     if (lease !== "0") {
       await this.#etcd.revokeLease(lease).catch((e) =>
         this.#logger.warn(`Cannot revoke lease ${lease} of broker ${this.#registration.id}: ${e}`)
@@ -181,7 +189,7 @@ export class Membership {
     this.#state = state;
     if (
       before.registered === state.registered && before.epoch === state.epoch &&
-      before.lease === state.lease
+      before.lease === state.lease && before.revision === state.revision
     ) return;
     for (const l of this.#listeners) {
       try {
@@ -204,7 +212,7 @@ export class Membership {
       if ("epoch" in r) {
         this.#aliveSince = sentAt;
         this.#armFence();
-        this.#set({ registered: true, epoch: r.epoch, lease: lease.id });
+        this.#set({ registered: true, epoch: r.epoch, lease: lease.id, revision: r.epoch });
         this.#logger.info(
           `Broker ${id} registered in etcd (${this.#store.root}, broker epoch ${r.epoch}, lease ` +
             `${lease.id} of ${lease.ttl} s)`,
@@ -218,7 +226,12 @@ export class Membership {
         this.#aliveSince = sentAt;
         this.#armFence();
         const kv = await this.#etcd.get(this.#store.brokerKey(id));
-        this.#set({ registered: true, epoch: r.holder.createRevision, lease: kv?.lease ?? "0" });
+        this.#set({
+          registered: true,
+          epoch: r.holder.createRevision,
+          lease: kv?.lease ?? "0",
+          revision: Math.max(r.holder.createRevision, kv?.modRevision ?? 0),
+        });
         return;
       }
       if (Date.now() > deadline) {
@@ -283,12 +296,14 @@ export class Membership {
           // The key went while the lease may live on (deleted by hand): leave that lease.
           this.#gone = false;
           if (lease !== "0") await this.#etcd.revokeLease(lease).catch(() => {});
-          this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
+          this.#set({ ...this.#state, registered: false, lease: "0" });
           await this.#register(false);
           failures = 0;
           continue;
         }
-        const ttl = lease === "0" ? 0 : await this.#etcd.keepAlive(lease);
+        const { ttl, revision } = lease === "0"
+          ? { ttl: 0, revision: 0 }
+          : await this.#etcd.renewLease(lease);
         if (this.#stop.signal.aborted) return;
         if (this.#gone) continue; // seen gone meanwhile: handled at the next turn
         if (ttl > 0) {
@@ -299,8 +314,11 @@ export class Membership {
           this.#aliveSince = sentAt;
           this.#armFence();
           if (!this.#state.registered) {
-            this.#logger.info(`Broker ${this.#registration.id} unfenced: its lease is still alive`);
-            this.#set({ ...this.#state, registered: true });
+            this.#logger.info(
+              `Broker ${this.#registration.id}'s lease is still alive (etcd revision ` +
+                `${revision}); it leads again once its view of the cluster has caught up`,
+            );
+            this.#set({ ...this.#state, registered: true, revision });
           }
           continue;
         }
@@ -310,7 +328,7 @@ export class Membership {
             `again`,
         );
         clearTimeout(this.#fenceTimer);
-        this.#set({ registered: false, epoch: this.#state.epoch, lease: "0" });
+        this.#set({ ...this.#state, registered: false, lease: "0" });
         await this.#register(false);
         failures = 0;
       } catch (e) {

@@ -46,14 +46,14 @@ let clusters = 0;
  * @param count How many brokers. Default 3.
  * @param config Settings for every broker (over the harness's: no log output unless
  *   `SLUICE_TEST_LOG` says, `group.initial.rebalance.delay.ms` 0, 5 partitions per internal
- *   topic).
+ *   topic), or a function of the broker's index giving each its own.
  * @returns The cluster; call `close()` when done.
  * @throws {Error} If a broker does not start.
  */
 export async function startCluster(
   etcd: TestEtcd,
   count = 3,
-  config: Partial<BrokerConfig> = {},
+  config: Partial<BrokerConfig> | ((i: number) => Partial<BrokerConfig>) = {},
 ): Promise<InProcessCluster> {
   const clusterName = `test-${Deno.pid}-${++clusters}`;
   const dirs: string[] = [];
@@ -70,7 +70,7 @@ export async function startCluster(
       transactionStateLogNumPartitions: 5,
       etcdEndpoints: etcd.endpoints,
       clusterName,
-      ...config,
+      ...(typeof config === "function" ? config(i) : config),
     });
   };
   const cluster: InProcessCluster = {

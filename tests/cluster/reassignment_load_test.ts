@@ -50,13 +50,24 @@ Deno.test({
       "broker.session.timeout.ms=6000",
     ]);
     const store = new MetadataStore(
-      new EtcdClient({ endpoints: e.endpoints, timeoutMs: 2000 }),
+      new EtcdClient({ endpoints: e.endpoints, timeoutMs: 10_000 }),
       `/sluice/${c.clusterName}`,
     );
+    // the test's own reads of etcd: a loaded machine can make one late (bounded retries)
+    const snapshot = async () => {
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await store.snapshot();
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
     const replicasOf = async (p: number) =>
-      (await store.snapshot()).topics.get(TOPIC)?.value.replicas[p] ?? [];
+      (await snapshot()).topics.get(TOPIC)?.value.replicas[p] ?? [];
     const settled = async () => {
-      const s = await store.snapshot();
+      const s = await snapshot();
       const ps = s.partitions.get(TOPIC);
       return ps !== undefined && ps.size === PARTITIONS &&
         [...ps.values()].every((v) =>
@@ -72,7 +83,7 @@ Deno.test({
     const client = new Client({ bootstrapServers: c.bootstrap, retries: 50 });
     const admin = new Admin(client);
     try {
-      await until("4 registered", async () => (await store.snapshot()).brokers.size === 4, 60_000);
+      await until("4 registered", async () => (await snapshot()).brokers.size === 4, 60_000);
       await admin.createTopics([{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3 }]);
       await until("in sync", settled, 60_000);
       const targets: WorkerSpec["targets"] = [];
@@ -112,13 +123,13 @@ Deno.test({
       for (let n = 0; n < CYCLES; n++) {
         await until(
           "4 registered",
-          async () => (await store.snapshot()).brokers.size === 4,
+          async () => (await snapshot()).brokers.size === 4,
           60_000,
         );
         const plan: { topic: string; partition: number; replicas: number[] }[] = [];
         for (let p = 0; p < PARTITIONS; p++) {
           const now = await replicasOf(p);
-          const leader = (await store.snapshot()).partitions.get(TOPIC)!.get(p)!.value.leader;
+          const leader = (await snapshot()).partitions.get(TOPIC)!.get(p)!.value.leader;
           const spare = [1, 2, 3, 4].find((b) => !now.includes(b))!;
           // the spare broker in place of the leader, and first: the leadership moves to it
           plan.push({

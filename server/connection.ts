@@ -37,6 +37,14 @@ import type { SecurityProtocol } from "./config.ts";
 import type { KafkaPrincipal } from "./security/principal.ts";
 import type { ByteStream } from "./security/tls.ts";
 
+/** TLS record content types (RFC 8446 5.1), as a plaintext listener tells them from a size. */
+const TLS_RECORD_TYPES: ReadonlyMap<number, string> = new Map([
+  [0x14, "change_cipher_spec record"],
+  [0x15, "alert"],
+  [0x16, "handshake"],
+  [0x17, "application_data record"],
+]);
+
 /** What the connection knows about itself, passed to every handler. */
 export interface ConnectionInfo {
   /** Broker-unique connection number. */
@@ -473,10 +481,13 @@ export class Connection {
     const s = this.#start;
     if (this.#firstFrame) {
       this.#firstFrame = false;
-      // A TLS record header (handshake 0x16, version 3.x) read as a size would be ~369 MB.
-      if (this.#plaintext && b[s] === 0x16 && b[s + 1] === 0x03 && b[s + 2] <= 0x04) {
+      // A TLS record header (content type 0x14-0x17, version 3.x) read as a size would be
+      // 335-402 MB: a ClientHello (0x16), or an alert (0x15) librdkafka sends first on a
+      // connection it gives up on.
+      const record = TLS_RECORD_TYPES.get(b[s]);
+      if (this.#plaintext && record !== undefined && b[s + 1] === 0x03 && b[s + 2] <= 0x04) {
         throw new CloseConnection(
-          `a TLS handshake arrived on listener ${this.info.listenerName} (security protocol ` +
+          `a TLS ${record} arrived on listener ${this.info.listenerName} (security protocol ` +
             `${this.info.securityProtocol}): the client uses SSL on a plaintext port`,
           "warn",
         );

@@ -592,3 +592,23 @@ Deno.test("a client that goes away mid-request is logged at INFO, not ERROR (as 
   assertEquals(lines.map((l) => l.split(" ")[0]), ["INFO", "INFO"]);
   assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
 });
+
+Deno.test("wrong protocol: every TLS record type on a plaintext port is closed with one WARN line, never a request size", async () => {
+  await using t = await startTestBroker();
+  // a ClientHello's header, and an alert (librdkafka may open a connection with one)
+  for (const [type, name] of [[0x16, "handshake"], [0x15, "alert"], [0x17, "application_data"]]) {
+    const from = t.lines.length;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.broker.port });
+    await conn.write(new Uint8Array([type as number, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28]));
+    const closed = await conn.read(new Uint8Array(16)).catch(() => null);
+    conn.close();
+    assertEquals(closed, null);
+    const warned = () => t.lines.slice(from).filter((l) => !l.startsWith("DEBUG "));
+    await until(`the ${name} is logged`, () => warned().length > 0);
+    await new Promise((r) => setTimeout(r, 100)); // and nothing more comes
+    const lines = warned();
+    assertEquals(lines.length, 1, lines.join("\n"));
+    ok(lines[0].startsWith("WARN ") && lines[0].includes(`a TLS ${name}`), lines[0]);
+    ok(!lines.some((l) => l.includes("request size")), lines.join("\n"));
+  }
+});

@@ -198,6 +198,14 @@ export class Broker {
       createLogger({ level: full.logLevel ?? "info", format: full.logFormat ?? "text" });
     const specs = listenerSpecs(full);
     const interBroker = interBrokerListener(full);
+    // replica fetchers and markers do not authenticate with SASL (docs/SECURITY.md)
+    if (full.etcdEndpoints.length > 0 && interBroker.securityProtocol.startsWith("SASL_")) {
+      throw new RangeError(
+        `Cannot start broker: the inter-broker listener ${interBroker.name} is ` +
+          `${interBroker.securityProtocol}, and brokers do not authenticate to each other with ` +
+          `SASL yet: use a PLAINTEXT or SSL listener for inter.broker.listener.name`,
+      );
+    }
     for (const w of unknownSslKeys(full.sslProperties ?? {})) log.warn(w);
     // TLS keys and trust stores are read and checked before anything is opened.
     const tlsSettings = new Map<string, ListenerTlsSettings>();

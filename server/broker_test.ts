@@ -12,6 +12,7 @@ import { encodeRequestFrame } from "../protocol/framing.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import { Broker } from "./broker.ts";
+import { silentLogger } from "./logger.ts";
 import { RawClient, startTestBroker } from "./testing.ts";
 
 const AV = { clientSoftwareName: "sluice-test", clientSoftwareVersion: "1" };
@@ -459,5 +460,23 @@ Deno.test("Broker: out of file descriptors, accept backs off with a bounded log 
     await b.drained;
     await Deno.remove(dir, { recursive: true });
     assertEquals(status.code, 0, b.lines.slice(-20).join("\n"));
+  }
+});
+
+Deno.test("Broker: cluster mode refuses a SASL inter-broker listener before it opens anything", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await rejects(
+      Broker.start({
+        listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+        logDirs: [dir],
+        etcdEndpoints: ["http://127.0.0.1:1"],
+        logger: silentLogger,
+      }),
+      /inter-broker listener SASL_PLAINTEXT is SASL_PLAINTEXT, and brokers do not authenticate/,
+    );
+    assertEquals([...Deno.readDirSync(dir)], []); // nothing opened, not even the lock
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1153,11 +1153,7 @@ export class GroupCoordinator {
    * @returns Per-partition error codes, in request order.
    */
   async commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]> {
-    const all = (code: number) =>
-      req.topics.map((t) => ({
-        topic: t.topic,
-        partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: code })),
-      }));
+    const all = (code: number) => everyPartition(req.topics, code);
     const own = this.#ownership(req.groupId);
     if (own !== ErrorCode.NONE) return all(own);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
@@ -1173,6 +1169,36 @@ export class GroupCoordinator {
     const expire = req.retentionTimeMs !== undefined && req.retentionTimeMs >= 0
       ? now + req.retentionTimeMs
       : -1;
+    const { records, result } = this.#offsetRecords(req, now, expire);
+    if (records.length === 0) return result;
+    try {
+      await this.#log?.append(req.groupId, records);
+    } catch (e) {
+      this.#logger?.error(
+        `Cannot commit offsets for group ${req.groupId}: ${e instanceof Error ? e.message : e}`,
+      );
+      const code = commitError(e);
+      return failUnset(result, code);
+    }
+    if (this.#groups.get(req.groupId) === group) {
+      for (const r of records) {
+        if (r.kind === "offset" && r.value !== null) {
+          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
+        }
+      }
+    }
+    return result;
+  }
+
+  /**
+   * The offset records of a commit, and its answer: OFFSET_METADATA_TOO_LARGE for partitions
+   * whose metadata is too long (no record), NONE for the others.
+   */
+  #offsetRecords(
+    req: OffsetCommitParams | TxnOffsetCommitParams,
+    now: number,
+    expireTimestamp: number,
+  ): { records: CoordinatorRecord[]; result: OffsetCommitResultTopic[] } {
     const records: CoordinatorRecord[] = [];
     const result: OffsetCommitResultTopic[] = req.topics.map((t) => ({
       topic: t.topic,
@@ -1191,35 +1217,13 @@ export class GroupCoordinator {
             leaderEpoch: p.leaderEpoch,
             metadata,
             commitTimestamp: now,
-            expireTimestamp: expire,
+            expireTimestamp,
           },
         });
         return { partition: p.partition, errorCode: ErrorCode.NONE };
       }),
     }));
-    if (records.length === 0) return result;
-    try {
-      await this.#log?.append(req.groupId, records);
-    } catch (e) {
-      this.#logger?.error(
-        `Cannot commit offsets for group ${req.groupId}: ${e instanceof Error ? e.message : e}`,
-      );
-      const code = commitError(e);
-      for (const t of result) {
-        for (const p of t.partitions) {
-          if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
-        }
-      }
-      return result;
-    }
-    if (this.#groups.get(req.groupId) === group) {
-      for (const r of records) {
-        if (r.kind === "offset" && r.value !== null) {
-          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
-        }
-      }
-    }
-    return result;
+    return { records, result };
   }
 
   /**
@@ -1235,11 +1239,7 @@ export class GroupCoordinator {
    *   has a newer epoch of the producer, the append's errors as for an offset commit.
    */
   async txnCommitOffsets(req: TxnOffsetCommitParams): Promise<OffsetCommitResultTopic[]> {
-    const all = (code: number) =>
-      req.topics.map((t) => ({
-        topic: t.topic,
-        partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: code })),
-      }));
+    const all = (code: number) => everyPartition(req.topics, code);
     const own = this.#ownership(req.groupId);
     if (own !== ErrorCode.NONE) return all(own);
     if (req.groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
@@ -1251,30 +1251,7 @@ export class GroupCoordinator {
     const error = this.#validateTxnCommit(group, req);
     if (error !== ErrorCode.NONE) return all(error);
     const now = this.#scheduler.now();
-    const records: CoordinatorRecord[] = [];
-    const result: OffsetCommitResultTopic[] = req.topics.map((t) => ({
-      topic: t.topic,
-      partitions: t.partitions.map((p) => {
-        const metadata = p.metadata ?? "";
-        if (utf8Length(metadata) > this.#config.offsetMetadataMaxBytes) {
-          return { partition: p.partition, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE };
-        }
-        records.push({
-          kind: "offset",
-          groupId: req.groupId,
-          topic: t.topic,
-          partition: p.partition,
-          value: {
-            offset: p.offset,
-            leaderEpoch: p.leaderEpoch,
-            metadata,
-            commitTimestamp: now,
-            expireTimestamp: -1,
-          },
-        });
-        return { partition: p.partition, errorCode: ErrorCode.NONE };
-      }),
-    }));
+    const { records, result } = this.#offsetRecords(req, now, -1);
     if (records.length === 0) return result;
     try {
       await this.#log?.appendTransactional?.(req.groupId, records, req);
@@ -1287,12 +1264,7 @@ export class GroupCoordinator {
       const code = (e as { code?: unknown }).code === ErrorCode.INVALID_PRODUCER_EPOCH
         ? ErrorCode.PRODUCER_FENCED
         : commitError(e);
-      for (const t of result) {
-        for (const p of t.partitions) {
-          if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
-        }
-      }
-      return result;
+      return failUnset(result, code);
     }
     if (this.#groups.get(req.groupId) === group) {
       for (const r of records) if (r.kind === "offset") this.#addPending(req.producerId, r);
@@ -1883,4 +1855,23 @@ const encoder = new TextEncoder();
 
 function utf8Length(s: string): number {
   return encoder.encode(s).length;
+}
+
+/** Every partition of a commit answered `errorCode`. */
+function everyPartition(
+  topics: readonly { topic: string; partitions: readonly { partition: number }[] }[],
+  errorCode: number,
+): OffsetCommitResultTopic[] {
+  return topics.map((t) => ({
+    topic: t.topic,
+    partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode })),
+  }));
+}
+
+/** A failed append: every partition not already refused gets `code`. */
+function failUnset(result: OffsetCommitResultTopic[], code: number): OffsetCommitResultTopic[] {
+  for (const t of result) {
+    for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
+  }
+  return result;
 }

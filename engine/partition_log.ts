@@ -483,6 +483,17 @@ export class PartitionLog {
   }
 
   /**
+   * Whether `producerId` has a transaction in progress in this partition in epoch `epoch`.
+   *
+   * @param producerId The producer id.
+   * @param epoch The producer epoch.
+   * @returns Whether its current transaction is ongoing here in that epoch.
+   */
+  inTransaction(producerId: number, epoch: number): boolean {
+    return this.#producers.inTransaction(producerId, epoch);
+  }
+
+  /**
    * The transactions in progress in this partition, oldest first.
    *
    * @returns Producer ids and the offsets of their first batches.

@@ -292,6 +292,18 @@ export class ProducerStateManager {
   }
 
   /**
+   * Whether `producerId` has a transaction in progress here in epoch `epoch` (a partition
+   * leader's check before a transactional batch; no array of every producer).
+   *
+   * @param producerId The producer id.
+   * @param epoch The producer epoch.
+   * @returns Whether its current transaction is ongoing in that epoch.
+   */
+  inTransaction(producerId: number, epoch: number): boolean {
+    return this.#ongoing.has(producerId) && this.#entries.get(producerId)?.epoch === epoch;
+  }
+
+  /**
    * The transactions in progress, oldest first.
    *
    * @returns Producer ids and first offsets.

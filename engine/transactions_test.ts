@@ -103,7 +103,13 @@ Deno.test("transactions: LSO and aborted ranges follow appends and markers", asy
       log.producerStates().map((s) => [s.producerId, s.currentTxnStartOffset]),
       [[A, 1], [B, 3]],
     );
+    // a partition leader's check before a transactional batch: this producer, this epoch
+    deepStrictEqual(
+      [log.inTransaction(A, 0), log.inTransaction(A, 1), log.inTransaction(B + 1000, 0)],
+      [true, false, false],
+    );
     await log.append(marker(A, false)); // 4: ABORT; B is still open from 3
+    deepStrictEqual([log.inTransaction(A, 0), log.inTransaction(B, 0)], [false, true]);
     strictEqual(log.lastStableOffset, 3);
     const abortA = { producerId: A, firstOffset: 1, lastOffset: 4, lastStableOffset: 3 };
     deepStrictEqual(log.abortedTransactions(0, 100), [abortA]);

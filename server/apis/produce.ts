@@ -99,7 +99,6 @@ import {
   errorCodeOf,
   messageOf,
 } from "../api.ts";
-import type { PartitionLog } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
@@ -149,12 +148,6 @@ function checkSingleBatch(records: Uint8Array | null): string | null {
     return "Clients are not allowed to write control records";
   }
   return null;
-}
-
-/** Whether the partition has a transaction of the producer, in this epoch, in progress. */
-function transactionInProgress(log: PartitionLog, producerId: number, epoch: number): boolean {
-  if (!log.ongoingTransactions().some((t) => t.producerId === producerId)) return false;
-  return log.producerStates().find((s) => s.producerId === producerId)?.epoch === epoch;
 }
 
 async function appendOne(
@@ -249,7 +242,7 @@ async function appendOne(
       !txns.coordinates(transactionalId)
     ) {
       if (
-        !transactionInProgress(log, producerId, epoch) ||
+        !log.inTransaction(producerId, epoch) ||
         verifier.markerInFlight(topic, index, producerId)
       ) {
         const v = await verifier.verify(

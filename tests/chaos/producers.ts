@@ -9,6 +9,7 @@
  * @module
  */
 
+import { watchWorker, type WorkerExit } from "./line_process.ts";
 import { parseWorkerLine, type WorkerLine, type WorkerSpec } from "./protocol.ts";
 
 /** The producers the harness can run. */
@@ -20,15 +21,8 @@ export const PRODUCER_KINDS: readonly ProducerKind[] = ["confluent", "sluice"];
 /** The Python interpreter with Debian's `confluent_kafka` (not a pyenv one on PATH). */
 export const PYTHON = "/usr/bin/python3";
 
-/** How a producer process ended. */
-export interface ProducerExit {
-  /** Exit code (non-zero when killed). */
-  code: number;
-  /** The signal that killed it, if any. */
-  signal: Deno.Signal | null;
-  /** The detail of its `F` line, if it printed one. */
-  fatal: string | undefined;
-}
+/** How a producer process ended (its `F` line's detail as `fatal`). */
+export type ProducerExit = WorkerExit;
 
 /**
  * One running producer process.
@@ -62,35 +56,9 @@ export class ProducerProcess {
     this.kind = kind;
     this.spec = spec;
     this.#child = child;
-    let fatal: string | undefined;
-    let onReady = () => {};
-    this.#ready = new Promise((resolve) => onReady = resolve);
-    const stdout = (async () => {
-      let buf = "";
-      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += text;
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = parseWorkerLine(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-          if (line.kind === "fatal") fatal = line.detail;
-          if (line.kind === "ready") onReady();
-          onLine(line);
-        }
-      }
-    })();
-    const stderr = (async () => {
-      const log = await Deno.open(logFile, { create: true, append: true });
-      try {
-        await child.stderr.pipeTo(log.writable);
-      } catch { /* the file is closed by pipeTo */ }
-    })();
-    this.exited = (async () => {
-      const status = await child.status;
-      await Promise.allSettled([stdout, stderr]);
-      onReady();
-      return { code: status.code, signal: status.signal, fatal };
-    })();
+    const { ready, exited } = watchWorker(child, parseWorkerLine, onLine, logFile);
+    this.#ready = ready;
+    this.exited = exited;
   }
 
   /**

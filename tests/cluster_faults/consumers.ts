@@ -9,6 +9,7 @@
  * @module
  */
 
+import { watchWorker, type WorkerExit } from "../chaos/line_process.ts";
 import { PYTHON } from "../chaos/producers.ts";
 import { type ConsumerLine, type ConsumerSpec, parseConsumerLine } from "./protocol.ts";
 
@@ -19,13 +20,7 @@ export type ConsumerKind = "confluent" | "sluice";
 export const CONSUMER_KINDS: readonly ConsumerKind[] = ["confluent", "sluice"];
 
 /** How a consumer process ended. */
-export interface ConsumerExit {
-  /** Exit code. */
-  code: number;
-  /** The signal that ended it, if any. */
-  signal: Deno.Signal | null;
-  /** The detail of its `F` line, if it printed one. */
-  fatal: string | undefined;
+export interface ConsumerExit extends WorkerExit {
   /** Whether it ended on its own after SIGTERM with code 0. */
   clean: boolean;
 }
@@ -62,35 +57,9 @@ export class ConsumerProcess {
     this.kind = kind;
     this.spec = spec;
     this.#child = child;
-    let fatal: string | undefined;
-    let onReady = () => {};
-    this.#ready = new Promise((resolve) => onReady = resolve);
-    const stdout = (async () => {
-      let buf = "";
-      for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += text;
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          const line = parseConsumerLine(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-          if (line.kind === "fatal") fatal = line.detail;
-          if (line.kind === "ready") onReady();
-          onLine(line);
-        }
-      }
-    })();
-    const stderr = (async () => {
-      const log = await Deno.open(logFile, { create: true, append: true });
-      try {
-        await child.stderr.pipeTo(log.writable);
-      } catch { /* the file is closed by pipeTo */ }
-    })();
-    this.exited = (async () => {
-      const status = await child.status;
-      await Promise.allSettled([stdout, stderr]);
-      onReady();
-      return { code: status.code, signal: status.signal, fatal };
-    })();
+    const { ready, exited } = watchWorker(child, parseConsumerLine, onLine, logFile);
+    this.#ready = ready;
+    this.exited = exited;
   }
 
   /**

@@ -62,7 +62,11 @@ import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topi
 import { sleep } from "./sleep.ts";
 import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
-import { ScramCredentialStore } from "./security/scram_credentials.ts";
+import {
+  EtcdScramStorage,
+  SCRAM_CREDENTIALS_FILE,
+  ScramCredentialStore,
+} from "./security/scram_credentials.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
 
 export type { BrokerConfig } from "./config.ts";
@@ -297,8 +301,20 @@ export class Broker {
     try {
       // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
       dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
-      // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md).
-      scramCredentials = await ScramCredentialStore.open(dir);
+      // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md);
+      // cluster mode: one set for every broker, in etcd
+      if (cluster !== undefined) {
+        scramCredentials = await ScramCredentialStore.openWith(
+          new EtcdScramStorage(cluster.etcd, `${cluster.store.root}/scram-credentials`),
+        );
+        const local = `${dir}/${SCRAM_CREDENTIALS_FILE}`;
+        if (await Deno.stat(local).then(() => true, () => false)) {
+          log.warn(
+            `SCRAM credentials in ${local} are ignored in cluster mode: the cluster's are in ` +
+              `${scramCredentials.storage} (create the users again with AlterUserScramCredentials)`,
+          );
+        }
+      } else scramCredentials = await ScramCredentialStore.open(dir);
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -703,6 +719,7 @@ export class Broker {
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
       this.#ctx.authorizer?.close(); // no more ACL changes from etcd
+      this.#ctx.scramCredentials?.close(); // nor credential changes
       this.#state.value = BrokerState.SHUTTING_DOWN;
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>

@@ -7,12 +7,16 @@
  *
  * Standalone, they live in `sluice-scram-credentials.json` in the data directory, replaced
  * atomically (write, fsync, rename, fsync of the directory) on every change, so a change that was
- * answered survives a crash. Cluster mode keeps each broker's own file (see docs/SECURITY.md).
+ * answered survives a crash ({@linkcode FileScramStorage}). In cluster mode every broker reads
+ * and watches one etcd key, `<prefix>/<cluster>/scram-credentials`, changed by compare-and-swap
+ * ({@linkcode EtcdScramStorage}), so a user created at one broker logs in at every broker and a
+ * deletion revokes it everywhere (as Kafka's brokers replay the metadata log's records).
  *
  * @module
  */
 
 import { writeFileAtomic } from "../../engine/mod.ts";
+import type { EtcdClient, Watch } from "../cluster/etcd.ts";
 import {
   credentialFromSaltedPassword,
   fromBase64,
@@ -49,8 +53,159 @@ export type ScramChange =
     iterations: number;
   };
 
+/** The credentials of every user: user → mechanism → credential. */
+export type ScramUsers = Map<string, Map<ScramMechanism, ScramCredential>>;
+
+/** Where the credentials are kept: a file of the data directory, or a key of etcd. */
+export interface ScramStorage {
+  /** What the storage is, for messages. */
+  readonly description: string;
+  /** Read the credentials (none stored: an empty map). */
+  load(): Promise<ScramUsers>;
+  /**
+   * Replace the credentials by `edit(current)` durably, `current` being what is stored now
+   * (another broker may have changed it since the last read).
+   */
+  update(edit: (current: ScramUsers) => ScramUsers): Promise<ScramUsers>;
+  /** Follow changes made elsewhere (cluster mode); storages without other writers do nothing. */
+  watch?(onChange: (users: ScramUsers) => void): Promise<void>;
+  /** Stop following changes. */
+  close?(): void;
+}
+
+/** The credentials in `sluice-scram-credentials.json` of a data directory (standalone broker). */
+export class FileScramStorage implements ScramStorage {
+  readonly #path: string;
+  #current: ScramUsers = new Map();
+
+  /**
+   * The credentials of a data directory.
+   *
+   * @param dir The data directory.
+   */
+  constructor(dir: string) {
+    this.#path = `${dir}/${SCRAM_CREDENTIALS_FILE}`;
+  }
+
+  /** The file. */
+  get description(): string {
+    return this.#path;
+  }
+
+  /** Read the file (none: no credentials). Needs `--allow-read`. */
+  async load(): Promise<ScramUsers> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.#path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return this.#current = new Map();
+      throw new Error(`cannot read ${this.#path}: ${e instanceof Error ? e.message : e}`);
+    }
+    try {
+      return this.#current = parseStored(text);
+    } catch (e) {
+      throw new Error(`cannot read ${this.#path}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  /** Write the new set atomically. Needs `--allow-write`. */
+  async update(edit: (current: ScramUsers) => ScramUsers): Promise<ScramUsers> {
+    const next = edit(copy(this.#current));
+    await writeFileAtomic(this.#path, new TextEncoder().encode(serialize(next)));
+    return this.#current = next;
+  }
+}
+
 /**
- * SCRAM credentials of one broker, loaded from and saved to its data directory.
+ * The credentials of a cluster in one etcd key every broker watches (cluster mode), changed by
+ * compare-and-swap on the key's revision, as the ACLs are kept (`authorizer.ts`).
+ */
+export class EtcdScramStorage implements ScramStorage {
+  readonly #etcd: EtcdClient;
+  readonly #key: string;
+  #revision = 0;
+  /** The revision of the last write or read here: older watch events are stale. */
+  #seen = 0;
+  #watch: Watch | undefined;
+
+  /**
+   * The credentials of a cluster.
+   *
+   * @param etcd The cluster's etcd client.
+   * @param key The key (`<prefix>/<cluster>/scram-credentials`).
+   */
+  constructor(etcd: EtcdClient, key: string) {
+    this.#etcd = etcd;
+    this.#key = key;
+  }
+
+  /** The key. */
+  get description(): string {
+    return `etcd key ${this.#key}`;
+  }
+
+  /** Read the key (absent: no credentials). */
+  async load(): Promise<ScramUsers> {
+    const r = await this.#etcd.range(this.#key);
+    this.#revision = r.revision;
+    const kv = r.kvs[0];
+    this.#seen = Math.max(this.#seen, kv?.modRevision ?? 0);
+    try {
+      return kv === undefined ? new Map() : parseStored(kv.value);
+    } catch (e) {
+      throw new Error(
+        `cannot read SCRAM credentials from ${this.description}: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** Compare-and-swap the key until no other writer got between. */
+  async update(edit: (current: ScramUsers) => ScramUsers): Promise<ScramUsers> {
+    for (;;) {
+      const kv = await this.#etcd.get(this.#key);
+      const next = edit(kv === undefined ? new Map() : parseStored(kv.value));
+      const r = await this.#etcd.txn({
+        compare: [
+          kv === undefined
+            ? { key: this.#key, target: "create", value: 0 }
+            : { key: this.#key, target: "mod", value: kv.modRevision },
+        ],
+        success: [{ put: { key: this.#key, value: serialize(next) } }],
+      });
+      if (r.succeeded) {
+        this.#seen = Math.max(this.#seen, r.revision);
+        return next;
+      }
+    }
+  }
+
+  /** Follow the key from the revision of the last load. */
+  async watch(onChange: (users: ScramUsers) => void): Promise<void> {
+    this.#watch = this.#etcd.watch(this.#key, {
+      startRevision: this.#revision + 1,
+      onEvents: (events, revision) => {
+        const last = events[events.length - 1];
+        // a change older than one this broker wrote (and already applied) is not news
+        if (last === undefined || revision <= this.#seen) return;
+        this.#seen = revision;
+        onChange(last.type === "delete" ? new Map() : parseStored(last.kv.value));
+      },
+      onCompacted: async () => {
+        onChange(await this.load());
+        return this.#revision;
+      },
+    });
+    await this.#watch.ready;
+  }
+
+  /** Stop the watch. */
+  close(): void {
+    this.#watch?.close();
+  }
+}
+
+/**
+ * The SCRAM credentials of the broker's users, kept in a {@linkcode ScramStorage}.
  *
  * @example
  * ```ts
@@ -67,12 +222,12 @@ export type ScramChange =
  * ```
  */
 export class ScramCredentialStore {
-  readonly #path: string | null;
-  readonly #users = new Map<string, Map<ScramMechanism, ScramCredential>>();
+  readonly #storage: ScramStorage | null;
+  #users: ScramUsers = new Map();
   #writing: Promise<void> = Promise.resolve();
 
-  private constructor(path: string | null) {
-    this.#path = path;
+  private constructor(storage: ScramStorage | null) {
+    this.#storage = storage;
   }
 
   /**
@@ -83,44 +238,36 @@ export class ScramCredentialStore {
    * @returns The store.
    * @throws {Error} If the file exists but cannot be read or is malformed.
    */
-  static async open(dir: string | null): Promise<ScramCredentialStore> {
-    const path = dir === null ? null : `${dir}/${SCRAM_CREDENTIALS_FILE}`;
-    const store = new ScramCredentialStore(path);
-    if (path === null) return store;
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return store;
-      throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : e}`);
-    }
-    try {
-      const parsed = JSON.parse(text) as StoredFile;
-      if (parsed?.version !== 1 || typeof parsed.users !== "object" || parsed.users === null) {
-        throw new Error(`unsupported version ${parsed?.version}`);
-      }
-      for (const [user, mechs] of Object.entries(parsed.users)) {
-        const m = new Map<ScramMechanism, ScramCredential>();
-        for (const [name, c] of Object.entries(mechs ?? {})) {
-          if (!SCRAM_MECHANISMS.has(name as ScramMechanism)) {
-            throw new Error(`unknown mechanism ${name} for user ${user}`);
-          }
-          if (!Number.isSafeInteger(c.iterations) || c.iterations < 1) {
-            throw new Error(`invalid iterations for user ${user}`);
-          }
-          m.set(name as ScramMechanism, {
-            salt: fromBase64(c.salt, "salt"),
-            iterations: c.iterations,
-            storedKey: fromBase64(c.storedKey, "storedKey"),
-            serverKey: fromBase64(c.serverKey, "serverKey"),
-          });
-        }
-        if (m.size > 0) store.#users.set(user, m);
-      }
-    } catch (e) {
-      throw new Error(`cannot read ${path}: ${e instanceof Error ? e.message : e}`);
-    }
+  static open(dir: string | null): Promise<ScramCredentialStore> {
+    return ScramCredentialStore.openWith(dir === null ? null : new FileScramStorage(dir));
+  }
+
+  /**
+   * Load the credentials of any storage and follow the changes other brokers make to it
+   * (cluster mode: {@linkcode EtcdScramStorage}).
+   *
+   * @param storage Where the credentials are; `null` keeps them in memory only (tests).
+   * @returns The store.
+   * @throws {Error} If the credentials cannot be read or are malformed.
+   */
+  static async openWith(storage: ScramStorage | null): Promise<ScramCredentialStore> {
+    const store = new ScramCredentialStore(storage);
+    if (storage === null) return store;
+    store.#users = await storage.load();
+    await storage.watch?.((users) => {
+      store.#users = users;
+    });
     return store;
+  }
+
+  /** Where the credentials are kept, for messages. */
+  get storage(): string {
+    return this.#storage?.description ?? "memory";
+  }
+
+  /** Stop following changes made elsewhere. */
+  close(): void {
+    this.#storage?.close?.();
   }
 
   /**
@@ -159,7 +306,7 @@ export class ScramCredentialStore {
    * salted passwords are turned into StoredKey and ServerKey here and not kept.
    *
    * @param changes Deletions and upsertions.
-   * @throws {Error} If the file cannot be written (the changes are then not applied).
+   * @throws {Error} If the storage cannot be written (the changes are then not applied).
    */
   async apply(changes: readonly ScramChange[]): Promise<void> {
     const derived: [ScramChange, ScramCredential | null][] = [];
@@ -173,9 +320,8 @@ export class ScramCredentialStore {
         ]);
       }
     }
-    // One change at a time, each saved before the next: answers never run ahead of the file.
-    const run = this.#writing.then(async () => {
-      const next = new Map([...this.#users].map(([u, m]) => [u, new Map(m)]));
+    const edit = (current: ScramUsers): ScramUsers => {
+      const next = copy(current);
       for (const [c, cred] of derived) {
         const m = next.get(c.user) ?? new Map<ScramMechanism, ScramCredential>();
         if (cred === null) m.delete(c.mechanism);
@@ -183,18 +329,50 @@ export class ScramCredentialStore {
         if (m.size === 0) next.delete(c.user);
         else next.set(c.user, m);
       }
-      if (this.#path !== null) {
-        await writeFileAtomic(this.#path, new TextEncoder().encode(serialize(next)));
-      }
-      this.#users.clear();
-      for (const [u, m] of next) this.#users.set(u, m);
+      return next;
+    };
+    // One change at a time, each saved before the next: answers never run ahead of the storage.
+    const run = this.#writing.then(async () => {
+      this.#users = this.#storage === null ? edit(this.#users) : await this.#storage.update(edit);
     });
     this.#writing = run.catch(() => {});
     await run;
   }
 }
 
-function serialize(users: Map<string, Map<ScramMechanism, ScramCredential>>): string {
+function copy(users: ScramUsers): ScramUsers {
+  return new Map([...users].map(([u, m]) => [u, new Map(m)]));
+}
+
+/** The stored form (file or etcd value) as credentials. */
+function parseStored(text: string): ScramUsers {
+  const parsed = JSON.parse(text) as StoredFile;
+  if (parsed?.version !== 1 || typeof parsed.users !== "object" || parsed.users === null) {
+    throw new Error(`unsupported version ${parsed?.version}`);
+  }
+  const users: ScramUsers = new Map();
+  for (const [user, mechs] of Object.entries(parsed.users)) {
+    const m = new Map<ScramMechanism, ScramCredential>();
+    for (const [name, c] of Object.entries(mechs ?? {})) {
+      if (!SCRAM_MECHANISMS.has(name as ScramMechanism)) {
+        throw new Error(`unknown mechanism ${name} for user ${user}`);
+      }
+      if (!Number.isSafeInteger(c.iterations) || c.iterations < 1) {
+        throw new Error(`invalid iterations for user ${user}`);
+      }
+      m.set(name as ScramMechanism, {
+        salt: fromBase64(c.salt, "salt"),
+        iterations: c.iterations,
+        storedKey: fromBase64(c.storedKey, "storedKey"),
+        serverKey: fromBase64(c.serverKey, "serverKey"),
+      });
+    }
+    if (m.size > 0) users.set(user, m);
+  }
+  return users;
+}
+
+function serialize(users: ScramUsers): string {
   const out: StoredFile = { version: 1, users: {} };
   for (const [user, m] of [...users].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const rec: Partial<Record<ScramMechanism, StoredCredential>> = {};

@@ -22,6 +22,8 @@ import {
   type BrokerConfig,
   DEFAULT_BROKER_CONFIG,
   interBrokerListener,
+  type InterBrokerSasl,
+  interBrokerSasl,
   type ListenerSpec,
   listenerSpecs,
   parseHttpListener,
@@ -202,14 +204,8 @@ export class Broker {
       createLogger({ level: full.logLevel ?? "info", format: full.logFormat ?? "text" });
     const specs = listenerSpecs(full);
     const interBroker = interBrokerListener(full);
-    // replica fetchers and markers do not authenticate with SASL (docs/SECURITY.md)
-    if (full.etcdEndpoints.length > 0 && interBroker.securityProtocol.startsWith("SASL_")) {
-      throw new RangeError(
-        `Cannot start broker: the inter-broker listener ${interBroker.name} is ` +
-          `${interBroker.securityProtocol}, and brokers do not authenticate to each other with ` +
-          `SASL yet: use a PLAINTEXT or SSL listener for inter.broker.listener.name`,
-      );
-    }
+    // cluster mode: a SASL inter-broker listener needs this broker's own credentials
+    const interBrokerAuth = full.etcdEndpoints.length > 0 ? interBrokerSasl(full) : undefined;
     for (const w of unknownSslKeys(full.sslProperties ?? {})) log.warn(w);
     // TLS keys and trust stores are read and checked before anything is opened.
     const tlsSettings = new Map<string, ListenerTlsSettings>();
@@ -235,7 +231,7 @@ export class Broker {
       const broker = await Broker.#open(
         full,
         log,
-        { specs, interBroker, tlsSettings },
+        { specs, interBroker, tlsSettings, interBrokerAuth },
         options,
         state,
       );
@@ -258,11 +254,12 @@ export class Broker {
       specs: ListenerSpec[];
       interBroker: ListenerSpec;
       tlsSettings: Map<string, ListenerTlsSettings>;
+      interBrokerAuth: InterBrokerSasl | undefined;
     },
     options: BrokerStartOptions,
     state: { value: BrokerStateValue },
   ): Promise<Broker> {
-    const { specs, interBroker, tlsSettings } = listening;
+    const { specs, interBroker, tlsSettings, interBrokerAuth } = listening;
     const dir = full.logDirs[0];
     if (dir === undefined) throw new RangeError("Cannot start broker: logDirs is empty");
     if (full.logDirs.length > 1) {
@@ -287,6 +284,8 @@ export class Broker {
             key: own.key,
           };
         }
+        // and authenticate with SASL if it is SASL_PLAINTEXT or SASL_SSL (docs/SECURITY.md)
+        cluster.interBrokerSasl = interBrokerAuth;
         clusterId = await cluster.resolveClusterId(dir);
       }
       meta = await loadOrCreateMetaProperties(dir, { nodeId: full.nodeId, clusterId });

@@ -1,7 +1,10 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * One broker-to-broker connection (cluster mode): TCP, or TLS when the inter-broker listener is an
- * SSL one (`inter.broker.listener.name`, docs/SECURITY.md), to another Sluice broker, one request
+ * SSL one (`inter.broker.listener.name`, docs/SECURITY.md), authenticated with SASL (SaslHandshake
+ * v1, then SaslAuthenticate v2) before its first request when the listener is SASL_PLAINTEXT or
+ * SASL_SSL, and again on the same connection before the session lifetime the other broker gave
+ * (`connections.max.reauth.ms`, KIP-368) runs out; to another Sluice broker, one request
  * at a time with the protocol codecs (`protocol/messages`), each bounded by a timeout after which
  * the connection is closed. The replica fetchers fetch from their leaders with it, and the
  * transaction coordinator sends WriteTxnMarkers to the partitions' leaders with it. Versions are
@@ -11,8 +14,23 @@
  * @module
  */
 
+import { errorName } from "../protocol/errors.ts";
 import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
+import {
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+} from "../protocol/messages/sasl_authenticate.ts";
+import {
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+} from "../protocol/messages/sasl_handshake.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
+import {
+  SCRAM_MECHANISMS,
+  ScramClient,
+  ScramError,
+  type ScramMechanism,
+} from "../protocol/scram.ts";
 
 /** TLS for a broker-to-broker connection: the inter-broker listener's trust store and key. */
 export interface BrokerTls {
@@ -23,6 +41,41 @@ export interface BrokerTls {
   /** Its private key, PEM. */
   key?: string;
 }
+
+/**
+ * SASL for a broker-to-broker connection (`sasl.mechanism.inter.broker.protocol` and the
+ * inter-broker listener's JAAS `username`/`password`).
+ */
+export interface BrokerSasl {
+  /** PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. */
+  mechanism: "PLAIN" | ScramMechanism;
+  /** The broker's user name. */
+  username: string;
+  /** Its password. */
+  password: string;
+}
+
+/** The failed SASL authentication of a broker-to-broker connection (wrong password, ...). */
+export class BrokerAuthenticationError extends Error {
+  /** The Kafka error code the other broker answered, or -1 if the failure was ours. */
+  readonly code: number;
+
+  /**
+   * @param message What failed and why.
+   * @param code The other broker's error code.
+   */
+  constructor(message: string, code: number) {
+    super(message);
+    this.name = "BrokerAuthenticationError";
+    this.code = code;
+  }
+}
+
+const SASL_HANDSHAKE_VERSION = 1;
+/** v1+ carries the session lifetime (KIP-368). */
+const SASL_AUTHENTICATE_VERSION = 2;
+/** Re-authenticate once this share of the session lifetime is over (Kafka's clients: 85-95%). */
+const REAUTH_AT = 0.85;
 
 /** The largest answer accepted, in bytes (1 GiB). */
 const MAX_ANSWER_BYTES = 1 << 30;
@@ -35,6 +88,8 @@ export interface BrokerEndpoint {
   port: number;
   /** Connect with TLS (the inter-broker listener is SSL); absent: plain TCP. */
   tls?: BrokerTls;
+  /** Authenticate with SASL (the inter-broker listener is SASL_*); absent: no SASL. */
+  sasl?: BrokerSasl;
 }
 
 /**
@@ -51,14 +106,18 @@ export interface BrokerEndpoint {
 export class BrokerConnection {
   readonly #conn: Deno.TcpConn | Deno.TlsConn;
   readonly #clientId: string;
+  readonly #ep: BrokerEndpoint;
   readonly #head = new Uint8Array(4);
   #nextCorrelationId = 1;
   #closed = false;
   #queue: Promise<unknown> = Promise.resolve();
+  /** When to re-authenticate (epoch ms; 0: never). */
+  #reauthAt = 0;
 
-  private constructor(conn: Deno.TcpConn | Deno.TlsConn, clientId: string) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, clientId: string, ep: BrokerEndpoint) {
     this.#conn = conn;
     this.#clientId = clientId;
+    this.#ep = ep;
   }
 
   /**
@@ -67,8 +126,9 @@ export class BrokerConnection {
    * @param ep The broker's address.
    * @param clientId The client id sent in every request header.
    * @param timeoutMs Longest wait for the connection.
-   * @returns The connection.
+   * @returns The connection, authenticated when `ep.sasl` is set.
    * @throws {Error} `cannot connect to host:port: ...` when refused or not answered in time.
+   * @throws {BrokerAuthenticationError} If the SASL authentication fails.
    */
   static async connect(
     ep: BrokerEndpoint,
@@ -107,9 +167,26 @@ export class BrokerConnection {
         }),
       ]);
       if ("setNoDelay" in conn) conn.setNoDelay(true);
-      return new BrokerConnection(conn, clientId);
+      const made = new BrokerConnection(conn, clientId, ep);
+      if (ep.sasl !== undefined) {
+        clearTimeout(timer);
+        try {
+          await made.#authenticate(ep.sasl, timeoutMs);
+        } catch (e) {
+          made.close();
+          throw e;
+        }
+      }
+      return made;
     } catch (e) {
-      connecting.then((c) => c.close(), () => {});
+      if (e instanceof BrokerAuthenticationError) throw e;
+      connecting.then((c) => {
+        try {
+          c.close();
+        } catch {
+          // closed already (a failed authentication)
+        }
+      }, () => {});
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(`cannot connect to ${ep.host}:${ep.port}: ${msg}`);
     } finally {
@@ -157,6 +234,85 @@ export class BrokerConnection {
   }
 
   async #request<Req, Res>(
+    req: MessageCodec<Req>,
+    res: MessageCodec<Res>,
+    version: number,
+    body: Req,
+    timeoutMs: number,
+  ): Promise<Res> {
+    if (this.#closed) throw new Error(`${req.name}: the connection is closed`);
+    // KIP-368: past the session's lifetime the other broker would close the connection
+    if (this.#reauthAt > 0 && Date.now() >= this.#reauthAt) {
+      try {
+        await this.#authenticate(this.#ep.sasl!, timeoutMs);
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
+    return this.#exchange(req, res, version, body, timeoutMs);
+  }
+
+  /**
+   * SaslHandshake v1, then the mechanism's SaslAuthenticate v2 round trips; remembers when the
+   * session must be renewed.
+   */
+  async #authenticate(sasl: BrokerSasl, timeoutMs: number): Promise<void> {
+    const what = `SASL ${sasl.mechanism} authentication as ${sasl.username} to ` +
+      `${this.#ep.host}:${this.#ep.port}`;
+    const fail = (detail: string, code = -1): never => {
+      throw new BrokerAuthenticationError(`${what} failed: ${detail}`, code);
+    };
+    const hs = await this.#exchange(
+      SaslHandshakeRequest,
+      SaslHandshakeResponse,
+      SASL_HANDSHAKE_VERSION,
+      { mechanism: sasl.mechanism },
+      timeoutMs,
+    );
+    if (hs.errorCode !== 0) {
+      fail(
+        `${errorName(hs.errorCode)} (the broker enables ${hs.mechanisms.join(", ")})`,
+        hs.errorCode,
+      );
+    }
+    const round = async (token: Uint8Array) => {
+      const r = await this.#exchange(
+        SaslAuthenticateRequest,
+        SaslAuthenticateResponse,
+        SASL_AUTHENTICATE_VERSION,
+        { authBytes: token },
+        timeoutMs,
+      );
+      if (r.errorCode !== 0) {
+        fail(`${errorName(r.errorCode)}: ${r.errorMessage ?? "no reason given"}`, r.errorCode);
+      }
+      return r;
+    };
+    let lifetimeMs: bigint | number;
+    if (sasl.mechanism === "PLAIN") {
+      const token = new TextEncoder().encode(`\u0000${sasl.username}\u0000${sasl.password}`);
+      lifetimeMs = (await round(token)).sessionLifetimeMs;
+    } else {
+      const mech = SCRAM_MECHANISMS.get(sasl.mechanism);
+      if (mech === undefined) return fail(`mechanism ${sasl.mechanism} is not implemented`);
+      const scram = new ScramClient(mech, sasl.username, sasl.password);
+      try {
+        const first = await round(scram.first());
+        const final = await round(await scram.final(first.authBytes));
+        await scram.verify(final.authBytes);
+        lifetimeMs = final.sessionLifetimeMs;
+      } catch (e) {
+        if (e instanceof ScramError) fail(e.message);
+        throw e;
+      }
+    }
+    const lifetime = Number(lifetimeMs);
+    this.#reauthAt = lifetime > 0 ? Date.now() + Math.max(1, Math.floor(lifetime * REAUTH_AT)) : 0;
+  }
+
+  /** One request and its answer on the wire. */
+  async #exchange<Req, Res>(
     req: MessageCodec<Req>,
     res: MessageCodec<Res>,
     version: number,

@@ -463,17 +463,42 @@ Deno.test("Broker: out of file descriptors, accept backs off with a bounded log 
   }
 });
 
-Deno.test("Broker: cluster mode refuses a SASL inter-broker listener before it opens anything", async () => {
+Deno.test("Broker: cluster mode refuses a SASL inter-broker listener without its own credentials, before it opens anything", async () => {
   const dir = await Deno.makeTempDir();
+  const jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required ";
+  const base = {
+    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    etcdEndpoints: ["http://127.0.0.1:1"],
+    logger: silentLogger,
+  };
   try {
+    // Kafka's default mechanism, GSSAPI, is not implemented
+    await rejects(
+      Broker.start(base),
+      /inter-broker listener SASL_PLAINTEXT is SASL_PLAINTEXT, and sasl.mechanism.inter.broker.protocol is GSSAPI: set it to one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512/,
+    );
+    // the mechanism must be enabled on the listener
     await rejects(
       Broker.start({
-        listeners: "SASL_PLAINTEXT://127.0.0.1:0",
-        logDirs: [dir],
-        etcdEndpoints: ["http://127.0.0.1:1"],
-        logger: silentLogger,
+        ...base,
+        saslEnabledMechanisms: ["PLAIN"],
+        saslMechanismInterBrokerProtocol: "SCRAM-SHA-512",
       }),
-      /inter-broker listener SASL_PLAINTEXT is SASL_PLAINTEXT, and brokers do not authenticate/,
+      /SCRAM-SHA-512 is not enabled on the inter-broker listener SASL_PLAINTEXT \(its sasl.enabled.mechanisms: PLAIN\)/,
+    );
+    // no JAAS entry, or one without username/password
+    await rejects(
+      Broker.start({ ...base, saslMechanismInterBrokerProtocol: "SCRAM-SHA-512" }),
+      /listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config is not set/,
+    );
+    await rejects(
+      Broker.start({
+        ...base,
+        saslMechanismInterBrokerProtocol: "SCRAM-SHA-512",
+        saslJaasConfigs: { "sasl_plaintext.scram-sha-512": `${jaas}username="broker";` },
+      }),
+      /sasl.jaas.config has no username="..." password="..." options/,
     );
     assertEquals([...Deno.readDirSync(dir)], []); // nothing opened, not even the lock
   } finally {

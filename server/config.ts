@@ -239,6 +239,14 @@ export interface BrokerConfig {
    */
   saslJaasConfigs: Record<string, string>;
   /**
+   * The SASL mechanism brokers authenticate to each other with when the inter-broker listener is
+   * SASL_PLAINTEXT or SASL_SSL (`sasl.mechanism.inter.broker.protocol`): PLAIN, SCRAM-SHA-256 or
+   * SCRAM-SHA-512, as the `username`/`password` options of
+   * `listener.name.<inter-broker listener>.<mechanism>.sasl.jaas.config`. Default GSSAPI (Kafka's),
+   * which Sluice lacks: a cluster with a SASL inter-broker listener must set it.
+   */
+  saslMechanismInterBrokerProtocol: string;
+  /**
    * Longest SASL session before the client must re-authenticate (`connections.max.reauth.ms`,
    * KIP-368); 0 (the default, Kafka's): never.
    */
@@ -371,6 +379,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   saslEnabledMechanisms: ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"],
   saslListenerMechanisms: {},
   saslJaasConfigs: {},
+  saslMechanismInterBrokerProtocol: "GSSAPI",
   connectionsMaxReauthMs: 0,
   connectionFailedAuthenticationDelayMs: 100,
   saslServerMaxReceiveSize: 524288,
@@ -704,6 +713,85 @@ export function interBrokerListener(config: BrokerConfig): ListenerSpec {
   return found;
 }
 
+/** How a broker authenticates to the others' SASL inter-broker listener. */
+export interface InterBrokerSasl {
+  /** `sasl.mechanism.inter.broker.protocol`. */
+  mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  /** The `username` option of the listener's JAAS entry for the mechanism. */
+  username: string;
+  /** Its `password` option. */
+  password: string;
+}
+
+/**
+ * The credentials a broker authenticates to the other brokers with, as Kafka's inter-broker
+ * clients take them: when the inter-broker listener is SASL_PLAINTEXT or SASL_SSL, the mechanism
+ * `sasl.mechanism.inter.broker.protocol` (which that listener must enable) and the `username` and
+ * `password` options of `listener.name.<listener>.<mechanism>.sasl.jaas.config`.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_BROKER_CONFIG, interBrokerSasl } from "./config.ts";
+ * const sasl = interBrokerSasl({
+ *   ...DEFAULT_BROKER_CONFIG,
+ *   listeners: "SASL_PLAINTEXT://:9092",
+ *   saslMechanismInterBrokerProtocol: "SCRAM-SHA-512",
+ *   saslJaasConfigs: {
+ *     "sasl_plaintext.scram-sha-512": "org.apache.kafka.common.security.scram.ScramLoginModule " +
+ *       'required username="broker" password="broker-secret";',
+ *   },
+ * });
+ * console.assert(sasl?.username === "broker");
+ * ```
+ *
+ * @param config The configuration.
+ * @returns The credentials, or `undefined` when the inter-broker listener does not use SASL.
+ * @throws {RangeError} If the mechanism is not one Sluice implements or the listener does not
+ *   enable, or the JAAS entry is missing or lacks `username`/`password`.
+ */
+export function interBrokerSasl(config: BrokerConfig): InterBrokerSasl | undefined {
+  const listener = interBrokerListener(config);
+  if (listener.securityProtocol !== "SASL_PLAINTEXT" && listener.securityProtocol !== "SASL_SSL") {
+    return undefined;
+  }
+  const mechanism = config.saslMechanismInterBrokerProtocol;
+  const what = `the inter-broker listener ${listener.name} is ${listener.securityProtocol}`;
+  if (!SASL_MECHANISMS.has(mechanism)) {
+    throw new RangeError(
+      `Invalid configuration: ${what}, and sasl.mechanism.inter.broker.protocol is ${mechanism}: ` +
+        `set it to one of ${[...SASL_MECHANISMS].join(", ")}`,
+    );
+  }
+  const enabled = config.saslListenerMechanisms[listener.name.toLowerCase()] ??
+    config.saslEnabledMechanisms;
+  if (!enabled.includes(mechanism)) {
+    throw new RangeError(
+      `Invalid configuration: sasl.mechanism.inter.broker.protocol ${mechanism} is not enabled on ` +
+        `the inter-broker listener ${listener.name} (its sasl.enabled.mechanisms: ` +
+        `${enabled.join(",") || "none"})`,
+    );
+  }
+  const key = `listener.name.${listener.name.toLowerCase()}.${mechanism.toLowerCase()}` +
+    `.sasl.jaas.config`;
+  const text = config.saslJaasConfigs[`${listener.name.toLowerCase()}.${mechanism.toLowerCase()}`];
+  if (text === undefined) {
+    throw new RangeError(
+      `Invalid configuration: ${what} with ${mechanism}, and ${key} is not set: give it the ` +
+        `broker's own username="..." password="..."`,
+    );
+  }
+  const { options } = parseJaasConfig(text);
+  const username = options["username"];
+  const password = options["password"];
+  if (username === undefined || username === "" || password === undefined) {
+    throw new RangeError(
+      `Invalid configuration: ${key} has no username="..." password="..." options, which the ` +
+        `broker authenticates to the other brokers with`,
+    );
+  }
+  return { mechanism: mechanism as InterBrokerSasl["mechanism"], username, password };
+}
+
 /**
  * Build a {@linkcode BrokerConfig} from `server.properties` values and overrides, validating
  * every known key and warning about unknown ones.
@@ -989,6 +1077,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       // SASL (issue #14, docs/SECURITY.md).
       case "sasl.enabled.mechanisms":
         config.saslEnabledMechanisms = saslMechanismList(key, value);
+        break;
+      case "sasl.mechanism.inter.broker.protocol":
+        config.saslMechanismInterBrokerProtocol = saslMechanismList(key, value)[0] ?? "GSSAPI";
         break;
       case "connections.max.reauth.ms":
         config.connectionsMaxReauthMs = int(key, "non-negative-int");

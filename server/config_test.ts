@@ -12,6 +12,7 @@ import {
   brokerConfigFrom,
   DEFAULT_BROKER_CONFIG,
   interBrokerListener,
+  interBrokerSasl,
   listenerSpecs,
   loadBrokerConfig,
   parseListener,
@@ -679,5 +680,36 @@ Deno.test("brokerConfigFrom() reads the authorizer keys (Kafka's class names, su
   throws(
     () => brokerConfigFrom({ properties: { "super.users": "admin" } }),
     /Invalid value "admin" for configuration "super.users": invalid principal/,
+  );
+});
+
+Deno.test("brokerConfigFrom() reads sasl.mechanism.inter.broker.protocol; interBrokerSasl() its credentials", () => {
+  const scram = "org.apache.kafka.common.security.scram.ScramLoginModule required " +
+    'username="broker" password="b \\"secret\\"";';
+  const c = brokerConfigFrom({
+    properties: {
+      listeners: "PLAINTEXT://127.0.0.1:9092,INTERNAL://127.0.0.1:9093",
+      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_SSL",
+      "inter.broker.listener.name": "INTERNAL",
+      "sasl.mechanism.inter.broker.protocol": "scram-sha-512",
+      "listener.name.internal.scram-sha-512.sasl.jaas.config": scram,
+    },
+    warn: (m) => {
+      throw new Error(`unexpected warning: ${m}`);
+    },
+  });
+  assertEquals(c.saslMechanismInterBrokerProtocol, "SCRAM-SHA-512");
+  assertEquals(interBrokerSasl(c), {
+    mechanism: "SCRAM-SHA-512",
+    username: "broker",
+    password: 'b "secret"',
+  });
+  // not a SASL inter-broker listener: nothing to authenticate with
+  assertEquals(interBrokerSasl({ ...c, interBrokerListenerName: "PLAINTEXT" }), undefined);
+  assertEquals(DEFAULT_BROKER_CONFIG.saslMechanismInterBrokerProtocol, "GSSAPI");
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "sasl.mechanism.inter.broker.protocol": "GSSAPI" } }),
+    RangeError,
+    "mechanism GSSAPI is not implemented",
   );
 });

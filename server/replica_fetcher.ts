@@ -30,7 +30,11 @@
 
 import type { PartitionLog } from "../engine/mod.ts";
 import { ErrorCode, errorName } from "../protocol/errors.ts";
-import { BrokerConnection, type BrokerEndpoint } from "./broker_connection.ts";
+import {
+  BrokerAuthenticationError,
+  BrokerConnection,
+  type BrokerEndpoint,
+} from "./broker_connection.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import {
   OffsetForLeaderEpochRequest,
@@ -221,7 +225,18 @@ export class ReplicaFetcher {
         if (this.#closed) return;
         const n = ++this.#connectFailures;
         const msg = e instanceof Error ? e.message : String(e);
-        if (n === 1 || n % 30 === 0) {
+        if (e instanceof BrokerAuthenticationError) {
+          // a configuration error (this broker's inter-broker credentials): it stays out of the
+          // ISR of what it follows until an operator fixes it; said once, then every 30 tries
+          if (n === 1 || n % 30 === 0) {
+            this.#o.logger.error(
+              `Replica fetcher for leader ${this.leaderId} cannot authenticate: ${msg}; check ` +
+                `sasl.mechanism.inter.broker.protocol and the inter-broker listener's ` +
+                `sasl.jaas.config username/password (retrying every ${this.#o.fetchBackoffMs} ms, ` +
+                `${n} failures in a row)`,
+            );
+          }
+        } else if (n === 1 || n % 30 === 0) {
           this.#o.logger.warn(
             `Replica fetcher for leader ${this.leaderId}: ${msg}; retrying every ` +
               `${this.#o.fetchBackoffMs} ms (${n} failures in a row)`,

@@ -45,7 +45,7 @@ import { Controller } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
-import type { BrokerEndpoint, BrokerTls } from "../broker_connection.ts";
+import type { BrokerEndpoint, BrokerSasl, BrokerTls } from "../broker_connection.ts";
 import {
   type BrokerRegistration,
   type CasResult,
@@ -228,6 +228,12 @@ export class ClusterNode {
    * broker at start, from that listener's `ssl.*` settings); `undefined`: plain TCP.
    */
   interBrokerTls?: BrokerTls;
+  /**
+   * SASL of connections to other brokers, when the inter-broker listener is a SASL one (set by
+   * the broker at start: `sasl.mechanism.inter.broker.protocol` and the listener's JAAS
+   * `username`/`password`); `undefined`: none.
+   */
+  interBrokerSasl?: BrokerSasl;
   /** The etcd client. */
   readonly etcd: EtcdClient;
   /** The metadata store. */
@@ -576,7 +582,8 @@ export class ClusterNode {
    * A registered broker's address.
    *
    * @param id Node id.
-   * @returns Its inter-broker listener's host and port (with {@linkcode ClusterNode.interBrokerTls}),
+   * @returns Its inter-broker listener's host and port (with {@linkcode ClusterNode.interBrokerTls}
+   * and {@linkcode ClusterNode.interBrokerSasl}),
    * or `undefined` when not registered.
    */
   endpoint(id: number): BrokerEndpoint | undefined {
@@ -584,6 +591,7 @@ export class ClusterNode {
     if (b === undefined) return undefined;
     const ep: BrokerEndpoint = { host: b.host, port: b.port };
     if (this.interBrokerTls !== undefined) ep.tls = this.interBrokerTls;
+    if (this.interBrokerSasl !== undefined) ep.sasl = this.interBrokerSasl;
     return ep;
   }
 

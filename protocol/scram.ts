@@ -492,6 +492,7 @@ export class ScramClient {
   readonly #username: string;
   readonly #password: string;
   readonly #nonce: string;
+  readonly #derive: typeof saltedPassword;
   #bare = "";
   #authMessage: Uint8Array | undefined;
   #salted: Uint8Array | undefined;
@@ -503,12 +504,22 @@ export class ScramClient {
    * @param username The user name.
    * @param password The password.
    * @param nonce The client nonce (random by default).
+   * @param derive The salted password of the server's salt and iterations: PBKDF2
+   *   ({@linkcode saltedPassword}) by default; a client that logs in again and again with one
+   *   password (a broker's inter-broker connections) may remember it.
    */
-  constructor(mech: ScramMechanismInfo, username: string, password: string, nonce = scramNonce()) {
+  constructor(
+    mech: ScramMechanismInfo,
+    username: string,
+    password: string,
+    nonce: string = scramNonce(),
+    derive: typeof saltedPassword = saltedPassword,
+  ) {
     this.#mech = mech;
     this.#username = username;
     this.#password = password;
     this.#nonce = nonce;
+    this.#derive = derive;
   }
 
   /** The client-first message (`n,,n=user,r=nonce`). */
@@ -534,7 +545,7 @@ export class ScramClient {
         `server asks for ${sf.iterations} iterations, fewer than ${this.#mech.minIterations}`,
       );
     }
-    const salted = await saltedPassword(this.#mech, this.#password, sf.salt, sf.iterations);
+    const salted = await this.#derive(this.#mech, this.#password, sf.salt, sf.iterations);
     this.#salted = salted;
     const withoutProof = `c=biws,r=${sf.nonce}`;
     this.#authMessage = encoder.encode(`${this.#bare},${sf.text},${withoutProof}`);

@@ -63,6 +63,7 @@ import {
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import { sleep } from "./sleep.ts";
 import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
+import { HttpBasicAuthenticator } from "./security/http_basic.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import {
   EtcdScramStorage,
@@ -221,12 +222,28 @@ export class Broker {
     new MemoryPool(full.queuedMaxRequestBytes);
     // Issue #15: the admin listener starts first, so /readyz answers (503) during log recovery.
     const state = { value: BrokerState.STARTING as BrokerStateValue };
-    const admin = full.httpListener === ""
+    // its TLS key and its users are read before anything is opened (docs/SECURITY.md)
+    const httpListener = full.httpListener === ""
       ? undefined
-      : AdminServer.start(parseHttpListener(full.httpListener), {
-        logger: log,
-        state: () => state.value,
-      });
+      : parseHttpListener(full.httpListener);
+    const httpTls = httpListener?.tls ? await adminHttpTls(full) : undefined;
+    const credentials: { store?: ScramCredentialStore } = {};
+    const httpAuth = full.httpAuth === "basic"
+      ? new HttpBasicAuthenticator({
+        plainUsers: allPlainUsers(full),
+        credentials: () => credentials.store,
+        failedAuthenticationDelayMs: full.connectionFailedAuthenticationDelayMs,
+      })
+      : undefined;
+    const admin = httpListener === undefined ? undefined : AdminServer.start(httpListener, {
+      logger: log,
+      state: () => state.value,
+      ...(httpTls === undefined ? {} : { tls: { cert: httpTls.certChain, key: httpTls.key } }),
+      ...(httpAuth === undefined ? {} : {
+        authenticate: async (req: Request) =>
+          (await httpAuth.authenticate(req.headers.get("authorization"))) !== null,
+      }),
+    });
     try {
       const broker = await Broker.#open(
         full,
@@ -236,6 +253,7 @@ export class Broker {
         state,
       );
       broker.#admin = admin;
+      credentials.store = broker.#ctx.scramCredentials;
       broker.#state = state;
       admin?.attach(broker.#metricsSources(), () => broker.#notReadyReason());
       state.value = BrokerState.RUNNING;
@@ -1020,6 +1038,40 @@ class AcceptBackoff {
     this.#reported = false;
     this.#unrecovered = 0;
   }
+}
+
+/**
+ * The TLS key of an `https://` admin listener: `sluice.http.ssl.*` over the broker's `ssl.*`
+ * (key store settings; the admin listener asks no client certificate).
+ */
+function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> {
+  const own = config.httpSslProperties;
+  if (own["ssl.client.auth"] !== undefined && own["ssl.client.auth"].trim() !== "none") {
+    throw new RangeError(
+      `Invalid value "${
+        own["ssl.client.auth"]
+      }" for configuration "sluice.http.ssl.client.auth": ` +
+        `the admin HTTP listener asks no client certificate (use sluice.http.auth=basic)`,
+    );
+  }
+  const props: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config.sslProperties)) {
+    if (k.startsWith("ssl.")) props[k] = v;
+  }
+  Object.assign(props, own, { "ssl.client.auth": "none" });
+  return loadListenerTls(props, "sluice.http");
+}
+
+/** Every PLAIN user of every SASL listener's JAAS entry, name → passwords (the admin listener's). */
+function allPlainUsers(config: BrokerConfig): Map<string, string[]> {
+  const users = new Map<string, string[]>();
+  for (const [key, jaas] of Object.entries(config.saslJaasConfigs)) {
+    if (!key.endsWith(".plain")) continue;
+    for (const [u, p] of plainUsers(parseJaasConfig(jaas))) {
+      users.set(u, [...(users.get(u) ?? []), p]);
+    }
+  }
+  return users;
 }
 
 /** The SASL authenticator of a configuration (used by SASL listeners and the SASL APIs). */

@@ -275,10 +275,21 @@ export interface BrokerConfig {
    */
   allowEveryoneIfNoAclFound: boolean;
   /**
-   * The admin HTTP listener (`sluice.http.listener`, `http://HOST:PORT`): `/metrics`,
-   * `/healthz`, `/readyz` (docs/OBSERVABILITY.md). Empty (the default): none.
+   * The admin HTTP listener (`sluice.http.listener`, `http://HOST:PORT` or `https://HOST:PORT`):
+   * `/metrics`, `/healthz`, `/readyz` (docs/OBSERVABILITY.md). Empty (the default): none.
    */
   httpListener: string;
+  /**
+   * Authentication of the admin HTTP listener (`sluice.http.auth`): `none` (the default) or
+   * `basic`, HTTP Basic against the broker's SASL users (PLAIN users of the JAAS entries, SCRAM
+   * credentials); `/healthz` and `/readyz` stay open (docs/SECURITY.md).
+   */
+  httpAuth: "none" | "basic";
+  /**
+   * `sluice.http.ssl.*` properties (as `ssl.*`, key store only) of an `https://` admin listener;
+   * they win over the broker's `ssl.*`.
+   */
+  httpSslProperties: Record<string, string>;
   /** Format of the default logger's lines (`sluice.log.format`): `text` (default) or `json`. */
   logFormat?: LogFormat;
   /** Where log lines go; default: stderr at {@linkcode BrokerConfig.logLevel}. */
@@ -387,6 +398,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   superUsers: [],
   allowEveryoneIfNoAclFound: false,
   httpListener: "",
+  httpAuth: "none",
+  httpSslProperties: {},
 });
 
 /** `listener.name.<l>.sasl.enabled.mechanisms` and `listener.name.<l>.<mech>.sasl.jaas.config`. */
@@ -825,6 +838,7 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
     saslListenerMechanisms: {},
     saslJaasConfigs: {},
     sslProperties: {},
+    httpSslProperties: {},
   };
   const int = (key: string, kind: ValueKind): number =>
     Number(validateBrokerValue(key, props[key], kind));
@@ -1121,6 +1135,16 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         if (value.trim() !== "") parseHttpListener(value);
         config.httpListener = value.trim();
         break;
+      case "sluice.http.auth": {
+        const v = value.trim().toLowerCase();
+        if (v !== "none" && v !== "basic") {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "sluice.http.auth": use none or basic`,
+          );
+        }
+        config.httpAuth = v;
+        break;
+      }
       case "sluice.log.format": {
         const v = value.trim();
         if (v !== "text" && v !== "json") {
@@ -1164,6 +1188,8 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
             }
             config.saslJaasConfigs[`${m[1]}.${m[3]}`] = value;
           }
+        } else if (key.startsWith("sluice.http.ssl.")) {
+          config.httpSslProperties[key.slice("sluice.http.".length)] = value;
         } else if (key.startsWith("ssl.") || /^listener\.name\.[^.]+\.ssl\./i.test(key)) {
           config.sslProperties[key] = value;
         } else if (!ACCEPTED_IGNORED.has(key)) {
@@ -1218,34 +1244,37 @@ export interface HttpListener {
   host: string;
   /** Port; 0 asks the system for a free one. */
   port: number;
+  /** `https://`: serve with TLS (the broker's `ssl.keystore.*`, or `sluice.http.ssl.*`). */
+  tls?: true;
 }
 
 /**
- * Parse `sluice.http.listener`: `http://HOST:PORT`, host and port both required (the listener
- * binds only where it is told).
+ * Parse `sluice.http.listener`: `http://HOST:PORT` or `https://HOST:PORT`, host and port both
+ * required (the listener binds only where it is told).
  *
  * @example
  * ```ts
  * import { parseHttpListener } from "./config.ts";
  *
  * console.log(parseHttpListener("http://localhost:9644")); // { host: "localhost", port: 9644 }
- * console.log(parseHttpListener("http://[::1]:0")); // { host: "::1", port: 0 }
+ * console.log(parseHttpListener("https://[::1]:0")); // { host: "::1", port: 0, tls: true }
  * ```
  *
  * @param value The property's value.
- * @returns The host and port.
- * @throws {RangeError} If the value is not `http://HOST:PORT` with a port from 0 to 65535.
+ * @returns The host and port, and `tls` for `https://`.
+ * @throws {RangeError} If the value is not `http(s)://HOST:PORT` with a port from 0 to 65535.
  */
 export function parseHttpListener(value: string): HttpListener {
-  const m = /^http:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(value.trim());
-  const port = m === null ? NaN : Number(m[2]);
+  const m = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(value.trim());
+  const port = m === null ? NaN : Number(m[3]);
   if (m === null || port > 65535) {
     throw new RangeError(
       `Invalid value "${value}" for configuration "sluice.http.listener": use http://HOST:PORT ` +
-        `(e.g. http://localhost:9644), port 0-65535`,
+        `or https://HOST:PORT (e.g. http://localhost:9644), port 0-65535`,
     );
   }
-  return { host: m[1].replace(/^\[|\]$/g, ""), port };
+  const host = m[2].replace(/^\[|\]$/g, "");
+  return m[1] === "https" ? { host, port, tls: true } : { host, port };
 }
 
 function formatListener(l: Listener): string {

@@ -33,7 +33,17 @@ export interface AdminServerOptions {
   logger: Logger;
   /** The broker's lifecycle state (before {@linkcode AdminServer.attach}). */
   state: () => BrokerStateValue;
+  /** Serve HTTPS with this certificate chain and key (PEM); absent: plain HTTP. */
+  tls?: { cert: string; key: string };
+  /**
+   * Whether a request may be served (`sluice.http.auth`); asked for every path but
+   * {@linkcode OPEN_PATHS}. Absent: every request is served.
+   */
+  authenticate?: (request: Request) => Promise<boolean>;
 }
+
+/** Paths served without authentication: orchestrators' probes carry no credentials. */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz"]);
 
 /** Why `/readyz` says the broker is not ready, or `null` when it is. */
 export type ReadinessCheck = () => string | null;
@@ -60,6 +70,8 @@ export class AdminServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #routes = new Map<string, RouteHandler>();
   readonly #log: Logger;
+  readonly #authenticate: ((request: Request) => Promise<boolean>) | undefined;
+  readonly #scheme: "http" | "https";
   #sources: MetricsSources | undefined;
   #state: () => BrokerStateValue;
   #ready: ReadinessCheck = () => null;
@@ -68,12 +80,15 @@ export class AdminServer {
   private constructor(listener: HttpListener, options: AdminServerOptions) {
     this.#log = options.logger;
     this.#state = options.state;
+    this.#authenticate = options.authenticate;
+    this.#scheme = options.tls === undefined ? "http" : "https";
     this.#routes.set("/metrics", (req) => this.#metrics(req));
     this.#routes.set("/healthz", () => text(200, "ok\n"));
     this.#routes.set("/readyz", () => this.#readyz());
     this.#server = Deno.serve({
       hostname: listener.host,
       port: listener.port,
+      ...(options.tls ?? {}),
       onListen: () => {},
       onError: (e) => {
         this.#log.error(`Admin HTTP request failed: ${e instanceof Error ? e.message : e}`);
@@ -101,8 +116,10 @@ export class AdminServer {
       );
     }
     options.logger.info(
-      `Admin HTTP listener on http://${formatHost(server.host)}:${server.port} ` +
-        `(/metrics, /healthz, /readyz)`,
+      `Admin HTTP listener on ${server.#scheme}://${formatHost(server.host)}:${server.port} ` +
+        `(/metrics, /healthz, /readyz${
+          options.authenticate === undefined ? "" : "; HTTP Basic but on /healthz and /readyz"
+        })`,
     );
     return server;
   }
@@ -151,6 +168,18 @@ export class AdminServer {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
+    if (
+      this.#authenticate !== undefined && !OPEN_PATHS.has(url.pathname) &&
+      !(await this.#authenticate(req))
+    ) {
+      return new Response("authentication required\n", {
+        status: 401,
+        headers: {
+          "content-type": "text/plain; charset=utf-8",
+          "www-authenticate": 'Basic realm="sluice", charset="UTF-8"',
+        },
+      });
+    }
     const route = this.#routes.get(url.pathname);
     if (route === undefined) return text(404, `not found: ${url.pathname}\n`);
     if (req.method !== "GET" && req.method !== "HEAD") {

@@ -12,11 +12,12 @@ async function get(port: number, path: string, init: RequestInit = {}) {
   return { status: res.status, body: await res.text(), headers: res.headers };
 }
 
-Deno.test("parseHttpListener takes http://HOST:PORT only", () => {
+Deno.test("parseHttpListener takes http://HOST:PORT and https://HOST:PORT only", () => {
   assertEquals(parseHttpListener("http://localhost:9644"), { host: "localhost", port: 9644 });
+  assertEquals(parseHttpListener("https://localhost:1"), { host: "localhost", port: 1, tls: true });
   assertEquals(parseHttpListener("http://127.0.0.1:0/"), { host: "127.0.0.1", port: 0 });
   assertEquals(parseHttpListener("http://[::1]:9644"), { host: "::1", port: 9644 });
-  for (const bad of ["localhost:9644", "http://localhost", "https://localhost:1", "http://:1"]) {
+  for (const bad of ["localhost:9644", "http://localhost", "ftp://localhost:1", "http://:1"]) {
     throws(() => parseHttpListener(bad), /sluice\.http\.listener.*http:\/\/HOST:PORT/, bad);
   }
   throws(() => parseHttpListener("http://localhost:65536"), RangeError);

@@ -1044,7 +1044,7 @@ class AcceptBackoff {
  * The TLS key of an `https://` admin listener: `sluice.http.ssl.*` over the broker's `ssl.*`
  * (key store settings; the admin listener asks no client certificate).
  */
-function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> {
+async function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> {
   const own = config.httpSslProperties;
   if (own["ssl.client.auth"] !== undefined && own["ssl.client.auth"].trim() !== "none") {
     throw new RangeError(
@@ -1054,12 +1054,23 @@ function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> {
         `the admin HTTP listener asks no client certificate (use sluice.http.auth=basic)`,
     );
   }
+  // the key store only: the Kafka listeners' protocols and suites are theirs
   const props: Record<string, string> = {};
   for (const [k, v] of Object.entries(config.sslProperties)) {
-    if (k.startsWith("ssl.")) props[k] = v;
+    if (k.startsWith("ssl.") && k !== "ssl.enabled.protocols" && k !== "ssl.cipher.suites") {
+      props[k] = v;
+    }
   }
   Object.assign(props, own, { "ssl.client.auth": "none" });
-  return loadListenerTls(props, "sluice.http");
+  const tls = await loadListenerTls(props, "sluice.http");
+  if (tls.protocols !== undefined) {
+    throw new RangeError(
+      `Invalid value "${own["ssl.enabled.protocols"]}" for configuration ` +
+        `"sluice.http.ssl.enabled.protocols": Deno's HTTP server serves TLSv1.2 and TLSv1.3 and ` +
+        `cannot be restricted to one`,
+    );
+  }
+  return tls;
 }
 
 /** Every PLAIN user of every SASL listener's JAAS entry, name → passwords (the admin listener's). */

@@ -9,7 +9,9 @@
  * `requested` or `required`, `node:tls` (Deno's implementation), the only one of Deno's server
  * APIs that asks for a client certificate, verifies it against the trust store and hands it to
  * the application (`Deno.listenTls` has no such option in Deno 2.9.6). The client certificate's
- * subject becomes the connection's principal (`ssl_principal.ts`).
+ * subject becomes the connection's principal (`ssl_principal.ts`). A listener whose
+ * `ssl.enabled.protocols` enables one TLS version only also uses `node:tls`, for its
+ * `minVersion`/`maxVersion` (`tls_policy.ts`).
  *
  * @module
  */
@@ -21,6 +23,7 @@ import type { SecurityProtocol } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { KafkaPrincipal } from "./principal.ts";
 import { SslPrincipalMapper, subjectDn } from "./ssl_principal.ts";
+import { checkCipherSuites, parseEnabledProtocols, type TlsProtocol } from "./tls_policy.ts";
 
 /** Kafka's `ssl.client.auth`. */
 export type SslClientAuth = "none" | "requested" | "required";
@@ -37,13 +40,13 @@ export interface ListenerTlsSettings {
   clientAuth: SslClientAuth;
   /** `ssl.principal.mapping.rules`. */
   principalMapper: SslPrincipalMapper;
+  /** `ssl.enabled.protocols`; absent: TLS 1.2 and 1.3. */
+  protocols?: TlsProtocol[];
 }
 
 /** `ssl.*` keys Kafka has that need no action here (Java providers, JKS passwords, ...). */
 const IGNORED_SSL_KEYS = new Set([
   "ssl.protocol",
-  "ssl.enabled.protocols",
-  "ssl.cipher.suites",
   "ssl.endpoint.identification.algorithm",
   "ssl.keystore.password",
   "ssl.truststore.password",
@@ -68,6 +71,8 @@ const USED_SSL_KEYS = new Set([
   "ssl.truststore.certificates",
   "ssl.client.auth",
   "ssl.principal.mapping.rules",
+  "ssl.enabled.protocols",
+  "ssl.cipher.suites",
 ]);
 
 /**
@@ -308,12 +313,21 @@ export async function loadListenerTls(
     );
   }
   const rules = get("ssl.principal.mapping.rules");
+  // what Deno's TLS can honour of ssl.enabled.protocols and ssl.cipher.suites (tls_policy.ts)
+  const protocols = parseEnabledProtocols(get("ssl.enabled.protocols"), listener);
+  checkCipherSuites(
+    get("ssl.cipher.suites"),
+    protocols,
+    createPrivateKey(key).asymmetricKeyType,
+    listener,
+  );
   return {
     certChain: certs.map((b) => b.text).join(""),
     key,
     trustedCerts,
     clientAuth: auth,
     principalMapper: new SslPrincipalMapper(rules ?? "DEFAULT"),
+    ...(protocols.length < 2 ? { protocols } : {}),
   };
 }
 
@@ -394,7 +408,8 @@ export async function listen(o: ListenOptions): Promise<TransportListener> {
   const tls = o.securityProtocol === "SSL" || o.securityProtocol === "SASL_SSL";
   if (!tls) return new TcpTransport(Deno.listen({ hostname, port: o.port }));
   if (o.tls === undefined) throw new RangeError(`listener ${o.name} needs TLS settings`);
-  if (o.tls.clientAuth === "none") {
+  // Deno.listenTls takes neither a client certificate nor a TLS version range
+  if (o.tls.clientAuth === "none" && o.tls.protocols === undefined) {
     return new DenoTlsTransport(
       Deno.listenTls({ hostname, port: o.port, cert: o.tls.certChain, key: o.tls.key }),
       o.handshakeTimeoutMs,
@@ -608,7 +623,10 @@ class NodeTlsTransport implements TransportListener {
       cert: tls.certChain,
       key: tls.key,
       ca: tls.trustedCerts,
-      requestCert: true,
+      requestCert: tls.clientAuth !== "none",
+      ...(tls.protocols === undefined
+        ? {}
+        : { minVersion: tls.protocols[0], maxVersion: tls.protocols[tls.protocols.length - 1] }),
       // `requested`: a client without a certificate is anonymous; one whose certificate does
       // not verify is refused after the handshake (see secure()), as Kafka's SSLEngine does.
       rejectUnauthorized: tls.clientAuth === "required",

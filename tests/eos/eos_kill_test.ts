@@ -6,15 +6,16 @@
 // partition order: no duplicate, no gap), while read_uncommitted also shows the aborted copies.
 // The same run with the offsets committed outside the transaction (EOS_BREAK=outside) must not
 // match the model. Sizes: EOS_RECORDS (default 3000) records, EOS_KILLS (default 6) kills;
-// `deno task eos` runs a longer one.
+// `deno task eos` (EOS_LONG=1) runs 30000 records and 25 kills unless they say otherwise.
 
 import assert from "node:assert/strict";
 import { Admin, Client, Consumer, Producer } from "../../client/mod.ts";
 import { startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
 import { watchWorker, type WorkerExit } from "../chaos/line_process.ts";
 
-const RECORDS = Number(Deno.env.get("EOS_RECORDS") ?? 3000);
-const KILLS = Number(Deno.env.get("EOS_KILLS") ?? 6);
+const LONG = Deno.env.get("EOS_LONG") === "1";
+const RECORDS = Number(Deno.env.get("EOS_RECORDS") ?? (LONG ? 30_000 : 3000));
+const KILLS = Number(Deno.env.get("EOS_KILLS") ?? (LONG ? 25 : 6));
 const PARTITIONS = 3;
 const WORKER = new URL("./eos_worker.ts", import.meta.url).pathname;
 const td = new TextDecoder();

@@ -56,6 +56,7 @@ function spawnWorker(
     env,
   }).spawn();
   const waiters: Array<() => void> = [];
+  let gone = false;
   const w: Worker = {
     sent: 0,
     committed: 0,
@@ -64,7 +65,7 @@ function spawnWorker(
     async waitSent(n, ms) {
       const end = Date.now() + ms;
       while (w.sent < n) {
-        if (Date.now() > end) return false;
+        if (Date.now() > end || gone) return false;
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 100);
@@ -93,7 +94,10 @@ function spawnWorker(
     log,
   );
   w.ready = watched.ready;
-  w.exited = watched.exited;
+  w.exited = watched.exited.finally(() => {
+    gone = true;
+    for (const r of waiters.splice(0)) r();
+  });
   return w;
 }
 

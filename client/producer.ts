@@ -472,7 +472,7 @@ export class Producer {
         options.maxBlockMs ?? 60_000,
       );
       txn.onFatal = (error) => this.#setFatal(error);
-      txn.onAbortable = (error) => this.#abortUnsent(error);
+      txn.onAbortable = () => this.#abortUnsent();
       this.#txn = txn;
     }
   }
@@ -1589,9 +1589,9 @@ export class Producer {
   }
 
   /** The transaction must be aborted: records not yet sent fail now (Kafka's Sender). */
-  #abortUnsent(error: KafkaError): void {
+  #abortUnsent(): void {
     // Deferred: the caller may be walking a partition's queue.
-    queueMicrotask(() => this.#failUnsent(this.#txnFailure(this.#txn!) ?? error));
+    queueMicrotask(() => this.#failUnsent(this.#txnFailure(this.#txn!)));
   }
 
   #failUnsent(error: KafkaError): void {

@@ -126,15 +126,6 @@ export class ProducerFencedError extends KafkaError {
 /** How an error code leaves the transaction. */
 type Outcome = "ok" | "retry" | "refind" | "fenced" | "fatal" | "abortable" | "abortableBump";
 
-const FATAL = new Set<number>([
-  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
-  ErrorCode.INVALID_TXN_STATE,
-  ErrorCode.UNSUPPORTED_VERSION,
-  ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-  ErrorCode.INVALID_TRANSACTION_TIMEOUT,
-]);
-
 const ABORTABLE = new Set<number>([
   ErrorCode.TOPIC_AUTHORIZATION_FAILED,
   ErrorCode.GROUP_AUTHORIZATION_FAILED,
@@ -169,7 +160,7 @@ function outcomeOf(code: number): Outcome {
     return "abortableBump";
   }
   if (ABORTABLE.has(code)) return "abortable";
-  if (FATAL.has(code)) return "fatal";
+  // FATAL, and any error Kafka's handlers do not expect.
   return "fatal";
 }
 

@@ -280,6 +280,38 @@ Deno.test("transactions: the coordinator's timeout abort is recovered by abort +
   });
 });
 
+Deno.test("transactions: a failed record makes the transaction abortable; the abort bumps the epoch and the producer goes on", async () => {
+  await withClient(async (client) => {
+    const topic = uniqueTopic("txn-failed-record");
+    await new Admin(client).createTopics([
+      { name: topic, numPartitions: 1, configs: { "max.message.bytes": "2000" } },
+    ]);
+    const producer = new Producer(client, { transactionalId: `${topic}-tx` });
+    await producer.initTransactions();
+    producer.beginTransaction();
+    const ok = producer.send({ topic, messages: [{ value: "in-aborted" }] });
+    await ok;
+    const err = await producer.send({ topic, messages: [{ value: "x".repeat(5000) }] }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(err instanceof KafkaError && err.code === ErrorCode.MESSAGE_TOO_LARGE, String(err));
+    assert.equal(producer.transactionState, "ABORTABLE_ERROR");
+    await assert.rejects(
+      producer.send({ topic, messages: [{ value: "more" }] }),
+      /must be aborted.*MESSAGE_TOO_LARGE/,
+    );
+    await assert.rejects(producer.commitTransaction(), /must be aborted/);
+    await producer.abortTransaction();
+    producer.beginTransaction();
+    await producer.send({ topic, messages: [{ value: "after" }] });
+    await producer.commitTransaction();
+    await producer.close();
+    assert.deepEqual(await readAll(client, topic, 1), ["after"]);
+    assert.deepEqual(await readAll(client, topic, 0), ["in-aborted", "after"]);
+  });
+});
+
 Deno.test("transactions: state machine refusals and option checks", async () => {
   await withClient(async (client) => {
     const topic = uniqueTopic("txn-states");

@@ -106,6 +106,6 @@ export {
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
 export * from "./cluster/mod.ts";
 export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";
-export type { BrokerTls } from "./broker_connection.ts";
+export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";
 export * from "./security/authorizer.ts";
 export * from "./security/acl.ts";

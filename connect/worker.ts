@@ -167,6 +167,7 @@ abstract class WorkerTask {
   protected stopping = false;
   protected paused: boolean;
   protected abort = new AbortController();
+  protected pollAbort = new AbortController();
   #wake: (() => void) | null = null;
   done: Promise<void> = Promise.resolve();
 
@@ -210,6 +211,7 @@ abstract class WorkerTask {
     const paused = target === "PAUSED";
     if (paused === this.paused) return;
     this.paused = paused;
+    if (paused) this.pollAbort.abort();
     this.status(paused ? "PAUSED" : "RUNNING");
     this.#wake?.();
   }
@@ -271,6 +273,8 @@ class WorkerSourceTask extends WorkerTask {
         await this.waitWhilePaused();
         if (this.stopping) break;
         const records = await this.#task.poll();
+        // Paused while polling: the records wait for the resume.
+        await this.waitWhilePaused();
         // Records polled once a stop was asked are not sent: their offsets are not stored, so
         // they are read again after a restart.
         if (this.stopping) break;
@@ -367,6 +371,13 @@ class WorkerSinkTask extends WorkerTask {
 
   protected async run(): Promise<void> {
     const topics = (this.config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
+    // Like the Java consumer's allow.auto.create.topics: a sink may start before its topics
+    // exist, and the group's assignment only covers partitions that exist when it joins.
+    for (const t of topics) {
+      await this.worker.client.topic(t, { allowAutoTopicCreation: true }).catch((e) =>
+        this.worker.log("warn", `sink ${this.id.connector}: topic ${t}: ${message(e)}`)
+      );
+    }
     this.#consumer.subscribe(topics);
     this.#task.initialize({
       configs: () => this.taskConfig,
@@ -381,7 +392,23 @@ class WorkerSinkTask extends WorkerTask {
       while (!this.stopping) {
         await this.waitWhilePaused();
         if (this.stopping) break;
-        const consumed = await this.#consumer.poll({ maxWaitMs: 500, signal: this.abort.signal });
+        this.pollAbort = new AbortController();
+        const consumed = await this.#consumer.poll({
+          maxWaitMs: 500,
+          signal: AbortSignal.any([this.abort.signal, this.pollAbort.signal]),
+        });
+        if (this.paused || this.stopping) {
+          // Paused (or stopping) while the poll ran: hand nothing over, read it again later.
+          const first = new Map<string, { topic: string; partition: number; offset: number }>();
+          for (const c of consumed) {
+            const k = `${c.topic}-${c.partition}`;
+            if (!first.has(k)) {
+              first.set(k, { topic: c.topic, partition: c.partition, offset: c.offset });
+            }
+          }
+          for (const f of first.values()) await this.#consumer.seek(f.topic, f.partition, f.offset);
+          continue;
+        }
         const records: SinkRecord[] = [];
         for (const c of consumed) {
           const key = this.keyConverter.toConnectData(c.topic, c.key);

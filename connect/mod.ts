@@ -70,3 +70,5 @@ export {
 export * from "./connectors/file.ts";
 export * from "./connectors/stdio.ts";
 export * from "./connectors/http_sink.ts";
+export * from "./connectors/postgres_sink.ts";
+export * from "./connectors/postgres_source.ts";

@@ -12,6 +12,8 @@ import { type ConnectorClass, SinkConnector } from "./api.ts";
 import { FileStreamSinkConnector, FileStreamSourceConnector } from "./connectors/file.ts";
 import { StdinSourceConnector, StdoutSinkConnector } from "./connectors/stdio.ts";
 import { HttpSinkConnector } from "./connectors/http_sink.ts";
+import { PostgresSinkConnector } from "./connectors/postgres_sink.ts";
+import { PostgresSourceConnector } from "./connectors/postgres_source.ts";
 
 /** A connector plugin. */
 export interface Plugin {
@@ -101,3 +103,13 @@ registerPlugin("org.apache.kafka.connect.file.FileStreamSinkConnector", FileStre
 registerPlugin("sluice.connect.StdinSourceConnector", StdinSourceConnector, ["stdin"]);
 registerPlugin("sluice.connect.StdoutSinkConnector", StdoutSinkConnector, ["stdout"]);
 registerPlugin("sluice.connect.HttpSinkConnector", HttpSinkConnector, ["http"]);
+registerPlugin("sluice.connect.PostgresSinkConnector", PostgresSinkConnector, [
+  "io.confluent.connect.jdbc.JdbcSinkConnector",
+  "JdbcSinkConnector",
+  "postgres-sink",
+]);
+registerPlugin("sluice.connect.PostgresSourceConnector", PostgresSourceConnector, [
+  "io.confluent.connect.jdbc.JdbcSourceConnector",
+  "JdbcSourceConnector",
+  "postgres-source",
+]);

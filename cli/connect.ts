@@ -9,7 +9,7 @@
  */
 
 import { parsePropertiesFile } from "../server/config.ts";
-import { type ConnectRuntime, startStandalone } from "../connect/mod.ts";
+import { type ConnectRuntime, startDistributed, startStandalone } from "../connect/mod.ts";
 import { UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
 
@@ -89,7 +89,7 @@ export async function runConnect(
     io.stderr(`${new Date().toISOString()} ${level.toUpperCase()} ${message}\n`);
   const rt: ConnectRuntime = mode === "standalone"
     ? await startStandalone({ worker, connectors, log })
-    : await Promise.reject(new UsageError("distributed mode is not available yet"));
+    : await startDistributed({ worker, log });
   io.stderr(`${new Date().toISOString()} INFO connect ${mode} worker ready at ${rt.url}\n`);
   const stopped = new Promise<void>((resolve) => {
     if (signal) {

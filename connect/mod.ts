@@ -63,8 +63,10 @@ export {
 export * from "./rest.ts";
 export {
   type ConnectRuntime,
+  type DistributedOptions,
   restListener,
   type StandaloneOptions,
+  startDistributed,
   startStandalone,
 } from "./runtime.ts";
 export * from "./connectors/file.ts";

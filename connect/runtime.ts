@@ -1,8 +1,10 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * Starting a Connect worker: {@linkcode startStandalone} (Kafka's `connect-standalone`: offsets
- * in `offset.storage.file.filename`, connectors from properties given at start or created over
- * REST) with its REST listener (`listeners=http://HOST:PORT` or `rest.port`).
+ * Starting a Connect worker with its REST listener (`listeners=http://HOST:PORT` or
+ * `rest.port`): {@linkcode startStandalone} (Kafka's `connect-standalone`: offsets in
+ * `offset.storage.file.filename`, connectors from properties given at start or created over
+ * REST) or {@linkcode startDistributed} (`connect-distributed`: a group of workers sharing
+ * configs, offsets and statuses in topics).
  *
  * @module
  */
@@ -12,7 +14,8 @@ import { clientTlsFromProperties } from "../client/tls.ts";
 import { saslOptionsFromProperties } from "../client/sasl.ts";
 import { StandaloneHerder } from "./herder.ts";
 import type { Herder } from "./herder.ts";
-import { FileOffsetStore } from "./offset_store.ts";
+import { FileOffsetStore, TopicOffsetStore } from "./offset_store.ts";
+import { DistributedHerder } from "./distributed.ts";
 import { type RestServer, startRestServer } from "./rest.ts";
 import { type Log, Worker } from "./worker.ts";
 
@@ -150,5 +153,83 @@ export async function startStandalone(options: StandaloneOptions): Promise<Conne
     rest,
     url: `http://${listener.hostname === "0.0.0.0" ? "127.0.0.1" : listener.hostname}:${rest.port}`,
     stop,
+  };
+}
+
+/** Options of {@linkcode startDistributed}. */
+export interface DistributedOptions {
+  /** Worker properties (`connect-distributed.properties`). */
+  worker: Record<string, string>;
+  /** Logging. */
+  log?: Log;
+}
+
+/**
+ * Starts a distributed worker: creates the config, offset and status topics when missing, joins
+ * `group.id`, serves the REST API.
+ *
+ * @example
+ * ```ts ignore
+ * import { startDistributed } from "./runtime.ts";
+ * const rt = await startDistributed({
+ *   worker: {
+ *     "bootstrap.servers": "localhost:9092",
+ *     "group.id": "connect-cluster",
+ *     "config.storage.topic": "connect-configs",
+ *     "offset.storage.topic": "connect-offsets",
+ *     "status.storage.topic": "connect-status",
+ *   },
+ * });
+ * await rt.stop();
+ * ```
+ *
+ * @param options Worker properties.
+ * @returns The running worker.
+ * @throws {Error} On a missing property, a busy port, or a broker that cannot be reached.
+ */
+export async function startDistributed(options: DistributedOptions): Promise<ConnectRuntime> {
+  const props = options.worker;
+  const listener = restListener(props);
+  const client = new Client(clientOptions(props));
+  let herder: DistributedHerder;
+  try {
+    herder = new DistributedHerder({ client, props, log: options.log });
+    await DistributedHerder.createTopics(client, props);
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+  const offsets = new TopicOffsetStore(client, props["offset.storage.topic"]);
+  let ready = false;
+  const rest = startRestServer(() => (ready ? herder : undefined), listener);
+  const host = props["rest.advertised.host.name"] ||
+    (listener.hostname === "0.0.0.0" ? Deno.hostname() : listener.hostname);
+  const worker = new Worker({
+    client,
+    props,
+    offsets,
+    workerId: `${host}:${rest.port}`,
+    onStatus: herder.onStatus,
+    log: options.log,
+  });
+  try {
+    await offsets.start();
+    await herder.start(worker);
+  } catch (e) {
+    await rest.close().catch(() => {});
+    await client.close();
+    throw e;
+  }
+  ready = true;
+  return {
+    herder,
+    rest,
+    url: `http://${listener.hostname === "0.0.0.0" ? "127.0.0.1" : listener.hostname}:${rest.port}`,
+    stop: async () => {
+      await rest.close().catch(() => {});
+      await herder.stop();
+      await offsets.stop();
+      await client.close();
+    },
   };
 }

@@ -110,6 +110,14 @@ export abstract class Connector {
   /** The configuration it accepts; validated by the worker before `start`. */
   abstract config(): ConfigDef;
   /**
+   * Checks the configuration beyond {@linkcode Connector.config}'s keys (combinations of
+   * settings), before the worker accepts it (a 400 over REST). Default: nothing more.
+   *
+   * @param _props The connector's configuration.
+   * @throws {ConfigError} Listing the problems.
+   */
+  validate(_props: Record<string, string>): void {}
+  /**
    * Starts with a validated configuration.
    *
    * @param props The connector's configuration.

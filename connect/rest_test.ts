@@ -128,6 +128,19 @@ Deno.test("connect REST API driven by curl: create, status, pause/resume, restar
       ),
     );
     assertEquals((await curl("POST", `${api}/connectors`, "{not json")).status, 400);
+    // The connector's own checks of settings that go together.
+    const combo = await curl("POST", `${api}/connectors`, {
+      name: "pg",
+      config: {
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector",
+        "connection.url": "jdbc:postgresql://127.0.0.1:1/db",
+        topics: "t",
+        "insert.mode": "upsert",
+      },
+    });
+    assertEquals(combo.status, 400);
+    assert(/insert\.mode=upsert needs pk\.mode/.test((combo.body as { message: string }).message));
+    assertEquals((await curl("GET", `${api}/connectors`)).body, ["src"]);
 
     const sinkConfig = {
       "connector.class": "FileStreamSink",

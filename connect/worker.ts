@@ -115,8 +115,10 @@ export function validateConnectorConfig(config: Record<string, string>): Plugin 
     );
   }
   if (plugin) {
+    const connector = new plugin.cls();
     try {
-      parseConfig(new plugin.cls().config(), config);
+      parseConfig(connector.config(), config);
+      connector.validate(config);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       errors.push(...e.errors);

@@ -10,7 +10,7 @@
  */
 
 import { SinkConnector, SinkTask } from "../api.ts";
-import { type ConfigDef, parseConfig } from "../config.ts";
+import { type ConfigDef, ConfigError, parseConfig } from "../config.ts";
 import { isObjectValue, type SinkRecord } from "../data.ts";
 import { VERSION } from "./file.ts";
 
@@ -38,13 +38,7 @@ export class HttpSinkConnector extends SinkConnector {
   }
   /** `http.url`, batching, retries, headers. */
   config(): ConfigDef {
-    return {
-      ...CONFIG,
-      "http.url": {
-        ...CONFIG["http.url"],
-        validator: () => undefined,
-      },
-    };
+    return CONFIG;
   }
   /**
    * Checks that a URL is given.
@@ -56,6 +50,24 @@ export class HttpSinkConnector extends SinkConnector {
       throw new Error(`Missing required configuration "http.url" which has no default value.`);
     }
     this.#props = props;
+  }
+  /**
+   * Requires `http.url` (or `http.api.url`) as an http(s) URL.
+   *
+   * @throws {ConfigError} Without one.
+   */
+  override validate(props: Record<string, string>): void {
+    const url = props["http.url"] || props["http.api.url"];
+    if (!url) {
+      throw new ConfigError([
+        `Missing required configuration "http.url" which has no default value.`,
+      ]);
+    }
+    if (!/^https?:\/\/./.test(url)) {
+      throw new ConfigError([
+        `Invalid value ${url} for configuration http.url: not an http(s) URL`,
+      ]);
+    }
   }
   /** {@linkcode HttpSinkTask}. */
   taskClass(): typeof HttpSinkTask {

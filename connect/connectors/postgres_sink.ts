@@ -84,6 +84,14 @@ export class PostgresSinkConnector extends SinkConnector {
     checkConfig(props);
     this.#props = props;
   }
+  /**
+   * Checks settings that only make sense together.
+   *
+   * @throws {ConfigError} On an impossible combination.
+   */
+  override validate(props: Record<string, string>): void {
+    checkConfig(props);
+  }
   /** {@linkcode PostgresSinkTask}. */
   taskClass(): typeof PostgresSinkTask {
     return PostgresSinkTask;

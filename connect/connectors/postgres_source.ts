@@ -91,6 +91,14 @@ export class PostgresSourceConnector extends SourceConnector {
       }
     }
   }
+  /**
+   * Checks settings that only make sense together.
+   *
+   * @throws {ConfigError} On an impossible combination.
+   */
+  override validate(props: Record<string, string>): void {
+    checkConfig(props);
+  }
   /** {@linkcode PostgresSourceTask}. */
   taskClass(): typeof PostgresSourceTask {
     return PostgresSourceTask;

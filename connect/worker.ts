@@ -295,11 +295,14 @@ class WorkerSourceTask extends WorkerTask {
     const byTopic = new Map<string, ProducerMessage[]>();
     const offsets: OffsetEntry[] = [];
     for (const record of records) {
-      offsets.push({
-        connector: this.id.connector,
-        partition: record.sourcePartition,
-        offset: record.sourceOffset,
-      });
+      // An empty source partition (standard input) has nothing to resume from.
+      if (record.sourcePartition && Object.keys(record.sourcePartition).length > 0) {
+        offsets.push({
+          connector: this.id.connector,
+          partition: record.sourcePartition,
+          offset: record.sourceOffset,
+        });
+      }
       const r = applyChain(this.transforms, record);
       if (r === null) continue;
       const key = this.keyConverter.fromConnectData(r.topic, r.keySchema, r.key);

@@ -241,3 +241,90 @@ pgTest(
     });
   },
 );
+
+pgTest(
+  "PostgreSQL sink: auto.create from a JSON schema (struct key, typed columns), insert mode",
+  async () => {
+    await withEnv(async ({ sql, client, worker, pg }) => {
+      const topic = uniqueTopic("pgtyped").replaceAll("-", "_");
+      const producer = new Producer(client);
+      const keySchema = {
+        type: "struct",
+        fields: [{ field: "region", type: "string" }, { field: "no", type: "int32" }],
+      };
+      const valueSchema = {
+        type: "struct",
+        fields: [
+          { field: "region", type: "string" },
+          { field: "no", type: "int32" },
+          { field: "qty", type: "int64" },
+          { field: "price", type: "float64", optional: true },
+          { field: "ok", type: "boolean" },
+          { field: "note", type: "string", optional: true },
+        ],
+      };
+      await producer.send({
+        topic,
+        messages: [1, 2, 3].map((no) => ({
+          key: JSON.stringify({ schema: keySchema, payload: { region: "eu", no } }),
+          value: JSON.stringify({
+            schema: valueSchema,
+            payload: {
+              region: "eu",
+              no,
+              qty: no * 1000,
+              price: no / 4,
+              ok: no % 2 === 1,
+              note: null,
+            },
+          }),
+        })),
+      });
+      await producer.close();
+      const rt = await worker([{
+        name: "pg-typed",
+        "connector.class": "PostgresSinkConnector",
+        "connection.url": `jdbc:postgresql://127.0.0.1:${pg.port}/postgres`,
+        topics: topic,
+        "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "true",
+        "pk.mode": "record_key",
+        "auto.create": "true",
+      }]);
+      try {
+        await until("3 rows", async () => {
+          const n = await sql.unsafe(`SELECT count(*)::int AS n FROM "${topic}"`).catch(
+            () => [{ n: 0 }],
+          );
+          return n[0].n === 3 ? true : undefined;
+        });
+        const columns = await sql.unsafe(
+          `SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position`,
+          [topic],
+        );
+        assertEquals(columns.map((c) => [c.column_name, c.data_type, c.is_nullable]), [
+          ["region", "text", "NO"],
+          ["no", "integer", "NO"],
+          ["qty", "bigint", "NO"],
+          ["price", "double precision", "YES"],
+          ["ok", "boolean", "NO"],
+          ["note", "text", "YES"],
+        ]);
+        const rows = await sql.unsafe(`SELECT * FROM "${topic}" ORDER BY no`);
+        assertEquals(rows.map((r) => [r.region, r.no, Number(r.qty), r.price, r.ok, r.note]), [
+          ["eu", 1, 1000, 0.25, true, null],
+          ["eu", 2, 2000, 0.5, false, null],
+          ["eu", 3, 3000, 0.75, true, null],
+        ]);
+        const pk = await sql.unsafe(
+          `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY a.attname`,
+          [`"${topic}"`],
+        );
+        assertEquals(pk.map((r) => r.attname), ["no", "region"]);
+      } finally {
+        await rt.stop();
+      }
+    });
+  },
+);

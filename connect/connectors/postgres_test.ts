@@ -328,3 +328,64 @@ pgTest(
     });
   },
 );
+
+pgTest(
+  "PostgreSQL source: a query in timestamp+incrementing mode: rows sharing a timestamp, and updated rows, each emitted once",
+  async () => {
+    await withEnv(async ({ sql, client, worker, pg }) => {
+      const topic = `${uniqueTopic("pgq").replaceAll("-", "_")}`;
+      await sql.unsafe(
+        `CREATE TABLE things (id SERIAL PRIMARY KEY, name TEXT NOT NULL, updated_at TIMESTAMPTZ NOT NULL)`,
+      );
+      // One statement: every row has the same timestamp (now() is the transaction's start).
+      await sql.unsafe(
+        `INSERT INTO things (name, updated_at) SELECT 'thing ' || g, now() FROM generate_series(1, 120) AS g`,
+      );
+      await sql.unsafe(`INSERT INTO things (name, updated_at) VALUES ('skip', now())`);
+      const rt = await worker([{
+        name: "pg-query",
+        "connector.class": "PostgresSourceConnector",
+        "connection.url": `jdbc:postgresql://127.0.0.1:${pg.port}/postgres`,
+        query: `SELECT id, name, updated_at FROM things WHERE name <> 'skip'`,
+        mode: "timestamp+incrementing",
+        "timestamp.column.name": "updated_at",
+        "incrementing.column.name": "id",
+        "topic.prefix": topic,
+        "poll.interval.ms": "200",
+        "batch.max.rows": "25",
+      }]);
+      const consumer = new Consumer(client, { fromBeginning: true });
+      const got: string[] = [];
+      try {
+        const drain = (n: number) =>
+          until(`${n} rows`, async () => {
+            if (got.length === 0 && consumer.assignment().length === 0) {
+              await client.topic(topic, { refresh: true });
+              await consumer.assign([{ topic, partition: 0, offset: "earliest" }]);
+            }
+            for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+              const v = JSON.parse(new TextDecoder().decode(r.value!));
+              got.push(`${v.id}:${v.name}`);
+            }
+            return got.length >= n ? true : undefined;
+          });
+        await drain(120);
+        await sql.unsafe(
+          `UPDATE things SET name = 'renamed 7', updated_at = clock_timestamp() WHERE id = 7`,
+        );
+        await drain(121);
+        await new Promise((r) => setTimeout(r, 1000));
+        for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+          got.push(new TextDecoder().decode(r.value!));
+        }
+        assertEquals(got, [
+          ...Array.from({ length: 120 }, (_, i) => `${i + 1}:thing ${i + 1}`),
+          "7:renamed 7",
+        ]);
+      } finally {
+        await consumer.close();
+        await rt.stop();
+      }
+    });
+  },
+);

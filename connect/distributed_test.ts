@@ -152,6 +152,29 @@ Deno.test("connect distributed: two workers share connectors and tasks; one is k
     const seen = new Set<string>();
     const firsts = (await output()).filter((l) => !seen.has(l) && seen.add(l));
     assertEquals(firsts, lines(0, 3000));
+
+    // Pause and resume through the config topic: the data stops, then flows again.
+    const via = procs[survivor].url;
+    assertEquals((await rest("PUT", `${via}/connectors/sink/pause`)).status, 202);
+    await until("sink PAUSED", async () => {
+      const st = await statusOf("sink", via);
+      return st.tasks[0]?.state === "PAUSED" ? true : undefined;
+    });
+    const before = (await output()).length;
+    await Deno.writeTextFile(`${dir}/in.txt`, lines(3000, 3100).join("\n") + "\n", {
+      append: true,
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    assertEquals((await output()).length, before);
+    assertEquals((await rest("PUT", `${via}/connectors/sink/resume`)).status, 202);
+    await until(
+      "lines after resume",
+      async () => new Set(await output()).size >= 3100 || undefined,
+    );
+    const all = new Set<string>();
+    assertEquals((await output()).filter((l) => !all.has(l) && all.add(l)), lines(0, 3100));
+    assertEquals((await rest("DELETE", `${via}/connectors/src`)).status, 204);
+    assertEquals((await rest("GET", `${via}/connectors`)).body, ["sink"]);
   } finally {
     for (const p of procs) {
       try {

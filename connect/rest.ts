@@ -173,9 +173,6 @@ export async function handleRest(herder: Herder, req: Request): Promise<Response
         await herder.restartTask(name, task);
         return json(204, undefined);
       }
-    } else if (sub === "topics" && method === "GET") {
-      await herder.connectorInfo(name);
-      return json(200, { [name]: { topics: [] } });
     } else {
       return error(404, "HTTP 404 Not Found");
     }

@@ -1,6 +1,6 @@
 /**
  * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster`,
- * `users` and `acls`.
+ * `users`, `acls` and `connect`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -41,6 +41,7 @@ Commands:
             elect leaders, reassign partitions, decommission a broker
   users     Add, describe and delete users' SCRAM credentials
   acls      Add, list and remove ACLs (kafka-acls.sh's flags)
+  connect   Run a Kafka Connect worker (standalone or distributed) with its REST API
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -78,6 +79,10 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         return await runUsers(rest, io);
       case "acls":
         return await runAcls(rest, io);
+      case "connect": {
+        const { runConnect } = await import("./connect.ts");
+        return await runConnect(rest, io);
+      }
       case "consume": {
         const controller = new AbortController();
         const onSignal = () => controller.abort();
@@ -90,7 +95,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users or acls)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls or connect)`,
         );
     }
   } catch (e) {

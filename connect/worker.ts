@@ -1,0 +1,707 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The worker: runs connector instances and their tasks (Kafka's `Worker`, `WorkerSourceTask`,
+ * `WorkerSinkTask`). A source task's records go through the transforms and converters to a
+ * producer; their source offsets are stored only after Kafka acknowledged them
+ * (`offset.flush.interval.ms`, and on stop). A sink task consumes in the consumer group
+ * `connect-NAME`; its offsets are committed only after the task's `flush`.
+ *
+ * @module
+ */
+
+import type { Client } from "../client/client.ts";
+import { GroupConsumer } from "../client/group_consumer.ts";
+import { Producer, type ProducerMessage } from "../client/producer.ts";
+import {
+  type Connector,
+  SinkConnector,
+  type SinkTask,
+  SourceConnector,
+  type SourceTask,
+  type TopicPartition,
+} from "./api.ts";
+import { type ConfigDef, ConfigError, parseConfig, withPrefix } from "./config.ts";
+import { type Converter, createConverter } from "./converters.ts";
+import type { SinkRecord, SourceRecord } from "./data.ts";
+import type { OffsetEntry, OffsetStore } from "./offset_store.ts";
+import { findPlugin, type Plugin } from "./plugins.ts";
+import { applyChain, type Transformation, transformChain } from "./transforms.ts";
+
+/** A connector's or task's state, as Kafka Connect reports it. */
+export type State = "UNASSIGNED" | "RUNNING" | "PAUSED" | "FAILED" | "RESTARTING";
+
+/** What a connector should be doing. */
+export type TargetState = "STARTED" | "PAUSED";
+
+/** A connector's or task's status. */
+export interface Status {
+  /** State. */
+  state: State;
+  /** Worker running it (`host:port`). */
+  worker_id: string;
+  /** Why it failed (stack trace), when FAILED. */
+  trace?: string;
+}
+
+/** A task id: connector name and task number. */
+export interface TaskId {
+  /** Connector name. */
+  connector: string;
+  /** Task number. */
+  task: number;
+}
+
+/** Receives status changes (the herder's status store). */
+export type StatusListener = (
+  what: { connector: string; task?: number },
+  status: Status,
+) => void;
+
+/** Logging: level and message. */
+export type Log = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+
+/** Options of {@linkcode Worker}. */
+export interface WorkerOptions {
+  /** The cluster client. */
+  client: Client;
+  /** The worker's properties (`key.converter`, `value.converter`, `offset.flush.interval.ms`…). */
+  props: Record<string, string>;
+  /** Where source offsets are kept. */
+  offsets: OffsetStore;
+  /** This worker's id (`host:port` of its REST listener). */
+  workerId: string;
+  /** Status changes. */
+  onStatus: StatusListener;
+  /** Logging; default none. */
+  log?: Log;
+}
+
+/** The settings every connector has (Kafka's `ConnectorConfig`). */
+export const CONNECTOR_CONFIG: ConfigDef = {
+  "name": { type: "string", importance: "high", documentation: "Connector name" },
+  "connector.class": { type: "string", importance: "high", documentation: "Connector class" },
+  "tasks.max": { type: "int", default: "1", min: 1, documentation: "Maximum number of tasks" },
+};
+
+function errorTrace(e: unknown): string {
+  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Validates a connector configuration: the common keys, the connector's own definition,
+ * converters and transforms.
+ *
+ * @param config The configuration.
+ * @returns The plugin.
+ * @throws {ConfigError} Listing every problem.
+ */
+export function validateConnectorConfig(config: Record<string, string>): Plugin {
+  const errors: string[] = [];
+  try {
+    parseConfig(CONNECTOR_CONFIG, config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    errors.push(...e.errors);
+  }
+  const cls = config["connector.class"];
+  const plugin = cls ? findPlugin(cls) : undefined;
+  if (cls && !plugin) {
+    errors.push(
+      `Invalid value ${cls} for configuration connector.class: Class ${cls} could not be found.`,
+    );
+  }
+  if (plugin) {
+    const connector = new plugin.cls();
+    try {
+      parseConfig(connector.config(), config);
+      connector.validate(config);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(...e.errors);
+    }
+    if (plugin.type === "sink" && !config.topics?.trim()) {
+      errors.push(`Must configure the "topics" property for sink connectors.`);
+    }
+  }
+  for (const side of ["key", "value"]) {
+    const c = config[`${side}.converter`];
+    if (c === undefined) continue;
+    try {
+      createConverter(c, withPrefix(config, `${side}.converter.`));
+    } catch (e) {
+      errors.push(message(e));
+    }
+  }
+  try {
+    transformChain(config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    errors.push(...e.errors);
+  }
+  if (errors.length > 0) throw new ConfigError(errors);
+  return plugin!;
+}
+
+/** A running connector instance. */
+class WorkerConnector {
+  readonly connector: Connector;
+  readonly type: "source" | "sink";
+  reconfigure: () => void = () => {};
+  constructor(connector: Connector) {
+    this.connector = connector;
+    this.type = connector instanceof SinkConnector ? "sink" : "source";
+  }
+}
+
+/** Common machinery of source and sink tasks. */
+abstract class WorkerTask {
+  readonly id: TaskId;
+  protected worker: Worker;
+  protected config: Record<string, string>;
+  protected taskConfig: Record<string, string>;
+  protected keyConverter: Converter;
+  protected valueConverter: Converter;
+  protected transforms: Transformation[];
+  protected stopping = false;
+  protected paused: boolean;
+  protected abort = new AbortController();
+  protected pollAbort = new AbortController();
+  #wake: (() => void) | null = null;
+  done: Promise<void> = Promise.resolve();
+
+  constructor(
+    worker: Worker,
+    id: TaskId,
+    config: Record<string, string>,
+    taskConfig: Record<string, string>,
+    target: TargetState,
+  ) {
+    this.worker = worker;
+    this.id = id;
+    this.config = config;
+    this.taskConfig = taskConfig;
+    const conv = (side: string) =>
+      createConverter(
+        config[`${side}.converter`] ?? worker.props[`${side}.converter`] ??
+          "org.apache.kafka.connect.json.JsonConverter",
+        config[`${side}.converter`] !== undefined
+          ? withPrefix(config, `${side}.converter.`)
+          : withPrefix(worker.props, `${side}.converter.`),
+      );
+    this.keyConverter = conv("key");
+    this.valueConverter = conv("value");
+    this.transforms = transformChain(config);
+    this.paused = target === "PAUSED";
+  }
+
+  protected status(state: State, trace?: string): void {
+    this.worker.reportStatus({ connector: this.id.connector, task: this.id.task }, state, trace);
+  }
+
+  /** Waits while paused; returns when resumed or stopping. */
+  protected async waitWhilePaused(): Promise<void> {
+    while (this.paused && !this.stopping) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  setTarget(target: TargetState): void {
+    const paused = target === "PAUSED";
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.pollAbort.abort();
+    this.status(paused ? "PAUSED" : "RUNNING");
+    this.#wake?.();
+  }
+
+  start(): void {
+    this.done = this.run().catch((e) => {
+      this.worker.log("error", `task ${this.id.connector}-${this.id.task} failed: ${message(e)}`);
+      this.status("FAILED", errorTrace(e));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    this.#wake?.();
+    await this.stopTask();
+    await this.done;
+  }
+
+  protected abstract run(): Promise<void>;
+  protected abstract stopTask(): Promise<void>;
+}
+
+/** Runs a source task: poll, transform, convert, produce, store offsets once acknowledged. */
+class WorkerSourceTask extends WorkerTask {
+  #task: SourceTask;
+  #producer: Producer;
+  /** Offsets of acknowledged records, not yet stored. */
+  #acked = new Map<string, OffsetEntry>();
+  #lastFlush = Date.now();
+  #flushInterval: number;
+
+  constructor(
+    worker: Worker,
+    id: TaskId,
+    config: Record<string, string>,
+    taskConfig: Record<string, string>,
+    target: TargetState,
+    task: SourceTask,
+  ) {
+    super(worker, id, config, taskConfig, target);
+    this.#task = task;
+    this.#producer = worker.producer;
+    this.#flushInterval = Number(worker.props["offset.flush.interval.ms"] ?? 60_000);
+  }
+
+  protected async run(): Promise<void> {
+    const offsets = this.worker.offsets;
+    const connector = this.id.connector;
+    this.#task.initialize({
+      configs: () => this.taskConfig,
+      offsetStorageReader: { offset: (partition) => offsets.get(connector, partition) },
+    });
+    await this.#task.start(this.taskConfig);
+    this.status(this.paused ? "PAUSED" : "RUNNING");
+    let failed = false;
+    try {
+      while (!this.stopping) {
+        await this.waitWhilePaused();
+        if (this.stopping) break;
+        const records = await this.#task.poll();
+        // Paused while polling: the records wait for the resume.
+        await this.waitWhilePaused();
+        // Records polled once a stop was asked are not sent: their offsets are not stored, so
+        // they are read again after a restart.
+        if (this.stopping) break;
+        if (records && records.length > 0) await this.#send(records);
+        if (Date.now() - this.#lastFlush >= this.#flushInterval) await this.#commitOffsets();
+      }
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      if (!failed || this.#acked.size > 0) await this.#commitOffsets().catch(() => {});
+    }
+  }
+
+  async #send(records: SourceRecord[]): Promise<void> {
+    const byTopic = new Map<string, ProducerMessage[]>();
+    const offsets: OffsetEntry[] = [];
+    for (const record of records) {
+      // An empty source partition (standard input) has nothing to resume from.
+      if (record.sourcePartition && Object.keys(record.sourcePartition).length > 0) {
+        offsets.push({
+          connector: this.id.connector,
+          partition: record.sourcePartition,
+          offset: record.sourceOffset,
+        });
+      }
+      const r = applyChain(this.transforms, record);
+      if (r === null) continue;
+      const key = this.keyConverter.fromConnectData(r.topic, r.keySchema, r.key);
+      const value = this.valueConverter.fromConnectData(r.topic, r.valueSchema, r.value);
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({
+        key,
+        value,
+        ...(r.kafkaPartition !== undefined && r.kafkaPartition !== null
+          ? { partition: r.kafkaPartition }
+          : {}),
+        ...(r.timestamp !== undefined && r.timestamp !== null ? { timestamp: r.timestamp } : {}),
+        ...(r.headers ? { headers: r.headers.map((h) => ({ key: h.key, value: h.value })) } : {}),
+      });
+      byTopic.set(r.topic, list);
+    }
+    await Promise.all(
+      [...byTopic].map(([topic, messages]) => this.#producer.send({ topic, messages })),
+    );
+    // Acknowledged: only now may the offsets be stored.
+    for (const o of offsets) this.#acked.set(JSON.stringify(o.partition), o);
+    await this.#task.commit();
+  }
+
+  async #commitOffsets(): Promise<void> {
+    this.#lastFlush = Date.now();
+    if (this.#acked.size === 0) return;
+    const entries = [...this.#acked.values()];
+    this.#acked.clear();
+    await this.worker.offsets.set(entries);
+  }
+
+  protected async stopTask(): Promise<void> {
+    await this.#task.stop();
+  }
+}
+
+/** Runs a sink task: consume in group `connect-NAME`, convert, transform, put, flush, commit. */
+class WorkerSinkTask extends WorkerTask {
+  #task: SinkTask;
+  #consumer: GroupConsumer;
+  #current = new Map<string, { topic: string; partition: number; offset: number }>();
+  #lastCommit = Date.now();
+  #commitRequested = false;
+  #flushInterval: number;
+
+  constructor(
+    worker: Worker,
+    id: TaskId,
+    config: Record<string, string>,
+    taskConfig: Record<string, string>,
+    target: TargetState,
+    task: SinkTask,
+  ) {
+    super(worker, id, config, taskConfig, target);
+    this.#task = task;
+    this.#flushInterval = Number(worker.props["offset.flush.interval.ms"] ?? 60_000);
+    const consumerProps = {
+      ...withPrefix(worker.props, "consumer."),
+      ...withPrefix(config, "consumer.override."),
+    };
+    this.#consumer = new GroupConsumer(worker.client, {
+      groupId: `connect-${id.connector}`,
+      autoCommit: false,
+      autoOffsetReset: consumerProps["auto.offset.reset"] === "latest" ? "latest" : "earliest",
+      maxWaitMs: 500,
+      sessionTimeoutMs: Number(consumerProps["session.timeout.ms"] ?? 45_000),
+      heartbeatIntervalMs: Number(consumerProps["heartbeat.interval.ms"] ?? 3_000),
+    });
+  }
+
+  protected async run(): Promise<void> {
+    const topics = (this.config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
+    // Like the Java consumer's allow.auto.create.topics: a sink may start before its topics
+    // exist, and the group's assignment only covers partitions that exist when it joins.
+    for (const t of topics) {
+      await this.worker.client.topic(t, { allowAutoTopicCreation: true }).catch((e) =>
+        this.worker.log("warn", `sink ${this.id.connector}: topic ${t}: ${message(e)}`)
+      );
+    }
+    this.#consumer.subscribe(topics);
+    this.#task.initialize({
+      configs: () => this.taskConfig,
+      assignment: (): TopicPartition[] =>
+        this.#consumer.assignment().map(({ topic, partition }) => ({ topic, partition })),
+      requestCommit: () => (this.#commitRequested = true),
+    });
+    await this.#task.start(this.taskConfig);
+    this.status(this.paused ? "PAUSED" : "RUNNING");
+    let failed = false;
+    try {
+      while (!this.stopping) {
+        await this.waitWhilePaused();
+        if (this.stopping) break;
+        this.pollAbort = new AbortController();
+        const consumed = await this.#consumer.poll({
+          maxWaitMs: 500,
+          signal: AbortSignal.any([this.abort.signal, this.pollAbort.signal]),
+        });
+        if (this.paused || this.stopping) {
+          // Paused (or stopping) while the poll ran: hand nothing over, read it again later.
+          const first = new Map<string, { topic: string; partition: number; offset: number }>();
+          for (const c of consumed) {
+            const k = `${c.topic}-${c.partition}`;
+            if (!first.has(k)) {
+              first.set(k, { topic: c.topic, partition: c.partition, offset: c.offset });
+            }
+          }
+          for (const f of first.values()) await this.#consumer.seek(f.topic, f.partition, f.offset);
+          continue;
+        }
+        const records: SinkRecord[] = [];
+        for (const c of consumed) {
+          const key = this.keyConverter.toConnectData(c.topic, c.key);
+          const value = this.valueConverter.toConnectData(c.topic, c.value);
+          const r = applyChain(this.transforms, {
+            topic: c.topic,
+            kafkaPartition: c.partition,
+            kafkaOffset: c.offset,
+            timestamp: c.timestamp,
+            keySchema: key.schema,
+            key: key.value,
+            valueSchema: value.schema,
+            value: value.value,
+            headers: c.headers.map((h) => ({ key: h.key, value: h.value })),
+          } as SinkRecord);
+          if (r !== null) records.push(r);
+        }
+        if (records.length > 0) await this.#task.put(records);
+        for (const c of consumed) {
+          this.#current.set(`${c.topic}-${c.partition}`, {
+            topic: c.topic,
+            partition: c.partition,
+            offset: c.offset + 1,
+          });
+        }
+        if (this.#commitRequested || Date.now() - this.#lastCommit >= this.#flushInterval) {
+          await this.#commit();
+        }
+      }
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      if (!failed) await this.#commit().catch((e) => this.worker.log("warn", message(e)));
+      await this.#consumer.close().catch(() => {});
+    }
+  }
+
+  async #commit(): Promise<void> {
+    this.#commitRequested = false;
+    this.#lastCommit = Date.now();
+    if (this.#current.size === 0) return;
+    const offsets = new Map([...this.#current].map(([k, v]) => [k, v.offset]));
+    await this.#task.flush(offsets);
+    const list = [...this.#current.values()];
+    this.#current.clear();
+    try {
+      await this.#consumer.commit(list);
+    } catch (e) {
+      // A rebalance took partitions away: their records are delivered again (at least once).
+      this.worker.log("warn", `sink ${this.id.connector}: offset commit failed: ${message(e)}`);
+    }
+  }
+
+  protected async stopTask(): Promise<void> {
+    await this.done;
+    await this.#task.stop();
+  }
+}
+
+/**
+ * Runs connectors and tasks; the herder decides which.
+ *
+ * @example
+ * ```ts ignore
+ * import { Client } from "../client/mod.ts";
+ * import { FileOffsetStore, Worker } from "./mod.ts";
+ * const client = new Client({ bootstrapServers: "localhost:9092" });
+ * const worker = new Worker({
+ *   client, props: {}, offsets: new FileOffsetStore("/tmp/offsets"), workerId: "w1",
+ *   onStatus: (what, s) => console.log(what, s.state),
+ * });
+ * ```
+ */
+export class Worker {
+  /** The cluster client. */
+  readonly client: Client;
+  /** Worker properties. */
+  readonly props: Record<string, string>;
+  /** The offset store. */
+  readonly offsets: OffsetStore;
+  /** This worker's id. */
+  readonly workerId: string;
+  /** The producer shared by source tasks. */
+  readonly producer: Producer;
+  #onStatus: StatusListener;
+  #log: Log;
+  #connectors = new Map<string, WorkerConnector>();
+  #tasks = new Map<string, WorkerTask>();
+
+  /**
+   * Creates a worker.
+   *
+   * @param options Client, properties, offset store, id, status listener.
+   */
+  constructor(options: WorkerOptions) {
+    this.client = options.client;
+    this.props = options.props;
+    this.offsets = options.offsets;
+    this.workerId = options.workerId;
+    this.#onStatus = options.onStatus;
+    this.#log = options.log ?? (() => {});
+    const producerProps = withPrefix(options.props, "producer.");
+    this.producer = new Producer(options.client, {
+      lingerMs: Number(producerProps["linger.ms"] ?? 5),
+    });
+  }
+
+  /**
+   * Logs a line.
+   *
+   * @param level Level.
+   * @param text Message.
+   */
+  log(level: "debug" | "info" | "warn" | "error", text: string): void {
+    this.#log(level, text);
+  }
+
+  /**
+   * Reports a status change.
+   *
+   * @param what Connector, and task number for a task.
+   * @param state New state.
+   * @param trace Why it failed.
+   */
+  reportStatus(what: { connector: string; task?: number }, state: State, trace?: string): void {
+    this.#onStatus(what, {
+      state,
+      worker_id: this.workerId,
+      ...(trace !== undefined ? { trace } : {}),
+    });
+  }
+
+  /** Names of the connectors running here. */
+  connectorNames(): string[] {
+    return [...this.#connectors.keys()];
+  }
+
+  /** Ids of the tasks running here. */
+  taskIds(): TaskId[] {
+    return [...this.#tasks.values()].map((t) => t.id);
+  }
+
+  /**
+   * Starts a connector instance.
+   *
+   * @param name Connector name.
+   * @param config Its configuration.
+   * @param target Started or paused.
+   * @param onReconfigure Called when the connector asks for new task configurations.
+   * @returns Whether it started (a failure is reported as FAILED status).
+   */
+  async startConnector(
+    name: string,
+    config: Record<string, string>,
+    target: TargetState,
+    onReconfigure: () => void,
+  ): Promise<boolean> {
+    if (this.#connectors.has(name)) return true;
+    try {
+      const plugin = validateConnectorConfig(config);
+      const connector = new plugin.cls();
+      const wc = new WorkerConnector(connector);
+      wc.reconfigure = onReconfigure;
+      connector.initialize({
+        requestTaskReconfiguration: () => wc.reconfigure(),
+        raiseError: (e) => this.reportStatus({ connector: name }, "FAILED", errorTrace(e)),
+      });
+      await connector.start(config);
+      this.#connectors.set(name, wc);
+      this.reportStatus({ connector: name }, target === "PAUSED" ? "PAUSED" : "RUNNING");
+      this.#log("info", `connector ${name} started`);
+      return true;
+    } catch (e) {
+      this.#log("error", `connector ${name} failed to start: ${message(e)}`);
+      this.reportStatus({ connector: name }, "FAILED", errorTrace(e));
+      return false;
+    }
+  }
+
+  /**
+   * The task configurations of a running connector, with `task.class` as Kafka adds it.
+   *
+   * @param name Connector name.
+   * @param config Its configuration (for `tasks.max`).
+   * @returns One configuration per task.
+   * @throws {Error} When the connector is not running here.
+   */
+  connectorTaskConfigs(name: string, config: Record<string, string>): Record<string, string>[] {
+    const wc = this.#connectors.get(name);
+    if (!wc) throw new Error(`connector ${name}: not running on this worker`);
+    const max = Number(config["tasks.max"] ?? 1);
+    const c = wc.connector as SourceConnector | SinkConnector;
+    const taskClass = c.taskClass().name;
+    return c.taskConfigs(max).slice(0, max).map((t) => ({ ...t, "task.class": taskClass }));
+  }
+
+  /**
+   * Pauses or resumes a connector running here (its tasks are told separately).
+   *
+   * @param name Connector name.
+   * @param target The new target state.
+   */
+  setConnectorTarget(name: string, target: TargetState): void {
+    if (this.#connectors.has(name)) {
+      this.reportStatus({ connector: name }, target === "PAUSED" ? "PAUSED" : "RUNNING");
+    }
+  }
+
+  /**
+   * Stops a connector instance.
+   *
+   * @param name Connector name.
+   */
+  async stopConnector(name: string): Promise<void> {
+    const wc = this.#connectors.get(name);
+    if (!wc) return;
+    this.#connectors.delete(name);
+    try {
+      await wc.connector.stop();
+    } catch (e) {
+      this.#log("warn", `connector ${name}: stop failed: ${message(e)}`);
+    }
+  }
+
+  /**
+   * Starts a task.
+   *
+   * @param id Task id.
+   * @param config Its connector's configuration.
+   * @param taskConfig The task's configuration.
+   * @param target Started or paused.
+   */
+  async startTask(
+    id: TaskId,
+    config: Record<string, string>,
+    taskConfig: Record<string, string>,
+    target: TargetState,
+  ): Promise<void> {
+    const key = `${id.connector}-${id.task}`;
+    if (this.#tasks.has(key)) return;
+    try {
+      const plugin = validateConnectorConfig(config);
+      const connector = new plugin.cls() as SourceConnector | SinkConnector;
+      const task = new (connector.taskClass())();
+      await this.offsets.refresh();
+      const wt = connector instanceof SourceConnector
+        ? new WorkerSourceTask(this, id, config, taskConfig, target, task as SourceTask)
+        : new WorkerSinkTask(this, id, config, taskConfig, target, task as SinkTask);
+      this.#tasks.set(key, wt);
+      wt.start();
+    } catch (e) {
+      this.#log("error", `task ${key} failed to start: ${message(e)}`);
+      this.reportStatus({ connector: id.connector, task: id.task }, "FAILED", errorTrace(e));
+    }
+  }
+
+  /**
+   * Pauses or resumes a task running here.
+   *
+   * @param id Task id.
+   * @param target The new target state.
+   */
+  setTaskTarget(id: TaskId, target: TargetState): void {
+    this.#tasks.get(`${id.connector}-${id.task}`)?.setTarget(target);
+  }
+
+  /**
+   * Stops a task (storing its offsets or committing its consumed offsets).
+   *
+   * @param id Task id.
+   */
+  async stopTask(id: TaskId): Promise<void> {
+    const key = `${id.connector}-${id.task}`;
+    const t = this.#tasks.get(key);
+    if (!t) return;
+    this.#tasks.delete(key);
+    try {
+      await t.stop();
+    } catch (e) {
+      this.#log("warn", `task ${key}: stop failed: ${message(e)}`);
+    }
+  }
+
+  /** Stops everything and closes the producer. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.#tasks.values()].map((t) => this.stopTask(t.id)));
+    await Promise.all([...this.#connectors.keys()].map((n) => this.stopConnector(n)));
+    await this.producer.close().catch(() => {});
+  }
+}

@@ -1,0 +1,81 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Admin, Client, Consumer } from "../client/mod.ts";
+import { startBroker, uniqueTopic } from "../tests/harness.ts";
+import { startStandalone } from "./runtime.ts";
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test("connect source: offsets are stored only for acknowledged records; a rejected record fails the task and is sent again after a restart", async () => {
+  const broker = await startBroker();
+  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_worker_" });
+  const client = new Client({ bootstrapServers: broker.bootstrap });
+  const topic = uniqueTopic("acks");
+  const admin = new Admin(client);
+  await admin.createTopics([{
+    name: topic,
+    numPartitions: 1,
+    configs: { "max.message.bytes": "2000" },
+  }]);
+  const big = "B".repeat(5000);
+  const input = ["one", "two", big, "four", "five"];
+  await Deno.writeTextFile(`${dir}/in.txt`, input.join("\n") + "\n");
+  const rt = await startStandalone({
+    worker: {
+      "bootstrap.servers": broker.bootstrap,
+      "offset.storage.file.filename": `${dir}/offsets`,
+      "offset.flush.interval.ms": "100",
+      "listeners": "http://127.0.0.1:0",
+      "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+    },
+    connectors: [{
+      name: "src",
+      "connector.class": "FileStreamSource",
+      file: `${dir}/in.txt`,
+      topic,
+      "batch.size": "1",
+    }],
+  });
+  try {
+    const failed = await until("task FAILED", async () => {
+      const s = await rt.herder.connectorStatus("src");
+      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
+    });
+    assert(/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i.test(failed.trace!), failed.trace);
+    // The broker takes the line now; the restarted task sends it and what follows, once.
+    await admin.alterConfigs([{
+      type: "topic",
+      name: topic,
+      changes: [{ name: "max.message.bytes", value: String(1 << 20) }],
+    }]);
+    await rt.herder.restartTask("src", 0);
+    const consumer = new Consumer(client, { fromBeginning: true });
+    await consumer.assign([{ topic, partition: 0, offset: "earliest" }]);
+    const got: string[] = [];
+    await until("5 records", async () => {
+      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+        got.push(new TextDecoder().decode(r.value!));
+      }
+      return got.length >= input.length ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+      got.push(new TextDecoder().decode(r.value!));
+    }
+    assertEquals(got, input);
+    await consumer.close();
+  } finally {
+    await rt.stop();
+    await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -47,6 +47,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { AdminServer } from "./http/admin_server.ts";
+import { consoleHandler } from "./http/console.ts";
 import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
@@ -238,6 +239,14 @@ export class Broker {
       broker.#admin = admin;
       broker.#state = state;
       admin?.attach(broker.#metricsSources(), () => broker.#notReadyReason());
+      if (admin !== undefined) {
+        admin.fallback(consoleHandler({
+          context: broker.#ctx,
+          state: () => state.value,
+          connections: () => broker.#connections.size,
+        }));
+        log.info(`Web console on http://${formatHttpHost(admin.host)}:${admin.port}/`);
+      }
       state.value = BrokerState.RUNNING;
       return broker;
     } catch (e) {
@@ -1041,4 +1050,8 @@ function localHostName(): string {
   } catch {
     return "localhost";
   }
+}
+
+function formatHttpHost(h: string): string {
+  return h.includes(":") ? `[${h}]` : h;
 }

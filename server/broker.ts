@@ -47,7 +47,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { AdminServer } from "./http/admin_server.ts";
-import { consoleHandler } from "./http/console.ts";
+import { type Console, openConsole } from "./http/console.ts";
 import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
@@ -153,6 +153,7 @@ export class Broker {
   #closing: Promise<void> | null = null;
   // Observability (issue #15): the admin HTTP listener, if configured, and the lifecycle state.
   #admin: AdminServer | undefined;
+  #console: Console | undefined;
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
 
   private constructor(
@@ -240,11 +241,12 @@ export class Broker {
       broker.#state = state;
       admin?.attach(broker.#metricsSources(), () => broker.#notReadyReason());
       if (admin !== undefined) {
-        admin.fallback(consoleHandler({
+        broker.#console = openConsole({
           context: broker.#ctx,
           state: () => state.value,
           connections: () => broker.#connections.size,
-        }));
+        });
+        admin.fallback(broker.#console.handler);
         log.info(`Web console on http://${formatHttpHost(admin.host)}:${admin.port}/`);
       }
       state.value = BrokerState.RUNNING;
@@ -713,6 +715,7 @@ export class Broker {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
       this.#ctx.authorizer?.close(); // no more ACL changes from etcd
       this.#state.value = BrokerState.SHUTTING_DOWN;
+      this.#console?.close();
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)

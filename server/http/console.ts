@@ -15,6 +15,14 @@ import { API_PREFIX, ConsoleApi, type ConsoleSources } from "./console_api.ts";
 /** Answers a request the console serves, or `null` for a path it does not know. */
 export type ConsoleHandler = (request: Request, url: URL) => Promise<Response | null>;
 
+/** The console's handler, and how to stop its background sampling. */
+export interface Console {
+  /** Answers the admin listener's requests no route serves. */
+  handler: ConsoleHandler;
+  /** Stop the rate sampler; call when the broker closes. */
+  close(): void;
+}
+
 function asset(req: Request, a: ConsoleAsset): Response {
   const headers = {
     "content-type": a.type,
@@ -36,18 +44,23 @@ function notAllowed(method: string, allow: string): Response {
 }
 
 /**
- * The console's request handler over a broker's state.
+ * The console over a broker's state.
  *
  * @example
  * ```ts ignore
- * admin.fallback(consoleHandler({ context, state, connections }));
+ * const web = openConsole({ context, state, connections });
+ * admin.fallback(web.handler);
  * ```
  *
  * @param sources The broker's parts.
- * @returns The handler.
+ * @returns The handler, and its close.
  */
-export function consoleHandler(sources: ConsoleSources): ConsoleHandler {
+export function openConsole(sources: ConsoleSources): Console {
   const api = new ConsoleApi(sources);
+  return { handler: handler(api), close: () => api.close() };
+}
+
+function handler(api: ConsoleApi): ConsoleHandler {
   return async (req, url) => {
     const path = url.pathname;
     if (path.startsWith(API_PREFIX)) return await api.handle(req, url);

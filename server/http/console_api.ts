@@ -87,6 +87,19 @@ export interface ConsoleSources {
 /** The prefix of every API path. */
 export const API_PREFIX = "/api/v1/";
 
+/** How often the rate counters are sampled for the charts' history, in ms. */
+export const RATE_SAMPLE_MS = 1000;
+
+/** Rate samples kept (5 minutes at {@linkcode RATE_SAMPLE_MS}). */
+export const RATE_SAMPLES = 300;
+
+/** Cumulative counters of a topic, or of all. */
+interface RateCounters {
+  messagesIn: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 /** The largest request body the API reads, in bytes. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -264,6 +277,9 @@ export class ConsoleApi {
   readonly #s: ConsoleSources;
   /** The context the Kafka handlers run in: the broker's, without the ACL authorizer. */
   readonly #admin: BrokerContext;
+  readonly #history: { timeMs: number; total: RateCounters }[] = [];
+  #sampler: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
 
   /**
    * @param sources The broker's parts.
@@ -455,24 +471,48 @@ export class ConsoleApi {
   }
 
   /**
-   * The counters to chart rates from: cumulative per topic, with the time they were read.
+   * The counters to chart rates from: cumulative per topic and in total, with the time they were
+   * read, and `history`, the totals sampled every {@linkcode RATE_SAMPLE_MS} for the last
+   * {@linkcode RATE_SAMPLES} samples. The sampling starts at the first call (a broker whose
+   * console is never opened samples nothing) and stops at {@linkcode ConsoleApi.close}.
    *
    * @returns The counters.
    */
   rates(): unknown {
+    if (this.#sampler === undefined && !this.#closed) {
+      this.#sampler = setInterval(() => this.#sample(), RATE_SAMPLE_MS);
+      Deno.unrefTimer(this.#sampler);
+      this.#sample();
+    }
     const m = this.#s.context.metrics;
-    const topics: Record<string, { messagesIn: number; bytesIn: number; bytesOut: number }> = {};
-    let messagesIn = 0;
-    let bytesIn = 0;
-    let bytesOut = 0;
+    const topics: Record<string, RateCounters> = {};
     for (const [name, c] of m?.topics ?? []) {
       if (this.#topicInfo(name) === undefined) continue;
       topics[name] = { messagesIn: c.messagesIn, bytesIn: c.bytesIn, bytesOut: c.bytesOut };
-      messagesIn += c.messagesIn;
-      bytesIn += c.bytesIn;
-      bytesOut += c.bytesOut;
     }
-    return { timeMs: Date.now(), total: { messagesIn, bytesIn, bytesOut }, topics };
+    return { timeMs: Date.now(), total: this.#totals(), topics, history: this.#history };
+  }
+
+  #totals(): RateCounters {
+    const t = { messagesIn: 0, bytesIn: 0, bytesOut: 0 };
+    for (const c of this.#s.context.metrics?.topics.values() ?? []) {
+      t.messagesIn += c.messagesIn;
+      t.bytesIn += c.bytesIn;
+      t.bytesOut += c.bytesOut;
+    }
+    return t;
+  }
+
+  #sample(): void {
+    if (this.#s.state() !== BrokerState.RUNNING) return;
+    this.#history.push({ timeMs: Date.now(), total: this.#totals() });
+    if (this.#history.length > RATE_SAMPLES) this.#history.shift();
+  }
+
+  /** Stop sampling rates (the broker is closing). Idempotent. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#sampler);
   }
 
   #topicInfo(name: string) {

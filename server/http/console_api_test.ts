@@ -251,6 +251,12 @@ Deno.test("console API: the record browser answers the records produced, exactly
     } finally {
       await client.close();
     }
+    const rates = await api("GET", "/api/v1/rates");
+    assertEquals(rates.body.total.messagesIn, 6);
+    assertEquals(rates.body.topics.events.messagesIn, 6);
+    assertEquals(rates.body.total.bytesIn, rates.body.topics.events.bytesIn);
+    assertEquals(rates.body.history.length, 1);
+    assertEquals(rates.body.history[0].total, rates.body.total);
     const get = (q: string) => api("GET", `/api/v1/topics/events/records?${q}`);
     const all = await get("partition=0");
     assertEquals(all.status, 200);

@@ -243,6 +243,13 @@ function ratePoints(ring, pick) {
 
 async function sampleRates() {
   const r = await api("rates");
+  if (rateRing.length === 0) {
+    // the broker's history of the totals (sampled every second since the console was first used)
+    for (const x of r.history) rateRing.push({ ...x, topics: {} });
+  }
+  // samples closer than half a second apart make no rate worth drawing
+  const last = rateRing[rateRing.length - 1];
+  if (last !== undefined && r.timeMs - last.timeMs < 500) rateRing.pop();
   rateRing.push(r);
   if (rateRing.length > RING) rateRing.shift();
   return r;
@@ -281,7 +288,7 @@ async function showCluster(main) {
           { class: x.live ? null : "bad" },
           h("td", null, x.id + (x.self ? " (this broker)" : "")),
           h("td", null, x.host),
-          num(x.port),
+          h("td", { class: "num" }, String(x.port)),
           h("td", null, x.rack ?? "–"),
           h("td", null, x.live ? "live" : "not registered"),
           h("td", null, x.controller ? "controller" : ""),
@@ -904,7 +911,7 @@ async function showGroup(main, id) {
     const ring = recordLag(g);
     const keys = g.offsets.map((o) => `${o.topic}-${o.partition}`);
     const series = [{ label: "total lag", points: ring.map((s) => ({ t: s.t, v: s.total })) }];
-    if (keys.length <= 5) {
+    if (keys.length > 1 && keys.length <= 5) {
       for (const k of keys) {
         series.push({
           label: k,

@@ -2,7 +2,9 @@
 /**
  * Embeds the web console's files (`server/http/console/index.html`, `console.js`, `console.css`)
  * in `server/http/console/assets.ts`, so the broker serves them without reading files (a compiled
- * `sluice` binary and the published package have no such files next to them). Reproducible: the
+ * `sluice` binary and the published package have no such files next to them). The page is served
+ * with its stylesheet and script inlined (one request); they are also served alone, under
+ * `/console/`. Reproducible: the
  * output depends only on the files' bytes; `--check` renders in memory and fails when the
  * committed module differs.
  *
@@ -21,6 +23,40 @@ export const CONSOLE_FILES: readonly (readonly [string, string])[] = Object.free
   ["console.css", "text/css; charset=utf-8"],
 ]);
 
+const STYLESHEET_TAG = '<link rel="stylesheet" href="console/console.css">';
+const SCRIPT_TAG = '<script src="console/console.js"></script>';
+
+/**
+ * The page with its stylesheet and script inlined, so a first load is one request (then the
+ * API's): `index.html`'s stylesheet link and script tag replaced by their files' text.
+ *
+ * @example
+ * ```ts
+ * import { inlinePage } from "./gen_console.ts";
+ * const html = '<link rel="stylesheet" href="console/console.css">' +
+ *   '<script src="console/console.js"></script>';
+ * console.log(inlinePage(html, "a{}", "go()")); // <style>\na{}</style><script>\ngo()</script>
+ * ```
+ *
+ * @param html `index.html`.
+ * @param css `console.css`.
+ * @param js `console.js`.
+ * @returns The page served at `/`.
+ * @throws {Error} If a tag is missing, or a file holds what would end its inline element early.
+ */
+export function inlinePage(html: string, css: string, js: string): string {
+  for (const tag of [STYLESHEET_TAG, SCRIPT_TAG]) {
+    if (html.split(tag).length !== 2) {
+      throw new Error(`Cannot inline the console: index.html must hold ${tag} once`);
+    }
+  }
+  if (/<\/style/i.test(css) || /<\/script|<!--/i.test(js)) {
+    throw new Error("Cannot inline the console: console.css or console.js closes its element");
+  }
+  return html.replace(STYLESHEET_TAG, () => `<style>\n${css}</style>`)
+    .replace(SCRIPT_TAG, () => `<script>\n${js}</script>`);
+}
+
 const DIR = new URL("../server/http/console/", import.meta.url);
 const OUT = new URL("assets.ts", DIR);
 
@@ -37,9 +73,14 @@ async function sha256Hex(text: string): Promise<string> {
 export async function renderAssets(): Promise<string> {
   const entries: string[] = [];
   let all = "";
+  const files = new Map<string, string>();
+  for (const [name] of CONSOLE_FILES) files.set(name, await Deno.readTextFile(new URL(name, DIR)));
   for (const [name, type] of CONSOLE_FILES) {
-    const body = await Deno.readTextFile(new URL(name, DIR));
-    all += `${name}\n${body}\n`;
+    const source = files.get(name)!;
+    all += `${name}\n${source}\n`;
+    const body = name === "index.html"
+      ? inlinePage(source, files.get("console.css")!, files.get("console.js")!)
+      : source;
     const hash = (await sha256Hex(body)).slice(0, 16);
     entries.push(
       `  ${JSON.stringify(name)}: {\n    type: ${JSON.stringify(type)},\n` +

@@ -477,7 +477,10 @@ Deno.test("console: the page and its files are served from the admin listener", 
       200,
       "text/html; charset=utf-8",
     ]);
-    ok(page.body.includes('<script src="console/console.js" defer></script>'));
+    // one request: the stylesheet and the script are inlined
+    ok(page.body.includes("<style>\n/* Sluice web console"), page.body.slice(0, 400));
+    ok(page.body.includes("<script>\n// Copyright 2026 the Sluice authors."));
+    ok(!page.body.includes("console/console.js"));
     ok(!/https?:\/\//.test(page.body), "the page loads nothing from elsewhere");
     const js = await api("GET", "/console/console.js");
     assertEquals(js.headers.get("content-type"), "text/javascript; charset=utf-8");

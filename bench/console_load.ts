@@ -36,8 +36,12 @@ Options:
   -h, --help       Show this help
 `;
 
-/** The views timed: the landing page, then the topic list and a group. */
-const VIEWS = ["", "#/topics", "#/topics/bench-0", "#/groups/bench-group"];
+/**
+ * What is timed: `/healthz` first, a text page with no data, as the machine's floor for a first
+ * load in a fresh context (to DOMContentLoaded); then the console's landing page, the topic list,
+ * a topic and a group (to their first data on screen).
+ */
+const VIEWS = ["healthz", "", "#/topics", "#/topics/bench-0", "#/groups/bench-group"];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -123,15 +127,18 @@ if (import.meta.main) {
         try {
           const page = await context.newPage();
           page.setDefaultTimeout(30_000);
+          const floor = view === "healthz";
           await page.goto(base + view);
-          await page.waitForSelector("html[data-ready='1']");
-          const [ms, ttfb, dcl] = await page.evaluate(() => {
+          if (!floor) await page.waitForSelector("html[data-ready='1']");
+          const [ms, ttfb, dcl] = await page.evaluate((floor) => {
             const [mark] = performance.getEntriesByName("sluice-console-data");
-            const [nav] = performance.getEntriesByType(
-              "navigation",
-            ) as PerformanceNavigationTiming[];
-            return [mark.startTime, nav.responseStart, nav.domContentLoadedEventEnd];
-          });
+            const [nav] = performance.getEntriesByType("navigation") as unknown as {
+              responseStart: number;
+              domContentLoadedEventEnd: number;
+            }[];
+            const dcl = nav.domContentLoadedEventEnd;
+            return [floor ? dcl : mark.startTime, nav.responseStart, dcl];
+          }, floor);
           if (i > 0) {
             firstByte.push(ttfb);
             domReady.push(dcl);
@@ -145,7 +152,7 @@ if (import.meta.main) {
           await context.close();
         }
       }
-      const name = view === "" ? "cluster (/)" : view;
+      const name = view === "" ? "cluster (/)" : view === "healthz" ? "floor (/healthz)" : view;
       figures[name] = {
         median: median(times),
         min: Math.min(...times),
@@ -174,6 +181,10 @@ if (import.meta.main) {
     );
   }
   const landing = figures["cluster (/)"].median;
+  console.log(
+    `landing page / floor: ${(landing / figures["floor (/healthz)"].median).toFixed(2)}; ` +
+      `load average ${(await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ")}`,
+  );
   if (landing >= 300) {
     console.error(`the console's first page load is ${landing.toFixed(1)} ms: over the 300 ms bar`);
     Deno.exit(1);

@@ -86,7 +86,48 @@ function message(el, text, isError) {
 
 // ---- API
 
+/** GETs started before the page was parsed (see `prefetch`), taken once by `api`. */
+const early = new Map();
+
+function get(path) {
+  const p = fetch(API + path).then(async (res) => {
+    let body;
+    try {
+      body = await res.json();
+    } catch {
+      throw new Error(`GET ${path}: HTTP ${res.status}`);
+    }
+    if (!res.ok) {
+      const e = new Error(body?.error?.message ?? `HTTP ${res.status}`);
+      e.code = body?.error?.code;
+      e.status = res.status;
+      throw e;
+    }
+    return body;
+  });
+  p.catch(() => {}); // handled by whoever takes it
+  return p;
+}
+
+/** Start the first view's requests while the page is still being parsed. */
+function prefetch() {
+  const [section, ...rest] = location.hash.replace(/^#\/?/, "").split("?")[0].split("/");
+  const arg = rest.join("/");
+  let paths;
+  if (section === "topics" && arg !== "") paths = [`topics/${arg}`, "rates"];
+  else if (section === "topics") paths = ["topics", "rates"];
+  else if (section === "groups" && arg !== "") paths = [`groups/${arg}`];
+  else if (section === "groups") paths = ["groups"];
+  else paths = ["overview", "rates"];
+  for (const p of paths) early.set(p, get(p));
+}
+
 async function api(path, options) {
+  if ((options?.method ?? "GET") === "GET") {
+    const first = early.get(path);
+    early.delete(path);
+    return await (first ?? get(path));
+  }
   const init = { method: options?.method ?? "GET", headers: {} };
   if (options?.body !== undefined) {
     init.body = JSON.stringify(options.body);
@@ -1041,5 +1082,10 @@ async function route() {
   }
 }
 
-addEventListener("hashchange", route);
-route();
+addEventListener("hashchange", () => {
+  early.clear();
+  route();
+});
+prefetch();
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", route);
+else route();

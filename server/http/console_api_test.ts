@@ -481,6 +481,15 @@ Deno.test("console: the page and its files are served from the admin listener", 
     ok(page.body.includes("<style>\n/* Sluice web console"), page.body.slice(0, 400));
     ok(page.body.includes("<script>\n// Copyright 2026 the Sluice authors."));
     ok(!page.body.includes("console/console.js"));
+    // the landing view's data comes with the page
+    const boot = /<script id="sluice-boot" type="application\/json">(.*?)<\/script>/.exec(
+      page.body,
+    );
+    ok(boot !== null, "boot data in the page");
+    const data = JSON.parse(boot[1]);
+    assertEquals([data.overview.broker.nodeId, data.overview.controller], [1, 1]);
+    assertEquals(data.rates.total, { messagesIn: 0, bytesIn: 0, bytesOut: 0 });
+    assertEquals(page.headers.get("cache-control"), "no-store");
     ok(!/https?:\/\//.test(page.body), "the page loads nothing from elsewhere");
     const js = await api("GET", "/console/console.js");
     assertEquals(js.headers.get("content-type"), "text/javascript; charset=utf-8");

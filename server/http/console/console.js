@@ -119,7 +119,17 @@ function prefetch() {
   else if (section === "groups" && arg !== "") paths = [`groups/${arg}`];
   else if (section === "groups") paths = ["groups"];
   else paths = ["overview", "rates"];
-  for (const p of paths) early.set(p, get(p));
+  // the landing view's data, put in the page by the broker (server/http/console.ts)
+  const boot = document.getElementById("sluice-boot");
+  let data;
+  try {
+    data = boot === null ? undefined : JSON.parse(boot.textContent);
+  } catch {
+    data = undefined;
+  }
+  for (const p of paths) {
+    early.set(p, data?.[p] !== undefined ? Promise.resolve(data[p]) : get(p));
+  }
 }
 
 async function api(path, options) {

@@ -396,6 +396,11 @@ export class ConsoleApi {
       mode: cluster === undefined ? "standalone" : "cluster",
       connections: this.#s.connections(),
       uptimeMs: Math.round(performance.now()),
+      // AlterConfigs on BROKER resources: this broker's, and the cluster-wide defaults
+      dynamicConfigs: {
+        broker: ctx.dynamicConfigs?.values("broker") ?? {},
+        default: ctx.dynamicConfigs?.values("default") ?? {},
+      },
       listeners: [...(ctx.advertisedListeners ?? new Map([["PLAINTEXT", ctx.advertised]]))]
         .map(([name, a]) => ({ name, host: a.host, port: a.port })),
     };

@@ -391,6 +391,15 @@ Deno.test("console API: a group's members, lag and reset offsets, checked over t
       await consumer.close();
 
       const admin = new Admin(client);
+      // dynamic broker configs, as set over the Kafka protocol
+      await admin.alterConfigs([
+        { type: "broker", name: "1", changes: [{ name: "log.retention.ms", value: "123456" }] },
+        { type: "broker", name: "", changes: [{ name: "log.segment.bytes", value: "2097152" }] },
+      ]);
+      assertEquals((await api("GET", "/api/v1/overview")).body.broker.dynamicConfigs, {
+        broker: { "log.retention.ms": "123456" },
+        default: { "log.segment.bytes": "2097152" },
+      });
       const committed = async () =>
         (await admin.listConsumerGroupOffsets("workers")).map((o) => [o.partition, o.offset]);
       const reset = (body: unknown) => api("POST", "/api/v1/groups/workers/reset-offsets", body);
@@ -541,4 +550,38 @@ Deno.test("decodeConsumerAssignment reads Kafka's ConsumerProtocolAssignment, []
   assertEquals(decodeConsumerAssignment(bytes), [{ topic: "a", partitions: [0, 2] }]);
   assertEquals(decodeConsumerAssignment(bytes.subarray(0, 10)), []);
   assertEquals(decodeConsumerAssignment(new Uint8Array(0)), []);
+});
+
+Deno.test("console API: large records are cut at 64 KiB and paged through by the read budget", async () => {
+  await withBroker(async (api, bootstrap) => {
+    assertEquals((await api("POST", "/api/v1/topics", { name: "big", partitions: 1 })).status, 201);
+    const client = new Client({ bootstrapServers: bootstrap });
+    const size = 900 * 1024;
+    const count = 24; // about 21 MiB in one partition
+    try {
+      const producer = new Producer(client);
+      for (let i = 0; i < count; i++) {
+        const value = new Uint8Array(size).fill(65 + (i % 26));
+        await producer.send({ topic: "big", messages: [{ partition: 0, value }] });
+      }
+      await producer.close();
+    } finally {
+      await client.close();
+    }
+    const seen: number[] = [];
+    let positions = "0:0";
+    for (let page = 0; page < count && seen.length < count; page++) {
+      const r = await api("GET", `/api/v1/topics/big/records?positions=${positions}&limit=500`);
+      assertEquals(r.status, 200);
+      ok(r.body.records.length >= 1 && r.body.records.length < count, `${r.body.records.length}`);
+      for (const rec of r.body.records) {
+        seen.push(rec.offset);
+        assertEquals([rec.valueSize, rec.truncated, atob(rec.value).length], [size, true, 65536]);
+        assertEquals(atob(rec.value)[0], String.fromCharCode(65 + (rec.offset % 26)));
+      }
+      positions = `0:${r.body.next["0"]}`;
+    }
+    assertEquals(seen, Array.from({ length: count }, (_, i) => i));
+    assertEquals(positions, `0:${count}`);
+  });
 });

@@ -21,6 +21,12 @@ export const MAX_SHOWN_BYTES = 64 * 1024;
 /** Bytes read from one partition per browse at most (whole batches; a larger batch is read). */
 const MAX_READ_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Bytes read from all partitions per browse at most: partitions past it are not read, and their
+ * `next` stays where they start (a browse of thousands of partitions stays bounded).
+ */
+const MAX_BROWSE_READ_BYTES = 32 * 1024 * 1024;
+
 /** Where a browse starts in each partition. */
 export type BrowseFrom =
   | { kind: "offset"; offset: number }
@@ -109,14 +115,16 @@ async function readPartition(
   log: PartitionLog,
   start: number,
   limit: number,
+  total: { bytes: number },
 ): Promise<BrowsedRecord[]> {
   const out: BrowsedRecord[] = [];
   let offset = start;
   let budget = MAX_READ_BYTES;
-  while (out.length < limit && offset < log.highWatermark && budget > 0) {
-    const { records } = await log.read(offset, Math.min(budget, 1024 * 1024));
+  while (out.length < limit && offset < log.highWatermark && budget > 0 && total.bytes > 0) {
+    const { records } = await log.read(offset, Math.min(budget, total.bytes, 1024 * 1024));
     if (records.length === 0) break;
     budget -= records.length;
+    total.bytes -= records.length;
     const batches = decodeRecordBatches(records);
     if (batches.length === 0) break;
     for (const b of batches) {
@@ -210,7 +218,10 @@ export async function browse(
     starts.set(p, start);
   }
   const all: BrowsedRecord[] = [];
-  for (const [p, log] of logs) all.push(...await readPartition(p, log, starts.get(p)!, limit));
+  const total = { bytes: MAX_BROWSE_READ_BYTES };
+  for (const [p, log] of logs) {
+    all.push(...await readPartition(p, log, starts.get(p)!, limit, total));
+  }
   all.sort(byTime);
   const records = from.kind === "end" ? all.slice(Math.max(0, all.length - limit)) : all.slice(
     0,

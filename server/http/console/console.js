@@ -368,6 +368,10 @@ async function showCluster(main) {
           )
         ),
       );
+    const dynamic = [
+      ...Object.entries(b.dynamicConfigs.broker).map(([k, v]) => [k, v, `broker ${b.nodeId}`]),
+      ...Object.entries(b.dynamicConfigs.default).map(([k, v]) => [k, v, "cluster default"]),
+    ];
     return [
       h("h1", null, "Cluster"),
       h("section", null, stats),
@@ -385,6 +389,20 @@ async function showCluster(main) {
       ),
       h("section", null, h("h2", null, "Brokers"), brokers),
       h("section", null, h("h2", null, "Partitions needing attention"), problemList),
+      h(
+        "section",
+        null,
+        h("h2", null, "Broker configs changed at run time"),
+        dynamic.length === 0
+          ? h("p", { class: "muted" }, "None: every broker config is server.properties'.")
+          : table(
+            ["Name", "Value", "Scope"],
+            dynamic.map(([k, v, scope]) =>
+              h("tr", null, h("td", null, k), h("td", null, v), h("td", null, scope))
+            ),
+            { id: "dynamic-configs" },
+          ),
+      ),
     ];
   };
   main.replaceChildren(...render(o));

@@ -585,3 +585,87 @@ Deno.test("console API: large records are cut at 64 KiB and paged through by the
     assertEquals(positions, `0:${count}`);
   });
 });
+
+Deno.test("console API: 400 hostile requests get a JSON 4xx, never a 5xx or a crash", async () => {
+  await withBroker(async (api) => {
+    assertEquals((await api("POST", "/api/v1/topics", { name: "t", partitions: 2 })).status, 201);
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = <T>(xs: T[]) => xs[rand(xs.length)];
+    const junk = () =>
+      pick([
+        "",
+        "t",
+        "%00",
+        "..",
+        "%2F",
+        "x".repeat(300),
+        "-1",
+        "99999999999999999999",
+        "1e3",
+        "__consumer_offsets",
+        "%E2%80%A8",
+        "a b",
+      ]);
+    const bodies: unknown[] = [
+      undefined,
+      "",
+      "null",
+      "[]",
+      "{",
+      '"s"',
+      { name: junk() },
+      { name: "t", partitions: -5 },
+      { name: "t2", partitions: 1e9 },
+      { count: "x" },
+      { count: 1 },
+      { set: { "retention.ms": junk() } },
+      { set: [] },
+      { delete: [1] },
+      { topic: "t", to: "offset", offset: 1.5 },
+      { topic: "t", to: "timestamp", timestamp: -1 },
+      { topic: "t", to: "earliest", partitions: "all" },
+      { name: "t", configs: { "x": 1 } },
+    ];
+    // the routes with their methods most of the time, anything else otherwise
+    const routes: [string, () => string][] = [
+      ["POST", () => "/api/v1/topics"],
+      ["GET", () => `/api/v1/topics/${junk()}`],
+      ["DELETE", () => `/api/v1/topics/${junk()}`],
+      ["PATCH", () => `/api/v1/topics/${pick(["t", junk()])}/configs`],
+      ["POST", () => `/api/v1/topics/${pick(["t", junk()])}/partitions`],
+      [
+        "GET",
+        () =>
+          `/api/v1/topics/t/records?${
+            pick(["partition", "offset", "timestamp", "from", "limit", "positions"])
+          }=${junk()}&${pick(["partition", "limit", "offset"])}=${junk()}`,
+      ],
+      ["GET", () => `/api/v1/groups/${junk()}`],
+      ["POST", () => `/api/v1/groups/${pick(["g", junk()])}/reset-offsets`],
+      [pick(["GET", "POST", "PATCH", "DELETE", "PUT"]), () => `/api/v1/${junk()}/${junk()}`],
+    ];
+    const started = Date.now();
+    for (let i = 0; i < 400 && Date.now() - started < 60_000; i++) {
+      const [method, make] = pick(routes);
+      const path = make();
+      const body = method === "GET" ? undefined : pick(bodies);
+      const a = await api(method, path, body);
+      ok(
+        a.status >= 200 && a.status < 500,
+        `${method} ${path} ${JSON.stringify(body)}: ${a.status}`,
+      );
+      if (a.status >= 400) {
+        ok(
+          typeof a.body?.error?.message === "string",
+          `${method} ${path}: ${JSON.stringify(a.body)}`,
+        );
+      }
+    }
+    // the broker still serves
+    assertEquals((await api("GET", "/api/v1/overview")).status, 200);
+  });
+});

@@ -100,6 +100,20 @@ interface RateCounters {
   bytesOut: number;
 }
 
+/** The API's paths under {@linkcode API_PREFIX}, `*` a name (for 405 rather than 404). */
+const ROUTES: readonly (readonly string[])[] = [
+  ["overview"],
+  ["rates"],
+  ["topics"],
+  ["topics", "*"],
+  ["topics", "*", "configs"],
+  ["topics", "*", "partitions"],
+  ["topics", "*", "records"],
+  ["groups"],
+  ["groups", "*"],
+  ["groups", "*", "reset-offsets"],
+];
+
 /** The largest request body the API reads, in bytes. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -356,8 +370,10 @@ export class ConsoleApi {
         if (is("POST", 3) && parts[2] === "reset-offsets") return this.#resetOffsets(req, parts[1]);
         break;
     }
-    const known = /^(overview|rates|topics|groups)$/.test(parts[0]);
-    if (known) {
+    const shape = ROUTES.find((r) =>
+      r.length === parts.length && r.every((x, i) => x === "*" ? parts[i] !== "" : x === parts[i])
+    );
+    if (shape !== undefined) {
       throw new ApiError(405, "METHOD_NOT_ALLOWED", `${m} ${url.pathname} is not served`);
     }
     throw new ApiError(404, "NOT_FOUND", `No API at ${url.pathname}`);

@@ -219,6 +219,9 @@ Deno.test("console API: create, describe, alter, grow and delete a topic; bad in
     );
     expectError(await api("GET", "/api/v1/nothing"), 404, "NOT_FOUND", /\/api\/v1\/nothing/);
     expectError(await api("PUT", "/api/v1/topics"), 405, "METHOD_NOT_ALLOWED", /PUT/);
+    expectError(await api("GET", "/api/v1/topics/t/configs"), 405, "METHOD_NOT_ALLOWED", /GET/);
+    expectError(await api("GET", "/api/v1/topics/t/nothing"), 404, "NOT_FOUND", /nothing/);
+    expectError(await api("GET", "/api/v1/topics/"), 404, "NOT_FOUND", /topics\/$/);
     expectError(await api("GET", "/api/v1/topics/%E0%A4%A"), 400, "INVALID_REQUEST", /Malformed/);
   });
 });

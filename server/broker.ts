@@ -49,6 +49,7 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { AdminServer } from "./http/admin_server.ts";
+import { type Console, openConsole } from "./http/console.ts";
 import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
@@ -159,6 +160,7 @@ export class Broker {
   #closing: Promise<void> | null = null;
   // Observability (issue #15): the admin HTTP listener, if configured, and the lifecycle state.
   #admin: AdminServer | undefined;
+  #console: Console | undefined;
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
 
   private constructor(
@@ -256,6 +258,15 @@ export class Broker {
       credentials.store = broker.#ctx.scramCredentials;
       broker.#state = state;
       admin?.attach(broker.#metricsSources(), () => broker.#notReadyReason());
+      if (admin !== undefined) {
+        broker.#console = openConsole({
+          context: broker.#ctx,
+          state: () => state.value,
+          connections: () => broker.#connections.size,
+        });
+        admin.fallback(broker.#console.handler);
+        log.info(`Web console on http://${formatHttpHost(admin.host)}:${admin.port}/`);
+      }
       state.value = BrokerState.RUNNING;
       return broker;
     } catch (e) {
@@ -738,6 +749,7 @@ export class Broker {
       this.#ctx.authorizer?.close(); // no more ACL changes from etcd
       this.#ctx.scramCredentials?.close(); // nor credential changes
       this.#state.value = BrokerState.SHUTTING_DOWN;
+      this.#console?.close();
       // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
       await this.#ctx.cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)
@@ -1120,4 +1132,8 @@ function localHostName(): string {
   } catch {
     return "localhost";
   }
+}
+
+function formatHttpHost(h: string): string {
+  return h.includes(":") ? `[${h}]` : h;
 }

@@ -319,7 +319,8 @@ export type ClientName =
   | "confluent-kafka"
   | "kafkajs"
   | "sarama"
-  | "kafka-go";
+  | "kafka-go"
+  | "chromium";
 
 /** Whether a client is usable, and how a test should treat it when it is not. */
 export interface ClientRequirement {
@@ -342,7 +343,11 @@ const INSTALL_HINTS: Record<ClientName, string> = {
   "kafkajs": "needs the npm registry or a Deno cache with npm:kafkajs@2.2.4",
   "sarama": "apt-get install golang-go golang-github-shopify-sarama-dev",
   "kafka-go": "apt-get install golang-go golang-github-segmentio-kafka-go-dev",
+  "chromium": "apt-get install chromium (the console's browser tests drive /usr/bin/chromium)",
 };
+
+/** The headless browser the console's tests drive (Debian's `chromium`). */
+export const CHROMIUM = "/usr/bin/chromium";
 
 /** Debian's Go sources, built offline in GOPATH mode. */
 export const GO_SOURCES = "/usr/share/gocode";
@@ -396,6 +401,8 @@ function probeClientUncached(name: ClientName): boolean {
     case "kafka-go":
       return probe("go", ["version"]) &&
         exists(`${GO_SOURCES}/src/github.com/segmentio/kafka-go`);
+    case "chromium":
+      return exists(CHROMIUM) && probe(CHROMIUM, ["--version"]);
   }
 }
 

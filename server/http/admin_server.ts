@@ -27,6 +27,9 @@ import {
 /** Answers one request to a route. */
 export type RouteHandler = (request: Request, url: URL) => Response | Promise<Response>;
 
+/** Answers a request no route serves (any method), or `null` for 404: the web console. */
+export type FallbackHandler = (request: Request, url: URL) => Promise<Response | null>;
+
 /** What {@linkcode AdminServer.start} needs besides the address. */
 export interface AdminServerOptions {
   /** Where to report the listener's start, stop and failures. */
@@ -75,6 +78,7 @@ export class AdminServer {
   #sources: MetricsSources | undefined;
   #state: () => BrokerStateValue;
   #ready: ReadinessCheck = () => null;
+  #fallback: FallbackHandler | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(listener: HttpListener, options: AdminServerOptions) {
@@ -157,6 +161,16 @@ export class AdminServer {
   }
 
   /**
+   * Serve what no route serves, with any method: the web console's page and JSON API
+   * (`console.ts`). It answers `null` for paths it does not know (404).
+   *
+   * @param handler Answers the requests.
+   */
+  fallback(handler: FallbackHandler): void {
+    this.#fallback = handler;
+  }
+
+  /**
    * Stop listening; requests in progress finish first. Idempotent.
    *
    * @returns Resolves when the listener is closed.
@@ -181,7 +195,9 @@ export class AdminServer {
       });
     }
     const route = this.#routes.get(url.pathname);
-    if (route === undefined) return text(404, `not found: ${url.pathname}\n`);
+    if (route === undefined) {
+      return await this.#fallback?.(req, url) ?? text(404, `not found: ${url.pathname}\n`);
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response(`method not allowed: ${req.method}\n`, {
         status: 405,

@@ -48,7 +48,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
-import { AdminServer } from "./http/admin_server.ts";
+import { AdminServer, type FallbackHandler } from "./http/admin_server.ts";
 import { type Console, openConsole } from "./http/console.ts";
 import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
@@ -242,8 +242,7 @@ export class Broker {
       state: () => state.value,
       ...(httpTls === undefined ? {} : { tls: { cert: httpTls.certChain, key: httpTls.key } }),
       ...(httpAuth === undefined ? {} : {
-        authenticate: async (req: Request) =>
-          (await httpAuth.authenticate(req.headers.get("authorization"))) !== null,
+        authenticate: (req: Request) => httpAuth.authenticate(req.headers.get("authorization")),
       }),
     });
     try {
@@ -264,8 +263,11 @@ export class Broker {
           state: () => state.value,
           connections: () => broker.#connections.size,
         });
-        admin.fallback(broker.#console.handler);
-        log.info(`Web console on http://${formatHttpHost(admin.host)}:${admin.port}/`);
+        admin.fallback(consoleAccess(broker.#console.handler, broker.#ctx.authorizer));
+        log.info(
+          `Web console on ${httpListener?.tls ? "https" : "http"}://` +
+            `${formatHttpHost(admin.host)}:${admin.port}/`,
+        );
       }
       state.value = BrokerState.RUNNING;
       return broker;
@@ -1136,4 +1138,26 @@ function localHostName(): string {
 
 function formatHttpHost(h: string): string {
   return h.includes(":") ? `[${h}]` : h;
+}
+
+/**
+ * The web console behind `sluice.http.auth=basic` and an ACL authorizer: its actions run the Kafka
+ * handlers as an administrator, so only `super.users` may use it; any other authenticated user
+ * gets 403 (the user may still scrape `/metrics`). Without authentication or without an
+ * authorizer, whoever reaches the listener is the administrator (docs/SECURITY.md).
+ */
+function consoleAccess(handler: FallbackHandler, authorizer?: AclAuthorizer): FallbackHandler {
+  return (req, url, user) => {
+    if (user === undefined || authorizer === undefined) return handler(req, url);
+    if (authorizer.isSuperUser(`User:${user}`)) return handler(req, url, user);
+    return Promise.resolve(
+      Response.json({
+        error: {
+          code: "CLUSTER_AUTHORIZATION_FAILED",
+          message: `User:${user} is not in super.users; the web console is an administrator's ` +
+            `tool when an authorizer is configured`,
+        },
+      }, { status: 403 }),
+    );
+  };
 }

@@ -78,6 +78,42 @@ Deno.test("admin HTTP: https with the broker's key, Basic auth against PLAIN and
   }
 });
 
+Deno.test("admin HTTP: with an authorizer, the web console's API is for super.users only (403), /metrics for any user", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-admin-console-" });
+  const broker = await Broker.start({
+    listeners: "SASL_PLAINTEXT://127.0.0.1:0",
+    saslJaasConfigs: {
+      "sasl_plaintext.plain": "org.apache.kafka.common.security.plain.PlainLoginModule " +
+        'required user_admin="admin-secret" user_alice="alice-secret";',
+    },
+    authorizerClassName: "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    superUsers: ["User:admin"],
+    httpListener: "http://127.0.0.1:0",
+    httpAuth: "basic",
+    connectionFailedAuthenticationDelayMs: 0,
+    logDirs: [dir],
+    logger: silentLogger,
+  });
+  try {
+    const base = `http://127.0.0.1:${broker.httpAddress!.port}`;
+    const alice = ["-u", "alice:alice-secret"];
+    const admin = ["-u", "admin:admin-secret"];
+    assertEquals((await curl(`${base}/metrics`, ...alice)).status, "200");
+    assertEquals((await curl(`${base}/api/v1/overview`, ...alice)).status, "403");
+    assertEquals((await curl(`${base}/`, ...alice)).status, "403");
+    const create = ["-X", "POST", "-H", "content-type: application/json", "-d", '{"name":"t1"}'];
+    assertEquals((await curl(`${base}/api/v1/topics`, ...alice, ...create)).status, "403");
+    assertEquals((await curl(`${base}/api/v1/topics/t1`, ...admin)).status, "404");
+    assertEquals((await curl(`${base}/api/v1/overview`, ...admin)).status, "200");
+    assertEquals((await curl(`${base}/api/v1/topics`, ...admin, ...create)).status, "201");
+    assertEquals((await curl(`${base}/api/v1/topics/t1`, ...admin)).status, "200");
+    assertEquals((await curl(`${base}/api/v1/overview`)).status, "401");
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("admin HTTP: sluice.http.ssl.* over ssl.*; no key, or client certificates, refused at start", async () => {
   const certs = await makeCertificates();
   const dir = await Deno.makeTempDir({ prefix: "sluice-admin-auth-" });

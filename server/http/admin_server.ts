@@ -28,7 +28,11 @@ import {
 export type RouteHandler = (request: Request, url: URL) => Response | Promise<Response>;
 
 /** Answers a request no route serves (any method), or `null` for 404: the web console. */
-export type FallbackHandler = (request: Request, url: URL) => Promise<Response | null>;
+export type FallbackHandler = (
+  request: Request,
+  url: URL,
+  user?: string,
+) => Promise<Response | null>;
 
 /** What {@linkcode AdminServer.start} needs besides the address. */
 export interface AdminServerOptions {
@@ -39,10 +43,10 @@ export interface AdminServerOptions {
   /** Serve HTTPS with this certificate chain and key (PEM); absent: plain HTTP. */
   tls?: { cert: string; key: string };
   /**
-   * Whether a request may be served (`sluice.http.auth`); asked for every path but
-   * {@linkcode OPEN_PATHS}. Absent: every request is served.
+   * The user a request authenticates as, or `null` to refuse it with 401 (`sluice.http.auth`);
+   * asked for every path but {@linkcode OPEN_PATHS}. Absent: every request is served.
    */
-  authenticate?: (request: Request) => Promise<boolean>;
+  authenticate?: (request: Request) => Promise<string | null>;
 }
 
 /** Paths served without authentication: orchestrators' probes carry no credentials. */
@@ -73,7 +77,7 @@ export class AdminServer {
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #routes = new Map<string, RouteHandler>();
   readonly #log: Logger;
-  readonly #authenticate: ((request: Request) => Promise<boolean>) | undefined;
+  readonly #authenticate: ((request: Request) => Promise<string | null>) | undefined;
   readonly #scheme: "http" | "https";
   #sources: MetricsSources | undefined;
   #state: () => BrokerStateValue;
@@ -182,10 +186,11 @@ export class AdminServer {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    if (
-      this.#authenticate !== undefined && !OPEN_PATHS.has(url.pathname) &&
-      !(await this.#authenticate(req))
-    ) {
+    let user: string | undefined;
+    if (this.#authenticate !== undefined && !OPEN_PATHS.has(url.pathname)) {
+      user = await this.#authenticate(req) ?? undefined;
+    }
+    if (this.#authenticate !== undefined && !OPEN_PATHS.has(url.pathname) && user === undefined) {
       return new Response("authentication required\n", {
         status: 401,
         headers: {
@@ -196,7 +201,7 @@ export class AdminServer {
     }
     const route = this.#routes.get(url.pathname);
     if (route === undefined) {
-      return await this.#fallback?.(req, url) ?? text(404, `not found: ${url.pathname}\n`);
+      return await this.#fallback?.(req, url, user) ?? text(404, `not found: ${url.pathname}\n`);
     }
     if (req.method !== "GET" && req.method !== "HEAD") {
       return new Response(`method not allowed: ${req.method}\n`, {

@@ -352,6 +352,16 @@ export class AclAuthorizer {
   }
 
   /**
+   * Whether a principal is in `super.users`.
+   *
+   * @param principal The principal, as `User:name`.
+   * @returns Whether it may do everything.
+   */
+  isSuperUser(principal: string): boolean {
+    return this.#superUsers.has(principal);
+  }
+
+  /**
    * Whether `subject` may perform `operation` on the resource `resourceType`:`name`.
    *
    * @param subject The principal and client host.

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { dial } from "../protocol/dial.ts";
 import { errorName } from "../protocol/errors.ts";
 import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
 import {
@@ -160,62 +161,24 @@ export class BrokerConnection {
     clientId: string,
     timeoutMs: number,
   ): Promise<BrokerConnection> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tls = ep.tls;
-    const connecting: Promise<Deno.TcpConn | Deno.TlsConn> = tls === undefined
-      ? Deno.connect({ hostname: ep.host, port: ep.port })
-      : Deno.connectTls({
-        hostname: ep.host,
-        port: ep.port,
-        caCerts: tls.caCerts,
-        ...(tls.cert !== undefined && tls.key !== undefined
-          ? { cert: tls.cert, key: tls.key }
-          : {}),
-      }).then(async (c) => {
-        try {
-          await c.handshake();
-          return c;
-        } catch (e) {
-          c.close();
-          throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
-        }
-      });
+    let made: BrokerConnection | undefined;
     try {
-      const conn = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`connect to ${ep.host}:${ep.port}: no answer in ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-      if ("setNoDelay" in conn) conn.setNoDelay(true);
-      const made = new BrokerConnection(conn, clientId, ep);
-      if (ep.sasl !== undefined) {
-        clearTimeout(timer);
-        try {
-          await made.#authenticate(ep.sasl, timeoutMs);
-        } catch (e) {
-          made.close();
-          throw e;
-        }
-      }
+      const conn = await dial({
+        host: ep.host,
+        port: ep.port,
+        tls: ep.tls,
+        timeoutMs,
+        timeoutError: () =>
+          new Error(`connect to ${ep.host}:${ep.port}: no answer in ${timeoutMs} ms`),
+      });
+      made = new BrokerConnection(conn, clientId, ep);
+      if (ep.sasl !== undefined) await made.#authenticate(ep.sasl, timeoutMs);
       return made;
     } catch (e) {
+      made?.close();
       if (e instanceof BrokerAuthenticationError) throw e;
-      connecting.then((c) => {
-        try {
-          c.close();
-        } catch {
-          // closed already (a failed authentication)
-        }
-      }, () => {});
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(`cannot connect to ${ep.host}:${ep.port}: ${msg}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

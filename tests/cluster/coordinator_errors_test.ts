@@ -24,24 +24,12 @@ import {
 } from "../../protocol/messages/write_txn_markers.ts";
 import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startCluster, until } from "./harness.ts";
+import { sharedEtcd } from "../etcd.ts";
+import { clusterTest, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 
-function test(name: string, fn: () => Promise<void>) {
-  Deno.test({
-    name: `cluster coordinator errors: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("cluster coordinator errors");
 
 async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
   const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });

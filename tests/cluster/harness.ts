@@ -12,7 +12,40 @@
 import { Broker } from "../../server/mod.ts";
 import type { BrokerConfig } from "../../server/config.ts";
 import { ChaosBroker, freePort } from "../chaos/broker.ts";
-import type { TestEtcd } from "../etcd.ts";
+import { requireEtcd, type TestEtcd } from "../etcd.ts";
+import type { ClientRequirement } from "../harness.ts";
+
+/**
+ * The `test` of a cluster test file: a `Deno.test` named `<prefix>: <name>`, reported as ignored
+ * where etcd (or the `client` given) is missing and failing for it under `CI=true`, with the op
+ * and resource sanitizers off (brokers keep timers and connections between tests).
+ *
+ * @example
+ * ```ts ignore
+ * const test = clusterTest("cluster failover");
+ * test("a broker comes back", async () => {});
+ * ```
+ *
+ * @param prefix What the file's tests are about, before each test's name.
+ * @returns The `test(name, fn, client?)` function.
+ */
+export function clusterTest(
+  prefix: string,
+): (name: string, fn: () => Promise<void>, client?: ClientRequirement) => void {
+  const etcdReq = requireEtcd();
+  return (name, fn, client) =>
+    Deno.test({
+      name: `${prefix}: ${name}`,
+      ignore: etcdReq.ignore || (client?.ignore ?? false),
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn() {
+        etcdReq.assertAvailable();
+        client?.assertAvailable();
+        await fn();
+      },
+    });
+}
 
 /** Brokers of one cluster in this process. */
 export interface InProcessCluster {

@@ -20,25 +20,13 @@ import {
 } from "../../protocol/messages/init_producer_id.ts";
 import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startCluster, until } from "./harness.ts";
+import { sharedEtcd } from "../etcd.ts";
+import { clusterTest, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 const TXN_TOPIC = "__transaction_state";
 
-function test(name: string, fn: () => Promise<void>) {
-  Deno.test({
-    name: `cluster internal topics: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("cluster internal topics");
 
 async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
   const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });

@@ -8,7 +8,6 @@
 // COORDINATOR_NOT_AVAILABLE (Kafka's TransactionStateManager maps NOT_ENOUGH_REPLICAS so), and
 // succeed again once a replica is back in the ISR.
 import { ok, strictEqual } from "node:assert/strict";
-import { Connection } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   FindCoordinatorRequest,
@@ -21,21 +20,12 @@ import {
 import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
 import { sharedEtcd } from "../etcd.ts";
-import { clusterTest, startCluster, until } from "./harness.ts";
+import { clusterTest, onBroker, startCluster, until } from "./harness.ts";
 
 const etcd = sharedEtcd();
 const TXN_TOPIC = "__transaction_state";
 
 const test = clusterTest("cluster internal topics");
-
-async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });
-  try {
-    return await fn(conn);
-  } finally {
-    conn.close();
-  }
-}
 
 function findTxnCoordinator(b: Broker, id: string): Promise<FindCoordinatorResponse> {
   return onBroker(b, (conn) =>

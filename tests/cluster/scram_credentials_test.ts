@@ -4,7 +4,7 @@
 // broker 3 with kcat (librdkafka, SCRAM-SHA-512); DescribeUserScramCredentials answers the same at
 // every broker; a deletion at broker 2 revokes the login at broker 3.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 import {
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
@@ -22,18 +22,6 @@ import { startCluster, until } from "./harness.ts";
 const etcdReq = requireEtcd();
 const kcat = requireClient("kcat");
 const etcd = sharedEtcd();
-
-async function sluice(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
 
 /** DescribeUserScramCredentials at one broker: user → [mechanism type, iterations] or error. */
 async function describeAt(port: number, user: string): Promise<string> {

@@ -8,7 +8,7 @@
 // TOPIC_AUTHORIZATION_FAILED and nothing is appended.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 import { Admin } from "../../client/admin.ts";
 import { Client, type ClientOptions } from "../../client/client.ts";
 import { Consumer } from "../../client/consumer.ts";
@@ -124,18 +124,6 @@ async function kcatRun(args: string[], stdin?: string) {
   const r = await runCommand("kcat", args, { stdin, timeoutMs: 30_000 });
   if (r.timedOut) throw new Error(`kcat ${args.join(" ")}: timed out\n${r.stderr}`);
   return r;
-}
-
-async function sluice(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
 }
 
 interopTest(kcat, "kcat SCRAM-SHA-512 over SASL_SSL: produce and consume", async () => {

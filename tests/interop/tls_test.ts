@@ -24,7 +24,7 @@ import type { Logger } from "../../server/logger.ts";
 import { Client, clientTlsFromProperties, Consumer, Producer } from "../../client/mod.ts";
 import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { ApiVersionsRequest } from "../../protocol/messages/api_versions.ts";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 
 const kcat = requireClient("kcat");
 const confluent = requireClient("confluent-kafka");
@@ -429,19 +429,6 @@ Deno.test({
     await bare.close();
   }
 });
-
-/** Run `sluice ARGS` in-process with `stdin`; returns the exit code and output. */
-async function sluice(args: string[], stdin = "") {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    stdin: new Blob([stdin]).stream(),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
 
 Deno.test({
   name: "sluice CLI: --command-config with security.protocol=SSL and a client certificate",

@@ -15,7 +15,7 @@ import { Consumer } from "../../client/consumer.ts";
 import { Producer } from "../../client/producer.ts";
 import { type SaslOptions, scramUpsertion } from "../../client/sasl.ts";
 import { ErrorCode, type KafkaError } from "../../protocol/errors.ts";
-import { makeCertificates, type TestCertificates } from "../tls_certs.ts";
+import { sharedCertificateBroker, type TestCertificates } from "../tls_certs.ts";
 import {
   interopTest,
   PYTHON,
@@ -43,43 +43,33 @@ interface Setup {
   ca: string;
 }
 
-let setup: Promise<Setup> | undefined;
-Deno.test.afterAll(async () => {
-  const s = await setup?.catch(() => undefined);
-  await s?.tb.close();
-  if (s) await Deno.remove(s.certs.dir, { recursive: true }).catch(() => {});
-});
-
 /** One SASL_SSL broker with the ACL authorizer; SCRAM-SHA-512 credentials made over the wire. */
-function saslSslBroker(): Promise<Setup> {
-  return setup ??= (async () => {
-    const certs = await makeCertificates();
-    const tb = await startBroker({
-      listeners: "SASL_SSL://127.0.0.1:0",
-      sslProperties: {
-        "ssl.keystore.type": "PEM",
-        "ssl.keystore.location": certs.serverKeystorePath,
-      },
-      saslJaasConfigs: { "sasl_ssl.plain": JAAS },
-      authorizerClassName: "sluice.acl",
-      superUsers: ["User:admin", "User:carol"],
-      numPartitions: 1,
-    });
-    const s = { tb, certs, ca: certs.read(certs.caPath) };
-    const client = ourClient(s, ADMIN);
-    try {
-      const results = await new Admin(client).alterUserScramCredentials(
-        await Promise.all(
-          [CAROL, ALICE, BOB].map((u) => scramUpsertion(u.username, "SCRAM-SHA-512", u.password)),
-        ),
-      );
-      assertEquals(results.map((r) => r.errorCode), [0, 0, 0]);
-    } finally {
-      client.close();
-    }
-    return s;
-  })();
-}
+const saslSslBroker = sharedCertificateBroker(async (certs): Promise<Setup> => {
+  const tb = await startBroker({
+    listeners: "SASL_SSL://127.0.0.1:0",
+    sslProperties: {
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": certs.serverKeystorePath,
+    },
+    saslJaasConfigs: { "sasl_ssl.plain": JAAS },
+    authorizerClassName: "sluice.acl",
+    superUsers: ["User:admin", "User:carol"],
+    numPartitions: 1,
+  });
+  const s = { tb, certs, ca: certs.read(certs.caPath) };
+  const client = ourClient(s, ADMIN);
+  try {
+    const results = await new Admin(client).alterUserScramCredentials(
+      await Promise.all(
+        [CAROL, ALICE, BOB].map((u) => scramUpsertion(u.username, "SCRAM-SHA-512", u.password)),
+      ),
+    );
+    assertEquals(results.map((r) => r.errorCode), [0, 0, 0]);
+  } finally {
+    client.close();
+  }
+  return s;
+});
 
 function ourClient(s: Setup, sasl: SaslOptions, extra: Partial<ClientOptions> = {}): Client {
   return new Client({

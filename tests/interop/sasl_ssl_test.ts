@@ -17,6 +17,7 @@ import { type SaslOptions, scramUpsertion } from "../../client/sasl.ts";
 import { ErrorCode, type KafkaError } from "../../protocol/errors.ts";
 import { sharedCertificateBroker, type TestCertificates } from "../tls_certs.ts";
 import {
+  endOffset as partitionEndOffset,
   interopTest,
   PYTHON,
   requireClient,
@@ -71,28 +72,21 @@ const saslSslBroker = sharedCertificateBroker(async (certs): Promise<Setup> => {
   return s;
 });
 
+function ourOptions(
+  s: Setup,
+  sasl: SaslOptions,
+  extra: Partial<ClientOptions> = {},
+): ClientOptions {
+  return { bootstrapServers: s.tb.bootstrap, tls: { caCerts: [s.ca] }, sasl, retries: 1, ...extra };
+}
+
 function ourClient(s: Setup, sasl: SaslOptions, extra: Partial<ClientOptions> = {}): Client {
-  return new Client({
-    bootstrapServers: s.tb.bootstrap,
-    tls: { caCerts: [s.ca] },
-    sasl,
-    retries: 1,
-    ...extra,
-  });
+  return new Client(ourOptions(s, sasl, extra));
 }
 
 /** The log end offset of partition 0 of `topic` (-1: no such topic), read by the admin. */
-async function endOffset(s: Setup, topic: string): Promise<number> {
-  const client = ourClient(s, ADMIN);
-  try {
-    const md = await client.refreshMetadata([topic], { allowAutoTopicCreation: false })
-      .catch(() => []);
-    if (!md.some((t) => t.name === topic && t.partitions.length > 0)) return -1;
-    const [o] = await new Admin(client).listOffsets([{ topic, partition: 0, spec: "latest" }]);
-    return o.offset;
-  } finally {
-    client.close();
-  }
+function endOffset(s: Setup, topic: string): Promise<number> {
+  return partitionEndOffset(ourOptions(s, ADMIN), topic);
 }
 
 function rdkafkaProps(s: Setup, login: SaslOptions): string[] {

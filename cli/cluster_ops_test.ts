@@ -8,27 +8,7 @@ import { requireEtcd, sharedEtcd } from "../tests/etcd.ts";
 import { startCluster, until } from "../tests/cluster/harness.ts";
 import { decommissionPlan, parsePlan } from "./cluster_ops.ts";
 import { UsageError } from "./args.ts";
-import type { CommandIo } from "./io.ts";
-import { main } from "./main.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function sluice(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIo = {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+import { runSluice as sluice } from "./testing.ts";
 
 Deno.test("parsePlan(): Kafka's reassignment JSON, and clear refusals", () => {
   assert.deepEqual(

@@ -7,27 +7,7 @@ import { Broker } from "../server/mod.ts";
 import { requireEtcd, sharedEtcd } from "../tests/etcd.ts";
 import { startCluster, until } from "../tests/cluster/harness.ts";
 import type { ClusterReport } from "./cluster.ts";
-import type { CommandIo } from "./io.ts";
-import { main } from "./main.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function sluice(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIo = {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
+import { runSluice as sluice } from "./testing.ts";
 
 function closedPort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -1,28 +1,8 @@
 import assert from "node:assert/strict";
 import { Broker, type BrokerConfig } from "../server/mod.ts";
 import { Admin, Client, GroupConsumer, Producer } from "../client/mod.ts";
-import type { CommandIo } from "./io.ts";
-import { main } from "./main.ts";
+import { runSluice as sluice } from "./testing.ts";
 import { formatTable, parseDateTime, parseTopicSpec } from "./groups.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function sluice(args: string[]): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: CommandIo = {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  };
-  const code = await main(args, io);
-  return { code, stdout, stderr };
-}
 
 interface Env {
   b: string[];

@@ -14,6 +14,7 @@ import {
   writeRequestFrame,
 } from "../protocol/framing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+import { dial } from "../protocol/dial.ts";
 import { saslAuthenticate, type SaslOptions } from "./sasl.ts";
 import type { ClientTlsOptions } from "./tls.ts";
 
@@ -151,50 +152,22 @@ export class Connection {
    */
   static async connect(options: ConnectionOptions): Promise<Connection> {
     const address = `${options.host}:${options.port}`;
-    let tcp: Deno.TcpConn | Deno.TlsConn;
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-    const tls = options.tls;
-    const connecting = tls === undefined
-      ? Deno.connect({ hostname: options.host, port: options.port })
-      : Deno.connectTls({
-        hostname: options.host,
-        port: options.port,
-        caCerts: tls.caCerts,
-        unsafelyDisableHostnameVerification: tls.disableHostnameVerification,
-        ...(tls.cert !== undefined && tls.key !== undefined
-          ? { cert: tls.cert, key: tls.key }
-          : {}),
-      }).then(async (c) => {
-        try {
-          await c.handshake();
-          return c;
-        } catch (e) {
-          c.close();
-          throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
-        }
-      });
+    let tcp: Deno.TcpConn | Deno.TlsConn;
     try {
-      tcp = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          const t = setTimeout(
-            () =>
-              reject(
-                new KafkaError(
-                  ErrorCode.REQUEST_TIMED_OUT,
-                  `connect to ${address}: no answer within ${connectTimeoutMs} ms`,
-                ),
-              ),
-            connectTimeoutMs,
-          );
-          Deno.unrefTimer(t);
-        }),
-      ]);
+      tcp = await dial({
+        host: options.host,
+        port: options.port,
+        tls: options.tls,
+        timeoutMs: connectTimeoutMs,
+        timeoutError: () =>
+          new KafkaError(
+            ErrorCode.REQUEST_TIMED_OUT,
+            `connect to ${address}: no answer within ${connectTimeoutMs} ms`,
+          ),
+      });
     } catch (e) {
-      if (e instanceof KafkaError) {
-        connecting.then((c) => c.close(), () => {});
-        throw e;
-      }
+      if (e instanceof KafkaError) throw e;
       const error = new KafkaError(
         ErrorCode.NETWORK_EXCEPTION,
         `connect to ${address}: ${(e as Error).message}`,
@@ -202,7 +175,6 @@ export class Connection {
       error.cause = e;
       throw error;
     }
-    if ("setNoDelay" in tcp) tcp.setNoDelay(true);
     const conn = new Connection(tcp, options);
     try {
       await conn.#negotiate();

@@ -19,13 +19,8 @@ import {
   SaslHandshakeRequest,
   SaslHandshakeResponse,
 } from "../protocol/messages/sasl_handshake.ts";
-import {
-  saltedPassword,
-  SCRAM_MECHANISMS,
-  ScramClient,
-  ScramError,
-  type ScramMechanism,
-} from "../protocol/scram.ts";
+import { saltedPassword, SCRAM_MECHANISMS, type ScramMechanism } from "../protocol/scram.ts";
+import { saslLogin } from "../protocol/sasl_login.ts";
 
 export type { ScramMechanism } from "../protocol/scram.ts";
 
@@ -59,8 +54,6 @@ export interface SaslSession {
   sessionLifetimeMs: number;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * Authenticate a connection (after ApiVersions): SaslHandshake v1 with the mechanism, then the
  * mechanism's SaslAuthenticate round trips.
@@ -85,49 +78,37 @@ export async function saslAuthenticate(
   options: SaslOptions,
 ): Promise<SaslSession> {
   const what = `SASL ${options.mechanism} authentication to ${conn.address}`;
-  const hs = await conn.send(
-    { request: SaslHandshakeRequest, response: SaslHandshakeResponse },
-    SaslHandshakeRequest.create({ mechanism: options.mechanism }),
-  );
-  if (hs.errorCode !== 0) {
-    throw new KafkaError(
-      hs.errorCode,
-      `${what}: the broker enables [${hs.mechanisms.join(", ")}]`,
-    );
-  }
-  const round = async (token: Uint8Array) => {
-    const res = await conn.send(
-      { request: SaslAuthenticateRequest, response: SaslAuthenticateResponse },
-      SaslAuthenticateRequest.create({ authBytes: token }),
-    );
-    if (res.errorCode !== 0) {
-      throw new KafkaError(res.errorCode, `${what}: ${res.errorMessage ?? "failed"}`);
-    }
-    return res;
-  };
-  if (options.mechanism === "PLAIN") {
-    const res = await round(encoder.encode(`\u0000${options.username}\u0000${options.password}`));
-    return { sessionLifetimeMs: res.sessionLifetimeMs };
-  }
-  const mech = SCRAM_MECHANISMS.get(options.mechanism);
-  if (mech === undefined) {
-    throw new KafkaError(
-      ErrorCode.UNSUPPORTED_SASL_MECHANISM,
-      `${what}: mechanism not implemented by this client`,
-    );
-  }
-  const scram = new ScramClient(mech, options.username, options.password);
-  try {
-    const first = await round(scram.first());
-    const final = await round(await scram.final(first.authBytes));
-    await scram.verify(final.authBytes);
-    return { sessionLifetimeMs: final.sessionLifetimeMs };
-  } catch (e) {
-    if (e instanceof ScramError) {
-      throw new KafkaError(ErrorCode.SASL_AUTHENTICATION_FAILED, `${what}: ${e.message}`);
-    }
-    throw e;
-  }
+  const sessionLifetimeMs = await saslLogin({
+    handshake: (mechanism) =>
+      conn.send(
+        { request: SaslHandshakeRequest, response: SaslHandshakeResponse },
+        SaslHandshakeRequest.create({ mechanism }),
+      ),
+    authenticate: (authBytes) =>
+      conn.send(
+        { request: SaslAuthenticateRequest, response: SaslAuthenticateResponse },
+        SaslAuthenticateRequest.create({ authBytes }),
+      ),
+    fail(f): never {
+      switch (f.step) {
+        case "handshake":
+          throw new KafkaError(
+            f.errorCode,
+            `${what}: the broker enables [${f.mechanisms.join(", ")}]`,
+          );
+        case "authenticate":
+          throw new KafkaError(f.errorCode, `${what}: ${f.errorMessage ?? "failed"}`);
+        case "mechanism":
+          throw new KafkaError(
+            ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+            `${what}: mechanism not implemented by this client`,
+          );
+        case "scram":
+          throw new KafkaError(ErrorCode.SASL_AUTHENTICATION_FAILED, `${what}: ${f.error.message}`);
+      }
+    },
+  }, options);
+  return { sessionLifetimeMs };
 }
 
 /**

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { dial } from "../protocol/dial.ts";
 import { errorName } from "../protocol/errors.ts";
 import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
 import {
@@ -25,14 +26,8 @@ import {
   SaslHandshakeResponse,
 } from "../protocol/messages/sasl_handshake.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
-import {
-  saltedPassword,
-  SCRAM_MECHANISMS,
-  ScramClient,
-  ScramError,
-  type ScramMechanism,
-  toBase64,
-} from "../protocol/scram.ts";
+import { saslLogin } from "../protocol/sasl_login.ts";
+import { saltedPassword, type ScramMechanism, toBase64 } from "../protocol/scram.ts";
 
 /** TLS for a broker-to-broker connection: the inter-broker listener's trust store and key. */
 export interface BrokerTls {
@@ -160,62 +155,24 @@ export class BrokerConnection {
     clientId: string,
     timeoutMs: number,
   ): Promise<BrokerConnection> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tls = ep.tls;
-    const connecting: Promise<Deno.TcpConn | Deno.TlsConn> = tls === undefined
-      ? Deno.connect({ hostname: ep.host, port: ep.port })
-      : Deno.connectTls({
-        hostname: ep.host,
-        port: ep.port,
-        caCerts: tls.caCerts,
-        ...(tls.cert !== undefined && tls.key !== undefined
-          ? { cert: tls.cert, key: tls.key }
-          : {}),
-      }).then(async (c) => {
-        try {
-          await c.handshake();
-          return c;
-        } catch (e) {
-          c.close();
-          throw new Error(`TLS handshake failed: ${e instanceof Error ? e.message : e}`);
-        }
-      });
+    let made: BrokerConnection | undefined;
     try {
-      const conn = await Promise.race([
-        connecting,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`connect to ${ep.host}:${ep.port}: no answer in ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
-      if ("setNoDelay" in conn) conn.setNoDelay(true);
-      const made = new BrokerConnection(conn, clientId, ep);
-      if (ep.sasl !== undefined) {
-        clearTimeout(timer);
-        try {
-          await made.#authenticate(ep.sasl, timeoutMs);
-        } catch (e) {
-          made.close();
-          throw e;
-        }
-      }
+      const conn = await dial({
+        host: ep.host,
+        port: ep.port,
+        tls: ep.tls,
+        timeoutMs,
+        timeoutError: () =>
+          new Error(`connect to ${ep.host}:${ep.port}: no answer in ${timeoutMs} ms`),
+      });
+      made = new BrokerConnection(conn, clientId, ep);
+      if (ep.sasl !== undefined) await made.#authenticate(ep.sasl, timeoutMs);
       return made;
     } catch (e) {
+      made?.close();
       if (e instanceof BrokerAuthenticationError) throw e;
-      connecting.then((c) => {
-        try {
-          c.close();
-        } catch {
-          // closed already (a failed authentication)
-        }
-      }, () => {});
       const msg = e instanceof Error ? e.message : String(e);
       throw new Error(`cannot connect to ${ep.host}:${ep.port}: ${msg}`);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -288,57 +245,43 @@ export class BrokerConnection {
     const fail = (detail: string, code = -1): never => {
       throw new BrokerAuthenticationError(`${what} failed: ${detail}`, code);
     };
-    const hs = await this.#exchange(
-      SaslHandshakeRequest,
-      SaslHandshakeResponse,
-      SASL_HANDSHAKE_VERSION,
-      { mechanism: sasl.mechanism },
-      timeoutMs,
-    );
-    if (hs.errorCode !== 0) {
-      fail(
-        `${errorName(hs.errorCode)} (the broker enables ${hs.mechanisms.join(", ")})`,
-        hs.errorCode,
-      );
-    }
-    const round = async (token: Uint8Array) => {
-      const r = await this.#exchange(
-        SaslAuthenticateRequest,
-        SaslAuthenticateResponse,
-        SASL_AUTHENTICATE_VERSION,
-        { authBytes: token },
-        timeoutMs,
-      );
-      if (r.errorCode !== 0) {
-        fail(`${errorName(r.errorCode)}: ${r.errorMessage ?? "no reason given"}`, r.errorCode);
-      }
-      return r;
-    };
-    let lifetimeMs: bigint | number;
-    if (sasl.mechanism === "PLAIN") {
-      const token = new TextEncoder().encode(`\u0000${sasl.username}\u0000${sasl.password}`);
-      lifetimeMs = (await round(token)).sessionLifetimeMs;
-    } else {
-      const mech = SCRAM_MECHANISMS.get(sasl.mechanism);
-      if (mech === undefined) return fail(`mechanism ${sasl.mechanism} is not implemented`);
-      const scram = new ScramClient(
-        mech,
-        sasl.username,
-        sasl.password,
-        undefined,
-        rememberedSaltedPassword,
-      );
-      try {
-        const first = await round(scram.first());
-        const final = await round(await scram.final(first.authBytes));
-        await scram.verify(final.authBytes);
-        lifetimeMs = final.sessionLifetimeMs;
-      } catch (e) {
-        if (e instanceof ScramError) fail(e.message);
-        throw e;
-      }
-    }
-    const lifetime = Number(lifetimeMs);
+    const lifetime = await saslLogin({
+      handshake: (mechanism) =>
+        this.#exchange(
+          SaslHandshakeRequest,
+          SaslHandshakeResponse,
+          SASL_HANDSHAKE_VERSION,
+          { mechanism },
+          timeoutMs,
+        ),
+      authenticate: (authBytes) =>
+        this.#exchange(
+          SaslAuthenticateRequest,
+          SaslAuthenticateResponse,
+          SASL_AUTHENTICATE_VERSION,
+          { authBytes },
+          timeoutMs,
+        ),
+      fail(f): never {
+        switch (f.step) {
+          case "handshake":
+            return fail(
+              `${errorName(f.errorCode)} (the broker enables ${f.mechanisms.join(", ")})`,
+              f.errorCode,
+            );
+          case "authenticate":
+            return fail(
+              `${errorName(f.errorCode)}: ${f.errorMessage ?? "no reason given"}`,
+              f.errorCode,
+            );
+          case "mechanism":
+            return fail(`mechanism ${sasl.mechanism} is not implemented`);
+          case "scram":
+            return fail(f.error.message);
+        }
+      },
+      derive: rememberedSaltedPassword,
+    }, sasl);
     this.#reauthAt = lifetime > 0 ? Date.now() + Math.max(1, Math.floor(lifetime * REAUTH_AT)) : 0;
   }
 

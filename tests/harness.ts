@@ -11,6 +11,8 @@
 
 import { Broker } from "../server/mod.ts";
 import type { BrokerConfig } from "../server/config.ts";
+import { Admin } from "../client/admin.ts";
+import { Client, type ClientOptions } from "../client/client.ts";
 
 /** A running broker owned by a test file, with the data directory it writes to. */
 export interface TestBroker {
@@ -120,6 +122,27 @@ export function sharedBroker(overrides: Partial<BrokerConfig> = {}): () => Promi
     if (started) await (await started.catch(() => undefined))?.close();
   });
   return () => (started ??= startBroker(overrides));
+}
+
+/**
+ * The log end offset of partition 0 of `topic`, read with our client (Metadata, then ListOffsets
+ * latest): what a test checks to see that nothing was written.
+ *
+ * @param options The client's settings (bootstrap servers, TLS, SASL); the client is closed after.
+ * @param topic The topic.
+ * @returns The offset, or -1 when there is no such topic.
+ */
+export async function endOffset(options: ClientOptions, topic: string): Promise<number> {
+  const client = new Client(options);
+  try {
+    const md = await client.refreshMetadata([topic], { allowAutoTopicCreation: false })
+      .catch(() => []);
+    if (!md.some((t) => t.name === topic && t.partitions.length > 0)) return -1;
+    const [o] = await new Admin(client).listOffsets([{ topic, partition: 0, spec: "latest" }]);
+    return o.offset;
+  } finally {
+    client.close();
+  }
 }
 
 let topicCounter = 0;

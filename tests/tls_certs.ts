@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { TestBroker } from "./harness.ts";
+
 /** Where {@linkcode makeCertificates} wrote its files (PEM), and their text. */
 export interface TestCertificates {
   /** The directory holding them (remove it when done). */
@@ -161,4 +163,33 @@ export async function makeCertificates(): Promise<TestCertificates> {
     rogueKeyPath: p("rogue.key"),
     read: (path: string) => Deno.readTextFileSync(path),
   };
+}
+
+/**
+ * One broker with certificates shared by the tests of a file: the certificates made and `start`
+ * run on first use; the broker closed and the certificates removed after the file's last test
+ * (`Deno.test.afterAll`).
+ *
+ * @example
+ * ```ts ignore
+ * const tlsBroker = sharedCertificateBroker(async (certs) => ({
+ *   certs,
+ *   tb: await startBroker({ listeners: "SSL://127.0.0.1:0", sslProperties: { ... } }),
+ * }));
+ * ```
+ *
+ * @param start Starts the broker with the certificates; returns them with it (and anything else
+ *   the tests need).
+ * @returns A function resolving to what `start` returned.
+ */
+export function sharedCertificateBroker<
+  T extends { tb: TestBroker; certs: TestCertificates },
+>(start: (certs: TestCertificates) => Promise<T>): () => Promise<T> {
+  let setup: Promise<T> | undefined;
+  Deno.test.afterAll(async () => {
+    const s = await setup?.catch(() => undefined);
+    await s?.tb.close();
+    if (s) await Deno.remove(s.certs.dir, { recursive: true }).catch(() => {});
+  });
+  return () => setup ??= makeCertificates().then(start);
 }

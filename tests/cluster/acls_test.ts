@@ -15,24 +15,12 @@ import {
 } from "../../server/security/acl.ts";
 import { AclAuthorizer, EtcdAclStorage } from "../../server/security/authorizer.ts";
 import { RawClient } from "../../server/testing.ts";
-import { requireEtcd, sharedEtcd, uniquePrefix } from "../etcd.ts";
-import { startCluster, until } from "./harness.ts";
+import { sharedEtcd, uniquePrefix } from "../etcd.ts";
+import { clusterTest, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 
-function test(name: string, fn: () => Promise<void>) {
-  Deno.test({
-    name: `cluster ACLs: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("cluster ACLs");
 
 function acl(name: string, principal = "User:alice"): AclBinding {
   return {

@@ -21,11 +21,10 @@ import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages
 import { Broker } from "../../server/mod.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
 import { NO_TOPIC_ID, RawClient } from "../../server/testing.ts";
-import { requireEtcd, sharedEtcd, type TestEtcd } from "../etcd.ts";
+import { sharedEtcd, type TestEtcd } from "../etcd.ts";
 import { requireClient, runClientScript, runCommand, uniqueTopic } from "../harness.ts";
-import { type InProcessCluster, startCluster, until } from "./harness.ts";
+import { clusterTest, type InProcessCluster, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 let shared: Promise<InProcessCluster> | undefined;
 Deno.test.afterAll(async () => {
@@ -36,19 +35,7 @@ function cluster(): Promise<InProcessCluster> {
   return shared ??= etcd().then((e) => startCluster(e, 3));
 }
 
-function test(name: string, fn: () => Promise<void>, client?: ReturnType<typeof requireClient>) {
-  Deno.test({
-    name: `cluster: ${name}`,
-    ignore: etcdReq.ignore || (client?.ignore ?? false),
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      client?.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("cluster");
 
 async function withClient<T>(bootstrap: string, fn: (c: Client) => Promise<T>): Promise<T> {
   const client = new Client({ bootstrapServers: bootstrap, retries: 20 });

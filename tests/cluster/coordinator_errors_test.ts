@@ -8,77 +8,23 @@
 // (NOT_ENOUGH_REPLICAS). WriteTxnMarkers, sent to a broker that does not lead the partition,
 // gets NOT_LEADER_OR_FOLLOWER.
 import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/strict";
-import { Admin, Client, Connection } from "../../client/mod.ts";
+import { Admin, Client } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
 import {
-  OffsetCommitRequest,
-  OffsetCommitResponse,
-} from "../../protocol/messages/offset_commit.ts";
-import {
   WriteTxnMarkersRequest,
   WriteTxnMarkersResponse,
 } from "../../protocol/messages/write_txn_markers.ts";
-import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startCluster, until } from "./harness.ts";
+import { sharedEtcd } from "../etcd.ts";
+import { clusterTest, commitOffset, onBroker, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 
-function test(name: string, fn: () => Promise<void>) {
-  Deno.test({
-    name: `cluster coordinator errors: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
-
-async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });
-  try {
-    return await fn(conn);
-  } finally {
-    conn.close();
-  }
-}
-
-/** A simple (generation -1) OffsetCommit v8 of `t-0` at `offset`; its error code. */
-function commit(b: Broker, group: string, offset: number): Promise<number> {
-  return onBroker(b, async (conn) => {
-    const res = await conn.send(
-      { request: OffsetCommitRequest, response: OffsetCommitResponse },
-      OffsetCommitRequest.create({
-        groupId: group,
-        generationIdOrMemberEpoch: -1,
-        memberId: "",
-        groupInstanceId: null,
-        retentionTimeMs: -1,
-        topics: [{
-          name: "t",
-          partitions: [{
-            partitionIndex: 0,
-            committedOffset: offset,
-            committedLeaderEpoch: -1,
-            committedMetadata: null,
-            commitTimestamp: -1,
-          }],
-        }],
-      }),
-      { version: 8, timeoutMs: 30_000 },
-    );
-    return res.topics[0].partitions[0].errorCode;
-  });
-}
+const test = clusterTest("cluster coordinator errors");
 
 test(
   "an offset commit the in-sync replicas cannot take: REQUEST_TIMED_OUT, NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE",
@@ -115,13 +61,13 @@ test(
       const p = partitionForGroup(group, 5);
       await until("the coordinator's partition in sync and loaded", async () => {
         const s = view.partition("__consumer_offsets", p)?.value;
-        return s?.isr.length === 3 && await commit(leader, group, 1) === ErrorCode.NONE;
+        return s?.isr.length === 3 && await commitOffset(leader, group, 1) === ErrorCode.NONE;
       });
       // the followers stop fetching but stay in the ISR (replica.lag.time.max.ms is 30 s): the
       // commit is appended and not acknowledged within offsets.commit.timeout.ms
       const followers = [1, 2, 3].filter((id) => id !== coordinator);
       for (const id of followers) await c.brokers[id - 1]!.replicaManager!.close();
-      strictEqual(await commit(leader, group, 2), ErrorCode.REQUEST_TIMED_OUT);
+      strictEqual(await commitOffset(leader, group, 2), ErrorCode.REQUEST_TIMED_OUT);
       // the partition gets another leader while a commit waits: NOT_COORDINATOR
       const store = leader.cluster!.store;
       const moveTo = async (next: { leader: number; isr: number[] }) => {
@@ -133,7 +79,7 @@ test(
         }, {});
         ok(r.ok, "state written");
       };
-      const waiting = commit(leader, group, 3);
+      const waiting = commitOffset(leader, group, 3);
       await new Promise((r) => setTimeout(r, 300));
       await moveTo({ leader: followers[0], isr: [followers[0], coordinator] });
       strictEqual(await waiting, ErrorCode.NOT_COORDINATOR);
@@ -142,7 +88,7 @@ test(
       await moveTo({ leader: coordinator, isr: [coordinator] });
       let code = -1;
       await until("COORDINATOR_NOT_AVAILABLE", async () => {
-        code = await commit(leader, group, 4);
+        code = await commitOffset(leader, group, 4);
         return code !== ErrorCode.NOT_COORDINATOR &&
           code !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
       });

@@ -10,24 +10,12 @@ import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/st
 import { Admin, Client, Consumer, Producer } from "../../client/mod.ts";
 import { EtcdClient } from "../../server/cluster/etcd.ts";
 import { MetadataStore } from "../../server/cluster/metadata_store.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startProcessCluster, until } from "./harness.ts";
+import { sharedEtcd } from "../etcd.ts";
+import { clusterTest, startProcessCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `cluster failover: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("cluster failover");
 
 /** The cluster's keys in etcd, read directly (what the brokers' views follow). */
 function storeOf(endpoints: string[], clusterName: string): MetadataStore {

@@ -11,24 +11,12 @@ import { Admin, Client, Consumer } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { EtcdClient } from "../../server/cluster/etcd.ts";
 import { MetadataStore } from "../../server/cluster/metadata_store.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startCluster, startProcessCluster, until } from "./harness.ts";
+import { sharedEtcd } from "../etcd.ts";
+import { clusterTest, startCluster, startProcessCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `failure detection: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("failure detection");
 
 function storeOf(endpoints: string[], clusterName: string): MetadataStore {
   return new MetadataStore(

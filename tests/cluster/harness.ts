@@ -9,10 +9,48 @@
  * @module
  */
 
+import { Connection } from "../../client/mod.ts";
+import {
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+} from "../../protocol/messages/offset_commit.ts";
 import { Broker } from "../../server/mod.ts";
 import type { BrokerConfig } from "../../server/config.ts";
 import { ChaosBroker, freePort } from "../chaos/broker.ts";
-import type { TestEtcd } from "../etcd.ts";
+import { requireEtcd, type TestEtcd } from "../etcd.ts";
+import type { ClientRequirement } from "../harness.ts";
+
+/**
+ * The `test` of a cluster test file: a `Deno.test` named `<prefix>: <name>`, reported as ignored
+ * where etcd (or the `client` given) is missing and failing for it under `CI=true`, with the op
+ * and resource sanitizers off (brokers keep timers and connections between tests).
+ *
+ * @example
+ * ```ts ignore
+ * const test = clusterTest("cluster failover");
+ * test("a broker comes back", async () => {});
+ * ```
+ *
+ * @param prefix What the file's tests are about, before each test's name.
+ * @returns The `test(name, fn, client?)` function.
+ */
+export function clusterTest(
+  prefix: string,
+): (name: string, fn: () => Promise<void>, client?: ClientRequirement) => void {
+  const etcdReq = requireEtcd();
+  return (name, fn, client) =>
+    Deno.test({
+      name: `${prefix}: ${name}`,
+      ignore: etcdReq.ignore || (client?.ignore ?? false),
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn() {
+        etcdReq.assertAvailable();
+        client?.assertAvailable();
+        await fn();
+      },
+    });
+}
 
 /** Brokers of one cluster in this process. */
 export interface InProcessCluster {
@@ -175,6 +213,59 @@ export async function startProcessCluster(
     throw e;
   }
   return cluster;
+}
+
+/**
+ * Run `fn` on a new connection of our client to broker `b` (127.0.0.1), closed afterwards.
+ *
+ * @param b The broker.
+ * @param fn What to send.
+ * @returns What `fn` returns.
+ * @throws {KafkaError} If the broker cannot be reached, or what `fn` throws.
+ */
+export async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
+  const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });
+  try {
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * A simple (generation -1) OffsetCommit v8 of partition 0 of topic `t` at `offset`, sent to
+ * broker `b` (the group's coordinator or not).
+ *
+ * @param b The broker.
+ * @param group The group.
+ * @param offset The offset to commit.
+ * @returns The partition's error code.
+ */
+export function commitOffset(b: Broker, group: string, offset: number): Promise<number> {
+  return onBroker(b, async (conn) => {
+    const res = await conn.send(
+      { request: OffsetCommitRequest, response: OffsetCommitResponse },
+      OffsetCommitRequest.create({
+        groupId: group,
+        generationIdOrMemberEpoch: -1,
+        memberId: "",
+        groupInstanceId: null,
+        retentionTimeMs: -1,
+        topics: [{
+          name: "t",
+          partitions: [{
+            partitionIndex: 0,
+            committedOffset: offset,
+            committedLeaderEpoch: -1,
+            committedMetadata: null,
+            commitTimestamp: -1,
+          }],
+        }],
+      }),
+      { version: 8, timeoutMs: 30_000 },
+    );
+    return res.topics[0].partitions[0].errorCode;
+  });
 }
 
 /**

@@ -8,7 +8,6 @@
 // COORDINATOR_NOT_AVAILABLE (Kafka's TransactionStateManager maps NOT_ENOUGH_REPLICAS so), and
 // succeed again once a replica is back in the ISR.
 import { ok, strictEqual } from "node:assert/strict";
-import { Connection } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   FindCoordinatorRequest,
@@ -20,34 +19,13 @@ import {
 } from "../../protocol/messages/init_producer_id.ts";
 import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startCluster, until } from "./harness.ts";
+import { sharedEtcd } from "../etcd.ts";
+import { clusterTest, onBroker, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 const TXN_TOPIC = "__transaction_state";
 
-function test(name: string, fn: () => Promise<void>) {
-  Deno.test({
-    name: `cluster internal topics: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
-
-async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });
-  try {
-    return await fn(conn);
-  } finally {
-    conn.close();
-  }
-}
+const test = clusterTest("cluster internal topics");
 
 function findTxnCoordinator(b: Broker, id: string): Promise<FindCoordinatorResponse> {
   return onBroker(b, (conn) =>

@@ -10,26 +10,14 @@ import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/st
 import { Admin, Client, Consumer, type KafkaError, Producer } from "../../client/mod.ts";
 import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import type { BrokerConfig } from "../../server/config.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { sharedEtcd } from "../etcd.ts";
 import { uniqueTopic } from "../harness.ts";
-import { type InProcessCluster, startCluster, until } from "./harness.ts";
+import { clusterTest, type InProcessCluster, startCluster, until } from "./harness.ts";
 import { compareReplicas, readReplica } from "./replicas.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
 
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `cluster operations: ${name}`,
-    ignore: etcdReq.ignore,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      etcdReq.assertAvailable();
-      await fn();
-    },
-  });
-}
+const test = clusterTest("cluster operations");
 
 async function withCluster(
   fn: (c: InProcessCluster) => Promise<void>,

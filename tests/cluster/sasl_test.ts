@@ -9,13 +9,13 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Admin, Client, Consumer, Producer, scramUpsertion } from "../../client/mod.ts";
 import type { BrokerConfig } from "../../server/config.ts";
 import type { Logger } from "../../server/logger.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { sharedEtcd } from "../etcd.ts";
 import { uniqueTopic } from "../harness.ts";
 import { makeCertificates } from "../tls_certs.ts";
-import { type InProcessCluster, startCluster, until } from "./harness.ts";
+import { clusterTest, type InProcessCluster, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
+const test = clusterTest("cluster");
 
 const PLAIN = "org.apache.kafka.common.security.plain.PlainLoginModule required ";
 const SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule required ";
@@ -152,34 +152,15 @@ async function replicateAndFailOver(
   }
 }
 
-Deno.test({
-  name: "cluster: SCRAM-SHA-512 over a SASL_SSL inter-broker listener, acks=all RF3, failover",
-  ignore: etcdReq.ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  etcdReq.assertAvailable();
+test("SCRAM-SHA-512 over a SASL_SSL inter-broker listener, acks=all RF3, failover", async () => {
   await replicateAndFailOver("SASL_SSL", "SCRAM-SHA-512");
 });
 
-Deno.test({
-  name:
-    "cluster: SCRAM-SHA-256 over a SASL_PLAINTEXT inter-broker listener, acks=all RF3, failover",
-  ignore: etcdReq.ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  etcdReq.assertAvailable();
+test("SCRAM-SHA-256 over a SASL_PLAINTEXT inter-broker listener, acks=all RF3, failover", async () => {
   await replicateAndFailOver("SASL_PLAINTEXT", "SCRAM-SHA-256");
 });
 
-Deno.test({
-  name: "cluster: a broker with a wrong inter-broker password stays out of the ISR, saying why",
-  ignore: etcdReq.ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  etcdReq.assertAvailable();
+test("a broker with a wrong inter-broker password stays out of the ISR, saying why", async () => {
   const lines: string[] = [];
   const cluster = await startCluster(await etcd(), 3, (i) => ({
     ...saslSettings("SASL_PLAINTEXT", "SCRAM-SHA-512", i === 2 ? "wrong" : "broker-secret"),

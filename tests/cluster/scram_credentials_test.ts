@@ -4,7 +4,7 @@
 // broker 3 with kcat (librdkafka, SCRAM-SHA-512); DescribeUserScramCredentials answers the same at
 // every broker; a deletion at broker 2 revokes the login at broker 3.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 import {
   AlterUserScramCredentialsRequest,
   AlterUserScramCredentialsResponse,
@@ -15,25 +15,13 @@ import {
 } from "../../protocol/messages/describe_user_scram_credentials.ts";
 import { RawClient } from "../../server/testing.ts";
 import { EtcdClient } from "../../server/cluster/etcd.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { sharedEtcd } from "../etcd.ts";
 import { requireClient, runCommand } from "../harness.ts";
-import { startCluster, until } from "./harness.ts";
+import { clusterTest, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const kcat = requireClient("kcat");
 const etcd = sharedEtcd();
-
-async function sluice(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
+const test = clusterTest("cluster");
 
 /** DescribeUserScramCredentials at one broker: user → [mechanism type, iterations] or error. */
 async function describeAt(port: number, user: string): Promise<string> {
@@ -75,14 +63,7 @@ async function kcatLogin(port: number, password: string) {
   return r;
 }
 
-Deno.test({
-  name: "cluster: SCRAM credentials made at one broker log in at every broker; deletion revokes",
-  ignore: etcdReq.ignore || kcat.ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  etcdReq.assertAvailable();
-  kcat.assertAvailable();
+test("SCRAM credentials made at one broker log in at every broker; deletion revokes", async () => {
   const cluster = await startCluster(await etcd(), 3, {
     listeners: "PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0",
     saslEnabledMechanisms: ["SCRAM-SHA-512", "SCRAM-SHA-256"],
@@ -153,4 +134,4 @@ Deno.test({
     store.close();
     await cluster.close();
   }
-});
+}, kcat);

@@ -7,22 +7,17 @@
 // long as the test holds it. Meanwhile its data partition and its group's __consumer_offsets
 // partition moved to another broker, and the group committed a new offset there.
 import { ok, strictEqual } from "node:assert/strict";
-import { Connection } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   FindCoordinatorRequest,
   FindCoordinatorResponse,
 } from "../../protocol/messages/find_coordinator.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/messages/list_offsets.ts";
-import {
-  OffsetCommitRequest,
-  OffsetCommitResponse,
-} from "../../protocol/messages/offset_commit.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
 import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
-import { startCluster, until } from "./harness.ts";
+import { commitOffset, onBroker, startCluster, until } from "./harness.ts";
 
 const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
@@ -72,43 +67,6 @@ function aliasEtcd(alias: string, real: string) {
       globalThis.fetch = original;
     },
   };
-}
-
-async function onBroker<T>(b: Broker, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });
-  try {
-    return await fn(conn);
-  } finally {
-    conn.close();
-  }
-}
-
-/** A simple (generation -1) OffsetCommit of `t-0` at `offset`; its error code. */
-function commit(b: Broker, group: string, offset: number): Promise<number> {
-  return onBroker(b, async (conn) => {
-    const res = await conn.send(
-      { request: OffsetCommitRequest, response: OffsetCommitResponse },
-      OffsetCommitRequest.create({
-        groupId: group,
-        generationIdOrMemberEpoch: -1,
-        memberId: "",
-        groupInstanceId: null,
-        retentionTimeMs: -1,
-        topics: [{
-          name: "t",
-          partitions: [{
-            partitionIndex: 0,
-            committedOffset: offset,
-            committedLeaderEpoch: -1,
-            committedMetadata: null,
-            commitTimestamp: -1,
-          }],
-        }],
-      }),
-      { version: 8, timeoutMs: 30_000 },
-    );
-    return res.topics[0].partitions[0].errorCode;
-  });
 }
 
 /** OffsetFetch v7 of `t-0`: the group's error code, else the committed offset. */
@@ -208,7 +166,7 @@ Deno.test({
           }, {});
           return false;
         }
-        return cur.value.isr.length === 3 && await commit(b1, group, 10) === ErrorCode.NONE;
+        return cur.value.isr.length === 3 && await commitOffset(b1, group, 10) === ErrorCode.NONE;
       });
       strictEqual((await fetchOffset(b1, group) as { offset: number }).offset, 10);
       const oldEpoch = b1.cluster!.membership!.state.epoch;
@@ -229,7 +187,7 @@ Deno.test({
       const coordinator = view2.partition("__consumer_offsets", p)!.value.leader;
       await until(
         "offset 20 committed on the new coordinator",
-        async () => await commit(c.brokers[coordinator - 1]!, group, 20) === ErrorCode.NONE,
+        async () => await commitOffset(c.brokers[coordinator - 1]!, group, 20) === ErrorCode.NONE,
       );
       ok(!b1.cluster!.registered, "broker 1 fenced");
 
@@ -260,7 +218,7 @@ Deno.test({
         // Produce and Fetch answer from the same check
         strictEqual(b1.cluster!.leaderError("t", 0)?.code, ErrorCode.NOT_LEADER_OR_FOLLOWER);
         strictEqual(
-          await commit(b1, group, 30),
+          await commitOffset(b1, group, 30),
           ErrorCode.NOT_COORDINATOR,
           `round ${round}: a commit through broker 1`,
         );

@@ -5,21 +5,15 @@
 // listener, and Metadata answers each client with the other brokers' endpoints on its own listener.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Admin, Client, clientTlsFromProperties, Producer } from "../../client/mod.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { sharedEtcd } from "../etcd.ts";
 import { uniqueTopic } from "../harness.ts";
 import { makeCertificates } from "../tls_certs.ts";
-import { startCluster, until } from "./harness.ts";
+import { clusterTest, startCluster, until } from "./harness.ts";
 
-const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
+const test = clusterTest("cluster");
 
-Deno.test({
-  name: "cluster: replication over an SSL inter-broker listener, endpoints per listener",
-  ignore: etcdReq.ignore,
-  sanitizeOps: false,
-  sanitizeResources: false,
-}, async () => {
-  etcdReq.assertAvailable();
+test("replication over an SSL inter-broker listener, endpoints per listener", async () => {
   const certs = await makeCertificates();
   const cluster = await startCluster(await etcd(), 2, {
     listeners: "PLAINTEXT://127.0.0.1:0,SSL://localhost:0",

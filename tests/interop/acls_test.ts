@@ -4,7 +4,7 @@
 // them; kafka-python creates, describes and deletes ACLs (Debian's confluent-kafka 1.7.0 has no
 // ACL admin calls: they came in 1.9); ACLs survive a restart.
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 import {
   AclOperation,
   AclPermissionType,
@@ -41,18 +41,6 @@ async function aclBroker(): Promise<TestBroker> {
     })),
   );
   return b;
-}
-
-async function sluice(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
 }
 
 async function kcatRun(args: string[], stdin?: string) {

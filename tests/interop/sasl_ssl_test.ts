@@ -8,15 +8,16 @@
 // TOPIC_AUTHORIZATION_FAILED and nothing is appended.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 import { Admin } from "../../client/admin.ts";
 import { Client, type ClientOptions } from "../../client/client.ts";
 import { Consumer } from "../../client/consumer.ts";
 import { Producer } from "../../client/producer.ts";
 import { type SaslOptions, scramUpsertion } from "../../client/sasl.ts";
 import { ErrorCode, type KafkaError } from "../../protocol/errors.ts";
-import { makeCertificates, type TestCertificates } from "../tls_certs.ts";
+import { sharedCertificateBroker, type TestCertificates } from "../tls_certs.ts";
 import {
+  endOffset as partitionEndOffset,
   interopTest,
   PYTHON,
   requireClient,
@@ -43,66 +44,49 @@ interface Setup {
   ca: string;
 }
 
-let setup: Promise<Setup> | undefined;
-Deno.test.afterAll(async () => {
-  const s = await setup?.catch(() => undefined);
-  await s?.tb.close();
-  if (s) await Deno.remove(s.certs.dir, { recursive: true }).catch(() => {});
-});
-
 /** One SASL_SSL broker with the ACL authorizer; SCRAM-SHA-512 credentials made over the wire. */
-function saslSslBroker(): Promise<Setup> {
-  return setup ??= (async () => {
-    const certs = await makeCertificates();
-    const tb = await startBroker({
-      listeners: "SASL_SSL://127.0.0.1:0",
-      sslProperties: {
-        "ssl.keystore.type": "PEM",
-        "ssl.keystore.location": certs.serverKeystorePath,
-      },
-      saslJaasConfigs: { "sasl_ssl.plain": JAAS },
-      authorizerClassName: "sluice.acl",
-      superUsers: ["User:admin", "User:carol"],
-      numPartitions: 1,
-    });
-    const s = { tb, certs, ca: certs.read(certs.caPath) };
-    const client = ourClient(s, ADMIN);
-    try {
-      const results = await new Admin(client).alterUserScramCredentials(
-        await Promise.all(
-          [CAROL, ALICE, BOB].map((u) => scramUpsertion(u.username, "SCRAM-SHA-512", u.password)),
-        ),
-      );
-      assertEquals(results.map((r) => r.errorCode), [0, 0, 0]);
-    } finally {
-      client.close();
-    }
-    return s;
-  })();
-}
-
-function ourClient(s: Setup, sasl: SaslOptions, extra: Partial<ClientOptions> = {}): Client {
-  return new Client({
-    bootstrapServers: s.tb.bootstrap,
-    tls: { caCerts: [s.ca] },
-    sasl,
-    retries: 1,
-    ...extra,
+const saslSslBroker = sharedCertificateBroker(async (certs): Promise<Setup> => {
+  const tb = await startBroker({
+    listeners: "SASL_SSL://127.0.0.1:0",
+    sslProperties: {
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": certs.serverKeystorePath,
+    },
+    saslJaasConfigs: { "sasl_ssl.plain": JAAS },
+    authorizerClassName: "sluice.acl",
+    superUsers: ["User:admin", "User:carol"],
+    numPartitions: 1,
   });
-}
-
-/** The log end offset of partition 0 of `topic` (-1: no such topic), read by the admin. */
-async function endOffset(s: Setup, topic: string): Promise<number> {
+  const s = { tb, certs, ca: certs.read(certs.caPath) };
   const client = ourClient(s, ADMIN);
   try {
-    const md = await client.refreshMetadata([topic], { allowAutoTopicCreation: false })
-      .catch(() => []);
-    if (!md.some((t) => t.name === topic && t.partitions.length > 0)) return -1;
-    const [o] = await new Admin(client).listOffsets([{ topic, partition: 0, spec: "latest" }]);
-    return o.offset;
+    const results = await new Admin(client).alterUserScramCredentials(
+      await Promise.all(
+        [CAROL, ALICE, BOB].map((u) => scramUpsertion(u.username, "SCRAM-SHA-512", u.password)),
+      ),
+    );
+    assertEquals(results.map((r) => r.errorCode), [0, 0, 0]);
   } finally {
     client.close();
   }
+  return s;
+});
+
+function ourOptions(
+  s: Setup,
+  sasl: SaslOptions,
+  extra: Partial<ClientOptions> = {},
+): ClientOptions {
+  return { bootstrapServers: s.tb.bootstrap, tls: { caCerts: [s.ca] }, sasl, retries: 1, ...extra };
+}
+
+function ourClient(s: Setup, sasl: SaslOptions, extra: Partial<ClientOptions> = {}): Client {
+  return new Client(ourOptions(s, sasl, extra));
+}
+
+/** The log end offset of partition 0 of `topic` (-1: no such topic), read by the admin. */
+function endOffset(s: Setup, topic: string): Promise<number> {
+  return partitionEndOffset(ourOptions(s, ADMIN), topic);
 }
 
 function rdkafkaProps(s: Setup, login: SaslOptions): string[] {
@@ -124,18 +108,6 @@ async function kcatRun(args: string[], stdin?: string) {
   const r = await runCommand("kcat", args, { stdin, timeoutMs: 30_000 });
   if (r.timedOut) throw new Error(`kcat ${args.join(" ")}: timed out\n${r.stderr}`);
   return r;
-}
-
-async function sluice(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
 }
 
 interopTest(kcat, "kcat SCRAM-SHA-512 over SASL_SSL: produce and consume", async () => {

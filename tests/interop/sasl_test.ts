@@ -12,6 +12,7 @@ import { Client } from "../../client/client.ts";
 import { type SaslOptions, scramUpsertion } from "../../client/sasl.ts";
 import type { Logger } from "../../server/logger.ts";
 import {
+  endOffset as partitionEndOffset,
   interopTest,
   PYTHON,
   requireClient,
@@ -73,18 +74,9 @@ function broker(): Promise<TestBroker> {
   return shared;
 }
 
-/** The log end offset of partition 0 of `topic` (-1: no such topic), read with our client. */
-async function endOffset(b: TestBroker, topic: string): Promise<number> {
-  const client = new Client({ bootstrapServers: b.bootstrap, sasl: ADMIN });
-  try {
-    const md = await client.refreshMetadata([topic], { allowAutoTopicCreation: false })
-      .catch(() => []);
-    if (!md.some((t) => t.name === topic && t.partitions.length > 0)) return -1;
-    const [o] = await new Admin(client).listOffsets([{ topic, partition: 0, spec: "latest" }]);
-    return o.offset;
-  } finally {
-    client.close();
-  }
+/** The log end offset of partition 0 of `topic` (-1: no such topic), read as the admin. */
+function endOffset(b: TestBroker, topic: string): Promise<number> {
+  return partitionEndOffset({ bootstrapServers: b.bootstrap, sasl: ADMIN }, topic);
 }
 
 function rdkafkaProps(login: SaslOptions): string[] {

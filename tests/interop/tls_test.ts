@@ -19,12 +19,12 @@ import {
   uniqueTopic,
   withTimeout,
 } from "../harness.ts";
-import { makeCertificates, type TestCertificates } from "../tls_certs.ts";
+import { sharedCertificateBroker, type TestCertificates } from "../tls_certs.ts";
 import type { Logger } from "../../server/logger.ts";
 import { Client, clientTlsFromProperties, Consumer, Producer } from "../../client/mod.ts";
 import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { ApiVersionsRequest } from "../../protocol/messages/api_versions.ts";
-import { main } from "../../cli/main.ts";
+import { runSluice as sluice } from "../../cli/testing.ts";
 
 const kcat = requireClient("kcat");
 const confluent = requireClient("confluent-kafka");
@@ -38,55 +38,45 @@ interface Setup {
   port: (listener: string) => number;
 }
 
-let setup: Promise<Setup> | undefined;
-Deno.test.afterAll(async () => {
-  const s = await setup?.catch(() => undefined);
-  await s?.tb.close();
-  if (s) await Deno.remove(s.certs.dir, { recursive: true }).catch(() => {});
+const tlsBroker = sharedCertificateBroker(async (certs): Promise<Setup> => {
+  const lines: string[] = [];
+  const capture = (level: string) => (m: string) => {
+    lines.push(`${level} ${m}`);
+    if (Deno.env.get("SLUICE_TEST_LOG")) console.error(`${level} ${m}`);
+  };
+  const logger: Logger = {
+    debug: () => {},
+    info: capture("INFO"),
+    warn: capture("WARN"),
+    error: capture("ERROR"),
+  };
+  const tb = await startBroker({
+    listeners:
+      "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0,OPTIONAL://127.0.0.1:0",
+    listenerSecurityProtocolMap: "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,OPTIONAL:SSL",
+    sslProperties: {
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.location": certs.serverKeystorePath,
+      "ssl.truststore.location": certs.caPath,
+      // MTLS: inline PEM, as Kafka's ssl.keystore.certificate.chain / ssl.keystore.key
+      "listener.name.mtls.ssl.keystore.location": "",
+      "listener.name.mtls.ssl.keystore.certificate.chain": certs.read(certs.serverCertPath),
+      "listener.name.mtls.ssl.keystore.key": certs.read(certs.serverKeyPath),
+      "listener.name.mtls.ssl.client.auth": "required",
+      // OPTIONAL: an encrypted key, a client certificate if the client has one
+      "listener.name.optional.ssl.keystore.location": "",
+      "listener.name.optional.ssl.keystore.certificate.chain": certs.read(certs.serverCertPath),
+      "listener.name.optional.ssl.keystore.key": certs.read(certs.serverEncryptedKeyPath),
+      "listener.name.optional.ssl.key.password": certs.keyPassword,
+      "listener.name.optional.ssl.client.auth": "requested",
+      "listener.name.optional.ssl.principal.mapping.rules": "RULE:^CN=([^,]*),.*$/$1/L,DEFAULT",
+    },
+    logger,
+    numPartitions: 1,
+  });
+  const port = (name: string) => tb.broker.listener(name).port;
+  return { tb, certs, lines, port };
 });
-
-function tlsBroker(): Promise<Setup> {
-  return setup ??= (async () => {
-    const certs = await makeCertificates();
-    const lines: string[] = [];
-    const capture = (level: string) => (m: string) => {
-      lines.push(`${level} ${m}`);
-      if (Deno.env.get("SLUICE_TEST_LOG")) console.error(`${level} ${m}`);
-    };
-    const logger: Logger = {
-      debug: () => {},
-      info: capture("INFO"),
-      warn: capture("WARN"),
-      error: capture("ERROR"),
-    };
-    const tb = await startBroker({
-      listeners:
-        "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,MTLS://127.0.0.1:0,OPTIONAL://127.0.0.1:0",
-      listenerSecurityProtocolMap: "PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,OPTIONAL:SSL",
-      sslProperties: {
-        "ssl.keystore.type": "PEM",
-        "ssl.keystore.location": certs.serverKeystorePath,
-        "ssl.truststore.location": certs.caPath,
-        // MTLS: inline PEM, as Kafka's ssl.keystore.certificate.chain / ssl.keystore.key
-        "listener.name.mtls.ssl.keystore.location": "",
-        "listener.name.mtls.ssl.keystore.certificate.chain": certs.read(certs.serverCertPath),
-        "listener.name.mtls.ssl.keystore.key": certs.read(certs.serverKeyPath),
-        "listener.name.mtls.ssl.client.auth": "required",
-        // OPTIONAL: an encrypted key, a client certificate if the client has one
-        "listener.name.optional.ssl.keystore.location": "",
-        "listener.name.optional.ssl.keystore.certificate.chain": certs.read(certs.serverCertPath),
-        "listener.name.optional.ssl.keystore.key": certs.read(certs.serverEncryptedKeyPath),
-        "listener.name.optional.ssl.key.password": certs.keyPassword,
-        "listener.name.optional.ssl.client.auth": "requested",
-        "listener.name.optional.ssl.principal.mapping.rules": "RULE:^CN=([^,]*),.*$/$1/L,DEFAULT",
-      },
-      logger,
-      numPartitions: 1,
-    });
-    const port = (name: string) => tb.broker.listener(name).port;
-    return { tb, certs, lines, port };
-  })();
-}
 
 async function kcatRun(args: string[], stdin?: string) {
   return await runCommand("kcat", args, { stdin, timeoutMs: 30_000 });
@@ -429,19 +419,6 @@ Deno.test({
     await bare.close();
   }
 });
-
-/** Run `sluice ARGS` in-process with `stdin`; returns the exit code and output. */
-async function sluice(args: string[], stdin = "") {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    stdin: new Blob([stdin]).stream(),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
 
 Deno.test({
   name: "sluice CLI: --command-config with security.protocol=SSL and a client certificate",

@@ -26,7 +26,7 @@ export interface AbortedTransaction {
  * import { AbortedTransactionFilter } from "./aborted_transactions.ts";
  * import { buildControlBatch } from "./control.ts";
  * const filter = new AbortedTransactionFilter([{ producerId: 7, firstOffset: 0 }]);
- * const marker = buildControlBatch({ producerId: 7, producerEpoch: 0, commit: false });
+ * const marker = buildControlBatch({ producerId: 7, producerEpoch: 0, commit: false, timestamp: 0 });
  * console.assert(filter.skip(marker, 0)); // a marker is never returned
  * ```
  */

@@ -34,6 +34,7 @@
 import type { Logger } from "./logger.ts";
 import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
 import type { SecurityProtocol } from "./config.ts";
+import type { RequestScheduler } from "./request_scheduler.ts";
 import type { KafkaPrincipal } from "./security/principal.ts";
 import type { ByteStream } from "./security/tls.ts";
 
@@ -157,6 +158,12 @@ export interface ConnectionLimits {
    * other bound than `maxFrame`.
    */
   unauthenticatedMaxFrame?: number;
+  /**
+   * The broker-wide admission of requests in slices (`request_scheduler.ts`): each request
+   * waits for its turn before it is handled, so that one connection cannot hold the others.
+   * Default: none (every request starts as soon as it is read).
+   */
+  scheduler?: RequestScheduler;
 }
 
 /** Serves one accepted TCP connection until it closes. */
@@ -189,6 +196,7 @@ export class Connection {
   readonly #idleMs: number;
   readonly #readTimeoutMs: number;
   readonly #unauthenticatedMaxFrame: number;
+  readonly #scheduler: RequestScheduler | undefined;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
@@ -246,6 +254,7 @@ export class Connection {
     this.#idleMs = limits.idleMs ?? Infinity;
     this.#readTimeoutMs = limits.readTimeoutMs ?? Infinity;
     this.#unauthenticatedMaxFrame = limits.unauthenticatedMaxFrame ?? Infinity;
+    this.#scheduler = limits.scheduler;
   }
 
   /**
@@ -344,6 +353,13 @@ export class Connection {
       for (;;) {
         const frame = await this.#nextFrame();
         if (frame === null) break;
+        // One request per turn: the others' requests read meanwhile go first (issue #17).
+        const turn = this.#scheduler?.admit();
+        if (turn !== undefined) await turn;
+        if (this.#closed) {
+          this.#release(frame.length);
+          continue;
+        }
         let chunks: Uint8Array[] | null;
         this.#handling = true;
         try {

@@ -13,6 +13,10 @@
  * measured on CLOCK_MONOTONIC, one epoll thread for every connection. Prints one JSON object:
  * requests, seconds, requests per second, p50/p99/p99.9/max in microseconds, this process's CPU.
  *
+ * With CONNS_PERF_TRACE=FILE set, every counted response is also written to FILE as a line
+ * "SENT_US LATENCY_US CONNECTION" (SENT_US from the first request), to tell stalls that delay
+ * every connection from connections that wait while others are served.
+ *
  * Built by the load tool with: cc -O2 -o conns_perf conns_perf.c
  */
 #include <arpa/inet.h>
@@ -102,6 +106,8 @@ int main(int argc, char **argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, c[i].fd, &ev);
   }
   int64_t *lat = malloc(sizeof(int64_t) * (size_t)total);
+  const char *trace_path = getenv("CONNS_PERF_TRACE");
+  FILE *trace = trace_path ? fopen(trace_path, "w") : NULL;
   long done = 0;
   int64_t start = mono_us(), first = 0, last = start;
   int64_t deadline = start + (int64_t)(limit_s * 1e6);
@@ -144,6 +150,10 @@ int main(int argc, char **argv) {
         int64_t t = mono_us();
         if (x->answered++ > 0 && done < total) {
           lat[done++] = t - x->sent_us;
+          if (trace) {
+            fprintf(trace, "%lld %lld %d\n", (long long)(x->sent_us - start),
+                    (long long)(t - x->sent_us), (int)evs[e].data.u32);
+          }
           if (first == 0) first = t;
           last = t;
         }
@@ -171,6 +181,7 @@ int main(int argc, char **argv) {
          n, done, seconds, seconds > 0 ? (double)done / seconds : 0, cpu_s() - cpu0, PCT(0.5),
          PCT(0.99), PCT(0.999), done ? (long long)lat[done - 1] : -1LL);
   fflush(stdout);
+  if (trace) fclose(trace);
   for (int i = 0; i < n; i++) close(c[i].fd);
   return done == total ? 0 : 1;
 }

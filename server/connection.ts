@@ -13,9 +13,10 @@
  * (`sluice.connection.max.queued.bytes`) as they arrive, never on the size prefix alone. A frame
  * up to {@linkcode SMALL_FRAME_BYTES} waits in the connection's own read buffer until it is
  * whole, then reserves its size as a whole request; a larger frame reserves memory as its bytes
- * arrive ({@linkcode MemoryPool.openFrame}: the buffer starts at what has arrived and doubles),
- * so a prefix announcing 100 MiB followed by silence costs nothing and a frame never holds more
- * than twice what it received plus {@linkcode MIN_FRAME_CHUNK}. While a reservation waits the
+ * arrive ({@linkcode MemoryPool.openFrame}: the buffer starts at what has arrived and grows
+ * {@linkcode FRAME_GROWTH} times at a time), so a prefix announcing 100 MiB followed by silence
+ * costs nothing and a frame never holds more than {@linkcode FRAME_GROWTH} times what it
+ * received plus {@linkcode MIN_FRAME_CHUNK}. While a reservation waits the
  * connection reads nothing (back-pressure) and holds no more. The reservation is released once
  * the request has been handled and its response written (or dropped). A frame larger than the
  * connection's bound is refused (the connection is closed, logged), so one connection never holds
@@ -135,6 +136,14 @@ export const MAX_QUEUED_FRAMES = 32;
 
 /** The smallest buffer a large frame starts with once its first bytes arrive. */
 export const MIN_FRAME_CHUNK = 4096;
+
+/**
+ * How many times a large frame's buffer (and reservation) grows when it is full (issue #17):
+ * each growth allocates a new buffer and copies what arrived. Doubling took 9 buffers and a copy
+ * of the whole frame for a 1 MiB produce request; four times takes 5 (4 KiB, 16 KiB, 64 KiB,
+ * 256 KiB, 1 MiB) and copies a third of it.
+ */
+export const FRAME_GROWTH = 4;
 
 /** Memory and idleness limits of one connection; see {@linkcode Connection}. */
 export interface ConnectionLimits {
@@ -563,8 +572,9 @@ export class Connection {
   }
 
   /**
-   * A large frame: its buffer (and reservation) starts at what has arrived and doubles as bytes
-   * keep arriving; reads go straight into its reserved, unfilled part.
+   * A large frame: its buffer (and reservation) starts at what has arrived and grows
+   * {@linkcode FRAME_GROWTH} times as bytes keep arriving; reads go straight into its reserved,
+   * unfilled part.
    */
   async #readLarge(size: number, who: string): Promise<Uint8Array | null> {
     const res = this.#pool.openFrame(size);
@@ -598,7 +608,7 @@ export class Connection {
         if (filled === frame.length) {
           const target = Math.min(
             size,
-            Math.max(frame.length * 2, filled + pending, MIN_FRAME_CHUNK),
+            Math.max(frame.length * FRAME_GROWTH, filled + pending, MIN_FRAME_CHUNK),
           );
           if (!(await this.#grow(res, target - frame.length))) return null;
           const grown = new Uint8Array(target);

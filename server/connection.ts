@@ -363,7 +363,7 @@ export class Connection {
         const frame = await this.#nextFrame();
         if (frame === null) break;
         // One request per turn: the others' requests read meanwhile go first (issue #17).
-        const turn = this.#scheduler?.admit();
+        const turn = this.#scheduler?.admit(this.info.id);
         if (turn !== undefined) await turn;
         if (this.#closed) {
           this.#release(frame.length);

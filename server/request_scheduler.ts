@@ -14,8 +14,9 @@
  *
  * So every connection calls {@linkcode RequestScheduler.admit} before it handles a request.
  * Slices end when a `setTimeout(0)` fires; the first opens with a request while the scheduler is
- * idle. A slice admits `immediateRequests` requests at once (a lone client, or a few, never
- * wait); later ones wait, first come first served. When a slice ends, the next one starts by
+ * idle. A slice admits `immediateRequests` requests at once (a few clients never wait; a lone
+ * client, whose requests are all the slice admitted, up to `loneRequests`); later ones wait,
+ * first come first served. When a slice ends, the next one starts by
  * admitting up to `sliceRequests` waiting requests in the order they asked, which count against
  * what it admits at once; a slice that finds nobody waiting leaves the scheduler idle. A connection
  * handles one request at a time (Kafka's order: responses in request order), so once a slice is
@@ -32,6 +33,12 @@ export const SLICE_REQUESTS = 256;
 /** Default requests a slice admits at once before later ones wait for the next slice. */
 export const IMMEDIATE_REQUESTS = 16;
 
+/**
+ * Default requests a slice admits at once while they all come from one connection (a lone fast
+ * client, e.g. a producer with requests pipelined, waits for no timer).
+ */
+export const LONE_REQUESTS = 128;
+
 /** Options of a {@linkcode RequestScheduler}. */
 export interface RequestSchedulerOptions {
   /** Most waiting requests admitted when a slice starts. Default {@linkcode SLICE_REQUESTS}. */
@@ -41,6 +48,12 @@ export interface RequestSchedulerOptions {
    * the next slice. Default {@linkcode IMMEDIATE_REQUESTS}.
    */
   immediateRequests?: number;
+  /**
+   * Requests a slice admits at once while every request it admitted came from the same
+   * connection and nobody waits. Default {@linkcode LONE_REQUESTS}; at least
+   * `immediateRequests`.
+   */
+  loneRequests?: number;
 }
 
 /** Counters of a {@linkcode RequestScheduler}, for tests and `/metrics`. */
@@ -57,6 +70,9 @@ export interface SchedulerStats {
 export class RequestScheduler {
   readonly #sliceRequests: number;
   readonly #immediateRequests: number;
+  readonly #loneRequests: number;
+  /** The one connection the current slice admitted requests of; -1 for several; 0 for none. */
+  #owner = 0;
   readonly #waiting: Array<() => void> = [];
   /** Index of the first waiter not yet admitted (the queue is compacted as slices run). */
   #head = 0;
@@ -83,6 +99,10 @@ export class RequestScheduler {
       "immediateRequests",
       options.immediateRequests ?? IMMEDIATE_REQUESTS,
     );
+    this.#loneRequests = Math.max(
+      this.#immediateRequests,
+      positive("loneRequests", options.loneRequests ?? LONE_REQUESTS),
+    );
   }
 
   /** Requests waiting for a slice now. */
@@ -108,10 +128,14 @@ export class RequestScheduler {
    * s.close();
    * ```
    *
+   * @param connection The asking connection's id (> 0); default: a connection of its own.
    * @returns `undefined` when the request may start now, else a promise resolved at its turn.
    */
-  admit(): Promise<void> | undefined {
-    if (this.waiting === 0 && this.#admitted < this.#immediateRequests) {
+  admit(connection = -1): Promise<void> | undefined {
+    const owner = this.#owner === 0 || this.#owner === connection ? connection : -1;
+    const limit = owner > 0 ? this.#loneRequests : this.#immediateRequests;
+    if (this.waiting === 0 && this.#admitted < limit) {
+      this.#owner = owner;
       this.#admitted++;
       this.#stats.immediate++;
       this.#schedule();
@@ -130,6 +154,7 @@ export class RequestScheduler {
     const from = this.#head;
     this.#head = 0;
     this.#admitted = 0;
+    this.#owner = 0;
     for (const go of all.slice(from)) go();
   }
 
@@ -142,6 +167,7 @@ export class RequestScheduler {
     const n = Math.min(this.waiting, this.#sliceRequests);
     // what a slice admits when it starts counts against what it admits at once
     this.#admitted = n;
+    this.#owner = n === 0 ? 0 : -1;
     if (n === 0) return; // idle: the next request opens a slice
     this.#stats.slices++;
     const from = this.#head;

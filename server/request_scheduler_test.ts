@@ -121,6 +121,28 @@ Deno.test("scheduler: a slice admits its first requests at once, later ones wait
   }
 });
 
+Deno.test("scheduler: a lone connection gets up to loneRequests at once; a second connection ends that", async () => {
+  const s = new RequestScheduler({ immediateRequests: 2, loneRequests: 5 });
+  try {
+    for (let i = 0; i < 5; i++) assertEquals(s.admit(7), undefined, `request ${i}`);
+    const sixth = s.admit(7); // beyond loneRequests
+    ok(sixth !== undefined);
+    await sixth;
+    // the slice that admitted it from the queue is no lone one: immediateRequests (2) apply
+    assertEquals(s.admit(8), undefined);
+    ok(s.admit(8) !== undefined, "a third request of a mixed slice must wait");
+    await tick();
+    await tick();
+    await tick();
+    // idle again: connection 8 opens a slice, connection 9 joins it: the lone allowance is gone
+    assertEquals(s.admit(8), undefined);
+    assertEquals(s.admit(9), undefined); // within immediateRequests (2)
+    ok(s.admit(8) !== undefined, "a third request of a mixed slice must wait");
+  } finally {
+    s.close();
+  }
+});
+
 Deno.test("scheduler: once idle (a slice with nothing waiting), requests start at once again", async () => {
   const s = new RequestScheduler({ immediateRequests: 1 });
   try {
@@ -195,7 +217,13 @@ async function busyAndQuiet(
 }
 
 Deno.test("fairness: a connection with 30 requests queued does not hold another connection's request beyond the next slice", async () => {
-  const scheduler = new RequestScheduler({ immediateRequests: 1, sliceRequests: 2 });
+  // loneRequests: 1, so that the busy connection, alone until the quiet one's bytes arrive, is
+  // held to one request per slice as it would be among many connections
+  const scheduler = new RequestScheduler({
+    immediateRequests: 1,
+    sliceRequests: 2,
+    loneRequests: 1,
+  });
   try {
     const { order, quietSlice, askedSlice } = await busyAndQuiet(scheduler);
     const quietAt = order.findIndex(([c]) => c === "quiet");

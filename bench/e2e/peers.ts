@@ -620,6 +620,14 @@ export async function runPeers(o: RunPeersOptions): Promise<PeerReport> {
     rows: [],
   };
   const targets: Target[] = [];
+  // Ctrl-C or a kill must not leave a broker running.
+  const onSignal = async () => {
+    log("interrupted: stopping the brokers");
+    for (const t of targets) await t.stop().catch(() => {});
+    Deno.exit(130);
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
     targets.push(await startSluiceTarget(o.cpuProfDir));
     if (o.peer === "mock") targets.push(await startMockTarget());
@@ -659,6 +667,7 @@ export async function runPeers(o: RunPeersOptions): Promise<PeerReport> {
     }
     report.rows = ratioRows(report.results, peer);
   } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
     for (const t of targets) await t.stop().catch(() => {});
     report.loadAfter = await loadavg();
   }

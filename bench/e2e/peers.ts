@@ -643,11 +643,12 @@ export async function runPeers(o: RunPeersOptions): Promise<PeerReport> {
         targets[1].bootstrap
       } (pid ${targets[1].pid ?? "unknown"})`,
     );
+    // a fresh broker runs its first requests through cold code: an unreported run first
     const warm: PeerWorkload = {
       name: "warmup",
       description: "",
       kind: "produce",
-      records: 100_000,
+      records: Math.min(100_000, Math.max(1000, ...o.workloads.map((w) => w.records))),
       size: 100,
       partitions: 1,
     };

@@ -4,25 +4,24 @@
  * hold the others.
  *
  * Without it every request was handled as soon as its connection read it, and which reads the
- * event loop delivers first is not the order they arrived in: a read that finds its bytes already
- * there completes in the same task, while reads waiting on the reactor are delivered only when
- * the busy event loop next polls it. With 500 producer connections, one request in flight each,
- * some connections were answered 3.5 times as often as others in the same run, and p99 was 16.7
- * times the p99 of librdkafka's mock broker (docs/PERFORMANCE.md). Yielding with `setImmediate`
- * or a `MessageChannel` between requests did not change that; only waiting for a timer, during
- * which the event loop polls every socket, did.
+ * event loop delivers first is not the order they arrived in (likely because a read that finds
+ * its bytes already there completes in the same task, while reads waiting on the reactor are
+ * delivered only when the busy event loop next polls it). With 500 producer connections, one
+ * request in flight each, some connections were answered 3.5 times as often as others in the
+ * same run, and p99 was 16.7 times the p99 of librdkafka's mock broker (docs/PERFORMANCE.md).
+ * Yielding with `setImmediate` or a `MessageChannel` between requests did not change that; only
+ * waiting for a timer, during which the event loop polls every socket, did.
  *
  * So every connection calls {@linkcode RequestScheduler.admit} before it handles a request.
  * Slices end when a `setTimeout(0)` fires; the first opens with a request while the scheduler is
  * idle. A slice admits `immediateRequests` requests at once (a few clients never wait; a lone
  * client, whose requests are all the slice admitted, up to `loneRequests`); later ones wait,
- * first come first served. When a slice ends, the next one starts by
- * admitting up to `sliceRequests` waiting requests in the order they asked, which count against
- * what it admits at once; a slice that finds nobody waiting leaves the scheduler idle. A connection
- * handles one request at a time (Kafka's order: responses in request order), so once a slice is
- * full it gets at most one request into each following slice, and a request that waits is
- * admitted within `ceil((waiting ahead of it + 1) / sliceRequests)` slices whatever the other
- * connections send.
+ * first come first served. When a slice ends, the next one starts by admitting up to
+ * `sliceRequests` waiting requests in the order they asked, which count against what it admits
+ * at once; a slice that finds nobody waiting leaves the scheduler idle. A connection handles one
+ * request at a time (Kafka's order: responses in request order), so once a slice is full it gets
+ * at most one request into each following slice, and a request that waits is admitted within
+ * `ceil((waiting ahead of it + 1) / sliceRequests)` slices whatever the other connections send.
  *
  * @module
  */

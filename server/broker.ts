@@ -46,6 +46,7 @@ import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
 import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
+import { RequestScheduler } from "./request_scheduler.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import { AdminServer, type FallbackHandler } from "./http/admin_server.ts";
@@ -157,6 +158,8 @@ export class Broker {
   #nextConnectionId = 1;
   // Request memory bound (issue #7): every connection reserves frames from this pool.
   readonly #memoryPool: MemoryPool;
+  /** Requests of all connections are served in slices (issue #17). */
+  readonly #scheduler = new RequestScheduler();
   #closing: Promise<void> | null = null;
   // Observability (issue #15): the admin HTTP listener, if configured, and the lifecycle state.
   #admin: AdminServer | undefined;
@@ -656,6 +659,11 @@ export class Broker {
     return this.#memoryPool;
   }
 
+  /** The admission of requests in slices shared by every connection (issue #17); for tests. */
+  get requestScheduler(): RequestScheduler {
+    return this.#scheduler;
+  }
+
   /**
    * Request bytes each open connection holds (read ahead, being handled or answered), by
    * connection id. For tests and metrics.
@@ -768,6 +776,7 @@ export class Broker {
       const pending = [...this.#connections.values()];
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
+      this.#scheduler.close();
       this.#unsubscribe();
       this.#ctx.txns?.close(); // no new markers are sent
       this.#ctx.txnVerifier?.close();
@@ -811,6 +820,7 @@ export class Broker {
         // Request memory and time bounds (issues #7, #11).
         {
           pool: this.#memoryPool,
+          scheduler: this.#scheduler,
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,

@@ -13,9 +13,10 @@
  * (`sluice.connection.max.queued.bytes`) as they arrive, never on the size prefix alone. A frame
  * up to {@linkcode SMALL_FRAME_BYTES} waits in the connection's own read buffer until it is
  * whole, then reserves its size as a whole request; a larger frame reserves memory as its bytes
- * arrive ({@linkcode MemoryPool.openFrame}: the buffer starts at what has arrived and doubles),
- * so a prefix announcing 100 MiB followed by silence costs nothing and a frame never holds more
- * than twice what it received plus {@linkcode MIN_FRAME_CHUNK}. While a reservation waits the
+ * arrive ({@linkcode MemoryPool.openFrame}: the buffer starts at what has arrived and grows
+ * {@linkcode FRAME_GROWTH} times at a time), so a prefix announcing 100 MiB followed by silence
+ * costs nothing and a frame never holds more than {@linkcode FRAME_GROWTH} times what it
+ * received plus {@linkcode MIN_FRAME_CHUNK}. While a reservation waits the
  * connection reads nothing (back-pressure) and holds no more. The reservation is released once
  * the request has been handled and its response written (or dropped). A frame larger than the
  * connection's bound is refused (the connection is closed, logged), so one connection never holds
@@ -34,6 +35,7 @@
 import type { Logger } from "./logger.ts";
 import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
 import type { SecurityProtocol } from "./config.ts";
+import type { RequestScheduler } from "./request_scheduler.ts";
 import type { KafkaPrincipal } from "./security/principal.ts";
 import type { ByteStream } from "./security/tls.ts";
 
@@ -135,6 +137,14 @@ export const MAX_QUEUED_FRAMES = 32;
 /** The smallest buffer a large frame starts with once its first bytes arrive. */
 export const MIN_FRAME_CHUNK = 4096;
 
+/**
+ * How many times a large frame's buffer (and reservation) grows when it is full (issue #17):
+ * each growth allocates a new buffer and copies what arrived. Doubling took 9 buffers and a copy
+ * of the whole frame for a 1 MiB produce request; four times takes 5 (4 KiB, 16 KiB, 64 KiB,
+ * 256 KiB, 1 MiB) and copies a third of it.
+ */
+export const FRAME_GROWTH = 4;
+
 /** Memory and idleness limits of one connection; see {@linkcode Connection}. */
 export interface ConnectionLimits {
   /** Broker-wide request memory (`queued.max.request.bytes`); default: unbounded. */
@@ -157,6 +167,12 @@ export interface ConnectionLimits {
    * other bound than `maxFrame`.
    */
   unauthenticatedMaxFrame?: number;
+  /**
+   * The broker-wide admission of requests in slices (`request_scheduler.ts`): each request
+   * waits for its turn before it is handled, so that one connection cannot hold the others.
+   * Default: none (every request starts as soon as it is read).
+   */
+  scheduler?: RequestScheduler;
 }
 
 /** Serves one accepted TCP connection until it closes. */
@@ -189,6 +205,7 @@ export class Connection {
   readonly #idleMs: number;
   readonly #readTimeoutMs: number;
   readonly #unauthenticatedMaxFrame: number;
+  readonly #scheduler: RequestScheduler | undefined;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
@@ -246,6 +263,7 @@ export class Connection {
     this.#idleMs = limits.idleMs ?? Infinity;
     this.#readTimeoutMs = limits.readTimeoutMs ?? Infinity;
     this.#unauthenticatedMaxFrame = limits.unauthenticatedMaxFrame ?? Infinity;
+    this.#scheduler = limits.scheduler;
   }
 
   /**
@@ -344,6 +362,13 @@ export class Connection {
       for (;;) {
         const frame = await this.#nextFrame();
         if (frame === null) break;
+        // One request per turn: the others' requests read meanwhile go first (issue #17).
+        const turn = this.#scheduler?.admit(this.info.id);
+        if (turn !== undefined) await turn;
+        if (this.#closed) {
+          this.#release(frame.length);
+          continue;
+        }
         let chunks: Uint8Array[] | null;
         this.#handling = true;
         try {
@@ -547,8 +572,9 @@ export class Connection {
   }
 
   /**
-   * A large frame: its buffer (and reservation) starts at what has arrived and doubles as bytes
-   * keep arriving; reads go straight into its reserved, unfilled part.
+   * A large frame: its buffer (and reservation) starts at what has arrived and grows
+   * {@linkcode FRAME_GROWTH} times as bytes keep arriving; reads go straight into its reserved,
+   * unfilled part.
    */
   async #readLarge(size: number, who: string): Promise<Uint8Array | null> {
     const res = this.#pool.openFrame(size);
@@ -582,7 +608,7 @@ export class Connection {
         if (filled === frame.length) {
           const target = Math.min(
             size,
-            Math.max(frame.length * 2, filled + pending, MIN_FRAME_CHUNK),
+            Math.max(frame.length * FRAME_GROWTH, filled + pending, MIN_FRAME_CHUNK),
           );
           if (!(await this.#grow(res, target - frame.length))) return null;
           const grown = new Uint8Array(target);

@@ -23,6 +23,7 @@ import { formatReport, keepFindings, markdownPage } from "./report.ts";
 import { type E2eReport, runE2e } from "./run.ts";
 import { type ClientName, CLIENTS } from "./workers.ts";
 import { selectWorkloads, WORKLOADS } from "./workloads.ts";
+import { formatRatioTable, PEER_WORKLOADS, runPeers, selectPeerWorkloads } from "./peers.ts";
 
 /** Help text. */
 export const HELP: string = `Usage: deno run -A bench/e2e/main.ts [OPTIONS]
@@ -44,6 +45,13 @@ Options:
   --no-baselines     Skip the loopback TCP and file write measurements
   --no-warmup        Skip the unreported warm-up run (100k records of 100 B at most)
   --cpu-prof DIR     Write a V8 CPU profile of the broker into DIR
+  --peer PEER        Run the peer workloads against Sluice AND a peer, order rotated, and print
+                     the ratios: PEER is "mock" (librdkafka's mock cluster, built with cc) or
+                     HOST:PORT[@PID] (an external broker; its CPU is read from /proc/PID).
+                     --workloads then names peer workloads: ${
+  PEER_WORKLOADS.map((w) => w.name).join(", ")
+}
+  --rounds N         With --peer: run every workload on both brokers N times (default 3)
   -h, --help         Show this help
 
 Exit code: 0 when every workload ran and consumed every record exactly once, 1 otherwise,
@@ -76,6 +84,10 @@ export interface E2eArgs {
   warmup: boolean;
   /** CPU profile directory. */
   cpuProf?: string;
+  /** `mock` or `host:port[@pid]`: run the peer comparison. */
+  peer?: string;
+  /** Peer rounds. */
+  rounds: number;
   /** Help asked for. */
   help: boolean;
 }
@@ -122,6 +134,8 @@ export function parseE2eArgs(args: string[]): E2eArgs {
         "no-baselines": { type: "boolean" },
         "no-warmup": { type: "boolean" },
         "cpu-prof": { type: "string" },
+        peer: { type: "string" },
+        rounds: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -138,7 +152,14 @@ export function parseE2eArgs(args: string[]): E2eArgs {
   }
   const scale = positive("--scale", values.scale, 1);
   const workloads = list(values.workloads);
-  selectWorkloads(workloads, scale); // validates names
+  // validates names
+  if (values.peer !== undefined) selectPeerWorkloads(workloads, scale);
+  else selectWorkloads(workloads, scale);
+  if (
+    values.peer !== undefined && values.peer !== "mock" && !/^[^:@]+:\d+(@\d+)?$/.test(values.peer)
+  ) {
+    throw new RangeError(`--peer ${values.peer} is invalid: expected mock or HOST:PORT[@PID]`);
+  }
   return {
     workloads,
     clients: clients.length > 0 ? clients as ClientName[] : [...CLIENTS],
@@ -152,6 +173,8 @@ export function parseE2eArgs(args: string[]): E2eArgs {
     baselines: !values["no-baselines"],
     warmup: !values["no-warmup"],
     cpuProf: values["cpu-prof"],
+    peer: values.peer,
+    rounds: Math.round(positive("--rounds", values.rounds, 3)),
     help: values.help ?? false,
   };
 }
@@ -178,6 +201,22 @@ export async function main(args: string[]): Promise<{ code: number; report?: E2e
   if (opts.help) {
     console.log(HELP);
     return { code: 0 };
+  }
+  if (opts.peer !== undefined) {
+    const peerReport = await runPeers({
+      workloads: selectPeerWorkloads(opts.workloads, opts.scale),
+      peer: opts.peer,
+      rounds: opts.rounds,
+      timeoutMs: opts.timeoutMs,
+      cpuProfDir: opts.cpuProf,
+    });
+    console.log(
+      `load average ${peerReport.loadBefore} (start) / ${peerReport.loadAfter} (end); ` +
+        `medians of ${opts.rounds} rounds`,
+    );
+    console.log(formatRatioTable(peerReport.rows, peerReport.peer));
+    if (opts.json) await Deno.writeTextFile(opts.json, JSON.stringify(peerReport, null, 2) + "\n");
+    return { code: peerReport.results.every((r) => !r.error) ? 0 : 1 };
   }
   const report = await runE2e({
     workloads: selectWorkloads(opts.workloads, opts.scale),

@@ -26,6 +26,67 @@ function cacheDir(): string {
 }
 
 /**
+ * Compiles one of the load tool's C programs (once per source version: the binary's name holds
+ * the source hash) with `cc -O2`.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildC, CONNS_SOURCE } from "./workers.ts";
+ * console.log(await buildC(CONNS_SOURCE, [])); // ~/.cache/sluice/e2e/conns_perf-<hash>
+ * ```
+ *
+ * @param source Path of the `.c` file.
+ * @param libs Libraries to link, e.g. `["-lrdkafka"]`.
+ * @param dir Where to keep the binary. Default `$XDG_CACHE_HOME/sluice/e2e` or
+ *   `~/.cache/sluice/e2e`.
+ * @returns The binary's path.
+ * @throws {Error} If `cc` is missing or the build fails (e.g. no librdkafka-dev headers).
+ */
+export async function buildC(
+  source: string,
+  libs: string[],
+  dir: string = cacheDir(),
+): Promise<string> {
+  const name = source.slice(source.lastIndexOf("/") + 1).replace(/\.c$/, "");
+  const text = await Deno.readFile(source);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
+  const hash = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const binary = `${dir}/${name}-${hash}`;
+  try {
+    await Deno.stat(binary);
+    return binary;
+  } catch { /* build it */ }
+  await Deno.mkdir(dir, { recursive: true });
+  const tmp = `${binary}.${crypto.randomUUID()}.tmp`;
+  let out;
+  try {
+    out = await new Deno.Command("cc", {
+      args: ["-O2", "-o", tmp, source, ...libs],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`cannot build ${name}.c: cc not found (install a C compiler)`);
+    }
+    throw e;
+  }
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" | ");
+    const hint = libs.includes("-lrdkafka") ? " (is librdkafka-dev installed?)" : "";
+    throw new Error(`cannot build ${name}.c${hint}: ${err}`);
+  }
+  await Deno.rename(tmp, binary);
+  return binary;
+}
+
+/** The C source of the many-connections client (`conns_perf.c`). */
+export const CONNS_SOURCE: string = new URL("./conns_perf.c", import.meta.url).pathname;
+
+/** The C source of the librdkafka mock cluster peer (`mock_cluster.c`). */
+export const MOCK_SOURCE: string = new URL("./mock_cluster.c", import.meta.url).pathname;
+
+/**
  * Compiles `rdkafka_perf.c` (once per source version: the binary's name holds the source hash).
  *
  * @example
@@ -39,36 +100,8 @@ function cacheDir(): string {
  * @returns The binary's path.
  * @throws {Error} If `cc` is missing or the build fails (e.g. no librdkafka-dev headers).
  */
-export async function buildRdkafkaPerf(dir: string = cacheDir()): Promise<string> {
-  const source = await Deno.readFile(RDKAFKA_SOURCE);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hash = [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const binary = `${dir}/rdkafka_perf-${hash}`;
-  try {
-    await Deno.stat(binary);
-    return binary;
-  } catch { /* build it */ }
-  await Deno.mkdir(dir, { recursive: true });
-  const tmp = `${binary}.${crypto.randomUUID()}.tmp`;
-  let out;
-  try {
-    out = await new Deno.Command("cc", {
-      args: ["-O2", "-o", tmp, RDKAFKA_SOURCE, "-lrdkafka"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new Error("cannot build rdkafka_perf.c: cc not found (install a C compiler)");
-    }
-    throw e;
-  }
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 3).join(" | ");
-    throw new Error(`cannot build rdkafka_perf.c (is librdkafka-dev installed?): ${err}`);
-  }
-  await Deno.rename(tmp, binary);
-  return binary;
+export function buildRdkafkaPerf(dir: string = cacheDir()): Promise<string> {
+  return buildC(RDKAFKA_SOURCE, ["-lrdkafka"], dir);
 }
 
 /** Producer arguments (the same for every client). */
@@ -133,7 +166,17 @@ function commandFor(
   return { cmd: Deno.execPath(), args: ["run", "-A", worker, client, ...args] };
 }
 
-function spawnWorker<T>(
+/**
+ * Runs a worker process that prints JSON lines: `{"ready":true}`, `{"error":...}` or its final
+ * object (one with `mode`).
+ *
+ * @param what Name for error messages.
+ * @param cmd Executable.
+ * @param args Its arguments.
+ * @param timeoutMs Kill it after this long.
+ * @returns The process.
+ */
+export function spawnWorker<T>(
   what: string,
   cmd: string,
   args: string[],

@@ -147,6 +147,8 @@ export interface FollowerProgress {
   lastCaughtUpMs: number;
   /** When it last fetched (ms since the epoch; 0: never). */
   lastFetchMs: number;
+  /** The broker epoch its last fetch carried (-1: none, or a fetch before v15). */
+  brokerEpoch: number;
 }
 
 /** What {@linkcode ReplicaManager.stats} counts. */
@@ -368,6 +370,7 @@ export class ReplicaManager {
       logEndOffset: f.leo,
       lastCaughtUpMs: f.lastCaughtUpMs,
       lastFetchMs: f.lastFetchMs,
+      brokerEpoch: f.brokerEpoch,
     }));
   }
 

@@ -60,4 +60,3 @@ export function aliasEtcd(alias: string, real: string): {
     },
   };
 }
-

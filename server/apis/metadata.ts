@@ -14,8 +14,8 @@
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
 //   and `__transaction_state` are reported with is_internal = true.
 // - Cluster mode (docs/CLUSTER.md): every answer comes from the cluster view: the registered
-//   brokers, the controller, each partition's leader, leader epoch, replicas, ISR and offline
-//   replicas (replicas not registered); a partition without a leader gets LEADER_NOT_AVAILABLE
+//   and unfenced brokers, the controller, each partition's leader, leader epoch, replicas, ISR
+//   and offline replicas (replicas not registered, or fenced); a partition without a leader gets LEADER_NOT_AVAILABLE
 //   (leader -1). Auto-creation writes the topic to etcd with `default.replication.factor`.
 // - A fenced broker (registered again, its view not caught up yet; or cut off from etcd) waits
 //   up to 1 s for its view to catch up, then answers every partition LEADER_NOT_AVAILABLE

@@ -306,8 +306,10 @@ export class ReplicaFetcher {
    * first, doubling with each error in a row up to it, so a failover costs no full back-off.
    */
   #backOff(p: FetchedPartition, why: string, code?: number): void {
+    // (UNKNOWN_TOPIC_ID: the leader's view has not applied the topic yet)
     const transient = code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
-      code === ErrorCode.UNKNOWN_LEADER_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH;
+      code === ErrorCode.UNKNOWN_LEADER_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH ||
+      code === ErrorCode.UNKNOWN_TOPIC_ID;
     const delay = transient
       ? Math.min(this.#o.fetchBackoffMs, 50 * 2 ** Math.min(p.errors, 10))
       : this.#o.fetchBackoffMs;

@@ -1042,7 +1042,9 @@ export class ClusterNode {
       const r = await this.#casPartition(topic, partition, (replicas, s) => {
         const live = new Set(this.liveBrokers().map((b) => b.id));
         if (target === null) return cancelReassignment(replicas, s, live);
-        const bad = checkTarget(target, live);
+        // a target may name any registered broker, fenced or not (Kafka's controller); only
+        // an unfenced one is elected
+        const bad = checkTarget(target, new Set(this.view.brokers().map((b) => b.id)));
         if (bad !== undefined) return bad;
         return startReassignment(replicas, s, target, live);
       }, true);

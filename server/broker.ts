@@ -410,6 +410,12 @@ export class Broker {
         alterPartition: (topic, p, req) => node.view.alterPartition(topic, p, req),
         replicatesAll: true,
         fenced: () => !node.registered,
+        brokerEpoch: () => node.membership?.state.epoch || -1,
+        isrEligible: (id, epoch) => {
+          const b = node.view.broker(id);
+          return b !== undefined && b.value.fenced !== true &&
+            (epoch < 0 || epoch === b.createRevision);
+        },
       });
     } else if (options.replication !== undefined) {
       replicas = new ReplicaManager({

@@ -21,9 +21,11 @@
  * off every partition and reconnects (the leader's address is looked up again each time).
  *
  * Fetches are sessionless (session epoch -1): they take no slot of the leader's fetch session
- * cache. Versions are fixed (Fetch v12, OffsetForLeaderEpoch v4): every broker of a cluster
- * runs Sluice, which serves both (no ApiVersions round trip, as Kafka's inter-broker protocol
- * version pins them).
+ * cache. Versions are fixed (Fetch v15, or v12 for partitions without a topic id;
+ * OffsetForLeaderEpoch v4): every broker of a cluster runs Sluice, which serves them (no
+ * ApiVersions round trip, as Kafka's inter-broker protocol version pins them). Fetch v15 carries
+ * the follower's broker epoch (`ReplicaState.ReplicaEpoch`, KIP-903), which the leader checks
+ * before adding it to the ISR.
  *
  * @module
  */
@@ -36,6 +38,7 @@ import {
   type BrokerEndpoint,
 } from "./broker_connection.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
+import { ZERO_UUID } from "../protocol/primitives.ts";
 import {
   OffsetForLeaderEpochRequest,
   OffsetForLeaderEpochResponse,
@@ -43,8 +46,10 @@ import {
 import { batchSizeAt, LOG_OVERHEAD } from "../records/mod.ts";
 import type { Logger } from "./logger.ts";
 
-/** Fetch version the fetcher sends (topic names, flexible; Kafka 2.7's follower fetch). */
-export const REPLICA_FETCH_VERSION = 12;
+/** Fetch version the fetcher sends (topic ids, the follower's broker epoch; Kafka 3.5's). */
+export const REPLICA_FETCH_VERSION = 15;
+/** Fetch version for partitions whose topic id is not known (topic names; Kafka 2.7's). */
+export const REPLICA_FETCH_VERSION_BY_NAME = 12;
 /** OffsetForLeaderEpoch version the fetcher sends (replica_id, flexible). */
 export const REPLICA_OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 
@@ -72,11 +77,15 @@ export interface ReplicaFetcherOptions {
   socketTimeoutMs?: number;
   /** Called after a partition's high watermark moved (to wake consumers or waiters). */
   onHighWatermark?: (topic: string, partition: number) => void;
+  /** This broker's broker epoch, sent with Fetch v15 (-1: none; default -1). */
+  brokerEpoch?: () => number;
 }
 
 /** What the fetcher knows of one partition it copies. */
 interface FetchedPartition {
   topic: string;
+  /** Topic id (the zero uuid: not known, fetched by name). */
+  topicId: string;
   partition: number;
   log: PartitionLog;
   /** The leader epoch this broker follows in (sent as current_leader_epoch). */
@@ -111,7 +120,9 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 export class ReplicaFetcher {
   /** The leader broker. */
   readonly leaderId: number;
-  readonly #o: Required<Omit<ReplicaFetcherOptions, "onHighWatermark">> & ReplicaFetcherOptions;
+  readonly #o:
+    & Required<Omit<ReplicaFetcherOptions, "onHighWatermark" | "brokerEpoch">>
+    & ReplicaFetcherOptions;
   readonly #partitions = new Map<string, FetchedPartition>();
   #conn: BrokerConnection | undefined;
   #closed = false;
@@ -147,10 +158,13 @@ export class ReplicaFetcher {
    *
    * @param log The partition's log (replicated).
    * @param leaderEpoch The leader epoch it is followed in.
+   * @param topicId The topic's id (fetched by id, Fetch v15); omitted or the zero uuid: fetched
+   *   by name (Fetch v12, no broker epoch).
    */
-  addPartition(log: PartitionLog, leaderEpoch: number): void {
+  addPartition(log: PartitionLog, leaderEpoch: number, topicId: string = ZERO_UUID): void {
     this.#partitions.set(key(log.topic, log.partition), {
       topic: log.topic,
+      topicId,
       partition: log.partition,
       log,
       leaderEpoch,
@@ -292,8 +306,10 @@ export class ReplicaFetcher {
    * first, doubling with each error in a row up to it, so a failover costs no full back-off.
    */
   #backOff(p: FetchedPartition, why: string, code?: number): void {
+    // (UNKNOWN_TOPIC_ID: the leader's view has not applied the topic yet)
     const transient = code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
-      code === ErrorCode.UNKNOWN_LEADER_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH;
+      code === ErrorCode.UNKNOWN_LEADER_EPOCH || code === ErrorCode.FENCED_LEADER_EPOCH ||
+      code === ErrorCode.UNKNOWN_TOPIC_ID;
     const delay = transient
       ? Math.min(this.#o.fetchBackoffMs, 50 * 2 ** Math.min(p.errors, 10))
       : this.#o.fetchBackoffMs;
@@ -400,26 +416,36 @@ export class ReplicaFetcher {
 
   /** One Fetch for `parts`, and what it brings. */
   async #fetch(conn: BrokerConnection, parts: FetchedPartition[]): Promise<void> {
+    // by topic id with the broker epoch (v15) when every id is known, else by name (v12)
+    const byId = parts.every((p) => p.topicId !== ZERO_UUID);
     const topics = new Map<string, FetchedPartition[]>();
-    for (const p of parts) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p]);
+    for (const p of parts) {
+      const k = byId ? p.topicId : p.topic;
+      topics.set(k, [...(topics.get(k) ?? []), p]);
+    }
     const sent = new Map(
       parts.map((p) => [p, { epoch: p.leaderEpoch, offset: p.log.logEndOffset }]),
     );
+    const version = byId ? REPLICA_FETCH_VERSION : REPLICA_FETCH_VERSION_BY_NAME;
     const res = await conn.request(
       FetchRequest,
       FetchResponse,
-      REPLICA_FETCH_VERSION,
+      version,
       FetchRequest.create({
-        replicaId: this.#o.nodeId,
+        replicaId: byId ? -1 : this.#o.nodeId,
+        replicaState: {
+          replicaId: byId ? this.#o.nodeId : -1,
+          replicaEpoch: byId ? this.#o.brokerEpoch?.() ?? -1 : -1,
+        },
         maxWaitMs: this.#o.fetchWaitMaxMs,
         minBytes: 1,
         maxBytes: this.#o.fetchResponseMaxBytes,
         isolationLevel: 0,
         sessionId: 0,
         sessionEpoch: -1,
-        topics: [...topics].map(([topic, ps]) => ({
-          topic,
-          topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        topics: [...topics].map(([k, ps]) => ({
+          topic: byId ? "" : k,
+          topicId: byId ? k : ZERO_UUID,
           partitions: ps.map((p) => ({
             partition: p.partition,
             currentLeaderEpoch: p.leaderEpoch,
@@ -439,8 +465,10 @@ export class ReplicaFetcher {
       return;
     }
     for (const t of res.responses) {
+      const name = byId ? topics.get(t.topicId)?.[0].topic : t.topic;
+      if (name === undefined) continue;
       for (const r of t.partitions) {
-        const p = this.#partitions.get(key(t.topic, r.partitionIndex));
+        const p = this.#partitions.get(key(name, r.partitionIndex));
         const s = p === undefined ? undefined : sent.get(p);
         if (p === undefined || s === undefined || s.epoch !== p.leaderEpoch) continue;
         await this.#work(p, async () => {

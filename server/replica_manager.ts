@@ -97,6 +97,19 @@ export interface ReplicaManagerOptions {
    * nothing (every leader check answers NOT_LEADER_OR_FOLLOWER) until it is registered again.
    */
   fenced?: () => boolean;
+  /**
+   * Cluster mode: this broker's broker epoch (its registration's create revision; -1: none),
+   * sent in its follower fetches (Fetch v15 `ReplicaState.ReplicaEpoch`).
+   */
+  brokerEpoch?: () => number;
+  /**
+   * Cluster mode: whether a follower may be added to an ISR as this broker's view has it
+   * (Kafka's `Partition.isReplicaIsrEligible`): registered, not fenced, and registered with the
+   * broker epoch its fetches carry (-1: not carried). The AlterPartition enforces the same
+   * against etcd; this check saves it the etcd reads while a follower is fenced. Default: every
+   * follower is eligible.
+   */
+  isrEligible?: (nodeId: number, brokerEpoch: number) => boolean;
 }
 
 /**
@@ -134,6 +147,8 @@ export interface FollowerProgress {
   lastCaughtUpMs: number;
   /** When it last fetched (ms since the epoch; 0: never). */
   lastFetchMs: number;
+  /** The broker epoch its last fetch carried (-1: none, or a fetch before v15). */
+  brokerEpoch: number;
 }
 
 /** What {@linkcode ReplicaManager.stats} counts. */
@@ -165,6 +180,8 @@ interface Follower {
   lastCaughtUpMs: number;
   lastFetchMs: number;
   lastFetchLeaderLeo: number;
+  /** The broker epoch its last fetch carried (-1: not carried). */
+  brokerEpoch: number;
 }
 
 interface AckWaiter {
@@ -353,6 +370,7 @@ export class ReplicaManager {
       logEndOffset: f.leo,
       lastCaughtUpMs: f.lastCaughtUpMs,
       lastFetchMs: f.lastFetchMs,
+      brokerEpoch: f.brokerEpoch,
     }));
   }
 
@@ -618,6 +636,8 @@ export class ReplicaManager {
    * @param now The time of the fetch (ms).
    * @param logStartOffset The follower's log start offset (the fetch's `log_start_offset`; -1:
    *   not given).
+   * @param brokerEpoch The follower's broker epoch (Fetch v15+ `ReplicaState.ReplicaEpoch`; -1:
+   *   not given), sent with an ISR expansion so that a stale one is refused.
    */
   recordFollowerFetch(
     topic: string,
@@ -626,6 +646,7 @@ export class ReplicaManager {
     fetchOffset: number,
     now: number = Date.now(),
     logStartOffset = -1,
+    brokerEpoch = -1,
   ): void {
     const r = this.#replicas.get(key(topic, partition));
     if (r?.role !== "leader") return;
@@ -639,6 +660,7 @@ export class ReplicaManager {
     f.lastFetchLeaderLeo = leaderLeo;
     f.lastFetchMs = now;
     f.leo = fetchOffset;
+    f.brokerEpoch = brokerEpoch;
     if (logStartOffset >= 0) f.logStartOffset = logStartOffset;
     this.#maybeExpandIsr(r, replicaId, f);
     this.#maybeIncrementHighWatermark(r);
@@ -875,7 +897,7 @@ export class ReplicaManager {
       log.becomeFollower(s.leaderEpoch);
       const fetcher = this.#fetcherFor(s.leader);
       replica.fetcher = fetcher;
-      fetcher.addPartition(log, s.leaderEpoch);
+      fetcher.addPartition(log, s.leaderEpoch, s.topicId);
       this.#logger.info(
         `${s.topic}-${s.partition}: following leader ${s.leader} in epoch ${s.leaderEpoch} ` +
           `(${was === "leader" ? "was leader, " : ""}log end ${log.logEndOffset}, high ` +
@@ -923,6 +945,7 @@ export class ReplicaManager {
         fetchResponseMaxBytes: o.replicaFetchResponseMaxBytes,
         fetchBackoffMs: o.replicaFetchBackoffMs,
         socketTimeoutMs: o.replicaSocketTimeoutMs,
+        brokerEpoch: o.brokerEpoch,
       });
       this.#fetchers.set(leaderId, f);
     }
@@ -1002,6 +1025,7 @@ export class ReplicaManager {
     if (r.proposedIsr !== undefined || r.state.isr.includes(id)) return;
     if (Date.now() < r.alterRetryAt) return;
     if (f.leo < r.log.highWatermark || f.leo < r.epochStartOffset) return;
+    if (this.#o.isrEligible !== undefined && !this.#o.isrEligible(id, f.brokerEpoch)) return;
     this.#alterIsr(r, [...r.state.isr, id], `broker ${id} caught up to offset ${f.leo}`);
   }
 
@@ -1033,7 +1057,16 @@ export class ReplicaManager {
     const s = r.state;
     r.proposedIsr = isr;
     const what = `${s.topic}-${s.partition}: ISR [${s.isr}] -> [${isr}] (${why})`;
-    const request = { isr, leaderEpoch: s.leaderEpoch, partitionEpoch: s.partitionEpoch };
+    const brokerEpochs = isr.filter((id) => id !== this.nodeId).map((id) => ({
+      brokerId: id,
+      brokerEpoch: r.followers.get(id)?.brokerEpoch ?? -1,
+    }));
+    const request = {
+      isr,
+      leaderEpoch: s.leaderEpoch,
+      partitionEpoch: s.partitionEpoch,
+      brokerEpochs,
+    };
     (async () => {
       let res: AlterPartitionResult;
       try {
@@ -1048,7 +1081,10 @@ export class ReplicaManager {
       else {
         // not again at once (every follower fetch would try): etcd may be out of reach
         r.alterRetryAt = Date.now() + ALTER_RETRY_MS;
-        this.#logger.warn(`${what}: refused with ${errorName(res.errorCode)}`);
+        this.#logger.warn(
+          `${what}: refused with ${errorName(res.errorCode)}` +
+            (res.message === undefined ? "" : ` (${res.message})`),
+        );
       }
       if (res.state !== undefined) {
         await this.applyStates([{ ...r.state, ...res.state }]);
@@ -1060,5 +1096,12 @@ export class ReplicaManager {
 }
 
 function newFollower(lastCaughtUpMs: number): Follower {
-  return { leo: -1, logStartOffset: -1, lastCaughtUpMs, lastFetchMs: 0, lastFetchLeaderLeo: -1 };
+  return {
+    leo: -1,
+    logStartOffset: -1,
+    lastCaughtUpMs,
+    lastFetchMs: 0,
+    lastFetchLeaderLeo: -1,
+    brokerEpoch: -1,
+  };
 }

@@ -458,6 +458,8 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
     const reads = fc.partitions.map((p) => resolve(broker, p, byId));
     // a follower's fetch (cluster mode): its fetch offsets are its log end offsets
     const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
+    // its broker epoch (KIP-903), checked before it is added to an ISR; not carried before v15
+    const replicaEpoch = version >= 15 ? req.replicaState.replicaEpoch : -1;
     authorizeReads(ctx, reads, replicaId);
     const fromFollower = replicaId >= 0 && broker.replicas !== undefined;
     if (fromFollower) {
@@ -475,6 +477,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
           r.p.fetchOffset,
           now,
           r.p.logStartOffset,
+          replicaEpoch,
         );
       }
     }

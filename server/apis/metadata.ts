@@ -14,9 +14,14 @@
 // - One broker (us) is leader of every partition; replicas = isr = [node id]. `__consumer_offsets`
 //   and `__transaction_state` are reported with is_internal = true.
 // - Cluster mode (docs/CLUSTER.md): every answer comes from the cluster view: the registered
-//   brokers, the controller, each partition's leader, leader epoch, replicas, ISR and offline
-//   replicas (replicas not registered); a partition without a leader gets LEADER_NOT_AVAILABLE
+//   and unfenced brokers, the controller, each partition's leader, leader epoch, replicas, ISR
+//   and offline replicas (replicas not registered, or fenced); a partition without a leader gets LEADER_NOT_AVAILABLE
 //   (leader -1). Auto-creation writes the topic to etcd with `default.replication.factor`.
+// - A fenced broker (registered again, its view not caught up yet; or cut off from etcd) waits
+//   up to 1 s for its view to catch up, then answers every partition LEADER_NOT_AVAILABLE
+//   (leader -1), unknown topics LEADER_NOT_AVAILABLE, itself as the only broker, no controller
+//   and no auto-creation: it vouches for nothing its stale view holds (docs/CLUSTER.md).
+//   Others do not list a fenced broker (nor count its replicas online).
 // - ACLs (`../security/access.ts`, as Kafka's `handleTopicMetadataRequest`): listing all topics
 //   lists only those the principal may DESCRIBE; a named topic it may not DESCRIBE gets
 //   TOPIC_AUTHORIZATION_FAILED (by id: with a null name), before any other check; auto-creation
@@ -197,7 +202,7 @@ function clusterTopicEntry(broker: BrokerContext, name: string): ResponseTopic |
       leaderEpoch: s?.leaderEpoch ?? -1,
       replicaNodes: replicas,
       isrNodes: s?.isr ?? [],
-      offlineReplicas: replicas.filter((b) => !cluster.view.isLive(b)),
+      offlineReplicas: replicas.filter((b) => !cluster.view.isUnfenced(b)),
     });
   });
   return createMetadataResponseResponseTopic({
@@ -210,10 +215,65 @@ function clusterTopicEntry(broker: BrokerContext, name: string): ResponseTopic |
   });
 }
 
-/** Metadata in cluster mode: everything from the cluster view. */
+/** How long a Metadata request waits for a fenced broker to catch up before answering. */
+const FENCED_METADATA_WAIT_MS = 1000;
+
+/**
+ * The answer of a fenced broker (not registered, or registered again and its view not caught up
+ * yet): its view may be stale, so it vouches for no leader, ISR, controller or other broker.
+ * Every partition gets LEADER_NOT_AVAILABLE (leader -1, no ISR), a topic its view does not hold
+ * LEADER_NOT_AVAILABLE too (not UNKNOWN_TOPIC_OR_PARTITION: it may exist), and the broker list
+ * is this broker alone; clients retry, and get the cluster's view once it caught up.
+ */
+function fencedAnswer(ctx: RequestContext, res: MetadataResponse): MetadataResponse {
+  const cluster = ctx.broker.cluster!;
+  const self = cluster.membership?.registration;
+  for (const t of res.topics) {
+    if (
+      t.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION ||
+      t.errorCode === ErrorCode.UNKNOWN_TOPIC_ID
+    ) {
+      t.errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+    }
+    for (const p of t.partitions) {
+      p.errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+      p.leaderId = -1;
+      p.leaderEpoch = -1;
+      p.isrNodes = [];
+      p.offlineReplicas = [];
+    }
+  }
+  res.brokers = self === undefined ? [] : [
+    createMetadataResponseResponseBroker({
+      nodeId: self.id,
+      ...registeredEndpoint(self, ctx.connection.listenerName),
+      rack: self.rack,
+    }),
+  ];
+  res.controllerId = -1;
+  return res;
+}
+
+/**
+ * Metadata in cluster mode: everything from the cluster view, once this broker is unfenced
+ * (see {@linkcode fencedAnswer}).
+ */
 async function clusterMetadata(
   ctx: RequestContext,
   req: MetadataRequest,
+): Promise<MetadataResponse> {
+  const cluster = ctx.broker.cluster!;
+  if (cluster.registered || await cluster.untilRegistered(FENCED_METADATA_WAIT_MS)) {
+    return await viewMetadata(ctx, req, true);
+  }
+  return fencedAnswer(ctx, await viewMetadata(ctx, req, false));
+}
+
+/** Metadata from the cluster view (`mayCreate`: auto-creation allowed). */
+async function viewMetadata(
+  ctx: RequestContext,
+  req: MetadataRequest,
+  mayCreate: boolean,
 ): Promise<MetadataResponse> {
   const broker = ctx.broker;
   const version = ctx.version;
@@ -226,7 +286,7 @@ async function clusterMetadata(
       if (entry !== undefined) topics.push(entry);
     }
   } else {
-    const autoCreate = broker.config.autoCreateTopicsEnable &&
+    const autoCreate = mayCreate && broker.config.autoCreateTopicsEnable &&
       (version < 4 || req.allowAutoTopicCreation);
     // Each topic is answered once, as Kafka does (it reads the list into a set).
     const answered = new Set<string>();

@@ -261,6 +261,8 @@ export class ClusterNode {
    * view and the replica manager have caught up with; the broker leads nothing below it.
    */
   #caughtUpTo = 0;
+  /** Topic names by id, as of a view revision ({@linkcode ClusterNode.topicName}). */
+  #topicIds: { revision: number; byId: Map<string, string> } | undefined;
   /** The catch-up running, for that membership revision. */
   #catchingUp: { revision: number; done: Promise<void> } | undefined;
 
@@ -507,12 +509,34 @@ export class ClusterNode {
   }
 
   /**
-   * The registered brokers, by id.
+   * Wait until this broker is registered and caught up ({@linkcode ClusterNode.registered}),
+   * at most `timeoutMs`.
+   *
+   * @param timeoutMs Longest wait, in milliseconds.
+   * @returns Whether it is.
+   */
+  async untilRegistered(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.registered && !this.#stop.signal.aborted) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const tick = new Promise((r) => timer = setTimeout(r, Math.min(left, 50)));
+      await Promise.race([this.#catchingUp?.done ?? tick, tick]);
+      clearTimeout(timer);
+    }
+    return this.registered;
+  }
+
+  /**
+   * The live brokers, by id: registered and not fenced (Kafka's unfenced brokers). Only they are
+   * listed in Metadata and DescribeCluster, given new replicas, elected, or named as targets of
+   * reassignments; a broker registered again is fenced until it caught up.
    *
    * @returns Their registrations.
    */
   liveBrokers(): BrokerRegistration[] {
-    return this.view.brokers();
+    return this.view.unfencedBrokers();
   }
 
   /**
@@ -534,8 +558,14 @@ export class ClusterNode {
    * @returns The name, or `undefined`.
    */
   topicName(topicId: string): string | undefined {
-    for (const [name, t] of this.view.topics()) if (t.value.id === topicId) return name;
-    return undefined;
+    // by-id fetches (followers' Fetch v15) ask for every partition: one index per view revision
+    const revision = this.view.revision;
+    if (this.#topicIds?.revision !== revision) {
+      const byId = new Map<string, string>();
+      for (const [name, t] of this.view.topics()) byId.set(t.value.id, name);
+      this.#topicIds = { revision, byId };
+    }
+    return this.#topicIds.byId.get(topicId);
   }
 
   /**
@@ -1012,7 +1042,9 @@ export class ClusterNode {
       const r = await this.#casPartition(topic, partition, (replicas, s) => {
         const live = new Set(this.liveBrokers().map((b) => b.id));
         if (target === null) return cancelReassignment(replicas, s, live);
-        const bad = checkTarget(target, live);
+        // a target may name any registered broker, fenced or not (Kafka's controller); only
+        // an unfenced one is elected
+        const bad = checkTarget(target, new Set(this.view.brokers().map((b) => b.id)));
         if (bad !== undefined) return bad;
         return startReassignment(replicas, s, target, live);
       }, true);
@@ -1206,7 +1238,9 @@ export class ClusterNode {
     const fail = (message: string): never => {
       throw new ClusterError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, message);
     };
-    const live = new Set(this.liveBrokers().map((b) => b.id));
+    // registered, fenced or not (Kafka's controller checks a manual assignment's brokers are
+    // registered; placement takes unfenced brokers only)
+    const live = new Set(this.view.brokers().map((b) => b.id));
     const size = rf ?? assignments[0].length;
     assignments.forEach((r, i) => {
       const p = from + i;
@@ -1421,6 +1455,21 @@ export class ClusterNode {
       // the view hands the replica manager its partition states before it reports the revision
       // applied: wait for those to be applied too
       await this.#parts?.replicas.applyStates([]);
+      // then publish it (the registration's fenced flag), so that leaders may add this broker
+      // to ISRs and the controller elect it; a registration unfenced already (its lease was
+      // found alive again) is written again, harmlessly
+      for (let backoff = 100; current(); backoff = Math.min(2 * backoff, 2000)) {
+        try {
+          if (await m.unfence() !== undefined) break;
+          return; // no longer this registration: the next one catches up
+        } catch (e) {
+          this.#logger.warn(
+            `Broker ${this.nodeId} cannot unfence its registration in etcd: ` +
+              `${e instanceof Error ? e.message : e}`,
+          );
+          await new Promise((r) => setTimeout(r, backoff));
+        }
+      }
       if (!current()) return;
       this.#caughtUpTo = Math.max(this.#caughtUpTo, revision);
       this.#logger.info(

@@ -76,6 +76,12 @@ export interface AlterPartitionRequest {
   leaderEpoch: number;
   /** The partition epoch the leader has (must be the current one). */
   partitionEpoch: number;
+  /**
+   * The broker epochs of ISR members as the leader knows them from their fetches (Kafka's
+   * `NewIsrWithEpochs`, KIP-903): a broker added to the ISR must still be registered with that
+   * epoch. -1 or absent: not known (a fetch that carries no epoch), not checked.
+   */
+  brokerEpochs?: { brokerId: number; brokerEpoch: number }[];
 }
 
 /** What {@linkcode ClusterView.alterPartition} answers. */
@@ -85,10 +91,13 @@ export interface AlterPartitionResult {
    * broker was replaced as leader); INVALID_UPDATE_VERSION (the partition epoch moved on:
    * re-read and apply the state); INVALID_REQUEST (not the leader, or an ISR that is not a
    * subset of the replicas or lacks the leader); INELIGIBLE_REPLICA (an ISR member that is not
-   * registered); STALE_BROKER_EPOCH (this broker's registration changed: it is fenced);
-   * REQUEST_TIMED_OUT (etcd could not be reached).
+   * registered, or a broker added to the ISR that is fenced or registered with another broker
+   * epoch than its fetches carried: KIP-841, KIP-903); STALE_BROKER_EPOCH (this broker's
+   * registration changed: it is fenced); REQUEST_TIMED_OUT (etcd could not be reached).
    */
   errorCode: number;
+  /** Why, when refused with INELIGIBLE_REPLICA. */
+  message?: string;
   /** The partition's state after the call (the new one on success, else the current one). */
   state?: PartitionState;
 }
@@ -210,6 +219,27 @@ export class ClusterView {
    */
   broker(id: number): Versioned<BrokerRegistration> | undefined {
     return this.#snap?.brokers.get(id);
+  }
+
+  /**
+   * Whether a broker is registered and not fenced (Kafka's unfenced broker): it caught up
+   * since it registered, so it may be elected leader and added to an ISR.
+   *
+   * @param id Node id.
+   * @returns True if its key exists without the `fenced` flag.
+   */
+  isUnfenced(id: number): boolean {
+    const b = this.#snap?.brokers.get(id);
+    return b !== undefined && b.value.fenced !== true;
+  }
+
+  /**
+   * The registered brokers that are not fenced, by id.
+   *
+   * @returns Their registrations.
+   */
+  unfencedBrokers(): BrokerRegistration[] {
+    return this.brokers().filter((b) => b.fenced !== true);
   }
 
   /**
@@ -375,18 +405,49 @@ export class ClusterView {
         if (!isr.includes(this.#nodeId) || isr.some((b) => !replicas.includes(b))) {
           return fail(ErrorCode.INVALID_REQUEST);
         }
-        if (isr.some((b) => !this.isLive(b))) return fail(ErrorCode.INELIGIBLE_REPLICA);
+        const gone = isr.filter((b) => !this.isLive(b));
+        if (gone.length > 0) {
+          return {
+            ...fail(ErrorCode.INELIGIBLE_REPLICA),
+            message: `broker ${gone.join(", ")} not registered`,
+          };
+        }
         const epoch = this.#brokerEpoch();
         if (epoch === 0) return fail(ErrorCode.STALE_BROKER_EPOCH);
+        // Kafka's controller (KIP-841, KIP-903): a broker added to the ISR must be registered,
+        // unfenced, and registered with the epoch its fetches carried; read fresh from etcd
+        // and compared in the write, so a leader with a stale view cannot add it
+        const eligible: { id: number; createRevision: number; modRevision: number }[] = [];
+        for (const b of isr.filter((b) => !s.isr.includes(b))) {
+          const reg = await this.#store.readBroker(b);
+          const sent = request.brokerEpochs?.find((e) => e.brokerId === b)?.brokerEpoch ?? -1;
+          const why = reg === undefined
+            ? "not registered"
+            : reg.value.fenced === true
+            ? `fenced (broker epoch ${reg.createRevision}, catching up)`
+            : sent >= 0 && sent !== reg.createRevision
+            ? `stale broker epoch ${sent} (registered with ${reg.createRevision})`
+            : undefined;
+          if (why !== undefined) {
+            return { ...fail(ErrorCode.INELIGIBLE_REPLICA), message: `broker ${b} ${why}` };
+          }
+          eligible.push({
+            id: b,
+            createRevision: reg!.createRevision,
+            modRevision: reg!.modRevision,
+          });
+        }
         const next: PartitionState = { ...s, isr, partitionEpoch: s.partitionEpoch + 1 };
         const r = await this.#store.writePartition(topic, partition, current.modRevision, next, {
           broker: { id: this.#nodeId, epoch },
+          eligible,
         });
         if (r.ok) {
           await this.waitForRevision(r.revision, 2000);
           return { errorCode: ErrorCode.NONE, state: next };
         }
         if (r.reason === "fenced") return fail(ErrorCode.STALE_BROKER_EPOCH);
+        // "ineligible": an added broker's registration changed meanwhile: check it again
         // changed between the read and the write: check again against the new state
       }
       return { errorCode: ErrorCode.INVALID_UPDATE_VERSION };

@@ -249,7 +249,7 @@ export class Controller {
    */
   async rebalanceLeaders(percentage: number): Promise<number> {
     if (!this.#active) return 0;
-    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const live = new Set(this.#view.unfencedBrokers().map((b) => b.id));
     const partitions = [];
     for (const [topic, t] of this.#view.topics()) {
       for (let p = 0; p < t.value.replicas.length; p++) {
@@ -435,7 +435,7 @@ export class Controller {
   ): Promise<boolean> {
     const t = this.#view.topic(name);
     if (t === undefined) return false;
-    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const live = new Set(this.#view.unfencedBrokers().map((b) => b.id));
     const c = completeReassignment(t.value.replicas[p], current.value, live);
     if (c === undefined) return false;
     const r = await this.#store.writeReplicas(
@@ -468,7 +468,7 @@ export class Controller {
   }
 
   async #reconcile(): Promise<void> {
-    const live = new Set(this.#view.brokers().map((b) => b.id));
+    const live = new Set(this.#view.unfencedBrokers().map((b) => b.id));
     const now = Date.now();
     for (const [name, t] of this.#view.topics()) {
       for (let p = 0; p < t.value.replicas.length; p++) {

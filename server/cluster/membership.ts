@@ -93,7 +93,12 @@ export class Membership {
   constructor(options: MembershipOptions) {
     this.#store = options.store;
     this.#etcd = options.store.etcd;
-    this.#registration = { ...options.registration, incarnation: crypto.randomUUID() };
+    // registered fenced: unfenced by `unfence` once the broker's view caught up
+    this.#registration = {
+      ...options.registration,
+      incarnation: crypto.randomUUID(),
+      fenced: true,
+    };
     this.#sessionTimeoutMs = options.sessionTimeoutMs;
     this.#ttlSeconds = Math.max(1, Math.ceil(options.sessionTimeoutMs / 1000));
     this.#logger = options.logger;
@@ -164,6 +169,33 @@ export class Membership {
     );
     this.#set({ ...this.#state, registered: false });
     this.#wake();
+  }
+
+  /**
+   * Publish that this broker caught up (Kafka: the controller unfences a broker whose metadata
+   * caught up): its registration's `fenced` flag goes to false, so leaders may add it to ISRs
+   * and the controller may elect it. Only for the registration of the current broker epoch.
+   *
+   * @returns etcd's revision of the write, or `undefined` when not registered, or when the key
+   *   is no longer this broker epoch's registration (it registers again).
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async unfence(): Promise<number | undefined> {
+    const s = this.#state;
+    if (!s.registered || s.lease === "0" || this.#stop.signal.aborted) return undefined;
+    const revision = await this.#store.setBrokerFenced(
+      this.#registration,
+      s.epoch,
+      s.lease,
+      false,
+    );
+    if (revision !== undefined) {
+      this.#logger.info(
+        `Broker ${this.#registration.id}'s registration (broker epoch ${s.epoch}) is unfenced ` +
+          `in etcd (revision ${revision})`,
+      );
+    }
+    return revision;
   }
 
   /**

@@ -47,6 +47,14 @@ export interface BrokerRegistration {
   rack: string | null;
   /** Random id of this run of the broker process. */
   incarnation: string;
+  /**
+   * Registered but not caught up yet (Kafka's fenced broker): a broker registers fenced and
+   * writes `false` once its view of the cluster has applied etcd's revision of its
+   * registration. A fenced broker is not elected leader, not added to an ISR
+   * (INELIGIBLE_REPLICA) and not listed in Metadata. Absent: not fenced (registrations of
+   * brokers before the flag).
+   */
+  fenced?: boolean;
 }
 
 /** One advertised listener of a registered broker. */
@@ -134,12 +142,26 @@ export interface WriteFence {
   controllerEpoch?: number;
   /** The writer is this broker, registered with this epoch (its key's create revision). */
   broker?: { id: number; epoch: number };
+  /**
+   * Brokers the write adds to an ISR: each one's registration must still be the one read (its
+   * key's create revision, the broker epoch, and its mod revision, so neither a new
+   * registration nor a change of its fenced flag slips in between the check and the write).
+   */
+  eligible?: { id: number; createRevision: number; modRevision: number }[];
 }
 
 /** Outcome of a fenced compare-and-swap write. */
 export type CasResult =
   | { ok: true; revision: number }
-  | { ok: false; reason: "changed" | "fenced"; current: Versioned<PartitionState> | undefined };
+  | {
+    ok: false;
+    /**
+     * `changed`: the key changed; `fenced`: the writer's epoch is not current; `ineligible`: a
+     * broker of {@linkcode WriteFence.eligible} registered again or changed its registration.
+     */
+    reason: "changed" | "fenced" | "ineligible";
+    current: Versioned<PartitionState> | undefined;
+  };
 
 /** Most operations in one etcd transaction (etcd's default `--max-txn-ops`). */
 export const MAX_TXN_OPS = 128;
@@ -359,6 +381,32 @@ export class MetadataStore {
     const kv = r.results[0].kvs[0];
     if (kv === undefined) return this.registerBroker(registration, lease); // gone meanwhile
     return { holder: versionedOf(kv, parseJson<BrokerRegistration>(kv)) };
+  }
+
+  /**
+   * Set a registered broker's `fenced` flag (the broker itself, under its lease): only while
+   * the key is still the registration of broker epoch `epoch`.
+   *
+   * @param registration The broker's registration (its flag is replaced).
+   * @param epoch The broker epoch (the key's create revision).
+   * @param lease The lease the key lives under.
+   * @param fenced The new flag.
+   * @returns etcd's revision of the write, or `undefined` when the key is no longer that
+   *   registration.
+   * @throws {EtcdError} If etcd cannot be reached or the lease is gone.
+   */
+  async setBrokerFenced(
+    registration: BrokerRegistration,
+    epoch: number,
+    lease: string,
+    fenced: boolean,
+  ): Promise<number | undefined> {
+    const key = this.brokerKey(registration.id);
+    const r = await this.etcd.txn({
+      compare: [{ key, target: "create", value: epoch }],
+      success: [{ put: { key, value: JSON.stringify({ ...registration, fenced }), lease } }],
+    });
+    return r.succeeded ? r.revision : undefined;
   }
 
   /**
@@ -620,6 +668,18 @@ export class MetadataStore {
   }
 
   /**
+   * Read one broker's registration.
+   *
+   * @param id Node id.
+   * @returns The registration (create revision: the broker epoch), or `undefined`.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async readBroker(id: number): Promise<Versioned<BrokerRegistration> | undefined> {
+    const kv = await this.etcd.get(this.brokerKey(id));
+    return kv === undefined ? undefined : versionedOf(kv, parseJson<BrokerRegistration>(kv));
+  }
+
+  /**
    * Read one partition's state.
    *
    * @param topic Topic name.
@@ -684,6 +744,12 @@ export class MetadataStore {
       compare.push({ key: brokerKey, target: "create" as const, value: fence.broker.epoch });
       failure.push({ range: { key: brokerKey } });
     }
+    for (const e of fence.eligible ?? []) {
+      const brokerKey = this.brokerKey(e.id);
+      compare.push({ key: brokerKey, target: "create" as const, value: e.createRevision });
+      compare.push({ key: brokerKey, target: "mod" as const, value: e.modRevision });
+      failure.push({ range: { key: brokerKey } });
+    }
     const r = await this.etcd.txn({
       compare,
       success: [{ put: { key, value: JSON.stringify(state) } }],
@@ -700,7 +766,13 @@ export class MetadataStore {
     if (fence.broker !== undefined) {
       fenced ||= r.results[i++]?.kvs[0]?.createRevision !== fence.broker.epoch;
     }
-    return { ok: false, reason: fenced ? "fenced" : "changed", current };
+    let ineligible = false;
+    for (const e of fence.eligible ?? []) {
+      const b = r.results[i++]?.kvs[0];
+      ineligible ||= b?.createRevision !== e.createRevision || b?.modRevision !== e.modRevision;
+    }
+    if (fenced) return { ok: false, reason: "fenced", current };
+    return { ok: false, reason: ineligible ? "ineligible" : "changed", current };
   }
 
   /**

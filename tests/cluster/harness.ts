@@ -132,6 +132,11 @@ export async function startCluster(
   };
   try {
     for (let i = 0; i < count; i++) await startOne(i);
+    // each broker unfenced in every view (placement and elections take unfenced brokers only)
+    await until(
+      "every broker sees every broker unfenced",
+      () => brokers.every((b) => b!.cluster!.liveBrokers().length === count),
+    );
   } catch (e) {
     await cluster.close();
     throw e;

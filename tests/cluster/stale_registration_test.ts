@@ -17,57 +17,11 @@ import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages
 import type { Broker } from "../../server/mod.ts";
 import { partitionForGroup } from "../../server/group/schemas.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { aliasEtcd } from "./etcd_link.ts";
 import { commitOffset, onBroker, startCluster, until } from "./harness.ts";
 
 const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
-
-/** How broker 1's calls to etcd fare. */
-type Link = "open" | "cut" | "watch-held";
-
-/**
- * Route every `fetch` to `alias` (broker 1's etcd endpoint) to `real`, as `link()` says: `cut`
- * fails new calls and aborts those in flight (its watch stream too); `watch-held` lets calls
- * through but holds every new watch until the link opens (or the call is aborted).
- */
-function aliasEtcd(alias: string, real: string) {
-  const original = globalThis.fetch;
-  let link: Link = "open";
-  let cutAll = new AbortController();
-  let opened: { promise: Promise<void>; resolve: () => void } = Promise.withResolvers<void>();
-  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    if (!url.startsWith(alias)) return original(input, init);
-    const target = real + url.slice(alias.length);
-    if (link === "cut") throw new TypeError(`etcd link of broker 1 cut: ${url}`);
-    if (link === "watch-held" && url.endsWith("/v3/watch")) {
-      const signal = init?.signal;
-      await new Promise<void>((resolve, reject) => {
-        opened.promise.then(resolve);
-        signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
-      });
-    }
-    const signals = [cutAll.signal, ...(init?.signal ? [init.signal] : [])];
-    return original(target, { ...init, signal: AbortSignal.any(signals) });
-  };
-  return {
-    set(next: Link) {
-      link = next;
-      if (next === "cut") {
-        cutAll.abort(new TypeError("etcd link of broker 1 cut"));
-        cutAll = new AbortController();
-      }
-      if (next === "open") {
-        opened.resolve();
-        opened = Promise.withResolvers<void>();
-      }
-    },
-    restore() {
-      opened.resolve();
-      globalThis.fetch = original;
-    },
-  };
-}
 
 /** OffsetFetch v7 of `t-0`: the group's error code, else the committed offset. */
 function fetchOffset(

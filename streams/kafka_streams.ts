@@ -1,0 +1,831 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The Streams runtime: runs a {@linkcode Topology} as one member of a consumer group named by
+ * the application id. The group's partitions of the topology's source topics are split between
+ * the application's instances; each input partition of a sub-topology is a task with its own
+ * stores, restored from their changelog topics when the task is assigned. Records are processed
+ * one at a time in offset order per partition; results, changelog writes and input offsets are
+ * committed together every `commitIntervalMs`: after the producer flushed (`at_least_once`), or
+ * in one transaction (`exactly_once_v2`).
+ *
+ * @module
+ */
+
+import { Admin } from "../client/admin.ts";
+import { Client } from "../client/client.ts";
+import { Consumer, type ConsumerRecord } from "../client/consumer.ts";
+import { GroupConsumer, type OffsetToCommit } from "../client/group_consumer.ts";
+import { Producer, type ProducerMessage, type RecordMetadata } from "../client/producer.ts";
+import type { RecordHeader } from "../client/records.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type {
+  Forward,
+  GraphBuilder,
+  NodeDef,
+  Rec,
+  StoreDef,
+  Subtopology,
+  TaskContext,
+} from "./graph.ts";
+import type { Serde } from "./serdes.ts";
+import {
+  BytesStore,
+  keyValueView,
+  type ReadOnlyKeyValueStore,
+  type ReadOnlyWindowStore,
+  windowView,
+} from "./stores.ts";
+import { type Topology, topologyGraph } from "./topology.ts";
+
+/** `processing.guarantee`. */
+export type ProcessingGuarantee = "at_least_once" | "exactly_once_v2";
+
+/** The state of a {@linkcode KafkaStreams} instance, as Kafka's `KafkaStreams.State`. */
+export type StreamsState =
+  | "CREATED"
+  | "REBALANCING"
+  | "RUNNING"
+  | "PENDING_SHUTDOWN"
+  | "NOT_RUNNING"
+  | "PENDING_ERROR"
+  | "ERROR";
+
+/** Configuration of a {@linkcode KafkaStreams} instance. */
+export interface StreamsConfig {
+  /** `application.id`: the consumer group, the transactional id's prefix and the prefix of
+   * internal topics (`<applicationId>-<store>-changelog`, `<applicationId>-<name>-repartition`). */
+  applicationId: string;
+  /** Bootstrap servers (a client is made and closed with the instance). */
+  bootstrapServers?: string | string[];
+  /** Or a client to use (left open on close). */
+  client?: Client;
+  /** `processing.guarantee`. Default `at_least_once`. */
+  processingGuarantee?: ProcessingGuarantee;
+  /** How often results and offsets are committed. Default 100 ms with exactly-once, 1000 ms
+   * with at-least-once. */
+  commitIntervalMs?: number;
+  /** Where persistent stores live (`<stateDir>/<applicationId>/<task>/<store>`); one per
+   * instance. Default `<tmp>/sluice-streams`. */
+  stateDir?: string;
+  /** Key serde where none was given. */
+  defaultKeySerde?: Serde<unknown>;
+  /** Value serde where none was given. */
+  defaultValueSerde?: Serde<unknown>;
+  /** `group.instance.id`: a static member (a restart takes its partitions back without a
+   * rebalance) whose transactional id stays the same across restarts (fencing its previous
+   * incarnation at once). Default: a dynamic member. */
+  groupInstanceId?: string;
+  /** Session timeout of the group member. Default 45000. */
+  sessionTimeoutMs?: number;
+  /** Heartbeat interval. Default 3000. */
+  heartbeatIntervalMs?: number;
+  /** Rebalance timeout. Default 60000. */
+  rebalanceTimeoutMs?: number;
+  /** Longest wait of one poll. Default 100. */
+  pollMs?: number;
+  /** Where a task starts without a committed offset. Default `earliest` (as Kafka Streams). */
+  autoOffsetReset?: "earliest" | "latest";
+  /** Replication factor of the internal topics. Default: the broker's default. */
+  replicationFactor?: number;
+  /** Transaction timeout with exactly-once. Default 10000. */
+  transactionTimeoutMs?: number;
+  /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
+  onError?: (error: unknown) => void;
+}
+
+/** Counters of a running instance. */
+export interface StreamsMetrics {
+  /** Input records processed. */
+  processed: number;
+  /** Records dropped: late for a closed window, or without a key where one is needed. */
+  dropped: number;
+  /** Commits done. */
+  commits: number;
+  /** Changelog records restored. */
+  restored: number;
+  /** Tasks this instance runs now. */
+  tasks: string[];
+}
+
+const noop: Forward = () => {};
+
+/** One task: a sub-topology's processors and stores for one input partition. */
+class Task implements TaskContext {
+  readonly taskId: string;
+  readonly partition: number;
+  readonly sub: Subtopology;
+  streamTime = -1;
+  readonly stores = new Map<string, BytesStore>();
+  /** Source processors by full topic name. */
+  readonly sources = new Map<string, (rec: Rec) => void>();
+  /** Next offset per input topic, to commit. */
+  readonly offsets = new Map<string, number>();
+  #runtime: Runtime;
+
+  constructor(runtime: Runtime, sub: Subtopology, partition: number) {
+    this.#runtime = runtime;
+    this.sub = sub;
+    this.partition = partition;
+    this.taskId = `${sub.id}_${partition}`;
+    for (const name of sub.stores) {
+      const def = runtime.graph.stores.get(name)!;
+      const dir = def.persistent
+        ? `${runtime.stateDir}/${runtime.applicationId}/${this.taskId}/${name}`
+        : undefined;
+      this.stores.set(name, new BytesStore(name, def.kind, dir));
+    }
+  }
+
+  /** Builds the processors (children before parents, so each gets its children's functions). */
+  init(): void {
+    const procs = new Map<NodeDef, (rec: Rec) => void>();
+    const nodes = [...this.sub.nodes].sort((a, b) => b.id - a.id);
+    for (const node of nodes) {
+      const outs = node.children.map((c) => procs.get(c)!);
+      const forward: Forward = outs.length === 0 ? noop : outs.length === 1 ? outs[0] : (rec) => {
+        for (const o of outs) o(rec);
+      };
+      const proc = node.create(this, forward, outs);
+      procs.set(node, proc);
+      for (const t of node.topics) this.sources.set(this.topicName(t), proc);
+    }
+  }
+
+  process(r: ConsumerRecord): void {
+    if (r.timestamp > this.streamTime) this.streamTime = r.timestamp;
+    this.sources.get(r.topic)!({
+      key: r.key,
+      value: r.value,
+      timestamp: r.timestamp,
+      headers: r.headers,
+    });
+    this.offsets.set(r.topic, r.offset + 1);
+  }
+
+  store(name: string): BytesStore {
+    const s = this.stores.get(name);
+    if (s === undefined) {
+      throw new Error(`task ${this.taskId}: store ${name} is not connected to this sub-topology`);
+    }
+    return s;
+  }
+
+  send(
+    topic: string,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    timestamp: number,
+    headers: RecordHeader[],
+  ): void {
+    this.#runtime.send(topic, { key, value, timestamp, headers });
+  }
+
+  keySerde<T>(serde: Serde<T> | undefined, what: string): Serde<T> {
+    const s = serde ?? this.#runtime.config.defaultKeySerde;
+    if (s === undefined) {
+      throw new Error(`streams: ${what}: no key serde (give one, or set defaultKeySerde)`);
+    }
+    return s as Serde<T>;
+  }
+
+  valueSerde<T>(serde: Serde<T> | undefined, what: string): Serde<T> {
+    const s = serde ?? this.#runtime.config.defaultValueSerde;
+    if (s === undefined) {
+      throw new Error(`streams: ${what}: no value serde (give one, or set defaultValueSerde)`);
+    }
+    return s as Serde<T>;
+  }
+
+  topicName(topic: string): string {
+    return this.#runtime.topicName(topic);
+  }
+
+  dropRecord(_reason: string): void {
+    this.#runtime.dropped++;
+  }
+}
+
+/** What tasks need of the runtime. */
+interface Runtime {
+  readonly graph: GraphBuilder;
+  readonly config: StreamsConfig;
+  readonly applicationId: string;
+  readonly stateDir: string;
+  dropped: number;
+  send(topic: string, message: ProducerMessage): void;
+  topicName(topic: string): string;
+}
+
+/**
+ * Runs a topology: one instance of an application.
+ *
+ * @example Word count
+ * ```ts ignore
+ * import { KafkaStreams, Serdes, StreamsBuilder } from "@sluice/sluice/streams";
+ *
+ * const builder = new StreamsBuilder();
+ * builder.stream<string, string>("streams-plaintext-input")
+ *   .flatMapValues((line) => line.toLowerCase().split(/\W+/).filter((w) => w !== ""))
+ *   .groupBy((_key, word) => word)
+ *   .count({ storeName: "counts-store" })
+ *   .toStream()
+ *   .to("streams-wordcount-output", { valueSerde: Serdes.Int64() });
+ * const streams = new KafkaStreams(builder.build(), {
+ *   applicationId: "streams-wordcount",
+ *   bootstrapServers: "localhost:9092",
+ *   defaultKeySerde: Serdes.String(),
+ *   defaultValueSerde: Serdes.String(),
+ * });
+ * await streams.start();
+ * // ... later
+ * console.log(streams.store<string, number>("counts-store").get("kafka"));
+ * await streams.close();
+ * ```
+ *
+ * Permissions: `--allow-net` (the cluster); with persistent stores `--allow-read` and
+ * `--allow-write` on `stateDir` (and `--allow-env` for the default, under the temp dir).
+ */
+export class KafkaStreams {
+  /** The application id. */
+  readonly applicationId: string;
+  #rt: Runtime;
+  #graph: GraphBuilder;
+  #config: StreamsConfig;
+  #subs: Subtopology[];
+  #topicSub = new Map<string, Subtopology>();
+  #state: StreamsState = "CREATED";
+  #listeners: Array<(next: StreamsState, previous: StreamsState) => void> = [];
+  #client!: Client;
+  #ownClient = false;
+  #admin!: Admin;
+  #consumer!: GroupConsumer;
+  #producer!: Producer;
+  #eos: boolean;
+  #commitIntervalMs: number;
+  #tasks = new Map<string, Task>();
+  #byTopic = new Map<string, Task[]>();
+  #pending = new Map<string, ProducerMessage[]>();
+  #sendError: unknown;
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #stop = new AbortController();
+  #processedSinceCommit = 0;
+  #lastCommit = 0;
+  #processed = 0;
+  #commits = 0;
+  #restored = 0;
+  #running: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+
+  /**
+   * Creates an instance; nothing connects until {@linkcode KafkaStreams.start}.
+   *
+   * @param topology The topology (from {@linkcode StreamsBuilder.build}).
+   * @param config Application id, cluster, guarantee, serdes.
+   * @throws {RangeError} On an invalid application id, guarantee or interval.
+   */
+  constructor(topology: Topology, config: StreamsConfig) {
+    if (
+      typeof config.applicationId !== "string" || !/^[A-Za-z0-9._-]+$/.test(config.applicationId)
+    ) {
+      throw new RangeError(
+        `streams: invalid applicationId ${JSON.stringify(config.applicationId)} ` +
+          "(letters, digits, '.', '_' and '-' only: it prefixes topic names)",
+      );
+    }
+    const guarantee = config.processingGuarantee ?? "at_least_once";
+    if (guarantee !== "at_least_once" && guarantee !== "exactly_once_v2") {
+      throw new RangeError(
+        `streams: invalid processingGuarantee ${guarantee} (at_least_once or exactly_once_v2)`,
+      );
+    }
+    if (config.client === undefined && config.bootstrapServers === undefined) {
+      throw new RangeError("streams: give bootstrapServers or a client");
+    }
+    this.#eos = guarantee === "exactly_once_v2";
+    this.#commitIntervalMs = config.commitIntervalMs ?? (this.#eos ? 100 : 1000);
+    if (!(this.#commitIntervalMs >= 0)) {
+      throw new RangeError(`streams: invalid commitIntervalMs ${config.commitIntervalMs}`);
+    }
+    this.#config = config;
+    this.applicationId = config.applicationId;
+    this.#graph = topologyGraph(topology);
+    this.#rt = {
+      graph: this.#graph,
+      config,
+      applicationId: config.applicationId,
+      stateDir: config.stateDir ?? `${tempDir()}/sluice-streams`,
+      dropped: 0,
+      send: (topic, message) => this.#send(topic, message),
+      topicName: (topic) => this.#topicName(topic),
+    };
+    this.#subs = this.#graph.subtopologies();
+    for (const s of this.#subs) {
+      for (const t of s.sourceTopics) this.#topicSub.set(this.#topicName(t), s);
+    }
+    if (this.#topicSub.size === 0) throw new RangeError("streams: the topology reads no topic");
+  }
+
+  /** The current state. */
+  get state(): StreamsState {
+    return this.#state;
+  }
+
+  /**
+   * Registers a listener of state changes (Kafka's `setStateListener`).
+   *
+   * @param listener Called with the new and the previous state.
+   */
+  setStateListener(listener: (next: StreamsState, previous: StreamsState) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #setState(next: StreamsState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    for (const l of this.#listeners) {
+      try {
+        l(next, previous);
+      } catch { /* a listener's failure is its own */ }
+    }
+  }
+
+  /** A topic's full name: internal topics get the application id in front. */
+  #topicName(topic: string): string {
+    return this.#graph.internalTopics.has(topic) ? `${this.applicationId}-${topic}` : topic;
+  }
+
+  #changelog(store: string): string {
+    return `${this.applicationId}-${store}-changelog`;
+  }
+
+  /** Counters. */
+  metrics(): StreamsMetrics {
+    return {
+      processed: this.#processed,
+      dropped: this.#rt.dropped,
+      commits: this.#commits,
+      restored: this.#restored,
+      tasks: [...this.#tasks.keys()].sort(),
+    };
+  }
+
+  /**
+   * Creates the internal topics, joins the group and starts processing in the background;
+   * resolves once the first assignment is restored and processing runs (state `RUNNING`).
+   *
+   * @throws {Error} If started twice, a source topic is missing, co-partitioned topics differ in
+   *   partition count, or the cluster cannot be reached.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "CREATED") throw new Error(`streams: start in state ${this.#state}`);
+    this.#setState("REBALANCING");
+    try {
+      this.#client = this.#config.client ?? new Client({
+        bootstrapServers: this.#config.bootstrapServers!,
+        clientId: this.applicationId,
+      });
+      this.#ownClient = this.#config.client === undefined;
+      this.#admin = new Admin(this.#client);
+      await this.#createInternalTopics();
+      this.#producer = new Producer(this.#client, { lingerMs: 5 });
+      this.#consumer = new GroupConsumer(this.#client, {
+        groupId: this.applicationId,
+        groupInstanceId: this.#config.groupInstanceId ?? null,
+        autoCommit: false,
+        autoOffsetReset: this.#config.autoOffsetReset ?? "earliest",
+        assignors: ["range"],
+        sessionTimeoutMs: this.#config.sessionTimeoutMs,
+        heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+        rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs,
+        maxWaitMs: this.#config.pollMs ?? 100,
+      });
+      this.#consumer.subscribe([...this.#topicSub.keys()]);
+    } catch (e) {
+      await this.#shutdown();
+      this.#setState("ERROR");
+      throw e;
+    }
+    const running = new Promise<void>((resolve, reject) => this.#running = { resolve, reject });
+    this.#loop = this.#run();
+    await running;
+  }
+
+  /** Partition counts: source topics must exist; internal ones follow their inputs. */
+  async #createInternalTopics(): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const t of this.#graph.sources.keys()) {
+      if (this.#graph.internalTopics.has(t)) continue;
+      try {
+        const info = await this.#client.topic(t, { allowAutoTopicCreation: false });
+        counts.set(t, info.partitions.length);
+      } catch (e) {
+        throw new Error(`streams: source topic ${t} is missing: ${(e as Error).message}`);
+      }
+    }
+    // A repartition topic gets the most partitions of its writer's and reader's source topics.
+    const writerOf = new Map<string, Subtopology>();
+    for (const s of this.#subs) {
+      for (const n of s.nodes) if (n.sinkTopic !== undefined) writerOf.set(n.sinkTopic, s);
+    }
+    const readerOf = (t: string) => this.#subs.find((s) => s.sourceTopics.includes(t))!;
+    for (let round = 0; round < this.#subs.length + 1; round++) {
+      for (const t of this.#graph.internalTopics) {
+        const related = [...writerOf.get(t)!.sourceTopics, ...readerOf(t).sourceTopics];
+        const n = Math.max(...related.map((x) => counts.get(x) ?? 0));
+        if (n > 0) counts.set(t, n);
+      }
+    }
+    const wanted: Array<{ name: string; partitions: number; compact: boolean }> = [];
+    for (const t of this.#graph.internalTopics) {
+      wanted.push({ name: this.#topicName(t), partitions: counts.get(t) ?? 1, compact: false });
+    }
+    for (const s of this.#subs) {
+      const tasks = Math.max(...s.sourceTopics.map((t) => counts.get(t) ?? 1));
+      if (s.stores.length > 0) {
+        const differ = s.sourceTopics.filter((t) => counts.get(t) !== tasks);
+        if (differ.length > 0) {
+          throw new Error(
+            `streams: topics ${s.sourceTopics.join(", ")} are joined or share a store so they ` +
+              `must have the same partition count (${
+                s.sourceTopics.map((t) => counts.get(t)).join(", ")
+              })`,
+          );
+        }
+      }
+      for (const store of s.stores) {
+        wanted.push({ name: this.#changelog(store), partitions: tasks, compact: true });
+      }
+    }
+    for (const w of wanted) {
+      try {
+        await this.#admin.createTopics([{
+          name: w.name,
+          numPartitions: w.partitions,
+          replicationFactor: this.#config.replicationFactor,
+          configs: w.compact ? { "cleanup.policy": "compact" } : {},
+        }]);
+      } catch (e) {
+        if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
+        const info = await this.#client.topic(w.name, { refresh: true });
+        if (info.partitions.length < w.partitions) {
+          throw new Error(
+            `streams: internal topic ${w.name} has ${info.partitions.length} partitions, ` +
+              `the topology needs ${w.partitions}`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Queues an output record. */
+  #send(topic: string, message: ProducerMessage): void {
+    let list = this.#pending.get(topic);
+    if (list === undefined) this.#pending.set(topic, list = []);
+    list.push(message);
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    try {
+      this.#lastCommit = Date.now();
+      while (!signal.aborted) {
+        const records = await this.#consumer.poll({ signal });
+        if (signal.aborted) break;
+        await this.#reconcile();
+        if (this.#state === "REBALANCING") {
+          this.#setState("RUNNING");
+          this.#running?.resolve();
+          this.#running = undefined;
+        }
+        this.#process(records);
+        this.#flushOutputs();
+        if (
+          this.#processedSinceCommit > 0 && Date.now() - this.#lastCommit >= this.#commitIntervalMs
+        ) {
+          await this.#commit();
+        }
+      }
+      await this.#commit();
+    } catch (e) {
+      this.#setState("PENDING_ERROR");
+      await this.#shutdown().catch(() => {});
+      this.#setState("ERROR");
+      if (this.#running) {
+        this.#running.reject(e);
+        this.#running = undefined;
+      } else {
+        this.#config.onError?.(e);
+      }
+      return;
+    }
+  }
+
+  #process(records: ConsumerRecord[]): void {
+    let lastTopic = "";
+    let tasks: Task[] | undefined;
+    for (const r of records) {
+      if (r.topic !== lastTopic) {
+        lastTopic = r.topic;
+        tasks = this.#byTopic.get(r.topic);
+      }
+      const task = tasks?.[r.partition];
+      if (task === undefined) continue;
+      task.process(r);
+    }
+    this.#processed += records.length;
+    this.#processedSinceCommit += records.length;
+  }
+
+  /** Hands queued records and changelog writes to the producer (not waiting for them). */
+  #flushOutputs(): void {
+    for (const [topic, messages] of this.#pending) {
+      this.#producer.send({ topic, messages }).catch((e) => this.#sendError ??= e);
+    }
+    this.#pending.clear();
+  }
+
+  #flushChangelogs(): Promise<unknown>[] {
+    const writes: Promise<unknown>[] = [];
+    for (const task of this.#tasks.values()) {
+      for (const store of task.stores.values()) {
+        const dirty = store.takeDirty();
+        if (dirty.length === 0) continue;
+        const messages: ProducerMessage[] = dirty.map((d) =>
+          d instanceof Uint8Array
+            ? { key: d, value: null, partition: task.partition, timestamp: task.streamTime }
+            : { key: d.key, value: d.value, partition: task.partition, timestamp: d.timestamp }
+        );
+        const sent = this.#producer.send({ topic: this.#changelog(store.name), messages });
+        writes.push(
+          sent.then((meta: RecordMetadata[]) => {
+            const next = meta[meta.length - 1].offset + 1;
+            if (next > store.position) store.position = next;
+          }, (e) => this.#sendError ??= e),
+        );
+      }
+    }
+    return writes;
+  }
+
+  #offsets(): OffsetToCommit[] {
+    const out: OffsetToCommit[] = [];
+    for (const task of this.#tasks.values()) {
+      for (const [topic, offset] of task.offsets) {
+        out.push({ topic, partition: task.partition, offset, metadata: String(task.streamTime) });
+      }
+    }
+    return out;
+  }
+
+  /** Flushes changelogs and outputs, then commits the input offsets. */
+  async #commit(): Promise<void> {
+    if (this.#tasks.size === 0) return;
+    this.#flushOutputs();
+    const writes = this.#flushChangelogs();
+    await this.#producer.flush();
+    await Promise.all(writes);
+    if (this.#sendError !== undefined) throw this.#sendError;
+    const offsets = this.#offsets();
+    if (offsets.length > 0) {
+      try {
+        await this.#consumer.commit(offsets);
+      } catch (e) {
+        // The group is rebalancing: the next poll rejoins; what was processed since the last
+        // commit may be processed again (at-least-once).
+        if (!(e instanceof KafkaError && REBALANCE_ERRORS.has(e.code))) throw e;
+      }
+    }
+    for (const task of this.#tasks.values()) {
+      for (const store of task.stores.values()) await store.persist();
+    }
+    this.#commits++;
+    this.#processedSinceCommit = 0;
+    this.#lastCommit = Date.now();
+  }
+
+  /** Makes the tasks match the consumer's assignment: closes lost ones, restores new ones. */
+  async #reconcile(): Promise<void> {
+    const wanted = new Map<string, { sub: Subtopology; partition: number }>();
+    for (const p of this.#consumer.assignment()) {
+      const sub = this.#topicSub.get(p.topic);
+      if (sub === undefined) continue;
+      wanted.set(`${sub.id}_${p.partition}`, { sub, partition: p.partition });
+    }
+    let changed = false;
+    for (const [id, task] of this.#tasks) {
+      if (wanted.has(id)) continue;
+      changed = true;
+      this.#tasks.delete(id);
+      for (const store of task.stores.values()) store.close();
+    }
+    const created: Task[] = [];
+    for (const [id, { sub, partition }] of wanted) {
+      if (this.#tasks.has(id)) continue;
+      changed = true;
+      const task = new Task(this.#rt, sub, partition);
+      created.push(task);
+      this.#tasks.set(id, task);
+    }
+    if (!changed) return;
+    this.#byTopic.clear();
+    for (const task of this.#tasks.values()) {
+      for (const t of task.sub.sourceTopics) {
+        const name = this.#topicName(t);
+        let list = this.#byTopic.get(name);
+        if (list === undefined) this.#byTopic.set(name, list = []);
+        list[task.partition] = task;
+      }
+    }
+    if (created.length > 0) await this.#restore(created);
+  }
+
+  /** Opens the tasks' stores, replays their changelogs from where each store is, and sets the
+   * tasks' stream time from the committed offsets' metadata. */
+  async #restore(tasks: Task[]): Promise<void> {
+    const parts: Array<{ store: BytesStore; topic: string; partition: number }> = [];
+    for (const task of tasks) {
+      for (const store of task.stores.values()) {
+        await store.open();
+        parts.push({ store, topic: this.#changelog(store.name), partition: task.partition });
+      }
+    }
+    if (parts.length > 0) {
+      const ends = await this.#admin.listOffsets(
+        parts.map((p) => ({ topic: p.topic, partition: p.partition, spec: "latest" as const })),
+      );
+      const todo = parts.map((p, i) => ({ ...p, end: ends[i].offset })).filter((p) => {
+        if (p.store.position > p.end) p.store.wipe();
+        return p.store.position < p.end;
+      });
+      if (todo.length > 0) await this.#replay(todo);
+    }
+    const committed = await this.#admin.listConsumerGroupOffsets(
+      this.applicationId,
+      tasks.flatMap((t) =>
+        t.sub.sourceTopics.map((topic) => ({
+          topic: this.#topicName(topic),
+          partition: t.partition,
+        }))
+      ),
+    );
+    for (const task of tasks) {
+      for (const c of committed) {
+        if (c.partition !== task.partition || !this.#topicSubIs(c.topic, task.sub)) continue;
+        const time = Number(c.metadata);
+        if (c.metadata && Number.isSafeInteger(time) && time > task.streamTime) {
+          task.streamTime = time;
+        }
+      }
+      for (const store of task.stores.values()) {
+        if (store.maxTimestamp > task.streamTime) task.streamTime = store.maxTimestamp;
+      }
+      task.init();
+    }
+  }
+
+  #topicSubIs(topic: string, sub: Subtopology): boolean {
+    return this.#topicSub.get(topic) === sub;
+  }
+
+  async #replay(
+    parts: Array<{ store: BytesStore; topic: string; partition: number; end: number }>,
+  ): Promise<void> {
+    const consumer = new Consumer(this.#client, {
+      isolationLevel: this.#eos ? 1 : 0,
+      autoOffsetReset: "earliest",
+      maxWaitMs: 200,
+    });
+    const byKey = new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    try {
+      await consumer.assign(
+        parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.store.position })),
+      );
+      const deadline = Date.now() + (this.#config.rebalanceTimeoutMs ?? 60_000);
+      for (;;) {
+        const positions = consumer.assignment();
+        const behind = positions.filter((p) =>
+          p.offset < byKey.get(`${p.topic}\u0000${p.partition}`)!.end
+        );
+        for (const p of positions) {
+          byKey.get(`${p.topic}\u0000${p.partition}`)!.store.position = p.offset;
+        }
+        if (behind.length === 0) break;
+        if (Date.now() > deadline || this.#stop.signal.aborted) {
+          throw new Error(
+            `streams: restore of ${behind.map((p) => `${p.topic}-${p.partition}`).join(", ")} ` +
+              "did not reach the changelog's end",
+          );
+        }
+        for (const r of await consumer.poll()) {
+          byKey.get(`${r.topic}\u0000${r.partition}`)!.store.restore(r.key!, r.value, r.timestamp);
+          this.#restored++;
+        }
+      }
+    } finally {
+      await consumer.close();
+    }
+  }
+
+  /**
+   * A key-value store of this instance's tasks, for reads (interactive queries).
+   *
+   * @param name The store name (`Materialized.storeName`).
+   * @returns A read-only view over the local tasks' copies.
+   * @throws {Error} If the topology has no such key-value store.
+   */
+  store<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
+    const def = this.#storeDef(name, "kv");
+    return keyValueView(
+      () => this.#localStores(name),
+      (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
+    );
+  }
+
+  /**
+   * A window store of this instance's tasks, for reads (interactive queries).
+   *
+   * @param name The store name.
+   * @returns A read-only view.
+   * @throws {Error} If the topology has no such window store.
+   */
+  windowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
+    const def = this.#storeDef(name, "window");
+    return windowView(
+      () => this.#localStores(name),
+      (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
+      def.windowSizeMs!,
+    );
+  }
+
+  #storeDef(name: string, kind: "kv" | "window"): StoreDef {
+    const def = this.#graph.stores.get(name);
+    if (def === undefined || def.kind !== kind) {
+      throw new Error(`streams: no ${kind === "kv" ? "key-value" : "window"} store named ${name}`);
+    }
+    return def;
+  }
+
+  #localStores(name: string): BytesStore[] {
+    const out: BytesStore[] = [];
+    for (const t of this.#tasks.values()) {
+      const s = t.stores.get(name);
+      if (s !== undefined) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Stops processing: commits what was processed, leaves the group, closes the stores (a
+   * persistent store keeps its checkpoint) and the client it made.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === "CREATED") {
+      this.#setState("NOT_RUNNING");
+      return;
+    }
+    const failed = this.#state === "ERROR";
+    if (!failed) this.#setState("PENDING_SHUTDOWN");
+    this.#stop.abort();
+    await this.#loop;
+    if (this.#state === "ERROR") return;
+    await this.#shutdown();
+    this.#setState("NOT_RUNNING");
+  }
+
+  async #shutdown(): Promise<void> {
+    try {
+      await this.#consumer?.close();
+      await this.#producer?.close();
+    } finally {
+      for (const task of this.#tasks.values()) {
+        for (const store of task.stores.values()) store.close();
+      }
+      this.#tasks.clear();
+      this.#byTopic.clear();
+      if (this.#ownClient) await this.#client?.close();
+    }
+  }
+}
+
+const REBALANCE_ERRORS = new Set<number>([
+  ErrorCode.REBALANCE_IN_PROGRESS,
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.FENCED_INSTANCE_ID,
+]);
+
+function tempDir(): string {
+  try {
+    return Deno.env.get("TMPDIR") ?? "/tmp";
+  } catch {
+    return "/tmp";
+  }
+}

@@ -145,13 +145,13 @@ export class GraphBuilder {
       stores: extra.stores ?? [],
       create,
     };
-    for (const p of parents) p.children.push(node);
     for (const t of node.topics) {
       if (this.sources.has(t)) {
         throw new Error(`topology: topic ${t} is already read by ${this.sources.get(t)!.name}`);
       }
-      this.sources.set(t, node);
     }
+    for (const p of parents) p.children.push(node);
+    for (const t of node.topics) this.sources.set(t, node);
     this.nodes.push(node);
     return node;
   }

@@ -16,25 +16,17 @@ import { Client } from "../client/client.ts";
 import { Consumer, type ConsumerRecord } from "../client/consumer.ts";
 import { GroupConsumer, type OffsetToCommit } from "../client/group_consumer.ts";
 import { Producer, type ProducerMessage, type RecordMetadata } from "../client/producer.ts";
-import type { RecordHeader } from "../client/records.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import type {
-  Forward,
-  GraphBuilder,
-  NodeDef,
-  Rec,
-  StoreDef,
-  Subtopology,
-  TaskContext,
-} from "./graph.ts";
+import type { GraphBuilder, StoreDef, Subtopology } from "./graph.ts";
 import type { Serde } from "./serdes.ts";
 import {
-  BytesStore,
+  type BytesStore,
   keyValueView,
   type ReadOnlyKeyValueStore,
   type ReadOnlyWindowStore,
   windowView,
 } from "./stores.ts";
+import { type Runtime, Task } from "./task.ts";
 import { type Topology, topologyGraph } from "./topology.ts";
 
 /** `processing.guarantee`. */
@@ -105,115 +97,6 @@ export interface StreamsMetrics {
   restored: number;
   /** Tasks this instance runs now. */
   tasks: string[];
-}
-
-const noop: Forward = () => {};
-
-/** One task: a sub-topology's processors and stores for one input partition. */
-class Task implements TaskContext {
-  readonly taskId: string;
-  readonly partition: number;
-  readonly sub: Subtopology;
-  streamTime = -1;
-  readonly stores = new Map<string, BytesStore>();
-  /** Source processors by full topic name. */
-  readonly sources = new Map<string, (rec: Rec) => void>();
-  /** Next offset per input topic, to commit. */
-  readonly offsets = new Map<string, number>();
-  #runtime: Runtime;
-
-  constructor(runtime: Runtime, sub: Subtopology, partition: number) {
-    this.#runtime = runtime;
-    this.sub = sub;
-    this.partition = partition;
-    this.taskId = `${sub.id}_${partition}`;
-    for (const name of sub.stores) {
-      const def = runtime.graph.stores.get(name)!;
-      const dir = def.persistent
-        ? `${runtime.stateDir}/${runtime.applicationId}/${this.taskId}/${name}`
-        : undefined;
-      this.stores.set(name, new BytesStore(name, def.kind, dir));
-    }
-  }
-
-  /** Builds the processors (children before parents, so each gets its children's functions). */
-  init(): void {
-    const procs = new Map<NodeDef, (rec: Rec) => void>();
-    const nodes = [...this.sub.nodes].sort((a, b) => b.id - a.id);
-    for (const node of nodes) {
-      const outs = node.children.map((c) => procs.get(c)!);
-      const forward: Forward = outs.length === 0 ? noop : outs.length === 1 ? outs[0] : (rec) => {
-        for (const o of outs) o(rec);
-      };
-      const proc = node.create(this, forward, outs);
-      procs.set(node, proc);
-      for (const t of node.topics) this.sources.set(this.topicName(t), proc);
-    }
-  }
-
-  process(r: ConsumerRecord): void {
-    if (r.timestamp > this.streamTime) this.streamTime = r.timestamp;
-    this.sources.get(r.topic)!({
-      key: r.key,
-      value: r.value,
-      timestamp: r.timestamp,
-      headers: r.headers,
-    });
-    this.offsets.set(r.topic, r.offset + 1);
-  }
-
-  store(name: string): BytesStore {
-    const s = this.stores.get(name);
-    if (s === undefined) {
-      throw new Error(`task ${this.taskId}: store ${name} is not connected to this sub-topology`);
-    }
-    return s;
-  }
-
-  send(
-    topic: string,
-    key: Uint8Array | null,
-    value: Uint8Array | null,
-    timestamp: number,
-    headers: RecordHeader[],
-  ): void {
-    this.#runtime.send(topic, { key, value, timestamp, headers });
-  }
-
-  keySerde<T>(serde: Serde<T> | undefined, what: string): Serde<T> {
-    const s = serde ?? this.#runtime.config.defaultKeySerde;
-    if (s === undefined) {
-      throw new Error(`streams: ${what}: no key serde (give one, or set defaultKeySerde)`);
-    }
-    return s as Serde<T>;
-  }
-
-  valueSerde<T>(serde: Serde<T> | undefined, what: string): Serde<T> {
-    const s = serde ?? this.#runtime.config.defaultValueSerde;
-    if (s === undefined) {
-      throw new Error(`streams: ${what}: no value serde (give one, or set defaultValueSerde)`);
-    }
-    return s as Serde<T>;
-  }
-
-  topicName(topic: string): string {
-    return this.#runtime.topicName(topic);
-  }
-
-  dropRecord(_reason: string): void {
-    this.#runtime.dropped++;
-  }
-}
-
-/** What tasks need of the runtime. */
-interface Runtime {
-  readonly graph: GraphBuilder;
-  readonly config: StreamsConfig;
-  readonly applicationId: string;
-  readonly stateDir: string;
-  dropped: number;
-  send(topic: string, message: ProducerMessage): void;
-  topicName(topic: string): string;
 }
 
 /**

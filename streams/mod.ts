@@ -70,3 +70,10 @@ export {
   type StreamsState,
 } from "./kafka_streams.ts";
 export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./stores.ts";
+export {
+  type TestDriverConfig,
+  type TestInputTopic,
+  type TestOutputTopic,
+  type TestRecord,
+  TopologyTestDriver,
+} from "./test_driver.ts";

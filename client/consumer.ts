@@ -9,6 +9,7 @@ import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { Admin } from "./admin.ts";
 import { type Client, isStaleMetadataError } from "./client.ts";
 import { decodeRecordsInto, type RecordHeader } from "./records.ts";
+import { AbortedTransactionFilter } from "../records/mod.ts";
 
 /** A partition to read and where to start. */
 export interface PartitionAssignment {
@@ -85,6 +86,9 @@ interface Position {
 }
 
 let consumerCount = 0;
+
+const skipper = (f: AbortedTransactionFilter) => (data: Uint8Array, pos: number) =>
+  f.skip(data, pos);
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
@@ -397,7 +401,14 @@ export class Consumer {
             headers,
           }),
           out,
-          { verifyCrc: this.#options.checkCrcs },
+          {
+            verifyCrc: this.#options.checkCrcs,
+            // read_committed: the broker sends data below the last stable offset and the aborted
+            // transactions among it; their records are dropped here (Kafka's CompletedFetch).
+            skipBatch: this.#options.isolationLevel === 1 && p.abortedTransactions?.length
+              ? skipper(new AbortedTransactionFilter(p.abortedTransactions))
+              : undefined,
+          },
         );
         if (next !== position.offset) updates.push([position, next]);
       }

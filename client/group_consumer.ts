@@ -34,6 +34,38 @@ import type { Client } from "./client.ts";
 import type { Api, Connection } from "./connection.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
 import { Consumer, type ConsumerRecord, type PollOptions } from "./consumer.ts";
+import type { ConsumerGroupMetadata } from "./transaction_manager.ts";
+import type { TopicPartition } from "./admin.ts";
+
+/**
+ * Rebalance callbacks (Java's `ConsumerRebalanceListener`), given to
+ * {@linkcode GroupConsumer.subscribe}. They run inside {@linkcode GroupConsumer.poll} (and
+ * {@linkcode GroupConsumer.close}), which awaits them; an error one throws is thrown by that
+ * poll once the rebalance is done.
+ */
+export interface RebalanceListener {
+  /**
+   * The partitions newly assigned, after SyncGroup, once their positions are set from the
+   * committed offsets (or `autoOffsetReset`); {@linkcode GroupConsumer.seek} may move them.
+   * Called after every join (eager: with the whole assignment, possibly empty).
+   */
+  onPartitionsAssigned?(partitions: TopicPartition[]): void | Promise<void>;
+  /**
+   * The partitions taken away while the member is still in its generation, so that their
+   * work can be committed (with auto-commit it has been already): eager members give up all
+   * before they rejoin (before JoinGroup), cooperative ones those the leader moved (after
+   * SyncGroup); also every partition on {@linkcode GroupConsumer.close}. A transactional
+   * commit with {@linkcode GroupConsumer.groupMetadata} is still accepted here.
+   */
+  onPartitionsRevoked?(partitions: TopicPartition[]): void | Promise<void>;
+  /**
+   * Instead of `onPartitionsRevoked` when the member had already lost its partitions: it was
+   * removed from the group (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`, `FENCED_INSTANCE_ID`,
+   * session timeout), so other members may own them; their offsets can no longer be
+   * committed. Default: `onPartitionsRevoked`.
+   */
+  onPartitionsLost?(partitions: TopicPartition[]): void | Promise<void>;
+}
 
 /** Options for {@linkcode GroupConsumer}. */
 export interface GroupConsumerOptions {
@@ -60,6 +92,12 @@ export interface GroupConsumerOptions {
   assignors?: string[];
   /** Fetch long-poll time. Default 500. */
   maxWaitMs?: number;
+  /**
+   * `read_committed`: only records of committed transactions (and non-transactional ones),
+   * nothing at or past a partition's last stable offset; aborted records and transaction
+   * markers are skipped. Default `read_uncommitted` (every record below the high watermark).
+   */
+  isolationLevel?: "read_committed" | "read_uncommitted";
 }
 
 /** An offset to commit. */
@@ -142,6 +180,7 @@ export class GroupConsumer {
   #heartbeating: Promise<void> = Promise.resolve();
   #pollAbort: AbortController | null = null;
   #lastCommit = Date.now();
+  #listener: RebalanceListener = {};
 
   /**
    * Creates a group member; nothing is sent until the first {@linkcode GroupConsumer.poll}.
@@ -166,7 +205,17 @@ export class GroupConsumer {
       autoOffsetReset: options.autoOffsetReset ?? "latest",
       assignors: options.assignors ?? ["range", "roundrobin"],
       maxWaitMs: options.maxWaitMs ?? 500,
+      isolationLevel: options.isolationLevel ?? "read_uncommitted",
     };
+    if (
+      this.#options.isolationLevel !== "read_committed" &&
+      this.#options.isolationLevel !== "read_uncommitted"
+    ) {
+      throw new RangeError(
+        `group consumer: invalid isolationLevel "${this.#options.isolationLevel}": expected ` +
+          `"read_committed" or "read_uncommitted"`,
+      );
+    }
     if (this.#options.assignors.length === 0) {
       throw new RangeError("group consumer: assignors must not be empty");
     }
@@ -186,6 +235,7 @@ export class GroupConsumer {
     this.#consumer = new Consumer(client, {
       autoOffsetReset: this.#options.autoOffsetReset,
       maxWaitMs: this.#options.maxWaitMs,
+      isolationLevel: this.#options.isolationLevel === "read_committed" ? 1 : 0,
     });
   }
 
@@ -205,17 +255,55 @@ export class GroupConsumer {
   }
 
   /**
+   * The member's group metadata for {@linkcode Producer.sendOffsetsToTransaction}: group id,
+   * generation, member id and group instance id as of now (KIP-447: the coordinator refuses
+   * transactional offsets of an older generation, so a zombie cannot commit).
+   *
+   * @returns A copy; generation -1 and member id "" before the first join.
+   */
+  groupMetadata(): ConsumerGroupMetadata {
+    return {
+      groupId: this.#options.groupId,
+      generationId: this.#generationId,
+      memberId: this.#memberId,
+      groupInstanceId: this.#options.groupInstanceId,
+    };
+  }
+
+  /**
+   * The group's committed offsets of partitions (OffsetFetch with `require_stable`: waits out
+   * offsets of a transaction still open on the coordinator).
+   *
+   * @param partitions The partitions (need not be assigned).
+   * @returns Each partition's committed offset, -1 when none.
+   * @throws {KafkaError} On a group or partition error.
+   */
+  async committed(
+    partitions: TopicPartition[],
+  ): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+    if (this.#closed) throw new Error("group consumer: committed after close");
+    const offsets = await this.#fetchCommitted(partitions);
+    return partitions.map((p, i) => ({
+      topic: p.topic,
+      partition: p.partition,
+      offset: offsets[i],
+    }));
+  }
+
+  /**
    * Sets the subscription; the group is (re)joined at the next poll.
    *
    * @param topics Topic names.
+   * @param listener Rebalance callbacks (replace those of an earlier subscribe).
    * @throws {RangeError} If the list is empty or holds an empty name.
    */
-  subscribe(topics: string[]): void {
+  subscribe(topics: string[], listener?: RebalanceListener): void {
     if (this.#closed) throw new Error("group consumer: subscribe after close");
     if (topics.length === 0 || topics.some((t) => typeof t !== "string" || t === "")) {
       throw new RangeError("group consumer: subscribe needs at least one non-empty topic name");
     }
     this.#topics = [...new Set(topics)];
+    if (listener !== undefined) this.#listener = listener;
     this.#rejoin = true;
   }
 
@@ -406,8 +494,10 @@ export class GroupConsumer {
       await this.#client.closePool(this.#pool);
       await joining.catch(() => {});
     }
+    let failure: unknown;
     try {
       if (this.#joined && this.#options.autoCommit) await this.#autoCommit();
+      if (this.#joined) failure = await this.#giveUpPartitions(this.#generationId < 0);
       if (this.#memberId !== "" && this.#options.groupInstanceId === null) {
         await this.#leave().catch(() => {});
       }
@@ -417,6 +507,42 @@ export class GroupConsumer {
       await this.#heartbeating;
       await this.#consumer.close();
       await this.#client.closePool(this.#pool);
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Calls `onPartitionsRevoked` (or `onPartitionsLost`) with every partition owned, then owns
+   * none; returns what the callback threw.
+   */
+  async #giveUpPartitions(lost: boolean): Promise<unknown> {
+    const owned = this.#consumer.assignment().map(({ topic, partition }) => ({ topic, partition }));
+    // Still owned during the callback (positions readable, commit() commits them).
+    const failure = owned.length === 0
+      ? undefined
+      : await this.#callListener(lost ? "lost" : "revoked", owned);
+    this.#assigned = [];
+    await this.#consumer.assign([]);
+    return failure;
+  }
+
+  /** Runs a rebalance callback; returns what it threw (poll throws it after the rebalance). */
+  async #callListener(
+    which: "assigned" | "revoked" | "lost",
+    partitions: TopicPartition[],
+  ): Promise<unknown> {
+    const l = this.#listener;
+    const fn = which === "assigned"
+      ? l.onPartitionsAssigned
+      : which === "revoked"
+      ? l.onPartitionsRevoked
+      : l.onPartitionsLost ?? l.onPartitionsRevoked;
+    if (fn === undefined) return undefined;
+    try {
+      await fn.call(l, partitions);
+      return undefined;
+    } catch (e) {
+      return e ?? new Error(`group consumer: onPartitions${which} threw`);
     }
   }
 
@@ -529,11 +655,18 @@ export class GroupConsumer {
   async #rejoinGroup(): Promise<void> {
     this.#stopHeartbeat();
     await this.#heartbeating;
-    if (this.#joined && this.#options.autoCommit) await this.#autoCommit();
+    // Out of the group (its generation reset by an error): the partitions are lost, not revoked.
+    const lost = this.#generationId < 0;
+    if (this.#joined && this.#options.autoCommit && !lost) await this.#autoCommit();
+    const failures: unknown[] = [];
+    // Eager members give up everything before JoinGroup; cooperative ones only when lost.
+    if (this.#joined && (lost || !this.#cooperative)) {
+      failures.push(await this.#giveUpPartitions(lost));
+    }
     this.#joined = false;
     for (let attempt = 0;; attempt++) {
       this.#rejoin = false;
-      const code = await this.#joinOnce();
+      const code = await this.#joinOnce(failures);
       if (this.#closing) throw new Error("group consumer: closed while joining");
       if (code === 0) break;
       if (!REJOIN.has(code) || attempt >= 20) {
@@ -545,10 +678,12 @@ export class GroupConsumer {
     this.#joined = true;
     this.#lastCommit = Date.now();
     this.#startHeartbeat();
+    const failure = failures.find((f) => f !== undefined);
+    if (failure !== undefined) throw failure;
   }
 
   /** One JoinGroup + SyncGroup + OffsetFetch round; returns 0 or the error to rejoin on. */
-  async #joinOnce(): Promise<number> {
+  async #joinOnce(failures: unknown[]): Promise<number> {
     const o = this.#options;
     // Eager members revoke everything before joining (they own nothing); cooperative ones keep
     // their partitions and say so.
@@ -626,6 +761,14 @@ export class GroupConsumer {
     const wanted = new Set(partitions.map(k));
     const revoked = this.#consumer.assignment().filter((p) => cooperative && !wanted.has(k(p)));
     if (revoked.length > 0 && o.autoCommit) await this.#commit(revoked).catch(() => {});
+    if (revoked.length > 0) {
+      failures.push(
+        await this.#callListener(
+          "revoked",
+          revoked.map(({ topic, partition }) => ({ topic, partition })),
+        ),
+      );
+    }
     const added = partitions.filter((p) => !current.has(k(p)));
     const committed = await this.#fetchCommitted(added);
     this.#assigned = assigned;
@@ -635,6 +778,12 @@ export class GroupConsumer {
       const c = committed[added.indexOf(p)];
       return { ...p, offset: c >= 0 ? c : o.autoOffsetReset };
     }));
+    failures.push(
+      await this.#callListener(
+        "assigned",
+        added.map(({ topic, partition }) => ({ topic, partition })),
+      ),
+    );
     if (revoked.length > 0) this.#rejoin = true;
     return 0;
   }

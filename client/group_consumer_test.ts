@@ -3,7 +3,12 @@ import { Broker, type BrokerConfig } from "../server/mod.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
 import type { ConsumerRecord } from "./consumer.ts";
-import { GroupConsumer, type GroupConsumerOptions } from "./group_consumer.ts";
+import {
+  GroupConsumer,
+  type GroupConsumerOptions,
+  type RebalanceListener,
+} from "./group_consumer.ts";
+import type { ConsumerGroupMetadata } from "./transaction_manager.ts";
 import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
 import { Producer } from "./producer.ts";
 
@@ -465,5 +470,174 @@ Deno.test("GroupConsumer: cooperative-sticky without auto-commit re-reads only m
       gotA.filter((r) => pb.includes(r.partition)).map((r) => td.decode(r.value!)).sort(),
     );
     assert.equal(gotB.length, 10);
+  });
+});
+
+/** A listener that records its calls as `assigned:0,1` / `revoked:…` / `lost:…`. */
+function recorder(m: () => GroupConsumer, log: string[], extra: Partial<RebalanceListener> = {}) {
+  const fmt = (ps: Array<{ partition: number }>) =>
+    ps.map((p) => p.partition).sort((a, b) => a - b).join(",");
+  return {
+    async onPartitionsAssigned(ps: Array<{ topic: string; partition: number }>) {
+      log.push(`assigned:${fmt(ps)}`);
+      await extra.onPartitionsAssigned?.(ps);
+    },
+    async onPartitionsRevoked(ps: Array<{ topic: string; partition: number }>) {
+      // The member still owns them (and is still in its generation: logged below).
+      assert.equal(m().assignment().length, ps.length);
+      log.push(`revoked:${fmt(ps)}@${m().generationId}`);
+      await extra.onPartitionsRevoked?.(ps);
+    },
+    onPartitionsLost(ps: Array<{ topic: string; partition: number }>) {
+      log.push(`lost:${fmt(ps)}`);
+    },
+  };
+}
+
+Deno.test("GroupConsumer: eager rebalance callbacks — revoked (still in the generation) before the rejoin, then assigned; revoked on close", async () => {
+  await withCluster(async (c) => {
+    const logA: string[] = [];
+    const a = c.member("cb");
+    await c.produce("x", 8); // two records per partition
+    let revokedMeta: ConsumerGroupMetadata | undefined;
+    const txp = new Producer(c.client, { transactionalId: "cb-tx" });
+    await txp.initTransactions();
+    a.subscribe(
+      ["t"],
+      recorder(() => a, logA, {
+        async onPartitionsRevoked(ps) {
+          if (revokedMeta !== undefined) return;
+          revokedMeta = a.groupMetadata();
+          // What Streams does here: commit the tasks' offsets in a transaction, with the
+          // generation that is ending (KIP-447 accepts it: the group waits for this member).
+          txp.beginTransaction();
+          await txp.sendOffsetsToTransaction(
+            ps.map((p) => ({ ...p, offset: 1 })),
+            revokedMeta,
+          );
+          await txp.commitTransaction();
+        },
+      }),
+    );
+    const loopA = pollLoop(a, []);
+    await waitFor("a owns 4", () => a.assignment().length === 4 || !!loopA.error);
+    const gen1 = a.generationId;
+    assert.deepEqual(logA, ["assigned:0,1,2,3"]);
+    assert.deepEqual(a.groupMetadata(), {
+      groupId: "cb",
+      generationId: gen1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+    });
+    const logB: string[] = [];
+    const b = c.member("cb");
+    b.subscribe(["t"], recorder(() => b, logB));
+    const loopB = pollLoop(b, []);
+    await waitFor(
+      "a 2+2 split",
+      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+    );
+    await loopB.stop();
+    await loopA.stop();
+    // a gave everything up in generation 1, before it rejoined, then got its half.
+    assert.equal(logA[1], `revoked:0,1,2,3@${gen1}`);
+    assert.equal(logA.length, 3, logA.join(" "));
+    assert.match(logA[2], /^assigned:\d,\d$/);
+    assert.deepEqual(revokedMeta, {
+      groupId: "cb",
+      generationId: gen1,
+      memberId: a.memberId,
+      groupInstanceId: null,
+    });
+    assert.match(logB[0], /^assigned:\d,\d$/);
+    // b started from the offsets a committed in its revoked callback (then read one record
+    // of each of its partitions).
+    assert.deepEqual(b.assignment().map((p) => p.offset), [2, 2]);
+    await txp.close();
+    const owned = partitionsOf(b).join(",");
+    const genB = b.generationId;
+    await b.close();
+    assert.equal(logB.at(-1), `revoked:${owned}@${genB}`);
+  });
+});
+
+Deno.test("GroupConsumer: a member removed behind its back gets onPartitionsLost, not revoked", async () => {
+  await withCluster(async (c) => {
+    const log: string[] = [];
+    const m = c.member("lostg");
+    m.subscribe(["t"], recorder(() => m, log));
+    const loop = pollLoop(m, []);
+    await waitFor("4 partitions", () => m.assignment().length === 4 || !!loop.error);
+    const first = m.memberId;
+    const leave = await c.client.send(
+      1,
+      { request: LeaveGroupRequest, response: LeaveGroupResponse },
+      LeaveGroupRequest.create({ groupId: "lostg", memberId: first }),
+      { version: 0 },
+    );
+    assert.equal(leave.errorCode, 0);
+    await waitFor(
+      "a new member id with its partitions",
+      () => m.memberId !== first && m.assignment().length === 4 || !!loop.error,
+    );
+    await loop.stop();
+    assert.deepEqual(log, ["assigned:0,1,2,3", "lost:0,1,2,3", "assigned:0,1,2,3"]);
+  });
+});
+
+Deno.test("GroupConsumer: cooperative members get revoked only for the partitions moved", async () => {
+  await withCluster(async (c) => {
+    const opts = { assignors: ["cooperative-sticky"] };
+    const logA: string[] = [];
+    const a = c.member("coop-cb", opts);
+    a.subscribe(["t"], {
+      onPartitionsAssigned: (ps) => void logA.push(`assigned:${ps.length}`),
+      onPartitionsRevoked: (ps) => void logA.push(`revoked:${ps.length}`),
+    });
+    const loopA = pollLoop(a, []);
+    await waitFor("a owns 4", () => a.assignment().length === 4 || !!loopA.error);
+    const b = c.member("coop-cb", opts);
+    const loopB = pollLoop(b, []);
+    await waitFor(
+      "a 2+2 split",
+      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+    );
+    const seen = [...logA]; // (stopping b's loop first makes a rebalance that drops b)
+    await loopA.stop();
+    await loopB.stop();
+    // Kept two, gave up two, got nothing new (an empty assigned after the second join).
+    assert.deepEqual(seen, ["assigned:4", "revoked:2", "assigned:0"]);
+  });
+});
+
+Deno.test("GroupConsumer: a listener's error is thrown by poll after the rebalance", async () => {
+  await withCluster(async (c) => {
+    const m = c.member("throws");
+    m.subscribe(["t"], {
+      onPartitionsAssigned() {
+        throw new Error("listener failed");
+      },
+    });
+    await assert.rejects(m.poll({ maxWaitMs: 100 }), /listener failed/);
+    // The member joined anyway and goes on.
+    assert.equal(m.assignment().length, 4);
+    await c.produce("e", 4);
+    const got: ConsumerRecord[] = [];
+    for (let i = 0; i < 50 && got.length < 4; i++) got.push(...await m.poll({ maxWaitMs: 100 }));
+    assert.deepEqual(valuesOf(got), expected("e", 4));
+  });
+});
+
+Deno.test("GroupConsumer: isolationLevel is checked", async () => {
+  await withCluster((c) => {
+    assert.throws(
+      () =>
+        new GroupConsumer(c.client, {
+          groupId: "x",
+          isolationLevel: "committed" as "read_committed",
+        }),
+      /invalid isolationLevel "committed"/,
+    );
+    return Promise.resolve();
   });
 });

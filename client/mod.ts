@@ -36,6 +36,12 @@ export {
   type ProducerRecord,
   type RecordMetadata,
 } from "./producer.ts";
+export {
+  type ConsumerGroupMetadata,
+  ProducerFencedError,
+  type TransactionOffset,
+  type TransactionState,
+} from "./transaction_manager.ts";
 export * from "./consumer.ts";
 export * from "./group_consumer.ts";
 export * from "./assignors.ts";

@@ -41,6 +41,14 @@ import {
   RecordBatchBuilder,
   type RecordHeader,
 } from "./records.ts";
+import {
+  type ConsumerGroupMetadata,
+  ProducerFencedError,
+  TransactionManager,
+  type TransactionOffset,
+  TransactionRequestError,
+  type TransactionState,
+} from "./transaction_manager.ts";
 
 /** Key, value or header bytes: a string is encoded as UTF-8. */
 export type MessageData = Uint8Array | string | null;
@@ -158,6 +166,27 @@ export interface ProducerOptions {
    * broker lost state it had acknowledged (Kafka: "data may have been lost").
    */
   onEpochBump?: (bump: EpochBump) => void;
+  /**
+   * Kafka's `transactional.id`: makes the producer transactional. Call
+   * {@linkcode Producer.initTransactions} once, then send inside
+   * {@linkcode Producer.beginTransaction} … {@linkcode Producer.commitTransaction} (or
+   * {@linkcode Producer.abortTransaction}). Implies idempotence (`idempotent: false`, `acks`
+   * other than -1, `retries` 0 or `maxInFlight` above 5 throw). A newer producer with the same
+   * id fences this one ({@linkcode ProducerFencedError}).
+   */
+  transactionalId?: string;
+  /**
+   * Kafka's `transaction.timeout.ms`: the coordinator aborts a transaction open longer than this
+   * (and fences the producer). At most the broker's `transaction.max.timeout.ms`. Default 60000.
+   */
+  transactionTimeoutMs?: number;
+  /**
+   * Kafka's `max.block.ms` for the transactional calls: how long `initTransactions`,
+   * `sendOffsetsToTransaction`, `commitTransaction` and `abortTransaction` retry the
+   * coordinator (not found, loading, `CONCURRENT_TRANSACTIONS`, connection lost) before they
+   * throw a retriable `REQUEST_TIMED_OUT` (the call may then be made again). Default 60000.
+   */
+  maxBlockMs?: number;
 }
 
 /** One `send` call: its results fill in as the batches holding its records are acknowledged. */
@@ -273,6 +302,13 @@ function asKafkaError(e: unknown, what: string): KafkaError {
   );
 }
 
+const laneKey = (lane: Lane): string => `${lane.topic}\u0000${lane.partition}`;
+
+/** The error a transactional call throws: the Kafka error inside a failed request. */
+function unwrap(e: unknown): unknown {
+  return e instanceof TransactionRequestError ? e.error : e;
+}
+
 function countIn(b: PartitionBatch): number {
   return b.builder.count;
 }
@@ -336,6 +372,12 @@ export class Producer {
   #initRetryAt = 0;
   #initError: unknown;
   #fatal: KafkaError | undefined;
+  /** Transactions (a `transactionalId` was given). */
+  #txn: TransactionManager | undefined;
+  /** Lanes waiting for their AddPartitionsToTxn. */
+  #adding = new Set<Lane>();
+  /** Settles when the AddPartitionsToTxn in flight is answered. */
+  #addRequest: Promise<void> | undefined;
 
   /**
    * Creates a producer on a cluster client. Nothing is sent until the first
@@ -344,7 +386,9 @@ export class Producer {
    * @param client The cluster client.
    * @param options Acks, idempotence, batching, compression, partitioner, retries.
    * @throws {RangeError} On an invalid `acks`, `maxInFlight`, `retries` or `deliveryTimeoutMs`,
-   *   or `idempotent: true` with `acks` 0 or 1, `retries` 0 or `maxInFlight` above 5.
+   *   or `idempotent: true` (or a `transactionalId`) with `acks` 0 or 1, `retries` 0 or
+   *   `maxInFlight` above 5; a `transactionalId` that is empty or with `idempotent: false`; an
+   *   invalid `transactionTimeoutMs` or `maxBlockMs`.
    */
   constructor(client: Client, options: ProducerOptions = {}) {
     this.#client = client;
@@ -370,7 +414,26 @@ export class Producer {
         `producer: invalid deliveryTimeoutMs ${deliveryTimeoutMs}: expected more than 0`,
       );
     }
-    if (options.idempotent === true) {
+    const transactionalId = options.transactionalId;
+    if (transactionalId !== undefined) {
+      if (typeof transactionalId !== "string" || transactionalId === "") {
+        throw new RangeError("producer: transactionalId must be a non-empty string");
+      }
+      if (options.idempotent === false) {
+        throw new RangeError("producer: a transactionalId needs idempotence (idempotent: false)");
+      }
+      for (
+        const [name, v] of [["transactionTimeoutMs", options.transactionTimeoutMs], [
+          "maxBlockMs",
+          options.maxBlockMs,
+        ]] as const
+      ) {
+        if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
+          throw new RangeError(`producer: invalid ${name} ${v}: expected an integer above 0`);
+        }
+      }
+    }
+    if (options.idempotent === true || transactionalId !== undefined) {
       const conflict = this.#acks !== -1
         ? `acks ${this.#acks} (it needs acks -1: all in-sync replicas)`
         : retries === 0
@@ -380,13 +443,17 @@ export class Producer {
           `remembers a producer's last ${MAX_IDEMPOTENT_IN_FLIGHT} batches per partition)`
         : undefined;
       if (conflict !== undefined) {
-        throw new RangeError(`producer: idempotent cannot be used with ${conflict}`);
+        throw new RangeError(
+          `producer: ${
+            transactionalId === undefined ? "idempotent" : "a transactionalId"
+          } cannot be used with ${conflict}`,
+        );
       }
     }
     // As the Java client since 3.2: idempotence by default, unless a setting conflicts.
-    this.#idempotent = options.idempotent ??
+    this.#idempotent = transactionalId !== undefined || (options.idempotent ??
       (this.#acks === -1 && retries !== 0 &&
-        (maxInFlight === undefined || maxInFlight <= MAX_IDEMPOTENT_IN_FLIGHT));
+        (maxInFlight === undefined || maxInFlight <= MAX_IDEMPOTENT_IN_FLIGHT)));
     this.#maxInFlight = maxInFlight ?? (this.#idempotent ? MAX_IDEMPOTENT_IN_FLIGHT : Infinity);
     this.#retries = retries ?? (this.#idempotent ? Infinity : client.options.retries);
     this.#deliveryTimeoutMs = deliveryTimeoutMs ?? 120_000;
@@ -397,6 +464,31 @@ export class Producer {
     this.#partitioner = options.partitioner ?? new DefaultPartitioner();
     this.#autoCreate = options.allowAutoTopicCreation ?? true;
     this.#onEpochBump = options.onEpochBump;
+    if (transactionalId !== undefined) {
+      const txn = new TransactionManager(
+        client,
+        transactionalId,
+        options.transactionTimeoutMs ?? 60_000,
+        options.maxBlockMs ?? 60_000,
+      );
+      txn.onFatal = (error) => this.#setFatal(error);
+      txn.onAbortable = (error) => this.#abortUnsent(error);
+      this.#txn = txn;
+    }
+  }
+
+  /** The `transactionalId`, or `null` for a producer without transactions. */
+  get transactionalId(): string | null {
+    return this.#txn?.transactionalId ?? null;
+  }
+
+  /**
+   * The transaction state (Kafka's `TransactionManager.State`); `UNINITIALIZED` for a producer
+   * without transactions. After a failed call: `ABORTABLE_ERROR` means abort the transaction
+   * and go on, `FATAL_ERROR` that the producer must be closed.
+   */
+  get transactionState(): TransactionState {
+    return this.#txn?.state ?? "UNINITIALIZED";
   }
 
   /** Whether this producer is idempotent (see {@linkcode ProducerOptions.idempotent}). */
@@ -416,11 +508,14 @@ export class Producer {
    * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` for a missing topic or partition; the
    *   broker's error for a batch that cannot be retried; `REQUEST_TIMED_OUT` when a record is not
    *   acknowledged within `deliveryTimeoutMs`; after a fatal error of an idempotent producer
-   *   (`INVALID_PRODUCER_EPOCH`, or an epoch bump the broker cannot do), that error.
+   *   (`INVALID_PRODUCER_EPOCH`, or an epoch bump the broker cannot do), that error. A
+   *   transactional producer: `INVALID_TXN_STATE` outside a transaction, the transaction's error
+   *   once it must be aborted, {@linkcode ProducerFencedError} once fenced.
    */
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
     if (this.#closed) throw new Error("producer: send after close");
     if (this.#fatal) throw this.#fatal;
+    this.#txn?.check(`send to ${record.topic}`, ["IN_TRANSACTION"]);
     if (record.messages.length === 0) return [];
     // Counted until its records are in batches, so that flush and close wait for them.
     this.#appending++;
@@ -656,6 +751,14 @@ export class Producer {
         this.#fail(b, this.#fatal);
         continue;
       }
+      const txn = this.#txn;
+      if (
+        txn !== undefined && txn.state !== "IN_TRANSACTION" &&
+        txn.state !== "COMMITTING_TRANSACTION"
+      ) {
+        this.#fail(b, this.#txnFailure(txn));
+        continue;
+      }
       const lane = this.#lane(b.topic, b.partition);
       lane.queue.push(b);
       this.#active.add(lane);
@@ -712,7 +815,9 @@ export class Producer {
       return;
     }
     if (this.#unfinished === 0) return;
-    if (this.#idempotent && (this.#producerId < 0 || this.#bumpRequired)) {
+    if (
+      this.#txn === undefined && this.#idempotent && (this.#producerId < 0 || this.#bumpRequired)
+    ) {
       // Wait for every request in flight first: each answer may still change what the bump
       // renumbers (librdkafka's drain before bump).
       if (this.#requests > 0) return;
@@ -737,11 +842,17 @@ export class Producer {
         wakeAt = Math.min(wakeAt, lane.retryAt);
         continue;
       }
+      // A transaction's partition takes batches once AddPartitionsToTxn added it.
+      if (this.#txn !== undefined && !this.#txn.partitions.has(laneKey(lane))) {
+        this.#adding.add(lane);
+        continue;
+      }
       const lanes = ready.get(lane.topic);
       if (lanes) lanes.push(lane);
       else ready.set(lane.topic, [lane]);
     }
     if (wakeAt < Infinity) this.#wakeLater(wakeAt);
+    if (this.#adding.size > 0 && this.#addRequest === undefined) this.#addPartitions();
     if (ready.size === 0) return;
     // Leaders and their connections (each await may let answers in: checked again below).
     const byLeader = new Map<number, Lane[]>();
@@ -854,6 +965,7 @@ export class Producer {
           producerId: b.producerId,
           producerEpoch: b.producerEpoch,
           baseSequence: b.baseSequence,
+          transactional: this.#txn !== undefined,
         });
       } catch (e) {
         // Cannot be built (an unknown codec): nothing was sent, the sequence is not used.
@@ -880,7 +992,7 @@ export class Producer {
       this.#lane(b.topic, b.partition).inFlight++;
     }
     const request = ProduceRequest.create({
-      transactionalId: null,
+      transactionalId: this.#txn?.transactionalId ?? null,
       acks: this.#acks,
       timeoutMs: this.#timeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
@@ -972,6 +1084,7 @@ export class Producer {
     if (b.done) return;
     b.lastError = error;
     const code = error.code;
+    if (this.#txn !== undefined && this.#txnBatchFailed(lane, b, error)) return;
     if (this.#idempotent && b.producerId >= 0) {
       if (code === ErrorCode.INVALID_PRODUCER_EPOCH) {
         this.#setFatal(
@@ -1062,6 +1175,11 @@ export class Producer {
   }
 
   #requestBump(lane: Lane, error: KafkaError): void {
+    if (this.#txn !== undefined) {
+      // A transaction's sequences are mended by the abort's epoch bump.
+      this.#txn.setAbortable(error, true);
+      return;
+    }
     this.#bumpRequired = true;
     if (!this.#renumber.has(lane)) this.#renumber.set(lane, error);
   }
@@ -1308,6 +1426,10 @@ export class Producer {
 
   #setFatal(error: KafkaError): void {
     if (this.#fatal) return;
+    if (this.#txn !== undefined && !this.#txn.fatal) {
+      this.#txn.setFatal(error); // calls back here
+      return;
+    }
     this.#fatal = error;
     this.#failAll(error);
   }
@@ -1359,6 +1481,11 @@ export class Producer {
   }
 
   #fail(b: PartitionBatch, error: unknown): void {
+    // Any failed batch fails its transaction (Kafka's `maybeTransitionToErrorState`); one that
+    // was sent may have been written, so the abort bumps the epoch.
+    if (this.#txn !== undefined && !this.#fatal) {
+      this.#txn.setAbortable(asKafkaError(error, "produce"), b.attempts > 0);
+    }
     for (const { state } of b.segments) {
       if (state.done) continue;
       state.done = true;
@@ -1388,6 +1515,282 @@ export class Producer {
         state.resolve(results);
       }
     }
+  }
+
+  // --- transactions (Kafka's KafkaProducer transactional calls) ----------------------------
+
+  #requireTxn(what: string): TransactionManager {
+    if (this.#txn === undefined) {
+      throw new Error(`producer: ${what} needs a transactionalId (ProducerOptions)`);
+    }
+    if (this.#closed) throw new Error(`producer: ${what} after close`);
+    return this.#txn;
+  }
+
+  /** What a batch drained outside an open transaction fails with. */
+  #txnFailure(txn: TransactionManager): KafkaError {
+    const cause = txn.lastError;
+    return new KafkaError(
+      cause?.code ?? ErrorCode.INVALID_TXN_STATE,
+      `produce: the transaction of ${txn.transactionalId} is ${txn.state}${
+        cause ? `; cause: ${cause.message}` : ""
+      }`,
+    );
+  }
+
+  /**
+   * A transactional batch's attempt failed with an error Kafka's Sender treats apart; returns
+   * whether it was handled here.
+   */
+  #txnBatchFailed(lane: Lane, b: PartitionBatch, error: KafkaError): boolean {
+    const txn = this.#txn!;
+    const code = error.code;
+    if (code === ErrorCode.PRODUCER_FENCED) {
+      txn.setFatal(
+        new ProducerFencedError(
+          code,
+          `${bare(error)}: producer of transactional id ${txn.transactionalId} was fenced by a ` +
+            `newer producer with the same transactional id; close it`,
+        ),
+      );
+      return true;
+    }
+    if (
+      code === ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED ||
+      code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+    ) {
+      txn.setFatal(error);
+      return true;
+    }
+    if (
+      code === ErrorCode.INVALID_PRODUCER_EPOCH ||
+      code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER ||
+      code === ErrorCode.UNKNOWN_PRODUCER_ID
+    ) {
+      // INVALID_PRODUCER_EPOCH: the coordinator aborted the transaction (timeout) and bumped the
+      // epoch, or a newer producer took over (KIP-588: abortable; the abort tells which). A
+      // sequence error: the batches after it cannot be written in this epoch. Either way the
+      // transaction is aborted and the epoch bumped.
+      this.#giveUp(
+        lane,
+        b,
+        code === ErrorCode.INVALID_PRODUCER_EPOCH
+          ? new KafkaError(
+            code,
+            `${bare(error)}: the transaction of ${txn.transactionalId} timed out or a newer ` +
+              `producer took over; abort it`,
+          )
+          : error,
+        true,
+      );
+      return true;
+    }
+    return false;
+  }
+
+  /** The transaction must be aborted: records not yet sent fail now (Kafka's Sender). */
+  #abortUnsent(error: KafkaError): void {
+    // Deferred: the caller may be walking a partition's queue.
+    queueMicrotask(() => this.#failUnsent(this.#txnFailure(this.#txn!) ?? error));
+  }
+
+  #failUnsent(error: KafkaError): void {
+    for (const b of this.#openBatches()) {
+      this.#batches.get(b.topic)![b.partition] = undefined;
+      this.#open--;
+      this.#fail(b, error);
+    }
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    for (const lane of this.#active) {
+      for (const b of lane.queue.splice(0)) {
+        this.#finish(b);
+        this.#fail(b, error);
+      }
+    }
+    this.#adding.clear();
+  }
+
+  /** Sends AddPartitionsToTxn for the partitions waiting to join the transaction. */
+  #addPartitions(): void {
+    const txn = this.#txn!;
+    const lanes = [...this.#adding].filter((l) => !txn.partitions.has(laneKey(l)));
+    this.#adding.clear();
+    if (lanes.length === 0) return;
+    if (txn.state !== "IN_TRANSACTION" && txn.state !== "COMMITTING_TRANSACTION") return;
+    this.#addRequest = txn.addPartitions(
+      this.#producerId,
+      this.#producerEpoch,
+      lanes.map((l) => ({ topic: l.topic, partition: l.partition })),
+    ).catch((e) => {
+      // Classified errors moved the transaction already; a timeout or a bug makes it abortable.
+      if (!(e instanceof TransactionRequestError) || e.outcome === "timeout") {
+        txn.setAbortable(asKafkaError(unwrap(e), "AddPartitionsToTxn"), false);
+      }
+    }).finally(() => {
+      this.#addRequest = undefined;
+      this.#wake();
+    });
+  }
+
+  /**
+   * Registers the `transactionalId` with its transaction coordinator (FindCoordinator key type
+   * 1, then InitProducerId): gets the producer id and a new epoch, which fences any older
+   * producer with the same id and completes (aborts) its open transaction. Call once before
+   * the first {@linkcode Producer.beginTransaction}.
+   *
+   * @throws {Error} Without a `transactionalId`, after close.
+   * @throws {ProducerFencedError} If a newer producer took the id meanwhile.
+   * @throws {KafkaError} `REQUEST_TIMED_OUT` (retriable: call again) when the coordinator did not
+   *   answer within `maxBlockMs`; a fatal error (`TRANSACTIONAL_ID_AUTHORIZATION_FAILED`,
+   *   `INVALID_TRANSACTION_TIMEOUT`, …); `INVALID_TXN_STATE` if already initialized.
+   */
+  async initTransactions(): Promise<void> {
+    const txn = this.#requireTxn("initTransactions");
+    txn.check("initTransactions", ["UNINITIALIZED", "INITIALIZING"]);
+    txn.state = "INITIALIZING";
+    try {
+      const { producerId, producerEpoch } = await txn.initProducerId();
+      this.#producerId = producerId;
+      this.#producerEpoch = producerEpoch;
+    } catch (e) {
+      throw unwrap(e);
+    }
+    txn.reset();
+    txn.state = "READY";
+  }
+
+  /**
+   * Starts a transaction: the records sent until {@linkcode Producer.commitTransaction} or
+   * {@linkcode Producer.abortTransaction} are written (and visible to `read_committed`
+   * consumers) all or none. Nothing is sent to the broker yet.
+   *
+   * @throws {KafkaError} `INVALID_TXN_STATE` unless initialized and no transaction is open; the
+   *   fatal error of a producer that cannot go on.
+   */
+  beginTransaction(): void {
+    const txn = this.#requireTxn("beginTransaction");
+    txn.check("beginTransaction", ["READY"]);
+    txn.reset();
+    txn.state = "IN_TRANSACTION";
+  }
+
+  /**
+   * Commits consumer offsets as part of the transaction (AddOffsetsToTxn, then TxnOffsetCommit
+   * to the group's coordinator): they become the group's committed offsets only if the
+   * transaction commits. `groupMetadata` comes from {@linkcode GroupConsumer.groupMetadata}:
+   * the coordinator refuses offsets of a member that is no longer in the current generation
+   * (KIP-447; the transaction must then be aborted).
+   *
+   * @param offsets The next offset to read of each partition.
+   * @param groupMetadata The consuming member (group id, generation, member id, instance id).
+   * @throws {KafkaError} `INVALID_TXN_STATE` outside a transaction; an abortable error
+   *   (`ILLEGAL_GENERATION`, `UNKNOWN_MEMBER_ID`, `FENCED_INSTANCE_ID`,
+   *   `GROUP_AUTHORIZATION_FAILED`: {@linkcode Producer.transactionState} is then
+   *   `ABORTABLE_ERROR`); `REQUEST_TIMED_OUT` after `maxBlockMs` (retriable).
+   * @throws {ProducerFencedError} If a newer producer took the transactional id.
+   */
+  async sendOffsetsToTransaction(
+    offsets: TransactionOffset[],
+    groupMetadata: ConsumerGroupMetadata,
+  ): Promise<void> {
+    const txn = this.#requireTxn("sendOffsetsToTransaction");
+    txn.check("sendOffsetsToTransaction", ["IN_TRANSACTION"]);
+    if (typeof groupMetadata?.groupId !== "string" || groupMetadata.groupId === "") {
+      throw new RangeError("sendOffsetsToTransaction: groupMetadata.groupId must not be empty");
+    }
+    for (const o of offsets) {
+      if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
+        throw new RangeError(
+          `sendOffsetsToTransaction: invalid offset ${o.offset} for ${o.topic}-${o.partition}`,
+        );
+      }
+    }
+    if (offsets.length === 0) return;
+    try {
+      await txn.sendOffsets(this.#producerId, this.#producerEpoch, offsets, groupMetadata);
+    } catch (e) {
+      throw unwrap(e);
+    }
+  }
+
+  /**
+   * Sends every record of the transaction, waits for their acknowledgements, then commits it
+   * (EndTxn): its records become visible to `read_committed` consumers and its offsets
+   * committed. After a retriable failure (`REQUEST_TIMED_OUT`) it may be called again.
+   *
+   * @throws {KafkaError} The error of a record that failed (the transaction must then be
+   *   aborted: {@linkcode Producer.transactionState} is `ABORTABLE_ERROR`); `INVALID_TXN_STATE`
+   *   outside a transaction; `REQUEST_TIMED_OUT` after `maxBlockMs` (retriable).
+   * @throws {ProducerFencedError} If a newer producer took the transactional id (or the
+   *   transaction timed out on the coordinator).
+   */
+  async commitTransaction(): Promise<void> {
+    const txn = this.#requireTxn("commitTransaction");
+    txn.check("commitTransaction", ["IN_TRANSACTION", "COMMITTING_TRANSACTION"]);
+    txn.state = "COMMITTING_TRANSACTION";
+    await this.flush();
+    txn.check("commitTransaction", ["COMMITTING_TRANSACTION"]);
+    if (txn.started) {
+      try {
+        await txn.endTxn(this.#producerId, this.#producerEpoch, true);
+      } catch (e) {
+        throw unwrap(e);
+      }
+    }
+    txn.reset();
+    txn.state = "READY";
+  }
+
+  /**
+   * Aborts the transaction: records not sent yet fail (their sends reject), those in flight are
+   * waited for, then EndTxn(abort) makes every record of the transaction invisible to
+   * `read_committed` consumers and drops its offsets. When a record's outcome is unknown (a
+   * timeout, a sequence error, the coordinator's own abort of a timed-out transaction), the
+   * epoch is bumped (InitProducerId with the current id and epoch, KIP-360/KIP-588) so that the
+   * producer goes on. Allowed after an abortable error.
+   *
+   * @throws {KafkaError} `INVALID_TXN_STATE` outside a transaction; the fatal error of a
+   *   producer that cannot go on; `REQUEST_TIMED_OUT` after `maxBlockMs` (retriable).
+   * @throws {ProducerFencedError} If a newer producer took the transactional id.
+   */
+  async abortTransaction(): Promise<void> {
+    const txn = this.#requireTxn("abortTransaction");
+    txn.check("abortTransaction", [
+      "IN_TRANSACTION",
+      "ABORTABLE_ERROR",
+      "ABORTING_TRANSACTION",
+      "COMMITTING_TRANSACTION",
+    ]);
+    txn.state = "ABORTING_TRANSACTION";
+    const aborted = new KafkaError(
+      ErrorCode.TRANSACTION_ABORTABLE,
+      `produce: the transaction of ${txn.transactionalId} was aborted before the records were ` +
+        `sent`,
+    );
+    this.#failUnsent(aborted);
+    // Batches waiting to be retried are not retried (they may have been written: bump).
+    for (const lane of this.#active) {
+      for (const b of [...lane.sent]) if (!b.sending) this.#giveUp(lane, b, aborted, true);
+    }
+    await this.flush();
+    try {
+      if (txn.started) await txn.endTxn(this.#producerId, this.#producerEpoch, false);
+      if (txn.bumpRequired) {
+        const next = await txn.initProducerId({
+          producerId: this.#producerId,
+          producerEpoch: this.#producerEpoch,
+        });
+        this.#producerId = next.producerId;
+        this.#producerEpoch = next.producerEpoch;
+      }
+    } catch (e) {
+      throw unwrap(e);
+    }
+    txn.reset();
+    txn.state = "READY";
   }
 
   /**

@@ -17,6 +17,7 @@ export {
   type DecodedRecord,
   type DecodedRecordBatch,
   type DecodeRecordBatchesOptions,
+  type DecodeRecordsIntoOptions,
   DecompressionError,
   type EncodeRecordBatchOptions,
   lz4Compress,
@@ -180,7 +181,7 @@ export function decodeRecords(data: Uint8Array, fromOffset = 0): records.Decoded
  * @param fromOffset Lowest offset to return.
  * @param make Builds a record from its fields (key, value and header values are views).
  * @param out Receives the records, in offset order.
- * @param options Whether to verify CRCs (default true).
+ * @param options Whether to verify CRCs (default true); which transactional batches to skip.
  * @returns The offset after the last complete batch, or `fromOffset` when there is none.
  * @throws {KafkaError} `CORRUPT_MESSAGE` as {@linkcode decodeRecordBatches}.
  */
@@ -189,7 +190,7 @@ export function decodeRecordsInto<T>(
   fromOffset: number,
   make: records.RecordFactory<T>,
   out: T[],
-  options?: records.CheckBatchOptions,
+  options?: records.DecodeRecordsIntoOptions,
 ): number {
   try {
     return records.decodeRecordsInto(data, fromOffset, make, out, options);

@@ -343,6 +343,18 @@ export interface CheckBatchOptions {
   verifyCrc?: boolean;
 }
 
+/** Options for {@linkcode decodeRecordsInto}. */
+export interface DecodeRecordsIntoOptions {
+  /** Verify each batch's CRC-32C. Default true. */
+  verifyCrc?: boolean;
+  /**
+   * Called, in log order, with each complete transactional batch (data and control) whose
+   * records would otherwise be returned or skipped; `true` skips a data batch's records (a
+   * `read_committed` consumer's aborted transactions: `AbortedTransactionFilter`).
+   */
+  skipBatch?: (data: Uint8Array, pos: number) => boolean;
+}
+
 /**
  * Checks the framing of the batch at `pos`: a non-negative length, magic 2, room for the header,
  * a known codec, a non-negative record count and (unless turned off) the CRC.
@@ -690,7 +702,7 @@ export type RecordFactory<T> = (
  * @param fromOffset Lowest offset to return.
  * @param make Builds a record from its fields (key, value and header values are views).
  * @param out Receives the records, in offset order.
- * @param options Whether to verify CRCs (default true).
+ * @param options Whether to verify CRCs (default true); which transactional batches to skip.
  * @returns The offset after the last complete batch, or `fromOffset` when there is none.
  * @throws {RecordsError} `CORRUPT_MESSAGE` as {@linkcode decodeRecordBatches}.
  */
@@ -699,7 +711,7 @@ export function decodeRecordsInto<T>(
   fromOffset: number,
   make: RecordFactory<T>,
   out: T[],
-  options: CheckBatchOptions = {},
+  options: DecodeRecordsIntoOptions = {},
 ): number {
   let next = fromOffset;
   let pos = 0;
@@ -712,7 +724,10 @@ export function decodeRecordsInto<T>(
     if (size > data.length - pos) break; // partial trailing batch
     const lastOffset = baseOffsetAt(data, pos) + lastOffsetDeltaAt(data, pos);
     const attributes = attributesAt(data, pos);
-    if (lastOffset < fromOffset || (attributes & CONTROL_BIT) !== 0) {
+    // The filter sees every transactional batch, markers included, to follow the producers.
+    const skip = options.skipBatch !== undefined && (attributes & TRANSACTIONAL_BIT) !== 0 &&
+      options.skipBatch(data, pos);
+    if (lastOffset < fromOffset || (attributes & CONTROL_BIT) !== 0 || skip) {
       // Already consumed, or a control batch: nothing to decode.
       if (lastOffset + 1 > next) next = lastOffset + 1;
       pos += size;

@@ -35,4 +35,5 @@ export * from "./batch_reader.ts";
 export * from "./batch_builder.ts";
 export * from "./compaction.ts";
 export * from "./control.ts";
+export * from "./aborted_transactions.ts";
 export * from "./legacy.ts";

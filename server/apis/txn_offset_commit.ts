@@ -7,7 +7,10 @@
 //   `__consumer_offsets` as a transactional batch of the producer and holds them as pending;
 //   the transaction's COMMIT marker on the group's partition (sent by the transaction
 //   coordinator, wherever it is) commits them, ABORT drops them.
-// - v3 adds generation/member/instance ids (kept; the commit itself is a simple commit).
+// - v3 adds generation/member/instance ids (KIP-447): when given, they must be the group's
+//   current member and generation (else ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+//   FENCED_INSTANCE_ID), in both modes, so that a member fenced out of its generation cannot
+//   commit offsets in a transaction.
 // - PRODUCER_FENCED is sent as INVALID_PRODUCER_EPOCH below v3.
 // - ACLs (`../security/access.ts`): WRITE on the transactional id, else every partition
 //   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; READ on the group, else GROUP_AUTHORIZATION_FAILED;
@@ -74,8 +77,17 @@ export const txnOffsetCommit: ApiHandler = defineApi<
         })),
       })),
     };
+    // Standalone: the group's KIP-447 check first (cluster mode: txnCommitOffsets does it).
+    const stale = ctx.broker.cluster === undefined && allowed.length > 0
+      ? ctx.broker.groups.validateTxnOffsetCommit(params)
+      : ErrorCode.NONE;
     const committed = allowed.length === 0
       ? []
+      : stale !== ErrorCode.NONE
+      ? params.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: stale })),
+      }))
       : ctx.broker.cluster !== undefined
       ? await ctx.broker.groups.txnCommitOffsets(params)
       : await (await transactionCoordinatorOf(ctx.broker)).txnOffsetCommit(params);

@@ -1227,6 +1227,29 @@ export class GroupCoordinator {
   }
 
   /**
+   * The KIP-447 check of a TxnOffsetCommit held by the transaction coordinator (single-broker
+   * mode): with a member id, instance id or generation they must be the group's current ones
+   * (as {@linkcode GroupCoordinator.txnCommitOffsets} checks in cluster mode), so that a
+   * member that left its generation cannot commit offsets in a transaction.
+   *
+   * @param req The request.
+   * @returns NONE, or the error of every partition (`ILLEGAL_GENERATION`, `UNKNOWN_MEMBER_ID`,
+   *   `FENCED_INSTANCE_ID`, a coordinator error).
+   */
+  validateTxnOffsetCommit(req: TxnOffsetCommitParams): number {
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return own;
+    if (req.groupId === "") return ErrorCode.INVALID_GROUP_ID;
+    const group = this.#groups.get(req.groupId);
+    if (group === undefined) {
+      return req.generationId < 0 && req.memberId === "" && req.groupInstanceId === null
+        ? ErrorCode.NONE
+        : ErrorCode.ILLEGAL_GENERATION;
+    }
+    return this.#validateTxnCommit(group, req);
+  }
+
+  /**
    * Handle a TxnOffsetCommit (Kafka's `handleTxnCommitOffsets`): the offsets are written to
    * `__consumer_offsets` as a transactional batch of the producer and held as pending; the
    * transaction's marker on the group's partition commits them to the group or drops them

@@ -16,6 +16,7 @@ import { Client } from "../client/client.ts";
 import { Consumer, type ConsumerRecord } from "../client/consumer.ts";
 import { GroupConsumer, type OffsetToCommit } from "../client/group_consumer.ts";
 import { Producer, type ProducerMessage, type RecordMetadata } from "../client/producer.ts";
+import { ProducerFencedError } from "../client/transaction_manager.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { GraphBuilder, StoreDef, Subtopology } from "./graph.ts";
 import type { Serde } from "./serdes.ts";
@@ -146,6 +147,9 @@ export class KafkaStreams {
   #eos: boolean;
   #commitIntervalMs: number;
   #tasks = new Map<string, Task>();
+  /** Tasks revoked in a rebalance, clean (committed), kept until the assignment is known. */
+  #suspended = new Map<string, Task>();
+  #failed = false;
   #byTopic = new Map<string, Task[]>();
   #pending = new Map<string, ProducerMessage[]>();
   #sendError: unknown;
@@ -271,7 +275,21 @@ export class KafkaStreams {
       this.#ownClient = this.#config.client === undefined;
       this.#admin = new Admin(this.#client);
       await this.#createInternalTopics();
-      this.#producer = new Producer(this.#client, { lingerMs: 5 });
+      this.#producer = new Producer(
+        this.#client,
+        this.#eos
+          ? {
+            lingerMs: 5,
+            transactionalId: `${this.applicationId}-${
+              this.#config.groupInstanceId ?? crypto.randomUUID()
+            }`,
+            transactionTimeoutMs: this.#config.transactionTimeoutMs ?? 10_000,
+          }
+          : { lingerMs: 5 },
+      );
+      // Fences an earlier incarnation with the same transactional id and ends its transaction,
+      // so what it left open neither blocks the changelogs nor counts.
+      if (this.#eos) await this.#producer.initTransactions();
       this.#consumer = new GroupConsumer(this.#client, {
         groupId: this.applicationId,
         groupInstanceId: this.#config.groupInstanceId ?? null,
@@ -282,8 +300,29 @@ export class KafkaStreams {
         heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
         rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs,
         maxWaitMs: this.#config.pollMs ?? 100,
+        isolationLevel: this.#eos ? "read_committed" : "read_uncommitted",
       });
-      this.#consumer.subscribe([...this.#topicSub.keys()]);
+      this.#consumer.subscribe([...this.#topicSub.keys()], {
+        // Before the member rejoins, while its generation is valid: commit, keep the tasks'
+        // state (they come back if reassigned, at the offsets just committed).
+        onPartitionsRevoked: async () => {
+          if (this.#failed) return;
+          if (this.#state === "RUNNING") this.#setState("REBALANCING");
+          await this.#commit();
+          for (const [id, task] of this.#tasks) this.#suspended.set(id, task);
+          this.#tasks.clear();
+        },
+        // Out of the group: another member may own the partitions already; what was not
+        // committed is dropped (aborted with exactly-once) and every task restarts from its
+        // changelog.
+        onPartitionsLost: async () => {
+          if (this.#state === "RUNNING") this.#setState("REBALANCING");
+          await this.#abandon();
+        },
+        onPartitionsAssigned: async () => {
+          await this.#reconcile();
+        },
+      });
     } catch (e) {
       await this.#shutdown();
       this.#setState("ERROR");
@@ -391,7 +430,11 @@ export class KafkaStreams {
       }
       await this.#commit();
     } catch (e) {
+      this.#failed = true;
       this.#setState("PENDING_ERROR");
+      if (this.#eos && this.#producer.transactionState === "IN_TRANSACTION") {
+        await this.#producer.abortTransaction().catch(() => {});
+      }
       await this.#shutdown().catch(() => {});
       this.#setState("ERROR");
       if (this.#running) {
@@ -420,8 +463,17 @@ export class KafkaStreams {
     this.#processedSinceCommit += records.length;
   }
 
-  /** Hands queued records and changelog writes to the producer (not waiting for them). */
+  /** Starts a transaction if none is open (exactly-once). */
+  #begin(): void {
+    if (this.#eos && this.#producer.transactionState === "READY") {
+      this.#producer.beginTransaction();
+    }
+  }
+
+  /** Hands queued records to the producer (not waiting for them). */
   #flushOutputs(): void {
+    if (this.#pending.size === 0) return;
+    this.#begin();
     for (const [topic, messages] of this.#pending) {
       this.#producer.send({ topic, messages }).catch((e) => this.#sendError ??= e);
     }
@@ -461,22 +513,38 @@ export class KafkaStreams {
     return out;
   }
 
-  /** Flushes changelogs and outputs, then commits the input offsets. */
+  /**
+   * Commits what was processed: flushes outputs and changelogs, then commits the input offsets
+   * (at-least-once), or sends the offsets to the transaction and commits it (exactly-once);
+   * then checkpoints persistent stores.
+   */
   async #commit(): Promise<void> {
-    if (this.#tasks.size === 0) return;
+    if (this.#tasks.size === 0 || this.#processedSinceCommit === 0) return;
     this.#flushOutputs();
+    this.#begin();
     const writes = this.#flushChangelogs();
-    await this.#producer.flush();
-    await Promise.all(writes);
-    if (this.#sendError !== undefined) throw this.#sendError;
     const offsets = this.#offsets();
-    if (offsets.length > 0) {
+    if (this.#eos) {
       try {
-        await this.#consumer.commit(offsets);
+        await this.#producer.sendOffsetsToTransaction(offsets, this.#consumer.groupMetadata());
+        await this.#producer.commitTransaction();
       } catch (e) {
-        // The group is rebalancing: the next poll rejoins; what was processed since the last
-        // commit may be processed again (at-least-once).
-        if (!(e instanceof KafkaError && REBALANCE_ERRORS.has(e.code))) throw e;
+        await this.#abortAndRewind(e);
+        return;
+      }
+      await Promise.all(writes);
+    } else {
+      await this.#producer.flush();
+      await Promise.all(writes);
+      if (this.#sendError !== undefined) throw this.#sendError;
+      if (offsets.length > 0) {
+        try {
+          await this.#consumer.commit(offsets);
+        } catch (e) {
+          // Out of the generation: the partitions are someone else's now; what was processed
+          // since the last commit will be processed again (at-least-once).
+          if (!(e instanceof KafkaError && REBALANCE_ERRORS.has(e.code))) throw e;
+        }
       }
     }
     for (const task of this.#tasks.values()) {
@@ -487,7 +555,54 @@ export class KafkaStreams {
     this.#lastCommit = Date.now();
   }
 
-  /** Makes the tasks match the consumer's assignment: closes lost ones, restores new ones. */
+  /**
+   * A transaction failed: abort it, drop every task's state (it holds the aborted updates) and
+   * start again from the committed offsets and the changelogs. A fenced producer is fatal.
+   */
+  async #abortAndRewind(cause: unknown): Promise<void> {
+    if (
+      cause instanceof ProducerFencedError || this.#producer.transactionState === "FATAL_ERROR"
+    ) {
+      throw cause;
+    }
+    await this.#producer.abortTransaction();
+    this.#sendError = undefined;
+    const partitions = this.#consumer.assignment().map(({ topic, partition }) => ({
+      topic,
+      partition,
+    }));
+    await this.#abandon();
+    const committed = await this.#consumer.committed(partitions);
+    for (const c of committed) {
+      await this.#consumer.seek(
+        c.topic,
+        c.partition,
+        c.offset >= 0 ? c.offset : this.#config.autoOffsetReset ?? "earliest",
+      );
+    }
+    await this.#reconcile();
+  }
+
+  /** Drops every task without committing (their state is restored when they come back). */
+  async #abandon(): Promise<void> {
+    if (this.#eos && this.#producer.transactionState === "IN_TRANSACTION") {
+      await this.#producer.abortTransaction().catch(() => {});
+    }
+    for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) {
+      for (const store of task.stores.values()) store.close();
+    }
+    this.#tasks.clear();
+    this.#suspended.clear();
+    this.#byTopic.clear();
+    this.#pending.clear();
+    this.#processedSinceCommit = 0;
+  }
+
+  /**
+   * Makes the tasks match the consumer's assignment: resumes suspended tasks still assigned
+   * (catching up on their changelogs if another member wrote to them), creates and restores
+   * new ones, closes the rest.
+   */
   async #reconcile(): Promise<void> {
     const wanted = new Map<string, { sub: Subtopology; partition: number }>();
     for (const p of this.#consumer.assignment()) {
@@ -495,21 +610,34 @@ export class KafkaStreams {
       if (sub === undefined) continue;
       wanted.set(`${sub.id}_${p.partition}`, { sub, partition: p.partition });
     }
-    let changed = false;
+    let changed = this.#suspended.size > 0;
     for (const [id, task] of this.#tasks) {
       if (wanted.has(id)) continue;
+      // Not through the listener: its state may hold what was not committed; drop it.
       changed = true;
       this.#tasks.delete(id);
       for (const store of task.stores.values()) store.close();
     }
     const created: Task[] = [];
+    const resumed: Task[] = [];
     for (const [id, { sub, partition }] of wanted) {
       if (this.#tasks.has(id)) continue;
       changed = true;
+      const suspended = this.#suspended.get(id);
+      if (suspended !== undefined) {
+        this.#suspended.delete(id);
+        resumed.push(suspended);
+        this.#tasks.set(id, suspended);
+        continue;
+      }
       const task = new Task(this.#rt, sub, partition);
       created.push(task);
       this.#tasks.set(id, task);
     }
+    for (const task of this.#suspended.values()) {
+      for (const store of task.stores.values()) store.close();
+    }
+    this.#suspended.clear();
     if (!changed) return;
     this.#byTopic.clear();
     for (const task of this.#tasks.values()) {
@@ -520,16 +648,16 @@ export class KafkaStreams {
         list[task.partition] = task;
       }
     }
-    if (created.length > 0) await this.#restore(created);
+    if (created.length > 0 || resumed.length > 0) await this.#restore(created, resumed);
   }
 
   /** Opens the tasks' stores, replays their changelogs from where each store is, and sets the
    * tasks' stream time from the committed offsets' metadata. */
-  async #restore(tasks: Task[]): Promise<void> {
+  async #restore(tasks: Task[], resumed: Task[]): Promise<void> {
     const parts: Array<{ store: BytesStore; topic: string; partition: number }> = [];
-    for (const task of tasks) {
+    for (const task of [...tasks, ...resumed]) {
       for (const store of task.stores.values()) {
-        await store.open();
+        if (!resumed.includes(task)) await store.open();
         parts.push({ store, topic: this.#changelog(store.name), partition: task.partition });
       }
     }
@@ -543,6 +671,7 @@ export class KafkaStreams {
       });
       if (todo.length > 0) await this.#replay(todo);
     }
+    if (tasks.length === 0) return;
     const committed = await this.#admin.listConsumerGroupOffsets(
       this.applicationId,
       tasks.flatMap((t) =>
@@ -685,13 +814,17 @@ export class KafkaStreams {
 
   async #shutdown(): Promise<void> {
     try {
-      await this.#consumer?.close();
+      // Its revocation callback commits what is left (unless processing failed).
+      await this.#consumer?.close().catch((e) => {
+        if (!this.#failed) throw e;
+      });
       await this.#producer?.close();
     } finally {
-      for (const task of this.#tasks.values()) {
+      for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) {
         for (const store of task.stores.values()) store.close();
       }
       this.#tasks.clear();
+      this.#suspended.clear();
       this.#byTopic.clear();
       if (this.#ownClient) await this.#client?.close();
     }

@@ -134,3 +134,32 @@ export async function eventually(
 export function sorted<V>(m: Map<string, V>): Array<[string, V]> {
   return [...m].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 }
+
+/**
+ * Windowed counts as a model computes them: per partition stream time (the largest timestamp
+ * so far), a record dropped for each window whose end is at or before stream time minus grace.
+ *
+ * @returns Counts by `key@windowStart`, and how many (record, window) pairs were dropped.
+ */
+export function windowCountModel(
+  records: Array<{ key: string; timestamp: number; partition: number }>,
+  windowsFor: (ts: number) => Array<{ start: number; end: number }>,
+  graceMs: number,
+): { counts: Map<string, number>; dropped: number } {
+  const counts = new Map<string, number>();
+  const streamTime = new Map<number, number>();
+  let dropped = 0;
+  for (const r of records) {
+    const st = Math.max(streamTime.get(r.partition) ?? -1, r.timestamp);
+    streamTime.set(r.partition, st);
+    for (const w of windowsFor(r.timestamp)) {
+      if (w.end <= st - graceMs) {
+        dropped++;
+        continue;
+      }
+      const k = `${r.key}@${w.start}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+  }
+  return { counts, dropped };
+}

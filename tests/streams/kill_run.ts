@@ -237,7 +237,8 @@ export async function killRun(o: KillRunOptions): Promise<KillRunResult> {
   }
 }
 
-function isSequence(values: number[] | undefined, n: number): boolean {
+/** Whether `values` is exactly 1, 2, …, n. */
+export function isSequence(values: number[] | undefined, n: number): boolean {
   if (values === undefined || values.length !== n) return false;
   for (let i = 0; i < n; i++) if (values[i] !== i + 1) return false;
   return true;
@@ -250,7 +251,7 @@ function summary(values: number[] | undefined): string {
 }
 
 /** Every count each word got in the output, in order, read committed. */
-async function readCounts(
+export async function readCounts(
   client: Client,
   topic: string,
 ): Promise<{ counts: Map<string, number[]>; records: number }> {

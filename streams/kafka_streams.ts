@@ -152,6 +152,9 @@ export class KafkaStreams {
   #failed = false;
   #byTopic = new Map<string, Task[]>();
   #pending = new Map<string, ProducerMessage[]>();
+  /** Output sends not yet acknowledged, oldest first. */
+  #unacked: Array<{ sent: Promise<unknown>; count: number }> = [];
+  #unackedRecords = 0;
   #sendError: unknown;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -422,6 +425,7 @@ export class KafkaStreams {
         }
         this.#process(records);
         this.#flushOutputs();
+        await this.#throttle();
         if (
           this.#processedSinceCommit > 0 && Date.now() - this.#lastCommit >= this.#commitIntervalMs
         ) {
@@ -475,9 +479,22 @@ export class KafkaStreams {
     if (this.#pending.size === 0) return;
     this.#begin();
     for (const [topic, messages] of this.#pending) {
-      this.#producer.send({ topic, messages }).catch((e) => this.#sendError ??= e);
+      const sent = this.#producer.send({ topic, messages }).catch((e) => {
+        this.#sendError ??= e;
+      });
+      this.#unacked.push({ sent, count: messages.length });
+      this.#unackedRecords += messages.length;
     }
     this.#pending.clear();
+  }
+
+  /** Waits while more than `MAX_UNACKED` output records are not acknowledged (backpressure). */
+  async #throttle(): Promise<void> {
+    while (this.#unackedRecords > MAX_UNACKED) {
+      const { sent, count } = this.#unacked.shift()!;
+      await sent;
+      this.#unackedRecords -= count;
+    }
   }
 
   #flushChangelogs(): Promise<unknown>[] {
@@ -528,6 +545,8 @@ export class KafkaStreams {
       try {
         await this.#producer.sendOffsetsToTransaction(offsets, this.#consumer.groupMetadata());
         await this.#producer.commitTransaction();
+        this.#unacked = [];
+        this.#unackedRecords = 0;
       } catch (e) {
         await this.#abortAndRewind(e);
         return;
@@ -535,6 +554,8 @@ export class KafkaStreams {
       await Promise.all(writes);
     } else {
       await this.#producer.flush();
+      this.#unacked = [];
+      this.#unackedRecords = 0;
       await Promise.all(writes);
       if (this.#sendError !== undefined) throw this.#sendError;
       if (offsets.length > 0) {
@@ -595,6 +616,8 @@ export class KafkaStreams {
     this.#suspended.clear();
     this.#byTopic.clear();
     this.#pending.clear();
+    this.#unacked = [];
+    this.#unackedRecords = 0;
     this.#processedSinceCommit = 0;
   }
 
@@ -830,6 +853,9 @@ export class KafkaStreams {
     }
   }
 }
+
+/** Output records the producer may hold unacknowledged before processing waits. */
+const MAX_UNACKED = 20_000;
 
 const REBALANCE_ERRORS = new Set<number>([
   ErrorCode.REBALANCE_IN_PROGRESS,

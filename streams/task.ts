@@ -67,12 +67,7 @@ export class Task implements TaskContext {
 
   process(r: ConsumerRecord): void {
     if (r.timestamp > this.streamTime) this.streamTime = r.timestamp;
-    this.sources.get(r.topic)!({
-      key: r.key,
-      value: r.value,
-      timestamp: r.timestamp,
-      headers: r.headers,
-    });
+    this.sources.get(r.topic)!(r);
     this.offsets.set(r.topic, r.offset + 1);
   }
 

@@ -433,6 +433,9 @@ export class KafkaStreams {
         }
       }
       await this.#commit();
+      // Closed before the first assignment: start() returns (the state says why).
+      this.#running?.resolve();
+      this.#running = undefined;
     } catch (e) {
       this.#failed = true;
       this.#setState("PENDING_ERROR");

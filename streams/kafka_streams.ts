@@ -322,9 +322,8 @@ export class KafkaStreams {
           if (this.#state === "RUNNING") this.#setState("REBALANCING");
           await this.#abandon();
         },
-        onPartitionsAssigned: async () => {
-          await this.#reconcile();
-        },
+        // New tasks are made and restored after poll returns (#reconcile), not in the
+        // callback: heartbeats run then, and a long restore does not cost the membership.
       });
     } catch (e) {
       await this.#shutdown();
@@ -423,13 +422,23 @@ export class KafkaStreams {
           this.#running?.resolve();
           this.#running = undefined;
         }
-        this.#process(records);
-        this.#flushOutputs();
-        await this.#throttle();
-        if (
-          this.#processedSinceCommit > 0 && Date.now() - this.#lastCommit >= this.#commitIntervalMs
-        ) {
-          await this.#commit();
+        // In slices, giving the event loop a turn between them: a fetch can hold a hundred
+        // thousand records, and heartbeats must go on while they are processed.
+        let turn = Date.now();
+        for (let from = 0; from < records.length && !signal.aborted; from += SLICE) {
+          if (Date.now() - turn >= 50) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            turn = Date.now();
+          }
+          this.#process(records, from, Math.min(records.length, from + SLICE));
+          this.#flushOutputs();
+          await this.#throttle();
+          if (
+            this.#processedSinceCommit > 0 &&
+            Date.now() - this.#lastCommit >= this.#commitIntervalMs
+          ) {
+            await this.#commit();
+          }
         }
       }
       await this.#commit();
@@ -454,20 +463,18 @@ export class KafkaStreams {
     }
   }
 
-  #process(records: ConsumerRecord[]): void {
-    let lastTopic = "";
-    let tasks: Task[] | undefined;
-    for (const r of records) {
-      if (r.topic !== lastTopic) {
-        lastTopic = r.topic;
-        tasks = this.#byTopic.get(r.topic);
-      }
-      const task = tasks?.[r.partition];
-      if (task === undefined) continue;
-      task.process(r);
+  /** Processes `records[start, end)`. */
+  #process(records: ConsumerRecord[], start: number, end: number): void {
+    // A fetch returns each partition's records together: one task lookup per run of them.
+    for (let from = start; from < end;) {
+      const { topic, partition } = records[from];
+      let to = from + 1;
+      while (to < end && records[to].partition === partition && records[to].topic === topic) to++;
+      this.#byTopic.get(topic)?.[partition]?.processRun(records, from, to);
+      from = to;
     }
-    this.#processed += records.length;
-    this.#processedSinceCommit += records.length;
+    this.#processed += end - start;
+    this.#processedSinceCommit += end - start;
   }
 
   /** Starts a transaction if none is open (exactly-once). */
@@ -856,6 +863,9 @@ export class KafkaStreams {
     }
   }
 }
+
+/** Records processed at a time (the event loop gets a turn every 50 ms between slices). */
+const SLICE = 2_000;
 
 /** Output records the producer may hold unacknowledged before processing waits. */
 const MAX_UNACKED = 20_000;

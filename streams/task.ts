@@ -71,6 +71,25 @@ export class Task implements TaskContext {
     this.offsets.set(r.topic, r.offset + 1);
   }
 
+  /**
+   * Processes `records[from, to)`, all of one topic and this task's partition, in order.
+   *
+   * @param records Fetched records.
+   * @param from First index.
+   * @param to One past the last index.
+   */
+  processRun(records: ConsumerRecord[], from: number, to: number): void {
+    const topic = records[from].topic;
+    const source = this.sources.get(topic)!;
+    let time = this.streamTime;
+    for (let i = from; i < to; i++) {
+      const r = records[i];
+      if (r.timestamp > time) this.streamTime = time = r.timestamp;
+      source(r);
+    }
+    this.offsets.set(topic, records[to - 1].offset + 1);
+  }
+
   store(name: string): BytesStore {
     const s = this.stores.get(name);
     if (s === undefined) {

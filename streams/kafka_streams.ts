@@ -433,13 +433,11 @@ export class KafkaStreams {
           this.#process(records, from, Math.min(records.length, from + SLICE));
           this.#flushOutputs();
           await this.#throttle();
-          if (
-            this.#processedSinceCommit > 0 &&
-            Date.now() - this.#lastCommit >= this.#commitIntervalMs
-          ) {
-            await this.#commit();
-          }
+          await this.#commitIfDue();
         }
+        // Also after an empty poll: with exactly-once, what a sub-topology wrote to a
+        // repartition topic is invisible to the next one (read committed) until committed.
+        await this.#commitIfDue();
       }
       await this.#commit();
       // Closed before the first assignment: start() returns (the state says why).
@@ -538,6 +536,14 @@ export class KafkaStreams {
       }
     }
     return out;
+  }
+
+  async #commitIfDue(): Promise<void> {
+    if (
+      this.#processedSinceCommit > 0 && Date.now() - this.#lastCommit >= this.#commitIntervalMs
+    ) {
+      await this.#commit();
+    }
   }
 
   /**

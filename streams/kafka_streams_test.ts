@@ -139,6 +139,34 @@ Deno.test("word count (in memory): a restarted instance restores its store from 
   }
 });
 
+Deno.test("exactly-once: a repartitioned count completes once the input stops (a commit after empty polls)", async () => {
+  const { client, input, output, config } = await setup(2);
+  const text = lines(5, 300);
+  const model = wordCountModel(text);
+  await produceLines(client, input, text);
+  // All input arrives in the first polls, well within one commit interval: the repartition
+  // records are only visible to the counting sub-topology once a commit follows empty polls.
+  const streams = new KafkaStreams(
+    wordCount(input, output),
+    config({ processingGuarantee: "exactly_once_v2", commitIntervalMs: 1000 }),
+  );
+  try {
+    await streams.start();
+    await eventually(
+      "the counts",
+      () =>
+        JSON.stringify(streams.store<string, number>("counts-store").all()) ===
+          JSON.stringify(sorted(model)),
+      30_000,
+    );
+    await streams.close();
+    await assertExactCounts(client, output, model);
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
 Deno.test("two instances share an application id; one leaves; the survivor's counts are exact", async () => {
   const { client, input, output, applicationId, config } = await setup(4);
   const text = lines(4, 4000);

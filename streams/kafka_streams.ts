@@ -150,6 +150,8 @@ export class KafkaStreams {
   /** Tasks revoked in a rebalance, clean (committed), kept until the assignment is known. */
   #suspended = new Map<string, Task>();
   #failed = false;
+  /** Bumped when processing restarts from the committed offsets (records in hand are stale). */
+  #epoch = 0;
   #byTopic = new Map<string, Task[]>();
   #pending = new Map<string, ProducerMessage[]>();
   /** Output sends not yet acknowledged, oldest first. */
@@ -425,7 +427,12 @@ export class KafkaStreams {
         // In slices, giving the event loop a turn between them: a fetch can hold a hundred
         // thousand records, and heartbeats must go on while they are processed.
         let turn = Date.now();
-        for (let from = 0; from < records.length && !signal.aborted; from += SLICE) {
+        const epoch = this.#epoch;
+        for (
+          let from = 0;
+          from < records.length && !signal.aborted && this.#epoch === epoch;
+          from += SLICE
+        ) {
           if (Date.now() - turn >= 50) {
             await new Promise((resolve) => setTimeout(resolve, 0));
             turn = Date.now();
@@ -603,6 +610,8 @@ export class KafkaStreams {
       throw cause;
     }
     await this.#producer.abortTransaction();
+    // The rest of the records in hand lie past the committed offsets: drop them, poll again.
+    this.#epoch++;
     this.#sendError = undefined;
     const partitions = this.#consumer.assignment().map(({ topic, partition }) => ({
       topic,

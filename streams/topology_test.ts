@@ -366,3 +366,21 @@ Deno.test("a missing serde is a clear error", () => {
     /no key serde \(give one, or set defaultKeySerde\)/,
   );
 });
+
+Deno.test("grace boundary: a window closes when stream time reaches its end plus grace", () => {
+  const b = new StreamsBuilder();
+  b.stream<string, string>("e").groupByKey()
+    .windowedBy(TimeWindows.ofSizeAndGrace(1000, 200))
+    .count({ storeName: "c" });
+  const d = new TopologyTestDriver(b.build(), defaults);
+  const input = d.createInputTopic("e", S, S);
+  const store = d.getWindowStore<string, number>("c");
+  input.pipeInput("k", "v", 1199); // stream time 1199: window [0,1000) closes at 1200
+  input.pipeInput("k", "v", 999); // accepted
+  assertEquals(store.fetch("k", 0), 1);
+  input.pipeInput("k", "v", 1200); // stream time 1200: [0,1000) is closed now
+  input.pipeInput("k", "v", 999); // dropped, as Kafka does (window end <= stream time - grace)
+  assertEquals(store.fetch("k", 0), 1);
+  assertEquals(d.droppedRecords, 1);
+  assertEquals(store.fetch("k", 1000), 2);
+});

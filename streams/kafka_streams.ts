@@ -1,0 +1,901 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The Streams runtime: runs a {@linkcode Topology} as one member of a consumer group named by
+ * the application id. The group's partitions of the topology's source topics are split between
+ * the application's instances; each input partition of a sub-topology is a task with its own
+ * stores, restored from their changelog topics when the task is assigned. Records are processed
+ * one at a time in offset order per partition; results, changelog writes and input offsets are
+ * committed together every `commitIntervalMs`: after the producer flushed (`at_least_once`), or
+ * in one transaction (`exactly_once_v2`).
+ *
+ * @module
+ */
+
+import { Admin } from "../client/admin.ts";
+import { Client } from "../client/client.ts";
+import { Consumer, type ConsumerRecord } from "../client/consumer.ts";
+import { GroupConsumer, type OffsetToCommit } from "../client/group_consumer.ts";
+import { Producer, type ProducerMessage, type RecordMetadata } from "../client/producer.ts";
+import { ProducerFencedError } from "../client/transaction_manager.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { GraphBuilder, StoreDef, Subtopology } from "./graph.ts";
+import type { Serde } from "./serdes.ts";
+import {
+  type BytesStore,
+  keyValueView,
+  type ReadOnlyKeyValueStore,
+  type ReadOnlyWindowStore,
+  windowView,
+} from "./stores.ts";
+import { type Runtime, Task } from "./task.ts";
+import { type Topology, topologyGraph } from "./topology.ts";
+
+/** `processing.guarantee`. */
+export type ProcessingGuarantee = "at_least_once" | "exactly_once_v2";
+
+/** The state of a {@linkcode KafkaStreams} instance, as Kafka's `KafkaStreams.State`. */
+export type StreamsState =
+  | "CREATED"
+  | "REBALANCING"
+  | "RUNNING"
+  | "PENDING_SHUTDOWN"
+  | "NOT_RUNNING"
+  | "PENDING_ERROR"
+  | "ERROR";
+
+/** Configuration of a {@linkcode KafkaStreams} instance. */
+export interface StreamsConfig {
+  /** `application.id`: the consumer group, the transactional id's prefix and the prefix of
+   * internal topics (`<applicationId>-<store>-changelog`, `<applicationId>-<name>-repartition`). */
+  applicationId: string;
+  /** Bootstrap servers (a client is made and closed with the instance). */
+  bootstrapServers?: string | string[];
+  /** Or a client to use (left open on close). */
+  client?: Client;
+  /** `processing.guarantee`. Default `at_least_once`. */
+  processingGuarantee?: ProcessingGuarantee;
+  /** How often results and offsets are committed. Default 100 ms with exactly-once, 1000 ms
+   * with at-least-once. */
+  commitIntervalMs?: number;
+  /** Where persistent stores live (`<stateDir>/<applicationId>/<task>/<store>`); one per
+   * instance. Default `<tmp>/sluice-streams`. */
+  stateDir?: string;
+  /** Key serde where none was given. */
+  defaultKeySerde?: Serde<unknown>;
+  /** Value serde where none was given. */
+  defaultValueSerde?: Serde<unknown>;
+  /** `group.instance.id`: a static member (a restart takes its partitions back without a
+   * rebalance) whose transactional id stays the same across restarts (fencing its previous
+   * incarnation at once). Default: a dynamic member. */
+  groupInstanceId?: string;
+  /** Session timeout of the group member. Default 45000. */
+  sessionTimeoutMs?: number;
+  /** Heartbeat interval. Default 3000. */
+  heartbeatIntervalMs?: number;
+  /** Rebalance timeout. Default 60000. */
+  rebalanceTimeoutMs?: number;
+  /** Longest wait of one poll. Default 100. */
+  pollMs?: number;
+  /** Where a task starts without a committed offset. Default `earliest` (as Kafka Streams). */
+  autoOffsetReset?: "earliest" | "latest";
+  /** Replication factor of the internal topics. Default: the broker's default. */
+  replicationFactor?: number;
+  /** Transaction timeout with exactly-once. Default 10000. */
+  transactionTimeoutMs?: number;
+  /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
+  onError?: (error: unknown) => void;
+}
+
+/** Counters of a running instance. */
+export interface StreamsMetrics {
+  /** Input records processed. */
+  processed: number;
+  /** Records dropped: late for a closed window, or without a key where one is needed. */
+  dropped: number;
+  /** Commits done. */
+  commits: number;
+  /** Changelog records restored. */
+  restored: number;
+  /** Tasks this instance runs now. */
+  tasks: string[];
+}
+
+/**
+ * Runs a topology: one instance of an application.
+ *
+ * @example Word count
+ * ```ts ignore
+ * import { KafkaStreams, Serdes, StreamsBuilder } from "@sluice/sluice/streams";
+ *
+ * const builder = new StreamsBuilder();
+ * builder.stream<string, string>("streams-plaintext-input")
+ *   .flatMapValues((line) => line.toLowerCase().split(/\W+/).filter((w) => w !== ""))
+ *   .groupBy((_key, word) => word)
+ *   .count({ storeName: "counts-store" })
+ *   .toStream()
+ *   .to("streams-wordcount-output", { valueSerde: Serdes.Int64() });
+ * const streams = new KafkaStreams(builder.build(), {
+ *   applicationId: "streams-wordcount",
+ *   bootstrapServers: "localhost:9092",
+ *   defaultKeySerde: Serdes.String(),
+ *   defaultValueSerde: Serdes.String(),
+ * });
+ * await streams.start();
+ * // ... later
+ * console.log(streams.store<string, number>("counts-store").get("kafka"));
+ * await streams.close();
+ * ```
+ *
+ * Permissions: `--allow-net` (the cluster); with persistent stores `--allow-read` and
+ * `--allow-write` on `stateDir` (and `--allow-env` for the default, under the temp dir).
+ */
+export class KafkaStreams {
+  /** The application id. */
+  readonly applicationId: string;
+  #rt: Runtime;
+  #graph: GraphBuilder;
+  #config: StreamsConfig;
+  #subs: Subtopology[];
+  #topicSub = new Map<string, Subtopology>();
+  #state: StreamsState = "CREATED";
+  #listeners: Array<(next: StreamsState, previous: StreamsState) => void> = [];
+  #client!: Client;
+  #ownClient = false;
+  #admin!: Admin;
+  #consumer!: GroupConsumer;
+  #producer!: Producer;
+  #eos: boolean;
+  #commitIntervalMs: number;
+  #tasks = new Map<string, Task>();
+  /** Tasks revoked in a rebalance, clean (committed), kept until the assignment is known. */
+  #suspended = new Map<string, Task>();
+  #failed = false;
+  /** Bumped when processing restarts from the committed offsets (records in hand are stale). */
+  #epoch = 0;
+  #byTopic = new Map<string, Task[]>();
+  #pending = new Map<string, ProducerMessage[]>();
+  /** Output sends not yet acknowledged, oldest first. */
+  #unacked: Array<{ sent: Promise<unknown>; count: number }> = [];
+  #unackedRecords = 0;
+  #sendError: unknown;
+  #loop: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+  #stop = new AbortController();
+  #processedSinceCommit = 0;
+  #lastCommit = 0;
+  #processed = 0;
+  #commits = 0;
+  #restored = 0;
+  #running: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+
+  /**
+   * Creates an instance; nothing connects until {@linkcode KafkaStreams.start}.
+   *
+   * @param topology The topology (from {@linkcode StreamsBuilder.build}).
+   * @param config Application id, cluster, guarantee, serdes.
+   * @throws {RangeError} On an invalid application id, guarantee or interval.
+   */
+  constructor(topology: Topology, config: StreamsConfig) {
+    if (
+      typeof config.applicationId !== "string" || !/^[A-Za-z0-9._-]+$/.test(config.applicationId)
+    ) {
+      throw new RangeError(
+        `streams: invalid applicationId ${JSON.stringify(config.applicationId)} ` +
+          "(letters, digits, '.', '_' and '-' only: it prefixes topic names)",
+      );
+    }
+    const guarantee = config.processingGuarantee ?? "at_least_once";
+    if (guarantee !== "at_least_once" && guarantee !== "exactly_once_v2") {
+      throw new RangeError(
+        `streams: invalid processingGuarantee ${guarantee} (at_least_once or exactly_once_v2)`,
+      );
+    }
+    if (config.client === undefined && config.bootstrapServers === undefined) {
+      throw new RangeError("streams: give bootstrapServers or a client");
+    }
+    this.#eos = guarantee === "exactly_once_v2";
+    this.#commitIntervalMs = config.commitIntervalMs ?? (this.#eos ? 100 : 1000);
+    if (!(this.#commitIntervalMs >= 0)) {
+      throw new RangeError(`streams: invalid commitIntervalMs ${config.commitIntervalMs}`);
+    }
+    this.#config = config;
+    this.applicationId = config.applicationId;
+    this.#graph = topologyGraph(topology);
+    this.#rt = {
+      graph: this.#graph,
+      config,
+      applicationId: config.applicationId,
+      stateDir: config.stateDir ?? `${tempDir()}/sluice-streams`,
+      dropped: 0,
+      send: (topic, message) => this.#send(topic, message),
+      topicName: (topic) => this.#topicName(topic),
+    };
+    this.#subs = this.#graph.subtopologies();
+    for (const s of this.#subs) {
+      for (const t of s.sourceTopics) this.#topicSub.set(this.#topicName(t), s);
+    }
+    if (this.#topicSub.size === 0) throw new RangeError("streams: the topology reads no topic");
+  }
+
+  /** The current state. */
+  get state(): StreamsState {
+    return this.#state;
+  }
+
+  /**
+   * Registers a listener of state changes (Kafka's `setStateListener`).
+   *
+   * @param listener Called with the new and the previous state.
+   */
+  setStateListener(listener: (next: StreamsState, previous: StreamsState) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  #setState(next: StreamsState): void {
+    const previous = this.#state;
+    if (previous === next) return;
+    this.#state = next;
+    for (const l of this.#listeners) {
+      try {
+        l(next, previous);
+      } catch { /* a listener's failure is its own */ }
+    }
+  }
+
+  /** A topic's full name: internal topics get the application id in front. */
+  #topicName(topic: string): string {
+    return this.#graph.internalTopics.has(topic) ? `${this.applicationId}-${topic}` : topic;
+  }
+
+  #changelog(store: string): string {
+    return `${this.applicationId}-${store}-changelog`;
+  }
+
+  /** Counters. */
+  metrics(): StreamsMetrics {
+    return {
+      processed: this.#processed,
+      dropped: this.#rt.dropped,
+      commits: this.#commits,
+      restored: this.#restored,
+      tasks: [...this.#tasks.keys()].sort(),
+    };
+  }
+
+  /**
+   * Creates the internal topics, joins the group and starts processing in the background;
+   * resolves once the first assignment is restored and processing runs (state `RUNNING`).
+   *
+   * @throws {Error} If started twice, a source topic is missing, co-partitioned topics differ in
+   *   partition count, or the cluster cannot be reached.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "CREATED") throw new Error(`streams: start in state ${this.#state}`);
+    this.#setState("REBALANCING");
+    try {
+      this.#client = this.#config.client ?? new Client({
+        bootstrapServers: this.#config.bootstrapServers!,
+        clientId: this.applicationId,
+      });
+      this.#ownClient = this.#config.client === undefined;
+      this.#admin = new Admin(this.#client);
+      await this.#createInternalTopics();
+      this.#producer = new Producer(
+        this.#client,
+        this.#eos
+          ? {
+            lingerMs: 5,
+            transactionalId: `${this.applicationId}-${
+              this.#config.groupInstanceId ?? crypto.randomUUID()
+            }`,
+            transactionTimeoutMs: this.#config.transactionTimeoutMs ?? 10_000,
+          }
+          : { lingerMs: 5 },
+      );
+      // Fences an earlier incarnation with the same transactional id and ends its transaction,
+      // so what it left open neither blocks the changelogs nor counts.
+      if (this.#eos) await this.#producer.initTransactions();
+      this.#consumer = new GroupConsumer(this.#client, {
+        groupId: this.applicationId,
+        groupInstanceId: this.#config.groupInstanceId ?? null,
+        autoCommit: false,
+        autoOffsetReset: this.#config.autoOffsetReset ?? "earliest",
+        assignors: ["range"],
+        sessionTimeoutMs: this.#config.sessionTimeoutMs,
+        heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
+        rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs,
+        maxWaitMs: this.#config.pollMs ?? 100,
+        isolationLevel: this.#eos ? "read_committed" : "read_uncommitted",
+      });
+      this.#consumer.subscribe([...this.#topicSub.keys()], {
+        // Before the member rejoins, while its generation is valid: commit, keep the tasks'
+        // state (they come back if reassigned, at the offsets just committed).
+        onPartitionsRevoked: async () => {
+          if (this.#failed) return;
+          if (this.#state === "RUNNING") this.#setState("REBALANCING");
+          await this.#commit();
+          for (const [id, task] of this.#tasks) this.#suspended.set(id, task);
+          this.#tasks.clear();
+        },
+        // Out of the group: another member may own the partitions already; what was not
+        // committed is dropped (aborted with exactly-once) and every task restarts from its
+        // changelog.
+        onPartitionsLost: async () => {
+          if (this.#state === "RUNNING") this.#setState("REBALANCING");
+          await this.#abandon();
+        },
+        // New tasks are made and restored after poll returns (#reconcile), not in the
+        // callback: heartbeats run then, and a long restore does not cost the membership.
+      });
+    } catch (e) {
+      await this.#shutdown();
+      this.#setState("ERROR");
+      throw e;
+    }
+    const running = new Promise<void>((resolve, reject) => this.#running = { resolve, reject });
+    this.#loop = this.#run();
+    await running;
+  }
+
+  /** Partition counts: source topics must exist; internal ones follow their inputs. */
+  async #createInternalTopics(): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const t of this.#graph.sources.keys()) {
+      if (this.#graph.internalTopics.has(t)) continue;
+      try {
+        const info = await this.#client.topic(t, { allowAutoTopicCreation: false });
+        counts.set(t, info.partitions.length);
+      } catch (e) {
+        throw new Error(`streams: source topic ${t} is missing: ${(e as Error).message}`);
+      }
+    }
+    // A repartition topic gets the most partitions of its writer's and reader's source topics.
+    const writerOf = new Map<string, Subtopology>();
+    for (const s of this.#subs) {
+      for (const n of s.nodes) if (n.sinkTopic !== undefined) writerOf.set(n.sinkTopic, s);
+    }
+    const readerOf = (t: string) => this.#subs.find((s) => s.sourceTopics.includes(t))!;
+    for (let round = 0; round < this.#subs.length + 1; round++) {
+      for (const t of this.#graph.internalTopics) {
+        const related = [...writerOf.get(t)!.sourceTopics, ...readerOf(t).sourceTopics];
+        const n = Math.max(...related.map((x) => counts.get(x) ?? 0));
+        if (n > 0) counts.set(t, n);
+      }
+    }
+    const wanted: Array<{ name: string; partitions: number; compact: boolean }> = [];
+    for (const t of this.#graph.internalTopics) {
+      wanted.push({ name: this.#topicName(t), partitions: counts.get(t) ?? 1, compact: false });
+    }
+    for (const s of this.#subs) {
+      const tasks = Math.max(...s.sourceTopics.map((t) => counts.get(t) ?? 1));
+      if (s.stores.length > 0) {
+        const differ = s.sourceTopics.filter((t) => counts.get(t) !== tasks);
+        if (differ.length > 0) {
+          throw new Error(
+            `streams: topics ${s.sourceTopics.join(", ")} are joined or share a store so they ` +
+              `must have the same partition count (${
+                s.sourceTopics.map((t) => counts.get(t)).join(", ")
+              })`,
+          );
+        }
+      }
+      for (const store of s.stores) {
+        wanted.push({ name: this.#changelog(store), partitions: tasks, compact: true });
+      }
+    }
+    for (const w of wanted) {
+      try {
+        await this.#admin.createTopics([{
+          name: w.name,
+          numPartitions: w.partitions,
+          replicationFactor: this.#config.replicationFactor,
+          configs: w.compact ? { "cleanup.policy": "compact" } : {},
+        }]);
+      } catch (e) {
+        if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
+        const info = await this.#client.topic(w.name, { refresh: true });
+        if (info.partitions.length < w.partitions) {
+          throw new Error(
+            `streams: internal topic ${w.name} has ${info.partitions.length} partitions, ` +
+              `the topology needs ${w.partitions}`,
+          );
+        }
+      }
+    }
+  }
+
+  /** Queues an output record. */
+  #send(topic: string, message: ProducerMessage): void {
+    let list = this.#pending.get(topic);
+    if (list === undefined) this.#pending.set(topic, list = []);
+    list.push(message);
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    try {
+      this.#lastCommit = Date.now();
+      while (!signal.aborted) {
+        const records = await this.#consumer.poll({ signal });
+        if (signal.aborted) break;
+        await this.#reconcile();
+        if (this.#state === "REBALANCING") {
+          this.#setState("RUNNING");
+          this.#running?.resolve();
+          this.#running = undefined;
+        }
+        // In slices, giving the event loop a turn between them: a fetch can hold a hundred
+        // thousand records, and heartbeats must go on while they are processed.
+        let turn = Date.now();
+        const epoch = this.#epoch;
+        for (
+          let from = 0;
+          from < records.length && !signal.aborted && this.#epoch === epoch;
+          from += SLICE
+        ) {
+          if (Date.now() - turn >= 50) {
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            turn = Date.now();
+          }
+          this.#process(records, from, Math.min(records.length, from + SLICE));
+          this.#flushOutputs();
+          await this.#throttle();
+          await this.#commitIfDue();
+        }
+        // Also after an empty poll: with exactly-once, what a sub-topology wrote to a
+        // repartition topic is invisible to the next one (read committed) until committed.
+        await this.#commitIfDue();
+      }
+      await this.#commit();
+      // Closed before the first assignment: start() returns (the state says why).
+      this.#running?.resolve();
+      this.#running = undefined;
+    } catch (e) {
+      this.#failed = true;
+      this.#setState("PENDING_ERROR");
+      if (this.#eos && this.#producer.transactionState === "IN_TRANSACTION") {
+        await this.#producer.abortTransaction().catch(() => {});
+      }
+      await this.#shutdown().catch(() => {});
+      this.#setState("ERROR");
+      if (this.#running) {
+        this.#running.reject(e);
+        this.#running = undefined;
+      } else {
+        this.#config.onError?.(e);
+      }
+      return;
+    }
+  }
+
+  /** Processes `records[start, end)`. */
+  #process(records: ConsumerRecord[], start: number, end: number): void {
+    // A fetch returns each partition's records together: one task lookup per run of them.
+    for (let from = start; from < end;) {
+      const { topic, partition } = records[from];
+      let to = from + 1;
+      while (to < end && records[to].partition === partition && records[to].topic === topic) to++;
+      this.#byTopic.get(topic)?.[partition]?.processRun(records, from, to);
+      from = to;
+    }
+    this.#processed += end - start;
+    this.#processedSinceCommit += end - start;
+  }
+
+  /** Starts a transaction if none is open (exactly-once). */
+  #begin(): void {
+    if (this.#eos && this.#producer.transactionState === "READY") {
+      this.#producer.beginTransaction();
+    }
+  }
+
+  /** Hands queued records to the producer (not waiting for them). */
+  #flushOutputs(): void {
+    if (this.#pending.size === 0) return;
+    this.#begin();
+    for (const [topic, messages] of this.#pending) {
+      const sent = this.#producer.send({ topic, messages }).catch((e) => {
+        this.#sendError ??= e;
+      });
+      this.#unacked.push({ sent, count: messages.length });
+      this.#unackedRecords += messages.length;
+    }
+    this.#pending.clear();
+  }
+
+  /** Waits while more than `MAX_UNACKED` output records are not acknowledged (backpressure). */
+  async #throttle(): Promise<void> {
+    while (this.#unackedRecords > MAX_UNACKED) {
+      const { sent, count } = this.#unacked.shift()!;
+      await sent;
+      this.#unackedRecords -= count;
+    }
+  }
+
+  #flushChangelogs(): Promise<unknown>[] {
+    const writes: Promise<unknown>[] = [];
+    for (const task of this.#tasks.values()) {
+      for (const store of task.stores.values()) {
+        const dirty = store.takeDirty();
+        if (dirty.length === 0) continue;
+        const messages: ProducerMessage[] = dirty.map((d) =>
+          d instanceof Uint8Array
+            ? { key: d, value: null, partition: task.partition, timestamp: task.streamTime }
+            : { key: d.key, value: d.value, partition: task.partition, timestamp: d.timestamp }
+        );
+        const sent = this.#producer.send({ topic: this.#changelog(store.name), messages });
+        writes.push(
+          sent.then((meta: RecordMetadata[]) => {
+            const next = meta[meta.length - 1].offset + 1;
+            if (next > store.position) store.position = next;
+          }, (e) => this.#sendError ??= e),
+        );
+      }
+    }
+    return writes;
+  }
+
+  #offsets(): OffsetToCommit[] {
+    const out: OffsetToCommit[] = [];
+    for (const task of this.#tasks.values()) {
+      for (const [topic, offset] of task.offsets) {
+        out.push({ topic, partition: task.partition, offset, metadata: String(task.streamTime) });
+      }
+    }
+    return out;
+  }
+
+  async #commitIfDue(): Promise<void> {
+    if (
+      this.#processedSinceCommit > 0 && Date.now() - this.#lastCommit >= this.#commitIntervalMs
+    ) {
+      await this.#commit();
+    }
+  }
+
+  /**
+   * Commits what was processed: flushes outputs and changelogs, then commits the input offsets
+   * (at-least-once), or sends the offsets to the transaction and commits it (exactly-once);
+   * then checkpoints persistent stores.
+   */
+  async #commit(): Promise<void> {
+    if (this.#tasks.size === 0 || this.#processedSinceCommit === 0) return;
+    this.#flushOutputs();
+    this.#begin();
+    const writes = this.#flushChangelogs();
+    const offsets = this.#offsets();
+    if (this.#eos) {
+      try {
+        await this.#producer.sendOffsetsToTransaction(offsets, this.#consumer.groupMetadata());
+        await this.#producer.commitTransaction();
+        this.#unacked = [];
+        this.#unackedRecords = 0;
+      } catch (e) {
+        await this.#abortAndRewind(e);
+        return;
+      }
+      await Promise.all(writes);
+    } else {
+      await this.#producer.flush();
+      this.#unacked = [];
+      this.#unackedRecords = 0;
+      await Promise.all(writes);
+      if (this.#sendError !== undefined) throw this.#sendError;
+      if (offsets.length > 0) {
+        try {
+          await this.#consumer.commit(offsets);
+        } catch (e) {
+          // Out of the generation: the partitions are someone else's now; what was processed
+          // since the last commit will be processed again (at-least-once).
+          if (!(e instanceof KafkaError && REBALANCE_ERRORS.has(e.code))) throw e;
+        }
+      }
+    }
+    for (const task of this.#tasks.values()) {
+      for (const store of task.stores.values()) await store.persist();
+    }
+    this.#commits++;
+    this.#processedSinceCommit = 0;
+    this.#lastCommit = Date.now();
+  }
+
+  /**
+   * A transaction failed: abort it, drop every task's state (it holds the aborted updates) and
+   * start again from the committed offsets and the changelogs. A fenced producer is fatal.
+   */
+  async #abortAndRewind(cause: unknown): Promise<void> {
+    if (
+      cause instanceof ProducerFencedError || this.#producer.transactionState === "FATAL_ERROR"
+    ) {
+      throw cause;
+    }
+    await this.#producer.abortTransaction();
+    // The rest of the records in hand lie past the committed offsets: drop them, poll again.
+    this.#epoch++;
+    this.#sendError = undefined;
+    const partitions = this.#consumer.assignment().map(({ topic, partition }) => ({
+      topic,
+      partition,
+    }));
+    await this.#abandon();
+    const committed = await this.#consumer.committed(partitions);
+    for (const c of committed) {
+      await this.#consumer.seek(
+        c.topic,
+        c.partition,
+        c.offset >= 0 ? c.offset : this.#config.autoOffsetReset ?? "earliest",
+      );
+    }
+    await this.#reconcile();
+  }
+
+  /** Drops every task without committing (their state is restored when they come back). */
+  async #abandon(): Promise<void> {
+    if (this.#eos && this.#producer.transactionState === "IN_TRANSACTION") {
+      await this.#producer.abortTransaction().catch(() => {});
+    }
+    for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) {
+      for (const store of task.stores.values()) store.close();
+    }
+    this.#tasks.clear();
+    this.#suspended.clear();
+    this.#byTopic.clear();
+    this.#pending.clear();
+    this.#unacked = [];
+    this.#unackedRecords = 0;
+    this.#processedSinceCommit = 0;
+  }
+
+  /**
+   * Makes the tasks match the consumer's assignment: resumes suspended tasks still assigned
+   * (catching up on their changelogs if another member wrote to them), creates and restores
+   * new ones, closes the rest.
+   */
+  async #reconcile(): Promise<void> {
+    const wanted = new Map<string, { sub: Subtopology; partition: number }>();
+    for (const p of this.#consumer.assignment()) {
+      const sub = this.#topicSub.get(p.topic);
+      if (sub === undefined) continue;
+      wanted.set(`${sub.id}_${p.partition}`, { sub, partition: p.partition });
+    }
+    let changed = this.#suspended.size > 0;
+    for (const [id, task] of this.#tasks) {
+      if (wanted.has(id)) continue;
+      // Not through the listener: its state may hold what was not committed; drop it.
+      changed = true;
+      this.#tasks.delete(id);
+      for (const store of task.stores.values()) store.close();
+    }
+    const created: Task[] = [];
+    const resumed: Task[] = [];
+    for (const [id, { sub, partition }] of wanted) {
+      if (this.#tasks.has(id)) continue;
+      changed = true;
+      const suspended = this.#suspended.get(id);
+      if (suspended !== undefined) {
+        this.#suspended.delete(id);
+        resumed.push(suspended);
+        this.#tasks.set(id, suspended);
+        continue;
+      }
+      const task = new Task(this.#rt, sub, partition);
+      created.push(task);
+      this.#tasks.set(id, task);
+    }
+    for (const task of this.#suspended.values()) {
+      for (const store of task.stores.values()) store.close();
+    }
+    this.#suspended.clear();
+    if (!changed) return;
+    this.#byTopic.clear();
+    for (const task of this.#tasks.values()) {
+      for (const t of task.sub.sourceTopics) {
+        const name = this.#topicName(t);
+        let list = this.#byTopic.get(name);
+        if (list === undefined) this.#byTopic.set(name, list = []);
+        list[task.partition] = task;
+      }
+    }
+    if (created.length > 0 || resumed.length > 0) await this.#restore(created, resumed);
+  }
+
+  /** Opens the tasks' stores, replays their changelogs from where each store is, and sets the
+   * tasks' stream time from the committed offsets' metadata. */
+  async #restore(tasks: Task[], resumed: Task[]): Promise<void> {
+    const parts: Array<{ store: BytesStore; topic: string; partition: number }> = [];
+    for (const task of [...tasks, ...resumed]) {
+      for (const store of task.stores.values()) {
+        if (!resumed.includes(task)) await store.open();
+        parts.push({ store, topic: this.#changelog(store.name), partition: task.partition });
+      }
+    }
+    if (parts.length > 0) {
+      const ends = await this.#admin.listOffsets(
+        parts.map((p) => ({ topic: p.topic, partition: p.partition, spec: "latest" as const })),
+      );
+      const todo = parts.map((p, i) => ({ ...p, end: ends[i].offset })).filter((p) => {
+        if (p.store.position > p.end) p.store.wipe();
+        return p.store.position < p.end;
+      });
+      if (todo.length > 0) await this.#replay(todo);
+    }
+    if (tasks.length === 0) return;
+    const committed = await this.#admin.listConsumerGroupOffsets(
+      this.applicationId,
+      tasks.flatMap((t) =>
+        t.sub.sourceTopics.map((topic) => ({
+          topic: this.#topicName(topic),
+          partition: t.partition,
+        }))
+      ),
+    );
+    for (const task of tasks) {
+      for (const c of committed) {
+        if (c.partition !== task.partition || !this.#topicSubIs(c.topic, task.sub)) continue;
+        const time = Number(c.metadata);
+        if (c.metadata && Number.isSafeInteger(time) && time > task.streamTime) {
+          task.streamTime = time;
+        }
+      }
+      for (const store of task.stores.values()) {
+        if (store.maxTimestamp > task.streamTime) task.streamTime = store.maxTimestamp;
+      }
+      task.init();
+    }
+  }
+
+  #topicSubIs(topic: string, sub: Subtopology): boolean {
+    return this.#topicSub.get(topic) === sub;
+  }
+
+  async #replay(
+    parts: Array<{ store: BytesStore; topic: string; partition: number; end: number }>,
+  ): Promise<void> {
+    const consumer = new Consumer(this.#client, {
+      isolationLevel: this.#eos ? 1 : 0,
+      autoOffsetReset: "earliest",
+      maxWaitMs: 200,
+    });
+    const byKey = new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    try {
+      await consumer.assign(
+        parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.store.position })),
+      );
+      const deadline = Date.now() + (this.#config.rebalanceTimeoutMs ?? 60_000);
+      for (;;) {
+        const positions = consumer.assignment();
+        const behind = positions.filter((p) =>
+          p.offset < byKey.get(`${p.topic}\u0000${p.partition}`)!.end
+        );
+        for (const p of positions) {
+          byKey.get(`${p.topic}\u0000${p.partition}`)!.store.position = p.offset;
+        }
+        if (behind.length === 0) break;
+        if (Date.now() > deadline || this.#stop.signal.aborted) {
+          throw new Error(
+            `streams: restore of ${behind.map((p) => `${p.topic}-${p.partition}`).join(", ")} ` +
+              "did not reach the changelog's end",
+          );
+        }
+        for (const r of await consumer.poll()) {
+          byKey.get(`${r.topic}\u0000${r.partition}`)!.store.restore(r.key!, r.value, r.timestamp);
+          this.#restored++;
+        }
+      }
+    } finally {
+      await consumer.close();
+    }
+  }
+
+  /**
+   * A key-value store of this instance's tasks, for reads (interactive queries).
+   *
+   * @param name The store name (`Materialized.storeName`).
+   * @returns A read-only view over the local tasks' copies.
+   * @throws {Error} If the topology has no such key-value store.
+   */
+  store<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
+    const def = this.#storeDef(name, "kv");
+    return keyValueView(
+      () => this.#localStores(name),
+      (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
+    );
+  }
+
+  /**
+   * A window store of this instance's tasks, for reads (interactive queries).
+   *
+   * @param name The store name.
+   * @returns A read-only view.
+   * @throws {Error} If the topology has no such window store.
+   */
+  windowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
+    const def = this.#storeDef(name, "window");
+    return windowView(
+      () => this.#localStores(name),
+      (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
+      def.windowSizeMs!,
+    );
+  }
+
+  #storeDef(name: string, kind: "kv" | "window"): StoreDef {
+    const def = this.#graph.stores.get(name);
+    if (def === undefined || def.kind !== kind) {
+      throw new Error(`streams: no ${kind === "kv" ? "key-value" : "window"} store named ${name}`);
+    }
+    return def;
+  }
+
+  #localStores(name: string): BytesStore[] {
+    const out: BytesStore[] = [];
+    for (const t of this.#tasks.values()) {
+      const s = t.stores.get(name);
+      if (s !== undefined) out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Stops processing: commits what was processed, leaves the group, closes the stores (a
+   * persistent store keeps its checkpoint) and the client it made.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === "CREATED") {
+      this.#setState("NOT_RUNNING");
+      return;
+    }
+    const failed = this.#state === "ERROR";
+    if (!failed) this.#setState("PENDING_SHUTDOWN");
+    this.#stop.abort();
+    await this.#loop;
+    if (this.#state === "ERROR") return;
+    await this.#shutdown();
+    this.#setState("NOT_RUNNING");
+  }
+
+  async #shutdown(): Promise<void> {
+    try {
+      // Its revocation callback commits what is left (unless processing failed).
+      await this.#consumer?.close().catch((e) => {
+        if (!this.#failed) throw e;
+      });
+      await this.#producer?.close();
+    } finally {
+      for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) {
+        for (const store of task.stores.values()) store.close();
+      }
+      this.#tasks.clear();
+      this.#suspended.clear();
+      this.#byTopic.clear();
+      if (this.#ownClient) await this.#client?.close();
+    }
+  }
+}
+
+/** Records processed at a time (the event loop gets a turn every 50 ms between slices). */
+const SLICE = 2_000;
+
+/** Output records the producer may hold unacknowledged before processing waits. */
+const MAX_UNACKED = 20_000;
+
+const REBALANCE_ERRORS = new Set<number>([
+  ErrorCode.REBALANCE_IN_PROGRESS,
+  ErrorCode.ILLEGAL_GENERATION,
+  ErrorCode.UNKNOWN_MEMBER_ID,
+  ErrorCode.FENCED_INSTANCE_ID,
+]);
+
+function tempDir(): string {
+  try {
+    return Deno.env.get("TMPDIR") ?? "/tmp";
+  } catch {
+    return "/tmp";
+  }
+}

@@ -1,0 +1,322 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { Admin, Client, partitionForKey } from "../client/mod.ts";
+import { sharedBroker, uniqueTopic } from "../tests/harness.ts";
+import { isSequence, readCounts } from "../tests/streams/kill_run.ts";
+import { KafkaStreams, Serdes, StreamsBuilder, type StreamsConfig, TimeWindows } from "./mod.ts";
+import {
+  createTopics,
+  eventually,
+  latestByKey,
+  lines,
+  prng,
+  produceLines,
+  sorted,
+  windowCountModel,
+  wordCountModel,
+  words,
+} from "./testing.ts";
+
+const broker = sharedBroker();
+const S = Serdes.String();
+const L = Serdes.Int64();
+const int64 = (b: Uint8Array | null) => L.deserialize(b)!;
+
+function wordCount(input: string, output: string, persistent = false) {
+  const builder = new StreamsBuilder();
+  builder.stream<string, string>(input)
+    .flatMapValues((line) => words(line))
+    .groupBy((_key, word) => word)
+    .count({ storeName: "counts-store", persistent })
+    .toStream()
+    .to(output, { valueSerde: L });
+  return builder.build();
+}
+
+async function setup(partitions: number) {
+  const { bootstrap } = await broker();
+  const client = new Client({ bootstrapServers: bootstrap });
+  const input = uniqueTopic("in");
+  const output = uniqueTopic("out");
+  const applicationId = uniqueTopic("app");
+  await createTopics(client, partitions, input, output);
+  const config = (extra: Partial<StreamsConfig> = {}): StreamsConfig => ({
+    applicationId,
+    bootstrapServers: bootstrap,
+    defaultKeySerde: S,
+    defaultValueSerde: S,
+    commitIntervalMs: 100,
+    ...extra,
+  });
+  return { client, input, output, applicationId, config };
+}
+
+/** Every word's output counts are exactly 1..n. */
+async function assertExactCounts(client: Client, output: string, model: Map<string, number>) {
+  const { counts } = await readCounts(client, output);
+  const wrong = [...model].filter(([w, n]) => !isSequence(counts.get(w), n)).map(([w]) => w);
+  assertEquals(wrong, []);
+  assertEquals(counts.size, model.size);
+}
+
+Deno.test("word count (exactly-once, on-disk store): a restart resumes from the store's checkpoint; counts exact", async () => {
+  const { client, input, output, applicationId, config } = await setup(2);
+  const stateDir = await Deno.makeTempDir({ prefix: "sluice_streams_" });
+  const text = lines(2, 2000);
+  const model = wordCountModel(text);
+  const total = (t: string[]) => t.length + t.reduce((n, l) => n + words(l).length, 0);
+  try {
+    await produceLines(client, input, text.slice(0, 1000));
+    const first = new KafkaStreams(
+      wordCount(input, output, true),
+      config({ processingGuarantee: "exactly_once_v2", stateDir }),
+    );
+    await first.start();
+    await eventually(
+      "the first half",
+      () => first.metrics().processed >= total(text.slice(0, 1000)),
+    );
+    await first.close();
+    const checkpoints: string[] = [];
+    for await (const e of Deno.readDir(`${stateDir}/${applicationId}`)) {
+      try {
+        await Deno.stat(`${stateDir}/${applicationId}/${e.name}/counts-store/checkpoint`);
+        checkpoints.push(e.name);
+      } catch { /* a task without the store */ }
+    }
+    assertEquals(checkpoints.sort(), ["1_0", "1_1"]);
+    await produceLines(client, input, text.slice(1000));
+    const second = new KafkaStreams(
+      wordCount(input, output, true),
+      config({ processingGuarantee: "exactly_once_v2", stateDir }),
+    );
+    await second.start();
+    // Loaded from disk up to its checkpoint: nothing to replay from the changelog.
+    assertEquals(second.metrics().restored, 0);
+    await eventually(
+      "the second half",
+      () => second.metrics().processed >= total(text.slice(1000)),
+    );
+    assertEquals(second.store<string, number>("counts-store").all(), sorted(model));
+    await second.close();
+    await assertExactCounts(client, output, model);
+  } finally {
+    await client.close();
+    await Deno.remove(stateDir, { recursive: true });
+  }
+});
+
+Deno.test("word count (in memory): a restarted instance restores its store from the changelog", async () => {
+  const { client, input, output, config } = await setup(2);
+  const text = lines(3, 1000);
+  const model = wordCountModel(text.slice(0, 500));
+  try {
+    await produceLines(client, input, text.slice(0, 500));
+    const first = new KafkaStreams(wordCount(input, output), config());
+    await first.start();
+    await eventually(
+      "processed",
+      () =>
+        first.store("counts-store").approximateNumEntries() === model.size &&
+        sorted(new Map(first.store<string, number>("counts-store").all())).join() ===
+          sorted(model).join(),
+    );
+    await first.close();
+    const second = new KafkaStreams(wordCount(input, output), config());
+    await second.start();
+    assert(second.metrics().restored >= model.size, `restored ${second.metrics().restored}`);
+    assertEquals(second.store<string, number>("counts-store").all(), sorted(model));
+    await produceLines(client, input, text.slice(500));
+    const full = wordCountModel(text);
+    await eventually("the rest", () => {
+      const got = second.store<string, number>("counts-store").all();
+      return JSON.stringify(got) === JSON.stringify(sorted(full));
+    });
+    await second.close();
+    await assertExactCounts(client, output, full);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("exactly-once: a repartitioned count completes once the input stops (a commit after empty polls)", async () => {
+  const { client, input, output, config } = await setup(2);
+  const text = lines(5, 300);
+  const model = wordCountModel(text);
+  await produceLines(client, input, text);
+  // All input arrives in the first polls, well within one commit interval: the repartition
+  // records are only visible to the counting sub-topology once a commit follows empty polls.
+  const streams = new KafkaStreams(
+    wordCount(input, output),
+    config({ processingGuarantee: "exactly_once_v2", commitIntervalMs: 1000 }),
+  );
+  try {
+    await streams.start();
+    await eventually(
+      "the counts",
+      () =>
+        JSON.stringify(streams.store<string, number>("counts-store").all()) ===
+          JSON.stringify(sorted(model)),
+      30_000,
+    );
+    await streams.close();
+    await assertExactCounts(client, output, model);
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
+Deno.test("two instances share an application id; one leaves; the survivor's counts are exact", async () => {
+  const { client, input, output, applicationId, config } = await setup(4);
+  const text = lines(4, 4000);
+  const a = new KafkaStreams(wordCount(input, output), config({ heartbeatIntervalMs: 500 }));
+  const b = new KafkaStreams(wordCount(input, output), config({ heartbeatIntervalMs: 500 }));
+  try {
+    await a.start();
+    await b.start();
+    await eventually(
+      "both instances own tasks",
+      () =>
+        a.metrics().tasks.length > 0 && b.metrics().tasks.length > 0 &&
+        a.metrics().tasks.length + b.metrics().tasks.length === 8,
+    );
+    const split = [a.metrics().tasks, b.metrics().tasks];
+    assertEquals([...split[0], ...split[1]].sort(), [
+      "0_0",
+      "0_1",
+      "0_2",
+      "0_3",
+      "1_0",
+      "1_1",
+      "1_2",
+      "1_3",
+    ]);
+    await produceLines(client, input, text.slice(0, 2000));
+    const firstHalf = wordCountModel(text.slice(0, 2000));
+    const counted = () => [
+      ...a.store<string, number>("counts-store").all(),
+      ...b.store<string, number>("counts-store").all(),
+    ];
+    await eventually(
+      "the first half counted by both",
+      () => JSON.stringify(counted().sort()) === JSON.stringify(sorted(firstHalf)),
+    );
+    assert(a.metrics().processed > 0 && b.metrics().processed > 0);
+    await b.close();
+    await eventually("the survivor owns every task", () => a.metrics().tasks.length === 8);
+    await produceLines(client, input, text.slice(2000));
+    const model = wordCountModel(text);
+    await eventually(
+      "the survivor's store holds the model",
+      () =>
+        JSON.stringify(a.store<string, number>("counts-store").all()) ===
+          JSON.stringify(sorted(model)),
+    );
+    await a.close();
+    await assertExactCounts(client, output, model);
+    const groups = await new Admin(client).describeGroups([applicationId]);
+    assertEquals(groups[0].members.length, 0);
+  } finally {
+    await a.close();
+    await b.close();
+    await client.close();
+  }
+});
+
+Deno.test("windowed count on a broker: hopping windows with grace, late records dropped, exact", async () => {
+  const { client, input, output, config } = await setup(2);
+  const windows = TimeWindows.ofSizeAndGrace(1000, 300).advanceBy(500);
+  const builder = new StreamsBuilder();
+  builder.stream<string, string>(input)
+    .groupByKey()
+    .windowedBy(windows)
+    .count({ storeName: "windowed-counts" })
+    .toStream()
+    .map((wk, n) => [`${wk.key}@${wk.window.start}`, n])
+    .to(output, { valueSerde: L });
+  const rnd = prng(9);
+  const records: Array<{ key: string; timestamp: number; partition: number }> = [];
+  let t = 1_000_000;
+  for (let i = 0; i < 3000; i++) {
+    t += Math.floor(rnd() * 20);
+    const late = rnd() < 0.15 ? Math.floor(rnd() * 2000) : 0;
+    const key = `k${Math.floor(rnd() * 10)}`;
+    records.push({
+      key,
+      timestamp: t - late,
+      partition: partitionForKey(new TextEncoder().encode(key), 2),
+    });
+  }
+  const model = windowCountModel(records, (ts) => windows.windowsFor(ts), windows.graceMs);
+  assert(model.dropped > 100, `late records: ${model.dropped}`);
+  const streams = new KafkaStreams(builder.build(), config());
+  try {
+    await produceLines(client, input, records.map(() => "x"), {
+      key: (i) => records[i].key,
+      timestamp: (i) => records[i].timestamp,
+    });
+    await streams.start();
+    await eventually("every record", () => streams.metrics().processed === records.length);
+    await streams.close();
+    assertEquals(streams.metrics().dropped, model.dropped);
+    const out = await latestByKey(client, output, int64);
+    assertEquals(sorted(out.values), sorted(model.counts));
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
+Deno.test("stream–table join on a broker", async () => {
+  const { client, input, output, config } = await setup(3);
+  const users = uniqueTopic("users");
+  await createTopics(client, 3, users);
+  const builder = new StreamsBuilder();
+  const table = builder.table<string, string>(users, { storeName: "users-store" });
+  builder.stream<string, string>(input)
+    .leftJoin(table, (click, user) => `${user ?? "unknown"}:${click}`)
+    .to(output);
+  const streams = new KafkaStreams(builder.build(), config());
+  try {
+    const names = Array.from({ length: 30 }, (_, i) => [`u${i}`, `name${i}`]);
+    await produceLines(client, users, names.map(([, n]) => n), { key: (i) => names[i][0] });
+    await streams.start();
+    await eventually(
+      "the table loaded",
+      () => streams.store("users-store").approximateNumEntries() === names.length,
+    );
+    assertEquals(streams.store<string, string>("users-store").get("u7"), "name7");
+    assertEquals(streams.store<string, string>("users-store").range("u1", "u11").length, 3);
+    const clicks = Array.from({ length: 200 }, (_, i) => [`u${i % 40}`, `c${i}`]);
+    await produceLines(client, input, clicks.map(([, c]) => c), { key: (i) => clicks[i][0] });
+    await eventually(
+      "every click",
+      () => streams.metrics().processed === names.length + clicks.length,
+    );
+    const out = await latestByKey(client, output, (b) => S.deserialize(b)!);
+    assertEquals(out.records, clicks.length);
+    for (const [user, click] of clicks.slice(-40)) {
+      const n = Number(user.slice(1));
+      assertEquals(out.values.get(user), `${n < 30 ? `name${n}` : "unknown"}:${click}`);
+    }
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
+Deno.test("start fails clearly when a source topic is missing", async () => {
+  const { bootstrap } = await broker();
+  const b = new StreamsBuilder();
+  b.stream("no-such-topic").to("x");
+  const streams = new KafkaStreams(b.build(), {
+    applicationId: uniqueTopic("app"),
+    bootstrapServers: bootstrap,
+    defaultKeySerde: S,
+    defaultValueSerde: S,
+  });
+  await assert.rejects(() => streams.start(), /source topic no-such-topic is missing/);
+  assertEquals(streams.state, "ERROR");
+  await streams.close();
+});

@@ -1,0 +1,281 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * {@linkcode TopologyTestDriver}: runs a topology in the calling thread without a broker, as
+ * Kafka's `kafka-streams-test-utils` does: pipe records into input topics, read what the
+ * topology wrote to output topics, look into its stores. Every topic has one partition;
+ * repartition topics are passed through at once; stores are in memory.
+ *
+ * @module
+ */
+
+import type { ConsumerRecord } from "../client/consumer.ts";
+import type { ProducerMessage } from "../client/producer.ts";
+import type { Subtopology } from "./graph.ts";
+import type { Serde } from "./serdes.ts";
+import {
+  type BytesStore,
+  keyValueView,
+  type ReadOnlyKeyValueStore,
+  type ReadOnlyWindowStore,
+  windowView,
+} from "./stores.ts";
+import { type Runtime, Task } from "./task.ts";
+import { type Topology, topologyGraph } from "./topology.ts";
+
+/** A record an output topic received. */
+export interface TestRecord<K, V> {
+  /** Key. */
+  key: K | null;
+  /** Value. */
+  value: V | null;
+  /** Timestamp in ms. */
+  timestamp: number;
+}
+
+/** Configuration of a {@linkcode TopologyTestDriver}. */
+export interface TestDriverConfig {
+  /** Key serde where none was given. */
+  defaultKeySerde?: Serde<unknown>;
+  /** Value serde where none was given. */
+  defaultValueSerde?: Serde<unknown>;
+  /** Application id (prefixes internal topic names). Default `test-driver`. */
+  applicationId?: string;
+}
+
+/**
+ * Runs a topology without a broker.
+ *
+ * @example
+ * ```ts
+ * import { Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+ * const builder = new StreamsBuilder();
+ * builder.stream<string, string>("in").mapValues((v) => v.toUpperCase()).to("out");
+ * const driver = new TopologyTestDriver(builder.build(), {
+ *   defaultKeySerde: Serdes.String(),
+ *   defaultValueSerde: Serdes.String(),
+ * });
+ * driver.createInputTopic("in", Serdes.String(), Serdes.String()).pipeInput("k", "hello");
+ * const out = driver.createOutputTopic("out", Serdes.String(), Serdes.String());
+ * console.assert(out.readKeyValuesToList()[0][1] === "HELLO");
+ * ```
+ */
+export class TopologyTestDriver {
+  #rt: Runtime;
+  #tasks: Task[] = [];
+  #byTopic = new Map<string, Task>();
+  #outputs = new Map<string, ProducerMessage[]>();
+  #queue: Array<[string, ProducerMessage]> = [];
+  #offsets = new Map<string, number>();
+  #draining = false;
+
+  /**
+   * Builds the topology's tasks (one per sub-topology).
+   *
+   * @param topology The topology.
+   * @param config Default serdes, application id.
+   */
+  constructor(topology: Topology, config: TestDriverConfig = {}) {
+    const graph = topologyGraph(topology);
+    const applicationId = config.applicationId ?? "test-driver";
+    const topicName = (t: string) => graph.internalTopics.has(t) ? `${applicationId}-${t}` : t;
+    this.#rt = {
+      graph,
+      config,
+      applicationId,
+      stateDir: undefined,
+      dropped: 0,
+      send: (topic, message) => this.#send(topic, message),
+      topicName,
+    };
+    for (const sub of graph.subtopologies() as Subtopology[]) {
+      const task = new Task(this.#rt, sub, 0);
+      task.init();
+      this.#tasks.push(task);
+      for (const t of sub.sourceTopics) this.#byTopic.set(topicName(t), task);
+    }
+  }
+
+  /** Records dropped so far (late for a closed window, or without a needed key). */
+  get droppedRecords(): number {
+    return this.#rt.dropped;
+  }
+
+  #send(topic: string, message: ProducerMessage): void {
+    if (this.#byTopic.has(topic)) {
+      this.#queue.push([topic, message]);
+      return;
+    }
+    let list = this.#outputs.get(topic);
+    if (list === undefined) this.#outputs.set(topic, list = []);
+    list.push(message);
+  }
+
+  #pipe(topic: string, message: ProducerMessage): void {
+    this.#queue.push([topic, message]);
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+        const [t, m] = next;
+        const task = this.#byTopic.get(t);
+        if (task === undefined) throw new Error(`test driver: no source reads topic ${t}`);
+        const offset = this.#offsets.get(t) ?? 0;
+        this.#offsets.set(t, offset + 1);
+        const record: ConsumerRecord = {
+          topic: t,
+          partition: 0,
+          offset,
+          timestamp: m.timestamp ?? 0,
+          key: m.key as Uint8Array | null,
+          value: m.value as Uint8Array | null,
+          headers: [],
+        };
+        task.process(record);
+      }
+    } finally {
+      this.#queue.length = 0;
+      this.#draining = false;
+    }
+  }
+
+  /**
+   * An input topic to pipe records into.
+   *
+   * @param topic Topic name.
+   * @param keySerde Key serde.
+   * @param valueSerde Value serde.
+   * @returns The input topic.
+   */
+  createInputTopic<K, V>(
+    topic: string,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): TestInputTopic<K, V> {
+    let time = 0;
+    const pipe = (key: K | null, value: V | null, timestamp?: number) => {
+      if (timestamp !== undefined) time = timestamp;
+      this.#pipe(topic, {
+        key: keySerde.serialize(key),
+        value: valueSerde.serialize(value),
+        timestamp: time,
+      });
+    };
+    return {
+      pipeInput: pipe,
+      pipeValueList: (values, timestamp) => {
+        for (const v of values) pipe(null, v, timestamp);
+      },
+    };
+  }
+
+  /**
+   * An output topic to read what the topology wrote.
+   *
+   * @param topic Topic name.
+   * @param keySerde Key serde.
+   * @param valueSerde Value serde.
+   * @returns The output topic.
+   */
+  createOutputTopic<K, V>(
+    topic: string,
+    keySerde: Serde<K>,
+    valueSerde: Serde<V>,
+  ): TestOutputTopic<K, V> {
+    const take = (): TestRecord<K, V>[] => {
+      const list = this.#outputs.get(topic) ?? [];
+      this.#outputs.delete(topic);
+      return list.map((m) => ({
+        key: keySerde.deserialize(m.key as Uint8Array | null),
+        value: valueSerde.deserialize(m.value as Uint8Array | null),
+        timestamp: m.timestamp ?? 0,
+      }));
+    };
+    return {
+      readRecordsToList: take,
+      readKeyValuesToList: () => take().map((r) => [r.key as K, r.value as V]),
+      readKeyValuesToMap: () => {
+        const m = new Map<K, V | null>();
+        for (const r of take()) m.set(r.key as K, r.value);
+        return m;
+      },
+      isEmpty: () => (this.#outputs.get(topic)?.length ?? 0) === 0,
+    };
+  }
+
+  #stores(name: string): BytesStore[] {
+    return this.#tasks.flatMap((t) => t.stores.has(name) ? [t.stores.get(name)!] : []);
+  }
+
+  /**
+   * A key-value store of the topology.
+   *
+   * @param name Store name.
+   * @returns A read-only view.
+   * @throws {Error} If there is no such key-value store.
+   */
+  getKeyValueStore<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
+    const def = this.#rt.graph.stores.get(name);
+    if (def?.kind !== "kv") throw new Error(`test driver: no key-value store named ${name}`);
+    return keyValueView(
+      () => this.#stores(name),
+      (def.keySerde ?? this.#rt.config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#rt.config.defaultValueSerde) as Serde<V>,
+    );
+  }
+
+  /**
+   * A window store of the topology.
+   *
+   * @param name Store name.
+   * @returns A read-only view.
+   * @throws {Error} If there is no such window store.
+   */
+  getWindowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
+    const def = this.#rt.graph.stores.get(name);
+    if (def?.kind !== "window") throw new Error(`test driver: no window store named ${name}`);
+    return windowView(
+      () => this.#stores(name),
+      (def.keySerde ?? this.#rt.config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#rt.config.defaultValueSerde) as Serde<V>,
+      def.windowSizeMs!,
+    );
+  }
+
+  /** Ends the driver (its stores are dropped). */
+  close(): void {
+    for (const t of this.#tasks) for (const s of t.stores.values()) s.close();
+    this.#tasks = [];
+    this.#byTopic.clear();
+  }
+}
+
+/** An input topic of a {@linkcode TopologyTestDriver}. */
+export interface TestInputTopic<K, V> {
+  /**
+   * Pipes one record in (processed at once, with every repartition step).
+   *
+   * @param key Key.
+   * @param value Value.
+   * @param timestamp Timestamp (default: the previous record's, starting at 0).
+   */
+  pipeInput(key: K | null, value: V | null, timestamp?: number): void;
+  /**
+   * Pipes values with `null` keys.
+   *
+   * @param values Values.
+   * @param timestamp Their timestamp.
+   */
+  pipeValueList(values: V[], timestamp?: number): void;
+}
+
+/** An output topic of a {@linkcode TopologyTestDriver}; reading consumes what was read. */
+export interface TestOutputTopic<K, V> {
+  /** The records written since the last read. */
+  readRecordsToList(): TestRecord<K, V>[];
+  /** Their keys and values. */
+  readKeyValuesToList(): Array<[K, V]>;
+  /** The latest value per key. */
+  readKeyValuesToMap(): Map<K, V | null>;
+  /** Whether nothing is waiting. */
+  isEmpty(): boolean;
+}

@@ -1,0 +1,165 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Test support for `streams/` (not exported): seeded text, the word-count model, and a reader
+ * of a topic's latest value per key.
+ *
+ * @module
+ */
+
+import { Admin, type Client, Consumer, Producer } from "../client/mod.ts";
+
+/** A seeded PRNG (mulberry32): the same run every time. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` lines of 1–`maxWords` words from a vocabulary of `vocabulary` words. */
+export function lines(seed: number, count: number, vocabulary = 200, maxWords = 8): string[] {
+  const rnd = prng(seed);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = 1 + Math.floor(rnd() * maxWords);
+    const words: string[] = [];
+    for (let j = 0; j < n; j++) {
+      const w = `w${Math.floor(rnd() * vocabulary)}`;
+      words.push(rnd() < 0.1 ? w.toUpperCase() : w);
+    }
+    out.push(words.join(rnd() < 0.5 ? " " : ", "));
+  }
+  return out;
+}
+
+/** Kafka's WordCountDemo split: lower case, split on non-word characters. */
+export function words(line: string): string[] {
+  return line.toLowerCase().split(/\W+/).filter((w) => w !== "");
+}
+
+/** The word counts of the lines. */
+export function wordCountModel(text: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of text) for (const w of words(l)) m.set(w, (m.get(w) ?? 0) + 1);
+  return m;
+}
+
+/** Produces string values (null keys) to a topic in batches. */
+export async function produceLines(
+  client: Client,
+  topic: string,
+  text: string[],
+  options: { key?: (i: number) => string; timestamp?: (i: number) => number } = {},
+): Promise<void> {
+  const producer = new Producer(client);
+  try {
+    for (let i = 0; i < text.length; i += 1000) {
+      await producer.send({
+        topic,
+        messages: text.slice(i, i + 1000).map((value, j) => ({
+          key: options.key?.(i + j) ?? null,
+          value,
+          timestamp: options.timestamp?.(i + j),
+        })),
+      });
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Creates topics with `partitions` partitions each. */
+export async function createTopics(client: Client, partitions: number, ...names: string[]) {
+  await new Admin(client).createTopics(names.map((name) => ({ name, numPartitions: partitions })));
+}
+
+/**
+ * Reads a topic from the beginning to its current end (read committed when asked): the latest
+ * value per key, decoded with `decode`, and how many records there were.
+ */
+export async function latestByKey<V>(
+  client: Client,
+  topic: string,
+  decode: (b: Uint8Array | null) => V,
+  options: { readCommitted?: boolean } = {},
+): Promise<{ values: Map<string, V>; records: number }> {
+  const info = await client.topic(topic, { refresh: true });
+  const admin = new Admin(client);
+  const ends = await admin.listOffsets(
+    info.partitions.map((p) => ({ topic, partition: p.partition, spec: "latest" as const })),
+  );
+  const consumer = new Consumer(client, {
+    fromBeginning: true,
+    isolationLevel: options.readCommitted ? 1 : 0,
+  });
+  const values = new Map<string, V>();
+  let records = 0;
+  try {
+    await consumer.assign(info.partitions.map((p) => ({ topic, partition: p.partition })));
+    const deadline = Date.now() + 60_000;
+    const text = new TextDecoder();
+    for (;;) {
+      const pos = consumer.assignment();
+      if (pos.every((p) => p.offset >= ends[p.partition].offset)) break;
+      if (Date.now() > deadline) throw new Error(`read ${topic}: did not reach the end`);
+      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+        records++;
+        values.set(text.decode(r.key ?? new Uint8Array()), decode(r.value));
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  return { values, records };
+}
+
+/** Waits until `check` holds (polling every 100 ms) or fails after `timeoutMs`. */
+export async function eventually(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Map entries sorted by key, for readable equality assertions. */
+export function sorted<V>(m: Map<string, V>): Array<[string, V]> {
+  return [...m].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+}
+
+/**
+ * Windowed counts as a model computes them: per partition stream time (the largest timestamp
+ * so far), a record dropped for each window whose end is at or before stream time minus grace.
+ *
+ * @returns Counts by `key@windowStart`, and how many (record, window) pairs were dropped.
+ */
+export function windowCountModel(
+  records: Array<{ key: string; timestamp: number; partition: number }>,
+  windowsFor: (ts: number) => Array<{ start: number; end: number }>,
+  graceMs: number,
+): { counts: Map<string, number>; dropped: number } {
+  const counts = new Map<string, number>();
+  const streamTime = new Map<number, number>();
+  let dropped = 0;
+  for (const r of records) {
+    const st = Math.max(streamTime.get(r.partition) ?? -1, r.timestamp);
+    streamTime.set(r.partition, st);
+    for (const w of windowsFor(r.timestamp)) {
+      if (w.end <= st - graceMs) {
+        dropped++;
+        continue;
+      }
+      const k = `${r.key}@${w.start}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+  }
+  return { counts, dropped };
+}

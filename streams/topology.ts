@@ -1,0 +1,1494 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * The Streams DSL, shaped after Kafka Streams': a {@linkcode StreamsBuilder} makes
+ * {@linkcode KStream}s (record streams) and {@linkcode KTable}s (changelog streams, latest value
+ * per key) from topics; stateless operations (`filter`, `map`, `flatMap`, `branch`, `merge`…),
+ * grouping and aggregation (`groupByKey().count()`, `windowedBy(...).aggregate(...)`) and joins
+ * build a {@linkcode Topology} that {@linkcode KafkaStreams} runs.
+ *
+ * Differences from Kafka's Java API: key-value pairs are `[key, value]` tuples; value mappers
+ * take `(value, key)`; options are plain objects (`{ keySerde, valueSerde }` for `Consumed`,
+ * `Produced`, `Grouped`; `{ storeName, persistent }` for `Materialized`).
+ *
+ * @module
+ */
+
+import { type Forward, GraphBuilder, type NodeDef, type Rec, type TaskContext } from "./graph.ts";
+import { type Serde, Serdes } from "./serdes.ts";
+import { sessionKey, sessionWindowOf, type StoreEntry, windowKey } from "./stores.ts";
+import { JoinWindows, SessionWindows, type TimeWindows, type Windowed } from "./windows.ts";
+
+/** How a topic's records are read: `Consumed`. */
+export interface Consumed<K, V> {
+  /** Key serde; default: the application's `defaultKeySerde`. */
+  keySerde?: Serde<K>;
+  /** Value serde; default: the application's `defaultValueSerde`. */
+  valueSerde?: Serde<V>;
+}
+
+/** How records are written to a topic: `Produced`. */
+export interface Produced<K, V> {
+  /** Key serde; default: the stream's, else the application's default. */
+  keySerde?: Serde<K>;
+  /** Value serde; default: the stream's, else the application's default. */
+  valueSerde?: Serde<V>;
+}
+
+/** How a stream is grouped (and repartitioned): `Grouped`. */
+export interface Grouped<K, V> {
+  /** Name of the repartition topic (`<applicationId>-<name>-repartition`). */
+  name?: string;
+  /** Key serde of the repartition topic. */
+  keySerde?: Serde<K>;
+  /** Value serde of the repartition topic. */
+  valueSerde?: Serde<V>;
+}
+
+/** How a table is kept: `Materialized`. */
+export interface Materialized<K, V> {
+  /** Store name: queryable with {@linkcode KafkaStreams.store}; names the changelog topic. */
+  storeName?: string;
+  /** Key serde of the store and changelog. */
+  keySerde?: Serde<K>;
+  /** Value serde of the store and changelog. */
+  valueSerde?: Serde<V>;
+  /** Keep the store on disk under the application's `stateDir` (default: in memory). */
+  persistent?: boolean;
+}
+
+/** Serdes of a join's inputs: `Joined` / `StreamJoined`. */
+export interface Joined<K, V, VO> {
+  /** Key serde. */
+  keySerde?: Serde<K>;
+  /** This stream's value serde. */
+  valueSerde?: Serde<V>;
+  /** The other side's value serde. */
+  otherValueSerde?: Serde<VO>;
+  /** Names the join's stores (`<name>-this-join-store`, `<name>-other-join-store`). */
+  name?: string;
+}
+
+/** A branch of {@linkcode KStream.split}: `Branched`. */
+export interface Branched {
+  /** Branch name (after the split's prefix); default: its position, from 1. */
+  name?: string;
+}
+
+type Getter = (ctx: TaskContext) => (key: unknown) => unknown;
+
+let makeStream: <K, V>(
+  b: GraphBuilder,
+  node: NodeDef,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<V> | undefined,
+  repartition: boolean,
+) => KStream<K, V>;
+
+let makeTable: <K, V>(
+  b: GraphBuilder,
+  node: NodeDef,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<V> | undefined,
+  stores: string[],
+  getter: Getter,
+) => KTable<K, V>;
+
+let graphOf: (t: Topology) => GraphBuilder;
+
+const pass = (_ctx: TaskContext, forward: Forward) => forward;
+
+/**
+ * The processing logic of an application, made by {@linkcode StreamsBuilder.build}.
+ */
+export class Topology {
+  #graph: GraphBuilder;
+
+  private constructor(graph: GraphBuilder) {
+    this.#graph = graph;
+  }
+
+  static {
+    graphOf = (t) => t.#graph;
+  }
+
+  /** @internal */
+  static fromGraph(graph: GraphBuilder): Topology {
+    return new Topology(graph);
+  }
+
+  /**
+   * A description in the spirit of Kafka's `Topology.describe()`: sub-topologies, their nodes
+   * and stores.
+   *
+   * @returns Text, one node a line.
+   */
+  describe(): string {
+    const lines = ["Topologies:"];
+    for (const s of this.#graph.subtopologies()) {
+      lines.push(`   Sub-topology: ${s.id}`);
+      for (const n of s.nodes) {
+        const what = n.topics.length > 0
+          ? ` (topics: [${n.topics.join(", ")}])`
+          : n.sinkTopic !== undefined
+          ? ` (topic: ${n.sinkTopic})`
+          : n.stores.length > 0
+          ? ` (stores: [${n.stores.join(", ")}])`
+          : "";
+        const next = n.children.map((c) => c.name).join(", ");
+        lines.push(`    ${n.name}${what}${next ? ` --> ${next}` : ""}`);
+      }
+    }
+    return lines.join("\n");
+  }
+}
+
+/** @internal The graph of a topology, for the runtime. */
+export function topologyGraph(t: Topology): GraphBuilder {
+  return graphOf(t);
+}
+
+/**
+ * Builds a topology with the DSL.
+ *
+ * @example Word count (Kafka's WordCountDemo)
+ * ```ts
+ * import { Serdes, StreamsBuilder } from "./mod.ts";
+ * const builder = new StreamsBuilder();
+ * builder.stream<string, string>("streams-plaintext-input")
+ *   .flatMapValues((line) => line.toLowerCase().split(/\W+/).filter((w) => w !== ""))
+ *   .groupBy((_key, word) => word)
+ *   .count({ storeName: "counts-store" })
+ *   .toStream()
+ *   .to("streams-wordcount-output", { valueSerde: Serdes.Int64() });
+ * const topology = builder.build();
+ * console.assert(topology.describe().includes("counts-store"));
+ * ```
+ */
+export class StreamsBuilder {
+  #b = new GraphBuilder();
+
+  /**
+   * A stream of a topic's (or several topics') records.
+   *
+   * @param topic Topic name(s).
+   * @param consumed Serdes.
+   * @returns The stream.
+   * @throws {Error} If a topic is already read by this topology.
+   */
+  stream<K, V>(topic: string | string[], consumed: Consumed<K, V> = {}): KStream<K, V> {
+    const topics = Array.isArray(topic) ? topic : [topic];
+    if (topics.length === 0 || topics.some((t) => typeof t !== "string" || t === "")) {
+      throw new RangeError("stream: topic names must be non-empty strings");
+    }
+    const node = this.#b.add("KSTREAM-SOURCE", [], (ctx, forward) => {
+      const ks = ctx.keySerde(consumed.keySerde, `source ${topics}`);
+      const vs = ctx.valueSerde(consumed.valueSerde, `source ${topics}`);
+      return (rec) => {
+        forward({
+          key: ks.deserialize(rec.key as Uint8Array | null),
+          value: vs.deserialize(rec.value as Uint8Array | null),
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      };
+    }, { topics });
+    return makeStream(this.#b, node, consumed.keySerde, consumed.valueSerde, false);
+  }
+
+  /**
+   * A table of a topic: its latest value per key (a `null` value deletes), kept in a store
+   * backed by a changelog.
+   *
+   * @param topic Topic name.
+   * @param options Serdes and the store.
+   * @returns The table.
+   */
+  table<K, V>(topic: string, options: Consumed<K, V> & Materialized<K, V> = {}): KTable<K, V> {
+    const b = this.#b;
+    const storeName = options.storeName ?? b.newName("KTABLE-SOURCE-STATE-STORE");
+    const keySerde = options.keySerde;
+    const valueSerde = options.valueSerde;
+    b.addStore({
+      name: storeName,
+      kind: "kv",
+      persistent: options.persistent ?? false,
+      keySerde: keySerde as Serde<unknown> | undefined,
+      valueSerde: valueSerde as Serde<unknown> | undefined,
+    });
+    const node = b.add("KTABLE-SOURCE", [], (ctx, forward) => {
+      const store = ctx.store(storeName);
+      const ks = ctx.keySerde(keySerde, `table ${topic}`);
+      const vs = ctx.valueSerde(valueSerde, `table ${topic}`);
+      return (rec) => {
+        const kb = rec.key as Uint8Array | null;
+        if (kb === null) return ctx.dropRecord("table record without a key");
+        const vb = rec.value as Uint8Array | null;
+        const old = store.get(kb);
+        store.put(kb, vb, ctx.streamTime);
+        forward({
+          key: ks.deserialize(kb),
+          value: vs.deserialize(vb),
+          oldValue: old === undefined ? null : vs.deserialize(old.value),
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      };
+    }, { topics: [topic], stores: [storeName] });
+    return makeTable(
+      b,
+      node,
+      keySerde,
+      valueSerde,
+      [storeName],
+      storeGetter(storeName, {
+        keySerde,
+        valueSerde,
+      }),
+    );
+  }
+
+  /**
+   * The topology built so far.
+   *
+   * @returns The topology, to run with {@linkcode KafkaStreams}.
+   */
+  build(): Topology {
+    return Topology.fromGraph(this.#b);
+  }
+}
+
+function storeGetter<K, V>(
+  storeName: string,
+  serdes: { keySerde?: Serde<K>; valueSerde?: Serde<V> },
+): Getter {
+  return (ctx) => {
+    const store = ctx.store(storeName);
+    const ks = ctx.keySerde(serdes.keySerde, storeName);
+    const vs = ctx.valueSerde(serdes.valueSerde, storeName);
+    return (key) => {
+      const kb = ks.serialize(key as K);
+      if (kb === null) return null;
+      const e = store.get(kb);
+      return e === undefined ? null : vs.deserialize(e.value);
+    };
+  };
+}
+
+/**
+ * A stream of records: every record is an event.
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export class KStream<K, V> {
+  #b!: GraphBuilder;
+  #node!: NodeDef;
+  #keySerde: Serde<K> | undefined;
+  #valueSerde: Serde<V> | undefined;
+  #repartition = false;
+
+  private constructor() {}
+
+  static {
+    makeStream = <K, V>(
+      b: GraphBuilder,
+      node: NodeDef,
+      keySerde: Serde<K> | undefined,
+      valueSerde: Serde<V> | undefined,
+      repartition: boolean,
+    ) => {
+      const s = new KStream<K, V>();
+      s.#b = b;
+      s.#node = node;
+      s.#keySerde = keySerde;
+      s.#valueSerde = valueSerde;
+      s.#repartition = repartition;
+      return s;
+    };
+  }
+
+  #next<K2, V2>(
+    prefix: string,
+    create: NodeDef["create"],
+    keySerde: Serde<K2> | undefined,
+    valueSerde: Serde<V2> | undefined,
+    repartition: boolean,
+  ): KStream<K2, V2> {
+    const node = this.#b.add(prefix, [this.#node], create);
+    return makeStream(this.#b, node, keySerde, valueSerde, repartition);
+  }
+
+  /**
+   * Keeps the records for which `predicate` holds.
+   *
+   * @param predicate Test of key and value.
+   * @returns The filtered stream.
+   */
+  filter(predicate: (key: K, value: V) => boolean): KStream<K, V> {
+    return this.#next(
+      "KSTREAM-FILTER",
+      (_ctx, forward) => (rec) => {
+        if (predicate(rec.key as K, rec.value as V)) forward(rec);
+      },
+      this.#keySerde,
+      this.#valueSerde,
+      this.#repartition,
+    );
+  }
+
+  /**
+   * Drops the records for which `predicate` holds.
+   *
+   * @param predicate Test of key and value.
+   * @returns The filtered stream.
+   */
+  filterNot(predicate: (key: K, value: V) => boolean): KStream<K, V> {
+    return this.filter((k, v) => !predicate(k, v));
+  }
+
+  /**
+   * Replaces key and value (the key changes: a later grouping or join repartitions).
+   *
+   * @param mapper New `[key, value]`.
+   * @returns The mapped stream.
+   */
+  map<K2, V2>(mapper: (key: K, value: V) => [K2, V2]): KStream<K2, V2> {
+    return this.#next(
+      "KSTREAM-MAP",
+      (_ctx, forward) => (rec) => {
+        const [key, value] = mapper(rec.key as K, rec.value as V);
+        forward({ key, value, timestamp: rec.timestamp, headers: rec.headers });
+      },
+      undefined,
+      undefined,
+      true,
+    );
+  }
+
+  /**
+   * Replaces the value (the key stays, so no repartition is needed).
+   *
+   * @param mapper New value from value and key.
+   * @returns The mapped stream.
+   */
+  mapValues<V2>(mapper: (value: V, key: K) => V2): KStream<K, V2> {
+    return this.#next(
+      "KSTREAM-MAPVALUES",
+      (_ctx, forward) => (rec) => {
+        forward({
+          key: rec.key,
+          value: mapper(rec.value as V, rec.key as K),
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      },
+      this.#keySerde,
+      undefined,
+      this.#repartition,
+    );
+  }
+
+  /**
+   * Replaces each record with zero or more records.
+   *
+   * @param mapper `[key, value]` pairs from key and value.
+   * @returns The new stream.
+   */
+  flatMap<K2, V2>(mapper: (key: K, value: V) => Iterable<[K2, V2]>): KStream<K2, V2> {
+    return this.#next(
+      "KSTREAM-FLATMAP",
+      (_ctx, forward) => (rec) => {
+        for (const [key, value] of mapper(rec.key as K, rec.value as V)) {
+          forward({ key, value, timestamp: rec.timestamp, headers: rec.headers });
+        }
+      },
+      undefined,
+      undefined,
+      true,
+    );
+  }
+
+  /**
+   * Replaces each value with zero or more values under the same key.
+   *
+   * @param mapper Values from value and key.
+   * @returns The new stream.
+   */
+  flatMapValues<V2>(mapper: (value: V, key: K) => Iterable<V2>): KStream<K, V2> {
+    return this.#next(
+      "KSTREAM-FLATMAPVALUES",
+      (_ctx, forward) => (rec) => {
+        for (const value of mapper(rec.value as V, rec.key as K)) {
+          forward({ key: rec.key, value, timestamp: rec.timestamp, headers: rec.headers });
+        }
+      },
+      this.#keySerde,
+      undefined,
+      this.#repartition,
+    );
+  }
+
+  /**
+   * Sets a new key (a later grouping or join repartitions by it).
+   *
+   * @param mapper The new key from key and value.
+   * @returns The re-keyed stream.
+   */
+  selectKey<K2>(mapper: (key: K, value: V) => K2): KStream<K2, V> {
+    return this.#next(
+      "KSTREAM-KEY-SELECT",
+      (_ctx, forward) => (rec) => {
+        forward({
+          key: mapper(rec.key as K, rec.value as V),
+          value: rec.value,
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      },
+      undefined,
+      this.#valueSerde,
+      true,
+    );
+  }
+
+  /**
+   * Calls `action` for each record and passes it on unchanged.
+   *
+   * @param action Side effect.
+   * @returns The same records.
+   */
+  peek(action: (key: K, value: V) => void): KStream<K, V> {
+    return this.#next(
+      "KSTREAM-PEEK",
+      (_ctx, forward) => (rec) => {
+        action(rec.key as K, rec.value as V);
+        forward(rec);
+      },
+      this.#keySerde,
+      this.#valueSerde,
+      this.#repartition,
+    );
+  }
+
+  /**
+   * Calls `action` for each record (a terminal operation).
+   *
+   * @param action Side effect.
+   */
+  foreach(action: (key: K, value: V) => void): void {
+    this.#b.add("KSTREAM-FOREACH", [this.#node], () => (rec) => {
+      action(rec.key as K, rec.value as V);
+    });
+  }
+
+  /**
+   * Splits the stream: each record goes to the first branch whose predicate holds, or is
+   * dropped (Kafka's deprecated `branch`; see {@linkcode KStream.split}).
+   *
+   * @param predicates One per branch.
+   * @returns One stream per predicate.
+   */
+  branch(...predicates: Array<(key: K, value: V) => boolean>): KStream<K, V>[] {
+    const split = this.split();
+    predicates.forEach((p) => split.branch(p));
+    return Object.values(split.noDefaultBranch());
+  }
+
+  /**
+   * Splits the stream into named branches: each record goes to the first branch whose
+   * predicate holds.
+   *
+   * @param options `name`: a prefix of the branch names.
+   * @returns The branch builder.
+   */
+  split(options: { name?: string } = {}): BranchedKStream<K, V> {
+    const predicates: Array<(key: K, value: V) => boolean> = [];
+    const node = this.#b.add("KSTREAM-BRANCH", [this.#node], (_ctx, _forward, outs) => {
+      return (rec) => {
+        for (let i = 0; i < predicates.length; i++) {
+          if (predicates[i](rec.key as K, rec.value as V)) return outs![i](rec);
+        }
+        if (outs!.length > predicates.length) outs![predicates.length](rec);
+      };
+    });
+    return makeBranched(
+      options.name ?? "",
+      predicates,
+      () => {
+        const child = this.#b.add("KSTREAM-BRANCHCHILD", [node], pass);
+        return makeStream(this.#b, child, this.#keySerde, this.#valueSerde, this.#repartition);
+      },
+    );
+  }
+
+  /**
+   * Interleaves this stream with another of the same types.
+   *
+   * @param other The other stream.
+   * @returns Both streams' records.
+   */
+  merge(other: KStream<K, V>): KStream<K, V> {
+    const node = this.#b.add("KSTREAM-MERGE", [this.#node, other.#node], pass);
+    return makeStream(
+      this.#b,
+      node,
+      this.#keySerde ?? other.#keySerde,
+      this.#valueSerde ?? other.#valueSerde,
+      this.#repartition || other.#repartition,
+    );
+  }
+
+  /**
+   * Writes the records to a topic (partitioned by key bytes, as the Java client's default
+   * partitioner does).
+   *
+   * @param topic Topic name.
+   * @param produced Serdes.
+   */
+  to(topic: string, produced: Produced<K, V> = {}): void {
+    const keySerde = produced.keySerde ?? this.#keySerde;
+    const valueSerde = produced.valueSerde ?? this.#valueSerde;
+    this.#b.add("KSTREAM-SINK", [this.#node], (ctx) => {
+      const ks = ctx.keySerde(keySerde, `sink ${topic}`);
+      const vs = ctx.valueSerde(valueSerde, `sink ${topic}`);
+      const name = ctx.topicName(topic);
+      return (rec) => {
+        ctx.send(
+          name,
+          ks.serialize(rec.key as K),
+          vs.serialize(rec.value as V),
+          rec.timestamp,
+          rec.headers,
+        );
+      };
+    }, { sinkTopic: topic });
+  }
+
+  /**
+   * Writes the records to a repartition topic (`<applicationId>-<name>-repartition`, created
+   * by the runtime) and reads them back partitioned by their current key.
+   *
+   * @param options Topic name and serdes.
+   * @returns The repartitioned stream.
+   */
+  repartition(options: Grouped<K, V> = {}): KStream<K, V> {
+    return this.#repartitionAs(options.name ?? this.#b.newName("KSTREAM-REPARTITION"), options);
+  }
+
+  #repartitionAs(name: string, options: Grouped<K, V>): KStream<K, V> {
+    const topic = `${name}-repartition`;
+    if (this.#b.internalTopics.has(topic)) {
+      throw new Error(`topology: repartition topic ${topic} already exists`);
+    }
+    this.#b.internalTopics.add(topic);
+    const keySerde = options.keySerde ?? this.#keySerde;
+    const valueSerde = options.valueSerde ?? this.#valueSerde;
+    const s = makeStream<K, V>(
+      this.#b,
+      this.#node,
+      keySerde,
+      valueSerde,
+      false,
+    );
+    s.to(topic, { keySerde, valueSerde });
+    const source = this.#b.add("KSTREAM-SOURCE", [], (ctx, forward) => {
+      const ks = ctx.keySerde(keySerde, `source ${topic}`);
+      const vs = ctx.valueSerde(valueSerde, `source ${topic}`);
+      return (rec) => {
+        forward({
+          key: ks.deserialize(rec.key as Uint8Array | null),
+          value: vs.deserialize(rec.value as Uint8Array | null),
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      };
+    }, { topics: [topic] });
+    return makeStream(this.#b, source, keySerde, valueSerde, false);
+  }
+
+  /** The stream itself, or a repartitioned copy when its key changed. */
+  #partitioned(name: string, options: Grouped<K, V> = {}): KStream<K, V> {
+    return this.#repartition ? this.#repartitionAs(name, options) : this;
+  }
+
+  /**
+   * Groups by the current key (repartitioning first if the key was changed).
+   *
+   * @param grouped Serdes and the repartition topic's name.
+   * @returns The grouped stream.
+   */
+  groupByKey(grouped: Grouped<K, V> = {}): KGroupedStream<K, V> {
+    return makeGrouped(
+      this.#b,
+      (store) => this.#partitioned(grouped.name ?? store, grouped).#node,
+      grouped.keySerde ?? this.#keySerde,
+      grouped.valueSerde ?? this.#valueSerde,
+    );
+  }
+
+  /**
+   * Groups by a new key (always repartitions).
+   *
+   * @param selector The grouping key from key and value.
+   * @param grouped Serdes and the repartition topic's name.
+   * @returns The grouped stream.
+   */
+  groupBy<K2>(
+    selector: (key: K, value: V) => K2,
+    grouped: Grouped<K2, V> = {},
+  ): KGroupedStream<K2, V> {
+    return this.selectKey(selector).groupByKey(grouped);
+  }
+
+  /**
+   * Joins with a table (inner join; `leftJoin` keeps unmatched records) or, given a
+   * {@linkcode JoinWindows}, with another stream: records of both whose keys match and whose
+   * timestamps are within the window. Both sides must be co-partitioned (same partition count);
+   * a side whose key changed is repartitioned.
+   *
+   * @param other A table or stream with the same key type.
+   * @param joiner The result value.
+   * @param windowsOrJoined The join window (stream–stream) or serdes (stream–table).
+   * @param joined Serdes (stream–stream).
+   * @returns The joined stream.
+   */
+  /**
+   * Joins with a table: each record with a key the table holds gets the table's value
+   * (records without a match are dropped; see {@linkcode KStream.leftJoin}).
+   *
+   * @param other The table (co-partitioned with this stream).
+   * @param joiner The result value.
+   * @param joined Serdes.
+   * @returns The joined stream.
+   */
+  join<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, other: VO) => VR,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  /**
+   * Joins with another stream: records of both sides with equal keys whose timestamps are
+   * within `windows` (inner join).
+   *
+   * @param other The other stream (co-partitioned with this one).
+   * @param joiner The result value.
+   * @param windows How far apart the timestamps may be.
+   * @param joined Serdes and the name of the join's stores.
+   * @returns The joined stream.
+   */
+  join<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, other: VO) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  join<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: (value: V, other: VO) => VR,
+    windowsOrJoined?: JoinWindows | Joined<K, V, VO>,
+    joined: Joined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    if (other instanceof KStream) {
+      if (!(windowsOrJoined instanceof JoinWindows)) {
+        throw new TypeError("join: a stream–stream join needs a JoinWindows");
+      }
+      return this.#streamJoin(other, joiner, windowsOrJoined, joined);
+    }
+    return this.#tableJoin(other, joiner, (windowsOrJoined ?? {}) as Joined<K, V, VO>, false);
+  }
+
+  /**
+   * Joins with a table, keeping records without a match (the table side is then `null`).
+   *
+   * @param table The table.
+   * @param joiner The result value.
+   * @param joined Serdes.
+   * @returns The joined stream.
+   */
+  leftJoin<VO, VR>(
+    table: KTable<K, VO>,
+    joiner: (value: V, other: VO | null) => VR,
+    joined: Joined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    return this.#tableJoin(table, joiner as (v: V, o: VO) => VR, joined, true);
+  }
+
+  #tableJoin<VO, VR>(
+    table: KTable<K, VO>,
+    joiner: (value: V, other: VO) => VR,
+    joined: Joined<K, V, VO>,
+    left: boolean,
+  ): KStream<K, VR> {
+    const name = this.#b.newName(left ? "KSTREAM-LEFTJOIN" : "KSTREAM-JOIN");
+    const input = this.#partitioned(name, {
+      keySerde: joined.keySerde,
+      valueSerde: joined.valueSerde,
+    });
+    const t = tableParts(table);
+    const node = this.#b.add("KSTREAM-JOIN", [input.#node], (ctx, forward) => {
+      const get = t.getter(ctx);
+      return (rec) => {
+        if (rec.key === null || rec.value === null) return ctx.dropRecord("join without key");
+        const found = get(rec.key) as VO | null;
+        if (found === null && !left) return;
+        forward({
+          key: rec.key,
+          value: joiner(rec.value as V, found as VO),
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      };
+    }, { name, stores: t.stores });
+    return makeStream(this.#b, node, input.#keySerde ?? t.keySerde, undefined, false);
+  }
+
+  #streamJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, other: VO) => VR,
+    windows: JoinWindows,
+    joined: Joined<K, V, VO>,
+  ): KStream<K, VR> {
+    const b = this.#b;
+    const name = joined.name ?? b.newName("KSTREAM-JOINTHIS");
+    const left = this.#partitioned(`${name}-left`, {
+      keySerde: joined.keySerde,
+      valueSerde: joined.valueSerde,
+    });
+    const right = other.#partitioned(`${name}-right`, {
+      keySerde: joined.keySerde,
+      valueSerde: joined.otherValueSerde,
+    });
+    const keySerde = joined.keySerde ?? left.#keySerde ?? right.#keySerde;
+    const thisStore = `${name}-this-join-store`;
+    const otherStore = `${name}-other-join-store`;
+    for (const s of [thisStore, otherStore]) {
+      b.addStore({ name: s, kind: "join", persistent: false });
+    }
+    const thisSerde = joined.valueSerde ?? left.#valueSerde;
+    const otherSerde = joined.otherValueSerde ?? right.#valueSerde;
+    const side =
+      (mine: string, theirs: string, isLeft: boolean) => (ctx: TaskContext, forward: Forward) => {
+        const ks = ctx.keySerde(keySerde, name);
+        const myVs = ctx.valueSerde<unknown>(isLeft ? thisSerde : otherSerde, name);
+        const theirVs = ctx.valueSerde<unknown>(isLeft ? otherSerde : thisSerde, name);
+        const my = ctx.store(mine);
+        const their = ctx.store(theirs);
+        let seq = -1;
+        // The other side's timestamps that join with a record at t: [t - before, t + after] seen
+        // from the left, mirrored from the right.
+        const lo = isLeft ? windows.beforeMs : windows.afterMs;
+        const hi = isLeft ? windows.afterMs : windows.beforeMs;
+        const horizon = windows.beforeMs + windows.afterMs + windows.graceMs;
+        return (rec: Rec) => {
+          if (rec.key === null || rec.value === null) return ctx.dropRecord("join without key");
+          const ts = rec.timestamp;
+          if (ts < ctx.streamTime - horizon) return ctx.dropRecord("late join record");
+          const kb = ks.serialize(rec.key as K)!;
+          if (seq < 0) seq = nextSeq(my.range());
+          my.put(joinKey(kb, ts, seq++), myVs.serialize(rec.value), ctx.streamTime);
+          const matches: StoreEntry[] = their.byInnerKey(kb);
+          matches.sort((a, c) => compareBytes(a.key, c.key));
+          for (const e of matches) {
+            const ots = joinTimeOf(e.key);
+            if (ots < ts - lo || ots > ts + hi) continue;
+            const o = theirVs.deserialize(e.value);
+            forward({
+              key: rec.key,
+              value: isLeft ? joiner(rec.value as V, o as VO) : joiner(o as V, rec.value as VO),
+              timestamp: Math.max(ts, ots),
+              headers: rec.headers,
+            });
+          }
+        };
+      };
+    const l = b.add("KSTREAM-JOINTHIS", [left.#node], side(thisStore, otherStore, true), {
+      stores: [thisStore, otherStore],
+    });
+    const r = b.add("KSTREAM-JOINOTHER", [right.#node], side(otherStore, thisStore, false), {
+      stores: [thisStore, otherStore],
+    });
+    const merged = b.add("KSTREAM-MERGE", [l, r], pass);
+    return makeStream(b, merged, keySerde, undefined, false);
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+function joinKey(inner: Uint8Array, ts: number, seq: number): Uint8Array {
+  const out = new Uint8Array(inner.length + 12);
+  out.set(inner, 0);
+  const view = new DataView(out.buffer);
+  view.setBigInt64(inner.length, BigInt(ts));
+  view.setUint32(inner.length + 8, seq >>> 0);
+  return out;
+}
+
+function joinTimeOf(key: Uint8Array): number {
+  return Number(new DataView(key.buffer, key.byteOffset + key.length - 12, 8).getBigInt64(0));
+}
+
+function nextSeq(entries: StoreEntry[]): number {
+  let max = -1;
+  for (const e of entries) {
+    const s = new DataView(e.key.buffer, e.key.byteOffset + e.key.length - 4, 4).getUint32(0);
+    if (s > max) max = s;
+  }
+  return max + 1;
+}
+
+let makeBranched: <K, V>(
+  prefix: string,
+  predicates: Array<(key: K, value: V) => boolean>,
+  child: (name: string) => KStream<K, V>,
+) => BranchedKStream<K, V>;
+
+/**
+ * The branches of {@linkcode KStream.split}, added in order; finish with
+ * {@linkcode BranchedKStream.defaultBranch} or {@linkcode BranchedKStream.noDefaultBranch}.
+ */
+export class BranchedKStream<K, V> {
+  #prefix = "";
+  #predicates: Array<(key: K, value: V) => boolean> = [];
+  #child!: (name: string) => KStream<K, V>;
+  #out: Record<string, KStream<K, V>> = {};
+
+  private constructor() {}
+
+  static {
+    makeBranched = <K, V>(
+      prefix: string,
+      predicates: Array<(key: K, value: V) => boolean>,
+      child: (name: string) => KStream<K, V>,
+    ) => {
+      const s = new BranchedKStream<K, V>();
+      s.#prefix = prefix;
+      s.#predicates = predicates;
+      s.#child = child;
+      return s;
+    };
+  }
+
+  /**
+   * Adds a branch.
+   *
+   * @param predicate Which records it takes (those no earlier branch took).
+   * @param branched Its name.
+   * @returns This builder.
+   */
+  branch(predicate: (key: K, value: V) => boolean, branched: Branched = {}): BranchedKStream<K, V> {
+    this.#predicates.push(predicate);
+    const name = this.#prefix + (branched.name ?? String(this.#predicates.length));
+    this.#out[name] = this.#child(name);
+    return this;
+  }
+
+  /**
+   * Ends the split with a branch for records no predicate took.
+   *
+   * @param branched Its name (default: position `0`).
+   * @returns The branches by name.
+   */
+  defaultBranch(branched: Branched = {}): Record<string, KStream<K, V>> {
+    const name = this.#prefix + (branched.name ?? "0");
+    this.#out[name] = this.#child(name);
+    return this.#out;
+  }
+
+  /**
+   * Ends the split; records no predicate took are dropped.
+   *
+   * @returns The branches by name.
+   */
+  noDefaultBranch(): Record<string, KStream<K, V>> {
+    return this.#out;
+  }
+}
+
+let tableParts: <K, V>(t: KTable<K, V>) => {
+  node: NodeDef;
+  stores: string[];
+  getter: Getter;
+  keySerde: Serde<K> | undefined;
+};
+
+/**
+ * A table: the latest value per key of a changelog stream.
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export class KTable<K, V> {
+  #b!: GraphBuilder;
+  #node!: NodeDef;
+  #keySerde: Serde<K> | undefined;
+  #valueSerde: Serde<V> | undefined;
+  #stores: string[] = [];
+  #getter!: Getter;
+
+  private constructor() {}
+
+  static {
+    makeTable = <K, V>(
+      b: GraphBuilder,
+      node: NodeDef,
+      keySerde: Serde<K> | undefined,
+      valueSerde: Serde<V> | undefined,
+      stores: string[],
+      getter: Getter,
+    ) => {
+      const t = new KTable<K, V>();
+      t.#b = b;
+      t.#node = node;
+      t.#keySerde = keySerde;
+      t.#valueSerde = valueSerde;
+      t.#stores = stores;
+      t.#getter = getter;
+      return t;
+    };
+    tableParts = (t) => ({
+      node: t.#node,
+      stores: t.#stores,
+      getter: t.#getter,
+      keySerde: t.#keySerde,
+    });
+  }
+
+  /** The name of the store behind this table, queryable with {@linkcode KafkaStreams.store}. */
+  get queryableStoreName(): string | undefined {
+    return this.#stores.length === 1 && this.#node.stores.includes(this.#stores[0])
+      ? this.#stores[0]
+      : undefined;
+  }
+
+  /**
+   * Keeps the entries for which `predicate` holds (others read as deleted).
+   *
+   * @param predicate Test of key and value.
+   * @returns The filtered table.
+   */
+  filter(predicate: (key: K, value: V) => boolean): KTable<K, V> {
+    const keep = (k: unknown, v: unknown) =>
+      v === null || v === undefined ? null : predicate(k as K, v as V) ? v : null;
+    const node = this.#b.add("KTABLE-FILTER", [this.#node], (_ctx, forward) => (rec) => {
+      const value = keep(rec.key, rec.value);
+      const oldValue = keep(rec.key, rec.oldValue);
+      if (value === null && oldValue === null) return;
+      forward({ key: rec.key, value, oldValue, timestamp: rec.timestamp, headers: rec.headers });
+    });
+    const parent = this.#getter;
+    return makeTable(this.#b, node, this.#keySerde, this.#valueSerde, this.#stores, (ctx) => {
+      const get = parent(ctx);
+      return (key) => keep(key, get(key));
+    });
+  }
+
+  /**
+   * Drops the entries for which `predicate` holds.
+   *
+   * @param predicate Test of key and value.
+   * @returns The filtered table.
+   */
+  filterNot(predicate: (key: K, value: V) => boolean): KTable<K, V> {
+    return this.filter((k, v) => !predicate(k, v));
+  }
+
+  /**
+   * Maps each value.
+   *
+   * @param mapper New value from value and key.
+   * @returns The mapped table.
+   */
+  mapValues<V2>(mapper: (value: V, key: K) => V2): KTable<K, V2> {
+    const map = (k: unknown, v: unknown) =>
+      v === null || v === undefined ? null : mapper(v as V, k as K);
+    const node = this.#b.add("KTABLE-MAPVALUES", [this.#node], (_ctx, forward) => (rec) => {
+      forward({
+        key: rec.key,
+        value: map(rec.key, rec.value),
+        oldValue: map(rec.key, rec.oldValue),
+        timestamp: rec.timestamp,
+        headers: rec.headers,
+      });
+    });
+    const parent = this.#getter;
+    return makeTable<K, V2>(this.#b, node, this.#keySerde, undefined, this.#stores, (ctx) => {
+      const get = parent(ctx);
+      return (key) => map(key, get(key));
+    });
+  }
+
+  /**
+   * The table's updates as a stream (a deletion is a record with a `null` value).
+   *
+   * @returns The changelog stream.
+   */
+  toStream(): KStream<K, V> {
+    const node = this.#b.add("KTABLE-TOSTREAM", [this.#node], (_ctx, forward) => (rec) => {
+      forward({ key: rec.key, value: rec.value, timestamp: rec.timestamp, headers: rec.headers });
+    });
+    return makeStream(this.#b, node, this.#keySerde, this.#valueSerde, false);
+  }
+}
+
+type Update = (key: unknown, value: unknown, old: unknown) => unknown;
+
+let makeGrouped: <K, V>(
+  b: GraphBuilder,
+  input: (storeName: string) => NodeDef,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<V> | undefined,
+) => KGroupedStream<K, V>;
+
+/**
+ * A grouped stream, to aggregate per key.
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export class KGroupedStream<K, V> {
+  #b!: GraphBuilder;
+  #input!: (storeName: string) => NodeDef;
+  #keySerde: Serde<K> | undefined;
+  #valueSerde: Serde<V> | undefined;
+
+  private constructor() {}
+
+  static {
+    makeGrouped = <K, V>(
+      b: GraphBuilder,
+      input: (storeName: string) => NodeDef,
+      keySerde: Serde<K> | undefined,
+      valueSerde: Serde<V> | undefined,
+    ) => {
+      const g = new KGroupedStream<K, V>();
+      g.#b = b;
+      g.#input = input;
+      g.#keySerde = keySerde;
+      g.#valueSerde = valueSerde;
+      return g;
+    };
+  }
+
+  #aggregate<VA>(
+    update: Update,
+    materialized: Materialized<K, VA>,
+  ): KTable<K, VA> {
+    const b = this.#b;
+    const storeName = materialized.storeName ?? b.newName("KSTREAM-AGGREGATE-STATE-STORE");
+    const input = this.#input(storeName);
+    const keySerde = materialized.keySerde ?? this.#keySerde;
+    const valueSerde = materialized.valueSerde;
+    b.addStore({
+      name: storeName,
+      kind: "kv",
+      persistent: materialized.persistent ?? false,
+      keySerde: keySerde as Serde<unknown> | undefined,
+      valueSerde: valueSerde as Serde<unknown> | undefined,
+    });
+    const node = b.add("KSTREAM-AGGREGATE", [input], (ctx, forward) => {
+      const store = ctx.store(storeName);
+      const ks = ctx.keySerde(keySerde, storeName);
+      const vs = ctx.valueSerde(valueSerde, storeName);
+      return (rec) => {
+        if (rec.key === null || rec.value === null) {
+          return ctx.dropRecord("aggregation of a record without key or value");
+        }
+        const kb = ks.serialize(rec.key as K)!;
+        const e = store.get(kb);
+        const old = e === undefined ? null : vs.deserialize(e.value);
+        const value = update(rec.key, rec.value, old) as VA;
+        store.put(kb, vs.serialize(value), ctx.streamTime);
+        forward({
+          key: rec.key,
+          value,
+          oldValue: old,
+          timestamp: rec.timestamp,
+          headers: rec.headers,
+        });
+      };
+    }, { stores: [storeName] });
+    return makeTable(
+      b,
+      node,
+      keySerde,
+      valueSerde,
+      [storeName],
+      storeGetter(storeName, {
+        keySerde,
+        valueSerde,
+      }),
+    );
+  }
+
+  /**
+   * Counts records per key (records with a `null` key or value are skipped).
+   *
+   * @param materialized The store (value serde default: int64).
+   * @returns The counts.
+   */
+  count(materialized: Materialized<K, number> = {}): KTable<K, number> {
+    return this.#aggregate<number>(
+      (_k, _v, old) => ((old as number | null) ?? 0) + 1,
+      { ...materialized, valueSerde: materialized.valueSerde ?? Serdes.Int64() },
+    );
+  }
+
+  /**
+   * Combines the values of each key.
+   *
+   * @param reducer New aggregate from the current one and a value.
+   * @param materialized The store (value serde default: the stream's).
+   * @returns The reduced table.
+   */
+  reduce(
+    reducer: (aggregate: V, value: V) => V,
+    materialized: Materialized<K, V> = {},
+  ): KTable<K, V> {
+    return this.#aggregate<V>(
+      (_k, v, old) => old === null ? v : reducer(old as V, v as V),
+      { ...materialized, valueSerde: materialized.valueSerde ?? this.#valueSerde },
+    );
+  }
+
+  /**
+   * Aggregates the values of each key.
+   *
+   * @param initializer The aggregate of a key not seen yet.
+   * @param aggregator New aggregate from key, value and the current aggregate.
+   * @param materialized The store (give a value serde for the aggregate).
+   * @returns The aggregated table.
+   */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    materialized: Materialized<K, VA> = {},
+  ): KTable<K, VA> {
+    return this.#aggregate<VA>(
+      (k, v, old) => aggregator(k as K, v as V, old === null ? initializer() : old as VA),
+      materialized,
+    );
+  }
+
+  /**
+   * Aggregates per key and time window, or per session.
+   *
+   * @param windows Tumbling/hopping windows or session windows.
+   * @returns The windowed grouped stream.
+   */
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>;
+  /**
+   * Aggregates per key and session.
+   *
+   * @param windows Session windows.
+   * @returns The session-windowed grouped stream.
+   */
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>;
+  windowedBy(
+    windows: TimeWindows | SessionWindows,
+  ): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    if (windows instanceof SessionWindows) {
+      return makeSessionWindowed(this.#b, this.#input, this.#keySerde, this.#valueSerde, windows);
+    }
+    return makeTimeWindowed(this.#b, this.#input, this.#keySerde, this.#valueSerde, windows);
+  }
+}
+
+let makeTimeWindowed: <K, V>(
+  b: GraphBuilder,
+  input: (storeName: string) => NodeDef,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<V> | undefined,
+  windows: TimeWindows,
+) => TimeWindowedKStream<K, V>;
+
+/**
+ * A grouped stream over time windows: aggregations keyed by {@linkcode Windowed} keys. A record
+ * whose window closed (stream time past its end plus the grace period) is dropped for that
+ * window.
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export class TimeWindowedKStream<K, V> {
+  #b!: GraphBuilder;
+  #input!: (storeName: string) => NodeDef;
+  #keySerde: Serde<K> | undefined;
+  #valueSerde: Serde<V> | undefined;
+  #windows!: TimeWindows;
+
+  private constructor() {}
+
+  static {
+    makeTimeWindowed = <K, V>(
+      b: GraphBuilder,
+      input: (storeName: string) => NodeDef,
+      keySerde: Serde<K> | undefined,
+      valueSerde: Serde<V> | undefined,
+      windows: TimeWindows,
+    ) => {
+      const w = new TimeWindowedKStream<K, V>();
+      w.#b = b;
+      w.#input = input;
+      w.#keySerde = keySerde;
+      w.#valueSerde = valueSerde;
+      w.#windows = windows;
+      return w;
+    };
+  }
+
+  #aggregate<VA>(update: Update, materialized: Materialized<K, VA>): KTable<Windowed<K>, VA> {
+    const b = this.#b;
+    const windows = this.#windows;
+    const storeName = materialized.storeName ?? b.newName("KSTREAM-AGGREGATE-STATE-STORE");
+    const input = this.#input(storeName);
+    const keySerde = materialized.keySerde ?? this.#keySerde;
+    const valueSerde = materialized.valueSerde;
+    b.addStore({
+      name: storeName,
+      kind: "window",
+      persistent: materialized.persistent ?? false,
+      keySerde: keySerde as Serde<unknown> | undefined,
+      valueSerde: valueSerde as Serde<unknown> | undefined,
+      windowSizeMs: windows.sizeMs,
+    });
+    const node = b.add("KSTREAM-WINDOWED-AGGREGATE", [input], (ctx, forward) => {
+      const store = ctx.store(storeName);
+      const ks = ctx.keySerde(keySerde, storeName);
+      const vs = ctx.valueSerde(valueSerde, storeName);
+      return (rec) => {
+        if (rec.key === null || rec.value === null) {
+          return ctx.dropRecord("aggregation of a record without key or value");
+        }
+        const closeTime = ctx.streamTime - windows.graceMs;
+        const kb = ks.serialize(rec.key as K)!;
+        for (const window of windows.windowsFor(rec.timestamp)) {
+          if (window.end <= closeTime) {
+            ctx.dropRecord("record for a closed window");
+            continue;
+          }
+          const wk = windowKey(kb, window.start);
+          const e = store.get(wk);
+          const old = e === undefined ? null : vs.deserialize(e.value);
+          const value = update(rec.key, rec.value, old) as VA;
+          store.put(wk, vs.serialize(value), ctx.streamTime);
+          forward({
+            key: { key: rec.key, window },
+            value,
+            oldValue: old,
+            timestamp: rec.timestamp,
+            headers: rec.headers,
+          });
+        }
+      };
+    }, { stores: [storeName] });
+    const getter: Getter = (ctx) => {
+      const store = ctx.store(storeName);
+      const ks = ctx.keySerde(keySerde, storeName);
+      const vs = ctx.valueSerde(valueSerde, storeName);
+      return (key) => {
+        const w = key as Windowed<K>;
+        const e = store.get(windowKey(ks.serialize(w.key)!, w.window.start));
+        return e === undefined ? null : vs.deserialize(e.value);
+      };
+    };
+    return makeTable<Windowed<K>, VA>(b, node, undefined, valueSerde, [storeName], getter);
+  }
+
+  /**
+   * Counts records per key and window.
+   *
+   * @param materialized The store (value serde default: int64).
+   * @returns The windowed counts.
+   */
+  count(materialized: Materialized<K, number> = {}): KTable<Windowed<K>, number> {
+    return this.#aggregate<number>(
+      (_k, _v, old) => ((old as number | null) ?? 0) + 1,
+      { ...materialized, valueSerde: materialized.valueSerde ?? Serdes.Int64() },
+    );
+  }
+
+  /**
+   * Combines the values of each key and window.
+   *
+   * @param reducer New aggregate from the current one and a value.
+   * @param materialized The store.
+   * @returns The windowed table.
+   */
+  reduce(
+    reducer: (aggregate: V, value: V) => V,
+    materialized: Materialized<K, V> = {},
+  ): KTable<Windowed<K>, V> {
+    return this.#aggregate<V>(
+      (_k, v, old) => old === null ? v : reducer(old as V, v as V),
+      { ...materialized, valueSerde: materialized.valueSerde ?? this.#valueSerde },
+    );
+  }
+
+  /**
+   * Aggregates the values of each key and window.
+   *
+   * @param initializer The aggregate of a new window.
+   * @param aggregator New aggregate from key, value and the current aggregate.
+   * @param materialized The store.
+   * @returns The windowed table.
+   */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    materialized: Materialized<K, VA> = {},
+  ): KTable<Windowed<K>, VA> {
+    return this.#aggregate<VA>(
+      (k, v, old) => aggregator(k as K, v as V, old === null ? initializer() : old as VA),
+      materialized,
+    );
+  }
+}
+
+let makeSessionWindowed: <K, V>(
+  b: GraphBuilder,
+  input: (storeName: string) => NodeDef,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<V> | undefined,
+  windows: SessionWindows,
+) => SessionWindowedKStream<K, V>;
+
+/**
+ * A grouped stream over session windows: a key's records closer than the inactivity gap form a
+ * session; a record bridging two sessions merges them (the merged-away sessions are deleted,
+ * `null` downstream).
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export class SessionWindowedKStream<K, V> {
+  #b!: GraphBuilder;
+  #input!: (storeName: string) => NodeDef;
+  #keySerde: Serde<K> | undefined;
+  #windows!: SessionWindows;
+
+  private constructor() {}
+
+  static {
+    makeSessionWindowed = <K, V>(
+      b: GraphBuilder,
+      input: (storeName: string) => NodeDef,
+      keySerde: Serde<K> | undefined,
+      _valueSerde: Serde<V> | undefined,
+      windows: SessionWindows,
+    ) => {
+      const w = new SessionWindowedKStream<K, V>();
+      w.#b = b;
+      w.#input = input;
+      w.#keySerde = keySerde;
+      w.#windows = windows;
+      return w;
+    };
+  }
+
+  /**
+   * Counts records per key and session.
+   *
+   * @param materialized The store (value serde default: int64).
+   * @returns The session counts.
+   */
+  count(materialized: Materialized<K, number> = {}): KTable<Windowed<K>, number> {
+    return this.aggregate<number>(() => 0, (_k, _v, n) => n + 1, (_k, a, b) => a + b, {
+      ...materialized,
+      valueSerde: materialized.valueSerde ?? Serdes.Int64(),
+    });
+  }
+
+  /**
+   * Aggregates the values of each key and session.
+   *
+   * @param initializer The aggregate of a new session.
+   * @param aggregator New aggregate from key, value and the current aggregate.
+   * @param merger Combines two sessions' aggregates when a record bridges them.
+   * @param materialized The store.
+   * @returns The session table.
+   */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    merger: (key: K, a: VA, b: VA) => VA,
+    materialized: Materialized<K, VA> = {},
+  ): KTable<Windowed<K>, VA> {
+    const b = this.#b;
+    const { gapMs, graceMs } = this.#windows;
+    const storeName = materialized.storeName ?? b.newName("KSTREAM-SESSION-STATE-STORE");
+    const input = this.#input(storeName);
+    const keySerde = materialized.keySerde ?? this.#keySerde;
+    const valueSerde = materialized.valueSerde;
+    b.addStore({
+      name: storeName,
+      kind: "session",
+      persistent: materialized.persistent ?? false,
+      keySerde: keySerde as Serde<unknown> | undefined,
+      valueSerde: valueSerde as Serde<unknown> | undefined,
+    });
+    const node = b.add("KSTREAM-SESSION-AGGREGATE", [input], (ctx, forward) => {
+      const store = ctx.store(storeName);
+      const ks = ctx.keySerde(keySerde, storeName);
+      const vs = ctx.valueSerde(valueSerde, storeName);
+      return (rec) => {
+        if (rec.key === null || rec.value === null) {
+          return ctx.dropRecord("aggregation of a record without key or value");
+        }
+        const key = rec.key as K;
+        const ts = rec.timestamp;
+        const kb = ks.serialize(key)!;
+        const overlapping = store.byInnerKey(kb)
+          .map((e) => ({ e, w: sessionWindowOf(e.key) }))
+          .filter(({ w }) => w.end >= ts - gapMs && w.start <= ts + gapMs)
+          .sort((x, y) => x.w.start - y.w.start);
+        let start = ts;
+        let end = ts;
+        let agg = initializer();
+        for (const { e, w } of overlapping) {
+          start = Math.min(start, w.start);
+          end = Math.max(end, w.end);
+          agg = merger(key, agg, vs.deserialize(e.value) as VA);
+        }
+        if (end < ctx.streamTime - graceMs) return ctx.dropRecord("record for a closed session");
+        agg = aggregator(key, rec.value as V, agg);
+        const window = { start, end };
+        for (const { e, w } of overlapping) {
+          if (w.start === start && w.end === end) continue;
+          store.put(e.key, null, ctx.streamTime);
+          forward({
+            key: { key, window: w },
+            value: null,
+            oldValue: vs.deserialize(e.value),
+            timestamp: ts,
+            headers: rec.headers,
+          });
+        }
+        const sk = sessionKey(kb, window);
+        const old = store.get(sk);
+        store.put(sk, vs.serialize(agg), ctx.streamTime);
+        forward({
+          key: { key, window },
+          value: agg,
+          oldValue: old === undefined ? null : vs.deserialize(old.value),
+          timestamp: ts,
+          headers: rec.headers,
+        });
+      };
+    }, { stores: [storeName] });
+    const getter: Getter = (ctx) => {
+      const store = ctx.store(storeName);
+      const ks = ctx.keySerde(keySerde, storeName);
+      const vs = ctx.valueSerde(valueSerde, storeName);
+      return (key) => {
+        const w = key as Windowed<K>;
+        const e = store.get(sessionKey(ks.serialize(w.key)!, w.window));
+        return e === undefined ? null : vs.deserialize(e.value);
+      };
+    };
+    return makeTable<Windowed<K>, VA>(b, node, undefined, valueSerde, [storeName], getter);
+  }
+}

@@ -109,3 +109,8 @@ export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } fro
 export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";
 export * from "./security/authorizer.ts";
 export * from "./security/acl.ts";
+export {
+  RequestScheduler,
+  type RequestSchedulerOptions,
+  type SchedulerStats,
+} from "./request_scheduler.ts";

@@ -641,3 +641,115 @@ Deno.test("GroupConsumer: isolationLevel is checked", async () => {
     return Promise.resolve();
   });
 });
+
+/** Produces `n` records `${prefix}-${i}` round-robin over `partitions` partitions of `topic`. */
+async function produceTo(c: Cluster, topic: string, prefix: string, n: number, partitions: number) {
+  await c.producer.send({
+    topic,
+    messages: Array.from({ length: n }, (_, i) => ({
+      value: `${prefix}-${i}`,
+      partition: i % partitions,
+    })),
+  });
+}
+
+Deno.test("GroupConsumer: a member subscribed before its topic exists gets it once created", async () => {
+  await withCluster(async (c) => {
+    const log: string[] = [];
+    const m = c.member("late-g", { metadataMaxAgeMs: 100 });
+    m.subscribe(["late"], recorder(() => m, log));
+    const got: ConsumerRecord[] = [];
+    const loop = pollLoop(m, got);
+    await waitFor("joined with nothing", () => m.generationId >= 0 || !!loop.error);
+    assert.deepEqual(m.assignment(), []);
+    await new Admin(c.client).createTopics([{ name: "late", numPartitions: 3 }]);
+    await produceTo(c, "late", "late", 30, 3);
+    await waitFor("30 records", () => got.length >= 30 || !!loop.error);
+    await new Promise((r) => setTimeout(r, 300)); // any re-delivery would show up now
+    await loop.stop();
+    assert.deepEqual(valuesOf(got), expected("late", 30));
+    assert.deepEqual(partitionsOf(m), [0, 1, 2]);
+    assert.deepEqual(log.filter((l) => l.startsWith("assigned")), ["assigned:", "assigned:0,1,2"]);
+  });
+});
+
+for (const assignors of [["range"], ["cooperative-sticky"]]) {
+  Deno.test(`GroupConsumer: partitions added to a subscribed topic are assigned and consumed once (${assignors})`, async () => {
+    await withCluster(async (c) => {
+      const opts = { metadataMaxAgeMs: 200, assignors };
+      const logs: string[][] = [[], []];
+      const got: ConsumerRecord[][] = [[], []];
+      const members = [c.member("grow", opts), c.member("grow", opts)];
+      members.forEach((m, i) => m.subscribe(["t"], recorder(() => m, logs[i])));
+      const loops = members.map((m, i) => pollLoop(m, got[i]));
+      const failed = () => loops.some((l) => !!l.error);
+      const all = () => [...got[0], ...got[1]];
+      await waitFor(
+        "a 2+2 split",
+        () => members.every((m) => m.assignment().length === 2) || failed(),
+      );
+      await c.produce("before", 40);
+      await waitFor("40 records", () => all().length >= 40 || failed());
+      await new Admin(c.client).createPartitions([{ topic: "t", count: 6 }]);
+      await waitFor(
+        "a 3+3 split of 6 partitions",
+        () => members.every((m) => m.assignment().length === 3) || failed(),
+      );
+      assert.deepEqual(
+        [...partitionsOf(members[0]), ...partitionsOf(members[1])].sort(),
+        [0, 1, 2, 3, 4, 5],
+      );
+      await c.produce("after", 60, 6);
+      await waitFor("100 records", () => all().length >= 100 || failed());
+      await new Promise((r) => setTimeout(r, 300)); // any re-delivery would show up now
+      for (const l of loops) await l.stop();
+      assert.deepEqual(
+        valuesOf(all()),
+        [...expected("before", 40), ...expected("after", 60)].sort(),
+      );
+      for (let i = 0; i < 2; i++) {
+        const owned = partitionsOf(members[i]);
+        assert.ok(
+          got[i].filter((r) => r.value && td.decode(r.value).startsWith("after"))
+            .every((r) => owned.includes(r.partition)),
+        );
+      }
+      const assigned = logs.flat().filter((l) => l.startsWith("assigned"));
+      assert.ok(assigned.some((l) => /\b4\b/.test(l)) && assigned.some((l) => /\b5\b/.test(l)));
+      if (assignors[0] === "cooperative-sticky") {
+        // Only partitions were added: nobody gives up one it owned.
+        assert.deepEqual(logs.flat().filter((l) => !l.startsWith("assigned")), []);
+      } else {
+        assert.ok(logs.every((log) => log.some((l) => l.startsWith("revoked:"))));
+      }
+    });
+  });
+}
+
+Deno.test("GroupConsumer: a subscribed topic deleted is given up without poll errors", async () => {
+  await withCluster(async (c) => {
+    const log: string[] = [];
+    const m = c.member("del-g", { metadataMaxAgeMs: 200 });
+    const admin = new Admin(c.client);
+    await admin.createTopics([{ name: "gone", numPartitions: 2 }]);
+    m.subscribe(["t", "gone"], {
+      onPartitionsAssigned: (ps) => void log.push(`assigned:${ps.length}`),
+      onPartitionsRevoked: (ps) => void log.push(`revoked:${ps.length}`),
+    });
+    const got: ConsumerRecord[] = [];
+    const loop = pollLoop(m, got);
+    await waitFor("6 partitions", () => m.assignment().length === 6 || !!loop.error);
+    await admin.deleteTopics(["gone"]);
+    await waitFor(
+      "only t's partitions",
+      () =>
+        m.assignment().length === 4 && m.assignment().every((p) => p.topic === "t") ||
+        !!loop.error,
+    );
+    await c.produce("still", 20);
+    await waitFor("20 records", () => got.length >= 20 || !!loop.error);
+    await loop.stop(); // throws what a poll threw
+    assert.deepEqual(valuesOf(got), expected("still", 20));
+    assert.deepEqual(log, ["assigned:6", "revoked:6", "assigned:4"]);
+  });
+});

@@ -753,3 +753,28 @@ Deno.test("GroupConsumer: a subscribed topic deleted is given up without poll er
     assert.deepEqual(log, ["assigned:6", "revoked:6", "assigned:4"]);
   });
 });
+
+Deno.test("GroupConsumer: cooperative-sticky moves one partition to a third member (the leader passes the owned partitions to the assignor)", async () => {
+  await withCluster(async (c) => {
+    const opts = { assignors: ["cooperative-sticky"] };
+    const revoked: number[] = [];
+    const listener = { onPartitionsRevoked: (ps: unknown[]) => void revoked.push(ps.length) };
+    const members = [c.member("coop3", opts), c.member("coop3", opts), c.member("coop3", opts)];
+    for (const m of members) m.subscribe(["t"], listener);
+    const loops = [pollLoop(members[0], [])];
+    const failed = () => loops.some((l) => !!l.error);
+    const sizes = () => members.map((m) => m.assignment().length);
+    await waitFor("a owns 4", () => sizes()[0] === 4 || failed());
+    loops.push(pollLoop(members[1], []));
+    await waitFor("a 2+2 split", () => sizes()[0] === 2 && sizes()[1] === 2 || failed());
+    revoked.length = 0;
+    loops.push(pollLoop(members[2], []));
+    await waitFor(
+      "c gets one",
+      () => sizes()[2] === 1 && sizes().reduce((x, y) => x + y) === 4 || failed(),
+    );
+    for (const l of loops) await l.stop();
+    assert.deepEqual(sizes().slice(0, 2).sort(), [1, 2]);
+    assert.deepEqual(revoked, [1], "only the partition moved to c is revoked");
+  });
+});

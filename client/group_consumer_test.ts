@@ -597,16 +597,23 @@ Deno.test("GroupConsumer: cooperative members get revoked only for the partition
     const loopA = pollLoop(a, []);
     await waitFor("a owns 4", () => a.assignment().length === 4 || !!loopA.error);
     const b = c.member("coop-cb", opts);
+    const logB: string[] = [];
+    b.subscribe(["t"], { onPartitionsAssigned: (ps) => void logB.push(`assigned:${ps.length}`) });
     const loopB = pollLoop(b, []);
     await waitFor(
-      "a 2+2 split",
-      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+      "a 2+2 split and a's second rebalance",
+      () =>
+        a.assignment().length === 2 && b.assignment().length === 2 && logA.length >= 4 ||
+        !!loopA.error,
     );
     const seen = [...logA]; // (stopping b's loop first makes a rebalance that drops b)
     await loopA.stop();
     await loopB.stop();
-    // Kept two, gave up two, got nothing new (an empty assigned after the second join).
-    assert.deepEqual(seen, ["assigned:4", "revoked:2", "assigned:0"]);
+    // Kept two, gave up two (b gets nothing yet: a still owned them), got nothing new; then the
+    // rejoin after the revocation, where b gets the two (a: an empty assigned).
+    assert.deepEqual(seen, ["assigned:4", "revoked:2", "assigned:0", "assigned:0"]);
+    // Never two owners: b gets nothing in the generation where a gives the two up.
+    assert.deepEqual(logB.slice(0, 2), ["assigned:0", "assigned:2"]);
   });
 });
 

@@ -232,6 +232,12 @@ Deno.test("GroupConsumer: bad options and misuse fail clearly", async () => {
       () => new GroupConsumer(c.client, { groupId: "g", assignors: ["sticky"] }),
       /unknown assignor "sticky" \(supported: range, roundrobin, cooperative-sticky\)/,
     );
+    for (const metadataMaxAgeMs of [-1, 1.5, NaN]) {
+      assert.throws(
+        () => new GroupConsumer(c.client, { groupId: "g", metadataMaxAgeMs }),
+        /group consumer: invalid metadataMaxAgeMs .*: expected a non-negative integer/,
+      );
+    }
     const m = new GroupConsumer(c.client, { groupId: "g" });
     await assert.rejects(m.poll(), /poll before subscribe/);
     assert.throws(() => m.subscribe([]), /at least one non-empty topic/);

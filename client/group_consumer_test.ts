@@ -799,3 +799,24 @@ Deno.test("GroupConsumer: cooperative-sticky moves one partition to a third memb
     assert.deepEqual(revoked, [1], "only the partition moved to c is revoked");
   });
 });
+
+Deno.test("GroupConsumer: a member that is not the leader sees added partitions and rejoins", async () => {
+  await withCluster(async (c) => {
+    // The first member leads (the coordinator keeps it) and would look again only in 300 s.
+    const leader = c.member("follower-g", { metadataMaxAgeMs: 300_000 });
+    const got: ConsumerRecord[][] = [[], []];
+    const loops = [pollLoop(leader, got[0])];
+    await waitFor("the leader owns 4", () => leader.assignment().length === 4 || !!loops[0].error);
+    const follower = c.member("follower-g", { metadataMaxAgeMs: 100 });
+    loops.push(pollLoop(follower, got[1]));
+    const failed = () => loops.some((l) => !!l.error);
+    const sizes = () => [leader.assignment().length, follower.assignment().length];
+    await waitFor("a 2+2 split", () => sizes().join() === "2,2" || failed());
+    await new Admin(c.client).createPartitions([{ topic: "t", count: 6 }]);
+    await waitFor("a 3+3 split", () => sizes().join() === "3,3" || failed());
+    await c.produce("six", 60, 6);
+    await waitFor("60 records", () => got[0].length + got[1].length >= 60 || failed());
+    for (const l of loops) await l.stop();
+    assert.deepEqual(valuesOf([...got[0], ...got[1]]), expected("six", 60));
+  });
+});

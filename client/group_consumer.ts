@@ -98,6 +98,14 @@ export interface GroupConsumerOptions {
    * markers are skipped. Default `read_uncommitted` (every record below the high watermark).
    */
   isolationLevel?: "read_committed" | "read_uncommitted";
+  /**
+   * `metadata.max.age.ms`: how often the partition counts of the subscribed topics are looked
+   * up again while polling (every {@linkcode MISSING_TOPIC_REFRESH_MS} at most while one of
+   * them does not exist). When a count differs from the one the last assignment was made
+   * with (a topic created, grown with CreatePartitions or deleted), the member rejoins, so
+   * the leader assigns the partitions as they are now. Default 300000.
+   */
+  metadataMaxAgeMs?: number;
 }
 
 /** An offset to commit. */
@@ -127,6 +135,18 @@ const COORDINATOR_MOVED = new Set<number>([
   ErrorCode.NOT_COORDINATOR,
   ErrorCode.COORDINATOR_NOT_AVAILABLE,
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+]);
+
+/**
+ * How often, at most, the subscribed topics' metadata is looked up while one of them does not
+ * exist (Java's consumer also looks a missing topic up again sooner than `metadata.max.age.ms`).
+ */
+export const MISSING_TOPIC_REFRESH_MS = 1_000;
+
+/** Errors of a fetch after which the topic may be gone: look at the metadata, do not throw. */
+const TOPIC_GONE = new Set<number>([
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.UNKNOWN_TOPIC_ID,
 ]);
 
 let groupConsumerCount = 0;
@@ -181,6 +201,14 @@ export class GroupConsumer {
   #pollAbort: AbortController | null = null;
   #lastCommit = Date.now();
   #listener: RebalanceListener = {};
+  /**
+   * Partition counts of the topics the last assignment was made with (-1: the topic did not
+   * exist): the leader's are those it assigned from (every member's topics), another member's
+   * those of its own topics, looked up after SyncGroup. `null` until known.
+   */
+  #snapshot: Map<string, number> | null = null;
+  /** When (Date.now()) the metadata is looked up next. */
+  #metadataCheckAt = 0;
 
   /**
    * Creates a group member; nothing is sent until the first {@linkcode GroupConsumer.poll}.
@@ -206,7 +234,16 @@ export class GroupConsumer {
       assignors: options.assignors ?? ["range", "roundrobin"],
       maxWaitMs: options.maxWaitMs ?? 500,
       isolationLevel: options.isolationLevel ?? "read_uncommitted",
+      metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
     };
+    if (
+      !Number.isSafeInteger(this.#options.metadataMaxAgeMs) || this.#options.metadataMaxAgeMs < 0
+    ) {
+      throw new RangeError(
+        `group consumer: invalid metadataMaxAgeMs ${this.#options.metadataMaxAgeMs}: expected ` +
+          `a non-negative integer`,
+      );
+    }
     if (
       this.#options.isolationLevel !== "read_committed" &&
       this.#options.isolationLevel !== "read_uncommitted"
@@ -363,6 +400,9 @@ export class GroupConsumer {
     if (this.#topics.length === 0) {
       throw new Error("group consumer: poll before subscribe");
     }
+    if (this.#joined && !this.#rejoin && Date.now() >= this.#metadataCheckAt) {
+      await this.#checkMetadata();
+    }
     if (this.#rejoin || !this.#joined) {
       this.#joining = this.#rejoinGroup();
       try {
@@ -390,7 +430,16 @@ export class GroupConsumer {
         await idle(options.maxWaitMs ?? this.#options.maxWaitMs, signal);
         return [];
       }
-      return await this.#consumer.poll({ maxWaitMs: options.maxWaitMs, signal });
+      try {
+        return await this.#consumer.poll({ maxWaitMs: options.maxWaitMs, signal });
+      } catch (e) {
+        // A partition of a deleted (or shrunk) topic: like Java, look the metadata up rather
+        // than throw at every poll; the rejoin that follows gives the partition up.
+        if (!(e instanceof KafkaError) || !TOPIC_GONE.has(e.code)) throw e;
+        await this.#checkMetadata();
+        if (!this.#rejoin) await idle(options.maxWaitMs ?? this.#options.maxWaitMs, signal);
+        return [];
+      }
     } finally {
       this.#pollAbort = null;
     }
@@ -677,6 +726,7 @@ export class GroupConsumer {
     }
     this.#joined = true;
     this.#lastCommit = Date.now();
+    this.#scheduleMetadataCheck();
     this.#startHeartbeat();
     const failure = failures.find((f) => f !== undefined);
     if (failure !== undefined) throw failure;
@@ -726,7 +776,8 @@ export class GroupConsumer {
     this.#memberId = join.memberId;
     this.#generationId = join.generationId;
     let assignments: Array<{ memberId: string; assignment: Uint8Array }> = [];
-    if (join.leader === join.memberId) {
+    const leader = join.leader === join.memberId;
+    if (leader) {
       assignments = await this.#assign(join.protocolName ?? "", join.members);
     }
     const { res: sync } = await this.#coordinatorCall(
@@ -747,6 +798,14 @@ export class GroupConsumer {
     if (sync.errorCode !== 0) {
       if (REJOIN.has(sync.errorCode)) return sync.errorCode;
       throw new KafkaError(sync.errorCode, `sync group ${o.groupId}`);
+    }
+    if (!leader) {
+      // The counts this member's topics have now (the leader's may be a moment older: then
+      // the leader sees the change and rejoins). Unknown if no broker answers: the first
+      // metadata check takes them as they are.
+      const counts = await this.#partitionCounts(this.#topics).catch(() => null);
+      for (const topic of this.#topics) if (counts && !counts.has(topic)) counts.set(topic, -1);
+      this.#snapshot = counts;
     }
     const assigned = decodeAssignment(sync.assignment);
     const partitions = assigned.flatMap((a) =>
@@ -804,22 +863,83 @@ export class GroupConsumer {
     for (const m of members) {
       const s = decodeSubscription(m.metadata);
       version = Math.min(version, Math.max(s.version, 0));
-      subs.push({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, topics: s.topics });
+      subs.push({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        topics: s.topics,
+        ownedPartitions: s.ownedPartitions,
+        generationId: s.generationId,
+      });
     }
     const counts = new Map<string, number>();
+    const snapshot = new Map<string, number>();
     for (const topic of new Set(subs.flatMap((s) => s.topics))) {
       try {
         const t = await this.#client.topic(topic, { refresh: true });
         counts.set(topic, t.partitions.length);
+        snapshot.set(topic, t.partitions.length);
       } catch (e) {
         if (!(e instanceof KafkaError)) throw e; // Unknown topic: nothing to assign.
+        snapshot.set(topic, -1);
       }
     }
+    this.#snapshot = snapshot;
     const result = assignor.assign(subs, counts);
     return subs.map((s) => ({
       memberId: s.memberId,
       assignment: encodeAssignment(result.get(s.memberId) ?? [], version),
     }));
+  }
+
+  // --- metadata -------------------------------------------------------------------------------
+
+  /**
+   * Partition counts of `topics` now: -1 for a topic that does not exist; a topic with
+   * another error (no leader yet) is left out.
+   */
+  async #partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    const infos = await this.#client.refreshMetadata(topics);
+    const counts = new Map<string, number>();
+    for (const topic of topics) {
+      const info = infos.find((t) => t.name === topic);
+      const code = (info as { errorCode?: number } | undefined)?.errorCode ??
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      if (code === 0) counts.set(topic, info!.partitions.length);
+      else if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) counts.set(topic, -1);
+    }
+    return counts;
+  }
+
+  /**
+   * Looks up the partition counts of the snapshot's topics; asks for a rejoin when one differs
+   * from the count the last assignment was made with (Java's `ConsumerCoordinator`: the
+   * metadata snapshot no longer matches the assignment snapshot).
+   */
+  async #checkMetadata(): Promise<void> {
+    const snapshot = this.#snapshot;
+    let now: Map<string, number> | null = null;
+    try {
+      now = await this.#partitionCounts(snapshot ? [...snapshot.keys()] : this.#topics);
+    } catch {
+      // No broker answered: the next poll tries again (after the short interval).
+    }
+    if (now !== null && snapshot === null) this.#snapshot = now;
+    else if (now !== null && snapshot !== null) {
+      for (const [topic, count] of snapshot) {
+        const current = now.get(topic);
+        if (current !== undefined && current !== count) this.#rejoin = true;
+      }
+    }
+    this.#scheduleMetadataCheck(now === null);
+  }
+
+  /** Sets when the metadata is looked up next: sooner while a topic is missing or unknown. */
+  #scheduleMetadataCheck(failed = false): void {
+    const s = this.#snapshot;
+    const missing = failed || s === null || [...s.values()].some((n) => n < 0);
+    const maxAge = this.#options.metadataMaxAgeMs;
+    this.#metadataCheckAt = Date.now() +
+      (missing ? Math.min(maxAge, MISSING_TOPIC_REFRESH_MS) : maxAge);
   }
 
   async #fetchCommitted(

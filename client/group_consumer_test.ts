@@ -232,6 +232,12 @@ Deno.test("GroupConsumer: bad options and misuse fail clearly", async () => {
       () => new GroupConsumer(c.client, { groupId: "g", assignors: ["sticky"] }),
       /unknown assignor "sticky" \(supported: range, roundrobin, cooperative-sticky\)/,
     );
+    for (const metadataMaxAgeMs of [-1, 1.5, NaN]) {
+      assert.throws(
+        () => new GroupConsumer(c.client, { groupId: "g", metadataMaxAgeMs }),
+        /group consumer: invalid metadataMaxAgeMs .*: expected a non-negative integer/,
+      );
+    }
     const m = new GroupConsumer(c.client, { groupId: "g" });
     await assert.rejects(m.poll(), /poll before subscribe/);
     assert.throws(() => m.subscribe([]), /at least one non-empty topic/);
@@ -597,16 +603,23 @@ Deno.test("GroupConsumer: cooperative members get revoked only for the partition
     const loopA = pollLoop(a, []);
     await waitFor("a owns 4", () => a.assignment().length === 4 || !!loopA.error);
     const b = c.member("coop-cb", opts);
+    const logB: string[] = [];
+    b.subscribe(["t"], { onPartitionsAssigned: (ps) => void logB.push(`assigned:${ps.length}`) });
     const loopB = pollLoop(b, []);
     await waitFor(
-      "a 2+2 split",
-      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+      "a 2+2 split and a's second rebalance",
+      () =>
+        a.assignment().length === 2 && b.assignment().length === 2 && logA.length >= 4 ||
+        !!loopA.error,
     );
     const seen = [...logA]; // (stopping b's loop first makes a rebalance that drops b)
     await loopA.stop();
     await loopB.stop();
-    // Kept two, gave up two, got nothing new (an empty assigned after the second join).
-    assert.deepEqual(seen, ["assigned:4", "revoked:2", "assigned:0"]);
+    // Kept two, gave up two (b gets nothing yet: a still owned them), got nothing new; then the
+    // rejoin after the revocation, where b gets the two (a: an empty assigned).
+    assert.deepEqual(seen, ["assigned:4", "revoked:2", "assigned:0", "assigned:0"]);
+    // Never two owners: b gets nothing in the generation where a gives the two up.
+    assert.deepEqual(logB.slice(0, 2), ["assigned:0", "assigned:2"]);
   });
 });
 
@@ -639,5 +652,171 @@ Deno.test("GroupConsumer: isolationLevel is checked", async () => {
       /invalid isolationLevel "committed"/,
     );
     return Promise.resolve();
+  });
+});
+
+/** Produces `n` records `${prefix}-${i}` round-robin over `partitions` partitions of `topic`. */
+async function produceTo(c: Cluster, topic: string, prefix: string, n: number, partitions: number) {
+  await c.producer.send({
+    topic,
+    messages: Array.from({ length: n }, (_, i) => ({
+      value: `${prefix}-${i}`,
+      partition: i % partitions,
+    })),
+  });
+}
+
+Deno.test("GroupConsumer: a member subscribed before its topic exists gets it once created", async () => {
+  await withCluster(async (c) => {
+    const log: string[] = [];
+    const m = c.member("late-g", { metadataMaxAgeMs: 100 });
+    m.subscribe(["late"], recorder(() => m, log));
+    const got: ConsumerRecord[] = [];
+    const loop = pollLoop(m, got);
+    await waitFor("joined with nothing", () => log.length > 0 || !!loop.error);
+    assert.deepEqual(m.assignment(), []);
+    await new Admin(c.client).createTopics([{ name: "late", numPartitions: 3 }]);
+    await produceTo(c, "late", "late", 30, 3);
+    await waitFor("30 records", () => got.length >= 30 || !!loop.error);
+    await new Promise((r) => setTimeout(r, 300)); // any re-delivery would show up now
+    await loop.stop();
+    assert.deepEqual(valuesOf(got), expected("late", 30));
+    assert.deepEqual(partitionsOf(m), [0, 1, 2]);
+    assert.deepEqual(log.filter((l) => l.startsWith("assigned")), ["assigned:", "assigned:0,1,2"]);
+  });
+});
+
+for (const assignors of [["range"], ["cooperative-sticky"]]) {
+  Deno.test(`GroupConsumer: partitions added to a subscribed topic are assigned and consumed once (${assignors})`, async () => {
+    await withCluster(async (c) => {
+      const opts = { metadataMaxAgeMs: 200, assignors };
+      const logs: string[][] = [[], []];
+      const got: ConsumerRecord[][] = [[], []];
+      const members = [c.member("grow", opts), c.member("grow", opts)];
+      members.forEach((m, i) => m.subscribe(["t"], recorder(() => m, logs[i])));
+      const loops = members.map((m, i) => pollLoop(m, got[i]));
+      const failed = () => loops.some((l) => !!l.error);
+      const all = () => [...got[0], ...got[1]];
+      await waitFor(
+        "a 2+2 split",
+        () => members.every((m) => m.assignment().length === 2) || failed(),
+      );
+      await c.produce("before", 40);
+      await waitFor("40 records", () => all().length >= 40 || failed());
+      await new Admin(c.client).createPartitions([{ topic: "t", count: 6 }]);
+      await waitFor(
+        "a 3+3 split of 6 partitions",
+        () => members.every((m) => m.assignment().length === 3) || failed(),
+      );
+      assert.deepEqual(
+        [...partitionsOf(members[0]), ...partitionsOf(members[1])].sort(),
+        [0, 1, 2, 3, 4, 5],
+      );
+      await c.produce("after", 60, 6);
+      await waitFor("100 records", () => all().length >= 100 || failed());
+      await new Promise((r) => setTimeout(r, 300)); // any re-delivery would show up now
+      for (const l of loops) await l.stop();
+      assert.deepEqual(
+        valuesOf(all()),
+        [...expected("before", 40), ...expected("after", 60)].sort(),
+      );
+      for (let i = 0; i < 2; i++) {
+        const owned = partitionsOf(members[i]);
+        assert.ok(
+          got[i].filter((r) => r.value && td.decode(r.value).startsWith("after"))
+            .every((r) => owned.includes(r.partition)),
+        );
+      }
+      const assigned = logs.flat().filter((l) => l.startsWith("assigned"));
+      assert.ok(assigned.some((l) => /\b4\b/.test(l)) && assigned.some((l) => /\b5\b/.test(l)));
+      if (assignors[0] === "cooperative-sticky") {
+        // Only partitions were added: nobody gives up one it owned.
+        assert.deepEqual(logs.flat().filter((l) => !l.startsWith("assigned")), []);
+      } else {
+        assert.ok(logs.every((log) => log.some((l) => l.startsWith("revoked:"))));
+      }
+    });
+  });
+}
+
+for (const assignors of [["range"], ["cooperative-sticky"]]) {
+  Deno.test(`GroupConsumer: a subscribed topic deleted is given up without poll errors (${assignors})`, async () => {
+    await withCluster(async (c) => {
+      const log: string[] = [];
+      const m = c.member("del-g", { metadataMaxAgeMs: 200, assignors });
+      const admin = new Admin(c.client);
+      await admin.createTopics([{ name: "gone", numPartitions: 2 }]);
+      m.subscribe(["t", "gone"], {
+        onPartitionsAssigned: (ps) => void log.push(`assigned:${ps.length}`),
+        onPartitionsRevoked: (ps) => void log.push(`revoked:${ps.length}`),
+      });
+      const got: ConsumerRecord[] = [];
+      const loop = pollLoop(m, got);
+      await waitFor("6 partitions", () => m.assignment().length === 6 || !!loop.error);
+      await admin.deleteTopics(["gone"]);
+      await waitFor(
+        "only t's partitions",
+        () =>
+          m.assignment().length === 4 && m.assignment().every((p) => p.topic === "t") ||
+          !!loop.error,
+      );
+      await c.produce("still", 20);
+      await waitFor("20 records", () => got.length >= 20 || !!loop.error);
+      await loop.stop(); // throws what a poll threw
+      assert.deepEqual(valuesOf(got), expected("still", 20));
+      assert.deepEqual(
+        log,
+        assignors[0] === "range"
+          ? ["assigned:6", "revoked:6", "assigned:4"]
+          // Gives up gone's two, then the rejoin that follows a revocation.
+          : ["assigned:6", "revoked:2", "assigned:0", "assigned:0"],
+      );
+    });
+  });
+}
+
+Deno.test("GroupConsumer: cooperative-sticky moves one partition to a third member (the leader passes the owned partitions to the assignor)", async () => {
+  await withCluster(async (c) => {
+    const opts = { assignors: ["cooperative-sticky"] };
+    const revoked: number[] = [];
+    const listener = { onPartitionsRevoked: (ps: unknown[]) => void revoked.push(ps.length) };
+    const members = [c.member("coop3", opts), c.member("coop3", opts), c.member("coop3", opts)];
+    for (const m of members) m.subscribe(["t"], listener);
+    const loops = [pollLoop(members[0], [])];
+    const failed = () => loops.some((l) => !!l.error);
+    const sizes = () => members.map((m) => m.assignment().length);
+    await waitFor("a owns 4", () => sizes()[0] === 4 || failed());
+    loops.push(pollLoop(members[1], []));
+    await waitFor("a 2+2 split", () => sizes()[0] === 2 && sizes()[1] === 2 || failed());
+    revoked.length = 0;
+    loops.push(pollLoop(members[2], []));
+    await waitFor(
+      "c gets one",
+      () => sizes()[2] === 1 && sizes().reduce((x, y) => x + y) === 4 || failed(),
+    );
+    for (const l of loops) await l.stop();
+    assert.deepEqual(sizes().slice(0, 2).sort(), [1, 2]);
+    assert.deepEqual(revoked, [1], "only the partition moved to c is revoked");
+  });
+});
+
+Deno.test("GroupConsumer: a member that is not the leader sees added partitions and rejoins", async () => {
+  await withCluster(async (c) => {
+    // The first member leads (the coordinator keeps it) and would look again only in 300 s.
+    const leader = c.member("follower-g", { metadataMaxAgeMs: 300_000 });
+    const got: ConsumerRecord[][] = [[], []];
+    const loops = [pollLoop(leader, got[0])];
+    await waitFor("the leader owns 4", () => leader.assignment().length === 4 || !!loops[0].error);
+    const follower = c.member("follower-g", { metadataMaxAgeMs: 100 });
+    loops.push(pollLoop(follower, got[1]));
+    const failed = () => loops.some((l) => !!l.error);
+    const sizes = () => [leader.assignment().length, follower.assignment().length];
+    await waitFor("a 2+2 split", () => sizes().join() === "2,2" || failed());
+    await new Admin(c.client).createPartitions([{ topic: "t", count: 6 }]);
+    await waitFor("a 3+3 split", () => sizes().join() === "3,3" || failed());
+    await c.produce("six", 60, 6);
+    await waitFor("60 records", () => got[0].length + got[1].length >= 60 || failed());
+    for (const l of loops) await l.stop();
+    assert.deepEqual(valuesOf([...got[0], ...got[1]]), expected("six", 60));
   });
 });

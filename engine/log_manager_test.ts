@@ -71,7 +71,12 @@ Deno.test("topic metadata and configs persist across reopen", async () => {
         await Deno.readTextFile(`${dir}/orders-1/partition.metadata`),
         `version: 0\ntopic_id: ${a.id}\n`,
       );
-      assert.ok((await Deno.stat(`${dir}/orders-0/00000000000000000000.log`)).isFile);
+      // a partition never used has no segment file yet (made at its first use)
+      await assert.rejects(
+        () => Deno.stat(`${dir}/orders-0/00000000000000000000.log`),
+        Deno.errors.NotFound,
+      );
+      assert.ok((await Deno.stat(`${dir}/orders-2/00000000000000000000.log`)).isFile);
       await mgr.flush();
       assert.equal(
         await Deno.readTextFile(`${dir}/recovery-point-offset-checkpoint`),

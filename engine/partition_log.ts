@@ -444,9 +444,19 @@ export class PartitionLog {
     return this.#epochs.entries();
   }
 
+  /**
+   * Writes `leader-epoch-checkpoint` if its entries differ from the file; a failure is logged
+   * and the write retried at the next flush.
+   */
+  flushLeaderEpochs(): Promise<void> {
+    return this.#mutex.run(() => this.#flushEpochs());
+  }
+
   /** Writes the epoch checkpoint if it changed; a failure is logged and retried later. */
   async #flushEpochs(): Promise<void> {
-    if (!this.#epochs.dirty) return;
+    // an empty log's entries all start at or past its end, so the loader drops them all: a
+    // partition that never held a record writes no checkpoint (the loader assigns it again)
+    if (this.#leo === 0 || !this.#epochs.dirty) return;
     try {
       await this.#epochs.flush();
     } catch (e) {

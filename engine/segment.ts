@@ -126,6 +126,7 @@ export interface SegmentRecovery {
 }
 
 const READ_WINDOW = 64 * 1024;
+const INDEX_INITIAL_ENTRIES = 256;
 const SYNC_WRITE_MAX = 256 * 1024;
 const RECOVERY_CHUNK = 8 * 1024 * 1024;
 
@@ -149,10 +150,18 @@ export class LogSegment {
   readonly createdMs: number;
   /** Wall-clock time of the last write (the file's mtime when loaded). */
   lastModifiedMs: number;
-  /** Sparse offset index (WASM-resident). */
-  readonly offsetIndex: OffsetIndexBuffer = new OffsetIndexBuffer(256);
-  /** Sparse time index (WASM-resident). */
-  readonly timeIndex: TimeIndexBuffer = new TimeIndexBuffer(256);
+  // the index buffers take WASM memory (5 KiB a segment at first, never given back to the
+  // system): made at their first use, so that an idle partition holds none
+  #offsetIndex: OffsetIndexBuffer | undefined;
+  #timeIndex: TimeIndexBuffer | undefined;
+  /** Sparse offset index (WASM-resident; allocated at first use). */
+  get offsetIndex(): OffsetIndexBuffer {
+    return this.#offsetIndex ??= new OffsetIndexBuffer(INDEX_INITIAL_ENTRIES);
+  }
+  /** Sparse time index (WASM-resident; allocated at first use). */
+  get timeIndex(): TimeIndexBuffer {
+    return this.#timeIndex ??= new TimeIndexBuffer(INDEX_INITIAL_ENTRIES);
+  }
   /** The aborted transactions whose marker is in this segment (`.txnindex`). */
   readonly txnIndex: TransactionIndex;
   /** Hot tail (active segment only). */
@@ -1112,8 +1121,8 @@ export class LogSegment {
         this.#handles?.closed(this.#entry);
       }
       this.tail = undefined;
-      this.offsetIndex.free();
-      this.timeIndex.free();
+      this.#offsetIndex?.free();
+      this.#timeIndex?.free();
       return Promise.resolve();
     });
   }

@@ -267,6 +267,36 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   return partitionLog;
 }
 
+/**
+ * Makes the log of a partition that the clean shutdown marker lists as never used (its
+ * directory holds no segment file: {@linkcode PartitionLog.unmade}) without reading its directory:
+ * an empty log at offset 0 whose segment files are made at its first use. Only for a data dir
+ * that was shut down cleanly; the directory must exist.
+ *
+ * @param params Directory, names, config and checkpoint state (the log start offset must be 0).
+ * @returns The empty log.
+ *
+ * @example
+ * ```ts ignore
+ * import { openUnmadePartitionLog } from "./log_loader.ts";
+ * import { effectiveConfigs, toLogConfig } from "./config.ts";
+ * const log = openUnmadePartitionLog({
+ *   dir: "/data/t-0", topic: "t", partition: 0,
+ *   config: toLogConfig(effectiveConfigs({}, {})), cleanShutdown: true,
+ * });
+ * ```
+ */
+export function openUnmadePartitionLog(params: LoadParams): PartitionLog {
+  const seg = LogSegment.createLazy(params.dir, 0, params.hooks?.handles);
+  seg.activate(params.hooks?.hotTailBytes ?? 0);
+  return new PartitionLog(params.topic, params.partition, params.dir, params.config, {
+    segments: [seg],
+    logStartOffset: 0,
+    recoveryPoint: 0,
+    highWatermark: params.highWatermark,
+  }, params.hooks);
+}
+
 /** What {@linkcode createPartitionLog} needs to know about a new partition. */
 export interface CreateParams {
   /** Partition directory (must not exist, or be a leftover no topic owns). */

@@ -587,6 +587,17 @@ export class PartitionLog {
   get recoveryPoint(): number {
     return this.#recoveryPoint;
   }
+  /**
+   * Whether the log is one empty segment at offset 0 whose files were never made, with no
+   * producer state: a partition not used since it was created (or last opened). The manager lists
+   * these in the clean shutdown marker, so the next open makes them without reading their
+   * directories.
+   */
+  get unmade(): boolean {
+    return this.#segments.length === 1 && !this.#segments[0].fileMade &&
+      this.#segments[0].baseOffset === 0 && this.#lso === 0 && this.#leo === 0 &&
+      this.#producers.size === 0;
+  }
   /** Number of segments. */
   get segmentCount(): number {
     return this.#segments.length;

@@ -39,7 +39,6 @@ import {
   type ProducerLastRecord,
   type ProducerStateInfo,
   ProducerStateManager,
-  snapshotPath,
 } from "./producer_state.ts";
 import type { AbortedTxn } from "./transaction_index.ts";
 import { ThrottledLog } from "./throttled_log.ts";
@@ -1178,7 +1177,7 @@ export class PartitionLog {
         for (const p of [s.logPath, s.indexPath, s.timeIndexPath, s.txnIndexPath]) {
           await removeIfExists(p);
         }
-        await removeIfExists(snapshotPath(this.dir, s.baseOffset));
+        await this.#producers.removeSnapshot(s.baseOffset);
       }
       await mark.active.rollbackTo(mark.segment, this.#hooks.hotTailBytes ?? 0);
       this.#recoveryPoint = Math.min(this.#recoveryPoint, mark.recoveryPoint);

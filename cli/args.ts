@@ -5,7 +5,8 @@
  * @module
  */
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type * as Util from "node:util";
+import type { ParseArgsConfig } from "node:util";
 
 /** A bad command line: printed as one line, exit code 2. */
 export class UsageError extends Error {
@@ -57,6 +58,11 @@ export function parseFlags(
     } else joined.push(args[i]);
   }
   try {
+    // node:util at first use: importing it with the module would load Deno's Node
+    // compatibility layer for every command, `sluice broker` included
+    const { parseArgs } = (globalThis as unknown as {
+      process: { getBuiltinModule(id: string): unknown };
+    }).process.getBuiltinModule("node:util") as typeof Util;
     const { values, positionals } = parseArgs({
       args: joined,
       options,

@@ -19,14 +19,6 @@ import { UsageError } from "./args.ts";
 import { type CommandIo, processIo } from "./io.ts";
 
 export type { CommandIo } from "./io.ts";
-import { runTopics } from "./topics.ts";
-import { runProduce } from "./produce.ts";
-import { runConsume } from "./consume.ts";
-import { runGroups } from "./groups.ts";
-import { runCluster } from "./cluster.ts";
-import { runUsers } from "./users.ts";
-import { runAcls } from "./acls.ts";
-import { bootstrapOf, unreachableMessage } from "./unreachable.ts";
 
 /** Top-level help. */
 export const MAIN_HELP: string = `Usage: sluice COMMAND [OPTIONS]
@@ -67,23 +59,36 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         const { runBroker } = await import("./broker.ts");
         return await runBroker(rest, io);
       }
-      case "topics":
+      case "topics": {
+        const { runTopics } = await import("./topics.ts");
         return await runTopics(rest, io);
-      case "produce":
+      }
+      case "produce": {
+        const { runProduce } = await import("./produce.ts");
         return await runProduce(rest, io);
-      case "groups":
+      }
+      case "groups": {
+        const { runGroups } = await import("./groups.ts");
         return await runGroups(rest, io);
-      case "cluster":
+      }
+      case "cluster": {
+        const { runCluster } = await import("./cluster.ts");
         return await runCluster(rest, io);
-      case "users":
+      }
+      case "users": {
+        const { runUsers } = await import("./users.ts");
         return await runUsers(rest, io);
-      case "acls":
+      }
+      case "acls": {
+        const { runAcls } = await import("./acls.ts");
         return await runAcls(rest, io);
+      }
       case "connect": {
         const { runConnect } = await import("./connect.ts");
         return await runConnect(rest, io);
       }
       case "consume": {
+        const { runConsume } = await import("./consume.ts");
         const controller = new AbortController();
         const onSignal = () => controller.abort();
         Deno.addSignalListener("SIGINT", onSignal);
@@ -99,9 +104,12 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         );
     }
   } catch (e) {
-    const message = (command !== "broker" && !(e instanceof UsageError)
-      ? await unreachableMessage(e, bootstrapOf(rest))
-      : undefined) ?? (e instanceof Error ? e.message : String(e));
+    let message: string | undefined;
+    if (command !== "broker" && !(e instanceof UsageError)) {
+      const { bootstrapOf, unreachableMessage } = await import("./unreachable.ts");
+      message = await unreachableMessage(e, bootstrapOf(rest));
+    }
+    message ??= e instanceof Error ? e.message : String(e);
     io.stderr(`sluice${command ? " " + command : ""}: ${message.split("\n")[0]}\n`);
     return e instanceof UsageError ? 2 : 1;
   }

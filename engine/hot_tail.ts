@@ -98,8 +98,9 @@ export class HotTail {
     while (this.#head < this.#pos.length && this.#pos[this.#head] < keepFrom) this.#head++;
     const held = start - this.start;
     if (held + bytes.length > this.#ring.length) {
-      // grow (only while filling up to the capacity)
-      const size = Math.min(this.#cap, Math.max(this.#ring.length * 2, held + bytes.length, 65536));
+      // grow (only while filling up to the capacity), from 4 KiB: a partition that got one small
+      // batch holds 4 KiB, not 64 (10,000 such partitions held 640 MiB of tails)
+      const size = Math.min(this.#cap, Math.max(this.#ring.length * 2, held + bytes.length, 4096));
       const old = new Uint8Array(held);
       if (held > 0) this.#copy(this.start, old);
       this.#ring = new Uint8Array(size);

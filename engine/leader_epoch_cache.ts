@@ -43,6 +43,8 @@ export class LeaderEpochCache {
   readonly dir: string;
   #entries: EpochEntry[];
   #dirty = false;
+  /** The checkpoint file's text as last read or written (undefined: unknown or absent). */
+  #onDisk: string | undefined;
 
   /**
    * Creates a cache (use {@linkcode LeaderEpochCache.load} to read a partition's checkpoint).
@@ -95,6 +97,7 @@ export class LeaderEpochCache {
       return { cache: new LeaderEpochCache(dir), found: false };
     }
     const cache = new LeaderEpochCache(dir, entries);
+    cache.#onDisk = text;
     cache.truncateFromEnd(logEndOffset);
     cache.truncateFromStart(logStartOffset);
     return { cache, found: true };
@@ -110,9 +113,15 @@ export class LeaderEpochCache {
     return this.#entries.at(-1)?.epoch ?? UNDEFINED_EPOCH;
   }
 
-  /** Whether entries changed since the last {@linkcode LeaderEpochCache.flush}. */
+  /**
+   * Whether the entries differ from the checkpoint file as last read or written (a change that
+   * was undone, e.g. an entry trimmed at load and assigned again, is not one).
+   */
   get dirty(): boolean {
-    return this.#dirty;
+    if (!this.#dirty) return false;
+    if (formatEpochCheckpoint(this.#entries) !== this.#onDisk) return true;
+    this.#dirty = false;
+    return false;
   }
 
   /**
@@ -197,14 +206,16 @@ export class LeaderEpochCache {
   }
 
   /**
-   * Writes `leader-epoch-checkpoint` atomically if entries changed. Requires `--allow-write`.
+   * Writes `leader-epoch-checkpoint` atomically if the entries differ from the file. Requires
+   * `--allow-write`.
    */
   async flush(): Promise<void> {
-    if (!this.#dirty) return;
-    const entries = this.#entries;
+    if (!this.dirty) return;
+    const text = formatEpochCheckpoint(this.#entries);
     this.#dirty = false;
     try {
-      await writeFileAtomic(this.path, new TextEncoder().encode(formatEpochCheckpoint(entries)));
+      await writeFileAtomic(this.path, new TextEncoder().encode(text));
+      this.#onDisk = text;
     } catch (e) {
       this.#dirty = true;
       throw e;

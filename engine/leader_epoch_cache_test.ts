@@ -144,3 +144,24 @@ Deno.test("partition log: batches carry the leader epoch; epochs persist, follow
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a change undone before the flush writes nothing; one that stays is written", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/leader-epoch-checkpoint`;
+    await Deno.writeTextFile(path, "0\n1\n0 0\n");
+    const { cache } = await LeaderEpochCache.load(dir, 0, 0); // an empty log drops the entry
+    assert.equal(cache.dirty, true);
+    cache.assign(0, 0); // ... and its log assigns it again
+    assert.equal(cache.dirty, false);
+    const ino = (await Deno.stat(path)).ino;
+    await cache.flush();
+    assert.equal((await Deno.stat(path)).ino, ino);
+    cache.assign(3, 0);
+    assert.equal(cache.dirty, true);
+    await cache.flush();
+    assert.equal(await Deno.readTextFile(path), "0\n1\n3 0\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

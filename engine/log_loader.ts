@@ -17,7 +17,6 @@
  */
 
 import type { LogConfig } from "./config.ts";
-import { syncDir } from "./checkpoint.ts";
 import {
   CLEANED_FILE_SUFFIX,
   DELETED_FILE_SUFFIX,
@@ -118,8 +117,8 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   }
   const segments: LogSegment[] = [];
   if (bases.length === 0) {
-    const seg = await LogSegment.create(dir, params.logStartOffset ?? 0, params.hooks?.handles);
-    segments.push(seg);
+    // no file until the partition is used (a partition created lazily and never written)
+    segments.push(LogSegment.createLazy(dir, params.logStartOffset ?? 0, params.hooks?.handles));
   }
   const rp = params.recoveryPoint;
   let recoverFrom = bases.length; // index of the first segment to re-validate
@@ -254,19 +253,46 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   for (const e of recoveredEpochs) {
     if (e.startOffset >= logStartOffset) leaderEpochs.assign(e.epoch, e.startOffset);
   }
-  if (leaderEpochs.dirty) {
-    try {
-      await leaderEpochs.flush();
-    } catch (e) {
-      log(`${name}: leader-epoch-checkpoint not written (written again later): ${e}`);
-    }
-  }
-  return new PartitionLog(params.topic, params.partition, dir, config, {
+  const partitionLog = new PartitionLog(params.topic, params.partition, dir, config, {
     segments,
     logStartOffset,
     recoveryPoint,
     producerState,
     leaderEpochs,
+    highWatermark: params.highWatermark,
+  }, params.hooks);
+  // written now only if the trimmed cache, with the log's own epoch assigned, differs from the
+  // file (an empty log's entry is trimmed at load and assigned again: nothing to write)
+  await partitionLog.flushLeaderEpochs();
+  return partitionLog;
+}
+
+/**
+ * Makes the log of a partition that the clean shutdown marker lists as never used (its
+ * directory holds no segment file: {@linkcode PartitionLog.unmade}) without reading its directory:
+ * an empty log at offset 0 whose segment files are made at its first use. Only for a data dir
+ * that was shut down cleanly; the directory must exist.
+ *
+ * @param params Directory, names, config and checkpoint state (the log start offset must be 0).
+ * @returns The empty log.
+ *
+ * @example
+ * ```ts ignore
+ * import { openUnmadePartitionLog } from "./log_loader.ts";
+ * import { effectiveConfigs, toLogConfig } from "./config.ts";
+ * const log = openUnmadePartitionLog({
+ *   dir: "/data/t-0", topic: "t", partition: 0,
+ *   config: toLogConfig(effectiveConfigs({}, {})), cleanShutdown: true,
+ * });
+ * ```
+ */
+export function openUnmadePartitionLog(params: LoadParams): PartitionLog {
+  const seg = LogSegment.createLazy(params.dir, 0, params.hooks?.handles);
+  seg.activate(params.hooks?.hotTailBytes ?? 0);
+  return new PartitionLog(params.topic, params.partition, params.dir, params.config, {
+    segments: [seg],
+    logStartOffset: 0,
+    recoveryPoint: 0,
     highWatermark: params.highWatermark,
   }, params.hooks);
 }
@@ -304,9 +330,11 @@ export function partitionMetadataText(topicId: string): string {
 }
 
 /**
- * Creates an empty partition log: its directory, `partition.metadata` and an empty segment at
- * offset 0, with the directory fsynced (so a record fsynced later cannot lose its file). The
- * `.log` handle is left to the handle cache. On failure whatever was made is removed.
+ * Creates an empty partition log: its directory and `partition.metadata`, nothing fsynced (the
+ * caller fsyncs the data dir once for every partition it creates, before the topic metadata
+ * names them). The empty segment at offset 0 makes its files at its first use
+ * ({@linkcode LogSegment.createLazy}), and fsyncs the directory with its first flushed bytes.
+ * On failure whatever was made is removed.
  * Requires `--allow-read` and `--allow-write`.
  *
  * A leftover directory at `params.dir` is first disposed of with
@@ -347,8 +375,9 @@ export async function createPartitionLog(params: CreateParams): Promise<Partitio
       `${dir}/${PARTITION_METADATA_FILE}`,
       partitionMetadataText(params.topicId),
     );
-    seg = await LogSegment.create(dir, 0, params.hooks?.handles);
-    await syncDir(dir);
+    // the segment's files are made by its first use; the caller fsyncs the data dir once for
+    // all the partitions it creates, before the topic metadata names them
+    seg = LogSegment.createLazy(dir, 0, params.hooks?.handles);
     seg.activate(params.hooks?.hotTailBytes ?? 0);
     return new PartitionLog(params.topic, params.partition, dir, params.config, {
       segments: [seg],

@@ -42,6 +42,7 @@ import {
   createPartitionLog,
   disposeUnownedPartitionDir,
   loadPartitionLog,
+  openUnmadePartitionLog,
   partitionMetadataText,
 } from "./log_loader.ts";
 import {
@@ -229,6 +230,8 @@ export class LogManager {
   #closed = false;
   #closing: Promise<void> | undefined;
   #cleanShutdown = false;
+  /** From the clean shutdown marker: the partitions without segment files, by topic id. */
+  #unmade = new Map<string, [number, number][]>();
   #recoveryPoints = new Map<string, number>();
   #startOffsets = new Map<string, number>();
   /** High watermarks read from `replication-offset-checkpoint` (cluster mode). */
@@ -333,7 +336,7 @@ export class LogManager {
     await mkdirDurable(this.dir);
     const marker = `${this.dir}/${CLEAN_SHUTDOWN_FILE}`;
     try {
-      await Deno.stat(marker);
+      this.#unmade = parseCleanShutdownMarker(await Deno.readTextFile(marker));
       this.#cleanShutdown = true;
     } catch {
       this.#cleanShutdown = false;
@@ -405,6 +408,7 @@ export class LogManager {
     } else {
       await this.#removeDeleteMarkers();
     }
+    this.#unmade = new Map();
     if (this.#cleanShutdown) {
       await Deno.remove(marker);
       await syncDir(this.dir);
@@ -423,7 +427,9 @@ export class LogManager {
   async #finishInterruptedDeletes(stored: StoredTopic[]): Promise<Set<StoredTopic>> {
     const deleted = new Set<StoredTopic>();
     const markers: string[] = [];
-    for await (const e of Deno.readDir(this.dir)) {
+    // one synchronous listing: an entry at a time through the async iterator costs a round trip
+    // to the I/O thread each (seconds for thousands of partitions), and nothing else runs yet
+    for (const e of Deno.readDirSync(this.dir)) {
       if (!e.isDirectory || !e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
       markers.push(e.name);
       const parsed = parseDeleteDirName(e.name);
@@ -494,7 +500,7 @@ export class LogManager {
   async #disposeUnownedDirs(stored: StoredTopic[]): Promise<void> {
     const owned = new Map(stored.map((t) => [t.name, new Set(localOf(t))]));
     const unowned: string[] = [];
-    for await (const e of Deno.readDir(this.dir)) {
+    for (const e of Deno.readDirSync(this.dir)) { // synchronous: see #finishInterruptedDeletes
       if (!e.isDirectory || e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
       if (e.name.endsWith(STRAY_DIR_SUFFIX)) {
         this.#logger(`keeping stray partition directory ${e.name} (no topic owns it)`);
@@ -534,7 +540,7 @@ export class LogManager {
   async #openLog(t: StoredTopic, p: number, cfg: LogConfig): Promise<PartitionLog> {
     const key = `${t.name}-${p}`;
     const dir = `${this.dir}/${partitionDirName(t.name, p)}`;
-    const log = await loadPartitionLog({
+    const params = {
       dir,
       topic: t.name,
       partition: p,
@@ -545,7 +551,16 @@ export class LogManager {
       highWatermark: this.#highWatermarks.get(key),
       cleaned: this.#cleaner.hasCleaned(key),
       hooks: this.#hooks(t, p),
-    });
+    };
+    // a partition the clean shutdown marker lists as never used: nothing on disk to read (its
+    // directory and partition.metadata were checked when it was created or last opened)
+    if (
+      this.#cleanShutdown && (params.logStartOffset ?? 0) === 0 &&
+      inRanges(this.#unmade.get(t.id), p)
+    ) {
+      return openUnmadePartitionLog(params);
+    }
+    const log = await loadPartitionLog(params);
     const meta = partitionMetadataText(t.id);
     try {
       const old = await Deno.readTextFile(`${dir}/${PARTITION_METADATA_FILE}`);
@@ -1566,12 +1581,76 @@ export class LogManager {
           err ??= e;
         }
         if (err) throw storageError(`close of data dir ${this.dir} failed`, err);
-        await writeFileAtomic(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, new Uint8Array(0));
+        await writeFileAtomic(
+          `${this.dir}/${CLEAN_SHUTDOWN_FILE}`,
+          new TextEncoder().encode(formatCleanShutdownMarker(
+            [...this.#logs].flatMap(([name, logs]) => {
+              const t = this.#topics.get(name);
+              return t ? [[t, logs] as [StoredTopic, PartitionLog[]]] : [];
+            }),
+          )),
+        );
       } finally {
         this.#lock?.release();
       }
     });
   }
+}
+
+/**
+ * The clean shutdown marker's text: the partitions of each topic that hold no segment file, as
+ * ranges (see {@linkcode parseCleanShutdownMarker}).
+ */
+function formatCleanShutdownMarker(
+  topics: Iterable<[StoredTopic, PartitionLog[]]>,
+): string {
+  const unmade: Record<string, [number, number][]> = {};
+  for (const [t, logs] of topics) {
+    const ranges: [number, number][] = [];
+    for (const l of logs) {
+      if (!l.unmade) continue;
+      const last = ranges.at(-1);
+      if (last !== undefined && last[1] === l.partition) last[1]++;
+      else ranges.push([l.partition, l.partition + 1]);
+    }
+    if (ranges.length > 0) unmade[t.id] = ranges;
+  }
+  return JSON.stringify({ version: 1, unmade });
+}
+
+/**
+ * Parses the clean shutdown marker: empty (written by older versions) or
+ * `{"version":1,"unmade":{"<topic id>":[[from,to],...]}}`, the partitions (`from` ≤ p < `to`)
+ * that held no segment file at the shutdown ({@linkcode PartitionLog.unmade}).
+ *
+ * @returns The ranges by topic id (empty when the marker lists none or cannot be read: every
+ * partition is then loaded from its directory).
+ */
+function parseCleanShutdownMarker(text: string): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
+  if (text.trim() === "") return out;
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed?.version !== 1 || typeof parsed.unmade !== "object" || parsed.unmade === null) {
+      return out;
+    }
+    for (const [id, ranges] of Object.entries(parsed.unmade)) {
+      if (!Array.isArray(ranges)) continue;
+      const ok = ranges.filter((r): r is [number, number] =>
+        Array.isArray(r) && r.length === 2 && Number.isSafeInteger(r[0]) &&
+        Number.isSafeInteger(r[1]) && r[0] >= 0 && r[0] < r[1]
+      );
+      out.set(id, ok);
+    }
+  } catch {
+    // not ours or cut: load every partition from its directory
+  }
+  return out;
+}
+
+/** Whether `p` is in one of the `[from, to)` ranges. */
+function inRanges(ranges: [number, number][] | undefined, p: number): boolean {
+  return ranges !== undefined && ranges.some(([from, to]) => p >= from && p < to);
 }
 
 /** Throws INVALID_CONFIG unless `value` is undefined or a positive integer (or `Infinity`). */

@@ -71,7 +71,12 @@ Deno.test("topic metadata and configs persist across reopen", async () => {
         await Deno.readTextFile(`${dir}/orders-1/partition.metadata`),
         `version: 0\ntopic_id: ${a.id}\n`,
       );
-      assert.ok((await Deno.stat(`${dir}/orders-0/00000000000000000000.log`)).isFile);
+      // a partition never used has no segment file yet (made at its first use)
+      await assert.rejects(
+        () => Deno.stat(`${dir}/orders-0/00000000000000000000.log`),
+        Deno.errors.NotFound,
+      );
+      assert.ok((await Deno.stat(`${dir}/orders-2/00000000000000000000.log`)).isFile);
       await mgr.flush();
       assert.equal(
         await Deno.readTextFile(`${dir}/recovery-point-offset-checkpoint`),
@@ -369,4 +374,80 @@ Deno.test("a data dir is locked while open: a second open fails at once and chan
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+
+Deno.test("a created partition makes no segment file, handle or fsync until it is used", async () => {
+  await withDir(async (dir) => {
+    const mgr = await LogManager.open(dir, opts);
+    try {
+      await mgr.createTopic("t", 3);
+      for (let p = 0; p < 3; p++) assert.deepEqual(names(`${dir}/t-${p}`), ["partition.metadata"]);
+      assert.equal(mgr.openFileStats().opens, 0);
+      await mgr.partition("t", 1)!.append(makeBatch(2, 10, Date.now(), "x"));
+      assert.deepEqual(names(`${dir}/t-1`), [
+        "00000000000000000000.index",
+        "00000000000000000000.log",
+        "00000000000000000000.timeindex",
+        "00000000000000000000.txnindex",
+        "partition.metadata",
+      ]);
+      assert.equal(mgr.openFileStats().opens, 1);
+      assert.deepEqual(names(`${dir}/t-0`), ["partition.metadata"]);
+      assert.equal((await mgr.partition("t", 1)!.read(0, 1 << 20)).records.length > 0, true);
+    } finally {
+      await mgr.close();
+    }
+    // a clean close writes nothing for the partitions never used (no leader-epoch-checkpoint)
+    assert.deepEqual(names(`${dir}/t-0`), ["partition.metadata"]);
+    assert.ok(names(`${dir}/t-1`).includes("leader-epoch-checkpoint"));
+  });
+});
+
+Deno.test("the clean shutdown marker lists the never-used partitions; the next open reads none of their directories", async () => {
+  await withDir(async (dir) => {
+    let mgr = await LogManager.open(dir, opts);
+    const { id } = await mgr.createTopic("t", 5);
+    await mgr.partition("t", 2)!.append(makeBatch(1, 10, Date.now(), "x"));
+    await mgr.close();
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/.kafka_cleanshutdown`)), {
+      version: 1,
+      unmade: { [id]: [[0, 2], [3, 5]] },
+    });
+    // a segment file the marker says is not there: an open that trusts the marker never sees it
+    await Deno.writeFile(`${dir}/t-4/00000000000000000007.log`, new Uint8Array(0));
+    mgr = await LogManager.open(dir, opts);
+    try {
+      assert.equal(mgr.partition("t", 4)!.logEndOffset, 0);
+      assert.equal(mgr.partition("t", 2)!.logEndOffset, 1);
+      assert.equal(mgr.openFileStats().opens, 1); // t-2's, whose tail is read
+    } finally {
+      await mgr.close();
+    }
+    // the marker of an older version (empty): every directory is read
+    await Deno.writeFile(`${dir}/.kafka_cleanshutdown`, new Uint8Array(0));
+    mgr = await LogManager.open(dir, opts);
+    try {
+      assert.equal(mgr.partition("t", 4)!.logEndOffset, 7);
+      assert.equal(mgr.partition("t", 2)!.logEndOffset, 1);
+      await mgr.partition("t", 0)!.append(makeBatch(1, 10, Date.now(), "y"));
+    } finally {
+      await mgr.close();
+    }
+    // a partition used since is no longer listed; without a marker (a crash) nothing is trusted
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/.kafka_cleanshutdown`)), {
+      version: 1,
+      unmade: { [id]: [[1, 2], [3, 4]] },
+    });
+    await Deno.remove(`${dir}/.kafka_cleanshutdown`);
+    await Deno.writeFile(`${dir}/t-3/00000000000000000004.log`, new Uint8Array(0));
+    mgr = await LogManager.open(dir, opts);
+    try {
+      assert.equal(mgr.partition("t", 3)!.logEndOffset, 4);
+      assert.equal(mgr.partition("t", 0)!.logEndOffset, 1);
+    } finally {
+      await mgr.close();
+    }
+  });
 });

@@ -39,7 +39,6 @@ import {
   type ProducerLastRecord,
   type ProducerStateInfo,
   ProducerStateManager,
-  snapshotPath,
 } from "./producer_state.ts";
 import type { AbortedTxn } from "./transaction_index.ts";
 import { ThrottledLog } from "./throttled_log.ts";
@@ -444,9 +443,19 @@ export class PartitionLog {
     return this.#epochs.entries();
   }
 
+  /**
+   * Writes `leader-epoch-checkpoint` if its entries differ from the file; a failure is logged
+   * and the write retried at the next flush.
+   */
+  flushLeaderEpochs(): Promise<void> {
+    return this.#mutex.run(() => this.#flushEpochs());
+  }
+
   /** Writes the epoch checkpoint if it changed; a failure is logged and retried later. */
   async #flushEpochs(): Promise<void> {
-    if (!this.#epochs.dirty) return;
+    // an empty log's entries all start at or past its end, so the loader drops them all: a
+    // partition that never held a record writes no checkpoint (the loader assigns it again)
+    if (this.#leo === 0 || !this.#epochs.dirty) return;
     try {
       await this.#epochs.flush();
     } catch (e) {
@@ -576,6 +585,17 @@ export class PartitionLog {
   /** Offset up to which the log is known to be fsynced. */
   get recoveryPoint(): number {
     return this.#recoveryPoint;
+  }
+  /**
+   * Whether the log is one empty segment at offset 0 whose files were never made, with no
+   * producer state: a partition not used since it was created (or last opened). The manager lists
+   * these in the clean shutdown marker, so the next open makes them without reading their
+   * directories.
+   */
+  get unmade(): boolean {
+    return this.#segments.length === 1 && !this.#segments[0].fileMade &&
+      this.#segments[0].baseOffset === 0 && this.#lso === 0 && this.#leo === 0 &&
+      this.#producers.size === 0;
   }
   /** Number of segments. */
   get segmentCount(): number {
@@ -1157,7 +1177,7 @@ export class PartitionLog {
         for (const p of [s.logPath, s.indexPath, s.timeIndexPath, s.txnIndexPath]) {
           await removeIfExists(p);
         }
-        await removeIfExists(snapshotPath(this.dir, s.baseOffset));
+        await this.#producers.removeSnapshot(s.baseOffset);
       }
       await mark.active.rollbackTo(mark.segment, this.#hooks.hotTailBytes ?? 0);
       this.#recoveryPoint = Math.min(this.#recoveryPoint, mark.recoveryPoint);

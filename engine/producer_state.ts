@@ -253,6 +253,8 @@ export class ProducerStateManager {
   readonly dir: string;
   #entries = new Map<number, Entry>();
   #pending: Map<number, Entry> | undefined;
+  /** The snapshot file last written or loaded (its offset and bytes), to skip an identical one. */
+  #onDisk: { offset: number; bytes: Uint8Array } | undefined;
   #pendingCompleted: CompletedTxn[] | undefined;
   /** Transactions in progress: producer id → offset of the first batch. */
   #ongoing = new Map<number, number>();
@@ -656,6 +658,10 @@ export class ProducerStateManager {
       }]);
     }
     const bytes = encodeSnapshot(entries);
+    // a clean close with nothing appended since the last snapshot (or the one loaded) has the
+    // same bytes at the same offset: written once, not at every restart
+    const prev = this.#onDisk;
+    if (prev?.offset === offset && equalBytes(prev.bytes, bytes)) return;
     const path = snapshotPath(this.dir, offset);
     const tmp = `${path}.tmp`;
     try {
@@ -668,10 +674,23 @@ export class ProducerStateManager {
         f.close();
       }
       await Deno.rename(tmp, path);
+      this.#onDisk = { offset, bytes };
     } catch (e) {
       await removeIfPresent(tmp).catch(() => {}); // a full disk: hold no space
       throw e;
     }
+  }
+
+  /**
+   * Removes the snapshot file at `offset`, if any (a later snapshot at that offset is then
+   * written even if its bytes are those of the removed one).
+   *
+   * @param offset The snapshot's offset.
+   * @throws {Error} On I/O failure other than a missing file.
+   */
+  async removeSnapshot(offset: number): Promise<void> {
+    if (this.#onDisk?.offset === offset) this.#onDisk = undefined;
+    await removeIfPresent(snapshotPath(this.dir, offset));
   }
 
   /**
@@ -696,7 +715,7 @@ export class ProducerStateManager {
   async deleteSnapshotsBefore(offset: number): Promise<void> {
     const all = await this.snapshotOffsets();
     for (const o of all.slice(0, -1)) {
-      if (o < offset) await removeIfPresent(snapshotPath(this.dir, o));
+      if (o < offset) await this.removeSnapshot(o);
     }
   }
 
@@ -715,7 +734,7 @@ export class ProducerStateManager {
   ): Promise<void> {
     if (segments.length === 1 && segments[0].size === 0) {
       for (const o of await this.snapshotOffsets()) {
-        await removeIfPresent(snapshotPath(this.dir, o));
+        await this.removeSnapshot(o);
       }
       this.clear();
       return;
@@ -762,12 +781,14 @@ export class ProducerStateManager {
       const path = snapshotPath(this.dir, o);
       if (o > logEndOffset) {
         this.#logger(`${this.dir}: deleting producer snapshot ${o} above log end ${logEndOffset}`);
-        await removeIfPresent(path);
+        await this.removeSnapshot(o);
         continue;
       }
       if (o > target) continue; // kept: a rebuild needs an earlier starting point
       try {
-        const entries = decodeSnapshot(await Deno.readFile(path));
+        const bytes = await Deno.readFile(path);
+        const entries = decodeSnapshot(bytes);
+        this.#onDisk = { offset: o, bytes };
         for (const [pid, e] of entries) {
           this.#entries.set(pid, e);
           this.#setOngoing(pid, e.txnFirstOffset);
@@ -778,7 +799,7 @@ export class ProducerStateManager {
         this.#logger(
           `${this.dir}: ignoring producer snapshot ${o}: ${e instanceof Error ? e.message : e}`,
         );
-        await removeIfPresent(path);
+        await this.removeSnapshot(o);
       }
     }
     if (from < 0) {
@@ -968,4 +989,10 @@ function decodeSnapshot(b: Uint8Array): [number, Entry][] {
   }
   if (p !== b.length) throw new Error(`snapshot has ${b.length - p} trailing bytes`);
   return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -378,3 +378,26 @@ Deno.test("producer state: a roll inside a multi-batch append keeps its earlier 
     strictEqual((await log.append(idem(15, 1))).baseOffset, 15);
   });
 });
+
+Deno.test("a snapshot identical to the one on disk at the same offset is not written again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mgr = new ProducerStateManager(dir);
+    await mgr.takeSnapshot(5);
+    const path = `${dir}/00000000000000000005.snapshot`;
+    const first = (await Deno.stat(path)).ino;
+    await mgr.takeSnapshot(5); // unchanged: the file stays (a rewrite renames a new inode in)
+    strictEqual((await Deno.stat(path)).ino, first);
+    const loaded = new ProducerStateManager(dir);
+    await loaded.load([], 5, 5, true);
+    await loaded.takeSnapshot(5);
+    strictEqual((await Deno.stat(path)).ino, first);
+    await loaded.removeSnapshot(5);
+    await loaded.takeSnapshot(5); // removed: written again
+    strictEqual((await Deno.stat(path)).isFile, true);
+    await mgr.takeSnapshot(6); // another offset: written
+    strictEqual((await Deno.stat(`${dir}/00000000000000000006.snapshot`)).isFile, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

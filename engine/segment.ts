@@ -28,6 +28,7 @@ import {
 import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail } from "./hot_tail.ts";
 import { TransactionIndex } from "./transaction_index.ts";
+import { syncDir } from "./checkpoint.ts";
 import {
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
@@ -125,6 +126,7 @@ export interface SegmentRecovery {
 }
 
 const READ_WINDOW = 64 * 1024;
+const INDEX_INITIAL_ENTRIES = 256;
 const SYNC_WRITE_MAX = 256 * 1024;
 const RECOVERY_CHUNK = 8 * 1024 * 1024;
 
@@ -148,10 +150,18 @@ export class LogSegment {
   readonly createdMs: number;
   /** Wall-clock time of the last write (the file's mtime when loaded). */
   lastModifiedMs: number;
-  /** Sparse offset index (WASM-resident). */
-  readonly offsetIndex: OffsetIndexBuffer = new OffsetIndexBuffer(256);
-  /** Sparse time index (WASM-resident). */
-  readonly timeIndex: TimeIndexBuffer = new TimeIndexBuffer(256);
+  // the index buffers take WASM memory (5 KiB a segment at first, never given back to the
+  // system): made at their first use, so that an idle partition holds none
+  #offsetIndex: OffsetIndexBuffer | undefined;
+  #timeIndex: TimeIndexBuffer | undefined;
+  /** Sparse offset index (WASM-resident; allocated at first use). */
+  get offsetIndex(): OffsetIndexBuffer {
+    return this.#offsetIndex ??= new OffsetIndexBuffer(INDEX_INITIAL_ENTRIES);
+  }
+  /** Sparse time index (WASM-resident; allocated at first use). */
+  get timeIndex(): TimeIndexBuffer {
+    return this.#timeIndex ??= new TimeIndexBuffer(INDEX_INITIAL_ENTRIES);
+  }
   /** The aborted transactions whose marker is in this segment (`.txnindex`). */
   readonly txnIndex: TransactionIndex;
   /** Hot tail (active segment only). */
@@ -180,6 +190,10 @@ export class LogSegment {
     if (this.#file !== undefined && this.#handles?.waiting) this.#handles.idle(this.#entry);
   });
   #closed = false;
+  /** The `.log` file is not made yet: the first open makes it ({@linkcode LogSegment.createLazy}). */
+  #fileMissing = false;
+  /** The `.log` file was made since the partition directory was last fsynced. */
+  #dirUnsynced = false;
 
   /**
    * @param dir Partition directory.
@@ -241,16 +255,46 @@ export class LogSegment {
       await seg.close(); // its handle goes back to the cache
       throw e;
     }
+    await seg.#writeEmptyIndexes();
+    return seg;
+  }
+
+  /**
+   * An empty segment whose files are made by its first use (a read, an append), not now: a
+   * partition that is created or loaded empty costs no file, handle or fsync until it is used
+   * (Kafka opens its segments' files lazily too). The `.log` file is made with its empty index
+   * files; the next {@linkcode LogSegment.syncLog} fsyncs the partition directory too, so the
+   * new file's entry is durable before anything in it is acknowledged as flushed. The partition
+   * directory must exist.
+   *
+   * @param dir Partition directory.
+   * @param baseOffset Base offset.
+   * @param handles The cache bounding open `.log` handles.
+   * @returns The segment (no file made, no handle open).
+   */
+  static createLazy(dir: string, baseOffset: number, handles?: FileHandleCache): LogSegment {
+    const seg = new LogSegment(dir, baseOffset, handles);
+    seg.#fileMissing = true;
+    return seg;
+  }
+
+  /** Whether the `.log` file is made (false for a {@linkcode LogSegment.createLazy} one until used). */
+  get fileMade(): boolean {
+    return !this.#fileMissing;
+  }
+
+  /** Writes empty index files (best effort: if they cannot be, the next flush writes them). */
+  async #writeEmptyIndexes(): Promise<void> {
+    const indexes = [this.indexPath, this.timeIndexPath, this.txnIndexPath];
     try {
       for (const p of indexes) await writeWhole(p, new Uint8Array(0), false);
-      seg.indexDirty = false;
+      this.indexDirty = false;
     } catch {
-      // best effort (a full disk): without them, the indexes are written at the next flush
+      // a full disk: without them, the indexes are written at the next flush
       for (const p of indexes) await removeIfExists(p).catch(() => {});
-      seg.indexDirty = true;
-      seg.txnIndex.dirty = true;
+      this.indexDirty = true;
+      this.txnIndex.dirty = true;
     }
-    return seg;
   }
 
   /**
@@ -283,6 +327,15 @@ export class LogSegment {
 
   /** Opens the `.log` file through the cache (inside an `#io` section). */
   async #open(options: Deno.OpenOptions): Promise<Deno.FsFile> {
+    if (!this.#fileMissing) return await this.#openFile(options);
+    const f = await this.#openFile({ ...options, create: true });
+    this.#fileMissing = false;
+    this.#dirUnsynced = true;
+    await this.#writeEmptyIndexes();
+    return f;
+  }
+
+  async #openFile(options: Deno.OpenOptions): Promise<Deno.FsFile> {
     const cache = this.#handles;
     if (cache === undefined) {
       this.#file = await Deno.open(this.#openPath, options);
@@ -718,7 +771,8 @@ export class LogSegment {
   }
 
   /**
-   * fsyncs the `.log` file if it has unsynced bytes.
+   * fsyncs the `.log` file if it has unsynced bytes (and the partition directory after the
+   * file was made lazily).
    */
   async syncLog(): Promise<void> {
     if (!this.unsynced) return;
@@ -727,6 +781,16 @@ export class LogSegment {
       await this.#io.run(async () => {
         const f = await this.#handle();
         await f.syncData();
+        if (this.#dirUnsynced) {
+          // a lazily made `.log`: its directory entry must be durable with its bytes
+          this.#dirUnsynced = false;
+          try {
+            await syncDir(this.dir);
+          } catch (e) {
+            this.#dirUnsynced = true;
+            throw e;
+          }
+        }
       });
     } catch (e) {
       this.unsynced = true;
@@ -1057,8 +1121,8 @@ export class LogSegment {
         this.#handles?.closed(this.#entry);
       }
       this.tail = undefined;
-      this.offsetIndex.free();
-      this.timeIndex.free();
+      this.#offsetIndex?.free();
+      this.#timeIndex?.free();
       return Promise.resolve();
     });
   }

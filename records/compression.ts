@@ -1,16 +1,30 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * The five codecs of Kafka's record formats, both ways: none, gzip and zstd through `node:zlib`,
+ * The five codecs of Kafka's record formats, both ways: none, gzip and zstd through `node:zlib`
+ * (loaded at their first use),
  * Snappy (`snappy.ts`) and LZ4 (`lz4.ts`) in TypeScript, writing what Kafka's Java client writes.
  *
  * @module
  */
 
-import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import type * as Zlib from "node:zlib";
 import { DecompressionError } from "./errors.ts";
 import type { CompressionName } from "./layout.ts";
 import { lz4Compress, lz4Decompress } from "./lz4.ts";
 import { snappyCompress, snappyDecompress } from "./snappy.ts";
+
+let zlibModule: typeof Zlib | undefined;
+
+/**
+ * `node:zlib`, loaded at the first gzip or zstd use: Deno's Node compatibility layer that it
+ * brings costs ~100 ms and ~10 MB at start, which a broker that never sees gzip or zstd need
+ * not pay (`process.getBuiltinModule` loads a built-in synchronously).
+ */
+function zlib(): typeof Zlib {
+  return zlibModule ??= (globalThis as unknown as {
+    process: { getBuiltinModule(id: string): unknown };
+  }).process.getBuiltinModule("node:zlib") as typeof Zlib;
+}
 
 /** Options of {@linkcode compress}. */
 export interface CompressOptions {
@@ -47,13 +61,13 @@ export function compress(
     case "none":
       return data;
     case "gzip":
-      return new Uint8Array(gzipSync(data));
+      return new Uint8Array(zlib().gzipSync(data));
     case "snappy":
       return snappyCompress(data);
     case "lz4":
       return lz4Compress(data, { brokenHeaderChecksum: options.legacyLz4 });
     case "zstd":
-      return new Uint8Array(zstdCompressSync(data));
+      return new Uint8Array(zlib().zstdCompressSync(data));
   }
 }
 
@@ -122,7 +136,9 @@ export function decompress(
       const bounded = Number.isFinite(max) ? { maxOutputLength: Math.max(1, max) } : {};
       try {
         return new Uint8Array(
-          codec === "gzip" ? gunzipSync(data, bounded) : zstdDecompressSync(data, bounded),
+          codec === "gzip"
+            ? zlib().gunzipSync(data, bounded)
+            : zlib().zstdDecompressSync(data, bounded),
         );
       } catch (e) {
         if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {

@@ -24,10 +24,10 @@
  * @module
  */
 
-import { crc32 } from "node:zlib";
 import { RecordBatchBuilder } from "./batch_builder.ts";
 import { checkBatchAt, recordsAt } from "./batch_reader.ts";
 import { compress, decompress } from "./compression.ts";
+import { crc32 } from "./crc32.ts";
 import { DecompressionError, RecordsError, RecordsErrorCode } from "./errors.ts";
 import {
   attributesAt,

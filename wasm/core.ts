@@ -4,7 +4,9 @@
  *
  * How the boundary works (as-sha256 style):
  * - The module (`assembly/index.ts`, built by `build.ts`) is embedded base64 in
- *   `sluice_core_wasm.ts` and instantiated once, synchronously, at import: no permissions needed.
+ *   `sluice_core_wasm.ts` and instantiated once, synchronously, at the first call into it (not at
+ *   import: V8's WebAssembly engine takes ~6 MB the first time, which an idle broker need not
+ *   hold): no permissions needed.
  * - Calls pass pointer + length; only i32 and f64 cross. WASM reports status codes (never
  *   throws); failure figures and per-batch columns are written to static areas the module
  *   exports, read here through views built once and rebuilt only if memory grew.
@@ -59,16 +61,26 @@ function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-const wasm = new WebAssembly.Instance(
-  new WebAssembly.Module(decodeBase64(wasmBytesBase64) as Uint8Array<ArrayBuffer>),
-  {},
-).exports as unknown as CoreExports;
+// Set by instantiate(): every entry point (crc32c, scanBatches, the index buffers' constructor)
+// calls it first; what they call then finds the instance there.
+let wasm = undefined as unknown as CoreExports;
+let memBuffer: ArrayBuffer | undefined;
+let u8 = new Uint8Array(0);
+let i32 = new Int32Array(0);
+let f64 = new Float64Array(0);
+let dv = new DataView(new ArrayBuffer(0));
 
-let memBuffer = wasm.memory.buffer as ArrayBuffer;
-let u8 = new Uint8Array(memBuffer);
-let i32 = new Int32Array(memBuffer);
-let f64 = new Float64Array(memBuffer);
-let dv = new DataView(memBuffer);
+/** Instantiates the module if it is not yet (at the first call into it). */
+function instantiate(): void {
+  if (memBuffer !== undefined) return;
+  wasm = new WebAssembly.Instance(
+    new WebAssembly.Module(decodeBase64(wasmBytesBase64) as Uint8Array<ArrayBuffer>),
+    {},
+  ).exports as unknown as CoreExports;
+  refreshViews();
+  ensureScratch(CRC_WINDOW);
+  initColumns();
+}
 
 /** Rebuilds the views if memory grew (call after anything that may allocate in WASM). */
 function refreshViews(): void {
@@ -115,7 +127,6 @@ function ensureScratch(n: number): number {
 
 /** Inputs of crc32c larger than this go through the scratch block in windows of this size. */
 const CRC_WINDOW = 64 * 1024;
-ensureScratch(CRC_WINDOW);
 
 // --- CRC-32C --------------------------------------------------------------------------------
 
@@ -146,6 +157,7 @@ export function crc32c(data: Uint8Array, crc = 0): number {
   if (!Number.isInteger(crc) || crc < -0x80000000 || crc > 0xffffffff) {
     throw new RangeError(`crc32c: crc must be a 32-bit integer, got ${crc}`);
   }
+  instantiate();
   const n = data.length;
   if (n <= CRC_WINDOW) {
     u8.set(data, scratch);
@@ -163,20 +175,36 @@ export function crc32c(data: Uint8Array, crc = 0): number {
 // --- record batch scan -----------------------------------------------------------------------
 
 const MORE = -1;
-const COLS = wasm.columnsPtr();
-const CAP = wasm.columnCapacity();
-const RES = wasm.resultPtr() >>> 3;
-const C_POS = COLS >>> 2;
-const C_SIZE = (COLS + CAP * 4) >>> 2;
-const C_LOD = (COLS + CAP * 8) >>> 2;
-const C_COUNT = (COLS + CAP * 12) >>> 2;
-const C_ATTR = (COLS + CAP * 16) >>> 2;
-const C_EPOCH = (COLS + CAP * 20) >>> 2;
-const C_SEQ = (COLS + CAP * 24) >>> 2;
-const C_BASE = (COLS + CAP * 32) >>> 3;
-const C_FTS = (COLS + CAP * 40) >>> 3;
-const C_MTS = (COLS + CAP * 48) >>> 3;
-const C_PID = (COLS + CAP * 56) >>> 3;
+// where the module's static column and result areas are (views' indexes), set at instantiation
+let RES = 0;
+let C_POS = 0;
+let C_SIZE = 0;
+let C_LOD = 0;
+let C_COUNT = 0;
+let C_ATTR = 0;
+let C_EPOCH = 0;
+let C_SEQ = 0;
+let C_BASE = 0;
+let C_FTS = 0;
+let C_MTS = 0;
+let C_PID = 0;
+
+function initColumns(): void {
+  const cols = wasm.columnsPtr();
+  const cap = wasm.columnCapacity();
+  RES = wasm.resultPtr() >>> 3;
+  C_POS = cols >>> 2;
+  C_SIZE = (cols + cap * 4) >>> 2;
+  C_LOD = (cols + cap * 8) >>> 2;
+  C_COUNT = (cols + cap * 12) >>> 2;
+  C_ATTR = (cols + cap * 16) >>> 2;
+  C_EPOCH = (cols + cap * 20) >>> 2;
+  C_SEQ = (cols + cap * 24) >>> 2;
+  C_BASE = (cols + cap * 32) >>> 3;
+  C_FTS = (cols + cap * 40) >>> 3;
+  C_MTS = (cols + cap * 48) >>> 3;
+  C_PID = (cols + cap * 56) >>> 3;
+}
 
 function newScan(cap: number): BatchScan {
   return {
@@ -286,6 +314,7 @@ export function scanBatches(buf: Uint8Array, options?: ScanOptions): BatchScan {
   const flags = (options?.walkRecords === false ? 0 : 1) | (options?.verifyCrc === false ? 0 : 2) |
     (options?.relaxedOffsets === true ? 4 : 0);
   const len = end - start;
+  instantiate();
   const p = ensureScratch(len);
   u8.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), p);
   const r = result;
@@ -355,6 +384,7 @@ class IndexStore {
     this.what = what;
     this.width = width;
     this.cap = checkCapacity(what, initialCapacity);
+    instantiate();
     this.block = { ptr: walloc(this.cap * width) };
     reclaim.register(owner, this.block, this.block);
   }

@@ -9,8 +9,9 @@
 // - ACLs: DESCRIBE on the cluster, else no log dir and (v3+) CLUSTER_AUTHORIZATION_FAILED
 //   (`../security/access.ts`).
 
-import { statfsSync } from "node:fs";
-import { resolve } from "node:path";
+import type * as Fs from "node:fs";
+import type * as Path from "node:path";
+import { nodeBuiltin } from "../node_builtin.ts";
 import {
   createDescribeLogDirsResponse,
   createDescribeLogDirsResponsePartition,
@@ -27,7 +28,7 @@ import { ErrorCode } from "../../protocol/errors.ts";
 /** The volume's total and usable bytes, or -1 each when statfs fails. */
 function volumeBytes(dir: string): { totalBytes: number; usableBytes: number } {
   try {
-    const s = statfsSync(dir);
+    const s = nodeBuiltin<typeof Fs>("node:fs").statfsSync(dir);
     return { totalBytes: s.blocks * s.bsize, usableBytes: s.bavail * s.bsize };
   } catch {
     return { totalBytes: -1, usableBytes: -1 };
@@ -82,7 +83,7 @@ export const describeLogDirs: ApiHandler = defineApi<
       errorCode: 0,
       results: [createDescribeLogDirsResponseResult({
         errorCode: 0,
-        logDir: resolve(dir),
+        logDir: nodeBuiltin<typeof Path>("node:path").resolve(dir),
         topics: topicsOf(ctx.broker, req),
         ...volumeBytes(dir),
       })],

@@ -34,7 +34,8 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import type * as NodeBuffer from "node:buffer";
+import { nodeBuiltin } from "../node_builtin.ts";
 import { sleep } from "../sleep.ts";
 
 /** Options of {@linkcode EtcdClient}. */
@@ -763,24 +764,24 @@ function rawOp(op: TxnOp): Record<string, unknown> {
 }
 
 function b64(s: string): string {
-  return Buffer.from(s, "utf8").toString("base64");
+  return buffer().from(s, "utf8").toString("base64");
 }
 
 function unb64(s: string): string {
-  return Buffer.from(s, "base64").toString("utf8");
+  return buffer().from(s, "base64").toString("utf8");
 }
 
 /** The range end that selects every key starting with `prefix` (etcd's `GetPrefixRangeEnd`). */
 function prefixEnd(prefix: string): string {
-  const bytes = Buffer.from(prefix, "utf8");
+  const bytes = buffer().from(prefix, "utf8");
   for (let i = bytes.length - 1; i >= 0; i--) {
     if (bytes[i] < 0xff) {
-      const end = Buffer.from(bytes.subarray(0, i + 1));
+      const end = buffer().from(bytes.subarray(0, i + 1));
       end[i]++;
       return end.toString("base64");
     }
   }
-  return Buffer.from([0]).toString("base64"); // every key
+  return buffer().from([0]).toString("base64"); // every key
 }
 
 function int(v: unknown): number {
@@ -795,4 +796,9 @@ function describe(e: unknown): string {
     return `${e.message}${cause}`;
   }
   return String(e);
+}
+
+/** `node:buffer`'s `Buffer`, loaded at the first etcd key or value (cluster mode only). */
+function buffer(): typeof NodeBuffer.Buffer {
+  return nodeBuiltin<typeof NodeBuffer>("node:buffer").Buffer;
 }

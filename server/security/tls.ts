@@ -16,9 +16,10 @@
  * @module
  */
 
-import * as nodeTls from "node:tls";
+import type * as NodeTls from "node:tls";
 import type { Socket } from "node:net";
-import { createPrivateKey } from "node:crypto";
+import type * as Crypto from "node:crypto";
+import { nodeBuiltin } from "../node_builtin.ts";
 import type { SecurityProtocol } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { KafkaPrincipal } from "./principal.ts";
@@ -176,7 +177,11 @@ function plainKey(block: PemBlock, password: string | undefined, what: string): 
     throw new RangeError(`Cannot load ${what}: the private key is encrypted; set ssl.key.password`);
   }
   try {
-    const key = createPrivateKey({ key: block.text, format: "pem", passphrase: password });
+    const key = nodeBuiltin<typeof Crypto>("node:crypto").createPrivateKey({
+      key: block.text,
+      format: "pem",
+      passphrase: password,
+    });
     return String(key.export({ format: "pem", type: "pkcs8" }));
   } catch (e) {
     throw new RangeError(
@@ -507,7 +512,7 @@ class DenoTlsTransport implements TransportListener {
  * when the socket has taken the bytes.
  */
 class NodeSocketStream implements ByteStream {
-  readonly #s: nodeTls.TLSSocket;
+  readonly #s: NodeTls.TLSSocket;
   readonly #chunks: Uint8Array[] = [];
   #queued = 0;
   #ended = false;
@@ -515,7 +520,7 @@ class NodeSocketStream implements ByteStream {
   #wake: (() => void) | null = null;
   readonly remoteAddr: Deno.NetAddr;
 
-  constructor(s: nodeTls.TLSSocket) {
+  constructor(s: NodeTls.TLSSocket) {
     this.#s = s;
     this.remoteAddr = {
       transport: "tcp",
@@ -595,17 +600,17 @@ class NodeSocketStream implements ByteStream {
 const NODE_READ_HIGH_WATER = 1024 * 1024;
 
 class NodeTlsTransport implements TransportListener {
-  readonly #server: nodeTls.Server;
-  readonly #queue: nodeTls.TLSSocket[] = [];
-  #waiting: { resolve: (s: nodeTls.TLSSocket) => void; reject: (e: Error) => void } | null = null;
+  readonly #server: NodeTls.Server;
+  readonly #queue: NodeTls.TLSSocket[] = [];
+  #waiting: { resolve: (s: NodeTls.TLSSocket) => void; reject: (e: Error) => void } | null = null;
   #closed = false;
   readonly #tls: ListenerTlsSettings;
   #addr: Deno.NetAddr = { transport: "tcp", hostname: "", port: 0 };
 
-  private constructor(server: nodeTls.Server, tls: ListenerTlsSettings) {
+  private constructor(server: NodeTls.Server, tls: ListenerTlsSettings) {
     this.#server = server;
     this.#tls = tls;
-    server.on("secureConnection", (s: nodeTls.TLSSocket) => this.#push(s));
+    server.on("secureConnection", (s: NodeTls.TLSSocket) => this.#push(s));
   }
 
   get addr(): Deno.NetAddr {
@@ -619,7 +624,7 @@ class NodeTlsTransport implements TransportListener {
     timeoutMs: number,
     o: ListenOptions,
   ): Promise<NodeTlsTransport> {
-    const server = nodeTls.createServer({
+    const server = nodeBuiltin<typeof NodeTls>("node:tls").createServer({
       cert: tls.certChain,
       key: tls.key,
       ca: tls.trustedCerts,
@@ -633,7 +638,7 @@ class NodeTlsTransport implements TransportListener {
       handshakeTimeout: Number.isFinite(timeoutMs) ? timeoutMs : 120_000,
     });
     const transport = new NodeTlsTransport(server, tls);
-    server.on("tlsClientError", (e: Error, s: nodeTls.TLSSocket | Socket) => {
+    server.on("tlsClientError", (e: Error, s: NodeTls.TLSSocket | Socket) => {
       // the TLS socket forgets its address once failed; the TCP socket under it (`_parent`)
       // still has it
       const raw = (s as { _parent?: Socket })._parent ?? s;
@@ -655,7 +660,7 @@ class NodeTlsTransport implements TransportListener {
     return transport;
   }
 
-  #push(s: nodeTls.TLSSocket): void {
+  #push(s: NodeTls.TLSSocket): void {
     if (this.#closed) {
       s.destroy();
       return;
@@ -670,7 +675,7 @@ class NodeTlsTransport implements TransportListener {
   async accept(): Promise<Accepted> {
     if (this.#closed) throw new Deno.errors.BadResource("listener closed");
     const s = this.#queue.shift() ??
-      await new Promise<nodeTls.TLSSocket>((resolve, reject) =>
+      await new Promise<NodeTls.TLSSocket>((resolve, reject) =>
         this.#waiting = { resolve, reject }
       );
     const conn = new NodeSocketStream(s);
@@ -678,7 +683,7 @@ class NodeTlsTransport implements TransportListener {
   }
 
   /** The principal of an established connection; throws if its certificate is refused. */
-  #principal(s: nodeTls.TLSSocket): KafkaPrincipal | undefined {
+  #principal(s: NodeTls.TLSSocket): KafkaPrincipal | undefined {
     const cert = s.getPeerCertificate(true);
     const presented = cert !== null && cert.raw !== undefined && cert.raw.length > 0;
     if (!presented) {

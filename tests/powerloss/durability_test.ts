@@ -14,9 +14,9 @@ if (unavailable) console.warn(`${unavailable}: ${ci ? "failing (CI=true)" : "ski
 const CHILD = new URL("./durability_child.ts", import.meta.url).pathname;
 
 // deno-lint-ignore no-explicit-any
-async function step(name: string, dir: string): Promise<any> {
+async function step(name: string, dir: string, ...extra: string[]): Promise<any> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CHILD, name, dir],
+    args: ["run", "-A", CHILD, name, dir, ...extra],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -86,3 +86,48 @@ lazyTest("power cut: producer ids are never handed out twice", async () => {
   assertEquals(w.id, 0);
   assert(r.id >= 1000, `producer id ${r.id} handed out again after a power cut`);
 });
+
+lazyTest(
+  "power cut: partitions created at once survive whole, with acked records in lazily made segments",
+  async () => {
+    const [w, r] = await acrossCut("", (d) => step("many", d), (d) => step("many-read", d));
+    assertEquals(r.partitions, 300);
+    assertEquals(r.dirs, 300);
+    assertEquals(w.acked, [[5, 0], [299, 0]]);
+    assertEquals(r.values, [[5, ["p5"]], [299, ["p299"]]]);
+  },
+);
+
+lazyTest(
+  "power cut after a clean shutdown: the marker's never-used partitions reopen",
+  async () => {
+    const [, r] = await acrossCut("", (d) => step("many-clean", d), (d) => step("many-read", d));
+    assertEquals([r.partitions, r.dirs, r.values], [300, 300, []]);
+  },
+);
+
+lazyTest(
+  "power cut during a 2000-partition creation: the whole topic or nothing of it",
+  async () => {
+    // cut at several points of the creation (the last after it returned)
+    const seen = new Set<string>();
+    for (const ms of [150, 600, 1500, 60_000]) {
+      const [w, r] = await acrossCut(
+        "",
+        (d) => step("many-cut", d, String(ms)),
+        (d) => step("many-read", d),
+      );
+      assertEquals(r.small, 1);
+      if (w.returned) {
+        assertEquals([r.partitions, r.dirs], [2000, 2000]);
+      } else {
+        assert(
+          (r.partitions === 0 && r.dirs === 0) || (r.partitions === 2000 && r.dirs === 2000),
+          `cut at ${ms} ms: topic of ${r.partitions} partitions, ${r.dirs} directories left`,
+        );
+      }
+      seen.add(`${w.returned}:${r.partitions}`);
+    }
+    assert(seen.has("true:2000"), [...seen].join(" "));
+  },
+);

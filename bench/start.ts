@@ -1,0 +1,260 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Start-up of a broker process (issue #17 "start fast and small"): spawns `deno run … cli/main.ts
+ * broker` on a free loopback port and a fresh data directory, times spawn → first ApiVersions
+ * answer (the client connects again every 2 ms until one comes), waits, reads the idle RSS
+ * (`/proc/<pid>/status` VmRSS), stops it with SIGTERM. Repeats `--runs` times, alternating with
+ * Deno's own floor: `deno run` of a script that only listens on a port and answers the same
+ * request with a fixed reply. Prints medians and the ratio broker/floor.
+ *
+ * @example
+ * ```sh
+ * deno task bench:start --runs 15
+ * ```
+ *
+ * Needs `-A` (spawns processes, reads `/proc`).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
+/** The permissions of `deno task broker`. */
+export const BROKER_PERMISSIONS: string[] = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
+
+/** Deno's floor: listen, answer every request with a size-prefixed 4-byte correlation id. */
+const FLOOR_SCRIPT = `
+const l = Deno.listen({ hostname: "127.0.0.1", port: Number(Deno.args[0]) });
+for await (const c of l) {
+  (async () => {
+    const buf = new Uint8Array(65536);
+    while (true) {
+      const n = await c.read(buf);
+      if (n === null) break;
+      await c.write(new Uint8Array([0, 0, 0, 4, buf[8], buf[9], buf[10], buf[11]]));
+    }
+  })().catch(() => {});
+}
+`;
+
+/** A free port on 127.0.0.1 (closed again; the child binds it). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** ApiVersions v0, correlation id 1, no client id. */
+const API_VERSIONS_V0 = new Uint8Array([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+
+/**
+ * Sends one ApiVersions v0 request and reads the whole size-prefixed answer.
+ *
+ * @returns Whether an answer came (false when the connection was refused or closed).
+ */
+export async function apiVersionsOnce(port: number): Promise<boolean> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch {
+    return false;
+  }
+  try {
+    await conn.write(API_VERSIONS_V0);
+    const buf = new Uint8Array(65536);
+    let got = 0;
+    let size = -1;
+    while (size < 0 || got < size + 4) {
+      const n = await conn.read(buf.subarray(got));
+      if (n === null) return false;
+      got += n;
+      if (size < 0 && got >= 4) size = new DataView(buf.buffer).getInt32(0);
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Polls `port` with ApiVersions every 2 ms until an answer comes or `timeoutMs` passes. */
+export async function waitForAnswer(port: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await apiVersionsOnce(port))) {
+    if (performance.now() > deadline) throw new Error(`no ApiVersions answer on port ${port}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Resident set size of a process in bytes (`/proc/<pid>/status` VmRSS). */
+export function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  if (!m) throw new Error(`cannot read VmRSS of ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** A spawned broker. */
+export interface Spawned {
+  /** The process. */
+  proc: Deno.ChildProcess;
+  /** Its port. */
+  port: number;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+}
+
+/**
+ * Spawns `deno run <permissions> cli/main.ts broker` on `port` with data in `dir`.
+ *
+ * @param extra More broker arguments (e.g. `--override k=v`).
+ */
+export function spawnBroker(dir: string, port: number, extra: string[] = []): Spawned {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...BROKER_PERMISSIONS,
+      MAIN,
+      "broker",
+      "--listeners",
+      `PLAINTEXT://127.0.0.1:${port}`,
+      "--log-dirs",
+      dir,
+      ...extra,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  (async () => {
+    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  return { proc, port, stderr: () => text };
+}
+
+/** SIGTERM, then the exit status (SIGKILL after `timeoutMs`). */
+export async function stopProcess(proc: Deno.ChildProcess, timeoutMs = 60_000): Promise<number> {
+  proc.kill("SIGTERM");
+  const timer = setTimeout(() => {
+    try {
+      proc.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, timeoutMs);
+  const status = await proc.status;
+  clearTimeout(timer);
+  return status.code;
+}
+
+/** Median of numbers. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The load average line of `/proc/loadavg` (the machine is shared). */
+export function loadAverage(): string {
+  return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+}
+
+interface Sample {
+  startMs: number;
+  rssMiB: number;
+}
+
+async function sampleBroker(idleMs: number): Promise<Sample> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-start-bench-" });
+  const port = freePort();
+  const t = performance.now();
+  const b = spawnBroker(dir, port);
+  try {
+    await waitForAnswer(port, 60_000);
+    const startMs = performance.now() - t;
+    await new Promise((r) => setTimeout(r, idleMs));
+    const rssMiB = rssBytes(b.proc.pid) / 2 ** 20;
+    const code = await stopProcess(b.proc);
+    if (code !== 0) throw new Error(`broker exited ${code}:\n${b.stderr()}`);
+    return { startMs, rssMiB };
+  } finally {
+    try {
+      b.proc.kill("SIGKILL");
+    } catch { /* exited */ }
+    await b.proc.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function sampleFloor(script: string, idleMs: number): Promise<Sample> {
+  const port = freePort();
+  const t = performance.now();
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", script, String(port)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await waitForAnswer(port, 60_000);
+    const startMs = performance.now() - t;
+    await new Promise((r) => setTimeout(r, idleMs));
+    return { startMs, rssMiB: rssBytes(proc.pid) / 2 ** 20 };
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.status;
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      runs: { type: "string", default: "11" },
+      "idle-ms": { type: "string", default: "1000" },
+    },
+  });
+  const runs = Number(values.runs);
+  const idleMs = Number(values["idle-ms"]);
+  const floorScript = await Deno.makeTempFile({ prefix: "sluice-floor-", suffix: ".ts" });
+  await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
+  const broker: Sample[] = [];
+  const floor: Sample[] = [];
+  const load0 = loadAverage();
+  try {
+    // one unreported run each warms Deno's module cache
+    await sampleBroker(0);
+    await sampleFloor(floorScript, 0);
+    for (let i = 0; i < runs; i++) {
+      // order rotated, so drifting load hits both alike
+      if (i % 2 === 0) {
+        broker.push(await sampleBroker(idleMs));
+        floor.push(await sampleFloor(floorScript, idleMs));
+      } else {
+        floor.push(await sampleFloor(floorScript, idleMs));
+        broker.push(await sampleBroker(idleMs));
+      }
+    }
+  } finally {
+    await Deno.remove(floorScript);
+  }
+  const row = (name: string, s: Sample[]) => {
+    const starts = s.map((x) => x.startMs);
+    const rss = s.map((x) => x.rssMiB);
+    return `${name.padEnd(12)} start→first answer median ${median(starts).toFixed(1)} ms ` +
+      `(min ${Math.min(...starts).toFixed(1)}, max ${Math.max(...starts).toFixed(1)}); ` +
+      `idle RSS median ${median(rss).toFixed(1)} MiB`;
+  };
+  console.log(`${runs} runs each, alternating; load average ${load0} → ${loadAverage()}`);
+  console.log(row("broker", broker));
+  console.log(row("deno floor", floor));
+  const ratio = (f: (x: Sample) => number) =>
+    (median(broker.map(f)) / median(floor.map(f))).toFixed(2);
+  console.log(
+    `broker/floor: start ${ratio((x) => x.startMs)}×, idle RSS ${ratio((x) => x.rssMiB)}×`,
+  );
+}

@@ -323,7 +323,7 @@ export async function loadListenerTls(
   checkCipherSuites(
     get("ssl.cipher.suites"),
     protocols,
-    createPrivateKey(key).asymmetricKeyType,
+    nodeBuiltin<typeof Crypto>("node:crypto").createPrivateKey(key).asymmetricKeyType,
     listener,
   );
   return {

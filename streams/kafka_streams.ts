@@ -752,7 +752,8 @@ export class KafkaStreams {
         }
       }
       for (const store of task.stores.values()) {
-        if (store.maxTimestamp > task.streamTime) task.streamTime = store.maxTimestamp;
+        const time = Math.max(store.maxTimestamp, store.observedStreamTime);
+        if (time > task.streamTime) task.streamTime = time;
       }
       task.advanceStreamTime(task.streamTime);
       task.init();

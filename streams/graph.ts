@@ -93,6 +93,9 @@ export interface StoreDef {
   valueSerde?: Serde<unknown>;
   /** Window size of a window store. */
   windowSizeMs?: number;
+  /** Retention of a window, session or join store: its entries expire once stream time has
+   * passed their time (window start, session end, record time) by this much. */
+  retentionMs?: number;
 }
 
 /** A connected part of the graph: its tasks are its input partitions. */

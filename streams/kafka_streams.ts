@@ -82,6 +82,9 @@ export interface StreamsConfig {
   replicationFactor?: number;
   /** Transaction timeout with exactly-once. Default 10000. */
   transactionTimeoutMs?: number;
+  /** `windowstore.changelog.additional.retention.ms`: how much longer than its store's
+   * retention a windowed store's changelog keeps records. Default 86400000 (1 day). */
+  windowStoreChangelogAdditionalRetentionMs?: number;
   /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
   onError?: (error: unknown) => void;
 }
@@ -362,9 +365,9 @@ export class KafkaStreams {
         if (n > 0) counts.set(t, n);
       }
     }
-    const wanted: Array<{ name: string; partitions: number; compact: boolean }> = [];
+    const wanted: Array<{ name: string; partitions: number; configs: Record<string, string> }> = [];
     for (const t of this.#graph.internalTopics) {
-      wanted.push({ name: this.#topicName(t), partitions: counts.get(t) ?? 1, compact: false });
+      wanted.push({ name: this.#topicName(t), partitions: counts.get(t) ?? 1, configs: {} });
     }
     for (const s of this.#subs) {
       const tasks = Math.max(...s.sourceTopics.map((t) => counts.get(t) ?? 1));
@@ -380,7 +383,18 @@ export class KafkaStreams {
         }
       }
       for (const store of s.stores) {
-        wanted.push({ name: this.#changelog(store), partitions: tasks, compact: true });
+        // A windowed store's changelog also forgets by time (Kafka's `compact,delete`, with
+        // `windowstore.changelog.additional.retention.ms` on top of the store's retention).
+        const retention = this.#graph.stores.get(store)!.retentionMs;
+        const configs: Record<string, string> = retention === undefined
+          ? { "cleanup.policy": "compact" }
+          : {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": String(
+              retention + (this.#config.windowStoreChangelogAdditionalRetentionMs ?? 86_400_000),
+            ),
+          };
+        wanted.push({ name: this.#changelog(store), partitions: tasks, configs });
       }
     }
     for (const w of wanted) {
@@ -389,7 +403,7 @@ export class KafkaStreams {
           name: w.name,
           numPartitions: w.partitions,
           replicationFactor: this.#config.replicationFactor,
-          configs: w.compact ? { "cleanup.policy": "compact" } : {},
+          configs: w.configs,
         }]);
       } catch (e) {
         if (!(e instanceof KafkaError && e.code === ErrorCode.TOPIC_ALREADY_EXISTS)) throw e;
@@ -738,8 +752,10 @@ export class KafkaStreams {
         }
       }
       for (const store of task.stores.values()) {
-        if (store.maxTimestamp > task.streamTime) task.streamTime = store.maxTimestamp;
+        const time = Math.max(store.maxTimestamp, store.observedStreamTime);
+        if (time > task.streamTime) task.streamTime = time;
       }
+      task.advanceStreamTime(task.streamTime);
       task.init();
     }
   }

@@ -3,7 +3,15 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Admin, Client, partitionForKey } from "../client/mod.ts";
 import { sharedBroker, uniqueTopic } from "../tests/harness.ts";
 import { isSequence, readCounts } from "../tests/streams/kill_run.ts";
-import { KafkaStreams, Serdes, StreamsBuilder, type StreamsConfig, TimeWindows } from "./mod.ts";
+import {
+  JoinWindows,
+  KafkaStreams,
+  Serdes,
+  SessionWindows,
+  StreamsBuilder,
+  type StreamsConfig,
+  TimeWindows,
+} from "./mod.ts";
 import {
   createTopics,
   eventually,
@@ -319,4 +327,47 @@ Deno.test("start fails clearly when a source topic is missing", async () => {
   await assert.rejects(() => streams.start(), /source topic no-such-topic is missing/);
   assertEquals(streams.state, "ERROR");
   await streams.close();
+});
+
+Deno.test("windowed, session and join store changelogs are created compact,delete with retention.ms (DescribeConfigs)", async () => {
+  const { client, input, applicationId, config } = await setup(2);
+  const other = uniqueTopic("other");
+  await createTopics(client, 2, other);
+  const builder = new StreamsBuilder();
+  const stream = builder.stream<string, string>(input);
+  stream.groupByKey().windowedBy(TimeWindows.ofSizeAndGrace(60_000, 5_000))
+    .count({ storeName: "win", retentionMs: 3_600_000 });
+  stream.groupByKey().windowedBy(SessionWindows.ofInactivityGapWithNoGrace(1000))
+    .count({ storeName: "sess" });
+  stream.groupByKey().count({ storeName: "plain" });
+  stream.join(
+    builder.stream<string, string>(other),
+    (a, b) => a + b,
+    JoinWindows.ofTimeDifferenceAndGrace(100, 50),
+    { name: "jn" },
+  ).to(uniqueTopic("joined"));
+  const streams = new KafkaStreams(builder.build(), config());
+  const admin = new Admin(client);
+  try {
+    await streams.start();
+    const describe = async (store: string) => {
+      const [d] = await admin.describeConfigs([
+        { type: "topic", name: `${applicationId}-${store}-changelog` },
+      ]);
+      const value = (name: string) => d.entries.find((e) => e.name === name)?.value;
+      return [value("cleanup.policy"), value("retention.ms")];
+    };
+    const day = 86_400_000;
+    assertEquals(await describe("win"), ["compact,delete", String(3_600_000 + day)]);
+    // A session store's default retention: the larger of gap + grace and one day.
+    assertEquals(await describe("sess"), ["compact,delete", String(day + day)]);
+    // Join stores: before + after + grace.
+    assertEquals(await describe("jn-this-join-store"), ["compact,delete", String(250 + day)]);
+    assertEquals(await describe("jn-other-join-store"), ["compact,delete", String(250 + day)]);
+    const [plainPolicy] = await describe("plain");
+    assertEquals(plainPolicy, "compact");
+  } finally {
+    await streams.close();
+    await client.close();
+  }
 });

@@ -71,6 +71,7 @@ export {
 } from "./kafka_streams.ts";
 export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./stores.ts";
 export {
+  type ChangelogRecord,
   type TestDriverConfig,
   type TestInputTopic,
   type TestOutputTopic,

@@ -14,6 +14,14 @@
  * most what the changelog restores. When a log has grown past four times its live entries the
  * next commit writes a compacted one under a new generation.
  *
+ * Window, session and join stores may have a retention period (Kafka's segmented stores): each
+ * entry belongs to a time segment (by window start, session end or record time, in
+ * `segmentIntervalMs` slices), and once the task's stream time passes an entry's time plus the
+ * retention, reads no longer see it and its whole segment is dropped when the segment's last
+ * millisecond has expired. Dropped entries are not written to the changelog (its `delete`
+ * policy forgets them); the on-disk log loses them at its next compaction, and the checkpoint
+ * records the stream time so a reopened store skips them.
+ *
  * @module
  */
 
@@ -45,6 +53,11 @@ export type StoreKind = "kv" | "window" | "session" | "join";
 /** Bytes after the inner key, per kind. */
 export const KEY_SUFFIX: Record<StoreKind, number> = { kv: 0, window: 8, session: 16, join: 12 };
 
+/** Kafka's segment interval of a segmented store: half the retention, at least a minute. */
+export function segmentIntervalFor(retentionMs: number): number {
+  return Math.max(Math.floor(retentionMs / 2), 60_000);
+}
+
 /**
  * A task's store, by bytes. Writes are remembered for the changelog (latest per key) and, when
  * persistent, for the on-disk log.
@@ -69,6 +82,16 @@ export class BytesStore {
   #generation = 0;
   #logBytes = 0;
   #liveBytes = 0;
+  /** Retention of a window, session or join store; `undefined` keeps entries forever. */
+  readonly retentionMs: number | undefined;
+  /** Width of a time segment (with a retention). */
+  readonly segmentIntervalMs: number;
+  /** Segment id → keys, with a retention. */
+  #segments = new Map<number, Set<string>>();
+  /** The stream time expiry is measured from. */
+  #observed = -1;
+  /** The oldest segment still kept (the segments below it are dropped). */
+  #minLiveSegment = -Infinity;
 
   /**
    * Creates an empty store (an on-disk one is loaded by {@linkcode BytesStore.open}).
@@ -76,15 +99,85 @@ export class BytesStore {
    * @param name Store name.
    * @param kind Key layout.
    * @param dir Directory of an on-disk store; in memory when absent.
+   * @param retentionMs Retention of a window, session or join store (no expiry when absent).
+   * @param segmentIntervalMs Segment width; default Kafka's, {@linkcode segmentIntervalFor}.
+   * @throws {RangeError} If a retention is given for a key-value store or is not positive.
    */
-  constructor(name: string, kind: StoreKind, dir?: string) {
+  constructor(
+    name: string,
+    kind: StoreKind,
+    dir?: string,
+    retentionMs?: number,
+    segmentIntervalMs?: number,
+  ) {
     this.name = name;
     this.kind = kind;
     this.dir = dir;
     if (KEY_SUFFIX[kind] > 0) this.#index = new Map();
+    if (retentionMs !== undefined && (kind === "kv" || !(retentionMs > 0))) {
+      throw new RangeError(`store ${name}: retention ${retentionMs} ms needs a ${kind} store`);
+    }
+    this.retentionMs = retentionMs;
+    this.segmentIntervalMs = segmentIntervalMs ??
+      (retentionMs === undefined ? 0 : segmentIntervalFor(retentionMs));
   }
 
-  /** Number of entries. */
+  /** The stream time expiry is measured from (the latest given to `advance`). */
+  get observedStreamTime(): number {
+    return this.#observed;
+  }
+
+  /** Earliest entry time still live: stream time minus retention plus 1 (as Kafka's). */
+  #liveFrom(): number {
+    return this.retentionMs === undefined ? -Infinity : this.#observed - this.retentionMs + 1;
+  }
+
+  /** The time an entry is segmented and expired by: window start, session end, record time. */
+  #timeOf(key: Uint8Array): number {
+    const at = key.byteOffset + key.length - KEY_SUFFIX[this.kind];
+    return Number(new DataView(key.buffer, at, 8).getBigInt64(0));
+  }
+
+  #expired(key: Uint8Array): boolean {
+    return this.retentionMs !== undefined && this.#timeOf(key) < this.#liveFrom();
+  }
+
+  /**
+   * Moves the store's stream time forward and drops every segment wholly older than the
+   * retention. Does nothing without a retention or when time does not advance.
+   *
+   * @param streamTime The task's stream time.
+   */
+  advance(streamTime: number): void {
+    if (this.retentionMs === undefined || streamTime <= this.#observed) return;
+    this.#observed = streamTime;
+    // Segment s holds times [s * interval, (s + 1) * interval): it is dropped once its last
+    // millisecond has expired, i.e. every segment below the one holding the live start.
+    const min = Math.floor(this.#liveFrom() / this.segmentIntervalMs);
+    if (min <= this.#minLiveSegment) return;
+    this.#minLiveSegment = min;
+    for (const [id, keys] of this.#segments) {
+      if (id >= min) continue;
+      for (const k of keys) this.#drop(k);
+      this.#segments.delete(id);
+    }
+  }
+
+  /** Removes a key from the map and the inner-key index (not from the changelog). */
+  #drop(k: string): boolean {
+    if (!this.#map.delete(k)) return false;
+    const index = this.#index;
+    if (index !== undefined) {
+      const inner = k.slice(0, k.length - KEY_SUFFIX[this.kind]);
+      const set = index.get(inner);
+      set?.delete(k);
+      if (set?.size === 0) index.delete(inner);
+    }
+    return true;
+  }
+
+  /** Number of entries held (with a retention, including expired ones of a segment not yet
+   * dropped). */
   get size(): number {
     return this.#map.size;
   }
@@ -96,7 +189,8 @@ export class BytesStore {
    * @returns The entry, or `undefined`.
    */
   get(key: Uint8Array): StoreEntry | undefined {
-    return this.#map.get(bytesKey(key));
+    const e = this.#map.get(bytesKey(key));
+    return e === undefined || this.#expired(e.key) ? undefined : e;
   }
 
   /**
@@ -117,20 +211,31 @@ export class BytesStore {
   #apply(k: string, key: Uint8Array, value: Uint8Array | null, timestamp: number): void {
     if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
     const index = this.#index;
+    const segmented = this.retentionMs !== undefined;
     if (value === null) {
-      if (this.#map.delete(k) && index !== undefined) {
-        const inner = k.slice(0, k.length - KEY_SUFFIX[this.kind]);
-        const set = index.get(inner);
-        set?.delete(k);
-        if (set?.size === 0) index.delete(inner);
+      if (this.#drop(k) && segmented) {
+        const id = Math.floor(this.#timeOf(key) / this.segmentIntervalMs);
+        const seg = this.#segments.get(id);
+        seg?.delete(k);
+        if (seg?.size === 0) this.#segments.delete(id);
       }
       return;
     }
-    if (index !== undefined && !this.#map.has(k)) {
-      const inner = k.slice(0, k.length - KEY_SUFFIX[this.kind]);
-      let set = index.get(inner);
-      if (set === undefined) index.set(inner, set = new Set());
-      set.add(k);
+    // A write into an expired segment is skipped (Kafka's segmented stores do the same).
+    if (segmented && this.#expired(key)) return;
+    if (!this.#map.has(k)) {
+      if (index !== undefined) {
+        const inner = k.slice(0, k.length - KEY_SUFFIX[this.kind]);
+        let set = index.get(inner);
+        if (set === undefined) index.set(inner, set = new Set());
+        set.add(k);
+      }
+      if (segmented) {
+        const id = Math.floor(this.#timeOf(key) / this.segmentIntervalMs);
+        let seg = this.#segments.get(id);
+        if (seg === undefined) this.#segments.set(id, seg = new Set());
+        seg.add(k);
+      }
     }
     this.#map.set(k, { key, value, timestamp });
   }
@@ -145,7 +250,10 @@ export class BytesStore {
     const set = this.#index?.get(bytesKey(inner));
     if (set === undefined) return [];
     const out: StoreEntry[] = [];
-    for (const k of set) out.push(this.#map.get(k)!);
+    for (const k of set) {
+      const e = this.#map.get(k)!;
+      if (!this.#expired(e.key)) out.push(e);
+    }
     return out;
   }
 
@@ -164,7 +272,12 @@ export class BytesStore {
       if ((lo === undefined || k >= lo) && (hi === undefined || k <= hi)) keys.push(k);
     }
     keys.sort();
-    return keys.map((k) => this.#map.get(k)!);
+    const out: StoreEntry[] = [];
+    for (const k of keys) {
+      const e = this.#map.get(k)!;
+      if (!this.#expired(e.key)) out.push(e);
+    }
+    return out;
   }
 
   /**
@@ -174,7 +287,11 @@ export class BytesStore {
    */
   takeDirty(): Array<StoreEntry | Uint8Array> {
     if (this.#dirty.size === 0) return [];
-    const out = [...this.#dirty.values()];
+    const out: Array<StoreEntry | Uint8Array> = [];
+    for (const c of this.#dirty.values()) {
+      // An entry that expired before its commit is not worth a changelog record.
+      if (c instanceof Uint8Array || !this.#expired(c.key)) out.push(c);
+    }
     this.#dirty.clear();
     return out;
   }
@@ -187,6 +304,9 @@ export class BytesStore {
    * @param timestamp The record's timestamp.
    */
   restore(key: Uint8Array, value: Uint8Array | null, timestamp: number): void {
+    // The record's timestamp is the stream time it was written at: expiry follows it, so a
+    // window the changelog still holds but that had expired is not brought back.
+    this.advance(timestamp);
     const k = bytesKey(key);
     this.#apply(k, key, value, timestamp);
     if (this.dir !== undefined) {
@@ -200,8 +320,11 @@ export class BytesStore {
     this.#index?.clear();
     this.#dirty.clear();
     this.#unpersisted.clear();
+    this.#segments.clear();
     this.position = 0;
     this.maxTimestamp = -1;
+    this.#observed = -1;
+    this.#minLiveSegment = -Infinity;
   }
 
   // --- on disk ---------------------------------------------------------------------------
@@ -216,7 +339,9 @@ export class BytesStore {
     const dir = this.dir;
     if (dir === undefined) return;
     await Deno.mkdir(dir, { recursive: true });
-    let checkpoint: { generation: number; bytes: number; offset: number } | undefined;
+    let checkpoint:
+      | { generation: number; bytes: number; offset: number; streamTime?: number }
+      | undefined;
     try {
       checkpoint = JSON.parse(await Deno.readTextFile(`${dir}/checkpoint`));
     } catch (e) {
@@ -238,6 +363,8 @@ export class BytesStore {
             `${checkpoint.bytes}`,
         );
       }
+      // Entries that had expired when the checkpoint was written are skipped while loading.
+      if (typeof checkpoint.streamTime === "number") this.advance(checkpoint.streamTime);
       this.#load(data.subarray(0, checkpoint.bytes));
       this.#unpersisted.clear();
       this.#generation = checkpoint.generation;
@@ -280,7 +407,10 @@ export class BytesStore {
    */
   async persist(): Promise<void> {
     if (this.dir === undefined || this.#logFile === undefined) return;
-    const changes = [...this.#unpersisted.values()];
+    const changes: Array<StoreEntry | Uint8Array> = [];
+    for (const c of this.#unpersisted.values()) {
+      if (c instanceof Uint8Array || this.#map.has(bytesKey(c.key))) changes.push(c);
+    }
     this.#unpersisted.clear();
     if (changes.length > 0) {
       const buf = encodeEntries(changes);
@@ -314,6 +444,7 @@ export class BytesStore {
       generation: this.#generation,
       bytes: this.#logBytes,
       offset: this.position,
+      streamTime: this.#observed,
     });
     await Deno.writeTextFile(`${this.dir}/checkpoint.tmp`, text);
     await Deno.rename(`${this.dir}/checkpoint.tmp`, `${this.dir}/checkpoint`);

@@ -35,6 +35,7 @@ export class Task implements TaskContext {
   /** Next offset per input topic, to commit. */
   readonly offsets = new Map<string, number>();
   #runtime: Runtime;
+  #expiring: BytesStore[] = [];
 
   constructor(runtime: Runtime, sub: Subtopology, partition: number) {
     this.#runtime = runtime;
@@ -46,8 +47,16 @@ export class Task implements TaskContext {
       const dir = def.persistent && runtime.stateDir !== undefined
         ? `${runtime.stateDir}/${runtime.applicationId}/${this.taskId}/${name}`
         : undefined;
-      this.stores.set(name, new BytesStore(name, def.kind, dir));
+      const store = new BytesStore(name, def.kind, dir, def.retentionMs);
+      this.stores.set(name, store);
+      if (def.retentionMs !== undefined) this.#expiring.push(store);
     }
+  }
+
+  /** Moves stream time forward and expires what the stores' retention no longer keeps. */
+  advanceStreamTime(time: number): void {
+    if (time > this.streamTime) this.streamTime = time;
+    for (const s of this.#expiring) s.advance(this.streamTime);
   }
 
   /** Builds the processors (children before parents, so each gets its children's functions). */
@@ -66,7 +75,7 @@ export class Task implements TaskContext {
   }
 
   process(r: ConsumerRecord): void {
-    if (r.timestamp > this.streamTime) this.streamTime = r.timestamp;
+    if (r.timestamp > this.streamTime) this.advanceStreamTime(r.timestamp);
     this.sources.get(r.topic)!(r);
     this.offsets.set(r.topic, r.offset + 1);
   }
@@ -84,7 +93,7 @@ export class Task implements TaskContext {
     let time = this.streamTime;
     for (let i = from; i < to; i++) {
       const r = records[i];
-      if (r.timestamp > time) this.streamTime = time = r.timestamp;
+      if (r.timestamp > time) this.advanceStreamTime(time = r.timestamp);
       source(r);
     }
     this.offsets.set(topic, records[to - 1].offset + 1);

@@ -3,7 +3,10 @@
  * {@linkcode TopologyTestDriver}: runs a topology in the calling thread without a broker, as
  * Kafka's `kafka-streams-test-utils` does: pipe records into input topics, read what the
  * topology wrote to output topics, look into its stores. Every topic has one partition;
- * repartition topics are passed through at once; stores are in memory.
+ * repartition topics are passed through at once; stores are in memory, or on disk under
+ * `stateDir` for a driver made by {@linkcode TopologyTestDriver.create}. {@linkcode
+ * TopologyTestDriver.commit} writes the stores' changes to in-memory changelogs that a new
+ * driver can restore from (a restart without a broker).
  *
  * @module
  */
@@ -40,6 +43,23 @@ export interface TestDriverConfig {
   defaultValueSerde?: Serde<unknown>;
   /** Application id (prefixes internal topic names). Default `test-driver`. */
   applicationId?: string;
+  /** Where persistent stores live (`<stateDir>/<applicationId>/<task>/<store>`); they are
+   * opened by {@linkcode TopologyTestDriver.create}. Default: every store in memory. */
+  stateDir?: string;
+  /** Changelog records to restore the stores from, by changelog topic
+   * (`<applicationId>-<store>-changelog`), as {@linkcode TopologyTestDriver.changelogs}
+   * returns them; replayed by {@linkcode TopologyTestDriver.create}. */
+  changelogs?: Map<string, ChangelogRecord[]>;
+}
+
+/** A record of a store's changelog (serialized key and value; a `null` value deletes). */
+export interface ChangelogRecord {
+  /** Key bytes. */
+  key: Uint8Array;
+  /** Value bytes, or `null` (a tombstone). */
+  value: Uint8Array | null;
+  /** The stream time it was written at. */
+  timestamp: number;
 }
 
 /**
@@ -67,6 +87,41 @@ export class TopologyTestDriver {
   #queue: Array<[string, ProducerMessage]> = [];
   #offsets = new Map<string, number>();
   #draining = false;
+  #config: TestDriverConfig;
+  #changelogs = new Map<string, ChangelogRecord[]>();
+
+  /**
+   * A driver whose on-disk stores (with `stateDir`) are opened and whose stores are restored
+   * from `config.changelogs` (from where an on-disk store's checkpoint is), as a restarted
+   * instance restores; stream time resumes at the latest restored write.
+   *
+   * @param topology The topology.
+   * @param config Default serdes, application id, state directory, changelogs to restore.
+   * @returns The driver.
+   * @throws {Error} When a store directory cannot be read or written.
+   */
+  static async create(
+    topology: Topology,
+    config: TestDriverConfig = {},
+  ): Promise<TopologyTestDriver> {
+    const driver = new TopologyTestDriver(topology, config);
+    for (const task of driver.#tasks) {
+      for (const store of task.stores.values()) {
+        await store.open();
+        const topic = driver.#changelogTopic(store.name);
+        const log = config.changelogs?.get(topic) ?? [];
+        driver.#changelogs.set(topic, [...log]);
+        for (let i = store.position; i < log.length; i++) {
+          store.restore(log[i].key, log[i].value, log[i].timestamp);
+        }
+        store.position = log.length;
+        const time = Math.max(store.maxTimestamp, store.observedStreamTime);
+        if (time > task.streamTime) task.streamTime = time;
+      }
+      task.advanceStreamTime(task.streamTime);
+    }
+    return driver;
+  }
 
   /**
    * Builds the topology's tasks (one per sub-topology).
@@ -76,13 +131,14 @@ export class TopologyTestDriver {
    */
   constructor(topology: Topology, config: TestDriverConfig = {}) {
     const graph = topologyGraph(topology);
+    this.#config = config;
     const applicationId = config.applicationId ?? "test-driver";
     const topicName = (t: string) => graph.internalTopics.has(t) ? `${applicationId}-${t}` : t;
     this.#rt = {
       graph,
       config,
       applicationId,
-      stateDir: undefined,
+      stateDir: config.stateDir,
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName,
@@ -93,6 +149,54 @@ export class TopologyTestDriver {
       this.#tasks.push(task);
       for (const t of sub.sourceTopics) this.#byTopic.set(topicName(t), task);
     }
+  }
+
+  #changelogTopic(store: string): string {
+    return `${this.#config.applicationId ?? "test-driver"}-${store}-changelog`;
+  }
+
+  /**
+   * Commits as the runtime does: each store's changes since the last commit (latest per key)
+   * are appended to its changelog, then the on-disk stores write their log and checkpoint.
+   */
+  async commit(): Promise<void> {
+    for (const task of this.#tasks) {
+      for (const store of task.stores.values()) {
+        const topic = this.#changelogTopic(store.name);
+        let log = this.#changelogs.get(topic);
+        if (log === undefined) this.#changelogs.set(topic, log = []);
+        for (const d of store.takeDirty()) {
+          log.push(
+            d instanceof Uint8Array
+              ? { key: d, value: null, timestamp: task.streamTime }
+              : { key: d.key, value: d.value, timestamp: d.timestamp },
+          );
+        }
+        store.position = log.length;
+        await store.persist();
+      }
+    }
+  }
+
+  /**
+   * The changelogs written by {@linkcode TopologyTestDriver.commit} (and restored), by topic.
+   *
+   * @returns Copies of the changelog records.
+   */
+  changelogs(): Map<string, ChangelogRecord[]> {
+    return new Map([...this.#changelogs].map(([t, log]) => [t, [...log]]));
+  }
+
+  /**
+   * How many entries a store holds (with a retention, expired entries of a segment not yet
+   * dropped count too).
+   *
+   * @param name The store name.
+   * @returns The entry count over every task.
+   */
+  storeSize(name: string): number {
+    if (!this.#rt.graph.stores.has(name)) throw new Error(`test driver: no store named ${name}`);
+    return this.#stores(name).reduce((n, s) => n + s.size, 0);
   }
 
   /** Records dropped so far (late for a closed window, or without a needed key). */

@@ -54,6 +54,26 @@ export interface Materialized<K, V> {
   valueSerde?: Serde<V>;
   /** Keep the store on disk under the application's `stateDir` (default: in memory). */
   persistent?: boolean;
+  /**
+   * `Materialized.withRetention`: how long a windowed store keeps a window after stream time
+   * passed its start (a session: its end). At least the window size (session: the inactivity
+   * gap) plus the grace period; default the larger of that and one day. Ignored by key-value
+   * stores.
+   */
+  retentionMs?: number;
+}
+
+/** One day: the default retention of windowed stores. */
+const DAY_MS = 86_400_000;
+
+function windowRetention(what: string, given: number | undefined, least: number): number {
+  if (given === undefined) return Math.max(least, DAY_MS);
+  if (!Number.isSafeInteger(given) || given < least) {
+    throw new RangeError(
+      `${what}: retention ${given} ms is less than the window plus its grace period (${least} ms)`,
+    );
+  }
+  return given;
 }
 
 /** Serdes of a join's inputs: `Joined` / `StreamJoined`. */
@@ -761,8 +781,11 @@ export class KStream<K, V> {
     const keySerde = joined.keySerde ?? left.#keySerde ?? right.#keySerde;
     const thisStore = `${name}-this-join-store`;
     const otherStore = `${name}-other-join-store`;
+    // Kafka's join stores keep a record for before + after + grace: no later record of the
+    // other side can join it once stream time has passed that.
+    const retentionMs = Math.max(1, windows.beforeMs + windows.afterMs + windows.graceMs);
     for (const s of [thisStore, otherStore]) {
-      b.addStore({ name: s, kind: "join", persistent: false });
+      b.addStore({ name: s, kind: "join", persistent: false, retentionMs });
     }
     const thisSerde = joined.valueSerde ?? left.#valueSerde;
     const otherSerde = joined.otherValueSerde ?? right.#valueSerde;
@@ -1247,6 +1270,11 @@ export class TimeWindowedKStream<K, V> {
     const input = this.#input(storeName);
     const keySerde = materialized.keySerde ?? this.#keySerde;
     const valueSerde = materialized.valueSerde;
+    const retentionMs = windowRetention(
+      `windowed store ${storeName}`,
+      materialized.retentionMs,
+      windows.sizeMs + windows.graceMs,
+    );
     b.addStore({
       name: storeName,
       kind: "window",
@@ -1254,6 +1282,7 @@ export class TimeWindowedKStream<K, V> {
       keySerde: keySerde as Serde<unknown> | undefined,
       valueSerde: valueSerde as Serde<unknown> | undefined,
       windowSizeMs: windows.sizeMs,
+      retentionMs,
     });
     const node = b.add("KSTREAM-WINDOWED-AGGREGATE", [input], (ctx, forward) => {
       const store = ctx.store(storeName);
@@ -1429,6 +1458,11 @@ export class SessionWindowedKStream<K, V> {
       persistent: materialized.persistent ?? false,
       keySerde: keySerde as Serde<unknown> | undefined,
       valueSerde: valueSerde as Serde<unknown> | undefined,
+      retentionMs: windowRetention(
+        `session store ${storeName}`,
+        materialized.retentionMs,
+        gapMs + graceMs,
+      ),
     });
     const node = b.add("KSTREAM-SESSION-AGGREGATE", [input], (ctx, forward) => {
       const store = ctx.store(storeName);

@@ -903,3 +903,52 @@ Deno.test("GroupConsumer: heartbeats (answered REBALANCE_IN_PROGRESS) go on duri
     assert.equal(assignedB, 1);
   });
 });
+
+Deno.test("GroupConsumer: a rebalance announced during a slow onPartitionsAssigned is joined after it, by the same member", async () => {
+  await withCluster(async (c) => {
+    const b = c.member("slow-announced", { rebalanceTimeoutMs: 30_000 });
+    let assignedB = 0;
+    b.subscribe(["t"], { onPartitionsAssigned: () => void assignedB++ });
+    const got: ConsumerRecord[] = [];
+    const loopB = pollLoop(b, got);
+    await waitFor("b owns 4", () => b.assignment().length === 4 || !!loopB.error);
+    const a = c.member("slow-announced", SLOW_SESSION);
+    let inCallback: { generationId: number; memberId: string } | undefined;
+    let slowStarted = false;
+    let slowDone = false;
+    a.subscribe(["t"], {
+      async onPartitionsAssigned() {
+        if (inCallback !== undefined) return;
+        inCallback = { generationId: a.generationId, memberId: a.memberId };
+        slowStarted = true;
+        await sleep(SLOW_CALLBACK_MS);
+        slowDone = true;
+      },
+    });
+    const loopA = pollLoop(a, got);
+    await waitFor("a's slow callback", () => slowStarted || !!loopA.error || !!loopB.error);
+    // A third member joins meanwhile: a's heartbeats are answered REBALANCE_IN_PROGRESS.
+    const m3 = c.member("slow-announced", { rebalanceTimeoutMs: 30_000 });
+    let assigned3 = 0;
+    m3.subscribe(["t"], { onPartitionsAssigned: () => void assigned3++ });
+    const loop3 = pollLoop(m3, got);
+    await waitFor("a's slow callback done", () => slowDone || !!loopA.error || !!loop3.error);
+    await waitFor(
+      "three members in the next generation",
+      () =>
+        [a, b, m3].every((m) => m.generationId === inCallback!.generationId + 1) &&
+          assigned3 === 1 || !!loopA.error || !!loopB.error || !!loop3.error,
+    );
+    await c.produce("n", 8);
+    await waitFor("8 records", () => got.length >= 8 || !!loopA.error || !!loopB.error);
+    await loopA.stop();
+    await loopB.stop();
+    await loop3.stop();
+    assert.deepEqual(valuesOf(got), expected("n", 8));
+    assert.equal(a.memberId, inCallback!.memberId);
+    for (const m of [a, b, m3]) assert.equal(m.generationId, inCallback!.generationId + 1);
+    // b: alone, with a, with the third member; no rebalance for a session timeout of a.
+    assert.equal(assignedB, 3);
+    assert.equal(assigned3, 1);
+  });
+});

@@ -41,7 +41,10 @@ import type { TopicPartition } from "./admin.ts";
  * Rebalance callbacks (Java's `ConsumerRebalanceListener`), given to
  * {@linkcode GroupConsumer.subscribe}. They run inside {@linkcode GroupConsumer.poll} (and
  * {@linkcode GroupConsumer.close}), which awaits them; an error one throws is thrown by that
- * poll once the rebalance is done.
+ * poll once the rebalance is done. The member heartbeats while `onPartitionsAssigned` and
+ * `onPartitionsRevoked` run (like Java's heartbeat thread), so a callback may take longer than
+ * the session timeout without the member losing its place; a rebalance announced meanwhile is
+ * joined after the callback.
  */
 export interface RebalanceListener {
   /**
@@ -575,7 +578,13 @@ export class GroupConsumer {
     return failure;
   }
 
-  /** Runs a rebalance callback; returns what it threw (poll throws it after the rebalance). */
+  /**
+   * Runs a rebalance callback; returns what it threw (poll throws it after the rebalance).
+   * `assigned` and `revoked` run while the member is in a generation (the new one after
+   * SyncGroup; the old one before JoinGroup), so it heartbeats meanwhile, like Java's
+   * heartbeat thread: a callback longer than the session timeout (restoring state, committing
+   * a transaction) does not cost the member its place. `lost` runs outside the group.
+   */
   async #callListener(
     which: "assigned" | "revoked" | "lost",
     partitions: TopicPartition[],
@@ -587,11 +596,14 @@ export class GroupConsumer {
       ? l.onPartitionsRevoked
       : l.onPartitionsLost ?? l.onPartitionsRevoked;
     if (fn === undefined) return undefined;
+    const heartbeats = which === "lost" ? null : this.#heartbeatWhile();
     try {
       await fn.call(l, partitions);
       return undefined;
     } catch (e) {
       return e ?? new Error(`group consumer: onPartitions${which} threw`);
+    } finally {
+      await heartbeats?.stop();
     }
   }
 
@@ -996,6 +1008,35 @@ export class GroupConsumer {
       });
     };
     this.#heartbeatTimer = setTimeout(tick, this.#options.heartbeatIntervalMs);
+  }
+
+  /**
+   * Heartbeats every interval until stopped (the regular heartbeats are stopped during a
+   * rebalance), as long as the member is in a generation. `REBALANCE_IN_PROGRESS` keeps the
+   * generation: the member goes on heartbeating (that keeps its session alive while the
+   * coordinator waits for its JoinGroup) and rejoins after the callback. An answer that puts
+   * the member out of the group (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`) ends the loop.
+   */
+  #heartbeatWhile(): { stop(): Promise<void> } {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let inFlight: Promise<void> = Promise.resolve();
+    const inGroup = () => this.#memberId !== "" && this.#generationId >= 0;
+    const tick = () => {
+      timer = undefined;
+      if (stopped || !inGroup()) return;
+      inFlight = this.#heartbeat().finally(() => {
+        if (!stopped && inGroup()) timer = setTimeout(tick, this.#options.heartbeatIntervalMs);
+      });
+    };
+    if (inGroup()) timer = setTimeout(tick, this.#options.heartbeatIntervalMs);
+    return {
+      async stop() {
+        stopped = true;
+        if (timer !== undefined) clearTimeout(timer);
+        await inFlight;
+      },
+    };
   }
 
   #stopHeartbeat(): void {

@@ -820,3 +820,135 @@ Deno.test("GroupConsumer: a member that is not the leader sees added partitions 
     assert.deepEqual(valuesOf([...got[0], ...got[1]]), expected("six", 60));
   });
 });
+
+// A rebalance callback longer than the session timeout (a Streams task restoring its state):
+// the member heartbeats meanwhile and keeps its place. 6 s is the broker's minimum session
+// timeout; the callback sleeps 9 s, once.
+const SLOW_SESSION = { sessionTimeoutMs: 6_000, rebalanceTimeoutMs: 30_000 };
+const SLOW_CALLBACK_MS = 9_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("GroupConsumer: heartbeats go on during a slow onPartitionsAssigned; the member keeps its place", async () => {
+  await withCluster(async (c) => {
+    const b = c.member("slow-assigned", { rebalanceTimeoutMs: 30_000 });
+    let assignedB = 0;
+    b.subscribe(["t"], { onPartitionsAssigned: () => void assignedB++ });
+    const got: ConsumerRecord[] = [];
+    const loopB = pollLoop(b, got);
+    await waitFor("b owns 4", () => b.assignment().length === 4 || !!loopB.error);
+    const a = c.member("slow-assigned", SLOW_SESSION);
+    let inCallback: { generationId: number; memberId: string } | undefined;
+    let slowDone = false;
+    a.subscribe(["t"], {
+      async onPartitionsAssigned() {
+        if (inCallback !== undefined) return;
+        inCallback = { generationId: a.generationId, memberId: a.memberId };
+        await sleep(SLOW_CALLBACK_MS);
+        slowDone = true;
+      },
+    });
+    const loopA = pollLoop(a, got);
+    await waitFor("a's slow callback", () => slowDone || !!loopA.error || !!loopB.error);
+    // Records to every partition; both members read them in the generation of the callback.
+    await c.produce("s", 8);
+    await waitFor("8 records", () => got.length >= 8 || !!loopA.error || !!loopB.error);
+    await loopA.stop();
+    await loopB.stop();
+    assert.deepEqual(valuesOf(got), expected("s", 8));
+    assert.deepEqual({ generationId: a.generationId, memberId: a.memberId }, inCallback);
+    assert.equal(b.generationId, inCallback!.generationId);
+    // b joined alone, then once more for a; no rebalance for a session timeout of a.
+    assert.equal(assignedB, 2);
+    assert.equal(a.assignment().length + b.assignment().length, 4);
+  });
+});
+
+Deno.test("GroupConsumer: heartbeats (answered REBALANCE_IN_PROGRESS) go on during a slow onPartitionsRevoked; one rebalance", async () => {
+  await withCluster(async (c) => {
+    const a = c.member("slow-revoked", SLOW_SESSION);
+    let revoked: { generationId: number; memberId: string } | undefined;
+    let slowDone = false;
+    a.subscribe(["t"], {
+      async onPartitionsRevoked() {
+        if (revoked !== undefined) return;
+        revoked = { generationId: a.generationId, memberId: a.memberId };
+        await sleep(SLOW_CALLBACK_MS);
+        slowDone = true;
+      },
+    });
+    const got: ConsumerRecord[] = [];
+    const loopA = pollLoop(a, got);
+    await waitFor("a owns 4", () => a.assignment().length === 4 || !!loopA.error);
+    const gen1 = a.generationId;
+    const memberA = a.memberId;
+    // b joins: a revokes (slowly) in generation gen1 before it rejoins; the group waits for it.
+    const b = c.member("slow-revoked", { rebalanceTimeoutMs: 30_000 });
+    let assignedB = 0;
+    b.subscribe(["t"], { onPartitionsAssigned: () => void assignedB++ });
+    const loopB = pollLoop(b, got);
+    await waitFor("a's slow callback", () => slowDone || !!loopA.error || !!loopB.error);
+    await waitFor(
+      "a 2+2 split",
+      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+    );
+    await c.produce("r", 8);
+    await waitFor("8 records", () => got.length >= 8 || !!loopA.error || !!loopB.error);
+    await loopA.stop();
+    await loopB.stop();
+    assert.deepEqual(valuesOf(got), expected("r", 8));
+    assert.deepEqual(revoked, { generationId: gen1, memberId: memberA });
+    assert.equal(a.memberId, memberA);
+    assert.equal(a.generationId, gen1 + 1);
+    assert.equal(b.generationId, gen1 + 1);
+    assert.equal(assignedB, 1);
+  });
+});
+
+Deno.test("GroupConsumer: a rebalance announced during a slow onPartitionsAssigned is joined after it, by the same member", async () => {
+  await withCluster(async (c) => {
+    const b = c.member("slow-announced", { rebalanceTimeoutMs: 30_000 });
+    let assignedB = 0;
+    b.subscribe(["t"], { onPartitionsAssigned: () => void assignedB++ });
+    const got: ConsumerRecord[] = [];
+    const loopB = pollLoop(b, got);
+    await waitFor("b owns 4", () => b.assignment().length === 4 || !!loopB.error);
+    const a = c.member("slow-announced", SLOW_SESSION);
+    let inCallback: { generationId: number; memberId: string } | undefined;
+    let slowStarted = false;
+    let slowDone = false;
+    a.subscribe(["t"], {
+      async onPartitionsAssigned() {
+        if (inCallback !== undefined) return;
+        inCallback = { generationId: a.generationId, memberId: a.memberId };
+        slowStarted = true;
+        await sleep(SLOW_CALLBACK_MS);
+        slowDone = true;
+      },
+    });
+    const loopA = pollLoop(a, got);
+    await waitFor("a's slow callback", () => slowStarted || !!loopA.error || !!loopB.error);
+    // A third member joins meanwhile: a's heartbeats are answered REBALANCE_IN_PROGRESS.
+    const m3 = c.member("slow-announced", { rebalanceTimeoutMs: 30_000 });
+    let assigned3 = 0;
+    m3.subscribe(["t"], { onPartitionsAssigned: () => void assigned3++ });
+    const loop3 = pollLoop(m3, got);
+    await waitFor("a's slow callback done", () => slowDone || !!loopA.error || !!loop3.error);
+    await waitFor(
+      "three members in the next generation",
+      () =>
+        [a, b, m3].every((m) => m.generationId === inCallback!.generationId + 1) &&
+          assigned3 === 1 || !!loopA.error || !!loopB.error || !!loop3.error,
+    );
+    await c.produce("n", 8);
+    await waitFor("8 records", () => got.length >= 8 || !!loopA.error || !!loopB.error);
+    await loopA.stop();
+    await loopB.stop();
+    await loop3.stop();
+    assert.deepEqual(valuesOf(got), expected("n", 8));
+    assert.equal(a.memberId, inCallback!.memberId);
+    for (const m of [a, b, m3]) assert.equal(m.generationId, inCallback!.generationId + 1);
+    // b: alone, with a, with the third member; no rebalance for a session timeout of a.
+    assert.equal(assignedB, 3);
+    assert.equal(assigned3, 1);
+  });
+});

@@ -340,6 +340,22 @@ class WorkerSourceTask extends WorkerTask {
   }
 }
 
+/**
+ * The sink consumer's `metadata.max.age.ms` (`consumer.` in the worker config,
+ * `consumer.override.` in the connector config), or undefined for the default.
+ */
+function metadataMaxAge(id: TaskId, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(ms) || ms < 0) {
+    throw new RangeError(
+      `sink ${id.connector}: invalid consumer metadata.max.age.ms "${value}": expected a ` +
+        `non-negative integer`,
+    );
+  }
+  return ms;
+}
+
 /** Runs a sink task: consume in group `connect-NAME`, convert, transform, put, flush, commit. */
 class WorkerSinkTask extends WorkerTask {
   #task: SinkTask;
@@ -371,13 +387,15 @@ class WorkerSinkTask extends WorkerTask {
       maxWaitMs: 500,
       sessionTimeoutMs: Number(consumerProps["session.timeout.ms"] ?? 45_000),
       heartbeatIntervalMs: Number(consumerProps["heartbeat.interval.ms"] ?? 3_000),
+      metadataMaxAgeMs: metadataMaxAge(id, consumerProps["metadata.max.age.ms"]),
     });
   }
 
   protected async run(): Promise<void> {
     const topics = (this.config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
     // Like the Java consumer's allow.auto.create.topics: a sink may start before its topics
-    // exist, and the group's assignment only covers partitions that exist when it joins.
+    // exist. Partitions that appear later (a topic created or grown) are assigned too: the
+    // consumer looks its topics up every metadata.max.age.ms and rejoins when a count changes.
     for (const t of topics) {
       await this.worker.client.topic(t, { allowAutoTopicCreation: true }).catch((e) =>
         this.worker.log("warn", `sink ${this.id.connector}: topic ${t}: ${message(e)}`)

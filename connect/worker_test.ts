@@ -1,6 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Admin, Client, Consumer } from "../client/mod.ts";
+import { Admin, Client, Consumer, Producer } from "../client/mod.ts";
 import { startBroker, uniqueTopic } from "../tests/harness.ts";
 import { startStandalone } from "./runtime.ts";
 
@@ -75,6 +75,91 @@ Deno.test("connect source: offsets are stored only for acknowledged records; a r
   } finally {
     await rt.stop();
     await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// A sink started while its topic has one partition reads the partitions added later: its
+// consumer looks the topic up every metadata.max.age.ms (worker `consumer.` or connector
+// `consumer.override.`) and rejoins when the count changes.
+for (const where of ["worker", "connector"] as const) {
+  Deno.test(`connect sink: partitions added to its topic are consumed (metadata.max.age.ms in the ${where} config)`, async () => {
+    const broker = await startBroker();
+    const dir = await Deno.makeTempDir({ prefix: "sluice_connect_worker_" });
+    const client = new Client({ bootstrapServers: broker.bootstrap });
+    const topic = uniqueTopic("grow");
+    const admin = new Admin(client);
+    await admin.createTopics([{ name: topic, numPartitions: 1 }]);
+    const producer = new Producer(client);
+    const rt = await startStandalone({
+      worker: {
+        "bootstrap.servers": broker.bootstrap,
+        "offset.storage.file.filename": `${dir}/offsets`,
+        "offset.flush.interval.ms": "100",
+        "listeners": "http://127.0.0.1:0",
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+        ...(where === "worker" ? { "consumer.metadata.max.age.ms": "500" } : {}),
+      },
+      connectors: [{
+        name: "sink",
+        "connector.class": "FileStreamSink",
+        file: `${dir}/out.txt`,
+        topics: topic,
+        ...(where === "connector" ? { "consumer.override.metadata.max.age.ms": "500" } : {}),
+      }],
+    });
+    const lines = async () =>
+      (await Deno.readTextFile(`${dir}/out.txt`).catch(() => "")).split("\n").filter((l) => l)
+        .sort();
+    try {
+      await producer.send({ topic, messages: [{ value: "p0-a", partition: 0 }] });
+      await until("the first record", async () => (await lines()).length >= 1 || undefined);
+      await admin.createPartitions([{ topic, count: 3 }]);
+      await producer.send({
+        topic,
+        messages: [0, 1, 2].map((partition) => ({ value: `p${partition}-b`, partition })),
+      });
+      await until("4 records", async () => (await lines()).length >= 4 || undefined);
+      assertEquals(await lines(), ["p0-a", "p0-b", "p1-b", "p2-b"]);
+    } finally {
+      await rt.stop();
+      await producer.close();
+      await client.close();
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("connect sink: an invalid consumer metadata.max.age.ms fails the task with a clear error", async () => {
+  const broker = await startBroker();
+  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_worker_" });
+  const rt = await startStandalone({
+    worker: {
+      "bootstrap.servers": broker.bootstrap,
+      "offset.storage.file.filename": `${dir}/offsets`,
+      "listeners": "http://127.0.0.1:0",
+    },
+    connectors: [{
+      name: "sink",
+      "connector.class": "FileStreamSink",
+      file: `${dir}/out.txt`,
+      topics: uniqueTopic("bad"),
+      "consumer.override.metadata.max.age.ms": "soon",
+    }],
+  });
+  try {
+    const failed = await until("task FAILED", async () => {
+      const s = await rt.herder.connectorStatus("sink");
+      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
+    });
+    assert(
+      failed.trace!.includes(`invalid consumer metadata.max.age.ms "soon"`),
+      failed.trace,
+    );
+  } finally {
+    await rt.stop();
     await broker.close();
     await Deno.remove(dir, { recursive: true });
   }

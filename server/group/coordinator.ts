@@ -1205,11 +1205,58 @@ export class GroupCoordinator {
   }
 
   /**
+   * One broker: commit the offsets of a committed transaction (held by the transaction
+   * coordinator since TxnOffsetCommit, checked then against the group's generation) to the
+   * group whatever its state and generation now, as Kafka's `handleTxnCompletion` does with
+   * its pending offsets: a rebalance after the TxnOffsetCommit does not drop them. A group that
+   * does not exist is created (Empty).
+   *
+   * @param groupId The group.
+   * @param topics The offsets.
+   * @returns Per-partition error codes, in request order (the append's errors, as for an
+   *   offset commit).
+   */
+  async commitTxnOffsets(
+    groupId: string,
+    topics: OffsetCommitParams["topics"],
+  ): Promise<OffsetCommitResultTopic[]> {
+    const all = (code: number) => everyPartition(topics, code);
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return all(own);
+    if (groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
+    let group = this.#groups.get(groupId);
+    if (group === undefined) {
+      group = new GroupMetadata(groupId, this.#scheduler.now());
+      this.#groups.set(groupId, group);
+    }
+    const now = this.#scheduler.now();
+    const { records, result } = this.#offsetRecords({ groupId, topics }, now, -1);
+    if (records.length === 0) return result;
+    try {
+      await this.#log?.append(groupId, records);
+    } catch (e) {
+      this.#logger?.error(
+        `Cannot commit the transactional offsets of group ${groupId}: ` +
+          `${e instanceof Error ? e.message : e}`,
+      );
+      return failUnset(result, commitError(e));
+    }
+    if (this.#groups.get(groupId) === group) {
+      for (const r of records) {
+        if (r.kind === "offset" && r.value !== null) {
+          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
+        }
+      }
+    }
+    return result;
+  }
+
+  /**
    * The offset records of a commit, and its answer: OFFSET_METADATA_TOO_LARGE for partitions
    * whose metadata is too long (no record), NONE for the others.
    */
   #offsetRecords(
-    req: OffsetCommitParams | TxnOffsetCommitParams,
+    req: Pick<OffsetCommitParams, "groupId" | "topics">,
     now: number,
     expireTimestamp: number,
   ): { records: CoordinatorRecord[]; result: OffsetCommitResultTopic[] } {

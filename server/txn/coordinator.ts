@@ -52,8 +52,18 @@ export interface TransactionCoordinatorOptions {
   logs: LogManager;
   /** Allocates a new producer id. */
   nextProducerId: () => Promise<number>;
-  /** The group coordinator, to materialise transactional offset commits. */
-  groups?: { commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]> };
+  /**
+   * The group coordinator, to materialise transactional offset commits: with
+   * `commitTxnOffsets`, whatever the group's generation now (Kafka's); else as the member
+   * that sent them, or as a simple commit.
+   */
+  groups?: {
+    commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]>;
+    commitTxnOffsets?(
+      groupId: string,
+      topics: OffsetCommitParams["topics"],
+    ): Promise<OffsetCommitResultTopic[]>;
+  };
   /** Settings; missing ones take Kafka's defaults. */
   config?: Partial<TransactionCoordinatorConfig>;
   /** Where to report events. */
@@ -1012,10 +1022,15 @@ export class TransactionCoordinator {
         });
       }
       if (byTopic.size === 0) continue;
-      // As the member that sent TxnOffsetCommit (v3+) if it gave its generation, else (or if
-      // the group moved on meanwhile) as a simple commit, which an Empty group accepts. Kafka
-      // writes them unconditionally; that needs a group coordinator hook (not there yet).
+      // Unconditionally, as Kafka does (the generation was checked at TxnOffsetCommit). Without
+      // that hook: as the member that sent TxnOffsetCommit (v3+) if it gave its generation,
+      // else (or if the group moved on meanwhile) as a simple commit, which only an Empty group
+      // accepts.
       const topics = [...byTopic.values()];
+      if (this.#groups.commitTxnOffsets !== undefined) {
+        this.#warnFailed(groupId, await this.#groups.commitTxnOffsets(groupId, topics));
+        continue;
+      }
       let results = g.generationId >= 0
         ? await this.#groups.commitOffsets({
           groupId,
@@ -1034,14 +1049,18 @@ export class TransactionCoordinator {
           topics,
         });
       }
-      for (const t of results) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            this.#logger?.warn(
-              `Transactional offset commit of group ${groupId} for ${t.topic}-${p.partition} ` +
-                `failed on commit: error ${p.errorCode}`,
-            );
-          }
+      this.#warnFailed(groupId, results);
+    }
+  }
+
+  #warnFailed(groupId: string, results: OffsetCommitResultTopic[]): void {
+    for (const t of results) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          this.#logger?.warn(
+            `Transactional offset commit of group ${groupId} for ${t.topic}-${p.partition} ` +
+              `failed on commit: ${errorName(p.errorCode)}`,
+          );
         }
       }
     }

@@ -11,7 +11,7 @@ import { Admin } from "../../client/admin.ts";
 import { Client } from "../../client/client.ts";
 import { GroupConsumer } from "../../client/group_consumer.ts";
 import { Producer } from "../../client/producer.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
 import {
   interopTest,
@@ -174,6 +174,13 @@ Deno.test({
         groupId: group,
         ...NO_GROUP,
       });
+      // committed() waits up to defaultApiTimeoutMs, then throws UNSTABLE_OFFSET_COMMIT.
+      const impatient = new GroupConsumer(client, { groupId: group, defaultApiTimeoutMs: 300 });
+      await assert.rejects(
+        impatient.committed([{ topic, partition: 0 }]),
+        (e) => e instanceof KafkaError && e.code === ErrorCode.UNSTABLE_OFFSET_COMMIT,
+      );
+      await impatient.close();
       const consumer = new GroupConsumer(client, {
         groupId: group,
         autoOffsetReset: "earliest",
@@ -190,6 +197,9 @@ Deno.test({
       assert.equal(settled, false, "the first poll returned while the offset was unstable");
       await producer.commitTransaction();
       const got = [...await withTimeout(first, 20_000, "first poll")];
+      assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
+        { topic, partition: 0, offset: 6 },
+      ]);
       for (let i = 0; i < 40 && got.length < 4; i++) {
         got.push(...await consumer.poll({ maxWaitMs: 200 }));
       }

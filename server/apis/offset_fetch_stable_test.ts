@@ -185,15 +185,16 @@ Deno.test({
         groupId: group,
         autoOffsetReset: "earliest",
         autoCommit: false,
-        sessionTimeoutMs: 10_000,
+        sessionTimeoutMs: 6_000, // group.min.session.timeout.ms
         heartbeatIntervalMs: 500,
       });
       consumer.subscribe([topic]);
-      // The join waits (UNSTABLE_OFFSET_COMMIT) until the transaction commits.
+      // The join waits (UNSTABLE_OFFSET_COMMIT) until the transaction commits, longer than the
+      // session timeout: it heartbeats meanwhile, so it stays in its generation.
       const first = consumer.poll({ maxWaitMs: 200 });
       let settled = false;
       first.finally(() => settled = true).catch(() => {});
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 7_000));
       assert.equal(settled, false, "the first poll returned while the offset was unstable");
       await producer.commitTransaction();
       const got = [...await withTimeout(first, 20_000, "first poll")];
@@ -204,6 +205,10 @@ Deno.test({
         got.push(...await consumer.poll({ maxWaitMs: 200 }));
       }
       assert.deepEqual(got.map((r) => r.offset), [6, 7, 8, 9]);
+      const generation = consumer.generationId;
+      for (let i = 0; i < 8; i++) await consumer.poll({ maxWaitMs: 200 }); // a few heartbeats
+      assert.equal(consumer.generationId, generation, "the member was expired while waiting");
+      assert.equal(generation, 1);
       await consumer.close();
       await producer.close();
     } finally {

@@ -109,6 +109,14 @@ export interface GroupConsumerOptions {
    * the leader assigns the partitions as they are now. Default 300000.
    */
   metadataMaxAgeMs?: number;
+  /**
+   * `default.api.timeout.ms`: how long a fetch of committed offsets (the join's, and
+   * {@linkcode GroupConsumer.committed}) waits out partitions the coordinator answers
+   * UNSTABLE_OFFSET_COMMIT for (an open transaction holds offsets of them: KIP-447), asking
+   * again after a backoff as Java's consumer does; the join keeps heartbeating meanwhile. Past
+   * it, the fetch throws that error. Default 60000.
+   */
+  defaultApiTimeoutMs?: number;
 }
 
 /** An offset to commit. */
@@ -238,14 +246,15 @@ export class GroupConsumer {
       maxWaitMs: options.maxWaitMs ?? 500,
       isolationLevel: options.isolationLevel ?? "read_uncommitted",
       metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
+      defaultApiTimeoutMs: options.defaultApiTimeoutMs ?? 60_000,
     };
-    if (
-      !Number.isSafeInteger(this.#options.metadataMaxAgeMs) || this.#options.metadataMaxAgeMs < 0
-    ) {
-      throw new RangeError(
-        `group consumer: invalid metadataMaxAgeMs ${this.#options.metadataMaxAgeMs}: expected ` +
-          `a non-negative integer`,
-      );
+    for (const name of ["metadataMaxAgeMs", "defaultApiTimeoutMs"] as const) {
+      const v = this.#options[name];
+      if (!Number.isSafeInteger(v) || v < 0) {
+        throw new RangeError(
+          `group consumer: invalid ${name} ${v}: expected a non-negative integer`,
+        );
+      }
     }
     if (
       this.#options.isolationLevel !== "read_committed" &&
@@ -312,17 +321,18 @@ export class GroupConsumer {
 
   /**
    * The group's committed offsets of partitions (OffsetFetch with `require_stable`: waits out
-   * offsets of a transaction still open on the coordinator).
+   * offsets of a transaction still open on the coordinator, up to `defaultApiTimeoutMs`).
    *
    * @param partitions The partitions (need not be assigned).
    * @returns Each partition's committed offset, -1 when none.
-   * @throws {KafkaError} On a group or partition error.
+   * @throws {KafkaError} On a group or partition error; UNSTABLE_OFFSET_COMMIT when a
+   *   transaction still holds offsets of a partition after `defaultApiTimeoutMs`.
    */
   async committed(
     partitions: TopicPartition[],
   ): Promise<Array<{ topic: string; partition: number; offset: number }>> {
     if (this.#closed) throw new Error("group consumer: committed after close");
-    const offsets = await this.#fetchCommitted(partitions);
+    const offsets = (await this.#fetchCommitted(partitions))!;
     return partitions.map((p, i) => ({
       topic: p.topic,
       partition: p.partition,
@@ -841,7 +851,17 @@ export class GroupConsumer {
       );
     }
     const added = partitions.filter((p) => !current.has(k(p)));
-    const committed = await this.#fetchCommitted(added);
+    // Offsets of an open transaction: heartbeat while waiting; a rebalance meanwhile rejoins.
+    let beat = Date.now();
+    const committed = await this.#fetchCommitted(added, async () => {
+      if (this.#closing) return false;
+      if (Date.now() - beat >= o.heartbeatIntervalMs) {
+        beat = Date.now();
+        await this.#heartbeat();
+      }
+      return !this.#rejoin;
+    });
+    if (committed === undefined) return ErrorCode.REBALANCE_IN_PROGRESS;
     this.#assigned = assigned;
     await this.#consumer.assign(partitions.map((p) => {
       const kept = current.get(k(p));
@@ -954,9 +974,46 @@ export class GroupConsumer {
       (missing ? Math.min(maxAge, MISSING_TOPIC_REFRESH_MS) : maxAge);
   }
 
+  /**
+   * The committed offsets of `partitions` (-1: none). Partitions answered
+   * UNSTABLE_OFFSET_COMMIT (offsets of a transaction not completed yet) are asked again after
+   * a backoff, for at most `defaultApiTimeoutMs` (Java's `fetchCommittedOffsets`); between
+   * attempts `keepWaiting` runs, and the wait stops (`undefined`) when it answers `false`.
+   */
   async #fetchCommitted(
     partitions: Array<{ topic: string; partition: number }>,
-  ): Promise<number[]> {
+    keepWaiting: () => Promise<boolean> = () => Promise.resolve(true),
+  ): Promise<number[] | undefined> {
+    const deadline = Date.now() + this.#options.defaultApiTimeoutMs;
+    const out = partitions.map(() => -1);
+    let todo = partitions.map((_, i) => i);
+    for (let attempt = 0;; attempt++) {
+      const answers = await this.#fetchCommittedOnce(todo.map((i) => partitions[i]));
+      const unstable: number[] = [];
+      answers.forEach((a, j) => {
+        if (a.errorCode === ErrorCode.UNSTABLE_OFFSET_COMMIT) unstable.push(todo[j]);
+        else out[todo[j]] = a.offset;
+      });
+      if (unstable.length === 0) return out;
+      if (Date.now() >= deadline) {
+        const p = partitions[unstable[0]];
+        throw new KafkaError(
+          ErrorCode.UNSTABLE_OFFSET_COMMIT,
+          `fetch committed offsets of group ${this.#options.groupId}: ${p.topic}-${p.partition}` +
+            `${unstable.length > 1 ? ` and ${unstable.length - 1} more` : ""} still held by an ` +
+            `open transaction after ${this.#options.defaultApiTimeoutMs} ms`,
+        );
+      }
+      await this.#client.backoff(attempt);
+      if (!await keepWaiting()) return undefined;
+      todo = unstable;
+    }
+  }
+
+  /** One OffsetFetch (require_stable): each partition's offset and error, in order. */
+  async #fetchCommittedOnce(
+    partitions: Array<{ topic: string; partition: number }>,
+  ): Promise<Array<{ offset: number; errorCode: number }>> {
     if (partitions.length === 0) return [];
     const byTopic = new Map<string, number[]>();
     for (const p of partitions) {
@@ -984,13 +1041,13 @@ export class GroupConsumer {
     return partitions.map((p) => {
       const r = resTopics.find((t) => t.name === p.topic)?.partitions
         .find((x) => x.partitionIndex === p.partition);
-      if (r && r.errorCode !== 0) {
+      if (r && r.errorCode !== 0 && r.errorCode !== ErrorCode.UNSTABLE_OFFSET_COMMIT) {
         throw new KafkaError(
           r.errorCode,
           `fetch committed offset of group ${this.#options.groupId} (${p.topic}-${p.partition})`,
         );
       }
-      return r ? r.committedOffset : -1;
+      return { offset: r ? r.committedOffset : -1, errorCode: r?.errorCode ?? 0 };
     });
   }
 

@@ -4,7 +4,13 @@
 // - Partitions without a committed offset (or of unknown groups/topics) get offset -1,
 //   metadata "" and no error. v2+: null topics = every committed offset of the group, and a
 //   top-level error code (v0-v1 carry group errors per partition). v5+ committed_leader_epoch.
-// - v7+ require_stable: no transactions exist yet, so offsets are always stable.
+// - v7+ require_stable (KIP-447, Kafka's `GroupMetadataManager.getOffsets`): a partition with
+//   an offset of a transaction not completed yet (TxnOffsetCommit accepted, its COMMIT/ABORT
+//   not yet applied to the group) gets UNSTABLE_OFFSET_COMMIT with offset -1, per partition
+//   (in v8+ in each group); clients retry until the transaction ends. On one broker the
+//   transaction coordinator holds those offsets, in cluster mode the group coordinator.
+//   Without it the last committed offset is answered. With null topics only partitions with a
+//   committed offset are listed (a pending one among them is UNSTABLE_OFFSET_COMMIT).
 // - v8+: several groups per request, answered per group; v9 member id/epoch (KIP-848) are not
 //   checked for classic groups.
 // - ACLs (`../security/access.ts`): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED (per
@@ -27,6 +33,7 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 import type { OffsetFetchResult } from "../group/coordinator.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
+import { pendingTxnOffsetsOf } from "../txn/mod.ts";
 import type { RequestContext } from "../api.ts";
 
 type Topics = { name: string; partitionIndexes: number[] }[] | null;
@@ -38,23 +45,32 @@ function wanted(topics: Topics): { topic: string; partitions: number[] }[] | nul
 }
 
 /** One group's offsets as the principal may see them (`null` topics: every committed one). */
-function fetchAuthorized(
+async function fetchAuthorized(
   ctx: RequestContext,
   groupId: string,
   topics: Topics,
-): OffsetFetchResult {
+  requireStable: boolean,
+): Promise<OffsetFetchResult> {
   if (!authorize(ctx, ACCESS.OffsetFetch.group, groupId)) {
     return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   }
   const groups = groupCoordinatorOf(ctx.broker);
+  const options = {
+    requireStable,
+    unstable: requireStable ? await pendingTxnOffsetsOf(ctx.broker, groupId) : [],
+  };
   if (topics === null) {
-    const r = groups.fetchOffsets(groupId, null);
+    const r = groups.fetchOffsets(groupId, null, options);
     if (ctx.broker.authorizer === undefined) return r;
     const visible = authorizedNames(ctx, ACCESS.OffsetFetch.topic, r.topics.map((t) => t.topic));
     return { ...r, topics: r.topics.filter((t) => visible.has(t.topic)) };
   }
   const visible = authorizedNames(ctx, ACCESS.OffsetFetch.topic, topics.map((t) => t.name));
-  const r = groups.fetchOffsets(groupId, wanted(topics.filter((t) => visible.has(t.name))));
+  const r = groups.fetchOffsets(
+    groupId,
+    wanted(topics.filter((t) => visible.has(t.name))),
+    options,
+  );
   if (r.errorCode !== 0 || visible.size === topics.length) return r;
   const denied = topics.filter((t) => !visible.has(t.name)).map((t) => ({
     topic: t.name,
@@ -75,12 +91,17 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
   maxVersion: 9,
   request: OffsetFetchRequest,
   response: OffsetFetchResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const v = ctx.version;
+    const requireStable = v >= 7 && req.requireStable;
     if (v >= 8) {
+      const results: OffsetFetchResult[] = [];
+      for (const g of req.groups) {
+        results.push(await fetchAuthorized(ctx, g.groupId, g.topics, requireStable));
+      }
       return createOffsetFetchResponse({
-        groups: req.groups.map((g) => {
-          const r = fetchAuthorized(ctx, g.groupId, g.topics);
+        groups: req.groups.map((g, i) => {
+          const r = results[i];
           return createOffsetFetchResponseResponseGroup({
             groupId: g.groupId,
             errorCode: r.errorCode,
@@ -102,7 +123,7 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
         }),
       });
     }
-    const r = fetchAuthorized(ctx, req.groupId, req.topics);
+    const r = await fetchAuthorized(ctx, req.groupId, req.topics, requireStable);
     return single(r, req.topics, v);
   },
   errorResponse(req, errorCode) {

@@ -41,6 +41,7 @@ export {
   type ListedGroup,
   type OffsetCommitParams,
   type OffsetCommitResultTopic,
+  type OffsetFetchOptions,
   type OffsetFetchResult,
   type SyncGroupParams,
 } from "./coordinator.ts";

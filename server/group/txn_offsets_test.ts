@@ -116,3 +116,54 @@ Deno.test("group coordinator: a marker written while the partition loads is appl
   assertEquals([committed(gc), gc.pendingTxnProducers], [40, []]);
   gc.close();
 });
+
+/** [offset, error code] of in-0 and in-1 with require_stable. */
+function stable(gc: GroupCoordinator): number[][] {
+  return gc.fetchOffsets("g", [{ topic: "in", partitions: [0, 1] }], { requireStable: true })
+    .topics[0].partitions.map((p) => [p.offset, p.errorCode]);
+}
+
+Deno.test("group coordinator: require_stable answers UNSTABLE_OFFSET_COMMIT while a transaction holds a partition's offset", async () => {
+  const { gc } = coordinator();
+  await gc.onElection(0);
+  await commit(gc, 7, 10);
+  gc.completeTxnOffsets(0, 7, true);
+  await commit(gc, 8, 20);
+  const U = ErrorCode.UNSTABLE_OFFSET_COMMIT;
+  assertEquals(stable(gc), [[-1, U], [-1, 0]]);
+  assertEquals(committed(gc), 10); // without require_stable: the committed offset
+  // every committed offset (null topics): in-0 is listed, unstable
+  assertEquals(
+    gc.fetchOffsets("g", null, { requireStable: true }).topics[0].partitions
+      .map((p) => [p.partition, p.offset, p.errorCode]),
+    [[0, -1, U]],
+  );
+  // another group, and offsets pending elsewhere (the transaction coordinator on one broker)
+  assertEquals(
+    gc.fetchOffsets("h", [{ topic: "in", partitions: [0] }], { requireStable: true })
+      .topics[0].partitions[0].errorCode,
+    0,
+  );
+  assertEquals(
+    gc.fetchOffsets("h", [{ topic: "in", partitions: [0] }], {
+      requireStable: true,
+      unstable: [{ topic: "in", partition: 0 }],
+    }).topics[0].partitions[0].errorCode,
+    U,
+  );
+  gc.completeTxnOffsets(0, 8, false);
+  assertEquals(stable(gc), [[10, 0], [-1, 0]]);
+  await commit(gc, 8, 30);
+  gc.completeTxnOffsets(0, 8, true);
+  assertEquals(stable(gc), [[30, 0], [-1, 0]]);
+  gc.close();
+});
+
+Deno.test("group coordinator: an open transaction replayed by a load is unstable", async () => {
+  const { gc } = coordinator(() => Promise.resolve([txnOffset(8, 30)]));
+  await gc.onElection(0);
+  assertEquals(stable(gc), [[-1, ErrorCode.UNSTABLE_OFFSET_COMMIT], [-1, 0]]);
+  gc.completeTxnOffsets(0, 8, true);
+  assertEquals(stable(gc), [[30, 0], [-1, 0]]);
+  gc.close();
+});

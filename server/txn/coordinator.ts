@@ -52,8 +52,18 @@ export interface TransactionCoordinatorOptions {
   logs: LogManager;
   /** Allocates a new producer id. */
   nextProducerId: () => Promise<number>;
-  /** The group coordinator, to materialise transactional offset commits. */
-  groups?: { commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]> };
+  /**
+   * The group coordinator, to materialise transactional offset commits: with
+   * `commitTxnOffsets`, whatever the group's generation now (Kafka's); else as the member
+   * that sent them, or as a simple commit.
+   */
+  groups?: {
+    commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]>;
+    commitTxnOffsets?(
+      groupId: string,
+      topics: OffsetCommitParams["topics"],
+    ): Promise<OffsetCommitResultTopic[]>;
+  };
   /** Settings; missing ones take Kafka's defaults. */
   config?: Partial<TransactionCoordinatorConfig>;
   /** Where to report events. */
@@ -263,6 +273,8 @@ export class TransactionCoordinator {
   /** Transactions being completed in the background (cluster mode). */
   readonly #completing = new Set<TxnMetadata>();
   readonly #background = new Set<Promise<boolean>>();
+  /** One broker: the transactions holding offsets of each group (TxnOffsetCommit). */
+  readonly #txnsByGroup = new Map<string, Set<TxnMetadata>>();
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -360,6 +372,7 @@ export class TransactionCoordinator {
     for (const m of [...this.#txns.values()]) {
       if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
       this.#completing.delete(m);
+      this.#clearGroups(m);
       this.#txns.delete(m.transactionalId);
       if (this.#byProducerId.get(m.producerId) === m) this.#byProducerId.delete(m.producerId);
     }
@@ -614,7 +627,7 @@ export class TransactionCoordinator {
         partitions: new Map(),
         startTimestamp: -1,
       });
-      m.groups.clear();
+      this.#clearGroups(m);
       return { errorCode: 0, producerId, producerEpoch };
     });
   }
@@ -649,7 +662,7 @@ export class TransactionCoordinator {
       partitions,
       startTimestamp: fresh ? this.#now() : m.startTimestamp,
     });
-    if (fresh) m.groups.clear();
+    if (fresh) this.#clearGroups(m);
   }
 
   /**
@@ -803,12 +816,45 @@ export class TransactionCoordinator {
             return { partition: o.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
           }
           g.offsets.set(pkey(t.topic, o.partition), { ...o, topic: t.topic });
+          let txns = this.#txnsByGroup.get(req.groupId);
+          if (txns === undefined) this.#txnsByGroup.set(req.groupId, txns = new Set());
+          txns.add(m!);
           return { partition: o.partition, errorCode: ErrorCode.NONE };
         });
         out.push({ topic: t.topic, partitions });
       }
       return Promise.resolve(out);
     });
+  }
+
+  /**
+   * The partitions of a group with offsets held for a transaction not completed yet
+   * (TxnOffsetCommit on one broker; in cluster mode the group coordinator holds them): what
+   * OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for.
+   *
+   * @param groupId The group.
+   * @returns The partitions, each once, in no particular order.
+   */
+  pendingOffsets(groupId: string): { topic: string; partition: number }[] {
+    const txns = this.#txnsByGroup.get(groupId);
+    if (txns === undefined) return [];
+    const out = new Map<string, { topic: string; partition: number }>();
+    for (const m of txns) {
+      for (const [k, o] of m.groups.get(groupId)?.offsets ?? []) {
+        out.set(k, { topic: o.topic, partition: o.partition });
+      }
+    }
+    return [...out.values()];
+  }
+
+  /** Drop the offsets `m` holds (its transaction completed, or a new one starts). */
+  #clearGroups(m: TxnMetadata): void {
+    for (const groupId of m.groups.keys()) {
+      const txns = this.#txnsByGroup.get(groupId);
+      txns?.delete(m);
+      if (txns?.size === 0) this.#txnsByGroup.delete(groupId);
+    }
+    m.groups.clear();
   }
 
   /**
@@ -953,7 +999,7 @@ export class TransactionCoordinator {
       }
     }
     if (commit) await this.#materialise(m);
-    m.groups.clear();
+    this.#clearGroups(m);
     await this.#write(m, {
       state: commit ? "CompleteCommit" : "CompleteAbort",
       partitions: new Map(),
@@ -976,10 +1022,15 @@ export class TransactionCoordinator {
         });
       }
       if (byTopic.size === 0) continue;
-      // As the member that sent TxnOffsetCommit (v3+) if it gave its generation, else (or if
-      // the group moved on meanwhile) as a simple commit, which an Empty group accepts. Kafka
-      // writes them unconditionally; that needs a group coordinator hook (not there yet).
+      // Unconditionally, as Kafka does (the generation was checked at TxnOffsetCommit). Without
+      // that hook: as the member that sent TxnOffsetCommit (v3+) if it gave its generation,
+      // else (or if the group moved on meanwhile) as a simple commit, which only an Empty group
+      // accepts.
       const topics = [...byTopic.values()];
+      if (this.#groups.commitTxnOffsets !== undefined) {
+        this.#warnFailed(groupId, await this.#groups.commitTxnOffsets(groupId, topics));
+        continue;
+      }
       let results = g.generationId >= 0
         ? await this.#groups.commitOffsets({
           groupId,
@@ -998,14 +1049,18 @@ export class TransactionCoordinator {
           topics,
         });
       }
-      for (const t of results) {
-        for (const p of t.partitions) {
-          if (p.errorCode !== 0) {
-            this.#logger?.warn(
-              `Transactional offset commit of group ${groupId} for ${t.topic}-${p.partition} ` +
-                `failed on commit: error ${p.errorCode}`,
-            );
-          }
+      this.#warnFailed(groupId, results);
+    }
+  }
+
+  #warnFailed(groupId: string, results: OffsetCommitResultTopic[]): void {
+    for (const t of results) {
+      for (const p of t.partitions) {
+        if (p.errorCode !== 0) {
+          this.#logger?.warn(
+            `Transactional offset commit of group ${groupId} for ${t.topic}-${p.partition} ` +
+              `failed on commit: ${errorName(p.errorCode)}`,
+          );
         }
       }
     }

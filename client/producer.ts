@@ -639,7 +639,11 @@ export class Producer {
       const m = messages[index];
       const key = toBytes(m.key);
       const value = toBytes(m.value);
-      const headers = m.headers === undefined ? undefined : headersOf(m.headers);
+      // No headers (or an empty list, as a Streams sink passes on) allocate nothing.
+      const h = m.headers;
+      const headers = h === undefined || (Array.isArray(h) && h.length === 0)
+        ? undefined
+        : headersOf(h);
       const timestamp = m.timestamp ?? now;
       let partition = m.partition;
       if (partition === undefined) {

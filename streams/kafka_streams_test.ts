@@ -371,3 +371,57 @@ Deno.test("windowed, session and join store changelogs are created compact,delet
     await client.close();
   }
 });
+
+Deno.test("at-least-once: a produce failure before a commit leaves the offsets uncommitted; a new instance processes the records again", async () => {
+  const { client, input, applicationId, config } = await setup(1);
+  const admin = new Admin(client);
+  // An output topic that refuses batches over 4000 bytes (MESSAGE_TOO_LARGE, not retriable).
+  const output = uniqueTopic("out-small");
+  await admin.createTopics([
+    { name: output, numPartitions: 1, configs: { "max.message.bytes": "4000" } },
+  ]);
+  const text = Array.from({ length: 50 }, (_, i) => `line-${i}`);
+  await produceLines(client, input, text, { key: (i) => `k${i}` });
+  const committed = async () =>
+    (await admin.listConsumerGroupOffsets(applicationId, [{ topic: input, partition: 0 }]))[0]
+      ?.offset ?? -1;
+  try {
+    // One record becomes too large: its send fails, the commit that covers it must not happen.
+    const failing = new StreamsBuilder();
+    failing.stream<string, string>(input)
+      .mapValues((v) => v === "line-40" ? "x".repeat(5000) : v.toUpperCase())
+      .to(output);
+    const errors: unknown[] = [];
+    const first = new KafkaStreams(failing.build(), {
+      ...config({ commitIntervalMs: 0 }),
+      onError: (e) => errors.push(e),
+    });
+    await first.start();
+    await eventually("the first instance fails", () => first.state === "ERROR");
+    await first.close();
+    assertEquals(errors.length, 1);
+    assert.match(String(errors[0]), /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i);
+    assert(first.metrics().processed > 40, `processed ${first.metrics().processed}`);
+    // Records 0..39 may be committed by earlier commits; never the one that failed nor later.
+    const after = await committed();
+    assert(after <= 40, `committed offset ${after} covers the record whose send failed`);
+
+    // A new instance (the record fixed) starts from the committed offset: every record from it
+    // on is processed and written again.
+    const fixed = new StreamsBuilder();
+    fixed.stream<string, string>(input).mapValues((v) => v.toUpperCase()).to(output);
+    const second = new KafkaStreams(fixed.build(), config());
+    await second.start();
+    await eventually(
+      "the second instance commits the whole input",
+      async () => (await committed()) === text.length,
+      20_000,
+    );
+    assertEquals(second.metrics().processed, text.length - Math.max(0, after));
+    await second.close();
+    const { values } = await latestByKey(client, output, (b) => S.deserialize(b)!);
+    assertEquals(sorted(values), sorted(new Map(text.map((l, i) => [`k${i}`, l.toUpperCase()]))));
+  } finally {
+    await client.close();
+  }
+});

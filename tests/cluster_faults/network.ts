@@ -337,6 +337,11 @@ export class FaultNetwork {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       for (const ns of this.namespaces) await deleteNamespace(ns);
+      // The kernel tears a deleted namespace down later (a work queue), and with it the host end
+      // of its veth pair: delete those ends now, so nothing of this run is listed after close().
+      for (let i = 0; i < this.namespaces.length; i++) {
+        await run("ip", ["link", "del", `${this.bridge}v${i + 1}`]).catch(() => {});
+      }
       await run("ip", ["link", "del", this.bridge]).catch(() => {});
     })();
     return this.#closed;

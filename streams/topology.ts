@@ -13,10 +13,29 @@
  * @module
  */
 
-import { type Forward, GraphBuilder, type NodeDef, type Rec, type TaskContext } from "./graph.ts";
+import {
+  type Forward,
+  GraphBuilder,
+  type NodeDef,
+  type Rec,
+  type StoreDef,
+  type TaskContext,
+} from "./graph.ts";
 import { type Serde, Serdes } from "./serdes.ts";
-import { sessionKey, sessionWindowOf, type StoreEntry, windowKey } from "./stores.ts";
-import { JoinWindows, SessionWindows, type TimeWindows, type Windowed } from "./windows.ts";
+import {
+  type BytesStore,
+  sessionKey,
+  sessionWindowOf,
+  type StoreEntry,
+  windowKey,
+} from "./stores.ts";
+import {
+  JoinWindows,
+  SessionWindows,
+  type TimeWindows,
+  type Window,
+  type Windowed,
+} from "./windows.ts";
 
 /** How a topic's records are read: `Consumed`. */
 export interface Consumed<K, V> {
@@ -1059,6 +1078,118 @@ export class KTable<K, V> {
 
 type Update = (key: unknown, value: unknown, old: unknown) => unknown;
 
+/** `count`: one more than the current aggregate (none: 0). */
+const countUpdate: Update = (_k, _v, old) => ((old as number | null) ?? 0) + 1;
+
+/** `reduce`: the first value, then the reducer over the current aggregate and a value. */
+function reduceUpdate<V>(reducer: (aggregate: V, value: V) => V): Update {
+  return (_k, v, old) => old === null ? v : reducer(old as V, v as V);
+}
+
+/** `aggregate`: the aggregator over the current aggregate (none: the initializer's). */
+function aggregateUpdate<K, V, VA>(
+  initializer: () => VA,
+  aggregator: (key: K, value: V, aggregate: VA) => VA,
+): Update {
+  return (k, v, old) => aggregator(k as K, v as V, old === null ? initializer() : old as VA);
+}
+
+/** `count`'s store: the value serde defaults to int64. */
+function countMaterialized<K>(materialized: Materialized<K, number>): Materialized<K, number> {
+  return { ...materialized, valueSerde: materialized.valueSerde ?? Serdes.Int64() };
+}
+
+/** What a grouped stream aggregates: the graph, its input (for a store) and its serdes. */
+interface Grouping<K, V> {
+  b: GraphBuilder;
+  input: (storeName: string) => NodeDef;
+  keySerde: Serde<K> | undefined;
+  valueSerde: Serde<V> | undefined;
+}
+
+/** An aggregation's store and the node that feeds it. */
+interface AggregationStore<K, VA> {
+  storeName: string;
+  input: NodeDef;
+  keySerde: Serde<K> | undefined;
+  valueSerde: Serde<VA> | undefined;
+}
+
+/**
+ * Names an aggregation's store (`materialized.storeName`, else a new `prefix` name), takes the
+ * grouping's input for it and declares the store (key serde default: the grouping's).
+ */
+function addAggregationStore<K, VA>(
+  g: Grouping<K, unknown>,
+  materialized: Materialized<K, VA>,
+  prefix: string,
+  layout: (storeName: string) => Pick<StoreDef, "kind" | "windowSizeMs" | "retentionMs">,
+): AggregationStore<K, VA> {
+  const storeName = materialized.storeName ?? g.b.newName(prefix);
+  const input = g.input(storeName);
+  const keySerde = materialized.keySerde ?? g.keySerde;
+  const valueSerde = materialized.valueSerde;
+  const { kind, ...extent } = layout(storeName);
+  g.b.addStore({
+    name: storeName,
+    kind,
+    persistent: materialized.persistent ?? false,
+    keySerde: keySerde as Serde<unknown> | undefined,
+    valueSerde: valueSerde as Serde<unknown> | undefined,
+    ...extent,
+  });
+  return { storeName, input, keySerde, valueSerde };
+}
+
+/**
+ * Adds an aggregation node over its store: records without key or value are dropped; `step`
+ * gets every other record with its serialized key.
+ */
+function addAggregationNode<K, VA>(
+  b: GraphBuilder,
+  name: string,
+  s: AggregationStore<K, VA>,
+  step: (
+    ctx: TaskContext,
+    forward: Forward,
+    store: BytesStore,
+    vs: Serde<VA>,
+  ) => (rec: Rec, kb: Uint8Array) => void,
+): NodeDef {
+  return b.add(name, [s.input], (ctx, forward) => {
+    const ks = ctx.keySerde(s.keySerde, s.storeName);
+    const apply = step(
+      ctx,
+      forward,
+      ctx.store(s.storeName),
+      ctx.valueSerde(s.valueSerde, s.storeName),
+    );
+    return (rec) => {
+      if (rec.key === null || rec.value === null) {
+        return ctx.dropRecord("aggregation of a record without key or value");
+      }
+      apply(rec, ks.serialize(rec.key as K)!);
+    };
+  }, { stores: [s.storeName] });
+}
+
+/** Reads a windowed aggregation's store by {@linkcode Windowed} key. */
+function windowedGetter<K>(
+  s: AggregationStore<K, unknown>,
+  storeKey: (inner: Uint8Array, window: Window) => Uint8Array,
+): Getter {
+  return (ctx) => {
+    const store = ctx.store(s.storeName);
+    const ks = ctx.keySerde(s.keySerde, s.storeName);
+    const vs = ctx.valueSerde(s.valueSerde, s.storeName);
+    return (key) => {
+      const w = key as Windowed<K>;
+      const e = store.get(storeKey(ks.serialize(w.key)!, w.window));
+      return e === undefined ? null : vs.deserialize(e.value);
+    };
+  };
+}
+
 let makeGrouped: <K, V>(
   b: GraphBuilder,
   input: (storeName: string) => NodeDef,
@@ -1073,10 +1204,7 @@ let makeGrouped: <K, V>(
  * @typeParam V Value type.
  */
 export class KGroupedStream<K, V> {
-  #b!: GraphBuilder;
-  #input!: (storeName: string) => NodeDef;
-  #keySerde: Serde<K> | undefined;
-  #valueSerde: Serde<V> | undefined;
+  #g!: Grouping<K, V>;
 
   private constructor() {}
 
@@ -1088,10 +1216,7 @@ export class KGroupedStream<K, V> {
       valueSerde: Serde<V> | undefined,
     ) => {
       const g = new KGroupedStream<K, V>();
-      g.#b = b;
-      g.#input = input;
-      g.#keySerde = keySerde;
-      g.#valueSerde = valueSerde;
+      g.#g = { b, input, keySerde, valueSerde };
       return g;
     };
   }
@@ -1100,27 +1225,15 @@ export class KGroupedStream<K, V> {
     update: Update,
     materialized: Materialized<K, VA>,
   ): KTable<K, VA> {
-    const b = this.#b;
-    const storeName = materialized.storeName ?? b.newName("KSTREAM-AGGREGATE-STATE-STORE");
-    const input = this.#input(storeName);
-    const keySerde = materialized.keySerde ?? this.#keySerde;
-    const valueSerde = materialized.valueSerde;
-    b.addStore({
-      name: storeName,
-      kind: "kv",
-      persistent: materialized.persistent ?? false,
-      keySerde: keySerde as Serde<unknown> | undefined,
-      valueSerde: valueSerde as Serde<unknown> | undefined,
-    });
-    const node = b.add("KSTREAM-AGGREGATE", [input], (ctx, forward) => {
-      const store = ctx.store(storeName);
-      const ks = ctx.keySerde(keySerde, storeName);
-      const vs = ctx.valueSerde(valueSerde, storeName);
-      return (rec) => {
-        if (rec.key === null || rec.value === null) {
-          return ctx.dropRecord("aggregation of a record without key or value");
-        }
-        const kb = ks.serialize(rec.key as K)!;
+    const b = this.#g.b;
+    const s = addAggregationStore(
+      this.#g,
+      materialized,
+      "KSTREAM-AGGREGATE-STATE-STORE",
+      () => ({ kind: "kv" }),
+    );
+    const node = addAggregationNode(b, "KSTREAM-AGGREGATE", s, (ctx, forward, store, vs) => {
+      return (rec, kb) => {
         const e = store.get(kb);
         const old = e === undefined ? null : vs.deserialize(e.value);
         const value = update(rec.key, rec.value, old) as VA;
@@ -1133,16 +1246,16 @@ export class KGroupedStream<K, V> {
           headers: rec.headers,
         });
       };
-    }, { stores: [storeName] });
+    });
     return makeTable(
       b,
       node,
-      keySerde,
-      valueSerde,
-      [storeName],
-      storeGetter(storeName, {
-        keySerde,
-        valueSerde,
+      s.keySerde,
+      s.valueSerde,
+      [s.storeName],
+      storeGetter(s.storeName, {
+        keySerde: s.keySerde,
+        valueSerde: s.valueSerde,
       }),
     );
   }
@@ -1154,10 +1267,7 @@ export class KGroupedStream<K, V> {
    * @returns The counts.
    */
   count(materialized: Materialized<K, number> = {}): KTable<K, number> {
-    return this.#aggregate<number>(
-      (_k, _v, old) => ((old as number | null) ?? 0) + 1,
-      { ...materialized, valueSerde: materialized.valueSerde ?? Serdes.Int64() },
-    );
+    return this.#aggregate<number>(countUpdate, countMaterialized(materialized));
   }
 
   /**
@@ -1172,8 +1282,8 @@ export class KGroupedStream<K, V> {
     materialized: Materialized<K, V> = {},
   ): KTable<K, V> {
     return this.#aggregate<V>(
-      (_k, v, old) => old === null ? v : reducer(old as V, v as V),
-      { ...materialized, valueSerde: materialized.valueSerde ?? this.#valueSerde },
+      reduceUpdate(reducer),
+      { ...materialized, valueSerde: materialized.valueSerde ?? this.#g.valueSerde },
     );
   }
 
@@ -1190,10 +1300,7 @@ export class KGroupedStream<K, V> {
     aggregator: (key: K, value: V, aggregate: VA) => VA,
     materialized: Materialized<K, VA> = {},
   ): KTable<K, VA> {
-    return this.#aggregate<VA>(
-      (k, v, old) => aggregator(k as K, v as V, old === null ? initializer() : old as VA),
-      materialized,
-    );
+    return this.#aggregate<VA>(aggregateUpdate(initializer, aggregator), materialized);
   }
 
   /**
@@ -1213,18 +1320,13 @@ export class KGroupedStream<K, V> {
   windowedBy(
     windows: TimeWindows | SessionWindows,
   ): TimeWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
-    if (windows instanceof SessionWindows) {
-      return makeSessionWindowed(this.#b, this.#input, this.#keySerde, this.#valueSerde, windows);
-    }
-    return makeTimeWindowed(this.#b, this.#input, this.#keySerde, this.#valueSerde, windows);
+    if (windows instanceof SessionWindows) return makeSessionWindowed(this.#g, windows);
+    return makeTimeWindowed(this.#g, windows);
   }
 }
 
 let makeTimeWindowed: <K, V>(
-  b: GraphBuilder,
-  input: (storeName: string) => NodeDef,
-  keySerde: Serde<K> | undefined,
-  valueSerde: Serde<V> | undefined,
+  g: Grouping<K, V>,
   windows: TimeWindows,
 ) => TimeWindowedKStream<K, V>;
 
@@ -1237,63 +1339,43 @@ let makeTimeWindowed: <K, V>(
  * @typeParam V Value type.
  */
 export class TimeWindowedKStream<K, V> {
-  #b!: GraphBuilder;
-  #input!: (storeName: string) => NodeDef;
-  #keySerde: Serde<K> | undefined;
-  #valueSerde: Serde<V> | undefined;
+  #g!: Grouping<K, V>;
   #windows!: TimeWindows;
 
   private constructor() {}
 
   static {
-    makeTimeWindowed = <K, V>(
-      b: GraphBuilder,
-      input: (storeName: string) => NodeDef,
-      keySerde: Serde<K> | undefined,
-      valueSerde: Serde<V> | undefined,
-      windows: TimeWindows,
-    ) => {
+    makeTimeWindowed = <K, V>(g: Grouping<K, V>, windows: TimeWindows) => {
       const w = new TimeWindowedKStream<K, V>();
-      w.#b = b;
-      w.#input = input;
-      w.#keySerde = keySerde;
-      w.#valueSerde = valueSerde;
+      w.#g = g;
       w.#windows = windows;
       return w;
     };
   }
 
   #aggregate<VA>(update: Update, materialized: Materialized<K, VA>): KTable<Windowed<K>, VA> {
-    const b = this.#b;
+    const b = this.#g.b;
     const windows = this.#windows;
-    const storeName = materialized.storeName ?? b.newName("KSTREAM-AGGREGATE-STATE-STORE");
-    const input = this.#input(storeName);
-    const keySerde = materialized.keySerde ?? this.#keySerde;
-    const valueSerde = materialized.valueSerde;
-    const retentionMs = windowRetention(
-      `windowed store ${storeName}`,
-      materialized.retentionMs,
-      windows.sizeMs + windows.graceMs,
+    const s = addAggregationStore(
+      this.#g,
+      materialized,
+      "KSTREAM-AGGREGATE-STATE-STORE",
+      (storeName) => ({
+        kind: "window",
+        windowSizeMs: windows.sizeMs,
+        retentionMs: windowRetention(
+          `windowed store ${storeName}`,
+          materialized.retentionMs,
+          windows.sizeMs + windows.graceMs,
+        ),
+      }),
     );
-    b.addStore({
-      name: storeName,
-      kind: "window",
-      persistent: materialized.persistent ?? false,
-      keySerde: keySerde as Serde<unknown> | undefined,
-      valueSerde: valueSerde as Serde<unknown> | undefined,
-      windowSizeMs: windows.sizeMs,
-      retentionMs,
-    });
-    const node = b.add("KSTREAM-WINDOWED-AGGREGATE", [input], (ctx, forward) => {
-      const store = ctx.store(storeName);
-      const ks = ctx.keySerde(keySerde, storeName);
-      const vs = ctx.valueSerde(valueSerde, storeName);
-      return (rec) => {
-        if (rec.key === null || rec.value === null) {
-          return ctx.dropRecord("aggregation of a record without key or value");
-        }
+    const node = addAggregationNode(
+      b,
+      "KSTREAM-WINDOWED-AGGREGATE",
+      s,
+      (ctx, forward, store, vs) => (rec, kb) => {
         const closeTime = ctx.streamTime - windows.graceMs;
-        const kb = ks.serialize(rec.key as K)!;
         for (const window of windows.windowsFor(rec.timestamp)) {
           if (window.end <= closeTime) {
             ctx.dropRecord("record for a closed window");
@@ -1312,19 +1394,10 @@ export class TimeWindowedKStream<K, V> {
             headers: rec.headers,
           });
         }
-      };
-    }, { stores: [storeName] });
-    const getter: Getter = (ctx) => {
-      const store = ctx.store(storeName);
-      const ks = ctx.keySerde(keySerde, storeName);
-      const vs = ctx.valueSerde(valueSerde, storeName);
-      return (key) => {
-        const w = key as Windowed<K>;
-        const e = store.get(windowKey(ks.serialize(w.key)!, w.window.start));
-        return e === undefined ? null : vs.deserialize(e.value);
-      };
-    };
-    return makeTable<Windowed<K>, VA>(b, node, undefined, valueSerde, [storeName], getter);
+      },
+    );
+    const getter = windowedGetter(s, (kb, window) => windowKey(kb, window.start));
+    return makeTable<Windowed<K>, VA>(b, node, undefined, s.valueSerde, [s.storeName], getter);
   }
 
   /**
@@ -1334,10 +1407,7 @@ export class TimeWindowedKStream<K, V> {
    * @returns The windowed counts.
    */
   count(materialized: Materialized<K, number> = {}): KTable<Windowed<K>, number> {
-    return this.#aggregate<number>(
-      (_k, _v, old) => ((old as number | null) ?? 0) + 1,
-      { ...materialized, valueSerde: materialized.valueSerde ?? Serdes.Int64() },
-    );
+    return this.#aggregate<number>(countUpdate, countMaterialized(materialized));
   }
 
   /**
@@ -1352,8 +1422,8 @@ export class TimeWindowedKStream<K, V> {
     materialized: Materialized<K, V> = {},
   ): KTable<Windowed<K>, V> {
     return this.#aggregate<V>(
-      (_k, v, old) => old === null ? v : reducer(old as V, v as V),
-      { ...materialized, valueSerde: materialized.valueSerde ?? this.#valueSerde },
+      reduceUpdate(reducer),
+      { ...materialized, valueSerde: materialized.valueSerde ?? this.#g.valueSerde },
     );
   }
 
@@ -1370,18 +1440,12 @@ export class TimeWindowedKStream<K, V> {
     aggregator: (key: K, value: V, aggregate: VA) => VA,
     materialized: Materialized<K, VA> = {},
   ): KTable<Windowed<K>, VA> {
-    return this.#aggregate<VA>(
-      (k, v, old) => aggregator(k as K, v as V, old === null ? initializer() : old as VA),
-      materialized,
-    );
+    return this.#aggregate<VA>(aggregateUpdate(initializer, aggregator), materialized);
   }
 }
 
 let makeSessionWindowed: <K, V>(
-  b: GraphBuilder,
-  input: (storeName: string) => NodeDef,
-  keySerde: Serde<K> | undefined,
-  valueSerde: Serde<V> | undefined,
+  g: Grouping<K, V>,
   windows: SessionWindows,
 ) => SessionWindowedKStream<K, V>;
 
@@ -1394,25 +1458,15 @@ let makeSessionWindowed: <K, V>(
  * @typeParam V Value type.
  */
 export class SessionWindowedKStream<K, V> {
-  #b!: GraphBuilder;
-  #input!: (storeName: string) => NodeDef;
-  #keySerde: Serde<K> | undefined;
+  #g!: Grouping<K, V>;
   #windows!: SessionWindows;
 
   private constructor() {}
 
   static {
-    makeSessionWindowed = <K, V>(
-      b: GraphBuilder,
-      input: (storeName: string) => NodeDef,
-      keySerde: Serde<K> | undefined,
-      _valueSerde: Serde<V> | undefined,
-      windows: SessionWindows,
-    ) => {
+    makeSessionWindowed = <K, V>(g: Grouping<K, V>, windows: SessionWindows) => {
       const w = new SessionWindowedKStream<K, V>();
-      w.#b = b;
-      w.#input = input;
-      w.#keySerde = keySerde;
+      w.#g = g;
       w.#windows = windows;
       return w;
     };
@@ -1425,10 +1479,12 @@ export class SessionWindowedKStream<K, V> {
    * @returns The session counts.
    */
   count(materialized: Materialized<K, number> = {}): KTable<Windowed<K>, number> {
-    return this.aggregate<number>(() => 0, (_k, _v, n) => n + 1, (_k, a, b) => a + b, {
-      ...materialized,
-      valueSerde: materialized.valueSerde ?? Serdes.Int64(),
-    });
+    return this.aggregate<number>(
+      () => 0,
+      (_k, _v, n) => n + 1,
+      (_k, a, b) => a + b,
+      countMaterialized(materialized),
+    );
   }
 
   /**
@@ -1446,35 +1502,28 @@ export class SessionWindowedKStream<K, V> {
     merger: (key: K, a: VA, b: VA) => VA,
     materialized: Materialized<K, VA> = {},
   ): KTable<Windowed<K>, VA> {
-    const b = this.#b;
+    const b = this.#g.b;
     const { gapMs, graceMs } = this.#windows;
-    const storeName = materialized.storeName ?? b.newName("KSTREAM-SESSION-STATE-STORE");
-    const input = this.#input(storeName);
-    const keySerde = materialized.keySerde ?? this.#keySerde;
-    const valueSerde = materialized.valueSerde;
-    b.addStore({
-      name: storeName,
-      kind: "session",
-      persistent: materialized.persistent ?? false,
-      keySerde: keySerde as Serde<unknown> | undefined,
-      valueSerde: valueSerde as Serde<unknown> | undefined,
-      retentionMs: windowRetention(
-        `session store ${storeName}`,
-        materialized.retentionMs,
-        gapMs + graceMs,
-      ),
-    });
-    const node = b.add("KSTREAM-SESSION-AGGREGATE", [input], (ctx, forward) => {
-      const store = ctx.store(storeName);
-      const ks = ctx.keySerde(keySerde, storeName);
-      const vs = ctx.valueSerde(valueSerde, storeName);
-      return (rec) => {
-        if (rec.key === null || rec.value === null) {
-          return ctx.dropRecord("aggregation of a record without key or value");
-        }
+    const s = addAggregationStore(
+      this.#g,
+      materialized,
+      "KSTREAM-SESSION-STATE-STORE",
+      (storeName) => ({
+        kind: "session",
+        retentionMs: windowRetention(
+          `session store ${storeName}`,
+          materialized.retentionMs,
+          gapMs + graceMs,
+        ),
+      }),
+    );
+    const node = addAggregationNode(
+      b,
+      "KSTREAM-SESSION-AGGREGATE",
+      s,
+      (ctx, forward, store, vs) => (rec, kb) => {
         const key = rec.key as K;
         const ts = rec.timestamp;
-        const kb = ks.serialize(key)!;
         const overlapping = store.byInnerKey(kb)
           .map((e) => ({ e, w: sessionWindowOf(e.key) }))
           .filter(({ w }) => w.end >= ts - gapMs && w.start <= ts + gapMs)
@@ -1511,18 +1560,15 @@ export class SessionWindowedKStream<K, V> {
           timestamp: ts,
           headers: rec.headers,
         });
-      };
-    }, { stores: [storeName] });
-    const getter: Getter = (ctx) => {
-      const store = ctx.store(storeName);
-      const ks = ctx.keySerde(keySerde, storeName);
-      const vs = ctx.valueSerde(valueSerde, storeName);
-      return (key) => {
-        const w = key as Windowed<K>;
-        const e = store.get(sessionKey(ks.serialize(w.key)!, w.window));
-        return e === undefined ? null : vs.deserialize(e.value);
-      };
-    };
-    return makeTable<Windowed<K>, VA>(b, node, undefined, valueSerde, [storeName], getter);
+      },
+    );
+    return makeTable<Windowed<K>, VA>(
+      b,
+      node,
+      undefined,
+      s.valueSerde,
+      [s.storeName],
+      windowedGetter(s, sessionKey),
+    );
   }
 }

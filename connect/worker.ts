@@ -158,7 +158,7 @@ class WorkerConnector {
 }
 
 /** Common machinery of source and sink tasks. */
-abstract class WorkerTask {
+abstract class WorkerTask<T extends SourceTask | SinkTask> {
   readonly id: TaskId;
   protected worker: Worker;
   protected config: Record<string, string>;
@@ -166,6 +166,9 @@ abstract class WorkerTask {
   protected keyConverter: Converter;
   protected valueConverter: Converter;
   protected transforms: Transformation[];
+  protected readonly task: T;
+  /** `offset.flush.interval.ms`: how often offsets are stored (source) or committed (sink). */
+  protected readonly flushInterval: number;
   protected stopping = false;
   protected paused: boolean;
   protected abort = new AbortController();
@@ -179,6 +182,7 @@ abstract class WorkerTask {
     config: Record<string, string>,
     taskConfig: Record<string, string>,
     target: TargetState,
+    task: T,
   ) {
     this.worker = worker;
     this.id = id;
@@ -196,6 +200,8 @@ abstract class WorkerTask {
     this.valueConverter = conv("value");
     this.transforms = transformChain(config);
     this.paused = target === "PAUSED";
+    this.task = task;
+    this.flushInterval = Number(worker.props["offset.flush.interval.ms"] ?? 60_000);
   }
 
   protected status(state: State, trace?: string): void {
@@ -233,62 +239,61 @@ abstract class WorkerTask {
     await this.done;
   }
 
-  protected abstract run(): Promise<void>;
-  protected abstract stopTask(): Promise<void>;
-}
-
-/** Runs a source task: poll, transform, convert, produce, store offsets once acknowledged. */
-class WorkerSourceTask extends WorkerTask {
-  #task: SourceTask;
-  #producer: Producer;
-  /** Offsets of acknowledged records, not yet stored. */
-  #acked = new Map<string, OffsetEntry>();
-  #lastFlush = Date.now();
-  #flushInterval: number;
-
-  constructor(
-    worker: Worker,
-    id: TaskId,
-    config: Record<string, string>,
-    taskConfig: Record<string, string>,
-    target: TargetState,
-    task: SourceTask,
-  ) {
-    super(worker, id, config, taskConfig, target);
-    this.#task = task;
-    this.#producer = worker.producer;
-    this.#flushInterval = Number(worker.props["offset.flush.interval.ms"] ?? 60_000);
-  }
-
-  protected async run(): Promise<void> {
-    const offsets = this.worker.offsets;
-    const connector = this.id.connector;
-    this.#task.initialize({
-      configs: () => this.taskConfig,
-      offsetStorageReader: { offset: (partition) => offsets.get(connector, partition) },
-    });
-    await this.#task.start(this.taskConfig);
+  /**
+   * Starts the task, then runs `step` until stopping (waiting while paused); `finish` runs last,
+   * told whether a step threw.
+   */
+  protected async loop(
+    step: () => Promise<void>,
+    finish: (failed: boolean) => Promise<void>,
+  ): Promise<void> {
+    await this.task.start(this.taskConfig);
     this.status(this.paused ? "PAUSED" : "RUNNING");
     let failed = false;
     try {
       while (!this.stopping) {
         await this.waitWhilePaused();
         if (this.stopping) break;
-        const records = await this.#task.poll();
-        // Paused while polling: the records wait for the resume.
-        await this.waitWhilePaused();
-        // Records polled once a stop was asked are not sent: their offsets are not stored, so
-        // they are read again after a restart.
-        if (this.stopping) break;
-        if (records && records.length > 0) await this.#send(records);
-        if (Date.now() - this.#lastFlush >= this.#flushInterval) await this.#commitOffsets();
+        await step();
       }
     } catch (e) {
       failed = true;
       throw e;
     } finally {
-      if (!failed || this.#acked.size > 0) await this.#commitOffsets().catch(() => {});
+      await finish(failed);
     }
+  }
+
+  protected abstract run(): Promise<void>;
+  protected abstract stopTask(): Promise<void>;
+}
+
+/** Runs a source task: poll, transform, convert, produce, store offsets once acknowledged. */
+class WorkerSourceTask extends WorkerTask<SourceTask> {
+  #producer: Producer = this.worker.producer;
+  /** Offsets of acknowledged records, not yet stored. */
+  #acked = new Map<string, OffsetEntry>();
+  #lastFlush = Date.now();
+
+  protected async run(): Promise<void> {
+    const offsets = this.worker.offsets;
+    const connector = this.id.connector;
+    this.task.initialize({
+      configs: () => this.taskConfig,
+      offsetStorageReader: { offset: (partition) => offsets.get(connector, partition) },
+    });
+    await this.loop(async () => {
+      const records = await this.task.poll();
+      // Paused while polling: the records wait for the resume.
+      await this.waitWhilePaused();
+      // Records polled once a stop was asked are not sent: their offsets are not stored, so
+      // they are read again after a restart.
+      if (this.stopping) return;
+      if (records && records.length > 0) await this.#send(records);
+      if (Date.now() - this.#lastFlush >= this.flushInterval) await this.#commitOffsets();
+    }, async (failed) => {
+      if (!failed || this.#acked.size > 0) await this.#commitOffsets().catch(() => {});
+    });
   }
 
   async #send(records: SourceRecord[]): Promise<void> {
@@ -324,7 +329,7 @@ class WorkerSourceTask extends WorkerTask {
     );
     // Acknowledged: only now may the offsets be stored.
     for (const o of offsets) this.#acked.set(JSON.stringify(o.partition), o);
-    await this.#task.commit();
+    await this.task.commit();
   }
 
   async #commitOffsets(): Promise<void> {
@@ -336,7 +341,7 @@ class WorkerSourceTask extends WorkerTask {
   }
 
   protected async stopTask(): Promise<void> {
-    await this.#task.stop();
+    await this.task.stop();
   }
 }
 
@@ -356,40 +361,33 @@ function metadataMaxAge(id: TaskId, value: string | undefined): number | undefin
   return ms;
 }
 
+/** The consumer of a sink task: group `connect-NAME`, `consumer.` and `consumer.override.` props. */
+function sinkConsumer(
+  worker: Worker,
+  id: TaskId,
+  config: Record<string, string>,
+): GroupConsumer {
+  const consumerProps = {
+    ...withPrefix(worker.props, "consumer."),
+    ...withPrefix(config, "consumer.override."),
+  };
+  return new GroupConsumer(worker.client, {
+    groupId: `connect-${id.connector}`,
+    autoCommit: false,
+    autoOffsetReset: consumerProps["auto.offset.reset"] === "latest" ? "latest" : "earliest",
+    maxWaitMs: 500,
+    sessionTimeoutMs: Number(consumerProps["session.timeout.ms"] ?? 45_000),
+    heartbeatIntervalMs: Number(consumerProps["heartbeat.interval.ms"] ?? 3_000),
+    metadataMaxAgeMs: metadataMaxAge(id, consumerProps["metadata.max.age.ms"]),
+  });
+}
+
 /** Runs a sink task: consume in group `connect-NAME`, convert, transform, put, flush, commit. */
-class WorkerSinkTask extends WorkerTask {
-  #task: SinkTask;
-  #consumer: GroupConsumer;
+class WorkerSinkTask extends WorkerTask<SinkTask> {
+  #consumer: GroupConsumer = sinkConsumer(this.worker, this.id, this.config);
   #current = new Map<string, { topic: string; partition: number; offset: number }>();
   #lastCommit = Date.now();
   #commitRequested = false;
-  #flushInterval: number;
-
-  constructor(
-    worker: Worker,
-    id: TaskId,
-    config: Record<string, string>,
-    taskConfig: Record<string, string>,
-    target: TargetState,
-    task: SinkTask,
-  ) {
-    super(worker, id, config, taskConfig, target);
-    this.#task = task;
-    this.#flushInterval = Number(worker.props["offset.flush.interval.ms"] ?? 60_000);
-    const consumerProps = {
-      ...withPrefix(worker.props, "consumer."),
-      ...withPrefix(config, "consumer.override."),
-    };
-    this.#consumer = new GroupConsumer(worker.client, {
-      groupId: `connect-${id.connector}`,
-      autoCommit: false,
-      autoOffsetReset: consumerProps["auto.offset.reset"] === "latest" ? "latest" : "earliest",
-      maxWaitMs: 500,
-      sessionTimeoutMs: Number(consumerProps["session.timeout.ms"] ?? 45_000),
-      heartbeatIntervalMs: Number(consumerProps["heartbeat.interval.ms"] ?? 3_000),
-      metadataMaxAgeMs: metadataMaxAge(id, consumerProps["metadata.max.age.ms"]),
-    });
-  }
 
   protected async run(): Promise<void> {
     const topics = (this.config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
@@ -402,72 +400,62 @@ class WorkerSinkTask extends WorkerTask {
       );
     }
     this.#consumer.subscribe(topics);
-    this.#task.initialize({
+    this.task.initialize({
       configs: () => this.taskConfig,
       assignment: (): TopicPartition[] =>
         this.#consumer.assignment().map(({ topic, partition }) => ({ topic, partition })),
       requestCommit: () => (this.#commitRequested = true),
     });
-    await this.#task.start(this.taskConfig);
-    this.status(this.paused ? "PAUSED" : "RUNNING");
-    let failed = false;
-    try {
-      while (!this.stopping) {
-        await this.waitWhilePaused();
-        if (this.stopping) break;
-        this.pollAbort = new AbortController();
-        const consumed = await this.#consumer.poll({
-          maxWaitMs: 500,
-          signal: AbortSignal.any([this.abort.signal, this.pollAbort.signal]),
-        });
-        if (this.paused || this.stopping) {
-          // Paused (or stopping) while the poll ran: hand nothing over, read it again later.
-          const first = new Map<string, { topic: string; partition: number; offset: number }>();
-          for (const c of consumed) {
-            const k = `${c.topic}-${c.partition}`;
-            if (!first.has(k)) {
-              first.set(k, { topic: c.topic, partition: c.partition, offset: c.offset });
-            }
+    await this.loop(async () => {
+      this.pollAbort = new AbortController();
+      const consumed = await this.#consumer.poll({
+        maxWaitMs: 500,
+        signal: AbortSignal.any([this.abort.signal, this.pollAbort.signal]),
+      });
+      if (this.paused || this.stopping) {
+        // Paused (or stopping) while the poll ran: hand nothing over, read it again later.
+        const first = new Map<string, { topic: string; partition: number; offset: number }>();
+        for (const c of consumed) {
+          const k = `${c.topic}-${c.partition}`;
+          if (!first.has(k)) {
+            first.set(k, { topic: c.topic, partition: c.partition, offset: c.offset });
           }
-          for (const f of first.values()) await this.#consumer.seek(f.topic, f.partition, f.offset);
-          continue;
         }
-        const records: SinkRecord[] = [];
-        for (const c of consumed) {
-          const key = this.keyConverter.toConnectData(c.topic, c.key);
-          const value = this.valueConverter.toConnectData(c.topic, c.value);
-          const r = applyChain(this.transforms, {
-            topic: c.topic,
-            kafkaPartition: c.partition,
-            kafkaOffset: c.offset,
-            timestamp: c.timestamp,
-            keySchema: key.schema,
-            key: key.value,
-            valueSchema: value.schema,
-            value: value.value,
-            headers: c.headers.map((h) => ({ key: h.key, value: h.value })),
-          } as SinkRecord);
-          if (r !== null) records.push(r);
-        }
-        if (records.length > 0) await this.#task.put(records);
-        for (const c of consumed) {
-          this.#current.set(`${c.topic}-${c.partition}`, {
-            topic: c.topic,
-            partition: c.partition,
-            offset: c.offset + 1,
-          });
-        }
-        if (this.#commitRequested || Date.now() - this.#lastCommit >= this.#flushInterval) {
-          await this.#commit();
-        }
+        for (const f of first.values()) await this.#consumer.seek(f.topic, f.partition, f.offset);
+        return;
       }
-    } catch (e) {
-      failed = true;
-      throw e;
-    } finally {
+      const records: SinkRecord[] = [];
+      for (const c of consumed) {
+        const key = this.keyConverter.toConnectData(c.topic, c.key);
+        const value = this.valueConverter.toConnectData(c.topic, c.value);
+        const r = applyChain(this.transforms, {
+          topic: c.topic,
+          kafkaPartition: c.partition,
+          kafkaOffset: c.offset,
+          timestamp: c.timestamp,
+          keySchema: key.schema,
+          key: key.value,
+          valueSchema: value.schema,
+          value: value.value,
+          headers: c.headers.map((h) => ({ key: h.key, value: h.value })),
+        } as SinkRecord);
+        if (r !== null) records.push(r);
+      }
+      if (records.length > 0) await this.task.put(records);
+      for (const c of consumed) {
+        this.#current.set(`${c.topic}-${c.partition}`, {
+          topic: c.topic,
+          partition: c.partition,
+          offset: c.offset + 1,
+        });
+      }
+      if (this.#commitRequested || Date.now() - this.#lastCommit >= this.flushInterval) {
+        await this.#commit();
+      }
+    }, async (failed) => {
       if (!failed) await this.#commit().catch((e) => this.worker.log("warn", message(e)));
       await this.#consumer.close().catch(() => {});
-    }
+    });
   }
 
   async #commit(): Promise<void> {
@@ -475,7 +463,7 @@ class WorkerSinkTask extends WorkerTask {
     this.#lastCommit = Date.now();
     if (this.#current.size === 0) return;
     const offsets = new Map([...this.#current].map(([k, v]) => [k, v.offset]));
-    await this.#task.flush(offsets);
+    await this.task.flush(offsets);
     const list = [...this.#current.values()];
     this.#current.clear();
     try {
@@ -488,7 +476,7 @@ class WorkerSinkTask extends WorkerTask {
 
   protected async stopTask(): Promise<void> {
     await this.done;
-    await this.#task.stop();
+    await this.task.stop();
   }
 }
 
@@ -520,7 +508,7 @@ export class Worker {
   #onStatus: StatusListener;
   #log: Log;
   #connectors = new Map<string, WorkerConnector>();
-  #tasks = new Map<string, WorkerTask>();
+  #tasks = new Map<string, WorkerTask<SourceTask | SinkTask>>();
 
   /**
    * Creates a worker.

@@ -36,6 +36,7 @@ import {
 } from "./herder.ts";
 import { readTopicToEnd } from "./topic_reader.ts";
 import type { Log, Status, TargetState, TaskId, Worker } from "./worker.ts";
+import { sleep } from "./sleep.ts";
 
 /** What the leader gives each member. */
 interface Assignment {
@@ -233,14 +234,7 @@ export class DistributedHerder implements Herder {
   };
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return sleep(ms, (wake) => (this.#wake = wake));
   }
 
   /** Reads the config topic to its end (one reader at a time). */

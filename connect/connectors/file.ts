@@ -12,6 +12,7 @@
 import { SinkConnector, SinkTask, SourceConnector, SourceTask } from "../api.ts";
 import type { ConfigDef } from "../config.ts";
 import { isObjectValue, type SinkRecord, type SourceRecord, STRING_SCHEMA } from "../data.ts";
+import { sleep } from "../sleep.ts";
 
 /** The version of the connectors in the box. */
 export const VERSION = "0.1.0";
@@ -175,14 +176,7 @@ export class FileStreamSourceTask extends SourceTask {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return sleep(ms, (wake) => (this.#wake = wake));
   }
 
   /** Up to `batch.size` complete lines; waits a little at the end of the file. */

@@ -20,6 +20,7 @@ import { type ConfigDef, ConfigError, parseConfig } from "../config.ts";
 import type { Field, Schema, SourceRecord } from "../data.ts";
 import { VERSION } from "./file.ts";
 import { connect, CONNECTION_CONFIG, quoteIdent, type Sql } from "./postgres_common.ts";
+import { sleep } from "../sleep.ts";
 
 const MODES = ["bulk", "incrementing", "timestamp", "timestamp+incrementing"];
 
@@ -207,14 +208,7 @@ export class PostgresSourceTask extends SourceTask {
   }
 
   #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return sleep(ms, (wake) => (this.#wake = wake));
   }
 
   async #query(s: Source): Promise<void> {

@@ -2,23 +2,13 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startBroker } from "../tests/harness.ts";
 import { freePort } from "../tests/etcd.ts";
+import { until as eventually } from "./testing.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${last ?? ""})`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Waits for `f`, an error from it meaning "not yet". */
+const until = <T>(what: string, f: () => Promise<T | undefined>): Promise<T> =>
+  eventually(what, f, { timeoutMs: 120_000, intervalMs: 250, retryErrors: true });
 
 interface Proc {
   url: string;

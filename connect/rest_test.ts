@@ -3,6 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Client, Consumer, Producer } from "../client/mod.ts";
 import { startBroker, type TestBroker, uniqueTopic } from "../tests/harness.ts";
 import { type ConnectRuntime, startStandalone } from "./runtime.ts";
+import { until } from "./testing.ts";
 
 interface Reply {
   status: number;
@@ -28,16 +29,6 @@ async function curl(method: string, url: string, body?: unknown): Promise<Reply>
   const nl = text.lastIndexOf("\n");
   const raw = text.slice(0, nl);
   return { status: Number(text.slice(nl + 1)), body: raw === "" ? null : JSON.parse(raw) };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const readText = (path: string) => Deno.readTextFile(path).catch(() => "");

@@ -3,16 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Admin, Client, Consumer, Producer } from "../client/mod.ts";
 import { startBroker, uniqueTopic } from "../tests/harness.ts";
 import { startStandalone } from "./runtime.ts";
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from "./testing.ts";
 
 Deno.test("connect source: offsets are stored only for acknowledged records; a rejected record fails the task and is sent again after a restart", async () => {
   const broker = await startBroker();

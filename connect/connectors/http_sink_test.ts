@@ -3,16 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Client, Producer } from "../../client/mod.ts";
 import { startBroker, uniqueTopic } from "../../tests/harness.ts";
 import { startStandalone } from "../runtime.ts";
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from "../testing.ts";
 
 /** A receiver that answers 503 or 500 when `failing` says so, and keeps what it accepted. */
 function receiver(failing: () => "ok" | "503" | "500") {

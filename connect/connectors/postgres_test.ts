@@ -5,6 +5,7 @@ import { Client, Consumer, Producer } from "../../client/mod.ts";
 import { startBroker, type TestBroker, uniqueTopic } from "../../tests/harness.ts";
 import { requirePostgres, startPostgres, type TestPostgres } from "../../tests/postgres.ts";
 import { type ConnectRuntime, startStandalone } from "../runtime.ts";
+import { until as eventually } from "../testing.ts";
 
 const pgReq = requirePostgres();
 
@@ -19,20 +20,9 @@ function pgTest(name: string, fn: () => Promise<void>): void {
   });
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${last ?? ""})`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits for `f`, an error from it meaning "not yet". */
+const until = <T>(what: string, f: () => Promise<T | undefined>): Promise<T> =>
+  eventually(what, f, { timeoutMs: 90_000, intervalMs: 200, retryErrors: true });
 
 interface Env {
   broker: TestBroker;

@@ -188,9 +188,13 @@ export function transactionCoordinatorOf(broker: BrokerContext): Promise<Transac
     const num = typeof cfg.transactionStateLogNumPartitions === "number"
       ? cfg.transactionStateLogNumPartitions
       : undefined;
+    const offsets = typeof cfg.offsetsTopicNumPartitions === "number"
+      ? cfg.offsetsTopicNumPartitions
+      : undefined;
     p = openTransactionCoordinator(broker.logs, {
       nextProducerId: () => broker.producerIds.next(),
       numPartitions: num,
+      offsetsPartitions: () => broker.logs.topic("__consumer_offsets")?.partitions ?? offsets,
       groups: broker.groups,
       logger: broker.logger,
       startTimer: !broker.closing.aborted,

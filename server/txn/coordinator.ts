@@ -808,7 +808,10 @@ export class TransactionCoordinator {
 
   /**
    * TxnOffsetCommit: hold offsets for the group until the transaction ends (written to the
-   * group's offsets on commit, dropped on abort).
+   * group's offsets on commit, dropped on abort). With the group coordinator's
+   * `txnCommitOffsets` and `completeTxnOffsets` hooks they are written durably to
+   * `__consumer_offsets` as a transactional batch, which this coordinator's markers complete;
+   * else held here in memory.
    *
    * @param req The request.
    * @returns Per-partition error codes.
@@ -1056,9 +1059,9 @@ export class TransactionCoordinator {
       producerEpoch: m.producerEpoch,
       commit,
       coordinatorEpoch: this.#epochs.get(this.#store.partitionFor(m.transactionalId)) ?? 0,
-      // cluster mode: the group coordinators hold the transaction's offsets (TxnOffsetCommit
-      // goes to them, as Kafka's) and commit or drop them at the marker on their partition;
-      // on one broker this coordinator holds them and materialises them below
+      // the group coordinators hold the transaction's offsets (TxnOffsetCommit goes to them, as
+      // Kafka's) and commit or drop them at the marker on their partition; without the group
+      // coordinator's hooks (one broker) this coordinator holds them and materialises them below
       topics: [...m.partitions].filter(([t]) =>
         this.#markers !== undefined || this.#durableOffsets || t !== OFFSETS_TOPIC
       ).map(([topic, s]) => ({ topic, partitions: [...s] })),
@@ -1165,6 +1168,11 @@ export class TransactionCoordinator {
       for (const partition of t.partitions) {
         const log = this.#logs.partition(t.topic, partition);
         if (log === undefined) {
+          // nothing was written there (no __consumer_offsets yet): offsets held without a log
+          // are dropped or committed all the same
+          if (t.topic === OFFSETS_TOPIC) {
+            this.#groups?.completeTxnOffsets?.(partition, req.producerId, req.commit);
+          }
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +
               `${req.producerId} to ${t.topic}-${partition}: the partition does not exist`,

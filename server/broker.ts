@@ -474,8 +474,12 @@ export class Broker {
           logger: log,
         }),
         partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
-        offsetsPartitions: cluster &&
-          (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
+        // One broker: the group's partition of __consumer_offsets even before the topic is
+        // created (its markers must reach the partition its offsets are written to).
+        offsetsPartitions: cluster
+          ? (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC))
+          : (() =>
+            logs.topic(CONSUMER_OFFSETS_TOPIC)?.partitions ?? full.offsetsTopicNumPartitions),
         groups,
         logger: log,
         config: {

@@ -156,13 +156,20 @@ export class OffsetStore implements CoordinatorLog {
    * Read every partition from its log start offset to its high watermark and decode the
    * records, oldest first within each partition (all of a group's records are in one
    * partition, so each group's history is in order). Records this broker cannot decode are
-   * reported through `warn` and skipped.
+   * reported through `warn` and skipped. Transactional offset commits come with their
+   * producer id, and transaction markers as such (see {@linkcode OffsetStore.loadPartition}),
+   * so that an aborted transaction's offsets do not count and an open one's stay pending.
    *
    * @returns The records.
    * @throws {EngineError} On an I/O failure.
    */
-  load(): Promise<CoordinatorRecord[]> {
-    return this.#topic.load((r) => decodeCoordinatorRecord(r.key!, r.value));
+  async load(): Promise<LoadedCoordinatorRecord[]> {
+    const out: LoadedCoordinatorRecord[] = [];
+    if (!this.created) return out;
+    for (let p = 0; p < this.partitions; p++) {
+      for (const r of await this.loadPartition(p)) out.push(r);
+    }
+    return out;
   }
 
   /**

@@ -63,6 +63,20 @@ export interface TransactionCoordinatorOptions {
       groupId: string,
       topics: OffsetCommitParams["topics"],
     ): Promise<OffsetCommitResultTopic[]>;
+    /**
+     * One broker, with {@linkcode completeTxnOffsets}: write a TxnOffsetCommit's offsets
+     * durably to `__consumer_offsets` as a transactional batch of the producer, pending until
+     * the transaction's marker there (Kafka's). Without these two hooks this coordinator holds
+     * them in memory only, which a restart loses.
+     */
+    txnCommitOffsets?(
+      req: OffsetCommitParams & TxnProducer,
+    ): Promise<OffsetCommitResultTopic[]>;
+    /**
+     * One broker: a marker written to a `__consumer_offsets` partition commits or drops the
+     * producer's pending offsets of that partition's groups.
+     */
+    completeTxnOffsets?(partition: number, producerId: number, commit: boolean): number;
   };
   /** Settings; missing ones take Kafka's defaults. */
   config?: Partial<TransactionCoordinatorConfig>;
@@ -275,6 +289,12 @@ export class TransactionCoordinator {
   readonly #background = new Set<Promise<boolean>>();
   /** One broker: the transactions holding offsets of each group (TxnOffsetCommit). */
   readonly #txnsByGroup = new Map<string, Set<TxnMetadata>>();
+  /**
+   * One broker with the group coordinator's hooks: TxnOffsetCommit's offsets are written to
+   * `__consumer_offsets` (transactional, ended by this coordinator's markers there), not held
+   * here.
+   */
+  readonly #durableOffsets: boolean;
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -293,6 +313,9 @@ export class TransactionCoordinator {
     this.#exists = options.partitionExists ??
       ((t, p) => this.#logs.partition(t, p) !== undefined);
     this.#markers = options.markers;
+    this.#durableOffsets = this.#markers === undefined &&
+      options.groups?.txnCommitOffsets !== undefined &&
+      options.groups.completeTxnOffsets !== undefined;
     this.#offsetsPartitions = options.offsetsPartitions ??
       (() => this.#logs.topic(OFFSETS_TOPIC)?.partitions);
     this.#partitions = new CoordinatorPartitions(
@@ -785,7 +808,10 @@ export class TransactionCoordinator {
 
   /**
    * TxnOffsetCommit: hold offsets for the group until the transaction ends (written to the
-   * group's offsets on commit, dropped on abort).
+   * group's offsets on commit, dropped on abort). With the group coordinator's
+   * `txnCommitOffsets` and `completeTxnOffsets` hooks they are written durably to
+   * `__consumer_offsets` as a transactional batch, which this coordinator's markers complete;
+   * else held here in memory.
    *
    * @param req The request.
    * @returns Per-partition error codes.
@@ -798,6 +824,7 @@ export class TransactionCoordinator {
       }));
     const own = this.#ownership(req.transactionalId);
     if (own !== ErrorCode.NONE) return Promise.resolve(all(own));
+    if (this.#durableOffsets) return this.#txnOffsetCommitDurable(req, all);
     return this.#locked(req.transactionalId, () => {
       const m = this.#txns.get(req.transactionalId);
       let err = this.#check(m, req);
@@ -824,6 +851,59 @@ export class TransactionCoordinator {
         out.push({ topic: t.topic, partitions });
       }
       return Promise.resolve(out);
+    });
+  }
+
+  /**
+   * One broker with the group coordinator's hooks: the offsets go to `__consumer_offsets` as a
+   * transactional batch (durable, pending there until the transaction's marker), under this
+   * transaction's lock so that its EndTxn cannot come between the check and the write. The
+   * group's offsets partition must be in the transaction (AddOffsetsToTxn), which
+   * `__transaction_state` keeps across a restart.
+   */
+  #txnOffsetCommitDurable(
+    req: TxnOffsetCommitParams,
+    all: (code: number) => TxnTopicResult[],
+  ): Promise<TxnTopicResult[]> {
+    return this.#locked(req.transactionalId, async () => {
+      const m = this.#txns.get(req.transactionalId);
+      let err = this.#check(m, req);
+      const partition = partitionForGroup(req.groupId, this.#offsetsPartitions() ?? 50);
+      if (
+        err === 0 &&
+        (m!.state !== "Ongoing" || m!.partitions.get(OFFSETS_TOPIC)?.has(partition) !== true)
+      ) err = ErrorCode.INVALID_TXN_STATE;
+      if (err !== 0) return all(err);
+      const codes = new Map<string, number>();
+      const topics: OffsetCommitParams["topics"] = [];
+      for (const t of req.topics) {
+        const partitions = [];
+        for (const o of t.partitions) {
+          if (this.#exists(t.topic, o.partition)) partitions.push(o);
+          else codes.set(pkey(t.topic, o.partition), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        }
+        if (partitions.length > 0) topics.push({ topic: t.topic, partitions });
+      }
+      const written = topics.length === 0 ? [] : await this.#groups!.txnCommitOffsets!({
+        groupId: req.groupId,
+        generationId: req.generationId,
+        memberId: req.memberId,
+        groupInstanceId: req.groupInstanceId,
+        transactionalId: req.transactionalId,
+        producerId: req.producerId,
+        producerEpoch: req.producerEpoch,
+        topics,
+      });
+      for (const t of written) {
+        for (const p of t.partitions) codes.set(pkey(t.topic, p.partition), p.errorCode);
+      }
+      return req.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((o) => ({
+          partition: o.partition,
+          errorCode: codes.get(pkey(t.topic, o.partition)) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+        })),
+      }));
     });
   }
 
@@ -979,11 +1059,12 @@ export class TransactionCoordinator {
       producerEpoch: m.producerEpoch,
       commit,
       coordinatorEpoch: this.#epochs.get(this.#store.partitionFor(m.transactionalId)) ?? 0,
-      // cluster mode: the group coordinators hold the transaction's offsets (TxnOffsetCommit
-      // goes to them, as Kafka's) and commit or drop them at the marker on their partition;
-      // on one broker this coordinator holds them and materialises them below
-      topics: [...m.partitions].filter(([t]) => this.#markers !== undefined || t !== OFFSETS_TOPIC)
-        .map(([topic, s]) => ({ topic, partitions: [...s] })),
+      // the group coordinators hold the transaction's offsets (TxnOffsetCommit goes to them, as
+      // Kafka's) and commit or drop them at the marker on their partition; without the group
+      // coordinator's hooks (one broker) this coordinator holds them and materialises them below
+      topics: [...m.partitions].filter(([t]) =>
+        this.#markers !== undefined || this.#durableOffsets || t !== OFFSETS_TOPIC
+      ).map(([topic, s]) => ({ topic, partitions: [...s] })),
     }, () => !this.#closed && this.#ownsTxn(m));
     if (this.#markers !== undefined) {
       const failed = results.flatMap((t) =>
@@ -1087,6 +1168,11 @@ export class TransactionCoordinator {
       for (const partition of t.partitions) {
         const log = this.#logs.partition(t.topic, partition);
         if (log === undefined) {
+          // nothing was written there (no __consumer_offsets yet): offsets held without a log
+          // are dropped or committed all the same
+          if (t.topic === OFFSETS_TOPIC) {
+            this.#groups?.completeTxnOffsets?.(partition, req.producerId, req.commit);
+          }
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +
               `${req.producerId} to ${t.topic}-${partition}: the partition does not exist`,
@@ -1102,6 +1188,9 @@ export class TransactionCoordinator {
           coordinatorEpoch: req.coordinatorEpoch,
           timestamp: now,
         }));
+        if (t.topic === OFFSETS_TOPIC) {
+          this.#groups?.completeTxnOffsets?.(partition, req.producerId, req.commit);
+        }
         partitions.push({ partition, errorCode: ErrorCode.NONE });
       }
       out.push({ topic: t.topic, partitions });

@@ -104,7 +104,10 @@ export interface OpenTransactionCoordinatorOptions {
   clusterPartitions?: () => number | undefined;
   /** Cluster mode: whether a data partition exists (see `TransactionCoordinatorOptions`). */
   partitionExists?: (topic: string, partition: number) => boolean;
-  /** Cluster mode: the partition count of `__consumer_offsets` (see `TransactionCoordinatorOptions`). */
+  /**
+   * The partition count of `__consumer_offsets` (see `TransactionCoordinatorOptions`); on one
+   * broker, its configured count while the topic does not exist yet.
+   */
   offsetsPartitions?: () => number | undefined;
   /** Cluster mode: how markers reach the partitions' leaders (see `TransactionCoordinatorOptions`). */
   markers?: TransactionCoordinatorOptions["markers"];
@@ -188,9 +191,13 @@ export function transactionCoordinatorOf(broker: BrokerContext): Promise<Transac
     const num = typeof cfg.transactionStateLogNumPartitions === "number"
       ? cfg.transactionStateLogNumPartitions
       : undefined;
+    const offsets = typeof cfg.offsetsTopicNumPartitions === "number"
+      ? cfg.offsetsTopicNumPartitions
+      : undefined;
     p = openTransactionCoordinator(broker.logs, {
       nextProducerId: () => broker.producerIds.next(),
       numPartitions: num,
+      offsetsPartitions: () => broker.logs.topic("__consumer_offsets")?.partitions ?? offsets,
       groups: broker.groups,
       logger: broker.logger,
       startTimer: !broker.closing.aborted,

@@ -73,6 +73,8 @@ export class RequestScheduler {
   /** The one connection the current slice admitted requests of; -1 for several; 0 for none. */
   #owner = 0;
   readonly #waiting: Array<() => void> = [];
+  /** The connection of each entry of `#waiting`, at the same index. */
+  readonly #waitingConnections: number[] = [];
   /** Index of the first waiter not yet admitted (the queue is compacted as slices run). */
   #head = 0;
   /** Requests admitted in the current slice. */
@@ -142,6 +144,7 @@ export class RequestScheduler {
     }
     this.#stats.deferred++;
     this.#schedule();
+    this.#waitingConnections.push(connection);
     return new Promise<void>((resolve) => this.#waiting.push(resolve));
   }
 
@@ -150,6 +153,7 @@ export class RequestScheduler {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     const all = this.#waiting.splice(0);
+    this.#waitingConnections.length = 0;
     const from = this.#head;
     this.#head = 0;
     this.#admitted = 0;
@@ -166,14 +170,25 @@ export class RequestScheduler {
     const n = Math.min(this.waiting, this.#sliceRequests);
     // what a slice admits when it starts counts against what it admits at once
     this.#admitted = n;
-    this.#owner = n === 0 ? 0 : -1;
+    this.#owner = 0;
     if (n === 0) return; // idle: the next request opens a slice
     this.#stats.slices++;
     const from = this.#head;
     this.#head += n;
+    // a slice that admits the waiting requests of one connection only is that connection's (a
+    // lone busy client keeps `loneRequests` per slice once it has waited)
+    const first = this.#waitingConnections[from];
+    this.#owner = first;
+    for (let i = from + 1; i < this.#head; i++) {
+      if (this.#waitingConnections[i] !== first) {
+        this.#owner = -1;
+        break;
+      }
+    }
     const go = this.#waiting.slice(from, this.#head);
     if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
       this.#waiting.splice(0, this.#head);
+      this.#waitingConnections.splice(0, this.#head);
       this.#head = 0;
     }
     this.#schedule();

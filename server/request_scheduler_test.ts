@@ -143,6 +143,19 @@ Deno.test("scheduler: a lone connection gets up to loneRequests at once; a secon
   }
 });
 
+Deno.test("scheduler: a lone connection that waited keeps loneRequests in the slice that admitted it", async () => {
+  const s = new RequestScheduler({ immediateRequests: 2, loneRequests: 5 });
+  try {
+    for (let i = 0; i < 5; i++) assertEquals(s.admit(7), undefined, `request ${i}`);
+    await s.admit(7); // the 6th waits for the next slice, which admits it
+    // that slice admitted connection 7's requests only: it is still 7's, up to loneRequests (5)
+    for (let i = 0; i < 4; i++) assertEquals(s.admit(7), undefined, `request ${7 + i}`);
+    ok(s.admit(7) !== undefined, "the 6th request of the slice must wait");
+  } finally {
+    s.close();
+  }
+});
+
 Deno.test("scheduler: once idle (a slice with nothing waiting), requests start at once again", async () => {
   const s = new RequestScheduler({ immediateRequests: 1 });
   try {

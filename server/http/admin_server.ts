@@ -19,6 +19,7 @@ import {
 } from "./exposition.ts";
 import {
   BrokerState,
+  brokerStateName,
   type BrokerStateValue,
   collectMetrics,
   type MetricsSources,
@@ -225,28 +226,13 @@ export class AdminServer {
 
   #readyz(): Response {
     const state = this.#state();
-    if (state !== BrokerState.RUNNING) return text(503, `not ready: ${stateName(state)}\n`);
+    if (state !== BrokerState.RUNNING) return text(503, `not ready: ${brokerStateName(state)}\n`);
     const why = this.#ready();
     return why === null ? text(200, "ready\n") : text(503, `not ready: ${why}\n`);
   }
 }
 
 const EMPTY_METRICS = new BrokerMetrics();
-
-function stateName(s: BrokerStateValue): string {
-  switch (s) {
-    case BrokerState.NOT_RUNNING:
-      return "not running";
-    case BrokerState.STARTING:
-      return "starting";
-    case BrokerState.RECOVERY:
-      return "recovering the logs";
-    case BrokerState.RUNNING:
-      return "running";
-    case BrokerState.SHUTTING_DOWN:
-      return "shutting down";
-  }
-}
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8" } });

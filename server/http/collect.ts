@@ -46,6 +46,27 @@ export const BrokerState: Readonly<{
 /** One of {@linkcode BrokerState}'s values. */
 export type BrokerStateValue = typeof BrokerState[keyof typeof BrokerState];
 
+/**
+ * A broker state in words, as `/readyz` and the web console show it.
+ *
+ * @param s The state.
+ * @returns E.g. `recovering the logs`.
+ */
+export function brokerStateName(s: BrokerStateValue): string {
+  switch (s) {
+    case BrokerState.NOT_RUNNING:
+      return "not running";
+    case BrokerState.STARTING:
+      return "starting";
+    case BrokerState.RECOVERY:
+      return "recovering the logs";
+    case BrokerState.RUNNING:
+      return "running";
+    case BrokerState.SHUTTING_DOWN:
+      return "shutting down";
+  }
+}
+
 /** Where {@linkcode collectMetrics} reads from; absent parts are left out of the exposition. */
 export interface MetricsSources {
   /** The request path's counters. */

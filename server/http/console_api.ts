@@ -71,7 +71,7 @@ import { offsetCommit } from "../apis/offset_commit.ts";
 import { offsetKey } from "../group/group.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import { ResourceType } from "../security/acl.ts";
-import { BrokerState, type BrokerStateValue } from "./collect.ts";
+import { BrokerState, brokerStateName, type BrokerStateValue } from "./collect.ts";
 import { browse, BrowseError, type BrowseFrom, MAX_BROWSE_RECORDS } from "./console_records.ts";
 
 /** What the console API reads. */
@@ -408,7 +408,7 @@ export class ConsoleApi {
     const base = {
       nodeId: ctx.nodeId,
       clusterId: ctx.clusterId,
-      state: stateName(state),
+      state: brokerStateName(state),
       mode: cluster === undefined ? "standalone" : "cluster",
       connections: this.#s.connections(),
       uptimeMs: Math.round(performance.now()),
@@ -1023,19 +1023,4 @@ function browseFrom(url: URL): BrowseFrom {
   const from = url.searchParams.get("from") ?? "beginning";
   if (from === "beginning" || from === "end") return { kind: from };
   throw bad(`Parameter "from" must be beginning or end, got "${from}"`);
-}
-
-function stateName(s: BrokerStateValue): string {
-  switch (s) {
-    case BrokerState.NOT_RUNNING:
-      return "not running";
-    case BrokerState.STARTING:
-      return "starting";
-    case BrokerState.RECOVERY:
-      return "recovering";
-    case BrokerState.RUNNING:
-      return "running";
-    case BrokerState.SHUTTING_DOWN:
-      return "shutting down";
-  }
 }

@@ -414,7 +414,7 @@ export class Broker {
         isrEligible: (id, epoch) => {
           const b = node.view.broker(id);
           return b !== undefined && b.value.fenced !== true &&
-            (epoch < 0 || epoch === b.createRevision);
+            b.value.controlledShutdown !== true && (epoch < 0 || epoch === b.createRevision);
         },
       });
     } else if (options.replication !== undefined) {
@@ -770,8 +770,19 @@ export class Broker {
       this.#ctx.scramCredentials?.close(); // nor credential changes
       this.#state.value = BrokerState.SHUTTING_DOWN;
       this.#console?.close();
-      // Cluster mode: leave first (lease revoked), so the controller moves leadership away now.
-      await this.#ctx.cluster?.close().catch((e) =>
+      // Cluster mode: a controlled shutdown first (the controller moves the leaderships away and
+      // drops this broker from ISRs while it still serves), then flush, then leave (lease
+      // revoked: whatever it still leads moves now).
+      const cluster = this.#ctx.cluster;
+      if (cluster !== undefined) {
+        await cluster.controlledShutdown().catch((e) =>
+          this.#log.warn(`Controlled shutdown failed: ${e instanceof Error ? e.message : e}`)
+        );
+        await this.#ctx.logs.flush().catch((e) =>
+          this.#log.warn(`Flushing the logs failed: ${e instanceof Error ? e.message : e}`)
+        );
+      }
+      await cluster?.close().catch((e) =>
         this.#log.warn(`Leaving the cluster failed: ${e instanceof Error ? e.message : e}`)
       );
       this.#abort.abort();

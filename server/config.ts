@@ -132,6 +132,20 @@ export interface BrokerConfig {
    */
   livenessProbeRefusals: number;
   /**
+   * Cluster mode: a stopping broker first asks the controller to move its leaderships away and
+   * drop it from ISRs, and waits for that, before it leaves (`controlled.shutdown.enable`;
+   * docs/CLUSTER.md "Controlled shutdown"). Default true.
+   */
+  controlledShutdownEnable: boolean;
+  /**
+   * How many times a stopping broker waits `controlled.shutdown.retry.backoff.ms` for its
+   * controlled shutdown to complete before it leaves anyway (`controlled.shutdown.max.retries`).
+   * Default 3.
+   */
+  controlledShutdownMaxRetries: number;
+  /** One wait of a controlled shutdown (`controlled.shutdown.retry.backoff.ms`). Default 5000. */
+  controlledShutdownRetryBackoffMs: number;
+  /**
    * Cluster mode: the controller moves leaderships back to the preferred replicas when a
    * broker's share of partitions led by another exceeds `leader.imbalance.per.broker.percentage`
    * (`auto.leader.rebalance.enable`). Default true.
@@ -357,6 +371,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   livenessProbeEnable: true,
   livenessProbeIntervalMs: 100,
   livenessProbeRefusals: 3,
+  controlledShutdownEnable: true,
+  controlledShutdownMaxRetries: 3,
+  controlledShutdownRetryBackoffMs: 5000,
   autoLeaderRebalanceEnable: true,
   leaderImbalanceCheckIntervalSeconds: 300,
   leaderImbalancePerBrokerPercentage: 10,
@@ -957,6 +974,15 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "sluice.broker.liveness.probe.refusals":
         config.livenessProbeRefusals = int(key, "positive-int");
+        break;
+      case "controlled.shutdown.enable":
+        config.controlledShutdownEnable = validateBrokerValue(key, value, "boolean") === "true";
+        break;
+      case "controlled.shutdown.max.retries":
+        config.controlledShutdownMaxRetries = int(key, "positive-int");
+        break;
+      case "controlled.shutdown.retry.backoff.ms":
+        config.controlledShutdownRetryBackoffMs = int(key, "positive-int");
         break;
       case "auto.leader.rebalance.enable":
         config.autoLeaderRebalanceEnable = validateBrokerValue(key, value, "boolean") === "true";

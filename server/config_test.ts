@@ -504,6 +504,41 @@ Deno.test("brokerConfigFrom() reads the liveness probe keys: on by default, 100 
   }
 });
 
+Deno.test("brokerConfigFrom(): controlled shutdown settings (Kafka's names and defaults)", () => {
+  const defaults = brokerConfigFrom({});
+  assertEquals(
+    [
+      defaults.controlledShutdownEnable,
+      defaults.controlledShutdownMaxRetries,
+      defaults.controlledShutdownRetryBackoffMs,
+    ],
+    [true, 3, 5000],
+  );
+  const config = brokerConfigFrom({
+    properties: {
+      "controlled.shutdown.enable": "false",
+      "controlled.shutdown.max.retries": "1",
+      "controlled.shutdown.retry.backoff.ms": "200",
+    },
+    warn: (m) => {
+      throw new Error(m);
+    },
+  });
+  assertEquals(
+    [
+      config.controlledShutdownEnable,
+      config.controlledShutdownMaxRetries,
+      config.controlledShutdownRetryBackoffMs,
+    ],
+    [false, 1, 200],
+  );
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "controlled.shutdown.max.retries": "0" } }),
+    RangeError,
+    '"controlled.shutdown.max.retries": must be between 1',
+  );
+});
+
 Deno.test("brokerConfigFrom() refuses bad cluster-mode values, naming key and value", () => {
   const cases: [Record<string, string>, string][] = [
     [{ "controller.etcd.endpoints": "127.0.0.1:2379" }, '"127.0.0.1:2379" is not http://host:port'],

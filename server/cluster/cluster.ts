@@ -41,7 +41,7 @@ import type { Logger } from "../logger.ts";
 import { META_PROPERTIES_FILE } from "../meta_properties.ts";
 import { PlacementError, placeReplicas } from "./assignment.ts";
 import { ClusterView } from "./cluster_view.ts";
-import { Controller } from "./controller.ts";
+import { Controller, nextPartitionState, shuttingDownBrokers } from "./controller.ts";
 import { EtcdClient, EtcdError } from "./etcd.ts";
 import { FailureDetector } from "./failure_detector.ts";
 import { Membership } from "./membership.ts";
@@ -460,6 +460,107 @@ export class ClusterNode {
       this.#detector.start();
     }
     this.#applyLeadership();
+  }
+
+  /**
+   * Kafka's controlled shutdown (`controlled.shutdown.enable`; docs/CLUSTER.md "Controlled
+   * shutdown"): mark this broker's registration "in controlled shutdown", so that the
+   * controller moves every leadership it holds to another live ISR member and drops it from
+   * every ISR, and wait until it is done: this broker leads no partition that another live ISR
+   * member could lead and is in no other ISR. Each of `controlled.shutdown.max.retries` attempts
+   * writes the mark again and waits up to `controlled.shutdown.retry.backoff.ms`; after the last
+   * the broker leaves anyway (logged with what was left). Call before
+   * {@linkcode ClusterNode.close}, while the listeners still serve (the new leaders' followers,
+   * this broker among them, fetch the last records).
+   *
+   * @returns Whether it completed (true also when disabled or not registered: nothing to do).
+   */
+  async controlledShutdown(): Promise<boolean> {
+    const m = this.#membership;
+    if (!this.#config.controlledShutdownEnable || m === undefined || this.#stop.signal.aborted) {
+      return true;
+    }
+    const retries = this.#config.controlledShutdownMaxRetries;
+    const backoffMs = this.#config.controlledShutdownRetryBackoffMs;
+    const since = Date.now();
+    let left: string[] = [];
+    for (let attempt = 1; attempt <= retries; attempt++) {
+      const deadline = Date.now() + backoffMs;
+      try {
+        const revision = await m.beginControlledShutdown();
+        if (revision === undefined) {
+          this.#logger.warn(
+            `Broker ${this.nodeId} skips its controlled shutdown: it is not registered in etcd`,
+          );
+          return false;
+        }
+        if (attempt === 1) {
+          this.#logger.info(
+            `Broker ${this.nodeId} in controlled shutdown (etcd revision ${revision}): waiting ` +
+              `for the controller to move its leaderships and drop it from ISRs`,
+          );
+        }
+        await this.view.waitForRevision(revision, backoffMs);
+      } catch (e) {
+        // etcd out of reach: no controller can act on it either
+        this.#logger.warn(
+          `Broker ${this.nodeId} leaves without a controlled shutdown: it cannot mark its ` +
+            `registration in etcd: ${e instanceof Error ? e.message : e}`,
+        );
+        return false;
+      }
+      for (;;) {
+        left = this.#shutdownLeft();
+        const wait = deadline - Date.now();
+        if (left.length === 0 || wait <= 0) break;
+        await new Promise((r) => setTimeout(r, Math.min(wait, 20)));
+      }
+      if (left.length === 0) {
+        // the replica manager has applied the states that took the leaderships away
+        await this.#parts?.replicas.applyStates([]);
+        this.#logger.info(
+          `Broker ${this.nodeId} completed its controlled shutdown in ${Date.now() - since} ms: ` +
+            `it leads no partition another in-sync replica could lead, and is in no other ISR`,
+        );
+        return true;
+      }
+      this.#logger.warn(
+        `Broker ${this.nodeId}'s controlled shutdown, attempt ${attempt} of ${retries}: ` +
+          `${left.length} partitions still wait (${left.slice(0, 10).join(", ")}` +
+          `${left.length > 10 ? ", ..." : ""})`,
+      );
+    }
+    this.#logger.warn(
+      `Broker ${this.nodeId} leaves without completing its controlled shutdown after ` +
+        `${retries} × ${backoffMs} ms (controlled.shutdown.max.retries × ` +
+        `controlled.shutdown.retry.backoff.ms): ${left.length} partitions still led by it or ` +
+        `with it in their ISR (${left.slice(0, 10).join(", ")}${left.length > 10 ? ", ..." : ""})`,
+    );
+    return false;
+  }
+
+  /**
+   * The partitions the controller still has to change for this broker's controlled shutdown:
+   * led by it or with it in their ISR, where the election rule would change them.
+   */
+  #shutdownLeft(): string[] {
+    const brokers = this.view.unfencedBrokers();
+    const live = new Set(brokers.map((b) => b.id));
+    const shuttingDown = shuttingDownBrokers(brokers);
+    shuttingDown.add(this.nodeId);
+    const left: string[] = [];
+    for (const [name, t] of this.view.topics()) {
+      for (let p = 0; p < t.value.replicas.length; p++) {
+        const s = this.view.partition(name, p)?.value;
+        if (s === undefined || (s.leader !== this.nodeId && !s.isr.includes(this.nodeId))) {
+          continue;
+        }
+        if (nextPartitionState(s, t.value.replicas[p], live, shuttingDown) !== undefined) {
+          left.push(`${name}-${p}`);
+        }
+      }
+    }
+    return left;
   }
 
   /**

@@ -415,7 +415,7 @@ export class ClusterView {
         const epoch = this.#brokerEpoch();
         if (epoch === 0) return fail(ErrorCode.STALE_BROKER_EPOCH);
         // Kafka's controller (KIP-841, KIP-903): a broker added to the ISR must be registered,
-        // unfenced, and registered with the epoch its fetches carried; read fresh from etcd
+        // unfenced, not in controlled shutdown, and registered with the epoch its fetches carried; read fresh from etcd
         // and compared in the write, so a leader with a stale view cannot add it
         const eligible: { id: number; createRevision: number; modRevision: number }[] = [];
         for (const b of isr.filter((b) => !s.isr.includes(b))) {
@@ -425,6 +425,8 @@ export class ClusterView {
             ? "not registered"
             : reg.value.fenced === true
             ? `fenced (broker epoch ${reg.createRevision}, catching up)`
+            : reg.value.controlledShutdown === true
+            ? `in controlled shutdown (broker epoch ${reg.createRevision})`
             : sent >= 0 && sent !== reg.createRevision
             ? `stale broker epoch ${sent} (registered with ${reg.createRevision})`
             : undefined;

@@ -34,6 +34,11 @@ import { completeReassignment, electPreferred } from "./reassignment.ts";
  * The state a partition should move to given the live brokers, or `undefined` when it is right
  * as it is (the controller's election rule; pure, for tests).
  *
+ * A broker in controlled shutdown (`shuttingDown`, live still) hands its leaderships over to
+ * the first other live ISR member in replica order (leader epoch + 1) and leaves every ISR;
+ * where no other ISR member is live it keeps leading (and stays in the ISR) until it stops,
+ * as Kafka's controller leaves such a partition to its leader.
+ *
  * @example
  * ```ts
  * import { nextPartitionState } from "./controller.ts";
@@ -41,24 +46,37 @@ import { completeReassignment, electPreferred } from "./reassignment.ts";
  * const s = { leader: 1, leaderEpoch: 0, isr: [1, 2, 3], partitionEpoch: 0 };
  * const next = nextPartitionState(s, [1, 2, 3], new Set([2, 3]));
  * console.assert(next?.leader === 2 && next.leaderEpoch === 1 && next.isr.join() === "2,3");
+ * const moved = nextPartitionState(s, [1, 2, 3], new Set([1, 2, 3]), new Set([1]));
+ * console.assert(moved?.leader === 2 && moved.isr.join() === "2,3");
  * ```
  *
  * @param s The partition's state.
  * @param replicas Its replicas, preferred leader first.
  * @param live The registered brokers.
+ * @param shuttingDown The live brokers in controlled shutdown. Default: none.
  * @returns The new state, or `undefined`.
  */
 export function nextPartitionState(
   s: PartitionState,
   replicas: readonly number[],
   live: ReadonlySet<number>,
+  shuttingDown: ReadonlySet<number> = new Set(),
 ): PartitionState | undefined {
   const liveIsr = s.isr.filter((b) => live.has(b));
+  const eligibleIsr = liveIsr.filter((b) => !shuttingDown.has(b));
+  const candidates = replicas.filter((b) => eligibleIsr.includes(b));
   if (s.leader !== -1 && live.has(s.leader)) {
-    if (liveIsr.length === s.isr.length) return undefined;
-    return { ...s, isr: liveIsr, partitionEpoch: s.partitionEpoch + 1 };
+    if (shuttingDown.has(s.leader) && candidates.length === 0) {
+      // no one else to lead: it keeps leading until it stops; others shutting down leave
+      const isr = liveIsr.filter((b) => b === s.leader || !shuttingDown.has(b));
+      if (isr.length === s.isr.length) return undefined;
+      return { ...s, isr, partitionEpoch: s.partitionEpoch + 1 };
+    }
+    if (!shuttingDown.has(s.leader)) {
+      if (eligibleIsr.length === s.isr.length) return undefined;
+      return { ...s, isr: eligibleIsr, partitionEpoch: s.partitionEpoch + 1 };
+    }
   }
-  const candidates = replicas.filter((b) => liveIsr.includes(b));
   if (candidates.length === 0) {
     if (s.leader === -1) return undefined; // offline, waiting for an ISR member
     // No live ISR member: offline, the last ISR kept (no unclean election).
@@ -74,9 +92,21 @@ export function nextPartitionState(
     ...s,
     leader: candidates[0],
     leaderEpoch: s.leaderEpoch + 1,
-    isr: liveIsr,
+    isr: eligibleIsr,
     partitionEpoch: s.partitionEpoch + 1,
   };
+}
+
+/**
+ * The live brokers in controlled shutdown, as a view has them.
+ *
+ * @param brokers The registered brokers.
+ * @returns The ids of those whose registration says `controlledShutdown`.
+ */
+export function shuttingDownBrokers(
+  brokers: readonly { id: number; controlledShutdown?: boolean }[],
+): Set<number> {
+  return new Set(brokers.filter((b) => b.controlledShutdown === true).map((b) => b.id));
 }
 
 /** Options of {@linkcode Controller}. */
@@ -249,7 +279,10 @@ export class Controller {
    */
   async rebalanceLeaders(percentage: number): Promise<number> {
     if (!this.#active) return 0;
-    const live = new Set(this.#view.unfencedBrokers().map((b) => b.id));
+    // a broker in controlled shutdown gets no leadership back
+    const live = new Set(
+      this.#view.unfencedBrokers().filter((b) => b.controlledShutdown !== true).map((b) => b.id),
+    );
     const partitions = [];
     for (const [topic, t] of this.#view.topics()) {
       for (let p = 0; p < t.value.replicas.length; p++) {
@@ -469,6 +502,7 @@ export class Controller {
 
   async #reconcile(): Promise<void> {
     const live = new Set(this.#view.unfencedBrokers().map((b) => b.id));
+    const shuttingDown = shuttingDownBrokers(this.#view.unfencedBrokers());
     const now = Date.now();
     for (const [name, t] of this.#view.topics()) {
       for (let p = 0; p < t.value.replicas.length; p++) {
@@ -491,14 +525,19 @@ export class Controller {
         }
         if (await this.#completeReassignment(name, p, current)) continue;
         for (let attempt = 0; attempt < 3; attempt++) {
-          const next = nextPartitionState(current.value, replicas, live);
+          const next = nextPartitionState(current.value, replicas, live, shuttingDown);
           if (next === undefined) break;
           const r = await this.writePartitionState(name, p, current.modRevision, next);
           if (r.ok) {
             const s = current.value;
             this.#logger.info(
               `Controller: ${name}-${p} leader ${s.leader} → ${next.leader} (leader epoch ` +
-                `${next.leaderEpoch}), ISR [${s.isr}] → [${next.isr}]`,
+                `${next.leaderEpoch}), ISR [${s.isr}] → [${next.isr}]` +
+                (shuttingDown.has(s.leader) || s.isr.some((b) => shuttingDown.has(b))
+                  ? ` (controlled shutdown of broker ${
+                    [...shuttingDown].filter((b) => s.isr.includes(b) || b === s.leader)
+                  })`
+                  : ""),
             );
             break;
           }

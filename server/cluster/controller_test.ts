@@ -50,6 +50,33 @@ Deno.test("nextPartitionState(): Kafka's election rules, unclean election disabl
   );
 });
 
+Deno.test("nextPartitionState(): a broker in controlled shutdown hands over and leaves ISRs", () => {
+  const live = (...ids: number[]) => new Set(ids);
+  const all = live(1, 2, 3);
+  // its leadership goes to the first other live ISR member in replica order, it leaves the ISR
+  assertEquals(
+    nextPartitionState(s(1, [1, 3, 2], 4, 9), [1, 2, 3], all, live(1)),
+    s(2, [3, 2], 5, 10),
+  );
+  // a follower in controlled shutdown leaves the ISR; the leader stays
+  assertEquals(
+    nextPartitionState(s(2, [1, 2, 3], 4, 9), [1, 2, 3], all, live(3)),
+    s(2, [1, 2], 4, 10),
+  );
+  // no other live ISR member: it keeps leading (no offline partition before it stops)
+  strictEqual(nextPartitionState(s(1, [1], 4, 9), [1, 2, 3], all, live(1)), undefined);
+  assertEquals(
+    nextPartitionState(s(1, [1, 2], 4, 9), [1, 2, 3], live(1, 3), live(1)),
+    s(1, [1], 4, 10),
+  );
+  // ... and other brokers shutting down leave its ISR meanwhile
+  assertEquals(nextPartitionState(s(1, [1, 2], 4, 9), [1, 2], all, live(1, 2)), s(1, [1], 4, 10));
+  // offline: not elected while shutting down
+  strictEqual(nextPartitionState(s(-1, [2], 5, 9), [1, 2], all, live(2)), undefined);
+  // none shutting down: the rule as before
+  strictEqual(nextPartitionState(s(1, [1, 2, 3]), [1, 2, 3], all, live()), undefined);
+});
+
 interface Node {
   store: MetadataStore;
   membership: Membership;

@@ -84,6 +84,8 @@ export class Membership {
   #gone = false;
   /** Ends the keep-alive loop's current pause early. */
   #wake: () => void = () => {};
+  /** The broker epoch whose registration this broker last wrote unfenced (0: none). */
+  #unfencedEpoch = 0;
 
   /**
    * Create the membership (call `start` to register).
@@ -190,12 +192,35 @@ export class Membership {
       false,
     );
     if (revision !== undefined) {
+      this.#unfencedEpoch = s.epoch;
       this.#logger.info(
         `Broker ${this.#registration.id}'s registration (broker epoch ${s.epoch}) is unfenced ` +
           `in etcd (revision ${revision})`,
       );
     }
     return revision;
+  }
+
+  /**
+   * Mark the registration "in controlled shutdown" (Kafka's KIP-841 ineligible replica): the
+   * controller moves this broker's leaderships away and drops it from every ISR, and leaders
+   * may not add it again. A registration made after this (the broker registers again while
+   * stopping) carries the mark too. Written again by each call (the controller reacts to the
+   * write).
+   *
+   * @returns etcd's revision of the write, or `undefined` when not registered.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async beginControlledShutdown(): Promise<number | undefined> {
+    this.#registration.controlledShutdown = true;
+    const s = this.#state;
+    if (!s.registered || s.lease === "0" || this.#stop.signal.aborted) return undefined;
+    return await this.#store.setBrokerFenced(
+      this.#registration,
+      s.epoch,
+      s.lease,
+      this.#unfencedEpoch !== s.epoch,
+    );
   }
 
   /**

@@ -55,6 +55,13 @@ export interface BrokerRegistration {
    * brokers before the flag).
    */
   fenced?: boolean;
+  /**
+   * In controlled shutdown (Kafka's KIP-841 ineligible replica; docs/CLUSTER.md "Controlled
+   * shutdown"): the broker is stopping, and asks the controller to move its leaderships away
+   * and drop it from every ISR. Such a broker is not elected leader (unless no other ISR member
+   * is live) and not added to an ISR (INELIGIBLE_REPLICA). Absent: not shutting down.
+   */
+  controlledShutdown?: boolean;
 }
 
 /** One advertised listener of a registered broker. */

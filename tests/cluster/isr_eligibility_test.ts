@@ -315,6 +315,36 @@ Deno.test({
       strictEqual(refused.errorCode, ErrorCode.INELIGIBLE_REPLICA);
       ok(refused.message?.includes("stale broker epoch"), refused.message);
 
+      // in controlled shutdown (KIP-841's other ineligible replica): not added at its current
+      // epoch, by the leader (its view) nor by etcd's check
+      ok(
+        await store.setBrokerFenced(
+          { ...reg, controlledShutdown: true },
+          four.epoch,
+          four.lease,
+          false,
+        ) !== undefined,
+      );
+      await until(
+        "broker 1 sees broker 4 in controlled shutdown",
+        () => b1.cluster!.view.broker(4)?.value.controlledShutdown === true,
+      );
+      for (let round = 0; round < 10; round++) {
+        strictEqual(await fetchAsReplica(b1, created.id, 4, four.epoch, leo), ErrorCode.NONE);
+        assertEquals(await isrInEtcd(store, "s"), [1, 2], `round ${round}: s-0's ISR (shutdown)`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const shutdown = (await store.readPartition("s", 0))!.value;
+      const refusedShutdown = await b1.cluster!.view.alterPartition("s", 0, {
+        isr: [1, 2, 4],
+        leaderEpoch: shutdown.leaderEpoch,
+        partitionEpoch: shutdown.partitionEpoch,
+        brokerEpochs: [{ brokerId: 4, brokerEpoch: four.epoch }],
+      });
+      strictEqual(refusedShutdown.errorCode, ErrorCode.INELIGIBLE_REPLICA);
+      ok(refusedShutdown.message?.includes("in controlled shutdown"), refusedShutdown.message);
+      ok(await store.setBrokerFenced(reg, four.epoch, four.lease, false) !== undefined);
+
       // its current epoch: added
       await until("4 in s-0's ISR", async () => {
         await fetchAsReplica(b1, created.id, 4, four.epoch, leo);

@@ -114,10 +114,17 @@ export interface BrokerConfig {
   /** This broker's rack (`broker.rack`), for rack-aware replica placement; `null`: none. */
   rack: string | null;
   /**
-   * Cluster mode: the TTL of the broker's etcd lease, and how long its keep-alive may fail
-   * before it stops leading (`broker.session.timeout.ms`). Default 2000.
+   * Cluster mode: how long a broker's keep-alive (and heartbeat) may fail before it stops
+   * leading, and before the controller fences it (`broker.session.timeout.ms`); also the TTL of
+   * its etcd lease unless `sluice.broker.lease.ttl.ms` says otherwise. Default 2000.
    */
   brokerSessionTimeoutMs: number;
+  /**
+   * Cluster mode: the TTL of the broker's etcd lease, which holds its registration (and broker
+   * epoch) after its heartbeats stopped (`sluice.broker.lease.ttl.ms`); 0: the session timeout.
+   * Default 0.
+   */
+  brokerLeaseTtlMs: number;
   /**
    * Cluster mode: probe brokers' listeners and revoke the etcd lease of one whose listener
    * refuses connections (its process is gone), rather than wait for the lease to expire
@@ -368,6 +375,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   clusterName: "sluice",
   rack: null,
   brokerSessionTimeoutMs: 2000,
+  brokerLeaseTtlMs: 0,
   livenessProbeEnable: true,
   livenessProbeIntervalMs: 100,
   livenessProbeRefusals: 3,
@@ -965,6 +973,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "broker.session.timeout.ms":
         config.brokerSessionTimeoutMs = int(key, "positive-int");
+        break;
+      case "sluice.broker.lease.ttl.ms":
+        config.brokerLeaseTtlMs = int(key, "non-negative-int");
         break;
       case "sluice.broker.liveness.probe.enable":
         config.livenessProbeEnable = validateBrokerValue(key, value, "boolean") === "true";

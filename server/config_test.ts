@@ -504,7 +504,7 @@ Deno.test("brokerConfigFrom() reads the liveness probe keys: on by default, 100 
   }
 });
 
-Deno.test("brokerConfigFrom(): controlled shutdown settings (Kafka's names and defaults)", () => {
+Deno.test("brokerConfigFrom(): controlled shutdown and lease settings", () => {
   const defaults = brokerConfigFrom({});
   assertEquals(
     [
@@ -531,6 +531,11 @@ Deno.test("brokerConfigFrom(): controlled shutdown settings (Kafka's names and d
       config.controlledShutdownRetryBackoffMs,
     ],
     [false, 1, 200],
+  );
+  assertEquals(brokerConfigFrom({}).brokerLeaseTtlMs, 0);
+  assertEquals(
+    brokerConfigFrom({ properties: { "sluice.broker.lease.ttl.ms": "30000" } }).brokerLeaseTtlMs,
+    30000,
   );
   assertThrows(
     () => brokerConfigFrom({ properties: { "controlled.shutdown.max.retries": "0" } }),

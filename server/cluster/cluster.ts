@@ -408,6 +408,7 @@ export class ClusterNode {
         rack: this.#config.rack,
       },
       sessionTimeoutMs: this.#config.brokerSessionTimeoutMs,
+      leaseTtlMs: this.#config.brokerLeaseTtlMs || this.#config.brokerSessionTimeoutMs,
       logger: this.#logger,
     });
     this.#membership = membership;
@@ -422,6 +423,9 @@ export class ClusterNode {
         if (c.kind !== "broker" || c.id !== this.nodeId || c.before === undefined) continue;
         if (c.after?.createRevision !== c.before.createRevision) {
           membership.registrationGone(c.before.createRevision);
+        } else if (c.after.value.fenced === true && c.before.value.fenced !== true) {
+          // only the controller fences a registration (its heartbeats stopped)
+          membership.fencedByController(c.after.createRevision);
         }
       }
     }));
@@ -438,6 +442,7 @@ export class ClusterNode {
       membership,
       nodeId: this.nodeId,
       logger: this.#logger,
+      sessionTimeoutMs: this.#config.brokerSessionTimeoutMs,
       autoLeaderRebalance: this.#config.autoLeaderRebalanceEnable
         ? {
           intervalMs: this.#config.leaderImbalanceCheckIntervalSeconds * 1000,

@@ -134,6 +134,7 @@ export class ClusterView {
   #watch: Watch | undefined;
   readonly #listeners = new Set<(changes: ViewChange[]) => void>();
   readonly #replicaListeners = new Set<(states: ReplicaState[]) => void>();
+  readonly #heartbeatListeners = new Set<(id: number, revision: number) => void>();
   #revisionWaiters: { revision: number; resolve: () => void }[] = [];
   /** When each topic (by id) was first seen, for the controller's repair of missing states. */
   readonly #firstSeen = new Map<string, number>();
@@ -301,6 +302,19 @@ export class ClusterView {
   onChange(listener: (changes: ViewChange[]) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Be told of each broker heartbeat (`<prefix>/heartbeats/<id>` written), in etcd's order with
+   * the other changes: a heartbeat is reported before the changes of the same or a later
+   * revision are. Heartbeats are not part of the view's state.
+   *
+   * @param listener Called with the broker's node id and the heartbeat's revision.
+   * @returns A function that unsubscribes.
+   */
+  onHeartbeat(listener: (id: number, revision: number) => void): () => void {
+    this.#heartbeatListeners.add(listener);
+    return () => this.#heartbeatListeners.delete(listener);
   }
 
   /**
@@ -480,6 +494,19 @@ export class ClusterView {
     const snap = this.#snap!;
     const changes: ViewChange[] = [];
     for (const e of events) {
+      const beat = e.type === "put" ? this.#store.heartbeatOf(e.kv.key) : undefined;
+      if (beat !== undefined) {
+        for (const l of this.#heartbeatListeners) {
+          try {
+            l(beat, e.kv.modRevision);
+          } catch (err) {
+            this.#logger.error(
+              `Heartbeat listener failed: ${err instanceof Error ? err.message : err}`,
+            );
+          }
+        }
+        continue;
+      }
       const k = this.#store.parseKey(e.kv.key);
       if (k === undefined) continue;
       const before = this.#valueOf(snap, k);

@@ -15,6 +15,10 @@
  * (`unclean.leader.election.enable=false`); when an ISR member of an offline partition comes
  * back, it is elected. Writes are compare-and-swap on the partition key's mod revision.
  *
+ * A broker in controlled shutdown (its registration says so) hands its leaderships over and
+ * leaves every ISR; a broker whose heartbeats stop for `broker.session.timeout.ms` is marked
+ * fenced in etcd by the controller, which then treats it as any fenced broker.
+ *
  * It also completes reassignments (`reassignment.ts`): once every adding replica of a partition
  * is in its ISR, the topic's replicas of that partition become the target and its state drops
  * the removed replicas (handing the leadership over if the leader is one of them), in one
@@ -136,6 +140,14 @@ export interface ControllerOptions {
    * preferred election (where the preferred replica is registered and in the ISR). Default: off.
    */
   autoLeaderRebalance?: { intervalMs: number; percentage: number };
+  /**
+   * `broker.session.timeout.ms`: while controller, a broker none of whose heartbeats
+   * (`<prefix>/heartbeats/<id>`, written at each keep-alive) arrived for this long is marked
+   * fenced in etcd (Kafka's controller fencing a broker whose session expired), so that its
+   * leaderships move and it leaves every ISR. Only brokers seen heartbeating are fenced (a
+   * broker that does not write heartbeats keeps the lease as its only session). Default: off.
+   */
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -189,6 +201,14 @@ export class Controller {
   readonly #reconcileIntervalMs: number;
   readonly #missingStateGraceMs: number;
   readonly #autoLeaderRebalance: { intervalMs: number; percentage: number } | undefined;
+  readonly #sessionTimeoutMs: number | undefined;
+  /** When this controller last saw each broker's heartbeat (or registration), by node id. */
+  readonly #lastBeat = new Map<number, number>();
+  /** The brokers seen heartbeating (only they are fenced for missing heartbeats). */
+  readonly #beating = new Set<number>();
+  readonly #fencing = new Set<number>();
+  #sessionTimer: ReturnType<typeof setInterval> | undefined;
+  #lastTick = 0;
   #epoch = 0;
   #active = false;
   #stopped = false;
@@ -215,6 +235,7 @@ export class Controller {
     this.#reconcileIntervalMs = options.reconcileIntervalMs ?? 5000;
     this.#missingStateGraceMs = options.missingStateGraceMs ?? 10_000;
     this.#autoLeaderRebalance = options.autoLeaderRebalance;
+    this.#sessionTimeoutMs = options.sessionTimeoutMs;
   }
 
   /** Whether this broker is the controller now. */
@@ -242,6 +263,19 @@ export class Controller {
   start(): void {
     this.#unsubscribe.push(this.#view.onChange((changes) => this.#onViewChange(changes)));
     this.#unsubscribe.push(this.#membership.onChange(() => this.#check()));
+    const session = this.#sessionTimeoutMs;
+    if (session !== undefined) {
+      this.#unsubscribe.push(this.#view.onHeartbeat((id) => {
+        this.#lastBeat.set(id, Date.now());
+        this.#beating.add(id);
+      }));
+      this.#lastTick = Date.now();
+      this.#sessionTimer = setInterval(
+        () => this.#checkSessions(session),
+        Math.max(20, Math.min(250, Math.floor(session / 8))),
+      );
+      Deno.unrefTimer(this.#sessionTimer);
+    }
     this.#timer = setInterval(() => {
       if (this.#active) this.#kick();
       else this.#check();
@@ -319,6 +353,7 @@ export class Controller {
     this.#stopped = true;
     clearInterval(this.#timer);
     clearInterval(this.#rebalanceTimer);
+    clearInterval(this.#sessionTimer);
     for (const u of this.#unsubscribe) u();
     const wasActive = this.#active;
     this.#setActive(false);
@@ -361,6 +396,19 @@ export class Controller {
   #setActive(active: boolean): void {
     if (this.#active === active) return;
     this.#active = active;
+    if (active) {
+      // a new controller gives every broker a full session (Kafka's does the same)
+      const now = Date.now();
+      for (const b of this.#view.brokers()) this.#lastBeat.set(b.id, now);
+      void this.#store.etcd.range(`${this.#store.root}/heartbeats/`, { prefix: true })
+        .then((r) => {
+          for (const kv of r.kvs) {
+            const id = this.#store.heartbeatOf(kv.key);
+            if (id !== undefined) this.#beating.add(id);
+          }
+        })
+        .catch(() => {}); // seen at their next heartbeat instead
+    }
     for (const l of this.#activeListeners) {
       try {
         l(active, this.#epoch);
@@ -383,10 +431,64 @@ export class Controller {
           this.#setActive(false);
         }
       }
+      if (c.kind === "broker") {
+        if (c.after === undefined) {
+          this.#lastBeat.delete(c.id);
+          this.#beating.delete(c.id);
+        } else if (c.before?.createRevision !== c.after.createRevision) {
+          this.#lastBeat.set(c.id, Date.now()); // a registration counts as a heartbeat
+        }
+      }
       if (c.kind === "broker" || c.kind === "topic" || c.kind === "partition") relevant = true;
     }
     this.#check();
     if (relevant && this.#active) this.#kick();
+  }
+
+  /**
+   * Fence the brokers whose heartbeats stopped for the session timeout (Kafka's controller:
+   * `broker.session.timeout.ms`): their registration is marked fenced in etcd, and the
+   * reconciliation that follows moves their leaderships and drops them from ISRs. A broker
+   * unfences itself once its keep-alive works again and its view caught up.
+   */
+  #checkSessions(session: number): void {
+    const now = Date.now();
+    const lag = now - this.#lastTick;
+    this.#lastTick = now;
+    if (!this.#active || this.#stopped) return;
+    if (lag > session / 2) {
+      // this process was stalled itself: the heartbeats it has not applied yet are no evidence
+      for (const id of this.#lastBeat.keys()) this.#lastBeat.set(id, now);
+      return;
+    }
+    for (const b of this.#view.brokers()) {
+      if (b.id === this.#nodeId || b.fenced === true || this.#fencing.has(b.id)) continue;
+      const last = this.#lastBeat.get(b.id);
+      if (last === undefined) {
+        this.#lastBeat.set(b.id, now);
+        continue;
+      }
+      if (now - last <= session || !this.#beating.has(b.id)) continue;
+      const reg = this.#view.broker(b.id);
+      if (reg === undefined) continue;
+      this.#fencing.add(b.id);
+      this.#store.fenceBroker(b.id, reg.modRevision, this.#epoch)
+        .then((revision) => {
+          if (revision === undefined) return;
+          this.#logger.warn(
+            `Controller: broker ${b.id} (broker epoch ${reg.createRevision}) fenced: no heartbeat ` +
+              `for ${now - last} ms (broker.session.timeout.ms ${session}) while its lease lives ` +
+              `on; its leaderships move and it leaves every ISR until it catches up again ` +
+              `(etcd revision ${revision})`,
+          );
+        })
+        .catch((e) =>
+          this.#logger.warn(
+            `Controller: cannot fence broker ${b.id}: ${e instanceof Error ? e.message : e}`,
+          )
+        )
+        .finally(() => this.#fencing.delete(b.id));
+    }
   }
 
   /** Campaign when there is no controller; take up the role again after an unfencing. */

@@ -1,8 +1,10 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * A broker's membership of the cluster: its registration `<prefix>/brokers/<id>` lives under an
- * etcd lease (TTL from `broker.session.timeout.ms`) that a keep-alive loop renews every third of
- * the TTL. When the keep-alive has not succeeded for the session timeout (etcd unreachable, or
+ * etcd lease (TTL from `sluice.broker.lease.ttl.ms`, by default `broker.session.timeout.ms`) that
+ * a keep-alive loop renews every third of the TTL or the session, the shorter; each renewal also
+ * writes the broker's heartbeat (`<prefix>/heartbeats/<id>`), which the controller watches to
+ * fence a broker whose heartbeats stop while its lease lives on. When the keep-alive has not succeeded for the session timeout (etcd unreachable, or
  * the process stalled), the broker treats itself as **fenced**: by then the controller may have
  * seen its key expire and moved its partitions, so it must lead nothing until it is registered
  * again. A keep-alive that succeeds again on the same lease registers it again (the key never
@@ -26,6 +28,11 @@ export interface MembershipOptions {
   registration: Omit<BrokerRegistration, "incarnation">;
   /** `broker.session.timeout.ms`. */
   sessionTimeoutMs: number;
+  /**
+   * TTL of the registration's lease, in milliseconds (`sluice.broker.lease.ttl.ms`; rounded up
+   * to whole seconds). Default: `sessionTimeoutMs`.
+   */
+  leaseTtlMs?: number;
   /** Where to report. */
   logger: Logger;
   /**
@@ -102,7 +109,10 @@ export class Membership {
       fenced: true,
     };
     this.#sessionTimeoutMs = options.sessionTimeoutMs;
-    this.#ttlSeconds = Math.max(1, Math.ceil(options.sessionTimeoutMs / 1000));
+    this.#ttlSeconds = Math.max(
+      1,
+      Math.ceil((options.leaseTtlMs ?? options.sessionTimeoutMs) / 1000),
+    );
     this.#logger = options.logger;
     this.#registerWaitMs = options.registerWaitMs ??
       Math.max(10_000, 3 * options.sessionTimeoutMs);
@@ -171,6 +181,25 @@ export class Membership {
     );
     this.#set({ ...this.#state, registered: false });
     this.#wake();
+  }
+
+  /**
+   * The controller marked this broker's registration of broker epoch `epoch` fenced (its
+   * heartbeats stopped for `broker.session.timeout.ms` while its lease lived on): it leads
+   * nothing until its next keep-alive succeeds and its view catches up again, which writes the
+   * registration unfenced (`ClusterNode.registered`). Ignored for another epoch.
+   *
+   * @param epoch The broker epoch of the registration marked fenced.
+   */
+  fencedByController(epoch: number): void {
+    if (this.#stop.signal.aborted || this.#state.epoch !== epoch) return;
+    this.#unfencedEpoch = 0;
+    this.#logger.warn(
+      `Broker ${this.#registration.id} was fenced by the controller (broker epoch ${epoch}): ` +
+        `no heartbeat of it arrived for broker.session.timeout.ms; it leads nothing until its ` +
+        `next keep-alive and its view catches up`,
+    );
+    if (this.#state.registered) this.#set({ ...this.#state, registered: false });
   }
 
   /**
@@ -335,7 +364,11 @@ export class Membership {
   }
 
   async #keepAliveLoop(): Promise<void> {
-    const interval = Math.max(100, Math.floor(this.#ttlSeconds * 1000 / 3));
+    // a keep-alive (and heartbeat) every third of the lease or the session, the shorter
+    const interval = Math.max(
+      100,
+      Math.floor(Math.min(this.#ttlSeconds * 1000, this.#sessionTimeoutMs) / 3),
+    );
     let failures = 0;
     while (!this.#stop.signal.aborted) {
       if (!this.#gone || this.#paused) {
@@ -363,6 +396,9 @@ export class Membership {
           : await this.#etcd.renewLease(lease);
         if (this.#stop.signal.aborted) return;
         if (this.#gone) continue; // seen gone meanwhile: handled at the next turn
+        // the heartbeat the controller watches (it fences a broker whose heartbeats stop)
+        if (ttl > 0) await this.#store.heartbeat(this.#registration.id, this.#state.epoch, lease);
+        if (this.#stop.signal.aborted) return;
         if (ttl > 0) {
           if (failures > 0) {
             this.#logger.info(`Keep-alive of broker ${this.#registration.id}'s lease works again`);

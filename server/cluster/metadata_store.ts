@@ -230,6 +230,72 @@ export class MetadataStore {
   }
 
   /**
+   * `<prefix>/heartbeats/<id>`: a broker's heartbeat, written under its lease at each keep-alive
+   * (the controller fences a broker whose heartbeats stop for `broker.session.timeout.ms`).
+   *
+   * @param id Node id.
+   * @returns The key.
+   */
+  heartbeatKey(id: number): string {
+    return `${this.root}/heartbeats/${id}`;
+  }
+
+  /**
+   * The broker a heartbeat key is of.
+   *
+   * @param key A key under the prefix.
+   * @returns The node id, or `undefined` when it is not a heartbeat key.
+   */
+  heartbeatOf(key: string): number | undefined {
+    const m = /^heartbeats\/(\d+)$/.exec(key.slice(this.root.length + 1));
+    return key.startsWith(`${this.root}/`) && m !== null ? Number(m[1]) : undefined;
+  }
+
+  /**
+   * Write a broker's heartbeat (the broker itself, under its lease).
+   *
+   * @param id Node id.
+   * @param epoch Its broker epoch.
+   * @param lease The lease of its registration.
+   * @returns etcd's revision of the write.
+   * @throws {EtcdError} If etcd cannot be reached or the lease is gone.
+   */
+  async heartbeat(id: number, epoch: number, lease: string): Promise<number> {
+    return await this.etcd.put(this.heartbeatKey(id), JSON.stringify({ epoch }), { lease });
+  }
+
+  /**
+   * Mark another broker's registration fenced, as the controller (Kafka's controller fencing a
+   * broker whose session expired): the registration keeps its lease and create revision (its
+   * broker epoch); compare-and-swap on its mod revision, fenced by the controller's epoch.
+   *
+   * @param id Node id.
+   * @param modRevision The registration's mod revision the controller saw.
+   * @param controllerEpoch The controller's epoch.
+   * @returns etcd's revision of the write, or `undefined` when the registration changed or the
+   *   writer is no longer controller.
+   * @throws {EtcdError} If etcd cannot be reached.
+   */
+  async fenceBroker(
+    id: number,
+    modRevision: number,
+    controllerEpoch: number,
+  ): Promise<number | undefined> {
+    const key = this.brokerKey(id);
+    const kv = await this.etcd.get(key);
+    if (kv === undefined || kv.modRevision !== modRevision) return undefined;
+    const reg = parseJson<BrokerRegistration>(kv);
+    const r = await this.etcd.txn({
+      compare: [
+        { key, target: "mod", value: modRevision },
+        { key: this.controllerKey, target: "create", value: controllerEpoch },
+      ],
+      success: [{ put: { key, value: JSON.stringify({ ...reg, fenced: true }), lease: kv.lease } }],
+    });
+    return r.succeeded ? r.revision : undefined;
+  }
+
+  /**
    * `<prefix>/topics/<name>`.
    *
    * @param name Topic name.

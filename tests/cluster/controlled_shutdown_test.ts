@@ -11,7 +11,7 @@ import { EtcdClient, type WatchEvent } from "../../server/cluster/etcd.ts";
 import { MetadataStore, type PartitionState } from "../../server/cluster/metadata_store.ts";
 import { sharedEtcd } from "../etcd.ts";
 import { requireClient } from "../harness.ts";
-import { clusterTest, startProcessCluster, until } from "./harness.ts";
+import { clusterTest, startCluster, startProcessCluster, until } from "./harness.ts";
 
 const etcd = sharedEtcd();
 
@@ -215,3 +215,65 @@ test(
   },
   confluent,
 );
+
+test("controlled.shutdown.enable=false: the registration goes first, the leadership moves after", async () => {
+  const e = await etcd();
+  const c = await startCluster(e, 3, { controlledShutdownEnable: false });
+  const store = c.brokers[0]!.cluster!.store;
+  const events: { revision: number; event: WatchEvent }[] = [];
+  let watch: { close(): void } | undefined;
+  try {
+    await c.brokers[0]!.cluster!.createTopic({
+      name: "u",
+      numPartitions: -1,
+      replicationFactor: -1,
+      assignments: [[2, 1, 3]],
+      configs: {},
+    });
+    await until(
+      "broker 2 leads u-0",
+      () => c.brokers[1]!.cluster!.leaderError("u", 0) === undefined,
+    );
+    const from = (await store.snapshot()).revision + 1;
+    const w = store.etcd.watch(`${store.root}/`, {
+      prefix: true,
+      startRevision: from,
+      onEvents: (evs, revision) => {
+        for (const event of evs) events.push({ revision, event });
+      },
+    });
+    watch = w;
+    await w.ready;
+    await c.stop(1);
+    await until("u-0 led by another", async () => {
+      const l = (await store.readPartition("u", 0))?.value.leader;
+      return l !== undefined && l !== 2 && l !== -1;
+    });
+    await until(
+      "the watch caught up",
+      () =>
+        events.some((x) =>
+          x.event.kv.key === store.partitionKey("u", 0) &&
+          (JSON.parse(x.event.kv.value) as PartitionState).leader !== 2
+        ),
+    );
+    const goneAt = events.find((x) =>
+      x.event.type === "delete" && x.event.kv.key === store.brokerKey(2)
+    )!;
+    const moveAt = events.find((x) =>
+      x.event.type === "put" && x.event.kv.key === store.partitionKey("u", 0) &&
+      (JSON.parse(x.event.kv.value) as PartitionState).leader !== 2
+    )!;
+    ok(goneAt.revision < moveAt.revision, "as before: moved after the registration went");
+    ok(
+      !events.some((x) =>
+        x.event.type === "put" && x.event.kv.key === store.brokerKey(2) &&
+        JSON.parse(x.event.kv.value).controlledShutdown === true
+      ),
+      "no controlled shutdown mark",
+    );
+  } finally {
+    watch?.close();
+    await c.close();
+  }
+});

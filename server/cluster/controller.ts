@@ -204,8 +204,11 @@ export class Controller {
   readonly #sessionTimeoutMs: number | undefined;
   /** When this controller last saw each broker's heartbeat (or registration), by node id. */
   readonly #lastBeat = new Map<number, number>();
-  /** The brokers seen heartbeating (only they are fenced for missing heartbeats). */
-  readonly #beating = new Set<number>();
+  /**
+   * The etcd revision of each broker's last heartbeat seen, by node id: only brokers seen
+   * heartbeating are fenced for missing heartbeats.
+   */
+  readonly #beatRevision = new Map<number, number>();
   readonly #fencing = new Set<number>();
   #sessionTimer: ReturnType<typeof setInterval> | undefined;
   #lastTick = 0;
@@ -265,9 +268,9 @@ export class Controller {
     this.#unsubscribe.push(this.#membership.onChange(() => this.#check()));
     const session = this.#sessionTimeoutMs;
     if (session !== undefined) {
-      this.#unsubscribe.push(this.#view.onHeartbeat((id) => {
+      this.#unsubscribe.push(this.#view.onHeartbeat((id, revision) => {
         this.#lastBeat.set(id, Date.now());
-        this.#beating.add(id);
+        this.#beatRevision.set(id, Math.max(revision, this.#beatRevision.get(id) ?? 0));
       }));
       this.#lastTick = Date.now();
       this.#sessionTimer = setInterval(
@@ -404,7 +407,9 @@ export class Controller {
         .then((r) => {
           for (const kv of r.kvs) {
             const id = this.#store.heartbeatOf(kv.key);
-            if (id !== undefined) this.#beating.add(id);
+            if (id !== undefined && !this.#beatRevision.has(id)) {
+              this.#beatRevision.set(id, kv.modRevision);
+            }
           }
         })
         .catch(() => {}); // seen at their next heartbeat instead
@@ -434,7 +439,7 @@ export class Controller {
       if (c.kind === "broker") {
         if (c.after === undefined) {
           this.#lastBeat.delete(c.id);
-          this.#beating.delete(c.id);
+          this.#beatRevision.delete(c.id);
         } else if (c.before?.createRevision !== c.after.createRevision) {
           this.#lastBeat.set(c.id, Date.now()); // a registration counts as a heartbeat
         }
@@ -468,20 +473,31 @@ export class Controller {
         this.#lastBeat.set(b.id, now);
         continue;
       }
-      if (now - last <= session || !this.#beating.has(b.id)) continue;
+      const seen = this.#beatRevision.get(b.id);
+      if (now - last <= session || seen === undefined) continue;
       const reg = this.#view.broker(b.id);
       if (reg === undefined) continue;
       this.#fencing.add(b.id);
-      this.#store.fenceBroker(b.id, reg.modRevision, this.#epoch)
-        .then((revision) => {
-          if (revision === undefined) return;
+      (async () => {
+        // etcd has a later heartbeat than this view: the view lags (its watch reconnecting),
+        // not the broker
+        const kv = await this.#store.etcd.get(this.#store.heartbeatKey(b.id));
+        if (kv !== undefined && kv.modRevision > seen) {
+          this.#beatRevision.set(b.id, kv.modRevision);
+          this.#lastBeat.set(b.id, Date.now());
+          return;
+        }
+        if (!this.#active || this.#stopped) return;
+        const revision = await this.#store.fenceBroker(b.id, reg.modRevision, this.#epoch);
+        if (revision !== undefined) {
           this.#logger.warn(
             `Controller: broker ${b.id} (broker epoch ${reg.createRevision}) fenced: no heartbeat ` +
               `for ${now - last} ms (broker.session.timeout.ms ${session}) while its lease lives ` +
               `on; its leaderships move and it leaves every ISR until it catches up again ` +
               `(etcd revision ${revision})`,
           );
-        })
+        }
+      })()
         .catch((e) =>
           this.#logger.warn(
             `Controller: cannot fence broker ${b.id}: ${e instanceof Error ? e.message : e}`,

@@ -296,6 +296,9 @@ export class Membership {
       if (this.#stop.signal.aborted) return;
       const r = await this.#store.registerBroker(this.#registration, lease.id);
       if ("epoch" in r) {
+        // the first heartbeat at once: the controller fences only brokers it saw heartbeating,
+        // and a broker that stalls right after registering must be one of them
+        await this.#store.heartbeat(id, r.epoch, lease.id).catch(() => {});
         this.#aliveSince = sentAt;
         this.#armFence();
         this.#set({ registered: true, epoch: r.epoch, lease: lease.id, revision: r.epoch });

@@ -9,6 +9,7 @@ import { Admin, Client, Producer } from "../../client/mod.ts";
 import { EtcdClient } from "../../server/cluster/etcd.ts";
 import { MetadataStore } from "../../server/cluster/metadata_store.ts";
 import { sharedEtcd } from "../etcd.ts";
+import { aliasEtcd } from "./etcd_link.ts";
 import { clusterTest, startCluster, startProcessCluster, until } from "./harness.ts";
 
 const etcd = sharedEtcd();
@@ -140,5 +141,43 @@ test("a broker fenced by the controller while it runs (its heartbeats late, say)
     await until("broker 2 leads again", () => b2.cluster!.registered);
   } finally {
     await c.close();
+  }
+});
+
+test("a controller whose view lags (its etcd watch held) fences no one: etcd has their later heartbeats", async () => {
+  const e = await etcd();
+  const alias = "http://lagging-controller-1.invalid:2379";
+  const link = aliasEtcd(alias, e.endpoints[0]);
+  const c = await startCluster(e, 3, (i) => ({
+    etcdEndpoints: i === 0 ? [alias] : e.endpoints,
+  }));
+  try {
+    const b1 = c.brokers[0]!;
+    await until("broker 1 is the controller", () => b1.cluster!.controller?.active === true);
+    const beats = new Set<number>();
+    const unsubscribe = b1.cluster!.view.onHeartbeat((id) => beats.add(id));
+    await until("broker 1 saw heartbeats of brokers 2 and 3", () => beats.has(2) && beats.has(3));
+    unsubscribe();
+    const store = c.brokers[1]!.cluster!.store;
+    // broker 1's watch stream broken, its reconnection held: its view gets nothing, its other
+    // calls (keep-alives, writes) go through
+    link.set("cut");
+    await new Promise((r) => setTimeout(r, 50));
+    link.set("watch-held");
+    const heldFrom = b1.cluster!.view.revision;
+    // bounded: 3 sessions (2 s each), every 200 ms
+    for (let round = 0; round < 30; round++) {
+      const s = await store.snapshot();
+      for (const id of [2, 3]) {
+        strictEqual(s.brokers.get(id)?.value.fenced, false, `round ${round}: broker ${id}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    strictEqual(b1.cluster!.view.revision, heldFrom, "broker 1's view did not move meanwhile");
+    ok(b1.cluster!.controller?.active, "broker 1 is still the controller");
+  } finally {
+    link.set("open");
+    await c.close();
+    link.restore();
   }
 });

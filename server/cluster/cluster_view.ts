@@ -429,8 +429,9 @@ export class ClusterView {
         const epoch = this.#brokerEpoch();
         if (epoch === 0) return fail(ErrorCode.STALE_BROKER_EPOCH);
         // Kafka's controller (KIP-841, KIP-903): a broker added to the ISR must be registered,
-        // unfenced, not in controlled shutdown, and registered with the epoch its fetches carried; read fresh from etcd
-        // and compared in the write, so a leader with a stale view cannot add it
+        // unfenced, not in controlled shutdown, and registered with the epoch its fetches
+        // carried; read fresh from etcd and compared in the write, so a leader with a stale view
+        // cannot add it
         const eligible: { id: number; createRevision: number; modRevision: number }[] = [];
         for (const b of isr.filter((b) => !s.isr.includes(b))) {
           const reg = await this.#store.readBroker(b);

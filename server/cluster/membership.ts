@@ -4,12 +4,13 @@
  * etcd lease (TTL from `sluice.broker.lease.ttl.ms`, by default `broker.session.timeout.ms`) that
  * a keep-alive loop renews every third of the TTL or the session, the shorter; each renewal also
  * writes the broker's heartbeat (`<prefix>/heartbeats/<id>`), which the controller watches to
- * fence a broker whose heartbeats stop while its lease lives on. When the keep-alive has not succeeded for the session timeout (etcd unreachable, or
- * the process stalled), the broker treats itself as **fenced**: by then the controller may have
- * seen its key expire and moved its partitions, so it must lead nothing until it is registered
- * again. A keep-alive that succeeds again on the same lease registers it again (the key never
- * went); a lease etcd reports expired is replaced by a new one and the broker registers again,
- * with a new broker epoch. Either way the state carries etcd's revision of that moment: the
+ * fence a broker whose heartbeats stop while its lease lives on. When the keep-alive has not
+ * succeeded for the session timeout (etcd unreachable, or the process stalled), the broker treats
+ * itself as **fenced**: by then the controller may have seen its key expire (or marked it fenced)
+ * and moved its partitions, so it must lead nothing until it is registered again. A keep-alive
+ * that succeeds again on the same lease registers it again (the key never went); a lease etcd
+ * reports expired is replaced by a new one and the broker registers again, with a new broker
+ * epoch. Either way the state carries etcd's revision of that moment: the
  * broker leads again only once its view of the cluster has applied it (`ClusterNode.registered`).
  *
  * @module

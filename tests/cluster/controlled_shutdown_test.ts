@@ -108,6 +108,7 @@ test(
       const ours: { i: number; offset: number }[] = [];
       const failures: string[] = [];
       let stopping: Promise<number | undefined> | undefined;
+      let slowest = 0; // the longest wait for a chunk's acknowledgements once stopping
       for (let i = 0; i < RECORDS; i += 20) {
         const sends = [];
         for (let j = i; j < Math.min(i + 20, RECORDS); j++) {
@@ -118,7 +119,9 @@ test(
             ),
           );
         }
+        const sentAt = performance.now();
         await Promise.all(sends);
+        if (stopping !== undefined) slowest = Math.max(slowest, performance.now() - sentAt);
         if (stopping === undefined && ours.length >= STOP_AFTER) {
           stopping = c.brokers[victim - 1].stop(60_000);
         }
@@ -126,6 +129,11 @@ test(
       await producer.flush();
       await producer.close();
       const code = await stopping;
+      console.log(
+        `our client: the slowest 20 acknowledgements after the SIGTERM took ${
+          slowest.toFixed(0)
+        } ms`,
+      );
       strictEqual(code, 0, "the stopped broker exits cleanly");
       assertEquals(failures, [], "no send of our client failed");
       strictEqual(ours.length, RECORDS);
@@ -154,7 +162,9 @@ test(
       );
       ok(marked !== undefined && marked.revision < moveAt.revision, "marked first, then moved");
       const log = await Deno.readTextFile(c.logs[victim - 1]);
-      ok(/completed its controlled shutdown/.test(log), "the stopped broker says it completed");
+      const completed = /completed its controlled shutdown in (\d+) ms/.exec(log);
+      ok(completed !== null, "the stopped broker says it completed");
+      console.log(`broker ${victim}: controlled shutdown completed in ${completed[1]} ms`);
 
       // confluent-kafka's reports
       const out = await python.output();

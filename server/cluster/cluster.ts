@@ -1106,7 +1106,10 @@ export class ClusterNode {
     let revision = 0;
     for (const { topic, partition } of wanted) {
       const r = await this.#casPartition(topic, partition, (replicas, s) => {
-        const live = new Set(this.liveBrokers().map((b) => b.id));
+        // a broker in controlled shutdown is not elected (it would hand over again at once)
+        const live = new Set(
+          this.liveBrokers().filter((b) => b.controlledShutdown !== true).map((b) => b.id),
+        );
         const next = unclean ? electUnclean(replicas, s, live) : electPreferred(replicas, s, live);
         return "errorCode" in next ? next : { replicas, state: next };
       });

@@ -287,11 +287,6 @@ export interface OffsetFetchOptions {
    * get UNSTABLE_OFFSET_COMMIT (and offset -1). Default `false`.
    */
   requireStable?: boolean;
-  /**
-   * Partitions of the group with offsets of open transactions held outside this coordinator
-   * (on one broker, by the transaction coordinator); used with `requireStable`.
-   */
-  unstable?: Iterable<{ topic: string; partition: number }>;
 }
 
 /** Result of OffsetFetch for one group. */
@@ -1205,53 +1200,6 @@ export class GroupCoordinator {
   }
 
   /**
-   * One broker: commit the offsets of a committed transaction (held by the transaction
-   * coordinator since TxnOffsetCommit, checked then against the group's generation) to the
-   * group whatever its state and generation now, as Kafka's `handleTxnCompletion` does with
-   * its pending offsets: a rebalance after the TxnOffsetCommit does not drop them. A group that
-   * does not exist is created (Empty).
-   *
-   * @param groupId The group.
-   * @param topics The offsets.
-   * @returns Per-partition error codes, in request order (the append's errors, as for an
-   *   offset commit).
-   */
-  async commitTxnOffsets(
-    groupId: string,
-    topics: OffsetCommitParams["topics"],
-  ): Promise<OffsetCommitResultTopic[]> {
-    const all = (code: number) => everyPartition(topics, code);
-    const own = this.#ownership(groupId);
-    if (own !== ErrorCode.NONE) return all(own);
-    if (groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
-    let group = this.#groups.get(groupId);
-    if (group === undefined) {
-      group = new GroupMetadata(groupId, this.#scheduler.now());
-      this.#groups.set(groupId, group);
-    }
-    const now = this.#scheduler.now();
-    const { records, result } = this.#offsetRecords({ groupId, topics }, now, -1);
-    if (records.length === 0) return result;
-    try {
-      await this.#log?.append(groupId, records);
-    } catch (e) {
-      this.#logger?.error(
-        `Cannot commit the transactional offsets of group ${groupId}: ` +
-          `${e instanceof Error ? e.message : e}`,
-      );
-      return failUnset(result, commitError(e));
-    }
-    if (this.#groups.get(groupId) === group) {
-      for (const r of records) {
-        if (r.kind === "offset" && r.value !== null) {
-          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
-        }
-      }
-    }
-    return result;
-  }
-
-  /**
    * The offset records of a commit, and its answer: OFFSET_METADATA_TOO_LARGE for partitions
    * whose metadata is too long (no record), NONE for the others.
    */
@@ -1445,8 +1393,7 @@ export class GroupCoordinator {
   /**
    * Handle an OffsetFetch for one group. With `requireStable` (OffsetFetch v7+, KIP-447), a
    * partition with an offset of a transaction still open (TxnOffsetCommit accepted, the
-   * transaction's marker not yet applied: held here in cluster mode, by the transaction
-   * coordinator on one broker, passed as `unstable`) gets UNSTABLE_OFFSET_COMMIT and offset -1
+   * transaction's marker not yet applied) gets UNSTABLE_OFFSET_COMMIT and offset -1
    * (Kafka's `GroupMetadata.hasPendingOffsetCommitsForTopicPartition`), so that the client
    * retries until the transaction ends; without it, the committed offset is answered.
    *
@@ -1458,16 +1405,17 @@ export class GroupCoordinator {
    * const coordinator = new GroupCoordinator({ scheduler: new ManualScheduler() });
    * const r = coordinator.fetchOffsets("g", [{ topic: "t", partitions: [0] }], {
    *   requireStable: true,
-   *   unstable: [{ topic: "t", partition: 0 }],
    * });
-   * console.assert(r.topics[0].partitions[0].errorCode === 88);
+   * // nothing committed, nothing pending
+   * console.assert(r.topics[0].partitions[0].offset === -1);
+   * console.assert(r.topics[0].partitions[0].errorCode === 0);
    * coordinator.close();
    * ```
    *
    * @param groupId The group id.
    * @param topics Topics and partitions to fetch, or `null` for every committed offset (a
    *   partition with only a pending transactional offset is then left out, as in Kafka).
-   * @param options `requireStable`, and partitions with offsets pending elsewhere (`unstable`).
+   * @param options `requireStable`.
    * @returns Committed offsets; -1 (with metadata `""`) where nothing is committed.
    */
   fetchOffsets(
@@ -1484,7 +1432,6 @@ export class GroupCoordinator {
       for (const byGroup of this.#pendingTxnOffsets.values()) {
         for (const key of byGroup.get(groupId)?.keys() ?? []) unstable.add(key);
       }
-      for (const p of options.unstable ?? []) unstable.add(offsetKey(p.topic, p.partition));
     }
     const one = (topic: string, partition: number): FetchedOffset => {
       const key = offsetKey(topic, partition);

@@ -8,20 +8,15 @@ import {
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
 } from "../../protocol/messages/add_partitions_to_txn.ts";
-import { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
-import {
-  InitProducerIdRequest,
-  InitProducerIdResponse,
-} from "../../protocol/messages/init_producer_id.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
-import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
-import { buildBatch } from "../../wasm/testing.ts";
 import {
   createTopic,
+  fencedAnswers,
   fetchBody,
+  initTransactionalProducer,
   NO_TOPIC_ID,
-  produceBody,
+  produceTransactional,
   RawClient,
   startTestBroker,
 } from "../testing.ts";
@@ -37,14 +32,9 @@ function batches(records: Uint8Array): number[][] {
 
 /** Begin a transaction of `tid` on `topic`-0 and write two records: offsets 0 and 1. */
 async function openTransaction(c: RawClient, topic: string, tid: string, timeoutMs: number) {
-  const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-    transactionalId: tid,
-    transactionTimeoutMs: timeoutMs,
-    producerId: -1,
-    producerEpoch: -1,
-  });
-  assertEquals([init.errorCode, init.producerEpoch], [0, 0]);
-  const pid = init.producerId;
+  const producer = await initTransactionalProducer(c, tid, timeoutMs);
+  assertEquals(producer.producerEpoch, 0);
+  const pid = producer.producerId;
   const add = await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
     v3AndBelowTransactionalId: tid,
     v3AndBelowProducerId: pid,
@@ -52,22 +42,8 @@ async function openTransaction(c: RawClient, topic: string, tid: string, timeout
     v3AndBelowTopics: [{ name: topic, partitions: [0] }],
   });
   assertEquals(add.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
-  const produced = await c.request(ProduceRequest, ProduceResponse, 9, {
-    ...produceBody(
-      topic,
-      0,
-      buildBatch({
-        records: [{ key: "k", value: "x" }, { key: "k", value: "y" }],
-        producerId: pid,
-        producerEpoch: 0,
-        baseSequence: 0,
-        attributes: 0x10,
-        baseTimestamp: Date.now(),
-      }),
-    ),
-    transactionalId: tid,
-  });
-  assertEquals(produced.responses[0].partitionResponses[0].errorCode, 0);
+  const xy = [{ key: "k", value: "x" }, { key: "k", value: "y" }];
+  assertEquals(await produceTransactional(c, producer, topic, 0, xy, 0), 0);
   return pid;
 }
 
@@ -110,36 +86,12 @@ Deno.test("a silent transactional producer is aborted by its timeout and fenced"
     assertEquals(batches(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
     const producer = { transactionalId: "tmo-1", producerId: pid, producerEpoch: 0 };
     // The abort bumped the epoch: the late commit is fenced (INVALID_PRODUCER_EPOCH before v2).
-    const late = await c.request(EndTxnRequest, EndTxnResponse, 3, {
-      ...producer,
-      committed: true,
-    });
-    assertEquals(late.errorCode, ErrorCode.PRODUCER_FENCED);
-    const lateV1 = await c.request(EndTxnRequest, EndTxnResponse, 1, {
-      ...producer,
-      committed: true,
-    });
-    assertEquals(lateV1.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
     // Its late data are refused too, and nothing more is appended.
-    const zombie = await c.request(ProduceRequest, ProduceResponse, 9, {
-      ...produceBody(
-        "tmo",
-        0,
-        buildBatch({
-          records: [{ key: "k", value: "z" }],
-          producerId: pid,
-          producerEpoch: 0,
-          baseSequence: 2,
-          attributes: 0x10,
-          baseTimestamp: Date.now(),
-        }),
-      ),
-      transactionalId: "tmo-1",
-    });
-    assertEquals(
-      zombie.responses[0].partitionResponses[0].errorCode,
+    assertEquals(await fencedAnswers(c, producer, "tmo", 2), [
+      ErrorCode.PRODUCER_FENCED,
       ErrorCode.INVALID_PRODUCER_EPOCH,
-    );
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    ]);
     const after = await readCommitted(c, "tmo");
     assertEquals([after.highWatermark, after.lastStableOffset], [3, 3]);
     assertEquals(

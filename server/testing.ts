@@ -22,7 +22,13 @@ import {
   InitProducerIdResponse,
 } from "../protocol/messages/init_producer_id.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
-import { TRANSACTIONAL_BIT } from "../records/mod.ts";
+import {
+  attributesAt,
+  baseOffsetAt,
+  batchSizeAt,
+  producerIdAt,
+  TRANSACTIONAL_BIT,
+} from "../records/mod.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import { Broker, type BrokerConfig } from "./broker.ts";
 import type { Logger } from "./logger.ts";
@@ -459,4 +465,19 @@ export async function fencedAnswers(
       baseSequence,
     ),
   ];
+}
+
+/**
+ * [base offset, attributes, producer id] of each batch of fetched record bytes (to check where
+ * transactional batches and their markers landed).
+ *
+ * @param records The record bytes of a fetch answer.
+ * @returns One triple per batch, in order.
+ */
+export function batchSummaries(records: Uint8Array): number[][] {
+  const out: number[][] = [];
+  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
+    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
+  }
+  return out;
 }

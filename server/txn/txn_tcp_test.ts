@@ -1,6 +1,5 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // The transactional APIs over TCP against a real broker.
-import { attributesAt, baseOffsetAt, batchSizeAt, producerIdAt } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -39,6 +38,7 @@ import {
 import { buildBatch } from "../../wasm/testing.ts";
 import { Broker } from "../broker.ts";
 import {
+  batchSummaries,
   createTopic,
   fencedAnswers,
   fetchBody,
@@ -48,15 +48,6 @@ import {
   RawClient,
   startTestBroker,
 } from "../testing.ts";
-
-/** [base offset, attributes, producer id] of each stored batch. */
-function batches(records: Uint8Array): number[][] {
-  const out: number[][] = [];
-  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
-    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
-  }
-  return out;
-}
 
 Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restart", async () => {
   const dir = await Deno.makeTempDir();
@@ -182,7 +173,7 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
       fetchBody([{ topic: "tx-topic", partition: 0, offset: 0 }]),
     );
     const p0 = fetched.responses[0].partitions[0];
-    assertEquals(batches(p0.records!), [
+    assertEquals(batchSummaries(p0.records!), [
       [0, 0x10, pid],
       [1, 0x30, pid], // COMMIT
       [2, 0x10, pid],
@@ -271,10 +262,10 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
       )).responses[0].partitions[0];
     let rc = await fetch(1);
     assertEquals([rc.highWatermark, rc.lastStableOffset], [3, 1]);
-    assertEquals(batches(rc.records!), [[0, 0, -1]]);
+    assertEquals(batchSummaries(rc.records!), [[0, 0, -1]]);
     assertEquals(rc.abortedTransactions, []);
     const ru = await fetch(0);
-    assertEquals(batches(ru.records!), [[0, 0, -1], [1, 0x10, pid]]);
+    assertEquals(batchSummaries(ru.records!), [[0, 0, -1], [1, 0x10, pid]]);
     assertEquals(ru.abortedTransactions, null);
     // the partition's LSO is reported to read_uncommitted fetches too, as Kafka does
     assertEquals([ru.highWatermark, ru.lastStableOffset], [3, 1]);
@@ -311,7 +302,7 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
     assertEquals(end.errorCode, 0);
     rc = await fetch(1);
     assertEquals([rc.highWatermark, rc.lastStableOffset], [4, 4]);
-    assertEquals(batches(rc.records!), [[0, 0, -1], [1, 0x10, pid], [3, 0x30, pid]]);
+    assertEquals(batchSummaries(rc.records!), [[0, 0, -1], [1, 0x10, pid], [3, 0x30, pid]]);
     assertEquals(rc.abortedTransactions, [{ producerId: pid, firstOffset: 1 }]);
     assertEquals(await lookup(1, txnTimestamp), 1);
     assertEquals(await txnStart(), [[pid, 0, -1]]);

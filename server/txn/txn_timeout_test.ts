@@ -1,7 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Timed-out transactions over TCP against a real broker: the coordinator the broker opens at
 // start aborts them on its own timer (also after a restart), fencing the silent producer.
-import { attributesAt, baseOffsetAt, batchSizeAt, producerIdAt } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -11,6 +10,7 @@ import {
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
 import {
+  batchSummaries,
   createTopic,
   fencedAnswers,
   fetchBody,
@@ -20,15 +20,6 @@ import {
   RawClient,
   startTestBroker,
 } from "../testing.ts";
-
-/** [base offset, attributes, producer id] of each stored batch. */
-function batches(records: Uint8Array): number[][] {
-  const out: number[][] = [];
-  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
-    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
-  }
-  return out;
-}
 
 /** Begin a transaction of `tid` on `topic`-0 and write two records: offsets 0 and 1. */
 async function openTransaction(c: RawClient, topic: string, tid: string, timeoutMs: number) {
@@ -83,7 +74,7 @@ Deno.test("a silent transactional producer is aborted by its timeout and fenced"
     const done = await waitForLso(c, "tmo", 3);
     assertEquals(done.highWatermark, 3);
     assertEquals(done.abortedTransactions, [{ producerId: pid, firstOffset: 0 }]);
-    assertEquals(batches(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
+    assertEquals(batchSummaries(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
     const producer = { transactionalId: "tmo-1", producerId: pid, producerEpoch: 0 };
     // The abort bumped the epoch: the late commit is fenced (INVALID_PRODUCER_EPOCH before v2).
     // Its late data are refused too, and nothing more is appended.
@@ -136,7 +127,7 @@ Deno.test("a transaction left open across a restart is aborted by its timeout af
       const done = await waitForLso(c, "left", 3);
       assertEquals(done.highWatermark, 3);
       assertEquals(done.abortedTransactions, [{ producerId: pid, firstOffset: 0 }]);
-      assertEquals(batches(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
+      assertEquals(batchSummaries(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
       // __transaction_state is internal, like __consumer_offsets.
       const md = await c.request(MetadataRequest, MetadataResponse, 12, {
         topics: [{ name: "__transaction_state", topicId: NO_TOPIC_ID }],

@@ -11,10 +11,6 @@
  */
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import {
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
-} from "../protocol/messages/find_coordinator.ts";
 import { HeartbeatRequest, HeartbeatResponse } from "../protocol/messages/heartbeat.ts";
 import { JoinGroupRequest, JoinGroupResponse } from "../protocol/messages/join_group.ts";
 import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
@@ -22,6 +18,7 @@ import { SyncGroupRequest, SyncGroupResponse } from "../protocol/messages/sync_g
 import type { MessageCodec } from "../protocol/primitives.ts";
 import type { Client } from "./client.ts";
 import type { Api } from "./connection.ts";
+import { COORDINATOR_KEY_TYPE, findCoordinator } from "./find_coordinator.ts";
 
 /** Group-protocol errors after which a member rejoins. */
 export const REJOIN_ERRORS: ReadonlySet<number> = new Set<number>([
@@ -174,32 +171,14 @@ export class GroupMembership {
 
   async #findCoordinator(): Promise<number> {
     const groupId = this.#o.groupId;
-    for (let attempt = 0;; attempt++) {
-      const conn = await this.#client.anyConnection();
-      const version = conn.versionFor(FindCoordinatorRequest);
-      const res = await conn.send(
-        { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
-        FindCoordinatorRequest.create(
-          version >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 },
-        ),
-        { version },
-      );
-      const c = version >= 4
-        ? res.coordinators[0]
-        : { errorCode: res.errorCode, nodeId: res.nodeId, errorMessage: res.errorMessage };
-      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      if (code === 0) {
-        this.#coordinator = c.nodeId;
-        return c.nodeId;
-      }
-      if (!new KafkaError(code).retriable || attempt >= this.#o.coordinatorRetries) {
-        throw new KafkaError(
-          code,
-          `find coordinator of group ${groupId}${c?.errorMessage ? ` (${c.errorMessage})` : ""}`,
-        );
-      }
-      await this.#client.backoff(attempt);
-    }
+    this.#coordinator = await findCoordinator(
+      this.#client,
+      COORDINATOR_KEY_TYPE.group,
+      groupId,
+      this.#o.coordinatorRetries,
+      `find coordinator of group ${groupId}`,
+    );
+    return this.#coordinator;
   }
 
   /**

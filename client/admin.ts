@@ -43,10 +43,6 @@ import {
   DescribeLogDirsRequest,
   DescribeLogDirsResponse,
 } from "../protocol/messages/describe_log_dirs.ts";
-import {
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
-} from "../protocol/messages/find_coordinator.ts";
 import { ListGroupsRequest, ListGroupsResponse } from "../protocol/messages/list_groups.ts";
 import {
   DescribeGroupsRequest,
@@ -71,6 +67,7 @@ import {
 } from "../protocol/messages/list_partition_reassignments.ts";
 import { decodeAssignment, decodeSubscription, type MemberAssignment } from "./assignors.ts";
 import { type BrokerInfo, type Client, isStaleMetadataError, type TopicInfo } from "./client.ts";
+import { COORDINATOR_KEY_TYPE, findCoordinator } from "./find_coordinator.ts";
 
 /** A topic to create. */
 export interface NewTopic {
@@ -1043,27 +1040,14 @@ export class Admin {
     ).sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition);
   }
 
-  async #coordinator(groupId: string): Promise<number> {
-    for (let attempt = 0;; attempt++) {
-      const conn = await this.#client.anyConnection();
-      const version = conn.versionFor(FindCoordinatorRequest);
-      const res = await conn.send(
-        { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
-        FindCoordinatorRequest.create(
-          version >= 4 ? { coordinatorKeys: [groupId] } : { key: groupId },
-        ),
-        { version },
-      );
-      const c = version >= 4
-        ? res.coordinators[0]
-        : { errorCode: res.errorCode, nodeId: res.nodeId, errorMessage: res.errorMessage };
-      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      if (code === 0) return c.nodeId;
-      if (!new KafkaError(code).retriable || attempt >= this.#client.options.retries) {
-        throw fail(code, `find coordinator of group ${groupId}`, c?.errorMessage);
-      }
-      await this.#client.backoff(attempt);
-    }
+  #coordinator(groupId: string): Promise<number> {
+    return findCoordinator(
+      this.#client,
+      COORDINATOR_KEY_TYPE.group,
+      groupId,
+      this.#client.options.retries,
+      `find coordinator of group ${groupId}`,
+    );
   }
 
   /**

@@ -10,16 +10,10 @@
  */
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import {
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
-} from "../protocol/messages/find_coordinator.ts";
-import { HeartbeatRequest, HeartbeatResponse } from "../protocol/messages/heartbeat.ts";
-import { JoinGroupRequest, JoinGroupResponse } from "../protocol/messages/join_group.ts";
-import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
+import { JoinGroupRequest } from "../protocol/messages/join_group.ts";
 import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
-import { SyncGroupRequest, SyncGroupResponse } from "../protocol/messages/sync_group.ts";
+import { SyncGroupRequest } from "../protocol/messages/sync_group.ts";
 import {
   type Assignor,
   type AssignorMember,
@@ -31,8 +25,12 @@ import {
   type MemberAssignment,
 } from "./assignors.ts";
 import type { Client } from "./client.ts";
-import type { Api, Connection } from "./connection.ts";
-import type { MessageCodec } from "../protocol/primitives.ts";
+import {
+  GroupMembership,
+  type HeartbeatLoop,
+  type JoinedMember,
+  REJOIN_ERRORS as REJOIN,
+} from "./group_membership.ts";
 import { Consumer, type ConsumerRecord, type PollOptions } from "./consumer.ts";
 import type { ConsumerGroupMetadata } from "./transaction_manager.ts";
 import type { TopicPartition } from "./admin.ts";
@@ -131,22 +129,8 @@ export interface OffsetToCommit {
   metadata?: string | null;
 }
 
-/** Group-protocol errors after which the member rejoins. */
-const REJOIN = new Set<number>([
-  ErrorCode.REBALANCE_IN_PROGRESS,
-  ErrorCode.UNKNOWN_MEMBER_ID,
-  ErrorCode.ILLEGAL_GENERATION,
-]);
-
 /** Requests of the join phase, abandoned when the consumer closes. */
 const JOIN_APIS = new Set<unknown>([JoinGroupRequest, SyncGroupRequest, OffsetFetchRequest]);
-
-/** Errors after which the coordinator is looked up again. */
-const COORDINATOR_MOVED = new Set<number>([
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-]);
 
 /**
  * How often, at most, the subscribed topics' metadata is looked up while one of them does not
@@ -197,9 +181,7 @@ export class GroupConsumer {
   #cooperative: boolean;
   #pool = `group-consumer-${++groupConsumerCount}`;
   #topics: string[] = [];
-  #coordinator = -1;
-  #memberId = "";
-  #generationId = -1;
+  #membership: GroupMembership;
   #assigned: MemberAssignment = [];
   #joined = false;
   #rejoin = false;
@@ -207,8 +189,7 @@ export class GroupConsumer {
   #polling = false;
   #closing: Promise<void> | null = null;
   #joining: Promise<void> | null = null;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeating: Promise<void> = Promise.resolve();
+  #heartbeats: HeartbeatLoop | null = null;
   #pollAbort: AbortController | null = null;
   #lastCommit = Date.now();
   #listener: RebalanceListener = {};
@@ -281,6 +262,16 @@ export class GroupConsumer {
     });
     // Like Java: the cooperative protocol only when every configured assignor supports it.
     this.#cooperative = this.#assignors.every((a) => a.cooperative === true);
+    this.#membership = new GroupMembership(client, {
+      groupId: this.#options.groupId,
+      groupInstanceId: this.#options.groupInstanceId,
+      protocolType: "consumer",
+      sessionTimeoutMs: this.#options.sessionTimeoutMs,
+      rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs,
+      heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
+      pool: this.#pool,
+      abandon: (request) => this.#closing !== null && JOIN_APIS.has(request),
+    });
     this.#consumer = new Consumer(client, {
       autoOffsetReset: this.#options.autoOffsetReset,
       maxWaitMs: this.#options.maxWaitMs,
@@ -295,12 +286,12 @@ export class GroupConsumer {
 
   /** The member id the coordinator gave ("" before joining). */
   get memberId(): string {
-    return this.#memberId;
+    return this.#membership.memberId;
   }
 
   /** The current generation (-1 before joining). */
   get generationId(): number {
-    return this.#generationId;
+    return this.#membership.generationId;
   }
 
   /**
@@ -313,8 +304,8 @@ export class GroupConsumer {
   groupMetadata(): ConsumerGroupMetadata {
     return {
       groupId: this.#options.groupId,
-      generationId: this.#generationId,
-      memberId: this.#memberId,
+      generationId: this.#membership.generationId,
+      memberId: this.#membership.memberId,
       groupInstanceId: this.#options.groupInstanceId,
     };
   }
@@ -495,8 +486,8 @@ export class GroupConsumer {
     for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
     const request = OffsetCommitRequest.create({
       groupId: this.#options.groupId,
-      generationIdOrMemberEpoch: this.#generationId,
-      memberId: this.#memberId,
+      generationIdOrMemberEpoch: this.#membership.generationId,
+      memberId: this.#membership.memberId,
       groupInstanceId: this.#options.groupInstanceId,
       retentionTimeMs: -1,
       topics: [...byTopic].map(([name, os]) => ({
@@ -510,7 +501,7 @@ export class GroupConsumer {
         })),
       })),
     });
-    const { res } = await this.#coordinatorCall(
+    const { res } = await this.#membership.call(
       { request: OffsetCommitRequest, response: OffsetCommitResponse },
       () => request,
       (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)).find((c) => c !== 0),
@@ -548,7 +539,7 @@ export class GroupConsumer {
   }
 
   async #close(): Promise<void> {
-    this.#stopHeartbeat();
+    const heartbeating = this.#stopHeartbeat();
     this.#pollAbort?.abort();
     const joining = this.#joining;
     if (joining) {
@@ -559,14 +550,14 @@ export class GroupConsumer {
     let failure: unknown;
     try {
       if (this.#joined && this.#options.autoCommit) await this.#autoCommit();
-      if (this.#joined) failure = await this.#giveUpPartitions(this.#generationId < 0);
-      if (this.#memberId !== "" && this.#options.groupInstanceId === null) {
-        await this.#leave().catch(() => {});
+      if (this.#joined) failure = await this.#giveUpPartitions(this.#membership.generationId < 0);
+      if (this.#membership.memberId !== "" && this.#options.groupInstanceId === null) {
+        await this.#membership.leave("the consumer is closing").catch(() => {});
       }
     } finally {
       this.#closed = true;
       this.#joined = false;
-      await this.#heartbeating;
+      await heartbeating;
       await this.#consumer.close();
       await this.#client.closePool(this.#pool);
     }
@@ -617,117 +608,19 @@ export class GroupConsumer {
     }
   }
 
-  async #leave(): Promise<void> {
-    await this.#coordinatorCall(
-      { request: LeaveGroupRequest, response: LeaveGroupResponse },
-      (version) =>
-        LeaveGroupRequest.create(
-          version >= 3
-            ? {
-              groupId: this.#options.groupId,
-              members: [{
-                memberId: this.#memberId,
-                groupInstanceId: null,
-                reason: version >= 5 ? "the consumer is closing" : null,
-              }],
-            }
-            : { groupId: this.#options.groupId, memberId: this.#memberId },
-        ),
-      (r) => r.errorCode,
-    );
-    this.#memberId = "";
-    this.#generationId = -1;
-  }
-
-  // --- coordinator -------------------------------------------------------------------------
-
-  async #findCoordinator(): Promise<number> {
-    for (let attempt = 0;; attempt++) {
-      const conn = await this.#client.anyConnection();
-      const version = conn.versionFor(FindCoordinatorRequest);
-      const res = await conn.send(
-        { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
-        FindCoordinatorRequest.create(
-          version >= 4
-            ? { keyType: 0, coordinatorKeys: [this.#options.groupId] }
-            : { key: this.#options.groupId, keyType: 0 },
-        ),
-        { version },
-      );
-      const c = version >= 4
-        ? res.coordinators[0]
-        : { errorCode: res.errorCode, nodeId: res.nodeId, errorMessage: res.errorMessage };
-      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      if (code === 0) {
-        this.#coordinator = c.nodeId;
-        return c.nodeId;
-      }
-      if (!new KafkaError(code).retriable || attempt >= this.#client.options.retries) {
-        throw new KafkaError(
-          code,
-          `find coordinator of group ${this.#options.groupId}${
-            c?.errorMessage ? ` (${c.errorMessage})` : ""
-          }`,
-        );
-      }
-      await this.#client.backoff(attempt);
-    }
-  }
-
-  async #coordinatorConnection(): Promise<Connection> {
-    const node = this.#coordinator >= 0 ? this.#coordinator : await this.#findCoordinator();
-    return await this.#client.connectionTo(node, this.#pool);
-  }
-
-  /** Sends to the coordinator, rediscovering it on NOT_COORDINATOR and the like. */
-  async #coordinatorCall<Req, Res>(
-    api: Api<Req, Res>,
-    body: (version: number) => Req,
-    errorOf: (res: Res, version: number) => number | undefined,
-    timeoutMs?: number,
-  ): Promise<{ res: Res; version: number }> {
-    for (let attempt = 0;; attempt++) {
-      let res: Res;
-      let version: number;
-      try {
-        const conn = await this.#coordinatorConnection();
-        version = conn.versionFor(api.request as MessageCodec<unknown>);
-        res = await conn.send(api, body(version), { version, timeoutMs });
-      } catch (e) {
-        if (
-          e instanceof KafkaError && e.code === ErrorCode.NETWORK_EXCEPTION &&
-          attempt < this.#client.options.retries && !(this.#closing && JOIN_APIS.has(api.request))
-        ) {
-          this.#coordinator = -1;
-          await this.#client.backoff(attempt);
-          continue;
-        }
-        throw e;
-      }
-      const code = errorOf(res, version) ?? 0;
-      if (COORDINATOR_MOVED.has(code) && attempt < this.#client.options.retries) {
-        this.#coordinator = -1;
-        await this.#client.backoff(attempt);
-        continue;
-      }
-      return { res, version };
-    }
-  }
-
   // --- membership ---------------------------------------------------------------------------
 
+  /** Asks for a rejoin after `code` ({@linkcode GroupMembership.forget}-ed already or here). */
   #requestRejoin(code: number): void {
-    if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
-    if (code !== ErrorCode.REBALANCE_IN_PROGRESS) this.#generationId = -1;
+    this.#membership.forget(code);
     this.#rejoin = true;
     this.#pollAbort?.abort();
   }
 
   async #rejoinGroup(): Promise<void> {
-    this.#stopHeartbeat();
-    await this.#heartbeating;
+    await this.#stopHeartbeat();
     // Out of the group (its generation reset by an error): the partitions are lost, not revoked.
-    const lost = this.#generationId < 0;
+    const lost = this.#membership.generationId < 0;
     if (this.#joined && this.#options.autoCommit && !lost) await this.#autoCommit();
     const failures: unknown[] = [];
     // Eager members give up everything before JoinGroup; cooperative ones only when lost.
@@ -743,7 +636,6 @@ export class GroupConsumer {
       if (!REJOIN.has(code) || attempt >= 20) {
         throw new KafkaError(code, `join group ${this.#options.groupId}`);
       }
-      if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
       if (code !== ErrorCode.REBALANCE_IN_PROGRESS) await this.#client.backoff(attempt);
     }
     this.#joined = true;
@@ -761,66 +653,21 @@ export class GroupConsumer {
     // their partitions and say so.
     const cooperative = this.#cooperative;
     const owned = cooperative ? this.#assigned : [];
-    let join: JoinGroupResponse;
-    for (;;) {
-      ({ res: join } = await this.#coordinatorCall(
-        { request: JoinGroupRequest, response: JoinGroupResponse },
-        () =>
-          JoinGroupRequest.create({
-            groupId: o.groupId,
-            sessionTimeoutMs: o.sessionTimeoutMs,
-            rebalanceTimeoutMs: o.rebalanceTimeoutMs,
-            memberId: this.#memberId,
-            groupInstanceId: o.groupInstanceId,
-            protocolType: "consumer",
-            protocols: this.#assignors.map((a) => ({
-              name: a.name,
-              metadata: encodeSubscription(this.#topics, {
-                ownedPartitions: owned,
-                generationId: this.#generationId,
-              }),
-            })),
-            reason: null,
-          }),
-        (r) => r.errorCode,
-        o.rebalanceTimeoutMs + this.#client.options.requestTimeoutMs,
-      ));
-      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
-        this.#memberId = join.memberId;
-        continue;
-      }
-      break;
-    }
-    if (join.errorCode !== 0) {
-      if (REJOIN.has(join.errorCode)) return join.errorCode;
-      throw new KafkaError(join.errorCode, `join group ${o.groupId}`);
-    }
-    this.#memberId = join.memberId;
-    this.#generationId = join.generationId;
-    let assignments: Array<{ memberId: string; assignment: Uint8Array }> = [];
-    const leader = join.leader === join.memberId;
-    if (leader) {
-      assignments = await this.#assign(join.protocolName ?? "", join.members);
-    }
-    const { res: sync } = await this.#coordinatorCall(
-      { request: SyncGroupRequest, response: SyncGroupResponse },
-      (version) =>
-        SyncGroupRequest.create({
-          groupId: o.groupId,
-          generationId: this.#generationId,
-          memberId: this.#memberId,
-          groupInstanceId: o.groupInstanceId,
-          protocolType: version >= 5 ? "consumer" : null,
-          protocolName: version >= 5 ? join.protocolName : null,
-          assignments,
+    let leader = false;
+    const joined = await this.#membership.joinAndSync(
+      this.#assignors.map((a) => ({
+        name: a.name,
+        metadata: encodeSubscription(this.#topics, {
+          ownedPartitions: owned,
+          generationId: this.#membership.generationId,
         }),
-      (r) => r.errorCode,
-      o.rebalanceTimeoutMs + this.#client.options.requestTimeoutMs,
+      })),
+      (protocol, members) => {
+        leader = true;
+        return this.#assign(protocol, members);
+      },
     );
-    if (sync.errorCode !== 0) {
-      if (REJOIN.has(sync.errorCode)) return sync.errorCode;
-      throw new KafkaError(sync.errorCode, `sync group ${o.groupId}`);
-    }
+    if (!joined.joined) return joined.errorCode;
     if (!leader) {
       // The counts this member's topics have now (the leader's may be a moment older: then
       // the leader sees the change and rejoins). Unknown if no broker answers: the first
@@ -829,7 +676,7 @@ export class GroupConsumer {
       for (const topic of this.#topics) if (counts && !counts.has(topic)) counts.set(topic, -1);
       this.#snapshot = counts;
     }
-    const assigned = decodeAssignment(sync.assignment);
+    const assigned = decodeAssignment(joined.assignment);
     const partitions = assigned.flatMap((a) =>
       a.partitions.map((partition) => ({ topic: a.topic, partition }))
     );
@@ -881,7 +728,7 @@ export class GroupConsumer {
 
   async #assign(
     protocol: string,
-    members: Array<{ memberId: string; groupInstanceId: string | null; metadata: Uint8Array }>,
+    members: JoinedMember[],
   ): Promise<Array<{ memberId: string; assignment: Uint8Array }>> {
     const assignor = this.#assignors.find((a) => a.name === protocol);
     if (!assignor) {
@@ -1020,7 +867,7 @@ export class GroupConsumer {
       byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
     }
     const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-    const { res, version } = await this.#coordinatorCall(
+    const { res, version } = await this.#membership.call(
       { request: OffsetFetchRequest, response: OffsetFetchResponse },
       (version) =>
         OffsetFetchRequest.create(
@@ -1054,17 +901,11 @@ export class GroupConsumer {
   // --- heartbeats ---------------------------------------------------------------------------
 
   #startHeartbeat(): void {
-    this.#stopHeartbeat();
-    const tick = () => {
-      this.#heartbeatTimer = undefined;
-      if (this.#closing || !this.#joined || this.#rejoin) return;
-      this.#heartbeating = this.#heartbeat().finally(() => {
-        if (!this.#closing && this.#joined && !this.#rejoin && this.#heartbeatTimer === undefined) {
-          this.#heartbeatTimer = setTimeout(tick, this.#options.heartbeatIntervalMs);
-        }
-      });
-    };
-    this.#heartbeatTimer = setTimeout(tick, this.#options.heartbeatIntervalMs);
+    void this.#stopHeartbeat();
+    this.#heartbeats = this.#membership.heartbeats(
+      () => !this.#closing && this.#joined && !this.#rejoin,
+      (code) => this.#requestRejoin(code),
+    );
   }
 
   /**
@@ -1074,53 +915,19 @@ export class GroupConsumer {
    * coordinator waits for its JoinGroup) and rejoins after the callback. An answer that puts
    * the member out of the group (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`) ends the loop.
    */
-  #heartbeatWhile(): { stop(): Promise<void> } {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let inFlight: Promise<void> = Promise.resolve();
-    const inGroup = () => this.#memberId !== "" && this.#generationId >= 0;
-    const tick = () => {
-      timer = undefined;
-      if (stopped || !inGroup()) return;
-      inFlight = this.#heartbeat().finally(() => {
-        if (!stopped && inGroup()) timer = setTimeout(tick, this.#options.heartbeatIntervalMs);
-      });
-    };
-    if (inGroup()) timer = setTimeout(tick, this.#options.heartbeatIntervalMs);
-    return {
-      async stop() {
-        stopped = true;
-        if (timer !== undefined) clearTimeout(timer);
-        await inFlight;
-      },
-    };
+  #heartbeatWhile(): HeartbeatLoop {
+    return this.#membership.heartbeats(
+      () => this.#membership.inGroup,
+      (code) => this.#requestRejoin(code),
+    );
   }
 
-  #stopHeartbeat(): void {
-    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
-    this.#heartbeatTimer = undefined;
+  /** Stops the regular heartbeats; the promise settles with the one in flight. */
+  #stopHeartbeat(): Promise<void> {
+    return this.#heartbeats?.stop() ?? Promise.resolve();
   }
 
-  async #heartbeat(): Promise<void> {
-    try {
-      const { res } = await this.#coordinatorCall(
-        { request: HeartbeatRequest, response: HeartbeatResponse },
-        () =>
-          HeartbeatRequest.create({
-            groupId: this.#options.groupId,
-            generationId: this.#generationId,
-            memberId: this.#memberId,
-            groupInstanceId: this.#options.groupInstanceId,
-          }),
-        (r) => r.errorCode,
-      );
-      if (res.errorCode === 0) return;
-      if (REJOIN.has(res.errorCode) || res.errorCode === ErrorCode.FENCED_INSTANCE_ID) {
-        this.#requestRejoin(res.errorCode);
-      }
-    } catch {
-      // Connection trouble: forget the coordinator; the next heartbeat looks it up again.
-      this.#coordinator = -1;
-    }
+  #heartbeat(): Promise<void> {
+    return this.#membership.heartbeat((code) => this.#requestRejoin(code));
   }
 }

@@ -33,10 +33,6 @@ import {
 } from "../protocol/messages/add_partitions_to_txn.ts";
 import { EndTxnRequest, EndTxnResponse } from "../protocol/messages/end_txn.ts";
 import {
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
-} from "../protocol/messages/find_coordinator.ts";
-import {
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../protocol/messages/init_producer_id.ts";
@@ -45,6 +41,7 @@ import {
   TxnOffsetCommitResponse,
 } from "../protocol/messages/txn_offset_commit.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
+import { findCoordinator } from "./find_coordinator.ts";
 import type { Client } from "./client.ts";
 import type { Api, Connection } from "./connection.ts";
 
@@ -446,29 +443,15 @@ export class TransactionManager {
     const cacheKey = `${keyType}\u0000${key}`;
     const known = this.#coordinators.get(cacheKey);
     if (known !== undefined) return known;
-    const conn = await this.#client.anyConnection();
-    const version = conn.versionFor(FindCoordinatorRequest);
-    const res = await conn.send(
-      { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
-      FindCoordinatorRequest.create(
-        version >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType },
-      ),
-      { version },
+    const node = await findCoordinator(
+      this.#client,
+      keyType,
+      key,
+      0,
+      `find ${keyType === TRANSACTION ? "transaction" : "group"} coordinator of ${key}`,
     );
-    const c = version >= 4
-      ? res.coordinators[0]
-      : { errorCode: res.errorCode, nodeId: res.nodeId, errorMessage: res.errorMessage };
-    const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    if (code !== 0) {
-      throw new KafkaError(
-        code,
-        `find ${keyType === TRANSACTION ? "transaction" : "group"} coordinator of ${key}${
-          c?.errorMessage ? ` (${c.errorMessage})` : ""
-        }`,
-      );
-    }
-    this.#coordinators.set(cacheKey, c.nodeId);
-    return c.nodeId;
+    this.#coordinators.set(cacheKey, node);
+    return node;
   }
 
   /**

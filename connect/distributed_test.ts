@@ -1,8 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { startBroker } from "../tests/harness.ts";
 import { freePort } from "../tests/etcd.ts";
-import { until as eventually } from "./testing.ts";
+import { openConnectTestEnv, until as eventually } from "./testing.ts";
 
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
 
@@ -49,8 +48,8 @@ const lines = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => `line ${from + i} · ünïcode`);
 
 Deno.test("connect distributed: two workers share connectors and tasks; one is killed, its tasks move, no line lost", async () => {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_dist_" });
+  await using env = await openConnectTestEnv("sluice_connect_dist_");
+  const { broker, dir } = env;
   const procs: Proc[] = [];
   try {
     const ports = [freePort(), freePort()];
@@ -175,7 +174,5 @@ Deno.test("connect distributed: two workers share connectors and tasks; one is k
       await p.done;
     }
     if (Deno.env.get("SLUICE_TEST_LOG")) { for (const p of procs) console.log(p.log.join("")); }
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

@@ -1,7 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { startBroker } from "../tests/harness.ts";
 import { startStandalone } from "./runtime.ts";
+import { openConnectTestEnv } from "./testing.ts";
 
 const MIB = 1024 * 1024;
 const SIZE = Number(Deno.env.get("SLUICE_CONNECT_FILE_MIB") ?? 20) * MIB;
@@ -33,59 +33,50 @@ async function waitForSize(path: string, size: number, timeoutMs: number): Promi
   }
 }
 
-function workerProps(bootstrap: string, dir: string): Record<string, string> {
-  return {
-    "bootstrap.servers": bootstrap,
-    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
-    "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-    "key.converter.schemas.enable": "true",
-    "value.converter.schemas.enable": "true",
-    "offset.storage.file.filename": `${dir}/connect.offsets`,
-    "offset.flush.interval.ms": "1000",
-    "listeners": "http://127.0.0.1:0",
-  };
-}
+/** The quickstart's `connect-standalone.properties`. */
+const QUICKSTART_WORKER = {
+  "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+  "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+  "key.converter.schemas.enable": "true",
+  "value.converter.schemas.enable": "true",
+  "offset.flush.interval.ms": "1000",
+};
 
 Deno.test("connect file quickstart: a file into a topic and back out byte-identical, across a worker restart", async () => {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_file_" });
+  await using env = await openConnectTestEnv("sluice_connect_file_");
+  const dir = env.dir;
+  const input = makeLines(SIZE);
+  await Deno.writeFile(`${dir}/in.txt`, input);
+  const connectors: Record<string, string>[] = [
+    {
+      name: "local-file-source",
+      "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
+      "tasks.max": "1",
+      file: `${dir}/in.txt`,
+      topic: "connect-test",
+    },
+    {
+      name: "local-file-sink",
+      "connector.class": "FileStreamSink",
+      "tasks.max": "1",
+      file: `${dir}/out.txt`,
+      topics: "connect-test",
+    },
+  ];
+  let rt = await startStandalone({ worker: env.worker(QUICKSTART_WORKER), connectors });
+  // Stop the worker part way: what was read but not stored is read again, nothing twice.
+  await waitForSize(`${dir}/out.txt`, Math.floor(input.length / 3), 300_000);
+  await rt.stop();
+  const partial = (await Deno.stat(`${dir}/out.txt`)).size;
+  rt = await startStandalone({ worker: env.worker(QUICKSTART_WORKER), connectors });
   try {
-    const input = makeLines(SIZE);
-    await Deno.writeFile(`${dir}/in.txt`, input);
-    const connectors: Record<string, string>[] = [
-      {
-        name: "local-file-source",
-        "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
-        "tasks.max": "1",
-        file: `${dir}/in.txt`,
-        topic: "connect-test",
-      },
-      {
-        name: "local-file-sink",
-        "connector.class": "FileStreamSink",
-        "tasks.max": "1",
-        file: `${dir}/out.txt`,
-        topics: "connect-test",
-      },
-    ];
-    let rt = await startStandalone({ worker: workerProps(broker.bootstrap, dir), connectors });
-    // Stop the worker part way: what was read but not stored is read again, nothing twice.
-    await waitForSize(`${dir}/out.txt`, Math.floor(input.length / 3), 300_000);
-    await rt.stop();
-    const partial = (await Deno.stat(`${dir}/out.txt`)).size;
-    rt = await startStandalone({ worker: workerProps(broker.bootstrap, dir), connectors });
-    try {
-      await waitForSize(`${dir}/out.txt`, input.length, 300_000);
-      // Let anything extra (a duplicate) arrive before comparing.
-      await new Promise((r) => setTimeout(r, 2000));
-      const output = await Deno.readFile(`${dir}/out.txt`);
-      assertEquals(output.length, input.length, `output size (partial at restart: ${partial})`);
-      assertEquals(output.findIndex((b, i) => b !== input[i]), -1);
-    } finally {
-      await rt.stop();
-    }
+    await waitForSize(`${dir}/out.txt`, input.length, 300_000);
+    // Let anything extra (a duplicate) arrive before comparing.
+    await new Promise((r) => setTimeout(r, 2000));
+    const output = await Deno.readFile(`${dir}/out.txt`);
+    assertEquals(output.length, input.length, `output size (partial at restart: ${partial})`);
+    assertEquals(output.findIndex((b, i) => b !== input[i]), -1);
   } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await broker.close();
+    await rt.stop();
   }
 });

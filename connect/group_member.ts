@@ -2,24 +2,16 @@
 /**
  * A member of a Connect workers' group (protocol type `connect`, Kafka's
  * `WorkerGroupMember`): JoinGroup with this worker's metadata, the leader's assignment through
- * SyncGroup, heartbeats in the background, LeaveGroup on stop. What the metadata and
- * assignments hold is the herder's business (opaque bytes here).
+ * SyncGroup, heartbeats in the background, LeaveGroup on stop, through the group protocol the
+ * consumer uses too (`client/group_membership.ts`). What the metadata and assignments hold is the
+ * herder's business (opaque bytes here).
  *
  * @module
  */
 
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import {
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
-} from "../protocol/messages/find_coordinator.ts";
-import { HeartbeatRequest, HeartbeatResponse } from "../protocol/messages/heartbeat.ts";
-import { JoinGroupRequest, JoinGroupResponse } from "../protocol/messages/join_group.ts";
-import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
-import { SyncGroupRequest, SyncGroupResponse } from "../protocol/messages/sync_group.ts";
-import type { MessageCodec } from "../protocol/primitives.ts";
+import { KafkaError } from "../protocol/errors.ts";
 import type { Client } from "../client/client.ts";
-import type { Api } from "../client/connection.ts";
+import { GroupMembership, type HeartbeatLoop } from "../client/group_membership.ts";
 
 /** The protocol type and name workers join with. */
 export const CONNECT_PROTOCOL = { type: "connect", name: "sluice-eager" } as const;
@@ -48,30 +40,15 @@ export interface JoinResult {
   assignment: Uint8Array;
 }
 
-const REJOIN = new Set<number>([
-  ErrorCode.REBALANCE_IN_PROGRESS,
-  ErrorCode.UNKNOWN_MEMBER_ID,
-  ErrorCode.ILLEGAL_GENERATION,
-]);
-
-const MOVED = new Set<number>([
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-]);
-
 let members = 0;
 
 /** One worker's membership in the group. */
 export class WorkerGroupMember {
   #client: Client;
-  #o: Required<WorkerGroupMemberOptions>;
   #pool = `connect-group-${++members}`;
-  #coordinator = -1;
-  #memberId = "";
-  #generationId = -1;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #heartbeating: Promise<void> = Promise.resolve();
+  #membership: GroupMembership;
+  #heartbeats: HeartbeatLoop | null = null;
+  #rejoinAsked = false;
   #onRejoin: () => void = () => {};
   #stopped = false;
 
@@ -83,75 +60,23 @@ export class WorkerGroupMember {
    */
   constructor(client: Client, options: WorkerGroupMemberOptions) {
     this.#client = client;
-    this.#o = {
+    this.#membership = new GroupMembership(client, {
       groupId: options.groupId,
+      groupInstanceId: null,
+      protocolType: CONNECT_PROTOCOL.type,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
-    };
+      pool: this.#pool,
+      coordinatorRetries: 20,
+      callRetries: 10,
+      abandon: () => this.#stopped,
+    });
   }
 
   /** The member id ("" before the first join). */
   get memberId(): string {
-    return this.#memberId;
-  }
-
-  async #findCoordinator(): Promise<number> {
-    for (let attempt = 0;; attempt++) {
-      const conn = await this.#client.anyConnection();
-      const version = conn.versionFor(FindCoordinatorRequest);
-      const res = await conn.send(
-        { request: FindCoordinatorRequest, response: FindCoordinatorResponse },
-        FindCoordinatorRequest.create(
-          version >= 4
-            ? { keyType: 0, coordinatorKeys: [this.#o.groupId] }
-            : { key: this.#o.groupId, keyType: 0 },
-        ),
-        { version },
-      );
-      const c = version >= 4
-        ? res.coordinators[0]
-        : { errorCode: res.errorCode, nodeId: res.nodeId };
-      const code = c?.errorCode ?? ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      if (code === 0) return (this.#coordinator = c.nodeId);
-      if (!new KafkaError(code).retriable || attempt >= 20) {
-        throw new KafkaError(code, `find coordinator of group ${this.#o.groupId}`);
-      }
-      await this.#client.backoff(attempt);
-    }
-  }
-
-  async #call<Req, Res>(
-    api: Api<Req, Res>,
-    body: (version: number) => Req,
-    errorOf: (res: Res) => number,
-    timeoutMs?: number,
-  ): Promise<Res> {
-    for (let attempt = 0;; attempt++) {
-      let res: Res;
-      try {
-        const node = this.#coordinator >= 0 ? this.#coordinator : await this.#findCoordinator();
-        const conn = await this.#client.connectionTo(node, this.#pool);
-        const version = conn.versionFor(api.request as MessageCodec<unknown>);
-        res = await conn.send(api, body(version), { version, timeoutMs });
-      } catch (e) {
-        if (
-          e instanceof KafkaError && e.code === ErrorCode.NETWORK_EXCEPTION && attempt < 10 &&
-          !this.#stopped
-        ) {
-          this.#coordinator = -1;
-          await this.#client.backoff(attempt);
-          continue;
-        }
-        throw e;
-      }
-      if (MOVED.has(errorOf(res)) && attempt < 10) {
-        this.#coordinator = -1;
-        await this.#client.backoff(attempt);
-        continue;
-      }
-      return res;
-    }
+    return this.#membership.memberId;
   }
 
   /**
@@ -172,148 +97,48 @@ export class WorkerGroupMember {
     ) => Promise<Map<string, Uint8Array>>,
     onRejoin: () => void,
   ): Promise<JoinResult> {
-    this.#stopHeartbeat();
-    await this.#heartbeating;
+    await this.#heartbeats?.stop();
     this.#onRejoin = onRejoin;
+    const m = this.#membership;
     for (let attempt = 0;; attempt++) {
       if (this.#stopped) throw new Error("connect group: stopped");
-      const join = await this.#call(
-        { request: JoinGroupRequest, response: JoinGroupResponse },
-        () =>
-          JoinGroupRequest.create({
-            groupId: this.#o.groupId,
-            sessionTimeoutMs: this.#o.sessionTimeoutMs,
-            rebalanceTimeoutMs: this.#o.rebalanceTimeoutMs,
-            memberId: this.#memberId,
-            groupInstanceId: null,
-            protocolType: CONNECT_PROTOCOL.type,
-            protocols: [{ name: CONNECT_PROTOCOL.name, metadata }],
-            reason: null,
-          }),
-        (r) => r.errorCode,
-        this.#o.rebalanceTimeoutMs + this.#client.options.requestTimeoutMs,
+      const joined = await m.joinAndSync(
+        [{ name: CONNECT_PROTOCOL.name, metadata }],
+        async (_protocol, members) => {
+          const map = await assign(members.map((x) => ({
+            memberId: x.memberId,
+            metadata: x.metadata,
+          })));
+          return [...map].map(([memberId, assignment]) => ({ memberId, assignment }));
+        },
       );
-      if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
-        this.#memberId = join.memberId;
+      if (!joined.joined) {
+        if (attempt >= 50) {
+          throw new KafkaError(joined.errorCode, `${joined.phase} group ${m.groupId}`);
+        }
+        if (joined.phase === "join") await this.#client.backoff(Math.min(attempt, 5));
         continue;
       }
-      if (join.errorCode !== 0) {
-        if (!REJOIN.has(join.errorCode) || attempt >= 50) {
-          throw new KafkaError(join.errorCode, `join group ${this.#o.groupId}`);
-        }
-        if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
-        await this.#client.backoff(Math.min(attempt, 5));
-        continue;
-      }
-      this.#memberId = join.memberId;
-      this.#generationId = join.generationId;
-      let assignments: Array<{ memberId: string; assignment: Uint8Array }> = [];
-      if (join.leader === join.memberId) {
-        const map = await assign(join.members.map((m) => ({
-          memberId: m.memberId,
-          metadata: m.metadata,
-        })));
-        assignments = [...map].map(([memberId, assignment]) => ({ memberId, assignment }));
-      }
-      const sync = await this.#call(
-        { request: SyncGroupRequest, response: SyncGroupResponse },
-        (version) =>
-          SyncGroupRequest.create({
-            groupId: this.#o.groupId,
-            generationId: this.#generationId,
-            memberId: this.#memberId,
-            groupInstanceId: null,
-            protocolType: version >= 5 ? CONNECT_PROTOCOL.type : null,
-            protocolName: version >= 5 ? CONNECT_PROTOCOL.name : null,
-            assignments,
-          }),
-        (r) => r.errorCode,
-        this.#o.rebalanceTimeoutMs + this.#client.options.requestTimeoutMs,
-      );
-      if (sync.errorCode !== 0) {
-        if (!REJOIN.has(sync.errorCode) || attempt >= 50) {
-          throw new KafkaError(sync.errorCode, `sync group ${this.#o.groupId}`);
-        }
-        if (sync.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
-        continue;
-      }
-      this.#startHeartbeat();
-      return {
-        memberId: this.#memberId,
-        generationId: this.#generationId,
-        leaderId: join.leader,
-        assignment: sync.assignment,
-      };
-    }
-  }
-
-  #startHeartbeat(): void {
-    this.#stopHeartbeat();
-    const tick = () => {
-      this.#timer = undefined;
-      this.#heartbeating = this.#heartbeat().then((again) => {
-        if (again && !this.#stopped && this.#timer === undefined) {
-          this.#timer = setTimeout(tick, this.#o.heartbeatIntervalMs);
-        }
-      });
-    };
-    this.#timer = setTimeout(tick, this.#o.heartbeatIntervalMs);
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  /** One heartbeat; false when the group rebalances (the herder rejoins). */
-  async #heartbeat(): Promise<boolean> {
-    try {
-      const res = await this.#call(
-        { request: HeartbeatRequest, response: HeartbeatResponse },
-        () =>
-          HeartbeatRequest.create({
-            groupId: this.#o.groupId,
-            generationId: this.#generationId,
-            memberId: this.#memberId,
-            groupInstanceId: null,
-          }),
-        (r) => r.errorCode,
-      );
-      if (REJOIN.has(res.errorCode)) {
-        if (res.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
+      this.#rejoinAsked = false;
+      this.#heartbeats = m.heartbeats(() => !this.#stopped && !this.#rejoinAsked, () => {
+        this.#rejoinAsked = true;
         this.#onRejoin();
-        return false;
-      }
-      return true;
-    } catch {
-      this.#coordinator = -1;
-      return true;
+      });
+      return {
+        memberId: m.memberId,
+        generationId: m.generationId,
+        leaderId: joined.leaderId,
+        assignment: joined.assignment,
+      };
     }
   }
 
   /** Stops heartbeats and leaves the group. */
   async leave(): Promise<void> {
     this.#stopped = true;
-    this.#stopHeartbeat();
-    await this.#heartbeating;
-    if (this.#memberId !== "") {
-      await this.#call(
-        { request: LeaveGroupRequest, response: LeaveGroupResponse },
-        (version) =>
-          LeaveGroupRequest.create(
-            version >= 3
-              ? {
-                groupId: this.#o.groupId,
-                members: [{
-                  memberId: this.#memberId,
-                  groupInstanceId: null,
-                  reason: version >= 5 ? "the worker is stopping" : null,
-                }],
-              }
-              : { groupId: this.#o.groupId, memberId: this.#memberId },
-          ),
-        (r) => r.errorCode,
-      ).catch(() => {});
+    await this.#heartbeats?.stop();
+    if (this.#membership.memberId !== "") {
+      await this.#membership.leave("the worker is stopping").catch(() => {});
     }
     await this.#client.closePool(this.#pool);
   }

@@ -1,9 +1,9 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Client, Consumer, Producer } from "../client/mod.ts";
-import { startBroker, type TestBroker, uniqueTopic } from "../tests/harness.ts";
+import { type Client, Consumer, Producer } from "../client/mod.ts";
+import { uniqueTopic } from "../tests/harness.ts";
 import { type ConnectRuntime, startStandalone } from "./runtime.ts";
-import { until } from "./testing.ts";
+import { openConnectTestEnv, until } from "./testing.ts";
 
 interface Reply {
   status: number;
@@ -36,26 +36,20 @@ const appendLines = (path: string, lines: string[]) =>
   Deno.writeTextFile(path, lines.map((l) => l + "\n").join(""), { append: true });
 
 async function withWorker(
-  f: (rt: ConnectRuntime, broker: TestBroker, dir: string) => Promise<void>,
+  f: (rt: ConnectRuntime, client: Client, dir: string) => Promise<void>,
 ): Promise<void> {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_rest_" });
+  await using env = await openConnectTestEnv("sluice_connect_rest_");
   const rt = await startStandalone({
-    worker: {
-      "bootstrap.servers": broker.bootstrap,
+    worker: env.worker({
       "key.converter": "org.apache.kafka.connect.storage.StringConverter",
       "value.converter": "org.apache.kafka.connect.storage.StringConverter",
-      "offset.storage.file.filename": `${dir}/offsets`,
       "offset.flush.interval.ms": "500",
-      "listeners": "http://127.0.0.1:0",
-    },
+    }),
   });
   try {
-    await f(rt, broker, dir);
+    await f(rt, env.client, env.dir);
   } finally {
     await rt.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
@@ -236,86 +230,81 @@ Deno.test("connect REST API driven by curl: create, status, pause/resume, restar
 });
 
 Deno.test("connect: a sink with InsertField, MaskField and ReplaceField writes exact transformed records", async () => {
-  await withWorker(async (rt, broker, dir) => {
+  await withWorker(async (rt, client, dir) => {
     const topic = uniqueTopic("smt");
-    const client = new Client({ bootstrapServers: broker.bootstrap });
-    try {
-      const producer = new Producer(client);
-      await producer.send({
-        topic,
-        messages: [
-          { key: "1", value: JSON.stringify({ id: 1, ssn: "123", pw: "x", amt: 5 }), partition: 0 },
-          { key: "2", value: JSON.stringify({ id: 2, ssn: "456", pw: "y", amt: 7 }), partition: 0 },
-        ],
-      });
-      await producer.close();
-      const res = await curl("POST", `${rt.url}/connectors`, {
-        name: "smt-sink",
-        config: {
-          "connector.class": "FileStreamSink",
-          file: `${dir}/smt.txt`,
-          topics: topic,
-          "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-          "value.converter.schemas.enable": "false",
-          transforms: "insert,mask,replace",
-          "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
-          "transforms.insert.topic.field": "topic",
-          "transforms.insert.offset.field": "offset",
-          "transforms.mask.type": "org.apache.kafka.connect.transforms.MaskField$Value",
-          "transforms.mask.fields": "ssn",
-          "transforms.replace.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
-          "transforms.replace.exclude": "pw",
-          "transforms.replace.renames": "amt:amount",
-        },
-      });
-      assertEquals(res.status, 201);
-      const expected = [
-        { id: 1, ssn: "", amount: 5, topic, offset: 0 },
-        { id: 2, ssn: "", amount: 7, topic, offset: 1 },
-      ].map((o) => JSON.stringify(o) + "\n").join("");
-      await until(
-        "transformed records",
-        async () => (await readText(`${dir}/smt.txt`)) === expected ? true : undefined,
-      );
+    const producer = new Producer(client);
+    await producer.send({
+      topic,
+      messages: [
+        { key: "1", value: JSON.stringify({ id: 1, ssn: "123", pw: "x", amt: 5 }), partition: 0 },
+        { key: "2", value: JSON.stringify({ id: 2, ssn: "456", pw: "y", amt: 7 }), partition: 0 },
+      ],
+    });
+    await producer.close();
+    const res = await curl("POST", `${rt.url}/connectors`, {
+      name: "smt-sink",
+      config: {
+        "connector.class": "FileStreamSink",
+        file: `${dir}/smt.txt`,
+        topics: topic,
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        transforms: "insert,mask,replace",
+        "transforms.insert.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+        "transforms.insert.topic.field": "topic",
+        "transforms.insert.offset.field": "offset",
+        "transforms.mask.type": "org.apache.kafka.connect.transforms.MaskField$Value",
+        "transforms.mask.fields": "ssn",
+        "transforms.replace.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+        "transforms.replace.exclude": "pw",
+        "transforms.replace.renames": "amt:amount",
+      },
+    });
+    assertEquals(res.status, 201);
+    const expected = [
+      { id: 1, ssn: "", amount: 5, topic, offset: 0 },
+      { id: 2, ssn: "", amount: 7, topic, offset: 1 },
+    ].map((o) => JSON.stringify(o) + "\n").join("");
+    await until(
+      "transformed records",
+      async () => (await readText(`${dir}/smt.txt`)) === expected ? true : undefined,
+    );
 
-      // And on a source: RegexRouter renames the topic of exact records.
-      await Deno.writeTextFile(`${dir}/src.txt`, "x\ny\n");
-      await curl("POST", `${rt.url}/connectors`, {
-        name: "smt-src",
-        config: {
-          "connector.class": "FileStreamSource",
-          file: `${dir}/src.txt`,
-          topic: `${topic}-in`,
-          transforms: "r",
-          "transforms.r.type": "RegexRouter",
-          "transforms.r.regex": "(.*)-in",
-          "transforms.r.replacement": "$1-routed",
-        },
-      });
-      const consumer = new Consumer(client, { fromBeginning: true });
-      await until("routed topic", async () => {
-        try {
-          await client.topic(`${topic}-routed`, { refresh: true });
-          return true;
-        } catch {
-          return undefined;
-        }
-      });
-      await consumer.assign([{ topic: `${topic}-routed`, partition: 0, offset: "earliest" }]);
-      const got: Array<[string | null, string | null]> = [];
-      await until("two routed records", async () => {
-        for (const r of await consumer.poll({ maxWaitMs: 200 })) {
-          got.push([
-            r.key && new TextDecoder().decode(r.key),
-            r.value && new TextDecoder().decode(r.value),
-          ]);
-        }
-        return got.length >= 2 ? true : undefined;
-      });
-      assertEquals(got, [[null, "x"], [null, "y"]]);
-      await consumer.close();
-    } finally {
-      await client.close();
-    }
+    // And on a source: RegexRouter renames the topic of exact records.
+    await Deno.writeTextFile(`${dir}/src.txt`, "x\ny\n");
+    await curl("POST", `${rt.url}/connectors`, {
+      name: "smt-src",
+      config: {
+        "connector.class": "FileStreamSource",
+        file: `${dir}/src.txt`,
+        topic: `${topic}-in`,
+        transforms: "r",
+        "transforms.r.type": "RegexRouter",
+        "transforms.r.regex": "(.*)-in",
+        "transforms.r.replacement": "$1-routed",
+      },
+    });
+    const consumer = new Consumer(client, { fromBeginning: true });
+    await until("routed topic", async () => {
+      try {
+        await client.topic(`${topic}-routed`, { refresh: true });
+        return true;
+      } catch {
+        return undefined;
+      }
+    });
+    await consumer.assign([{ topic: `${topic}-routed`, partition: 0, offset: "earliest" }]);
+    const got: Array<[string | null, string | null]> = [];
+    await until("two routed records", async () => {
+      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+        got.push([
+          r.key && new TextDecoder().decode(r.key),
+          r.value && new TextDecoder().decode(r.value),
+        ]);
+      }
+      return got.length >= 2 ? true : undefined;
+    });
+    assertEquals(got, [[null, "x"], [null, "y"]]);
+    await consumer.close();
   });
 });

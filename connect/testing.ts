@@ -5,6 +5,71 @@
  * @module
  */
 
+import { Admin, Client } from "../client/mod.ts";
+import { startBroker, type TestBroker } from "../tests/harness.ts";
+
+/** What a Connect test runs against: a broker, a client of it and a scratch directory. */
+export interface ConnectTestEnv extends AsyncDisposable {
+  /** The broker (127.0.0.1:0). */
+  broker: TestBroker;
+  /** A client of the broker (closed with the environment). */
+  client: Client;
+  /** An admin client over {@linkcode ConnectTestEnv.client}. */
+  admin: Admin;
+  /** A scratch directory (removed with the environment). */
+  dir: string;
+  /**
+   * Properties of a standalone worker of this broker: `bootstrap.servers`, its offsets in
+   * `<dir>/offsets`, the REST API on 127.0.0.1:0; `extra` adds or overrides.
+   *
+   * @param extra More worker properties.
+   * @returns The properties.
+   */
+  worker(extra?: Record<string, string>): Record<string, string>;
+  /** Closes the client and the broker and removes the directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a broker, a client of it and a scratch directory for a Connect test. `await using`
+ * (or {@linkcode ConnectTestEnv.close}) takes them down, client first.
+ *
+ * @param prefix The scratch directory's name prefix.
+ * @returns The environment.
+ * @throws {Error} If the broker cannot start.
+ */
+export async function openConnectTestEnv(
+  prefix = "sluice_connect_test_",
+): Promise<ConnectTestEnv> {
+  const broker = await startBroker();
+  const dir = await Deno.makeTempDir({ prefix });
+  const client = new Client({ bootstrapServers: broker.bootstrap });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    closing ??= (async () => {
+      try {
+        await client.close();
+        await broker.close();
+      } finally {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    })();
+  return {
+    broker,
+    client,
+    admin: new Admin(client),
+    dir,
+    worker: (extra = {}) => ({
+      "bootstrap.servers": broker.bootstrap,
+      "offset.storage.file.filename": `${dir}/offsets`,
+      "listeners": "http://127.0.0.1:0",
+      ...extra,
+    }),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
 /** How {@linkcode until} polls. */
 export interface UntilOptions {
   /** Give up after this long; default 60 s. */

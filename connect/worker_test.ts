@@ -1,16 +1,14 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Admin, Client, Consumer, Producer } from "../client/mod.ts";
-import { startBroker, uniqueTopic } from "../tests/harness.ts";
+import { Consumer, Producer } from "../client/mod.ts";
+import { uniqueTopic } from "../tests/harness.ts";
 import { startStandalone } from "./runtime.ts";
-import { until } from "./testing.ts";
+import { openConnectTestEnv, until } from "./testing.ts";
 
 Deno.test("connect source: offsets are stored only for acknowledged records; a rejected record fails the task and is sent again after a restart", async () => {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_worker_" });
-  const client = new Client({ bootstrapServers: broker.bootstrap });
+  await using env = await openConnectTestEnv("sluice_connect_worker_");
+  const { client, admin, dir } = env;
   const topic = uniqueTopic("acks");
-  const admin = new Admin(client);
   await admin.createTopics([{
     name: topic,
     numPartitions: 1,
@@ -20,13 +18,10 @@ Deno.test("connect source: offsets are stored only for acknowledged records; a r
   const input = ["one", "two", big, "four", "five"];
   await Deno.writeTextFile(`${dir}/in.txt`, input.join("\n") + "\n");
   const rt = await startStandalone({
-    worker: {
-      "bootstrap.servers": broker.bootstrap,
-      "offset.storage.file.filename": `${dir}/offsets`,
+    worker: env.worker({
       "offset.flush.interval.ms": "100",
-      "listeners": "http://127.0.0.1:0",
       "value.converter": "org.apache.kafka.connect.storage.StringConverter",
-    },
+    }),
     connectors: [{
       name: "src",
       "connector.class": "FileStreamSource",
@@ -65,9 +60,6 @@ Deno.test("connect source: offsets are stored only for acknowledged records; a r
     await consumer.close();
   } finally {
     await rt.stop();
-    await client.close();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -76,22 +68,17 @@ Deno.test("connect source: offsets are stored only for acknowledged records; a r
 // `consumer.override.`) and rejoins when the count changes.
 for (const where of ["worker", "connector"] as const) {
   Deno.test(`connect sink: partitions added to its topic are consumed (metadata.max.age.ms in the ${where} config)`, async () => {
-    const broker = await startBroker();
-    const dir = await Deno.makeTempDir({ prefix: "sluice_connect_worker_" });
-    const client = new Client({ bootstrapServers: broker.bootstrap });
+    await using env = await openConnectTestEnv("sluice_connect_worker_");
+    const { client, admin, dir } = env;
     const topic = uniqueTopic("grow");
-    const admin = new Admin(client);
     await admin.createTopics([{ name: topic, numPartitions: 1 }]);
     const producer = new Producer(client);
     const rt = await startStandalone({
-      worker: {
-        "bootstrap.servers": broker.bootstrap,
-        "offset.storage.file.filename": `${dir}/offsets`,
+      worker: env.worker({
         "offset.flush.interval.ms": "100",
-        "listeners": "http://127.0.0.1:0",
         "value.converter": "org.apache.kafka.connect.storage.StringConverter",
         ...(where === "worker" ? { "consumer.metadata.max.age.ms": "500" } : {}),
-      },
+      }),
       connectors: [{
         name: "sink",
         "connector.class": "FileStreamSink",
@@ -116,22 +103,15 @@ for (const where of ["worker", "connector"] as const) {
     } finally {
       await rt.stop();
       await producer.close();
-      await client.close();
-      await broker.close();
-      await Deno.remove(dir, { recursive: true });
     }
   });
 }
 
 Deno.test("connect sink: an invalid consumer metadata.max.age.ms fails the task with a clear error", async () => {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_worker_" });
+  await using env = await openConnectTestEnv("sluice_connect_worker_");
+  const dir = env.dir;
   const rt = await startStandalone({
-    worker: {
-      "bootstrap.servers": broker.bootstrap,
-      "offset.storage.file.filename": `${dir}/offsets`,
-      "listeners": "http://127.0.0.1:0",
-    },
+    worker: env.worker(),
     connectors: [{
       name: "sink",
       "connector.class": "FileStreamSink",
@@ -151,7 +131,5 @@ Deno.test("connect sink: an invalid consumer metadata.max.age.ms fails the task 
     );
   } finally {
     await rt.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

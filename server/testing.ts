@@ -15,8 +15,21 @@ import {
 } from "../protocol/framing.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
+import { EndTxnRequest, EndTxnResponse } from "../protocol/messages/end_txn.ts";
 import type { FetchRequest } from "../protocol/messages/fetch.ts";
-import type { ProduceRequest } from "../protocol/messages/produce.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../protocol/messages/init_producer_id.ts";
+import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
+import {
+  attributesAt,
+  baseOffsetAt,
+  batchSizeAt,
+  producerIdAt,
+  TRANSACTIONAL_BIT,
+} from "../records/mod.ts";
+import { buildBatch } from "../wasm/testing.ts";
 import { Broker, type BrokerConfig } from "./broker.ts";
 import type { Logger } from "./logger.ts";
 
@@ -341,4 +354,130 @@ export async function createTopic(
     throw new Error(`create topic ${name} failed: error ${r.errorCode}: ${r.errorMessage}`);
   }
   return r.topicId;
+}
+
+/** A transactional producer as its coordinator knows it (the ids of a transactional request). */
+export interface TxnProducerIds {
+  /** Transactional id. */
+  transactionalId: string;
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+}
+
+/**
+ * InitProducerId (v4) for a transactional id, with no producer id yet.
+ *
+ * @param client The connection.
+ * @param transactionalId Transactional id.
+ * @param transactionTimeoutMs Transaction timeout (default 60000).
+ * @returns The producer's ids.
+ * @throws {Error} If the coordinator answers an error.
+ */
+export async function initTransactionalProducer(
+  client: RawClient,
+  transactionalId: string,
+  transactionTimeoutMs = 60_000,
+): Promise<TxnProducerIds> {
+  const res = await client.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+    transactionalId,
+    transactionTimeoutMs,
+    producerId: -1,
+    producerEpoch: -1,
+  });
+  if (res.errorCode !== 0) {
+    throw new Error(`init producer id of ${transactionalId} failed: error ${res.errorCode}`);
+  }
+  return { transactionalId, producerId: res.producerId, producerEpoch: res.producerEpoch };
+}
+
+/**
+ * Produce (v9, acks 1) of one transactional batch of `producer` to a partition.
+ *
+ * @param client The connection.
+ * @param producer The producer's ids.
+ * @param topic Topic.
+ * @param partition Partition.
+ * @param records Keys and values.
+ * @param baseSequence The batch's first sequence number.
+ * @param baseTimestamp The records' timestamp (default now).
+ * @returns The partition's error code.
+ */
+export async function produceTransactional(
+  client: RawClient,
+  producer: TxnProducerIds,
+  topic: string,
+  partition: number,
+  records: Array<{ key: string; value: string }>,
+  baseSequence: number,
+  baseTimestamp: number = Date.now(),
+): Promise<number> {
+  const res = await client.request(ProduceRequest, ProduceResponse, 9, {
+    ...produceBody(
+      topic,
+      partition,
+      buildBatch({
+        records,
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        baseSequence,
+        attributes: TRANSACTIONAL_BIT,
+        baseTimestamp,
+      }),
+    ),
+    transactionalId: producer.transactionalId,
+  });
+  return res.responses[0].partitionResponses[0].errorCode;
+}
+
+/**
+ * What a fenced transactional producer (an epoch older than its coordinator's) is answered:
+ * EndTxn v3 (commit), EndTxn v1 (commit, before PRODUCER_FENCED existed) and a transactional
+ * Produce of one record with sequence `baseSequence`.
+ *
+ * @param client The connection.
+ * @param producer The producer's (old) ids.
+ * @param topic The topic of the Produce (partition 0).
+ * @param baseSequence The Produce batch's first sequence number.
+ * @returns The three error codes, in that order.
+ */
+export async function fencedAnswers(
+  client: RawClient,
+  producer: TxnProducerIds,
+  topic: string,
+  baseSequence: number,
+): Promise<number[]> {
+  const endTxn = async (version: number) =>
+    (await client.request(EndTxnRequest, EndTxnResponse, version, {
+      ...producer,
+      committed: true,
+    })).errorCode;
+  return [
+    await endTxn(3),
+    await endTxn(1),
+    await produceTransactional(
+      client,
+      producer,
+      topic,
+      0,
+      [{ key: "k", value: "z" }],
+      baseSequence,
+    ),
+  ];
+}
+
+/**
+ * [base offset, attributes, producer id] of each batch of fetched record bytes (to check where
+ * transactional batches and their markers landed).
+ *
+ * @param records The record bytes of a fetch answer.
+ * @returns One triple per batch, in order.
+ */
+export function batchSummaries(records: Uint8Array): number[][] {
+  const out: number[][] = [];
+  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
+    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
+  }
+  return out;
 }

@@ -243,10 +243,14 @@ Deno.test("BytesStore: session and join keys expire by end and record time, by s
     new DataView(k.buffer).setUint32(9, seq);
     return k;
   };
-  for (let i = 0; i < 10; i++) join.put(jk(i * 50, i), v, i * 50);
-  assertEquals(join.size, 10);
-  join.advance(450); // live from 251: 250 is expired, segment [200, 300) kept for 250 and 300
+  for (let i = 0; i < 6; i++) join.put(jk(i * 50, i), v, i * 50);
+  assertEquals(join.size, 6); // the store's time is 250: live from 51, segment [0, 100) kept
+  // each write moves the store's time: 450 at the end, live from 251: 250 is expired,
+  // segment [200, 300) kept for 250 and 300
+  for (let i = 6; i < 10; i++) join.put(jk(i * 50, i), v, i * 50);
   assertEquals(join.range().map((e) => e.key[12]), [6, 7, 8, 9]);
+  assertEquals(join.size, 6);
+  join.advance(450); // no further
   assertEquals(join.size, 6);
 
   const windows = new BytesStore("w", "window", undefined, 100, 100);

@@ -16,9 +16,12 @@
  *
  * Window, session and join stores may have a retention period (Kafka's segmented stores): each
  * entry belongs to a time segment (by window start, session end or record time, in
- * `segmentIntervalMs` slices), and once the task's stream time passes an entry's time plus the
+ * `segmentIntervalMs` slices), and once the store's time passes an entry's time plus the
  * retention, reads no longer see it and its whole segment is dropped when the segment's last
- * millisecond has expired. Dropped entries are not written to the changelog (its `delete`
+ * millisecond has expired. The store's time is the latest entry time written to it (Kafka's
+ * `observedStreamTime` of a segmented store), not the task's stream time: records of other
+ * topics of the task, or a window aggregation's record whose window starts earlier, do not
+ * expire what a join or an interactive query still reads there. Dropped entries are not written to the changelog (its `delete`
  * policy forgets them); the on-disk log loses them at its next compaction, and the checkpoint
  * records the stream time so a reopened store skips them.
  *
@@ -143,10 +146,11 @@ export class BytesStore {
   }
 
   /**
-   * Moves the store's stream time forward and drops every segment wholly older than the
-   * retention. Does nothing without a retention or when time does not advance.
+   * Moves the store's time forward and drops every segment wholly older than the retention.
+   * Does nothing without a retention or when time does not advance. Writes call it with their
+   * key's time; a reopened store with its checkpoint's.
    *
-   * @param streamTime The task's stream time.
+   * @param streamTime The store's new time.
    */
   advance(streamTime: number): void {
     if (this.retentionMs === undefined || streamTime <= this.#observed) return;
@@ -194,13 +198,16 @@ export class BytesStore {
   }
 
   /**
-   * Writes or deletes (`null`) a key.
+   * Writes or deletes (`null`) a key. With a retention, the key's time (window start, session
+   * end, record time) first moves the store's time forward ({@linkcode BytesStore.advance}); a
+   * write into an expired segment is skipped.
    *
    * @param key Key bytes.
    * @param value Value bytes, or `null` to delete.
    * @param timestamp Stream time of the write.
    */
   put(key: Uint8Array, value: Uint8Array | null, timestamp: number): void {
+    if (this.retentionMs !== undefined) this.advance(this.#timeOf(key));
     const k = bytesKey(key);
     this.#apply(k, key, value, timestamp);
     const change = value === null ? key : { key, value, timestamp };
@@ -304,9 +311,9 @@ export class BytesStore {
    * @param timestamp The record's timestamp.
    */
   restore(key: Uint8Array, value: Uint8Array | null, timestamp: number): void {
-    // The record's timestamp is the stream time it was written at: expiry follows it, so a
-    // window the changelog still holds but that had expired is not brought back.
-    this.advance(timestamp);
+    // The store's time follows the entries written, as it did when they were: a window the
+    // changelog still holds but that had expired is not brought back.
+    if (this.retentionMs !== undefined) this.advance(this.#timeOf(key));
     const k = bytesKey(key);
     this.#apply(k, key, value, timestamp);
     if (this.dir !== undefined) {

@@ -35,7 +35,6 @@ export class Task implements TaskContext {
   /** Next offset per input topic, to commit. */
   readonly offsets = new Map<string, number>();
   #runtime: Runtime;
-  #expiring: BytesStore[] = [];
 
   constructor(runtime: Runtime, sub: Subtopology, partition: number) {
     this.#runtime = runtime;
@@ -47,16 +46,16 @@ export class Task implements TaskContext {
       const dir = def.persistent && runtime.stateDir !== undefined
         ? `${runtime.stateDir}/${runtime.applicationId}/${this.taskId}/${name}`
         : undefined;
-      const store = new BytesStore(name, def.kind, dir, def.retentionMs);
-      this.stores.set(name, store);
-      if (def.retentionMs !== undefined) this.#expiring.push(store);
+      this.stores.set(name, new BytesStore(name, def.kind, dir, def.retentionMs));
     }
   }
 
-  /** Moves stream time forward and expires what the stores' retention no longer keeps. */
+  /**
+   * Moves stream time forward (window closing, late joins). The stores' retention follows
+   * their own time, the latest entry time written to each (Kafka's segmented stores).
+   */
   advanceStreamTime(time: number): void {
     if (time > this.streamTime) this.streamTime = time;
-    for (const s of this.#expiring) s.advance(this.streamTime);
   }
 
   /** Builds the processors (children before parents, so each gets its children's functions). */

@@ -1,9 +1,9 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Client, Producer } from "../../client/mod.ts";
-import { startBroker, uniqueTopic } from "../../tests/harness.ts";
+import { Producer } from "../../client/mod.ts";
+import { uniqueTopic } from "../../tests/harness.ts";
 import { startStandalone } from "../runtime.ts";
-import { until } from "../testing.ts";
+import { openConnectTestEnv, until } from "../testing.ts";
 
 /** A receiver that answers 503 or 500 when `failing` says so, and keeps what it accepted. */
 function receiver(failing: () => "ok" | "503" | "500") {
@@ -27,21 +27,13 @@ function receiver(failing: () => "ok" | "503" | "500") {
 }
 
 Deno.test("HTTP sink: batches POSTed as JSON; failed requests retried; every record delivered once, in order", async () => {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir();
+  await using env = await openConnectTestEnv();
+  const client = env.client;
   let n = 0;
   // Two of every five requests fail (503, 500): a batch may fail twice in a row.
   const rx = receiver(() => (++n % 5 === 1 ? "503" : n % 5 === 2 ? "500" : "ok"));
-  const client = new Client({ bootstrapServers: broker.bootstrap });
   const topic = uniqueTopic("http");
-  const rt = await startStandalone({
-    worker: {
-      "bootstrap.servers": broker.bootstrap,
-      "offset.storage.file.filename": `${dir}/offsets`,
-      "listeners": "http://127.0.0.1:0",
-      "offset.flush.interval.ms": "500",
-    },
-  });
+  const rt = await startStandalone({ worker: env.worker({ "offset.flush.interval.ms": "500" }) });
   try {
     const producer = new Producer(client);
     const count = 2000;
@@ -80,26 +72,19 @@ Deno.test("HTTP sink: batches POSTed as JSON; failed requests retried; every rec
   } finally {
     await rt.stop();
     await rx.close();
-    await client.close();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("HTTP sink: after N failed attempts the task is FAILED with the error in its status; a restart delivers", async () => {
-  const broker = await startBroker();
-  const dir = await Deno.makeTempDir();
+  await using env = await openConnectTestEnv();
+  const client = env.client;
   let down = true;
   const rx = receiver(() => (down ? "503" : "ok"));
-  const client = new Client({ bootstrapServers: broker.bootstrap });
   const topic = uniqueTopic("http-fail");
   const rt = await startStandalone({
-    worker: {
-      "bootstrap.servers": broker.bootstrap,
-      "offset.storage.file.filename": `${dir}/offsets`,
-      "listeners": "http://127.0.0.1:0",
+    worker: env.worker({
       "value.converter": "org.apache.kafka.connect.storage.StringConverter",
-    },
+    }),
   });
   try {
     const producer = new Producer(client);
@@ -134,8 +119,5 @@ Deno.test("HTTP sink: after N failed attempts the task is FAILED with the error 
   } finally {
     await rt.stop();
     await rx.close();
-    await client.close();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });

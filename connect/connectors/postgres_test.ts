@@ -1,11 +1,11 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import postgres from "postgres";
-import { Client, Consumer, Producer } from "../../client/mod.ts";
-import { startBroker, type TestBroker, uniqueTopic } from "../../tests/harness.ts";
+import { type Client, Consumer, Producer } from "../../client/mod.ts";
+import { type TestBroker, uniqueTopic } from "../../tests/harness.ts";
 import { requirePostgres, startPostgres, type TestPostgres } from "../../tests/postgres.ts";
 import { type ConnectRuntime, startStandalone } from "../runtime.ts";
-import { until as eventually } from "../testing.ts";
+import { openConnectTestEnv, until as eventually } from "../testing.ts";
 
 const pgReq = requirePostgres();
 
@@ -34,39 +34,31 @@ interface Env {
 }
 
 async function withEnv(f: (env: Env) => Promise<void>): Promise<void> {
-  const broker = await startBroker();
+  await using connect = await openConnectTestEnv("sluice_connect_pg_");
   const pg = await startPostgres();
-  const dir = await Deno.makeTempDir({ prefix: "sluice_connect_pg_" });
   const sql = postgres(pg.url, { onnotice: () => {}, max: 1 });
-  const client = new Client({ bootstrapServers: broker.bootstrap });
   const env: Env = {
-    broker,
+    broker: connect.broker,
     pg,
     sql,
-    client,
-    dir,
+    client: connect.client,
+    dir: connect.dir,
     worker: (connectors) =>
       startStandalone({
-        worker: {
-          "bootstrap.servers": broker.bootstrap,
-          "offset.storage.file.filename": `${dir}/offsets`,
+        worker: connect.worker({
           "offset.flush.interval.ms": "300",
-          "listeners": "http://127.0.0.1:0",
           "key.converter": "org.apache.kafka.connect.storage.StringConverter",
           "value.converter": "org.apache.kafka.connect.json.JsonConverter",
           "value.converter.schemas.enable": "false",
-        },
+        }),
         connectors,
       }),
   };
   try {
     await f(env);
   } finally {
-    await client.close();
     await sql.end({ timeout: 5 });
     await pg.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 

@@ -33,7 +33,6 @@ import { groupCoordinatorOf } from "../group/broker_context.ts";
 import type { OffsetFetchResult } from "../group/coordinator.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
-import { pendingTxnOffsetsOf } from "../txn/mod.ts";
 import type { RequestContext } from "../api.ts";
 
 type Topics = { name: string; partitionIndexes: number[] }[] | null;
@@ -45,20 +44,17 @@ function wanted(topics: Topics): { topic: string; partitions: number[] }[] | nul
 }
 
 /** One group's offsets as the principal may see them (`null` topics: every committed one). */
-async function fetchAuthorized(
+function fetchAuthorized(
   ctx: RequestContext,
   groupId: string,
   topics: Topics,
   requireStable: boolean,
-): Promise<OffsetFetchResult> {
+): OffsetFetchResult {
   if (!authorize(ctx, ACCESS.OffsetFetch.group, groupId)) {
     return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   }
   const groups = groupCoordinatorOf(ctx.broker);
-  const options = {
-    requireStable,
-    unstable: requireStable ? await pendingTxnOffsetsOf(ctx.broker, groupId) : [],
-  };
+  const options = { requireStable };
   if (topics === null) {
     const r = groups.fetchOffsets(groupId, null, options);
     if (ctx.broker.authorizer === undefined) return r;
@@ -91,13 +87,13 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
   maxVersion: 9,
   request: OffsetFetchRequest,
   response: OffsetFetchResponse,
-  async handle(ctx, req) {
+  handle(ctx, req) {
     const v = ctx.version;
     const requireStable = v >= 7 && req.requireStable;
     if (v >= 8) {
       const results: OffsetFetchResult[] = [];
       for (const g of req.groups) {
-        results.push(await fetchAuthorized(ctx, g.groupId, g.topics, requireStable));
+        results.push(fetchAuthorized(ctx, g.groupId, g.topics, requireStable));
       }
       return createOffsetFetchResponse({
         groups: req.groups.map((g, i) => {
@@ -123,7 +119,7 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
         }),
       });
     }
-    const r = await fetchAuthorized(ctx, req.groupId, req.topics, requireStable);
+    const r = fetchAuthorized(ctx, req.groupId, req.topics, requireStable);
     return single(r, req.topics, v);
   },
   errorResponse(req, errorCode) {

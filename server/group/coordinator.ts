@@ -287,11 +287,6 @@ export interface OffsetFetchOptions {
    * get UNSTABLE_OFFSET_COMMIT (and offset -1). Default `false`.
    */
   requireStable?: boolean;
-  /**
-   * Partitions of the group with offsets of open transactions held outside this coordinator
-   * (on one broker, by the transaction coordinator); used with `requireStable`.
-   */
-  unstable?: Iterable<{ topic: string; partition: number }>;
 }
 
 /** Result of OffsetFetch for one group. */
@@ -1205,53 +1200,6 @@ export class GroupCoordinator {
   }
 
   /**
-   * One broker: commit the offsets of a committed transaction (held by the transaction
-   * coordinator since TxnOffsetCommit, checked then against the group's generation) to the
-   * group whatever its state and generation now, as Kafka's `handleTxnCompletion` does with
-   * its pending offsets: a rebalance after the TxnOffsetCommit does not drop them. A group that
-   * does not exist is created (Empty).
-   *
-   * @param groupId The group.
-   * @param topics The offsets.
-   * @returns Per-partition error codes, in request order (the append's errors, as for an
-   *   offset commit).
-   */
-  async commitTxnOffsets(
-    groupId: string,
-    topics: OffsetCommitParams["topics"],
-  ): Promise<OffsetCommitResultTopic[]> {
-    const all = (code: number) => everyPartition(topics, code);
-    const own = this.#ownership(groupId);
-    if (own !== ErrorCode.NONE) return all(own);
-    if (groupId === "") return all(ErrorCode.INVALID_GROUP_ID);
-    let group = this.#groups.get(groupId);
-    if (group === undefined) {
-      group = new GroupMetadata(groupId, this.#scheduler.now());
-      this.#groups.set(groupId, group);
-    }
-    const now = this.#scheduler.now();
-    const { records, result } = this.#offsetRecords({ groupId, topics }, now, -1);
-    if (records.length === 0) return result;
-    try {
-      await this.#log?.append(groupId, records);
-    } catch (e) {
-      this.#logger?.error(
-        `Cannot commit the transactional offsets of group ${groupId}: ` +
-          `${e instanceof Error ? e.message : e}`,
-      );
-      return failUnset(result, commitError(e));
-    }
-    if (this.#groups.get(groupId) === group) {
-      for (const r of records) {
-        if (r.kind === "offset" && r.value !== null) {
-          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
-        }
-      }
-    }
-    return result;
-  }
-
-  /**
    * The offset records of a commit, and its answer: OFFSET_METADATA_TOO_LARGE for partitions
    * whose metadata is too long (no record), NONE for the others.
    */
@@ -1383,7 +1331,7 @@ export class GroupCoordinator {
     for (const [groupId, offsets] of [...byGroup]) {
       if ((this.#log?.partitionFor?.(groupId) ?? partition) !== partition) continue;
       byGroup.delete(groupId);
-      if (!commit) continue;
+      if (!commit || offsets.size === 0) continue;
       let group = this.#groups.get(groupId);
       if (group === undefined) {
         group = new GroupMetadata(groupId, this.#scheduler.now());
@@ -1405,11 +1353,54 @@ export class GroupCoordinator {
 
   #addPending(producerId: number, r: CoordinatorRecord & { kind: "offset" }): void {
     if (r.value === null) return;
+    this.#openTxnOffsets(producerId, r.groupId).set(offsetKey(r.topic, r.partition), {
+      ...r.value,
+    });
+  }
+
+  /** The offsets the producer's open transaction holds for the group (made empty if none). */
+  #openTxnOffsets(producerId: number, groupId: string): Map<string, OffsetCommitValue> {
     let byGroup = this.#pendingTxnOffsets.get(producerId);
     if (byGroup === undefined) this.#pendingTxnOffsets.set(producerId, byGroup = new Map());
-    let offsets = byGroup.get(r.groupId);
-    if (offsets === undefined) byGroup.set(r.groupId, offsets = new Map());
-    offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
+    let offsets = byGroup.get(groupId);
+    if (offsets === undefined) byGroup.set(groupId, offsets = new Map());
+    return offsets;
+  }
+
+  /**
+   * Whether an open transaction holds an offset of the group's partition `key` (Kafka's
+   * `hasPendingTransactionalOffsets`).
+   */
+  #hasPendingTxnOffset(groupId: string, key: string): boolean {
+    for (const byGroup of this.#pendingTxnOffsets.values()) {
+      if (byGroup.get(groupId)?.has(key)) return true;
+    }
+    return false;
+  }
+
+  /** Whether a transaction still open sent offsets of the group (TxnOffsetCommit). */
+  #hasOpenTxn(groupId: string): boolean {
+    for (const byGroup of this.#pendingTxnOffsets.values()) if (byGroup.has(groupId)) return true;
+    return false;
+  }
+
+  /** The keys of the group's partitions with offsets of open transactions. */
+  #pendingTxnKeys(groupId: string): Set<string> {
+    const keys = new Set<string>();
+    for (const byGroup of this.#pendingTxnOffsets.values()) {
+      for (const key of byGroup.get(groupId)?.keys() ?? []) keys.add(key);
+    }
+    return keys;
+  }
+
+  /**
+   * An offset tombstone of the group's partition `key` took effect: the committed offset and
+   * the offsets open transactions hold for it are gone (Kafka's replay of an offset tombstone);
+   * those transactions stay open for the group.
+   */
+  #deleteOffset(group: GroupMetadata, key: string): void {
+    group.offsets.delete(key);
+    for (const byGroup of this.#pendingTxnOffsets.values()) byGroup.get(group.groupId)?.delete(key);
   }
 
   /** Kafka's `validateOffsetCommit` for a transactional commit. */
@@ -1445,8 +1436,7 @@ export class GroupCoordinator {
   /**
    * Handle an OffsetFetch for one group. With `requireStable` (OffsetFetch v7+, KIP-447), a
    * partition with an offset of a transaction still open (TxnOffsetCommit accepted, the
-   * transaction's marker not yet applied: held here in cluster mode, by the transaction
-   * coordinator on one broker, passed as `unstable`) gets UNSTABLE_OFFSET_COMMIT and offset -1
+   * transaction's marker not yet applied) gets UNSTABLE_OFFSET_COMMIT and offset -1
    * (Kafka's `GroupMetadata.hasPendingOffsetCommitsForTopicPartition`), so that the client
    * retries until the transaction ends; without it, the committed offset is answered.
    *
@@ -1458,16 +1448,17 @@ export class GroupCoordinator {
    * const coordinator = new GroupCoordinator({ scheduler: new ManualScheduler() });
    * const r = coordinator.fetchOffsets("g", [{ topic: "t", partitions: [0] }], {
    *   requireStable: true,
-   *   unstable: [{ topic: "t", partition: 0 }],
    * });
-   * console.assert(r.topics[0].partitions[0].errorCode === 88);
+   * // nothing committed, nothing pending
+   * console.assert(r.topics[0].partitions[0].offset === -1);
+   * console.assert(r.topics[0].partitions[0].errorCode === 0);
    * coordinator.close();
    * ```
    *
    * @param groupId The group id.
    * @param topics Topics and partitions to fetch, or `null` for every committed offset (a
    *   partition with only a pending transactional offset is then left out, as in Kafka).
-   * @param options `requireStable`, and partitions with offsets pending elsewhere (`unstable`).
+   * @param options `requireStable`.
    * @returns Committed offsets; -1 (with metadata `""`) where nothing is committed.
    */
   fetchOffsets(
@@ -1484,7 +1475,6 @@ export class GroupCoordinator {
       for (const byGroup of this.#pendingTxnOffsets.values()) {
         for (const key of byGroup.get(groupId)?.keys() ?? []) unstable.add(key);
       }
-      for (const p of options.unstable ?? []) unstable.add(offsetKey(p.topic, p.partition));
     }
     const one = (topic: string, partition: number): FetchedOffset => {
       const key = offsetKey(topic, partition);
@@ -1532,7 +1522,9 @@ export class GroupCoordinator {
   }
 
   /**
-   * Handle an OffsetDelete: drop committed offsets of partitions the group does not consume.
+   * Handle an OffsetDelete: drop the offsets of partitions the group does not consume, the
+   * committed one and those of open transactions (Kafka's `deleteOffsets`: a tombstone where
+   * either exists; the transaction, once committed, leaves no offset there).
    *
    * @param groupId The group id.
    * @param partitions The partitions.
@@ -1566,7 +1558,8 @@ export class GroupCoordinator {
     const records: CoordinatorRecord[] = [];
     for (const p of out) {
       if (p.errorCode !== ErrorCode.NONE) continue;
-      if (!group.offsets.has(offsetKey(p.topic, p.partition))) continue;
+      const key = offsetKey(p.topic, p.partition);
+      if (!group.offsets.has(key) && !this.#hasPendingTxnOffset(groupId, key)) continue;
       records.push({
         kind: "offset",
         groupId,
@@ -1585,7 +1578,7 @@ export class GroupCoordinator {
         return top(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
       for (const r of records) {
-        if (r.kind === "offset") group.offsets.delete(offsetKey(r.topic, r.partition));
+        if (r.kind === "offset") this.#deleteOffset(group, offsetKey(r.topic, r.partition));
       }
     }
     return { errorCode: ErrorCode.NONE, partitions: out };
@@ -1681,13 +1674,16 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
-    const records = this.#tombstones(group, [...group.offsets.keys()]);
+    // the offsets of open transactions too (Kafka's `deleteAllOffsets`)
+    const keys = new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)]);
+    const records = this.#tombstones(group, [...keys]);
     try {
       await this.#log?.append(groupId, records);
     } catch (e) {
       this.#logger?.error(`Cannot delete group ${groupId}: ${e instanceof Error ? e.message : e}`);
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
+    for (const key of keys) this.#deleteOffset(group, key);
     this.#markDead(group);
     return ErrorCode.NONE;
   }
@@ -1735,8 +1731,10 @@ export class GroupCoordinator {
    * Expire committed offsets per `offsets.retention.minutes`, as Kafka does: for an Empty group,
    * retention counts from when it became Empty (or from the commit, for a group that never had
    * members); for a consumer group with members, offsets of topics no member subscribes to
-   * expire counting from their commit. Explicit v1 expiry times win. Empty groups left with no
-   * offsets are deleted. Runs every `offsets.retention.check.interval.ms`.
+   * expire counting from their commit. Explicit v1 expiry times win. An offset of a partition an
+   * open transaction holds an offset for does not expire yet, and a group with an open
+   * transaction is not deleted (Kafka's `cleanupExpiredOffsets`); other Empty groups left with
+   * no offsets are. Runs every `offsets.retention.check.interval.ms`.
    *
    * @returns How many offsets expired.
    */
@@ -1746,19 +1744,23 @@ export class GroupCoordinator {
     let count = 0;
     for (const group of [...this.#groups.values()]) {
       let expired: string[] = [];
+      const pending = this.#pendingTxnKeys(group.groupId);
       if (group.state === "Empty") {
         for (const [key, o] of group.offsets) {
           const base = group.protocolType === null ? o.commitTimestamp : group.stateTimestamp;
-          if (isExpired(o, base, retention, now)) expired.push(key);
+          if (isExpired(o, base, retention, now) && !pending.has(key)) expired.push(key);
         }
       } else if (group.protocolType === "consumer" && group.state === "Stable") {
         const subscribed = this.#subscribedTopics(group);
         for (const [key, o] of group.offsets) {
           if (subscribed.has(parseOffsetKey(key)[0])) continue;
-          if (isExpired(o, o.commitTimestamp, retention, now)) expired.push(key);
+          if (isExpired(o, o.commitTimestamp, retention, now) && !pending.has(key)) {
+            expired.push(key);
+          }
         }
       }
-      const dies = group.state === "Empty" && expired.length === group.offsets.size;
+      const dies = group.state === "Empty" && expired.length === group.offsets.size &&
+        !this.#hasOpenTxn(group.groupId);
       if (expired.length === 0 && !dies) continue;
       const records: CoordinatorRecord[] = dies
         ? this.#tombstones(group, expired)
@@ -1780,9 +1782,10 @@ export class GroupCoordinator {
       expired = expired.filter((k) => group.offsets.has(k));
       for (const key of expired) group.offsets.delete(key);
       count += expired.length;
-      if (group.state === "Empty" && group.offsets.size === 0 && group.members.size === 0) {
-        this.#markDead(group);
-      }
+      if (
+        group.state === "Empty" && group.offsets.size === 0 && group.members.size === 0 &&
+        !this.#hasOpenTxn(group.groupId)
+      ) this.#markDead(group);
     }
     return count;
   }
@@ -1811,19 +1814,25 @@ export class GroupCoordinator {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
     const offsets = new Map<string, Map<string, OffsetCommitValue>>();
-    // transactions in progress at this point of the log: producer id → their offset records
+    // transactions in progress at this point of the log: producer id → their offset records,
+    // and the groups they sent offsets of (still open for them when a tombstone took those)
     const pending = new Map<number, (CoordinatorRecord & { kind: "offset" })[]>();
+    const pendingGroups = new Map<number, Set<string>>();
     for (const loaded of records) {
       if (loaded.kind === "txn-offset") {
         if (loaded.record.kind !== "offset") continue;
         let list = pending.get(loaded.producerId);
         if (list === undefined) pending.set(loaded.producerId, list = []);
         list.push(loaded.record);
+        let groups = pendingGroups.get(loaded.producerId);
+        if (groups === undefined) pendingGroups.set(loaded.producerId, groups = new Set());
+        groups.add(loaded.record.groupId);
         continue;
       }
       if (loaded.kind === "txn-marker") {
         const list = pending.get(loaded.producerId);
         pending.delete(loaded.producerId);
+        pendingGroups.delete(loaded.producerId);
         if (list === undefined || !loaded.commit) continue;
         for (const o of list) {
           let m = offsets.get(o.groupId);
@@ -1840,8 +1849,20 @@ export class GroupCoordinator {
       let m = offsets.get(r.groupId);
       if (m === undefined) offsets.set(r.groupId, m = new Map());
       const key = offsetKey(r.topic, r.partition);
-      if (r.value === null) m.delete(key);
-      else m.set(key, r.value);
+      if (r.value !== null) {
+        m.set(key, r.value);
+        continue;
+      }
+      // a tombstone takes the offsets open transactions hold for the partition too
+      m.delete(key);
+      for (const [producerId, list] of pending) {
+        pending.set(
+          producerId,
+          list.filter((o) =>
+            o.groupId !== r.groupId || o.topic !== r.topic || o.partition !== r.partition
+          ),
+        );
+      }
     }
     const ids = new Set([...snapshots.keys(), ...offsets.keys()]);
     for (const groupId of ids) {
@@ -1885,6 +1906,9 @@ export class GroupCoordinator {
       this.#groups.set(groupId, group);
     }
     for (const [producerId, list] of pending) {
+      for (const groupId of pendingGroups.get(producerId) ?? []) {
+        this.#openTxnOffsets(producerId, groupId);
+      }
       for (const o of list) this.#addPending(producerId, o);
     }
   }

@@ -138,18 +138,11 @@ Deno.test("group coordinator: require_stable answers UNSTABLE_OFFSET_COMMIT whil
       .map((p) => [p.partition, p.offset, p.errorCode]),
     [[0, -1, U]],
   );
-  // another group, and offsets pending elsewhere (the transaction coordinator on one broker)
+  // another group
   assertEquals(
     gc.fetchOffsets("h", [{ topic: "in", partitions: [0] }], { requireStable: true })
       .topics[0].partitions[0].errorCode,
     0,
-  );
-  assertEquals(
-    gc.fetchOffsets("h", [{ topic: "in", partitions: [0] }], {
-      requireStable: true,
-      unstable: [{ topic: "in", partition: 0 }],
-    }).topics[0].partitions[0].errorCode,
-    U,
   );
   gc.completeTxnOffsets(0, 8, false);
   assertEquals(stable(gc), [[10, 0], [-1, 0]]);
@@ -165,5 +158,41 @@ Deno.test("group coordinator: an open transaction replayed by a load is unstable
   assertEquals(stable(gc), [[-1, ErrorCode.UNSTABLE_OFFSET_COMMIT], [-1, 0]]);
   gc.completeTxnOffsets(0, 8, true);
   assertEquals(stable(gc), [[30, 0], [-1, 0]]);
+  gc.close();
+});
+
+Deno.test("group coordinator: DeleteGroups takes the offsets open transactions hold (a tombstone each); expiry keeps a group with an open transaction", async () => {
+  const scheduler = new ManualScheduler();
+  const appended: CoordinatorRecord[] = [];
+  const gc = new GroupCoordinator({
+    log: {
+      append: (_g, records) => {
+        appended.push(...records);
+        return Promise.resolve();
+      },
+      appendTransactional: () => Promise.resolve(),
+      partitionFor: () => 0,
+      loadPartition: () => Promise.resolve([]),
+    },
+    ownedPartitionsOnly: true,
+    scheduler,
+    config: { initialRebalanceDelayMs: 0, offsetsRetentionMs: 1_000 },
+  });
+  await gc.onElection(0);
+  await commit(gc, 7, 10);
+  // only a pending offset: past the retention, the (Empty) group is not deleted
+  scheduler.advance(5_000);
+  assertEquals(await gc.expireOffsets(), 0);
+  assertEquals(gc.listGroups().map((g) => g.groupId), ["g"]);
+  assertEquals(appended.length, 0);
+  assertEquals(await gc.deleteGroups(["g"]), [{ groupId: "g", errorCode: 0 }]);
+  assertEquals(appended.map((r) => r.kind === "offset" ? [r.topic, r.partition, r.value] : r), [
+    ["in", 0, null],
+    { kind: "group", groupId: "g", value: null },
+  ]);
+  // committed, the transaction leaves no offset and no group
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
+  assertEquals(committed(gc), -1);
+  assertEquals(gc.listGroups(), []);
   gc.close();
 });

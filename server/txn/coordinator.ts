@@ -3,8 +3,11 @@
  * The transaction coordinator: Kafka's transaction state machine (Empty → Ongoing →
  * PrepareCommit/PrepareAbort → CompleteCommit/CompleteAbort), producer id/epoch allocation and
  * fencing for transactional ids, COMMIT/ABORT markers written straight to the data partitions
- * through the engine (single broker: WriteTxnMarkers is an internal call), transactional offset
- * commits materialised on commit, and the abort of timed-out transactions.
+ * through the engine (single broker: WriteTxnMarkers is an internal call), and the abort of
+ * timed-out transactions. Transactional offsets are the group coordinator's: on one broker
+ * TxnOffsetCommit writes them here to `__consumer_offsets` as the producer's transactional batch,
+ * pending in the group coordinator until this coordinator's marker there commits or drops them
+ * (in cluster mode TxnOffsetCommit goes to the group coordinator itself).
  *
  * Every state change is written to `__transaction_state` before it takes effect. Requests for
  * one transactional id are serialised. What a partition knows of its transactions (the last
@@ -53,30 +56,23 @@ export interface TransactionCoordinatorOptions {
   /** Allocates a new producer id. */
   nextProducerId: () => Promise<number>;
   /**
-   * The group coordinator, to materialise transactional offset commits: with
-   * `commitTxnOffsets`, whatever the group's generation now (Kafka's); else as the member
-   * that sent them, or as a simple commit.
+   * The group coordinator, which holds transactional offsets. Without it (tests of the state
+   * machine alone) TxnOffsetCommit is refused.
    */
   groups?: {
-    commitOffsets(req: OffsetCommitParams): Promise<OffsetCommitResultTopic[]>;
-    commitTxnOffsets?(
-      groupId: string,
-      topics: OffsetCommitParams["topics"],
-    ): Promise<OffsetCommitResultTopic[]>;
     /**
-     * One broker, with {@linkcode completeTxnOffsets}: write a TxnOffsetCommit's offsets
-     * durably to `__consumer_offsets` as a transactional batch of the producer, pending until
-     * the transaction's marker there (Kafka's). Without these two hooks this coordinator holds
-     * them in memory only, which a restart loses.
+     * One broker: write a TxnOffsetCommit's offsets durably to `__consumer_offsets` as a
+     * transactional batch of the producer, pending until the transaction's marker there
+     * (Kafka's).
      */
-    txnCommitOffsets?(
+    txnCommitOffsets(
       req: OffsetCommitParams & TxnProducer,
     ): Promise<OffsetCommitResultTopic[]>;
     /**
      * One broker: a marker written to a `__consumer_offsets` partition commits or drops the
      * producer's pending offsets of that partition's groups.
      */
-    completeTxnOffsets?(partition: number, producerId: number, commit: boolean): number;
+    completeTxnOffsets(partition: number, producerId: number, commit: boolean): number;
   };
   /** Settings; missing ones take Kafka's defaults. */
   config?: Partial<TransactionCoordinatorConfig>;
@@ -212,13 +208,6 @@ export interface TransactionDescription {
   topics: { topic: string; partitions: number[] }[];
 }
 
-interface PendingGroup {
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  offsets: Map<string, PendingOffset & { topic: string }>;
-}
-
 interface TxnMetadata {
   transactionalId: string;
   producerId: number;
@@ -230,7 +219,6 @@ interface TxnMetadata {
   partitions: Map<string, Set<number>>;
   startTimestamp: number;
   lastUpdateTimestamp: number;
-  groups: Map<string, PendingGroup>;
 }
 
 const MAX_EPOCH = 32767;
@@ -287,14 +275,6 @@ export class TransactionCoordinator {
   /** Transactions being completed in the background (cluster mode). */
   readonly #completing = new Set<TxnMetadata>();
   readonly #background = new Set<Promise<boolean>>();
-  /** One broker: the transactions holding offsets of each group (TxnOffsetCommit). */
-  readonly #txnsByGroup = new Map<string, Set<TxnMetadata>>();
-  /**
-   * One broker with the group coordinator's hooks: TxnOffsetCommit's offsets are written to
-   * `__consumer_offsets` (transactional, ended by this coordinator's markers there), not held
-   * here.
-   */
-  readonly #durableOffsets: boolean;
 
   /**
    * Build a coordinator (prefer `openTransactionCoordinator`, which also replays).
@@ -313,9 +293,6 @@ export class TransactionCoordinator {
     this.#exists = options.partitionExists ??
       ((t, p) => this.#logs.partition(t, p) !== undefined);
     this.#markers = options.markers;
-    this.#durableOffsets = this.#markers === undefined &&
-      options.groups?.txnCommitOffsets !== undefined &&
-      options.groups.completeTxnOffsets !== undefined;
     this.#offsetsPartitions = options.offsetsPartitions ??
       (() => this.#logs.topic(OFFSETS_TOPIC)?.partitions);
     this.#partitions = new CoordinatorPartitions(
@@ -395,7 +372,6 @@ export class TransactionCoordinator {
     for (const m of [...this.#txns.values()]) {
       if (this.#store.partitionFor(m.transactionalId) !== partition) continue;
       this.#completing.delete(m);
-      this.#clearGroups(m);
       this.#txns.delete(m.transactionalId);
       if (this.#byProducerId.get(m.producerId) === m) this.#byProducerId.delete(m.producerId);
     }
@@ -430,7 +406,6 @@ export class TransactionCoordinator {
         partitions: v.partitions,
         startTimestamp: v.startTimestamp,
         lastUpdateTimestamp: v.lastUpdateTimestamp,
-        groups: new Map(),
       });
       this.#byProducerId.set(v.producerId, this.#txns.get(r.transactionalId)!);
     }
@@ -607,7 +582,6 @@ export class TransactionCoordinator {
           partitions: new Map(),
           startTimestamp: -1,
           lastUpdateTimestamp: -1,
-          groups: new Map(),
         };
         await this.#write(m, { producerEpoch: 0 });
         return { errorCode: 0, producerId, producerEpoch: 0 };
@@ -650,7 +624,6 @@ export class TransactionCoordinator {
         partitions: new Map(),
         startTimestamp: -1,
       });
-      this.#clearGroups(m);
       return { errorCode: 0, producerId, producerEpoch };
     });
   }
@@ -685,7 +658,6 @@ export class TransactionCoordinator {
       partitions,
       startTimestamp: fresh ? this.#now() : m.startTimestamp,
     });
-    if (fresh) this.#clearGroups(m);
   }
 
   /**
@@ -794,27 +766,22 @@ export class TransactionCoordinator {
         topic: OFFSETS_TOPIC,
         partition: partitionForGroup(groupId, n),
       }]);
-      if (!m!.groups.has(groupId)) {
-        m!.groups.set(groupId, {
-          generationId: -1,
-          memberId: "",
-          groupInstanceId: null,
-          offsets: new Map(),
-        });
-      }
       return ErrorCode.NONE;
     });
   }
 
   /**
-   * TxnOffsetCommit: hold offsets for the group until the transaction ends (written to the
-   * group's offsets on commit, dropped on abort). With the group coordinator's
-   * `txnCommitOffsets` and `completeTxnOffsets` hooks they are written durably to
-   * `__consumer_offsets` as a transactional batch, which this coordinator's markers complete;
-   * else held here in memory.
+   * TxnOffsetCommit on one broker: the offsets go to `__consumer_offsets` as a transactional
+   * batch of the producer (the group coordinator's `txnCommitOffsets`: durable, pending there
+   * until the transaction's marker, which this coordinator writes), under this transaction's
+   * lock so that its EndTxn cannot come between the check and the write. The group's offsets
+   * partition must be in the transaction (AddOffsetsToTxn), which `__transaction_state` keeps
+   * across a restart.
    *
    * @param req The request.
    * @returns Per-partition error codes.
+   * @throws {Error} Without the group coordinator, or in cluster mode (where TxnOffsetCommit
+   *   goes to the group coordinator).
    */
   txnOffsetCommit(req: TxnOffsetCommitParams): Promise<TxnTopicResult[]> {
     const all = (code: number): TxnTopicResult[] =>
@@ -822,49 +789,17 @@ export class TransactionCoordinator {
         topic: t.topic,
         partitions: t.partitions.map((o) => ({ partition: o.partition, errorCode: code })),
       }));
+    const groups = this.#groups;
+    if (groups === undefined || this.#markers !== undefined) {
+      return Promise.reject(
+        new Error(
+          "transaction coordinator: TxnOffsetCommit: the group coordinator takes the offsets " +
+            (groups === undefined ? "and there is none" : "(cluster mode)"),
+        ),
+      );
+    }
     const own = this.#ownership(req.transactionalId);
     if (own !== ErrorCode.NONE) return Promise.resolve(all(own));
-    if (this.#durableOffsets) return this.#txnOffsetCommitDurable(req, all);
-    return this.#locked(req.transactionalId, () => {
-      const m = this.#txns.get(req.transactionalId);
-      let err = this.#check(m, req);
-      if (err === 0 && (m!.state !== "Ongoing" || !m!.groups.has(req.groupId))) {
-        err = ErrorCode.INVALID_TXN_STATE;
-      }
-      if (err !== 0) return Promise.resolve(all(err));
-      const g = m!.groups.get(req.groupId)!;
-      g.generationId = req.generationId;
-      g.memberId = req.memberId;
-      g.groupInstanceId = req.groupInstanceId;
-      const out: TxnTopicResult[] = [];
-      for (const t of req.topics) {
-        const partitions = t.partitions.map((o) => {
-          if (!this.#exists(t.topic, o.partition)) {
-            return { partition: o.partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-          }
-          g.offsets.set(pkey(t.topic, o.partition), { ...o, topic: t.topic });
-          let txns = this.#txnsByGroup.get(req.groupId);
-          if (txns === undefined) this.#txnsByGroup.set(req.groupId, txns = new Set());
-          txns.add(m!);
-          return { partition: o.partition, errorCode: ErrorCode.NONE };
-        });
-        out.push({ topic: t.topic, partitions });
-      }
-      return Promise.resolve(out);
-    });
-  }
-
-  /**
-   * One broker with the group coordinator's hooks: the offsets go to `__consumer_offsets` as a
-   * transactional batch (durable, pending there until the transaction's marker), under this
-   * transaction's lock so that its EndTxn cannot come between the check and the write. The
-   * group's offsets partition must be in the transaction (AddOffsetsToTxn), which
-   * `__transaction_state` keeps across a restart.
-   */
-  #txnOffsetCommitDurable(
-    req: TxnOffsetCommitParams,
-    all: (code: number) => TxnTopicResult[],
-  ): Promise<TxnTopicResult[]> {
     return this.#locked(req.transactionalId, async () => {
       const m = this.#txns.get(req.transactionalId);
       let err = this.#check(m, req);
@@ -884,7 +819,7 @@ export class TransactionCoordinator {
         }
         if (partitions.length > 0) topics.push({ topic: t.topic, partitions });
       }
-      const written = topics.length === 0 ? [] : await this.#groups!.txnCommitOffsets!({
+      const written = topics.length === 0 ? [] : await groups.txnCommitOffsets({
         groupId: req.groupId,
         generationId: req.generationId,
         memberId: req.memberId,
@@ -905,36 +840,6 @@ export class TransactionCoordinator {
         })),
       }));
     });
-  }
-
-  /**
-   * The partitions of a group with offsets held for a transaction not completed yet
-   * (TxnOffsetCommit on one broker; in cluster mode the group coordinator holds them): what
-   * OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for.
-   *
-   * @param groupId The group.
-   * @returns The partitions, each once, in no particular order.
-   */
-  pendingOffsets(groupId: string): { topic: string; partition: number }[] {
-    const txns = this.#txnsByGroup.get(groupId);
-    if (txns === undefined) return [];
-    const out = new Map<string, { topic: string; partition: number }>();
-    for (const m of txns) {
-      for (const [k, o] of m.groups.get(groupId)?.offsets ?? []) {
-        out.set(k, { topic: o.topic, partition: o.partition });
-      }
-    }
-    return [...out.values()];
-  }
-
-  /** Drop the offsets `m` holds (its transaction completed, or a new one starts). */
-  #clearGroups(m: TxnMetadata): void {
-    for (const groupId of m.groups.keys()) {
-      const txns = this.#txnsByGroup.get(groupId);
-      txns?.delete(m);
-      if (txns?.size === 0) this.#txnsByGroup.delete(groupId);
-    }
-    m.groups.clear();
   }
 
   /**
@@ -1059,12 +964,9 @@ export class TransactionCoordinator {
       producerEpoch: m.producerEpoch,
       commit,
       coordinatorEpoch: this.#epochs.get(this.#store.partitionFor(m.transactionalId)) ?? 0,
-      // the group coordinators hold the transaction's offsets (TxnOffsetCommit goes to them, as
-      // Kafka's) and commit or drop them at the marker on their partition; without the group
-      // coordinator's hooks (one broker) this coordinator holds them and materialises them below
-      topics: [...m.partitions].filter(([t]) =>
-        this.#markers !== undefined || this.#durableOffsets || t !== OFFSETS_TOPIC
-      ).map(([topic, s]) => ({ topic, partitions: [...s] })),
+      // the group coordinators hold the transaction's offsets and commit or drop them at the
+      // marker on their partition of __consumer_offsets
+      topics: [...m.partitions].map(([topic, s]) => ({ topic, partitions: [...s] })),
     }, () => !this.#closed && this.#ownsTxn(m));
     if (this.#markers !== undefined) {
       const failed = results.flatMap((t) =>
@@ -1079,72 +981,11 @@ export class TransactionCoordinator {
         throw new Error(`markers not written yet (${list.join(", ")})`);
       }
     }
-    if (commit) await this.#materialise(m);
-    this.#clearGroups(m);
     await this.#write(m, {
       state: commit ? "CompleteCommit" : "CompleteAbort",
       partitions: new Map(),
       startTimestamp: -1,
     });
-  }
-
-  async #materialise(m: TxnMetadata): Promise<void> {
-    if (this.#groups === undefined) return;
-    for (const [groupId, g] of m.groups) {
-      const byTopic = new Map<string, OffsetCommitParams["topics"][number]>();
-      for (const o of g.offsets.values()) {
-        let t = byTopic.get(o.topic);
-        if (t === undefined) byTopic.set(o.topic, t = { topic: o.topic, partitions: [] });
-        t.partitions.push({
-          partition: o.partition,
-          offset: o.offset,
-          leaderEpoch: o.leaderEpoch,
-          metadata: o.metadata,
-        });
-      }
-      if (byTopic.size === 0) continue;
-      // Unconditionally, as Kafka does (the generation was checked at TxnOffsetCommit). Without
-      // that hook: as the member that sent TxnOffsetCommit (v3+) if it gave its generation,
-      // else (or if the group moved on meanwhile) as a simple commit, which only an Empty group
-      // accepts.
-      const topics = [...byTopic.values()];
-      if (this.#groups.commitTxnOffsets !== undefined) {
-        this.#warnFailed(groupId, await this.#groups.commitTxnOffsets(groupId, topics));
-        continue;
-      }
-      let results = g.generationId >= 0
-        ? await this.#groups.commitOffsets({
-          groupId,
-          generationId: g.generationId,
-          memberId: g.memberId,
-          groupInstanceId: g.groupInstanceId,
-          topics,
-        })
-        : undefined;
-      if (results === undefined || results.some((t) => t.partitions.some((p) => p.errorCode))) {
-        results = await this.#groups.commitOffsets({
-          groupId,
-          generationId: -1,
-          memberId: "",
-          groupInstanceId: null,
-          topics,
-        });
-      }
-      this.#warnFailed(groupId, results);
-    }
-  }
-
-  #warnFailed(groupId: string, results: OffsetCommitResultTopic[]): void {
-    for (const t of results) {
-      for (const p of t.partitions) {
-        if (p.errorCode !== 0) {
-          this.#logger?.warn(
-            `Transactional offset commit of group ${groupId} for ${t.topic}-${p.partition} ` +
-              `failed on commit: ${errorName(p.errorCode)}`,
-          );
-        }
-      }
-    }
   }
 
   /**
@@ -1171,7 +1012,7 @@ export class TransactionCoordinator {
           // nothing was written there (no __consumer_offsets yet): offsets held without a log
           // are dropped or committed all the same
           if (t.topic === OFFSETS_TOPIC) {
-            this.#groups?.completeTxnOffsets?.(partition, req.producerId, req.commit);
+            this.#groups?.completeTxnOffsets(partition, req.producerId, req.commit);
           }
           this.#logger?.warn(
             `Cannot write a ${req.commit ? "COMMIT" : "ABORT"} marker for producer ` +
@@ -1189,7 +1030,7 @@ export class TransactionCoordinator {
           timestamp: now,
         }));
         if (t.topic === OFFSETS_TOPIC) {
-          this.#groups?.completeTxnOffsets?.(partition, req.producerId, req.commit);
+          this.#groups?.completeTxnOffsets(partition, req.producerId, req.commit);
         }
         partitions.push({ partition, errorCode: ErrorCode.NONE });
       }

@@ -213,24 +213,6 @@ export function transactionCoordinatorOf(broker: BrokerContext): Promise<Transac
 }
 
 /**
- * The partitions of a group with offsets held by the broker's transaction coordinator for
- * transactions not completed yet (on one broker; in cluster mode the group coordinator holds
- * them), for OffsetFetch's `require_stable`. A coordinator not opened yet is not opened: it
- * holds nothing.
- *
- * @param broker The broker.
- * @param groupId The group.
- * @returns The partitions.
- */
-export async function pendingTxnOffsetsOf(
-  broker: BrokerContext,
-  groupId: string,
-): Promise<{ topic: string; partition: number }[]> {
-  const txns = broker.txns ?? await byLogs.get(broker.logs)?.catch(() => undefined);
-  return txns?.pendingOffsets(groupId) ?? [];
-}
-
-/**
  * PRODUCER_FENCED (KIP-588) as clients of older request versions expect it:
  * INVALID_PRODUCER_EPOCH when the version predates it (InitProducerId < v4, AddPartitionsToTxn,
  * AddOffsetsToTxn and EndTxn < v2, TxnOffsetCommit < v3), as Kafka's handlers do.

@@ -1,6 +1,5 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // The transactional APIs over TCP against a real broker.
-import { attributesAt, baseOffsetAt, batchSizeAt, producerIdAt } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -17,10 +16,6 @@ import {
 } from "../../protocol/messages/describe_transactions.ts";
 import { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
-import {
-  InitProducerIdRequest,
-  InitProducerIdResponse,
-} from "../../protocol/messages/init_producer_id.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../../protocol/messages/list_offsets.ts";
 import {
   DescribeProducersRequest,
@@ -42,16 +37,17 @@ import {
 } from "../../protocol/messages/write_txn_markers.ts";
 import { buildBatch } from "../../wasm/testing.ts";
 import { Broker } from "../broker.ts";
-import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
-
-/** [base offset, attributes, producer id] of each stored batch. */
-function batches(records: Uint8Array): number[][] {
-  const out: number[][] = [];
-  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
-    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
-  }
-  return out;
-}
+import {
+  batchSummaries,
+  createTopic,
+  fencedAnswers,
+  fetchBody,
+  initTransactionalProducer,
+  produceBody,
+  produceTransactional,
+  RawClient,
+  startTestBroker,
+} from "../testing.ts";
 
 Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restart", async () => {
   const dir = await Deno.makeTempDir();
@@ -59,15 +55,9 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
   let c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "tx-topic", 1);
-    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-      transactionalId: "app-1",
-      transactionTimeoutMs: 60000,
-      producerId: -1,
-      producerEpoch: -1,
-    });
-    assertEquals([init.errorCode, init.producerEpoch], [0, 0]);
-    const pid = init.producerId;
-    const producer = { transactionalId: "app-1", producerId: pid, producerEpoch: 0 };
+    const producer = await initTransactionalProducer(c, "app-1");
+    assertEquals(producer.producerEpoch, 0);
+    const pid = producer.producerId;
     const add = (v: number) =>
       c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, v, {
         v3AndBelowTransactionalId: "app-1",
@@ -93,19 +83,10 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
       v3AndBelowTopics: [{ name: "tx-topic", partitions: [0] }],
     });
     assertEquals(ok.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
-    const batch = buildBatch({
-      records: [{ key: "k", value: "committed" }],
-      producerId: pid,
-      producerEpoch: 0,
-      baseSequence: 0,
-      attributes: 0x10,
-      baseTimestamp: Date.now(),
-    });
-    const produced = await c.request(ProduceRequest, ProduceResponse, 9, {
-      ...produceBody("tx-topic", 0, batch),
-      transactionalId: "app-1",
-    });
-    assertEquals(produced.responses[0].partitionResponses[0].errorCode, 0);
+    assertEquals(
+      await produceTransactional(c, producer, "tx-topic", 0, [{ key: "k", value: "committed" }], 0),
+      0,
+    );
     const addOffsets = await c.request(AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, 3, {
       ...producer,
       groupId: "grp",
@@ -155,21 +136,7 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
       v3AndBelowProducerEpoch: 0,
       v3AndBelowTopics: [{ name: "tx-topic", partitions: [0] }],
     });
-    await c.request(ProduceRequest, ProduceResponse, 9, {
-      ...produceBody(
-        "tx-topic",
-        0,
-        buildBatch({
-          records: [{ key: "k", value: "aborted" }],
-          producerId: pid,
-          producerEpoch: 0,
-          baseSequence: 1,
-          attributes: 0x10,
-          baseTimestamp: Date.now(),
-        }),
-      ),
-      transactionalId: "app-1",
-    });
+    await produceTransactional(c, producer, "tx-topic", 0, [{ key: "k", value: "aborted" }], 1);
     const aborted = await c.request(EndTxnRequest, EndTxnResponse, 1, {
       ...producer,
       committed: false,
@@ -206,7 +173,7 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
       fetchBody([{ topic: "tx-topic", partition: 0, offset: 0 }]),
     );
     const p0 = fetched.responses[0].partitions[0];
-    assertEquals(batches(p0.records!), [
+    assertEquals(batchSummaries(p0.records!), [
       [0, 0x10, pid],
       [1, 0x30, pid], // COMMIT
       [2, 0x10, pid],
@@ -214,43 +181,13 @@ Deno.test("transactions over TCP: commit, abort, offsets, describe, list, restar
       [4, 0x30, 999],
     ]);
     // A fenced producer (old epoch) after a new InitProducerId.
-    const again = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-      transactionalId: "app-1",
-      transactionTimeoutMs: 60000,
-      producerId: -1,
-      producerEpoch: -1,
-    });
-    assertEquals([again.errorCode, again.producerId, again.producerEpoch], [0, pid, 1]);
-    const fenced = await c.request(EndTxnRequest, EndTxnResponse, 3, {
-      ...producer,
-      committed: true,
-    });
-    assertEquals(fenced.errorCode, ErrorCode.PRODUCER_FENCED);
-    const fencedOld = await c.request(EndTxnRequest, EndTxnResponse, 1, {
-      ...producer,
-      committed: true,
-    });
-    assertEquals(fencedOld.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
-    // The fenced producer cannot append transactional data either.
-    const zombie = await c.request(ProduceRequest, ProduceResponse, 9, {
-      ...produceBody(
-        "tx-topic",
-        0,
-        buildBatch({
-          records: [{ key: "k", value: "zombie" }],
-          producerId: pid,
-          producerEpoch: 0,
-          baseSequence: 2,
-          attributes: 0x10,
-          baseTimestamp: Date.now(),
-        }),
-      ),
-      transactionalId: "app-1",
-    });
-    assertEquals(
-      zombie.responses[0].partitionResponses[0].errorCode,
+    assertEquals(await initTransactionalProducer(c, "app-1"), { ...producer, producerEpoch: 1 });
+    // EndTxn (INVALID_PRODUCER_EPOCH before v2) and transactional data are refused.
+    assertEquals(await fencedAnswers(c, producer, "tx-topic", 2), [
+      ErrorCode.PRODUCER_FENCED,
       ErrorCode.INVALID_PRODUCER_EPOCH,
-    );
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    ]);
     c.close();
     await t.broker.close();
     // Restart: the state is replayed from __transaction_state.
@@ -297,14 +234,8 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
   const c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "rc", 1);
-    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-      transactionalId: "rc-1",
-      transactionTimeoutMs: 60000,
-      producerId: -1,
-      producerEpoch: -1,
-    });
-    const pid = init.producerId;
-    const producer = { transactionalId: "rc-1", producerId: pid, producerEpoch: 0 };
+    const producer = await initTransactionalProducer(c, "rc-1");
+    const pid = producer.producerId;
     // A non-transactional record first: offset 0.
     await c.request(ProduceRequest, ProduceResponse, 9, {
       ...produceBody(
@@ -320,21 +251,8 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
       v3AndBelowTopics: [{ name: "rc", partitions: [0] }],
     });
     const txnTimestamp = Date.now() + 1000; // later than the plain record's
-    await c.request(ProduceRequest, ProduceResponse, 9, {
-      ...produceBody(
-        "rc",
-        0,
-        buildBatch({
-          records: [{ key: "k", value: "x" }, { key: "k", value: "y" }],
-          producerId: pid,
-          producerEpoch: 0,
-          baseSequence: 0,
-          attributes: 0x10,
-          baseTimestamp: txnTimestamp,
-        }),
-      ),
-      transactionalId: "rc-1",
-    });
+    const xy = [{ key: "k", value: "x" }, { key: "k", value: "y" }];
+    await produceTransactional(c, producer, "rc", 0, xy, 0, txnTimestamp);
     const fetch = async (isolationLevel: number) =>
       (await c.request(
         FetchRequest,
@@ -344,10 +262,10 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
       )).responses[0].partitions[0];
     let rc = await fetch(1);
     assertEquals([rc.highWatermark, rc.lastStableOffset], [3, 1]);
-    assertEquals(batches(rc.records!), [[0, 0, -1]]);
+    assertEquals(batchSummaries(rc.records!), [[0, 0, -1]]);
     assertEquals(rc.abortedTransactions, []);
     const ru = await fetch(0);
-    assertEquals(batches(ru.records!), [[0, 0, -1], [1, 0x10, pid]]);
+    assertEquals(batchSummaries(ru.records!), [[0, 0, -1], [1, 0x10, pid]]);
     assertEquals(ru.abortedTransactions, null);
     // the partition's LSO is reported to read_uncommitted fetches too, as Kafka does
     assertEquals([ru.highWatermark, ru.lastStableOffset], [3, 1]);
@@ -384,7 +302,7 @@ Deno.test("Fetch read_committed: stops at the LSO, lists aborted transactions", 
     assertEquals(end.errorCode, 0);
     rc = await fetch(1);
     assertEquals([rc.highWatermark, rc.lastStableOffset], [4, 4]);
-    assertEquals(batches(rc.records!), [[0, 0, -1], [1, 0x10, pid], [3, 0x30, pid]]);
+    assertEquals(batchSummaries(rc.records!), [[0, 0, -1], [1, 0x10, pid], [3, 0x30, pid]]);
     assertEquals(rc.abortedTransactions, [{ producerId: pid, firstOffset: 1 }]);
     assertEquals(await lookup(1, txnTimestamp), 1);
     assertEquals(await txnStart(), [[pid, 0, -1]]);
@@ -399,22 +317,15 @@ Deno.test("Produce: a transactional batch outside a transaction the coordinator 
   try {
     await createTopic(c, "v", 2);
     let seq = 0;
-    const produce = async (pid: number, partition: number) =>
-      (await c.request(ProduceRequest, ProduceResponse, 9, {
-        ...produceBody(
-          "v",
-          partition,
-          buildBatch({
-            records: [{ key: "k", value: "x" }],
-            producerId: pid,
-            producerEpoch: 0,
-            baseSequence: seq++,
-            attributes: 0x10,
-            baseTimestamp: Date.now(),
-          }),
-        ),
-        transactionalId: "v-1",
-      })).responses[0].partitionResponses[0].errorCode;
+    const produce = (producerId: number, partition: number) =>
+      produceTransactional(
+        c,
+        { transactionalId: "v-1", producerId, producerEpoch: 0 },
+        "v",
+        partition,
+        [{ key: "k", value: "x" }],
+        seq++,
+      );
     const stable = async (partition: number) =>
       (await c.request(
         FetchRequest,
@@ -424,13 +335,7 @@ Deno.test("Produce: a transactional batch outside a transaction the coordinator 
       )).responses[0].partitions[0];
     // a producer id of no transactional id: it would open a transaction nobody can end
     assertEquals(await produce(424242, 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
-    const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-      transactionalId: "v-1",
-      transactionTimeoutMs: 60000,
-      producerId: -1,
-      producerEpoch: -1,
-    });
-    const pid = init.producerId;
+    const pid = (await initTransactionalProducer(c, "v-1")).producerId;
     seq = 0;
     // before AddPartitionsToTxn
     assertEquals(await produce(pid, 0), ErrorCode.INVALID_TXN_STATE);

@@ -1,50 +1,31 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // Timed-out transactions over TCP against a real broker: the coordinator the broker opens at
 // start aborts them on its own timer (also after a restart), fencing the silent producer.
-import { attributesAt, baseOffsetAt, batchSizeAt, producerIdAt } from "../../records/mod.ts";
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
 } from "../../protocol/messages/add_partitions_to_txn.ts";
-import { EndTxnRequest, EndTxnResponse } from "../../protocol/messages/end_txn.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
-import {
-  InitProducerIdRequest,
-  InitProducerIdResponse,
-} from "../../protocol/messages/init_producer_id.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
-import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
-import { buildBatch } from "../../wasm/testing.ts";
 import {
+  batchSummaries,
   createTopic,
+  fencedAnswers,
   fetchBody,
+  initTransactionalProducer,
   NO_TOPIC_ID,
-  produceBody,
+  produceTransactional,
   RawClient,
   startTestBroker,
 } from "../testing.ts";
 
-/** [base offset, attributes, producer id] of each stored batch. */
-function batches(records: Uint8Array): number[][] {
-  const out: number[][] = [];
-  for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
-    out.push([baseOffsetAt(records, p), attributesAt(records, p), producerIdAt(records, p)]);
-  }
-  return out;
-}
-
 /** Begin a transaction of `tid` on `topic`-0 and write two records: offsets 0 and 1. */
 async function openTransaction(c: RawClient, topic: string, tid: string, timeoutMs: number) {
-  const init = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
-    transactionalId: tid,
-    transactionTimeoutMs: timeoutMs,
-    producerId: -1,
-    producerEpoch: -1,
-  });
-  assertEquals([init.errorCode, init.producerEpoch], [0, 0]);
-  const pid = init.producerId;
+  const producer = await initTransactionalProducer(c, tid, timeoutMs);
+  assertEquals(producer.producerEpoch, 0);
+  const pid = producer.producerId;
   const add = await c.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 3, {
     v3AndBelowTransactionalId: tid,
     v3AndBelowProducerId: pid,
@@ -52,22 +33,8 @@ async function openTransaction(c: RawClient, topic: string, tid: string, timeout
     v3AndBelowTopics: [{ name: topic, partitions: [0] }],
   });
   assertEquals(add.resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode, 0);
-  const produced = await c.request(ProduceRequest, ProduceResponse, 9, {
-    ...produceBody(
-      topic,
-      0,
-      buildBatch({
-        records: [{ key: "k", value: "x" }, { key: "k", value: "y" }],
-        producerId: pid,
-        producerEpoch: 0,
-        baseSequence: 0,
-        attributes: 0x10,
-        baseTimestamp: Date.now(),
-      }),
-    ),
-    transactionalId: tid,
-  });
-  assertEquals(produced.responses[0].partitionResponses[0].errorCode, 0);
+  const xy = [{ key: "k", value: "x" }, { key: "k", value: "y" }];
+  assertEquals(await produceTransactional(c, producer, topic, 0, xy, 0), 0);
   return pid;
 }
 
@@ -107,39 +74,15 @@ Deno.test("a silent transactional producer is aborted by its timeout and fenced"
     const done = await waitForLso(c, "tmo", 3);
     assertEquals(done.highWatermark, 3);
     assertEquals(done.abortedTransactions, [{ producerId: pid, firstOffset: 0 }]);
-    assertEquals(batches(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
+    assertEquals(batchSummaries(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
     const producer = { transactionalId: "tmo-1", producerId: pid, producerEpoch: 0 };
     // The abort bumped the epoch: the late commit is fenced (INVALID_PRODUCER_EPOCH before v2).
-    const late = await c.request(EndTxnRequest, EndTxnResponse, 3, {
-      ...producer,
-      committed: true,
-    });
-    assertEquals(late.errorCode, ErrorCode.PRODUCER_FENCED);
-    const lateV1 = await c.request(EndTxnRequest, EndTxnResponse, 1, {
-      ...producer,
-      committed: true,
-    });
-    assertEquals(lateV1.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
     // Its late data are refused too, and nothing more is appended.
-    const zombie = await c.request(ProduceRequest, ProduceResponse, 9, {
-      ...produceBody(
-        "tmo",
-        0,
-        buildBatch({
-          records: [{ key: "k", value: "z" }],
-          producerId: pid,
-          producerEpoch: 0,
-          baseSequence: 2,
-          attributes: 0x10,
-          baseTimestamp: Date.now(),
-        }),
-      ),
-      transactionalId: "tmo-1",
-    });
-    assertEquals(
-      zombie.responses[0].partitionResponses[0].errorCode,
+    assertEquals(await fencedAnswers(c, producer, "tmo", 2), [
+      ErrorCode.PRODUCER_FENCED,
       ErrorCode.INVALID_PRODUCER_EPOCH,
-    );
+      ErrorCode.INVALID_PRODUCER_EPOCH,
+    ]);
     const after = await readCommitted(c, "tmo");
     assertEquals([after.highWatermark, after.lastStableOffset], [3, 3]);
     assertEquals(
@@ -184,7 +127,7 @@ Deno.test("a transaction left open across a restart is aborted by its timeout af
       const done = await waitForLso(c, "left", 3);
       assertEquals(done.highWatermark, 3);
       assertEquals(done.abortedTransactions, [{ producerId: pid, firstOffset: 0 }]);
-      assertEquals(batches(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
+      assertEquals(batchSummaries(done.records!), [[0, 0x10, pid], [2, 0x30, pid]]);
       // __transaction_state is internal, like __consumer_offsets.
       const md = await c.request(MetadataRequest, MetadataResponse, 12, {
         topics: [{ name: "__transaction_state", topicId: NO_TOPIC_ID }],

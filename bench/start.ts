@@ -5,9 +5,10 @@
  * answer (the client connects again every 2 ms until one comes), waits, reads the idle RSS
  * (`/proc/<pid>/status` VmRSS), stops it with SIGTERM. Repeats `--runs` times, alternating with
  * Deno's own floor: `deno run` of a script that only listens on a port and answers the same
- * request with a fixed reply. Prints medians and the ratio broker/floor. `--before PATH` adds
- * another checkout's `cli/main.ts` (e.g. main's, from `git archive`) and `--flags="..."` (repeatable)
- * this broker with more `deno run` flags, all in the same rotation.
+ * request with a fixed reply, and the same script that first sets a timer (`floor+timer`: Deno
+ * loads its Node-compatible timers at the first one). Prints medians and the ratios to the floor.
+ * `--before PATH` adds another checkout's `cli/main.ts` (e.g. main's, from `git archive`) and
+ * `--flags="..."` (repeatable) this broker with more `deno run` flags, all in the same rotation.
  *
  * @example
  * ```sh
@@ -47,6 +48,13 @@ for await (const c of l) {
   })().catch(() => {});
 }
 `;
+
+/**
+ * The floor of a program that uses a timer: Deno 2.9 loads its Node-compatible timers
+ * (`node:timers`, with async hooks) at the first `setTimeout` or `setInterval`, ~55 ms and ~5 MiB
+ * on this machine, and a broker needs timers (session timeouts, retention, flushes).
+ */
+const FLOOR_TIMER_SCRIPT = `clearTimeout(setTimeout(() => {}, 1000));\n${FLOOR_SCRIPT}`;
 
 /** A free port on 127.0.0.1 (closed again; the child binds it). */
 export function freePort(): number {
@@ -243,10 +251,13 @@ if (import.meta.main) {
   const idleMs = Number(values["idle-ms"]);
   const floorScript = await Deno.makeTempFile({ prefix: "sluice-floor-", suffix: ".ts" });
   await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
+  const timerScript = await Deno.makeTempFile({ prefix: "sluice-floor-timer-", suffix: ".ts" });
+  await Deno.writeTextFile(timerScript, FLOOR_TIMER_SCRIPT);
   // what is measured: this checkout's broker, the floor, and the variants asked for
   const subjects: { name: string; sample: () => Promise<Sample>; got: Sample[] }[] = [
     { name: "broker", sample: () => sampleBroker(idleMs, {}), got: [] },
     { name: "deno floor", sample: () => sampleFloor(floorScript, idleMs), got: [] },
+    { name: "floor+timer", sample: () => sampleFloor(timerScript, idleMs), got: [] },
   ];
   if (values.before !== undefined) {
     const main = values.before;
@@ -269,6 +280,7 @@ if (import.meta.main) {
     }
   } finally {
     await Deno.remove(floorScript);
+    await Deno.remove(timerScript);
   }
   const row = (name: string, s: Sample[]) => {
     const starts = s.map((x) => x.startMs);

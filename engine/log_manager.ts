@@ -410,7 +410,9 @@ export class LogManager {
       const logs = new Array<PartitionLog | undefined>(local.length);
       this.#logs.set(t.name, logs);
       const cfg = this.#logConfig(t.configs);
-      // a partition the marker lists as never used stays a hole until its first use
+      // a partition the marker lists as never used stays a hole until its first use: nothing on
+      // disk to read (its directory and partition.metadata were checked when it was created or
+      // last opened)
       const unmade = this.#cleanShutdown ? this.#unmade.get(t.id) : undefined;
       local.forEach((p, i) => {
         const key = `${t.name}-${p}`;
@@ -575,14 +577,6 @@ export class LogManager {
       cleaned: this.#cleaner.hasCleaned(key),
       hooks: this.#hooks(t, p),
     };
-    // a partition the clean shutdown marker lists as never used: nothing on disk to read (its
-    // directory and partition.metadata were checked when it was created or last opened)
-    if (
-      this.#cleanShutdown && (params.logStartOffset ?? 0) === 0 &&
-      inRanges(this.#unmade.get(t.id), p)
-    ) {
-      return openUnmadePartitionLog(params);
-    }
     const log = await loadPartitionLog(params);
     const meta = partitionMetadataText(t.id);
     try {

@@ -10,12 +10,15 @@
  * - restart: spawn to the first ApiVersions answer (the listener opens after the logs are loaded);
  * - RSS after the creation and after the restart.
  *
- * `bench/partitions.ts` measures the storage engine alone, in process.
+ * `--before PATH` alternates the rounds with another checkout's `cli/main.ts` (e.g. main's, from
+ * `git archive`) and prints both side by side. `bench/partitions.ts` measures the storage engine
+ * alone, in process.
  *
  * @example
  * ```sh
  * deno task bench:partitions --partitions 10000 --rounds 3
  * deno task bench:partitions --partitions 10000 --produce
+ * deno task bench:partitions --partitions 10000 --rounds 3 --before /tmp/before/cli/main.ts
  * ```
  *
  * Needs `-A` (spawns the broker, reads `/proc`).
@@ -29,6 +32,7 @@ import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts
 import { RawClient } from "../server/testing.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import {
+  type BrokerVariant,
   freePort,
   loadAverage,
   median,
@@ -86,13 +90,13 @@ async function produceEach(port: number, n: number): Promise<void> {
   }
 }
 
-async function round(n: number, produce: boolean): Promise<Round> {
+async function round(n: number, produce: boolean, variant: BrokerVariant): Promise<Round> {
   const dir = await Deno.makeTempDir({ prefix: "sluice-partitions-broker-bench-" });
   const port = freePort();
   let b: Spawned | undefined;
   try {
     let t = performance.now();
-    b = spawnBroker(dir, port);
+    b = spawnBroker(dir, port, [], variant);
     await waitForAnswer(port, 60_000);
     const firstStartMs = performance.now() - t;
     const c = await RawClient.connect(port);
@@ -121,7 +125,7 @@ async function round(n: number, produce: boolean): Promise<Round> {
     const rssAfterCreateMiB = rssBytes(b.proc.pid) / 2 ** 20;
     const stopMs = await stop(b);
     t = performance.now();
-    b = spawnBroker(dir, port);
+    b = spawnBroker(dir, port, [], variant);
     await waitForAnswer(port, 600_000);
     const restartMs = performance.now() - t;
     const rssAfterRestartMiB = rssBytes(b.proc.pid) / 2 ** 20;
@@ -155,28 +159,45 @@ if (import.meta.main) {
       partitions: { type: "string", default: "10000" },
       rounds: { type: "string", default: "1" },
       produce: { type: "boolean", default: false },
+      before: { type: "string" },
     },
   });
   const n = Number(values.partitions);
-  const rounds: Round[] = [];
+  // with --before, rounds alternate between another checkout's broker and this one
+  const variants: [string, BrokerVariant][] = [["broker", {}]];
+  if (values.before !== undefined) variants.push(["before", { main: values.before }]);
+  const rounds = new Map<string, Round[]>(variants.map(([name]) => [name, []]));
   const load0 = loadAverage();
   for (let i = 0; i < Number(values.rounds); i++) {
-    const r = await round(n, values.produce!);
-    console.log(JSON.stringify(r));
-    rounds.push(r);
+    for (let k = 0; k < variants.length; k++) {
+      const [name, variant] = variants[(i + k) % variants.length];
+      const r = await round(n, values.produce!, variant);
+      console.log(`${name}: ${JSON.stringify(r)} (load ${loadAverage()})`);
+      rounds.get(name)!.push(r);
+    }
   }
-  const m = (f: (r: Round) => number | undefined) => median(rounds.map((r) => f(r) ?? NaN));
   console.log(
     `${n} partitions${values.produce ? ", one batch produced to each" : ""}; ` +
-      `median of ${rounds.length}; load average ${load0} → ${loadAverage()}`,
+      `median of ${values.rounds}; load average ${load0} → ${loadAverage()}`,
   );
-  const ms = (x: number) => `${(x / 1000).toFixed(2)} s`;
-  console.log(`first start to first answer  ${ms(m((r) => r.firstStartMs))}`);
-  console.log(`CreateTopics                 ${ms(m((r) => r.createMs))}`);
-  if (values.produce) console.log(`produce one batch to each    ${ms(m((r) => r.produceMs))}`);
-  console.log(`RSS after create             ${m((r) => r.rssAfterCreateMiB).toFixed(0)} MiB`);
-  console.log(`SIGTERM to exit              ${ms(m((r) => r.stopMs))}`);
-  console.log(`restart to first answer      ${ms(m((r) => r.restartMs))}`);
-  console.log(`RSS after restart            ${m((r) => r.rssAfterRestartMiB).toFixed(0)} MiB`);
-  console.log(`second SIGTERM to exit       ${ms(m((r) => r.secondStopMs))}`);
+  const ms = (x: number) => `${(x / 1000).toFixed(2)} s`.padStart(9);
+  const mib = (x: number) => `${x.toFixed(0)} MiB`.padStart(9);
+  type Row = [string, (r: Round) => number | undefined, (x: number) => string];
+  const rows: Row[] = [
+    ["first start to first answer", (r) => r.firstStartMs, ms],
+    ["CreateTopics", (r) => r.createMs, ms],
+  ];
+  if (values.produce) rows.push(["produce one batch to each", (r) => r.produceMs, ms]);
+  rows.push(
+    ["RSS after create", (r) => r.rssAfterCreateMiB, mib],
+    ["SIGTERM to exit", (r) => r.stopMs, ms],
+    ["restart to first answer", (r) => r.restartMs, ms],
+    ["RSS after restart", (r) => r.rssAfterRestartMiB, mib],
+    ["second SIGTERM to exit", (r) => r.secondStopMs, ms],
+  );
+  console.log(`${"".padEnd(28)}${variants.map(([name]) => name.padStart(9)).join(" ")}`);
+  for (const [label, f, fmt] of rows) {
+    const cells = variants.map(([name]) => fmt(median(rounds.get(name)!.map((r) => f(r) ?? NaN))));
+    console.log(`${label.padEnd(28)}${cells.join(" ")}`);
+  }
 }

@@ -5,11 +5,16 @@
  * answer (the client connects again every 2 ms until one comes), waits, reads the idle RSS
  * (`/proc/<pid>/status` VmRSS), stops it with SIGTERM. Repeats `--runs` times, alternating with
  * Deno's own floor: `deno run` of a script that only listens on a port and answers the same
- * request with a fixed reply. Prints medians and the ratio broker/floor.
+ * request with a fixed reply, and the same script that first sets a timer (`floor+timer`: Deno
+ * loads its Node-compatible timers at the first one). Prints medians and the ratios to the floor.
+ * `--before PATH` adds another checkout's `cli/main.ts` (e.g. main's, from `git archive`) and
+ * `--flags="..."` (repeatable) this broker with more `deno run` flags, all in the same rotation.
  *
  * @example
  * ```sh
  * deno task bench:start --runs 15
+ * deno task bench:start --runs 9 --before /tmp/before/cli/main.ts \
+ *   --flags="--v8-flags=--single-threaded-gc"
  * ```
  *
  * Needs `-A` (spawns processes, reads `/proc`).
@@ -43,6 +48,13 @@ for await (const c of l) {
   })().catch(() => {});
 }
 `;
+
+/**
+ * The floor of a program that uses a timer: Deno 2.9 loads its Node-compatible timers
+ * (`node:timers`, with async hooks) at the first `setTimeout` or `setInterval`, ~55 ms and ~5 MiB
+ * on this machine, and a broker needs timers (session timeouts, retention, flushes).
+ */
+const FLOOR_TIMER_SCRIPT = `clearTimeout(setTimeout(() => {}, 1000));\n${FLOOR_SCRIPT}`;
 
 /** A free port on 127.0.0.1 (closed again; the child binds it). */
 export function freePort(): number {
@@ -112,17 +124,32 @@ export interface Spawned {
   stderr(): string;
 }
 
+/** Which broker to spawn: another checkout's `cli/main.ts`, more `deno run` flags. */
+export interface BrokerVariant {
+  /** Path of `cli/main.ts` (default: this checkout's). */
+  main?: string;
+  /** More `deno run` flags, e.g. `--v8-flags=--single-threaded-gc`. */
+  denoFlags?: string[];
+}
+
 /**
  * Spawns `deno run <permissions> cli/main.ts broker` on `port` with data in `dir`.
  *
  * @param extra More broker arguments (e.g. `--override k=v`).
+ * @param variant Another checkout's `cli/main.ts`, more `deno run` flags.
  */
-export function spawnBroker(dir: string, port: number, extra: string[] = []): Spawned {
+export function spawnBroker(
+  dir: string,
+  port: number,
+  extra: string[] = [],
+  variant: BrokerVariant = {},
+): Spawned {
   const proc = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...BROKER_PERMISSIONS,
-      MAIN,
+      ...(variant.denoFlags ?? []),
+      variant.main ?? MAIN,
       "broker",
       "--listeners",
       `PLAINTEXT://127.0.0.1:${port}`,
@@ -169,11 +196,11 @@ interface Sample {
   rssMiB: number;
 }
 
-async function sampleBroker(idleMs: number): Promise<Sample> {
+async function sampleBroker(idleMs: number, variant: BrokerVariant): Promise<Sample> {
   const dir = await Deno.makeTempDir({ prefix: "sluice-start-bench-" });
   const port = freePort();
   const t = performance.now();
-  const b = spawnBroker(dir, port);
+  const b = spawnBroker(dir, port, [], variant);
   try {
     await waitForAnswer(port, 60_000);
     const startMs = performance.now() - t;
@@ -216,31 +243,44 @@ if (import.meta.main) {
     options: {
       runs: { type: "string", default: "11" },
       "idle-ms": { type: "string", default: "1000" },
+      before: { type: "string" },
+      flags: { type: "string", multiple: true },
     },
   });
   const runs = Number(values.runs);
   const idleMs = Number(values["idle-ms"]);
   const floorScript = await Deno.makeTempFile({ prefix: "sluice-floor-", suffix: ".ts" });
   await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
-  const broker: Sample[] = [];
-  const floor: Sample[] = [];
+  const timerScript = await Deno.makeTempFile({ prefix: "sluice-floor-timer-", suffix: ".ts" });
+  await Deno.writeTextFile(timerScript, FLOOR_TIMER_SCRIPT);
+  // what is measured: this checkout's broker, the floor, and the variants asked for
+  const subjects: { name: string; sample: () => Promise<Sample>; got: Sample[] }[] = [
+    { name: "broker", sample: () => sampleBroker(idleMs, {}), got: [] },
+    { name: "deno floor", sample: () => sampleFloor(floorScript, idleMs), got: [] },
+    { name: "floor+timer", sample: () => sampleFloor(timerScript, idleMs), got: [] },
+  ];
+  if (values.before !== undefined) {
+    const main = values.before;
+    subjects.push({ name: "before", sample: () => sampleBroker(idleMs, { main }), got: [] });
+  }
+  for (const f of values.flags ?? []) {
+    const denoFlags = f.split(" ").filter((x) => x !== "");
+    subjects.push({ name: f, sample: () => sampleBroker(idleMs, { denoFlags }), got: [] });
+  }
   const load0 = loadAverage();
   try {
     // one unreported run each warms Deno's module cache
-    await sampleBroker(0);
-    await sampleFloor(floorScript, 0);
+    for (const s of subjects) await s.sample();
     for (let i = 0; i < runs; i++) {
-      // order rotated, so drifting load hits both alike
-      if (i % 2 === 0) {
-        broker.push(await sampleBroker(idleMs));
-        floor.push(await sampleFloor(floorScript, idleMs));
-      } else {
-        floor.push(await sampleFloor(floorScript, idleMs));
-        broker.push(await sampleBroker(idleMs));
+      // order rotated, so drifting load hits all alike
+      for (let k = 0; k < subjects.length; k++) {
+        const s = subjects[(i + k) % subjects.length];
+        s.got.push(await s.sample());
       }
     }
   } finally {
     await Deno.remove(floorScript);
+    await Deno.remove(timerScript);
   }
   const row = (name: string, s: Sample[]) => {
     const starts = s.map((x) => x.startMs);
@@ -249,12 +289,15 @@ if (import.meta.main) {
       `(min ${Math.min(...starts).toFixed(1)}, max ${Math.max(...starts).toFixed(1)}); ` +
       `idle RSS median ${median(rss).toFixed(1)} MiB`;
   };
-  console.log(`${runs} runs each, alternating; load average ${load0} → ${loadAverage()}`);
-  console.log(row("broker", broker));
-  console.log(row("deno floor", floor));
-  const ratio = (f: (x: Sample) => number) =>
-    (median(broker.map(f)) / median(floor.map(f))).toFixed(2);
-  console.log(
-    `broker/floor: start ${ratio((x) => x.startMs)}×, idle RSS ${ratio((x) => x.rssMiB)}×`,
-  );
+  console.log(`${runs} runs each, rotating; load average ${load0} → ${loadAverage()}`);
+  for (const s of subjects) console.log(row(s.name, s.got));
+  const floor = subjects[1].got;
+  for (const s of subjects) {
+    if (s === subjects[1]) continue;
+    const ratio = (f: (x: Sample) => number) =>
+      (median(s.got.map(f)) / median(floor.map(f))).toFixed(2);
+    console.log(
+      `${s.name}/floor: start ${ratio((x) => x.startMs)}×, idle RSS ${ratio((x) => x.rssMiB)}×`,
+    );
+  }
 }

@@ -4,7 +4,9 @@
  * @module
  */
 
-import { Broker, formatJsonLogLine, loadBrokerConfig } from "../server/mod.ts";
+import { Broker } from "../server/broker.ts";
+import { loadBrokerConfig } from "../server/config.ts";
+import { formatJsonLogLine } from "../server/logger.ts";
 import { UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
 

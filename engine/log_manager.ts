@@ -221,8 +221,13 @@ export class LogManager {
   #defaults: Record<string, string>;
   #options: LogManagerOptions;
   #topics = new Map<string, StoredTopic>();
-  /** Each topic's logs held here, ascending by partition (all of them unless `local` says). */
-  #logs = new Map<string, PartitionLog[]>();
+  /**
+   * Each topic's logs held here, ascending by partition (all of them unless `local` says). A hole
+   * (`undefined`) is a partition the clean shutdown marker listed as never used, whose log is
+   * made at its first use ({@linkcode LogManager.partition}): until then it costs nothing, and
+   * the periodic work, the checkpoints and the close skip it (issue #17).
+   */
+  #logs = new Map<string, (PartitionLog | undefined)[]>();
   #listeners = new Set<AppendListener>();
   #meta = new Mutex();
   #checkpointLock = new Mutex();
@@ -354,9 +359,19 @@ export class LogManager {
         throw new Error(`cannot read ${TOPIC_METADATA_FILE}: ${(e as Error).message}`);
       }
     }
-    const deleted = await this.#finishInterruptedDeletes(stored);
+    // the data dir is listed once, synchronously: an entry at a time through the async iterator
+    // costs a round trip to the I/O thread each (seconds for thousands of partitions), and
+    // nothing else runs yet
+    const listDirs = () => {
+      const dirs: string[] = [];
+      for (const e of Deno.readDirSync(this.dir)) if (e.isDirectory) dirs.push(e.name);
+      return dirs;
+    };
+    let dirs = listDirs();
+    const deleted = await this.#finishInterruptedDeletes(stored, dirs);
     stored = stored.filter((t) => !deleted.has(t));
-    await this.#disposeUnownedDirs(stored);
+    if (deleted.size > 0) dirs = listDirs(); // (after a crash) without the deleted topics'
+    await this.#disposeUnownedDirs(stored, dirs);
     const onErr = (m: string) => this.#logger(m);
     this.#recoveryPoints = await readCheckpointFile(
       `${this.dir}/${RECOVERY_POINT_CHECKPOINT_FILE}`,
@@ -382,7 +397,7 @@ export class LogManager {
       t: StoredTopic;
       p: number;
       i: number;
-      logs: PartitionLog[];
+      logs: (PartitionLog | undefined)[];
       cfg: LogConfig;
     }[] = [];
     for (const t of stored) {
@@ -391,10 +406,19 @@ export class LogManager {
         configs: { ...t.configs },
         ...(t.local ? { local: [...t.local] } : {}),
       });
-      const logs: PartitionLog[] = [];
+      const local = localOf(t);
+      const logs = new Array<PartitionLog | undefined>(local.length);
       this.#logs.set(t.name, logs);
       const cfg = this.#logConfig(t.configs);
-      localOf(t).forEach((p, i) => jobs.push({ t, p, i, logs, cfg }));
+      // a partition the marker lists as never used stays a hole until its first use: nothing on
+      // disk to read (its directory and partition.metadata were checked when it was created or
+      // last opened)
+      const unmade = this.#cleanShutdown ? this.#unmade.get(t.id) : undefined;
+      local.forEach((p, i) => {
+        const key = `${t.name}-${p}`;
+        if ((this.#startOffsets.get(key) ?? 0) === 0 && inRanges(unmade, p)) return;
+        jobs.push({ t, p, i, logs, cfg });
+      });
     }
     // partitions load in parallel (Kafka's num.recovery.threads.per.data.dir); their `.log`
     // handles stay within the cache's bound
@@ -424,15 +448,16 @@ export class LogManager {
    *
    * @returns The stored topics whose deletion was finished.
    */
-  async #finishInterruptedDeletes(stored: StoredTopic[]): Promise<Set<StoredTopic>> {
+  async #finishInterruptedDeletes(
+    stored: StoredTopic[],
+    dirs: readonly string[],
+  ): Promise<Set<StoredTopic>> {
     const deleted = new Set<StoredTopic>();
     const markers: string[] = [];
-    // one synchronous listing: an entry at a time through the async iterator costs a round trip
-    // to the I/O thread each (seconds for thousands of partitions), and nothing else runs yet
-    for (const e of Deno.readDirSync(this.dir)) {
-      if (!e.isDirectory || !e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
-      markers.push(e.name);
-      const parsed = parseDeleteDirName(e.name);
+    for (const name of dirs) {
+      if (!name.endsWith(DELETE_DIR_SUFFIX)) continue;
+      markers.push(name);
+      const parsed = parseDeleteDirName(name);
       const t = parsed && stored.find((s) => topicIdHex(s.id) === parsed.uniqueId);
       if (t) deleted.add(t);
     }
@@ -497,19 +522,19 @@ export class LogManager {
    * left by a creation a crash cut short before `sluice-topics.json` named them, or a deletion
    * that did not finish. Directories that do not look like `<topic>-<partition>` are left alone.
    */
-  async #disposeUnownedDirs(stored: StoredTopic[]): Promise<void> {
-    const owned = new Map(stored.map((t) => [t.name, new Set(localOf(t))]));
+  async #disposeUnownedDirs(stored: StoredTopic[], dirs: readonly string[]): Promise<void> {
+    const owned = new Set<string>();
+    for (const t of stored) for (const p of localOf(t)) owned.add(partitionDirName(t.name, p));
     const unowned: string[] = [];
-    for (const e of Deno.readDirSync(this.dir)) { // synchronous: see #finishInterruptedDeletes
-      if (!e.isDirectory || e.name.endsWith(DELETE_DIR_SUFFIX)) continue;
-      if (e.name.endsWith(STRAY_DIR_SUFFIX)) {
-        this.#logger(`keeping stray partition directory ${e.name} (no topic owns it)`);
+    for (const name of dirs) {
+      if (owned.has(name) || name.endsWith(DELETE_DIR_SUFFIX)) continue;
+      if (name.endsWith(STRAY_DIR_SUFFIX)) {
+        this.#logger(`keeping stray partition directory ${name} (no topic owns it)`);
         continue;
       }
-      const m = /^(.+)-(0|[1-9]\d*)$/.exec(e.name);
+      const m = /^(.+)-(0|[1-9]\d*)$/.exec(name);
       if (!m || !isTopicName(m[1])) continue;
-      if (owned.get(m[1])?.has(Number(m[2]))) continue;
-      unowned.push(e.name);
+      unowned.push(name);
     }
     for (const name of unowned) {
       await disposeUnownedPartitionDir(`${this.dir}/${name}`, (m) => this.#logger(m));
@@ -552,14 +577,6 @@ export class LogManager {
       cleaned: this.#cleaner.hasCleaned(key),
       hooks: this.#hooks(t, p),
     };
-    // a partition the clean shutdown marker lists as never used: nothing on disk to read (its
-    // directory and partition.metadata were checked when it was created or last opened)
-    if (
-      this.#cleanShutdown && (params.logStartOffset ?? 0) === 0 &&
-      inRanges(this.#unmade.get(t.id), p)
-    ) {
-      return openUnmadePartitionLog(params);
-    }
     const log = await loadPartitionLog(params);
     const meta = partitionMetadataText(t.id);
     try {
@@ -720,7 +737,7 @@ export class LogManager {
         const cfg = cleanerConfigOf(effectiveConfigs(t.configs, this.#defaults));
         for (const l of logs) {
           if (this.#closed) return out;
-          if (!l.config.cleanupPolicy.includes("compact")) continue;
+          if (l === undefined || !l.config.cleanupPolicy.includes("compact")) continue;
           try {
             const stats = await this.#cleaner.clean(l, cfg, {
               signal: this.#cleanerStop.signal,
@@ -745,7 +762,7 @@ export class LogManager {
 
   async #writeCleanerCheckpoint(): Promise<void> {
     const live = new Set<string>();
-    for (const [name, logs] of this.#logs) for (const l of logs) live.add(`${name}-${l.partition}`);
+    for (const [name, l] of this.#made()) live.add(`${name}-${l.partition}`);
     await writeFileAtomic(
       `${this.dir}/${CLEANER_OFFSET_CHECKPOINT_FILE}`,
       new TextEncoder().encode(formatCheckpoint(this.#cleaner.checkpointEntries(live))),
@@ -754,13 +771,11 @@ export class LogManager {
 
   async #tick(): Promise<void> {
     const now = Date.now();
-    for (const logs of [...this.#logs.values()]) {
-      for (const l of logs) {
-        try {
-          await l.maybeFlushByTime(now);
-        } catch (e) {
-          this.#throttled.log("flush", `${(e as Error).message}`);
-        }
+    for (const [, l] of [...this.#made()]) {
+      try {
+        await l.maybeFlushByTime(now);
+      } catch (e) {
+        this.#throttled.log("flush", `${(e as Error).message}`);
       }
     }
     await this.#tryWriteCheckpoints();
@@ -815,7 +830,7 @@ export class LogManager {
       const t = this.#topics.get(name);
       if (t === undefined) continue;
       const cfg = this.#logConfig(t.configs);
-      for (const l of logs) l.updateConfig(cfg);
+      for (const l of logs) l?.updateConfig(cfg);
     }
   }
 
@@ -1000,7 +1015,7 @@ export class LogManager {
         this.#logs.set(name, logs);
         throw storageError(`${what} failed`, e);
       }
-      for (const l of logs) await l.close({ flush: false }).catch(() => {});
+      for (const l of logs) await l?.close({ flush: false }).catch(() => {});
       for (; p < t.partitions; p++) {
         try {
           const m = await this.#renameForDelete(t, p);
@@ -1186,7 +1201,7 @@ export class LogManager {
       const removed = await this.#meta.run(async () => {
         this.#checkOpen(what);
         const t = this.#topics.get(name);
-        const all = this.#logs.get(name);
+        const all = this.#dense(name);
         if (!t || all === undefined) {
           throw new EngineError(
             ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -1264,7 +1279,7 @@ export class LogManager {
     return this.#meta.run(async () => {
       try {
         this.#checkOpen(what);
-        const all = this.#logs.get(name);
+        const all = this.#dense(name);
         if (this.#topics.get(name) !== t || all === undefined) {
           throw new EngineError(
             ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
@@ -1343,7 +1358,7 @@ export class LogManager {
         throw storageError(`${what} failed`, e);
       }
       const cfg = this.#logConfig(next);
-      for (const l of this.#logs.get(name) ?? []) l.updateConfig(cfg);
+      for (const l of this.#logs.get(name) ?? []) l?.updateConfig(cfg);
       return this.#info(t);
     });
   }
@@ -1405,16 +1420,104 @@ export class LogManager {
     if (logs === undefined) return undefined;
     const direct = logs[index];
     if (direct?.partition === index) return direct; // every partition held (the usual case)
+    const at = this.#positionOf(topic, index);
+    if (at < 0) return undefined;
+    return logs[at] ?? this.#makeHeld(topic, at);
+  }
+
+  /**
+   * Whether this data dir holds a partition, without making its log (see
+   * {@linkcode LogManager.partition}).
+   *
+   * @param topic Topic name.
+   * @param index Partition index.
+   * @returns Whether the partition is held here.
+   */
+  hasPartition(topic: string, index: number): boolean {
+    return this.#positionOf(topic, index) >= 0;
+  }
+
+  /**
+   * A partition's leader epoch without making its log: 0 for one never used since the last
+   * clean shutdown, else {@linkcode PartitionLog.leaderEpoch}.
+   *
+   * @param topic Topic name.
+   * @param index Partition index.
+   * @returns The leader epoch, or `undefined` if the partition is not held here.
+   */
+  leaderEpochOf(topic: string, index: number): number | undefined {
+    const at = this.#positionOf(topic, index);
+    if (at < 0) return undefined;
+    return this.#logs.get(topic)![at]?.leaderEpoch ?? 0;
+  }
+
+  /**
+   * A partition's log if it is made: `undefined` for one never used since the last clean shutdown
+   * (an empty log at offset 0 with one segment, which {@linkcode LogManager.partition} makes) and
+   * for one not held here ({@linkcode LogManager.hasPartition} tells them apart). For readers
+   * that must not make thousands of logs, such as a metrics scrape.
+   *
+   * @param topic Topic name.
+   * @param index Partition index.
+   * @returns The log, or `undefined`.
+   */
+  madePartition(topic: string, index: number): PartitionLog | undefined {
+    const at = this.#positionOf(topic, index);
+    return at < 0 ? undefined : this.#logs.get(topic)![at];
+  }
+
+  /** Where a partition is in its topic's logs, or -1 if not held here. */
+  #positionOf(topic: string, index: number): number {
+    const logs = this.#logs.get(topic);
+    const t = this.#topics.get(topic);
+    if (logs === undefined || t === undefined || !Number.isInteger(index) || index < 0) return -1;
+    if (t.local === undefined) return index < logs.length ? index : -1;
     let lo = 0;
-    let hi = Math.min(index, logs.length - 1);
+    let hi = Math.min(index, t.local.length - 1);
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const p = logs[mid].partition;
-      if (p === index) return logs[mid];
+      const p = t.local[mid];
+      if (p === index) return mid;
       if (p < index) lo = mid + 1;
       else hi = mid - 1;
     }
-    return undefined;
+    return -1;
+  }
+
+  /**
+   * Makes the log of the hole at `at` of a topic's logs: the empty log of a partition never used
+   * since the last clean shutdown, as {@linkcode openUnmadePartitionLog} made it at open before.
+   */
+  #makeHeld(topic: string, at: number): PartitionLog {
+    const t = this.#topics.get(topic)!;
+    const logs = this.#logs.get(topic)!;
+    const p = t.local?.[at] ?? at;
+    const log = openUnmadePartitionLog({
+      dir: `${this.dir}/${partitionDirName(t.name, p)}`,
+      topic: t.name,
+      partition: p,
+      config: this.#logConfig(t.configs),
+      cleanShutdown: true,
+      highWatermark: this.#highWatermarks.get(`${t.name}-${p}`),
+      hooks: this.#hooks(t, p),
+    });
+    logs[at] = log;
+    return log;
+  }
+
+  /** A topic's logs with every hole made (for changes to its partition list). */
+  #dense(topic: string): PartitionLog[] | undefined {
+    const logs = this.#logs.get(topic);
+    if (logs === undefined) return undefined;
+    for (let i = 0; i < logs.length; i++) if (logs[i] === undefined) this.#makeHeld(topic, i);
+    return logs as PartitionLog[];
+  }
+
+  /** Every log held and made (holes skipped: nothing to flush, retain, clean or close). */
+  *#made(): Generator<[string, PartitionLog]> {
+    for (const [name, logs] of this.#logs) {
+      for (const l of logs) if (l !== undefined) yield [name, l];
+    }
   }
 
   /**
@@ -1440,12 +1543,10 @@ export class LogManager {
   async runRetention(now: number = Date.now()): Promise<number> {
     let n = 0;
     this.activity.retentionRuns++;
-    for (const logs of [...this.#logs.values()]) {
-      for (const l of logs) {
-        const deleted = await l.runRetention(now);
-        n += deleted;
-        this.activity.retentionSegmentsDeleted += deleted;
-      }
+    for (const [, l] of [...this.#made()]) {
+      const deleted = await l.runRetention(now);
+      n += deleted;
+      this.activity.retentionSegmentsDeleted += deleted;
     }
     if (n > 0) await this.#tryWriteCheckpoints();
     return n;
@@ -1473,7 +1574,18 @@ export class LogManager {
       const lsos = [];
       const hws = [];
       for (const [name, logs] of this.#logs) {
-        for (const l of logs) {
+        const local = this.#topics.get(name)?.local;
+        for (let i = 0; i < logs.length; i++) {
+          const l = logs[i];
+          if (l === undefined) {
+            // a hole: never used since the last clean shutdown, so empty at offset 0
+            const partition = local?.[i] ?? i;
+            rps.push({ topic: name, partition, offset: 0 });
+            lsos.push({ topic: name, partition, offset: 0 });
+            const hw = this.#highWatermarks.get(`${name}-${partition}`);
+            if (hw !== undefined) hws.push({ topic: name, partition, offset: hw });
+            continue;
+          }
           rps.push({ topic: name, partition: l.partition, offset: l.recoveryPoint });
           lsos.push({ topic: name, partition: l.partition, offset: l.logStartOffset });
           const hw = l.highWatermarkCheckpoint;
@@ -1514,11 +1626,9 @@ export class LogManager {
     return this.#checkpointLock.run(async () => {
       if (this.#closed) return;
       const hws: CheckpointEntry[] = [];
-      for (const [name, logs] of this.#logs) {
-        for (const l of logs) {
-          const hw = l.highWatermarkCheckpoint;
-          if (hw !== undefined) hws.push({ topic: name, partition: l.partition, offset: hw });
-        }
+      for (const [name, l] of this.#made()) {
+        const hw = l.highWatermarkCheckpoint;
+        if (hw !== undefined) hws.push({ topic: name, partition: l.partition, offset: hw });
       }
       try {
         await this.#writeHighWatermarks(hws);
@@ -1535,7 +1645,7 @@ export class LogManager {
    */
   async flush(): Promise<void> {
     this.#checkOpen("flush");
-    for (const logs of [...this.#logs.values()]) for (const l of logs) await l.flush();
+    for (const [, l] of [...this.#made()]) await l.flush();
     try {
       await this.#writeCheckpoints();
     } catch (e) {
@@ -1565,7 +1675,7 @@ export class LogManager {
     await this.#meta.run(async () => {
       this.#closed = true;
       let err: unknown;
-      const all = [...this.#logs.values()].flat();
+      const all = [...this.#made()].map(([, l]) => l);
       await forEachConcurrently(all.length, IO_CONCURRENCY, async (i) => {
         try {
           await all[i].close();
@@ -1586,7 +1696,7 @@ export class LogManager {
           new TextEncoder().encode(formatCleanShutdownMarker(
             [...this.#logs].flatMap(([name, logs]) => {
               const t = this.#topics.get(name);
-              return t ? [[t, logs] as [StoredTopic, PartitionLog[]]] : [];
+              return t ? [[t, logs] as [StoredTopic, (PartitionLog | undefined)[]]] : [];
             }),
           )),
         );
@@ -1602,16 +1712,19 @@ export class LogManager {
  * ranges (see {@linkcode parseCleanShutdownMarker}).
  */
 function formatCleanShutdownMarker(
-  topics: Iterable<[StoredTopic, PartitionLog[]]>,
+  topics: Iterable<[StoredTopic, (PartitionLog | undefined)[]]>,
 ): string {
   const unmade: Record<string, [number, number][]> = {};
   for (const [t, logs] of topics) {
     const ranges: [number, number][] = [];
-    for (const l of logs) {
-      if (!l.unmade) continue;
+    for (let i = 0; i < logs.length; i++) {
+      const l = logs[i];
+      // a hole is a partition still never used
+      if (l !== undefined && !l.unmade) continue;
+      const p = l?.partition ?? t.local?.[i] ?? i;
       const last = ranges.at(-1);
-      if (last !== undefined && last[1] === l.partition) last[1]++;
-      else ranges.push([l.partition, l.partition + 1]);
+      if (last !== undefined && last[1] === p) last[1]++;
+      else ranges.push([p, p + 1]);
     }
     if (ranges.length > 0) unmade[t.id] = ranges;
   }

@@ -451,3 +451,68 @@ Deno.test("the clean shutdown marker lists the never-used partitions; the next o
     }
   });
 });
+
+Deno.test("after a clean close, a never-used partition's log is made at its first use only", async () => {
+  await withDir(async (dir) => {
+    let mgr = await LogManager.open(dir, opts);
+    const { id } = await mgr.createTopic("t", 6);
+    const u = await mgr.createTopic("u", 2);
+    await mgr.partition("t", 2)!.append(makeBatch(1, 10, Date.now(), "x"));
+    await mgr.close();
+    const checkpoint = await Deno.readTextFile(`${dir}/recovery-point-offset-checkpoint`);
+    mgr = await LogManager.open(dir, opts);
+    try {
+      // made at open: only the used partition
+      assert.deepEqual(
+        [0, 1, 2, 3, 4, 5].map((p) => mgr.madePartition("t", p) !== undefined),
+        [false, false, true, false, false, false],
+      );
+      assert.equal(mgr.hasPartition("t", 5), true);
+      assert.equal(mgr.hasPartition("t", 6), false);
+      assert.equal(mgr.madePartition("t", 6), undefined);
+      assert.equal(mgr.leaderEpochOf("t", 4), 0);
+      assert.equal(mgr.leaderEpochOf("t", 6), undefined);
+      assert.equal(mgr.partition("t", 6), undefined);
+      assert.equal(mgr.partition("t", -1), undefined);
+      // the periodic work and the checkpoints go on without making them
+      await mgr.flush();
+      await mgr.runRetention();
+      assert.equal(
+        await Deno.readTextFile(`${dir}/recovery-point-offset-checkpoint`),
+        checkpoint,
+      );
+      assert.equal(mgr.madePartition("t", 4), undefined);
+      // first use: an empty log at offset 0 that takes records and keeps them
+      const log = mgr.partition("t", 4)!;
+      assert.equal(mgr.madePartition("t", 4), log);
+      assert.equal(mgr.partition("t", 4), log);
+      assert.deepEqual([log.logStartOffset, log.logEndOffset], [0, 0]);
+      await log.append(makeBatch(3, 10, Date.now(), "y"));
+      // config changes reach the logs made later
+      await mgr.alterTopicConfigs("t", { "retention.ms": "5000" });
+      assert.equal(mgr.partition("t", 1)!.config.retentionMs, 5000);
+    } finally {
+      await mgr.close();
+    }
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/.kafka_cleanshutdown`)), {
+      version: 1,
+      unmade: { [id]: [[0, 2], [3, 4], [5, 6]], [u.id]: [[0, 2]] },
+    });
+    mgr = await LogManager.open(dir, opts);
+    try {
+      assert.equal(mgr.partition("t", 4)!.logEndOffset, 3);
+      assert.equal(mgr.partition("t", 2)!.logEndOffset, 1);
+      // a topic with holes grows and is deleted with all its directories
+      await mgr.createPartitions("t", 8);
+      assert.equal(mgr.partition("t", 7)!.logEndOffset, 0);
+      assert.equal(mgr.partition("t", 5)!.logEndOffset, 0);
+      await mgr.deleteTopic("t");
+      assert.deepEqual(
+        [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("t-")),
+        [],
+      );
+    } finally {
+      await mgr.close();
+    }
+  });
+});

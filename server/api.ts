@@ -11,7 +11,8 @@
  * UNKNOWN_SERVER_ERROR.
  *
  * To add an API: write `server/apis/<name>.ts` exporting such an object (use
- * {@linkcode defineApi} for type checking) and add it to the list in `server/apis/mod.ts`.
+ * {@linkcode defineApi} for type checking) and add a line for it to `server/apis/table.ts`, from
+ * which the broker loads it at the first request of its API.
  *
  * @module
  */
@@ -99,8 +100,11 @@ export interface BrokerContext {
    * `security/access.ts`.
    */
   readonly authorizer?: AclAuthorizer;
-  /** Every registered API, by key (ApiVersions answers from it). */
-  readonly apis: ReadonlyMap<number, ApiHandler>;
+  /**
+   * Every served API's version range, by key (ApiVersions answers from it). The broker's are
+   * the handler table's (`apis/table.ts`), whose handlers load at their first request.
+   */
+  readonly apis: ReadonlyMap<number, ApiRange>;
   /**
    * The request path's counters (`/metrics`, issue #15). Optional so contexts built by hand
    * (tests) may leave it out; nothing is counted then.
@@ -135,21 +139,25 @@ export interface RequestContext {
   readonly connection: ConnectionInfo;
 }
 
+/** What ApiVersions advertises of an API: its key, name and version range. */
+export interface ApiRange {
+  /** The API key. */
+  readonly key: number;
+  /** The API name, e.g. `"Produce"`. */
+  readonly name: string;
+  /** Lowest version advertised (0 for every API: see the note in `apis/table.ts`). */
+  readonly minVersion: number;
+  /** Highest version advertised and served. */
+  readonly maxVersion: number;
+}
+
 /**
  * One Kafka API served by the broker.
  *
  * @typeParam Req The decoded request type.
  * @typeParam Res The response type.
  */
-export interface ApiHandler<Req = unknown, Res = unknown> {
-  /** The API key. */
-  readonly key: number;
-  /** The API name, e.g. `"Produce"`. */
-  readonly name: string;
-  /** Lowest version advertised (0 for every API: see the note in `apis/mod.ts`). */
-  readonly minVersion: number;
-  /** Highest version advertised and served. */
-  readonly maxVersion: number;
+export interface ApiHandler<Req = unknown, Res = unknown> extends ApiRange {
   /** Codec of the request. */
   readonly request: MessageCodec<Req>;
   /** Codec of the response. */

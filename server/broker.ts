@@ -15,7 +15,7 @@ import {
   encodeResponseFrame,
 } from "../protocol/framing.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
-import { APIS } from "./apis/mod.ts";
+import { API_TABLE, type ApiEntry } from "./apis/table.ts";
 import { apiVersions, apiVersionsFallback } from "./apis/api_versions.ts";
 import { AppendWaiters } from "./append_waiters.ts";
 import {
@@ -39,7 +39,7 @@ import {
   unknownSslKeys,
 } from "./security/tls.ts";
 import type { RegisteredListener } from "./cluster/metadata_store.ts";
-import { ClusterNode } from "./cluster/cluster.ts";
+import type { ClusterNode } from "./cluster/cluster.ts";
 import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
@@ -49,23 +49,18 @@ import { loadOrCreateMetaProperties } from "./meta_properties.ts";
 import { RequestScheduler } from "./request_scheduler.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
-import { AdminServer, type FallbackHandler } from "./http/admin_server.ts";
-import { type Console, openConsole } from "./http/console.ts";
+import type { AdminServer, FallbackHandler } from "./http/admin_server.ts";
+import type { Console } from "./http/console.ts";
 import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
-import { ReplicaManager, type ReplicaManagerOptions } from "./replica_manager.ts";
+import type { ReplicaManager, ReplicaManagerOptions } from "./replica_manager.ts";
 import { AclAuthorizer, EtcdAclStorage, FileAclStorage } from "./security/authorizer.ts";
-import {
-  openTransactionCoordinator,
-  type TransactionCoordinator,
-  TxnMarkerSender,
-  TxnVerifier,
-  writeLocalMarkers,
-} from "./txn/mod.ts";
+import type { TransactionCoordinator } from "./txn/coordinator.ts";
+import type { TxnVerifier } from "./txn/verification.ts";
+import { openTransactionCoordinator } from "./txn/open_transaction_coordinator.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import { sleep } from "./sleep.ts";
 import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
-import { HttpBasicAuthenticator } from "./security/http_basic.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import {
   EtcdScramStorage,
@@ -154,6 +149,12 @@ export class Broker {
   readonly #log: Logger;
   readonly #abort: AbortController;
   readonly #connections = new Map<number, { conn: Connection; done: Promise<void> }>();
+  /** The handler table by key: what ApiVersions advertises and how each handler loads. */
+  readonly #table: ReadonlyMap<number, ApiEntry>;
+  /** Handlers loaded so far (at their API's first request; ApiVersions from the start). */
+  readonly #handlers = new Map<number, ApiHandler>([[API_VERSIONS_KEY, apiVersions]]);
+  /** Handlers being loaded. */
+  readonly #loading = new Map<number, Promise<ApiHandler>>();
   readonly #unsubscribe: () => void;
   #nextConnectionId = 1;
   // Request memory bound (issue #7): every connection reserves frames from this pool.
@@ -171,12 +172,14 @@ export class Broker {
     listeners: Serving[],
     ctx: BrokerContext,
     abort: AbortController,
+    table: ReadonlyMap<number, ApiEntry>,
   ) {
     this.config = config;
     this.#listeners = listeners;
     this.#ctx = ctx;
     this.#log = ctx.logger;
     this.#abort = abort;
+    this.#table = table;
     this.#memoryPool = new MemoryPool(config.queuedMaxRequestBytes);
     this.#unsubscribe = ctx.logs.onAppend((topic, partition) =>
       ctx.appendWaiters.notify(topic, partition)
@@ -233,14 +236,20 @@ export class Broker {
       : parseHttpListener(full.httpListener);
     const httpTls = httpListener?.tls ? await adminHttpTls(full) : undefined;
     const credentials: { store?: ScramCredentialStore } = {};
-    const httpAuth = full.httpAuth === "basic"
-      ? new HttpBasicAuthenticator({
+    // the admin listener's modules load only when it is configured (issue #17)
+    const http = httpListener === undefined ? undefined : await Promise.all([
+      import("./http/admin_server.ts"),
+      import("./http/console.ts"),
+      import("./security/http_basic.ts"),
+    ]);
+    const httpAuth = http !== undefined && full.httpAuth === "basic"
+      ? new http[2].HttpBasicAuthenticator({
         plainUsers: allPlainUsers(full),
         credentials: () => credentials.store,
         failedAuthenticationDelayMs: full.connectionFailedAuthenticationDelayMs,
       })
       : undefined;
-    const admin = httpListener === undefined ? undefined : AdminServer.start(httpListener, {
+    const admin = http === undefined ? undefined : http[0].AdminServer.start(httpListener!, {
       logger: log,
       state: () => state.value,
       ...(httpTls === undefined ? {} : { tls: { cert: httpTls.certChain, key: httpTls.key } }),
@@ -261,7 +270,7 @@ export class Broker {
       broker.#state = state;
       admin?.attach(broker.#metricsSources(), () => broker.#notReadyReason());
       if (admin !== undefined) {
-        broker.#console = openConsole({
+        broker.#console = http![1].openConsole({
           context: broker.#ctx,
           state: () => state.value,
           connections: () => broker.#connections.size,
@@ -308,6 +317,7 @@ export class Broker {
     try {
       let clusterId = full.clusterId;
       if (full.etcdEndpoints.length > 0) {
+        const { ClusterNode } = await import("./cluster/cluster.ts");
         cluster = await ClusterNode.connect(full, log);
         // replica fetchers and markers connect to the inter-broker listener: TLS if it is SSL
         const own = tlsSettings.get(interBroker.name);
@@ -399,9 +409,13 @@ export class Broker {
     // brokers' addresses and AlterPartition from the cluster view; with `options.replication`
     // (a control plane of the caller's, e.g. tests) only the partitions it gives states for.
     let replicas: ReplicaManager | undefined;
+    // loaded only when there is something to replicate (issue #17)
+    const { ReplicaManager } = cluster !== undefined || options.replication !== undefined
+      ? await import("./replica_manager.ts")
+      : { ReplicaManager: undefined };
     if (cluster !== undefined) {
       const node = cluster;
-      replicas = new ReplicaManager({
+      replicas = new ReplicaManager!({
         ...replicaSettings(full),
         nodeId: full.nodeId,
         logs,
@@ -418,7 +432,7 @@ export class Broker {
         },
       });
     } else if (options.replication !== undefined) {
-      replicas = new ReplicaManager({
+      replicas = new ReplicaManager!({
         ...replicaSettings(full),
         ...options.replication,
         nodeId: full.nodeId,
@@ -430,6 +444,10 @@ export class Broker {
     let groups: GroupCoordinator | undefined;
     let txns: TransactionCoordinator | undefined;
     let txnVerifier: TxnVerifier | undefined;
+    // cluster mode only: markers to other brokers' partitions, verification with coordinators
+    const [markers, verification] = cluster === undefined
+      ? [undefined, undefined]
+      : await Promise.all([import("./txn/markers.ts"), import("./txn/verification.ts")]);
     try {
       // Cluster mode: producer ids are unique over the cluster, not only this data dir.
       producerIds = cluster !== undefined
@@ -460,11 +478,11 @@ export class Broker {
         append: replicas &&
           ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
         // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
-        markers: cluster && new TxnMarkerSender({
+        markers: cluster && new markers!.TxnMarkerSender({
           nodeId: full.nodeId,
           cluster,
           local: (req) =>
-            writeLocalMarkers(
+            markers!.writeLocalMarkers(
               { logs, replicas, cluster, groups, txnVerifier },
               req,
               full.requestTimeoutMs,
@@ -491,7 +509,7 @@ export class Broker {
       // coordinator (KIP-890 part 1), wherever that is.
       const coordinator = txns;
       txnVerifier = cluster &&
-        new TxnVerifier({
+        new verification!.TxnVerifier({
           nodeId: full.nodeId,
           cluster,
           local: (p, topics) => coordinator.verifyPartitions(p, topics),
@@ -569,7 +587,7 @@ export class Broker {
     const advertised = serving[0].bound.advertised;
     const interBrokerAdvertised = advertisedListeners.get(interBroker.name)!;
     const abort = new AbortController();
-    const apis = new Map<number, ApiHandler>(APIS.map((a) => [a.key, a]));
+    const apis = new Map(API_TABLE.map((e) => [e.key, e]));
     const sasl = saslServer(full, scramCredentials, log, abort.signal);
     const ctx: BrokerContext = {
       config: full,
@@ -595,7 +613,7 @@ export class Broker {
       sasl,
       scramCredentials,
     };
-    const broker = new Broker(full, serving, ctx, abort);
+    const broker = new Broker(full, serving, ctx, abort, apis);
     for (const l of serving) l.loop = broker.#accept(l);
     if (cluster !== undefined) {
       // every listener is published; other brokers connect to the inter-broker one
@@ -667,6 +685,14 @@ export class Broker {
    */
   get memoryPool(): MemoryPool {
     return this.#memoryPool;
+  }
+
+  /**
+   * The keys of the APIs whose handlers are loaded, in key order: ApiVersions from the start,
+   * every other at its first request (issue #17). For tests.
+   */
+  get loadedApis(): number[] {
+    return [...this.#handlers.keys()].sort((a, b) => a - b);
   }
 
   /** The admission of requests in slices shared by every connection (issue #17); for tests. */
@@ -896,9 +922,8 @@ export class Broker {
       failed = false;
       return out;
     } finally {
-      const api = frame.length < 8 ? undefined : this.#ctx.apis.get(
-        (frame[0] << 24 >> 16) | frame[1],
-      );
+      const key = frame.length < 8 ? -1 : (frame[0] << 24 >> 16) | frame[1];
+      const api = this.#handlers.get(key);
       const version = frame.length < 8 ? -1 : (frame[2] << 24 >> 16) | frame[3];
       // versions we cannot decode are not labels: a client could make thousands of them
       if (api !== undefined && version >= 0 && version <= api.request.maxVersion) {
@@ -909,8 +934,51 @@ export class Broker {
           performance.now() - started,
           failed,
         );
-      } else if (api !== undefined) this.#ctx.metrics!.recordError(api.key, api.name);
+      } else {
+        // a served API whose handler could not be loaded
+        const entry = api ?? this.#table.get(key);
+        if (entry !== undefined) this.#ctx.metrics!.recordError(entry.key, entry.name);
+      }
     }
+  }
+
+  /**
+   * The handler of a served API, loaded at its first request; requests that come while it loads
+   * wait for the same load. A load that fails closes the requesting connection (without the
+   * codecs the request cannot even be read) and is tried again at the next request.
+   */
+  #loadHandler(apiKey: number, version: number, what: string): Promise<ApiHandler> {
+    const entry = this.#table.get(apiKey);
+    if (entry === undefined) {
+      throw new CloseConnection(`unknown API key ${apiKey} (version ${version}, ${what})`);
+    }
+    let loading = this.#loading.get(apiKey);
+    if (loading === undefined) {
+      loading = entry.load().then((handler) => {
+        if (
+          handler.key !== entry.key || handler.name !== entry.name ||
+          handler.minVersion !== entry.minVersion || handler.maxVersion !== entry.maxVersion
+        ) {
+          throw new Error(
+            `the handler serves ${handler.name} (key ${handler.key}) ` +
+              `v${handler.minVersion}-v${handler.maxVersion}, the handler table advertises ` +
+              `v${entry.minVersion}-v${entry.maxVersion}`,
+          );
+        }
+        this.#handlers.set(apiKey, handler);
+        this.#loading.delete(apiKey);
+        return handler;
+      }, (e) => {
+        this.#loading.delete(apiKey);
+        throw e;
+      });
+      this.#loading.set(apiKey, loading);
+    }
+    return loading.catch((e) => {
+      const detail = e instanceof Error ? e.message : String(e);
+      this.#log.error(`Cannot load the ${entry.name} handler: ${detail}`);
+      throw new CloseConnection(`cannot load the ${entry.name} handler (${what}): ${detail}`);
+    });
   }
 
   async #handleFrame(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
@@ -928,11 +996,9 @@ export class Broker {
     const apiKey = view.getInt16(0);
     const version = view.getInt16(2);
     const correlationId = view.getInt32(4);
-    const api = this.#ctx.apis.get(apiKey);
     const what = `correlation id ${correlationId}`;
-    if (api === undefined) {
-      throw new CloseConnection(`unknown API key ${apiKey} (version ${version}, ${what})`);
-    }
+    // the handler and its codecs load at the first request of its API (issue #17)
+    const api = this.#handlers.get(apiKey) ?? await this.#loadHandler(apiKey, version, what);
     if (apiKey === API_VERSIONS_KEY && (version < 0 || version > api.maxVersion)) {
       // KIP-511: answer in v0 so any client can read our ranges and pick a version.
       this.#log.warn(

@@ -56,7 +56,7 @@ export function leaderError(
   partition: number,
 ): ReplicaError | undefined {
   if (parts.cluster !== undefined) return parts.cluster.leaderError(topic, partition);
-  if (parts.logs.partition(topic, partition) === undefined) {
+  if (!parts.logs.hasPartition(topic, partition)) {
     return {
       code: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       message: `${topic}-${partition} does not exist`,

@@ -49,6 +49,9 @@ import type {
 } from "./cluster/cluster_view.ts";
 import type { Logger } from "./logger.ts";
 import { type BrokerEndpoint, ReplicaFetcher } from "./replica_fetcher.ts";
+import { ReplicationError } from "./replication_error.ts";
+
+export { ReplicationError } from "./replication_error.ts";
 
 export type { BrokerEndpoint } from "./replica_fetcher.ts";
 export type { AlterPartitionRequest, AlterPartitionResult, ReplicaState };
@@ -110,28 +113,6 @@ export interface ReplicaManagerOptions {
    * follower is eligible.
    */
   isrEligible?: (nodeId: number, brokerEpoch: number) => boolean;
-}
-
-/**
- * A replicated append that could not be acknowledged, with the Kafka error code an acks=all
- * Produce would get (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS,
- * NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT).
- */
-export class ReplicationError extends Error {
-  /** The Kafka error code. */
-  readonly code: number;
-
-  /**
-   * Creates the error.
-   *
-   * @param code The Kafka error code.
-   * @param message What failed and why.
-   */
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = "ReplicationError";
-    this.code = code;
-  }
 }
 
 /** A partition's role on this broker. */

@@ -1172,6 +1172,7 @@ export async function generate(specDir: string | URL = DEFAULT_SPEC_DIR): Promis
   }
 
   files.set("apis.ts", await emitApis(apis, specs.map((s) => s.bytes)));
+  files.set("api_keys.ts", await emitApiKeys(apis, specs.map((s) => s.bytes)));
   {
     const out = new Out();
     out.lines.push(...header(
@@ -1242,6 +1243,32 @@ function emitHeaderVersions(out: Out, apis: Api[]): void {
   out.close();
 }
 
+/**
+ * `api_keys.ts`: the API keys by name and nothing else, so a module that needs a key (the
+ * broker's handler table, which loads each handler at its API's first request) imports no codec.
+ */
+async function emitApiKeys(apis: Api[], allBytes: Uint8Array[]): Promise<string> {
+  const hash = await sha256(allBytes);
+  const out = new Out();
+  for (const l of header(["all *Request.json and *Response.json"], hash)) out.lines.push(l);
+  out.lines.pop();
+  out.line("");
+  out.line("/**");
+  out.line(" * Kafka API keys by name, without the codecs (`apis.ts` has those).");
+  out.line(" *");
+  out.line(" * @module");
+  out.line(" */");
+  out.line();
+  doc(out, "API keys by name, e.g. `ApiKey.Produce === 0`.");
+  out.open("export const ApiKey = {");
+  for (const a of apis) out.line(`${a.name}: ${a.key},`);
+  out.close("} as const;");
+  out.line();
+  doc(out, "A known API key (a value of {@linkcode ApiKey}).");
+  out.line("export type ApiKey = typeof ApiKey[keyof typeof ApiKey];");
+  return out.text();
+}
+
 async function emitApis(apis: Api[], allBytes: Uint8Array[]): Promise<string> {
   const hash = await sha256(allBytes);
   const out = new Out();
@@ -1285,13 +1312,7 @@ async function emitApis(apis: Api[], allBytes: Uint8Array[]): Promise<string> {
   out.line("readonly latestVersionUnstable: boolean;");
   out.close();
   out.line();
-  doc(out, "API keys by name, e.g. `ApiKey.Produce === 0`.");
-  out.open("export const ApiKey = {");
-  for (const a of apis) out.line(`${a.name}: ${a.key},`);
-  out.close("} as const;");
-  out.line();
-  doc(out, "A known API key (a value of {@linkcode ApiKey}).");
-  out.line("export type ApiKey = typeof ApiKey[keyof typeof ApiKey];");
+  out.line(`export { ApiKey } from "./api_keys.ts";`);
   out.line();
   doc(out, "Every API generated from Kafka 3.9's specs, in key order.");
   out.open("export const APIS: readonly ApiInfo[] = [");

@@ -66,7 +66,7 @@ export const alterPartitionReassignments: ApiHandler = defineApi<
       }
     } else {
       for (const p of once) {
-        const exists = broker.logs.partition(p.topic, p.partition) !== undefined;
+        const exists = broker.logs.hasPartition(p.topic, p.partition);
         results.set(
           k(p),
           !exists

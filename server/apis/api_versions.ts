@@ -8,7 +8,7 @@
 // - KIP-511: a request with a version we do not serve (v5+) is answered in v0 format with
 //   UNSUPPORTED_VERSION and our ranges, so the client can retry with a version we know; the
 //   broker does that before decoding (see `apiVersionsFallback`).
-// - Ranges come from the registry (`apis/mod.ts`) and all start at 0.
+// - Ranges come from the handler table (`apis/table.ts`) and all start at 0.
 
 import {
   ApiVersionsRequest,
@@ -17,11 +17,11 @@ import {
   createApiVersionsResponseApiVersion,
 } from "../../protocol/messages/api_versions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { type ApiHandler, type ApiRange, defineApi } from "../api.ts";
 
 const SOFTWARE_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?$/;
 
-function ranges(apis: ReadonlyMap<number, ApiHandler>): ApiVersionsResponse["apiKeys"] {
+function ranges(apis: ReadonlyMap<number, ApiRange>): ApiVersionsResponse["apiKeys"] {
   return [...apis.values()].sort((a, b) => a.key - b.key).map((a) =>
     createApiVersionsResponseApiVersion({
       apiKey: a.key,
@@ -38,7 +38,7 @@ function ranges(apis: ReadonlyMap<number, ApiHandler>): ApiVersionsResponse["api
  * @param apis The registry.
  * @returns The response.
  */
-export function apiVersionsFallback(apis: ReadonlyMap<number, ApiHandler>): ApiVersionsResponse {
+export function apiVersionsFallback(apis: ReadonlyMap<number, ApiRange>): ApiVersionsResponse {
   return createApiVersionsResponse({
     errorCode: ErrorCode.UNSUPPORTED_VERSION,
     apiKeys: ranges(apis),

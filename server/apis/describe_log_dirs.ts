@@ -46,12 +46,13 @@ function topicsOf(broker: BrokerContext, req: DescribeLogDirsRequest) {
   for (const t of wanted) {
     const partitions = [];
     for (const p of new Set(t.partitions)) {
-      const log = broker.logs.partition(t.topic, p);
-      if (log === undefined) continue;
+      // a partition never used since the last clean shutdown is empty; it is not made for this
+      const log = broker.logs.madePartition(t.topic, p);
+      if (log === undefined && !broker.logs.hasPartition(t.topic, p)) continue;
       partitions.push(createDescribeLogDirsResponsePartition({
         partitionIndex: p,
-        partitionSize: log.sizeInBytes,
-        offsetLag: log.logEndOffset - log.highWatermark,
+        partitionSize: log?.sizeInBytes ?? 0,
+        offsetLag: log === undefined ? 0 : log.logEndOffset - log.highWatermark,
         isFutureKey: false,
       }));
     }

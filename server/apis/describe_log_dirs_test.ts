@@ -61,3 +61,40 @@ Deno.test("DescribeLogDirs v0-v4: the data dir, each partition's bytes, lag 0, v
     c.close();
   }
 });
+
+Deno.test("DescribeLogDirs after a clean restart: never-used partitions are listed, empty", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-dirs-restart-" });
+  const b = buildBatch({ records: [{ key: "k", value: "v" }], baseTimestamp: Date.now() });
+  try {
+    // the first broker's dispose would remove the directory: closed by hand
+    const first = await startTestBroker({ logDirs: [dir] });
+    try {
+      const c = await RawClient.connect(first.broker.port);
+      await createTopic(c, "holes", 3);
+      await c.request(ProduceRequest, ProduceResponse, 9, produceBody("holes", 1, b));
+      c.close();
+    } finally {
+      await first.broker.close();
+    }
+    await using t = await startTestBroker({ logDirs: [dir] });
+    const c = await RawClient.connect(t.broker.port);
+    try {
+      const all = await c.request(DescribeLogDirsRequest, DescribeLogDirsResponse, 4, {
+        topics: [{ topic: "holes", partitions: [0, 1, 2, 3] }],
+      });
+      assertEquals(
+        all.results[0].topics.map((x) =>
+          x.partitions.map((p) => [p.partitionIndex, p.partitionSize, p.offsetLag])
+        ),
+        [[[0, 0, 0], [1, b.length, 0], [2, 0, 0]]],
+      );
+      // and they take records as any other
+      const r = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("holes", 2, b));
+      assertEquals(r.responses[0].partitionResponses[0].errorCode, 0);
+    } finally {
+      c.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

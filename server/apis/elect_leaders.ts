@@ -55,7 +55,7 @@ export const electLeaders: ApiHandler = defineApi<ElectLeadersRequest, ElectLead
       outcomes = await broker.cluster.electLeaders(type === 1, asked, req.timeoutMs);
     } else {
       outcomes = (asked ?? []).map((p) =>
-        broker.logs.partition(p.topic, p.partition) === undefined
+        !broker.logs.hasPartition(p.topic, p.partition)
           ? {
             ...p,
             errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,

@@ -117,7 +117,7 @@ function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
       errorCode: 0,
       partitionIndex: i,
       leaderId: nodeId,
-      leaderEpoch: broker.logs.partition(t.name, i)?.leaderEpoch ?? 0,
+      leaderEpoch: broker.logs.leaderEpochOf(t.name, i) ?? 0,
       replicaNodes: [nodeId],
       isrNodes: [nodeId],
       offlineReplicas: [],

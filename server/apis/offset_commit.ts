@@ -44,9 +44,7 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
     const cluster = ctx.broker.cluster;
     // Cluster mode: the partition exists in the cluster (it need not be on this broker).
     const exists = (topic: string, p: number) =>
-      cluster !== undefined
-        ? cluster.partitionExists(topic, p)
-        : logs.partition(topic, p) !== undefined;
+      cluster !== undefined ? cluster.partitionExists(topic, p) : logs.hasPartition(topic, p);
     const known: OffsetCommitParams["topics"] = [];
     for (const t of req.topics) {
       if (!readable.has(t.name)) continue;

@@ -38,7 +38,7 @@ export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDel
       for (const p of t.partitions) {
         const exists = cluster !== undefined
           ? cluster.partitionExists(t.name, p.partitionIndex)
-          : logs.partition(t.name, p.partitionIndex) !== undefined;
+          : logs.hasPartition(t.name, p.partitionIndex);
         if (exists) {
           known.push({ topic: t.name, partition: p.partitionIndex });
         }

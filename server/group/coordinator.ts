@@ -19,7 +19,7 @@
 import { ErrorCode } from "../../protocol/errors.ts";
 import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
-import { ReplicationError } from "../replica_manager.ts";
+import { ReplicationError } from "../replication_error.ts";
 import {
   type CommittedOffset,
   GroupMetadata,

@@ -306,14 +306,15 @@ function logFamilies(logs: LogManager): MetricFamily[] {
   for (const t of logs.listTopics()) {
     const indexes = t.localPartitions ?? Array.from({ length: t.partitions }, (_, i) => i);
     for (const p of indexes) {
-      const log = logs.partition(t.name, p);
-      if (log === undefined) continue;
+      // a partition never used since the last clean shutdown is not made for a scrape
+      const log = logs.madePartition(t.name, p);
+      if (log === undefined && !logs.hasPartition(t.name, p)) continue;
       const labels: Labels = [["topic", t.name], ["partition", `${p}`]];
-      size.samples.push({ labels, value: log.sizeInBytes });
-      end.samples.push({ labels, value: log.logEndOffset });
-      start.samples.push({ labels, value: log.logStartOffset });
-      segments.samples.push({ labels, value: log.segmentCount });
-      hw.samples.push({ labels, value: log.highWatermark });
+      size.samples.push({ labels, value: log?.sizeInBytes ?? 0 });
+      end.samples.push({ labels, value: log?.logEndOffset ?? 0 });
+      start.samples.push({ labels, value: log?.logStartOffset ?? 0 });
+      segments.samples.push({ labels, value: log?.segmentCount ?? 1 });
+      hw.samples.push({ labels, value: log?.highWatermark ?? 0 });
     }
   }
   const a = logs.activity;

@@ -28,7 +28,7 @@ import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.t
 import { partitionForGroup } from "../group/schemas.ts";
 import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
-import { ReplicationError } from "../replica_manager.ts";
+import { ReplicationError } from "../replication_error.ts";
 import { isRetriableMarkerError, type MarkerRequest } from "./markers.ts";
 import type { TransactionLogValue, TxnState } from "./schemas.ts";
 import type { TransactionLogRecord, TransactionStateStore } from "./store.ts";

@@ -1,0 +1,188 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// The handler table (issue #17): a started broker has loaded no handler but ApiVersions, still
+// advertises every API, and loads each handler at its API's first request, so a client's whole
+// life (create, produce idempotently and transactionally, consume in a group, commit) works
+// against a broker that has just started. A handler that cannot be loaded closes the requesting
+// connection only, with an error logged, and loads at a later request.
+
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { Admin } from "../../client/admin.ts";
+import { Client } from "../../client/client.ts";
+import { GroupConsumer } from "../../client/group_consumer.ts";
+import { Producer } from "../../client/producer.ts";
+import { ApiKey } from "../../protocol/api_keys.ts";
+import { ApiVersionsRequest, ApiVersionsResponse } from "../../protocol/messages/api_versions.ts";
+import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
+import { RawClient, startTestBroker } from "../testing.ts";
+import { APIS } from "./mod.ts";
+import { API_TABLE } from "./table.ts";
+
+Deno.test("the handler table advertises exactly its handlers' names and version ranges", () => {
+  assertEquals(
+    API_TABLE.map((e) => [e.key, e.name, e.minVersion, e.maxVersion]),
+    APIS.map((a) => [a.key, a.name, a.minVersion, a.maxVersion]),
+  );
+  ok(API_TABLE.every((e, i) => i === 0 || API_TABLE[i - 1].key < e.key));
+});
+
+Deno.test("a started broker answers ApiVersions with every API and loads none of them", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const res = await c.request(ApiVersionsRequest, ApiVersionsResponse, 3, {
+      clientSoftwareName: "sluice-test",
+      clientSoftwareVersion: "1",
+    });
+    assertEquals(res.errorCode, 0);
+    assertEquals(
+      res.apiKeys.map((k) => [k.apiKey, k.minVersion, k.maxVersion]),
+      API_TABLE.map((e) => [e.key, e.minVersion, e.maxVersion]),
+    );
+    assertEquals(t.broker.loadedApis, [ApiKey.ApiVersions]);
+    // two first requests of one API at once: one load, both answered
+    const [a, b] = await Promise.all([
+      c.request(MetadataRequest, MetadataResponse, 12, { topics: [] }),
+      RawClient.connect(t.broker.port).then(async (d) => {
+        try {
+          return await d.request(MetadataRequest, MetadataResponse, 12, { topics: [] });
+        } finally {
+          d.close();
+        }
+      }),
+    ]);
+    assertEquals([a.brokers.length, b.brokers.length], [1, 1]);
+    assertEquals(t.broker.loadedApis, [ApiKey.Metadata, ApiKey.ApiVersions]);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("a client's whole life works against a broker that has just started", async () => {
+  await using t = await startTestBroker({ transactionStateLogNumPartitions: 1 });
+  const client = new Client({ bootstrapServers: `127.0.0.1:${t.broker.port}`, retryBackoffMs: 20 });
+  try {
+    const admin = new Admin(client);
+    await admin.createTopics([{ name: "lazy", numPartitions: 2 }]);
+    const producer = new Producer(client); // idempotent: InitProducerId
+    await producer.send({ topic: "lazy", messages: [{ value: "a" }, { value: "b" }] });
+    await producer.close();
+    const txn = new Producer(client, { transactionalId: "lazy-tx" });
+    await txn.initTransactions();
+    txn.beginTransaction();
+    await txn.send({ topic: "lazy", messages: [{ value: "c" }] });
+    await txn.commitTransaction();
+    await txn.close();
+    const consumer = new GroupConsumer(client, {
+      groupId: "lazy-g",
+      autoCommit: false,
+      autoOffsetReset: "earliest",
+      isolationLevel: "read_committed",
+    });
+    try {
+      consumer.subscribe(["lazy"]);
+      const got: string[] = [];
+      for (let i = 0; i < 100 && got.length < 3; i++) {
+        for (const r of await consumer.poll({ maxWaitMs: 100 })) {
+          got.push(new TextDecoder().decode(r.value!));
+        }
+      }
+      assertEquals(got.sort(), ["a", "b", "c"]);
+      await consumer.commit();
+    } finally {
+      await consumer.close();
+    }
+    const offsets = await admin.listConsumerGroupOffsets("lazy-g");
+    assertEquals(offsets.reduce((n, o) => n + o.offset, 0), 4); // 3 records + 1 marker
+    for (
+      const api of [
+        "CreateTopics",
+        "Metadata",
+        "InitProducerId",
+        "Produce",
+        "FindCoordinator",
+        "AddPartitionsToTxn",
+        "EndTxn",
+        "JoinGroup",
+        "SyncGroup",
+        "Fetch",
+        "OffsetCommit",
+        "OffsetFetch",
+      ] as const
+    ) ok(t.broker.loadedApis.includes(ApiKey[api]), `${api} loaded`);
+    assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
+  } finally {
+    await client.close();
+  }
+});
+
+Deno.test("a handler that cannot be loaded closes that connection only, and loads later", async () => {
+  await using t = await startTestBroker();
+  const entry = API_TABLE.find((e) => e.key === ApiKey.Metadata)! as { load: () => unknown };
+  const load = entry.load;
+  entry.load = () => Promise.reject(new Error("Module not found: metadata.ts"));
+  const c = await RawClient.connect(t.broker.port);
+  const other = await RawClient.connect(t.broker.port);
+  try {
+    await c.send(MetadataRequest, 12, { topics: [] });
+    await c.expectClosed();
+    ok(
+      t.lines.some((l) =>
+        l === "ERROR Cannot load the Metadata handler: Module not found: metadata.ts"
+      ),
+      t.lines.join("\n"),
+    );
+    // the broker and its other connections go on
+    const v = await other.request(ApiVersionsRequest, ApiVersionsResponse, 0, {});
+    assertEquals(v.errorCode, 0);
+    entry.load = load;
+    const m = await other.request(MetadataRequest, MetadataResponse, 12, { topics: [] });
+    assertEquals(m.brokers.length, 1);
+  } finally {
+    entry.load = load;
+    c.close();
+    other.close();
+  }
+});
+
+Deno.test("sluice broker imports no handler, codec or unconfigured part at start", async () => {
+  const entry = new URL("../../cli/broker.ts", import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+  }).output();
+  ok(out.success, "deno info");
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+  };
+  // the static graph: dynamic imports (`isDynamic`) are what loads later
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const stack = [entry];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (seen.has(s)) continue;
+    seen.add(s);
+    for (const d of bySpecifier.get(s)?.dependencies ?? []) {
+      if (!(d as { isDynamic?: boolean }).isDynamic && d.code) stack.push(d.code.specifier);
+    }
+  }
+  const root = new URL("../../", import.meta.url).href;
+  const ours = [...seen].map((s) => s.slice(root.length));
+  assertEquals(ours.filter((s) => s.startsWith("server/apis/")).sort(), [
+    "server/apis/api_versions.ts",
+    "server/apis/table.ts",
+  ]);
+  const codecs = ours.filter((s) => s.startsWith("protocol/messages/")).sort();
+  ok(!codecs.includes("protocol/messages/produce.ts"), codecs.join(", "));
+  ok(!codecs.includes("protocol/messages/fetch.ts"), codecs.join(", "));
+  for (
+    const lazy of [
+      "server/http/admin_server.ts",
+      "server/http/console.ts",
+      "server/cluster/cluster.ts",
+      "server/replica_manager.ts",
+      "server/txn/verification.ts",
+      "protocol/apis.ts",
+    ]
+  ) ok(!ours.includes(lazy), `${lazy} is imported at start`);
+});

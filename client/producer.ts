@@ -74,6 +74,13 @@ export interface ProducerRecord {
   topic: string;
   /** Messages, sent in order (per partition). */
   messages: ProducerMessage[];
+  /**
+   * Whether the send resolves with a {@linkcode RecordMetadata} per message. `false`: it resolves
+   * with an empty array once every message is acknowledged (or fails as it would), and no
+   * per-message bookkeeping is done (for callers that only need the acknowledgement, as a
+   * Streams sink). Default true.
+   */
+  metadata?: boolean;
 }
 
 /** Where a message was written. */
@@ -192,6 +199,8 @@ export interface ProducerOptions {
 
 /** One `send` call: its results fill in as the batches holding its records are acknowledged. */
 interface SendState {
+  /** Per-message metadata is wanted (else `results` stays empty and segments keep no indices). */
+  metadata: boolean;
   results: RecordMetadata[];
   pending: number;
   done: boolean;
@@ -202,6 +211,9 @@ interface SendState {
 /** The records of one send in one batch: their indexes in the send's results. */
 interface Segment {
   state: SendState;
+  /** How many records of the send are in the batch. */
+  count: number;
+  /** Their indexes (empty when the send wants no metadata). */
   indices: number[];
   /** The send's default timestamp. */
   now: number;
@@ -599,7 +611,14 @@ export class Producer {
     if (this.#fatal) throw this.#fatal;
     let state!: SendState;
     const done = new Promise<RecordMetadata[]>((resolve, reject) => {
-      state = { results: new Array(messages.length), pending: 0, done: false, resolve, reject };
+      state = {
+        metadata: record.metadata ?? true,
+        results: record.metadata === false ? [] : new Array(messages.length),
+        pending: 0,
+        done: false,
+        resolve,
+        reject,
+      };
     });
     let open = this.#batches.get(topic);
     if (open === undefined) {
@@ -727,15 +746,18 @@ export class Producer {
       batch.builder.append(key, value, timestamp, headers);
       let segment = batch.segments.at(-1);
       if (segment === undefined || segment.state !== state) {
-        segment = { state, indices: [], now, timestamps: undefined };
+        segment = { state, count: 0, indices: [], now, timestamps: undefined };
         batch.segments.push(segment);
         state.pending++;
       }
-      segment.indices.push(index);
-      if (segment.timestamps !== undefined) segment.timestamps.push(timestamp);
-      else if (timestamp !== now) {
-        segment.timestamps = new Array(segment.indices.length - 1).fill(now);
-        segment.timestamps.push(timestamp);
+      segment.count++;
+      if (state.metadata) {
+        segment.indices.push(index);
+        if (segment.timestamps !== undefined) segment.timestamps.push(timestamp);
+        else if (timestamp !== now) {
+          segment.timestamps = new Array(segment.indices.length - 1).fill(now);
+          segment.timestamps.push(timestamp);
+        }
       }
       if (batch.builder.sizeInBytes >= this.#batchSize) full.push(batch);
     }
@@ -1537,8 +1559,9 @@ export class Producer {
   #resolve(b: PartitionBatch, baseOffset: number, logAppendTime: number): void {
     let offset = baseOffset;
     const { topic, partition } = b;
-    for (const { state, indices, now, timestamps } of b.segments) {
+    for (const { state, count, indices, now, timestamps } of b.segments) {
       const results = state.results;
+      if (!state.metadata) offset += count;
       for (let i = 0; i < indices.length; i++) {
         results[indices[i]] = {
           topic,

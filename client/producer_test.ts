@@ -7,7 +7,7 @@ import { Consumer, type ConsumerRecord } from "./consumer.ts";
 import { startBroker, uniqueTopic } from "../tests/harness.ts";
 import { FaultProxy } from "../tests/fault_proxy.ts";
 import { partitionForKey } from "./partitioner.ts";
-import { Producer } from "./producer.ts";
+import { Producer, type RecordMetadata } from "./producer.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -451,6 +451,51 @@ Deno.test("Producer measures non-ASCII text in UTF-8 bytes when filling a batch 
     const records = await readAll(client, "euros", 0, 30);
     assert.equal(records.length, 30);
     for (const r of records) assert.equal(td.decode(r.value!), value);
+    await producer.close();
+  });
+});
+
+Deno.test("Producer send with metadata: false resolves empty once acknowledged; other sends in the same batches keep exact offsets", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "nometa", numPartitions: 2 }]);
+    // A long linger: every send below shares the two partitions' batches.
+    const producer = new Producer(client, { lingerMs: 200 });
+    const sends: Array<Promise<unknown>> = [];
+    const withMeta: Array<{ values: string[]; sent: Promise<RecordMetadata[]> }> = [];
+    for (let s = 0; s < 6; s++) {
+      const values = Array.from({ length: 5 + s }, (_, i) => `s${s}-${i}`);
+      const sent = producer.send({
+        topic: "nometa",
+        messages: values.map((value, i) => ({ key: `k${i}`, value, timestamp: 1000 * s + i })),
+        metadata: s % 2 === 0 ? false : undefined,
+      });
+      sends.push(sent);
+      if (s % 2 === 1) withMeta.push({ values, sent });
+    }
+    const results = await Promise.all(sends);
+    for (let s = 0; s < 6; s += 2) assert.deepEqual(results[s], []);
+    const ends = await new Admin(client).listOffsets(
+      [0, 1].map((partition) => ({ topic: "nometa", partition, spec: "latest" as const })),
+    );
+    const byPartition = [
+      await readAll(client, "nometa", 0, ends[0].offset),
+      await readAll(client, "nometa", 1, ends[1].offset),
+    ];
+    assert.equal(byPartition[0].length + byPartition[1].length, 5 + 6 + 7 + 8 + 9 + 10);
+    for (const { values, sent } of withMeta) {
+      const meta = await sent;
+      assert.equal(meta.length, values.length);
+      meta.forEach((m, i) => {
+        const r = byPartition[m.partition].find((r) => r.offset === m.offset)!;
+        assert.equal(text(r.value), values[i], `${values[i]} at ${m.partition}:${m.offset}`);
+        assert.equal(m.timestamp, r.timestamp);
+      });
+    }
+    // A failing send fails the same way without metadata.
+    await assert.rejects(
+      producer.send({ topic: "nometa", messages: [{ value: "x", partition: 9 }], metadata: false }),
+      (e) => e instanceof KafkaError && /partition 9 does not exist/.test(e.message),
+    );
     await producer.close();
   });
 });

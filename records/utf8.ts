@@ -82,8 +82,15 @@ export function writeUtf8(buf: Uint8Array, pos: number, s: string, length: numbe
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Byte strings up to this long are read with `String.fromCharCode` when they are ASCII. */
-const ASCII_MAX = 256;
+/**
+ * Byte strings up to this long are read with `String.fromCharCode` when they are ASCII: a
+ * `TextDecoder` call costs about 270 ns whatever the length (Deno 2.9), the JS paths 25 ns for 4
+ * bytes, 100 ns for 40 and as much as the call at about 100.
+ */
+const ASCII_MAX = 64;
+
+/** Shorter ASCII strings are built by concatenation (V8 copies strings under 13 characters). */
+const CONCAT_MAX = 12;
 
 /**
  * Decodes UTF-8 bytes into a string as a fatal `TextDecoder` does (a leading BOM dropped,
@@ -107,10 +114,12 @@ export function decodeUtf8(data: Uint8Array): string {
   for (let i = 0; i < n; i++) {
     if (data[i] > 0x7f) return decoder.decode(data);
   }
-  if (n <= 16) {
+  if (n <= CONCAT_MAX) {
     let s = "";
     for (let i = 0; i < n; i++) s += String.fromCharCode(data[i]);
     return s;
   }
-  return String.fromCharCode.apply(null, data as unknown as number[]);
+  const codes = new Array<number>(n);
+  for (let i = 0; i < n; i++) codes[i] = data[i];
+  return String.fromCharCode.apply(null, codes);
 }

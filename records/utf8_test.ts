@@ -55,6 +55,8 @@ function samples(): string[] {
     "x".repeat(255) + "é",
     "é" + "x".repeat(300),
   ];
+  // ASCII of every length around the decoder's and encoder's limits (12, 64, 256).
+  for (let n = 0; n <= 70; n++) out.push("abcdefghij".repeat(8).slice(0, n));
   // Pseudo-random strings over the interesting code units (a fixed seed: reproducible).
   let seed = 7;
   const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;

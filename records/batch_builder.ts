@@ -87,6 +87,31 @@ export interface RecordBatchBuilderOptions {
 }
 
 /**
+ * Writes key or value data with its varint length at `p`, text as ASCII: the position after it,
+ * or -1 at a character that is not ASCII.
+ */
+function writeAsciiData(
+  buf: Uint8Array,
+  p: number,
+  data: Uint8Array | string | null | undefined,
+): number {
+  if (data == null) return writeVarint(buf, p, -1);
+  const n = data.length;
+  p = writeVarint(buf, p, n);
+  if (typeof data !== "string") {
+    if (n < 32) { for (let i = 0; i < n; i++) buf[p + i] = data[i]; }
+    else buf.set(data, p);
+    return p + n;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = data.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[p + i] = c;
+  }
+  return p + n;
+}
+
+/**
  * Builds one record batch (magic v2) in a single growing buffer: records are encoded in place as
  * they are appended (no per-record objects), and {@linkcode RecordBatchBuilder.finish} writes
  * the header and the CRC-32C over the batch. Uncompressed batches are returned without a copy.
@@ -168,6 +193,36 @@ export class RecordBatchBuilder {
     return timestamp - this.#baseTimestamp;
   }
 
+  /**
+   * Writes a record without headers whose text is all ASCII in one pass (a string's length is
+   * then its byte length). Returns `false`, having moved nothing, at the first other character:
+   * the record is then measured and written as UTF-8.
+   */
+  #appendAscii(
+    key: Uint8Array | string | null | undefined,
+    value: Uint8Array | string | null | undefined,
+    delta: number,
+    offsetDelta: number,
+  ): boolean {
+    const keyLen = key == null ? -1 : key.length;
+    const valueLen = value == null ? -1 : value.length;
+    const size = 1 + varlongSize(delta) + varintSize(offsetDelta) + varintSize(keyLen) +
+      (keyLen > 0 ? keyLen : 0) + varintSize(valueLen) + (valueLen > 0 ? valueLen : 0) + 1;
+    this.#ensure(5 + size);
+    const buf = this.#buf;
+    let p = writeVarint(buf, this.#pos, size);
+    buf[p++] = 0; // attributes
+    p = writeVarlong(buf, p, delta);
+    p = writeVarint(buf, p, offsetDelta);
+    p = writeAsciiData(buf, p, key);
+    if (p < 0) return false;
+    p = writeAsciiData(buf, p, value);
+    if (p < 0) return false;
+    buf[p++] = 0; // no headers
+    this.#pos = p;
+    return true;
+  }
+
   /** Writes a string's UTF-8 bytes (length `len`) with their varint length. */
   #string(s: string, len: number): void {
     this.#pos = writeUtf8(this.#buf, writeVarint(this.#buf, this.#pos, len), s, len);
@@ -191,6 +246,14 @@ export class RecordBatchBuilder {
   ): void {
     const delta = this.#begin(timestamp);
     const offsetDelta = this.#lastOffsetDelta + 1;
+    if (
+      headers === undefined && (typeof key === "string" || typeof value === "string") &&
+      this.#appendAscii(key, value, delta, offsetDelta)
+    ) {
+      this.#lastOffsetDelta = offsetDelta;
+      this.#count++;
+      return;
+    }
     const keyLen = key == null ? -1 : typeof key === "string" ? utf8Length(key) : key.length;
     const valueLen = value == null
       ? -1

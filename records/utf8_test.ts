@@ -109,19 +109,21 @@ Deno.test("RecordBatchBuilder writes text keys, values and header values as thei
   const bytes: RecordInput[] = [];
   for (let i = 0; i < strings.length; i++) {
     const s = strings[i];
-    const key = i % 7 === 0 ? null : strings[(i * 13) % strings.length];
+    const keyText = strings[(i * 13) % strings.length];
+    const key = i % 7 === 0 ? null : i % 5 === 0 ? te.encode(keyText) : keyText;
     const value = i % 11 === 0 ? null : s;
     const ts = 1_700_000_000_000 + i;
-    const headers = i % 3 === 0 ? [] : [
+    // No headers at all (the one-pass ASCII path), an empty list, or two.
+    const headers = i % 3 === 0 ? undefined : i % 3 === 1 ? [] : [
       { key: s, value: i % 2 === 0 ? s : te.encode(s) },
       { key: "n", value: null },
     ];
     text.append(key, value, ts, headers);
     bytes.push({
-      key: key === null ? null : te.encode(key),
+      key: key === null ? null : typeof key === "string" ? te.encode(key) : key,
       value: value === null ? null : te.encode(value),
       timestamp: ts,
-      headers: headers.map((h) => ({
+      headers: (headers ?? []).map((h) => ({
         key: h.key,
         value: typeof h.value === "string" ? te.encode(h.value) : h.value,
       })),

@@ -98,9 +98,26 @@ Deno.test("decodeUtf8 reads as a fatal TextDecoder: ASCII fast path, unicode, BO
   }
   // A leading BOM is dropped, as TextDecoder does.
   assert.equal(decodeUtf8(new Uint8Array([0xef, 0xbb, 0xbf, 0x61])), "a");
-  for (const bad of [[0x80], [0x61, 0xff], [0xc3], [0xed, 0xa0, 0x80], [0x61, 0x62, 0xc0, 0xaf]]) {
+  const long = new Array(100).fill(0x61);
+  for (
+    const bad of [
+      [0x80],
+      [0x61, 0xff],
+      [0xc3],
+      [0xed, 0xa0, 0x80],
+      [0x61, 0x62, 0xc0, 0xaf],
+      [...long, 0xff],
+      [0xff, ...long],
+      [...long, 0xef, 0xbf], // a U+FFFD cut short
+      [...long, 0xef, 0xbf, 0xbd, 0x80],
+    ]
+  ) {
     assert.throws(() => decodeUtf8(new Uint8Array(bad)), TypeError, JSON.stringify(bad));
   }
+  // A real U+FFFD (and a BOM) in long input are read as they are.
+  const replacement = te.encode("x".repeat(50) + "\ufffd" + "é".repeat(30) + "\ufffd");
+  assert.equal(decodeUtf8(replacement), "x".repeat(50) + "\ufffd" + "é".repeat(30) + "\ufffd");
+  assert.equal(decodeUtf8(te.encode("\ufeff" + "y".repeat(60))), "y".repeat(60));
 });
 
 Deno.test("RecordBatchBuilder writes text keys, values and header values as their UTF-8 bytes", () => {

@@ -6,7 +6,9 @@
  * alternately, ROUNDS times: our `Consumer` reads them all from the start (the plain consume
  * rate), and a `KafkaStreams` instance runs `stream → mapValues(upper case) → filter(drop ~1 in
  * 16) → to(output)` over them with at_least_once, timed from `start()` until its group has
- * committed the whole input. Prints each run and the medians.
+ * committed the whole input. Prints each run (with the CPU time of this process per record, which
+ * the load of a shared machine changes far less than the rates, and the load average) and the
+ * medians.
  *
  * @example
  * ```sh
@@ -17,6 +19,7 @@
  * @module
  */
 
+import { cpuUsage } from "node:process";
 import { parseArgs } from "node:util";
 import { Admin, Client, Consumer, Producer } from "../client/mod.ts";
 import { KafkaStreams, Serdes, StreamsBuilder } from "../streams/mod.ts";
@@ -35,6 +38,21 @@ const ROUNDS = Number(values.rounds);
 const PARTITIONS = Number(values.partitions);
 const SIZE = 100;
 const TIMEOUT_MS = 600_000;
+
+/** CPU seconds (user and system) of this process since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+}
+
+/** The 1-minute load average (Linux), for the figures' context. */
+async function load(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0];
+  } catch {
+    return "?";
+  }
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -67,11 +85,13 @@ try {
   console.log(
     `produced ${RECORDS} records of ${SIZE} B to ${PARTITIONS} partitions in ` +
       `${produceSeconds.toFixed(1)} s: ${(RECORDS / produceSeconds / 1000).toFixed(0)}k ` +
-      `records/s (our Producer, acks -1, idempotent: the ceiling of a topology's output)`,
+      `records/s (our Producer, acks -1, idempotent: the ceiling of a topology's output) ` +
+      `[load ${await load()}]`,
   );
 
   const consumeRates: number[] = [];
   const streamsRates: number[] = [];
+  const streamsCpus: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // Plain consume: every record once, from the start.
     const consumer = new Consumer(client, { fromBeginning: true });
@@ -79,6 +99,7 @@ try {
       Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: input, partition })),
     );
     let got = 0;
+    const cu0 = cpuUsage();
     const c0 = performance.now();
     const deadline = Date.now() + TIMEOUT_MS;
     while (got < RECORDS) {
@@ -86,6 +107,7 @@ try {
       got += (await consumer.poll()).length;
     }
     const consumeSeconds = (performance.now() - c0) / 1000;
+    const consumeCpu = cpuSeconds(cu0);
     await consumer.close();
     consumeRates.push(RECORDS / consumeSeconds);
 
@@ -105,32 +127,42 @@ try {
       defaultKeySerde: Serdes.String(),
       defaultValueSerde: Serdes.String(),
     });
+    const su0 = cpuUsage();
     const s0 = performance.now();
     await streams.start();
     const startSeconds = (performance.now() - s0) / 1000;
+    let processedSeconds = 0;
     for (;;) {
       if (Date.now() > deadline) throw new Error(`streams: ${streams.metrics().processed}`);
       if (streams.metrics().processed >= RECORDS) {
+        processedSeconds ||= (performance.now() - s0) / 1000;
         const committed = await admin.listConsumerGroupOffsets(applicationId);
         if (committed.reduce((n, c) => n + c.offset, 0) >= RECORDS) break;
       }
       await new Promise((r) => setTimeout(r, 20));
     }
     const streamsSeconds = (performance.now() - s0) / 1000;
+    const streamsCpu = cpuSeconds(su0);
     await streams.close();
     streamsRates.push(RECORDS / streamsSeconds);
+    streamsCpus.push(1e6 * streamsCpu / RECORDS);
     console.log(
-      `round ${round + 1}: consume ${(RECORDS / consumeSeconds / 1000).toFixed(0)}k records/s, ` +
+      `round ${round + 1}: consume ${(RECORDS / consumeSeconds / 1000).toFixed(0)}k records/s ` +
+        `(CPU ${(1e6 * consumeCpu / RECORDS).toFixed(2)} µs/record), ` +
         `streams map/filter (at_least_once, start to committed) ` +
         `${(RECORDS / streamsSeconds / 1000).toFixed(0)}k records/s (start() ` +
-        `${startSeconds.toFixed(1)} s of ${streamsSeconds.toFixed(1)} s)`,
+        `${startSeconds.toFixed(1)} s of ${streamsSeconds.toFixed(1)} s; all processed at ` +
+        `${processedSeconds.toFixed(1)} s: ${(RECORDS / processedSeconds / 1000).toFixed(0)}k ` +
+        `records/s before the last commit interval; this process's CPU ` +
+        `${(1e6 * streamsCpu / RECORDS).toFixed(2)} µs/record) [load ${await load()}]`,
     );
   }
   const c = median(consumeRates);
   const s = median(streamsRates);
   console.log(
     `medians of ${ROUNDS}: consume ${(c / 1000).toFixed(0)}k records/s, streams ` +
-      `${(s / 1000).toFixed(0)}k records/s (${(100 * s / c).toFixed(0)}% of consume); ` +
+      `${(s / 1000).toFixed(0)}k records/s (${(100 * s / c).toFixed(0)}% of consume), CPU ` +
+      `${median(streamsCpus).toFixed(2)} µs/record; ` +
       `${RECORDS} records of ${SIZE} B, ${PARTITIONS} partitions`,
   );
 } finally {

@@ -94,6 +94,11 @@ export interface GroupConsumerOptions {
   /** Fetch long-poll time. Default 500. */
   maxWaitMs?: number;
   /**
+   * `max.partition.fetch.bytes`: how many bytes of one partition a fetch asks for (at least one
+   * whole batch is returned however large). Default 1048576.
+   */
+  maxPartitionBytes?: number;
+  /**
    * `read_committed`: only records of committed transactions (and non-transactional ones),
    * nothing at or past a partition's last stable offset; aborted records and transaction
    * markers are skipped. Default `read_uncommitted` (every record below the high watermark).
@@ -225,6 +230,7 @@ export class GroupConsumer {
       autoOffsetReset: options.autoOffsetReset ?? "latest",
       assignors: options.assignors ?? ["range", "roundrobin"],
       maxWaitMs: options.maxWaitMs ?? 500,
+      maxPartitionBytes: options.maxPartitionBytes ?? 1_048_576,
       isolationLevel: options.isolationLevel ?? "read_uncommitted",
       metadataMaxAgeMs: options.metadataMaxAgeMs ?? 300_000,
       defaultApiTimeoutMs: options.defaultApiTimeoutMs ?? 60_000,
@@ -236,6 +242,15 @@ export class GroupConsumer {
           `group consumer: invalid ${name} ${v}: expected a non-negative integer`,
         );
       }
+    }
+    const partitionBytes = this.#options.maxPartitionBytes;
+    if (
+      !Number.isSafeInteger(partitionBytes) || partitionBytes < 1 || partitionBytes > 2 ** 31 - 1
+    ) {
+      throw new RangeError(
+        `group consumer: invalid maxPartitionBytes ${partitionBytes}: expected a positive 32-bit ` +
+          "integer",
+      );
     }
     if (
       this.#options.isolationLevel !== "read_committed" &&
@@ -275,6 +290,7 @@ export class GroupConsumer {
     this.#consumer = new Consumer(client, {
       autoOffsetReset: this.#options.autoOffsetReset,
       maxWaitMs: this.#options.maxWaitMs,
+      maxPartitionBytes: this.#options.maxPartitionBytes,
       isolationLevel: this.#options.isolationLevel === "read_committed" ? 1 : 0,
     });
   }

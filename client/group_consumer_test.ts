@@ -952,3 +952,54 @@ Deno.test("GroupConsumer: a rebalance announced during a slow onPartitionsAssign
     assert.equal(assigned3, 1);
   });
 });
+
+Deno.test("GroupConsumer: maxPartitionBytes bounds a fetch (one batch at least); invalid values are refused", async () => {
+  await withCluster(async (c) => {
+    // 20 batches of 10 records of about 1 kB each, all in partition 0.
+    for (let b = 0; b < 20; b++) {
+      await c.producer.send({
+        topic: "t",
+        messages: Array.from({ length: 10 }, (_, i) => ({
+          value: `${b}-${i}-`.padEnd(1000, "x"),
+          partition: 0,
+        })),
+      });
+    }
+    const polls = async (member: GroupConsumer) => {
+      const sizes: number[] = [];
+      const values: string[] = [];
+      for (let i = 0; i < 200 && values.length < 200; i++) {
+        const records = await member.poll({ maxWaitMs: 100 });
+        if (records.length === 0) continue;
+        sizes.push(records.length);
+        values.push(...records.map((r) => td.decode(r.value!)));
+      }
+      return { sizes, values };
+    };
+    const all = Array.from(
+      { length: 200 },
+      (_, i) => `${Math.floor(i / 10)}-${i % 10}-`.padEnd(1000, "x"),
+    );
+    // A batch is about 10 kB: 25 kB a fetch returns 2 or 3 batches at a time.
+    const small = await polls(c.member("small", { maxPartitionBytes: 25_000 }));
+    assert.deepEqual(small.values, all);
+    assert(small.sizes.every((n) => n <= 30), `poll sizes ${small.sizes}`);
+    // Smaller than one batch: still one batch a fetch, nothing lost.
+    const tiny = await polls(c.member("tiny", { maxPartitionBytes: 1 }));
+    assert.deepEqual(tiny.values, all);
+    assert(tiny.sizes.every((n) => n === 10), `poll sizes ${tiny.sizes}`);
+    // The default (1 MiB) takes them all in one fetch.
+    const whole = await polls(c.member("whole"));
+    assert.deepEqual(whole.sizes, [200]);
+  });
+  for (const bad of [0, -1, 1.5, 2 ** 31, Number.NaN]) {
+    assert.throws(
+      () =>
+        new GroupConsumer(new Client({ bootstrapServers: "127.0.0.1:1" }), {
+          groupId: "g",
+          maxPartitionBytes: bad,
+        }),
+      /invalid maxPartitionBytes/,
+    );
+  }
+});

@@ -19,10 +19,10 @@ export const MURMUR2_SEED = 0x9747b28c;
  * ```
  *
  * @param data The bytes to hash.
+ * @param length How many bytes of `data` to hash, from its start. Default all.
  * @returns The signed 32-bit hash.
  */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+export function murmur2(data: Uint8Array, length: number = data.length): number {
   const m = 0x5bd1e995;
   const r = 24;
   let h = (MURMUR2_SEED ^ length) | 0;

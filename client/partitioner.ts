@@ -7,6 +7,7 @@
  */
 
 import { murmur2, toPositive } from "./murmur2.ts";
+import { utf8Length, writeUtf8 } from "../records/utf8.ts";
 
 /** What a partitioner is asked to place. */
 export interface PartitionerInput {
@@ -48,6 +49,46 @@ export function partitionForKey(key: Uint8Array, numPartitions: number): number 
     throw new RangeError(`partitioner: invalid partition count: ${numPartitions}`);
   }
   return toPositive(murmur2(key)) % numPartitions;
+}
+
+/** Where {@linkcode partitionForTextKey} writes a key's bytes (grown as needed, never shrunk). */
+let scratch = new Uint8Array(256);
+
+/**
+ * {@linkcode partitionForKey} of a key given as text: the partition of its UTF-8 bytes (as
+ * `TextEncoder` encodes it), computed without allocating them.
+ *
+ * @example
+ * ```ts
+ * import { partitionForKey, partitionForTextKey } from "./partitioner.ts";
+ * const bytes = new TextEncoder().encode("foobar");
+ * console.assert(partitionForTextKey("foobar", 10) === partitionForKey(bytes, 10));
+ * ```
+ *
+ * @param key The key.
+ * @param numPartitions Number of partitions (at least 1).
+ * @returns `toPositive(murmur2(utf8(key))) % numPartitions`.
+ * @throws {RangeError} If `numPartitions` is not a positive integer.
+ */
+export function partitionForTextKey(key: string, numPartitions: number): number {
+  if (!Number.isInteger(numPartitions) || numPartitions < 1) {
+    throw new RangeError(`partitioner: invalid partition count: ${numPartitions}`);
+  }
+  const n = key.length;
+  if (n <= scratch.length) {
+    // ASCII (the common case) is written as it is checked.
+    let i = 0;
+    for (; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) break;
+      scratch[i] = c;
+    }
+    if (i === n) return toPositive(murmur2(scratch, n)) % numPartitions;
+  }
+  const length = utf8Length(key);
+  if (length > scratch.length) scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+  writeUtf8(scratch, 0, key, length);
+  return toPositive(murmur2(scratch, length)) % numPartitions;
 }
 
 /**

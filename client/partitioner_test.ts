@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import kafkajs from "kafkajs";
-import { DefaultPartitioner, partitionForKey } from "./partitioner.ts";
+import { DefaultPartitioner, partitionForKey, partitionForTextKey } from "./partitioner.ts";
 
 const te = new TextEncoder();
 
@@ -73,4 +73,27 @@ Deno.test("DefaultPartitioner keeps a separate sticky partition per topic", () =
   assert.equal(p.partition({ topic: "a", key: null, numPartitions: 5 }), 0);
   assert.equal(p.partition({ topic: "b", key: null, numPartitions: 5 }), 4);
   assert.equal(p.partition({ topic: "a", key: null, numPartitions: 5 }), 0);
+});
+
+Deno.test("partitionForTextKey is partitionForKey of the key's UTF-8 bytes (ASCII, unicode, lone surrogates, long keys)", () => {
+  const keys = [
+    "",
+    "21",
+    "foobar",
+    "clé",
+    "€",
+    "a😀b",
+    "\ud800",
+    "x\udc00",
+    "漢字",
+    "k".repeat(300),
+  ];
+  keys.push("é".repeat(400), "x".repeat(100) + "😀", "k17");
+  for (let i = 0; i < 200; i++) keys.push(`key-${i}-${"é".repeat(i % 5)}`);
+  for (const key of keys) {
+    for (const n of [1, 3, 7, 64]) {
+      assert.equal(partitionForTextKey(key, n), partitionForKey(te.encode(key), n), key);
+    }
+  }
+  assert.throws(() => partitionForTextKey("k", 0), RangeError);
 });

@@ -34,12 +34,13 @@ import {
 import type { Client, TopicInfo } from "./client.ts";
 import { isStaleMetadataError } from "./client.ts";
 import { type Connection, isConnectionRefused } from "./connection.ts";
-import { DefaultPartitioner, type Partitioner } from "./partitioner.ts";
+import { DefaultPartitioner, type Partitioner, partitionForTextKey } from "./partitioner.ts";
 import {
+  type AppendHeader,
   type CompressionName,
   RECORD_BATCH_OVERHEAD,
   RecordBatchBuilder,
-  type RecordHeader,
+  utf8Length,
 } from "./records.ts";
 import {
   type ConsumerGroupMetadata,
@@ -73,6 +74,13 @@ export interface ProducerRecord {
   topic: string;
   /** Messages, sent in order (per partition). */
   messages: ProducerMessage[];
+  /**
+   * Whether the send resolves with a {@linkcode RecordMetadata} per message. `false`: it resolves
+   * with an empty array once every message is acknowledged (or fails as it would), and no
+   * per-message bookkeeping is done (for callers that only need the acknowledgement, as a
+   * Streams sink). Default true.
+   */
+  metadata?: boolean;
 }
 
 /** Where a message was written. */
@@ -191,6 +199,8 @@ export interface ProducerOptions {
 
 /** One `send` call: its results fill in as the batches holding its records are acknowledged. */
 interface SendState {
+  /** Per-message metadata is wanted (else `results` stays empty and segments keep no indices). */
+  metadata: boolean;
   results: RecordMetadata[];
   pending: number;
   done: boolean;
@@ -201,6 +211,9 @@ interface SendState {
 /** The records of one send in one batch: their indexes in the send's results. */
 interface Segment {
   state: SendState;
+  /** How many records of the send are in the batch. */
+  count: number;
+  /** Their indexes (empty when the send wants no metadata). */
   indices: number[];
   /** The send's default timestamp. */
   now: number;
@@ -273,13 +286,32 @@ const INIT_PRODUCER_ID_BUMP_VERSION = 3;
 const MAX_IDEMPOTENT_IN_FLIGHT = 5;
 
 const encoder = new TextEncoder();
-const toBytes = (d: MessageData | undefined): Uint8Array | null =>
-  d === null || d === undefined ? null : typeof d === "string" ? encoder.encode(d) : d;
 
-function headersOf(h: ProducerMessage["headers"]): RecordHeader[] {
+/** Byte length of key, value or header data (strings as UTF-8). */
+const lengthOf = (d: Uint8Array | string | null): number =>
+  d === null ? 0 : typeof d === "string" ? utf8Length(d) : d.length;
+
+/** At most the byte length of key, value or header data (a UTF-16 unit is at most 3 bytes). */
+const mostOf = (d: Uint8Array | string | null): number =>
+  d === null ? 0 : typeof d === "string" ? 3 * d.length : d.length;
+
+/** Record size (roughly: the record's own overhead is taken as 24) from data sizes. */
+function recordSize(
+  key: Uint8Array | string | null,
+  value: Uint8Array | string | null,
+  headers: AppendHeader[] | undefined,
+  of: (d: Uint8Array | string | null) => number,
+): number {
+  let size = 24 + of(key) + of(value);
+  if (headers) { for (const h of headers) size += h.key.length + of(h.value) + 4; }
+  return size;
+}
+
+/** Headers as the batch builder takes them (text values are written as UTF-8 in place). */
+function headersOf(h: ProducerMessage["headers"]): AppendHeader[] {
   if (!h) return [];
-  if (Array.isArray(h)) return h.map(({ key, value }) => ({ key, value: toBytes(value) }));
-  return Object.entries(h).map(([key, value]) => ({ key, value: toBytes(value) }));
+  if (Array.isArray(h)) return h.map(({ key, value }) => ({ key, value: value ?? null }));
+  return Object.entries(h).map(([key, value]) => ({ key, value: value ?? null }));
 }
 
 /** What a KafkaError says before the `: NAME (code): description` it appends. */
@@ -336,6 +368,8 @@ export class Producer {
   #batchSize: number;
   #compression: CompressionName;
   #partitioner: Partitioner;
+  /** The partitioner is our own default one: a text key is hashed without encoding it first. */
+  #defaultPartitioner: boolean;
   #retries: number;
   #maxInFlight: number;
   #deliveryTimeoutMs: number;
@@ -462,6 +496,7 @@ export class Producer {
     this.#batchSize = options.batchSize ?? 1_000_000;
     this.#compression = options.compression ?? "none";
     this.#partitioner = options.partitioner ?? new DefaultPartitioner();
+    this.#defaultPartitioner = options.partitioner === undefined;
     this.#autoCreate = options.allowAutoTopicCreation ?? true;
     this.#onEpochBump = options.onEpochBump;
     if (transactionalId !== undefined) {
@@ -576,7 +611,14 @@ export class Producer {
     if (this.#fatal) throw this.#fatal;
     let state!: SendState;
     const done = new Promise<RecordMetadata[]>((resolve, reject) => {
-      state = { results: new Array(messages.length), pending: 0, done: false, resolve, reject };
+      state = {
+        metadata: record.metadata ?? true,
+        results: record.metadata === false ? [] : new Array(messages.length),
+        pending: 0,
+        done: false,
+        resolve,
+        reject,
+      };
     });
     let open = this.#batches.get(topic);
     if (open === undefined) {
@@ -637,8 +679,9 @@ export class Producer {
   ): void {
     for (let index = 0; index < messages.length; index++) {
       const m = messages[index];
-      const key = toBytes(m.key);
-      const value = toBytes(m.value);
+      // Text is written into the batch as UTF-8 without an intermediate buffer.
+      let key: Uint8Array | string | null = m.key ?? null;
+      const value: Uint8Array | string | null = m.value ?? null;
       // No headers (or an empty list, as a Streams sink passes on) allocate nothing.
       const h = m.headers;
       const headers = h === undefined || (Array.isArray(h) && h.length === 0)
@@ -647,12 +690,21 @@ export class Producer {
       const timestamp = m.timestamp ?? now;
       let partition = m.partition;
       if (partition === undefined) {
-        partition = this.#partitioner.partition({ topic, key, numPartitions });
+        if (typeof key === "string" && this.#defaultPartitioner) {
+          partition = partitionForTextKey(key, numPartitions);
+        } else {
+          if (typeof key === "string") key = encoder.encode(key);
+          partition = this.#partitioner.partition({ topic, key, numPartitions });
+        }
       }
-      let size = 24 + (key === null ? 0 : key.length) + (value === null ? 0 : value.length);
-      if (headers) { for (const h of headers) size += h.key.length + (h.value?.length ?? 0) + 4; }
+      // Whether the record fits the open batch: text is measured (UTF-8) only when its largest
+      // possible size would not fit.
       let batch = open[partition];
-      if (batch !== undefined && batch.builder.sizeInBytes + size > this.#batchSize) {
+      if (
+        batch !== undefined &&
+        batch.builder.sizeInBytes + recordSize(key, value, headers, mostOf) > this.#batchSize &&
+        batch.builder.sizeInBytes + recordSize(key, value, headers, lengthOf) > this.#batchSize
+      ) {
         this.#drain([batch]);
         // Like the Java client: a record without key that would open a new batch is placed
         // again, so it follows the new sticky partition.
@@ -671,7 +723,11 @@ export class Producer {
           builder: new RecordBatchBuilder(
             Math.min(
               this.#batchSize,
-              Math.max(16_384, RECORD_BATCH_OVERHEAD + 8 * size * messages.length),
+              Math.max(
+                16_384,
+                RECORD_BATCH_OVERHEAD +
+                  8 * recordSize(key, value, headers, lengthOf) * messages.length,
+              ),
             ),
           ),
           segments: [],
@@ -690,15 +746,18 @@ export class Producer {
       batch.builder.append(key, value, timestamp, headers);
       let segment = batch.segments.at(-1);
       if (segment === undefined || segment.state !== state) {
-        segment = { state, indices: [], now, timestamps: undefined };
+        segment = { state, count: 0, indices: [], now, timestamps: undefined };
         batch.segments.push(segment);
         state.pending++;
       }
-      segment.indices.push(index);
-      if (segment.timestamps !== undefined) segment.timestamps.push(timestamp);
-      else if (timestamp !== now) {
-        segment.timestamps = new Array(segment.indices.length - 1).fill(now);
-        segment.timestamps.push(timestamp);
+      segment.count++;
+      if (state.metadata) {
+        segment.indices.push(index);
+        if (segment.timestamps !== undefined) segment.timestamps.push(timestamp);
+        else if (timestamp !== now) {
+          segment.timestamps = new Array(segment.indices.length - 1).fill(now);
+          segment.timestamps.push(timestamp);
+        }
       }
       if (batch.builder.sizeInBytes >= this.#batchSize) full.push(batch);
     }
@@ -1500,8 +1559,9 @@ export class Producer {
   #resolve(b: PartitionBatch, baseOffset: number, logAppendTime: number): void {
     let offset = baseOffset;
     const { topic, partition } = b;
-    for (const { state, indices, now, timestamps } of b.segments) {
+    for (const { state, count, indices, now, timestamps } of b.segments) {
       const results = state.results;
+      if (!state.metadata) offset += count;
       for (let i = 0; i < indices.length; i++) {
         results[indices[i]] = {
           topic,

@@ -7,7 +7,7 @@ import { Consumer, type ConsumerRecord } from "./consumer.ts";
 import { startBroker, uniqueTopic } from "../tests/harness.ts";
 import { FaultProxy } from "../tests/fault_proxy.ts";
 import { partitionForKey } from "./partitioner.ts";
-import { Producer } from "./producer.ts";
+import { Producer, type RecordMetadata } from "./producer.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -375,4 +375,127 @@ Deno.test("Producer retries a leader whose port refuses connections every retryB
     await broker.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("Producer writes text keys, values and headers as their UTF-8 bytes, placed as the bytes would be", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "text", numPartitions: 5 }]);
+    const producer = new Producer(client);
+    // ASCII (the in-place fast paths), unicode, surrogate pairs and lone surrogates (written as
+    // U+FFFD, as TextEncoder does), empty strings, a key longer than the partitioner's scratch.
+    const strings = [
+      "k1",
+      "record-0000000001-".padEnd(100, "x"),
+      "clé-ünïcødé",
+      "€".repeat(120),
+      "a😀b",
+      "\ud800",
+      "x\udc00y",
+      "",
+      "long-key-".repeat(60),
+      "漢字".repeat(200) + "!",
+    ];
+    const messages = strings.map((s, i) => ({
+      key: i === 3 ? null : s,
+      value: i === 4 ? null : s.split("").reverse().join(""),
+      headers: i % 2 === 0 ? [{ key: `h-${s}`, value: s }, { key: "b", value: te.encode(s) }] : [],
+      timestamp: 1_650_000_000_000 + i,
+    }));
+    const meta = await producer.send({ topic: "text", messages });
+    for (let i = 0; i < messages.length; i++) {
+      const key = messages[i].key;
+      if (key !== null) {
+        assert.equal(meta[i].partition, partitionForKey(te.encode(key), 5), `key ${i}`);
+      }
+    }
+    const got = new Map<string, ConsumerRecord>();
+    for (const p of [0, 1, 2, 3, 4]) {
+      const n = meta.filter((m) => m.partition === p).length;
+      for (const r of await readAll(client, "text", p, n)) got.set(`${p}:${r.offset}`, r);
+    }
+    assert.equal(got.size, messages.length);
+    messages.forEach((m, i) => {
+      const r = got.get(`${meta[i].partition}:${meta[i].offset}`)!;
+      assert.deepEqual(r.key, m.key === null ? null : te.encode(m.key), `key ${i}`);
+      assert.deepEqual(r.value, m.value === null ? null : te.encode(m.value), `value ${i}`);
+      assert.equal(r.timestamp, m.timestamp);
+      assert.deepEqual(
+        r.headers,
+        m.headers.map((h) => ({
+          key: td.decode(te.encode(h.key)),
+          value: typeof h.value === "string" ? te.encode(h.value) : h.value,
+        })),
+      );
+    });
+    await producer.close();
+  });
+});
+
+Deno.test("Producer measures non-ASCII text in UTF-8 bytes when filling a batch (no batch over batchSize)", async () => {
+  await withCluster(async (client) => {
+    // The topic refuses batches over 1200 bytes. 200 '€' are 200 UTF-16 units but 600 bytes: a
+    // batch holds one such record (about 670 bytes); counted in units, a second one (about 230
+    // more) would seem to fit and the batch of two (about 1300 bytes) would be refused.
+    await new Admin(client).createTopics([{
+      name: "euros",
+      numPartitions: 1,
+      configs: { "max.message.bytes": "1200" },
+    }]);
+    const producer = new Producer(client, { batchSize: 1100, lingerMs: 50 });
+    const value = "€".repeat(200);
+    const meta = await producer.send({
+      topic: "euros",
+      messages: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value, partition: 0 })),
+    });
+    assert.deepEqual(meta.map((m) => m.offset), Array.from({ length: 30 }, (_, i) => i));
+    const records = await readAll(client, "euros", 0, 30);
+    assert.equal(records.length, 30);
+    for (const r of records) assert.equal(td.decode(r.value!), value);
+    await producer.close();
+  });
+});
+
+Deno.test("Producer send with metadata: false resolves empty once acknowledged; other sends in the same batches keep exact offsets", async () => {
+  await withCluster(async (client) => {
+    await new Admin(client).createTopics([{ name: "nometa", numPartitions: 2 }]);
+    // A long linger: every send below shares the two partitions' batches.
+    const producer = new Producer(client, { lingerMs: 200 });
+    const sends: Array<Promise<unknown>> = [];
+    const withMeta: Array<{ values: string[]; sent: Promise<RecordMetadata[]> }> = [];
+    for (let s = 0; s < 6; s++) {
+      const values = Array.from({ length: 5 + s }, (_, i) => `s${s}-${i}`);
+      const sent = producer.send({
+        topic: "nometa",
+        messages: values.map((value, i) => ({ key: `k${i}`, value, timestamp: 1000 * s + i })),
+        metadata: s % 2 === 0 ? false : undefined,
+      });
+      sends.push(sent);
+      if (s % 2 === 1) withMeta.push({ values, sent });
+    }
+    const results = await Promise.all(sends);
+    for (let s = 0; s < 6; s += 2) assert.deepEqual(results[s], []);
+    const ends = await new Admin(client).listOffsets(
+      [0, 1].map((partition) => ({ topic: "nometa", partition, spec: "latest" as const })),
+    );
+    const byPartition = [
+      await readAll(client, "nometa", 0, ends[0].offset),
+      await readAll(client, "nometa", 1, ends[1].offset),
+    ];
+    assert.equal(byPartition[0].length + byPartition[1].length, 5 + 6 + 7 + 8 + 9 + 10);
+    for (const { values, sent } of withMeta) {
+      const meta = await sent;
+      assert.equal(meta.length, values.length);
+      meta.forEach((m, i) => {
+        const r = byPartition[m.partition].find((r) => r.offset === m.offset)!;
+        assert.equal(text(r.value), values[i], `${values[i]} at ${m.partition}:${m.offset}`);
+        assert.equal(m.timestamp, r.timestamp);
+      });
+    }
+    // A failing send fails the same way without metadata.
+    await assert.rejects(
+      producer.send({ topic: "nometa", messages: [{ value: "x", partition: 9 }], metadata: false }),
+      (e) => e instanceof KafkaError && /partition 9 does not exist/.test(e.message),
+    );
+    await producer.close();
+  });
 });

@@ -12,6 +12,7 @@ import { KafkaError } from "../protocol/errors.ts";
 import * as records from "../records/mod.ts";
 
 export {
+  type AppendHeader,
   Compression,
   type CompressionName,
   type DecodedRecord,
@@ -28,6 +29,7 @@ export {
   type RecordInput,
   snappyCompress,
   snappyDecompress,
+  utf8Length,
 } from "../records/mod.ts";
 
 /**

@@ -24,6 +24,7 @@ import {
   writeBatchHeader,
 } from "./layout.ts";
 import type { RecordHeader } from "./batch_reader.ts";
+import { utf8Length, writeUtf8 } from "./utf8.ts";
 import { varintSize, varlongSize, writeVarint, writeVarlong } from "./varint.ts";
 
 /** A record to put in a batch. */
@@ -36,6 +37,14 @@ export interface RecordInput {
   headers?: RecordHeader[];
   /** Timestamp in milliseconds since the epoch; defaults to the batch's base timestamp. */
   timestamp?: number;
+}
+
+/** A header to append: its value as bytes or as text (written as UTF-8). */
+export interface AppendHeader {
+  /** Header key. */
+  key: string;
+  /** Value bytes or text, or `null`. */
+  value: Uint8Array | string | null;
 }
 
 /** Options for {@linkcode encodeRecordBatch} and {@linkcode RecordBatchBuilder.finish}. */
@@ -77,7 +86,30 @@ export interface RecordBatchBuilderOptions {
   baseTimestamp?: number;
 }
 
-const textEncoder = new TextEncoder();
+/**
+ * Writes key or value data with its varint length at `p`, text as ASCII: the position after it,
+ * or -1 at a character that is not ASCII.
+ */
+function writeAsciiData(
+  buf: Uint8Array,
+  p: number,
+  data: Uint8Array | string | null | undefined,
+): number {
+  if (data == null) return writeVarint(buf, p, -1);
+  const n = data.length;
+  p = writeVarint(buf, p, n);
+  if (typeof data !== "string") {
+    if (n < 32) { for (let i = 0; i < n; i++) buf[p + i] = data[i]; }
+    else buf.set(data, p);
+    return p + n;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = data.charCodeAt(i);
+    if (c >= 0x80) return -1;
+    buf[p + i] = c;
+  }
+  return p + n;
+}
 
 /**
  * Builds one record batch (magic v2) in a single growing buffer: records are encoded in place as
@@ -162,36 +194,86 @@ export class RecordBatchBuilder {
   }
 
   /**
-   * Appends one record, with the next offset delta.
+   * Writes a record without headers whose text is all ASCII in one pass (a string's length is
+   * then its byte length). Returns `false`, having moved nothing, at the first other character:
+   * the record is then measured and written as UTF-8.
+   */
+  #appendAscii(
+    key: Uint8Array | string | null | undefined,
+    value: Uint8Array | string | null | undefined,
+    delta: number,
+    offsetDelta: number,
+  ): boolean {
+    const keyLen = key == null ? -1 : key.length;
+    const valueLen = value == null ? -1 : value.length;
+    const size = 1 + varlongSize(delta) + varintSize(offsetDelta) + varintSize(keyLen) +
+      (keyLen > 0 ? keyLen : 0) + varintSize(valueLen) + (valueLen > 0 ? valueLen : 0) + 1;
+    this.#ensure(5 + size);
+    const buf = this.#buf;
+    let p = writeVarint(buf, this.#pos, size);
+    buf[p++] = 0; // attributes
+    p = writeVarlong(buf, p, delta);
+    p = writeVarint(buf, p, offsetDelta);
+    p = writeAsciiData(buf, p, key);
+    if (p < 0) return false;
+    p = writeAsciiData(buf, p, value);
+    if (p < 0) return false;
+    buf[p++] = 0; // no headers
+    this.#pos = p;
+    return true;
+  }
+
+  /** Writes a string's UTF-8 bytes (length `len`) with their varint length. */
+  #string(s: string, len: number): void {
+    this.#pos = writeUtf8(this.#buf, writeVarint(this.#buf, this.#pos, len), s, len);
+  }
+
+  /**
+   * Appends one record, with the next offset delta. A string key, value or header value is
+   * written as its UTF-8 bytes (as `TextEncoder` encodes it) straight into the batch.
    *
-   * @param key Key bytes, or `null`.
-   * @param value Value bytes, or `null` (a tombstone).
+   * @param key Key bytes or text, or `null`.
+   * @param value Value bytes or text, or `null` (a tombstone).
    * @param timestamp Timestamp in milliseconds since the epoch.
    * @param headers Headers, in order.
    * @throws {Error} If the batch is already finished.
    */
   append(
-    key: Uint8Array | null | undefined,
-    value: Uint8Array | null | undefined,
+    key: Uint8Array | string | null | undefined,
+    value: Uint8Array | string | null | undefined,
     timestamp: number,
-    headers?: readonly RecordHeader[],
+    headers?: readonly RecordHeader[] | readonly AppendHeader[],
   ): void {
     const delta = this.#begin(timestamp);
     const offsetDelta = this.#lastOffsetDelta + 1;
-    const keyLen = key == null ? -1 : key.length;
-    const valueLen = value == null ? -1 : value.length;
+    if (
+      headers === undefined && (typeof key === "string" || typeof value === "string") &&
+      this.#appendAscii(key, value, delta, offsetDelta)
+    ) {
+      this.#lastOffsetDelta = offsetDelta;
+      this.#count++;
+      return;
+    }
+    const keyLen = key == null ? -1 : typeof key === "string" ? utf8Length(key) : key.length;
+    const valueLen = value == null
+      ? -1
+      : typeof value === "string"
+      ? utf8Length(value)
+      : value.length;
     const headerCount = headers === undefined ? 0 : headers.length;
-    let headerKeys: Uint8Array[] | undefined;
+    let lengths: number[] | undefined;
     let size = 1 + varlongSize(delta) + varintSize(offsetDelta) + varintSize(keyLen) +
       (keyLen > 0 ? keyLen : 0) + varintSize(valueLen) + (valueLen > 0 ? valueLen : 0) +
       varintSize(headerCount);
     if (headerCount > 0) {
-      headerKeys = [];
+      // Each header's key and value lengths, in order.
+      lengths = [];
       for (const h of headers!) {
-        const k = textEncoder.encode(h.key);
-        headerKeys.push(k);
-        const vl = h.value === null ? -1 : h.value.length;
-        size += varintSize(k.length) + k.length + varintSize(vl) + (vl > 0 ? vl : 0);
+        const kl = utf8Length(h.key);
+        const v = h.value;
+        const vl = v == null ? -1 : typeof v === "string" ? utf8Length(v) : v.length;
+        lengths.push(kl, vl);
+        size += varintSize(kl) + kl + varintSize(vl) + (vl > 0 ? vl : 0);
       }
     }
     this.#ensure(5 + size);
@@ -200,12 +282,17 @@ export class RecordBatchBuilder {
     buf[p++] = 0; // attributes
     p = writeVarlong(buf, p, delta);
     this.#pos = writeVarint(buf, p, offsetDelta);
-    this.#bytes(key);
-    this.#bytes(value);
+    if (typeof key === "string") this.#string(key, keyLen);
+    else this.#bytes(key);
+    if (typeof value === "string") this.#string(value, valueLen);
+    else this.#bytes(value);
     this.#pos = writeVarint(buf, this.#pos, headerCount);
     for (let i = 0; i < headerCount; i++) {
-      this.#bytes(headerKeys![i]);
-      this.#bytes(headers![i].value);
+      const h = headers![i];
+      this.#string(h.key, lengths![2 * i]);
+      const v = h.value;
+      if (typeof v === "string") this.#string(v, lengths![2 * i + 1]);
+      else this.#bytes(v);
     }
     this.#lastOffsetDelta = offsetDelta;
     this.#count++;

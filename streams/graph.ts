@@ -38,11 +38,14 @@ export interface TaskContext {
   readonly streamTime: number;
   /** A store of this task. */
   store(name: string): BytesStore;
-  /** Queues a record for a topic (a partition given, or by key). */
+  /**
+   * Queues a record for a topic (partitioned by key). Key and value are serialized bytes, or a
+   * string standing for its UTF-8 bytes (what the built-in string serde makes of it).
+   */
   send(
     topic: string,
-    key: Uint8Array | null,
-    value: Uint8Array | null,
+    key: Uint8Array | string | null,
+    value: Uint8Array | string | null,
     timestamp: number,
     headers: RecordHeader[],
   ): void;

@@ -1,6 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { Admin, Client, partitionForKey } from "../client/mod.ts";
+import {
+  Admin,
+  Client,
+  Consumer,
+  type ConsumerRecord,
+  partitionForKey,
+  Producer,
+} from "../client/mod.ts";
 import { sharedBroker, uniqueTopic } from "../tests/harness.ts";
 import { isSequence, readCounts } from "../tests/streams/kill_run.ts";
 import {
@@ -422,6 +429,80 @@ Deno.test("at-least-once: a produce failure before a commit leaves the offsets u
     const { values } = await latestByKey(client, output, (b) => S.deserialize(b)!);
     assertEquals(sorted(values), sorted(new Map(text.map((l, i) => [`k${i}`, l.toUpperCase()]))));
   } finally {
+    await client.close();
+  }
+});
+
+Deno.test("map/filter with string serdes writes exact records: keys, values, headers, timestamps, nulls, unicode, order per key", async () => {
+  const { client, input, output, config } = await setup(4);
+  const te = new TextEncoder();
+  // Keys and values through the ASCII fast paths and around them: unicode, surrogate pairs,
+  // a replacement character (what a lone surrogate becomes), long and empty strings.
+  const texts = ["k1", "clé", "€uro", "a😀b", "\ufffd", "", "x".repeat(300), "漢字かな", "plain"];
+  const inputs = Array.from({ length: 240 }, (_, i) => ({
+    key: i % 17 === 0 ? null : `${texts[i % texts.length]}-${i % 23}`,
+    value: i % 13 === 0 ? null : `${texts[(i * 7) % texts.length]}#${i}`,
+    headers: i % 3 === 0 ? [] : [{ key: `h${i % 2 === 0 ? "é" : ""}`, value: te.encode(`v${i}`) }, {
+      key: "none",
+      value: null,
+    }],
+    timestamp: 1_700_000_000_000 + i * 1000,
+  }));
+  const producer = new Producer(client);
+  await producer.send({
+    topic: input,
+    messages: inputs.map((m) => ({
+      key: m.key === null ? null : te.encode(m.key),
+      value: m.value === null ? null : te.encode(m.value),
+      headers: m.headers,
+      timestamp: m.timestamp,
+    })),
+  });
+  await producer.close();
+  const builder = new StreamsBuilder();
+  builder.stream<string, string>(input)
+    .mapValues((v) => v === null ? null : `${v.toUpperCase()}✓`)
+    .filter((k) => k === null || !k.endsWith("-7"))
+    .to(output);
+  const streams = new KafkaStreams(builder.build(), config());
+  try {
+    await streams.start();
+    await eventually("every record", () => streams.metrics().processed === inputs.length);
+    await streams.close();
+    const expected = inputs.filter((m) => m.key === null || !m.key.endsWith("-7"));
+    const consumer = new Consumer(client, { fromBeginning: true, maxWaitMs: 100 });
+    await consumer.assign([0, 1, 2, 3].map((partition) => ({ topic: output, partition })));
+    const got: ConsumerRecord[] = [];
+    const deadline = Date.now() + 30_000;
+    while (got.length < expected.length && Date.now() < deadline) {
+      got.push(...await consumer.poll());
+    }
+    await consumer.close();
+    assertEquals(got.length, expected.length);
+    // Each record once, exactly; keyed ones in the key's partition.
+    const byTimestamp = new Map(got.map((r) => [r.timestamp, r]));
+    for (const m of expected) {
+      const r = byTimestamp.get(m.timestamp)!;
+      assert(r !== undefined, `record at ${m.timestamp}`);
+      assertEquals(r.key, m.key === null ? null : te.encode(m.key));
+      assertEquals(r.value, m.value === null ? null : te.encode(`${m.value.toUpperCase()}✓`));
+      assertEquals(r.headers, m.headers);
+      if (m.key !== null) assertEquals(r.partition, partitionForKey(te.encode(m.key), 4));
+    }
+    // A key's records come from one input partition: they are written in their input order.
+    const td = new TextDecoder();
+    const byKey = Map.groupBy(got.filter((r) => r.key !== null), (r) => td.decode(r.key!));
+    for (const [key, records] of byKey) {
+      const offsets = records.map((r) => r.offset);
+      assertEquals(
+        records.map((r) => r.timestamp),
+        [...records.map((r) => r.timestamp)].sort((a, b) => a - b),
+        key,
+      );
+      assertEquals(offsets, [...offsets].sort((a, b) => a - b), key);
+    }
+  } finally {
+    await streams.close();
     await client.close();
   }
 });

@@ -46,8 +46,9 @@ export class SerdeError extends Error {
   }
 }
 
+import { decodeUtf8 } from "../records/utf8.ts";
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 function fixed(name: string, size: number, data: Uint8Array): DataView {
   if (data.length !== size) {
@@ -62,7 +63,7 @@ const STRING: Serde<string> = {
   deserialize: (d) => {
     if (d === null) return null;
     try {
-      return decoder.decode(d);
+      return decodeUtf8(d);
     } catch {
       throw new SerdeError("deserialize string: the bytes are not valid UTF-8");
     }
@@ -129,7 +130,7 @@ function json<T>(): Serde<T> {
       if (d === null) return null;
       let text: string;
       try {
-        text = decoder.decode(d);
+        text = decodeUtf8(d);
       } catch {
         throw new SerdeError("deserialize json: the bytes are not valid UTF-8");
       }
@@ -140,6 +141,18 @@ function json<T>(): Serde<T> {
       }
     },
   };
+}
+
+/**
+ * Whether `serde` is the built-in string serde, whose bytes are a string's UTF-8 as the producer
+ * writes a text key or value: a sink then hands the producer the string itself (written into the
+ * batch in place) rather than its serialized copy. Internal to `streams/`.
+ *
+ * @param serde A serde.
+ * @returns `true` for {@linkcode Serdes.String}'s.
+ */
+export function isStringSerde(serde: Serde<unknown>): boolean {
+  return serde === STRING;
 }
 
 /**

@@ -108,8 +108,8 @@ export class Task implements TaskContext {
 
   send(
     topic: string,
-    key: Uint8Array | null,
-    value: Uint8Array | null,
+    key: Uint8Array | string | null,
+    value: Uint8Array | string | null,
     timestamp: number,
     headers: RecordHeader[],
   ): void {

@@ -25,6 +25,8 @@ import {
 import { type Runtime, Task } from "./task.ts";
 import { type Topology, topologyGraph } from "./topology.ts";
 
+const encoder = new TextEncoder();
+
 /** A record an output topic received. */
 export interface TestRecord<K, V> {
   /** Key. */
@@ -204,7 +206,16 @@ export class TopologyTestDriver {
     return this.#rt.dropped;
   }
 
-  #send(topic: string, message: ProducerMessage): void {
+  #send(topic: string, sent: ProducerMessage): void {
+    // A sink hands over a string-serde key or value as the string: its bytes are its UTF-8.
+    const { key, value } = sent;
+    const message = typeof key === "string" || typeof value === "string"
+      ? {
+        ...sent,
+        key: typeof key === "string" ? encoder.encode(key) : key,
+        value: typeof value === "string" ? encoder.encode(value) : value,
+      }
+      : sent;
     if (this.#byTopic.has(topic)) {
       this.#queue.push([topic, message]);
       return;

@@ -21,7 +21,7 @@ import {
   type StoreDef,
   type TaskContext,
 } from "./graph.ts";
-import { type Serde, Serdes } from "./serdes.ts";
+import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import {
   type BytesStore,
   sessionKey,
@@ -591,11 +591,16 @@ export class KStream<K, V> {
       const ks = ctx.keySerde(keySerde, `sink ${topic}`);
       const vs = ctx.valueSerde(valueSerde, `sink ${topic}`);
       const name = ctx.topicName(topic);
+      // Strings of the built-in string serde go to the producer as they are: it writes their
+      // UTF-8 (the same bytes) straight into the batch, with no copy per record.
+      const keyText = isStringSerde(ks as Serde<unknown>);
+      const valueText = isStringSerde(vs as Serde<unknown>);
       return (rec) => {
+        const k = rec.key, v = rec.value;
         ctx.send(
           name,
-          ks.serialize(rec.key as K),
-          vs.serialize(rec.value as V),
+          keyText && typeof k === "string" ? k : ks.serialize(k as K),
+          valueText && typeof v === "string" ? v : vs.serialize(v as V),
           rec.timestamp,
           rec.headers,
         );

@@ -876,6 +876,46 @@ export class Broker {
     await conn.serve();
   }
 
+  /**
+   * Serve one request frame as if a connection had sent it: the same header checks, handlers,
+   * metrics and response encoding, without a socket. A sharded broker (`sluice.workers`)
+   * answers requests another shard forwards with it, and `bench/shards.ts` replays requests
+   * from memory through it to measure the broker without a client's CPU.
+   *
+   * @example Answer an ApiVersions request held in memory
+   * ```ts
+   * import { Broker } from "./broker.ts";
+   * import { encodeRequestFrame } from "../protocol/framing.ts";
+   * import { ApiVersionsRequest } from "../protocol/messages/api_versions.ts";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const broker = await Broker.start({
+   *   listeners: "PLAINTEXT://127.0.0.1:0",
+   *   logDirs: [dir],
+   *   logLevel: "silent",
+   * });
+   * const sized = encodeRequestFrame(ApiVersionsRequest, 3, 1, "me", ApiVersionsRequest.create());
+   * const chunks = await broker.serveFrame(sized.subarray(4));
+   * console.log(chunks !== null); // true
+   * await broker.close();
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   *
+   * @param frame The request without its 4-byte size prefix. Produce records are views into it
+   * and their base offsets are rewritten in place, so pass a frame nothing else uses.
+   * @param connection The connection the request stands for (id, principal, listener); by
+   * default an in-process one, `{ id: 0, remote: "in-process" }` (PLAINTEXT, anonymous).
+   * @returns The response frame's chunks (size prefix included), or `null` when the request
+   * gets no response (Produce with acks=0).
+   * @throws {Error} If the frame is malformed where a connection would be closed for it.
+   */
+  serveFrame(
+    frame: Uint8Array,
+    connection: ConnectionInfo = { id: 0, remote: "in-process" },
+  ): Promise<Uint8Array[] | null> {
+    return this.#dispatch(frame, connection);
+  }
+
   /** Serve one request, counted and timed for `/metrics` (issue #15). */
   async #dispatch(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
     const started = performance.now();

@@ -1,0 +1,171 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// One shard of bench/shards.ts: a Deno worker that starts a whole broker (its own engine, data
+// dir and request handlers) and, when told, replays a Produce v9 request built once in memory
+// through the broker's request path (`Broker.serveFrame`: header checks, handler, WASM
+// validation, append, response encoding) with a fixed number of requests in flight. No socket
+// and no client: what the worker's thread spends is the broker's work alone.
+/// <reference lib="deno.worker" />
+import { Broker } from "../server/broker.ts";
+import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
+import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
+import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
+import { buildBatch } from "../wasm/testing.ts";
+
+/** What bench/shards.ts asks of a shard. */
+export type ShardCommand =
+  | {
+    type: "start";
+    index: number;
+    dir: string;
+    partitions: number;
+    batchRecords: number;
+    recordBytes: number;
+    inflight: number;
+  }
+  | { type: "run"; ms: number }
+  | { type: "stop" };
+
+/** What a shard answers. */
+export type ShardReply =
+  | { type: "ready" }
+  | { type: "result"; valueBytes: number; requests: number; ms: number }
+  | { type: "closed" }
+  | { type: "failed"; message: string };
+
+let broker: Broker | undefined;
+let template: Uint8Array | undefined;
+let valueBytesPerRequest = 0;
+let inflight = 1;
+let correlation = 1;
+
+function post(m: ShardReply): void {
+  self.postMessage(m);
+}
+
+function body(sized: Uint8Array): Uint8Array {
+  return sized.subarray(4);
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Decode a Produce response and fail on any partition error. */
+function checkProduce(chunks: Uint8Array[] | null): void {
+  if (chunks === null) throw new Error("produce: no response to an acks=1 request");
+  const frame = concat(chunks).subarray(4);
+  const { bodyOffset } = decodeResponseHeader(frame, ProduceResponse.apiKey, 9);
+  const r = decodeBody(ProduceResponse, frame, bodyOffset, 9);
+  for (const t of r.responses) {
+    for (const p of t.partitionResponses) {
+      if (p.errorCode !== 0) {
+        throw new Error(`produce: ${t.name}-${p.index} failed with error ${p.errorCode}`);
+      }
+    }
+  }
+}
+
+async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void> {
+  inflight = c.inflight;
+  broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [c.dir],
+    logLevel: "silent",
+    logRetentionCheckIntervalMs: 1000,
+  });
+  const topic = `shard-${c.index}`;
+  const created = await broker.serveFrame(body(encodeRequestFrame(
+    CreateTopicsRequest,
+    7,
+    correlation++,
+    "bench-shards",
+    CreateTopicsRequest.create({
+      topics: [{
+        name: topic,
+        numPartitions: c.partitions,
+        replicationFactor: 1,
+        assignments: [],
+        // Old segments are deleted as the run goes, so a run holds at most ~32 MiB a partition.
+        configs: [
+          { name: "segment.bytes", value: String(16 << 20) },
+          { name: "retention.bytes", value: String(16 << 20) },
+        ],
+      }],
+      timeoutMs: 5000,
+    }),
+  )));
+  const frame = concat(created!).subarray(4);
+  const { bodyOffset } = decodeResponseHeader(frame, CreateTopicsResponse.apiKey, 7);
+  const res = decodeBody(CreateTopicsResponse, frame, bodyOffset, 7);
+  if (res.topics[0].errorCode !== 0) {
+    throw new Error(`create topic ${topic}: error ${res.topics[0].errorCode}`);
+  }
+  const value = new Uint8Array(c.recordBytes);
+  for (let i = 0; i < value.length; i++) value[i] = (i * 31 + c.index) & 0xff;
+  const batch = buildBatch({
+    records: Array.from({ length: c.batchRecords }, () => ({ key: null, value })),
+    baseTimestamp: Date.now(),
+  });
+  valueBytesPerRequest = c.partitions * c.batchRecords * c.recordBytes;
+  template = body(encodeRequestFrame(
+    ProduceRequest,
+    9,
+    1,
+    "bench-shards",
+    ProduceRequest.create({
+      acks: 1,
+      timeoutMs: 30_000,
+      topicData: [{
+        name: topic,
+        partitionData: Array.from({ length: c.partitions }, (_, p) => ({
+          index: p,
+          records: batch,
+        })),
+      }],
+    }),
+  ));
+  // warm up: the code paths compiled, every partition's first segment made
+  const warm = Date.now() + 300;
+  while (Date.now() < warm) checkProduce(await broker.serveFrame(template.slice()));
+}
+
+async function run(ms: number): Promise<void> {
+  const b = broker!;
+  const t = template!;
+  let requests = 0;
+  const started = performance.now();
+  const end = started + ms;
+  // `inflight` requests at a time, as that many connections with one request each would have
+  // them; every request gets a fresh copy of the frame, as a socket read would give it.
+  await Promise.all(Array.from({ length: inflight }, async () => {
+    while (performance.now() < end) {
+      const out = await b.serveFrame(t.slice());
+      if ((++requests & 63) === 0) checkProduce(out);
+    }
+  }));
+  const elapsed = performance.now() - started;
+  post({ type: "result", valueBytes: requests * valueBytesPerRequest, requests, ms: elapsed });
+}
+
+self.onmessage = async (e: MessageEvent<ShardCommand>) => {
+  const c = e.data;
+  try {
+    if (c.type === "start") {
+      await start(c);
+      post({ type: "ready" });
+    } else if (c.type === "run") {
+      await run(c.ms);
+    } else {
+      await broker?.close();
+      post({ type: "closed" });
+    }
+  } catch (err) {
+    post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
+  }
+};

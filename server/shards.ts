@@ -9,6 +9,8 @@
  * - Produce, Fetch, ListOffsets, OffsetForLeaderEpoch and DeleteRecords go to the shards owning
  *   their partitions: whole (the raw frame) when one shard owns them all, else split into one
  *   request per shard and the answers merged in the request's order.
+ * - InitProducerId with a transactional id is refused (INVALID_REQUEST): the transaction
+ *   coordinator (shard 0) writes its markers to its own logs only.
  * - ApiVersions and the SASL exchange stay on the connection's shard; every other request goes
  *   whole to shard 0, which holds the topic table, the group and transaction coordinators and
  *   the internal topics. After a request that may change topics, shard 0 sends its topic table
@@ -41,6 +43,8 @@ import { CreatePartitionsRequest } from "../protocol/messages/create_partitions.
 import { AlterConfigsRequest } from "../protocol/messages/alter_configs.ts";
 import { IncrementalAlterConfigsRequest } from "../protocol/messages/incremental_alter_configs.ts";
 import { MetadataRequest } from "../protocol/messages/metadata.ts";
+import { InitProducerIdRequest } from "../protocol/messages/init_producer_id.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import type { LogManager } from "../engine/mod.ts";
 import type { ApiHandler } from "./api.ts";
 import { CloseConnection, type ConnectionInfo } from "./connection.ts";
@@ -277,6 +281,29 @@ export class ShardRouter {
     local: Serve,
   ): Promise<Uint8Array[] | null> | undefined {
     if (HERE.has(info)) return undefined;
+    if (
+      api.key === InitProducerIdRequest.apiKey &&
+      (request as { transactionalId: string | null }).transactionalId !== null
+    ) {
+      // the coordinator's markers would have to reach other shards' partitions: refused, so
+      // that no transaction is left open on a partition its markers never reach
+      this.#log.warn(
+        `InitProducerId for transactional id ` +
+          `${(request as { transactionalId: string }).transactionalId} from connection ` +
+          `${info.id} refused (INVALID_REQUEST): transactions are not served with ` +
+          `sluice.workers > 1`,
+      );
+      return Promise.resolve(encodeResponseFrame(
+        api.response as MessageCodec<unknown>,
+        version,
+        correlationId,
+        api.errorResponse(
+          request,
+          ErrorCode.INVALID_REQUEST,
+          "transactions are not served with sluice.workers > 1",
+        ),
+      ));
+    }
     const parts = PARTITIONED.get(api.key);
     if (parts !== undefined) {
       return this.#routePartitioned(

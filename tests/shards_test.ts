@@ -12,6 +12,10 @@ import { createTopic, fetchBody, RawClient } from "../server/testing.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { buildBatch } from "../wasm/testing.ts";
+import {
+  InitProducerIdRequest,
+  InitProducerIdResponse,
+} from "../protocol/messages/init_producer_id.ts";
 import { requireClient, runCommand, withTimeout } from "./harness.ts";
 
 const kcat = requireClient("kcat");
@@ -361,6 +365,21 @@ Deno.test({
         [[other, 0, 6], [2, 0, 7]],
       );
       assert.ok((r.responses[0].partitions[1]?.records?.length ?? 0) > 0, "partition 2's record");
+      // transactions are refused with a clear error, idempotence is served
+      const txn = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+        transactionalId: "t1",
+        transactionTimeoutMs: 60_000,
+        producerId: -1,
+        producerEpoch: -1,
+      });
+      assert.strictEqual(txn.errorCode, 42); // INVALID_REQUEST
+      const idem = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
+        transactionalId: null,
+        transactionTimeoutMs: 60_000,
+        producerId: -1,
+        producerEpoch: -1,
+      });
+      assert.strictEqual(idem.errorCode, 0);
     } finally {
       c.close();
       await stop(b);

@@ -401,7 +401,12 @@ export class ShardRouter {
       : AbortSignal.any([info.closed, cancel.signal]);
     const answers = await Promise.all([...byShard].map(async ([shard, topics]) => {
       const sub: Obj = { ...req, [parts.topics]: topics };
-      if (isFetch) sub.forgottenTopicsData = [];
+      if (isFetch) {
+        sub.forgottenTopicsData = [];
+        // the response's bound (fetch.max.bytes) is shared: each part gets its share, so the
+        // merged response stays within what the client accepts (receive.message.max.bytes)
+        sub.maxBytes = Math.max(1, Math.floor((req.maxBytes as number) / byShard.size));
+      }
       const sized = encodeRequestFrame(
         api.request as MessageCodec<Obj>,
         version,

@@ -365,6 +365,22 @@ Deno.test({
         [[other, 0, 6], [2, 0, 7]],
       );
       assert.ok((r.responses[0].partitions[1]?.records?.length ?? 0) > 0, "partition 2's record");
+      // the response bound is shared among the parts: 2 batches of ~90 bytes in each partition,
+      // 200 bytes allowed in all
+      const bounded = await c.request(
+        FetchRequest,
+        FetchResponse,
+        12,
+        fetchBody([
+          { topic: "raw", partition: other, offset: 0 },
+          { topic: "raw", partition: 2, offset: 0 },
+        ], { maxBytes: 200 }),
+      );
+      const sizes = bounded.responses.flatMap((t) =>
+        t.partitions.map((p) => p.records?.length ?? 0)
+      );
+      assert.ok(sizes.every((n) => n > 0), `a batch from each partition: ${sizes}`);
+      assert.ok(sizes[0] + sizes[1] <= 200, `at most 200 bytes in all: ${sizes}`);
       // transactions are refused with a clear error, idempotence is served
       const txn = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
         transactionalId: "t1",

@@ -11,8 +11,10 @@
  * other round, so every count sees the same machine. Printed: the median MB/s (record values) of
  * each count, its ratio to the first count's (of the medians, and the median of the ratios
  * within a round), the cores the process used (CPU of all its threads from `/proc/self/stat`
- * over the wall time) and MB per CPU second: on a shared machine the cores a run gets vary, and
- * equal MB per CPU second for every count says the workers do not hold each other up.
+ * over the wall time), MB per CPU second, and MB per CPU second of the workers' JavaScript
+ * threads alone (each reads its own `/proc/thread-self/stat`): on a shared machine the cores a run
+ * gets vary, and equal MB per CPU second for every count says the workers do not hold each other
+ * up, so that with free cores the throughput would follow the worker count.
  *
  * ```
  * deno task bench:shards --workers 1,2 --rounds 3
@@ -89,6 +91,8 @@ interface Run {
   mbPerS: number;
   requests: number;
   cores: number;
+  /** CPU seconds of the workers' JavaScript threads together. */
+  threadCpu: number;
   load: string;
 }
 
@@ -164,6 +168,7 @@ async function once(round: number, n: number): Promise<Run> {
       mbPerS: bytes / 1e6 / (ms / 1000),
       requests: results.reduce((s, r) => s + r.requests, 0),
       cores: cpu / wall,
+      threadCpu: results.reduce((s, r) => s + r.threadCpu, 0),
       load,
     };
   } finally {
@@ -191,16 +196,17 @@ for (let round = 1; round <= rounds; round++) {
     runs.push(r);
     console.log(
       `round ${round}, ${n} worker(s): ${r.mbPerS.toFixed(1)} MB/s, ${r.requests} requests, ` +
-        `${r.cores.toFixed(2)} cores, load ${r.load}`,
+        `${r.cores.toFixed(2)} cores (JS threads ${(r.threadCpu / seconds).toFixed(2)}), ` +
+        `${(r.mbPerS * seconds / r.threadCpu).toFixed(0)} MB per JS-thread CPU s, load ${r.load}`,
     );
   }
 }
 const firstRuns = new Map(runs.filter((r) => r.workers === counts[0]).map((r) => [r.round, r]));
 console.log(
   "\n| workers | MB/s (median) | × first (medians) | × first (median of rounds) | cores used | " +
-    "MB per CPU second | rounds MB/s |",
+    "MB per CPU second | MB per JS-thread CPU second | rounds MB/s |",
 );
-console.log("| ------: | ----: | ----: | ----: | ----: | ----: | ---- |");
+console.log("| ------: | ----: | ----: | ----: | ----: | ----: | ----: | ---- |");
 const first = median([...firstRuns.values()].map((r) => r.mbPerS));
 const summary = counts.map((n) => {
   const mine = runs.filter((r) => r.workers === n);
@@ -212,11 +218,13 @@ const summary = counts.map((n) => {
     roundRatio: median(mine.map((r) => r.mbPerS / firstRuns.get(r.round)!.mbPerS)),
     cores: median(mine.map((r) => r.cores)),
     mbPerCpuSecond: median(mine.map((r) => r.mbPerS / r.cores)),
+    mbPerThreadCpuSecond: median(mine.map((r) => r.mbPerS * seconds / r.threadCpu)),
     rounds: mine.map((r) => r.mbPerS),
   };
   console.log(
     `| ${n} | ${mb.toFixed(1)} | ${row.ratio.toFixed(2)} | ${row.roundRatio.toFixed(2)} | ` +
       `${row.cores.toFixed(2)} | ${row.mbPerCpuSecond.toFixed(0)} | ` +
+      `${row.mbPerThreadCpuSecond.toFixed(0)} | ` +
       `${row.rounds.map((x) => x.toFixed(0)).join(", ")} |`,
   );
   return row;

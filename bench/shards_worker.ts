@@ -28,7 +28,7 @@ export type ShardCommand =
 /** What a shard answers. */
 export type ShardReply =
   | { type: "ready" }
-  | { type: "result"; valueBytes: number; requests: number; ms: number }
+  | { type: "result"; valueBytes: number; requests: number; ms: number; threadCpu: number }
   | { type: "closed" }
   | { type: "failed"; message: string };
 
@@ -135,10 +135,25 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
   while (Date.now() < warm) checkProduce(await broker.serveFrame(template.slice()));
 }
 
+/**
+ * CPU seconds of this worker's JavaScript thread (`/proc/thread-self/stat`, read synchronously so
+ * that the calling thread reads its own), or NaN where there is no such file.
+ */
+function threadCpu(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  } catch {
+    return NaN;
+  }
+}
+
 async function run(ms: number): Promise<void> {
   const b = broker!;
   const t = template!;
   let requests = 0;
+  const cpu0 = threadCpu();
   const started = performance.now();
   const end = started + ms;
   // `inflight` requests at a time, as that many connections with one request each would have
@@ -150,7 +165,13 @@ async function run(ms: number): Promise<void> {
     }
   }));
   const elapsed = performance.now() - started;
-  post({ type: "result", valueBytes: requests * valueBytesPerRequest, requests, ms: elapsed });
+  post({
+    type: "result",
+    valueBytes: requests * valueBytesPerRequest,
+    requests,
+    ms: elapsed,
+    threadCpu: threadCpu() - cpu0,
+  });
 }
 
 self.onmessage = async (e: MessageEvent<ShardCommand>) => {

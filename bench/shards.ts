@@ -93,6 +93,8 @@ interface Run {
   cores: number;
   /** CPU seconds of the workers' JavaScript threads together. */
   threadCpu: number;
+  /** The part of it spent in the kernel. */
+  threadSystemCpu: number;
   load: string;
 }
 
@@ -169,6 +171,7 @@ async function once(round: number, n: number): Promise<Run> {
       requests: results.reduce((s, r) => s + r.requests, 0),
       cores: cpu / wall,
       threadCpu: results.reduce((s, r) => s + r.threadCpu, 0),
+      threadSystemCpu: results.reduce((s, r) => s + r.threadSystemCpu, 0),
       load,
     };
   } finally {
@@ -196,7 +199,8 @@ for (let round = 1; round <= rounds; round++) {
     runs.push(r);
     console.log(
       `round ${round}, ${n} worker(s): ${r.mbPerS.toFixed(1)} MB/s, ${r.requests} requests, ` +
-        `${r.cores.toFixed(2)} cores (JS threads ${(r.threadCpu / seconds).toFixed(2)}), ` +
+        `${r.cores.toFixed(2)} cores (JS threads ${(r.threadCpu / seconds).toFixed(2)}, ` +
+        `${(100 * r.threadSystemCpu / r.threadCpu).toFixed(0)}% system), ` +
         `${(r.mbPerS * seconds / r.threadCpu).toFixed(0)} MB per JS-thread CPU s, load ${r.load}`,
     );
   }

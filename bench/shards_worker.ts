@@ -28,7 +28,14 @@ export type ShardCommand =
 /** What a shard answers. */
 export type ShardReply =
   | { type: "ready" }
-  | { type: "result"; valueBytes: number; requests: number; ms: number; threadCpu: number }
+  | {
+    type: "result";
+    valueBytes: number;
+    requests: number;
+    ms: number;
+    threadCpu: number;
+    threadSystemCpu: number;
+  }
   | { type: "closed" }
   | { type: "failed"; message: string };
 
@@ -139,13 +146,14 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
  * CPU seconds of this worker's JavaScript thread (`/proc/thread-self/stat`, read synchronously so
  * that the calling thread reads its own), or NaN where there is no such file.
  */
-function threadCpu(): number {
+function threadCpu(): { all: number; system: number } {
   try {
     const stat = Deno.readTextFileSync("/proc/thread-self/stat");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+    const system = Number(fields[12]) / 100; // USER_HZ
+    return { all: Number(fields[11]) / 100 + system, system };
   } catch {
-    return NaN;
+    return { all: NaN, system: NaN };
   }
 }
 
@@ -165,12 +173,14 @@ async function run(ms: number): Promise<void> {
     }
   }));
   const elapsed = performance.now() - started;
+  const cpu1 = threadCpu();
   post({
     type: "result",
     valueBytes: requests * valueBytesPerRequest,
     requests,
     ms: elapsed,
-    threadCpu: threadCpu() - cpu0,
+    threadCpu: cpu1.all - cpu0.all,
+    threadSystemCpu: cpu1.system - cpu0.system,
   });
 }
 

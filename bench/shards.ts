@@ -21,6 +21,11 @@
  * taskset -c 0 deno task bench:shards --workers 1,2     # one core: 2 workers should give ~1×
  * ```
  *
+ * `--routing` measures what a forwarded request costs instead: the workers (the largest of
+ * `--workers`, at least 2) are the shards of one broker (`startShard`, one port with `reusePort`,
+ * so the task runs with `--unstable-net`), and in each round every worker replays requests for
+ * its own partitions and, in turn, for the next shard's, which the router forwards.
+ *
  * Data goes to `--dir` (default `/dev/shm` when it exists, so the figures are the broker's CPU and
  * not this VM's disk; topics keep at most 32 MiB a partition) and is deleted after each run.
  *
@@ -41,6 +46,7 @@ const args = parseArgs({
     inflight: { type: "string", default: "8" },
     dir: { type: "string" },
     json: { type: "string" },
+    routing: { type: "boolean", default: false },
   },
 });
 
@@ -96,6 +102,8 @@ interface Run {
   /** The part of it spent in the kernel. */
   threadSystemCpu: number;
   load: string;
+  /** `--routing`: requests for the worker's own partitions, or for the next shard's. */
+  which?: "local" | "remote";
 }
 
 /** Send a command to every worker and wait for each one's reply of type `want`. */
@@ -123,7 +131,11 @@ function all<T extends ShardReply["type"]>(
           e.preventDefault();
           reject(new Error(`worker ${i}: ${e.message}`));
         };
-        w.postMessage(commands[i]);
+        const c = commands[i];
+        const transfer = c.type === "start" && c.shard !== undefined
+          ? c.shard.ports.filter((x): x is MessagePort => x !== null)
+          : [];
+        w.postMessage(c, transfer);
       })
     ),
   );
@@ -180,6 +192,88 @@ async function once(round: number, n: number): Promise<Run> {
   }
 }
 
+/**
+ * `--routing`: the workers are the shards of one broker (`startShard`, one port); in the same
+ * round each replays requests for its own partitions ("local") and for the next shard's
+ * ("remote", every request forwarded), in `order`.
+ */
+async function onceRouted(round: number, n: number, order: ("local" | "remote")[]): Promise<Run[]> {
+  const dir = await Deno.makeTempDir({ dir: base, prefix: "sluice-bench-shards-" });
+  const workers = Array.from(
+    { length: n },
+    () => new Worker(new URL("./shards_worker.ts", import.meta.url).href, { type: "module" }),
+  );
+  const ports: (MessagePort | null)[][] = Array.from(
+    { length: n },
+    () => Array.from({ length: n }, () => null),
+  );
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const c = new MessageChannel();
+      ports[i][j] = c.port1;
+      ports[j][i] = c.port2;
+    }
+  }
+  const start = (index: number, port: number): ShardCommand => ({
+    type: "start",
+    index,
+    dir: `${dir}/shard-${index}`,
+    partitions,
+    batchRecords,
+    recordBytes,
+    inflight,
+    shard: { count: n, ports: ports[index], port },
+  });
+  try {
+    const [zero] = await all([workers[0]], [start(0, 0)], "ready", 120_000);
+    await all(
+      workers.slice(1),
+      workers.slice(1).map((_, k) => start(k + 1, zero.port)),
+      "ready",
+      120_000,
+    );
+    await all([workers[0]], [{ type: "prepare" }], "ready", 120_000);
+    await all(
+      workers.slice(1),
+      workers.slice(1).map(() => ({ type: "prepare" })),
+      "ready",
+      120_000,
+    );
+    const runs: Run[] = [];
+    for (const which of order) {
+      const load = await loadAverage();
+      const cpu0 = await processCpu();
+      const t0 = performance.now();
+      const results = await all(
+        workers,
+        workers.map(() => ({ type: "run", ms: seconds * 1000, which })),
+        "result",
+        seconds * 1000 + 60_000,
+      );
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = await processCpu() - cpu0;
+      const bytes = results.reduce((s, r) => s + r.valueBytes, 0);
+      const ms = Math.max(...results.map((r) => r.ms));
+      runs.push({
+        round,
+        workers: n,
+        which,
+        mbPerS: bytes / 1e6 / (ms / 1000),
+        requests: results.reduce((s, r) => s + r.requests, 0),
+        cores: cpu / wall,
+        threadCpu: results.reduce((s, r) => s + r.threadCpu, 0),
+        threadSystemCpu: results.reduce((s, r) => s + r.threadSystemCpu, 0),
+        load,
+      });
+    }
+    await all(workers, workers.map(() => ({ type: "stop" })), "closed", 120_000);
+    return runs;
+  } finally {
+    for (const w of workers) w.terminate();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -191,6 +285,48 @@ console.log(
     `${partitions} × ${batchRecords} × ${recordBytes} B, acks=1, ${inflight} in flight per ` +
     `worker; data in ${base}; CPUs allowed ${await cpusAllowed()}; load ${await loadAverage()}`,
 );
+if (args.values.routing) {
+  const n = Math.max(2, ...counts);
+  const runs: Run[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const order: ("local" | "remote")[] = round % 2 === 1
+      ? ["local", "remote"]
+      : ["remote", "local"];
+    for (const r of await onceRouted(round, n, order)) {
+      runs.push(r);
+      console.log(
+        `round ${round}, ${n} shards, ${r.which}: ${r.mbPerS.toFixed(1)} MB/s, ` +
+          `${r.cores.toFixed(2)} cores, ${(r.mbPerS / r.cores).toFixed(0)} MB per CPU s, ` +
+          `${(r.mbPerS * seconds / r.threadCpu).toFixed(0)} MB per JS-thread CPU s, load ${r.load}`,
+      );
+    }
+  }
+  console.log(
+    "\n| requests for | MB/s (median) | cores used | MB per CPU second | MB per JS-thread CPU second |",
+  );
+  console.log("| ---- | ----: | ----: | ----: | ----: |");
+  const summary = (["local", "remote"] as const).map((which) => {
+    const mine = runs.filter((r) => r.which === which);
+    const row = {
+      which,
+      mbPerS: median(mine.map((r) => r.mbPerS)),
+      cores: median(mine.map((r) => r.cores)),
+      mbPerCpuSecond: median(mine.map((r) => r.mbPerS / r.cores)),
+      mbPerThreadCpuSecond: median(mine.map((r) => r.mbPerS * seconds / r.threadCpu)),
+    };
+    console.log(
+      `| ${which === "local" ? "own partitions" : "the next shard's (forwarded)"} | ` +
+        `${row.mbPerS.toFixed(1)} | ${row.cores.toFixed(2)} | ${row.mbPerCpuSecond.toFixed(0)} | ` +
+        `${row.mbPerThreadCpuSecond.toFixed(0)} |`,
+    );
+    return row;
+  });
+  console.log(`load at the end ${await loadAverage()}`);
+  if (args.values.json !== undefined) {
+    await Deno.writeTextFile(args.values.json, JSON.stringify({ runs, summary }, null, 2) + "\n");
+  }
+  Deno.exit(0);
+}
 const runs: Run[] = [];
 for (let round = 1; round <= rounds; round++) {
   const order = round % 2 === 1 ? counts : [...counts].reverse();

@@ -5,7 +5,9 @@
 // validation, append, response encoding) with a fixed number of requests in flight. No socket
 // and no client: what the worker's thread spends is the broker's work alone.
 /// <reference lib="deno.worker" />
-import { Broker } from "../server/broker.ts";
+import { Broker, startShard } from "../server/broker.ts";
+import { DEFAULT_BROKER_CONFIG } from "../server/config.ts";
+import { shardOf } from "../server/shards.ts";
 import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
@@ -21,13 +23,19 @@ export type ShardCommand =
     batchRecords: number;
     recordBytes: number;
     inflight: number;
+    /**
+     * `--routing`: this worker is shard `index` of one sharded broker (ports to the others,
+     * the port shard 0 bound) instead of a broker of its own.
+     */
+    shard?: { count: number; ports: (MessagePort | null)[]; port: number };
   }
-  | { type: "run"; ms: number }
+  | { type: "prepare" }
+  | { type: "run"; ms: number; which?: "local" | "remote" }
   | { type: "stop" };
 
 /** What a shard answers. */
 export type ShardReply =
-  | { type: "ready" }
+  | { type: "ready"; port: number }
   | {
     type: "result";
     valueBytes: number;
@@ -41,6 +49,9 @@ export type ShardReply =
 
 let broker: Broker | undefined;
 let template: Uint8Array | undefined;
+/** `--routing`: requests for this shard's partitions, and for the next shard's. */
+let templates: { local: Uint8Array; remote: Uint8Array } | undefined;
+let setup: Extract<ShardCommand, { type: "start" }> | undefined;
 let valueBytesPerRequest = 0;
 let inflight = 1;
 let correlation = 1;
@@ -78,16 +89,14 @@ function checkProduce(chunks: Uint8Array[] | null): void {
   }
 }
 
-async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void> {
-  inflight = c.inflight;
-  broker = await Broker.start({
-    listeners: "PLAINTEXT://127.0.0.1:0",
-    logDirs: [c.dir],
-    logLevel: "silent",
-    logRetentionCheckIntervalMs: 1000,
-  });
-  const topic = `shard-${c.index}`;
-  const created = await broker.serveFrame(body(encodeRequestFrame(
+const TOPIC_CONFIGS = [
+  // Old segments are deleted as the run goes, so a run holds at most ~32 MiB a partition.
+  { name: "segment.bytes", value: String(16 << 20) },
+  { name: "retention.bytes", value: String(16 << 20) },
+];
+
+async function createTopic(b: Broker, topic: string, partitions: number): Promise<void> {
+  const created = await b.serveFrame(body(encodeRequestFrame(
     CreateTopicsRequest,
     7,
     correlation++,
@@ -95,14 +104,10 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
     CreateTopicsRequest.create({
       topics: [{
         name: topic,
-        numPartitions: c.partitions,
+        numPartitions: partitions,
         replicationFactor: 1,
         assignments: [],
-        // Old segments are deleted as the run goes, so a run holds at most ~32 MiB a partition.
-        configs: [
-          { name: "segment.bytes", value: String(16 << 20) },
-          { name: "retention.bytes", value: String(16 << 20) },
-        ],
+        configs: TOPIC_CONFIGS,
       }],
       timeoutMs: 5000,
     }),
@@ -113,14 +118,20 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
   if (res.topics[0].errorCode !== 0) {
     throw new Error(`create topic ${topic}: error ${res.topics[0].errorCode}`);
   }
+}
+
+function produceFrame(
+  c: Extract<ShardCommand, { type: "start" }>,
+  topic: string,
+  partitions: number[],
+): Uint8Array {
   const value = new Uint8Array(c.recordBytes);
   for (let i = 0; i < value.length; i++) value[i] = (i * 31 + c.index) & 0xff;
   const batch = buildBatch({
     records: Array.from({ length: c.batchRecords }, () => ({ key: null, value })),
     baseTimestamp: Date.now(),
   });
-  valueBytesPerRequest = c.partitions * c.batchRecords * c.recordBytes;
-  template = body(encodeRequestFrame(
+  return body(encodeRequestFrame(
     ProduceRequest,
     9,
     1,
@@ -130,13 +141,60 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
       timeoutMs: 30_000,
       topicData: [{
         name: topic,
-        partitionData: Array.from({ length: c.partitions }, (_, p) => ({
-          index: p,
-          records: batch,
-        })),
+        partitionData: partitions.map((index) => ({ index, records: batch })),
       }],
     }),
   ));
+}
+
+/** `--routing`: shard 0 makes the topic (the others get it by the topic sync); all build. */
+async function prepare(): Promise<void> {
+  const c = setup!;
+  const count = c.shard!.count;
+  const topic = "routed";
+  const total = 2 * count * c.partitions;
+  if (c.index === 0) await createTopic(broker!, topic, total);
+  const owned = (shard: number) =>
+    Array.from({ length: total }, (_, p) => p)
+      .filter((p) => shardOf(topic, p, count) === shard)
+      .slice(0, c.partitions);
+  templates = {
+    local: produceFrame(c, topic, owned(c.index)),
+    remote: produceFrame(c, topic, owned((c.index + 1) % count)),
+  };
+  valueBytesPerRequest = c.partitions * c.batchRecords * c.recordBytes;
+  const warm = Date.now() + 300;
+  while (Date.now() < warm) {
+    checkProduce(await broker!.serveFrame(templates.local.slice()));
+    checkProduce(await broker!.serveFrame(templates.remote.slice()));
+  }
+}
+
+async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void> {
+  inflight = c.inflight;
+  setup = c;
+  if (c.shard !== undefined) {
+    broker = await startShard({
+      ...DEFAULT_BROKER_CONFIG,
+      listeners: `PLAINTEXT://127.0.0.1:${c.shard.port}`,
+      logDirs: [c.dir],
+      logLevel: "silent",
+      logRetentionCheckIntervalMs: 1000,
+      workers: c.shard.count,
+      maxIncrementalFetchSessionCacheSlots: 0,
+    }, { index: c.index, count: c.shard.count, ports: c.shard.ports });
+    return;
+  }
+  broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [c.dir],
+    logLevel: "silent",
+    logRetentionCheckIntervalMs: 1000,
+  });
+  const topic = `shard-${c.index}`;
+  await createTopic(broker, topic, c.partitions);
+  valueBytesPerRequest = c.partitions * c.batchRecords * c.recordBytes;
+  template = produceFrame(c, topic, Array.from({ length: c.partitions }, (_, p) => p));
   // warm up: the code paths compiled, every partition's first segment made
   const warm = Date.now() + 300;
   while (Date.now() < warm) checkProduce(await broker.serveFrame(template.slice()));
@@ -157,9 +215,9 @@ function threadCpu(): { all: number; system: number } {
   }
 }
 
-async function run(ms: number): Promise<void> {
+async function run(ms: number, which?: "local" | "remote"): Promise<void> {
   const b = broker!;
-  const t = template!;
+  const t = which === undefined ? template! : templates![which];
   let requests = 0;
   const cpu0 = threadCpu();
   const started = performance.now();
@@ -189,9 +247,12 @@ self.onmessage = async (e: MessageEvent<ShardCommand>) => {
   try {
     if (c.type === "start") {
       await start(c);
-      post({ type: "ready" });
+      post({ type: "ready", port: broker!.port });
+    } else if (c.type === "prepare") {
+      await prepare();
+      post({ type: "ready", port: broker!.port });
     } else if (c.type === "run") {
-      await run(c.ms);
+      await run(c.ms, c.which);
     } else {
       await broker?.close();
       post({ type: "closed" });

@@ -421,6 +421,11 @@ export class Broker {
           { index, count: n, ports: ports[index] },
         );
       }));
+      // a shard that fails later takes the process down with it, as a crash would (its
+      // partitions are nowhere else; the next start recovers them): the error is not handled
+      zero.#workers.forEach((w, k) => {
+        w.onerror = (e) => log.error(`Shard ${k + 1} failed: ${e.message}`);
+      });
       // each shard holds exactly its partitions of shard 0's topics (a restart, a crash between)
       await zero.#router!.syncTopics();
     } catch (e) {

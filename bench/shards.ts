@@ -47,6 +47,7 @@ const args = parseArgs({
     dir: { type: "string" },
     json: { type: "string" },
     routing: { type: "boolean", default: false },
+    "reuse-frames": { type: "boolean", default: false },
   },
 });
 
@@ -158,6 +159,7 @@ async function once(round: number, n: number): Promise<Run> {
         batchRecords,
         recordBytes,
         inflight,
+        reuseFrames: args.values["reuse-frames"],
       })),
       "ready",
       120_000,
@@ -222,6 +224,7 @@ async function onceRouted(round: number, n: number, order: ("local" | "remote")[
     batchRecords,
     recordBytes,
     inflight,
+    reuseFrames: args.values["reuse-frames"],
     shard: { count: n, ports: ports[index], port },
   });
   try {
@@ -283,7 +286,9 @@ function median(xs: number[]): number {
 console.log(
   `bench:shards: workers ${counts.join(",")}, ${rounds} rounds of ${seconds} s; Produce v9 of ` +
     `${partitions} × ${batchRecords} × ${recordBytes} B, acks=1, ${inflight} in flight per ` +
-    `worker; data in ${base}; CPUs allowed ${await cpusAllowed()}; load ${await loadAverage()}`,
+    `worker${
+      args.values["reuse-frames"] ? " (frames reused)" : ""
+    }; data in ${base}; CPUs allowed ${await cpusAllowed()}; load ${await loadAverage()}`,
 );
 if (args.values.routing) {
   const n = Math.max(2, ...counts);

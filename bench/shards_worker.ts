@@ -23,6 +23,8 @@ export type ShardCommand =
     batchRecords: number;
     recordBytes: number;
     inflight: number;
+    /** Copy each request into one of `inflight` buffers made once, instead of a fresh one. */
+    reuseFrames?: boolean;
     /**
      * `--routing`: this worker is shard `index` of one sharded broker (ports to the others,
      * the port shard 0 bound) instead of a broker of its own.
@@ -54,6 +56,7 @@ let templates: { local: Uint8Array; remote: Uint8Array } | undefined;
 let setup: Extract<ShardCommand, { type: "start" }> | undefined;
 let valueBytesPerRequest = 0;
 let inflight = 1;
+let reuseFrames = false;
 let correlation = 1;
 
 function post(m: ShardReply): void {
@@ -172,6 +175,7 @@ async function prepare(): Promise<void> {
 
 async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void> {
   inflight = c.inflight;
+  reuseFrames = c.reuseFrames === true;
   setup = c;
   if (c.shard !== undefined) {
     broker = await startShard({
@@ -223,10 +227,18 @@ async function run(ms: number, which?: "local" | "remote"): Promise<void> {
   const started = performance.now();
   const end = started + ms;
   // `inflight` requests at a time, as that many connections with one request each would have
-  // them; every request gets a fresh copy of the frame, as a socket read would give it.
+  // them; every request gets a fresh copy of the frame, as a socket read would give it (or,
+  // `--reuse-frames`, a copy into a buffer of its own made once: no allocation per request).
   await Promise.all(Array.from({ length: inflight }, async () => {
+    const own = reuseFrames ? new Uint8Array(t.length) : undefined;
     while (performance.now() < end) {
-      const out = await b.serveFrame(t.slice());
+      let frame: Uint8Array;
+      if (own === undefined) frame = t.slice();
+      else {
+        own.set(t);
+        frame = own;
+      }
+      const out = await b.serveFrame(frame);
       if ((++requests & 63) === 0) checkProduce(out);
     }
   }));

@@ -236,7 +236,7 @@ export class ShardRouter {
   readonly #pending = new Map<number, (m: ShardMessage & { t: "res" }) => void>();
   readonly #incoming = new Map<string, AbortController>();
   #syncing: Promise<void> = Promise.resolve();
-  /** Topic and partition count at the last sync: a Metadata request that created none skips it. */
+  /** Partitions held here after the last sync: a Metadata request that created none skips it. */
   #synced = -1;
 
   /**
@@ -336,10 +336,9 @@ export class ShardRouter {
 
   /** Shard 0, after a request that may have changed topics: sync if it did (or may have). */
   #afterTopicChange(key: number): Promise<void> {
-    if (key === MetadataRequest.apiKey) {
-      let count = 0;
-      for (const t of this.#logs.listTopics()) count += t.partitions + 1;
-      if (count === this.#synced) return Promise.resolve();
+    // an auto-created topic adds partitions here first (those of other shards until the sync)
+    if (key === MetadataRequest.apiKey && this.#logs.partitionCount === this.#synced) {
+      return Promise.resolve();
     }
     return this.syncTopics();
   }
@@ -554,10 +553,8 @@ export class ShardRouter {
       const topics: ShardTopic[] = this.#logs.listTopics()
         .filter((t) => !SHARD0_TOPICS.has(t.name))
         .map((t) => ({ name: t.name, id: t.id, partitions: t.partitions, configs: t.configs }));
-      let count = 0;
-      for (const t of this.#logs.listTopics()) count += t.partitions + 1;
-      this.#synced = count;
       await this.reconcile(topics);
+      this.#synced = this.#logs.partitionCount;
       await Promise.all(this.#ports.map((port) => {
         if (port === null) return;
         const id = this.#nextId++;

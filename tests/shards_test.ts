@@ -219,6 +219,21 @@ Deno.test({
         }
       }
 
+      // a topic auto-created by shard 0's Metadata whose one partition is shard 1's
+      const auto = Array.from({ length: 100 }, (_, i) => `auto-${i}`)
+        .find((t) => shardOf(t, 0, 2) === 1)!;
+      const autoProducer = new Producer(client);
+      const [autoSent] = await autoProducer.send({
+        topic: auto,
+        messages: [{ value: "made on first use" }],
+      });
+      await autoProducer.close();
+      assert.deepStrictEqual([autoSent.partition, autoSent.offset], [0, 0]);
+      assert.ok(
+        await Deno.stat(`${dir}/shard-1/${auto}-0`).then(() => true, () => false),
+        `${auto}-0 in shard 1's directory`,
+      );
+
       // a group on shard 0's coordinator, over partitions of both shards
       const total = expected.reduce((n, e) => n + e.length, 0);
       const group = new GroupConsumer(client, {

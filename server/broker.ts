@@ -350,6 +350,10 @@ export class Broker {
     if (full.etcdEndpoints.length > 0 || options.replication !== undefined) {
       throw new RangeError(`${what}: shards are for a standalone broker, not cluster mode`);
     }
+    if (full.authorizerClassName !== "") {
+      // each shard authorizes the requests it serves, but ACLs change on shard 0 only
+      throw new RangeError(`${what}: shards do not serve ACLs (authorizer.class.name)`);
+    }
     const other = listenerSpecs(full).find((l) => l.securityProtocol !== "PLAINTEXT");
     if (other !== undefined) {
       throw new RangeError(

@@ -234,6 +234,41 @@ Deno.test({
         `${auto}-0 in shard 1's directory`,
       );
 
+      // partitions added, then the topic deleted and made again: every shard follows
+      const held = async (topic: string) => {
+        const out: number[][] = [[], []];
+        for (const shard of [0, 1]) {
+          for await (const e of Deno.readDir(`${dir}/shard-${shard}`)) {
+            const m = new RegExp(`^${topic}-(\\d+)$`).exec(e.name);
+            if (m) out[shard].push(Number(m[1]));
+          }
+          out[shard].sort((x, y) => x - y);
+        }
+        return out;
+      };
+      const owners = (topic: string, n: number) =>
+        [0, 1].map((s) =>
+          Array.from({ length: n }, (_, p) => p).filter((p) => shardOf(topic, p, 2) === s)
+        );
+      const sendEach = async (topic: string, n: number) => {
+        const p = new Producer(client);
+        const sent = await p.send({
+          topic,
+          messages: Array.from({ length: n }, (_, partition) => ({ partition, value: "x" })),
+        });
+        await p.close();
+        return sent.map((m) => [m.partition, m.offset]);
+      };
+      await admin.createTopics([{ name: "grow", numPartitions: 1 }]);
+      await admin.createPartitions([{ topic: "grow", count: 4 }]);
+      assert.deepStrictEqual(await held("grow"), owners("grow", 4));
+      assert.deepStrictEqual(await sendEach("grow", 4), [[0, 0], [1, 0], [2, 0], [3, 0]]);
+      await admin.deleteTopics(["grow"]);
+      assert.deepStrictEqual(await held("grow"), [[], []]);
+      await admin.createTopics([{ name: "grow", numPartitions: 2 }]);
+      assert.deepStrictEqual(await held("grow"), owners("grow", 2));
+      assert.deepStrictEqual(await sendEach("grow", 2), [[0, 0], [1, 0]]);
+
       // a group on shard 0's coordinator, over partitions of both shards
       const total = expected.reduce((n, e) => n + e.length, 0);
       const group = new GroupConsumer(client, {

@@ -60,6 +60,7 @@ import type { TxnVerifier } from "./txn/verification.ts";
 import { openTransactionCoordinator } from "./txn/open_transaction_coordinator.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import { sleep } from "./sleep.ts";
+import type { ShardRouter } from "./shards.ts";
 import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import {
@@ -101,6 +102,34 @@ export interface BrokerStartOptions {
 }
 
 const API_VERSIONS_KEY = apiVersions.key;
+
+/** One shard's place among the shards of a broker (`sluice.workers`, `server/shards.ts`). */
+export interface ShardSetup {
+  /** Its index; 0 is the one in the main thread. */
+  index: number;
+  /** Shard count. */
+  count: number;
+  /** A port to every other shard by index, `null` at its own. */
+  ports: (MessagePort | null)[];
+}
+
+/** The data directory file that fixes the shard count of a sharded broker's log dir. */
+export const SHARDS_FILE = "sluice-shards.json";
+
+let startShardOf: (config: BrokerConfig, shard: ShardSetup) => Promise<Broker>;
+
+/**
+ * Start one shard of a sharded broker (`server/shard_worker.ts` calls it in its worker): a broker
+ * on `config`'s data directory (`<log dir>/shard-<i>`) and listeners (reusePort), routing
+ * through `shard`'s ports.
+ *
+ * @param config The shard's configuration.
+ * @param shard Its index, count and ports.
+ * @returns The running shard.
+ */
+export function startShard(config: BrokerConfig, shard: ShardSetup): Promise<Broker> {
+  return startShardOf(config, shard);
+}
 
 /** One listener a running broker serves. */
 export interface BoundListener {
@@ -166,6 +195,13 @@ export class Broker {
   #admin: AdminServer | undefined;
   #console: Console | undefined;
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
+  /** Shards (`sluice.workers` > 1): this shard's routing; on shard 0 the other shards' workers. */
+  #router: ShardRouter | undefined;
+  #workers: Worker[] = [];
+
+  static {
+    startShardOf = (config, shard) => Broker.#start(config, {}, shard);
+  }
 
   private constructor(
     config: BrokerConfig,
@@ -197,9 +233,17 @@ export class Broker {
    * @throws {RangeError} If the listeners or their TLS settings are malformed.
    * @throws {Error} If the data directory cannot be used or the port cannot be bound.
    */
-  static async start(
+  static start(
     config: Partial<BrokerConfig> = {},
     options: BrokerStartOptions = {},
+  ): Promise<Broker> {
+    return Broker.#start(config, options, undefined);
+  }
+
+  static async #start(
+    config: Partial<BrokerConfig>,
+    options: BrokerStartOptions,
+    shard: ShardSetup | undefined,
   ): Promise<Broker> {
     const full: BrokerConfig = {
       ...DEFAULT_BROKER_CONFIG,
@@ -211,6 +255,16 @@ export class Broker {
     };
     const log = full.logger ??
       createLogger({ level: full.logLevel ?? "info", format: full.logFormat ?? "text" });
+    if (full.workers > 1 && shard === undefined) return Broker.#startShards(full, log, options);
+    if (shard === undefined && full.logDirs[0] !== undefined) {
+      const shards = await readShardCount(`${full.logDirs[0]}/${SHARDS_FILE}`);
+      if (shards !== undefined) {
+        throw new Error(
+          `Cannot start broker: ${full.logDirs[0]} holds ${shards} shards (${SHARDS_FILE}); ` +
+            `start it with sluice.workers=${shards}`,
+        );
+      }
+    }
     const specs = listenerSpecs(full);
     const interBroker = interBrokerListener(full);
     // cluster mode: a SASL inter-broker listener needs this broker's own credentials
@@ -264,6 +318,7 @@ export class Broker {
         { specs, interBroker, tlsSettings, interBrokerAuth },
         options,
         state,
+        shard,
       );
       broker.#admin = admin;
       credentials.store = broker.#ctx.scramCredentials;
@@ -290,6 +345,113 @@ export class Broker {
     }
   }
 
+  /**
+   * `sluice.workers` > 1: shard 0 here, the others in workers, on the same ports; the log dir
+   * holds `shard-<i>` directories and {@linkcode SHARDS_FILE}, which fixes the count.
+   */
+  static async #startShards(
+    full: BrokerConfig,
+    log: Logger,
+    options: BrokerStartOptions,
+  ): Promise<Broker> {
+    const n = full.workers;
+    const what = `Cannot start broker with sluice.workers=${n}`;
+    if (full.etcdEndpoints.length > 0 || options.replication !== undefined) {
+      throw new RangeError(`${what}: shards are for a standalone broker, not cluster mode`);
+    }
+    if (full.authorizerClassName !== "") {
+      // each shard authorizes the requests it serves, but ACLs change on shard 0 only
+      throw new RangeError(`${what}: shards do not serve ACLs (authorizer.class.name)`);
+    }
+    const other = listenerSpecs(full).find((l) => l.securityProtocol !== "PLAINTEXT");
+    if (other !== undefined) {
+      throw new RangeError(
+        `${what}: shards serve PLAINTEXT listeners only; ${other.name} is ${other.securityProtocol}`,
+      );
+    }
+    const root = full.logDirs[0];
+    if (root === undefined) throw new RangeError(`${what}: logDirs is empty`);
+    await Deno.mkdir(root, { recursive: true });
+    const marker = `${root}/${SHARDS_FILE}`;
+    const recorded = await readShardCount(marker);
+    if (recorded === undefined) {
+      for (const f of ["meta.properties", "sluice-topics.json"]) {
+        if (await Deno.stat(`${root}/${f}`).then(() => true, () => false)) {
+          throw new Error(
+            `${what}: ${root} holds the data of a broker with sluice.workers=1 (${f}); ` +
+              `shards need a data directory of their own`,
+          );
+        }
+      }
+      const tmp = `${marker}.tmp`;
+      await Deno.writeTextFile(tmp, JSON.stringify({ version: 1, workers: n }) + "\n");
+      await Deno.rename(tmp, marker);
+    } else if (recorded !== n) {
+      throw new Error(
+        `${what}: ${root} was made with sluice.workers=${recorded} (${SHARDS_FILE}); each ` +
+          `partition lives in the shard its hash names, so the count cannot change`,
+      );
+    }
+    const ports: (MessagePort | null)[][] = Array.from(
+      { length: n },
+      () => Array.from({ length: n }, () => null),
+    );
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const c = new MessageChannel();
+        ports[i][j] = c.port1;
+        ports[j][i] = c.port2;
+      }
+    }
+    // every shard answers fetches without sessions: a session's partitions span shards
+    const base: BrokerConfig = { ...full, maxIncrementalFetchSessionCacheSlots: 0 };
+    const zero = await Broker.#start(
+      { ...base, logDirs: [`${root}/shard-0`] },
+      options,
+      { index: 0, count: n, ports: ports[0] },
+    );
+    const host = (h: string) => h.includes(":") ? `[${h}]` : h;
+    const { logger: _logger, ...cloneable } = base;
+    const shardConfig: BrokerConfig = {
+      ...cloneable,
+      clusterId: zero.config.clusterId,
+      listeners: zero.listeners.map((l) => `${l.name}://${host(l.host)}:${l.port}`).join(","),
+      advertisedListeners: zero.listeners
+        .map((l) => `${l.name}://${host(l.advertised.host)}:${l.advertised.port}`).join(","),
+      httpListener: "",
+    };
+    try {
+      await Promise.all(Array.from({ length: n - 1 }, (_, k) => {
+        const index = k + 1;
+        const w = new Worker(new URL("./shard_worker.ts", import.meta.url).href, {
+          type: "module",
+          name: `sluice-shard-${index}`,
+        });
+        zero.#workers.push(w);
+        return startShardWorker(
+          w,
+          { ...shardConfig, logDirs: [`${root}/shard-${index}`] },
+          { index, count: n, ports: ports[index] },
+        );
+      }));
+      // a shard that fails later takes the process down with it, as a crash would (its
+      // partitions are nowhere else; the next start recovers them): the error is not handled
+      zero.#workers.forEach((w, k) => {
+        w.onerror = (e) => log.error(`Shard ${k + 1} failed: ${e.message}`);
+      });
+      // each shard holds exactly its partitions of shard 0's topics (a restart, a crash between)
+      await zero.#router!.syncTopics();
+    } catch (e) {
+      await zero.close();
+      throw e;
+    }
+    log.info(
+      `Sluice broker ${full.nodeId}: ${n} shards (sluice.workers) listening on ` +
+        `${zero.host}:${zero.port}, data in ${root}/shard-0..${n - 1}`,
+    );
+    return zero;
+  }
+
   static async #open(
     full: BrokerConfig,
     log: Logger,
@@ -301,6 +463,7 @@ export class Broker {
     },
     options: BrokerStartOptions,
     state: { value: BrokerStateValue },
+    shard: ShardSetup | undefined,
   ): Promise<Broker> {
     const { specs, interBroker, tlsSettings, interBrokerAuth } = listening;
     const dir = full.logDirs[0];
@@ -546,6 +709,7 @@ export class Broker {
             handshakeTimeoutMs: full.requestReadTimeoutMs,
             logger: log,
             name: spec.name,
+            reusePort: shard !== undefined,
           });
         } catch (e) {
           const detail = e instanceof Error ? e.message : String(e);
@@ -614,6 +778,16 @@ export class Broker {
       scramCredentials,
     };
     const broker = new Broker(full, serving, ctx, abort, apis);
+    if (shard !== undefined) {
+      // loaded only with sluice.workers > 1: it imports the codecs of the APIs it routes
+      const { ShardRouter } = await import("./shards.ts");
+      broker.#router = new ShardRouter({
+        ...shard,
+        serve: (frame, info) => broker.#dispatch(frame, info),
+        logs,
+        logger: log,
+      });
+    }
     for (const l of serving) l.loop = broker.#accept(l);
     if (cluster !== undefined) {
       // every listener is published; other brokers connect to the inter-broker one
@@ -823,6 +997,9 @@ export class Broker {
       const pending = [...this.#connections.values()];
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
+      // shards: the others close (their requests to this one answered meanwhile), then ours
+      await Promise.all(this.#workers.map((w, i) => closeShardWorker(w, i + 1, this.#log)));
+      this.#router?.close();
       this.#scheduler.close();
       this.#unsubscribe();
       this.#ctx.txns?.close(); // no new markers are sent
@@ -911,6 +1088,46 @@ export class Broker {
       );
     }
     await conn.serve();
+  }
+
+  /**
+   * Serve one request frame as if a connection had sent it: the same header checks, handlers,
+   * metrics and response encoding, without a socket. A sharded broker (`sluice.workers`)
+   * answers requests another shard forwards with it, and `bench/shards.ts` replays requests
+   * from memory through it to measure the broker without a client's CPU.
+   *
+   * @example Answer an ApiVersions request held in memory
+   * ```ts
+   * import { Broker } from "./broker.ts";
+   * import { encodeRequestFrame } from "../protocol/framing.ts";
+   * import { ApiVersionsRequest } from "../protocol/messages/api_versions.ts";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const broker = await Broker.start({
+   *   listeners: "PLAINTEXT://127.0.0.1:0",
+   *   logDirs: [dir],
+   *   logLevel: "silent",
+   * });
+   * const sized = encodeRequestFrame(ApiVersionsRequest, 3, 1, "me", ApiVersionsRequest.create());
+   * const chunks = await broker.serveFrame(sized.subarray(4));
+   * console.log(chunks !== null); // true
+   * await broker.close();
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   *
+   * @param frame The request without its 4-byte size prefix. Produce records are views into it
+   * and their base offsets are rewritten in place, so pass a frame nothing else uses.
+   * @param connection The connection the request stands for (id, principal, listener); by
+   * default an in-process one, `{ id: 0, remote: "in-process" }` (PLAINTEXT, anonymous).
+   * @returns The response frame's chunks (size prefix included), or `null` when the request
+   * gets no response (Produce with acks=0).
+   * @throws {Error} If the frame is malformed where a connection would be closed for it.
+   */
+  serveFrame(
+    frame: Uint8Array,
+    connection: ConnectionInfo = { id: 0, remote: "in-process" },
+  ): Promise<Uint8Array[] | null> {
+    return this.#dispatch(frame, connection);
   }
 
   /** Serve one request, counted and timed for `/metrics` (issue #15). */
@@ -1037,6 +1254,20 @@ export class Broker {
       throw new CloseConnection(
         `malformed ${api.name} v${version} request (${what}): ${e.message}`,
       );
+    }
+    if (this.#router !== undefined && version <= api.maxVersion) {
+      // shards: another shard's partitions, or shard 0's requests, are served there
+      const routed = this.#router.route(
+        api,
+        version,
+        header.clientId,
+        correlationId,
+        request,
+        frame,
+        info,
+        (f, i) => this.#handleFrame(f, i),
+      );
+      if (routed !== undefined) return await routed;
     }
     const ctx: RequestContext = {
       broker: this.#ctx,
@@ -1257,4 +1488,61 @@ function consoleAccess(handler: FallbackHandler, authorizer?: AclAuthorizer): Fa
       }, { status: 403 }),
     );
   };
+}
+
+/** The shard count a sharded log dir was made with, or `undefined` if it has none. */
+async function readShardCount(marker: string): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(marker);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  const workers = (JSON.parse(text) as { workers?: unknown }).workers;
+  if (typeof workers !== "number" || !Number.isInteger(workers) || workers < 1) {
+    throw new Error(`Cannot read ${marker}: no shard count in ${JSON.stringify(text)}`);
+  }
+  return workers;
+}
+
+/** Start a shard in its worker (`server/shard_worker.ts`); resolves when it listens. */
+function startShardWorker(w: Worker, config: BrokerConfig, shard: ShardSetup): Promise<void> {
+  return new Promise((resolve, reject) => {
+    w.onmessage = (e: MessageEvent<{ type: string; message?: string }>) => {
+      if (e.data.type === "ready") resolve();
+      else reject(new Error(`shard ${shard.index}: ${e.data.message ?? e.data.type}`));
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      reject(new Error(`shard ${shard.index}: ${e.message}`));
+    };
+    const transfer = shard.ports.filter((p): p is MessagePort => p !== null);
+    w.postMessage({ type: "start", config, shard }, transfer);
+  });
+}
+
+/** Close a shard's broker in its worker, then end the worker (at most 60 s). */
+function closeShardWorker(w: Worker, index: number, log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      w.terminate();
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      log.warn(`Shard ${index} did not close within 60 s; its worker is ended`);
+      done();
+    }, 60_000);
+    w.onmessage = (e: MessageEvent<{ type: string; message?: string }>) => {
+      if (e.data.type !== "closed") log.error(`Shard ${index} close: ${e.data.message}`);
+      done();
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      log.error(`Shard ${index} failed while closing: ${e.message}`);
+      done();
+    };
+    w.postMessage({ type: "close" });
+  });
 }

@@ -98,6 +98,15 @@ export interface BrokerConfig {
    */
   requestReadTimeoutMs: number;
   /**
+   * Shards: partitions spread over this many threads (Deno workers), each with its own storage
+   * engine under `<log dir>/shard-<i>` and its own request handlers, all listening on the same
+   * ports (`reusePort`, needs `--unstable-net`); requests for another shard's partitions are
+   * forwarded to it, and everything that is not per partition is served by shard 0
+   * (`sluice.workers`, ARCHITECTURE.md "Shards"). Default 1: one thread, the data directory
+   * itself. Standalone PLAINTEXT listeners only; fixed for a data directory once chosen.
+   */
+  workers: number;
+  /**
    * Replication factor of auto-created topics and of CreateTopics with -1
    * (`default.replication.factor`). Default 1. Standalone, only 1 works.
    */
@@ -369,6 +378,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   maxBrokerPartitions: 10000,
   maxPartitions: 2147483647,
   requestReadTimeoutMs: 30000,
+  workers: 1,
   defaultReplicationFactor: 1,
   etcdEndpoints: [],
   etcdPrefix: "/sluice",
@@ -1075,6 +1085,12 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "sluice.request.read.timeout.ms":
         config.requestReadTimeoutMs = int(key, "positive-int");
+        break;
+      case "sluice.workers":
+        config.workers = int(key, "positive-int");
+        if (config.workers > 256) {
+          throw new RangeError(`Invalid ${key}: ${config.workers} is more than 256 shards`);
+        }
         break;
       // File descriptors and partitions as resources (issue #11).
       case "sluice.log.max.open.files":

@@ -103,6 +103,7 @@ export {
   type LogLevel,
   silentLogger,
 } from "./logger.ts";
+export type { ConnectionInfo } from "./connection.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
 export * from "./cluster/mod.ts";
 export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";

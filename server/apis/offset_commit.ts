@@ -42,9 +42,12 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
     const readable = authorizedNames(ctx, ACCESS.OffsetCommit.topic, req.topics.map((t) => t.name));
     const logs = ctx.broker.logs;
     const cluster = ctx.broker.cluster;
-    // Cluster mode: the partition exists in the cluster (it need not be on this broker).
+    // Cluster mode: the partition exists in the cluster (it need not be on this broker); shards
+    // (sluice.workers): in the topic table, wherever its shard is.
     const exists = (topic: string, p: number) =>
-      cluster !== undefined ? cluster.partitionExists(topic, p) : logs.hasPartition(topic, p);
+      cluster !== undefined
+        ? cluster.partitionExists(topic, p)
+        : logs.hasPartition(topic, p) || (p >= 0 && p < (logs.topic(topic)?.partitions ?? 0));
     const known: OffsetCommitParams["topics"] = [];
     for (const t of req.topics) {
       if (!readable.has(t.name)) continue;

@@ -38,7 +38,8 @@ export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDel
       for (const p of t.partitions) {
         const exists = cluster !== undefined
           ? cluster.partitionExists(t.name, p.partitionIndex)
-          : logs.hasPartition(t.name, p.partitionIndex);
+          : logs.hasPartition(t.name, p.partitionIndex) ||
+            (p.partitionIndex >= 0 && p.partitionIndex < (logs.topic(t.name)?.partitions ?? 0));
         if (exists) {
           known.push({ topic: t.name, partition: p.partitionIndex });
         }

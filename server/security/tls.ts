@@ -383,6 +383,11 @@ export interface ListenOptions {
   logger: Logger;
   /** The listener name, for log lines. */
   name: string;
+  /**
+   * Plain TCP only: share the port with other sockets that set it (SO_REUSEPORT; the kernel
+   * spreads connections over them), as the shards of `sluice.workers` do. Needs `--unstable-net`.
+   */
+  reusePort?: boolean;
 }
 
 /**
@@ -411,7 +416,13 @@ export interface ListenOptions {
 export async function listen(o: ListenOptions): Promise<TransportListener> {
   const hostname = o.hostname || "0.0.0.0";
   const tls = o.securityProtocol === "SSL" || o.securityProtocol === "SASL_SSL";
-  if (!tls) return new TcpTransport(Deno.listen({ hostname, port: o.port }));
+  if (!tls) {
+    return new TcpTransport(
+      o.reusePort === true
+        ? Deno.listen({ hostname, port: o.port, reusePort: true })
+        : Deno.listen({ hostname, port: o.port }),
+    );
+  }
   if (o.tls === undefined) throw new RangeError(`listener ${o.name} needs TLS settings`);
   // Deno.listenTls takes neither a client certificate nor a TLS version range
   if (o.tls.clientAuth === "none" && o.tls.protocols === undefined) {

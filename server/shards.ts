@@ -1,0 +1,672 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+/**
+ * Shards (`sluice.workers` > 1, ARCHITECTURE.md "Shards"): one broker over several threads. Each
+ * shard is a whole {@linkcode Broker} in its own thread (shard 0 in the main one, the others in
+ * Deno workers) with its own storage engine under `<log dir>/shard-<i>`, listening on the same
+ * ports (`reusePort`: the kernel spreads the connections). A partition belongs to one shard
+ * ({@linkcode shardOf}); the shard a connection landed on forwards what is not its own:
+ *
+ * - Produce, Fetch, ListOffsets, OffsetForLeaderEpoch and DeleteRecords go to the shards owning
+ *   their partitions: whole (the raw frame) when one shard owns them all, else split into one
+ *   request per shard and the answers merged in the request's order.
+ * - InitProducerId with a transactional id is refused (INVALID_REQUEST): the transaction
+ *   coordinator (shard 0) writes its markers to its own logs only.
+ * - ApiVersions and the SASL exchange stay on the connection's shard; every other request goes
+ *   whole to shard 0, which holds the topic table, the group and transaction coordinators and
+ *   the internal topics. After a request that may change topics, shard 0 sends its topic table
+ *   to every shard, which makes, grows or deletes its own partitions to match, before the
+ *   request is answered.
+ *
+ * Shards talk over `MessagePort`s, the request bytes copied once into a transferred buffer.
+ *
+ * @module
+ */
+
+import {
+  decodeBody,
+  decodeResponseHeader,
+  encodeRequestFrame,
+  encodeResponseFrame,
+} from "../protocol/framing.ts";
+import type { MessageCodec } from "../protocol/primitives.ts";
+import { ProduceRequest } from "../protocol/messages/produce.ts";
+import { FetchRequest } from "../protocol/messages/fetch.ts";
+import { ListOffsetsRequest } from "../protocol/messages/list_offsets.ts";
+import { OffsetForLeaderEpochRequest } from "../protocol/messages/offset_for_leader_epoch.ts";
+import { DeleteRecordsRequest } from "../protocol/messages/delete_records.ts";
+import { ApiVersionsRequest } from "../protocol/messages/api_versions.ts";
+import { SaslHandshakeRequest } from "../protocol/messages/sasl_handshake.ts";
+import { SaslAuthenticateRequest } from "../protocol/messages/sasl_authenticate.ts";
+import { CreateTopicsRequest } from "../protocol/messages/create_topics.ts";
+import { DeleteTopicsRequest } from "../protocol/messages/delete_topics.ts";
+import { CreatePartitionsRequest } from "../protocol/messages/create_partitions.ts";
+import { AlterConfigsRequest } from "../protocol/messages/alter_configs.ts";
+import { IncrementalAlterConfigsRequest } from "../protocol/messages/incremental_alter_configs.ts";
+import { MetadataRequest } from "../protocol/messages/metadata.ts";
+import { InitProducerIdRequest } from "../protocol/messages/init_producer_id.ts";
+import { ErrorCode } from "../protocol/errors.ts";
+import type { LogManager } from "../engine/mod.ts";
+import type { ApiHandler } from "./api.ts";
+import { CloseConnection, type ConnectionInfo } from "./connection.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
+import type { Logger } from "./logger.ts";
+
+/** Topics shard 0 holds whole: the coordinators' logs. */
+const SHARD0_TOPICS: ReadonlySet<string> = new Set([
+  CONSUMER_OFFSETS_TOPIC,
+  TRANSACTION_STATE_TOPIC,
+]);
+
+/**
+ * The shard owning a partition: FNV-1a of the topic name plus the partition, modulo the shard
+ * count, so a topic's partitions go round the shards from a topic-dependent start. The internal
+ * topics are shard 0's.
+ *
+ * @param topic Topic name.
+ * @param partition Partition index.
+ * @param shards Shard count.
+ * @returns The shard index, `0 <= i < shards`.
+ */
+export function shardOf(topic: string, partition: number, shards: number): number {
+  if (shards <= 1 || SHARD0_TOPICS.has(topic)) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) {
+    h ^= topic.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return ((h >>> 0) + partition) % shards;
+}
+
+/** A topic as shard 0 hands it to the others. */
+export interface ShardTopic {
+  /** Topic name. */
+  name: string;
+  /** Topic id. */
+  id: string;
+  /** Partition count (every shard's together). */
+  partitions: number;
+  /** Config overrides. */
+  configs: Record<string, string>;
+}
+
+/** A connection as a forwarded request carries it (what handlers and ACLs read). */
+interface ForwardedConnection {
+  id: number;
+  remote: string;
+  principal?: ConnectionInfo["principal"];
+  listenerName?: string;
+  securityProtocol?: ConnectionInfo["securityProtocol"];
+}
+
+type ShardMessage =
+  | { t: "req"; id: number; frame: Uint8Array; conn: ForwardedConnection }
+  | { t: "res"; id: number; response: Uint8Array | null; error?: string; close?: boolean }
+  | { t: "cancel"; id: number }
+  | { t: "topics"; id: number; topics: ShardTopic[] };
+
+/** Connections of forwarded requests and of a split request's parts: served where they are. */
+const HERE = new WeakSet<ConnectionInfo>();
+
+/** A per-partition API: where its request and response keep topics and partitions. */
+interface Partitioned {
+  topics: string;
+  name: string;
+  partitions: string;
+  index: string;
+  resTopics: string;
+  resName: string;
+  resPartitions: string;
+  resIndex: string;
+  /** Fetch v13+: topics by id. */
+  byId?: boolean;
+}
+
+const PARTITIONED = new Map<number, Partitioned>([
+  [ProduceRequest.apiKey, {
+    topics: "topicData",
+    name: "name",
+    partitions: "partitionData",
+    index: "index",
+    resTopics: "responses",
+    resName: "name",
+    resPartitions: "partitionResponses",
+    resIndex: "index",
+  }],
+  [FetchRequest.apiKey, {
+    topics: "topics",
+    name: "topic",
+    partitions: "partitions",
+    index: "partition",
+    resTopics: "responses",
+    resName: "topic",
+    resPartitions: "partitions",
+    resIndex: "partitionIndex",
+    byId: true,
+  }],
+  [ListOffsetsRequest.apiKey, {
+    topics: "topics",
+    name: "name",
+    partitions: "partitions",
+    index: "partitionIndex",
+    resTopics: "topics",
+    resName: "name",
+    resPartitions: "partitions",
+    resIndex: "partitionIndex",
+  }],
+  [OffsetForLeaderEpochRequest.apiKey, {
+    topics: "topics",
+    name: "topic",
+    partitions: "partitions",
+    index: "partition",
+    resTopics: "topics",
+    resName: "topic",
+    resPartitions: "partitions",
+    resIndex: "partition",
+  }],
+  [DeleteRecordsRequest.apiKey, {
+    topics: "topics",
+    name: "name",
+    partitions: "partitions",
+    index: "partitionIndex",
+    resTopics: "topics",
+    resName: "name",
+    resPartitions: "partitions",
+    resIndex: "partitionIndex",
+  }],
+]);
+
+/** Served on the connection's own shard: per-connection state. */
+const CONNECTION_LOCAL: ReadonlySet<number> = new Set([
+  ApiVersionsRequest.apiKey,
+  SaslHandshakeRequest.apiKey,
+  SaslAuthenticateRequest.apiKey,
+]);
+
+/** Requests after which shard 0 sends its topic table to the other shards. */
+const TOPIC_CHANGES: ReadonlySet<number> = new Set([
+  CreateTopicsRequest.apiKey,
+  DeleteTopicsRequest.apiKey,
+  CreatePartitionsRequest.apiKey,
+  AlterConfigsRequest.apiKey,
+  IncrementalAlterConfigsRequest.apiKey,
+]);
+
+type Obj = Record<string, unknown>;
+type Serve = (frame: Uint8Array, info: ConnectionInfo) => Promise<Uint8Array[] | null>;
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1 && chunks[0].byteOffset === 0) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** What a shard needs of its broker. */
+export interface ShardRouterOptions {
+  /** This shard's index. */
+  index: number;
+  /** Shard count. */
+  count: number;
+  /** A port to every other shard, by index (`null` at this shard's own). */
+  ports: (MessagePort | null)[];
+  /** Serve a request here, counted in the metrics (requests forwarded to this shard). */
+  serve: Serve;
+  /** This shard's storage engine. */
+  logs: LogManager;
+  /** Log lines. */
+  logger: Logger;
+}
+
+/**
+ * One shard's side of the sharding: routes the requests of its connections, serves those other
+ * shards forward to it, and keeps its partitions in step with shard 0's topic table.
+ */
+export class ShardRouter {
+  readonly index: number;
+  readonly count: number;
+  readonly #ports: (MessagePort | null)[];
+  readonly #serve: Serve;
+  readonly #logs: LogManager;
+  readonly #log: Logger;
+  #nextId = 1;
+  readonly #pending = new Map<number, (m: ShardMessage & { t: "res" }) => void>();
+  readonly #incoming = new Map<string, AbortController>();
+  #syncing: Promise<void> = Promise.resolve();
+  /** Partitions held here after the last sync: a Metadata request that created none skips it. */
+  #synced = -1;
+
+  /**
+   * @param o The shard's index, ports and broker.
+   */
+  constructor(o: ShardRouterOptions) {
+    this.index = o.index;
+    this.count = o.count;
+    this.#ports = o.ports;
+    this.#serve = o.serve;
+    this.#logs = o.logs;
+    this.#log = o.logger;
+    o.ports.forEach((port, from) => {
+      if (port !== null) {
+        port.onmessage = (e: MessageEvent<ShardMessage>) => this.#receive(from, port, e.data);
+      }
+    });
+  }
+
+  /** Stop answering other shards. */
+  close(): void {
+    for (const p of this.#ports) p?.close();
+    for (const c of this.#incoming.values()) c.abort();
+    for (const resolve of this.#pending.values()) {
+      resolve({ t: "res", id: 0, response: null, error: "shard closed", close: true });
+    }
+    this.#pending.clear();
+  }
+
+  /**
+   * Route a decoded request: `undefined` when this shard serves it as usual, else its response
+   * (forwarded, split, or served here with work after it).
+   */
+  route(
+    api: ApiHandler,
+    version: number,
+    clientId: string | null,
+    correlationId: number,
+    request: unknown,
+    frame: Uint8Array,
+    info: ConnectionInfo,
+    local: Serve,
+  ): Promise<Uint8Array[] | null> | undefined {
+    if (HERE.has(info)) return undefined;
+    if (
+      api.key === InitProducerIdRequest.apiKey &&
+      (request as { transactionalId: string | null }).transactionalId !== null
+    ) {
+      // the coordinator's markers would have to reach other shards' partitions: refused, so
+      // that no transaction is left open on a partition its markers never reach
+      this.#log.warn(
+        `InitProducerId for transactional id ` +
+          `${(request as { transactionalId: string }).transactionalId} from connection ` +
+          `${info.id} refused (INVALID_REQUEST): transactions are not served with ` +
+          `sluice.workers > 1`,
+      );
+      return Promise.resolve(encodeResponseFrame(
+        api.response as MessageCodec<unknown>,
+        version,
+        correlationId,
+        api.errorResponse(
+          request,
+          ErrorCode.INVALID_REQUEST,
+          "transactions are not served with sluice.workers > 1",
+        ),
+      ));
+    }
+    const parts = PARTITIONED.get(api.key);
+    if (parts !== undefined) {
+      return this.#routePartitioned(
+        api,
+        parts,
+        version,
+        clientId,
+        correlationId,
+        request,
+        frame,
+        info,
+        local,
+      );
+    }
+    if (CONNECTION_LOCAL.has(api.key)) return undefined;
+    if (this.index !== 0) return this.forward(0, frame, info);
+    if (!this.#changesTopics(api.key)) return undefined;
+    const here = { ...info };
+    HERE.add(here);
+    return local(frame, here).then(async (out) => {
+      await this.#afterTopicChange(api.key);
+      return out;
+    });
+  }
+
+  #changesTopics(key: number): boolean {
+    // Metadata may create topics (auto.create.topics.enable)
+    return TOPIC_CHANGES.has(key) || key === MetadataRequest.apiKey;
+  }
+
+  /** Shard 0, after a request that may have changed topics: sync if it did (or may have). */
+  #afterTopicChange(key: number): Promise<void> {
+    // an auto-created topic adds partitions here first (those of other shards until the sync)
+    if (key === MetadataRequest.apiKey && this.#logs.partitionCount === this.#synced) {
+      return Promise.resolve();
+    }
+    return this.syncTopics();
+  }
+
+  #routePartitioned(
+    api: ApiHandler,
+    parts: Partitioned,
+    version: number,
+    clientId: string | null,
+    correlationId: number,
+    request: unknown,
+    frame: Uint8Array,
+    info: ConnectionInfo,
+    local: Serve,
+  ): Promise<Uint8Array[] | null> | undefined {
+    const req = request as Obj;
+    const topics = (req[parts.topics] as Obj[] | undefined) ?? [];
+    // which shard each partition of each topic goes to
+    const byShard = new Map<number, Obj[]>();
+    for (const t of topics) {
+      let name = t[parts.name] as string;
+      if (parts.byId && (name === "" || name === undefined)) {
+        name = this.#logs.topicById(t.topicId as string)?.name ?? "";
+      }
+      const perShard = new Map<number, Obj[]>();
+      for (const p of (t[parts.partitions] as Obj[])) {
+        const s = name === "" ? 0 : shardOf(name, p[parts.index] as number, this.count);
+        let list = perShard.get(s);
+        if (list === undefined) perShard.set(s, list = []);
+        list.push(p);
+      }
+      for (const [s, ps] of perShard) {
+        let list = byShard.get(s);
+        if (list === undefined) byShard.set(s, list = []);
+        list.push({ ...t, [parts.partitions]: ps });
+      }
+    }
+    if (byShard.size === 0 || (byShard.size === 1 && byShard.has(this.index))) return undefined;
+    if (byShard.size === 1) return this.forward([...byShard.keys()][0], frame, info);
+    return this.#split(api, parts, version, clientId, correlationId, req, byShard, info, local);
+  }
+
+  async #split(
+    api: ApiHandler,
+    parts: Partitioned,
+    version: number,
+    clientId: string | null,
+    correlationId: number,
+    req: Obj,
+    byShard: Map<number, Obj[]>,
+    info: ConnectionInfo,
+    local: Serve,
+  ): Promise<Uint8Array[] | null> {
+    const isFetch = api.key === FetchRequest.apiKey;
+    // a long-polling Fetch ends as soon as one part has records: the others are cancelled
+    const cancel = new AbortController();
+    const signal = info.closed === undefined
+      ? cancel.signal
+      : AbortSignal.any([info.closed, cancel.signal]);
+    const answers = await Promise.all([...byShard].map(async ([shard, topics]) => {
+      const sub: Obj = { ...req, [parts.topics]: topics };
+      if (isFetch) {
+        sub.forgottenTopicsData = [];
+        // the response's bound (fetch.max.bytes) is shared: each part gets its share, so the
+        // merged response stays within what the client accepts (receive.message.max.bytes)
+        sub.maxBytes = Math.max(1, Math.floor((req.maxBytes as number) / byShard.size));
+      }
+      const sized = encodeRequestFrame(
+        api.request as MessageCodec<Obj>,
+        version,
+        correlationId,
+        clientId,
+        sub,
+      );
+      let out: Uint8Array | null;
+      if (shard === this.index) {
+        const here: ConnectionInfo = { ...info, closed: signal };
+        HERE.add(here);
+        const chunks = await local(sized.subarray(4), here);
+        out = chunks === null ? null : concat(chunks);
+      } else {out = await this.forward(shard, sized.subarray(4), info, signal).then((c) =>
+          c && c[0]
+        );}
+      if (out === null) return null;
+      const body = out.subarray(4);
+      const { bodyOffset } = decodeResponseHeader(body, api.key, version);
+      const res = decodeBody(api.response as MessageCodec<Obj>, body, bodyOffset, version);
+      if (isFetch && hasRecords(res, parts)) cancel.abort();
+      return res;
+    }));
+    if (answers.some((a) => a === null)) return null; // acks=0
+    const merged = merge(parts, req, answers as Obj[], isFetch);
+    return encodeResponseFrame(
+      api.response as MessageCodec<Obj>,
+      version,
+      correlationId,
+      merged,
+    );
+  }
+
+  /**
+   * Send a request frame to another shard and wait for its response frame.
+   *
+   * @param shard The shard.
+   * @param frame The request without its size prefix (copied).
+   * @param info The connection it came on.
+   * @param signal Aborting it ends the request's wait on that shard (a long-polling Fetch).
+   * @returns The response chunks, or `null` for none.
+   */
+  forward(
+    shard: number,
+    frame: Uint8Array,
+    info: ConnectionInfo,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array[] | null> {
+    const port = this.#ports[shard];
+    if (port === null || port === undefined) {
+      return Promise.reject(new Error(`shard ${this.index}: no port to shard ${shard}`));
+    }
+    const id = this.#nextId++;
+    const copy = frame.slice();
+    const conn: ForwardedConnection = {
+      id: info.id,
+      remote: info.remote,
+      principal: info.principal,
+      listenerName: info.listenerName,
+      securityProtocol: info.securityProtocol,
+    };
+    return new Promise((resolve, reject) => {
+      const onAbort = () => port.postMessage({ t: "cancel", id } satisfies ShardMessage);
+      const closed = info.closed;
+      closed?.addEventListener("abort", onAbort, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(id, (m) => {
+        closed?.removeEventListener("abort", onAbort);
+        signal?.removeEventListener("abort", onAbort);
+        if (m.close) reject(new CloseConnection(m.error ?? `shard ${shard} closed it`));
+        else if (m.error !== undefined) reject(new Error(`shard ${shard}: ${m.error}`));
+        else resolve(m.response === null ? null : [m.response]);
+      });
+      port.postMessage({ t: "req", id, frame: copy, conn } satisfies ShardMessage, [copy.buffer]);
+    });
+  }
+
+  #receive(from: number, port: MessagePort, m: ShardMessage): void {
+    if (m.t === "res") {
+      const resolve = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      resolve?.(m);
+    } else if (m.t === "cancel") {
+      this.#incoming.get(`${from}:${m.id}`)?.abort();
+    } else if (m.t === "topics") {
+      this.reconcile(m.topics).then(
+        () => port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage),
+        (e) =>
+          port.postMessage(
+            {
+              t: "res",
+              id: m.id,
+              response: null,
+              error: e instanceof Error ? e.message : String(e),
+            } satisfies ShardMessage,
+          ),
+      );
+    } else this.#serveForwarded(from, port, m);
+  }
+
+  async #serveForwarded(
+    from: number,
+    port: MessagePort,
+    m: ShardMessage & { t: "req" },
+  ): Promise<void> {
+    const key = `${from}:${m.id}`;
+    const abort = new AbortController();
+    this.#incoming.set(key, abort);
+    const info: ConnectionInfo = { ...m.conn, closed: abort.signal };
+    HERE.add(info);
+    let reply: ShardMessage;
+    try {
+      const chunks = await this.#serve(m.frame, info);
+      const apiKey = m.frame.length >= 2 ? (m.frame[0] << 8) | m.frame[1] : -1;
+      if (this.index === 0 && this.#changesTopics(apiKey)) await this.#afterTopicChange(apiKey);
+      const response = chunks === null ? null : concat(chunks);
+      reply = { t: "res", id: m.id, response };
+    } catch (e) {
+      reply = {
+        t: "res",
+        id: m.id,
+        response: null,
+        error: e instanceof Error ? e.message : String(e),
+        close: e instanceof CloseConnection,
+      };
+    } finally {
+      this.#incoming.delete(key);
+    }
+    const transfer = reply.response !== null && reply.response.byteOffset === 0 &&
+        reply.response.byteLength === reply.response.buffer.byteLength
+      ? [reply.response.buffer as ArrayBuffer]
+      : [];
+    port.postMessage(reply, transfer);
+  }
+
+  /**
+   * Shard 0: send the topic table to every shard (itself included) and wait until each holds
+   * exactly its partitions of it. Serialized; a Metadata request that changed nothing costs a
+   * count of the topics.
+   *
+   * @returns Resolves when every shard is in step.
+   */
+  syncTopics(): Promise<void> {
+    const run = this.#syncing.then(async () => {
+      const topics: ShardTopic[] = this.#logs.listTopics()
+        .filter((t) => !SHARD0_TOPICS.has(t.name))
+        .map((t) => ({ name: t.name, id: t.id, partitions: t.partitions, configs: t.configs }));
+      await this.reconcile(topics);
+      this.#synced = this.#logs.partitionCount;
+      await Promise.all(this.#ports.map((port) => {
+        if (port === null) return;
+        const id = this.#nextId++;
+        return new Promise<void>((resolve, reject) => {
+          this.#pending.set(
+            id,
+            (m) => m.error === undefined ? resolve() : reject(new Error(m.error)),
+          );
+          port.postMessage({ t: "topics", id, topics } satisfies ShardMessage);
+        });
+      }));
+    });
+    this.#syncing = run.catch((e) =>
+      this.#log.error(`Topic table not sent to every shard: ${e instanceof Error ? e.message : e}`)
+    );
+    return run;
+  }
+
+  /**
+   * Make this shard's partitions match shard 0's table: topics made (with the same ids) or
+   * deleted, partitions added, the partitions of other shards dropped, configs replaced.
+   *
+   * @param topics Shard 0's topic table (internal topics excluded).
+   * @returns Resolves when done.
+   */
+  async reconcile(topics: ShardTopic[]): Promise<void> {
+    const logs = this.#logs;
+    const want = new Map(topics.map((t) => [t.name, t]));
+    for (const t of logs.listTopics()) {
+      if (SHARD0_TOPICS.has(t.name)) continue;
+      const w = want.get(t.name);
+      if (w === undefined || w.id !== t.id) await logs.deleteTopic(t.name);
+    }
+    for (const w of topics) {
+      const mine = (from: number) =>
+        Array.from({ length: w.partitions - from }, (_, i) => from + i)
+          .filter((p) => shardOf(w.name, p, this.count) === this.index);
+      let t = logs.topic(w.name);
+      if (t === undefined) {
+        await logs.createTopic(w.name, w.partitions, w.configs, {
+          topicId: w.id,
+          localPartitions: mine(0),
+        });
+        continue;
+      }
+      if (w.partitions > t.partitions) {
+        t = await logs.createPartitions(w.name, w.partitions, {
+          localPartitions: mine(t.partitions),
+        });
+      }
+      const held = t.localPartitions ?? Array.from({ length: t.partitions }, (_, i) => i);
+      const others = held.filter((p) => shardOf(w.name, p, this.count) !== this.index);
+      if (others.length > 0) await logs.removeLocalPartitions(w.name, others);
+      if (!sameConfigs(t.configs, w.configs)) {
+        await logs.alterTopicConfigs(w.name, w.configs, [], { replace: true });
+      }
+    }
+  }
+}
+
+function sameConfigs(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
+function hasRecords(res: Obj, parts: Partitioned): boolean {
+  for (const t of (res[parts.resTopics] as Obj[])) {
+    for (const p of (t[parts.resPartitions] as Obj[])) {
+      const r = p.records as Uint8Array | null | undefined;
+      if ((r !== null && r !== undefined && r.length > 0) || p.errorCode !== 0) return true;
+    }
+  }
+  return false;
+}
+
+/** The parts' answers as one response, topics and partitions in the request's order. */
+function merge(parts: Partitioned, req: Obj, answers: Obj[], isFetch: boolean): Obj {
+  const found = new Map<string, { topic: Obj; partition: Obj }>();
+  for (const a of answers) {
+    for (const t of (a[parts.resTopics] as Obj[])) {
+      const tk = isFetch ? `${t[parts.resName]}/${t.topicId}` : String(t[parts.resName]);
+      for (const p of (t[parts.resPartitions] as Obj[])) {
+        found.set(`${tk}:${p[parts.resIndex]}`, { topic: t, partition: p });
+      }
+    }
+  }
+  const topics: Obj[] = [];
+  for (const t of (req[parts.topics] as Obj[])) {
+    const tk = isFetch ? `${t[parts.name]}/${t.topicId}` : String(t[parts.name]);
+    let out: Obj | undefined;
+    for (const p of (t[parts.partitions] as Obj[])) {
+      const hit = found.get(`${tk}:${p[parts.index]}`);
+      if (hit === undefined) continue;
+      if (out === undefined) {
+        out = { ...hit.topic, [parts.resPartitions]: [] };
+        topics.push(out);
+      }
+      (out[parts.resPartitions] as Obj[]).push(hit.partition);
+    }
+  }
+  const merged: Obj = { ...answers[0], [parts.resTopics]: topics };
+  if ("throttleTimeMs" in merged) {
+    merged.throttleTimeMs = Math.max(...answers.map((a) => a.throttleTimeMs as number));
+  }
+  if (isFetch) {
+    merged.errorCode = answers.find((a) => a.errorCode !== 0)?.errorCode ?? 0;
+    merged.sessionId = 0;
+  }
+  if (parts === PARTITIONED.get(ProduceRequest.apiKey)) {
+    // Produce v10+: node endpoints of the answers (all this broker's)
+    const eps = answers.flatMap((a) => (a.nodeEndpoints as Obj[] | undefined) ?? []);
+    if (eps.length > 0) merged.nodeEndpoints = [eps[0]];
+  }
+  return merged;
+}

@@ -34,7 +34,8 @@ export interface TaskContext {
   readonly taskId: string;
   /** The input partition. */
   readonly partition: number;
-  /** The largest record timestamp the task has processed. */
+  /** The largest record timestamp the task has processed (any of its topics). Windows do not
+   * close by it: each windowed processor keeps the time it has seen. */
   readonly streamTime: number;
   /** A store of this task. */
   store(name: string): BytesStore;

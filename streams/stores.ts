@@ -74,7 +74,11 @@ export class BytesStore {
   readonly dir: string | undefined;
   /** The changelog offset up to which this store's contents are known (next to read). */
   position = 0;
-  /** The highest changelog timestamp restored or written (stream time of the last write). */
+  /**
+   * The highest timestamp of a value written or restored (deletions do not count); kept in
+   * the on-disk checkpoint. A windowed or session aggregation writes with the time it has
+   * seen, so after a restore this is where that time resumes.
+   */
   maxTimestamp = -1;
   #map = new Map<string, StoreEntry>();
   /** Inner key → full keys, for window, session and join stores. */
@@ -216,7 +220,7 @@ export class BytesStore {
   }
 
   #apply(k: string, key: Uint8Array, value: Uint8Array | null, timestamp: number): void {
-    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+    if (value !== null && timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
     const index = this.#index;
     const segmented = this.retentionMs !== undefined;
     if (value === null) {
@@ -347,7 +351,13 @@ export class BytesStore {
     if (dir === undefined) return;
     await Deno.mkdir(dir, { recursive: true });
     let checkpoint:
-      | { generation: number; bytes: number; offset: number; streamTime?: number }
+      | {
+        generation: number;
+        bytes: number;
+        offset: number;
+        streamTime?: number;
+        maxTimestamp?: number;
+      }
       | undefined;
     try {
       checkpoint = JSON.parse(await Deno.readTextFile(`${dir}/checkpoint`));
@@ -373,6 +383,7 @@ export class BytesStore {
       // Entries that had expired when the checkpoint was written are skipped while loading.
       if (typeof checkpoint.streamTime === "number") this.advance(checkpoint.streamTime);
       this.#load(data.subarray(0, checkpoint.bytes));
+      if (typeof checkpoint.maxTimestamp === "number") this.maxTimestamp = checkpoint.maxTimestamp;
       this.#unpersisted.clear();
       this.#generation = checkpoint.generation;
       this.#logBytes = checkpoint.bytes;
@@ -452,6 +463,7 @@ export class BytesStore {
       bytes: this.#logBytes,
       offset: this.position,
       streamTime: this.#observed,
+      maxTimestamp: this.maxTimestamp,
     });
     await Deno.writeTextFile(`${this.dir}/checkpoint.tmp`, text);
     await Deno.rename(`${this.dir}/checkpoint.tmp`, `${this.dir}/checkpoint`);

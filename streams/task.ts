@@ -51,8 +51,9 @@ export class Task implements TaskContext {
   }
 
   /**
-   * Moves stream time forward (window closing, late joins). The stores' retention follows
-   * their own time, the latest entry time written to each (Kafka's segmented stores).
+   * Moves the task's stream time forward (committed with the offsets). Windowed and session
+   * aggregations close windows by the time they have seen themselves, and join stores expire
+   * by their own time, as Kafka's processors and segmented stores do.
    */
   advanceStreamTime(time: number): void {
     if (time > this.streamTime) this.streamTime = time;

@@ -806,7 +806,7 @@ export class KStream<K, V> {
     const thisStore = `${name}-this-join-store`;
     const otherStore = `${name}-other-join-store`;
     // Kafka's join stores keep a record for before + after + grace: no later record of the
-    // other side can join it once stream time has passed that.
+    // other side can join it once the store's time has passed that.
     const retentionMs = Math.max(1, windows.beforeMs + windows.afterMs + windows.graceMs);
     for (const s of [thisStore, otherStore]) {
       b.addStore({ name: s, kind: "join", persistent: false, retentionMs });
@@ -825,11 +825,13 @@ export class KStream<K, V> {
         // from the left, mirrored from the right.
         const lo = isLeft ? windows.beforeMs : windows.afterMs;
         const hi = isLeft ? windows.afterMs : windows.beforeMs;
-        const horizon = windows.beforeMs + windows.afterMs + windows.graceMs;
+        // As Kafka's KStreamKStreamJoin, no stream time drops a record here: each join store
+        // expires by its own time (the latest record time put into it), so a late record is
+        // not kept (the store skips the write) but still joins with what the other side's
+        // store holds.
         return (rec: Rec) => {
           if (rec.key === null || rec.value === null) return ctx.dropRecord("join without key");
           const ts = rec.timestamp;
-          if (ts < ctx.streamTime - horizon) return ctx.dropRecord("late join record");
           const kb = ks.serialize(rec.key as K)!;
           if (seq < 0) seq = nextSeq(my.range());
           my.put(joinKey(kb, ts, seq++), myVs.serialize(rec.value), ctx.streamTime);
@@ -1337,8 +1339,9 @@ let makeTimeWindowed: <K, V>(
 
 /**
  * A grouped stream over time windows: aggregations keyed by {@linkcode Windowed} keys. A record
- * whose window closed (stream time past its end plus the grace period) is dropped for that
- * window.
+ * whose window closed is dropped for that window: the aggregation's stream time (the largest
+ * timestamp it has seen, as Kafka's `observedStreamTime`; not the task's) has reached its end
+ * plus the grace period.
  *
  * @typeParam K Key type.
  * @typeParam V Value type.
@@ -1379,26 +1382,34 @@ export class TimeWindowedKStream<K, V> {
       b,
       "KSTREAM-WINDOWED-AGGREGATE",
       s,
-      (ctx, forward, store, vs) => (rec, kb) => {
-        const closeTime = ctx.streamTime - windows.graceMs;
-        for (const window of windows.windowsFor(rec.timestamp)) {
-          if (window.end <= closeTime) {
-            ctx.dropRecord("record for a closed window");
-            continue;
+      (ctx, forward, store, vs) => {
+        // Kafka's KStreamWindowAggregate closes windows by the time this processor has seen
+        // (`observedStreamTime`), not the task's: records of other topics of the task, or
+        // filtered out upstream, close nothing. Each record that moves it forward writes its
+        // window with that time as the changelog timestamp, so a restored store resumes it.
+        let observed: number | undefined;
+        return (rec, kb) => {
+          observed = Math.max(observed ?? store.maxTimestamp, rec.timestamp);
+          const closeTime = observed - windows.graceMs;
+          for (const window of windows.windowsFor(rec.timestamp)) {
+            if (window.end <= closeTime) {
+              ctx.dropRecord("record for a closed window");
+              continue;
+            }
+            const wk = windowKey(kb, window.start);
+            const e = store.get(wk);
+            const old = e === undefined ? null : vs.deserialize(e.value);
+            const value = update(rec.key, rec.value, old) as VA;
+            store.put(wk, vs.serialize(value), observed);
+            forward({
+              key: { key: rec.key, window },
+              value,
+              oldValue: old,
+              timestamp: rec.timestamp,
+              headers: rec.headers,
+            });
           }
-          const wk = windowKey(kb, window.start);
-          const e = store.get(wk);
-          const old = e === undefined ? null : vs.deserialize(e.value);
-          const value = update(rec.key, rec.value, old) as VA;
-          store.put(wk, vs.serialize(value), ctx.streamTime);
-          forward({
-            key: { key: rec.key, window },
-            value,
-            oldValue: old,
-            timestamp: rec.timestamp,
-            headers: rec.headers,
-          });
-        }
+        };
       },
     );
     const getter = windowedGetter(s, (kb, window) => windowKey(kb, window.start));
@@ -1526,45 +1537,52 @@ export class SessionWindowedKStream<K, V> {
       b,
       "KSTREAM-SESSION-AGGREGATE",
       s,
-      (ctx, forward, store, vs) => (rec, kb) => {
-        const key = rec.key as K;
-        const ts = rec.timestamp;
-        const overlapping = store.byInnerKey(kb)
-          .map((e) => ({ e, w: sessionWindowOf(e.key) }))
-          .filter(({ w }) => w.end >= ts - gapMs && w.start <= ts + gapMs)
-          .sort((x, y) => x.w.start - y.w.start);
-        let start = ts;
-        let end = ts;
-        let agg = initializer();
-        for (const { e, w } of overlapping) {
-          start = Math.min(start, w.start);
-          end = Math.max(end, w.end);
-          agg = merger(key, agg, vs.deserialize(e.value) as VA);
-        }
-        if (end < ctx.streamTime - graceMs) return ctx.dropRecord("record for a closed session");
-        agg = aggregator(key, rec.value as V, agg);
-        const window = { start, end };
-        for (const { e, w } of overlapping) {
-          if (w.start === start && w.end === end) continue;
-          store.put(e.key, null, ctx.streamTime);
+      (ctx, forward, store, vs) => {
+        // The time this processor has seen closes sessions (Kafka's
+        // KStreamSessionWindowAggregate `observedStreamTime`), resumed from the store's last
+        // write as for time windows.
+        let observed: number | undefined;
+        return (rec, kb) => {
+          const key = rec.key as K;
+          const ts = rec.timestamp;
+          observed = Math.max(observed ?? store.maxTimestamp, ts);
+          const overlapping = store.byInnerKey(kb)
+            .map((e) => ({ e, w: sessionWindowOf(e.key) }))
+            .filter(({ w }) => w.end >= ts - gapMs && w.start <= ts + gapMs)
+            .sort((x, y) => x.w.start - y.w.start);
+          let start = ts;
+          let end = ts;
+          let agg = initializer();
+          for (const { e, w } of overlapping) {
+            start = Math.min(start, w.start);
+            end = Math.max(end, w.end);
+            agg = merger(key, agg, vs.deserialize(e.value) as VA);
+          }
+          if (end < observed - graceMs) return ctx.dropRecord("record for a closed session");
+          agg = aggregator(key, rec.value as V, agg);
+          const window = { start, end };
+          for (const { e, w } of overlapping) {
+            if (w.start === start && w.end === end) continue;
+            store.put(e.key, null, observed);
+            forward({
+              key: { key, window: w },
+              value: null,
+              oldValue: vs.deserialize(e.value),
+              timestamp: ts,
+              headers: rec.headers,
+            });
+          }
+          const sk = sessionKey(kb, window);
+          const old = store.get(sk);
+          store.put(sk, vs.serialize(agg), observed);
           forward({
-            key: { key, window: w },
-            value: null,
-            oldValue: vs.deserialize(e.value),
+            key: { key, window },
+            value: agg,
+            oldValue: old === undefined ? null : vs.deserialize(old.value),
             timestamp: ts,
             headers: rec.headers,
           });
-        }
-        const sk = sessionKey(kb, window);
-        const old = store.get(sk);
-        store.put(sk, vs.serialize(agg), ctx.streamTime);
-        forward({
-          key: { key, window },
-          value: agg,
-          oldValue: old === undefined ? null : vs.deserialize(old.value),
-          timestamp: ts,
-          headers: rec.headers,
-        });
+        };
       },
     );
     return makeTable<Windowed<K>, VA>(

@@ -2,8 +2,9 @@
 /**
  * Window specifications (tumbling and hopping {@linkcode TimeWindows}, {@linkcode SessionWindows},
  * {@linkcode JoinWindows}) and the {@linkcode Windowed} key an aggregation over windows produces,
- * with Kafka's names and rules: a window is `[start, end)`, a record is late when stream time
- * has passed its window's end plus the grace period, and late records are dropped.
+ * with Kafka's names and rules: a window is `[start, end)`, a record is late when the
+ * aggregation's stream time (the largest timestamp it has seen) has passed its window's end plus
+ * the grace period, and late records are dropped.
  *
  * @module
  */

@@ -14,6 +14,7 @@ import {
   decodeRequestHeader,
   encodeResponseFrame,
 } from "../protocol/framing.ts";
+import { ProduceRequest } from "../protocol/messages/produce.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { APIS } from "./apis/mod.ts";
 import { apiVersions, apiVersionsFallback } from "./apis/api_versions.ts";
@@ -40,7 +41,13 @@ import {
 } from "./security/tls.ts";
 import type { RegisteredListener } from "./cluster/metadata_store.ts";
 import { ClusterNode } from "./cluster/cluster.ts";
-import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
+import {
+  CloseConnection,
+  Connection,
+  type ConnectionInfo,
+  type FrameLending,
+} from "./connection.ts";
+import { FrameBufferPool } from "./frame_buffer_pool.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
 import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
@@ -165,6 +172,14 @@ export class Broker {
   #admin: AdminServer | undefined;
   #console: Console | undefined;
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
+  /**
+   * Large Produce frames are read into reused buffers (issue #17): the handler has written and
+   * copied their batches before it answers.
+   */
+  readonly #frameBuffers: FrameLending = {
+    pool: new FrameBufferPool(),
+    apiKeys: new Set([ProduceRequest.apiKey]),
+  };
 
   private constructor(
     config: BrokerConfig,
@@ -669,6 +684,11 @@ export class Broker {
     return this.#memoryPool;
   }
 
+  /** The buffers large Produce frames are read into, reused from request to request; for tests. */
+  get frameBufferPool(): FrameBufferPool {
+    return this.#frameBuffers.pool;
+  }
+
   /** The admission of requests in slices shared by every connection (issue #17); for tests. */
   get requestScheduler(): RequestScheduler {
     return this.#scheduler;
@@ -831,6 +851,7 @@ export class Broker {
         {
           pool: this.#memoryPool,
           scheduler: this.#scheduler,
+          frameBuffers: this.#frameBuffers,
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,

@@ -104,6 +104,7 @@ export {
   silentLogger,
 } from "./logger.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
+export { FrameBufferPool, type FrameBufferPoolStats } from "./frame_buffer_pool.ts";
 export * from "./cluster/mod.ts";
 export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";
 export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";

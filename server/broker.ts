@@ -173,13 +173,10 @@ export class Broker {
   #console: Console | undefined;
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
   /**
-   * Large Produce frames are read into reused buffers (issue #17): the handler has written and
-   * copied their batches before it answers.
+   * Large Produce frames are read into reused buffers, and Fetch copies records out of the hot
+   * tail into them (issue #17); the connection takes them back once the request is answered.
    */
-  readonly #frameBuffers: FrameLending = {
-    pool: new FrameBufferPool(),
-    apiKeys: new Set([ProduceRequest.apiKey]),
-  };
+  readonly #frameBuffers: FrameLending;
 
   private constructor(
     config: BrokerConfig,
@@ -193,6 +190,10 @@ export class Broker {
     this.#log = ctx.logger;
     this.#abort = abort;
     this.#memoryPool = new MemoryPool(config.queuedMaxRequestBytes);
+    this.#frameBuffers = {
+      pool: ctx.frameBuffers ?? new FrameBufferPool(),
+      apiKeys: new Set([ProduceRequest.apiKey]),
+    };
     this.#unsubscribe = ctx.logs.onAppend((topic, partition) =>
       ctx.appendWaiters.notify(topic, partition)
     );
@@ -597,6 +598,7 @@ export class Broker {
       fetchSessions: new FetchSessionCache(full.maxIncrementalFetchSessionCacheSlots),
       producerIds,
       appendWaiters: new AppendWaiters(),
+      frameBuffers: new FrameBufferPool(),
       groups,
       txns,
       dynamicConfigs,

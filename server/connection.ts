@@ -195,7 +195,8 @@ export interface ConnectionLimits {
  * once their request has been handled. Only APIs whose handlers keep no view of their request
  * past their answer may be listed (Produce: its batches are written and copied before it
  * answers); a handler that fails with anything but {@linkcode CloseConnection} keeps its frame's
- * buffer out of the pool.
+ * buffer out of the pool. Response chunks lent by the same pool (Fetch records copied out of the
+ * hot tail) are given back once written or dropped, whatever the API.
  */
 export interface FrameLending {
   /** The pool. */
@@ -424,6 +425,7 @@ export class Connection {
           this.#lastActivity = Date.now();
         }
         if (chunks === null || this.#closed) {
+          if (chunks !== null) { for (const c of chunks) this.#lending?.pool.give(c); }
           this.#release(frame.length);
           continue;
         }
@@ -743,8 +745,12 @@ export class Connection {
     return true;
   }
 
-  /** Write a response, then release the request's `reserved` bytes (also if the write fails). */
+  /**
+   * Write a response, then release the request's `reserved` bytes and give its chunks lent by
+   * the pool back (also if the write fails).
+   */
   async #writeAll(chunks: Uint8Array[], reserved: number): Promise<void> {
+    const lent = chunks;
     if (this.#coalesce && chunks.length > 1) {
       const one = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
       let at = 0;
@@ -763,6 +769,7 @@ export class Connection {
         }
       }
     } finally {
+      if (this.#lending !== undefined) { for (const c of lent) this.#lending.pool.give(c); }
       this.#release(reserved);
     }
   }

@@ -124,6 +124,17 @@ export class FrameBufferPool {
     return this.#lend(new Uint8Array(new ArrayBuffer(this.capacityFor(size)), 0, size));
   }
 
+  /**
+   * An idle buffer ({@linkcode FrameBufferPool.take}) or else a new one
+   * ({@linkcode FrameBufferPool.allocate}), as a view of `size` bytes.
+   *
+   * @param size Bytes wanted.
+   * @returns The view; give it back with {@linkcode FrameBufferPool.give}.
+   */
+  borrow(size: number): Uint8Array<ArrayBuffer> {
+    return this.take(size) ?? this.allocate(size);
+  }
+
   #lend(view: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
     this.#lent.add(view);
     return view;

@@ -181,3 +181,39 @@ Deno.test("frame reuse: forty large Produce requests pipelined on one connection
     c.close();
   }
 });
+
+Deno.test("frame reuse: pipelined fetches of large batches out of the hot tail, over reused buffers, each answer the bytes stored", async () => {
+  await using t = await startTestBroker();
+  const pool = t.broker.frameBufferPool;
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "reads");
+    const sent = Array.from({ length: 12 }, (_, i) => bigBatch(200 + i, 30 + i));
+    for (const b of sent) assertEquals((await produce(c, "reads", b)).errorCode, ErrorCode.NONE);
+    const offsets: number[] = [];
+    for (let i = 0, o = 0; i < sent.length; o += 30 + i, i++) offsets.push(o);
+    const before = pool.stats;
+    // three rounds of one fetch per batch, all on the wire before the first answer is read: the
+    // answers' writes overlap the next fetches' reads out of the tail
+    const ids: number[] = [];
+    const want: Uint8Array[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [i, offset] of offsets.entries()) {
+        const body = fetchBody([{ topic: "reads", partition: 0, offset, maxBytes: 1 }]);
+        ids.push(await c.send(FetchRequest, 12, body));
+        want.push(sent[i]);
+      }
+    }
+    for (const [k, id] of ids.entries()) {
+      const got = await c.receive(FetchResponse, 12);
+      assertEquals(got.correlationId, id);
+      const p = got.body.responses[0].partitions[0];
+      assertEquals(p.errorCode, ErrorCode.NONE);
+      assertStored(p.records!, want[k], `answer ${k}`);
+    }
+    const after = pool.stats;
+    ok(after.reused - before.reused > 0, JSON.stringify({ before, after }));
+  } finally {
+    c.close();
+  }
+});

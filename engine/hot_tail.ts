@@ -97,7 +97,15 @@ export class HotTail {
     const keepFrom = newEnd - this.#cap;
     while (this.#head < this.#pos.length && this.#pos[this.#head] < keepFrom) this.#head++;
     const held = start - this.start;
-    if (held + bytes.length > this.#ring.length) this.#grow(held, held + bytes.length);
+    if (held + bytes.length > this.#ring.length) {
+      // grow (only while filling up to the capacity), from 4 KiB: a partition that got one small
+      // batch holds 4 KiB, not 64 (10,000 such partitions held 640 MiB of tails)
+      const size = Math.min(this.#cap, Math.max(this.#ring.length * 2, held + bytes.length, 4096));
+      const old = new Uint8Array(held);
+      if (held > 0) this.#copy(this.start, old);
+      this.#ring = new Uint8Array(size);
+      if (held > 0) this.#write(this.start, old);
+    }
     this.#write(start, bytes);
     this.#end = newEnd;
     for (let i = 0; i < positions.length; i++) {
@@ -113,29 +121,6 @@ export class HotTail {
       this.#last = this.#last.slice(this.#head);
       this.#head = 0;
     }
-  }
-
-  /**
-   * Grows the ring (only while filling up to the capacity) to hold `need` bytes, from 4 KiB: a
-   * partition that got one small batch holds 4 KiB, not 64 (10,000 such partitions held 640 MiB
-   * of tails). Four times at a time and at least twice what it must hold, copying the `held`
-   * bytes straight from the old ring (issue #17): every new ring is fresh memory, whose pages
-   * fault in on first write, and a producer of 1 MB batches grew five times through a copy of its
-   * own, paying for ~12 MiB of fresh memory per tail instead of ~6.
-   */
-  #grow(held: number, need: number): void {
-    const size = Math.min(this.#cap, Math.max(this.#ring.length * 4, need * 2, 4096));
-    const old = this.#ring;
-    const ring = new Uint8Array(size);
-    for (let p = this.start, left = held; left > 0;) {
-      const from = p % old.length;
-      const to = p % size;
-      const n = Math.min(left, old.length - from, size - to);
-      ring.set(old.subarray(from, from + n), to);
-      p += n;
-      left -= n;
-    }
-    this.#ring = ring;
   }
 
   /** Copies segment bytes [from, from + dest.length) into dest. */

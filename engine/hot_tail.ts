@@ -188,9 +188,16 @@ export class HotTail {
    * @param i First batch index.
    * @param maxBytes Byte budget.
    * @param limitOffset Exclusive offset bound.
+   * @param allocate Where the copy goes: a buffer of exactly the size asked for (default a new
+   * one).
    * @returns A copy of the bytes (possibly empty).
    */
-  copyFrom(i: number, maxBytes: number, limitOffset: number): Uint8Array {
+  copyFrom(
+    i: number,
+    maxBytes: number,
+    limitOffset: number,
+    allocate?: (size: number) => Uint8Array,
+  ): Uint8Array {
     let j = i + this.#head;
     const first = this.#pos[j];
     let end = first;
@@ -200,7 +207,7 @@ export class HotTail {
       if (end > first && next - first > maxBytes) break;
       end = next;
     }
-    const out = new Uint8Array(end - first);
+    const out = allocate?.(end - first) ?? new Uint8Array(end - first);
     this.#copy(first, out);
     return out;
   }

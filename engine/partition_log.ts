@@ -92,6 +92,12 @@ export interface CommittedReadResult extends ReadResult {
 export interface ReadOptions {
   /** Exclusive bound: batches whose base offset is ≥ this are not returned (default: HW). */
   maxOffset?: number;
+  /**
+   * Where bytes copied out of the hot tail go: a buffer of exactly the size asked for (default a
+   * new one). A fetch lends pooled buffers here and takes them back once its response is written
+   * (issue #17); bytes read from the segment file are views of a buffer of the read's own.
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /** Result of {@linkcode PartitionLog.offsetForTime}. */
@@ -536,13 +542,18 @@ export class PartitionLog {
    *
    * @param offset First offset wanted.
    * @param maxBytes Byte budget.
+   * @param options `allocate`: as for {@linkcode PartitionLog.read}.
    * @returns The bytes, the high watermark, log start and last stable offsets, the aborted
    * transactions.
    * @throws {EngineError} As {@linkcode PartitionLog.read}.
    */
-  async readCommitted(offset: number, maxBytes: number): Promise<CommittedReadResult> {
+  async readCommitted(
+    offset: number,
+    maxBytes: number,
+    options: Pick<ReadOptions, "allocate"> = {},
+  ): Promise<CommittedReadResult> {
     const lastStableOffset = this.lastStableOffset;
-    const r = await this.read(offset, maxBytes, { maxOffset: lastStableOffset });
+    const r = await this.read(offset, maxBytes, { ...options, maxOffset: lastStableOffset });
     const end = r.records.length > 0 ? nextOffsetAfter(r.records) : null;
     return {
       ...r,
@@ -1460,7 +1471,8 @@ export class PartitionLog {
    *
    * @param offset First offset wanted.
    * @param maxBytes Byte budget.
-   * @param options `maxOffset`: exclusive bound on base offsets (default: the high watermark).
+   * @param options `maxOffset`: exclusive bound on base offsets (default: the high watermark);
+   * `allocate`: where bytes copied out of the hot tail go.
    * @returns The bytes as stored, the high watermark and the log start offset.
    * @throws {EngineError} OFFSET_OUT_OF_RANGE if `offset` is outside
    * [logStartOffset, logEndOffset]; INVALID_REQUEST for a bad `maxBytes`;
@@ -1487,7 +1499,12 @@ export class PartitionLog {
     let i = floorSegment(segs, offset);
     try {
       for (; i < segs.length; i++) {
-        const r = await segs[i].read(Math.max(offset, segs[i].baseOffset), maxBytes, limit);
+        const r = await segs[i].read(
+          Math.max(offset, segs[i].baseOffset),
+          maxBytes,
+          limit,
+          options.allocate,
+        );
         if (r) return { records: r, highWatermark: hw, logStartOffset: lso };
       }
     } catch (e) {

@@ -722,14 +722,20 @@ export class LogSegment {
    * @param offset Target offset.
    * @param maxBytes Byte budget.
    * @param limitOffset Exclusive bound on base offsets.
+   * @param allocate Where bytes copied out of the hot tail go (default a new buffer).
    * @returns The bytes as stored, or `null` if nothing at or after `offset` is below the limit.
    */
-  async read(offset: number, maxBytes: number, limitOffset: number): Promise<Uint8Array | null> {
+  async read(
+    offset: number,
+    maxBytes: number,
+    limitOffset: number,
+    allocate?: (size: number) => Uint8Array,
+  ): Promise<Uint8Array | null> {
     const tail = this.tail;
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
       if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
-      return tail.copyFrom(i, maxBytes, limitOffset);
+      return tail.copyFrom(i, maxBytes, limitOffset, allocate);
     }
     // slack past maxBytes: a first batch a little larger than maxBytes still takes one read
     const found = await this.#locate(offset, Math.max(READ_WINDOW, maxBytes) + READ_WINDOW);

@@ -25,6 +25,7 @@ import type { BrokerConfig } from "./config.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import type { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
+import type { FrameBufferPool } from "./frame_buffer_pool.ts";
 import type { GroupCoordinator } from "./group/mod.ts";
 import type { Logger } from "./logger.ts";
 import type { BrokerMetrics } from "./metrics.ts";
@@ -65,6 +66,11 @@ export interface BrokerContext {
   readonly producerIds: ProducerIdManager;
   /** Wake-ups for long-polling fetches. */
   readonly appendWaiters: AppendWaiters;
+  /**
+   * Buffers lent to large Produce frames and to Fetch reads out of the hot tail, taken back once
+   * the request is answered (issue #17). Absent in contexts built by hand (tests): new buffers.
+   */
+  readonly frameBuffers?: FrameBufferPool;
   /** The consumer-group coordinator (`__consumer_offsets`), used by the group APIs. */
   readonly groups: GroupCoordinator;
   /**

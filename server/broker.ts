@@ -14,6 +14,7 @@ import {
   decodeRequestHeader,
   encodeResponseFrame,
 } from "../protocol/framing.ts";
+import { ApiKey } from "../protocol/api_keys.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { API_TABLE, type ApiEntry } from "./apis/table.ts";
 import { apiVersions, apiVersionsFallback } from "./apis/api_versions.ts";
@@ -40,7 +41,13 @@ import {
 } from "./security/tls.ts";
 import type { RegisteredListener } from "./cluster/metadata_store.ts";
 import type { ClusterNode } from "./cluster/cluster.ts";
-import { CloseConnection, Connection, type ConnectionInfo } from "./connection.ts";
+import {
+  CloseConnection,
+  Connection,
+  type ConnectionInfo,
+  type FrameLending,
+} from "./connection.ts";
+import { FrameBufferPool } from "./frame_buffer_pool.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
 import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
@@ -202,6 +209,11 @@ export class Broker {
   static {
     startShardOf = (config, shard) => Broker.#start(config, {}, shard);
   }
+  /**
+   * Large Produce frames are read into reused buffers, and Fetch copies records out of the hot
+   * tail into them (issue #17); the connection takes them back once the request is answered.
+   */
+  readonly #frameBuffers: FrameLending;
 
   private constructor(
     config: BrokerConfig,
@@ -217,6 +229,10 @@ export class Broker {
     this.#abort = abort;
     this.#table = table;
     this.#memoryPool = new MemoryPool(config.queuedMaxRequestBytes);
+    this.#frameBuffers = {
+      pool: ctx.frameBuffers ?? new FrameBufferPool(),
+      apiKeys: new Set([ApiKey.Produce]),
+    };
     this.#unsubscribe = ctx.logs.onAppend((topic, partition) =>
       ctx.appendWaiters.notify(topic, partition)
     );
@@ -764,6 +780,7 @@ export class Broker {
       fetchSessions: new FetchSessionCache(full.maxIncrementalFetchSessionCacheSlots),
       producerIds,
       appendWaiters: new AppendWaiters(),
+      frameBuffers: new FrameBufferPool(),
       groups,
       txns,
       dynamicConfigs,
@@ -867,6 +884,11 @@ export class Broker {
    */
   get loadedApis(): number[] {
     return [...this.#handlers.keys()].sort((a, b) => a - b);
+  }
+
+  /** The buffers large Produce frames are read into, reused from request to request; for tests. */
+  get frameBufferPool(): FrameBufferPool {
+    return this.#frameBuffers.pool;
   }
 
   /** The admission of requests in slices shared by every connection (issue #17); for tests. */
@@ -1045,6 +1067,7 @@ export class Broker {
         {
           pool: this.#memoryPool,
           scheduler: this.#scheduler,
+          frameBuffers: this.#frameBuffers,
           maxQueuedBytes: this.config.connectionMaxQueuedBytes,
           idleMs: this.config.connectionsMaxIdleMs,
           readTimeoutMs: this.config.requestReadTimeoutMs,

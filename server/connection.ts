@@ -1,8 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * One client TCP connection. A read loop splits the byte stream into size-prefixed frames and
- * queues them (up to {@linkcode MAX_QUEUED_FRAMES} and `maxQueuedBytes`, then it stops reading:
- * back-pressure); the serve loop hands them to the dispatcher one at a time (as Kafka does, so
+ * queues them (up to {@linkcode MAX_QUEUED_FRAMES} frames or {@linkcode MAX_READ_AHEAD_BYTES}
+ * bytes, and `maxQueuedBytes`, then it stops reading: back-pressure); the serve loop hands them to the dispatcher one at a time (as Kafka does, so
  * responses leave in request order) and writes the response chunks. Writing a response overlaps
  * with handling the next request, but at most one write is outstanding. Reading ahead also
  * notices a client that goes away while a request waits (long-poll fetch):
@@ -20,7 +20,9 @@
  * connection reads nothing (back-pressure) and holds no more. The reservation is released once
  * the request has been handled and its response written (or dropped). A frame larger than the
  * connection's bound is refused (the connection is closed, logged), so one connection never holds
- * more than its bound.
+ * more than its bound. Large Produce frames are read into buffers lent by a
+ * {@linkcode FrameBufferPool} and given back once handled ({@linkcode ConnectionLimits.frameBuffers},
+ * issue #17), so a steady producer costs no allocation per request.
  *
  * Time: a frame that is not complete `sluice.request.read.timeout.ms` after its first byte closes
  * the connection, however slowly its bytes trickle in and whether or not it waits for memory
@@ -32,6 +34,7 @@
  * @module
  */
 
+import type { FrameBufferPool } from "./frame_buffer_pool.ts";
 import type { Logger } from "./logger.ts";
 import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
 import type { SecurityProtocol } from "./config.ts";
@@ -134,6 +137,13 @@ export const SMALL_FRAME_BYTES = 64 * 1024;
 /** Frames read ahead of the one being handled before the connection stops reading. */
 export const MAX_QUEUED_FRAMES = 32;
 
+/**
+ * Bytes of frames read ahead of the one being handled before the connection stops reading
+ * (issue #17): a producer pipelining 1 MB requests had 32 MB read ahead, which only held memory
+ * (and pooled frame buffers) while the kernel's socket buffer does the same for free.
+ */
+export const MAX_READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
 /** The smallest buffer a large frame starts with once its first bytes arrive. */
 export const MIN_FRAME_CHUNK = 4096;
 
@@ -173,6 +183,26 @@ export interface ConnectionLimits {
    * Default: none (every request starts as soon as it is read).
    */
   scheduler?: RequestScheduler;
+  /**
+   * Pooled buffers for the large frames of some APIs (issue #17): default none (every large
+   * frame gets buffers of its own).
+   */
+  frameBuffers?: FrameLending;
+}
+
+/**
+ * Which large frames a {@linkcode Connection} reads into pooled buffers, given back to the pool
+ * once their request has been handled. Only APIs whose handlers keep no view of their request
+ * past their answer may be listed (Produce: its batches are written and copied before it
+ * answers); a handler that fails with anything but {@linkcode CloseConnection} keeps its frame's
+ * buffer out of the pool. Response chunks lent by the same pool (Fetch records copied out of the
+ * hot tail) are given back once written or dropped, whatever the API.
+ */
+export interface FrameLending {
+  /** The pool. */
+  pool: FrameBufferPool;
+  /** API keys whose frames may use it. */
+  apiKeys: ReadonlySet<number>;
 }
 
 /** Serves one accepted TCP connection until it closes. */
@@ -200,12 +230,15 @@ export class Connection {
   #pendingWrite: Promise<void> = Promise.resolve();
   /** Frames read ahead; each holds a reservation of its length. */
   readonly #queue: Uint8Array[] = [];
+  /** Bytes of the frames in `#queue`. */
+  #queueBytes = 0;
   readonly #pool: MemoryPool;
   readonly #maxQueuedBytes: number;
   readonly #idleMs: number;
   readonly #readTimeoutMs: number;
   readonly #unauthenticatedMaxFrame: number;
   readonly #scheduler: RequestScheduler | undefined;
+  readonly #lending: FrameLending | undefined;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
@@ -264,6 +297,7 @@ export class Connection {
     this.#readTimeoutMs = limits.readTimeoutMs ?? Infinity;
     this.#unauthenticatedMaxFrame = limits.unauthenticatedMaxFrame ?? Infinity;
     this.#scheduler = limits.scheduler;
+    this.#lending = limits.frameBuffers;
   }
 
   /**
@@ -366,6 +400,7 @@ export class Connection {
         const turn = this.#scheduler?.admit(this.info.id);
         if (turn !== undefined) await turn;
         if (this.#closed) {
+          this.#lending?.pool.give(frame);
           this.#release(frame.length);
           continue;
         }
@@ -373,7 +408,11 @@ export class Connection {
         this.#handling = true;
         try {
           chunks = await this.#dispatch(frame, this.info);
+          // handled: a pooled buffer may take the next frame (the handler keeps no view of it)
+          this.#lending?.pool.give(frame);
         } catch (e) {
+          // refused or dropped, with the handler done; any other failure may leave a view behind
+          if (e instanceof CloseConnection) this.#lending?.pool.give(frame);
           if (e instanceof CloseConnection && e.response !== undefined && !this.#closed) {
             // A last answer (refused authentication), written before the connection closes.
             await this.#pendingWrite;
@@ -386,6 +425,7 @@ export class Connection {
           this.#lastActivity = Date.now();
         }
         if (chunks === null || this.#closed) {
+          if (chunks !== null) { for (const c of chunks) this.#lending?.pool.give(c); }
           this.#release(frame.length);
           continue;
         }
@@ -411,20 +451,26 @@ export class Connection {
       await reading;
       // Frames read but never handled (a frame cut off mid-read gave its memory back already).
       if (this.#queuedBytes > 0) this.#release(this.#queuedBytes);
+      for (const frame of this.#queue) this.#lending?.pool.give(frame);
       this.#queue.length = 0;
+      this.#queueBytes = 0;
     }
   }
 
   async #readLoop(who: string): Promise<void> {
     try {
       for (;;) {
-        while (this.#queue.length >= MAX_QUEUED_FRAMES && !this.#closed) {
+        while (
+          (this.#queue.length >= MAX_QUEUED_FRAMES || this.#queueBytes >= MAX_READ_AHEAD_BYTES) &&
+          !this.#closed
+        ) {
           await new Promise<void>((resolve) => (this.#wakeReader = resolve));
         }
         if (this.#closed) break;
         const frame = await this.#readFrame(who);
         if (frame === null) break;
         this.#queue.push(frame);
+        this.#queueBytes += frame.length;
         this.#wakeServe?.();
       }
     } catch (e) {
@@ -443,6 +489,7 @@ export class Connection {
     for (;;) {
       const frame = this.#queue.shift();
       if (frame !== undefined) {
+        this.#queueBytes -= frame.length;
         this.#wakeReader?.();
         return frame;
       }
@@ -572,13 +619,21 @@ export class Connection {
   }
 
   /**
-   * A large frame: its buffer (and reservation) starts at what has arrived and grows
+   * A large frame: its reservation starts at what has arrived and grows
    * {@linkcode FRAME_GROWTH} times as bytes keep arriving; reads go straight into its reserved,
-   * unfilled part.
+   * unfilled part. Its buffer grows with the reservation, except for a frame of an API the
+   * connection lends pooled buffers to ({@linkcode ConnectionLimits.frameBuffers}): that one is
+   * read into an idle pooled buffer (or a new one of the pool's, once the reservation covers the
+   * whole frame), which {@linkcode Connection.serve} gives back once the request is handled.
    */
   async #readLarge(size: number, who: string): Promise<Uint8Array | null> {
     const res = this.#pool.openFrame(size);
+    const lending = this.#lending;
+    const pooled = lending !== undefined && this.#end - this.#start >= 2 &&
+      lending.apiKeys.has((this.#buf[this.#start] << 24 >> 16) | this.#buf[this.#start + 1]);
     let frame = new Uint8Array(0);
+    /** Bytes reserved (all of them backed by `frame`). */
+    let usable = 0;
     let filled = 0;
     let complete = false;
     try {
@@ -588,8 +643,8 @@ export class Connection {
           this.#partial = filled;
           this.#frameWaiting();
           let more: boolean;
-          if (filled < frame.length) {
-            const n = await this.#conn.read(frame.subarray(filled));
+          if (filled < usable) {
+            const n = await this.#conn.read(frame.subarray(filled, usable));
             more = n !== null;
             if (n !== null) {
               filled += n;
@@ -605,17 +660,22 @@ export class Connection {
           }
           continue;
         }
-        if (filled === frame.length) {
+        if (filled === usable) {
           const target = Math.min(
             size,
-            Math.max(frame.length * FRAME_GROWTH, filled + pending, MIN_FRAME_CHUNK),
+            Math.max(usable * FRAME_GROWTH, filled + pending, MIN_FRAME_CHUNK),
           );
-          if (!(await this.#grow(res, target - frame.length))) return null;
-          const grown = new Uint8Array(target);
-          grown.set(frame);
-          frame = grown;
+          if (!(await this.#grow(res, target - usable))) return null;
+          if (frame.length < target) {
+            // an idle pooled buffer at once; a new one of the pool's only for the whole frame
+            const next = !pooled ? new Uint8Array(target) : lending.pool.take(size) ??
+              (target === size ? lending.pool.allocate(size) : new Uint8Array(target));
+            next.set(frame.subarray(0, filled));
+            frame = next;
+          }
+          usable = target;
         }
-        const take = Math.min(pending, frame.length - filled);
+        const take = Math.min(pending, usable - filled);
         frame.set(this.#buf.subarray(this.#start, this.#start + take), filled);
         this.#start += take;
         filled += take;
@@ -628,6 +688,7 @@ export class Connection {
         // Cut off mid-frame: give back what it held.
         this.#queuedBytes -= res.held;
         res.abandon();
+        if (pooled) lending.pool.give(frame);
       }
     }
   }
@@ -684,8 +745,12 @@ export class Connection {
     return true;
   }
 
-  /** Write a response, then release the request's `reserved` bytes (also if the write fails). */
+  /**
+   * Write a response, then release the request's `reserved` bytes and give its chunks lent by
+   * the pool back (also if the write fails).
+   */
   async #writeAll(chunks: Uint8Array[], reserved: number): Promise<void> {
+    const lent = chunks;
     if (this.#coalesce && chunks.length > 1) {
       const one = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
       let at = 0;
@@ -704,6 +769,7 @@ export class Connection {
         }
       }
     } finally {
+      if (this.#lending !== undefined) { for (const c of lent) this.#lending.pool.give(c); }
       this.#release(reserved);
     }
   }

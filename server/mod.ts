@@ -105,6 +105,7 @@ export {
 } from "./logger.ts";
 export type { ConnectionInfo } from "./connection.ts";
 export { type FrameReservation, MemoryPool, type MemoryPoolOptions } from "./memory_pool.ts";
+export { FrameBufferPool, type FrameBufferPoolStats } from "./frame_buffer_pool.ts";
 export * from "./cluster/mod.ts";
 export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";
 export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";

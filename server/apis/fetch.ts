@@ -73,6 +73,7 @@ import {
 } from "../api.ts";
 import { leaderError } from "../leadership.ts";
 import type { FetchContext, FetchPartition } from "../fetch_session.ts";
+import type { FrameBufferPool } from "../frame_buffer_pool.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
@@ -140,16 +141,30 @@ function authorizeReads(ctx: RequestContext, reads: Read[], replicaId: number): 
   }
 }
 
+/**
+ * Reads out of the hot tail at least this large go into pooled buffers: smaller ones would hold a
+ * pooled buffer of 128 KiB or more each.
+ */
+const LENT_READ_BYTES = 64 * 1024;
+
 /** The most record bytes one Fetch response carries: Kafka's `fetch.max.bytes` default. */
 export const FETCH_MAX_BYTES = 57671680;
 
-/** Read every partition in order within the byte budgets; returns total record bytes. */
+/**
+ * Read every partition in order within the byte budgets; returns total record bytes. Reads out
+ * of the hot tail of {@linkcode LENT_READ_BYTES} or more are copied into buffers of `pool`, which
+ * the connection takes back once the response is written (issue #17).
+ */
 async function readAll(
   reads: Read[],
   maxBytes: number,
   readCommitted: boolean,
   fromFollower: boolean,
+  pool: FrameBufferPool | undefined,
 ): Promise<number> {
+  const allocate = pool === undefined
+    ? undefined
+    : (size: number) => size < LENT_READ_BYTES ? new Uint8Array(size) : pool.borrow(size);
   let remaining = maxBytes;
   let total = 0;
   let first = true;
@@ -167,7 +182,7 @@ async function readAll(
       if (readCommitted) {
         // below the last stable offset, with the aborted transactions the batches overlap
         r.aborted = undefined;
-        const c = await r.log.readCommitted(r.p.fetchOffset, budget);
+        const c = await r.log.readCommitted(r.p.fetchOffset, budget, { allocate });
         r.lastStableOffset = c.lastStableOffset;
         r.aborted = c.abortedTransactions.map((a) => ({
           producerId: a.producerId,
@@ -176,9 +191,12 @@ async function readAll(
         res = c;
       } else if (fromFollower) {
         // a follower copies everything the leader has, not only what is committed
-        res = await r.log.read(r.p.fetchOffset, budget, { maxOffset: r.log.logEndOffset });
+        res = await r.log.read(r.p.fetchOffset, budget, {
+          maxOffset: r.log.logEndOffset,
+          allocate,
+        });
       } else {
-        res = await r.log.read(r.p.fetchOffset, budget);
+        res = await r.log.read(r.p.fetchOffset, budget, { allocate });
       }
       r.highWatermark = res.highWatermark;
       r.logStartOffset = res.logStartOffset;
@@ -495,7 +513,14 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       reads,
       req.minBytes,
       req.maxWaitMs,
-      () => readAll(reads, Math.min(req.maxBytes, FETCH_MAX_BYTES), readCommitted, fromFollower),
+      () =>
+        readAll(
+          reads,
+          Math.min(req.maxBytes, FETCH_MAX_BYTES),
+          readCommitted,
+          fromFollower,
+          ctx.broker.frameBuffers,
+        ),
     );
     if (version < 6) {
       // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)

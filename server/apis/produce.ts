@@ -358,6 +358,18 @@ function countProduce(broker: BrokerContext, topic: string, responses: Partition
   for (const p of responses) if (p.errorCode !== ErrorCode.NONE) counters.failedProduceRequests++;
 }
 
+/**
+ * `Promise.all` that settles every promise before it rejects: the request's frame may be reused
+ * once the handler returns (`../frame_buffer_pool.ts`), so no append may still be reading its
+ * batches then.
+ */
+async function settleAll<T>(promises: (T | Promise<T>)[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failure = settled.find((s) => s.status === "rejected");
+  if (failure !== undefined) throw failure.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
 /** Produce handler. */
 export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
   minVersion: 0,
@@ -393,7 +405,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
       ];
     }
     const writable = authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name));
-    const responses = await Promise.all(req.topicData.map(async (td) => {
+    const responses = await settleAll(req.topicData.map(async (td) => {
       if (refusal === null && !writable.has(td.name)) {
         return createProduceResponseTopicProduceResponse({
           name: td.name,
@@ -407,7 +419,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         const info = broker.logs.topic(td.name);
         minIsr = Number(info?.effective["min.insync.replicas"] ?? "1");
       }
-      const partitionResponses = await Promise.all(
+      const partitionResponses = await settleAll(
         td.partitionData.map((pd) =>
           refusal !== null ? failed(pd.index, refusal[0], refusal[1]) : appendOne(
             broker,

@@ -1,0 +1,115 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { HotTail } from "./hot_tail.ts";
+import { seededRandom } from "../wasm/testing.ts";
+
+interface Batch {
+  position: number;
+  bytes: Uint8Array;
+  base: number;
+  last: number;
+}
+
+/**
+ * Appends spans of random batches (as the log does, one span per append) and checks after each
+ * that the tail holds exactly the newest batches that fit, byte for byte: through every growth
+ * of its ring (small, then large spans) and every wrap-around.
+ */
+function check(seed: number, capacity: number, spanSizes: () => number[]): void {
+  const rnd = seededRandom(seed);
+  const start = Math.floor(rnd() * 1_000_000);
+  const tail = new HotTail(capacity, start);
+  const all: Batch[] = [];
+  let position = start;
+  let offset = 0;
+  for (let append = 0; append < 90; append++) {
+    const sizes = spanSizes();
+    const bytes = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rnd() * 256);
+    const positions: number[] = [];
+    const bases: number[] = [];
+    const lasts: number[] = [];
+    let at = 0;
+    for (const size of sizes) {
+      const count = 1 + Math.floor(rnd() * 5);
+      positions.push(position + at);
+      bases.push(offset);
+      lasts.push(offset + count - 1);
+      all.push({
+        position: position + at,
+        bytes: bytes.slice(at, at + size),
+        base: offset,
+        last: offset + count - 1,
+      });
+      offset += count;
+      at += size;
+    }
+    tail.append(bytes, positions, sizes, bases, lasts);
+    position += bytes.length;
+    assertEquals(tail.end, position);
+    // the tail holds a suffix of the batches: the newest ones within its capacity
+    const held = tail.count;
+    if (bytes.length > capacity) {
+      assertEquals(held, 0);
+      continue;
+    }
+    const kept = all.slice(all.length - held);
+    ok(kept[0].position >= position - capacity, `append ${append}: holds more than capacity`);
+    const before = all[all.length - held - 1];
+    if (before !== undefined) {
+      ok(before.position < position - capacity, `append ${append}: dropped a batch that fits`);
+    }
+    assertEquals(tail.start, kept[0].position);
+    assertEquals(tail.firstOffset, kept[0].base);
+    for (let i = 0; i < held; i++) {
+      const b = tail.batchAt(i);
+      assertEquals([b.position, b.size, b.baseOffset, b.lastOffset], [
+        kept[i].position,
+        kept[i].bytes.length,
+        kept[i].base,
+        kept[i].last,
+      ]);
+    }
+    const whole = tail.copyFrom(0, Infinity, Infinity);
+    let p = 0;
+    for (const k of kept) {
+      ok(
+        whole.subarray(p, p + k.bytes.length).every((x, j) => x === k.bytes[j]),
+        `append ${append}: batch at ${k.position} differs`,
+      );
+      p += k.bytes.length;
+    }
+    assertEquals(p, whole.length);
+    const i = Math.floor(rnd() * held);
+    const dest = new Uint8Array(kept[i].bytes.length);
+    assertEquals(tail.copyInto(i, dest), dest.length);
+    assertEquals(dest, kept[i].bytes);
+    assertEquals(tail.find(kept[i].last), i);
+  }
+}
+
+Deno.test("hot tail: holds the newest batches byte for byte through growth and wrap-around", () => {
+  for (let seed = 1; seed <= 24; seed++) {
+    const rnd = seededRandom(seed * 31);
+    // small batches first (the ring starts at 4 KiB), then larger ones, now and then a span far
+    // larger than the ring (it grows past four times at once); a capacity no power of two
+    let n = 0;
+    check(seed, 60_000 + seed * 997, () => {
+      n++;
+      if (rnd() < 0.08) return [5000 + Math.floor(rnd() * 20_000)];
+      const count = 1 + Math.floor(rnd() * 4);
+      const max = n < 30 ? 300 : n < 60 ? 3000 : 12_000;
+      return Array.from({ length: count }, () => 70 + Math.floor(rnd() * max));
+    });
+  }
+});
+
+Deno.test("hot tail: one span larger than the capacity empties it; the next ones fill it again", () => {
+  const rnd = seededRandom(7);
+  let n = 0;
+  check(7, 16 * 1024, () => {
+    n++;
+    if (n % 17 === 0) return [20_000];
+    return [100 + Math.floor(rnd() * 5000)];
+  });
+});

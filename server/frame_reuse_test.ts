@@ -1,0 +1,219 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// Large Produce frames are read into pooled buffers that the next request reuses (issue #17,
+// `frame_buffer_pool.ts`): what was stored from a frame must never change when its buffer takes
+// the next frame, and hostile frames over a reused buffer are refused as before.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { ErrorCode } from "../protocol/errors.ts";
+import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
+import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
+import { encodeRequestFrame } from "../protocol/framing.ts";
+import { batchSizeAt, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET } from "../records/mod.ts";
+import { buildBatch, fixCrc, seededRandom } from "../wasm/testing.ts";
+import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "./testing.ts";
+import { MAX_READ_AHEAD_BYTES, SMALL_FRAME_BYTES } from "./connection.ts";
+
+/** A batch of `count` records of `size` random bytes each (well above SMALL_FRAME_BYTES). */
+function bigBatch(seed: number, count = 48, size = 4096): Uint8Array {
+  const rnd = seededRandom(seed);
+  const records = Array.from({ length: count }, () => {
+    const value = new Uint8Array(size);
+    for (let i = 0; i < size; i++) value[i] = Math.floor(rnd() * 256);
+    return { key: null, value };
+  });
+  return buildBatch({ records, baseTimestamp: Date.now() });
+}
+
+/** Every batch of partition 0 of `topic` from offset 0, in order. */
+async function fetchAll(c: RawClient, topic: string): Promise<Uint8Array[]> {
+  const f = await c.request(
+    FetchRequest,
+    FetchResponse,
+    12,
+    fetchBody([{ topic, partition: 0, offset: 0, maxBytes: 16 << 20 }]),
+  );
+  const p = f.responses[0].partitions[0];
+  assertEquals(p.errorCode, ErrorCode.NONE);
+  const records = p.records ?? new Uint8Array(0);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < records.length;) {
+    const size = batchSizeAt(records, at);
+    if (size <= LOG_OVERHEAD || at + size > records.length) {
+      throw new Error(`fetched records are not whole batches: ${size} bytes at ${at}`);
+    }
+    out.push(records.slice(at, at + size));
+    at += size;
+  }
+  return out;
+}
+
+/** The batch as stored equals the batch as sent from the magic byte on (CRC and all it covers). */
+function assertStored(stored: Uint8Array, sent: Uint8Array, what: string): void {
+  assertEquals(stored.length, sent.length, what);
+  ok(
+    stored.subarray(MAGIC_OFFSET).every((b, i) => b === sent[MAGIC_OFFSET + i]),
+    `${what}: stored bytes differ from the bytes produced`,
+  );
+}
+
+async function produce(c: RawClient, topic: string, batch: Uint8Array) {
+  const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody(topic, 0, batch));
+  return p.responses[0].partitionResponses[0];
+}
+
+Deno.test("frame reuse: produce, then produce different bytes over the reused buffer; every batch is fetched back byte-identical", async () => {
+  await using t = await startTestBroker();
+  const pool = t.broker.frameBufferPool;
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "reuse");
+    const sent = [bigBatch(1), bigBatch(2), bigBatch(3, 40), bigBatch(4, 44)];
+    ok(sent.every((b) => b.length > SMALL_FRAME_BYTES));
+    const before = pool.stats;
+    for (const [i, b] of sent.entries()) {
+      const r = await produce(c, "reuse", b);
+      assertEquals([r.errorCode, r.baseOffset], [ErrorCode.NONE, i * 48 - (i > 2 ? 8 : 0)]);
+    }
+    const after = pool.stats;
+    // one buffer was allocated for the first frame; the three others were read into it again
+    assertEquals(after.allocated - before.allocated, 1);
+    assertEquals(after.reused - before.reused, 3);
+    const stored = await fetchAll(c, "reuse");
+    assertEquals(stored.length, sent.length);
+    for (const [i, b] of sent.entries()) assertStored(stored[i], b, `batch ${i}`);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("frame reuse: over a reused buffer, a bad CRC, a truncated frame and an oversized frame are refused as before and change nothing stored", async () => {
+  await using t = await startTestBroker({ socketRequestMaxBytes: 1 << 20 });
+  const pool = t.broker.frameBufferPool;
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "hostile");
+    const first = bigBatch(10);
+    assertEquals((await produce(c, "hostile", first)).errorCode, ErrorCode.NONE);
+    ok(pool.idleBytes > 0, "the first frame's buffer is back in the pool");
+
+    // a flipped value byte: the CRC-32C no longer matches
+    const corrupt = bigBatch(11);
+    corrupt[corrupt.length - 100] ^= 0xff;
+    const reusedBefore = pool.stats.reused;
+    const bad = await produce(c, "hostile", corrupt);
+    assertEquals(bad.errorCode, ErrorCode.CORRUPT_MESSAGE);
+    assertEquals(pool.stats.reused, reusedBefore + 1, "the corrupt frame was read into it");
+
+    // a batch whose length (CRC fixed) cuts its last record: refused whatever the buffer held
+    // behind it (the previous frame's bytes)
+    const cut = bigBatch(12);
+    const shortened = cut.slice(0, cut.length - 10);
+    new DataView(shortened.buffer).setInt32(LENGTH_OFFSET, shortened.length - LOG_OVERHEAD);
+    fixCrc(shortened);
+    const cutRes = await produce(c, "hostile", shortened);
+    assertEquals(cutRes.errorCode, ErrorCode.INVALID_RECORD);
+
+    // a frame cut off mid-way on another connection: that connection closes, the buffer is back
+    const frame = encodeRequestFrame(
+      ProduceRequest,
+      9,
+      77,
+      "cut",
+      ProduceRequest.create(produceBody("hostile", 0, bigBatch(13))),
+    );
+    const idle = pool.idleBytes;
+    const d = await RawClient.connect(t.broker.port);
+    await d.sendRaw(frame.subarray(0, frame.length - 5000));
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => pool.idleBytes < idle);
+    assertEquals(pool.idleBytes, 0, "the cut-off frame is read into the pooled buffer");
+    d.close();
+    await until(() => pool.idleBytes === idle);
+    assertEquals(pool.idleBytes, idle, "the cut-off frame gave its buffer back");
+
+    // a frame above socket.request.max.bytes: its connection is refused before any byte is read
+    const e = await RawClient.connect(t.broker.port);
+    const huge = new Uint8Array(8);
+    new DataView(huge.buffer).setInt32(0, (1 << 20) + 1);
+    huge[5] = 0; // Produce
+    await e.sendRaw(huge);
+    await e.expectClosed();
+    e.close();
+
+    // what was stored is intact, and the reused buffer still takes good frames
+    const second = bigBatch(14);
+    const ok2 = await produce(c, "hostile", second);
+    assertEquals([ok2.errorCode, ok2.baseOffset], [ErrorCode.NONE, 48]);
+    const stored = await fetchAll(c, "hostile");
+    assertEquals(stored.length, 2);
+    assertStored(stored[0], first, "first batch");
+    assertStored(stored[1], second, "second batch");
+    ok(t.lines.some((l) => l.includes("larger than socket.request.max.bytes")), t.lines.join("\n"));
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("frame reuse: forty large Produce requests pipelined on one connection (more than MAX_READ_AHEAD_BYTES) are all stored byte-identical", async () => {
+  await using t = await startTestBroker();
+  const pool = t.broker.frameBufferPool;
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "pipelined");
+    const sent = Array.from({ length: 40 }, (_, i) => bigBatch(100 + i, 40 + (i % 9)));
+    ok(sent.reduce((n, b) => n + b.length, 0) > MAX_READ_AHEAD_BYTES);
+    const before = pool.stats;
+    // all frames on the wire before the first answer: frames are read ahead while one is handled
+    const ids = [];
+    for (const b of sent) ids.push(await c.send(ProduceRequest, 9, produceBody("pipelined", 0, b)));
+    for (const id of ids) {
+      const got = await c.receive(ProduceResponse, 9);
+      assertEquals(got.correlationId, id);
+      assertEquals(got.body.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
+    }
+    const after = pool.stats;
+    ok(after.reused - before.reused > 0, JSON.stringify({ before, after }));
+    const stored = await fetchAll(c, "pipelined");
+    assertEquals(stored.length, sent.length);
+    for (const [i, b] of sent.entries()) assertStored(stored[i], b, `batch ${i}`);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("frame reuse: pipelined fetches of large batches out of the hot tail, over reused buffers, each answer the bytes stored", async () => {
+  await using t = await startTestBroker();
+  const pool = t.broker.frameBufferPool;
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "reads");
+    const sent = Array.from({ length: 12 }, (_, i) => bigBatch(200 + i, 30 + i));
+    for (const b of sent) assertEquals((await produce(c, "reads", b)).errorCode, ErrorCode.NONE);
+    const offsets: number[] = [];
+    for (let i = 0, o = 0; i < sent.length; o += 30 + i, i++) offsets.push(o);
+    const before = pool.stats;
+    // three rounds of one fetch per batch, all on the wire before the first answer is read: the
+    // answers' writes overlap the next fetches' reads out of the tail
+    const ids: number[] = [];
+    const want: Uint8Array[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const [i, offset] of offsets.entries()) {
+        const body = fetchBody([{ topic: "reads", partition: 0, offset, maxBytes: 1 }]);
+        ids.push(await c.send(FetchRequest, 12, body));
+        want.push(sent[i]);
+      }
+    }
+    for (const [k, id] of ids.entries()) {
+      const got = await c.receive(FetchResponse, 12);
+      assertEquals(got.correlationId, id);
+      const p = got.body.responses[0].partitions[0];
+      assertEquals(p.errorCode, ErrorCode.NONE);
+      assertStored(p.records!, want[k], `answer ${k}`);
+    }
+    const after = pool.stats;
+    ok(after.reused - before.reused > 0, JSON.stringify({ before, after }));
+  } finally {
+    c.close();
+  }
+});

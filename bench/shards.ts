@@ -33,6 +33,7 @@
  */
 import { parseArgs } from "node:util";
 import type { ShardCommand, ShardReply } from "./shards_worker.ts";
+import { shardPorts } from "../server/shards.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -205,17 +206,7 @@ async function onceRouted(round: number, n: number, order: ("local" | "remote")[
     { length: n },
     () => new Worker(new URL("./shards_worker.ts", import.meta.url).href, { type: "module" }),
   );
-  const ports: (MessagePort | null)[][] = Array.from(
-    { length: n },
-    () => Array.from({ length: n }, () => null),
-  );
-  for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const c = new MessageChannel();
-      ports[i][j] = c.port1;
-      ports[j][i] = c.port2;
-    }
-  }
+  const ports = shardPorts(n);
   const start = (index: number, port: number): ShardCommand => ({
     type: "start",
     index,

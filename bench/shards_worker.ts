@@ -7,7 +7,7 @@
 /// <reference lib="deno.worker" />
 import { Broker, startShard } from "../server/broker.ts";
 import { DEFAULT_BROKER_CONFIG } from "../server/config.ts";
-import { shardOf } from "../server/shards.ts";
+import { concat, shardOf } from "../server/shards.ts";
 import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
@@ -65,16 +65,6 @@ function post(m: ShardReply): void {
 
 function body(sized: Uint8Array): Uint8Array {
   return sized.subarray(4);
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Decode a Produce response and fail on any partition error. */

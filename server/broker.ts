@@ -408,17 +408,7 @@ export class Broker {
           `partition lives in the shard its hash names, so the count cannot change`,
       );
     }
-    const ports: (MessagePort | null)[][] = Array.from(
-      { length: n },
-      () => Array.from({ length: n }, () => null),
-    );
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const c = new MessageChannel();
-        ports[i][j] = c.port1;
-        ports[j][i] = c.port2;
-      }
-    }
+    const ports = (await import("./shards.ts")).shardPorts(n);
     // every shard answers fetches without sessions: a session's partitions span shards
     const base: BrokerConfig = { ...full, maxIncrementalFetchSessionCacheSlots: 0 };
     const zero = await Broker.#start(

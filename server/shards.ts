@@ -194,7 +194,14 @@ const TOPIC_CHANGES: ReadonlySet<number> = new Set([
 type Obj = Record<string, unknown>;
 type Serve = (frame: Uint8Array, info: ConnectionInfo) => Promise<Uint8Array[] | null>;
 
-function concat(chunks: Uint8Array[]): Uint8Array {
+/**
+ * The chunks of a response as one buffer (the chunk itself when there is one starting at its
+ * buffer's first byte).
+ *
+ * @param chunks The chunks, in order.
+ * @returns Their bytes in one array.
+ */
+export function concat(chunks: Uint8Array[]): Uint8Array {
   if (chunks.length === 1 && chunks[0].byteOffset === 0) return chunks[0];
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
@@ -203,6 +210,28 @@ function concat(chunks: Uint8Array[]): Uint8Array {
     at += c.length;
   }
   return out;
+}
+
+/**
+ * One `MessageChannel` between every two of `n` shards: `ports[i][j]` is shard i's end of its
+ * channel to shard j (`null` where i = j).
+ *
+ * @param n The number of shards.
+ * @returns The ports, by shard and peer.
+ */
+export function shardPorts(n: number): (MessagePort | null)[][] {
+  const ports: (MessagePort | null)[][] = Array.from(
+    { length: n },
+    () => Array.from({ length: n }, () => null),
+  );
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const c = new MessageChannel();
+      ports[i][j] = c.port1;
+      ports[j][i] = c.port2;
+    }
+  }
+  return ports;
 }
 
 /** What a shard needs of its broker. */

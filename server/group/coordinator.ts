@@ -31,6 +31,7 @@ import {
   parseOffsetKey,
   type SyncGroupResult,
 } from "./group.ts";
+import { utf8Length } from "../../records/utf8.ts";
 import { type Scheduler, systemScheduler } from "./scheduler.ts";
 import {
   type CoordinatorRecord,
@@ -1996,12 +1997,6 @@ function storeGroupError(e: unknown): number {
 
 function syncError(code: number): SyncGroupResult {
   return { errorCode: code, protocolType: null, protocolName: null, assignment: new Uint8Array(0) };
-}
-
-const encoder = new TextEncoder();
-
-function utf8Length(s: string): number {
-  return encoder.encode(s).length;
 }
 
 /** Every partition of a commit answered `errorCode`. */

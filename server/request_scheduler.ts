@@ -12,6 +12,17 @@
  * Yielding with `setImmediate` or a `MessageChannel` between requests did not change that; only
  * waiting for a timer, during which the event loop polls every socket, did.
  *
+ * How many requests a slice starts matters as much. Deno delivers a bounded number of completed
+ * socket reads per turn of its event loop (an strace of a bare Deno frame server showed 128
+ * reads between two `epoll_wait`s while 500 sockets were ready), and not in the order the bytes
+ * arrived: the sockets it served last tend to be served again. A slice that starts more requests
+ * than that makes long turns whose answers produce new requests faster than the waiting sockets
+ * are read, so some connections waited seconds before their request was even read. With 500
+ * producer connections (docs/PERFORMANCE.md, issue #17) slices of up to 48 requests answered
+ * every connection 93–107 times per 50,000 requests, slices of 64 or more 51–166 times, with
+ * p99 three to four times the mean latency instead of eight to thirteen. Hence
+ * {@linkcode SLICE_REQUESTS}.
+ *
  * So every connection calls {@linkcode RequestScheduler.admit} before it handles a request.
  * Slices end when a `setTimeout(0)` fires; the first opens with a request while the scheduler is
  * idle. A slice admits `immediateRequests` requests at once (a few clients never wait; a lone
@@ -26,8 +37,11 @@
  * @module
  */
 
-/** Default most waiting requests admitted when a slice starts. */
-export const SLICE_REQUESTS = 256;
+/**
+ * Default most waiting requests admitted when a slice starts: below what Deno reads per event
+ * loop turn (see the module doc; 64 and more were measured unfair, 16–48 fair).
+ */
+export const SLICE_REQUESTS = 32;
 
 /** Default requests a slice admits at once before later ones wait for the next slice. */
 export const IMMEDIATE_REQUESTS = 16;

@@ -13,14 +13,15 @@
  * waiting for a timer, during which the event loop polls every socket, did.
  *
  * How many requests a slice starts matters as much. Deno delivers a bounded number of completed
- * socket reads per turn of its event loop (an strace of a bare Deno frame server showed 128
- * reads between two `epoll_wait`s while 500 sockets were ready), and not in the order the bytes
- * arrived: the sockets it served last tend to be served again. A slice that starts more requests
- * than that makes long turns whose answers produce new requests faster than the waiting sockets
- * are read, so some connections waited seconds before their request was even read. With 500
- * producer connections (docs/PERFORMANCE.md, issue #17) slices of up to 48 requests answered
- * every connection 93–107 times per 50,000 requests, slices of 64 or more 51–166 times, with
- * p99 three to four times the mean latency instead of eight to thirteen. Hence
+ * socket reads per turn of its event loop (an strace of a bare Deno frame server showed exactly
+ * 128 reads between two `epoll_wait`s while 500 sockets were ready), and not in the order the
+ * bytes arrived (the same sockets came first in successive turns). With slices that start many
+ * requests (long turns, after which the next slice's timer is already due), some of 500
+ * connections waited seconds before their request was even read (traced in the broker: from the
+ * client's send to the read p99 0.9 s, from the read to the response written p99 0.09 s).
+ * With 500 producer connections, slices of 16–48 requests answered every connection 93–106 times
+ * per 50,000 requests, slices of 64 or 256 between 47 and 167 times, and p99 was 3–6 times the
+ * mean latency instead of 8–13 (docs/PERFORMANCE.md, issue #17). Hence
  * {@linkcode SLICE_REQUESTS}.
  *
  * So every connection calls {@linkcode RequestScheduler.admit} before it handles a request.

@@ -1,8 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // What RequestScheduler.admit (issue #17, server/request_scheduler.ts) adds to each request: the
-// common case, a request admitted at once (no promise), against a bare counter; and a slice of
-// 256 requests from many connections, 16 at once and the rest released together by the next
-// slice (one promise each, one timer turn).
+// common case, a request admitted at once (no promise), against a bare counter; and 256 requests
+// from many connections, 16 at once and the rest released 32 per timer turn (one promise each,
+// eight timer turns).
 // Run: deno bench --allow-all bench/request_scheduler_bench.ts
 import { RequestScheduler } from "../server/request_scheduler.ts";
 
@@ -23,7 +23,7 @@ Deno.bench("admit: one connection, admitted at once", { group: "admit" }, async 
   b.end();
 });
 
-Deno.bench("admit: 256 requests of 256 connections (one slice)", { group: "slice" }, async () => {
+Deno.bench("admit: 256 requests of 256 connections (8 turns)", { group: "slice" }, async () => {
   const s = new RequestScheduler();
   const waits: Promise<void>[] = [];
   for (let c = 1; c <= 256; c++) {

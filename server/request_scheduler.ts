@@ -12,6 +12,18 @@
  * Yielding with `setImmediate` or a `MessageChannel` between requests did not change that; only
  * waiting for a timer, during which the event loop polls every socket, did.
  *
+ * How many requests a slice starts matters as much. Deno delivers a bounded number of completed
+ * socket reads per turn of its event loop (an strace of a bare Deno frame server showed exactly
+ * 128 reads between two `epoll_wait`s while 500 sockets were ready), and not in the order the
+ * bytes arrived (the same sockets came first in successive turns). With slices that start many
+ * requests (long turns, after which the next slice's timer is already due), some of 500
+ * connections waited seconds before their request was even read (traced in the broker: from the
+ * client's send to the read p99 0.9 s, from the read to the response written p99 0.09 s).
+ * With 500 producer connections, slices of 16–48 requests answered every connection 93–106 times
+ * per 50,000 requests, slices of 64 or 256 between 47 and 167 times, and p99 was 3–6 times the
+ * mean latency instead of 8–13 (docs/PERFORMANCE.md, issue #17). Hence
+ * {@linkcode SLICE_REQUESTS}.
+ *
  * So every connection calls {@linkcode RequestScheduler.admit} before it handles a request.
  * Slices end when a `setTimeout(0)` fires; the first opens with a request while the scheduler is
  * idle. A slice admits `immediateRequests` requests at once (a few clients never wait; a lone
@@ -26,8 +38,11 @@
  * @module
  */
 
-/** Default most waiting requests admitted when a slice starts. */
-export const SLICE_REQUESTS = 256;
+/**
+ * Default most waiting requests admitted when a slice starts: below what Deno reads per event
+ * loop turn (see the module doc; 64 and more were measured unfair, 16–48 fair).
+ */
+export const SLICE_REQUESTS = 32;
 
 /** Default requests a slice admits at once before later ones wait for the next slice. */
 export const IMMEDIATE_REQUESTS = 16;

@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Connection, type ConnectionInfo } from "./connection.ts";
 import { silentLogger } from "./logger.ts";
-import { RequestScheduler } from "./request_scheduler.ts";
+import { IMMEDIATE_REQUESTS, RequestScheduler, SLICE_REQUESTS } from "./request_scheduler.ts";
 import type { ByteStream } from "./security/tls.ts";
 
 /** An in-memory stream: `push` makes bytes readable; writes are collected; `end` is EOF. */
@@ -116,6 +116,32 @@ Deno.test("scheduler: a slice admits its first requests at once, later ones wait
     // 7 waiting, at most 3 per slice
     assertEquals(s.stats.slices, 3);
     assertEquals(s.stats, { slices: 3, immediate: 2, deferred: 7 });
+  } finally {
+    s.close();
+  }
+});
+
+Deno.test("scheduler: by default a timer turn starts at most 32 waiting requests of many connections", async () => {
+  // Deno reads a bounded number of ready sockets per event loop turn; a turn that starts more
+  // requests than that starved some of 500 connections (docs/PERFORMANCE.md, issue #17).
+  assertEquals(SLICE_REQUESTS, 32);
+  const s = new RequestScheduler();
+  try {
+    for (let c = 1; c <= IMMEDIATE_REQUESTS; c++) assertEquals(s.admit(c), undefined);
+    const started: number[] = [];
+    const waits = Array.from({ length: 100 }, (_, i) => {
+      const c = IMMEDIATE_REQUESTS + 1 + i;
+      return s.admit(c)!.then(() => started.push(c));
+    });
+    // each turn of the event loop's timers starts the next slice's requests
+    const perTurn: number[] = [];
+    while (started.length < waits.length) {
+      const before = started.length;
+      await tick();
+      perTurn.push(started.length - before);
+    }
+    assertEquals(perTurn.filter((n) => n > 0), [32, 32, 32, 4]);
+    assertEquals(started, Array.from({ length: 100 }, (_, i) => IMMEDIATE_REQUESTS + 1 + i));
   } finally {
     s.close();
   }

@@ -11,7 +11,9 @@
  * connections or SECONDS passed (default 120). The first response of each connection is a warm-up
  * and not counted. Latency is from the write of a request to the last byte of its response,
  * measured on CLOCK_MONOTONIC, one epoll thread for every connection. Prints one JSON object:
- * requests, seconds, requests per second, p50/p99/p99.9/max in microseconds, this process's CPU.
+ * requests, seconds, requests per second, p50/p99/p99.9/max in microseconds, this process's CPU,
+ * and the stalls: the longest time between two counted responses (no connection answered at all)
+ * and how many such gaps lasted 50 ms or more, and 100 ms or more.
  *
  * With CONNS_PERF_TRACE=FILE set, every counted response is also written to FILE as a line
  * "SENT_US LATENCY_US CONNECTION" (SENT_US from the first request), to tell stalls that delay
@@ -110,6 +112,8 @@ int main(int argc, char **argv) {
   FILE *trace = trace_path ? fopen(trace_path, "w") : NULL;
   long done = 0;
   int64_t start = mono_us(), first = 0, last = start;
+  int64_t max_gap = 0;
+  long gaps50 = 0, gaps100 = 0;
   int64_t deadline = start + (int64_t)(limit_s * 1e6);
   double cpu0 = cpu_s();
   for (int i = 0; i < n; i++) c[i].sent_us = mono_us();
@@ -155,6 +159,12 @@ int main(int argc, char **argv) {
                     (long long)(t - x->sent_us), (int)evs[e].data.u32);
           }
           if (first == 0) first = t;
+          else {
+            int64_t gap = t - last;
+            if (gap > max_gap) max_gap = gap;
+            if (gap >= 50000) gaps50++;
+            if (gap >= 100000) gaps100++;
+          }
           last = t;
         }
         x->got = 0;
@@ -177,9 +187,11 @@ int main(int argc, char **argv) {
 #define PCT(q) (done ? (long long)lat[(long)((double)(done - 1) * (q))] : -1LL)
   printf("{\"mode\":\"conns\",\"connections\":%d,\"requests\":%ld,\"seconds\":%.6f,"
          "\"requestsPerSec\":%.1f,\"cpuSeconds\":%.3f,\"p50Us\":%lld,\"p99Us\":%lld,"
-         "\"p999Us\":%lld,\"maxUs\":%lld}\n",
+         "\"p999Us\":%lld,\"maxUs\":%lld,\"maxGapUs\":%lld,\"gaps50ms\":%ld,"
+         "\"gaps100ms\":%ld}\n",
          n, done, seconds, seconds > 0 ? (double)done / seconds : 0, cpu_s() - cpu0, PCT(0.5),
-         PCT(0.99), PCT(0.999), done ? (long long)lat[done - 1] : -1LL);
+         PCT(0.99), PCT(0.999), done ? (long long)lat[done - 1] : -1LL, (long long)max_gap,
+         gaps50, gaps100);
   fflush(stdout);
   if (trace) fclose(trace);
   for (int i = 0; i < n; i++) close(c[i].fd);

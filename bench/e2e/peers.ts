@@ -6,7 +6,8 @@
  * or any bootstrap — one broker at a time, the order rotated from workload to workload and round
  * to round, and the figures are reported as ratios Sluice ÷ peer from the same run: broker CPU
  * ms per MB (`/proc/<pid>/stat` utime + stime of the broker process), produce and consume rates,
- * request latency p50/p99/p99.9 with many connections (`conns_perf.c`).
+ * request latency p50/p99/p99.9 and the longest stall (no request answered) with many
+ * connections (`conns_perf.c`).
  *
  * The mock keeps only the last few MB of each partition (librdkafka's mock evicts older
  * batches), so consume rates are measured on 64-partition topics, whose share per partition it
@@ -308,6 +309,11 @@ export interface PeerResult {
   p99Us: number;
   /** Latency p99.9 in µs (conns). */
   p999Us: number;
+  /**
+   * conns: the longest time in µs between two responses (a stall: no connection answered at
+   * all); absent in results recorded before it was measured.
+   */
+  maxGapUs?: number;
   /** What failed. */
   error?: string;
 }
@@ -323,6 +329,9 @@ interface ConnsStats {
   p99Us: number;
   p999Us: number;
   maxUs: number;
+  maxGapUs: number;
+  gaps50ms: number;
+  gaps100ms: number;
 }
 
 async function cpuOf(pid: number | undefined): Promise<number> {
@@ -423,6 +432,7 @@ export async function runPeerWorkload(
       r.p50Us = s.p50Us;
       r.p99Us = s.p99Us;
       r.p999Us = s.p999Us;
+      r.maxGapUs = s.maxGapUs;
       if (s.requests < w.records) throw new Error(`conns_perf: ${s.requests} of ${w.records}`);
       return r;
     }
@@ -532,6 +542,7 @@ export function ratioRows(results: readonly PeerResult[], peer: string): RatioRo
       add(w, "p50", "ms", (r) => r.p50Us / 1000);
       add(w, "p99", "ms", (r) => r.p99Us / 1000);
       add(w, "p99.9", "ms", (r) => r.p999Us / 1000);
+      add(w, "longest stall", "ms", (r) => (r.maxGapUs ?? NaN) / 1000);
     } else {
       add(w, "produce rec/s", "", (r) => r.produceRecPerSec);
       if (kind === "consume") add(w, "consume rec/s", "", (r) => r.consumeRecPerSec);

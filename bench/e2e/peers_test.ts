@@ -64,6 +64,33 @@ Deno.test("peers: medians ignore missing figures; ratios are sluice over peer", 
   assert.ok(!rows.some((x) => x.measure.includes("consume")));
 });
 
+Deno.test("peers: the longest stall of conns workloads is a ratio row (median over rounds)", () => {
+  const r = (target: string, round: number, maxGapUs?: number): PeerResult => ({
+    workload: "conns-500",
+    target,
+    round,
+    position: 0,
+    brokerCpuSeconds: 1,
+    cpuMsPerMb: 1,
+    produceRecPerSec: NaN,
+    consumeRecPerSec: NaN,
+    requestsPerSec: 100,
+    p50Us: 1000,
+    p99Us: 2000,
+    p999Us: 3000,
+    maxGapUs,
+  });
+  const rows = ratioRows([
+    r("sluice", 0, 90_000),
+    r("sluice", 1, 30_000),
+    r("sluice", 2, 60_000),
+    r("mock", 0, 20_000),
+    r("mock", 1), // recorded before stalls were measured: not counted
+  ], "mock");
+  const stall = rows.find((x) => x.measure === "conns-500: longest stall")!;
+  assert.deepEqual([stall.sluice, stall.peer, stall.ratio, stall.unit], [60, 20, 3, "ms"]);
+});
+
 Deno.test("peers: flags", () => {
   const a = parseE2eArgs(["--peer", "mock", "--rounds", "2", "--workloads", "conns-500"]);
   assert.deepEqual([a.peer, a.rounds, a.workloads], ["mock", 2, ["conns-500"]]);
@@ -150,6 +177,7 @@ Deno.test({
       }
       for (const r of report.results.filter((x) => x.workload.startsWith("conns"))) {
         assert.ok(r.p50Us > 0 && r.p99Us >= r.p50Us && r.p999Us >= r.p99Us, JSON.stringify(r));
+        assert.ok(r.maxGapUs! >= 0, `no longest stall: ${JSON.stringify(r)}`);
       }
       // one table row per figure, sluice ÷ mock
       assert.match(stdout, /\| conns-500: p99 \| [\d.,]+ ms \| [\d.,]+ ms \| [\d.]+× \|/);

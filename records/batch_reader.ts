@@ -45,6 +45,7 @@ import {
   TRANSACTIONAL_BIT,
 } from "./layout.ts";
 import { VarintReader } from "./varint.ts";
+import { decodeUtf8 } from "./utf8.ts";
 
 /** A record header. */
 export interface RecordHeader {
@@ -60,8 +61,6 @@ export type RecordValidation = "strict" | "relaxed" | "none";
 function corrupt(detail: string): RecordsError {
   return new RecordsError(RecordsErrorCode.CORRUPT_MESSAGE, `record batch: ${detail}`);
 }
-
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Reads the records of one batch's (decompressed) records section, one at a time, into its own
@@ -242,7 +241,7 @@ export class RecordReader extends VarintReader {
         const key = this.bytes("header key")!;
         let text: string;
         try {
-          text = textDecoder.decode(key);
+          text = decodeUtf8(key);
         } catch {
           throw corrupt("header key is not valid UTF-8");
         }

@@ -529,3 +529,25 @@ Deno.test("peekBatchHeaders() agrees with the WASM scan's columns, or declines o
   gap[LAST_OFFSET_DELTA_OFFSET + 3] += 1;
   assert.equal(peekBatchHeaders(gap), null);
 });
+
+Deno.test("a header key that is not valid UTF-8 is CORRUPT_MESSAGE; valid keys of every length decode", () => {
+  const keys = ["", "h", "x".repeat(12), "y".repeat(40), "clé", "🔑".repeat(10)];
+  const bytes = encodeRecordBatch([{
+    value: te.encode("v"),
+    headers: keys.map((key) => ({ key, value: null })),
+  }]);
+  assert.deepEqual(decodeRecordBatches(bytes)[0].records[0].headers.map((h) => h.key), keys);
+  // "x" × 12 becomes an invalid sequence (a lone continuation byte) of the same length
+  const bad = encodeRecordBatch([{
+    value: te.encode("v"),
+    headers: [{ key: "xxxxxxxxxxxx", value: null }],
+  }]);
+  const at = bad.findIndex((b, i) => b === 0x78 && bad[i + 11] === 0x78);
+  bad[at + 5] = 0x80;
+  assert.throws(() => decodeRecordBatches(bad, { verifyCrc: false }), (e: unknown) => {
+    assert.ok(e instanceof RecordsError);
+    assert.equal(e.code, 2);
+    assert.match(e.message, /header key is not valid UTF-8/);
+    return true;
+  });
+});

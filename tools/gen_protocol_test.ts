@@ -23,14 +23,15 @@ async function runCli(...args: string[]): Promise<{ code: number; stderr: string
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
-Deno.test("generation covers every API plus headers, apis.ts and messages/mod.ts", () => {
-  assert.equal(files.size, 88 + 4);
+Deno.test("generation covers every API plus headers, apis.ts, api_keys.ts and messages/mod.ts", () => {
+  assert.equal(files.size, 88 + 5);
   for (const f of ["messages/produce.ts", "messages/api_versions.ts", "messages/headers.ts"]) {
     assert.ok(files.has(f), f);
   }
   assert.ok(files.has("messages/find_coordinator.ts"));
   assert.ok(files.has("messages/describe_user_scram_credentials.ts"));
   assert.ok(files.has("apis.ts"));
+  assert.ok(files.has("api_keys.ts"));
   assert.ok(files.has("messages/consumer_protocol.ts"));
 });
 

@@ -753,3 +753,20 @@ Deno.test("brokerConfigFrom() reads sasl.mechanism.inter.broker.protocol; interB
     "mechanism GSSAPI is not implemented",
   );
 });
+
+Deno.test("brokerConfigFrom(): sluice.workers takes 1 to 256 shards and refuses other values by name", () => {
+  assertEquals(brokerConfigFrom({ properties: { "sluice.workers": "4" } }).workers, 4);
+  assertEquals(brokerConfigFrom({ properties: {} }).workers, 1);
+  for (const bad of ["0", "-1", "two", "1.5"]) {
+    assertThrows(
+      () => brokerConfigFrom({ properties: { "sluice.workers": bad } }),
+      RangeError,
+      "sluice.workers",
+    );
+  }
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "sluice.workers": "257" } }),
+    RangeError,
+    "Invalid sluice.workers: 257 is more than 256 shards",
+  );
+});

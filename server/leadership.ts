@@ -65,3 +65,23 @@ export function leaderError(
   const led = parts.replicas?.checkLeader(topic, partition);
   return led === undefined || led.code === ErrorCode.NONE ? undefined : led;
 }
+
+/**
+ * Whether a partition exists, wherever it is held: in cluster mode in the cluster's metadata (it
+ * need not be on this broker); otherwise in the topic's partition count, which also covers a
+ * partition never used since the last clean shutdown and, with shards (`sluice.workers`), one
+ * that another shard holds.
+ *
+ * @param parts The broker's engine and cluster node.
+ * @param topic Topic name.
+ * @param partition Partition index.
+ * @returns Whether OffsetCommit, OffsetDelete and the like may name it.
+ */
+export function partitionExists(
+  parts: Pick<LeadershipParts, "logs" | "cluster">,
+  topic: string,
+  partition: number,
+): boolean {
+  if (parts.cluster !== undefined) return parts.cluster.partitionExists(topic, partition);
+  return partition >= 0 && partition < (parts.logs.topic(topic)?.partitions ?? 0);
+}

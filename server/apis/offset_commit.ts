@@ -25,6 +25,7 @@ import {
 } from "../../protocol/messages/offset_commit.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import { partitionExists } from "../leadership.ts";
 import type { OffsetCommitParams } from "../group/coordinator.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
@@ -40,19 +41,11 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
       return this.errorResponse(req, ErrorCode.GROUP_AUTHORIZATION_FAILED, "");
     }
     const readable = authorizedNames(ctx, ACCESS.OffsetCommit.topic, req.topics.map((t) => t.name));
-    const logs = ctx.broker.logs;
-    const cluster = ctx.broker.cluster;
-    // Cluster mode: the partition exists in the cluster (it need not be on this broker); shards
-    // (sluice.workers): in the topic table, wherever its shard is.
-    const exists = (topic: string, p: number) =>
-      cluster !== undefined
-        ? cluster.partitionExists(topic, p)
-        : logs.hasPartition(topic, p) || (p >= 0 && p < (logs.topic(topic)?.partitions ?? 0));
     const known: OffsetCommitParams["topics"] = [];
     for (const t of req.topics) {
       if (!readable.has(t.name)) continue;
       const partitions = t.partitions
-        .filter((p) => exists(t.name, p.partitionIndex))
+        .filter((p) => partitionExists(ctx.broker, t.name, p.partitionIndex))
         .map((p) => ({
           partition: p.partitionIndex,
           offset: p.committedOffset,

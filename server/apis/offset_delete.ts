@@ -17,6 +17,7 @@ import {
 } from "../../protocol/messages/offset_delete.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
+import { partitionExists } from "../leadership.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 /** OffsetDelete handler. */
@@ -26,21 +27,15 @@ export const offsetDelete: ApiHandler = defineApi<OffsetDeleteRequest, OffsetDel
   request: OffsetDeleteRequest,
   response: OffsetDeleteResponse,
   async handle(ctx, req) {
-    const logs = ctx.broker.logs;
     if (!authorize(ctx, ACCESS.OffsetDelete.group, req.groupId)) {
       return createOffsetDeleteResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
     }
     const readable = authorizedNames(ctx, ACCESS.OffsetDelete.topic, req.topics.map((t) => t.name));
-    const cluster = ctx.broker.cluster;
     const known: { topic: string; partition: number }[] = [];
     for (const t of req.topics) {
       if (!readable.has(t.name)) continue;
       for (const p of t.partitions) {
-        const exists = cluster !== undefined
-          ? cluster.partitionExists(t.name, p.partitionIndex)
-          : logs.hasPartition(t.name, p.partitionIndex) ||
-            (p.partitionIndex >= 0 && p.partitionIndex < (logs.topic(t.name)?.partitions ?? 0));
-        if (exists) {
+        if (partitionExists(ctx.broker, t.name, p.partitionIndex)) {
           known.push({ topic: t.name, partition: p.partitionIndex });
         }
       }

@@ -7,6 +7,7 @@
  */
 
 import { CHECKPOINT_VERSION, TEMP_FILE_SUFFIX } from "./names.ts";
+import { readTextFileBounded, withTransientFile } from "./transient_files.ts";
 
 /**
  * Writes a file atomically: write `<path>.tmp`, fsync it, rename over `path`, fsync the directory.
@@ -27,14 +28,16 @@ import { CHECKPOINT_VERSION, TEMP_FILE_SUFFIX } from "./names.ts";
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = path + TEMP_FILE_SUFFIX;
   try {
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
-    }
+    await withTransientFile(async () => {
+      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        let off = 0;
+        while (off < data.length) off += await f.write(data.subarray(off));
+        await f.sync();
+      } finally {
+        f.close();
+      }
+    });
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
@@ -55,16 +58,18 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
  * await syncDir("/tmp");
  * ```
  */
-export async function syncDir(dir: string): Promise<void> {
-  let f: Deno.FsFile | undefined;
-  try {
-    f = await Deno.open(dir, { read: true });
-    await f.sync();
-  } catch {
-    // Directories cannot be opened for sync on some platforms; nothing more we can do.
-  } finally {
-    f?.close();
-  }
+export function syncDir(dir: string): Promise<void> {
+  return withTransientFile(async () => {
+    let f: Deno.FsFile | undefined;
+    try {
+      f = await Deno.open(dir, { read: true });
+      await f.sync();
+    } catch {
+      // Directories cannot be opened for sync on some platforms; nothing more we can do.
+    } finally {
+      f?.close();
+    }
+  });
 }
 
 /**
@@ -230,7 +235,7 @@ export async function readCheckpointFile(
   const out = new Map<string, number>();
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    text = await readTextFileBounded(path);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) onError?.(`cannot read ${path}: ${e}`);
     return out;

@@ -9,6 +9,7 @@
  */
 
 import { writeFileAtomic } from "./checkpoint.ts";
+import { readTextFileBounded } from "./transient_files.ts";
 import { CHECKPOINT_VERSION, LEADER_EPOCH_CHECKPOINT_FILE } from "./names.ts";
 
 /** An epoch and the offset of its first record. */
@@ -84,7 +85,7 @@ export class LeaderEpochCache {
     const path = `${dir}/${LEADER_EPOCH_CHECKPOINT_FILE}`;
     let text: string;
     try {
-      text = await Deno.readTextFile(path);
+      text = await readTextFileBounded(path);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) onError?.(`cannot read ${path}: ${e}`);
       return { cache: new LeaderEpochCache(dir), found: false };

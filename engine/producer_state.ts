@@ -58,6 +58,7 @@ import {
 } from "../records/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
+import { readFileBounded, withTransientFile } from "./transient_files.ts";
 import type { LogSegment } from "./segment.ts";
 import type { AbortedTxn } from "./transaction_index.ts";
 
@@ -665,14 +666,16 @@ export class ProducerStateManager {
     const path = snapshotPath(this.dir, offset);
     const tmp = `${path}.tmp`;
     try {
-      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      try {
-        let w = 0;
-        while (w < bytes.length) w += await f.write(bytes.subarray(w));
-        await f.sync();
-      } finally {
-        f.close();
-      }
+      await withTransientFile(async () => {
+        const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+        try {
+          let w = 0;
+          while (w < bytes.length) w += await f.write(bytes.subarray(w));
+          await f.sync();
+        } finally {
+          f.close();
+        }
+      });
       await Deno.rename(tmp, path);
       this.#onDisk = { offset, bytes };
     } catch (e) {
@@ -786,7 +789,7 @@ export class ProducerStateManager {
       }
       if (o > target) continue; // kept: a rebuild needs an earlier starting point
       try {
-        const bytes = await Deno.readFile(path);
+        const bytes = await readFileBounded(path);
         const entries = decodeSnapshot(bytes);
         this.#onDisk = { offset: o, bytes };
         for (const [pid, e] of entries) {

@@ -29,6 +29,7 @@ import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./h
 import { HotTail } from "./hot_tail.ts";
 import { TransactionIndex } from "./transaction_index.ts";
 import { syncDir } from "./checkpoint.ts";
+import { readFileBounded, withTransientFile } from "./transient_files.ts";
 import {
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
@@ -844,8 +845,8 @@ export class LogSegment {
     let idx: Uint8Array;
     let tidx: Uint8Array;
     try {
-      idx = await Deno.readFile(this.indexPath);
-      tidx = await Deno.readFile(this.timeIndexPath);
+      idx = await readFileBounded(this.indexPath);
+      tidx = await readFileBounded(this.timeIndexPath);
     } catch (e) {
       return e instanceof Deno.errors.NotFound ? "index file missing" : `cannot read index: ${e}`;
     }
@@ -1156,15 +1157,17 @@ export class LogSegment {
   }
 }
 
-async function writeWhole(path: string, data: Uint8Array, sync: boolean): Promise<void> {
-  const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  try {
-    let off = 0;
-    while (off < data.length) off += await f.write(data.subarray(off));
-    if (sync) await f.sync();
-  } finally {
-    f.close();
-  }
+function writeWhole(path: string, data: Uint8Array, sync: boolean): Promise<void> {
+  return withTransientFile(async () => {
+    const f = await Deno.open(path, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      if (sync) await f.sync();
+    } finally {
+      f.close();
+    }
+  });
 }
 
 /**

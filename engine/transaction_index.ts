@@ -16,6 +16,7 @@
  */
 
 import { writeFileAtomic } from "./checkpoint.ts";
+import { readFileBounded } from "./transient_files.ts";
 import { offsetFileStem, TXN_INDEX_FILE_SUFFIX } from "./names.ts";
 
 /** An aborted transaction of one partition (an entry of Kafka's `.txnindex`). */
@@ -265,7 +266,7 @@ export class TransactionIndex {
     this.#count = 0;
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(this.path);
+      bytes = await readFileBounded(this.path);
     } catch (e) {
       return e instanceof Deno.errors.NotFound
         ? "transaction index missing"

@@ -1462,13 +1462,18 @@ export class GroupCoordinator {
   }
 
   /**
-   * An offset tombstone of the group's partition `key` took effect: the committed offset and
-   * the offsets open transactions hold for it are gone (Kafka's replay of an offset tombstone);
-   * those transactions stay open for the group.
+   * An offset tombstone of the group's partition `key`, written at `position`, took effect: the
+   * committed offset and the offsets open transactions hold for it are gone (Kafka's replay of an
+   * offset tombstone), those of records older than the tombstone only (a commit written while
+   * the tombstone was being written, after it in the log, stays); those transactions stay open
+   * for the group.
    */
-  #deleteOffset(group: GroupMetadata, key: string): void {
-    group.offsets.delete(key);
-    for (const byGroup of this.#pendingTxnOffsets.values()) byGroup.get(group.groupId)?.delete(key);
+  #deleteOffset(group: GroupMetadata, key: string, position: number): void {
+    if ((group.offsets.get(key)?.recordOffset ?? Infinity) < position) group.offsets.delete(key);
+    for (const byGroup of this.#pendingTxnOffsets.values()) {
+      const offsets = byGroup.get(group.groupId);
+      if ((offsets?.get(key)?.recordOffset ?? Infinity) < position) offsets!.delete(key);
+    }
   }
 
   /** Kafka's `validateOffsetCommit` for a transactional commit. */
@@ -1637,17 +1642,20 @@ export class GroupCoordinator {
       });
     }
     if (records.length > 0) {
+      let base: number;
       try {
-        await this.#log?.append(groupId, records);
+        base = await this.#write(groupId, records);
       } catch (e) {
         this.#logger?.error(
           `Cannot delete offsets of group ${groupId}: ${e instanceof Error ? e.message : e}`,
         );
         return top(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
-      for (const r of records) {
-        if (r.kind === "offset") this.#deleteOffset(group, offsetKey(r.topic, r.partition));
-      }
+      records.forEach((r, i) => {
+        if (r.kind === "offset") {
+          this.#deleteOffset(group, offsetKey(r.topic, r.partition), base + i);
+        }
+      });
     }
     return { errorCode: ErrorCode.NONE, partitions: out };
   }
@@ -1743,15 +1751,16 @@ export class GroupCoordinator {
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
     // the offsets of open transactions too (Kafka's `deleteAllOffsets`)
-    const keys = new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)]);
-    const records = this.#tombstones(group, [...keys]);
+    const keys = [...new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)])];
+    const records = this.#tombstones(group, keys);
+    let base: number;
     try {
-      await this.#log?.append(groupId, records);
+      base = await this.#write(groupId, records);
     } catch (e) {
       this.#logger?.error(`Cannot delete group ${groupId}: ${e instanceof Error ? e.message : e}`);
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
-    for (const key of keys) this.#deleteOffset(group, key);
+    keys.forEach((key, i) => this.#deleteOffset(group, key, base + i));
     this.#markDead(group);
     return ErrorCode.NONE;
   }
@@ -1836,8 +1845,9 @@ export class GroupCoordinator {
           const [topic, partition] = parseOffsetKey(key);
           return { kind: "offset", groupId: group.groupId, topic, partition, value: null };
         });
+      let base: number;
       try {
-        await this.#log?.append(group.groupId, records);
+        base = await this.#write(group.groupId, records);
       } catch (e) {
         this.#logger?.error(
           `Cannot expire offsets of group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
@@ -1845,9 +1855,12 @@ export class GroupCoordinator {
         continue;
       }
       if (this.#groups.get(group.groupId) !== group) continue;
-      // The group may have changed while the tombstones were written; drop only what still
-      // holds the expired values.
-      expired = expired.filter((k) => group.offsets.has(k));
+      // The group may have changed while the tombstones were written; drop only what they are
+      // newer than (a commit written meanwhile, after them in the log, stays). Tombstone `i` is
+      // the record of `expired[i]`.
+      expired = expired.filter((k, i) =>
+        (group.offsets.get(k)?.recordOffset ?? Infinity) < base + i
+      );
       for (const key of expired) group.offsets.delete(key);
       count += expired.length;
       if (

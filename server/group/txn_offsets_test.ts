@@ -358,3 +358,61 @@ Deno.test("group coordinator without a log: records are numbered as a log would 
   assertEquals(committed(gc), 50);
   gc.close();
 });
+
+/**
+ * A coordinator whose log holds back appends of tombstones until `release` (appends are numbered
+ * when they are made, as a partition numbers them).
+ */
+function holdingTombstones(offsetsRetentionMs = 604_800_000) {
+  const at = numbering();
+  const held: (() => void)[] = [];
+  const hold = (records: CoordinatorRecord[]) => {
+    const position = at(records.length);
+    if (!records.some((r) => r.value === null)) return position;
+    return new Promise<number>((resolve) => held.push(() => resolve(position)));
+  };
+  const scheduler = new ManualScheduler();
+  const gc = new GroupCoordinator({
+    log: {
+      append: (_g, records) => hold(records),
+      appendTransactional: (_g, records) => hold(records),
+    },
+    scheduler,
+    config: { initialRebalanceDelayMs: 0, offsetsRetentionMs },
+  });
+  const release = () => {
+    for (const r of held.splice(0)) r();
+  };
+  return { gc, scheduler, release };
+}
+
+Deno.test("group coordinator: commits written while OffsetDelete's tombstone is written stay (the tombstone is older)", async () => {
+  const { gc, release } = holdingTombstones();
+  await plainCommit(gc, 20); // record 0
+  let deleting = gc.deleteOffsets("g", [{ topic: "in", partition: 0 }]); // record 1
+  await plainCommit(gc, 30); // record 2
+  release();
+  assertEquals((await deleting).partitions[0].errorCode, 0);
+  assertEquals(committed(gc), 30);
+  // a tombstone takes what is older: the plain commit, not a TxnOffsetCommit written meanwhile
+  deleting = gc.deleteOffsets("g", [{ topic: "in", partition: 0 }]); // record 3
+  await commit(gc, 7, 40); // record 4
+  release();
+  await deleting;
+  assertEquals([committed(gc), gc.pendingTxnProducers], [-1, [7]]);
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 1);
+  assertEquals(committed(gc), 40);
+  gc.close();
+});
+
+Deno.test("group coordinator: a commit written while expired offsets' tombstones are written stays", async () => {
+  const { gc, scheduler, release } = holdingTombstones(1_000);
+  await plainCommit(gc, 20); // record 0
+  scheduler.advance(5_000);
+  const expiring = gc.expireOffsets(); // records 1 (the offset) and 2 (the Empty group)
+  await plainCommit(gc, 30); // record 3
+  release();
+  assertEquals(await expiring, 0);
+  assertEquals([committed(gc), gc.listGroups().map((g) => g.groupId)], [30, ["g"]]);
+  gc.close();
+});

@@ -2,7 +2,9 @@
 // The group coordinator's transactional offset commits (cluster mode, Kafka's): TxnOffsetCommit
 // holds offsets as pending until the transaction's marker on the group's partition commits or
 // drops them, a load replays the same from the log, and a marker written while the partition
-// loads is applied once it is loaded.
+// loads is applied once it is loaded. Offsets are ordered by the offsets of their records in the
+// log: a committed transaction's offset replaces a plain commit only from a newer record, and a
+// tombstone takes only offsets of older records.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {

@@ -97,10 +97,18 @@ export interface InternalTxnMarker {
   producerId: number;
   /** COMMIT (`true`) or ABORT. */
   commit: boolean;
+  /** The marker's offset in the partition. */
+  offset: number;
 }
 
-/** Appends a batch to a partition of an internal topic (see {@linkcode InternalTopicOptions}). */
-export type InternalAppend = (log: PartitionLog, records: Uint8Array) => Promise<unknown>;
+/**
+ * Appends a batch to a partition of an internal topic (see {@linkcode InternalTopicOptions}),
+ * resolving with the offset the log gave its first record.
+ */
+export type InternalAppend = (
+  log: PartitionLog,
+  records: Uint8Array,
+) => Promise<{ baseOffset: number }>;
 
 /** Reads per replay step. */
 const READ_BYTES = 1 << 20;
@@ -234,13 +242,15 @@ export class InternalTopic {
    *
    * @param key The key selecting the partition.
    * @param records The records (none: no-op).
+   * @returns The offset of the first record in the partition (record `i` is at that offset
+   *   plus `i`); -1 when there were no records.
    * @throws {EngineError} If the creation or the append fails.
    */
-  async append(key: string, records: InternalRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  async append(key: string, records: InternalRecord[]): Promise<number> {
+    if (records.length === 0) return -1;
     await this.ensure();
     const batch = encodeRecordBatch(records, { timestamp: this.#now() });
-    await this.#append(this.#log(this.partitionFor(key)), batch);
+    return (await this.#append(this.#log(this.partitionFor(key)), batch)).baseOffset;
   }
 
   /**
@@ -253,14 +263,16 @@ export class InternalTopic {
    * @param key The key selecting the partition.
    * @param records The records (none: no-op).
    * @param producer The transaction's producer id and epoch.
+   * @returns The offset of the first record in the partition (record `i` is at that offset
+   *   plus `i`); -1 when there were no records.
    * @throws {EngineError} If the append fails (INVALID_PRODUCER_EPOCH when fenced).
    */
   async appendTransactional(
     key: string,
     records: InternalRecord[],
     producer: InternalTxnProducer,
-  ): Promise<void> {
-    if (records.length === 0) return;
+  ): Promise<number> {
+    if (records.length === 0) return -1;
     await this.ensure();
     const partition = this.partitionFor(key);
     const log = this.#log(partition);
@@ -275,14 +287,14 @@ export class InternalTopic {
         baseSequence: last === 2147483647 ? 0 : last + 1,
         transactional: true,
       });
-      await this.#append(log, batch);
+      return (await this.#append(log, batch)).baseOffset;
     });
-    const tail = run.catch(() => {});
+    const tail = run.then(() => {}, () => {});
     this.#txnAppends.set(partition, tail);
     tail.then(() => {
       if (this.#txnAppends.get(partition) === tail) this.#txnAppends.delete(partition);
     });
-    await run;
+    return await run;
   }
 
   /**
@@ -306,8 +318,9 @@ export class InternalTopic {
    * partition this broker became leader of), as {@linkcode InternalTopic.load} does.
    *
    * @param partition The partition.
-   * @param decode Turns a record into a value, or `null` to skip it; it also gets the producer
-   *   of a transactional batch's records (`undefined` for the others).
+   * @param decode Turns a record (with its `offset` in the partition) into a value, or `null`
+   *   to skip it; it also gets the producer of a transactional batch's records (`undefined` for
+   *   the others).
    * @param marker Turns a transaction marker into a value (default: markers are skipped).
    * @returns The decoded values, oldest first.
    * @throws {Error} If the partition is not in this data dir, or on an I/O failure.
@@ -363,6 +376,7 @@ export class InternalTopic {
             const value = marker({
               producerId: b.producerId,
               commit: type === ControlRecordType.COMMIT,
+              offset: r.offset,
             });
             if (value !== null) out.push(value);
           } catch (e) {

@@ -33,12 +33,7 @@ import {
 } from "./group.ts";
 import { utf8Length } from "../../records/utf8.ts";
 import { type Scheduler, systemScheduler } from "./scheduler.ts";
-import {
-  type CoordinatorRecord,
-  type GroupSnapshot,
-  type OffsetCommitValue,
-  subscribedTopics,
-} from "./schemas.ts";
+import { type CoordinatorRecord, type GroupSnapshot, subscribedTopics } from "./schemas.ts";
 
 /** Coordinator settings (Kafka broker configs). */
 export interface GroupCoordinatorConfig {
@@ -78,47 +73,66 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> 
 /**
  * A record replayed from `__consumer_offsets`: a plain record, an offset commit of a
  * transaction (a transactional batch of `producerId`, which counts once its COMMIT marker
- * follows), or that marker.
+ * follows), or that marker; each with its offset in the partition.
  */
 export type LoadedCoordinatorRecord =
-  | CoordinatorRecord
-  | {
-    /** An offset commit written by TxnOffsetCommit. */
-    kind: "txn-offset";
-    /** The transaction's producer id. */
-    producerId: number;
-    /** The offset record. */
-    record: CoordinatorRecord;
-  }
-  | {
-    /** The end of a transaction. */
-    kind: "txn-marker";
-    /** The transaction's producer id. */
-    producerId: number;
-    /** COMMIT (`true`) or ABORT. */
-    commit: boolean;
+  & (
+    | CoordinatorRecord
+    | {
+      /** An offset commit written by TxnOffsetCommit. */
+      kind: "txn-offset";
+      /** The transaction's producer id. */
+      producerId: number;
+      /** The offset record. */
+      record: CoordinatorRecord;
+    }
+    | {
+      /** The end of a transaction. */
+      kind: "txn-marker";
+      /** The transaction's producer id. */
+      producerId: number;
+      /** COMMIT (`true`) or ABORT. */
+      commit: boolean;
+    }
+  )
+  & {
+    /**
+     * The record's offset in its `__consumer_offsets` partition (its position in the log, not
+     * part of what is stored): a committed transaction's offsets replace a partition's
+     * committed offset only from a newer record.
+     */
+    recordOffset: number;
   };
 
-/** Where the coordinator makes its changes durable (the `__consumer_offsets` topic). */
+/**
+ * Where the coordinator makes its changes durable (the `__consumer_offsets` topic). An append
+ * reports where its records went: the offset of the first in the group's partition, the others
+ * following it one by one (a transaction's offsets, committed, win over a plain commit only if
+ * their record is the newer, as in Kafka).
+ */
 export interface CoordinatorLog {
   /**
    * Append records for one group, all at once, in order. Resolves once durable.
    *
+   * @returns The offset of the first record in the group's partition (record `i` is at that
+   *   offset plus `i`).
    * @throws {Error} If the records could not be written.
    */
-  append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  append(groupId: string, records: CoordinatorRecord[]): Promise<number>;
   /**
    * Append records for one group as a transactional batch of the producer (TxnOffsetCommit):
    * they count once the transaction's COMMIT marker follows. Resolves once durable.
    *
+   * @returns The offset of the first record in the group's partition (record `i` is at that
+   *   offset plus `i`).
    * @throws {Error} If the records could not be written (an older producer epoch than the
    *   partition's: INVALID_PRODUCER_EPOCH).
    */
-  appendTransactional?(
+  appendTransactional(
     groupId: string,
     records: CoordinatorRecord[],
     producer: { producerId: number; producerEpoch: number },
-  ): Promise<void>;
+  ): Promise<number>;
   /**
    * The `__consumer_offsets` partition of a group (needed when the coordinator serves only
    * some partitions, see {@linkcode GroupCoordinatorOptions.ownedPartitionsOnly}).
@@ -134,7 +148,11 @@ export interface GroupCoordinatorOptions {
   config?: Partial<GroupCoordinatorConfig>;
   /** Clock and timers; default the real ones. */
   scheduler?: Scheduler;
-  /** Durable log; default none (state is memory-only). */
+  /**
+   * Durable log; default none (state is memory-only, and the coordinator numbers the offset
+   * records it would have written, in the order it would have written them, so that a
+   * transaction's offsets and plain commits are ordered as with a log).
+   */
   log?: CoordinatorLog;
   /** Where to report background failures. */
   logger?: Logger;
@@ -355,12 +373,14 @@ export class GroupCoordinator {
    * Offsets of transactions in progress (TxnOffsetCommit), by producer id, then group, then
    * partition: committed to the groups by the transaction's COMMIT marker, dropped by ABORT.
    */
-  readonly #pendingTxnOffsets = new Map<number, Map<string, Map<string, OffsetCommitValue>>>();
+  readonly #pendingTxnOffsets = new Map<number, Map<string, Map<string, CommittedOffset>>>();
   /**
    * Cluster mode: transaction markers written to a partition while it loads (the load may have
    * read the log before them), applied once it is loaded.
    */
   readonly #completedWhileLoading = new Map<number, { producerId: number; commit: boolean }[]>();
+  /** Without a log: the position the next record would have had. */
+  #nextPosition = 0;
   #closed = false;
   #expiryTimer: (() => void) | null = null;
 
@@ -1181,8 +1201,9 @@ export class GroupCoordinator {
       : -1;
     const { records, result } = this.#offsetRecords(req, now, expire);
     if (records.length === 0) return result;
+    let base: number;
     try {
-      await this.#log?.append(req.groupId, records);
+      base = await this.#write(req.groupId, records);
     } catch (e) {
       this.#logger?.error(
         `Cannot commit offsets for group ${req.groupId}: ${e instanceof Error ? e.message : e}`,
@@ -1191,11 +1212,15 @@ export class GroupCoordinator {
       return failUnset(result, code);
     }
     if (this.#groups.get(req.groupId) === group) {
-      for (const r of records) {
+      // a plain commit replaces what is committed, as its record does in the log
+      records.forEach((r, i) => {
         if (r.kind === "offset" && r.value !== null) {
-          group.offsets.set(offsetKey(r.topic, r.partition), { ...r.value });
+          group.offsets.set(offsetKey(r.topic, r.partition), {
+            ...r.value,
+            recordOffset: base + i,
+          });
         }
-      }
+      });
     }
     return result;
   }
@@ -1286,8 +1311,9 @@ export class GroupCoordinator {
     const now = this.#scheduler.now();
     const { records, result } = this.#offsetRecords(req, now, -1);
     if (records.length === 0) return result;
+    let base: number;
     try {
-      await this.#log?.appendTransactional?.(req.groupId, records, req);
+      base = await this.#writeTransactional(req.groupId, records, req);
     } catch (e) {
       this.#logger?.warn(
         `Cannot write the transactional offsets of group ${req.groupId} (transactional id ` +
@@ -1300,22 +1326,58 @@ export class GroupCoordinator {
       return failUnset(result, code);
     }
     if (this.#groups.get(req.groupId) === group) {
-      for (const r of records) if (r.kind === "offset") this.#addPending(req.producerId, r);
+      records.forEach((r, i) => {
+        if (r.kind === "offset") this.#addPending(req.producerId, r, base + i);
+      });
     }
     return result;
   }
 
   /**
+   * Append a group's records to the log; resolves with the offset of the first (record `i` is
+   * at that offset plus `i`). Without a log, the position it would have had.
+   */
+  async #write(groupId: string, records: CoordinatorRecord[]): Promise<number> {
+    if (this.#log !== undefined) return await this.#log.append(groupId, records);
+    return this.#unloggedPosition(records.length);
+  }
+
+  /** {@linkcode GroupCoordinator.#write} for a transactional batch of the producer. */
+  async #writeTransactional(
+    groupId: string,
+    records: CoordinatorRecord[],
+    producer: { producerId: number; producerEpoch: number },
+  ): Promise<number> {
+    if (this.#log !== undefined) {
+      return await this.#log.appendTransactional(groupId, records, {
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+      });
+    }
+    return this.#unloggedPosition(records.length);
+  }
+
+  /** Without a log: positions for `count` records, numbered as a log would number them. */
+  #unloggedPosition(count: number): number {
+    const base = this.#nextPosition;
+    this.#nextPosition += count;
+    return base;
+  }
+
+  /**
    * The transaction of `producerId` ended with a marker on `__consumer_offsets` partition
    * `partition` (written there as its leader): its pending offsets of the partition's groups
-   * are committed to them (`commit`) or dropped (Kafka's `handleTxnCompletion`). While the
-   * partition loads, the outcome is kept and applied once it is loaded (the load may have read
-   * the log before the marker).
+   * are committed to them (`commit`) or dropped (Kafka's `handleTxnCompletion`). Committed, an
+   * offset replaces the partition's committed one only if its record is newer in the log
+   * (Kafka's `replayEndTransactionMarker`): a plain commit written after the TxnOffsetCommit
+   * and before the marker stays. While the partition loads, the outcome is kept and applied
+   * once it is loaded (the load may have read the log before the marker).
    *
    * @param partition The `__consumer_offsets` partition of the marker.
    * @param producerId The transaction's producer id.
    * @param commit COMMIT (`true`) or ABORT.
-   * @returns How many offsets were committed.
+   * @returns How many offsets were committed (a pending offset older than the committed one
+   *   is not counted).
    */
   completeTxnOffsets(partition: number, producerId: number, commit: boolean): number {
     if (this.#ownedOnly && !this.#partitions.serves(partition)) {
@@ -1339,8 +1401,7 @@ export class GroupCoordinator {
         this.#groups.set(groupId, group);
       }
       for (const [k, v] of offsets) {
-        group.offsets.set(k, { ...v });
-        n++;
+        if (commitTxnOffset(group.offsets, k, v)) n++;
       }
     }
     if (byGroup.size === 0) this.#pendingTxnOffsets.delete(producerId);
@@ -1352,15 +1413,21 @@ export class GroupCoordinator {
     return [...this.#pendingTxnOffsets.keys()].sort((a, b) => a - b);
   }
 
-  #addPending(producerId: number, r: CoordinatorRecord & { kind: "offset" }): void {
+  /** An offset of the producer's open transaction, written at `recordOffset`. */
+  #addPending(
+    producerId: number,
+    r: CoordinatorRecord & { kind: "offset" },
+    recordOffset: number,
+  ): void {
     if (r.value === null) return;
     this.#openTxnOffsets(producerId, r.groupId).set(offsetKey(r.topic, r.partition), {
       ...r.value,
+      recordOffset,
     });
   }
 
   /** The offsets the producer's open transaction holds for the group (made empty if none). */
-  #openTxnOffsets(producerId: number, groupId: string): Map<string, OffsetCommitValue> {
+  #openTxnOffsets(producerId: number, groupId: string): Map<string, CommittedOffset> {
     let byGroup = this.#pendingTxnOffsets.get(producerId);
     if (byGroup === undefined) this.#pendingTxnOffsets.set(producerId, byGroup = new Map());
     let offsets = byGroup.get(groupId);
@@ -1395,13 +1462,18 @@ export class GroupCoordinator {
   }
 
   /**
-   * An offset tombstone of the group's partition `key` took effect: the committed offset and
-   * the offsets open transactions hold for it are gone (Kafka's replay of an offset tombstone);
-   * those transactions stay open for the group.
+   * An offset tombstone of the group's partition `key`, written at `position`, took effect: the
+   * committed offset and the offsets open transactions hold for it are gone (Kafka's replay of an
+   * offset tombstone), those of records older than the tombstone only (a commit written while
+   * the tombstone was being written, after it in the log, stays); those transactions stay open
+   * for the group.
    */
-  #deleteOffset(group: GroupMetadata, key: string): void {
-    group.offsets.delete(key);
-    for (const byGroup of this.#pendingTxnOffsets.values()) byGroup.get(group.groupId)?.delete(key);
+  #deleteOffset(group: GroupMetadata, key: string, position: number): void {
+    if ((group.offsets.get(key)?.recordOffset ?? Infinity) < position) group.offsets.delete(key);
+    for (const byGroup of this.#pendingTxnOffsets.values()) {
+      const offsets = byGroup.get(group.groupId);
+      if ((offsets?.get(key)?.recordOffset ?? Infinity) < position) offsets!.delete(key);
+    }
   }
 
   /** Kafka's `validateOffsetCommit` for a transactional commit. */
@@ -1570,17 +1642,20 @@ export class GroupCoordinator {
       });
     }
     if (records.length > 0) {
+      let base: number;
       try {
-        await this.#log?.append(groupId, records);
+        base = await this.#write(groupId, records);
       } catch (e) {
         this.#logger?.error(
           `Cannot delete offsets of group ${groupId}: ${e instanceof Error ? e.message : e}`,
         );
         return top(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       }
-      for (const r of records) {
-        if (r.kind === "offset") this.#deleteOffset(group, offsetKey(r.topic, r.partition));
-      }
+      records.forEach((r, i) => {
+        if (r.kind === "offset") {
+          this.#deleteOffset(group, offsetKey(r.topic, r.partition), base + i);
+        }
+      });
     }
     return { errorCode: ErrorCode.NONE, partitions: out };
   }
@@ -1676,15 +1751,16 @@ export class GroupCoordinator {
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
     // the offsets of open transactions too (Kafka's `deleteAllOffsets`)
-    const keys = new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)]);
-    const records = this.#tombstones(group, [...keys]);
+    const keys = [...new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)])];
+    const records = this.#tombstones(group, keys);
+    let base: number;
     try {
-      await this.#log?.append(groupId, records);
+      base = await this.#write(groupId, records);
     } catch (e) {
       this.#logger?.error(`Cannot delete group ${groupId}: ${e instanceof Error ? e.message : e}`);
       return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     }
-    for (const key of keys) this.#deleteOffset(group, key);
+    keys.forEach((key, i) => this.#deleteOffset(group, key, base + i));
     this.#markDead(group);
     return ErrorCode.NONE;
   }
@@ -1769,8 +1845,9 @@ export class GroupCoordinator {
           const [topic, partition] = parseOffsetKey(key);
           return { kind: "offset", groupId: group.groupId, topic, partition, value: null };
         });
+      let base: number;
       try {
-        await this.#log?.append(group.groupId, records);
+        base = await this.#write(group.groupId, records);
       } catch (e) {
         this.#logger?.error(
           `Cannot expire offsets of group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
@@ -1778,9 +1855,12 @@ export class GroupCoordinator {
         continue;
       }
       if (this.#groups.get(group.groupId) !== group) continue;
-      // The group may have changed while the tombstones were written; drop only what still
-      // holds the expired values.
-      expired = expired.filter((k) => group.offsets.has(k));
+      // The group may have changed while the tombstones were written; drop only what they are
+      // newer than (a commit written meanwhile, after them in the log, stays). Tombstone `i` is
+      // the record of `expired[i]`.
+      expired = expired.filter((k, i) =>
+        (group.offsets.get(k)?.recordOffset ?? Infinity) < base + i
+      );
       for (const key of expired) group.offsets.delete(key);
       count += expired.length;
       if (
@@ -1814,17 +1894,20 @@ export class GroupCoordinator {
   load(records: Iterable<LoadedCoordinatorRecord>): void {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
-    const offsets = new Map<string, Map<string, OffsetCommitValue>>();
-    // transactions in progress at this point of the log: producer id → their offset records,
-    // and the groups they sent offsets of (still open for them when a tombstone took those)
-    const pending = new Map<number, (CoordinatorRecord & { kind: "offset" })[]>();
+    const offsets = new Map<string, Map<string, CommittedOffset>>();
+    // transactions in progress at this point of the log: producer id → their offset records
+    // (with their positions), and the groups they sent offsets of (still open for them when a
+    // tombstone took those)
+    const pending = new Map<number, PendingRecord[]>();
     const pendingGroups = new Map<number, Set<string>>();
     for (const loaded of records) {
+      // without a log, positions numbered later follow those loaded
+      this.#nextPosition = Math.max(this.#nextPosition, loaded.recordOffset + 1);
       if (loaded.kind === "txn-offset") {
         if (loaded.record.kind !== "offset") continue;
         let list = pending.get(loaded.producerId);
         if (list === undefined) pending.set(loaded.producerId, list = []);
-        list.push(loaded.record);
+        list.push({ record: loaded.record, recordOffset: loaded.recordOffset });
         let groups = pendingGroups.get(loaded.producerId);
         if (groups === undefined) pendingGroups.set(loaded.producerId, groups = new Set());
         groups.add(loaded.record.groupId);
@@ -1835,10 +1918,11 @@ export class GroupCoordinator {
         pending.delete(loaded.producerId);
         pendingGroups.delete(loaded.producerId);
         if (list === undefined || !loaded.commit) continue;
-        for (const o of list) {
+        for (const { record: o, recordOffset } of list) {
           let m = offsets.get(o.groupId);
           if (m === undefined) offsets.set(o.groupId, m = new Map());
-          if (o.value !== null) m.set(offsetKey(o.topic, o.partition), o.value);
+          if (o.value === null) continue;
+          commitTxnOffset(m, offsetKey(o.topic, o.partition), { ...o.value, recordOffset });
         }
         continue;
       }
@@ -1851,7 +1935,8 @@ export class GroupCoordinator {
       if (m === undefined) offsets.set(r.groupId, m = new Map());
       const key = offsetKey(r.topic, r.partition);
       if (r.value !== null) {
-        m.set(key, r.value);
+        // a plain commit replaces what is committed
+        m.set(key, { ...r.value, recordOffset: r.recordOffset });
         continue;
       }
       // a tombstone takes the offsets open transactions hold for the partition too
@@ -1859,7 +1944,7 @@ export class GroupCoordinator {
       for (const [producerId, list] of pending) {
         pending.set(
           producerId,
-          list.filter((o) =>
+          list.filter(({ record: o }) =>
             o.groupId !== r.groupId || o.topic !== r.topic || o.partition !== r.partition
           ),
         );
@@ -1868,7 +1953,7 @@ export class GroupCoordinator {
     const ids = new Set([...snapshots.keys(), ...offsets.keys()]);
     for (const groupId of ids) {
       const snap = snapshots.get(groupId) ?? null;
-      const offs = offsets.get(groupId) ?? new Map<string, OffsetCommitValue>();
+      const offs = offsets.get(groupId) ?? new Map<string, CommittedOffset>();
       if (snap === null && offs.size === 0) continue;
       const old = this.#groups.get(groupId);
       if (old !== undefined) this.#markDead(old);
@@ -1910,7 +1995,7 @@ export class GroupCoordinator {
       for (const groupId of pendingGroups.get(producerId) ?? []) {
         this.#openTxnOffsets(producerId, groupId);
       }
-      for (const o of list) this.#addPending(producerId, o);
+      for (const o of list) this.#addPending(producerId, o.record, o.recordOffset);
     }
   }
 
@@ -1924,6 +2009,31 @@ export class GroupCoordinator {
     this.#expiryTimer?.();
     for (const group of this.#groups.values()) this.#drop(group);
   }
+}
+
+/** A transaction's offset record met in a load, with its position. */
+interface PendingRecord {
+  record: CoordinatorRecord & { kind: "offset" };
+  recordOffset: number;
+}
+
+/**
+ * A committed transaction's offset `o` of partition `key`: it replaces the committed one only if
+ * its record is the newer (Kafka's `replayEndTransactionMarker`: "We always keep the most recent
+ * committed offset when we have a mix of transactional and regular offset commits"), so a plain
+ * commit written between the TxnOffsetCommit and the marker stays.
+ *
+ * @returns Whether it was committed.
+ */
+function commitTxnOffset(
+  offsets: Map<string, CommittedOffset>,
+  key: string,
+  o: CommittedOffset,
+): boolean {
+  const existing = offsets.get(key);
+  if (existing !== undefined && existing.recordOffset >= o.recordOffset) return false;
+  offsets.set(key, { ...o });
+  return true;
 }
 
 function isExpired(o: CommittedOffset, base: number, retention: number, now: number): boolean {

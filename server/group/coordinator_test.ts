@@ -27,11 +27,18 @@ function setup(config: Partial<GroupCoordinatorConfig> = {}) {
   const clock = new ManualScheduler(1_000_000);
   let n = 0;
   const records: CoordinatorRecord[] = [];
+  // the records' offsets in the log, as a partition numbers them
+  let position = 0;
+  const at = (count: number) => {
+    position += count;
+    return Promise.resolve(position - count);
+  };
   const log: CoordinatorLog = {
     append(_groupId, recs) {
       records.push(...recs);
-      return Promise.resolve();
+      return at(recs.length);
     },
+    appendTransactional: (_groupId, recs) => at(recs.length),
   };
   const c = new GroupCoordinator({
     config: { initialRebalanceDelayMs: 0, ...config },
@@ -916,7 +923,7 @@ Deno.test("load: offsets and group metadata come back from records; tombstones a
   await first.c.deleteOffsets("g", [{ topic: "t", partition: 1 }]);
   first.c.close();
   const second = setup();
-  second.c.load(first.records);
+  second.c.load(first.records.map((r, i) => ({ ...r, recordOffset: i })));
   const g = second.c.group("g")!;
   assertEquals([g.state, g.generationId, g.protocolName, g.leaderId], ["Stable", 1, "range", a]);
   assertEquals([...g.members.keys()], [a, bId]);

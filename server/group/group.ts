@@ -201,6 +201,13 @@ export interface CommittedOffset {
   commitTimestamp: number;
   /** Explicit expiry (OffsetCommit v1 retention), or -1. */
   expireTimestamp: number;
+  /**
+   * The offset in `__consumer_offsets` of the record that carried it (Kafka's
+   * `OffsetAndMetadata.recordOffset`; a coordinator without a log numbers its records itself):
+   * a transaction's offset, once committed, replaces a committed offset only if its record is
+   * the newer one.
+   */
+  recordOffset: number;
 }
 
 /** Key of a committed offset: `topic` + NUL + `partition`. */

@@ -125,10 +125,12 @@ export class OffsetStore implements CoordinatorLog {
    *
    * @param groupId The group id (selects the partition).
    * @param records The records (none: no-op).
+   * @returns The offset of the first record in the partition (record `i` is at that offset
+   *   plus `i`); -1 when there were no records.
    * @throws {EngineError} If the append fails.
    */
-  async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
-    await this.#topic.append(groupId, records.map(encodeCoordinatorRecord));
+  async append(groupId: string, records: CoordinatorRecord[]): Promise<number> {
+    return await this.#topic.append(groupId, records.map(encodeCoordinatorRecord));
   }
 
   /**
@@ -139,14 +141,16 @@ export class OffsetStore implements CoordinatorLog {
    * @param groupId The group id (selects the partition).
    * @param records The records (none: no-op).
    * @param producer The transaction's producer id and epoch.
+   * @returns The offset of the first record in the partition (record `i` is at that offset
+   *   plus `i`); -1 when there were no records.
    * @throws {EngineError} If the append fails (INVALID_PRODUCER_EPOCH: a newer epoch wrote).
    */
   async appendTransactional(
     groupId: string,
     records: CoordinatorRecord[],
     producer: { producerId: number; producerEpoch: number },
-  ): Promise<void> {
-    await this.#topic.appendTransactional(groupId, records.map(encodeCoordinatorRecord), {
+  ): Promise<number> {
+    return await this.#topic.appendTransactional(groupId, records.map(encodeCoordinatorRecord), {
       producerId: producer.producerId,
       producerEpoch: producer.producerEpoch,
     });
@@ -177,7 +181,9 @@ export class OffsetStore implements CoordinatorLog {
    * partition this broker became leader of).
    *
    * Transactional offset commits come with their producer id, and transaction markers as
-   * such, so that only committed transactions' offsets count.
+   * such, so that only committed transactions' offsets count. Every record comes with its
+   * offset in the partition (`recordOffset`, which orders a transaction's offsets against plain
+   * commits; it is the record's position, not part of what is stored).
    *
    * @param partition The partition.
    * @returns Its records, oldest first.
@@ -188,10 +194,16 @@ export class OffsetStore implements CoordinatorLog {
       partition,
       (r, txn) => {
         const record = decodeCoordinatorRecord(r.key!, r.value);
-        if (record === null || txn === undefined) return record;
-        return { kind: "txn-offset", producerId: txn.producerId, record };
+        if (record === null) return null;
+        if (txn === undefined) return { ...record, recordOffset: r.offset };
+        return { kind: "txn-offset", producerId: txn.producerId, record, recordOffset: r.offset };
       },
-      (m) => ({ kind: "txn-marker", producerId: m.producerId, commit: m.commit }),
+      (m) => ({
+        kind: "txn-marker",
+        producerId: m.producerId,
+        commit: m.commit,
+        recordOffset: m.offset,
+      }),
     );
   }
 }

@@ -1,11 +1,17 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { LogManager } from "../../engine/mod.ts";
-import { decodeRecords } from "../../records/mod.ts";
+import { buildControlBatch, decodeRecords } from "../../records/mod.ts";
+import type { GroupCoordinator } from "./coordinator.ts";
 import { CONSUMER_OFFSETS_TOPIC, OffsetStore } from "./offset_store.ts";
 import { openGroupCoordinator } from "./open_group_coordinator.ts";
 import { ManualScheduler } from "./scheduler.ts";
-import { decodeCoordinatorRecord, partitionForGroup } from "./schemas.ts";
+import {
+  type CoordinatorRecord,
+  decodeCoordinatorRecord,
+  encodeCoordinatorRecord,
+  partitionForGroup,
+} from "./schemas.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "sluice_offsets_" });
@@ -233,6 +239,143 @@ Deno.test("after log compaction, replay still yields the latest offsets and no d
       ],
     );
     assertEquals(groups.listGroups().map((g) => g.groupId), ["g"]);
+    groups.close();
+    await logs.close();
+  });
+});
+
+/** An offset record of group `g`, topic `t`. */
+function offsetRecord(partition: number, offset: number): CoordinatorRecord {
+  return {
+    kind: "offset",
+    groupId: "g",
+    topic: "t",
+    partition,
+    value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 1, expireTimestamp: -1 },
+  };
+}
+
+Deno.test("OffsetStore appends report their records' offsets; a replay carries them, the stored records do not", async () => {
+  await withDir(async (dir) => {
+    const logs = await LogManager.open(dir);
+    const store = await OffsetStore.open(logs, { numPartitions: 1 });
+    const plain = [offsetRecord(0, 5), offsetRecord(1, 6)];
+    assertEquals(await store.append("g", plain), 0);
+    const txn = [offsetRecord(0, 7)];
+    const producer = { producerId: 42, producerEpoch: 0 };
+    assertEquals(await store.appendTransactional("g", txn, producer), 2);
+    const log = logs.partition(CONSUMER_OFFSETS_TOPIC, 0)!;
+    await log.append(buildControlBatch({ ...producer, commit: true, timestamp: 1 }));
+    assertEquals(await store.append("g", [offsetRecord(1, 8)]), 4);
+    assertEquals(await store.append("g", []), -1);
+    assertEquals(await store.loadPartition(0), [
+      { ...plain[0], recordOffset: 0 },
+      { ...plain[1], recordOffset: 1 },
+      { kind: "txn-offset", producerId: 42, record: txn[0], recordOffset: 2 },
+      { kind: "txn-marker", producerId: 42, commit: true, recordOffset: 3 },
+      { ...offsetRecord(1, 8), recordOffset: 4 },
+    ]);
+    // the __consumer_offsets format is Kafka's: keys and values as encoded, no position in them
+    const { records } = await log.read(0, 1 << 20);
+    const stored = decodeRecords(records).filter((r) => r.offset !== 3);
+    assertEquals(
+      stored.map((r) => [r.offset, r.key, r.value]),
+      [...plain, ...txn, offsetRecord(1, 8)].map((r, i) => {
+        const { key, value } = encodeCoordinatorRecord(r);
+        return [i < 3 ? i : 4, key, value];
+      }),
+    );
+    await logs.close();
+  });
+});
+
+Deno.test("a committed transaction's offset replaces a plain commit only from a newer record: live, after reopening, after compaction", async () => {
+  await withDir(async (dir) => {
+    const opts = { offsetsTopicNumPartitions: 1, offsetsTopicSegmentBytes: 1024 };
+    let logs = await LogManager.open(dir, { cleanerBackoffMs: 0 });
+    let groups = await openGroupCoordinator(logs, opts);
+    const topics = (partition: number, offset: number) => [{
+      topic: "t",
+      partitions: [{ partition, offset, leaderEpoch: -1, metadata: "" }],
+    }];
+    const noMember = { generationId: -1, memberId: "", groupInstanceId: null };
+    const plain = async (groupId: string, partition: number, offset: number) => {
+      const r = await groups.commitOffsets({
+        groupId,
+        ...noMember,
+        topics: topics(partition, offset),
+      });
+      assertEquals(r[0].partitions[0].errorCode, 0);
+    };
+    const txn = async (producerId: number, partition: number, offset: number) => {
+      const r = await groups.txnCommitOffsets({
+        groupId: "g",
+        ...noMember,
+        transactionalId: `tx${producerId}`,
+        producerId,
+        producerEpoch: 0,
+        topics: topics(partition, offset),
+      });
+      assertEquals(r[0].partitions[0].errorCode, 0);
+    };
+    // what the transaction coordinator does: the marker, then the group coordinator's completion
+    const end = async (producerId: number, commit: boolean) => {
+      const log = logs.partition(CONSUMER_OFFSETS_TOPIC, 0)!;
+      await log.append(buildControlBatch({ producerId, producerEpoch: 0, commit, timestamp: 1 }));
+      groups.completeTxnOffsets(0, producerId, commit);
+    };
+    const offsets = (gc: GroupCoordinator) =>
+      gc.fetchOffsets("g", [{ topic: "t", partitions: [0, 1, 2, 3] }]).topics[0].partitions
+        .map((p) => p.offset);
+    // t-0: TxnOffsetCommit 10, a plain commit 20, COMMIT: the plain commit is newer
+    await txn(1, 0, 10);
+    await plain("g", 0, 20);
+    await end(1, true);
+    // t-1: a plain commit 20, TxnOffsetCommit 10, COMMIT: the transaction's is newer
+    await plain("g", 1, 20);
+    await txn(2, 1, 10);
+    await end(2, true);
+    // t-2: TxnOffsetCommit 10, a plain commit 20, ABORT
+    await txn(3, 2, 10);
+    await plain("g", 2, 20);
+    await end(3, false);
+    // t-3: TxnOffsetCommit 10, COMMIT, a plain commit 20
+    await txn(4, 3, 10);
+    await end(4, true);
+    await plain("g", 3, 20);
+    const expected = [20, 10, 20, 20];
+    assertEquals(offsets(groups), expected);
+    groups.close();
+    await logs.close();
+
+    logs = await LogManager.open(dir, { cleanerBackoffMs: 0 });
+    groups = await openGroupCoordinator(logs, opts);
+    assertEquals(offsets(groups), expected);
+    // compaction keeps the newest record of each key (t-0's TxnOffsetCommit goes, t-1's plain
+    // commit too): the replay still gives the same
+    for (let i = 0; i < 40; i++) await plain("filler", 0, i);
+    const stats = await logs.runCleaner({ force: true, now: Date.now() + 2 * 86_400_000 });
+    assertEquals(stats.find((s) => s.topic === CONSUMER_OFFSETS_TOPIC)?.cleaned, true);
+    // g's records left: the markers, and the newest record of each of its partitions
+    const left = (await (await OffsetStore.open(logs)).loadPartition(0))
+      .filter((r) => r.kind !== "offset" || r.groupId === "g")
+      .map((r) => [r.kind, r.recordOffset]);
+    assertEquals(left, [
+      ["offset", 1],
+      ["txn-marker", 2],
+      ["txn-offset", 4],
+      ["txn-marker", 5],
+      ["offset", 7],
+      ["txn-marker", 8],
+      ["txn-marker", 10],
+      ["offset", 11],
+    ]);
+    groups.close();
+    await logs.close();
+
+    logs = await LogManager.open(dir, { cleanerBackoffMs: 0 });
+    groups = await openGroupCoordinator(logs, opts);
+    assertEquals(offsets(groups), expected);
     groups.close();
     await logs.close();
   });

@@ -2,7 +2,9 @@
 // The group coordinator's transactional offset commits (cluster mode, Kafka's): TxnOffsetCommit
 // holds offsets as pending until the transaction's marker on the group's partition commits or
 // drops them, a load replays the same from the log, and a marker written while the partition
-// loads is applied once it is loaded.
+// loads is applied once it is loaded. Offsets are ordered by the offsets of their records in the
+// log: a committed transaction's offset replaces a plain commit only from a newer record, and a
+// tombstone takes only offsets of older records.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
 import {
@@ -13,13 +15,23 @@ import {
 import { ManualScheduler } from "./scheduler.ts";
 import type { CoordinatorRecord } from "./schemas.ts";
 
+/** A log's numbering: the offset of the first of `count` records appended, as a partition gives. */
+function numbering() {
+  let next = 0;
+  return (count: number) => {
+    next += count;
+    return Promise.resolve(next - count);
+  };
+}
+
 function coordinator(load: () => Promise<LoadedCoordinatorRecord[]> = () => Promise.resolve([])) {
   const written: { records: CoordinatorRecord[]; producerId: number }[] = [];
+  const at = numbering();
   const log: CoordinatorLog = {
-    append: () => Promise.resolve(),
+    append: (_g, records) => at(records.length),
     appendTransactional: (_g, records, p) => {
       written.push({ records, producerId: p.producerId });
-      return Promise.resolve();
+      return at(records.length);
     },
     partitionFor: () => 0,
     loadPartition: load,
@@ -49,22 +61,57 @@ function commit(gc: GroupCoordinator, producerId: number, offset: number) {
   });
 }
 
+/** A plain OffsetCommit of in-0 (no member: the group is Empty). */
+async function plainCommit(gc: GroupCoordinator, offset: number): Promise<void> {
+  const r = await gc.commitOffsets({
+    groupId: "g",
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+    topics: [{
+      topic: "in",
+      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
+    }],
+  });
+  assertEquals(r[0].partitions[0].errorCode, 0);
+}
+
 function committed(gc: GroupCoordinator): number {
   return gc.fetchOffsets("g", [{ topic: "in", partitions: [0] }]).topics[0].partitions[0].offset;
 }
 
-function txnOffset(producerId: number, offset: number): LoadedCoordinatorRecord {
+/** The offset record of in-0 at `offset`. */
+function offsetRecord(offset: number): CoordinatorRecord {
   return {
-    kind: "txn-offset",
-    producerId,
-    record: {
-      kind: "offset",
-      groupId: "g",
-      topic: "in",
-      partition: 0,
-      value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 0, expireTimestamp: -1 },
-    },
+    kind: "offset",
+    groupId: "g",
+    topic: "in",
+    partition: 0,
+    value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 0, expireTimestamp: -1 },
   };
+}
+
+/** in-0 committed at `offset` (a plain commit), its record at `recordOffset`. */
+function plainOffset(offset: number, recordOffset: number): LoadedCoordinatorRecord {
+  return { ...offsetRecord(offset), recordOffset };
+}
+
+/** in-0 at `offset` in the producer's transaction, its record at `recordOffset`. */
+function txnOffset(
+  producerId: number,
+  offset: number,
+  recordOffset: number,
+): LoadedCoordinatorRecord {
+  return { kind: "txn-offset", producerId, record: offsetRecord(offset), recordOffset };
+}
+
+/** The producer's transaction marker at `recordOffset`. */
+function marker(
+  producerId: number,
+  commit: boolean,
+  recordOffset: number,
+): LoadedCoordinatorRecord {
+  return { kind: "txn-marker", producerId, commit, recordOffset };
 }
 
 Deno.test("group coordinator: transactional offsets count only with their transaction's COMMIT marker", async () => {
@@ -87,11 +134,11 @@ Deno.test("group coordinator: transactional offsets count only with their transa
 Deno.test("group coordinator: a load replays transactional offsets with their markers; open ones stay pending", async () => {
   const { gc } = coordinator(() =>
     Promise.resolve([
-      txnOffset(7, 10),
-      { kind: "txn-marker", producerId: 7, commit: true },
-      txnOffset(8, 30),
-      txnOffset(7, 15),
-      { kind: "txn-marker", producerId: 7, commit: false },
+      txnOffset(7, 10, 0),
+      marker(7, true, 1),
+      txnOffset(8, 30, 2),
+      txnOffset(7, 15, 3),
+      marker(7, false, 4),
     ])
   );
   await gc.onElection(0);
@@ -111,7 +158,7 @@ Deno.test("group coordinator: a marker written while the partition loads is appl
     partitions: [{ partition: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS }],
   }]);
   gc.completeTxnOffsets(0, 9, true); // the load read the log before this marker
-  release([txnOffset(9, 40)]);
+  release([txnOffset(9, 40, 0)]);
   await loading;
   assertEquals([committed(gc), gc.pendingTxnProducers], [40, []]);
   gc.close();
@@ -153,7 +200,7 @@ Deno.test("group coordinator: require_stable answers UNSTABLE_OFFSET_COMMIT whil
 });
 
 Deno.test("group coordinator: an open transaction replayed by a load is unstable", async () => {
-  const { gc } = coordinator(() => Promise.resolve([txnOffset(8, 30)]));
+  const { gc } = coordinator(() => Promise.resolve([txnOffset(8, 30, 0)]));
   await gc.onElection(0);
   assertEquals(stable(gc), [[-1, ErrorCode.UNSTABLE_OFFSET_COMMIT], [-1, 0]]);
   gc.completeTxnOffsets(0, 8, true);
@@ -164,13 +211,14 @@ Deno.test("group coordinator: an open transaction replayed by a load is unstable
 Deno.test("group coordinator: DeleteGroups takes the offsets open transactions hold (a tombstone each); expiry keeps a group with an open transaction", async () => {
   const scheduler = new ManualScheduler();
   const appended: CoordinatorRecord[] = [];
+  const at = numbering();
   const gc = new GroupCoordinator({
     log: {
       append: (_g, records) => {
         appended.push(...records);
-        return Promise.resolve();
+        return at(records.length);
       },
-      appendTransactional: () => Promise.resolve(),
+      appendTransactional: (_g, records) => at(records.length),
       partitionFor: () => 0,
       loadPartition: () => Promise.resolve([]),
     },
@@ -194,5 +242,179 @@ Deno.test("group coordinator: DeleteGroups takes the offsets open transactions h
   assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
   assertEquals(committed(gc), -1);
   assertEquals(gc.listGroups(), []);
+  gc.close();
+});
+
+// Kafka keeps whichever commit's record is newer in __consumer_offsets when a transaction's
+// offsets are committed (OffsetMetadataManager.replayEndTransactionMarker).
+
+Deno.test("group coordinator: a plain commit written after the TxnOffsetCommit stays when the transaction commits", async () => {
+  const { gc } = coordinator();
+  await gc.onElection(0);
+  await commit(gc, 7, 10); // record 0
+  await plainCommit(gc, 20); // record 1
+  assertEquals(committed(gc), 20);
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
+  gc.close();
+});
+
+Deno.test("group coordinator: a plain commit written before the TxnOffsetCommit gives way when the transaction commits", async () => {
+  const { gc } = coordinator();
+  await gc.onElection(0);
+  await plainCommit(gc, 20); // record 0
+  await commit(gc, 7, 10); // record 1
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 1);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [10, []]);
+  // and a later transaction's offset replaces it again
+  await commit(gc, 8, 30);
+  assertEquals(gc.completeTxnOffsets(0, 8, true), 1);
+  assertEquals(committed(gc), 30);
+  gc.close();
+});
+
+Deno.test("group coordinator: an aborted transaction leaves a plain commit, before or after its TxnOffsetCommit", async () => {
+  const { gc } = coordinator();
+  await gc.onElection(0);
+  await commit(gc, 7, 10);
+  await plainCommit(gc, 20);
+  gc.completeTxnOffsets(0, 7, false);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
+  await plainCommit(gc, 25);
+  await commit(gc, 7, 11);
+  gc.completeTxnOffsets(0, 7, false);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [25, []]);
+  gc.close();
+});
+
+Deno.test("group coordinator: a load orders a committed transaction's offsets against plain commits by record offset", async () => {
+  const load = async (records: LoadedCoordinatorRecord[]) => {
+    const { gc } = coordinator(() => Promise.resolve(records));
+    await gc.onElection(0);
+    const out = [committed(gc), gc.pendingTxnProducers];
+    gc.close();
+    return out;
+  };
+  // the plain commit's record is newer than the transaction's: it stays
+  assertEquals(await load([txnOffset(7, 10, 100), plainOffset(20, 105), marker(7, true, 110)]), [
+    20,
+    [],
+  ]);
+  // older: the transaction's offset wins
+  assertEquals(await load([plainOffset(20, 95), txnOffset(7, 10, 100), marker(7, true, 110)]), [
+    10,
+    [],
+  ]);
+  // aborted: the plain commit stays, before or after
+  assertEquals(await load([txnOffset(7, 10, 100), plainOffset(20, 105), marker(7, false, 110)]), [
+    20,
+    [],
+  ]);
+  assertEquals(await load([plainOffset(20, 95), txnOffset(7, 10, 100), marker(7, false, 110)]), [
+    20,
+    [],
+  ]);
+  // a later plain commit replaces a committed transaction's offset
+  assertEquals(await load([txnOffset(7, 10, 100), marker(7, true, 110), plainOffset(5, 111)]), [
+    5,
+    [],
+  ]);
+});
+
+Deno.test("group coordinator: a transaction left open by a load is ordered by its record offset when its marker comes", async () => {
+  // open at the end of the log, a plain commit after its TxnOffsetCommit
+  const { gc } = coordinator(() => Promise.resolve([txnOffset(7, 10, 100), plainOffset(20, 105)]));
+  await gc.onElection(0);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [20, [7]]);
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
+  assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
+  gc.close();
+  // the marker written while the partition loads: the same once loaded
+  let release: (r: LoadedCoordinatorRecord[]) => void = () => {};
+  const second = coordinator(() => new Promise((r) => release = r));
+  const loading = second.gc.onElection(0);
+  await Promise.resolve();
+  second.gc.completeTxnOffsets(0, 9, true);
+  release([txnOffset(9, 40, 0), plainOffset(50, 1)]);
+  await loading;
+  assertEquals([committed(second.gc), second.gc.pendingTxnProducers], [50, []]);
+  second.gc.close();
+});
+
+Deno.test("group coordinator without a log: records are numbered as a log would number them", async () => {
+  const gc = new GroupCoordinator({
+    scheduler: new ManualScheduler(),
+    config: { initialRebalanceDelayMs: 0 },
+  });
+  await commit(gc, 7, 10);
+  await plainCommit(gc, 20);
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
+  assertEquals(committed(gc), 20);
+  await commit(gc, 8, 30);
+  assertEquals(gc.completeTxnOffsets(0, 8, true), 1);
+  assertEquals(committed(gc), 30);
+  // loaded records come first: what is committed after them is newer
+  gc.load([plainOffset(40, 1000)]);
+  await commit(gc, 9, 50);
+  assertEquals(gc.completeTxnOffsets(0, 9, true), 1);
+  assertEquals(committed(gc), 50);
+  gc.close();
+});
+
+/**
+ * A coordinator whose log holds back appends of tombstones until `release` (appends are numbered
+ * when they are made, as a partition numbers them).
+ */
+function holdingTombstones(offsetsRetentionMs = 604_800_000) {
+  const at = numbering();
+  const held: (() => void)[] = [];
+  const hold = (records: CoordinatorRecord[]) => {
+    const position = at(records.length);
+    if (!records.some((r) => r.value === null)) return position;
+    return new Promise<number>((resolve) => held.push(() => resolve(position)));
+  };
+  const scheduler = new ManualScheduler();
+  const gc = new GroupCoordinator({
+    log: {
+      append: (_g, records) => hold(records),
+      appendTransactional: (_g, records) => hold(records),
+    },
+    scheduler,
+    config: { initialRebalanceDelayMs: 0, offsetsRetentionMs },
+  });
+  const release = () => {
+    for (const r of held.splice(0)) r();
+  };
+  return { gc, scheduler, release };
+}
+
+Deno.test("group coordinator: commits written while OffsetDelete's tombstone is written stay (the tombstone is older)", async () => {
+  const { gc, release } = holdingTombstones();
+  await plainCommit(gc, 20); // record 0
+  let deleting = gc.deleteOffsets("g", [{ topic: "in", partition: 0 }]); // record 1
+  await plainCommit(gc, 30); // record 2
+  release();
+  assertEquals((await deleting).partitions[0].errorCode, 0);
+  assertEquals(committed(gc), 30);
+  // a tombstone takes what is older: the plain commit, not a TxnOffsetCommit written meanwhile
+  deleting = gc.deleteOffsets("g", [{ topic: "in", partition: 0 }]); // record 3
+  await commit(gc, 7, 40); // record 4
+  release();
+  await deleting;
+  assertEquals([committed(gc), gc.pendingTxnProducers], [-1, [7]]);
+  assertEquals(gc.completeTxnOffsets(0, 7, true), 1);
+  assertEquals(committed(gc), 40);
+  gc.close();
+});
+
+Deno.test("group coordinator: a commit written while expired offsets' tombstones are written stays", async () => {
+  const { gc, scheduler, release } = holdingTombstones(1_000);
+  await plainCommit(gc, 20); // record 0
+  scheduler.advance(5_000);
+  const expiring = gc.expireOffsets(); // records 1 (the offset) and 2 (the Empty group)
+  await plainCommit(gc, 30); // record 3
+  release();
+  assertEquals(await expiring, 0);
+  assertEquals([committed(gc), gc.listGroups().map((g) => g.groupId)], [30, ["g"]]);
   gc.close();
 });

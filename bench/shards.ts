@@ -26,6 +26,11 @@
  * so the task runs with `--unstable-net`), and in each round every worker replays requests for
  * its own partitions and, in turn, for the next shard's, which the router forwards.
  *
+ * Each replayed request is copied into a buffer lent by the worker's `FrameBufferPool` and given
+ * back once answered, as the broker's connections lend buffers to large Produce frames;
+ * `--fresh-frames` copies it into a fresh buffer per request instead (the socket path before the
+ * pool).
+ *
  * Data goes to `--dir` (default `/dev/shm` when it exists, so the figures are the broker's CPU and
  * not this VM's disk; topics keep at most 32 MiB a partition) and is deleted after each run.
  *
@@ -48,7 +53,7 @@ const args = parseArgs({
     dir: { type: "string" },
     json: { type: "string" },
     routing: { type: "boolean", default: false },
-    "reuse-frames": { type: "boolean", default: false },
+    "fresh-frames": { type: "boolean", default: false },
   },
 });
 
@@ -160,7 +165,7 @@ async function once(round: number, n: number): Promise<Run> {
         batchRecords,
         recordBytes,
         inflight,
-        reuseFrames: args.values["reuse-frames"],
+        freshFrames: args.values["fresh-frames"],
       })),
       "ready",
       120_000,
@@ -215,7 +220,7 @@ async function onceRouted(round: number, n: number, order: ("local" | "remote")[
     batchRecords,
     recordBytes,
     inflight,
-    reuseFrames: args.values["reuse-frames"],
+    freshFrames: args.values["fresh-frames"],
     shard: { count: n, ports: ports[index], port },
   });
   try {
@@ -278,7 +283,7 @@ console.log(
   `bench:shards: workers ${counts.join(",")}, ${rounds} rounds of ${seconds} s; Produce v9 of ` +
     `${partitions} × ${batchRecords} × ${recordBytes} B, acks=1, ${inflight} in flight per ` +
     `worker${
-      args.values["reuse-frames"] ? " (frames reused)" : ""
+      args.values["fresh-frames"] ? " (a fresh frame per request)" : " (frames lent by a pool)"
     }; data in ${base}; CPUs allowed ${await cpusAllowed()}; load ${await loadAverage()}`,
 );
 if (args.values.routing) {

@@ -12,6 +12,7 @@ import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protoco
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
 import { buildBatch } from "../wasm/testing.ts";
+import { FrameBufferPool } from "../server/frame_buffer_pool.ts";
 
 /** What bench/shards.ts asks of a shard. */
 export type ShardCommand =
@@ -23,8 +24,11 @@ export type ShardCommand =
     batchRecords: number;
     recordBytes: number;
     inflight: number;
-    /** Copy each request into one of `inflight` buffers made once, instead of a fresh one. */
-    reuseFrames?: boolean;
+    /**
+     * Copy each request into a fresh buffer (the socket path before frames were pooled) instead
+     * of one lent by a {@linkcode FrameBufferPool}, as the broker's connections lend them.
+     */
+    freshFrames?: boolean;
     /**
      * `--routing`: this worker is shard `index` of one sharded broker (ports to the others,
      * the port shard 0 bound) instead of a broker of its own.
@@ -56,7 +60,8 @@ let templates: { local: Uint8Array; remote: Uint8Array } | undefined;
 let setup: Extract<ShardCommand, { type: "start" }> | undefined;
 let valueBytesPerRequest = 0;
 let inflight = 1;
-let reuseFrames = false;
+let freshFrames = false;
+const framePool = new FrameBufferPool();
 let correlation = 1;
 
 function post(m: ShardReply): void {
@@ -165,7 +170,7 @@ async function prepare(): Promise<void> {
 
 async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void> {
   inflight = c.inflight;
-  reuseFrames = c.reuseFrames === true;
+  freshFrames = c.freshFrames === true;
   setup = c;
   if (c.shard !== undefined) {
     broker = await startShard({
@@ -217,18 +222,19 @@ async function run(ms: number, which?: "local" | "remote"): Promise<void> {
   const started = performance.now();
   const end = started + ms;
   // `inflight` requests at a time, as that many connections with one request each would have
-  // them; every request gets a fresh copy of the frame, as a socket read would give it (or,
-  // `--reuse-frames`, a copy into a buffer of its own made once: no allocation per request).
+  // them; every request is copied into a buffer lent by the shard's frame pool and given back
+  // once answered, as a connection reads a large Produce frame (or, `--fresh-frames`, into a
+  // fresh buffer per request, as the socket path did before frames were pooled).
   await Promise.all(Array.from({ length: inflight }, async () => {
-    const own = reuseFrames ? new Uint8Array(t.length) : undefined;
     while (performance.now() < end) {
       let frame: Uint8Array;
-      if (own === undefined) frame = t.slice();
+      if (freshFrames) frame = t.slice();
       else {
-        own.set(t);
-        frame = own;
+        frame = framePool.take(t.length) ?? framePool.allocate(t.length);
+        frame.set(t);
       }
       const out = await b.serveFrame(frame);
+      if (!freshFrames) framePool.give(frame);
       if ((++requests & 63) === 0) checkProduce(out);
     }
   }));

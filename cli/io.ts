@@ -27,8 +27,14 @@ export function processIo(): CommandIo {
   return {
     stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
     stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
-    stdin: Deno.stdin.readable,
-    stdinIsTerminal: Deno.stdin.isTerminal(),
+    // at first use: Deno loads its web streams for the first `readable` (`sluice broker` reads
+    // no input and does not wait for them, issue #17)
+    get stdin() {
+      return Deno.stdin.readable;
+    },
+    get stdinIsTerminal() {
+      return Deno.stdin.isTerminal();
+    },
   };
 }
 

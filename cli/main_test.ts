@@ -89,6 +89,43 @@ Deno.test("sluice --help and per-command help print usage", async () => {
   assert.match(top.stdout, /^Usage: sluice COMMAND/);
 });
 
+Deno.test("sluice loads only the command it runs: deno.json's lazy-dynamic-imports", async () => {
+  // Deno reads every module a dynamic import names before the program starts unless
+  // "unstable": ["lazy-dynamic-imports"] is set (issue #17: 262 modules, ~50 ms, before
+  // `sluice broker` ran a line). Deno's debug log names each module it reads.
+  const modulesRead = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--log-level=debug", MAIN, ...args],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(out.code, 0);
+    const root = new URL("../", import.meta.url).href;
+    const read = new Set<string>();
+    // "FileFetcher::fetch_no_follow - specifier: file:///…" for each module read (resolving a
+    // specifier, which reads nothing, is logged too, without "fetch")
+    const text = new TextDecoder().decode(out.stderr);
+    for (const m of text.matchAll(/fetch\w* - specifier: (file:\/\/\S+?\.ts)/g)) {
+      if (m[1].startsWith(root)) read.add(m[1].slice(root.length));
+    }
+    return read;
+  };
+  const help = await modulesRead(["--help"]);
+  assert.ok(help.has("cli/main.ts") && help.has("cli/io.ts"), [...help].join(" ")); // the log's form
+  assert.deepEqual(
+    [...help].filter((m) => !m.startsWith("cli/main") && m !== "cli/args.ts" && m !== "cli/io.ts"),
+    [],
+  );
+  const broker = await modulesRead(["broker", "--help"]);
+  assert.ok(broker.has("cli/broker.ts") && broker.has("server/broker.ts"), [...broker].join(" "));
+  for (
+    const other of ["cli/topics.ts", "cli/connect.ts", "client/mod.ts", "server/apis/produce.ts"]
+  ) {
+    assert.ok(!broker.has(other), `${other} read by sluice broker`);
+  }
+});
+
 Deno.test("sluice broker serves clients and exits 0 on SIGINT", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sluice_cli_broker_" });
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -61,7 +61,7 @@ import type { Console } from "./http/console.ts";
 import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager, ReplicaManagerOptions } from "./replica_manager.ts";
-import { AclAuthorizer, EtcdAclStorage, FileAclStorage } from "./security/authorizer.ts";
+import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 import type { TxnVerifier } from "./txn/verification.ts";
 import { openTransactionCoordinator } from "./txn/open_transaction_coordinator.ts";
@@ -536,6 +536,10 @@ export class Broker {
     let authorizer: AclAuthorizer | undefined;
     if (full.authorizerClassName !== "") {
       try {
+        // loaded only when an authorizer is configured (issue #17)
+        const { AclAuthorizer, EtcdAclStorage, FileAclStorage } = await import(
+          "./security/authorizer.ts"
+        );
         // cluster mode: one set of ACLs for every broker, in etcd
         const storage = cluster !== undefined
           ? new EtcdAclStorage(cluster.etcd, `${cluster.store.root}/acls`)

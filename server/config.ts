@@ -12,7 +12,7 @@
 import { BROKER_TO_TOPIC_CONFIG, brokerConfigsToTopicDefaults } from "../engine/config.ts";
 import { createLogger, type LogFormat, type Logger, type LogLevel } from "./logger.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
-import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer.ts";
+import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer_names.ts";
 import { parsePrincipal } from "./security/principal.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */

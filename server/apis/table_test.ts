@@ -182,6 +182,10 @@ Deno.test("sluice broker imports no handler, codec or unconfigured part at start
       "server/cluster/cluster.ts",
       "server/replica_manager.ts",
       "server/txn/verification.ts",
+      // cluster mode's marker sender and its inter-broker connections, the ACL authorizer
+      "server/txn/markers.ts",
+      "server/broker_connection.ts",
+      "server/security/authorizer.ts",
       "protocol/apis.ts",
     ]
   ) ok(!ours.includes(lazy), `${lazy} is imported at start`);

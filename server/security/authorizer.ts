@@ -46,16 +46,7 @@ import { type KafkaPrincipal, principalToString } from "./principal.ts";
 /** File in the data directory holding the ACLs. */
 export const ACLS_FILE = "sluice-acls.json";
 
-/**
- * The `authorizer.class.name` values that enable the ACL authorizer: Kafka's own class names (so
- * a Kafka `server.properties` works unchanged) and the short `sluice.acl`.
- */
-export const AUTHORIZER_CLASS_NAMES: readonly string[] = [
-  "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-  "kafka.security.authorizer.AclAuthorizer",
-  "kafka.security.auth.SimpleAclAuthorizer",
-  "sluice.acl",
-];
+export { AUTHORIZER_CLASS_NAMES } from "./authorizer_names.ts";
 
 /** Settings of an {@linkcode AclAuthorizer}. */
 export interface AuthorizerOptions {

@@ -29,7 +29,7 @@ import { partitionForGroup } from "../group/schemas.ts";
 import { CoordinatorPartitions } from "../coordinator_partitions.ts";
 import type { Logger } from "../logger.ts";
 import { ReplicationError } from "../replication_error.ts";
-import { isRetriableMarkerError, type MarkerRequest } from "./markers.ts";
+import { isRetriableMarkerError, type MarkerRequest } from "./marker_request.ts";
 import type { TransactionLogValue, TxnState } from "./schemas.ts";
 import type { TransactionLogRecord, TransactionStateStore } from "./store.ts";
 

@@ -33,59 +33,16 @@ import { BrokerConnectionPool, type BrokerEndpoint } from "../broker_connection.
 import { CONSUMER_OFFSETS_TOPIC } from "../internal_topic.ts";
 import { leaderError, type LeadershipParts } from "../leadership.ts";
 import type { Logger } from "../logger.ts";
+import {
+  isRetriableMarkerError,
+  type MarkerRequest,
+  type MarkerTopicResult,
+} from "./marker_request.ts";
+
+export { isRetriableMarkerError, type MarkerRequest, type MarkerTopicResult };
 
 /** WriteTxnMarkers version the coordinator sends (flexible; Kafka 2.8's). */
 export const WRITE_TXN_MARKERS_VERSION = 1;
-
-/** The markers of one transaction. */
-export interface MarkerRequest {
-  /** Producer id. */
-  producerId: number;
-  /** Producer epoch. */
-  producerEpoch: number;
-  /** COMMIT (`true`) or ABORT. */
-  commit: boolean;
-  /** The coordinator's epoch (the leader epoch of its `__transaction_state` partition). */
-  coordinatorEpoch: number;
-  /** The partitions. */
-  topics: { topic: string; partitions: number[] }[];
-}
-
-/** Per-partition results of markers. */
-export interface MarkerTopicResult {
-  /** Topic. */
-  topic: string;
-  /** Partitions and their error codes. */
-  partitions: { partition: number; errorCode: number }[];
-}
-
-/** Errors after which a marker is sent again (the leader moves, or cannot commit it yet). */
-const RETRIABLE = new Set<number>([
-  ErrorCode.NOT_LEADER_OR_FOLLOWER,
-  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-  ErrorCode.NOT_ENOUGH_REPLICAS,
-  ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
-  ErrorCode.REQUEST_TIMED_OUT,
-  ErrorCode.KAFKA_STORAGE_ERROR,
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-  ErrorCode.NETWORK_EXCEPTION,
-]);
-
-/**
- * Whether a marker that failed with `errorCode` is to be sent again.
- *
- * @example
- * ```ts
- * import { isRetriableMarkerError } from "./markers.ts";
- * console.assert(isRetriableMarkerError(6) && !isRetriableMarkerError(52));
- * ```
- *
- * @param errorCode The error code.
- * @returns `true` for the errors of a moving or not yet committing leader.
- */
-export function isRetriableMarkerError(errorCode: number): boolean {
-  return RETRIABLE.has(errorCode);
-}
 
 /** How {@linkcode writeLocalMarkers} appends (cluster mode: as leader, acks=all). */
 export interface LocalMarkerParts extends LeadershipParts {

@@ -129,6 +129,8 @@ export function writeResponseFrame<T>(
  * @param version The API version.
  * @param correlationId The request's correlation id.
  * @param body The response.
+ * @param into A buffer to encode into while it has room (the chunks are then views of it, valid
+ * while nothing else is written into it); default a new one.
  * @returns The frame as chunks.
  * @throws {ProtocolError} If the body cannot be encoded in `version`.
  *
@@ -139,6 +141,9 @@ export function writeResponseFrame<T>(
  *
  * const chunks = encodeResponseFrame(ApiVersionsResponse, 3, 1, ApiVersionsResponse.create());
  * console.log(chunks.length); // 1
+ * const scratch = new Uint8Array(1024);
+ * const again = encodeResponseFrame(ApiVersionsResponse, 3, 2, ApiVersionsResponse.create(), scratch);
+ * console.log(again[0].buffer === scratch.buffer); // true
  * ```
  */
 export function encodeResponseFrame<T>(
@@ -146,8 +151,9 @@ export function encodeResponseFrame<T>(
   version: number,
   correlationId: number,
   body: T,
+  into?: Uint8Array<ArrayBuffer>,
 ): Uint8Array[] {
-  const w = new Writer(1024);
+  const w = new Writer(into ?? 1024);
   writeResponseFrame(w, codec, version, correlationId, body);
   return w.chunks();
 }

@@ -513,11 +513,18 @@ export class Writer {
   /**
    * Creates a writer.
    *
-   * @param capacity Initial buffer size in bytes (grows as needed).
+   * @param capacity Initial buffer size in bytes (grows as needed), or a buffer to write into
+   * from its start while it has room (then into a new, larger one): the caller's memory, reused
+   * across messages, whose {@linkcode Writer.chunks} are views of it.
    */
-  constructor(capacity = 1024) {
-    this.#buf = new Uint8Array(Math.max(16, capacity));
-    this.#view = new DataView(this.#buf.buffer);
+  constructor(capacity: number | Uint8Array<ArrayBuffer> = 1024) {
+    if (typeof capacity === "number") {
+      this.#buf = new Uint8Array(Math.max(16, capacity));
+      this.#view = new DataView(this.#buf.buffer);
+    } else {
+      this.#buf = capacity;
+      this.#view = new DataView(capacity.buffer, capacity.byteOffset, capacity.byteLength);
+    }
   }
 
   /** Total bytes written so far. */

@@ -1055,7 +1055,7 @@ export class Broker {
         accepted.conn,
         id,
         this.config.socketRequestMaxBytes,
-        (frame, info) => this.#dispatch(frame, info),
+        (frame, info, scratch) => this.#dispatch(frame, info, scratch),
         this.#log,
         // Request memory and time bounds (issues #7, #11).
         {
@@ -1148,11 +1148,15 @@ export class Broker {
   }
 
   /** Serve one request, counted and timed for `/metrics` (issue #15). */
-  async #dispatch(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
+  async #dispatch(
+    frame: Uint8Array,
+    info: ConnectionInfo,
+    scratch?: Uint8Array<ArrayBuffer>,
+  ): Promise<Uint8Array[] | null> {
     const started = performance.now();
     let failed = true;
     try {
-      const out = await this.#handleFrame(frame, info);
+      const out = await this.#handleFrame(frame, info, scratch);
       failed = false;
       return out;
     } finally {
@@ -1215,7 +1219,15 @@ export class Broker {
     });
   }
 
-  async #handleFrame(frame: Uint8Array, info: ConnectionInfo): Promise<Uint8Array[] | null> {
+  /**
+   * Serve one request; the response is encoded into `scratch` while it has room (a buffer of
+   * the connection's, issue #17) or into memory of its own.
+   */
+  async #handleFrame(
+    frame: Uint8Array,
+    info: ConnectionInfo,
+    scratch?: Uint8Array<ArrayBuffer>,
+  ): Promise<Uint8Array[] | null> {
     if (frame.length < 8) {
       throw new CloseConnection(
         `malformed request: ${frame.length} bytes is too short for a request header`,
@@ -1244,6 +1256,7 @@ export class Broker {
         0,
         correlationId,
         apiVersionsFallback(this.#ctx.apis),
+        scratch,
       );
     }
     if (version < api.request.minVersion || version > api.request.maxVersion) {
@@ -1320,14 +1333,14 @@ export class Broker {
     }
     if (response === null) return null;
     try {
-      return encodeResponseFrame(api.response, version, correlationId, response);
+      return encodeResponseFrame(api.response, version, correlationId, response, scratch);
     } catch (e) {
       // A handler bug: report it to the client as UNKNOWN_SERVER_ERROR if that encodes.
       const detail = e instanceof Error ? e.message : String(e);
       this.#log.error(`Cannot encode ${api.name} v${version} response (${what}): ${detail}`);
       try {
         const fallback = api.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, detail);
-        return encodeResponseFrame(api.response, version, correlationId, fallback);
+        return encodeResponseFrame(api.response, version, correlationId, fallback, scratch);
       } catch {
         throw new CloseConnection(`cannot encode ${api.name} v${version} response (${what})`);
       }

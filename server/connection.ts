@@ -88,11 +88,14 @@ export interface ConnectionListener {
 /**
  * What a dispatcher does with one frame (without its size prefix): return the response chunks
  * (including the size prefix), `null` for no response (acks=0 Produce), or throw
- * {@linkcode CloseConnection} to drop the connection.
+ * {@linkcode CloseConnection} to drop the connection. `scratch` is a buffer of the connection's
+ * the response may be encoded into (its chunks then views of it): the connection writes into it
+ * nothing else until that response is written ({@linkcode RESPONSE_SCRATCH_BYTES}).
  */
 export type FrameDispatcher = (
   frame: Uint8Array,
   conn: ConnectionInfo,
+  scratch?: Uint8Array<ArrayBuffer>,
 ) => Promise<Uint8Array[] | null>;
 
 /**
@@ -143,6 +146,25 @@ export const MAX_QUEUED_FRAMES = 32;
  * (and pooled frame buffers) while the kernel's socket buffer does the same for free.
  */
 export const MAX_READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Largest buffer a connection keeps for its next small frame of an API it lends buffers to
+ * (issue #17): frames up to this size reuse the buffers of handled ones.
+ */
+export const SPARE_FRAME_BYTES = 16 * 1024;
+
+/** Smallest such buffer: sizes are rounded up to a power of two from here. */
+export const MIN_SPARE_FRAME_BYTES = 1024;
+
+/** Most such buffers a connection keeps (a client with a few requests in flight). */
+export const MAX_SPARE_FRAMES = 4;
+
+/**
+ * Size of each of the two buffers a connection lends its dispatcher to encode responses into
+ * (issue #17: a fresh buffer per response cost more than the encoding). Two, because a response
+ * is encoded while the previous one is being written; a larger response gets memory of its own.
+ */
+export const RESPONSE_SCRATCH_BYTES = 1024;
 
 /** The smallest buffer a large frame starts with once its first bytes arrive. */
 export const MIN_FRAME_CHUNK = 4096;
@@ -228,6 +250,11 @@ export class Connection {
   #closed = false;
   readonly #closedCtl = new AbortController();
   #pendingWrite: Promise<void> = Promise.resolve();
+  /** Whether `#pendingWrite` is still writing (else it has settled: no need to wait for it). */
+  #writing = false;
+  /** Whether a response write failed, and with what: the serve loop throws it. */
+  #writeFailed = false;
+  #writeError: unknown = undefined;
   /** Frames read ahead; each holds a reservation of its length. */
   readonly #queue: Uint8Array[] = [];
   /** Bytes of the frames in `#queue`. */
@@ -239,6 +266,12 @@ export class Connection {
   readonly #unauthenticatedMaxFrame: number;
   readonly #scheduler: RequestScheduler | undefined;
   readonly #lending: FrameLending | undefined;
+  /** Buffers of handled small frames of lent APIs, for the next ones ({@linkcode SPARE_FRAME_BYTES}). */
+  readonly #spares: ArrayBuffer[] = [];
+  /** The two response buffers lent to the dispatcher in turn (allocated at the first request). */
+  #scratch: Uint8Array<ArrayBuffer>[] | undefined;
+  /** Requests dispatched: which response buffer is next. */
+  #dispatched = 0;
   #queuedBytes = 0;
   #handling = false;
   #waitingMemory = false;
@@ -377,6 +410,13 @@ export class Connection {
     this.close();
   }
 
+  /** A frame whose handler is done with it: its buffer may take another frame. */
+  #give(frame: Uint8Array): void {
+    if (this.#lending === undefined) return;
+    if (frame.length > SMALL_FRAME_BYTES) this.#lending.pool.give(frame);
+    else this.#giveSmall(frame);
+  }
+
   /** Give back a handled frame's reservation and let the reader go on. */
   #release(size: number): void {
     this.#queuedBytes -= size;
@@ -394,28 +434,34 @@ export class Connection {
     const reading = this.#readLoop(who);
     try {
       for (;;) {
-        const frame = await this.#nextFrame();
+        const frame = this.#shiftFrame() ?? await this.#nextFrame();
         if (frame === null) break;
         // One request per turn: the others' requests read meanwhile go first (issue #17).
         const turn = this.#scheduler?.admit(this.info.id);
         if (turn !== undefined) await turn;
         if (this.#closed) {
-          this.#lending?.pool.give(frame);
+          this.#give(frame);
           this.#release(frame.length);
           continue;
         }
         let chunks: Uint8Array[] | null;
         this.#handling = true;
         try {
-          chunks = await this.#dispatch(frame, this.info);
-          // handled: a pooled buffer may take the next frame (the handler keeps no view of it)
-          this.#lending?.pool.give(frame);
+          // the response of two requests ago has been written: its buffer is free
+          this.#scratch ??= [
+            new Uint8Array(RESPONSE_SCRATCH_BYTES),
+            new Uint8Array(RESPONSE_SCRATCH_BYTES),
+          ];
+          chunks = await this.#dispatch(frame, this.info, this.#scratch[this.#dispatched++ & 1]);
+          // handled: its buffer may take the next frame (the handler keeps no view of it)
+          this.#give(frame);
         } catch (e) {
           // refused or dropped, with the handler done; any other failure may leave a view behind
-          if (e instanceof CloseConnection) this.#lending?.pool.give(frame);
+          if (e instanceof CloseConnection) this.#give(frame);
           if (e instanceof CloseConnection && e.response !== undefined && !this.#closed) {
             // A last answer (refused authentication), written before the connection closes.
             await this.#pendingWrite;
+            this.#writing = true;
             this.#pendingWrite = this.#writeAll(e.response, frame.length);
             this.#pendingWrite.catch(() => {});
           } else this.#release(frame.length);
@@ -429,7 +475,10 @@ export class Connection {
           this.#release(frame.length);
           continue;
         }
-        await this.#pendingWrite;
+        // the previous response is written (its failure thrown) before the next one starts
+        if (this.#writing) await this.#pendingWrite;
+        else if (this.#writeFailed) throw this.#writeError;
+        this.#writing = true;
         this.#pendingWrite = this.#writeAll(chunks, frame.length);
         // A failed write is reported by the next await or at the end.
         this.#pendingWrite.catch(() => {});
@@ -467,8 +516,21 @@ export class Connection {
           await new Promise<void>((resolve) => (this.#wakeReader = resolve));
         }
         if (this.#closed) break;
-        const frame = await this.#readFrame(who);
-        if (frame === null) break;
+        // the hot path (issue #17): a whole small frame already read is taken without waiting
+        let frame: Uint8Array | null | undefined = this.#takeBuffered();
+        if (frame === undefined) {
+          if (this.#start === this.#end) {
+            // between requests: one read, then look again (only connections.max.idle.ms applies)
+            this.#start = this.#end = 0;
+            const n = await this.#conn.read(this.#buf);
+            if (n === null) break;
+            this.#end = n;
+            this.#lastActivity = Date.now();
+            continue;
+          }
+          frame = await this.#readFrame(who);
+          if (frame === null) break;
+        }
         this.#queue.push(frame);
         this.#queueBytes += frame.length;
         this.#wakeServe?.();
@@ -484,15 +546,21 @@ export class Connection {
     }
   }
 
+  /** The next queued frame if one is queued. */
+  #shiftFrame(): Uint8Array | undefined {
+    const frame = this.#queue.shift();
+    if (frame !== undefined) {
+      this.#queueBytes -= frame.length;
+      this.#wakeReader?.();
+    }
+    return frame;
+  }
+
   /** The next queued frame; null at end of stream; throws the read error after queued frames. */
   async #nextFrame(): Promise<Uint8Array | null> {
     for (;;) {
-      const frame = this.#queue.shift();
-      if (frame !== undefined) {
-        this.#queueBytes -= frame.length;
-        this.#wakeReader?.();
-        return frame;
-      }
+      const frame = this.#shiftFrame();
+      if (frame !== undefined) return frame;
       if (this.#readDone) {
         if (this.#readError !== null) throw this.#readError;
         return null;
@@ -549,6 +617,24 @@ export class Connection {
         );
       }
     }
+    const size = this.#checkPrefix();
+    this.#start += 4;
+    this.#frameSize = size;
+    this.#partial = 0;
+    const frame = size <= SMALL_FRAME_BYTES
+      ? await this.#readSmall(size, who)
+      : await this.#readLarge(size, who);
+    this.#frameDone();
+    return frame;
+  }
+
+  /**
+   * The size in the prefix at the read position (at least 4 bytes buffered), checked against the
+   * connection's bounds; the first frame's prefix is also checked for a TLS record.
+   *
+   * @throws {CloseConnection} If the size is refused.
+   */
+  #checkPrefix(): number {
     const b = this.#buf;
     const s = this.#start;
     if (this.#firstFrame) {
@@ -585,13 +671,28 @@ export class Connection {
           `(${this.#maxQueuedBytes}), the most request memory one connection may hold`,
       );
     }
+    return size;
+  }
+
+  /**
+   * A frame whose bytes are all in the read buffer already, up to {@linkcode SMALL_FRAME_BYTES},
+   * when its memory is granted without waiting: taken (and reserved) at once, without the
+   * promises of {@linkcode Connection.#readFrame} (issue #17: one small request per read is the
+   * hot path of many producers). `undefined` when the frame must be read or waited for.
+   *
+   * @throws {CloseConnection} If the size is refused.
+   */
+  #takeBuffered(): Uint8Array | undefined {
+    const buffered = this.#end - this.#start - 4;
+    if (buffered < 0) return undefined;
+    const size = this.#checkPrefix();
+    if (
+      size > buffered || size > SMALL_FRAME_BYTES ||
+      this.#queuedBytes + size > this.#maxQueuedBytes || !this.#pool.tryReserve(size)
+    ) return undefined;
+    this.#queuedBytes += size;
     this.#start += 4;
-    this.#frameSize = size;
-    this.#partial = 0;
-    const frame = size <= SMALL_FRAME_BYTES
-      ? await this.#readSmall(size, who)
-      : await this.#readLarge(size, who);
-    this.#frameDone();
+    const frame = this.#copyOut(size);
     return frame;
   }
 
@@ -612,10 +713,52 @@ export class Connection {
     this.#frameDone();
     await this.#reserveWhole(size);
     if (this.#closed) return null; // what was reserved is released by serve()
-    // Each frame gets its own array: handlers may keep views of it (records) after returning.
-    const frame = this.#buf.slice(this.#start, this.#start + size);
+    return this.#copyOut(size);
+  }
+
+  /**
+   * Copy the small frame of `size` bytes at the read position out of the read buffer. Each
+   * frame gets memory of its own: handlers may keep views of it (records) after returning. A
+   * frame of an API the connection lends buffers to reuses a spare of this connection's
+   * ({@linkcode SPARE_FRAME_BYTES}, given back by {@linkcode Connection.serve} once handled):
+   * a fresh buffer costs more than its copy (issue #17).
+   */
+  #copyOut(size: number): Uint8Array {
+    const from = this.#start;
     this.#start += size;
-    return frame;
+    const src = this.#buf.subarray(from, from + size);
+    if (this.#lending !== undefined && size >= 2 && this.#lentApi(src)) {
+      let buf: ArrayBuffer | undefined;
+      const spares = this.#spares;
+      for (let i = spares.length - 1; i >= 0; i--) {
+        if (spares[i].byteLength >= size) {
+          buf = spares[i];
+          spares[i] = spares[spares.length - 1];
+          spares.pop();
+          break;
+        }
+      }
+      buf ??= new ArrayBuffer(Math.max(MIN_SPARE_FRAME_BYTES, 2 ** Math.ceil(Math.log2(size))));
+      const frame = new Uint8Array(buf, 0, size);
+      frame.set(src);
+      return frame;
+    }
+    return src.slice();
+  }
+
+  /** Whether the frame's API is one the connection lends buffers to. */
+  #lentApi(frame: Uint8Array): boolean {
+    return this.#lending!.apiKeys.has((frame[0] << 24 >> 16) | frame[1]);
+  }
+
+  /** Keep a handled small frame's buffer of a lent API for the next one. */
+  #giveSmall(frame: Uint8Array): void {
+    const buf = frame.buffer as ArrayBuffer;
+    if (
+      frame.length > SMALL_FRAME_BYTES || buf.byteLength > SPARE_FRAME_BYTES ||
+      this.#spares.length >= MAX_SPARE_FRAMES || frame.length < 2 || !this.#lentApi(frame)
+    ) return;
+    this.#spares.push(buf);
   }
 
   /**
@@ -762,13 +905,19 @@ export class Connection {
     }
     try {
       for (const c of chunks) {
-        let off = 0;
+        let off = await this.#conn.write(c);
+        this.#lastActivity = Date.now();
         while (off < c.length) {
           off += await this.#conn.write(c.subarray(off));
           this.#lastActivity = Date.now();
         }
       }
+    } catch (e) {
+      this.#writeFailed = true;
+      this.#writeError = e;
+      throw e;
     } finally {
+      this.#writing = false;
       if (this.#lending !== undefined) { for (const c of lent) this.#lending.pool.give(c); }
       this.#release(reserved);
     }

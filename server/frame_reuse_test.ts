@@ -6,11 +6,18 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
-import { encodeRequestFrame } from "../protocol/framing.ts";
+import { decodeBody, encodeRequestFrame } from "../protocol/framing.ts";
 import { batchSizeAt, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET } from "../records/mod.ts";
 import { buildBatch, fixCrc, seededRandom } from "../wasm/testing.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "./testing.ts";
-import { MAX_READ_AHEAD_BYTES, SMALL_FRAME_BYTES } from "./connection.ts";
+import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+import {
+  MAX_QUEUED_FRAMES,
+  MAX_READ_AHEAD_BYTES,
+  RESPONSE_SCRATCH_BYTES,
+  SMALL_FRAME_BYTES,
+  SPARE_FRAME_BYTES,
+} from "./connection.ts";
 
 /** A batch of `count` records of `size` random bytes each (well above SMALL_FRAME_BYTES). */
 function bigBatch(seed: number, count = 48, size = 4096): Uint8Array {
@@ -215,5 +222,103 @@ Deno.test("frame reuse: pipelined fetches of large batches out of the hot tail, 
     ok(after.reused - before.reused > 0, JSON.stringify({ before, after }));
   } finally {
     c.close();
+  }
+});
+
+Deno.test("frame reuse: small Produce frames, pipelined and of changing sizes, reuse the connection's spare buffers; every batch is stored byte-identical", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "small");
+    // sizes from 100 B to ~12 KiB, so that a spare is sometimes too small and sometimes larger
+    const sent = Array.from(
+      { length: 300 },
+      (_, i) => bigBatch(1000 + i, 1 + (i * 7) % 12, 100 + (i * 131) % 900),
+    );
+    ok(sent.every((b) => b.length < SPARE_FRAME_BYTES && b.length < SMALL_FRAME_BYTES));
+    // in rounds of twice the read-ahead, all on the wire before the first answer: queued frames
+    // each hold a buffer while handled ones give theirs back
+    let offset = 0;
+    for (let from = 0; from < sent.length; from += 2 * MAX_QUEUED_FRAMES) {
+      const round = sent.slice(from, from + 2 * MAX_QUEUED_FRAMES);
+      const ids = [];
+      for (const b of round) ids.push(await c.send(ProduceRequest, 9, produceBody("small", 0, b)));
+      for (const [i, id] of ids.entries()) {
+        const got = await c.receive(ProduceResponse, 9);
+        assertEquals(got.correlationId, id);
+        const r = got.body.responses[0].partitionResponses[0];
+        assertEquals([r.errorCode, r.baseOffset], [ErrorCode.NONE, offset], `batch ${from + i}`);
+        offset += 1 + ((from + i) * 7) % 12;
+      }
+    }
+    const stored = await fetchAll(c, "small");
+    assertEquals(stored.length, sent.length);
+    for (const [i, b] of sent.entries()) assertStored(stored[i], b, `batch ${i}`);
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("response buffers: thousands of pipelined answers of changing layouts to a client that reads late are each whole and in order (an answer is never encoded over one still being written)", async () => {
+  await using t = await startTestBroker();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.broker.port });
+  try {
+    const n = 40000;
+    // ApiVersions v0-v3: four layouts and lengths, so an answer written over a half-written one
+    // shows (answers of one layout differ only in their correlation id)
+    const versionOf = (i: number) => i % 4;
+    const request = ApiVersionsRequest.create({
+      clientSoftwareName: "late",
+      clientSoftwareVersion: "1",
+    });
+    const frames = [];
+    for (let i = 0; i < n; i++) {
+      frames.push(encodeRequestFrame(ApiVersionsRequest, versionOf(i), i, "late", request));
+    }
+    const all = new Uint8Array(frames.reduce((k, f) => k + f.length, 0));
+    frames.reduce((at, f) => (all.set(f, at), at + f.length), 0);
+    await conn.write(all);
+    // answers fill the socket buffers while nothing reads them: the broker's writes stall
+    // part-way, and the answers it encodes meanwhile must not touch the one being written
+    await new Promise((r) => setTimeout(r, 300));
+    const firsts = new Map<number, Uint8Array>();
+    const buf = new Uint8Array(64 * 1024);
+    let pending = new Uint8Array(0);
+    let answers = 0;
+    while (answers < n) {
+      const got = await conn.read(buf);
+      if (got === null) throw new Error(`the broker closed after ${answers} answers`);
+      const bytes = new Uint8Array(pending.length + got);
+      bytes.set(pending);
+      bytes.set(buf.subarray(0, got), pending.length);
+      let at = 0;
+      while (bytes.length - at >= 4) {
+        const size = new DataView(bytes.buffer, at).getInt32(0);
+        if (bytes.length - at - 4 < size) break;
+        const frame = bytes.subarray(at + 4, at + 4 + size);
+        assertEquals(new DataView(frame.buffer, frame.byteOffset).getInt32(0), answers);
+        ok(size + 4 <= RESPONSE_SCRATCH_BYTES, "the answer fits a response buffer");
+        const version = versionOf(answers);
+        const first = firsts.get(version);
+        if (first === undefined) {
+          const answer = decodeBody(ApiVersionsResponse, frame, 4, version);
+          assertEquals(answer.errorCode, ErrorCode.NONE);
+          ok(answer.apiKeys.length > 10);
+          firsts.set(version, frame.slice(4));
+        } else {
+          // every answer of a version but its correlation id is the same bytes
+          ok(
+            size - 4 === first.length && frame.subarray(4).every((b, j) => b === first[j]),
+            `answer ${answers} (v${version}) differs from the first of its version`,
+          );
+        }
+        answers++;
+        at += 4 + size;
+      }
+      pending = bytes.slice(at);
+    }
+    assertEquals(firsts.size, 4);
+  } finally {
+    conn.close();
   }
 });

@@ -6,6 +6,13 @@
  */
 
 /**
+ * A tail not read ({@linkcode HotTail.touch}) while this many times its capacity was appended
+ * holds nothing until it is read again: a partition nobody reads near its end pays no copy (and
+ * a producer's pooled frames are not kept, so the same warm buffers take its next requests).
+ */
+export const UNREAD_LIMIT = 2;
+
+/**
  * Lets the hot tail keep the bytes of an append instead of copying them: called with the bytes,
  * it returns the function to call once the tail holds no view of them any more, or undefined if
  * they may not be kept (the server's `FrameBufferPool.retain`: a Produce batch that fills most
@@ -35,6 +42,10 @@ interface Kept {
  * buffers together pin at most `capacity` bytes (older batches are dropped to stay under), and
  * each is released as soon as the tail drops its last batch, or {@linkcode HotTail.dispose}.
  *
+ * A tail nobody reads empties itself: once more than {@linkcode UNREAD_LIMIT} times its capacity
+ * was appended since the last {@linkcode HotTail.touch}, appends only move its end, until the
+ * next touch.
+ *
  * @example
  * ```ts
  * import { HotTail } from "./hot_tail.ts";
@@ -56,6 +67,8 @@ export class HotTail {
   /** Spans held as kept views, oldest first (they do not overlap). */
   #kept: Kept[] = [];
   #keptCost = 0;
+  /** Bytes appended since the last {@linkcode HotTail.touch}. */
+  #unread = 0;
 
   /**
    * @param capacity Bytes to keep.
@@ -120,7 +133,8 @@ export class HotTail {
   ): void {
     const start = this.#end;
     const newEnd = start + bytes.length;
-    if (bytes.length > this.#cap) {
+    this.#unread += bytes.length;
+    if (bytes.length > this.#cap || this.#unread > UNREAD_LIMIT * this.#cap) {
       this.#end = newEnd;
       this.#pos = [];
       this.#size = [];
@@ -179,6 +193,14 @@ export class HotTail {
       this.#last = this.#last.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /**
+   * Says the log end is being read (a fetch or a follower looked at the active segment): a tail
+   * that emptied itself because nobody read it fills again from the next append on.
+   */
+  touch(): void {
+    this.#unread = 0;
   }
 
   /** Drops the batches before segment position `from`, and kept views no batch is in any more. */

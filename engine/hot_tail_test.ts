@@ -1,6 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { HotTail } from "./hot_tail.ts";
+import { HotTail, UNREAD_LIMIT } from "./hot_tail.ts";
 import { seededRandom } from "../wasm/testing.ts";
 
 interface Batch {
@@ -44,6 +44,7 @@ function check(seed: number, capacity: number, spanSizes: () => number[]): void 
       offset += count;
       at += size;
     }
+    tail.touch(); // read all along (a tail nobody reads empties itself: tested below)
     tail.append(bytes, positions, sizes, bases, lasts);
     position += bytes.length;
     assertEquals(tail.end, position);
@@ -164,6 +165,7 @@ function checkKept(seed: number, capacity: number): void {
     const span = { end: position + length, buffer, kept: false, released: 0 };
     spans.push(span);
     const offered = big && rnd() < 0.8;
+    tail.touch();
     tail.append(
       bytes,
       positions,
@@ -216,4 +218,49 @@ function checkKept(seed: number, capacity: number): void {
 
 Deno.test("hot tail: spans kept as views of their buffers are read byte for byte among copied ones, and released exactly when dropped", () => {
   for (let seed = 1; seed <= 24; seed++) checkKept(seed, 40_000 + seed * 1_231);
+});
+
+Deno.test("hot tail: nobody reading it, it empties itself after UNREAD_LIMIT times its capacity, releasing what it kept; a read fills it again", () => {
+  const cap = 10_000;
+  const tail = new HotTail(cap, 0);
+  const released: number[] = [];
+  let offset = 0;
+  const append = (size: number, keep = false) => {
+    const buffer = new Uint8Array(size);
+    buffer.fill(offset & 0xff);
+    const at = tail.end;
+    tail.append(
+      buffer,
+      [at],
+      [size],
+      [offset],
+      [offset],
+      keep ? () => () => released.push(at) : undefined,
+    );
+    offset++;
+    return at;
+  };
+  const first = append(3000, true);
+  while (tail.end < UNREAD_LIMIT * cap) append(1000); // UNREAD_LIMIT × cap in all
+  assertEquals(tail.end, UNREAD_LIMIT * cap);
+  ok(tail.count > 0, "still held at exactly the limit");
+  assertEquals(released, [first]); // dropped for space, as any batch
+  const kept = append(3000, true);
+  assertEquals(tail.count, 0, "emptied past the limit");
+  assertEquals(released, [first]); // not kept at all: copied nowhere, nothing to release
+  assertEquals(tail.keptBytes, 0);
+  append(500);
+  assertEquals(tail.count, 0);
+  assertEquals(tail.start, tail.end);
+  // a reader comes: the next appends are held again, from the log end
+  tail.touch();
+  const again = append(2000, true);
+  append(700);
+  assertEquals([tail.count, tail.start, tail.firstOffset], [2, again, offset - 2]);
+  const bytes = tail.copyFrom(0, Infinity, Infinity);
+  assertEquals(bytes.length, 2700);
+  ok(bytes.subarray(0, 2000).every((b) => b === ((offset - 2) & 0xff)));
+  ok(kept < again);
+  tail.dispose();
+  assertEquals(released, [first, again]);
 });

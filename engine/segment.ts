@@ -612,6 +612,7 @@ export class LogSegment {
   ): Promise<{ bytes: number; firstBatchSize: number } | null> {
     if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
     const tail = this.tail;
+    tail?.touch(); // someone reads this segment: its tail fills again if it had emptied itself
     let n: number;
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
@@ -735,6 +736,7 @@ export class LogSegment {
     allocate?: (size: number) => Uint8Array,
   ): Promise<Uint8Array | null> {
     const tail = this.tail;
+    tail?.touch(); // someone reads this segment: its tail fills again if it had emptied itself
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
       if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;

@@ -97,6 +97,7 @@ export {
   type ReadOptions,
   type ReadResult,
 } from "./partition_log.ts";
+export type { KeepBytes } from "./hot_tail.ts";
 export {
   BROKER_TO_TOPIC_CONFIG,
   brokerConfigsToTopicDefaults,

@@ -32,6 +32,7 @@ import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";
 import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
 import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
+import type { KeepBytes } from "./hot_tail.ts";
 import type { FileHandleCache } from "./handle_cache.ts";
 import { checkCompactedKeys } from "./log_validator.ts";
 import {
@@ -170,6 +171,8 @@ interface PendingAppend {
   lastOffsetDeltas: number[];
   recordCounts: number[];
   maxTimestamps: number[];
+  /** Lets the hot tail keep the records instead of a copy. */
+  keep?: KeepBytes;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -661,6 +664,9 @@ export class PartitionLog {
    * demand it). On a validation error the log is unchanged.
    *
    * @param records One or more whole v2 record batches (modified in place).
+   * @param keep Lets the hot tail keep `records` past the append instead of copying them (the
+   * server passes its frame buffer pool's `retain` for a Produce frame); without it, nothing
+   * keeps a view of `records` once the append has settled.
    * @returns Offsets assigned, the log append time and the log start offset.
    * @throws {EngineError} CORRUPT_MESSAGE (framing, magic, CRC), INVALID_RECORD (record-level
    * framing, empty input), MESSAGE_TOO_LARGE (batch > `max.message.bytes`), RECORD_LIST_TOO_LARGE
@@ -671,11 +677,12 @@ export class PartitionLog {
    * const { baseOffset } = await log.append(batchBytes);
    * ```
    */
-  append(records: Uint8Array): Promise<AppendResult> {
+  append(records: Uint8Array, keep?: KeepBytes): Promise<AppendResult> {
     try {
       const what = `append to ${this.#name}`;
       this.#check(what);
       const pending = this.#validate(records, what);
+      pending.keep = keep;
       return new Promise<AppendResult>((resolve, reject) => {
         pending.resolve = resolve;
         pending.reject = reject;
@@ -1407,6 +1414,7 @@ export class PartitionLog {
       req.maxTimestamps.slice(from, to),
       this.#config.indexIntervalBytes,
       duringWrite,
+      req.keep,
     );
   }
 

@@ -26,7 +26,7 @@ import {
   RECORD_BATCH_OVERHEAD,
 } from "../records/mod.ts";
 import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
-import { HotTail } from "./hot_tail.ts";
+import { HotTail, type KeepBytes } from "./hot_tail.ts";
 import { TransactionIndex } from "./transaction_index.ts";
 import { syncDir } from "./checkpoint.ts";
 import { readFileBounded, withTransientFile } from "./transient_files.ts";
@@ -436,6 +436,7 @@ export class LogSegment {
    * write of a large span runs in Deno's thread pool). If it throws, the file is truncated back
    * to its previous size before the error is rethrown: the segment is unchanged (size, indexes,
    * hot tail) and nobody could read the bytes meanwhile (reads wait for the write to settle).
+   * @param keep Lets the hot tail keep `bytes` instead of a copy ({@linkcode KeepBytes}).
    * @throws What `duringWrite` throws (segment unchanged), or the I/O error.
    */
   async append(
@@ -446,6 +447,7 @@ export class LogSegment {
     maxTimestamps: number[],
     intervalBytes: number,
     duringWrite?: () => void,
+    keep?: KeepBytes,
   ): Promise<void> {
     const start = this.size;
     await this.#io.run(async () => {
@@ -487,7 +489,7 @@ export class LogSegment {
       p += sizes[i];
     }
     this.size = p;
-    this.tail?.append(bytes, positions, sizes, bases, lasts);
+    this.tail?.append(bytes, positions, sizes, bases, lasts, keep);
   }
 
   /**
@@ -610,6 +612,7 @@ export class LogSegment {
   ): Promise<{ bytes: number; firstBatchSize: number } | null> {
     if (this.#closed) throw new Error(`segment ${this.logPath} is closed`);
     const tail = this.tail;
+    tail?.touch(); // someone reads this segment: its tail fills again if it had emptied itself
     let n: number;
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
@@ -733,6 +736,7 @@ export class LogSegment {
     allocate?: (size: number) => Uint8Array,
   ): Promise<Uint8Array | null> {
     const tail = this.tail;
+    tail?.touch(); // someone reads this segment: its tail fills again if it had emptied itself
     if (tail && tail.count > 0 && offset >= tail.firstOffset) {
       const i = tail.find(offset);
       if (i < 0 || tail.batchAt(i).baseOffset >= limitOffset) return null;
@@ -1094,7 +1098,7 @@ export class LogSegment {
       });
       this.size = loc.position;
     }
-    this.tail = this.tail ? new HotTail(this.#tailCap, this.size) : undefined;
+    this.#setTail(this.tail ? new HotTail(this.#tailCap, this.size) : undefined);
     await this.recover(intervalBytes);
     this.txnIndex.truncateTo(this.nextOffset);
     return this.nextOffset;
@@ -1109,12 +1113,18 @@ export class LogSegment {
    */
   activate(capacity: number): void {
     this.#tailCap = capacity;
-    this.tail = capacity > 0 ? new HotTail(capacity, this.size) : undefined;
+    this.#setTail(capacity > 0 ? new HotTail(capacity, this.size) : undefined);
+  }
+
+  /** Replaces the hot tail; the old one releases the bytes it kept. */
+  #setTail(tail: HotTail | undefined): void {
+    this.tail?.dispose();
+    this.tail = tail;
   }
 
   /** Drops the hot tail (the segment is no longer active). */
   deactivate(): void {
-    this.tail = undefined;
+    this.#setTail(undefined);
   }
 
   /** Closes the file handle (idempotent). */
@@ -1127,7 +1137,7 @@ export class LogSegment {
         this.#file = undefined;
         this.#handles?.closed(this.#entry);
       }
-      this.tail = undefined;
+      this.#setTail(undefined);
       this.#offsetIndex?.free();
       this.#timeIndex?.free();
       return Promise.resolve();

@@ -2,6 +2,7 @@
 // file is truncated back and the segment (size, index, hot tail) is unchanged.
 import assert from "node:assert/strict";
 import { LogSegment } from "./segment.ts";
+import { UNREAD_LIMIT } from "./hot_tail.ts";
 import { bytesEqual, concatBytes, makeBatch, splitBatches } from "./testdata/helpers.ts";
 import { setBaseOffsetAt } from "../records/mod.ts";
 
@@ -71,6 +72,48 @@ Deno.test("LogSegment.append: a throwing duringWrite truncates back and changes 
       baseOffset: 10,
       lastOffset: 309,
     });
+  } finally {
+    await seg.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LogSegment: a hot tail nobody reads empties itself; read() and readInto() fill it again, and every read answers the bytes written", async () => {
+  const dir = await Deno.makeTempDir();
+  const seg = await LogSegment.create(dir, 0);
+  const cap = 64 * 1024;
+  seg.activate(cap);
+  try {
+    const written: Uint8Array[] = [];
+    let base = 0;
+    const add = async () => {
+      const b = batchAt(base, 10, 1000, `b${base}`); // ~10 KB
+      await appendOne(seg, b, base, 10);
+      written.push(b);
+      base += 10;
+    };
+    // more than UNREAD_LIMIT × the capacity, no reader: nothing held
+    while (seg.size <= UNREAD_LIMIT * cap) await add();
+    await add();
+    assert.equal(seg.tail!.count, 0);
+    // a read (from the file) says someone reads: the next batches are held
+    const all = concatBytes(written);
+    const r = await seg.read(0, 1 << 20, base);
+    assert.ok(r !== null && bytesEqual(r, all.subarray(0, r.length)));
+    await add();
+    await add();
+    assert.equal(seg.tail!.count, 2);
+    assert.equal(seg.tail!.firstOffset, base - 20);
+    const fromTail = await seg.read(base - 20, 1 << 20, base);
+    assert.ok(bytesEqual(fromTail!, concatBytes(written.slice(-2))));
+    // readInto keeps it filled too, as long as reads come
+    for (let i = 0; i < 30; i++) {
+      await add();
+      const dest = new Uint8Array(64 * 1024);
+      const got = await seg.readInto(base - 10, dest, base);
+      assert.ok(got !== null && bytesEqual(dest.subarray(0, got.bytes), written.at(-1)!));
+    }
+    assert.ok(seg.tail!.count > 0);
   } finally {
     await seg.close();
     await Deno.remove(dir, { recursive: true });

@@ -215,8 +215,8 @@ export interface ConnectionLimits {
 /**
  * Which large frames a {@linkcode Connection} reads into pooled buffers, given back to the pool
  * once their request has been handled. Only APIs whose handlers keep no view of their request
- * past their answer may be listed (Produce: its batches are written and copied before it
- * answers); a handler that fails with anything but {@linkcode CloseConnection} keeps its frame's
+ * past their answer may be listed (Produce: its batches are written before it answers, and a
+ * batch the hot tail keeps holds its buffer with `FrameBufferPool.retain`); a handler that fails with anything but {@linkcode CloseConnection} keeps its frame's
  * buffer out of the pool. Response chunks lent by the same pool (Fetch records copied out of the
  * hot tail) are given back once written or dropped, whatever the API.
  */

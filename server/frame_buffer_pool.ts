@@ -9,7 +9,10 @@
  *
  * Only frames whose handler keeps no view of them past its answer may come back (the
  * connection lends buffers to Produce frames only: their batches are written to the segment file
- * and copied into the hot tail before the handler answers). A buffer is lent as a view of exactly
+ * before the handler answers). A view that must outlive the request is declared with
+ * {@linkcode FrameBufferPool.retain}: the hot tail keeps a Produce batch that fills most of its
+ * frame that way instead of copying it, and the buffer comes back to the pool only once the tail
+ * has dropped the batch and the connection has given the frame back. A buffer is lent as a view of exactly
  * the frame's size over a larger capacity (sizes rounded up to a power of two), so frames of
  * slightly different sizes share buffers. Idle buffers are bounded in bytes; what does not fit
  * is left to the garbage collector.
@@ -38,6 +41,13 @@ export interface FrameBufferPoolStats {
   dropped: number;
 }
 
+/** One buffer out of the pool: the view lent, whether it was given back, holds on it. */
+interface Loan {
+  view: Uint8Array;
+  given: boolean;
+  holds: number;
+}
+
 /**
  * A bounded free list of frame buffers.
  *
@@ -58,8 +68,8 @@ export class FrameBufferPool {
   /** Idle buffers, smallest first. */
   #idle: ArrayBuffer[] = [];
   #idleBytes = 0;
-  /** Views lent and not given back yet. */
-  readonly #lent = new WeakSet<Uint8Array>();
+  /** Buffers lent and not back in the pool yet (weak: one never given back is only collected). */
+  readonly #loans = new WeakMap<ArrayBufferLike, Loan>();
   readonly #stats: FrameBufferPoolStats = { allocated: 0, reused: 0, returned: 0, dropped: 0 };
 
   /**
@@ -136,7 +146,7 @@ export class FrameBufferPool {
   }
 
   #lend(view: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
-    this.#lent.add(view);
+    this.#loans.set(view.buffer, { view, given: false, holds: 0 });
     return view;
   }
 
@@ -147,18 +157,62 @@ export class FrameBufferPool {
    * @returns True if it was lent here.
    */
   lent(frame: Uint8Array): boolean {
-    return this.#lent.has(frame);
+    const loan = this.#loans.get(frame.buffer);
+    return loan !== undefined && loan.view === frame && !loan.given;
   }
 
   /**
-   * Take back a lent view: its buffer may be lent again at once, so nothing may use `frame` (or
-   * any view of its buffer) afterwards. Views not lent by this pool are ignored.
+   * Keep the buffer under `bytes` out of the pool past its frame's request: it is lent again
+   * only once its frame has been given back ({@linkcode FrameBufferPool.give}) and every
+   * function returned here has been called. For a view that outlives the request (the hot tail
+   * keeping a Produce batch instead of a copy).
+   *
+   * @example
+   * ```ts
+   * import { FrameBufferPool } from "./frame_buffer_pool.ts";
+   *
+   * const pool = new FrameBufferPool();
+   * const frame = pool.allocate(300_000);
+   * const release = pool.retain(frame.subarray(100))!;
+   * pool.give(frame); // the request is done, but the batch is still held
+   * console.assert(pool.take(300_000) === undefined);
+   * release();
+   * console.assert(pool.take(300_000)?.buffer === frame.buffer);
+   * ```
+   *
+   * @param bytes A view of a frame lent by this pool and not given back yet.
+   * @returns The function that ends the hold (idempotent), or undefined if `bytes` is not such a
+   * view (a frame of its own, a copy, or a frame given back already).
+   */
+  retain(bytes: Uint8Array): (() => void) | undefined {
+    const loan = this.#loans.get(bytes.buffer);
+    if (loan === undefined || loan.given) return undefined;
+    loan.holds++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--loan.holds === 0 && loan.given) this.#recycle(loan.view);
+    };
+  }
+
+  /**
+   * Take back a lent view: its buffer may be lent again at once (unless
+   * {@linkcode FrameBufferPool.retain} holds it), so nothing may use `frame` (or any view of its
+   * buffer) afterwards but the holders. Views not lent by this pool are ignored.
    *
    * @param frame A view from {@linkcode FrameBufferPool.take} or
    * {@linkcode FrameBufferPool.allocate}.
    */
   give(frame: Uint8Array): void {
-    if (!this.#lent.delete(frame)) return;
+    const loan = this.#loans.get(frame.buffer);
+    if (loan === undefined || loan.view !== frame || loan.given) return;
+    loan.given = true;
+    if (loan.holds === 0) this.#recycle(frame);
+  }
+
+  #recycle(frame: Uint8Array): void {
+    this.#loans.delete(frame.buffer);
     const buf = frame.buffer as ArrayBuffer;
     if (
       buf.byteLength > this.#maxBuffer || this.#idleBytes + buf.byteLength > this.#maxIdleBytes

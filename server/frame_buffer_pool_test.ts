@@ -51,3 +51,52 @@ Deno.test("frame buffer pool: idle bytes stay bounded; oversized buffers, foreig
   assertEquals(pool.idleBytes, 1 << 20);
   assertEquals(pool.stats, { allocated: 3, reused: 0, returned: 1, dropped: 2 });
 });
+
+Deno.test("frame buffer pool: a retained buffer is lent again only once its frame is given back and every hold released", () => {
+  const pool = new FrameBufferPool(4 << 20, 2 << 20);
+  const frame = pool.allocate(300_000);
+  const a = pool.retain(frame.subarray(1000, 200_000))!;
+  const b = pool.retain(frame)!;
+  pool.give(frame);
+  ok(!pool.lent(frame));
+  assertEquals(pool.idleBytes, 0); // held by a and b
+  a();
+  a(); // a second call changes nothing
+  assertEquals(pool.idleBytes, 0); // b still holds it
+  assertEquals(pool.take(300_000), undefined);
+  b();
+  assertEquals(pool.idleBytes, 512 * 1024);
+  const again = pool.take(300_000)!;
+  assertEquals(again.buffer, frame.buffer);
+  b(); // released already: the buffer lent again stays lent
+  ok(pool.lent(again));
+  // released before the frame is given back: the give puts it back at once
+  const c = pool.retain(again)!;
+  c();
+  assertEquals(pool.idleBytes, 0);
+  pool.give(again);
+  assertEquals(pool.idleBytes, 512 * 1024);
+  assertEquals(pool.stats, { allocated: 1, reused: 1, returned: 2, dropped: 0 });
+});
+
+Deno.test("frame buffer pool: only views of frames lent and not given back can be retained", () => {
+  const pool = new FrameBufferPool();
+  assertEquals(pool.retain(new Uint8Array(300_000)), undefined); // never lent
+  const frame = pool.allocate(300_000);
+  pool.give(frame);
+  assertEquals(pool.retain(frame), undefined); // given back: it may be lent again at any time
+  const next = pool.take(300_000)!;
+  const hold = pool.retain(next.subarray(10))!;
+  pool.give(frame); // the old view of the same buffer: ignored, the buffer stays lent
+  ok(pool.lent(next));
+  pool.give(next);
+  assertEquals(pool.idleBytes, 0);
+  hold();
+  assertEquals(pool.idleBytes, 512 * 1024);
+  const held = pool.take(300_000)!;
+  const release = pool.retain(held)!;
+  pool.give(held);
+  assertEquals(pool.retain(held), undefined); // given back, though still held
+  release();
+  assertEquals(pool.idleBytes, 512 * 1024);
+});

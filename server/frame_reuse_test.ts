@@ -67,23 +67,30 @@ async function produce(c: RawClient, topic: string, batch: Uint8Array) {
   return p.responses[0].partitionResponses[0];
 }
 
-Deno.test("frame reuse: produce, then produce different bytes over the reused buffer; every batch is fetched back byte-identical", async () => {
+Deno.test("frame reuse: the hot tail keeps large batches in their frames' buffers, which come back to the pool as the tail drops them; every batch is fetched back byte-identical", async () => {
   await using t = await startTestBroker();
   const pool = t.broker.frameBufferPool;
   const c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "reuse");
-    const sent = [bigBatch(1), bigBatch(2), bigBatch(3, 40), bigBatch(4, 44)];
-    ok(sent.every((b) => b.length > SMALL_FRAME_BYTES));
+    // 24 batches of ~197 KB, each read into a 256 KiB pooled buffer that its batch fills enough
+    // to be kept by the hot tail (4 MiB: sixteen such buffers) instead of copied
+    const sent = Array.from({ length: 24 }, (_, i) => bigBatch(1 + i));
+    ok(sent.every((b) => b.length > SMALL_FRAME_BYTES && b.length * 2 >= 256 * 1024));
     const before = pool.stats;
     for (const [i, b] of sent.entries()) {
       const r = await produce(c, "reuse", b);
-      assertEquals([r.errorCode, r.baseOffset], [ErrorCode.NONE, i * 48 - (i > 2 ? 8 : 0)]);
+      assertEquals([r.errorCode, r.baseOffset], [ErrorCode.NONE, i * 48]);
+      // the tail holds every buffer so far (up to 16): none is idle until it drops one
+      assertEquals(pool.idleBytes, i < 16 ? 0 : 256 * 1024, `after batch ${i}`);
     }
     const after = pool.stats;
-    // one buffer was allocated for the first frame; the three others were read into it again
-    assertEquals(after.allocated - before.allocated, 1);
-    assertEquals(after.reused - before.reused, 3);
+    // sixteen buffers held by the tail, a seventeenth for the frame that makes it drop the
+    // oldest; from then on each frame is read into the buffer the previous one freed
+    assertEquals(after.allocated - before.allocated, 17);
+    assertEquals(after.reused - before.reused, 7);
+    // the first eight from the segment file, the others out of buffers of the tail, some of them
+    // reused: all as produced
     const stored = await fetchAll(c, "reuse");
     assertEquals(stored.length, sent.length);
     for (const [i, b] of sent.entries()) assertStored(stored[i], b, `batch ${i}`);
@@ -100,15 +107,15 @@ Deno.test("frame reuse: over a reused buffer, a bad CRC, a truncated frame and a
     await createTopic(c, "hostile");
     const first = bigBatch(10);
     assertEquals((await produce(c, "hostile", first)).errorCode, ErrorCode.NONE);
-    ok(pool.idleBytes > 0, "the first frame's buffer is back in the pool");
+    assertEquals(pool.idleBytes, 0, "the hot tail keeps the first frame's buffer");
 
-    // a flipped value byte: the CRC-32C no longer matches
+    // a flipped value byte: the CRC-32C no longer matches; its buffer comes back at once
     const corrupt = bigBatch(11);
     corrupt[corrupt.length - 100] ^= 0xff;
-    const reusedBefore = pool.stats.reused;
     const bad = await produce(c, "hostile", corrupt);
     assertEquals(bad.errorCode, ErrorCode.CORRUPT_MESSAGE);
-    assertEquals(pool.stats.reused, reusedBefore + 1, "the corrupt frame was read into it");
+    ok(pool.idleBytes > 0, "the corrupt frame's buffer is back in the pool");
+    const reusedBefore = pool.stats.reused;
 
     // a batch whose length (CRC fixed) cuts its last record: refused whatever the buffer held
     // behind it (the previous frame's bytes)
@@ -118,6 +125,7 @@ Deno.test("frame reuse: over a reused buffer, a bad CRC, a truncated frame and a
     fixCrc(shortened);
     const cutRes = await produce(c, "hostile", shortened);
     assertEquals(cutRes.errorCode, ErrorCode.INVALID_RECORD);
+    assertEquals(pool.stats.reused, reusedBefore + 1, "the cut batch was read into it");
 
     // a frame cut off mid-way on another connection: that connection closes, the buffer is back
     const frame = encodeRequestFrame(
@@ -162,13 +170,15 @@ Deno.test("frame reuse: over a reused buffer, a bad CRC, a truncated frame and a
   }
 });
 
-Deno.test("frame reuse: forty large Produce requests pipelined on one connection (more than MAX_READ_AHEAD_BYTES) are all stored byte-identical", async () => {
+Deno.test("frame reuse: sixty-four large Produce requests pipelined on one connection (more than MAX_READ_AHEAD_BYTES and the hot tail keep) are all stored byte-identical", async () => {
   await using t = await startTestBroker();
   const pool = t.broker.frameBufferPool;
   const c = await RawClient.connect(t.broker.port);
   try {
     await createTopic(c, "pipelined");
-    const sent = Array.from({ length: 40 }, (_, i) => bigBatch(100 + i, 40 + (i % 9)));
+    // the first ~40 frames are read ahead while the tail keeps the buffers of those handled, so
+    // only later ones find buffers the tail has dropped
+    const sent = Array.from({ length: 64 }, (_, i) => bigBatch(100 + i, 40 + (i % 9)));
     ok(sent.reduce((n, b) => n + b.length, 0) > MAX_READ_AHEAD_BYTES);
     const before = pool.stats;
     // all frames on the wire before the first answer: frames are read ahead while one is handled

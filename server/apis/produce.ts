@@ -99,6 +99,7 @@ import {
   errorCodeOf,
   messageOf,
 } from "../api.ts";
+import type { KeepBytes } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/mod.ts";
 import { CloseConnection } from "../connection.ts";
@@ -161,6 +162,7 @@ async function appendOne(
   timeoutMs: number,
   signal: AbortSignal,
   transactionalId: string | null,
+  keep: KeepBytes | undefined,
 ): Promise<PartitionResponse> {
   // only the partition's leader appends (cluster mode, or a replicated partition)
   const notLeader = isInternalTopic(topic) ? undefined : leaderError(broker, topic, index);
@@ -291,7 +293,7 @@ async function appendOne(
     }
   }
   try {
-    const r = await log.append(records!);
+    const r = await log.append(records!, keep);
     const counters = broker.metrics?.topic(topic);
     if (counters !== undefined) {
       counters.messagesIn += r.recordCount;
@@ -405,6 +407,10 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
       ];
     }
     const writable = authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name));
+    // a batch that fills most of its pooled frame is kept by the hot tail instead of copied
+    // (the buffer goes back to the pool once the tail drops it)
+    const pool = broker.frameBuffers;
+    const keep = pool === undefined ? undefined : (bytes: Uint8Array) => pool.retain(bytes);
     const responses = await settleAll(req.topicData.map(async (td) => {
       if (refusal === null && !writable.has(td.name)) {
         return createProduceResponseTopicProduceResponse({
@@ -432,6 +438,7 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
             req.timeoutMs,
             signal,
             req.transactionalId,
+            keep,
           )
         ),
       );

@@ -736,7 +736,13 @@ export class KStream<K, V> {
       if (!(windowsOrJoined instanceof JoinWindows)) {
         throw new TypeError("join: a stream–stream join needs a JoinWindows");
       }
-      return this.#streamJoin(other, joiner, windowsOrJoined, joined);
+      return this.#streamJoin(
+        other,
+        joiner as (v: V | null, o: VO | null) => VR,
+        windowsOrJoined,
+        joined,
+        "inner",
+      );
     }
     return this.#tableJoin(other, joiner, (windowsOrJoined ?? {}) as Joined<K, V, VO>, false);
   }
@@ -752,9 +758,96 @@ export class KStream<K, V> {
   leftJoin<VO, VR>(
     table: KTable<K, VO>,
     joiner: (value: V, other: VO | null) => VR,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  /**
+   * Joins with another stream, keeping this stream's records that find no match (Kafka 3.1+
+   * semantics): a record of this stream that joins nothing is held in the join's
+   * `<name>-left-shared-join-store` and forwarded as `joiner(value, null)`, with its own
+   * timestamp, only once the join's stream time (the largest timestamp either side has
+   * processed) has passed its time + `afterMs` + `graceMs` without a match; a match in time
+   * gives only the joined results. A record already that late when it arrives (its time +
+   * `afterMs` is below the join's stream time) and without a match is forwarded with `null` at
+   * once.
+   *
+   * @example
+   * ```ts
+   * import { JoinWindows, Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * b.stream<string, string>("views")
+   *   .leftJoin(b.stream<string, string>("clicks"), (v, c) => `${v}/${c}`,
+   *     JoinWindows.ofTimeDifferenceWithNoGrace(100))
+   *   .to("out");
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * d.createInputTopic("views", S, S).pipeInput("k", "v1", 1000);
+   * d.createInputTopic("clicks", S, S).pipeInput("x", "c", 1101); // closes v1's window
+   * const out = d.createOutputTopic("out", S, S).readRecordsToList();
+   * console.assert(out[0].value === "v1/null" && out[0].timestamp === 1000);
+   * ```
+   *
+   * @param other The other stream (co-partitioned with this one).
+   * @param joiner The result value; `other` is `null` for a record without a match.
+   * @param windows How far apart the timestamps may be, and the grace period.
+   * @param joined Serdes and the name of the join's stores.
+   * @returns The joined stream.
+   */
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, other: VO | null) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: (value: V, other: VO | null) => VR,
+    windowsOrJoined?: JoinWindows | Joined<K, V, VO>,
     joined: Joined<K, V, VO> = {},
   ): KStream<K, VR> {
-    return this.#tableJoin(table, joiner as (v: V, o: VO) => VR, joined, true);
+    if (other instanceof KStream) {
+      if (!(windowsOrJoined instanceof JoinWindows)) {
+        throw new TypeError("leftJoin: a stream–stream join needs a JoinWindows");
+      }
+      return this.#streamJoin(
+        other,
+        joiner as (v: V | null, o: VO | null) => VR,
+        windowsOrJoined,
+        joined,
+        "left",
+      );
+    }
+    return this.#tableJoin(
+      other,
+      joiner as (v: V, o: VO) => VR,
+      (windowsOrJoined ?? {}) as Joined<K, V, VO>,
+      true,
+    );
+  }
+
+  /**
+   * Joins with another stream, keeping the records of either side that find no match (Kafka
+   * 3.1+ semantics): as {@linkcode KStream.leftJoin} for both sides. A record of this stream
+   * without a match is forwarded as `joiner(value, null)` once the join's stream time has
+   * passed its time + `afterMs` + `graceMs`; one of the other stream as `joiner(null, other)`
+   * once it has passed its time + `beforeMs` + `graceMs`. They wait in
+   * `<name>-outer-shared-join-store`, a changelogged store.
+   *
+   * @param other The other stream (co-partitioned with this one).
+   * @param joiner The result value; one side is `null` for a record without a match.
+   * @param windows How far apart the timestamps may be, and the grace period.
+   * @param joined Serdes and the name of the join's stores.
+   * @returns The joined stream.
+   */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, other: VO | null) => VR,
+    windows: JoinWindows,
+    joined: Joined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    if (!(other instanceof KStream) || !(windows instanceof JoinWindows)) {
+      throw new TypeError("outerJoin: joins two streams and needs a JoinWindows");
+    }
+    return this.#streamJoin(other, joiner, windows, joined, "outer");
   }
 
   #tableJoin<VO, VR>(
@@ -788,12 +881,14 @@ export class KStream<K, V> {
 
   #streamJoin<VO, VR>(
     other: KStream<K, VO>,
-    joiner: (value: V, other: VO) => VR,
+    joiner: (value: V | null, other: VO | null) => VR,
     windows: JoinWindows,
     joined: Joined<K, V, VO>,
+    mode: "inner" | "left" | "outer",
   ): KStream<K, VR> {
     const b = this.#b;
-    const name = joined.name ?? b.newName("KSTREAM-JOINTHIS");
+    const name = joined.name ??
+      b.newName(mode === "outer" ? "KSTREAM-OUTERTHIS" : "KSTREAM-JOINTHIS");
     const left = this.#partitioned(`${name}-left`, {
       keySerde: joined.keySerde,
       valueSerde: joined.valueSerde,
@@ -803,28 +898,87 @@ export class KStream<K, V> {
       valueSerde: joined.otherValueSerde,
     });
     const keySerde = joined.keySerde ?? left.#keySerde ?? right.#keySerde;
-    const thisStore = `${name}-this-join-store`;
-    const otherStore = `${name}-other-join-store`;
+    // Kafka's store names: an outer side's store is `-outer-this-join` / `-outer-other-join`.
+    const thisStore = `${name}${mode === "outer" ? "-outer-this-join" : "-this-join"}-store`;
+    const otherStore = `${name}${mode === "inner" ? "-other-join" : "-outer-other-join"}-store`;
     // Kafka's join stores keep a record for before + after + grace: no later record of the
     // other side can join it once the store's time has passed that.
     const retentionMs = Math.max(1, windows.beforeMs + windows.afterMs + windows.graceMs);
     for (const s of [thisStore, otherStore]) {
       b.addStore({ name: s, kind: "join", persistent: false, retentionMs });
     }
+    // Records of an outer side that found no match yet (Kafka's outer-join store, keyed by
+    // time, side and key): a key-value store with a compacted changelog, entries deleted when
+    // matched or emitted.
+    const sharedStore = mode === "inner"
+      ? undefined
+      : `${name}-${mode === "left" ? "left" : "outer"}-shared-join-store`;
+    if (sharedStore !== undefined) {
+      b.addStore({ name: sharedStore, kind: "join", persistent: false });
+    }
+    const stores = sharedStore === undefined
+      ? [thisStore, otherStore]
+      : [thisStore, otherStore, sharedStore];
     const thisSerde = joined.valueSerde ?? left.#valueSerde;
     const otherSerde = joined.otherValueSerde ?? right.#valueSerde;
+    // The smallest time past a waiting record's own that can close it (left records wait for
+    // `after`, right ones for `before`).
+    const minLookback = mode === "left"
+      ? windows.afterMs
+      : Math.min(windows.afterMs, windows.beforeMs);
     const side =
       (mine: string, theirs: string, isLeft: boolean) => (ctx: TaskContext, forward: Forward) => {
         const ks = ctx.keySerde(keySerde, name);
         const myVs = ctx.valueSerde<unknown>(isLeft ? thisSerde : otherSerde, name);
         const theirVs = ctx.valueSerde<unknown>(isLeft ? otherSerde : thisSerde, name);
+        const leftVs = isLeft ? myVs : theirVs;
+        const rightVs = isLeft ? theirVs : myVs;
         const my = ctx.store(mine);
         const their = ctx.store(theirs);
+        const waiting = sharedStore === undefined ? undefined : ctx.store(sharedStore);
+        // Whether this side's records without a match are kept (emitted with `null`).
+        const keeps = mode === "outer" || (mode === "left" && isLeft);
         let seq = -1;
+        // Shared by the task's two join processors (as Kafka's shared time tracker).
+        let w: WaitingState | undefined;
+        if (waiting !== undefined) {
+          w = waitingStates.get(waiting);
+          if (w === undefined) {
+            waitingStates.set(waiting, w = { min: -Infinity, seq: -1, restores: -1 });
+          }
+        }
         // The other side's timestamps that join with a record at t: [t - before, t + after] seen
         // from the left, mirrored from the right.
         const lo = isLeft ? windows.beforeMs : windows.afterMs;
         const hi = isLeft ? windows.afterMs : windows.beforeMs;
+        const joinOf = (l: unknown, r: unknown) => joiner(l as V | null, r as VO | null);
+        /** Forwards, oldest first, the waiting records whose window + grace closed by `time`. */
+        const emitClosed = (time: number, headers: Rec["headers"]) => {
+          const store = waiting!;
+          if (w!.min + minLookback + windows.graceMs >= time) return;
+          const entries = store.range().map((e) => ({ e, ...waitingKeyOf(e.key) }));
+          entries.sort((x, y) =>
+            x.ts - y.ts || x.side - y.side || compareBytes(x.kb, y.kb) || x.seq - y.seq
+          );
+          let min = Infinity;
+          for (const { e, ts, side, kb } of entries) {
+            const lookback = side === LEFT ? windows.afterMs : windows.beforeMs;
+            if (ts + lookback + windows.graceMs >= time) {
+              if (ts < min) min = ts;
+              continue;
+            }
+            forward({
+              key: ks.deserialize(kb),
+              value: side === LEFT
+                ? joinOf(leftVs.deserialize(e.value), null)
+                : joinOf(null, rightVs.deserialize(e.value)),
+              timestamp: ts,
+              headers,
+            });
+            store.put(e.key, null, time);
+          }
+          w!.min = min;
+        };
         // As Kafka's KStreamKStreamJoin, no stream time drops a record here: each join store
         // expires by its own time (the latest record time put into it), so a late record is
         // not kept (the store skips the write) but still joins with what the other side's
@@ -835,30 +989,103 @@ export class KStream<K, V> {
           const kb = ks.serialize(rec.key as K)!;
           if (seq < 0) seq = nextSeq(my.range());
           my.put(joinKey(kb, ts, seq++), myVs.serialize(rec.value), ctx.streamTime);
+          // The join's stream time: the largest timestamp either side has processed (Kafka's
+          // shared time tracker), kept by the two stores (restored with them).
+          const time = Math.max(my.observedStreamTime, their.observedStreamTime);
+          if (waiting !== undefined) {
+            if (waiting.restores !== w!.restores) {
+              w!.restores = waiting.restores;
+              w!.min = -Infinity;
+              w!.seq = -1;
+            }
+            if (ts === time) emitClosed(time, rec.headers);
+          }
           const matches: StoreEntry[] = their.byInnerKey(kb);
           matches.sort((a, c) => compareBytes(a.key, c.key));
+          let matched = false;
           for (const e of matches) {
             const ots = joinTimeOf(e.key);
             if (ots < ts - lo || ots > ts + hi) continue;
+            matched = true;
+            // The other side's record is matched: it no longer waits for a `null` partner.
+            if (waiting !== undefined) {
+              for (const w of waiting.byInnerKey(sidedKey(kb, isLeft ? RIGHT : LEFT))) {
+                if (joinTimeOf(w.key) === ots) waiting.put(w.key, null, time);
+              }
+            }
             const o = theirVs.deserialize(e.value);
             forward({
               key: rec.key,
-              value: isLeft ? joiner(rec.value as V, o as VO) : joiner(o as V, rec.value as VO),
+              value: isLeft ? joinOf(rec.value, o) : joinOf(o, rec.value),
               timestamp: Math.max(ts, ots),
               headers: rec.headers,
             });
           }
+          if (matched || !keeps) return;
+          if (ts + hi < time) {
+            // Its window has closed already: no later record can match it.
+            forward({
+              key: rec.key,
+              value: isLeft ? joinOf(rec.value, null) : joinOf(null, rec.value),
+              timestamp: ts,
+              headers: rec.headers,
+            });
+            return;
+          }
+          const store = waiting!;
+          const inner = sidedKey(kb, isLeft ? LEFT : RIGHT);
+          if (w!.seq < 0) w!.seq = nextSeq(store.range());
+          store.put(joinKey(inner, ts, w!.seq++), myVs.serialize(rec.value), ts);
+          if (ts < w!.min) w!.min = ts;
         };
       };
-    const l = b.add("KSTREAM-JOINTHIS", [left.#node], side(thisStore, otherStore, true), {
-      stores: [thisStore, otherStore],
-    });
-    const r = b.add("KSTREAM-JOINOTHER", [right.#node], side(otherStore, thisStore, false), {
-      stores: [thisStore, otherStore],
-    });
+    const outer = mode === "outer" ? "KSTREAM-OUTERTHIS" : "KSTREAM-JOINTHIS";
+    const l = b.add(outer, [left.#node], side(thisStore, otherStore, true), { stores });
+    const r = b.add(
+      mode === "inner" ? "KSTREAM-JOINOTHER" : "KSTREAM-OUTEROTHER",
+      [right.#node],
+      side(otherStore, thisStore, false),
+      { stores },
+    );
     const merged = b.add("KSTREAM-MERGE", [l, r], pass);
     return makeStream(b, merged, keySerde, undefined, false);
   }
+}
+
+/**
+ * What a task's two outer-join processors share about their waiting records: a lower bound of
+ * their times (-Infinity: unknown, scan), the next sequence number, and the store's restore
+ * count when these were computed (a restore under the processors makes them unknown again).
+ */
+interface WaitingState {
+  min: number;
+  seq: number;
+  restores: number;
+}
+
+const waitingStates = new WeakMap<BytesStore, WaitingState>();
+
+/** Side bytes of a waiting record's key: right before left at one time, as Kafka orders them. */
+const RIGHT = 0;
+const LEFT = 1;
+
+/** The inner key of a waiting record: the key's bytes then its side. */
+function sidedKey(kb: Uint8Array, side: number): Uint8Array {
+  const out = new Uint8Array(kb.length + 1);
+  out.set(kb, 0);
+  out[kb.length] = side;
+  return out;
+}
+
+function waitingKeyOf(key: Uint8Array): { kb: Uint8Array; side: number; ts: number; seq: number } {
+  const n = key.length - 13;
+  const view = new DataView(key.buffer, key.byteOffset + n + 1, 12);
+  return {
+    kb: key.subarray(0, n),
+    side: key[n],
+    ts: Number(view.getBigInt64(0)),
+    seq: view.getUint32(8),
+  };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -7,11 +7,10 @@
 // it arrives and that finds no match is forwarded with `null` at once.
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { JoinWindows, type KStream, Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+import { type JoinInput as In, type JoinMode as Mode, outerJoinModel as model } from "./testing.ts";
 
 const S = Serdes.String();
 const defaults = { defaultKeySerde: S, defaultValueSerde: S };
-type Mode = "left" | "outer";
-type In = ["l" | "r", string, string, number];
 
 function topology(windows: JoinWindows, mode: Mode): StreamsBuilder {
   const b = new StreamsBuilder();
@@ -25,7 +24,7 @@ function topology(windows: JoinWindows, mode: Mode): StreamsBuilder {
   return b;
 }
 
-export function driver(windows: JoinWindows, mode: Mode) {
+function driver(windows: JoinWindows, mode: Mode) {
   const d = new TopologyTestDriver(topology(windows, mode).build(), defaults);
   const inputs = { l: d.createInputTopic("l", S, S), r: d.createInputTopic("r", S, S) };
   const out = d.createOutputTopic("out", S, S);
@@ -144,65 +143,8 @@ Deno.test("leftJoin across a restart: waiting records and the join's time come b
   d2.close();
 });
 
-/**
- * A straightforward model of Kafka's stream–stream left/outer join: each side's store expires
- * by the latest record time put into it (retention before + after + grace); the join's time is
- * the largest timestamp of either side; a record at that time first emits every waiting
- * record whose window + grace has closed (by time, right before left, key, arrival), then
- * joins; an unmatched record of a kept side waits, or is emitted at once if its window has
- * closed already.
- */
-export function model(records: In[], before: number, after: number, grace: number, mode: Mode) {
-  const retention = before + after + grace;
-  const stores = {
-    l: { time: -1, entries: [] as Array<[string, string, number]> },
-    r: { time: -1, entries: [] as Array<[string, string, number]> },
-  };
-  let time = -1;
-  let waiting: Array<{ side: "l" | "r"; key: string; value: string; ts: number; n: number }> = [];
-  const out: string[] = [];
-  const show = (key: string, l: string | null, r: string | null, ts: number) =>
-    out.push(`${key}:${l}+${r}@${ts}`);
-  let n = 0;
-  for (const [side, key, value, ts] of records) {
-    const mine = stores[side];
-    const theirs = stores[side === "l" ? "r" : "l"];
-    const [lo, hi] = side === "l" ? [before, after] : [after, before];
-    mine.time = Math.max(mine.time, ts);
-    if (ts >= mine.time - retention + 1) mine.entries.push([key, value, ts]);
-    time = Math.max(time, ts);
-    if (ts === time) {
-      const closed = waiting.filter((w) => w.ts + (w.side === "l" ? after : before) + grace < time);
-      closed.sort((x, y) =>
-        x.ts - y.ts || (x.side === y.side ? 0 : x.side === "r" ? -1 : 1) ||
-        (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) || x.n - y.n
-      );
-      for (const w of closed) {
-        show(w.key, w.side === "l" ? w.value : null, w.side === "r" ? w.value : null, w.ts);
-      }
-      waiting = waiting.filter((w) => !closed.includes(w));
-    }
-    const matches = theirs.entries
-      .filter(([k, , t]) =>
-        k === key && t >= theirs.time - retention + 1 && t >= ts - lo && t <= ts + hi
-      )
-      .map((e, i) => [e, i] as const)
-      .sort(([x, i], [y, j]) => x[2] - y[2] || i - j);
-    for (const [[, v, t]] of matches) {
-      waiting = waiting.filter((w) => !(w.side !== side && w.key === key && w.ts === t));
-      if (side === "l") show(key, value, v, Math.max(ts, t));
-      else show(key, v, value, Math.max(ts, t));
-    }
-    const keeps = mode === "outer" || side === "l";
-    if (matches.length > 0 || !keeps) continue;
-    if (ts + hi < time) show(key, side === "l" ? value : null, side === "r" ? value : null, ts);
-    else waiting.push({ side, key, value, ts, n: n++ });
-  }
-  return out;
-}
-
 /** Both sides mostly in order, the right up to 300 ms behind, 10% later by up to 400 ms. */
-export function generate(count: number, seed: number): In[] {
+function generate(count: number, seed: number): In[] {
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const records: In[] = [];
   let t = 10_000;

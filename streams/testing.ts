@@ -232,3 +232,51 @@ export function outerJoinModel(
   }
   return out;
 }
+
+/**
+ * Kafka's windowed count with `suppress(untilWindowCloses)`: the aggregation drops a record's
+ * window when its end is at or before the time it has seen minus grace (counted in `dropped`);
+ * the suppression's time is the largest timestamp of a record that updated a window, and after
+ * each record every buffered window whose end is at or before that time minus grace is
+ * forwarded once (by end, then key), as `key@start=count@timestamp of its last update`.
+ */
+export function suppressedCountModel(
+  records: Array<[string, number]>,
+  size: number,
+  advance: number,
+  grace: number,
+): { finals: string[]; dropped: number } {
+  const counts = new Map<string, number>();
+  const buffer = new Map<string, { key: string; start: number; n: number; ts: number }>();
+  const finals: string[] = [];
+  let observed = -1;
+  let suppressTime = -1;
+  let dropped = 0;
+  for (const [key, ts] of records) {
+    observed = Math.max(observed, ts);
+    let updated = false;
+    const first = Math.max(0, Math.floor((ts - size) / advance + 1) * advance);
+    for (let start = first; start <= ts; start += advance) {
+      if (start + size <= ts) continue;
+      if (start + size <= observed - grace) {
+        dropped++;
+        continue;
+      }
+      const id = `${key}@${start}`;
+      const n = (counts.get(id) ?? 0) + 1;
+      counts.set(id, n);
+      buffer.set(id, { key, start, n, ts });
+      updated = true;
+    }
+    if (!updated) continue;
+    suppressTime = Math.max(suppressTime, ts);
+    const closed = [...buffer.values()]
+      .filter((w) => w.start + size <= suppressTime - grace)
+      .sort((x, y) => x.start - y.start || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    for (const w of closed) {
+      finals.push(`${w.key}@${w.start}=${w.n}@${w.ts}`);
+      buffer.delete(`${w.key}@${w.start}`);
+    }
+  }
+  return { finals, dropped };
+}

@@ -22,6 +22,7 @@ import {
   type TaskContext,
 } from "./graph.ts";
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
+import type { Suppressed } from "./suppressed.ts";
 import {
   type BytesStore,
   sessionKey,
@@ -130,7 +131,15 @@ let makeTable: <K, V>(
   valueSerde: Serde<V> | undefined,
   stores: string[],
   getter: Getter,
+  windowed?: WindowedTable,
 ) => KTable<K, V>;
+
+/** What {@linkcode KTable.suppress} needs of a windowed table: its windows' grace period and
+ * the inner key's serde. */
+interface WindowedTable {
+  graceMs: number;
+  keySerde: Serde<unknown> | undefined;
+}
 
 let graphOf: (t: Topology) => GraphBuilder;
 
@@ -1204,6 +1213,7 @@ export class KTable<K, V> {
   #valueSerde: Serde<V> | undefined;
   #stores: string[] = [];
   #getter!: Getter;
+  #windowed: WindowedTable | undefined;
 
   private constructor() {}
 
@@ -1215,8 +1225,10 @@ export class KTable<K, V> {
       valueSerde: Serde<V> | undefined,
       stores: string[],
       getter: Getter,
+      windowed?: WindowedTable,
     ) => {
       const t = new KTable<K, V>();
+      t.#windowed = windowed;
       t.#b = b;
       t.#node = node;
       t.#keySerde = keySerde;
@@ -1259,7 +1271,7 @@ export class KTable<K, V> {
     return makeTable(this.#b, node, this.#keySerde, this.#valueSerde, this.#stores, (ctx) => {
       const get = parent(ctx);
       return (key) => keep(key, get(key));
-    });
+    }, this.#windowed);
   }
 
   /**
@@ -1294,7 +1306,132 @@ export class KTable<K, V> {
     return makeTable<K, V2>(this.#b, node, this.#keySerde, undefined, this.#stores, (ctx) => {
       const get = parent(ctx);
       return (key) => map(key, get(key));
-    });
+    }, this.#windowed);
+  }
+
+  /**
+   * Holds a windowed table's updates back and forwards only each window's final result
+   * (Kafka's `suppress(Suppressed.untilWindowCloses(...))`): every update replaces the window's
+   * entry in a buffer; once the suppression's stream time (the largest timestamp of the updates
+   * that reached it) minus the windows' grace period is at or past a window's end, its last
+   * value is forwarded, with the timestamp of its last update, and leaves the buffer. Windows
+   * close in order of their end, then of their serialized key. A window whose last update is a
+   * deletion (a merged-away session) is forwarded as nothing. The buffer is the store
+   * `<name>-store` with a compacted changelog: a restart or a moved task resumes with the
+   * windows not yet forwarded and the suppression's time, so under exactly-once each final
+   * result is written once.
+   *
+   * @example
+   * ```ts
+   * import {
+   *   BufferConfig, Serdes, StreamsBuilder, Suppressed, TimeWindows, TopologyTestDriver,
+   * } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * b.stream<string, string>("in").groupByKey()
+   *   .windowedBy(TimeWindows.ofSizeAndGrace(1000, 100)).count()
+   *   .suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded()))
+   *   .toStream().map((w, n) => [`${w.key}@${w.window.start}`, n])
+   *   .to("out", { valueSerde: Serdes.Int64() });
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * const input = d.createInputTopic("in", S, S);
+   * input.pipeInput("a", "x", 10);
+   * input.pipeInput("a", "x", 20);
+   * input.pipeInput("b", "x", 1100); // 1100 - 100 >= 1000: [0, 1000) closes
+   * const out = d.createOutputTopic("out", S, Serdes.Int64()).readKeyValuesToList();
+   * console.assert(out.length === 1 && out[0][0] === "a@0" && out[0][1] === 2);
+   * ```
+   *
+   * @param suppressed `Suppressed.untilWindowCloses(buffer)`, optionally named.
+   * @returns The table of final results.
+   * @throws {TypeError} If the table is not windowed (from a windowed or session aggregation,
+   * maybe through `filter` or `mapValues`).
+   * @throws {Error} While processing, when a bounded buffer is full (the instance stops, as
+   * Kafka's `shutDownWhenFull`).
+   */
+  suppress(suppressed: Suppressed): KTable<K, V> {
+    const w = this.#windowed;
+    if (w === undefined) {
+      throw new TypeError(
+        "suppress: untilWindowCloses needs a windowed table (a windowed or session aggregation)",
+      );
+    }
+    const b = this.#b;
+    const name = suppressed.name ?? b.newName("KTABLE-SUPPRESS");
+    const storeName = `${name}-store`;
+    b.addStore({ name: storeName, kind: "kv", persistent: false });
+    const valueSerde = this.#valueSerde;
+    const max = suppressed.buffer.maxRecords;
+    const node = b.add("KTABLE-SUPPRESS", [this.#node], (ctx, forward) => {
+      const ks = ctx.keySerde(w.keySerde, name);
+      const vs = ctx.valueSerde<unknown>(valueSerde, name);
+      const buffer = ctx.store(storeName);
+      // The suppression's time (Kafka's `observedStreamTime`: the largest timestamp of the
+      // updates that reached it), and a lower bound of the buffered windows' ends (-Infinity:
+      // unknown). The time is not stored: every window it has closed was forwarded and left the
+      // buffer in the step that moved it, so after a restart it starts from none and closes
+      // nothing differently (a record older than it closes nothing either way, and the first
+      // newer one puts it past where it was).
+      let observed = -1;
+      let minEnd = -Infinity;
+      let restores = -1;
+      return (rec) => {
+        if (buffer.restores !== restores) {
+          restores = buffer.restores;
+          minEnd = -Infinity;
+        }
+        if (rec.timestamp > observed) observed = rec.timestamp;
+        const wk = rec.key as Windowed<unknown>;
+        const key = suppressKey(ks.serialize(wk.key)!, wk.window);
+        if (rec.value === null || rec.value === undefined) {
+          buffer.put(key, null, observed);
+        } else {
+          const v = vs.serialize(rec.value)!;
+          const value = new Uint8Array(8 + v.length);
+          value.set(int64Bytes(rec.timestamp), 0);
+          value.set(v, 8);
+          buffer.put(key, value, observed);
+          if (wk.window.end < minEnd) minEnd = wk.window.end;
+          if (buffer.size > max) {
+            throw new Error(
+              `suppress ${name}: the buffer is full (${max} windows, BufferConfig.maxRecords)`,
+            );
+          }
+        }
+        const expiry = observed - w.graceMs;
+        if (minEnd > expiry) return;
+        let next = Infinity;
+        for (const e of buffer.range()) {
+          const end = readInt64(e.key, 0);
+          if (end > expiry) {
+            next = end;
+            break;
+          }
+          const start = readInt64(e.key, e.key.length - 8);
+          forward({
+            key: {
+              key: ks.deserialize(e.key.subarray(8, e.key.length - 8)),
+              window: { start, end },
+            },
+            value: vs.deserialize(e.value.subarray(8)),
+            oldValue: null,
+            timestamp: readInt64(e.value, 0),
+            headers: [],
+          });
+          buffer.put(e.key, null, observed);
+        }
+        minEnd = next;
+      };
+    }, { name, stores: [storeName] });
+    return makeTable(
+      b,
+      node,
+      this.#keySerde,
+      this.#valueSerde,
+      this.#stores,
+      this.#getter,
+      this.#windowed,
+    );
   }
 
   /**
@@ -1308,6 +1445,26 @@ export class KTable<K, V> {
     });
     return makeStream(this.#b, node, this.#keySerde, this.#valueSerde, false);
   }
+}
+
+/** A suppression buffer's key: window end, the inner key's bytes, window start (Kafka's buffer
+ * order: time, then the serialized windowed key). */
+function suppressKey(inner: Uint8Array, window: Window): Uint8Array {
+  const out = new Uint8Array(inner.length + 16);
+  out.set(int64Bytes(window.end), 0);
+  out.set(inner, 8);
+  out.set(int64Bytes(window.start), 8 + inner.length);
+  return out;
+}
+
+function int64Bytes(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigInt64(0, BigInt(n));
+  return out;
+}
+
+function readInt64(b: Uint8Array, at: number): number {
+  return Number(new DataView(b.buffer, b.byteOffset + at, 8).getBigInt64(0));
 }
 
 type Update = (key: unknown, value: unknown, old: unknown) => unknown;
@@ -1640,7 +1797,10 @@ export class TimeWindowedKStream<K, V> {
       },
     );
     const getter = windowedGetter(s, (kb, window) => windowKey(kb, window.start));
-    return makeTable<Windowed<K>, VA>(b, node, undefined, s.valueSerde, [s.storeName], getter);
+    return makeTable<Windowed<K>, VA>(b, node, undefined, s.valueSerde, [s.storeName], getter, {
+      graceMs: windows.graceMs,
+      keySerde: s.keySerde as Serde<unknown> | undefined,
+    });
   }
 
   /**
@@ -1819,6 +1979,7 @@ export class SessionWindowedKStream<K, V> {
       s.valueSerde,
       [s.storeName],
       windowedGetter(s, sessionKey),
+      { graceMs, keySerde: s.keySerde as Serde<unknown> | undefined },
     );
   }
 }

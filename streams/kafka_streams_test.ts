@@ -17,6 +17,7 @@ import {
   SessionWindows,
   StreamsBuilder,
   type StreamsConfig,
+  Suppressed,
   TimeWindows,
 } from "./mod.ts";
 import {
@@ -29,6 +30,7 @@ import {
   prng,
   produceLines,
   sorted,
+  suppressedCountModel,
   windowCountModel,
   wordCountModel,
   words,
@@ -441,6 +443,79 @@ Deno.test("stream–stream outerJoin on a broker (exactly-once, restarted betwee
       joins += expected.filter((e) => !e.includes("null")).length;
     }
     assert(nulls > 50 && joins > 50, `${nulls} null results, ${joins} joins`);
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
+Deno.test("suppress untilWindowCloses on a broker (exactly-once, restarted mid-stream): every window's final result exactly once", async () => {
+  const { client, input, output, config } = await setup(2);
+  const te = new TextEncoder();
+  const [size, advance, grace] = [1000, 500, 300];
+  const build = () => {
+    const b = new StreamsBuilder();
+    b.stream<string, string>(input).groupByKey()
+      .windowedBy(TimeWindows.ofSizeAndGrace(size, grace).advanceBy(advance))
+      .count({ storeName: "final-counts" })
+      .suppress(Suppressed.untilWindowCloses().withName("final"))
+      .toStream()
+      .map((w, n) => [`${w.key}@${w.window.start}`, `${n}`])
+      .to(output);
+    return b.build();
+  };
+  const rnd = prng(61);
+  let t = 50_000;
+  const records: Array<[string, number]> = Array.from({ length: 1600 }, () => {
+    t += Math.floor(rnd() * 30);
+    return [`k${Math.floor(rnd() * 10)}`, rnd() < 0.15 ? t - Math.floor(rnd() * 1500) : t];
+  });
+  // One record per key far ahead closes every earlier window.
+  for (let i = 0; i < 10; i++) records.push([`k${i}`, t + 100_000]);
+  const produce = async (part: Array<[string, number]>) => {
+    const producer = new Producer(client);
+    try {
+      await producer.send({
+        topic: input,
+        messages: part.map(([k, ts]) => ({
+          key: te.encode(k),
+          value: te.encode("x"),
+          timestamp: ts,
+        })),
+      });
+    } finally {
+      await producer.close();
+    }
+  };
+  const eos = config({ processingGuarantee: "exactly_once_v2" });
+  let streams = new KafkaStreams(build(), eos);
+  try {
+    await produce(records.slice(0, 800));
+    await streams.start();
+    await eventually("the first half", () => streams.metrics().processed === 800);
+    await streams.close();
+    // A new instance: the buffer of windows not yet final comes back from its changelog.
+    streams = new KafkaStreams(build(), eos);
+    await streams.start();
+    assert(streams.metrics().restored > 0, `restored ${streams.metrics().restored}`);
+    await produce(records.slice(800));
+    await eventually("the rest", () => streams.metrics().processed === records.length - 800);
+    await streams.close();
+    const got = (await readAll(client, output, 2)).flat().sort();
+    const expected: string[] = [];
+    let dropped = 0;
+    for (let p = 0; p < 2; p++) {
+      const model = suppressedCountModel(
+        records.filter(([k]) => partitionForKey(te.encode(k), 2) === p),
+        size,
+        advance,
+        grace,
+      );
+      expected.push(...model.finals);
+      dropped += model.dropped;
+    }
+    assert(expected.length > 100 && dropped > 10, `${expected.length} finals, ${dropped} dropped`);
+    assertEquals(got, expected.map((f) => f.replace(/=(\d+)@/, ":$1@")).sort());
   } finally {
     await streams.close();
     await client.close();

@@ -87,6 +87,14 @@ Deno.test("suppress on session windows: merged-away sessions are never forwarded
   assertEquals(read(), []);
   input.pipeInput("c", "x", 1180);
   assertEquals(read(), ["b[1120,1130]=2@1130"]);
+  // Kafka's edge: the aggregation closes a session whose end is before its time minus grace,
+  // the suppression one at or before it, so a record at exactly that end still updates a
+  // session already forwarded, and it is forwarded again.
+  input.pipeInput("b", "x", 1130); // 1130 is not before 1180 - 50
+  assertEquals(read(), ["b[1120,1130]=3@1130"]);
+  input.pipeInput("b", "x", 1129); // inside the session: its end stays 1130, not before 1130
+  assertEquals(read(), ["b[1120,1130]=4@1129"]);
+  assertEquals(d.droppedRecords, 0);
 });
 
 Deno.test("suppress: a table that is not windowed is refused; a bounded buffer that fills stops processing", () => {

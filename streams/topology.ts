@@ -930,11 +930,6 @@ export class KStream<K, V> {
       : [thisStore, otherStore, sharedStore];
     const thisSerde = joined.valueSerde ?? left.#valueSerde;
     const otherSerde = joined.otherValueSerde ?? right.#valueSerde;
-    // The smallest time past a waiting record's own that can close it (left records wait for
-    // `after`, right ones for `before`).
-    const minLookback = mode === "left"
-      ? windows.afterMs
-      : Math.min(windows.afterMs, windows.beforeMs);
     const side =
       (mine: string, theirs: string, isLeft: boolean) => (ctx: TaskContext, forward: Forward) => {
         const ks = ctx.keySerde(keySerde, name);
@@ -953,7 +948,7 @@ export class KStream<K, V> {
         if (waiting !== undefined) {
           w = waitingStates.get(waiting);
           if (w === undefined) {
-            waitingStates.set(waiting, w = { min: -Infinity, seq: -1, restores: -1 });
+            waitingStates.set(waiting, w = { seq: -1, restores: -1, queues: undefined });
           }
         }
         // The other side's timestamps that join with a record at t: [t - before, t + after] seen
@@ -964,29 +959,40 @@ export class KStream<K, V> {
         /** Forwards, oldest first, the waiting records whose window + grace closed by `time`. */
         const emitClosed = (time: number, headers: Rec["headers"]) => {
           const store = waiting!;
-          if (w!.min + minLookback + windows.graceMs >= time) return;
-          const entries = store.range().map((e) => ({ e, ...waitingKeyOf(e.key) }));
-          entries.sort((x, y) =>
-            x.ts - y.ts || x.side - y.side || compareBytes(x.kb, y.kb) || x.seq - y.seq
-          );
-          let min = Infinity;
-          for (const { e, ts, side, kb } of entries) {
+          const queues = waitingQueues(w!, store);
+          const closed: WaitingEntry[] = [];
+          let sides = 0;
+          for (const side of [RIGHT, LEFT]) {
+            const q = queues[side];
             const lookback = side === LEFT ? windows.afterMs : windows.beforeMs;
-            if (ts + lookback + windows.graceMs >= time) {
-              if (ts < min) min = ts;
-              continue;
+            const before = closed.length;
+            let h = q.head;
+            // A side's records close in the order of their time: pop the closed head.
+            while (h < q.items.length && q.items[h].ts + lookback + windows.graceMs < time) {
+              const it = q.items[h++];
+              // Not in the store: matched since (or emitted already).
+              if (store.get(it.key) !== undefined) closed.push(it);
             }
+            q.head = h;
+            if (h > 1024 && h * 2 > q.items.length) {
+              q.items.splice(0, h);
+              q.head = 0;
+            }
+            if (closed.length > before) sides++;
+          }
+          if (sides === 2) closed.sort(compareWaiting);
+          for (const it of closed) {
+            const e = store.get(it.key)!;
             forward({
-              key: ks.deserialize(kb),
-              value: side === LEFT
+              key: ks.deserialize(it.kb),
+              value: it.side === LEFT
                 ? joinOf(leftVs.deserialize(e.value), null)
                 : joinOf(null, rightVs.deserialize(e.value)),
-              timestamp: ts,
+              timestamp: it.ts,
               headers,
             });
-            store.put(e.key, null, time);
+            store.put(it.key, null, time);
           }
-          w!.min = min;
         };
         // As Kafka's KStreamKStreamJoin, no stream time drops a record here: each join store
         // expires by its own time (the latest record time put into it), so a late record is
@@ -1004,7 +1010,7 @@ export class KStream<K, V> {
           if (waiting !== undefined) {
             if (waiting.restores !== w!.restores) {
               w!.restores = waiting.restores;
-              w!.min = -Infinity;
+              w!.queues = undefined;
               w!.seq = -1;
             }
             if (ts === time) emitClosed(time, rec.headers);
@@ -1043,9 +1049,18 @@ export class KStream<K, V> {
           }
           const store = waiting!;
           const inner = sidedKey(kb, isLeft ? LEFT : RIGHT);
+          const queues = waitingQueues(w!, store);
           if (w!.seq < 0) w!.seq = nextSeq(store.range());
-          store.put(joinKey(inner, ts, w!.seq++), myVs.serialize(rec.value), ts);
-          if (ts < w!.min) w!.min = ts;
+          const seqNo = w!.seq++;
+          const key = joinKey(inner, ts, seqNo);
+          store.put(key, myVs.serialize(rec.value), ts);
+          enqueue(queues[isLeft ? LEFT : RIGHT], {
+            key,
+            kb,
+            side: isLeft ? LEFT : RIGHT,
+            ts,
+            seq: seqNo,
+          });
         };
       };
     const outer = mode === "outer" ? "KSTREAM-OUTERTHIS" : "KSTREAM-JOINTHIS";
@@ -1061,15 +1076,66 @@ export class KStream<K, V> {
   }
 }
 
+/** A waiting record of a stream–stream left/outer join, by its key in the outer-join store. */
+interface WaitingEntry {
+  key: Uint8Array;
+  kb: Uint8Array;
+  side: number;
+  ts: number;
+  seq: number;
+}
+
+/** One side's waiting records in the order they close: time, key bytes, arrival (from `head`;
+ * an entry no longer in the store was matched and is skipped). */
+interface WaitingQueue {
+  items: WaitingEntry[];
+  head: number;
+}
+
 /**
- * What a task's two outer-join processors share about their waiting records: a lower bound of
- * their times (-Infinity: unknown, scan), the next sequence number, and the store's restore
- * count when these were computed (a restore under the processors makes them unknown again).
+ * What a task's two outer-join processors share about their waiting records: the next
+ * sequence number, a queue per side (index {@linkcode RIGHT}, {@linkcode LEFT}) built from the
+ * store when first needed, and the store's restore count when these were made (a restore under
+ * the processors makes them be built again).
  */
 interface WaitingState {
-  min: number;
   seq: number;
   restores: number;
+  queues: [WaitingQueue, WaitingQueue] | undefined;
+}
+
+/** Kafka's order of waiting records: time, right before left, key bytes, then arrival. */
+function compareWaiting(x: WaitingEntry, y: WaitingEntry): number {
+  return x.ts - y.ts || x.side - y.side || compareBytes(x.kb, y.kb) || x.seq - y.seq;
+}
+
+/** The state's queues, built from the store's entries when missing. */
+function waitingQueues(w: WaitingState, store: BytesStore): [WaitingQueue, WaitingQueue] {
+  if (w.queues !== undefined) return w.queues;
+  const queues: [WaitingQueue, WaitingQueue] = [{ items: [], head: 0 }, { items: [], head: 0 }];
+  for (const e of store.range()) {
+    const k = waitingKeyOf(e.key);
+    queues[k.side].items.push({ key: e.key, ...k });
+  }
+  for (const q of queues) q.items.sort(compareWaiting);
+  return w.queues = queues;
+}
+
+/** Adds a waiting record to its side's queue (appended when it is the latest, as usual). */
+function enqueue(q: WaitingQueue, it: WaitingEntry): void {
+  const items = q.items;
+  if (items.length === q.head || compareWaiting(items[items.length - 1], it) <= 0) {
+    items.push(it);
+    return;
+  }
+  let lo = q.head;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareWaiting(items[mid], it) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  items.splice(lo, 0, it);
 }
 
 const waitingStates = new WeakMap<BytesStore, WaitingState>();

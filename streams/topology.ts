@@ -104,7 +104,13 @@ export interface Joined<K, V, VO> {
   valueSerde?: Serde<V>;
   /** The other side's value serde. */
   otherValueSerde?: Serde<VO>;
-  /** Names the join's stores (`<name>-this-join-store`, `<name>-other-join-store`). */
+  /**
+   * Names the join's processors and stores: `<name>-this-join-store` and
+   * `<name>-other-join-store` (inner join); `<name>-this-join-store`,
+   * `<name>-outer-other-join-store` and `<name>-left-shared-join-store` (`leftJoin`);
+   * `<name>-outer-this-join-store`, `<name>-outer-other-join-store` and
+   * `<name>-outer-shared-join-store` (`outerJoin`).
+   */
   name?: string;
 }
 

@@ -17,16 +17,20 @@ import {
   SessionWindows,
   StreamsBuilder,
   type StreamsConfig,
+  Suppressed,
   TimeWindows,
 } from "./mod.ts";
 import {
   createTopics,
   eventually,
+  type JoinInput,
   latestByKey,
   lines,
+  outerJoinModel,
   prng,
   produceLines,
   sorted,
+  suppressedCountModel,
   windowCountModel,
   wordCountModel,
   words,
@@ -315,6 +319,203 @@ Deno.test("stream–table join on a broker", async () => {
       const n = Number(user.slice(1));
       assertEquals(out.values.get(user), `${n < 30 ? `name${n}` : "unknown"}:${click}`);
     }
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
+/** Every record of a topic (read committed), as `key:value@timestamp`, per partition. */
+async function readAll(client: Client, topic: string, partitions: number): Promise<string[][]> {
+  const admin = new Admin(client);
+  const ends = await admin.listOffsets(
+    Array.from(
+      { length: partitions },
+      (_, p) => ({ topic, partition: p, spec: "latest" as const }),
+    ),
+  );
+  const consumer = new Consumer(client, { fromBeginning: true, isolationLevel: 1 });
+  const out: string[][] = Array.from({ length: partitions }, () => []);
+  const text = new TextDecoder();
+  try {
+    await consumer.assign(Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      // The end offsets include the transaction markers: stop once every position reached it.
+      if (consumer.assignment().every((p) => p.offset >= ends[p.partition].offset)) break;
+      if (Date.now() > deadline) throw new Error(`read ${topic}: did not reach the end`);
+      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+        out[r.partition].push(
+          `${text.decode(r.key ?? new Uint8Array())}:${
+            text.decode(r.value ?? new Uint8Array())
+          }@${r.timestamp}`,
+        );
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  return out;
+}
+
+Deno.test("stream–stream outerJoin on a broker (exactly-once, restarted between the sides): every partition's output equals the model", async () => {
+  const { client, input: left, output, config } = await setup(2);
+  const right = uniqueTopic("right");
+  await createTopics(client, 2, right);
+  const te = new TextEncoder();
+  const build = () => {
+    const b = new StreamsBuilder();
+    b.stream<string, string>(left)
+      .outerJoin(
+        b.stream<string, string>(right),
+        (l, r) => `${l}+${r}`,
+        JoinWindows.ofTimeDifferenceAndGrace(100, 50),
+        { name: "oj" },
+      )
+      .to(output);
+    return b.build();
+  };
+  const rnd = prng(16);
+  // Phase 1 the left side, phase 2 the right (between 150 ms before and 150 ms after the left
+  // records' times, some keys only on one side), phase 3 one right record per key far ahead,
+  // which closes every window. Each phase is processed before the next is produced, so each
+  // task sees them in this order, as the model does.
+  const lefts: JoinInput[] = Array.from(
+    { length: 300 },
+    (_, i) => ["l", `k${i % 12}`, `L${i}`, 10_000 + i * 7],
+  );
+  const rights: JoinInput[] = Array.from({ length: 300 }, (_, i) => [
+    "r",
+    `k${(i * 5) % 14}`,
+    `R${i}`,
+    10_000 + i * 7 + Math.floor(rnd() * 300) - 150,
+  ]);
+  const closers: JoinInput[] = Array.from({ length: 14 }, (_, i) => ["r", `k${i}`, "END", 100_000]);
+  const produce = async (records: JoinInput[]) => {
+    const producer = new Producer(client);
+    try {
+      await producer.send({
+        topic: records[0][0] === "l" ? left : right,
+        messages: records.map(([, k, v, ts]) => ({
+          key: te.encode(k),
+          value: te.encode(v),
+          timestamp: ts,
+        })),
+      });
+    } finally {
+      await producer.close();
+    }
+  };
+  const eos = config({ processingGuarantee: "exactly_once_v2" });
+  let streams = new KafkaStreams(build(), eos);
+  try {
+    await produce(lefts);
+    await streams.start();
+    await eventually("the left side", () => streams.metrics().processed === lefts.length);
+    await streams.close();
+    // A new instance: the join stores and the waiting records come back from the changelogs.
+    streams = new KafkaStreams(build(), eos);
+    await streams.start();
+    assert(streams.metrics().restored > 0, `restored ${streams.metrics().restored}`);
+    await produce(rights);
+    await eventually("the right side", () => streams.metrics().processed === rights.length);
+    await produce(closers);
+    await eventually(
+      "the closers",
+      () => streams.metrics().processed === rights.length + closers.length,
+    );
+    await streams.close();
+    const got = await readAll(client, output, 2);
+    const partitionOf = (k: string) => partitionForKey(te.encode(k), 2);
+    let nulls = 0;
+    let joins = 0;
+    for (let p = 0; p < 2; p++) {
+      const mine = (r: JoinInput) => partitionOf(r[1]) === p;
+      const expected = outerJoinModel(
+        [...lefts.filter(mine), ...rights.filter(mine), ...closers.filter(mine)],
+        100,
+        100,
+        50,
+        "outer",
+      );
+      assertEquals(got[p], expected, `partition ${p}`);
+      nulls += expected.filter((e) => e.includes("null")).length;
+      joins += expected.filter((e) => !e.includes("null")).length;
+    }
+    assert(nulls > 50 && joins > 50, `${nulls} null results, ${joins} joins`);
+  } finally {
+    await streams.close();
+    await client.close();
+  }
+});
+
+Deno.test("suppress untilWindowCloses on a broker (exactly-once, restarted mid-stream): every window's final result exactly once", async () => {
+  const { client, input, output, config } = await setup(2);
+  const te = new TextEncoder();
+  const [size, advance, grace] = [1000, 500, 300];
+  const build = () => {
+    const b = new StreamsBuilder();
+    b.stream<string, string>(input).groupByKey()
+      .windowedBy(TimeWindows.ofSizeAndGrace(size, grace).advanceBy(advance))
+      .count({ storeName: "final-counts" })
+      .suppress(Suppressed.untilWindowCloses().withName("final"))
+      .toStream()
+      .map((w, n) => [`${w.key}@${w.window.start}`, `${n}`])
+      .to(output);
+    return b.build();
+  };
+  const rnd = prng(61);
+  let t = 50_000;
+  const records: Array<[string, number]> = Array.from({ length: 1600 }, () => {
+    t += Math.floor(rnd() * 30);
+    return [`k${Math.floor(rnd() * 10)}`, rnd() < 0.15 ? t - Math.floor(rnd() * 1500) : t];
+  });
+  // One record per key far ahead closes every earlier window.
+  for (let i = 0; i < 10; i++) records.push([`k${i}`, t + 100_000]);
+  const produce = async (part: Array<[string, number]>) => {
+    const producer = new Producer(client);
+    try {
+      await producer.send({
+        topic: input,
+        messages: part.map(([k, ts]) => ({
+          key: te.encode(k),
+          value: te.encode("x"),
+          timestamp: ts,
+        })),
+      });
+    } finally {
+      await producer.close();
+    }
+  };
+  const eos = config({ processingGuarantee: "exactly_once_v2" });
+  let streams = new KafkaStreams(build(), eos);
+  try {
+    await produce(records.slice(0, 800));
+    await streams.start();
+    await eventually("the first half", () => streams.metrics().processed === 800);
+    await streams.close();
+    // A new instance: the buffer of windows not yet final comes back from its changelog.
+    streams = new KafkaStreams(build(), eos);
+    await streams.start();
+    assert(streams.metrics().restored > 0, `restored ${streams.metrics().restored}`);
+    await produce(records.slice(800));
+    await eventually("the rest", () => streams.metrics().processed === records.length - 800);
+    await streams.close();
+    const got = (await readAll(client, output, 2)).flat().sort();
+    const expected: string[] = [];
+    let dropped = 0;
+    for (let p = 0; p < 2; p++) {
+      const model = suppressedCountModel(
+        records.filter(([k]) => partitionForKey(te.encode(k), 2) === p),
+        size,
+        advance,
+        grace,
+      );
+      expected.push(...model.finals);
+      dropped += model.dropped;
+    }
+    assert(expected.length > 100 && dropped > 10, `${expected.length} finals, ${dropped} dropped`);
+    assertEquals(got, expected.map((f) => f.replace(/=(\d+)@/, ":$1@")).sort());
   } finally {
     await streams.close();
     await client.close();

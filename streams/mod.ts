@@ -38,6 +38,7 @@
  */
 
 export { type Serde, SerdeError, Serdes } from "./serdes.ts";
+export { BufferConfig, Suppressed } from "./suppressed.ts";
 export {
   JoinWindows,
   SessionWindows,

@@ -80,6 +80,12 @@ export class BytesStore {
    * seen, so after a restore this is where that time resumes.
    */
   maxTimestamp = -1;
+  /**
+   * Counts the changelog records restored and the wipes: a processor that keeps a summary of
+   * the store (a stream–stream outer join's earliest waiting record) recomputes it when this
+   * moved under it.
+   */
+  restores = 0;
   #map = new Map<string, StoreEntry>();
   /** Inner key → full keys, for window, session and join stores. */
   #index: Map<string, Set<string>> | undefined;
@@ -318,6 +324,7 @@ export class BytesStore {
     // The store's time follows the entries written, as it did when they were: a window the
     // changelog still holds but that had expired is not brought back.
     if (this.retentionMs !== undefined) this.advance(this.#timeOf(key));
+    this.restores++;
     const k = bytesKey(key);
     this.#apply(k, key, value, timestamp);
     if (this.dir !== undefined) {
@@ -327,6 +334,7 @@ export class BytesStore {
 
   /** Drops every entry and forgets the changelog position (a store to restore from scratch). */
   wipe(): void {
+    this.restores++;
     this.#map.clear();
     this.#index?.clear();
     this.#dirty.clear();

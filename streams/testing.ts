@@ -163,3 +163,120 @@ export function windowCountModel(
   }
   return { counts, dropped };
 }
+
+/** A stream–stream left join, or an outer join. */
+export type JoinMode = "left" | "outer";
+
+/** A join input record: side (`l`eft, `r`ight), key, value, timestamp. */
+export type JoinInput = ["l" | "r", string, string, number];
+
+/**
+ * A straightforward model of Kafka's stream–stream left/outer join: each side's store expires
+ * by the latest record time put into it (retention before + after + grace); the join's time is
+ * the largest timestamp of either side; a record at that time first emits every waiting
+ * record whose window + grace has closed (by time, right before left, key, arrival), then
+ * joins; an unmatched record of a kept side waits, or is emitted at once if its window has
+ * closed already.
+ */
+export function outerJoinModel(
+  records: JoinInput[],
+  before: number,
+  after: number,
+  grace: number,
+  mode: JoinMode,
+): string[] {
+  const retention = before + after + grace;
+  const stores = {
+    l: { time: -1, entries: [] as Array<[string, string, number]> },
+    r: { time: -1, entries: [] as Array<[string, string, number]> },
+  };
+  let time = -1;
+  let waiting: Array<{ side: "l" | "r"; key: string; value: string; ts: number; n: number }> = [];
+  const out: string[] = [];
+  const show = (key: string, l: string | null, r: string | null, ts: number) =>
+    out.push(`${key}:${l}+${r}@${ts}`);
+  let n = 0;
+  for (const [side, key, value, ts] of records) {
+    const mine = stores[side];
+    const theirs = stores[side === "l" ? "r" : "l"];
+    const [lo, hi] = side === "l" ? [before, after] : [after, before];
+    mine.time = Math.max(mine.time, ts);
+    if (ts >= mine.time - retention + 1) mine.entries.push([key, value, ts]);
+    time = Math.max(time, ts);
+    if (ts === time) {
+      const closed = waiting.filter((w) => w.ts + (w.side === "l" ? after : before) + grace < time);
+      closed.sort((x, y) =>
+        x.ts - y.ts || (x.side === y.side ? 0 : x.side === "r" ? -1 : 1) ||
+        (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) || x.n - y.n
+      );
+      for (const w of closed) {
+        show(w.key, w.side === "l" ? w.value : null, w.side === "r" ? w.value : null, w.ts);
+      }
+      waiting = waiting.filter((w) => !closed.includes(w));
+    }
+    const matches = theirs.entries
+      .filter(([k, , t]) =>
+        k === key && t >= theirs.time - retention + 1 && t >= ts - lo && t <= ts + hi
+      )
+      .map((e, i) => [e, i] as const)
+      .sort(([x, i], [y, j]) => x[2] - y[2] || i - j);
+    for (const [[, v, t]] of matches) {
+      waiting = waiting.filter((w) => !(w.side !== side && w.key === key && w.ts === t));
+      if (side === "l") show(key, value, v, Math.max(ts, t));
+      else show(key, v, value, Math.max(ts, t));
+    }
+    const keeps = mode === "outer" || side === "l";
+    if (matches.length > 0 || !keeps) continue;
+    if (ts + hi < time) show(key, side === "l" ? value : null, side === "r" ? value : null, ts);
+    else waiting.push({ side, key, value, ts, n: n++ });
+  }
+  return out;
+}
+
+/**
+ * Kafka's windowed count with `suppress(untilWindowCloses)`: the aggregation drops a record's
+ * window when its end is at or before the time it has seen minus grace (counted in `dropped`);
+ * the suppression's time is the largest timestamp of a record that updated a window, and after
+ * each record every buffered window whose end is at or before that time minus grace is
+ * forwarded once (by end, then key), as `key@start=count@timestamp of its last update`.
+ */
+export function suppressedCountModel(
+  records: Array<[string, number]>,
+  size: number,
+  advance: number,
+  grace: number,
+): { finals: string[]; dropped: number } {
+  const counts = new Map<string, number>();
+  const buffer = new Map<string, { key: string; start: number; n: number; ts: number }>();
+  const finals: string[] = [];
+  let observed = -1;
+  let suppressTime = -1;
+  let dropped = 0;
+  for (const [key, ts] of records) {
+    observed = Math.max(observed, ts);
+    let updated = false;
+    const first = Math.max(0, Math.floor((ts - size) / advance + 1) * advance);
+    for (let start = first; start <= ts; start += advance) {
+      if (start + size <= ts) continue;
+      if (start + size <= observed - grace) {
+        dropped++;
+        continue;
+      }
+      const id = `${key}@${start}`;
+      const n = (counts.get(id) ?? 0) + 1;
+      counts.set(id, n);
+      buffer.set(id, { key, start, n, ts });
+      updated = true;
+    }
+    if (!updated) continue;
+    suppressTime = Math.max(suppressTime, ts);
+    const closed = [...buffer.values()]
+      .filter((w) => w.start + size <= suppressTime - grace)
+      .sort((x, y) => x.start - y.start || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    for (const w of closed) {
+      finals.push(`${w.key}@${w.start}=${w.n}@${w.ts}`);
+      buffer.delete(`${w.key}@${w.start}`);
+    }
+  }
+  return { finals, dropped };
+}

@@ -22,6 +22,7 @@ import {
   type TaskContext,
 } from "./graph.ts";
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
+import type { Suppressed } from "./suppressed.ts";
 import {
   type BytesStore,
   sessionKey,
@@ -103,7 +104,13 @@ export interface Joined<K, V, VO> {
   valueSerde?: Serde<V>;
   /** The other side's value serde. */
   otherValueSerde?: Serde<VO>;
-  /** Names the join's stores (`<name>-this-join-store`, `<name>-other-join-store`). */
+  /**
+   * Names the join's processors and stores: `<name>-this-join-store` and
+   * `<name>-other-join-store` (inner join); `<name>-this-join-store`,
+   * `<name>-outer-other-join-store` and `<name>-left-shared-join-store` (`leftJoin`);
+   * `<name>-outer-this-join-store`, `<name>-outer-other-join-store` and
+   * `<name>-outer-shared-join-store` (`outerJoin`).
+   */
   name?: string;
 }
 
@@ -130,7 +137,15 @@ let makeTable: <K, V>(
   valueSerde: Serde<V> | undefined,
   stores: string[],
   getter: Getter,
+  windowed?: WindowedTable,
 ) => KTable<K, V>;
+
+/** What {@linkcode KTable.suppress} needs of a windowed table: its windows' grace period and
+ * the inner key's serde. */
+interface WindowedTable {
+  graceMs: number;
+  keySerde: Serde<unknown> | undefined;
+}
 
 let graphOf: (t: Topology) => GraphBuilder;
 
@@ -736,7 +751,13 @@ export class KStream<K, V> {
       if (!(windowsOrJoined instanceof JoinWindows)) {
         throw new TypeError("join: a stream–stream join needs a JoinWindows");
       }
-      return this.#streamJoin(other, joiner, windowsOrJoined, joined);
+      return this.#streamJoin(
+        other,
+        joiner as (v: V | null, o: VO | null) => VR,
+        windowsOrJoined,
+        joined,
+        "inner",
+      );
     }
     return this.#tableJoin(other, joiner, (windowsOrJoined ?? {}) as Joined<K, V, VO>, false);
   }
@@ -752,9 +773,96 @@ export class KStream<K, V> {
   leftJoin<VO, VR>(
     table: KTable<K, VO>,
     joiner: (value: V, other: VO | null) => VR,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  /**
+   * Joins with another stream, keeping this stream's records that find no match (Kafka 3.1+
+   * semantics): a record of this stream that joins nothing is held in the join's
+   * `<name>-left-shared-join-store` and forwarded as `joiner(value, null)`, with its own
+   * timestamp, only once the join's stream time (the largest timestamp either side has
+   * processed) has passed its time + `afterMs` + `graceMs` without a match; a match in time
+   * gives only the joined results. A record already that late when it arrives (its time +
+   * `afterMs` is below the join's stream time) and without a match is forwarded with `null` at
+   * once.
+   *
+   * @example
+   * ```ts
+   * import { JoinWindows, Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * b.stream<string, string>("views")
+   *   .leftJoin(b.stream<string, string>("clicks"), (v, c) => `${v}/${c}`,
+   *     JoinWindows.ofTimeDifferenceWithNoGrace(100))
+   *   .to("out");
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * d.createInputTopic("views", S, S).pipeInput("k", "v1", 1000);
+   * d.createInputTopic("clicks", S, S).pipeInput("x", "c", 1101); // closes v1's window
+   * const out = d.createOutputTopic("out", S, S).readRecordsToList();
+   * console.assert(out[0].value === "v1/null" && out[0].timestamp === 1000);
+   * ```
+   *
+   * @param other The other stream (co-partitioned with this one).
+   * @param joiner The result value; `other` is `null` for a record without a match.
+   * @param windows How far apart the timestamps may be, and the grace period.
+   * @param joined Serdes and the name of the join's stores.
+   * @returns The joined stream.
+   */
+  leftJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V, other: VO | null) => VR,
+    windows: JoinWindows,
+    joined?: Joined<K, V, VO>,
+  ): KStream<K, VR>;
+  leftJoin<VO, VR>(
+    other: KTable<K, VO> | KStream<K, VO>,
+    joiner: (value: V, other: VO | null) => VR,
+    windowsOrJoined?: JoinWindows | Joined<K, V, VO>,
     joined: Joined<K, V, VO> = {},
   ): KStream<K, VR> {
-    return this.#tableJoin(table, joiner as (v: V, o: VO) => VR, joined, true);
+    if (other instanceof KStream) {
+      if (!(windowsOrJoined instanceof JoinWindows)) {
+        throw new TypeError("leftJoin: a stream–stream join needs a JoinWindows");
+      }
+      return this.#streamJoin(
+        other,
+        joiner as (v: V | null, o: VO | null) => VR,
+        windowsOrJoined,
+        joined,
+        "left",
+      );
+    }
+    return this.#tableJoin(
+      other,
+      joiner as (v: V, o: VO) => VR,
+      (windowsOrJoined ?? {}) as Joined<K, V, VO>,
+      true,
+    );
+  }
+
+  /**
+   * Joins with another stream, keeping the records of either side that find no match (Kafka
+   * 3.1+ semantics): as {@linkcode KStream.leftJoin} for both sides. A record of this stream
+   * without a match is forwarded as `joiner(value, null)` once the join's stream time has
+   * passed its time + `afterMs` + `graceMs`; one of the other stream as `joiner(null, other)`
+   * once it has passed its time + `beforeMs` + `graceMs`. They wait in
+   * `<name>-outer-shared-join-store`, a changelogged store.
+   *
+   * @param other The other stream (co-partitioned with this one).
+   * @param joiner The result value; one side is `null` for a record without a match.
+   * @param windows How far apart the timestamps may be, and the grace period.
+   * @param joined Serdes and the name of the join's stores.
+   * @returns The joined stream.
+   */
+  outerJoin<VO, VR>(
+    other: KStream<K, VO>,
+    joiner: (value: V | null, other: VO | null) => VR,
+    windows: JoinWindows,
+    joined: Joined<K, V, VO> = {},
+  ): KStream<K, VR> {
+    if (!(other instanceof KStream) || !(windows instanceof JoinWindows)) {
+      throw new TypeError("outerJoin: joins two streams and needs a JoinWindows");
+    }
+    return this.#streamJoin(other, joiner, windows, joined, "outer");
   }
 
   #tableJoin<VO, VR>(
@@ -788,12 +896,14 @@ export class KStream<K, V> {
 
   #streamJoin<VO, VR>(
     other: KStream<K, VO>,
-    joiner: (value: V, other: VO) => VR,
+    joiner: (value: V | null, other: VO | null) => VR,
     windows: JoinWindows,
     joined: Joined<K, V, VO>,
+    mode: "inner" | "left" | "outer",
   ): KStream<K, VR> {
     const b = this.#b;
-    const name = joined.name ?? b.newName("KSTREAM-JOINTHIS");
+    const name = joined.name ??
+      b.newName(mode === "outer" ? "KSTREAM-OUTERTHIS" : "KSTREAM-JOINTHIS");
     const left = this.#partitioned(`${name}-left`, {
       keySerde: joined.keySerde,
       valueSerde: joined.valueSerde,
@@ -803,14 +913,27 @@ export class KStream<K, V> {
       valueSerde: joined.otherValueSerde,
     });
     const keySerde = joined.keySerde ?? left.#keySerde ?? right.#keySerde;
-    const thisStore = `${name}-this-join-store`;
-    const otherStore = `${name}-other-join-store`;
+    // Kafka's store names: an outer side's store is `-outer-this-join` / `-outer-other-join`.
+    const thisStore = `${name}${mode === "outer" ? "-outer-this-join" : "-this-join"}-store`;
+    const otherStore = `${name}${mode === "inner" ? "-other-join" : "-outer-other-join"}-store`;
     // Kafka's join stores keep a record for before + after + grace: no later record of the
     // other side can join it once the store's time has passed that.
     const retentionMs = Math.max(1, windows.beforeMs + windows.afterMs + windows.graceMs);
     for (const s of [thisStore, otherStore]) {
       b.addStore({ name: s, kind: "join", persistent: false, retentionMs });
     }
+    // Records of an outer side that found no match yet (Kafka's outer-join store, keyed by
+    // time, side and key): a key-value store with a compacted changelog, entries deleted when
+    // matched or emitted.
+    const sharedStore = mode === "inner"
+      ? undefined
+      : `${name}-${mode === "left" ? "left" : "outer"}-shared-join-store`;
+    if (sharedStore !== undefined) {
+      b.addStore({ name: sharedStore, kind: "join", persistent: false });
+    }
+    const stores = sharedStore === undefined
+      ? [thisStore, otherStore]
+      : [thisStore, otherStore, sharedStore];
     const thisSerde = joined.valueSerde ?? left.#valueSerde;
     const otherSerde = joined.otherValueSerde ?? right.#valueSerde;
     const side =
@@ -818,13 +941,65 @@ export class KStream<K, V> {
         const ks = ctx.keySerde(keySerde, name);
         const myVs = ctx.valueSerde<unknown>(isLeft ? thisSerde : otherSerde, name);
         const theirVs = ctx.valueSerde<unknown>(isLeft ? otherSerde : thisSerde, name);
+        const leftVs = isLeft ? myVs : theirVs;
+        const rightVs = isLeft ? theirVs : myVs;
         const my = ctx.store(mine);
         const their = ctx.store(theirs);
+        const waiting = sharedStore === undefined ? undefined : ctx.store(sharedStore);
+        // Whether this side's records without a match are kept (emitted with `null`).
+        const keeps = mode === "outer" || (mode === "left" && isLeft);
         let seq = -1;
+        // Shared by the task's two join processors (as Kafka's shared time tracker).
+        let w: WaitingState | undefined;
+        if (waiting !== undefined) {
+          w = waitingStates.get(waiting);
+          if (w === undefined) {
+            waitingStates.set(waiting, w = { seq: -1, restores: -1, queues: undefined });
+          }
+        }
         // The other side's timestamps that join with a record at t: [t - before, t + after] seen
         // from the left, mirrored from the right.
         const lo = isLeft ? windows.beforeMs : windows.afterMs;
         const hi = isLeft ? windows.afterMs : windows.beforeMs;
+        const joinOf = (l: unknown, r: unknown) => joiner(l as V | null, r as VO | null);
+        /** Forwards, oldest first, the waiting records whose window + grace closed by `time`. */
+        const emitClosed = (time: number, headers: Rec["headers"]) => {
+          const store = waiting!;
+          const queues = waitingQueues(w!, store);
+          const closed: WaitingEntry[] = [];
+          let sides = 0;
+          for (const side of [RIGHT, LEFT]) {
+            const q = queues[side];
+            const lookback = side === LEFT ? windows.afterMs : windows.beforeMs;
+            const before = closed.length;
+            let h = q.head;
+            // A side's records close in the order of their time: pop the closed head.
+            while (h < q.items.length && q.items[h].ts + lookback + windows.graceMs < time) {
+              const it = q.items[h++];
+              // Not in the store: matched since (or emitted already).
+              if (store.get(it.key) !== undefined) closed.push(it);
+            }
+            q.head = h;
+            if (h > 1024 && h * 2 > q.items.length) {
+              q.items.splice(0, h);
+              q.head = 0;
+            }
+            if (closed.length > before) sides++;
+          }
+          if (sides === 2) closed.sort(compareWaiting);
+          for (const it of closed) {
+            const e = store.get(it.key)!;
+            forward({
+              key: ks.deserialize(it.kb),
+              value: it.side === LEFT
+                ? joinOf(leftVs.deserialize(e.value), null)
+                : joinOf(null, rightVs.deserialize(e.value)),
+              timestamp: it.ts,
+              headers,
+            });
+            store.put(it.key, null, time);
+          }
+        };
         // As Kafka's KStreamKStreamJoin, no stream time drops a record here: each join store
         // expires by its own time (the latest record time put into it), so a late record is
         // not kept (the store skips the write) but still joins with what the other side's
@@ -835,30 +1010,163 @@ export class KStream<K, V> {
           const kb = ks.serialize(rec.key as K)!;
           if (seq < 0) seq = nextSeq(my.range());
           my.put(joinKey(kb, ts, seq++), myVs.serialize(rec.value), ctx.streamTime);
+          // The join's stream time: the largest timestamp either side has processed (Kafka's
+          // shared time tracker), kept by the two stores (restored with them).
+          const time = Math.max(my.observedStreamTime, their.observedStreamTime);
+          if (waiting !== undefined) {
+            if (waiting.restores !== w!.restores) {
+              w!.restores = waiting.restores;
+              w!.queues = undefined;
+              w!.seq = -1;
+            }
+            if (ts === time) emitClosed(time, rec.headers);
+          }
           const matches: StoreEntry[] = their.byInnerKey(kb);
           matches.sort((a, c) => compareBytes(a.key, c.key));
+          let matched = false;
           for (const e of matches) {
             const ots = joinTimeOf(e.key);
             if (ots < ts - lo || ots > ts + hi) continue;
+            matched = true;
+            // The other side's record is matched: it no longer waits for a `null` partner.
+            if (waiting !== undefined) {
+              for (const w of waiting.byInnerKey(sidedKey(kb, isLeft ? RIGHT : LEFT))) {
+                if (joinTimeOf(w.key) === ots) waiting.put(w.key, null, time);
+              }
+            }
             const o = theirVs.deserialize(e.value);
             forward({
               key: rec.key,
-              value: isLeft ? joiner(rec.value as V, o as VO) : joiner(o as V, rec.value as VO),
+              value: isLeft ? joinOf(rec.value, o) : joinOf(o, rec.value),
               timestamp: Math.max(ts, ots),
               headers: rec.headers,
             });
           }
+          if (matched || !keeps) return;
+          if (ts + hi < time) {
+            // Its window has closed already: no later record can match it.
+            forward({
+              key: rec.key,
+              value: isLeft ? joinOf(rec.value, null) : joinOf(null, rec.value),
+              timestamp: ts,
+              headers: rec.headers,
+            });
+            return;
+          }
+          const store = waiting!;
+          const inner = sidedKey(kb, isLeft ? LEFT : RIGHT);
+          const queues = waitingQueues(w!, store);
+          if (w!.seq < 0) w!.seq = nextSeq(store.range());
+          const seqNo = w!.seq++;
+          const key = joinKey(inner, ts, seqNo);
+          store.put(key, myVs.serialize(rec.value), ts);
+          enqueue(queues[isLeft ? LEFT : RIGHT], {
+            key,
+            kb,
+            side: isLeft ? LEFT : RIGHT,
+            ts,
+            seq: seqNo,
+          });
         };
       };
-    const l = b.add("KSTREAM-JOINTHIS", [left.#node], side(thisStore, otherStore, true), {
-      stores: [thisStore, otherStore],
-    });
-    const r = b.add("KSTREAM-JOINOTHER", [right.#node], side(otherStore, thisStore, false), {
-      stores: [thisStore, otherStore],
-    });
+    const outer = mode === "outer" ? "KSTREAM-OUTERTHIS" : "KSTREAM-JOINTHIS";
+    const l = b.add(outer, [left.#node], side(thisStore, otherStore, true), { stores });
+    const r = b.add(
+      mode === "inner" ? "KSTREAM-JOINOTHER" : "KSTREAM-OUTEROTHER",
+      [right.#node],
+      side(otherStore, thisStore, false),
+      { stores },
+    );
     const merged = b.add("KSTREAM-MERGE", [l, r], pass);
     return makeStream(b, merged, keySerde, undefined, false);
   }
+}
+
+/** A waiting record of a stream–stream left/outer join, by its key in the outer-join store. */
+interface WaitingEntry {
+  key: Uint8Array;
+  kb: Uint8Array;
+  side: number;
+  ts: number;
+  seq: number;
+}
+
+/** One side's waiting records in the order they close: time, key bytes, arrival (from `head`;
+ * an entry no longer in the store was matched and is skipped). */
+interface WaitingQueue {
+  items: WaitingEntry[];
+  head: number;
+}
+
+/**
+ * What a task's two outer-join processors share about their waiting records: the next
+ * sequence number, a queue per side (index {@linkcode RIGHT}, {@linkcode LEFT}) built from the
+ * store when first needed, and the store's restore count when these were made (a restore under
+ * the processors makes them be built again).
+ */
+interface WaitingState {
+  seq: number;
+  restores: number;
+  queues: [WaitingQueue, WaitingQueue] | undefined;
+}
+
+/** Kafka's order of waiting records: time, right before left, key bytes, then arrival. */
+function compareWaiting(x: WaitingEntry, y: WaitingEntry): number {
+  return x.ts - y.ts || x.side - y.side || compareBytes(x.kb, y.kb) || x.seq - y.seq;
+}
+
+/** The state's queues, built from the store's entries when missing. */
+function waitingQueues(w: WaitingState, store: BytesStore): [WaitingQueue, WaitingQueue] {
+  if (w.queues !== undefined) return w.queues;
+  const queues: [WaitingQueue, WaitingQueue] = [{ items: [], head: 0 }, { items: [], head: 0 }];
+  for (const e of store.range()) {
+    const k = waitingKeyOf(e.key);
+    queues[k.side].items.push({ key: e.key, ...k });
+  }
+  for (const q of queues) q.items.sort(compareWaiting);
+  return w.queues = queues;
+}
+
+/** Adds a waiting record to its side's queue (appended when it is the latest, as usual). */
+function enqueue(q: WaitingQueue, it: WaitingEntry): void {
+  const items = q.items;
+  if (items.length === q.head || compareWaiting(items[items.length - 1], it) <= 0) {
+    items.push(it);
+    return;
+  }
+  let lo = q.head;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareWaiting(items[mid], it) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  items.splice(lo, 0, it);
+}
+
+const waitingStates = new WeakMap<BytesStore, WaitingState>();
+
+/** Side bytes of a waiting record's key: right before left at one time, as Kafka orders them. */
+const RIGHT = 0;
+const LEFT = 1;
+
+/** The inner key of a waiting record: the key's bytes then its side. */
+function sidedKey(kb: Uint8Array, side: number): Uint8Array {
+  const out = new Uint8Array(kb.length + 1);
+  out.set(kb, 0);
+  out[kb.length] = side;
+  return out;
+}
+
+function waitingKeyOf(key: Uint8Array): { kb: Uint8Array; side: number; ts: number; seq: number } {
+  const n = key.length - 13;
+  const view = new DataView(key.buffer, key.byteOffset + n + 1, 12);
+  return {
+    kb: key.subarray(0, n),
+    side: key[n],
+    ts: Number(view.getBigInt64(0)),
+    seq: view.getUint32(8),
+  };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -977,6 +1285,7 @@ export class KTable<K, V> {
   #valueSerde: Serde<V> | undefined;
   #stores: string[] = [];
   #getter!: Getter;
+  #windowed: WindowedTable | undefined;
 
   private constructor() {}
 
@@ -988,8 +1297,10 @@ export class KTable<K, V> {
       valueSerde: Serde<V> | undefined,
       stores: string[],
       getter: Getter,
+      windowed?: WindowedTable,
     ) => {
       const t = new KTable<K, V>();
+      t.#windowed = windowed;
       t.#b = b;
       t.#node = node;
       t.#keySerde = keySerde;
@@ -1032,7 +1343,7 @@ export class KTable<K, V> {
     return makeTable(this.#b, node, this.#keySerde, this.#valueSerde, this.#stores, (ctx) => {
       const get = parent(ctx);
       return (key) => keep(key, get(key));
-    });
+    }, this.#windowed);
   }
 
   /**
@@ -1067,7 +1378,132 @@ export class KTable<K, V> {
     return makeTable<K, V2>(this.#b, node, this.#keySerde, undefined, this.#stores, (ctx) => {
       const get = parent(ctx);
       return (key) => map(key, get(key));
-    });
+    }, this.#windowed);
+  }
+
+  /**
+   * Holds a windowed table's updates back and forwards only each window's final result
+   * (Kafka's `suppress(Suppressed.untilWindowCloses(...))`): every update replaces the window's
+   * entry in a buffer; once the suppression's stream time (the largest timestamp of the updates
+   * that reached it) minus the windows' grace period is at or past a window's end, its last
+   * value is forwarded, with the timestamp of its last update, and leaves the buffer. Windows
+   * close in order of their end, then of their serialized key. A window whose last update is a
+   * deletion (a merged-away session) is forwarded as nothing. The buffer is the store
+   * `<name>-store` with a compacted changelog: a restart or a moved task resumes with the
+   * windows not yet forwarded and the suppression's time, so under exactly-once each final
+   * result is written once.
+   *
+   * @example
+   * ```ts
+   * import {
+   *   BufferConfig, Serdes, StreamsBuilder, Suppressed, TimeWindows, TopologyTestDriver,
+   * } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * b.stream<string, string>("in").groupByKey()
+   *   .windowedBy(TimeWindows.ofSizeAndGrace(1000, 100)).count()
+   *   .suppress(Suppressed.untilWindowCloses(BufferConfig.unbounded()))
+   *   .toStream().map((w, n) => [`${w.key}@${w.window.start}`, n])
+   *   .to("out", { valueSerde: Serdes.Int64() });
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * const input = d.createInputTopic("in", S, S);
+   * input.pipeInput("a", "x", 10);
+   * input.pipeInput("a", "x", 20);
+   * input.pipeInput("b", "x", 1100); // 1100 - 100 >= 1000: [0, 1000) closes
+   * const out = d.createOutputTopic("out", S, Serdes.Int64()).readKeyValuesToList();
+   * console.assert(out.length === 1 && out[0][0] === "a@0" && out[0][1] === 2);
+   * ```
+   *
+   * @param suppressed `Suppressed.untilWindowCloses(buffer)`, optionally named.
+   * @returns The table of final results.
+   * @throws {TypeError} If the table is not windowed (from a windowed or session aggregation,
+   * maybe through `filter` or `mapValues`).
+   * @throws {Error} While processing, when a bounded buffer is full (the instance stops, as
+   * Kafka's `shutDownWhenFull`).
+   */
+  suppress(suppressed: Suppressed): KTable<K, V> {
+    const w = this.#windowed;
+    if (w === undefined) {
+      throw new TypeError(
+        "suppress: untilWindowCloses needs a windowed table (a windowed or session aggregation)",
+      );
+    }
+    const b = this.#b;
+    const name = suppressed.name ?? b.newName("KTABLE-SUPPRESS");
+    const storeName = `${name}-store`;
+    b.addStore({ name: storeName, kind: "kv", persistent: false });
+    const valueSerde = this.#valueSerde;
+    const max = suppressed.buffer.maxRecords;
+    const node = b.add("KTABLE-SUPPRESS", [this.#node], (ctx, forward) => {
+      const ks = ctx.keySerde(w.keySerde, name);
+      const vs = ctx.valueSerde<unknown>(valueSerde, name);
+      const buffer = ctx.store(storeName);
+      // The suppression's time (Kafka's `observedStreamTime`: the largest timestamp of the
+      // updates that reached it), and a lower bound of the buffered windows' ends (-Infinity:
+      // unknown). The time is not stored: every window it has closed was forwarded and left the
+      // buffer in the step that moved it, so after a restart it starts from none and closes
+      // nothing differently (a record older than it closes nothing either way, and the first
+      // newer one puts it past where it was).
+      let observed = -1;
+      let minEnd = -Infinity;
+      let restores = -1;
+      return (rec) => {
+        if (buffer.restores !== restores) {
+          restores = buffer.restores;
+          minEnd = -Infinity;
+        }
+        if (rec.timestamp > observed) observed = rec.timestamp;
+        const wk = rec.key as Windowed<unknown>;
+        const key = suppressKey(ks.serialize(wk.key)!, wk.window);
+        if (rec.value === null || rec.value === undefined) {
+          buffer.put(key, null, observed);
+        } else {
+          const v = vs.serialize(rec.value)!;
+          const value = new Uint8Array(8 + v.length);
+          value.set(int64Bytes(rec.timestamp), 0);
+          value.set(v, 8);
+          buffer.put(key, value, observed);
+          if (wk.window.end < minEnd) minEnd = wk.window.end;
+          if (buffer.size > max) {
+            throw new Error(
+              `suppress ${name}: the buffer is full (${max} windows, BufferConfig.maxRecords)`,
+            );
+          }
+        }
+        const expiry = observed - w.graceMs;
+        if (minEnd > expiry) return;
+        let next = Infinity;
+        for (const e of buffer.range()) {
+          const end = readInt64(e.key, 0);
+          if (end > expiry) {
+            next = end;
+            break;
+          }
+          const start = readInt64(e.key, e.key.length - 8);
+          forward({
+            key: {
+              key: ks.deserialize(e.key.subarray(8, e.key.length - 8)),
+              window: { start, end },
+            },
+            value: vs.deserialize(e.value.subarray(8)),
+            oldValue: null,
+            timestamp: readInt64(e.value, 0),
+            headers: [],
+          });
+          buffer.put(e.key, null, observed);
+        }
+        minEnd = next;
+      };
+    }, { name, stores: [storeName] });
+    return makeTable(
+      b,
+      node,
+      this.#keySerde,
+      this.#valueSerde,
+      this.#stores,
+      this.#getter,
+      this.#windowed,
+    );
   }
 
   /**
@@ -1081,6 +1517,26 @@ export class KTable<K, V> {
     });
     return makeStream(this.#b, node, this.#keySerde, this.#valueSerde, false);
   }
+}
+
+/** A suppression buffer's key: window end, the inner key's bytes, window start (Kafka's buffer
+ * order: time, then the serialized windowed key). */
+function suppressKey(inner: Uint8Array, window: Window): Uint8Array {
+  const out = new Uint8Array(inner.length + 16);
+  out.set(int64Bytes(window.end), 0);
+  out.set(inner, 8);
+  out.set(int64Bytes(window.start), 8 + inner.length);
+  return out;
+}
+
+function int64Bytes(n: number): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigInt64(0, BigInt(n));
+  return out;
+}
+
+function readInt64(b: Uint8Array, at: number): number {
+  return Number(new DataView(b.buffer, b.byteOffset + at, 8).getBigInt64(0));
 }
 
 type Update = (key: unknown, value: unknown, old: unknown) => unknown;
@@ -1413,7 +1869,10 @@ export class TimeWindowedKStream<K, V> {
       },
     );
     const getter = windowedGetter(s, (kb, window) => windowKey(kb, window.start));
-    return makeTable<Windowed<K>, VA>(b, node, undefined, s.valueSerde, [s.storeName], getter);
+    return makeTable<Windowed<K>, VA>(b, node, undefined, s.valueSerde, [s.storeName], getter, {
+      graceMs: windows.graceMs,
+      keySerde: s.keySerde as Serde<unknown> | undefined,
+    });
   }
 
   /**
@@ -1592,6 +2051,7 @@ export class SessionWindowedKStream<K, V> {
       s.valueSerde,
       [s.storeName],
       windowedGetter(s, sessionKey),
+      { graceMs, keySerde: s.keySerde as Serde<unknown> | undefined },
     );
   }
 }

@@ -203,9 +203,16 @@ brokenTest("hang", "hang", (r) => {
 }, { hangMs: 3_000 });
 
 brokenTest("throw", "log", (r) => {
-  const f = r.failures.find((x) => x.kind === "log")!;
-  assert(/Heartbeat .* failed with UNKNOWN_SERVER_ERROR: deliberate/.test(f.message), f.message);
-  assert(/Heartbeat/.test(f.desc ?? ""), `blamed on ${f.desc}`);
+  const logs = r.failures.filter((x) => x.kind === "log");
+  for (const f of logs) {
+    assert(/Heartbeat .* failed with UNKNOWN_SERVER_ERROR: deliberate/.test(f.message), f.message);
+  }
+  // blamed on a Heartbeat case (one of the first three reported: a mutated case may carry a
+  // correlation id that names no case, and which Heartbeat is served first depends on timing)
+  assert(
+    logs.some((f) => /Heartbeat/.test(f.desc ?? "")),
+    `blamed on ${logs.map((f) => f.desc).join(", ")}`,
+  );
 });
 
 brokenTest("leak-files", "files", (r) => {

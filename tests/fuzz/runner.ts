@@ -281,6 +281,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   // Which cases used which local port, for log lines that name a connection.
   const portCases = new Map<number, number[]>();
   const casesByIndex = new Map<number, FuzzCase>();
+  let lastCases: number[] = [];
+  let olderCases: number[] = [];
   const recent: FuzzCase[] = [];
   // Cases being sent or waited for, with their start times: a hang names the longest-running
   // others, which are often what the broker was busy with.
@@ -436,7 +438,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
           0,
           Math.min(o.batchSize, o.requests - (b - o.fromBatch) * o.batchSize),
         );
-      casesByIndex.clear();
+      // this batch's cases and the last batch's: a log line of the last batch's final requests
+      // can be read from the broker's stderr after this batch has started (a loaded machine)
+      for (const i of olderCases) casesByIndex.delete(i);
+      olderCases = lastCases;
+      lastCases = cases.map((c) => c.index);
       for (const c of cases) casesByIndex.set(c.index, c);
       const t0 = performance.now();
       const cpu0 = await cpuSample(broker.pid).catch(() => undefined);

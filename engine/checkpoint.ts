@@ -7,7 +7,7 @@
  */
 
 import { CHECKPOINT_VERSION, TEMP_FILE_SUFFIX } from "./names.ts";
-import { readTextFileBounded, withTransientFile } from "./transient_files.ts";
+import { readTextFileBounded, withTransientFile, writeWhole } from "./transient_files.ts";
 
 /**
  * Writes a file atomically: write `<path>.tmp`, fsync it, rename over `path`, fsync the directory.
@@ -28,16 +28,7 @@ import { readTextFileBounded, withTransientFile } from "./transient_files.ts";
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = path + TEMP_FILE_SUFFIX;
   try {
-    await withTransientFile(async () => {
-      const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-      try {
-        let off = 0;
-        while (off < data.length) off += await f.write(data.subarray(off));
-        await f.sync();
-      } finally {
-        f.close();
-      }
-    });
+    await writeWhole(tmp, data, true);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

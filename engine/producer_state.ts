@@ -58,7 +58,7 @@ import {
 } from "../records/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
-import { readFileBounded, withTransientFile } from "./transient_files.ts";
+import { readFileBounded, writeWhole } from "./transient_files.ts";
 import type { LogSegment } from "./segment.ts";
 import type { AbortedTxn } from "./transaction_index.ts";
 
@@ -666,16 +666,7 @@ export class ProducerStateManager {
     const path = snapshotPath(this.dir, offset);
     const tmp = `${path}.tmp`;
     try {
-      await withTransientFile(async () => {
-        const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-        try {
-          let w = 0;
-          while (w < bytes.length) w += await f.write(bytes.subarray(w));
-          await f.sync();
-        } finally {
-          f.close();
-        }
-      });
+      await writeWhole(tmp, bytes, true);
       await Deno.rename(tmp, path);
       this.#onDisk = { offset, bytes };
     } catch (e) {

@@ -29,7 +29,7 @@ import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./h
 import { HotTail, type KeepBytes } from "./hot_tail.ts";
 import { TransactionIndex } from "./transaction_index.ts";
 import { syncDir } from "./checkpoint.ts";
-import { readFileBounded, withTransientFile } from "./transient_files.ts";
+import { readFileBounded, writeWhole } from "./transient_files.ts";
 import {
   DELETED_FILE_SUFFIX,
   INDEX_FILE_SUFFIX,
@@ -1165,19 +1165,6 @@ export class LogSegment {
       return out;
     });
   }
-}
-
-function writeWhole(path: string, data: Uint8Array, sync: boolean): Promise<void> {
-  return withTransientFile(async () => {
-    const f = await Deno.open(path, { write: true, create: true, truncate: true });
-    try {
-      let off = 0;
-      while (off < data.length) off += await f.write(data.subarray(off));
-      if (sync) await f.sync();
-    } finally {
-      f.close();
-    }
-  });
 }
 
 /**

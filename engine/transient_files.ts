@@ -81,3 +81,24 @@ export function readFileBounded(path: string): Promise<Uint8Array> {
 export function readTextFileBounded(path: string): Promise<string> {
   return withTransientFile(() => Deno.readTextFile(path));
 }
+
+/**
+ * Writes `data` as the whole content of `path` (created or truncated) under the bound, fsynced
+ * first if `sync`.
+ *
+ * @param path File path.
+ * @param data The bytes.
+ * @param sync Whether to fsync the file before closing it.
+ */
+export function writeWhole(path: string, data: Uint8Array, sync: boolean): Promise<void> {
+  return withTransientFile(async () => {
+    const f = await Deno.open(path, { write: true, create: true, truncate: true });
+    try {
+      let off = 0;
+      while (off < data.length) off += await f.write(data.subarray(off));
+      if (sync) await f.sync();
+    } finally {
+      f.close();
+    }
+  });
+}

@@ -113,6 +113,25 @@ interface Run {
   which?: "local" | "remote";
 }
 
+/** The command that starts worker `index` (with `shard`: as a shard of one broker, `--routing`). */
+function startCommand(
+  dir: string,
+  index: number,
+  shard?: { count: number; ports: (MessagePort | null)[]; port: number },
+): ShardCommand {
+  return {
+    type: "start",
+    index,
+    dir: `${dir}/shard-${index}`,
+    partitions,
+    batchRecords,
+    recordBytes,
+    inflight,
+    freshFrames: args.values["fresh-frames"],
+    shard,
+  };
+}
+
 /** Send a command to every worker and wait for each one's reply of type `want`. */
 function all<T extends ShardReply["type"]>(
   workers: Worker[],
@@ -157,16 +176,7 @@ async function once(round: number, n: number): Promise<Run> {
   try {
     await all(
       workers,
-      workers.map((_, index) => ({
-        type: "start",
-        index,
-        dir: `${dir}/shard-${index}`,
-        partitions,
-        batchRecords,
-        recordBytes,
-        inflight,
-        freshFrames: args.values["fresh-frames"],
-      })),
+      workers.map((_, index) => startCommand(dir, index)),
       "ready",
       120_000,
     );
@@ -212,17 +222,8 @@ async function onceRouted(round: number, n: number, order: ("local" | "remote")[
     () => new Worker(new URL("./shards_worker.ts", import.meta.url).href, { type: "module" }),
   );
   const ports = shardPorts(n);
-  const start = (index: number, port: number): ShardCommand => ({
-    type: "start",
-    index,
-    dir: `${dir}/shard-${index}`,
-    partitions,
-    batchRecords,
-    recordBytes,
-    inflight,
-    freshFrames: args.values["fresh-frames"],
-    shard: { count: n, ports: ports[index], port },
-  });
+  const start = (index: number, port: number): ShardCommand =>
+    startCommand(dir, index, { count: n, ports: ports[index], port });
   try {
     const [zero] = await all([workers[0]], [start(0, 0)], "ready", 120_000);
     await all(

@@ -194,6 +194,21 @@ export class RecordBatchBuilder {
   }
 
   /**
+   * Makes room for a record of `size` bytes (after its length) and writes its length, attributes
+   * (none), timestamp delta and offset delta at the end of the batch.
+   *
+   * @returns Where the record's key length goes.
+   */
+  #head(size: number, delta: number, offsetDelta: number): number {
+    this.#ensure(5 + size);
+    const buf = this.#buf;
+    let p = writeVarint(buf, this.#pos, size);
+    buf[p++] = 0; // attributes
+    p = writeVarlong(buf, p, delta);
+    return writeVarint(buf, p, offsetDelta);
+  }
+
+  /**
    * Writes a record without headers whose text is all ASCII in one pass (a string's length is
    * then its byte length). Returns `false`, having moved nothing, at the first other character:
    * the record is then measured and written as UTF-8.
@@ -208,12 +223,8 @@ export class RecordBatchBuilder {
     const valueLen = value == null ? -1 : value.length;
     const size = 1 + varlongSize(delta) + varintSize(offsetDelta) + varintSize(keyLen) +
       (keyLen > 0 ? keyLen : 0) + varintSize(valueLen) + (valueLen > 0 ? valueLen : 0) + 1;
-    this.#ensure(5 + size);
+    let p = this.#head(size, delta, offsetDelta); // may grow the buffer: take it after
     const buf = this.#buf;
-    let p = writeVarint(buf, this.#pos, size);
-    buf[p++] = 0; // attributes
-    p = writeVarlong(buf, p, delta);
-    p = writeVarint(buf, p, offsetDelta);
     p = writeAsciiData(buf, p, key);
     if (p < 0) return false;
     p = writeAsciiData(buf, p, value);
@@ -276,17 +287,12 @@ export class RecordBatchBuilder {
         size += varintSize(kl) + kl + varintSize(vl) + (vl > 0 ? vl : 0);
       }
     }
-    this.#ensure(5 + size);
-    const buf = this.#buf;
-    let p = writeVarint(buf, this.#pos, size);
-    buf[p++] = 0; // attributes
-    p = writeVarlong(buf, p, delta);
-    this.#pos = writeVarint(buf, p, offsetDelta);
+    this.#pos = this.#head(size, delta, offsetDelta);
     if (typeof key === "string") this.#string(key, keyLen);
     else this.#bytes(key);
     if (typeof value === "string") this.#string(value, valueLen);
     else this.#bytes(value);
-    this.#pos = writeVarint(buf, this.#pos, headerCount);
+    this.#pos = writeVarint(this.#buf, this.#pos, headerCount);
     for (let i = 0; i < headerCount; i++) {
       const h = headers![i];
       this.#string(h.key, lengths![2 * i]);
@@ -316,13 +322,8 @@ export class RecordBatchBuilder {
     }
     const delta = this.#begin(timestamp);
     const size = 1 + varlongSize(delta) + varintSize(offsetDelta) + tail.length;
-    this.#ensure(5 + size);
-    const buf = this.#buf;
-    let p = writeVarint(buf, this.#pos, size);
-    buf[p++] = 0; // attributes
-    p = writeVarlong(buf, p, delta);
-    p = writeVarint(buf, p, offsetDelta);
-    buf.set(tail, p);
+    const p = this.#head(size, delta, offsetDelta);
+    this.#buf.set(tail, p);
     this.#pos = p + tail.length;
     this.#lastOffsetDelta = offsetDelta;
     this.#count++;

@@ -113,6 +113,41 @@ interface Run {
   which?: "local" | "remote";
 }
 
+/**
+ * One timed run of every worker at once (`which`: `--routing`'s own or next shard's partitions):
+ * MB/s of record values over the slowest worker's time, cores the process used, workers' CPU.
+ */
+async function measure(
+  workers: Worker[],
+  round: number,
+  which?: "local" | "remote",
+): Promise<Run> {
+  const load = await loadAverage();
+  const cpu0 = await processCpu();
+  const t0 = performance.now();
+  const results = await all(
+    workers,
+    workers.map(() => ({ type: "run", ms: seconds * 1000, which })),
+    "result",
+    seconds * 1000 + 60_000,
+  );
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = await processCpu() - cpu0;
+  const bytes = results.reduce((s, r) => s + r.valueBytes, 0);
+  const ms = Math.max(...results.map((r) => r.ms));
+  return {
+    round,
+    workers: workers.length,
+    which,
+    mbPerS: bytes / 1e6 / (ms / 1000),
+    requests: results.reduce((s, r) => s + r.requests, 0),
+    cores: cpu / wall,
+    threadCpu: results.reduce((s, r) => s + r.threadCpu, 0),
+    threadSystemCpu: results.reduce((s, r) => s + r.threadSystemCpu, 0),
+    load,
+  };
+}
+
 /** The command that starts worker `index` (with `shard`: as a shard of one broker, `--routing`). */
 function startCommand(
   dir: string,
@@ -180,30 +215,9 @@ async function once(round: number, n: number): Promise<Run> {
       "ready",
       120_000,
     );
-    const load = await loadAverage();
-    const cpu0 = await processCpu();
-    const t0 = performance.now();
-    const results = await all(
-      workers,
-      workers.map(() => ({ type: "run", ms: seconds * 1000 })),
-      "result",
-      seconds * 1000 + 60_000,
-    );
-    const wall = (performance.now() - t0) / 1000;
-    const cpu = await processCpu() - cpu0;
+    const run = await measure(workers, round);
     await all(workers, workers.map(() => ({ type: "stop" })), "closed", 120_000);
-    const bytes = results.reduce((s, r) => s + r.valueBytes, 0);
-    const ms = Math.max(...results.map((r) => r.ms));
-    return {
-      round,
-      workers: n,
-      mbPerS: bytes / 1e6 / (ms / 1000),
-      requests: results.reduce((s, r) => s + r.requests, 0),
-      cores: cpu / wall,
-      threadCpu: results.reduce((s, r) => s + r.threadCpu, 0),
-      threadSystemCpu: results.reduce((s, r) => s + r.threadSystemCpu, 0),
-      load,
-    };
+    return run;
   } finally {
     for (const w of workers) w.terminate();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
@@ -240,32 +254,7 @@ async function onceRouted(round: number, n: number, order: ("local" | "remote")[
       120_000,
     );
     const runs: Run[] = [];
-    for (const which of order) {
-      const load = await loadAverage();
-      const cpu0 = await processCpu();
-      const t0 = performance.now();
-      const results = await all(
-        workers,
-        workers.map(() => ({ type: "run", ms: seconds * 1000, which })),
-        "result",
-        seconds * 1000 + 60_000,
-      );
-      const wall = (performance.now() - t0) / 1000;
-      const cpu = await processCpu() - cpu0;
-      const bytes = results.reduce((s, r) => s + r.valueBytes, 0);
-      const ms = Math.max(...results.map((r) => r.ms));
-      runs.push({
-        round,
-        workers: n,
-        which,
-        mbPerS: bytes / 1e6 / (ms / 1000),
-        requests: results.reduce((s, r) => s + r.requests, 0),
-        cores: cpu / wall,
-        threadCpu: results.reduce((s, r) => s + r.threadCpu, 0),
-        threadSystemCpu: results.reduce((s, r) => s + r.threadSystemCpu, 0),
-        load,
-      });
-    }
+    for (const which of order) runs.push(await measure(workers, round, which));
     await all(workers, workers.map(() => ({ type: "stop" })), "closed", 120_000);
     return runs;
   } finally {

@@ -7,8 +7,13 @@
 /// <reference lib="deno.worker" />
 import { Broker, startShard } from "../server/broker.ts";
 import { DEFAULT_BROKER_CONFIG } from "../server/config.ts";
-import { concat, shardOf } from "../server/shards.ts";
-import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../protocol/framing.ts";
+import { shardOf } from "../server/shards.ts";
+import {
+  concat,
+  decodeBody,
+  decodeResponseHeader,
+  encodeRequestFrame,
+} from "../protocol/framing.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
 import { buildBatch } from "../wasm/testing.ts";

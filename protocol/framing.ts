@@ -398,3 +398,29 @@ export class FrameSplitter {
     return out;
   }
 }
+
+/**
+ * The bytes of a frame's chunks (as {@linkcode encodeResponseFrame} returns them) in one array:
+ * the only chunk itself when it starts its buffer, else a copy.
+ *
+ * @example
+ * ```ts
+ * import { concat } from "./framing.ts";
+ *
+ * const one = concat([new Uint8Array([1, 2]), new Uint8Array([3])]);
+ * console.assert(one.join() === "1,2,3");
+ * ```
+ *
+ * @param chunks The chunks, in order.
+ * @returns Their bytes in one array.
+ */
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1 && chunks[0].byteOffset === 0) return chunks[0];
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}

@@ -34,6 +34,7 @@
  * @module
  */
 
+import { concat } from "../protocol/framing.ts";
 import type { FrameBufferPool } from "./frame_buffer_pool.ts";
 import type { Logger } from "./logger.ts";
 import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
@@ -895,13 +896,7 @@ export class Connection {
   async #writeAll(chunks: Uint8Array[], reserved: number): Promise<void> {
     const lent = chunks;
     if (this.#coalesce && chunks.length > 1) {
-      const one = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        one.set(c, at);
-        at += c.length;
-      }
-      chunks = [one];
+      chunks = [concat(chunks)];
     }
     try {
       for (const c of chunks) {

@@ -23,6 +23,7 @@
  */
 
 import {
+  concat,
   decodeBody,
   decodeResponseHeader,
   encodeRequestFrame,
@@ -193,24 +194,6 @@ const TOPIC_CHANGES: ReadonlySet<number> = new Set([
 
 type Obj = Record<string, unknown>;
 type Serve = (frame: Uint8Array, info: ConnectionInfo) => Promise<Uint8Array[] | null>;
-
-/**
- * The chunks of a response as one buffer (the chunk itself when there is one starting at its
- * buffer's first byte).
- *
- * @param chunks The chunks, in order.
- * @returns Their bytes in one array.
- */
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1 && chunks[0].byteOffset === 0) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 /**
  * One `MessageChannel` between every two of `n` shards: `ports[i][j]` is shard i's end of its

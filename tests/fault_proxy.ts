@@ -19,6 +19,7 @@
 
 import { ErrorCode } from "../protocol/errors.ts";
 import {
+  concat,
   decodeBody,
   decodeRequestBody,
   decodeRequestHeader,
@@ -365,14 +366,7 @@ export class FaultProxy {
     for (const k of res.apiKeys) {
       if (k.apiKey === INIT_PRODUCER_ID_KEY) k.maxVersion = Math.min(k.maxVersion, max);
     }
-    const chunks = encodeResponseFrame(ApiVersionsResponse, s.version, s.correlationId, res);
-    const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concat(encodeResponseFrame(ApiVersionsResponse, s.version, s.correlationId, res));
   }
 
   #release(s: Slot): void {

@@ -12,25 +12,45 @@
 
 const encoder = new TextEncoder();
 
-import { utf8Length } from "../protocol/primitives.ts";
-
 /** Strings up to this many characters are written with a loop; longer ones by `encodeInto`. */
 const LOOP_MAX = 256;
 
 /**
- * Length of `s` in UTF-8 bytes, without encoding it (lone surrogates count as U+FFFD, as
- * `TextEncoder` writes them). The protocol's string codecs use the same function.
+ * The UTF-8 byte length of `s`, as `TextEncoder` encodes it (a lone surrogate as the 3 bytes of
+ * U+FFFD).
  *
  * @example
  * ```ts
  * import { utf8Length } from "./utf8.ts";
- *
  * console.assert(utf8Length("abc") === 3);
  * console.assert(utf8Length("é€😀") === 2 + 3 + 4);
  * console.assert(utf8Length("\ud800") === new TextEncoder().encode("\ud800").length);
  * ```
+ *
+ * @param s The string.
+ * @returns Its UTF-8 length in bytes.
  */
-export { utf8Length };
+export function utf8Length(s: string): number {
+  const n = s.length;
+  let len = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) {
+      len += 1;
+    } else if (
+      c >= 0xd800 && c <= 0xdbff && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      // A surrogate pair: two code units, four bytes.
+      len += 2;
+      i++;
+    } else {
+      // Three bytes (a lone surrogate too: U+FFFD).
+      len += 2;
+    }
+  }
+  return len;
+}
 
 /**
  * Writes the UTF-8 bytes of `s` at `pos`; `length` must be {@linkcode utf8Length}(s).

@@ -9,46 +9,11 @@
 
 import assert from "node:assert/strict";
 import { Admin, Client, Producer } from "../../client/mod.ts";
-import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
-import { freePort } from "../chaos/broker.ts";
-import { startBroker, uniqueTopic } from "../harness.ts";
-
-const NO_GROUP = { generationId: -1, memberId: "", groupInstanceId: null };
-
-/** [offset, error code] of each of `partitions` of `topic` for `groupId` (OffsetFetch v7). */
-async function fetchOffsets(
-  client: Client,
-  groupId: string,
-  topic: string,
-  partitions: number[],
-  requireStable: boolean,
-): Promise<number[][]> {
-  const conn = await client.anyConnection();
-  const res = await conn.send(
-    { request: OffsetFetchRequest, response: OffsetFetchResponse },
-    OffsetFetchRequest.create({
-      groupId,
-      topics: [{ name: topic, partitionIndexes: partitions }],
-      requireStable,
-    }),
-    { version: 7 },
-  );
-  assert.equal(res.errorCode, 0, "OffsetFetch group error");
-  return partitions.map((partition) => {
-    const p = res.topics[0].partitions.find((x) => x.partitionIndex === partition)!;
-    return [p.committedOffset, p.errorCode];
-  });
-}
-
-const UNSTABLE = 88;
+import { uniqueTopic } from "../harness.ts";
+import { fetchOffsets, NO_GROUP, startOffsetsBroker, UNSTABLE } from "./offsets.ts";
 
 Deno.test("OffsetDelete takes the offsets an open transaction holds: committed, the transaction leaves none there (and after a restart)", async () => {
-  const broker = await startBroker({
-    // one port across the restarts
-    listeners: `PLAINTEXT://127.0.0.1:${freePort()}`,
-    offsetsTopicNumPartitions: 1,
-    transactionStateLogNumPartitions: 1,
-  });
+  const broker = await startOffsetsBroker();
   const client = new Client({ bootstrapServers: broker.bootstrap, retryBackoffMs: 50 });
   try {
     const admin = new Admin(client);
@@ -103,9 +68,7 @@ Deno.test("OffsetDelete takes the offsets an open transaction holds: committed, 
 Deno.test("offset expiry keeps a committed offset while an open transaction holds one of its partition", async () => {
   // 0.005 minutes: 300 ms of retention, checked every 100 ms (offsets.retention.minutes is
   // whole minutes from a config file; the in-process config takes a fraction)
-  const broker = await startBroker({
-    offsetsTopicNumPartitions: 1,
-    transactionStateLogNumPartitions: 1,
+  const broker = await startOffsetsBroker({
     offsetsRetentionMinutes: 0.005,
     offsetsRetentionCheckIntervalMs: 100,
   });

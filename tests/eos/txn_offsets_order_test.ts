@@ -9,37 +9,21 @@
 
 import assert from "node:assert/strict";
 import { Admin, Client, Producer } from "../../client/mod.ts";
-import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
-import { freePort } from "../chaos/broker.ts";
-import { startBroker, uniqueTopic } from "../harness.ts";
+import { uniqueTopic } from "../harness.ts";
+import { fetchOffsets, NO_GROUP, type OffsetsBroker, startOffsetsBroker } from "./offsets.ts";
 
-const NO_GROUP = { generationId: -1, memberId: "", groupInstanceId: null };
-
-type Broker = Awaited<ReturnType<typeof startBroker>>;
-
-/** Committed offsets of `partitions` of `topic` for `groupId` (OffsetFetch v7, not stable). */
+/** Committed offsets of `partitions` of `topic` for `groupId` (not stable; each error 0). */
 async function committed(
   client: Client,
   groupId: string,
   topic: string,
   partitions: number[],
 ): Promise<number[]> {
-  const conn = await client.anyConnection();
-  const res = await conn.send(
-    { request: OffsetFetchRequest, response: OffsetFetchResponse },
-    OffsetFetchRequest.create({
-      groupId,
-      topics: [{ name: topic, partitionIndexes: partitions }],
-      requireStable: false,
-    }),
-    { version: 7 },
+  const offsets = await fetchOffsets(client, groupId, topic, partitions, false);
+  offsets.forEach(([, error], i) =>
+    assert.equal(error, 0, `OffsetFetch error of ${topic}-${partitions[i]}`)
   );
-  assert.equal(res.errorCode, 0, "OffsetFetch group error");
-  return partitions.map((partition) => {
-    const p = res.topics[0].partitions.find((x) => x.partitionIndex === partition)!;
-    assert.equal(p.errorCode, 0, `OffsetFetch error of ${topic}-${partition}`);
-    return p.committedOffset;
-  });
+  return offsets.map(([offset]) => offset);
 }
 
 /**
@@ -49,15 +33,10 @@ async function committed(
  */
 async function scenario(
   name: string,
-  end: (producer: Producer, broker: Broker) => Promise<void>,
+  end: (producer: Producer, broker: OffsetsBroker) => Promise<void>,
   expected: number[],
 ): Promise<void> {
-  const broker = await startBroker({
-    // one port across the restarts
-    listeners: `PLAINTEXT://127.0.0.1:${freePort()}`,
-    offsetsTopicNumPartitions: 1,
-    transactionStateLogNumPartitions: 1,
-  });
+  const broker = await startOffsetsBroker();
   const client = new Client({ bootstrapServers: broker.bootstrap, retryBackoffMs: 50 });
   try {
     const admin = new Admin(client);

@@ -8,32 +8,18 @@
 
 import assert from "node:assert/strict";
 import { Admin, Client, Producer } from "../../client/mod.ts";
-import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
 import { ChaosBroker, freePort } from "../chaos/broker.ts";
-import { startBroker, uniqueTopic } from "../harness.ts";
+import { uniqueTopic } from "../harness.ts";
+import { fetchOffsets, NO_GROUP, startOffsetsBroker, UNSTABLE } from "./offsets.ts";
 
-const NO_GROUP = { generationId: -1, memberId: "", groupInstanceId: null };
-
-/** [offset, error code] of partition 0 of `topic` for `groupId` (OffsetFetch v7). */
+/** `[offset, error code]` of partition 0 of `topic` for `groupId`. */
 async function fetchOffset(
   client: Client,
   groupId: string,
   topic: string,
   requireStable: boolean,
 ): Promise<number[]> {
-  const conn = await client.anyConnection();
-  const res = await conn.send(
-    { request: OffsetFetchRequest, response: OffsetFetchResponse },
-    OffsetFetchRequest.create({
-      groupId,
-      topics: [{ name: topic, partitionIndexes: [0] }],
-      requireStable,
-    }),
-    { version: 7 },
-  );
-  assert.equal(res.errorCode, 0, "OffsetFetch group error");
-  const p = res.topics[0].partitions[0];
-  return [p.committedOffset, p.errorCode];
+  return (await fetchOffsets(client, groupId, topic, [0], requireStable))[0];
 }
 
 /**
@@ -60,7 +46,7 @@ async function scenario(bootstrap: string, restart: () => Promise<void>): Promis
     await producer.send({ topic, messages: [{ value: "b" }] });
     await producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 3 }], meta);
     await restart();
-    assert.deepEqual(await fetchOffset(client, group, topic, true), [-1, 88]);
+    assert.deepEqual(await fetchOffset(client, group, topic, true), [-1, UNSTABLE]);
     assert.deepEqual(await fetchOffset(client, group, topic, false), [1, 0]);
     await producer.commitTransaction();
     assert.deepEqual(await fetchOffset(client, group, topic, true), [3, 0]);
@@ -72,7 +58,7 @@ async function scenario(bootstrap: string, restart: () => Promise<void>): Promis
     await producer.send({ topic, messages: [{ value: "c" }] });
     await producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 5 }], meta);
     await restart();
-    assert.deepEqual(await fetchOffset(client, group, topic, true), [-1, 88]);
+    assert.deepEqual(await fetchOffset(client, group, topic, true), [-1, UNSTABLE]);
     await producer.abortTransaction();
     assert.deepEqual(await fetchOffset(client, group, topic, true), [3, 0]);
     await restart();
@@ -84,12 +70,7 @@ async function scenario(bootstrap: string, restart: () => Promise<void>): Promis
 }
 
 Deno.test("transactional offsets survive a clean broker restart: commit and abort", async () => {
-  const port = freePort();
-  const broker = await startBroker({
-    listeners: `PLAINTEXT://127.0.0.1:${port}`,
-    offsetsTopicNumPartitions: 1,
-    transactionStateLogNumPartitions: 1,
-  });
+  const broker = await startOffsetsBroker();
   try {
     await scenario(broker.bootstrap, () => broker.restart());
   } finally {

@@ -614,3 +614,31 @@ Deno.test("wrong protocol: every TLS record type on a plaintext port is closed w
     ok(!lines.some((l) => l.includes("request size")), lines.join("\n"));
   }
 });
+
+Deno.test("memory: a large frame whose buffer is full reserves its next growth before reading on, so the next bytes go straight into it (FRAME_GROWTH times what arrived, never more)", async () => {
+  await using t = await startTestBroker();
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: t.broker.port });
+  try {
+    // A Produce frame of 300 KiB whose first MIN_FRAME_CHUNK bytes, then the next growth
+    // step's, arrive and stop: once they are read the buffer is full, and it grows (and
+    // reserves) FRAME_GROWTH times what arrived to read the rest into it.
+    const size = 300 * 1024;
+    const frame = partialFrame(size, size);
+    frame[5] = 0; // Produce (API key 0)
+    let from = 0;
+    let arrived = MIN_FRAME_CHUNK;
+    for (let step = 0; step < 3; step++) {
+      await writeAll(c, frame.subarray(from, 4 + arrived));
+      from = 4 + arrived;
+      const want = Math.min(size, arrived * FRAME_GROWTH);
+      await until(`the frame holds ${want} bytes after ${arrived} arrived`, () => {
+        const h = held(t);
+        return h.length === 1 && h[0] === want;
+      });
+      arrived = want;
+    }
+  } finally {
+    c.close();
+  }
+  await until("the connection is closed", () => t.broker.connectionQueuedBytes().size === 0);
+});

@@ -12,8 +12,10 @@ import { buildBatch, fixCrc, seededRandom } from "../wasm/testing.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "./testing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
 import {
+  FRAME_GROWTH,
   MAX_QUEUED_FRAMES,
   MAX_READ_AHEAD_BYTES,
+  MIN_FRAME_CHUNK,
   RESPONSE_SCRATCH_BYTES,
   SMALL_FRAME_BYTES,
   SPARE_FRAME_BYTES,
@@ -330,5 +332,58 @@ Deno.test("response buffers: thousands of pipelined answers of changing layouts 
     assertEquals(firsts.size, 4);
   } finally {
     conn.close();
+  }
+});
+
+Deno.test("frame reuse: a large Produce frame split across reads at each boundary of its buffer's growth (prefix, API key, MIN_FRAME_CHUNK, ×FRAME_GROWTH steps, the read buffer's size, the last byte) is stored byte-identical", async () => {
+  await using t = await startTestBroker();
+  const pool = t.broker.frameBufferPool;
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    await createTopic(c, "splits");
+    // offsets into the frame (4-byte size prefix included) where the bytes stop until the
+    // broker has read what came before: the buffer grows at MIN_FRAME_CHUNK and FRAME_GROWTH
+    // times that, and the first bytes arrive through the connection's read buffer (64 KiB)
+    const edges = [MIN_FRAME_CHUNK, MIN_FRAME_CHUNK * FRAME_GROWTH, SMALL_FRAME_BYTES];
+    edges.push(edges[edges.length - 1] * FRAME_GROWTH);
+    const cuts = [1, 3, 4, 5, 6, 7];
+    for (const e of edges) cuts.push(e - 1, e, e + 1, e + 3, e + 4, e + 5);
+    const sent: Uint8Array[] = [];
+    const frames: number[] = [];
+    // one frame per cut, then one cut at every edge at once
+    const plans: number[][] = cuts.map((cut) => [cut]);
+    plans.push([...cuts]);
+    for (const [i, plan] of plans.entries()) {
+      const batch = bigBatch(300 + i, 80); // ~330 KB: four growth steps past the read buffer
+      const frame = encodeRequestFrame(
+        ProduceRequest,
+        9,
+        1000 + i,
+        "splits",
+        ProduceRequest.create(produceBody("splits", 0, batch)),
+      );
+      ok(frame.length > plan[plan.length - 1] + 1);
+      frames.push(frame.length);
+      let at = 0;
+      for (const cut of plan) {
+        await c.sendRaw(frame.subarray(at, cut));
+        at = cut;
+        // give the broker time to read what was sent (a pause, not a timing check: any split
+        // the kernel makes instead must be handled as well)
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      await c.sendRaw(frame.subarray(at));
+      const got = await c.receive(ProduceResponse, 9);
+      assertEquals(got.correlationId, 1000 + i);
+      const r = got.body.responses[0].partitionResponses[0];
+      assertEquals([r.errorCode, r.baseOffset], [ErrorCode.NONE, i * 80], `plan ${plan}`);
+      sent.push(batch);
+    }
+    ok(pool.stats.allocated + pool.stats.reused > 0, JSON.stringify(pool.stats));
+    const stored = await fetchAll(c, "splits");
+    assertEquals(stored.length, sent.length);
+    for (const [i, b] of sent.entries()) assertStored(stored[i], b, `plan ${plans[i]}`);
+  } finally {
+    c.close();
   }
 });

@@ -248,6 +248,8 @@ export class LogManager {
   #highWatermarks = new Map<string, number>();
   /** Whether `replication-offset-checkpoint` exists (written only once a log is replicated). */
   #hwCheckpointExists = false;
+  /** Text of each checkpoint file as this manager last wrote it, by file name. */
+  #checkpointTexts = new Map<string, string>();
   // log cleaner (cleaner.ts): compaction of cleanup.policy=compact logs
   #cleaner = new LogCleaner();
   /** Retention and cleaner work done since open (for metrics). */
@@ -1598,26 +1600,26 @@ export class LogManager {
           if (hw !== undefined) hws.push({ topic: name, partition: l.partition, offset: hw });
         }
       }
-      const enc = new TextEncoder();
-      await writeFileAtomic(
-        `${this.dir}/${RECOVERY_POINT_CHECKPOINT_FILE}`,
-        enc.encode(formatCheckpoint(rps)),
-      );
-      await writeFileAtomic(
-        `${this.dir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`,
-        enc.encode(formatCheckpoint(lsos)),
-      );
+      await this.#writeCheckpointFile(RECOVERY_POINT_CHECKPOINT_FILE, formatCheckpoint(rps));
+      await this.#writeCheckpointFile(LOG_START_OFFSET_CHECKPOINT_FILE, formatCheckpoint(lsos));
       await this.#writeHighWatermarks(hws);
     });
+  }
+
+  /**
+   * Writes a checkpoint file of the data dir, unless this manager last wrote it with the same text
+   * (an idle broker's checkpoint interval then writes and fsyncs nothing; issue #17).
+   */
+  async #writeCheckpointFile(name: string, text: string): Promise<void> {
+    if (this.#checkpointTexts.get(name) === text) return;
+    await writeFileAtomic(`${this.dir}/${name}`, new TextEncoder().encode(text));
+    this.#checkpointTexts.set(name, text);
   }
 
   /** Writes `replication-offset-checkpoint` (never on a broker that replicated nothing). */
   async #writeHighWatermarks(hws: CheckpointEntry[]): Promise<void> {
     if (hws.length === 0 && !this.#hwCheckpointExists) return;
-    await writeFileAtomic(
-      `${this.dir}/${REPLICATION_OFFSET_CHECKPOINT_FILE}`,
-      new TextEncoder().encode(formatCheckpoint(hws)),
-    );
+    await this.#writeCheckpointFile(REPLICATION_OFFSET_CHECKPOINT_FILE, formatCheckpoint(hws));
     this.#hwCheckpointExists = true;
   }
 

@@ -7,8 +7,11 @@
  * Deno's own floor: `deno run` of a script that only listens on a port and answers the same
  * request with a fixed reply, and the same script that first sets a timer (`floor+timer`: Deno
  * loads its Node-compatible timers at the first one). Prints medians and the ratios to the floor.
- * `--before PATH` adds another checkout's `cli/main.ts` (e.g. main's, from `git archive`) and
- * `--flags="..."` (repeatable) this broker with more `deno run` flags, all in the same rotation.
+ * `--before PATH` (repeatable) adds another checkout's `cli/main.ts` (e.g. main's, from
+ * `git archive`, or a `deno bundle` of it) and `--flags="..."` (repeatable) this broker with more
+ * `deno run` flags, all in the same rotation. Each `--flags` variant runs with a `DENO_DIR` of its
+ * own: V8 rejects a code cache made under other V8 flags, so variants sharing one cache would
+ * rewrite every module's entry at each start, and slow the plain broker's starts as much.
  *
  * @example
  * ```sh
@@ -130,6 +133,8 @@ export interface BrokerVariant {
   main?: string;
   /** More `deno run` flags, e.g. `--v8-flags=--single-threaded-gc`. */
   denoFlags?: string[];
+  /** `DENO_DIR` of the process (default: the inherited one). */
+  denoDir?: string;
 }
 
 /**
@@ -157,6 +162,7 @@ export function spawnBroker(
       dir,
       ...extra,
     ],
+    env: variant.denoDir === undefined ? undefined : { DENO_DIR: variant.denoDir },
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -243,7 +249,7 @@ if (import.meta.main) {
     options: {
       runs: { type: "string", default: "11" },
       "idle-ms": { type: "string", default: "1000" },
-      before: { type: "string" },
+      before: { type: "string", multiple: true },
       flags: { type: "string", multiple: true },
     },
   });
@@ -259,13 +265,16 @@ if (import.meta.main) {
     { name: "deno floor", sample: () => sampleFloor(floorScript, idleMs), got: [] },
     { name: "floor+timer", sample: () => sampleFloor(timerScript, idleMs), got: [] },
   ];
-  if (values.before !== undefined) {
-    const main = values.before;
-    subjects.push({ name: "before", sample: () => sampleBroker(idleMs, { main }), got: [] });
+  for (const [i, main] of (values.before ?? []).entries()) {
+    const name = i === 0 ? "before" : `before ${i + 1}`;
+    subjects.push({ name, sample: () => sampleBroker(idleMs, { main }), got: [] });
   }
+  const denoDirs: string[] = [];
   for (const f of values.flags ?? []) {
     const denoFlags = f.split(" ").filter((x) => x !== "");
-    subjects.push({ name: f, sample: () => sampleBroker(idleMs, { denoFlags }), got: [] });
+    const denoDir = await Deno.makeTempDir({ prefix: "sluice-start-deno-dir-" });
+    denoDirs.push(denoDir);
+    subjects.push({ name: f, sample: () => sampleBroker(idleMs, { denoFlags, denoDir }), got: [] });
   }
   const load0 = loadAverage();
   try {
@@ -281,6 +290,7 @@ if (import.meta.main) {
   } finally {
     await Deno.remove(floorScript);
     await Deno.remove(timerScript);
+    for (const d of denoDirs) await Deno.remove(d, { recursive: true });
   }
   const row = (name: string, s: Sample[]) => {
     const starts = s.map((x) => x.startMs);

@@ -6,9 +6,9 @@
  *    than `min.compaction.lag.ms` or an offset at or after the last stable offset (a transaction
  *    in progress may still abort). Its part from the first dirty offset (the end of the previous
  *    pass, kept in `cleaner-offset-checkpoint`) is dirty; the log is due when dirty bytes / all
- *    cleanable bytes ≥ `min.cleanable.dirty.ratio`, when the first dirty segment is older than
+ *    cleanable bytes >= `min.cleanable.dirty.ratio`, when the first dirty segment is older than
  *    `max.compaction.lag.ms`, or when a retained tombstone's or marker's delete horizon has passed.
- * 2. An offset map (key → last offset) is built over the dirty segments; records of aborted
+ * 2. An offset map (key -> last offset) is built over the dirty segments; records of aborted
  *    transactions (the `.txnindex` entries) are left out of it.
  * 3. Segments from the log start to the end of the map are cleaned in groups (at most
  *    `segment.bytes` together): a record survives unless the map holds a later offset for its key.
@@ -597,7 +597,7 @@ export class LogCleaner {
 
 /** What filtering a batch needs from the pass over its log. */
 interface Pass {
-  /** Key → last offset over the dirty segments. */
+  /** Key -> last offset over the dirty segments. */
   map: Map<string, number>;
   /** Each producer's last batch. */
   lastRecords: Map<number, ProducerLastRecord>;
@@ -611,7 +611,7 @@ interface Pass {
 /**
  * The transactions seen while walking a range of the log in offset order (Kafka's
  * `CleanedTransactionMetadata`): which data batches belong to aborted transactions (removable),
- * and whether each marker may go — an ABORT marker once no batch of its transaction was seen in
+ * and whether each marker may go - an ABORT marker once no batch of its transaction was seen in
  * this walk (a retained one's `.txnindex` entry goes to the cleaned segment's index), a COMMIT
  * marker likewise.
  */

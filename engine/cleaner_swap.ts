@@ -6,7 +6,7 @@
  *
  * 1. `<B>.swapend` is written atomically with `E` (the marker says which old segments the swap
  *    replaces: the cleaned file alone cannot say, as compaction may have removed its tail);
- * 2. `<B>.log.cleaned` is renamed to `<B>.log.swap` and the directory fsynced — the commit point;
+ * 2. `<B>.log.cleaned` is renamed to `<B>.log.swap` and the directory fsynced - the commit point;
  * 3. the old segments' files are renamed to `.deleted`;
  * 4. `<B>.log.swap` is renamed to `<B>.log`;
  * 5. the new segment's indexes are written and the marker removed.

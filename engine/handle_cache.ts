@@ -61,8 +61,14 @@ export interface FileHandleCacheStats {
 
 /** Options of {@linkcode FileHandleCache}. */
 export interface FileHandleCacheOptions {
-  /** Diagnostic messages (the bound lowered after EMFILE). */
+  /** Diagnostic messages (the bound lowered after EMFILE, or raised by `grow`). */
   logger?: (msg: string) => void;
+  /**
+   * Called once, the first time the cache is full, with the handles it holds (open and being
+   * opened): returns the bound to use from then on (kept if not higher). For a bound found at
+   * start-up only in part ({@linkcode defaultOpenFilesBound}).
+   */
+  grow?: (held: number) => number;
 }
 
 /**
@@ -108,12 +114,13 @@ export class FileHandleCache {
   #evictions = 0;
   #waits = 0;
   #logger: (msg: string) => void;
+  #grow: ((held: number) => number) | undefined;
 
   /**
    * Creates a cache.
    *
    * @param capacity Most handles open at once (at least 1).
-   * @param options Logger.
+   * @param options Logger, growth of the bound.
    * @throws {RangeError} If `capacity` is not a positive integer.
    */
   constructor(capacity: number, options: FileHandleCacheOptions = {}) {
@@ -124,6 +131,7 @@ export class FileHandleCache {
     }
     this.#capacity = capacity;
     this.#logger = options.logger ?? (() => {});
+    this.#grow = options.grow;
   }
 
   /** The bound. */
@@ -248,6 +256,18 @@ export class FileHandleCache {
 
   /** Reserves room if there is some or idle handles can make it. */
   #take(): boolean {
+    if (this.#grow !== undefined && this.#open + this.#opening >= this.#capacity) {
+      const grow = this.#grow;
+      this.#grow = undefined;
+      const next = grow(this.#open + this.#opening);
+      if (next > this.#capacity) {
+        this.#logger(
+          `${this.#open} segment handles open: raising ${MAX_OPEN_FILES_CONFIG} from ` +
+            `${this.#capacity} to ${next} (half the descriptors free)`,
+        );
+        this.#capacity = next;
+      }
+    }
     if (this.#open + this.#opening >= this.#capacity) {
       this.#evictTo(this.#capacity - 1 - this.#opening);
     }
@@ -301,13 +321,81 @@ export class FileHandleCache {
 }
 
 /**
- * The default bound on open segment handles: half the process's open-file limit (the rest is
- * left for client connections, index and checkpoint writes and the runtime), read from
- * `/proc/self/limits`. Deno raises its soft limit to the hard limit at start-up, so this is half
- * the hard limit. Reading `/proc/self/limits` needs `--allow-all`; without it, half of the
- * descriptors still free is used, found by opening `/` (or `probePath` where `/` may not be
- * read) read-only until the system refuses (EMFILE) or {@linkcode FALLBACK_MAX_OPEN_FILES} twice
- * over succeed; without a `probePath`, {@linkcode FALLBACK_MAX_OPEN_FILES}.
+ * Opens the start-up probe makes at most: {@linkcode FALLBACK_MAX_OPEN_FILES}, so that a limit up
+ * to about 1,024 descriptors (e.g. `ulimit -n 1024`) is counted exactly at start-up, while the rest
+ * of the count waits for the cache's first need of more than half of them (issue #17: 2,048 opens
+ * took 20-40 ms of every start).
+ */
+export const START_PROBE_FILES = FALLBACK_MAX_OPEN_FILES;
+
+/** A default bound on open segment handles: the bound at start and how it may grow later. */
+export interface DefaultOpenFilesBound {
+  /** The bound at start-up. */
+  capacity: number;
+  /**
+   * Present when the start-up probe stopped before the system refused a descriptor: counts the
+   * rest when the cache first holds `capacity` handles (see {@linkcode FileHandleCacheOptions}).
+   */
+  grow?: (held: number) => number;
+}
+
+/**
+ * The default bound on open segment handles, as {@linkcode FileHandleCache} takes it: half the
+ * process's open-file limit (the rest is left for client connections, index and checkpoint writes
+ * and the runtime), read from `/proc/self/limits`. Deno raises its soft limit to the hard limit at
+ * start-up, so this is half the hard limit. Reading `/proc/self/limits` needs `--allow-all`;
+ * without it, half of the descriptors still free is used, up to {@linkcode FALLBACK_MAX_OPEN_FILES},
+ * found by opening `/` (or `probePath` where `/` may not be read) read-only until the system
+ * refuses (EMFILE), in two steps: at most {@linkcode START_PROBE_FILES} opens now; if they all
+ * succeed the bound starts at half of them and `grow` counts the rest (up to twice
+ * {@linkcode FALLBACK_MAX_OPEN_FILES} less the handles the cache holds) when the cache first
+ * needs more. Without a `probePath`, {@linkcode FALLBACK_MAX_OPEN_FILES}.
+ *
+ * The second count runs while the broker serves: only with a limit between about 1,040 and 2,080
+ * descriptors does it reach the limit, and then for the microseconds between the refused open and
+ * the first close.
+ *
+ * @param probePath A file or directory the process may read (e.g. the data dir), for the probe.
+ * @returns The bound at start, at least {@linkcode MIN_MAX_OPEN_FILES}, and its growth if any.
+ *
+ * @example
+ * ```ts
+ * import { defaultOpenFilesBound, FileHandleCache } from "./handle_cache.ts";
+ * const { capacity, grow } = defaultOpenFilesBound(".");
+ * const cache = new FileHandleCache(capacity, { grow });
+ * console.assert(cache.capacity >= 16);
+ * ```
+ */
+export function defaultOpenFilesBound(probePath?: string): DefaultOpenFilesBound {
+  const limit = openFileLimit();
+  if (limit !== undefined) {
+    return {
+      capacity: Math.max(
+        MIN_MAX_OPEN_FILES,
+        Math.min(Math.floor(limit / 2), MAX_DEFAULT_OPEN_FILES),
+      ),
+    };
+  }
+  if (probePath === undefined) return { capacity: FALLBACK_MAX_OPEN_FILES };
+  const path = cheapestToOpen(probePath);
+  const free = probeFreeFiles(path, START_PROBE_FILES);
+  if (free !== undefined) return { capacity: Math.max(MIN_MAX_OPEN_FILES, Math.floor(free / 2)) };
+  const capacity = Math.floor(START_PROBE_FILES / 2);
+  const grow = (held: number): number => {
+    const most = 2 * FALLBACK_MAX_OPEN_FILES - held;
+    if (most <= 0) return FALLBACK_MAX_OPEN_FILES;
+    const more = probeFreeFiles(path, most);
+    // `undefined`: all `most` opened (or `path` cannot be opened now: keep the start's count)
+    if (more === undefined) return FALLBACK_MAX_OPEN_FILES;
+    return Math.max(capacity, Math.floor((more + held) / 2));
+  };
+  return { capacity, grow };
+}
+
+/**
+ * The default bound on open segment handles counted in full now (both steps of
+ * {@linkcode defaultOpenFilesBound} at once): half the process's open-file limit, or without
+ * `--allow-all` half of the descriptors still free, up to {@linkcode FALLBACK_MAX_OPEN_FILES}.
  *
  * @param probePath A file or directory the process may read (e.g. the data dir), for the probe.
  * @returns The bound, at least {@linkcode MIN_MAX_OPEN_FILES}.
@@ -319,20 +407,13 @@ export class FileHandleCache {
  * ```
  */
 export function defaultMaxOpenFiles(probePath?: string): number {
-  const limit = openFileLimit();
-  if (limit !== undefined) {
-    return Math.max(MIN_MAX_OPEN_FILES, Math.min(Math.floor(limit / 2), MAX_DEFAULT_OPEN_FILES));
-  }
-  const free = probePath === undefined
-    ? undefined
-    : probeFreeFiles(cheapestToOpen(probePath), 2 * FALLBACK_MAX_OPEN_FILES);
-  if (free === undefined) return FALLBACK_MAX_OPEN_FILES;
-  return Math.max(MIN_MAX_OPEN_FILES, Math.floor(free / 2));
+  const { capacity, grow } = defaultOpenFilesBound(probePath);
+  return grow === undefined ? capacity : grow(0);
 }
 
 /**
  * `/` if the process may read it, else `path`. Deno resolves each component of a path at every
- * open (a `readlink` each), so the root is the cheapest thing to open 2,048 times: ~17 ms against
+ * open (a `readlink` each), so the root is the cheapest thing to open up to 2,048 times: ~17 ms against
  * ~25 ms for a data dir in `/tmp` (issue #17; the probe is part of every start without
  * `--allow-all`).
  */
@@ -346,7 +427,8 @@ function cheapestToOpen(path: string): string {
 
 /**
  * How many more descriptors the process can open: opens `path` read-only until EMFILE (at most
- * `max` times), then closes them all. Only for start-up, before anything else opens files.
+ * `max` times), then closes them all. Anything else opening a file in the moment between the
+ * refused open and the first close fails with EMFILE too.
  *
  * @param path A file or directory the process may read.
  * @param max Most opens to try.

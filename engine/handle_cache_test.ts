@@ -222,3 +222,80 @@ console.log(defaultMaxOpenFiles(${JSON.stringify(dir)}));`,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("handle cache: grow is asked once, when the cache is first full", async () => {
+  const asked: number[] = [];
+  const lines: string[] = [];
+  const cache = new FileHandleCache(2, {
+    grow: (held) => {
+      asked.push(held);
+      return 5;
+    },
+    logger: (m) => lines.push(m),
+  });
+  const closed: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    await cache.acquire();
+    cache.opened(fake(String(i), closed));
+  }
+  assert.deepEqual(asked, []); // not full before the third
+  for (let i = 2; i < 7; i++) {
+    await cache.acquire();
+    cache.opened(fake(String(i), closed));
+  }
+  assert.deepEqual(asked, [2]);
+  assert.equal(cache.capacity, 5);
+  assert.deepEqual(closed, ["0", "1"]); // the bound grown once, then the LRU as before
+  assert.match(lines[0], /raising sluice\.log\.max\.open\.files from 2 to 5/);
+});
+
+Deno.test("handle cache: the probe counts up to 1,024 at start, the rest at the first need", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/grow.ts`;
+    await Deno.writeTextFile(`${dir}/f`, "x");
+    await Deno.writeTextFile(
+      script,
+      `import { defaultMaxOpenFiles, defaultOpenFilesBound, FileHandleCache } from "${
+        new URL("./handle_cache.ts", import.meta.url).href
+      }";
+const full = defaultMaxOpenFiles("${dir}");
+const { capacity, grow } = defaultOpenFilesBound("${dir}");
+const cache = new FileHandleCache(capacity, { grow });
+for (let i = 0; i < 600; i++) {
+  await cache.acquire();
+  const f = Deno.openSync("${dir}/f");
+  cache.opened({ tryClose: () => (f.close(), true) });
+}
+console.log(JSON.stringify({ full, start: capacity, grown: cache.capacity }));`,
+    );
+    const run = async (limit: number) => {
+      const out = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `ulimit -n ${limit} && exec "$0" run --allow-read "$1"`,
+          Deno.execPath(),
+          script,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      return JSON.parse(new TextDecoder().decode(out.stdout)) as Record<string, number>;
+    };
+    // a low limit is counted at start, exactly: no growth
+    const low = await run(256);
+    assert.ok(low.start > 96 && low.start < 128 && low.grown === low.start, JSON.stringify(low));
+    assert.ok(Math.abs(low.start - low.full) <= 2, JSON.stringify(low));
+    // a high one: 512 at start, 1,024 at the first need of a 513th handle
+    assert.deepEqual(await run(8192), { full: 1024, start: 512, grown: 1024 });
+    // between: 512 at start, then half of what is free counting the cache's 512 handles, as the
+    // whole count at start gives
+    const mid = await run(1600);
+    assert.equal(mid.start, 512);
+    assert.ok(mid.grown > 700 && mid.grown < 800, JSON.stringify(mid));
+    assert.ok(Math.abs(mid.grown - mid.full) <= 2, JSON.stringify(mid));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

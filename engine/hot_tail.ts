@@ -309,7 +309,7 @@ export class HotTail {
 
   /**
    * Copies whole batches from index `i`: at most `maxBytes` (but at least one batch), stopping
-   * before the first batch whose base offset is ≥ `limitOffset`.
+   * before the first batch whose base offset is >= `limitOffset`.
    *
    * @param i First batch index.
    * @param maxBytes Byte budget.

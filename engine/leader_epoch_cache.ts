@@ -26,7 +26,7 @@ export const UNDEFINED_EPOCH: number = -1;
 export const UNDEFINED_EPOCH_OFFSET: number = -1;
 
 /**
- * A partition's epoch → start offset map, in epoch order (epochs and start offsets both
+ * A partition's epoch -> start offset map, in epoch order (epochs and start offsets both
  * strictly increasing, as Kafka keeps them).
  *
  * @example
@@ -130,7 +130,7 @@ export class LeaderEpochCache {
    * is newer than the latest one (or the first); an entry with a start offset at or past it is
    * replaced.
    *
-   * @param epoch Leader epoch (≥ 0).
+   * @param epoch Leader epoch (>= 0).
    * @param startOffset Offset of its first record.
    * @returns Whether the cache changed.
    */
@@ -155,7 +155,7 @@ export class LeaderEpochCache {
    *
    * @param requestedEpoch The epoch asked about.
    * @param logEndOffset The log end offset.
-   * @returns The largest epoch ≤ the requested one that is known, and its end offset.
+   * @returns The largest epoch <= the requested one that is known, and its end offset.
    */
   endOffsetFor(requestedEpoch: number, logEndOffset: number): { epoch: number; endOffset: number } {
     const none = { epoch: UNDEFINED_EPOCH, endOffset: UNDEFINED_EPOCH_OFFSET };

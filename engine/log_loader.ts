@@ -132,7 +132,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
   const rebuildTxnIndexes = new Set<LogSegment>(); // rebuilt when the producer state is loaded
   // leader epochs of the re-validated batches (a follower's checkpoint may lag its log)
   const recoveredEpochs: { epoch: number; startOffset: number }[] = [];
-  const txnIndexWhy = new Map<number, string>(); // base offset → why its file is not trusted
+  const txnIndexWhy = new Map<number, string>(); // base offset -> why its file is not trusted
   for (let i = 0; i < bases.length; i++) {
     const seg = new LogSegment(dir, bases[i], params.hooks?.handles);
     // compaction leaves offset gaps; a delete-only log's tail must continue exactly
@@ -218,7 +218,7 @@ export async function loadPartitionLog(params: LoadParams): Promise<PartitionLog
         [...new Set(txnIndexWhy.values())].join("; "),
     );
   }
-  // producers: latest valid snapshot ≤ LEO (≤ the first transaction index to rebuild), then the
+  // producers: latest valid snapshot <= LEO (<= the first transaction index to rebuild), then the
   // batches after it
   const producerState = new ProducerStateManager(dir, {
     expirationMs: params.hooks?.producerIdExpirationMs,

@@ -37,7 +37,11 @@ import {
 } from "./checkpoint.ts";
 import { DataDirLock } from "./data_dir_lock.ts";
 import { EngineError, ErrorCode, storageError } from "./errors.ts";
-import { defaultMaxOpenFiles, FileHandleCache, type FileHandleCacheStats } from "./handle_cache.ts";
+import {
+  defaultOpenFilesBound,
+  FileHandleCache,
+  type FileHandleCacheStats,
+} from "./handle_cache.ts";
 import {
   createPartitionLog,
   disposeUnownedPartitionDir,
@@ -125,13 +129,14 @@ export interface LogManagerOptions {
   failureLogIntervalMs?: number;
   /** Bytes of each active segment's tail kept in memory (default 4 MiB). */
   hotTailBytes?: number;
-  /** Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`, 15000; ≤ 0: no timer). */
+  /** Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`, 15000; <= 0: no timer). */
   cleanerBackoffMs?: number;
   /**
    * Most segment `.log` handles open at once, over all partitions (`sluice.log.max.open.files`);
    * idle ones are closed, least recently used first, and reopened on demand. Default: half the
-   * process's open-file limit, or without `--allow-all` half the descriptors still free at open
-   * (see `defaultMaxOpenFiles` in `handle_cache.ts`).
+   * process's open-file limit, or without `--allow-all` half the descriptors still free, up to
+   * 1,024, counted in part at open and the rest at the first need (see `defaultOpenFilesBound` in
+   * `handle_cache.ts`).
    */
   maxOpenFiles?: number;
   /**
@@ -243,6 +248,8 @@ export class LogManager {
   #highWatermarks = new Map<string, number>();
   /** Whether `replication-offset-checkpoint` exists (written only once a log is replicated). */
   #hwCheckpointExists = false;
+  /** Text of each checkpoint file as this manager last wrote it, by file name. */
+  #checkpointTexts = new Map<string, string>();
   // log cleaner (cleaner.ts): compaction of cleanup.policy=compact logs
   #cleaner = new LogCleaner();
   /** Retention and cleaner work done since open (for metrics). */
@@ -281,9 +288,10 @@ export class LogManager {
     this.dir = dir;
     this.#defaults = defaults;
     this.#options = options;
-    this.#handles = new FileHandleCache(options.maxOpenFiles ?? defaultMaxOpenFiles(dir), {
-      logger: (m) => this.#logger(m),
-    });
+    const { capacity, grow } = options.maxOpenFiles === undefined
+      ? defaultOpenFilesBound(dir)
+      : { capacity: options.maxOpenFiles, grow: undefined };
+    this.#handles = new FileHandleCache(capacity, { logger: (m) => this.#logger(m), grow });
     this.#maxPartitions = options.maxPartitions ?? Infinity;
     this.#throttled = new ThrottledLog(
       (m) => this.#logger(m),
@@ -815,7 +823,7 @@ export class LogManager {
    * Replaces the broker-level topic defaults (dynamic broker configs) and applies them to every
    * live log of a topic without its own override.
    *
-   * @param defaults Topic config name → value.
+   * @param defaults Topic config name -> value.
    * @throws {EngineError} INVALID_CONFIG for a bad value (nothing changes).
    *
    * @example
@@ -868,8 +876,8 @@ export class LogManager {
    * Creates a topic with `partitions` empty partition logs. Other topics' changes do not wait
    * for it (see the module doc); on failure nothing is left behind.
    *
-   * @param name Topic name (`[a-zA-Z0-9._-]`, ≤ 249, not `.`/`..`).
-   * @param partitions Number of partitions (≥ 1).
+   * @param name Topic name (`[a-zA-Z0-9._-]`, <= 249, not `.`/`..`).
+   * @param partitions Number of partitions (>= 1).
    * @param configs Topic config overrides.
    * @param options `validateOnly`: check without creating; `signal`: abort (what was made is
    * removed).
@@ -1592,26 +1600,26 @@ export class LogManager {
           if (hw !== undefined) hws.push({ topic: name, partition: l.partition, offset: hw });
         }
       }
-      const enc = new TextEncoder();
-      await writeFileAtomic(
-        `${this.dir}/${RECOVERY_POINT_CHECKPOINT_FILE}`,
-        enc.encode(formatCheckpoint(rps)),
-      );
-      await writeFileAtomic(
-        `${this.dir}/${LOG_START_OFFSET_CHECKPOINT_FILE}`,
-        enc.encode(formatCheckpoint(lsos)),
-      );
+      await this.#writeCheckpointFile(RECOVERY_POINT_CHECKPOINT_FILE, formatCheckpoint(rps));
+      await this.#writeCheckpointFile(LOG_START_OFFSET_CHECKPOINT_FILE, formatCheckpoint(lsos));
       await this.#writeHighWatermarks(hws);
     });
+  }
+
+  /**
+   * Writes a checkpoint file of the data dir, unless this manager last wrote it with the same text
+   * (an idle broker's checkpoint interval then writes and fsyncs nothing; issue #17).
+   */
+  async #writeCheckpointFile(name: string, text: string): Promise<void> {
+    if (this.#checkpointTexts.get(name) === text) return;
+    await writeFileAtomic(`${this.dir}/${name}`, new TextEncoder().encode(text));
+    this.#checkpointTexts.set(name, text);
   }
 
   /** Writes `replication-offset-checkpoint` (never on a broker that replicated nothing). */
   async #writeHighWatermarks(hws: CheckpointEntry[]): Promise<void> {
     if (hws.length === 0 && !this.#hwCheckpointExists) return;
-    await writeFileAtomic(
-      `${this.dir}/${REPLICATION_OFFSET_CHECKPOINT_FILE}`,
-      new TextEncoder().encode(formatCheckpoint(hws)),
-    );
+    await this.#writeCheckpointFile(REPLICATION_OFFSET_CHECKPOINT_FILE, formatCheckpoint(hws));
     this.#hwCheckpointExists = true;
   }
 
@@ -1733,7 +1741,7 @@ function formatCleanShutdownMarker(
 
 /**
  * Parses the clean shutdown marker: empty (written by older versions) or
- * `{"version":1,"unmade":{"<topic id>":[[from,to],...]}}`, the partitions (`from` ≤ p < `to`)
+ * `{"version":1,"unmade":{"<topic id>":[[from,to],...]}}`, the partitions (`from` <= p < `to`)
  * that held no segment file at the shutdown ({@linkcode PartitionLog.unmade}).
  *
  * @returns The ranges by topic id (empty when the marker lists none or cannot be read: every
@@ -1783,7 +1791,7 @@ function checkLimitOption(
 }
 
 /**
- * Runs `fn(0)` … `fn(count - 1)`, at most `limit` at once. On the first failure no new index is
+ * Runs `fn(0)` ... `fn(count - 1)`, at most `limit` at once. On the first failure no new index is
  * started; the failure is thrown once the running ones have settled.
  */
 async function forEachConcurrently(

@@ -516,3 +516,30 @@ Deno.test("after a clean close, a never-used partition's log is made at its firs
     }
   });
 });
+
+Deno.test("log manager: checkpoints are written again only when they change", async () => {
+  await withDir(async (dir) => {
+    const mgr = await LogManager.open(dir, opts);
+    try {
+      await mgr.createTopic("idle", 2);
+      const files = ["recovery-point-offset-checkpoint", "log-start-offset-checkpoint"];
+      // a rewrite renames a new file over the old one: a new inode
+      const inodes = () =>
+        Promise.all(files.map(async (f) => (await Deno.stat(`${dir}/${f}`)).ino));
+      await mgr.flush();
+      const first = await inodes();
+      for (let i = 0; i < 2; i++) {
+        await mgr.flush(); // one write would give a new inode (two could give the first one back)
+        assert.deepEqual(await inodes(), first); // nothing changed: nothing written
+      }
+      await mgr.partition("idle", 1)!.append(makeBatch(3, 10, Date.now(), "x"));
+      await mgr.flush(); // the recovery point moved: that file is written, the other is not
+      const after = await inodes();
+      assert.notEqual(after[0], first[0]);
+      assert.equal(after[1], first[1]);
+      assert.match(await Deno.readTextFile(`${dir}/${files[0]}`), /^idle 1 3$/m);
+    } finally {
+      await mgr.close();
+    }
+  });
+});

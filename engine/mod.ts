@@ -127,7 +127,10 @@ export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
 export {
   type CachedHandle,
   defaultMaxOpenFiles,
+  type DefaultOpenFilesBound,
+  defaultOpenFilesBound,
   FileHandleCache,
+  type FileHandleCacheOptions,
   type FileHandleCacheStats,
   MAX_OPEN_FILES_CONFIG,
 } from "./handle_cache.ts";

@@ -91,7 +91,7 @@ export interface CommittedReadResult extends ReadResult {
 
 /** Options of {@linkcode PartitionLog.read}. */
 export interface ReadOptions {
-  /** Exclusive bound: batches whose base offset is ≥ this are not returned (default: HW). */
+  /** Exclusive bound: batches whose base offset is >= this are not returned (default: HW). */
   maxOffset?: number;
   /**
    * Where bytes copied out of the hot tail go: a buffer of exactly the size asked for (default a
@@ -437,7 +437,7 @@ export class PartitionLog {
    * start of the next epoch, or the log end offset for the current one.
    *
    * @param epoch The epoch asked about.
-   * @returns The largest known epoch ≤ `epoch` and its end offset (-1, -1 when unknown).
+   * @returns The largest known epoch <= `epoch` and its end offset (-1, -1 when unknown).
    */
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number } {
     return this.#epochs.endOffsetFor(epoch, this.#leo);
@@ -1582,14 +1582,14 @@ export class PartitionLog {
   }
 
   /**
-   * Finds the first offset whose record timestamp is ≥ `timestamp`. Kafka's special values are
-   * handled here: -2 (earliest) → log start offset, -1 (latest) → log end offset, -3 (max
-   * timestamp) → the last offset of the batch holding the largest timestamp (timestamps are -1
+   * Finds the first offset whose record timestamp is >= `timestamp`. Kafka's special values are
+   * handled here: -2 (earliest) -> log start offset, -1 (latest) -> log end offset, -3 (max
+   * timestamp) -> the last offset of the batch holding the largest timestamp (timestamps are -1
    * for the specials -1/-2).
    *
    * @param timestamp Target timestamp in ms, or -1/-2/-3.
    * @returns The offset and the record's timestamp, or `null` if no record is that recent.
-   * @throws {EngineError} INVALID_REQUEST for a timestamp that is not an integer ≥ -3;
+   * @throws {EngineError} INVALID_REQUEST for a timestamp that is not an integer >= -3;
    * KAFKA_STORAGE_ERROR on I/O failure.
    *
    * @example
@@ -1716,7 +1716,7 @@ export class PartitionLog {
   }
 
   /**
-   * Removes every batch whose last offset is ≥ `offset` (so the new LEO is the base offset of the
+   * Removes every batch whose last offset is >= `offset` (so the new LEO is the base offset of the
    * first removed batch; the log start offset is lowered to it if needed). Below the log start
    * offset the log is emptied and restarts at `offset`.
    *
@@ -1860,7 +1860,7 @@ export class PartitionLog {
    * For the log cleaner: each producer's last batch, which compaction keeps so that the producer
    * state survives it (Kafka's `lastRecordsOfActiveProducers`).
    *
-   * @returns Producer id → last data offset and epoch.
+   * @returns Producer id -> last data offset and epoch.
    * @ignore
    */
   producerLastRecords(): Map<number, ProducerLastRecord> {
@@ -1989,7 +1989,7 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Index of the last segment whose base offset is ≤ `offset` (0 if none). */
+/** Index of the last segment whose base offset is <= `offset` (0 if none). */
 function floorSegment(segs: LogSegment[], offset: number): number {
   let lo = 0;
   let hi = segs.length - 1;
@@ -2002,8 +2002,8 @@ function floorSegment(segs: LogSegment[], offset: number): number {
 }
 
 /**
- * The first record of a stored batch whose timestamp is ≥ `timestamp` (the batch's maxTimestamp
- * must be ≥ `timestamp`), with its timestamp; compressed batches are opened (Kafka's
+ * The first record of a stored batch whose timestamp is >= `timestamp` (the batch's maxTimestamp
+ * must be >= `timestamp`), with its timestamp; compressed batches are opened (Kafka's
  * `LogSegment.findOffsetByTimestamp`). LogAppendTime batches give every record their maxTimestamp,
  * so their first record. A batch that cannot be opened within 64 times its size (a compression
  * bomb a client stored) answers with its base offset and maxTimestamp instead.

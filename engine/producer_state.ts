@@ -14,19 +14,19 @@
  * the loader found missing or corrupt.
  *
  * Rules (Kafka 2.7+, `ProducerAppendInfo`):
- * - same epoch and a sequence range equal to one of the cached batches → duplicate;
- * - epoch lower than the current one → INVALID_PRODUCER_EPOCH (47);
- * - epoch higher than the current one → the sequence must restart at 0, else
+ * - same epoch and a sequence range equal to one of the cached batches -> duplicate;
+ * - epoch lower than the current one -> INVALID_PRODUCER_EPOCH (47);
+ * - epoch higher than the current one -> the sequence must restart at 0, else
  *   OUT_OF_ORDER_SEQUENCE_NUMBER (45);
- * - same epoch → firstSeq must be lastSeq + 1 (wrapping from 2^31-1 to 0), else
+ * - same epoch -> firstSeq must be lastSeq + 1 (wrapping from 2^31-1 to 0), else
  *   OUT_OF_ORDER_SEQUENCE_NUMBER;
- * - no state for the producer id (new, or expired after `producer.id.expiration.ms`) → any
- *   sequence is accepted (KIP-360: brokers ≥ 2.5 no longer answer UNKNOWN_PRODUCER_ID);
- * - state from markers only (the epoch known, no batch) → the sequence must start at 0;
- * - a non-transactional batch while the producer's transaction is in progress →
+ * - no state for the producer id (new, or expired after `producer.id.expiration.ms`) -> any
+ *   sequence is accepted (KIP-360: brokers >= 2.5 no longer answer UNKNOWN_PRODUCER_ID);
+ * - state from markers only (the epoch known, no batch) -> the sequence must start at 0;
+ * - a non-transactional batch while the producer's transaction is in progress ->
  *   INVALID_TXN_STATE (48);
- * - a marker with an epoch older than the producer's → INVALID_PRODUCER_EPOCH; with a coordinator
- *   epoch older than the last marker's → TRANSACTION_COORDINATOR_FENCED (52). A marker's epoch
+ * - a marker with an epoch older than the producer's -> INVALID_PRODUCER_EPOCH; with a coordinator
+ *   epoch older than the last marker's -> TRANSACTION_COORDINATOR_FENCED (52). A marker's epoch
  *   becomes the producer's (the coordinator fences a producer with an ABORT at a bumped epoch).
  *
  * Producers with a transaction in progress never expire.
@@ -210,7 +210,7 @@ export interface ProducerStateOptions {
 }
 
 /**
- * Producer id → epoch, last batches and transaction in progress, for one partition directory.
+ * Producer id -> epoch, last batches and transaction in progress, for one partition directory.
  *
  * @example Duplicates are answered with their first offsets
  * ```ts
@@ -257,7 +257,7 @@ export class ProducerStateManager {
   /** The snapshot file last written or loaded (its offset and bytes), to skip an identical one. */
   #onDisk: { offset: number; bytes: Uint8Array } | undefined;
   #pendingCompleted: CompletedTxn[] | undefined;
-  /** Transactions in progress: producer id → offset of the first batch. */
+  /** Transactions in progress: producer id -> offset of the first batch. */
   #ongoing = new Map<number, number>();
   /** Cached minimum of `#ongoing` (-1: none; NaN: to recompute). */
   #firstUnstable = -1;
@@ -320,7 +320,7 @@ export class ProducerStateManager {
    * Each producer's last batch, which compaction must keep (Kafka's
    * `lastRecordsOfActiveProducers`).
    *
-   * @returns Producer id → last data offset and epoch.
+   * @returns Producer id -> last data offset and epoch.
    */
   lastRecords(): Map<number, ProducerLastRecord> {
     const out = new Map<number, ProducerLastRecord>();

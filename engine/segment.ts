@@ -513,7 +513,7 @@ export class LogSegment {
 
   /**
    * Undoes the appends since `mark` was taken (a failed append): truncates the `.log` file back
-   * to the marked size — which frees space and needs none, so it works on a full disk — and
+   * to the marked size - which frees space and needs none, so it works on a full disk - and
    * restores offsets, timestamps and index entries, then makes this the active segment again
    * (a new hot tail if bytes were cut). A failed write leaves the segment's state unchanged but
    * may leave bytes past its size in the file: this cuts them too.
@@ -597,7 +597,7 @@ export class LogSegment {
 
   /**
    * Copies whole batches from the one containing `offset` into `dest` (no allocation): as many
-   * as fit, none whose base offset is ≥ `limitOffset`.
+   * as fit, none whose base offset is >= `limitOffset`.
    *
    * @param offset Target offset.
    * @param dest Destination buffer; its length is the byte budget.
@@ -721,7 +721,7 @@ export class LogSegment {
 
   /**
    * Whole batches from the one containing `offset`: at most `maxBytes` but at least one batch,
-   * none whose base offset is ≥ `limitOffset`.
+   * none whose base offset is >= `limitOffset`.
    *
    * @param offset Target offset.
    * @param maxBytes Byte budget.
@@ -762,7 +762,7 @@ export class LogSegment {
   }
 
   /**
-   * The first batch whose maxTimestamp is ≥ `timestamp`, starting the search from the time index.
+   * The first batch whose maxTimestamp is >= `timestamp`, starting the search from the time index.
    *
    * @param timestamp Target timestamp.
    * @returns The batch bytes (header and records) or `null` if none.
@@ -812,8 +812,8 @@ export class LogSegment {
   /**
    * Writes the index files that changed (Kafka's on-disk layout), optionally fsyncing the offset
    * and time indexes (the transaction index is always written through a fsynced temporary file).
-   * When a write fails (a full disk), the files are removed — a cut index must never be
-   * trusted; the loader rebuilds a missing one from the log — and the indexes stay dirty, so the
+   * When a write fails (a full disk), the files are removed - a cut index must never be
+   * trusted; the loader rebuilds a missing one from the log - and the indexes stay dirty, so the
    * next call writes them again.
    *
    * @param sync Whether to fsync the index files.
@@ -1082,7 +1082,7 @@ export class LogSegment {
   }
 
   /**
-   * Cuts the segment so that it ends before the first batch whose last offset is ≥ `offset`.
+   * Cuts the segment so that it ends before the first batch whose last offset is >= `offset`.
    *
    * @param offset First offset to remove.
    * @param intervalBytes `index.interval.bytes` (indexes are rebuilt).

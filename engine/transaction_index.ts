@@ -66,7 +66,7 @@ export function encodeAbortedTxns(entries: readonly AbortedTxn[]): Uint8Array {
 
 /**
  * Decodes a `.txnindex` file and checks it against its segment (Kafka's `sanityCheck`, and
- * more): whole entries, a known version, offsets within ±2^53, first ≤ last, last offsets
+ * more): whole entries, a known version, offsets within ±2^53, first <= last, last offsets
  * strictly increasing and not below the segment's base offset.
  *
  * @param bytes The file's bytes.
@@ -220,7 +220,7 @@ export class TransactionIndex {
 
   /**
    * Adds the entries overlapping `[fetchOffset, upperBoundOffset)` to `out` (Kafka's
-   * `collectAbortedTxns`): last offset ≥ `fetchOffset` and first offset < `upperBoundOffset`.
+   * `collectAbortedTxns`): last offset >= `fetchOffset` and first offset < `upperBoundOffset`.
    *
    * @param fetchOffset First offset of the range.
    * @param upperBoundOffset End of the range (exclusive).

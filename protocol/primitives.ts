@@ -134,7 +134,7 @@ export function uuidToBytes(s: string, out: Uint8Array = new Uint8Array(16), off
 
 function show(v: unknown): string {
   return typeof v === "string"
-    ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v)
+    ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + "\u2026" : v)
     : String(v);
 }
 

@@ -206,7 +206,7 @@ export function scramNonce(): string {
   return toBase64(crypto.getRandomValues(new Uint8Array(24)));
 }
 
-/** A SCRAM user name as written in a message: `=` → `=3D`, `,` → `=2C` (RFC 5802). */
+/** A SCRAM user name as written in a message: `=` -> `=3D`, `,` -> `=2C` (RFC 5802). */
 export function encodeSaslName(name: string): string {
   return name.replace(/=/g, "=3D").replace(/,/g, "=2C");
 }

@@ -10,7 +10,7 @@
  *
  * Record validation comes in three strengths: `strict` (what a producer must send: offset deltas
  * 0..n-1, `lastOffsetDelta` = n-1), `relaxed` (what compaction leaves: offset deltas strictly
- * increasing and ≤ `lastOffsetDelta`) and `none` (framing only, as Kafka's consumer reads).
+ * increasing and <= `lastOffsetDelta`) and `none` (framing only, as Kafka's consumer reads).
  *
  * @module
  */

@@ -72,7 +72,7 @@ export interface CompactableBatch {
 
 /**
  * Opens a stored v2 batch of any codec and walks its records with the relaxed validation that
- * cleaned batches need (offset deltas strictly increasing and ≤ lastOffsetDelta, record framing
+ * cleaned batches need (offset deltas strictly increasing and <= lastOffsetDelta, record framing
  * exact, nothing after the last record). The CRC is not checked (the log checked it on append
  * and recovery).
  *

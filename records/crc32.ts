@@ -7,7 +7,10 @@
  * @module
  */
 
-const TABLE = (() => {
+/** The byte table, made at the first checksum: only old producers' messages need it (issue #17). */
+let table: Int32Array | undefined;
+
+function makeTable(): Int32Array {
   const t = new Int32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
@@ -15,7 +18,7 @@ const TABLE = (() => {
     t[n] = c;
   }
   return t;
-})();
+}
 
 /**
  * The CRC-32 of `data`, as zlib's `crc32` computes it.
@@ -30,7 +33,8 @@ const TABLE = (() => {
  * @returns The checksum, an unsigned 32-bit integer.
  */
 export function crc32(data: Uint8Array): number {
+  const t = table ??= makeTable();
   let c = -1;
-  for (let i = 0; i < data.length; i++) c = TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ -1) >>> 0;
 }

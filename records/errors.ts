@@ -23,13 +23,13 @@ export const RecordsErrorCode = {
   UNSUPPORTED_FOR_MESSAGE_FORMAT: 43,
   /** A codec the format cannot use (zstd in magic 0/1, an unknown codec id). */
   UNSUPPORTED_COMPRESSION_TYPE: 76,
-  /** Well-framed records that break a rule (inner compressed message, mismatched magic…). */
+  /** Well-framed records that break a rule (inner compressed message, mismatched magic...). */
   INVALID_RECORD: 87,
 } as const;
 
 /**
  * An error in record bytes, with the Kafka error code to report. The message says what failed,
- * then a colon and the detail, e.g. `record batch: CRC mismatch at offset 5: …`.
+ * then a colon and the detail, e.g. `record batch: CRC mismatch at offset 5: ...`.
  *
  * @example
  * ```ts

@@ -210,7 +210,7 @@ export function writeInt32(b: Uint8Array, p: number, v: number): void {
  *
  * @param b Buffer.
  * @param p Byte position.
- * @returns The value (exact when |value| ≤ 2^53).
+ * @returns The value (exact when |value| <= 2^53).
  */
 export function readInt64(b: Uint8Array, p: number): number {
   const hi = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
@@ -231,7 +231,7 @@ export function readInt64(b: Uint8Array, p: number): number {
  *
  * @param b Buffer.
  * @param p Byte position.
- * @param v Value (an integer with |v| ≤ 2^53).
+ * @param v Value (an integer with |v| <= 2^53).
  */
 export function writeInt64(b: Uint8Array, p: number, v: number): void {
   const hi = Math.floor(v / 4294967296);
@@ -677,7 +677,7 @@ export function setProducerIdAt(b: Uint8Array, p: number, v: number): void {
 }
 
 /**
- * Whether the batch at `p` has a producer id (≥ 0), read from one byte: the common case of no
+ * Whether the batch at `p` has a producer id (>= 0), read from one byte: the common case of no
  * producer is told without decoding the field.
  *
  * @example

@@ -13,9 +13,9 @@
  * batch, so `magicAt` tells every format apart.
  *
  * - {@linkcode decodeMessageSet} / {@linkcode encodeMessageSet}: parse and build.
- * - {@linkcode upConvert}: a v0/v1 message set as one v2 batch (Produce v0–2, Kafka's
+ * - {@linkcode upConvert}: a v0/v1 message set as one v2 batch (Produce v0-2, Kafka's
  *   `LogValidator`).
- * - {@linkcode downConvert}: v2 batches as a v0/v1 message set (Fetch v0–3, Kafka's
+ * - {@linkcode downConvert}: v2 batches as a v0/v1 message set (Fetch v0-3, Kafka's
  *   `RecordsUtil.downConvert`): headers dropped, control batches skipped, transactional records
  *   delivered as plain messages (old fetchers read uncommitted), zstd refused;
  *   {@linkcode downConvertForFetch} sizes the result as Kafka's lazy down-conversion does, and
@@ -438,7 +438,7 @@ export interface UpConvertOptions {
 }
 
 /**
- * Converts a v0/v1 message set (a Produce v0–2 partition's records) into one v2 batch, as Kafka's
+ * Converts a v0/v1 message set (a Produce v0-2 partition's records) into one v2 batch, as Kafka's
  * `LogValidator` does before appending: the records in order with their keys and values, v1
  * timestamps (v0: -1), no producer, base offset 0 (the log assigns offsets). An uncompressed set
  * may hold many messages; a compressed one exactly one wrapper.
@@ -565,7 +565,7 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
 }
 
 /**
- * Converts v2 batches (as read from the log for a Fetch v0–3) into a v0/v1 message set, as Kafka's
+ * Converts v2 batches (as read from the log for a Fetch v0-3) into a v0/v1 message set, as Kafka's
  * `RecordsUtil.downConvert`: control batches are skipped; each data batch becomes one wrapper
  * with its codec (all its records) or, uncompressed, one message per record from `fromOffset`;
  * headers are dropped; transactional records are delivered like any other (old fetchers read
@@ -622,7 +622,7 @@ export interface DownConvertForFetchOptions extends DownConvertOptions {
 }
 
 /**
- * Down-converts the batches a Fetch v0–3 read from one partition, sized as Kafka's
+ * Down-converts the batches a Fetch v0-3 read from one partition, sized as Kafka's
  * `LazyDownConversionRecords` sizes them (KIP-283): the response carries at most the larger of
  * `maxBytes` and the first converted batch (so a consumer always gets one whole batch), cut after
  * the last whole message that fits (Kafka sends the first bytes of the next one, which old
@@ -694,7 +694,7 @@ export function downConvertForFetch(
 }
 
 /**
- * The 12 bytes Kafka sends a Fetch v0–3 whose first batch is larger than its limit (or that
+ * The 12 bytes Kafka sends a Fetch v0-3 whose first batch is larger than its limit (or that
  * converts to nothing): the start of a message at offset -1 claiming 61 bytes, which the
  * consumer sees as a partial message and answers by fetching with a larger size
  * (`LazyDownConversionRecordsSend.buildOverflowBatch`).

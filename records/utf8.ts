@@ -23,7 +23,7 @@ const LOOP_MAX = 256;
  * ```ts
  * import { utf8Length } from "./utf8.ts";
  * console.assert(utf8Length("abc") === 3);
- * console.assert(utf8Length("é€😀") === 2 + 3 + 4);
+ * console.assert(utf8Length("\u00e9\u20ac\u{1F600}") === 2 + 3 + 4);
  * console.assert(utf8Length("\ud800") === new TextEncoder().encode("\ud800").length);
  * ```
  *

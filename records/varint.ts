@@ -184,7 +184,7 @@ export class VarintReader {
   /**
    * Reads varint-length-prefixed bytes (length -1: null) as a view of the buffer.
    *
-   * @param what What is read, for the error message (`key`, `value`, `header key`…).
+   * @param what What is read, for the error message (`key`, `value`, `header key`...).
    * @returns The bytes, or `null`.
    * @throws {RecordsError} On a length below -1 or one running past the range.
    */

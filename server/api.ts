@@ -286,7 +286,7 @@ export const MAX_ERROR_MESSAGE_LENGTH = 1000;
 
 /**
  * An error message fit for a response: at most {@linkcode MAX_ERROR_MESSAGE_LENGTH} characters,
- * cut with `…`.
+ * cut with `...`.
  *
  * @example
  * ```ts
@@ -300,7 +300,7 @@ export const MAX_ERROR_MESSAGE_LENGTH = 1000;
 export function clipMessage(message: string): string {
   return message.length <= MAX_ERROR_MESSAGE_LENGTH
     ? message
-    : `${message.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}…`;
+    : `${message.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1)}\u2026`;
 }
 
 /**

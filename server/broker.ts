@@ -894,7 +894,7 @@ export class Broker {
    * Request bytes each open connection holds (read ahead, being handled or answered), by
    * connection id. For tests and metrics.
    *
-   * @returns Connection id → queued bytes.
+   * @returns Connection id -> queued bytes.
    */
   connectionQueuedBytes(): Map<number, number> {
     const out = new Map<number, number>();
@@ -1081,7 +1081,7 @@ export class Broker {
     }
   }
 
-  /** Complete the TLS handshake (client certificate → principal), then serve requests. */
+  /** Complete the TLS handshake (client certificate -> principal), then serve requests. */
   async #serve(conn: Connection, accepted: Accepted): Promise<void> {
     let principal: KafkaPrincipal | undefined;
     try {
@@ -1445,7 +1445,7 @@ async function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> 
   return tls;
 }
 
-/** Every PLAIN user of every SASL listener's JAAS entry, name → passwords (the admin listener's). */
+/** Every PLAIN user of every SASL listener's JAAS entry, name -> passwords (the admin listener's). */
 function allPlainUsers(config: BrokerConfig): Map<string, string[]> {
   const users = new Map<string, string[]>();
   for (const [key, jaas] of Object.entries(config.saslJaasConfigs)) {

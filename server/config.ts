@@ -31,7 +31,7 @@ export interface BrokerConfig {
    */
   advertisedListeners?: string;
   /**
-   * Listener name → security protocol (`listener.security.protocol.map`), e.g.
+   * Listener name -> security protocol (`listener.security.protocol.map`), e.g.
    * `"INTERNAL:PLAINTEXT,EXTERNAL:SSL"`. Default: each protocol's own name maps to itself.
    */
   listenerSecurityProtocolMap: string;
@@ -473,7 +473,7 @@ function saslMechanismList(key: string, value: string): string[] {
  * ```
  *
  * @param text The file's contents.
- * @returns Key → value, in file order.
+ * @returns Key -> value, in file order.
  * @throws {SyntaxError} On a malformed `\u` escape.
  */
 export function parsePropertiesFile(text: string): Record<string, string> {
@@ -683,7 +683,7 @@ export function parseListener(value: string, controllerNames: string[] = []): Li
  * ```
  *
  * @param value The map.
- * @returns Listener name (upper case) → protocol.
+ * @returns Listener name (upper case) -> protocol.
  * @throws {RangeError} On a malformed entry or an unknown protocol.
  */
 export function parseSecurityProtocolMap(value: string): Map<string, SecurityProtocol> {

@@ -4,7 +4,7 @@
  * change at run time, per broker (resource name = the node id) and as the cluster-wide default
  * (resource name ""). Sluice serves Kafka's dynamic log configs (`DynamicLogConfig`): the broker
  * names of the topic configs (`log.retention.ms`, `log.segment.bytes`, `message.max.bytes`,
- * `log.cleanup.policy`, …), which are the defaults of every topic without its own override.
+ * `log.cleanup.policy`, ...), which are the defaults of every topic without its own override.
  *
  * Precedence, as Kafka's: a topic override, then the per-broker dynamic value, then the dynamic
  * cluster default, then `server.properties`, then Kafka's default. The dynamic values are kept in
@@ -133,7 +133,7 @@ export class DynamicBrokerConfigs {
    * The defaults every topic without an override uses, by topic config name: `server.properties`
    * overlaid with the dynamic cluster default, then this broker's dynamic values.
    *
-   * @returns Topic config name → value.
+   * @returns Topic config name -> value.
    */
   topicDefaults(): Record<string, string> {
     return {
@@ -169,7 +169,7 @@ export class DynamicBrokerConfigs {
    * Requires `--allow-write`.
    *
    * @param scope This broker, or the cluster-wide default.
-   * @param set Broker config name → new value.
+   * @param set Broker config name -> new value.
    * @param remove Names to remove (back to the next layer).
    * @param options `replace`: `set` becomes the scope's complete set (legacy AlterConfigs);
    * `validateOnly`: check, change nothing.

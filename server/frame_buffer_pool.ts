@@ -3,7 +3,7 @@
  * Buffers for large request frames that are lent to one frame at a time and taken back once its
  * request has been handled (issue #17): a producer sending 1 MB requests gets the same buffers
  * over and over instead of a fresh one per request. A fresh buffer costs far more than the bytes
- * it receives — zeroing, page faults on first touch, garbage collection of the old one; appending
+ * it receives - zeroing, page faults on first touch, garbage collection of the old one; appending
  * 300 MB through the engine from fresh 1 MB copies spent ~1.5 ms per MB on the copies alone
  * against ~0.15 ms per MB for a copy into warm memory (same process).
  *

@@ -209,7 +209,7 @@ export class MemoryPool {
    * Reserve `size` bytes now if possible, without waiting (never while a request larger than
    * the pool waits for it to drain).
    *
-   * @param size Bytes wanted (≥ 0).
+   * @param size Bytes wanted (>= 0).
    * @returns Whether the bytes were reserved.
    */
   tryReserve(size: number): boolean {
@@ -222,7 +222,7 @@ export class MemoryPool {
    * Reserve `size` bytes for a whole request, waiting (first come, first served) until they
    * are available.
    *
-   * @param size Bytes wanted (≥ 0).
+   * @param size Bytes wanted (>= 0).
    * @param signal Abandons the wait when aborted.
    * @returns Resolves once reserved.
    * @throws {Error} The signal's reason if it aborts before the bytes are granted.
@@ -254,7 +254,7 @@ export class MemoryPool {
   /**
    * Start receiving a frame of `size` bytes: it holds nothing until it grows.
    *
-   * @param size The frame's size from its prefix (≥ 0).
+   * @param size The frame's size from its prefix (>= 0).
    * @returns The frame's reservation.
    */
   openFrame(size: number): FrameReservation {

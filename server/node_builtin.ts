@@ -1,7 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * Node built-ins loaded at their first use, synchronously (`process.getBuiltinModule`): a static
- * `import … from "node:…"` loads Deno's Node compatibility layer with the module, ~100 ms and
+ * `import ... from "node:..."` loads Deno's Node compatibility layer with the module, ~100 ms and
  * ~10 MB at every broker start, for features (TLS listeners, cluster mode, DescribeLogDirs) a
  * broker may never use. Import the module's types with `import type` beside it.
  *

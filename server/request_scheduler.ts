@@ -19,9 +19,9 @@
  * requests (long turns, after which the next slice's timer is already due), some of 500
  * connections waited seconds before their request was even read (traced in the broker: from the
  * client's send to the read p99 0.9 s, from the read to the response written p99 0.09 s).
- * With 500 producer connections, slices of 16–48 requests answered every connection 93–106 times
- * per 50,000 requests, slices of 64 or 256 between 47 and 167 times, and p99 was 3–6 times the
- * mean latency instead of 8–13 (docs/PERFORMANCE.md, issue #17). Hence
+ * With 500 producer connections, slices of 16-48 requests answered every connection 93-106 times
+ * per 50,000 requests, slices of 64 or 256 between 47 and 167 times, and p99 was 3-6 times the
+ * mean latency instead of 8-13 (docs/PERFORMANCE.md, issue #17). Hence
  * {@linkcode SLICE_REQUESTS}.
  *
  * So every connection calls {@linkcode RequestScheduler.admit} before it handles a request.
@@ -40,7 +40,7 @@
 
 /**
  * Default most waiting requests admitted when a slice starts: below what Deno reads per event
- * loop turn (see the module doc; 64 and more were measured unfair, 16–48 fair).
+ * loop turn (see the module doc; 64 and more were measured unfair, 16-48 fair).
  */
 export const SLICE_REQUESTS = 32;
 

@@ -19,7 +19,7 @@ export interface BatchStatusCodes {
   readonly BAD_MAGIC: 3;
   /** The stored CRC-32C differs from the one computed over bytes 21.. of the batch. */
   readonly BAD_CRC: 4;
-  /** recordCount negative, ≠ records present, or lastOffsetDelta inconsistent with it. */
+  /** recordCount negative, != records present, or lastOffsetDelta inconsistent with it. */
   readonly BAD_RECORD_COUNT: 5;
   /** A varint longer than 5 bytes (a varlong longer than 10). */
   readonly BAD_VARINT: 6;

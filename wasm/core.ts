@@ -275,13 +275,13 @@ function checkRange(what: string, buf: Uint8Array, start: number, end: number): 
 /**
  * Validates consecutive Kafka record batches v2 in `buf[start, end)` and reports their header
  * fields as columns. Stops cleanly at the first truncated or invalid batch: `validBytes` is where
- * the valid prefix ends, `status`/`detail` say why. Checks, in order: length (≥ 49 and within
- * `maxBatchSize`), magic 2, completeness, CRC-32C, compression codec ≤ 4, recordCount /
+ * the valid prefix ends, `status`/`detail` say why. Checks, in order: length (>= 49 and within
+ * `maxBatchSize`), magic 2, completeness, CRC-32C, compression codec <= 4, recordCount /
  * lastOffsetDelta, control batches hold one record, and (uncompressed, `walkRecords`) every
  * record: varints, lengths, offsetDelta = index, header keys, records exactly filling the batch.
  *
  * The returned object is reused by every call (valid until the next call); its column arrays
- * have length ≥ `count`.
+ * have length >= `count`.
  *
  * @example
  * ```ts
@@ -514,7 +514,7 @@ export class OffsetIndexBuffer {
   }
 
   /**
-   * Slot of the greatest entry with relativeOffset ≤ target (binary search in WASM), or -1.
+   * Slot of the greatest entry with relativeOffset <= target (binary search in WASM), or -1.
    *
    * @throws {RangeError} If the target is NaN.
    */
@@ -643,7 +643,7 @@ export class TimeIndexBuffer {
   }
 
   /**
-   * Slot of the greatest entry with timestamp ≤ target (binary search in WASM), or -1.
+   * Slot of the greatest entry with timestamp <= target (binary search in WASM), or -1.
    *
    * @throws {RangeError} If the target is NaN.
    */

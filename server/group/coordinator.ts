@@ -6,7 +6,7 @@
  * requests. Time comes from an injectable {@linkcode Scheduler}; durability from an optional
  * {@linkcode CoordinatorLog} (see `offset_store.ts`).
  *
- * States: Empty → PreparingRebalance → CompletingRebalance → Stable, and Dead for a deleted
+ * States: Empty -> PreparingRebalance -> CompletingRebalance -> Stable, and Dead for a deleted
  * group. A JoinGroup that changes membership moves the group to PreparingRebalance; the join
  * completes when every member has rejoined or the rebalance timeout fires (members that did not
  * rejoin are dropped), or after `group.initial.rebalance.delay.ms` for a group that was Empty.
@@ -253,7 +253,7 @@ export interface OffsetCommitParams {
   memberId: string;
   /** Static instance id, or `null`. */
   groupInstanceId: string | null;
-  /** v2–v4 retention time, or -1 for the broker default. */
+  /** v2-v4 retention time, or -1 for the broker default. */
   retentionTimeMs?: number;
   /** Offsets to commit. */
   topics: {
@@ -1895,7 +1895,7 @@ export class GroupCoordinator {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
     const offsets = new Map<string, Map<string, CommittedOffset>>();
-    // transactions in progress at this point of the log: producer id → their offset records
+    // transactions in progress at this point of the log: producer id -> their offset records
     // (with their positions), and the groups they sent offsets of (still open for them when a
     // tombstone took those)
     const pending = new Map<number, PendingRecord[]>();

@@ -246,7 +246,7 @@ export class GroupMetadata {
   readonly members: Map<string, MemberMetadata> = new Map();
   /** Member ids handed out with MEMBER_ID_REQUIRED, waiting for the second join, with timers. */
   readonly pendingMembers: Map<string, Cancel> = new Map();
-  /** Static instance id → member id. */
+  /** Static instance id -> member id. */
   readonly staticMembers: Map<string, string> = new Map();
   /** Members of the current generation that have not synced yet. */
   readonly pendingSyncMembers: Set<string> = new Set();

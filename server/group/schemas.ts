@@ -2,7 +2,7 @@
 /**
  * Keys and values of the `__consumer_offsets` records, in Kafka's binary layouts (each an int16
  * version then the fields, non-flexible): `OffsetCommitKey` (key version 0/1), `OffsetCommitValue`
- * (v0–v3 read, v3 written), `GroupMetadataKey` (key version 2) and `GroupMetadataValue` (v0–v3
+ * (v0-v3 read, v3 written), `GroupMetadataKey` (key version 2) and `GroupMetadataValue` (v0-v3
  * read, v3 written). A `null` value is a tombstone.
  *
  * @module

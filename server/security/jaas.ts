@@ -108,7 +108,7 @@ export function parseJaasConfig(text: string): JaasConfig {
 }
 
 /**
- * The PLAIN users of a JAAS entry: every `user_<name>` option, name → password.
+ * The PLAIN users of a JAAS entry: every `user_<name>` option, name -> password.
  *
  * @param config The parsed entry.
  * @returns The users.

@@ -68,7 +68,7 @@ export function isSaslProtocol(protocol: string | undefined): boolean {
 export interface SaslServerOptions {
   /** The enabled mechanisms of a listener (`[listener.name.<l>.]sasl.enabled.mechanisms`). */
   enabledMechanisms(listenerName: string): readonly string[];
-  /** The PLAIN users of a listener (its JAAS `user_<name>` options), name → password. */
+  /** The PLAIN users of a listener (its JAAS `user_<name>` options), name -> password. */
   plainUsers(listenerName: string): ReadonlyMap<string, string>;
   /** The SCRAM credentials. */
   credentials: ScramCredentialStore;
@@ -413,7 +413,7 @@ class PlainExchange implements Exchange {
   }
 }
 
-/** SCRAM-SHA-256/512: client-first → server-first, client-final → server-final. */
+/** SCRAM-SHA-256/512: client-first -> server-first, client-final -> server-final. */
 class ScramExchange implements Exchange {
   readonly #server: ScramServer;
   #step = 0;

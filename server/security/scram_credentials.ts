@@ -2,7 +2,7 @@
 /**
  * The SCRAM credentials of the broker's users (Kafka keeps them in its metadata log, KRaft's
  * `UserScramCredentialRecord`): per user and mechanism the salt, the iteration count, StoredKey
- * and ServerKey — never the password, nor the salted password. Managed by
+ * and ServerKey - never the password, nor the salted password. Managed by
  * AlterUserScramCredentials and read by DescribeUserScramCredentials and SCRAM authentication.
  *
  * Standalone, they live in `sluice-scram-credentials.json` in the data directory, replaced
@@ -53,7 +53,7 @@ export type ScramChange =
     iterations: number;
   };
 
-/** The credentials of every user: user → mechanism → credential. */
+/** The credentials of every user: user -> mechanism -> credential. */
 export type ScramUsers = Map<string, Map<ScramMechanism, ScramCredential>>;
 
 /** Where the credentials are kept: a file of the data directory, or a key of etcd. */
@@ -290,7 +290,7 @@ export class ScramCredentialStore {
    * The mechanisms and iteration counts of a user's credentials.
    *
    * @param user The user name.
-   * @returns Mechanism → iterations, in mechanism order; empty for an unknown user.
+   * @returns Mechanism -> iterations, in mechanism order; empty for an unknown user.
    */
   describe(user: string): { mechanism: ScramMechanism; iterations: number }[] {
     const m = this.#users.get(user);

@@ -1,7 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
- * The transaction coordinator: Kafka's transaction state machine (Empty → Ongoing →
- * PrepareCommit/PrepareAbort → CompleteCommit/CompleteAbort), producer id/epoch allocation and
+ * The transaction coordinator: Kafka's transaction state machine (Empty -> Ongoing ->
+ * PrepareCommit/PrepareAbort -> CompleteCommit/CompleteAbort), producer id/epoch allocation and
  * fencing for transactional ids, COMMIT/ABORT markers written straight to the data partitions
  * through the engine (single broker: WriteTxnMarkers is an internal call), and the abort of
  * timed-out transactions. Transactional offsets are the group coordinator's: on one broker

@@ -10,6 +10,66 @@ interface Batch {
   last: number;
 }
 
+/** One append's batch layout, in the arguments `HotTail.append` takes. */
+interface Span {
+  positions: number[];
+  bases: number[];
+  lasts: number[];
+}
+
+/**
+ * Cuts `bytes` (written at log `position`) into batches of `sizes`, each of 1-5 records from
+ * `offset` on, and records them in `all`.
+ *
+ * @returns The span's layout and the offset after it.
+ */
+function lay(
+  rnd: () => number,
+  bytes: Uint8Array,
+  sizes: number[],
+  position: number,
+  offset: number,
+  all: Batch[],
+): Span & { next: number } {
+  const span: Span = { positions: [], bases: [], lasts: [] };
+  let at = 0;
+  for (const size of sizes) {
+    const count = 1 + Math.floor(rnd() * 5);
+    span.positions.push(position + at);
+    span.bases.push(offset);
+    span.lasts.push(offset + count - 1);
+    all.push({
+      position: position + at,
+      bytes: bytes.slice(at, at + size),
+      base: offset,
+      last: offset + count - 1,
+    });
+    offset += count;
+    at += size;
+  }
+  return { ...span, next: offset };
+}
+
+/** The tail's bytes are exactly `kept`'s, read whole and (one picked by `rnd`) one by one. */
+function assertBytes(tail: HotTail, kept: Batch[], rnd: () => number, label: string): void {
+  const whole = tail.copyFrom(0, Infinity, Infinity);
+  let p = 0;
+  for (const k of kept) {
+    ok(
+      whole.subarray(p, p + k.bytes.length).every((x, j) => x === k.bytes[j]),
+      `${label}: batch at ${k.position} differs`,
+    );
+    p += k.bytes.length;
+  }
+  assertEquals(p, whole.length);
+  if (kept.length === 0) return;
+  const i = Math.floor(rnd() * kept.length);
+  const dest = new Uint8Array(kept[i].bytes.length);
+  assertEquals(tail.copyInto(i, dest), dest.length);
+  assertEquals(dest, kept[i].bytes);
+  assertEquals(tail.find(kept[i].last), i);
+}
+
 /**
  * Appends spans of random batches (as the log does, one span per append) and checks after each
  * that the tail holds exactly the newest batches that fit, byte for byte: through every growth
@@ -26,24 +86,8 @@ function check(seed: number, capacity: number, spanSizes: () => number[]): void 
     const sizes = spanSizes();
     const bytes = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
     for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rnd() * 256);
-    const positions: number[] = [];
-    const bases: number[] = [];
-    const lasts: number[] = [];
-    let at = 0;
-    for (const size of sizes) {
-      const count = 1 + Math.floor(rnd() * 5);
-      positions.push(position + at);
-      bases.push(offset);
-      lasts.push(offset + count - 1);
-      all.push({
-        position: position + at,
-        bytes: bytes.slice(at, at + size),
-        base: offset,
-        last: offset + count - 1,
-      });
-      offset += count;
-      at += size;
-    }
+    const { positions, bases, lasts, next } = lay(rnd, bytes, sizes, position, offset, all);
+    offset = next;
     tail.touch(); // read all along (a tail nobody reads empties itself: tested below)
     tail.append(bytes, positions, sizes, bases, lasts);
     position += bytes.length;
@@ -71,21 +115,7 @@ function check(seed: number, capacity: number, spanSizes: () => number[]): void 
         kept[i].last,
       ]);
     }
-    const whole = tail.copyFrom(0, Infinity, Infinity);
-    let p = 0;
-    for (const k of kept) {
-      ok(
-        whole.subarray(p, p + k.bytes.length).every((x, j) => x === k.bytes[j]),
-        `append ${append}: batch at ${k.position} differs`,
-      );
-      p += k.bytes.length;
-    }
-    assertEquals(p, whole.length);
-    const i = Math.floor(rnd() * held);
-    const dest = new Uint8Array(kept[i].bytes.length);
-    assertEquals(tail.copyInto(i, dest), dest.length);
-    assertEquals(dest, kept[i].bytes);
-    assertEquals(tail.find(kept[i].last), i);
+    assertBytes(tail, kept, rnd, `append ${append}`);
   }
 }
 
@@ -144,24 +174,8 @@ function checkKept(seed: number, capacity: number): void {
     const at0 = Math.floor(rnd() * (buffer.length - length + 1));
     const bytes = buffer.subarray(at0, at0 + length);
     for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(rnd() * 256);
-    const positions: number[] = [];
-    const bases: number[] = [];
-    const lasts: number[] = [];
-    let at = 0;
-    for (const size of sizes) {
-      const n = 1 + Math.floor(rnd() * 5);
-      positions.push(position + at);
-      bases.push(offset);
-      lasts.push(offset + n - 1);
-      all.push({
-        position: position + at,
-        bytes: bytes.slice(at, at + size),
-        base: offset,
-        last: offset + n - 1,
-      });
-      offset += n;
-      at += size;
-    }
+    const { positions, bases, lasts, next } = lay(rnd, bytes, sizes, position, offset, all);
+    offset = next;
     const span = { end: position + length, buffer, kept: false, released: 0 };
     spans.push(span);
     const offered = big && rnd() < 0.8;
@@ -192,22 +206,7 @@ function checkKept(seed: number, capacity: number): void {
       const dropped = held === 0 || s.end <= kept[0].position;
       assertEquals(s.released, s.kept && dropped ? 1 : 0, `append ${append}: span ending ${s.end}`);
     }
-    const whole = tail.copyFrom(0, Infinity, Infinity);
-    let p = 0;
-    for (const k of kept) {
-      ok(
-        whole.subarray(p, p + k.bytes.length).every((x, j) => x === k.bytes[j]),
-        `append ${append}: batch at ${k.position} differs`,
-      );
-      p += k.bytes.length;
-    }
-    assertEquals(p, whole.length);
-    if (held > 0) {
-      const i = Math.floor(rnd() * held);
-      const dest = new Uint8Array(kept[i].bytes.length);
-      assertEquals(tail.copyInto(i, dest), dest.length);
-      assertEquals(dest, kept[i].bytes);
-    }
+    assertBytes(tail, kept, rnd, `append ${append}`);
   }
   ok(spans.some((s) => s.kept) && spans.some((s) => s.released > 0));
   tail.dispose();

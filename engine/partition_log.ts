@@ -287,8 +287,9 @@ export function errorCodeForBatchStatus(status: number): number {
 
 /**
  * One partition's log. Obtain instances from `LogManager.partition()`; appends to one partition
- * are serialised, and appends waiting in the queue are written together (one write per request,
- * one fsync per group when the policy demands it).
+ * are serialised, and appends waiting in the queue are written together: consecutive requests
+ * that need no roll share one segment write (up to 256 KiB), with one fsync per group when the
+ * policy demands it; each is answered once its bytes are written (and fsynced).
  */
 export class PartitionLog {
   /** Topic name. */

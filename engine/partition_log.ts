@@ -187,6 +187,48 @@ interface PendingAppend {
  */
 const DEFERRED_CHECK_MIN = 256 * 1024;
 
+/**
+ * Most bytes of consecutive requests written to a segment with one write (issue #17: 500
+ * producer connections to one partition made one `write` each). Below the segment's synchronous
+ * write limit, so the shared write stays a page-cache copy on this thread.
+ */
+const SHARED_WRITE_BYTES = 256 * 1024;
+
+/** A buffer the requests of a shared write are copied into, lent to one write at a time. */
+let sharedScratch: Uint8Array | undefined;
+
+/** The requests of one group whose batches are written together (`#appendGroup`). */
+class SharedWrite {
+  /** Indexes of the requests in the group. */
+  members: number[] = [];
+  requests: PendingAppend[] = [];
+  /** Each member's result once written. */
+  results: AppendResult[] = [];
+  /** Per batch of every member, in order. */
+  sizes: number[] = [];
+  bases: number[] = [];
+  lasts: number[] = [];
+  maxTimestamps: number[] = [];
+  bytes = 0;
+  /** The log before the first member: what a failed write is undone to. */
+  mark: AppendMark | undefined;
+  /** The group's next offset and message count before the first member. */
+  next = 0;
+  messages = 0;
+
+  clear(): void {
+    this.members = [];
+    this.requests = [];
+    this.results = [];
+    this.sizes = [];
+    this.bases = [];
+    this.lasts = [];
+    this.maxTimestamps = [];
+    this.bytes = 0;
+    this.mark = undefined;
+  }
+}
+
 /** Thrown through `LogSegment.append` when a deferred check fails (the log is unchanged). */
 class DeferredCheckFailed extends Error {
   constructor(readonly error: EngineError) {
@@ -245,8 +287,9 @@ export function errorCodeForBatchStatus(status: number): number {
 
 /**
  * One partition's log. Obtain instances from `LogManager.partition()`; appends to one partition
- * are serialised, and appends waiting in the queue are written together (one write per request,
- * one fsync per group when the policy demands it).
+ * are serialised, and appends waiting in the queue are written together: consecutive requests
+ * that need no roll share one segment write (up to 256 KiB), with one fsync per group when the
+ * policy demands it; each is answered once its bytes are written (and fsynced).
  */
 export class PartitionLog {
   /** Topic name. */
@@ -1222,21 +1265,42 @@ export class PartitionLog {
       for (const g of group) g.reject(e);
       return;
     }
-    const results: (AppendResult | EngineError)[] = [];
+    const results: (AppendResult | EngineError)[] = new Array(group.length);
     let next = this.#leo;
     let messages = 0;
+    // Requests written together (issue #17): consecutive requests whose batches need no roll
+    // share one segment write, and are kept or failed together.
+    const shared = new SharedWrite();
+    const writeShared = async (): Promise<void> => {
+      if (shared.members.length === 0) return;
+      try {
+        await this.#writeShared(shared);
+        // only the last member may have producer state staged (see below)
+        this.#indexAborted(this.#producers.commitAppend());
+        for (let k = 0; k < shared.members.length; k++) {
+          results[shared.members[k]] = shared.results[k];
+        }
+      } catch (e) {
+        next = shared.next;
+        messages = shared.messages;
+        const err = await this.#undoAppend(shared.mark!, e);
+        for (const m of shared.members) results[m] = err;
+      }
+      shared.clear();
+    };
     try {
       const cfg = this.#config;
-      for (const req of group) {
+      for (let g = 0; g < group.length; g++) {
+        const req = group[g];
         if (this.#failed) {
-          results.push(this.#failed);
+          results[g] = this.#failed;
           continue;
         }
         const n = req.sizes.length;
         // idempotent producers: a duplicate gets its original offsets; bad sequence/epoch fails
         const dup = this.#checkProducers(req, next);
         if (dup) {
-          results.push(dup);
+          results[g] = dup;
           continue;
         }
         let check = req.deferred ? () => this.#checkDeferred(req) : undefined;
@@ -1246,7 +1310,7 @@ export class PartitionLog {
             check();
           } catch (e) {
             if (!(e instanceof DeferredCheckFailed)) throw e;
-            results.push(e.error);
+            results[g] = e.error;
             continue;
           }
           check = undefined;
@@ -1259,6 +1323,51 @@ export class PartitionLog {
             req.maxTimestamps[i] = logAppendTime;
           }
         }
+        if (check === undefined) {
+          const bytes = req.positions[n - 1] + req.sizes[n - 1] - req.positions[0];
+          if (shared.bytes + bytes > SHARED_WRITE_BYTES) await writeShared();
+          if (!this.#failed && !this.#rollsWithin(req, shared.bytes, next)) {
+            if (shared.members.length === 0) {
+              shared.mark = this.#markAppend();
+              shared.next = next;
+              shared.messages = messages;
+            }
+            const first = next;
+            let recordCount = 0;
+            for (let i = 0; i < n; i++) {
+              const last = next + req.lastOffsetDeltas[i];
+              setBaseOffsetAt(req.records, req.positions[i], next);
+              setPartitionLeaderEpochAt(req.records, req.positions[i], this.#leaderEpoch);
+              shared.sizes.push(req.sizes[i]);
+              shared.bases.push(next);
+              shared.lasts.push(last);
+              shared.maxTimestamps.push(req.maxTimestamps[i]);
+              next = last + 1;
+              recordCount += req.recordCounts[i];
+            }
+            messages += recordCount;
+            shared.members.push(g);
+            shared.requests.push(req);
+            shared.bytes += bytes;
+            shared.results.push({
+              baseOffset: first,
+              lastOffset: next - 1,
+              logAppendTime,
+              logStartOffset: 0,
+              recordCount,
+            });
+            // producer state staged by this request is committed once it is written, before the
+            // next request is checked against it
+            if (this.#producers.staged) await writeShared();
+            continue;
+          }
+          if (this.#failed) {
+            results[g] = this.#failed;
+            continue;
+          }
+        }
+        // a request that rolls or is checked while written: alone, after the shared write
+        await writeShared();
         const first = next;
         const messagesBefore = messages;
         const mark = this.#markAppend();
@@ -1295,20 +1404,21 @@ export class PartitionLog {
           next = first;
           messages = messagesBefore;
           // a deferred check failed during the first write: nothing of this request was kept
-          if (e instanceof DeferredCheckFailed) results.push(e.error);
-          else results.push(await this.#undoAppend(mark, e));
+          if (e instanceof DeferredCheckFailed) results[g] = e.error;
+          else results[g] = await this.#undoAppend(mark, e);
           continue;
         }
         // producers: record the written batches; index the transactions ABORT markers ended
         this.#indexAborted(this.#producers.commitAppend());
-        results.push({
+        results[g] = {
           baseOffset: first,
           lastOffset: next - 1,
           logAppendTime,
           logStartOffset: 0,
           recordCount: req.recordCounts.reduce((a, b) => a + b, 0),
-        });
+        };
       }
+      await writeShared();
       this.#unflushedMessages += messages;
       if (
         !this.#failed && (this.#unflushedMessages >= cfg.flushMessages ||
@@ -1392,6 +1502,72 @@ export class PartitionLog {
           `${what}: ${scan.count} batches found, ${req.sizes.length} in the headers read first`,
         ),
       );
+    }
+  }
+
+  /**
+   * Whether appending `req` after `pending` bytes not yet written, its first batch at offset
+   * `next`, would roll the active segment before one of its batches.
+   */
+  #rollsWithin(req: PendingAppend, pending: number, next: number): boolean {
+    for (let i = 0; i < req.sizes.length; i++) {
+      const last = next + req.lastOffsetDeltas[i];
+      if (this.#shouldRoll(this.#active, pending, req.sizes[i], last, req.maxTimestamps[i])) {
+        return true;
+      }
+      pending += req.sizes[i];
+      next = last + 1;
+    }
+    return false;
+  }
+
+  /**
+   * Writes the batches of a shared write with one segment write: a lone request's own bytes
+   * (which the hot tail may keep), several requests' copied into one buffer.
+   */
+  async #writeShared(w: SharedWrite): Promise<void> {
+    const cfg = this.#config;
+    if (w.requests.length === 1) {
+      const req = w.requests[0];
+      const n = req.sizes.length;
+      const bytes = req.records.subarray(req.positions[0], req.positions[n - 1] + req.sizes[n - 1]);
+      await this.#active.append(
+        bytes,
+        w.sizes,
+        w.bases,
+        w.lasts,
+        w.maxTimestamps,
+        cfg.indexIntervalBytes,
+        undefined,
+        req.keep,
+      );
+      return;
+    }
+    let buf = sharedScratch;
+    sharedScratch = undefined;
+    if (buf === undefined || buf.length < w.bytes) {
+      buf = new Uint8Array(Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(w.bytes))));
+    }
+    try {
+      let at = 0;
+      for (const req of w.requests) {
+        const n = req.sizes.length;
+        const from = req.positions[0];
+        const to = req.positions[n - 1] + req.sizes[n - 1];
+        buf.set(req.records.subarray(from, to), at);
+        at += to - from;
+      }
+      // the hot tail copies what it keeps before the buffer is lent again
+      await this.#active.append(
+        buf.subarray(0, at),
+        w.sizes,
+        w.bases,
+        w.lasts,
+        w.maxTimestamps,
+        cfg.indexIntervalBytes,
+      );
+    } finally {
+      if (buf.length <= SHARED_WRITE_BYTES) sharedScratch = buf;
     }
   }
 

@@ -496,6 +496,15 @@ export class ProducerStateManager {
   }
 
   /**
+   * Whether the last {@linkcode ProducerStateManager.checkAppend} staged anything for
+   * {@linkcode ProducerStateManager.commitAppend} (batches with a producer id); appends without
+   * a producer id stage nothing.
+   */
+  get staged(): boolean {
+    return this.#pending !== undefined || this.#pendingCompleted !== undefined;
+  }
+
+  /**
    * Records the batches of the last {@linkcode ProducerStateManager.checkAppend} that found no
    * duplicate and threw nothing; call once they are written.
    *

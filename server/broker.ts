@@ -53,7 +53,7 @@ import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
 import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
-import { RequestScheduler } from "./request_scheduler.ts";
+import { loopbackTurn, RequestScheduler } from "./request_scheduler.ts";
 import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import type { AdminServer, FallbackHandler } from "./http/admin_server.ts";
@@ -196,7 +196,7 @@ export class Broker {
   // Request memory bound (issue #7): every connection reserves frames from this pool.
   readonly #memoryPool: MemoryPool;
   /** Requests of all connections are served in slices (issue #17). */
-  readonly #scheduler = new RequestScheduler();
+  readonly #scheduler = new RequestScheduler({ openTurn: loopbackTurn });
   #closing: Promise<void> | null = null;
   // Observability (issue #15): the admin HTTP listener, if configured, and the lifecycle state.
   #admin: AdminServer | undefined;

@@ -112,6 +112,8 @@ export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";
 export * from "./security/authorizer.ts";
 export * from "./security/acl.ts";
 export {
+  loopbackTurn,
+  type LoopTurn,
   RequestScheduler,
   type RequestSchedulerOptions,
   type SchedulerStats,

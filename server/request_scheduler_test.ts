@@ -5,7 +5,13 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Connection, type ConnectionInfo } from "./connection.ts";
 import { silentLogger } from "./logger.ts";
-import { IMMEDIATE_REQUESTS, RequestScheduler, SLICE_REQUESTS } from "./request_scheduler.ts";
+import {
+  IMMEDIATE_REQUESTS,
+  loopbackTurn,
+  type LoopTurn,
+  RequestScheduler,
+  SLICE_REQUESTS,
+} from "./request_scheduler.ts";
 import type { ByteStream } from "./security/tls.ts";
 
 /** An in-memory stream: `push` makes bytes readable; writes are collected; `end` is EOF. */
@@ -144,6 +150,76 @@ Deno.test("scheduler: by default a timer turn starts at most 32 waiting requests
     assertEquals(started, Array.from({ length: 100 }, (_, i) => IMMEDIATE_REQUESTS + 1 + i));
   } finally {
     s.close();
+  }
+});
+
+Deno.test("scheduler: a slice that leaves requests waiting ends with a loop turn, not a timer; one that leaves none with a timer", async () => {
+  // a turn the test ends by hand: no timer may start a slice while one is outstanding
+  const ends: Array<() => void> = [];
+  let opened = 0;
+  let closed = 0;
+  const turn: LoopTurn = { next: (then) => void ends.push(then), close: () => void closed++ };
+  const s = new RequestScheduler({
+    immediateRequests: 1,
+    sliceRequests: 2,
+    openTurn: () => (opened++, Promise.resolve(turn)),
+  });
+  try {
+    assertEquals(s.admit(1), undefined);
+    const started: number[] = [];
+    const waits = [2, 3, 4, 5, 6, 7, 8].map((c) => s.admit(c)!.then(() => started.push(c)));
+    // the first slice ends by timer (the turn opens when a slice first leaves requests waiting)
+    while (started.length < 2) await tick();
+    assertEquals([started, opened, ends.length], [[2, 3], 1, 0]);
+    for (let i = 0; i < 5; i++) await tick(); // the turn opened; timers start nothing more
+    while (started.length < 4) await tick();
+    assertEquals([started, ends.length], [[2, 3, 4, 5], 1]);
+    // a request that asks meanwhile waits for the turn too, not for a timer
+    waits.push(s.admit(9)!.then(() => started.push(9)));
+    for (let i = 0; i < 5; i++) await tick();
+    assertEquals([started, ends.length], [[2, 3, 4, 5], 1]);
+    // each turn's end starts the next slice at once
+    ends.shift()!();
+    await Promise.resolve();
+    assertEquals([started, ends.length], [[2, 3, 4, 5, 6, 7], 1]);
+    ends.shift()!();
+    await Promise.all(waits);
+    assertEquals(started, [2, 3, 4, 5, 6, 7, 8, 9]);
+    // nothing waits after the last slice: it ended with a timer, and the scheduler went idle
+    assertEquals(ends.length, 0);
+    await tick();
+    assertEquals(s.admit(10), undefined);
+  } finally {
+    s.close();
+  }
+  assertEquals(closed, 1);
+});
+
+Deno.test("scheduler: the loopback turn starts 32 waiting requests per slice, in order, several slices per timer turn; it closes with the scheduler", async () => {
+  const s = new RequestScheduler({ openTurn: loopbackTurn });
+  try {
+    for (let c = 1; c <= IMMEDIATE_REQUESTS; c++) assertEquals(s.admit(c), undefined);
+    const started: number[] = [];
+    const slices = new Map<number, number>(); // slice number -> requests it started
+    const waits = Array.from({ length: 200 }, (_, i) => {
+      const c = IMMEDIATE_REQUESTS + 1 + i;
+      return s.admit(c)!.then(() => {
+        started.push(c);
+        slices.set(s.stats.slices, (slices.get(s.stats.slices) ?? 0) + 1);
+      });
+    });
+    let timerTurns = 0;
+    while (started.length < waits.length) {
+      await tick();
+      timerTurns++;
+    }
+    await Promise.all(waits);
+    assertEquals(started, Array.from({ length: 200 }, (_, i) => IMMEDIATE_REQUESTS + 1 + i));
+    assertEquals([...slices.values()], [32, 32, 32, 32, 32, 32, 8]);
+    // the first slice ends by timer while the turn opens; later ones by turns, faster than timers
+    ok(timerTurns < 7, `${timerTurns} timer turns for 7 slices`);
+  } finally {
+    s.close(); // the loopback connections too (the test's resource sanitizer checks)
   }
 });
 

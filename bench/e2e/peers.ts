@@ -312,6 +312,8 @@ export interface PeerResult {
    * cross-check; absent in results recorded before nanoseconds were read.
    */
   brokerCpuTickSeconds?: number;
+  /** The broker's live threads at the second reading. */
+  brokerThreads?: number;
   /** MB (10^6 B of values) the CPU figures divide by. */
   megabytes?: number;
   /** Why the ticks were used instead of nanoseconds (a thread exited), when they were. */
@@ -367,6 +369,7 @@ function setCpu(
   const cpu = cpuBetween(before, after);
   r.brokerCpuSeconds = cpu.seconds;
   r.brokerCpuTickSeconds = cpu.tickSeconds;
+  r.brokerThreads = after.threadCpuNs.size;
   if (cpu.fallback) r.cpuFallback = cpu.fallback;
 }
 
@@ -654,6 +657,25 @@ export function formatCpuRounds(results: readonly PeerResult[], peer: string): s
     const spread = (v: number[]) =>
       `${f(Math.min(...v))}–${f(Math.max(...v))} (max ÷ min ${f(Math.max(...v) / Math.min(...v))})`;
     lines.push("", `ratio ${spread(ns)}; from ticks ${ticks.length ? spread(ticks) : "-"}`);
+    // the cross-check over the whole run: each interval's nanoseconds and ticks differ by at most
+    // a tick per thread
+    for (const t of ["sluice", peer]) {
+      const rs = results.filter((r) =>
+        r.workload === w && r.target === t && !r.error && r.brokerCpuTickSeconds !== undefined
+      );
+      if (rs.length === 0) continue;
+      const sum = (f: (r: PeerResult) => number) => rs.reduce((a, r) => a + f(r), 0);
+      const nsMs = sum((r) => r.brokerCpuSeconds) * 1000;
+      const tickMs = sum((r) => r.brokerCpuTickSeconds!) * 1000;
+      const boundMs = sum((r) => (r.brokerThreads ?? 0) + 1) * 10;
+      lines.push(
+        `${t}: ${nsMs.toFixed(1)} ms on CPU over ${rs.length} rounds, ${tickMs.toFixed(0)} ms in ` +
+          `ticks (${
+            Math.abs(nsMs - tickMs) <= boundMs ? "within" : "OUTSIDE"
+          } a tick per thread, ` +
+          `${boundMs} ms); ${rs.filter((r) => r.cpuFallback).length} fell back to ticks`,
+      );
+    }
     out.push(lines.join("\n"));
   }
   return out.join("\n\n");

@@ -18,7 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { Admin, Client } from "../client/mod.ts";
-import { startBrokerProcess } from "./e2e/broker_process.ts";
+import { cpuBetween, startBrokerProcess } from "./e2e/broker_process.ts";
 import { buildRdkafkaPerf, startConsumer, startProducer } from "./e2e/workers.ts";
 import { makeCertificates } from "../tests/tls_certs.ts";
 
@@ -75,7 +75,7 @@ try {
       const topic = `tls-bench-${round}-${mode}`;
       await new Admin(admin).createTopics([{ name: topic, numPartitions: PARTITIONS }]);
       const common = { bootstrap, topic, partitions: PARTITIONS, records: RECORDS, conf };
-      const cpu0 = (await broker.usage()).cpuSeconds;
+      const cpu0 = await broker.usage();
       const p = await startProducer(
         "rdkafka",
         rdkafka,
@@ -83,18 +83,18 @@ try {
         TIMEOUT_MS,
       ).result;
       if (p.errors > 0) throw new Error(`${mode} producer: ${p.firstError}`);
-      const cpu1 = (await broker.usage()).cpuSeconds;
+      const cpu1 = await broker.usage();
       const c = await startConsumer("rdkafka", rdkafka, { ...common, idleMs: 15_000 }, TIMEOUT_MS)
         .result;
       if (c.unique !== RECORDS) throw new Error(`${mode} consumer: ${c.unique}/${RECORDS}`);
-      const cpu2 = (await broker.usage()).cpuSeconds;
+      const cpu2 = await broker.usage();
       const mb = RECORDS * SIZE / 1e6;
       const run = {
         mode,
         produceMbPerSec: p.bytes / 1e6 / p.seconds,
         consumeMbPerSec: c.unique * SIZE / 1e6 / c.seconds,
-        produceCpu: (cpu1 - cpu0) / mb * 100,
-        consumeCpu: (cpu2 - cpu1) / mb * 100,
+        produceCpu: cpuBetween(cpu0, cpu1).seconds / mb * 100,
+        consumeCpu: cpuBetween(cpu1, cpu2).seconds / mb * 100,
       };
       runs.push(run);
       console.log(

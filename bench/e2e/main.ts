@@ -23,7 +23,13 @@ import { formatReport, keepFindings, markdownPage } from "./report.ts";
 import { type E2eReport, runE2e } from "./run.ts";
 import { type ClientName, CLIENTS } from "./workers.ts";
 import { selectWorkloads, WORKLOADS } from "./workloads.ts";
-import { formatRatioTable, PEER_WORKLOADS, runPeers, selectPeerWorkloads } from "./peers.ts";
+import {
+  formatCpuRounds,
+  formatRatioTable,
+  PEER_WORKLOADS,
+  runPeers,
+  selectPeerWorkloads,
+} from "./peers.ts";
 
 /** Help text. */
 export const HELP: string = `Usage: deno run -A bench/e2e/main.ts [OPTIONS]
@@ -215,6 +221,8 @@ export async function main(args: string[]): Promise<{ code: number; report?: E2e
         `medians of ${opts.rounds} rounds`,
     );
     console.log(formatRatioTable(peerReport.rows, peerReport.peer));
+    const rounds = formatCpuRounds(peerReport.results, peerReport.peer);
+    if (rounds) console.log("\n" + rounds);
     if (opts.json) await Deno.writeTextFile(opts.json, JSON.stringify(peerReport, null, 2) + "\n");
     return { code: peerReport.results.every((r) => !r.error) ? 0 : 1 };
   }

@@ -5,9 +5,10 @@
  * broker that keeps batches without parsing them: the floor for "a Kafka broker on this machine")
  * or any bootstrap — one broker at a time, the order rotated from workload to workload and round
  * to round, and the figures are reported as ratios Sluice ÷ peer from the same run: broker CPU
- * ms per MB (`/proc/<pid>/stat` utime + stime of the broker process), produce and consume rates,
- * request latency p50/p99/p99.9 and the longest stall (no request answered) with many
- * connections (`conns_perf.c`).
+ * ms per MB (the nanoseconds on CPU of the broker process's threads,
+ * `/proc/<pid>/task/<tid>/schedstat`, with the clock ticks of `/proc/<pid>/stat` as a
+ * cross-check), produce and consume rates, request latency p50/p99/p99.9 and the longest stall
+ * (no request answered) with many connections (`conns_perf.c`).
  *
  * The mock keeps only the last few MB of each partition (librdkafka's mock evicts older
  * batches), so consume rates are measured on 64-partition topics, whose share per partition it
@@ -20,7 +21,12 @@ import { Admin, Client } from "../../client/mod.ts";
 import { createProduceRequest, ProduceRequest } from "../../protocol/messages/produce.ts";
 import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { encodeRecordBatch } from "../../records/mod.ts";
-import { processUsage, startBrokerProcess } from "./broker_process.ts";
+import {
+  cpuBetween,
+  type ProcessUsage,
+  processUsage,
+  startBrokerProcess,
+} from "./broker_process.ts";
 import type { ConsumeStats, ProduceStats } from "./payload.ts";
 import {
   buildC,
@@ -293,10 +299,25 @@ export interface PeerResult {
   round: number;
   /** Position in the round's order for this workload (0 = first). */
   position: number;
-  /** Broker CPU seconds while producing (produce, consume) or during the connections' load. */
+  /**
+   * Broker CPU seconds while producing (produce, consume) or during the connections' load: the
+   * nanoseconds of its threads (`/proc/<pid>/task/<tid>/schedstat`), or clock ticks when
+   * {@linkcode PeerResult.cpuFallback} is set.
+   */
   brokerCpuSeconds: number;
   /** Broker CPU milliseconds per MB (10^6 B of values) produced; NaN without a pid. */
   cpuMsPerMb: number;
+  /**
+   * The same CPU seconds from clock ticks (`/proc/<pid>/stat` utime + stime, 10 ms steps), the
+   * cross-check; absent in results recorded before nanoseconds were read.
+   */
+  brokerCpuTickSeconds?: number;
+  /** The broker's live threads at the second reading. */
+  brokerThreads?: number;
+  /** MB (10^6 B of values) the CPU figures divide by. */
+  megabytes?: number;
+  /** Why the ticks were used instead of nanoseconds (a thread exited), when they were. */
+  cpuFallback?: string;
   /** Producer records per second (produce, consume). */
   produceRecPerSec: number;
   /** From-the-start consumer records per second (consume). */
@@ -334,9 +355,22 @@ interface ConnsStats {
   gaps100ms: number;
 }
 
-async function cpuOf(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return NaN;
-  return (await processUsage(pid)).cpuSeconds;
+async function cpuOf(pid: number | undefined): Promise<ProcessUsage | undefined> {
+  return pid === undefined ? undefined : await processUsage(pid);
+}
+
+/** Sets the broker CPU fields of `r` from two readings. */
+function setCpu(
+  r: Omit<PeerResult, "round" | "position">,
+  before: ProcessUsage | undefined,
+  after: ProcessUsage | undefined,
+): void {
+  if (!before || !after) return;
+  const cpu = cpuBetween(before, after);
+  r.brokerCpuSeconds = cpu.seconds;
+  r.brokerCpuTickSeconds = cpu.tickSeconds;
+  r.brokerThreads = after.threadCpuNs.size;
+  if (cpu.fallback) r.cpuFallback = cpu.fallback;
 }
 
 /**
@@ -425,8 +459,9 @@ export async function runPeerWorkload(
       );
       kills.push(p.kill);
       const s = await p.result;
-      r.brokerCpuSeconds = (await cpuOf(target.pid)) - before;
+      setCpu(r, before, await cpuOf(target.pid));
       const mb = s.requests * (w.recordsPerRequest ?? 1) * w.size / 1e6;
+      r.megabytes = mb;
       r.cpuMsPerMb = r.brokerCpuSeconds * 1000 / mb;
       r.requestsPerSec = s.requestsPerSec;
       r.p50Us = s.p50Us;
@@ -446,8 +481,9 @@ export async function runPeerWorkload(
     );
     kills.push(producer.kill);
     const p: ProduceStats = await producer.result;
-    r.brokerCpuSeconds = (await cpuOf(target.pid)) - before;
+    setCpu(r, before, await cpuOf(target.pid));
     r.cpuMsPerMb = r.brokerCpuSeconds * 1000 / (p.bytes / 1e6);
+    r.megabytes = p.bytes / 1e6;
     r.produceRecPerSec = p.records / p.seconds;
     if (p.errors > 0) throw new Error(`producer: ${p.errors} failed: ${p.firstError}`);
     if (w.kind === "consume") {
@@ -577,6 +613,74 @@ export function formatRatioTable(rows: readonly RatioRow[], peer: string): strin
   return lines.join("\n");
 }
 
+/**
+ * Formats each round's broker CPU per MB of Sluice and the peer, their ratio, and the same from
+ * clock ticks, as a Markdown table per workload with the ratios' spread (max ÷ min).
+ *
+ * @param results Every result.
+ * @param peer The peer's target name.
+ * @returns The tables (empty when no result has both readings).
+ */
+export function formatCpuRounds(results: readonly PeerResult[], peer: string): string {
+  const out: string[] = [];
+  const f = (
+    n: number | undefined,
+  ) => (n === undefined || !Number.isFinite(n) ? "-" : n.toFixed(3));
+  for (const w of [...new Set(results.map((r) => r.workload))]) {
+    const rounds = [...new Set(results.filter((r) => r.workload === w).map((r) => r.round))];
+    const lines = [
+      `${w}: broker CPU ms per MB, nanoseconds (clock ticks)`,
+      "",
+      `| round | sluice | ${peer} | ratio | ticks: sluice | ticks: ${peer} | ticks: ratio | fallbacks |`,
+      "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ];
+    const ns: number[] = [], ticks: number[] = [];
+    for (const round of rounds) {
+      const s = results.find((r) => r.workload === w && r.round === round && r.target === "sluice");
+      const p = results.find((r) => r.workload === w && r.round === round && r.target === peer);
+      if (!s || !p || s.error || p.error) continue;
+      const tick = (r: PeerResult) =>
+        r.brokerCpuTickSeconds === undefined || !r.megabytes
+          ? NaN
+          : r.brokerCpuTickSeconds * 1000 / r.megabytes;
+      const ratio = s.cpuMsPerMb / p.cpuMsPerMb, tickRatio = tick(s) / tick(p);
+      if (Number.isFinite(ratio)) ns.push(ratio);
+      if (Number.isFinite(tickRatio)) ticks.push(tickRatio);
+      const fb = [s, p].filter((r) => r.cpuFallback).length;
+      lines.push(
+        `| ${round + 1} | ${f(s.cpuMsPerMb)} | ${f(p.cpuMsPerMb)} | ${f(ratio)} | ${f(tick(s))} | ${
+          f(tick(p))
+        } | ${f(tickRatio)} | ${fb} |`,
+      );
+    }
+    if (ns.length === 0) continue;
+    const spread = (v: number[]) =>
+      `${f(Math.min(...v))}–${f(Math.max(...v))} (max ÷ min ${f(Math.max(...v) / Math.min(...v))})`;
+    lines.push("", `ratio ${spread(ns)}; from ticks ${ticks.length ? spread(ticks) : "-"}`);
+    // the cross-check over the whole run: each interval's nanoseconds and ticks differ by at most
+    // a tick per thread
+    for (const t of ["sluice", peer]) {
+      const rs = results.filter((r) =>
+        r.workload === w && r.target === t && !r.error && r.brokerCpuTickSeconds !== undefined
+      );
+      if (rs.length === 0) continue;
+      const sum = (f: (r: PeerResult) => number) => rs.reduce((a, r) => a + f(r), 0);
+      const nsMs = sum((r) => r.brokerCpuSeconds) * 1000;
+      const tickMs = sum((r) => r.brokerCpuTickSeconds!) * 1000;
+      const boundMs = sum((r) => (r.brokerThreads ?? 0) + 1) * 10;
+      lines.push(
+        `${t}: ${nsMs.toFixed(1)} ms on CPU over ${rs.length} rounds, ${tickMs.toFixed(0)} ms in ` +
+          `ticks (${
+            Math.abs(nsMs - tickMs) <= boundMs ? "within" : "OUTSIDE"
+          } a tick per thread, ` +
+          `${boundMs} ms); ${rs.filter((r) => r.cpuFallback).length} fell back to ticks`,
+      );
+    }
+    out.push(lines.join("\n"));
+  }
+  return out.join("\n\n");
+}
+
 /** Options of {@linkcode runPeers}. */
 export interface RunPeersOptions {
   /** Workloads. */
@@ -673,6 +777,15 @@ export async function runPeers(o: RunPeersOptions): Promise<PeerReport> {
           log(`round ${round + 1}/${o.rounds}: ${w.name} on ${t.name}`);
           const r = await runPeerWorkload(t, w, tools, topic, o.timeoutMs);
           if (r.error) log(`  failed: ${r.error}`);
+          else if (r.brokerCpuTickSeconds !== undefined) {
+            log(
+              `  broker CPU ${(r.brokerCpuSeconds * 1000).toFixed(1)} ms (ticks ${
+                (r.brokerCpuTickSeconds * 1000).toFixed(0)
+              } ms${r.cpuFallback ? `, used: ${r.cpuFallback}` : ""}), ${
+                r.cpuMsPerMb.toFixed(3)
+              } ms/MB; load ${await loadavg()}`,
+            );
+          }
           report.results.push({ ...r, round, position });
         }
       }

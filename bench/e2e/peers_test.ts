@@ -167,6 +167,12 @@ Deno.test({
       for (const r of report.results) {
         assert.equal(r.error, undefined, `${r.workload} on ${r.target}: ${r.error}`);
         assert.ok(r.brokerCpuSeconds >= 0, `${r.workload} on ${r.target}: no broker CPU`);
+        // nanoseconds, with the clock ticks agreeing within a tick per thread
+        assert.ok(r.brokerThreads! > 0 && r.brokerCpuTickSeconds! >= 0, JSON.stringify(r));
+        assert.ok(
+          Math.abs(r.brokerCpuSeconds - r.brokerCpuTickSeconds!) <= (r.brokerThreads! + 1) * 0.01,
+          JSON.stringify(r),
+        );
       }
       for (const w of ["produce-100b", "produce-1kib", "consume-100b-64p", "consume-1kib-64p"]) {
         for (const t of ["sluice", "mock"]) {
@@ -182,6 +188,15 @@ Deno.test({
       // one table row per figure, sluice ÷ mock
       assert.match(stdout, /\| conns-500: p99 \| [\d.,]+ ms \| [\d.,]+ ms \| [\d.]+× \|/);
       assert.match(stdout, /\| produce-1kib: broker CPU per MB \|/);
+      // each round's CPU per MB, from nanoseconds and from ticks, and the whole run's cross-check
+      assert.match(
+        stdout,
+        /^\| 1 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [01] \|$/m,
+      );
+      assert.match(
+        stdout,
+        /^mock: [\d.]+ ms on CPU over 1 rounds, \d+ ms in ticks \(within a tick/m,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -17,7 +17,12 @@ import {
   measureFileWrite,
   measureLoopbackTcp,
 } from "./baselines.ts";
-import { type BrokerProcess, resetPeakRss, startBrokerProcess } from "./broker_process.ts";
+import {
+  type BrokerProcess,
+  cpuBetween,
+  resetPeakRss,
+  startBrokerProcess,
+} from "./broker_process.ts";
 import type { ConsumeStats, ProduceStats } from "./payload.ts";
 import { buildRdkafkaPerf, type ClientName, startConsumer, startProducer } from "./workers.ts";
 import type { Workload } from "./workloads.ts";
@@ -235,7 +240,7 @@ async function runOne(
     track(producer.kill);
     const [p, c] = await Promise.allSettled([producer.result, consumer.result]);
     const after = await broker.usage();
-    r.brokerCpuSeconds = after.cpuSeconds - before.cpuSeconds;
+    r.brokerCpuSeconds = cpuBetween(before, after).seconds;
     r.peakRssBytes = rssReset ? after.peakRssBytes : -1;
     if (p.status === "rejected") throw p.reason;
     r.produce = p.value;

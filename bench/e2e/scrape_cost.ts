@@ -5,8 +5,8 @@
  * records of 100 B, 1 partition, acks=1, a producer and a consumer) run in rounds without and
  * with a scraper fetching `/metrics` every second, alternating the order between rounds so drift
  * (page cache, JIT, other load on the machine) falls on both; then, with the broker idle, a burst
- * of back-to-back scrapes to measure the CPU of one scrape directly. Broker CPU is
- * `/proc/<pid>/stat` utime + stime.
+ * of back-to-back scrapes to measure the CPU of one scrape directly. Broker CPU is the
+ * nanoseconds on CPU of its threads (`/proc/<pid>/task/<tid>/schedstat`, see `cpuBetween`).
  *
  * @example
  * ```sh
@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { Admin, Client } from "../../client/mod.ts";
-import { type BrokerProcess, startBrokerProcess } from "./broker_process.ts";
+import { type BrokerProcess, cpuBetween, startBrokerProcess } from "./broker_process.ts";
 import { buildRdkafkaPerf, type ClientName, startConsumer, startProducer } from "./workers.ts";
 
 /** Help text. */
@@ -112,7 +112,7 @@ async function runOnce(
   try {
     const produced = producer.result.then(async (p) => {
       const u = await broker.usage();
-      loadedCpuRate = (u.cpuSeconds - atProduce.cpuSeconds) / ((performance.now() - t1) / 1000);
+      loadedCpuRate = cpuBetween(atProduce, u).seconds / ((performance.now() - t1) / 1000);
       return p;
     });
     const [p, c] = await Promise.all([produced, consumer.result]);
@@ -130,7 +130,7 @@ async function runOnce(
     scraper: scrapeMs !== undefined,
     records,
     seconds,
-    brokerCpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    brokerCpuSeconds: cpuBetween(before, after).seconds,
     loadedCpuRate,
     scrapes: s?.scrapes ?? 0,
     scrapeMsMax: s?.maxMs ?? 0,
@@ -197,14 +197,14 @@ async function main(args: string[]): Promise<number> {
     const idle0 = await broker.usage();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, 2000));
-    const idleRate = ((await broker.usage()).cpuSeconds - idle0.cpuSeconds) /
+    const idleRate = cpuBetween(idle0, await broker.usage()).seconds /
       ((performance.now() - t0) / 1000);
     const b0 = await broker.usage();
     const t1 = performance.now();
     let body = "";
     for (let i = 0; i < burst; i++) body = await (await fetch(`${broker.httpUrl}/metrics`)).text();
     const wall = (performance.now() - t1) / 1000;
-    const cpu = (await broker.usage()).cpuSeconds - b0.cpuSeconds - idleRate * wall;
+    const cpu = cpuBetween(b0, await broker.usage()).seconds - idleRate * wall;
     perScrape = {
       cpuMs: (cpu / burst) * 1000,
       ms: (wall / burst) * 1000,

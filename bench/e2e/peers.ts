@@ -133,6 +133,28 @@ export const PEER_WORKLOADS: readonly PeerWorkload[] = [
 ];
 
 /**
+ * The unreported warm-ups of the conns workloads with more than one connection: a fifth of each
+ * one's requests (at least one per connection), named `warmup-<name>`.
+ *
+ * @example
+ * ```ts
+ * import { selectPeerWorkloads, warmConns } from "./peers.ts";
+ * const [w] = warmConns(selectPeerWorkloads(["conns-500", "conns-1"], 1));
+ * console.assert(w.name === "warmup-conns-500" && w.records === 20_000);
+ * ```
+ */
+export function warmConns(workloads: readonly PeerWorkload[]): PeerWorkload[] {
+  return workloads
+    .filter((w) => w.kind === "conns" && (w.connections ?? 1) > 1)
+    .map((w) => ({
+      ...w,
+      name: `warmup-${w.name}`,
+      description: "",
+      records: Math.max(w.connections ?? 1, Math.floor(w.records / 5)),
+    }));
+}
+
+/**
  * Picks peer workloads by name and scales their counts.
  *
  * @example
@@ -767,8 +789,13 @@ export async function runPeers(o: RunPeersOptions): Promise<PeerReport> {
       size: 100,
       partitions: 1,
     };
+    // and a fifth of each many-connection workload: its first round would otherwise run the
+    // paths of hundreds of connections cold (the slowest round of two in three runs, issue #17)
+    const warmups = [warm, ...warmConns(o.workloads)];
     for (const t of targets) {
-      await runPeerWorkload(t, warm, tools, `e2e-${runId}-warmup`, o.timeoutMs);
+      for (const w of warmups) {
+        await runPeerWorkload(t, w, tools, `e2e-${runId}-${w.name}`, o.timeoutMs);
+      }
     }
     for (let round = 0; round < o.rounds; round++) {
       for (const [i, w] of o.workloads.entries()) {

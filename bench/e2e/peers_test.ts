@@ -14,6 +14,7 @@ import {
   rotation,
   selectPeerWorkloads,
   startMockTarget,
+  warmConns,
 } from "./peers.ts";
 import { buildC, MOCK_SOURCE } from "./workers.ts";
 
@@ -98,6 +99,15 @@ Deno.test("peers: flags", () => {
   assert.throws(() => parseE2eArgs(["--peer", "nowhere"]), /--peer nowhere is invalid/);
   assert.throws(() => parseE2eArgs(["--peer", "mock", "--workloads", "100b"]), /unknown peer/);
   assert.equal(selectPeerWorkloads(["conns-500"], 0.001)[0].records, 500); // one per connection
+});
+
+Deno.test("peers: a fifth of each many-connection workload warms both brokers up", () => {
+  const warm = warmConns(selectPeerWorkloads(["produce-100b", "conns-500", "conns-1"], 1));
+  assert.deepEqual(warm.map((w) => [w.name, w.records, w.connections]), [
+    ["warmup-conns-500", 20_000, 500],
+  ]);
+  // never fewer requests than connections
+  assert.equal(warmConns(selectPeerWorkloads(["conns-500"], 0.001))[0].records, 500);
 });
 
 const inCi = Deno.env.get("CI") === "true";

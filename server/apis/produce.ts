@@ -393,6 +393,12 @@ function keepOf(broker: BrokerContext): KeepBytes | undefined {
   return keep;
 }
 
+/** The topic's `min.insync.replicas` for acks=all (1 otherwise: not looked up). */
+function minIsrOf(broker: BrokerContext, acks: number, topic: string): number {
+  if (acks !== -1) return 1;
+  return Number(broker.logs.topic(topic)?.effective["min.insync.replicas"] ?? "1");
+}
+
 /** One topic's partitions of a Produce request, appended (or refused) and counted. */
 async function produceTopic(
   ctx: RequestContext,
@@ -412,11 +418,7 @@ async function produceTopic(
       ),
     });
   }
-  let minIsr = 1;
-  if (req.acks === -1) {
-    const info = broker.logs.topic(td.name);
-    minIsr = Number(info?.effective["min.insync.replicas"] ?? "1");
-  }
+  const minIsr = minIsrOf(broker, req.acks, td.name);
   const appends: (PartitionResponse | Promise<PartitionResponse>)[] = [];
   for (let i = 0; i < td.partitionData.length; i++) {
     const pd = td.partitionData[i];
@@ -482,15 +484,40 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
       ? authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name))
       : undefined;
     const keep = keepOf(broker);
-    const topics: Promise<TopicResponse>[] = [];
-    for (let i = 0; i < req.topicData.length; i++) {
-      const td = req.topicData[i];
-      const ok = writable === undefined
-        ? authorize(ctx, ACCESS.Produce.topic, single!)
-        : writable.has(td.name);
-      topics.push(produceTopic(ctx, req, td, refusal !== null || ok, refusal, signal, keep));
+    const singleOk = single !== undefined && authorize(ctx, ACCESS.Produce.topic, single);
+    let responses: TopicResponse[];
+    if (singleOk && refusal === null && req.topicData[0].partitionData.length === 1) {
+      // one partition (the usual request): appended here, without a call per topic
+      const td = req.topicData[0];
+      const pd = td.partitionData[0];
+      const partitionResponses = [
+        await appendOne(
+          broker,
+          td.name,
+          pd.index,
+          pd.records,
+          req.acks,
+          minIsrOf(broker, req.acks, td.name),
+          ctx.version,
+          req.timeoutMs,
+          signal,
+          req.transactionalId,
+          keep,
+        ),
+      ];
+      countProduce(broker, td.name, partitionResponses);
+      responses = [
+        createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses }),
+      ];
+    } else {
+      const topics: Promise<TopicResponse>[] = [];
+      for (let i = 0; i < req.topicData.length; i++) {
+        const td = req.topicData[i];
+        const ok = writable === undefined ? singleOk : writable.has(td.name);
+        topics.push(produceTopic(ctx, req, td, refusal !== null || ok, refusal, signal, keep));
+      }
+      responses = topics.length === 1 ? [await topics[0]] : await settleAll(topics);
     }
-    const responses = topics.length === 1 ? [await topics[0]] : await settleAll(topics);
     if (req.acks === 0) {
       for (const t of responses) {
         for (const p of t.partitionResponses) {

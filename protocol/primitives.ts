@@ -138,6 +138,36 @@ function show(v: unknown): string {
     : String(v);
 }
 
+/** Slots of {@linkcode internAscii}'s cache (a power of two). */
+const INTERNED_SLOTS = 256;
+const interned: (string | undefined)[] = new Array(INTERNED_SLOTS).fill(undefined);
+
+/**
+ * The string of `len` (at most 32) ASCII bytes at `p`, from a small cache when the same text was
+ * read lately: a broker reads the same client ids and topic names in every request, and a hit
+ * allocates nothing (issue #17). A slot holds the last string read with its hash; strings are
+ * immutable, so sharing one is safe.
+ */
+function internAscii(buf: Uint8Array, p: number, len: number): string {
+  let h = len;
+  for (let i = p; i < p + len; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
+  const slot = (h ^ (h >>> 8) ^ (h >>> 16)) & (INTERNED_SLOTS - 1);
+  const s = interned[slot];
+  if (s !== undefined && s.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (s.charCodeAt(i) !== buf[p + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return s;
+  }
+  const fresh: string = String.fromCharCode.apply(null, buf.subarray(p, p + len) as never);
+  interned[slot] = fresh;
+  return fresh;
+}
+
 /**
  * A bounds-checked cursor over encoded bytes. Every read past `end` throws a
  * {@linkcode ProtocolError} ("truncated: need N bytes at offset M"); negative or oversized lengths
@@ -301,7 +331,7 @@ export class Reader {
           break;
         }
       }
-      if (ascii) return String.fromCharCode.apply(null, buf.subarray(p, p + len) as never);
+      if (ascii) return internAscii(buf, p, len);
     }
     try {
       return decoder.decode(buf.subarray(p, p + len));

@@ -1238,10 +1238,10 @@ export class Broker {
       const raw = await this.#ctx.sasl!.gate(frame, info);
       if (raw !== undefined) return raw;
     }
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const apiKey = view.getInt16(0);
-    const version = view.getInt16(2);
-    const correlationId = view.getInt32(4);
+    // read from the bytes: no DataView per request (issue #17)
+    const apiKey = (frame[0] << 24 >> 16) | frame[1];
+    const version = (frame[2] << 24 >> 16) | frame[3];
+    const correlationId = (frame[4] << 24) | (frame[5] << 16) | (frame[6] << 8) | frame[7];
     // the handler and its codecs load at the first request of its API (issue #17)
     const api = this.#handlers.get(apiKey) ??
       await this.#loadHandler(apiKey, version, `correlation id ${correlationId}`);

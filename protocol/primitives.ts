@@ -1010,6 +1010,21 @@ export function unsupportedField(field: string, version: number): ProtocolError 
   );
 }
 
+/** Most elements {@linkcode presized} reserves before an array is read. */
+const PRESIZED_MAX = 64;
+
+/**
+ * An array for `n` elements about to be read (used by generated code), to be filled by index:
+ * sized at once up to 64 elements, where a push into `[]` reserves 17 slots (issue #17). `n` comes
+ * from the wire and is bounded only by the bytes left, so a longer array grows as it is filled.
+ *
+ * @param n Elements the array will hold.
+ * @returns An array of length `min(n, 64)`, to be filled from index 0.
+ */
+export function presized<T>(n: number): T[] {
+  return new Array(n < PRESIZED_MAX ? n : PRESIZED_MAX);
+}
+
 /**
  * Builds the error for a null value in a non-nullable field (used by generated code).
  *

@@ -194,6 +194,9 @@ const DEFERRED_CHECK_MIN = 256 * 1024;
  */
 const SHARED_WRITE_BYTES = 256 * 1024;
 
+/** A pending append's resolve/reject until `append` sets them (one function, not two per append). */
+function settleLater(): void {}
+
 /** A buffer the requests of a shared write are copied into, lent to one write at a time. */
 let sharedScratch: Uint8Array | undefined;
 
@@ -787,8 +790,8 @@ export class PartitionLog {
       lastOffsetDeltas: new Array(n),
       recordCounts: new Array(n),
       maxTimestamps: new Array(n),
-      resolve: () => {},
-      reject: () => {},
+      resolve: settleLater,
+      reject: settleLater,
     };
     const bases: number[] = new Array(n);
     const lasts: number[] = new Array(n);
@@ -1016,8 +1019,8 @@ export class PartitionLog {
       lastOffsetDeltas: new Array(n),
       recordCounts: new Array(n),
       maxTimestamps: new Array(n),
-      resolve: () => {},
-      reject: () => {},
+      resolve: settleLater,
+      reject: settleLater,
     };
     const cfg = this.#config;
     const now = Date.now();

@@ -9,11 +9,9 @@
 
 import { DataDirLock, LogManager } from "../engine/mod.ts";
 import { ErrorCode, errorName, ProtocolError } from "../protocol/errors.ts";
-import {
-  decodeRequestBody,
-  decodeRequestHeader,
-  encodeResponseFrame,
-} from "../protocol/framing.ts";
+import { Reader } from "../protocol/primitives.ts";
+import { RequestHeader, requestHeaderVersion } from "../protocol/messages/headers.ts";
+import { encodeResponseFrame } from "../protocol/framing.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { API_TABLE, type ApiEntry } from "./apis/table.ts";
@@ -1268,15 +1266,17 @@ export class Broker {
     let header;
     let request: unknown;
     try {
-      const decoded = decodeRequestHeader(frame);
-      header = decoded.header;
-      const body = decodeRequestBody(api.request, frame, decoded.bodyOffset, version);
-      request = body.message;
-      if (body.trailingBytes > 0) {
+      // header and body read by one reader (decodeRequestHeader and decodeRequestBody's reads,
+      // without a reader and a result object each: issue #17)
+      const r = new Reader(frame);
+      header = RequestHeader.read(r, requestHeaderVersion(apiKey, version));
+      request = api.request.read(r, version);
+      const trailingBytes = r.remaining;
+      if (trailingBytes > 0) {
         // Kafka reads the declared fields and ignores the rest; so do we.
         this.#log.debug(
           `${api.name} v${version} from ${header.clientId ?? "?"} (connection ${info.id}) has ` +
-            `${body.trailingBytes} trailing bytes after its last field; ignored (correlation id ${correlationId})`,
+            `${trailingBytes} trailing bytes after its last field; ignored (correlation id ${correlationId})`,
         );
       }
     } catch (e) {

@@ -623,6 +623,9 @@ export class PartitionLog {
     return this.#segments[this.#segments.length - 1];
   }
 
+  /** `append to <topic>-<partition>`, made at the first append (not one string per append). */
+  #appendWhat: string | undefined;
+
   get #name(): string {
     return `${this.topic}-${this.partition}`;
   }
@@ -725,7 +728,7 @@ export class PartitionLog {
    */
   append(records: Uint8Array, keep?: KeepBytes): Promise<AppendResult> {
     try {
-      const what = `append to ${this.#name}`;
+      const what = this.#appendWhat ??= `append to ${this.#name}`;
       this.#check(what);
       const pending = this.#validate(records, what);
       pending.keep = keep;
@@ -1474,7 +1477,7 @@ export class PartitionLog {
   /** Producer-state check of one append: a duplicate's result, an error, or undefined. */
   #checkProducers(req: PendingAppend, next: number): AppendResult | EngineError | undefined {
     try {
-      const what = `append to ${this.#name}`;
+      const what = this.#appendWhat ??= `append to ${this.#name}`;
       const d = this.#producers.checkAppend(req.records, req.positions, next, what);
       if (!d) return undefined;
       return {

@@ -194,6 +194,9 @@ const DEFERRED_CHECK_MIN = 256 * 1024;
  */
 const SHARED_WRITE_BYTES = 256 * 1024;
 
+/** A pending append's resolve/reject until `append` sets them (one function, not two per append). */
+function settleLater(): void {}
+
 /** A buffer the requests of a shared write are copied into, lent to one write at a time. */
 let sharedScratch: Uint8Array | undefined;
 
@@ -620,6 +623,9 @@ export class PartitionLog {
     return this.#segments[this.#segments.length - 1];
   }
 
+  /** `append to <topic>-<partition>`, made at the first append (not one string per append). */
+  #appendWhat: string | undefined;
+
   get #name(): string {
     return `${this.topic}-${this.partition}`;
   }
@@ -722,7 +728,7 @@ export class PartitionLog {
    */
   append(records: Uint8Array, keep?: KeepBytes): Promise<AppendResult> {
     try {
-      const what = `append to ${this.#name}`;
+      const what = this.#appendWhat ??= `append to ${this.#name}`;
       this.#check(what);
       const pending = this.#validate(records, what);
       pending.keep = keep;
@@ -787,8 +793,8 @@ export class PartitionLog {
       lastOffsetDeltas: new Array(n),
       recordCounts: new Array(n),
       maxTimestamps: new Array(n),
-      resolve: () => {},
-      reject: () => {},
+      resolve: settleLater,
+      reject: settleLater,
     };
     const bases: number[] = new Array(n);
     const lasts: number[] = new Array(n);
@@ -1016,8 +1022,8 @@ export class PartitionLog {
       lastOffsetDeltas: new Array(n),
       recordCounts: new Array(n),
       maxTimestamps: new Array(n),
-      resolve: () => {},
-      reject: () => {},
+      resolve: settleLater,
+      reject: settleLater,
     };
     const cfg = this.#config;
     const now = Date.now();
@@ -1471,7 +1477,7 @@ export class PartitionLog {
   /** Producer-state check of one append: a duplicate's result, an error, or undefined. */
   #checkProducers(req: PendingAppend, next: number): AppendResult | EngineError | undefined {
     try {
-      const what = `append to ${this.#name}`;
+      const what = this.#appendWhat ??= `append to ${this.#name}`;
       const d = this.#producers.checkAppend(req.records, req.positions, next, what);
       if (!d) return undefined;
       return {

@@ -379,3 +379,39 @@ Deno.test("mutated encodings (byte flips) decode or throw ProtocolError, never c
   }
   assert.ok(mutations > 5000, `${mutations}`);
 });
+
+Deno.test("decoded arrays of every length around the presized bound hold exactly their elements, in order", async () => {
+  const { ProduceRequest } = await import("./messages/produce.ts");
+  const { DescribeGroupsRequest } = await import("./messages/describe_groups.ts");
+  for (const n of [0, 1, 2, 63, 64, 65, 200]) {
+    const req = ProduceRequest.create({
+      acks: 1,
+      timeoutMs: 1000,
+      topicData: Array.from({ length: n }, (_, t) => ({
+        name: `t${t}`,
+        partitionData: Array.from({ length: n }, (_, p) => ({
+          index: p,
+          records: new Uint8Array([t & 0xff, p & 0xff]),
+        })),
+      })),
+    });
+    for (const v of [3, 9]) {
+      const back = decodeMessage(ProduceRequest, encodeMessage(ProduceRequest, req, v), v);
+      assert.equal(back.topicData.length, n);
+      assert.deepEqual(back, req);
+      for (const td of back.topicData) {
+        assert.equal(td.partitionData.length, n);
+        assert.equal(Object.keys(td.partitionData).length, n, "no holes");
+      }
+    }
+    // an array of primitives (strings)
+    const groups = Array.from({ length: n }, (_, g) => `g${g}`);
+    const dg = DescribeGroupsRequest.create({ groups });
+    const dgBack = decodeMessage(
+      DescribeGroupsRequest,
+      encodeMessage(DescribeGroupsRequest, dg, 0),
+      0,
+    );
+    assert.deepEqual(dgBack.groups, groups);
+  }
+});

@@ -138,6 +138,36 @@ function show(v: unknown): string {
     : String(v);
 }
 
+/** Slots of {@linkcode internAscii}'s cache (a power of two). */
+const INTERNED_SLOTS = 256;
+const interned: (string | undefined)[] = new Array(INTERNED_SLOTS).fill(undefined);
+
+/**
+ * The string of `len` (at most 32) ASCII bytes at `p`, from a small cache when the same text was
+ * read lately: a broker reads the same client ids and topic names in every request, and a hit
+ * allocates nothing (issue #17). A slot holds the last string read with its hash; strings are
+ * immutable, so sharing one is safe.
+ */
+function internAscii(buf: Uint8Array, p: number, len: number): string {
+  let h = len;
+  for (let i = p; i < p + len; i++) h = (Math.imul(h, 31) + buf[i]) | 0;
+  const slot = (h ^ (h >>> 8) ^ (h >>> 16)) & (INTERNED_SLOTS - 1);
+  const s = interned[slot];
+  if (s !== undefined && s.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (s.charCodeAt(i) !== buf[p + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return s;
+  }
+  const fresh: string = String.fromCharCode.apply(null, buf.subarray(p, p + len) as never);
+  interned[slot] = fresh;
+  return fresh;
+}
+
 /**
  * A bounds-checked cursor over encoded bytes. Every read past `end` throws a
  * {@linkcode ProtocolError} ("truncated: need N bytes at offset M"); negative or oversized lengths
@@ -301,7 +331,7 @@ export class Reader {
           break;
         }
       }
-      if (ascii) return String.fromCharCode.apply(null, buf.subarray(p, p + len) as never);
+      if (ascii) return internAscii(buf, p, len);
     }
     try {
       return decoder.decode(buf.subarray(p, p + len));
@@ -978,6 +1008,21 @@ export function unsupportedField(field: string, version: number): ProtocolError 
   return new ProtocolError(
     `cannot write ${field} in v${version}: the field is not in this version and is not default`,
   );
+}
+
+/** Most elements {@linkcode presized} reserves before an array is read. */
+const PRESIZED_MAX = 64;
+
+/**
+ * An array for `n` elements about to be read (used by generated code), to be filled by index:
+ * sized at once up to 64 elements, where a push into `[]` reserves 17 slots (issue #17). `n` comes
+ * from the wire and is bounded only by the bytes left, so a longer array grows as it is filled.
+ *
+ * @param n Elements the array will hold.
+ * @returns An array of length `min(n, 64)`, to be filled from index 0.
+ */
+export function presized<T>(n: number): T[] {
+  return new Array(n < PRESIZED_MAX ? n : PRESIZED_MAX);
 }
 
 /**

@@ -237,3 +237,37 @@ Deno.test("decodeMessage refuses trailing bytes", () => {
   );
   assert.throws(() => decodeMessage(ApiVersionsRequest, bytes(1), 0), /1 trailing bytes/);
 });
+
+Deno.test("short ASCII strings read from a reused buffer are each their own text, whatever the reader read before (the interned strings)", () => {
+  // every length up to 32, texts that differ in one byte, in the first or last position, and
+  // many more texts than the cache has slots, read from ONE buffer overwritten in place (as a
+  // connection's read buffer is), interleaved and read again
+  const texts: string[] = [];
+  for (let len = 0; len <= 32; len++) {
+    for (let k = 0; k < 40; k++) {
+      const chars = Array.from({ length: len }, (_, i) => 97 + ((i * 7 + k) % 26));
+      if (len > 0) chars[k % 2 === 0 ? 0 : len - 1] = 48 + (k % 10);
+      texts.push(String.fromCharCode(...chars));
+    }
+  }
+  const buf = new Uint8Array(2 + 32);
+  const read = (t: string) => {
+    buf[0] = 0;
+    buf[1] = t.length;
+    for (let i = 0; i < t.length; i++) buf[2 + i] = t.charCodeAt(i);
+    buf.fill(0x7a, 2 + t.length);
+    return new Reader(buf, 0, 2 + t.length).readString();
+  };
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[(i * 97 + round * 13) % texts.length];
+      assert.equal(read(t), t);
+      assert.equal(read(t), t); // the second read of the same text: a cache hit
+    }
+  }
+  // the same text after the buffer changed under it: the reader never returns stale bytes
+  const a = read("orders");
+  buf[2] = 0x62;
+  assert.equal(new Reader(buf, 0, 8).readString(), "brders");
+  assert.equal(a, "orders");
+});

@@ -9,11 +9,9 @@
 
 import { DataDirLock, LogManager } from "../engine/mod.ts";
 import { ErrorCode, errorName, ProtocolError } from "../protocol/errors.ts";
-import {
-  decodeRequestBody,
-  decodeRequestHeader,
-  encodeResponseFrame,
-} from "../protocol/framing.ts";
+import { Reader } from "../protocol/primitives.ts";
+import { RequestHeader, requestHeaderVersion } from "../protocol/messages/headers.ts";
+import { encodeResponseFrame } from "../protocol/framing.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
 import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
 import { API_TABLE, type ApiEntry } from "./apis/table.ts";
@@ -1238,18 +1236,18 @@ export class Broker {
       const raw = await this.#ctx.sasl!.gate(frame, info);
       if (raw !== undefined) return raw;
     }
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    const apiKey = view.getInt16(0);
-    const version = view.getInt16(2);
-    const correlationId = view.getInt32(4);
-    const what = `correlation id ${correlationId}`;
+    // read from the bytes: no DataView per request (issue #17)
+    const apiKey = (frame[0] << 24 >> 16) | frame[1];
+    const version = (frame[2] << 24 >> 16) | frame[3];
+    const correlationId = (frame[4] << 24) | (frame[5] << 16) | (frame[6] << 8) | frame[7];
     // the handler and its codecs load at the first request of its API (issue #17)
-    const api = this.#handlers.get(apiKey) ?? await this.#loadHandler(apiKey, version, what);
+    const api = this.#handlers.get(apiKey) ??
+      await this.#loadHandler(apiKey, version, `correlation id ${correlationId}`);
     if (apiKey === API_VERSIONS_KEY && (version < 0 || version > api.maxVersion)) {
       // KIP-511: answer in v0 so any client can read our ranges and pick a version.
       this.#log.warn(
         `ApiVersions v${version} from connection ${info.id} is not supported; answering v0 with ` +
-          `UNSUPPORTED_VERSION (${what})`,
+          `UNSUPPORTED_VERSION (correlation id ${correlationId})`,
       );
       return encodeResponseFrame(
         api.response,
@@ -1262,27 +1260,29 @@ export class Broker {
     if (version < api.request.minVersion || version > api.request.maxVersion) {
       throw new CloseConnection(
         `${api.name} v${version} cannot be decoded (we serve v${api.minVersion}-v${api.maxVersion}` +
-          `, ${what})`,
+          `, correlation id ${correlationId})`,
       );
     }
     let header;
     let request: unknown;
     try {
-      const decoded = decodeRequestHeader(frame);
-      header = decoded.header;
-      const body = decodeRequestBody(api.request, frame, decoded.bodyOffset, version);
-      request = body.message;
-      if (body.trailingBytes > 0) {
+      // header and body read by one reader (decodeRequestHeader and decodeRequestBody's reads,
+      // without a reader and a result object each: issue #17)
+      const r = new Reader(frame);
+      header = RequestHeader.read(r, requestHeaderVersion(apiKey, version));
+      request = api.request.read(r, version);
+      const trailingBytes = r.remaining;
+      if (trailingBytes > 0) {
         // Kafka reads the declared fields and ignores the rest; so do we.
         this.#log.debug(
           `${api.name} v${version} from ${header.clientId ?? "?"} (connection ${info.id}) has ` +
-            `${body.trailingBytes} trailing bytes after its last field; ignored (${what})`,
+            `${trailingBytes} trailing bytes after its last field; ignored (correlation id ${correlationId})`,
         );
       }
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       throw new CloseConnection(
-        `malformed ${api.name} v${version} request (${what}): ${e.message}`,
+        `malformed ${api.name} v${version} request (correlation id ${correlationId}): ${e.message}`,
       );
     }
     if (this.#router !== undefined && version <= api.maxVersion) {
@@ -1325,7 +1325,9 @@ export class Broker {
         this.#ctx.metrics!.recordError(api.key, api.name);
         const code = errorCodeOf(e);
         const message = e instanceof Error ? e.message : String(e);
-        const line = `${api.name} v${version} (${what}) failed with ${errorName(code)}: ${message}`;
+        const line = `${api.name} v${version} (correlation id ${correlationId}) failed with ${
+          errorName(code)
+        }: ${message}`;
         if (code === ErrorCode.UNKNOWN_SERVER_ERROR) this.#log.error(line);
         else this.#log.warn(line);
         response = api.errorResponse(request, code, message);
@@ -1337,12 +1339,16 @@ export class Broker {
     } catch (e) {
       // A handler bug: report it to the client as UNKNOWN_SERVER_ERROR if that encodes.
       const detail = e instanceof Error ? e.message : String(e);
-      this.#log.error(`Cannot encode ${api.name} v${version} response (${what}): ${detail}`);
+      this.#log.error(
+        `Cannot encode ${api.name} v${version} response (correlation id ${correlationId}): ${detail}`,
+      );
       try {
         const fallback = api.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, detail);
         return encodeResponseFrame(api.response, version, correlationId, fallback, scratch);
       } catch {
-        throw new CloseConnection(`cannot encode ${api.name} v${version} response (${what})`);
+        throw new CloseConnection(
+          `cannot encode ${api.name} v${version} response (correlation id ${correlationId})`,
+        );
       }
     }
   }

@@ -482,7 +482,7 @@ export class Connection {
         this.#writing = true;
         this.#pendingWrite = this.#writeAll(chunks, frame.length);
         // A failed write is reported by the next await or at the end.
-        this.#pendingWrite.catch(() => {});
+        this.#pendingWrite.catch(ignore);
       }
       await this.#pendingWrite;
     } catch (e) {
@@ -903,7 +903,9 @@ export class Connection {
       chunks = [concat(chunks)];
     }
     try {
-      for (const c of chunks) {
+      // indexed loops: no iterator per response (issue #17)
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i];
         let off = await this.#conn.write(c);
         this.#lastActivity = Date.now();
         while (off < c.length) {
@@ -917,11 +919,16 @@ export class Connection {
       throw e;
     } finally {
       this.#writing = false;
-      if (this.#lending !== undefined) { for (const c of lent) this.#lending.pool.give(c); }
+      if (this.#lending !== undefined) {
+        for (let i = 0; i < lent.length; i++) this.#lending.pool.give(lent[i]);
+      }
       this.#release(reserved);
     }
   }
 }
+
+/** A rejection handler that ignores the failure (one function, not one per response). */
+function ignore(): void {}
 
 function isDisconnect(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||

@@ -783,9 +783,12 @@ function emitArrayFns(ctx: Ctx, out: Out, s: StructSpec): void {
   const tn = ctx.typeName.get(s)!;
   const fn = ctx.fnName.get(s)!;
   emitSig(out, `function read${fn}Array`, ["r: Reader", "v: number", "n: number"], `${tn}[]`);
-  out.line(`const a: ${tn}[] = [];`);
+  // sized before it is read (`presized`): a push into [] reserves 17 slots, which a request's
+  // one-element arrays (one topic, one partition) paid per request (issue #17)
+  ctx.imports.add("presized");
+  out.line(`const a: ${tn}[] = presized(n);`);
   out.open(`for (let i = 0; i < n; i++) {`);
-  out.line(`a.push(read${fn}(r, v));`);
+  out.line(`a[i] = read${fn}(r, v);`);
   out.close();
   out.line(`return a;`);
   out.close();
@@ -813,9 +816,10 @@ function emitPrimArrayFns(ctx: Ctx, out: Out): void {
     if (name.startsWith("read")) {
       ctx.imports.add("Reader");
       emitSig(out, `function ${name}`, ["r: Reader", "_v: number", "n: number"], `${ts}[]`);
-      out.line(`const a: ${ts}[] = [];`);
+      ctx.imports.add("presized");
+      out.line(`const a: ${ts}[] = presized(n);`);
       out.open(`for (let i = 0; i < n; i++) {`);
-      out.line(`a.push(r.read${m}());`);
+      out.line(`a[i] = r.read${m}();`);
       out.close();
       out.line(`return a;`);
     } else {
@@ -908,6 +912,7 @@ function primitiveImports(ctx: Ctx): string[] {
   if (used.has("MessageCodec")) names.push("type MessageCodec");
   if (used.has("nonNullable")) names.push("nonNullable");
   if (used.has("Reader")) names.push("type Reader");
+  if (used.has("presized")) names.push("presized");
   if (used.has("unsupportedField")) names.push("unsupportedField");
   if (used.has("unsupportedVersion")) names.push("unsupportedVersion");
   if (used.has("Writer:value")) names.push("Writer");

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -266,9 +267,9 @@ function readAddPartitionsToTxnTransactionArray(
   v: number,
   n: number,
 ): AddPartitionsToTxnRequestTransaction[] {
-  const a: AddPartitionsToTxnRequestTransaction[] = [];
+  const a: AddPartitionsToTxnRequestTransaction[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAddPartitionsToTxnTransaction(r, v));
+    a[i] = readAddPartitionsToTxnTransaction(r, v);
   }
   return a;
 }
@@ -346,9 +347,9 @@ function readAddPartitionsToTxnTopicArray(
   v: number,
   n: number,
 ): AddPartitionsToTxnRequestTopic[] {
-  const a: AddPartitionsToTxnRequestTopic[] = [];
+  const a: AddPartitionsToTxnRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAddPartitionsToTxnTopic(r, v));
+    a[i] = readAddPartitionsToTxnTopic(r, v);
   }
   return a;
 }
@@ -610,9 +611,9 @@ function readAddPartitionsToTxnResultArray(
   v: number,
   n: number,
 ): AddPartitionsToTxnResponseResult[] {
-  const a: AddPartitionsToTxnResponseResult[] = [];
+  const a: AddPartitionsToTxnResponseResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAddPartitionsToTxnResult(r, v));
+    a[i] = readAddPartitionsToTxnResult(r, v);
   }
   return a;
 }
@@ -693,9 +694,9 @@ function readAddPartitionsToTxnTopicResultArray(
   v: number,
   n: number,
 ): AddPartitionsToTxnResponseTopicResult[] {
-  const a: AddPartitionsToTxnResponseTopicResult[] = [];
+  const a: AddPartitionsToTxnResponseTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAddPartitionsToTxnTopicResult(r, v));
+    a[i] = readAddPartitionsToTxnTopicResult(r, v);
   }
   return a;
 }
@@ -742,9 +743,9 @@ function readAddPartitionsToTxnPartitionResultArray(
   v: number,
   n: number,
 ): AddPartitionsToTxnResponsePartitionResult[] {
-  const a: AddPartitionsToTxnResponsePartitionResult[] = [];
+  const a: AddPartitionsToTxnResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAddPartitionsToTxnPartitionResult(r, v));
+    a[i] = readAddPartitionsToTxnPartitionResult(r, v);
   }
   return a;
 }
@@ -782,9 +783,9 @@ export const AddPartitionsToTxnResponse: MessageCodec<AddPartitionsToTxnResponse
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -132,9 +133,9 @@ function writeListener(w: Writer, m: AddRaftVoterRequestListener, _v: number): v
 }
 
 function readListenerArray(r: Reader, v: number, n: number): AddRaftVoterRequestListener[] {
-  const a: AddRaftVoterRequestListener[] = [];
+  const a: AddRaftVoterRequestListener[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListener(r, v));
+    a[i] = readListener(r, v);
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -237,9 +238,9 @@ function readReqEntryDataArray(
   v: number,
   n: number,
 ): AlterClientQuotasRequestEntryData[] {
-  const a: AlterClientQuotasRequestEntryData[] = [];
+  const a: AlterClientQuotasRequestEntryData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqEntryData(r, v));
+    a[i] = readReqEntryData(r, v);
   }
   return a;
 }
@@ -297,9 +298,9 @@ function readReqEntityDataArray(
   v: number,
   n: number,
 ): AlterClientQuotasRequestEntityData[] {
-  const a: AlterClientQuotasRequestEntityData[] = [];
+  const a: AlterClientQuotasRequestEntityData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqEntityData(r, v));
+    a[i] = readReqEntityData(r, v);
   }
   return a;
 }
@@ -347,9 +348,9 @@ function writeOpData(w: Writer, m: AlterClientQuotasRequestOpData, v: number): v
 }
 
 function readOpDataArray(r: Reader, v: number, n: number): AlterClientQuotasRequestOpData[] {
-  const a: AlterClientQuotasRequestOpData[] = [];
+  const a: AlterClientQuotasRequestOpData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOpData(r, v));
+    a[i] = readOpData(r, v);
   }
   return a;
 }
@@ -570,9 +571,9 @@ function readResEntryDataArray(
   v: number,
   n: number,
 ): AlterClientQuotasResponseEntryData[] {
-  const a: AlterClientQuotasResponseEntryData[] = [];
+  const a: AlterClientQuotasResponseEntryData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResEntryData(r, v));
+    a[i] = readResEntryData(r, v);
   }
   return a;
 }
@@ -630,9 +631,9 @@ function readResEntityDataArray(
   v: number,
   n: number,
 ): AlterClientQuotasResponseEntityData[] {
-  const a: AlterClientQuotasResponseEntityData[] = [];
+  const a: AlterClientQuotasResponseEntityData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResEntityData(r, v));
+    a[i] = readResEntityData(r, v);
   }
   return a;
 }

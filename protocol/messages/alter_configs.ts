@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -197,9 +198,9 @@ function readAlterConfigsResourceArray(
   v: number,
   n: number,
 ): AlterConfigsRequestResource[] {
-  const a: AlterConfigsRequestResource[] = [];
+  const a: AlterConfigsRequestResource[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterConfigsResource(r, v));
+    a[i] = readAlterConfigsResource(r, v);
   }
   return a;
 }
@@ -257,9 +258,9 @@ function readAlterableConfigArray(
   v: number,
   n: number,
 ): AlterConfigsRequestAlterableConfig[] {
-  const a: AlterConfigsRequestAlterableConfig[] = [];
+  const a: AlterConfigsRequestAlterableConfig[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterableConfig(r, v));
+    a[i] = readAlterableConfig(r, v);
   }
   return a;
 }
@@ -456,9 +457,9 @@ function readAlterConfigsResourceResponseArray(
   v: number,
   n: number,
 ): AlterConfigsResponseResourceResponse[] {
-  const a: AlterConfigsResponseResourceResponse[] = [];
+  const a: AlterConfigsResponseResourceResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterConfigsResourceResponse(r, v));
+    a[i] = readAlterConfigsResourceResponse(r, v);
   }
   return a;
 }

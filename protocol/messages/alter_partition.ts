@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -207,9 +208,9 @@ function writeReqTopicData(w: Writer, m: AlterPartitionRequestTopicData, v: numb
 }
 
 function readReqTopicDataArray(r: Reader, v: number, n: number): AlterPartitionRequestTopicData[] {
-  const a: AlterPartitionRequestTopicData[] = [];
+  const a: AlterPartitionRequestTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicData(r, v));
+    a[i] = readReqTopicData(r, v);
   }
   return a;
 }
@@ -296,9 +297,9 @@ function readReqPartitionDataArray(
   v: number,
   n: number,
 ): AlterPartitionRequestPartitionData[] {
-  const a: AlterPartitionRequestPartitionData[] = [];
+  const a: AlterPartitionRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionData(r, v));
+    a[i] = readReqPartitionData(r, v);
   }
   return a;
 }
@@ -330,9 +331,9 @@ function writeBrokerState(w: Writer, m: AlterPartitionRequestBrokerState, _v: nu
 }
 
 function readBrokerStateArray(r: Reader, v: number, n: number): AlterPartitionRequestBrokerState[] {
-  const a: AlterPartitionRequestBrokerState[] = [];
+  const a: AlterPartitionRequestBrokerState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readBrokerState(r, v));
+    a[i] = readBrokerState(r, v);
   }
   return a;
 }
@@ -541,9 +542,9 @@ function writeResTopicData(w: Writer, m: AlterPartitionResponseTopicData, v: num
 }
 
 function readResTopicDataArray(r: Reader, v: number, n: number): AlterPartitionResponseTopicData[] {
-  const a: AlterPartitionResponseTopicData[] = [];
+  const a: AlterPartitionResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicData(r, v));
+    a[i] = readResTopicData(r, v);
   }
   return a;
 }
@@ -606,9 +607,9 @@ function readResPartitionDataArray(
   v: number,
   n: number,
 ): AlterPartitionResponsePartitionData[] {
-  const a: AlterPartitionResponsePartitionData[] = [];
+  const a: AlterPartitionResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionData(r, v));
+    a[i] = readResPartitionData(r, v);
   }
   return a;
 }
@@ -646,9 +647,9 @@ export const AlterPartitionResponse: MessageCodec<AlterPartitionResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

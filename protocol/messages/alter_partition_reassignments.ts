@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -166,9 +167,9 @@ function readReassignableTopicArray(
   v: number,
   n: number,
 ): AlterPartitionReassignmentsRequestReassignableTopic[] {
-  const a: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
+  const a: AlterPartitionReassignmentsRequestReassignableTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReassignableTopic(r, v));
+    a[i] = readReassignableTopic(r, v);
   }
   return a;
 }
@@ -220,9 +221,9 @@ function readReassignablePartitionArray(
   v: number,
   n: number,
 ): AlterPartitionReassignmentsRequestReassignablePartition[] {
-  const a: AlterPartitionReassignmentsRequestReassignablePartition[] = [];
+  const a: AlterPartitionReassignmentsRequestReassignablePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReassignablePartition(r, v));
+    a[i] = readReassignablePartition(r, v);
   }
   return a;
 }
@@ -434,9 +435,9 @@ function readReassignableTopicResponseArray(
   v: number,
   n: number,
 ): AlterPartitionReassignmentsResponseReassignableTopicResponse[] {
-  const a: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
+  const a: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReassignableTopicResponse(r, v));
+    a[i] = readReassignableTopicResponse(r, v);
   }
   return a;
 }
@@ -482,9 +483,9 @@ function readReassignablePartitionResponseArray(
   v: number,
   n: number,
 ): AlterPartitionReassignmentsResponseReassignablePartitionResponse[] {
-  const a: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = [];
+  const a: AlterPartitionReassignmentsResponseReassignablePartitionResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReassignablePartitionResponse(r, v));
+    a[i] = readReassignablePartitionResponse(r, v);
   }
   return a;
 }
@@ -527,9 +528,9 @@ export const AlterPartitionReassignmentsResponse: MessageCodec<
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -199,9 +200,9 @@ function readAlterReplicaLogDirArray(
   v: number,
   n: number,
 ): AlterReplicaLogDirsRequestAlterReplicaLogDir[] {
-  const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
+  const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterReplicaLogDir(r, v));
+    a[i] = readAlterReplicaLogDir(r, v);
   }
   return a;
 }
@@ -282,9 +283,9 @@ function readAlterReplicaLogDirTopicArray(
   v: number,
   n: number,
 ): AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] {
-  const a: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = [];
+  const a: AlterReplicaLogDirsRequestAlterReplicaLogDirTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterReplicaLogDirTopic(r, v));
+    a[i] = readAlterReplicaLogDirTopic(r, v);
   }
   return a;
 }
@@ -514,9 +515,9 @@ function readAlterReplicaLogDirTopicResultArray(
   v: number,
   n: number,
 ): AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] {
-  const a: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = [];
+  const a: AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterReplicaLogDirTopicResult(r, v));
+    a[i] = readAlterReplicaLogDirTopicResult(r, v);
   }
   return a;
 }
@@ -563,9 +564,9 @@ function readAlterReplicaLogDirPartitionResultArray(
   v: number,
   n: number,
 ): AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] {
-  const a: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = [];
+  const a: AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterReplicaLogDirPartitionResult(r, v));
+    a[i] = readAlterReplicaLogDirPartitionResult(r, v);
   }
   return a;
 }
@@ -603,9 +604,9 @@ export const AlterReplicaLogDirsResponse: MessageCodec<AlterReplicaLogDirsRespon
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

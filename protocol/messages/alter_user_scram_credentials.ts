@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -172,9 +173,9 @@ function readScramCredentialDeletionArray(
   v: number,
   n: number,
 ): AlterUserScramCredentialsRequestScramCredentialDeletion[] {
-  const a: AlterUserScramCredentialsRequestScramCredentialDeletion[] = [];
+  const a: AlterUserScramCredentialsRequestScramCredentialDeletion[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readScramCredentialDeletion(r, v));
+    a[i] = readScramCredentialDeletion(r, v);
   }
   return a;
 }
@@ -226,9 +227,9 @@ function readScramCredentialUpsertionArray(
   v: number,
   n: number,
 ): AlterUserScramCredentialsRequestScramCredentialUpsertion[] {
-  const a: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = [];
+  const a: AlterUserScramCredentialsRequestScramCredentialUpsertion[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readScramCredentialUpsertion(r, v));
+    a[i] = readScramCredentialUpsertion(r, v);
   }
   return a;
 }
@@ -389,9 +390,9 @@ function readAlterUserScramCredentialsResultArray(
   v: number,
   n: number,
 ): AlterUserScramCredentialsResponseResult[] {
-  const a: AlterUserScramCredentialsResponseResult[] = [];
+  const a: AlterUserScramCredentialsResponseResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterUserScramCredentialsResult(r, v));
+    a[i] = readAlterUserScramCredentialsResult(r, v);
   }
   return a;
 }

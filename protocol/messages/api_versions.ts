@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   Writer,
@@ -393,9 +394,9 @@ function writeApiVersion(w: Writer, m: ApiVersionsResponseApiVersion, v: number)
 }
 
 function readApiVersionArray(r: Reader, v: number, n: number): ApiVersionsResponseApiVersion[] {
-  const a: ApiVersionsResponseApiVersion[] = [];
+  const a: ApiVersionsResponseApiVersion[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readApiVersion(r, v));
+    a[i] = readApiVersion(r, v);
   }
   return a;
 }
@@ -434,9 +435,9 @@ function readSupportedFeatureKeyArray(
   v: number,
   n: number,
 ): ApiVersionsResponseSupportedFeatureKey[] {
-  const a: ApiVersionsResponseSupportedFeatureKey[] = [];
+  const a: ApiVersionsResponseSupportedFeatureKey[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readSupportedFeatureKey(r, v));
+    a[i] = readSupportedFeatureKey(r, v);
   }
   return a;
 }
@@ -479,9 +480,9 @@ function readFinalizedFeatureKeyArray(
   v: number,
   n: number,
 ): ApiVersionsResponseFinalizedFeatureKey[] {
-  const a: ApiVersionsResponseFinalizedFeatureKey[] = [];
+  const a: ApiVersionsResponseFinalizedFeatureKey[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFinalizedFeatureKey(r, v));
+    a[i] = readFinalizedFeatureKey(r, v);
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -185,9 +186,9 @@ function readReqDirectoryDataArray(
   v: number,
   n: number,
 ): AssignReplicasToDirsRequestDirectoryData[] {
-  const a: AssignReplicasToDirsRequestDirectoryData[] = [];
+  const a: AssignReplicasToDirsRequestDirectoryData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqDirectoryData(r, v));
+    a[i] = readReqDirectoryData(r, v);
   }
   return a;
 }
@@ -234,9 +235,9 @@ function readReqTopicDataArray(
   v: number,
   n: number,
 ): AssignReplicasToDirsRequestTopicData[] {
-  const a: AssignReplicasToDirsRequestTopicData[] = [];
+  const a: AssignReplicasToDirsRequestTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicData(r, v));
+    a[i] = readReqTopicData(r, v);
   }
   return a;
 }
@@ -273,9 +274,9 @@ function readReqPartitionDataArray(
   v: number,
   n: number,
 ): AssignReplicasToDirsRequestPartitionData[] {
-  const a: AssignReplicasToDirsRequestPartitionData[] = [];
+  const a: AssignReplicasToDirsRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionData(r, v));
+    a[i] = readReqPartitionData(r, v);
   }
   return a;
 }
@@ -487,9 +488,9 @@ function readResDirectoryDataArray(
   v: number,
   n: number,
 ): AssignReplicasToDirsResponseDirectoryData[] {
-  const a: AssignReplicasToDirsResponseDirectoryData[] = [];
+  const a: AssignReplicasToDirsResponseDirectoryData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResDirectoryData(r, v));
+    a[i] = readResDirectoryData(r, v);
   }
   return a;
 }
@@ -536,9 +537,9 @@ function readResTopicDataArray(
   v: number,
   n: number,
 ): AssignReplicasToDirsResponseTopicData[] {
-  const a: AssignReplicasToDirsResponseTopicData[] = [];
+  const a: AssignReplicasToDirsResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicData(r, v));
+    a[i] = readResTopicData(r, v);
   }
   return a;
 }
@@ -578,9 +579,9 @@ function readResPartitionDataArray(
   v: number,
   n: number,
 ): AssignReplicasToDirsResponsePartitionData[] {
-  const a: AssignReplicasToDirsResponsePartitionData[] = [];
+  const a: AssignReplicasToDirsResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionData(r, v));
+    a[i] = readResPartitionData(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   Writer,
@@ -265,9 +266,9 @@ function readReqTopicDataArray(
   v: number,
   n: number,
 ): BeginQuorumEpochRequestTopicData[] {
-  const a: BeginQuorumEpochRequestTopicData[] = [];
+  const a: BeginQuorumEpochRequestTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicData(r, v));
+    a[i] = readReqTopicData(r, v);
   }
   return a;
 }
@@ -318,9 +319,9 @@ function readReqPartitionDataArray(
   v: number,
   n: number,
 ): BeginQuorumEpochRequestPartitionData[] {
-  const a: BeginQuorumEpochRequestPartitionData[] = [];
+  const a: BeginQuorumEpochRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionData(r, v));
+    a[i] = readReqPartitionData(r, v);
   }
   return a;
 }
@@ -363,9 +364,9 @@ function readLeaderEndpointArray(
   v: number,
   n: number,
 ): BeginQuorumEpochRequestLeaderEndpoint[] {
-  const a: BeginQuorumEpochRequestLeaderEndpoint[] = [];
+  const a: BeginQuorumEpochRequestLeaderEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderEndpoint(r, v));
+    a[i] = readLeaderEndpoint(r, v);
   }
   return a;
 }
@@ -650,9 +651,9 @@ function readResTopicDataArray(
   v: number,
   n: number,
 ): BeginQuorumEpochResponseTopicData[] {
-  const a: BeginQuorumEpochResponseTopicData[] = [];
+  const a: BeginQuorumEpochResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicData(r, v));
+    a[i] = readResTopicData(r, v);
   }
   return a;
 }
@@ -702,9 +703,9 @@ function readResPartitionDataArray(
   v: number,
   n: number,
 ): BeginQuorumEpochResponsePartitionData[] {
-  const a: BeginQuorumEpochResponsePartitionData[] = [];
+  const a: BeginQuorumEpochResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionData(r, v));
+    a[i] = readResPartitionData(r, v);
   }
   return a;
 }
@@ -743,9 +744,9 @@ function readNodeEndpointArray(
   v: number,
   n: number,
 ): BeginQuorumEpochResponseNodeEndpoint[] {
-  const a: BeginQuorumEpochResponseNodeEndpoint[] = [];
+  const a: BeginQuorumEpochResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }

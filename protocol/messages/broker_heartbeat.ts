@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -227,9 +228,9 @@ export const BrokerHeartbeatResponse: MessageCodec<BrokerHeartbeatResponse> = {
 };
 
 function readUuidArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readUuid());
+    a[i] = r.readUuid();
   }
   return a;
 }

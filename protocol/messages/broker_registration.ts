@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -237,9 +238,9 @@ function writeListener(w: Writer, m: BrokerRegistrationRequestListener, _v: numb
 }
 
 function readListenerArray(r: Reader, v: number, n: number): BrokerRegistrationRequestListener[] {
-  const a: BrokerRegistrationRequestListener[] = [];
+  const a: BrokerRegistrationRequestListener[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListener(r, v));
+    a[i] = readListener(r, v);
   }
   return a;
 }
@@ -270,9 +271,9 @@ function writeFeature(w: Writer, m: BrokerRegistrationRequestFeature, _v: number
 }
 
 function readFeatureArray(r: Reader, v: number, n: number): BrokerRegistrationRequestFeature[] {
-  const a: BrokerRegistrationRequestFeature[] = [];
+  const a: BrokerRegistrationRequestFeature[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFeature(r, v));
+    a[i] = readFeature(r, v);
   }
   return a;
 }
@@ -384,9 +385,9 @@ export const BrokerRegistrationResponse: MessageCodec<BrokerRegistrationResponse
 };
 
 function readUuidArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readUuid());
+    a[i] = r.readUuid();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -355,9 +356,9 @@ function readDescribedGroupArray(
   v: number,
   n: number,
 ): ConsumerGroupDescribeResponseDescribedGroup[] {
-  const a: ConsumerGroupDescribeResponseDescribedGroup[] = [];
+  const a: ConsumerGroupDescribeResponseDescribedGroup[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribedGroup(r, v));
+    a[i] = readDescribedGroup(r, v);
   }
   return a;
 }
@@ -430,9 +431,9 @@ function writeMember(w: Writer, m: ConsumerGroupDescribeResponseMember, v: numbe
 }
 
 function readMemberArray(r: Reader, v: number, n: number): ConsumerGroupDescribeResponseMember[] {
-  const a: ConsumerGroupDescribeResponseMember[] = [];
+  const a: ConsumerGroupDescribeResponseMember[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMember(r, v));
+    a[i] = readMember(r, v);
   }
   return a;
 }
@@ -506,9 +507,9 @@ function readTopicPartitionsArray(
   v: number,
   n: number,
 ): ConsumerGroupDescribeResponseTopicPartitions[] {
-  const a: ConsumerGroupDescribeResponseTopicPartitions[] = [];
+  const a: ConsumerGroupDescribeResponseTopicPartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicPartitions(r, v));
+    a[i] = readTopicPartitions(r, v);
   }
   return a;
 }
@@ -546,17 +547,17 @@ export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeRe
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -210,9 +211,9 @@ function readReqTopicPartitionsArray(
   v: number,
   n: number,
 ): ConsumerGroupHeartbeatRequestTopicPartitions[] {
-  const a: ConsumerGroupHeartbeatRequestTopicPartitions[] = [];
+  const a: ConsumerGroupHeartbeatRequestTopicPartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicPartitions(r, v));
+    a[i] = readReqTopicPartitions(r, v);
   }
   return a;
 }
@@ -448,9 +449,9 @@ function readResTopicPartitionsArray(
   v: number,
   n: number,
 ): ConsumerGroupHeartbeatResponseTopicPartitions[] {
-  const a: ConsumerGroupHeartbeatResponseTopicPartitions[] = [];
+  const a: ConsumerGroupHeartbeatResponseTopicPartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicPartitions(r, v));
+    a[i] = readResTopicPartitions(r, v);
   }
   return a;
 }
@@ -488,17 +489,17 @@ export const ConsumerGroupHeartbeatResponse: MessageCodec<ConsumerGroupHeartbeat
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -174,9 +175,9 @@ function readSubscriptionTopicPartitionArray(
   v: number,
   n: number,
 ): ConsumerProtocolSubscriptionTopicPartition[] {
-  const a: ConsumerProtocolSubscriptionTopicPartition[] = [];
+  const a: ConsumerProtocolSubscriptionTopicPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readSubscriptionTopicPartition(r, v));
+    a[i] = readSubscriptionTopicPartition(r, v);
   }
   return a;
 }
@@ -331,9 +332,9 @@ function readAssignmentTopicPartitionArray(
   v: number,
   n: number,
 ): ConsumerProtocolAssignmentTopicPartition[] {
-  const a: ConsumerProtocolAssignmentTopicPartition[] = [];
+  const a: ConsumerProtocolAssignmentTopicPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAssignmentTopicPartition(r, v));
+    a[i] = readAssignmentTopicPartition(r, v);
   }
   return a;
 }
@@ -371,17 +372,17 @@ export const ConsumerProtocolAssignment: MessageCodec<ConsumerProtocolAssignment
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }
 
 function readStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readString());
+    a[i] = r.readString();
   }
   return a;
 }

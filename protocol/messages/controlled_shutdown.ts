@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -230,9 +231,9 @@ function readRemainingPartitionArray(
   v: number,
   n: number,
 ): ControlledShutdownResponseRemainingPartition[] {
-  const a: ControlledShutdownResponseRemainingPartition[] = [];
+  const a: ControlledShutdownResponseRemainingPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readRemainingPartition(r, v));
+    a[i] = readRemainingPartition(r, v);
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -187,9 +188,9 @@ function readListenerArray(
   v: number,
   n: number,
 ): ControllerRegistrationRequestListener[] {
-  const a: ControllerRegistrationRequestListener[] = [];
+  const a: ControllerRegistrationRequestListener[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListener(r, v));
+    a[i] = readListener(r, v);
   }
   return a;
 }
@@ -224,9 +225,9 @@ function writeFeature(w: Writer, m: ControllerRegistrationRequestFeature, _v: nu
 }
 
 function readFeatureArray(r: Reader, v: number, n: number): ControllerRegistrationRequestFeature[] {
-  const a: ControllerRegistrationRequestFeature[] = [];
+  const a: ControllerRegistrationRequestFeature[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFeature(r, v));
+    a[i] = readFeature(r, v);
   }
   return a;
 }

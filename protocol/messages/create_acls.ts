@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -188,9 +189,9 @@ function writeAclCreation(w: Writer, m: CreateAclsRequestAclCreation, v: number)
 }
 
 function readAclCreationArray(r: Reader, v: number, n: number): CreateAclsRequestAclCreation[] {
-  const a: CreateAclsRequestAclCreation[] = [];
+  const a: CreateAclsRequestAclCreation[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAclCreation(r, v));
+    a[i] = readAclCreation(r, v);
   }
   return a;
 }
@@ -357,9 +358,9 @@ function readAclCreationResultArray(
   v: number,
   n: number,
 ): CreateAclsResponseAclCreationResult[] {
-  const a: CreateAclsResponseAclCreationResult[] = [];
+  const a: CreateAclsResponseAclCreationResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAclCreationResult(r, v));
+    a[i] = readAclCreationResult(r, v);
   }
   return a;
 }

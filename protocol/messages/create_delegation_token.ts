@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -205,9 +206,9 @@ function readCreatableRenewersArray(
   v: number,
   n: number,
 ): CreateDelegationTokenRequestCreatableRenewers[] {
-  const a: CreateDelegationTokenRequestCreatableRenewers[] = [];
+  const a: CreateDelegationTokenRequestCreatableRenewers[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatableRenewers(r, v));
+    a[i] = readCreatableRenewers(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -200,9 +201,9 @@ function readCreatePartitionsTopicArray(
   v: number,
   n: number,
 ): CreatePartitionsRequestTopic[] {
-  const a: CreatePartitionsRequestTopic[] = [];
+  const a: CreatePartitionsRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatePartitionsTopic(r, v));
+    a[i] = readCreatePartitionsTopic(r, v);
   }
   return a;
 }
@@ -268,9 +269,9 @@ function readCreatePartitionsAssignmentArray(
   v: number,
   n: number,
 ): CreatePartitionsRequestAssignment[] {
-  const a: CreatePartitionsRequestAssignment[] = [];
+  const a: CreatePartitionsRequestAssignment[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatePartitionsAssignment(r, v));
+    a[i] = readCreatePartitionsAssignment(r, v);
   }
   return a;
 }
@@ -462,9 +463,9 @@ function readCreatePartitionsTopicResultArray(
   v: number,
   n: number,
 ): CreatePartitionsResponseTopicResult[] {
-  const a: CreatePartitionsResponseTopicResult[] = [];
+  const a: CreatePartitionsResponseTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatePartitionsTopicResult(r, v));
+    a[i] = readCreatePartitionsTopicResult(r, v);
   }
   return a;
 }
@@ -502,9 +503,9 @@ export const CreatePartitionsResponse: MessageCodec<CreatePartitionsResponse> = 
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -287,9 +288,9 @@ function readCreatableTopicArray(
   v: number,
   n: number,
 ): CreateTopicsRequestCreatableTopic[] {
-  const a: CreateTopicsRequestCreatableTopic[] = [];
+  const a: CreateTopicsRequestCreatableTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatableTopic(r, v));
+    a[i] = readCreatableTopic(r, v);
   }
   return a;
 }
@@ -361,9 +362,9 @@ function readCreatableReplicaAssignmentArray(
   v: number,
   n: number,
 ): CreateTopicsRequestCreatableReplicaAssignment[] {
-  const a: CreateTopicsRequestCreatableReplicaAssignment[] = [];
+  const a: CreateTopicsRequestCreatableReplicaAssignment[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatableReplicaAssignment(r, v));
+    a[i] = readCreatableReplicaAssignment(r, v);
   }
   return a;
 }
@@ -425,9 +426,9 @@ function readCreatableTopicConfigArray(
   v: number,
   n: number,
 ): CreateTopicsRequestCreatableTopicConfig[] {
-  const a: CreateTopicsRequestCreatableTopicConfig[] = [];
+  const a: CreateTopicsRequestCreatableTopicConfig[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatableTopicConfig(r, v));
+    a[i] = readCreatableTopicConfig(r, v);
   }
   return a;
 }
@@ -737,9 +738,9 @@ function readCreatableTopicResultArray(
   v: number,
   n: number,
 ): CreateTopicsResponseCreatableTopicResult[] {
-  const a: CreateTopicsResponseCreatableTopicResult[] = [];
+  const a: CreateTopicsResponseCreatableTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatableTopicResult(r, v));
+    a[i] = readCreatableTopicResult(r, v);
   }
   return a;
 }
@@ -791,9 +792,9 @@ function readCreatableTopicConfigsArray(
   v: number,
   n: number,
 ): CreateTopicsResponseCreatableTopicConfigs[] {
-  const a: CreateTopicsResponseCreatableTopicConfigs[] = [];
+  const a: CreateTopicsResponseCreatableTopicConfigs[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCreatableTopicConfigs(r, v));
+    a[i] = readCreatableTopicConfigs(r, v);
   }
   return a;
 }
@@ -831,9 +832,9 @@ export const CreateTopicsResponse: MessageCodec<CreateTopicsResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

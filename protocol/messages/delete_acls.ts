@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -188,9 +189,9 @@ function writeDeleteAclsFilter(w: Writer, m: DeleteAclsRequestFilter, v: number)
 }
 
 function readDeleteAclsFilterArray(r: Reader, v: number, n: number): DeleteAclsRequestFilter[] {
-  const a: DeleteAclsRequestFilter[] = [];
+  const a: DeleteAclsRequestFilter[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteAclsFilter(r, v));
+    a[i] = readDeleteAclsFilter(r, v);
   }
   return a;
 }
@@ -433,9 +434,9 @@ function readDeleteAclsFilterResultArray(
   v: number,
   n: number,
 ): DeleteAclsResponseFilterResult[] {
-  const a: DeleteAclsResponseFilterResult[] = [];
+  const a: DeleteAclsResponseFilterResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteAclsFilterResult(r, v));
+    a[i] = readDeleteAclsFilterResult(r, v);
   }
   return a;
 }
@@ -541,9 +542,9 @@ function readDeleteAclsMatchingAclArray(
   v: number,
   n: number,
 ): DeleteAclsResponseMatchingAcl[] {
-  const a: DeleteAclsResponseMatchingAcl[] = [];
+  const a: DeleteAclsResponseMatchingAcl[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteAclsMatchingAcl(r, v));
+    a[i] = readDeleteAclsMatchingAcl(r, v);
   }
   return a;
 }

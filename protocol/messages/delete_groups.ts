@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -236,9 +237,9 @@ function readDeletableGroupResultArray(
   v: number,
   n: number,
 ): DeleteGroupsResponseDeletableGroupResult[] {
-  const a: DeleteGroupsResponseDeletableGroupResult[] = [];
+  const a: DeleteGroupsResponseDeletableGroupResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeletableGroupResult(r, v));
+    a[i] = readDeletableGroupResult(r, v);
   }
   return a;
 }
@@ -276,17 +277,17 @@ export const DeleteGroupsResponse: MessageCodec<DeleteGroupsResponse> = {
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readString());
+    a[i] = r.readString();
   }
   return a;
 }

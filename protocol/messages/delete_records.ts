@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -187,9 +188,9 @@ function writeDeleteRecordsTopic(w: Writer, m: DeleteRecordsRequestTopic, v: num
 }
 
 function readDeleteRecordsTopicArray(r: Reader, v: number, n: number): DeleteRecordsRequestTopic[] {
-  const a: DeleteRecordsRequestTopic[] = [];
+  const a: DeleteRecordsRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteRecordsTopic(r, v));
+    a[i] = readDeleteRecordsTopic(r, v);
   }
   return a;
 }
@@ -225,9 +226,9 @@ function readDeleteRecordsPartitionArray(
   v: number,
   n: number,
 ): DeleteRecordsRequestPartition[] {
-  const a: DeleteRecordsRequestPartition[] = [];
+  const a: DeleteRecordsRequestPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteRecordsPartition(r, v));
+    a[i] = readDeleteRecordsPartition(r, v);
   }
   return a;
 }
@@ -452,9 +453,9 @@ function readDeleteRecordsTopicResultArray(
   v: number,
   n: number,
 ): DeleteRecordsResponseTopicResult[] {
-  const a: DeleteRecordsResponseTopicResult[] = [];
+  const a: DeleteRecordsResponseTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteRecordsTopicResult(r, v));
+    a[i] = readDeleteRecordsTopicResult(r, v);
   }
   return a;
 }
@@ -504,9 +505,9 @@ function readDeleteRecordsPartitionResultArray(
   v: number,
   n: number,
 ): DeleteRecordsResponsePartitionResult[] {
-  const a: DeleteRecordsResponsePartitionResult[] = [];
+  const a: DeleteRecordsResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteRecordsPartitionResult(r, v));
+    a[i] = readDeleteRecordsPartitionResult(r, v);
   }
   return a;
 }

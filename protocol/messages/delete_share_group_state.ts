@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -155,9 +156,9 @@ function readDeleteStateDataArray(
   v: number,
   n: number,
 ): DeleteShareGroupStateRequestDeleteStateData[] {
-  const a: DeleteShareGroupStateRequestDeleteStateData[] = [];
+  const a: DeleteShareGroupStateRequestDeleteStateData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteStateData(r, v));
+    a[i] = readDeleteStateData(r, v);
   }
   return a;
 }
@@ -194,9 +195,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): DeleteShareGroupStateRequestPartitionData[] {
-  const a: DeleteShareGroupStateRequestPartitionData[] = [];
+  const a: DeleteShareGroupStateRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -375,9 +376,9 @@ function readDeleteStateResultArray(
   v: number,
   n: number,
 ): DeleteShareGroupStateResponseDeleteStateResult[] {
-  const a: DeleteShareGroupStateResponseDeleteStateResult[] = [];
+  const a: DeleteShareGroupStateResponseDeleteStateResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteStateResult(r, v));
+    a[i] = readDeleteStateResult(r, v);
   }
   return a;
 }
@@ -420,9 +421,9 @@ function readPartitionResultArray(
   v: number,
   n: number,
 ): DeleteShareGroupStateResponsePartitionResult[] {
-  const a: DeleteShareGroupStateResponsePartitionResult[] = [];
+  const a: DeleteShareGroupStateResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResult(r, v));
+    a[i] = readPartitionResult(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -158,9 +159,9 @@ function readDeleteTopicStateArray(
   v: number,
   n: number,
 ): DeleteTopicsRequestDeleteTopicState[] {
-  const a: DeleteTopicsRequestDeleteTopicState[] = [];
+  const a: DeleteTopicsRequestDeleteTopicState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeleteTopicState(r, v));
+    a[i] = readDeleteTopicState(r, v);
   }
   return a;
 }
@@ -364,9 +365,9 @@ function readDeletableTopicResultArray(
   v: number,
   n: number,
 ): DeleteTopicsResponseDeletableTopicResult[] {
-  const a: DeleteTopicsResponseDeletableTopicResult[] = [];
+  const a: DeleteTopicsResponseDeletableTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDeletableTopicResult(r, v));
+    a[i] = readDeletableTopicResult(r, v);
   }
   return a;
 }
@@ -404,17 +405,17 @@ export const DeleteTopicsResponse: MessageCodec<DeleteTopicsResponse> = {
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readString());
+    a[i] = r.readString();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -377,9 +378,9 @@ function readDescribeAclsResourceArray(
   v: number,
   n: number,
 ): DescribeAclsResponseResource[] {
-  const a: DescribeAclsResponseResource[] = [];
+  const a: DescribeAclsResponseResource[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeAclsResource(r, v));
+    a[i] = readDescribeAclsResource(r, v);
   }
   return a;
 }
@@ -443,9 +444,9 @@ function readAclDescriptionArray(
   v: number,
   n: number,
 ): DescribeAclsResponseAclDescription[] {
-  const a: DescribeAclsResponseAclDescription[] = [];
+  const a: DescribeAclsResponseAclDescription[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAclDescription(r, v));
+    a[i] = readAclDescription(r, v);
   }
   return a;
 }

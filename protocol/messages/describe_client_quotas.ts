@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -176,9 +177,9 @@ function readComponentDataArray(
   v: number,
   n: number,
 ): DescribeClientQuotasRequestComponentData[] {
-  const a: DescribeClientQuotasRequestComponentData[] = [];
+  const a: DescribeClientQuotasRequestComponentData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readComponentData(r, v));
+    a[i] = readComponentData(r, v);
   }
   return a;
 }
@@ -458,9 +459,9 @@ function readEntryDataArray(
   v: number,
   n: number,
 ): DescribeClientQuotasResponseEntryData[] {
-  const a: DescribeClientQuotasResponseEntryData[] = [];
+  const a: DescribeClientQuotasResponseEntryData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readEntryData(r, v));
+    a[i] = readEntryData(r, v);
   }
   return a;
 }
@@ -518,9 +519,9 @@ function readEntityDataArray(
   v: number,
   n: number,
 ): DescribeClientQuotasResponseEntityData[] {
-  const a: DescribeClientQuotasResponseEntityData[] = [];
+  const a: DescribeClientQuotasResponseEntityData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readEntityData(r, v));
+    a[i] = readEntityData(r, v);
   }
   return a;
 }
@@ -569,9 +570,9 @@ function readValueDataArray(
   v: number,
   n: number,
 ): DescribeClientQuotasResponseValueData[] {
-  const a: DescribeClientQuotasResponseValueData[] = [];
+  const a: DescribeClientQuotasResponseValueData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readValueData(r, v));
+    a[i] = readValueData(r, v);
   }
   return a;
 }

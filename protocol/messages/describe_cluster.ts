@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -250,9 +251,9 @@ function readDescribeClusterBrokerArray(
   v: number,
   n: number,
 ): DescribeClusterResponseBroker[] {
-  const a: DescribeClusterResponseBroker[] = [];
+  const a: DescribeClusterResponseBroker[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeClusterBroker(r, v));
+    a[i] = readDescribeClusterBroker(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -202,9 +203,9 @@ function readDescribeConfigsResourceArray(
   v: number,
   n: number,
 ): DescribeConfigsRequestResource[] {
-  const a: DescribeConfigsRequestResource[] = [];
+  const a: DescribeConfigsRequestResource[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeConfigsResource(r, v));
+    a[i] = readDescribeConfigsResource(r, v);
   }
   return a;
 }
@@ -506,9 +507,9 @@ function readDescribeConfigsResultArray(
   v: number,
   n: number,
 ): DescribeConfigsResponseResult[] {
-  const a: DescribeConfigsResponseResult[] = [];
+  const a: DescribeConfigsResponseResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeConfigsResult(r, v));
+    a[i] = readDescribeConfigsResult(r, v);
   }
   return a;
 }
@@ -647,9 +648,9 @@ function readDescribeConfigsResourceResultArray(
   v: number,
   n: number,
 ): DescribeConfigsResponseResourceResult[] {
-  const a: DescribeConfigsResponseResourceResult[] = [];
+  const a: DescribeConfigsResponseResourceResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeConfigsResourceResult(r, v));
+    a[i] = readDescribeConfigsResourceResult(r, v);
   }
   return a;
 }
@@ -714,9 +715,9 @@ function readDescribeConfigsSynonymArray(
   v: number,
   n: number,
 ): DescribeConfigsResponseSynonym[] {
-  const a: DescribeConfigsResponseSynonym[] = [];
+  const a: DescribeConfigsResponseSynonym[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeConfigsSynonym(r, v));
+    a[i] = readDescribeConfigsSynonym(r, v);
   }
   return a;
 }
@@ -754,17 +755,17 @@ export const DescribeConfigsResponse: MessageCodec<DescribeConfigsResponse> = {
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readString());
+    a[i] = r.readString();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -159,9 +160,9 @@ function readDescribeDelegationTokenOwnerArray(
   v: number,
   n: number,
 ): DescribeDelegationTokenRequestOwner[] {
-  const a: DescribeDelegationTokenRequestOwner[] = [];
+  const a: DescribeDelegationTokenRequestOwner[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeDelegationTokenOwner(r, v));
+    a[i] = readDescribeDelegationTokenOwner(r, v);
   }
   return a;
 }
@@ -499,9 +500,9 @@ function readDescribedDelegationTokenArray(
   v: number,
   n: number,
 ): DescribeDelegationTokenResponseDescribedDelegationToken[] {
-  const a: DescribeDelegationTokenResponseDescribedDelegationToken[] = [];
+  const a: DescribeDelegationTokenResponseDescribedDelegationToken[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribedDelegationToken(r, v));
+    a[i] = readDescribedDelegationToken(r, v);
   }
   return a;
 }
@@ -566,9 +567,9 @@ function readDescribedDelegationTokenRenewerArray(
   v: number,
   n: number,
 ): DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] {
-  const a: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = [];
+  const a: DescribeDelegationTokenResponseDescribedDelegationTokenRenewer[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribedDelegationTokenRenewer(r, v));
+    a[i] = readDescribedDelegationTokenRenewer(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -384,9 +385,9 @@ function readDescribedGroupArray(
   v: number,
   n: number,
 ): DescribeGroupsResponseDescribedGroup[] {
-  const a: DescribeGroupsResponseDescribedGroup[] = [];
+  const a: DescribeGroupsResponseDescribedGroup[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribedGroup(r, v));
+    a[i] = readDescribedGroup(r, v);
   }
   return a;
 }
@@ -499,9 +500,9 @@ function readDescribedGroupMemberArray(
   v: number,
   n: number,
 ): DescribeGroupsResponseDescribedGroupMember[] {
-  const a: DescribeGroupsResponseDescribedGroupMember[] = [];
+  const a: DescribeGroupsResponseDescribedGroupMember[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribedGroupMember(r, v));
+    a[i] = readDescribedGroupMember(r, v);
   }
   return a;
 }
@@ -539,17 +540,17 @@ export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse> = {
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readString());
+    a[i] = r.readString();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -168,9 +169,9 @@ function readDescribableLogDirTopicArray(
   v: number,
   n: number,
 ): DescribeLogDirsRequestDescribableLogDirTopic[] {
-  const a: DescribeLogDirsRequestDescribableLogDirTopic[] = [];
+  const a: DescribeLogDirsRequestDescribableLogDirTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribableLogDirTopic(r, v));
+    a[i] = readDescribableLogDirTopic(r, v);
   }
   return a;
 }
@@ -464,9 +465,9 @@ function readDescribeLogDirsResultArray(
   v: number,
   n: number,
 ): DescribeLogDirsResponseResult[] {
-  const a: DescribeLogDirsResponseResult[] = [];
+  const a: DescribeLogDirsResponseResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeLogDirsResult(r, v));
+    a[i] = readDescribeLogDirsResult(r, v);
   }
   return a;
 }
@@ -540,9 +541,9 @@ function readDescribeLogDirsTopicArray(
   v: number,
   n: number,
 ): DescribeLogDirsResponseTopic[] {
-  const a: DescribeLogDirsResponseTopic[] = [];
+  const a: DescribeLogDirsResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeLogDirsTopic(r, v));
+    a[i] = readDescribeLogDirsTopic(r, v);
   }
   return a;
 }
@@ -592,9 +593,9 @@ function readDescribeLogDirsPartitionArray(
   v: number,
   n: number,
 ): DescribeLogDirsResponsePartition[] {
-  const a: DescribeLogDirsResponsePartition[] = [];
+  const a: DescribeLogDirsResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeLogDirsPartition(r, v));
+    a[i] = readDescribeLogDirsPartition(r, v);
   }
   return a;
 }
@@ -632,9 +633,9 @@ export const DescribeLogDirsResponse: MessageCodec<DescribeLogDirsResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

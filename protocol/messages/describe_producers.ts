@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -119,9 +120,9 @@ function readTopicRequestArray(
   v: number,
   n: number,
 ): DescribeProducersRequestTopicRequest[] {
-  const a: DescribeProducersRequestTopicRequest[] = [];
+  const a: DescribeProducersRequestTopicRequest[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicRequest(r, v));
+    a[i] = readTopicRequest(r, v);
   }
   return a;
 }
@@ -340,9 +341,9 @@ function readTopicResponseArray(
   v: number,
   n: number,
 ): DescribeProducersResponseTopicResponse[] {
-  const a: DescribeProducersResponseTopicResponse[] = [];
+  const a: DescribeProducersResponseTopicResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicResponse(r, v));
+    a[i] = readTopicResponse(r, v);
   }
   return a;
 }
@@ -399,9 +400,9 @@ function readPartitionResponseArray(
   v: number,
   n: number,
 ): DescribeProducersResponsePartitionResponse[] {
-  const a: DescribeProducersResponsePartitionResponse[] = [];
+  const a: DescribeProducersResponsePartitionResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResponse(r, v));
+    a[i] = readPartitionResponse(r, v);
   }
   return a;
 }
@@ -453,9 +454,9 @@ function readProducerStateArray(
   v: number,
   n: number,
 ): DescribeProducersResponseProducerState[] {
-  const a: DescribeProducersResponseProducerState[] = [];
+  const a: DescribeProducersResponseProducerState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readProducerState(r, v));
+    a[i] = readProducerState(r, v);
   }
   return a;
 }
@@ -493,9 +494,9 @@ export const DescribeProducersResponse: MessageCodec<DescribeProducersResponse> 
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

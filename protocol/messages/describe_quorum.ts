@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -135,9 +136,9 @@ function writeReqTopicData(w: Writer, m: DescribeQuorumRequestTopicData, v: numb
 }
 
 function readReqTopicDataArray(r: Reader, v: number, n: number): DescribeQuorumRequestTopicData[] {
-  const a: DescribeQuorumRequestTopicData[] = [];
+  const a: DescribeQuorumRequestTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicData(r, v));
+    a[i] = readReqTopicData(r, v);
   }
   return a;
 }
@@ -166,9 +167,9 @@ function readReqPartitionDataArray(
   v: number,
   n: number,
 ): DescribeQuorumRequestPartitionData[] {
-  const a: DescribeQuorumRequestPartitionData[] = [];
+  const a: DescribeQuorumRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionData(r, v));
+    a[i] = readReqPartitionData(r, v);
   }
   return a;
 }
@@ -479,9 +480,9 @@ function writeResTopicData(w: Writer, m: DescribeQuorumResponseTopicData, v: num
 }
 
 function readResTopicDataArray(r: Reader, v: number, n: number): DescribeQuorumResponseTopicData[] {
-  const a: DescribeQuorumResponseTopicData[] = [];
+  const a: DescribeQuorumResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicData(r, v));
+    a[i] = readResTopicData(r, v);
   }
   return a;
 }
@@ -558,9 +559,9 @@ function readResPartitionDataArray(
   v: number,
   n: number,
 ): DescribeQuorumResponsePartitionData[] {
-  const a: DescribeQuorumResponsePartitionData[] = [];
+  const a: DescribeQuorumResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionData(r, v));
+    a[i] = readResPartitionData(r, v);
   }
   return a;
 }
@@ -624,9 +625,9 @@ function readReplicaStateArray(
   v: number,
   n: number,
 ): DescribeQuorumResponseReplicaState[] {
-  const a: DescribeQuorumResponseReplicaState[] = [];
+  const a: DescribeQuorumResponseReplicaState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReplicaState(r, v));
+    a[i] = readReplicaState(r, v);
   }
   return a;
 }
@@ -669,9 +670,9 @@ function writeNode(w: Writer, m: DescribeQuorumResponseNode, v: number): void {
 }
 
 function readNodeArray(r: Reader, v: number, n: number): DescribeQuorumResponseNode[] {
-  const a: DescribeQuorumResponseNode[] = [];
+  const a: DescribeQuorumResponseNode[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNode(r, v));
+    a[i] = readNode(r, v);
   }
   return a;
 }
@@ -702,9 +703,9 @@ function writeListener(w: Writer, m: DescribeQuorumResponseListener, _v: number)
 }
 
 function readListenerArray(r: Reader, v: number, n: number): DescribeQuorumResponseListener[] {
-  const a: DescribeQuorumResponseListener[] = [];
+  const a: DescribeQuorumResponseListener[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListener(r, v));
+    a[i] = readListener(r, v);
   }
   return a;
 }

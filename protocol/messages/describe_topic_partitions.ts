@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -155,9 +156,9 @@ function readTopicRequestArray(
   v: number,
   n: number,
 ): DescribeTopicPartitionsRequestTopicRequest[] {
-  const a: DescribeTopicPartitionsRequestTopicRequest[] = [];
+  const a: DescribeTopicPartitionsRequestTopicRequest[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicRequest(r, v));
+    a[i] = readTopicRequest(r, v);
   }
   return a;
 }
@@ -444,9 +445,9 @@ function readDescribeTopicPartitionsResponseTopicArray(
   v: number,
   n: number,
 ): DescribeTopicPartitionsResponseResponseTopic[] {
-  const a: DescribeTopicPartitionsResponseResponseTopic[] = [];
+  const a: DescribeTopicPartitionsResponseResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeTopicPartitionsResponseTopic(r, v));
+    a[i] = readDescribeTopicPartitionsResponseTopic(r, v);
   }
   return a;
 }
@@ -561,9 +562,9 @@ function readDescribeTopicPartitionsResponsePartitionArray(
   v: number,
   n: number,
 ): DescribeTopicPartitionsResponseResponsePartition[] {
-  const a: DescribeTopicPartitionsResponseResponsePartition[] = [];
+  const a: DescribeTopicPartitionsResponseResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeTopicPartitionsResponsePartition(r, v));
+    a[i] = readDescribeTopicPartitionsResponsePartition(r, v);
   }
   return a;
 }
@@ -619,9 +620,9 @@ export const DescribeTopicPartitionsResponse: MessageCodec<DescribeTopicPartitio
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

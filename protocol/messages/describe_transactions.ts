@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -277,9 +278,9 @@ function readTransactionStateArray(
   v: number,
   n: number,
 ): DescribeTransactionsResponseTransactionState[] {
-  const a: DescribeTransactionsResponseTransactionState[] = [];
+  const a: DescribeTransactionsResponseTransactionState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTransactionState(r, v));
+    a[i] = readTransactionState(r, v);
   }
   return a;
 }
@@ -326,9 +327,9 @@ function readTopicDataArray(
   v: number,
   n: number,
 ): DescribeTransactionsResponseTopicData[] {
-  const a: DescribeTransactionsResponseTopicData[] = [];
+  const a: DescribeTransactionsResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicData(r, v));
+    a[i] = readTopicData(r, v);
   }
   return a;
 }
@@ -366,17 +367,17 @@ export const DescribeTransactionsResponse: MessageCodec<DescribeTransactionsResp
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -111,9 +112,9 @@ function readUserNameArray(
   v: number,
   n: number,
 ): DescribeUserScramCredentialsRequestUserName[] {
-  const a: DescribeUserScramCredentialsRequestUserName[] = [];
+  const a: DescribeUserScramCredentialsRequestUserName[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readUserName(r, v));
+    a[i] = readUserName(r, v);
   }
   return a;
 }
@@ -336,9 +337,9 @@ function readDescribeUserScramCredentialsResultArray(
   v: number,
   n: number,
 ): DescribeUserScramCredentialsResponseResult[] {
-  const a: DescribeUserScramCredentialsResponseResult[] = [];
+  const a: DescribeUserScramCredentialsResponseResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribeUserScramCredentialsResult(r, v));
+    a[i] = readDescribeUserScramCredentialsResult(r, v);
   }
   return a;
 }
@@ -381,9 +382,9 @@ function readCredentialInfoArray(
   v: number,
   n: number,
 ): DescribeUserScramCredentialsResponseCredentialInfo[] {
-  const a: DescribeUserScramCredentialsResponseCredentialInfo[] = [];
+  const a: DescribeUserScramCredentialsResponseCredentialInfo[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCredentialInfo(r, v));
+    a[i] = readCredentialInfo(r, v);
   }
   return a;
 }

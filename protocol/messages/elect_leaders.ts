@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -182,9 +183,9 @@ function readTopicPartitionsArray(
   v: number,
   n: number,
 ): ElectLeadersRequestTopicPartitions[] {
-  const a: ElectLeadersRequestTopicPartitions[] = [];
+  const a: ElectLeadersRequestTopicPartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicPartitions(r, v));
+    a[i] = readTopicPartitions(r, v);
   }
   return a;
 }
@@ -430,9 +431,9 @@ function readReplicaElectionResultArray(
   v: number,
   n: number,
 ): ElectLeadersResponseReplicaElectionResult[] {
-  const a: ElectLeadersResponseReplicaElectionResult[] = [];
+  const a: ElectLeadersResponseReplicaElectionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReplicaElectionResult(r, v));
+    a[i] = readReplicaElectionResult(r, v);
   }
   return a;
 }
@@ -484,9 +485,9 @@ function readPartitionResultArray(
   v: number,
   n: number,
 ): ElectLeadersResponsePartitionResult[] {
-  const a: ElectLeadersResponsePartitionResult[] = [];
+  const a: ElectLeadersResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResult(r, v));
+    a[i] = readPartitionResult(r, v);
   }
   return a;
 }
@@ -524,9 +525,9 @@ export const ElectLeadersResponse: MessageCodec<ElectLeadersResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   Writer,
@@ -276,9 +277,9 @@ function writeReqTopicData(w: Writer, m: EndQuorumEpochRequestTopicData, v: numb
 }
 
 function readReqTopicDataArray(r: Reader, v: number, n: number): EndQuorumEpochRequestTopicData[] {
-  const a: EndQuorumEpochRequestTopicData[] = [];
+  const a: EndQuorumEpochRequestTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicData(r, v));
+    a[i] = readReqTopicData(r, v);
   }
   return a;
 }
@@ -349,9 +350,9 @@ function readReqPartitionDataArray(
   v: number,
   n: number,
 ): EndQuorumEpochRequestPartitionData[] {
-  const a: EndQuorumEpochRequestPartitionData[] = [];
+  const a: EndQuorumEpochRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionData(r, v));
+    a[i] = readReqPartitionData(r, v);
   }
   return a;
 }
@@ -383,9 +384,9 @@ function writeReplicaInfo(w: Writer, m: EndQuorumEpochRequestReplicaInfo, _v: nu
 }
 
 function readReplicaInfoArray(r: Reader, v: number, n: number): EndQuorumEpochRequestReplicaInfo[] {
-  const a: EndQuorumEpochRequestReplicaInfo[] = [];
+  const a: EndQuorumEpochRequestReplicaInfo[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReplicaInfo(r, v));
+    a[i] = readReplicaInfo(r, v);
   }
   return a;
 }
@@ -420,9 +421,9 @@ function readLeaderEndpointArray(
   v: number,
   n: number,
 ): EndQuorumEpochRequestLeaderEndpoint[] {
-  const a: EndQuorumEpochRequestLeaderEndpoint[] = [];
+  const a: EndQuorumEpochRequestLeaderEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderEndpoint(r, v));
+    a[i] = readLeaderEndpoint(r, v);
   }
   return a;
 }
@@ -703,9 +704,9 @@ function writeResTopicData(w: Writer, m: EndQuorumEpochResponseTopicData, v: num
 }
 
 function readResTopicDataArray(r: Reader, v: number, n: number): EndQuorumEpochResponseTopicData[] {
-  const a: EndQuorumEpochResponseTopicData[] = [];
+  const a: EndQuorumEpochResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicData(r, v));
+    a[i] = readResTopicData(r, v);
   }
   return a;
 }
@@ -747,9 +748,9 @@ function readResPartitionDataArray(
   v: number,
   n: number,
 ): EndQuorumEpochResponsePartitionData[] {
-  const a: EndQuorumEpochResponsePartitionData[] = [];
+  const a: EndQuorumEpochResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionData(r, v));
+    a[i] = readResPartitionData(r, v);
   }
   return a;
 }
@@ -788,9 +789,9 @@ function readNodeEndpointArray(
   v: number,
   n: number,
 ): EndQuorumEpochResponseNodeEndpoint[] {
-  const a: EndQuorumEpochResponseNodeEndpoint[] = [];
+  const a: EndQuorumEpochResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }
@@ -828,9 +829,9 @@ export const EndQuorumEpochResponse: MessageCodec<EndQuorumEpochResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -470,9 +471,9 @@ function writeFetchTopic(w: Writer, m: FetchRequestTopic, v: number): void {
 }
 
 function readFetchTopicArray(r: Reader, v: number, n: number): FetchRequestTopic[] {
-  const a: FetchRequestTopic[] = [];
+  const a: FetchRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFetchTopic(r, v));
+    a[i] = readFetchTopic(r, v);
   }
   return a;
 }
@@ -564,9 +565,9 @@ function writeFetchPartition(w: Writer, m: FetchRequestPartition, v: number): vo
 }
 
 function readFetchPartitionArray(r: Reader, v: number, n: number): FetchRequestPartition[] {
-  const a: FetchRequestPartition[] = [];
+  const a: FetchRequestPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFetchPartition(r, v));
+    a[i] = readFetchPartition(r, v);
   }
   return a;
 }
@@ -640,9 +641,9 @@ function writeForgottenTopic(w: Writer, m: FetchRequestForgottenTopic, v: number
 }
 
 function readForgottenTopicArray(r: Reader, v: number, n: number): FetchRequestForgottenTopic[] {
-  const a: FetchRequestForgottenTopic[] = [];
+  const a: FetchRequestForgottenTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readForgottenTopic(r, v));
+    a[i] = readForgottenTopic(r, v);
   }
   return a;
 }
@@ -1122,9 +1123,9 @@ function readFetchableTopicResponseArray(
   v: number,
   n: number,
 ): FetchResponseFetchableTopicResponse[] {
-  const a: FetchResponseFetchableTopicResponse[] = [];
+  const a: FetchResponseFetchableTopicResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFetchableTopicResponse(r, v));
+    a[i] = readFetchableTopicResponse(r, v);
   }
   return a;
 }
@@ -1293,9 +1294,9 @@ function writePartitionData(w: Writer, m: FetchResponsePartitionData, v: number)
 }
 
 function readPartitionDataArray(r: Reader, v: number, n: number): FetchResponsePartitionData[] {
-  const a: FetchResponsePartitionData[] = [];
+  const a: FetchResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -1379,9 +1380,9 @@ function readAbortedTransactionArray(
   v: number,
   n: number,
 ): FetchResponseAbortedTransaction[] {
-  const a: FetchResponseAbortedTransaction[] = [];
+  const a: FetchResponseAbortedTransaction[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAbortedTransaction(r, v));
+    a[i] = readAbortedTransaction(r, v);
   }
   return a;
 }
@@ -1419,9 +1420,9 @@ function writeNodeEndpoint(w: Writer, m: FetchResponseNodeEndpoint, _v: number):
 }
 
 function readNodeEndpointArray(r: Reader, v: number, n: number): FetchResponseNodeEndpoint[] {
-  const a: FetchResponseNodeEndpoint[] = [];
+  const a: FetchResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }
@@ -1476,9 +1477,9 @@ export const FetchResponse: MessageCodec<FetchResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

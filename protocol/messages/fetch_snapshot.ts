@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -218,9 +219,9 @@ function readReqTopicSnapshotArray(
   v: number,
   n: number,
 ): FetchSnapshotRequestTopicSnapshot[] {
-  const a: FetchSnapshotRequestTopicSnapshot[] = [];
+  const a: FetchSnapshotRequestTopicSnapshot[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicSnapshot(r, v));
+    a[i] = readReqTopicSnapshot(r, v);
   }
   return a;
 }
@@ -298,9 +299,9 @@ function readReqPartitionSnapshotArray(
   v: number,
   n: number,
 ): FetchSnapshotRequestPartitionSnapshot[] {
-  const a: FetchSnapshotRequestPartitionSnapshot[] = [];
+  const a: FetchSnapshotRequestPartitionSnapshot[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionSnapshot(r, v));
+    a[i] = readReqPartitionSnapshot(r, v);
   }
   return a;
 }
@@ -633,9 +634,9 @@ function readResTopicSnapshotArray(
   v: number,
   n: number,
 ): FetchSnapshotResponseTopicSnapshot[] {
-  const a: FetchSnapshotResponseTopicSnapshot[] = [];
+  const a: FetchSnapshotResponseTopicSnapshot[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicSnapshot(r, v));
+    a[i] = readResTopicSnapshot(r, v);
   }
   return a;
 }
@@ -718,9 +719,9 @@ function readResPartitionSnapshotArray(
   v: number,
   n: number,
 ): FetchSnapshotResponsePartitionSnapshot[] {
-  const a: FetchSnapshotResponsePartitionSnapshot[] = [];
+  const a: FetchSnapshotResponsePartitionSnapshot[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionSnapshot(r, v));
+    a[i] = readResPartitionSnapshot(r, v);
   }
   return a;
 }
@@ -795,9 +796,9 @@ function readNodeEndpointArray(
   v: number,
   n: number,
 ): FetchSnapshotResponseNodeEndpoint[] {
-  const a: FetchSnapshotResponseNodeEndpoint[] = [];
+  const a: FetchSnapshotResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -348,9 +349,9 @@ function readCoordinatorArray(
   v: number,
   n: number,
 ): FindCoordinatorResponseCoordinator[] {
-  const a: FindCoordinatorResponseCoordinator[] = [];
+  const a: FindCoordinatorResponseCoordinator[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readCoordinator(r, v));
+    a[i] = readCoordinator(r, v);
   }
   return a;
 }
@@ -388,9 +389,9 @@ export const FindCoordinatorResponse: MessageCodec<FindCoordinatorResponse> = {
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }

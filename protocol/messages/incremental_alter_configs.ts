@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -214,9 +215,9 @@ function readAlterConfigsResourceArray(
   v: number,
   n: number,
 ): IncrementalAlterConfigsRequestAlterConfigsResource[] {
-  const a: IncrementalAlterConfigsRequestAlterConfigsResource[] = [];
+  const a: IncrementalAlterConfigsRequestAlterConfigsResource[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterConfigsResource(r, v));
+    a[i] = readAlterConfigsResource(r, v);
   }
   return a;
 }
@@ -281,9 +282,9 @@ function readAlterableConfigArray(
   v: number,
   n: number,
 ): IncrementalAlterConfigsRequestAlterableConfig[] {
-  const a: IncrementalAlterConfigsRequestAlterableConfig[] = [];
+  const a: IncrementalAlterConfigsRequestAlterableConfig[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterableConfig(r, v));
+    a[i] = readAlterableConfig(r, v);
   }
   return a;
 }
@@ -488,9 +489,9 @@ function readAlterConfigsResourceResponseArray(
   v: number,
   n: number,
 ): IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] {
-  const a: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = [];
+  const a: IncrementalAlterConfigsResponseAlterConfigsResourceResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAlterConfigsResourceResponse(r, v));
+    a[i] = readAlterConfigsResourceResponse(r, v);
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -170,9 +171,9 @@ function readInitializeStateDataArray(
   v: number,
   n: number,
 ): InitializeShareGroupStateRequestInitializeStateData[] {
-  const a: InitializeShareGroupStateRequestInitializeStateData[] = [];
+  const a: InitializeShareGroupStateRequestInitializeStateData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readInitializeStateData(r, v));
+    a[i] = readInitializeStateData(r, v);
   }
   return a;
 }
@@ -215,9 +216,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): InitializeShareGroupStateRequestPartitionData[] {
-  const a: InitializeShareGroupStateRequestPartitionData[] = [];
+  const a: InitializeShareGroupStateRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -401,9 +402,9 @@ function readInitializeStateResultArray(
   v: number,
   n: number,
 ): InitializeShareGroupStateResponseInitializeStateResult[] {
-  const a: InitializeShareGroupStateResponseInitializeStateResult[] = [];
+  const a: InitializeShareGroupStateResponseInitializeStateResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readInitializeStateResult(r, v));
+    a[i] = readInitializeStateResult(r, v);
   }
   return a;
 }
@@ -449,9 +450,9 @@ function readPartitionResultArray(
   v: number,
   n: number,
 ): InitializeShareGroupStateResponsePartitionResult[] {
-  const a: InitializeShareGroupStateResponsePartitionResult[] = [];
+  const a: InitializeShareGroupStateResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResult(r, v));
+    a[i] = readPartitionResult(r, v);
   }
   return a;
 }

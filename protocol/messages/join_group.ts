@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -251,9 +252,9 @@ function readJoinGroupRequestProtocolArray(
   v: number,
   n: number,
 ): JoinGroupRequestRequestProtocol[] {
-  const a: JoinGroupRequestRequestProtocol[] = [];
+  const a: JoinGroupRequestRequestProtocol[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readJoinGroupRequestProtocol(r, v));
+    a[i] = readJoinGroupRequestProtocol(r, v);
   }
   return a;
 }
@@ -543,9 +544,9 @@ function readJoinGroupResponseMemberArray(
   v: number,
   n: number,
 ): JoinGroupResponseResponseMember[] {
-  const a: JoinGroupResponseResponseMember[] = [];
+  const a: JoinGroupResponseResponseMember[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readJoinGroupResponseMember(r, v));
+    a[i] = readJoinGroupResponseMember(r, v);
   }
   return a;
 }

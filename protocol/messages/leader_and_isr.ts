@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -489,9 +490,9 @@ function readLeaderAndIsrPartitionStateArray(
   v: number,
   n: number,
 ): LeaderAndIsrRequestPartitionState[] {
-  const a: LeaderAndIsrRequestPartitionState[] = [];
+  const a: LeaderAndIsrRequestPartitionState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderAndIsrPartitionState(r, v));
+    a[i] = readLeaderAndIsrPartitionState(r, v);
   }
   return a;
 }
@@ -573,9 +574,9 @@ function readLeaderAndIsrTopicStateArray(
   v: number,
   n: number,
 ): LeaderAndIsrRequestTopicState[] {
-  const a: LeaderAndIsrRequestTopicState[] = [];
+  const a: LeaderAndIsrRequestTopicState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderAndIsrTopicState(r, v));
+    a[i] = readLeaderAndIsrTopicState(r, v);
   }
   return a;
 }
@@ -627,9 +628,9 @@ function readLeaderAndIsrLiveLeaderArray(
   v: number,
   n: number,
 ): LeaderAndIsrRequestLiveLeader[] {
-  const a: LeaderAndIsrRequestLiveLeader[] = [];
+  const a: LeaderAndIsrRequestLiveLeader[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderAndIsrLiveLeader(r, v));
+    a[i] = readLeaderAndIsrLiveLeader(r, v);
   }
   return a;
 }
@@ -856,9 +857,9 @@ function readLeaderAndIsrPartitionErrorArray(
   v: number,
   n: number,
 ): LeaderAndIsrResponsePartitionError[] {
-  const a: LeaderAndIsrResponsePartitionError[] = [];
+  const a: LeaderAndIsrResponsePartitionError[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderAndIsrPartitionError(r, v));
+    a[i] = readLeaderAndIsrPartitionError(r, v);
   }
   return a;
 }
@@ -909,9 +910,9 @@ function readLeaderAndIsrTopicErrorArray(
   v: number,
   n: number,
 ): LeaderAndIsrResponseTopicError[] {
-  const a: LeaderAndIsrResponseTopicError[] = [];
+  const a: LeaderAndIsrResponseTopicError[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readLeaderAndIsrTopicError(r, v));
+    a[i] = readLeaderAndIsrTopicError(r, v);
   }
   return a;
 }
@@ -949,9 +950,9 @@ export const LeaderAndIsrResponse: MessageCodec<LeaderAndIsrResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -189,9 +190,9 @@ function readMemberIdentityArray(
   v: number,
   n: number,
 ): LeaveGroupRequestMemberIdentity[] {
-  const a: LeaveGroupRequestMemberIdentity[] = [];
+  const a: LeaveGroupRequestMemberIdentity[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMemberIdentity(r, v));
+    a[i] = readMemberIdentity(r, v);
   }
   return a;
 }
@@ -388,9 +389,9 @@ function readMemberResponseArray(
   v: number,
   n: number,
 ): LeaveGroupResponseMemberResponse[] {
-  const a: LeaveGroupResponseMemberResponse[] = [];
+  const a: LeaveGroupResponseMemberResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMemberResponse(r, v));
+    a[i] = readMemberResponse(r, v);
   }
   return a;
 }

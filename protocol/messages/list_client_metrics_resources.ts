@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -190,9 +191,9 @@ function readClientMetricsResourceArray(
   v: number,
   n: number,
 ): ListClientMetricsResourcesResponseClientMetricsResource[] {
-  const a: ListClientMetricsResourcesResponseClientMetricsResource[] = [];
+  const a: ListClientMetricsResourcesResponseClientMetricsResource[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readClientMetricsResource(r, v));
+    a[i] = readClientMetricsResource(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -288,9 +289,9 @@ function writeListedGroup(w: Writer, m: ListGroupsResponseListedGroup, v: number
 }
 
 function readListedGroupArray(r: Reader, v: number, n: number): ListGroupsResponseListedGroup[] {
-  const a: ListGroupsResponseListedGroup[] = [];
+  const a: ListGroupsResponseListedGroup[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListedGroup(r, v));
+    a[i] = readListedGroup(r, v);
   }
   return a;
 }
@@ -324,9 +325,9 @@ export const ListGroupsResponse: MessageCodec<ListGroupsResponse> = {
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }

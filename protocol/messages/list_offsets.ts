@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -217,9 +218,9 @@ function writeListOffsetsTopic(w: Writer, m: ListOffsetsRequestTopic, v: number)
 }
 
 function readListOffsetsTopicArray(r: Reader, v: number, n: number): ListOffsetsRequestTopic[] {
-  const a: ListOffsetsRequestTopic[] = [];
+  const a: ListOffsetsRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListOffsetsTopic(r, v));
+    a[i] = readListOffsetsTopic(r, v);
   }
   return a;
 }
@@ -275,9 +276,9 @@ function readListOffsetsPartitionArray(
   v: number,
   n: number,
 ): ListOffsetsRequestPartition[] {
-  const a: ListOffsetsRequestPartition[] = [];
+  const a: ListOffsetsRequestPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListOffsetsPartition(r, v));
+    a[i] = readListOffsetsPartition(r, v);
   }
   return a;
 }
@@ -516,9 +517,9 @@ function readListOffsetsTopicResponseArray(
   v: number,
   n: number,
 ): ListOffsetsResponseTopicResponse[] {
-  const a: ListOffsetsResponseTopicResponse[] = [];
+  const a: ListOffsetsResponseTopicResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListOffsetsTopicResponse(r, v));
+    a[i] = readListOffsetsTopicResponse(r, v);
   }
   return a;
 }
@@ -621,9 +622,9 @@ function readListOffsetsPartitionResponseArray(
   v: number,
   n: number,
 ): ListOffsetsResponsePartitionResponse[] {
-  const a: ListOffsetsResponsePartitionResponse[] = [];
+  const a: ListOffsetsResponsePartitionResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListOffsetsPartitionResponse(r, v));
+    a[i] = readListOffsetsPartitionResponse(r, v);
   }
   return a;
 }
@@ -661,9 +662,9 @@ export const ListOffsetsResponse: MessageCodec<ListOffsetsResponse> = {
 };
 
 function readInt64Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt64());
+    a[i] = r.readInt64();
   }
   return a;
 }

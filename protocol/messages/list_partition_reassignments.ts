@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -140,9 +141,9 @@ function readListPartitionReassignmentsTopicsArray(
   v: number,
   n: number,
 ): ListPartitionReassignmentsRequestTopics[] {
-  const a: ListPartitionReassignmentsRequestTopics[] = [];
+  const a: ListPartitionReassignmentsRequestTopics[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListPartitionReassignmentsTopics(r, v));
+    a[i] = readListPartitionReassignmentsTopics(r, v);
   }
   return a;
 }
@@ -350,9 +351,9 @@ function readOngoingTopicReassignmentArray(
   v: number,
   n: number,
 ): ListPartitionReassignmentsResponseOngoingTopicReassignment[] {
-  const a: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = [];
+  const a: ListPartitionReassignmentsResponseOngoingTopicReassignment[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOngoingTopicReassignment(r, v));
+    a[i] = readOngoingTopicReassignment(r, v);
   }
   return a;
 }
@@ -449,9 +450,9 @@ function readOngoingPartitionReassignmentArray(
   v: number,
   n: number,
 ): ListPartitionReassignmentsResponseOngoingPartitionReassignment[] {
-  const a: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = [];
+  const a: ListPartitionReassignmentsResponseOngoingPartitionReassignment[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOngoingPartitionReassignment(r, v));
+    a[i] = readOngoingPartitionReassignment(r, v);
   }
   return a;
 }
@@ -493,9 +494,9 @@ export const ListPartitionReassignmentsResponse: MessageCodec<
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -263,9 +264,9 @@ function readTransactionStateArray(
   v: number,
   n: number,
 ): ListTransactionsResponseTransactionState[] {
-  const a: ListTransactionsResponseTransactionState[] = [];
+  const a: ListTransactionsResponseTransactionState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTransactionState(r, v));
+    a[i] = readTransactionState(r, v);
   }
   return a;
 }
@@ -303,17 +304,17 @@ export const ListTransactionsResponse: MessageCodec<ListTransactionsResponse> = 
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readInt64Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt64());
+    a[i] = r.readInt64();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -201,9 +202,9 @@ function readMetadataRequestTopicArray(
   v: number,
   n: number,
 ): MetadataRequestRequestTopic[] {
-  const a: MetadataRequestRequestTopic[] = [];
+  const a: MetadataRequestRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMetadataRequestTopic(r, v));
+    a[i] = readMetadataRequestTopic(r, v);
   }
   return a;
 }
@@ -556,9 +557,9 @@ function readMetadataResponseBrokerArray(
   v: number,
   n: number,
 ): MetadataResponseResponseBroker[] {
-  const a: MetadataResponseResponseBroker[] = [];
+  const a: MetadataResponseResponseBroker[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMetadataResponseBroker(r, v));
+    a[i] = readMetadataResponseBroker(r, v);
   }
   return a;
 }
@@ -667,9 +668,9 @@ function readMetadataResponseTopicArray(
   v: number,
   n: number,
 ): MetadataResponseResponseTopic[] {
-  const a: MetadataResponseResponseTopic[] = [];
+  const a: MetadataResponseResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMetadataResponseTopic(r, v));
+    a[i] = readMetadataResponseTopic(r, v);
   }
   return a;
 }
@@ -808,9 +809,9 @@ function readMetadataResponsePartitionArray(
   v: number,
   n: number,
 ): MetadataResponseResponsePartition[] {
-  const a: MetadataResponseResponsePartition[] = [];
+  const a: MetadataResponseResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMetadataResponsePartition(r, v));
+    a[i] = readMetadataResponsePartition(r, v);
   }
   return a;
 }
@@ -848,9 +849,9 @@ export const MetadataResponse: MessageCodec<MetadataResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

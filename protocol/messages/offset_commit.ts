@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -275,9 +276,9 @@ function readOffsetCommitRequestTopicArray(
   v: number,
   n: number,
 ): OffsetCommitRequestRequestTopic[] {
-  const a: OffsetCommitRequestRequestTopic[] = [];
+  const a: OffsetCommitRequestRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetCommitRequestTopic(r, v));
+    a[i] = readOffsetCommitRequestTopic(r, v);
   }
   return a;
 }
@@ -356,9 +357,9 @@ function readOffsetCommitRequestPartitionArray(
   v: number,
   n: number,
 ): OffsetCommitRequestRequestPartition[] {
-  const a: OffsetCommitRequestRequestPartition[] = [];
+  const a: OffsetCommitRequestRequestPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetCommitRequestPartition(r, v));
+    a[i] = readOffsetCommitRequestPartition(r, v);
   }
   return a;
 }
@@ -585,9 +586,9 @@ function readOffsetCommitResponseTopicArray(
   v: number,
   n: number,
 ): OffsetCommitResponseResponseTopic[] {
-  const a: OffsetCommitResponseResponseTopic[] = [];
+  const a: OffsetCommitResponseResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetCommitResponseTopic(r, v));
+    a[i] = readOffsetCommitResponseTopic(r, v);
   }
   return a;
 }
@@ -634,9 +635,9 @@ function readOffsetCommitResponsePartitionArray(
   v: number,
   n: number,
 ): OffsetCommitResponseResponsePartition[] {
-  const a: OffsetCommitResponseResponsePartition[] = [];
+  const a: OffsetCommitResponseResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetCommitResponsePartition(r, v));
+    a[i] = readOffsetCommitResponsePartition(r, v);
   }
   return a;
 }

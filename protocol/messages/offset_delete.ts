@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -143,9 +144,9 @@ function readOffsetDeleteRequestTopicArray(
   v: number,
   n: number,
 ): OffsetDeleteRequestRequestTopic[] {
-  const a: OffsetDeleteRequestRequestTopic[] = [];
+  const a: OffsetDeleteRequestRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetDeleteRequestTopic(r, v));
+    a[i] = readOffsetDeleteRequestTopic(r, v);
   }
   return a;
 }
@@ -183,9 +184,9 @@ function readOffsetDeleteRequestPartitionArray(
   v: number,
   n: number,
 ): OffsetDeleteRequestRequestPartition[] {
-  const a: OffsetDeleteRequestRequestPartition[] = [];
+  const a: OffsetDeleteRequestRequestPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetDeleteRequestPartition(r, v));
+    a[i] = readOffsetDeleteRequestPartition(r, v);
   }
   return a;
 }
@@ -364,9 +365,9 @@ function readOffsetDeleteResponseTopicArray(
   v: number,
   n: number,
 ): OffsetDeleteResponseResponseTopic[] {
-  const a: OffsetDeleteResponseResponseTopic[] = [];
+  const a: OffsetDeleteResponseResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetDeleteResponseTopic(r, v));
+    a[i] = readOffsetDeleteResponseTopic(r, v);
   }
   return a;
 }
@@ -407,9 +408,9 @@ function readOffsetDeleteResponsePartitionArray(
   v: number,
   n: number,
 ): OffsetDeleteResponseResponsePartition[] {
-  const a: OffsetDeleteResponseResponsePartition[] = [];
+  const a: OffsetDeleteResponseResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetDeleteResponsePartition(r, v));
+    a[i] = readOffsetDeleteResponsePartition(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -299,9 +300,9 @@ function readOffsetFetchRequestTopicArray(
   v: number,
   n: number,
 ): OffsetFetchRequestRequestTopic[] {
-  const a: OffsetFetchRequestRequestTopic[] = [];
+  const a: OffsetFetchRequestRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchRequestTopic(r, v));
+    a[i] = readOffsetFetchRequestTopic(r, v);
   }
   return a;
 }
@@ -366,9 +367,9 @@ function readOffsetFetchRequestGroupArray(
   v: number,
   n: number,
 ): OffsetFetchRequestRequestGroup[] {
-  const a: OffsetFetchRequestRequestGroup[] = [];
+  const a: OffsetFetchRequestRequestGroup[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchRequestGroup(r, v));
+    a[i] = readOffsetFetchRequestGroup(r, v);
   }
   return a;
 }
@@ -419,9 +420,9 @@ function readOffsetFetchRequestTopicsArray(
   v: number,
   n: number,
 ): OffsetFetchRequestRequestTopics[] {
-  const a: OffsetFetchRequestRequestTopics[] = [];
+  const a: OffsetFetchRequestRequestTopics[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchRequestTopics(r, v));
+    a[i] = readOffsetFetchRequestTopics(r, v);
   }
   return a;
 }
@@ -779,9 +780,9 @@ function readOffsetFetchResponseTopicArray(
   v: number,
   n: number,
 ): OffsetFetchResponseResponseTopic[] {
-  const a: OffsetFetchResponseResponseTopic[] = [];
+  const a: OffsetFetchResponseResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchResponseTopic(r, v));
+    a[i] = readOffsetFetchResponseTopic(r, v);
   }
   return a;
 }
@@ -851,9 +852,9 @@ function readOffsetFetchResponsePartitionArray(
   v: number,
   n: number,
 ): OffsetFetchResponseResponsePartition[] {
-  const a: OffsetFetchResponseResponsePartition[] = [];
+  const a: OffsetFetchResponseResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchResponsePartition(r, v));
+    a[i] = readOffsetFetchResponsePartition(r, v);
   }
   return a;
 }
@@ -907,9 +908,9 @@ function readOffsetFetchResponseGroupArray(
   v: number,
   n: number,
 ): OffsetFetchResponseResponseGroup[] {
-  const a: OffsetFetchResponseResponseGroup[] = [];
+  const a: OffsetFetchResponseResponseGroup[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchResponseGroup(r, v));
+    a[i] = readOffsetFetchResponseGroup(r, v);
   }
   return a;
 }
@@ -960,9 +961,9 @@ function readOffsetFetchResponseTopicsArray(
   v: number,
   n: number,
 ): OffsetFetchResponseResponseTopics[] {
-  const a: OffsetFetchResponseResponseTopics[] = [];
+  const a: OffsetFetchResponseResponseTopics[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchResponseTopics(r, v));
+    a[i] = readOffsetFetchResponseTopics(r, v);
   }
   return a;
 }
@@ -1014,9 +1015,9 @@ function readOffsetFetchResponsePartitionsArray(
   v: number,
   n: number,
 ): OffsetFetchResponseResponsePartitions[] {
-  const a: OffsetFetchResponseResponsePartitions[] = [];
+  const a: OffsetFetchResponseResponsePartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetFetchResponsePartitions(r, v));
+    a[i] = readOffsetFetchResponsePartitions(r, v);
   }
   return a;
 }
@@ -1054,9 +1055,9 @@ export const OffsetFetchResponse: MessageCodec<OffsetFetchResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

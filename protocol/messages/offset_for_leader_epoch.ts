@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -221,9 +222,9 @@ function readOffsetForLeaderTopicArray(
   v: number,
   n: number,
 ): OffsetForLeaderEpochRequestOffsetForLeaderTopic[] {
-  const a: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = [];
+  const a: OffsetForLeaderEpochRequestOffsetForLeaderTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetForLeaderTopic(r, v));
+    a[i] = readOffsetForLeaderTopic(r, v);
   }
   return a;
 }
@@ -278,9 +279,9 @@ function readOffsetForLeaderPartitionArray(
   v: number,
   n: number,
 ): OffsetForLeaderEpochRequestOffsetForLeaderPartition[] {
-  const a: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = [];
+  const a: OffsetForLeaderEpochRequestOffsetForLeaderPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetForLeaderPartition(r, v));
+    a[i] = readOffsetForLeaderPartition(r, v);
   }
   return a;
 }
@@ -521,9 +522,9 @@ function readOffsetForLeaderTopicResultArray(
   v: number,
   n: number,
 ): OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] {
-  const a: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = [];
+  const a: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readOffsetForLeaderTopicResult(r, v));
+    a[i] = readOffsetForLeaderTopicResult(r, v);
   }
   return a;
 }
@@ -578,9 +579,9 @@ function readEpochEndOffsetArray(
   v: number,
   n: number,
 ): OffsetForLeaderEpochResponseEpochEndOffset[] {
-  const a: OffsetForLeaderEpochResponseEpochEndOffset[] = [];
+  const a: OffsetForLeaderEpochResponseEpochEndOffset[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readEpochEndOffset(r, v));
+    a[i] = readEpochEndOffset(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -221,9 +222,9 @@ function readTopicProduceDataArray(
   v: number,
   n: number,
 ): ProduceRequestTopicProduceData[] {
-  const a: ProduceRequestTopicProduceData[] = [];
+  const a: ProduceRequestTopicProduceData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicProduceData(r, v));
+    a[i] = readTopicProduceData(r, v);
   }
   return a;
 }
@@ -276,9 +277,9 @@ function readPartitionProduceDataArray(
   v: number,
   n: number,
 ): ProduceRequestPartitionProduceData[] {
-  const a: ProduceRequestPartitionProduceData[] = [];
+  const a: ProduceRequestPartitionProduceData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionProduceData(r, v));
+    a[i] = readPartitionProduceData(r, v);
   }
   return a;
 }
@@ -657,9 +658,9 @@ function readTopicProduceResponseArray(
   v: number,
   n: number,
 ): ProduceResponseTopicProduceResponse[] {
-  const a: ProduceResponseTopicProduceResponse[] = [];
+  const a: ProduceResponseTopicProduceResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicProduceResponse(r, v));
+    a[i] = readTopicProduceResponse(r, v);
   }
   return a;
 }
@@ -800,9 +801,9 @@ function readPartitionProduceResponseArray(
   v: number,
   n: number,
 ): ProduceResponsePartitionProduceResponse[] {
-  const a: ProduceResponsePartitionProduceResponse[] = [];
+  const a: ProduceResponsePartitionProduceResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionProduceResponse(r, v));
+    a[i] = readPartitionProduceResponse(r, v);
   }
   return a;
 }
@@ -858,9 +859,9 @@ function readBatchIndexAndErrorMessageArray(
   v: number,
   n: number,
 ): ProduceResponseBatchIndexAndErrorMessage[] {
-  const a: ProduceResponseBatchIndexAndErrorMessage[] = [];
+  const a: ProduceResponseBatchIndexAndErrorMessage[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readBatchIndexAndErrorMessage(r, v));
+    a[i] = readBatchIndexAndErrorMessage(r, v);
   }
   return a;
 }
@@ -914,9 +915,9 @@ function writeNodeEndpoint(w: Writer, m: ProduceResponseNodeEndpoint, _v: number
 }
 
 function readNodeEndpointArray(r: Reader, v: number, n: number): ProduceResponseNodeEndpoint[] {
-  const a: ProduceResponseNodeEndpoint[] = [];
+  const a: ProduceResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -158,9 +159,9 @@ function readReadStateDataArray(
   v: number,
   n: number,
 ): ReadShareGroupStateRequestReadStateData[] {
-  const a: ReadShareGroupStateRequestReadStateData[] = [];
+  const a: ReadShareGroupStateRequestReadStateData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReadStateData(r, v));
+    a[i] = readReadStateData(r, v);
   }
   return a;
 }
@@ -200,9 +201,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): ReadShareGroupStateRequestPartitionData[] {
-  const a: ReadShareGroupStateRequestPartitionData[] = [];
+  const a: ReadShareGroupStateRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -419,9 +420,9 @@ function readReadStateResultArray(
   v: number,
   n: number,
 ): ReadShareGroupStateResponseReadStateResult[] {
-  const a: ReadShareGroupStateResponseReadStateResult[] = [];
+  const a: ReadShareGroupStateResponseReadStateResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReadStateResult(r, v));
+    a[i] = readReadStateResult(r, v);
   }
   return a;
 }
@@ -484,9 +485,9 @@ function readPartitionResultArray(
   v: number,
   n: number,
 ): ReadShareGroupStateResponsePartitionResult[] {
-  const a: ReadShareGroupStateResponsePartitionResult[] = [];
+  const a: ReadShareGroupStateResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResult(r, v));
+    a[i] = readPartitionResult(r, v);
   }
   return a;
 }
@@ -528,9 +529,9 @@ function readStateBatchArray(
   v: number,
   n: number,
 ): ReadShareGroupStateResponseStateBatch[] {
-  const a: ReadShareGroupStateResponseStateBatch[] = [];
+  const a: ReadShareGroupStateResponseStateBatch[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStateBatch(r, v));
+    a[i] = readStateBatch(r, v);
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -164,9 +165,9 @@ function readReadStateSummaryDataArray(
   v: number,
   n: number,
 ): ReadShareGroupStateSummaryRequestReadStateSummaryData[] {
-  const a: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = [];
+  const a: ReadShareGroupStateSummaryRequestReadStateSummaryData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReadStateSummaryData(r, v));
+    a[i] = readReadStateSummaryData(r, v);
   }
   return a;
 }
@@ -206,9 +207,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): ReadShareGroupStateSummaryRequestPartitionData[] {
-  const a: ReadShareGroupStateSummaryRequestPartitionData[] = [];
+  const a: ReadShareGroupStateSummaryRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -398,9 +399,9 @@ function readReadStateSummaryResultArray(
   v: number,
   n: number,
 ): ReadShareGroupStateSummaryResponseReadStateSummaryResult[] {
-  const a: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = [];
+  const a: ReadShareGroupStateSummaryResponseReadStateSummaryResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReadStateSummaryResult(r, v));
+    a[i] = readReadStateSummaryResult(r, v);
   }
   return a;
 }
@@ -452,9 +453,9 @@ function readPartitionResultArray(
   v: number,
   n: number,
 ): ReadShareGroupStateSummaryResponsePartitionResult[] {
-  const a: ReadShareGroupStateSummaryResponsePartitionResult[] = [];
+  const a: ReadShareGroupStateSummaryResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResult(r, v));
+    a[i] = readPartitionResult(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -194,9 +195,9 @@ function readAcknowledgeTopicArray(
   v: number,
   n: number,
 ): ShareAcknowledgeRequestAcknowledgeTopic[] {
-  const a: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
+  const a: ShareAcknowledgeRequestAcknowledgeTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAcknowledgeTopic(r, v));
+    a[i] = readAcknowledgeTopic(r, v);
   }
   return a;
 }
@@ -250,9 +251,9 @@ function readAcknowledgePartitionArray(
   v: number,
   n: number,
 ): ShareAcknowledgeRequestAcknowledgePartition[] {
-  const a: ShareAcknowledgeRequestAcknowledgePartition[] = [];
+  const a: ShareAcknowledgeRequestAcknowledgePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAcknowledgePartition(r, v));
+    a[i] = readAcknowledgePartition(r, v);
   }
   return a;
 }
@@ -309,9 +310,9 @@ function readAcknowledgementBatchArray(
   v: number,
   n: number,
 ): ShareAcknowledgeRequestAcknowledgementBatch[] {
-  const a: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
+  const a: ShareAcknowledgeRequestAcknowledgementBatch[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAcknowledgementBatch(r, v));
+    a[i] = readAcknowledgementBatch(r, v);
   }
   return a;
 }
@@ -586,9 +587,9 @@ function readShareAcknowledgeTopicResponseArray(
   v: number,
   n: number,
 ): ShareAcknowledgeResponseTopicResponse[] {
-  const a: ShareAcknowledgeResponseTopicResponse[] = [];
+  const a: ShareAcknowledgeResponseTopicResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readShareAcknowledgeTopicResponse(r, v));
+    a[i] = readShareAcknowledgeTopicResponse(r, v);
   }
   return a;
 }
@@ -633,9 +634,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): ShareAcknowledgeResponsePartitionData[] {
-  const a: ShareAcknowledgeResponsePartitionData[] = [];
+  const a: ShareAcknowledgeResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -697,9 +698,9 @@ function readNodeEndpointArray(
   v: number,
   n: number,
 ): ShareAcknowledgeResponseNodeEndpoint[] {
-  const a: ShareAcknowledgeResponseNodeEndpoint[] = [];
+  const a: ShareAcknowledgeResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }
@@ -737,9 +738,9 @@ export const ShareAcknowledgeResponse: MessageCodec<ShareAcknowledgeResponse> = 
 };
 
 function readInt8Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt8());
+    a[i] = r.readInt8();
   }
   return a;
 }

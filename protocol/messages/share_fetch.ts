@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -251,9 +252,9 @@ function writeFetchTopic(w: Writer, m: ShareFetchRequestFetchTopic, v: number): 
 }
 
 function readFetchTopicArray(r: Reader, v: number, n: number): ShareFetchRequestFetchTopic[] {
-  const a: ShareFetchRequestFetchTopic[] = [];
+  const a: ShareFetchRequestFetchTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFetchTopic(r, v));
+    a[i] = readFetchTopic(r, v);
   }
   return a;
 }
@@ -299,9 +300,9 @@ function readFetchPartitionArray(
   v: number,
   n: number,
 ): ShareFetchRequestFetchPartition[] {
-  const a: ShareFetchRequestFetchPartition[] = [];
+  const a: ShareFetchRequestFetchPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFetchPartition(r, v));
+    a[i] = readFetchPartition(r, v);
   }
   return a;
 }
@@ -355,9 +356,9 @@ function readAcknowledgementBatchArray(
   v: number,
   n: number,
 ): ShareFetchRequestAcknowledgementBatch[] {
-  const a: ShareFetchRequestAcknowledgementBatch[] = [];
+  const a: ShareFetchRequestAcknowledgementBatch[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAcknowledgementBatch(r, v));
+    a[i] = readAcknowledgementBatch(r, v);
   }
   return a;
 }
@@ -404,9 +405,9 @@ function readForgottenTopicArray(
   v: number,
   n: number,
 ): ShareFetchRequestForgottenTopic[] {
-  const a: ShareFetchRequestForgottenTopic[] = [];
+  const a: ShareFetchRequestForgottenTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readForgottenTopic(r, v));
+    a[i] = readForgottenTopic(r, v);
   }
   return a;
 }
@@ -720,9 +721,9 @@ function readShareFetchableTopicResponseArray(
   v: number,
   n: number,
 ): ShareFetchResponseShareFetchableTopicResponse[] {
-  const a: ShareFetchResponseShareFetchableTopicResponse[] = [];
+  const a: ShareFetchResponseShareFetchableTopicResponse[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readShareFetchableTopicResponse(r, v));
+    a[i] = readShareFetchableTopicResponse(r, v);
   }
   return a;
 }
@@ -790,9 +791,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): ShareFetchResponsePartitionData[] {
-  const a: ShareFetchResponsePartitionData[] = [];
+  const a: ShareFetchResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -843,9 +844,9 @@ function readAcquiredRecordsArray(
   v: number,
   n: number,
 ): ShareFetchResponseAcquiredRecords[] {
-  const a: ShareFetchResponseAcquiredRecords[] = [];
+  const a: ShareFetchResponseAcquiredRecords[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readAcquiredRecords(r, v));
+    a[i] = readAcquiredRecords(r, v);
   }
   return a;
 }
@@ -883,9 +884,9 @@ function writeNodeEndpoint(w: Writer, m: ShareFetchResponseNodeEndpoint, _v: num
 }
 
 function readNodeEndpointArray(r: Reader, v: number, n: number): ShareFetchResponseNodeEndpoint[] {
-  const a: ShareFetchResponseNodeEndpoint[] = [];
+  const a: ShareFetchResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }
@@ -919,17 +920,17 @@ export const ShareFetchResponse: MessageCodec<ShareFetchResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }
 
 function readInt8Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt8());
+    a[i] = r.readInt8();
   }
   return a;
 }

@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -342,9 +343,9 @@ function readDescribedGroupArray(
   v: number,
   n: number,
 ): ShareGroupDescribeResponseDescribedGroup[] {
-  const a: ShareGroupDescribeResponseDescribedGroup[] = [];
+  const a: ShareGroupDescribeResponseDescribedGroup[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readDescribedGroup(r, v));
+    a[i] = readDescribedGroup(r, v);
   }
   return a;
 }
@@ -405,9 +406,9 @@ function writeMember(w: Writer, m: ShareGroupDescribeResponseMember, v: number):
 }
 
 function readMemberArray(r: Reader, v: number, n: number): ShareGroupDescribeResponseMember[] {
-  const a: ShareGroupDescribeResponseMember[] = [];
+  const a: ShareGroupDescribeResponseMember[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readMember(r, v));
+    a[i] = readMember(r, v);
   }
   return a;
 }
@@ -481,9 +482,9 @@ function readTopicPartitionsArray(
   v: number,
   n: number,
 ): ShareGroupDescribeResponseTopicPartitions[] {
-  const a: ShareGroupDescribeResponseTopicPartitions[] = [];
+  const a: ShareGroupDescribeResponseTopicPartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicPartitions(r, v));
+    a[i] = readTopicPartitions(r, v);
   }
   return a;
 }
@@ -521,17 +522,17 @@ export const ShareGroupDescribeResponse: MessageCodec<ShareGroupDescribeResponse
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

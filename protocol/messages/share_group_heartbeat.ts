@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -317,9 +318,9 @@ function readTopicPartitionsArray(
   v: number,
   n: number,
 ): ShareGroupHeartbeatResponseTopicPartitions[] {
-  const a: ShareGroupHeartbeatResponseTopicPartitions[] = [];
+  const a: ShareGroupHeartbeatResponseTopicPartitions[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTopicPartitions(r, v));
+    a[i] = readTopicPartitions(r, v);
   }
   return a;
 }
@@ -357,17 +358,17 @@ export const ShareGroupHeartbeatResponse: MessageCodec<ShareGroupHeartbeatRespon
 };
 
 function readCompactStringArray(r: Reader, _v: number, n: number): string[] {
-  const a: string[] = [];
+  const a: string[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readCompactString());
+    a[i] = r.readCompactString();
   }
   return a;
 }
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

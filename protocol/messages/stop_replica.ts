@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -302,9 +303,9 @@ function readStopReplicaPartitionV0Array(
   v: number,
   n: number,
 ): StopReplicaRequestPartitionV0[] {
-  const a: StopReplicaRequestPartitionV0[] = [];
+  const a: StopReplicaRequestPartitionV0[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStopReplicaPartitionV0(r, v));
+    a[i] = readStopReplicaPartitionV0(r, v);
   }
   return a;
 }
@@ -374,9 +375,9 @@ function writeStopReplicaTopicV1(w: Writer, m: StopReplicaRequestTopicV1, v: num
 }
 
 function readStopReplicaTopicV1Array(r: Reader, v: number, n: number): StopReplicaRequestTopicV1[] {
-  const a: StopReplicaRequestTopicV1[] = [];
+  const a: StopReplicaRequestTopicV1[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStopReplicaTopicV1(r, v));
+    a[i] = readStopReplicaTopicV1(r, v);
   }
   return a;
 }
@@ -419,9 +420,9 @@ function readStopReplicaTopicStateArray(
   v: number,
   n: number,
 ): StopReplicaRequestTopicState[] {
-  const a: StopReplicaRequestTopicState[] = [];
+  const a: StopReplicaRequestTopicState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStopReplicaTopicState(r, v));
+    a[i] = readStopReplicaTopicState(r, v);
   }
   return a;
 }
@@ -464,9 +465,9 @@ function readStopReplicaPartitionStateArray(
   v: number,
   n: number,
 ): StopReplicaRequestPartitionState[] {
-  const a: StopReplicaRequestPartitionState[] = [];
+  const a: StopReplicaRequestPartitionState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStopReplicaPartitionState(r, v));
+    a[i] = readStopReplicaPartitionState(r, v);
   }
   return a;
 }
@@ -642,9 +643,9 @@ function readStopReplicaPartitionErrorArray(
   v: number,
   n: number,
 ): StopReplicaResponsePartitionError[] {
-  const a: StopReplicaResponsePartitionError[] = [];
+  const a: StopReplicaResponsePartitionError[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStopReplicaPartitionError(r, v));
+    a[i] = readStopReplicaPartitionError(r, v);
   }
   return a;
 }
@@ -682,9 +683,9 @@ export const StopReplicaResponse: MessageCodec<StopReplicaResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -227,9 +228,9 @@ function readSyncGroupRequestAssignmentArray(
   v: number,
   n: number,
 ): SyncGroupRequestRequestAssignment[] {
-  const a: SyncGroupRequestRequestAssignment[] = [];
+  const a: SyncGroupRequestRequestAssignment[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readSyncGroupRequestAssignment(r, v));
+    a[i] = readSyncGroupRequestAssignment(r, v);
   }
   return a;
 }

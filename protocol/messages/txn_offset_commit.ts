@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -286,9 +287,9 @@ function readTxnOffsetCommitRequestTopicArray(
   v: number,
   n: number,
 ): TxnOffsetCommitRequestRequestTopic[] {
-  const a: TxnOffsetCommitRequestRequestTopic[] = [];
+  const a: TxnOffsetCommitRequestRequestTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTxnOffsetCommitRequestTopic(r, v));
+    a[i] = readTxnOffsetCommitRequestTopic(r, v);
   }
   return a;
 }
@@ -355,9 +356,9 @@ function readTxnOffsetCommitRequestPartitionArray(
   v: number,
   n: number,
 ): TxnOffsetCommitRequestRequestPartition[] {
-  const a: TxnOffsetCommitRequestRequestPartition[] = [];
+  const a: TxnOffsetCommitRequestRequestPartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTxnOffsetCommitRequestPartition(r, v));
+    a[i] = readTxnOffsetCommitRequestPartition(r, v);
   }
   return a;
 }
@@ -583,9 +584,9 @@ function readTxnOffsetCommitResponseTopicArray(
   v: number,
   n: number,
 ): TxnOffsetCommitResponseResponseTopic[] {
-  const a: TxnOffsetCommitResponseResponseTopic[] = [];
+  const a: TxnOffsetCommitResponseResponseTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTxnOffsetCommitResponseTopic(r, v));
+    a[i] = readTxnOffsetCommitResponseTopic(r, v);
   }
   return a;
 }
@@ -632,9 +633,9 @@ function readTxnOffsetCommitResponsePartitionArray(
   v: number,
   n: number,
 ): TxnOffsetCommitResponseResponsePartition[] {
-  const a: TxnOffsetCommitResponseResponsePartition[] = [];
+  const a: TxnOffsetCommitResponseResponsePartition[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readTxnOffsetCommitResponsePartition(r, v));
+    a[i] = readTxnOffsetCommitResponsePartition(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -174,9 +175,9 @@ function readFeatureUpdateKeyArray(
   v: number,
   n: number,
 ): UpdateFeaturesRequestFeatureUpdateKey[] {
-  const a: UpdateFeaturesRequestFeatureUpdateKey[] = [];
+  const a: UpdateFeaturesRequestFeatureUpdateKey[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readFeatureUpdateKey(r, v));
+    a[i] = readFeatureUpdateKey(r, v);
   }
   return a;
 }
@@ -345,9 +346,9 @@ function readUpdatableFeatureResultArray(
   v: number,
   n: number,
 ): UpdateFeaturesResponseUpdatableFeatureResult[] {
-  const a: UpdateFeaturesResponseUpdatableFeatureResult[] = [];
+  const a: UpdateFeaturesResponseUpdatableFeatureResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readUpdatableFeatureResult(r, v));
+    a[i] = readUpdatableFeatureResult(r, v);
   }
   return a;
 }

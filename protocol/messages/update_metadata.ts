@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -482,9 +483,9 @@ function readUpdateMetadataPartitionStateArray(
   v: number,
   n: number,
 ): UpdateMetadataRequestPartitionState[] {
-  const a: UpdateMetadataRequestPartitionState[] = [];
+  const a: UpdateMetadataRequestPartitionState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readUpdateMetadataPartitionState(r, v));
+    a[i] = readUpdateMetadataPartitionState(r, v);
   }
   return a;
 }
@@ -570,9 +571,9 @@ function readUpdateMetadataTopicStateArray(
   v: number,
   n: number,
 ): UpdateMetadataRequestTopicState[] {
-  const a: UpdateMetadataRequestTopicState[] = [];
+  const a: UpdateMetadataRequestTopicState[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readUpdateMetadataTopicState(r, v));
+    a[i] = readUpdateMetadataTopicState(r, v);
   }
   return a;
 }
@@ -665,9 +666,9 @@ function readUpdateMetadataBrokerArray(
   v: number,
   n: number,
 ): UpdateMetadataRequestBroker[] {
-  const a: UpdateMetadataRequestBroker[] = [];
+  const a: UpdateMetadataRequestBroker[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readUpdateMetadataBroker(r, v));
+    a[i] = readUpdateMetadataBroker(r, v);
   }
   return a;
 }
@@ -731,9 +732,9 @@ function readUpdateMetadataEndpointArray(
   v: number,
   n: number,
 ): UpdateMetadataRequestEndpoint[] {
-  const a: UpdateMetadataRequestEndpoint[] = [];
+  const a: UpdateMetadataRequestEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readUpdateMetadataEndpoint(r, v));
+    a[i] = readUpdateMetadataEndpoint(r, v);
   }
   return a;
 }
@@ -834,9 +835,9 @@ export const UpdateMetadataResponse: MessageCodec<UpdateMetadataResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

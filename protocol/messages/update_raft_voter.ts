@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   Writer,
@@ -166,9 +167,9 @@ function writeListener(w: Writer, m: UpdateRaftVoterRequestListener, _v: number)
 }
 
 function readListenerArray(r: Reader, v: number, n: number): UpdateRaftVoterRequestListener[] {
-  const a: UpdateRaftVoterRequestListener[] = [];
+  const a: UpdateRaftVoterRequestListener[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readListener(r, v));
+    a[i] = readListener(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedField,
   unsupportedVersion,
@@ -167,9 +168,9 @@ function writeReqTopicData(w: Writer, m: VoteRequestTopicData, v: number): void 
 }
 
 function readReqTopicDataArray(r: Reader, v: number, n: number): VoteRequestTopicData[] {
-  const a: VoteRequestTopicData[] = [];
+  const a: VoteRequestTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqTopicData(r, v));
+    a[i] = readReqTopicData(r, v);
   }
   return a;
 }
@@ -222,9 +223,9 @@ function writeReqPartitionData(w: Writer, m: VoteRequestPartitionData, v: number
 }
 
 function readReqPartitionDataArray(r: Reader, v: number, n: number): VoteRequestPartitionData[] {
-  const a: VoteRequestPartitionData[] = [];
+  const a: VoteRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readReqPartitionData(r, v));
+    a[i] = readReqPartitionData(r, v);
   }
   return a;
 }
@@ -464,9 +465,9 @@ function writeResTopicData(w: Writer, m: VoteResponseTopicData, v: number): void
 }
 
 function readResTopicDataArray(r: Reader, v: number, n: number): VoteResponseTopicData[] {
-  const a: VoteResponseTopicData[] = [];
+  const a: VoteResponseTopicData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResTopicData(r, v));
+    a[i] = readResTopicData(r, v);
   }
   return a;
 }
@@ -503,9 +504,9 @@ function writeResPartitionData(w: Writer, m: VoteResponsePartitionData, _v: numb
 }
 
 function readResPartitionDataArray(r: Reader, v: number, n: number): VoteResponsePartitionData[] {
-  const a: VoteResponsePartitionData[] = [];
+  const a: VoteResponsePartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readResPartitionData(r, v));
+    a[i] = readResPartitionData(r, v);
   }
   return a;
 }
@@ -536,9 +537,9 @@ function writeNodeEndpoint(w: Writer, m: VoteResponseNodeEndpoint, _v: number): 
 }
 
 function readNodeEndpointArray(r: Reader, v: number, n: number): VoteResponseNodeEndpoint[] {
-  const a: VoteResponseNodeEndpoint[] = [];
+  const a: VoteResponseNodeEndpoint[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readNodeEndpoint(r, v));
+    a[i] = readNodeEndpoint(r, v);
   }
   return a;
 }

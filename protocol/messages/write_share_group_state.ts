@@ -10,6 +10,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -199,9 +200,9 @@ function readWriteStateDataArray(
   v: number,
   n: number,
 ): WriteShareGroupStateRequestWriteStateData[] {
-  const a: WriteShareGroupStateRequestWriteStateData[] = [];
+  const a: WriteShareGroupStateRequestWriteStateData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWriteStateData(r, v));
+    a[i] = readWriteStateData(r, v);
   }
   return a;
 }
@@ -261,9 +262,9 @@ function readPartitionDataArray(
   v: number,
   n: number,
 ): WriteShareGroupStateRequestPartitionData[] {
-  const a: WriteShareGroupStateRequestPartitionData[] = [];
+  const a: WriteShareGroupStateRequestPartitionData[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionData(r, v));
+    a[i] = readPartitionData(r, v);
   }
   return a;
 }
@@ -305,9 +306,9 @@ function readStateBatchArray(
   v: number,
   n: number,
 ): WriteShareGroupStateRequestStateBatch[] {
-  const a: WriteShareGroupStateRequestStateBatch[] = [];
+  const a: WriteShareGroupStateRequestStateBatch[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readStateBatch(r, v));
+    a[i] = readStateBatch(r, v);
   }
   return a;
 }
@@ -483,9 +484,9 @@ function readWriteStateResultArray(
   v: number,
   n: number,
 ): WriteShareGroupStateResponseWriteStateResult[] {
-  const a: WriteShareGroupStateResponseWriteStateResult[] = [];
+  const a: WriteShareGroupStateResponseWriteStateResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWriteStateResult(r, v));
+    a[i] = readWriteStateResult(r, v);
   }
   return a;
 }
@@ -528,9 +529,9 @@ function readPartitionResultArray(
   v: number,
   n: number,
 ): WriteShareGroupStateResponsePartitionResult[] {
-  const a: WriteShareGroupStateResponsePartitionResult[] = [];
+  const a: WriteShareGroupStateResponsePartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readPartitionResult(r, v));
+    a[i] = readPartitionResult(r, v);
   }
   return a;
 }

@@ -8,6 +8,7 @@
 import {
   type MessageCodec,
   nonNullable,
+  presized,
   type Reader,
   unsupportedVersion,
   type Writer,
@@ -205,9 +206,9 @@ function readWritableTxnMarkerArray(
   v: number,
   n: number,
 ): WriteTxnMarkersRequestWritableTxnMarker[] {
-  const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
+  const a: WriteTxnMarkersRequestWritableTxnMarker[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWritableTxnMarker(r, v));
+    a[i] = readWritableTxnMarker(r, v);
   }
   return a;
 }
@@ -288,9 +289,9 @@ function readWritableTxnMarkerTopicArray(
   v: number,
   n: number,
 ): WriteTxnMarkersRequestWritableTxnMarkerTopic[] {
-  const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
+  const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWritableTxnMarkerTopic(r, v));
+    a[i] = readWritableTxnMarkerTopic(r, v);
   }
   return a;
 }
@@ -522,9 +523,9 @@ function readWritableTxnMarkerResultArray(
   v: number,
   n: number,
 ): WriteTxnMarkersResponseWritableTxnMarkerResult[] {
-  const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
+  const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWritableTxnMarkerResult(r, v));
+    a[i] = readWritableTxnMarkerResult(r, v);
   }
   return a;
 }
@@ -605,9 +606,9 @@ function readWritableTxnMarkerTopicResultArray(
   v: number,
   n: number,
 ): WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] {
-  const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
+  const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWritableTxnMarkerTopicResult(r, v));
+    a[i] = readWritableTxnMarkerTopicResult(r, v);
   }
   return a;
 }
@@ -654,9 +655,9 @@ function readWritableTxnMarkerPartitionResultArray(
   v: number,
   n: number,
 ): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] {
-  const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
+  const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(readWritableTxnMarkerPartitionResult(r, v));
+    a[i] = readWritableTxnMarkerPartitionResult(r, v);
   }
   return a;
 }
@@ -694,9 +695,9 @@ export const WriteTxnMarkersResponse: MessageCodec<WriteTxnMarkersResponse> = {
 };
 
 function readInt32Array(r: Reader, _v: number, n: number): number[] {
-  const a: number[] = [];
+  const a: number[] = presized(n);
   for (let i = 0; i < n; i++) {
-    a.push(r.readInt32());
+    a[i] = r.readInt32();
   }
   return a;
 }

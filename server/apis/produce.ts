@@ -98,6 +98,7 @@ import {
   defineApi,
   errorCodeOf,
   messageOf,
+  type RequestContext,
 } from "../api.ts";
 import type { KeepBytes } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
@@ -372,6 +373,77 @@ async function settleAll<T>(promises: (T | Promise<T>)[]): Promise<T[]> {
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
+type TopicResponse = ProduceResponse["responses"][number];
+
+/**
+ * The hot tail's keep callback of each frame buffer pool, made once rather than per request (a
+ * batch that fills most of its pooled frame is kept by the hot tail instead of copied; the
+ * buffer goes back to the pool once the tail drops it).
+ */
+const KEEPERS = new WeakMap<object, KeepBytes>();
+
+function keepOf(broker: BrokerContext): KeepBytes | undefined {
+  const pool = broker.frameBuffers;
+  if (pool === undefined) return undefined;
+  let keep = KEEPERS.get(pool);
+  if (keep === undefined) {
+    keep = (bytes: Uint8Array) => pool.retain(bytes);
+    KEEPERS.set(pool, keep);
+  }
+  return keep;
+}
+
+/** The topic's `min.insync.replicas` for acks=all (1 otherwise: not looked up). */
+function minIsrOf(broker: BrokerContext, acks: number, topic: string): number {
+  if (acks !== -1) return 1;
+  return Number(broker.logs.topic(topic)?.effective["min.insync.replicas"] ?? "1");
+}
+
+/** One topic's partitions of a Produce request, appended (or refused) and counted. */
+async function produceTopic(
+  ctx: RequestContext,
+  req: ProduceRequest,
+  td: ProduceRequest["topicData"][number],
+  allowed: boolean,
+  refusal: [number, string] | null,
+  signal: AbortSignal,
+  keep: KeepBytes | undefined,
+): Promise<TopicResponse> {
+  const broker = ctx.broker;
+  if (!allowed) {
+    return createProduceResponseTopicProduceResponse({
+      name: td.name,
+      partitionResponses: td.partitionData.map((pd) =>
+        failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null)
+      ),
+    });
+  }
+  const minIsr = minIsrOf(broker, req.acks, td.name);
+  const appends: (PartitionResponse | Promise<PartitionResponse>)[] = [];
+  for (let i = 0; i < td.partitionData.length; i++) {
+    const pd = td.partitionData[i];
+    appends.push(
+      refusal !== null ? failed(pd.index, refusal[0], refusal[1]) : appendOne(
+        broker,
+        td.name,
+        pd.index,
+        pd.records,
+        req.acks,
+        minIsr,
+        ctx.version,
+        req.timeoutMs,
+        signal,
+        req.transactionalId,
+        keep,
+      ),
+    );
+  }
+  // one partition (the usual request): awaited here, without settleAll's own async call
+  const partitionResponses = appends.length === 1 ? [await appends[0]] : await settleAll(appends);
+  countProduce(broker, td.name, partitionResponses);
+  return createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses });
+}
+
 /** Produce handler. */
 export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
   minVersion: 0,
@@ -406,45 +478,46 @@ export const produce: ApiHandler = defineApi<ProduceRequest, ProduceResponse>({
         "Transactional Id authorization failed.",
       ];
     }
-    const writable = authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name));
-    // a batch that fills most of its pooled frame is kept by the hot tail instead of copied
-    // (the buffer goes back to the pool once the tail drops it)
-    const pool = broker.frameBuffers;
-    const keep = pool === undefined ? undefined : (bytes: Uint8Array) => pool.retain(bytes);
-    const responses = await settleAll(req.topicData.map(async (td) => {
-      if (refusal === null && !writable.has(td.name)) {
-        return createProduceResponseTopicProduceResponse({
-          name: td.name,
-          partitionResponses: td.partitionData.map((pd) =>
-            failed(pd.index, ErrorCode.TOPIC_AUTHORIZATION_FAILED, null)
-          ),
-        });
-      }
-      let minIsr = 1;
-      if (req.acks === -1) {
-        const info = broker.logs.topic(td.name);
-        minIsr = Number(info?.effective["min.insync.replicas"] ?? "1");
-      }
-      const partitionResponses = await settleAll(
-        td.partitionData.map((pd) =>
-          refusal !== null ? failed(pd.index, refusal[0], refusal[1]) : appendOne(
-            broker,
-            td.name,
-            pd.index,
-            pd.records,
-            req.acks,
-            minIsr,
-            ctx.version,
-            req.timeoutMs,
-            signal,
-            req.transactionalId,
-            keep,
-          )
+    // one topic (the usual request): authorized without the sets that deduplicate many
+    const single = req.topicData.length === 1 ? req.topicData[0].name : undefined;
+    const writable = single === undefined
+      ? authorizedNames(ctx, ACCESS.Produce.topic, req.topicData.map((t) => t.name))
+      : undefined;
+    const keep = keepOf(broker);
+    const singleOk = single !== undefined && authorize(ctx, ACCESS.Produce.topic, single);
+    let responses: TopicResponse[];
+    if (singleOk && refusal === null && req.topicData[0].partitionData.length === 1) {
+      // one partition (the usual request): appended here, without a call per topic
+      const td = req.topicData[0];
+      const pd = td.partitionData[0];
+      const partitionResponses = [
+        await appendOne(
+          broker,
+          td.name,
+          pd.index,
+          pd.records,
+          req.acks,
+          minIsrOf(broker, req.acks, td.name),
+          ctx.version,
+          req.timeoutMs,
+          signal,
+          req.transactionalId,
+          keep,
         ),
-      );
+      ];
       countProduce(broker, td.name, partitionResponses);
-      return createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses });
-    }));
+      responses = [
+        createProduceResponseTopicProduceResponse({ name: td.name, partitionResponses }),
+      ];
+    } else {
+      const topics: Promise<TopicResponse>[] = [];
+      for (let i = 0; i < req.topicData.length; i++) {
+        const td = req.topicData[i];
+        const ok = writable === undefined ? singleOk : writable.has(td.name);
+        topics.push(produceTopic(ctx, req, td, refusal !== null || ok, refusal, signal, keep));
+      }
+      responses = topics.length === 1 ? [await topics[0]] : await settleAll(topics);
+    }
     if (req.acks === 0) {
       for (const t of responses) {
         for (const p of t.partitionResponses) {

@@ -221,15 +221,22 @@ Deno.test({
       const consumer = new Consumer(client, { fromBeginning: true });
       await consumer.assign([0, 1, 2, 3].map((partition) => ({ topic: "orders", partition })));
       const seen: string[] = [];
+      // partition/offset of each, so that a failure tells a partition read twice (offsets
+      // repeated) from a record stored twice (the same value at two offsets)
+      const at: string[] = [];
       const deadline = Date.now() + 30_000;
       while (seen.length < 200 && Date.now() < deadline) {
         for (const m of await consumer.poll({ maxWaitMs: 200 })) {
           seen.push(new TextDecoder().decode(m.value!));
+          at.push(`${m.partition}/${m.offset}`);
         }
       }
       await consumer.close();
+      const twice = seen.flatMap((v, i) =>
+        seen.indexOf(v) === i ? [] : [`${v}@${at[seen.indexOf(v)]},${at[i]}`]
+      );
       assert.equal(seen.length, 200);
-      assert.equal(new Set(seen).size, 200);
+      assert.equal(new Set(seen).size, 200, `read again: ${twice.slice(0, 20).join(" ")}`);
       r = await sluice(["cluster", "decommission", ...bs, "--broker", "1"]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^broker 1 is not registered/);

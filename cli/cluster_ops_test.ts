@@ -108,6 +108,20 @@ Deno.test({
             )
           ),
       );
+      // Placement is random; pin the one under which the decommission once stored partition 2's
+      // records in partition 3 (docs/CLUSTER.md, "Tests and figures"): broker 1 then holds
+      // partitions 1-3 (and leads 3 after the preferred election below), and removes 1 and 2
+      // while broker 2, the new replica of 3, fetches it from broker 1.
+      const pinned = [[3, 2], [2, 4], [4, 1], [1, 3]];
+      const pinning = await admin.alterPartitionReassignments(
+        pinned.map((replicas, partition) => ({ topic: "orders", partition, replicas })),
+      );
+      assert.deepEqual(pinning.map((o) => o.error), [null, null, null, null]);
+      await until("the pinned placement", async () => {
+        const [t] = await admin.describeTopics(["orders"]);
+        return (await admin.listPartitionReassignments()).length === 0 &&
+          t.partitions.every((p) => `${p.replicas}` === `${pinned[p.partition]}`);
+      }, 30_000);
       const producer = new Producer(client, { acks: -1 });
       for (let p = 0; p < 4; p++) {
         await producer.send({

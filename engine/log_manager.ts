@@ -1220,17 +1220,24 @@ export class LogManager {
         const removed = all.filter((l) => drop.has(l.partition));
         if (removed.length === 0) return removed;
         const localBefore = t.local;
+        const before = [...all];
         const kept = all.filter((l) => !drop.has(l.partition));
+        // The held list and the logs change together, before the write awaits: `partition()`
+        // finds a log at its place in the held list, so a list without the partitions beside
+        // the logs with them would hand out a neighbour's log (a follower of partition 3 once
+        // copied partition 2's records, then led partition 3 with them).
         t.local = kept.map((l) => l.partition);
+        all.length = 0;
+        all.push(...kept);
         try {
           await this.#persistTopics();
         } catch (e) {
           if (localBefore === undefined) delete t.local;
           else t.local = localBefore;
+          all.length = 0;
+          all.push(...before);
           throw storageError(`${what} failed`, e);
         }
-        all.length = 0;
-        all.push(...kept);
         for (const l of removed) {
           const k = `${name}-${l.partition}`;
           this.#recoveryPoints.delete(k);
@@ -1430,7 +1437,9 @@ export class LogManager {
     if (direct?.partition === index) return direct; // every partition held (the usual case)
     const at = this.#positionOf(topic, index);
     if (at < 0) return undefined;
-    return logs[at] ?? this.#makeHeld(topic, at);
+    const log = logs[at] ?? this.#makeHeld(topic, at);
+    // never another partition's log, should the held list and the logs ever disagree
+    return log.partition === index ? log : undefined;
   }
 
   /**

@@ -2,6 +2,7 @@
 // replica of), with the topic id chosen elsewhere.
 import assert from "node:assert/strict";
 import { EngineError, ErrorCode, LogManager } from "./mod.ts";
+import { TEMP_FILE_SUFFIX, TOPIC_METADATA_FILE } from "./names.ts";
 import { makeBatch } from "./testdata/helpers.ts";
 
 const opts = { retentionCheckIntervalMs: 0, flushCheckpointIntervalMs: 0 };
@@ -134,6 +135,54 @@ Deno.test("local partitions removed (moved to other brokers): logs and directori
       mgr.removeLocalPartitions("nope", [0]),
       (e) => e instanceof EngineError && e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
+    await mgr.close();
+  });
+});
+
+Deno.test("local partitions removed: every lookup meanwhile finds its own partition's log", async () => {
+  // A broker dropping partition 2 of [1, 2, 3] once answered a follower's Fetch of partition 3
+  // with partition 2's records while `sluice-topics.json` was being written (the held list was
+  // already [1, 3], the logs still [1, 2, 3]): the new replica of 3 copied them, joined the ISR
+  // with the same log end and then led partition 3 with partition 2's records.
+  await withDir(async (dir) => {
+    const mgr = await LogManager.open(dir, opts);
+    await mgr.createTopic("t", 4, {}, { topicId: ID, localPartitions: [1, 2, 3] });
+    for (const p of [1, 2, 3]) await mgr.partition("t", p)!.append(makeBatch(p, 10, 1000, "x"));
+    let settled = false;
+    const removing = mgr.removeLocalPartitions("t", [2]).finally(() => settled = true);
+    const seen: string[] = [];
+    let during = 0;
+    while (!settled) {
+      const local = mgr.topic("t")?.localPartitions;
+      if (local?.length === 2) during++;
+      for (const p of [1, 3]) {
+        // held throughout: its own log every time (p records), never none or a neighbour's
+        const log = mgr.partition("t", p);
+        if (log?.partition !== p || log.logEndOffset !== p) {
+          seen.push(`[${local}] p${p} -> log of p${log?.partition} (end ${log?.logEndOffset})`);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    await removing;
+    assert.ok(during > 0, "the new partition list was never seen before the removal ended");
+    assert.deepEqual(seen, []);
+    assert.equal(mgr.partition("t", 3)?.logEndOffset, 3);
+    assert.equal(mgr.partition("t", 2), undefined);
+    // the topics file cannot be written (a directory where its temporary file goes): refused,
+    // and the list and the logs are both as before
+    const blocker = `${dir}/${TOPIC_METADATA_FILE}${TEMP_FILE_SUFFIX}`;
+    await Deno.mkdir(`${blocker}/x`, { recursive: true });
+    await assert.rejects(
+      mgr.removeLocalPartitions("t", [1]),
+      (e) => e instanceof EngineError && e.code === ErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    assert.deepEqual(mgr.topic("t")?.localPartitions, [1, 3]);
+    for (const p of [1, 3]) assert.equal(mgr.partition("t", p)?.logEndOffset, p, `p${p}`);
+    await Deno.remove(blocker, { recursive: true });
+    await mgr.removeLocalPartitions("t", [1]);
+    assert.deepEqual(mgr.topic("t")?.localPartitions, [3]);
+    assert.equal(mgr.partition("t", 3)?.logEndOffset, 3);
     await mgr.close();
   });
 });

@@ -4,7 +4,7 @@ import { Admin, type Client, Consumer, type ConsumerRecord, Producer } from "../
 import { uniqueTopic } from "../tests/harness.ts";
 import { DataException, RetriableException } from "./api.ts";
 import { ERROR_HEADERS, RetryWithToleranceOperator, SKIPPED, TaskStoppingError } from "./errors.ts";
-import { startStandalone } from "./runtime.ts";
+import { type ConnectRuntime, startStandalone } from "./runtime.ts";
 import { openConnectTestEnv, until } from "./testing.ts";
 
 const decode = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -96,7 +96,7 @@ Deno.test("connect errors.tolerance=all: a sink puts every good record once, sen
         if (level === "error") logs.push(text);
       },
     });
-  let rt = await start();
+  let rt: ConnectRuntime | undefined = await start();
   try {
     await until("3 lines", async () => (await lines(`${dir}/out.txt`)).length >= 3 || undefined);
     const dead = await readAll(client, dlq, 3);
@@ -185,7 +185,9 @@ Deno.test("connect errors.tolerance=all: a sink puts every good record once, sen
       },
     );
     assertEquals((await rt.herder.connectorStatus("sink")).tasks[0].state, "RUNNING");
-    await rt.stop();
+    const first = rt;
+    rt = undefined;
+    await first.stop();
     // Every offset is committed, the skipped records' too: a restart delivers nothing again.
     assertEquals(
       (await new Admin(client).listConsumerGroupOffsets("connect-sink")).map((o) => o.offset),
@@ -205,7 +207,7 @@ Deno.test("connect errors.tolerance=all: a sink puts every good record once, sen
       3,
     );
   } finally {
-    await rt.stop();
+    await rt?.stop();
   }
 });
 

@@ -247,6 +247,46 @@ Deno.test("connect errors.tolerance=none (the default): a record that fails conv
   }
 });
 
+Deno.test("connect errors.tolerance=all: a record the dead-letter queue refuses fails the task, and no offset of its batch is committed", async () => {
+  await using env = await openConnectTestEnv("sluice_connect_errors_");
+  const { client, admin, dir } = env;
+  const topic = uniqueTopic("errs-dlqfail");
+  const dlq = uniqueTopic("errs-dlqfail-dlq");
+  // The context headers (the stack trace) make the record larger than the queue takes.
+  await admin.createTopics([
+    { name: topic, numPartitions: 1 },
+    { name: dlq, numPartitions: 1, configs: { "max.message.bytes": "200" } },
+  ]);
+  const producer = new Producer(client);
+  await producer.send({ topic, messages: INPUT.slice(0, 4) });
+  await producer.close();
+  const rt = await startStandalone({
+    worker: env.worker({ "offset.flush.interval.ms": "100" }),
+    connectors: [sinkConfig(dir, topic, {
+      "errors.tolerance": "all",
+      "errors.deadletterqueue.topic.name": dlq,
+      "errors.deadletterqueue.topic.replication.factor": "1",
+      "errors.deadletterqueue.context.headers.enable": "true",
+    })],
+  });
+  try {
+    const status = await until("task FAILED", async () => {
+      const s = await rt.herder.connectorStatus("sink");
+      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
+    });
+    assert(
+      status.trace!.startsWith(
+        `ConnectException: Could not produce message to dead letter queue. topic=${dlq}: `,
+      ),
+      status.trace,
+    );
+    assertEquals(await lines(`${dir}/out.txt`), []);
+    assertEquals(await new Admin(client).listConsumerGroupOffsets("connect-sink"), []);
+  } finally {
+    await rt.stop();
+  }
+});
+
 Deno.test("RetryWithToleranceOperator: a RetriableException is retried until it succeeds; other errors and errors.retry.timeout=0 are not retried; a bounded timeout gives up; a stop ends the wait", async () => {
   // Succeeds at the third attempt: two retries (waits capped by errors.retry.delay.max.ms).
   let calls = 0;

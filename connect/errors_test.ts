@@ -2,7 +2,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Admin, type Client, Consumer, type ConsumerRecord, Producer } from "../client/mod.ts";
 import { uniqueTopic } from "../tests/harness.ts";
-import { DataException, RetriableException } from "./api.ts";
+import { DataException, RetriableException, SourceConnector, SourceTask } from "./api.ts";
+import type { SourceRecord } from "./data.ts";
+import { registerPlugin } from "./plugins.ts";
 import { ERROR_HEADERS, RetryWithToleranceOperator, SKIPPED, TaskStoppingError } from "./errors.ts";
 import { type ConnectRuntime, startStandalone } from "./runtime.ts";
 import { openConnectTestEnv, until } from "./testing.ts";
@@ -286,6 +288,122 @@ Deno.test("connect errors.tolerance=all: a record the dead-letter queue refuses 
     await rt.stop();
   }
 });
+
+// What the source emits: the string and the number cannot take InsertField$Value; the last
+// one is skipped, so the offset stored is a skipped record's.
+const VALUES: unknown[] = [{ n: 0 }, "one", { n: 2 }, { n: 3 }, 4];
+/** A source task emitting VALUES once, each with its index as source offset. */
+class ListSourceTask extends SourceTask {
+  #topic = "";
+  #done = false;
+  version() {
+    return "1";
+  }
+  start(props: Record<string, string>) {
+    this.#topic = props.topic;
+    this.#done = this.context.offsetStorageReader.offset({ list: "values" }) !== null;
+  }
+  async poll(): Promise<SourceRecord[]> {
+    await new Promise((r) => setTimeout(r, 50));
+    if (this.#done) return [];
+    this.#done = true;
+    return VALUES.map((value, i) => ({
+      topic: this.#topic,
+      key: null,
+      value,
+      sourcePartition: { list: "values" },
+      sourceOffset: { next: i + 1 },
+    }));
+  }
+  stop() {}
+}
+class ListSourceConnector extends SourceConnector {
+  #props: Record<string, string> = {};
+  version() {
+    return "1";
+  }
+  config() {
+    return {};
+  }
+  start(props: Record<string, string>) {
+    this.#props = props;
+  }
+  taskClass() {
+    return ListSourceTask;
+  }
+  taskConfigs() {
+    return [{ topic: this.#props.topic }];
+  }
+  stop() {}
+}
+registerPlugin("sluice.test.ListSourceConnector", ListSourceConnector);
+
+for (const tolerance of ["all", "none"] as const) {
+  Deno.test(
+    `connect source errors.tolerance=${tolerance}: records a transform cannot handle are ${
+      tolerance === "all" ? "skipped and their offsets stored" : "a task failure"
+    }`,
+    async () => {
+      await using env = await openConnectTestEnv("sluice_connect_errors_");
+      const { client, admin } = env;
+      const topic = uniqueTopic(`errs-src-${tolerance}`);
+      await admin.createTopics([{ name: topic, numPartitions: 1 }]);
+      const rt = await startStandalone({
+        worker: env.worker({
+          "offset.flush.interval.ms": "100",
+          "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+          "value.converter.schemas.enable": "false",
+        }),
+        connectors: [{
+          name: "src",
+          "connector.class": "sluice.test.ListSourceConnector",
+          topic,
+          "errors.tolerance": tolerance,
+          transforms: "tag",
+          "transforms.tag.type": "InsertField$Value",
+          "transforms.tag.static.field": "via",
+          "transforms.tag.static.value": "connect",
+        }],
+      });
+      try {
+        if (tolerance === "all") {
+          const got = (await readAll(client, topic, 3)).map((r) => decode(r.value));
+          assertEquals(got, [
+            `{"n":0,"via":"connect"}`,
+            `{"n":2,"via":"connect"}`,
+            `{"n":3,"via":"connect"}`,
+          ]);
+          await until(
+            "the offset stored",
+            () => Promise.resolve(rt.worker.offsets.get("src", { list: "values" }) ?? undefined),
+          );
+          assertEquals(rt.worker.offsets.get("src", { list: "values" }), { next: 5 });
+          const m = rt.worker.taskErrorMetrics({ connector: "src", task: 0 })!;
+          assertEquals([m.recordErrors, m.recordsSkipped], [2, 2]);
+        } else {
+          const s = await until("task FAILED", async () => {
+            const s = await rt.herder.connectorStatus("src");
+            return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
+          });
+          assert(
+            s.trace!.includes(
+              "\nCaused by: DataException: Only Map objects supported in absence of schema for " +
+                "[field insertion], found: string\n",
+            ),
+            s.trace,
+          );
+          assertEquals(rt.worker.offsets.get("src", { list: "values" }), null);
+          assertEquals(
+            (await admin.listOffsets([{ topic, partition: 0, spec: "latest" }]))[0].offset,
+            0,
+          );
+        }
+      } finally {
+        await rt.stop();
+      }
+    },
+  );
+}
 
 Deno.test("RetryWithToleranceOperator: a RetriableException is retried until it succeeds; other errors and errors.retry.timeout=0 are not retried; a bounded timeout gives up; a stop ends the wait", async () => {
   // Succeeds at the third attempt: two retries (waits capped by errors.retry.delay.max.ms).

@@ -47,9 +47,12 @@ export {
   type Log,
   type State,
   type Status,
+  type StatusListener,
   type TargetState,
   type TaskId,
   validateConnectorConfig,
+  Worker,
+  type WorkerOptions,
 } from "./worker.ts";
 export {
   checkedConfig,

@@ -289,6 +289,36 @@ Deno.test("connect errors.tolerance=all: a record the dead-letter queue refuses 
   }
 });
 
+Deno.test("connect dead-letter queue: Kafka's default replication factor 3 on a single broker fails the sink task at start with a clear error", async () => {
+  await using env = await openConnectTestEnv("sluice_connect_errors_");
+  const { admin, dir } = env;
+  const topic = uniqueTopic("errs-rf");
+  const dlq = uniqueTopic("errs-rf-dlq");
+  await admin.createTopics([{ name: topic, numPartitions: 1 }]);
+  const rt = await startStandalone({
+    worker: env.worker(),
+    connectors: [sinkConfig(dir, topic, {
+      "errors.tolerance": "all",
+      "errors.deadletterqueue.topic.name": dlq,
+    })],
+  });
+  try {
+    const status = await until("task FAILED", async () => {
+      const s = await rt.herder.connectorStatus("sink");
+      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
+    });
+    assert(
+      status.trace!.startsWith(
+        `ConnectException: Could not initialize dead letter queue with topic=${dlq}: `,
+      ) && status.trace!.includes("Replication factor 3 is larger than the 1 available broker"),
+      status.trace,
+    );
+    assert(!(await admin.listTopics()).includes(dlq));
+  } finally {
+    await rt.stop();
+  }
+});
+
 // What the source emits: the string and the number cannot take InsertField$Value; the last
 // one is skipped, so the offset stored is a skipped record's.
 const VALUES: unknown[] = [{ n: 0 }, "one", { n: 2 }, { n: 3 }, 4];

@@ -219,3 +219,75 @@ export abstract class SinkTask {
 
 /** A connector class. */
 export type ConnectorClass = new () => SourceConnector | SinkConnector;
+
+/**
+ * A Connect error (Kafka's `org.apache.kafka.connect.errors.ConnectException`).
+ *
+ * @example
+ * ```ts
+ * import { ConnectException } from "./api.ts";
+ * const e = new ConnectException("Tolerance exceeded in error handler", { cause: new Error("x") });
+ * console.assert(e.name === "ConnectException");
+ * ```
+ */
+export class ConnectException extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   * @param options The cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectException";
+  }
+}
+
+/**
+ * Data that does not fit: bytes a converter cannot read, a value a transform cannot handle
+ * (Kafka's `org.apache.kafka.connect.errors.DataException`). Not retried; with
+ * `errors.tolerance=all` the record is skipped (and sent to a sink's dead-letter queue).
+ *
+ * @example
+ * ```ts
+ * import { DataException } from "./api.ts";
+ * console.assert(new DataException("bad JSON").name === "DataException");
+ * ```
+ */
+export class DataException extends ConnectException {
+  /**
+   * Creates the error.
+   *
+   * @param message What does not fit.
+   * @param options The cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DataException";
+  }
+}
+
+/**
+ * A failure that may go away if the operation is tried again (Kafka's
+ * `org.apache.kafka.connect.errors.RetriableException`): a converter or transform throwing it is
+ * retried with backoff for `errors.retry.timeout` ms (`-1`: forever), each wait doubling from
+ * 300 ms up to `errors.retry.delay.max.ms`.
+ *
+ * @example
+ * ```ts
+ * import { RetriableException } from "./api.ts";
+ * console.assert(new RetriableException("registry unreachable").name === "RetriableException");
+ * ```
+ */
+export class RetriableException extends ConnectException {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   * @param options The cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RetriableException";
+  }
+}

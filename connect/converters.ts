@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DataException } from "./api.ts";
 import { isObjectValue, type Schema } from "./data.ts";
 
 /** Connect data: a schema (or `null`) and a value. */
@@ -78,7 +79,7 @@ export class ByteArrayConverter implements Converter {
     if (value === null || value === undefined) return null;
     if (value instanceof Uint8Array) return value;
     if (typeof value === "string") return encoder.encode(value);
-    throw new Error(
+    throw new DataException(
       `ByteArrayConverter: topic ${topic}: value is not bytes (${typeof value})`,
     );
   }
@@ -129,7 +130,7 @@ function fromJson(schema: Schema | null | undefined, value: unknown): unknown {
   switch (schema.type) {
     case "bytes":
       if (typeof value !== "string") {
-        throw new Error("JsonConverter: bytes value is not base64 text");
+        throw new DataException("JsonConverter: bytes value is not base64 text");
       }
       return fromBase64(value);
     case "array":
@@ -141,7 +142,7 @@ function fromJson(schema: Schema | null | undefined, value: unknown): unknown {
       );
     case "struct": {
       if (!isObjectValue(value)) {
-        throw new Error(`JsonConverter: struct value is not a JSON object`);
+        throw new DataException(`JsonConverter: struct value is not a JSON object`);
       }
       const out: Record<string, unknown> = {};
       for (const f of schema.fields ?? []) out[f.field] = fromJson(f, value[f.field] ?? null);
@@ -190,7 +191,7 @@ export class JsonConverter implements Converter {
     try {
       json = JSON.parse(decoder.decode(bytes));
     } catch (e) {
-      throw new Error(
+      throw new DataException(
         `Converting byte[] to Kafka Connect data failed due to serialization error of topic ` +
           `${topic}: ${e instanceof Error ? e.message : e}`,
       );
@@ -200,7 +201,7 @@ export class JsonConverter implements Converter {
       !isObjectValue(json) || !("schema" in json) || !("payload" in json) ||
       Object.keys(json).length !== 2
     ) {
-      throw new Error(
+      throw new DataException(
         `JsonConverter with schemas.enable requires "schema" and "payload" fields and may not ` +
           `contain additional fields. If you are trying to deserialize plain JSON data, set ` +
           `schemas.enable=false in your converter configuration.`,

@@ -4,9 +4,10 @@
  * sink connectors written against Kafka Connect's interfaces ({@linkcode SourceConnector},
  * {@linkcode SourceTask}, {@linkcode SinkConnector}, {@linkcode SinkTask}), converts records
  * with Kafka's converters (`StringConverter`, `JsonConverter`, `ByteArrayConverter`), applies
- * single-message transforms (`InsertField`, `MaskField`, `ReplaceField`, `RegexRouter`) and
- * serves Kafka Connect's REST API. Connectors in the box: file and stdin/stdout (Kafka's
- * `connect-file`), an HTTP sink, a PostgreSQL sink and source.
+ * single-message transforms (`InsertField`, `MaskField`, `ReplaceField`, `RegexRouter`) with
+ * predicates, handles record errors as Kafka's `errors.*` settings say (tolerance, retries, a
+ * sink's dead-letter queue) and serves Kafka Connect's REST API. Connectors in the box: file
+ * and stdin/stdout (Kafka's `connect-file`), an HTTP sink, a PostgreSQL sink and source.
  *
  * @example The file quickstart in standalone mode
  * ```ts ignore
@@ -37,6 +38,8 @@ export * from "./data.ts";
 export * from "./config.ts";
 export * from "./converters.ts";
 export * from "./transforms.ts";
+export * from "./predicates.ts";
+export * from "./errors.ts";
 export { FileOffsetStore, type OffsetEntry, offsetKey, type OffsetStore } from "./offset_store.ts";
 export * from "./plugins.ts";
 export {
@@ -44,9 +47,12 @@ export {
   type Log,
   type State,
   type Status,
+  type StatusListener,
   type TargetState,
   type TaskId,
   validateConnectorConfig,
+  Worker,
+  type WorkerOptions,
 } from "./worker.ts";
 export {
   checkedConfig,

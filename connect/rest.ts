@@ -12,6 +12,7 @@ import { ConnectRestError, type Herder } from "./herder.ts";
 import { listPlugins } from "./plugins.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 import { CONNECTOR_CONFIG } from "./worker.ts";
+import { SINK_CONNECTOR_CONFIG } from "./errors.ts";
 
 /** The version `GET /` reports. */
 export const CONNECT_VERSION = "3.9.0-sluice";
@@ -192,7 +193,11 @@ function validate(plugin: string, config: Record<string, string>): unknown {
       `Failed to find any class that implements Connector and which name matches ${plugin}`,
     );
   }
-  const def = { ...CONNECTOR_CONFIG, ...new p.cls().config() };
+  const def = {
+    ...CONNECTOR_CONFIG,
+    ...(p.type === "sink" ? SINK_CONNECTOR_CONFIG : {}),
+    ...new p.cls().config(),
+  };
   const configs = Object.entries(def).map(([name, key]) => {
     let errors: string[] = [];
     try {

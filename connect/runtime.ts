@@ -25,6 +25,8 @@ export interface ConnectRuntime {
   herder: Herder;
   /** The REST server. */
   rest: RestServer;
+  /** The worker (the connectors and tasks running here, their error counters). */
+  worker: Worker;
   /** `http://HOST:PORT` of the REST API. */
   url: string;
   /** Stops the connectors and tasks (storing offsets), the REST server and the client. */
@@ -151,6 +153,7 @@ export async function startStandalone(options: StandaloneOptions): Promise<Conne
   return {
     herder,
     rest,
+    worker,
     url: `http://${listener.hostname === "0.0.0.0" ? "127.0.0.1" : listener.hostname}:${rest.port}`,
     stop,
   };
@@ -224,6 +227,7 @@ export async function startDistributed(options: DistributedOptions): Promise<Con
   return {
     herder,
     rest,
+    worker,
     url: `http://${listener.hostname === "0.0.0.0" ? "127.0.0.1" : listener.hostname}:${rest.port}`,
     stop: async () => {
       await rest.close().catch(() => {});

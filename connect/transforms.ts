@@ -8,7 +8,9 @@
  * @module
  */
 
+import { DataException } from "./api.ts";
 import { ConfigError, withPrefix } from "./config.ts";
+import { type Predicate, predicatesOf } from "./predicates.ts";
 import {
   type ConnectRecord,
   type Field,
@@ -50,7 +52,7 @@ function withSide<R extends ConnectRecord>(
 
 function requireMap(value: unknown, purpose: string): Record<string, unknown> {
   if (!isObjectValue(value)) {
-    throw new Error(
+    throw new DataException(
       `Only Map objects supported in absence of schema for [${purpose}], found: ${
         value === null ? "null" : Array.isArray(value) ? "array" : typeof value
       }`,
@@ -61,7 +63,9 @@ function requireMap(value: unknown, purpose: string): Record<string, unknown> {
 
 function requireStruct(schema: Schema, value: unknown, purpose: string): Record<string, unknown> {
   if (schema.type !== "struct" || !isObjectValue(value)) {
-    throw new Error(`Only Struct objects supported for [${purpose}], found: ${schema.type}`);
+    throw new DataException(
+      `Only Struct objects supported for [${purpose}], found: ${schema.type}`,
+    );
   }
   return value;
 }
@@ -173,7 +177,7 @@ function maskOf(schemaType: string | undefined, value: unknown, replacement: str
       if (replacement === null) return 0;
       const n = Number(replacement);
       if (!Number.isFinite(n)) {
-        throw new Error(`Unable to convert ${replacement} to a number for field masking`);
+        throw new DataException(`Unable to convert ${replacement} to a number for field masking`);
       }
       return n;
     }
@@ -186,7 +190,7 @@ function maskOf(schemaType: string | undefined, value: unknown, replacement: str
     case "map":
       return {};
     default:
-      throw new Error(`Cannot mask value of type ${type}`);
+      throw new DataException(`Cannot mask value of type ${type}`);
   }
 }
 
@@ -361,9 +365,137 @@ export function createTransform(type: string, props: Record<string, string>): Tr
   return make(props);
 }
 
+/** A transform of a chain with what it is called and when it applies. */
+export interface TransformStage {
+  /** Its alias in `transforms`. */
+  alias: string;
+  /** Kafka's class name, e.g. `org.apache.kafka.connect.transforms.InsertField$Value`. */
+  className: string;
+  /** The transform; applied only where the predicate allows it. */
+  transform: Transformation;
+  /** `transforms.ALIAS.predicate`: the predicate deciding whether it applies, if any. */
+  predicate?: Predicate;
+  /** `transforms.ALIAS.negate`: apply where the predicate does not hold. */
+  negate: boolean;
+}
+
+/**
+ * Applies one stage: its transform if there is no predicate, or if the predicate's answer differs
+ * from `negate` (Kafka's `PredicatedTransformation`); else the record passes unchanged.
+ *
+ * @param stage The stage.
+ * @param record The record.
+ * @returns The new record, or `null` to drop it.
+ * @throws {Error} What the transform or predicate throws.
+ */
+export function applyStage<R extends ConnectRecord>(stage: TransformStage, record: R): R | null {
+  if (stage.predicate && stage.predicate.test(record) === stage.negate) return record;
+  return stage.transform.apply(record);
+}
+
+/**
+ * The transform chain of a connector configuration as stages: `transforms=a,b`, each
+ * `transforms.NAME.type` with its `transforms.NAME.*` properties, and the predicates it refers
+ * to with `transforms.NAME.predicate` (declared in `predicates`) and `transforms.NAME.negate`.
+ *
+ * @example
+ * ```ts
+ * import { applyStage, transformStages } from "./transforms.ts";
+ * const [stage] = transformStages({
+ *   transforms: "route",
+ *   "transforms.route.type": "RegexRouter",
+ *   "transforms.route.regex": "(.*)",
+ *   "transforms.route.replacement": "$1-copy",
+ *   "transforms.route.predicate": "tomb",
+ *   "transforms.route.negate": "true",
+ *   predicates: "tomb",
+ *   "predicates.tomb.type": "RecordIsTombstone",
+ * });
+ * console.assert(applyStage(stage, { topic: "t", key: null, value: 1 })!.topic === "t-copy");
+ * console.assert(applyStage(stage, { topic: "t", key: null, value: null })!.topic === "t");
+ * ```
+ *
+ * @param config The connector configuration.
+ * @returns The stages in order.
+ * @throws {ConfigError} Listing every problem: a missing `type`, a bad transform or predicate
+ * property, a predicate not declared in `predicates`, `negate` without `predicate`.
+ */
+export function transformStages(config: Record<string, string>): TransformStage[] {
+  const names = list(config.transforms);
+  const errors: string[] = [];
+  const stages: TransformStage[] = [];
+  if (new Set(names).size !== names.length) {
+    errors.push(
+      `Invalid value ${config.transforms} for configuration transforms: Duplicate alias provided.`,
+    );
+  }
+  let predicates = new Map<string, Predicate>();
+  try {
+    predicates = predicatesOf(config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    errors.push(...e.errors);
+  }
+  const declared = new Set(list(config.predicates));
+  for (const name of names) {
+    const prefix = `transforms.${name}.`;
+    const { predicate: predicateName, negate: negateText, ...props } = withPrefix(config, prefix);
+    let predicate: Predicate | undefined;
+    let negate = false;
+    if (negateText !== undefined) {
+      const t = negateText.trim().toLowerCase();
+      if (predicateName === undefined) {
+        errors.push(
+          `Config '${prefix}negate' was provided but there is no config '${prefix}predicate' ` +
+            `defining a predicate to be negated.`,
+        );
+      } else if (t !== "true" && t !== "false") {
+        errors.push(
+          `Invalid value ${negateText} for configuration ${prefix}negate: Expected value to be ` +
+            `either true or false`,
+        );
+      }
+      negate = t === "true";
+    }
+    if (predicateName !== undefined && predicateName.trim() !== "") {
+      const p = predicateName.trim();
+      if (!declared.has(p)) {
+        errors.push(
+          `Invalid value ${predicateName} for configuration ${prefix}predicate: no predicate ` +
+            `"${p}" is declared in "predicates"${
+              declared.size > 0 ? ` (declared: ${[...declared].join(", ")})` : ""
+            }`,
+        );
+      }
+      predicate = predicates.get(p);
+    }
+    if (!props.type) {
+      errors.push(`Missing required configuration "${prefix}type" which has no default value.`);
+      continue;
+    }
+    try {
+      const transform = createTransform(props.type, props);
+      const t = props.type.trim();
+      stages.push({
+        alias: name,
+        className: t.startsWith(PACKAGE) ? t : PACKAGE + t,
+        transform,
+        ...(predicate ? { predicate } : {}),
+        negate,
+      });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      errors.push(...e.errors.map((m) => `transforms.${name}: ${m}`));
+    }
+  }
+  if (errors.length) throw new ConfigError(errors);
+  return stages;
+}
+
 /**
  * The transform chain of a connector configuration: `transforms=a,b` and each
- * `transforms.NAME.type` with its `transforms.NAME.*` properties.
+ * `transforms.NAME.type` with its `transforms.NAME.*` properties; a transform with a
+ * `predicate` applies only to the records it selects (see {@linkcode transformStages}).
  *
  * @example
  * ```ts
@@ -379,29 +511,14 @@ export function createTransform(type: string, props: Record<string, string>): Tr
  *
  * @param config The connector configuration.
  * @returns The transforms in order.
- * @throws {ConfigError} On a missing `type` or a bad transform property.
+ * @throws {ConfigError} On a missing `type`, a bad transform or predicate property.
  */
 export function transformChain(config: Record<string, string>): Transformation[] {
-  const names = list(config.transforms);
-  const errors: string[] = [];
-  const chain: Transformation[] = [];
-  for (const name of names) {
-    const props = withPrefix(config, `transforms.${name}.`);
-    if (!props.type) {
-      errors.push(
-        `Missing required configuration "transforms.${name}.type" which has no default value.`,
-      );
-      continue;
-    }
-    try {
-      chain.push(createTransform(props.type, props));
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      errors.push(...e.errors.map((m) => `transforms.${name}: ${m}`));
-    }
-  }
-  if (errors.length) throw new ConfigError(errors);
-  return chain;
+  return transformStages(config).map((stage) =>
+    stage.predicate
+      ? { apply: <R extends ConnectRecord>(r: R): R | null => applyStage(stage, r) }
+      : stage.transform
+  );
 }
 
 /**

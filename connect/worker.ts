@@ -10,6 +10,7 @@
  */
 
 import type { Client } from "../client/client.ts";
+import type { ConsumerRecord } from "../client/consumer.ts";
 import { GroupConsumer } from "../client/group_consumer.ts";
 import { Producer, type ProducerMessage } from "../client/producer.ts";
 import {
@@ -21,11 +22,24 @@ import {
   type TopicPartition,
 } from "./api.ts";
 import { type ConfigDef, ConfigError, parseConfig, withPrefix } from "./config.ts";
-import { type Converter, createConverter } from "./converters.ts";
+import { type Converter, CONVERTER_CLASSES, createConverter } from "./converters.ts";
 import type { SinkRecord, SourceRecord } from "./data.ts";
+import {
+  DeadLetterQueueReporter,
+  type ErrorContext,
+  type ErrorHandlingMetrics,
+  ERRORS_CONFIG,
+  LogReporter,
+  operatorFromConfig,
+  type RetryWithToleranceOperator,
+  SINK_CONNECTOR_CONFIG,
+  SKIPPED,
+  type Stage,
+  TaskStoppingError,
+} from "./errors.ts";
 import type { OffsetEntry, OffsetStore } from "./offset_store.ts";
 import { findPlugin, type Plugin } from "./plugins.ts";
-import { applyChain, type Transformation, transformChain } from "./transforms.ts";
+import { applyStage, type TransformStage, transformStages } from "./transforms.ts";
 
 /** A connector's or task's state, as Kafka Connect reports it. */
 export type State = "UNASSIGNED" | "RUNNING" | "PAUSED" | "FAILED" | "RESTARTING";
@@ -76,15 +90,26 @@ export interface WorkerOptions {
   log?: Log;
 }
 
-/** The settings every connector has (Kafka's `ConnectorConfig`). */
+/**
+ * The settings every connector has (Kafka's `ConnectorConfig`), error handling included
+ * (`errors.tolerance`, `errors.retry.timeout`, `errors.retry.delay.max.ms`, `errors.log.*`).
+ */
 export const CONNECTOR_CONFIG: ConfigDef = {
   "name": { type: "string", importance: "high", documentation: "Connector name" },
   "connector.class": { type: "string", importance: "high", documentation: "Connector class" },
   "tasks.max": { type: "int", default: "1", min: 1, documentation: "Maximum number of tasks" },
+  ...ERRORS_CONFIG,
 };
 
+/** A stack trace with its causes (`Caused by: ...`), as Java prints one. */
 function errorTrace(e: unknown): string {
-  return e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+  let out = "";
+  for (let c: unknown = e, depth = 0; c !== undefined && depth < 8; depth++) {
+    if (depth > 0) out += "\nCaused by: ";
+    out += c instanceof Error ? (c.stack ?? `${c.name}: ${c.message}`) : String(c);
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return out;
 }
 
 function message(e: unknown): string {
@@ -123,9 +148,7 @@ export function validateConnectorConfig(config: Record<string, string>): Plugin 
       if (!(e instanceof ConfigError)) throw e;
       errors.push(...e.errors);
     }
-    if (plugin.type === "sink" && !config.topics?.trim()) {
-      errors.push(`Must configure the "topics" property for sink connectors.`);
-    }
+    if (plugin.type === "sink") errors.push(...sinkConfigProblems(config));
   }
   for (const side of ["key", "value"]) {
     const c = config[`${side}.converter`];
@@ -137,13 +160,100 @@ export function validateConnectorConfig(config: Record<string, string>): Plugin 
     }
   }
   try {
-    transformChain(config);
+    transformStages(config);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     errors.push(...e.errors);
   }
   if (errors.length > 0) throw new ConfigError(errors);
   return plugin!;
+}
+
+/** The whole-name pattern of `topics.regex` (as Java's `Matcher.matches()`). */
+function topicsPattern(regex: string): RegExp {
+  return new RegExp(`^(?:${regex})$`);
+}
+
+/**
+ * What is wrong with a sink's own settings (Kafka's `SinkConnectorConfig.validate`): `topics`
+ * and `topics.regex` (exactly one), the dead-letter queue settings, and a dead-letter queue
+ * topic that the connector would consume itself.
+ */
+function sinkConfigProblems(config: Record<string, string>): string[] {
+  const errors: string[] = [];
+  try {
+    parseConfig(SINK_CONNECTOR_CONFIG, config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    errors.push(...e.errors);
+  }
+  const topics = (config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
+  const regex = config["topics.regex"]?.trim() ?? "";
+  if (topics.length > 0 && regex !== "") {
+    errors.push("topics and topics.regex are mutually exclusive options, but both are set.");
+  } else if (topics.length === 0 && regex === "") {
+    errors.push("Must configure one of topics or topics.regex");
+  }
+  const dlq = config["errors.deadletterqueue.topic.name"]?.trim() ?? "";
+  if (dlq !== "" && topics.includes(dlq)) {
+    errors.push(
+      `The DLQ topic '${dlq}' may not be included in the list of topics ('topics=${
+        topics.join(",")
+      }') consumed by the connector`,
+    );
+  }
+  if (dlq !== "" && regex !== "" && errors.every((m) => !m.includes("topics.regex"))) {
+    if (topicsPattern(regex).test(dlq)) {
+      errors.push(
+        `The DLQ topic '${dlq}' may not be included in the regex matching the topics ` +
+          `('topics.regex=${regex}') consumed by the connector`,
+      );
+    }
+  }
+  return errors;
+}
+
+/** Kafka's class name of a converter named by class or short name. */
+function converterClassName(name: string): string {
+  const n = name.trim();
+  return CONVERTER_CLASSES[n.split(".").pop()!] ?? n;
+}
+
+/** One stage of a record's processing: what runs it (for error reports) and the step. */
+interface RecordStage<S> {
+  stage: Stage;
+  className: string;
+  /** The step: the state on, or `null` when a transform dropped the record. */
+  run(state: S): S | null;
+}
+
+/**
+ * Runs `stages` from `from` on through the operator: synchronous while every stage succeeds at
+ * once, asynchronous from the first failure (retries, reports).
+ *
+ * @returns The final state, `null` (dropped by a transform) or SKIPPED (a tolerated failure).
+ */
+function runStages<S>(
+  op: RetryWithToleranceOperator,
+  context: ErrorContext,
+  stages: RecordStage<S>[],
+  state: S,
+  from = 0,
+): S | null | typeof SKIPPED | Promise<S | null | typeof SKIPPED> {
+  let s = state;
+  for (let i = from; i < stages.length; i++) {
+    const stage = stages[i];
+    const current = s;
+    const r = op.execute(context, stage.stage, stage.className, () => stage.run(current));
+    if (r instanceof Promise) {
+      return r.then((v) =>
+        v === SKIPPED || v === null ? v : runStages(op, context, stages, v, i + 1)
+      );
+    }
+    if (r === SKIPPED || r === null) return r;
+    s = r;
+  }
+  return s;
 }
 
 /** A running connector instance. */
@@ -165,7 +275,12 @@ abstract class WorkerTask<T extends SourceTask | SinkTask> {
   protected taskConfig: Record<string, string>;
   protected keyConverter: Converter;
   protected valueConverter: Converter;
-  protected transforms: Transformation[];
+  /** Kafka's class names of the converters (for error reports). */
+  protected keyConverterClass: string;
+  protected valueConverterClass: string;
+  protected transforms: TransformStage[];
+  /** Error handling (`errors.*`): retries, tolerance, reporters. */
+  readonly errors: RetryWithToleranceOperator;
   protected readonly task: T;
   /** `offset.flush.interval.ms`: how often offsets are stored (source) or committed (sink). */
   protected readonly flushInterval: number;
@@ -188,17 +303,32 @@ abstract class WorkerTask<T extends SourceTask | SinkTask> {
     this.id = id;
     this.config = config;
     this.taskConfig = taskConfig;
+    const convClass = (side: string) =>
+      config[`${side}.converter`] ?? worker.props[`${side}.converter`] ??
+        "org.apache.kafka.connect.json.JsonConverter";
     const conv = (side: string) =>
       createConverter(
-        config[`${side}.converter`] ?? worker.props[`${side}.converter`] ??
-          "org.apache.kafka.connect.json.JsonConverter",
+        convClass(side),
         config[`${side}.converter`] !== undefined
           ? withPrefix(config, `${side}.converter.`)
           : withPrefix(worker.props, `${side}.converter.`),
       );
     this.keyConverter = conv("key");
     this.valueConverter = conv("value");
-    this.transforms = transformChain(config);
+    this.keyConverterClass = converterClassName(convClass("key"));
+    this.valueConverterClass = converterClassName(convClass("value"));
+    this.transforms = transformStages(config);
+    this.errors = operatorFromConfig(config, this.abort.signal);
+    if ((config["errors.log.enable"] ?? "").trim().toLowerCase() === "true") {
+      this.errors.addReporter(
+        new LogReporter(
+          `${id.connector}-${id.task}`,
+          (config["errors.log.include.messages"] ?? "").trim().toLowerCase() === "true",
+          (level, text) => worker.log(level, text),
+          this.errors.metrics,
+        ),
+      );
+    }
     this.paused = target === "PAUSED";
     this.task = task;
     this.flushInterval = Number(worker.props["offset.flush.interval.ms"] ?? 60_000);
@@ -226,6 +356,8 @@ abstract class WorkerTask<T extends SourceTask | SinkTask> {
 
   start(): void {
     this.done = this.run().catch((e) => {
+      // A retry wait cut short by the stop: nothing failed (the record's offset is not committed).
+      if (e instanceof TaskStoppingError && this.stopping) return;
       this.worker.log("error", `task ${this.id.connector}-${this.id.task} failed: ${message(e)}`);
       this.status("FAILED", errorTrace(e));
     });
@@ -268,12 +400,52 @@ abstract class WorkerTask<T extends SourceTask | SinkTask> {
   protected abstract stopTask(): Promise<void>;
 }
 
+/** A source record on its way: transformed, then its key and value converted. */
+interface SourceWork {
+  record: SourceRecord;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+}
+
 /** Runs a source task: poll, transform, convert, produce, store offsets once acknowledged. */
 class WorkerSourceTask extends WorkerTask<SourceTask> {
   #producer: Producer = this.worker.producer;
   /** Offsets of acknowledged records, not yet stored. */
   #acked = new Map<string, OffsetEntry>();
   #lastFlush = Date.now();
+  /** Transforms, then key and value conversion (Kafka's order for sources). */
+  #stages: RecordStage<SourceWork>[] = [
+    ...this.transforms.map((t): RecordStage<SourceWork> => ({
+      stage: "TRANSFORMATION",
+      className: t.className,
+      run: (w) => {
+        const r = applyStage(t, w.record);
+        if (r === null) return null;
+        w.record = r;
+        return w;
+      },
+    })),
+    {
+      stage: "KEY_CONVERTER",
+      className: this.keyConverterClass,
+      run: (w) => {
+        w.key = this.keyConverter.fromConnectData(w.record.topic, w.record.keySchema, w.record.key);
+        return w;
+      },
+    },
+    {
+      stage: "VALUE_CONVERTER",
+      className: this.valueConverterClass,
+      run: (w) => {
+        w.value = this.valueConverter.fromConnectData(
+          w.record.topic,
+          w.record.valueSchema,
+          w.record.value,
+        );
+        return w;
+      },
+    },
+  ];
 
   protected async run(): Promise<void> {
     const offsets = this.worker.offsets;
@@ -308,10 +480,16 @@ class WorkerSourceTask extends WorkerTask<SourceTask> {
           offset: record.sourceOffset,
         });
       }
-      const r = applyChain(this.transforms, record);
-      if (r === null) continue;
-      const key = this.keyConverter.fromConnectData(r.topic, r.keySchema, r.key);
-      const value = this.valueConverter.fromConnectData(r.topic, r.valueSchema, r.value);
+      // A record dropped by a transform or skipped after a tolerated failure is not sent; its
+      // offset is stored all the same (as Kafka's), so it is not polled again.
+      let done = runStages(this.errors, { source: record }, this.#stages, {
+        record,
+        key: null,
+        value: null,
+      });
+      if (done instanceof Promise) done = await done;
+      if (done === null || done === SKIPPED) continue;
+      const { record: r, key, value } = done;
       const list = byTopic.get(r.topic) ?? [];
       list.push({
         key,
@@ -382,24 +560,135 @@ function sinkConsumer(
   });
 }
 
+/** A consumed record on its way: its key and value converted, then transformed. */
+interface SinkWork {
+  consumed: ConsumerRecord;
+  record: SinkRecord;
+}
+
+/** The default of the consumer's `metadata.max.age.ms`. */
+const METADATA_MAX_AGE_DEFAULT = 300_000;
+
 /** Runs a sink task: consume in group `connect-NAME`, convert, transform, put, flush, commit. */
 class WorkerSinkTask extends WorkerTask<SinkTask> {
   #consumer: GroupConsumer = sinkConsumer(this.worker, this.id, this.config);
   #current = new Map<string, { topic: string; partition: number; offset: number }>();
   #lastCommit = Date.now();
   #commitRequested = false;
+  /** `topics.regex`, or null with `topics`. */
+  #pattern: RegExp | null = null;
+  /** The topics subscribed to (those matching `topics.regex`, or `topics`). */
+  #subscribed: string[] = [];
+  /** When (Date.now()) the topics matching `topics.regex` are looked up next. */
+  #nextTopicCheck = 0;
+  /** Key and value conversion, then the transforms (Kafka's order for sinks). */
+  #stages: RecordStage<SinkWork>[] = [
+    {
+      stage: "KEY_CONVERTER",
+      className: this.keyConverterClass,
+      run: (w) => {
+        const k = this.keyConverter.toConnectData(w.consumed.topic, w.consumed.key);
+        w.record.keySchema = k.schema;
+        w.record.key = k.value;
+        return w;
+      },
+    },
+    {
+      stage: "VALUE_CONVERTER",
+      className: this.valueConverterClass,
+      run: (w) => {
+        const v = this.valueConverter.toConnectData(w.consumed.topic, w.consumed.value);
+        w.record.valueSchema = v.schema;
+        w.record.value = v.value;
+        return w;
+      },
+    },
+    ...this.transforms.map((t): RecordStage<SinkWork> => ({
+      stage: "TRANSFORMATION",
+      className: t.className,
+      run: (w) => {
+        const r = applyStage(t, w.record);
+        if (r === null) return null;
+        w.record = r;
+        return w;
+      },
+    })),
+  ];
+
+  /** The topics matching `topics.regex` now (internal topics left out, as Java's consumer). */
+  async #matchingTopics(): Promise<string[]> {
+    const all = await this.worker.client.refreshMetadata();
+    return all.filter((t) =>
+      !t.internal && (t as { errorCode?: number }).errorCode === 0 && this.#pattern!.test(t.name)
+    ).map((t) => t.name).sort();
+  }
+
+  /**
+   * With `topics.regex`: every `metadata.max.age.ms` (the consumer's), looks up the matching
+   * topics and, when they changed, commits what was put and subscribes to the new list (the
+   * member rejoins, so the topics created since are assigned).
+   */
+  async #refreshTopics(): Promise<void> {
+    if (!this.#pattern || Date.now() < this.#nextTopicCheck) return;
+    const consumerProps = {
+      ...withPrefix(this.worker.props, "consumer."),
+      ...withPrefix(this.config, "consumer.override."),
+    };
+    this.#nextTopicCheck = Date.now() +
+      (metadataMaxAge(this.id, consumerProps["metadata.max.age.ms"]) ?? METADATA_MAX_AGE_DEFAULT);
+    let topics: string[];
+    try {
+      topics = await this.#matchingTopics();
+    } catch (e) {
+      this.worker.log("warn", `sink ${this.id.connector}: topics.regex lookup: ${message(e)}`);
+      return;
+    }
+    if (topics.length === 0 || topics.join("\u0000") === this.#subscribed.join("\u0000")) return;
+    if (this.#subscribed.length > 0) await this.#commit();
+    this.worker.log(
+      "info",
+      `sink ${this.id.connector}: topics matching topics.regex: ${topics.join(", ")}`,
+    );
+    this.#subscribed = topics;
+    this.#consumer.subscribe(topics);
+  }
 
   protected async run(): Promise<void> {
-    const topics = (this.config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
-    // Like the Java consumer's allow.auto.create.topics: a sink may start before its topics
-    // exist. Partitions that appear later (a topic created or grown) are assigned too: the
-    // consumer looks its topics up every metadata.max.age.ms and rejoins when a count changes.
-    for (const t of topics) {
-      await this.worker.client.topic(t, { allowAutoTopicCreation: true }).catch((e) =>
-        this.worker.log("warn", `sink ${this.id.connector}: topic ${t}: ${message(e)}`)
+    const regex = this.config["topics.regex"]?.trim() ?? "";
+    const dlqTopic = this.config["errors.deadletterqueue.topic.name"]?.trim() ?? "";
+    if (dlqTopic !== "") {
+      this.errors.addReporter(
+        await DeadLetterQueueReporter.create(
+          this.worker.client,
+          Number(this.config["errors.deadletterqueue.topic.replication.factor"] ?? 3),
+          {
+            producer: this.worker.producer,
+            topic: dlqTopic,
+            contextHeaders:
+              (this.config["errors.deadletterqueue.context.headers.enable"] ?? "").trim()
+                .toLowerCase() === "true",
+            taskId: this.id,
+            metrics: this.errors.metrics,
+          },
+        ),
       );
     }
-    this.#consumer.subscribe(topics);
+    if (regex !== "") {
+      this.#pattern = topicsPattern(regex);
+      await this.#refreshTopics();
+    } else {
+      const topics = (this.config.topics ?? "").split(",").map((t) => t.trim()).filter((t) => t);
+      // Like the Java consumer's allow.auto.create.topics: a sink may start before its topics
+      // exist. Partitions that appear later (a topic created or grown) are assigned too: the
+      // consumer looks its topics up every metadata.max.age.ms and rejoins when a count changes.
+      for (const t of topics) {
+        await this.worker.client.topic(t, { allowAutoTopicCreation: true }).catch((e) =>
+          this.worker.log("warn", `sink ${this.id.connector}: topic ${t}: ${message(e)}`)
+        );
+      }
+      this.#subscribed = topics;
+      this.#consumer.subscribe(topics);
+    }
     this.task.initialize({
       configs: () => this.taskConfig,
       assignment: (): TopicPartition[] =>
@@ -408,6 +697,21 @@ class WorkerSinkTask extends WorkerTask<SinkTask> {
     });
     await this.loop(async () => {
       this.pollAbort = new AbortController();
+      await this.#refreshTopics();
+      if (this.#subscribed.length === 0) {
+        // topics.regex matches nothing yet: wait for the next look-up (or the stop).
+        await new Promise<void>((resolve) => {
+          const signal = AbortSignal.any([this.abort.signal, this.pollAbort.signal]);
+          const t = setTimeout(done, Math.max(0, Math.min(500, this.#nextTopicCheck - Date.now())));
+          function done() {
+            clearTimeout(t);
+            signal.removeEventListener("abort", done);
+            resolve();
+          }
+          signal.addEventListener("abort", done, { once: true });
+        });
+        return;
+      }
       const consumed = await this.#consumer.poll({
         maxWaitMs: 500,
         signal: AbortSignal.any([this.abort.signal, this.pollAbort.signal]),
@@ -426,21 +730,28 @@ class WorkerSinkTask extends WorkerTask<SinkTask> {
       }
       const records: SinkRecord[] = [];
       for (const c of consumed) {
-        const key = this.keyConverter.toConnectData(c.topic, c.key);
-        const value = this.valueConverter.toConnectData(c.topic, c.value);
-        const r = applyChain(this.transforms, {
-          topic: c.topic,
-          kafkaPartition: c.partition,
-          kafkaOffset: c.offset,
-          timestamp: c.timestamp,
-          keySchema: key.schema,
-          key: key.value,
-          valueSchema: value.schema,
-          value: value.value,
-          headers: c.headers.map((h) => ({ key: h.key, value: h.value })),
-        } as SinkRecord);
-        if (r !== null) records.push(r);
+        const work: SinkWork = {
+          consumed: c,
+          record: {
+            topic: c.topic,
+            kafkaPartition: c.partition,
+            kafkaOffset: c.offset,
+            timestamp: c.timestamp,
+            keySchema: null,
+            key: null,
+            valueSchema: null,
+            value: null,
+            headers: c.headers.map((h) => ({ key: h.key, value: h.value })),
+          },
+        };
+        // A record a transform dropped, or skipped after a tolerated failure, is not put; its
+        // offset is committed with the others (it is not delivered again).
+        let done = runStages(this.errors, { consumed: c }, this.#stages, work);
+        if (done instanceof Promise) done = await done;
+        if (done !== null && done !== SKIPPED) records.push(done.record);
       }
+      // The failed records are in the dead-letter queue before their offsets can be committed.
+      await this.errors.flush();
       if (records.length > 0) await this.task.put(records);
       for (const c of consumed) {
         this.#current.set(`${c.topic}-${c.partition}`, {
@@ -675,6 +986,18 @@ export class Worker {
       this.#log("error", `task ${key} failed to start: ${message(e)}`);
       this.reportStatus({ connector: id.connector, task: id.task }, "FAILED", errorTrace(e));
     }
+  }
+
+  /**
+   * The error-handling counters of a task running here (Kafka's task-error-metrics: failures,
+   * records skipped, retries, dead-letter queue writes).
+   *
+   * @param id Task id.
+   * @returns A snapshot of the counters, or `undefined` when the task is not running here.
+   */
+  taskErrorMetrics(id: TaskId): ErrorHandlingMetrics | undefined {
+    const t = this.#tasks.get(`${id.connector}-${id.task}`);
+    return t ? { ...t.errors.metrics } : undefined;
   }
 
   /**

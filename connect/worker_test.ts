@@ -133,3 +133,107 @@ Deno.test("connect sink: an invalid consumer metadata.max.age.ms fails the task 
     await rt.stop();
   }
 });
+
+Deno.test("connect sink topics.regex: topics created after the start that match are consumed (metadata.max.age.ms), others are not", async () => {
+  await using env = await openConnectTestEnv("sluice_connect_worker_");
+  const { client, admin, dir } = env;
+  const base = uniqueTopic("rx");
+  const producer = new Producer(client);
+  const rt = await startStandalone({
+    worker: env.worker({
+      "offset.flush.interval.ms": "100",
+      "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+    }),
+    connectors: [{
+      name: "sink",
+      "connector.class": "FileStreamSink",
+      file: `${dir}/out.txt`,
+      "topics.regex": `${base}-\\d+`,
+      "consumer.override.metadata.max.age.ms": "500",
+    }],
+  });
+  const lines = async () =>
+    (await Deno.readTextFile(`${dir}/out.txt`).catch(() => "")).split("\n").filter((l) => l)
+      .sort();
+  let stopped = false;
+  try {
+    // Nothing matches at the start: the task runs and waits.
+    await until("task RUNNING", async () => {
+      const s = await rt.herder.connectorStatus("sink");
+      return s.tasks[0]?.state === "RUNNING" || undefined;
+    });
+    await admin.createTopics([{ name: `${base}-1`, numPartitions: 1 }]);
+    await producer.send({ topic: `${base}-1`, messages: [{ value: "one" }] });
+    await until("the first topic's record", async () => (await lines()).length >= 1 || undefined);
+    await admin.createTopics([
+      { name: `${base}-2`, numPartitions: 2 },
+      { name: `${base}-3x`, numPartitions: 1 },
+    ]);
+    await producer.send({ topic: `${base}-3x`, messages: [{ value: "not matched" }] });
+    await producer.send({
+      topic: `${base}-2`,
+      messages: [{ value: "two-a", partition: 0 }, { value: "two-b", partition: 1 }],
+    });
+    await producer.send({ topic: `${base}-1`, messages: [{ value: "three" }] });
+    await until("4 lines", async () => (await lines()).length >= 4 || undefined);
+    stopped = true;
+    await rt.stop();
+    assertEquals(await lines(), ["one", "three", "two-a", "two-b"]);
+    // The group committed the matching topics' partitions, and only those.
+    assertEquals(
+      (await admin.listConsumerGroupOffsets("connect-sink")).map((o) => [
+        o.topic,
+        o.partition,
+        o.offset,
+      ]),
+      [[`${base}-1`, 0, 2], [`${base}-2`, 0, 1], [`${base}-2`, 1, 1]],
+    );
+  } finally {
+    if (!stopped) await rt.stop();
+    await producer.close();
+  }
+});
+
+Deno.test("connect sink topics / topics.regex / dead-letter queue: invalid combinations are a 400 with Kafka's messages", async () => {
+  await using env = await openConnectTestEnv("sluice_connect_worker_");
+  const rt = await startStandalone({ worker: env.worker() });
+  const put = (config: Record<string, string>) =>
+    fetch(`${rt.url}/connectors/s/config`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ "connector.class": "FileStreamSink", ...config }),
+    }).then(async (r) => ({ status: r.status, message: String((await r.json()).message) }));
+  const errors = (m: string) => m.split("\n").slice(1, -1);
+  try {
+    for (
+      const [config, expected] of [
+        [{ topics: "a", "topics.regex": "a.*" }, [
+          "topics and topics.regex are mutually exclusive options, but both are set.",
+        ]],
+        [{}, ["Must configure one of topics or topics.regex"]],
+        [{ topics: "a,dlq", "errors.deadletterqueue.topic.name": "dlq" }, [
+          "The DLQ topic 'dlq' may not be included in the list of topics ('topics=a,dlq') " +
+          "consumed by the connector",
+        ]],
+        [{ "topics.regex": "d.*", "errors.deadletterqueue.topic.name": "dlq" }, [
+          "The DLQ topic 'dlq' may not be included in the regex matching the topics " +
+          "('topics.regex=d.*') consumed by the connector",
+        ]],
+        [{ "topics.regex": "a(", "errors.tolerance": "some" }, [
+          "Invalid value some for configuration errors.tolerance: String must be one of: none, all",
+          "Invalid value a( for configuration topics.regex: Invalid regex: Invalid regular " +
+          "expression: /a(/: Unterminated group",
+        ]],
+        [{ topics: "a", "errors.retry.timeout": "-2" }, [
+          "Invalid value -2 for configuration errors.retry.timeout: Value must be at least -1",
+        ]],
+      ] as Array<[Record<string, string>, string[]]>
+    ) {
+      const r = await put(config);
+      assertEquals(r.status, 400, JSON.stringify(config));
+      assertEquals(errors(r.message), expected, JSON.stringify(config));
+    }
+  } finally {
+    await rt.stop();
+  }
+});

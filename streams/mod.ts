@@ -72,6 +72,27 @@ export {
 } from "./kafka_streams.ts";
 export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./stores.ts";
 export {
+  type Cancellable,
+  type KeyValueBytesStoreSupplier,
+  type KeyValueStore,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorRecord,
+  type ProcessorSupplier,
+  PunctuationType,
+  type Punctuator,
+  type RecordMetadata,
+  type StoreBuilder,
+  Stores,
+} from "./processor.ts";
+export {
+  type DeserializationErrorContext,
+  type DeserializationExceptionHandler,
+  type DeserializationExceptionHandlerConfig,
+  DeserializationFailedError,
+  type DeserializationHandlerResponse,
+} from "./deserialization.ts";
+export {
   type ChangelogRecord,
   type TestDriverConfig,
   type TestInputTopic,

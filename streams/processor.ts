@@ -19,7 +19,6 @@ import type { RecordHeader } from "../client/records.ts";
 import type { Forward, GraphBuilder, NodeDef, Rec, TaskContext } from "./graph.ts";
 import type { Serde } from "./serdes.ts";
 import type { ReadOnlyKeyValueStore, StoreEntry } from "./stores.ts";
-import type { KStream, StreamsBuilder } from "./topology.ts";
 
 /**
  * When a punctuator fires: `STREAM_TIME` by the task's stream time (the largest record
@@ -270,7 +269,9 @@ function supplier(name: string, persistent: boolean): KeyValueBytesStoreSupplier
  * console.assert(builder.build().describe().includes("Topologies"));
  * ```
  */
-export const Stores = {
+export class Stores {
+  private constructor() {}
+
   /**
    * A key-value store kept on disk under `stateDir` (as the DSL's `persistent: true`).
    *
@@ -278,9 +279,10 @@ export const Stores = {
    * @returns The supplier.
    * @throws {RangeError} On an invalid name.
    */
-  persistentKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+  static persistentKeyValueStore(name: string): KeyValueBytesStoreSupplier {
     return supplier(name, true);
-  },
+  }
+
   /**
    * A key-value store kept in memory (restored from its changelog when a task starts).
    *
@@ -288,9 +290,10 @@ export const Stores = {
    * @returns The supplier.
    * @throws {RangeError} On an invalid name.
    */
-  inMemoryKeyValueStore(name: string): KeyValueBytesStoreSupplier {
+  static inMemoryKeyValueStore(name: string): KeyValueBytesStoreSupplier {
     return supplier(name, false);
-  },
+  }
+
   /**
    * A key-value store builder with its serdes.
    *
@@ -300,14 +303,14 @@ export const Stores = {
    * @param valueSerde Value serde (default: the application's).
    * @returns The builder, for {@linkcode StreamsBuilder.addStateStore}.
    */
-  keyValueStoreBuilder<K, V>(
+  static keyValueStoreBuilder<K, V>(
     store: KeyValueBytesStoreSupplier,
     keySerde?: Serde<K>,
     valueSerde?: Serde<V>,
   ): StoreBuilder<K, V> {
     return { name: store.name, persistent: store.persistent, keySerde, valueSerde };
-  },
-};
+  }
+}
 
 /** @internal Adds a store builder's store to the graph (once; the same builder again is a no-op). */
 export function addStoreBuilder(b: GraphBuilder, builder: StoreBuilder<unknown, unknown>): void {

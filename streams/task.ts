@@ -218,8 +218,10 @@ export class Task implements TaskContext {
   #punctuate(type: "STREAM_TIME" | "WALL_CLOCK_TIME", now: number): boolean {
     const due = this.#schedules.filter((s) => s.type === type && s.next <= now)
       .sort((a, b) => a.next - b.next || a.seq - b.seq);
+    let fired = false;
     for (const s of due) {
       if (s.cancelled) continue;
+      fired = true;
       this.#runtime.punctuated();
       s.callback(now);
       if (s.cancelled) continue;
@@ -230,7 +232,7 @@ export class Task implements TaskContext {
       s.next = next;
     }
     this.#recomputeNext();
-    return due.length > 0;
+    return fired;
   }
 
   /**

@@ -93,7 +93,8 @@ async function produce(
  * changed since it was last forwarded (store `emitted`), as `count@time`, through a
  * repartition topic to the output.
  */
-function punctuatedCounts(input: string, output: string) {
+function punctuatedCounts(input: string, output: string, failAfter = Infinity) {
+  let seen = 0;
   const b = new StreamsBuilder();
   b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("counts"), S, L));
   b.addStateStore(Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("emitted"), S, L));
@@ -115,6 +116,7 @@ function punctuatedCounts(input: string, output: string) {
             });
           },
           process(record) {
+            if (++seen > failAfter) throw new Error("a crash in the middle of a transaction");
             const counts = ctx.getStateStore<string, number>("counts");
             counts.put(record.key, (counts.get(record.key) ?? 0) + 1);
           },
@@ -130,12 +132,12 @@ function punctuatedCounts(input: string, output: string) {
 
 /**
  * The model of {@linkcode punctuatedCounts} for one partition's records in offset order, the
- * instance restarting before record `restartAt` (its punctuator scheduled again at 0, the
- * stream time and stores kept): output per key.
+ * instance restarting before each record of `restartAt` (its punctuator scheduled again at 0,
+ * the stream time and stores as committed): output per key.
  */
 function punctuatedModel(
   records: Array<{ key: string; timestamp: number }>,
-  restartAt: number,
+  restartAt: number[],
 ): Map<string, string[]> {
   const counts = new Map<string, number>();
   const emitted = new Map<string, number>();
@@ -143,7 +145,7 @@ function punctuatedModel(
   let streamTime = -1;
   let next = 0;
   records.forEach((r, i) => {
-    if (i === restartAt) next = 0;
+    if (restartAt.includes(i)) next = 0;
     streamTime = Math.max(streamTime, r.timestamp);
     counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
     if (next > streamTime) return;
@@ -160,7 +162,7 @@ function punctuatedModel(
   return out;
 }
 
-Deno.test("process: stream-time punctuation forwarding through a repartition topic under exactly_once_v2, restarted mid-stream: stores restored, output equal to the model, no duplicates", async () => {
+Deno.test("process: stream-time punctuation forwarding through a repartition topic under exactly_once_v2, closed, then crashed mid-transaction: stores restored, output equal to the model, no duplicates", async () => {
   const { client, input, output, applicationId, config } = await setup(2);
   const rnd = prng(71);
   let t = 10_000;
@@ -189,18 +191,31 @@ Deno.test("process: stream-time punctuation forwarding through a repartition top
       return a + b === 1400;
     });
     await streams.close();
-    const restartAt = await committed();
-    // A new instance: both stores come back from their changelogs.
-    streams = new KafkaStreams(punctuatedCounts(input, output), eos);
+    const closedAt = await committed();
+    // A new instance: both stores come back from their changelogs. It crashes (a processor
+    // throws) 700 records later, in the middle of a transaction: aborted, its punctuations'
+    // output and changelog writes with it.
+    const errors: unknown[] = [];
+    streams = new KafkaStreams(
+      punctuatedCounts(input, output, 700),
+      { ...eos, onError: (e) => errors.push(e) },
+    );
     await streams.start();
     const restored = streams.metrics().restored;
     assert(restored > 0, `restored ${restored}`);
     await produce(client, input, messages.slice(1400));
+    await eventually("the crash", () => streams.state === "ERROR");
+    assert.match(String(errors[0]), /a crash in the middle of a transaction/);
+    const crashedAt = await committed();
+    assert(crashedAt[0] + crashedAt[1] < 2100, `committed ${crashedAt} after the crash`);
+    // A third instance restores again and finishes.
+    streams = new KafkaStreams(punctuatedCounts(input, output), eos);
+    await streams.start();
     const expected = new Map<string, string[]>();
     for (let p = 0; p < 2; p++) {
       const mine = records.filter((r) => partitionForKey(te.encode(r.key), 2) === p);
-      assert(restartAt[p] > 0 && restartAt[p] < mine.length, `restart at ${restartAt}`);
-      for (const [k, v] of punctuatedModel(mine, restartAt[p])) expected.set(k, v);
+      assert(closedAt[p] > 0 && crashedAt[p] < mine.length, `restarts ${closedAt}, ${crashedAt}`);
+      for (const [k, v] of punctuatedModel(mine, [closedAt[p], crashedAt[p]])) expected.set(k, v);
     }
     const total = [...expected.values()].reduce((n, v) => n + v.length, 0);
     assert(total > 100, `${total} expected outputs`);

@@ -408,3 +408,35 @@ Deno.test("deserialization handler: logAndFail (default) throws; a function deci
     /invalid deserializationExceptionHandler skip/,
   );
 });
+
+Deno.test("process: a processor connected by name to a DSL aggregation's store reads it (one sub-topology)", () => {
+  const b = new StreamsBuilder();
+  b.stream<string, string>("clicks").groupByKey().count({ storeName: "click-counts" });
+  b.stream<string, string>("lookups")
+    .process<string, number>(() => {
+      let ctx: ProcessorContext<string, number>;
+      return {
+        init: (c) => ctx = c,
+        process(record) {
+          const counts = ctx.getStateStore<string, number>("click-counts");
+          ctx.forward({ ...record, value: counts.get(record.key) ?? 0 });
+        },
+      };
+    }, "click-counts")
+    .to("answers", { valueSerde: L });
+  const topology = b.build();
+  // Sharing the store joins the two sources in one sub-topology (their tasks co-partitioned).
+  assertEquals(topology.describe().includes("Sub-topology: 1"), false);
+  const d = new TopologyTestDriver(topology, defaults);
+  const clicks = d.createInputTopic("clicks", S, S);
+  const lookups = d.createInputTopic("lookups", S, S);
+  clicks.pipeInput("home", "x", 1);
+  clicks.pipeInput("home", "x", 2);
+  lookups.pipeInput("home", "?", 3);
+  lookups.pipeInput("cart", "?", 4);
+  assertEquals(d.createOutputTopic("answers", S, L).readRecordsToList(), [
+    { key: "home", value: 2, timestamp: 3 },
+    { key: "cart", value: 0, timestamp: 4 },
+  ]);
+  d.close();
+});

@@ -58,6 +58,30 @@ export interface TaskContext {
   topicName(topic: string): string;
   /** Counts a record dropped (late, or without a key where one is needed). */
   dropRecord(reason: string): void;
+  /** The application id. */
+  readonly applicationId: string;
+  /** The input record being processed (topic, partition, offset); `undefined` in a
+   * punctuator. */
+  readonly currentRecord: { topic: string; partition: number; offset: number } | undefined;
+  /**
+   * Schedules a punctuator on this task (the Processor API's `schedule`).
+   *
+   * @param intervalMs Interval, at least 1 ms.
+   * @param type `STREAM_TIME` or `WALL_CLOCK_TIME`.
+   * @param callback Called with the stream time or the wall-clock time it fires at.
+   * @returns A handle whose `cancel()` stops it.
+   */
+  schedule(
+    intervalMs: number,
+    type: "STREAM_TIME" | "WALL_CLOCK_TIME",
+    callback: (timestamp: number) => void,
+  ): { cancel(): void };
+  /** Asks the runtime to commit the task soon (the Processor API's `commit`). */
+  requestCommit(): void;
+  /** The wall-clock time in ms (the test driver's mock clock under test). */
+  wallClockTime(): number;
+  /** Registers a call made when the task closes (a processor's `close`). */
+  onClose(fn: () => void): void;
 }
 
 /** A node of the graph. */
@@ -81,6 +105,12 @@ export interface NodeDef {
    * child, `outs[i]` to child `i` only.
    */
   create(ctx: TaskContext, forward: Forward, outs?: Forward[]): (rec: Rec) => void;
+  /**
+   * A source's deserializer for one task: turns a fetched record (bytes) into the record its
+   * processing function gets. Run before the record moves stream time, so a record that does
+   * not deserialize and is skipped (the deserialization exception handler) changes nothing.
+   */
+  deserialize?: (ctx: TaskContext) => (rec: Rec) => Rec;
 }
 
 /** A store of the graph. */
@@ -136,7 +166,13 @@ export class GraphBuilder {
     prefix: string,
     parents: NodeDef[],
     create: NodeDef["create"],
-    extra: { name?: string; topics?: string[]; sinkTopic?: string; stores?: string[] } = {},
+    extra: {
+      name?: string;
+      topics?: string[];
+      sinkTopic?: string;
+      stores?: string[];
+      deserialize?: NodeDef["deserialize"];
+    } = {},
   ): NodeDef {
     const name = extra.name ?? this.newName(prefix);
     if (this.nodes.some((n) => n.name === name)) {
@@ -151,6 +187,7 @@ export class GraphBuilder {
       sinkTopic: extra.sinkTopic,
       stores: extra.stores ?? [],
       create,
+      deserialize: extra.deserialize,
     };
     for (const t of node.topics) {
       if (this.sources.has(t)) {

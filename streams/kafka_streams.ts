@@ -19,6 +19,10 @@ import { Producer, type ProducerMessage, type RecordMetadata } from "../client/p
 import { ProducerFencedError } from "../client/transaction_manager.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { GraphBuilder, StoreDef, Subtopology } from "./graph.ts";
+import {
+  type DeserializationExceptionHandlerConfig,
+  deserializationHandler,
+} from "./deserialization.ts";
 import type { Serde } from "./serdes.ts";
 import {
   type BytesStore,
@@ -85,16 +89,31 @@ export interface StreamsConfig {
   /** `windowstore.changelog.additional.retention.ms`: how much longer than its store's
    * retention a windowed store's changelog keeps records. Default 86400000 (1 day). */
   windowStoreChangelogAdditionalRetentionMs?: number;
+  /**
+   * `default.deserialization.exception.handler`: what a record whose key or value does not
+   * deserialize does. `logAndFail` (default) stops the instance (`ERROR`, `onError`);
+   * `logAndContinue` skips it with a warning (counted in `metrics().deserializationErrors`
+   * and `dropped`; its offset is committed with the others); a function decides per record.
+   */
+  deserializationExceptionHandler?: DeserializationExceptionHandlerConfig;
   /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
   onError?: (error: unknown) => void;
+  /** Where warnings go (a skipped record, a processor's failed `close`). Default
+   * `console.warn`. */
+  onWarning?: (message: string) => void;
 }
 
 /** Counters of a running instance. */
 export interface StreamsMetrics {
   /** Input records processed. */
   processed: number;
-  /** Records dropped: late for a closed window, or without a key where one is needed. */
+  /** Records dropped: late for a closed window, without a key where one is needed, or
+   * skipped because they do not deserialize. */
   dropped: number;
+  /** Records skipped because they do not deserialize (`logAndContinue`). */
+  deserializationErrors: number;
+  /** Punctuators fired (stream time and wall-clock time). */
+  punctuations: number;
   /** Commits done. */
   commits: number;
   /** Changelog records restored. */
@@ -169,6 +188,10 @@ export class KafkaStreams {
   #processed = 0;
   #commits = 0;
   #restored = 0;
+  #deserializationErrors = 0;
+  #punctuations = 0;
+  /** A punctuator ran since the last commit (its writes and outputs need one). */
+  #commitNeeded = false;
   #running: { resolve: () => void; reject: (e: unknown) => void } | undefined;
 
   /**
@@ -204,6 +227,11 @@ export class KafkaStreams {
     this.#config = config;
     this.applicationId = config.applicationId;
     this.#graph = topologyGraph(topology);
+    const warn = config.onWarning ?? ((message: string) => console.warn(message));
+    const handle = deserializationHandler(config.deserializationExceptionHandler, warn, () => {
+      this.#deserializationErrors++;
+      this.#rt.dropped++;
+    });
     this.#rt = {
       graph: this.#graph,
       config,
@@ -212,6 +240,25 @@ export class KafkaStreams {
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName: (topic) => this.#topicName(topic),
+      now: () => Date.now(),
+      warn,
+      deserializationFailed: (task, node, r, error) =>
+        handle(
+          {
+            taskId: task.taskId,
+            sourceNodeName: node,
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+          },
+          r,
+          error,
+        ),
+      punctuated: () => {
+        this.#punctuations++;
+        this.#commitNeeded = true;
+      },
     };
     this.#subs = this.#graph.subtopologies();
     for (const s of this.#subs) {
@@ -261,6 +308,8 @@ export class KafkaStreams {
       dropped: this.#rt.dropped,
       commits: this.#commits,
       restored: this.#restored,
+      deserializationErrors: this.#deserializationErrors,
+      punctuations: this.#punctuations,
       tasks: [...this.#tasks.keys()].sort(),
     };
   }
@@ -431,7 +480,10 @@ export class KafkaStreams {
     try {
       this.#lastCommit = Date.now();
       while (!signal.aborted) {
-        const records = await this.#consumer.poll({ signal });
+        // Wall-clock punctuators fire between polls (and slices): a poll waits no longer than
+        // until the next one is due, so they fire on time with no input too.
+        await this.#punctuateWallClock();
+        const records = await this.#consumer.poll({ signal, maxWaitMs: this.#pollWait() });
         if (signal.aborted) break;
         await this.#reconcile();
         if (this.#state === "REBALANCING") {
@@ -455,8 +507,11 @@ export class KafkaStreams {
           this.#process(records, from, Math.min(records.length, from + SLICE));
           this.#flushOutputs();
           await this.#throttle();
+          if (this.#epoch !== epoch) break;
+          await this.#punctuateWallClock();
           await this.#commitIfDue();
         }
+        await this.#punctuateWallClock();
         // Also after an empty poll: with exactly-once, what a sub-topology wrote to a
         // repartition topic is invisible to the next one (read committed) until committed.
         await this.#commitIfDue();
@@ -481,6 +536,30 @@ export class KafkaStreams {
       }
       return;
     }
+  }
+
+  /** Fires the tasks' wall-clock punctuators that are due and hands their outputs over. */
+  async #punctuateWallClock(): Promise<void> {
+    if (this.#tasks.size === 0) return;
+    const now = Date.now();
+    let fired = false;
+    for (const task of this.#tasks.values()) {
+      if (task.nextWallClockPunctuation <= now && task.punctuateWallClock(now)) fired = true;
+    }
+    if (!fired) return;
+    this.#flushOutputs();
+    await this.#throttle();
+  }
+
+  /** How long a poll may wait: `pollMs`, less when a wall-clock punctuator is due sooner. */
+  #pollWait(): number {
+    const pollMs = this.#config.pollMs ?? 100;
+    let next = Infinity;
+    for (const task of this.#tasks.values()) {
+      const t = task.nextWallClockPunctuation;
+      if (t < next) next = t;
+    }
+    return Math.max(0, Math.min(pollMs, next - Date.now()));
   }
 
   /** Processes `records[start, end)`. */
@@ -561,9 +640,16 @@ export class KafkaStreams {
     return out;
   }
 
+  /** Commits when the interval has passed since the last commit and there is work to commit,
+   * or at once when a processor asked for it (`ProcessorContext.commit`). */
   async #commitIfDue(): Promise<void> {
+    let requested = false;
+    for (const task of this.#tasks.values()) {
+      if (task.commitRequested) requested = true;
+    }
     if (
-      this.#processedSinceCommit > 0 && Date.now() - this.#lastCommit >= this.#commitIntervalMs
+      (this.#processedSinceCommit > 0 || this.#commitNeeded) &&
+      (requested || Date.now() - this.#lastCommit >= this.#commitIntervalMs)
     ) {
       await this.#commit();
     }
@@ -575,7 +661,10 @@ export class KafkaStreams {
    * then checkpoints persistent stores.
    */
   async #commit(): Promise<void> {
-    if (this.#tasks.size === 0 || this.#processedSinceCommit === 0) return;
+    if (this.#tasks.size === 0 || (this.#processedSinceCommit === 0 && !this.#commitNeeded)) {
+      return;
+    }
+    for (const task of this.#tasks.values()) task.commitRequested = false;
     this.#flushOutputs();
     this.#begin();
     const writes = this.#flushChangelogs();
@@ -612,6 +701,7 @@ export class KafkaStreams {
     }
     this.#commits++;
     this.#processedSinceCommit = 0;
+    this.#commitNeeded = false;
     this.#lastCommit = Date.now();
   }
 
@@ -650,9 +740,7 @@ export class KafkaStreams {
     if (this.#eos && this.#producer.transactionState === "IN_TRANSACTION") {
       await this.#producer.abortTransaction().catch(() => {});
     }
-    for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) {
-      for (const store of task.stores.values()) store.close();
-    }
+    for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) task.close();
     this.#tasks.clear();
     this.#suspended.clear();
     this.#byTopic.clear();
@@ -660,6 +748,7 @@ export class KafkaStreams {
     this.#unacked = [];
     this.#unackedRecords = 0;
     this.#processedSinceCommit = 0;
+    this.#commitNeeded = false;
   }
 
   /**
@@ -680,7 +769,7 @@ export class KafkaStreams {
       // Not through the listener: its state may hold what was not committed; drop it.
       changed = true;
       this.#tasks.delete(id);
-      for (const store of task.stores.values()) store.close();
+      task.close();
     }
     const created: Task[] = [];
     const resumed: Task[] = [];
@@ -698,9 +787,7 @@ export class KafkaStreams {
       created.push(task);
       this.#tasks.set(id, task);
     }
-    for (const task of this.#suspended.values()) {
-      for (const store of task.stores.values()) store.close();
-    }
+    for (const task of this.#suspended.values()) task.close();
     this.#suspended.clear();
     if (!changed) return;
     this.#byTopic.clear();
@@ -886,9 +973,7 @@ export class KafkaStreams {
       });
       await this.#producer?.close();
     } finally {
-      for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) {
-        for (const store of task.stores.values()) store.close();
-      }
+      for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) task.close();
       this.#tasks.clear();
       this.#suspended.clear();
       this.#byTopic.clear();

@@ -31,6 +31,61 @@
  * await streams.close();
  * ```
  *
+ * The Processor API (Kafka 3.x's `processor.api`): {@linkcode KStream.process} runs a
+ * {@linkcode Processor} per task with key-value stores added by
+ * {@linkcode StreamsBuilder.addStateStore} and punctuators by stream time or wall-clock time;
+ * `deserializationExceptionHandler: "logAndContinue"` skips records that do not deserialize.
+ *
+ * @example A processor that counts per key and emits the counts every minute of stream time
+ * ```ts
+ * import {
+ *   type ProcessorContext,
+ *   PunctuationType,
+ *   Serdes,
+ *   Stores,
+ *   StreamsBuilder,
+ *   TopologyTestDriver,
+ * } from "./mod.ts";
+ *
+ * const builder = new StreamsBuilder();
+ * builder.addStateStore(
+ *   Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("counts"), Serdes.String(), Serdes.Int64()),
+ * );
+ * builder.stream<string, string>("clicks")
+ *   .process<string, number>(() => {
+ *     let context: ProcessorContext<string, number>;
+ *     return {
+ *       init(ctx) {
+ *         context = ctx;
+ *         ctx.schedule(60_000, PunctuationType.STREAM_TIME, (time) => {
+ *           for (const [key, value] of ctx.getStateStore<string, number>("counts").all()) {
+ *             ctx.forward({ key, value, timestamp: time });
+ *           }
+ *         });
+ *       },
+ *       process(record) {
+ *         const counts = context.getStateStore<string, number>("counts");
+ *         counts.put(record.key, (counts.get(record.key) ?? 0) + 1);
+ *       },
+ *     };
+ *   }, "counts")
+ *   .to("click-counts", { valueSerde: Serdes.Int64() });
+ *
+ * const driver = new TopologyTestDriver(builder.build(), {
+ *   defaultKeySerde: Serdes.String(),
+ *   defaultValueSerde: Serdes.String(),
+ *   deserializationExceptionHandler: "logAndContinue",
+ * });
+ * const clicks = driver.createInputTopic("clicks", Serdes.String(), Serdes.String());
+ * clicks.pipeInput("home", "x", 0); // the first record fires the punctuator (aligned to 0)
+ * clicks.pipeInput("home", "x", 30_000);
+ * clicks.pipeInput("cart", "x", 60_000);
+ * const out = driver.createOutputTopic("click-counts", Serdes.String(), Serdes.Int64());
+ * console.assert(
+ *   JSON.stringify(out.readKeyValuesToList()) === '[["home",1],["cart",1],["home",2]]',
+ * );
+ * ```
+ *
  * Permissions: `--allow-net`; persistent stores also `--allow-read` and `--allow-write` on
  * `stateDir` (`--allow-env` for its default under `TMPDIR`).
  *
@@ -71,6 +126,27 @@ export {
   type StreamsState,
 } from "./kafka_streams.ts";
 export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./stores.ts";
+export {
+  type Cancellable,
+  type KeyValueBytesStoreSupplier,
+  type KeyValueStore,
+  type Processor,
+  type ProcessorContext,
+  type ProcessorRecord,
+  type ProcessorSupplier,
+  PunctuationType,
+  type Punctuator,
+  type RecordMetadata,
+  type StoreBuilder,
+  Stores,
+} from "./processor.ts";
+export {
+  type DeserializationErrorContext,
+  type DeserializationExceptionHandler,
+  type DeserializationExceptionHandlerConfig,
+  DeserializationFailedError,
+  type DeserializationHandlerResponse,
+} from "./deserialization.ts";
 export {
   type ChangelogRecord,
   type TestDriverConfig,

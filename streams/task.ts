@@ -23,6 +23,27 @@ export interface DefaultSerdes {
 
 const noop: Forward = () => {};
 
+/** A scheduled punctuator (Kafka's `PunctuationSchedule`). */
+interface Schedule {
+  type: "STREAM_TIME" | "WALL_CLOCK_TIME";
+  intervalMs: number;
+  /** When it fires next. */
+  next: number;
+  callback: (timestamp: number) => void;
+  cancelled: boolean;
+  /** Order of scheduling: ties fire in it. */
+  seq: number;
+}
+
+/** A source: its deserializer and its processing function. */
+interface Source {
+  node: string;
+  deserialize: (rec: Rec) => Rec;
+  process: (rec: Rec) => void;
+}
+
+const identity = (rec: Rec) => rec;
+
 /** One task: a sub-topology's processors and stores for one input partition. */
 export class Task implements TaskContext {
   readonly taskId: string;
@@ -30,11 +51,21 @@ export class Task implements TaskContext {
   readonly sub: Subtopology;
   streamTime = -1;
   readonly stores = new Map<string, BytesStore>();
-  /** Source processors by full topic name. */
-  readonly sources = new Map<string, (rec: Rec) => void>();
+  /** Sources by full topic name. */
+  readonly sources = new Map<string, Source>();
   /** Next offset per input topic, to commit. */
   readonly offsets = new Map<string, number>();
+  /** A processor asked for a commit ({@linkcode Task.requestCommit}). */
+  commitRequested = false;
+  /** The input record being processed; `undefined` between records and in punctuators. */
+  currentRecord: ConsumerRecord | undefined;
   #runtime: Runtime;
+  #schedules: Schedule[] = [];
+  #seq = 0;
+  /** The earliest `next` of the stream-time schedules (`Infinity` when none). */
+  #nextStreamPunctuation = Infinity;
+  #closers: Array<() => void> = [];
+  #closed = false;
 
   constructor(runtime: Runtime, sub: Subtopology, partition: number) {
     this.#runtime = runtime;
@@ -50,6 +81,10 @@ export class Task implements TaskContext {
     }
   }
 
+  get applicationId(): string {
+    return this.#runtime.applicationId;
+  }
+
   /**
    * Moves the task's stream time forward (committed with the offsets). Windowed and session
    * aggregations close windows by the time they have seen themselves, and join stores expire
@@ -59,7 +94,8 @@ export class Task implements TaskContext {
     if (time > this.streamTime) this.streamTime = time;
   }
 
-  /** Builds the processors (children before parents, so each gets its children's functions). */
+  /** Builds the processors (children before parents, so each gets its children's functions);
+   * a processor's `init` runs here, after the stores are restored. */
   init(): void {
     const procs = new Map<NodeDef, (rec: Rec) => void>();
     const nodes = [...this.sub.nodes].sort((a, b) => b.id - a.id);
@@ -70,18 +106,26 @@ export class Task implements TaskContext {
       };
       const proc = node.create(this, forward, outs);
       procs.set(node, proc);
-      for (const t of node.topics) this.sources.set(this.topicName(t), proc);
+      const deserialize = node.deserialize?.(this) ?? identity;
+      for (const t of node.topics) {
+        this.sources.set(this.topicName(t), { node: node.name, deserialize, process: proc });
+      }
     }
   }
 
+  /**
+   * Processes one record of this task's partition.
+   *
+   * @param r The record.
+   */
   process(r: ConsumerRecord): void {
-    if (r.timestamp > this.streamTime) this.advanceStreamTime(r.timestamp);
-    this.sources.get(r.topic)!(r);
-    this.offsets.set(r.topic, r.offset + 1);
+    this.processRun([r], 0, 1);
   }
 
   /**
-   * Processes `records[from, to)`, all of one topic and this task's partition, in order.
+   * Processes `records[from, to)`, all of one topic and this task's partition, in order. A
+   * record that does not deserialize goes to the deserialization exception handler (skipped,
+   * or the error is thrown); after each record, stream-time punctuators that are due fire.
    *
    * @param records Fetched records.
    * @param from First index.
@@ -90,13 +134,155 @@ export class Task implements TaskContext {
   processRun(records: ConsumerRecord[], from: number, to: number): void {
     const topic = records[from].topic;
     const source = this.sources.get(topic)!;
+    const { deserialize, process } = source;
     let time = this.streamTime;
-    for (let i = from; i < to; i++) {
-      const r = records[i];
-      if (r.timestamp > time) this.advanceStreamTime(time = r.timestamp);
-      source(r);
+    try {
+      for (let i = from; i < to; i++) {
+        const r = records[i];
+        this.currentRecord = r;
+        let rec: Rec;
+        try {
+          rec = deserialize(r);
+        } catch (e) {
+          // Throws unless the handler says to continue; a skipped record moves no time.
+          this.#runtime.deserializationFailed(this, source.node, r, e);
+          continue;
+        }
+        if (r.timestamp > time) this.advanceStreamTime(time = r.timestamp);
+        process(rec);
+        if (this.#nextStreamPunctuation <= time) {
+          this.currentRecord = undefined;
+          this.#punctuate("STREAM_TIME", time);
+        }
+      }
+    } finally {
+      this.currentRecord = undefined;
     }
+    // Skipped records are committed past too (Kafka commits the consumer's position).
     this.offsets.set(topic, records[to - 1].offset + 1);
+  }
+
+  schedule(
+    intervalMs: number,
+    type: "STREAM_TIME" | "WALL_CLOCK_TIME",
+    callback: (timestamp: number) => void,
+  ): { cancel(): void } {
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) {
+      throw new RangeError(`task ${this.taskId}: punctuation interval ${intervalMs} ms (>= 1)`);
+    }
+    if (type !== "STREAM_TIME" && type !== "WALL_CLOCK_TIME") {
+      throw new RangeError(`task ${this.taskId}: unknown punctuation type ${type}`);
+    }
+    if (typeof callback !== "function") {
+      throw new TypeError(`task ${this.taskId}: the punctuator is not a function`);
+    }
+    // As Kafka's StreamTask: stream time aligned to 0 (fires at the first record), wall-clock
+    // time one interval from now.
+    const s: Schedule = {
+      type,
+      intervalMs,
+      next: type === "STREAM_TIME" ? 0 : this.wallClockTime() + intervalMs,
+      callback,
+      cancelled: false,
+      seq: this.#seq++,
+    };
+    this.#schedules.push(s);
+    if (type === "STREAM_TIME" && s.next < this.#nextStreamPunctuation) {
+      this.#nextStreamPunctuation = s.next;
+    }
+    return {
+      cancel: () => {
+        if (s.cancelled) return;
+        s.cancelled = true;
+        this.#schedules = this.#schedules.filter((x) => x !== s);
+        this.#recomputeNext();
+      },
+    };
+  }
+
+  #recomputeNext(): void {
+    let next = Infinity;
+    for (const s of this.#schedules) {
+      if (s.type === "STREAM_TIME" && s.next < next) next = s.next;
+    }
+    this.#nextStreamPunctuation = next;
+  }
+
+  /**
+   * Fires every punctuator of `type` due at `now`, each once, in order of due time (Kafka's
+   * `PunctuationQueue.maybePunctuate`): missed intervals are not made up; the next is the
+   * first interval boundary after `now` (`PunctuationSchedule.next`).
+   *
+   * @returns Whether any fired.
+   */
+  #punctuate(type: "STREAM_TIME" | "WALL_CLOCK_TIME", now: number): boolean {
+    const due = this.#schedules.filter((s) => s.type === type && s.next <= now)
+      .sort((a, b) => a.next - b.next || a.seq - b.seq);
+    let fired = false;
+    for (const s of due) {
+      if (s.cancelled) continue;
+      fired = true;
+      this.#runtime.punctuated();
+      s.callback(now);
+      if (s.cancelled) continue;
+      let next = s.next + s.intervalMs;
+      if (now >= next) {
+        next = s.next + (Math.floor((now - s.next) / s.intervalMs) + 1) * s.intervalMs;
+      }
+      s.next = next;
+    }
+    this.#recomputeNext();
+    return fired;
+  }
+
+  /**
+   * Fires the wall-clock punctuators due at `now`.
+   *
+   * @param now The wall-clock time.
+   * @returns Whether any fired (the task then has work to commit).
+   */
+  punctuateWallClock(now: number): boolean {
+    return this.#punctuate("WALL_CLOCK_TIME", now);
+  }
+
+  /** When the next wall-clock punctuator is due (`Infinity` when none). */
+  get nextWallClockPunctuation(): number {
+    let next = Infinity;
+    for (const s of this.#schedules) {
+      if (s.type === "WALL_CLOCK_TIME" && s.next < next) next = s.next;
+    }
+    return next;
+  }
+
+  requestCommit(): void {
+    this.commitRequested = true;
+  }
+
+  wallClockTime(): number {
+    return this.#runtime.now();
+  }
+
+  onClose(fn: () => void): void {
+    this.#closers.push(fn);
+  }
+
+  /**
+   * Closes the task: its processors' `close` (an error is reported as a warning: the stores
+   * still close), then its stores. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#schedules = [];
+    this.#nextStreamPunctuation = Infinity;
+    for (const fn of this.#closers) {
+      try {
+        fn();
+      } catch (e) {
+        this.#runtime.warn(`task ${this.taskId}: a processor's close failed: ${e}`);
+      }
+    }
+    for (const store of this.stores.values()) store.close();
   }
 
   store(name: string): BytesStore {
@@ -152,4 +338,15 @@ export interface Runtime {
   dropped: number;
   send(topic: string, message: ProducerMessage): void;
   topicName(topic: string): string;
+  /** The wall-clock time (a mock clock in the test driver). */
+  now(): number;
+  /** Logs a warning. */
+  warn(message: string): void;
+  /**
+   * A record did not deserialize: returns to skip it (the handler said to continue, counted),
+   * or throws (the handler said to fail).
+   */
+  deserializationFailed(task: Task, node: string, record: ConsumerRecord, error: unknown): void;
+  /** A punctuator is about to run (counted; its task needs a commit). */
+  punctuated(): void;
 }

@@ -12,8 +12,13 @@
  */
 
 import type { ConsumerRecord } from "../client/consumer.ts";
+import type { RecordHeader } from "../client/records.ts";
 import type { ProducerMessage } from "../client/producer.ts";
 import type { Subtopology } from "./graph.ts";
+import {
+  type DeserializationExceptionHandlerConfig,
+  deserializationHandler,
+} from "./deserialization.ts";
 import type { Serde } from "./serdes.ts";
 import {
   type BytesStore,
@@ -26,6 +31,10 @@ import { type Runtime, Task } from "./task.ts";
 import { type Topology, topologyGraph } from "./topology.ts";
 
 const encoder = new TextEncoder();
+
+/** Set while {@linkcode TopologyTestDriver.create} makes a driver: the tasks start after the
+ * restore. */
+let deferInit = false;
 
 /** A record an output topic received. */
 export interface TestRecord<K, V> {
@@ -52,6 +61,14 @@ export interface TestDriverConfig {
    * (`<applicationId>-<store>-changelog`), as {@linkcode TopologyTestDriver.changelogs}
    * returns them; replayed by {@linkcode TopologyTestDriver.create}. */
   changelogs?: Map<string, ChangelogRecord[]>;
+  /** The mock wall clock's start, in ms (Kafka's `initialWallClockTime`); it moves only with
+   * {@linkcode TopologyTestDriver.advanceWallClockTime}. Default `Date.now()`. */
+  initialWallClockTimeMs?: number;
+  /** As `StreamsConfig.deserializationExceptionHandler`; with `logAndFail` (the
+   * default) `pipeInput` throws the error. */
+  deserializationExceptionHandler?: DeserializationExceptionHandlerConfig;
+  /** Where warnings go. Default `console.warn`. */
+  onWarning?: (message: string) => void;
 }
 
 /** A record of a store's changelog (serialized key and value; a `null` value deletes). */
@@ -91,6 +108,9 @@ export class TopologyTestDriver {
   #draining = false;
   #config: TestDriverConfig;
   #changelogs = new Map<string, ChangelogRecord[]>();
+  #clock: number;
+  #deserializationErrors = 0;
+  #punctuations = 0;
 
   /**
    * A driver whose on-disk stores (with `stateDir`) are opened and whose stores are restored
@@ -106,7 +126,14 @@ export class TopologyTestDriver {
     topology: Topology,
     config: TestDriverConfig = {},
   ): Promise<TopologyTestDriver> {
-    const driver = new TopologyTestDriver(topology, config);
+    // The processors start after the restore (their `init` may read the stores).
+    deferInit = true;
+    let driver: TopologyTestDriver;
+    try {
+      driver = new TopologyTestDriver(topology, config);
+    } finally {
+      deferInit = false;
+    }
     for (const task of driver.#tasks) {
       for (const store of task.stores.values()) {
         await store.open();
@@ -121,6 +148,7 @@ export class TopologyTestDriver {
         if (time > task.streamTime) task.streamTime = time;
       }
       task.advanceStreamTime(task.streamTime);
+      task.init();
     }
     return driver;
   }
@@ -136,6 +164,12 @@ export class TopologyTestDriver {
     this.#config = config;
     const applicationId = config.applicationId ?? "test-driver";
     const topicName = (t: string) => graph.internalTopics.has(t) ? `${applicationId}-${t}` : t;
+    this.#clock = config.initialWallClockTimeMs ?? Date.now();
+    const warn = config.onWarning ?? ((message: string) => console.warn(message));
+    const handle = deserializationHandler(config.deserializationExceptionHandler, warn, () => {
+      this.#deserializationErrors++;
+      this.#rt.dropped++;
+    });
     this.#rt = {
       graph,
       config,
@@ -144,10 +178,26 @@ export class TopologyTestDriver {
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName,
+      now: () => this.#clock,
+      warn,
+      deserializationFailed: (task, node, r, error) =>
+        handle(
+          {
+            taskId: task.taskId,
+            sourceNodeName: node,
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+          },
+          r,
+          error,
+        ),
+      punctuated: () => this.#punctuations++,
     };
     for (const sub of graph.subtopologies() as Subtopology[]) {
       const task = new Task(this.#rt, sub, 0);
-      task.init();
+      if (!deferInit) task.init();
       this.#tasks.push(task);
       for (const t of sub.sourceTopics) this.#byTopic.set(topicName(t), task);
     }
@@ -201,9 +251,47 @@ export class TopologyTestDriver {
     return this.#stores(name).reduce((n, s) => n + s.size, 0);
   }
 
-  /** Records dropped so far (late for a closed window, or without a needed key). */
+  /** Records dropped so far (late for a closed window, without a needed key, or skipped
+   * because they do not deserialize). */
   get droppedRecords(): number {
     return this.#rt.dropped;
+  }
+
+  /** Records skipped so far because they do not deserialize (`logAndContinue`). */
+  get deserializationErrors(): number {
+    return this.#deserializationErrors;
+  }
+
+  /** Punctuators fired so far. */
+  get punctuations(): number {
+    return this.#punctuations;
+  }
+
+  /** The mock wall clock, in ms. */
+  get wallClockTimeMs(): number {
+    return this.#clock;
+  }
+
+  /**
+   * Moves the mock wall clock forward and fires the wall-clock punctuators now due, each once
+   * (Kafka's `advanceWallClockTime`); what they forward is processed at once.
+   *
+   * @param ms How far, in ms (at least 0).
+   * @throws {RangeError} On a negative or non-integer amount.
+   */
+  advanceWallClockTime(ms: number): void {
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      throw new RangeError(`test driver: advanceWallClockTime(${ms}): a whole number >= 0`);
+    }
+    this.#clock += ms;
+    this.#draining = true;
+    try {
+      for (const task of this.#tasks) task.punctuateWallClock(this.#clock);
+      this.#drain();
+    } finally {
+      this.#queue.length = 0;
+      this.#draining = false;
+    }
   }
 
   #send(topic: string, sent: ProducerMessage): void {
@@ -230,26 +318,31 @@ export class TopologyTestDriver {
     if (this.#draining) return;
     this.#draining = true;
     try {
-      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        const [t, m] = next;
-        const task = this.#byTopic.get(t);
-        if (task === undefined) throw new Error(`test driver: no source reads topic ${t}`);
-        const offset = this.#offsets.get(t) ?? 0;
-        this.#offsets.set(t, offset + 1);
-        const record: ConsumerRecord = {
-          topic: t,
-          partition: 0,
-          offset,
-          timestamp: m.timestamp ?? 0,
-          key: m.key as Uint8Array | null,
-          value: m.value as Uint8Array | null,
-          headers: [],
-        };
-        task.process(record);
-      }
+      this.#drain();
     } finally {
       this.#queue.length = 0;
       this.#draining = false;
+    }
+  }
+
+  /** Processes the queued records (piped, or written to a topic a source reads). */
+  #drain(): void {
+    for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+      const [t, m] = next;
+      const task = this.#byTopic.get(t);
+      if (task === undefined) throw new Error(`test driver: no source reads topic ${t}`);
+      const offset = this.#offsets.get(t) ?? 0;
+      this.#offsets.set(t, offset + 1);
+      const record: ConsumerRecord = {
+        topic: t,
+        partition: 0,
+        offset,
+        timestamp: m.timestamp ?? 0,
+        key: m.key as Uint8Array | null,
+        value: m.value as Uint8Array | null,
+        headers: (m.headers ?? []) as RecordHeader[],
+      };
+      task.process(record);
     }
   }
 
@@ -358,7 +451,7 @@ export class TopologyTestDriver {
 
   /** Ends the driver (its stores are dropped). */
   close(): void {
-    for (const t of this.#tasks) for (const s of t.stores.values()) s.close();
+    for (const t of this.#tasks) t.close();
     this.#tasks = [];
     this.#byTopic.clear();
   }

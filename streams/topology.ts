@@ -21,6 +21,13 @@ import {
   type StoreDef,
   type TaskContext,
 } from "./graph.ts";
+import {
+  addStoreBuilder,
+  type Processor,
+  processorNode,
+  type ProcessorSupplier,
+  type StoreBuilder,
+} from "./processor.ts";
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import type { Suppressed } from "./suppressed.ts";
 import {
@@ -234,18 +241,10 @@ export class StreamsBuilder {
     if (topics.length === 0 || topics.some((t) => typeof t !== "string" || t === "")) {
       throw new RangeError("stream: topic names must be non-empty strings");
     }
-    const node = this.#b.add("KSTREAM-SOURCE", [], (ctx, forward) => {
-      const ks = ctx.keySerde(consumed.keySerde, `source ${topics}`);
-      const vs = ctx.valueSerde(consumed.valueSerde, `source ${topics}`);
-      return (rec) => {
-        forward({
-          key: ks.deserialize(rec.key as Uint8Array | null),
-          value: vs.deserialize(rec.value as Uint8Array | null),
-          timestamp: rec.timestamp,
-          headers: rec.headers,
-        });
-      };
-    }, { topics });
+    const node = this.#b.add("KSTREAM-SOURCE", [], pass, {
+      topics,
+      deserialize: sourceDeserializer(consumed, `source ${topics}`),
+    });
     return makeStream(this.#b, node, consumed.keySerde, consumed.valueSerde, false);
   }
 
@@ -287,7 +286,20 @@ export class StreamsBuilder {
           headers: rec.headers,
         });
       };
-    }, { topics: [topic], stores: [storeName] });
+    }, {
+      topics: [topic],
+      stores: [storeName],
+      // Checked before the record moves stream time (the store keeps the bytes).
+      deserialize: (ctx) => {
+        const ks = ctx.keySerde(keySerde, `table ${topic}`);
+        const vs = ctx.valueSerde(valueSerde, `table ${topic}`);
+        return (rec) => {
+          ks.deserialize(rec.key as Uint8Array | null);
+          vs.deserialize(rec.value as Uint8Array | null);
+          return rec;
+        };
+      },
+    });
     return makeTable(
       b,
       node,
@@ -302,6 +314,21 @@ export class StreamsBuilder {
   }
 
   /**
+   * Adds a key-value store for the Processor API (Kafka's `addStateStore`): a processor
+   * connected to it by name ({@linkcode KStream.process}) reads and writes it; it is kept per
+   * task, changelogged to `<applicationId>-<name>-changelog` and restored like the DSL's
+   * stores, and queryable with {@linkcode KafkaStreams.store}.
+   *
+   * @param builder From {@linkcode Stores.keyValueStoreBuilder}.
+   * @returns This builder.
+   * @throws {Error} If a store of that name exists.
+   */
+  addStateStore<K, V>(builder: StoreBuilder<K, V>): StreamsBuilder {
+    addStoreBuilder(this.#b, builder as StoreBuilder<unknown, unknown>);
+    return this;
+  }
+
+  /**
    * The topology built so far.
    *
    * @returns The topology, to run with {@linkcode KafkaStreams}.
@@ -309,6 +336,23 @@ export class StreamsBuilder {
   build(): Topology {
     return Topology.fromGraph(this.#b);
   }
+}
+
+/** A source's deserializer: key and value through the serdes. */
+function sourceDeserializer<K, V>(
+  serdes: Consumed<K, V>,
+  what: string,
+): (ctx: TaskContext) => (rec: Rec) => Rec {
+  return (ctx) => {
+    const ks = ctx.keySerde(serdes.keySerde, what);
+    const vs = ctx.valueSerde(serdes.valueSerde, what);
+    return (rec) => ({
+      key: ks.deserialize(rec.key as Uint8Array | null),
+      value: vs.deserialize(rec.value as Uint8Array | null),
+      timestamp: rec.timestamp,
+      headers: rec.headers,
+    });
+  };
 }
 
 function storeGetter<K, V>(
@@ -536,6 +580,96 @@ export class KStream<K, V> {
   }
 
   /**
+   * Runs a {@linkcode Processor} on each record (Kafka 3.3+'s `process`, the Processor API):
+   * one processor per task, with the stores named here or returned by the supplier's
+   * `stores()` (which are added to the topology), forwarding what it wants downstream. The
+   * result may carry any key, so a later grouping or join repartitions it.
+   *
+   * @example Count per key and emit the counts on stream-time punctuation
+   * ```ts
+   * import {
+   *   type ProcessorContext, PunctuationType, Serdes, Stores, StreamsBuilder, TopologyTestDriver,
+   * } from "./mod.ts";
+   * const builder = new StreamsBuilder();
+   * builder.addStateStore(
+   *   Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("counts"), Serdes.String(), Serdes.Int64()),
+   * );
+   * builder.stream<string, string>("in")
+   *   .process<string, number>(() => {
+   *     let context: ProcessorContext<string, number>;
+   *     return {
+   *       init(ctx) {
+   *         context = ctx;
+   *         ctx.schedule(1000, PunctuationType.STREAM_TIME, (time) => {
+   *           for (const [key, value] of ctx.getStateStore<string, number>("counts").all()) {
+   *             ctx.forward({ key, value, timestamp: time });
+   *           }
+   *         });
+   *       },
+   *       process(record) {
+   *         const store = context.getStateStore<string, number>("counts");
+   *         store.put(record.key, (store.get(record.key) ?? 0) + 1);
+   *       },
+   *     };
+   *   }, "counts")
+   *   .to("out", { valueSerde: Serdes.Int64() });
+   * const driver = new TopologyTestDriver(builder.build(), {
+   *   defaultKeySerde: Serdes.String(),
+   *   defaultValueSerde: Serdes.String(),
+   * });
+   * const input = driver.createInputTopic("in", Serdes.String(), Serdes.String());
+   * input.pipeInput("a", "x", 0);
+   * input.pipeInput("a", "y", 500);
+   * input.pipeInput("a", "z", 1000);
+   * const out = driver.createOutputTopic("out", Serdes.String(), Serdes.Int64());
+   * console.assert(JSON.stringify(out.readKeyValuesToList()) === '[["a",1],["a",3]]');
+   * ```
+   *
+   * @typeParam KOut Key type of the records the processor forwards.
+   * @typeParam VOut Value type of the records the processor forwards.
+   * @param supplier Makes a processor per task.
+   * @param stateStoreNames Stores to connect (added with {@linkcode StreamsBuilder.addStateStore}).
+   * @returns The stream of the records the processor forwards.
+   * @throws {Error} If a named store was not added to the builder, or is not a key-value store.
+   */
+  process<KOut, VOut>(
+    supplier: ProcessorSupplier<K, V, KOut, VOut>,
+    ...stateStoreNames: string[]
+  ): KStream<KOut, VOut> {
+    let get: () => Processor<K, V, KOut, VOut>;
+    let provided: StoreBuilder<unknown, unknown>[] = [];
+    if (typeof supplier === "function") {
+      get = supplier;
+    } else if (supplier !== null && typeof supplier === "object" && "get" in supplier) {
+      get = () => supplier.get();
+      provided = supplier.stores?.() ?? [];
+    } else {
+      throw new TypeError("process: give a processor supplier (a function or { get })");
+    }
+    for (const builder of provided) addStoreBuilder(this.#b, builder);
+    const stores = [...new Set([...stateStoreNames, ...provided.map((p) => p.name)])];
+    for (const store of stores) {
+      const def = this.#b.stores.get(store);
+      if (def === undefined) {
+        throw new Error(
+          `process: no store named ${store} (add it with StreamsBuilder.addStateStore first)`,
+        );
+      }
+      if (def.kind !== "kv") {
+        throw new Error(`process: store ${store} is not a key-value store`);
+      }
+    }
+    const name = this.#b.newName("KSTREAM-PROCESSOR");
+    const node = this.#b.add(
+      "KSTREAM-PROCESSOR",
+      [this.#node],
+      processorNode(this.#b, name, get, stores),
+      { name, stores },
+    );
+    return makeStream(this.#b, node, undefined, undefined, true);
+  }
+
+  /**
    * Splits the stream: each record goes to the first branch whose predicate holds, or is
    * dropped (Kafka's deprecated `branch`; see {@linkcode KStream.split}).
    *
@@ -650,18 +784,10 @@ export class KStream<K, V> {
       false,
     );
     s.to(topic, { keySerde, valueSerde });
-    const source = this.#b.add("KSTREAM-SOURCE", [], (ctx, forward) => {
-      const ks = ctx.keySerde(keySerde, `source ${topic}`);
-      const vs = ctx.valueSerde(valueSerde, `source ${topic}`);
-      return (rec) => {
-        forward({
-          key: ks.deserialize(rec.key as Uint8Array | null),
-          value: vs.deserialize(rec.value as Uint8Array | null),
-          timestamp: rec.timestamp,
-          headers: rec.headers,
-        });
-      };
-    }, { topics: [topic] });
+    const source = this.#b.add("KSTREAM-SOURCE", [], pass, {
+      topics: [topic],
+      deserialize: sourceDeserializer({ keySerde, valueSerde }, `source ${topic}`),
+    });
     return makeStream(this.#b, source, keySerde, valueSerde, false);
   }
 

@@ -411,6 +411,33 @@ export class KGroupedTable<K, V> {
   }
 }
 
+/**
+ * The timestamp of a table's value for a key (Kafka's `ValueAndTimestamp`): the latest of its
+ * key-value stores' entries for the key (one store for a source table, an aggregation or a
+ * materialized join, and the tables derived from them; both sides' for a join without a store,
+ * as Kafka's join value getter). `null` when none holds the key, or the table is windowed.
+ */
+function valueTime(t: TableParts, ctx: TaskContext): (key: unknown) => number | null {
+  const defs = t.stores.map((name) => t.b.stores.get(name)!);
+  if (defs.some((d) => d.kind !== "kv")) return () => null;
+  const reads = defs.map((d) => {
+    const store = ctx.store(d.name);
+    const ks = ctx.keySerde(d.keySerde ?? t.keySerde, d.name);
+    return (key: unknown) => {
+      const kb = ks.serialize(key);
+      return kb === null ? undefined : store.get(kb)?.timestamp;
+    };
+  });
+  return (key) => {
+    let time: number | null = null;
+    for (const read of reads) {
+      const ts = read(key);
+      if (ts !== undefined && (time === null || ts > time)) time = ts;
+    }
+    return time;
+  };
+}
+
 function storeGetter(
   storeName: string,
   keySerde: Serde<unknown> | undefined,
@@ -483,6 +510,7 @@ export function joinTables(
       if (theirs !== null && keepsTheirs) return join(null, theirs);
       return null;
     };
+    const otherTime = valueTime(isLeft ? right : left, ctx);
     return (rec: Rec) => {
       if (rec.key === null || rec.key === undefined) {
         return ctx.dropRecord("table join of a record without a key");
@@ -493,11 +521,15 @@ export function joinTables(
       // Nothing joined before or after: Kafka forwards nothing (an inner join, or this side's
       // update when the other side is missing and this side is not kept).
       if (theirs === null && !(keepsMine && (mine !== null || mineBefore !== null))) return;
+      // Kafka: the larger of the update's timestamp and the other side's value's.
+      const timestamp = theirs === null
+        ? rec.timestamp
+        : Math.max(rec.timestamp, otherTime(rec.key) ?? rec.timestamp);
       forward({
         key: rec.key,
         value: result(mine, theirs),
         oldValue: result(mineBefore, theirs),
-        timestamp: rec.timestamp,
+        timestamp,
         headers: rec.headers,
       });
     };

@@ -416,3 +416,46 @@ Deno.test("KTable.groupBy on disk: a reopened driver resumes the counts from the
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("KTable-KTable join timestamps: the larger of the update's and the other side's value's (Kafka)", () => {
+  const b = new StreamsBuilder();
+  const left = b.table<string, string>("left", { storeName: "left-store" });
+  const right = b.table<string, string>("right", { storeName: "right-store" });
+  const joined = left.leftJoin(right, (l, r) => `${l}-${r}`);
+  joined.toStream().to("out");
+  // A join of the join (no store): its value's timestamp is the larger of both sides'.
+  const third = b.table<string, string>("third", { storeName: "third-store" });
+  third.join(joined, (t, j) => `${t}+${j}`).toStream().to("out2");
+  const d = new TopologyTestDriver(b.build(), defaults);
+  const l = d.createInputTopic("left", S, S);
+  const r = d.createInputTopic("right", S, S);
+  const t = d.createInputTopic("third", S, S);
+  l.pipeInput("k", "A", 10);
+  r.pipeInput("k", "a", 5); // older than A: the result keeps A's 10
+  l.pipeInput("k", "B", 7); // newer than a: 7
+  r.pipeInput("k", null, 3); // left join, a deleted: B alone, still max(3, B's 7)
+  l.pipeInput("j", "C", 4); // no right side: the update's own 4
+  t.pipeInput("k", "T", 1); // the join's value B-null: max(left 7, right none) = 7
+  assertEquals(drain(d, "out", S), [
+    "k:A-null@10",
+    "k:A-a@10",
+    "k:B-a@7",
+    "k:B-null@7",
+    "j:C-null@4",
+  ]);
+  assertEquals(drain(d, "out2", S), ["k:T+B-null@7"]);
+});
+
+Deno.test("KTable-KTable join with a stream aggregation: the aggregate's own timestamp, not the task's time", () => {
+  const b = new StreamsBuilder();
+  const counts = b.stream<string, string>("clicks").groupByKey().count({ storeName: "clicks" });
+  b.table<string, string>("names").join(counts, (n, c) => `${n}:${c}`).toStream().to("out");
+  const d = new TopologyTestDriver(b.build(), defaults);
+  const clicks = d.createInputTopic("clicks", S, S);
+  const names = d.createInputTopic("names", S, S);
+  clicks.pipeInput("k", "x", 1);
+  names.pipeInput("k", "ann", 9); // max(9, the count's 1)
+  clicks.pipeInput("k", "x", 3); // the count's timestamp: max(3, 1) = 3; the result max(3, 9)
+  names.pipeInput("k", "bob", 4); // max(4, 3): the task's time (9) is not the count's
+  assertEquals(drain(d, "out", S), ["k:ann:1@9", "k:ann:2@9", "k:bob:2@4"]);
+});

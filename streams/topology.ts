@@ -285,7 +285,8 @@ export class StreamsBuilder {
         if (kb === null) return ctx.dropRecord("table record without a key");
         const vb = rec.value as Uint8Array | null;
         const old = store.get(kb);
-        store.put(kb, vb, ctx.streamTime);
+        // The value's timestamp, as Kafka's timestamped store (table-table joins read it).
+        store.put(kb, vb, rec.timestamp);
         forward({
           key: ks.deserialize(kb),
           value: vs.deserialize(vb),
@@ -1564,8 +1565,9 @@ export class KTable<K, V> {
    * Joins with another table on equal keys (inner join; Kafka's KTable-KTable join): an update
    * of either side looks the key up in the other and forwards `joiner(left, right)`, or a
    * tombstone (`null`) when the key no longer joins; an update whose key is missing on the
-   * other side forwards nothing. The result carries the triggering update's timestamp. Both
-   * tables must be co-partitioned (their topics' partition counts equal, checked at start).
+   * other side forwards nothing. The result's timestamp is the larger of the update's and the
+   * other side's value's. Both tables must be co-partitioned (their topics' partition counts
+   * equal, checked at start).
    *
    * @example
    * ```ts
@@ -1853,12 +1855,15 @@ export class KGroupedStream<K, V> {
       "KSTREAM-AGGREGATE-STATE-STORE",
       () => ({ kind: "kv" }),
     );
-    const node = addAggregationNode(b, "KSTREAM-AGGREGATE", s, (ctx, forward, store, vs) => {
+    const node = addAggregationNode(b, "KSTREAM-AGGREGATE", s, (_ctx, forward, store, vs) => {
       return (rec, kb) => {
         const e = store.get(kb);
         const old = e === undefined ? null : vs.deserialize(e.value);
         const value = update(rec.key, rec.value, old) as VA;
-        store.put(kb, vs.serialize(value), ctx.streamTime);
+        // The aggregate's timestamp, as Kafka's KStreamAggregate stores it (table-table joins
+        // read it).
+        const time = e === undefined ? rec.timestamp : Math.max(rec.timestamp, e.timestamp);
+        store.put(kb, vs.serialize(value), time);
         forward({
           key: rec.key,
           value,

@@ -336,13 +336,15 @@ export class Consumer {
       forgottenTopicsData: [],
       rackId: "",
     });
+    // Aborted while the leader or topic ids were looked up: send nothing (a fetch sent and
+    // left without a handler rejects unhandled when its connection closes).
+    if (signal?.aborted) return { records: [], updates: [] };
     const sent = conn.send({ request: FetchRequest, response: FetchResponse }, request, {
       version,
       timeoutMs: this.#client.options.requestTimeoutMs + maxWaitMs,
     });
     let response;
     if (signal) {
-      if (signal.aborted) return { records: [], updates: [] };
       let onAbort = () => {};
       const aborted = new Promise<undefined>((resolve) => {
         onAbort = () => resolve(undefined);

@@ -163,3 +163,20 @@ Deno.test("Consumer prefetch: positions follow returned records only, and a seek
     await consumer.close();
   });
 });
+
+Deno.test("Consumer poll with an aborted signal, then close: the abandoned fetch rejects nowhere", async () => {
+  // KafkaStreams.close() right after start() hit this: the signal was aborted while the leader
+  // was looked up, the fetch was sent anyway and left without a handler, and closing its
+  // connection made an unhandled rejection (a crash of the process).
+  await withTopic(1, async (client) => {
+    const consumer = new Consumer(client, { maxWaitMs: 5000, prefetch: false });
+    await consumer.assign([{ topic: "t", partition: 0 }]);
+    const abort = new AbortController();
+    const polled = consumer.poll({ signal: abort.signal });
+    abort.abort(); // while the poll looks the leader up, before its fetch is sent
+    assert.deepEqual(await polled, []);
+    await consumer.close();
+    // Let a rejection surface (the test fails on an unhandled one).
+    await new Promise((r) => setTimeout(r, 50));
+  });
+});

@@ -2,8 +2,9 @@
 /**
  * Sluice Streams: Kafka Streams for Deno, on Sluice's client. Build a topology with
  * {@linkcode StreamsBuilder} (streams, tables, stateless operations, aggregations over keys,
- * time windows and sessions, joins), then run it with {@linkcode KafkaStreams}: instances
- * sharing an application id split the input partitions through the consumer-group protocol;
+ * time windows and sessions, re-grouped tables with subtractors, stream and table joins), then
+ * run it with {@linkcode KafkaStreams}: instances sharing an application id split the input
+ * partitions through the consumer-group protocol;
  * state stores live in memory or on disk, backed by compacted changelog topics and restored
  * when a task moves; results are committed at least once or exactly once (transactions with
  * the input offsets, as Kafka's `exactly_once_v2`).
@@ -94,6 +95,7 @@
 
 export { type Serde, SerdeError, Serdes } from "./serdes.ts";
 export { BufferConfig, Suppressed } from "./suppressed.ts";
+export { KGroupedTable } from "./table_ops.ts";
 export {
   JoinWindows,
   SessionWindows,

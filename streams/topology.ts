@@ -31,6 +31,13 @@ import {
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import type { Suppressed } from "./suppressed.ts";
 import {
+  groupTable,
+  joinTables,
+  type KGroupedTable,
+  type MakeTable,
+  type TableParts,
+} from "./table_ops.ts";
+import {
   type BytesStore,
   sessionKey,
   sessionWindowOf,
@@ -277,7 +284,8 @@ export class StreamsBuilder {
         if (kb === null) return ctx.dropRecord("table record without a key");
         const vb = rec.value as Uint8Array | null;
         const old = store.get(kb);
-        store.put(kb, vb, ctx.streamTime);
+        // The value's timestamp, as Kafka's timestamped store (table-table joins read it).
+        store.put(kb, vb, rec.timestamp);
         forward({
           key: ks.deserialize(kb),
           value: vs.deserialize(vb),
@@ -1632,6 +1640,158 @@ export class KTable<K, V> {
     );
   }
 
+  #parts(): TableParts {
+    return {
+      b: this.#b,
+      node: this.#node,
+      stores: this.#stores,
+      getter: this.#getter,
+      keySerde: this.#keySerde as Serde<unknown> | undefined,
+      valueSerde: this.#valueSerde as Serde<unknown> | undefined,
+    };
+  }
+
+  /**
+   * Re-groups the table by a new key (Kafka's `KTable.groupBy`), to aggregate with an adder and
+   * a subtractor ({@linkcode KGroupedTable}). Every update goes through the repartition topic
+   * `<applicationId>-<name>-repartition` (`name`: `grouped.name`, else the aggregation's store
+   * name) as Kafka 3.4+ writes it: one record with the old and the new value when both map to
+   * the same group, else a subtraction (old value) to the old group followed by an addition
+   * (new value) to the new group; a deletion only subtracts. Entries the selector maps to a
+   * `null` key or value are left out.
+   *
+   * @example Users per region
+   * ```ts
+   * import { Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * b.table<string, string>("user-regions")
+   *   .groupBy((user, region) => [region, user])
+   *   .count({ storeName: "per-region" });
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * const users = d.createInputTopic("user-regions", S, S);
+   * users.pipeInput("alice", "europe");
+   * users.pipeInput("bob", "europe");
+   * users.pipeInput("alice", null); // deleted: subtracted from europe
+   * console.assert(d.getKeyValueStore<string, number>("per-region").get("europe") === 1);
+   * ```
+   *
+   * @param selector The new `[key, value]` of an entry.
+   * @param grouped The repartition topic's name and serdes (default: the application's).
+   * @returns The grouped table.
+   */
+  groupBy<K2, V2>(
+    selector: (key: K, value: V) => [K2, V2],
+    grouped: Grouped<K2, V2> = {},
+  ): KGroupedTable<K2, V2> {
+    return groupTable(this.#parts(), selector, grouped, makeTable as MakeTable);
+  }
+
+  /**
+   * Joins with another table on equal keys (inner join; Kafka's KTable-KTable join): an update
+   * of either side looks the key up in the other and forwards `joiner(left, right)`, or a
+   * tombstone (`null`) when the key no longer joins; an update whose key is missing on the
+   * other side forwards nothing. The result's timestamp is the larger of the update's and the
+   * other side's value's. Both tables must be co-partitioned (their topics' partition counts
+   * equal, checked at start).
+   *
+   * @example
+   * ```ts
+   * import { Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * const names = b.table<string, string>("names");
+   * const emails = b.table<string, string>("emails");
+   * names.join(emails, (n, e) => `${n} <${e}>`, { storeName: "contacts" }).toStream().to("out");
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * d.createInputTopic("names", S, S).pipeInput("u1", "Ann");
+   * d.createInputTopic("emails", S, S).pipeInput("u1", "ann@example.com");
+   * d.createInputTopic("names", S, S).pipeInput("u1", null);
+   * const out = d.createOutputTopic("out", S, S).readKeyValuesToList();
+   * console.assert(out[0][1] === "Ann <ann@example.com>" && out[1][1] === null);
+   * ```
+   *
+   * @param other The other table (same key type).
+   * @param joiner The result from both values.
+   * @param materialized A store for the result (`storeName`: queryable); default none.
+   * @returns The joined table.
+   */
+  join<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, other: VO) => VR,
+    materialized: Materialized<K, VR> = {},
+  ): KTable<K, VR> {
+    return this.#tableJoin(
+      other,
+      joiner as (l: unknown, r: unknown) => unknown,
+      "inner",
+      materialized,
+    );
+  }
+
+  /**
+   * Joins with another table, keeping this table's keys without a match (`joiner(value,
+   * null)`); the result of a key is deleted (a tombstone) only when this table deletes it.
+   *
+   * @param other The other table.
+   * @param joiner The result; `other` is `null` for a key the other table lacks.
+   * @param materialized A store for the result; default none.
+   * @returns The joined table.
+   */
+  leftJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V, other: VO | null) => VR,
+    materialized: Materialized<K, VR> = {},
+  ): KTable<K, VR> {
+    return this.#tableJoin(
+      other,
+      joiner as (l: unknown, r: unknown) => unknown,
+      "left",
+      materialized,
+    );
+  }
+
+  /**
+   * Joins with another table, keeping the keys of either side (`joiner(value, null)`,
+   * `joiner(null, other)`); a key's result is deleted once both sides deleted it.
+   *
+   * @param other The other table.
+   * @param joiner The result; one side is `null` for a key only the other has.
+   * @param materialized A store for the result; default none.
+   * @returns The joined table.
+   */
+  outerJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (value: V | null, other: VO | null) => VR,
+    materialized: Materialized<K, VR> = {},
+  ): KTable<K, VR> {
+    return this.#tableJoin(
+      other,
+      joiner as (l: unknown, r: unknown) => unknown,
+      "outer",
+      materialized,
+    );
+  }
+
+  #tableJoin<VO, VR>(
+    other: KTable<K, VO>,
+    joiner: (l: unknown, r: unknown) => unknown,
+    mode: "inner" | "left" | "outer",
+    materialized: Materialized<K, VR>,
+  ): KTable<K, VR> {
+    if (!(other instanceof KTable)) {
+      throw new TypeError(`${mode} join: the other side must be a KTable`);
+    }
+    return joinTables(
+      this.#parts(),
+      other.#parts(),
+      joiner,
+      mode,
+      materialized as Materialized<unknown, unknown>,
+      makeTable as MakeTable,
+    ) as KTable<K, VR>;
+  }
+
   /**
    * The table's updates as a stream (a deletion is a record with a `null` value).
    *
@@ -1821,12 +1981,15 @@ export class KGroupedStream<K, V> {
       "KSTREAM-AGGREGATE-STATE-STORE",
       () => ({ kind: "kv" }),
     );
-    const node = addAggregationNode(b, "KSTREAM-AGGREGATE", s, (ctx, forward, store, vs) => {
+    const node = addAggregationNode(b, "KSTREAM-AGGREGATE", s, (_ctx, forward, store, vs) => {
       return (rec, kb) => {
         const e = store.get(kb);
         const old = e === undefined ? null : vs.deserialize(e.value);
         const value = update(rec.key, rec.value, old) as VA;
-        store.put(kb, vs.serialize(value), ctx.streamTime);
+        // The aggregate's timestamp, as Kafka's KStreamAggregate stores it (table-table joins
+        // read it).
+        const time = e === undefined ? rec.timestamp : Math.max(rec.timestamp, e.timestamp);
+        store.put(kb, vs.serialize(value), time);
         forward({
           key: rec.key,
           value,

@@ -21,7 +21,7 @@
  * warm-up run (the brokers' JIT).
  *
  * The report gives each measurement's producer rate, the CPU seconds of every broker process
- * (`/proc/<pid>/stat`) and of the producer, the brokers' WARN/ERROR log lines during it (a
+ * (its threads' nanoseconds on CPU, `cpuBetween` of `tests/process_usage.ts`) and of the producer, the brokers' WARN/ERROR log lines during it (a
  * starved etcd fences brokers and moves leaders on a loaded machine), the per-round ratio
  * cluster ÷ standalone, and the ratio of the medians (issue #13's bar: ≥ 40%).
  *
@@ -40,10 +40,11 @@
 
 import { parseArgs } from "node:util";
 import { Admin, Client } from "../client/mod.ts";
-import { type BrokerProcess, processUsage, startBrokerProcess } from "./e2e/broker_process.ts";
+import { type BrokerProcess, startBrokerProcess } from "./e2e/broker_process.ts";
 import type { ConsumeStats, ProduceStats } from "./e2e/payload.ts";
 import { buildRdkafkaPerf, startConsumer, startProducer } from "./e2e/workers.ts";
 import { freePort } from "../tests/chaos/broker.ts";
+import { cpuBetween, type ProcessUsage, processUsage } from "../tests/process_usage.ts";
 import { until } from "../tests/cluster/harness.ts";
 import { startEtcd, type TestEtcd } from "../tests/etcd.ts";
 
@@ -352,8 +353,20 @@ function clusterTarget(brokers: BrokerProcess[], partitions: number): Target {
   };
 }
 
-async function cpuOf(pids: number[]): Promise<number[]> {
-  return await Promise.all(pids.map((p) => processUsage(p).then((u) => u.cpuSeconds, () => NaN)));
+/** A reading of each process (`undefined` for one that could not be read). */
+async function cpuOf(pids: number[]): Promise<(ProcessUsage | undefined)[]> {
+  return await Promise.all(pids.map((p) => processUsage(p).catch(() => undefined)));
+}
+
+/** CPU seconds of each process between two readings (NaN where either is missing). */
+function cpuSeconds(
+  before: (ProcessUsage | undefined)[],
+  after: (ProcessUsage | undefined)[],
+): number[] {
+  return after.map((a, i) => {
+    const b = before[i];
+    return a === undefined || b === undefined ? NaN : cpuBetween(b, a).seconds;
+  });
 }
 
 /** WARN and ERROR lines of the brokers since the measurement began (the first 20, and a count). */
@@ -404,7 +417,7 @@ async function measure(
     kills.push(producer.kill);
     const p: ProduceStats = await producer.result;
     const after = await cpuOf(t.pids());
-    m.brokerCpuSeconds = after.map((c, i) => c - before[i]);
+    m.brokerCpuSeconds = cpuSeconds(before, after);
     m.seconds = p.seconds;
     m.producerCpuSeconds = p.cpuSeconds ?? 0;
     m.librdkafka = (p as ProduceStats & { librdkafka?: string }).librdkafka;

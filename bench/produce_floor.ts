@@ -2,7 +2,8 @@
 /**
  * The floor under a broker's CPU per MB of produced 1 KiB records on this machine (issue #17):
  * what any broker that checks each batch in the WASM core and writes it to the page cache pays,
- * whatever else it does, measured as CPU time (utime + stime from `/proc`, Linux), not wall time:
+ * whatever else it does, measured as CPU time (nanoseconds on CPU of this process's threads, or of
+ * this thread, from `/proc`: `tests/process_usage.ts`, Linux), not wall time:
  *
  * - `scanBatches` of a 1 MB batch of 1,000 × 1 KiB records (copy into WASM memory, CRC-32C,
  *   record walk), on this thread;
@@ -23,22 +24,11 @@
 
 import { scanBatches } from "../wasm/core.ts";
 import { buildBatch } from "../wasm/testing.ts";
+import { cpuBetween, processUsage, threadCpuNs } from "../tests/process_usage.ts";
 
 const MiB = 1 << 20;
 const WRITES = 200;
 const SCANS = 400;
-
-/** CPU milliseconds of this process, and of its main thread. */
-function cpuMs(): { process: number; main: number } {
-  const read = (path: string) => {
-    const fields = Deno.readTextFileSync(path).split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
-  };
-  return {
-    process: read(`/proc/${Deno.pid}/stat`),
-    main: read(`/proc/self/task/${Deno.pid}/stat`),
-  };
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,7 +39,7 @@ async function writes(dir: string, sync: boolean): Promise<number> {
   const path = `${dir}/${sync ? "sync" : "async"}.log`;
   const buf = new Uint8Array(MiB).fill(7);
   using f = await Deno.open(path, { create: true, write: true, truncate: true });
-  const before = cpuMs();
+  const before = await processUsage(Deno.pid);
   for (let i = 0; i < WRITES; i++) {
     buf[i] = i; // a new frame each time, as the socket would fill one
     if (sync) {
@@ -60,7 +50,7 @@ async function writes(dir: string, sync: boolean): Promise<number> {
       while (off < buf.length) off += await f.write(buf.subarray(off));
     }
   }
-  const ms = cpuMs().process - before.process;
+  const ms = cpuBetween(before, await processUsage(Deno.pid)).seconds * 1000;
   await Deno.remove(path);
   return ms / (WRITES * MiB / 1e6);
 }
@@ -72,11 +62,11 @@ function scans(): number {
     records: Array.from({ length: 1000 }, () => ({ key: null, value })),
   });
   for (let i = 0; i < 20; i++) scanBatches(batch); // warm up
-  const before = cpuMs();
+  const before = threadCpuNs();
   for (let i = 0; i < SCANS; i++) {
     if (scanBatches(batch).count !== 1) throw new Error("produce_floor: the batch did not scan");
   }
-  return (cpuMs().main - before.main) / (SCANS * batch.length / 1e6);
+  return (threadCpuNs() - before) / 1e6 / (SCANS * batch.length / 1e6);
 }
 
 if (import.meta.main) {

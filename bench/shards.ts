@@ -10,11 +10,13 @@
  * `--workers` run one after the other in each of `--rounds` rounds, the order reversed every
  * other round, so every count sees the same machine. Printed: the median MB/s (record values) of
  * each count, its ratio to the first count's (of the medians, and the median of the ratios
- * within a round), the cores the process used (CPU of all its threads from `/proc/self/stat`
- * over the wall time), MB per CPU second, and MB per CPU second of the workers' JavaScript
- * threads alone (each reads its own `/proc/thread-self/stat`): on a shared machine the cores a run
- * gets vary, and equal MB per CPU second for every count says the workers do not hold each other
- * up, so that with free cores the throughput would follow the worker count.
+ * within a round), the cores the process used (CPU of all its threads over the wall time: their
+ * nanoseconds on CPU, `cpuBetween` of `tests/process_usage.ts`), MB per CPU second, and MB per CPU
+ * second of the workers' JavaScript threads alone (each reads its own nanoseconds,
+ * `/proc/thread-self/schedstat`, and the user/system split of its clock ticks from
+ * `/proc/thread-self/stat`): on a shared machine the cores a run gets vary, and equal MB per CPU
+ * second for every count says the workers do not hold each other up, so that with free cores the
+ * throughput would follow the worker count.
  *
  * ```
  * deno task bench:shards --workers 1,2 --rounds 3
@@ -39,6 +41,7 @@
 import { parseArgs } from "node:util";
 import type { ShardCommand, ShardReply } from "./shards_worker.ts";
 import { shardPorts } from "../server/shards.ts";
+import { cpuBetween, processUsage } from "../tests/process_usage.ts";
 
 const args = parseArgs({
   args: Deno.args,
@@ -80,15 +83,6 @@ if (seconds > 60 || rounds > 20 || counts.some((c) => c > 64)) {
 const base = args.values.dir ??
   (await Deno.stat("/dev/shm").then(() => "/dev/shm", () => Deno.env.get("TMPDIR") ?? "/tmp"));
 
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
-/** utime + stime of this process, every thread, in seconds. */
-async function processCpu(): Promise<number> {
-  const stat = await Deno.readTextFile("/proc/self/stat");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
 async function loadAverage(): Promise<string> {
   return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 }
@@ -123,7 +117,7 @@ async function measure(
   which?: "local" | "remote",
 ): Promise<Run> {
   const load = await loadAverage();
-  const cpu0 = await processCpu();
+  const cpu0 = await processUsage(Deno.pid);
   const t0 = performance.now();
   const results = await all(
     workers,
@@ -132,7 +126,7 @@ async function measure(
     seconds * 1000 + 60_000,
   );
   const wall = (performance.now() - t0) / 1000;
-  const cpu = await processCpu() - cpu0;
+  const cpu = cpuBetween(cpu0, await processUsage(Deno.pid)).seconds;
   const bytes = results.reduce((s, r) => s + r.valueBytes, 0);
   const ms = Math.max(...results.map((r) => r.ms));
   return {

@@ -8,6 +8,7 @@
 import { Broker, startShard } from "../server/broker.ts";
 import { DEFAULT_BROKER_CONFIG } from "../server/config.ts";
 import { shardOf } from "../server/shards.ts";
+import { threadCpuNs } from "../tests/process_usage.ts";
 import {
   concat,
   decodeBody,
@@ -205,17 +206,18 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
 }
 
 /**
- * CPU seconds of this worker's JavaScript thread (`/proc/thread-self/stat`, read synchronously so
- * that the calling thread reads its own), or NaN where there is no such file.
+ * CPU time of this worker's JavaScript thread, read by the thread itself: nanoseconds on CPU
+ * (`threadCpuNs`), and the clock ticks of `/proc/thread-self/stat` (10 ms steps) for the split
+ * between user and system time; NaN where there are no such files.
  */
-function threadCpu(): { all: number; system: number } {
+function threadCpu(): { ns: number; userTicks: number; systemTicks: number } {
+  const ns = threadCpuNs();
   try {
     const stat = Deno.readTextFileSync("/proc/thread-self/stat");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const system = Number(fields[12]) / 100; // USER_HZ
-    return { all: Number(fields[11]) / 100 + system, system };
+    return { ns, userTicks: Number(fields[11]), systemTicks: Number(fields[12]) };
   } catch {
-    return { all: NaN, system: NaN };
+    return { ns, userTicks: NaN, systemTicks: NaN };
   }
 }
 
@@ -245,13 +247,17 @@ async function run(ms: number, which?: "local" | "remote"): Promise<void> {
   }));
   const elapsed = performance.now() - started;
   const cpu1 = threadCpu();
+  const seconds = (cpu1.ns - cpu0.ns) / 1e9;
+  const systemTicks = cpu1.systemTicks - cpu0.systemTicks;
+  const ticks = cpu1.userTicks - cpu0.userTicks + systemTicks;
   post({
     type: "result",
     valueBytes: requests * valueBytesPerRequest,
     requests,
     ms: elapsed,
-    threadCpu: cpu1.all - cpu0.all,
-    threadSystemCpu: cpu1.system - cpu0.system,
+    threadCpu: seconds,
+    // the ticks' share of system time, of the nanoseconds
+    threadSystemCpu: ticks > 0 ? seconds * systemTicks / ticks : 0,
   });
 }
 

@@ -18,7 +18,8 @@
 
 import { parseArgs } from "node:util";
 import { Admin, Client } from "../client/mod.ts";
-import { cpuBetween, startBrokerProcess } from "./e2e/broker_process.ts";
+import { startBrokerProcess } from "./e2e/broker_process.ts";
+import { cpuBetween } from "../tests/process_usage.ts";
 import { buildRdkafkaPerf, startConsumer, startProducer } from "./e2e/workers.ts";
 import { makeCertificates } from "../tests/tls_certs.ts";
 

@@ -8,7 +8,7 @@ import {
   ProducerStateManager,
   snapshotPath,
 } from "./producer_state.ts";
-import { buildBatch } from "../wasm/testing.ts";
+import { buildBatch, concatBytes } from "../wasm/testing.ts";
 
 const PID = 4242;
 
@@ -22,16 +22,6 @@ function idem(seq: number, count: number, epoch = 0, pid = PID, ts = Date.now())
     producerEpoch: epoch,
     baseSequence: seq,
   });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 async function withLog(
@@ -131,11 +121,11 @@ Deno.test("producer state: gaps, fencing, epoch bump and sequence wrap-around", 
 
 Deno.test("producer state: batches of one append are checked in order, all or nothing", async () => {
   await withLog({}, async (log) => {
-    strictEqual((await log.append(concat(idem(0, 1), idem(1, 2)))).baseOffset, 0);
+    strictEqual((await log.append(concatBytes([idem(0, 1), idem(1, 2)]))).baseOffset, 0);
     strictEqual(log.logEndOffset, 3);
     // second batch out of order: nothing of the append is written or recorded
     await expectCode(
-      log.append(concat(idem(3, 1), idem(5, 1))),
+      log.append(concatBytes([idem(3, 1), idem(5, 1)])),
       OUT_OF_ORDER_SEQUENCE_NUMBER,
       "expected 4",
     );
@@ -143,7 +133,7 @@ Deno.test("producer state: batches of one append are checked in order, all or no
     strictEqual(log.producerStates()[0].lastSequence, 2);
     // batches of one producer followed by another producer's and a plain batch
     const plain = buildBatch({ records: [{ key: null, value: "p" }], baseTimestamp: Date.now() });
-    const r = await log.append(concat(idem(3, 1), idem(0, 2, 0, 7), plain, idem(4, 1)));
+    const r = await log.append(concatBytes([idem(3, 1), idem(0, 2, 0, 7), plain, idem(4, 1)]));
     deepStrictEqual([r.baseOffset, r.lastOffset], [3, 7]);
     // concurrent appends queue up in one group: each sees the previous one's state
     const rs = await Promise.all([
@@ -363,7 +353,7 @@ Deno.test("producer state: rebuilt after truncateTo", async () => {
 Deno.test("producer state: a roll inside a multi-batch append keeps its earlier batches in the snapshot", async () => {
   await withLog({ "segment.bytes": "300" }, async (log, dir, reopen) => {
     strictEqual((await log.append(idem(0, 3))).baseOffset, 0);
-    const r = await log.append(concat(idem(3, 3), idem(6, 3), idem(9, 3), idem(12, 3)));
+    const r = await log.append(concatBytes([idem(3, 3), idem(6, 3), idem(9, 3), idem(12, 3)]));
     deepStrictEqual([r.baseOffset, r.lastOffset], [3, 14]);
     const inside = log.segmentBaseOffsets.filter((b) => b > 3 && b < 15);
     strictEqual(inside.length > 0, true, `bases ${log.segmentBaseOffsets}`);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { ProtocolError } from "./errors.ts";
 import {
+  concat,
   decodeBody,
   decodeRequestHeader,
   decodeResponseHeader,
@@ -65,13 +66,8 @@ Deno.test("response frame: size prefix covers header and referenced records", ()
   const chunks = encodeResponseFrame(FetchResponse, 16, 77, m);
   assert.equal(chunks.length, 3);
   assert.equal(chunks[1], records);
-  const total = chunks.reduce((n, c) => n + c.length, 0);
-  const frame = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    frame.set(c, o);
-    o += c.length;
-  }
+  const frame = concat(chunks);
+  const total = frame.length;
   assert.equal(new DataView(frame.buffer).getInt32(0), total - 4);
   const splitter = new FrameSplitter();
   const [payload] = splitter.push(frame);
@@ -175,4 +171,20 @@ Deno.test("decodeRequestHeader refuses short or malformed headers", () => {
     () => decodeRequestHeader(new Uint8Array([0, 18, 0, 3, 0, 0, 0, 1, 0, 50, 65])),
     ProtocolError,
   );
+});
+
+Deno.test("concat: a lone chunk that starts its buffer is returned itself; anything else is copied", () => {
+  const whole = new Uint8Array([1, 2, 3]);
+  assert.equal(concat([whole]), whole);
+  const view = new Uint8Array([9, 1, 2, 3]).subarray(1);
+  const copied = concat([view]);
+  assert.notEqual(copied, view);
+  assert.equal(copied.byteOffset, 0);
+  assert.deepEqual([...copied], [1, 2, 3]);
+  const two = concat([whole, view]);
+  assert.deepEqual([...two], [1, 2, 3, 1, 2, 3]);
+  two[0] = 7; // a copy: writing into it leaves the chunks alone
+  assert.equal(whole[0], 1);
+  assert.deepEqual([...concat([])], []);
+  assert.deepEqual([...concat([new Uint8Array(0), whole.subarray(2)])], [3]);
 });

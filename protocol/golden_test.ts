@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  concat,
   decodeBody,
   decodeRequestHeader,
   decodeResponseHeader,
@@ -20,15 +21,6 @@ import { ProduceRequest } from "./messages/produce.ts";
 import { decodeMessage, encodeMessage, ZERO_UUID } from "./primitives.ts";
 
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-};
 
 Deno.test("golden: ApiVersions v3 request frame as librdkafka sends it (header v2)", () => {
   const expected = new Uint8Array([

@@ -5,6 +5,7 @@ import { encodeRecordBatch } from "./batch_builder.ts";
 import { decodeRecordsInto } from "./batch_reader.ts";
 import { buildControlBatch } from "./control.ts";
 import { setBaseOffsetAt } from "./layout.ts";
+import { concatBytes as concat } from "../wasm/testing.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -24,16 +25,6 @@ function marker(offset: number, producerId: number, commit: boolean): Uint8Array
   const b = buildControlBatch({ producerId, producerEpoch: 0, commit, timestamp: 0 });
   setBaseOffsetAt(b, 0, offset);
   return b;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function read(bytes: Uint8Array, aborted: Array<{ producerId: number; firstOffset: number }>) {

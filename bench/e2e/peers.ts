@@ -21,12 +21,8 @@ import { Admin, Client } from "../../client/mod.ts";
 import { createProduceRequest, ProduceRequest } from "../../protocol/messages/produce.ts";
 import { encodeRequestFrame } from "../../protocol/framing.ts";
 import { encodeRecordBatch } from "../../records/mod.ts";
-import {
-  cpuBetween,
-  type ProcessUsage,
-  processUsage,
-  startBrokerProcess,
-} from "./broker_process.ts";
+import { startBrokerProcess } from "./broker_process.ts";
+import { cpuBetween, type ProcessUsage, processUsage } from "../../tests/process_usage.ts";
 import type { ConsumeStats, ProduceStats } from "./payload.ts";
 import {
   buildC,

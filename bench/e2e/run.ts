@@ -17,12 +17,8 @@ import {
   measureFileWrite,
   measureLoopbackTcp,
 } from "./baselines.ts";
-import {
-  type BrokerProcess,
-  cpuBetween,
-  resetPeakRss,
-  startBrokerProcess,
-} from "./broker_process.ts";
+import { type BrokerProcess, resetPeakRss, startBrokerProcess } from "./broker_process.ts";
+import { cpuBetween } from "../../tests/process_usage.ts";
 import type { ConsumeStats, ProduceStats } from "./payload.ts";
 import { buildRdkafkaPerf, type ClientName, startConsumer, startProducer } from "./workers.ts";
 import type { Workload } from "./workloads.ts";

@@ -6,7 +6,8 @@
  * with a scraper fetching `/metrics` every second, alternating the order between rounds so drift
  * (page cache, JIT, other load on the machine) falls on both; then, with the broker idle, a burst
  * of back-to-back scrapes to measure the CPU of one scrape directly. Broker CPU is the
- * nanoseconds on CPU of its threads (`/proc/<pid>/task/<tid>/schedstat`, see `cpuBetween`).
+ * nanoseconds on CPU of its threads (`/proc/<pid>/task/<tid>/schedstat`, see `cpuBetween` in
+ * `tests/process_usage.ts`).
  *
  * @example
  * ```sh
@@ -19,7 +20,8 @@
 
 import { parseArgs } from "node:util";
 import { Admin, Client } from "../../client/mod.ts";
-import { type BrokerProcess, cpuBetween, startBrokerProcess } from "./broker_process.ts";
+import { type BrokerProcess, startBrokerProcess } from "./broker_process.ts";
+import { cpuBetween } from "../../tests/process_usage.ts";
 import { buildRdkafkaPerf, type ClientName, startConsumer, startProducer } from "./workers.ts";
 
 /** Help text. */

@@ -15,6 +15,7 @@ import {
 import { Admin, Client } from "../../client/mod.ts";
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { concat } from "../../protocol/framing.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import { ProduceRequest, ProduceResponse } from "../../protocol/messages/produce.ts";
 import {
@@ -25,16 +26,6 @@ import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metad
 import { buildBatch } from "../../wasm/testing.ts";
 import { Broker } from "../broker.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 Deno.test("Produce/Fetch: round trip with exact offsets, bytes and log start offset", async () => {
   await using t = await startTestBroker();
@@ -84,7 +75,7 @@ Deno.test("Produce/Fetch: round trip with exact offsets, bytes and log start off
     const want2 = b2.slice();
     new DataView(want2.buffer).setBigInt64(0, 8n);
     setPartitionLeaderEpochAt(want2, 0, 0);
-    assertEquals(part.records, concat(want1, want2));
+    assertEquals(part.records, concat([want1, want2]));
     // The other partition is untouched.
     const f0 = await c.request(
       FetchRequest,
@@ -124,7 +115,7 @@ Deno.test("Produce: compressed batches are stored exactly as received", async ()
       setPartitionLeaderEpochAt(w, 0, 0);
       return w;
     });
-    assertEquals(f.responses[0].partitions[0].records, concat(...want));
+    assertEquals(f.responses[0].partitions[0].records, concat(want));
   } finally {
     c.close();
   }
@@ -143,7 +134,7 @@ Deno.test("Produce: per-partition errors", async () => {
     const cases: [string, number, Uint8Array | null, number, number][] = [
       ["unknown topic", 9, ok1, 1, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
       ["bad CRC", 9, badCrc, 1, ErrorCode.CORRUPT_MESSAGE],
-      ["two batches", 9, concat(ok1, ok1), 1, ErrorCode.INVALID_RECORD],
+      ["two batches", 9, concat([ok1, ok1]), 1, ErrorCode.INVALID_RECORD],
       ["null records", 9, null, 1, ErrorCode.INVALID_RECORD],
       ["too large", 9, big, 1, ErrorCode.MESSAGE_TOO_LARGE],
       ["acks=2", 9, ok1, 2, ErrorCode.INVALID_REQUIRED_ACKS],
@@ -524,8 +515,8 @@ Deno.test("Produce v0-v2: what Kafka's LogValidator refuses, a bomb, and an empt
     const cases: [string, string, Uint8Array, number][] = [
       ["bad CRC", "strict", badCrc, ErrorCode.CORRUPT_MESSAGE],
       ["cut off", "strict", one.subarray(0, one.length - 1), ErrorCode.CORRUPT_MESSAGE],
-      ["wrapper beside a message", "strict", concat(gz, one), ErrorCode.INVALID_RECORD],
-      ["magic 0 then 1", "strict", concat(v0, one), ErrorCode.INVALID_RECORD],
+      ["wrapper beside a message", "strict", concat([gz, one]), ErrorCode.INVALID_RECORD],
+      ["magic 0 then 1", "strict", concat([v0, one]), ErrorCode.INVALID_RECORD],
       ["zstd in magic 1", "strict", zstd, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE],
       ["larger than max.message.bytes", "strict", big, ErrorCode.MESSAGE_TOO_LARGE],
       [

@@ -11,6 +11,7 @@
  */
 
 import { ErrorCode } from "../../protocol/errors.ts";
+import { concat } from "../../protocol/framing.ts";
 import { Broker } from "../broker.ts";
 import type { Logger } from "../logger.ts";
 import type {
@@ -329,14 +330,7 @@ export class TestController implements AsyncDisposable {
     const dir = `${this.nodes.get(id)!.dir}/${topic}-${partition}`;
     const names: string[] = [];
     for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".log")) names.push(e.name);
-    const parts = await Promise.all(names.sort().map((n) => Deno.readFile(`${dir}/${n}`)));
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concat(await Promise.all(names.sort().map((n) => Deno.readFile(`${dir}/${n}`))));
   }
 
   /**

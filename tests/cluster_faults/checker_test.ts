@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok, strictEqual } from "node:assert/st
 import { encodeRecordBatch } from "../../records/batch_builder.ts";
 import { setPartitionLeaderEpochAt } from "../../records/layout.ts";
 import { offsetFileStem } from "../../engine/names.ts";
+import { concat } from "../../protocol/framing.ts";
 import { makeValue } from "../chaos/protocol.ts";
 import { checkPartition } from "../chaos/checker.ts";
 import {
@@ -78,14 +79,7 @@ Deno.test("commits: a read sent just before an acknowledgement may see the older
 });
 
 async function writeSegment(dir: string, base: number, batches: Uint8Array[]): Promise<void> {
-  const size = batches.reduce((n, b) => n + b.length, 0);
-  const data = new Uint8Array(size);
-  let pos = 0;
-  for (const b of batches) {
-    data.set(b, pos);
-    pos += b.length;
-  }
-  await Deno.writeFile(`${dir}/${offsetFileStem(base)}.log`, data);
+  await Deno.writeFile(`${dir}/${offsetFileStem(base)}.log`, concat(batches));
 }
 
 function batch(base: number, ids: string[], epoch: number): Uint8Array {

@@ -1,8 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * The broker under fuzz: `deno run -A cli/main.ts broker` in a child process on a free loopback
- * port with a fresh data directory, watched through `/proc/<pid>` (resident memory, open files)
- * and through its log, where every line is classified: the ERROR lines a hostile client is
+ * port with a fresh data directory, watched through `/proc/<pid>` (resident memory, open files,
+ * CPU time) and through its log, where every line is classified: the ERROR lines a hostile client is
  * expected to cause (a refused frame closes its connection, as Kafka does) are counted; any other
  * ERROR line, and anything on stderr that is not a log line (an uncaught exception), is
  * unexpected and reported with the line.
@@ -11,6 +11,12 @@
  *
  * @module
  */
+
+import {
+  cpuBetween as processCpuBetween,
+  type ProcessUsage,
+  processUsage,
+} from "../process_usage.ts";
 
 /** A log line the fuzzer did not expect. */
 export interface UnexpectedLine {
@@ -151,22 +157,19 @@ export async function processStatus(pid: number): Promise<ProcessStatus> {
   return { rssBytes: kb("VmRSS") * 1024, peakRssBytes: kb("VmHWM") * 1024, openFiles };
 }
 
-/** CPU counters of a process and of the machine, in clock ticks (`/proc`). */
+/** CPU counters of a process and of the machine (`/proc`). */
 export interface CpuSample {
   /** When it was taken (`performance.now()`). */
   at: number;
-  /** The process's user and system time. */
-  processTicks: number;
-  /** The machine's busy time over all CPUs (everything but idle and iowait). */
+  /** The process's CPU time: its threads' nanoseconds and its clock ticks. */
+  process: ProcessUsage;
+  /** The machine's busy clock ticks over all CPUs (everything but idle and iowait). */
   busyTicks: number;
-  /** The machine's total time over all CPUs. */
+  /** The machine's total clock ticks over all CPUs. */
   totalTicks: number;
   /** `/proc/loadavg`'s 1-minute load average. */
   load1: number;
 }
-
-/** Clock ticks per second (`getconf CLK_TCK`; 100 on Linux). */
-export const CLOCK_TICKS = 100;
 
 /**
  * Reads the CPU counters of `pid` and of the machine, so that a stall can be told apart from a
@@ -177,7 +180,7 @@ export const CLOCK_TICKS = 100;
  * ```ts
  * import { cpuSample } from "./broker_process.ts";
  * const s = await cpuSample(Deno.pid);
- * console.log(s.processTicks >= 0, s.totalTicks > s.busyTicks); // true true
+ * console.log(s.process.threadCpuNs.size > 0, s.totalTicks > s.busyTicks); // true true
  * ```
  *
  * @param pid Process id.
@@ -186,26 +189,31 @@ export const CLOCK_TICKS = 100;
  */
 export async function cpuSample(pid: number): Promise<CpuSample> {
   const at = performance.now();
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the command (which may hold spaces), from field 3 on: utime is 14, stime 15.
-  const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const processTicks = Number(after[11]) + Number(after[12]);
+  const process = await processUsage(pid);
   const cpu = (await Deno.readTextFile("/proc/stat")).split("\n")[0].split(/\s+/).slice(1)
     .map(Number);
   const totalTicks = cpu.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
   const busyTicks = totalTicks - cpu[3] - (cpu[4] ?? 0);
   const load1 = Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
-  return { at, processTicks, busyTicks, totalTicks, load1 };
+  return { at, process, busyTicks, totalTicks, load1 };
 }
 
 /**
- * What a process and the machine did between two samples.
+ * What a process and the machine did between two samples: the process's CPU time over the wall
+ * time as a percentage of one core (its threads' nanoseconds on CPU, or its clock ticks when a
+ * thread exited in between: `cpuBetween` of `tests/process_usage.ts`), the machine's busy share
+ * (clock ticks) and load.
  *
  * @example
  * ```ts
  * import { cpuBetween } from "./broker_process.ts";
- * const a = { at: 0, processTicks: 0, busyTicks: 0, totalTicks: 0, load1: 1 };
- * const b = { at: 10_000, processTicks: 500, busyTicks: 1500, totalTicks: 2000, load1: 3 };
+ * const usage = (ns: number) => ({
+ *   cpuSeconds: ns / 1e9,
+ *   threadCpuNs: new Map([[1, ns]]),
+ *   peakRssBytes: 0,
+ * });
+ * const a = { at: 0, process: usage(0), busyTicks: 0, totalTicks: 0, load1: 1 };
+ * const b = { at: 10_000, process: usage(5e9), busyTicks: 1500, totalTicks: 2000, load1: 3 };
  * console.log(cpuBetween(a, b)); // "over 10.0 s: broker 50% of one core; machine 75% busy, load 3.00"
  * ```
  *
@@ -215,7 +223,7 @@ export async function cpuSample(pid: number): Promise<CpuSample> {
  */
 export function cpuBetween(a: CpuSample, b: CpuSample): string {
   const seconds = (b.at - a.at) / 1000;
-  const proc = (b.processTicks - a.processTicks) / CLOCK_TICKS / Math.max(seconds, 0.001);
+  const proc = processCpuBetween(a.process, b.process).seconds / Math.max(seconds, 0.001);
   const total = b.totalTicks - a.totalTicks;
   const busy = total > 0 ? (b.busyTicks - a.busyTicks) / total : 0;
   return `over ${seconds.toFixed(1)} s: broker ${(proc * 100).toFixed(0)}% of one core; ` +

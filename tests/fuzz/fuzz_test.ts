@@ -10,7 +10,7 @@
 // `deno task fuzz` is the long run.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { classifyLine } from "./broker_process.ts";
+import { classifyLine, cpuBetween, type CpuSample } from "./broker_process.ts";
 import { caseOfCorrelation, correlationOf } from "./cases.ts";
 import { loadCorpus } from "./corpus.ts";
 import { mutate } from "./mutate.ts";
@@ -123,6 +123,27 @@ Deno.test("fuzz: log lines a hostile client causes are expected; bugs are not", 
     "error: Uncaught (in promise) TypeError: x is not a function",
   ];
   for (const l of bad) assert(!classifyLine(l).expected, l);
+});
+
+Deno.test("fuzz: a hang report's CPU share of a core comes from the broker's threads' nanoseconds", () => {
+  const sample = (at: number, ticks: number, threads: Array<[number, number]>): CpuSample => ({
+    at,
+    process: { cpuSeconds: ticks / 100, threadCpuNs: new Map(threads), peakRssBytes: 0 },
+    busyTicks: at / 10,
+    totalTicks: at / 5,
+    load1: 1.5,
+  });
+  const a = sample(0, 100, [[1, 600e6], [2, 400e6]]);
+  // 255 ms on CPU in 2 s: ticks alone would say 20 (0.20 s) or 30; the nanoseconds say 12.75%
+  assertEquals(
+    cpuBetween(a, sample(2000, 120, [[1, 800e6], [2, 455e6]])),
+    "over 2.0 s: broker 13% of one core; machine 50% busy, load 1.50",
+  );
+  // a thread gone in between took its nanoseconds: the ticks (0.3 s in 2 s)
+  assertEquals(
+    cpuBetween(a, sample(2000, 130, [[1, 700e6]])),
+    "over 2.0 s: broker 15% of one core; machine 50% busy, load 1.50",
+  );
 });
 
 Deno.test({

@@ -38,6 +38,7 @@ import {
   RECORDS_COUNT_LENGTH,
   RECORDS_COUNT_OFFSET,
 } from "../../records/mod.ts";
+import { concat } from "../../protocol/framing.ts";
 import { fixCrc } from "../../wasm/testing.ts";
 import type { MessageSpec } from "../../tools/spec.ts";
 import { NOW } from "./generate.ts";
@@ -94,18 +95,6 @@ const STRINGS = [
 ];
 
 const encoder = new TextEncoder();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function uvarint(v: number): Uint8Array {
   const out: number[] = [];

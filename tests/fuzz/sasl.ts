@@ -22,7 +22,12 @@
  * @module
  */
 
-import { decodeBody, decodeResponseHeader, encodeRequestFrame } from "../../protocol/framing.ts";
+import {
+  concat,
+  decodeBody,
+  decodeResponseHeader,
+  encodeRequestFrame,
+} from "../../protocol/framing.ts";
 import type { MessageCodec } from "../../protocol/primitives.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../../protocol/messages/api_versions.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
@@ -159,17 +164,17 @@ function mutate(rng: Rng, input: Uint8Array): Uint8Array {
         break;
       case 2: {
         const ins = rng.pick([[0x2c], [0x3d], [0], [0xff], [0xc3, 0x28], [0x3d, 0x32]]);
-        b = concat(b.slice(0, at), new Uint8Array(ins), b.slice(at));
+        b = concat([b.slice(0, at), new Uint8Array(ins), b.slice(at)]);
         break;
       }
       case 3:
-        b = concat(b.slice(0, at), rng.bytes(rng.int(1, 16)), b.slice(at));
+        b = concat([b.slice(0, at), rng.bytes(rng.int(1, 16)), b.slice(at)]);
         break;
       case 4: {
         const times = rng.pick([2, 10, 100, 2000]);
         const parts: Uint8Array[] = [];
         for (let i = 0; i < times && parts.length * b.length < 65536; i++) parts.push(b);
-        b = concat(...parts);
+        b = concat(parts);
         break;
       }
       case 5:
@@ -180,16 +185,6 @@ function mutate(rng: Rng, input: Uint8Array): Uint8Array {
     }
   }
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Run one exchange; returns how it ended, or throws a failure. */
@@ -276,7 +271,7 @@ async function exchange(
         if (hsVersion === 0) {
           const size = new Uint8Array(4);
           new DataView(size.buffer).setInt32(0, token.length);
-          await conn.write(concat(size, token));
+          await conn.write(concat([size, token]));
           reply = await conn.frame();
           if (reply === null) return { authenticated, closed: true, answers };
           answers++;

@@ -4,6 +4,7 @@
 // answer. The only request bytes built here are a fixed ApiVersions v0 frame (no codecs).
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { concat } from "../../protocol/framing.ts";
 import { sharedBroker, withTimeout } from "../harness.ts";
 
 const MAX_REQUEST = 1024 * 1024;
@@ -15,16 +16,6 @@ function be32(n: number): Uint8Array<ArrayBuffer> {
   return b;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Request header v1 (key, version, correlation id, client id) + body, with the size prefix. */
 function frame(apiKey: number, version: number, correlationId: number, body = new Uint8Array()) {
   const clientId = new TextEncoder().encode("raw");
@@ -34,8 +25,8 @@ function frame(apiKey: number, version: number, correlationId: number, body = ne
   v.setInt16(2, version);
   v.setInt32(4, correlationId);
   v.setInt16(8, clientId.length);
-  const payload = concat(head, clientId, body);
-  return concat(be32(payload.length), payload);
+  const payload = concat([head, clientId, body]);
+  return concat([be32(payload.length), payload]);
 }
 
 async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array | null> {
@@ -121,15 +112,15 @@ function badFrameTest(name: string, bytes: () => Uint8Array): void {
   });
 }
 
-badFrameTest("negative size prefix", () => concat(be32(-1), new Uint8Array(16)));
+badFrameTest("negative size prefix", () => concat([be32(-1), new Uint8Array(16)]));
 badFrameTest("size prefix above socket.request.max.bytes", () => be32(MAX_REQUEST + 1));
 badFrameTest("size prefix of 2 GiB - 1", () => be32(0x7fffffff));
-badFrameTest("frame shorter than a request header", () => concat(be32(3), new Uint8Array(3)));
+badFrameTest("frame shorter than a request header", () => concat([be32(3), new Uint8Array(3)]));
 badFrameTest("zero-length frame", () => be32(0));
 badFrameTest("unknown API key 32000", () => frame(32000, 0, 1));
 badFrameTest(
   "client id longer than the frame",
-  () => concat(be32(10), new Uint8Array([0, 18, 0, 0, 0, 0, 0, 1, 0x7f, 0x7f])),
+  () => concat([be32(10), new Uint8Array([0, 18, 0, 0, 0, 0, 0, 1, 0x7f, 0x7f])]),
 );
 badFrameTest(
   "Produce v3 with a garbage body",
@@ -151,7 +142,7 @@ Deno.test({
   async fn() {
     const { port } = await broker();
     const body = new Uint8Array(2 * MAX_REQUEST);
-    await assertClosedAfter(port, concat(be32(body.length), body));
+    await assertClosedAfter(port, concat([be32(body.length), body]));
     await assertServing(port);
   },
 });

@@ -13,6 +13,7 @@
 // trailing_bytes_test.ts replays byte for byte.
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { concat } from "../../protocol/framing.ts";
 import { decodeRecordBatches } from "../../records/mod.ts";
 import {
   type ClientRequirement,
@@ -120,13 +121,7 @@ async function storedBatches(dataDir: string, topic: string, partition: number) 
   const dir = `${dataDir}/${topic}-${partition}`;
   const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log"));
   const parts = await Promise.all(names.sort().map((n) => Deno.readFile(`${dir}/${n}`)));
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    all.set(p, off);
-    off += p.length;
-  }
-  return decodeRecordBatches(all, { validation: "strict" });
+  return decodeRecordBatches(concat(parts), { validation: "strict" });
 }
 
 interopTest(

@@ -7,6 +7,7 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Client, Producer } from "../../client/mod.ts";
+import { concat } from "../../protocol/framing.ts";
 import {
   type CompressionName,
   decodeMessageSet,
@@ -42,13 +43,7 @@ async function storedBatches(dataDir: string, topic: string) {
   const parts: Uint8Array[] = [];
   const logs = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log"));
   for (const name of logs.sort()) parts.push(await Deno.readFile(`${dir}/${name}`));
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let p = 0;
-  for (const part of parts) {
-    all.set(part, p);
-    p += part.length;
-  }
-  return decodeRecordBatches(all, { validation: "strict" });
+  return decodeRecordBatches(concat(parts), { validation: "strict" });
 }
 
 /**

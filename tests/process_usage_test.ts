@@ -1,6 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import assert from "node:assert/strict";
-import { cpuBetween, type ProcessUsage, processUsage } from "./broker_process.ts";
+import { cpuBetween, type ProcessUsage, processUsage, threadCpuNs } from "./process_usage.ts";
 
 /** One clock tick in seconds (`getconf CLK_TCK` is 100 on Linux). */
 const TICK = 0.01;
@@ -177,4 +177,55 @@ Deno.test("cpuBetween: born threads count from 0, exited threads and short-lived
   const short = cpuBetween(a, u(1.4, [[1, 650e6], [2, 450e6]]));
   assert.equal(short.fallback, "ticks ahead");
   assert.ok(Math.abs(short.seconds - 0.4) < 1e-9);
+});
+
+Deno.test("threadCpuNs: a worker reads its own thread's nanoseconds, not the process's", async () => {
+  const module = new URL("./process_usage.ts", import.meta.url).href;
+  // The worker spins until its clock ticks (`/proc/thread-self/stat`) have grown by 30 (300 ms),
+  // then answers what threadCpuNs saw meanwhile and its thread id.
+  const code = `
+import { threadCpuNs } from ${JSON.stringify(module)};
+const ticks = () => {
+  const f = Deno.readTextFileSync("/proc/thread-self/stat").split(") ")[1].split(" ");
+  return Number(f[11]) + Number(f[12]);
+};
+self.onmessage = () => {
+  const ns0 = threadCpuNs();
+  const t0 = ticks();
+  let x = 0;
+  while (ticks() - t0 < 30) for (let i = 0; i < 10000; i++) x += i;
+  const tid = Number(Deno.readLinkSync("/proc/thread-self").split("/")[2]);
+  self.postMessage({ ns: threadCpuNs() - ns0, tid, x: x > 0 });
+};
+`;
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  try {
+    const main0 = threadCpuNs();
+    const wall0 = performance.now();
+    const answer = await new Promise<{ ns: number; tid: number }>((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(e.message));
+      worker.postMessage("go");
+    });
+    const wall = (performance.now() - wall0) / 1000;
+    const main = (threadCpuNs() - main0) / 1e9;
+    // 30 whole ticks grown: at least 290 ms on CPU, and no more than the wall time
+    assert.ok(answer.ns / 1e9 >= 0.3 - TICK, `worker ${answer.ns / 1e9} s on CPU`);
+    assert.ok(answer.ns / 1e9 <= wall + TICK, `worker ${answer.ns / 1e9} s in ${wall} s`);
+    assert.notEqual(answer.tid, Number(Deno.readLinkSync("/proc/thread-self").split("/")[2]));
+    // the main thread only waited meanwhile
+    assert.ok(main < 0.15, `main thread ${main} s on CPU while the worker burned`);
+    // the main thread's own reading is its entry among the process's threads (under `deno test`
+    // the JavaScript runs on a thread other than the first one, whose id is the pid)
+    const tid = Number(Deno.readLinkSync("/proc/thread-self").split("/")[2]);
+    const before = threadCpuNs();
+    const usage = await processUsage(Deno.pid);
+    const after = threadCpuNs();
+    const entry = usage.threadCpuNs.get(tid)!;
+    assert.ok(before <= entry && entry <= after, `${before} <= ${entry} <= ${after}`);
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
 });

@@ -9,20 +9,14 @@
  */
 
 import type { LogManager, PartitionLog } from "../engine/mod.ts";
-import {
-  ControlRecordType,
-  decodeControlRecordKey,
-  type DecodedRecord,
-  decodeRecordBatches,
-  encodeRecordBatch,
-  nextOffsetAfter,
-} from "../records/mod.ts";
+import { ControlRecordType, decodeControlRecordKey } from "../records/control.ts";
+import { type DecodedRecord, decodeRecordBatches } from "../records/batch_reader.ts";
+import { encodeRecordBatch } from "../records/batch_builder.ts";
+import { nextOffsetAfter } from "../records/layout.ts";
 import { partitionForGroup } from "./group/schemas.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
 
-/** The consumer group coordinator's topic: committed offsets and group metadata. */
-export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
-/** The transaction coordinator's topic: the state of every transactional id. */
-export const TRANSACTION_STATE_TOPIC = "__transaction_state";
+export { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
 
 /**
  * Whether `name` is one of the broker's internal topics, which only the broker itself creates,

@@ -90,9 +90,13 @@ const byLogs = new WeakMap<LogManager, Promise<TransactionCoordinator>>();
  * @returns The coordinator.
  * @throws {EngineError} If `__transaction_state` cannot be read.
  */
-export function transactionCoordinatorOf(broker: BrokerContext): Promise<TransactionCoordinator> {
+export async function transactionCoordinatorOf(
+  broker: BrokerContext,
+): Promise<TransactionCoordinator> {
+  // a broker that opens its coordinators at their first use (issue #17): this is one
+  if (broker.txns === undefined) await broker.loadPart?.("coordinators");
   const own = broker.txns;
-  if (own !== undefined) return Promise.resolve(own);
+  if (own !== undefined) return own;
   let p = byLogs.get(broker.logs);
   if (p === undefined) {
     const cfg = broker.config as unknown as Record<string, unknown>;

@@ -30,14 +30,8 @@ import {
   parseListeners,
   type SecurityProtocol,
 } from "./config.ts";
-import {
-  type Accepted,
-  listen as listenTransport,
-  type ListenerTlsSettings,
-  loadListenerTls,
-  type TransportListener,
-  unknownSslKeys,
-} from "./security/tls.ts";
+import type { ListenerTlsSettings } from "./security/tls.ts";
+import { type Accepted, listen as listenTransport, type TransportListener } from "./transport.ts";
 import type { RegisteredListener } from "./cluster/metadata_store.ts";
 import type { ClusterNode } from "./cluster/cluster.ts";
 import {
@@ -285,16 +279,22 @@ export class Broker {
     const interBroker = interBrokerListener(full);
     // cluster mode: a SASL inter-broker listener needs this broker's own credentials
     const interBrokerAuth = full.etcdEndpoints.length > 0 ? interBrokerSasl(full) : undefined;
-    for (const w of unknownSslKeys(full.sslProperties ?? {})) log.warn(w);
+    // the TLS code loads only with ssl.* settings or a TLS listener (issue #17)
+    const ssl = full.sslProperties ?? {};
+    const tlsSpecs = specs.filter((s) =>
+      s.securityProtocol === "SSL" || s.securityProtocol === "SASL_SSL"
+    );
+    const tls = Object.keys(ssl).length > 0 || tlsSpecs.length > 0
+      ? await import("./security/tls.ts")
+      : undefined;
+    for (const w of tls?.unknownSslKeys(ssl) ?? []) log.warn(w);
     // TLS keys and trust stores are read and checked before anything is opened.
     const tlsSettings = new Map<string, ListenerTlsSettings>();
-    for (const spec of specs) {
-      if (spec.securityProtocol === "SSL" || spec.securityProtocol === "SASL_SSL") {
-        tlsSettings.set(
-          spec.name,
-          await loadListenerTls(full.sslProperties ?? {}, spec.name, spec.securityProtocol),
-        );
-      }
+    for (const spec of tlsSpecs) {
+      tlsSettings.set(
+        spec.name,
+        await tls!.loadListenerTls(ssl, spec.name, spec.securityProtocol),
+      );
     }
     // Issue #7: refuse a bad queued.max.request.bytes before opening anything.
     new MemoryPool(full.queuedMaxRequestBytes);
@@ -1561,7 +1561,7 @@ async function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> 
     }
   }
   Object.assign(props, own, { "ssl.client.auth": "none" });
-  const tls = await loadListenerTls(props, "sluice.http");
+  const tls = await (await import("./security/tls.ts")).loadListenerTls(props, "sluice.http");
   if (tls.protocols !== undefined) {
     throw new RangeError(
       `Invalid value "${own["ssl.enabled.protocols"]}" for configuration ` +

@@ -219,6 +219,9 @@ Deno.test("sluice broker imports no handler, codec or unconfigured part at start
       "server/security/sasl.ts",
       "server/security/scram_credentials.ts",
       "protocol/scram.ts",
+      // TLS without a TLS listener or ssl.* settings
+      "server/security/tls.ts",
+      "server/security/ssl_principal.ts",
       // the metrics collection without the admin listener
       "server/http/collect.ts",
       // the legacy message formats (v0/v1) and their CRC-32: the engine imports leaf modules

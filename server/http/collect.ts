@@ -19,7 +19,7 @@ import type { MemoryPool } from "../memory_pool.ts";
 import { type BrokerMetrics, LATENCY_BUCKETS_MS } from "../metrics.ts";
 import type { ReplicaManager, ReplicaManagerStats } from "../replica_manager.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
-import { BrokerState, type BrokerStateValue } from "./broker_state.ts";
+import type { BrokerStateValue } from "./broker_state.ts";
 
 export { BrokerState, brokerStateName, type BrokerStateValue } from "./broker_state.ts";
 

@@ -14,26 +14,12 @@ import { type DecodedRecord, decodeRecordBatches } from "../records/batch_reader
 import { encodeRecordBatch } from "../records/batch_builder.ts";
 import { nextOffsetAfter } from "../records/layout.ts";
 import { partitionForGroup } from "./group/schemas.ts";
-import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
 
-export { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
-
-/**
- * Whether `name` is one of the broker's internal topics, which only the broker itself creates,
- * writes and deletes (clients may read them and change their configs).
- *
- * @example
- * ```ts
- * import { isInternalTopic } from "./internal_topic.ts";
- * console.assert(isInternalTopic("__consumer_offsets") && !isInternalTopic("orders"));
- * ```
- *
- * @param name Topic name.
- * @returns `true` for `__consumer_offsets` and `__transaction_state`.
- */
-export function isInternalTopic(name: string): boolean {
-  return name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
-}
+export {
+  CONSUMER_OFFSETS_TOPIC,
+  isInternalTopic,
+  TRANSACTION_STATE_TOPIC,
+} from "./internal_topic_names.ts";
 
 /** One record of an internal topic: key and value (`null`: a tombstone). */
 export interface InternalRecord {

@@ -11,3 +11,20 @@
 export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
 /** The transaction coordinator's topic: the state of every transactional id. */
 export const TRANSACTION_STATE_TOPIC = "__transaction_state";
+
+/**
+ * Whether `name` is one of the broker's internal topics, which only the broker itself creates,
+ * writes and deletes (clients may read them and change their configs).
+ *
+ * @example
+ * ```ts
+ * import { isInternalTopic } from "./internal_topic_names.ts";
+ * console.assert(isInternalTopic("__consumer_offsets") && !isInternalTopic("orders"));
+ * ```
+ *
+ * @param name Topic name.
+ * @returns `true` for `__consumer_offsets` and `__transaction_state`.
+ */
+export function isInternalTopic(name: string): boolean {
+  return name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
+}

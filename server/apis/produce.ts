@@ -102,9 +102,9 @@ import {
 } from "../api.ts";
 import type { KeepBytes } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
-import { transactionCoordinatorOf } from "../txn/mod.ts";
+import { transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { CloseConnection } from "../connection.ts";
-import { isInternalTopic } from "../internal_topic.ts";
+import { isInternalTopic } from "../internal_topic_names.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];

@@ -160,8 +160,13 @@ Deno.test("a handler that cannot be loaded closes that connection only, and load
 });
 
 /** The modules `sluice broker` imports at start: `cli/broker.ts`'s static graph. */
-async function startGraph(): Promise<string[]> {
-  const entry = new URL("../../cli/broker.ts", import.meta.url).href;
+function startGraph(): Promise<string[]> {
+  return staticGraph("../../cli/broker.ts");
+}
+
+/** The static graph of a module (`deno info`, dynamic imports left out), relative to this file. */
+async function staticGraph(path: string): Promise<string[]> {
+  const entry = new URL(path, import.meta.url).href;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     stdout: "piped",
@@ -351,5 +356,31 @@ Deno.test("a broker with __consumer_offsets to replay opens its coordinators at 
     }
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a plain producer's and an assigning consumer's handlers import no coordinator", async () => {
+  // Metadata, InitProducerId without a transactional id, Produce without transactional batches,
+  // Fetch, ListOffsets, CreateTopics: the coordinators and their topics' machinery load with the
+  // first request that needs them, not with these
+  const root = new URL("../../", import.meta.url).href;
+  for (
+    const api of [
+      "metadata",
+      "init_producer_id",
+      "produce",
+      "fetch",
+      "list_offsets",
+      "create_topics",
+      "find_coordinator",
+    ]
+  ) {
+    const ours = (await staticGraph(`./${api}.ts`)).map((s) => s.slice(root.length));
+    const loaded = ours.filter((s) =>
+      s.startsWith("server/group/") || s === "server/internal_topic.ts" ||
+      (s.startsWith("server/txn/") && s !== "server/txn/coordinator_of.ts") ||
+      s === "records/legacy.ts"
+    );
+    assertEquals(loaded, [], `${api}.ts imports ${loaded}`);
   }
 });

@@ -25,7 +25,7 @@ import {
   TxnOffsetCommitResponse,
 } from "../../protocol/messages/txn_offset_commit.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { groupCoordinatorOf } from "../group/broker_context.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 import { ErrorCode } from "../../protocol/errors.ts";

@@ -43,26 +43,26 @@ import {
   baseOffsetAt,
   baseTimestampAt,
   batchSizeAt,
-  type CompactableBatch,
   CONTROL_BIT,
-  ControlRecordType,
   DELETE_HORIZON_BIT,
-  emptyBatchOf,
-  endTxnMarkerAt,
-  type EndTxnMarkerRecord,
   hasProducerIdAt,
   lastOffsetAt,
   LOG_OVERHEAD,
   maxTimestampAt,
   producerEpochAt,
   producerIdAt,
-  readCompactableBatch,
-  rebuildBatch,
   RECORD_BATCH_OVERHEAD,
   recordCountAt,
-  RecordsError,
   TRANSACTIONAL_BIT,
-} from "../records/mod.ts";
+} from "../records/layout.ts";
+import {
+  type CompactableBatch,
+  emptyBatchOf,
+  readCompactableBatch,
+  rebuildBatch,
+} from "../records/compaction.ts";
+import { ControlRecordType, endTxnMarkerAt, type EndTxnMarkerRecord } from "../records/control.ts";
+import { RecordsError } from "../records/errors.ts";
 import type { CheckpointEntry } from "./checkpoint.ts";
 import { cleanedLogPath, swapInCleaned, type SwapStep } from "./cleaner_swap.ts";
 import { TOPIC_CONFIGS } from "./config.ts";

@@ -6,7 +6,9 @@
  * @module
  */
 
-import { attributesAt, CONTROL_BIT, decompressionBound, readRecords } from "../records/mod.ts";
+import { attributesAt, CONTROL_BIT } from "../records/layout.ts";
+import { decompressionBound } from "../records/compression.ts";
+import { readRecords } from "../records/batch_reader.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 
 /**

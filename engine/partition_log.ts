@@ -9,7 +9,6 @@ import { BatchStatus, scanBatches } from "../wasm/mod.ts";
 import {
   attributesAt,
   baseOffsetAt,
-  type BatchHeaderColumns,
   COMPRESSION_CODEC_MASK,
   type CompressionName,
   compressionName,
@@ -17,16 +16,14 @@ import {
   maxTimestampAt,
   nextOffsetAfter,
   partitionLeaderEpochAt,
-  peekBatchHeaders,
-  readCompactableBatch,
-  readRecords,
-  rebuildBatch,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
-  RecordsError,
   setBaseOffsetAt,
   setPartitionLeaderEpochAt,
   stampLogAppendTimeAt,
-} from "../records/mod.ts";
+} from "../records/layout.ts";
+import { type BatchHeaderColumns, peekBatchHeaders, readRecords } from "../records/batch_reader.ts";
+import { readCompactableBatch, rebuildBatch } from "../records/compaction.ts";
+import { RecordsError } from "../records/errors.ts";
 import { syncDir } from "./checkpoint.ts";
 import type { LogConfig } from "./config.ts";
 import { EngineError, ErrorCode, isOutOfResources, storageError } from "./errors.ts";

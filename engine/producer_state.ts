@@ -34,18 +34,14 @@
  * @module
  */
 
-import { incrementSequence } from "../records/mod.ts";
-import { crc32c } from "../wasm/mod.ts";
 import {
   attributesAt,
   baseOffsetAt,
   baseSequenceAt,
   batchSizeAt,
   CONTROL_BIT,
-  ControlRecordType,
-  endTxnMarkerAt,
-  type EndTxnMarkerRecord,
   hasProducerIdAt,
+  incrementSequence,
   lastOffsetAt,
   lastOffsetDeltaAt,
   maxTimestampAt,
@@ -53,9 +49,11 @@ import {
   producerEpochAt,
   producerIdAt,
   RECORD_BATCH_OVERHEAD,
-  RecordsError,
   TRANSACTIONAL_BIT,
-} from "../records/mod.ts";
+} from "../records/layout.ts";
+import { ControlRecordType, endTxnMarkerAt, type EndTxnMarkerRecord } from "../records/control.ts";
+import { RecordsError } from "../records/errors.ts";
+import { crc32c } from "../wasm/mod.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 import { offsetFileStem } from "./names.ts";
 import { readFileBounded, writeWhole } from "./transient_files.ts";

@@ -24,7 +24,7 @@ import {
   partitionLeaderEpochAt,
   readInt64,
   RECORD_BATCH_OVERHEAD,
-} from "../records/mod.ts";
+} from "../records/layout.ts";
 import { type CachedHandle, type FileHandleCache, isTooManyOpenFiles } from "./handle_cache.ts";
 import { HotTail, type KeepBytes } from "./hot_tail.ts";
 import { TransactionIndex } from "./transaction_index.ts";

@@ -71,14 +71,26 @@ export interface BrokerContext {
    * the request is answered (issue #17). Absent in contexts built by hand (tests): new buffers.
    */
   readonly frameBuffers?: FrameBufferPool;
-  /** The consumer-group coordinator (`__consumer_offsets`), used by the group APIs. */
-  readonly groups: GroupCoordinator;
+  /**
+   * The consumer-group coordinator (`__consumer_offsets`), used by the group APIs. A broker
+   * with nothing to replay opens it at the first request that needs it (issue #17): absent until
+   * `loadPart("coordinators")` resolves, which the broker awaits before the first request of an
+   * API whose table line `needs` it.
+   */
+  readonly groups?: GroupCoordinator;
   /**
    * The transaction coordinator (`__transaction_state`), used by the transactional APIs.
    * Optional so contexts built by hand (tests) may leave it out; the handlers then open one
    * on first use (`transactionCoordinatorOf`).
    */
   readonly txns?: TransactionCoordinator;
+  /**
+   * Opens a part the broker opens at its first use (issue #17) if it is not open yet (once;
+   * concurrent calls share it): after `"coordinators"` resolves `groups` and `txns` are set,
+   * after `"sasl"` `sasl` and `scramCredentials`. Absent in contexts built by hand, which give
+   * what they have from the start.
+   */
+  readonly loadPart?: (part: LazyPartName) => Promise<void>;
   /**
    * Dynamic broker configs (AlterConfigs on BROKER resources). Optional so contexts built by hand
    * (tests) may leave it out; the handlers then refuse BROKER changes.
@@ -119,7 +131,8 @@ export interface BrokerContext {
   /** Aborted when the broker shuts down; long waits must end on it. */
   readonly closing: AbortSignal;
   /**
-   * SASL authentication (SaslHandshake, SaslAuthenticate and the SASL listeners' gate).
+   * SASL authentication (SaslHandshake, SaslAuthenticate and the SASL listeners' gate); a broker
+   * without SASL listeners opens it at the first SASL request (`loadPart("sasl")`).
    * Optional so contexts built by hand (tests) may leave it out; the SASL APIs then answer
    * ILLEGAL_SASL_STATE.
    */
@@ -130,6 +143,12 @@ export interface BrokerContext {
    */
   readonly scramCredentials?: ScramCredentialStore;
 }
+
+/**
+ * The parts of a broker opened at their first use when nothing needs them at start (issue #17):
+ * the group and transaction coordinators, SCRAM credentials with SASL.
+ */
+export type LazyPartName = "coordinators" | "sasl";
 
 /** One request being handled. */
 export interface RequestContext {

@@ -23,20 +23,15 @@ import {
   interBrokerListener,
   type InterBrokerSasl,
   interBrokerSasl,
+  isSaslProtocol,
   type ListenerSpec,
   listenerSpecs,
   parseHttpListener,
   parseListeners,
   type SecurityProtocol,
 } from "./config.ts";
-import {
-  type Accepted,
-  listen as listenTransport,
-  type ListenerTlsSettings,
-  loadListenerTls,
-  type TransportListener,
-  unknownSslKeys,
-} from "./security/tls.ts";
+import type { ListenerTlsSettings } from "./security/tls.ts";
+import { type Accepted, listen as listenTransport, type TransportListener } from "./transport.ts";
 import type { RegisteredListener } from "./cluster/metadata_store.ts";
 import type { ClusterNode } from "./cluster/cluster.ts";
 import {
@@ -47,7 +42,7 @@ import {
 } from "./connection.ts";
 import { FrameBufferPool } from "./frame_buffer_pool.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
-import { type GroupCoordinator, openGroupCoordinator } from "./group/mod.ts";
+import type { GroupCoordinator } from "./group/coordinator.ts";
 import { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { loadOrCreateMetaProperties } from "./meta_properties.ts";
@@ -56,23 +51,20 @@ import { MemoryPool } from "./memory_pool.ts";
 import { BrokerMetrics } from "./metrics.ts";
 import type { AdminServer, FallbackHandler } from "./http/admin_server.ts";
 import type { Console } from "./http/console.ts";
-import { BrokerState, type BrokerStateValue, type MetricsSources } from "./http/collect.ts";
+import { BrokerState, type BrokerStateValue } from "./http/broker_state.ts";
+import type { MetricsSources } from "./http/collect.ts";
 import { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager, ReplicaManagerOptions } from "./replica_manager.ts";
 import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 import type { TxnVerifier } from "./txn/verification.ts";
-import { openTransactionCoordinator } from "./txn/open_transaction_coordinator.ts";
-import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
 import { sleep } from "./sleep.ts";
 import type { ShardRouter } from "./shards.ts";
-import { isSaslProtocol, SaslServer } from "./security/sasl.ts";
+import type { SaslServer } from "./security/sasl.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
-import {
-  EtcdScramStorage,
-  SCRAM_CREDENTIALS_FILE,
-  ScramCredentialStore,
-} from "./security/scram_credentials.ts";
+import type { ScramCredentialStore } from "./security/scram_credentials.ts";
+import { SCRAM_CREDENTIALS_FILE } from "./security/scram_file.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
 
 export type { BrokerConfig } from "./config.ts";
@@ -203,6 +195,10 @@ export class Broker {
   /** Shards (`sluice.workers` > 1): this shard's routing; on shard 0 the other shards' workers. */
   #router: ShardRouter | undefined;
   #workers: Worker[] = [];
+  /** The group and transaction coordinators, opened at start or at their first use. */
+  #coordinators: LazyPart<OpenCoordinators> | undefined;
+  /** SCRAM credentials and SASL, opened at start or at their first use. */
+  #security: LazyPart<Security> | undefined;
 
   static {
     startShardOf = (config, shard) => Broker.#start(config, {}, shard);
@@ -283,16 +279,22 @@ export class Broker {
     const interBroker = interBrokerListener(full);
     // cluster mode: a SASL inter-broker listener needs this broker's own credentials
     const interBrokerAuth = full.etcdEndpoints.length > 0 ? interBrokerSasl(full) : undefined;
-    for (const w of unknownSslKeys(full.sslProperties ?? {})) log.warn(w);
+    // the TLS code loads only with ssl.* settings or a TLS listener (issue #17)
+    const ssl = full.sslProperties ?? {};
+    const tlsSpecs = specs.filter((s) =>
+      s.securityProtocol === "SSL" || s.securityProtocol === "SASL_SSL"
+    );
+    const tls = Object.keys(ssl).length > 0 || tlsSpecs.length > 0
+      ? await import("./security/tls.ts")
+      : undefined;
+    for (const w of tls?.unknownSslKeys(ssl) ?? []) log.warn(w);
     // TLS keys and trust stores are read and checked before anything is opened.
     const tlsSettings = new Map<string, ListenerTlsSettings>();
-    for (const spec of specs) {
-      if (spec.securityProtocol === "SSL" || spec.securityProtocol === "SASL_SSL") {
-        tlsSettings.set(
-          spec.name,
-          await loadListenerTls(full.sslProperties ?? {}, spec.name, spec.securityProtocol),
-        );
-      }
+    for (const spec of tlsSpecs) {
+      tlsSettings.set(
+        spec.name,
+        await tls!.loadListenerTls(ssl, spec.name, spec.securityProtocol),
+      );
     }
     // Issue #7: refuse a bad queued.max.request.bytes before opening anything.
     new MemoryPool(full.queuedMaxRequestBytes);
@@ -507,11 +509,18 @@ export class Broker {
     }
     full.clusterId = meta.clusterId;
     let dynamicConfigs: DynamicBrokerConfigs;
-    let scramCredentials: ScramCredentialStore;
-    try {
-      // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
-      dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
-      // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md);
+    // Aborted when the broker shuts down (`BrokerContext.closing`).
+    const abort = new AbortController();
+    // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md), and
+    // SASL authentication: opened here when something authenticates from the start (a SASL
+    // listener, cluster mode, the admin listener's HTTP Basic) or there is a credentials file to
+    // check; otherwise at the first SASL or SCRAM request (issue #17), as there is nothing to read.
+    const security = new LazyPart(async (): Promise<Security> => {
+      const [{ EtcdScramStorage, ScramCredentialStore }, { SaslServer }] = await Promise.all([
+        import("./security/scram_credentials.ts"),
+        import("./security/sasl.ts"),
+      ]);
+      let scramCredentials: ScramCredentialStore;
       // cluster mode: one set for every broker, in etcd
       if (cluster !== undefined) {
         scramCredentials = await ScramCredentialStore.openWith(
@@ -525,6 +534,17 @@ export class Broker {
           );
         }
       } else scramCredentials = await ScramCredentialStore.open(dir);
+      const sasl = saslServer(SaslServer, full, scramCredentials, log, abort.signal);
+      return { scramCredentials, sasl };
+    }, (s) => s.scramCredentials.close());
+    try {
+      // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
+      dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
+      if (
+        cluster !== undefined || full.httpListener !== "" ||
+        specs.some((l) => isSaslProtocol(l.securityProtocol)) ||
+        await Deno.stat(`${dir}/${SCRAM_CREDENTIALS_FILE}`).then(() => true, () => false)
+      ) await security.load();
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -612,19 +632,23 @@ export class Broker {
       });
     }
     let producerIds: ProducerIdManager;
-    let groups: GroupCoordinator | undefined;
-    let txns: TransactionCoordinator | undefined;
     let txnVerifier: TxnVerifier | undefined;
     // cluster mode only: markers to other brokers' partitions, verification with coordinators
     const [markers, verification] = cluster === undefined
       ? [undefined, undefined]
       : await Promise.all([import("./txn/markers.ts"), import("./txn/verification.ts")]);
-    try {
-      // Cluster mode: producer ids are unique over the cluster, not only this data dir.
-      producerIds = cluster !== undefined
-        ? ProducerIdManager.fromBlocks((size) => cluster!.allocateProducerIds(size))
-        : await ProducerIdManager.open(dir);
-      groups = await openGroupCoordinator(logs, {
+    // The group and transaction coordinators (issue #17): opened here when they have something
+    // to replay (`__consumer_offsets` or `__transaction_state` in the data dir) or something
+    // reads them from the start (cluster mode, a replication control plane, shards, the admin
+    // listener's metrics and console); otherwise, as on a fresh data dir, at the first request
+    // that needs them (`BrokerContext.loadCoordinators`): with nothing to replay, opening them
+    // later finds the same empty state, and their timers have nothing to do until then.
+    const coordinators = new LazyPart(async (): Promise<OpenCoordinators> => {
+      const [{ openGroupCoordinator }, { openTransactionCoordinator }] = await Promise.all([
+        import("./group/open_group_coordinator.ts"),
+        import("./txn/open_transaction_coordinator.ts"),
+      ]);
+      const groups = await openGroupCoordinator(logs, {
         offsetsTopicNumPartitions: full.offsetsTopicNumPartitions,
         clusterPartitions: cluster &&
           (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC)),
@@ -641,61 +665,82 @@ export class Broker {
           maxGroupSize: full.groupMaxSize,
         },
       });
-      txns = await openTransactionCoordinator(logs, {
-        nextProducerId: () => producerIds.next(),
-        numPartitions: full.transactionStateLogNumPartitions,
-        clusterPartitions: cluster &&
-          (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
-        append: replicas &&
-          ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
-        // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
-        markers: cluster && new markers!.TxnMarkerSender({
-          nodeId: full.nodeId,
-          cluster,
-          local: (req) =>
-            markers!.writeLocalMarkers(
-              { logs, replicas, cluster, groups, txnVerifier },
-              req,
-              full.requestTimeoutMs,
-              log,
-            ),
-          requestTimeoutMs: full.requestTimeoutMs,
+      try {
+        const txns = await openTransactionCoordinator(logs, {
+          nextProducerId: () => producerIds.next(),
+          numPartitions: full.transactionStateLogNumPartitions,
+          clusterPartitions: cluster &&
+            (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
+          append: replicas &&
+            ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
+          // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
+          markers: cluster && new markers!.TxnMarkerSender({
+            nodeId: full.nodeId,
+            cluster,
+            local: (req) =>
+              markers!.writeLocalMarkers(
+                { logs, replicas, cluster, groups, txnVerifier },
+                req,
+                full.requestTimeoutMs,
+                log,
+              ),
+            requestTimeoutMs: full.requestTimeoutMs,
+            logger: log,
+          }),
+          partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
+          // One broker: the group's partition of __consumer_offsets even before the topic is
+          // created (its markers must reach the partition its offsets are written to).
+          offsetsPartitions: cluster
+            ? (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC))
+            : (() =>
+              logs.topic(CONSUMER_OFFSETS_TOPIC)?.partitions ?? full.offsetsTopicNumPartitions),
+          groups,
           logger: log,
-        }),
-        partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
-        // One broker: the group's partition of __consumer_offsets even before the topic is
-        // created (its markers must reach the partition its offsets are written to).
-        offsetsPartitions: cluster
-          ? (() => cluster!.internalPartitions(CONSUMER_OFFSETS_TOPIC))
-          : (() =>
-            logs.topic(CONSUMER_OFFSETS_TOPIC)?.partitions ?? full.offsetsTopicNumPartitions),
-        groups,
-        logger: log,
-        config: {
-          maxTimeoutMs: full.transactionMaxTimeoutMs,
-          abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
-        },
-      });
-      // Cluster mode: a partition leader verifies a transaction's first batch with its
-      // coordinator (KIP-890 part 1), wherever that is.
-      const coordinator = txns;
-      txnVerifier = cluster &&
-        new verification!.TxnVerifier({
-          nodeId: full.nodeId,
-          cluster,
-          local: (p, topics) => coordinator.verifyPartitions(p, topics),
-          requestTimeoutMs: full.requestTimeoutMs,
-          logger: log,
+          config: {
+            maxTimeoutMs: full.transactionMaxTimeoutMs,
+            abortTimedOutIntervalMs: full.transactionAbortTimedOutIntervalMs,
+          },
         });
-      // Cluster mode: the local logs follow the cluster before this broker serves anything, and
-      // the view's partition states drive the replica manager.
-      await cluster?.attach({ logs, groups, txns, replicas: replicas! });
+        return { groups, txns };
+      } catch (e) {
+        groups.close();
+        throw e;
+      }
+    }, (c) => {
+      c.txns.close();
+      c.groups.close();
+    });
+    try {
+      // Cluster mode: producer ids are unique over the cluster, not only this data dir.
+      producerIds = cluster !== undefined
+        ? ProducerIdManager.fromBlocks((size) => cluster!.allocateProducerIds(size))
+        : await ProducerIdManager.open(dir);
+      const replay = logs.topic(CONSUMER_OFFSETS_TOPIC) !== undefined ||
+        logs.topic(TRANSACTION_STATE_TOPIC) !== undefined;
+      if (
+        replay || cluster !== undefined || options.replication !== undefined ||
+        shard !== undefined || full.httpListener !== ""
+      ) {
+        const { groups, txns } = await coordinators.load();
+        // Cluster mode: a partition leader verifies a transaction's first batch with its
+        // coordinator (KIP-890 part 1), wherever that is.
+        txnVerifier = cluster &&
+          new verification!.TxnVerifier({
+            nodeId: full.nodeId,
+            cluster,
+            local: (p, topics) => txns.verifyPartitions(p, topics),
+            requestTimeoutMs: full.requestTimeoutMs,
+            logger: log,
+          });
+        // Cluster mode: the local logs follow the cluster before this broker serves anything,
+        // and the view's partition states drive the replica manager.
+        await cluster?.attach({ logs, groups, txns, replicas: replicas! });
+      }
     } catch (e) {
       await cluster?.close();
       await replicas?.close();
       txnVerifier?.close();
-      txns?.close();
-      groups?.close();
+      await coordinators.close();
       await logs.close();
       throw e;
     }
@@ -750,17 +795,14 @@ export class Broker {
       await cluster?.close();
       await replicas?.close();
       txnVerifier?.close();
-      txns.close();
-      groups.close();
+      await coordinators.close();
       await logs.close();
       throw e;
     }
     const advertisedListeners = new Map(serving.map((l) => [l.spec.name, l.bound.advertised]));
     const advertised = serving[0].bound.advertised;
     const interBrokerAdvertised = advertisedListeners.get(interBroker.name)!;
-    const abort = new AbortController();
     const apis = new Map(API_TABLE.map((e) => [e.key, e]));
-    const sasl = saslServer(full, scramCredentials, log, abort.signal);
     const ctx: BrokerContext = {
       config: full,
       nodeId: full.nodeId,
@@ -773,8 +815,13 @@ export class Broker {
       producerIds,
       appendWaiters: new AppendWaiters(),
       frameBuffers: new FrameBufferPool(),
-      groups,
-      txns,
+      get groups() {
+        return coordinators.value?.groups;
+      },
+      get txns() {
+        return coordinators.value?.txns;
+      },
+      loadPart: (part) => (part === "coordinators" ? coordinators : security).load().then(() => {}),
       dynamicConfigs,
       cluster,
       replicas,
@@ -783,10 +830,16 @@ export class Broker {
       apis,
       metrics: new BrokerMetrics(),
       closing: abort.signal,
-      sasl,
-      scramCredentials,
+      get sasl() {
+        return security.value?.sasl;
+      },
+      get scramCredentials() {
+        return security.value?.scramCredentials;
+      },
     };
     const broker = new Broker(full, serving, ctx, abort, apis);
+    broker.#coordinators = coordinators;
+    broker.#security = security;
     if (shard !== undefined) {
       // loaded only with sluice.workers > 1: it imports the codecs of the APIs it routes
       const { ShardRouter } = await import("./shards.ts");
@@ -981,6 +1034,7 @@ export class Broker {
     this.#closing = (async () => {
       this.#log.info(`Sluice broker ${this.config.nodeId} shutting down`);
       this.#ctx.authorizer?.close(); // no more ACL changes from etcd
+      await this.#security?.stop();
       this.#ctx.scramCredentials?.close(); // nor credential changes
       this.#state.value = BrokerState.SHUTTING_DOWN;
       this.#console?.close();
@@ -1016,13 +1070,15 @@ export class Broker {
       this.#router?.close();
       this.#scheduler.close();
       this.#unsubscribe();
+      // coordinators being opened at a request's first use are closed once open
+      await this.#coordinators?.stop();
       this.#ctx.txns?.close(); // no new markers are sent
       this.#ctx.txnVerifier?.close();
       // fetchers stop before the logs close; acks=all waits (coordinators' too) end
       await this.#ctx.replicas?.close();
       this.#ctx.fetchSessions.clear();
       await this.#ctx.txns?.drain();
-      this.#ctx.groups.close();
+      this.#ctx.groups?.close();
       await this.#ctx.logs.close();
       this.#state.value = BrokerState.NOT_RUNNING;
       await this.#admin?.close();
@@ -1190,7 +1246,9 @@ export class Broker {
     }
     let loading = this.#loading.get(apiKey);
     if (loading === undefined) {
-      loading = entry.load().then((handler) => {
+      // handlers that read a part opened at first use as they serve: it is opened first
+      const part = entry.needs === undefined ? undefined : this.#ctx.loadPart?.(entry.needs);
+      loading = Promise.all([entry.load(), part]).then(([handler]) => {
         if (
           handler.key !== entry.key || handler.name !== entry.name ||
           handler.minVersion !== entry.minVersion || handler.maxVersion !== entry.maxVersion
@@ -1354,6 +1412,69 @@ export class Broker {
   }
 }
 
+/** The group and transaction coordinators, opened together. */
+interface OpenCoordinators {
+  groups: GroupCoordinator;
+  txns: TransactionCoordinator;
+}
+
+/** SCRAM credentials and SASL authentication, opened together. */
+interface Security {
+  scramCredentials: ScramCredentialStore;
+  sasl: SaslServer;
+}
+
+/**
+ * A part of the broker opened once: at start, or at the first request that needs it (issue
+ * #17). Concurrent first uses share one opening; one that fails is tried again at the next use.
+ */
+class LazyPart<T> {
+  readonly #open: () => Promise<T>;
+  readonly #close: (value: T) => void;
+  #opening: Promise<T> | undefined;
+  #value: T | undefined;
+  #stopped = false;
+
+  constructor(open: () => Promise<T>, close: (value: T) => void) {
+    this.#open = open;
+    this.#close = close;
+  }
+
+  /** The part once opened. */
+  get value(): T | undefined {
+    return this.#value;
+  }
+
+  /** Opens it, once; later calls return the same opening. */
+  load(): Promise<T> {
+    if (this.#opening !== undefined) return this.#opening;
+    if (this.#stopped) {
+      return Promise.reject(new Error("Cannot open it: the broker is shutting down"));
+    }
+    const opening = this.#open().then((v) => {
+      this.#value = v;
+      return v;
+    }, (e) => {
+      this.#opening = undefined;
+      throw e;
+    });
+    this.#opening = opening;
+    return opening;
+  }
+
+  /** No opening starts after this; resolves once the one in progress, if any, has ended. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#opening?.catch(() => {});
+  }
+
+  /** Stops openings and closes what was opened. */
+  async close(): Promise<void> {
+    await this.stop();
+    if (this.#value !== undefined) this.#close(this.#value);
+  }
+}
+
 /** First pause after a failed accept; doubles with each failure in a row. */
 const ACCEPT_BACKOFF_MIN_MS = 5;
 /** Longest pause between accept attempts while they keep failing. */
@@ -1440,7 +1561,7 @@ async function adminHttpTls(config: BrokerConfig): Promise<ListenerTlsSettings> 
     }
   }
   Object.assign(props, own, { "ssl.client.auth": "none" });
-  const tls = await loadListenerTls(props, "sluice.http");
+  const tls = await (await import("./security/tls.ts")).loadListenerTls(props, "sluice.http");
   if (tls.protocols !== undefined) {
     throw new RangeError(
       `Invalid value "${own["ssl.enabled.protocols"]}" for configuration ` +
@@ -1465,6 +1586,7 @@ function allPlainUsers(config: BrokerConfig): Map<string, string[]> {
 
 /** The SASL authenticator of a configuration (used by SASL listeners and the SASL APIs). */
 function saslServer(
+  SaslServer: typeof import("./security/sasl.ts").SaslServer,
   config: BrokerConfig,
   credentials: ScramCredentialStore,
   logger: Logger,

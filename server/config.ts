@@ -331,6 +331,11 @@ export interface BrokerConfig {
 /** The security protocols of Kafka's listeners. */
 export type SecurityProtocol = "PLAINTEXT" | "SSL" | "SASL_PLAINTEXT" | "SASL_SSL";
 
+/** Whether a security protocol authenticates with SASL (`SASL_PLAINTEXT`, `SASL_SSL`). */
+export function isSaslProtocol(protocol: string | undefined): boolean {
+  return protocol === "SASL_PLAINTEXT" || protocol === "SASL_SSL";
+}
+
 /** Every {@linkcode SecurityProtocol}. */
 export const SECURITY_PROTOCOLS: readonly SecurityProtocol[] = Object.freeze([
   "PLAINTEXT",

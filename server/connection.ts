@@ -41,7 +41,7 @@ import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
 import type { SecurityProtocol } from "./config.ts";
 import type { RequestScheduler } from "./request_scheduler.ts";
 import type { KafkaPrincipal } from "./security/principal.ts";
-import type { ByteStream } from "./security/tls.ts";
+import type { ByteStream } from "./transport.ts";
 
 /** TLS record content types (RFC 8446 5.1), as a plaintext listener tells them from a size. */
 const TLS_RECORD_TYPES: ReadonlyMap<number, string> = new Map([

@@ -9,37 +9,17 @@
  */
 
 import type { LogManager, PartitionLog } from "../engine/mod.ts";
-import {
-  ControlRecordType,
-  decodeControlRecordKey,
-  type DecodedRecord,
-  decodeRecordBatches,
-  encodeRecordBatch,
-  nextOffsetAfter,
-} from "../records/mod.ts";
+import { ControlRecordType, decodeControlRecordKey } from "../records/control.ts";
+import { type DecodedRecord, decodeRecordBatches } from "../records/batch_reader.ts";
+import { encodeRecordBatch } from "../records/batch_builder.ts";
+import { nextOffsetAfter } from "../records/layout.ts";
 import { partitionForGroup } from "./group/schemas.ts";
 
-/** The consumer group coordinator's topic: committed offsets and group metadata. */
-export const CONSUMER_OFFSETS_TOPIC = "__consumer_offsets";
-/** The transaction coordinator's topic: the state of every transactional id. */
-export const TRANSACTION_STATE_TOPIC = "__transaction_state";
-
-/**
- * Whether `name` is one of the broker's internal topics, which only the broker itself creates,
- * writes and deletes (clients may read them and change their configs).
- *
- * @example
- * ```ts
- * import { isInternalTopic } from "./internal_topic.ts";
- * console.assert(isInternalTopic("__consumer_offsets") && !isInternalTopic("orders"));
- * ```
- *
- * @param name Topic name.
- * @returns `true` for `__consumer_offsets` and `__transaction_state`.
- */
-export function isInternalTopic(name: string): boolean {
-  return name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
-}
+export {
+  CONSUMER_OFFSETS_TOPIC,
+  isInternalTopic,
+  TRANSACTION_STATE_TOPIC,
+} from "./internal_topic_names.ts";
 
 /** One record of an internal topic: key and value (`null`: a tombstone). */
 export interface InternalRecord {

@@ -12,7 +12,7 @@ import {
   createAddOffsetsToTxnResponse,
 } from "../../protocol/messages/add_offsets_to_txn.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { ACCESS, authorize } from "../security/access.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 

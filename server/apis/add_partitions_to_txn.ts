@@ -25,7 +25,8 @@ import {
 } from "../../protocol/messages/add_partitions_to_txn.ts";
 import { type ApiHandler, defineApi, type RequestContext } from "../api.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
-import { fencedFor, transactionCoordinatorOf, type TxnTopicResult } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/coordinator_of.ts";
+import type { TxnTopicResult } from "../txn/coordinator.ts";
 
 function topicResults(results: TxnTopicResult[], supportsProducerFenced: boolean) {
   return results.map((t) =>

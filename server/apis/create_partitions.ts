@@ -29,7 +29,7 @@ import {
   messageOf,
   SHUTTING_DOWN,
 } from "../api.ts";
-import { isInternalTopic } from "../internal_topic.ts";
+import { isInternalTopic } from "../internal_topic_names.ts";
 import { ACCESS, authorize } from "../security/access.ts";
 
 /** CreatePartitions handler. */

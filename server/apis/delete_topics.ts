@@ -19,7 +19,7 @@ import {
 } from "../../protocol/messages/delete_topics.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
-import { isInternalTopic } from "../internal_topic.ts";
+import { isInternalTopic } from "../internal_topic_names.ts";
 import { ACCESS, authorize } from "../security/access.ts";
 
 function requested(req: DeleteTopicsRequest, version: number) {

@@ -15,7 +15,7 @@ import {
   DescribeTransactionsResponse,
 } from "../../protocol/messages/describe_transactions.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { transactionCoordinatorOf } from "../txn/mod.ts";
+import { transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { ACCESS, authorize } from "../security/access.ts";
 
 /** DescribeTransactions handler. */

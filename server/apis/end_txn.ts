@@ -13,7 +13,7 @@ import {
   EndTxnResponse,
 } from "../../protocol/messages/end_txn.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { ACCESS, authorize } from "../security/access.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 

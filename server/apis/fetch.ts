@@ -63,7 +63,7 @@ import {
 } from "../../protocol/messages/fetch.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import type { PartitionLog, ReadResult } from "../../engine/mod.ts";
-import { downConvertForFetch, overflowMessage } from "../../records/mod.ts";
+import type * as Legacy from "../../records/legacy.ts";
 import {
   type ApiHandler,
   type BrokerContext,
@@ -77,6 +77,18 @@ import type { FrameBufferPool } from "../frame_buffer_pool.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionData = FetchResponse["responses"][number]["partitions"][number];
+
+/**
+ * `records/legacy.ts` (message formats v0/v1), imported at the first request that carries one
+ * (issue #17); a failed import is tried again at the next.
+ */
+let legacyModule: Promise<typeof Legacy> | undefined;
+function legacyFormats(): Promise<typeof Legacy> {
+  return legacyModule ??= import("../../records/legacy.ts").catch((e) => {
+    legacyModule = undefined;
+    throw e;
+  });
+}
 
 const EMPTY = new Uint8Array(0);
 
@@ -392,6 +404,7 @@ async function readAllLegacy(
       if (!fits && version === 3 && !first) continue; // v3: only the first may go over
       first = false;
       remaining -= fits || version === 3 ? res.records.length : budget;
+      const { downConvertForFetch, overflowMessage } = await legacyFormats();
       const converted = fits || version === 3
         ? downConvertForFetch(res.records, {
           magic,

@@ -18,7 +18,7 @@ import {
   InitProducerIdResponse,
 } from "../../protocol/messages/init_producer_id.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { ACCESS, authorize, authorizeAny } from "../security/access.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 

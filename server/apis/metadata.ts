@@ -41,8 +41,7 @@ import {
 } from "../../protocol/messages/metadata.ts";
 import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { type TopicInfo, validateTopicName } from "../../engine/mod.ts";
-import { CONSUMER_OFFSETS_TOPIC } from "../group/mod.ts";
-import { TRANSACTION_STATE_TOPIC } from "../txn/mod.ts";
+import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "../internal_topic_names.ts";
 import {
   advertisedEndpoint,
   type ApiHandler,

@@ -81,8 +81,8 @@ import {
   producerIdAt,
   RECORD_BATCH_OVERHEAD as BATCH_HEADER_SIZE,
   TRANSACTIONAL_BIT,
-  upConvert,
-} from "../../records/mod.ts";
+} from "../../records/layout.ts";
+import type * as Legacy from "../../records/legacy.ts";
 import { ErrorCode, errorName } from "../../protocol/errors.ts";
 import {
   createProduceResponse,
@@ -102,12 +102,24 @@ import {
 } from "../api.ts";
 import type { KeepBytes } from "../../engine/mod.ts";
 import { leaderError } from "../leadership.ts";
-import { transactionCoordinatorOf } from "../txn/mod.ts";
+import { transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { CloseConnection } from "../connection.ts";
-import { isInternalTopic } from "../internal_topic.ts";
+import { isInternalTopic } from "../internal_topic_names.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 
 type PartitionResponse = ProduceResponse["responses"][number]["partitionResponses"][number];
+
+/**
+ * `records/legacy.ts` (message formats v0/v1), imported at the first request that carries one
+ * (issue #17); a failed import is tried again at the next.
+ */
+let legacyModule: Promise<typeof Legacy> | undefined;
+function legacyFormats(): Promise<typeof Legacy> {
+  return legacyModule ??= import("../../records/legacy.ts").catch((e) => {
+    legacyModule = undefined;
+    throw e;
+  });
+}
 
 function failed(index: number, errorCode: number, message: string | null): PartitionResponse {
   return createProduceResponsePartitionProduceResponse({
@@ -201,6 +213,7 @@ async function appendOne(
       return createProduceResponsePartitionProduceResponse({ index, baseOffset: -1 });
     }
     try {
+      const { upConvert } = await legacyFormats();
       records = upConvert(records, {
         compression: targetCodec(broker, topic),
         // a compressed wrapper may not hold more than a request may (a bomb fails, not the broker)

@@ -21,7 +21,7 @@
  */
 
 import { ApiKey } from "../../protocol/api_keys.ts";
-import type { ApiHandler, ApiRange } from "../api.ts";
+import type { ApiHandler, ApiRange, LazyPartName } from "../api.ts";
 
 /** One line of the handler table: what ApiVersions advertises, and how to load the handler. */
 export interface ApiEntry extends ApiRange {
@@ -31,15 +31,29 @@ export interface ApiEntry extends ApiRange {
    * @returns The handler.
    */
   load(): Promise<ApiHandler>;
+  /**
+   * A part of the broker opened at its first use that the handler reads as it serves (the group
+   * coordinator, `BrokerContext.groups`; SASL and SCRAM credentials): the broker opens it, if it
+   * has not yet, before the first request of this API is served (issue #17). `table_test.ts`
+   * checks every handler that reads one says so.
+   */
+  readonly needs?: LazyPartName;
 }
 
 function lazy(
   name: keyof typeof ApiKey,
   maxVersion: number,
   load: () => Promise<ApiHandler>,
+  needs?: LazyPartName,
 ): ApiEntry {
-  return { key: ApiKey[name], name, minVersion: 0, maxVersion, load };
+  const entry = { key: ApiKey[name], name, minVersion: 0, maxVersion, load };
+  return needs === undefined ? entry : { ...entry, needs };
 }
+
+/** The handler reads the group coordinator (`ApiEntry.needs`). */
+const COORDINATORS = "coordinators";
+/** The handler reads SASL or the SCRAM credentials (`ApiEntry.needs`). */
+const SASL = "sasl";
 
 /** Every served API, sorted by key. */
 export const API_TABLE: readonly ApiEntry[] = [
@@ -47,16 +61,26 @@ export const API_TABLE: readonly ApiEntry[] = [
   lazy("Fetch", 16, async () => (await import("./fetch.ts")).fetch),
   lazy("ListOffsets", 8, async () => (await import("./list_offsets.ts")).listOffsets),
   lazy("Metadata", 12, async () => (await import("./metadata.ts")).metadata),
-  lazy("OffsetCommit", 9, async () => (await import("./offset_commit.ts")).offsetCommit),
-  lazy("OffsetFetch", 9, async () => (await import("./offset_fetch.ts")).offsetFetch),
+  lazy(
+    "OffsetCommit",
+    9,
+    async () => (await import("./offset_commit.ts")).offsetCommit,
+    COORDINATORS,
+  ),
+  lazy("OffsetFetch", 9, async () => (await import("./offset_fetch.ts")).offsetFetch, COORDINATORS),
   lazy("FindCoordinator", 4, async () => (await import("./find_coordinator.ts")).findCoordinator),
-  lazy("JoinGroup", 9, async () => (await import("./join_group.ts")).joinGroup),
-  lazy("Heartbeat", 4, async () => (await import("./heartbeat.ts")).heartbeat),
-  lazy("LeaveGroup", 5, async () => (await import("./leave_group.ts")).leaveGroup),
-  lazy("SyncGroup", 5, async () => (await import("./sync_group.ts")).syncGroup),
-  lazy("DescribeGroups", 5, async () => (await import("./describe_groups.ts")).describeGroups),
-  lazy("ListGroups", 5, async () => (await import("./list_groups.ts")).listGroups),
-  lazy("SaslHandshake", 1, async () => (await import("./sasl_handshake.ts")).saslHandshake),
+  lazy("JoinGroup", 9, async () => (await import("./join_group.ts")).joinGroup, COORDINATORS),
+  lazy("Heartbeat", 4, async () => (await import("./heartbeat.ts")).heartbeat, COORDINATORS),
+  lazy("LeaveGroup", 5, async () => (await import("./leave_group.ts")).leaveGroup, COORDINATORS),
+  lazy("SyncGroup", 5, async () => (await import("./sync_group.ts")).syncGroup, COORDINATORS),
+  lazy(
+    "DescribeGroups",
+    5,
+    async () => (await import("./describe_groups.ts")).describeGroups,
+    COORDINATORS,
+  ),
+  lazy("ListGroups", 5, async () => (await import("./list_groups.ts")).listGroups, COORDINATORS),
+  lazy("SaslHandshake", 1, async () => (await import("./sasl_handshake.ts")).saslHandshake, SASL),
   lazy("ApiVersions", 4, async () => (await import("./api_versions.ts")).apiVersions),
   lazy("CreateTopics", 7, async () => (await import("./create_topics.ts")).createTopics),
   lazy("DeleteTopics", 6, async () => (await import("./delete_topics.ts")).deleteTopics),
@@ -74,8 +98,18 @@ export const API_TABLE: readonly ApiEntry[] = [
   ),
   lazy("AddOffsetsToTxn", 3, async () => (await import("./add_offsets_to_txn.ts")).addOffsetsToTxn),
   lazy("EndTxn", 3, async () => (await import("./end_txn.ts")).endTxn),
-  lazy("WriteTxnMarkers", 1, async () => (await import("./write_txn_markers.ts")).writeTxnMarkers),
-  lazy("TxnOffsetCommit", 3, async () => (await import("./txn_offset_commit.ts")).txnOffsetCommit),
+  lazy(
+    "WriteTxnMarkers",
+    1,
+    async () => (await import("./write_txn_markers.ts")).writeTxnMarkers,
+    COORDINATORS,
+  ),
+  lazy(
+    "TxnOffsetCommit",
+    3,
+    async () => (await import("./txn_offset_commit.ts")).txnOffsetCommit,
+    COORDINATORS,
+  ),
   lazy("DescribeAcls", 3, async () => (await import("./describe_acls.ts")).describeAcls),
   lazy("CreateAcls", 3, async () => (await import("./create_acls.ts")).createAcls),
   lazy("DeleteAcls", 3, async () => (await import("./delete_acls.ts")).deleteAcls),
@@ -86,13 +120,19 @@ export const API_TABLE: readonly ApiEntry[] = [
     "SaslAuthenticate",
     2,
     async () => (await import("./sasl_authenticate.ts")).saslAuthenticate,
+    SASL,
   ),
   lazy(
     "CreatePartitions",
     3,
     async () => (await import("./create_partitions.ts")).createPartitions,
   ),
-  lazy("DeleteGroups", 2, async () => (await import("./delete_groups.ts")).deleteGroups),
+  lazy(
+    "DeleteGroups",
+    2,
+    async () => (await import("./delete_groups.ts")).deleteGroups,
+    COORDINATORS,
+  ),
   lazy("ElectLeaders", 2, async () => (await import("./elect_leaders.ts")).electLeaders),
   lazy(
     "IncrementalAlterConfigs",
@@ -109,16 +149,23 @@ export const API_TABLE: readonly ApiEntry[] = [
     0,
     async () => (await import("./list_partition_reassignments.ts")).listPartitionReassignments,
   ),
-  lazy("OffsetDelete", 0, async () => (await import("./offset_delete.ts")).offsetDelete),
+  lazy(
+    "OffsetDelete",
+    0,
+    async () => (await import("./offset_delete.ts")).offsetDelete,
+    COORDINATORS,
+  ),
   lazy(
     "DescribeUserScramCredentials",
     0,
     async () => (await import("./describe_user_scram_credentials.ts")).describeUserScramCredentials,
+    SASL,
   ),
   lazy(
     "AlterUserScramCredentials",
     0,
     async () => (await import("./alter_user_scram_credentials.ts")).alterUserScramCredentials,
+    SASL,
   ),
   lazy("DescribeCluster", 1, async () => (await import("./describe_cluster.ts")).describeCluster),
   lazy(

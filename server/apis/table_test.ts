@@ -13,7 +13,22 @@ import { Producer } from "../../client/producer.ts";
 import { ApiKey } from "../../protocol/api_keys.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../../protocol/messages/api_versions.ts";
 import { MetadataRequest, MetadataResponse } from "../../protocol/messages/metadata.ts";
-import { RawClient, startTestBroker } from "../testing.ts";
+import { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
+import { OffsetFetchRequest, OffsetFetchResponse } from "../../protocol/messages/offset_fetch.ts";
+import {
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+} from "../../protocol/messages/offset_commit.ts";
+import {
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
+} from "../../protocol/messages/sasl_handshake.ts";
+import {
+  DescribeUserScramCredentialsRequest,
+  DescribeUserScramCredentialsResponse,
+} from "../../protocol/messages/describe_user_scram_credentials.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import { createTopic, RawClient, startTestBroker } from "../testing.ts";
 import { APIS } from "./mod.ts";
 import { API_TABLE } from "./table.ts";
 
@@ -145,8 +160,13 @@ Deno.test("a handler that cannot be loaded closes that connection only, and load
 });
 
 /** The modules `sluice broker` imports at start: `cli/broker.ts`'s static graph. */
-async function startGraph(): Promise<string[]> {
-  const entry = new URL("../../cli/broker.ts", import.meta.url).href;
+function startGraph(): Promise<string[]> {
+  return staticGraph("../../cli/broker.ts");
+}
+
+/** The static graph of a module (`deno info`, dynamic imports left out), relative to this file. */
+async function staticGraph(path: string): Promise<string[]> {
+  const entry = new URL(path, import.meta.url).href;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     stdout: "piped",
@@ -193,6 +213,26 @@ Deno.test("sluice broker imports no handler, codec or unconfigured part at start
       "server/broker_connection.ts",
       "server/security/authorizer.ts",
       "protocol/apis.ts",
+      // opened at their first use when there is nothing to replay (issue #17, fifth pass)
+      "server/group/coordinator.ts",
+      "server/group/open_group_coordinator.ts",
+      "server/group/group.ts",
+      "server/txn/coordinator.ts",
+      "server/txn/open_transaction_coordinator.ts",
+      "server/internal_topic.ts",
+      // SASL and SCRAM without a SASL listener
+      "server/security/sasl.ts",
+      "server/security/scram_credentials.ts",
+      "protocol/scram.ts",
+      // TLS without a TLS listener or ssl.* settings
+      "server/security/tls.ts",
+      "server/security/ssl_principal.ts",
+      // the metrics collection without the admin listener
+      "server/http/collect.ts",
+      // the legacy message formats (v0/v1) and their CRC-32: the engine imports leaf modules
+      "records/mod.ts",
+      "records/legacy.ts",
+      "records/crc32.ts",
     ]
   ) ok(!ours.includes(lazy), `${lazy} is imported at start`);
 });
@@ -212,4 +252,135 @@ Deno.test("sluice broker's start-up modules are Latin-1 (V8 keeps their source o
     });
   }
   assertEquals(wide, []);
+});
+
+Deno.test("every handler that reads a part opened at first use says so in the table", async () => {
+  // a handler reads `groups` (or SASL, the SCRAM credentials) as it serves: without `needs` its
+  // first request would find them absent on a broker that has not opened them yet
+  const reads: [RegExp, string][] = [
+    [/groupCoordinatorOf\(|broker\.groups\b|writeLocalMarkers\(/, "coordinators"],
+    [/broker\.sasl\b|broker\.scramCredentials\b/, "sasl"],
+  ];
+  const wrong: string[] = [];
+  for (const e of API_TABLE) {
+    const file = e.name.replace(/[A-Z]/g, (c, i) => (i === 0 ? "" : "_") + c.toLowerCase());
+    const source = await Deno.readTextFile(new URL(`./${file}.ts`, import.meta.url));
+    const needs = reads.filter(([re]) => re.test(source)).map(([, part]) => part);
+    ok(needs.length <= 1, `${e.name} reads ${needs}`);
+    if (needs[0] !== e.needs) wrong.push(`${e.name}: reads ${needs[0]}, table says ${e.needs}`);
+  }
+  assertEquals(wrong, []);
+});
+
+Deno.test("a fresh broker opens its coordinators and SASL at the first request that needs them", async () => {
+  await using t = await startTestBroker();
+  const opened = (what: string) => t.lines.filter((l) => l.startsWith(`INFO ${what} loaded`));
+  assertEquals([opened("Group coordinator"), opened("Transaction coordinator")], [[], []]);
+  const c = await RawClient.connect(t.broker.port);
+  const d = await RawClient.connect(t.broker.port);
+  try {
+    // two first requests needing the coordinators at once: one opening, both answered
+    const [list, fetched] = await Promise.all([
+      c.request(ListGroupsRequest, ListGroupsResponse, 4, { statesFilter: [] }),
+      d.request(OffsetFetchRequest, OffsetFetchResponse, 7, {
+        groupId: "g",
+        topics: null,
+        requireStable: false,
+      }),
+    ]);
+    assertEquals([list.errorCode, list.groups, fetched.errorCode], [0, [], 0]);
+    assertEquals(opened("Group coordinator").length, 1);
+    assertEquals(opened("Transaction coordinator").length, 1);
+    // SASL on a PLAINTEXT listener: answered as before, from SASL opened at this request
+    const hs = await c.request(SaslHandshakeRequest, SaslHandshakeResponse, 1, {
+      mechanism: "PLAIN",
+    });
+    assertEquals(hs.errorCode, ErrorCode.ILLEGAL_SASL_STATE);
+    const users = await d.request(
+      DescribeUserScramCredentialsRequest,
+      DescribeUserScramCredentialsResponse,
+      0,
+      { users: null },
+    );
+    assertEquals([users.errorCode, users.results], [0, []]);
+  } finally {
+    c.close();
+    d.close();
+  }
+  assertEquals(t.lines.filter((l) => l.startsWith("ERROR")), []);
+});
+
+Deno.test("a broker with __consumer_offsets to replay opens its coordinators at start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-table-test-" });
+  try {
+    {
+      // closed, not disposed: disposing removes the data dir
+      const t = await startTestBroker({ logDirs: [dir] });
+      const c = await RawClient.connect(t.broker.port);
+      try {
+        await createTopic(c, "t", 1);
+        const res = await c.request(OffsetCommitRequest, OffsetCommitResponse, 8, {
+          groupId: "kept",
+          generationIdOrMemberEpoch: -1,
+          memberId: "",
+          groupInstanceId: null,
+          retentionTimeMs: -1,
+          topics: [{
+            name: "t",
+            partitions: [{
+              partitionIndex: 0,
+              committedOffset: 0,
+              committedLeaderEpoch: -1,
+              commitTimestamp: -1,
+              committedMetadata: null,
+            }],
+          }],
+        });
+        assertEquals(res.topics[0].partitions[0].errorCode, 0);
+      } finally {
+        c.close();
+        await t.broker.close();
+      }
+    }
+    await using t = await startTestBroker({ logDirs: [dir] });
+    ok(
+      t.lines.some((l) => l.startsWith("INFO Group coordinator loaded ")),
+      t.lines.join("\n"),
+    );
+    const c = await RawClient.connect(t.broker.port);
+    try {
+      const list = await c.request(ListGroupsRequest, ListGroupsResponse, 4, { statesFilter: [] });
+      assertEquals(list.groups.map((g) => g.groupId), ["kept"]);
+    } finally {
+      c.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a plain producer's and an assigning consumer's handlers import no coordinator", async () => {
+  // Metadata, InitProducerId without a transactional id, Produce without transactional batches,
+  // Fetch, ListOffsets, CreateTopics: the coordinators and their topics' machinery load with the
+  // first request that needs them, not with these
+  const root = new URL("../../", import.meta.url).href;
+  for (
+    const api of [
+      "metadata",
+      "init_producer_id",
+      "produce",
+      "fetch",
+      "list_offsets",
+      "create_topics",
+      "find_coordinator",
+    ]
+  ) {
+    const ours = (await staticGraph(`./${api}.ts`)).map((s) => s.slice(root.length));
+    const loaded = ours.filter((s) =>
+      s.startsWith("server/group/") || s === "server/internal_topic.ts" ||
+      (s.startsWith("server/txn/") && s !== "server/txn/coordinator_of.ts") ||
+      s === "records/legacy.ts"
+    );
+    assertEquals(loaded, [], `${api}.ts imports ${loaded}`);
+  }
 });

@@ -25,7 +25,8 @@ import {
   TxnOffsetCommitResponse,
 } from "../../protocol/messages/txn_offset_commit.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
-import { fencedFor, transactionCoordinatorOf } from "../txn/mod.ts";
+import { fencedFor, transactionCoordinatorOf } from "../txn/coordinator_of.ts";
+import { groupCoordinatorOf } from "../group/broker_context.ts";
 import { ACCESS, authorize, authorizedNames } from "../security/access.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 
@@ -79,7 +80,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
     };
     // Standalone: the group's KIP-447 check first (cluster mode: txnCommitOffsets does it).
     const stale = ctx.broker.cluster === undefined && allowed.length > 0
-      ? ctx.broker.groups.validateTxnOffsetCommit(params)
+      ? groupCoordinatorOf(ctx.broker).validateTxnOffsetCommit(params)
       : ErrorCode.NONE;
     const committed = allowed.length === 0
       ? []
@@ -89,7 +90,7 @@ export const txnOffsetCommit: ApiHandler = defineApi<
         partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode: stale })),
       }))
       : ctx.broker.cluster !== undefined
-      ? await ctx.broker.groups.txnCommitOffsets(params)
+      ? await groupCoordinatorOf(ctx.broker).txnCommitOffsets(params)
       : await (await transactionCoordinatorOf(ctx.broker)).txnOffsetCommit(params);
     const results = [...committed, ...denied];
     return createTxnOffsetCommitResponse({

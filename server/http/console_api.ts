@@ -68,6 +68,7 @@ import { deleteTopics } from "../apis/delete_topics.ts";
 import { ConfigSource, describeTopic } from "../apis/describe_configs.ts";
 import { incrementalAlterConfigs } from "../apis/incremental_alter_configs.ts";
 import { offsetCommit } from "../apis/offset_commit.ts";
+import { groupCoordinatorOf } from "../group/broker_context.ts";
 import { offsetKey } from "../group/group.ts";
 import { isInternalTopic } from "../internal_topic.ts";
 import { ResourceType } from "../security/acl.ts";
@@ -671,7 +672,7 @@ export class ConsoleApi {
    * @returns The groups in id order.
    */
   groups(): unknown[] {
-    const groups = this.#s.context.groups;
+    const groups = groupCoordinatorOf(this.#s.context);
     return groups.listGroups().map((g) => {
       const d = this.#groupOffsets(g.groupId);
       return {
@@ -688,7 +689,7 @@ export class ConsoleApi {
   /** Committed offsets and lag of a group's partitions (committed or assigned). */
   #groupOffsets(groupId: string, assigned: Map<string, string> = new Map()) {
     const ctx = this.#s.context;
-    const meta = ctx.groups.group(groupId);
+    const meta = groupCoordinatorOf(ctx).group(groupId);
     const keys = new Set<string>(meta?.offsets.keys() ?? []);
     for (const k of assigned.keys()) keys.add(k);
     const out = [...keys].map((k) => {
@@ -725,7 +726,7 @@ export class ConsoleApi {
    *   coordinator.
    */
   group(groupId: string): unknown {
-    const groups = this.#s.context.groups;
+    const groups = groupCoordinatorOf(this.#s.context);
     const d = groups.describeGroup(groupId);
     if (d.errorCode !== ErrorCode.NONE) {
       throw kafkaError(d.errorCode, null, `Cannot describe group ${groupId}`);
@@ -915,7 +916,7 @@ export class ConsoleApi {
     const timestamp = to === "timestamp" ? intField(body, "timestamp") : 0;
     if (timestamp < 0) throw bad(`Field "timestamp" must be >= 0, got ${timestamp}`);
     // as kafka-consumer-groups.sh: only while the group has no active members
-    const d = ctx.groups.describeGroup(groupId);
+    const d = groupCoordinatorOf(ctx).describeGroup(groupId);
     if (d.errorCode !== ErrorCode.NONE) {
       throw kafkaError(d.errorCode, null, `Cannot reset offsets of group ${groupId}`);
     }

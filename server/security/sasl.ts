@@ -22,6 +22,7 @@
  * @module
  */
 
+import { isSaslProtocol } from "../config.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { encodeResponseFrame } from "../../protocol/framing.ts";
 import {
@@ -59,10 +60,7 @@ const API_VERSIONS_KEY = 18;
 const SASL_HANDSHAKE_KEY = SaslHandshakeResponse.apiKey;
 const SASL_AUTHENTICATE_KEY = SaslAuthenticateResponse.apiKey;
 
-/** Whether a security protocol authenticates with SASL (`SASL_PLAINTEXT`, `SASL_SSL`). */
-export function isSaslProtocol(protocol: string | undefined): boolean {
-  return protocol === "SASL_PLAINTEXT" || protocol === "SASL_SSL";
-}
+export { isSaslProtocol };
 
 /** What {@linkcode SaslServer} needs. */
 export interface SaslServerOptions {

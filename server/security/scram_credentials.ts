@@ -16,6 +16,7 @@
  */
 
 import { writeFileAtomic } from "../../engine/mod.ts";
+import { SCRAM_CREDENTIALS_FILE } from "./scram_file.ts";
 import type { EtcdClient, Watch } from "../cluster/etcd.ts";
 import {
   credentialFromSaltedPassword,
@@ -26,8 +27,7 @@ import {
   toBase64,
 } from "../../protocol/scram.ts";
 
-/** File in the data directory holding the SCRAM credentials. */
-export const SCRAM_CREDENTIALS_FILE = "sluice-scram-credentials.json";
+export { SCRAM_CREDENTIALS_FILE };
 
 interface StoredCredential {
   salt: string;

@@ -21,8 +21,8 @@ import type { Socket } from "node:net";
 import type * as Crypto from "node:crypto";
 import { nodeBuiltin } from "../node_builtin.ts";
 import type { SecurityProtocol } from "../config.ts";
-import type { Logger } from "../logger.ts";
 import type { KafkaPrincipal } from "./principal.ts";
+import type { Accepted, ByteStream, ListenOptions, TransportListener } from "../transport.ts";
 import { SslPrincipalMapper, subjectDn } from "./ssl_principal.ts";
 import { checkCipherSuites, parseEnabledProtocols, type TlsProtocol } from "./tls_policy.ts";
 
@@ -336,93 +336,21 @@ export async function loadListenerTls(
   };
 }
 
-/** The byte stream a {@linkcode Connection} serves: a TCP or TLS connection. */
-export type ByteStream = Pick<Deno.Conn, "read" | "write" | "close" | "remoteAddr">;
-
-/** One accepted connection, before its TLS handshake (if any). */
-export interface Accepted {
-  /** The stream to serve once {@linkcode Accepted.secure} resolved. */
-  readonly conn: ByteStream;
-  /**
-   * Completes the TLS handshake (no-op for plaintext) and yields the principal it establishes
-   * (a client certificate's), or `undefined` (anonymous).
-   *
-   * @throws {Error} If the handshake fails or the client certificate is refused; the message
-   * says why, for one log line.
-   */
-  secure(): Promise<KafkaPrincipal | undefined>;
-}
-
-/** A listening socket of one listener. */
-export interface TransportListener {
-  /** The address bound. */
-  readonly addr: Deno.NetAddr;
-  /**
-   * The next connection.
-   *
-   * @throws {Deno.errors.BadResource} Once closed.
-   */
-  accept(): Promise<Accepted>;
-  /** Stop listening. */
-  close(): void;
-}
-
-/** Options for {@linkcode listen}. */
-export interface ListenOptions {
-  /** Address to bind; `""` for every interface. */
-  hostname: string;
-  /** Port; 0 for a free one. */
-  port: number;
-  /** The listener's protocol: SSL and SASL_SSL need `tls`. */
-  securityProtocol: SecurityProtocol;
-  /** TLS settings (SSL, SASL_SSL). */
-  tls?: ListenerTlsSettings;
-  /** Longest TLS handshake (`sluice.request.read.timeout.ms`). */
-  handshakeTimeoutMs: number;
-  /** Where a `node:tls` listener reports handshakes that fail before a connection exists. */
-  logger: Logger;
-  /** The listener name, for log lines. */
-  name: string;
-  /**
-   * Plain TCP only: share the port with other sockets that set it (SO_REUSEPORT; the kernel
-   * spreads connections over them), as the shards of `sluice.workers` do. Needs `--unstable-net`.
-   */
-  reusePort?: boolean;
-}
+export type { Accepted, ByteStream, ListenOptions, TransportListener } from "../transport.ts";
+export { listen } from "../transport.ts";
 
 /**
- * Listen for one listener: plain TCP, {@linkcode Deno.listenTls} or `node:tls` (client
- * authentication), see the module doc. Needs `--allow-net`.
+ * Listen for one TLS listener (SSL, SASL_SSL): {@linkcode Deno.listenTls}, or `node:tls` for
+ * client authentication and TLS version ranges, see the module doc. `transport.ts` `listen`
+ * calls it for those listeners. Needs `--allow-net`.
  *
- * @example
- * ```ts
- * import { listen } from "./tls.ts";
- * import { silentLogger } from "../logger.ts";
- * const l = await listen({
- *   hostname: "127.0.0.1",
- *   port: 0,
- *   securityProtocol: "PLAINTEXT",
- *   handshakeTimeoutMs: 30000,
- *   logger: silentLogger,
- *   name: "PLAINTEXT",
- * });
- * l.close();
- * ```
- *
- * @param o Where and how.
+ * @param o Where and how; `tls` is required.
  * @returns The listening socket.
+ * @throws {RangeError} Without TLS settings.
  * @throws {Error} If the address cannot be bound or the TLS key is refused.
  */
-export async function listen(o: ListenOptions): Promise<TransportListener> {
+export async function listenTls(o: ListenOptions): Promise<TransportListener> {
   const hostname = o.hostname || "0.0.0.0";
-  const tls = o.securityProtocol === "SSL" || o.securityProtocol === "SASL_SSL";
-  if (!tls) {
-    return new TcpTransport(
-      o.reusePort === true
-        ? Deno.listen({ hostname, port: o.port, reusePort: true })
-        : Deno.listen({ hostname, port: o.port }),
-    );
-  }
   if (o.tls === undefined) throw new RangeError(`listener ${o.name} needs TLS settings`);
   // Deno.listenTls takes neither a client certificate nor a TLS version range
   if (o.tls.clientAuth === "none" && o.tls.protocols === undefined) {
@@ -432,28 +360,6 @@ export async function listen(o: ListenOptions): Promise<TransportListener> {
     );
   }
   return await NodeTlsTransport.listen(hostname, o.port, o.tls, o.handshakeTimeoutMs, o);
-}
-
-class TcpTransport implements TransportListener {
-  readonly #l: Deno.TcpListener;
-  constructor(l: Deno.TcpListener) {
-    this.#l = l;
-  }
-  get addr(): Deno.NetAddr {
-    return this.#l.addr;
-  }
-  async accept(): Promise<Accepted> {
-    const conn = await this.#l.accept();
-    try {
-      conn.setNoDelay(true);
-    } catch {
-      // Peer already gone; serving notices.
-    }
-    return { conn, secure: () => Promise.resolve(undefined) };
-  }
-  close(): void {
-    this.#l.close();
-  }
 }
 
 /** Why a TLS handshake failed, with a hint when the client did not speak TLS at all. */

@@ -23,7 +23,7 @@
 
 import type { LogManager } from "../../engine/mod.ts";
 import { ErrorCode, errorName } from "../../protocol/errors.ts";
-import { buildControlBatch } from "../../records/mod.ts";
+import { buildControlBatch } from "../../records/control.ts";
 import type { OffsetCommitParams, OffsetCommitResultTopic } from "../group/mod.ts";
 import { partitionForGroup } from "../group/schemas.ts";
 import { CoordinatorPartitions } from "../coordinator_partitions.ts";

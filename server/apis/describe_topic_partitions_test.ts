@@ -75,8 +75,6 @@ function errorTopic(name: string, errorCode: number, ops = ALL_TOPIC_OPS) {
   };
 }
 
-const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-
 Deno.test("DescribeTopicPartitions: all topics sorted, listed topics, unknown and invalid names", async () => {
   await using t = await startTestBroker({ nodeId: 1 });
   const c = await RawClient.connect(t.broker.port);

@@ -122,6 +122,35 @@ Deno.test("sluice topics --list, --describe, --alter and --delete print like kaf
   });
 });
 
+Deno.test("sluice topics --describe pages a 10,000-partition topic through DescribeTopicPartitions", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+  });
+  try {
+    const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+    const created = await sluice(
+      ["topics", ...b, "--create", "--topic", "big", "--partitions", "10000"],
+    );
+    assert.equal(created.stdout, "Created topic big.\n");
+    const described = await sluice(["topics", ...b, "--describe", "--topic", "big"]);
+    assert.equal(described.code, 0, described.stderr);
+    const lines = described.stdout.split("\n");
+    assert.match(lines[0], /^Topic: big\tTopicId: \S+\tPartitionCount: 10000\t/);
+    assert.deepEqual(
+      lines.slice(1, -1).map((l) => Number(/\tPartition: (\d+)\t/.exec(l)?.[1])),
+      Array.from({ length: 10000 }, (_, i) => i),
+    );
+    // five answers of Kafka's 2000-partition limit, no Metadata describe
+    assert.equal(broker.metrics.request(75)?.count, 5);
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sluice topics reports broker errors in one line with exit code 1", async () => {
   await withBroker(async (bs) => {
     const b = ["--bootstrap-server", bs];

@@ -223,7 +223,7 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
         if (names.length === 0) return 0;
         let described: TopicDescription[];
         try {
-          described = await admin.describeTopics(names);
+          described = await describeTopics(admin, names);
         } catch (e) {
           if (values["if-exists"] && isError(e, "UNKNOWN_TOPIC_OR_PARTITION")) return 0;
           throw e;
@@ -287,6 +287,19 @@ export async function runTopics(args: string[], io: CommandIo): Promise<number> 
     }
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Describes topics with DescribeTopicPartitions when the broker serves it, paging through its
+ * cursor (as `kafka-topics.sh --describe` of Kafka 3.7+), else with Metadata.
+ */
+async function describeTopics(admin: Admin, names: string[]): Promise<TopicDescription[]> {
+  try {
+    return await admin.describeTopicPartitions(names);
+  } catch (e) {
+    if (!isError(e, "UNSUPPORTED_VERSION")) throw e;
+    return await admin.describeTopics(names);
   }
 }
 

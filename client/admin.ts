@@ -40,6 +40,10 @@ import {
 } from "../protocol/messages/describe_cluster.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
 import {
+  DescribeTopicPartitionsRequest,
+  DescribeTopicPartitionsResponse,
+} from "../protocol/messages/describe_topic_partitions.ts";
+import {
   DescribeLogDirsRequest,
   DescribeLogDirsResponse,
 } from "../protocol/messages/describe_log_dirs.ts";
@@ -117,6 +121,39 @@ export interface TopicDescription {
   internal: boolean;
   /** Partitions in index order. */
   partitions: PartitionDescription[];
+}
+
+/** A partition as DescribeTopicPartitions describes it (KIP-966). */
+export interface TopicPartitionDescription extends PartitionDescription {
+  /** The leader epoch (-1 when unknown). */
+  leaderEpoch: number;
+  /** Eligible leader replicas (empty or null when ELR is not enabled). */
+  eligibleLeaderReplicas: number[] | null;
+  /** The last known ELR (empty or null when ELR is not enabled). */
+  lastKnownElr: number[] | null;
+}
+
+/** A topic as DescribeTopicPartitions describes it. */
+export interface TopicPartitionsDescription extends TopicDescription {
+  /** Partitions in index order. */
+  partitions: TopicPartitionDescription[];
+  /** The principal's operations on the topic, as a bit field (`1 << AclOperation`). */
+  authorizedOperations: number;
+}
+
+/** Options of {@linkcode Admin.describeTopicPartitions}. */
+export interface DescribeTopicPartitionsOptions {
+  /**
+   * The most partitions one answer may hold (`response_partition_limit`; default 2000, what
+   * Kafka's admin client asks; the broker caps it at its `max.request.partition.size.limit`).
+   */
+  partitionLimit?: number;
+  /**
+   * Called after each answer (page) with the number of partitions it held.
+   *
+   * @param partitions The page's partition count.
+   */
+  onPage?: (partitions: number) => void;
 }
 
 /** Config resource types. */
@@ -532,6 +569,106 @@ export class Admin {
           offlineReplicas: p.offlineReplicas,
         })),
       };
+    });
+  }
+
+  /**
+   * Describes topics with DescribeTopicPartitions (key 75, KIP-966), paging through the broker's
+   * cursor (`next_cursor`) until every partition is described: id, partitions with leader,
+   * leader epoch, replicas, ISR, ELR and offline replicas, and the authorized operations. All
+   * pages come from one broker.
+   *
+   * @example
+   * ```ts ignore
+   * import { Admin, Client } from "../client/mod.ts";
+   * const client = new Client({ bootstrapServers: "localhost:9092" });
+   * const [t] = await new Admin(client).describeTopicPartitions(["orders"], { partitionLimit: 500 });
+   * console.log(t.partitions.length);
+   * await client.close();
+   * ```
+   *
+   * @param names Topic names (all topics the principal may describe, sorted, when omitted or
+   *   empty).
+   * @param options The page size and a per-page callback.
+   * @returns Descriptions in the order asked.
+   * @throws {KafkaError} `UNSUPPORTED_VERSION` when the broker does not serve the API (fall back
+   *   to {@linkcode Admin.describeTopics}); a topic's error, e.g. `UNKNOWN_TOPIC_OR_PARTITION`
+   *   or `TOPIC_AUTHORIZATION_FAILED`.
+   */
+  async describeTopicPartitions(
+    names: string[] = [],
+    options: DescribeTopicPartitionsOptions = {},
+  ): Promise<TopicPartitionsDescription[]> {
+    const conn = await this.#client.anyConnection();
+    const api = {
+      request: DescribeTopicPartitionsRequest,
+      response: DescribeTopicPartitionsResponse,
+    };
+    const found = new Map<string, TopicPartitionsDescription>();
+    let cursor: { topicName: string; partitionIndex: number } | null = null;
+    for (;;) {
+      const res: DescribeTopicPartitionsResponse = await conn.send(
+        api,
+        DescribeTopicPartitionsRequest.create({
+          topics: names.map((name) => ({ name })),
+          responsePartitionLimit: options.partitionLimit ?? 2000,
+          cursor,
+        }),
+      );
+      let count = 0;
+      for (const t of res.topics) {
+        const name = t.name ?? "";
+        if (t.errorCode !== 0) throw new KafkaError(t.errorCode, `describe topic ${name}`);
+        let d = found.get(name);
+        if (d === undefined) {
+          found.set(
+            name,
+            d = {
+              name,
+              topicId: t.topicId,
+              internal: t.isInternal,
+              partitions: [],
+              authorizedOperations: t.topicAuthorizedOperations,
+            },
+          );
+        }
+        for (const p of t.partitions) {
+          d.partitions.push({
+            partition: p.partitionIndex,
+            leader: p.leaderId,
+            leaderEpoch: p.leaderEpoch,
+            replicas: p.replicaNodes,
+            isr: p.isrNodes,
+            eligibleLeaderReplicas: p.eligibleLeaderReplicas,
+            lastKnownElr: p.lastKnownElr,
+            offlineReplicas: p.offlineReplicas,
+          });
+        }
+        count += t.partitions.length;
+      }
+      options.onPage?.(count);
+      const next = res.nextCursor;
+      if (next === null) break;
+      // a cursor that does not move on would ask the same page forever
+      if (
+        cursor !== null && next.topicName === cursor.topicName &&
+        next.partitionIndex <= cursor.partitionIndex
+      ) {
+        throw new KafkaError(
+          ErrorCode.UNKNOWN_SERVER_ERROR,
+          `describe topic partitions: the broker's cursor does not advance (${next.topicName} ` +
+            `partition ${next.partitionIndex})`,
+        );
+      }
+      cursor = next;
+    }
+    if (names.length === 0) return [...found.values()];
+    return names.map((name) => {
+      const d = found.get(name);
+      if (d === undefined) {
+        throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `describe topic ${name}`);
+      }
+      return d;
     });
   }
 

@@ -62,6 +62,57 @@ Deno.test("Admin creates, lists, describes and deletes topics", async () => {
   });
 });
 
+Deno.test("Admin describeTopicPartitions pages through the cursor and equals describeTopics", async () => {
+  await withCluster(async (admin) => {
+    await admin.createTopics([{ name: "seven", numPartitions: 7 }, {
+      name: "two",
+      numPartitions: 2,
+    }]);
+    const pages: number[] = [];
+    const paged = await admin.describeTopicPartitions([], {
+      partitionLimit: 3,
+      onPage: (n) => pages.push(n),
+    });
+    assert.deepEqual(pages, [3, 3, 3]);
+    const viaMetadata = await admin.describeTopics(["seven", "two"]);
+    assert.deepEqual(
+      paged.map(({ name, topicId, internal, partitions }) => ({
+        name,
+        topicId,
+        internal,
+        partitions: partitions.map(({ partition, leader, replicas, isr, offlineReplicas }) => ({
+          partition,
+          leader,
+          replicas,
+          isr,
+          offlineReplicas,
+        })),
+      })),
+      viaMetadata,
+    );
+    assert.deepEqual(
+      paged[0].partitions[6],
+      {
+        partition: 6,
+        leader: 1,
+        leaderEpoch: 0,
+        replicas: [1],
+        isr: [1],
+        eligibleLeaderReplicas: [],
+        lastKnownElr: [],
+        offlineReplicas: [],
+      },
+    );
+    // listed: in the order asked; an unknown topic is an error
+    const listed = await admin.describeTopicPartitions(["two", "seven"], { partitionLimit: 4 });
+    assert.deepEqual(listed.map((t) => [t.name, t.partitions.length]), [["two", 2], ["seven", 7]]);
+    await assert.rejects(
+      admin.describeTopicPartitions(["two", "nope"]),
+      assertKafkaError("UNKNOWN_TOPIC_OR_PARTITION", /describe topic nope/),
+    );
+  });
+});
+
 Deno.test("Admin surfaces TOPIC_ALREADY_EXISTS and UNKNOWN_TOPIC_OR_PARTITION clearly", async () => {
   await withCluster(async (admin) => {
     await admin.createTopics([{ name: "teste", numPartitions: 1 }]);

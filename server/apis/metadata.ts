@@ -108,28 +108,123 @@ function isValidTopicName(name: string): boolean {
   }
 }
 
-function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
+/** Whether `name` is one of Kafka's internal topics (`Topic.isInternal`). */
+export function isInternalTopic(name: string): boolean {
+  return name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC;
+}
+
+/**
+ * A topic as Metadata and DescribeTopicPartitions describe it, one partition at a time (a
+ * DescribeTopicPartitions page builds only the partitions it answers).
+ */
+export interface DescribedTopic {
+  /** Topic name. */
+  readonly name: string;
+  /** Topic id. */
+  readonly id: string;
+  /** Partition count. */
+  readonly partitionCount: number;
+  /**
+   * Partition `i` (0 <= i < partitionCount): its leader (-1 and LEADER_NOT_AVAILABLE when it has
+   * none), leader epoch, replicas, ISR and offline replicas.
+   *
+   * @param i The partition index.
+   * @returns Its Metadata entry.
+   */
+  partition(i: number): ResponsePartition;
+}
+
+type ResponsePartition = ResponseTopic["partitions"][number];
+
+/** A local topic: this broker leads every partition, replicas = isr = [node id]. */
+function localTopic(broker: BrokerContext, t: TopicInfo): DescribedTopic {
   const nodeId = broker.nodeId;
+  return {
+    name: t.name,
+    id: t.id,
+    partitionCount: t.partitions,
+    partition: (i) =>
+      createMetadataResponseResponsePartition({
+        errorCode: 0,
+        partitionIndex: i,
+        leaderId: nodeId,
+        leaderEpoch: broker.logs.leaderEpochOf(t.name, i) ?? 0,
+        replicaNodes: [nodeId],
+        isrNodes: [nodeId],
+        offlineReplicas: [],
+      }),
+  };
+}
+
+/** A topic of the cluster view (cluster mode), undefined when the view does not hold it. */
+function viewTopic(broker: BrokerContext, name: string): DescribedTopic | undefined {
+  const cluster = broker.cluster!;
+  const t = cluster.view.topic(name);
+  if (t === undefined) return undefined;
+  const replicasOf = t.value.replicas;
+  return {
+    name,
+    id: t.value.id,
+    partitionCount: replicasOf.length,
+    partition(i) {
+      const replicas = replicasOf[i];
+      const s = cluster.view.partition(name, i)?.value;
+      const leader = s?.leader ?? -1;
+      return createMetadataResponseResponsePartition({
+        errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
+        partitionIndex: i,
+        leaderId: leader,
+        leaderEpoch: s?.leaderEpoch ?? -1,
+        replicaNodes: replicas,
+        isrNodes: s?.isr ?? [],
+        offlineReplicas: replicas.filter((b) => !cluster.view.isUnfenced(b)),
+      });
+    },
+  };
+}
+
+/**
+ * A topic as Metadata describes it: from the cluster view in cluster mode, else from this
+ * broker's logs.
+ *
+ * @param broker Broker state.
+ * @param name Topic name.
+ * @returns The topic, or undefined when unknown.
+ */
+export function describedTopic(broker: BrokerContext, name: string): DescribedTopic | undefined {
+  if (broker.cluster !== undefined) return viewTopic(broker, name);
+  const t = broker.logs.topic(name);
+  return t === undefined ? undefined : localTopic(broker, t);
+}
+
+/**
+ * Every topic's name, sorted: the cluster view's in cluster mode, else this broker's.
+ *
+ * @param broker Broker state.
+ * @returns The names.
+ */
+export function topicNames(broker: BrokerContext): string[] {
+  const names = broker.cluster !== undefined
+    ? [...broker.cluster.view.topics().keys()]
+    : broker.logs.listTopics().map((t) => t.name);
+  return names.sort();
+}
+
+function entryOf(t: DescribedTopic): ResponseTopic {
   const partitions = [];
-  for (let i = 0; i < t.partitions; i++) {
-    partitions.push(createMetadataResponseResponsePartition({
-      errorCode: 0,
-      partitionIndex: i,
-      leaderId: nodeId,
-      leaderEpoch: broker.logs.leaderEpochOf(t.name, i) ?? 0,
-      replicaNodes: [nodeId],
-      isrNodes: [nodeId],
-      offlineReplicas: [],
-    }));
-  }
+  for (let i = 0; i < t.partitionCount; i++) partitions.push(t.partition(i));
   return createMetadataResponseResponseTopic({
     errorCode: 0,
     name: t.name,
     topicId: t.id,
-    isInternal: t.name === CONSUMER_OFFSETS_TOPIC || t.name === TRANSACTION_STATE_TOPIC,
+    isInternal: isInternalTopic(t.name),
     partitions,
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
   });
+}
+
+function topicEntry(broker: BrokerContext, t: TopicInfo): ResponseTopic {
+  return entryOf(localTopic(broker, t));
 }
 
 function errorTopic(name: string | null, topicId: string, errorCode: number): ResponseTopic {
@@ -188,34 +283,45 @@ export async function autoCreateTopic(broker: BrokerContext, name: string): Prom
 
 /** The Metadata entry of a topic in cluster mode, from the view. */
 function clusterTopicEntry(broker: BrokerContext, name: string): ResponseTopic | undefined {
-  const cluster = broker.cluster!;
-  const t = cluster.view.topic(name);
-  if (t === undefined) return undefined;
-  const partitions = t.value.replicas.map((replicas, i) => {
-    const s = cluster.view.partition(name, i)?.value;
-    const leader = s?.leader ?? -1;
-    return createMetadataResponseResponsePartition({
-      errorCode: leader === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : 0,
-      partitionIndex: i,
-      leaderId: leader,
-      leaderEpoch: s?.leaderEpoch ?? -1,
-      replicaNodes: replicas,
-      isrNodes: s?.isr ?? [],
-      offlineReplicas: replicas.filter((b) => !cluster.view.isUnfenced(b)),
-    });
-  });
-  return createMetadataResponseResponseTopic({
-    errorCode: 0,
-    name,
-    topicId: t.value.id,
-    isInternal: name === CONSUMER_OFFSETS_TOPIC || name === TRANSACTION_STATE_TOPIC,
-    partitions,
-    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
-  });
+  const t = viewTopic(broker, name);
+  return t === undefined ? undefined : entryOf(t);
 }
 
 /** How long a Metadata request waits for a fenced broker to catch up before answering. */
 const FENCED_METADATA_WAIT_MS = 1000;
+
+/**
+ * Whether this broker's cluster view is current (cluster mode): it is registered and unfenced,
+ * or becomes so within a second. A broker whose view is not current answers with
+ * {@linkcode vouchForNothing} applied to every partition.
+ *
+ * @param ctx The request (of a broker in cluster mode).
+ * @returns Whether the view is current.
+ */
+export async function viewIsCurrent(ctx: RequestContext): Promise<boolean> {
+  const cluster = ctx.broker.cluster!;
+  return cluster.registered || await cluster.untilRegistered(FENCED_METADATA_WAIT_MS);
+}
+
+/**
+ * What a fenced broker says of a partition: LEADER_NOT_AVAILABLE, no leader (-1), leader epoch
+ * -1, no ISR and no offline replicas (its view may be stale).
+ *
+ * @param p The partition entry, changed in place.
+ */
+export function vouchForNothing(p: {
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  isrNodes: number[];
+  offlineReplicas: number[];
+}): void {
+  p.errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
+  p.leaderId = -1;
+  p.leaderEpoch = -1;
+  p.isrNodes = [];
+  p.offlineReplicas = [];
+}
 
 /**
  * The answer of a fenced broker (not registered, or registered again and its view not caught up
@@ -234,13 +340,7 @@ function fencedAnswer(ctx: RequestContext, res: MetadataResponse): MetadataRespo
     ) {
       t.errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
     }
-    for (const p of t.partitions) {
-      p.errorCode = ErrorCode.LEADER_NOT_AVAILABLE;
-      p.leaderId = -1;
-      p.leaderEpoch = -1;
-      p.isrNodes = [];
-      p.offlineReplicas = [];
-    }
+    for (const p of t.partitions) vouchForNothing(p);
   }
   res.brokers = self === undefined ? [] : [
     createMetadataResponseResponseBroker({
@@ -261,8 +361,7 @@ async function clusterMetadata(
   ctx: RequestContext,
   req: MetadataRequest,
 ): Promise<MetadataResponse> {
-  const cluster = ctx.broker.cluster!;
-  if (cluster.registered || await cluster.untilRegistered(FENCED_METADATA_WAIT_MS)) {
+  if (await viewIsCurrent(ctx)) {
     return await viewMetadata(ctx, req, true);
   }
   return fencedAnswer(ctx, await viewMetadata(ctx, req, false));

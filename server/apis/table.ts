@@ -183,4 +183,9 @@ export const API_TABLE: readonly ApiEntry[] = [
     1,
     async () => (await import("./list_transactions.ts")).listTransactions,
   ),
+  lazy(
+    "DescribeTopicPartitions",
+    0,
+    async () => (await import("./describe_topic_partitions.ts")).describeTopicPartitions,
+  ),
 ];

@@ -158,6 +158,8 @@ export const ACCESS = Object.freeze({
   DescribeUserScramCredentials: { cluster: need(Op.DESCRIBE, C) },
   /** ALTER on the cluster. */
   AlterUserScramCredentials: { cluster: need(Op.ALTER, C) },
+  /** DESCRIBE each topic (unlisted when all topics are asked for), as Metadata. */
+  DescribeTopicPartitions: { topic: need(Op.DESCRIBE, T) },
 });
 
 /** The API names in {@linkcode ACCESS}. */

@@ -228,6 +228,10 @@ Deno.test("Consumer validates a position given with a leader epoch: past the lea
       onTruncation: (t) => seen.push(t),
     });
     await moved.assign([{ topic: "t", partition: 0, offset: 7, leaderEpoch: 0 }]);
+    for (let i = 0; i < 50 && seen.length === 0; i++) {
+      assert.deepEqual(await moved.poll({ maxWaitMs: 50 }), []);
+    }
+    assert.deepEqual(moved.assignment(), [{ topic: "t", partition: 0, offset: 3, leaderEpoch: 0 }]);
     await producer.send({ topic: "t", messages: [{ value: "d" }] });
     assert.deepEqual(values(await pollUntil(moved, 1)), [[0, 3, "d"]]);
     assert.deepEqual(seen, [{

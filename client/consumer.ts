@@ -644,7 +644,9 @@ export class Consumer {
               retries++;
               continue;
             }
-            if (v.kind === "truncated") {
+            // A divergence point below the position; without one (the leader knows no epoch at or
+            // below the position's: retention deleted it) this is an ordinary out-of-range.
+            if (v.kind === "truncated" && v.offset >= 0) {
               updates.push(await this.#truncated(position, v));
               continue;
             }

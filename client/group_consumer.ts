@@ -4,7 +4,11 @@
  * `cooperative-sticky`), resumes from committed offsets, heartbeats in the background and
  * commits offsets automatically or on demand. Rebalances are eager (give up everything, rejoin)
  * unless every configured assignor is cooperative; then the member keeps its partitions and
- * positions and gives up only those the leader moves.
+ * positions and gives up only those the leader moves. Offsets are committed with the leader epoch
+ * of the last batch read (`committed_leader_epoch`), and a member resuming from one validates it
+ * against the leader's log first (KIP-320, as {@linkcode Consumer} does after a leader change): a
+ * log truncated below it resumes at the divergence point (`onTruncation`), not by
+ * `autoOffsetReset`.
  *
  * @module
  */

@@ -262,6 +262,8 @@ export interface PartitionOffset {
   offset: number;
   /** Timestamp of that record (-1 for earliest/latest). */
   timestamp: number;
+  /** The leader epoch of that offset's leader (ListOffsets v4+; -1 when not known). */
+  leaderEpoch: number;
 }
 
 /** A record deletion request: remove records below `offset`. */
@@ -793,7 +795,10 @@ export class Admin {
   }
 
   /**
-   * Looks up offsets (earliest, latest, by timestamp) with ListOffsets, at each leader.
+   * Looks up offsets (earliest, latest, by timestamp) with ListOffsets, at each leader. Each
+   * partition is sent with the leader epoch the metadata gives (`current_leader_epoch`, v4+,
+   * KIP-320): a leader in another epoch answers FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH, and
+   * the partition is asked again after a metadata refresh.
    *
    * @param queries The partitions and what to look up.
    * @returns One answer per query, in order.
@@ -801,11 +806,15 @@ export class Admin {
    */
   async listOffsets(queries: OffsetQuery[]): Promise<PartitionOffset[]> {
     const out: PartitionOffset[] = new Array(queries.length);
-    let pending = queries.map((q, i) => ({ q, i }));
+    let pending = queries.map((q, i) => ({ q, i, epoch: -1 }));
     for (let attempt = 0; pending.length > 0; attempt++) {
       const byLeader = new Map<number, typeof pending>();
       for (const item of pending) {
-        const leader = await this.#client.leaderFor(item.q.topic, item.q.partition);
+        const { leader, leaderEpoch } = await this.#client.leaderAndEpoch(
+          item.q.topic,
+          item.q.partition,
+        );
+        item.epoch = leaderEpoch;
         const list = byLeader.get(leader) ?? [];
         list.push(item);
         byLeader.set(leader, list);
@@ -815,8 +824,9 @@ export class Admin {
       await Promise.all([...byLeader].map(async ([leader, items]) => {
         const topics = new Map<string, typeof items>();
         for (const it of items) topics.set(it.q.topic, [...(topics.get(it.q.topic) ?? []), it]);
-        const res = await this.#client.send(
-          leader,
+        const conn = await this.#client.connectionTo(leader);
+        const version = conn.versionFor(ListOffsetsRequest);
+        const res = await conn.send(
           { request: ListOffsetsRequest, response: ListOffsetsResponse },
           ListOffsetsRequest.create({
             replicaId: -1,
@@ -825,12 +835,13 @@ export class Admin {
               name,
               partitions: its.map((it) => ({
                 partitionIndex: it.q.partition,
-                currentLeaderEpoch: -1,
+                currentLeaderEpoch: version >= 4 ? it.epoch : -1,
                 timestamp: specTimestamp(it.q.spec),
                 maxNumOffsets: 1,
               })),
             })),
           }),
+          { version },
         );
         for (const it of items) {
           const p = res.topics.find((t) => t.name === it.q.topic)?.partitions
@@ -852,6 +863,7 @@ export class Admin {
               ? p!.offset
               : p!.oldStyleOffsets[0],
             timestamp: p!.timestamp,
+            leaderEpoch: version >= 4 ? p!.leaderEpoch : -1,
           };
         }
       }));

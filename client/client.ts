@@ -474,6 +474,23 @@ export class Client {
    *   `LEADER_NOT_AVAILABLE` (retriable) if it has no leader, even after a metadata refresh.
    */
   async leaderFor(topic: string, partition: number): Promise<number> {
+    return (await this.leaderAndEpoch(topic, partition)).leader;
+  }
+
+  /**
+   * The leader of a partition and its leader epoch (Metadata v7+; -1 when the broker does not
+   * say), from the cache or fetched: what a consumer sends as `current_leader_epoch` (KIP-320).
+   *
+   * @param topic Topic name.
+   * @param partition Partition index.
+   * @returns The leader's node id and the leader epoch.
+   * @throws {KafkaError} `UNKNOWN_TOPIC_OR_PARTITION` if the partition does not exist;
+   *   `LEADER_NOT_AVAILABLE` (retriable) if it has no leader, even after a metadata refresh.
+   */
+  async leaderAndEpoch(
+    topic: string,
+    partition: number,
+  ): Promise<{ leader: number; leaderEpoch: number }> {
     let info = await this.topic(topic);
     if (partition >= info.partitions.length || (info.partitions[partition]?.leader ?? 0) < 0) {
       info = await this.topic(topic, { refresh: true });
@@ -488,7 +505,7 @@ export class Client {
     if (p.leader < 0) {
       throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, `leader of ${topic}-${partition}`);
     }
-    return p.leader;
+    return { leader: p.leader, leaderEpoch: p.leaderEpoch };
   }
 
   /**

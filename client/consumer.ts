@@ -1,13 +1,27 @@
 /**
- * A simple consumer (no groups yet): assign partitions, then poll with Fetch long-polls.
+ * A consumer of assigned partitions: assign partitions, then poll with Fetch long-polls.
+ *
+ * Positions are checked against leader changes as Kafka's consumer does (KIP-320): each position
+ * keeps the leader epoch of the last record batch read (or of the committed offset it started
+ * from) and the leader epoch the metadata gave; Fetch (v9+) and ListOffsets (v4+) carry that
+ * `current_leader_epoch`, so a leader in another epoch answers FENCED_LEADER_EPOCH or
+ * UNKNOWN_LEADER_EPOCH and the metadata is looked up again. After a leader change the position is
+ * validated with OffsetForLeaderEpoch before the next fetch: when the new leader's log ends below
+ * it for that epoch (an unclean election truncated it), the consumer resumes at the divergence
+ * point and reports a {@linkcode LogTruncation}, instead of resetting by `autoOffsetReset`.
  *
  * @module
  */
 
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
+import {
+  OffsetForLeaderEpochRequest,
+  OffsetForLeaderEpochResponse,
+} from "../protocol/messages/offset_for_leader_epoch.ts";
 import { Admin } from "./admin.ts";
 import { type Client, isStaleMetadataError } from "./client.ts";
+import type { Connection } from "./connection.ts";
 import { decodeRecordsInto, type RecordHeader } from "./records.ts";
 import { AbortedTransactionFilter } from "../records/mod.ts";
 
@@ -19,6 +33,83 @@ export interface PartitionAssignment {
   partition: number;
   /** Start offset, `earliest` or `latest`; default per `fromBeginning`. */
   offset?: number | "earliest" | "latest";
+  /**
+   * The leader epoch of the record before `offset` (a committed offset's
+   * `committed_leader_epoch`), -1 or absent when unknown. With it, the position is validated
+   * against the leader's log with OffsetForLeaderEpoch before the first fetch (KIP-320).
+   * Ignored with `earliest`/`latest`.
+   */
+  leaderEpoch?: number;
+}
+
+/** A position of an assigned partition: the next offset to read. */
+export interface ConsumerPosition {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The next offset to read. */
+  offset: number;
+  /**
+   * The leader epoch of the record batch before `offset` (the last one read), or the one given
+   * with the offset; -1 when unknown. Commit it with the offset (`committed_leader_epoch`).
+   */
+  leaderEpoch: number;
+}
+
+/**
+ * A log truncation the consumer detected (KIP-320): after a leader change, the new leader's log
+ * ends below the consumer's position for the leader epoch of the records it read, so records it
+ * read are not in the log any more (an unclean leader election). The consumer resumes at
+ * `resetOffset`.
+ */
+export interface LogTruncation {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The position found past the leader's log: the next offset the consumer would have read. */
+  fetchOffset: number;
+  /** The leader epoch of that position (of the last batch read, or the committed one). */
+  fetchEpoch: number;
+  /**
+   * Where the leader's log and what was read diverge: the end offset of the leader's largest
+   * epoch at or below `fetchEpoch`; -1 when the leader knows no such epoch.
+   */
+  divergentOffset: number;
+  /** The leader epoch of `divergentOffset` (-1 with it). */
+  divergentEpoch: number;
+  /** The consumer's new position: `divergentOffset`, or by `autoOffsetReset` when it is -1. */
+  resetOffset: number;
+}
+
+/**
+ * Thrown by {@linkcode Consumer.poll} with `autoOffsetReset: "none"` when a log truncation is
+ * detected (Java's `LogTruncationException`); the position is left as it was, so the caller
+ * decides where to go on ({@linkcode Consumer.seek}). Code `OFFSET_OUT_OF_RANGE`.
+ */
+export class LogTruncationError extends KafkaError {
+  /** What was detected. */
+  readonly truncation: LogTruncation;
+
+  /**
+   * Creates the error.
+   *
+   * @param truncation What was detected.
+   */
+  constructor(truncation: LogTruncation) {
+    super(ErrorCode.OFFSET_OUT_OF_RANGE, describeTruncation(truncation));
+    this.name = "LogTruncationError";
+    this.truncation = truncation;
+  }
+}
+
+function describeTruncation(t: LogTruncation): string {
+  const where = t.divergentOffset >= 0
+    ? `the leader's log ends at ${t.divergentOffset} for leader epoch ${t.fetchEpoch}`
+    : `the leader knows no leader epoch at or below ${t.fetchEpoch}`;
+  return `log truncation detected on ${t.topic}-${t.partition}: ${where}, below the position ` +
+    `${t.fetchOffset}`;
 }
 
 /** A consumed record. */
@@ -63,6 +154,12 @@ export interface ConsumerOptions {
    * the caller processes them (positions still move only as records are returned). Default true.
    */
   prefetch?: boolean;
+  /**
+   * Called when a log truncation is detected and the position moved to `resetOffset` (from
+   * within {@linkcode Consumer.poll}, before it returns). Default: one line on `console.warn`.
+   * With `autoOffsetReset: "none"` poll throws a {@linkcode LogTruncationError} instead.
+   */
+  onTruncation?: (truncation: LogTruncation) => void;
 }
 
 /** Options for one {@linkcode Consumer.poll}. */
@@ -76,14 +173,39 @@ export interface PollOptions {
 interface FetchResult {
   records: ConsumerRecord[];
   /** New positions, applied when the records are handed out. */
-  updates: Array<[Position, number]>;
+  updates: Update[];
+  /** Partitions answered with a retriable error (metadata looked up again). */
+  retries: number;
+}
+
+interface Update {
+  position: Position;
+  offset: number;
+  /** The leader epoch of the new position. */
+  epoch: number;
+  /** A truncation found by validation: reported when the update is applied. */
+  truncation?: LogTruncation;
 }
 
 interface Position {
   topic: string;
   partition: number;
   offset: number;
+  /** The leader epoch of the batch before `offset` (the last read, or given); -1 unknown. */
+  offsetEpoch: number;
+  /** The leader and leader epoch the metadata gave at the last fetch (-1: none yet). */
+  leader: number;
+  leaderEpoch: number;
+  /** Validate with OffsetForLeaderEpoch before the next fetch (a new leader or epoch). */
+  validate: boolean;
 }
+
+/** What OffsetForLeaderEpoch said of a position. */
+type Validation =
+  | { kind: "valid" }
+  | { kind: "retry" }
+  /** `offset` -1: the leader knows no epoch at or below the position's. */
+  | { kind: "truncated"; offset: number; epoch: number };
 
 let consumerCount = 0;
 
@@ -108,7 +230,8 @@ const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 export class Consumer {
   #client: Client;
   #admin: Admin;
-  #options: Required<ConsumerOptions>;
+  #options: Required<Omit<ConsumerOptions, "onTruncation">>;
+  #onTruncation: (truncation: LogTruncation) => void;
   #positions = new Map<string, Position>();
   #pool = `consumer-${++consumerCount}`;
   #closed = false;
@@ -137,6 +260,8 @@ export class Consumer {
       checkCrcs: options.checkCrcs ?? true,
       prefetch: options.prefetch ?? true,
     };
+    this.#onTruncation = options.onTruncation ??
+      ((t) => console.warn(`consumer: ${describeTruncation(t)}; resuming at ${t.resetOffset}`));
   }
 
   /**
@@ -149,14 +274,26 @@ export class Consumer {
     const resolved = await this.#resolve(partitions);
     this.#epoch++;
     this.#prefetch = undefined;
+    const before = new Map(this.#positions);
     this.#positions.clear();
-    for (const p of resolved) this.#positions.set(key(p.topic, p.partition), p);
+    for (const p of resolved) {
+      const k = key(p.topic, p.partition);
+      // A partition kept at its position (a cooperative rebalance) keeps what was checked of it.
+      const old = before.get(k);
+      if (old !== undefined && old.offset === p.offset && old.offsetEpoch === p.offsetEpoch) {
+        p.leader = old.leader;
+        p.leaderEpoch = old.leaderEpoch;
+        p.validate = old.validate;
+      }
+      this.#positions.set(k, p);
+    }
     // Start fetching at once, as librdkafka does on assignment; the first poll picks it up.
     this.#startPrefetch();
   }
 
   /**
-   * Moves a partition's position (it must be assigned).
+   * Moves a partition's position (it must be assigned). With a `leaderEpoch` the new position is
+   * validated against the leader's log before the next fetch (KIP-320).
    *
    * @param target Topic, partition and new offset (`earliest`/`latest` allowed).
    * @throws {RangeError} If the partition is not assigned.
@@ -174,12 +311,18 @@ export class Consumer {
   }
 
   /**
-   * The next offset to be read from each assigned partition.
+   * The next offset to be read from each assigned partition, with its leader epoch (that of the
+   * last record batch read, or the one given with the offset; -1 unknown).
    *
-   * @returns Topic, partition, offset per assigned partition.
+   * @returns Topic, partition, offset and leader epoch per assigned partition.
    */
-  assignment(): Array<{ topic: string; partition: number; offset: number }> {
-    return [...this.#positions.values()].map((p) => ({ ...p }));
+  assignment(): ConsumerPosition[] {
+    return [...this.#positions.values()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      offset: p.offset,
+      leaderEpoch: p.offsetEpoch,
+    }));
   }
 
   async #resolve(partitions: PartitionAssignment[]): Promise<Position[]> {
@@ -188,6 +331,10 @@ export class Consumer {
     for (const q of queries) {
       if (typeof q.offset === "number" && (!Number.isSafeInteger(q.offset) || q.offset < 0)) {
         throw new RangeError(`assign: invalid offset ${q.offset} for ${q.topic}-${q.partition}`);
+      }
+      const e = q.leaderEpoch;
+      if (e !== undefined && (!Number.isSafeInteger(e) || e < -1 || e > 2 ** 31 - 1)) {
+        throw new RangeError(`assign: invalid leader epoch ${e} for ${q.topic}-${q.partition}`);
       }
     }
     const lookups = queries.filter((q) => typeof q.offset === "string");
@@ -203,11 +350,19 @@ export class Consumer {
       if (typeof q.offset === "number") await this.#client.leaderFor(q.topic, q.partition);
     }
     let i = 0;
-    return queries.map((q) => ({
-      topic: q.topic,
-      partition: q.partition,
-      offset: typeof q.offset === "number" ? q.offset : found[i++].offset,
-    }));
+    return queries.map((q) => {
+      // A looked-up offset is not validated (as Java's reset positions are not).
+      const offsetEpoch = typeof q.offset === "number" ? q.leaderEpoch ?? -1 : -1;
+      return {
+        topic: q.topic,
+        partition: q.partition,
+        offset: typeof q.offset === "number" ? q.offset : found[i++].offset,
+        offsetEpoch,
+        leader: -1,
+        leaderEpoch: -1,
+        validate: offsetEpoch >= 0,
+      };
+    });
   }
 
   /**
@@ -218,6 +373,8 @@ export class Consumer {
    * @returns Records in offset order per partition (possibly none).
    * @throws {KafkaError} On a non-retriable fetch error, or `OFFSET_OUT_OF_RANGE` with
    *   `autoOffsetReset: "none"`.
+   * @throws {LogTruncationError} With `autoOffsetReset: "none"`, when a leader's log was
+   *   truncated below a position (otherwise the position moves and `onTruncation` is called).
    */
   async poll(options: PollOptions = {}): Promise<ConsumerRecord[]> {
     if (this.#closed) throw new Error("consumer: poll after close");
@@ -256,9 +413,14 @@ export class Consumer {
       result = await this.#fetchAll(maxWaitMs, options.signal);
     }
     // Positions move only when records are handed out, so assignment() never runs ahead.
-    for (const [position, offset] of result.updates) {
-      if (this.#positions.get(key(position.topic, position.partition)) === position) {
-        position.offset = offset;
+    for (const u of result.updates) {
+      const position = u.position;
+      if (this.#positions.get(key(position.topic, position.partition)) !== position) continue;
+      position.offset = u.offset;
+      position.offsetEpoch = u.epoch;
+      if (u.truncation !== undefined) {
+        position.validate = false;
+        this.#onTruncation(u.truncation);
       }
     }
     // Fetch the next records while the caller processes these (as librdkafka and the Java
@@ -277,7 +439,14 @@ export class Consumer {
   async #fetchAll(maxWaitMs: number, signal?: AbortSignal): Promise<FetchResult> {
     const byLeader = new Map<number, Position[]>();
     for (const p of this.#positions.values()) {
-      const leader = await this.#client.leaderFor(p.topic, p.partition);
+      const { leader, leaderEpoch } = await this.#client.leaderAndEpoch(p.topic, p.partition);
+      if (leader !== p.leader || leaderEpoch !== p.leaderEpoch) {
+        // A new leader or leader epoch (KIP-320): its log may end below the position (an unclean
+        // election); check before fetching from it, when the position's epoch is known.
+        if (p.leader !== -1 && p.offsetEpoch >= 0 && leaderEpoch >= 0) p.validate = true;
+        p.leader = leader;
+        p.leaderEpoch = leaderEpoch;
+      }
       const list = byLeader.get(leader);
       if (list === undefined) byLeader.set(leader, [p]);
       else list.push(p);
@@ -292,11 +461,95 @@ export class Consumer {
         })
       ),
     );
-    if (results.length === 1) return results[0];
-    return {
+    const result = results.length === 1 ? results[0] : {
       records: results.flatMap((r) => r.records),
       updates: results.flatMap((r) => r.updates),
+      retries: results.reduce((n, r) => n + r.retries, 0),
     };
+    // Only retriable errors (a leader in another epoch, a validation to repeat): wait a little
+    // before the next round looks the metadata up again, rather than spin.
+    if (result.records.length === 0 && result.updates.length === 0 && result.retries > 0) {
+      await this.#client.backoff(0);
+    }
+    return result;
+  }
+
+  /**
+   * OffsetForLeaderEpoch (v3+) at `conn` for `positions`: the end offset, on the leader, of each
+   * position's leader epoch, with the position's current leader epoch. A leader too old for v3
+   * is not asked (as Java's consumer): every position is taken as valid.
+   */
+  async #validate(conn: Connection, positions: Position[]): Promise<Validation[]> {
+    let version: number;
+    try {
+      version = conn.versionFor(OffsetForLeaderEpochRequest);
+    } catch {
+      version = -1;
+    }
+    if (version < 3) return positions.map(() => ({ kind: "valid" }));
+    const topics = new Map<string, Position[]>();
+    for (const p of positions) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p]);
+    const res = await conn.send(
+      { request: OffsetForLeaderEpochRequest, response: OffsetForLeaderEpochResponse },
+      OffsetForLeaderEpochRequest.create({
+        replicaId: -1,
+        topics: [...topics].map(([topic, ps]) => ({
+          topic,
+          partitions: ps.map((p) => ({
+            partition: p.partition,
+            currentLeaderEpoch: p.leaderEpoch,
+            leaderEpoch: p.offsetEpoch,
+          })),
+        })),
+      }),
+      { version },
+    );
+    return positions.map((p): Validation => {
+      const r = res.topics.find((t) => t.topic === p.topic)?.partitions
+        .find((x) => x.partition === p.partition);
+      if (r === undefined) return { kind: "retry" };
+      if (r.errorCode === ErrorCode.TOPIC_AUTHORIZATION_FAILED) {
+        throw new KafkaError(r.errorCode, `validate the position of ${p.topic}-${p.partition}`);
+      }
+      if (r.errorCode !== ErrorCode.NONE) {
+        // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER...: the metadata is
+        // looked up again and the position validated at the next round (Java retries them all).
+        this.#client.invalidate(p.topic);
+        return { kind: "retry" };
+      }
+      if (r.endOffset < 0 || r.leaderEpoch < 0) return { kind: "truncated", offset: -1, epoch: -1 };
+      if (r.endOffset < p.offset) {
+        return { kind: "truncated", offset: r.endOffset, epoch: r.leaderEpoch };
+      }
+      return { kind: "valid" };
+    });
+  }
+
+  /**
+   * The update a detected truncation makes: to the divergence point, or by `autoOffsetReset`
+   * when the leader knows no epoch at or below the position's; with `none`, the error to throw.
+   */
+  async #truncated(
+    position: Position,
+    v: { offset: number; epoch: number },
+  ): Promise<Update> {
+    const truncation: LogTruncation = {
+      topic: position.topic,
+      partition: position.partition,
+      fetchOffset: position.offset,
+      fetchEpoch: position.offsetEpoch,
+      divergentOffset: v.offset,
+      divergentEpoch: v.epoch,
+      resetOffset: v.offset,
+    };
+    const reset = this.#options.autoOffsetReset;
+    if (reset === "none") throw new LogTruncationError(truncation);
+    if (v.offset >= 0) return { position, offset: v.offset, epoch: v.epoch, truncation };
+    const [r] = await this.#admin.listOffsets([
+      { topic: position.topic, partition: position.partition, spec: reset },
+    ]);
+    truncation.resetOffset = r.offset;
+    return { position, offset: r.offset, epoch: -1, truncation };
   }
 
   async #fetch(
@@ -306,6 +559,21 @@ export class Consumer {
     signal?: AbortSignal,
   ): Promise<FetchResult> {
     const conn = await this.#client.connectionTo(leader, this.#pool);
+    const updates: Update[] = [];
+    let retries = 0;
+    const pending = positions.filter((p) => p.validate);
+    if (pending.length > 0) {
+      // Positions after a leader change: checked before anything is fetched for them.
+      const checked = await this.#validate(conn, pending);
+      for (const [i, v] of checked.entries()) {
+        const p = pending[i];
+        if (v.kind === "valid") p.validate = false;
+        else if (v.kind === "retry") retries++;
+        else updates.push(await this.#truncated(p, v));
+      }
+      positions = positions.filter((p) => !p.validate);
+      if (positions.length === 0) return { records: [], updates, retries };
+    }
     const version = conn.versionFor(FetchRequest);
     const topics = new Map<string, Position[]>();
     for (const p of positions) topics.set(p.topic, [...(topics.get(p.topic) ?? []), p]);
@@ -325,7 +593,8 @@ export class Consumer {
           : "AAAAAAAAAAAAAAAAAAAAAA",
         partitions: ps.map((p) => ({
           partition: p.partition,
-          currentLeaderEpoch: -1,
+          // KIP-320 (v9+): a leader in another epoch answers FENCED/UNKNOWN_LEADER_EPOCH.
+          currentLeaderEpoch: version >= 9 ? p.leaderEpoch : -1,
           fetchOffset: p.offset,
           lastFetchedEpoch: -1,
           logStartOffset: -1,
@@ -338,7 +607,7 @@ export class Consumer {
     });
     // Aborted while the leader or topic ids were looked up: send nothing (a fetch sent and
     // left without a handler rejects unhandled when its connection closes).
-    if (signal?.aborted) return { records: [], updates: [] };
+    if (signal?.aborted) return { records: [], updates, retries };
     const sent = conn.send({ request: FetchRequest, response: FetchResponse }, request, {
       version,
       timeoutMs: this.#client.options.requestTimeoutMs + maxWaitMs,
@@ -354,20 +623,34 @@ export class Consumer {
       signal.removeEventListener("abort", onAbort);
       if (response === undefined) {
         sent.catch(() => {});
-        return { records: [], updates: [] };
+        return { records: [], updates, retries };
       }
     } else {
       response = await sent;
     }
     if (response.errorCode !== 0) throw new KafkaError(response.errorCode, "fetch");
     const out: ConsumerRecord[] = [];
-    const updates: Array<[Position, number]> = [];
     for (const t of response.responses) {
       const topic = version >= 13 ? this.#client.topicName(t.topicId) ?? t.topic : t.topic;
       for (const p of t.partitions) {
         const position = this.#positions.get(key(topic, p.partitionIndex));
         if (!position) continue;
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+          // With the position's epoch known, a truncated log is told apart from a position
+          // below the log start (as librdkafka does): the first resumes where the logs diverge.
+          if (position.offsetEpoch >= 0 && position.leaderEpoch >= 0) {
+            const [v] = await this.#validate(conn, [position]);
+            if (v.kind === "retry") {
+              retries++;
+              continue;
+            }
+            // A divergence point below the position; without one (the leader knows no epoch at or
+            // below the position's: retention deleted it) this is an ordinary out-of-range.
+            if (v.kind === "truncated" && v.offset >= 0) {
+              updates.push(await this.#truncated(position, v));
+              continue;
+            }
+          }
           const reset = this.#options.autoOffsetReset;
           if (reset === "none") {
             throw new KafkaError(
@@ -378,18 +661,22 @@ export class Consumer {
           const [r] = await this.#admin.listOffsets([
             { topic, partition: p.partitionIndex, spec: reset },
           ]);
-          updates.push([position, r.offset]);
+          updates.push({ position, offset: r.offset, epoch: -1 });
           continue;
         }
         if (p.errorCode !== 0) {
+          // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER...: look the
+          // leader and its epoch up again; the next round validates the position if it changed.
           if (isStaleMetadataError(p.errorCode) || new KafkaError(p.errorCode).retriable) {
             this.#client.invalidate(topic);
+            retries++;
             continue;
           }
           throw new KafkaError(p.errorCode, `fetch ${topic}-${p.partitionIndex}`);
         }
         if (!p.records || p.records.length === 0) continue;
         const partition = p.partitionIndex;
+        let epoch = position.offsetEpoch;
         const next = decodeRecordsInto(
           p.records,
           position.offset,
@@ -410,12 +697,16 @@ export class Consumer {
             skipBatch: this.#options.isolationLevel === 1 && p.abortedTransactions?.length
               ? skipper(new AbortedTransactionFilter(p.abortedTransactions))
               : undefined,
+            // The position's epoch is that of the last batch passed (Java's CompletedFetch).
+            onBatch: (batchEpoch) => {
+              epoch = batchEpoch;
+            },
           },
         );
-        if (next !== position.offset) updates.push([position, next]);
+        if (next !== position.offset) updates.push({ position, offset: next, epoch });
       }
     }
-    return { records: out, updates };
+    return { records: out, updates, retries };
   }
 
   /**

@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
 import { Broker } from "../server/mod.ts";
-import { KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { FetchRequest } from "../protocol/messages/fetch.ts";
+import { MetadataRequest } from "../protocol/messages/metadata.ts";
+import { ListOffsetsRequest } from "../protocol/messages/list_offsets.ts";
+import { OffsetForLeaderEpochRequest } from "../protocol/messages/offset_for_leader_epoch.ts";
+import { FaultProxy } from "../tests/fault_proxy.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
-import { Consumer, type ConsumerRecord } from "./consumer.ts";
+import {
+  Consumer,
+  type ConsumerRecord,
+  type LogTruncation,
+  LogTruncationError,
+} from "./consumer.ts";
 import { Producer } from "./producer.ts";
 
 const td = new TextDecoder();
@@ -52,11 +62,13 @@ Deno.test("Consumer reads from the beginning, an offset, or only new records", a
 
     const late = new Consumer(client);
     await late.assign([{ topic: "t", partition: 0 }]);
-    assert.deepEqual(late.assignment(), [{ topic: "t", partition: 0, offset: 3 }]);
+    // a looked-up position has no leader epoch (it is not validated)
+    assert.deepEqual(late.assignment(), [{ topic: "t", partition: 0, offset: 3, leaderEpoch: -1 }]);
     assert.deepEqual(await late.poll({ maxWaitMs: 50 }), []);
     await producer.send({ topic: "t", messages: [{ value: "d" }] });
     assert.deepEqual(values(await pollUntil(late, 1)), [[0, 3, "d"]]);
-    assert.deepEqual(late.assignment(), [{ topic: "t", partition: 0, offset: 4 }]);
+    // the leader epoch of the batch read (a standalone broker's is 0)
+    assert.deepEqual(late.assignment(), [{ topic: "t", partition: 0, offset: 4, leaderEpoch: 0 }]);
   });
 });
 
@@ -152,14 +164,29 @@ Deno.test("Consumer prefetch: positions follow returned records only, and a seek
     await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
     assert.deepEqual(values(await consumer.poll()), [[0, 0, "a"]]);
     // The next fetch is already in flight, but the position is only past what was returned.
-    assert.deepEqual(consumer.assignment(), [{ topic: "t", partition: 0, offset: 1 }]);
+    assert.deepEqual(consumer.assignment(), [{
+      topic: "t",
+      partition: 0,
+      offset: 1,
+      leaderEpoch: 0,
+    }]);
     assert.deepEqual(values(await consumer.poll()), [[0, 1, "b"]]);
-    assert.deepEqual(consumer.assignment(), [{ topic: "t", partition: 0, offset: 2 }]);
+    assert.deepEqual(consumer.assignment(), [{
+      topic: "t",
+      partition: 0,
+      offset: 2,
+      leaderEpoch: 0,
+    }]);
     // Seeking back discards the prefetched "c".
     await consumer.seek({ topic: "t", partition: 0, offset: 0 });
     assert.deepEqual(values(await pollUntil(consumer, 1)), [[0, 0, "a"]]);
     assert.deepEqual(values(await pollUntil(consumer, 2)), [[0, 1, "b"], [0, 2, "c"]]);
-    assert.deepEqual(consumer.assignment(), [{ topic: "t", partition: 0, offset: 3 }]);
+    assert.deepEqual(consumer.assignment(), [{
+      topic: "t",
+      partition: 0,
+      offset: 3,
+      leaderEpoch: 0,
+    }]);
     await consumer.close();
   });
 });
@@ -179,4 +206,112 @@ Deno.test("Consumer poll with an aborted signal, then close: the abandoned fetch
     // Let a rejection surface (the test fails on an unhandled one).
     await new Promise((r) => setTimeout(r, 50));
   });
+});
+
+Deno.test("Consumer validates a position given with a leader epoch: past the leader's log it resumes at the divergence point and reports it, never resets", async () => {
+  await withTopic(1, async (client, producer) => {
+    await producer.send({ topic: "t", messages: ["a", "b", "c"].map((value) => ({ value })) });
+    // a position of epoch 0 inside the log is valid: read on from it, nothing reported
+    const seen: LogTruncation[] = [];
+    const ok = new Consumer(client, {
+      autoOffsetReset: "earliest",
+      onTruncation: (t) => seen.push(t),
+    });
+    await ok.assign([{ topic: "t", partition: 0, offset: 1, leaderEpoch: 0 }]);
+    assert.deepEqual(values(await pollUntil(ok, 2)), [[0, 1, "b"], [0, 2, "c"]]);
+    assert.equal(seen.length, 0);
+    await ok.close();
+    // offset 7 in epoch 0, but the leader's epoch 0 ends at 3 (as after an unclean election):
+    // the consumer resumes at 3, where new records go, instead of resetting to 0 (earliest)
+    const moved = new Consumer(client, {
+      autoOffsetReset: "earliest",
+      onTruncation: (t) => seen.push(t),
+    });
+    await moved.assign([{ topic: "t", partition: 0, offset: 7, leaderEpoch: 0 }]);
+    for (let i = 0; i < 50 && seen.length === 0; i++) {
+      assert.deepEqual(await moved.poll({ maxWaitMs: 50 }), []);
+    }
+    assert.deepEqual(moved.assignment(), [{ topic: "t", partition: 0, offset: 3, leaderEpoch: 0 }]);
+    await producer.send({ topic: "t", messages: [{ value: "d" }] });
+    assert.deepEqual(values(await pollUntil(moved, 1)), [[0, 3, "d"]]);
+    assert.deepEqual(seen, [{
+      topic: "t",
+      partition: 0,
+      fetchOffset: 7,
+      fetchEpoch: 0,
+      divergentOffset: 3,
+      divergentEpoch: 0,
+      resetOffset: 3,
+    }]);
+    await moved.close();
+    // without a reset policy poll throws, and the position stays where it was
+    const strict = new Consumer(client, { autoOffsetReset: "none" });
+    await strict.assign([{ topic: "t", partition: 0, offset: 9, leaderEpoch: 0 }]);
+    await assert.rejects(strict.poll({ maxWaitMs: 50 }), (e: unknown) => {
+      assert.ok(e instanceof LogTruncationError, String(e));
+      assert.equal(e.code, ErrorCode.OFFSET_OUT_OF_RANGE);
+      assert.equal(e.truncation.divergentOffset, 4);
+      assert.match(
+        e.message,
+        /^log truncation detected on t-0: the leader's log ends at 4 for leader epoch 0, below the position 9: OFFSET_OUT_OF_RANGE/,
+      );
+      return true;
+    });
+    assert.deepEqual(strict.assignment(), [{
+      topic: "t",
+      partition: 0,
+      offset: 9,
+      leaderEpoch: 0,
+    }]);
+    await strict.close();
+  });
+});
+
+Deno.test("Consumer: a fetch answered FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH refreshes the metadata and fetches again at the same position, no reset", async () => {
+  let target = 0;
+  // Fetch requests 2 and 3 (the first after a poll returned records) are answered by the proxy.
+  const codes = new Map([[2, ErrorCode.FENCED_LEADER_EPOCH], [3, ErrorCode.UNKNOWN_LEADER_EPOCH]]);
+  const proxy = new FaultProxy(() => target, { fetchError: (n) => codes.get(n) });
+  const dir = await Deno.makeTempDir({ prefix: "sluice_consumer_test_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    advertisedListeners: `PLAINTEXT://127.0.0.1:${proxy.port}`,
+    logDirs: [dir],
+    logLevel: "silent",
+  });
+  target = broker.port;
+  const client = new Client({ bootstrapServers: `127.0.0.1:${proxy.port}`, retryBackoffMs: 20 });
+  try {
+    await new Admin(client).createTopics([{ name: "t", numPartitions: 1 }]);
+    const producer = new Producer(client);
+    for (const v of ["a", "b", "c"]) await producer.send({ topic: "t", messages: [{ value: v }] });
+    // latest: a reset would skip "b" and "c"
+    const consumer = new Consumer(client, { maxPartitionBytes: 1, prefetch: false });
+    await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
+    const out = await pollUntil(consumer, 3);
+    assert.deepEqual(values(out), [[0, 0, "a"], [0, 1, "b"], [0, 2, "c"]]);
+    // every Fetch carried the leader epoch of the metadata (0 on a standalone broker), each at
+    // the position: 0, 1, then 2 three times (fenced, unknown epoch, answered)
+    assert.deepEqual(
+      proxy.fetches.slice(0, 5).map((f) => [f.offset, f.currentLeaderEpoch]),
+      [[0, 0], [1, 0], [2, 0], [2, 0], [2, 0]],
+    );
+    // after each of the two errors the metadata was looked up before the next Fetch, and no
+    // offset was looked up (no reset) nor validated (the epoch did not change)
+    const keys = proxy.apiKeys;
+    const between = (from: number, to: number) => {
+      const fetches = keys.flatMap((k, i) => k === FetchRequest.apiKey ? [i] : []);
+      return keys.slice(fetches[from] + 1, fetches[to]);
+    };
+    assert.deepEqual(between(2, 3), [MetadataRequest.apiKey]);
+    assert.deepEqual(between(3, 4), [MetadataRequest.apiKey]);
+    assert.ok(!keys.includes(ListOffsetsRequest.apiKey), `API keys: ${keys}`);
+    assert.ok(!keys.includes(OffsetForLeaderEpochRequest.apiKey), `API keys: ${keys}`);
+    await consumer.close();
+  } finally {
+    await client.close();
+    await broker.close();
+    await proxy.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -4,7 +4,11 @@
  * `cooperative-sticky`), resumes from committed offsets, heartbeats in the background and
  * commits offsets automatically or on demand. Rebalances are eager (give up everything, rejoin)
  * unless every configured assignor is cooperative; then the member keeps its partitions and
- * positions and gives up only those the leader moves.
+ * positions and gives up only those the leader moves. Offsets are committed with the leader epoch
+ * of the last batch read (`committed_leader_epoch`), and a member resuming from one validates it
+ * against the leader's log first (KIP-320, as {@linkcode Consumer} does after a leader change): a
+ * log truncated below it resumes at the divergence point (`onTruncation`), not by
+ * `autoOffsetReset`.
  *
  * @module
  */
@@ -31,7 +35,13 @@ import {
   type JoinedMember,
   REJOIN_ERRORS as REJOIN,
 } from "./group_membership.ts";
-import { Consumer, type ConsumerRecord, type PollOptions } from "./consumer.ts";
+import {
+  Consumer,
+  type ConsumerPosition,
+  type ConsumerRecord,
+  type LogTruncation,
+  type PollOptions,
+} from "./consumer.ts";
 import type { ConsumerGroupMetadata } from "./transaction_manager.ts";
 import type { TopicPartition } from "./admin.ts";
 
@@ -120,6 +130,13 @@ export interface GroupConsumerOptions {
    * it, the fetch throws that error. Default 60000.
    */
   defaultApiTimeoutMs?: number;
+  /**
+   * Called when a log truncation is detected on an assigned partition (KIP-320: after a leader
+   * change, the new leader's log ends below the position for the leader epoch of the records
+   * read, or of the committed offset): the position has moved to `resetOffset`, the divergence
+   * point, rather than by `autoOffsetReset`. Default: one line on `console.warn`.
+   */
+  onTruncation?: (truncation: LogTruncation) => void;
 }
 
 /** An offset to commit. */
@@ -132,6 +149,12 @@ export interface OffsetToCommit {
   offset: number;
   /** Optional metadata string. */
   metadata?: string | null;
+  /**
+   * The leader epoch of the record before `offset` (`committed_leader_epoch`, OffsetCommit v6+),
+   * -1 or absent when unknown: a member resuming from the offset validates it against the
+   * leader's log (KIP-320). {@linkcode GroupConsumer.assignment} gives it for each position.
+   */
+  leaderEpoch?: number;
 }
 
 /** Requests of the join phase, abandoned when the consumer closes. */
@@ -181,7 +204,7 @@ function idle(ms: number, signal: AbortSignal): Promise<void> {
 export class GroupConsumer {
   #client: Client;
   #consumer: Consumer;
-  #options: Required<GroupConsumerOptions>;
+  #options: Required<Omit<GroupConsumerOptions, "onTruncation">>;
   #assignors: Assignor[];
   #cooperative: boolean;
   #pool = `group-consumer-${++groupConsumerCount}`;
@@ -292,6 +315,7 @@ export class GroupConsumer {
       maxWaitMs: this.#options.maxWaitMs,
       maxPartitionBytes: this.#options.maxPartitionBytes,
       isolationLevel: this.#options.isolationLevel === "read_committed" ? 1 : 0,
+      onTruncation: options.onTruncation,
     });
   }
 
@@ -331,19 +355,19 @@ export class GroupConsumer {
    * offsets of a transaction still open on the coordinator, up to `defaultApiTimeoutMs`).
    *
    * @param partitions The partitions (need not be assigned).
-   * @returns Each partition's committed offset, -1 when none.
+   * @returns Each partition's committed offset, -1 when none, and its leader epoch
+   *   (`committed_leader_epoch`, -1 when none).
    * @throws {KafkaError} On a group or partition error; UNSTABLE_OFFSET_COMMIT when a
    *   transaction still holds offsets of a partition after `defaultApiTimeoutMs`.
    */
-  async committed(
-    partitions: TopicPartition[],
-  ): Promise<Array<{ topic: string; partition: number; offset: number }>> {
+  async committed(partitions: TopicPartition[]): Promise<ConsumerPosition[]> {
     if (this.#closed) throw new Error("group consumer: committed after close");
     const offsets = (await this.#fetchCommitted(partitions))!;
     return partitions.map((p, i) => ({
       topic: p.topic,
       partition: p.partition,
-      offset: offsets[i],
+      offset: offsets[i].offset,
+      leaderEpoch: offsets[i].leaderEpoch,
     }));
   }
 
@@ -365,11 +389,12 @@ export class GroupConsumer {
   }
 
   /**
-   * The partitions assigned to this member and the next offset to read from each.
+   * The partitions assigned to this member and the next offset to read from each, with its
+   * leader epoch (of the last record batch read, or of the committed offset; -1 unknown).
    *
-   * @returns Topic, partition, position.
+   * @returns Topic, partition, position, leader epoch.
    */
-  assignment(): Array<{ topic: string; partition: number; offset: number }> {
+  assignment(): ConsumerPosition[] {
     return this.#consumer.assignment();
   }
 
@@ -479,7 +504,8 @@ export class GroupConsumer {
 
   /**
    * Commits offsets synchronously: the given ones, or the current position of every assigned
-   * partition.
+   * partition (with its leader epoch, `committed_leader_epoch`, so that a member resuming from
+   * it can tell a truncated log: KIP-320).
    *
    * @param offsets Offsets to commit (default: current positions).
    * @throws {KafkaError} The first partition error, e.g. `ILLEGAL_GENERATION` after the group
@@ -500,26 +526,27 @@ export class GroupConsumer {
   async #commit(list: OffsetToCommit[]): Promise<void> {
     const byTopic = new Map<string, OffsetToCommit[]>();
     for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
-    const request = OffsetCommitRequest.create({
-      groupId: this.#options.groupId,
-      generationIdOrMemberEpoch: this.#membership.generationId,
-      memberId: this.#membership.memberId,
-      groupInstanceId: this.#options.groupInstanceId,
-      retentionTimeMs: -1,
-      topics: [...byTopic].map(([name, os]) => ({
-        name,
-        partitions: os.map((o) => ({
-          partitionIndex: o.partition,
-          committedOffset: o.offset,
-          committedLeaderEpoch: -1,
-          commitTimestamp: -1,
-          committedMetadata: o.metadata ?? "",
+    const request = (version: number) =>
+      OffsetCommitRequest.create({
+        groupId: this.#options.groupId,
+        generationIdOrMemberEpoch: this.#membership.generationId,
+        memberId: this.#membership.memberId,
+        groupInstanceId: this.#options.groupInstanceId,
+        retentionTimeMs: -1,
+        topics: [...byTopic].map(([name, os]) => ({
+          name,
+          partitions: os.map((o) => ({
+            partitionIndex: o.partition,
+            committedOffset: o.offset,
+            committedLeaderEpoch: version >= 6 ? o.leaderEpoch ?? -1 : -1,
+            commitTimestamp: -1,
+            committedMetadata: o.metadata ?? "",
+          })),
         })),
-      })),
-    });
+      });
     const { res } = await this.#membership.call(
       { request: OffsetCommitRequest, response: OffsetCommitResponse },
-      () => request,
+      request,
       (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)).find((c) => c !== 0),
     );
     for (const t of res.topics) {
@@ -700,8 +727,8 @@ export class GroupConsumer {
     // Cooperative: partitions kept keep their positions; revoked ones are committed, dropped,
     // and followed by an immediate rejoin so the leader can hand them over.
     const current = cooperative
-      ? new Map(this.#consumer.assignment().map((p) => [k(p), p.offset]))
-      : new Map<string, number>();
+      ? new Map(this.#consumer.assignment().map((p) => [k(p), p]))
+      : new Map<string, ConsumerPosition>();
     const wanted = new Set(partitions.map(k));
     const revoked = this.#consumer.assignment().filter((p) => cooperative && !wanted.has(k(p)));
     if (revoked.length > 0 && o.autoCommit) await this.#commit(revoked).catch(() => {});
@@ -728,9 +755,12 @@ export class GroupConsumer {
     this.#assigned = assigned;
     await this.#consumer.assign(partitions.map((p) => {
       const kept = current.get(k(p));
-      if (kept !== undefined) return { ...p, offset: kept };
+      if (kept !== undefined) return { ...p, offset: kept.offset, leaderEpoch: kept.leaderEpoch };
+      // A committed offset with its leader epoch is validated before the first fetch (KIP-320).
       const c = committed[added.indexOf(p)];
-      return { ...p, offset: c >= 0 ? c : o.autoOffsetReset };
+      return c.offset >= 0
+        ? { ...p, offset: c.offset, leaderEpoch: c.leaderEpoch }
+        : { ...p, offset: o.autoOffsetReset };
     }));
     failures.push(
       await this.#callListener(
@@ -838,7 +868,7 @@ export class GroupConsumer {
   }
 
   /**
-   * The committed offsets of `partitions` (-1: none). Partitions answered
+   * The committed offsets of `partitions` (-1: none) and their leader epochs. Partitions answered
    * UNSTABLE_OFFSET_COMMIT (offsets of a transaction not completed yet) are asked again after
    * a backoff, for at most `defaultApiTimeoutMs` (Java's `fetchCommittedOffsets`); between
    * attempts `keepWaiting` runs, and the wait stops (`undefined`) when it answers `false`.
@@ -846,16 +876,16 @@ export class GroupConsumer {
   async #fetchCommitted(
     partitions: Array<{ topic: string; partition: number }>,
     keepWaiting: () => Promise<boolean> = () => Promise.resolve(true),
-  ): Promise<number[] | undefined> {
+  ): Promise<Array<{ offset: number; leaderEpoch: number }> | undefined> {
     const deadline = Date.now() + this.#options.defaultApiTimeoutMs;
-    const out = partitions.map(() => -1);
+    const out = partitions.map(() => ({ offset: -1, leaderEpoch: -1 }));
     let todo = partitions.map((_, i) => i);
     for (let attempt = 0;; attempt++) {
       const answers = await this.#fetchCommittedOnce(todo.map((i) => partitions[i]));
       const unstable: number[] = [];
       answers.forEach((a, j) => {
         if (a.errorCode === ErrorCode.UNSTABLE_OFFSET_COMMIT) unstable.push(todo[j]);
-        else out[todo[j]] = a.offset;
+        else out[todo[j]] = { offset: a.offset, leaderEpoch: a.leaderEpoch };
       });
       if (unstable.length === 0) return out;
       if (Date.now() >= deadline) {
@@ -873,10 +903,10 @@ export class GroupConsumer {
     }
   }
 
-  /** One OffsetFetch (require_stable): each partition's offset and error, in order. */
+  /** One OffsetFetch (require_stable): each partition's offset, epoch and error, in order. */
   async #fetchCommittedOnce(
     partitions: Array<{ topic: string; partition: number }>,
-  ): Promise<Array<{ offset: number; errorCode: number }>> {
+  ): Promise<Array<{ offset: number; leaderEpoch: number; errorCode: number }>> {
     if (partitions.length === 0) return [];
     const byTopic = new Map<string, number[]>();
     for (const p of partitions) {
@@ -910,7 +940,11 @@ export class GroupConsumer {
           `fetch committed offset of group ${this.#options.groupId} (${p.topic}-${p.partition})`,
         );
       }
-      return { offset: r ? r.committedOffset : -1, errorCode: r?.errorCode ?? 0 };
+      return {
+        offset: r ? r.committedOffset : -1,
+        leaderEpoch: r && version >= 5 ? r.committedLeaderEpoch : -1,
+        errorCode: r?.errorCode ?? 0,
+      };
     });
   }
 

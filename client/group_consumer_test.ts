@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Broker, type BrokerConfig } from "../server/mod.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
-import type { ConsumerRecord } from "./consumer.ts";
+import type { ConsumerRecord, LogTruncation } from "./consumer.ts";
 import {
   GroupConsumer,
   type GroupConsumerOptions,
@@ -203,6 +203,52 @@ Deno.test("GroupConsumer: a new member resumes after the committed offset, no re
     const last: ConsumerRecord[] = [];
     for (let i = 0; i < 100 && last.length < 2; i++) last.push(...await m3.poll());
     assert.deepEqual(last.map((r) => [r.offset, td.decode(r.value!)]), [[8, "y-0"], [9, "y-1"]]);
+  });
+});
+
+Deno.test("GroupConsumer: positions are committed with their leader epoch, and a committed offset past the leader's log for its epoch resumes at the divergence point", async () => {
+  await withCluster(async (c) => {
+    await c.produce("e", 3, 1); // partition 0: offsets 0-2, leader epoch 0
+    const m1 = c.member("epochs", { autoCommit: false });
+    const got: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && got.length < 3; i++) got.push(...await m1.poll());
+    assert.equal(got.length, 3);
+    const at0 = () => m1.assignment().filter((p) => p.partition === 0);
+    assert.deepEqual(at0(), [{ topic: "t", partition: 0, offset: 3, leaderEpoch: 0 }]);
+    await m1.commit(); // committed_leader_epoch 0 with offset 3 (OffsetCommit v6+)
+    assert.deepEqual(await m1.committed([{ topic: "t", partition: 0 }]), [
+      { topic: "t", partition: 0, offset: 3, leaderEpoch: 0 },
+    ]);
+    // an offset committed in epoch 0 past where the leader's epoch 0 ends (as after an unclean
+    // election): the next member resumes at the divergence point (3), not at 7, nor by
+    // autoOffsetReset
+    await m1.commit([{ topic: "t", partition: 0, offset: 7, leaderEpoch: 0 }]);
+    await m1.close();
+    const truncations: LogTruncation[] = [];
+    const m2 = c.member("epochs", {
+      autoCommit: false,
+      autoOffsetReset: "latest",
+      onTruncation: (t) => truncations.push(t),
+    });
+    const again: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && truncations.length === 0; i++) again.push(...await m2.poll());
+    assert.deepEqual(m2.assignment().filter((p) => p.partition === 0), [
+      { topic: "t", partition: 0, offset: 3, leaderEpoch: 0 },
+    ]);
+    await c.produce("f", 1, 1); // offset 3
+    for (let i = 0; i < 100 && again.length < 1; i++) again.push(...await m2.poll());
+    assert.deepEqual(again.map((r) => [r.partition, r.offset, td.decode(r.value!)]), [
+      [0, 3, "f-0"],
+    ]);
+    assert.deepEqual(truncations, [{
+      topic: "t",
+      partition: 0,
+      fetchOffset: 7,
+      fetchEpoch: 0,
+      divergentOffset: 3,
+      divergentEpoch: 0,
+      resetOffset: 3,
+    }]);
   });
 });
 

@@ -352,6 +352,12 @@ export interface DecodeRecordsIntoOptions {
    * `read_committed` consumer's aborted transactions: `AbortedTransactionFilter`).
    */
   skipBatch?: (data: Uint8Array, pos: number) => boolean;
+  /**
+   * Called, in log order, with the partition leader epoch and last offset of each complete batch
+   * passed (returned, skipped, control or already consumed): the last call's epoch is the one
+   * of the returned next offset (a consumer's position epoch, KIP-320).
+   */
+  onBatch?: (partitionLeaderEpoch: number, lastOffset: number) => void;
 }
 
 /**
@@ -695,13 +701,18 @@ export type RecordFactory<T> = (
  * const out: number[] = [];
  * console.assert(decodeRecordsInto(bytes, 11, (offset) => offset, out) === 12);
  * console.assert(out.join() === "11");
+ * const epochs: number[] = [];
+ * const stamped = encodeRecordBatch([{ value: null }], { partitionLeaderEpoch: 7 });
+ * decodeRecordsInto(stamped, 0, (o) => o, [], { onBatch: (epoch) => epochs.push(epoch) });
+ * console.assert(epochs.join() === "7");
  * ```
  *
  * @param data The raw bytes.
  * @param fromOffset Lowest offset to return.
  * @param make Builds a record from its fields (key, value and header values are views).
  * @param out Receives the records, in offset order.
- * @param options Whether to verify CRCs (default true); which transactional batches to skip.
+ * @param options Whether to verify CRCs (default true); which transactional batches to skip;
+ *   each batch's leader epoch.
  * @returns The offset after the last complete batch, or `fromOffset` when there is none.
  * @throws {RecordsError} `CORRUPT_MESSAGE` as {@linkcode decodeRecordBatches}.
  */
@@ -723,6 +734,7 @@ export function decodeRecordsInto<T>(
     if (size > data.length - pos) break; // partial trailing batch
     const lastOffset = baseOffsetAt(data, pos) + lastOffsetDeltaAt(data, pos);
     const attributes = attributesAt(data, pos);
+    options.onBatch?.(partitionLeaderEpochAt(data, pos), lastOffset);
     // The filter sees every transactional batch, markers included, to follow the producers.
     const skip = options.skipBatch !== undefined && (attributes & TRANSACTIONAL_BIT) !== 0 &&
       options.skipBatch(data, pos);

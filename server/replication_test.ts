@@ -308,6 +308,23 @@ Deno.test({
         body.topics![0].partitions[0].currentLeaderEpoch = epoch;
         const r = await c2.request(FetchRequest, FetchResponse, 12, body);
         strictEqual(r.responses[0].partitions[0].errorCode, code, `epoch ${epoch}`);
+        // ListOffsets v4+ checks current_leader_epoch the same way (KIP-320)
+        const l = await c2.request(ListOffsetsRequest, ListOffsetsResponse, 5, {
+          replicaId: -1,
+          isolationLevel: 0,
+          topics: [{
+            name: "d",
+            partitions: [{
+              partitionIndex: 0,
+              timestamp: -1,
+              currentLeaderEpoch: epoch,
+              maxNumOffsets: 1,
+            }],
+          }],
+        });
+        const lp = l.topics[0].partitions[0];
+        strictEqual(lp.errorCode, code, `ListOffsets in epoch ${epoch}`);
+        if (code === 0) deepStrictEqual([Number(lp.offset), lp.leaderEpoch], [13, 1]);
       }
     } finally {
       c2.close();

@@ -8,6 +8,9 @@
  * epoch, sequences of every batch), the InitProducerId requests, and how many Produce requests of
  * each partition were awaiting their answer at once; it can answer InitProducerId with an error,
  * and advertise a lower InitProducerId version than the broker's (a broker without KIP-360).
+ * Fetch requests are recorded (the offset and `current_leader_epoch` of each partition) and can be
+ * answered with an error for every partition (a leader in another epoch: KIP-320); the API key of
+ * every request is logged in order.
  *
  * A broker behind it must advertise the proxy's address (`advertised.listeners`), else clients
  * go round it after their first metadata request.
@@ -28,6 +31,12 @@ import {
 } from "../protocol/framing.ts";
 import { ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
 import {
+  createFetchResponseFetchableTopicResponse,
+  createFetchResponsePartitionData,
+  FetchRequest,
+  FetchResponse,
+} from "../protocol/messages/fetch.ts";
+import {
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../protocol/messages/init_producer_id.ts";
@@ -45,6 +54,7 @@ import {
 } from "../records/mod.ts";
 
 const PRODUCE_KEY = ProduceRequest.apiKey;
+const FETCH_KEY = FetchRequest.apiKey;
 const INIT_PRODUCER_ID_KEY = InitProducerIdRequest.apiKey;
 const API_VERSIONS_KEY = ApiVersionsResponse.apiKey;
 
@@ -66,6 +76,20 @@ export interface SeenBatch {
   count: number;
   /** Its CRC-32C (over everything from the attributes on: ids, sequence, records). */
   crc: number;
+}
+
+/** One partition of a Fetch request, as the proxy saw it. */
+export interface SeenFetch {
+  /** Index of its Fetch request among all the proxy received (0-based). */
+  request: number;
+  /** Topic name (v12-), or topic id (v13+). */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** Fetch offset. */
+  offset: number;
+  /** `current_leader_epoch` (-1 before v9, or not checked). */
+  currentLeaderEpoch: number;
 }
 
 /** What the proxy does with one Produce request. */
@@ -90,6 +114,11 @@ export interface FaultProxyOptions {
    * `undefined` to forward it. Default: forward all.
    */
   initProducerIdError?: (n: number) => number | undefined;
+  /**
+   * An error code to answer every partition of Fetch request `n` (0-based) with instead of the
+   * broker, or `undefined` to forward it. Default: forward all.
+   */
+  fetchError?: (n: number, partitions: SeenFetch[]) => number | undefined;
 }
 
 interface Slot {
@@ -125,6 +154,11 @@ export class FaultProxy {
   /** Every InitProducerId request received: producer id and epoch it carried, and its version. */
   readonly initProducerIds: Array<{ producerId: number; producerEpoch: number; version: number }> =
     [];
+  /** Every partition of every Fetch request received, in order. */
+  readonly fetches: SeenFetch[] = [];
+  /** The API key of every request received, in order. */
+  readonly apiKeys: number[] = [];
+  #fetchRequests = 0;
   /** Produce responses lost on purpose. */
   dropped = 0;
   /** Produce requests answered by the proxy. */
@@ -266,6 +300,51 @@ export class FaultProxy {
       delayMs: 0,
       partitions: [],
     };
+    this.apiKeys.push(header.requestApiKey);
+    if (header.requestApiKey === FETCH_KEY) {
+      const version = header.requestApiVersion;
+      const { message } = decodeRequestBody(FetchRequest, payload, bodyOffset, version);
+      const n = this.#fetchRequests++;
+      const seen = message.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          request: n,
+          topic: version >= 13 ? t.topicId : t.topic,
+          partition: p.partition,
+          offset: p.fetchOffset,
+          currentLeaderEpoch: p.currentLeaderEpoch,
+        }))
+      );
+      this.fetches.push(...seen);
+      const errorCode = this.#options.fetchError?.(n, seen);
+      if (errorCode !== undefined) {
+        slot.frame = encodeResponseFrame(
+          FetchResponse,
+          version,
+          header.correlationId,
+          FetchResponse.create({
+            errorCode: 0,
+            sessionId: 0,
+            responses: message.topics.map((t) =>
+              createFetchResponseFetchableTopicResponse({
+                topic: version >= 13 ? "" : t.topic,
+                topicId: t.topicId,
+                partitions: t.partitions.map((p) =>
+                  createFetchResponsePartitionData({
+                    partitionIndex: p.partition,
+                    errorCode,
+                    highWatermark: -1,
+                    lastStableOffset: -1,
+                    logStartOffset: -1,
+                    records: null,
+                  })
+                ),
+              })
+            ),
+          }),
+        );
+      }
+      return slot;
+    }
     if (header.requestApiKey === INIT_PRODUCER_ID_KEY) {
       const { message } = decodeRequestBody(
         InitProducerIdRequest,

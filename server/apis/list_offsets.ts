@@ -9,7 +9,11 @@
 //   (`PartitionLog.offsetForTime`); none: offset -1. As Kafka, a read_committed timestamp lookup
 //   (-3 included) that lands at or after the last stable offset finds nothing (offset -1).
 // - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
-//   v1+ with timestamp + offset; v4+ leader_epoch (always 0: single permanent leader).
+//   v1+ with timestamp + offset; v4+ leader_epoch (the log's leader epoch on a replicated
+//   partition, else 0: a standalone broker is the single permanent leader).
+// - v4+ current_leader_epoch (-1 = not checked) on a replicated partition: older than the
+//   leader's epoch FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH, as Fetch checks it (KIP-320:
+//   a consumer resetting its position must not take an offset from a leader it no longer knows).
 // - Unknown topic/partition: UNKNOWN_TOPIC_OR_PARTITION.
 // - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
 //   (NOT_LEADER_OR_FOLLOWER elsewhere); as in Kafka, a timestamp lookup that lands at or after
@@ -43,14 +47,14 @@ async function lookup(
   maxNumOffsets: number,
   version: number,
   readCommitted: boolean,
+  currentLeaderEpoch: number,
 ): Promise<PartitionResponse> {
-  // only the partition's leader answers (cluster mode, or a replicated partition)
+  // only the partition's leader answers (cluster mode, or a replicated partition), in its epoch
   const notLeader = leaderError(broker, topic, partitionIndex);
-  if (notLeader !== undefined) {
-    return createListOffsetsResponsePartitionResponse({
-      partitionIndex,
-      errorCode: notLeader.code,
-    });
+  const fenced = notLeader?.code ??
+    broker.replicas?.checkFetch(topic, partitionIndex, currentLeaderEpoch);
+  if (fenced !== undefined && fenced !== ErrorCode.NONE) {
+    return createListOffsetsResponsePartitionResponse({ partitionIndex, errorCode: fenced });
   }
   const log = broker.logs.partition(topic, partitionIndex)!;
   let offset = -1;
@@ -112,6 +116,7 @@ export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsets
                 p.maxNumOffsets,
                 ctx.version,
                 readCommitted,
+                ctx.version >= 4 ? p.currentLeaderEpoch : -1,
               )
           )),
         })

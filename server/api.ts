@@ -33,6 +33,7 @@ import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 import type { SaslServer } from "./security/sasl.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
+import type { ClientQuotaManager } from "./quotas.ts";
 import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 import type { TxnVerifier } from "./txn/verification.ts";
@@ -142,6 +143,11 @@ export interface BrokerContext {
    * contexts built by hand; the credential APIs then fail.
    */
   readonly scramCredentials?: ScramCredentialStore;
+  /**
+   * Client quotas (AlterClientQuotas, DescribeClientQuotas, throttling: `quotas.ts`). Optional
+   * for contexts built by hand; the quota APIs then fail and nothing is throttled.
+   */
+  readonly quotas?: ClientQuotaManager;
 }
 
 /**

@@ -167,6 +167,16 @@ export const API_TABLE: readonly ApiEntry[] = [
     async () => (await import("./alter_user_scram_credentials.ts")).alterUserScramCredentials,
     SASL,
   ),
+  lazy(
+    "DescribeClientQuotas",
+    1,
+    async () => (await import("./describe_client_quotas.ts")).describeClientQuotas,
+  ),
+  lazy(
+    "AlterClientQuotas",
+    1,
+    async () => (await import("./alter_client_quotas.ts")).alterClientQuotas,
+  ),
   lazy("DescribeCluster", 1, async () => (await import("./describe_cluster.ts")).describeCluster),
   lazy(
     "DescribeProducers",

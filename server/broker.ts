@@ -991,6 +991,11 @@ export class Broker {
     return this.#ctx.authorizer;
   }
 
+  /** The client quotas and their sensors (AlterClientQuotas, throttling: `quotas.ts`). */
+  get quotas(): ClientQuotaManager {
+    return this.#ctx.quotas!;
+  }
+
   /**
    * The request path's counters (issue #15), read by `/metrics`. For tests and metrics.
    */

@@ -183,7 +183,9 @@ export class EtcdQuotaStorage implements QuotaStorage {
     try {
       return kv === undefined ? new Map() : parseStored(kv.value);
     } catch (e) {
-      throw new Error(`cannot read client quotas from ${this.description}: ${(e as Error).message}`);
+      throw new Error(
+        `cannot read client quotas from ${this.description}: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -267,6 +269,15 @@ export class ClientQuotaStore {
    */
   static open(dir: string | null): Promise<ClientQuotaStore> {
     return ClientQuotaStore.openWith(dir === null ? null : new FileQuotaStorage(dir));
+  }
+
+  /**
+   * A store kept in memory only (tests, handlers called directly).
+   *
+   * @returns An empty store.
+   */
+  static openMemory(): ClientQuotaStore {
+    return new ClientQuotaStore(null);
   }
 
   /**

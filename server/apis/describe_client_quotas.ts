@@ -50,7 +50,9 @@ export const describeClientQuotas: ApiHandler = defineApi<
           `Duplicate ${c.entityType} filter component entity type`,
         );
       }
-      if (c.matchType !== MATCH_EXACT && c.matchType !== MATCH_DEFAULT && c.matchType !== MATCH_ANY) {
+      if (
+        c.matchType !== MATCH_EXACT && c.matchType !== MATCH_DEFAULT && c.matchType !== MATCH_ANY
+      ) {
         throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected match type: ${c.matchType}`);
       }
       if (c.entityType === "") {

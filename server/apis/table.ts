@@ -156,6 +156,16 @@ export const API_TABLE: readonly ApiEntry[] = [
     COORDINATORS,
   ),
   lazy(
+    "DescribeClientQuotas",
+    1,
+    async () => (await import("./describe_client_quotas.ts")).describeClientQuotas,
+  ),
+  lazy(
+    "AlterClientQuotas",
+    1,
+    async () => (await import("./alter_client_quotas.ts")).alterClientQuotas,
+  ),
+  lazy(
     "DescribeUserScramCredentials",
     0,
     async () => (await import("./describe_user_scram_credentials.ts")).describeUserScramCredentials,
@@ -166,16 +176,6 @@ export const API_TABLE: readonly ApiEntry[] = [
     0,
     async () => (await import("./alter_user_scram_credentials.ts")).alterUserScramCredentials,
     SASL,
-  ),
-  lazy(
-    "DescribeClientQuotas",
-    1,
-    async () => (await import("./describe_client_quotas.ts")).describeClientQuotas,
-  ),
-  lazy(
-    "AlterClientQuotas",
-    1,
-    async () => (await import("./alter_client_quotas.ts")).alterClientQuotas,
   ),
   lazy("DescribeCluster", 1, async () => (await import("./describe_cluster.ts")).describeCluster),
   lazy(

@@ -168,6 +168,11 @@ export interface RequestContext {
   readonly clientId: string | null;
   /** The connection the request came on. */
   readonly connection: ConnectionInfo;
+  /**
+   * Milliseconds the handler spent parked (a long-poll Fetch waiting for data), which is not
+   * time spent handling the request for `request_percentage` quotas (`quotas.ts`).
+   */
+  waitedMs?: number;
 }
 
 /** What ApiVersions advertises of an API: its key, name and version range. */

@@ -1420,7 +1420,7 @@ export class Broker {
           request,
           frame.length,
           response,
-          performance.now() - started,
+          performance.now() - started - (ctx.waitedMs ?? 0),
         );
       }
     }

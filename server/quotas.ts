@@ -611,6 +611,21 @@ export class ClientQuotaManager {
   }
 
   /**
+   * The most a client may use in one window (Kafka's `getMaxValueInQuotaWindow`: the bound
+   * times `samples - 1` windows); no quota: Infinity.
+   *
+   * @param type The quota.
+   * @param user The principal name.
+   * @param clientId The client id.
+   * @returns The bound in bytes (or percent-seconds).
+   */
+  maxValueInWindow(type: QuotaType, user: string, clientId: string): number {
+    const q = this.store.resolve(type, user, clientId);
+    if (q === null) return Infinity;
+    return Math.max(1, Math.floor(q.bound * (this.#cfg.samples - 1) * this.#cfg.windowMs / 1000));
+  }
+
+  /**
    * Take back `value` recorded by {@linkcode record} (a throttled Fetch answered empty, as
    * Kafka's `unrecordQuotaSensor`).
    *

@@ -604,7 +604,10 @@ export class ClientQuotaManager {
     s.rate.record(value, now);
     const rate = s.rate.measure(now);
     if (rate <= q.bound) return 0;
-    const ms = Math.round((rate - q.bound) / q.bound * s.rate.windowSize(now));
+    let ms = Math.round((rate - q.bound) / q.bound * s.rate.windowSize(now));
+    // Kafka's ClientRequestQuotaManager bounds a request-time throttle by one window
+    // (`QuotaUtils.boundedThrottleTime`); the byte rates are not bounded, but the field is an int32
+    ms = Math.min(ms, type === "request_percentage" ? this.#cfg.windowMs : 0x7fffffff);
     this.throttleMsTotal[type] += ms;
     this.throttledTotal[type]++;
     return ms;

@@ -1026,6 +1026,7 @@ export class Broker {
       groups: ctx.groups,
       replicas: ctx.replicas,
       cluster: ctx.cluster,
+      quotas: ctx.quotas,
     };
   }
 

@@ -13,6 +13,8 @@ import { FetchRequest, FetchResponse } from "../protocol/messages/fetch.ts";
 import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import type { MessageCodec } from "../protocol/primitives.ts";
+import { BrokerState, collectMetrics } from "./http/collect.ts";
+import { writeExposition } from "./http/exposition.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "./testing.ts";
 
@@ -64,6 +66,17 @@ Deno.test("quota: Produce v9 over producer_byte_rate answers at once, then mutes
     const waited = performance.now() - answered;
     ok(waited >= expected - 2, `answered after ${waited} ms, throttled for ${expected} ms`);
     assertEquals(t.broker.quotas.throttledTotal.producer_byte_rate, 1);
+    // and /metrics counts it
+    const text = writeExposition(
+      collectMetrics({
+        metrics: t.broker.metrics,
+        state: () => BrokerState.RUNNING,
+        quotas: t.broker.quotas,
+      }),
+      "text",
+    );
+    ok(text.includes('kafka_server_quota_throttled_requests_total{type="Produce"} 1\n'), text);
+    ok(text.includes(`kafka_server_quota_throttle_time_ms_total{type="Produce"} ${expected}\n`));
   } finally {
     c.close();
     admin.close();

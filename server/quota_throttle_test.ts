@@ -15,6 +15,11 @@ import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts
 import type { MessageCodec } from "../protocol/primitives.ts";
 import { BrokerState, collectMetrics } from "./http/collect.ts";
 import { writeExposition } from "./http/exposition.ts";
+import { ApiKey } from "../protocol/api_keys.ts";
+import type { BrokerContext, RequestContext } from "./api.ts";
+import { applyQuotas } from "./quota_throttle.ts";
+import { ClientQuotaManager, ClientQuotaStore } from "./quotas.ts";
+import type { KafkaPrincipal } from "./security/principal.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "./testing.ts";
 
@@ -209,4 +214,31 @@ Deno.test("quota: request_percentage throttles other APIs, never ApiVersions", a
   } finally {
     c.close();
   }
+});
+
+Deno.test("quota: a user quota applies to the connection's principal, ANONYMOUS when none", async () => {
+  const store = ClientQuotaStore.openMemory();
+  await store.apply([
+    { entity: { user: "alice" }, key: "producer_byte_rate", value: 100 },
+    { entity: { user: "ANONYMOUS" }, key: "producer_byte_rate", value: 200 },
+  ]);
+  const quotas = new ClientQuotaManager(store, { samples: 2, windowMs: 1000 });
+  const ctx = (principal?: KafkaPrincipal): RequestContext => ({
+    broker: {} as BrokerContext,
+    version: 9,
+    correlationId: 1,
+    clientId: "any",
+    connection: { id: 1, remote: "127.0.0.1:1", principal },
+  });
+  const produce = ApiKey.Produce;
+  const alice = ctx({ type: "User", name: "alice" });
+  const response = { throttleTimeMs: 0 };
+  applyQuotas(quotas, alice, produce, {}, 300, response, 0);
+  // 300 bytes over a 1 s window against 100 B/s: (300 - 100) / 100 * 1000 ms
+  assertEquals([response.throttleTimeMs, alice.connection.throttleMs], [2000, 2000]);
+  assertEquals(alice.connection.throttleDelay, false);
+  const anonymous = ctx();
+  const old = { throttleTimeMs: 0 };
+  applyQuotas(quotas, { ...anonymous, version: 5 }, produce, {}, 300, old, 0);
+  assertEquals([old.throttleTimeMs, anonymous.connection.throttleDelay], [500, true]);
 });

@@ -1,6 +1,6 @@
 /**
  * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster`,
- * `users`, `acls` and `connect`.
+ * `users`, `acls`, `configs` and `connect`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -33,6 +33,7 @@ Commands:
             elect leaders, reassign partitions, decommission a broker
   users     Add, describe and delete users' SCRAM credentials
   acls      Add, list and remove ACLs (kafka-acls.sh's flags)
+  configs   Set, remove and describe client quotas (kafka-configs.sh's flags)
   connect   Run a Kafka Connect worker (standalone or distributed) with its REST API
 
 Run "sluice COMMAND --help" for a command's options.
@@ -83,6 +84,10 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         const { runAcls } = await import("./acls.ts");
         return await runAcls(rest, io);
       }
+      case "configs": {
+        const { runConfigs } = await import("./configs.ts");
+        return await runConfigs(rest, io);
+      }
       case "connect": {
         const { runConnect } = await import("./connect.ts");
         return await runConnect(rest, io);
@@ -100,7 +105,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls or connect)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs or connect)`,
         );
     }
   } catch (e) {

@@ -16,6 +16,14 @@ import {
 } from "../protocol/messages/describe_user_scram_credentials.ts";
 import { type ScramMechanism, scramMechanismByType } from "../protocol/scram.ts";
 import type { ScramCredentialUpsertion } from "./sasl.ts";
+import {
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
+} from "../protocol/messages/alter_client_quotas.ts";
+import {
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse,
+} from "../protocol/messages/describe_client_quotas.ts";
 import { CreateTopicsRequest, CreateTopicsResponse } from "../protocol/messages/create_topics.ts";
 import { DeleteTopicsRequest, DeleteTopicsResponse } from "../protocol/messages/delete_topics.ts";
 import {
@@ -1628,6 +1636,91 @@ export class Admin {
       return r.matchingAcls.map(bindingFrom);
     });
   }
+
+  /**
+   * The client quotas a filter matches (DescribeClientQuotas, KIP-546). Needs DESCRIBE_CONFIGS
+   * on the cluster.
+   *
+   * @param components Each entity type to match: a name (`exact`), the `<default>` entity
+   * (`default`), or any entity of the type (`any`).
+   * @param strict Only entities with no other entity type.
+   * @returns Each matching entity (type -> name, `null` for `<default>`) and its quotas.
+   * @throws {KafkaError} `CLUSTER_AUTHORIZATION_FAILED`, `INVALID_REQUEST`.
+   */
+  async describeClientQuotas(
+    components: QuotaFilterComponent[],
+    strict = false,
+  ): Promise<ClientQuotaEntry[]> {
+    const res = await this.#client.send(
+      "any",
+      { request: DescribeClientQuotasRequest, response: DescribeClientQuotasResponse },
+      DescribeClientQuotasRequest.create({
+        strict,
+        components: components.map((c) => ({
+          entityType: c.entityType,
+          matchType: c.match === "exact" ? 0 : c.match === "default" ? 1 : 2,
+          match: c.match === "exact" ? c.name ?? null : null,
+        })),
+      }),
+    );
+    if (res.errorCode !== 0) throw fail(res.errorCode, "describe client quotas", res.errorMessage);
+    return (res.entries ?? []).map((e) => ({
+      entity: Object.fromEntries(e.entity.map((c) => [c.entityType, c.entityName])),
+      values: Object.fromEntries(e.values.map((v) => [v.key, v.value])),
+    }));
+  }
+
+  /**
+   * Sets or removes client quotas (AlterClientQuotas, KIP-546). Needs ALTER_CONFIGS on the
+   * cluster.
+   *
+   * @param entries Each entity (type -> name, `null` for `<default>`) and its changes: a value
+   * to set, or `null` to remove the key.
+   * @param validateOnly Check without changing anything.
+   * @returns Each entry's outcome, in order (`errorCode` 0: done).
+   */
+  async alterClientQuotas(
+    entries: { entity: Record<string, string | null>; ops: Record<string, number | null> }[],
+    validateOnly = false,
+  ): Promise<{ errorCode: number; errorMessage: string | null }[]> {
+    const res = await this.#client.send(
+      "any",
+      { request: AlterClientQuotasRequest, response: AlterClientQuotasResponse },
+      AlterClientQuotasRequest.create({
+        validateOnly,
+        entries: entries.map((e) => ({
+          entity: Object.entries(e.entity).map(([entityType, entityName]) => ({
+            entityType,
+            entityName,
+          })),
+          ops: Object.entries(e.ops).map(([key, value]) => ({
+            key,
+            value: value ?? 0,
+            remove: value === null,
+          })),
+        })),
+      }),
+    );
+    return res.entries.map((e) => ({ errorCode: e.errorCode, errorMessage: e.errorMessage }));
+  }
+}
+
+/** One component of a {@linkcode Admin.describeClientQuotas} filter. */
+export interface QuotaFilterComponent {
+  /** `user` or `client-id`. */
+  entityType: string;
+  /** How the entity's name must match. */
+  match: "exact" | "default" | "any";
+  /** The name, for `exact`. */
+  name?: string;
+}
+
+/** A quota entity and its values, from {@linkcode Admin.describeClientQuotas}. */
+export interface ClientQuotaEntry {
+  /** Entity type -> name (`null`: `<default>`). */
+  entity: Record<string, string | null>;
+  /** Quota key -> value. */
+  values: Record<string, number>;
 }
 
 /** A user's SCRAM credentials, from {@linkcode Admin.describeUserScramCredentials}. */

@@ -33,6 +33,7 @@ import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 import type { SaslServer } from "./security/sasl.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
+import type { ClientQuotaManager } from "./quotas.ts";
 import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
 import type { TxnVerifier } from "./txn/verification.ts";
@@ -142,6 +143,11 @@ export interface BrokerContext {
    * contexts built by hand; the credential APIs then fail.
    */
   readonly scramCredentials?: ScramCredentialStore;
+  /**
+   * Client quotas (AlterClientQuotas, DescribeClientQuotas, throttling: `quotas.ts`). Optional
+   * for contexts built by hand; the quota APIs then fail and nothing is throttled.
+   */
+  readonly quotas?: ClientQuotaManager;
 }
 
 /**
@@ -162,6 +168,11 @@ export interface RequestContext {
   readonly clientId: string | null;
   /** The connection the request came on. */
   readonly connection: ConnectionInfo;
+  /**
+   * Milliseconds the handler spent parked (a long-poll Fetch waiting for data), which is not
+   * time spent handling the request for `request_percentage` quotas (`quotas.ts`).
+   */
+  waitedMs?: number;
 }
 
 /** What ApiVersions advertises of an API: its key, name and version range. */

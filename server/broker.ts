@@ -66,6 +66,8 @@ import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
 import { SCRAM_CREDENTIALS_FILE } from "./security/scram_file.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
+import { ClientQuotaManager, ClientQuotaStore, EtcdQuotaStorage } from "./quotas.ts";
+import { applyQuotas } from "./quota_throttle.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -509,6 +511,7 @@ export class Broker {
     }
     full.clusterId = meta.clusterId;
     let dynamicConfigs: DynamicBrokerConfigs;
+    let quotaStore: ClientQuotaStore;
     // Aborted when the broker shuts down (`BrokerContext.closing`).
     const abort = new AbortController();
     // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md), and
@@ -545,6 +548,12 @@ export class Broker {
         specs.some((l) => isSaslProtocol(l.securityProtocol)) ||
         await Deno.stat(`${dir}/${SCRAM_CREDENTIALS_FILE}`).then(() => true, () => false)
       ) await security.load();
+      // client quotas (AlterClientQuotas): the data directory's, or the cluster's in etcd
+      quotaStore = cluster !== undefined
+        ? await ClientQuotaStore.openWith(
+          new EtcdQuotaStorage(cluster.etcd, `${cluster.store.root}/client-quotas`),
+        )
+        : await ClientQuotaStore.open(dir);
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -836,6 +845,10 @@ export class Broker {
       get scramCredentials() {
         return security.value?.scramCredentials;
       },
+      quotas: new ClientQuotaManager(quotaStore, {
+        samples: full.quotaWindowNum,
+        windowMs: full.quotaWindowSizeSeconds * 1000,
+      }),
     };
     const broker = new Broker(full, serving, ctx, abort, apis);
     broker.#coordinators = coordinators;
@@ -978,6 +991,11 @@ export class Broker {
     return this.#ctx.authorizer;
   }
 
+  /** The client quotas and their sensors (AlterClientQuotas, throttling: `quotas.ts`). */
+  get quotas(): ClientQuotaManager {
+    return this.#ctx.quotas!;
+  }
+
   /**
    * The request path's counters (issue #15), read by `/metrics`. For tests and metrics.
    */
@@ -1008,6 +1026,7 @@ export class Broker {
       groups: ctx.groups,
       replicas: ctx.replicas,
       cluster: ctx.cluster,
+      quotas: ctx.quotas,
     };
   }
 
@@ -1036,6 +1055,7 @@ export class Broker {
       this.#ctx.authorizer?.close(); // no more ACL changes from etcd
       await this.#security?.stop();
       this.#ctx.scramCredentials?.close(); // nor credential changes
+      this.#ctx.quotas?.store.close(); // nor quota changes
       this.#state.value = BrokerState.SHUTTING_DOWN;
       this.#console?.close();
       // Cluster mode: a controlled shutdown first (the controller moves the leaderships away and
@@ -1376,6 +1396,9 @@ export class Broker {
         `${api.name} v${version} is not supported`,
       );
     } else {
+      // client quotas: a cheap check when none is configured (docs/SECURITY.md#client-quotas)
+      const quotas = this.#ctx.quotas!;
+      const started = quotas.store.empty ? 0 : performance.now();
       try {
         response = await api.handle(ctx, request);
       } catch (e) {
@@ -1389,6 +1412,17 @@ export class Broker {
         if (code === ErrorCode.UNKNOWN_SERVER_ERROR) this.#log.error(line);
         else this.#log.warn(line);
         response = api.errorResponse(request, code, message);
+      }
+      if (started !== 0) {
+        response = applyQuotas(
+          quotas,
+          ctx,
+          apiKey,
+          request,
+          frame.length,
+          response,
+          performance.now() - started - (ctx.waitedMs ?? 0),
+        );
       }
     }
     if (response === null) return null;

@@ -71,6 +71,10 @@ export interface BrokerConfig {
    * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
    */
   connectionsMaxIdleMs: number;
+  /** Samples a client quota's rate is measured over (`quota.window.num`). Default 11 (Kafka's). */
+  quotaWindowNum: number;
+  /** Length of one such sample, in seconds (`quota.window.size.seconds`). Default 1 (Kafka's). */
+  quotaWindowSizeSeconds: number;
   /**
    * Most segment `.log` files open at once, over all partitions (`sluice.log.max.open.files`):
    * the least recently used idle ones are closed and reopened on demand. `-1` (the default):
@@ -378,6 +382,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   queuedMaxRequestBytes: 268435456,
   connectionMaxQueuedBytes: 104857600,
   connectionsMaxIdleMs: 600000,
+  quotaWindowNum: 11,
+  quotaWindowSizeSeconds: 1,
   // File descriptors and partitions as resources (issue #11).
   logMaxOpenFiles: -1,
   maxBrokerPartitions: 10000,
@@ -1087,6 +1093,12 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "connections.max.idle.ms":
         config.connectionsMaxIdleMs = int(key, "positive-long");
+        break;
+      case "quota.window.num":
+        config.quotaWindowNum = int(key, "positive-int");
+        break;
+      case "quota.window.size.seconds":
+        config.quotaWindowSizeSeconds = int(key, "positive-int");
         break;
       case "sluice.request.read.timeout.ms":
         config.requestReadTimeoutMs = int(key, "positive-int");

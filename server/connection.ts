@@ -41,6 +41,7 @@ import { type FrameReservation, MemoryPool } from "./memory_pool.ts";
 import type { SecurityProtocol } from "./config.ts";
 import type { RequestScheduler } from "./request_scheduler.ts";
 import type { KafkaPrincipal } from "./security/principal.ts";
+import { sleep } from "./sleep.ts";
 import type { ByteStream } from "./transport.ts";
 
 /** TLS record content types (RFC 8446 5.1), as a plaintext listener tells them from a size. */
@@ -68,6 +69,15 @@ export interface ConnectionInfo {
    * field: SASL authentication and re-authentication replace it.
    */
   principal?: KafkaPrincipal;
+  /**
+   * Set by the broker when the last request broke a client quota (`quotas.ts`): the connection
+   * is not read for this many milliseconds after its response (KIP-219), and with
+   * {@linkcode ConnectionInfo.throttleDelay} the response itself waits that long (clients older
+   * than KIP-219). The connection clears it.
+   */
+  throttleMs?: number;
+  /** The response waits for the throttle time (a request version before KIP-219). */
+  throttleDelay?: boolean;
   /** Name of the listener the connection came in on (e.g. `PLAINTEXT`); absent in handler tests. */
   readonly listenerName?: string;
   /**
@@ -277,6 +287,8 @@ export class Connection {
   #handling = false;
   #waitingMemory = false;
   #lastActivity = Date.now();
+  /** Throttled by a client quota until then (ms since the epoch); 0: not throttled. */
+  #mutedUntil = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the frame being read first had to wait for bytes or memory; 0 when none is. */
   #frameStart = 0;
@@ -351,7 +363,7 @@ export class Connection {
   #checkIdle(): void {
     this.#idleTimer = undefined;
     if (this.#closed) return;
-    if (this.#handling || this.#waitingMemory) {
+    if (this.#handling || this.#waitingMemory || this.#mutedUntil > Date.now()) {
       this.#lastActivity = Date.now();
       this.#armIdleTimer(this.#idleMs);
       return;
@@ -437,6 +449,7 @@ export class Connection {
       for (;;) {
         const frame = this.#shiftFrame() ?? await this.#nextFrame();
         if (frame === null) break;
+        if (this.#mutedUntil !== 0) await this.#muted();
         // One request per turn: the others' requests read meanwhile go first (issue #17).
         const turn = this.#scheduler?.admit(this.info.id);
         if (turn !== undefined) await turn;
@@ -470,6 +483,14 @@ export class Connection {
         } finally {
           this.#handling = false;
           this.#lastActivity = Date.now();
+        }
+        if (this.info.throttleMs !== undefined) {
+          // a quota broken (KIP-219): nothing more is read or handled until the time is up; an
+          // old client's response itself waits
+          const ms = this.info.throttleMs;
+          this.info.throttleMs = undefined;
+          this.#mutedUntil = Date.now() + ms;
+          if (this.info.throttleDelay === true) await this.#muted();
         }
         if (chunks === null || this.#closed) {
           if (chunks !== null) { for (const c of chunks) this.#lending?.pool.give(c); }
@@ -507,9 +528,25 @@ export class Connection {
     }
   }
 
+  /** Wait out a quota's throttle time (KIP-219 muting); a close ends the wait. */
+  async #muted(): Promise<void> {
+    for (;;) {
+      const left = this.#mutedUntil - Date.now();
+      if (left <= 0 || this.#closed) break;
+      await sleep(left, this.#closedCtl.signal);
+    }
+    this.#mutedUntil = 0;
+    this.#lastActivity = Date.now();
+  }
+
   async #readLoop(who: string): Promise<void> {
     try {
       for (;;) {
+        if (this.#mutedUntil !== 0 && this.#mutedUntil > Date.now()) {
+          // throttled: the socket is not read meanwhile (Kafka mutes the channel)
+          await sleep(this.#mutedUntil - Date.now(), this.#closedCtl.signal);
+          continue;
+        }
         while (
           (this.#queue.length >= MAX_QUEUED_FRAMES || this.#queueBytes >= MAX_READ_AHEAD_BYTES) &&
           !this.#closed

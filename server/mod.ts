@@ -110,6 +110,7 @@ export * from "./cluster/mod.ts";
 export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } from "./metrics.ts";
 export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";
 export * from "./security/authorizer.ts";
+export * from "./quotas.ts";
 export * from "./security/acl.ts";
 export {
   loopbackTurn,

@@ -343,7 +343,10 @@ async function poll(
         (r.log?.logEndOffset ?? -1) !== ends[i] || (r.log?.highWatermark ?? -1) !== hws[i]
       )
     ) continue;
+    const parked = performance.now();
     const why = await broker.appendWaiters.wait(watch, left, broker.closing, closed);
+    // time parked is not time spent on the request (request_percentage, `../quotas.ts`)
+    ctx.waitedMs = (ctx.waitedMs ?? 0) + performance.now() - parked;
     if (why === "aborted") return;
     if (why === "timeout") {
       // Like Kafka's expired delayed fetch: answer with whatever is there now.
@@ -445,6 +448,17 @@ function countFetch(broker: BrokerContext, reads: Read[], fromFollower: boolean)
   }
 }
 
+/** The most bytes a consumer's quota lets one fetch answer (no quota: no bound). */
+function quotaMaxBytes(ctx: RequestContext, fromFollower: boolean): number {
+  const quotas = ctx.broker.quotas;
+  if (quotas === undefined || quotas.store.empty || fromFollower) return Infinity;
+  return quotas.maxValueInWindow(
+    "consumer_byte_rate",
+    ctx.connection.principal?.name ?? "ANONYMOUS",
+    ctx.clientId ?? "",
+  );
+}
+
 /** Fetch v0-v3: message sets down-converted from the log (no sessions, no isolation level). */
 async function handleLegacy(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
   const broker = ctx.broker;
@@ -521,15 +535,18 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         }
       }
     }
+    // a consumer quota caps the answer at what its window allows (Kafka's
+    // getMaxValueInQuotaWindow), so one fetch never breaks the quota alone
+    const maxBytes = Math.min(req.maxBytes, FETCH_MAX_BYTES, quotaMaxBytes(ctx, fromFollower));
     await poll(
       ctx,
       reads,
-      req.minBytes,
+      Math.min(req.minBytes, maxBytes),
       req.maxWaitMs,
       () =>
         readAll(
           reads,
-          Math.min(req.maxBytes, FETCH_MAX_BYTES),
+          maxBytes,
           readCommitted,
           fromFollower,
           ctx.broker.frameBuffers,

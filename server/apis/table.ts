@@ -156,6 +156,16 @@ export const API_TABLE: readonly ApiEntry[] = [
     COORDINATORS,
   ),
   lazy(
+    "DescribeClientQuotas",
+    1,
+    async () => (await import("./describe_client_quotas.ts")).describeClientQuotas,
+  ),
+  lazy(
+    "AlterClientQuotas",
+    1,
+    async () => (await import("./alter_client_quotas.ts")).alterClientQuotas,
+  ),
+  lazy(
     "DescribeUserScramCredentials",
     0,
     async () => (await import("./describe_user_scram_credentials.ts")).describeUserScramCredentials,

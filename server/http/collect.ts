@@ -45,6 +45,11 @@ export interface MetricsSources {
   replicas?: ReplicaManager;
   /** Cluster mode's membership and view. */
   cluster?: ClusterNode;
+  /** Client quotas' throttle counters, per quota (`../quotas.ts`). */
+  quotas?: {
+    throttleMsTotal: Readonly<Record<string, number>>;
+    throttledTotal: Readonly<Record<string, number>>;
+  };
 }
 
 type Labels = readonly (readonly [string, string])[];
@@ -213,6 +218,29 @@ export function collectMetrics(s: MetricsSources): MetricFamily[] {
       [{ labels: listener, value: m.connectionsClosed }],
     ),
   );
+  if (s.quotas !== undefined) {
+    // Kafka's quota sensors are type=Produce, Fetch and Request
+    const kinds: [string, string][] = [
+      ["Produce", "producer_byte_rate"],
+      ["Fetch", "consumer_byte_rate"],
+      ["Request", "request_percentage"],
+    ];
+    const q = s.quotas;
+    out.push(
+      family(
+        "kafka_server_quota_throttle_time_ms",
+        "counter",
+        "Throttle time given to clients over a quota, in milliseconds",
+        kinds.map(([type, key]) => ({ labels: [["type", type]], value: q.throttleMsTotal[key] })),
+      ),
+      family(
+        "kafka_server_quota_throttled_requests",
+        "counter",
+        "Responses throttled because a client went over a quota",
+        kinds.map(([type, key]) => ({ labels: [["type", type]], value: q.throttledTotal[key] })),
+      ),
+    );
+  }
   if (s.memoryPool !== undefined) {
     const pool = s.memoryPool;
     out.push(

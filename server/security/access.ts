@@ -154,6 +154,10 @@ export const ACCESS = Object.freeze({
   SaslHandshake: {},
   /** Nothing: the SASL exchange comes before any principal (Kafka checks nothing either). */
   SaslAuthenticate: {},
+  /** DESCRIBE_CONFIGS on the cluster. */
+  DescribeClientQuotas: { cluster: need(Op.DESCRIBE_CONFIGS, C) },
+  /** ALTER_CONFIGS on the cluster. */
+  AlterClientQuotas: { cluster: need(Op.ALTER_CONFIGS, C) },
   /** DESCRIBE on the cluster. */
   DescribeUserScramCredentials: { cluster: need(Op.DESCRIBE, C) },
   /** ALTER on the cluster. */

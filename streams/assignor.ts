@@ -14,7 +14,9 @@
  *   more than `ceil(tasks / members)` actives while another has room. Kafka instead measures
  *   each copy's lag against the changelogs' end offsets, treats copies within
  *   `acceptable.recovery.lag` as caught up, and warms up extra replicas with probing
- *   rebalances before it moves an active; none of that is done here;
+ *   rebalances before it moves an active; none of that is done here. Then, while a member
+ *   has two actives more than another, one moves (a stateless one first, else the one the
+ *   receiver holds the furthest copy of);
  * - a stateless task goes to its previous member if it has room, else to the least loaded;
  * - standbys go to the members with the furthest copies first, then the fewest standbys.
  *
@@ -207,6 +209,22 @@ export function assignTasks(
     const chosen = candidates.find((m) => load(m) < capacity) ?? candidates[0];
     active.get(chosen.id)!.push(task.id);
     owner.set(task.id, chosen.id);
+  }
+  // Sticky choices can leave a member two behind another: move tasks from the most to the
+  // least loaded, stateless ones first, then the one the receiver holds the furthest copy of.
+  const statefulIds = new Set(tasks.filter((t) => t.stateful).map((t) => t.id));
+  for (;;) {
+    const byLoad = [...sorted].sort((a, b) => load(a) - load(b));
+    const low = byLoad[0];
+    const high = byLoad[byLoad.length - 1];
+    if (load(high) - load(low) <= 1) break;
+    const from = active.get(high.id)!;
+    const pick = [...from].sort((a, b) =>
+      (statefulIds.has(a) ? 1 : 0) - (statefulIds.has(b) ? 1 : 0) || sum(low, b) - sum(low, a)
+    )[0];
+    from.splice(from.indexOf(pick), 1);
+    active.get(low.id)!.push(pick);
+    owner.set(pick, low.id);
   }
   for (const task of ordered) {
     if (!task.stateful) continue;

@@ -229,6 +229,14 @@ async function failover(guarantee: ProcessingGuarantee, persistent: boolean) {
       () => streamsB.metrics().standbyPositions[standbyTask]?.counts === stuckAt,
     );
     const standbyBefore = streamsB.metrics().standbyUpdated;
+    if (persistent) {
+      // A persistent standby keeps its position in the store's checkpoint file.
+      const file = `${dirB}/${applicationId}/${standbyTask}/counts/checkpoint`;
+      await eventually("the standby's checkpoint", async () => {
+        const text = await Deno.readTextFile(file).catch(() => "{}");
+        return JSON.parse(text).offset === stuckAt;
+      });
+    }
 
     // Batch 2; the active of the standby's task is SIGKILLed while processing it.
     const processedBefore = victim.state.metrics!.processed;

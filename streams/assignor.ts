@@ -18,7 +18,9 @@
  *   has two actives more than another, one moves (a stateless one first, else the one the
  *   receiver holds the furthest copy of);
  * - a stateless task goes to its previous member if it has room, else to the least loaded;
- * - standbys go to the members with the furthest copies first, then the fewest standbys.
+ * - standbys go to the least loaded members (actives and standbys, as Kafka's
+ *   `DefaultStandbyTaskAssignor`), the one with the furthest copy among equals; then standbys
+ *   move from the most to the least loaded member while two differ by more than one.
  *
  * The subscription and the assignment carry the assignor's user data, in Sluice's own format
  * (not Kafka's `SubscriptionInfo`/`AssignmentInfo`): UTF-8 JSON with a version `v` (1).
@@ -231,14 +233,36 @@ export function assignTasks(
     const holders = new Set([owner.get(task.id)!]);
     for (let r = 0; r < standbys; r++) {
       const candidates = sorted.filter((m) => !holders.has(m.id)).sort((a, b) =>
-        sum(b, task.id) - sum(a, task.id) ||
-        standby.get(a.id)!.length - standby.get(b.id)!.length
+        load(a) + standby.get(a.id)!.length - load(b) - standby.get(b.id)!.length ||
+        sum(b, task.id) - sum(a, task.id)
       );
       // Fewer members than copies: the rest of the standbys are not placed (as Kafka).
       if (candidates.length === 0) break;
       standby.get(candidates[0].id)!.push(task.id);
       holders.add(candidates[0].id);
     }
+  }
+  // Greedy choices can leave a member two tasks behind another: move standbys from the most to
+  // the least loaded member while one can go there (not a task it already holds).
+  const total = (m: TaskMember) => load(m) + standby.get(m.id)!.length;
+  const holds = (m: TaskMember, t: string) =>
+    active.get(m.id)!.includes(t) || standby.get(m.id)!.includes(t);
+  for (let moves = 0; moves < tasks.length * (standbys + 1); moves++) {
+    const byTotal = [...sorted].sort((a, b) => total(a) - total(b));
+    let moved = false;
+    for (const low of byTotal) {
+      for (const high of [...byTotal].reverse()) {
+        if (total(high) - total(low) <= 1) break;
+        const t = standby.get(high.id)!.find((x) => !holds(low, x));
+        if (t === undefined) continue;
+        standby.get(high.id)!.splice(standby.get(high.id)!.indexOf(t), 1);
+        standby.get(low.id)!.push(t);
+        moved = true;
+        break;
+      }
+      if (moved) break;
+    }
+    if (!moved) break;
   }
   for (const list of [...active.values(), ...standby.values()]) list.sort(compareTasks);
   return { active, standby };

@@ -28,6 +28,10 @@ function check(
   assertEquals(actives, tasks.map((t) => t.id).sort());
   const loads = [...a.active.values()].map((l) => l.length);
   assert(Math.max(...loads) - Math.min(...loads) <= 1, `loads ${loads}`);
+  // With one task per member and one standby each, every member gets exactly one standby.
+  if (standbys === 1 && tasks.length === members.length && tasks.every((t) => t.stateful)) {
+    assertEquals([...a.standby.values()].map((l) => l.length), members.map(() => 1));
+  }
   for (const t of tasks) {
     const holders = members.filter((m) =>
       a.active.get(m.id)!.includes(t.id) || a.standby.get(m.id)!.includes(t.id)
@@ -68,6 +72,31 @@ Deno.test("assignTasks: never a standby with its active, balanced, every statefu
       for (const m of members) if (rnd() < 0.3) m.sums[t.id] = Math.floor(rnd() * 100);
     }
     check(members, tasks, Math.floor(rnd() * 4));
+  }
+});
+
+Deno.test("assignTasks: three members, one task and one standby each, whatever the copies", () => {
+  // The greedy pass alone gave m0 two standbys and m1 none here.
+  check(
+    [
+      { id: "m0", active: ["0_0"], sums: { "0_0": 50, "0_1": 20, "0_2": 20 } },
+      { id: "m1", active: ["0_2"], sums: { "0_2": 50 } },
+      { id: "m2", active: ["0_1"], sums: { "0_1": 50, "0_0": 10 } },
+    ],
+    tasksOf(1, 3),
+    1,
+  );
+  const rnd = prng(11);
+  for (let run = 0; run < 200; run++) {
+    const members: TaskMember[] = ["m0", "m1", "m2", "m3"].slice(0, 2 + (run % 3)).map((
+      id,
+    ) => ({ id, active: [], sums: {} }));
+    const tasks = tasksOf(1, members.length);
+    for (const t of tasks) {
+      members[Math.floor(rnd() * members.length)].active.push(t.id);
+      for (const m of members) if (rnd() < 0.5) m.sums[t.id] = Math.floor(rnd() * 100);
+    }
+    check(members, tasks, 1);
   }
 });
 

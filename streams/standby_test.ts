@@ -82,7 +82,7 @@ async function committedRecords(
   return n;
 }
 
-async function failover(guarantee: ProcessingGuarantee, persistent: boolean) {
+async function failover(guarantee: ProcessingGuarantee, persistent: boolean, instances: number) {
   const broker = await startBroker();
   const client = new Client({ bootstrapServers: broker.bootstrap });
   const admin = new Admin(client);
@@ -91,13 +91,17 @@ async function failover(guarantee: ProcessingGuarantee, persistent: boolean) {
   const output = `sb-out-${id}`;
   const applicationId = `sb-app-${id}`;
   const changelog = `${applicationId}-counts-changelog`;
-  const dirA = await Deno.makeTempDir({ prefix: "sluice_standby_a_" });
-  const dirB = await Deno.makeTempDir({ prefix: "sluice_standby_b_" });
-  await createTopics(client, 2, input, output);
+  const n = instances;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const dirs = await Promise.all(
+    all.map((i) => Deno.makeTempDir({ prefix: `sluice_standby_${i}_` })),
+  );
+  // One partition per instance: one active and one standby task each.
+  await createTopics(client, n, input, output);
   const keys = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, "0")}`);
   const rnd = prng(7);
-  const batch = (n: number) =>
-    Array.from({ length: n }, () => keys[Math.floor(rnd() * keys.length)]);
+  const batch = (count: number) =>
+    Array.from({ length: count }, () => keys[Math.floor(rnd() * keys.length)]);
   const model = new Map<string, number>();
   const producer = new Producer(client);
   const produce = async (ks: string[]) => {
@@ -112,108 +116,124 @@ async function failover(guarantee: ProcessingGuarantee, persistent: boolean) {
       });
     }
   };
+  const hostOf = (i: number) => ({ host: `host-${i}`, port: 7000 + i });
+  // Instance 0 is the subprocess that is killed; the others run here.
   const victim = spawnVictim({
     bootstrap: broker.bootstrap,
     input,
     output,
     applicationId,
-    stateDir: dirA,
-    applicationServer: "host-a:7001",
+    stateDir: dirs[0],
+    applicationServer: "host-0:7000",
     persistent,
     guarantee,
   });
-  let b: KafkaStreams | undefined;
+  const survivors: KafkaStreams[] = [];
+  const restores: Array<Restore & { instance: number }> = [];
   try {
     await eventually("the first instance running", () => {
       if (victim.state.fatal) throw new Error(victim.state.fatal);
       return victim.state.ready;
     });
-    const restores: Restore[] = [];
-    b = new KafkaStreams(countByKey(input, output, persistent), {
-      applicationId,
-      client,
-      processingGuarantee: guarantee,
-      stateDir: dirB,
-      applicationServer: "host-b:7002",
-      numStandbyReplicas: 1,
-      ...STANDBY_TEST_TIMEOUTS,
-      defaultKeySerde: S,
-      defaultValueSerde: S,
-    });
-    b.setGlobalStateRestoreListener({
-      onRestoreStart: (tp, _store, start, end) =>
-        restores.push({ ...tp, start, end, batches: 0, total: -1 }),
-      onBatchRestored: (tp, _store, _end, n) => {
-        restores.find((r) => r.partition === tp.partition && r.total < 0)!.batches += n;
-      },
-      onRestoreEnd: (tp, _store, total) => {
-        restores.find((r) => r.partition === tp.partition && r.total < 0)!.total = total;
-      },
-    });
-    await b.start();
-    const streamsB = b;
-    // One active and one standby each, never both copies of a task on one instance.
-    await eventually(
-      "one active and one standby task each",
-      () =>
-        streamsB.metrics().tasks.length === 1 && streamsB.metrics().standbyTasks.length === 1 &&
-        victim.state.metrics?.tasks.length === 1 &&
-        victim.state.metrics.standbyTasks.length === 1 &&
-        victim.state.metrics.tasks[0] === streamsB.metrics().standbyTasks[0],
-    );
-    const mine = streamsB.metrics();
-    assert.notDeepStrictEqual(mine.tasks, mine.standbyTasks);
-    assertEquals(victim.state.metrics!.tasks, mine.standbyTasks);
-    assertEquals(victim.state.metrics!.standbyTasks, mine.tasks);
-    const standbyTask = mine.standbyTasks[0];
-    const q = Number(standbyTask.split("_")[1]);
-    const metadata = b.allMetadataForStore("counts").sort((x, y) =>
-      x.hostInfo.host < y.hostInfo.host ? -1 : 1
-    );
-    assertEquals(metadata.map((m) => [m.hostInfo, m.topicPartitions, m.standbyTopicPartitions]), [
-      [{ host: "host-a", port: 7001 }, [{ topic: input, partition: q }], [{
-        topic: input,
-        partition: 1 - q,
-      }]],
-      [{ host: "host-b", port: 7002 }, [{ topic: input, partition: 1 - q }], [{
-        topic: input,
-        partition: q,
-      }]],
-    ]);
-    // queryMetadataForKey: the key's partition by murmur2, the instance that runs its task.
-    for (const k of keys) {
-      const p = partitionForKey(utf8.encode(k), 2);
-      const a = { host: "host-a", port: 7001 };
-      const me = { host: "host-b", port: 7002 };
-      assertEquals(b.queryMetadataForKey("counts", k, S), {
-        activeHost: p === q ? a : me,
-        standbyHosts: [p === q ? me : a],
-        partition: p,
+    for (let i = 1; i < n; i++) {
+      const streams = new KafkaStreams(countByKey(input, output, persistent), {
+        applicationId,
+        client,
+        processingGuarantee: guarantee,
+        stateDir: dirs[i],
+        applicationServer: `host-${i}:${7000 + i}`,
+        numStandbyReplicas: 1,
+        ...STANDBY_TEST_TIMEOUTS,
+        defaultKeySerde: S,
+        defaultValueSerde: S,
       });
+      const open = (tp: { topic: string; partition: number }) =>
+        restores.find((r) =>
+          r.instance === i && r.topic === tp.topic && r.partition === tp.partition && r.total < 0
+        )!;
+      streams.setGlobalStateRestoreListener({
+        onRestoreStart: (tp, _store, start, end) =>
+          restores.push({ ...tp, instance: i, start, end, batches: 0, total: -1 }),
+        onBatchRestored: (tp, _store, _end, count) => {
+          open(tp).batches += count;
+        },
+        onRestoreEnd: (tp, _store, total) => {
+          open(tp).total = total;
+        },
+      });
+      survivors.push(streams);
+    }
+    await Promise.all(survivors.map((s) => s.start()));
+    const tasksOf = (i: number) => i === 0 ? victim.state.metrics! : survivors[i - 1].metrics();
+    // One active and one standby each, every task active once and standby once, never both
+    // copies of a task on one instance.
+    await eventually("one active and one standby task each", () => {
+      if (victim.state.metrics === undefined) return false;
+        console.log(JSON.stringify(all.map((i) => [tasksOf(i).tasks, tasksOf(i).standbyTasks])));
+      }
+      const actives = all.flatMap((i) => tasksOf(i).tasks).sort();
+      const standbys = all.flatMap((i) => tasksOf(i).standbyTasks).sort();
+      const every = all.map((p) => `0_${p}`);
+      return all.every((i) =>
+        tasksOf(i).tasks.length === 1 && tasksOf(i).standbyTasks.length === 1
+      ) &&
+        JSON.stringify(actives) === JSON.stringify(every) &&
+        JSON.stringify(standbys) === JSON.stringify(every);
+    });
+    const owners = all.map((i) => ({ ...tasksOf(i) }));
+    for (const o of owners) assert(!o.standbyTasks.includes(o.tasks[0]), JSON.stringify(owners));
+    const activeOf = (p: number) => owners.findIndex((o) => o.tasks.includes(`0_${p}`));
+    const standbyOf = (p: number) => owners.findIndex((o) => o.standbyTasks.includes(`0_${p}`));
+    const victimTask = owners[0].tasks[0];
+    const q = Number(victimTask.split("_")[1]);
+    const holder = standbyOf(q);
+    const streamsX = survivors[holder - 1];
+    for (const s of survivors) {
+      const metadata = s.allMetadataForStore("counts").sort((x, y) =>
+        x.hostInfo.port - y.hostInfo.port
+      );
+      assertEquals(
+        metadata.map((m) => [m.hostInfo, m.topicPartitions, m.standbyTopicPartitions]),
+        all.map((i) => [
+          hostOf(i),
+          [{ topic: input, partition: Number(owners[i].tasks[0].split("_")[1]) }],
+          [{ topic: input, partition: Number(owners[i].standbyTasks[0].split("_")[1]) }],
+        ]),
+      );
+      // queryMetadataForKey: the key's partition by murmur2, the instance that runs its task.
+      for (const k of keys) {
+        const p = partitionForKey(utf8.encode(k), n);
+        assertEquals(s.queryMetadataForKey("counts", k, S), {
+          activeHost: hostOf(activeOf(p)),
+          standbyHosts: [hostOf(standbyOf(p))],
+          partition: p,
+        });
+      }
     }
 
-    // Batch 1, processed and committed; the standby catches up with the changelog.
+    // Batch 1, processed and committed; the standbys catch up with the changelogs.
     await produce(batch(3000));
     const ends = async (topic: string) =>
-      (await admin.listOffsets([0, 1].map((partition) => ({
+      (await admin.listOffsets(all.map((partition) => ({
         topic,
         partition,
         spec: "latest" as const,
       })))).map((o) => o.offset);
-    const inputEnds = await ends(input);
-    await eventually("batch 1 committed", async () => {
+    const committedAll = async (want: number[]) => {
       const c = await admin.listConsumerGroupOffsets(
         applicationId,
-        [0, 1].map((partition) => ({ topic: input, partition })),
+        all.map((partition) => ({ topic: input, partition })),
       );
-      return c.every((o) => o.offset === inputEnds[o.partition]);
-    });
-    // A transaction on the standby's changelog partition, left open: a read-committed standby
-    // stops at it (the last stable offset) while the active goes on writing past it, so when
-    // the active is killed the standby is exactly there. Aborted once the survivor's restore
-    // started; its record (a key in no input) must never reach a store.
+      return c.every((o) => o.offset === want[o.partition]);
+    };
+    const inputEnds = await ends(input);
+    await eventually("batch 1 committed", () => committedAll(inputEnds));
+    // A transaction on the victim's task's changelog partition, left open: a read-committed
+    // standby stops at it (the last stable offset) while the active goes on writing past it,
+    // so when the active is killed the standby is exactly there. Aborted once the survivor's
+    // restore started; its record (a key in no input) must never reach a store.
     const poison = keys.map((k) => `poison-${k}`).find((k) =>
-      partitionForKey(utf8.encode(k), 2) === q
+      partitionForKey(utf8.encode(k), n) === q
     )!;
     const txn = new Producer(client, { transactionalId: `${applicationId}-poison` });
     await txn.initTransactions();
@@ -223,84 +243,86 @@ async function failover(guarantee: ProcessingGuarantee, persistent: boolean) {
       messages: [{ key: utf8.encode(poison), value: L.serialize(1000), partition: q }],
     });
     const stuckAt = sent.offset;
-    assert(stuckAt > 20, `changelog end ${stuckAt}`);
+    assert(stuckAt > 15, `changelog end ${stuckAt}`);
     await eventually(
       "the standby at the open transaction",
-      () => streamsB.metrics().standbyPositions[standbyTask]?.counts === stuckAt,
+      () => streamsX.metrics().standbyPositions[victimTask]?.counts === stuckAt,
     );
-    const standbyBefore = streamsB.metrics().standbyUpdated;
+    const standbyBefore = streamsX.metrics().standbyUpdated;
     if (persistent) {
       // A persistent standby keeps its position in the store's checkpoint file.
-      const file = `${dirB}/${applicationId}/${standbyTask}/counts/checkpoint`;
+      const file = `${dirs[holder]}/${applicationId}/${victimTask}/counts/checkpoint`;
       await eventually("the standby's checkpoint", async () => {
         const text = await Deno.readTextFile(file).catch(() => "{}");
         return JSON.parse(text).offset === stuckAt;
       });
     }
 
-    // Batch 2; the active of the standby's task is SIGKILLed while processing it.
+    // Batch 2; the victim is SIGKILLed while processing it.
     const processedBefore = victim.state.metrics!.processed;
     await produce(batch(6000));
     await eventually(
       "the first instance processing batch 2",
       async () =>
-        victim.state.metrics!.processed >= processedBefore + 600 &&
-        (await ends(changelog))[q] > stuckAt + 20,
+        victim.state.metrics!.processed >= processedBefore + 400 &&
+        (await ends(changelog))[q] > stuckAt + 15,
     );
     restores.length = 0;
     await victim.kill();
     const moving = () => restores.filter((r) => r.topic === changelog && r.partition === q);
-    await eventually("the survivor restoring the task", () => moving().length > 0, 60_000);
+    await eventually("a survivor restoring the task", () => moving().length > 0, 60_000);
     await txn.abortTransaction();
     await txn.close();
     await eventually(
-      "the survivor running both tasks",
-      () => streamsB.metrics().tasks.length === 2 && streamsB.state === "RUNNING",
+      "the survivors running every task",
+      () =>
+        survivors.flatMap((s) => s.metrics().tasks).length === n &&
+        survivors.every((s) => s.state === "RUNNING"),
     );
     const allEnds = await ends(input);
-    await eventually("batch 2 committed", async () => {
-      const c = await admin.listConsumerGroupOffsets(
-        applicationId,
-        [0, 1].map((partition) => ({ topic: input, partition })),
-      );
-      return c.every((o) => o.offset === allEnds[o.partition]);
-    }, 90_000);
+    await eventually("batch 2 committed", () => committedAll(allEnds), 90_000);
 
-    // The failed-over task was restored from the standby's position, not from the start:
-    // exactly the committed records past it.
+    // The task went to the instance with its standby (the furthest copy) and was restored from
+    // the standby's position, not from the start: exactly the committed records past it.
+    assert(streamsX.metrics().tasks.includes(victimTask), JSON.stringify(owners));
     const moved = moving();
-    assertEquals(moved.length, 1, JSON.stringify(restores));
+    assertEquals(moved.map((r) => r.instance), [holder], JSON.stringify(restores));
     const [r] = moved;
     assertEquals(r.start, stuckAt);
     const expected = await committedRecords(client, changelog, q, r.start, r.end);
     assert(expected > 0);
     assertEquals([r.total, r.batches], [expected, expected]);
-    assertEquals(streamsB.metrics().standbyTasks, []);
+    for (const s of survivors) {
+      const m = s.metrics();
+      for (const t of m.standbyTasks) assert(!m.tasks.includes(t), JSON.stringify(m));
+      assertEquals(m.standbyTasks.length, n === 2 ? 0 : m.standbyTasks.length);
+    }
 
-    // Every count equals the model, in the store and in the output (each count once).
-    const store = b.store<string, number>("counts");
-    assertEquals(new Map(store.all()), new Map([...model].sort()));
+    // Every count equals the model, in the stores and in the output (each count once).
+    const counts = new Map<string, number>();
+    for (const s of survivors) {
+      for (const [k, v] of s.store<string, number>("counts").all()) counts.set(k, v);
+    }
+    assertEquals(counts, new Map([...model].sort()));
     const out = await readCounts(client, output);
-    const wrong = [...model].filter(([k, n]) => !isSequence(out.counts.get(k), n));
+    const wrong = [...model].filter(([k, c]) => !isSequence(out.counts.get(k), c));
     assertEquals(wrong, []);
     for (const k of keys) {
-      assertEquals(b.queryMetadataForKey("counts", k, S)?.activeHost, {
-        host: "host-b",
-        port: 7002,
-      });
+      const p = partitionForKey(utf8.encode(k), n);
+      const owner = survivors.findIndex((s) => s.metrics().tasks.includes(`0_${p}`)) + 1;
+      assertEquals(streamsX.queryMetadataForKey("counts", k, S)?.activeHost, hostOf(owner));
     }
     console.log(
-      `standby restore: changelog ${changelog}-${q} from ${r.start} to ${r.end}, ` +
-        `${r.total} records restored (the standby had applied ${standbyBefore})`,
+      `${n} instances: changelog ${changelog}-${q} restored on instance ${holder} from ${r.start} ` +
+        `to ${r.end}: ${r.total} records (its standby had applied ${standbyBefore})`,
     );
   } finally {
     await victim.kill().catch(() => {});
-    await b?.close().catch(() => {});
+    for (const s of survivors) await s.close().catch(() => {});
     await producer.close();
     await client.close();
     await broker.close();
-    await Deno.remove(dirA, { recursive: true }).catch(() => {});
-    await Deno.remove(dirB, { recursive: true }).catch(() => {});
+    for (const d of dirs) await Deno.remove(d, { recursive: true }).catch(() => {});
   }
 }
 
@@ -309,7 +331,7 @@ Deno.test({
     "standby: exactly_once_v2, in-memory store, active SIGKILLed: the standby's instance restores only past its position, counts equal the model",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: () => failover("exactly_once_v2", false),
+  fn: () => failover("exactly_once_v2", false, 2),
 });
 
 Deno.test({
@@ -317,5 +339,13 @@ Deno.test({
     "standby: exactly_once_v2, persistent store (checkpointed standby), active SIGKILLed: restore from the standby's position, counts equal the model",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: () => failover("exactly_once_v2", true),
+  fn: () => failover("exactly_once_v2", true, 2),
+});
+
+Deno.test({
+  name:
+    "standby: three instances, exactly_once_v2, the killed active's task goes to the instance with its standby and restores past its position",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => failover("exactly_once_v2", false, 3),
 });

@@ -169,8 +169,6 @@ async function failover(guarantee: ProcessingGuarantee, persistent: boolean, ins
     // copies of a task on one instance.
     await eventually("one active and one standby task each", () => {
       if (victim.state.metrics === undefined) return false;
-        console.log(JSON.stringify(all.map((i) => [tasksOf(i).tasks, tasksOf(i).standbyTasks])));
-      }
       const actives = all.flatMap((i) => tasksOf(i).tasks).sort();
       const standbys = all.flatMap((i) => tasksOf(i).standbyTasks).sort();
       const every = all.map((p) => `0_${p}`);

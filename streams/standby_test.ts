@@ -265,6 +265,9 @@ async function failover(guarantee: ProcessingGuarantee, persistent: boolean, ins
         victim.state.metrics!.processed >= processedBefore + 400 &&
         (await ends(changelog))[q] > stuckAt + 15,
     );
+    // The active wrote past the open transaction; the standby is still held there.
+    await new Promise((r) => setTimeout(r, 300));
+    assertEquals(streamsX.metrics().standbyPositions[victimTask]?.counts, stuckAt);
     restores.length = 0;
     await victim.kill();
     const moving = () => restores.filter((r) => r.topic === changelog && r.partition === q);

@@ -1284,8 +1284,9 @@ const REBALANCE_ERRORS = new Set<number>([
 /** `host:port` -> {@linkcode HostInfo}. */
 function parseHost(server: string): HostInfo {
   const at = server.lastIndexOf(":");
-  const port = Number(server.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+  const digits = server.slice(at + 1);
+  const port = Number(digits);
+  if (at <= 0 || !/^[0-9]{1,5}$/.test(digits) || port > 65535) {
     throw new RangeError(
       `streams: invalid applicationServer ${JSON.stringify(server)} (host:port)`,
     );

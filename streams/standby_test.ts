@@ -350,3 +350,35 @@ Deno.test({
   sanitizeResources: false,
   fn: () => failover("exactly_once_v2", false, 3),
 });
+
+Deno.test("standby: invalid numStandbyReplicas and applicationServer are RangeErrors; an unknown store an Error", () => {
+  const topology = countByKey("in", "out", false);
+  const base = { applicationId: "app", bootstrapServers: "localhost:1" };
+  for (const numStandbyReplicas of [-1, 1.5, NaN]) {
+    assert.throws(
+      () => new KafkaStreams(topology, { ...base, numStandbyReplicas }),
+      { name: "RangeError", message: `streams: invalid numStandbyReplicas ${numStandbyReplicas}` },
+    );
+  }
+  for (const applicationServer of ["nohost", "host:", ":80", "host:99999", "host:x"]) {
+    assert.throws(
+      () => new KafkaStreams(topology, { ...base, applicationServer }),
+      {
+        name: "RangeError",
+        message: `streams: invalid applicationServer ${
+          JSON.stringify(applicationServer)
+        } (host:port)`,
+      },
+    );
+  }
+  const streams = new KafkaStreams(topology, { ...base, applicationServer: "[::1]:8080" });
+  assert.throws(() => streams.queryMetadataForKey("nope", "k", S), {
+    message: "streams: no store named nope",
+  });
+  assert.throws(() => streams.allMetadataForStore("nope"), {
+    message: "streams: no store named nope",
+  });
+  // Before the first assignment nothing is known.
+  assertEquals(streams.queryMetadataForKey("counts", "k", S), undefined);
+  assertEquals(streams.allMetadataForStore("counts"), []);
+});

@@ -25,6 +25,16 @@ export interface AssignorMember {
   ownedPartitions?: MemberAssignment;
   /** The generation the member owned them in (version 2+; -1 when unknown). */
   generationId?: number;
+  /** The subscription's user data (an assignor's own, e.g. Kafka Streams'), or `null`. */
+  userData?: Uint8Array | null;
+}
+
+/** One member's assignment with the assignor's user data (Kafka's `Assignment.userData`). */
+export interface AssignmentWithUserData {
+  /** Topic-partitions. */
+  partitions: MemberAssignment;
+  /** User data sent with them, or `null`. */
+  userData: Uint8Array | null;
 }
 
 /** Topic-partitions assigned to one member, grouped by topic. */
@@ -49,6 +59,16 @@ export interface Assignor {
     members: AssignorMember[],
     partitionCounts: ReadonlyMap<string, number>,
   ): Map<string, MemberAssignment>;
+  /** User data to put in this member's subscription (an assignor's own format). */
+  subscriptionUserData?(): Uint8Array | null;
+  /**
+   * Computes every member's assignment with user data; when present, used instead of
+   * {@linkcode Assignor.assign}.
+   */
+  assignWithUserData?(
+    members: AssignorMember[],
+    partitionCounts: ReadonlyMap<string, number>,
+  ): Map<string, AssignmentWithUserData>;
 }
 
 /** Java's `MemberInfo` order: static members by instance id first, then by member id. */
@@ -269,7 +289,12 @@ export interface DecodedSubscription {
  */
 export function encodeSubscription(
   topics: string[],
-  options: { version?: number; ownedPartitions?: MemberAssignment; generationId?: number } = {},
+  options: {
+    version?: number;
+    ownedPartitions?: MemberAssignment;
+    generationId?: number;
+    userData?: Uint8Array | null;
+  } = {},
 ): Uint8Array {
   const version = options.version ?? 3;
   if (!(version >= 0 && version <= 3)) {
@@ -281,6 +306,7 @@ export function encodeSubscription(
     w,
     ConsumerProtocolSubscription.create({
       topics,
+      userData: options.userData ?? null,
       ownedPartitions: version >= 1 ? (options.ownedPartitions ?? []) : [],
       generationId: version >= 2 ? (options.generationId ?? -1) : -1,
     }),
@@ -324,10 +350,15 @@ export function decodeSubscription(bytes: Uint8Array): DecodedSubscription {
  *
  * @param assignment Topic-partitions.
  * @param version Version 0-3 (default 0; the layout is the same in every version).
+ * @param userData The assignor's user data, or `null`.
  * @returns The SyncGroup assignment bytes.
  * @throws {RangeError} On a version outside 0-3.
  */
-export function encodeAssignment(assignment: MemberAssignment, version = 0): Uint8Array {
+export function encodeAssignment(
+  assignment: MemberAssignment,
+  version = 0,
+  userData: Uint8Array | null = null,
+): Uint8Array {
   if (!(version >= 0 && version <= 3)) {
     throw new RangeError(`encode assignment: unsupported version ${version} (0-3)`);
   }
@@ -337,6 +368,7 @@ export function encodeAssignment(assignment: MemberAssignment, version = 0): Uin
     w,
     ConsumerProtocolAssignment.create({
       assignedPartitions: assignment.map((a) => ({ topic: a.topic, partitions: a.partitions })),
+      userData,
     }),
     version,
   );
@@ -356,4 +388,18 @@ export function decodeAssignment(bytes: Uint8Array): MemberAssignment {
   const version = r.readInt16();
   const a = ConsumerProtocolAssignment.read(r, Math.min(Math.max(version, 0), 3));
   return a.assignedPartitions.map((t) => ({ topic: t.topic, partitions: t.partitions }));
+}
+
+/**
+ * The user data of a SyncGroup assignment (`null` when empty or absent).
+ *
+ * @param bytes The assignment bytes.
+ * @returns The assignor's user data.
+ * @throws {ProtocolError} If the bytes are malformed.
+ */
+export function decodeAssignmentUserData(bytes: Uint8Array): Uint8Array | null {
+  if (bytes.length === 0) return null;
+  const r = new Reader(bytes);
+  const version = r.readInt16();
+  return ConsumerProtocolAssignment.read(r, Math.min(Math.max(version, 0), 3)).userData;
 }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   cooperativeStickyAssignor,
   decodeAssignment,
+  decodeAssignmentUserData,
   decodeSubscription,
   encodeAssignment,
   encodeSubscription,
@@ -221,4 +222,18 @@ Deno.test("cooperative-sticky: stale and double claims, unsubscribed topics, mix
     m2: [{ topic: "t", partitions: [1] }],
     m3: [{ topic: "t", partitions: [2] }],
   });
+});
+
+Deno.test("assignor user data: the subscription's and the assignment's round-trip, absent is null", () => {
+  const data = new Uint8Array([1, 2, 3, 250]);
+  for (const version of [0, 1, 2, 3]) {
+    const sub = decodeSubscription(encodeSubscription(["t"], { version, userData: data }));
+    assert.deepStrictEqual([sub.topics, sub.userData], [["t"], data]);
+    const bytes = encodeAssignment([{ topic: "t", partitions: [0, 2] }], version, data);
+    assert.deepStrictEqual(decodeAssignment(bytes), [{ topic: "t", partitions: [0, 2] }]);
+    assert.deepStrictEqual(decodeAssignmentUserData(bytes), data);
+  }
+  assert.equal(decodeSubscription(encodeSubscription(["t"])).userData, null);
+  assert.equal(decodeAssignmentUserData(encodeAssignment([])), null);
+  assert.equal(decodeAssignmentUserData(new Uint8Array()), null);
 });

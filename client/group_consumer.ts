@@ -23,6 +23,7 @@ import {
   type AssignorMember,
   ASSIGNORS,
   decodeAssignment,
+  decodeAssignmentUserData,
   decodeSubscription,
   encodeAssignment,
   encodeSubscription,
@@ -99,8 +100,10 @@ export interface GroupConsumerOptions {
   autoOffsetReset?: "earliest" | "latest";
   /** Assignors by preference: `range`, `roundrobin`, `cooperative-sticky`. Default
    * `["range", "roundrobin"]`. With only `cooperative-sticky` the member rebalances
-   * cooperatively (keeps its partitions through a rebalance, gives up only those moved). */
-  assignors?: string[];
+   * cooperatively (keeps its partitions through a rebalance, gives up only those moved). An
+   * {@linkcode Assignor} object is used as it is (its protocol name must be the same in every
+   * member), e.g. Kafka Streams' own, with subscription and assignment user data. */
+  assignors?: Array<string | Assignor>;
   /** Fetch long-poll time. Default 500. */
   maxWaitMs?: number;
   /**
@@ -206,6 +209,7 @@ export class GroupConsumer {
   #consumer: Consumer;
   #options: Required<Omit<GroupConsumerOptions, "onTruncation">>;
   #assignors: Assignor[];
+  #assignmentUserData: Uint8Array | null = null;
   #cooperative: boolean;
   #pool = `group-consumer-${++groupConsumerCount}`;
   #topics: string[] = [];
@@ -288,6 +292,7 @@ export class GroupConsumer {
       throw new RangeError("group consumer: assignors must not be empty");
     }
     this.#assignors = this.#options.assignors.map((name) => {
+      if (typeof name !== "string") return name;
       const a = ASSIGNORS[name];
       if (!a) {
         throw new RangeError(
@@ -317,6 +322,11 @@ export class GroupConsumer {
       isolationLevel: this.#options.isolationLevel === "read_committed" ? 1 : 0,
       onTruncation: options.onTruncation,
     });
+  }
+
+  /** The user data of the member's last assignment (the assignor's own), or `null`. */
+  assignmentUserData(): Uint8Array | null {
+    return this.#assignmentUserData;
   }
 
   /** The group id. */
@@ -703,6 +713,7 @@ export class GroupConsumer {
         metadata: encodeSubscription(this.#topics, {
           ownedPartitions: owned,
           generationId: this.#membership.generationId,
+          userData: a.subscriptionUserData?.() ?? null,
         }),
       })),
       (protocol, members) => {
@@ -720,6 +731,7 @@ export class GroupConsumer {
       this.#snapshot = counts;
     }
     const assigned = decodeAssignment(joined.assignment);
+    this.#assignmentUserData = decodeAssignmentUserData(joined.assignment);
     const partitions = assigned.flatMap((a) =>
       a.partitions.map((partition) => ({ topic: a.topic, partition }))
     );
@@ -794,6 +806,7 @@ export class GroupConsumer {
         topics: s.topics,
         ownedPartitions: s.ownedPartitions,
         generationId: s.generationId,
+        userData: s.userData,
       });
     }
     const counts = new Map<string, number>();
@@ -809,6 +822,16 @@ export class GroupConsumer {
       }
     }
     this.#snapshot = snapshot;
+    if (assignor.assignWithUserData !== undefined) {
+      const withData = assignor.assignWithUserData(subs, counts);
+      return subs.map((s) => {
+        const a = withData.get(s.memberId);
+        return {
+          memberId: s.memberId,
+          assignment: encodeAssignment(a?.partitions ?? [], version, a?.userData ?? null),
+        };
+      });
+    }
     const result = assignor.assign(subs, counts);
     return subs.map((s) => ({
       memberId: s.memberId,

@@ -32,6 +32,9 @@ import {
   windowView,
 } from "./stores.ts";
 import { type Runtime, Task } from "./task.ts";
+import { decodeAssignmentInfo, type StreamsAssignmentInfo, StreamsAssignor } from "./assignor.ts";
+import { StandbyTasks } from "./standby.ts";
+import { partitionForKey } from "../client/partitioner.ts";
 import { type Topology, topologyGraph } from "./topology.ts";
 
 /** `processing.guarantee`. */
@@ -96,6 +99,19 @@ export interface StreamsConfig {
    * and `dropped`; its offset is committed with the others); a function decides per record.
    */
   deserializationExceptionHandler?: DeserializationExceptionHandlerConfig;
+  /**
+   * `num.standby.replicas`: copies of each stateful task kept on other instances (never two on
+   * one instance), read from the changelogs continuously, so a task that fails over restores
+   * only what its standby had not read yet. Default 0.
+   */
+  numStandbyReplicas?: number;
+  /**
+   * `application.server`: this instance's `host:port`, advertised to the others in its
+   * subscription, for {@linkcode KafkaStreams.queryMetadataForKey} and
+   * {@linkcode KafkaStreams.allMetadataForStore} (the calls between instances are the
+   * application's own). Default: none.
+   */
+  applicationServer?: string;
   /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
   onError?: (error: unknown) => void;
   /** Where warnings go (a skipped record, a processor's failed `close`). Default
@@ -120,6 +136,75 @@ export interface StreamsMetrics {
   restored: number;
   /** Tasks this instance runs now. */
   tasks: string[];
+  /** Standby tasks this instance keeps now. */
+  standbyTasks: string[];
+  /** Changelog records applied to standby tasks. */
+  standbyUpdated: number;
+  /** Changelog position of each store of each standby task. */
+  standbyPositions: Record<string, Record<string, number>>;
+}
+
+/** A changelog partition (Kafka's `TopicPartition`). */
+export interface TopicPartition {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+}
+
+/**
+ * Told of restores of active tasks' stores from their changelogs (Kafka's
+ * `StateRestoreListener`); standby updates are not restores.
+ */
+export interface StateRestoreListener {
+  /** A store starts restoring `[startingOffset, endingOffset)` of its changelog partition. */
+  onRestoreStart?(
+    partition: TopicPartition,
+    storeName: string,
+    startingOffset: number,
+    endingOffset: number,
+  ): void;
+  /** A batch was restored, up to `batchEndOffset` (the next offset to read). */
+  onBatchRestored?(
+    partition: TopicPartition,
+    storeName: string,
+    batchEndOffset: number,
+    numRestored: number,
+  ): void;
+  /** The store reached the end of its changelog partition. */
+  onRestoreEnd?(partition: TopicPartition, storeName: string, totalRestored: number): void;
+}
+
+/** An instance's advertised `application.server` (Kafka's `HostInfo`). */
+export interface HostInfo {
+  /** Host. */
+  host: string;
+  /** Port. */
+  port: number;
+}
+
+/** Where a key of a store lives (Kafka's `KeyQueryMetadata`). */
+export interface KeyQueryMetadata {
+  /** The instance with the key's active task. */
+  activeHost: HostInfo;
+  /** The instances with its standby tasks. */
+  standbyHosts: HostInfo[];
+  /** The key's partition. */
+  partition: number;
+}
+
+/** What one instance holds of a store (Kafka's `StreamsMetadata`). */
+export interface StreamsMetadata {
+  /** The instance. */
+  hostInfo: HostInfo;
+  /** Stores of its active tasks. */
+  stateStoreNames: string[];
+  /** The source partitions of its active tasks. */
+  topicPartitions: TopicPartition[];
+  /** Stores of its standby tasks. */
+  standbyStateStoreNames: string[];
+  /** The source partitions of its standby tasks. */
+  standbyTopicPartitions: TopicPartition[];
 }
 
 /**
@@ -193,6 +278,11 @@ export class KafkaStreams {
   /** A punctuator ran since the last commit (its writes and outputs need one). */
   #commitNeeded = false;
   #running: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  #standby!: StandbyTasks;
+  #standbyReplicas: number;
+  #assignmentInfo: StreamsAssignmentInfo | undefined;
+  #assignmentBytes: Uint8Array | null = null;
+  #restoreListener: StateRestoreListener | undefined;
 
   /**
    * Creates an instance; nothing connects until {@linkcode KafkaStreams.start}.
@@ -224,6 +314,11 @@ export class KafkaStreams {
     if (!(this.#commitIntervalMs >= 0)) {
       throw new RangeError(`streams: invalid commitIntervalMs ${config.commitIntervalMs}`);
     }
+    this.#standbyReplicas = config.numStandbyReplicas ?? 0;
+    if (!(Number.isSafeInteger(this.#standbyReplicas) && this.#standbyReplicas >= 0)) {
+      throw new RangeError(`streams: invalid numStandbyReplicas ${config.numStandbyReplicas}`);
+    }
+    if (config.applicationServer !== undefined) parseHost(config.applicationServer);
     this.#config = config;
     this.applicationId = config.applicationId;
     this.#graph = topologyGraph(topology);
@@ -308,6 +403,9 @@ export class KafkaStreams {
       dropped: this.#rt.dropped,
       commits: this.#commits,
       restored: this.#restored,
+      standbyTasks: this.#standby?.ids() ?? [],
+      standbyUpdated: this.#standby?.updated ?? 0,
+      standbyPositions: this.#standby?.positions() ?? {},
       deserializationErrors: this.#deserializationErrors,
       punctuations: this.#punctuations,
       tasks: [...this.#tasks.keys()].sort(),
@@ -347,12 +445,29 @@ export class KafkaStreams {
       // Fences an earlier incarnation with the same transactional id and ends its transaction,
       // so what it left open neither blocks the changelogs nor counts.
       if (this.#eos) await this.#producer.initTransactions();
+      this.#standby = new StandbyTasks(this.#client, {
+        graph: this.#graph,
+        applicationId: this.applicationId,
+        stateDir: this.#rt.stateDir,
+        readCommitted: this.#eos,
+        changelog: (store) => this.#changelog(store),
+        checkpointIntervalMs: this.#commitIntervalMs,
+      });
+      const assignor = new StreamsAssignor(
+        this.#subs.map((s) => ({
+          id: s.id,
+          topics: s.sourceTopics.map((t) => this.#topicName(t)),
+          stateful: s.stores.length > 0,
+        })),
+        this.#standbyReplicas,
+        () => this.#subscriptionInfo(),
+      );
       this.#consumer = new GroupConsumer(this.#client, {
         groupId: this.applicationId,
         groupInstanceId: this.#config.groupInstanceId ?? null,
         autoCommit: false,
         autoOffsetReset: this.#config.autoOffsetReset ?? "earliest",
-        assignors: ["range"],
+        assignors: [assignor],
         sessionTimeoutMs: this.#config.sessionTimeoutMs,
         heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
         rebalanceTimeoutMs: this.#config.rebalanceTimeoutMs,
@@ -515,6 +630,8 @@ export class KafkaStreams {
         // Also after an empty poll: with exactly-once, what a sub-topology wrote to a
         // repartition topic is invisible to the next one (read committed) until committed.
         await this.#commitIfDue();
+        // Standby tasks read what their changelogs got since (one fetch, no wait).
+        await this.#standby.update();
       }
       await this.#commit();
       // Closed before the first assignment: start() returns (the state says why).
@@ -773,6 +890,7 @@ export class KafkaStreams {
     }
     const created: Task[] = [];
     const resumed: Task[] = [];
+    const promoted = new Set<Task>();
     for (const [id, { sub, partition }] of wanted) {
       if (this.#tasks.has(id)) continue;
       changed = true;
@@ -784,11 +902,18 @@ export class KafkaStreams {
         continue;
       }
       const task = new Task(this.#rt, sub, partition);
+      // A standby copy here becomes the task's state: restored only from its position.
+      const copy = await this.#standby.take(id);
+      if (copy !== undefined) {
+        for (const [name, store] of copy) task.stores.set(name, store);
+        promoted.add(task);
+      }
       created.push(task);
       this.#tasks.set(id, task);
     }
     for (const task of this.#suspended.values()) task.close();
     this.#suspended.clear();
+    await this.#assignStandbys();
     if (!changed) return;
     this.#byTopic.clear();
     for (const task of this.#tasks.values()) {
@@ -799,16 +924,48 @@ export class KafkaStreams {
         list[task.partition] = task;
       }
     }
-    if (created.length > 0 || resumed.length > 0) await this.#restore(created, resumed);
+    if (created.length > 0 || resumed.length > 0) await this.#restore(created, resumed, promoted);
+  }
+
+  /** Makes the standby tasks match the last assignment's (after the actives took theirs). */
+  async #assignStandbys(): Promise<void> {
+    const bytes = this.#consumer.assignmentUserData();
+    if (bytes === this.#assignmentBytes) return;
+    this.#assignmentBytes = bytes;
+    const info = decodeAssignmentInfo(bytes);
+    if (info === undefined) return;
+    this.#assignmentInfo = info;
+    const wanted = new Map<string, { sub: Subtopology; partition: number }>();
+    for (const id of info.standby) {
+      const [subId, partition] = id.split("_").map(Number);
+      const sub = this.#subs.find((s) => s.id === subId);
+      // Never a standby of a task active here (the assignor does not place one).
+      if (sub === undefined || this.#tasks.has(id)) continue;
+      wanted.set(id, { sub, partition });
+    }
+    await this.#standby.assign(wanted);
+  }
+
+  /** This member's subscription info: its host, its tasks and how far their state is. */
+  #subscriptionInfo() {
+    const sums = this.#standby.offsetSums();
+    const active: string[] = [];
+    for (const [id, task] of [...this.#tasks, ...this.#suspended]) {
+      active.push(id);
+      let sum = 0;
+      for (const s of task.stores.values()) sum += s.position;
+      sums[id] = sum;
+    }
+    return { v: 1, host: this.#config.applicationServer ?? null, active, sums };
   }
 
   /** Opens the tasks' stores, replays their changelogs from where each store is, and sets the
    * tasks' stream time from the committed offsets' metadata. */
-  async #restore(tasks: Task[], resumed: Task[]): Promise<void> {
+  async #restore(tasks: Task[], resumed: Task[], promoted = new Set<Task>()): Promise<void> {
     const parts: Array<{ store: BytesStore; topic: string; partition: number }> = [];
     for (const task of [...tasks, ...resumed]) {
       for (const store of task.stores.values()) {
-        if (!resumed.includes(task)) await store.open();
+        if (!resumed.includes(task) && !promoted.has(task)) await store.open();
         parts.push({ store, topic: this.#changelog(store.name), partition: task.partition });
       }
     }
@@ -862,6 +1019,16 @@ export class KafkaStreams {
       maxWaitMs: 200,
     });
     const byKey = new Map(parts.map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+    const listener = this.#restoreListener;
+    const restored = new Map<string, number>();
+    for (const p of parts) {
+      listener?.onRestoreStart?.(
+        { topic: p.topic, partition: p.partition },
+        p.store.name,
+        p.store.position,
+        p.end,
+      );
+    }
     try {
       await consumer.assign(
         parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.store.position })),
@@ -875,16 +1042,39 @@ export class KafkaStreams {
         for (const p of positions) {
           byKey.get(`${p.topic}\u0000${p.partition}`)!.store.position = p.offset;
         }
-        if (behind.length === 0) break;
+        if (behind.length === 0) {
+          for (const p of parts) {
+            listener?.onRestoreEnd?.(
+              { topic: p.topic, partition: p.partition },
+              p.store.name,
+              restored.get(`${p.topic}\u0000${p.partition}`) ?? 0,
+            );
+          }
+          break;
+        }
         if (Date.now() > deadline || this.#stop.signal.aborted) {
           throw new Error(
             `streams: restore of ${behind.map((p) => `${p.topic}-${p.partition}`).join(", ")} ` +
               "did not reach the changelog's end",
           );
         }
+        const batch = new Map<string, number>();
         for (const r of await consumer.poll()) {
-          byKey.get(`${r.topic}\u0000${r.partition}`)!.store.restore(r.key!, r.value, r.timestamp);
+          const k = `${r.topic}\u0000${r.partition}`;
+          byKey.get(k)!.store.restore(r.key!, r.value, r.timestamp);
           this.#restored++;
+          batch.set(k, (batch.get(k) ?? 0) + 1);
+        }
+        for (const [k, n] of batch) {
+          restored.set(k, (restored.get(k) ?? 0) + n);
+          const p = byKey.get(k)!;
+          listener?.onBatchRestored?.(
+            { topic: p.topic, partition: p.partition },
+            p.store.name,
+            consumer.assignment().find((a) => a.topic === p.topic && a.partition === p.partition)!
+              .offset,
+            n,
+          );
         }
       }
     } finally {
@@ -943,6 +1133,92 @@ export class KafkaStreams {
   }
 
   /**
+   * Sets the listener told of active tasks' restores (Kafka's
+   * `setGlobalStateRestoreListener`); before {@linkcode KafkaStreams.start}.
+   *
+   * @param listener The listener.
+   */
+  setGlobalStateRestoreListener(listener: StateRestoreListener): void {
+    this.#restoreListener = listener;
+  }
+
+  /**
+   * Where a key of a store lives (Kafka's `queryMetadataForKey`): the instance whose active
+   * task holds the key's partition (the default partitioner's: murmur2 of the serialized key)
+   * and those with its standbys, as the last assignment says, by their `applicationServer`.
+   *
+   * @param storeName The store.
+   * @param key The key.
+   * @param keySerializer Serializes the key as the store's input topic has it.
+   * @returns The hosts and the partition; `undefined` before the first assignment or when
+   *   the key's task is on an instance with no `applicationServer` (Kafka's `NOT_AVAILABLE`).
+   * @throws {Error} If the topology has no such store.
+   */
+  queryMetadataForKey<K>(
+    storeName: string,
+    key: K,
+    keySerializer: Serde<K> | ((key: K) => Uint8Array),
+  ): KeyQueryMetadata | undefined {
+    const sub = this.#storeSub(storeName);
+    const info = this.#assignmentInfo;
+    const n = info?.tasks[sub.id];
+    if (info === undefined || n === undefined || n === 0) return undefined;
+    const bytes = typeof keySerializer === "function"
+      ? keySerializer(key)
+      : keySerializer.serialize(key);
+    if (bytes === null) {
+      throw new TypeError(`streams: key of store ${storeName} serialized to null`);
+    }
+    const partition = partitionForKey(bytes, n);
+    const task = `${sub.id}_${partition}`;
+    let activeHost: HostInfo | undefined;
+    const standbyHosts: HostInfo[] = [];
+    for (const [host, tasks] of Object.entries(info.hosts)) {
+      if (tasks.active.includes(task)) activeHost = parseHost(host);
+      if (tasks.standby.includes(task)) standbyHosts.push(parseHost(host));
+    }
+    if (activeHost === undefined) return undefined;
+    return { activeHost, standbyHosts, partition };
+  }
+
+  /**
+   * Every instance (with an `applicationServer`) holding tasks of a store, active or standby
+   * (Kafka's `streamsMetadataForStore`, `allMetadataForStore`).
+   *
+   * @param storeName The store.
+   * @returns One entry per instance; empty before the first assignment.
+   * @throws {Error} If the topology has no such store.
+   */
+  allMetadataForStore(storeName: string): StreamsMetadata[] {
+    const sub = this.#storeSub(storeName);
+    const out: StreamsMetadata[] = [];
+    const partitionsOf = (tasks: string[]) =>
+      tasks.filter((t) => t.startsWith(`${sub.id}_`)).flatMap((t) => {
+        const p = Number(t.split("_")[1]);
+        return sub.sourceTopics.map((topic) => ({ topic: this.#topicName(topic), partition: p }));
+      });
+    for (const [host, tasks] of Object.entries(this.#assignmentInfo?.hosts ?? {})) {
+      const active = partitionsOf(tasks.active);
+      const standby = partitionsOf(tasks.standby);
+      if (active.length === 0 && standby.length === 0) continue;
+      out.push({
+        hostInfo: parseHost(host),
+        stateStoreNames: active.length > 0 ? [...sub.stores] : [],
+        topicPartitions: active,
+        standbyStateStoreNames: standby.length > 0 ? [...sub.stores] : [],
+        standbyTopicPartitions: standby,
+      });
+    }
+    return out;
+  }
+
+  #storeSub(name: string): Subtopology {
+    const sub = this.#subs.find((s) => s.stores.includes(name));
+    if (sub === undefined) throw new Error(`streams: no store named ${name}`);
+    return sub;
+  }
+
+  /**
    * Stops processing: commits what was processed, leaves the group, closes the stores (a
    * persistent store keeps its checkpoint) and the client it made.
    */
@@ -977,6 +1253,8 @@ export class KafkaStreams {
       this.#tasks.clear();
       this.#suspended.clear();
       this.#byTopic.clear();
+      if (this.#failed) this.#standby?.drop();
+      else await this.#standby?.close();
       if (this.#ownClient) await this.#client?.close();
     }
   }
@@ -1002,6 +1280,19 @@ const REBALANCE_ERRORS = new Set<number>([
   ErrorCode.UNKNOWN_MEMBER_ID,
   ErrorCode.FENCED_INSTANCE_ID,
 ]);
+
+/** `host:port` -> {@linkcode HostInfo}. */
+function parseHost(server: string): HostInfo {
+  const at = server.lastIndexOf(":");
+  const digits = server.slice(at + 1);
+  const port = Number(digits);
+  if (at <= 0 || !/^[0-9]{1,5}$/.test(digits) || port > 65535) {
+    throw new RangeError(
+      `streams: invalid applicationServer ${JSON.stringify(server)} (host:port)`,
+    );
+  }
+  return { host: server.slice(0, at), port };
+}
 
 function tempDir(): string {
   try {

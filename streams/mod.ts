@@ -121,11 +121,16 @@ export {
   Topology,
 } from "./topology.ts";
 export {
+  type HostInfo,
   KafkaStreams,
+  type KeyQueryMetadata,
   type ProcessingGuarantee,
+  type StateRestoreListener,
   type StreamsConfig,
+  type StreamsMetadata,
   type StreamsMetrics,
   type StreamsState,
+  type TopicPartition,
 } from "./kafka_streams.ts";
 export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./stores.ts";
 export {

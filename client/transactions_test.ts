@@ -153,13 +153,13 @@ Deno.test("transactions: offsets sent to a transaction commit with it, not on ab
     await producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 1 }], meta);
     await producer.abortTransaction();
     assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
-      { topic, partition: 0, offset: -1 },
+      { topic, partition: 0, offset: -1, leaderEpoch: -1 },
     ]);
     producer.beginTransaction();
     await producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 2 }], meta);
     await producer.commitTransaction();
     assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
-      { topic, partition: 0, offset: 2 },
+      { topic, partition: 0, offset: 2, leaderEpoch: -1 },
     ]);
     // KIP-447: a stale generation is refused, and the transaction must be aborted.
     producer.beginTransaction();
@@ -175,7 +175,7 @@ Deno.test("transactions: offsets sent to a transaction commit with it, not on ab
     await producer.abortTransaction();
     assert.equal(producer.transactionState, "READY");
     assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
-      { topic, partition: 0, offset: 2 },
+      { topic, partition: 0, offset: 2, leaderEpoch: -1 },
     ]);
     await producer.close();
     await consumer.close();

@@ -199,7 +199,7 @@ Deno.test({
       await producer.commitTransaction();
       const got = [...await withTimeout(first, 20_000, "first poll")];
       assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
-        { topic, partition: 0, offset: 6 },
+        { topic, partition: 0, offset: 6, leaderEpoch: -1 },
       ]);
       for (let i = 0; i < 40 && got.length < 4; i++) {
         got.push(...await consumer.poll({ maxWaitMs: 200 }));

@@ -14,8 +14,13 @@
  * @module
  */
 
-import { writeFileAtomic } from "../engine/mod.ts";
-import type { EtcdClient, Watch } from "./cluster/etcd.ts";
+import type { EtcdClient } from "./cluster/etcd.ts";
+import {
+  type DocumentFormat,
+  type DocumentStorage,
+  EtcdDocumentStorage,
+  FileDocumentStorage,
+} from "./document_store.ts";
 
 /** File in the data directory holding the client quotas. */
 export const CLIENT_QUOTAS_FILE = "sluice-client-quotas.json";
@@ -94,70 +99,31 @@ function esc(name: string): string {
 }
 
 /** Where the quotas are kept: a file of the data directory, or a key of etcd. */
-export interface QuotaStorage {
-  /** What the storage is, for messages. */
-  readonly description: string;
-  /** Read the quotas (none stored: an empty map). */
-  load(): Promise<QuotaEntries>;
-  /** Replace the quotas by `edit(current)` durably. */
-  update(edit: (current: QuotaEntries) => QuotaEntries): Promise<QuotaEntries>;
-  /** Follow changes made elsewhere (cluster mode). */
-  watch?(onChange: (entries: QuotaEntries) => void): Promise<void>;
-  /** Stop following changes. */
-  close?(): void;
-}
+export type QuotaStorage = DocumentStorage<QuotaEntries>;
+
+/** How the quotas are stored: `{"version": 1, "quotas": [...]}`. */
+const QUOTAS_FORMAT: DocumentFormat<QuotaEntries> = {
+  what: "client quotas",
+  empty: () => new Map(),
+  parse: parseStored,
+  serialize,
+  copy,
+};
 
 /** The quotas in `sluice-client-quotas.json` of a data directory (standalone broker). */
-export class FileQuotaStorage implements QuotaStorage {
-  readonly #path: string;
-  #current: QuotaEntries = new Map();
-
+export class FileQuotaStorage extends FileDocumentStorage<QuotaEntries> {
   /**
    * The quotas of a data directory.
    *
    * @param dir The data directory.
    */
   constructor(dir: string) {
-    this.#path = `${dir}/${CLIENT_QUOTAS_FILE}`;
-  }
-
-  /** The file. */
-  get description(): string {
-    return this.#path;
-  }
-
-  /** Read the file (none: no quotas). Needs `--allow-read`. */
-  async load(): Promise<QuotaEntries> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.#path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return this.#current = new Map();
-      throw new Error(`cannot read ${this.#path}: ${e instanceof Error ? e.message : e}`);
-    }
-    try {
-      return this.#current = parseStored(text);
-    } catch (e) {
-      throw new Error(`cannot read ${this.#path}: ${e instanceof Error ? e.message : e}`);
-    }
-  }
-
-  /** Write the new set atomically. Needs `--allow-write`. */
-  async update(edit: (current: QuotaEntries) => QuotaEntries): Promise<QuotaEntries> {
-    const next = edit(copy(this.#current));
-    await writeFileAtomic(this.#path, new TextEncoder().encode(serialize(next)));
-    return this.#current = next;
+    super(`${dir}/${CLIENT_QUOTAS_FILE}`, QUOTAS_FORMAT);
   }
 }
 
 /** The quotas of a cluster in one etcd key every broker watches (compare-and-swap). */
-export class EtcdQuotaStorage implements QuotaStorage {
-  readonly #etcd: EtcdClient;
-  readonly #key: string;
-  #revision = 0;
-  #seen = 0;
-  #watch: Watch | undefined;
-
+export class EtcdQuotaStorage extends EtcdDocumentStorage<QuotaEntries> {
   /**
    * The quotas of a cluster.
    *
@@ -165,71 +131,7 @@ export class EtcdQuotaStorage implements QuotaStorage {
    * @param key The key (`<prefix>/<cluster>/client-quotas`).
    */
   constructor(etcd: EtcdClient, key: string) {
-    this.#etcd = etcd;
-    this.#key = key;
-  }
-
-  /** The key. */
-  get description(): string {
-    return `etcd key ${this.#key}`;
-  }
-
-  /** Read the key (absent: no quotas). */
-  async load(): Promise<QuotaEntries> {
-    const r = await this.#etcd.range(this.#key);
-    this.#revision = r.revision;
-    const kv = r.kvs[0];
-    this.#seen = Math.max(this.#seen, kv?.modRevision ?? 0);
-    try {
-      return kv === undefined ? new Map() : parseStored(kv.value);
-    } catch (e) {
-      throw new Error(
-        `cannot read client quotas from ${this.description}: ${(e as Error).message}`,
-      );
-    }
-  }
-
-  /** Compare-and-swap the key until no other writer got between. */
-  async update(edit: (current: QuotaEntries) => QuotaEntries): Promise<QuotaEntries> {
-    for (;;) {
-      const kv = await this.#etcd.get(this.#key);
-      const next = edit(kv === undefined ? new Map() : parseStored(kv.value));
-      const r = await this.#etcd.txn({
-        compare: [
-          kv === undefined
-            ? { key: this.#key, target: "create", value: 0 }
-            : { key: this.#key, target: "mod", value: kv.modRevision },
-        ],
-        success: [{ put: { key: this.#key, value: serialize(next) } }],
-      });
-      if (r.succeeded) {
-        this.#seen = Math.max(this.#seen, r.revision);
-        return next;
-      }
-    }
-  }
-
-  /** Follow the key from the revision of the last load. */
-  async watch(onChange: (entries: QuotaEntries) => void): Promise<void> {
-    this.#watch = this.#etcd.watch(this.#key, {
-      startRevision: this.#revision + 1,
-      onEvents: (events, revision) => {
-        const last = events[events.length - 1];
-        if (last === undefined || revision <= this.#seen) return;
-        this.#seen = revision;
-        onChange(last.type === "delete" ? new Map() : parseStored(last.kv.value));
-      },
-      onCompacted: async () => {
-        onChange(await this.load());
-        return this.#revision;
-      },
-    });
-    await this.#watch.ready;
-  }
-
-  /** Stop the watch. */
-  close(): void {
-    this.#watch?.close();
+    super(etcd, key, QUOTAS_FORMAT);
   }
 }
 

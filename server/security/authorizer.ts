@@ -24,8 +24,13 @@
  * @module
  */
 
-import { writeFileAtomic } from "../../engine/mod.ts";
-import type { EtcdClient, Watch } from "../cluster/etcd.ts";
+import type { EtcdClient } from "../cluster/etcd.ts";
+import {
+  type DocumentFormat,
+  type DocumentStorage,
+  EtcdDocumentStorage,
+  FileDocumentStorage,
+} from "../document_store.ts";
 import {
   type AclBinding,
   type AclBindingFilter,
@@ -76,36 +81,8 @@ interface StoredAcls {
   acls: AclBinding[];
 }
 
-/**
- * Where an {@linkcode AclAuthorizer} keeps its ACLs.
- */
-export interface AclStorage {
-  /** Where, for log lines. */
-  readonly description: string;
-  /**
-   * Read the stored ACLs.
-   *
-   * @returns The ACLs.
-   * @throws {Error} If they cannot be read or one is invalid.
-   */
-  load(): Promise<AclBinding[]>;
-  /**
-   * Change the stored ACLs: `edit` gets the current ones and returns the new set, which is
-   * stored before this resolves (`edit` may run more than once if another writer got between).
-   *
-   * @param edit The change.
-   * @returns The stored set.
-   */
-  update(edit: (current: AclBinding[]) => AclBinding[]): Promise<AclBinding[]>;
-  /**
-   * Follow changes made elsewhere (other brokers), if the storage is shared.
-   *
-   * @param onChange Called with the new set after each change.
-   */
-  watch?(onChange: (acls: AclBinding[]) => void): Promise<void>;
-  /** Stop following changes. */
-  close?(): void;
-}
+/** Where an {@linkcode AclAuthorizer} keeps its ACLs. */
+export type AclStorage = DocumentStorage<AclBinding[]>;
 
 /** The ACLs of a stored document, validated. */
 function parseStored(text: string): AclBinding[] {
@@ -134,49 +111,27 @@ function serialize(acls: AclBinding[]): string {
   return JSON.stringify(stored, null, 1) + "\n";
 }
 
+/** How the ACLs are stored: `{"version": 1, "acls": [...]}`. */
+const ACLS_FORMAT: DocumentFormat<AclBinding[]> = {
+  what: "ACLs",
+  empty: () => [],
+  parse: parseStored,
+  serialize,
+  fileErrorNamesWhat: true,
+};
+
 /**
  * ACLs in `sluice-acls.json` in a data directory (standalone brokers): written atomically and
  * fsynced before a change applies.
  */
-export class FileAclStorage implements AclStorage {
-  readonly #path: string;
-  #current: AclBinding[] = [];
-
+export class FileAclStorage extends FileDocumentStorage<AclBinding[]> {
   /**
    * The ACLs of a standalone broker, in `sluice-acls.json` in its data directory.
    *
    * @param dir The data directory.
    */
   constructor(dir: string) {
-    this.#path = `${dir}/${ACLS_FILE}`;
-  }
-
-  /** The file. */
-  get description(): string {
-    return this.#path;
-  }
-
-  /** Read the file (none: no ACLs). Requires `--allow-read`. */
-  async load(): Promise<AclBinding[]> {
-    try {
-      this.#current = parseStored(await Deno.readTextFile(this.#path));
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        throw new Error(
-          `cannot read ACLs from ${this.#path}: ${e instanceof Error ? e.message : e}`,
-        );
-      }
-      this.#current = [];
-    }
-    return this.#current;
-  }
-
-  /** Write the new set atomically. Requires `--allow-write`. */
-  async update(edit: (current: AclBinding[]) => AclBinding[]): Promise<AclBinding[]> {
-    const next = edit(this.#current);
-    await writeFileAtomic(this.#path, new TextEncoder().encode(serialize(next)));
-    this.#current = next;
-    return next;
+    super(`${dir}/${ACLS_FILE}`, ACLS_FORMAT);
   }
 }
 
@@ -184,12 +139,7 @@ export class FileAclStorage implements AclStorage {
  * ACLs in one etcd key (cluster mode, `<prefix>/<cluster>/acls`), shared by every broker: changed
  * by compare-and-swap on the key's revision, followed with a watch.
  */
-export class EtcdAclStorage implements AclStorage {
-  readonly #etcd: EtcdClient;
-  readonly #key: string;
-  #revision = 0;
-  #watch: Watch | undefined;
-
+export class EtcdAclStorage extends EtcdDocumentStorage<AclBinding[]> {
   /**
    * The ACLs of a cluster, in one etcd key every broker watches.
    *
@@ -197,64 +147,7 @@ export class EtcdAclStorage implements AclStorage {
    * @param key The key.
    */
   constructor(etcd: EtcdClient, key: string) {
-    this.#etcd = etcd;
-    this.#key = key;
-  }
-
-  /** The key. */
-  get description(): string {
-    return `etcd key ${this.#key}`;
-  }
-
-  /** Read the key (absent: no ACLs). */
-  async load(): Promise<AclBinding[]> {
-    const r = await this.#etcd.range(this.#key);
-    this.#revision = r.revision;
-    const kv = r.kvs[0];
-    try {
-      return kv === undefined ? [] : parseStored(kv.value);
-    } catch (e) {
-      throw new Error(`cannot read ACLs from ${this.description}: ${(e as Error).message}`);
-    }
-  }
-
-  /** Compare-and-swap the key until no other writer got between. */
-  async update(edit: (current: AclBinding[]) => AclBinding[]): Promise<AclBinding[]> {
-    for (;;) {
-      const kv = await this.#etcd.get(this.#key);
-      const next = edit(kv === undefined ? [] : parseStored(kv.value));
-      const r = await this.#etcd.txn({
-        compare: [
-          kv === undefined
-            ? { key: this.#key, target: "create", value: 0 }
-            : { key: this.#key, target: "mod", value: kv.modRevision },
-        ],
-        success: [{ put: { key: this.#key, value: serialize(next) } }],
-      });
-      if (r.succeeded) return next;
-    }
-  }
-
-  /** Follow the key from the revision of the last load. */
-  async watch(onChange: (acls: AclBinding[]) => void): Promise<void> {
-    this.#watch = this.#etcd.watch(this.#key, {
-      startRevision: this.#revision + 1,
-      onEvents: (events) => {
-        const last = events[events.length - 1];
-        if (last === undefined) return;
-        onChange(last.type === "delete" ? [] : parseStored(last.kv.value));
-      },
-      onCompacted: async () => {
-        onChange(await this.load());
-        return this.#revision;
-      },
-    });
-    await this.#watch.ready;
-  }
-
-  /** Stop the watch. */
-  close(): void {
-    this.#watch?.close();
+    super(etcd, key, ACLS_FORMAT);
   }
 }
 

@@ -15,9 +15,14 @@
  * @module
  */
 
-import { writeFileAtomic } from "../../engine/mod.ts";
 import { SCRAM_CREDENTIALS_FILE } from "./scram_file.ts";
-import type { EtcdClient, Watch } from "../cluster/etcd.ts";
+import type { EtcdClient } from "../cluster/etcd.ts";
+import {
+  type DocumentFormat,
+  type DocumentStorage,
+  EtcdDocumentStorage,
+  FileDocumentStorage,
+} from "../document_store.ts";
 import {
   credentialFromSaltedPassword,
   fromBase64,
@@ -57,62 +62,26 @@ export type ScramChange =
 export type ScramUsers = Map<string, Map<ScramMechanism, ScramCredential>>;
 
 /** Where the credentials are kept: a file of the data directory, or a key of etcd. */
-export interface ScramStorage {
-  /** What the storage is, for messages. */
-  readonly description: string;
-  /** Read the credentials (none stored: an empty map). */
-  load(): Promise<ScramUsers>;
-  /**
-   * Replace the credentials by `edit(current)` durably, `current` being what is stored now
-   * (another broker may have changed it since the last read).
-   */
-  update(edit: (current: ScramUsers) => ScramUsers): Promise<ScramUsers>;
-  /** Follow changes made elsewhere (cluster mode); storages without other writers do nothing. */
-  watch?(onChange: (users: ScramUsers) => void): Promise<void>;
-  /** Stop following changes. */
-  close?(): void;
-}
+export type ScramStorage = DocumentStorage<ScramUsers>;
+
+/** How the credentials are stored: `{"version": 1, "users": {...}}`. */
+const SCRAM_FORMAT: DocumentFormat<ScramUsers> = {
+  what: "SCRAM credentials",
+  empty: () => new Map(),
+  parse: parseStored,
+  serialize,
+  copy,
+};
 
 /** The credentials in `sluice-scram-credentials.json` of a data directory (standalone broker). */
-export class FileScramStorage implements ScramStorage {
-  readonly #path: string;
-  #current: ScramUsers = new Map();
-
+export class FileScramStorage extends FileDocumentStorage<ScramUsers> {
   /**
    * The credentials of a data directory.
    *
    * @param dir The data directory.
    */
   constructor(dir: string) {
-    this.#path = `${dir}/${SCRAM_CREDENTIALS_FILE}`;
-  }
-
-  /** The file. */
-  get description(): string {
-    return this.#path;
-  }
-
-  /** Read the file (none: no credentials). Needs `--allow-read`. */
-  async load(): Promise<ScramUsers> {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(this.#path);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return this.#current = new Map();
-      throw new Error(`cannot read ${this.#path}: ${e instanceof Error ? e.message : e}`);
-    }
-    try {
-      return this.#current = parseStored(text);
-    } catch (e) {
-      throw new Error(`cannot read ${this.#path}: ${e instanceof Error ? e.message : e}`);
-    }
-  }
-
-  /** Write the new set atomically. Needs `--allow-write`. */
-  async update(edit: (current: ScramUsers) => ScramUsers): Promise<ScramUsers> {
-    const next = edit(copy(this.#current));
-    await writeFileAtomic(this.#path, new TextEncoder().encode(serialize(next)));
-    return this.#current = next;
+    super(`${dir}/${SCRAM_CREDENTIALS_FILE}`, SCRAM_FORMAT);
   }
 }
 
@@ -120,14 +89,7 @@ export class FileScramStorage implements ScramStorage {
  * The credentials of a cluster in one etcd key every broker watches (cluster mode), changed by
  * compare-and-swap on the key's revision, as the ACLs are kept (`authorizer.ts`).
  */
-export class EtcdScramStorage implements ScramStorage {
-  readonly #etcd: EtcdClient;
-  readonly #key: string;
-  #revision = 0;
-  /** The revision of the last write or read here: older watch events are stale. */
-  #seen = 0;
-  #watch: Watch | undefined;
-
+export class EtcdScramStorage extends EtcdDocumentStorage<ScramUsers> {
   /**
    * The credentials of a cluster.
    *
@@ -135,72 +97,7 @@ export class EtcdScramStorage implements ScramStorage {
    * @param key The key (`<prefix>/<cluster>/scram-credentials`).
    */
   constructor(etcd: EtcdClient, key: string) {
-    this.#etcd = etcd;
-    this.#key = key;
-  }
-
-  /** The key. */
-  get description(): string {
-    return `etcd key ${this.#key}`;
-  }
-
-  /** Read the key (absent: no credentials). */
-  async load(): Promise<ScramUsers> {
-    const r = await this.#etcd.range(this.#key);
-    this.#revision = r.revision;
-    const kv = r.kvs[0];
-    this.#seen = Math.max(this.#seen, kv?.modRevision ?? 0);
-    try {
-      return kv === undefined ? new Map() : parseStored(kv.value);
-    } catch (e) {
-      throw new Error(
-        `cannot read SCRAM credentials from ${this.description}: ${(e as Error).message}`,
-      );
-    }
-  }
-
-  /** Compare-and-swap the key until no other writer got between. */
-  async update(edit: (current: ScramUsers) => ScramUsers): Promise<ScramUsers> {
-    for (;;) {
-      const kv = await this.#etcd.get(this.#key);
-      const next = edit(kv === undefined ? new Map() : parseStored(kv.value));
-      const r = await this.#etcd.txn({
-        compare: [
-          kv === undefined
-            ? { key: this.#key, target: "create", value: 0 }
-            : { key: this.#key, target: "mod", value: kv.modRevision },
-        ],
-        success: [{ put: { key: this.#key, value: serialize(next) } }],
-      });
-      if (r.succeeded) {
-        this.#seen = Math.max(this.#seen, r.revision);
-        return next;
-      }
-    }
-  }
-
-  /** Follow the key from the revision of the last load. */
-  async watch(onChange: (users: ScramUsers) => void): Promise<void> {
-    this.#watch = this.#etcd.watch(this.#key, {
-      startRevision: this.#revision + 1,
-      onEvents: (events, revision) => {
-        const last = events[events.length - 1];
-        // a change older than one this broker wrote (and already applied) is not news
-        if (last === undefined || revision <= this.#seen) return;
-        this.#seen = revision;
-        onChange(last.type === "delete" ? new Map() : parseStored(last.kv.value));
-      },
-      onCompacted: async () => {
-        onChange(await this.load());
-        return this.#revision;
-      },
-    });
-    await this.#watch.ready;
-  }
-
-  /** Stop the watch. */
-  close(): void {
-    this.#watch?.close();
+    super(etcd, key, SCRAM_FORMAT);
   }
 }
 

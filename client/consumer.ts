@@ -176,6 +176,9 @@ interface FetchResult {
   updates: Update[];
   /** Partitions answered with a retriable error (metadata looked up again). */
   retries: number;
+  /** Each answered partition's end (high watermark, or last stable offset when reading
+   * committed), applied with the positions. */
+  ends: Array<[Position, number]>;
 }
 
 interface Update {
@@ -238,6 +241,9 @@ export class Consumer {
   /** Bumped by assign, seek and close: a fetch from an older epoch is dropped. */
   #epoch = 0;
   #prefetch: { epoch: number; result: Promise<FetchResult> } | undefined;
+  /** The end each partition had in the last fetch answer handed out (by position object, so
+   * an assign or a seek forgets it). */
+  #ends = new WeakMap<Position, number>();
 
   /**
    * Creates a consumer with no assignment.
@@ -423,6 +429,7 @@ export class Consumer {
         this.#onTruncation(u.truncation);
       }
     }
+    for (const [position, end] of result.ends) this.#ends.set(position, end);
     // Fetch the next records while the caller processes these (as librdkafka and the Java
     // client do).
     if (result.records.length > 0) this.#startPrefetch();
@@ -465,6 +472,7 @@ export class Consumer {
       records: results.flatMap((r) => r.records),
       updates: results.flatMap((r) => r.updates),
       retries: results.reduce((n, r) => n + r.retries, 0),
+      ends: results.flatMap((r) => r.ends),
     };
     // Only retriable errors (a leader in another epoch, a validation to repeat): wait a little
     // before the next round looks the metadata up again, rather than spin.
@@ -560,6 +568,7 @@ export class Consumer {
   ): Promise<FetchResult> {
     const conn = await this.#client.connectionTo(leader, this.#pool);
     const updates: Update[] = [];
+    const ends: Array<[Position, number]> = [];
     let retries = 0;
     const pending = positions.filter((p) => p.validate);
     if (pending.length > 0) {
@@ -572,7 +581,7 @@ export class Consumer {
         else updates.push(await this.#truncated(p, v));
       }
       positions = positions.filter((p) => !p.validate);
-      if (positions.length === 0) return { records: [], updates, retries };
+      if (positions.length === 0) return { records: [], updates, retries, ends };
     }
     const version = conn.versionFor(FetchRequest);
     const topics = new Map<string, Position[]>();
@@ -607,7 +616,7 @@ export class Consumer {
     });
     // Aborted while the leader or topic ids were looked up: send nothing (a fetch sent and
     // left without a handler rejects unhandled when its connection closes).
-    if (signal?.aborted) return { records: [], updates, retries };
+    if (signal?.aborted) return { records: [], updates, retries, ends };
     const sent = conn.send({ request: FetchRequest, response: FetchResponse }, request, {
       version,
       timeoutMs: this.#client.options.requestTimeoutMs + maxWaitMs,
@@ -623,13 +632,14 @@ export class Consumer {
       signal.removeEventListener("abort", onAbort);
       if (response === undefined) {
         sent.catch(() => {});
-        return { records: [], updates, retries };
+        return { records: [], updates, retries, ends };
       }
     } else {
       response = await sent;
     }
     if (response.errorCode !== 0) throw new KafkaError(response.errorCode, "fetch");
     const out: ConsumerRecord[] = [];
+    const readCommitted = this.#options.isolationLevel === 1;
     for (const t of response.responses) {
       const topic = version >= 13 ? this.#client.topicName(t.topicId) ?? t.topic : t.topic;
       for (const p of t.partitions) {
@@ -674,6 +684,8 @@ export class Consumer {
           }
           throw new KafkaError(p.errorCode, `fetch ${topic}-${p.partitionIndex}`);
         }
+        const end = readCommitted ? p.lastStableOffset : p.highWatermark;
+        if (end >= 0) ends.push([position, end]);
         if (!p.records || p.records.length === 0) continue;
         const partition = p.partitionIndex;
         let epoch = position.offsetEpoch;
@@ -706,7 +718,25 @@ export class Consumer {
         if (next !== position.offset) updates.push({ position, offset: next, epoch });
       }
     }
-    return { records: out, updates, retries };
+    return { records: out, updates, retries, ends };
+  }
+
+  /**
+   * How many records of a partition the broker had past this consumer's position, by the last
+   * fetch answer handed out (its high watermark, or last stable offset when reading committed,
+   * minus the position): Java's `Consumer.currentLag`. `0` means the records handed out reached
+   * the partition's end.
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @returns The lag, or `undefined` when no fetch answered for the partition since it was
+   *   assigned or sought.
+   */
+  lag(topic: string, partition: number): number | undefined {
+    const position = this.#positions.get(key(topic, partition));
+    if (position === undefined) return undefined;
+    const end = this.#ends.get(position);
+    return end === undefined ? undefined : Math.max(0, end - position.offset);
   }
 
   /**

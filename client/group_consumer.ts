@@ -409,6 +409,18 @@ export class GroupConsumer {
   }
 
   /**
+   * How many records of an assigned partition lie on the broker past this member's position,
+   * by the last fetch answer (Java's `Consumer.currentLag`).
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @returns The lag, or `undefined` when unknown (no fetch answered for it yet).
+   */
+  lag(topic: string, partition: number): number | undefined {
+    return this.#consumer.lag(topic, partition);
+  }
+
+  /**
    * Moves the position of an assigned partition; the next poll reads from `offset`.
    *
    * @param topic Topic.

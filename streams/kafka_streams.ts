@@ -112,6 +112,14 @@ export interface StreamsConfig {
    * application's own). Default: none.
    */
   applicationServer?: string;
+   * `max.task.idle.ms`, for a task that reads more than one topic (a join, a merge): such a
+   * task processes its buffered records lowest timestamp first, and waits while one of its
+   * partitions has nothing buffered but records on the broker (known from the last fetch's
+   * high watermark); with `0` (default) it then goes on at once for a partition known to be
+   * caught up, with more it waits that long for new records there; `-1` never waits (whatever
+   * is buffered is processed, maybe out of timestamp order).
+   */
+  maxTaskIdleMs?: number;
   /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
   onError?: (error: unknown) => void;
   /** Where warnings go (a skipped record, a processor's failed `close`). Default
@@ -260,6 +268,8 @@ export class KafkaStreams {
   /** Bumped when processing restarts from the committed offsets (records in hand are stale). */
   #epoch = 0;
   #byTopic = new Map<string, Task[]>();
+  /** The tasks that read more than one topic (timestamp-synchronised). */
+  #grouped: Task[] = [];
   #pending = new Map<string, ProducerMessage[]>();
   /** Output sends not yet acknowledged, oldest first. */
   #unacked: Array<{ sent: Promise<unknown>; count: number }> = [];
@@ -319,6 +329,10 @@ export class KafkaStreams {
       throw new RangeError(`streams: invalid numStandbyReplicas ${config.numStandbyReplicas}`);
     }
     if (config.applicationServer !== undefined) parseHost(config.applicationServer);
+    const maxTaskIdleMs = config.maxTaskIdleMs ?? 0;
+    if (!Number.isSafeInteger(maxTaskIdleMs) || maxTaskIdleMs < -1) {
+      throw new RangeError(`streams: invalid maxTaskIdleMs ${config.maxTaskIdleMs} (-1 or >= 0)`);
+    }
     this.#config = config;
     this.applicationId = config.applicationId;
     this.#graph = topologyGraph(topology);
@@ -332,6 +346,7 @@ export class KafkaStreams {
       config,
       applicationId: config.applicationId,
       stateDir: config.stateDir ?? `${tempDir()}/sluice-streams`,
+      maxTaskIdleMs,
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName: (topic) => this.#topicName(topic),
@@ -482,6 +497,8 @@ export class KafkaStreams {
           if (this.#failed) return;
           if (this.#state === "RUNNING") this.#setState("REBALANCING");
           await this.#commit();
+          // Buffered records lie past the committed offsets: they are fetched again.
+          for (const task of this.#tasks.values()) task.group?.clear();
           for (const [id, task] of this.#tasks) this.#suspended.set(id, task);
           this.#tasks.clear();
         },
@@ -626,6 +643,10 @@ export class KafkaStreams {
           await this.#punctuateWallClock();
           await this.#commitIfDue();
         }
+        // Tasks of several topics: their buffered records, lowest timestamp first.
+        if (this.#grouped.length > 0 && !signal.aborted && this.#epoch === epoch) {
+          await this.#processGroups(epoch, signal);
+        }
         await this.#punctuateWallClock();
         // Also after an empty poll: with exactly-once, what a sub-topology wrote to a
         // repartition topic is invisible to the next one (read committed) until committed.
@@ -668,29 +689,74 @@ export class KafkaStreams {
     await this.#throttle();
   }
 
-  /** How long a poll may wait: `pollMs`, less when a wall-clock punctuator is due sooner. */
+  /**
+   * Processes the buffered records of the tasks that read several topics, after telling each
+   * task's partition group what the last fetch said of its partitions' lags; in slices, as
+   * fetched records are.
+   */
+  async #processGroups(epoch: number, signal: AbortSignal): Promise<void> {
+    for (const task of this.#grouped) {
+      for (const t of task.sub.sourceTopics) {
+        const topic = this.#topicName(t);
+        task.group!.setLag(topic, this.#consumer.lag(topic, task.partition));
+      }
+    }
+    let turn = Date.now();
+    while (!signal.aborted && this.#epoch === epoch) {
+      const now = Date.now();
+      let n = 0;
+      for (const task of this.#grouped) {
+        if (task.group!.buffered > 0) n += task.processReady(now, SLICE);
+      }
+      if (n === 0) return;
+      this.#processed += n;
+      this.#processedSinceCommit += n;
+      this.#flushOutputs();
+      await this.#throttle();
+      if (this.#epoch !== epoch) return;
+      await this.#punctuateWallClock();
+      await this.#commitIfDue();
+      if (Date.now() - turn >= 50) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turn = Date.now();
+      }
+    }
+  }
+
+  /** How long a poll may wait: `pollMs`, less when a wall-clock punctuator is due sooner or a
+   * task stops waiting for an idle partition sooner (`maxTaskIdleMs`). */
   #pollWait(): number {
     const pollMs = this.#config.pollMs ?? 100;
     let next = Infinity;
     for (const task of this.#tasks.values()) {
       const t = task.nextWallClockPunctuation;
       if (t < next) next = t;
+      const idle = task.group?.nextIdleDeadline ?? Infinity;
+      if (idle < next) next = idle;
     }
     return Math.max(0, Math.min(pollMs, next - Date.now()));
   }
 
-  /** Processes `records[start, end)`. */
+  /** Processes `records[start, end)`: a task of one topic at once, in fetch order; a task of
+   * several buffers them ({@linkcode KafkaStreams.#processGroups} processes them). */
   #process(records: ConsumerRecord[], start: number, end: number): void {
+    let buffered = 0;
     // A fetch returns each partition's records together: one task lookup per run of them.
     for (let from = start; from < end;) {
       const { topic, partition } = records[from];
       let to = from + 1;
       while (to < end && records[to].partition === partition && records[to].topic === topic) to++;
-      this.#byTopic.get(topic)?.[partition]?.processRun(records, from, to);
+      const task = this.#byTopic.get(topic)?.[partition];
+      if (task?.group === undefined) {
+        task?.processRun(records, from, to);
+      } else {
+        task.group.add(records, from, to);
+        buffered += to - from;
+      }
       from = to;
     }
-    this.#processed += end - start;
-    this.#processedSinceCommit += end - start;
+    this.#processed += end - start - buffered;
+    this.#processedSinceCommit += end - start - buffered;
   }
 
   /** Starts a transaction if none is open (exactly-once). */
@@ -861,6 +927,7 @@ export class KafkaStreams {
     this.#tasks.clear();
     this.#suspended.clear();
     this.#byTopic.clear();
+    this.#grouped = [];
     this.#pending.clear();
     this.#unacked = [];
     this.#unackedRecords = 0;
@@ -916,6 +983,7 @@ export class KafkaStreams {
     await this.#assignStandbys();
     if (!changed) return;
     this.#byTopic.clear();
+    this.#grouped = [...this.#tasks.values()].filter((t) => t.group !== undefined);
     for (const task of this.#tasks.values()) {
       for (const t of task.sub.sourceTopics) {
         const name = this.#topicName(t);
@@ -1255,6 +1323,7 @@ export class KafkaStreams {
       this.#byTopic.clear();
       if (this.#failed) this.#standby?.drop();
       else await this.#standby?.close();
+      this.#grouped = [];
       if (this.#ownClient) await this.#client?.close();
     }
   }

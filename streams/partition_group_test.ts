@@ -12,6 +12,7 @@ import {
   type TestDriverConfig,
   TopologyTestDriver,
 } from "./mod.ts";
+import { MAX_TASK_IDLE_MS_DISABLED, PartitionGroup } from "./partition_group.ts";
 
 const S = Serdes.String();
 
@@ -222,4 +223,41 @@ Deno.test("KIP-962: stream-stream outerJoin forwards either side's record withou
   assertEquals(inner.read(), []);
   assertEquals(inner.d.droppedRecords, 2);
   inner.d.close();
+});
+
+Deno.test("PartitionGroup.readyToProcess: unknown lag waits; nothing buffered is never ready", () => {
+  const rec = (topic: string, offset: number, timestamp: number) => ({
+    topic,
+    partition: 0,
+    offset,
+    timestamp,
+    key: null,
+    value: null,
+    headers: [],
+  });
+  const g = new PartitionGroup(["a", "b"], 0);
+  g.add([rec("a", 0, 5)], 0, 1);
+  assertEquals(g.readyToProcess(0), false, "b's lag is not known yet");
+  g.setLag("b", 0);
+  assertEquals(g.readyToProcess(0), true, "b caught up: enforced at once with 0");
+  assertEquals(g.enforced, 1);
+  assertEquals(g.next()?.timestamp, 5);
+  g.setLag("a", 0);
+  assertEquals(g.readyToProcess(0), false, "nothing buffered");
+  g.add([rec("b", 0, 3), rec("b", 1, 9)], 0, 2);
+  g.add([rec("a", 1, 4)], 0, 1);
+  assertEquals(g.readyToProcess(0), true);
+  assertEquals([g.next()?.offset, g.next()?.topic, g.next()?.timestamp, g.next()], [
+    0,
+    "a",
+    9,
+    undefined,
+  ]);
+  g.add([rec("a", 2, 7)], 0, 1);
+  g.setLag("b", undefined);
+  g.clear();
+  assertEquals([g.buffered, g.readyToProcess(0)], [0, false]);
+  const never = new PartitionGroup(["a", "b"], MAX_TASK_IDLE_MS_DISABLED);
+  never.add([rec("a", 0, 5)], 0, 1);
+  assertEquals(never.readyToProcess(0), true, "-1: b's unknown lag is not waited for");
 });

@@ -315,3 +315,31 @@ Deno.test("Consumer: a fetch answered FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOC
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Consumer.lag: unknown until a fetch answers, then the high watermark minus the position", async () => {
+  await withTopic(1, async (client, producer) => {
+    for (let i = 0; i < 3; i++) {
+      await producer.send({ topic: "t", messages: [{ value: `v${i}` }] });
+    }
+    // One batch per fetch (the first batch is returned whatever the size limit).
+    const consumer = new Consumer(client, { maxPartitionBytes: 1, prefetch: false });
+    await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
+    assert.equal(consumer.lag("t", 0), undefined);
+    assert.equal(consumer.lag("t", 1), undefined, "a partition not assigned");
+    assert.deepEqual(values(await consumer.poll()), [[0, 0, "v0"]]);
+    assert.equal(consumer.lag("t", 0), 2);
+    await consumer.poll();
+    await consumer.poll();
+    assert.equal(consumer.lag("t", 0), 0);
+    // An empty answer says the partition is caught up; a new record shows at the next fetch.
+    assert.deepEqual(await consumer.poll({ maxWaitMs: 10 }), []);
+    assert.equal(consumer.lag("t", 0), 0);
+    await producer.send({ topic: "t", messages: [{ value: "v3" }, { value: "v4" }] });
+    assert.equal(consumer.lag("t", 0), 0, "not fetched yet");
+    await consumer.seek({ topic: "t", partition: 0, offset: 1 });
+    assert.equal(consumer.lag("t", 0), undefined, "a seek forgets it");
+    assert.deepEqual(values(await consumer.poll()).length, 1);
+    assert.equal(consumer.lag("t", 0), 3);
+    await consumer.close();
+  });
+});

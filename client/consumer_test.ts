@@ -340,6 +340,10 @@ Deno.test("Consumer.lag: unknown until a fetch answers, then the high watermark 
     assert.equal(consumer.lag("t", 0), undefined, "a seek forgets it");
     assert.deepEqual(values(await consumer.poll()).length, 1);
     assert.equal(consumer.lag("t", 0), 3);
+    // At the end: an answer without records makes it known (0).
+    await consumer.seek({ topic: "t", partition: 0, offset: 5 });
+    assert.deepEqual(await consumer.poll({ maxWaitMs: 10 }), []);
+    assert.equal(consumer.lag("t", 0), 0);
     await consumer.close();
   });
 });

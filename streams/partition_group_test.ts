@@ -261,3 +261,33 @@ Deno.test("PartitionGroup.readyToProcess: unknown lag waits; nothing buffered is
   never.add([rec("a", 0, 5)], 0, 1);
   assertEquals(never.readyToProcess(0), true, "-1: b's unknown lag is not waited for");
 });
+
+Deno.test("sync: a record that does not deserialize takes its turn and is skipped (logAndContinue)", () => {
+  const L = Serdes.Int64();
+  const b = new StreamsBuilder();
+  b.stream<string, number>("a", { valueSerde: L })
+    .merge(b.stream<string, number>("b", { valueSerde: L }))
+    .to("out", { valueSerde: L });
+  const warnings: string[] = [];
+  const d = new TopologyTestDriver(b.build(), {
+    defaultKeySerde: S,
+    deserializationExceptionHandler: "logAndContinue",
+    onWarning: (m) => warnings.push(m),
+  });
+  const out = d.createOutputTopic("out", S, L);
+  const a = d.createInputTopic("a", S, L);
+  const bad = d.createInputTopic("b", S, S);
+  const good = d.createInputTopic("b", S, L);
+  a.produce("k", 1, 1);
+  a.produce("k", 4, 4);
+  good.produce("k", 2, 2);
+  bad.produce("k", "not 8 bytes", 3);
+  d.poll();
+  assertEquals(out.readRecordsToList().map((r) => `${r.value}@${r.timestamp}`), [
+    "1@1",
+    "2@2",
+    "4@4",
+  ]);
+  assertEquals([d.deserializationErrors, warnings.length], [1, 1]);
+  d.close();
+});

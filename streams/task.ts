@@ -189,18 +189,20 @@ export class Task implements TaskContext {
         n++;
         const source = this.sources.get(r.topic)!;
         this.currentRecord = r;
-        // Skipped records are committed past too (Kafka commits the consumer's position).
-        this.offsets.set(r.topic, r.offset + 1);
         let rec: Rec;
         try {
           rec = source.deserialize(r);
         } catch (e) {
+          // Throws unless the handler says to continue; a skipped record is committed past
+          // (Kafka commits the consumer's position) and moves no time.
           this.#runtime.deserializationFailed(this, source.node, r, e);
+          this.offsets.set(r.topic, r.offset + 1);
           continue;
         }
         const time = r.timestamp > this.streamTime ? r.timestamp : this.streamTime;
         this.advanceStreamTime(time);
         source.process(rec);
+        this.offsets.set(r.topic, r.offset + 1);
         if (this.#nextStreamPunctuation <= time) {
           this.currentRecord = undefined;
           this.#punctuate("STREAM_TIME", time);

@@ -727,14 +727,20 @@ export class KafkaStreams {
    * task stops waiting for an idle partition sooner (`maxTaskIdleMs`). */
   #pollWait(): number {
     const pollMs = this.#config.pollMs ?? 100;
+    const now = Date.now();
     let next = Infinity;
     for (const task of this.#tasks.values()) {
       const t = task.nextWallClockPunctuation;
       if (t < next) next = t;
-      const idle = task.group?.nextIdleDeadline ?? Infinity;
-      if (idle < next) next = idle;
+      // Only a task with records waiting for an idle partition: a deadline already passed
+      // means it waits for a fetch (a lag), which the poll brings.
+      const group = task.group;
+      if (group !== undefined && group.buffered > 0) {
+        const idle = group.nextIdleDeadline;
+        if (idle > now && idle < next) next = idle;
+      }
     }
-    return Math.max(0, Math.min(pollMs, next - Date.now()));
+    return Math.max(0, Math.min(pollMs, next - now));
   }
 
   /** Processes `records[start, end)`: a task of one topic at once, in fetch order; a task of

@@ -31,6 +31,8 @@ export class PartitionGroup {
   readonly #byTopic = new Map<string, RecordQueue>();
   readonly #maxTaskIdleMs: number;
   #buffered = 0;
+  /** Queues with records (all of them: ready at once, Kafka's `allBuffered`). */
+  #nonEmpty = 0;
   /** Times `readyToProcess` went ahead with some partition empty (Kafka's enforced
    * processing). */
   enforced = 0;
@@ -66,7 +68,13 @@ export class PartitionGroup {
    */
   add(records: ConsumerRecord[], from: number, to: number): void {
     const q = this.#byTopic.get(records[from].topic);
-    if (q === undefined) return;
+    if (q === undefined || to <= from) return;
+    if (q.head === q.records.length) {
+      this.#nonEmpty++;
+      // Kafka forgets the deadline when `readyToProcess` next sees the partition with records,
+      // which it does before any of them is processed: the same, done here.
+      q.idleDeadline = undefined;
+    }
     for (let i = from; i < to; i++) q.records.push(records[i]);
     this.#buffered += to - from;
   }
@@ -94,6 +102,8 @@ export class PartitionGroup {
    */
   readyToProcess(now: number): boolean {
     if (this.#maxTaskIdleMs === MAX_TASK_IDLE_MS_DISABLED) return true;
+    // Every partition has records (Kafka's `allBuffered`): ready, no deadline left to clear.
+    if (this.#nonEmpty === this.#queues.length) return true;
     let queued = false;
     let enforced = false;
     for (const q of this.#queues) {
@@ -148,6 +158,7 @@ export class PartitionGroup {
     if (best.head === best.records.length) {
       best.records = [];
       best.head = 0;
+      this.#nonEmpty--;
     }
     this.#buffered--;
     return r;
@@ -163,5 +174,6 @@ export class PartitionGroup {
       q.idleDeadline = undefined;
     }
     this.#buffered = 0;
+    this.#nonEmpty = 0;
   }
 }

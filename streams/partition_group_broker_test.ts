@@ -86,3 +86,51 @@ Deno.test("stream-table join on a broker: table updates in another topic apply i
     await client.close();
   }
 });
+
+Deno.test("maxTaskIdleMs on a broker: a click waits for the caught-up table's partition; a table update that arrives meanwhile goes first", async () => {
+  const { bootstrap } = await broker();
+  const client = new Client({ bootstrapServers: bootstrap });
+  const users = uniqueTopic("users");
+  const clicks = uniqueTopic("clicks");
+  const output = uniqueTopic("out");
+  await createTopics(client, 1, users, clicks, output);
+  const builder = new StreamsBuilder();
+  const table = builder.table<string, string>(users, { storeName: "regions" });
+  builder.stream<string, string>(clicks)
+    .leftJoin(table, (click, region) => `${click}/${region}`)
+    .to(output);
+  const streams = new KafkaStreams(builder.build(), {
+    applicationId: uniqueTopic("app"),
+    bootstrapServers: bootstrap,
+    defaultKeySerde: S,
+    defaultValueSerde: S,
+    commitIntervalMs: 100,
+    // The click waits this long for the users' partition, empty and caught up: the update
+    // arrives meanwhile and goes first (earlier timestamp); then the users' partition is empty
+    // again and the click waits its idle time once more, and is processed with the update.
+    maxTaskIdleMs: 5_000,
+  });
+  const base = Date.now() - 10_000;
+  const producer = new Producer(client);
+  try {
+    await producer.send({
+      topic: clicks,
+      messages: [{ key: "u", value: "c1", timestamp: base + 20 }],
+    });
+    await streams.start();
+    // Time to fetch the click (and learn that the users' partition is empty and caught up);
+    // it waits for that partition's idle time.
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals(streams.metrics().processed, 0);
+    await producer.send({
+      topic: users,
+      messages: [{ key: "u", value: "eu", timestamp: base + 10 }],
+    });
+    await eventually("both processed", () => streams.metrics().processed === 2);
+    assertEquals(await readValues(client, output, 1), [`u:c1/eu@${base + 20}`]);
+  } finally {
+    await producer.close();
+    await streams.close();
+    await client.close();
+  }
+});

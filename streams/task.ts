@@ -183,10 +183,18 @@ export class Task implements TaskContext {
   processReady(now: number, max: number): number {
     const group = this.group!;
     let n = 0;
+    // The last record of each topic processed (its offset is committed once the loop is done:
+    // a record that throws leaves the offsets where they were, as in processRun).
+    let lastTopic: string | undefined;
+    let lastOffset = 0;
     try {
       while (n < max && group.buffered > 0 && group.readyToProcess(now)) {
         const r = group.next()!;
         n++;
+        if (r.topic !== lastTopic) {
+          if (lastTopic !== undefined) this.offsets.set(lastTopic, lastOffset);
+          lastTopic = r.topic;
+        }
         const source = this.sources.get(r.topic)!;
         this.currentRecord = r;
         let rec: Rec;
@@ -196,18 +204,19 @@ export class Task implements TaskContext {
           // Throws unless the handler says to continue; a skipped record is committed past
           // (Kafka commits the consumer's position) and moves no time.
           this.#runtime.deserializationFailed(this, source.node, r, e);
-          this.offsets.set(r.topic, r.offset + 1);
+          lastOffset = r.offset + 1;
           continue;
         }
         const time = r.timestamp > this.streamTime ? r.timestamp : this.streamTime;
-        this.advanceStreamTime(time);
+        this.streamTime = time;
         source.process(rec);
-        this.offsets.set(r.topic, r.offset + 1);
+        lastOffset = r.offset + 1;
         if (this.#nextStreamPunctuation <= time) {
           this.currentRecord = undefined;
           this.#punctuate("STREAM_TIME", time);
         }
       }
+      if (lastTopic !== undefined) this.offsets.set(lastTopic, lastOffset);
     } finally {
       this.currentRecord = undefined;
     }

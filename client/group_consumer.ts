@@ -421,6 +421,35 @@ export class GroupConsumer {
   }
 
   /**
+   * Stops fetching assigned partitions (Java's `Consumer.pause`): polls return none of their
+   * records until {@linkcode GroupConsumer.resume}. A rebalance that takes a partition away
+   * forgets its pause.
+   *
+   * @param partitions Topic and partition of each.
+   */
+  pause(partitions: Array<{ topic: string; partition: number }>): void {
+    this.#consumer.pause(partitions);
+  }
+
+  /**
+   * Fetches paused partitions again (Java's `Consumer.resume`).
+   *
+   * @param partitions Topic and partition of each.
+   */
+  resume(partitions: Array<{ topic: string; partition: number }>): void {
+    this.#consumer.resume(partitions);
+  }
+
+  /**
+   * The paused partitions.
+   *
+   * @returns Topic and partition of each.
+   */
+  paused(): Array<{ topic: string; partition: number }> {
+    return this.#consumer.paused();
+  }
+
+  /**
    * Moves the position of an assigned partition; the next poll reads from `offset`.
    *
    * @param topic Topic.

@@ -120,6 +120,14 @@ export interface StreamsConfig {
    * is buffered is processed, maybe out of timestamp order).
    */
   maxTaskIdleMs?: number;
+  /**
+   * `buffered.records.per.partition` (default 1000), for a task that reads more than one
+   * topic: when more records of one of its partitions are buffered (waiting for another
+   * partition's), that partition is paused in the consumer (not fetched) until they drain
+   * back to this many. The buffer holds at most this many plus one fetch's worth per
+   * partition.
+   */
+  bufferedRecordsPerPartition?: number;
   /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
   onError?: (error: unknown) => void;
   /** Where warnings go (a skipped record, a processor's failed `close`). Default
@@ -131,6 +139,9 @@ export interface StreamsConfig {
 export interface StreamsMetrics {
   /** Input records processed. */
   processed: number;
+  /** Input records fetched and waiting in the queues of tasks that read several topics (at
+   * most `bufferedRecordsPerPartition` plus one fetch's worth per partition). */
+  buffered: number;
   /** Records dropped: late for a closed window, without a key where one is needed, or
    * skipped because they do not deserialize. */
   dropped: number;
@@ -333,6 +344,12 @@ export class KafkaStreams {
     if (!Number.isSafeInteger(maxTaskIdleMs) || maxTaskIdleMs < -1) {
       throw new RangeError(`streams: invalid maxTaskIdleMs ${config.maxTaskIdleMs} (-1 or >= 0)`);
     }
+    const bufferedRecordsPerPartition = config.bufferedRecordsPerPartition ?? 1000;
+    if (!Number.isSafeInteger(bufferedRecordsPerPartition) || bufferedRecordsPerPartition < 1) {
+      throw new RangeError(
+        `streams: invalid bufferedRecordsPerPartition ${config.bufferedRecordsPerPartition} (>= 1)`,
+      );
+    }
     this.#config = config;
     this.applicationId = config.applicationId;
     this.#graph = topologyGraph(topology);
@@ -347,6 +364,7 @@ export class KafkaStreams {
       applicationId: config.applicationId,
       stateDir: config.stateDir ?? `${tempDir()}/sluice-streams`,
       maxTaskIdleMs,
+      bufferedRecordsPerPartition,
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName: (topic) => this.#topicName(topic),
@@ -415,6 +433,7 @@ export class KafkaStreams {
   metrics(): StreamsMetrics {
     return {
       processed: this.#processed,
+      buffered: this.#grouped.reduce((n, task) => n + task.group!.buffered, 0),
       dropped: this.#rt.dropped,
       commits: this.#commits,
       restored: this.#restored,
@@ -498,7 +517,15 @@ export class KafkaStreams {
           if (this.#state === "RUNNING") this.#setState("REBALANCING");
           await this.#commit();
           // Buffered records lie past the committed offsets: they are fetched again.
-          for (const task of this.#tasks.values()) task.group?.clear();
+          for (const task of this.#tasks.values()) {
+            const group = task.group;
+            if (group === undefined) continue;
+            const paused = group.paused;
+            if (paused.length > 0) {
+              this.#consumer.resume(paused.map((topic) => ({ topic, partition: task.partition })));
+            }
+            group.clear();
+          }
           for (const [id, task] of this.#tasks) this.#suspended.set(id, task);
           this.#tasks.clear();
         },
@@ -706,7 +733,13 @@ export class KafkaStreams {
       const now = Date.now();
       let n = 0;
       for (const task of this.#grouped) {
-        if (task.group!.buffered > 0) n += task.processReady(now, SLICE);
+        const group = task.group!;
+        if (group.buffered === 0) continue;
+        n += task.processReady(now, SLICE);
+        const resumed = group.takeResumed();
+        if (resumed.length > 0) {
+          this.#consumer.resume(resumed.map((topic) => ({ topic, partition: task.partition })));
+        }
       }
       if (n === 0) return;
       this.#processed += n;
@@ -756,7 +789,8 @@ export class KafkaStreams {
       if (task?.group === undefined) {
         task?.processRun(records, from, to);
       } else {
-        task.group.add(records, from, to);
+        // Over `bufferedRecordsPerPartition`: not fetched until it drains back.
+        if (task.group.add(records, from, to)) this.#consumer.pause([{ topic, partition }]);
         buffered += to - from;
       }
       from = to;
@@ -930,6 +964,9 @@ export class KafkaStreams {
       await this.#producer.abortTransaction().catch(() => {});
     }
     for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) task.close();
+    // The new tasks buffer nothing yet: every partition is fetched again.
+    const paused = this.#consumer?.paused() ?? [];
+    if (paused.length > 0) this.#consumer.resume(paused);
     this.#tasks.clear();
     this.#suspended.clear();
     this.#byTopic.clear();

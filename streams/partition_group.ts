@@ -20,6 +20,9 @@ interface RecordQueue {
   lag: number | undefined;
   /** When an empty, caught-up partition stops being waited for (`undefined`: not idling). */
   idleDeadline: number | undefined;
+  /** More than `maxBuffered` records were buffered: the partition is paused in the consumer
+   * until they drop back to `maxBuffered`. */
+  paused: boolean;
 }
 
 /** `max.task.idle.ms = -1`: never wait, process whatever is buffered. */
@@ -30,6 +33,10 @@ export class PartitionGroup {
   readonly #queues: RecordQueue[];
   readonly #byTopic = new Map<string, RecordQueue>();
   readonly #maxTaskIdleMs: number;
+  readonly #maxBuffered: number;
+  /** Topics whose partitions drained back to `maxBuffered` since the last
+   * {@linkcode PartitionGroup.takeResumed}. */
+  #resumed: string[] = [];
   #buffered = 0;
   /** Queues with records (all of them: ready at once, Kafka's `allBuffered`). */
   #nonEmpty = 0;
@@ -41,15 +48,19 @@ export class PartitionGroup {
    * @param topics The task's input topics (one partition each).
    * @param maxTaskIdleMs `max.task.idle.ms`: -1, or how long to wait for a caught-up empty
    *   partition.
+   * @param maxBuffered `buffered.records.per.partition`: a queue holding more asks for its
+   *   partition to be paused ({@linkcode PartitionGroup.add}).
    */
-  constructor(topics: string[], maxTaskIdleMs: number) {
+  constructor(topics: string[], maxTaskIdleMs: number, maxBuffered = Infinity) {
     this.#maxTaskIdleMs = maxTaskIdleMs;
+    this.#maxBuffered = maxBuffered;
     this.#queues = topics.map((topic) => ({
       topic,
       records: [],
       head: 0,
       lag: undefined,
       idleDeadline: undefined,
+      paused: false,
     }));
     for (const q of this.#queues) this.#byTopic.set(q.topic, q);
   }
@@ -65,18 +76,48 @@ export class PartitionGroup {
    * @param records Fetched records.
    * @param from First index.
    * @param to One past the last index.
+   * @returns Whether the partition is to be paused now: its queue went over `maxBuffered`
+   *   (Kafka's `buffered.records.per.partition`; resumed once it drains back, see
+   *   {@linkcode PartitionGroup.takeResumed}).
    */
-  add(records: ConsumerRecord[], from: number, to: number): void {
+  add(records: ConsumerRecord[], from: number, to: number): boolean {
     const q = this.#byTopic.get(records[from].topic);
-    if (q === undefined || to <= from) return;
+    if (q === undefined || to <= from) return false;
     if (q.head === q.records.length) {
       this.#nonEmpty++;
       // Kafka forgets the deadline when `readyToProcess` next sees the partition with records,
       // which it does before any of them is processed: the same, done here.
       q.idleDeadline = undefined;
     }
+    // Records processed before `head` are let go once they are most of the array (a queue
+    // that never drains would otherwise keep every record it ever held).
+    if (q.head >= 4096 && q.head * 2 >= q.records.length) {
+      q.records = q.records.slice(q.head);
+      q.head = 0;
+    }
     for (let i = from; i < to; i++) q.records.push(records[i]);
     this.#buffered += to - from;
+    if (q.paused || q.records.length - q.head <= this.#maxBuffered) return false;
+    q.paused = true;
+    return true;
+  }
+
+  /**
+   * The topics whose partitions were paused and have drained back to `maxBuffered` records
+   * since the last call: to be resumed.
+   *
+   * @returns Topic names (none: an empty array).
+   */
+  takeResumed(): string[] {
+    if (this.#resumed.length === 0) return this.#resumed;
+    const out = this.#resumed;
+    this.#resumed = [];
+    return out;
+  }
+
+  /** The topics whose partitions are paused (over `maxBuffered`). */
+  get paused(): string[] {
+    return this.#queues.filter((q) => q.paused).map((q) => q.topic);
   }
 
   /**
@@ -155,6 +196,10 @@ export class PartitionGroup {
     }
     if (best === undefined) return undefined;
     const r = best.records[best.head++];
+    if (best.paused && best.records.length - best.head <= this.#maxBuffered) {
+      best.paused = false;
+      this.#resumed.push(best.topic);
+    }
     if (best.head === best.records.length) {
       best.records = [];
       best.head = 0;
@@ -172,7 +217,9 @@ export class PartitionGroup {
       q.head = 0;
       q.lag = undefined;
       q.idleDeadline = undefined;
+      q.paused = false;
     }
+    this.#resumed = [];
     this.#buffered = 0;
     this.#nonEmpty = 0;
   }

@@ -134,3 +134,87 @@ Deno.test("maxTaskIdleMs on a broker: a click waits for the caught-up table's pa
     await client.close();
   }
 });
+
+Deno.test("bufferedRecordsPerPartition on a broker: a task waiting for one partition pauses the other, then processes all in timestamp order", async () => {
+  const { bootstrap } = await broker();
+  const client = new Client({ bootstrapServers: bootstrap });
+  const a = uniqueTopic("a");
+  const b = uniqueTopic("b");
+  const output = uniqueTopic("out");
+  await createTopics(client, 1, a, b, output);
+  const builder = new StreamsBuilder();
+  builder.stream<string, string>(a).merge(builder.stream<string, string>(b)).to(output);
+  const bound = 100;
+  const streams = new KafkaStreams(builder.build(), {
+    applicationId: uniqueTopic("app"),
+    bootstrapServers: bootstrap,
+    defaultKeySerde: S,
+    defaultValueSerde: S,
+    commitIntervalMs: 100,
+    // b is empty and caught up: the task waits for it (with a's records buffered) until b's
+    // records come.
+    maxTaskIdleMs: 60_000,
+    bufferedRecordsPerPartition: bound,
+  });
+  const n = 10_000;
+  const base = Date.now() - 100_000;
+  const producer = new Producer(client);
+  let sampling = true;
+  let most = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      most = Math.max(most, streams.metrics().buffered);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  try {
+    // a: n records of 100 bytes at base + 2i + 1, in batches of 100 (a fetch of the task's
+    // 256 KiB holds about 2300 of them).
+    for (let i = 0; i < n; i += 100) {
+      await producer.send({
+        topic: a,
+        messages: Array.from({ length: 100 }, (_, j) => ({
+          key: "k",
+          value: `a${i + j}-`.padEnd(100, "x"),
+          timestamp: base + 2 * (i + j) + 1,
+        })),
+      });
+    }
+    await streams.start();
+    // Without the pause every record of a would be fetched and buffered by now.
+    await new Promise((r) => setTimeout(r, 2_000));
+    assertEquals(streams.metrics().processed, 0);
+    const held = streams.metrics().buffered;
+    // b: 100 records among a's times, and one after all of them (it stays buffered: a is
+    // then empty and caught up, and waits its idle time).
+    await producer.send({
+      topic: b,
+      messages: [
+        ...Array.from({ length: 100 }, (_, i) => ({
+          key: "k",
+          value: `b${i}`,
+          timestamp: base + 200 * i,
+        })),
+        { key: "k", value: "last", timestamp: base + 2 * n + 10 },
+      ],
+    });
+    await eventually("all but b's last", () => streams.metrics().processed === n + 100);
+    sampling = false;
+    await sampler;
+    const got = await readValues(client, output, n + 100);
+    const times = got.map((s) => Number(s.slice(s.lastIndexOf("@") + 1)));
+    assertEquals(times, [...times].sort((x, y) => x - y), "timestamp order");
+    assertEquals(got.filter((s) => s.startsWith("k:a")).length, n);
+    assertEquals(got.includes(`k:b0@${base}`) && got.includes(`k:b99@${base + 19_800}`), true);
+    // Held: the fetch that crossed the bound (about 2300 records), not all of a (the records
+    // of the fetch in flight when a was paused wait in the consumer); never more.
+    assertEquals(held > bound && held <= bound + 2_400, true, `held ${held}`);
+    assertEquals(most <= bound + 2_400, true, `most buffered ${most}`);
+  } finally {
+    sampling = false;
+    await sampler;
+    await producer.close();
+    await streams.close();
+    await client.close();
+  }
+});

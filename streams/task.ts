@@ -80,7 +80,11 @@ export class Task implements TaskContext {
     this.partition = partition;
     this.taskId = `${sub.id}_${partition}`;
     this.group = sub.sourceTopics.length > 1
-      ? new PartitionGroup(sub.sourceTopics.map((t) => runtime.topicName(t)), runtime.maxTaskIdleMs)
+      ? new PartitionGroup(
+        sub.sourceTopics.map((t) => runtime.topicName(t)),
+        runtime.maxTaskIdleMs,
+        runtime.bufferedRecordsPerPartition,
+      )
       : undefined;
     for (const name of sub.stores) {
       const def = runtime.graph.stores.get(name)!;
@@ -398,6 +402,9 @@ export interface Runtime {
   readonly stateDir: string | undefined;
   /** `max.task.idle.ms` of tasks that read more than one partition. */
   readonly maxTaskIdleMs: number;
+  /** `buffered.records.per.partition` of tasks that read more than one partition (`Infinity`:
+   * no bound). */
+  readonly bufferedRecordsPerPartition: number;
   dropped: number;
   send(topic: string, message: ProducerMessage): void;
   topicName(topic: string): string;

@@ -191,6 +191,7 @@ export class TopologyTestDriver {
       applicationId,
       stateDir: config.stateDir,
       maxTaskIdleMs,
+      bufferedRecordsPerPartition: Infinity,
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName,

@@ -112,6 +112,7 @@ export interface StreamsConfig {
    * application's own). Default: none.
    */
   applicationServer?: string;
+  /**
    * `max.task.idle.ms`, for a task that reads more than one topic (a join, a merge): such a
    * task processes its buffered records lowest timestamp first, and waits while one of its
    * partitions has nothing buffered but records on the broker (known from the last fetch's

@@ -14,6 +14,8 @@
  * ```sh
  * deno task bench:streams                       # 1000000 records x 3 rounds
  * deno task bench:streams --records 300000 --rounds 1
+ * deno task bench:streams --merge               # two input topics, merged: a task of two
+ *                                               # partitions (timestamp-synchronised)
  * ```
  *
  * @module
@@ -31,11 +33,14 @@ const { values } = parseArgs({
     records: { type: "string", default: "1000000" },
     rounds: { type: "string", default: "3" },
     partitions: { type: "string", default: "4" },
+    merge: { type: "boolean", default: false },
   },
 });
 const RECORDS = Number(values.records);
 const ROUNDS = Number(values.rounds);
 const PARTITIONS = Number(values.partitions);
+/** Half the records go to a second topic and the topology merges the two streams. */
+const MERGE = values.merge;
 const SIZE = 100;
 const TIMEOUT_MS = 600_000;
 
@@ -63,8 +68,9 @@ const client = new Client({ bootstrapServers: broker.bootstrap });
 const admin = new Admin(client);
 try {
   const input = "streams-bench-in";
+  const inputs = MERGE ? [input, "streams-bench-in2"] : [input];
   await admin.createTopics([
-    { name: input, numPartitions: PARTITIONS },
+    ...inputs.map((name) => ({ name, numPartitions: PARTITIONS })),
     { name: "streams-bench-out", numPartitions: PARTITIONS },
   ]);
   const producer = new Producer(client, { lingerMs: 20 });
@@ -72,11 +78,13 @@ try {
   const t0 = performance.now();
   const sends: Promise<unknown>[] = [];
   for (let i = 0; i < RECORDS; i += 5000) {
-    const messages = [];
+    const messages: Array<Array<{ key: string; value: string }>> = inputs.map(() => []);
     for (let j = i; j < Math.min(RECORDS, i + 5000); j++) {
-      messages.push({ key: `k${j % 1000}`, value: payload(j) });
+      messages[j % inputs.length].push({ key: `k${j % 1000}`, value: payload(j) });
     }
-    sends.push(producer.send({ topic: input, messages }));
+    for (let t = 0; t < inputs.length; t++) {
+      sends.push(producer.send({ topic: inputs[t], messages: messages[t] }));
+    }
     if (sends.length >= 20) await sends.shift();
   }
   await Promise.all(sends);
@@ -96,7 +104,9 @@ try {
     // Plain consume: every record once, from the start.
     const consumer = new Consumer(client, { fromBeginning: true });
     await consumer.assign(
-      Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: input, partition })),
+      inputs.flatMap((topic) =>
+        Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }))
+      ),
     );
     let got = 0;
     const cu0 = cpuUsage();
@@ -115,7 +125,8 @@ try {
     const output = `streams-bench-out-${round}`;
     await admin.createTopics([{ name: output, numPartitions: PARTITIONS }]);
     const builder = new StreamsBuilder();
-    builder.stream<string, string>(input)
+    const source = builder.stream<string, string>(input);
+    (MERGE ? source.merge(builder.stream<string, string>(inputs[1])) : source)
       .mapValues((v) => v.toUpperCase())
       .filter((k) => !k.endsWith("7"))
       .to(output);
@@ -163,7 +174,8 @@ try {
     `medians of ${ROUNDS}: consume ${(c / 1000).toFixed(0)}k records/s, streams ` +
       `${(s / 1000).toFixed(0)}k records/s (${(100 * s / c).toFixed(0)}% of consume), CPU ` +
       `${median(streamsCpus).toFixed(2)} µs/record; ` +
-      `${RECORDS} records of ${SIZE} B, ${PARTITIONS} partitions`,
+      `${RECORDS} records of ${SIZE} B, ${PARTITIONS} partitions` +
+      (MERGE ? " of each of two merged topics" : ""),
   );
 } finally {
   await client.close();

@@ -176,6 +176,9 @@ interface FetchResult {
   updates: Update[];
   /** Partitions answered with a retriable error (metadata looked up again). */
   retries: number;
+  /** Each answered partition's end (high watermark, or last stable offset when reading
+   * committed), applied with the positions. */
+  ends: Array<[Position, number]>;
 }
 
 interface Update {
@@ -198,6 +201,12 @@ interface Position {
   leaderEpoch: number;
   /** Validate with OffsetForLeaderEpoch before the next fetch (a new leader or epoch). */
   validate: boolean;
+  /** When records of it were last handed out (a counter): fetches ask for the partitions
+   * served longest ago first, so that one partition's data cannot starve the others. */
+  turn: number;
+  /** Records fetched before the partition was paused, with the position they move it to:
+   * handed out once it is resumed (Java keeps them in its fetch buffer). */
+  parked?: { records: ConsumerRecord[]; offset: number; epoch: number };
 }
 
 /** What OffsetForLeaderEpoch said of a position. */
@@ -213,6 +222,20 @@ const skipper = (f: AbortedTransactionFilter) => (data: Uint8Array, pos: number)
   f.skip(data, pos);
 
 const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+/** Waits `ms`, or until `signal` aborts. */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 /**
  * A consumer of assigned partitions.
@@ -238,6 +261,13 @@ export class Consumer {
   /** Bumped by assign, seek and close: a fetch from an older epoch is dropped. */
   #epoch = 0;
   #prefetch: { epoch: number; result: Promise<FetchResult> } | undefined;
+  /** The end each partition had in the last fetch answer handed out (by position object, so
+   * an assign or a seek forgets it). */
+  #ends = new WeakMap<Position, number>();
+  /** Paused partitions (by key): not fetched, their fetched records held back. */
+  #paused = new Set<string>();
+  /** Counts hand-outs, for {@linkcode Position.turn}. */
+  #turns = 0;
 
   /**
    * Creates a consumer with no assignment.
@@ -287,6 +317,8 @@ export class Consumer {
       }
       this.#positions.set(k, p);
     }
+    // A partition no longer assigned is no longer paused (as Java's consumer).
+    for (const k of this.#paused) if (!this.#positions.has(k)) this.#paused.delete(k);
     // Start fetching at once, as librdkafka does on assignment; the first poll picks it up.
     this.#startPrefetch();
   }
@@ -361,6 +393,7 @@ export class Consumer {
         leader: -1,
         leaderEpoch: -1,
         validate: offsetEpoch >= 0,
+        turn: 0,
       };
     });
   }
@@ -382,6 +415,15 @@ export class Consumer {
     const epoch = this.#epoch;
     let result: FetchResult;
     const prefetched = this.#prefetch;
+    if (prefetched === undefined || prefetched.epoch !== epoch) {
+      // Records held back while their partition was paused, now resumed: handed out at once
+      // (not after a long poll), before a fetch could ask for them again.
+      const unparked = this.#unpark();
+      if (unparked.length > 0) {
+        this.#startPrefetch();
+        return unparked;
+      }
+    }
     this.#prefetch = undefined;
     if (prefetched !== undefined && prefetched.epoch === epoch) {
       const signal = options.signal;
@@ -412,21 +454,124 @@ export class Consumer {
       const maxWaitMs = options.maxWaitMs ?? this.#options.maxWaitMs;
       result = await this.#fetchAll(maxWaitMs, options.signal);
     }
+    // Held back records of partitions resumed since (the fetch in flight did not ask for
+    // them: a paused or parked partition is not fetched).
+    const unparked = this.#unpark();
+    let records = result.records;
     // Positions move only when records are handed out, so assignment() never runs ahead.
+    let held: Set<Position> | undefined;
+    let fresh: Set<Position> | undefined;
     for (const u of result.updates) {
       const position = u.position;
-      if (this.#positions.get(key(position.topic, position.partition)) !== position) continue;
+      const k = key(position.topic, position.partition);
+      if (this.#positions.get(k) !== position) continue;
+      if (u.truncation === undefined && this.#paused.has(k)) {
+        // Fetched before the pause: held back until resumed (a second answer from the same
+        // offset cannot come, paused partitions are not fetched; were it to, it is dropped
+        // and fetched again).
+        (held ??= new Set()).add(position);
+        if (position.parked === undefined) {
+          position.parked = { records: [], offset: u.offset, epoch: u.epoch };
+          (fresh ??= new Set()).add(position);
+        }
+        continue;
+      }
       position.offset = u.offset;
       position.offsetEpoch = u.epoch;
+      position.turn = ++this.#turns;
       if (u.truncation !== undefined) {
         position.validate = false;
         this.#onTruncation(u.truncation);
       }
     }
+    if (held !== undefined) records = this.#holdBack(records, held, fresh);
+    for (const [position, end] of result.ends) this.#ends.set(position, end);
+    if (unparked.length > 0) records = unparked.concat(records);
     // Fetch the next records while the caller processes these (as librdkafka and the Java
     // client do).
-    if (result.records.length > 0) this.#startPrefetch();
-    return result.records;
+    if (records.length > 0 || held !== undefined) this.#startPrefetch();
+    return records;
+  }
+
+  /**
+   * Stops fetching partitions (Java's `Consumer.pause`): polls return none of their records
+   * (those fetched before are held back) until {@linkcode Consumer.resume}. Positions and lags
+   * stay. A partition not assigned is ignored; a new assignment that drops a partition
+   * forgets its pause.
+   *
+   * @param partitions Topic and partition of each.
+   */
+  pause(partitions: Array<{ topic: string; partition: number }>): void {
+    for (const { topic, partition } of partitions) {
+      const k = key(topic, partition);
+      if (this.#positions.has(k)) this.#paused.add(k);
+    }
+  }
+
+  /**
+   * Fetches paused partitions again (Java's `Consumer.resume`); the records held back for
+   * them come with the next poll.
+   *
+   * @param partitions Topic and partition of each.
+   */
+  resume(partitions: Array<{ topic: string; partition: number }>): void {
+    for (const { topic, partition } of partitions) this.#paused.delete(key(topic, partition));
+  }
+
+  /**
+   * The paused partitions.
+   *
+   * @returns Topic and partition of each, in the order paused.
+   */
+  paused(): Array<{ topic: string; partition: number }> {
+    const out = [];
+    for (const k of this.#paused) {
+      const p = this.#positions.get(k)!;
+      out.push({ topic: p.topic, partition: p.partition });
+    }
+    return out;
+  }
+
+  /** Splits the records of `held` positions off `records` (runs of one partition), parking
+   * those of `fresh` ones (parked by this answer) on their positions; returns the rest. */
+  #holdBack(
+    records: ConsumerRecord[],
+    held: Set<Position>,
+    fresh: Set<Position> | undefined,
+  ): ConsumerRecord[] {
+    const out: ConsumerRecord[] = [];
+    for (let from = 0; from < records.length;) {
+      const { topic, partition } = records[from];
+      let to = from + 1;
+      while (
+        to < records.length && records[to].partition === partition &&
+        records[to].topic === topic
+      ) to++;
+      const position = this.#positions.get(key(topic, partition));
+      if (position !== undefined && held.has(position)) {
+        if (fresh?.has(position)) position.parked!.records = records.slice(from, to);
+      } else {
+        for (let i = from; i < to; i++) out.push(records[i]);
+      }
+      from = to;
+    }
+    return out;
+  }
+
+  /** Hands out the records held back for partitions no longer paused, moving their
+   * positions. */
+  #unpark(): ConsumerRecord[] {
+    let out: ConsumerRecord[] = [];
+    for (const [k, position] of this.#positions) {
+      const parked = position.parked;
+      if (parked === undefined || this.#paused.has(k)) continue;
+      position.parked = undefined;
+      position.offset = parked.offset;
+      position.offsetEpoch = parked.epoch;
+      position.turn = ++this.#turns;
+      out = out.length === 0 ? parked.records : out.concat(parked.records);
+    }
+    return out;
   }
 
   #startPrefetch(): void {
@@ -438,7 +583,21 @@ export class Consumer {
 
   async #fetchAll(maxWaitMs: number, signal?: AbortSignal): Promise<FetchResult> {
     const byLeader = new Map<number, Position[]>();
-    for (const p of this.#positions.values()) {
+    // The partitions served longest ago first: a leader fills its answer in request order
+    // and skips a partition whose first batch no longer fits (KIP-74), so a fixed order would
+    // starve the last ones while the first have data (as Java's consumer, which moves a
+    // partition to the end once its records are returned).
+    const fetchable: Position[] = [];
+    for (const [k, p] of this.#positions) {
+      if (p.parked === undefined && !this.#paused.has(k)) fetchable.push(p);
+    }
+    if (fetchable.length === 0) {
+      // Everything paused: wait as a fetch with nothing new would.
+      await abortableSleep(maxWaitMs, signal);
+      return { records: [], updates: [], retries: 0, ends: [] };
+    }
+    fetchable.sort((a, b) => a.turn - b.turn);
+    for (const p of fetchable) {
       const { leader, leaderEpoch } = await this.#client.leaderAndEpoch(p.topic, p.partition);
       if (leader !== p.leader || leaderEpoch !== p.leaderEpoch) {
         // A new leader or leader epoch (KIP-320): its log may end below the position (an unclean
@@ -465,6 +624,7 @@ export class Consumer {
       records: results.flatMap((r) => r.records),
       updates: results.flatMap((r) => r.updates),
       retries: results.reduce((n, r) => n + r.retries, 0),
+      ends: results.flatMap((r) => r.ends),
     };
     // Only retriable errors (a leader in another epoch, a validation to repeat): wait a little
     // before the next round looks the metadata up again, rather than spin.
@@ -560,6 +720,7 @@ export class Consumer {
   ): Promise<FetchResult> {
     const conn = await this.#client.connectionTo(leader, this.#pool);
     const updates: Update[] = [];
+    const ends: Array<[Position, number]> = [];
     let retries = 0;
     const pending = positions.filter((p) => p.validate);
     if (pending.length > 0) {
@@ -572,7 +733,7 @@ export class Consumer {
         else updates.push(await this.#truncated(p, v));
       }
       positions = positions.filter((p) => !p.validate);
-      if (positions.length === 0) return { records: [], updates, retries };
+      if (positions.length === 0) return { records: [], updates, retries, ends };
     }
     const version = conn.versionFor(FetchRequest);
     const topics = new Map<string, Position[]>();
@@ -607,7 +768,7 @@ export class Consumer {
     });
     // Aborted while the leader or topic ids were looked up: send nothing (a fetch sent and
     // left without a handler rejects unhandled when its connection closes).
-    if (signal?.aborted) return { records: [], updates, retries };
+    if (signal?.aborted) return { records: [], updates, retries, ends };
     const sent = conn.send({ request: FetchRequest, response: FetchResponse }, request, {
       version,
       timeoutMs: this.#client.options.requestTimeoutMs + maxWaitMs,
@@ -623,13 +784,14 @@ export class Consumer {
       signal.removeEventListener("abort", onAbort);
       if (response === undefined) {
         sent.catch(() => {});
-        return { records: [], updates, retries };
+        return { records: [], updates, retries, ends };
       }
     } else {
       response = await sent;
     }
     if (response.errorCode !== 0) throw new KafkaError(response.errorCode, "fetch");
     const out: ConsumerRecord[] = [];
+    const readCommitted = this.#options.isolationLevel === 1;
     for (const t of response.responses) {
       const topic = version >= 13 ? this.#client.topicName(t.topicId) ?? t.topic : t.topic;
       for (const p of t.partitions) {
@@ -674,6 +836,8 @@ export class Consumer {
           }
           throw new KafkaError(p.errorCode, `fetch ${topic}-${p.partitionIndex}`);
         }
+        const end = readCommitted ? p.lastStableOffset : p.highWatermark;
+        if (end >= 0) ends.push([position, end]);
         if (!p.records || p.records.length === 0) continue;
         const partition = p.partitionIndex;
         let epoch = position.offsetEpoch;
@@ -706,7 +870,25 @@ export class Consumer {
         if (next !== position.offset) updates.push({ position, offset: next, epoch });
       }
     }
-    return { records: out, updates, retries };
+    return { records: out, updates, retries, ends };
+  }
+
+  /**
+   * How many records of a partition the broker had past this consumer's position, by the last
+   * fetch answer handed out (its high watermark, or last stable offset when reading committed,
+   * minus the position): Java's `Consumer.currentLag`. `0` means the records handed out reached
+   * the partition's end.
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @returns The lag, or `undefined` when no fetch answered for the partition since it was
+   *   assigned or sought.
+   */
+  lag(topic: string, partition: number): number | undefined {
+    const position = this.#positions.get(key(topic, partition));
+    if (position === undefined) return undefined;
+    const end = this.#ends.get(position);
+    return end === undefined ? undefined : Math.max(0, end - position.offset);
   }
 
   /**

@@ -315,3 +315,69 @@ Deno.test("Consumer: a fetch answered FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOC
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Consumer.lag: unknown until a fetch answers, then the high watermark minus the position", async () => {
+  await withTopic(1, async (client, producer) => {
+    for (let i = 0; i < 3; i++) {
+      await producer.send({ topic: "t", messages: [{ value: `v${i}` }] });
+    }
+    // One batch per fetch (the first batch is returned whatever the size limit).
+    const consumer = new Consumer(client, { maxPartitionBytes: 1, prefetch: false });
+    await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
+    assert.equal(consumer.lag("t", 0), undefined);
+    assert.equal(consumer.lag("t", 1), undefined, "a partition not assigned");
+    assert.deepEqual(values(await consumer.poll()), [[0, 0, "v0"]]);
+    assert.equal(consumer.lag("t", 0), 2);
+    await consumer.poll();
+    await consumer.poll();
+    assert.equal(consumer.lag("t", 0), 0);
+    // An empty answer says the partition is caught up; a new record shows at the next fetch.
+    assert.deepEqual(await consumer.poll({ maxWaitMs: 10 }), []);
+    assert.equal(consumer.lag("t", 0), 0);
+    await producer.send({ topic: "t", messages: [{ value: "v3" }, { value: "v4" }] });
+    assert.equal(consumer.lag("t", 0), 0, "not fetched yet");
+    await consumer.seek({ topic: "t", partition: 0, offset: 1 });
+    assert.equal(consumer.lag("t", 0), undefined, "a seek forgets it");
+    assert.deepEqual(values(await consumer.poll()).length, 1);
+    assert.equal(consumer.lag("t", 0), 3);
+    // At the end: an answer without records makes it known (0).
+    await consumer.seek({ topic: "t", partition: 0, offset: 5 });
+    assert.deepEqual(await consumer.poll({ maxWaitMs: 10 }), []);
+    assert.equal(consumer.lag("t", 0), 0);
+    await consumer.close();
+  });
+});
+
+Deno.test("Consumer.pause: a paused partition is not fetched, records fetched before are held back until resume, and the fetch order rotates", async () => {
+  await withTopic(2, async (client, producer) => {
+    for (let i = 0; i < 3; i++) {
+      await producer.send({ topic: "t", messages: [{ value: `a${i}`, partition: 0 }] });
+      await producer.send({ topic: "t", messages: [{ value: `b${i}`, partition: 1 }] });
+    }
+    const consumer = new Consumer(client, { maxPartitionBytes: 1 });
+    await consumer.assign([
+      { topic: "t", partition: 0, offset: 0 },
+      { topic: "t", partition: 1, offset: 0 },
+    ]);
+    // One batch per answer (the first partition's, over the budget): the partition served
+    // longest ago goes first, so the two take turns rather than 0 to its end first.
+    const first = values(await consumer.poll());
+    assert.deepEqual(first, [[0, 0, "a0"]]);
+    assert.deepEqual(values(await consumer.poll()), [[1, 0, "b0"]]);
+    // The fetch in flight asks for partition 0: its records are held back once paused.
+    consumer.pause([{ topic: "t", partition: 0 }, { topic: "t", partition: 7 }]);
+    assert.deepEqual(consumer.paused(), [{ topic: "t", partition: 0 }]);
+    const seen: Array<Array<string | number>> = [];
+    for (let i = 0; i < 4; i++) seen.push(...values(await consumer.poll({ maxWaitMs: 20 })));
+    assert.deepEqual(seen, [[1, 1, "b1"], [1, 2, "b2"]]);
+    assert.equal(consumer.assignment().find((p) => p.partition === 0)?.offset, 1);
+    consumer.resume([{ topic: "t", partition: 0 }]);
+    assert.deepEqual(consumer.paused(), []);
+    const rest: Array<Array<string | number>> = [];
+    for (let i = 0; i < 4 && rest.length < 2; i++) {
+      rest.push(...values(await consumer.poll({ maxWaitMs: 20 })));
+    }
+    assert.deepEqual(rest, [[0, 1, "a1"], [0, 2, "a2"]]);
+    await consumer.close();
+  });
+});

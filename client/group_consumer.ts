@@ -409,6 +409,47 @@ export class GroupConsumer {
   }
 
   /**
+   * How many records of an assigned partition lie on the broker past this member's position,
+   * by the last fetch answer (Java's `Consumer.currentLag`).
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @returns The lag, or `undefined` when unknown (no fetch answered for it yet).
+   */
+  lag(topic: string, partition: number): number | undefined {
+    return this.#consumer.lag(topic, partition);
+  }
+
+  /**
+   * Stops fetching assigned partitions (Java's `Consumer.pause`): polls return none of their
+   * records until {@linkcode GroupConsumer.resume}. A rebalance that takes a partition away
+   * forgets its pause.
+   *
+   * @param partitions Topic and partition of each.
+   */
+  pause(partitions: Array<{ topic: string; partition: number }>): void {
+    this.#consumer.pause(partitions);
+  }
+
+  /**
+   * Fetches paused partitions again (Java's `Consumer.resume`).
+   *
+   * @param partitions Topic and partition of each.
+   */
+  resume(partitions: Array<{ topic: string; partition: number }>): void {
+    this.#consumer.resume(partitions);
+  }
+
+  /**
+   * The paused partitions.
+   *
+   * @returns Topic and partition of each.
+   */
+  paused(): Array<{ topic: string; partition: number }> {
+    return this.#consumer.paused();
+  }
+
+  /**
    * Moves the position of an assigned partition; the next poll reads from `offset`.
    *
    * @param topic Topic.

@@ -112,6 +112,23 @@ export interface StreamsConfig {
    * application's own). Default: none.
    */
   applicationServer?: string;
+  /**
+   * `max.task.idle.ms`, for a task that reads more than one topic (a join, a merge): such a
+   * task processes its buffered records lowest timestamp first, and waits while one of its
+   * partitions has nothing buffered but records on the broker (known from the last fetch's
+   * high watermark); with `0` (default) it then goes on at once for a partition known to be
+   * caught up, with more it waits that long for new records there; `-1` never waits (whatever
+   * is buffered is processed, maybe out of timestamp order).
+   */
+  maxTaskIdleMs?: number;
+  /**
+   * `buffered.records.per.partition` (default 1000), for a task that reads more than one
+   * topic: when more records of one of its partitions are buffered (waiting for another
+   * partition's), that partition is paused in the consumer (not fetched) until they drain
+   * back to this many. The buffer holds at most this many plus one fetch's worth per
+   * partition.
+   */
+  bufferedRecordsPerPartition?: number;
   /** Called once with the error that stopped processing (the instance is then in `ERROR`). */
   onError?: (error: unknown) => void;
   /** Where warnings go (a skipped record, a processor's failed `close`). Default
@@ -123,6 +140,9 @@ export interface StreamsConfig {
 export interface StreamsMetrics {
   /** Input records processed. */
   processed: number;
+  /** Input records fetched and waiting in the queues of tasks that read several topics (at
+   * most `bufferedRecordsPerPartition` plus one fetch's worth per partition). */
+  buffered: number;
   /** Records dropped: late for a closed window, without a key where one is needed, or
    * skipped because they do not deserialize. */
   dropped: number;
@@ -260,6 +280,8 @@ export class KafkaStreams {
   /** Bumped when processing restarts from the committed offsets (records in hand are stale). */
   #epoch = 0;
   #byTopic = new Map<string, Task[]>();
+  /** The tasks that read more than one topic (timestamp-synchronised). */
+  #grouped: Task[] = [];
   #pending = new Map<string, ProducerMessage[]>();
   /** Output sends not yet acknowledged, oldest first. */
   #unacked: Array<{ sent: Promise<unknown>; count: number }> = [];
@@ -319,6 +341,16 @@ export class KafkaStreams {
       throw new RangeError(`streams: invalid numStandbyReplicas ${config.numStandbyReplicas}`);
     }
     if (config.applicationServer !== undefined) parseHost(config.applicationServer);
+    const maxTaskIdleMs = config.maxTaskIdleMs ?? 0;
+    if (!Number.isSafeInteger(maxTaskIdleMs) || maxTaskIdleMs < -1) {
+      throw new RangeError(`streams: invalid maxTaskIdleMs ${config.maxTaskIdleMs} (-1 or >= 0)`);
+    }
+    const bufferedRecordsPerPartition = config.bufferedRecordsPerPartition ?? 1000;
+    if (!Number.isSafeInteger(bufferedRecordsPerPartition) || bufferedRecordsPerPartition < 1) {
+      throw new RangeError(
+        `streams: invalid bufferedRecordsPerPartition ${config.bufferedRecordsPerPartition} (>= 1)`,
+      );
+    }
     this.#config = config;
     this.applicationId = config.applicationId;
     this.#graph = topologyGraph(topology);
@@ -332,6 +364,8 @@ export class KafkaStreams {
       config,
       applicationId: config.applicationId,
       stateDir: config.stateDir ?? `${tempDir()}/sluice-streams`,
+      maxTaskIdleMs,
+      bufferedRecordsPerPartition,
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName: (topic) => this.#topicName(topic),
@@ -400,6 +434,7 @@ export class KafkaStreams {
   metrics(): StreamsMetrics {
     return {
       processed: this.#processed,
+      buffered: this.#grouped.reduce((n, task) => n + task.group!.buffered, 0),
       dropped: this.#rt.dropped,
       commits: this.#commits,
       restored: this.#restored,
@@ -482,6 +517,16 @@ export class KafkaStreams {
           if (this.#failed) return;
           if (this.#state === "RUNNING") this.#setState("REBALANCING");
           await this.#commit();
+          // Buffered records lie past the committed offsets: they are fetched again.
+          for (const task of this.#tasks.values()) {
+            const group = task.group;
+            if (group === undefined) continue;
+            const paused = group.paused;
+            if (paused.length > 0) {
+              this.#consumer.resume(paused.map((topic) => ({ topic, partition: task.partition })));
+            }
+            group.clear();
+          }
           for (const [id, task] of this.#tasks) this.#suspended.set(id, task);
           this.#tasks.clear();
         },
@@ -626,6 +671,10 @@ export class KafkaStreams {
           await this.#punctuateWallClock();
           await this.#commitIfDue();
         }
+        // Tasks of several topics: their buffered records, lowest timestamp first.
+        if (this.#grouped.length > 0 && !signal.aborted && this.#epoch === epoch) {
+          await this.#processGroups(epoch, signal);
+        }
         await this.#punctuateWallClock();
         // Also after an empty poll: with exactly-once, what a sub-topology wrote to a
         // repartition topic is invisible to the next one (read committed) until committed.
@@ -668,29 +717,87 @@ export class KafkaStreams {
     await this.#throttle();
   }
 
-  /** How long a poll may wait: `pollMs`, less when a wall-clock punctuator is due sooner. */
+  /**
+   * Processes the buffered records of the tasks that read several topics, after telling each
+   * task's partition group what the last fetch said of its partitions' lags; in slices, as
+   * fetched records are.
+   */
+  async #processGroups(epoch: number, signal: AbortSignal): Promise<void> {
+    for (const task of this.#grouped) {
+      for (const t of task.sub.sourceTopics) {
+        const topic = this.#topicName(t);
+        task.group!.setLag(topic, this.#consumer.lag(topic, task.partition));
+      }
+    }
+    let turn = Date.now();
+    while (!signal.aborted && this.#epoch === epoch) {
+      const now = Date.now();
+      let n = 0;
+      for (const task of this.#grouped) {
+        const group = task.group!;
+        if (group.buffered === 0) continue;
+        n += task.processReady(now, SLICE);
+        const resumed = group.takeResumed();
+        if (resumed.length > 0) {
+          this.#consumer.resume(resumed.map((topic) => ({ topic, partition: task.partition })));
+        }
+      }
+      if (n === 0) return;
+      this.#processed += n;
+      this.#processedSinceCommit += n;
+      this.#flushOutputs();
+      await this.#throttle();
+      if (this.#epoch !== epoch) return;
+      await this.#punctuateWallClock();
+      await this.#commitIfDue();
+      if (Date.now() - turn >= 50) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        turn = Date.now();
+      }
+    }
+  }
+
+  /** How long a poll may wait: `pollMs`, less when a wall-clock punctuator is due sooner or a
+   * task stops waiting for an idle partition sooner (`maxTaskIdleMs`). */
   #pollWait(): number {
     const pollMs = this.#config.pollMs ?? 100;
+    const now = Date.now();
     let next = Infinity;
     for (const task of this.#tasks.values()) {
       const t = task.nextWallClockPunctuation;
       if (t < next) next = t;
+      // Only a task with records waiting for an idle partition: a deadline already passed
+      // means it waits for a fetch (a lag), which the poll brings.
+      const group = task.group;
+      if (group !== undefined && group.buffered > 0) {
+        const idle = group.nextIdleDeadline;
+        if (idle > now && idle < next) next = idle;
+      }
     }
-    return Math.max(0, Math.min(pollMs, next - Date.now()));
+    return Math.max(0, Math.min(pollMs, next - now));
   }
 
-  /** Processes `records[start, end)`. */
+  /** Processes `records[start, end)`: a task of one topic at once, in fetch order; a task of
+   * several buffers them ({@linkcode KafkaStreams.#processGroups} processes them). */
   #process(records: ConsumerRecord[], start: number, end: number): void {
+    let buffered = 0;
     // A fetch returns each partition's records together: one task lookup per run of them.
     for (let from = start; from < end;) {
       const { topic, partition } = records[from];
       let to = from + 1;
       while (to < end && records[to].partition === partition && records[to].topic === topic) to++;
-      this.#byTopic.get(topic)?.[partition]?.processRun(records, from, to);
+      const task = this.#byTopic.get(topic)?.[partition];
+      if (task?.group === undefined) {
+        task?.processRun(records, from, to);
+      } else {
+        // Over `bufferedRecordsPerPartition`: not fetched until it drains back.
+        if (task.group.add(records, from, to)) this.#consumer.pause([{ topic, partition }]);
+        buffered += to - from;
+      }
       from = to;
     }
-    this.#processed += end - start;
-    this.#processedSinceCommit += end - start;
+    this.#processed += end - start - buffered;
+    this.#processedSinceCommit += end - start - buffered;
   }
 
   /** Starts a transaction if none is open (exactly-once). */
@@ -858,9 +965,13 @@ export class KafkaStreams {
       await this.#producer.abortTransaction().catch(() => {});
     }
     for (const task of [...this.#tasks.values(), ...this.#suspended.values()]) task.close();
+    // The new tasks buffer nothing yet: every partition is fetched again.
+    const paused = this.#consumer?.paused() ?? [];
+    if (paused.length > 0) this.#consumer.resume(paused);
     this.#tasks.clear();
     this.#suspended.clear();
     this.#byTopic.clear();
+    this.#grouped = [];
     this.#pending.clear();
     this.#unacked = [];
     this.#unackedRecords = 0;
@@ -916,6 +1027,7 @@ export class KafkaStreams {
     await this.#assignStandbys();
     if (!changed) return;
     this.#byTopic.clear();
+    this.#grouped = [...this.#tasks.values()].filter((t) => t.group !== undefined);
     for (const task of this.#tasks.values()) {
       for (const t of task.sub.sourceTopics) {
         const name = this.#topicName(t);
@@ -1255,6 +1367,7 @@ export class KafkaStreams {
       this.#byTopic.clear();
       if (this.#failed) this.#standby?.drop();
       else await this.#standby?.close();
+      this.#grouped = [];
       if (this.#ownClient) await this.#client?.close();
     }
   }

@@ -11,6 +11,7 @@ import type { ProducerMessage } from "../client/producer.ts";
 import type { RecordHeader } from "../client/records.ts";
 import type { Forward, GraphBuilder, NodeDef, Rec, Subtopology, TaskContext } from "./graph.ts";
 import type { Serde } from "./serdes.ts";
+import { PartitionGroup } from "./partition_group.ts";
 import { BytesStore } from "./stores.ts";
 
 /** The serdes a task falls back on. */
@@ -57,6 +58,12 @@ export class Task implements TaskContext {
   readonly offsets = new Map<string, number>();
   /** A processor asked for a commit ({@linkcode Task.requestCommit}). */
   commitRequested = false;
+  /**
+   * The queues of a task that reads more than one topic, processed in timestamp order
+   * ({@linkcode Task.processReady}); `undefined` for a task of one topic, whose records are
+   * processed as fetched ({@linkcode Task.processRun}).
+   */
+  readonly group: PartitionGroup | undefined;
   /** The input record being processed; `undefined` between records and in punctuators. */
   currentRecord: ConsumerRecord | undefined;
   #runtime: Runtime;
@@ -72,6 +79,13 @@ export class Task implements TaskContext {
     this.sub = sub;
     this.partition = partition;
     this.taskId = `${sub.id}_${partition}`;
+    this.group = sub.sourceTopics.length > 1
+      ? new PartitionGroup(
+        sub.sourceTopics.map((t) => runtime.topicName(t)),
+        runtime.maxTaskIdleMs,
+        runtime.bufferedRecordsPerPartition,
+      )
+      : undefined;
     for (const name of sub.stores) {
       const def = runtime.graph.stores.get(name)!;
       const dir = def.persistent && runtime.stateDir !== undefined
@@ -160,6 +174,57 @@ export class Task implements TaskContext {
     }
     // Skipped records are committed past too (Kafka commits the consumer's position).
     this.offsets.set(topic, records[to - 1].offset + 1);
+  }
+
+  /**
+   * Processes buffered records, the lowest timestamp first, while the partition group is ready
+   * at `now` (Kafka's `StreamTask.process` with `isProcessable`), at most `max` of them.
+   *
+   * @param now Wall-clock time.
+   * @param max Most records to process.
+   * @returns How many were processed.
+   */
+  processReady(now: number, max: number): number {
+    const group = this.group!;
+    let n = 0;
+    // The last record of each topic processed (its offset is committed once the loop is done:
+    // a record that throws leaves the offsets where they were, as in processRun).
+    let lastTopic: string | undefined;
+    let lastOffset = 0;
+    try {
+      while (n < max && group.buffered > 0 && group.readyToProcess(now)) {
+        const r = group.next()!;
+        n++;
+        if (r.topic !== lastTopic) {
+          if (lastTopic !== undefined) this.offsets.set(lastTopic, lastOffset);
+          lastTopic = r.topic;
+        }
+        const source = this.sources.get(r.topic)!;
+        this.currentRecord = r;
+        let rec: Rec;
+        try {
+          rec = source.deserialize(r);
+        } catch (e) {
+          // Throws unless the handler says to continue; a skipped record is committed past
+          // (Kafka commits the consumer's position) and moves no time.
+          this.#runtime.deserializationFailed(this, source.node, r, e);
+          lastOffset = r.offset + 1;
+          continue;
+        }
+        const time = r.timestamp > this.streamTime ? r.timestamp : this.streamTime;
+        this.streamTime = time;
+        source.process(rec);
+        lastOffset = r.offset + 1;
+        if (this.#nextStreamPunctuation <= time) {
+          this.currentRecord = undefined;
+          this.#punctuate("STREAM_TIME", time);
+        }
+      }
+      if (lastTopic !== undefined) this.offsets.set(lastTopic, lastOffset);
+    } finally {
+      this.currentRecord = undefined;
+    }
+    return n;
   }
 
   schedule(
@@ -335,6 +400,11 @@ export interface Runtime {
   readonly applicationId: string;
   /** Where persistent stores live; `undefined` keeps every store in memory. */
   readonly stateDir: string | undefined;
+  /** `max.task.idle.ms` of tasks that read more than one partition. */
+  readonly maxTaskIdleMs: number;
+  /** `buffered.records.per.partition` of tasks that read more than one partition (`Infinity`:
+   * no bound). */
+  readonly bufferedRecordsPerPartition: number;
   dropped: number;
   send(topic: string, message: ProducerMessage): void;
   topicName(topic: string): string;

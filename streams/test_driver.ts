@@ -69,6 +69,13 @@ export interface TestDriverConfig {
   deserializationExceptionHandler?: DeserializationExceptionHandlerConfig;
   /** Where warnings go. Default `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * As `StreamsConfig.maxTaskIdleMs`: how long a task that reads several topics waits for an
+   * input topic with nothing buffered and nothing left to fetch (records written with
+   * {@linkcode TestInputTopic.produce} and not yet {@linkcode TopologyTestDriver.poll}ed are
+   * on the broker: the task waits for them). Default 0; -1 never waits.
+   */
+  maxTaskIdleMs?: number;
 }
 
 /** A record of a store's changelog (serialized key and value; a `null` value deletes). */
@@ -104,6 +111,8 @@ export class TopologyTestDriver {
   #byTopic = new Map<string, Task>();
   #outputs = new Map<string, ProducerMessage[]>();
   #queue: Array<[string, ProducerMessage]> = [];
+  /** Records written to input topics and not fetched yet ({@linkcode TestInputTopic.produce}). */
+  #unfetched = new Map<string, ProducerMessage[]>();
   #offsets = new Map<string, number>();
   #draining = false;
   #config: TestDriverConfig;
@@ -170,11 +179,19 @@ export class TopologyTestDriver {
       this.#deserializationErrors++;
       this.#rt.dropped++;
     });
+    const maxTaskIdleMs = config.maxTaskIdleMs ?? 0;
+    if (!Number.isSafeInteger(maxTaskIdleMs) || maxTaskIdleMs < -1) {
+      throw new RangeError(
+        `test driver: invalid maxTaskIdleMs ${config.maxTaskIdleMs} (-1 or >= 0)`,
+      );
+    }
     this.#rt = {
       graph,
       config,
       applicationId,
       stateDir: config.stateDir,
+      maxTaskIdleMs,
+      bufferedRecordsPerPartition: Infinity,
       dropped: 0,
       send: (topic, message) => this.#send(topic, message),
       topicName,
@@ -288,6 +305,8 @@ export class TopologyTestDriver {
     try {
       for (const task of this.#tasks) task.punctuateWallClock(this.#clock);
       this.#drain();
+      // Then what became processable (an idle partition waited `maxTaskIdleMs`).
+      this.#processReady();
     } finally {
       this.#queue.length = 0;
       this.#draining = false;
@@ -329,20 +348,75 @@ export class TopologyTestDriver {
   #drain(): void {
     for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
       const [t, m] = next;
-      const task = this.#byTopic.get(t);
-      if (task === undefined) throw new Error(`test driver: no source reads topic ${t}`);
-      const offset = this.#offsets.get(t) ?? 0;
-      this.#offsets.set(t, offset + 1);
-      const record: ConsumerRecord = {
-        topic: t,
-        partition: 0,
-        offset,
-        timestamp: m.timestamp ?? 0,
-        key: m.key as Uint8Array | null,
-        value: m.value as Uint8Array | null,
-        headers: (m.headers ?? []) as RecordHeader[],
-      };
-      task.process(record);
+      const task = this.#fetched(t, m);
+      if (task.group !== undefined) this.#processReady(task);
+    }
+  }
+
+  /** Hands a fetched record to its task: processed at once by a task of one topic, buffered
+   * by a task of several. */
+  #fetched(t: string, m: ProducerMessage): Task {
+    const task = this.#byTopic.get(t);
+    if (task === undefined) throw new Error(`test driver: no source reads topic ${t}`);
+    const offset = this.#offsets.get(t) ?? 0;
+    this.#offsets.set(t, offset + 1);
+    const record: ConsumerRecord = {
+      topic: t,
+      partition: 0,
+      offset,
+      timestamp: m.timestamp ?? 0,
+      key: m.key as Uint8Array | null,
+      value: m.value as Uint8Array | null,
+      headers: (m.headers ?? []) as RecordHeader[],
+    };
+    if (task.group === undefined) task.process(record);
+    else task.group.add([record], 0, 1);
+    return task;
+  }
+
+  /** Processes the buffered records of tasks of several topics (one task, or all) that are
+   * ready at the mock wall-clock time; an input topic's lag is its records not fetched. */
+  #processReady(only?: Task): void {
+    for (const task of only === undefined ? this.#tasks : [only]) {
+      const group = task.group;
+      if (group === undefined) continue;
+      for (const t of task.sub.sourceTopics) {
+        const topic = this.#rt.topicName(t);
+        group.setLag(topic, this.#unfetched.get(topic)?.length ?? 0);
+      }
+      task.processReady(this.#clock, Infinity);
+    }
+  }
+
+  /**
+   * Fetches records written with {@linkcode TestInputTopic.produce}, as one poll of the
+   * consumer: up to `limits[topic]` records of each topic (default: all) are handed to their
+   * tasks, then what is processable runs (a task reading several topics takes the lowest
+   * timestamp first, and waits for a topic with nothing buffered and records left to fetch, or
+   * for `maxTaskIdleMs`).
+   *
+   * @param limits Most records to fetch per topic; a topic not named fetches all its records
+   *   unless `limits` is given, then none.
+   * @throws {Error} If a record's processing throws, or a topic has no source.
+   */
+  poll(limits?: Record<string, number>): void {
+    if (this.#draining) throw new Error("test driver: poll from inside processing");
+    this.#draining = true;
+    try {
+      for (const [topic, list] of this.#unfetched) {
+        const n = limits === undefined ? list.length : Math.min(list.length, limits[topic] ?? 0);
+        if (!Number.isSafeInteger(n) || n < 0) {
+          throw new RangeError(`test driver: poll limit ${limits?.[topic]} for ${topic}`);
+        }
+        for (const m of list.splice(0, n)) this.#fetched(topic, m);
+        if (list.length === 0) this.#unfetched.delete(topic);
+      }
+      this.#drain();
+      this.#processReady();
+      this.#drain();
+    } finally {
+      this.#queue.length = 0;
+      this.#draining = false;
     }
   }
 
@@ -370,6 +444,19 @@ export class TopologyTestDriver {
     };
     return {
       pipeInput: pipe,
+      produce: (key, value, timestamp) => {
+        if (!this.#byTopic.has(topic)) {
+          throw new Error(`test driver: no source reads topic ${topic}`);
+        }
+        if (timestamp !== undefined) time = timestamp;
+        let list = this.#unfetched.get(topic);
+        if (list === undefined) this.#unfetched.set(topic, list = []);
+        list.push({
+          key: keySerde.serialize(key),
+          value: valueSerde.serialize(value),
+          timestamp: time,
+        });
+      },
       pipeValueList: (values, timestamp) => {
         for (const v of values) pipe(null, v, timestamp);
       },
@@ -467,6 +554,17 @@ export interface TestInputTopic<K, V> {
    * @param timestamp Timestamp (default: the previous record's, starting at 0).
    */
   pipeInput(key: K | null, value: V | null, timestamp?: number): void;
+  /**
+   * Writes one record to the topic without fetching it: it waits on the simulated broker (the
+   * topic has lag) until {@linkcode TopologyTestDriver.poll} fetches it. With it, records of
+   * several topics of one task can arrive in another order than their timestamps'.
+   *
+   * @param key The key.
+   * @param value The value.
+   * @param timestamp The record time (default: the last given, else 0).
+   * @throws {Error} If no source reads the topic.
+   */
+  produce(key: K | null, value: V | null, timestamp?: number): void;
   /**
    * Pipes values with `null` keys.
    *

@@ -1014,6 +1014,16 @@ export class KStream<K, V> {
     const node = this.#b.add("KSTREAM-JOIN", [input.#node], (ctx, forward) => {
       const get = t.getter(ctx);
       return (rec) => {
+        // KIP-962 (Kafka 3.7): a left join forwards a record without a key, unjoined.
+        if (left && rec.key === null && rec.value !== null) {
+          forward({
+            key: null,
+            value: joiner(rec.value as V, null as VO),
+            timestamp: rec.timestamp,
+            headers: rec.headers,
+          });
+          return;
+        }
         if (rec.key === null || rec.value === null) return ctx.dropRecord("join without key");
         const found = get(rec.key) as VO | null;
         if (found === null && !left) return;
@@ -1139,6 +1149,17 @@ export class KStream<K, V> {
         // not kept (the store skips the write) but still joins with what the other side's
         // store holds.
         return (rec: Rec) => {
+          // KIP-962 (Kafka 3.7): a kept side forwards a record without a key at once, unjoined
+          // (it can never match).
+          if (keeps && rec.key === null && rec.value !== null) {
+            forward({
+              key: null,
+              value: isLeft ? joinOf(rec.value, null) : joinOf(null, rec.value),
+              timestamp: rec.timestamp,
+              headers: rec.headers,
+            });
+            return;
+          }
           if (rec.key === null || rec.value === null) return ctx.dropRecord("join without key");
           const ts = rec.timestamp;
           const kb = ks.serialize(rec.key as K)!;

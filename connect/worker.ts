@@ -23,7 +23,7 @@ import {
 } from "./api.ts";
 import { type ConfigDef, ConfigError, parseConfig, withPrefix } from "./config.ts";
 import { type Converter, CONVERTER_CLASSES, createConverter } from "./converters.ts";
-import type { SinkRecord, SourceRecord } from "./data.ts";
+import type { ConnectRecord, SinkRecord, SourceRecord } from "./data.ts";
 import {
   DeadLetterQueueReporter,
   type ErrorContext,
@@ -256,6 +256,22 @@ function runStages<S>(
   return s;
 }
 
+/** The transforms as record stages: each replaces the work's record, or drops it (`null`). */
+function transformRecordStages<W extends { record: ConnectRecord }>(
+  transforms: TransformStage[],
+): RecordStage<W>[] {
+  return transforms.map((t) => ({
+    stage: "TRANSFORMATION",
+    className: t.className,
+    run: (w) => {
+      const r = applyStage<W["record"]>(t, w.record);
+      if (r === null) return null;
+      w.record = r;
+      return w;
+    },
+  }));
+}
+
 /** A running connector instance. */
 class WorkerConnector {
   readonly connector: Connector;
@@ -415,16 +431,7 @@ class WorkerSourceTask extends WorkerTask<SourceTask> {
   #lastFlush = Date.now();
   /** Transforms, then key and value conversion (Kafka's order for sources). */
   #stages: RecordStage<SourceWork>[] = [
-    ...this.transforms.map((t): RecordStage<SourceWork> => ({
-      stage: "TRANSFORMATION",
-      className: t.className,
-      run: (w) => {
-        const r = applyStage(t, w.record);
-        if (r === null) return null;
-        w.record = r;
-        return w;
-      },
-    })),
+    ...transformRecordStages<SourceWork>(this.transforms),
     {
       stage: "KEY_CONVERTER",
       className: this.keyConverterClass,
@@ -603,16 +610,7 @@ class WorkerSinkTask extends WorkerTask<SinkTask> {
         return w;
       },
     },
-    ...this.transforms.map((t): RecordStage<SinkWork> => ({
-      stage: "TRANSFORMATION",
-      className: t.className,
-      run: (w) => {
-        const r = applyStage(t, w.record);
-        if (r === null) return null;
-        w.record = r;
-        return w;
-      },
-    })),
+    ...transformRecordStages<SinkWork>(this.transforms),
   ];
 
   /** The topics matching `topics.regex` now (internal topics left out, as Java's consumer). */

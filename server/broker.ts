@@ -13,7 +13,13 @@ import { Reader } from "../protocol/primitives.ts";
 import { RequestHeader, requestHeaderVersion } from "../protocol/messages/headers.ts";
 import { encodeResponseFrame } from "../protocol/framing.ts";
 import { ApiKey } from "../protocol/api_keys.ts";
-import { type ApiHandler, type BrokerContext, errorCodeOf, type RequestContext } from "./api.ts";
+import {
+  type ApiHandler,
+  type BrokerContext,
+  clipMessage,
+  errorCodeOf,
+  type RequestContext,
+} from "./api.ts";
 import { API_TABLE, type ApiEntry } from "./apis/table.ts";
 import { apiVersions, apiVersionsFallback } from "./apis/api_versions.ts";
 import { AppendWaiters } from "./append_waiters.ts";
@@ -1405,7 +1411,8 @@ export class Broker {
         if (e instanceof CloseConnection) throw e;
         this.#ctx.metrics!.recordError(api.key, api.name);
         const code = errorCodeOf(e);
-        const message = e instanceof Error ? e.message : String(e);
+        // a protocol string holds at most 32767 bytes; a message may quote the request's input
+        const message = clipMessage(e instanceof Error ? e.message : String(e));
         const line = `${api.name} v${version} (correlation id ${correlationId}) failed with ${
           errorName(code)
         }: ${message}`;

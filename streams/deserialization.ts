@@ -70,7 +70,7 @@ export function deserializationHandler(
   config: DeserializationExceptionHandlerConfig | undefined,
   warn: (message: string) => void,
   skipped: () => void,
-): (context: DeserializationErrorContext, record: ConsumerRecord, error: unknown) => void {
+): (task: { taskId: string }, node: string, record: ConsumerRecord, error: unknown) => void {
   const handler = config ?? "logAndFail";
   if (handler !== "logAndFail" && handler !== "logAndContinue" && typeof handler !== "function") {
     throw new RangeError(
@@ -78,7 +78,15 @@ export function deserializationHandler(
         "(logAndFail, logAndContinue or a function)",
     );
   }
-  return (context, record, error) => {
+  return (task, node, record, error) => {
+    const context: DeserializationErrorContext = {
+      taskId: task.taskId,
+      sourceNodeName: node,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+    };
     const where = `task ${context.taskId}: record ${context.topic}-${context.partition}` +
       ` offset ${context.offset}`;
     const detail = error instanceof Error ? error.message : String(error);

@@ -371,19 +371,7 @@ export class KafkaStreams {
       topicName: (topic) => this.#topicName(topic),
       now: () => Date.now(),
       warn,
-      deserializationFailed: (task, node, r, error) =>
-        handle(
-          {
-            taskId: task.taskId,
-            sourceNodeName: node,
-            topic: r.topic,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: r.timestamp,
-          },
-          r,
-          error,
-        ),
+      deserializationFailed: handle,
       punctuated: () => {
         this.#punctuations++;
         this.#commitNeeded = true;

@@ -197,19 +197,7 @@ export class TopologyTestDriver {
       topicName,
       now: () => this.#clock,
       warn,
-      deserializationFailed: (task, node, r, error) =>
-        handle(
-          {
-            taskId: task.taskId,
-            sourceNodeName: node,
-            topic: r.topic,
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: r.timestamp,
-          },
-          r,
-          error,
-        ),
+      deserializationFailed: handle,
       punctuated: () => this.#punctuations++,
     };
     for (const sub of graph.subtopologies() as Subtopology[]) {

@@ -18,7 +18,7 @@ import {
   createAlterClientQuotasResponseEntryData,
 } from "../../protocol/messages/alter_client_quotas.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
-import { type ApiHandler, defineApi } from "../api.ts";
+import { type ApiHandler, clipMessage, defineApi } from "../api.ts";
 import { ACCESS, authorize } from "../security/access.ts";
 import {
   CLIENT_ID,
@@ -114,7 +114,7 @@ export const alterClientQuotas: ApiHandler = defineApi<
       entries: req.entries.map((e, i) =>
         createAlterClientQuotasResponseEntryData({
           errorCode: errors[i]?.[0] ?? 0,
-          errorMessage: errors[i]?.[1] ?? null,
+          errorMessage: errors[i] ? clipMessage(errors[i][1]) : null,
           entity: e.entity.map((c) => createAlterClientQuotasResponseEntityData(c)),
         })
       ),

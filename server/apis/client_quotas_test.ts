@@ -16,7 +16,7 @@ import {
   type DescribeClientQuotasResponse,
 } from "../../protocol/messages/describe_client_quotas.ts";
 import { startBroker } from "../../tests/harness.ts";
-import type { BrokerContext, RequestContext } from "../api.ts";
+import { type BrokerContext, MAX_ERROR_MESSAGE_LENGTH, type RequestContext } from "../api.ts";
 import { createLogger } from "../logger.ts";
 import { ClientQuotaManager, ClientQuotaStore } from "../quotas.ts";
 import { AclOperation, AclPermissionType, PatternType, ResourceType } from "../security/acl.ts";
@@ -218,6 +218,22 @@ Deno.test({
       ]);
       // only the valid entry was stored
       assertEquals(keys(await admin.describeClientQuotas([])), ["user=ok"]);
+      // a message quoting 32,760 bytes of input is cut, so the answer can be encoded (the
+      // fuzzer's bitflip of an entity type made one 32,803 bytes long: no answer at all)
+      const long = "g".repeat(32_760);
+      const [cut] = await admin.alterClientQuotas([{ entity: { [long]: "x" }, ops: { [P]: 1 } }]);
+      assertEquals(cut.errorCode, ErrorCode.INVALID_REQUEST);
+      assertEquals(cut.errorMessage?.length, MAX_ERROR_MESSAGE_LENGTH);
+      assertEquals(cut.errorMessage?.startsWith("Unhandled client quota entity type: ggg"), true);
+      await rejects(
+        admin.describeClientQuotas([
+          { entityType: long, match: "any" },
+          { entityType: long, match: "default" },
+        ]),
+        (e) =>
+          e instanceof KafkaError && e.code === ErrorCode.INVALID_REQUEST &&
+          e.message.includes("Duplicate ggg"),
+      );
       // a user named twice in one entity (raw request: the admin client takes a record)
       const raw = await alterRaw(memoryBroker(), {
         entity: [{ entityType: "user", entityName: "a" }, { entityType: "user", entityName: "b" }],

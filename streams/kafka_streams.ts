@@ -162,6 +162,8 @@ export interface StreamsMetrics {
   standbyUpdated: number;
   /** Changelog position of each store of each standby task. */
   standbyPositions: Record<string, Record<string, number>>;
+  /** Active tasks whose stores became this instance's standby copy when they moved away. */
+  standbyHandedOver: number;
 }
 
 /** A changelog partition (Kafka's `TopicPartition`). */
@@ -429,6 +431,7 @@ export class KafkaStreams {
       standbyTasks: this.#standby?.ids() ?? [],
       standbyUpdated: this.#standby?.updated ?? 0,
       standbyPositions: this.#standby?.positions() ?? {},
+      standbyHandedOver: this.#standby?.handedOver ?? 0,
       deserializationErrors: this.#deserializationErrors,
       punctuations: this.#punctuations,
       tasks: [...this.#tasks.keys()].sort(),
@@ -1010,7 +1013,22 @@ export class KafkaStreams {
       created.push(task);
       this.#tasks.set(id, task);
     }
-    for (const task of this.#suspended.values()) task.close();
+    // A task moved away whose standby stays here: its stores become the copy (Kafka converts the
+    // suspended active into the standby), reading on from the changelog offset its last commit
+    // wrote up to, not from offset 0. Suspended tasks were committed by the revocation (under
+    // exactly-once their positions stop at committed writes); one that failed to commit was
+    // dropped with its state (#abandon), never handed over.
+    const standbys = new Set(
+      decodeAssignmentInfo(this.#consumer.assignmentUserData())?.standby ?? [],
+    );
+    for (const [id, task] of this.#suspended) {
+      if (standbys.has(id) && task.stores.size > 0) {
+        const stores = new Map(task.stores);
+        task.stores.clear();
+        this.#standby.adopt(id, task.partition, stores);
+      }
+      task.close();
+    }
     this.#suspended.clear();
     await this.#assignStandbys();
     if (!changed) return;

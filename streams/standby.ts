@@ -2,10 +2,11 @@
 /**
  * Standby tasks (Kafka's `StandbyTask`, `num.standby.replicas`): copies of other members'
  * stateful tasks, kept by reading the tasks' changelog partitions continuously with a consumer of
- * their own (`assign()`, no group), read committed under exactly-once. A copy keeps its changelog
- * position: in memory for an in-memory store, in the store's on-disk checkpoint for a persistent
- * one (written every commit interval and when the copy is dropped), so when the task becomes
- * active here it is restored only from that position.
+ * their own (`assign()`, no group), read committed under exactly-once. A copy (new, or an active
+ * task's committed stores handed over when the task moved away) keeps its changelog position: in
+ * memory for an in-memory store, in the store's on-disk checkpoint for a persistent one (written
+ * every commit interval and when the copy is dropped), so when the task becomes active here it is
+ * restored only from that position.
  *
  * @module
  */
@@ -67,8 +68,11 @@ export class StandbyTasks {
   /** Changelog partition (`topic\0partition`) -> store. */
   #byPartition = new Map<string, BytesStore>();
   #lastCheckpoint = Date.now();
+  #adopted = false;
   /** Changelog records applied to standby copies. */
   updated = 0;
+  /** Active tasks' stores handed over to become copies. */
+  handedOver = 0;
 
   constructor(client: Client, options: StandbyOptions) {
     this.#client = client;
@@ -115,6 +119,26 @@ export class StandbyTasks {
   }
 
   /**
+   * Takes a closing active task's stores as this instance's copy of the task (Kafka converts the
+   * suspended active into a standby): kept open at their position, which must be the changelog
+   * offset the active's last commit wrote up to (never past uncommitted writes), so the copy
+   * reads on from there instead of from offset 0. `assign()` then keeps it if wanted.
+   *
+   * @param taskId The task.
+   * @param partition Its partition.
+   * @param stores The active's stores, flushed and committed.
+   */
+  adopt(taskId: string, partition: number, stores: Map<string, BytesStore>): void {
+    if (this.#tasks.has(taskId)) {
+      for (const s of stores.values()) s.close();
+      return;
+    }
+    this.#tasks.set(taskId, { taskId, partition, stores });
+    this.#adopted = true;
+    this.handedOver++;
+  }
+
+  /**
    * Makes the copies match the assignment: drops the copies not wanted (a persistent one keeps
    * its checkpoint), opens new ones (from their checkpoint, or empty at offset 0) and reads
    * every wanted changelog partition from its copy's position.
@@ -122,7 +146,9 @@ export class StandbyTasks {
    * @param wanted Standby task id -> sub-topology and partition.
    */
   async assign(wanted: Map<string, { sub: Subtopology; partition: number }>): Promise<void> {
-    let changed = false;
+    // A copy adopted since the last call is not in the consumer's assignment yet.
+    let changed = this.#adopted;
+    this.#adopted = false;
     for (const [id, t] of this.#tasks) {
       if (wanted.has(id)) continue;
       changed = true;

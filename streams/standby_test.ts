@@ -351,6 +351,178 @@ Deno.test({
   fn: () => failover("exactly_once_v2", false, 3),
 });
 
+/**
+ * An active task that moves away while its old instance keeps the standby: the active's committed
+ * store becomes the copy at its position (no re-read from offset 0), and a failover back restores
+ * only past that copy's position, with counts equal to the model.
+ */
+async function handover(guarantee: ProcessingGuarantee) {
+  const broker = await startBroker();
+  const client = new Client({ bootstrapServers: broker.bootstrap });
+  const admin = new Admin(client);
+  const id = `${Deno.pid}-${Date.now()}`;
+  const input = `sbh-in-${id}`;
+  const output = `sbh-out-${id}`;
+  const applicationId = `sbh-app-${id}`;
+  const changelog = `${applicationId}-counts-changelog`;
+  await createTopics(client, 2, input, output);
+  const keys = Array.from({ length: 40 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+  const rnd = prng(11);
+  const model = new Map<string, number>();
+  const producer = new Producer(client);
+  const produce = async (count: number) => {
+    const ks = Array.from({ length: count }, () => keys[Math.floor(rnd() * keys.length)]);
+    for (const k of ks) model.set(k, (model.get(k) ?? 0) + 1);
+    for (let i = 0; i < ks.length; i += 500) {
+      await producer.send({
+        topic: input,
+        messages: ks.slice(i, i + 500).map((k) => ({
+          key: utf8.encode(k),
+          value: utf8.encode("x"),
+        })),
+      });
+    }
+  };
+  const committedAll = async () => {
+    const ends = await admin.listOffsets(
+      [0, 1].map((partition) => ({ topic: input, partition, spec: "latest" as const })),
+    );
+    const c = await admin.listConsumerGroupOffsets(
+      applicationId,
+      [0, 1].map((partition) => ({ topic: input, partition })),
+    );
+    // Nothing committed yet is an empty list, not a match.
+    return c.length === 2 && c.every((o) => o.offset === ends[o.partition].offset);
+  };
+  const changelogEnd = async (partition: number) =>
+    (await admin.listOffsets([{ topic: changelog, partition, spec: "latest" }]))[0].offset;
+  const restores: Restore[] = [];
+  const make = (i: number) => {
+    const streams = new KafkaStreams(countByKey(input, output, false), {
+      applicationId,
+      client,
+      processingGuarantee: guarantee,
+      applicationServer: `host-${i}:${7000 + i}`,
+      numStandbyReplicas: 1,
+      ...STANDBY_TEST_TIMEOUTS,
+      defaultKeySerde: S,
+      defaultValueSerde: S,
+    });
+    if (i === 0) {
+      const open = (tp: { topic: string; partition: number }) =>
+        restores.find((r) => r.topic === tp.topic && r.partition === tp.partition && r.total < 0)!;
+      streams.setGlobalStateRestoreListener({
+        onRestoreStart: (tp, _store, start, end) =>
+          restores.push({ ...tp, start, end, batches: 0, total: -1 }),
+        onBatchRestored: (tp, _store, _end, count) => {
+          open(tp).batches += count;
+        },
+        onRestoreEnd: (tp, _store, total) => {
+          open(tp).total = total;
+        },
+      });
+    }
+    return streams;
+  };
+  const a = make(0);
+  const b = make(1);
+  try {
+    // Instance A alone: both tasks active, no standby (no other instance).
+    await a.start();
+    assertEquals([a.metrics().tasks, a.metrics().standbyTasks], [["0_0", "0_1"], []]);
+    await produce(3000);
+    await eventually("batch 1 committed", committedAll);
+    const before = [await changelogEnd(0), await changelogEnd(1)];
+    assert(before[0] > 15 && before[1] > 15, JSON.stringify(before));
+
+    // B joins: one task moves to B (each member at most ceil(2 / 2) = 1), and A, the only other
+    // member, gets its standby: the moved active's store is handed over, not dropped.
+    await b.start();
+    await eventually("one active each, A keeps the moved task's standby", () => {
+      const ma = a.metrics();
+      const mb = b.metrics();
+      return a.state === "RUNNING" && ma.tasks.length === 1 && mb.tasks.length === 1 &&
+        ma.standbyTasks.length === 1 && ma.standbyTasks[0] === mb.tasks[0];
+    });
+    const moved = b.metrics().tasks[0];
+    const q = Number(moved.split("_")[1]);
+    // The copy is at the changelog end the active committed: it applied nothing, it did not
+    // re-read the changelog from offset 0 (dropping it would apply every record again).
+    await eventually(
+      "the handed-over copy at the committed changelog end",
+      () => a.metrics().standbyPositions[moved]?.counts === before[q],
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const m1 = a.metrics();
+    assertEquals(
+      [m1.standbyHandedOver, m1.standbyUpdated, m1.standbyPositions],
+      [1, 0, { [moved]: { counts: before[q] } }],
+    );
+    assertEquals(await changelogEnd(q), before[q]);
+
+    // Batch 2, processed by B for the moved task; A's copy applies exactly B's committed writes.
+    restores.length = 0;
+    await produce(3000);
+    await eventually("batch 2 committed", committedAll);
+    const mid = await changelogEnd(q);
+    await eventually(
+      "A's copy caught up with B",
+      () => a.metrics().standbyPositions[moved]?.counts === mid,
+    );
+    const applied = await committedRecords(client, changelog, q, before[q], mid);
+    assert(applied > 0);
+    assertEquals(a.metrics().standbyUpdated, applied);
+
+    // Failover back: B leaves, A takes the task from its copy, restoring only past its position.
+    const copyAt = a.metrics().standbyPositions[moved].counts;
+    await b.close();
+    await eventually(
+      "A runs both tasks",
+      () => a.state === "RUNNING" && a.metrics().tasks.length === 2,
+    );
+    await produce(1000);
+    await eventually("batch 3 committed", committedAll);
+    for (const r of restores.filter((r) => r.topic === changelog && r.partition === q)) {
+      assertEquals(r.start, copyAt, JSON.stringify(restores));
+      const expected = await committedRecords(client, changelog, q, r.start, r.end);
+      assertEquals([r.total, r.batches], [expected, expected]);
+    }
+    const counts = new Map([...a.store<string, number>("counts").all()].sort());
+    assertEquals(counts, new Map([...model].sort()));
+    const out = await readCounts(client, output);
+    const wrong = [...model].filter(([k, c]) => !isSequence(out.counts.get(k), c));
+    assertEquals(wrong, []);
+    console.log(
+      `${guarantee}: task ${moved} handed over at changelog offset ${
+        before[q]
+      }; the copy applied ` +
+        `${applied} records of B's up to ${mid}; failover back from ${copyAt}`,
+    );
+  } finally {
+    await b.close().catch(() => {});
+    await a.close().catch(() => {});
+    await producer.close();
+    await client.close();
+    await broker.close();
+  }
+}
+
+Deno.test({
+  name:
+    "standby: exactly_once_v2, an active moved to a joining instance becomes the old owner's standby at its committed position, not re-read from 0",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => handover("exactly_once_v2"),
+});
+
+Deno.test({
+  name:
+    "standby: at_least_once, an active moved to a joining instance becomes the old owner's standby at its flushed position",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => handover("at_least_once"),
+});
+
 Deno.test("standby: invalid numStandbyReplicas and applicationServer are RangeErrors; an unknown store an Error", () => {
   const topology = countByKey("in", "out", false);
   const base = { applicationId: "app", bootstrapServers: "localhost:1" };

@@ -291,6 +291,7 @@ async function consumeGroup(
           topic: r.topic,
           partition: r.partition,
           offset: r.offset + 1,
+          leaderEpoch: r.leaderEpoch, // committed_leader_epoch (KIP-320)
         });
         count++;
       }

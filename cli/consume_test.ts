@@ -12,6 +12,7 @@ const record = {
   key: te.encode("k"),
   value: te.encode("v"),
   headers: [{ key: "h1", value: te.encode("x") }, { key: "h2", value: null }],
+  leaderEpoch: 0,
 };
 
 Deno.test("formatRecord() prints fields in DefaultMessageFormatter order", () => {

@@ -128,6 +128,14 @@ export interface ConsumerRecord {
   value: Uint8Array | null;
   /** Headers. */
   headers: RecordHeader[];
+  /**
+   * The leader epoch of the record's batch (its `partitionLeaderEpoch`, Java's
+   * `ConsumerRecord.leaderEpoch()`); -1 when unknown (a batch written without one). Commit it
+   * with the next offset (`offset + 1`) as `leaderEpoch` (`GroupConsumer.commit`,
+   * `Producer.sendOffsetsToTransaction`) so that a consumer resuming from the commit
+   * can detect a log truncation (KIP-320).
+   */
+  leaderEpoch: number;
 }
 
 /** Options for {@linkcode Consumer}. */
@@ -852,6 +860,8 @@ export class Consumer {
             key,
             value,
             headers,
+            // onBatch ran for this record's batch just before.
+            leaderEpoch: epoch,
           }),
           out,
           {

@@ -54,7 +54,10 @@ Deno.test("Consumer reads from the beginning, an offset, or only new records", a
     await producer.send({ topic: "t", messages: ["a", "b", "c"].map((value) => ({ value })) });
     const early = new Consumer(client, { fromBeginning: true });
     await early.assign([{ topic: "t", partition: 0 }]);
-    assert.deepEqual(values(await pollUntil(early, 3)), [[0, 0, "a"], [0, 1, "b"], [0, 2, "c"]]);
+    const first = await pollUntil(early, 3);
+    assert.deepEqual(values(first), [[0, 0, "a"], [0, 1, "b"], [0, 2, "c"]]);
+    // each record carries its batch's leader epoch (a standalone broker's is 0)
+    assert.deepEqual(first.map((r) => r.leaderEpoch), [0, 0, 0]);
 
     const mid = new Consumer(client);
     await mid.assign([{ topic: "t", partition: 0, offset: 1 }]);

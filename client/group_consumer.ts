@@ -155,7 +155,8 @@ export interface OffsetToCommit {
   /**
    * The leader epoch of the record before `offset` (`committed_leader_epoch`, OffsetCommit v6+),
    * -1 or absent when unknown: a member resuming from the offset validates it against the
-   * leader's log (KIP-320). {@linkcode GroupConsumer.assignment} gives it for each position.
+   * leader's log (KIP-320). {@linkcode GroupConsumer.assignment} gives it for each position; when
+   * committing by hand, pass the `leaderEpoch` of the last record processed (`ConsumerRecord`).
    */
   leaderEpoch?: number;
 }

@@ -86,6 +86,13 @@ export interface TransactionOffset {
   partition: number;
   /** The next offset to read (one past the last record processed). */
   offset: number;
+  /**
+   * The leader epoch of the record before `offset` (the last one processed:
+   * `ConsumerRecord.leaderEpoch`), sent as `committed_leader_epoch` (TxnOffsetCommit
+   * v2+) so that a consumer resuming from the offset can detect a log truncation (KIP-320).
+   * Default -1 (unknown).
+   */
+  leaderEpoch?: number;
   /** Optional metadata string. */
   metadata?: string | null;
 }
@@ -357,7 +364,7 @@ export class TransactionManager {
     this.started = true;
   }
 
-  /** AddOffsetsToTxn then TxnOffsetCommit (KIP-447 fields from v3). */
+  /** AddOffsetsToTxn then TxnOffsetCommit (leader epochs from v2, KIP-447 fields from v3). */
   async sendOffsets(
     producerId: number,
     producerEpoch: number,
@@ -404,7 +411,7 @@ export class TransactionManager {
             partitions: list.map((o) => ({
               partitionIndex: o.partition,
               committedOffset: o.offset,
-              committedLeaderEpoch: -1,
+              committedLeaderEpoch: version >= 2 ? o.leaderEpoch ?? -1 : -1,
               committedMetadata: o.metadata ?? "",
             })),
           })),

@@ -155,11 +155,17 @@ Deno.test("transactions: offsets sent to a transaction commit with it, not on ab
     assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
       { topic, partition: 0, offset: -1, leaderEpoch: -1 },
     ]);
+    // The record's leader epoch (its batch's: a standalone broker's is 0) is committed with the
+    // offset (TxnOffsetCommit v2+ committed_leader_epoch, KIP-320).
+    assert.deepEqual(got.map((r) => r.leaderEpoch), [0, 0]);
     producer.beginTransaction();
-    await producer.sendOffsetsToTransaction([{ topic, partition: 0, offset: 2 }], meta);
+    await producer.sendOffsetsToTransaction(
+      [{ topic, partition: 0, offset: got[1].offset + 1, leaderEpoch: got[1].leaderEpoch }],
+      meta,
+    );
     await producer.commitTransaction();
     assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
-      { topic, partition: 0, offset: 2, leaderEpoch: -1 },
+      { topic, partition: 0, offset: 2, leaderEpoch: 0 },
     ]);
     // KIP-447: a stale generation is refused, and the transaction must be aborted.
     producer.beginTransaction();
@@ -175,7 +181,7 @@ Deno.test("transactions: offsets sent to a transaction commit with it, not on ab
     await producer.abortTransaction();
     assert.equal(producer.transactionState, "READY");
     assert.deepEqual(await consumer.committed([{ topic, partition: 0 }]), [
-      { topic, partition: 0, offset: 2, leaderEpoch: -1 },
+      { topic, partition: 0, offset: 2, leaderEpoch: 0 },
     ]);
     await producer.close();
     await consumer.close();

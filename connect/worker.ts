@@ -579,7 +579,11 @@ const METADATA_MAX_AGE_DEFAULT = 300_000;
 /** Runs a sink task: consume in group `connect-NAME`, convert, transform, put, flush, commit. */
 class WorkerSinkTask extends WorkerTask<SinkTask> {
   #consumer: GroupConsumer = sinkConsumer(this.worker, this.id, this.config);
-  #current = new Map<string, { topic: string; partition: number; offset: number }>();
+  /** Next offset per partition, with the leader epoch of the last record consumed (KIP-320). */
+  #current = new Map<
+    string,
+    { topic: string; partition: number; offset: number; leaderEpoch: number }
+  >();
   #lastCommit = Date.now();
   #commitRequested = false;
   /** `topics.regex`, or null with `topics`. */
@@ -756,6 +760,7 @@ class WorkerSinkTask extends WorkerTask<SinkTask> {
           topic: c.topic,
           partition: c.partition,
           offset: c.offset + 1,
+          leaderEpoch: c.leaderEpoch,
         });
       }
       if (this.#commitRequested || Date.now() - this.#lastCommit >= this.flushInterval) {

@@ -1,6 +1,6 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Consumer, Producer } from "../client/mod.ts";
+import { Consumer, GroupConsumer, Producer } from "../client/mod.ts";
 import { uniqueTopic } from "../tests/harness.ts";
 import { startStandalone } from "./runtime.ts";
 import { openConnectTestEnv, until } from "./testing.ts";
@@ -188,6 +188,15 @@ Deno.test("connect sink topics.regex: topics created after the start that match 
       ]),
       [[`${base}-1`, 0, 2], [`${base}-2`, 0, 1], [`${base}-2`, 1, 1]],
     );
+    // ...with the leader epoch of the last record consumed (a standalone broker's: 0, KIP-320).
+    const group = new GroupConsumer(client, { groupId: "connect-sink" });
+    const partitions = [
+      { topic: `${base}-1`, partition: 0 },
+      { topic: `${base}-2`, partition: 0 },
+      { topic: `${base}-2`, partition: 1 },
+    ];
+    assertEquals((await group.committed(partitions)).map((c) => c.leaderEpoch), [0, 0, 0]);
+    await group.close();
   } finally {
     if (!stopped) await rt.stop();
     await producer.close();

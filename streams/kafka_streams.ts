@@ -848,8 +848,14 @@ export class KafkaStreams {
   #offsets(): OffsetToCommit[] {
     const out: OffsetToCommit[] = [];
     for (const task of this.#tasks.values()) {
-      for (const [topic, offset] of task.offsets) {
-        out.push({ topic, partition: task.partition, offset, metadata: String(task.streamTime) });
+      for (const [topic, { offset, leaderEpoch }] of task.offsets) {
+        out.push({
+          topic,
+          partition: task.partition,
+          offset,
+          leaderEpoch,
+          metadata: String(task.streamTime),
+        });
       }
     }
     return out;

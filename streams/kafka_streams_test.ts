@@ -5,6 +5,7 @@ import {
   Client,
   Consumer,
   type ConsumerRecord,
+  GroupConsumer,
   partitionForKey,
   Producer,
 } from "../client/mod.ts";
@@ -633,6 +634,48 @@ Deno.test("at-least-once: a produce failure before a commit leaves the offsets u
     await client.close();
   }
 });
+
+for (const guarantee of ["at_least_once", "exactly_once_v2"] as const) {
+  Deno.test(`${guarantee}: offsets are committed with the leader epoch of the last record processed (KIP-320)`, async () => {
+    const { client, input, output, applicationId, config } = await setup(1);
+    const text = Array.from({ length: 20 }, (_, i) => `line-${i}`);
+    await produceLines(client, input, text);
+    // The input records' leader epoch, as a plain consumer reads it (a standalone broker's: 0).
+    const reader = new Consumer(client, { fromBeginning: true });
+    await reader.assign([{ topic: input, partition: 0 }]);
+    const read: ConsumerRecord[] = [];
+    for (let i = 0; i < 50 && read.length < text.length; i++) {
+      read.push(...await reader.poll({ maxWaitMs: 100 }));
+    }
+    await reader.close();
+    assertEquals(read.length, text.length);
+    const epoch = read[read.length - 1].leaderEpoch;
+    assert(epoch >= 0, `leader epoch ${epoch}`);
+    const builder = new StreamsBuilder();
+    builder.stream<string, string>(input).mapValues((v) => v.toUpperCase()).to(output);
+    const streams = new KafkaStreams(builder.build(), config({ processingGuarantee: guarantee }));
+    const group = new GroupConsumer(client, { groupId: applicationId });
+    const committed = async () => (await group.committed([{ topic: input, partition: 0 }]))[0];
+    try {
+      await streams.start();
+      await eventually(
+        "the whole input committed",
+        async () => (await committed()).offset === text.length,
+        20_000,
+      );
+      assertEquals(await committed(), {
+        topic: input,
+        partition: 0,
+        offset: text.length,
+        leaderEpoch: epoch,
+      });
+    } finally {
+      await streams.close();
+      await group.close();
+      await client.close();
+    }
+  });
+}
 
 Deno.test("map/filter with string serdes writes exact records: keys, values, headers, timestamps, nulls, unicode, order per key", async () => {
   const { client, input, output, config } = await setup(4);

@@ -234,6 +234,7 @@ Deno.test("PartitionGroup.readyToProcess: unknown lag waits; nothing buffered is
     key: null,
     value: null,
     headers: [],
+    leaderEpoch: -1,
   });
   const g = new PartitionGroup(["a", "b"], 0);
   g.add([rec("a", 0, 5)], 0, 1);

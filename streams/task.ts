@@ -54,8 +54,11 @@ export class Task implements TaskContext {
   readonly stores = new Map<string, BytesStore>();
   /** Sources by full topic name. */
   readonly sources = new Map<string, Source>();
-  /** Next offset per input topic, to commit. */
-  readonly offsets = new Map<string, number>();
+  /**
+   * Next offset per input topic, to commit, with the leader epoch of the last record processed
+   * (its batch's, -1 unknown: committed as `committed_leader_epoch`, KIP-320).
+   */
+  readonly offsets = new Map<string, { offset: number; leaderEpoch: number }>();
   /** A processor asked for a commit ({@linkcode Task.requestCommit}). */
   commitRequested = false;
   /**
@@ -173,7 +176,8 @@ export class Task implements TaskContext {
       this.currentRecord = undefined;
     }
     // Skipped records are committed past too (Kafka commits the consumer's position).
-    this.offsets.set(topic, records[to - 1].offset + 1);
+    const last = records[to - 1];
+    this.offsets.set(topic, { offset: last.offset + 1, leaderEpoch: last.leaderEpoch });
   }
 
   /**
@@ -191,12 +195,15 @@ export class Task implements TaskContext {
     // a record that throws leaves the offsets where they were, as in processRun).
     let lastTopic: string | undefined;
     let lastOffset = 0;
+    let lastEpoch = -1;
     try {
       while (n < max && group.buffered > 0 && group.readyToProcess(now)) {
         const r = group.next()!;
         n++;
         if (r.topic !== lastTopic) {
-          if (lastTopic !== undefined) this.offsets.set(lastTopic, lastOffset);
+          if (lastTopic !== undefined) {
+            this.offsets.set(lastTopic, { offset: lastOffset, leaderEpoch: lastEpoch });
+          }
           lastTopic = r.topic;
         }
         const source = this.sources.get(r.topic)!;
@@ -209,18 +216,22 @@ export class Task implements TaskContext {
           // (Kafka commits the consumer's position) and moves no time.
           this.#runtime.deserializationFailed(this, source.node, r, e);
           lastOffset = r.offset + 1;
+          lastEpoch = r.leaderEpoch;
           continue;
         }
         const time = r.timestamp > this.streamTime ? r.timestamp : this.streamTime;
         this.streamTime = time;
         source.process(rec);
         lastOffset = r.offset + 1;
+        lastEpoch = r.leaderEpoch;
         if (this.#nextStreamPunctuation <= time) {
           this.currentRecord = undefined;
           this.#punctuate("STREAM_TIME", time);
         }
       }
-      if (lastTopic !== undefined) this.offsets.set(lastTopic, lastOffset);
+      if (lastTopic !== undefined) {
+        this.offsets.set(lastTopic, { offset: lastOffset, leaderEpoch: lastEpoch });
+      }
     } finally {
       this.currentRecord = undefined;
     }

@@ -356,6 +356,7 @@ export class TopologyTestDriver {
       key: m.key as Uint8Array | null,
       value: m.value as Uint8Array | null,
       headers: (m.headers ?? []) as RecordHeader[],
+      leaderEpoch: -1,
     };
     if (task.group === undefined) task.process(record);
     else task.group.add([record], 0, 1);

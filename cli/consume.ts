@@ -84,7 +84,7 @@ const text = (b: Uint8Array | null): string => b === null ? "null" : decoder.dec
  * const te = new TextEncoder();
  * formatRecord({
  *   topic: "t", partition: 0, offset: 3, timestamp: 5, key: te.encode("k"),
- *   value: te.encode("v"), headers: [],
+ *   value: te.encode("v"), headers: [], leaderEpoch: 0,
  * }, { printKey: true, printOffset: true }); // "Offset:3\tk\tv\n"
  * ```
  *

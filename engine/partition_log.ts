@@ -1763,8 +1763,8 @@ export class PartitionLog {
   /**
    * Finds the first offset whose record timestamp is >= `timestamp`. Kafka's special values are
    * handled here: -2 (earliest) -> log start offset, -1 (latest) -> log end offset, -3 (max
-   * timestamp) -> the last offset of the batch holding the largest timestamp (timestamps are -1
-   * for the specials -1/-2).
+   * timestamp) -> the first record with the largest timestamp, as Kafka 3.8+ answers (timestamps
+   * are -1 for the specials -1/-2).
    *
    * @param timestamp Target timestamp in ms, or -1/-2/-3.
    * @returns The offset and the record's timestamp, or `null` if no record is that recent.
@@ -1787,16 +1787,21 @@ export class PartitionLog {
     if (timestamp === -2) return { offset: this.#lso, timestamp: -1 };
     if (timestamp === -1) return { offset: this.#leo, timestamp: -1 };
     const segs = this.#segments;
-    if (timestamp === -3) {
-      let best: OffsetAndTimestamp | null = null;
-      for (const s of segs) {
-        if (s.maxTimestamp >= 0 && (!best || s.maxTimestamp > best.timestamp)) {
-          best = { offset: s.offsetOfMaxTimestamp, timestamp: s.maxTimestamp };
-        }
-      }
-      return best && best.offset >= this.#lso ? best : null;
-    }
     try {
+      if (timestamp === -3) {
+        // Kafka 3.8+ (KAFKA-16310): the first record carrying the largest timestamp, found in
+        // the first batch of the first segment that holds it; not the batch's last offset.
+        let best: LogSegment | null = null;
+        for (const s of segs) {
+          if (s.maxTimestamp >= 0 && (!best || s.maxTimestamp > best.maxTimestamp)) best = s;
+        }
+        if (!best) return null;
+        const batch = await best.findByTimestamp(best.maxTimestamp);
+        const hit = batch
+          ? recordAtOrAfter(batch, best.maxTimestamp)
+          : { offset: best.offsetOfMaxTimestamp, timestamp: best.maxTimestamp };
+        return hit.offset >= this.#lso ? hit : null;
+      }
       for (const s of segs) {
         if (s.size === 0 || s.maxTimestamp < timestamp) continue;
         const batch = await s.findByTimestamp(timestamp);

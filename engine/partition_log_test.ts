@@ -313,8 +313,11 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps, compres
     assert.deepEqual(await log.offsetForTime(-2), { offset: 0, timestamp: -1 });
     assert.deepEqual(await log.offsetForTime(-1), { offset: log.logEndOffset, timestamp: -1 });
     const maxTs = Math.max(...records.map((r) => r.ts));
-    const got = await log.offsetForTime(-3);
-    assert.equal(got?.timestamp, maxTs);
+    // Kafka 3.8+: the first record with the largest timestamp, not its batch's last offset.
+    assert.deepEqual(await log.offsetForTime(-3), {
+      offset: records.find((r) => r.ts === maxTs)!.offset,
+      timestamp: maxTs,
+    });
     // A batch that inflates past 64 times its size (a client's zstd bomb) is not opened: its base
     // offset and maxTimestamp answer.
     const bombTs = t0 + 500_000;
@@ -331,6 +334,43 @@ Deno.test("offsetForTime agrees with a linear scan of record timestamps, compres
     // after moving the log start offset, results never go below it
     await log.deleteRecordsBefore(50);
     assert.equal((await log.offsetForTime(t0 - 10_000))?.offset, 50);
+  } finally {
+    await mgr.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("max-timestamp (-3) answers the first record with the largest timestamp, as Kafka 3.8+", async () => {
+  const dir = await Deno.makeTempDir();
+  const mgr = await LogManager.open(dir, { retentionCheckIntervalMs: 0 });
+  try {
+    const t0 = Date.now() - 60_000;
+    for (const codec of ["none", "zstd"] as const) {
+      await mgr.createTopic(`mt-${codec}`, 1);
+      const log = mgr.partition(`mt-${codec}`, 0)!;
+      // offsets 0-5 then 6-9: the largest timestamp is first carried by offset 3, mid-batch
+      // (the batch's last offset is 5), and again by offset 7 in a later batch.
+      for (const deltas of [[0, 1, 2, 100, 4, 100], [5, 100, 6, 7]]) {
+        await log.append(encodeRecordBatch(
+          deltas.map((d) => ({ value: new Uint8Array(8), timestamp: t0 + d })),
+          { compression: codec },
+        ));
+      }
+      assert.deepEqual(await log.offsetForTime(-3), { offset: 3, timestamp: t0 + 100 });
+      // below the log start offset: no answer, as before
+      await log.deleteRecordsBefore(4);
+      assert.equal(await log.offsetForTime(-3), null);
+    }
+    await mgr.createTopic("mt-lat", 1, { "message.timestamp.type": "LogAppendTime" });
+    const lat = mgr.partition("mt-lat", 0)!;
+    const r = await lat.append(
+      buildBatch({
+        records: [{ key: "a", value: "b" }, { key: "c", value: "d" }],
+        baseTimestamp: 5,
+      }),
+    );
+    // every record of a LogAppendTime batch carries the batch's time: its first record answers
+    assert.deepEqual(await lat.offsetForTime(-3), { offset: 0, timestamp: r.logAppendTime });
   } finally {
     await mgr.close();
     await Deno.remove(dir, { recursive: true });

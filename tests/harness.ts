@@ -341,6 +341,7 @@ export type ClientName =
   | "kafka-python"
   | "confluent-kafka"
   | "kafkajs"
+  | "platformatic-kafka"
   | "sarama"
   | "kafka-go"
   | "chromium";
@@ -364,6 +365,8 @@ const INSTALL_HINTS: Record<ClientName, string> = {
   "kafka-python": "apt-get install python3-kafka",
   "confluent-kafka": "apt-get install python3-confluent-kafka",
   "kafkajs": "needs the npm registry or a Deno cache with npm:kafkajs@2.2.4",
+  "platformatic-kafka":
+    "needs the npm registry or a Deno cache with npm:@platformatic/kafka@2.12.1",
   "sarama": "apt-get install golang-go golang-github-shopify-sarama-dev",
   "kafka-go": "apt-get install golang-go golang-github-segmentio-kafka-go-dev",
   "chromium": "apt-get install chromium (the console's browser tests drive /usr/bin/chromium)",
@@ -418,6 +421,13 @@ function probeClientUncached(name: ClientName): boolean {
         "--no-config",
         "--no-lock",
         "await import('npm:kafkajs@2.2.4')",
+      ]);
+    case "platformatic-kafka":
+      return probe(Deno.execPath(), [
+        "eval",
+        "--no-config",
+        "--no-lock",
+        "await import('npm:@platformatic/kafka@2.12.1')",
       ]);
     case "sarama":
       return probe("go", ["version"]) && exists(`${GO_SOURCES}/src/github.com/Shopify/sarama`);

@@ -342,6 +342,7 @@ export type ClientName =
   | "confluent-kafka"
   | "kafkajs"
   | "platformatic-kafka"
+  | "burrow"
   | "sarama"
   | "kafka-go"
   | "chromium";
@@ -367,6 +368,7 @@ const INSTALL_HINTS: Record<ClientName, string> = {
   "kafkajs": "needs the npm registry or a Deno cache with npm:kafkajs@2.2.4",
   "platformatic-kafka":
     "needs the npm registry or a Deno cache with npm:@platformatic/kafka@2.12.1",
+  "burrow": "apt-get install burrow zookeeper (Burrow needs a ZooKeeper of its own)",
   "sarama": "apt-get install golang-go golang-github-shopify-sarama-dev",
   "kafka-go": "apt-get install golang-go golang-github-segmentio-kafka-go-dev",
   "chromium": "apt-get install chromium (the console's browser tests drive /usr/bin/chromium)",
@@ -429,6 +431,9 @@ function probeClientUncached(name: ClientName): boolean {
         "--no-lock",
         "await import('npm:@platformatic/kafka@2.12.1')",
       ]);
+    case "burrow":
+      return exists("/usr/bin/Burrow") && exists("/usr/share/zookeeper/bin/zkServer.sh") &&
+        probe("java", ["-version"]);
     case "sarama":
       return probe("go", ["version"]) && exists(`${GO_SOURCES}/src/github.com/Shopify/sarama`);
     case "kafka-go":

@@ -72,16 +72,29 @@ async function startZooKeeper(): Promise<Service> {
   await Deno.writeTextFile(
     `${dir}/zoo.cfg`,
     `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
-      `admin.enableServer=false\n`,
+      `admin.enableServer=false\n4lw.commands.whitelist=srvr\n`,
   );
   const service = await spawnService(dir, ZK_SERVER, ["start-foreground", `${dir}/zoo.cfg`], {
     ZOOCFGDIR: dir,
     ZOO_LOG_DIR: dir,
   }, port);
-  await waitFor("ZooKeeper listening", 60_000, async () => {
+  // Ready when it serves: the port accepts connections before sessions are possible (Burrow
+  // then fails with "Authentication failed: EOF" and exits). `srvr` is the one four-letter
+  // command ZooKeeper 3.5+ allows by default.
+  await waitFor("ZooKeeper serving", 60_000, async () => {
     try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      try {
+        await conn.write(new TextEncoder().encode("srvr"));
+        const buf = new Uint8Array(4096);
+        let text = "";
+        for (let n; (n = await conn.read(buf)) !== null;) {
+          text += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        return text.includes("Mode: standalone");
+      } finally {
+        conn.close();
+      }
     } catch {
       return false;
     }

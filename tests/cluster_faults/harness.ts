@@ -24,8 +24,9 @@
  *   still catching up (which an unclean election would pick: it comes first in replica order);
  *   restart the leader;
  * - `reassign`: AlterPartitionReassignments under load: drop one replica of a partition (its
- *   leader in half the cycles), wait until the move completed and the dropped replica deleted its
- *   copy, then add it back at a seeded place in the replica list: it copies the partition from
+ *   leader in half the cycles), in half the cycles then the same broker's replica of a second
+ *   partition, each time waiting until the move completed and the dropped replica deleted its
+ *   copy; then add it back at a seeded place in the replica lists: it copies the partitions from
  *   offset 0 while the producers write; in half the cycles the leader is SIGKILLed during that
  *   copy (and restarted);
  * - `etcd-quorum`: SIGKILL two etcd members of 3 (quorum lost: no session can be renewed, no
@@ -1040,49 +1041,75 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
           throw new Error(`${TOPIC}-${p} has no follower (replication factor 1)`);
         }
         const v = dropLeader ? leader : pick(followers);
-        const kept = replicas.filter((b) => b !== v);
-        const back = [...kept];
-        back.splice(Math.floor(random() * (kept.length + 1)), 0, v);
+        const replicasOf = (q: number) => s.topics.get(TOPIC)!.value.replicas[q];
+        const placeBack = (kept: number[]) => {
+          const back = [...kept];
+          back.splice(Math.floor(random() * (kept.length + 1)), 0, v);
+          return back;
+        };
+        // the partitions moved: p, and in half the cycles a second one that broker v also holds,
+        // dropped after p (v then holds a partial set of the topic and drops another: the
+        // decommission's pattern, where a lookup of a neighbour once found the wrong log)
+        const others = Array.from({ length: options.partitions }, (_, q) => q).filter((q) =>
+          q !== p && replicasOf(q).includes(v) && replicasOf(q).length > 1
+        );
+        const second = random() < 0.5 && others.length > 0 ? pick(others) : undefined;
+        const moves = [p, ...(second === undefined ? [] : [second])].map((q) => {
+          const kept = replicasOf(q).filter((b) => b !== v);
+          return { q, from: replicasOf(q), kept, back: placeBack(kept) };
+        });
         const killDuringCopy = random() < 0.5;
-        c.target = `${TOPIC}-${p} [${replicas}] (leader ${leader}) -> [${kept}] -> [${back}], ` +
-          `broker ${v}${role(v)} dropped and added back${
+        c.target =
+          moves.map((m) => `${TOPIC}-${m.q} [${m.from}] -> [${m.kept}] -> [${m.back}]`).join(", ") +
+          ` (leader of ${TOPIC}-${p} ${leader}), broker ${v}${role(v)} dropped and added back${
             killDuringCopy
-              ? `, the leader SIGKILLed ${(hold / 1000).toFixed(1)} s into the copy`
+              ? `, the leader of ${TOPIC}-${p} SIGKILLed ${
+                (hold / 1000).toFixed(1)
+              } s into the copy`
               : ""
           }`;
         const admin = new Admin(adminClient!);
-        const move = async (target: number[]) => {
-          const [out] = await admin.alterPartitionReassignments([
-            { topic: TOPIC, partition: p, replicas: target },
-          ]);
-          if (out.error !== null) {
-            throw new Error(`reassignment of ${TOPIC}-${p} to [${target}]: ${out.error.message}`);
+        const move = async (targets: { q: number; replicas: number[] }[]) => {
+          const outs = await admin.alterPartitionReassignments(
+            targets.map((t) => ({ topic: TOPIC, partition: t.q, replicas: t.replicas })),
+          );
+          for (const [i, out] of outs.entries()) {
+            if (out.error !== null) {
+              throw new Error(
+                `reassignment of ${TOPIC}-${targets[i].q} to [${
+                  targets[i].replicas
+                }]: ${out.error.message}`,
+              );
+            }
           }
         };
-        const complete = (target: number[]) => async () => {
+        const complete = (q: number, target: number[]) => async () => {
           const now = await snapshot();
-          const st = now.partitions.get(TOPIC)!.get(p)!.value;
-          return now.topics.get(TOPIC)!.value.replicas[p].join() === target.join() &&
+          const st = now.partitions.get(TOPIC)!.get(q)!.value;
+          return now.topics.get(TOPIC)!.value.replicas[q].join() === target.join() &&
             (st.addingReplicas ?? []).length === 0 && (st.removingReplicas ?? []).length === 0 &&
             st.leader >= 0;
         };
         const moveTimeout = Math.max(options.recoveryTimeoutMs, 180_000);
         const t0 = performance.now();
         c.startedAt = Date.now();
-        await move(kept);
-        await waitFor(`${TOPIC}-${p} moved to [${kept}]`, complete(kept), moveTimeout);
+        for (const m of moves) {
+          // one after the other: broker v holds fewer partitions at each drop
+          await move([{ q: m.q, replicas: m.kept }]);
+          await waitFor(`${TOPIC}-${m.q} moved to [${m.kept}]`, complete(m.q, m.kept), moveTimeout);
+          const dir = `${brokers[v - 1].options.dataDir}/${partitionDirName(TOPIC, m.q)}`;
+          await waitFor(`broker ${v}'s copy of ${TOPIC}-${m.q} deleted`, async () => {
+            try {
+              await Deno.stat(dir);
+              return false;
+            } catch {
+              return true;
+            }
+          }, 30_000).catch((e) => c.failures.push(e.message));
+        }
         const dropMs = performance.now() - t0;
-        const dir = `${brokers[v - 1].options.dataDir}/${partitionDirName(TOPIC, p)}`;
-        await waitFor(`broker ${v}'s copy of ${TOPIC}-${p} deleted`, async () => {
-          try {
-            await Deno.stat(dir);
-            return false;
-          } catch {
-            return true;
-          }
-        }, 30_000).catch((e) => c.failures.push(e.message));
         const t1 = performance.now();
-        await move(back);
+        await move(moves.map((m) => ({ q: m.q, replicas: m.back })));
         let killed: number | undefined;
         if (killDuringCopy) {
           await sleep(hold);
@@ -1098,7 +1125,9 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
             await brokers[killed - 1].start();
           } else c.notes.push(`the copy was over before the kill (leader ${now.leader})`);
         }
-        await waitFor(`${TOPIC}-${p} moved to [${back}]`, complete(back), moveTimeout);
+        for (const m of moves) {
+          await waitFor(`${TOPIC}-${m.q} moved to [${m.back}]`, complete(m.q, m.back), moveTimeout);
+        }
         c.notes.push(
           `dropped in ${secs(dropMs)}, added back in ${secs(performance.now() - t1)}` +
             (killed !== undefined ? ` (leader ${killed} killed during the copy)` : ""),

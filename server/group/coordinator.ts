@@ -379,6 +379,14 @@ export class GroupCoordinator {
    * read the log before them), applied once it is loaded.
    */
   readonly #completedWhileLoading = new Map<number, { producerId: number; commit: boolean }[]>();
+  /**
+   * Cluster mode: per `__consumer_offsets` partition served, the position after the last record
+   * its load read. A write begun before a resignation can be acknowledged after the partition
+   * was loaded again without it (a broker fenced and unfenced keeps its leader epoch, so its
+   * in-flight appends complete): such a record, at or past this position, is applied to the
+   * loaded state ({@linkcode GroupCoordinator.commitOffsets}).
+   */
+  readonly #loadedUpTo = new Map<number, number>();
   /** Without a log: the position the next record would have had. */
   #nextPosition = 0;
   #closed = false;
@@ -469,6 +477,10 @@ export class GroupCoordinator {
     const records = loaded.records;
     this.load(records);
     loaded.serve();
+    this.#loadedUpTo.set(
+      partition,
+      records.reduce((end, r) => Math.max(end, r.recordOffset + 1), 0),
+    );
     const early = this.#completedWhileLoading.get(partition) ?? [];
     this.#completedWhileLoading.delete(partition);
     for (const c of early) this.completeTxnOffsets(partition, c.producerId, c.commit);
@@ -491,6 +503,7 @@ export class GroupCoordinator {
     if (!this.#ownedOnly) return;
     const was = this.#partitions.resign(partition);
     this.#completedWhileLoading.delete(partition);
+    this.#loadedUpTo.delete(partition);
     for (const group of this.#groupsOf(partition)) {
       this.#drop(group);
       this.#groups.delete(group.groupId);
@@ -1221,8 +1234,37 @@ export class GroupCoordinator {
           });
         }
       });
+    } else {
+      const current = this.#reloadedWithout(req.groupId, base);
+      // the partition was loaded again while the records were written, from a log without
+      // them: they are committed (acknowledged below), so the loaded state takes them where
+      // nothing newer is there, as a replay of the log would
+      records.forEach((r, i) => {
+        if (current === undefined || r.kind !== "offset" || r.value === null) return;
+        const key = offsetKey(r.topic, r.partition);
+        const have = current.offsets.get(key);
+        if (have !== undefined && have.recordOffset > base + i) return;
+        current.offsets.set(key, { ...r.value, recordOffset: base + i });
+      });
     }
     return result;
+  }
+
+  /**
+   * The group to apply records written at `base` and after to, when its partition was loaded
+   * again during their write from a log that ended before `base` (made if the load found no
+   * such group); `undefined` when the partition is not served here or the load read them.
+   */
+  #reloadedWithout(groupId: string, base: number): GroupMetadata | undefined {
+    if (!this.#ownedOnly || this.#ownership(groupId) !== ErrorCode.NONE) return undefined;
+    const upTo = this.#loadedUpTo.get(this.#log!.partitionFor!(groupId));
+    if (upTo === undefined || base < upTo) return undefined;
+    let group = this.#groups.get(groupId);
+    if (group === undefined) {
+      group = new GroupMetadata(groupId, this.#scheduler.now());
+      this.#groups.set(groupId, group);
+    }
+    return group;
   }
 
   /**
@@ -1325,7 +1367,12 @@ export class GroupCoordinator {
         : commitError(e);
       return failUnset(result, code);
     }
-    if (this.#groups.get(req.groupId) === group) {
+    if (
+      this.#groups.get(req.groupId) === group ||
+      this.#reloadedWithout(req.groupId, base) !== undefined
+    ) {
+      // (or the partition was loaded again during the write, from a log without the records:
+      // they are held as the load would have held them)
       records.forEach((r, i) => {
         if (r.kind === "offset") this.#addPending(req.producerId, r, base + i);
       });

@@ -2,9 +2,9 @@
 // The cluster fault harness, bounded for CI: three brokers (each in its own network namespace) on
 // a 3-member etcd, a topic of 3 partitions × 3 replicas with min.insync.replicas=2, idempotent
 // acks=all producers (confluent-kafka, Sluice's client) and a consumer group (both clients), and
-// one cycle of each fault kind: SIGKILL of a partition's leader, of a follower, of the
-// controller, of an etcd member; SIGSTOP of a leader; a leader cut off from the brokers and etcd;
-// a leader killed while a follower catches up. Every acknowledged record must be read once at its
+// one cycle of each fault kind but reassign and etcd-quorum (the long run's): SIGKILL of a
+// partition's leader, of a follower, of the controller, of an etcd member; SIGSTOP of a leader; a
+// leader cut off from the brokers and etcd; a leader killed while a follower catches up. Every acknowledged record must be read once at its
 // offset, no offset read with two values, every follower's log identical to its leader's below the
 // high watermark, no committed offset lost or gone back, every client on again after each fault.
 // `deno task cluster:chaos` runs the long version (docs/RELIABILITY.md, "Cluster faults").
@@ -16,6 +16,12 @@ import { requireClients } from "../harness.ts";
 import { DEFAULT_HOLD_MS, FAULT_KINDS, runClusterFaults } from "./harness.ts";
 import { failoverLine, kindTable, timingTable, totalsTable } from "./main.ts";
 import { requireNetns } from "./network.ts";
+
+/**
+ * The kinds run here: every kind but the two added on 2026-12-06 (`reassign`, `etcd-quorum`),
+ * which the long run covers, so that this test keeps its time (about 65 s).
+ */
+const KINDS = FAULT_KINDS.filter((k) => k !== "reassign" && k !== "etcd-quorum");
 
 const needs = [requireEtcd(), requireNetns(), requireClients(["confluent-kafka", "kcat"])];
 
@@ -32,7 +38,7 @@ Deno.test({
     const result = await runClusterFaults({
       seed,
       cycles: 1,
-      faults: [...FAULT_KINDS],
+      faults: [...KINDS],
       etcdMembers: 3,
       partitions: 3,
       replicationFactor: 3,
@@ -57,7 +63,7 @@ Deno.test({
       }\n\n${timingTable(result)}\n${failoverLine(result) ?? ""}`,
     );
     assertEquals(result.failures, []);
-    assertEquals(result.cycles.map((c) => c.kind).sort(), [...FAULT_KINDS].sort());
+    assertEquals(result.cycles.map((c) => c.kind).sort(), [...KINDS].sort());
     for (const c of result.cycles) {
       assertEquals(c.failures, [], `${c.kind}`);
       ok(c.recoveryMs !== undefined && c.producersBackMs !== undefined, c.kind);

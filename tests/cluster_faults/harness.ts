@@ -22,7 +22,15 @@
  * - `lagging-follower`: SIGKILL a follower of a partition, keep writing (an ISR of two), restart
  *   it and at once SIGKILL the leader: the remaining ISR member must take over, not the replica
  *   still catching up (which an unclean election would pick: it comes first in replica order);
- *   restart the leader.
+ *   restart the leader;
+ * - `reassign`: AlterPartitionReassignments under load: drop one replica of a partition (its
+ *   leader in half the cycles), in half the cycles then the same broker's replica of a second
+ *   partition, each time waiting until the move completed and the dropped replica deleted its
+ *   copy; then add it back at a seeded place in the replica lists: it copies the partitions from
+ *   offset 0 while the producers write; in half the cycles the leader is SIGKILLed during that
+ *   copy (and restarted);
+ * - `etcd-quorum`: SIGKILL two etcd members of 3 (quorum lost: no session can be renewed, no
+ *   metadata written), restart both.
  *
  * Needs root (network namespaces, nftables), `etcd`, confluent-kafka and `--allow-all`.
  *
@@ -58,6 +66,7 @@ import {
 } from "./checker.ts";
 import { type ConsumerKind, ConsumerProcess } from "./consumers.ts";
 import { FaultNetwork } from "./network.ts";
+import { partitionDirName } from "../../engine/names.ts";
 import { readLine } from "./protocol.ts";
 
 /** A kind of fault cycle. */
@@ -68,7 +77,9 @@ export type FaultKind =
   | "isolate"
   | "controller-kill"
   | "etcd-kill"
-  | "lagging-follower";
+  | "lagging-follower"
+  | "reassign"
+  | "etcd-quorum";
 
 /** Every fault kind, in table order. */
 export const FAULT_KINDS: readonly FaultKind[] = [
@@ -79,7 +90,12 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   "controller-kill",
   "etcd-kill",
   "lagging-follower",
+  "reassign",
+  "etcd-quorum",
 ];
+
+/** The kinds that need 3 etcd members. */
+export const ETCD_KINDS: readonly FaultKind[] = ["etcd-kill", "etcd-quorum"];
 
 /**
  * How long each fault is held, in milliseconds, `[min, max]` (seeded): for the kills of a leader
@@ -93,6 +109,9 @@ export const DEFAULT_HOLD_MS: Record<FaultKind, [number, number]> = {
   "controller-kill": [0, 3000],
   "etcd-kill": [1000, 6000],
   "lagging-follower": [2000, 6000],
+  // from the request adding the replica back to the leader's SIGKILL (in the cycles that kill)
+  "reassign": [500, 4000],
+  "etcd-quorum": [1000, 6000],
 };
 
 /** The data topic. */
@@ -287,8 +306,10 @@ interface PartitionAckLog {
  * @throws {Error} When the cluster could not be set up.
  */
 export async function runClusterFaults(options: ClusterFaultOptions): Promise<ClusterFaultResult> {
-  if (options.faults.includes("etcd-kill") && options.etcdMembers < 3) {
-    throw new RangeError("etcd-kill needs 3 etcd members (--etcd-members 3)");
+  for (const kind of ETCD_KINDS) {
+    if (options.faults.includes(kind) && options.etcdMembers < 3) {
+      throw new RangeError(`${kind} needs 3 etcd members (--etcd-members 3)`);
+    }
   }
   const started = performance.now();
   const deadline = Date.now() + options.maxSeconds * 1000;
@@ -1011,6 +1032,138 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
         );
         healAt = Date.now();
         await brokers[leader - 1].start();
+        break;
+      }
+      case "reassign": {
+        const dropLeader = random() < 0.5;
+        const followers = replicas.filter((b) => b !== leader);
+        if (followers.length === 0) {
+          throw new Error(`${TOPIC}-${p} has no follower (replication factor 1)`);
+        }
+        const v = dropLeader ? leader : pick(followers);
+        const replicasOf = (q: number) => s.topics.get(TOPIC)!.value.replicas[q];
+        const placeBack = (kept: number[]) => {
+          const back = [...kept];
+          back.splice(Math.floor(random() * (kept.length + 1)), 0, v);
+          return back;
+        };
+        // the partitions moved: p, and in half the cycles a second one that broker v also holds,
+        // dropped after p (v then holds a partial set of the topic and drops another: the
+        // decommission's pattern, where a lookup of a neighbour once found the wrong log)
+        const others = Array.from({ length: options.partitions }, (_, q) => q).filter((q) =>
+          q !== p && replicasOf(q).includes(v) && replicasOf(q).length > 1
+        );
+        const second = random() < 0.5 && others.length > 0 ? pick(others) : undefined;
+        const moves = [p, ...(second === undefined ? [] : [second])].map((q) => {
+          const kept = replicasOf(q).filter((b) => b !== v);
+          return { q, from: replicasOf(q), kept, back: placeBack(kept) };
+        });
+        const killDuringCopy = random() < 0.5;
+        c.target =
+          moves.map((m) => `${TOPIC}-${m.q} [${m.from}] -> [${m.kept}] -> [${m.back}]`).join(", ") +
+          ` (leader of ${TOPIC}-${p} ${leader}), broker ${v}${role(v)} dropped and added back${
+            killDuringCopy
+              ? `, the leader of ${TOPIC}-${p} SIGKILLed ${
+                (hold / 1000).toFixed(1)
+              } s into the copy`
+              : ""
+          }`;
+        const admin = new Admin(adminClient!);
+        const move = async (targets: { q: number; replicas: number[] }[]) => {
+          const outs = await admin.alterPartitionReassignments(
+            targets.map((t) => ({ topic: TOPIC, partition: t.q, replicas: t.replicas })),
+          );
+          for (const [i, out] of outs.entries()) {
+            if (out.error !== null) {
+              throw new Error(
+                `reassignment of ${TOPIC}-${targets[i].q} to [${
+                  targets[i].replicas
+                }]: ${out.error.message}`,
+              );
+            }
+          }
+        };
+        const complete = (q: number, target: number[]) => async () => {
+          const now = await snapshot();
+          const st = now.partitions.get(TOPIC)!.get(q)!.value;
+          return now.topics.get(TOPIC)!.value.replicas[q].join() === target.join() &&
+            (st.addingReplicas ?? []).length === 0 && (st.removingReplicas ?? []).length === 0 &&
+            st.leader >= 0;
+        };
+        const moveTimeout = Math.max(options.recoveryTimeoutMs, 180_000);
+        const t0 = performance.now();
+        c.startedAt = Date.now();
+        for (const m of moves) {
+          // one after the other: broker v holds fewer partitions at each drop
+          await move([{ q: m.q, replicas: m.kept }]);
+          await waitFor(`${TOPIC}-${m.q} moved to [${m.kept}]`, complete(m.q, m.kept), moveTimeout);
+          const dir = `${brokers[v - 1].options.dataDir}/${partitionDirName(TOPIC, m.q)}`;
+          await waitFor(`broker ${v}'s copy of ${TOPIC}-${m.q} deleted`, async () => {
+            try {
+              await Deno.stat(dir);
+              return false;
+            } catch {
+              return true;
+            }
+          }, 30_000).catch((e) => c.failures.push(e.message));
+        }
+        const dropMs = performance.now() - t0;
+        const t1 = performance.now();
+        await move(moves.map((m) => ({ q: m.q, replicas: m.back })));
+        let killed: number | undefined;
+        if (killDuringCopy) {
+          await sleep(hold);
+          const now = (await snapshot()).partitions.get(TOPIC)!.get(p)!.value;
+          if ((now.addingReplicas ?? []).includes(v) && now.leader >= 0) {
+            killed = now.leader;
+            const t2 = performance.now();
+            await brokers[killed - 1].kill();
+            const election = watchElection(killed, t2);
+            await election.moved(30_000).catch((e) => c.failures.push(e.message));
+            await election.stop();
+            healAt = Date.now();
+            await brokers[killed - 1].start();
+          } else c.notes.push(`the copy was over before the kill (leader ${now.leader})`);
+        }
+        for (const m of moves) {
+          await waitFor(`${TOPIC}-${m.q} moved to [${m.back}]`, complete(m.q, m.back), moveTimeout);
+        }
+        c.notes.push(
+          `dropped in ${secs(dropMs)}, added back in ${secs(performance.now() - t1)}` +
+            (killed !== undefined ? ` (leader ${killed} killed during the copy)` : ""),
+        );
+        if (healAt === 0) healAt = Date.now();
+        break;
+      }
+      case "etcd-quorum": {
+        const lead = await etcd!.leader();
+        const order = etcd!.members.map((_, i) => i);
+        const ms = [pick(order)];
+        ms.push(pick(order.filter((i) => i !== ms[0])));
+        c.target = `etcd ${
+          ms.map((m) => `${etcd!.members[m].name}${m === lead ? " (raft leader)" : ""}`).join(
+            " and ",
+          )
+        }, quorum lost for ${(hold / 1000).toFixed(1)} s`;
+        const epochs = new Map([...s.brokers].map(([id, v]) => [id, v.createRevision]));
+        c.startedAt = Date.now();
+        await Promise.all(ms.map((m) => etcd!.kill(m)));
+        await sleep(hold);
+        healAt = Date.now();
+        await Promise.all(ms.map((m) => etcd!.start(m)));
+        let after: MetadataSnapshot | undefined;
+        await waitFor("etcd answering again", async () => {
+          after = await snapshot().catch(() => undefined);
+          return after !== undefined;
+        }, options.recoveryTimeoutMs);
+        const renewed = [...epochs].filter(([id, rev]) =>
+          after!.brokers.get(id)?.createRevision !== rev
+        );
+        if (renewed.length > 0) {
+          c.notes.push(
+            `brokers ${renewed.map(([id]) => id)} registered again (their session expired)`,
+          );
+        }
         break;
       }
     }

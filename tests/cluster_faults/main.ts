@@ -22,6 +22,7 @@ import {
   type ClusterFaultOptions,
   type ClusterFaultResult,
   DEFAULT_HOLD_MS,
+  ETCD_KINDS,
   FAULT_KINDS,
   type FaultKind,
   runClusterFaults,
@@ -42,7 +43,7 @@ Options (defaults: the full run of docs/RELIABILITY.md):
   --seed N                 Seed of the fault schedule, targets and hold times (default: random)
   --cycles N               Cycles of each fault kind (default 50)
   --faults LIST            Fault kinds (default all): ${FAULT_KINDS.join(", ")}
-  --etcd-members N         1 or 3 (default 3 with etcd-kill, else 1)
+  --etcd-members N         1 or 3 (default 3 with etcd-kill or etcd-quorum, else 1)
   --partitions N           Partitions of the data topic (default 3)
   --replication-factor N   Of the data topic and __consumer_offsets (default 3)
   --min-insync N           min.insync.replicas of the data topic (default 2)
@@ -143,10 +144,12 @@ export function parseClusterChaosArgs(
     holdMs[m[1] as FaultKind] = [Number(m[2]), Number(m[3])];
   }
   const etcdMembers = values["etcd-members"] === undefined
-    ? (faults.includes("etcd-kill") ? 3 : 1)
+    ? (faults.some((k) => ETCD_KINDS.includes(k)) ? 3 : 1)
     : int("etcd-members", values["etcd-members"], 1, 7);
-  if (faults.includes("etcd-kill") && etcdMembers < 3) {
-    throw new RangeError("etcd-kill needs --etcd-members 3 (or more)");
+  for (const kind of ETCD_KINDS) {
+    if (faults.includes(kind) && etcdMembers < 3) {
+      throw new RangeError(`${kind} needs --etcd-members 3 (or more)`);
+    }
   }
   const replicationFactor = int("replication-factor", values["replication-factor"], 1, 3);
   return {

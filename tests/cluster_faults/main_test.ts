@@ -52,6 +52,9 @@ Deno.test("cluster:chaos args: faults, holds, overrides; one etcd member without
     "broker.session.timeout.ms=3000",
   ]);
   ok(o.seed >= 0);
+  const q = parse(["--faults", "etcd-quorum"]);
+  if (typeof q === "string") throw new Error(q);
+  assertEquals(q.etcdMembers, 3);
   assertEquals(parse(["--help"]), "help");
   assertEquals(parse(["--cleanup"]), "cleanup");
 });
@@ -59,6 +62,10 @@ Deno.test("cluster:chaos args: faults, holds, overrides; one etcd member without
 Deno.test("cluster:chaos args: bad values are refused with the flag", () => {
   throws(() => parse(["--faults", "leader-kill,meteor"]), /invalid --faults "meteor"/);
   throws(() => parse(["--faults", "etcd-kill", "--etcd-members", "1"]), /etcd-kill needs/);
+  throws(
+    () => parse(["--faults", "reassign,etcd-quorum", "--etcd-members", "1"]),
+    /etcd-quorum needs/,
+  );
   throws(() => parse(["--hold", "isolate=9-1"]), /invalid --hold/);
   throws(() => parse(["--hold", "nap=1-2"]), /invalid --hold/);
   throws(() => parse(["--min-insync", "4"]), /invalid --min-insync/);

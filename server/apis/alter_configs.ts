@@ -15,7 +15,7 @@
 //   on the cluster for BROKER/BROKER_LOGGER, else CLUSTER_AUTHORIZATION_FAILED. Nothing refused
 //   changes.
 
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import {
   AlterConfigsRequest,
   AlterConfigsResponse,
@@ -75,7 +75,7 @@ export async function alterClientMetrics(
   try {
     await cm.subscriptions.alter(name, set, remove, options);
   } catch (e) {
-    return [errorCodeOf(e), messageOf(e)];
+    return [errorCodeOf(e), e instanceof KafkaError ? clipMessage(e.reason) : messageOf(e)];
   }
   if (!options.validateOnly) {
     ctx.broker.logger.info(

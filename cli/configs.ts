@@ -181,7 +181,7 @@ async function runClientMetrics(
       }]);
     } catch (e) {
       if (!(e instanceof KafkaError)) throw e;
-      io.stderr(`client-metric '${name}': ${e.message}\n`);
+      io.stderr(`client-metric '${name}': ${e.errorName}: ${e.reason}\n`);
       return 1;
     }
     io.stdout(`Completed updating config for client-metric ${name}.\n`);

@@ -107,11 +107,12 @@ Deno.test("a zero instance id gets a new one; the subscription is the matching o
   const { m } = await setup({
     producers: {
       metrics: "org.apache.kafka.producer.",
-      "interval.ms": "2000",
+      "interval.ms": "1000",
       match: "client_id=app-.*",
     },
-    latency: { metrics: "org.apache.kafka.consumer.fetch.", "interval.ms": "1000" },
-    others: { metrics: "*", match: "client_software_name=java" },
+    // the shortest interval of the matching ones wins, whatever their order
+    latency: { metrics: "org.apache.kafka.consumer.fetch.", "interval.ms": "2000" },
+    others: { metrics: "*", "interval.ms": "100", match: "client_software_name=java" },
   });
   const a = m.getSubscriptions(ZERO_UUID, CLIENT);
   assertEquals(a.errorCode, 0);

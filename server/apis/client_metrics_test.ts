@@ -34,7 +34,8 @@ import {
 } from "../../protocol/messages/push_telemetry.ts";
 import { compress } from "../../records/compression.ts";
 import { startBroker } from "../../tests/harness.ts";
-import { RawClient } from "../testing.ts";
+import { RawClient, startTestBroker } from "../testing.ts";
+import { AclOperation, AclPermissionType, PatternType, ResourceType } from "../security/acl.ts";
 import { encodeMetricsData } from "../testdata/otlp_encode.ts";
 
 const CM = 16;
@@ -279,6 +280,52 @@ Deno.test({
       c.close();
       other.close();
       await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "client metrics ACLs: DESCRIBE_CONFIGS to list and describe, ALTER_CONFIGS to change",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await using tb = await startTestBroker({ authorizerClassName: "sluice.acl" });
+    const c = await RawClient.connect(tb.broker.port);
+    const grant = (operation: number) =>
+      tb.broker.authorizer!.createAcls([{
+        resourceType: ResourceType.CLUSTER,
+        resourceName: "kafka-cluster",
+        patternType: PatternType.LITERAL,
+        principal: "User:ANONYMOUS",
+        host: "*",
+        operation,
+        permissionType: AclPermissionType.ALLOW,
+      }]);
+    try {
+      const listed = () =>
+        c.request(ListClientMetricsResourcesRequest, ListClientMetricsResourcesResponse, 0, {})
+          .then((r) => [r.errorCode, r.clientMetricsResources.map((x) => x.name)]);
+      const refused = ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+      assertEquals(await listed(), [refused, []]);
+      assertEquals((await describe(c, "s"))[0], refused);
+      assertEquals((await alter(c, "s", [["metrics", 0, "*"]]))[0][0], refused);
+      // asking for a subscription needs nothing
+      const sub = await c.request(
+        GetTelemetrySubscriptionsRequest,
+        GetTelemetrySubscriptionsResponse,
+        0,
+        { clientInstanceId: ZERO_UUID },
+      );
+      assertEquals([sub.errorCode, sub.requestedMetrics], [0, []]);
+      await grant(AclOperation.DESCRIBE_CONFIGS);
+      assertEquals(await listed(), [0, []]);
+      assertEquals((await describe(c, "s"))[0], 0);
+      assertEquals((await alter(c, "s", [["metrics", 0, "*"]]))[0][0], refused);
+      await grant(AclOperation.ALTER_CONFIGS);
+      assertEquals(await alter(c, "s", [["metrics", 0, "*"]]), [[0, null]]);
+      assertEquals(await listed(), [0, ["s"]]);
+    } finally {
+      c.close();
     }
   },
 });

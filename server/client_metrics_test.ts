@@ -357,3 +357,22 @@ Deno.test("subscriptions are kept in the data directory and survive a reopen", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("series are bounded per instance and over all instances, and freed on expiry", async () => {
+  const { m, tick } = await setup({ s: { metrics: "*", "interval.ms": "100" } }, {
+    maxSeriesPerInstance: 2,
+    maxSeries: 3,
+  });
+  const other = "xClEpxfrKafEycjRaCXpXw";
+  const a = m.getSubscriptions(ID, CLIENT).subscriptionId;
+  const b = m.getSubscriptions(other, CLIENT).subscriptionId;
+  // three metrics: the instance keeps two
+  assertEquals(push(m, a, PAYLOAD).errorCode, 0);
+  assertEquals(m.seriesCount, 2);
+  // the other instance gets the one series left
+  assertEquals(push(m, b, PAYLOAD, { id: other }).errorCode, 0);
+  assertEquals(m.seriesCount, 3);
+  assertEquals(m.instances().map((i) => i.values.size), [2, 1]);
+  tick(60_000);
+  assertEquals([m.instances().length, m.seriesCount], [0, 0]);
+});

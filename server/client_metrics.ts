@@ -422,6 +422,8 @@ export interface ClientMetricsOptions {
   maxInstances?: number;
   /** Most metric series kept per instance. Default 1000. */
   maxSeriesPerInstance?: number;
+  /** Most metric series kept over all instances (new ones are dropped beyond). Default 20000. */
+  maxSeries?: number;
   /** The clock, milliseconds (tests). Default `Date.now`. */
   now?: () => number;
   /** Called with each accepted non-empty payload, decompressed (OTLP forwarding). */
@@ -528,6 +530,10 @@ export class ClientMetricsManager {
   readonly maxInstances: number;
   /** Most series kept per instance. */
   readonly maxSeriesPerInstance: number;
+  /** Most series kept over all instances. */
+  readonly maxSeries: number;
+  /** Series kept now, over all instances. */
+  #series = 0;
   /** Counters for `/metrics` (Kafka's `client-metrics` group). */
   readonly stats = { throttled: 0, unknownSubscription: 0, pushes: 0, pushErrors: 0 };
 
@@ -542,6 +548,7 @@ export class ClientMetricsManager {
     this.telemetryMaxBytes = options.telemetryMaxBytes ?? 1_048_576;
     this.maxInstances = options.maxInstances ?? 1000;
     this.maxSeriesPerInstance = options.maxSeriesPerInstance ?? 1000;
+    this.maxSeries = options.maxSeries ?? 20_000;
   }
 
   /** The subscriptions. */
@@ -559,9 +566,22 @@ export class ClientMetricsManager {
   #expire(now: number): void {
     for (const [id, inst] of this.#instances) {
       if (now - inst.lastSeenMs >= Math.max(60_000, 3 * inst.pushIntervalMs)) {
-        this.#instances.delete(id);
+        this.#drop(id);
       }
     }
+  }
+
+  /** Forget an instance and its series. */
+  #drop(id: string): void {
+    const inst = this.#instances.get(id);
+    if (inst === undefined) return;
+    this.#series -= inst.values.size;
+    this.#instances.delete(id);
+  }
+
+  /** Series kept now, over all instances. */
+  get seriesCount(): number {
+    return this.#series;
   }
 
   #newInstanceId(): string {
@@ -618,7 +638,7 @@ export class ClientMetricsManager {
       inst = fresh;
       while (this.#instances.size >= this.maxInstances) {
         // the least recently heard of (Map order: oldest touch first)
-        this.#instances.delete(this.#instances.keys().next().value!);
+        this.#drop(this.#instances.keys().next().value!);
       }
     } else this.#instances.delete(id);
     inst.lastSeenMs = now;
@@ -728,7 +748,11 @@ export class ClientMetricsManager {
       }
       let points: OtlpPoint[];
       try {
-        points = decodeMetricsData(data, { maxPoints: this.maxSeriesPerInstance * 4 }).points;
+        points = decodeMetricsData(data, {
+          maxPoints: this.maxSeriesPerInstance * 4,
+          maxAttributes: 8,
+          maxStringLength: 128,
+        }).points;
       } catch (e) {
         throw new Refusal(
           ErrorCode.INVALID_RECORD,
@@ -809,7 +833,12 @@ export class ClientMetricsManager {
         p.attributes.map(([k, v]) => `${k}=${v}`).sort().join("\u0000")
       }`;
       const old = inst.values.get(key);
-      if (old === undefined && inst.values.size >= this.maxSeriesPerInstance) continue;
+      if (old === undefined) {
+        if (inst.values.size >= this.maxSeriesPerInstance || this.#series >= this.maxSeries) {
+          continue;
+        }
+        this.#series++;
+      }
       if (p.kind === "sum" && p.temporality === 1 && old !== undefined && old.kind === "sum") {
         // a delta sum (a client that ignored deltaTemporality=false): kept as a running total
         inst.values.set(key, { ...p, value: old.value + p.value, temporality: 2 });

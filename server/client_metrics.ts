@@ -402,9 +402,13 @@ export interface ClientInstance {
   readonly pushIntervalMs: number;
   /** The subscription version it was matched at. */
   readonly subscriptionVersion: number;
+  /** When its last GetTelemetrySubscriptions was answered (0: never). */
   lastGetMs: number;
+  /** When its last push was let through the interval check (0: never). */
   lastPushMs: number;
+  /** Its last push said it was terminating: nothing more is accepted. */
   terminating: boolean;
+  /** The error code of its last request (0: none). */
   lastError: number;
   /** When it was last heard of (expiry). */
   lastSeenMs: number;
@@ -438,14 +442,23 @@ export const DECOMPRESSED_FACTOR = 10;
 
 /** A subscription answer (GetTelemetrySubscriptions' fields). */
 export interface SubscriptionAnswer {
+  /** 0, or THROTTLING_QUOTA_EXCEEDED. */
   errorCode: number;
+  /** Why, for the log, with an error. */
   errorMessage?: string;
+  /** The instance id (a new one for a zero id). */
   clientInstanceId: string;
+  /** The subscription id to push with. */
   subscriptionId: number;
+  /** Compression types the broker decodes, preferred first. */
   acceptedCompressionTypes: number[];
+  /** How often to push. */
   pushIntervalMs: number;
+  /** Largest payload accepted (`telemetry.max.bytes`). */
   telemetryMaxBytes: number;
+  /** Whether sums are to be pushed as deltas (false: cumulative). */
   deltaTemporality: boolean;
+  /** Metric name prefixes to push (`["*"]`: all; empty: none). */
   requestedMetrics: string[];
 }
 

@@ -32,9 +32,6 @@ import { decodeMetricsData, type OtlpPoint } from "./otlp.ts";
 /** File in the data directory holding the client metrics subscriptions. */
 export const CLIENT_METRICS_FILE = "sluice-client-metrics.json";
 
-/** Kafka's `ConfigResource.Type` code of a client metrics subscription. */
-export const CLIENT_METRICS_RESOURCE_TYPE = 16;
-
 /** The metric name prefixes a subscription asks for (a list; `*` is every metric). */
 export const METRICS_CONFIG = "metrics";
 /** How often matching clients push, in milliseconds. */

@@ -2,14 +2,16 @@
 /**
  * `sluice configs`: client quotas in kafka-configs.sh's syntax, `--entity-type users|clients`
  * (one of each at most, in order with `--entity-name X` or `--entity-default`), then `--alter`
- * with `--add-config k=v,...` and/or `--delete-config k,...`, or `--describe`. Topic configs
- * stay with `sluice topics --alter`.
+ * with `--add-config k=v,...` and/or `--delete-config k,...`, or `--describe`; and client metrics
+ * subscriptions (KIP-714), `--entity-type client-metrics [--entity-name NAME]`, whose list values
+ * go in brackets as kafka-configs.sh takes them (`metrics=[a.,b.],interval.ms=1000`). Topic
+ * configs stay with `sluice topics --alter`.
  *
  * @module
  */
 
 import { Admin, Client, type QuotaFilterComponent } from "../client/mod.ts";
-import { errorName } from "../protocol/errors.ts";
+import { errorName, KafkaError } from "../protocol/errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
 import type { CommandIo } from "./io.ts";
 import { COMMAND_CONFIG_HELP, COMMAND_CONFIG_OPTION, commandConfig } from "./command_config.ts";
@@ -20,21 +22,41 @@ export const CONFIGS_HELP: string =
        --entity-type users|clients (--entity-name NAME | --entity-default)
        [--entity-type users|clients (--entity-name NAME | --entity-default)]
        (--alter [--add-config K=V,...] [--delete-config K,...] | --describe)
+       sluice configs [--bootstrap-server HOST:PORT] [--command-config FILE]
+       --entity-type client-metrics [--entity-name NAME]
+       (--alter [--add-config K=V,...] [--delete-config K,...] | --describe)
 
 Client quotas (kafka-configs.sh's flags). An --entity-type is followed by its --entity-name or
 --entity-default; with --describe a type without either lists every entity of that type.
+
+Client metrics subscriptions (KIP-714): which metrics clients push to the broker and how often.
+A list value goes in brackets: --add-config 'metrics=[org.apache.kafka.producer.],interval.ms=1000,
+match=[client_id=app.*]'. --describe without --entity-name describes every subscription.
+Deleting every config of a subscription deletes it.
 
 Quota keys:
   producer_byte_rate       bytes per second a producer may send (whole number)
   consumer_byte_rate       bytes per second a consumer may fetch (whole number)
   request_percentage       share of the broker's request handling time, in percent
 
+Client metrics keys:
+  metrics                  metric name prefixes to push (* for every metric)
+  interval.ms              how often to push, 100 to 3600000 (default 300000)
+  match                    client_id, client_instance_id, client_software_name,
+                           client_software_version, client_source_address or
+                           client_source_port = a regular expression of the whole value
+
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
 ${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
-const TYPES: Record<string, string> = { users: "user", clients: "client-id" };
+const CLIENT_METRICS = "client-metrics";
+const TYPES: Record<string, string> = {
+  users: "user",
+  clients: "client-id",
+  [CLIENT_METRICS]: CLIENT_METRICS,
+};
 const LABEL: Record<string, string> = { user: "user-principal", "client-id": "client-id" };
 
 /** One `--entity-type` with its name: a string, `null` for `--entity-default`, or any. */
@@ -56,7 +78,9 @@ function entityArgs(args: string[]): EntityArg[] {
       const v = value();
       const type = TYPES[v ?? ""];
       if (type === undefined) {
-        throw new UsageError(`invalid --entity-type "${v}": expected users or clients`);
+        throw new UsageError(
+          `invalid --entity-type "${v}": expected users, clients or client-metrics`,
+        );
       }
       if (out.some((e) => e.type === type)) throw new UsageError(`--entity-type ${v} given twice`);
       out.push({ type, name: undefined });
@@ -75,6 +99,96 @@ function describeEntity(entity: Record<string, string | null>): string {
   return Object.entries(entity).map(([t, n]) =>
     n === null ? `the default ${LABEL[t] ?? t}` : `${LABEL[t] ?? t} '${n}'`
   ).join(", ");
+}
+
+/**
+ * `--add-config` of kafka-configs.sh: `k=v` pairs split at commas outside brackets, a bracketed
+ * value being a list (`metrics=[a,b]` -> `a,b`).
+ *
+ * @param text The flag's value.
+ * @returns Key -> value.
+ * @throws {UsageError} On a pair without `=` or unbalanced brackets.
+ */
+export function parseAddConfig(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let depth = 0;
+  let start = 0;
+  const pairs: string[] = [];
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    if (c === "[") depth++;
+    else if (c === "]") {
+      if (--depth < 0) throw new UsageError(`invalid --add-config "${text}": unbalanced ]`);
+    } else if ((c === "," && depth === 0) || i === text.length) {
+      pairs.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (depth !== 0) throw new UsageError(`invalid --add-config "${text}": unbalanced [`);
+  for (const kv of pairs.map((p) => p.trim()).filter((p) => p !== "")) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new UsageError(`invalid --add-config "${kv}": expected KEY=VALUE`);
+    let v = kv.slice(eq + 1).trim();
+    if (v.startsWith("[") && v.endsWith("]")) v = v.slice(1, -1);
+    out[kv.slice(0, eq).trim()] = v;
+  }
+  return out;
+}
+
+async function runClientMetrics(
+  values: Record<string, unknown>,
+  name: string | undefined,
+  io: CommandIo,
+): Promise<number> {
+  const set = parseAddConfig((values["add-config"] as string | undefined) ?? "");
+  const remove = ((values["delete-config"] as string | undefined) ?? "").split(",")
+    .map((k) => k.trim()).filter((k) => k !== "");
+  if (values.alter) {
+    if (name === undefined) throw new UsageError("--alter needs --entity-name");
+    if (Object.keys(set).length + remove.length === 0) {
+      throw new UsageError("--alter needs --add-config or --delete-config");
+    }
+  }
+  const client = new Client({
+    ...(await commandConfig(values["command-config"] as string | undefined)),
+    bootstrapServers: values["bootstrap-server"] as string,
+    clientId: "sluice-configs",
+  });
+  try {
+    const admin = new Admin(client);
+    if (values.describe) {
+      const names = name !== undefined ? [name] : await admin.listClientMetricsResources();
+      for (const n of names) {
+        const [d] = await admin.describeConfigs([{ type: "client-metrics", name: n }]);
+        io.stdout(`Dynamic configs for client-metric ${n} are:\n`);
+        for (const e of d.entries.filter((e) => e.source === "CLIENT_METRICS_CONFIG")) {
+          io.stdout(
+            `  ${e.name}=${e.value} sensitive=false synonyms={CLIENT_METRICS_CONFIG:` +
+              `${e.name}=${e.value}}\n`,
+          );
+        }
+      }
+      return 0;
+    }
+    try {
+      await admin.alterConfigs([{
+        type: "client-metrics",
+        name: name!,
+        changes: [
+          ...Object.entries(set).map(([k, v]) => ({ name: k, value: v })),
+          ...remove.map((k) => ({ name: k, op: "delete" as const })),
+        ],
+      }]);
+    } catch (e) {
+      if (!(e instanceof KafkaError)) throw e;
+      io.stderr(`client-metric '${name}': ${e.errorName}: ${e.reason}\n`);
+      return 1;
+    }
+    io.stdout(`Completed updating config for client-metric ${name}.\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
 }
 
 /** A value as Kafka's ConfigCommand prints it (a Java double). */
@@ -113,6 +227,15 @@ export async function runConfigs(args: string[], io: CommandIo): Promise<number>
   }
   const entities = entityArgs(args);
   if (entities.length === 0) throw new UsageError("--entity-type users or clients is required");
+  if (entities.some((e) => e.type === CLIENT_METRICS)) {
+    if (entities.length > 1) {
+      throw new UsageError("--entity-type client-metrics cannot be combined with another type");
+    }
+    if (entities[0].name === null) {
+      throw new UsageError("--entity-default does not apply to client-metrics");
+    }
+    return await runClientMetrics(values, entities[0].name, io);
+  }
   const ops: Record<string, number | null> = {};
   if (values.alter) {
     if (entities.some((e) => e.name === undefined)) {

@@ -141,3 +141,79 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sluice configs: client-metrics subscriptions as kafka-configs.sh sets and describes them",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_cli_configs_" });
+    const broker = await Broker.start({
+      listeners: "PLAINTEXT://127.0.0.1:0",
+      logDirs: [dir],
+      logLevel: "silent",
+    });
+    try {
+      const b = ["configs", "--bootstrap-server", `127.0.0.1:${broker.port}`];
+      const cm = (name: string) => [...b, "--entity-type", "client-metrics", "--entity-name", name];
+      assertEquals(
+        await sluice([
+          ...cm("prod"),
+          "--alter",
+          "--add-config",
+          "metrics=[org.apache.kafka.producer.,org.apache.kafka.consumer.],interval.ms=1000," +
+          "match=[client_id=app-.*,client_software_name=librdkafka]",
+        ]),
+        { code: 0, stdout: "Completed updating config for client-metric prod.\n", stderr: "" },
+      );
+      assertEquals(
+        await sluice([...cm("all"), "--alter", "--add-config", "metrics=*"]),
+        { code: 0, stdout: "Completed updating config for client-metric all.\n", stderr: "" },
+      );
+      assertEquals(await sluice([...cm("prod"), "--describe"]), {
+        code: 0,
+        stdout: "Dynamic configs for client-metric prod are:\n" +
+          "  interval.ms=1000 sensitive=false synonyms={CLIENT_METRICS_CONFIG:interval.ms=1000}\n" +
+          "  match=client_id=app-.*,client_software_name=librdkafka sensitive=false " +
+          "synonyms={CLIENT_METRICS_CONFIG:match=client_id=app-.*,client_software_name=librdkafka}\n" +
+          "  metrics=org.apache.kafka.producer.,org.apache.kafka.consumer. sensitive=false " +
+          "synonyms={CLIENT_METRICS_CONFIG:metrics=org.apache.kafka.producer.,org.apache.kafka.consumer.}\n",
+        stderr: "",
+      });
+      // a refused change: exit 1 with the broker's reason
+      assertEquals(await sluice([...cm("prod"), "--alter", "--add-config", "interval.ms=5"]), {
+        code: 1,
+        stdout: "",
+        stderr: "client-metric 'prod': INVALID_REQUEST: alter configs of client-metrics prod " +
+          "(Invalid value 5 for interval.ms, interval must be between 100 and 3600000 (1 hour))\n",
+      });
+      assertEquals(
+        (await sluice([...cm("prod"), "--alter", "--delete-config", "match,interval.ms"])).code,
+        0,
+      );
+      // without a name: every subscription
+      assertEquals(
+        (await sluice([...b, "--entity-type", "client-metrics", "--describe"])).stdout,
+        "Dynamic configs for client-metric all are:\n" +
+          "  metrics=* sensitive=false synonyms={CLIENT_METRICS_CONFIG:metrics=*}\n" +
+          "Dynamic configs for client-metric prod are:\n" +
+          "  metrics=org.apache.kafka.producer.,org.apache.kafka.consumer. sensitive=false " +
+          "synonyms={CLIENT_METRICS_CONFIG:metrics=org.apache.kafka.producer.,org.apache.kafka.consumer.}\n",
+      );
+      const usage = await sluice([
+        ...b,
+        "--entity-type",
+        "client-metrics",
+        "--alter",
+        "--add-config",
+        "metrics=*",
+      ]);
+      assertEquals([usage.code, usage.stderr.includes("--alter needs --entity-name")], [2, true]);
+      const unbalanced = await sluice([...cm("x"), "--alter", "--add-config", "metrics=[a,b"]);
+      assertEquals([unbalanced.code, unbalanced.stderr.includes("unbalanced [")], [2, true]);
+    } finally {
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -33,7 +33,8 @@ Commands:
             elect leaders, reassign partitions, decommission a broker
   users     Add, describe and delete users' SCRAM credentials
   acls      Add, list and remove ACLs (kafka-acls.sh's flags)
-  configs   Set, remove and describe client quotas (kafka-configs.sh's flags)
+  configs   Set, remove and describe client quotas and client metrics subscriptions
+            (kafka-configs.sh's flags)
   connect   Run a Kafka Connect worker (standalone or distributed) with its REST API
 
 Run "sluice COMMAND --help" for a command's options.

@@ -48,6 +48,10 @@ import {
 } from "../protocol/messages/describe_cluster.ts";
 import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
 import {
+  ListClientMetricsResourcesRequest,
+  ListClientMetricsResourcesResponse,
+} from "../protocol/messages/list_client_metrics_resources.ts";
+import {
   DescribeTopicPartitionsRequest,
   DescribeTopicPartitionsResponse,
 } from "../protocol/messages/describe_topic_partitions.ts";
@@ -164,8 +168,8 @@ export interface DescribeTopicPartitionsOptions {
   onPage?: (partitions: number) => void;
 }
 
-/** Config resource types. */
-export type ConfigResourceType = "topic" | "broker";
+/** Config resource types (`client-metrics`: a KIP-714 client metrics subscription). */
+export type ConfigResourceType = "topic" | "broker" | "client-metrics";
 
 /** A config resource. */
 export interface ConfigResource {
@@ -419,7 +423,11 @@ export interface TopicPartition {
   partition: number;
 }
 
-const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = {
+  topic: 2,
+  broker: 4,
+  "client-metrics": 16,
+};
 const OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
 
 function fail(code: number, what: string, message: string | null | undefined): KafkaError {
@@ -1635,6 +1643,27 @@ export class Admin {
       if (r.errorCode !== 0) throw fail(r.errorCode, "delete ACLs", r.errorMessage);
       return r.matchingAcls.map(bindingFrom);
     });
+  }
+
+  /**
+   * The names of the client metrics subscriptions (ListClientMetricsResources, KIP-714). Needs
+   * DESCRIBE_CONFIGS on the cluster. Their configs are the `client-metrics` resources of
+   * {@linkcode Admin.describeConfigs} and {@linkcode Admin.alterConfigs}.
+   *
+   * @returns The names, as the broker lists them.
+   * @throws {KafkaError} `CLUSTER_AUTHORIZATION_FAILED`.
+   */
+  async listClientMetricsResources(): Promise<string[]> {
+    const res = await this.#client.send(
+      "any",
+      {
+        request: ListClientMetricsResourcesRequest,
+        response: ListClientMetricsResourcesResponse,
+      },
+      ListClientMetricsResourcesRequest.create({}),
+    );
+    if (res.errorCode !== 0) throw fail(res.errorCode, "list client metrics resources", null);
+    return res.clientMetricsResources.map((r) => r.name);
   }
 
   /**

@@ -22,6 +22,7 @@ import type { MessageCodec } from "../protocol/primitives.ts";
 import type { AppendWaiters } from "./append_waiters.ts";
 import type { ClusterNode } from "./cluster/cluster.ts";
 import type { BrokerConfig } from "./config.ts";
+import type { ClientMetricsManager } from "./client_metrics.ts";
 import type { ConnectionInfo } from "./connection.ts";
 import type { DynamicBrokerConfigs } from "./dynamic_configs.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
@@ -148,6 +149,12 @@ export interface BrokerContext {
    * for contexts built by hand; the quota APIs then fail and nothing is throttled.
    */
   readonly quotas?: ClientQuotaManager;
+  /**
+   * Client metrics (KIP-714): the CLIENT_METRICS subscriptions and the client instances' pushed
+   * metrics (`client_metrics.ts`). Optional for contexts built by hand; GetTelemetrySubscriptions
+   * then answers an empty subscription and CLIENT_METRICS configs are refused.
+   */
+  readonly clientMetrics?: ClientMetricsManager;
 }
 
 /**

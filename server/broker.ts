@@ -73,6 +73,13 @@ import type { ScramCredentialStore } from "./security/scram_credentials.ts";
 import { SCRAM_CREDENTIALS_FILE } from "./security/scram_file.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
 import { ClientQuotaManager, ClientQuotaStore, EtcdQuotaStorage } from "./quotas.ts";
+import {
+  ClientMetricsManager,
+  ClientMetricsSubscriptions,
+  EtcdClientMetricsStorage,
+  FileClientMetricsStorage,
+} from "./client_metrics.ts";
+import { otlpForwarder } from "./otlp_forward.ts";
 import { applyQuotas } from "./quota_throttle.ts";
 
 export type { BrokerConfig } from "./config.ts";
@@ -518,6 +525,7 @@ export class Broker {
     full.clusterId = meta.clusterId;
     let dynamicConfigs: DynamicBrokerConfigs;
     let quotaStore: ClientQuotaStore;
+    let clientMetricsSubscriptions: ClientMetricsSubscriptions;
     // Aborted when the broker shuts down (`BrokerContext.closing`).
     const abort = new AbortController();
     // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md), and
@@ -560,6 +568,12 @@ export class Broker {
           new EtcdQuotaStorage(cluster.etcd, `${cluster.store.root}/client-quotas`),
         )
         : await ClientQuotaStore.open(dir);
+      // client metrics subscriptions (KIP-714 CLIENT_METRICS configs): likewise
+      clientMetricsSubscriptions = await ClientMetricsSubscriptions.openWith(
+        cluster !== undefined
+          ? new EtcdClientMetricsStorage(cluster.etcd, `${cluster.store.root}/client-metrics`)
+          : new FileClientMetricsStorage(dir),
+      );
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -855,6 +869,13 @@ export class Broker {
         samples: full.quotaWindowNum,
         windowMs: full.quotaWindowSizeSeconds * 1000,
       }),
+      clientMetrics: new ClientMetricsManager(clientMetricsSubscriptions, {
+        telemetryMaxBytes: full.telemetryMaxBytes,
+        maxInstances: full.clientMetricsMaxInstances,
+        onPayload: full.clientMetricsOtlpEndpoint === ""
+          ? undefined
+          : otlpForwarder(full.clientMetricsOtlpEndpoint, log, abort.signal),
+      }),
     };
     const broker = new Broker(full, serving, ctx, abort, apis);
     broker.#coordinators = coordinators;
@@ -1033,6 +1054,7 @@ export class Broker {
       replicas: ctx.replicas,
       cluster: ctx.cluster,
       quotas: ctx.quotas,
+      clientMetrics: ctx.clientMetrics,
     };
   }
 
@@ -1062,6 +1084,7 @@ export class Broker {
       await this.#security?.stop();
       this.#ctx.scramCredentials?.close(); // nor credential changes
       this.#ctx.quotas?.store.close(); // nor quota changes
+      this.#ctx.clientMetrics?.subscriptions.close(); // nor client metrics subscriptions
       this.#state.value = BrokerState.SHUTTING_DOWN;
       this.#console?.close();
       // Cluster mode: a controlled shutdown first (the controller moves the leaderships away and

@@ -76,6 +76,23 @@ export interface BrokerConfig {
   /** Length of one such sample, in seconds (`quota.window.size.seconds`). Default 1 (Kafka's). */
   quotaWindowSizeSeconds: number;
   /**
+   * Largest client metrics payload a PushTelemetry may carry, in bytes (`telemetry.max.bytes`,
+   * KIP-714). Default 1048576 (Kafka's).
+   */
+  telemetryMaxBytes: number;
+  /**
+   * Most client instances whose pushed metrics `/metrics` shows
+   * (`sluice.client.metrics.max.instances`): the least recently heard of are dropped first.
+   * Default 1000.
+   */
+  clientMetricsMaxInstances: number;
+  /**
+   * An OTLP/HTTP metrics endpoint (e.g. `http://collector:4318/v1/metrics`) every accepted client
+   * metrics payload is posted to as it came, decompressed (`sluice.client.metrics.otlp.endpoint`).
+   * Default `""`: none.
+   */
+  clientMetricsOtlpEndpoint: string;
+  /**
    * Most segment `.log` files open at once, over all partitions (`sluice.log.max.open.files`):
    * the least recently used idle ones are closed and reopened on demand. `-1` (the default):
    * half the process's open-file limit, read from `/proc/self/limits` (which needs
@@ -384,6 +401,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   connectionsMaxIdleMs: 600000,
   quotaWindowNum: 11,
   quotaWindowSizeSeconds: 1,
+  telemetryMaxBytes: 1048576,
+  clientMetricsMaxInstances: 1000,
+  clientMetricsOtlpEndpoint: "",
   // File descriptors and partitions as resources (issue #11).
   logMaxOpenFiles: -1,
   maxBrokerPartitions: 10000,
@@ -1099,6 +1119,20 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "quota.window.size.seconds":
         config.quotaWindowSizeSeconds = int(key, "positive-int");
+        break;
+      case "telemetry.max.bytes":
+        config.telemetryMaxBytes = int(key, "positive-int");
+        break;
+      case "sluice.client.metrics.max.instances":
+        config.clientMetricsMaxInstances = int(key, "positive-int");
+        break;
+      case "sluice.client.metrics.otlp.endpoint":
+        if (value !== "" && !/^https?:\/\/[^/]+/.test(value)) {
+          throw new RangeError(
+            `Invalid value "${value}" for configuration "${key}": expected an http:// or https:// URL`,
+          );
+        }
+        config.clientMetricsOtlpEndpoint = value;
         break;
       case "sluice.request.read.timeout.ms":
         config.requestReadTimeoutMs = int(key, "positive-int");

@@ -770,3 +770,32 @@ Deno.test("brokerConfigFrom(): sluice.workers takes 1 to 256 shards and refuses 
     "Invalid sluice.workers: 257 is more than 256 shards",
   );
 });
+
+Deno.test("brokerConfigFrom() reads the client metrics keys (KIP-714)", () => {
+  const d = brokerConfigFrom();
+  assertEquals(
+    [d.telemetryMaxBytes, d.clientMetricsMaxInstances, d.clientMetricsOtlpEndpoint],
+    [1048576, 1000, ""],
+  );
+  const c = brokerConfigFrom({
+    properties: {
+      "telemetry.max.bytes": "4096",
+      "sluice.client.metrics.max.instances": "50",
+      "sluice.client.metrics.otlp.endpoint": "http://collector:4318/v1/metrics",
+    },
+  });
+  assertEquals(
+    [c.telemetryMaxBytes, c.clientMetricsMaxInstances, c.clientMetricsOtlpEndpoint],
+    [4096, 50, "http://collector:4318/v1/metrics"],
+  );
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "telemetry.max.bytes": "0" } }),
+    RangeError,
+    "telemetry.max.bytes",
+  );
+  assertThrows(
+    () => brokerConfigFrom({ properties: { "sluice.client.metrics.otlp.endpoint": "collector" } }),
+    RangeError,
+    'Invalid value "collector" for configuration "sluice.client.metrics.otlp.endpoint"',
+  );
+});

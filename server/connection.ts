@@ -78,6 +78,11 @@ export interface ConnectionInfo {
   throttleMs?: number;
   /** The response waits for the throttle time (a request version before KIP-219). */
   throttleDelay?: boolean;
+  /**
+   * The client software ApiVersions v3+ named (KIP-511), for client metrics subscriptions'
+   * `match` (`client_metrics.ts`); set by the ApiVersions handler.
+   */
+  clientSoftware?: { name: string; version: string };
   /** Name of the listener the connection came in on (e.g. `PLAINTEXT`); absent in handler tests. */
   readonly listenerName?: string;
   /**

@@ -97,6 +97,8 @@ interface ForwardedConnection {
   principal?: ConnectionInfo["principal"];
   listenerName?: string;
   securityProtocol?: ConnectionInfo["securityProtocol"];
+  /** ApiVersions' client software (KIP-714 `match`), set on the connection's own shard. */
+  clientSoftware?: ConnectionInfo["clientSoftware"];
 }
 
 type ShardMessage =
@@ -478,6 +480,7 @@ export class ShardRouter {
       principal: info.principal,
       listenerName: info.listenerName,
       securityProtocol: info.securityProtocol,
+      clientSoftware: info.clientSoftware,
     };
     return new Promise((resolve, reject) => {
       const onAbort = () => port.postMessage({ t: "cancel", id } satisfies ShardMessage);

@@ -15,7 +15,7 @@
 //   on the cluster for BROKER/BROKER_LOGGER, else CLUSTER_AUTHORIZATION_FAILED. Nothing refused
 //   changes.
 
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import {
   AlterConfigsRequest,
   AlterConfigsResponse,
@@ -35,17 +35,54 @@ import { ACCESS } from "../security/access.ts";
 import { configAccessError } from "./describe_configs.ts";
 
 /**
- * The refusal for altering a resource that is neither a topic nor a broker, or null.
+ * The refusal for altering a resource that is neither a topic, a broker nor a client metrics
+ * subscription, or null.
  *
  * @param type The resource type.
  * @returns `[errorCode, message]` or null.
  */
 export function unsupportedResourceRefusal(type: number): [number, string] | null {
-  if (type === ResourceType.TOPIC || type === ResourceType.BROKER) return null;
+  if (
+    type === ResourceType.TOPIC || type === ResourceType.BROKER ||
+    type === ResourceType.CLIENT_METRICS
+  ) return null;
   return [
     ErrorCode.INVALID_REQUEST,
-    `Resource type ${type} cannot be altered (only TOPIC 2 and BROKER 4)`,
+    `Resource type ${type} cannot be altered (only TOPIC 2, BROKER 4 and CLIENT_METRICS 16)`,
   ];
+}
+
+/**
+ * Changes a client metrics subscription (a CLIENT_METRICS resource, KIP-714): checked as Kafka's
+ * `ClientMetricsConfigs.validate`, saved durably; one left without configs is deleted.
+ *
+ * @param ctx The request.
+ * @param name The subscription's name.
+ * @param set Configs to set.
+ * @param remove Configs to reset.
+ * @param options `replace` (legacy AlterConfigs), `validateOnly`.
+ * @returns `[errorCode, errorMessage]` for the resource's result.
+ */
+export async function alterClientMetrics(
+  ctx: RequestContext,
+  name: string,
+  set: Record<string, string>,
+  remove: string[],
+  options: { replace?: boolean; validateOnly?: boolean },
+): Promise<[number, string | null]> {
+  const cm = ctx.broker.clientMetrics;
+  if (cm === undefined) return [ErrorCode.INVALID_REQUEST, "This broker has no client metrics"];
+  try {
+    await cm.subscriptions.alter(name, set, remove, options);
+  } catch (e) {
+    return [errorCodeOf(e), e instanceof KafkaError ? clipMessage(e.reason) : messageOf(e)];
+  }
+  if (!options.validateOnly) {
+    ctx.broker.logger.info(
+      `Altered client metrics subscription ${name}: set [${Object.keys(set)}], removed [${remove}]`,
+    );
+  }
+  return [0, null];
 }
 
 /**
@@ -160,6 +197,15 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
         continue;
       }
       for (const c of res.configs) set[c.name] = c.value!;
+      if (res.resourceType === ResourceType.CLIENT_METRICS) {
+        responses.push(result(
+          ...await alterClientMetrics(ctx, res.resourceName, set, [], {
+            replace: true,
+            validateOnly: req.validateOnly,
+          }),
+        ));
+        continue;
+      }
       if (res.resourceType === ResourceType.BROKER) {
         responses.push(result(
           ...await alterBrokerConfigs(ctx, res.resourceName, set, [], {

@@ -65,6 +65,13 @@ export const apiVersions: ApiHandler = defineApi<ApiVersionsRequest, ApiVersions
         apiKeys: ranges(ctx.broker.apis),
       });
     }
+    if (ctx.version >= 3) {
+      // matched by client metrics subscriptions (KIP-714 client_software_name/_version)
+      ctx.connection.clientSoftware = {
+        name: req.clientSoftwareName,
+        version: req.clientSoftwareVersion,
+      };
+    }
     return createApiVersionsResponse({ errorCode: 0, apiKeys: ranges(ctx.broker.apis) });
   },
   errorResponse(_req, errorCode) {

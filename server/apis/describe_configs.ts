@@ -6,6 +6,8 @@
 //   (3) for a dynamic broker config, DEFAULT_CONFIG (5) otherwise. BROKER (4) with our node id
 //   lists the broker settings we honour (the dynamic log configs writable, the rest read-only);
 //   BROKER "" lists the cluster-wide dynamic defaults that are set, as Kafka does.
+//   CLIENT_METRICS (16) lists a client metrics subscription's metrics, interval.ms and match
+//   (source CLIENT_METRICS_CONFIG 7 when set, else DEFAULT_CONFIG; `../client_metrics.ts`).
 //   Other types (BROKER_LOGGER, ...) get INVALID_REQUEST; an unknown topic
 //   UNKNOWN_TOPIC_OR_PARTITION; another broker's id INVALID_REQUEST.
 // - configuration_keys filters (null = all). v0 is_default; v1+ config_source and synonyms (only
@@ -13,7 +15,7 @@
 //   orders them); v3+ config_type and documentation (only when include_documentation); v4
 //   flexible.
 // - ACLs (`../security/access.ts`): DESCRIBE_CONFIGS on a TOPIC, else TOPIC_AUTHORIZATION_FAILED;
-//   on the cluster for BROKER/BROKER_LOGGER, else CLUSTER_AUTHORIZATION_FAILED.
+//   on the cluster for BROKER/BROKER_LOGGER/CLIENT_METRICS, else CLUSTER_AUTHORIZATION_FAILED.
 
 import { ErrorCode, errorInfo } from "../../protocol/errors.ts";
 import {
@@ -32,6 +34,7 @@ import {
   type TopicInfo,
 } from "../../engine/mod.ts";
 import { DYNAMIC_BROKER_CONFIG_NAMES } from "../dynamic_configs.ts";
+import { CLIENT_METRICS_CONFIGS } from "../client_metrics.ts";
 import { DEFAULT_BROKER_CONFIG } from "../config.ts";
 import {
   type ApiHandler,
@@ -45,11 +48,11 @@ import { ACCESS, type Access, authorize } from "../security/access.ts";
 type ConfigEntry = DescribeConfigsResponse["results"][number]["configs"][number];
 
 /** Kafka's `ConfigResource.Type` codes. */
-export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
+export const ResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16 } as const;
 
 /**
  * The ACL check of a config resource (Kafka's `ConfigAdminManager`): `access.topic` on a TOPIC,
- * `access.cluster` for BROKER and BROKER_LOGGER resources.
+ * `access.cluster` for BROKER, BROKER_LOGGER and CLIENT_METRICS resources.
  *
  * @param ctx The request.
  * @param access The API's checks (`ACCESS.DescribeConfigs`, `.AlterConfigs`, ...).
@@ -66,7 +69,10 @@ export function configAccessError(
       ? 0
       : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
   }
-  if (res.resourceType === ResourceType.BROKER || res.resourceType === ResourceType.BROKER_LOGGER) {
+  if (
+    res.resourceType === ResourceType.BROKER || res.resourceType === ResourceType.BROKER_LOGGER ||
+    res.resourceType === ResourceType.CLIENT_METRICS
+  ) {
     return authorize(ctx, access.cluster) ? 0 : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
   }
   return 0;
@@ -80,6 +86,7 @@ export const ConfigSource = {
   DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
+  CLIENT_METRICS_CONFIG: 7,
 } as const;
 
 const CONFIG_TYPE: Record<ConfigType, number> = {
@@ -169,6 +176,30 @@ function brokerLayers(
   return name === undefined || value === undefined
     ? []
     : [{ name, value, source: ConfigSource.STATIC_BROKER_CONFIG }];
+}
+
+/**
+ * A client metrics subscription's three configs (`metrics`, `interval.ms`, `match`): those set
+ * with source CLIENT_METRICS_CONFIG, the others with their defaults (DEFAULT_CONFIG), as Kafka
+ * lists them (an unknown name: every config at its default).
+ */
+function describeClientMetrics(broker: BrokerContext, name: string): DescribedConfig[] {
+  const set = broker.clientMetrics?.subscriptions.get(name) ?? {};
+  return [...CLIENT_METRICS_CONFIGS].sort(([a], [b]) => a < b ? -1 : 1).map(([key, def]) => {
+    const value = set[key];
+    const source = value === undefined
+      ? ConfigSource.DEFAULT_CONFIG
+      : ConfigSource.CLIENT_METRICS_CONFIG;
+    return {
+      name: key,
+      value: value ?? def.defaultValue,
+      source,
+      readOnly: false,
+      type: CONFIG_TYPE[def.type],
+      doc: def.doc,
+      synonyms: [{ name: key, value: value ?? def.defaultValue, source }],
+    };
+  });
 }
 
 /** The cluster-wide dynamic defaults (a BROKER resource named ""), as Kafka lists them. */
@@ -348,10 +379,16 @@ export const describeConfigs: ApiHandler = defineApi<
             `Broker ${res.resourceName} is not this broker (node ${broker.nodeId})`,
           );
         } else described = describeBroker(broker);
+      } else if (res.resourceType === ResourceType.CLIENT_METRICS) {
+        if (broker.clientMetrics === undefined) {
+          return fail(ErrorCode.INVALID_REQUEST, "This broker has no client metrics");
+        }
+        described = describeClientMetrics(broker, res.resourceName);
       } else {
         return fail(
           ErrorCode.INVALID_REQUEST,
-          `Resource type ${res.resourceType} is not supported (only TOPIC 2 and BROKER 4)`,
+          `Resource type ${res.resourceType} is not supported (only TOPIC 2, BROKER 4 and ` +
+            "CLIENT_METRICS 16)",
         );
       }
       if (res.configurationKeys !== null) {

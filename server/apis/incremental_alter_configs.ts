@@ -7,12 +7,17 @@
 //   (INVALID_CONFIG with the reason). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
 // - BROKER resources (name "" = cluster-wide default, or our node id): the same operations on
 //   the dynamic broker configs (`../dynamic_configs.ts`), persisted and applied at once; a config
-//   that cannot change at run time: INVALID_REQUEST. Other resource types: INVALID_REQUEST.
+//   that cannot change at run time: INVALID_REQUEST.
+// - CLIENT_METRICS resources (KIP-714, `../client_metrics.ts`): the same operations on a client
+//   metrics subscription's metrics, interval.ms and match (lists: metrics, match), checked as
+//   Kafka's ClientMetricsConfigs.validate (unknown config, interval outside 100..3600000:
+//   INVALID_REQUEST; bad match pattern: INVALID_CONFIG), saved durably; deleting every config
+//   deletes the subscription. Other resource types: INVALID_REQUEST.
 // - validate_only checks without changing.
 // - A resource listed more than once: INVALID_REQUEST "Duplicate resource" for each copy, nothing
 //   changed (as Kafka's controller does).
 // - ACLs (`../security/access.ts`): ALTER_CONFIGS on a TOPIC, else TOPIC_AUTHORIZATION_FAILED;
-//   on the cluster for BROKER/BROKER_LOGGER, else CLUSTER_AUTHORIZATION_FAILED. Nothing refused
+//   on the cluster for BROKER/BROKER_LOGGER/CLIENT_METRICS, else CLUSTER_AUTHORIZATION_FAILED. Nothing refused
 //   changes.
 
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -26,12 +31,14 @@ import { BROKER_TO_TOPIC_CONFIG, TOPIC_CONFIGS } from "../../engine/mod.ts";
 import { type ApiHandler, clipMessage, defineApi, errorCodeOf, messageOf } from "../api.ts";
 import {
   alterBrokerConfigs,
+  alterClientMetrics,
   countResources,
   resourceKey,
   unsupportedResourceRefusal,
 } from "./alter_configs.ts";
 import { ResourceType } from "./describe_configs.ts";
 import { ACCESS } from "../security/access.ts";
+import { CLIENT_METRICS_CONFIGS } from "../client_metrics.ts";
 import { configAccessError } from "./describe_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
@@ -135,6 +142,26 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
       const refusal = unsupportedResourceRefusal(res.resourceType);
       if (refusal !== null) {
         responses.push(result(...refusal));
+        continue;
+      }
+      if (res.resourceType === ResourceType.CLIENT_METRICS) {
+        let changes;
+        try {
+          const current = broker.clientMetrics?.subscriptions.get(res.resourceName) ?? {};
+          changes = plan(
+            res,
+            (name) => current[name] ?? CLIENT_METRICS_CONFIGS.get(name)?.defaultValue ?? "",
+            (name) => CLIENT_METRICS_CONFIGS.get(name)?.type === "list",
+          );
+        } catch (e) {
+          responses.push(result(errorCodeOf(e), messageOf(e)));
+          continue;
+        }
+        responses.push(result(
+          ...await alterClientMetrics(ctx, res.resourceName, changes.set, changes.remove, {
+            validateOnly: req.validateOnly,
+          }),
+        ));
         continue;
       }
       if (res.resourceType === ResourceType.BROKER) {

@@ -194,6 +194,17 @@ export const API_TABLE: readonly ApiEntry[] = [
     async () => (await import("./list_transactions.ts")).listTransactions,
   ),
   lazy(
+    "GetTelemetrySubscriptions",
+    0,
+    async () => (await import("./get_telemetry_subscriptions.ts")).getTelemetrySubscriptions,
+  ),
+  lazy("PushTelemetry", 0, async () => (await import("./push_telemetry.ts")).pushTelemetry),
+  lazy(
+    "ListClientMetricsResources",
+    0,
+    async () => (await import("./list_client_metrics_resources.ts")).listClientMetricsResources,
+  ),
+  lazy(
     "DescribeTopicPartitions",
     0,
     async () => (await import("./describe_topic_partitions.ts")).describeTopicPartitions,

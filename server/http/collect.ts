@@ -16,6 +16,7 @@ import type { ClusterNode } from "../cluster/cluster.ts";
 import type { GroupCoordinator } from "../group/mod.ts";
 import { parseOffsetKey } from "../group/group.ts";
 import type { MemoryPool } from "../memory_pool.ts";
+import type { ClientMetricsManager } from "../client_metrics.ts";
 import { type BrokerMetrics, LATENCY_BUCKETS_MS } from "../metrics.ts";
 import type { ReplicaManager, ReplicaManagerStats } from "../replica_manager.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
@@ -50,6 +51,8 @@ export interface MetricsSources {
     throttleMsTotal: Readonly<Record<string, number>>;
     throttledTotal: Readonly<Record<string, number>>;
   };
+  /** Client metrics (KIP-714): the instances' pushed metrics and the manager's counters. */
+  clientMetrics?: ClientMetricsManager;
 }
 
 type Labels = readonly (readonly [string, string])[];
@@ -274,6 +277,93 @@ export function collectMetrics(s: MetricsSources): MetricFamily[] {
   // ---- consumer groups
   if (s.groups !== undefined) out.push(...groupFamilies(s.groups, s.logs));
   out.push(...processFamilies());
+  // ---- client metrics (KIP-714): last, so that no client's name can take a broker family's
+  if (s.clientMetrics !== undefined) {
+    out.push(...clientMetricsFamilies(s.clientMetrics, new Set(out.map((f) => f.name))));
+  }
+  return out;
+}
+
+/** A metric name as Prometheus allows it: `org.apache.kafka.x` -> `org_apache_kafka_x`. */
+export function promMetricName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_:]/g, "_");
+  return /^[0-9]/.test(s) ? `_${s}` : s;
+}
+
+/** A label name as Prometheus allows it (`__` reserved: prefixed with `attr`). */
+function promLabelName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_]/g, "_");
+  return /^[0-9]/.test(s) || s.startsWith("__") || s === "" ? `attr_${s}` : s;
+}
+
+/**
+ * The client metrics manager's counters and every live client instance's latest pushed values:
+ * one family per metric name, a series per instance and data point attributes, labelled
+ * `client_instance_id` and `client_id` first. Monotonic sums are counters (a name's `_total`
+ * dropped: the exposition adds it), gauges and other sums gauges; histograms and summaries are
+ * not shown. A name taken by a broker family, or by another client's metric of another type, is
+ * skipped.
+ */
+function clientMetricsFamilies(cm: ClientMetricsManager, taken: Set<string>): MetricFamily[] {
+  const instances = cm.instances();
+  const out: MetricFamily[] = [
+    one(
+      "kafka_server_client_metrics_instance_count",
+      "gauge",
+      "Client instances whose metrics the broker keeps (KIP-714)",
+      instances.length,
+    ),
+    one(
+      "sluice_client_metrics_pushes",
+      "counter",
+      "PushTelemetry requests accepted",
+      cm.stats.pushes,
+    ),
+    one(
+      "sluice_client_metrics_push_errors",
+      "counter",
+      "PushTelemetry requests refused",
+      cm.stats.pushErrors,
+    ),
+    one(
+      "sluice_client_metrics_throttled",
+      "counter",
+      "GetTelemetrySubscriptions and PushTelemetry requests sent before the push interval",
+      cm.stats.throttled,
+    ),
+    one(
+      "sluice_client_metrics_unknown_subscription",
+      "counter",
+      "PushTelemetry requests with an unknown subscription id",
+      cm.stats.unknownSubscription,
+    ),
+  ];
+  for (const f of out) taken.add(f.name);
+  const families = new Map<string, MetricFamily>();
+  for (const inst of instances) {
+    for (const p of inst.values.values()) {
+      if (p.kind !== "gauge" && p.kind !== "sum") continue;
+      const counter = p.kind === "sum" && p.monotonic;
+      let name = promMetricName(p.name);
+      if (counter) name = name.replace(/_total$/, "");
+      if (taken.has(name)) continue;
+      let f = families.get(name);
+      if (f === undefined) {
+        f = family(name, counter ? "counter" : "gauge", `Client metric ${p.name} (KIP-714)`);
+        families.set(name, f);
+      } else if (f.type !== (counter ? "counter" : "gauge")) continue;
+      const labels: [string, string][] = [
+        ["client_instance_id", inst.id],
+        ["client_id", inst.client.clientId],
+      ];
+      for (const [k, v] of p.attributes) {
+        const l = promLabelName(k);
+        if (!labels.some(([have]) => have === l)) labels.push([l, v]);
+      }
+      f.samples.push({ labels, value: p.value });
+    }
+  }
+  out.push(...[...families.keys()].sort().map((k) => families.get(k)!));
   return out;
 }
 

@@ -162,6 +162,12 @@ export const ACCESS = Object.freeze({
   DescribeUserScramCredentials: { cluster: need(Op.DESCRIBE, C) },
   /** ALTER on the cluster. */
   AlterUserScramCredentials: { cluster: need(Op.ALTER, C) },
+  /** Nothing: every client may ask for its subscription (KIP-714). */
+  GetTelemetrySubscriptions: {},
+  /** Nothing: every client may push its metrics (KIP-714). */
+  PushTelemetry: {},
+  /** DESCRIBE_CONFIGS on the cluster. */
+  ListClientMetricsResources: { cluster: need(Op.DESCRIBE_CONFIGS, C) },
   /** DESCRIBE each topic (unlisted when all topics are asked for), as Metadata. */
   DescribeTopicPartitions: { topic: need(Op.DESCRIBE, T) },
 });

@@ -110,7 +110,10 @@ export function caseOfCorrelation(correlationId: number, near: number): number {
 }
 
 const SOURCES = { corpus: 4, mutated: 48, generated: 22, genmut: 10, admin: 4, slow: 12 };
-const ADMIN_KEYS = [19, 20, 21, 2, 3, 8, 9, 15, 16, 32, 33, 37, 42, 44, 47, 0, 1, 24, 61, 65];
+/** KIP-714's GetTelemetrySubscriptions, PushTelemetry (its OTLP bytes), ListClientMetricsResources. */
+const TELEMETRY_KEYS = [71, 72, 74];
+const ADMIN_KEYS = [19, 20, 21, 2, 3, 8, 9, 15, 16, 32, 33, 37, 42, 44, 47, 0, 1, 24, 61, 65]
+  .concat(TELEMETRY_KEYS);
 const CREATES = new Set([19, 37]);
 
 /**

@@ -102,7 +102,8 @@ export interface StreamsConfig {
   deserializationExceptionHandler?: DeserializationExceptionHandlerConfig;
   /**
    * `default.timestamp.extractor`: the time of each consumed record, for every source without
-   * its own (`Consumed`'s `timestampExtractor`): one of {@linkcode TimestampExtractors} or a
+   * its own (`Consumed`'s `timestampExtractor`; repartition topics are read with
+   * `FailOnInvalidTimestamp`, as in Kafka): one of {@linkcode TimestampExtractors} or a
    * function `(record, partitionTime) => ms`. Default
    * `TimestampExtractors.FailOnInvalidTimestamp` (a record with a negative timestamp stops the
    * instance: `ERROR`, `onError`). A negative extracted time skips the record (a warning,

@@ -171,8 +171,12 @@ export class Task implements TaskContext {
   /** A source's timestamp extraction: `undefined` for the default (checked inline). */
   #extractor(node: NodeDef): Source["extract"] {
     if (node.topics.length === 0) return undefined;
+    // Repartition topics are read with FailOnInvalidTimestamp whatever the default, as Kafka's
+    // repartition nodes do: their records carry the time extracted upstream.
+    const graph = this.#runtime.graph;
+    const internal = node.topics.every((t) => graph.internalTopics.has(t));
     const fn: TimestampExtractor | undefined = node.timestampExtractor ??
-      this.#runtime.defaultTimestampExtractor;
+      (internal ? undefined : this.#runtime.defaultTimestampExtractor);
     if (fn === undefined || fn === TimestampExtractors.FailOnInvalidTimestamp) return undefined;
     const typed = node.typed?.(this);
     return (r, rec, partitionTime) => {

@@ -6,7 +6,9 @@
  * which a task of several topics processes its records, and the timestamp of what it writes.
  *
  * Set one for every source with `StreamsConfig.defaultTimestampExtractor` (Kafka's
- * `default.timestamp.extractor`), or for one source with `Consumed`'s `timestampExtractor`.
+ * `default.timestamp.extractor`; repartition topics excepted, read with
+ * `FailOnInvalidTimestamp` as in Kafka), or for one source with `Consumed`'s
+ * `timestampExtractor`.
  * A negative time skips the record (logged, counted as dropped, committed past), as Kafka's
  * `RecordQueue` does; an extractor that throws fails the task.
  *

@@ -260,3 +260,28 @@ Deno.test("an extractor returning a non-integer, or a non-function extractor, is
     /stream in: a timestamp extractor is a function/,
   );
 });
+
+Deno.test("repartition topics are read with FailOnInvalidTimestamp whatever the default (their records carry the time extracted upstream), as Kafka's", () => {
+  const b = new StreamsBuilder();
+  b.stream<string, string>("in")
+    .selectKey((_k, v) => v)
+    .groupByKey()
+    .count({ storeName: "by-value" })
+    .toStream()
+    .to("out", { valueSerde: L });
+  const d = new TopologyTestDriver(b.build(), {
+    defaultKeySerde: S,
+    defaultValueSerde: S,
+    defaultTimestampExtractor: (r) => r.timestamp + 1000,
+  });
+  assert(b.build().describe().includes("(topic: by-value-repartition)"));
+  const input = d.createInputTopic("in", S, S);
+  input.pipeInput("a", "x", 1);
+  input.pipeInput("b", "x", 2);
+  assertEquals(
+    d.createOutputTopic("out", S, L).readRecordsToList().map((r) =>
+      `${r.key}=${r.value}@${r.timestamp}`
+    ),
+    ["x=1@1001", "x=2@1002"],
+  );
+});

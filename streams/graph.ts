@@ -10,6 +10,7 @@
 import type { RecordHeader } from "../client/records.ts";
 import type { Serde } from "./serdes.ts";
 import type { BytesStore, StoreKind } from "./stores.ts";
+import type { TimestampExtractor } from "./timestamp_extractor.ts";
 
 /** A record flowing between processors; tables forward the previous value too. */
 export interface Rec {
@@ -111,6 +112,13 @@ export interface NodeDef {
    * not deserialize and is skipped (the deserialization exception handler) changes nothing.
    */
   deserialize?: (ctx: TaskContext) => (rec: Rec) => Rec;
+  /** A source's own timestamp extractor (`Consumed`'s); default: the application's. */
+  timestampExtractor?: TimestampExtractor;
+  /**
+   * A source whose deserializer keeps the bytes (a table's): the key and value its timestamp
+   * extractor is to see.
+   */
+  typed?: (ctx: TaskContext) => (rec: Rec) => { key: unknown; value: unknown };
 }
 
 /** A store of the graph. */
@@ -172,6 +180,8 @@ export class GraphBuilder {
       sinkTopic?: string;
       stores?: string[];
       deserialize?: NodeDef["deserialize"];
+      timestampExtractor?: TimestampExtractor;
+      typed?: NodeDef["typed"];
     } = {},
   ): NodeDef {
     const name = extra.name ?? this.newName(prefix);
@@ -188,6 +198,8 @@ export class GraphBuilder {
       stores: extra.stores ?? [],
       create,
       deserialize: extra.deserialize,
+      timestampExtractor: extra.timestampExtractor,
+      typed: extra.typed,
     };
     for (const t of node.topics) {
       if (this.sources.has(t)) {

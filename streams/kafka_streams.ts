@@ -32,6 +32,7 @@ import {
   windowView,
 } from "./stores.ts";
 import { type Runtime, Task } from "./task.ts";
+import { checkExtractor, type TimestampExtractor } from "./timestamp_extractor.ts";
 import { decodeAssignmentInfo, type StreamsAssignmentInfo, StreamsAssignor } from "./assignor.ts";
 import { StandbyTasks } from "./standby.ts";
 import { partitionForKey } from "../client/partitioner.ts";
@@ -99,6 +100,16 @@ export interface StreamsConfig {
    * and `dropped`; its offset is committed with the others); a function decides per record.
    */
   deserializationExceptionHandler?: DeserializationExceptionHandlerConfig;
+  /**
+   * `default.timestamp.extractor`: the time of each consumed record, for every source without
+   * its own (`Consumed`'s `timestampExtractor`; repartition topics are read with
+   * `FailOnInvalidTimestamp`, as in Kafka): one of {@linkcode TimestampExtractors} or a
+   * function `(record, partitionTime) => ms`. Default
+   * `TimestampExtractors.FailOnInvalidTimestamp` (a record with a negative timestamp stops the
+   * instance: `ERROR`, `onError`). A negative extracted time skips the record (a warning,
+   * counted in `dropped`, committed past).
+   */
+  defaultTimestampExtractor?: TimestampExtractor;
   /**
    * `num.standby.replicas`: copies of each stateful task kept on other instances (never two on
    * one instance), read from the changelogs continuously, so a task that fails over restores
@@ -374,6 +385,10 @@ export class KafkaStreams {
       now: () => Date.now(),
       warn,
       deserializationFailed: handle,
+      defaultTimestampExtractor: checkExtractor(
+        config.defaultTimestampExtractor,
+        "streams: defaultTimestampExtractor",
+      ),
       punctuated: () => {
         this.#punctuations++;
         this.#commitNeeded = true;
@@ -516,7 +531,7 @@ export class KafkaStreams {
             if (paused.length > 0) {
               this.#consumer.resume(paused.map((topic) => ({ topic, partition: task.partition })));
             }
-            group.clear();
+            task.clearBuffered();
           }
           for (const [id, task] of this.#tasks) this.#suspended.set(id, task);
           this.#tasks.clear();
@@ -782,7 +797,7 @@ export class KafkaStreams {
         task?.processRun(records, from, to);
       } else {
         // Over `bufferedRecordsPerPartition`: not fetched until it drains back.
-        if (task.group.add(records, from, to)) this.#consumer.pause([{ topic, partition }]);
+        if (task.buffer(records, from, to)) this.#consumer.pause([{ topic, partition }]);
         buffered += to - from;
       }
       from = to;

@@ -116,6 +116,8 @@ export {
   type Materialized,
   type Produced,
   SessionWindowedKStream,
+  type SinkOptions,
+  type SourceOptions,
   StreamsBuilder,
   TimeWindowedKStream,
   Topology,
@@ -135,6 +137,10 @@ export {
 export type { ReadOnlyKeyValueStore, ReadOnlyWindowStore } from "./stores.ts";
 export {
   type Cancellable,
+  type FixedKeyProcessor,
+  type FixedKeyProcessorContext,
+  type FixedKeyProcessorSupplier,
+  type FixedKeyRecord,
   type KeyValueBytesStoreSupplier,
   type KeyValueStore,
   type Processor,
@@ -146,6 +152,7 @@ export {
   type RecordMetadata,
   type StoreBuilder,
   Stores,
+  type ValueTransformerWithKey,
 } from "./processor.ts";
 export {
   type DeserializationErrorContext,
@@ -154,6 +161,11 @@ export {
   DeserializationFailedError,
   type DeserializationHandlerResponse,
 } from "./deserialization.ts";
+export {
+  type ConsumedRecord,
+  type TimestampExtractor,
+  TimestampExtractors,
+} from "./timestamp_extractor.ts";
 export {
   type ChangelogRecord,
   type TestDriverConfig,

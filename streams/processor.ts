@@ -124,12 +124,16 @@ export interface ProcessorContext<KForward, VForward> {
    * Hands a record to the processor's downstream nodes (from `process` or a punctuator).
    *
    * @param record The record; `headers` default to none.
+   * @param childName Only to this child (a processor or sink name, as Kafka's
+   *   `forward(record, childName)`); default: every child.
    * @throws {RangeError} If the timestamp is not an integer of at least 0.
+   * @throws {Error} If `childName` is not a child of the processor.
    */
   forward(
     record:
       & Omit<ProcessorRecord<KForward, VForward>, "headers">
       & { readonly headers?: RecordHeader[] },
+    childName?: string,
   ): void;
   /**
    * A key-value store connected to this processor (named in {@linkcode KStream.process} or
@@ -199,6 +203,149 @@ export interface Processor<KIn, VIn, KOut = never, VOut = never> {
    */
   process(record: ProcessorRecord<KIn, VIn>): void;
   /** Called when the task closes (moved away, the instance closed or failed). */
+  close?(): void;
+}
+
+/**
+ * A record of a {@linkcode FixedKeyProcessor} (Kafka's `api.FixedKeyRecord`): made by the
+ * runtime for each input record; its key cannot be changed, only its value, timestamp and
+ * headers (each `with...` returns a new record), so a processor can forward only records with
+ * the key it was given.
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export interface FixedKeyRecord<K, V> extends ProcessorRecord<K, V> {
+  /**
+   * The same record with another value.
+   *
+   * @param value The new value.
+   * @returns A new record.
+   */
+  withValue<V2>(value: V2): FixedKeyRecord<K, V2>;
+  /**
+   * The same record with another timestamp.
+   *
+   * @param timestamp The new timestamp in ms.
+   * @returns A new record.
+   * @throws {RangeError} If the timestamp is not an integer of at least 0.
+   */
+  withTimestamp(timestamp: number): FixedKeyRecord<K, V>;
+  /**
+   * The same record with other headers.
+   *
+   * @param headers The new headers.
+   * @returns A new record.
+   */
+  withHeaders(headers: RecordHeader[]): FixedKeyRecord<K, V>;
+}
+
+class FixedKey<K, V> implements FixedKeyRecord<K, V> {
+  readonly key: K;
+  readonly value: V;
+  readonly timestamp: number;
+  readonly headers: RecordHeader[];
+  constructor(key: K, value: V, timestamp: number, headers: RecordHeader[]) {
+    this.key = key;
+    this.value = value;
+    this.timestamp = timestamp;
+    this.headers = headers;
+  }
+  withValue<V2>(value: V2): FixedKeyRecord<K, V2> {
+    return new FixedKey(this.key, value, this.timestamp, this.headers);
+  }
+  withTimestamp(timestamp: number): FixedKeyRecord<K, V> {
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+      throw new RangeError(`FixedKeyRecord.withTimestamp: invalid timestamp ${timestamp}`);
+    }
+    return new FixedKey(this.key, this.value, timestamp, this.headers);
+  }
+  withHeaders(headers: RecordHeader[]): FixedKeyRecord<K, V> {
+    return new FixedKey(this.key, this.value, this.timestamp, headers);
+  }
+}
+
+/**
+ * What a {@linkcode FixedKeyProcessor} sees of its task (Kafka's `FixedKeyProcessorContext`):
+ * as {@linkcode ProcessorContext}, but it forwards only {@linkcode FixedKeyRecord}s.
+ *
+ * @typeParam KForward Key type (the input's).
+ * @typeParam VForward Value type of the records it forwards.
+ */
+export interface FixedKeyProcessorContext<KForward, VForward>
+  extends Omit<ProcessorContext<KForward, VForward>, "forward"> {
+  /**
+   * Hands a record to the processor's downstream nodes: one it was given to process, or made
+   * from one with `withValue`, `withTimestamp` or `withHeaders` (also from a punctuator).
+   *
+   * @param record The record.
+   * @param childName Only to this child; default: every child.
+   * @throws {TypeError} If the record is not a {@linkcode FixedKeyRecord} the runtime made.
+   */
+  forward(record: FixedKeyRecord<KForward, VForward>, childName?: string): void;
+}
+
+/**
+ * A processor that keeps each record's key (Kafka's `api.FixedKeyProcessor`, KIP-820), run by
+ * {@linkcode KStream.processValues}: the stream needs no repartitioning after it.
+ *
+ * @typeParam KIn Key type.
+ * @typeParam VIn Input value type.
+ * @typeParam VOut Value type of the records it forwards.
+ */
+export interface FixedKeyProcessor<KIn, VIn, VOut = never> {
+  /**
+   * Called once when the task starts, after its stores are restored.
+   *
+   * @param context The processor's context.
+   */
+  init?(context: FixedKeyProcessorContext<KIn, VOut>): void;
+  /**
+   * Called for each record.
+   *
+   * @param record The record.
+   */
+  process(record: FixedKeyRecord<KIn, VIn>): void;
+  /** Called when the task closes. */
+  close?(): void;
+}
+
+/** Makes a {@linkcode FixedKeyProcessor} per task: a function, or an object with `get()` and
+ * optionally `stores()`. */
+export type FixedKeyProcessorSupplier<KIn, VIn, VOut = never> =
+  | (() => FixedKeyProcessor<KIn, VIn, VOut>)
+  | {
+    /** A new processor. */
+    get(): FixedKeyProcessor<KIn, VIn, VOut>;
+    /** Stores to add and connect. */
+    stores?(): StoreBuilder<unknown, unknown>[];
+  };
+
+/**
+ * Kafka's deprecated `ValueTransformerWithKey`, run by {@linkcode KStream.transformValues}:
+ * each record's value becomes what `transform` returns (with the same key and timestamp).
+ *
+ * @typeParam K Key type.
+ * @typeParam V Input value type.
+ * @typeParam VR Result value type.
+ */
+export interface ValueTransformerWithKey<K, V, VR> {
+  /**
+   * Called once when the task starts: keep the context for stores and punctuators (its
+   * `forward` throws, as Kafka's does in `transformValues`).
+   *
+   * @param context The context.
+   */
+  init?(context: FixedKeyProcessorContext<K, VR>): void;
+  /**
+   * The new value of a record.
+   *
+   * @param value The value.
+   * @param key The key (read-only).
+   * @returns The new value.
+   */
+  transform(value: V, key: K): VR;
+  /** Called when the task closes. */
   close?(): void;
 }
 
@@ -337,28 +484,49 @@ export function addStoreBuilder(b: GraphBuilder, builder: StoreBuilder<unknown, 
 
 const builders = new WeakMap<GraphBuilder, Map<string, StoreBuilder<unknown, unknown>>>();
 
-/** @internal The node function of a processor: made per task, `init` called at once. */
+/**
+ * @internal The node function of a processor: made per task, `init` called at once. With
+ * `fixedKey` (`processValues`), records are {@linkcode FixedKeyRecord}s and only those are
+ * forwarded. `storeNames` is read when a task starts (the low-level `Topology` connects
+ * stores after the processor is added).
+ */
 export function processorNode<KIn, VIn, KOut, VOut>(
   b: GraphBuilder,
   name: string,
   get: () => Processor<KIn, VIn, KOut, VOut>,
   storeNames: string[],
+  fixedKey = false,
 ): NodeDef["create"] {
-  return (ctx: TaskContext, forward: Forward) => {
+  return (ctx: TaskContext, forward: Forward, outs?: Forward[]) => {
     const processor = get();
     if (processor === null || typeof processor !== "object" || !("process" in processor)) {
       throw new TypeError(`processor ${name}: the supplier did not return a processor`);
     }
+    const children = b.nodes.find((n) => n.name === name)?.children ?? [];
     const views = new Map<string, KeyValueStore<unknown, unknown>>();
     const context: ProcessorContext<KOut, VOut> = {
       applicationId: ctx.applicationId,
       taskId: ctx.taskId,
-      forward(record) {
+      forward(record, childName) {
+        if (fixedKey && !(record instanceof FixedKey)) {
+          throw new TypeError(
+            `processor ${name}: forward: processValues forwards only the records it is given ` +
+              "(or made from them with withValue, withTimestamp, withHeaders): the key is fixed",
+          );
+        }
         const t = record.timestamp;
         if (!Number.isSafeInteger(t) || t < 0) {
           throw new RangeError(`processor ${name}: forward: invalid timestamp ${t}`);
         }
-        forward({
+        let to = forward;
+        if (childName !== undefined) {
+          const i = children.findIndex((c) => c.name === childName);
+          if (i < 0 || outs === undefined) {
+            throw new Error(`processor ${name}: forward: ${childName} is not a child of it`);
+          }
+          to = outs[i];
+        }
+        to({
           key: record.key,
           value: record.value,
           timestamp: t,
@@ -398,6 +566,13 @@ export function processorNode<KIn, VIn, KOut, VOut>(
     };
     processor.init?.(context);
     ctx.onClose(() => processor.close?.());
+    if (fixedKey) {
+      return (rec: Rec) => {
+        processor.process(
+          new FixedKey(rec.key as KIn, rec.value as VIn, rec.timestamp, rec.headers),
+        );
+      };
+    }
     return (rec: Rec) => {
       processor.process({
         key: rec.key as KIn,

@@ -276,8 +276,9 @@ function regionUpdates(seed: number, n: number): Array<[string, string | null, n
   for (let i = 0; i < n; i++) {
     const user = `u${Math.floor(rnd() * 60)}`;
     const region = rnd() < 0.15 ? null : `r${Math.floor(rnd() * 7)}`;
-    // Mostly increasing timestamps, some older.
-    out.push([user, region, i * 10 - (rnd() < 0.1 ? Math.floor(rnd() * 300) : 0)]);
+    // Mostly increasing timestamps, some older (none negative: the default extractor,
+    // FailOnInvalidTimestamp, fails a task on one, as Kafka's).
+    out.push([user, region, Math.max(0, i * 10 - (rnd() < 0.1 ? Math.floor(rnd() * 300) : 0))]);
   }
   return out;
 }

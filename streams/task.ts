@@ -13,6 +13,11 @@ import type { Forward, GraphBuilder, NodeDef, Rec, Subtopology, TaskContext } fr
 import type { Serde } from "./serdes.ts";
 import { PartitionGroup } from "./partition_group.ts";
 import { BytesStore } from "./stores.ts";
+import {
+  failOnInvalidTimestamp,
+  type TimestampExtractor,
+  TimestampExtractors,
+} from "./timestamp_extractor.ts";
 
 /** The serdes a task falls back on. */
 export interface DefaultSerdes {
@@ -41,6 +46,30 @@ interface Source {
   node: string;
   deserialize: (rec: Rec) => Rec;
   process: (rec: Rec) => void;
+  /**
+   * Its timestamp extractor, given the fetched record, its deserialized form and the partition
+   * time; `undefined` for the default (`FailOnInvalidTimestamp`, checked inline).
+   */
+  extract: ((r: ConsumerRecord, rec: Rec, partitionTime: number) => number) | undefined;
+}
+
+/**
+ * A record buffered by a task of several topics whose source has a timestamp extractor: its
+ * time is extracted as it is buffered (as Kafka's `RecordQueue` does when a record becomes the
+ * head of its queue), so the partition group orders by it. `timestamp` is the extracted time,
+ * `-Infinity` for a record to skip or fail at once.
+ */
+interface Extracted extends ConsumerRecord {
+  /** The fetched record. */
+  original: ConsumerRecord;
+  /** Deserialized, with the extracted time. */
+  rec?: Rec;
+  /** Did not deserialize: the error, for the deserialization exception handler. */
+  deserializationError?: unknown;
+  /** The extractor threw: the error, thrown when the record's turn comes. */
+  extractError?: unknown;
+  /** A negative extracted time: skipped. */
+  skipped?: number;
 }
 
 const identity = (rec: Rec) => rec;
@@ -76,6 +105,9 @@ export class Task implements TaskContext {
   #nextStreamPunctuation = Infinity;
   #closers: Array<() => void> = [];
   #closed = false;
+  /** Partition time per topic of a task of several topics with an extractor (the largest
+   * time extracted from its records); made at the first record buffered. */
+  #partitionTimes: Map<string, number> | undefined;
 
   constructor(runtime: Runtime, sub: Subtopology, partition: number) {
     this.#runtime = runtime;
@@ -124,10 +156,115 @@ export class Task implements TaskContext {
       const proc = node.create(this, forward, outs);
       procs.set(node, proc);
       const deserialize = node.deserialize?.(this) ?? identity;
+      const extract = this.#extractor(node);
       for (const t of node.topics) {
-        this.sources.set(this.topicName(t), { node: node.name, deserialize, process: proc });
+        this.sources.set(this.topicName(t), {
+          node: node.name,
+          deserialize,
+          process: proc,
+          extract,
+        });
       }
     }
+  }
+
+  /** A source's timestamp extraction: `undefined` for the default (checked inline). */
+  #extractor(node: NodeDef): Source["extract"] {
+    if (node.topics.length === 0) return undefined;
+    // Repartition topics are read with FailOnInvalidTimestamp whatever the default, as Kafka's
+    // repartition nodes do: their records carry the time extracted upstream.
+    const graph = this.#runtime.graph;
+    const internal = node.topics.every((t) => graph.internalTopics.has(t));
+    const fn: TimestampExtractor | undefined = node.timestampExtractor ??
+      (internal ? undefined : this.#runtime.defaultTimestampExtractor);
+    if (fn === undefined || fn === TimestampExtractors.FailOnInvalidTimestamp) return undefined;
+    const typed = node.typed?.(this);
+    return (r, rec, partitionTime) => {
+      const kv = typed === undefined ? rec : typed(rec);
+      const ts = fn({
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.offset,
+        timestamp: r.timestamp,
+        key: kv.key,
+        value: kv.value,
+        headers: r.headers,
+      }, partitionTime);
+      if (!Number.isSafeInteger(ts)) {
+        throw new TypeError(
+          `source ${node.name}: the timestamp extractor returned ${ts} for ` +
+            `${r.topic}-${r.partition}@${r.offset} (an integer number of ms)`,
+        );
+      }
+      return ts;
+    };
+  }
+
+  /** A record whose extracted time is negative: skipped (Kafka's `RecordQueue`). */
+  #skipInvalid(r: ConsumerRecord, ts: number): void {
+    this.#runtime.warn(
+      `task ${this.taskId}: skipping record due to negative extracted timestamp: ` +
+        `${r.topic}-${r.partition}@${r.offset}, extracted timestamp ${ts}`,
+    );
+    this.#runtime.dropped++;
+  }
+
+  /**
+   * Buffers `records[from, to)` (one topic, this task's partition) in the partition group of
+   * a task of several topics; a source with a timestamp extractor has their times extracted
+   * now, with the partition's time, so the group orders them by it.
+   *
+   * @returns Whether the partition is to be paused ({@linkcode PartitionGroup.add}).
+   */
+  buffer(records: ConsumerRecord[], from: number, to: number): boolean {
+    const group = this.group!;
+    const topic = records[from].topic;
+    const source = this.sources.get(topic);
+    const extract = source?.extract;
+    if (extract === undefined) return group.add(records, from, to);
+    if (this.#partitionTimes === undefined) {
+      this.#partitionTimes = new Map();
+      for (const t of this.sub.sourceTopics) {
+        this.#partitionTimes.set(this.topicName(t), this.streamTime);
+      }
+    }
+    let partitionTime = this.#partitionTimes.get(topic) ?? -1;
+    const out: Extracted[] = [];
+    for (let i = from; i < to; i++) {
+      const r = records[i];
+      const x: Extracted = { ...r, original: r, timestamp: -Infinity };
+      out.push(x);
+      let rec: Rec;
+      try {
+        rec = source!.deserialize(r);
+      } catch (e) {
+        x.deserializationError = e;
+        continue;
+      }
+      let ts: number;
+      try {
+        ts = extract(r, rec, partitionTime);
+      } catch (e) {
+        x.extractError = e;
+        continue;
+      }
+      if (ts < 0) {
+        x.skipped = ts;
+        continue;
+      }
+      x.timestamp = ts;
+      x.rec = ts === rec.timestamp ? rec : { ...rec, timestamp: ts };
+      if (ts > partitionTime) partitionTime = ts;
+    }
+    this.#partitionTimes.set(topic, partitionTime);
+    return group.add(out, 0, out.length);
+  }
+
+  /** Forgets the partition times of buffered records (the buffers were cleared: they are
+   * fetched again from the committed offsets, and start again from the task's stream time). */
+  clearBuffered(): void {
+    this.group?.clear();
+    this.#partitionTimes = undefined;
   }
 
   /**
@@ -151,6 +288,7 @@ export class Task implements TaskContext {
   processRun(records: ConsumerRecord[], from: number, to: number): void {
     const topic = records[from].topic;
     const source = this.sources.get(topic)!;
+    if (source.extract !== undefined) return this.#processRunExtracting(records, from, to, source);
     const { deserialize, process } = source;
     let time = this.streamTime;
     try {
@@ -165,7 +303,11 @@ export class Task implements TaskContext {
           this.#runtime.deserializationFailed(this, source.node, r, e);
           continue;
         }
-        if (r.timestamp > time) this.advanceStreamTime(time = r.timestamp);
+        // The default extractor (FailOnInvalidTimestamp) checks second: an in-order record
+        // costs the one comparison it did before extractors.
+        const ts = r.timestamp;
+        if (ts > time) this.advanceStreamTime(time = ts);
+        else if (ts < 0) failOnInvalidTimestamp(r);
         process(rec);
         if (this.#nextStreamPunctuation <= time) {
           this.currentRecord = undefined;
@@ -178,6 +320,52 @@ export class Task implements TaskContext {
     // Skipped records are committed past too (Kafka commits the consumer's position).
     const last = records[to - 1];
     this.offsets.set(topic, { offset: last.offset + 1, leaderEpoch: last.leaderEpoch });
+  }
+
+  /** {@linkcode Task.processRun} for a source with a timestamp extractor (kept apart so the
+   * default's loop stays as it was). */
+  #processRunExtracting(
+    records: ConsumerRecord[],
+    from: number,
+    to: number,
+    source: Source,
+  ): void {
+    const { deserialize, process } = source;
+    const extract = source.extract!;
+    let time = this.streamTime;
+    try {
+      for (let i = from; i < to; i++) {
+        const r = records[i];
+        this.currentRecord = r;
+        let rec: Rec;
+        try {
+          rec = deserialize(r);
+        } catch (e) {
+          this.#runtime.deserializationFailed(this, source.node, r, e);
+          continue;
+        }
+        // One topic, one partition: its partition time is the task's stream time.
+        const ts = extract(r, rec, time);
+        if (ts < 0) {
+          this.#skipInvalid(r, ts);
+          continue;
+        }
+        if (ts !== rec.timestamp) rec = { ...rec, timestamp: ts };
+        if (ts > time) this.advanceStreamTime(time = ts);
+        process(rec);
+        if (this.#nextStreamPunctuation <= time) {
+          this.currentRecord = undefined;
+          this.#punctuate("STREAM_TIME", time);
+        }
+      }
+    } finally {
+      this.currentRecord = undefined;
+    }
+    const last = records[to - 1];
+    this.offsets.set(records[from].topic, {
+      offset: last.offset + 1,
+      leaderEpoch: last.leaderEpoch,
+    });
   }
 
   /**
@@ -209,15 +397,38 @@ export class Task implements TaskContext {
         const source = this.sources.get(r.topic)!;
         this.currentRecord = r;
         let rec: Rec;
-        try {
-          rec = source.deserialize(r);
-        } catch (e) {
-          // Throws unless the handler says to continue; a skipped record is committed past
-          // (Kafka commits the consumer's position) and moves no time.
-          this.#runtime.deserializationFailed(this, source.node, r, e);
-          lastOffset = r.offset + 1;
-          lastEpoch = r.leaderEpoch;
-          continue;
+        if (source.extract === undefined) {
+          try {
+            rec = source.deserialize(r);
+          } catch (e) {
+            // Throws unless the handler says to continue; a skipped record is committed past
+            // (Kafka commits the consumer's position) and moves no time.
+            this.#runtime.deserializationFailed(this, source.node, r, e);
+            lastOffset = r.offset + 1;
+            lastEpoch = r.leaderEpoch;
+            continue;
+          }
+          if (r.timestamp < 0) failOnInvalidTimestamp(r);
+        } else {
+          // Deserialized and its time extracted when buffered (Task.buffer).
+          const x = r as Extracted;
+          this.currentRecord = x.original;
+          if (x.rec === undefined) {
+            if (x.extractError !== undefined) throw x.extractError;
+            if (x.skipped !== undefined) this.#skipInvalid(x.original, x.skipped);
+            else {
+              this.#runtime.deserializationFailed(
+                this,
+                source.node,
+                x.original,
+                x.deserializationError,
+              );
+            }
+            lastOffset = r.offset + 1;
+            lastEpoch = r.leaderEpoch;
+            continue;
+          }
+          rec = x.rec;
         }
         const time = r.timestamp > this.streamTime ? r.timestamp : this.streamTime;
         this.streamTime = time;
@@ -430,4 +641,6 @@ export interface Runtime {
   deserializationFailed(task: Task, node: string, record: ConsumerRecord, error: unknown): void;
   /** A punctuator is about to run (counted; its task needs a commit). */
   punctuated(): void;
+  /** `default.timestamp.extractor`; `undefined`: `FailOnInvalidTimestamp`. */
+  readonly defaultTimestampExtractor: TimestampExtractor | undefined;
 }

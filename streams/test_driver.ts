@@ -28,6 +28,7 @@ import {
   windowView,
 } from "./stores.ts";
 import { type Runtime, Task } from "./task.ts";
+import { checkExtractor, type TimestampExtractor } from "./timestamp_extractor.ts";
 import { type Topology, topologyGraph } from "./topology.ts";
 
 const encoder = new TextEncoder();
@@ -76,6 +77,9 @@ export interface TestDriverConfig {
    * on the broker: the task waits for them). Default 0; -1 never waits.
    */
   maxTaskIdleMs?: number;
+  /** As `StreamsConfig.defaultTimestampExtractor`. Default
+   * `TimestampExtractors.FailOnInvalidTimestamp`. */
+  defaultTimestampExtractor?: TimestampExtractor;
 }
 
 /** A record of a store's changelog (serialized key and value; a `null` value deletes). */
@@ -199,6 +203,10 @@ export class TopologyTestDriver {
       warn,
       deserializationFailed: handle,
       punctuated: () => this.#punctuations++,
+      defaultTimestampExtractor: checkExtractor(
+        config.defaultTimestampExtractor,
+        "test driver: defaultTimestampExtractor",
+      ),
     };
     for (const sub of graph.subtopologies() as Subtopology[]) {
       const task = new Task(this.#rt, sub, 0);
@@ -359,7 +367,7 @@ export class TopologyTestDriver {
       leaderEpoch: -1,
     };
     if (task.group === undefined) task.process(record);
-    else task.group.add([record], 0, 1);
+    else task.buffer([record], 0, 1);
     return task;
   }
 

@@ -23,13 +23,18 @@ import {
 } from "./graph.ts";
 import {
   addStoreBuilder,
+  type FixedKeyProcessor,
+  type FixedKeyProcessorContext,
+  type FixedKeyProcessorSupplier,
   type Processor,
   processorNode,
   type ProcessorSupplier,
   type StoreBuilder,
+  type ValueTransformerWithKey,
 } from "./processor.ts";
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import type { Suppressed } from "./suppressed.ts";
+import { checkExtractor, type TimestampExtractor } from "./timestamp_extractor.ts";
 import {
   groupTable,
   joinTables,
@@ -58,6 +63,11 @@ export interface Consumed<K, V> {
   keySerde?: Serde<K>;
   /** Value serde; default: the application's `defaultValueSerde`. */
   valueSerde?: Serde<V>;
+  /**
+   * `Consumed.withTimestampExtractor`: this source's record times (default: the application's
+   * `defaultTimestampExtractor`).
+   */
+  timestampExtractor?: TimestampExtractor;
 }
 
 /** How records are written to a topic: `Produced`. */
@@ -165,15 +175,63 @@ let graphOf: (t: Topology) => GraphBuilder;
 
 const pass = (_ctx: TaskContext, forward: Forward) => forward;
 
+/** A source of the low-level {@linkcode Topology} API, with its options. */
+export interface SourceOptions<K = unknown, V = unknown> extends Consumed<K, V> {
+  /** The source's name (unique among the topology's nodes). */
+  name: string;
+}
+
+/** A sink of the low-level {@linkcode Topology} API, with its serdes. */
+export interface SinkOptions<K = unknown, V = unknown> extends Produced<K, V> {
+  /** The sink's name (unique among the topology's nodes). */
+  name: string;
+}
+
 /**
- * The processing logic of an application, made by {@linkcode StreamsBuilder.build}.
+ * The processing logic of an application: made by {@linkcode StreamsBuilder.build}, or built
+ * node by node with Kafka's low-level API (`addSource`, `addProcessor`, `addSink`,
+ * `addStateStore`), and run by {@linkcode KafkaStreams} or {@linkcode TopologyTestDriver} the
+ * same way (stores changelogged and restored, commits, exactly-once).
+ *
+ * @example Kafka's WordCountProcessorDemo, node by node
+ * ```ts
+ * import {
+ *   type ProcessorContext, Serdes, Stores, Topology, TopologyTestDriver,
+ * } from "./mod.ts";
+ * const topology = new Topology()
+ *   .addSource("Source", "lines")
+ *   .addProcessor("Process", () => {
+ *     let ctx: ProcessorContext<string, string>;
+ *     return {
+ *       init(c) {
+ *         ctx = c;
+ *       },
+ *       process(record: { value: string; timestamp: number }) {
+ *         const counts = ctx.getStateStore<string, number>("Counts");
+ *         for (const word of record.value.toLowerCase().split(" ")) {
+ *           const n = (counts.get(word) ?? 0) + 1;
+ *           counts.put(word, n);
+ *           ctx.forward({ key: word, value: String(n), timestamp: record.timestamp });
+ *         }
+ *       },
+ *     };
+ *   }, "Source")
+ *   .addStateStore(
+ *     Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("Counts"), Serdes.String(), Serdes.Int64()),
+ *     "Process",
+ *   )
+ *   .addSink("Sink", "counts", "Process");
+ * const driver = new TopologyTestDriver(topology, {
+ *   defaultKeySerde: Serdes.String(),
+ *   defaultValueSerde: Serdes.String(),
+ * });
+ * driver.createInputTopic("lines", Serdes.String(), Serdes.String()).pipeInput(null, "a b a");
+ * const out = driver.createOutputTopic("counts", Serdes.String(), Serdes.String());
+ * console.assert(JSON.stringify(out.readKeyValuesToList()) === '[["a","1"],["b","1"],["a","2"]]');
+ * ```
  */
 export class Topology {
-  #graph: GraphBuilder;
-
-  private constructor(graph: GraphBuilder) {
-    this.#graph = graph;
-  }
+  #graph: GraphBuilder = new GraphBuilder();
 
   static {
     graphOf = (t) => t.#graph;
@@ -181,7 +239,156 @@ export class Topology {
 
   /** @internal */
   static fromGraph(graph: GraphBuilder): Topology {
-    return new Topology(graph);
+    const t = new Topology();
+    t.#graph = graph;
+    return t;
+  }
+
+  #node(name: string, what: string): NodeDef {
+    const node = this.#graph.nodes.find((n) => n.name === name);
+    if (node === undefined) {
+      throw new Error(`Topology.${what}: no node named ${name} (add it first)`);
+    }
+    return node;
+  }
+
+  #parents(what: string, name: string, parentNames: string[]): NodeDef[] {
+    if (parentNames.length === 0) {
+      throw new Error(`Topology.${what}: ${name} must have at least one parent`);
+    }
+    return parentNames.map((p) => {
+      if (p === name) throw new Error(`Topology.${what}: ${name} cannot be its own parent`);
+      const node = this.#node(p, what);
+      if (node.sinkTopic !== undefined) {
+        throw new Error(`Topology.${what}: sink ${p} cannot be a parent`);
+      }
+      return node;
+    });
+  }
+
+  /**
+   * Adds a source (Kafka's `addSource`): it reads the topics' records, deserialized with the
+   * given serdes (default: the application's), and hands them to the processors and sinks
+   * that name it as a parent.
+   *
+   * @param source The name, or `{ name, keySerde, valueSerde, timestampExtractor }`.
+   * @param topics Topics it reads (each read by one source only).
+   * @returns This topology.
+   * @throws {Error} If the name is taken, no topic is given, or a topic is already read.
+   */
+  addSource(source: string | SourceOptions, ...topics: string[]): Topology {
+    const opts: SourceOptions = typeof source === "string" ? { name: source } : source;
+    const name = checkNodeName(opts?.name, "addSource");
+    if (topics.length === 0 || topics.some((t) => typeof t !== "string" || t === "")) {
+      throw new RangeError(`Topology.addSource: ${name}: give one or more topic names`);
+    }
+    this.#graph.add("SOURCE", [], pass, {
+      name,
+      topics,
+      deserialize: sourceDeserializer(opts, `source ${name}`),
+      timestampExtractor: checkExtractor(opts.timestampExtractor, `source ${name}`),
+    });
+    return this;
+  }
+
+  /**
+   * Adds a processor (Kafka's `addProcessor`) under its parents: it gets every record they
+   * forward; a supplier's `stores()` are added and connected to it.
+   *
+   * @param name The processor's name.
+   * @param supplier Makes a processor per task.
+   * @param parentNames Sources or processors added before.
+   * @returns This topology.
+   * @throws {Error} If the name is taken, a parent is missing or is a sink.
+   */
+  addProcessor<KIn, VIn, KOut, VOut>(
+    name: string,
+    supplier: ProcessorSupplier<KIn, VIn, KOut, VOut>,
+    ...parentNames: string[]
+  ): Topology {
+    checkNodeName(name, "addProcessor");
+    const parents = this.#parents("addProcessor", name, parentNames);
+    const { get, stores } = resolveSupplier(
+      this.#graph,
+      `Topology.addProcessor: ${name}`,
+      supplier,
+      [],
+    );
+    this.#graph.add("PROCESSOR", parents, processorNode(this.#graph, name, get, stores), {
+      name,
+      stores,
+    });
+    return this;
+  }
+
+  /**
+   * Adds a sink (Kafka's `addSink`): it writes what its parents forward to a topic, serialized
+   * with the given serdes (default: the application's), partitioned by key.
+   *
+   * @param sink The name, or `{ name, keySerde, valueSerde }`.
+   * @param topic The topic it writes.
+   * @param parentNames Sources or processors added before.
+   * @returns This topology.
+   * @throws {Error} If the name is taken, a parent is missing or is a sink.
+   */
+  addSink(sink: string | SinkOptions, topic: string, ...parentNames: string[]): Topology {
+    const opts: SinkOptions = typeof sink === "string" ? { name: sink } : sink;
+    const name = checkNodeName(opts?.name, "addSink");
+    if (typeof topic !== "string" || topic === "") {
+      throw new RangeError(`Topology.addSink: ${name}: give a topic name`);
+    }
+    const parents = this.#parents("addSink", name, parentNames);
+    this.#graph.add("SINK", parents, sinkNode(topic, opts.keySerde, opts.valueSerde), {
+      name,
+      sinkTopic: topic,
+    });
+    return this;
+  }
+
+  /**
+   * Adds a key-value store (Kafka's `addStateStore`) and connects it to processors.
+   *
+   * @param builder From {@linkcode Stores.keyValueStoreBuilder}.
+   * @param processorNames Processors to connect it to (more with
+   *   {@linkcode Topology.connectProcessorAndStateStores}).
+   * @returns This topology.
+   * @throws {Error} If a store of that name exists or a processor is missing.
+   */
+  addStateStore<K, V>(builder: StoreBuilder<K, V>, ...processorNames: string[]): Topology {
+    for (const p of processorNames) this.#processor(p, "addStateStore");
+    addStoreBuilder(this.#graph, builder as StoreBuilder<unknown, unknown>);
+    for (const p of processorNames) this.connectProcessorAndStateStores(p, builder.name);
+    return this;
+  }
+
+  /**
+   * Connects a processor to stores added before (Kafka's `connectProcessorAndStateStores`):
+   * its context's `getStateStore` gives them, and it shares a sub-topology (tasks) with every
+   * other node using them.
+   *
+   * @param processorName The processor.
+   * @param storeNames The stores.
+   * @returns This topology.
+   * @throws {Error} If the processor or a store is missing, or a store is not a key-value store.
+   */
+  connectProcessorAndStateStores(processorName: string, ...storeNames: string[]): Topology {
+    const node = this.#processor(processorName, "connectProcessorAndStateStores");
+    if (storeNames.length === 0) {
+      throw new Error("Topology.connectProcessorAndStateStores: give one or more store names");
+    }
+    for (const s of storeNames) {
+      checkKvStore(this.#graph, "Topology.connectProcessorAndStateStores", s);
+      if (!node.stores.includes(s)) node.stores.push(s);
+    }
+    return this;
+  }
+
+  #processor(name: string, what: string): NodeDef {
+    const node = this.#node(name, what);
+    if (node.topics.length > 0 || node.sinkTopic !== undefined) {
+      throw new Error(`Topology.${what}: ${name} is not a processor`);
+    }
+    return node;
   }
 
   /**
@@ -251,6 +458,7 @@ export class StreamsBuilder {
     const node = this.#b.add("KSTREAM-SOURCE", [], pass, {
       topics,
       deserialize: sourceDeserializer(consumed, `source ${topics}`),
+      timestampExtractor: checkExtractor(consumed.timestampExtractor, `stream ${topics}`),
     });
     return makeStream(this.#b, node, consumed.keySerde, consumed.valueSerde, false);
   }
@@ -307,6 +515,15 @@ export class StreamsBuilder {
           return rec;
         };
       },
+      timestampExtractor: checkExtractor(options.timestampExtractor, `table ${topic}`),
+      typed: (ctx) => {
+        const ks = ctx.keySerde(keySerde, `table ${topic}`);
+        const vs = ctx.valueSerde(valueSerde, `table ${topic}`);
+        return (rec) => ({
+          key: ks.deserialize(rec.key as Uint8Array | null),
+          value: vs.deserialize(rec.value as Uint8Array | null),
+        });
+      },
     });
     return makeTable(
       b,
@@ -344,6 +561,71 @@ export class StreamsBuilder {
   build(): Topology {
     return Topology.fromGraph(this.#b);
   }
+}
+
+/** A sink's node function: key and value serialized, sent to the topic. */
+function sinkNode<K, V>(
+  topic: string,
+  keySerde: Serde<K> | undefined,
+  valueSerde: Serde<V> | undefined,
+): NodeDef["create"] {
+  return (ctx) => {
+    const ks = ctx.keySerde(keySerde, `sink ${topic}`);
+    const vs = ctx.valueSerde(valueSerde, `sink ${topic}`);
+    const name = ctx.topicName(topic);
+    // Strings of the built-in string serde go to the producer as they are: it writes their
+    // UTF-8 (the same bytes) straight into the batch, with no copy per record.
+    const keyText = isStringSerde(ks as Serde<unknown>);
+    const valueText = isStringSerde(vs as Serde<unknown>);
+    return (rec) => {
+      const k = rec.key, v = rec.value;
+      ctx.send(
+        name,
+        keyText && typeof k === "string" ? k : ks.serialize(k as K),
+        valueText && typeof v === "string" ? v : vs.serialize(v as V),
+        rec.timestamp,
+        rec.headers,
+      );
+    };
+  };
+}
+
+function checkNodeName(name: unknown, what: string): string {
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(`Topology.${what}: a node name is a non-empty string`);
+  }
+  return name;
+}
+
+/** A processor supplier's factory and stores (added to the graph, checked). */
+function resolveSupplier<K, V, KOut, VOut>(
+  b: GraphBuilder,
+  what: string,
+  supplier: ProcessorSupplier<K, V, KOut, VOut>,
+  stateStoreNames: string[],
+): { get: () => Processor<K, V, KOut, VOut>; stores: string[] } {
+  let get: () => Processor<K, V, KOut, VOut>;
+  let provided: StoreBuilder<unknown, unknown>[] = [];
+  if (typeof supplier === "function") {
+    get = supplier;
+  } else if (supplier !== null && typeof supplier === "object" && "get" in supplier) {
+    get = () => supplier.get();
+    provided = supplier.stores?.() ?? [];
+  } else {
+    throw new TypeError(`${what}: give a processor supplier (a function or { get })`);
+  }
+  for (const builder of provided) addStoreBuilder(b, builder);
+  const stores = [...new Set([...stateStoreNames, ...provided.map((p) => p.name)])];
+  for (const store of stores) checkKvStore(b, what, store);
+  return { get, stores };
+}
+
+function checkKvStore(b: GraphBuilder, what: string, store: string): void {
+  const def = b.stores.get(store);
+  if (def === undefined) {
+    throw new Error(`${what}: no store named ${store} (add it with addStateStore first)`);
+  }
+  if (def.kind !== "kv") throw new Error(`${what}: store ${store} is not a key-value store`);
 }
 
 /** A source's deserializer: key and value through the serdes. */
@@ -644,29 +926,7 @@ export class KStream<K, V> {
     supplier: ProcessorSupplier<K, V, KOut, VOut>,
     ...stateStoreNames: string[]
   ): KStream<KOut, VOut> {
-    let get: () => Processor<K, V, KOut, VOut>;
-    let provided: StoreBuilder<unknown, unknown>[] = [];
-    if (typeof supplier === "function") {
-      get = supplier;
-    } else if (supplier !== null && typeof supplier === "object" && "get" in supplier) {
-      get = () => supplier.get();
-      provided = supplier.stores?.() ?? [];
-    } else {
-      throw new TypeError("process: give a processor supplier (a function or { get })");
-    }
-    for (const builder of provided) addStoreBuilder(this.#b, builder);
-    const stores = [...new Set([...stateStoreNames, ...provided.map((p) => p.name)])];
-    for (const store of stores) {
-      const def = this.#b.stores.get(store);
-      if (def === undefined) {
-        throw new Error(
-          `process: no store named ${store} (add it with StreamsBuilder.addStateStore first)`,
-        );
-      }
-      if (def.kind !== "kv") {
-        throw new Error(`process: store ${store} is not a key-value store`);
-      }
-    }
+    const { get, stores } = resolveSupplier(this.#b, "process", supplier, stateStoreNames);
     const name = this.#b.newName("KSTREAM-PROCESSOR");
     const node = this.#b.add(
       "KSTREAM-PROCESSOR",
@@ -675,6 +935,132 @@ export class KStream<K, V> {
       { name, stores },
     );
     return makeStream(this.#b, node, undefined, undefined, true);
+  }
+
+  /**
+   * Runs a {@linkcode FixedKeyProcessor} on each record (Kafka 3.3+'s `processValues`,
+   * KIP-820): as {@linkcode KStream.process}, but the processor forwards only the records it
+   * is given (or made from them with `withValue`, `withTimestamp`, `withHeaders`), so the key
+   * stays and a later grouping or join does not repartition (unless the stream needed it
+   * already).
+   *
+   * @example Number each key's records, keeping the key
+   * ```ts
+   * import {
+   *   type FixedKeyProcessorContext, Serdes, Stores, StreamsBuilder, TopologyTestDriver,
+   * } from "./mod.ts";
+   * const builder = new StreamsBuilder();
+   * builder.addStateStore(
+   *   Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore("seq"), Serdes.String(), Serdes.Int64()),
+   * );
+   * builder.stream<string, string>("in")
+   *   .processValues<string>(() => {
+   *     let context: FixedKeyProcessorContext<string, string>;
+   *     return {
+   *       init(ctx) {
+   *         context = ctx;
+   *       },
+   *       process(record) {
+   *         const seq = context.getStateStore<string, number>("seq");
+   *         const n = (seq.get(record.key) ?? 0) + 1;
+   *         seq.put(record.key, n);
+   *         context.forward(record.withValue(`${n}:${record.value}`));
+   *       },
+   *     };
+   *   }, "seq")
+   *   .to("out");
+   * const driver = new TopologyTestDriver(builder.build(), {
+   *   defaultKeySerde: Serdes.String(),
+   *   defaultValueSerde: Serdes.String(),
+   * });
+   * const input = driver.createInputTopic("in", Serdes.String(), Serdes.String());
+   * input.pipeInput("a", "x");
+   * input.pipeInput("a", "y");
+   * const out = driver.createOutputTopic("out", Serdes.String(), Serdes.String());
+   * console.assert(JSON.stringify(out.readKeyValuesToList()) === '[["a","1:x"],["a","2:y"]]');
+   * ```
+   *
+   * @typeParam VOut Value type of the records the processor forwards.
+   * @param supplier Makes a processor per task.
+   * @param stateStoreNames Stores to connect (added with {@linkcode StreamsBuilder.addStateStore}).
+   * @returns The stream of the records the processor forwards, with this stream's key serde.
+   * @throws {Error} If a named store was not added to the builder, or is not a key-value store.
+   */
+  processValues<VOut>(
+    supplier: FixedKeyProcessorSupplier<K, V, VOut>,
+    ...stateStoreNames: string[]
+  ): KStream<K, VOut> {
+    const { get, stores } = resolveSupplier(
+      this.#b,
+      "processValues",
+      supplier as unknown as ProcessorSupplier<K, V, K, VOut>,
+      stateStoreNames,
+    );
+    const name = this.#b.newName("KSTREAM-PROCESSVALUES");
+    const node = this.#b.add(
+      "KSTREAM-PROCESSVALUES",
+      [this.#node],
+      processorNode(this.#b, name, get, stores, true),
+      { name, stores },
+    );
+    return makeStream(this.#b, node, this.#keySerde, undefined, this.#repartition);
+  }
+
+  /**
+   * Kafka's deprecated `transformValues`: each record's value becomes what the transformer
+   * returns, key and timestamp kept (no repartitioning after it, as
+   * {@linkcode KStream.processValues}, on which it runs).
+   *
+   * @typeParam VR Result value type.
+   * @param supplier Makes a transformer per task: a function, or `{ get, stores? }`.
+   * @param stateStoreNames Stores to connect.
+   * @returns The stream of transformed values.
+   * @throws {Error} If a named store was not added to the builder.
+   */
+  transformValues<VR>(
+    supplier:
+      | (() => ValueTransformerWithKey<K, V, VR>)
+      | {
+        get(): ValueTransformerWithKey<K, V, VR>;
+        stores?(): StoreBuilder<unknown, unknown>[];
+      },
+    ...stateStoreNames: string[]
+  ): KStream<K, VR> {
+    let get: () => ValueTransformerWithKey<K, V, VR>;
+    let stores: (() => StoreBuilder<unknown, unknown>[]) | undefined;
+    if (typeof supplier === "function") {
+      get = supplier;
+    } else if (supplier !== null && typeof supplier === "object" && "get" in supplier) {
+      get = () => supplier.get();
+      stores = supplier.stores?.bind(supplier);
+    } else {
+      throw new TypeError("transformValues: give a transformer supplier (a function or { get })");
+    }
+    return this.processValues<VR>({
+      get: (): FixedKeyProcessor<K, V, VR> => {
+        const t = get();
+        if (t === null || typeof t !== "object" || typeof t.transform !== "function") {
+          throw new TypeError("transformValues: the supplier did not return a transformer");
+        }
+        let context: FixedKeyProcessorContext<K, VR>;
+        return {
+          init(ctx) {
+            context = ctx;
+            t.init?.({
+              ...ctx,
+              forward() {
+                throw new Error("transformValues: a transformer must not forward (return it)");
+              },
+            });
+          },
+          process(record) {
+            context.forward(record.withValue(t.transform(record.value, record.key)));
+          },
+          close: () => t.close?.(),
+        };
+      },
+      stores,
+    }, ...stateStoreNames);
   }
 
   /**
@@ -744,25 +1130,9 @@ export class KStream<K, V> {
   to(topic: string, produced: Produced<K, V> = {}): void {
     const keySerde = produced.keySerde ?? this.#keySerde;
     const valueSerde = produced.valueSerde ?? this.#valueSerde;
-    this.#b.add("KSTREAM-SINK", [this.#node], (ctx) => {
-      const ks = ctx.keySerde(keySerde, `sink ${topic}`);
-      const vs = ctx.valueSerde(valueSerde, `sink ${topic}`);
-      const name = ctx.topicName(topic);
-      // Strings of the built-in string serde go to the producer as they are: it writes their
-      // UTF-8 (the same bytes) straight into the batch, with no copy per record.
-      const keyText = isStringSerde(ks as Serde<unknown>);
-      const valueText = isStringSerde(vs as Serde<unknown>);
-      return (rec) => {
-        const k = rec.key, v = rec.value;
-        ctx.send(
-          name,
-          keyText && typeof k === "string" ? k : ks.serialize(k as K),
-          valueText && typeof v === "string" ? v : vs.serialize(v as V),
-          rec.timestamp,
-          rec.headers,
-        );
-      };
-    }, { sinkTopic: topic });
+    this.#b.add("KSTREAM-SINK", [this.#node], sinkNode(topic, keySerde, valueSerde), {
+      sinkTopic: topic,
+    });
   }
 
   /**

@@ -41,13 +41,19 @@
 // - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v16 node_endpoints are
 //   leader-change details we do not send.
 // - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
-//   (NOT_LEADER_OR_FOLLOWER elsewhere), and a current_leader_epoch other than -1 must be the
+//   (NOT_LEADER_OR_FOLLOWER elsewhere; consumers' v11+ fetches: below), and a current_leader_epoch other than -1 must be the
 //   leader's (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH), as Kafka checks
 //   consumers and followers alike. A follower's fetch (replica_id >= 0, in replica_state from
 //   v15) reads up to the log end offset instead of the high watermark, records the follower's
 //   progress (its fetch offset is its log end: the ISR and the high watermark follow from it)
 //   and is answered with the leader's high watermark; its long poll waits for appends. The
 //   followers' fetches are sessionless (session epoch -1), taking no fetch session slot.
+// - KIP-392 (docs/CLUSTER.md, "Fetching from the closest replica"): a consumer's v11+ fetch is
+//   also served by a follower in the ISR, up to its own high watermark, in the leader epoch it
+//   follows (the same FENCED/UNKNOWN_LEADER_EPOCH checks; OFFSET_OUT_OF_RANGE past its log end).
+//   With `replica.selector.class` and a rack_id, the leader answers a partition that an in-sync
+//   follower in the consumer's rack should serve with preferred_read_replica, its offsets and no
+//   records, at once.
 // - ACLs (`../security/access.ts`, as Kafka's `handleFetchRequest`): a consumer needs READ on
 //   each topic, a follower (replica_id >= 0) CLUSTER_ACTION on the cluster; refused partitions
 //   get TOPIC_AUTHORIZATION_FAILED and nothing is read from them (a refused follower records no

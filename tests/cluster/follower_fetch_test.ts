@@ -6,7 +6,7 @@
 // watermark. Which broker served is read from each broker's per-topic counters (record bytes sent
 // to consumers, `kafka_server_brokertopicmetrics_bytesout_total` on /metrics).
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { Admin, Client, Connection, Consumer, Producer } from "../../client/mod.ts";
+import { Admin, Client, Connection, Consumer, GroupConsumer, Producer } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import type { Broker } from "../../server/mod.ts";
@@ -165,6 +165,24 @@ test("our consumer in a follower's rack reads exact records from that follower",
     assertEquals(await readN(plain, 300), expected(0, 300));
     await plain.close();
     ok(bytesOut(c.brokers[leader], topic) > 0, "the leader served the consumer without a rack");
+    assertEquals(bytesOut(c.brokers[near], topic), before);
+    // a group member in the other follower's rack reads from that follower
+    const member = new GroupConsumer(client, {
+      groupId: "ff-group",
+      clientRack: rackOf(far),
+      autoOffsetReset: "earliest",
+      autoCommit: false,
+      maxWaitMs: 200,
+    });
+    member.subscribe([topic]);
+    const got: [number, string][] = [];
+    const deadline = Date.now() + 20_000;
+    while (got.length < 300 && Date.now() < deadline) {
+      for (const r of await member.poll()) got.push([r.offset, decoder.decode(r.value!)]);
+    }
+    await member.close();
+    assertEquals(got, expected(0, 300));
+    ok(bytesOut(c.brokers[far], topic) > 0, "the follower in the member's rack served it");
     assertEquals(bytesOut(c.brokers[near], topic), before);
   } finally {
     await client.close();

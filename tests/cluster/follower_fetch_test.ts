@@ -13,7 +13,14 @@ import type { Broker } from "../../server/mod.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
 import { PYTHON, runCommand } from "../harness.ts";
 import { modernLibrdkafka, requireOnModern } from "../interop/modern_librdkafka.ts";
-import { clusterTest, type InProcessCluster, startCluster, until } from "./harness.ts";
+import { freePort } from "../chaos/broker.ts";
+import {
+  clusterTest,
+  type InProcessCluster,
+  startCluster,
+  startProcessCluster,
+  until,
+} from "./harness.ts";
 
 requireEtcd();
 const etcd = sharedEtcd();
@@ -333,3 +340,63 @@ print(",".join(got))
   },
   confluent,
 );
+
+/** A broker process's count of record bytes of `topic` sent to consumers, from its /metrics. */
+async function scrapeBytesOut(port: number, topic: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = text.match(
+    new RegExp(
+      `^kafka_server_brokertopicmetrics_bytesout(?:_total)?\\{topic="${topic}"\\} (\\d+)`,
+      "m",
+    ),
+  );
+  return m === null ? 0 : Number(m[1]);
+}
+
+test("the follower serving our consumer is SIGKILLed: the consumer goes on from the leader, nothing lost or repeated", async () => {
+  const http = [freePort(), freePort(), freePort()];
+  const c = await startProcessCluster(await etcd(), 3, (i) => [
+    `broker.rack=${rackOf(i)}`,
+    "replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector",
+    `sluice.http.listener=http://127.0.0.1:${http[i]}`,
+  ]);
+  const client = new Client({ bootstrapServers: c.bootstrap, retries: 30 });
+  try {
+    const topic = "ff-kill";
+    await createTopic(client, topic);
+    const admin = new Admin(client);
+    let leader = -1;
+    let replicas: number[] = [];
+    await until("ff-kill-0 has a leader and an ISR of 3", async () => {
+      const [d] = await admin.describeTopics([topic]);
+      const p = d?.partitions[0];
+      if (p === undefined || p.leader < 0 || p.isr.length !== 3) return false;
+      leader = p.leader - 1;
+      replicas = p.replicas.map((id) => id - 1);
+      return true;
+    });
+    const [near, far] = replicas.filter((i) => i !== leader);
+    await produce(client, topic, 0, 100, -1);
+    const consumer = new Consumer(client, { clientRack: rackOf(near), maxWaitMs: 200 });
+    await consumer.assign([{ topic, partition: 0, offset: "earliest" }]);
+    assertEquals(await readN(consumer, 100), expected(0, 100));
+    ok(
+      await scrapeBytesOut(http[near], topic) > 0,
+      "the follower in the consumer's rack served it",
+    );
+    assertEquals(
+      [await scrapeBytesOut(http[leader], topic), await scrapeBytesOut(http[far], topic)],
+      [0, 0],
+    );
+    await c.brokers[near].kill();
+    await produce(client, topic, 100, 200, -1);
+    assertEquals(await readN(consumer, 100, 30_000), expected(100, 200));
+    assertEquals(await readN(consumer, 1, 1000), []);
+    ok(await scrapeBytesOut(http[leader], topic) > 0, "the leader served the rest");
+    assertEquals(await scrapeBytesOut(http[far], topic), 0);
+    await consumer.close();
+  } finally {
+    await client.close();
+    await c.close();
+  }
+});

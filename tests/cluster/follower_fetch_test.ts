@@ -8,6 +8,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Admin, Client, Connection, Consumer, GroupConsumer, Producer } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { decodeRecordBatches } from "../../records/mod.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import type { Broker } from "../../server/mod.ts";
 import { requireEtcd, sharedEtcd } from "../etcd.ts";
@@ -88,7 +89,14 @@ const expected = (from: number, to: number) =>
   Array.from({ length: to - from }, (_, k): [number, string] => [from + k, value(from + k)]);
 
 /** A raw Fetch v12 of partition 0 at `b`, as a consumer in `rack`. */
-async function rawFetch(b: Broker, topic: string, offset: number, rack: string, epoch = -1) {
+async function rawFetch(
+  b: Broker,
+  topic: string,
+  offset: number,
+  rack: string,
+  epoch = -1,
+  isolationLevel = 0,
+) {
   const conn = await Connection.connect({ host: "127.0.0.1", port: b.port });
   try {
     const res = await conn.send(
@@ -99,7 +107,7 @@ async function rawFetch(b: Broker, topic: string, offset: number, rack: string, 
         maxWaitMs: 0,
         minBytes: 1,
         maxBytes: 1 << 20,
-        isolationLevel: 0,
+        isolationLevel,
         sessionId: 0,
         sessionEpoch: -1,
         topics: [{
@@ -191,6 +199,41 @@ test("our consumer in a follower's rack reads exact records from that follower",
     assertEquals(got, expected(0, 300));
     ok(bytesOut(c.brokers[far], topic) > 0, "the follower in the member's rack served it");
     assertEquals(bytesOut(c.brokers[near], topic), before);
+
+    // read_committed on a follower: below its last stable offset, which an open transaction holds
+    const tx = new Producer(client, { transactionalId: "ff-tx" });
+    try {
+      await tx.initTransactions();
+      tx.beginTransaction();
+      await tx.send({ topic, messages: [{ value: "t0", partition: 0 }, { value: "t1" }] });
+      await tx.flush();
+      const nearRm = c.brokers[near]!.replicaManager!;
+      await until(
+        "the near follower's HW covers the open transaction",
+        () => nearRm.offsets(topic, 0)!.highWatermark === 302,
+      );
+      const open = await rawFetch(c.brokers[near]!, topic, 290, rackOf(near), -1, 1);
+      assertEquals([open.errorCode, open.highWatermark, open.lastStableOffset], [0, 302, 300]);
+      assertEquals(decodeRecordBatches(open.records!).map((b) => b.lastOffset).at(-1), 299);
+      const dirty = await rawFetch(c.brokers[near]!, topic, 290, rackOf(near), -1, 0);
+      assertEquals(decodeRecordBatches(dirty.records!).map((b) => b.lastOffset).at(-1), 301);
+      await tx.commitTransaction();
+      // the COMMIT marker at 302: the last stable offset is the HW once the follower has it
+      await until(
+        "the near follower's HW covers the marker",
+        () => nearRm.offsets(topic, 0)!.highWatermark === 303,
+      );
+      const done = await rawFetch(c.brokers[near]!, topic, 300, rackOf(near), -1, 1);
+      assertEquals([done.errorCode, done.highWatermark, done.lastStableOffset], [0, 303, 303]);
+      assertEquals(
+        decodeRecordBatches(done.records!).flatMap((b) =>
+          b.control ? [] : b.records.map((r) => decoder.decode(r.value!))
+        ),
+        ["t0", "t1"],
+      );
+    } finally {
+      await tx.close();
+    }
   } finally {
     await client.close();
     await c.close();

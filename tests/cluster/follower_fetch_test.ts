@@ -443,3 +443,94 @@ test("the follower serving our consumer is SIGKILLed: the consumer goes on from 
     await c.close();
   }
 });
+
+test(
+  "the follower serving librdkafka 2.15.1 is SIGKILLed: it goes on from the leader, nothing lost or repeated",
+  async () => {
+    const http = [freePort(), freePort(), freePort()];
+    const c = await startProcessCluster(await etcd(), 3, (i) => [
+      `broker.rack=${rackOf(i)}`,
+      "replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector",
+      `sluice.http.listener=http://127.0.0.1:${http[i]}`,
+    ]);
+    const client = new Client({ bootstrapServers: c.bootstrap, retries: 30 });
+    const dir = await Deno.makeTempDir({ prefix: "sluice_ff_" });
+    try {
+      const topic = "ff-kill-rdkafka";
+      await createTopic(client, topic);
+      const admin = new Admin(client);
+      let leader = -1;
+      let replicas: number[] = [];
+      await until(`${topic}-0 has a leader and an ISR of 3`, async () => {
+        const [d] = await admin.describeTopics([topic]);
+        const p = d?.partitions[0];
+        if (p === undefined || p.leader < 0 || p.isr.length !== 3) return false;
+        leader = p.leader - 1;
+        replicas = p.replicas.map((id) => id - 1);
+        return true;
+      });
+      const [near, far] = replicas.filter((i) => i !== leader);
+      await produce(client, topic, 0, 100, -1);
+      // reads 100 records, tells the test (a file), then reads until 200 or 45 s
+      const script = `
+import os, sys, time
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "ff", "client.rack": sys.argv[2],
+              "enable.auto.commit": False, "fetch.wait.max.ms": 100})
+c.assign([TopicPartition(sys.argv[3], 0, 0)])
+got = []
+deadline = time.time() + 45
+while len(got) < 200 and time.time() < deadline:
+    m = c.poll(0.2)
+    if m is None or m.error():
+        continue
+    got.append("%d:%s" % (m.offset(), m.value().decode()))
+    if len(got) == 100:
+        open(sys.argv[4], "w").close()
+c.close()
+print(",".join(got))
+`;
+      const marker = `${dir}/half`;
+      const child = new Deno.Command(PYTHON, {
+        args: ["-c", script, c.bootstrap, rackOf(near), topic, marker],
+        env: modern.env,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const output = child.output();
+      await until("librdkafka read the first 100 records", async () => {
+        try {
+          await Deno.stat(marker);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 30_000);
+      ok(
+        await scrapeBytesOut(http[near], topic) > 0,
+        "the follower in librdkafka's rack served it",
+      );
+      assertEquals(
+        [await scrapeBytesOut(http[leader], topic), await scrapeBytesOut(http[far], topic)],
+        [0, 0],
+      );
+      await c.brokers[near].kill();
+      await produce(client, topic, 100, 200, -1);
+      const r = await output;
+      const stderr = new TextDecoder().decode(r.stderr);
+      assertEquals(r.code, 0, stderr);
+      assertEquals(
+        new TextDecoder().decode(r.stdout).trim(),
+        expected(0, 200).map(([o, v]) => `${o}:${v}`).join(","),
+        stderr,
+      );
+      ok(await scrapeBytesOut(http[leader], topic) > 0, "the leader served the rest");
+      assertEquals(await scrapeBytesOut(http[far], topic), 0);
+    } finally {
+      await client.close();
+      await c.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+  confluent,
+);

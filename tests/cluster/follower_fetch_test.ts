@@ -4,14 +4,17 @@
 // `replica.selector.class` = Kafka's RackAwareReplicaSelector, the leader answers a consumer in a
 // follower's rack with `preferred_read_replica`, and that follower serves it up to its own high
 // watermark. Which broker served is read from each broker's per-topic counters (record bytes sent
-// to consumers, `kafka_server_brokertopicmetrics_bytesout_total` on /metrics).
+// to consumers: `BrokerMetrics` in process, `kafka_server_brokertopicmetrics_bytesout` on the
+// /metrics of broker processes). Clients: ours (Consumer, GroupConsumer) and librdkafka 2.15.1
+// (confluent-kafka on LD_LIBRARY_PATH, tests/interop/modern_librdkafka.ts). The last two tests
+// SIGKILL the follower a consumer reads from (broker processes).
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Admin, Client, Connection, Consumer, GroupConsumer, Producer } from "../../client/mod.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import { decodeRecordBatches } from "../../records/mod.ts";
 import { FetchRequest, FetchResponse } from "../../protocol/messages/fetch.ts";
 import type { Broker } from "../../server/mod.ts";
-import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { sharedEtcd } from "../etcd.ts";
 import { PYTHON, runCommand } from "../harness.ts";
 import { modernLibrdkafka, requireOnModern } from "../interop/modern_librdkafka.ts";
 import { freePort } from "../chaos/broker.ts";
@@ -23,7 +26,6 @@ import {
   until,
 } from "./harness.ts";
 
-requireEtcd();
 const etcd = sharedEtcd();
 const test = clusterTest("cluster KIP-392 follower fetching");
 const modern = await modernLibrdkafka();

@@ -676,9 +676,12 @@ export class ReplicaManager {
     const r = this.#replicas.get(key(topic, partition));
     if (r === undefined || r.role !== "leader" || this.#closed) return -1;
     const rackOf = this.#o.rackOf ?? (() => null);
+    const ownRack = rackOf(this.nodeId) ?? null;
+    // the selector's first rule, before any candidate is built: consumers in the leader's rack
+    if (clientRack === "" || ownRack === clientRack) return -1;
     const leader: ReplicaView = {
       nodeId: this.nodeId,
-      rack: rackOf(this.nodeId) ?? null,
+      rack: ownRack,
       logEndOffset: r.log.logEndOffset,
       timeSinceLastCaughtUpMs: 0,
     };

@@ -168,7 +168,21 @@ export interface ConsumerOptions {
    * With `autoOffsetReset: "none"` poll throws a {@linkcode LogTruncationError} instead.
    */
   onTruncation?: (truncation: LogTruncation) => void;
+  /**
+   * The consumer's rack (`client.rack`, KIP-392), sent as Fetch v11+ `rack_id`. A leader with a
+   * replica selector may answer with a `preferred_read_replica` (an in-sync follower in this
+   * rack): the partition is then fetched from that broker, up to its high watermark, for at most
+   * {@linkcode PREFERRED_READ_REPLICA_LEASE_MS}, and from the leader again after any error there
+   * (as librdkafka). Default "" (none: always the leader).
+   */
+  clientRack?: string;
 }
+
+/**
+ * How long a `preferred_read_replica` is followed before the leader is asked again (librdkafka's
+ * lease, and the Java consumer's `metadata.max.age.ms` default): 5 minutes.
+ */
+export const PREFERRED_READ_REPLICA_LEASE_MS = 300_000;
 
 /** Options for one {@linkcode Consumer.poll}. */
 export interface PollOptions {
@@ -209,6 +223,9 @@ interface Position {
   leaderEpoch: number;
   /** Validate with OffsetForLeaderEpoch before the next fetch (a new leader or epoch). */
   validate: boolean;
+  /** KIP-392: the replica the leader sent this partition to (-1: the leader), and until when. */
+  preferred: number;
+  preferredUntil: number;
   /** When records of it were last handed out (a counter): fetches ask for the partitions
    * served longest ago first, so that one partition's data cannot starve the others. */
   turn: number;
@@ -297,6 +314,7 @@ export class Consumer {
       isolationLevel: options.isolationLevel ?? 0,
       checkCrcs: options.checkCrcs ?? true,
       prefetch: options.prefetch ?? true,
+      clientRack: options.clientRack ?? "",
     };
     this.#onTruncation = options.onTruncation ??
       ((t) => console.warn(`consumer: ${describeTruncation(t)}; resuming at ${t.resetOffset}`));
@@ -400,6 +418,8 @@ export class Consumer {
         offsetEpoch,
         leader: -1,
         leaderEpoch: -1,
+        preferred: -1,
+        preferredUntil: 0,
         validate: offsetEpoch >= 0,
         turn: 0,
       };
@@ -605,6 +625,7 @@ export class Consumer {
       return { records: [], updates: [], retries: 0, ends: [] };
     }
     fetchable.sort((a, b) => a.turn - b.turn);
+    const now = Date.now();
     for (const p of fetchable) {
       const { leader, leaderEpoch } = await this.#client.leaderAndEpoch(p.topic, p.partition);
       if (leader !== p.leader || leaderEpoch !== p.leaderEpoch) {
@@ -613,14 +634,25 @@ export class Consumer {
         if (p.leader !== -1 && p.offsetEpoch >= 0 && leaderEpoch >= 0) p.validate = true;
         p.leader = leader;
         p.leaderEpoch = leaderEpoch;
+        p.preferred = -1; // a new leader decides again (KIP-392)
       }
-      const list = byLeader.get(leader);
-      if (list === undefined) byLeader.set(leader, [p]);
+      // KIP-392: the follower the leader sent the partition to, while its lease lasts; a
+      // position to validate goes to the leader (OffsetForLeaderEpoch is the leader's)
+      if (p.preferred >= 0 && (p.validate || now >= p.preferredUntil)) p.preferred = -1;
+      const target = p.preferred >= 0 ? p.preferred : leader;
+      const list = byLeader.get(target);
+      if (list === undefined) byLeader.set(target, [p]);
       else list.push(p);
     }
     const results = await Promise.all(
-      [...byLeader].map(([leader, ps]) =>
-        this.#fetch(leader, ps, maxWaitMs, signal).catch((e) => {
+      [...byLeader].map(([target, ps]) =>
+        this.#fetch(target, ps, maxWaitMs, signal).catch((e) => {
+          if (ps.some((p) => p.preferred === target)) {
+            // A preferred replica that cannot be reached (gone, or not answering): back to the
+            // leader at the next round, as librdkafka when a broker goes down.
+            for (const p of ps) p.preferred = -1;
+            return { records: [], updates: [], retries: ps.length, ends: [] };
+          }
           // The leader cannot be reached (its process gone, or a failover): the next poll
           // looks the leaders up again rather than trying the same broker forever.
           for (const p of ps) this.#client.invalidate(p.topic);
@@ -721,12 +753,12 @@ export class Consumer {
   }
 
   async #fetch(
-    leader: number,
+    broker: number,
     positions: Position[],
     maxWaitMs: number,
     signal?: AbortSignal,
   ): Promise<FetchResult> {
-    const conn = await this.#client.connectionTo(leader, this.#pool);
+    const conn = await this.#client.connectionTo(broker, this.#pool);
     const updates: Update[] = [];
     const ends: Array<[Position, number]> = [];
     let retries = 0;
@@ -772,7 +804,7 @@ export class Consumer {
         })),
       }))),
       forgottenTopicsData: [],
-      rackId: "",
+      rackId: this.#options.clientRack,
     });
     // Aborted while the leader or topic ids were looked up: send nothing (a fetch sent and
     // left without a handler rejects unhandled when its connection closes).
@@ -805,6 +837,22 @@ export class Consumer {
       for (const p of t.partitions) {
         const position = this.#positions.get(key(topic, p.partitionIndex));
         if (!position) continue;
+        if (position.preferred === broker && p.errorCode !== ErrorCode.NONE) {
+          // KIP-392: any error from a follower (its log shorter than the position, a leader
+          // epoch it does not follow, no longer a replica...) sends the partition back to the
+          // leader, which decides (librdkafka: OFFSET_OUT_OF_RANGE above the follower's high
+          // watermark, and the leader errors; Java: every one). The metadata is looked up again.
+          position.preferred = -1;
+          if (p.errorCode !== ErrorCode.OFFSET_OUT_OF_RANGE) this.#client.invalidate(topic);
+          retries++;
+          continue;
+        }
+        if ((p.preferredReadReplica ?? -1) >= 0 && p.preferredReadReplica !== broker) {
+          // KIP-392: the leader sends this partition to a replica in our rack (no records).
+          position.preferred = p.preferredReadReplica;
+          position.preferredUntil = Date.now() + PREFERRED_READ_REPLICA_LEASE_MS;
+          continue;
+        }
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
           // With the position's epoch known, a truncated log is told apart from a position
           // below the log start (as librdkafka does): the first resumes where the logs diverge.

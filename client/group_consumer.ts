@@ -140,6 +140,12 @@ export interface GroupConsumerOptions {
    * point, rather than by `autoOffsetReset`. Default: one line on `console.warn`.
    */
   onTruncation?: (truncation: LogTruncation) => void;
+  /**
+   * The consumer's rack (`client.rack`, KIP-392), sent in its fetches: a leader with a replica
+   * selector may send it to an in-sync follower in this rack (see `ConsumerOptions.clientRack`).
+   * Default "" (none).
+   */
+  clientRack?: string;
 }
 
 /** An offset to commit. */
@@ -208,7 +214,7 @@ function idle(ms: number, signal: AbortSignal): Promise<void> {
 export class GroupConsumer {
   #client: Client;
   #consumer: Consumer;
-  #options: Required<Omit<GroupConsumerOptions, "onTruncation">>;
+  #options: Required<Omit<GroupConsumerOptions, "onTruncation" | "clientRack">>;
   #assignors: Assignor[];
   #assignmentUserData: Uint8Array | null = null;
   #cooperative: boolean;
@@ -322,6 +328,7 @@ export class GroupConsumer {
       maxPartitionBytes: this.#options.maxPartitionBytes,
       isolationLevel: this.#options.isolationLevel === "read_committed" ? 1 : 0,
       onTruncation: options.onTruncation,
+      clientRack: options.clientRack,
     });
   }
 

@@ -100,6 +100,7 @@ function replicaSettings(c: BrokerConfig): Partial<ReplicaManagerOptions> {
     replicaFetchBackoffMs: c.replicaFetchBackoffMs,
     replicaSocketTimeoutMs: c.replicaSocketTimeoutMs,
     replicaHighWatermarkCheckpointIntervalMs: c.replicaHighWatermarkCheckpointIntervalMs,
+    replicaSelector: c.replicaSelector ?? undefined,
   };
 }
 
@@ -649,6 +650,10 @@ export class Broker {
           const b = node.view.broker(id);
           return b !== undefined && b.value.fenced !== true &&
             b.value.controlledShutdown !== true && (epoch < 0 || epoch === b.createRevision);
+        },
+        rackOf: (id) => {
+          const b = node.view.broker(id)?.value;
+          return b === undefined || b.fenced === true ? undefined : (b.rack ?? null);
         },
       });
     } else if (options.replication !== undefined) {

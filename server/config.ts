@@ -141,8 +141,18 @@ export interface BrokerConfig {
   etcdPrefix: string;
   /** Name of this cluster in etcd (`sluice.cluster.name`); several share one etcd. Default `sluice`. */
   clusterName: string;
-  /** This broker's rack (`broker.rack`), for rack-aware replica placement; `null`: none. */
+  /**
+   * This broker's rack (`broker.rack`), for rack-aware replica placement and the rack-aware
+   * replica selector; `null`: none.
+   */
   rack: string | null;
+  /**
+   * Cluster mode, KIP-392 (`replica.selector.class`): how a leader picks the replica a consumer
+   * should fetch from. `null` (the default, as Kafka's): the leader serves every consumer;
+   * `"rack-aware"` (`org.apache.kafka.common.replica.RackAwareReplicaSelector`): an in-sync
+   * follower in the consumer's rack (Fetch v11+ `rack_id`), answered as `preferred_read_replica`.
+   */
+  replicaSelector: "rack-aware" | null;
   /**
    * Cluster mode: how long a broker's keep-alive (and heartbeat) may fail before it stops
    * leading, and before the controller fences it (`broker.session.timeout.ms`); also the TTL of
@@ -415,6 +425,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   etcdPrefix: "/sluice",
   clusterName: "sluice",
   rack: null,
+  replicaSelector: null,
   brokerSessionTimeoutMs: 2000,
   brokerLeaseTtlMs: 0,
   livenessProbeEnable: true,
@@ -572,6 +583,24 @@ function unescape(s: string, lineNo: number): string {
     } else out += n;
   }
   return out;
+}
+
+/** Kafka's rack-aware replica selector (KIP-392), the one `replica.selector.class` Sluice has. */
+export const RACK_AWARE_REPLICA_SELECTOR =
+  "org.apache.kafka.common.replica.RackAwareReplicaSelector";
+
+/**
+ * `replica.selector.class`: empty means none (the leader serves consumers, Kafka's default);
+ * Kafka's `RackAwareReplicaSelector` (also under its simple name) is the one supported.
+ */
+function replicaSelectorFrom(value: string): "rack-aware" | null {
+  const v = value.trim();
+  if (v === "") return null;
+  if (v === RACK_AWARE_REPLICA_SELECTOR || v === "RackAwareReplicaSelector") return "rack-aware";
+  throw new RangeError(
+    `Invalid value "${value}" for configuration "replica.selector.class": Sluice has only ` +
+      `${RACK_AWARE_REPLICA_SELECTOR} (or empty: the leader serves every consumer)`,
+  );
 }
 
 /** Options for {@linkcode brokerConfigFrom}. */
@@ -1011,6 +1040,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "broker.rack":
         config.rack = value.trim() === "" ? null : value.trim();
+        break;
+      case "replica.selector.class":
+        config.replicaSelector = replicaSelectorFrom(value);
         break;
       case "broker.session.timeout.ms":
         config.brokerSessionTimeoutMs = int(key, "positive-int");

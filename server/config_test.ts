@@ -17,6 +17,7 @@ import {
   loadBrokerConfig,
   parseListener,
   parsePropertiesFile,
+  RACK_AWARE_REPLICA_SELECTOR,
 } from "./config.ts";
 
 Deno.test("parsePropertiesFile() reads comments, separators, continuations and escapes", () => {
@@ -797,5 +798,21 @@ Deno.test("brokerConfigFrom() reads the client metrics keys (KIP-714)", () => {
     () => brokerConfigFrom({ properties: { "sluice.client.metrics.otlp.endpoint": "collector" } }),
     RangeError,
     'Invalid value "collector" for configuration "sluice.client.metrics.otlp.endpoint"',
+  );
+});
+
+Deno.test("brokerConfigFrom() reads replica.selector.class: none, or Kafka's rack-aware selector", () => {
+  const of = (v?: string) =>
+    brokerConfigFrom({
+      properties: v === undefined ? {} : { "replica.selector.class": v },
+      warn: () => {},
+    }).replicaSelector;
+  assertEquals(
+    [of(), of(""), of(RACK_AWARE_REPLICA_SELECTOR), of(" RackAwareReplicaSelector ")],
+    [null, null, "rack-aware", "rack-aware"],
+  );
+  throws(
+    () => of("com.example.MySelector"),
+    /Invalid value "com.example.MySelector" for configuration "replica.selector.class": Sluice has only org.apache.kafka.common.replica.RackAwareReplicaSelector/,
   );
 });

@@ -59,6 +59,8 @@ export interface FetchPartitionResult {
   logStartOffset: number;
   /** Bytes of records returned. */
   recordBytes: number;
+  /** KIP-392: the replica the consumer is sent to (none: -1 or absent); always reported. */
+  preferredReadReplica?: number;
 }
 
 /** A cached fetch session. */
@@ -148,7 +150,7 @@ export class FetchSession {
     const e = this.#parts.get(this.#key(p));
     if (e === undefined) return true;
     const was = e.reported;
-    const changed = r.recordBytes > 0 || r.errorCode !== 0 ||
+    const changed = r.recordBytes > 0 || r.errorCode !== 0 || (r.preferredReadReplica ?? -1) >= 0 ||
       was.highWatermark !== r.highWatermark || was.lastStableOffset !== r.lastStableOffset ||
       was.logStartOffset !== r.logStartOffset;
     was.highWatermark = r.highWatermark;

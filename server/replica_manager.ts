@@ -50,6 +50,7 @@ import type {
 import type { Logger } from "./logger.ts";
 import { type BrokerEndpoint, ReplicaFetcher } from "./replica_fetcher.ts";
 import { ReplicationError } from "./replication_error.ts";
+import { type ReplicaView, selectRackAware } from "./replica_selector.ts";
 
 export { ReplicationError } from "./replication_error.ts";
 
@@ -113,6 +114,17 @@ export interface ReplicaManagerOptions {
    * follower is eligible.
    */
   isrEligible?: (nodeId: number, brokerEpoch: number) => boolean;
+  /**
+   * KIP-392 (`replica.selector.class`): the selector a leader uses to send a consumer to another
+   * replica ({@linkcode ReplicaManager.preferredReadReplica}); absent (Kafka's default): none,
+   * the leader serves every consumer.
+   */
+  replicaSelector?: "rack-aware";
+  /**
+   * The rack of a registered broker (`null`: none), `undefined` when the broker is not
+   * registered (it is then never chosen). Needed with `replicaSelector`.
+   */
+  rackOf?: (nodeId: number) => string | null | undefined;
 }
 
 /** A partition's role on this broker. */
@@ -603,6 +615,92 @@ export class ReplicaManager {
       if (currentLeaderEpoch > r.state.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
     }
     return ErrorCode.NONE;
+  }
+
+  /**
+   * The check of a consumer's Fetch (v11+, KIP-392) for a partition this broker does not lead:
+   * a follower serves it (up to its own high watermark) in the leader epoch it follows, as
+   * Kafka's `Partition.fetchRecords` with `fetchOnlyFromLeader` false. Called only once the
+   * leader check refused, so a leader's fetches never come here.
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param currentLeaderEpoch The request's current_leader_epoch (-1: not checked).
+   * @returns NONE when this broker follows the partition in its ISR; NOT_LEADER_OR_FOLLOWER (no
+   *   replica here, out of the ISR, offline, changing role, shutting down), FENCED_LEADER_EPOCH (the request's epoch is
+   *   older than the one followed) or UNKNOWN_LEADER_EPOCH (newer).
+   */
+  checkFollowerFetch(topic: string, partition: number, currentLeaderEpoch: number): number {
+    const r = this.#replicas.get(key(topic, partition));
+    // Sluice's rule (Kafka's followers do not check): a follower out of the ISR, as the state
+    // applied here says, may lag without bound, so its consumers are sent back to the leader
+    if (
+      r === undefined || r.role !== "follower" || this.#closed ||
+      !r.state.isr.includes(this.nodeId)
+    ) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    if (currentLeaderEpoch >= 0) {
+      if (currentLeaderEpoch < r.state.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+      if (currentLeaderEpoch > r.state.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Whether a replica selector is configured (`replica.selector.class`, KIP-392). */
+  get selectsReadReplicas(): boolean {
+    return this.#o.replicaSelector !== undefined;
+  }
+
+  /**
+   * KIP-392, Kafka's `ReplicaManager.findPreferredReadReplica`: the replica a consumer in
+   * `clientRack` should fetch `fetchOffset` of a partition this broker leads from, by the
+   * configured selector. Candidates are the leader and the followers in the ISR whose log, as
+   * their last fetch told, holds the offset (log start <= offset <= log end) and that are
+   * registered; a follower out of the ISR may lag, so it is never chosen (KAFKA-14365).
+   *
+   * @param topic Topic.
+   * @param partition Partition.
+   * @param clientRack The consumer's `rack_id` ("" for none).
+   * @param fetchOffset The fetch offset.
+   * @param now The time (ms).
+   * @returns The node id of another replica, or -1 (this broker serves: no selector, not the
+   *   leader, the leader's rack, or no candidate).
+   */
+  preferredReadReplica(
+    topic: string,
+    partition: number,
+    clientRack: string,
+    fetchOffset: number,
+    now: number = Date.now(),
+  ): number {
+    if (this.#o.replicaSelector === undefined) return -1;
+    const r = this.#replicas.get(key(topic, partition));
+    if (r === undefined || r.role !== "leader" || this.#closed) return -1;
+    const rackOf = this.#o.rackOf ?? (() => null);
+    const ownRack = rackOf(this.nodeId) ?? null;
+    // the selector's first rule, before any candidate is built: consumers in the leader's rack
+    if (clientRack === "" || ownRack === clientRack) return -1;
+    const leader: ReplicaView = {
+      nodeId: this.nodeId,
+      rack: ownRack,
+      logEndOffset: r.log.logEndOffset,
+      timeSinceLastCaughtUpMs: 0,
+    };
+    const candidates = [leader];
+    for (const id of r.state.isr) {
+      if (id === this.nodeId) continue;
+      const f = r.followers.get(id);
+      if (f === undefined || f.leo < fetchOffset || f.logStartOffset > fetchOffset) continue;
+      const rack = rackOf(id);
+      if (rack === undefined) continue;
+      candidates.push({
+        nodeId: id,
+        rack,
+        logEndOffset: f.leo,
+        timeSinceLastCaughtUpMs: now - f.lastCaughtUpMs,
+      });
+    }
+    const chosen = selectRackAware(clientRack, leader, candidates);
+    return chosen === leader ? -1 : chosen.nodeId;
   }
 
   /**

@@ -41,13 +41,19 @@
 // - v12+ flexible; v13+ topics by id (unknown id: UNKNOWN_TOPIC_ID); v16 node_endpoints are
 //   leader-change details we do not send.
 // - Replicated partitions (cluster mode, `../replica_manager.ts`): only the leader answers
-//   (NOT_LEADER_OR_FOLLOWER elsewhere), and a current_leader_epoch other than -1 must be the
+//   (NOT_LEADER_OR_FOLLOWER elsewhere; consumers' v11+ fetches: below), and a current_leader_epoch other than -1 must be the
 //   leader's (older: FENCED_LEADER_EPOCH, newer: UNKNOWN_LEADER_EPOCH), as Kafka checks
 //   consumers and followers alike. A follower's fetch (replica_id >= 0, in replica_state from
 //   v15) reads up to the log end offset instead of the high watermark, records the follower's
 //   progress (its fetch offset is its log end: the ISR and the high watermark follow from it)
 //   and is answered with the leader's high watermark; its long poll waits for appends. The
 //   followers' fetches are sessionless (session epoch -1), taking no fetch session slot.
+// - KIP-392 (docs/CLUSTER.md, "Fetching from the closest replica"): a consumer's v11+ fetch is
+//   also served by a follower in the ISR, up to its own high watermark, in the leader epoch it
+//   follows (the same FENCED/UNKNOWN_LEADER_EPOCH checks; OFFSET_OUT_OF_RANGE past its log end).
+//   With `replica.selector.class` and a rack_id, the leader answers a partition that an in-sync
+//   follower in the consumer's rack should serve with preferred_read_replica, its offsets and no
+//   records, at once.
 // - ACLs (`../security/access.ts`, as Kafka's `handleFetchRequest`): a consumer needs READ on
 //   each topic, a follower (replica_id >= 0) CLUSTER_ACTION on the cluster; refused partitions
 //   get TOPIC_AUTHORIZATION_FAILED and nothing is read from them (a refused follower records no
@@ -105,9 +111,16 @@ interface Read {
   lastStableOffset?: number;
   /** Aborted transactions overlapping the batches read (read_committed). */
   aborted?: { producerId: number; firstOffset: number }[];
+  /** KIP-392: the replica the consumer should fetch from instead (nothing is read then). */
+  preferredReadReplica?: number;
 }
 
-function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read {
+function resolve(
+  broker: BrokerContext,
+  p: FetchPartition,
+  byId: boolean,
+  followerRead = false,
+): Read {
   const name = !byId
     ? p.topic
     : broker.cluster !== undefined
@@ -119,7 +132,19 @@ function resolve(broker: BrokerContext, p: FetchPartition, byId: boolean): Read 
   }
   // only the partition's leader answers (cluster mode, or a replicated partition), in its epoch
   const notLeader = leaderError(broker, name, p.partition);
-  if (notLeader !== undefined) return { ...base, log: undefined, errorCode: notLeader.code };
+  if (notLeader !== undefined) {
+    // KIP-392: a consumer's Fetch v11+ is served by a follower too, in the epoch it follows
+    if (followerRead && notLeader.code === ErrorCode.NOT_LEADER_OR_FOLLOWER) {
+      const code = broker.replicas!.checkFollowerFetch(
+        name,
+        p.partition,
+        p.currentLeaderEpoch ?? -1,
+      );
+      const log = code === ErrorCode.NONE ? broker.logs.partition(name, p.partition) : undefined;
+      return { ...base, log, errorCode: log === undefined ? code : ErrorCode.NONE };
+    }
+    return { ...base, log: undefined, errorCode: notLeader.code };
+  }
   const epoch = broker.replicas?.checkFetch(name, p.partition, p.currentLeaderEpoch ?? -1);
   if (epoch !== undefined && epoch !== ErrorCode.NONE) {
     return { ...base, log: undefined, errorCode: epoch };
@@ -151,6 +176,39 @@ function authorizeReads(ctx: RequestContext, reads: Read[], replicaId: number): 
     r.log = undefined;
     r.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
   }
+}
+
+/**
+ * KIP-392 (Kafka's `findPreferredReadReplica` in `readFromLog`): for each partition this broker
+ * leads, the replica the consumer in `clientRack` should fetch from. A partition sent elsewhere
+ * gets `preferred_read_replica`, the leader's offsets and no records: its log is dropped from the
+ * read, so nothing is read from it.
+ *
+ * @returns Whether any partition was sent elsewhere (the fetch is then answered at once).
+ */
+function selectReadReplicas(broker: BrokerContext, reads: Read[], clientRack: string): boolean {
+  const replicas = broker.replicas!;
+  const now = Date.now();
+  let any = false;
+  for (const r of reads) {
+    const log = r.log;
+    if (log === undefined) continue;
+    const id = replicas.preferredReadReplica(
+      r.name,
+      r.p.partition,
+      clientRack,
+      r.p.fetchOffset,
+      now,
+    );
+    if (id < 0) continue;
+    r.preferredReadReplica = id;
+    r.highWatermark = log.highWatermark;
+    r.logStartOffset = log.logStartOffset;
+    r.lastStableOffset = log.lastStableOffset;
+    r.log = undefined;
+    any = true;
+  }
+  return any;
 }
 
 /**
@@ -279,6 +337,7 @@ function partitionData(r: Read, errorCode: number, readCommitted: boolean): Part
     lastStableOffset: r.lastStableOffset ?? r.highWatermark,
     logStartOffset: r.logStartOffset,
     abortedTransactions: readCommitted ? (r.aborted ?? []) : null,
+    preferredReadReplica: r.preferredReadReplica ?? -1,
     records: r.records,
   });
 }
@@ -318,6 +377,7 @@ async function poll(
   minBytes: number,
   maxWaitMs: number,
   readAll: () => Promise<number>,
+  answerNow = false,
 ): Promise<void> {
   const broker = ctx.broker;
   const watch: [string, number][] = [];
@@ -335,7 +395,7 @@ async function poll(
     const bytes = await readAll();
     const left = deadline - Date.now();
     if (
-      left <= 0 || bytes >= minBytes || reads.some((r) => r.errorCode !== 0) ||
+      left <= 0 || bytes >= minBytes || answerNow || reads.some((r) => r.errorCode !== 0) ||
       broker.closing.aborted || closed?.aborted === true
     ) return;
     if (
@@ -500,9 +560,11 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
       broker.logger.debug(`Fetch session error for connection ${ctx.connection.id}: ${fc.message}`);
       return createFetchResponse({ errorCode: fc.errorCode, sessionId: 0, responses: [] });
     }
-    const reads = fc.partitions.map((p) => resolve(broker, p, byId));
     // a follower's fetch (cluster mode): its fetch offsets are its log end offsets
     const replicaId = version >= 15 ? req.replicaState.replicaId : req.replicaId;
+    // KIP-392: followers serve consumers' Fetch v11+ (Kafka's `fetchOnlyLeader` false)
+    const followerRead = version >= 11 && replicaId < 0 && broker.replicas !== undefined;
+    const reads = fc.partitions.map((p) => resolve(broker, p, byId, followerRead));
     // its broker epoch (KIP-903), checked before it is added to an ISR; not carried before v15
     const replicaEpoch = version >= 15 ? req.replicaState.replicaEpoch : -1;
     authorizeReads(ctx, reads, replicaId);
@@ -535,6 +597,10 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
         }
       }
     }
+    // KIP-392: the leader sends a consumer in another rack to an in-sync follower in its own,
+    // answering at once without reading (only with `replica.selector.class` and a rack_id)
+    const redirected = followerRead && req.rackId !== "" && broker.replicas!.selectsReadReplicas &&
+      selectReadReplicas(broker, reads, req.rackId);
     // a consumer quota caps the answer at what its window allows (Kafka's
     // getMaxValueInQuotaWindow), so one fetch never breaks the quota alone
     const maxBytes = Math.min(req.maxBytes, FETCH_MAX_BYTES, quotaMaxBytes(ctx, fromFollower));
@@ -551,6 +617,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
           fromFollower,
           ctx.broker.frameBuffers,
         ),
+      redirected,
     );
     if (version < 6) {
       // KAFKA_STORAGE_ERROR is new in Fetch v6; older clients get what they retry (as Kafka)
@@ -570,6 +637,7 @@ export const fetch: ApiHandler = defineApi<FetchRequest, FetchResponse>({
           lastStableOffset: r.lastStableOffset ?? r.highWatermark,
           logStartOffset: r.logStartOffset,
           recordBytes: r.records.length,
+          preferredReadReplica: r.preferredReadReplica,
         })
       : (r: Read) => {
         session?.report(r.p, {

@@ -46,6 +46,10 @@ export interface TestControllerOptions {
   replicaFetchMaxBytes?: number;
   /** `sluice.http.listener` of every broker (default none); port 0 picks a free one each. */
   httpListener?: string;
+  /** Each broker's rack by node id (`broker.rack`; default none). */
+  racks?: Record<number, string>;
+  /** `replica.selector.class` (KIP-392) of every broker (default none). */
+  replicaSelector?: "rack-aware";
 }
 
 /**
@@ -154,6 +158,8 @@ export class TestController implements AsyncDisposable {
         replicaFetchBackoffMs: o.replicaFetchBackoffMs ?? 100,
         replicaFetchMaxBytes: o.replicaFetchMaxBytes,
         replicaHighWatermarkCheckpointIntervalMs: 200,
+        replicaSelector: o.replicaSelector,
+        rackOf: (b) => this.nodes.get(b)?.broker === undefined ? undefined : o.racks?.[b] ?? null,
       },
     });
     await this.#push(id);

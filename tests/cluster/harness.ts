@@ -166,14 +166,15 @@ export interface ProcessCluster {
  *
  * @param etcd The etcd.
  * @param count How many brokers. Default 3.
- * @param overrides `key=value` settings for every broker.
+ * @param overrides `key=value` settings for every broker, or a function of the broker's index
+ *   giving each its own.
  * @returns The cluster; call `close()` when done.
  * @throws {Error} If a broker does not start (with the tail of its log).
  */
 export async function startProcessCluster(
   etcd: TestEtcd,
   count = 3,
-  overrides: string[] = [],
+  overrides: string[] | ((i: number) => string[]) = [],
 ): Promise<ProcessCluster> {
   const root = await Deno.makeTempDir({ prefix: "sluice_pcluster_" });
   const clusterName = `ptest-${Deno.pid}-${++clusters}`;
@@ -195,7 +196,7 @@ export async function startProcessCluster(
           "group.initial.rebalance.delay.ms=0",
           "offsets.topic.num.partitions=5",
           "transaction.state.log.num.partitions=5",
-          ...overrides,
+          ...(typeof overrides === "function" ? overrides(i) : overrides),
         ],
       }),
     );

@@ -14,6 +14,7 @@ import { createLogger, type LogFormat, type Logger, type LogLevel } from "./logg
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer_names.ts";
 import { parsePrincipal } from "./security/principal.ts";
+import { parseConnectionOverrides } from "./connection_quotas.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */
 export interface BrokerConfig {
@@ -71,6 +72,22 @@ export interface BrokerConfig {
    * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
    */
   connectionsMaxIdleMs: number;
+  /**
+   * Connections the broker holds at most (`max.connections`, dynamic): beyond, listeners stop
+   * accepting until one closes; the inter-broker listener is exempt when there are others.
+   * Default 2147483647 (Kafka's: no limit).
+   */
+  maxConnections: number;
+  /**
+   * Connections one client address may hold (`max.connections.per.ip`, dynamic): more are closed
+   * at once. Default 2147483647 (Kafka's: no limit); 0 only with overrides.
+   */
+  maxConnectionsPerIp: number;
+  /**
+   * Per-address limits instead of `max.connections.per.ip`: `host:count,...`
+   * (`max.connections.per.ip.overrides`, dynamic). Default "".
+   */
+  maxConnectionsPerIpOverrides: string;
   /** Samples a client quota's rate is measured over (`quota.window.num`). Default 11 (Kafka's). */
   quotaWindowNum: number;
   /** Length of one such sample, in seconds (`quota.window.size.seconds`). Default 1 (Kafka's). */
@@ -382,6 +399,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   queuedMaxRequestBytes: 268435456,
   connectionMaxQueuedBytes: 104857600,
   connectionsMaxIdleMs: 600000,
+  maxConnections: 2147483647,
+  maxConnectionsPerIp: 2147483647,
+  maxConnectionsPerIpOverrides: "",
   quotaWindowNum: 11,
   quotaWindowSizeSeconds: 1,
   // File descriptors and partitions as resources (issue #11).
@@ -1093,6 +1113,16 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "connections.max.idle.ms":
         config.connectionsMaxIdleMs = int(key, "positive-long");
+        break;
+      case "max.connections":
+        config.maxConnections = int(key, "non-negative-int");
+        break;
+      case "max.connections.per.ip":
+        config.maxConnectionsPerIp = int(key, "non-negative-int");
+        break;
+      case "max.connections.per.ip.overrides":
+        parseConnectionOverrides(value);
+        config.maxConnectionsPerIpOverrides = value;
         break;
       case "quota.window.num":
         config.quotaWindowNum = int(key, "positive-int");

@@ -176,3 +176,41 @@ Deno.test("connection limits: dynamic through IncrementalAlterConfigs, kept acro
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("connection limits: max.connections.per.ip=0 without overrides is refused at start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice-limits-test-" });
+  try {
+    const config = {
+      listeners: "PLAINTEXT://127.0.0.1:0",
+      logDirs: [dir],
+      logLevel: "silent" as const,
+    };
+    let message = "";
+    try {
+      await (await Broker.start({ ...config, maxConnectionsPerIp: 0 })).close();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assertEquals(
+      message,
+      "Cannot start broker: max.connections.per.ip can be set to zero only if " +
+        "max.connections.per.ip.overrides is set",
+    );
+    // nothing held: the directory serves the next start, 127.0.0.1 allowed 1 by its override
+    const b = await Broker.start({
+      ...config,
+      maxConnectionsPerIp: 0,
+      maxConnectionsPerIpOverrides: "127.0.0.1:1",
+    });
+    try {
+      const one = await served(b.port);
+      const two = await RawClient.connect(b.port);
+      await refused(two);
+      for (const c of [one, two]) c.close();
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

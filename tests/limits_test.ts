@@ -169,13 +169,18 @@ async function setQuota(admin: RawClient, clientId: string, bytesPerSecond: numb
 
 /** Produce as `clientId` to a partition; the response's throttle time and when it came. */
 async function produce(c: RawClient, clientId: string, partition: number) {
+  const sent = performance.now();
   const size = await sendAs(c, ProduceRequest, 9, clientId, produceBody("q", partition, batch()));
   const res = (await c.receive(ProduceResponse, 9)).body;
   assert.strictEqual(res.responses[0].partitionResponses[0].errorCode, 0);
-  return { size, throttleMs: res.throttleTimeMs, answered: performance.now() };
+  return { size, throttleMs: res.throttleTimeMs, sent, answered: performance.now() };
 }
 
-/** The next request on `c` is not answered before the throttle time is over. */
+/**
+ * The next request on `c` is not answered before the throttle time is over. The mute starts on
+ * the broker before the throttled answer reaches the client, so it is timed from the throttled
+ * request's sending.
+ */
 async function assertMuted(c: RawClient, clientId: string, throttleMs: number, since: number) {
   await sendAs(c, MetadataRequest, 12, clientId, { topics: [] });
   await c.receive(MetadataResponse, 12);
@@ -216,7 +221,7 @@ Deno.test({
         second.throttleMs >= least && second.throttleMs <= most && second.throttleMs > 0,
         `throttled ${second.throttleMs} ms, expected ${least}..${most}`,
       );
-      await assertMuted(c, "pair", second.throttleMs, second.answered);
+      await assertMuted(c, "pair", second.throttleMs, second.sent);
       let throttled = 1;
       // muting on the connection's shard: each connection sends to both shards' partitions
       await setQuota(admin, "tiny", 1000);
@@ -227,7 +232,7 @@ Deno.test({
             const r = await produce(conn, "tiny", partition);
             if (r.throttleMs === 0) continue;
             throttled++;
-            await assertMuted(conn, "tiny", r.throttleMs, r.answered);
+            await assertMuted(conn, "tiny", r.throttleMs, r.sent);
             break;
           }
         }

@@ -215,6 +215,8 @@ export class Broker {
   /** Shards (`sluice.workers` > 1): this shard's routing; on shard 0 the other shards' workers. */
   #router: ShardRouter | undefined;
   #workers: Worker[] = [];
+  /** The connection creation rate (`max.connection.creation.rate`), every shard's. */
+  #connectionRates: SharedRates | undefined;
   /** The group and transaction coordinators, opened at start or at their first use. */
   #coordinators: LazyPart<OpenCoordinators> | undefined;
   /** SCRAM credentials and SASL, opened at start or at their first use. */
@@ -902,6 +904,10 @@ export class Broker {
     const broker = new Broker(full, serving, ctx, abort, apis);
     broker.#coordinators = coordinators;
     broker.#security = security;
+    broker.#connectionRates = new SharedRates(
+      shard?.shared.rates ?? new SharedArrayBuffer(sharedRatesBytes(full.quotaWindowNum)),
+      { samples: full.quotaWindowNum, windowMs: full.quotaWindowSizeSeconds * 1000 },
+    );
     if (shard !== undefined) {
       // loaded only with sluice.workers > 1: it imports the codecs of the APIs it routes
       const { ShardRouter } = await import("./shards.ts");
@@ -1198,6 +1204,23 @@ export class Broker {
         if (this.#abort.signal.aborted) {
           closeQuietly(accepted.conn);
           return;
+        }
+      }
+      // KIP-612's max.connection.creation.rate: over it, wait before serving (and accepting more)
+      const rate = quotas.creationRate(name);
+      if (rate !== undefined) {
+        const windowMs = this.config.quotaWindowSizeSeconds * 1000;
+        const m = this.#connectionRates!.record(CONNECTION_RATE_SENSOR, 1, Date.now());
+        if (m !== null && m.rate > rate) {
+          // Kafka's QuotaUtils.boundedThrottleTime: at most one window
+          const ms = Math.min(Math.round((m.rate - rate) / rate * m.windowMs), windowMs);
+          quotas.countBlocked();
+          this.#log.debug(`max.connection.creation.rate ${rate}: listener ${name} waits ${ms} ms`);
+          await sleep(ms, this.#abort.signal);
+          if (this.#abort.signal.aborted) {
+            closeQuietly(accepted.conn);
+            return;
+          }
         }
       }
       const addr = accepted.conn.remoteAddr as Deno.NetAddr;
@@ -1787,6 +1810,9 @@ async function readShardCount(marker: string): Promise<number | undefined> {
   }
   return workers;
 }
+
+/** The sensor of the connection creation rate among the shared quota rates. */
+const CONNECTION_RATE_SENSOR = "connection-creation-rate\u0000broker";
 
 /** How often a listener at `max.connections` looks for a free slot (another shard's may free). */
 const SLOT_POLL_MS = 20;

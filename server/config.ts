@@ -88,6 +88,13 @@ export interface BrokerConfig {
    * (`max.connections.per.ip.overrides`, dynamic). Default "".
    */
   maxConnectionsPerIpOverrides: string;
+  /**
+   * New connections per second the broker takes, over `quota.window.num` samples of
+   * `quota.window.size.seconds` (`max.connection.creation.rate`, KIP-612, dynamic): over it a
+   * listener waits before taking the next (at most one window); the inter-broker listener is
+   * exempt when there are others. Default 2147483647 (Kafka's: no limit).
+   */
+  maxConnectionCreationRate: number;
   /** Samples a client quota's rate is measured over (`quota.window.num`). Default 11 (Kafka's). */
   quotaWindowNum: number;
   /** Length of one such sample, in seconds (`quota.window.size.seconds`). Default 1 (Kafka's). */
@@ -402,6 +409,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   maxConnections: 2147483647,
   maxConnectionsPerIp: 2147483647,
   maxConnectionsPerIpOverrides: "",
+  maxConnectionCreationRate: 2147483647,
   quotaWindowNum: 11,
   quotaWindowSizeSeconds: 1,
   // File descriptors and partitions as resources (issue #11).
@@ -1119,6 +1127,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "max.connections.per.ip":
         config.maxConnectionsPerIp = int(key, "non-negative-int");
+        break;
+      case "max.connection.creation.rate":
+        config.maxConnectionCreationRate = int(key, "non-negative-int");
         break;
       case "max.connections.per.ip.overrides":
         parseConnectionOverrides(value);

@@ -214,3 +214,26 @@ Deno.test("connection limits: max.connections.per.ip=0 without overrides is refu
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("connection limits: max.connection.creation.rate=2 delays the 3rd connection by Kafka's throttle", async () => {
+  // 2 samples of 1 s: the rate of n connections is n / (1 s + the time since the first)
+  await using t = await startTestBroker({
+    quotaWindowNum: 2,
+    quotaWindowSizeSeconds: 1,
+    maxConnectionCreationRate: 2,
+  });
+  const port = t.broker.port;
+  const start = performance.now();
+  const open = [await served(port), await served(port)];
+  try {
+    const third = performance.now();
+    open.push(await served(port));
+    const waited = performance.now() - third;
+    // 3 / w over a bound of 2: throttled (3000 / w - 2) / 2 * w = 1500 - w ms, w = 1000 + dt
+    const least = 500 - Math.ceil(third - start) - 2;
+    ok(waited >= least, `served after ${waited} ms, throttled for at least ${least}`);
+    ok(metricsText(t.broker).includes("sluice_connections_blocked_total 1\n"));
+  } finally {
+    for (const c of open) c.close();
+  }
+});

@@ -12,6 +12,11 @@
  * - **max.connections.per.ip**: a connection from an address that already has its limit open is
  *   closed at once, before anything is read (Kafka's `TooManyConnectionsException`); the limit
  *   of an address in the overrides is the override's.
+ * - **max.connection.creation.rate** (KIP-612): new connections per second, measured as the
+ *   client quotas are (`quota.window.num` samples of `quota.window.size.seconds`, in the shards'
+ *   shared rates); over it a listener waits Kafka's throttle time, at most one window, before it
+ *   serves the connection and takes the next. The inter-broker listener is exempt when there are
+ *   others.
  *
  * The counts live in a `SharedArrayBuffer` every shard of a sharded broker maps (`sluice.workers`
  * > 1), changed under one spin lock (a few operations, never across an await), so they are the
@@ -38,6 +43,7 @@ const H = {
   used: 6,
   deleted: 7,
   configured: 8,
+  maxRate: 9,
   listeners: 16,
 } as const;
 const HEADER = H.listeners + MAX_LISTENERS;
@@ -55,6 +61,8 @@ export interface ConnectionLimits {
   maxConnectionsPerIp: number;
   /** `max.connections.per.ip.overrides`: address -> limit. */
   perIpOverrides: ReadonlyMap<string, number>;
+  /** `max.connection.creation.rate` (KIP-612): new connections per second; absent: no limit. */
+  maxConnectionCreationRate?: number;
 }
 
 /** The connection limits' broker settings, all dynamic (Kafka's `DynamicConnectionQuota`). */
@@ -62,6 +70,7 @@ export const CONNECTION_CONFIG_NAMES: ReadonlySet<string> = new Set([
   "max.connections",
   "max.connections.per.ip",
   "max.connections.per.ip.overrides",
+  "max.connection.creation.rate",
 ]);
 
 /**
@@ -100,12 +109,17 @@ export function connectionLimits(
     maxConnections: number;
     maxConnectionsPerIp: number;
     maxConnectionsPerIpOverrides: string;
+    maxConnectionCreationRate?: number;
   },
   dynamic: Record<string, string> = {},
 ): ConnectionLimits {
   const max = dynamic["max.connections"];
   const perIp = dynamic["max.connections.per.ip"];
+  const rate = dynamic["max.connection.creation.rate"];
   const limits: ConnectionLimits = {
+    maxConnectionCreationRate: rate === undefined
+      ? config.maxConnectionCreationRate ?? NO_CONNECTION_LIMIT
+      : Number(rate),
     maxConnections: max === undefined ? config.maxConnections : Number(max),
     maxConnectionsPerIp: perIp === undefined ? config.maxConnectionsPerIp : Number(perIp),
     perIpOverrides: parseConnectionOverrides(
@@ -239,6 +253,7 @@ export class ConnectionQuotas {
     try {
       Atomics.store(i, H.maxConnections, limits.maxConnections);
       Atomics.store(i, H.maxPerIp, limits.maxConnectionsPerIp);
+      Atomics.store(i, H.maxRate, limits.maxConnectionCreationRate ?? NO_CONNECTION_LIMIT);
       Atomics.store(i, H.configured, 1);
       for (let s = 0; s < CONNECTION_ADDRESSES; s++) {
         const b = HEADER + s * SLOT;
@@ -268,7 +283,21 @@ export class ConnectionQuotas {
       Atomics.load(this.#i, H.total) < Atomics.load(this.#i, H.maxConnections);
   }
 
-  /** Count one accept that had to wait for a slot (`/metrics`). */
+  /**
+   * The connection creation rate a listener is held to (`max.connection.creation.rate`), or
+   * `undefined` when it has none: no limit set, or the protected inter-broker listener.
+   *
+   * @param listener The listener's name.
+   * @returns Connections per second.
+   */
+  creationRate(listener: string): number | undefined {
+    if (this.#listeners.indexOf(listener) === this.#protected) return undefined;
+    if (Atomics.load(this.#i, H.configured) === 0) return undefined;
+    const rate = Atomics.load(this.#i, H.maxRate);
+    return rate === NO_CONNECTION_LIMIT ? undefined : rate;
+  }
+
+  /** Count one accept that had to wait for a slot or for the creation rate (`/metrics`). */
   countBlocked(): void {
     Atomics.add(this.#i, H.blocked, 1);
   }

@@ -116,7 +116,13 @@ Deno.test("connection quotas: settings parsed and checked as Kafka's", () => {
       "max.connections.per.ip": "0",
       "max.connections.per.ip.overrides": "10.0.0.1:4",
       "max.connections": "7",
+      "max.connection.creation.rate": "5",
     }),
-    { maxConnections: 7, maxConnectionsPerIp: 0, perIpOverrides: new Map([["10.0.0.1", 4]]) },
+    {
+      maxConnectionCreationRate: 5,
+      maxConnections: 7,
+      maxConnectionsPerIp: 0,
+      perIpOverrides: new Map([["10.0.0.1", 4]]),
+    },
   );
 });

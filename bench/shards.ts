@@ -41,6 +41,10 @@
 import { parseArgs } from "node:util";
 import type { ShardCommand, ShardReply } from "./shards_worker.ts";
 import { shardPorts } from "../server/shards.ts";
+import type { ShardSetup } from "../server/broker.ts";
+import { DEFAULT_BROKER_CONFIG } from "../server/config.ts";
+import { sharedRatesBytes } from "../server/shared_rates.ts";
+import { connectionQuotasBytes } from "../server/connection_quotas.ts";
 import { cpuBetween, processUsage } from "../tests/process_usage.ts";
 
 const args = parseArgs({
@@ -146,7 +150,12 @@ async function measure(
 function startCommand(
   dir: string,
   index: number,
-  shard?: { count: number; ports: (MessagePort | null)[]; port: number },
+  shard?: {
+    count: number;
+    ports: (MessagePort | null)[];
+    port: number;
+    shared: ShardSetup["shared"];
+  },
 ): ShardCommand {
   return {
     type: "start",
@@ -230,8 +239,13 @@ async function onceRouted(round: number, n: number, order: ("local" | "remote")[
     () => new Worker(new URL("./shards_worker.ts", import.meta.url).href, { type: "module" }),
   );
   const ports = shardPorts(n);
+  // the memory every shard of one broker maps (quota rates, connection counts), as Broker.start
+  const shared = {
+    rates: new SharedArrayBuffer(sharedRatesBytes(DEFAULT_BROKER_CONFIG.quotaWindowNum)),
+    connections: new SharedArrayBuffer(connectionQuotasBytes()),
+  };
   const start = (index: number, port: number): ShardCommand =>
-    startCommand(dir, index, { count: n, ports: ports[index], port });
+    startCommand(dir, index, { count: n, ports: ports[index], port, shared });
   try {
     const [zero] = await all([workers[0]], [start(0, 0)], "ready", 120_000);
     await all(

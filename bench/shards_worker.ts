@@ -5,7 +5,7 @@
 // validation, append, response encoding) with a fixed number of requests in flight. No socket
 // and no client: what the worker's thread spends is the broker's work alone.
 /// <reference lib="deno.worker" />
-import { Broker, startShard } from "../server/broker.ts";
+import { Broker, type ShardSetup, startShard } from "../server/broker.ts";
 import { DEFAULT_BROKER_CONFIG } from "../server/config.ts";
 import { shardOf } from "../server/shards.ts";
 import { threadCpuNs } from "../tests/process_usage.ts";
@@ -39,7 +39,12 @@ export type ShardCommand =
      * `--routing`: this worker is shard `index` of one sharded broker (ports to the others,
      * the port shard 0 bound) instead of a broker of its own.
      */
-    shard?: { count: number; ports: (MessagePort | null)[]; port: number };
+    shard?: {
+      count: number;
+      ports: (MessagePort | null)[];
+      port: number;
+      shared: ShardSetup["shared"];
+    };
   }
   | { type: "prepare" }
   | { type: "run"; ms: number; which?: "local" | "remote" }
@@ -187,7 +192,7 @@ async function start(c: Extract<ShardCommand, { type: "start" }>): Promise<void>
       logRetentionCheckIntervalMs: 1000,
       workers: c.shard.count,
       maxIncrementalFetchSessionCacheSlots: 0,
-    }, { index: c.index, count: c.shard.count, ports: c.shard.ports });
+    }, { index: c.index, count: c.shard.count, ports: c.shard.ports, shared: c.shard.shared });
     return;
   }
   broker = await Broker.start({

@@ -34,6 +34,7 @@ import type { ProducerIdManager } from "./producer_ids.ts";
 import type { ReplicaManager } from "./replica_manager.ts";
 import type { SaslServer } from "./security/sasl.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
+import type { ConnectionQuotas } from "./connection_quotas.ts";
 import type { ClientQuotaManager } from "./quotas.ts";
 import type { AclAuthorizer } from "./security/authorizer.ts";
 import type { TransactionCoordinator } from "./txn/coordinator.ts";
@@ -155,6 +156,11 @@ export interface BrokerContext {
    * then answers an empty subscription and CLIENT_METRICS configs are refused.
    */
   readonly clientMetrics?: ClientMetricsManager;
+  /**
+   * Connection counts and limits (`max.connections`, `max.connections.per.ip`:
+   * `connection_quotas.ts`), reconfigured by AlterConfigs. Optional for contexts built by hand.
+   */
+  readonly connectionQuotas?: ConnectionQuotas;
 }
 
 /**

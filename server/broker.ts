@@ -81,6 +81,13 @@ import {
 } from "./client_metrics.ts";
 import { otlpForwarder } from "./otlp_forward.ts";
 import { applyQuotas } from "./quota_throttle.ts";
+import { SharedRates, sharedRatesBytes } from "./shared_rates.ts";
+import {
+  connectionLimits,
+  ConnectionQuotas,
+  connectionQuotasBytes,
+  remoteHost,
+} from "./connection_quotas.ts";
 
 export type { BrokerConfig } from "./config.ts";
 
@@ -124,6 +131,11 @@ export interface ShardSetup {
   count: number;
   /** A port to every other shard by index, `null` at its own. */
   ports: (MessagePort | null)[];
+  /**
+   * Memory every shard maps (made by shard 0): the client quotas' rates (`shared_rates.ts`) and
+   * the connection counts (`connection_quotas.ts`), so quotas and limits are per broker.
+   */
+  shared: { rates: SharedArrayBuffer; connections: SharedArrayBuffer };
 }
 
 /** The data directory file that fixes the shard count of a sharded broker's log dir. */
@@ -211,6 +223,8 @@ export class Broker {
   /** Shards (`sluice.workers` > 1): this shard's routing; on shard 0 the other shards' workers. */
   #router: ShardRouter | undefined;
   #workers: Worker[] = [];
+  /** The connection creation rate (`max.connection.creation.rate`), every shard's. */
+  #connectionRates: SharedRates | undefined;
   /** The group and transaction coordinators, opened at start or at their first use. */
   #coordinators: LazyPart<OpenCoordinators> | undefined;
   /** SCRAM credentials and SASL, opened at start or at their first use. */
@@ -425,12 +439,16 @@ export class Broker {
       );
     }
     const ports = (await import("./shards.ts")).shardPorts(n);
+    const shared = {
+      rates: new SharedArrayBuffer(sharedRatesBytes(full.quotaWindowNum)),
+      connections: new SharedArrayBuffer(connectionQuotasBytes()),
+    };
     // every shard answers fetches without sessions: a session's partitions span shards
     const base: BrokerConfig = { ...full, maxIncrementalFetchSessionCacheSlots: 0 };
     const zero = await Broker.#start(
       { ...base, logDirs: [`${root}/shard-0`] },
       options,
-      { index: 0, count: n, ports: ports[0] },
+      { index: 0, count: n, ports: ports[0], shared },
     );
     const host = (h: string) => h.includes(":") ? `[${h}]` : h;
     const { logger: _logger, ...cloneable } = base;
@@ -453,7 +471,7 @@ export class Broker {
         return startShardWorker(
           w,
           { ...shardConfig, logDirs: [`${root}/shard-${index}`] },
-          { index, count: n, ports: ports[index] },
+          { index, count: n, ports: ports[index], shared },
         );
       }));
       // a shard that fails later takes the process down with it, as a crash would (its
@@ -462,7 +480,9 @@ export class Broker {
         w.onerror = (e) => log.error(`Shard ${k + 1} failed: ${e.message}`);
       });
       // each shard holds exactly its partitions of shard 0's topics (a restart, a crash between)
+      // and shard 0's client quotas
       await zero.#router!.syncTopics();
+      await zero.#router!.syncQuotas();
     } catch (e) {
       await zero.close();
       throw e;
@@ -837,6 +857,25 @@ export class Broker {
     const advertised = serving[0].bound.advertised;
     const interBrokerAdvertised = advertisedListeners.get(interBroker.name)!;
     const apis = new Map(API_TABLE.map((e) => [e.key, e]));
+    // connection limits (docs/SECURITY.md#connection-limits): one count for every shard
+    const connectionQuotas = new ConnectionQuotas(
+      shard?.shared.connections ?? new SharedArrayBuffer(connectionQuotasBytes()),
+      specs.map((l) => l.name),
+      interBroker.name,
+    );
+    if (shard === undefined || shard.index === 0) {
+      try {
+        connectionQuotas.configure(connectionLimits(full, dynamicConfigs.connectionValues()));
+      } catch (e) {
+        for (const l of serving) l.transport.close();
+        await cluster?.close();
+        await replicas?.close();
+        txnVerifier?.close();
+        await coordinators.close();
+        await logs.close();
+        throw new RangeError(`Cannot start broker: ${e instanceof Error ? e.message : e}`);
+      }
+    }
     const ctx: BrokerContext = {
       config: full,
       nodeId: full.nodeId,
@@ -870,10 +909,16 @@ export class Broker {
       get scramCredentials() {
         return security.value?.scramCredentials;
       },
-      quotas: new ClientQuotaManager(quotaStore, {
-        samples: full.quotaWindowNum,
-        windowMs: full.quotaWindowSizeSeconds * 1000,
-      }),
+      connectionQuotas,
+      quotas: new ClientQuotaManager(
+        quotaStore,
+        { samples: full.quotaWindowNum, windowMs: full.quotaWindowSizeSeconds * 1000 },
+        // shards: one rate per client for the whole broker
+        shard && new SharedRates(shard.shared.rates, {
+          samples: full.quotaWindowNum,
+          windowMs: full.quotaWindowSizeSeconds * 1000,
+        }),
+      ),
       clientMetrics: new ClientMetricsManager(clientMetricsSubscriptions, {
         telemetryMaxBytes: full.telemetryMaxBytes,
         maxInstances: full.clientMetricsMaxInstances,
@@ -885,6 +930,10 @@ export class Broker {
     const broker = new Broker(full, serving, ctx, abort, apis);
     broker.#coordinators = coordinators;
     broker.#security = security;
+    broker.#connectionRates = new SharedRates(
+      shard?.shared.rates ?? new SharedArrayBuffer(sharedRatesBytes(full.quotaWindowNum)),
+      { samples: full.quotaWindowNum, windowMs: full.quotaWindowSizeSeconds * 1000 },
+    );
     if (shard !== undefined) {
       // loaded only with sluice.workers > 1: it imports the codecs of the APIs it routes
       const { ShardRouter } = await import("./shards.ts");
@@ -892,6 +941,7 @@ export class Broker {
         ...shard,
         serve: (frame, info) => broker.#dispatch(frame, info),
         logs,
+        quotas: quotaStore,
         logger: log,
       });
     }
@@ -1023,6 +1073,14 @@ export class Broker {
     return this.#ctx.authorizer;
   }
 
+  /**
+   * Connection counts and limits (`max.connections`, `max.connections.per.ip`:
+   * `connection_quotas.ts`); every shard's counts. For tests and metrics.
+   */
+  get connectionQuotas(): ConnectionQuotas {
+    return this.#ctx.connectionQuotas!;
+  }
+
   /** The client quotas and their sensors (AlterClientQuotas, throttling: `quotas.ts`). */
   get quotas(): ClientQuotaManager {
     return this.#ctx.quotas!;
@@ -1051,7 +1109,10 @@ export class Broker {
       metrics: ctx.metrics!,
       state: () => this.#state.value,
       listenerName: listenerSpecs(this.config)[0].name,
-      connections: () => this.#connections.size,
+      // shards: every shard's connections (the counts are shared)
+      connections: () =>
+        this.#router === undefined ? this.#connections.size : ctx.connectionQuotas!.total,
+      connectionLimits: () => ctx.connectionQuotas!.refused,
       memoryPool: this.#memoryPool,
       fetchWaiters: () => ctx.appendWaiters.parked,
       logs: ctx.logs,
@@ -1157,6 +1218,50 @@ export class Broker {
         continue;
       }
       backoff.succeeded();
+      // connection limits (Kafka's ConnectionQuotas): wait for a slot under max.connections,
+      // then count it against its address's max.connections.per.ip
+      const quotas = this.#ctx.connectionQuotas!;
+      if (!quotas.slotAvailable(name)) {
+        quotas.countBlocked();
+        this.#log.debug(
+          `max.connections reached: listener ${name} waits for a connection to close`,
+        );
+        while (!quotas.slotAvailable(name) && !this.#abort.signal.aborted) {
+          await sleep(SLOT_POLL_MS, this.#abort.signal);
+        }
+        if (this.#abort.signal.aborted) {
+          closeQuietly(accepted.conn);
+          return;
+        }
+      }
+      // KIP-612's max.connection.creation.rate: over it, wait before serving (and accepting more)
+      const rate = quotas.creationRate(name);
+      if (rate !== undefined) {
+        const windowMs = this.config.quotaWindowSizeSeconds * 1000;
+        const m = this.#connectionRates!.record(CONNECTION_RATE_SENSOR, 1, Date.now());
+        if (m !== null && m.rate > rate) {
+          // Kafka's QuotaUtils.boundedThrottleTime: at most one window
+          const ms = Math.min(Math.round((m.rate - rate) / rate * m.windowMs), windowMs);
+          quotas.countBlocked();
+          this.#log.debug(`max.connection.creation.rate ${rate}: listener ${name} waits ${ms} ms`);
+          await sleep(ms, this.#abort.signal);
+          if (this.#abort.signal.aborted) {
+            closeQuietly(accepted.conn);
+            return;
+          }
+        }
+      }
+      const addr = accepted.conn.remoteAddr as Deno.NetAddr;
+      const host = remoteHost(`${addr.hostname}:${addr.port}`);
+      const limit = quotas.inc(name, host);
+      if (limit !== null) {
+        this.#log.info(
+          `Closing connection from ${host} on listener ${name}: max.connections.per.ip ${limit} ` +
+            `reached for ${host}`,
+        );
+        closeQuietly(accepted.conn);
+        continue;
+      }
       const id = this.#nextConnectionId++;
       this.#ctx.metrics!.connectionsCreated++;
       const conn = new Connection(
@@ -1181,6 +1286,7 @@ export class Broker {
       );
       this.#log.debug(`Accepted connection ${id} from ${conn.info.remote} on listener ${name}`);
       const done = this.#serve(conn, accepted).finally(() => {
+        quotas.dec(name, host);
         this.#connections.delete(id);
         this.#ctx.metrics!.connectionsClosed++;
         this.#log.debug(`Connection ${id} from ${conn.info.remote} closed`);
@@ -1731,6 +1837,20 @@ async function readShardCount(marker: string): Promise<number | undefined> {
     throw new Error(`Cannot read ${marker}: no shard count in ${JSON.stringify(text)}`);
   }
   return workers;
+}
+
+/** The sensor of the connection creation rate among the shared quota rates. */
+const CONNECTION_RATE_SENSOR = "connection-creation-rate\u0000broker";
+
+/** How often a listener at `max.connections` looks for a free slot (another shard's may free). */
+const SLOT_POLL_MS = 20;
+
+function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed
+  }
 }
 
 /** Start a shard in its worker (`server/shard_worker.ts`); resolves when it listens. */

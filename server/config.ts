@@ -14,6 +14,7 @@ import { createLogger, type LogFormat, type Logger, type LogLevel } from "./logg
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import { AUTHORIZER_CLASS_NAMES } from "./security/authorizer_names.ts";
 import { parsePrincipal } from "./security/principal.ts";
+import { parseConnectionOverrides } from "./connection_quotas.ts";
 
 /** Everything a {@linkcode Broker} needs to run. */
 export interface BrokerConfig {
@@ -71,6 +72,29 @@ export interface BrokerConfig {
    * through a request (`connections.max.idle.ms`). Default 600000 (Kafka's).
    */
   connectionsMaxIdleMs: number;
+  /**
+   * Connections the broker holds at most (`max.connections`, dynamic): beyond, listeners stop
+   * accepting until one closes; the inter-broker listener is exempt when there are others.
+   * Default 2147483647 (Kafka's: no limit).
+   */
+  maxConnections: number;
+  /**
+   * Connections one client address may hold (`max.connections.per.ip`, dynamic): more are closed
+   * at once. Default 2147483647 (Kafka's: no limit); 0 only with overrides.
+   */
+  maxConnectionsPerIp: number;
+  /**
+   * Per-address limits instead of `max.connections.per.ip`: `host:count,...`
+   * (`max.connections.per.ip.overrides`, dynamic). Default "".
+   */
+  maxConnectionsPerIpOverrides: string;
+  /**
+   * New connections per second the broker takes, over `quota.window.num` samples of
+   * `quota.window.size.seconds` (`max.connection.creation.rate`, KIP-612, dynamic): over it a
+   * listener waits before taking the next (at most one window); the inter-broker listener is
+   * exempt when there are others. Default 2147483647 (Kafka's: no limit).
+   */
+  maxConnectionCreationRate: number;
   /** Samples a client quota's rate is measured over (`quota.window.num`). Default 11 (Kafka's). */
   quotaWindowNum: number;
   /** Length of one such sample, in seconds (`quota.window.size.seconds`). Default 1 (Kafka's). */
@@ -409,6 +433,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   queuedMaxRequestBytes: 268435456,
   connectionMaxQueuedBytes: 104857600,
   connectionsMaxIdleMs: 600000,
+  maxConnections: 2147483647,
+  maxConnectionsPerIp: 2147483647,
+  maxConnectionsPerIpOverrides: "",
+  maxConnectionCreationRate: 2147483647,
   quotaWindowNum: 11,
   quotaWindowSizeSeconds: 1,
   telemetryMaxBytes: 1048576,
@@ -1145,6 +1173,19 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "connections.max.idle.ms":
         config.connectionsMaxIdleMs = int(key, "positive-long");
+        break;
+      case "max.connections":
+        config.maxConnections = int(key, "non-negative-int");
+        break;
+      case "max.connections.per.ip":
+        config.maxConnectionsPerIp = int(key, "non-negative-int");
+        break;
+      case "max.connection.creation.rate":
+        config.maxConnectionCreationRate = int(key, "non-negative-int");
+        break;
+      case "max.connections.per.ip.overrides":
+        parseConnectionOverrides(value);
+        config.maxConnectionsPerIpOverrides = value;
         break;
       case "quota.window.num":
         config.quotaWindowNum = int(key, "positive-int");

@@ -6,6 +6,9 @@
  * names of the topic configs (`log.retention.ms`, `log.segment.bytes`, `message.max.bytes`,
  * `log.cleanup.policy`, ...), which are the defaults of every topic without its own override.
  *
+ * The connection limits (`max.connections`, `max.connections.per.ip`,
+ * `max.connections.per.ip.overrides`, `connection_quotas.ts`) are dynamic too, as in Kafka.
+ *
  * Precedence, as Kafka's: a topic override, then the per-broker dynamic value, then the dynamic
  * cluster default, then `server.properties`, then Kafka's default. The dynamic values are kept in
  * `sluice-dynamic-configs.json` in the data directory (written atomically), so they survive a
@@ -21,6 +24,7 @@ import {
   writeFileAtomic,
 } from "../engine/mod.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { CONNECTION_CONFIG_NAMES, validateConnectionConfig } from "./connection_quotas.ts";
 
 /** File in the data directory holding the dynamic broker configs. */
 export const DYNAMIC_CONFIGS_FILE = "sluice-dynamic-configs.json";
@@ -125,6 +129,19 @@ export class DynamicBrokerConfigs {
     return { ...(scope === "default" ? this.#stored.default : this.#mine()) };
   }
 
+  /**
+   * The dynamic connection limits: this broker's values over the cluster default.
+   *
+   * @returns Broker config name -> value, of {@linkcode CONNECTION_CONFIG_NAMES} only.
+   */
+  connectionValues(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const layer of [this.#stored.default, this.#mine()]) {
+      for (const [k, v] of Object.entries(layer)) if (CONNECTION_CONFIG_NAMES.has(k)) out[k] = v;
+    }
+    return out;
+  }
+
   #mine(): Record<string, string> {
     return this.#stored.brokers[String(this.#nodeId)] ?? {};
   }
@@ -172,7 +189,8 @@ export class DynamicBrokerConfigs {
    * @param set Broker config name -> new value.
    * @param remove Names to remove (back to the next layer).
    * @param options `replace`: `set` becomes the scope's complete set (legacy AlterConfigs);
-   * `validateOnly`: check, change nothing.
+   * `validateOnly`: check, change nothing; `checkConnections`: refuse (by throwing) connection
+   * limits that do not hold together, given the values they would have.
    * @throws {KafkaError} INVALID_REQUEST for a config that cannot change at run time (Kafka's
    * answer), INVALID_CONFIG for a bad value.
    */
@@ -180,17 +198,24 @@ export class DynamicBrokerConfigs {
     scope: DynamicScope,
     set: Record<string, string>,
     remove: string[],
-    options: { replace?: boolean; validateOnly?: boolean } = {},
+    options: {
+      replace?: boolean;
+      validateOnly?: boolean;
+      checkConnections?: (values: Record<string, string>) => void;
+    } = {},
   ): Promise<void> {
     const names = [...Object.keys(set), ...remove];
-    const fixed = names.filter((n) => !DYNAMIC_BROKER_CONFIG_NAMES.has(n));
+    const fixed = names.filter((n) =>
+      !DYNAMIC_BROKER_CONFIG_NAMES.has(n) && !CONNECTION_CONFIG_NAMES.has(n)
+    );
     if (fixed.length > 0) {
       const unknown = fixed.filter((n) => !BROKER_TO_TOPIC_CONFIG.has(n));
       throw new KafkaError(
         ErrorCode.INVALID_REQUEST,
         `Cannot update these configs dynamically: ${fixed.join(", ")}` +
           (unknown.length === fixed.length
-            ? " (only the log configs, such as log.retention.ms, are dynamic)"
+            ? " (only the log configs, such as log.retention.ms, and the connection limits are " +
+              "dynamic)"
             : ""),
       );
     }
@@ -203,8 +228,22 @@ export class DynamicBrokerConfigs {
       // normalised as the topic config it sets (units, ranges, lists)
       const topicValues = brokerConfigsToTopicDefaults(next);
       for (const k of Object.keys(next)) {
+        if (CONNECTION_CONFIG_NAMES.has(k)) {
+          next[k] = validateConnectionConfig(k, next[k]);
+          continue;
+        }
         const topicName = BROKER_TO_TOPIC_CONFIG.get(k)!;
         next[k] = topicValues[topicName];
+      }
+      if (options.checkConnections !== undefined) {
+        const layers = scope === "default" ? [next, this.#mine()] : [this.#stored.default, next];
+        const values: Record<string, string> = {};
+        for (const layer of layers) {
+          for (const [k, v] of Object.entries(layer)) {
+            if (CONNECTION_CONFIG_NAMES.has(k)) values[k] = v;
+          }
+        }
+        options.checkConnections(values);
       }
     } catch (e) {
       throw new KafkaError(ErrorCode.INVALID_CONFIG, e instanceof Error ? e.message : String(e));

@@ -15,6 +15,7 @@
  */
 
 import type { EtcdClient } from "./cluster/etcd.ts";
+import type { SharedRates } from "./shared_rates.ts";
 import {
   type DocumentFormat,
   type DocumentStorage,
@@ -36,6 +37,13 @@ export const QUOTA_KEYS: ReadonlyMap<string, "long" | "double"> = new Map([
   ["consumer_byte_rate", "long"],
   ["request_percentage", "double"],
 ]);
+
+/** The quota types, in the order of the shards' shared throttle counters. */
+const TYPES: readonly QuotaType[] = [
+  "producer_byte_rate",
+  "consumer_byte_rate",
+  "request_percentage",
+];
 
 /** Which of the three quotas a sensor measures. */
 export type QuotaType = "producer_byte_rate" | "consumer_byte_rate" | "request_percentage";
@@ -202,6 +210,26 @@ export class ClientQuotaStore {
     this.#cache.clear();
     this.generation++;
     this.empty = entries.size === 0;
+  }
+
+  /**
+   * Take another store's quotas as they are (a shard of a sharded broker, from shard 0, which
+   * keeps them), without saving them.
+   *
+   * @param entries The quotas ({@linkcode ClientQuotaStore.snapshot} of the other store).
+   */
+  replace(entries: QuotaEntries): void {
+    this.#set(copy(entries));
+  }
+
+  /**
+   * The quotas as they are now, to hand to {@linkcode ClientQuotaStore.replace} (a copy,
+   * structured-cloneable).
+   *
+   * @returns The entries.
+   */
+  snapshot(): QuotaEntries {
+    return copy(this.#entries);
   }
 
   /** Where the quotas are kept, for messages. */
@@ -458,14 +486,14 @@ export class ClientQuotaManager {
   readonly store: ClientQuotaStore;
   readonly #cfg: QuotaWindow;
   readonly #sensors = new Map<string, { rate: SampledRate; lastMs: number }>();
-  /** Throttle time given, per quota type, in milliseconds (for `/metrics`). */
-  readonly throttleMsTotal: Record<QuotaType, number> = {
+  /** Shards: the rates every shard shares (`shared_rates.ts`). */
+  readonly #shared: SharedRates | undefined;
+  readonly #throttleMs: Record<QuotaType, number> = {
     producer_byte_rate: 0,
     consumer_byte_rate: 0,
     request_percentage: 0,
   };
-  /** Throttled responses, per quota type. */
-  readonly throttledTotal: Record<QuotaType, number> = {
+  readonly #throttled: Record<QuotaType, number> = {
     producer_byte_rate: 0,
     consumer_byte_rate: 0,
     request_percentage: 0,
@@ -477,9 +505,32 @@ export class ClientQuotaManager {
    * @param store The quotas.
    * @param cfg `quota.window.num` samples of `quota.window.size.seconds` (11 of 1 s).
    */
-  constructor(store: ClientQuotaStore, cfg: QuotaWindow = { samples: 11, windowMs: 1000 }) {
+  constructor(
+    store: ClientQuotaStore,
+    cfg: QuotaWindow = { samples: 11, windowMs: 1000 },
+    shared?: SharedRates,
+  ) {
     this.store = store;
     this.#cfg = cfg;
+    this.#shared = shared;
+  }
+
+  /** Throttle time given, per quota type, in milliseconds (for `/metrics`; every shard's). */
+  get throttleMsTotal(): Readonly<Record<QuotaType, number>> {
+    return this.#totals("ms");
+  }
+
+  /** Throttled responses, per quota type (every shard's). */
+  get throttledTotal(): Readonly<Record<QuotaType, number>> {
+    return this.#totals("count");
+  }
+
+  #totals(what: "ms" | "count"): Record<QuotaType, number> {
+    const shared = this.#shared;
+    if (shared === undefined) return { ...(what === "ms" ? this.#throttleMs : this.#throttled) };
+    const out = {} as Record<QuotaType, number>;
+    TYPES.forEach((t, i) => out[t] = shared.throttled(i)[what]);
+    return out;
   }
 
   /**
@@ -496,23 +547,33 @@ export class ClientQuotaManager {
   record(type: QuotaType, user: string, clientId: string, value: number, now: number): number {
     const q = this.store.resolve(type, user, clientId);
     if (q === null) return 0;
-    let s = this.#sensors.get(q.sensor);
-    if (s === undefined) {
-      if (this.#sensors.size > 100_000) this.#expire(now);
-      s = { rate: new SampledRate(this.#cfg), lastMs: now };
-      this.#sensors.set(q.sensor, s);
-    }
-    s.lastMs = now;
-    s.rate.record(value, now);
-    const rate = s.rate.measure(now);
-    if (rate <= q.bound) return 0;
-    let ms = Math.round((rate - q.bound) / q.bound * s.rate.windowSize(now));
+    const m = this.#record(q.sensor, value, now);
+    if (m.rate <= q.bound) return 0;
+    let ms = Math.round((m.rate - q.bound) / q.bound * m.windowMs);
     // Kafka's ClientRequestQuotaManager bounds a request-time throttle by one window
     // (`QuotaUtils.boundedThrottleTime`); the byte rates are not bounded, but the field is an int32
     ms = Math.min(ms, type === "request_percentage" ? this.#cfg.windowMs : 0x7fffffff);
-    this.throttleMsTotal[type] += ms;
-    this.throttledTotal[type]++;
+    if (this.#shared !== undefined) this.#shared.countThrottle(TYPES.indexOf(type), ms);
+    else {
+      this.#throttleMs[type] += ms;
+      this.#throttled[type]++;
+    }
     return ms;
+  }
+
+  /** Record into a sensor and measure it: the shards' shared one, else this broker's. */
+  #record(sensor: string, value: number, now: number): { rate: number; windowMs: number } {
+    const shared = this.#shared?.record(sensor, value, now);
+    if (shared !== undefined && shared !== null) return shared;
+    let s = this.#sensors.get(sensor);
+    if (s === undefined) {
+      if (this.#sensors.size > 100_000) this.#expire(now);
+      s = { rate: new SampledRate(this.#cfg), lastMs: now };
+      this.#sensors.set(sensor, s);
+    }
+    s.lastMs = now;
+    s.rate.record(value, now);
+    return { rate: s.rate.measure(now), windowMs: s.rate.windowSize(now) };
   }
 
   /**
@@ -542,7 +603,9 @@ export class ClientQuotaManager {
    */
   unrecord(type: QuotaType, user: string, clientId: string, value: number, now: number): void {
     const q = this.store.resolve(type, user, clientId);
-    if (q !== null) this.#sensors.get(q.sensor)?.rate.record(-value, now);
+    if (q === null) return;
+    if (this.#shared !== undefined && this.#shared.record(q.sensor, -value, now) !== null) return;
+    this.#sensors.get(q.sensor)?.rate.record(-value, now);
   }
 
   /** Drop sensors idle for an hour (Kafka's sensors expire the same way). */

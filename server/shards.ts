@@ -19,6 +19,11 @@
  *
  * Shards talk over `MessagePort`s, the request bytes copied once into a transferred buffer.
  *
+ * Client quotas are per broker: shard 0 keeps them and hands them to every shard (at start and
+ * after AlterClientQuotas, before it is answered); the rates are shared memory
+ * (`shared_rates.ts`), counted on the shard that serves a request, and a throttle goes back with
+ * the response to the shard holding the connection, which mutes it.
+ *
  * @module
  */
 
@@ -45,12 +50,14 @@ import { AlterConfigsRequest } from "../protocol/messages/alter_configs.ts";
 import { IncrementalAlterConfigsRequest } from "../protocol/messages/incremental_alter_configs.ts";
 import { MetadataRequest } from "../protocol/messages/metadata.ts";
 import { InitProducerIdRequest } from "../protocol/messages/init_producer_id.ts";
+import { AlterClientQuotasRequest } from "../protocol/messages/alter_client_quotas.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { LogManager } from "../engine/mod.ts";
 import type { ApiHandler } from "./api.ts";
 import { CloseConnection, type ConnectionInfo } from "./connection.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import type { Logger } from "./logger.ts";
+import type { ClientQuotaStore, QuotaEntries } from "./quotas.ts";
 
 /** Topics shard 0 holds whole: the coordinators' logs. */
 const SHARD0_TOPICS: ReadonlySet<string> = new Set([
@@ -103,9 +110,19 @@ interface ForwardedConnection {
 
 type ShardMessage =
   | { t: "req"; id: number; frame: Uint8Array; conn: ForwardedConnection }
-  | { t: "res"; id: number; response: Uint8Array | null; error?: string; close?: boolean }
+  | {
+    t: "res";
+    id: number;
+    response: Uint8Array | null;
+    error?: string;
+    close?: boolean;
+    /** A client quota broken by the request: the connection's shard mutes it (KIP-219). */
+    throttleMs?: number;
+    throttleDelay?: boolean;
+  }
   | { t: "cancel"; id: number }
-  | { t: "topics"; id: number; topics: ShardTopic[] };
+  | { t: "topics"; id: number; topics: ShardTopic[] }
+  | { t: "quotas"; id: number; entries: QuotaEntries };
 
 /** Connections of forwarded requests and of a split request's parts: served where they are. */
 const HERE = new WeakSet<ConnectionInfo>();
@@ -231,6 +248,8 @@ export interface ShardRouterOptions {
   serve: Serve;
   /** This shard's storage engine. */
   logs: LogManager;
+  /** The client quotas: shard 0's are handed to the others. */
+  quotas?: ClientQuotaStore;
   /** Log lines. */
   logger: Logger;
 }
@@ -245,6 +264,7 @@ export class ShardRouter {
   readonly #ports: (MessagePort | null)[];
   readonly #serve: Serve;
   readonly #logs: LogManager;
+  readonly #quotas: ClientQuotaStore | undefined;
   readonly #log: Logger;
   #nextId = 1;
   readonly #pending = new Map<number, (m: ShardMessage & { t: "res" }) => void>();
@@ -262,6 +282,7 @@ export class ShardRouter {
     this.#ports = o.ports;
     this.#serve = o.serve;
     this.#logs = o.logs;
+    this.#quotas = o.quotas;
     this.#log = o.logger;
     o.ports.forEach((port, from) => {
       if (port !== null) {
@@ -334,18 +355,28 @@ export class ShardRouter {
     }
     if (CONNECTION_LOCAL.has(api.key)) return undefined;
     if (this.index !== 0) return this.forward(0, frame, info);
-    if (!this.#changesTopics(api.key)) return undefined;
+    if (!this.#changes(api.key)) return undefined;
     const here = { ...info };
     HERE.add(here);
     return local(frame, here).then(async (out) => {
-      await this.#afterTopicChange(api.key);
+      throttled(info, here.throttleMs, here.throttleDelay);
+      await this.#afterChange(api.key);
       return out;
     });
   }
 
-  #changesTopics(key: number): boolean {
+  /** Shard 0: whether a request may change what every shard holds a copy of. */
+  #changes(key: number): boolean {
     // Metadata may create topics (auto.create.topics.enable)
-    return TOPIC_CHANGES.has(key) || key === MetadataRequest.apiKey;
+    return TOPIC_CHANGES.has(key) || key === MetadataRequest.apiKey ||
+      key === AlterClientQuotasRequest.apiKey;
+  }
+
+  /** Shard 0, after such a request: the other shards in step before it is answered. */
+  #afterChange(key: number): Promise<void> {
+    return key === AlterClientQuotasRequest.apiKey
+      ? this.syncQuotas()
+      : this.#afterTopicChange(key);
   }
 
   /** Shard 0, after a request that may have changed topics: sync if it did (or may have). */
@@ -432,6 +463,7 @@ export class ShardRouter {
         const here: ConnectionInfo = { ...info, closed: signal };
         HERE.add(here);
         const chunks = await local(sized.subarray(4), here);
+        throttled(info, here.throttleMs, here.throttleDelay);
         out = chunks === null ? null : concat(chunks);
       } else {out = await this.forward(shard, sized.subarray(4), info, signal).then((c) =>
           c && c[0]
@@ -490,6 +522,7 @@ export class ShardRouter {
       this.#pending.set(id, (m) => {
         closed?.removeEventListener("abort", onAbort);
         signal?.removeEventListener("abort", onAbort);
+        throttled(info, m.throttleMs, m.throttleDelay);
         if (m.close) reject(new CloseConnection(m.error ?? `shard ${shard} closed it`));
         else if (m.error !== undefined) reject(new Error(`shard ${shard}: ${m.error}`));
         else resolve(m.response === null ? null : [m.response]);
@@ -505,6 +538,9 @@ export class ShardRouter {
       resolve?.(m);
     } else if (m.t === "cancel") {
       this.#incoming.get(`${from}:${m.id}`)?.abort();
+    } else if (m.t === "quotas") {
+      this.#quotas?.replace(m.entries);
+      port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
     } else if (m.t === "topics") {
       this.reconcile(m.topics).then(
         () => port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage),
@@ -535,9 +571,13 @@ export class ShardRouter {
     try {
       const chunks = await this.#serve(m.frame, info);
       const apiKey = m.frame.length >= 2 ? (m.frame[0] << 8) | m.frame[1] : -1;
-      if (this.index === 0 && this.#changesTopics(apiKey)) await this.#afterTopicChange(apiKey);
+      if (this.index === 0 && this.#changes(apiKey)) await this.#afterChange(apiKey);
       const response = chunks === null ? null : concat(chunks);
       reply = { t: "res", id: m.id, response };
+      if (info.throttleMs !== undefined) {
+        reply.throttleMs = info.throttleMs;
+        reply.throttleDelay = info.throttleDelay;
+      }
     } catch (e) {
       reply = {
         t: "res",
@@ -589,6 +629,25 @@ export class ShardRouter {
   }
 
   /**
+   * Shard 0: hand its client quotas to every other shard and wait until each has them.
+   *
+   * @returns Resolves when every shard applies the same quotas.
+   */
+  syncQuotas(): Promise<void> {
+    const store = this.#quotas;
+    if (store === undefined || this.index !== 0) return Promise.resolve();
+    const entries = store.snapshot();
+    return Promise.all(this.#ports.map((port) => {
+      if (port === null) return;
+      const id = this.#nextId++;
+      return new Promise<void>((resolve) => {
+        this.#pending.set(id, () => resolve());
+        port.postMessage({ t: "quotas", id, entries } satisfies ShardMessage);
+      });
+    })).then(() => {});
+  }
+
+  /**
    * Make this shard's partitions match shard 0's table: topics made (with the same ids) or
    * deleted, partitions added, the partitions of other shards dropped, configs replaced.
    *
@@ -627,6 +686,15 @@ export class ShardRouter {
         await logs.alterTopicConfigs(w.name, w.configs, [], { replace: true });
       }
     }
+  }
+}
+
+/** Carry a quota's throttle from where a request was served to its connection. */
+function throttled(info: ConnectionInfo, ms: number | undefined, delay: boolean | undefined): void {
+  if (ms === undefined) return;
+  if (info.throttleMs === undefined || ms > info.throttleMs) {
+    info.throttleMs = ms;
+    info.throttleDelay = delay;
   }
 }
 

@@ -4,7 +4,8 @@
 //   not listed returns to its default), validated by the engine (INVALID_CONFIG with the
 //   reason); a null value is INVALID_REQUEST; unknown topic UNKNOWN_TOPIC_OR_PARTITION.
 // - BROKER resources (name "" = cluster-wide default, or our node id): the dynamic broker configs
-//   (`../dynamic_configs.ts`: the log configs, e.g. log.retention.ms) become that scope's complete
+//   (`../dynamic_configs.ts`: the log configs, e.g. log.retention.ms, and the connection limits,
+//   max.connections and max.connections.per.ip[.overrides]) become that scope's complete
 //   set, persisted, and apply at once to every topic without an override. A config that cannot
 //   change at run time (listeners, ...): INVALID_REQUEST; another broker's id: INVALID_REQUEST.
 //   Other resource types: INVALID_REQUEST.
@@ -33,6 +34,7 @@ import {
 import { ResourceType } from "./describe_configs.ts";
 import { ACCESS } from "../security/access.ts";
 import { configAccessError } from "./describe_configs.ts";
+import { connectionLimits } from "../connection_quotas.ts";
 
 /**
  * The refusal for altering a resource that is neither a topic, a broker nor a client metrics
@@ -115,9 +117,14 @@ export async function alterBrokerConfigs(
   }
   const scope = resourceName === "" ? "default" : "broker";
   try {
-    await dyn.alter(scope, set, remove, options);
+    await dyn.alter(scope, set, remove, {
+      ...options,
+      checkConnections: (values) => connectionLimits(broker.config, values),
+    });
     if (!options.validateOnly) {
       broker.logs.setDefaults(dyn.topicDefaults());
+      // the connection limits apply to the next connection (`../connection_quotas.ts`)
+      broker.connectionQuotas?.configure(connectionLimits(broker.config, dyn.connectionValues()));
       broker.logger.info(
         `Altered dynamic broker configs (${
           scope === "default" ? "cluster default" : "broker " +

@@ -46,6 +46,8 @@ export interface MetricsSources {
   replicas?: ReplicaManager;
   /** Cluster mode's membership and view. */
   cluster?: ClusterNode;
+  /** Connection limits' counters (`../connection_quotas.ts`), every shard's. */
+  connectionLimits?: () => { perIp: number; blocked: number };
   /** Client quotas' throttle counters, per quota (`../quotas.ts`). */
   quotas?: {
     throttleMsTotal: Readonly<Record<string, number>>;
@@ -221,6 +223,23 @@ export function collectMetrics(s: MetricsSources): MetricFamily[] {
       [{ labels: listener, value: m.connectionsClosed }],
     ),
   );
+  if (s.connectionLimits !== undefined) {
+    const r = s.connectionLimits();
+    out.push(
+      one(
+        "sluice_connections_refused",
+        "counter",
+        "Connections closed at once because their address had max.connections.per.ip open",
+        r.perIp,
+      ),
+      one(
+        "sluice_connections_blocked",
+        "counter",
+        "Accepts that waited for a slot because the broker held max.connections",
+        r.blocked,
+      ),
+    );
+  }
   if (s.quotas !== undefined) {
     // Kafka's quota sensors are type=Produce, Fetch and Request
     const kinds: [string, string][] = [

@@ -303,10 +303,10 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
     const m = c.member("g", { autoCommit: false });
     const got: ConsumerRecord[] = [];
     for (let i = 0; i < 100 && got.length < 12; i++) got.push(...await m.poll());
-    await m.commit([{ topic: "t", partition: 0, offset: 3 }, {
+    await m.commit([{ topic: "t", partition: 0, offset: 3, leaderEpoch: 7 }, {
       topic: "t",
       partition: 2,
-      offset: 1,
+      offset: 1, // no leader epoch: committed_leader_epoch -1
     }]);
     assert.deepEqual(await admin.listGroups(), [
       { groupId: "g", protocolType: "consumer", state: "Stable" },
@@ -330,9 +330,10 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
     });
     assert.equal(missing.state, "Dead");
     assert.deepEqual(missing.members, []);
+    // The committed leader epoch comes back as committed (OffsetFetch v5+); -1 as null.
     assert.deepEqual(await admin.listConsumerGroupOffsets("g"), [
-      { topic: "t", partition: 0, offset: 3, metadata: "" },
-      { topic: "t", partition: 2, offset: 1, metadata: "" },
+      { topic: "t", partition: 0, offset: 3, metadata: "", leaderEpoch: 7 },
+      { topic: "t", partition: 2, offset: 1, metadata: "", leaderEpoch: null },
     ]);
     await assert.rejects(
       admin.alterConsumerGroupOffsets("g", [{ topic: "t", partition: 1, offset: 0 }]),

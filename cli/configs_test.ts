@@ -3,19 +3,14 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Broker } from "../server/mod.ts";
-import { main } from "./main.ts";
+import { runSluice as sluice } from "./testing.ts";
 
-async function sluice(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await main(args, {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    stdin: new ReadableStream({ start: (c) => c.close() }),
-    stdinIsTerminal: false,
-  });
-  return { code, stdout, stderr };
-}
+// The entities of kafka-configs.sh's quota syntax used below.
+const user = (name: string) => ["--entity-type", "users", "--entity-name", name];
+const ALICE = user("alice");
+const ALL_USERS = ["--entity-type", "users"];
+const DEFAULT_CLIENT = ["--entity-type", "clients", "--entity-default"];
+const DEFAULT_USER = ["--entity-type", "users", "--entity-default"];
 
 Deno.test({
   name: "sluice configs: --alter/--describe client quotas as kafka-configs.sh",
@@ -30,87 +25,44 @@ Deno.test({
     });
     try {
       const b = ["configs", "--bootstrap-server", `127.0.0.1:${broker.port}`];
+      /** `sluice configs ENTITY --alter --add-config CONFIG`. */
+      const add = (entity: string[], config: string) =>
+        sluice([...b, ...entity, "--alter", "--add-config", config]);
+      /** `sluice configs ENTITY --describe`, its stdout. */
+      const describe = async (entity: string[]) =>
+        (await sluice([...b, ...entity, "--describe"])).stdout;
       assertEquals(
-        await sluice([
-          ...b,
-          "--entity-type",
-          "users",
-          "--entity-name",
-          "alice",
-          "--alter",
-          "--add-config",
-          "producer_byte_rate=1024,request_percentage=12.5",
-        ]),
+        await add(ALICE, "producer_byte_rate=1024,request_percentage=12.5"),
         { code: 0, stdout: "Completed updating config for user-principal 'alice'.\n", stderr: "" },
       );
       assertEquals(
-        (await sluice([
-          ...b,
-          "--entity-type",
-          "users",
-          "--entity-name",
-          "alice",
-          "--entity-type",
-          "clients",
-          "--entity-default",
-          "--alter",
-          "--add-config",
-          "consumer_byte_rate=2048",
-        ])).stdout,
+        (await add([...ALICE, ...DEFAULT_CLIENT], "consumer_byte_rate=2048")).stdout,
         "Completed updating config for user-principal 'alice', the default client-id.\n",
       );
-      await sluice([
-        ...b,
-        "--entity-type",
-        "clients",
-        "--entity-default",
-        "--alter",
-        "--add-config",
-        "producer_byte_rate=500",
-      ]);
+      await add(DEFAULT_CLIENT, "producer_byte_rate=500");
       assertEquals(
-        (await sluice([...b, "--entity-type", "users", "--entity-name", "alice", "--describe"]))
-          .stdout,
+        await describe(ALICE),
         "Quota configs for user-principal 'alice' are producer_byte_rate=1024.0, " +
           "request_percentage=12.5\n",
       );
       assertEquals(
-        (await sluice([...b, "--entity-type", "users", "--entity-type", "clients", "--describe"]))
-          .stdout,
+        await describe([...ALL_USERS, "--entity-type", "clients"]),
         "Quota configs for user-principal 'alice', the default client-id are " +
           "consumer_byte_rate=2048.0\n",
       );
       assertEquals(
-        (await sluice([...b, "--entity-type", "clients", "--entity-default", "--describe"])).stdout,
+        await describe(DEFAULT_CLIENT),
         "Quota configs for the default client-id are producer_byte_rate=500.0\n",
       );
       // delete one key
-      await sluice([
-        ...b,
-        "--entity-type",
-        "users",
-        "--entity-name",
-        "alice",
-        "--alter",
-        "--delete-config",
-        "request_percentage",
-      ]);
+      await sluice([...b, ...ALICE, "--alter", "--delete-config", "request_percentage"]);
       assertEquals(
-        (await sluice([...b, "--entity-type", "users", "--describe"])).stdout,
+        await describe(ALL_USERS),
         "Quota configs for user-principal 'alice' are producer_byte_rate=1024.0\n",
       );
       // refused by the broker: exit 1 with its code and message
       assertEquals(
-        await sluice([
-          ...b,
-          "--entity-type",
-          "users",
-          "--entity-name",
-          "x",
-          "--alter",
-          "--add-config",
-          "bogus=1",
-        ]),
+        await add(user("x"), "bogus=1"),
         {
           code: 1,
           stdout: "",
@@ -119,22 +71,8 @@ Deno.test({
       );
       // bad usage: exit 2
       assertEquals((await sluice([...b, "--entity-type", "topics", "--describe"])).code, 2);
-      assertEquals(
-        (await sluice([...b, "--entity-type", "users", "--alter", "--add-config", "a=1"])).code,
-        2,
-      );
-      assertEquals(
-        (await sluice([
-          ...b,
-          "--entity-type",
-          "users",
-          "--entity-default",
-          "--alter",
-          "--add-config",
-          "producer_byte_rate=abc",
-        ])).code,
-        2,
-      );
+      assertEquals((await add(ALL_USERS, "a=1")).code, 2);
+      assertEquals((await add(DEFAULT_USER, "producer_byte_rate=abc")).code, 2);
     } finally {
       await broker.close();
       await Deno.remove(dir, { recursive: true });

@@ -22,8 +22,9 @@ export const GROUPS_HELP: string =
 
 Actions (exactly one):
   --list [--state]                   Group ids (with --state: and their states)
-  --describe --group G [--members | --state]
-                                     Offsets and lag per partition (default), members, or state
+  --describe --group G [--members | --state | --verbose]
+                                     Offsets and lag per partition (default; with --verbose:
+                                     and each committed offset's LEADER-EPOCH), members, or state
   --reset-offsets --group G (--topic T[:P,P...]... | --all-topics) SPEC [--execute | --dry-run]
                                      Plan (default) or apply new committed offsets; the group
                                      must have no active members
@@ -36,7 +37,7 @@ Reset specs (exactly one):
 Options:
   --bootstrap-server LIST  Brokers to connect to (default localhost:9092)
   --output FORMAT          With --describe: text (default) or json (one object: state,
-                           members, and each partition's offsets and lag)
+                           members, and each partition's offsets, leader epoch and lag)
 ${COMMAND_CONFIG_HELP}  -h, --help               Show this help
 `;
 
@@ -50,6 +51,8 @@ export interface OffsetRow {
   partition: number;
   /** Committed offset, or `null` if none. */
   currentOffset: number | null;
+  /** Leader epoch committed with the offset (`committed_leader_epoch`), or `null` if none. */
+  leaderEpoch: number | null;
   /** Log end offset. */
   logEndOffset: number | null;
   /** Member id, or `null` when no member owns the partition. */
@@ -86,24 +89,29 @@ export function formatTable(rows: string[][], min: number[]): string {
 
 /**
  * Formats `--describe` rows like `kafka-consumer-groups.sh --describe`: `GROUP TOPIC PARTITION
- * CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID`, `-` for unknown values.
+ * CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID`, `-` for unknown values. With
+ * `verbose`, a `LEADER-EPOCH` column (the committed leader epoch) follows `CURRENT-OFFSET`, where
+ * Kafka's `kafka-streams-groups.sh --describe --verbose` puts it.
  *
  * @example
  * ```ts
  * import { formatOffsets } from "./groups.ts";
- * formatOffsets([{ group: "g", topic: "t", partition: 0, currentOffset: 2, logEndOffset: 5,
- *   consumerId: null, host: null, clientId: null }]);
+ * formatOffsets([{ group: "g", topic: "t", partition: 0, currentOffset: 2, leaderEpoch: 0,
+ *   logEndOffset: 5, consumerId: null, host: null, clientId: null }], { verbose: true });
  * ```
  *
  * @param rows The rows.
+ * @param options `verbose`: add the `LEADER-EPOCH` column.
  * @returns The table.
  */
-export function formatOffsets(rows: OffsetRow[]): string {
+export function formatOffsets(rows: OffsetRow[], options: { verbose?: boolean } = {}): string {
+  const epoch = options.verbose === true;
   const body = rows.map((r) => [
     r.group,
     r.topic,
     String(r.partition),
     dash(r.currentOffset),
+    ...(epoch ? [dash(r.leaderEpoch)] : []),
     dash(r.logEndOffset),
     r.currentOffset === null || r.logEndOffset === null
       ? "-"
@@ -118,13 +126,14 @@ export function formatOffsets(rows: OffsetRow[]): string {
       "TOPIC",
       "PARTITION",
       "CURRENT-OFFSET",
+      ...(epoch ? ["LEADER-EPOCH"] : []),
       "LOG-END-OFFSET",
       "LAG",
       "CONSUMER-ID",
       "HOST",
       "CLIENT-ID",
     ], ...body],
-    [15, 15, 10, 15, 15, 15, 15, 15, 0],
+    [15, 15, 10, 15, ...(epoch ? [15] : []), 15, 15, 15, 15, 0],
   );
 }
 
@@ -227,6 +236,7 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     members: { type: "boolean" },
     state: { type: "boolean" },
     offsets: { type: "boolean" },
+    verbose: { type: "boolean" },
     topic: { type: "string", multiple: true },
     "all-topics": { type: "boolean" },
     "to-earliest": { type: "boolean" },
@@ -259,6 +269,9 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
   }
   if ((values.members || values.offsets) && action !== "describe") {
     throw new UsageError(`--${values.members ? "members" : "offsets"} needs --describe`);
+  }
+  if (values.verbose && (action !== "describe" || values.members || values.state)) {
+    throw new UsageError("--verbose needs --describe (of offsets, not --members or --state)");
   }
   if (values.state && action !== "describe" && action !== "list") {
     throw new UsageError("--state needs --describe or --list");
@@ -381,6 +394,7 @@ async function describe(
           topic: r.topic,
           partition: r.partition,
           currentOffset: r.currentOffset,
+          leaderEpoch: r.leaderEpoch,
           logEndOffset: r.logEndOffset,
           lag: r.currentOffset === null || r.logEndOffset === null
             ? null
@@ -429,7 +443,7 @@ async function describe(
     return 0;
   }
   const rows = await offsetRows(admin, d, committed);
-  out.push("\n" + formatOffsets(rows));
+  out.push("\n" + formatOffsets(rows, { verbose: values.verbose === true }));
   io.stdout(out.join(""));
   return 0;
 }
@@ -449,6 +463,7 @@ async function offsetRows(
           topic: a.topic,
           partition: p,
           currentOffset: null,
+          leaderEpoch: null,
           logEndOffset: null,
           consumerId: m.memberId,
           host: m.clientHost,
@@ -463,12 +478,14 @@ async function offsetRows(
       topic: c.topic,
       partition: c.partition,
       currentOffset: null,
+      leaderEpoch: null,
       logEndOffset: null,
       consumerId: null,
       host: null,
       clientId: null,
     };
     row.currentOffset = c.offset;
+    row.leaderEpoch = c.leaderEpoch;
     rows.set(key(c.topic, c.partition), row);
   }
   const list = [...rows.values()].sort((a, b) =>

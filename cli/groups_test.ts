@@ -71,8 +71,8 @@ Deno.test("sluice groups --describe shows exact offsets and lag; --list, --membe
     await produce(env, "orders", [5, 3]); // N = 8
     const m = await joined(env, "g1", "orders");
     await m.commit([
-      { topic: "orders", partition: 0, offset: 2 },
-      { topic: "orders", partition: 1, offset: 3 },
+      { topic: "orders", partition: 0, offset: 2, leaderEpoch: 0 },
+      { topic: "orders", partition: 1, offset: 3 }, // no epoch: committed_leader_epoch -1
     ]); // M = 5
     const b = env.b;
     assert.deepEqual(await sluice(["groups", ...b, "--list"]), {
@@ -126,6 +126,15 @@ Deno.test("sluice groups --describe shows exact offsets and lag; --list, --membe
         "g1              orders          1          3               3               0               -               -               -\n",
       stderr: "",
     });
+    // --verbose: each committed offset's leader epoch, "-" where none was committed.
+    assert.deepEqual(await sluice(["groups", ...b, "--describe", "--group", "g1", "--verbose"]), {
+      code: 0,
+      stdout: "\nConsumer group 'g1' has no active members.\n\n" +
+        "GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LEADER-EPOCH    LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\n" +
+        "g1              orders          0          2               0               5               3               -               -               -\n" +
+        "g1              orders          1          3               -               3               0               -               -               -\n",
+      stderr: "",
+    });
     assert.deepEqual(await sluice(["groups", ...b, "--describe", "--group", "nope"]), {
       code: 1,
       stdout: "",
@@ -156,8 +165,9 @@ Deno.test("sluice groups --reset-offsets plans, refuses active groups, executes;
       ]),
       { code: 0, stdout: "0-0\n0-1\n", stderr: "Processed a total of 2 messages\n" },
     );
+    // The commit carries the leader epoch of record 1 (0: a fresh broker's first epoch).
     assert.deepEqual(await env.admin.listConsumerGroupOffsets("cg"), [
-      { topic: "t", partition: 0, offset: 2, metadata: "" },
+      { topic: "t", partition: 0, offset: 2, metadata: "", leaderEpoch: 0 },
     ]);
     assert.deepEqual((await consume(2)).stdout, "0-2\n0-3\n");
 
@@ -230,6 +240,8 @@ Deno.test("sluice groups rejects bad flags with one line and exit code 2", async
     [["--describe"], "--describe needs --group"],
     [["--delete"], "--delete needs --group"],
     [["--list", "--members"], "--members needs --describe"],
+    [["--list", "--verbose"], "--verbose needs --describe"],
+    [["--describe", "--group", "g", "--members", "--verbose"], "--verbose needs --describe"],
     [["--describe", "--group", "g", "--members", "--state"], "--members and --state cannot"],
     [["--reset-offsets", "--group", "g", "--topic", "t"], "--reset-offsets needs exactly one of"],
     [

@@ -293,6 +293,7 @@ Deno.test("groups --describe --output json gives offsets and lag per partition",
       topic: "lagging",
       partition: 0,
       currentOffset: 2,
+      leaderEpoch: 0, // the epoch of record 1, committed by consume --group (KIP-320)
       logEndOffset: 3,
       lag: 1,
       consumerId: null,

@@ -398,6 +398,13 @@ export interface CommittedOffset {
   offset: number;
   /** Metadata committed with it, or `null`. */
   metadata: string | null;
+  /**
+   * The leader epoch committed with it (`committed_leader_epoch`, OffsetFetch v5+, KIP-320): the
+   * epoch of the last record consumed, which a consumer resuming from this offset validates
+   * (OffsetForLeaderEpoch). `null` when none was committed (-1: a commit without an epoch, or a
+   * broker older than OffsetFetch v5), as Kafka's Java admin gives `Optional.empty()`.
+   */
+  leaderEpoch: number | null;
 }
 
 /** A partition of a topic. */
@@ -1301,7 +1308,7 @@ export class Admin {
    * @param groupId Group id.
    * @param partitions Only these partitions (default: every partition with a committed offset).
    * @returns The committed offsets, sorted by topic and partition (partitions asked for with no
-   *   committed offset are left out).
+   *   committed offset are left out), each with its committed leader epoch (`null` when none).
    * @throws {KafkaError} The group's error, e.g. `GROUP_AUTHORIZATION_FAILED`.
    */
   async listConsumerGroupOffsets(
@@ -1352,6 +1359,7 @@ export class Admin {
           partition: p.partitionIndex,
           offset: p.committedOffset,
           metadata: p.metadata,
+          leaderEpoch: version >= 5 && p.committedLeaderEpoch >= 0 ? p.committedLeaderEpoch : null,
         });
       }
     }

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { Broker } from "../server/mod.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { FetchRequest } from "../protocol/messages/fetch.ts";
 import { MetadataRequest } from "../protocol/messages/metadata.ts";
 import { ListOffsetsRequest } from "../protocol/messages/list_offsets.ts";
 import { OffsetForLeaderEpochRequest } from "../protocol/messages/offset_for_leader_epoch.ts";
 import { FaultProxy } from "../tests/fault_proxy.ts";
+import { startBroker } from "../tests/harness.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
 import {
@@ -15,39 +15,38 @@ import {
   LogTruncationError,
 } from "./consumer.ts";
 import { Producer } from "./producer.ts";
+import { pollUntil as pollFor } from "./testing.ts";
 
 const td = new TextDecoder();
 const values = (rs: ConsumerRecord[]) =>
   rs.map((r) => [r.partition, r.offset, td.decode(r.value!)]);
 
+/** A standalone broker (behind `proxy` if given) with topic `t` of `partitions` partitions. */
 async function withTopic(
   partitions: number,
   fn: (client: Client, producer: Producer) => Promise<void>,
+  proxy?: { port: number; target: (port: number) => void },
 ) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_consumer_test_" });
-  const broker = await Broker.start({
-    listeners: "PLAINTEXT://127.0.0.1:0",
-    logDirs: [dir],
-    logLevel: "silent",
+  const broker = await startBroker(
+    proxy ? { advertisedListeners: `PLAINTEXT://127.0.0.1:${proxy.port}` } : {},
+  );
+  proxy?.target(broker.port);
+  const client = new Client({
+    bootstrapServers: `127.0.0.1:${proxy?.port ?? broker.port}`,
+    retryBackoffMs: 20,
   });
-  const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
   try {
     await new Admin(client).createTopics([{ name: "t", numPartitions: partitions }]);
     await fn(client, new Producer(client));
   } finally {
     await client.close();
     await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
-async function pollUntil(consumer: Consumer, count: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  for (let i = 0; i < 50 && out.length < count; i++) {
-    out.push(...await consumer.poll({ maxWaitMs: 100 }));
-  }
-  return out;
-}
+/** Up to 50 polls of 100 ms until `count` records came. */
+const pollUntil = (consumer: Consumer, count: number): Promise<ConsumerRecord[]> =>
+  pollFor(consumer, count, { rounds: 50, maxWaitMs: 100 });
 
 Deno.test("Consumer reads from the beginning, an offset, or only new records", async () => {
   await withTopic(1, async (client, producer) => {
@@ -275,47 +274,37 @@ Deno.test("Consumer: a fetch answered FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOC
   // Fetch requests 2 and 3 (the first after a poll returned records) are answered by the proxy.
   const codes = new Map([[2, ErrorCode.FENCED_LEADER_EPOCH], [3, ErrorCode.UNKNOWN_LEADER_EPOCH]]);
   const proxy = new FaultProxy(() => target, { fetchError: (n) => codes.get(n) });
-  const dir = await Deno.makeTempDir({ prefix: "sluice_consumer_test_" });
-  const broker = await Broker.start({
-    listeners: "PLAINTEXT://127.0.0.1:0",
-    advertisedListeners: `PLAINTEXT://127.0.0.1:${proxy.port}`,
-    logDirs: [dir],
-    logLevel: "silent",
-  });
-  target = broker.port;
-  const client = new Client({ bootstrapServers: `127.0.0.1:${proxy.port}`, retryBackoffMs: 20 });
   try {
-    await new Admin(client).createTopics([{ name: "t", numPartitions: 1 }]);
-    const producer = new Producer(client);
-    for (const v of ["a", "b", "c"]) await producer.send({ topic: "t", messages: [{ value: v }] });
-    // latest: a reset would skip "b" and "c"
-    const consumer = new Consumer(client, { maxPartitionBytes: 1, prefetch: false });
-    await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
-    const out = await pollUntil(consumer, 3);
-    assert.deepEqual(values(out), [[0, 0, "a"], [0, 1, "b"], [0, 2, "c"]]);
-    // every Fetch carried the leader epoch of the metadata (0 on a standalone broker), each at
-    // the position: 0, 1, then 2 three times (fenced, unknown epoch, answered)
-    assert.deepEqual(
-      proxy.fetches.slice(0, 5).map((f) => [f.offset, f.currentLeaderEpoch]),
-      [[0, 0], [1, 0], [2, 0], [2, 0], [2, 0]],
-    );
-    // after each of the two errors the metadata was looked up before the next Fetch, and no
-    // offset was looked up (no reset) nor validated (the epoch did not change)
-    const keys = proxy.apiKeys;
-    const between = (from: number, to: number) => {
-      const fetches = keys.flatMap((k, i) => k === FetchRequest.apiKey ? [i] : []);
-      return keys.slice(fetches[from] + 1, fetches[to]);
-    };
-    assert.deepEqual(between(2, 3), [MetadataRequest.apiKey]);
-    assert.deepEqual(between(3, 4), [MetadataRequest.apiKey]);
-    assert.ok(!keys.includes(ListOffsetsRequest.apiKey), `API keys: ${keys}`);
-    assert.ok(!keys.includes(OffsetForLeaderEpochRequest.apiKey), `API keys: ${keys}`);
-    await consumer.close();
+    await withTopic(1, async (client, producer) => {
+      for (const v of ["a", "b", "c"]) {
+        await producer.send({ topic: "t", messages: [{ value: v }] });
+      }
+      // latest: a reset would skip "b" and "c"
+      const consumer = new Consumer(client, { maxPartitionBytes: 1, prefetch: false });
+      await consumer.assign([{ topic: "t", partition: 0, offset: 0 }]);
+      const out = await pollUntil(consumer, 3);
+      assert.deepEqual(values(out), [[0, 0, "a"], [0, 1, "b"], [0, 2, "c"]]);
+      // every Fetch carried the leader epoch of the metadata (0 on a standalone broker), each at
+      // the position: 0, 1, then 2 three times (fenced, unknown epoch, answered)
+      assert.deepEqual(
+        proxy.fetches.slice(0, 5).map((f) => [f.offset, f.currentLeaderEpoch]),
+        [[0, 0], [1, 0], [2, 0], [2, 0], [2, 0]],
+      );
+      // after each of the two errors the metadata was looked up before the next Fetch, and no
+      // offset was looked up (no reset) nor validated (the epoch did not change)
+      const keys = proxy.apiKeys;
+      const between = (from: number, to: number) => {
+        const fetches = keys.flatMap((k, i) => k === FetchRequest.apiKey ? [i] : []);
+        return keys.slice(fetches[from] + 1, fetches[to]);
+      };
+      assert.deepEqual(between(2, 3), [MetadataRequest.apiKey]);
+      assert.deepEqual(between(3, 4), [MetadataRequest.apiKey]);
+      assert.ok(!keys.includes(ListOffsetsRequest.apiKey), `API keys: ${keys}`);
+      assert.ok(!keys.includes(OffsetForLeaderEpochRequest.apiKey), `API keys: ${keys}`);
+      await consumer.close();
+    }, { port: proxy.port, target: (port) => target = port });
   } finally {
-    await client.close();
-    await broker.close();
     await proxy.close();
-    await Deno.remove(dir, { recursive: true });
   }
 });
 

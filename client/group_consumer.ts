@@ -458,19 +458,27 @@ export class GroupConsumer {
   }
 
   /**
-   * Moves the position of an assigned partition; the next poll reads from `offset`.
+   * Moves the position of an assigned partition; the next poll reads from `offset`. With a
+   * `leaderEpoch` (the epoch of the record before `offset`, as a committed offset carries it:
+   * Java's `seek(TopicPartition, OffsetAndMetadata)`), the position is validated against the
+   * leader's log (OffsetForLeaderEpoch, KIP-320) before the next fetch, as when resuming from a
+   * committed offset.
    *
    * @param topic Topic.
    * @param partition Partition.
    * @param offset The next offset to read, or `earliest`/`latest`.
-   * @throws {RangeError} If the partition is not assigned to this member.
+   * @param leaderEpoch The leader epoch of the record before `offset`; -1 or absent when unknown
+   *   (not validated). Ignored with `earliest`/`latest`.
+   * @throws {RangeError} If the partition is not assigned to this member, or on an invalid
+   *   leader epoch.
    */
   async seek(
     topic: string,
     partition: number,
     offset: number | "earliest" | "latest",
+    leaderEpoch?: number,
   ): Promise<void> {
-    await this.#consumer.seek({ topic, partition, offset });
+    await this.#consumer.seek({ topic, partition, offset, leaderEpoch });
   }
 
   /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Broker, type BrokerConfig } from "../server/mod.ts";
+import { startBroker } from "../tests/harness.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
 import type { ConsumerRecord, LogTruncation } from "./consumer.ts";
@@ -11,6 +11,7 @@ import {
 import type { ConsumerGroupMetadata } from "./transaction_manager.ts";
 import { LeaveGroupRequest, LeaveGroupResponse } from "../protocol/messages/leave_group.ts";
 import { Producer } from "./producer.ts";
+import { pollUntil } from "./testing.ts";
 
 const td = new TextDecoder();
 
@@ -27,15 +28,8 @@ interface Cluster {
 }
 
 async function withCluster(fn: (c: Cluster) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_group_consumer_test_" });
-  const broker = await Broker.start({
-    listeners: "PLAINTEXT://127.0.0.1:0",
-    logDirs: [dir],
-    logLevel: "silent",
-    groupInitialRebalanceDelayMs: 0,
-    offsetsTopicNumPartitions: 3,
-  } as Partial<BrokerConfig>);
-  const bootstrapServers = `127.0.0.1:${broker.port}`;
+  const broker = await startBroker({ offsetsTopicNumPartitions: 3 });
+  const bootstrapServers = broker.bootstrap;
   const clients: Client[] = [];
   const members: GroupConsumer[] = [];
   const newClient = (clientId: string) => {
@@ -80,7 +74,6 @@ async function withCluster(fn: (c: Cluster) => Promise<void>) {
     for (const m of members) await m.close().catch(() => {});
     for (const c of clients) await c.close();
     await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
@@ -170,8 +163,7 @@ Deno.test("GroupConsumer: a second group gets every record too", async () => {
     await c.produce("r", 30);
     for (const group of ["ga", "gb"]) {
       const m = c.member(group);
-      const got: ConsumerRecord[] = [];
-      for (let i = 0; i < 100 && got.length < 30; i++) got.push(...await m.poll());
+      const got = await pollUntil(m, 30);
       assert.deepEqual(valuesOf(got), expected("r", 30));
       await m.close();
     }
@@ -182,14 +174,12 @@ Deno.test("GroupConsumer: a new member resumes after the committed offset, no re
   await withCluster(async (c) => {
     await c.produce("x", 8, 1); // partition 0: offsets 0-7
     const m1 = c.member("resume", { autoCommit: false });
-    const got: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && got.length < 8; i++) got.push(...await m1.poll());
+    const got = await pollUntil(m1, 8);
     assert.equal(got.length, 8);
     await m1.commit([{ topic: "t", partition: 0, offset: 5 }]);
     await m1.close(); // autoCommit false: offset 5 stays
     const m2 = c.member("resume", { autoCommit: false });
-    const again: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && again.length < 3; i++) again.push(...await m2.poll());
+    const again = await pollUntil(m2, 3);
     assert.deepEqual(again.map((r) => [r.partition, r.offset, td.decode(r.value!)]), [
       [0, 5, "x-5"],
       [0, 6, "x-6"],
@@ -200,8 +190,7 @@ Deno.test("GroupConsumer: a new member resumes after the committed offset, no re
     await m2.close();
     await c.produce("y", 2, 1);
     const m3 = c.member("resume");
-    const last: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && last.length < 2; i++) last.push(...await m3.poll());
+    const last = await pollUntil(m3, 2);
     assert.deepEqual(last.map((r) => [r.offset, td.decode(r.value!)]), [[8, "y-0"], [9, "y-1"]]);
   });
 });
@@ -210,8 +199,7 @@ Deno.test("GroupConsumer: positions are committed with their leader epoch, and a
   await withCluster(async (c) => {
     await c.produce("e", 3, 1); // partition 0: offsets 0-2, leader epoch 0
     const m1 = c.member("epochs", { autoCommit: false });
-    const got: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && got.length < 3; i++) got.push(...await m1.poll());
+    const got = await pollUntil(m1, 3);
     assert.equal(got.length, 3);
     const at0 = () => m1.assignment().filter((p) => p.partition === 0);
     assert.deepEqual(at0(), [{ topic: "t", partition: 0, offset: 3, leaderEpoch: 0 }]);
@@ -230,13 +218,12 @@ Deno.test("GroupConsumer: positions are committed with their leader epoch, and a
       autoOffsetReset: "latest",
       onTruncation: (t) => truncations.push(t),
     });
-    const again: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && truncations.length === 0; i++) again.push(...await m2.poll());
+    const again = await pollUntil(m2, () => truncations.length > 0);
     assert.deepEqual(m2.assignment().filter((p) => p.partition === 0), [
       { topic: "t", partition: 0, offset: 3, leaderEpoch: 0 },
     ]);
     await c.produce("f", 1, 1); // offset 3
-    for (let i = 0; i < 100 && again.length < 1; i++) again.push(...await m2.poll());
+    again.push(...await pollUntil(m2, (more) => again.length + more.length >= 1));
     assert.deepEqual(again.map((r) => [r.partition, r.offset, td.decode(r.value!)]), [
       [0, 3, "f-0"],
     ]);
@@ -256,12 +243,10 @@ Deno.test("GroupConsumer: seek re-reads exactly the records after it", async () 
   await withCluster(async (c) => {
     await c.produce("s", 6, 1);
     const m = c.member("seeker");
-    const got: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && got.length < 6; i++) got.push(...await m.poll());
+    const got = await pollUntil(m, 6);
     assert.equal(got.length, 6);
     await m.seek("t", 0, 3);
-    const re: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && re.length < 3; i++) re.push(...await m.poll());
+    const re = await pollUntil(m, 3);
     assert.deepEqual(re.map((r) => [r.offset, td.decode(r.value!)]), [
       [3, "s-3"],
       [4, "s-4"],
@@ -301,12 +286,11 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
     const admin = new Admin(c.client);
     await c.produce("a", 12); // 3 per partition
     const m = c.member("g", { autoCommit: false });
-    const got: ConsumerRecord[] = [];
-    for (let i = 0; i < 100 && got.length < 12; i++) got.push(...await m.poll());
-    await m.commit([{ topic: "t", partition: 0, offset: 3 }, {
+    assert.equal((await pollUntil(m, 12)).length, 12);
+    await m.commit([{ topic: "t", partition: 0, offset: 3, leaderEpoch: 7 }, {
       topic: "t",
       partition: 2,
-      offset: 1,
+      offset: 1, // no leader epoch: committed_leader_epoch -1
     }]);
     assert.deepEqual(await admin.listGroups(), [
       { groupId: "g", protocolType: "consumer", state: "Stable" },
@@ -330,9 +314,10 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
     });
     assert.equal(missing.state, "Dead");
     assert.deepEqual(missing.members, []);
+    // The committed leader epoch comes back as committed (OffsetFetch v5+); -1 as null.
     assert.deepEqual(await admin.listConsumerGroupOffsets("g"), [
-      { topic: "t", partition: 0, offset: 3, metadata: "" },
-      { topic: "t", partition: 2, offset: 1, metadata: "" },
+      { topic: "t", partition: 0, offset: 3, metadata: "", leaderEpoch: 7 },
+      { topic: "t", partition: 2, offset: 1, metadata: "", leaderEpoch: null },
     ]);
     await assert.rejects(
       admin.alterConsumerGroupOffsets("g", [{ topic: "t", partition: 1, offset: 0 }]),
@@ -460,22 +445,31 @@ Deno.test("GroupConsumer: close during a rebalance wait ends the poll and leaves
   });
 });
 
+/**
+ * Two cooperative-sticky members of `group` polling in the background: `a` alone owns the four
+ * partitions and reads 20 records `one-*`, then `b` joins and they split the partitions 2+2.
+ */
+async function cooperativePair(c: Cluster, group: string, options: Partial<GroupConsumerOptions>) {
+  const opts = { assignors: ["cooperative-sticky"], ...options };
+  const a = c.member(group, opts);
+  const gotA: ConsumerRecord[] = [];
+  const loopA = pollLoop(a, gotA);
+  await waitFor("a owns all", () => a.assignment().length === 4 || !!loopA.error);
+  await c.produce("one", 20);
+  await waitFor("20 records", () => gotA.length >= 20 || !!loopA.error);
+  const b = c.member(group, opts);
+  const gotB: ConsumerRecord[] = [];
+  const loopB = pollLoop(b, gotB);
+  await waitFor(
+    "a 2+2 split",
+    () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
+  );
+  return { a, b, gotA, gotB, loopA, loopB };
+}
+
 Deno.test("GroupConsumer: cooperative-sticky keeps partitions and positions through a rebalance", async () => {
   await withCluster(async (c) => {
-    const opts = { assignors: ["cooperative-sticky"] };
-    const a = c.member("coop", opts);
-    const gotA: ConsumerRecord[] = [];
-    const loopA = pollLoop(a, gotA);
-    await waitFor("a owns all", () => a.assignment().length === 4 || !!loopA.error);
-    await c.produce("one", 20);
-    await waitFor("20 records", () => gotA.length >= 20 || !!loopA.error);
-    const b = c.member("coop", opts);
-    const gotB: ConsumerRecord[] = [];
-    const loopB = pollLoop(b, gotB);
-    await waitFor(
-      "a 2+2 split",
-      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
-    );
+    const { a, b, gotA, gotB, loopA, loopB } = await cooperativePair(c, "coop", {});
     const kept = partitionsOf(a);
     await c.produce("two", 20);
     await waitFor("20 more", () => gotA.length + gotB.length >= 40 || !!loopA.error);
@@ -494,20 +488,9 @@ Deno.test("GroupConsumer: cooperative-sticky keeps partitions and positions thro
 
 Deno.test("GroupConsumer: cooperative-sticky without auto-commit re-reads only moved partitions", async () => {
   await withCluster(async (c) => {
-    const opts = { assignors: ["cooperative-sticky"], autoCommit: false };
-    const a = c.member("coop2", opts);
-    const gotA: ConsumerRecord[] = [];
-    const loopA = pollLoop(a, gotA);
-    await waitFor("a owns all", () => a.assignment().length === 4 || !!loopA.error);
-    await c.produce("one", 20);
-    await waitFor("20 records", () => gotA.length >= 20 || !!loopA.error);
-    const b = c.member("coop2", opts);
-    const gotB: ConsumerRecord[] = [];
-    const loopB = pollLoop(b, gotB);
-    await waitFor(
-      "a 2+2 split",
-      () => a.assignment().length === 2 && b.assignment().length === 2 || !!loopA.error,
-    );
+    const { b, gotA, gotB, loopA, loopB } = await cooperativePair(c, "coop2", {
+      autoCommit: false,
+    });
     await waitFor("b re-reads its 10", () => gotB.length >= 10 || !!loopB.error);
     await new Promise((r) => setTimeout(r, 300));
     await loopA.stop();
@@ -681,8 +664,7 @@ Deno.test("GroupConsumer: a listener's error is thrown by poll after the rebalan
     // The member joined anyway and goes on.
     assert.equal(m.assignment().length, 4);
     await c.produce("e", 4);
-    const got: ConsumerRecord[] = [];
-    for (let i = 0; i < 50 && got.length < 4; i++) got.push(...await m.poll({ maxWaitMs: 100 }));
+    const got = await pollUntil(m, 4, { rounds: 50, maxWaitMs: 100 });
     assert.deepEqual(valuesOf(got), expected("e", 4));
   });
 });

@@ -1,13 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { Admin, type Client, Consumer, type ConsumerRecord, Producer } from "../client/mod.ts";
+import { Admin, type Client, Consumer, type ConsumerRecord } from "../client/mod.ts";
 import { uniqueTopic } from "../tests/harness.ts";
 import { DataException, RetriableException, SourceConnector, SourceTask } from "./api.ts";
 import type { SourceRecord } from "./data.ts";
 import { registerPlugin } from "./plugins.ts";
 import { ERROR_HEADERS, RetryWithToleranceOperator, SKIPPED, TaskStoppingError } from "./errors.ts";
 import { type ConnectRuntime, startStandalone } from "./runtime.ts";
-import { openConnectTestEnv, until } from "./testing.ts";
+import { type ConnectTestEnv, failedTask, openConnectTestEnv, until } from "./testing.ts";
 
 const decode = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
 
@@ -71,15 +71,21 @@ function sinkConfig(dir: string, topic: string, extra: Record<string, string> = 
   };
 }
 
+/** The sink of {@linkcode sinkConfig} on a standalone worker flushing offsets every 100 ms. */
+function startSink(env: ConnectTestEnv, topic: string, extra: Record<string, string> = {}) {
+  return startStandalone({
+    worker: env.worker({ "offset.flush.interval.ms": "100" }),
+    connectors: [sinkConfig(env.dir, topic, extra)],
+  });
+}
+
 Deno.test("connect errors.tolerance=all: a sink puts every good record once, sends each bad one to the dead-letter queue with Kafka's context headers, logs it, and commits past it", async () => {
   await using env = await openConnectTestEnv("sluice_connect_errors_");
   const { client, admin, dir } = env;
   const topic = uniqueTopic("errs");
   const dlq = uniqueTopic("errs-dlq");
   await admin.createTopics([{ name: topic, numPartitions: 1 }]);
-  const producer = new Producer(client);
-  await producer.send({ topic, messages: INPUT });
-  await producer.close();
+  await env.produce(topic, INPUT);
   const sent = await readAll(client, topic, INPUT.length);
   const logs: string[] = [];
   const config = sinkConfig(dir, topic, {
@@ -196,9 +202,7 @@ Deno.test("connect errors.tolerance=all: a sink puts every good record once, sen
       [INPUT.length],
     );
     rt = await start();
-    const more = new Producer(client);
-    await more.send({ topic, messages: [{ key: "k6", value: `{"n":6}` }] });
-    await more.close();
+    await env.produce(topic, [{ key: "k6", value: `{"n":6}` }]);
     await until("4 lines", async () => (await lines(`${dir}/out.txt`)).length >= 4 || undefined);
     assertEquals((await lines(`${dir}/out.txt`)).slice(3), [`{"n":6,"via":"connect"}`]);
     const metricsAfter = rt.worker.taskErrorMetrics({ connector: "sink", task: 0 })!;
@@ -218,19 +222,10 @@ Deno.test("connect errors.tolerance=none (the default): a record that fails conv
   const { client, admin, dir } = env;
   const topic = uniqueTopic("errs-none");
   await admin.createTopics([{ name: topic, numPartitions: 1 }]);
-  const producer = new Producer(client);
-  await producer.send({ topic, messages: INPUT.slice(0, 2) });
-  await producer.close();
-  const rt = await startStandalone({
-    worker: env.worker({ "offset.flush.interval.ms": "100" }),
-    connectors: [sinkConfig(dir, topic)],
-  });
+  await env.produce(topic, INPUT.slice(0, 2));
+  const rt = await startSink(env, topic);
   try {
-    const failed = async () => {
-      const s = await rt.herder.connectorStatus("sink");
-      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-    };
-    const status = await until("task FAILED", failed);
+    const status = await failedTask(rt.herder, "sink");
     assert(
       status.trace!.startsWith("ConnectException: Tolerance exceeded in error handler\n"),
       status.trace,
@@ -242,7 +237,7 @@ Deno.test("connect errors.tolerance=none (the default): a record that fails conv
     assertEquals(await lines(`${dir}/out.txt`), []);
     assertEquals(await new Admin(client).listConsumerGroupOffsets("connect-sink"), []);
     await rt.herder.restartTask("sink", 0);
-    await until("task FAILED again", failed);
+    await failedTask(rt.herder, "sink"); // again
     assertEquals(await lines(`${dir}/out.txt`), []);
   } finally {
     await rt.stop();
@@ -259,23 +254,15 @@ Deno.test("connect errors.tolerance=all: a record the dead-letter queue refuses 
     { name: topic, numPartitions: 1 },
     { name: dlq, numPartitions: 1, configs: { "max.message.bytes": "200" } },
   ]);
-  const producer = new Producer(client);
-  await producer.send({ topic, messages: INPUT.slice(0, 4) });
-  await producer.close();
-  const rt = await startStandalone({
-    worker: env.worker({ "offset.flush.interval.ms": "100" }),
-    connectors: [sinkConfig(dir, topic, {
-      "errors.tolerance": "all",
-      "errors.deadletterqueue.topic.name": dlq,
-      "errors.deadletterqueue.topic.replication.factor": "1",
-      "errors.deadletterqueue.context.headers.enable": "true",
-    })],
+  await env.produce(topic, INPUT.slice(0, 4));
+  const rt = await startSink(env, topic, {
+    "errors.tolerance": "all",
+    "errors.deadletterqueue.topic.name": dlq,
+    "errors.deadletterqueue.topic.replication.factor": "1",
+    "errors.deadletterqueue.context.headers.enable": "true",
   });
   try {
-    const status = await until("task FAILED", async () => {
-      const s = await rt.herder.connectorStatus("sink");
-      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-    });
+    const status = await failedTask(rt.herder, "sink");
     assert(
       status.trace!.startsWith(
         `ConnectException: Could not produce message to dead letter queue. topic=${dlq}: `,
@@ -303,10 +290,7 @@ Deno.test("connect dead-letter queue: Kafka's default replication factor 3 on a 
     })],
   });
   try {
-    const status = await until("task FAILED", async () => {
-      const s = await rt.herder.connectorStatus("sink");
-      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-    });
+    const status = await failedTask(rt.herder, "sink");
     assert(
       status.trace!.startsWith(
         `ConnectException: Could not initialize dead letter queue with topic=${dlq}: `,
@@ -411,10 +395,7 @@ for (const tolerance of ["all", "none"] as const) {
           const m = rt.worker.taskErrorMetrics({ connector: "src", task: 0 })!;
           assertEquals([m.recordErrors, m.recordsSkipped], [2, 2]);
         } else {
-          const s = await until("task FAILED", async () => {
-            const s = await rt.herder.connectorStatus("src");
-            return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-          });
+          const s = await failedTask(rt.herder, "src");
           assert(
             s.trace!.includes(
               "\nCaused by: DataException: Only Map objects supported in absence of schema for " +

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { Admin, Client } from "../client/mod.ts";
+import { Admin, Client, Producer, type ProducerMessage } from "../client/mod.ts";
 import { startBroker, type TestBroker } from "../tests/harness.ts";
+import type { ConnectorStateInfo } from "./herder.ts";
 
 /** What a Connect test runs against: a broker, a client of it and a scratch directory. */
 export interface ConnectTestEnv extends AsyncDisposable {
@@ -26,6 +27,13 @@ export interface ConnectTestEnv extends AsyncDisposable {
    * @returns The properties.
    */
   worker(extra?: Record<string, string>): Record<string, string>;
+  /**
+   * Sends `messages` to `topic` with a producer of its own (closed after).
+   *
+   * @param topic The topic (it must exist).
+   * @param messages The records.
+   */
+  produce(topic: string, messages: ProducerMessage[]): Promise<void>;
   /** Closes the client and the broker and removes the directory. */
   close(): Promise<void>;
 }
@@ -65,9 +73,37 @@ export async function openConnectTestEnv(
       "listeners": "http://127.0.0.1:0",
       ...extra,
     }),
+    async produce(topic, messages) {
+      const producer = new Producer(client);
+      try {
+        await producer.send({ topic, messages });
+      } finally {
+        await producer.close();
+      }
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/**
+ * Waits until task `task` of `connector` is FAILED and returns its status (with the `trace`).
+ *
+ * @param herder The worker's herder (`ConnectRuntime.herder`).
+ * @param connector The connector's name.
+ * @param task The task's id (default 0).
+ * @returns The failed task's status.
+ * @throws {Error} `timed out waiting for <connector> task <task> FAILED` after 60 s.
+ */
+export function failedTask(
+  herder: { connectorStatus(name: string): Promise<ConnectorStateInfo> },
+  connector: string,
+  task = 0,
+): Promise<ConnectorStateInfo["tasks"][number]> {
+  return until(`${connector} task ${task} FAILED`, async () => {
+    const t = (await herder.connectorStatus(connector)).tasks.find((x) => x.id === task);
+    return t?.state === "FAILED" ? t : undefined;
+  });
 }
 
 /** How {@linkcode until} polls. */

@@ -3,7 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Consumer, GroupConsumer, Producer } from "../client/mod.ts";
 import { uniqueTopic } from "../tests/harness.ts";
 import { startStandalone } from "./runtime.ts";
-import { openConnectTestEnv, until } from "./testing.ts";
+import { failedTask, openConnectTestEnv, until } from "./testing.ts";
 
 Deno.test("connect source: offsets are stored only for acknowledged records; a rejected record fails the task and is sent again after a restart", async () => {
   await using env = await openConnectTestEnv("sluice_connect_worker_");
@@ -31,10 +31,7 @@ Deno.test("connect source: offsets are stored only for acknowledged records; a r
     }],
   });
   try {
-    const failed = await until("task FAILED", async () => {
-      const s = await rt.herder.connectorStatus("src");
-      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-    });
+    const failed = await failedTask(rt.herder, "src");
     assert(/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large/i.test(failed.trace!), failed.trace);
     // The broker takes the line now; the restarted task sends it and what follows, once.
     await admin.alterConfigs([{
@@ -121,10 +118,7 @@ Deno.test("connect sink: an invalid consumer metadata.max.age.ms fails the task 
     }],
   });
   try {
-    const failed = await until("task FAILED", async () => {
-      const s = await rt.herder.connectorStatus("sink");
-      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-    });
+    const failed = await failedTask(rt.herder, "sink");
     assert(
       failed.trace!.includes(`invalid consumer metadata.max.age.ms "soon"`),
       failed.trace,

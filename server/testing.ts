@@ -31,6 +31,13 @@ import {
 } from "../records/mod.ts";
 import { buildBatch } from "../wasm/testing.ts";
 import { Broker, type BrokerConfig } from "./broker.ts";
+import {
+  type AclBinding,
+  AclOperation,
+  AclPermissionType,
+  PatternType,
+  ResourceType,
+} from "./security/acl.ts";
 import type { Logger } from "./logger.ts";
 
 /** A response as read by {@linkcode RawClient.receive}. */
@@ -354,6 +361,104 @@ export async function createTopic(
     throw new Error(`create topic ${name} failed: error ${r.errorCode}: ${r.errorMessage}`);
   }
   return r.topicId;
+}
+
+/**
+ * An ALLOW ACL for `User:ANONYMOUS` (what a PLAINTEXT client is) from any host.
+ *
+ * @param resourceType The resource type (`ResourceType`).
+ * @param resourceName The resource's name (`kafka-cluster` for the cluster), or its prefix.
+ * @param operation The operation allowed (`AclOperation`).
+ * @param patternType LITERAL (default) or PREFIXED.
+ * @returns The binding.
+ */
+export function allowAnonymous(
+  resourceType: number,
+  resourceName: string,
+  operation: number,
+  patternType: number = PatternType.LITERAL,
+): AclBinding {
+  return {
+    resourceType,
+    resourceName,
+    patternType,
+    principal: "User:ANONYMOUS",
+    host: "*",
+    operation,
+    permissionType: AclPermissionType.ALLOW,
+  };
+}
+
+/**
+ * Deletes the broker's ACLs on a resource (by default every ACL), whoever they name.
+ *
+ * @param broker A broker with the ACL authorizer.
+ * @param resourceType The resource type (default ANY).
+ * @param resourceName The resource's name, or `null` for any (the default).
+ * @param patternType The pattern type (default ANY).
+ */
+export async function revokeAcls(
+  broker: Broker,
+  resourceType: number = ResourceType.ANY,
+  resourceName: string | null = null,
+  patternType: number = PatternType.ANY,
+): Promise<void> {
+  await broker.authorizer!.deleteAcls([{
+    resourceType,
+    resourceName,
+    patternType,
+    principal: null,
+    host: null,
+    operation: AclOperation.ANY,
+    permissionType: AclPermissionType.ANY,
+  }]);
+}
+
+/** A broker with the ACL authorizer and topics made before any ACL applies. */
+export interface AclTestBroker extends AsyncDisposable {
+  /** The test broker. */
+  tb: TestBroker;
+  /** The broker. */
+  broker: Broker;
+  /** A client connected as `User:ANONYMOUS` (closed with the broker). */
+  client: RawClient;
+  /** The id of each topic made. */
+  topicIds: Record<string, string>;
+}
+
+/**
+ * Starts a broker with the ACL authorizer (`sluice.acl`), creates `topics` as `User:ANONYMOUS`
+ * (granted CLUSTER CREATE for that), then deletes every ACL: the tests start from nothing
+ * allowed.
+ *
+ * @param topics Topic name to partition count, created in this order.
+ * @param config More broker settings.
+ * @returns The broker and a connected client; `await using` it.
+ */
+export async function startAclBroker(
+  topics: Record<string, number>,
+  config: Partial<BrokerConfig> = {},
+): Promise<AclTestBroker> {
+  const tb = await startTestBroker({ ...config, authorizerClassName: "sluice.acl" });
+  await tb.broker.authorizer!.createAcls([
+    allowAnonymous(ResourceType.CLUSTER, "kafka-cluster", AclOperation.CREATE),
+  ]);
+  const client = await RawClient.connect(tb.broker.port);
+  const topicIds: Record<string, string> = {};
+  for (const [name, partitions] of Object.entries(topics)) {
+    topicIds[name] = await createTopic(client, name, partitions);
+  }
+  await revokeAcls(tb.broker);
+  return {
+    tb,
+    broker: tb.broker,
+    client,
+    topicIds,
+    async [Symbol.asyncDispose]() {
+      client.close();
+      await tb[Symbol.asyncDispose]();
+    },
+  };
 }
 
 /** A transactional producer as its coordinator knows it (the ids of a transactional request). */

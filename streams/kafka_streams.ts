@@ -962,10 +962,13 @@ export class KafkaStreams {
     await this.#abandon();
     const committed = await this.#consumer.committed(partitions);
     for (const c of committed) {
+      // With the committed leader epoch, so that the position is validated (KIP-320) as a member
+      // resuming from the committed offset does: a log truncated below it is noticed.
       await this.#consumer.seek(
         c.topic,
         c.partition,
         c.offset >= 0 ? c.offset : this.#config.autoOffsetReset ?? "earliest",
+        c.leaderEpoch,
       );
     }
     await this.#reconcile();

@@ -9,7 +9,8 @@ import {
   partitionForKey,
   Producer,
 } from "../client/mod.ts";
-import { sharedBroker, uniqueTopic } from "../tests/harness.ts";
+import { FaultProxy } from "../tests/fault_proxy.ts";
+import { sharedBroker, startBroker, uniqueTopic } from "../tests/harness.ts";
 import { isSequence, readCounts } from "../tests/streams/kill_run.ts";
 import {
   JoinWindows,
@@ -676,6 +677,76 @@ for (const guarantee of ["at_least_once", "exactly_once_v2"] as const) {
     }
   });
 }
+
+Deno.test("exactly-once: after an aborted transaction the rewind to the committed offsets carries their leader epoch and is validated (KIP-320)", async () => {
+  // A broker behind a proxy that records the OffsetForLeaderEpoch requests (the validations).
+  let target = 0;
+  const proxy = new FaultProxy(() => target);
+  const tb = await startBroker({ advertisedListeners: `PLAINTEXT://127.0.0.1:${proxy.port}` });
+  target = tb.port;
+  const bootstrap = `127.0.0.1:${proxy.port}`;
+  const client = new Client({ bootstrapServers: bootstrap });
+  const admin = new Admin(client);
+  const input = uniqueTopic("in");
+  const output = uniqueTopic("out-small");
+  const applicationId = uniqueTopic("app");
+  // An output topic that refuses batches over 4000 bytes (MESSAGE_TOO_LARGE: the transaction
+  // fails and is aborted, not retried).
+  await admin.createTopics([
+    { name: input, numPartitions: 1 },
+    { name: output, numPartitions: 1, configs: { "max.message.bytes": "4000" } },
+  ]);
+  const committed = async () =>
+    (await admin.listConsumerGroupOffsets(applicationId, [{ topic: input, partition: 0 }]))[0];
+  let failOnce = true; // line-15 becomes too large the first time it is processed only
+  const builder = new StreamsBuilder();
+  builder.stream<string, string>(input).mapValues((v) => {
+    if (v === "line-15" && failOnce) {
+      failOnce = false;
+      return "x".repeat(5000);
+    }
+    return v.toUpperCase();
+  }).to(output);
+  const streams = new KafkaStreams(builder.build(), {
+    applicationId,
+    bootstrapServers: bootstrap,
+    defaultKeySerde: S,
+    defaultValueSerde: S,
+    commitIntervalMs: 100,
+    processingGuarantee: "exactly_once_v2",
+  });
+  const text = Array.from({ length: 20 }, (_, i) => `line-${i}`);
+  try {
+    await produceLines(client, input, text.slice(0, 10), { key: (i) => `k${i}` });
+    await streams.start();
+    await eventually("0..9 committed", async () => (await committed())?.offset === 10, 20_000);
+    // Nothing validated yet: the group started with no committed offset (ListOffsets earliest).
+    assertEquals(proxy.epochQueries, []);
+    const first = await committed();
+    assertEquals([first.offset, first.leaderEpoch], [10, 0]); // (metadata: the stream time)
+    await produceLines(client, input, text.slice(10), { key: (i) => `k${i + 10}` });
+    await eventually("10..19 committed", async () => (await committed())?.offset === 20, 20_000);
+    assertEquals(failOnce, false);
+    assertEquals(streams.state, "RUNNING");
+    // The transaction holding line-15 was aborted; the rewind went back to offset 10 with its
+    // committed epoch 0, which was validated against the leader's log before the next fetch.
+    assertEquals(proxy.epochQueries, [
+      { topic: input, partition: 0, leaderEpoch: 0, currentLeaderEpoch: 0 },
+    ]);
+    await streams.close();
+    // Every input record is in the committed output once, line-15 as the retry wrote it.
+    const { values, records } = await latestByKey(client, output, (b) => S.deserialize(b)!, {
+      readCommitted: true,
+    });
+    assertEquals(records, text.length);
+    assertEquals(sorted(values), sorted(new Map(text.map((l, i) => [`k${i}`, l.toUpperCase()]))));
+  } finally {
+    await streams.close();
+    await client.close();
+    await tb.close();
+    await proxy.close();
+  }
+});
 
 Deno.test("map/filter with string serdes writes exact records: keys, values, headers, timestamps, nulls, unicode, order per key", async () => {
   const { client, input, output, config } = await setup(4);

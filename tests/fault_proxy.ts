@@ -9,7 +9,8 @@
  * each partition were awaiting their answer at once; it can answer InitProducerId with an error,
  * and advertise a lower InitProducerId version than the broker's (a broker without KIP-360).
  * Fetch requests are recorded (the offset and `current_leader_epoch` of each partition) and can be
- * answered with an error for every partition (a leader in another epoch: KIP-320); the API key of
+ * answered with an error for every partition (a leader in another epoch: KIP-320), the partitions
+ * and epochs of OffsetForLeaderEpoch requests (KIP-320 validations) are recorded; the API key of
  * every request is logged in order.
  *
  * A broker behind it must advertise the proxy's address (`advertised.listeners`), else clients
@@ -40,6 +41,7 @@ import {
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../protocol/messages/init_producer_id.ts";
+import { OffsetForLeaderEpochRequest } from "../protocol/messages/offset_for_leader_epoch.ts";
 import {
   createProduceResponsePartitionProduceResponse,
   ProduceRequest,
@@ -56,6 +58,7 @@ import {
 const PRODUCE_KEY = ProduceRequest.apiKey;
 const FETCH_KEY = FetchRequest.apiKey;
 const INIT_PRODUCER_ID_KEY = InitProducerIdRequest.apiKey;
+const OFFSET_FOR_LEADER_EPOCH_KEY = OffsetForLeaderEpochRequest.apiKey;
 const API_VERSIONS_KEY = ApiVersionsResponse.apiKey;
 
 /** One batch of a Produce request, as the proxy saw it. */
@@ -89,6 +92,18 @@ export interface SeenFetch {
   /** Fetch offset. */
   offset: number;
   /** `current_leader_epoch` (-1 before v9, or not checked). */
+  currentLeaderEpoch: number;
+}
+
+/** One partition of an OffsetForLeaderEpoch request (a KIP-320 validation), as the proxy saw it. */
+export interface SeenEpochQuery {
+  /** Topic. */
+  topic: string;
+  /** Partition. */
+  partition: number;
+  /** The epoch whose end offset is asked for (that of the position being validated). */
+  leaderEpoch: number;
+  /** `current_leader_epoch` (-1 before v2, or not checked). */
   currentLeaderEpoch: number;
 }
 
@@ -156,6 +171,8 @@ export class FaultProxy {
     [];
   /** Every partition of every Fetch request received, in order. */
   readonly fetches: SeenFetch[] = [];
+  /** Every partition of every OffsetForLeaderEpoch request received, in order. */
+  readonly epochQueries: SeenEpochQuery[] = [];
   /** The API key of every request received, in order. */
   readonly apiKeys: number[] = [];
   #fetchRequests = 0;
@@ -301,6 +318,25 @@ export class FaultProxy {
       partitions: [],
     };
     this.apiKeys.push(header.requestApiKey);
+    if (header.requestApiKey === OFFSET_FOR_LEADER_EPOCH_KEY) {
+      const { message } = decodeRequestBody(
+        OffsetForLeaderEpochRequest,
+        payload,
+        bodyOffset,
+        header.requestApiVersion,
+      );
+      for (const t of message.topics) {
+        for (const p of t.partitions) {
+          this.epochQueries.push({
+            topic: t.topic,
+            partition: p.partition,
+            leaderEpoch: p.leaderEpoch,
+            currentLeaderEpoch: p.currentLeaderEpoch,
+          });
+        }
+      }
+      return slot;
+    }
     if (header.requestApiKey === FETCH_KEY) {
       const version = header.requestApiVersion;
       const { message } = decodeRequestBody(FetchRequest, payload, bodyOffset, version);

@@ -3,7 +3,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { Producer } from "../../client/mod.ts";
 import { uniqueTopic } from "../../tests/harness.ts";
 import { startStandalone } from "../runtime.ts";
-import { openConnectTestEnv, until } from "../testing.ts";
+import { failedTask, openConnectTestEnv, until } from "../testing.ts";
 
 /** A receiver that answers 503 or 500 when `failing` says so, and keeps what it accepted. */
 function receiver(failing: () => "ok" | "503" | "500") {
@@ -97,10 +97,7 @@ Deno.test("HTTP sink: after N failed attempts the task is FAILED with the error 
       "max.retries": "2",
       "retry.backoff.ms": "10",
     }, false);
-    const failed = await until("FAILED", async () => {
-      const s = await rt.herder.connectorStatus("http-down");
-      return s.tasks[0]?.state === "FAILED" ? s.tasks[0] : undefined;
-    });
+    const failed = await failedTask(rt.herder, "http-down");
     assert(
       /HTTP sink: POST http:\/\/127\.0\.0\.1:\d+\/ingest failed after 3 attempt\(s\): HTTP 503: try later/
         .test(failed.trace!),

@@ -133,60 +133,27 @@ import type { Broker } from "../broker.ts";
 import {
   type AclBinding,
   AclOperation as Op,
-  AclPermissionType,
   PatternType,
   ResourceType as RT,
 } from "../security/acl.ts";
-import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "../testing.ts";
+import {
+  allowAnonymous as allow,
+  createTopic,
+  fetchBody,
+  produceBody,
+  RawClient,
+  revokeAcls,
+  startAclBroker,
+} from "../testing.ts";
 
 const TRANSACTIONAL = 0x10;
-
-function allow(
-  resourceType: number,
-  resourceName: string,
-  operation: number,
-  patternType: number = PatternType.LITERAL,
-): AclBinding {
-  return {
-    resourceType,
-    resourceName,
-    patternType,
-    principal: "User:ANONYMOUS",
-    host: "*",
-    operation,
-    permissionType: AclPermissionType.ALLOW,
-  };
-}
 
 async function grant(broker: Broker, ...acls: AclBinding[]): Promise<void> {
   await broker.authorizer!.createAcls(acls);
 }
 
 /** A broker with the ACL authorizer and topic `t` (made before the authorizer applies). */
-async function aclBroker() {
-  const tb = await startTestBroker({ authorizerClassName: "sluice.acl" });
-  await grant(tb.broker, allow(RT.CLUSTER, "kafka-cluster", Op.CREATE));
-  const client = await RawClient.connect(tb.broker.port);
-  await createTopic(client, "t", 2);
-  await tb.broker.authorizer!.deleteAcls([{
-    resourceType: RT.ANY,
-    resourceName: null,
-    patternType: PatternType.ANY,
-    principal: null,
-    host: null,
-    operation: Op.ANY,
-    permissionType: AclPermissionType.ANY,
-  }]);
-  return {
-    tb,
-    client,
-    broker: tb.broker,
-    async [Symbol.asyncDispose]() {
-      client.close();
-      await tb[Symbol.asyncDispose]();
-    },
-  };
-}
+const aclBroker = () => startAclBroker({ t: 2 });
 
 /** The bytes in a partition's segment files: what an append would grow. */
 async function logBytes(dir: string, topic: string, p: number): Promise<number> {
@@ -329,15 +296,7 @@ Deno.test("ACLs: Metadata hides topics, refuses named ones, needs CREATE to auto
   await using h = await aclBroker();
   await grant(h.broker, allow(RT.CLUSTER, "kafka-cluster", Op.CREATE));
   await createTopic(h.client, "visible", 1);
-  await h.broker.authorizer!.deleteAcls([{
-    resourceType: RT.CLUSTER,
-    resourceName: null,
-    patternType: PatternType.ANY,
-    principal: null,
-    host: null,
-    operation: Op.ANY,
-    permissionType: AclPermissionType.ANY,
-  }]);
+  await revokeAcls(h.broker, RT.CLUSTER);
   await grant(h.broker, allow(RT.TOPIC, "vis", Op.READ, PatternType.PREFIXED));
   const all = await h.client.request(MetadataRequest, MetadataResponse, 12, { topics: null });
   assertEquals(all.topics.map((t) => t.name), ["visible"]);
@@ -482,15 +441,7 @@ Deno.test("ACLs: group APIs refused with GROUP_AUTHORIZATION_FAILED; offsets not
       }],
     }],
   });
-  await h.broker.authorizer!.deleteAcls([{
-    resourceType: RT.GROUP,
-    resourceName: "g",
-    patternType: PatternType.LITERAL,
-    principal: null,
-    host: null,
-    operation: Op.ANY,
-    permissionType: AclPermissionType.ANY,
-  }]);
+  await revokeAcls(h.broker, RT.GROUP, "g", PatternType.LITERAL);
   const lg = await h.client.request(ListGroupsRequest, ListGroupsResponse, 4, { statesFilter: [] });
   assertEquals(lg.groups.map((g) => g.groupId), ["other"]);
   const dg = await h.client.request(DescribeGroupsRequest, DescribeGroupsResponse, 5, {
@@ -800,11 +751,29 @@ Deno.test("ACLs: transactional APIs refused with TRANSACTIONAL_ID_AUTHORIZATION_
 
 Deno.test("ACLs: ElectLeaders, partition reassignments and broker-to-broker AddPartitionsToTxn need the cluster", async () => {
   await using h = await aclBroker();
-  const el = await h.client.request(ElectLeadersRequest, ElectLeadersResponse, 2, {
-    electionType: 0,
-    topicPartitions: [{ topic: "t", partitions: [0] }],
-    timeoutMs: 1000,
-  });
+  // Each request is sent refused, then again allowed.
+  const elect = () =>
+    h.client.request(ElectLeadersRequest, ElectLeadersResponse, 2, {
+      electionType: 0,
+      topicPartitions: [{ topic: "t", partitions: [0] }],
+      timeoutMs: 1000,
+    });
+  const listReassignments = () =>
+    h.client.request(ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse, 0, {
+      timeoutMs: 1000,
+      topics: null,
+    });
+  const verifyTxn = () =>
+    h.client.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 4, {
+      transactions: [{
+        transactionalId: "tx",
+        producerId: 1,
+        producerEpoch: 0,
+        verifyOnly: true,
+        topics: [{ name: "t", partitions: [0] }],
+      }],
+    });
+  const el = await elect();
   assertEquals(
     [el.errorCode, el.replicaElectionResults[0].partitionResult[0].errorCode],
     [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
@@ -819,22 +788,9 @@ Deno.test("ACLs: ElectLeaders, partition reassignments and broker-to-broker AddP
     },
   );
   assertEquals(alter.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-  const list = await h.client.request(
-    ListPartitionReassignmentsRequest,
-    ListPartitionReassignmentsResponse,
-    0,
-    { timeoutMs: 1000, topics: null },
-  );
+  const list = await listReassignments();
   assertEquals(list.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
-  const verify = await h.client.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 4, {
-    transactions: [{
-      transactionalId: "tx",
-      producerId: 1,
-      producerEpoch: 0,
-      verifyOnly: true,
-      topics: [{ name: "t", partitions: [0] }],
-    }],
-  });
+  const verify = await verifyTxn();
   assertEquals(verify.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
 
   // allowed: ALTER and DESCRIBE on the cluster, CLUSTER_ACTION for brokers
@@ -843,31 +799,14 @@ Deno.test("ACLs: ElectLeaders, partition reassignments and broker-to-broker AddP
     allow(RT.CLUSTER, "kafka-cluster", Op.ALTER),
     allow(RT.CLUSTER, "kafka-cluster", Op.CLUSTER_ACTION),
   );
-  const el2 = await h.client.request(ElectLeadersRequest, ElectLeadersResponse, 2, {
-    electionType: 0,
-    topicPartitions: [{ topic: "t", partitions: [0] }],
-    timeoutMs: 1000,
-  });
+  const el2 = await elect();
   assertEquals(
     [el2.errorCode, el2.replicaElectionResults[0].partitionResult[0].errorCode],
     [ErrorCode.NONE, ErrorCode.ELECTION_NOT_NEEDED],
   );
-  const list2 = await h.client.request(
-    ListPartitionReassignmentsRequest,
-    ListPartitionReassignmentsResponse,
-    0,
-    { timeoutMs: 1000, topics: null },
-  );
+  const list2 = await listReassignments();
   assertEquals([list2.errorCode, list2.topics.length], [ErrorCode.NONE, 0]);
-  const verify2 = await h.client.request(AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, 4, {
-    transactions: [{
-      transactionalId: "tx",
-      producerId: 1,
-      producerEpoch: 0,
-      verifyOnly: true,
-      topics: [{ name: "t", partitions: [0] }],
-    }],
-  });
+  const verify2 = await verifyTxn();
   assertEquals(verify2.errorCode, ErrorCode.NONE);
   assertEquals(verify2.resultsByTransaction[0].transactionalId, "tx");
 });
@@ -881,56 +820,36 @@ Deno.test("ACLs: DescribeUserScramCredentials and AlterUserScramCredentials need
     salt: new Uint8Array(16).fill(7),
     saltedPassword: new Uint8Array(32).fill(9),
   };
-  const d = await h.client.request(
-    DescribeUserScramCredentialsRequest,
-    DescribeUserScramCredentialsResponse,
-    0,
-    { users: null },
-  );
+  // Each request is sent refused, then with DESCRIBE, then with ALTER too.
+  const describe = () =>
+    h.client.request(DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, 0, {
+      users: null,
+    });
+  const alter = () =>
+    h.client.request(AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, 0, {
+      deletions: [],
+      upsertions: [upsertion],
+    });
+  const d = await describe();
   assertEquals([d.errorCode, d.results.length], [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 0]);
-  const a = await h.client.request(
-    AlterUserScramCredentialsRequest,
-    AlterUserScramCredentialsResponse,
-    0,
-    { deletions: [], upsertions: [upsertion] },
-  );
+  const a = await alter();
   assertEquals(
     a.results.map((r) => [r.user, r.errorCode]),
     [["alice", ErrorCode.CLUSTER_AUTHORIZATION_FAILED]],
   );
   // DESCRIBE alone lets one see (no credential was stored), not alter
   await grant(h.broker, allow(RT.CLUSTER, "kafka-cluster", Op.DESCRIBE));
-  const d2 = await h.client.request(
-    DescribeUserScramCredentialsRequest,
-    DescribeUserScramCredentialsResponse,
-    0,
-    { users: null },
-  );
+  const d2 = await describe();
   assertEquals([d2.errorCode, d2.results.length], [ErrorCode.NONE, 0]);
-  const a2 = await h.client.request(
-    AlterUserScramCredentialsRequest,
-    AlterUserScramCredentialsResponse,
-    0,
-    { deletions: [], upsertions: [upsertion] },
-  );
+  const a2 = await alter();
   assertEquals(a2.results[0].errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
   await assertRejectsStat(`${h.tb.dir}/${SCRAM_CREDENTIALS_FILE}`);
 
   // ALTER on the cluster: stored
   await grant(h.broker, allow(RT.CLUSTER, "kafka-cluster", Op.ALTER));
-  const a3 = await h.client.request(
-    AlterUserScramCredentialsRequest,
-    AlterUserScramCredentialsResponse,
-    0,
-    { deletions: [], upsertions: [upsertion] },
-  );
+  const a3 = await alter();
   assertEquals(a3.results.map((r) => [r.user, r.errorCode]), [["alice", ErrorCode.NONE]]);
-  const d3 = await h.client.request(
-    DescribeUserScramCredentialsRequest,
-    DescribeUserScramCredentialsResponse,
-    0,
-    { users: null },
-  );
+  const d3 = await describe();
   assertEquals(
     d3.results.map((r) => [r.user, r.credentialInfos.map((c) => c.iterations)]),
     [["alice", [4096]]],

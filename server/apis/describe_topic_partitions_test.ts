@@ -12,13 +12,15 @@ import {
   DeleteTopicsRequest,
   DeleteTopicsResponse,
 } from "../../protocol/messages/delete_topics.ts";
-import { createTopic, NO_TOPIC_ID, RawClient, startTestBroker } from "../testing.ts";
 import {
-  AclOperation as Op,
-  AclPermissionType,
-  PatternType,
-  ResourceType as RT,
-} from "../security/acl.ts";
+  allowAnonymous as allow,
+  createTopic,
+  NO_TOPIC_ID,
+  RawClient,
+  startAclBroker,
+  startTestBroker,
+} from "../testing.ts";
+import { AclOperation as Op, PatternType, ResourceType as RT } from "../security/acl.ts";
 
 type Answer = DescribeTopicPartitionsResponse;
 type Cursor = { topicName: string; partitionIndex: number } | null;
@@ -214,66 +216,37 @@ Deno.test("DescribeTopicPartitions: cursors on unknown or removed topics, and ba
 });
 
 Deno.test("DescribeTopicPartitions: ACLs as Metadata - hidden when all, TOPIC_AUTHORIZATION_FAILED when listed", async () => {
-  await using t = await startTestBroker({ nodeId: 1, authorizerClassName: "sluice.acl" });
-  const allow = (
-    type: number,
-    name: string,
-    operation: number,
-    pattern: number = PatternType.LITERAL,
-  ) => ({
-    resourceType: type,
-    resourceName: name,
-    patternType: pattern,
-    principal: "User:ANONYMOUS",
-    host: "*",
-    operation,
-    permissionType: AclPermissionType.ALLOW,
-  });
+  // Topics made before any ACL applies; then nothing is allowed.
+  await using t = await startAclBroker({ hidden: 2, vis1: 2, vis2: 1 }, { nodeId: 1 });
+  const { vis1: v1, vis2: v2 } = t.topicIds;
   const authorizer = t.broker.authorizer!;
-  await authorizer.createAcls([allow(RT.CLUSTER, "kafka-cluster", Op.CREATE)]);
-  const c = await RawClient.connect(t.broker.port);
-  try {
-    await createTopic(c, "hidden", 2);
-    const v1 = await createTopic(c, "vis1", 2);
-    const v2 = await createTopic(c, "vis2", 1);
-    await authorizer.deleteAcls([{
-      resourceType: RT.ANY,
-      resourceName: null,
-      patternType: PatternType.ANY,
-      principal: null,
-      host: null,
-      operation: Op.ANY,
-      permissionType: AclPermissionType.ANY,
-    }]);
-    // nothing allowed: all -> nothing; listed -> each refused
-    assertEquals((await ask(c, [])).topics, []);
-    const ops = (1 << Op.DESCRIBE) | (1 << Op.READ);
-    await authorizer.createAcls([allow(RT.TOPIC, "vis", Op.READ, PatternType.PREFIXED)]);
-    const all = await ask(c, []);
-    assertEquals(all.topics, [topic("vis1", v1, [0, 1], ops), topic("vis2", v2, [0], ops)]);
-    // listed: refused ones after the others, with a zero id and no partitions; an unknown
-    // allowed one is UNKNOWN_TOPIC_OR_PARTITION with its operations
-    const refused = {
-      ...errorTopic("hidden", ErrorCode.TOPIC_AUTHORIZATION_FAILED),
-      topicAuthorizedOperations: -2147483648,
-    };
-    const listed = await ask(c, ["vis2", "hidden", "vis-none", "vis1"], 2);
-    assertEquals(listed.topics, [
-      errorTopic("vis-none", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ops),
-      topic("vis1", v1, [0, 1], ops),
-      refused,
-    ]);
-    assertEquals(listed.nextCursor, { topicName: "vis2", partitionIndex: 0 });
-    // the refused topic sorts before the cursor: no longer answered
-    const next = await ask(c, ["vis2", "hidden", "vis-none", "vis1"], 2, listed.nextCursor);
-    assertEquals([next.topics, next.nextCursor], [[topic("vis2", v2, [0], ops)], null]);
-    // a cursor on a denied topic (all topics): skipped as unknown
-    const onDenied = await ask(c, [], 2, { topicName: "hidden", partitionIndex: 1 });
-    assertEquals(onDenied.topics.map((e) => [e.name, e.partitions.map((p) => p.partitionIndex)]), [
-      ["vis1", [0, 1]],
-    ]);
-    assertEquals(onDenied.nextCursor, { topicName: "vis2", partitionIndex: 0 });
-  } finally {
-    c.close();
-  }
+  const c = t.client;
+  // nothing allowed: all -> nothing; listed -> each refused
+  assertEquals((await ask(c, [])).topics, []);
+  const ops = (1 << Op.DESCRIBE) | (1 << Op.READ);
+  await authorizer.createAcls([allow(RT.TOPIC, "vis", Op.READ, PatternType.PREFIXED)]);
+  const all = await ask(c, []);
+  assertEquals(all.topics, [topic("vis1", v1, [0, 1], ops), topic("vis2", v2, [0], ops)]);
+  // listed: refused ones after the others, with a zero id and no partitions; an unknown
+  // allowed one is UNKNOWN_TOPIC_OR_PARTITION with its operations
+  const refused = {
+    ...errorTopic("hidden", ErrorCode.TOPIC_AUTHORIZATION_FAILED),
+    topicAuthorizedOperations: -2147483648,
+  };
+  const listed = await ask(c, ["vis2", "hidden", "vis-none", "vis1"], 2);
+  assertEquals(listed.topics, [
+    errorTopic("vis-none", ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ops),
+    topic("vis1", v1, [0, 1], ops),
+    refused,
+  ]);
+  assertEquals(listed.nextCursor, { topicName: "vis2", partitionIndex: 0 });
+  // the refused topic sorts before the cursor: no longer answered
+  const next = await ask(c, ["vis2", "hidden", "vis-none", "vis1"], 2, listed.nextCursor);
+  assertEquals([next.topics, next.nextCursor], [[topic("vis2", v2, [0], ops)], null]);
+  // a cursor on a denied topic (all topics): skipped as unknown
+  const onDenied = await ask(c, [], 2, { topicName: "hidden", partitionIndex: 1 });
+  assertEquals(onDenied.topics.map((e) => [e.name, e.partitions.map((p) => p.partitionIndex)]), [
+    ["vis1", [0, 1]],
+  ]);
+  assertEquals(onDenied.nextCursor, { topicName: "vis2", partitionIndex: 0 });
 });

@@ -198,4 +198,16 @@ export const API_TABLE: readonly ApiEntry[] = [
     0,
     async () => (await import("./describe_topic_partitions.ts")).describeTopicPartitions,
   ),
+  lazy(
+    "ConsumerGroupHeartbeat",
+    1,
+    async () => (await import("./consumer_group_heartbeat.ts")).consumerGroupHeartbeat,
+    COORDINATORS,
+  ),
+  lazy(
+    "ConsumerGroupDescribe",
+    0,
+    async () => (await import("./consumer_group_describe.ts")).consumerGroupDescribe,
+    COORDINATORS,
+  ),
 ];

@@ -33,6 +33,18 @@ import {
 } from "./group.ts";
 import { utf8Length } from "../../records/utf8.ts";
 import { type Scheduler, systemScheduler } from "./scheduler.ts";
+import {
+  CONSUMER_GROUP_ASSIGNORS,
+  ConsumerGroup,
+  ConsumerGroupMember,
+  type ConsumerGroupState,
+  copyPartitions,
+  LEAVE_GROUP_MEMBER_EPOCH,
+  LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+  partitionList,
+  partitionsOf,
+  type TopicLookup,
+} from "./consumer_group.ts";
 import { type CoordinatorRecord, type GroupSnapshot, subscribedTopics } from "./schemas.ts";
 
 /** Coordinator settings (Kafka broker configs). */
@@ -51,6 +63,14 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionCheckIntervalMs: number;
   /** `offset.metadata.max.bytes`. Default 4096. */
   offsetMetadataMaxBytes: number;
+  /** `group.consumer.session.timeout.ms` (consumer-protocol groups). Default 45000. */
+  consumerSessionTimeoutMs: number;
+  /** `group.consumer.heartbeat.interval.ms` (consumer-protocol groups). Default 5000. */
+  consumerHeartbeatIntervalMs: number;
+  /** `group.consumer.max.size`: most members of a consumer-protocol group. Default 2147483647. */
+  consumerMaxSize: number;
+  /** `group.consumer.assignors`: the server assignors, the default first. Default uniform, range. */
+  consumerAssignors: readonly string[];
 }
 
 /**
@@ -68,6 +88,10 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> 
   offsetsRetentionMs: 10080 * 60_000,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,
+  consumerSessionTimeoutMs: 45000,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerMaxSize: 2147483647,
+  consumerAssignors: CONSUMER_GROUP_ASSIGNORS,
 });
 
 /**
@@ -255,6 +279,11 @@ export interface OffsetCommitParams {
   groupInstanceId: string | null;
   /** v2-v4 retention time, or -1 for the broker default. */
   retentionTimeMs?: number;
+  /**
+   * The OffsetCommit version (default the newest): a member of a consumer-protocol group must
+   * commit with v9+ (UNSUPPORTED_VERSION otherwise, as Kafka).
+   */
+  apiVersion?: number;
   /** Offsets to commit. */
   topics: {
     topic: string;
@@ -306,6 +335,13 @@ export interface OffsetFetchOptions {
    * get UNSTABLE_OFFSET_COMMIT (and offset -1). Default `false`.
    */
   requireStable?: boolean;
+  /**
+   * OffsetFetch v9 member id (`null`: not given). Checked, with `memberEpoch`, against the
+   * members of a consumer-protocol group (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
+   */
+  memberId?: string | null;
+  /** OffsetFetch v9 member epoch (-1: not given). */
+  memberEpoch?: number;
 }
 
 /** Result of OffsetFetch for one group. */
@@ -354,8 +390,86 @@ export interface ListedGroup {
   groupId: string;
   /** Protocol type or `""`. */
   protocolType: string;
-  /** State name. */
-  groupState: GroupState;
+  /** State name (a consumer-protocol group's: Empty, Assigning, Reconciling, Stable). */
+  groupState: GroupState | ConsumerGroupState;
+  /** `classic` or `consumer` (ListGroups v5 group type). */
+  groupType: "classic" | "consumer";
+}
+
+/** A ConsumerGroupHeartbeat request (KIP-848), versionless. */
+export interface ConsumerGroupHeartbeatParams {
+  /** Group id. */
+  groupId: string;
+  /** The request's version (v1+: the client makes its member id). Default 1. */
+  apiVersion?: number;
+  /** Member id (`""` for a member joining whose client does not make its own, v0). */
+  memberId: string;
+  /** v1+ subscribed topic regex, `null` or `""` (none); others are not supported (INVALID_REQUEST), as Kafka 3.9. */
+  subscribedTopicRegex?: string | null;
+  /** Member epoch: 0 to join, -1 to leave, -2 for a static member leaving for a while. */
+  memberEpoch: number;
+  /** Static instance id, or `null` (unchanged). */
+  instanceId: string | null;
+  /** Rack id, or `null` (unchanged). */
+  rackId: string | null;
+  /** Rebalance timeout (ms), or -1 (unchanged). */
+  rebalanceTimeoutMs: number;
+  /** Subscribed topic names, or `null` (unchanged). */
+  subscribedTopicNames: string[] | null;
+  /** Server assignor, or `null` (unchanged or not used). */
+  serverAssignor: string | null;
+  /** Owned partitions, or `null` (unchanged). */
+  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+  /** Client id. */
+  clientId: string;
+  /** Client host (`/127.0.0.1`). */
+  clientHost: string;
+}
+
+/** A ConsumerGroupHeartbeat answer. */
+export interface ConsumerGroupHeartbeatResult {
+  /** Error code. */
+  errorCode: number;
+  /** Error message, or `null`. */
+  errorMessage: string | null;
+  /** The member id, or `null` on errors. */
+  memberId: string | null;
+  /** The member epoch. */
+  memberEpoch: number;
+  /** Heartbeat interval (ms). */
+  heartbeatIntervalMs: number;
+  /** The member's assigned partitions when sent, else `null`. */
+  assignment: { topicId: string; partitions: number[] }[] | null;
+}
+
+/** One group of ConsumerGroupDescribe. */
+export interface ConsumerGroupDescription {
+  /** Group id. */
+  groupId: string;
+  /** Error code (GROUP_ID_NOT_FOUND for an unknown or classic group). */
+  errorCode: number;
+  /** Error message, or `null`. */
+  errorMessage: string | null;
+  /** State: Empty, Assigning, Reconciling, Stable, or Dead. */
+  groupState: string;
+  /** Group epoch. */
+  groupEpoch: number;
+  /** Assignment epoch. */
+  assignmentEpoch: number;
+  /** The assignor in use. */
+  assignorName: string;
+  /** Members. */
+  members: {
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    assignment: { topicId: string; topicName: string; partitions: number[] }[];
+    targetAssignment: { topicId: string; topicName: string; partitions: number[] }[];
+  }[];
 }
 
 /** The group coordinator. One per broker; it coordinates every group. */
@@ -514,6 +628,7 @@ export class GroupCoordinator {
   #drop(group: GroupMetadata): void {
     group.joinTimer?.();
     group.syncTimer?.();
+    cancelConsumerTimers(group);
     for (const cancel of group.pendingMembers.values()) cancel();
     for (const m of group.members.values()) {
       m.heartbeatTimer?.();
@@ -587,6 +702,13 @@ export class GroupCoordinator {
       this.#groups.set(req.groupId, group);
     }
     if (group.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (group.consumer !== null) {
+      // a consumer-protocol group: a classic member may not join it while it has members;
+      // an empty one becomes a classic group (Kafka's `maybeDeleteEmptyConsumerGroup`)
+      if (group.consumer.members.size > 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      group.consumer = null;
+      group.protocolType = null;
+    }
     const known = group.members.has(req.memberId) || group.pendingMembers.has(req.memberId);
     const staticKnown = req.groupInstanceId !== null &&
       group.staticMembers.has(req.groupInstanceId);
@@ -1120,6 +1242,420 @@ export class GroupCoordinator {
     }
   }
 
+  // ---------------------------------------------------------------- ConsumerGroupHeartbeat
+
+  /**
+   * Handle a ConsumerGroupHeartbeat (KIP-848): join, heartbeat, reconcile or leave a
+   * consumer-protocol group, as Kafka's `GroupMetadataManager.consumerGroupHeartbeat`.
+   *
+   * @param req The request.
+   * @param lookup Finds a subscribed topic's id and partition count.
+   * @returns The answer.
+   */
+  consumerGroupHeartbeat(
+    req: ConsumerGroupHeartbeatParams,
+    lookup: TopicLookup,
+  ): ConsumerGroupHeartbeatResult {
+    const fail = (errorCode: number, errorMessage: string | null = null) => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return fail(own);
+    const invalid = this.#invalidHeartbeat(req);
+    if (invalid !== null) return fail(invalid[0], invalid[1]);
+    const epoch = req.memberEpoch;
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined || group.state === "Dead") {
+      if (epoch !== 0) {
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${req.groupId} not found.`);
+      }
+      group = new GroupMetadata(req.groupId, this.#scheduler.now());
+      this.#groups.set(req.groupId, group);
+    }
+    if (group.consumer === null) {
+      const emptyClassic = group.members.size === 0 && group.pendingMembers.size === 0;
+      if (!emptyClassic) {
+        return fail(
+          ErrorCode.GROUP_ID_NOT_FOUND,
+          `Cannot upgrade classic group ${req.groupId} to consumer group because online ` +
+            `upgrade is disabled.`,
+        );
+      }
+      // Member state is not stored: after a restart a group is known by its offsets only,
+      // and its members, unknown, rejoin with epoch 0.
+      if (epoch !== 0) {
+        return fail(
+          ErrorCode.UNKNOWN_MEMBER_ID,
+          `Member ${req.memberId} is not a member of the group.`,
+        );
+      }
+      // an empty classic group becomes a consumer group (its offsets stay)
+      group.joinTimer?.();
+      group.syncTimer?.();
+      group.protocolType = "consumer";
+      group.protocolName = null;
+      group.leaderId = null;
+      group.generationId = 0;
+      group.consumer = new ConsumerGroup(req.groupId);
+    }
+    const cg = group.consumer;
+    const cfg = this.#config;
+    const ok = (m: ConsumerGroupMember, sendAssignment: boolean): ConsumerGroupHeartbeatResult => ({
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: m.memberId,
+      memberEpoch: m.memberEpoch,
+      heartbeatIntervalMs: cfg.consumerHeartbeatIntervalMs,
+      assignment: sendAssignment ? partitionList(m.assigned) : null,
+    });
+    if (epoch === LEAVE_GROUP_MEMBER_EPOCH || epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      let m = cg.members.get(req.memberId);
+      if (m === undefined && req.instanceId !== null) {
+        m = cg.staticMember(req.instanceId);
+        if (m !== undefined && m.memberId !== req.memberId) {
+          return fail(
+            ErrorCode.FENCED_INSTANCE_ID,
+            `Static member ${req.memberId} with instance id ${req.instanceId} was fenced.`,
+          );
+        }
+      }
+      if (m === undefined) {
+        return fail(
+          ErrorCode.UNKNOWN_MEMBER_ID,
+          `Member ${req.memberId} is not a member of the group.`,
+        );
+      }
+      if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && m.instanceId !== null) {
+        // a static member leaving for a while keeps its partitions until it comes back or its
+        // session ends
+        cg.updateMember(m, {
+          state: m.state,
+          memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+          assigned: m.assigned,
+          pendingRevocation: m.pendingRevocation,
+        });
+        m.rebalanceTimer?.();
+        m.rebalanceTimer = null;
+        this.#scheduleConsumerSession(group, cg, m);
+      } else {
+        this.#logger?.info(`Consumer group ${req.groupId}: member ${m.memberId} left`);
+        cg.removeMember(m.memberId);
+      }
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        memberId: req.memberId,
+        memberEpoch: epoch,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+    }
+    let member: ConsumerGroupMember;
+    let bump = false;
+    if (epoch === 0) {
+      const existing = cg.members.get(req.memberId);
+      const staticOld = req.instanceId === null ? undefined : cg.staticMember(req.instanceId);
+      if (staticOld !== undefined && staticOld !== existing) {
+        if (staticOld.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+          return fail(
+            ErrorCode.UNRELEASED_INSTANCE_ID,
+            `Static member ${staticOld.memberId} with instance id ${req.instanceId} is not ` +
+              `released yet.`,
+          );
+        }
+      }
+      if (
+        existing === undefined && staticOld === undefined && cg.members.size >= cfg.consumerMaxSize
+      ) {
+        return fail(
+          ErrorCode.GROUP_MAX_SIZE_REACHED,
+          `The consumer group has reached its maximum capacity of ${cfg.consumerMaxSize} members.`,
+        );
+      }
+      const memberId = req.memberId === "" ? newUuid() : req.memberId;
+      member = new ConsumerGroupMember(memberId);
+      if (staticOld !== undefined && staticOld !== existing) {
+        // the static member comes back under a new member id: it takes over the old one's
+        // epoch, partitions and target (Kafka's static member replacement)
+        cg.members.delete(staticOld.memberId);
+        staticOld.sessionTimer?.();
+        staticOld.rebalanceTimer?.();
+        const target = cg.target.get(staticOld.memberId);
+        cg.target.delete(staticOld.memberId);
+        if (target !== undefined) cg.target.set(memberId, target);
+        member.memberEpoch = cg.assignmentEpoch;
+        member.previousMemberEpoch = staticOld.previousMemberEpoch;
+        member.subscribedTopicNames = staticOld.subscribedTopicNames;
+        member.serverAssignor = staticOld.serverAssignor;
+        member.rebalanceTimeoutMs = staticOld.rebalanceTimeoutMs;
+        member.instanceId = staticOld.instanceId;
+        cg.updateMember(staticOld, {
+          state: "stable",
+          memberEpoch: staticOld.memberEpoch,
+          assigned: new Map(),
+          pendingRevocation: new Map(),
+        });
+        member.state = staticOld.state;
+        member.assigned = copyPartitions(staticOld.assigned);
+        member.pendingRevocation = copyPartitions(staticOld.pendingRevocation);
+        member.memberEpoch = staticOld.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
+          ? staticOld.previousMemberEpoch
+          : staticOld.memberEpoch;
+      } else {
+        if (existing !== undefined) {
+          // a member rejoining (after being fenced) starts over with nothing owned
+          existing.sessionTimer?.();
+          existing.rebalanceTimer?.();
+          cg.updateMember(existing, {
+            state: "stable",
+            memberEpoch: existing.memberEpoch,
+            assigned: new Map(),
+            pendingRevocation: new Map(),
+          });
+          cg.members.delete(existing.memberId);
+          cg.target.delete(existing.memberId);
+        }
+        bump = true;
+      }
+      cg.putMember(member);
+    } else {
+      const m = cg.members.get(req.memberId);
+      if (m === undefined) {
+        return fail(
+          ErrorCode.UNKNOWN_MEMBER_ID,
+          `Member ${req.memberId} is not a member of the group.`,
+        );
+      }
+      if (epoch > m.memberEpoch) {
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The consumer group member has a greater member epoch (${epoch}) than the one known ` +
+            `by the group coordinator (${m.memberEpoch}). The member must abandon all its ` +
+            `partitions and rejoin.`,
+        );
+      }
+      if (epoch < m.memberEpoch) {
+        // the previous epoch with a subset of the assignment: the answer with the new epoch was lost
+        const subset = req.topicPartitions !== null &&
+          req.topicPartitions.every((t) =>
+            t.partitions.every((p) => m.assigned.get(t.topicId)?.has(p) ?? false)
+          );
+        if (epoch !== m.previousMemberEpoch || !subset) {
+          return fail(
+            ErrorCode.FENCED_MEMBER_EPOCH,
+            `The consumer group member has a smaller member epoch (${epoch}) than the one ` +
+              `known by the group coordinator (${m.memberEpoch}). The member must abandon all ` +
+              `its partitions and rejoin.`,
+          );
+        }
+      }
+      member = m;
+    }
+    // the member's fields; a change of subscription or assignor bumps the group epoch
+    if (req.instanceId !== null) member.instanceId = req.instanceId;
+    if (req.rackId !== null) member.rackId = req.rackId;
+    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    if (req.subscribedTopicNames !== null) {
+      const names = [...new Set(req.subscribedTopicNames)].sort();
+      if (names.join("\u0000") !== member.subscribedTopicNames.join("\u0000")) {
+        member.subscribedTopicNames = names;
+        bump = true;
+      }
+    }
+    if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) {
+      member.serverAssignor = req.serverAssignor;
+      bump = true;
+    }
+    // topics created, deleted or grown since the group last looked also bump it
+    if (cg.refreshMetadata(lookup)) bump = true;
+    if (bump) cg.groupEpoch++;
+    if (cg.groupEpoch > cg.assignmentEpoch) {
+      cg.computeTargetAssignment(cg.preferredAssignor(cfg.consumerAssignors[0]));
+    }
+    const owned = req.topicPartitions === null ? null : partitionsOf(req.topicPartitions);
+    const stateBefore = member.state;
+    const epochBefore = member.memberEpoch;
+    const changed = cg.reconcile(member, owned);
+    this.#scheduleConsumerSession(group, cg, member);
+    if (member.state === "unrevoked_partitions") {
+      if (stateBefore !== "unrevoked_partitions" || epochBefore !== member.memberEpoch) {
+        this.#scheduleConsumerRebalance(group, cg, member);
+      }
+    } else {
+      member.rebalanceTimer?.();
+      member.rebalanceTimer = null;
+    }
+    const full = epoch === 0 ||
+      (req.rebalanceTimeoutMs !== -1 && req.subscribedTopicNames !== null &&
+        req.topicPartitions !== null);
+    return ok(member, full || changed);
+  }
+
+  /** Kafka's `throwIfConsumerGroupHeartbeatRequestIsInvalid`: [error code, message] or null. */
+  #invalidHeartbeat(req: ConsumerGroupHeartbeatParams): [number, string] | null {
+    const bad = (message: string): [number, string] => [ErrorCode.INVALID_REQUEST, message];
+    if (req.groupId === "") return bad("GroupId can't be empty.");
+    if (req.instanceId === "") return bad("InstanceId can't be empty.");
+    if (req.rackId === "") return bad("RackId can't be empty.");
+    // an empty regex is none (librdkafka sends "" with a list of names, as Kafka 4.0 reads it)
+    if ((req.subscribedTopicRegex ?? "") !== "") {
+      return bad("SubscribedTopicRegex is not supported yet.");
+    }
+    if ((req.apiVersion ?? 1) >= 1 && req.memberId === "") return bad("MemberId can't be empty.");
+    const epoch = req.memberEpoch;
+    if (epoch > 0 || epoch === LEAVE_GROUP_MEMBER_EPOCH) {
+      if (req.memberId === "") return bad("MemberId can't be empty.");
+    } else if (epoch === 0) {
+      if (req.rebalanceTimeoutMs === -1) {
+        return bad("RebalanceTimeoutMs must be provided in first request.");
+      }
+      if (req.topicPartitions === null || req.topicPartitions.length !== 0) {
+        return bad("TopicPartitions must be empty when (re-)joining.");
+      }
+      if (req.subscribedTopicNames === null) {
+        return bad("SubscribedTopicNames must be set in first request.");
+      }
+    } else if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      if (req.memberId === "") return bad("MemberId can't be empty.");
+      if (req.instanceId === null) return bad("InstanceId can't be null.");
+    } else {
+      return bad("MemberEpoch is invalid.");
+    }
+    if (
+      req.serverAssignor !== null && !this.#config.consumerAssignors.includes(req.serverAssignor)
+    ) {
+      return [
+        ErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ` +
+        `${this.#config.consumerAssignors.join(", ")}.`,
+      ];
+    }
+    return null;
+  }
+
+  /** (Re)starts a consumer member's session timer: expiry removes it from the group. */
+  #scheduleConsumerSession(group: GroupMetadata, cg: ConsumerGroup, m: ConsumerGroupMember): void {
+    m.sessionTimer?.();
+    m.sessionTimer = this.#scheduler.schedule(this.#config.consumerSessionTimeoutMs, () => {
+      m.sessionTimer = null;
+      if (group.consumer !== cg || cg.members.get(m.memberId) !== m) return;
+      this.#logger?.info(
+        `Consumer group ${group.groupId}: member ${m.memberId} fenced: no heartbeat within ` +
+          `${this.#config.consumerSessionTimeoutMs} ms`,
+      );
+      cg.removeMember(m.memberId);
+    });
+  }
+
+  /**
+   * Starts a member's rebalance timer when it must revoke partitions: if it still has not at the
+   * same epoch when it fires, it is removed from the group (Kafka's rebalance timeout).
+   */
+  #scheduleConsumerRebalance(
+    group: GroupMetadata,
+    cg: ConsumerGroup,
+    m: ConsumerGroupMember,
+  ): void {
+    m.rebalanceTimer?.();
+    const epoch = m.memberEpoch;
+    m.rebalanceTimer = this.#scheduler.schedule(m.rebalanceTimeoutMs, () => {
+      m.rebalanceTimer = null;
+      if (group.consumer !== cg || cg.members.get(m.memberId) !== m) return;
+      if (m.state !== "unrevoked_partitions" || m.memberEpoch !== epoch) return;
+      this.#logger?.info(
+        `Consumer group ${group.groupId}: member ${m.memberId} fenced: partitions not revoked ` +
+          `within ${m.rebalanceTimeoutMs} ms`,
+      );
+      cg.removeMember(m.memberId);
+    });
+  }
+
+  /**
+   * Handle ConsumerGroupDescribe for one group.
+   *
+   * @param groupId The group id.
+   * @returns Its description; GROUP_ID_NOT_FOUND for an unknown or classic group.
+   */
+  consumerGroupDescribe(groupId: string): ConsumerGroupDescription {
+    const base: ConsumerGroupDescription = {
+      groupId,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      groupState: "",
+      groupEpoch: 0,
+      assignmentEpoch: 0,
+      assignorName: "",
+      members: [],
+    };
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return { ...base, errorCode: own };
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.state === "Dead") {
+      return {
+        ...base,
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: `Group ${groupId} not found.`,
+      };
+    }
+    const cg = group.consumer;
+    if (cg === null) {
+      return {
+        ...base,
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: `Group ${groupId} is not a consumer group.`,
+      };
+    }
+    const names = new Map<string, string>();
+    for (const t of cg.subscriptionMetadata.values()) names.set(t.id, t.name);
+    const named = (p: Map<string, Set<number>>) =>
+      partitionList(p).map((t) => ({ ...t, topicName: names.get(t.topicId) ?? "" }));
+    return {
+      ...base,
+      groupState: cg.state,
+      groupEpoch: cg.groupEpoch,
+      assignmentEpoch: cg.assignmentEpoch,
+      assignorName: cg.preferredAssignor(this.#config.consumerAssignors[0]),
+      members: [...cg.members.values()].map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        assignment: named(m.assigned),
+        targetAssignment: named(cg.target.get(m.memberId) ?? new Map()),
+      })),
+    };
+  }
+
+  /**
+   * Kafka's `ConsumerGroup.validateOffsetCommit`/`validateOffsetFetch` for a consumer-protocol
+   * group: an epoch below 0 with no members (or, for a fetch, no member id) passes; otherwise
+   * the member must exist (UNKNOWN_MEMBER_ID) and have that epoch (STALE_MEMBER_EPOCH).
+   */
+  #validateConsumerMember(
+    cg: ConsumerGroup,
+    memberId: string | null,
+    memberEpoch: number,
+    fetch: boolean,
+  ): number {
+    if (fetch ? memberId === null && memberEpoch < 0 : memberEpoch < 0 && cg.members.size === 0) {
+      return ErrorCode.NONE;
+    }
+    const m = memberId === null ? undefined : cg.members.get(memberId);
+    if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (m.memberEpoch !== memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
   // ---------------------------------------------------------------- LeaveGroup
 
   /**
@@ -1492,6 +2028,14 @@ export class GroupCoordinator {
 
   #validateCommit(group: GroupMetadata, req: OffsetCommitParams): number {
     if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.consumer !== null) {
+      const cg = group.consumer;
+      if (req.generationId < 0 && cg.members.size === 0) return ErrorCode.NONE;
+      const m = cg.members.get(req.memberId);
+      if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if ((req.apiVersion ?? 9) < 9) return ErrorCode.UNSUPPORTED_VERSION;
+      return this.#validateConsumerMember(cg, req.memberId, req.generationId, false);
+    }
     if (req.generationId < 0 && req.memberId === "" && group.state === "Empty") {
       return ErrorCode.NONE;
     }
@@ -1542,6 +2086,15 @@ export class GroupCoordinator {
     const own = this.#ownership(groupId);
     if (own !== ErrorCode.NONE) return { errorCode: own, topics: [] };
     const group = this.#groups.get(groupId);
+    if (group?.consumer != null) {
+      const code = this.#validateConsumerMember(
+        group.consumer,
+        options.memberId ?? null,
+        options.memberEpoch ?? -1,
+        true,
+      );
+      if (code !== ErrorCode.NONE) return { errorCode: code, topics: [] };
+    }
     const offsets = group?.offsets ?? new Map<string, CommittedOffset>();
     const unstable = new Set<string>();
     if (options.requireStable) {
@@ -1692,7 +2245,8 @@ export class GroupCoordinator {
     const own = this.#ownership(groupId);
     if (own !== ErrorCode.NONE) return { ...base, errorCode: own };
     const group = this.#groups.get(groupId);
-    if (group === undefined) return base;
+    // a consumer-protocol group is not a classic group: Kafka 3.9 answers Dead
+    if (group === undefined || group.consumer !== null) return base;
     const stable = group.state === "Stable" && group.protocolName !== null;
     return {
       ...base,
@@ -1716,17 +2270,29 @@ export class GroupCoordinator {
    * @param statesFilter v4+: only groups in these states (case-insensitive); empty = all.
    * @returns Groups in id order.
    */
-  listGroups(statesFilter: string[] = []): ListedGroup[] {
-    const wanted = new Set(statesFilter.map((s) => s.toLowerCase()));
+  listGroups(statesFilter: string[] = [], typesFilter: string[] = []): ListedGroup[] {
+    const wanted = new Set(statesFilter.map((s) => s.trim().toLowerCase()));
+    const types = new Set(typesFilter.map((t) => t.trim().toLowerCase()));
     return [...this.#groups.values()]
       .filter((g) => g.state !== "Dead")
-      .filter((g) => wanted.size === 0 || wanted.has(g.state.toLowerCase()))
-      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0))
-      .map((g) => ({
-        groupId: g.groupId,
-        protocolType: g.protocolType ?? "",
-        groupState: g.state,
-      }));
+      .map((g): ListedGroup =>
+        g.consumer === null
+          ? {
+            groupId: g.groupId,
+            protocolType: g.protocolType ?? "",
+            groupState: g.state,
+            groupType: "classic",
+          }
+          : {
+            groupId: g.groupId,
+            protocolType: "consumer",
+            groupState: g.consumer.state,
+            groupType: "consumer",
+          }
+      )
+      .filter((g) => wanted.size === 0 || wanted.has(g.groupState.toLowerCase()))
+      .filter((g) => types.size === 0 || types.has(g.groupType))
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 
   /**
@@ -1750,6 +2316,7 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
+    if ((group.consumer?.members.size ?? 0) > 0) return ErrorCode.NON_EMPTY_GROUP;
     // the offsets of open transactions too (Kafka's `deleteAllOffsets`)
     const keys = [...new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)])];
     const records = this.#tombstones(group, keys);
@@ -1777,6 +2344,8 @@ export class GroupCoordinator {
   #markDead(group: GroupMetadata): void {
     group.joinTimer?.();
     group.syncTimer?.();
+    cancelConsumerTimers(group);
+    group.consumer = null;
     for (const m of group.members.values()) {
       m.heartbeatTimer?.();
       m.heartbeatTimer = null;
@@ -1822,7 +2391,17 @@ export class GroupCoordinator {
     for (const group of [...this.#groups.values()]) {
       let expired: string[] = [];
       const pending = this.#pendingTxnKeys(group.groupId);
-      if (group.state === "Empty") {
+      const cg = group.consumer;
+      if (cg !== null && cg.members.size > 0) {
+        // a consumer-protocol group with members: offsets of topics none subscribes to
+        const subscribed = cg.subscribedTopicNames();
+        for (const [key, o] of group.offsets) {
+          if (subscribed.has(parseOffsetKey(key)[0])) continue;
+          if (isExpired(o, o.commitTimestamp, retention, now) && !pending.has(key)) {
+            expired.push(key);
+          }
+        }
+      } else if (group.state === "Empty") {
         for (const [key, o] of group.offsets) {
           const base = group.protocolType === null ? o.commitTimestamp : group.stateTimestamp;
           if (isExpired(o, base, retention, now) && !pending.has(key)) expired.push(key);
@@ -1836,7 +2415,8 @@ export class GroupCoordinator {
           }
         }
       }
-      const dies = group.state === "Empty" && expired.length === group.offsets.size &&
+      const dies = group.state === "Empty" && (cg?.members.size ?? 0) === 0 &&
+        expired.length === group.offsets.size &&
         !this.#hasOpenTxn(group.groupId);
       if (expired.length === 0 && !dies) continue;
       const records: CoordinatorRecord[] = dies
@@ -2126,4 +2706,21 @@ function failUnset(result: OffsetCommitResultTopic[], code: number): OffsetCommi
     for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
   }
   return result;
+}
+
+/** Cancels the session and rebalance timers of a consumer-protocol group's members. */
+function cancelConsumerTimers(group: GroupMetadata): void {
+  for (const m of group.consumer?.members.values() ?? []) {
+    m.sessionTimer?.();
+    m.rebalanceTimer?.();
+    m.sessionTimer = m.rebalanceTimer = null;
+  }
+}
+
+/** A new member id as Kafka 3.9 makes them: a random uuid in base64url (22 characters). */
+function newUuid(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  let s = "";
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

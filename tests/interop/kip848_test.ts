@@ -1,0 +1,267 @@
+// Copyright 2026 the Sluice authors. Apache-2.0 license.
+// The consumer group protocol of KIP-848 (`group.protocol=consumer`) with real clients:
+// confluent-kafka consumers on librdkafka 2.15.1 (LD_LIBRARY_PATH, `modern_librdkafka.ts`)
+// against an in-process Sluice broker. Each consumer is its own process
+// (`clients/kip848_consumer.py`): it prints its assignment changes with their times and every
+// record, committed synchronously before the next poll. Missing clients fail these tests when
+// CI=true (they are skipped otherwise).
+
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { Admin, Client, Producer } from "../../mod.ts";
+import {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+  type ConsumerGroupDescribeResponseDescribedGroup,
+} from "../../protocol/messages/consumer_group_describe.ts";
+import { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
+import { interopTest, PYTHON, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
+import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
+
+const modern = await modernLibrdkafka();
+const confluent = await requireOnModern("confluent-kafka", modern);
+const SCRIPT = new URL("./clients/kip848_consumer.py", import.meta.url).pathname;
+
+/** One line printed by the consumer script. */
+interface Event {
+  ev: string;
+  tps?: [string, number][];
+  t?: number;
+  p?: number;
+  o?: number;
+  v?: string;
+  error?: string;
+}
+
+/** One consumer process and what it printed so far. */
+class Member {
+  readonly name: string;
+  readonly events: Event[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #reading: Promise<void>;
+  stderr = "";
+  killedAt: number | null = null;
+
+  constructor(name: string, config: Record<string, unknown>) {
+    this.name = name;
+    const child = new Deno.Command(PYTHON, {
+      args: [SCRIPT],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: modern.env,
+    }).spawn();
+    this.#child = child;
+    this.#stdin = child.stdin.getWriter();
+    this.#write(JSON.stringify({ ...config, clientId: name }) + "\n");
+    this.#reading = (async () => {
+      let rest = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        rest += chunk;
+        let i;
+        while ((i = rest.indexOf("\n")) !== -1) {
+          const line = rest.slice(0, i);
+          rest = rest.slice(i + 1);
+          if (line.trim() !== "") this.events.push(JSON.parse(line));
+        }
+      }
+    })();
+    (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.stderr += chunk;
+      }
+    })();
+  }
+
+  #write(text: string): void {
+    this.#stdin.write(new TextEncoder().encode(text)).catch(() => {});
+  }
+
+  /** The partitions it owns now, from its assign/revoke/lost events. */
+  owned(): Set<number> {
+    const owned = new Set<number>();
+    for (const e of this.events) {
+      if (e.ev === "assign") { for (const [, p] of e.tps!) owned.add(p); }
+      if (e.ev === "revoke" || e.ev === "lost") { for (const [, p] of e.tps!) owned.delete(p); }
+    }
+    return owned;
+  }
+
+  records(): string[] {
+    return this.events.filter((e) => e.ev === "rec").map((e) => e.v!);
+  }
+
+  /** Leaves the group (consumer.close()) and waits for the process to end. */
+  async close(): Promise<void> {
+    this.#write("close\n");
+    await this.#stdin.close().catch(() => {});
+    await this.#child.status;
+    await this.#reading;
+  }
+
+  /** SIGKILL: no leave, no revocation; the broker finds out by the session timeout. */
+  async kill(): Promise<void> {
+    this.killedAt = Date.now() / 1000;
+    this.#child.kill("SIGKILL");
+    await this.#child.status;
+    await this.#stdin.close().catch(() => {});
+    await this.#reading.catch(() => {});
+  }
+}
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function describe(
+  client: Client,
+  group: string,
+): Promise<ConsumerGroupDescribeResponseDescribedGroup> {
+  const r = await client.send(
+    "any",
+    { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
+    ConsumerGroupDescribeRequest.create({ groupIds: [group] }),
+  );
+  return r.groups[0];
+}
+
+/** Each member's assigned partitions (broker's view), when the group is Stable. */
+async function stableSplit(client: Client, group: string): Promise<number[][] | null> {
+  const d = await describe(client, group);
+  if (d.errorCode !== 0 || d.groupState !== "Stable") return null;
+  return d.members.map((m) =>
+    m.assignment.topicPartitions.flatMap((t) => t.partitions).sort((a, b) => a - b)
+  ).sort((a, b) => a[0] - b[0]);
+}
+
+/**
+ * No partition owned by two members at once: each member's ownership intervals (assign ->
+ * revoke/lost, or its kill, or now) of a partition never overlap another member's.
+ */
+function assertNoDoubleOwnership(members: Member[]): void {
+  const intervals: { member: string; p: number; from: number; to: number }[] = [];
+  for (const m of members) {
+    const open = new Map<number, number>();
+    for (const e of m.events) {
+      if (e.ev === "assign") { for (const [, p] of e.tps!) open.set(p, e.t!); }
+      if (e.ev === "revoke" || e.ev === "lost") {
+        for (const [, p] of e.tps!) {
+          intervals.push({ member: m.name, p, from: open.get(p)!, to: e.t! });
+          open.delete(p);
+        }
+      }
+    }
+    for (const [p, from] of open) {
+      intervals.push({ member: m.name, p, from, to: m.killedAt ?? Infinity });
+    }
+  }
+  for (const a of intervals) {
+    for (const b of intervals) {
+      if (a.member >= b.member || a.p !== b.p) continue;
+      assert(
+        a.to <= b.from || b.to <= a.from,
+        `partition ${a.p} owned by ${a.member} [${a.from}, ${a.to}] and ${b.member} ` +
+          `[${b.from}, ${b.to}]`,
+      );
+    }
+  }
+}
+
+async function produce(client: Client, topic: string, from: number, count: number) {
+  const producer = new Producer(client);
+  await producer.send({
+    topic,
+    messages: Array.from({ length: count }, (_, i) => ({
+      partition: (from + i) % 6,
+      value: `r${from + i}`,
+    })),
+  });
+  await producer.close();
+}
+
+interopTest(
+  confluent,
+  "three consumers split 6 partitions 2/2/2; a killed and a leaving member hand theirs over; " +
+    "every record consumed once with commits; never two owners",
+  async () => {
+    const b: TestBroker = await startBroker({
+      numPartitions: 6,
+      groupConsumerSessionTimeoutMs: 6000,
+      groupConsumerHeartbeatIntervalMs: 500,
+    });
+    const client = new Client({ bootstrapServers: b.bootstrap, retryBackoffMs: 20 });
+    const members: Member[] = [];
+    try {
+      const topic = uniqueTopic("kip848");
+      const group = `g-${topic}`;
+      await new Admin(client).createTopics([{ name: topic, numPartitions: 6 }]);
+      await produce(client, topic, 0, 300);
+      const config = { bootstrap: b.bootstrap, group, topic };
+      for (const name of ["m0", "m1", "m2"]) members.push(new Member(name, config));
+      const [m0, m1, m2] = members;
+
+      // joined: the broker's assignment and each client's own view are 2/2/2, disjoint
+      await waitFor("a stable 2/2/2 split", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 3 && split.every((s) => s.length === 2) &&
+          members.every((m) => m.owned().size === 2);
+      });
+      const owned = members.map((m) => [...m.owned()]).flat().sort();
+      assertEquals(owned, [0, 1, 2, 3, 4, 5]);
+      await waitFor("all 300 records", () => members.flatMap((m) => m.records()).length >= 300);
+
+      // ListGroups v5: a consumer group, Stable
+      const listed = await client.send(
+        "any",
+        { request: ListGroupsRequest, response: ListGroupsResponse },
+        ListGroupsRequest.create({ typesFilter: ["consumer"] }),
+        { version: 5 },
+      );
+      const mine = listed.groups.find((g) => g.groupId === group);
+      assertEquals(
+        [mine?.groupType, mine?.protocolType, mine?.groupState],
+        ["consumer", "consumer", "Stable"],
+      );
+
+      // a member killed: after the session timeout its partitions go to the others, 3/3
+      await m0.kill();
+      await waitFor("a stable 3/3 split", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 2 && split.every((s) => s.length === 3) &&
+          m1.owned().size === 3 && m2.owned().size === 3;
+      }, 60_000);
+      // a member leaving: the last one gets everything
+      await m1.close();
+      assert(m1.events.some((e) => e.ev === "closed"), m1.stderr);
+      await waitFor("m2 owning all 6", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 1 && m2.owned().size === 6;
+      });
+      await produce(client, topic, 300, 300);
+      await waitFor("all 600 records", () => members.flatMap((m) => m.records()).length >= 600);
+      await new Promise((r) => setTimeout(r, 1000)); // any duplicate would show up by now
+
+      const all = members.flatMap((m) => m.records());
+      assertEquals(all.length, 600, "records consumed more than once");
+      assertEquals(new Set(all).size, 600);
+      for (const m of members) {
+        const errors = m.events.filter((e) => e.ev === "fatal" || e.ev === "commit-error");
+        assertEquals(errors, [], `${m.name}: ${m.stderr}`);
+      }
+      assertNoDoubleOwnership(members);
+      await m2.close();
+      await waitFor(
+        "an empty group",
+        async () => (await describe(client, group)).groupState === "Empty",
+      );
+    } finally {
+      for (const m of members) if (m.killedAt === null) await m.kill().catch(() => {});
+      client.close();
+      await b.close();
+    }
+  },
+);

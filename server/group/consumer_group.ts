@@ -251,6 +251,7 @@ function uniformAssign(
           if (c === min) extra--;
           give(m.memberId, t, p);
           taken.add(key(t, p));
+          i = (i + 1) % members.length;
           break;
         }
       }

@@ -1382,30 +1382,29 @@ export class GroupCoordinator {
       if (staticOld !== undefined && staticOld !== existing) {
         // the static member comes back under a new member id: it takes over the old one's
         // epoch, partitions and target (Kafka's static member replacement)
-        cg.members.delete(staticOld.memberId);
-        staticOld.sessionTimer?.();
-        staticOld.rebalanceTimer?.();
-        const target = cg.target.get(staticOld.memberId);
-        cg.target.delete(staticOld.memberId);
-        if (target !== undefined) cg.target.set(memberId, target);
-        member.memberEpoch = cg.assignmentEpoch;
-        member.previousMemberEpoch = staticOld.previousMemberEpoch;
-        member.subscribedTopicNames = staticOld.subscribedTopicNames;
-        member.serverAssignor = staticOld.serverAssignor;
-        member.rebalanceTimeoutMs = staticOld.rebalanceTimeoutMs;
-        member.instanceId = staticOld.instanceId;
-        cg.updateMember(staticOld, {
+        const old = staticOld;
+        member.instanceId = old.instanceId;
+        member.subscribedTopicNames = old.subscribedTopicNames;
+        member.serverAssignor = old.serverAssignor;
+        member.rebalanceTimeoutMs = old.rebalanceTimeoutMs;
+        member.state = old.state;
+        member.assigned = copyPartitions(old.assigned);
+        member.pendingRevocation = copyPartitions(old.pendingRevocation);
+        const left = old.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH;
+        member.memberEpoch = left ? old.previousMemberEpoch : old.memberEpoch;
+        member.previousMemberEpoch = old.previousMemberEpoch;
+        old.sessionTimer?.();
+        old.rebalanceTimer?.();
+        cg.updateMember(old, {
           state: "stable",
-          memberEpoch: staticOld.memberEpoch,
+          memberEpoch: old.memberEpoch,
           assigned: new Map(),
           pendingRevocation: new Map(),
         });
-        member.state = staticOld.state;
-        member.assigned = copyPartitions(staticOld.assigned);
-        member.pendingRevocation = copyPartitions(staticOld.pendingRevocation);
-        member.memberEpoch = staticOld.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
-          ? staticOld.previousMemberEpoch
-          : staticOld.memberEpoch;
+        cg.members.delete(old.memberId);
+        const target = cg.target.get(old.memberId);
+        cg.target.delete(old.memberId);
+        if (target !== undefined) cg.target.set(memberId, target);
       } else {
         if (existing !== undefined) {
           // a member rejoining (after being fenced) starts over with nothing owned

@@ -245,6 +245,7 @@ interopTest(
       await waitFor("all 600 records", () => members.flatMap((m) => m.records()).length >= 600);
       await new Promise((r) => setTimeout(r, 1000)); // any duplicate would show up by now
 
+      assertNoDoubleOwnership(members);
       const all = members.flatMap((m) => m.records());
       assertEquals(all.length, 600, "records consumed more than once");
       assertEquals(new Set(all).size, 600);
@@ -252,7 +253,6 @@ interopTest(
         const errors = m.events.filter((e) => e.ev === "fatal" || e.ev === "commit-error");
         assertEquals(errors, [], `${m.name}: ${m.stderr}`);
       }
-      assertNoDoubleOwnership(members);
       await m2.close();
       await waitFor(
         "an empty group",

@@ -194,11 +194,6 @@ export const API_TABLE: readonly ApiEntry[] = [
     async () => (await import("./list_transactions.ts")).listTransactions,
   ),
   lazy(
-    "DescribeTopicPartitions",
-    0,
-    async () => (await import("./describe_topic_partitions.ts")).describeTopicPartitions,
-  ),
-  lazy(
     "ConsumerGroupHeartbeat",
     1,
     async () => (await import("./consumer_group_heartbeat.ts")).consumerGroupHeartbeat,
@@ -209,5 +204,10 @@ export const API_TABLE: readonly ApiEntry[] = [
     0,
     async () => (await import("./consumer_group_describe.ts")).consumerGroupDescribe,
     COORDINATORS,
+  ),
+  lazy(
+    "DescribeTopicPartitions",
+    0,
+    async () => (await import("./describe_topic_partitions.ts")).describeTopicPartitions,
   ),
 ];

@@ -318,6 +318,8 @@ export class ConsumerGroup {
   readonly target = new Map<string, TopicPartitions>();
   /** The subscribed topics as last seen, by name. */
   subscriptionMetadata = new Map<string, SubscribedTopic>();
+  /** The group epoch last written to `__consumer_offsets` (-1: none yet). */
+  persistedEpoch = -1;
   /** Which member epoch holds each partition (assigned or pending revocation). */
   readonly #partitionEpochs = new Map<string, Map<number, number>>();
 

@@ -10,6 +10,8 @@ import {
 } from "./coordinator.ts";
 import { assign, type SubscribedTopic } from "./consumer_group.ts";
 import { ManualScheduler } from "./scheduler.ts";
+import { LogManager } from "../../engine/mod.ts";
+import { openGroupCoordinator } from "./open_group_coordinator.ts";
 
 const T = "AAAAAAAAAAAAAAAAAAAAAQ"; // topic "t"'s id
 const U = "AAAAAAAAAAAAAAAAAAAAAg"; // topic "u"'s id
@@ -337,7 +339,11 @@ Deno.test("consumer group: a classic group with members is not taken over; an em
       partitions: [{ partition: 0, offset: 7, leaderEpoch: -1, metadata: "" }],
     }],
   });
-  assertEquals(view(hb("a", 1)), [ErrorCode.UNKNOWN_MEMBER_ID, 0, null]);
+  const r1 = hb("a", 1);
+  assertEquals([r1.errorCode, r1.errorMessage], [
+    ErrorCode.GROUP_ID_NOT_FOUND,
+    "Group g is not a consumer group.",
+  ]);
   assertEquals(view(hb("a", 0)), [0, 1, [0, 1, 2, 3, 4, 5]]);
   assertEquals(
     coordinator.fetchOffsets("g", [{ topic: "t", partitions: [0] }]).topics[0]
@@ -390,4 +396,74 @@ Deno.test("uniform assignor: balanced and sticky, also for different subscriptio
   const counts = [...diff.values()].map((a) => [...a.values()].reduce((n, s) => n + s.size, 0));
   assertEquals(counts.sort(), [4, 5]);
   assertEquals(diff.get("a")!.has(U), false);
+});
+
+Deno.test("consumer group: its epoch survives reopening the engine; members rejoin", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cg_" });
+  try {
+    const clock = new ManualScheduler(1_000_000);
+    const topic = { id: T, name: "t", partitions: 6 };
+    const lookup = (name: string) => (name === "t" ? topic : undefined);
+    const join = (groups: GroupCoordinator, memberId: string, memberEpoch: number) =>
+      groups.consumerGroupHeartbeat({
+        groupId: "g",
+        memberId,
+        memberEpoch,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+        subscribedTopicNames: memberEpoch === 0 ? ["t"] : null,
+        serverAssignor: null,
+        topicPartitions: memberEpoch === 0 ? [] : null,
+        clientId: "c",
+        clientHost: "/127.0.0.1",
+      }, lookup);
+    let logs = await LogManager.open(dir);
+    let groups = await openGroupCoordinator(logs, {
+      offsetsTopicNumPartitions: 3,
+      scheduler: clock,
+    });
+    join(groups, "a", 0);
+    join(groups, "b", 0);
+    await groups.commitOffsets({
+      groupId: "g",
+      memberId: "a",
+      generationId: 1,
+      groupInstanceId: null,
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 1, offset: 9, leaderEpoch: -1, metadata: "" }],
+      }],
+    });
+    await new Promise((r) => setTimeout(r, 50)); // the epoch records are written in the background
+    groups.close();
+    await logs.close();
+
+    logs = await LogManager.open(dir);
+    groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 3, scheduler: clock });
+    const d = groups.consumerGroupDescribe("g");
+    assertEquals([d.groupState, d.groupEpoch, d.assignmentEpoch, d.members], ["Empty", 2, 2, []]);
+    assertEquals(groups.listGroups()[0].groupType, "consumer");
+    // members are not stored: a member's heartbeat is answered UNKNOWN_MEMBER_ID and it rejoins
+    assertEquals(join(groups, "a", 1).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assertEquals(view(join(groups, "a", 0)), [0, 3, [0, 1, 2, 3, 4, 5]]);
+    assertEquals(
+      groups.fetchOffsets("g", [{ topic: "t", partitions: [1] }]).topics[0].partitions[0]
+        .offset,
+      9,
+    );
+    // deleting the empty group writes its tombstones: gone after reopening
+    join(groups, "a", -1);
+    assertEquals(await groups.deleteGroups(["g"]), [{ groupId: "g", errorCode: 0 }]);
+    await new Promise((r) => setTimeout(r, 50));
+    groups.close();
+    await logs.close();
+    logs = await LogManager.open(dir);
+    groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 3, scheduler: clock });
+    assertEquals(groups.consumerGroupDescribe("g").errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+    groups.close();
+    await logs.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

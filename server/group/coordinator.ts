@@ -706,6 +706,15 @@ export class GroupCoordinator {
       // a consumer-protocol group: a classic member may not join it while it has members;
       // an empty one becomes a classic group (Kafka's `maybeDeleteEmptyConsumerGroup`)
       if (group.consumer.members.size > 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (group.consumer.persistedEpoch !== -1) {
+        this.#log?.append(group.groupId, [
+          { kind: "consumer-group", groupId: group.groupId, value: null },
+        ]).catch((e) =>
+          this.#logger?.error(
+            `Cannot delete consumer group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
+          )
+        );
+      }
       group.consumer = null;
       group.protocolType = null;
     }
@@ -1286,13 +1295,8 @@ export class GroupCoordinator {
             `upgrade is disabled.`,
         );
       }
-      // Member state is not stored: after a restart a group is known by its offsets only,
-      // and its members, unknown, rejoin with epoch 0.
       if (epoch !== 0) {
-        return fail(
-          ErrorCode.UNKNOWN_MEMBER_ID,
-          `Member ${req.memberId} is not a member of the group.`,
-        );
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
       }
       // an empty classic group becomes a consumer group (its offsets stay)
       group.joinTimer?.();
@@ -1345,6 +1349,7 @@ export class GroupCoordinator {
       } else {
         this.#logger?.info(`Consumer group ${req.groupId}: member ${m.memberId} left`);
         cg.removeMember(m.memberId);
+        this.#persistConsumerGroup(group);
       }
       return {
         errorCode: ErrorCode.NONE,
@@ -1491,6 +1496,7 @@ export class GroupCoordinator {
       member.rebalanceTimer?.();
       member.rebalanceTimer = null;
     }
+    this.#persistConsumerGroup(group);
     const full = epoch === 0 ||
       (req.rebalanceTimeoutMs !== -1 && req.subscribedTopicNames !== null &&
         req.topicPartitions !== null);
@@ -1539,6 +1545,29 @@ export class GroupCoordinator {
     return null;
   }
 
+  /**
+   * Writes a consumer-protocol group's epoch (Kafka's `ConsumerGroupMetadata` record) when it
+   * changed, so that the group is known after a restart or a coordinator move: its members, not
+   * stored, then get UNKNOWN_MEMBER_ID and rejoin, where GROUP_ID_NOT_FOUND would be fatal to
+   * librdkafka. A failed write is logged; the next epoch change writes again.
+   */
+  #persistConsumerGroup(group: GroupMetadata): void {
+    const cg = group.consumer;
+    if (cg === null || cg.persistedEpoch === cg.groupEpoch) return;
+    cg.persistedEpoch = cg.groupEpoch;
+    if (this.#log === undefined) return;
+    this.#log.append(group.groupId, [{
+      kind: "consumer-group",
+      groupId: group.groupId,
+      value: { epoch: cg.groupEpoch },
+    }]).catch((e) => {
+      if (group.consumer === cg) cg.persistedEpoch = -1;
+      this.#logger?.error(
+        `Cannot store consumer group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
+      );
+    });
+  }
+
   /** (Re)starts a consumer member's session timer: expiry removes it from the group. */
   #scheduleConsumerSession(group: GroupMetadata, cg: ConsumerGroup, m: ConsumerGroupMember): void {
     m.sessionTimer?.();
@@ -1550,6 +1579,7 @@ export class GroupCoordinator {
           `${this.#config.consumerSessionTimeoutMs} ms`,
       );
       cg.removeMember(m.memberId);
+      this.#persistConsumerGroup(group);
     });
   }
 
@@ -1573,6 +1603,7 @@ export class GroupCoordinator {
           `within ${m.rebalanceTimeoutMs} ms`,
       );
       cg.removeMember(m.memberId);
+      this.#persistConsumerGroup(group);
     });
   }
 
@@ -2337,6 +2368,9 @@ export class GroupCoordinator {
       return { kind: "offset", groupId: group.groupId, topic, partition, value: null };
     });
     records.push({ kind: "group", groupId: group.groupId, value: null });
+    if (group.consumer !== null) {
+      records.push({ kind: "consumer-group", groupId: group.groupId, value: null });
+    }
     return records;
   }
 
@@ -2473,6 +2507,7 @@ export class GroupCoordinator {
   load(records: Iterable<LoadedCoordinatorRecord>): void {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
+    const consumerEpochs = new Map<string, number | null>();
     const offsets = new Map<string, Map<string, CommittedOffset>>();
     // transactions in progress at this point of the log: producer id -> their offset records
     // (with their positions), and the groups they sent offsets of (still open for them when a
@@ -2510,6 +2545,10 @@ export class GroupCoordinator {
         snapshots.set(r.groupId, r.value);
         continue;
       }
+      if (r.kind === "consumer-group") {
+        consumerEpochs.set(r.groupId, r.value?.epoch ?? null);
+        continue;
+      }
       let m = offsets.get(r.groupId);
       if (m === undefined) offsets.set(r.groupId, m = new Map());
       const key = offsetKey(r.topic, r.partition);
@@ -2529,11 +2568,12 @@ export class GroupCoordinator {
         );
       }
     }
-    const ids = new Set([...snapshots.keys(), ...offsets.keys()]);
+    const ids = new Set([...snapshots.keys(), ...offsets.keys(), ...consumerEpochs.keys()]);
     for (const groupId of ids) {
       const snap = snapshots.get(groupId) ?? null;
+      const consumerEpoch = consumerEpochs.get(groupId) ?? null;
       const offs = offsets.get(groupId) ?? new Map<string, CommittedOffset>();
-      if (snap === null && offs.size === 0) continue;
+      if (snap === null && offs.size === 0 && consumerEpoch === null) continue;
       const old = this.#groups.get(groupId);
       if (old !== undefined) this.#markDead(old);
       const group = new GroupMetadata(
@@ -2541,7 +2581,13 @@ export class GroupCoordinator {
         snap && snap.stateTimestamp >= 0 ? snap.stateTimestamp : now,
       );
       for (const [k, v] of offs) group.offsets.set(k, { ...v });
-      if (snap !== null) {
+      if (consumerEpoch !== null) {
+        // a consumer-protocol group comes back Empty at its epoch: members are not stored
+        const cg = new ConsumerGroup(groupId);
+        cg.groupEpoch = cg.assignmentEpoch = cg.persistedEpoch = consumerEpoch;
+        group.consumer = cg;
+        group.protocolType = "consumer";
+      } else if (snap !== null) {
         group.protocolType = snap.protocolType === "" ? null : snap.protocolType;
         group.generationId = snap.generationId;
         group.protocolName = snap.protocolName;

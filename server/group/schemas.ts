@@ -3,7 +3,10 @@
  * Keys and values of the `__consumer_offsets` records, in Kafka's binary layouts (each an int16
  * version then the fields, non-flexible): `OffsetCommitKey` (key version 0/1), `OffsetCommitValue`
  * (v0-v3 read, v3 written), `GroupMetadataKey` (key version 2) and `GroupMetadataValue` (v0-v3
- * read, v3 written). A `null` value is a tombstone.
+ * read, v3 written); and of KIP-848's consumer groups `ConsumerGroupMetadataKey` (key version 3)
+ * with its flexible `ConsumerGroupMetadataValue` v0 (the group epoch). A `null` value is a
+ * tombstone. Kafka's other consumer-group records (key versions 4-8: members, assignments) are
+ * not written, and skipped when read.
  *
  * @module
  */
@@ -81,6 +84,14 @@ export type CoordinatorRecord =
     groupId: string;
     /** The metadata, or `null` for a tombstone. */
     value: GroupSnapshot | null;
+  }
+  | {
+    /** A consumer-protocol group (KIP-848) and its epoch, or its deletion (`null`). */
+    kind: "consumer-group";
+    /** Group id. */
+    groupId: string;
+    /** The group epoch, or `null` for a tombstone. */
+    value: { epoch: number } | null;
   };
 
 /**
@@ -131,6 +142,16 @@ export function encodeCoordinatorRecord(
       v.writeString(o.metadata);
       v.writeInt64(o.commitTimestamp);
     }
+    return { key: k.finish(), value: v.finish() };
+  }
+  if (record.kind === "consumer-group") {
+    k.writeInt16(3);
+    k.writeString(record.groupId);
+    if (record.value === null) return { key: k.finish(), value: null };
+    const v = new Writer(16);
+    v.writeInt16(0);
+    v.writeInt32(record.value.epoch);
+    v.writeUnsignedVarint(0); // no tagged fields
     return { key: k.finish(), value: v.finish() };
   }
   k.writeInt16(2);
@@ -237,6 +258,13 @@ export function decodeCoordinatorRecord(
         groupId,
         value: { protocolType, generationId, protocolName, leaderId, stateTimestamp, members },
       };
+    }
+    if (keyVersion === 3) {
+      const groupId = k.readString();
+      if (value === null) return { kind: "consumer-group", groupId, value: null };
+      const v = new Reader(value);
+      v.readInt16(); // ConsumerGroupMetadataValue v0+: the epoch first, then tagged fields
+      return { kind: "consumer-group", groupId, value: { epoch: v.readInt32() } };
     }
     return null;
   } catch (e) {

@@ -318,6 +318,14 @@ export class ConsumerGroup {
   readonly target = new Map<string, TopicPartitions>();
   /** The subscribed topics as last seen, by name. */
   subscriptionMetadata = new Map<string, SubscribedTopic>();
+  /**
+   * Loaded from the log without its members (they are not stored): until the session timeout
+   * has passed, every partition not held by a member that joined since counts as still held by
+   * a member from before, which may not have heard yet that it must rejoin.
+   */
+  recovering = false;
+  /** Cancels the end of {@linkcode ConsumerGroup.recovering}. */
+  recoveryTimer: (() => void) | null = null;
   /** The group epoch last written to `__consumer_offsets` (-1: none yet). */
   persistedEpoch = -1;
   /** Which member epoch holds each partition (assigned or pending revocation). */
@@ -344,7 +352,7 @@ export class ConsumerGroup {
 
   /** The epoch of the member holding a partition, or -1 when it is free. */
   currentPartitionEpoch(topicId: string, partition: number): number {
-    return this.#partitionEpochs.get(topicId)?.get(partition) ?? -1;
+    return this.#partitionEpochs.get(topicId)?.get(partition) ?? (this.recovering ? 0 : -1);
   }
 
   /** The member id of a static instance, if a member has it. */

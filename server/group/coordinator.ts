@@ -2585,6 +2585,13 @@ export class GroupCoordinator {
         // a consumer-protocol group comes back Empty at its epoch: members are not stored
         const cg = new ConsumerGroup(groupId);
         cg.groupEpoch = cg.assignmentEpoch = cg.persistedEpoch = consumerEpoch;
+        // members from before the restart may still hold partitions until they heartbeat and
+        // learn they must rejoin: none is handed out before the session timeout has passed
+        cg.recovering = true;
+        cg.recoveryTimer = this.#scheduler.schedule(this.#config.consumerSessionTimeoutMs, () => {
+          cg.recovering = false;
+          cg.recoveryTimer = null;
+        });
         group.consumer = cg;
         group.protocolType = "consumer";
       } else if (snap !== null) {
@@ -2755,6 +2762,7 @@ function failUnset(result: OffsetCommitResultTopic[], code: number): OffsetCommi
 
 /** Cancels the session and rebalance timers of a consumer-protocol group's members. */
 function cancelConsumerTimers(group: GroupMetadata): void {
+  group.consumer?.recoveryTimer?.();
   for (const m of group.consumer?.members.values() ?? []) {
     m.sessionTimer?.();
     m.rebalanceTimer?.();

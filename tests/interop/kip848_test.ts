@@ -265,3 +265,64 @@ interopTest(
     }
   },
 );
+
+interopTest(
+  confluent,
+  "a broker restart: the group is known again, its members rejoin and resume from their commits",
+  async () => {
+    // a fixed port, so that the clients find the restarted broker
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const b: TestBroker = await startBroker({
+      listeners: `PLAINTEXT://127.0.0.1:${port}`,
+      numPartitions: 4,
+      groupConsumerSessionTimeoutMs: 6000,
+      groupConsumerHeartbeatIntervalMs: 500,
+    });
+    let client = new Client({ bootstrapServers: b.bootstrap, retryBackoffMs: 20 });
+    const members: Member[] = [];
+    try {
+      const topic = uniqueTopic("kip848r");
+      const group = `g-${topic}`;
+      await new Admin(client).createTopics([{ name: topic, numPartitions: 6 }]);
+      await produce(client, topic, 0, 120);
+      const config = { bootstrap: b.bootstrap, group, topic, assignor: "range" };
+      for (const name of ["r0", "r1"]) members.push(new Member(name, config));
+      await waitFor("a stable 3/3 split", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 2 && split.every((s) => s.length === 3);
+      });
+      // the range assignor: consecutive partitions
+      assertEquals(await stableSplit(client, group), [[0, 1, 2], [3, 4, 5]]);
+      assertEquals((await describe(client, group)).assignorName, "range");
+      await waitFor("all 120 records", () => members.flatMap((m) => m.records()).length >= 120);
+      const epoch = (await describe(client, group)).groupEpoch;
+
+      client.close();
+      await b.restart();
+      client = new Client({ bootstrapServers: b.bootstrap, retryBackoffMs: 20 });
+      // the members, unknown to the new coordinator, rejoin at a later epoch
+      await waitFor("the group stable again after the restart", async () => {
+        const d = await describe(client, group);
+        const split = await stableSplit(client, group);
+        return d.groupEpoch > epoch && split !== null && split.length === 2 &&
+          split.every((s) => s.length === 3);
+      });
+      await produce(client, topic, 120, 120);
+      await waitFor("all 240 records", () => members.flatMap((m) => m.records()).length >= 240);
+      await new Promise((r) => setTimeout(r, 1000));
+      assertNoDoubleOwnership(members);
+      const all = members.flatMap((m) => m.records());
+      assertEquals(all.length, 240, "records consumed more than once");
+      assertEquals(new Set(all).size, 240);
+      for (const m of members) {
+        assertEquals(m.events.filter((e) => e.ev === "fatal"), [], `${m.name}: ${m.stderr}`);
+      }
+    } finally {
+      for (const m of members) await m.kill().catch(() => {});
+      client.close();
+      await b.close();
+    }
+  },
+);

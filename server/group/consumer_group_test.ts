@@ -284,6 +284,23 @@ Deno.test("consumer group: offsets need the member's current epoch (v9)", async 
   assertEquals(fetch("a", 1), [0, 5]);
   assertEquals(fetch("a", 2), [ErrorCode.STALE_MEMBER_EPOCH, undefined]);
   assertEquals(fetch("x", 1), [ErrorCode.UNKNOWN_MEMBER_ID, undefined]);
+  // TxnOffsetCommit (sendOffsetsToTransaction) from the member: its epoch, as a generation
+  const txn = (memberId: string, generationId: number) =>
+    coordinator.validateTxnOffsetCommit({
+      groupId: "g",
+      memberId,
+      generationId,
+      groupInstanceId: null,
+      transactionalId: "tx",
+      producerId: 1,
+      producerEpoch: 0,
+      topics: [],
+    });
+  assertEquals([txn("a", 1), txn("a", 2), txn("x", 1)], [
+    0,
+    ErrorCode.ILLEGAL_GENERATION,
+    ErrorCode.UNKNOWN_MEMBER_ID,
+  ]);
   // with no members, an admin commit (epoch -1) is accepted
   hb("a", -1);
   assertEquals(await commit("", -1, 8), 0);

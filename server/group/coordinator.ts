@@ -2048,6 +2048,12 @@ export class GroupCoordinator {
     if (req.generationId < 0 && req.memberId === "" && req.groupInstanceId === null) {
       return ErrorCode.NONE;
     }
+    if (group.consumer !== null) {
+      // a consumer-protocol member (KIP-848): known, at its current epoch
+      const m = group.consumer.members.get(req.memberId);
+      if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      return m.memberEpoch === req.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    }
     if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) {
       return ErrorCode.FENCED_INSTANCE_ID;
     }

@@ -78,6 +78,10 @@ export class ConsumerGroupMember {
   sessionTimer: (() => void) | null = null;
   /** Cancels the rebalance (revocation) timer. */
   rebalanceTimer: (() => void) | null = null;
+  /** The metadata last written to `__consumer_offsets` (its JSON), or `null`. */
+  storedMetadata: string | null = null;
+  /** The current assignment last written to `__consumer_offsets` (its JSON), or `null`. */
+  storedAssignment: string | null = null;
 
   /**
    * Creates a member with epoch 0 and nothing assigned.
@@ -328,6 +332,8 @@ export class ConsumerGroup {
   recoveryTimer: (() => void) | null = null;
   /** The group epoch last written to `__consumer_offsets` (-1: none yet). */
   persistedEpoch = -1;
+  /** Members removed since their records were written: their tombstones are due. */
+  readonly removedStored = new Set<string>();
   /** Which member epoch holds each partition (assigned or pending revocation). */
   readonly #partitionEpochs = new Map<string, Map<number, number>>();
 
@@ -410,6 +416,7 @@ export class ConsumerGroup {
     this.#removeEpochs(m);
     this.members.delete(memberId);
     this.target.delete(memberId);
+    if (m.storedMetadata !== null || m.storedAssignment !== null) this.removedStored.add(memberId);
     this.groupEpoch++;
     return true;
   }

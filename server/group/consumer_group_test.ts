@@ -415,13 +415,18 @@ Deno.test("uniform assignor: balanced and sticky, also for different subscriptio
   assertEquals(diff.get("a")!.has(U), false);
 });
 
-Deno.test("consumer group: its epoch survives reopening the engine; members rejoin", async () => {
+Deno.test("consumer group: epoch, members and what they hold survive reopening the engine", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sluice_cg_" });
   try {
     const clock = new ManualScheduler(1_000_000);
     const topic = { id: T, name: "t", partitions: 6 };
     const lookup = (name: string) => (name === "t" ? topic : undefined);
-    const join = (groups: GroupCoordinator, memberId: string, memberEpoch: number) =>
+    const join = (
+      groups: GroupCoordinator,
+      memberId: string,
+      memberEpoch: number,
+      more: Partial<ConsumerGroupHeartbeatParams> = {},
+    ) =>
       groups.consumerGroupHeartbeat({
         groupId: "g",
         memberId,
@@ -434,6 +439,7 @@ Deno.test("consumer group: its epoch survives reopening the engine; members rejo
         topicPartitions: memberEpoch === 0 ? [] : null,
         clientId: "c",
         clientHost: "/127.0.0.1",
+        ...more,
       }, lookup);
     let logs = await LogManager.open(dir);
     let groups = await openGroupCoordinator(logs, {
@@ -442,6 +448,8 @@ Deno.test("consumer group: its epoch survives reopening the engine; members rejo
     });
     join(groups, "a", 0);
     join(groups, "b", 0);
+    // a keeps 0-2 and has 3-5 to revoke when the broker stops
+    assertEquals(view(join(groups, "a", 1, owns(0, 1, 2, 3, 4, 5))), [0, 1, [0, 1, 2]]);
     await groups.commitOffsets({
       groupId: "g",
       memberId: "a",
@@ -452,30 +460,46 @@ Deno.test("consumer group: its epoch survives reopening the engine; members rejo
         partitions: [{ partition: 1, offset: 9, leaderEpoch: -1, metadata: "" }],
       }],
     });
-    await new Promise((r) => setTimeout(r, 50)); // the epoch records are written in the background
+    await new Promise((r) => setTimeout(r, 50)); // the group's records are written in the background
     groups.close();
     await logs.close();
 
     logs = await LogManager.open(dir);
     groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 3, scheduler: clock });
     const d = groups.consumerGroupDescribe("g");
-    assertEquals([d.groupState, d.groupEpoch, d.assignmentEpoch, d.members], ["Empty", 2, 2, []]);
+    assertEquals([d.groupState, d.groupEpoch, d.assignmentEpoch], ["Reconciling", 2, 2]);
+    assertEquals(d.members.map((m) => [m.memberId, m.memberEpoch, m.assignment]), [
+      ["a", 1, [{ topicId: T, topicName: "", partitions: [0, 1, 2] }]],
+      ["b", 2, []],
+    ]);
     assertEquals(groups.listGroups()[0].groupType, "consumer");
-    // members are not stored: a member's heartbeat is answered UNKNOWN_MEMBER_ID and it rejoins
-    assertEquals(join(groups, "a", 1).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-    // members from before may still hold partitions: none is handed out for a session timeout
-    assertEquals(view(join(groups, "a", 0)), [0, 3, []]);
-    clock.advance(30_000);
-    assertEquals(view(join(groups, "a", 3)), [0, 3, null]);
-    clock.advance(15_000);
-    assertEquals(view(join(groups, "a", 3)), [0, 3, [0, 1, 2, 3, 4, 5]]);
+    // the members go on at their epochs: 3-5 still wait for a's revocation
+    assertEquals(view(join(groups, "b", 2, owns())), [0, 3, null]);
+    assertEquals(view(join(groups, "a", 1, owns(0, 1, 2, 3, 4, 5))), [0, 1, null]);
+    assertEquals(view(join(groups, "b", 3, owns())), [0, 3, null]);
+    assertEquals(view(join(groups, "a", 1, owns(0, 1, 2))), [0, 3, null]);
+    assertEquals(view(join(groups, "b", 3, owns())), [0, 3, [3, 4, 5]]);
+    assertEquals(join(groups, "x", 1).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     assertEquals(
       groups.fetchOffsets("g", [{ topic: "t", partitions: [1] }]).topics[0].partitions[0]
         .offset,
       9,
     );
+    // loaded members' sessions run: b alone heartbeats, a is removed after 45 s
+    clock.advance(30_000);
+    join(groups, "b", 3);
+    clock.advance(15_000);
+    assertEquals(view(join(groups, "b", 3)), [0, 4, [0, 1, 2, 3, 4, 5]]);
+    join(groups, "b", -1);
+    await new Promise((r) => setTimeout(r, 50));
+    groups.close();
+    await logs.close();
+    logs = await LogManager.open(dir);
+    groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 3, scheduler: clock });
+    // removed members' tombstones: an Empty group at its last epoch
+    const e = groups.consumerGroupDescribe("g");
+    assertEquals([e.groupState, e.groupEpoch, e.members], ["Empty", 5, []]);
     // deleting the empty group writes its tombstones: gone after reopening
-    join(groups, "a", -1);
     assertEquals(await groups.deleteGroups(["g"]), [{ groupId: "g", errorCode: 0 }]);
     await new Promise((r) => setTimeout(r, 50));
     groups.close();

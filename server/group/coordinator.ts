@@ -41,11 +41,18 @@ import {
   copyPartitions,
   LEAVE_GROUP_MEMBER_EPOCH,
   LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+  type MemberState,
   partitionList,
   partitionsOf,
   type TopicLookup,
 } from "./consumer_group.ts";
-import { type CoordinatorRecord, type GroupSnapshot, subscribedTopics } from "./schemas.ts";
+import {
+  type ConsumerAssignmentSnapshot,
+  type ConsumerMemberSnapshot,
+  type CoordinatorRecord,
+  type GroupSnapshot,
+  subscribedTopics,
+} from "./schemas.ts";
 
 /** Coordinator settings (Kafka broker configs). */
 export interface GroupCoordinatorConfig {
@@ -1407,6 +1414,7 @@ export class GroupCoordinator {
           pendingRevocation: new Map(),
         });
         cg.members.delete(old.memberId);
+        cg.removedStored.add(old.memberId);
         const target = cg.target.get(old.memberId);
         cg.target.delete(old.memberId);
         if (target !== undefined) cg.target.set(memberId, target);
@@ -1546,26 +1554,60 @@ export class GroupCoordinator {
   }
 
   /**
-   * Writes a consumer-protocol group's epoch (Kafka's `ConsumerGroupMetadata` record) when it
-   * changed, so that the group is known after a restart or a coordinator move: its members, not
-   * stored, then get UNKNOWN_MEMBER_ID and rejoin, where GROUP_ID_NOT_FOUND would be fatal to
-   * librdkafka. A failed write is logged; the next epoch change writes again.
+   * Writes what changed of a consumer-protocol group: its epoch (Kafka's `ConsumerGroupMetadata`
+   * record), each member's metadata and current assignment (`ConsumerGroupMemberMetadata`,
+   * `ConsumerGroupCurrentMemberAssignment`), tombstones for members gone; so that after a restart
+   * or a coordinator move the members go on at their epochs with their partitions. The answer is
+   * not held until the records are durable (Kafka holds it): a crash may lose the last changes.
+   * A failed write is logged.
    */
   #persistConsumerGroup(group: GroupMetadata): void {
     const cg = group.consumer;
-    if (cg === null || cg.persistedEpoch === cg.groupEpoch) return;
-    cg.persistedEpoch = cg.groupEpoch;
-    if (this.#log === undefined) return;
-    this.#log.append(group.groupId, [{
-      kind: "consumer-group",
-      groupId: group.groupId,
-      value: { epoch: cg.groupEpoch },
-    }]).catch((e) => {
+    if (cg === null) return;
+    const records: CoordinatorRecord[] = [];
+    const groupId = group.groupId;
+    if (cg.persistedEpoch !== cg.groupEpoch) {
+      cg.persistedEpoch = cg.groupEpoch;
+      records.push({ kind: "consumer-group", groupId, value: { epoch: cg.groupEpoch } });
+    }
+    for (const memberId of cg.removedStored) {
+      if (cg.members.has(memberId)) continue;
+      records.push({ kind: "consumer-member", groupId, memberId, value: null });
+      records.push({ kind: "consumer-assignment", groupId, memberId, value: null });
+    }
+    cg.removedStored.clear();
+    for (const m of cg.members.values()) {
+      const meta = consumerMemberSnapshot(m);
+      const metaJson = JSON.stringify(meta);
+      if (metaJson !== m.storedMetadata) {
+        m.storedMetadata = metaJson;
+        records.push({ kind: "consumer-member", groupId, memberId: m.memberId, value: meta });
+      }
+      const assignment = consumerAssignmentSnapshot(m);
+      const assignmentJson = JSON.stringify(assignment);
+      if (assignmentJson !== m.storedAssignment) {
+        m.storedAssignment = assignmentJson;
+        records.push({
+          kind: "consumer-assignment",
+          groupId,
+          memberId: m.memberId,
+          value: assignment,
+        });
+      }
+    }
+    if (records.length === 0 || this.#log === undefined) return;
+    this.#log.append(groupId, records).catch((e) => {
       if (group.consumer === cg) cg.persistedEpoch = -1;
       this.#logger?.error(
-        `Cannot store consumer group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
+        `Cannot store consumer group ${groupId}: ${e instanceof Error ? e.message : e}`,
       );
     });
+  }
+
+  /** Marks a member loaded from the log as stored as it is (nothing to write again). */
+  #persistedAs(m: ConsumerGroupMember): void {
+    m.storedMetadata = JSON.stringify(consumerMemberSnapshot(m));
+    m.storedAssignment = JSON.stringify(consumerAssignmentSnapshot(m));
   }
 
   /** (Re)starts a consumer member's session timer: expiry removes it from the group. */
@@ -2514,6 +2556,12 @@ export class GroupCoordinator {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
     const consumerEpochs = new Map<string, number | null>();
+    // consumer-protocol members by group, then member id: metadata and current assignment
+    const consumerMembers = new Map<
+      string,
+      Map<string, { meta?: ConsumerMemberSnapshot; assignment?: ConsumerAssignmentSnapshot }>
+    >();
+    const sawMembers = new Set<string>();
     const offsets = new Map<string, Map<string, CommittedOffset>>();
     // transactions in progress at this point of the log: producer id -> their offset records
     // (with their positions), and the groups they sent offsets of (still open for them when a
@@ -2553,8 +2601,21 @@ export class GroupCoordinator {
       }
       if (r.kind === "consumer-group") {
         consumerEpochs.set(r.groupId, r.value?.epoch ?? null);
+        if (r.value === null) consumerMembers.delete(r.groupId);
         continue;
       }
+      if (r.kind === "consumer-member" || r.kind === "consumer-assignment") {
+        sawMembers.add(r.groupId);
+        let byId = consumerMembers.get(r.groupId);
+        if (byId === undefined) consumerMembers.set(r.groupId, byId = new Map());
+        const entry = byId.get(r.memberId) ?? {};
+        if (r.kind === "consumer-member") entry.meta = r.value ?? undefined;
+        else entry.assignment = r.value ?? undefined;
+        if (entry.meta === undefined && entry.assignment === undefined) byId.delete(r.memberId);
+        else byId.set(r.memberId, entry);
+        continue;
+      }
+      if (r.kind !== "offset") continue;
       let m = offsets.get(r.groupId);
       if (m === undefined) offsets.set(r.groupId, m = new Map());
       const key = offsetKey(r.topic, r.partition);
@@ -2591,14 +2652,46 @@ export class GroupCoordinator {
         // a consumer-protocol group comes back Empty at its epoch: members are not stored
         const cg = new ConsumerGroup(groupId);
         cg.groupEpoch = cg.assignmentEpoch = cg.persistedEpoch = consumerEpoch;
-        // members from before the restart may still hold partitions until they heartbeat and
-        // learn they must rejoin: none is handed out before the session timeout has passed
-        cg.recovering = true;
-        cg.recoveryTimer = this.#scheduler.schedule(this.#config.consumerSessionTimeoutMs, () => {
-          cg.recovering = false;
-          cg.recoveryTimer = null;
-        });
         group.consumer = cg;
+        for (const [memberId, { meta, assignment }] of consumerMembers.get(groupId) ?? []) {
+          if (meta === undefined) continue;
+          const m = new ConsumerGroupMember(memberId);
+          m.instanceId = meta.instanceId;
+          m.rackId = meta.rackId;
+          m.clientId = meta.clientId;
+          m.clientHost = meta.clientHost;
+          m.subscribedTopicNames = [...meta.subscribedTopicNames].sort();
+          m.rebalanceTimeoutMs = meta.rebalanceTimeoutMs;
+          m.serverAssignor = meta.serverAssignor;
+          if (assignment !== undefined) {
+            m.memberEpoch = assignment.memberEpoch;
+            m.previousMemberEpoch = assignment.previousMemberEpoch;
+            m.state = assignment.state === 2
+              ? "unrevoked_partitions"
+              : assignment.state === 3
+              ? "unreleased_partitions"
+              : "stable";
+            m.assigned = partitionsOf(assignment.assignedPartitions);
+            m.pendingRevocation = partitionsOf(assignment.partitionsPendingRevocation);
+          }
+          // the target is recomputed at the next heartbeat (the subscribed topics are looked
+          // up again), sticky to what each member holds
+          cg.target.set(memberId, copyPartitions(m.assigned));
+          cg.putMember(m);
+          this.#persistedAs(m);
+          this.#scheduleConsumerSession(group, cg, m);
+          if (m.state === "unrevoked_partitions") this.#scheduleConsumerRebalance(group, cg, m);
+        }
+        if (cg.members.size === 0 && !sawMembers.has(groupId)) {
+          // stored without its members (they were not written): members from before may still
+          // hold partitions until they heartbeat and learn they must rejoin, so none is handed
+          // out before the session timeout has passed
+          cg.recovering = true;
+          cg.recoveryTimer = this.#scheduler.schedule(this.#config.consumerSessionTimeoutMs, () => {
+            cg.recovering = false;
+            cg.recoveryTimer = null;
+          });
+        }
         group.protocolType = "consumer";
       } else if (snap !== null) {
         group.protocolType = snap.protocolType === "" ? null : snap.protocolType;
@@ -2782,4 +2875,36 @@ function newUuid(): string {
   let s = "";
   for (const x of b) s += String.fromCharCode(x);
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Kafka's `MemberState` values, as its current-assignment records store them. */
+const MEMBER_STATE_BYTE: Record<MemberState, number> = {
+  stable: 0,
+  unrevoked_partitions: 2,
+  unreleased_partitions: 3,
+};
+
+/** A member's metadata as its `ConsumerGroupMemberMetadataValue` stores it. */
+function consumerMemberSnapshot(m: ConsumerGroupMember): ConsumerMemberSnapshot {
+  return {
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    subscribedTopicNames: m.subscribedTopicNames,
+    subscribedTopicRegex: null,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    serverAssignor: m.serverAssignor,
+  };
+}
+
+/** A member's epochs and partitions as its `ConsumerGroupCurrentMemberAssignmentValue` stores them. */
+function consumerAssignmentSnapshot(m: ConsumerGroupMember): ConsumerAssignmentSnapshot {
+  return {
+    memberEpoch: m.memberEpoch,
+    previousMemberEpoch: m.previousMemberEpoch,
+    state: MEMBER_STATE_BYTE[m.state],
+    assignedPartitions: partitionList(m.assigned),
+    partitionsPendingRevocation: partitionList(m.pendingRevocation),
+  };
 }

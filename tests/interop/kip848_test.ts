@@ -109,10 +109,16 @@ class Member {
   }
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
+async function waitFor(
+  what: string | (() => string),
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+) {
   const end = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -268,7 +274,7 @@ interopTest(
 
 interopTest(
   confluent,
-  "a broker restart: the group is known again, its members rejoin and resume from their commits",
+  "a broker restart: the group, its members and their partitions come back; consumption goes on",
   async () => {
     // a fixed port, so that the clients find the restarted broker
     const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -297,18 +303,23 @@ interopTest(
       assertEquals(await stableSplit(client, group), [[0, 1, 2], [3, 4, 5]]);
       assertEquals((await describe(client, group)).assignorName, "range");
       await waitFor("all 120 records", () => members.flatMap((m) => m.records()).length >= 120);
-      const epoch = (await describe(client, group)).groupEpoch;
+      let lastSeen: unknown = null;
 
       client.close();
+      const restartedAt = Date.now() / 1000;
       await b.restart();
       client = new Client({ bootstrapServers: b.bootstrap, retryBackoffMs: 20 });
-      // the members, unknown to the new coordinator, rejoin at a later epoch
-      await waitFor("the group stable again after the restart", async () => {
-        const d = await describe(client, group);
-        const split = await stableSplit(client, group);
-        return d.groupEpoch > epoch && split !== null && split.length === 2 &&
-          split.every((s) => s.length === 3);
-      });
+      // the members go on at their epochs with their partitions
+      await waitFor(
+        () => `the group stable again after the restart: ${JSON.stringify(lastSeen)}`,
+        async () => {
+          lastSeen = await describe(client, group);
+          const d = lastSeen as ConsumerGroupDescribeResponseDescribedGroup;
+          const split = await stableSplit(client, group);
+          return d.errorCode === 0 && split !== null && split.length === 2 &&
+            split.every((s) => s.length === 3);
+        },
+      );
       await produce(client, topic, 120, 120);
       await waitFor("all 240 records", () => members.flatMap((m) => m.records()).length >= 240);
       await new Promise((r) => setTimeout(r, 1000));
@@ -318,6 +329,12 @@ interopTest(
       assertEquals(new Set(all).size, 240);
       for (const m of members) {
         assertEquals(m.events.filter((e) => e.ev === "fatal"), [], `${m.name}: ${m.stderr}`);
+        // known to the restarted broker, they were not fenced: nothing lost, nothing revoked
+        assertEquals(
+          m.events.filter((e) => (e.ev === "lost" || e.ev === "revoke") && e.t! > restartedAt),
+          [],
+          `${m.name}: ${JSON.stringify(m.events.filter((e) => e.ev !== "rec"))}`,
+        );
       }
     } finally {
       for (const m of members) await m.kill().catch(() => {});

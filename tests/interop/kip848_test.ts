@@ -14,114 +14,12 @@ import {
   type ConsumerGroupDescribeResponseDescribedGroup,
 } from "../../protocol/messages/consumer_group_describe.ts";
 import { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
-import { interopTest, PYTHON, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
+import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
+import { assertNoDoubleOwnership, Member, waitFor } from "./kip848_member.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
 
 const modern = await modernLibrdkafka();
 const confluent = await requireOnModern("confluent-kafka", modern);
-const SCRIPT = new URL("./clients/kip848_consumer.py", import.meta.url).pathname;
-
-/** One line printed by the consumer script. */
-interface Event {
-  ev: string;
-  tps?: [string, number][];
-  t?: number;
-  p?: number;
-  o?: number;
-  v?: string;
-  error?: string;
-}
-
-/** One consumer process and what it printed so far. */
-class Member {
-  readonly name: string;
-  readonly events: Event[] = [];
-  readonly #child: Deno.ChildProcess;
-  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #reading: Promise<void>;
-  stderr = "";
-  killedAt: number | null = null;
-
-  constructor(name: string, config: Record<string, unknown>) {
-    this.name = name;
-    const child = new Deno.Command(PYTHON, {
-      args: [SCRIPT],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: modern.env,
-    }).spawn();
-    this.#child = child;
-    this.#stdin = child.stdin.getWriter();
-    this.#write(JSON.stringify({ ...config, clientId: name }) + "\n");
-    this.#reading = (async () => {
-      let rest = "";
-      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-        rest += chunk;
-        let i;
-        while ((i = rest.indexOf("\n")) !== -1) {
-          const line = rest.slice(0, i);
-          rest = rest.slice(i + 1);
-          if (line.trim() !== "") this.events.push(JSON.parse(line));
-        }
-      }
-    })();
-    (async () => {
-      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        this.stderr += chunk;
-      }
-    })();
-  }
-
-  #write(text: string): void {
-    this.#stdin.write(new TextEncoder().encode(text)).catch(() => {});
-  }
-
-  /** The partitions it owns now, from its assign/revoke/lost events. */
-  owned(): Set<number> {
-    const owned = new Set<number>();
-    for (const e of this.events) {
-      if (e.ev === "assign") { for (const [, p] of e.tps!) owned.add(p); }
-      if (e.ev === "revoke" || e.ev === "lost") { for (const [, p] of e.tps!) owned.delete(p); }
-    }
-    return owned;
-  }
-
-  records(): string[] {
-    return this.events.filter((e) => e.ev === "rec").map((e) => e.v!);
-  }
-
-  /** Leaves the group (consumer.close()) and waits for the process to end. */
-  async close(): Promise<void> {
-    this.#write("close\n");
-    await this.#stdin.close().catch(() => {});
-    await this.#child.status;
-    await this.#reading;
-  }
-
-  /** SIGKILL: no leave, no revocation; the broker finds out by the session timeout. */
-  async kill(): Promise<void> {
-    this.killedAt = Date.now() / 1000;
-    this.#child.kill("SIGKILL");
-    await this.#child.status;
-    await this.#stdin.close().catch(() => {});
-    await this.#reading.catch(() => {});
-  }
-}
-
-async function waitFor(
-  what: string | (() => string),
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 60_000,
-) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function describe(
   client: Client,
@@ -142,39 +40,6 @@ async function stableSplit(client: Client, group: string): Promise<number[][] | 
   return d.members.map((m) =>
     m.assignment.topicPartitions.flatMap((t) => t.partitions).sort((a, b) => a - b)
   ).sort((a, b) => a[0] - b[0]);
-}
-
-/**
- * No partition owned by two members at once: each member's ownership intervals (assign ->
- * revoke/lost, or its kill, or now) of a partition never overlap another member's.
- */
-function assertNoDoubleOwnership(members: Member[]): void {
-  const intervals: { member: string; p: number; from: number; to: number }[] = [];
-  for (const m of members) {
-    const open = new Map<number, number>();
-    for (const e of m.events) {
-      if (e.ev === "assign") { for (const [, p] of e.tps!) open.set(p, e.t!); }
-      if (e.ev === "revoke" || e.ev === "lost") {
-        for (const [, p] of e.tps!) {
-          intervals.push({ member: m.name, p, from: open.get(p)!, to: e.t! });
-          open.delete(p);
-        }
-      }
-    }
-    for (const [p, from] of open) {
-      intervals.push({ member: m.name, p, from, to: m.killedAt ?? Infinity });
-    }
-  }
-  for (const a of intervals) {
-    for (const b of intervals) {
-      if (a.member >= b.member || a.p !== b.p) continue;
-      assert(
-        a.to <= b.from || b.to <= a.from,
-        `partition ${a.p} owned by ${a.member} [${a.from}, ${a.to}] and ${b.member} ` +
-          `[${b.from}, ${b.to}]`,
-      );
-    }
-  }
 }
 
 async function produce(client: Client, topic: string, from: number, count: number) {
@@ -207,7 +72,7 @@ interopTest(
       await new Admin(client).createTopics([{ name: topic, numPartitions: 6 }]);
       await produce(client, topic, 0, 300);
       const config = { bootstrap: b.bootstrap, group, topic };
-      for (const name of ["m0", "m1", "m2"]) members.push(new Member(name, config));
+      for (const name of ["m0", "m1", "m2"]) members.push(new Member(name, config, modern.env));
       const [m0, m1, m2] = members;
 
       // joined: the broker's assignment and each client's own view are 2/2/2, disjoint
@@ -294,7 +159,7 @@ interopTest(
       await new Admin(client).createTopics([{ name: topic, numPartitions: 6 }]);
       await produce(client, topic, 0, 120);
       const config = { bootstrap: b.bootstrap, group, topic, assignor: "range" };
-      for (const name of ["r0", "r1"]) members.push(new Member(name, config));
+      for (const name of ["r0", "r1"]) members.push(new Member(name, config, modern.env));
       await waitFor("a stable 3/3 split", async () => {
         const split = await stableSplit(client, group);
         return split !== null && split.length === 2 && split.every((s) => s.length === 3);

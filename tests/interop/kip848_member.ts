@@ -33,6 +33,8 @@ export class Member {
   readonly #reading: Promise<void>;
   stderr = "";
   killedAt: number | null = null;
+  /** When it was paused (SIGSTOP), or `null`. */
+  stoppedAt: number | null = null;
 
   /**
    * Starts the consumer process.
@@ -98,6 +100,17 @@ export class Member {
     await this.#reading;
   }
 
+  /**
+   * SIGSTOP or SIGCONT: a paused member stops heartbeating (the broker fences it after the
+   * session timeout) and, continued, finds out at its next heartbeat.
+   *
+   * @param signal The signal.
+   */
+  signal(signal: "SIGSTOP" | "SIGCONT"): void {
+    if (signal === "SIGSTOP") this.stoppedAt = Date.now() / 1000;
+    this.#child.kill(signal);
+  }
+
   /** SIGKILL: no leave, no revocation; the broker finds out by the session timeout. */
   async kill(): Promise<void> {
     this.killedAt = Date.now() / 1000;
@@ -124,7 +137,7 @@ export async function waitFor(
 
 /**
  * No partition owned by two members at once: each member's ownership intervals (assign ->
- * revoke/lost, or its kill, or now) of a partition never overlap another member's.
+ * revoke/lost, or its kill or pause, or now) of a partition never overlap another member's.
  */
 export function assertNoDoubleOwnership(members: Member[]): void {
   const intervals: { member: string; p: number; from: number; to: number }[] = [];
@@ -134,7 +147,10 @@ export function assertNoDoubleOwnership(members: Member[]): void {
       if (e.ev === "assign") { for (const [, p] of e.tps!) open.set(p, e.t!); }
       if (e.ev === "revoke" || e.ev === "lost") {
         for (const [, p] of e.tps!) {
-          intervals.push({ member: m.name, p, from: open.get(p)!, to: e.t! });
+          const from = open.get(p)!;
+          // paused, it could do nothing with its partitions: they were lost when it stopped
+          const stopped = m.stoppedAt !== null && e.ev === "lost" && from < m.stoppedAt;
+          intervals.push({ member: m.name, p, from, to: stopped ? m.stoppedAt! : e.t! });
           open.delete(p);
         }
       }

@@ -208,3 +208,58 @@ interopTest(
     }
   },
 );
+
+interopTest(
+  confluent,
+  "a paused member is fenced after the session timeout and rejoins when it goes on",
+  async () => {
+    const b: TestBroker = await startBroker({
+      numPartitions: 4,
+      groupConsumerSessionTimeoutMs: 6000,
+      groupConsumerHeartbeatIntervalMs: 500,
+    });
+    const client = new Client({ bootstrapServers: b.bootstrap, retryBackoffMs: 20 });
+    const members: Member[] = [];
+    try {
+      const topic = uniqueTopic("kip848p");
+      const group = `g-${topic}`;
+      await new Admin(client).createTopics([{ name: topic, numPartitions: 6 }]);
+      await produce(client, topic, 0, 60);
+      const config = { bootstrap: b.bootstrap, group, topic };
+      for (const name of ["p0", "p1"]) members.push(new Member(name, config, modern.env));
+      const [p0, p1] = members;
+      await waitFor("a 3/3 split and 60 records", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 2 &&
+          members.flatMap((m) => m.records()).length >= 60;
+      });
+      const before = (await describe(client, group)).members.map((m) => m.memberId).sort();
+      p1.signal("SIGSTOP");
+      await waitFor("p0 alone with all 6", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 1 && p0.owned().size === 6;
+      });
+      p1.signal("SIGCONT");
+      // p1 learns it was fenced (UNKNOWN_MEMBER_ID), drops its partitions and rejoins
+      await waitFor("a 3/3 split again", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 2 && split.every((s) => s.length === 3) &&
+          p0.owned().size === 3 && p1.owned().size === 3;
+      });
+      assert(p1.events.some((e) => e.ev === "lost"), JSON.stringify(p1.events.slice(-5)));
+      const after = (await describe(client, group)).members.map((m) => m.memberId).sort();
+      assertEquals(after, before, "p1 rejoins with its member id");
+      await produce(client, topic, 60, 60);
+      await waitFor("all 120 records", () => members.flatMap((m) => m.records()).length >= 120);
+      await new Promise((r) => setTimeout(r, 1000));
+      assertNoDoubleOwnership(members);
+      const all = members.flatMap((m) => m.records());
+      assertEquals(new Set(all).size, 120);
+      assertEquals(all.length, 120, "records consumed more than once");
+    } finally {
+      for (const m of members) await m.kill().catch(() => {});
+      client.close();
+      await b.close();
+    }
+  },
+);

@@ -211,7 +211,7 @@ interopTest(
 
 interopTest(
   confluent,
-  "a paused member is fenced after the session timeout and rejoins when it goes on",
+  "new partitions are assigned; a paused member is fenced after the session timeout and rejoins",
   async () => {
     const b: TestBroker = await startBroker({
       numPartitions: 4,
@@ -233,18 +233,27 @@ interopTest(
         return split !== null && split.length === 2 &&
           members.flatMap((m) => m.records()).length >= 60;
       });
+      // more partitions: the next heartbeats move the group to a new epoch, 4/4
+      const epoch = (await describe(client, group)).groupEpoch;
+      await new Admin(client).createPartitions([{ topic, count: 8 }]);
+      await waitFor("a 4/4 split of 8 partitions", async () => {
+        const split = await stableSplit(client, group);
+        return split !== null && split.length === 2 && split.every((s) => s.length === 4) &&
+          p0.owned().size === 4 && p1.owned().size === 4;
+      });
+      assert((await describe(client, group)).groupEpoch > epoch);
       const before = (await describe(client, group)).members.map((m) => m.memberId).sort();
       p1.signal("SIGSTOP");
-      await waitFor("p0 alone with all 6", async () => {
+      await waitFor("p0 alone with all 8", async () => {
         const split = await stableSplit(client, group);
-        return split !== null && split.length === 1 && p0.owned().size === 6;
+        return split !== null && split.length === 1 && p0.owned().size === 8;
       });
       p1.signal("SIGCONT");
       // p1 learns it was fenced (UNKNOWN_MEMBER_ID), drops its partitions and rejoins
-      await waitFor("a 3/3 split again", async () => {
+      await waitFor("a 4/4 split again", async () => {
         const split = await stableSplit(client, group);
-        return split !== null && split.length === 2 && split.every((s) => s.length === 3) &&
-          p0.owned().size === 3 && p1.owned().size === 3;
+        return split !== null && split.length === 2 && split.every((s) => s.length === 4) &&
+          p0.owned().size === 4 && p1.owned().size === 4;
       });
       assert(p1.events.some((e) => e.ev === "lost"), JSON.stringify(p1.events.slice(-5)));
       const after = (await describe(client, group)).members.map((m) => m.memberId).sort();

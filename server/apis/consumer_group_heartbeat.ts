@@ -19,6 +19,9 @@
 //   UNSUPPORTED_ASSIGNOR, GROUP_ID_NOT_FOUND (unknown group with a non-zero epoch, or a classic
 //   group with members), UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH, UNRELEASED_INSTANCE_ID,
 //   FENCED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, NOT_COORDINATOR.
+// - Answered once the group's records (epoch, member, current assignment) are durable in
+//   `__consumer_offsets` (acks=all in cluster mode); a failed write is answered NOT_COORDINATOR or
+//   COORDINATOR_NOT_AVAILABLE, as Kafka.
 // - ACLs: READ on the group, else GROUP_AUTHORIZATION_FAILED (`../security/access.ts`).
 
 import { ErrorCode } from "../../protocol/errors.ts";
@@ -43,7 +46,7 @@ export const consumerGroupHeartbeat: ApiHandler = defineApi<
   maxVersion: 1,
   request: ConsumerGroupHeartbeatRequest,
   response: ConsumerGroupHeartbeatResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     if (!authorize(ctx, ACCESS.ConsumerGroupHeartbeat.group, req.groupId)) {
       return createConsumerGroupHeartbeatResponse({
         errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
@@ -67,6 +70,9 @@ export const consumerGroupHeartbeat: ApiHandler = defineApi<
       const t = describedTopic(ctx.broker, name);
       return t === undefined ? undefined : { id: t.id, name, partitions: t.partitionCount };
     });
+    // answered once the group's records are durable, as Kafka does
+    const written = r.written === undefined ? 0 : await r.written;
+    if (written !== 0) return createConsumerGroupHeartbeatResponse({ errorCode: written });
     return createConsumerGroupHeartbeatResponse({
       errorCode: r.errorCode,
       errorMessage: r.errorMessage,

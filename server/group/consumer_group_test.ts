@@ -10,6 +10,7 @@ import {
 } from "./coordinator.ts";
 import { assign, type SubscribedTopic } from "./consumer_group.ts";
 import { ManualScheduler } from "./scheduler.ts";
+import { ReplicationError } from "../replication_error.ts";
 import { LogManager } from "../../engine/mod.ts";
 import { openGroupCoordinator } from "./open_group_coordinator.ts";
 
@@ -512,4 +513,50 @@ Deno.test("consumer group: epoch, members and what they hold survive reopening t
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("consumer group: a heartbeat is answered once its records are durable, or with the write's error", async () => {
+  const clock = new ManualScheduler(1_000_000);
+  const written: string[] = [];
+  let fail = false;
+  const coordinator = new GroupCoordinator({
+    scheduler: clock,
+    log: {
+      append(_groupId, records) {
+        if (fail) {
+          return Promise.reject(new ReplicationError(ErrorCode.NOT_LEADER_OR_FOLLOWER, "moved"));
+        }
+        written.push(...records.map((r) => r.kind));
+        return Promise.resolve(0);
+      },
+      appendTransactional: () => Promise.resolve(0),
+    },
+  });
+  const req = {
+    groupId: "g",
+    memberId: "a",
+    memberEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: 30_000,
+    subscribedTopicNames: ["t"],
+    serverAssignor: null,
+    topicPartitions: [],
+    clientId: "c",
+    clientHost: "/127.0.0.1",
+  };
+  const lookup = (name: string) => name === "t" ? { id: T, name: "t", partitions: 2 } : undefined;
+  const r = coordinator.consumerGroupHeartbeat(req, lookup);
+  assertEquals(await r.written, 0);
+  assertEquals(written, ["consumer-group", "consumer-member", "consumer-assignment"]);
+  // nothing changed: nothing to write
+  assertEquals(
+    coordinator.consumerGroupHeartbeat({ ...req, memberEpoch: 1, topicPartitions: null }, lookup)
+      .written,
+    undefined,
+  );
+  fail = true;
+  const r2 = coordinator.consumerGroupHeartbeat({ ...req, memberId: "b" }, lookup);
+  assertEquals(await r2.written, ErrorCode.NOT_COORDINATOR);
+  coordinator.close();
 });

@@ -447,6 +447,12 @@ export interface ConsumerGroupHeartbeatResult {
   heartbeatIntervalMs: number;
   /** The member's assigned partitions when sent, else `null`. */
   assignment: { topicId: string; partitions: number[] }[] | null;
+  /**
+   * Resolves once the group's records of this heartbeat are durable (as Kafka answers only
+   * then), to NONE or the error to answer instead (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, as
+   * Kafka maps a failed write). Absent: nothing was written.
+   */
+  written?: Promise<number>;
 }
 
 /** One group of ConsumerGroupDescribe. */
@@ -1356,9 +1362,9 @@ export class GroupCoordinator {
       } else {
         this.#logger?.info(`Consumer group ${req.groupId}: member ${m.memberId} left`);
         cg.removeMember(m.memberId);
-        this.#persistConsumerGroup(group);
       }
-      return {
+      const written = this.#persistConsumerGroup(group);
+      const left = {
         errorCode: ErrorCode.NONE,
         errorMessage: null,
         memberId: req.memberId,
@@ -1366,6 +1372,7 @@ export class GroupCoordinator {
         heartbeatIntervalMs: 0,
         assignment: null,
       };
+      return written === undefined ? left : { ...left, written };
     }
     let member: ConsumerGroupMember;
     let bump = false;
@@ -1504,11 +1511,12 @@ export class GroupCoordinator {
       member.rebalanceTimer?.();
       member.rebalanceTimer = null;
     }
-    this.#persistConsumerGroup(group);
+    const written = this.#persistConsumerGroup(group);
     const full = epoch === 0 ||
       (req.rebalanceTimeoutMs !== -1 && req.subscribedTopicNames !== null &&
         req.topicPartitions !== null);
-    return ok(member, full || changed);
+    const result = ok(member, full || changed);
+    return written === undefined ? result : { ...result, written };
   }
 
   /** Kafka's `throwIfConsumerGroupHeartbeatRequestIsInvalid`: [error code, message] or null. */
@@ -1557,13 +1565,14 @@ export class GroupCoordinator {
    * Writes what changed of a consumer-protocol group: its epoch (Kafka's `ConsumerGroupMetadata`
    * record), each member's metadata and current assignment (`ConsumerGroupMemberMetadata`,
    * `ConsumerGroupCurrentMemberAssignment`), tombstones for members gone; so that after a restart
-   * or a coordinator move the members go on at their epochs with their partitions. The answer is
-   * not held until the records are durable (Kafka holds it): a crash may lose the last changes.
-   * A failed write is logged.
+   * or a coordinator move the members go on at their epochs with their partitions.
+   *
+   * @returns Resolves to NONE once durable, or to the error of a failed write (logged; written
+   *   again with the next change); `undefined` when nothing changed.
    */
-  #persistConsumerGroup(group: GroupMetadata): void {
+  #persistConsumerGroup(group: GroupMetadata): Promise<number> | undefined {
     const cg = group.consumer;
-    if (cg === null) return;
+    if (cg === null) return undefined;
     const records: CoordinatorRecord[] = [];
     const groupId = group.groupId;
     if (cg.persistedEpoch !== cg.groupEpoch) {
@@ -1595,12 +1604,17 @@ export class GroupCoordinator {
         });
       }
     }
-    if (records.length === 0 || this.#log === undefined) return;
-    this.#log.append(groupId, records).catch((e) => {
-      if (group.consumer === cg) cg.persistedEpoch = -1;
+    if (records.length === 0 || this.#log === undefined) return undefined;
+    return this.#log.append(groupId, records).then(() => ErrorCode.NONE, (e) => {
+      // written again at the next change
+      if (group.consumer === cg) {
+        cg.persistedEpoch = -1;
+        for (const m of cg.members.values()) m.storedMetadata = m.storedAssignment = null;
+      }
       this.#logger?.error(
         `Cannot store consumer group ${groupId}: ${e instanceof Error ? e.message : e}`,
       );
+      return storeGroupError(e);
     });
   }
 
@@ -1621,7 +1635,7 @@ export class GroupCoordinator {
           `${this.#config.consumerSessionTimeoutMs} ms`,
       );
       cg.removeMember(m.memberId);
-      this.#persistConsumerGroup(group);
+      void this.#persistConsumerGroup(group);
     });
   }
 
@@ -1645,7 +1659,7 @@ export class GroupCoordinator {
           `within ${m.rebalanceTimeoutMs} ms`,
       );
       cg.removeMember(m.memberId);
-      this.#persistConsumerGroup(group);
+      void this.#persistConsumerGroup(group);
     });
   }
 

@@ -560,3 +560,19 @@ Deno.test("consumer group: a heartbeat is answered once its records are durable,
   assertEquals(await r2.written, ErrorCode.NOT_COORDINATOR);
   coordinator.close();
 });
+
+Deno.test("consumer group: error messages quote long ids cut, so that answers stay encodable", () => {
+  const { coordinator, hb } = setup();
+  const long = "x".repeat(32_000);
+  const r = hb("a", 1, { groupId: long });
+  assertEquals([r.errorCode, r.errorMessage], [
+    ErrorCode.GROUP_ID_NOT_FOUND,
+    `Consumer group ${"x".repeat(200)}... not found.`,
+  ]);
+  assertEquals(hb("a", 0, { serverAssignor: long }).errorMessage!.length < 400, true);
+  assertEquals(
+    coordinator.consumerGroupDescribe(long).errorMessage,
+    `Group ${"x".repeat(200)}... not found.`,
+  );
+  coordinator.close();
+});

@@ -1294,7 +1294,7 @@ export class GroupCoordinator {
     let group = this.#groups.get(req.groupId);
     if (group === undefined || group.state === "Dead") {
       if (epoch !== 0) {
-        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${req.groupId} not found.`);
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${clip(req.groupId)} not found.`);
       }
       group = new GroupMetadata(req.groupId, this.#scheduler.now());
       this.#groups.set(req.groupId, group);
@@ -1304,12 +1304,15 @@ export class GroupCoordinator {
       if (!emptyClassic) {
         return fail(
           ErrorCode.GROUP_ID_NOT_FOUND,
-          `Cannot upgrade classic group ${req.groupId} to consumer group because online ` +
+          `Cannot upgrade classic group ${clip(req.groupId)} to consumer group because online ` +
             `upgrade is disabled.`,
         );
       }
       if (epoch !== 0) {
-        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} is not a consumer group.`);
+        return fail(
+          ErrorCode.GROUP_ID_NOT_FOUND,
+          `Group ${clip(req.groupId)} is not a consumer group.`,
+        );
       }
       // an empty classic group becomes a consumer group (its offsets stay)
       group.joinTimer?.();
@@ -1337,14 +1340,16 @@ export class GroupCoordinator {
         if (m !== undefined && m.memberId !== req.memberId) {
           return fail(
             ErrorCode.FENCED_INSTANCE_ID,
-            `Static member ${req.memberId} with instance id ${req.instanceId} was fenced.`,
+            `Static member ${clip(req.memberId)} with instance id ${
+              clip(req.instanceId)
+            } was fenced.`,
           );
         }
       }
       if (m === undefined) {
         return fail(
           ErrorCode.UNKNOWN_MEMBER_ID,
-          `Member ${req.memberId} is not a member of the group.`,
+          `Member ${clip(req.memberId)} is not a member of the group.`,
         );
       }
       if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && m.instanceId !== null) {
@@ -1383,7 +1388,9 @@ export class GroupCoordinator {
         if (staticOld.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
           return fail(
             ErrorCode.UNRELEASED_INSTANCE_ID,
-            `Static member ${staticOld.memberId} with instance id ${req.instanceId} is not ` +
+            `Static member ${clip(staticOld.memberId)} with instance id ${
+              clip(req.instanceId)
+            } is not ` +
               `released yet.`,
           );
         }
@@ -1447,7 +1454,7 @@ export class GroupCoordinator {
       if (m === undefined) {
         return fail(
           ErrorCode.UNKNOWN_MEMBER_ID,
-          `Member ${req.memberId} is not a member of the group.`,
+          `Member ${clip(req.memberId)} is not a member of the group.`,
         );
       }
       if (epoch > m.memberEpoch) {
@@ -1554,7 +1561,7 @@ export class GroupCoordinator {
     ) {
       return [
         ErrorCode.UNSUPPORTED_ASSIGNOR,
-        `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ` +
+        `ServerAssignor ${clip(req.serverAssignor)} is not supported. Supported assignors: ` +
         `${this.#config.consumerAssignors.join(", ")}.`,
       ];
     }
@@ -1687,7 +1694,7 @@ export class GroupCoordinator {
       return {
         ...base,
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-        errorMessage: `Group ${groupId} not found.`,
+        errorMessage: `Group ${clip(groupId)} not found.`,
       };
     }
     const cg = group.consumer;
@@ -1695,7 +1702,7 @@ export class GroupCoordinator {
       return {
         ...base,
         errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-        errorMessage: `Group ${groupId} is not a consumer group.`,
+        errorMessage: `Group ${clip(groupId)} is not a consumer group.`,
       };
     }
     const names = new Map<string, string>();
@@ -2921,4 +2928,13 @@ function consumerAssignmentSnapshot(m: ConsumerGroupMember): ConsumerAssignmentS
     assignedPartitions: partitionList(m.assigned),
     partitionsPendingRevocation: partitionList(m.pendingRevocation),
   };
+}
+
+/**
+ * An id as error messages quote it: at most 200 characters (ids may be 32767 bytes long, and a
+ * message quoting one must still fit in a response string).
+ */
+function clip(id: string | null): string {
+  if (id === null) return "null";
+  return id.length <= 200 ? id : `${id.slice(0, 200)}...`;
 }

@@ -717,6 +717,10 @@ export class Broker {
           offsetsRetentionMs: full.offsetsRetentionMinutes * 60_000,
           offsetsRetentionCheckIntervalMs: full.offsetsRetentionCheckIntervalMs,
           maxGroupSize: full.groupMaxSize,
+          consumerSessionTimeoutMs: full.groupConsumerSessionTimeoutMs,
+          consumerHeartbeatIntervalMs: full.groupConsumerHeartbeatIntervalMs,
+          consumerMaxSize: full.groupConsumerMaxSize,
+          consumerAssignors: full.groupConsumerAssignors,
         },
       });
       try {

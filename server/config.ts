@@ -289,6 +289,14 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   /** Most members one group may have (`group.max.size`). Default 2147483647. */
   groupMaxSize: number;
+  /** Session timeout of consumer-protocol members (`group.consumer.session.timeout.ms`). Default 45000. */
+  groupConsumerSessionTimeoutMs: number;
+  /** Heartbeat interval told to consumer-protocol members (`group.consumer.heartbeat.interval.ms`). Default 5000. */
+  groupConsumerHeartbeatIntervalMs: number;
+  /** Most members of a consumer-protocol group (`group.consumer.max.size`). Default 2147483647. */
+  groupConsumerMaxSize: number;
+  /** Server assignors, the default first (`group.consumer.assignors`: `uniform`, `range`). */
+  groupConsumerAssignors: string[];
   /** How often expired offsets are removed (`offsets.retention.check.interval.ms`). Default 600000. */
   offsetsRetentionCheckIntervalMs: number;
   /** Pause between log cleaner passes (`log.cleaner.backoff.ms`). Default 15000. */
@@ -485,6 +493,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
   groupMaxSize: 2147483647,
+  groupConsumerSessionTimeoutMs: 45000,
+  groupConsumerHeartbeatIntervalMs: 5000,
+  groupConsumerMaxSize: 2147483647,
+  groupConsumerAssignors: ["uniform", "range"],
   offsetsRetentionCheckIntervalMs: 600000,
   logCleanerBackoffMs: 15000,
   transactionStateLogNumPartitions: 50,
@@ -1250,6 +1262,33 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
       case "group.max.size":
         config.groupMaxSize = int(key, "positive-int");
         break;
+      case "group.consumer.session.timeout.ms":
+        config.groupConsumerSessionTimeoutMs = int(key, "positive-int");
+        break;
+      case "group.consumer.heartbeat.interval.ms":
+        config.groupConsumerHeartbeatIntervalMs = int(key, "positive-int");
+        break;
+      case "group.consumer.max.size":
+        config.groupConsumerMaxSize = int(key, "positive-int");
+        break;
+      case "group.consumer.assignors": {
+        const names = splitList(value).map((n) =>
+          n === "org.apache.kafka.coordinator.group.assignor.UniformAssignor"
+            ? "uniform"
+            : n === "org.apache.kafka.coordinator.group.assignor.RangeAssignor"
+            ? "range"
+            : n
+        );
+        const unknown = names.find((n) => n !== "uniform" && n !== "range");
+        if (names.length === 0 || unknown !== undefined) {
+          throw new Error(
+            `Invalid value for group.consumer.assignors: "${value}": the assignors are ` +
+              `uniform and range`,
+          );
+        }
+        config.groupConsumerAssignors = names;
+        break;
+      }
       case "offsets.retention.check.interval.ms":
         config.offsetsRetentionCheckIntervalMs = int(key, "positive-long");
         break;

@@ -3,7 +3,7 @@
 // From Apache Kafka 3.9 message specs:
 //   ConsumerGroupHeartbeatRequest.json
 //   ConsumerGroupHeartbeatResponse.json
-// Spec SHA-256: 87107ae0d1961858e985d9b2aa059f7f17ace224c8415c7ff80ab56e92a16cc9
+// Spec SHA-256: 00cc4a87be115c854cedaf7ea17b0cdb1eca7aca5d947f41c110224d263b7d0c
 // Derived from Apache Kafka's message specifications (Apache License 2.0, Copyright The
 // Apache Software Foundation); see tools/kafka-protocol/LICENSE and NOTICE.
 
@@ -12,14 +12,15 @@ import {
   nonNullable,
   presized,
   type Reader,
+  unsupportedField,
   unsupportedVersion,
   type Writer,
   ZERO_UUID,
 } from "../primitives.ts";
 
 /**
- * Kafka ConsumerGroupHeartbeatRequest (request; API key 68, versions 0, flexible 0+). Fields absent
- * in a version hold their defaults.
+ * Kafka ConsumerGroupHeartbeatRequest (request; API key 68, versions 0-1, flexible 0+). Fields
+ * absent in a version hold their defaults.
  */
 export interface ConsumerGroupHeartbeatRequest {
   /** The group identifier. (versions 0+) */
@@ -54,6 +55,11 @@ export interface ConsumerGroupHeartbeatRequest {
    * (versions 0+, nullable 0+)
    */
   subscribedTopicNames: string[] | null;
+  /**
+   * null if it didn't change since the last heartbeat; the subscribed topic regex otherwise.
+   * (versions 1+, nullable 1+)
+   */
+  subscribedTopicRegex: string | null;
   /**
    * null if not used or if it didn't change since the last heartbeat; the server side assignor to
    * use otherwise. (versions 0+, nullable 0+)
@@ -91,6 +97,7 @@ export function createConsumerGroupHeartbeatRequest(
     rackId: null,
     rebalanceTimeoutMs: -1,
     subscribedTopicNames: null,
+    subscribedTopicRegex: null,
     serverAssignor: null,
     topicPartitions: null,
     ...init,
@@ -125,6 +132,10 @@ function readConsumerGroupHeartbeatRequest(r: Reader, v: number): ConsumerGroupH
     const n = r.readCompactArrayLength();
     subscribedTopicNames = n < 0 ? null : readCompactStringArray(r, v, n);
   }
+  let subscribedTopicRegex: string | null = null;
+  if (v >= 1) {
+    subscribedTopicRegex = r.readCompactNullableString();
+  }
   const serverAssignor = r.readCompactNullableString();
   let topicPartitions: ConsumerGroupHeartbeatRequestTopicPartitions[] | null;
   {
@@ -140,6 +151,7 @@ function readConsumerGroupHeartbeatRequest(r: Reader, v: number): ConsumerGroupH
     rackId,
     rebalanceTimeoutMs,
     subscribedTopicNames,
+    subscribedTopicRegex,
     serverAssignor,
     topicPartitions,
   };
@@ -161,6 +173,13 @@ function writeConsumerGroupHeartbeatRequest(
   } else {
     w.writeCompactArrayLength(m.subscribedTopicNames.length);
     writeCompactStringArray(w, m.subscribedTopicNames, v);
+  }
+  if (v >= 1) {
+    w.writeCompactNullableString(m.subscribedTopicRegex);
+  } else {
+    if (m.subscribedTopicRegex !== null) {
+      throw unsupportedField("ConsumerGroupHeartbeatRequest.subscribedTopicRegex", v);
+    }
   }
   w.writeCompactNullableString(m.serverAssignor);
   if (m.topicPartitions === null) {
@@ -228,22 +247,22 @@ function writeReqTopicPartitionsArray(
   }
 }
 
-/** Codec for {@linkcode ConsumerGroupHeartbeatRequest} (API key 68, versions 0-0, flexible 0+). */
+/** Codec for {@linkcode ConsumerGroupHeartbeatRequest} (API key 68, versions 0-1, flexible 0+). */
 export const ConsumerGroupHeartbeatRequest: MessageCodec<ConsumerGroupHeartbeatRequest> = {
   name: "ConsumerGroupHeartbeatRequest",
   apiKey: 68,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   read(r: Reader, version: number): ConsumerGroupHeartbeatRequest {
-    if (!(version >= 0 && version <= 0)) {
-      throw unsupportedVersion("ConsumerGroupHeartbeatRequest", version, 0, 0);
+    if (!(version >= 0 && version <= 1)) {
+      throw unsupportedVersion("ConsumerGroupHeartbeatRequest", version, 0, 1);
     }
     return readConsumerGroupHeartbeatRequest(r, version);
   },
   write(w: Writer, m: ConsumerGroupHeartbeatRequest, version: number): void {
-    if (!(version >= 0 && version <= 0)) {
-      throw unsupportedVersion("ConsumerGroupHeartbeatRequest", version, 0, 0);
+    if (!(version >= 0 && version <= 1)) {
+      throw unsupportedVersion("ConsumerGroupHeartbeatRequest", version, 0, 1);
     }
     writeConsumerGroupHeartbeatRequest(w, m, version);
   },
@@ -251,7 +270,7 @@ export const ConsumerGroupHeartbeatRequest: MessageCodec<ConsumerGroupHeartbeatR
 };
 
 /**
- * Kafka ConsumerGroupHeartbeatResponse (response; API key 68, versions 0, flexible 0+). Fields
+ * Kafka ConsumerGroupHeartbeatResponse (response; API key 68, versions 0-1, flexible 0+). Fields
  * absent in a version hold their defaults.
  */
 export interface ConsumerGroupHeartbeatResponse {
@@ -466,22 +485,22 @@ function writeResTopicPartitionsArray(
   }
 }
 
-/** Codec for {@linkcode ConsumerGroupHeartbeatResponse} (API key 68, versions 0-0, flexible 0+). */
+/** Codec for {@linkcode ConsumerGroupHeartbeatResponse} (API key 68, versions 0-1, flexible 0+). */
 export const ConsumerGroupHeartbeatResponse: MessageCodec<ConsumerGroupHeartbeatResponse> = {
   name: "ConsumerGroupHeartbeatResponse",
   apiKey: 68,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   read(r: Reader, version: number): ConsumerGroupHeartbeatResponse {
-    if (!(version >= 0 && version <= 0)) {
-      throw unsupportedVersion("ConsumerGroupHeartbeatResponse", version, 0, 0);
+    if (!(version >= 0 && version <= 1)) {
+      throw unsupportedVersion("ConsumerGroupHeartbeatResponse", version, 0, 1);
     }
     return readConsumerGroupHeartbeatResponse(r, version);
   },
   write(w: Writer, m: ConsumerGroupHeartbeatResponse, version: number): void {
-    if (!(version >= 0 && version <= 0)) {
-      throw unsupportedVersion("ConsumerGroupHeartbeatResponse", version, 0, 0);
+    if (!(version >= 0 && version <= 1)) {
+      throw unsupportedVersion("ConsumerGroupHeartbeatResponse", version, 0, 1);
     }
     writeConsumerGroupHeartbeatResponse(w, m, version);
   },

@@ -19,6 +19,14 @@ import {
 } from "../../protocol/messages/find_coordinator.ts";
 import { JoinGroupRequest, JoinGroupResponse } from "../../protocol/messages/join_group.ts";
 import { HeartbeatRequest, HeartbeatResponse } from "../../protocol/messages/heartbeat.ts";
+import {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+} from "../../protocol/messages/consumer_group_heartbeat.ts";
+import {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+} from "../../protocol/messages/consumer_group_describe.ts";
 import { SyncGroupRequest, SyncGroupResponse } from "../../protocol/messages/sync_group.ts";
 import { LeaveGroupRequest, LeaveGroupResponse } from "../../protocol/messages/leave_group.ts";
 import {
@@ -406,6 +414,24 @@ Deno.test("ACLs: group APIs refused with GROUP_AUTHORIZATION_FAILED; offsets not
     })).errorCode,
     ErrorCode.GROUP_AUTHORIZATION_FAILED,
   );
+  // KIP-848: READ on the group to heartbeat, DESCRIBE to describe
+  const cgHeartbeat = () =>
+    h.client.request(ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, 1, {
+      groupId: "g",
+      memberId: "m",
+      memberEpoch: 0,
+      rebalanceTimeoutMs: 30000,
+      subscribedTopicNames: ["t"],
+      topicPartitions: [],
+    });
+  assertEquals((await cgHeartbeat()).errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+  const cgDescribe = await h.client.request(
+    ConsumerGroupDescribeRequest,
+    ConsumerGroupDescribeResponse,
+    0,
+    { groupIds: ["g"] },
+  );
+  assertEquals(cgDescribe.groups[0].errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
 
   // READ on the group, not on the topic: TOPIC_AUTHORIZATION_FAILED, still nothing committed
   await grant(h.broker, allow(RT.GROUP, "g", Op.READ));
@@ -418,6 +444,14 @@ Deno.test("ACLs: group APIs refused with GROUP_AUTHORIZATION_FAILED; offsets not
     0,
     ErrorCode.TOPIC_AUTHORIZATION_FAILED,
   ]);
+  // READ on the group lets a consumer-protocol member join (Kafka 3.9 checks no topic)
+  const joined = await cgHeartbeat();
+  assertEquals([joined.errorCode, joined.memberEpoch], [0, 1]);
+  await h.client.request(ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, 1, {
+    groupId: "g",
+    memberId: "m",
+    memberEpoch: -1,
+  });
   await grant(h.broker, allow(RT.TOPIC, "t", Op.READ));
   assertEquals((await commit()).topics[0].partitions[0].errorCode, 0);
   const f2 = await fetchOffsets();

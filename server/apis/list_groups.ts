@@ -1,8 +1,10 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // ListGroups (key 16): served v0-v5 by the group coordinator (`server/group/`).
 // - Every group this broker coordinates (all of them), in group id order.
-// - v4+ states_filter (case-insensitive; empty = all). v5+ types_filter: every group here is a
-//   "classic" group, so a filter without "classic" lists none; group_type is "classic".
+// - v4+ states_filter (case-insensitive; empty = all). v5+ types_filter ("classic",
+//   "consumer"; case-insensitive; empty = all) and group_type: a group of the consumer protocol
+//   (KIP-848, ConsumerGroupHeartbeat) is "consumer", with protocol type "consumer" and its state
+//   (Empty, Assigning, Reconciling, Stable), as Kafka 3.9 lists it.
 // - ACLs: DESCRIBE on the cluster lists every group; otherwise only the groups the principal
 //   may DESCRIBE are listed, with no error (`../security/access.ts`).
 
@@ -24,10 +26,10 @@ export const listGroups: ApiHandler = defineApi<ListGroupsRequest, ListGroupsRes
   response: ListGroupsResponse,
   handle(ctx, req) {
     const v = ctx.version;
-    const types = v >= 5 ? req.typesFilter.map((t) => t.toLowerCase()) : [];
-    const listed = types.length > 0 && !types.includes("classic")
-      ? []
-      : groupCoordinatorOf(ctx.broker).listGroups(v >= 4 ? req.statesFilter : []);
+    const listed = groupCoordinatorOf(ctx.broker).listGroups(
+      v >= 4 ? req.statesFilter : [],
+      v >= 5 ? req.typesFilter : [],
+    );
     // DESCRIBE on the cluster lists every group, else those the principal may DESCRIBE
     const all = authorize(ctx, ACCESS.ListGroups.cluster);
     const visible = all
@@ -40,7 +42,7 @@ export const listGroups: ApiHandler = defineApi<ListGroupsRequest, ListGroupsRes
           groupId: g.groupId,
           protocolType: g.protocolType,
           groupState: v >= 4 ? g.groupState : "",
-          groupType: v >= 5 ? "classic" : "",
+          groupType: v >= 5 ? g.groupType : "",
         })
       ),
     });

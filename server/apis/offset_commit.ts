@@ -7,7 +7,11 @@
 //   REBALANCE_IN_PROGRESS while the group awaits its SyncGroup.
 // - v1 per-partition commit_timestamp is ignored (the broker's time is stored); v2-v4
 //   retention_time_ms sets an explicit expiry (-1: offsets.retention.minutes). v6+
-//   committed_leader_epoch is stored. v9's member epoch is the classic generation here.
+//   committed_leader_epoch is stored. v9's member epoch is the classic generation for classic
+//   groups; for a consumer-protocol group (KIP-848) it is the member epoch, as Kafka's
+//   `ConsumerGroup.validateOffsetCommit`: epoch -1 is accepted while the group has no members,
+//   otherwise UNKNOWN_MEMBER_ID, UNSUPPORTED_VERSION for a member committing below v9, and
+//   STALE_MEMBER_EPOCH for another epoch than the member's.
 // - Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION; metadata longer than
 //   offset.metadata.max.bytes gets OFFSET_METADATA_TOO_LARGE. A commit is acknowledged once it
 //   is appended to __consumer_offsets.
@@ -60,6 +64,7 @@ export const offsetCommit: ApiHandler = defineApi<OffsetCommitRequest, OffsetCom
       memberId: v >= 1 ? req.memberId : "",
       groupInstanceId: v >= 7 ? req.groupInstanceId : null,
       retentionTimeMs: v >= 2 && v <= 4 ? req.retentionTimeMs : -1,
+      apiVersion: v,
       topics: known,
     });
     const codes = new Map<string, number>();

@@ -12,7 +12,9 @@
 //   Without it the last committed offset is answered. With null topics only partitions with a
 //   committed offset are listed (a pending one among them is UNSTABLE_OFFSET_COMMIT).
 // - v8+: several groups per request, answered per group; v9 member id/epoch (KIP-848) are not
-//   checked for classic groups.
+//   checked for classic groups. For a consumer-protocol group (ConsumerGroupHeartbeat) they are,
+//   as Kafka's `ConsumerGroup.validateOffsetFetch`: no member id with epoch -1 (admin) passes, an
+//   unknown member gets UNKNOWN_MEMBER_ID, another epoch STALE_MEMBER_EPOCH (group-level).
 // - ACLs (`../security/access.ts`): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED (per
 //   group in v8+, top-level in v2-v7, per partition before); DESCRIBE on each topic: a named
 //   topic the principal may not DESCRIBE gets TOPIC_AUTHORIZATION_FAILED per partition, and
@@ -49,12 +51,13 @@ function fetchAuthorized(
   groupId: string,
   topics: Topics,
   requireStable: boolean,
+  member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
 ): OffsetFetchResult {
   if (!authorize(ctx, ACCESS.OffsetFetch.group, groupId)) {
     return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   }
   const groups = groupCoordinatorOf(ctx.broker);
-  const options = { requireStable };
+  const options = { requireStable, ...member };
   if (topics === null) {
     const r = groups.fetchOffsets(groupId, null, options);
     if (ctx.broker.authorizer === undefined) return r;
@@ -93,7 +96,10 @@ export const offsetFetch: ApiHandler = defineApi<OffsetFetchRequest, OffsetFetch
     if (v >= 8) {
       const results: OffsetFetchResult[] = [];
       for (const g of req.groups) {
-        results.push(fetchAuthorized(ctx, g.groupId, g.topics, requireStable));
+        const member = v >= 9
+          ? { memberId: g.memberId, memberEpoch: g.memberEpoch }
+          : { memberId: null, memberEpoch: -1 };
+        results.push(fetchAuthorized(ctx, g.groupId, g.topics, requireStable, member));
       }
       return createOffsetFetchResponse({
         groups: req.groups.map((g, i) => {

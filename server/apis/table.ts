@@ -194,6 +194,18 @@ export const API_TABLE: readonly ApiEntry[] = [
     async () => (await import("./list_transactions.ts")).listTransactions,
   ),
   lazy(
+    "ConsumerGroupHeartbeat",
+    1,
+    async () => (await import("./consumer_group_heartbeat.ts")).consumerGroupHeartbeat,
+    COORDINATORS,
+  ),
+  lazy(
+    "ConsumerGroupDescribe",
+    0,
+    async () => (await import("./consumer_group_describe.ts")).consumerGroupDescribe,
+    COORDINATORS,
+  ),
+  lazy(
     "GetTelemetrySubscriptions",
     0,
     async () => (await import("./get_telemetry_subscriptions.ts")).getTelemetrySubscriptions,

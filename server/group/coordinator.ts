@@ -33,7 +33,26 @@ import {
 } from "./group.ts";
 import { utf8Length } from "../../records/utf8.ts";
 import { type Scheduler, systemScheduler } from "./scheduler.ts";
-import { type CoordinatorRecord, type GroupSnapshot, subscribedTopics } from "./schemas.ts";
+import {
+  CONSUMER_GROUP_ASSIGNORS,
+  ConsumerGroup,
+  ConsumerGroupMember,
+  type ConsumerGroupState,
+  copyPartitions,
+  LEAVE_GROUP_MEMBER_EPOCH,
+  LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+  type MemberState,
+  partitionList,
+  partitionsOf,
+  type TopicLookup,
+} from "./consumer_group.ts";
+import {
+  type ConsumerAssignmentSnapshot,
+  type ConsumerMemberSnapshot,
+  type CoordinatorRecord,
+  type GroupSnapshot,
+  subscribedTopics,
+} from "./schemas.ts";
 
 /** Coordinator settings (Kafka broker configs). */
 export interface GroupCoordinatorConfig {
@@ -51,6 +70,14 @@ export interface GroupCoordinatorConfig {
   offsetsRetentionCheckIntervalMs: number;
   /** `offset.metadata.max.bytes`. Default 4096. */
   offsetMetadataMaxBytes: number;
+  /** `group.consumer.session.timeout.ms` (consumer-protocol groups). Default 45000. */
+  consumerSessionTimeoutMs: number;
+  /** `group.consumer.heartbeat.interval.ms` (consumer-protocol groups). Default 5000. */
+  consumerHeartbeatIntervalMs: number;
+  /** `group.consumer.max.size`: most members of a consumer-protocol group. Default 2147483647. */
+  consumerMaxSize: number;
+  /** `group.consumer.assignors`: the server assignors, the default first. Default uniform, range. */
+  consumerAssignors: readonly string[];
 }
 
 /**
@@ -68,6 +95,10 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> 
   offsetsRetentionMs: 10080 * 60_000,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,
+  consumerSessionTimeoutMs: 45000,
+  consumerHeartbeatIntervalMs: 5000,
+  consumerMaxSize: 2147483647,
+  consumerAssignors: CONSUMER_GROUP_ASSIGNORS,
 });
 
 /**
@@ -255,6 +286,11 @@ export interface OffsetCommitParams {
   groupInstanceId: string | null;
   /** v2-v4 retention time, or -1 for the broker default. */
   retentionTimeMs?: number;
+  /**
+   * The OffsetCommit version (default the newest): a member of a consumer-protocol group must
+   * commit with v9+ (UNSUPPORTED_VERSION otherwise, as Kafka).
+   */
+  apiVersion?: number;
   /** Offsets to commit. */
   topics: {
     topic: string;
@@ -306,6 +342,13 @@ export interface OffsetFetchOptions {
    * get UNSTABLE_OFFSET_COMMIT (and offset -1). Default `false`.
    */
   requireStable?: boolean;
+  /**
+   * OffsetFetch v9 member id (`null`: not given). Checked, with `memberEpoch`, against the
+   * members of a consumer-protocol group (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
+   */
+  memberId?: string | null;
+  /** OffsetFetch v9 member epoch (-1: not given). */
+  memberEpoch?: number;
 }
 
 /** Result of OffsetFetch for one group. */
@@ -354,8 +397,92 @@ export interface ListedGroup {
   groupId: string;
   /** Protocol type or `""`. */
   protocolType: string;
-  /** State name. */
-  groupState: GroupState;
+  /** State name (a consumer-protocol group's: Empty, Assigning, Reconciling, Stable). */
+  groupState: GroupState | ConsumerGroupState;
+  /** `classic` or `consumer` (ListGroups v5 group type). */
+  groupType: "classic" | "consumer";
+}
+
+/** A ConsumerGroupHeartbeat request (KIP-848), versionless. */
+export interface ConsumerGroupHeartbeatParams {
+  /** Group id. */
+  groupId: string;
+  /** The request's version (v1+: the client makes its member id). Default 1. */
+  apiVersion?: number;
+  /** Member id (`""` for a member joining whose client does not make its own, v0). */
+  memberId: string;
+  /** v1+ subscribed topic regex, `null` or `""` (none); others are not supported (INVALID_REQUEST), as Kafka 3.9. */
+  subscribedTopicRegex?: string | null;
+  /** Member epoch: 0 to join, -1 to leave, -2 for a static member leaving for a while. */
+  memberEpoch: number;
+  /** Static instance id, or `null` (unchanged). */
+  instanceId: string | null;
+  /** Rack id, or `null` (unchanged). */
+  rackId: string | null;
+  /** Rebalance timeout (ms), or -1 (unchanged). */
+  rebalanceTimeoutMs: number;
+  /** Subscribed topic names, or `null` (unchanged). */
+  subscribedTopicNames: string[] | null;
+  /** Server assignor, or `null` (unchanged or not used). */
+  serverAssignor: string | null;
+  /** Owned partitions, or `null` (unchanged). */
+  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+  /** Client id. */
+  clientId: string;
+  /** Client host (`/127.0.0.1`). */
+  clientHost: string;
+}
+
+/** A ConsumerGroupHeartbeat answer. */
+export interface ConsumerGroupHeartbeatResult {
+  /** Error code. */
+  errorCode: number;
+  /** Error message, or `null`. */
+  errorMessage: string | null;
+  /** The member id, or `null` on errors. */
+  memberId: string | null;
+  /** The member epoch. */
+  memberEpoch: number;
+  /** Heartbeat interval (ms). */
+  heartbeatIntervalMs: number;
+  /** The member's assigned partitions when sent, else `null`. */
+  assignment: { topicId: string; partitions: number[] }[] | null;
+  /**
+   * Resolves once the group's records of this heartbeat are durable (as Kafka answers only
+   * then), to NONE or the error to answer instead (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, as
+   * Kafka maps a failed write). Absent: nothing was written.
+   */
+  written?: Promise<number>;
+}
+
+/** One group of ConsumerGroupDescribe. */
+export interface ConsumerGroupDescription {
+  /** Group id. */
+  groupId: string;
+  /** Error code (GROUP_ID_NOT_FOUND for an unknown or classic group). */
+  errorCode: number;
+  /** Error message, or `null`. */
+  errorMessage: string | null;
+  /** State: Empty, Assigning, Reconciling, Stable, or Dead. */
+  groupState: string;
+  /** Group epoch. */
+  groupEpoch: number;
+  /** Assignment epoch. */
+  assignmentEpoch: number;
+  /** The assignor in use. */
+  assignorName: string;
+  /** Members. */
+  members: {
+    memberId: string;
+    instanceId: string | null;
+    rackId: string | null;
+    memberEpoch: number;
+    clientId: string;
+    clientHost: string;
+    subscribedTopicNames: string[];
+    assignment: { topicId: string; topicName: string; partitions: number[] }[];
+    targetAssignment: { topicId: string; topicName: string; partitions: number[] }[];
+  }[];
 }
 
 /** The group coordinator. One per broker; it coordinates every group. */
@@ -527,6 +654,7 @@ export class GroupCoordinator {
   #drop(group: GroupMetadata): void {
     group.joinTimer?.();
     group.syncTimer?.();
+    cancelConsumerTimers(group);
     for (const cancel of group.pendingMembers.values()) cancel();
     for (const m of group.members.values()) {
       m.heartbeatTimer?.();
@@ -600,6 +728,22 @@ export class GroupCoordinator {
       this.#groups.set(req.groupId, group);
     }
     if (group.state === "Dead") return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (group.consumer !== null) {
+      // a consumer-protocol group: a classic member may not join it while it has members;
+      // an empty one becomes a classic group (Kafka's `maybeDeleteEmptyConsumerGroup`)
+      if (group.consumer.members.size > 0) return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (group.consumer.persistedEpoch !== -1) {
+        this.#log?.append(group.groupId, [
+          { kind: "consumer-group", groupId: group.groupId, value: null },
+        ]).catch((e) =>
+          this.#logger?.error(
+            `Cannot delete consumer group ${group.groupId}: ${e instanceof Error ? e.message : e}`,
+          )
+        );
+      }
+      group.consumer = null;
+      group.protocolType = null;
+    }
     const known = group.members.has(req.memberId) || group.pendingMembers.has(req.memberId);
     const staticKnown = req.groupInstanceId !== null &&
       group.staticMembers.has(req.groupInstanceId);
@@ -1133,6 +1277,491 @@ export class GroupCoordinator {
     }
   }
 
+  // ---------------------------------------------------------------- ConsumerGroupHeartbeat
+
+  /**
+   * Handle a ConsumerGroupHeartbeat (KIP-848): join, heartbeat, reconcile or leave a
+   * consumer-protocol group, as Kafka's `GroupMetadataManager.consumerGroupHeartbeat`.
+   *
+   * @param req The request.
+   * @param lookup Finds a subscribed topic's id and partition count.
+   * @returns The answer.
+   */
+  consumerGroupHeartbeat(
+    req: ConsumerGroupHeartbeatParams,
+    lookup: TopicLookup,
+  ): ConsumerGroupHeartbeatResult {
+    const fail = (errorCode: number, errorMessage: string | null = null) => ({
+      errorCode,
+      errorMessage,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    const own = this.#ownership(req.groupId);
+    if (own !== ErrorCode.NONE) return fail(own);
+    const invalid = this.#invalidHeartbeat(req);
+    if (invalid !== null) return fail(invalid[0], invalid[1]);
+    const epoch = req.memberEpoch;
+    let group = this.#groups.get(req.groupId);
+    if (group === undefined || group.state === "Dead") {
+      if (epoch !== 0) {
+        return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${clip(req.groupId)} not found.`);
+      }
+      group = new GroupMetadata(req.groupId, this.#scheduler.now());
+      this.#groups.set(req.groupId, group);
+    }
+    if (group.consumer === null) {
+      const emptyClassic = group.members.size === 0 && group.pendingMembers.size === 0;
+      if (!emptyClassic) {
+        return fail(
+          ErrorCode.GROUP_ID_NOT_FOUND,
+          `Cannot upgrade classic group ${clip(req.groupId)} to consumer group because online ` +
+            `upgrade is disabled.`,
+        );
+      }
+      if (epoch !== 0) {
+        return fail(
+          ErrorCode.GROUP_ID_NOT_FOUND,
+          `Group ${clip(req.groupId)} is not a consumer group.`,
+        );
+      }
+      // an empty classic group becomes a consumer group (its offsets stay)
+      group.joinTimer?.();
+      group.syncTimer?.();
+      group.protocolType = "consumer";
+      group.protocolName = null;
+      group.leaderId = null;
+      group.generationId = 0;
+      group.consumer = new ConsumerGroup(req.groupId);
+    }
+    const cg = group.consumer;
+    const cfg = this.#config;
+    const ok = (m: ConsumerGroupMember, sendAssignment: boolean): ConsumerGroupHeartbeatResult => ({
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: m.memberId,
+      memberEpoch: m.memberEpoch,
+      heartbeatIntervalMs: cfg.consumerHeartbeatIntervalMs,
+      assignment: sendAssignment ? partitionList(m.assigned) : null,
+    });
+    if (epoch === LEAVE_GROUP_MEMBER_EPOCH || epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      let m = cg.members.get(req.memberId);
+      if (m === undefined && req.instanceId !== null) {
+        m = cg.staticMember(req.instanceId);
+        if (m !== undefined && m.memberId !== req.memberId) {
+          return fail(
+            ErrorCode.FENCED_INSTANCE_ID,
+            `Static member ${clip(req.memberId)} with instance id ${
+              clip(req.instanceId)
+            } was fenced.`,
+          );
+        }
+      }
+      if (m === undefined) {
+        return fail(
+          ErrorCode.UNKNOWN_MEMBER_ID,
+          `Member ${clip(req.memberId)} is not a member of the group.`,
+        );
+      }
+      if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && m.instanceId !== null) {
+        // a static member leaving for a while keeps its partitions until it comes back or its
+        // session ends
+        cg.updateMember(m, {
+          state: m.state,
+          memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+          assigned: m.assigned,
+          pendingRevocation: m.pendingRevocation,
+        });
+        m.rebalanceTimer?.();
+        m.rebalanceTimer = null;
+        this.#scheduleConsumerSession(group, cg, m);
+      } else {
+        this.#logger?.info(`Consumer group ${req.groupId}: member ${m.memberId} left`);
+        cg.removeMember(m.memberId);
+      }
+      const written = this.#persistConsumerGroup(group);
+      const left = {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        memberId: req.memberId,
+        memberEpoch: epoch,
+        heartbeatIntervalMs: 0,
+        assignment: null,
+      };
+      return written === undefined ? left : { ...left, written };
+    }
+    let member: ConsumerGroupMember;
+    let bump = false;
+    if (epoch === 0) {
+      const existing = cg.members.get(req.memberId);
+      const staticOld = req.instanceId === null ? undefined : cg.staticMember(req.instanceId);
+      if (staticOld !== undefined && staticOld !== existing) {
+        if (staticOld.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+          return fail(
+            ErrorCode.UNRELEASED_INSTANCE_ID,
+            `Static member ${clip(staticOld.memberId)} with instance id ${
+              clip(req.instanceId)
+            } is not ` +
+              `released yet.`,
+          );
+        }
+      }
+      if (
+        existing === undefined && staticOld === undefined && cg.members.size >= cfg.consumerMaxSize
+      ) {
+        return fail(
+          ErrorCode.GROUP_MAX_SIZE_REACHED,
+          `The consumer group has reached its maximum capacity of ${cfg.consumerMaxSize} members.`,
+        );
+      }
+      const memberId = req.memberId === "" ? newUuid() : req.memberId;
+      member = new ConsumerGroupMember(memberId);
+      if (staticOld !== undefined && staticOld !== existing) {
+        // the static member comes back under a new member id: it takes over the old one's
+        // epoch, partitions and target (Kafka's static member replacement)
+        const old = staticOld;
+        member.instanceId = old.instanceId;
+        member.subscribedTopicNames = old.subscribedTopicNames;
+        member.serverAssignor = old.serverAssignor;
+        member.rebalanceTimeoutMs = old.rebalanceTimeoutMs;
+        member.state = old.state;
+        member.assigned = copyPartitions(old.assigned);
+        member.pendingRevocation = copyPartitions(old.pendingRevocation);
+        const left = old.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH;
+        member.memberEpoch = left ? old.previousMemberEpoch : old.memberEpoch;
+        member.previousMemberEpoch = old.previousMemberEpoch;
+        old.sessionTimer?.();
+        old.rebalanceTimer?.();
+        cg.updateMember(old, {
+          state: "stable",
+          memberEpoch: old.memberEpoch,
+          assigned: new Map(),
+          pendingRevocation: new Map(),
+        });
+        cg.members.delete(old.memberId);
+        cg.removedStored.add(old.memberId);
+        const target = cg.target.get(old.memberId);
+        cg.target.delete(old.memberId);
+        if (target !== undefined) cg.target.set(memberId, target);
+      } else {
+        if (existing !== undefined) {
+          // a member rejoining (after being fenced) starts over with nothing owned
+          existing.sessionTimer?.();
+          existing.rebalanceTimer?.();
+          cg.updateMember(existing, {
+            state: "stable",
+            memberEpoch: existing.memberEpoch,
+            assigned: new Map(),
+            pendingRevocation: new Map(),
+          });
+          cg.members.delete(existing.memberId);
+          cg.target.delete(existing.memberId);
+        }
+        bump = true;
+      }
+      cg.putMember(member);
+    } else {
+      const m = cg.members.get(req.memberId);
+      if (m === undefined) {
+        return fail(
+          ErrorCode.UNKNOWN_MEMBER_ID,
+          `Member ${clip(req.memberId)} is not a member of the group.`,
+        );
+      }
+      if (epoch > m.memberEpoch) {
+        return fail(
+          ErrorCode.FENCED_MEMBER_EPOCH,
+          `The consumer group member has a greater member epoch (${epoch}) than the one known ` +
+            `by the group coordinator (${m.memberEpoch}). The member must abandon all its ` +
+            `partitions and rejoin.`,
+        );
+      }
+      if (epoch < m.memberEpoch) {
+        // the previous epoch with a subset of the assignment: the answer with the new epoch was lost
+        const subset = req.topicPartitions !== null &&
+          req.topicPartitions.every((t) =>
+            t.partitions.every((p) => m.assigned.get(t.topicId)?.has(p) ?? false)
+          );
+        if (epoch !== m.previousMemberEpoch || !subset) {
+          return fail(
+            ErrorCode.FENCED_MEMBER_EPOCH,
+            `The consumer group member has a smaller member epoch (${epoch}) than the one ` +
+              `known by the group coordinator (${m.memberEpoch}). The member must abandon all ` +
+              `its partitions and rejoin.`,
+          );
+        }
+      }
+      member = m;
+    }
+    // the member's fields; a change of subscription or assignor bumps the group epoch
+    if (req.instanceId !== null) member.instanceId = req.instanceId;
+    if (req.rackId !== null) member.rackId = req.rackId;
+    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    if (req.subscribedTopicNames !== null) {
+      const names = [...new Set(req.subscribedTopicNames)].sort();
+      if (names.join("\u0000") !== member.subscribedTopicNames.join("\u0000")) {
+        member.subscribedTopicNames = names;
+        bump = true;
+      }
+    }
+    if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) {
+      member.serverAssignor = req.serverAssignor;
+      bump = true;
+    }
+    // topics created, deleted or grown since the group last looked also bump it
+    if (cg.refreshMetadata(lookup)) bump = true;
+    if (bump) cg.groupEpoch++;
+    if (cg.groupEpoch > cg.assignmentEpoch) {
+      cg.computeTargetAssignment(cg.preferredAssignor(cfg.consumerAssignors[0]));
+    }
+    const owned = req.topicPartitions === null ? null : partitionsOf(req.topicPartitions);
+    const stateBefore = member.state;
+    const epochBefore = member.memberEpoch;
+    const changed = cg.reconcile(member, owned);
+    this.#scheduleConsumerSession(group, cg, member);
+    if (member.state === "unrevoked_partitions") {
+      if (stateBefore !== "unrevoked_partitions" || epochBefore !== member.memberEpoch) {
+        this.#scheduleConsumerRebalance(group, cg, member);
+      }
+    } else {
+      member.rebalanceTimer?.();
+      member.rebalanceTimer = null;
+    }
+    const written = this.#persistConsumerGroup(group);
+    const full = epoch === 0 ||
+      (req.rebalanceTimeoutMs !== -1 && req.subscribedTopicNames !== null &&
+        req.topicPartitions !== null);
+    const result = ok(member, full || changed);
+    return written === undefined ? result : { ...result, written };
+  }
+
+  /** Kafka's `throwIfConsumerGroupHeartbeatRequestIsInvalid`: [error code, message] or null. */
+  #invalidHeartbeat(req: ConsumerGroupHeartbeatParams): [number, string] | null {
+    const bad = (message: string): [number, string] => [ErrorCode.INVALID_REQUEST, message];
+    if (req.groupId === "") return bad("GroupId can't be empty.");
+    if (req.instanceId === "") return bad("InstanceId can't be empty.");
+    if (req.rackId === "") return bad("RackId can't be empty.");
+    // an empty regex is none (librdkafka sends "" with a list of names, as Kafka 4.0 reads it)
+    if ((req.subscribedTopicRegex ?? "") !== "") {
+      return bad("SubscribedTopicRegex is not supported yet.");
+    }
+    if ((req.apiVersion ?? 1) >= 1 && req.memberId === "") return bad("MemberId can't be empty.");
+    const epoch = req.memberEpoch;
+    if (epoch > 0 || epoch === LEAVE_GROUP_MEMBER_EPOCH) {
+      if (req.memberId === "") return bad("MemberId can't be empty.");
+    } else if (epoch === 0) {
+      if (req.rebalanceTimeoutMs === -1) {
+        return bad("RebalanceTimeoutMs must be provided in first request.");
+      }
+      if (req.topicPartitions === null || req.topicPartitions.length !== 0) {
+        return bad("TopicPartitions must be empty when (re-)joining.");
+      }
+      if (req.subscribedTopicNames === null) {
+        return bad("SubscribedTopicNames must be set in first request.");
+      }
+    } else if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      if (req.memberId === "") return bad("MemberId can't be empty.");
+      if (req.instanceId === null) return bad("InstanceId can't be null.");
+    } else {
+      return bad("MemberEpoch is invalid.");
+    }
+    if (
+      req.serverAssignor !== null && !this.#config.consumerAssignors.includes(req.serverAssignor)
+    ) {
+      return [
+        ErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${clip(req.serverAssignor)} is not supported. Supported assignors: ` +
+        `${this.#config.consumerAssignors.join(", ")}.`,
+      ];
+    }
+    return null;
+  }
+
+  /**
+   * Writes what changed of a consumer-protocol group: its epoch (Kafka's `ConsumerGroupMetadata`
+   * record), each member's metadata and current assignment (`ConsumerGroupMemberMetadata`,
+   * `ConsumerGroupCurrentMemberAssignment`), tombstones for members gone; so that after a restart
+   * or a coordinator move the members go on at their epochs with their partitions.
+   *
+   * @returns Resolves to NONE once durable, or to the error of a failed write (logged; written
+   *   again with the next change); `undefined` when nothing changed.
+   */
+  #persistConsumerGroup(group: GroupMetadata): Promise<number> | undefined {
+    const cg = group.consumer;
+    if (cg === null) return undefined;
+    const records: CoordinatorRecord[] = [];
+    const groupId = group.groupId;
+    if (cg.persistedEpoch !== cg.groupEpoch) {
+      cg.persistedEpoch = cg.groupEpoch;
+      records.push({ kind: "consumer-group", groupId, value: { epoch: cg.groupEpoch } });
+    }
+    for (const memberId of cg.removedStored) {
+      if (cg.members.has(memberId)) continue;
+      records.push({ kind: "consumer-member", groupId, memberId, value: null });
+      records.push({ kind: "consumer-assignment", groupId, memberId, value: null });
+    }
+    cg.removedStored.clear();
+    for (const m of cg.members.values()) {
+      const meta = consumerMemberSnapshot(m);
+      const metaJson = JSON.stringify(meta);
+      if (metaJson !== m.storedMetadata) {
+        m.storedMetadata = metaJson;
+        records.push({ kind: "consumer-member", groupId, memberId: m.memberId, value: meta });
+      }
+      const assignment = consumerAssignmentSnapshot(m);
+      const assignmentJson = JSON.stringify(assignment);
+      if (assignmentJson !== m.storedAssignment) {
+        m.storedAssignment = assignmentJson;
+        records.push({
+          kind: "consumer-assignment",
+          groupId,
+          memberId: m.memberId,
+          value: assignment,
+        });
+      }
+    }
+    if (records.length === 0 || this.#log === undefined) return undefined;
+    return this.#log.append(groupId, records).then(() => ErrorCode.NONE, (e) => {
+      // written again at the next change
+      if (group.consumer === cg) {
+        cg.persistedEpoch = -1;
+        for (const m of cg.members.values()) m.storedMetadata = m.storedAssignment = null;
+      }
+      this.#logger?.error(
+        `Cannot store consumer group ${groupId}: ${e instanceof Error ? e.message : e}`,
+      );
+      return storeGroupError(e);
+    });
+  }
+
+  /** Marks a member loaded from the log as stored as it is (nothing to write again). */
+  #persistedAs(m: ConsumerGroupMember): void {
+    m.storedMetadata = JSON.stringify(consumerMemberSnapshot(m));
+    m.storedAssignment = JSON.stringify(consumerAssignmentSnapshot(m));
+  }
+
+  /** (Re)starts a consumer member's session timer: expiry removes it from the group. */
+  #scheduleConsumerSession(group: GroupMetadata, cg: ConsumerGroup, m: ConsumerGroupMember): void {
+    m.sessionTimer?.();
+    m.sessionTimer = this.#scheduler.schedule(this.#config.consumerSessionTimeoutMs, () => {
+      m.sessionTimer = null;
+      if (group.consumer !== cg || cg.members.get(m.memberId) !== m) return;
+      this.#logger?.info(
+        `Consumer group ${group.groupId}: member ${m.memberId} fenced: no heartbeat within ` +
+          `${this.#config.consumerSessionTimeoutMs} ms`,
+      );
+      cg.removeMember(m.memberId);
+      void this.#persistConsumerGroup(group);
+    });
+  }
+
+  /**
+   * Starts a member's rebalance timer when it must revoke partitions: if it still has not at the
+   * same epoch when it fires, it is removed from the group (Kafka's rebalance timeout).
+   */
+  #scheduleConsumerRebalance(
+    group: GroupMetadata,
+    cg: ConsumerGroup,
+    m: ConsumerGroupMember,
+  ): void {
+    m.rebalanceTimer?.();
+    const epoch = m.memberEpoch;
+    m.rebalanceTimer = this.#scheduler.schedule(m.rebalanceTimeoutMs, () => {
+      m.rebalanceTimer = null;
+      if (group.consumer !== cg || cg.members.get(m.memberId) !== m) return;
+      if (m.state !== "unrevoked_partitions" || m.memberEpoch !== epoch) return;
+      this.#logger?.info(
+        `Consumer group ${group.groupId}: member ${m.memberId} fenced: partitions not revoked ` +
+          `within ${m.rebalanceTimeoutMs} ms`,
+      );
+      cg.removeMember(m.memberId);
+      void this.#persistConsumerGroup(group);
+    });
+  }
+
+  /**
+   * Handle ConsumerGroupDescribe for one group.
+   *
+   * @param groupId The group id.
+   * @returns Its description; GROUP_ID_NOT_FOUND for an unknown or classic group.
+   */
+  consumerGroupDescribe(groupId: string): ConsumerGroupDescription {
+    const base: ConsumerGroupDescription = {
+      groupId,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      groupState: "",
+      groupEpoch: 0,
+      assignmentEpoch: 0,
+      assignorName: "",
+      members: [],
+    };
+    const own = this.#ownership(groupId);
+    if (own !== ErrorCode.NONE) return { ...base, errorCode: own };
+    const group = this.#groups.get(groupId);
+    if (group === undefined || group.state === "Dead") {
+      return {
+        ...base,
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: `Group ${clip(groupId)} not found.`,
+      };
+    }
+    const cg = group.consumer;
+    if (cg === null) {
+      return {
+        ...base,
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        errorMessage: `Group ${clip(groupId)} is not a consumer group.`,
+      };
+    }
+    const names = new Map<string, string>();
+    for (const t of cg.subscriptionMetadata.values()) names.set(t.id, t.name);
+    const named = (p: Map<string, Set<number>>) =>
+      partitionList(p).map((t) => ({ ...t, topicName: names.get(t.topicId) ?? "" }));
+    return {
+      ...base,
+      groupState: cg.state,
+      groupEpoch: cg.groupEpoch,
+      assignmentEpoch: cg.assignmentEpoch,
+      assignorName: cg.preferredAssignor(this.#config.consumerAssignors[0]),
+      members: [...cg.members.values()].map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        assignment: named(m.assigned),
+        targetAssignment: named(cg.target.get(m.memberId) ?? new Map()),
+      })),
+    };
+  }
+
+  /**
+   * Kafka's `ConsumerGroup.validateOffsetCommit`/`validateOffsetFetch` for a consumer-protocol
+   * group: an epoch below 0 with no members (or, for a fetch, no member id) passes; otherwise
+   * the member must exist (UNKNOWN_MEMBER_ID) and have that epoch (STALE_MEMBER_EPOCH).
+   */
+  #validateConsumerMember(
+    cg: ConsumerGroup,
+    memberId: string | null,
+    memberEpoch: number,
+    fetch: boolean,
+  ): number {
+    if (fetch ? memberId === null && memberEpoch < 0 : memberEpoch < 0 && cg.members.size === 0) {
+      return ErrorCode.NONE;
+    }
+    const m = memberId === null ? undefined : cg.members.get(memberId);
+    if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (m.memberEpoch !== memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
   // ---------------------------------------------------------------- LeaveGroup
 
   /**
@@ -1529,6 +2158,12 @@ export class GroupCoordinator {
     if (req.generationId < 0 && req.memberId === "" && req.groupInstanceId === null) {
       return ErrorCode.NONE;
     }
+    if (group.consumer !== null) {
+      // a consumer-protocol member (KIP-848): known, at its current epoch
+      const m = group.consumer.members.get(req.memberId);
+      if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      return m.memberEpoch === req.generationId ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION;
+    }
     if (group.isStaticMemberFenced(req.memberId, req.groupInstanceId)) {
       return ErrorCode.FENCED_INSTANCE_ID;
     }
@@ -1539,6 +2174,14 @@ export class GroupCoordinator {
 
   #validateCommit(group: GroupMetadata, req: OffsetCommitParams): number {
     if (group.state === "Dead") return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (group.consumer !== null) {
+      const cg = group.consumer;
+      if (req.generationId < 0 && cg.members.size === 0) return ErrorCode.NONE;
+      const m = cg.members.get(req.memberId);
+      if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if ((req.apiVersion ?? 9) < 9) return ErrorCode.UNSUPPORTED_VERSION;
+      return this.#validateConsumerMember(cg, req.memberId, req.generationId, false);
+    }
     if (req.generationId < 0 && req.memberId === "" && group.state === "Empty") {
       return ErrorCode.NONE;
     }
@@ -1589,6 +2232,15 @@ export class GroupCoordinator {
     const own = this.#ownership(groupId);
     if (own !== ErrorCode.NONE) return { errorCode: own, topics: [] };
     const group = this.#groups.get(groupId);
+    if (group?.consumer != null) {
+      const code = this.#validateConsumerMember(
+        group.consumer,
+        options.memberId ?? null,
+        options.memberEpoch ?? -1,
+        true,
+      );
+      if (code !== ErrorCode.NONE) return { errorCode: code, topics: [] };
+    }
     const offsets = group?.offsets ?? new Map<string, CommittedOffset>();
     const unstable = new Set<string>();
     if (options.requireStable) {
@@ -1739,7 +2391,8 @@ export class GroupCoordinator {
     const own = this.#ownership(groupId);
     if (own !== ErrorCode.NONE) return { ...base, errorCode: own };
     const group = this.#groups.get(groupId);
-    if (group === undefined) return base;
+    // a consumer-protocol group is not a classic group: Kafka 3.9 answers Dead
+    if (group === undefined || group.consumer !== null) return base;
     const stable = group.state === "Stable" && group.protocolName !== null;
     return {
       ...base,
@@ -1763,17 +2416,29 @@ export class GroupCoordinator {
    * @param statesFilter v4+: only groups in these states (case-insensitive); empty = all.
    * @returns Groups in id order.
    */
-  listGroups(statesFilter: string[] = []): ListedGroup[] {
-    const wanted = new Set(statesFilter.map((s) => s.toLowerCase()));
+  listGroups(statesFilter: string[] = [], typesFilter: string[] = []): ListedGroup[] {
+    const wanted = new Set(statesFilter.map((s) => s.trim().toLowerCase()));
+    const types = new Set(typesFilter.map((t) => t.trim().toLowerCase()));
     return [...this.#groups.values()]
       .filter((g) => g.state !== "Dead")
-      .filter((g) => wanted.size === 0 || wanted.has(g.state.toLowerCase()))
-      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0))
-      .map((g) => ({
-        groupId: g.groupId,
-        protocolType: g.protocolType ?? "",
-        groupState: g.state,
-      }));
+      .map((g): ListedGroup =>
+        g.consumer === null
+          ? {
+            groupId: g.groupId,
+            protocolType: g.protocolType ?? "",
+            groupState: g.state,
+            groupType: "classic",
+          }
+          : {
+            groupId: g.groupId,
+            protocolType: "consumer",
+            groupState: g.consumer.state,
+            groupType: "consumer",
+          }
+      )
+      .filter((g) => wanted.size === 0 || wanted.has(g.groupState.toLowerCase()))
+      .filter((g) => types.size === 0 || types.has(g.groupType))
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 
   /**
@@ -1797,6 +2462,7 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return ErrorCode.GROUP_ID_NOT_FOUND;
     if (group.state !== "Empty") return ErrorCode.NON_EMPTY_GROUP;
+    if ((group.consumer?.members.size ?? 0) > 0) return ErrorCode.NON_EMPTY_GROUP;
     // the offsets of open transactions too (Kafka's `deleteAllOffsets`)
     const keys = [...new Set([...group.offsets.keys(), ...this.#pendingTxnKeys(groupId)])];
     const records = this.#tombstones(group, keys);
@@ -1818,12 +2484,17 @@ export class GroupCoordinator {
       return { kind: "offset", groupId: group.groupId, topic, partition, value: null };
     });
     records.push({ kind: "group", groupId: group.groupId, value: null });
+    if (group.consumer !== null) {
+      records.push({ kind: "consumer-group", groupId: group.groupId, value: null });
+    }
     return records;
   }
 
   #markDead(group: GroupMetadata): void {
     group.joinTimer?.();
     group.syncTimer?.();
+    cancelConsumerTimers(group);
+    group.consumer = null;
     for (const m of group.members.values()) {
       m.heartbeatTimer?.();
       m.heartbeatTimer = null;
@@ -1869,7 +2540,17 @@ export class GroupCoordinator {
     for (const group of [...this.#groups.values()]) {
       let expired: string[] = [];
       const pending = this.#pendingTxnKeys(group.groupId);
-      if (group.state === "Empty") {
+      const cg = group.consumer;
+      if (cg !== null && cg.members.size > 0) {
+        // a consumer-protocol group with members: offsets of topics none subscribes to
+        const subscribed = cg.subscribedTopicNames();
+        for (const [key, o] of group.offsets) {
+          if (subscribed.has(parseOffsetKey(key)[0])) continue;
+          if (isExpired(o, o.commitTimestamp, retention, now) && !pending.has(key)) {
+            expired.push(key);
+          }
+        }
+      } else if (group.state === "Empty") {
         for (const [key, o] of group.offsets) {
           const base = group.protocolType === null ? o.commitTimestamp : group.stateTimestamp;
           if (isExpired(o, base, retention, now) && !pending.has(key)) expired.push(key);
@@ -1883,7 +2564,8 @@ export class GroupCoordinator {
           }
         }
       }
-      const dies = group.state === "Empty" && expired.length === group.offsets.size &&
+      const dies = group.state === "Empty" && (cg?.members.size ?? 0) === 0 &&
+        expired.length === group.offsets.size &&
         !this.#hasOpenTxn(group.groupId);
       if (expired.length === 0 && !dies) continue;
       const records: CoordinatorRecord[] = dies
@@ -1941,6 +2623,13 @@ export class GroupCoordinator {
   load(records: Iterable<LoadedCoordinatorRecord>): void {
     const now = this.#scheduler.now();
     const snapshots = new Map<string, GroupSnapshot | null>();
+    const consumerEpochs = new Map<string, number | null>();
+    // consumer-protocol members by group, then member id: metadata and current assignment
+    const consumerMembers = new Map<
+      string,
+      Map<string, { meta?: ConsumerMemberSnapshot; assignment?: ConsumerAssignmentSnapshot }>
+    >();
+    const sawMembers = new Set<string>();
     const offsets = new Map<string, Map<string, CommittedOffset>>();
     // transactions in progress at this point of the log: producer id -> their offset records
     // (with their positions), and the groups they sent offsets of (still open for them when a
@@ -1978,6 +2667,23 @@ export class GroupCoordinator {
         snapshots.set(r.groupId, r.value);
         continue;
       }
+      if (r.kind === "consumer-group") {
+        consumerEpochs.set(r.groupId, r.value?.epoch ?? null);
+        if (r.value === null) consumerMembers.delete(r.groupId);
+        continue;
+      }
+      if (r.kind === "consumer-member" || r.kind === "consumer-assignment") {
+        sawMembers.add(r.groupId);
+        let byId = consumerMembers.get(r.groupId);
+        if (byId === undefined) consumerMembers.set(r.groupId, byId = new Map());
+        const entry = byId.get(r.memberId) ?? {};
+        if (r.kind === "consumer-member") entry.meta = r.value ?? undefined;
+        else entry.assignment = r.value ?? undefined;
+        if (entry.meta === undefined && entry.assignment === undefined) byId.delete(r.memberId);
+        else byId.set(r.memberId, entry);
+        continue;
+      }
+      if (r.kind !== "offset") continue;
       let m = offsets.get(r.groupId);
       if (m === undefined) offsets.set(r.groupId, m = new Map());
       const key = offsetKey(r.topic, r.partition);
@@ -1997,11 +2703,12 @@ export class GroupCoordinator {
         );
       }
     }
-    const ids = new Set([...snapshots.keys(), ...offsets.keys()]);
+    const ids = new Set([...snapshots.keys(), ...offsets.keys(), ...consumerEpochs.keys()]);
     for (const groupId of ids) {
       const snap = snapshots.get(groupId) ?? null;
+      const consumerEpoch = consumerEpochs.get(groupId) ?? null;
       const offs = offsets.get(groupId) ?? new Map<string, CommittedOffset>();
-      if (snap === null && offs.size === 0) continue;
+      if (snap === null && offs.size === 0 && consumerEpoch === null) continue;
       const old = this.#groups.get(groupId);
       if (old !== undefined) this.#markDead(old);
       const group = new GroupMetadata(
@@ -2009,7 +2716,52 @@ export class GroupCoordinator {
         snap && snap.stateTimestamp >= 0 ? snap.stateTimestamp : now,
       );
       for (const [k, v] of offs) group.offsets.set(k, { ...v });
-      if (snap !== null) {
+      if (consumerEpoch !== null) {
+        // a consumer-protocol group comes back Empty at its epoch: members are not stored
+        const cg = new ConsumerGroup(groupId);
+        cg.groupEpoch = cg.assignmentEpoch = cg.persistedEpoch = consumerEpoch;
+        group.consumer = cg;
+        for (const [memberId, { meta, assignment }] of consumerMembers.get(groupId) ?? []) {
+          if (meta === undefined) continue;
+          const m = new ConsumerGroupMember(memberId);
+          m.instanceId = meta.instanceId;
+          m.rackId = meta.rackId;
+          m.clientId = meta.clientId;
+          m.clientHost = meta.clientHost;
+          m.subscribedTopicNames = [...meta.subscribedTopicNames].sort();
+          m.rebalanceTimeoutMs = meta.rebalanceTimeoutMs;
+          m.serverAssignor = meta.serverAssignor;
+          if (assignment !== undefined) {
+            m.memberEpoch = assignment.memberEpoch;
+            m.previousMemberEpoch = assignment.previousMemberEpoch;
+            m.state = assignment.state === 2
+              ? "unrevoked_partitions"
+              : assignment.state === 3
+              ? "unreleased_partitions"
+              : "stable";
+            m.assigned = partitionsOf(assignment.assignedPartitions);
+            m.pendingRevocation = partitionsOf(assignment.partitionsPendingRevocation);
+          }
+          // the target is recomputed at the next heartbeat (the subscribed topics are looked
+          // up again), sticky to what each member holds
+          cg.target.set(memberId, copyPartitions(m.assigned));
+          cg.putMember(m);
+          this.#persistedAs(m);
+          this.#scheduleConsumerSession(group, cg, m);
+          if (m.state === "unrevoked_partitions") this.#scheduleConsumerRebalance(group, cg, m);
+        }
+        if (cg.members.size === 0 && !sawMembers.has(groupId)) {
+          // stored without its members (they were not written): members from before may still
+          // hold partitions until they heartbeat and learn they must rejoin, so none is handed
+          // out before the session timeout has passed
+          cg.recovering = true;
+          cg.recoveryTimer = this.#scheduler.schedule(this.#config.consumerSessionTimeoutMs, () => {
+            cg.recovering = false;
+            cg.recoveryTimer = null;
+          });
+        }
+        group.protocolType = "consumer";
+      } else if (snap !== null) {
         group.protocolType = snap.protocolType === "" ? null : snap.protocolType;
         group.generationId = snap.generationId;
         group.protocolName = snap.protocolName;
@@ -2173,4 +2925,63 @@ function failUnset(result: OffsetCommitResultTopic[], code: number): OffsetCommi
     for (const p of t.partitions) if (p.errorCode === ErrorCode.NONE) p.errorCode = code;
   }
   return result;
+}
+
+/** Cancels the session and rebalance timers of a consumer-protocol group's members. */
+function cancelConsumerTimers(group: GroupMetadata): void {
+  group.consumer?.recoveryTimer?.();
+  for (const m of group.consumer?.members.values() ?? []) {
+    m.sessionTimer?.();
+    m.rebalanceTimer?.();
+    m.sessionTimer = m.rebalanceTimer = null;
+  }
+}
+
+/** A new member id as Kafka 3.9 makes them: a random uuid in base64url (22 characters). */
+function newUuid(): string {
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  let s = "";
+  for (const x of b) s += String.fromCharCode(x);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Kafka's `MemberState` values, as its current-assignment records store them. */
+const MEMBER_STATE_BYTE: Record<MemberState, number> = {
+  stable: 0,
+  unrevoked_partitions: 2,
+  unreleased_partitions: 3,
+};
+
+/** A member's metadata as its `ConsumerGroupMemberMetadataValue` stores it. */
+function consumerMemberSnapshot(m: ConsumerGroupMember): ConsumerMemberSnapshot {
+  return {
+    instanceId: m.instanceId,
+    rackId: m.rackId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    subscribedTopicNames: m.subscribedTopicNames,
+    subscribedTopicRegex: null,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    serverAssignor: m.serverAssignor,
+  };
+}
+
+/** A member's epochs and partitions as its `ConsumerGroupCurrentMemberAssignmentValue` stores them. */
+function consumerAssignmentSnapshot(m: ConsumerGroupMember): ConsumerAssignmentSnapshot {
+  return {
+    memberEpoch: m.memberEpoch,
+    previousMemberEpoch: m.previousMemberEpoch,
+    state: MEMBER_STATE_BYTE[m.state],
+    assignedPartitions: partitionList(m.assigned),
+    partitionsPendingRevocation: partitionList(m.pendingRevocation),
+  };
+}
+
+/**
+ * An id as error messages quote it: at most 200 characters (ids may be 32767 bytes long, and a
+ * message quoting one must still fit in a response string).
+ */
+function clip(id: string | null): string {
+  if (id === null) return "null";
+  return id.length <= 200 ? id : `${id.slice(0, 200)}...`;
 }

@@ -761,8 +761,8 @@ Deno.test("DescribeGroups and ListGroups report states, members and assignments"
     members: [],
   });
   assertEquals(c.listGroups(), [
-    { groupId: "g", protocolType: "consumer", groupState: "Stable" },
-    { groupId: "simple", protocolType: "", groupState: "Empty" },
+    { groupId: "g", protocolType: "consumer", groupState: "Stable", groupType: "classic" },
+    { groupId: "simple", protocolType: "", groupState: "Empty", groupType: "classic" },
   ]);
   assertEquals(c.listGroups(["empty"]).map((g) => g.groupId), ["simple"]);
   assertEquals(c.listGroups(["Stable", "Dead"]).map((g) => g.groupId), ["g"]);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { ConsumerGroup } from "./consumer_group.ts";
 import type { Cancel } from "./scheduler.ts";
 
 /** The five states of a classic group, with Kafka's names (as DescribeGroups reports them). */
@@ -260,6 +261,11 @@ export class GroupMetadata {
   initialJoin = false;
   /** Cancels the pending-sync timer while CompletingRebalance/Stable. */
   syncTimer: Cancel | null = null;
+  /**
+   * The consumer-protocol (KIP-848) state when the group is a consumer group, else `null`: such a
+   * group has no classic members, and keeps its offsets here like any group.
+   */
+  consumer: ConsumerGroup | null = null;
 
   /**
    * Creates an empty group.

@@ -132,8 +132,8 @@ Deno.test("committed offsets and group metadata survive reopening the engine", a
     logs = await LogManager.open(dir);
     groups = await openGroupCoordinator(logs, { offsetsTopicNumPartitions: 4, scheduler: clock });
     assertEquals(groups.listGroups(), [
-      { groupId: "admin", protocolType: "", groupState: "Empty" },
-      { groupId: "app", protocolType: "consumer", groupState: "Stable" },
+      { groupId: "admin", protocolType: "", groupState: "Empty", groupType: "classic" },
+      { groupId: "app", protocolType: "consumer", groupState: "Stable", groupType: "classic" },
     ]);
     assertEquals(groups.fetchOffsets("app", null).topics, [{
       topic: "orders",

@@ -3,7 +3,12 @@
  * Keys and values of the `__consumer_offsets` records, in Kafka's binary layouts (each an int16
  * version then the fields, non-flexible): `OffsetCommitKey` (key version 0/1), `OffsetCommitValue`
  * (v0-v3 read, v3 written), `GroupMetadataKey` (key version 2) and `GroupMetadataValue` (v0-v3
- * read, v3 written). A `null` value is a tombstone.
+ * read, v3 written); and of KIP-848's consumer groups `ConsumerGroupMetadataKey` (key version 3)
+ * with its flexible `ConsumerGroupMetadataValue` v0 (the group epoch). A `null` value is a
+ * tombstone; `ConsumerGroupMemberMetadataKey` (key version 5) and
+ * `ConsumerGroupCurrentMemberAssignmentKey` (key version 8) with their v0 values (members and
+ * what each holds). Kafka's other consumer-group records (key versions 4, 6 and 7: subscription
+ * metadata and target assignment, which Sluice recomputes) are not written, and skipped when read.
  *
  * @module
  */
@@ -60,6 +65,43 @@ export interface GroupSnapshot {
   members: GroupMemberSnapshot[];
 }
 
+/** A consumer-protocol member as stored in a `ConsumerGroupMemberMetadataValue` (v0). */
+export interface ConsumerMemberSnapshot {
+  /** Static instance id, or `null`. */
+  instanceId: string | null;
+  /** Rack id, or `null`. */
+  rackId: string | null;
+  /** Client id. */
+  clientId: string;
+  /** Client host. */
+  clientHost: string;
+  /** Subscribed topic names. */
+  subscribedTopicNames: string[];
+  /** Subscribed topic regex, or `null`. */
+  subscribedTopicRegex: string | null;
+  /** Rebalance timeout (ms). */
+  rebalanceTimeoutMs: number;
+  /** Server assignor, or `null`. */
+  serverAssignor: string | null;
+}
+
+/** Partitions by topic id, as a `TopicPartitions` list of Kafka's records. */
+export type TopicPartitionList = { topicId: string; partitions: number[] }[];
+
+/** A member's current assignment as stored in a `ConsumerGroupCurrentMemberAssignmentValue` (v0). */
+export interface ConsumerAssignmentSnapshot {
+  /** Member epoch. */
+  memberEpoch: number;
+  /** Previous member epoch. */
+  previousMemberEpoch: number;
+  /** Kafka's `MemberState` byte: 0 stable, 2 unrevoked partitions, 3 unreleased partitions. */
+  state: number;
+  /** Assigned partitions. */
+  assignedPartitions: TopicPartitionList;
+  /** Partitions pending revocation. */
+  partitionsPendingRevocation: TopicPartitionList;
+}
+
 /** One logical record of the coordinator's log. */
 export type CoordinatorRecord =
   | {
@@ -81,7 +123,59 @@ export type CoordinatorRecord =
     groupId: string;
     /** The metadata, or `null` for a tombstone. */
     value: GroupSnapshot | null;
+  }
+  | {
+    /** A consumer-protocol group (KIP-848) and its epoch, or its deletion (`null`). */
+    kind: "consumer-group";
+    /** Group id. */
+    groupId: string;
+    /** The group epoch, or `null` for a tombstone. */
+    value: { epoch: number } | null;
+  }
+  | {
+    /** A consumer-protocol member's metadata (key version 5), or its removal (`null`). */
+    kind: "consumer-member";
+    /** Group id. */
+    groupId: string;
+    /** Member id. */
+    memberId: string;
+    /** The metadata, or `null` for a tombstone. */
+    value: ConsumerMemberSnapshot | null;
+  }
+  | {
+    /** A consumer-protocol member's current assignment (key version 8), or its removal. */
+    kind: "consumer-assignment";
+    /** Group id. */
+    groupId: string;
+    /** Member id. */
+    memberId: string;
+    /** The assignment, or `null` for a tombstone. */
+    value: ConsumerAssignmentSnapshot | null;
   };
+
+function writeTopicPartitions(w: Writer, list: TopicPartitionList): void {
+  w.writeCompactArrayLength(list.length);
+  for (const t of list) {
+    w.writeUuid(t.topicId);
+    w.writeCompactArrayLength(t.partitions.length);
+    for (const p of t.partitions) w.writeInt32(p);
+    w.writeUnsignedVarint(0);
+  }
+}
+
+function readTopicPartitions(r: Reader): TopicPartitionList {
+  const n = r.readCompactArrayLength();
+  const out: TopicPartitionList = [];
+  for (let i = 0; i < n; i++) {
+    const topicId = r.readUuid();
+    const m = r.readCompactArrayLength();
+    const partitions: number[] = [];
+    for (let j = 0; j < m; j++) partitions.push(r.readInt32());
+    r.skipTaggedFields();
+    out.push({ topicId, partitions });
+  }
+  return out;
+}
 
 /**
  * Encode a coordinator record as the key and value bytes of a `__consumer_offsets` record.
@@ -131,6 +225,45 @@ export function encodeCoordinatorRecord(
       v.writeString(o.metadata);
       v.writeInt64(o.commitTimestamp);
     }
+    return { key: k.finish(), value: v.finish() };
+  }
+  if (record.kind === "consumer-member" || record.kind === "consumer-assignment") {
+    k.writeInt16(record.kind === "consumer-member" ? 5 : 8);
+    k.writeString(record.groupId);
+    k.writeString(record.memberId);
+    if (record.value === null) return { key: k.finish(), value: null };
+    const v = new Writer(128);
+    v.writeInt16(0);
+    if (record.kind === "consumer-member") {
+      const m = record.value;
+      v.writeCompactNullableString(m.instanceId);
+      v.writeCompactNullableString(m.rackId);
+      v.writeCompactString(m.clientId);
+      v.writeCompactString(m.clientHost);
+      v.writeCompactArrayLength(m.subscribedTopicNames.length);
+      for (const n of m.subscribedTopicNames) v.writeCompactString(n);
+      v.writeCompactNullableString(m.subscribedTopicRegex);
+      v.writeInt32(m.rebalanceTimeoutMs);
+      v.writeCompactNullableString(m.serverAssignor);
+    } else {
+      const a = record.value;
+      v.writeInt32(a.memberEpoch);
+      v.writeInt32(a.previousMemberEpoch);
+      v.writeInt8(a.state);
+      writeTopicPartitions(v, a.assignedPartitions);
+      writeTopicPartitions(v, a.partitionsPendingRevocation);
+    }
+    v.writeUnsignedVarint(0); // no tagged fields
+    return { key: k.finish(), value: v.finish() };
+  }
+  if (record.kind === "consumer-group") {
+    k.writeInt16(3);
+    k.writeString(record.groupId);
+    if (record.value === null) return { key: k.finish(), value: null };
+    const v = new Writer(16);
+    v.writeInt16(0);
+    v.writeInt32(record.value.epoch);
+    v.writeUnsignedVarint(0); // no tagged fields
     return { key: k.finish(), value: v.finish() };
   }
   k.writeInt16(2);
@@ -236,6 +369,67 @@ export function decodeCoordinatorRecord(
         kind: "group",
         groupId,
         value: { protocolType, generationId, protocolName, leaderId, stateTimestamp, members },
+      };
+    }
+    if (keyVersion === 3) {
+      const groupId = k.readString();
+      if (value === null) return { kind: "consumer-group", groupId, value: null };
+      const v = new Reader(value);
+      v.readInt16(); // ConsumerGroupMetadataValue v0+: the epoch first, then tagged fields
+      return { kind: "consumer-group", groupId, value: { epoch: v.readInt32() } };
+    }
+    if (keyVersion === 5 || keyVersion === 8) {
+      const groupId = k.readString();
+      const memberId = k.readString();
+      if (keyVersion === 5) {
+        if (value === null) return { kind: "consumer-member", groupId, memberId, value: null };
+        const v = new Reader(value);
+        v.readInt16();
+        const instanceId = v.readCompactNullableString();
+        const rackId = v.readCompactNullableString();
+        const clientId = v.readCompactString();
+        const clientHost = v.readCompactString();
+        const n = v.readCompactArrayLength();
+        const subscribedTopicNames: string[] = [];
+        for (let i = 0; i < n; i++) subscribedTopicNames.push(v.readCompactString());
+        const subscribedTopicRegex = v.readCompactNullableString();
+        const rebalanceTimeoutMs = v.readInt32();
+        const serverAssignor = v.readCompactNullableString();
+        return {
+          kind: "consumer-member",
+          groupId,
+          memberId,
+          value: {
+            instanceId,
+            rackId,
+            clientId,
+            clientHost,
+            subscribedTopicNames,
+            subscribedTopicRegex,
+            rebalanceTimeoutMs,
+            serverAssignor,
+          },
+        };
+      }
+      if (value === null) return { kind: "consumer-assignment", groupId, memberId, value: null };
+      const v = new Reader(value);
+      v.readInt16();
+      const memberEpoch = v.readInt32();
+      const previousMemberEpoch = v.readInt32();
+      const state = v.readInt8();
+      const assignedPartitions = readTopicPartitions(v);
+      const partitionsPendingRevocation = readTopicPartitions(v);
+      return {
+        kind: "consumer-assignment",
+        groupId,
+        memberId,
+        value: {
+          memberEpoch,
+          previousMemberEpoch,
+          state,
+          assignedPartitions,
+          partitionsPendingRevocation,
+        },
       };
     }
     return null;

@@ -120,3 +120,46 @@ Deno.test("subscribedTopics reads ConsumerProtocolSubscription topics", () => {
   assertEquals(subscribedTopics(sub), ["a", "bc"]);
   assertEquals(subscribedTopics(new Uint8Array([0, 1, 0, 0, 0, 9])), null);
 });
+
+Deno.test("consumer group records (key versions 3, 5, 8) round-trip in Kafka's v0 layouts", () => {
+  const records: CoordinatorRecord[] = [
+    { kind: "consumer-group", groupId: "g", value: { epoch: 7 } },
+    { kind: "consumer-group", groupId: "g", value: null },
+    {
+      kind: "consumer-member",
+      groupId: "g",
+      memberId: "m",
+      value: {
+        instanceId: null,
+        rackId: "r1",
+        clientId: "c",
+        clientHost: "/127.0.0.1",
+        subscribedTopicNames: ["a", "b"],
+        subscribedTopicRegex: null,
+        rebalanceTimeoutMs: 30000,
+        serverAssignor: "range",
+      },
+    },
+    {
+      kind: "consumer-assignment",
+      groupId: "g",
+      memberId: "m",
+      value: {
+        memberEpoch: 5,
+        previousMemberEpoch: 4,
+        state: 2,
+        assignedPartitions: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partitions: [0, 2] }],
+        partitionsPendingRevocation: [{ topicId: "AAAAAAAAAAAAAAAAAAAAAQ", partitions: [1] }],
+      },
+    },
+    { kind: "consumer-assignment", groupId: "g", memberId: "m", value: null },
+  ];
+  for (const r of records) {
+    const { key, value } = encodeCoordinatorRecord(r);
+    assertEquals(decodeCoordinatorRecord(key, value), r);
+  }
+  // ConsumerGroupMetadataValue v0: version, epoch, no tagged fields
+  const { key, value } = encodeCoordinatorRecord(records[0]);
+  assertEquals([...key], [0, 3, 0, 1, 103]);
+  assertEquals([...value!], [0, 0, 0, 0, 0, 7, 0]);
+});

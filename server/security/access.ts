@@ -170,6 +170,10 @@ export const ACCESS = Object.freeze({
   ListClientMetricsResources: { cluster: need(Op.DESCRIBE_CONFIGS, C) },
   /** DESCRIBE each topic (unlisted when all topics are asked for), as Metadata. */
   DescribeTopicPartitions: { topic: need(Op.DESCRIBE, T) },
+  /** READ the group (Kafka 3.9). */
+  ConsumerGroupHeartbeat: { group: need(Op.READ, G) },
+  /** DESCRIBE each group. */
+  ConsumerGroupDescribe: { group: need(Op.DESCRIBE, G) },
 });
 
 /** The API names in {@linkcode ACCESS}. */

@@ -265,6 +265,100 @@ interopTest(client, "a group of two splits the partitions and commits", async ()
   }
 });
 
+interopTest(client, "KIP-848: a consumer-protocol group of two splits and commits", async () => {
+  const b = await broker();
+  const admin = adminFor(b.bootstrap);
+  const topic = uniqueTopic("plat-848");
+  const groupId = uniqueTopic("plat-848-id");
+  const producer = producerFor(b.bootstrap);
+  // ConsumerGroupHeartbeat: the broker assigns (uniform), no JoinGroup/SyncGroup
+  const consumers = [0, 1].map(() =>
+    consumerFor(b.bootstrap, { groupId, groupProtocol: "consumer" })
+  );
+  const send = (from: number) =>
+    withTimeout(
+      producer.send({
+        messages: Array.from({ length: 40 }, (_, i) => ({
+          topic,
+          partition: i % 4,
+          key: `k${from + i}`,
+          value: `v${from + i}`,
+        })),
+      }),
+      CALL_MS,
+      "send",
+    );
+  try {
+    await withTimeout(admin.createTopics({ topics: [topic], partitions: 4 }), CALL_MS, "create");
+    const got: Got[][] = [[], []];
+    const streams: StringStream[] = [];
+    for (const [i, c] of consumers.entries()) {
+      const s = await withTimeout(
+        c.consume({ topics: [topic], mode: "committed", fallbackMode: "earliest" }),
+        CALL_MS,
+        "consume",
+      );
+      s.on("data", (m) => {
+        got[i].push({
+          partition: m.partition,
+          offset: Number(m.offset),
+          key: m.key,
+          value: m.value,
+          headers: {},
+        });
+        void m.commit();
+      });
+      streams.push(s);
+    }
+    const assignedNow = () =>
+      consumers.map((c) => (c.assignments ?? []).flatMap((a) => a.partitions).sort());
+    for (let i = 0; i < 150 && assignedNow().some((a) => a.length !== 2); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const assigned = assignedNow();
+    assertEquals(assigned.flat().sort(), [0, 1, 2, 3]);
+    assertEquals(assigned.map((a) => a.length), [2, 2]);
+    await send(0);
+    for (let i = 0; i < 150 && got.flat().length < 40; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // each member read exactly its partitions, every record once
+    for (const [i, g] of got.entries()) {
+      assertEquals([...new Set(g.map((r) => r.partition))].sort(), assigned[i]);
+    }
+    assertEquals(
+      got.flat().map((r) => r.value).sort(),
+      Array.from({ length: 40 }, (_, i) => `v${i}`).sort(),
+    );
+    for (const s of streams) await s.close();
+    // the commits were sent without waiting: read until the last one has landed (at most 10 s)
+    const committed = async () => {
+      const [offsets] = await withTimeout(
+        admin.listConsumerGroupOffsets({ groups: [groupId] }),
+        CALL_MS,
+        "listConsumerGroupOffsets",
+      );
+      return offsets.topics.flatMap((t) =>
+        t.partitions.map((p) => [t.name, p.partitionIndex, Number(p.committedOffset)])
+      ).sort();
+    };
+    const expected = [0, 1, 2, 3].map((p) => [topic, p, 10]);
+    let last = await committed();
+    for (let i = 0; i < 100 && JSON.stringify(last) !== JSON.stringify(expected); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      last = await committed();
+    }
+    assertEquals(last, expected);
+    const groups = await withTimeout(admin.listGroups({ types: ["consumer"] }), CALL_MS, "list");
+    assertEquals(groups.get(groupId)?.groupType, "consumer");
+  } finally {
+    await Promise.all(consumers.map((c) => c.close(true)));
+    await producer.close();
+    await admin.close();
+  }
+});
+
 interopTest(client, "Admin: topics, configs, offsets, records, groups, quotas", async () => {
   const b = await broker();
   const admin = adminFor(b.bootstrap);

@@ -44,6 +44,7 @@ const H = {
   deleted: 7,
   configured: 8,
   maxRate: 9,
+  ipThrottled: 10,
   listeners: 16,
 } as const;
 const HEADER = H.listeners + MAX_LISTENERS;
@@ -302,6 +303,11 @@ export class ConnectionQuotas {
     Atomics.add(this.#i, H.blocked, 1);
   }
 
+  /** Count one connection closed for its address's `connection_creation_rate` (`/metrics`). */
+  countIpThrottled(): void {
+    Atomics.add(this.#i, H.ipThrottled, 1);
+  }
+
   /**
    * Count a new connection from `host`, unless that address already has its limit open.
    *
@@ -375,11 +381,16 @@ export class ConnectionQuotas {
     }
   }
 
-  /** Connections refused by `max.connections.per.ip`, and accepts that waited for `max.connections`. */
-  get refused(): { perIp: number; blocked: number } {
+  /**
+   * Connections refused by `max.connections.per.ip`, accepts that waited for `max.connections`
+   * or `max.connection.creation.rate`, and connections closed for their address's
+   * `connection_creation_rate` (KIP-612 ip quotas).
+   */
+  get refused(): { perIp: number; blocked: number; ipThrottled: number } {
     return {
       perIp: Atomics.load(this.#i, H.refusedPerIp),
       blocked: Atomics.load(this.#i, H.blocked),
+      ipThrottled: Atomics.load(this.#i, H.ipThrottled),
     };
   }
 

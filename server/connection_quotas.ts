@@ -17,6 +17,11 @@
  *   shared rates); over it a listener waits Kafka's throttle time, at most one window, before it
  *   serves the connection and takes the next. The inter-broker listener is exempt when there are
  *   others.
+ * - **connection_creation_rate** of an `ip` client quota entity (KIP-612, kept with the client
+ *   quotas in `quotas.ts`): the broker's accept loop measures each address's new connections and
+ *   holds one over the rate unread until its throttle time ends, then closes it (Kafka's
+ *   `ConnectionThrottledException`); here only the count of those ({@linkcode
+ *   ConnectionQuotas.countIpThrottled}).
  *
  * The counts live in a `SharedArrayBuffer` every shard of a sharded broker maps (`sluice.workers`
  * > 1), changed under one spin lock (a few operations, never across an await), so they are the

@@ -1330,9 +1330,13 @@ export class Broker {
    * `ConnectionQuotas.recordIpConnectionMaybeThrottle`): the shards' shared rate, one per address,
    * recorded even when over, as Kafka's sensor does.
    *
+   * @param remote The connection's address ({@linkcode remoteHost}).
    * @returns The throttle time, at most one quota window; 0 within the rate or without a quota.
    */
-  #ipThrottleMs(host: string): number {
+  #ipThrottleMs(remote: string): number {
+    // an IPv4-mapped IPv6 address (a dual-stack listener) is its IPv4 address, as Java's
+    // InetAddress makes it
+    const host = /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(remote) ? remote.slice(7) : remote;
     const rate = this.#ctx.quotas?.store.ipConnectionRate(host);
     if (rate === undefined) return 0;
     const now = Date.now();

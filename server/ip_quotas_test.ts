@@ -35,8 +35,12 @@ async function served(port: number): Promise<RawClient> {
   return c;
 }
 
-/** A connection the broker closes without answering its ApiVersions (within 10 s). */
-async function throttled(port: number): Promise<void> {
+/**
+ * A connection the broker closes without answering its ApiVersions (within 10 s).
+ *
+ * @param notBefore When given, the close must come no sooner (ms, `performance.now()`).
+ */
+async function throttled(port: number, notBefore?: () => number): Promise<void> {
   const c = await RawClient.connect(port);
   try {
     await c.send(ApiVersionsRequest, 3, { clientSoftwareName: "t", clientSoftwareVersion: "1" });
@@ -46,7 +50,12 @@ async function throttled(port: number): Promise<void> {
       new Promise<"open">((r) => timer = setTimeout(() => r("open"), 10_000)),
     ]);
     clearTimeout(timer);
+    const closed = performance.now();
     assertEquals(frame, null, "the connection was served or left open");
+    if (notBefore !== undefined) {
+      const earliest = notBefore();
+      ok(closed >= earliest - 2, `closed ${earliest - closed} ms before its throttle time ended`);
+    }
   } finally {
     c.close();
   }
@@ -233,8 +242,12 @@ Deno.test({
       let admin = await served(b.port);
       open.push(admin);
       assertEquals(await alter(admin, "127.0.0.1", 2), [0, null]);
+      const first = performance.now();
       open.push(await served(b.port), await served(b.port));
-      await throttled(b.port);
+      // held unread for Kafka's throttle time, then closed: 3 over the window w (1 s plus the
+      // time e since the first, Kafka's Rate.windowSize) is (3/w - 2) / 2 * w = 1500 - w ms, so
+      // it closes 500 ms after the first connection at the earliest
+      await throttled(b.port, () => first + 500);
       assertEquals(b.broker.connectionQuotas.refused.ipThrottled, 1);
       // the throttled connection was never counted: admin and the two served
       assertEquals(b.broker.connectionQuotas.count("127.0.0.1"), 3);

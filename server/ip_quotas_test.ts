@@ -194,8 +194,12 @@ Deno.test({
         (await admin.describeClientQuotas([{ entityType: "ip", match: "any" }], true)).length,
         3,
       );
+      // ip quotas only: the request path still sees no quota (they apply to new connections)
+      const store = b.broker.quotas.store;
+      assertEquals([store.empty, store.hasIpQuotas], [true, true]);
       // a user filter, strict, finds no ip entity
       await admin.alterClientQuotas([{ entity: { user: "u" }, ops: { producer_byte_rate: 9 } }]);
+      assertEquals([store.empty, store.hasIpQuotas], [false, true]);
       assertEquals(
         ips(await admin.describeClientQuotas([{ entityType: "user", match: "any" }], true)),
         [`{"user":"u"} {"producer_byte_rate":9}`],

@@ -178,8 +178,13 @@ export class ClientQuotaStore {
   #cache = new Map<string, Resolved | null>();
   /** Bumped at every change: resolutions cached by sensors are then looked up again. */
   generation = 0;
-  /** No quota is configured: the request path checks this and nothing else. */
+  /**
+   * No user or client-id quota is configured: the request path checks this and nothing else
+   * (ip quotas apply to new connections only).
+   */
   empty = true;
+  /** Some ip quota (`connection_creation_rate`) is configured: accepts look them up. */
+  hasIpQuotas = false;
 
   private constructor(storage: QuotaStorage | null) {
     this.#storage = storage;
@@ -225,7 +230,10 @@ export class ClientQuotaStore {
     this.#entries = entries;
     this.#cache.clear();
     this.generation++;
-    this.empty = entries.size === 0;
+    let ip = 0;
+    for (const e of entries.values()) if (e.entity.ip !== undefined) ip++;
+    this.empty = entries.size === ip;
+    this.hasIpQuotas = ip > 0;
   }
 
   /**
@@ -297,7 +305,7 @@ export class ClientQuotaStore {
    * @returns Connections per second, or `undefined` when none applies.
    */
   ipConnectionRate(host: string): number | undefined {
-    if (this.empty) return undefined;
+    if (!this.hasIpQuotas) return undefined;
     const own = this.#entries.get(entityKey({ ip: host }))?.values.get(CONNECTION_CREATION_RATE);
     const rate = own ??
       this.#entries.get(entityKey({ ip: null }))?.values.get(CONNECTION_CREATION_RATE);

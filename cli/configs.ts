@@ -1,7 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * `sluice configs`: client quotas in kafka-configs.sh's syntax, `--entity-type users|clients`
- * (one of each at most, in order with `--entity-name X` or `--entity-default`), then `--alter`
+ * (one of each at most, in order with `--entity-name X` or `--entity-default`) or `--entity-type
+ * ips` (KIP-612's `connection_creation_rate` of a client address, alone), then `--alter`
  * with `--add-config k=v,...` and/or `--delete-config k,...`, or `--describe`; and client metrics
  * subscriptions (KIP-714), `--entity-type client-metrics [--entity-name NAME]`, whose list values
  * go in brackets as kafka-configs.sh takes them (`metrics=[a.,b.],interval.ms=1000`). Topic
@@ -23,6 +24,9 @@ export const CONFIGS_HELP: string =
        [--entity-type users|clients (--entity-name NAME | --entity-default)]
        (--alter [--add-config K=V,...] [--delete-config K,...] | --describe)
        sluice configs [--bootstrap-server HOST:PORT] [--command-config FILE]
+       --entity-type ips [--entity-name ADDRESS | --entity-default]
+       (--alter [--add-config connection_creation_rate=N] [--delete-config K] | --describe)
+       sluice configs [--bootstrap-server HOST:PORT] [--command-config FILE]
        --entity-type client-metrics [--entity-name NAME]
        (--alter [--add-config K=V,...] [--delete-config K,...] | --describe)
 
@@ -38,6 +42,7 @@ Quota keys:
   producer_byte_rate       bytes per second a producer may send (whole number)
   consumer_byte_rate       bytes per second a consumer may fetch (whole number)
   request_percentage       share of the broker's request handling time, in percent
+  connection_creation_rate new connections per second from an address (ips only; whole number)
 
 Client metrics keys:
   metrics                  metric name prefixes to push (* for every metric)
@@ -55,9 +60,14 @@ const CLIENT_METRICS = "client-metrics";
 const TYPES: Record<string, string> = {
   users: "user",
   clients: "client-id",
+  ips: "ip",
   [CLIENT_METRICS]: CLIENT_METRICS,
 };
-const LABEL: Record<string, string> = { user: "user-principal", "client-id": "client-id" };
+const LABEL: Record<string, string> = {
+  user: "user-principal",
+  "client-id": "client-id",
+  ip: "ip",
+};
 
 /** One `--entity-type` with its name: a string, `null` for `--entity-default`, or any. */
 interface EntityArg {
@@ -79,7 +89,7 @@ function entityArgs(args: string[]): EntityArg[] {
       const type = TYPES[v ?? ""];
       if (type === undefined) {
         throw new UsageError(
-          `invalid --entity-type "${v}": expected users, clients or client-metrics`,
+          `invalid --entity-type "${v}": expected users, clients, ips or client-metrics`,
         );
       }
       if (out.some((e) => e.type === type)) throw new UsageError(`--entity-type ${v} given twice`);
@@ -226,7 +236,9 @@ export async function runConfigs(args: string[], io: CommandIo): Promise<number>
     throw new UsageError("exactly one of --alter or --describe is required");
   }
   const entities = entityArgs(args);
-  if (entities.length === 0) throw new UsageError("--entity-type users or clients is required");
+  if (entities.length === 0) {
+    throw new UsageError("--entity-type users, clients or ips is required");
+  }
   if (entities.some((e) => e.type === CLIENT_METRICS)) {
     if (entities.length > 1) {
       throw new UsageError("--entity-type client-metrics cannot be combined with another type");

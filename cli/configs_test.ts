@@ -155,3 +155,76 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sluice configs: --entity-type ips, connection_creation_rate as kafka-configs.sh",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_cli_configs_" });
+    const broker = await Broker.start({
+      listeners: "PLAINTEXT://127.0.0.1:0",
+      logDirs: [dir],
+      logLevel: "silent",
+    });
+    try {
+      const b = ["configs", "--bootstrap-server", `127.0.0.1:${broker.port}`];
+      const ip = (name: string) => ["--entity-type", "ips", "--entity-name", name];
+      const DEFAULT_IP = ["--entity-type", "ips", "--entity-default"];
+      const add = (entity: string[], config: string) =>
+        sluice([...b, ...entity, "--alter", "--add-config", config]);
+      const describe = async (entity: string[]) =>
+        (await sluice([...b, ...entity, "--describe"])).stdout;
+      assertEquals(
+        await add(ip("10.1.2.3"), "connection_creation_rate=5"),
+        { code: 0, stdout: "Completed updating config for ip '10.1.2.3'.\n", stderr: "" },
+      );
+      assertEquals(
+        (await add(DEFAULT_IP, "connection_creation_rate=20")).stdout,
+        "Completed updating config for the default ip.\n",
+      );
+      assertEquals(
+        await describe(ip("10.1.2.3")),
+        "Quota configs for ip '10.1.2.3' are connection_creation_rate=5.0\n",
+      );
+      assertEquals(
+        await describe(DEFAULT_IP),
+        "Quota configs for the default ip are connection_creation_rate=20.0\n",
+      );
+      assertEquals(
+        (await describe(["--entity-type", "ips"])).split("\n").sort(),
+        [
+          "",
+          "Quota configs for ip '10.1.2.3' are connection_creation_rate=5.0",
+          "Quota configs for the default ip are connection_creation_rate=20.0",
+        ],
+      );
+      // the broker's checks: exit 1 with its code and message
+      assertEquals(await add(ip("nope"), "connection_creation_rate=5"), {
+        code: 1,
+        stdout: "",
+        stderr: "ip 'nope': INVALID_REQUEST (nope is not a valid IP or resolvable host.)\n",
+      });
+      assertEquals(await add(ip("10.1.2.3"), "producer_byte_rate=5"), {
+        code: 1,
+        stdout: "",
+        stderr: "ip '10.1.2.3': INVALID_REQUEST (Invalid configuration key producer_byte_rate)\n",
+      });
+      assertEquals(
+        (await sluice([
+          ...b,
+          ...ip("10.1.2.3"),
+          "--alter",
+          "--delete-config",
+          "connection_creation_rate",
+        ]))
+          .code,
+        0,
+      );
+      assertEquals(await describe(ip("10.1.2.3")), "");
+    } finally {
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

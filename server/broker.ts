@@ -72,7 +72,7 @@ import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
 import { SCRAM_CREDENTIALS_FILE } from "./security/scram_file.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
-import { ClientQuotaManager, ClientQuotaStore, EtcdQuotaStorage } from "./quotas.ts";
+import { ClientQuotaManager, ClientQuotaStore, EtcdQuotaStorage, SampledRate } from "./quotas.ts";
 import {
   ClientMetricsManager,
   ClientMetricsSubscriptions,
@@ -203,6 +203,10 @@ export class Broker {
   readonly #log: Logger;
   readonly #abort: AbortController;
   readonly #connections = new Map<number, { conn: Connection; done: Promise<void> }>();
+  /** Connections over their address's connection_creation_rate, closed when their throttle ends. */
+  readonly #throttledSockets = new Map<{ close(): void }, ReturnType<typeof setTimeout>>();
+  /** Per-address connection rates when the shared table is full (KIP-612). */
+  readonly #ipRates = new Map<string, SampledRate>();
   /** The handler table by key: what ApiVersions advertises and how each handler loads. */
   readonly #table: ReadonlyMap<number, ApiEntry>;
   /** Handlers loaded so far (at their API's first request; ApiVersions from the start). */
@@ -1181,6 +1185,11 @@ export class Broker {
         }
       }
       await Promise.all(this.#listeners.map((l) => l.loop));
+      for (const [conn, timer] of this.#throttledSockets) {
+        clearTimeout(timer);
+        closeQuietly(conn);
+      }
+      this.#throttledSockets.clear();
       const pending = [...this.#connections.values()];
       for (const c of pending) c.conn.close();
       await Promise.allSettled(pending.map((c) => c.done));
@@ -1257,6 +1266,27 @@ export class Broker {
       }
       const addr = accepted.conn.remoteAddr as Deno.NetAddr;
       const host = remoteHost(`${addr.hostname}:${addr.port}`);
+      // KIP-612's connection_creation_rate of the address (an ip quota entity): over it, the
+      // connection is held unread and closed when its throttle time ends (Kafka's
+      // ConnectionThrottledException and DelayedCloseSocket), so the client waits before it
+      // reconnects; it is never counted
+      const throttleMs = this.#ipThrottleMs(host);
+      if (throttleMs > 0) {
+        quotas.countIpThrottled();
+        this.#log.debug(
+          `connection_creation_rate of ${host}: closing its connection on listener ${name} ` +
+            `in ${throttleMs} ms`,
+        );
+        const conn = accepted.conn;
+        this.#throttledSockets.set(
+          conn,
+          setTimeout(() => {
+            this.#throttledSockets.delete(conn);
+            closeQuietly(conn);
+          }, throttleMs),
+        );
+        continue;
+      }
       const limit = quotas.inc(name, host);
       if (limit !== null) {
         this.#log.info(
@@ -1297,6 +1327,40 @@ export class Broker {
       });
       this.#connections.set(id, { conn, done });
     }
+  }
+
+  /**
+   * Record a new connection from `host` against its `connection_creation_rate` (Kafka's
+   * `ConnectionQuotas.recordIpConnectionMaybeThrottle`): the shards' shared rate, one per address,
+   * recorded even when over, as Kafka's sensor does.
+   *
+   * @param remote The connection's address ({@linkcode remoteHost}).
+   * @returns The throttle time, at most one quota window; 0 within the rate or without a quota.
+   */
+  #ipThrottleMs(remote: string): number {
+    // an IPv4-mapped IPv6 address (a dual-stack listener) is its IPv4 address, as Java's
+    // InetAddress makes it
+    const host = /^::ffff:\d+\.\d+\.\d+\.\d+$/.test(remote) ? remote.slice(7) : remote;
+    const rate = this.#ctx.quotas?.store.ipConnectionRate(host);
+    if (rate === undefined) return 0;
+    const now = Date.now();
+    const windowMs = this.config.quotaWindowSizeSeconds * 1000;
+    const key = `${CONNECTION_RATE_SENSOR}\u0000ip\u0000${host}`;
+    let m = this.#connectionRates!.record(key, 1, now);
+    if (m === null) {
+      // the shared table is full: this shard measures the address alone
+      let r = this.#ipRates.get(host);
+      if (r === undefined) {
+        if (this.#ipRates.size >= 10_000) this.#ipRates.clear();
+        r = new SampledRate({ samples: this.config.quotaWindowNum, windowMs });
+        this.#ipRates.set(host, r);
+      }
+      r.record(1, now);
+      m = { rate: r.measure(now), windowMs: r.windowSize(now) };
+    }
+    if (m.rate <= rate) return 0;
+    // Kafka's QuotaUtils.boundedThrottleTime: at most one window
+    return Math.max(1, Math.min(Math.round((m.rate - rate) / rate * m.windowMs), windowMs));
   }
 
   /** Complete the TLS handshake (client certificate -> principal), then serve requests. */

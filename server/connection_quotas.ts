@@ -17,6 +17,11 @@
  *   shared rates); over it a listener waits Kafka's throttle time, at most one window, before it
  *   serves the connection and takes the next. The inter-broker listener is exempt when there are
  *   others.
+ * - **connection_creation_rate** of an `ip` client quota entity (KIP-612, kept with the client
+ *   quotas in `quotas.ts`): the broker's accept loop measures each address's new connections and
+ *   holds one over the rate unread until its throttle time ends, then closes it (Kafka's
+ *   `ConnectionThrottledException`); here only the count of those ({@linkcode
+ *   ConnectionQuotas.countIpThrottled}).
  *
  * The counts live in a `SharedArrayBuffer` every shard of a sharded broker maps (`sluice.workers`
  * > 1), changed under one spin lock (a few operations, never across an await), so they are the
@@ -44,6 +49,7 @@ const H = {
   deleted: 7,
   configured: 8,
   maxRate: 9,
+  ipThrottled: 10,
   listeners: 16,
 } as const;
 const HEADER = H.listeners + MAX_LISTENERS;
@@ -302,6 +308,11 @@ export class ConnectionQuotas {
     Atomics.add(this.#i, H.blocked, 1);
   }
 
+  /** Count one connection closed for its address's `connection_creation_rate` (`/metrics`). */
+  countIpThrottled(): void {
+    Atomics.add(this.#i, H.ipThrottled, 1);
+  }
+
   /**
    * Count a new connection from `host`, unless that address already has its limit open.
    *
@@ -375,11 +386,16 @@ export class ConnectionQuotas {
     }
   }
 
-  /** Connections refused by `max.connections.per.ip`, and accepts that waited for `max.connections`. */
-  get refused(): { perIp: number; blocked: number } {
+  /**
+   * Connections refused by `max.connections.per.ip`, accepts that waited for `max.connections`
+   * or `max.connection.creation.rate`, and connections closed for their address's
+   * `connection_creation_rate` (KIP-612 ip quotas).
+   */
+  get refused(): { perIp: number; blocked: number; ipThrottled: number } {
     return {
       perIp: Atomics.load(this.#i, H.refusedPerIp),
       blocked: Atomics.load(this.#i, H.blocked),
+      ipThrottled: Atomics.load(this.#i, H.ipThrottled),
     };
   }
 

@@ -38,7 +38,10 @@ Deno.test("connection quotas: max.connections.per.ip and its overrides, over two
   // overrides
   assertEquals([a.inc("PLAINTEXT", "10.0.0.2"), a.inc("PLAINTEXT", "10.0.0.2")], [null, 1]);
   assertEquals(a.inc("PLAINTEXT", "10.0.0.3"), 0);
-  assertEquals(a.refused, { perIp: 4, blocked: 0 });
+  assertEquals(a.refused, { perIp: 4, blocked: 0, ipThrottled: 0 });
+  // a connection closed for its address's connection_creation_rate, counted in either view
+  b.countIpThrottled();
+  assertEquals(a.refused, { perIp: 4, blocked: 0, ipThrottled: 1 });
   // reconfigured: the override gone, the default applies to the next connection
   a.configure(limits(NO_CONNECTION_LIMIT, 3));
   assertEquals(a.inc("PLAINTEXT", "10.0.0.3"), null);

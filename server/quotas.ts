@@ -30,6 +30,12 @@ export const CLIENT_QUOTAS_FILE = "sluice-client-quotas.json";
 export const USER = "user";
 /** The client-id entity type. */
 export const CLIENT_ID = "client-id";
+/** The ip entity type (KIP-612: connection creation rate per client address). */
+export const IP = "ip";
+/** The only quota key of an ip entity (Kafka's `QuotaConfigs.IP_CONNECTION_RATE_OVERRIDE_CONFIG`). */
+export const CONNECTION_CREATION_RATE = "connection_creation_rate";
+/** Kafka's `IP_CONNECTION_RATE_DEFAULT` (`Int.MaxValue`): no connection rate quota. */
+const INT_MAX = 2147483647;
 
 /** Quota keys and whether each takes whole numbers only (Kafka's `QuotaConfigs`). */
 export const QUOTA_KEYS: ReadonlyMap<string, "long" | "double"> = new Map([
@@ -37,6 +43,12 @@ export const QUOTA_KEYS: ReadonlyMap<string, "long" | "double"> = new Map([
   ["consumer_byte_rate", "long"],
   ["request_percentage", "double"],
 ]);
+
+/** The quota key of an ip entity and its type (Kafka's `QuotaConfigs.ipConfigs`: an INT). */
+export const IP_QUOTA_KEYS: ReadonlyMap<string, "int"> = new Map([[
+  CONNECTION_CREATION_RATE,
+  "int",
+]]);
 
 /** The quota types, in the order of the shards' shared throttle counters. */
 const TYPES: readonly QuotaType[] = [
@@ -49,14 +61,17 @@ const TYPES: readonly QuotaType[] = [
 export type QuotaType = "producer_byte_rate" | "consumer_byte_rate" | "request_percentage";
 
 /**
- * A quota entity: a user, a client id, or both; `null` is the `<default>` entity of that type.
- * An absent field means the type is not part of the entity.
+ * A quota entity: a user, a client id, or both; or a client address (`ip`, never with the
+ * others); `null` is the `<default>` entity of that type. An absent field means the type is not
+ * part of the entity.
  */
 export interface QuotaEntity {
   /** The user (principal name), `null` for `<default>`. */
   user?: string | null;
   /** The client id, `null` for `<default>`. */
   clientId?: string | null;
+  /** The client address ({@linkcode normalizeIp}), `null` for `<default>`. */
+  ip?: string | null;
 }
 
 /** One stored entry: an entity and its quota values. */
@@ -98,6 +113,7 @@ export function entityKey(e: QuotaEntity): string {
   if (e.clientId !== undefined) {
     parts.push(`client-id=${e.clientId === null ? "<default>" : esc(e.clientId)}`);
   }
+  if (e.ip !== undefined) parts.push(`ip=${e.ip === null ? "<default>" : esc(e.ip)}`);
   return parts.join(",");
 }
 
@@ -162,8 +178,13 @@ export class ClientQuotaStore {
   #cache = new Map<string, Resolved | null>();
   /** Bumped at every change: resolutions cached by sensors are then looked up again. */
   generation = 0;
-  /** No quota is configured: the request path checks this and nothing else. */
+  /**
+   * No user or client-id quota is configured: the request path checks this and nothing else
+   * (ip quotas apply to new connections only).
+   */
   empty = true;
+  /** Some ip quota (`connection_creation_rate`) is configured: accepts look them up. */
+  hasIpQuotas = false;
 
   private constructor(storage: QuotaStorage | null) {
     this.#storage = storage;
@@ -209,7 +230,10 @@ export class ClientQuotaStore {
     this.#entries = entries;
     this.#cache.clear();
     this.generation++;
-    this.empty = entries.size === 0;
+    let ip = 0;
+    for (const e of entries.values()) if (e.entity.ip !== undefined) ip++;
+    this.empty = entries.size === ip;
+    this.hasIpQuotas = ip > 0;
   }
 
   /**
@@ -274,6 +298,21 @@ export class ClientQuotaStore {
   }
 
   /**
+   * The `connection_creation_rate` of a client address (KIP-612): the address's own, else the
+   * `<default>` ip entity's (Kafka's `ConnectionQuotas.connectionRateForIp`).
+   *
+   * @param host The address ({@linkcode normalizeIp}).
+   * @returns Connections per second, or `undefined` when none applies.
+   */
+  ipConnectionRate(host: string): number | undefined {
+    if (!this.hasIpQuotas) return undefined;
+    const own = this.#entries.get(entityKey({ ip: host }))?.values.get(CONNECTION_CREATION_RATE);
+    const rate = own ??
+      this.#entries.get(entityKey({ ip: null }))?.values.get(CONNECTION_CREATION_RATE);
+    return rate === undefined || rate >= INT_MAX ? undefined : rate;
+  }
+
+  /**
    * The quota of `type` that applies to a user's client, in Kafka's order:
    * /config/users/<user>/clients/<client-id>, /config/users/<user>/clients/<default>,
    * /config/users/<user>, /config/users/<default>/clients/<client-id>,
@@ -335,7 +374,7 @@ function copy(entries: QuotaEntries): QuotaEntries {
 }
 
 interface StoredEntry {
-  entity: { user?: string | null; "client-id"?: string | null };
+  entity: { user?: string | null; "client-id"?: string | null; ip?: string | null };
   quotas: Record<string, number>;
 }
 
@@ -349,12 +388,14 @@ function parseStored(text: string): QuotaEntries {
     const entity: QuotaEntity = {};
     if ("user" in s.entity) entity.user = s.entity.user ?? null;
     if ("client-id" in s.entity) entity.clientId = s.entity["client-id"] ?? null;
-    if (entity.user === undefined && entity.clientId === undefined) {
+    if ("ip" in s.entity) entity.ip = s.entity.ip ?? null;
+    if (entity.user === undefined && entity.clientId === undefined && entity.ip === undefined) {
       throw new Error("an entry without entity");
     }
+    const keys = entity.ip !== undefined ? IP_QUOTA_KEYS : QUOTA_KEYS;
     const values = new Map<string, number>();
     for (const [k, v] of Object.entries(s.quotas)) {
-      if (!QUOTA_KEYS.has(k) || typeof v !== "number" || !(v > 0)) {
+      if (!keys.has(k) || typeof v !== "number" || !(v > 0)) {
         throw new Error(`invalid quota ${k}=${v} for ${entityKey(entity)}`);
       }
       values.set(k, v);
@@ -370,6 +411,7 @@ function serialize(entries: QuotaEntries): string {
     const entity: StoredEntry["entity"] = {};
     if (e.entity.user !== undefined) entity.user = e.entity.user;
     if (e.entity.clientId !== undefined) entity["client-id"] = e.entity.clientId;
+    if (e.entity.ip !== undefined) entity.ip = e.entity.ip;
     return { entity, quotas: Object.fromEntries([...e.values].sort()) };
   });
   return JSON.stringify({ version: 1, quotas }, null, 2) + "\n";
@@ -626,9 +668,18 @@ export class ClientQuotaManager {
  *
  * @param key The quota key.
  * @param value The value.
+ * @param ip The entity is an ip entity (its only key is `connection_creation_rate`, an INT).
  * @returns The error message, or `null` when valid.
  */
-export function validateQuota(key: string, value: number): string | null {
+export function validateQuota(key: string, value: number, ip = false): string | null {
+  if (ip) {
+    // Kafka's ClientQuotaControlManager.validateQuotaKeyValue for QuotaConfigs.ipConfigs (an INT)
+    if (!IP_QUOTA_KEYS.has(key)) return `Invalid configuration key ${key}`;
+    if (!(value > 0)) return `Quota ${key} must be greater than 0`;
+    if (value > INT_MAX) return `Proposed value for ${key} is too large for an INT.`;
+    if (Math.abs(value % 1) > 1e-6) return `${key} cannot be a fractional value.`;
+    return null;
+  }
   const type = QUOTA_KEYS.get(key);
   if (type === undefined) return `Invalid configuration key ${key}`;
   if (!Number.isFinite(value) || value <= 0) return `Quota ${key} must be greater than 0`;
@@ -638,4 +689,33 @@ export function validateQuota(key: string, value: number): string | null {
     if (Math.abs(long - value) > epsilon) return `Configuration ${key} must be a Long value`;
   }
   return null;
+}
+
+/**
+ * The address an ip quota entity names, as connections are counted by (Kafka resolves it with
+ * `InetAddress.getByName`): an IPv4 address, or an IPv6 one in its compressed lower-case form.
+ *
+ * @example
+ * ```ts
+ * import { normalizeIp } from "./quotas.ts";
+ * console.assert(normalizeIp("0:0:0:0:0:0:0:1") === "::1");
+ * console.assert(normalizeIp("10.0.0.300") === null);
+ * ```
+ *
+ * @param name The entity name.
+ * @returns The address, or `null` when it is not an IP address.
+ */
+export function normalizeIp(name: string): string | null {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
+  if (v4 !== null) {
+    const parts = v4.slice(1).map(Number);
+    return parts.every((n) => n <= 255) ? parts.join(".") : null;
+  }
+  const bare = name.startsWith("[") && name.endsWith("]") ? name.slice(1, -1) : name;
+  if (!bare.includes(":") || !/^[0-9a-fA-F:.]+$/.test(bare)) return null;
+  try {
+    return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return null;
+  }
 }

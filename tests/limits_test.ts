@@ -316,3 +316,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sluice.workers=2: an address's connection_creation_rate counts both shards",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "sluice-limits-test-" });
+    const b = await startSharded(dir, ["quota.window.num=2", "quota.window.size.seconds=1"]);
+    const open: RawClient[] = [];
+    try {
+      // made before the quota: never recorded
+      const admin = await served(b.port);
+      open.push(admin);
+      const res = await admin.request(AlterClientQuotasRequest, AlterClientQuotasResponse, 1, {
+        entries: [{
+          entity: [{ entityType: "ip", entityName: "127.0.0.1" }],
+          ops: [{ key: "connection_creation_rate", value: 2, remove: false }],
+        }],
+      });
+      assert.strictEqual(res.entries[0].errorCode, 0);
+      // in each window 2 are served and the 3rd is closed unanswered, whichever shard the
+      // kernel hands each to (counted apart, a shard would mostly see fewer than 3)
+      for (let round = 0; round < 4; round++) {
+        open.push(await served(b.port), await served(b.port));
+        const third = await RawClient.connect(b.port);
+        await third.send(ApiVersionsRequest, 3, {
+          clientSoftwareName: "t",
+          clientSoftwareVersion: "1",
+        });
+        await refused(third);
+        third.close();
+        for (const c of open.splice(1)) c.close();
+        await new Promise((r) => setTimeout(r, 2_200)); // past the window: every sample expired
+      }
+      assert.strictEqual(await metric(b, "sluice_connections_ip_throttled_total"), 4);
+    } finally {
+      for (const c of open) c.close();
+      await stop(b);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

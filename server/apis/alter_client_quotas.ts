@@ -4,8 +4,10 @@
 // Needs ALTER_CONFIGS on the cluster with an authorizer (`../security/access.ts`), as Kafka.
 // One result per entry, in request order, with Kafka's `ClientQuotaControlManager` checks
 // (INVALID_REQUEST with a message):
-// - entity: not empty, types `user` and `client-id` only (IP quotas are not served), each once;
-// - keys: producer_byte_rate, consumer_byte_rate (whole numbers), request_percentage; values
+// - entity: not empty, types `user`, `client-id` and `ip`, each once; `ip` alone (KIP-612), its
+//   name an IP address or null (`<default>`);
+// - keys: producer_byte_rate, consumer_byte_rate (whole numbers), request_percentage for users
+//   and client ids; connection_creation_rate (a whole number up to 2^31-1) for an ip; values
 //   greater than 0; removing a key that is not set does nothing.
 // validate_only checks and answers without storing anything.
 
@@ -23,6 +25,8 @@ import { ACCESS, authorize } from "../security/access.ts";
 import {
   CLIENT_ID,
   entityKey,
+  IP,
+  normalizeIp,
   type QuotaChange,
   type QuotaEntity,
   USER,
@@ -47,9 +51,23 @@ export function entityOf(
     } else if (c.entityType === CLIENT_ID) {
       if (entity.clientId !== undefined) return "Duplicate client-id field in client quota entity";
       entity.clientId = c.entityName;
-    } else if (c.entityType === "ip") {
-      return "IP quotas (connection_creation_rate) are not supported by this broker";
+    } else if (c.entityType === IP) {
+      if (entity.ip !== undefined) return "Duplicate ip field in client quota entity";
+      entity.ip = c.entityName;
     } else return `Unhandled client quota entity type: ${c.entityType}`;
+    if (c.entityName === "") return `Empty ${c.entityType} not supported`;
+  }
+  // Kafka's ClientQuotaControlManager.configKeysForEntityType (its message, without the space)
+  if (entity.ip !== undefined) {
+    if (entity.user !== undefined || entity.clientId !== undefined) {
+      return "Invalid quota entity combination, IP entity should" +
+        "not be combined with User or ClientId";
+    }
+    if (entity.ip !== null) {
+      const ip = normalizeIp(entity.ip);
+      if (ip === null) return `${entity.ip} is not a valid IP or resolvable host.`;
+      entity.ip = ip;
+    }
   }
   return entity;
 }
@@ -84,7 +102,7 @@ export const alterClientQuotas: ApiHandler = defineApi<
       for (const op of e.ops) {
         if (op.remove) mine.push({ entity, key: op.key, value: null });
         else {
-          error = validateQuota(op.key, op.value);
+          error = validateQuota(op.key, op.value, entity.ip !== undefined);
           if (error !== null) break;
           mine.push({ entity, key: op.key, value: op.value });
         }

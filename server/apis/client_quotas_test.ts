@@ -188,7 +188,7 @@ Deno.test({
         { entity: { user: "a" }, ops: { request_percentage: -3 } },
         { entity: {}, ops: { [P]: 1 } },
         { entity: { group: "g" }, ops: { [P]: 1 } },
-        { entity: { ip: "1.2.3.4" }, ops: { connection_creation_rate: 1 } },
+        { entity: { ip: "1.2.3.4", "client-id": "x" }, ops: { connection_creation_rate: 1 } },
         { entity: { user: "ok" }, ops: { [P]: 7 } },
       ]);
       assertEquals(r, [
@@ -212,7 +212,8 @@ Deno.test({
         },
         {
           errorCode: ErrorCode.INVALID_REQUEST,
-          errorMessage: "IP quotas (connection_creation_rate) are not supported by this broker",
+          errorMessage: "Invalid quota entity combination, IP entity shouldnot be combined with " +
+            "User or ClientId",
         },
         { errorCode: 0, errorMessage: null },
       ]);

@@ -2,7 +2,9 @@
 // DescribeClientQuotas (key 48, KIP-546): served v0-v1 from the client quota store
 // (`server/quotas.ts`). Needs DESCRIBE_CONFIGS on the cluster with an authorizer
 // (`../security/access.ts`), as Kafka.
-// Filter components, each of an entity type (`user`, `client-id`; `ip` matches nothing here):
+// Filter components, each of an entity type (`user`, `client-id`, `ip`; `ip` with either of the
+// others is INVALID_REQUEST, Kafka's ClientQuotasImage message; an exact `ip` is compared as an
+// address, `0:0:0:0:0:0:0:1` finding `::1`):
 // match type 0 (exact: the name; a null name is the default), 1 (the `<default>` entity),
 // 2 (any entity of that type, default or named). An entity matches when every component
 // matches; with `strict` it must also have no other entity type. An entity type named twice,
@@ -19,7 +21,7 @@ import {
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { type ApiHandler, defineApi } from "../api.ts";
 import { ACCESS, authorize } from "../security/access.ts";
-import { CLIENT_ID, type QuotaEntity, USER } from "../quotas.ts";
+import { CLIENT_ID, IP, normalizeIp, type QuotaEntity, USER } from "../quotas.ts";
 
 const MATCH_EXACT = 0;
 const MATCH_DEFAULT = 1;
@@ -58,10 +60,20 @@ export const describeClientQuotas: ApiHandler = defineApi<
       if (c.entityType === "") {
         throw new KafkaError(ErrorCode.INVALID_REQUEST, "Invalid empty entity type");
       }
-      filters.set(c.entityType, { match: c.matchType, name: c.match });
+      const name = c.entityType === IP && c.match !== null
+        ? normalizeIp(c.match) ?? c.match
+        : c.match;
+      filters.set(c.entityType, { match: c.matchType, name });
+    }
+    if (filters.has(IP) && (filters.has(USER) || filters.has(CLIENT_ID))) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REQUEST,
+        "Invalid entity filter component combination. IP filter component should not be used " +
+          "with user or clientId filter component.",
+      );
     }
     const nameOf = (e: QuotaEntity, type: string): string | null | undefined =>
-      type === USER ? e.user : type === CLIENT_ID ? e.clientId : undefined;
+      type === USER ? e.user : type === CLIENT_ID ? e.clientId : type === IP ? e.ip : undefined;
     const matches = (e: QuotaEntity): boolean => {
       for (const [type, f] of filters) {
         const name = nameOf(e, type);
@@ -72,6 +84,7 @@ export const describeClientQuotas: ApiHandler = defineApi<
       if (req.strict) {
         if (e.user !== undefined && !filters.has(USER)) return false;
         if (e.clientId !== undefined && !filters.has(CLIENT_ID)) return false;
+        if (e.ip !== undefined && !filters.has(IP)) return false;
       }
       return true;
     };
@@ -91,6 +104,11 @@ export const describeClientQuotas: ApiHandler = defineApi<
             entityType: CLIENT_ID,
             entityName: e.entity.clientId,
           }),
+        );
+      }
+      if (e.entity.ip !== undefined) {
+        entity.push(
+          createDescribeClientQuotasResponseEntityData({ entityType: IP, entityName: e.entity.ip }),
         );
       }
       return createDescribeClientQuotasResponseEntryData({

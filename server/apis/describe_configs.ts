@@ -202,18 +202,58 @@ function describeClientMetrics(broker: BrokerContext, name: string): DescribedCo
   });
 }
 
+/** The connection limits' broker settings: the config field, Kafka's default, type and doc. */
+const CONNECTION_CONFIGS: ReadonlyMap<string, {
+  field:
+    | "maxConnections"
+    | "maxConnectionsPerIp"
+    | "maxConnectionsPerIpOverrides"
+    | "maxConnectionCreationRate";
+  defaultValue: string;
+  type: number;
+  doc: string;
+}> = new Map([
+  ["max.connection.creation.rate", {
+    field: "maxConnectionCreationRate",
+    defaultValue: "2147483647",
+    type: CONFIG_TYPE.int,
+    doc: "The maximum connection creation rate the broker allows on a listener at any time " +
+      "(KIP-612); the inter-broker listener is exempt when there are others.",
+  }],
+  ["max.connections", {
+    field: "maxConnections",
+    defaultValue: "2147483647",
+    type: CONFIG_TYPE.int,
+    doc: "The maximum number of connections the broker allows at any time.",
+  }],
+  ["max.connections.per.ip", {
+    field: "maxConnectionsPerIp",
+    defaultValue: "2147483647",
+    type: CONFIG_TYPE.int,
+    doc: "The maximum number of connections the broker allows from each ip address.",
+  }],
+  ["max.connections.per.ip.overrides", {
+    field: "maxConnectionsPerIpOverrides",
+    defaultValue: "",
+    type: CONFIG_TYPE.string,
+    doc: "A comma-separated list of per-ip or hostname overrides to the default maximum " +
+      'number of connections, e.g. "hostName:100,127.0.0.1:200".',
+  }],
+]);
+
 /** The cluster-wide dynamic defaults (a BROKER resource named ""), as Kafka lists them. */
 function describeDynamicDefaults(broker: BrokerContext): DescribedConfig[] {
   const values = broker.dynamicConfigs?.values("default") ?? {};
   return Object.entries(values).sort(([a], [b]) => a < b ? -1 : 1).map(([name, value]) => {
     const def = TOPIC_CONFIGS.get(BROKER_TO_TOPIC_CONFIG.get(name) ?? "");
+    const conn = CONNECTION_CONFIGS.get(name);
     return {
       name,
       value,
       source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
       readOnly: false,
-      type: def ? CONFIG_TYPE[def.type] : CONFIG_TYPE.string,
-      doc: def?.doc ?? "",
+      type: def ? CONFIG_TYPE[def.type] : conn?.type ?? CONFIG_TYPE.string,
+      doc: def?.doc ?? conn?.doc ?? "",
       synonyms: [{ name, value, source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG }],
     };
   });
@@ -295,6 +335,38 @@ function describeBroker(broker: BrokerContext): DescribedConfig[] {
     CONFIG_TYPE.int,
     "Most incremental fetch sessions kept.",
   );
+  // The connection limits (`../connection_quotas.ts`), dynamic as in Kafka: this broker's
+  // dynamic value, then the cluster default's, then the static setting, then Kafka's default
+  const dyn = {
+    broker: broker.dynamicConfigs?.values("broker") ?? {},
+    default: broker.dynamicConfigs?.values("default") ?? {},
+  };
+  for (const [name, def] of CONNECTION_CONFIGS) {
+    const staticValue = String(c[def.field]);
+    const layers: { name: string; value: string; source: number }[] = [];
+    if (dyn.broker[name] !== undefined) {
+      layers.push({ name, value: dyn.broker[name], source: ConfigSource.DYNAMIC_BROKER_CONFIG });
+    }
+    if (dyn.default[name] !== undefined) {
+      layers.push({
+        name,
+        value: dyn.default[name],
+        source: ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+      });
+    }
+    if (staticValue !== def.defaultValue) {
+      layers.push({ name, value: staticValue, source: ConfigSource.STATIC_BROKER_CONFIG });
+    }
+    out.push({
+      name,
+      value: layers[0]?.value ?? def.defaultValue,
+      source: layers[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+      readOnly: false,
+      type: def.type,
+      doc: def.doc,
+      synonyms: [...layers, { name, value: def.defaultValue, source: ConfigSource.DEFAULT_CONFIG }],
+    });
+  }
   // Broker-level topic defaults under their broker names (e.g. log.retention.ms): dynamic ones
   // can be altered (AlterConfigs on this BROKER resource or the cluster default "").
   for (const e of describeTopicConfigs({}, broker.logs.defaults)) {

@@ -5,6 +5,10 @@ import {
   DescribeConfigsRequest,
   DescribeConfigsResponse,
 } from "../../protocol/messages/describe_configs.ts";
+import {
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+} from "../../protocol/messages/incremental_alter_configs.ts";
 import { createTopic, RawClient, startTestBroker } from "../testing.ts";
 
 Deno.test("DescribeConfigs: topic configs with sources, synonyms, types and documentation", async () => {
@@ -90,6 +94,63 @@ Deno.test("DescribeConfigs: broker resource and errors", async () => {
       ErrorCode.INVALID_REQUEST,
     ]);
     ok(res.results.slice(1).every((r) => (r.errorMessage ?? "").length > 0));
+  } finally {
+    c.close();
+  }
+});
+
+Deno.test("DescribeConfigs: the broker's connection limits with their sources, dynamic ones first", async () => {
+  await using t = await startTestBroker({ maxConnectionsPerIp: 50 });
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const alter = async (resourceName: string, name: string, value: string) => {
+      const res = await c.request(
+        IncrementalAlterConfigsRequest,
+        IncrementalAlterConfigsResponse,
+        1,
+        {
+          resources: [{
+            resourceType: 4,
+            resourceName,
+            configs: [{ name, configOperation: 0, value }],
+          }],
+        },
+      );
+      assertEquals(res.responses[0].errorCode, 0);
+    };
+    const node = String(t.broker.config.nodeId);
+    await alter(node, "max.connections", "100");
+    await alter("", "max.connections", "200");
+    await alter("", "max.connection.creation.rate", "30");
+    const res = await c.request(DescribeConfigsRequest, DescribeConfigsResponse, 4, {
+      resources: [
+        { resourceType: 4, resourceName: node, configurationKeys: null },
+        { resourceType: 4, resourceName: "", configurationKeys: null },
+      ],
+      includeSynonyms: true,
+      includeDocumentation: false,
+    });
+    const entries = (i: number) =>
+      res.results[i].configs.filter((e) => e.name.startsWith("max.connection")).map((e) => [
+        e.name,
+        e.value,
+        e.configSource,
+        e.readOnly,
+        e.configType,
+        e.synonyms.map((s) => [s.value, s.source]),
+      ]);
+    // sources: 2 dynamic broker, 3 dynamic default, 4 static, 5 Kafka's default; types 3 int,
+    // 2 string
+    assertEquals(entries(0), [
+      ["max.connection.creation.rate", "30", 3, false, 3, [["30", 3], ["2147483647", 5]]],
+      ["max.connections", "100", 2, false, 3, [["100", 2], ["200", 3], ["2147483647", 5]]],
+      ["max.connections.per.ip", "50", 4, false, 3, [["50", 4], ["2147483647", 5]]],
+      ["max.connections.per.ip.overrides", "", 5, false, 2, [["", 5]]],
+    ]);
+    assertEquals(entries(1), [
+      ["max.connection.creation.rate", "30", 3, false, 3, [["30", 3]]],
+      ["max.connections", "200", 3, false, 3, [["200", 3]]],
+    ]);
   } finally {
     c.close();
   }

@@ -47,7 +47,7 @@ export interface MetricsSources {
   /** Cluster mode's membership and view. */
   cluster?: ClusterNode;
   /** Connection limits' counters (`../connection_quotas.ts`), every shard's. */
-  connectionLimits?: () => { perIp: number; blocked: number };
+  connectionLimits?: () => { perIp: number; blocked: number; ipThrottled?: number };
   /** Client quotas' throttle counters, per quota (`../quotas.ts`). */
   quotas?: {
     throttleMsTotal: Readonly<Record<string, number>>;
@@ -237,6 +237,13 @@ export function collectMetrics(s: MetricsSources): MetricFamily[] {
         "counter",
         "Accepts that waited for a slot because the broker held max.connections",
         r.blocked,
+      ),
+      one(
+        "sluice_connections_ip_throttled",
+        "counter",
+        "Connections closed after their throttle time because their address was over its " +
+          "connection_creation_rate (KIP-612 ip quota)",
+        r.ipThrottled ?? 0,
       ),
     );
   }

@@ -807,6 +807,15 @@ export class Broker {
       throw e;
     }
     const serving: Serving[] = [];
+    /** Closes what this start opened, when it fails. */
+    const closeOpened = async (): Promise<void> => {
+      for (const l of serving) l.transport.close();
+      await cluster?.close();
+      await replicas?.close();
+      txnVerifier?.close();
+      await coordinators.close();
+      await logs.close();
+    };
     try {
       const advertisedByName = new Map(
         full.advertisedListeners === undefined
@@ -853,12 +862,7 @@ export class Broker {
         });
       }
     } catch (e) {
-      for (const l of serving) l.transport.close();
-      await cluster?.close();
-      await replicas?.close();
-      txnVerifier?.close();
-      await coordinators.close();
-      await logs.close();
+      await closeOpened();
       throw e;
     }
     const advertisedListeners = new Map(serving.map((l) => [l.spec.name, l.bound.advertised]));
@@ -875,12 +879,7 @@ export class Broker {
       try {
         connectionQuotas.configure(connectionLimits(full, dynamicConfigs.connectionValues()));
       } catch (e) {
-        for (const l of serving) l.transport.close();
-        await cluster?.close();
-        await replicas?.close();
-        txnVerifier?.close();
-        await coordinators.close();
-        await logs.close();
+        await closeOpened();
         throw new RangeError(`Cannot start broker: ${e instanceof Error ? e.message : e}`);
       }
     }

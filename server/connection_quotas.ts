@@ -32,6 +32,8 @@
  * @module
  */
 
+import { hash } from "./shared_rates.ts";
+
 /** Addresses counted at once (with connections open or an override). */
 export const CONNECTION_ADDRESSES = 65536;
 /** Listeners counted apart (a broker has a handful). */
@@ -197,15 +199,6 @@ export function remoteHost(remote: string): string {
 function normalizeHost(h: string): string {
   const bare = h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
   return bare.toLowerCase();
-}
-
-function hash(s: string, seed: number): number {
-  let h = seed;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
 }
 
 /**

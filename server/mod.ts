@@ -111,7 +111,7 @@ export { BrokerMetrics, LATENCY_BUCKETS_MS, RequestCounters, TopicCounters } fro
 export type { BrokerSasl, BrokerTls } from "./broker_connection.ts";
 export * from "./security/authorizer.ts";
 export * from "./quotas.ts";
-export * from "./shared_rates.ts";
+export { type Measured, SHARED_SENSORS, SharedRates, sharedRatesBytes } from "./shared_rates.ts";
 export * from "./connection_quotas.ts";
 export * from "./document_store.ts";
 export * from "./security/acl.ts";

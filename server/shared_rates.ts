@@ -49,7 +49,16 @@ export function sharedRatesBytes(samples: number): number {
   return Math.ceil(ints / 8) * 8 + floats;
 }
 
-function hash(s: string, seed: number): number {
+/**
+ * FNV-1a of a string's UTF-16 code units from `seed`, as a signed 32-bit integer: the shared
+ * tables (rates here, connection counts in `connection_quotas.ts`) find a key's slot by two
+ * of these (seeds 0x811c9dc5 and 0x050c5d1f).
+ *
+ * @param s The key.
+ * @param seed The starting value.
+ * @returns The hash.
+ */
+export function hash(s: string, seed: number): number {
   let h = seed;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

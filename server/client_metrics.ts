@@ -511,6 +511,20 @@ class Refusal extends Error {
   }
 }
 
+/** The fields of a PushTelemetry request the manager checks and reads. */
+export interface PushRequest {
+  /** The client's instance id (a Uuid in base64). */
+  clientInstanceId: string;
+  /** The subscription the client pushes for. */
+  subscriptionId: number;
+  /** Whether this is the client's last push. */
+  terminating: boolean;
+  /** The payload's compression (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+  compressionType: number;
+  /** The OTLP `MetricsData` payload, compressed as `compressionType` says. */
+  metrics: Uint8Array;
+}
+
 /**
  * The client instances, their subscriptions and their latest metrics (Kafka's
  * `ClientMetricsManager`).
@@ -708,13 +722,7 @@ export class ClientMetricsManager {
    * @returns The error code (0: accepted) and a message.
    */
   push(
-    req: {
-      clientInstanceId: string;
-      subscriptionId: number;
-      terminating: boolean;
-      compressionType: number;
-      metrics: Uint8Array;
-    },
+    req: PushRequest,
     client: ClientInfo,
   ): { errorCode: number; message: string | null } {
     const id = req.clientInstanceId;
@@ -784,13 +792,7 @@ export class ClientMetricsManager {
   }
 
   #validatePush(
-    req: {
-      clientInstanceId: string;
-      subscriptionId: number;
-      terminating: boolean;
-      compressionType: number;
-      metrics: Uint8Array;
-    },
+    req: PushRequest,
     inst: ClientInstance,
     now: number,
   ): void {

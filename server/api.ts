@@ -167,7 +167,7 @@ export interface BrokerContext {
  * The parts of a broker opened at their first use when nothing needs them at start (issue #17):
  * the group and transaction coordinators, SCRAM credentials with SASL.
  */
-export type LazyPartName = "coordinators" | "sasl";
+export type LazyPartName = "coordinators" | "sasl" | "clientMetrics";
 
 /** One request being handled. */
 export interface RequestContext {

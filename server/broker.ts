@@ -73,13 +73,8 @@ import type { ScramCredentialStore } from "./security/scram_credentials.ts";
 import { SCRAM_CREDENTIALS_FILE } from "./security/scram_file.ts";
 import { type KafkaPrincipal, principalToString } from "./security/principal.ts";
 import { ClientQuotaManager, ClientQuotaStore, EtcdQuotaStorage, SampledRate } from "./quotas.ts";
-import {
-  ClientMetricsManager,
-  ClientMetricsSubscriptions,
-  EtcdClientMetricsStorage,
-  FileClientMetricsStorage,
-} from "./client_metrics.ts";
-import { otlpForwarder } from "./otlp_forward.ts";
+import type { ClientMetricsManager } from "./client_metrics.ts";
+import { CLIENT_METRICS_FILE } from "./client_metrics_file.ts";
 import { applyQuotas } from "./quota_throttle.ts";
 import { SharedRates, sharedRatesBytes } from "./shared_rates.ts";
 import {
@@ -233,6 +228,7 @@ export class Broker {
   #coordinators: LazyPart<OpenCoordinators> | undefined;
   /** SCRAM credentials and SASL, opened at start or at their first use. */
   #security: LazyPart<Security> | undefined;
+  #clientMetrics: LazyPart<ClientMetricsManager> | undefined;
 
   static {
     startShardOf = (config, shard) => Broker.#start(config, {}, shard);
@@ -550,7 +546,6 @@ export class Broker {
     full.clusterId = meta.clusterId;
     let dynamicConfigs: DynamicBrokerConfigs;
     let quotaStore: ClientQuotaStore;
-    let clientMetricsSubscriptions: ClientMetricsSubscriptions;
     // Aborted when the broker shuts down (`BrokerContext.closing`).
     const abort = new AbortController();
     // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md), and
@@ -579,6 +574,26 @@ export class Broker {
       const sasl = saslServer(SaslServer, full, scramCredentials, log, abort.signal);
       return { scramCredentials, sasl };
     }, (s) => s.scramCredentials.close());
+    // KIP-714 client metrics: CLIENT_METRICS subscriptions (the data directory's, or the
+    // cluster's in etcd) and what clients push
+    const clientMetrics = new LazyPart(async (): Promise<ClientMetricsManager> => {
+      const [cm, { otlpForwarder }] = await Promise.all([
+        import("./client_metrics.ts"),
+        import("./otlp_forward.ts"),
+      ]);
+      const subscriptions = await cm.ClientMetricsSubscriptions.openWith(
+        cluster !== undefined
+          ? new cm.EtcdClientMetricsStorage(cluster.etcd, `${cluster.store.root}/client-metrics`)
+          : new cm.FileClientMetricsStorage(dir),
+      );
+      return new cm.ClientMetricsManager(subscriptions, {
+        telemetryMaxBytes: full.telemetryMaxBytes,
+        maxInstances: full.clientMetricsMaxInstances,
+        onPayload: full.clientMetricsOtlpEndpoint === ""
+          ? undefined
+          : otlpForwarder(full.clientMetricsOtlpEndpoint, log, abort.signal),
+      });
+    }, (m) => m.subscriptions.close());
     try {
       // AlterConfigs on BROKER resources, kept across restarts; they override server.properties
       dynamicConfigs = await DynamicBrokerConfigs.open(dir, full.nodeId, full.topicDefaults);
@@ -593,12 +608,11 @@ export class Broker {
           new EtcdQuotaStorage(cluster.etcd, `${cluster.store.root}/client-quotas`),
         )
         : await ClientQuotaStore.open(dir);
-      // client metrics subscriptions (KIP-714 CLIENT_METRICS configs): likewise
-      clientMetricsSubscriptions = await ClientMetricsSubscriptions.openWith(
-        cluster !== undefined
-          ? new EtcdClientMetricsStorage(cluster.etcd, `${cluster.store.root}/client-metrics`)
-          : new FileClientMetricsStorage(dir),
-      );
+      // client metrics (KIP-714): at start when there are subscriptions on disk to check, else
+      // at the first telemetry request or CLIENT_METRICS config (issue #17)
+      if (
+        await Deno.stat(`${dir}/${CLIENT_METRICS_FILE}`).then(() => true, () => false)
+      ) await clientMetrics.load();
     } catch (e) {
       await cluster?.close();
       lock.release();
@@ -901,7 +915,9 @@ export class Broker {
       get txns() {
         return coordinators.value?.txns;
       },
-      loadPart: (part) => (part === "coordinators" ? coordinators : security).load().then(() => {}),
+      loadPart: (part) =>
+        (part === "coordinators" ? coordinators : part === "sasl" ? security : clientMetrics)
+          .load().then(() => {}),
       dynamicConfigs,
       cluster,
       replicas,
@@ -926,17 +942,14 @@ export class Broker {
           windowMs: full.quotaWindowSizeSeconds * 1000,
         }),
       ),
-      clientMetrics: new ClientMetricsManager(clientMetricsSubscriptions, {
-        telemetryMaxBytes: full.telemetryMaxBytes,
-        maxInstances: full.clientMetricsMaxInstances,
-        onPayload: full.clientMetricsOtlpEndpoint === ""
-          ? undefined
-          : otlpForwarder(full.clientMetricsOtlpEndpoint, log, abort.signal),
-      }),
+      get clientMetrics() {
+        return clientMetrics.value;
+      },
     };
     const broker = new Broker(full, serving, ctx, abort, apis);
     broker.#coordinators = coordinators;
     broker.#security = security;
+    broker.#clientMetrics = clientMetrics;
     broker.#connectionRates = new SharedRates(
       shard?.shared.rates ?? new SharedArrayBuffer(sharedRatesBytes(full.quotaWindowNum)),
       { samples: full.quotaWindowNum, windowMs: full.quotaWindowSizeSeconds * 1000 },
@@ -1127,7 +1140,10 @@ export class Broker {
       replicas: ctx.replicas,
       cluster: ctx.cluster,
       quotas: ctx.quotas,
-      clientMetrics: ctx.clientMetrics,
+      // opened at the first telemetry request: read at each scrape
+      get clientMetrics() {
+        return ctx.clientMetrics;
+      },
     };
   }
 
@@ -1157,7 +1173,7 @@ export class Broker {
       await this.#security?.stop();
       this.#ctx.scramCredentials?.close(); // nor credential changes
       this.#ctx.quotas?.store.close(); // nor quota changes
-      this.#ctx.clientMetrics?.subscriptions.close(); // nor client metrics subscriptions
+      await this.#clientMetrics?.close(); // nor client metrics subscriptions
       this.#state.value = BrokerState.SHUTTING_DOWN;
       this.#console?.close();
       // Cluster mode: a controlled shutdown first (the controller moves the leaderships away and

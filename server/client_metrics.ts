@@ -29,8 +29,9 @@ import {
 } from "./document_store.ts";
 import { decodeMetricsData, type OtlpPoint } from "./otlp.ts";
 
-/** File in the data directory holding the client metrics subscriptions. */
-export const CLIENT_METRICS_FILE = "sluice-client-metrics.json";
+import { CLIENT_METRICS_FILE } from "./client_metrics_file.ts";
+
+export { CLIENT_METRICS_FILE };
 
 /** The metric name prefixes a subscription asks for (a list; `*` is every metric). */
 export const METRICS_CONFIG = "metrics";

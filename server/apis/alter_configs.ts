@@ -33,7 +33,7 @@ import {
 } from "../api.ts";
 import { ResourceType } from "./describe_configs.ts";
 import { ACCESS } from "../security/access.ts";
-import { configAccessError } from "./describe_configs.ts";
+import { clientMetricsLoading, configAccessError } from "./describe_configs.ts";
 import { connectionLimits } from "../connection_quotas.ts";
 
 /**
@@ -171,6 +171,7 @@ export const alterConfigs: ApiHandler = defineApi<AlterConfigsRequest, AlterConf
   response: AlterConfigsResponse,
   async handle(ctx, req) {
     const broker = ctx.broker;
+    await clientMetricsLoading(broker, req.resources);
     const responses = [];
     const copies = countResources(req.resources);
     for (const res of req.resources) {

@@ -408,6 +408,23 @@ function encodeEntry(
   });
 }
 
+/**
+ * Opens the broker's client metrics (KIP-714, opened at first use: issue #17) when `resources`
+ * name a CLIENT_METRICS resource and they are not open yet.
+ *
+ * @param broker The broker.
+ * @param resources The request's resources.
+ * @returns Resolves once they are open; `undefined` when there is nothing to wait for.
+ */
+export function clientMetricsLoading(
+  broker: BrokerContext,
+  resources: readonly { resourceType: number }[],
+): Promise<void> | undefined {
+  if (broker.clientMetrics !== undefined || broker.loadPart === undefined) return undefined;
+  if (!resources.some((r) => r.resourceType === ResourceType.CLIENT_METRICS)) return undefined;
+  return broker.loadPart("clientMetrics");
+}
+
 /** DescribeConfigs handler. */
 export const describeConfigs: ApiHandler = defineApi<
   DescribeConfigsRequest,
@@ -417,8 +434,9 @@ export const describeConfigs: ApiHandler = defineApi<
   maxVersion: 4,
   request: DescribeConfigsRequest,
   response: DescribeConfigsResponse,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const broker = ctx.broker;
+    await clientMetricsLoading(broker, req.resources);
     const results = req.resources.map((res) => {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       const fail = (errorCode: number, errorMessage: string) =>

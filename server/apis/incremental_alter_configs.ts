@@ -39,7 +39,7 @@ import {
 import { ResourceType } from "./describe_configs.ts";
 import { ACCESS } from "../security/access.ts";
 import { CLIENT_METRICS_CONFIGS } from "../client_metrics.ts";
-import { configAccessError } from "./describe_configs.ts";
+import { clientMetricsLoading, configAccessError } from "./describe_configs.ts";
 
 type Resource = IncrementalAlterConfigsRequest["resources"][number];
 
@@ -120,6 +120,7 @@ export const incrementalAlterConfigs: ApiHandler = defineApi<
   response: IncrementalAlterConfigsResponse,
   async handle(ctx, req) {
     const broker = ctx.broker;
+    await clientMetricsLoading(broker, req.resources);
     const responses = [];
     const copies = countResources(req.resources);
     for (const res of req.resources) {

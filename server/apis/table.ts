@@ -54,6 +54,8 @@ function lazy(
 const COORDINATORS = "coordinators";
 /** The handler reads SASL or the SCRAM credentials (`ApiEntry.needs`). */
 const SASL = "sasl";
+/** The handler reads the client metrics subscriptions and instances (`ApiEntry.needs`). */
+const CLIENT_METRICS = "clientMetrics";
 
 /** Every served API, sorted by key. */
 export const API_TABLE: readonly ApiEntry[] = [
@@ -209,12 +211,19 @@ export const API_TABLE: readonly ApiEntry[] = [
     "GetTelemetrySubscriptions",
     0,
     async () => (await import("./get_telemetry_subscriptions.ts")).getTelemetrySubscriptions,
+    CLIENT_METRICS,
   ),
-  lazy("PushTelemetry", 0, async () => (await import("./push_telemetry.ts")).pushTelemetry),
+  lazy(
+    "PushTelemetry",
+    0,
+    async () => (await import("./push_telemetry.ts")).pushTelemetry,
+    CLIENT_METRICS,
+  ),
   lazy(
     "ListClientMetricsResources",
     0,
     async () => (await import("./list_client_metrics_resources.ts")).listClientMetricsResources,
+    CLIENT_METRICS,
   ),
   lazy(
     "DescribeTopicPartitions",

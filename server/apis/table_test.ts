@@ -27,7 +27,12 @@ import {
   DescribeUserScramCredentialsRequest,
   DescribeUserScramCredentialsResponse,
 } from "../../protocol/messages/describe_user_scram_credentials.ts";
+import {
+  GetTelemetrySubscriptionsRequest,
+  GetTelemetrySubscriptionsResponse,
+} from "../../protocol/messages/get_telemetry_subscriptions.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
+import { ZERO_UUID } from "../../protocol/primitives.ts";
 import { createTopic, RawClient, startTestBroker } from "../testing.ts";
 import { APIS } from "./mod.ts";
 import { API_TABLE } from "./table.ts";
@@ -229,6 +234,10 @@ Deno.test("sluice broker imports no handler, codec or unconfigured part at start
       "server/security/ssl_principal.ts",
       // the metrics collection without the admin listener
       "server/http/collect.ts",
+      // KIP-714 client metrics without subscriptions on disk: at the first telemetry request
+      "server/client_metrics.ts",
+      "server/otlp.ts",
+      "server/otlp_forward.ts",
       // the legacy message formats (v0/v1) and their CRC-32: the engine imports leaf modules
       "records/mod.ts",
       "records/legacy.ts",
@@ -260,19 +269,25 @@ Deno.test("every handler that reads a part opened at first use says so in the ta
   const reads: [RegExp, string][] = [
     [/groupCoordinatorOf\(|broker\.groups\b|writeLocalMarkers\(/, "coordinators"],
     [/broker\.sasl\b|broker\.scramCredentials\b/, "sasl"],
+    [/broker\.clientMetrics\b/, "clientMetrics"],
   ];
   const wrong: string[] = [];
   for (const e of API_TABLE) {
     const file = e.name.replace(/[A-Z]/g, (c, i) => (i === 0 ? "" : "_") + c.toLowerCase());
     const source = await Deno.readTextFile(new URL(`./${file}.ts`, import.meta.url));
-    const needs = reads.filter(([re]) => re.test(source)).map(([, part]) => part);
+    // the config APIs open client metrics themselves, only for CLIENT_METRICS resources
+    const opensItself = /await clientMetricsLoading\(/.test(source);
+    const needs = reads.filter(([re, part]) =>
+      re.test(source) && !(opensItself && part === "clientMetrics")
+    )
+      .map(([, part]) => part);
     ok(needs.length <= 1, `${e.name} reads ${needs}`);
     if (needs[0] !== e.needs) wrong.push(`${e.name}: reads ${needs[0]}, table says ${e.needs}`);
   }
   assertEquals(wrong, []);
 });
 
-Deno.test("a fresh broker opens its coordinators and SASL at the first request that needs them", async () => {
+Deno.test("a fresh broker opens its coordinators, SASL and client metrics at the first request that needs them", async () => {
   await using t = await startTestBroker();
   const opened = (what: string) => t.lines.filter((l) => l.startsWith(`INFO ${what} loaded`));
   assertEquals([opened("Group coordinator"), opened("Transaction coordinator")], [[], []]);
@@ -303,6 +318,16 @@ Deno.test("a fresh broker opens its coordinators and SASL at the first request t
       { users: null },
     );
     assertEquals([users.errorCode, users.results], [0, []]);
+    // client metrics (KIP-714), not opened at start without subscriptions on disk: the first
+    // GetTelemetrySubscriptions opens them and gets an instance id of the manager's making
+    const sub = await c.request(
+      GetTelemetrySubscriptionsRequest,
+      GetTelemetrySubscriptionsResponse,
+      0,
+      { clientInstanceId: ZERO_UUID },
+    );
+    assertEquals(sub.errorCode, 0);
+    ok(sub.clientInstanceId !== ZERO_UUID, "an instance id was assigned");
   } finally {
     c.close();
     d.close();

@@ -340,6 +340,50 @@ Deno.test("Consumer.lag: unknown until a fetch answers, then the high watermark 
   });
 });
 
+Deno.test("Consumer: the fetch rotation goes by partition number across topics (a unit's partitions in successive answers)", async () => {
+  await withTopic(2, async (client, producer) => {
+    await new Admin(client).createTopics([{ name: "u", numPartitions: 2 }]);
+    // One batch per send: t-0, u-0 and t-1 get three records, u-1 one.
+    for (let i = 0; i < 3; i++) {
+      for (const [topic, partition] of [["t", 0], ["u", 0], ["t", 1], ["u", 1]] as const) {
+        if (topic === "u" && partition === 1 && i > 0) continue;
+        await producer.send({
+          topic,
+          messages: [{ value: `${topic}${partition}-${i}`, partition }],
+        });
+      }
+    }
+    const consumer = new Consumer(client, { maxPartitionBytes: 1 });
+    // Topic by topic, as a subscription lists them.
+    await consumer.assign([
+      { topic: "t", partition: 0, offset: 0 },
+      { topic: "t", partition: 1, offset: 0 },
+      { topic: "u", partition: 0, offset: 0 },
+      { topic: "u", partition: 1, offset: 0 },
+    ]);
+    // One batch per answer (the first partition with data, over the budget). Partition 0 of
+    // both topics, then partition 1 of both, and so on; u-1 has nothing left after its first
+    // record, so partition 1's later visits are t-1 alone.
+    const seen: string[] = [];
+    for (let i = 0; i < 30 && seen.length < 10; i++) {
+      for (const r of await consumer.poll({ maxWaitMs: 20 })) seen.push(td.decode(r.value!));
+    }
+    assert.deepEqual(seen, [
+      "t0-0",
+      "u0-0",
+      "t1-0",
+      "u1-0",
+      "t0-1",
+      "u0-1",
+      "t1-1",
+      "t0-2",
+      "u0-2",
+      "t1-2",
+    ]);
+    await consumer.close();
+  });
+});
+
 Deno.test("Consumer.pause: a paused partition is not fetched, records fetched before are held back until resume, and the fetch order rotates", async () => {
   await withTopic(2, async (client, producer) => {
     for (let i = 0; i < 3; i++) {

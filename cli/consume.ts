@@ -43,6 +43,8 @@ Options:
   --from-beginning                 Start at the earliest offset
   --partition P                    Read only partition P
   --offset O                       With --partition: an offset, earliest or latest (default latest)
+  --client-rack RACK               The consumer's rack (client.rack, KIP-392): a leader with
+                                   replica.selector.class set may send it to a follower in RACK
   --max-messages N                 Exit after N records
   --timeout-ms MS                  Exit when no record arrives for MS milliseconds
   --property print.key=true        Also print keys (print.offset, print.partition,
@@ -136,6 +138,7 @@ export async function runConsume(
     offset: { type: "string" },
     "max-messages": { type: "string" },
     "timeout-ms": { type: "string" },
+    "client-rack": { type: "string" },
     property: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
@@ -171,6 +174,10 @@ export async function runConsume(
       );
     }
   }
+  const clientRack = values["client-rack"] as string | undefined;
+  if (clientRack !== undefined && clientRack === "") {
+    throw new UsageError("--client-rack needs a non-empty rack");
+  }
   const props = parseKeyValues(values.property as string[] | undefined, "--property");
   const format: FormatOptions = {
     printTimestamp: isTrue(props["print.timestamp"]),
@@ -198,9 +205,10 @@ export async function runConsume(
       maxMessages,
       timeoutMs,
       signal,
+      clientRack,
     });
   }
-  const consumer = new Consumer(client, { maxWaitMs: 500 });
+  const consumer = new Consumer(client, { maxWaitMs: 500, clientRack });
   let count = 0;
   try {
     let partitions: number[];
@@ -246,6 +254,7 @@ interface LoopOptions {
   maxMessages?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
+  clientRack?: string;
 }
 
 /** `--group`: consume as a group member, committing the offsets of printed records. */
@@ -261,6 +270,7 @@ async function consumeGroup(
     autoCommit: false,
     autoOffsetReset: fromBeginning ? "earliest" : "latest",
     heartbeatIntervalMs: 1000,
+    clientRack: o.clientRack,
   });
   const printed = new Map<string, OffsetToCommit>();
   const commit = async () => {

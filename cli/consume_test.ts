@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatRecord } from "./consume.ts";
+import { CONSUME_HELP, formatRecord, runConsume } from "./consume.ts";
+import { UsageError } from "./args.ts";
 import { formatTopicDescription } from "./topics.ts";
 import { readLines } from "./produce.ts";
 
@@ -67,4 +68,21 @@ Deno.test("readLines() splits on LF and CRLF across chunk boundaries", async () 
   const lines: string[] = [];
   for await (const l of readLines(stream)) lines.push(l);
   assert.deepEqual(lines, ["Teste123", "123", "", "last"]);
+});
+
+Deno.test("sluice consume --client-rack: in the help; an empty rack is refused before connecting", async () => {
+  assert.match(
+    CONSUME_HELP,
+    /^ {2}--client-rack RACK {15}The consumer's rack \(client\.rack, KIP-392\)/m,
+  );
+  const io = {
+    stdout: () => {},
+    stderr: () => {},
+    stdin: new ReadableStream<Uint8Array>(),
+    stdinIsTerminal: false,
+  };
+  await assert.rejects(
+    runConsume(["--bootstrap-server", "127.0.0.1:1", "--topic", "t", "--client-rack", ""], io),
+    (e: unknown) => e instanceof UsageError && e.message === "--client-rack needs a non-empty rack",
+  );
 });

@@ -515,7 +515,18 @@ export class Client {
    * @returns After the backoff.
    */
   backoff(attempt: number): Promise<void> {
-    return delay(this.options.retryBackoffMs * Math.min(2 ** attempt, 10));
+    return delay(this.backoffMs(attempt));
+  }
+
+  /**
+   * How long {@linkcode Client.backoff} waits after a failed attempt: `retryBackoffMs` doubled
+   * per attempt, at most ten times `retryBackoffMs`.
+   *
+   * @param attempt The attempt that failed (0-based).
+   * @returns Milliseconds.
+   */
+  backoffMs(attempt: number): number {
+    return this.options.retryBackoffMs * Math.min(2 ** attempt, 10);
   }
 
   /** Closes every connection. */

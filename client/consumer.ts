@@ -173,7 +173,10 @@ export interface ConsumerOptions {
    * replica selector may answer with a `preferred_read_replica` (an in-sync follower in this
    * rack): the partition is then fetched from that broker, up to its high watermark, for at most
    * {@linkcode PREFERRED_READ_REPLICA_LEASE_MS}, and from the leader again after any error there
-   * (as librdkafka). Default "" (none: always the leader).
+   * (as librdkafka). A leader that sends the partition to a replica again within
+   * {@linkcode PREFERRED_READ_REPLICA_MIN_LEASE_INTERVAL_MS} of the last time holds back its next
+   * fetch by `retryBackoffMs`, doubled at each such lease in a row, at most ten times
+   * `retryBackoffMs` (librdkafka: `fetch.error.backoff.ms`). Default "" (none: always the leader).
    */
   clientRack?: string;
 }
@@ -183,6 +186,13 @@ export interface ConsumerOptions {
  * lease, and the Java consumer's `metadata.max.age.ms` default): 5 minutes.
  */
 export const PREFERRED_READ_REPLICA_LEASE_MS = 300_000;
+
+/**
+ * A `preferred_read_replica` lease given sooner than this after the last one (the leader sending
+ * the partition back to a replica that just failed, or stale cluster state) holds back the
+ * partition's next fetch (librdkafka's "lease changing too quickly": one minute).
+ */
+export const PREFERRED_READ_REPLICA_MIN_LEASE_INTERVAL_MS = 60_000;
 
 /** Options for one {@linkcode Consumer.poll}. */
 export interface PollOptions {
@@ -226,6 +236,12 @@ interface Position {
   /** KIP-392: the replica the leader sent this partition to (-1: the leader), and until when. */
   preferred: number;
   preferredUntil: number;
+  /** When the leader last sent this partition to a replica (0: never), and how many times in a
+   * row it did so within {@linkcode PREFERRED_READ_REPLICA_MIN_LEASE_INTERVAL_MS} of the last. */
+  leasedAt: number;
+  quickLeases: number;
+  /** Not fetched before this time (Date.now()): a lease that came too quickly (KIP-392). */
+  backoffUntil: number;
   /** When records of it were last handed out (a counter): fetches ask for the partitions
    * served longest ago first, so that one partition's data cannot starve the others. */
   turn: number;
@@ -427,6 +443,9 @@ export class Consumer {
         leaderEpoch: -1,
         preferred: -1,
         preferredUntil: 0,
+        leasedAt: 0,
+        quickLeases: 0,
+        backoffUntil: 0,
         validate: offsetEpoch >= 0,
         turn: 0,
       };
@@ -663,12 +682,21 @@ export class Consumer {
     // starve the last ones while the first have data (as Java's consumer, which moves a
     // partition to the end once its records are returned).
     const fetchable: Position[] = [];
+    const now = Date.now();
+    let wakeAt = Infinity;
     for (const [k, p] of this.#positions) {
-      if (p.parked === undefined && !this.#paused.has(k)) fetchable.push(p);
+      if (p.parked !== undefined || this.#paused.has(k)) continue;
+      if (p.backoffUntil > now) {
+        // held back after a preferred-replica lease that came too quickly (KIP-392)
+        wakeAt = Math.min(wakeAt, p.backoffUntil);
+        continue;
+      }
+      fetchable.push(p);
     }
     if (fetchable.length === 0) {
-      // Everything paused: wait as a fetch with nothing new would.
-      await abortableSleep(maxWaitMs, signal);
+      // Everything paused or held back: wait as a fetch with nothing new would, or until the
+      // first held back partition may be fetched again.
+      await abortableSleep(Math.min(maxWaitMs, wakeAt - now), signal);
       return { records: [], updates: [], retries: 0, ends: [] };
     }
     // The rotation goes by unit (partition N of every topic, see #endVisits), then partition:
@@ -681,7 +709,6 @@ export class Consumer {
       (units.get(a.partition)?.turn ?? 0) - (units.get(b.partition)?.turn ?? 0) ||
       a.partition - b.partition || a.turn - b.turn
     );
-    const now = Date.now();
     for (const p of fetchable) {
       const { leader, leaderEpoch } = await this.#client.leaderAndEpoch(p.topic, p.partition);
       if (leader !== p.leader || leaderEpoch !== p.leaderEpoch) {
@@ -905,8 +932,20 @@ export class Consumer {
         }
         if ((p.preferredReadReplica ?? -1) >= 0 && p.preferredReadReplica !== broker) {
           // KIP-392: the leader sends this partition to a replica in our rack (no records).
+          const now = Date.now();
+          if (now - position.leasedAt < PREFERRED_READ_REPLICA_MIN_LEASE_INTERVAL_MS) {
+            // Sent to a replica again soon after the last time, as when the leader keeps sending
+            // it back to a follower that refuses it: hold the next fetch back, longer at each
+            // such lease in a row, up to ten times retryBackoffMs (librdkafka backs off by
+            // fetch.error.backoff.ms here, and the Java consumer by retry.backoff.ms up to
+            // retry.backoff.max.ms, 1 s, on the follower's error).
+            position.backoffUntil = now + this.#client.backoffMs(position.quickLeases++);
+          } else {
+            position.quickLeases = 0;
+          }
+          position.leasedAt = now;
           position.preferred = p.preferredReadReplica;
-          position.preferredUntil = Date.now() + PREFERRED_READ_REPLICA_LEASE_MS;
+          position.preferredUntil = now + PREFERRED_READ_REPLICA_LEASE_MS;
           continue;
         }
         if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {

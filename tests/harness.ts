@@ -547,3 +547,116 @@ export function interopTest(
     },
   });
 }
+
+/** A broker process with `sluice.workers=2` started by {@linkcode startShardedBroker}. */
+export interface ShardedBroker {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** The Kafka port every shard listens on (127.0.0.1). */
+  port: number;
+  /** The admin listener's port (`/metrics`), 0 without `sluice.http.listener`. */
+  http: number;
+  /** Every line it printed so far (stdout and stderr). */
+  output: string[];
+  /** Resolves when it exited and its output was read. */
+  exited: Promise<Deno.CommandStatus>;
+}
+
+const SLUICE_MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
+
+/**
+ * Start `sluice broker` as its own process with two shards (`sluice.workers=2`: connections
+ * spread over both by the kernel) on a free port of 127.0.0.1 and `dir` as its log dir; resolves
+ * once both shards listen and, with `sluice.http.listener=...` among `overrides`, the admin
+ * listener too.
+ *
+ * @example
+ * ```ts ignore
+ * import { startShardedBroker, stopShardedBroker } from "./harness.ts";
+ * const b = await startShardedBroker(dir, ["sluice.http.listener=http://127.0.0.1:0"]);
+ * await fetch(`http://127.0.0.1:${b.http}/metrics`);
+ * await stopShardedBroker(b);
+ * ```
+ *
+ * @param dir The log dir.
+ * @param overrides Broker settings (`key=value`, each passed as `--override`).
+ * @returns The running broker.
+ * @throws {Error} When it exits or does not listen within 120 s (with its output).
+ */
+export async function startShardedBroker(
+  dir: string,
+  overrides: string[],
+): Promise<ShardedBroker> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--unstable-net",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      SLUICE_MAIN,
+      "broker",
+      "--listeners",
+      "PLAINTEXT://127.0.0.1:0",
+      "--log-dirs",
+      dir,
+      ...["sluice.workers=2", ...overrides].flatMap((o) => ["--override", o]),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const wantsHttp = overrides.some((o) => o.startsWith("sluice.http.listener="));
+  const output: string[] = [];
+  let port = 0;
+  let http = 0;
+  let ready: () => void;
+  const started = new Promise<void>((r) => ready = r);
+  const read = async (s: ReadableStream<Uint8Array>) => {
+    for await (const text of s.pipeThrough(new TextDecoderStream())) {
+      for (const line of text.split("\n")) {
+        if (line === "") continue;
+        output.push(line);
+        const m = /2 shards \(sluice\.workers\) listening on 127\.0\.0\.1:(\d+)/.exec(line);
+        if (m) port = Number(m[1]);
+        const h = /Web console on http:\/\/127\.0\.0\.1:(\d+)\//.exec(line);
+        if (h) http = Number(h[1]);
+        if (port !== 0 && (http !== 0 || !wantsHttp)) ready();
+      }
+    }
+  };
+  const reading = Promise.all([read(child.stdout), read(child.stderr)]);
+  const exited = child.status.then(async (s) => {
+    await reading;
+    return s;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    started.then(() => "up"),
+    exited.then(() => "exited"),
+    new Promise<string>((r) => timer = setTimeout(() => r("timeout"), 120_000)),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "up") {
+    if (outcome === "timeout") child.kill("SIGKILL");
+    await exited;
+    throw new Error(`sharded broker did not start:\n${output.join("\n")}`);
+  }
+  return { child, port, http, output, exited };
+}
+
+/**
+ * Stop a broker of {@linkcode startShardedBroker} with SIGTERM; fails unless it exits with 0.
+ *
+ * @param b The broker.
+ * @throws {Error} When it exits with another status (with its output).
+ */
+export async function stopShardedBroker(b: ShardedBroker): Promise<void> {
+  b.child.kill("SIGTERM");
+  const status = await b.exited;
+  if (status.code !== 0) {
+    throw new Error(`sharded broker exited with ${status.code}:\n${b.output.join("\n")}`);
+  }
+}

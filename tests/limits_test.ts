@@ -14,6 +14,7 @@
 import assert from "node:assert/strict";
 import { shardOf } from "../server/shards.ts";
 import { createTopic, produceBody, RawClient } from "../server/testing.ts";
+import { type ShardedBroker, startShardedBroker, stopShardedBroker } from "./harness.ts";
 import { encodeRequestFrame } from "../protocol/framing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
 import {
@@ -28,86 +29,12 @@ import { MetadataRequest, MetadataResponse } from "../protocol/messages/metadata
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { buildBatch } from "../wasm/testing.ts";
 
-const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-
-interface Running {
-  child: Deno.ChildProcess;
-  port: number;
-  http: number;
-  output: string[];
-  exited: Promise<Deno.CommandStatus>;
-}
-
-/** Start a broker process with 2 shards and an admin listener; resolves once both listen. */
-async function startSharded(dir: string, overrides: string[]): Promise<Running> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-net",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      MAIN,
-      "broker",
-      "--listeners",
-      "PLAINTEXT://127.0.0.1:0",
-      "--log-dirs",
-      dir,
-      ...["sluice.workers=2", "sluice.http.listener=http://127.0.0.1:0", ...overrides]
-        .flatMap((o) => ["--override", o]),
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  let port = 0;
-  let http = 0;
-  let ready: () => void;
-  const started = new Promise<void>((r) => ready = r);
-  const read = async (s: ReadableStream<Uint8Array>) => {
-    for await (const text of s.pipeThrough(new TextDecoderStream())) {
-      for (const line of text.split("\n")) {
-        if (line === "") continue;
-        output.push(line);
-        const m = /2 shards \(sluice\.workers\) listening on 127\.0\.0\.1:(\d+)/.exec(line);
-        if (m) port = Number(m[1]);
-        const h = /Web console on http:\/\/127\.0\.0\.1:(\d+)\//.exec(line);
-        if (h) http = Number(h[1]);
-        if (port !== 0 && http !== 0) ready();
-      }
-    }
-  };
-  const reading = Promise.all([read(child.stdout), read(child.stderr)]);
-  const exited = child.status.then(async (s) => {
-    await reading;
-    return s;
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    started.then(() => "up"),
-    exited.then(() => "exited"),
-    new Promise<string>((r) => timer = setTimeout(() => r("timeout"), 120_000)),
-  ]);
-  clearTimeout(timer);
-  if (outcome !== "up") {
-    if (outcome === "timeout") child.kill("SIGKILL");
-    await exited;
-    throw new Error(`sharded broker did not start:\n${output.join("\n")}`);
-  }
-  return { child, port, http, output, exited };
-}
-
-async function stop(b: Running): Promise<void> {
-  b.child.kill("SIGTERM");
-  const status = await b.exited;
-  assert.strictEqual(status.code, 0, b.output.join("\n"));
-}
+const startSharded = (dir: string, overrides: string[]) =>
+  startShardedBroker(dir, ["sluice.http.listener=http://127.0.0.1:0", ...overrides]);
+const stop = stopShardedBroker;
 
 /** One sample of the broker's /metrics (every shard's, as shard 0 reports them). */
-async function metric(b: Running, sample: string): Promise<number> {
+async function metric(b: ShardedBroker, sample: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${b.http}/metrics`)).text();
   const line = text.split("\n").find((l) => l.startsWith(sample + " "));
   assert.ok(line !== undefined, `${sample} not in /metrics:\n${text}`);

@@ -18,6 +18,7 @@ import { sharedEtcd } from "../etcd.ts";
 import { PYTHON, runCommand } from "../harness.ts";
 import { modernLibrdkafka, requireOnModern } from "../interop/modern_librdkafka.ts";
 import { freePort } from "../chaos/broker.ts";
+import { runConsume } from "../../cli/consume.ts";
 import {
   clusterTest,
   type InProcessCluster,
@@ -236,6 +237,63 @@ test("our consumer in a follower's rack reads exact records from that follower",
     } finally {
       await tx.close();
     }
+  } finally {
+    await client.close();
+    await c.close();
+  }
+});
+
+test("sluice consume --client-rack reads from the follower in that rack (alone and with --group)", async () => {
+  const c = await start();
+  const client = new Client({ bootstrapServers: c.bootstrapAll(), retries: 20 });
+  /** Runs `sluice consume` in process; returns its exit code, stdout and stderr. */
+  const consume = async (args: string[]) => {
+    let out = "";
+    let err = "";
+    const code = await runConsume(args, {
+      stdout: (t) => void (out += t),
+      stderr: (t) => void (err += t),
+      stdin: new ReadableStream(),
+      stdinIsTerminal: false,
+    });
+    return [code, out, err] as const;
+  };
+  try {
+    const topic = "ff-cli";
+    await createTopic(client, topic);
+    const [leader, [near, far]] = await roles(c, topic);
+    await produce(client, topic, 0, 100, -1);
+    const lines = Array.from({ length: 100 }, (_, i) => value(i) + "\n").join("");
+    const common = ["--bootstrap-server", c.bootstrapAll(), "--topic", topic, "--from-beginning"];
+    assertEquals(
+      await consume([...common, "--max-messages", "100", "--client-rack", rackOf(near)]),
+      [0, lines, "Processed a total of 100 messages\n"],
+    );
+    ok(bytesOut(c.brokers[near], topic) > 0, "the follower in --client-rack served it");
+    assertEquals([bytesOut(c.brokers[leader], topic), bytesOut(c.brokers[far], topic)], [0, 0]);
+    // a group member in the other follower's rack
+    assertEquals(
+      await consume([
+        ...common,
+        "--group",
+        "ff-cli-group",
+        "--max-messages",
+        "100",
+        "--client-rack",
+        rackOf(far),
+      ]),
+      [0, lines, "Processed a total of 100 messages\n"],
+    );
+    ok(bytesOut(c.brokers[far], topic) > 0, "the follower in the member's --client-rack served it");
+    assertEquals(bytesOut(c.brokers[leader], topic), 0);
+    // without --client-rack: the leader
+    const nearBefore = bytesOut(c.brokers[near], topic);
+    assertEquals(
+      await consume([...common, "--max-messages", "100"]),
+      [0, lines, "Processed a total of 100 messages\n"],
+    );
+    ok(bytesOut(c.brokers[leader], topic) > 0, "the leader served the consumer without a rack");
+    assertEquals(bytesOut(c.brokers[near], topic), nearBefore);
   } finally {
     await client.close();
     await c.close();

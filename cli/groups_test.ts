@@ -3,6 +3,7 @@ import { Broker, type BrokerConfig } from "../server/mod.ts";
 import { Admin, Client, GroupConsumer, Producer } from "../client/mod.ts";
 import { runSluice as sluice } from "./testing.ts";
 import { formatAssignment, formatTable, parseDateTime, parseTopicSpec } from "./groups.ts";
+import { ConsumerGroupDescribeRequest } from "../protocol/messages/consumer_group_describe.ts";
 import {
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResponse,
@@ -313,6 +314,19 @@ Deno.test("consumer-protocol (KIP-848) groups: describeGroups via ConsumerGroupD
       (await env.admin.listGroups({ types: ["consumer"] })).map((g) => [g.groupId, g.type]),
       [["cg", "consumer"]],
     );
+    // A broker without ConsumerGroupDescribe (its ApiVersions entry dropped here): DescribeGroups,
+    // as Kafka's Admin falls back on UNSUPPORTED_VERSION; the consumer group is Dead to it.
+    const old = new Client({ bootstrapServers: b0[1], clientId: "old", retryBackoffMs: 20 });
+    try {
+      (await old.connectionTo(1)).brokerVersions.delete(ConsumerGroupDescribeRequest.apiKey);
+      const [oldCg, oldClassic] = await new Admin(old).describeGroups(["cg", "classic"]);
+      assert.deepEqual(
+        [oldCg.type, oldCg.state, oldCg.members, oldClassic.type, oldClassic.state],
+        ["classic", "Dead", [], "classic", "Stable"],
+      );
+    } finally {
+      await old.close();
+    }
     await classic.close();
 
     // Both leave: Empty, the committed offsets stay.

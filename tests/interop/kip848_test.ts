@@ -97,7 +97,7 @@ interopTest(
       const owners = new Map<number, string>();
       for (const m of d.members) {
         assertEquals([m.memberEpoch, m.subscription, m.targetAssignment], [
-          3,
+          d.groupEpoch,
           [topic],
           m.assignment,
         ]);

@@ -10,6 +10,7 @@ import {
   Client,
   type CommittedOffset,
   type ConsumerGroupDescription,
+  type GroupType,
   KafkaError,
 } from "../client/mod.ts";
 import { parseFlags, parseIntFlag, UsageError } from "./args.ts";
@@ -21,8 +22,10 @@ export const GROUPS_HELP: string =
   `Usage: sluice groups [--bootstrap-server HOST:PORT] ACTION [OPTIONS]
 
 Actions (exactly one):
-  --list [--type] [--state]          Group ids (with --type: and their types, classic or
-                                     consumer; with --state: and their states)
+  --list [--type [TYPE,...]] [--state]
+                                     Group ids (with --type: and their types, classic or
+                                     consumer, only those given if any; with --state: and
+                                     their states)
   --describe --group G [--members | --state] [--verbose]
                                      Offsets and lag per partition (default; with --verbose:
                                      and each committed offset's LEADER-EPOCH), members (with
@@ -228,7 +231,11 @@ const RESET_SPECS = [
  * @throws {KafkaError} When the broker refuses the operation.
  */
 export async function runGroups(args: string[], io: CommandIo): Promise<number> {
-  const { values } = parseFlags(args, {
+  // Kafka's --type takes an optional value: alone, it lists every type
+  const argv = args.map((a, i) =>
+    a === "--type" && (i + 1 === args.length || args[i + 1].startsWith("-")) ? "--type=" : a
+  );
+  const { values } = parseFlags(argv, {
     ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     list: { type: "boolean" },
@@ -238,7 +245,7 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     group: { type: "string" },
     members: { type: "boolean" },
     state: { type: "boolean" },
-    type: { type: "boolean" },
+    type: { type: "string" },
     offsets: { type: "boolean" },
     verbose: { type: "boolean" },
     topic: { type: "string", multiple: true },
@@ -277,7 +284,14 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
   if (values.verbose && (action !== "describe" || values.state)) {
     throw new UsageError("--verbose needs --describe (of offsets or --members, not --state)");
   }
-  if (values.type && action !== "list") throw new UsageError("--type needs --list");
+  if (values.type !== undefined && action !== "list") throw new UsageError("--type needs --list");
+  const types = String(values.type ?? "").split(",").map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== "");
+  if (types.some((t) => t !== "classic" && t !== "consumer")) {
+    throw new UsageError(
+      `Invalid types list '${values.type}'. Valid types are: classic, consumer`,
+    );
+  }
   if (values.state && action !== "describe" && action !== "list") {
     throw new UsageError("--state needs --describe or --list");
   }
@@ -321,20 +335,21 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     const admin = new Admin(client);
     switch (action) {
       case "list": {
-        const groups = await admin.listGroups();
-        if (values.state || values.type) {
+        const groups = await admin.listGroups({ types: types as GroupType[] });
+        const withType = values.type !== undefined;
+        if (values.state || withType) {
           // as kafka-consumer-groups.sh: Kafka's GroupType names ("Classic", "Consumer")
           const type = (t: string) => t === "" ? "Classic" : t[0].toUpperCase() + t.slice(1);
           io.stdout(formatTable(
             [
-              ["GROUP", ...(values.type ? ["TYPE"] : []), ...(values.state ? ["STATE"] : [])],
+              ["GROUP", ...(withType ? ["TYPE"] : []), ...(values.state ? ["STATE"] : [])],
               ...groups.map((g) => [
                 g.groupId,
-                ...(values.type ? [type(g.type)] : []),
+                ...(withType ? [type(g.type)] : []),
                 ...(values.state ? [g.state] : []),
               ]),
             ],
-            values.type && values.state ? [25, 20, 0] : [25, 0],
+            withType && values.state ? [25, 20, 0] : [25, 0],
           ));
         } else io.stdout(groups.map((g) => g.groupId + "\n").join(""));
         return 0;

@@ -310,6 +310,17 @@ Deno.test("consumer-protocol (KIP-848) groups: describeGroups via ConsumerGroupD
         "classic                   Classic              Stable\n",
       stderr: "",
     });
+    assert.deepEqual(await sluice(["groups", ...b0, "--list", "--type", "Consumer"]), {
+      code: 0,
+      stdout: "GROUP                     TYPE\ncg                        Consumer\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sluice(["groups", ...b0, "--list", "--type", "classic", "--state"]), {
+      code: 0,
+      stdout: "GROUP                     TYPE                 STATE\n" +
+        "classic                   Classic              Stable\n",
+      stderr: "",
+    });
     assert.deepEqual(
       (await env.admin.listGroups({ types: ["consumer"] })).map((g) => [g.groupId, g.type]),
       [["cg", "consumer"]],
@@ -447,6 +458,10 @@ Deno.test("sluice groups rejects bad flags with one line and exit code 2", async
     [["--list", "--verbose"], "--verbose needs --describe"],
     [["--describe", "--group", "g", "--state", "--verbose"], "--verbose needs --describe"],
     [["--describe", "--group", "g", "--type"], "--type needs --list"],
+    [
+      ["--list", "--type", "share"],
+      "Invalid types list 'share'. Valid types are: classic, consumer",
+    ],
     [["--describe", "--group", "g", "--members", "--state"], "--members and --state cannot"],
     [["--reset-offsets", "--group", "g", "--topic", "t"], "--reset-offsets needs exactly one of"],
     [

@@ -10,6 +10,7 @@ import {
   Client,
   type CommittedOffset,
   type ConsumerGroupDescription,
+  type GroupType,
   KafkaError,
 } from "../client/mod.ts";
 import { parseFlags, parseIntFlag, UsageError } from "./args.ts";
@@ -21,10 +22,15 @@ export const GROUPS_HELP: string =
   `Usage: sluice groups [--bootstrap-server HOST:PORT] ACTION [OPTIONS]
 
 Actions (exactly one):
-  --list [--state]                   Group ids (with --state: and their states)
-  --describe --group G [--members | --state | --verbose]
+  --list [--type [TYPE,...]] [--state]
+                                     Group ids (with --type: and their types, classic or
+                                     consumer, only those given if any; with --state: and
+                                     their states)
+  --describe --group G [--members | --state] [--verbose]
                                      Offsets and lag per partition (default; with --verbose:
-                                     and each committed offset's LEADER-EPOCH), members, or state
+                                     and each committed offset's LEADER-EPOCH), members (with
+                                     --verbose: and their ASSIGNMENT), or state; consumer-
+                                     protocol (KIP-848) groups too
   --reset-offsets --group G (--topic T[:P,P...]... | --all-topics) SPEC [--execute | --dry-run]
                                      Plan (default) or apply new committed offsets; the group
                                      must have no active members
@@ -225,7 +231,11 @@ const RESET_SPECS = [
  * @throws {KafkaError} When the broker refuses the operation.
  */
 export async function runGroups(args: string[], io: CommandIo): Promise<number> {
-  const { values } = parseFlags(args, {
+  // Kafka's --type takes an optional value: alone, it lists every type
+  const argv = args.map((a, i) =>
+    a === "--type" && (i + 1 === args.length || args[i + 1].startsWith("-")) ? "--type=" : a
+  );
+  const { values } = parseFlags(argv, {
     ...COMMAND_CONFIG_OPTION,
     "bootstrap-server": { type: "string", default: "localhost:9092" },
     list: { type: "boolean" },
@@ -235,6 +245,7 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     group: { type: "string" },
     members: { type: "boolean" },
     state: { type: "boolean" },
+    type: { type: "string" },
     offsets: { type: "boolean" },
     verbose: { type: "boolean" },
     topic: { type: "string", multiple: true },
@@ -270,8 +281,16 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
   if ((values.members || values.offsets) && action !== "describe") {
     throw new UsageError(`--${values.members ? "members" : "offsets"} needs --describe`);
   }
-  if (values.verbose && (action !== "describe" || values.members || values.state)) {
-    throw new UsageError("--verbose needs --describe (of offsets, not --members or --state)");
+  if (values.verbose && (action !== "describe" || values.state)) {
+    throw new UsageError("--verbose needs --describe (of offsets or --members, not --state)");
+  }
+  if (values.type !== undefined && action !== "list") throw new UsageError("--type needs --list");
+  const types = String(values.type ?? "").split(",").map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== "");
+  if (types.some((t) => t !== "classic" && t !== "consumer")) {
+    throw new UsageError(
+      `Invalid types list '${values.type}'. Valid types are: classic, consumer`,
+    );
   }
   if (values.state && action !== "describe" && action !== "list") {
     throw new UsageError("--state needs --describe or --list");
@@ -316,11 +335,21 @@ export async function runGroups(args: string[], io: CommandIo): Promise<number> 
     const admin = new Admin(client);
     switch (action) {
       case "list": {
-        const groups = await admin.listGroups();
-        if (values.state) {
+        const groups = await admin.listGroups({ types: types as GroupType[] });
+        const withType = values.type !== undefined;
+        if (values.state || withType) {
+          // as kafka-consumer-groups.sh: Kafka's GroupType names ("Classic", "Consumer")
+          const type = (t: string) => t === "" ? "Classic" : t[0].toUpperCase() + t.slice(1);
           io.stdout(formatTable(
-            [["GROUP", "STATE"], ...groups.map((g) => [g.groupId, g.state])],
-            [25, 0],
+            [
+              ["GROUP", ...(withType ? ["TYPE"] : []), ...(values.state ? ["STATE"] : [])],
+              ...groups.map((g) => [
+                g.groupId,
+                ...(withType ? [type(g.type)] : []),
+                ...(values.state ? [g.state] : []),
+              ]),
+            ],
+            withType && values.state ? [25, 20, 0] : [25, 0],
           ));
         } else io.stdout(groups.map((g) => g.groupId + "\n").join(""));
         return 0;
@@ -381,14 +410,27 @@ async function describe(
     io.stdout(
       JSON.stringify({
         group,
+        type: d.type,
         state: d.state,
         coordinator: d.coordinator,
         protocol: d.protocol,
+        ...(d.type === "consumer"
+          ? { groupEpoch: d.groupEpoch, targetAssignmentEpoch: d.targetAssignmentEpoch }
+          : {}),
         members: d.members.map((m) => ({
           memberId: m.memberId,
           clientId: m.clientId,
           host: m.clientHost,
           assignment: m.assignment.map((a) => ({ topic: a.topic, partitions: a.partitions })),
+          ...(d.type === "consumer"
+            ? {
+              memberEpoch: m.memberEpoch,
+              targetAssignment: (m.targetAssignment ?? []).map((a) => ({
+                topic: a.topic,
+                partitions: a.partitions,
+              })),
+            }
+            : {}),
         })),
         offsets: rows.map((r) => ({
           topic: r.topic,
@@ -406,6 +448,9 @@ async function describe(
     return 0;
   }
   const out: string[] = [];
+  if (d.members.length > 0 && REBALANCING.includes(d.state)) {
+    io.stderr(`\nWarning: Consumer group '${group}' is rebalancing.\n`);
+  }
   if (values.state) {
     const b = client.brokers.find((x) => x.nodeId === d.coordinator);
     const coordinator = b ? `${b.host}:${b.port}` : "-";
@@ -424,19 +469,31 @@ async function describe(
   }
   if (d.members.length === 0) out.push(`\nConsumer group '${group}' has no active members.\n`);
   if (values.members) {
+    const verbose = values.verbose === true;
+    const instance = d.members.some((m) => m.groupInstanceId !== null);
     out.push(
       "\n" + formatTable(
         [
-          ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"],
+          [
+            "GROUP",
+            "CONSUMER-ID",
+            ...(instance ? ["GROUP-INSTANCE-ID"] : []),
+            "HOST",
+            "CLIENT-ID",
+            "#PARTITIONS",
+            ...(verbose ? ["ASSIGNMENT"] : []),
+          ],
           ...d.members.map((m) => [
             group,
             m.memberId,
+            ...(instance ? [m.groupInstanceId ?? ""] : []),
             m.clientHost,
             m.clientId,
             String(m.assignment.reduce((n, a) => n + a.partitions.length, 0)),
+            ...(verbose ? [formatAssignment(m.assignment)] : []),
           ]),
         ],
-        [15, 15, 15, 15, 0],
+        [15, 15, ...(instance ? [17] : []), 15, 15, verbose ? 15 : 0, 0],
       ),
     );
     io.stdout(out.join(""));
@@ -446,6 +503,31 @@ async function describe(
   out.push("\n" + formatOffsets(rows, { verbose: values.verbose === true }));
   io.stdout(out.join(""));
   return 0;
+}
+
+/** States in which kafka-consumer-groups.sh warns that the group is rebalancing. */
+const REBALANCING = ["PreparingRebalance", "CompletingRebalance", "Assigning", "Reconciling"];
+
+/**
+ * A member's partitions as `kafka-consumer-groups.sh --describe --members --verbose` prints
+ * them: `topic(0,1), other(2)`, topics sorted, `-` for none.
+ *
+ * @example
+ * ```ts
+ * import { formatAssignment } from "./groups.ts";
+ * formatAssignment([{ topic: "t", partitions: [1, 0] }]); // "t(0,1)"
+ * ```
+ *
+ * @param assignment The member's partitions by topic.
+ * @returns The text.
+ */
+export function formatAssignment(
+  assignment: Array<{ topic: string; partitions: number[] }>,
+): string {
+  const parts = assignment.filter((a) => a.partitions.length > 0)
+    .map((a) => `${a.topic}(${[...a.partitions].sort((x, y) => x - y).join(",")})`)
+    .sort();
+  return parts.length === 0 ? "-" : parts.join(", ");
 }
 
 async function offsetRows(

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { Broker, type BrokerConfig } from "../server/mod.ts";
 import { Admin, Client, GroupConsumer, Producer } from "../client/mod.ts";
 import { runSluice as sluice } from "./testing.ts";
-import { formatTable, parseDateTime, parseTopicSpec } from "./groups.ts";
+import { formatAssignment, formatTable, parseDateTime, parseTopicSpec } from "./groups.ts";
+import { ConsumerGroupDescribeRequest } from "../protocol/messages/consumer_group_describe.ts";
+import {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+} from "../protocol/messages/consumer_group_heartbeat.ts";
 
 interface Env {
   b: string[];
@@ -143,6 +148,216 @@ Deno.test("sluice groups --describe shows exact offsets and lag; --list, --membe
   });
 });
 
+/**
+ * A KIP-848 member driven by hand: one ConsumerGroupHeartbeat (v1, the member id made here) to
+ * the coordinator (node 1, the only broker), owning `owned` partitions of the topic `topicId`.
+ */
+function heartbeat(
+  env: Env,
+  memberId: string,
+  memberEpoch: number,
+  owned: { topicId: string; partitions: number[] } | null = null,
+): Promise<ConsumerGroupHeartbeatResponse> {
+  return env.client.send(
+    1,
+    { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse },
+    ConsumerGroupHeartbeatRequest.create({
+      groupId: "cg",
+      memberId,
+      memberEpoch,
+      rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: memberEpoch === 0 ? ["orders"] : null,
+      topicPartitions: memberEpoch === 0 ? [] : owned === null ? null : [owned],
+    }),
+  );
+}
+
+Deno.test("consumer-protocol (KIP-848) groups: describeGroups via ConsumerGroupDescribe, sluice groups --describe/--members/--state/--list --type", async () => {
+  await withBroker(async (env) => {
+    await env.admin.createTopics([{ name: "orders", numPartitions: 4 }]);
+    await produce(env, "orders", [4, 3, 2, 1]);
+    // Offsets committed while the group is empty (a classic group then), kept when it becomes a
+    // consumer group.
+    await env.admin.alterConsumerGroupOffsets("cg", [
+      { topic: "orders", partition: 0, offset: 1 },
+      { topic: "orders", partition: 1, offset: 3 },
+      { topic: "orders", partition: 2, offset: 0 },
+    ]);
+    const classic = await joined(env, "classic", "orders");
+    const a = await heartbeat(env, "member-a", 0);
+    assert.deepEqual([a.errorCode, a.memberEpoch], [0, 1]);
+    const topicId = a.assignment!.topicPartitions[0].topicId;
+    const b = await heartbeat(env, "member-b", 0);
+    assert.deepEqual([b.errorCode, b.memberEpoch], [0, 2]);
+    const member = (
+      memberId: string,
+      memberEpoch: number,
+      assignment: number[],
+      target: number[],
+    ) => ({
+      memberId,
+      groupInstanceId: null,
+      clientId: "member",
+      clientHost: "/127.0.0.1",
+      subscription: ["orders"],
+      assignment: assignment.length === 0 ? [] : [{ topic: "orders", partitions: assignment }],
+      targetAssignment: [{ topic: "orders", partitions: target }],
+      memberEpoch,
+    });
+    // member-a still holds all four at epoch 1; member-b waits for 2 and 3 (Reconciling).
+    assert.deepEqual(await env.admin.describeGroups(["cg"]), [{
+      groupId: "cg",
+      type: "consumer",
+      state: "Reconciling",
+      protocolType: "consumer",
+      protocol: "uniform",
+      coordinator: 1,
+      groupEpoch: 2,
+      targetAssignmentEpoch: 2,
+      members: [member("member-a", 1, [0, 1, 2, 3], [0, 1]), member("member-b", 2, [], [2, 3])],
+    }]);
+    const b0 = env.b;
+    const describe = (...more: string[]) =>
+      sluice(["groups", ...b0, "--describe", "--group", "cg", ...more]);
+    assert.deepEqual(await describe("--members", "--verbose"), {
+      code: 0,
+      stdout: "\n" +
+        "GROUP           CONSUMER-ID     HOST            CLIENT-ID       #PARTITIONS     ASSIGNMENT\n" +
+        "cg              member-a        /127.0.0.1      member          4               orders(0,1,2,3)\n" +
+        "cg              member-b        /127.0.0.1      member          0               -\n",
+      stderr: "\nWarning: Consumer group 'cg' is rebalancing.\n",
+    });
+    const coord = `127.0.0.1:${b0[1].split(":")[1]} (1)`.padEnd(25);
+    assert.deepEqual(await describe("--state"), {
+      code: 0,
+      stdout:
+        "\nGROUP                     COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE           #MEMBERS\n" +
+        `cg                        ${coord} uniform              Reconciling     2\n`,
+      stderr: "\nWarning: Consumer group 'cg' is rebalancing.\n",
+    });
+
+    // member-a revokes 2 and 3 (told so at its next heartbeat), then member-b gets them.
+    const revoke = await heartbeat(env, "member-a", 1, { topicId, partitions: [0, 1, 2, 3] });
+    assert.deepEqual(revoke.assignment?.topicPartitions, [{ topicId, partitions: [0, 1] }]);
+    assert.equal(
+      (await heartbeat(env, "member-a", 1, { topicId, partitions: [0, 1] })).memberEpoch,
+      2,
+    );
+    const got = await heartbeat(env, "member-b", 2, { topicId, partitions: [] });
+    assert.deepEqual(got.assignment?.topicPartitions, [{ topicId, partitions: [2, 3] }]);
+    const [stable] = await env.admin.describeGroups(["cg"]);
+    assert.deepEqual(
+      [stable.state, stable.groupEpoch, stable.targetAssignmentEpoch, stable.members],
+      ["Stable", 2, 2, [
+        member("member-a", 2, [0, 1], [0, 1]),
+        member("member-b", 2, [2, 3], [2, 3]),
+      ]],
+    );
+    // Classic groups are still described by DescribeGroups.
+    const [cl] = await env.admin.describeGroups(["classic"]);
+    assert.deepEqual(
+      [cl.type, cl.state, cl.protocol, cl.groupEpoch, cl.targetAssignmentEpoch],
+      ["classic", "Stable", "range", null, null],
+    );
+    assert.deepEqual(
+      cl.members.map((m) => [m.assignment, m.targetAssignment, m.memberEpoch]),
+      [[[{ topic: "orders", partitions: [0, 1, 2, 3] }], null, null]],
+    );
+
+    assert.deepEqual(await describe(), {
+      code: 0,
+      stdout: "\n" +
+        "GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\n" +
+        "cg              orders          0          1               4               3               member-a        /127.0.0.1      member\n" +
+        "cg              orders          1          3               3               0               member-a        /127.0.0.1      member\n" +
+        "cg              orders          2          0               2               2               member-b        /127.0.0.1      member\n" +
+        "cg              orders          3          -               1               -               member-b        /127.0.0.1      member\n",
+      stderr: "",
+    });
+    assert.deepEqual(await describe("--members"), {
+      code: 0,
+      stdout: "\n" +
+        "GROUP           CONSUMER-ID     HOST            CLIENT-ID       #PARTITIONS\n" +
+        "cg              member-a        /127.0.0.1      member          2\n" +
+        "cg              member-b        /127.0.0.1      member          2\n",
+      stderr: "",
+    });
+    assert.deepEqual(await describe("--state"), {
+      code: 0,
+      stdout:
+        "\nGROUP                     COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE           #MEMBERS\n" +
+        `cg                        ${coord} uniform              Stable          2\n`,
+      stderr: "",
+    });
+    const json = JSON.parse((await describe("--output", "json")).stdout);
+    assert.deepEqual(
+      [json.type, json.state, json.protocol, json.groupEpoch, json.targetAssignmentEpoch],
+      ["consumer", "Stable", "uniform", 2, 2],
+    );
+    assert.deepEqual(
+      json.members.map((
+        m: Record<string, unknown>,
+      ) => [m.memberId, m.memberEpoch, m.targetAssignment]),
+      [
+        ["member-a", 2, [{ topic: "orders", partitions: [0, 1] }]],
+        ["member-b", 2, [{ topic: "orders", partitions: [2, 3] }]],
+      ],
+    );
+    assert.deepEqual(await sluice(["groups", ...b0, "--list", "--type", "--state"]), {
+      code: 0,
+      stdout: "GROUP                     TYPE                 STATE\n" +
+        "cg                        Consumer             Stable\n" +
+        "classic                   Classic              Stable\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sluice(["groups", ...b0, "--list", "--type", "Consumer"]), {
+      code: 0,
+      stdout: "GROUP                     TYPE\ncg                        Consumer\n",
+      stderr: "",
+    });
+    assert.deepEqual(await sluice(["groups", ...b0, "--list", "--type", "classic", "--state"]), {
+      code: 0,
+      stdout: "GROUP                     TYPE                 STATE\n" +
+        "classic                   Classic              Stable\n",
+      stderr: "",
+    });
+    assert.deepEqual(
+      (await env.admin.listGroups({ types: ["consumer"] })).map((g) => [g.groupId, g.type]),
+      [["cg", "consumer"]],
+    );
+    // A broker without ConsumerGroupDescribe (its ApiVersions entry dropped here): DescribeGroups,
+    // as Kafka's Admin falls back on UNSUPPORTED_VERSION; the consumer group is Dead to it.
+    const old = new Client({ bootstrapServers: b0[1], clientId: "old", retryBackoffMs: 20 });
+    try {
+      (await old.connectionTo(1)).brokerVersions.delete(ConsumerGroupDescribeRequest.apiKey);
+      const [oldCg, oldClassic] = await new Admin(old).describeGroups(["cg", "classic"]);
+      assert.deepEqual(
+        [oldCg.type, oldCg.state, oldCg.members, oldClassic.type, oldClassic.state],
+        ["classic", "Dead", [], "classic", "Stable"],
+      );
+    } finally {
+      await old.close();
+    }
+    await classic.close();
+
+    // Both leave: Empty, the committed offsets stay.
+    for (const [id, epoch] of [["member-a", -1], ["member-b", -1]] as const) {
+      assert.equal((await heartbeat(env, id, epoch)).errorCode, 0);
+    }
+    const [empty] = await env.admin.describeGroups(["cg"]);
+    assert.deepEqual([empty.type, empty.state, empty.members], ["consumer", "Empty", []]);
+    assert.deepEqual(await describe(), {
+      code: 0,
+      stdout: "\nConsumer group 'cg' has no active members.\n\n" +
+        "GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID     HOST            CLIENT-ID\n" +
+        "cg              orders          0          1               4               3               -               -               -\n" +
+        "cg              orders          1          3               3               0               -               -               -\n" +
+        "cg              orders          2          0               2               2               -               -               -\n",
+      stderr: "",
+    });
+  });
+});
+
 Deno.test("sluice groups --reset-offsets plans, refuses active groups, executes; consume --group resumes there", async () => {
   await withBroker(async (env) => {
     await env.admin.createTopics([{ name: "t", numPartitions: 1 }]);
@@ -241,7 +456,12 @@ Deno.test("sluice groups rejects bad flags with one line and exit code 2", async
     [["--delete"], "--delete needs --group"],
     [["--list", "--members"], "--members needs --describe"],
     [["--list", "--verbose"], "--verbose needs --describe"],
-    [["--describe", "--group", "g", "--members", "--verbose"], "--verbose needs --describe"],
+    [["--describe", "--group", "g", "--state", "--verbose"], "--verbose needs --describe"],
+    [["--describe", "--group", "g", "--type"], "--type needs --list"],
+    [
+      ["--list", "--type", "share"],
+      "Invalid types list 'share'. Valid types are: classic, consumer",
+    ],
     [["--describe", "--group", "g", "--members", "--state"], "--members and --state cannot"],
     [["--reset-offsets", "--group", "g", "--topic", "t"], "--reset-offsets needs exactly one of"],
     [
@@ -301,4 +521,9 @@ Deno.test("groups helpers: topic specs, datetimes, tables", () => {
     new Date(2026, 0, 2, 3, 4, 5, 6).getTime(),
   );
   assert.equal(formatTable([["A", "B", "C"], ["xx", "y", "z"]], [1, 3, 0]), "A  B   C\nxx y   z\n");
+  assert.equal(
+    formatAssignment([{ topic: "t", partitions: [2, 0] }, { topic: "a", partitions: [1] }]),
+    "a(1), t(0,2)",
+  );
+  assert.equal(formatAssignment([{ topic: "t", partitions: [] }]), "-");
 });

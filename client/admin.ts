@@ -64,6 +64,11 @@ import {
   DescribeGroupsRequest,
   DescribeGroupsResponse,
 } from "../protocol/messages/describe_groups.ts";
+import {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+  type ConsumerGroupDescribeResponseAssignment,
+} from "../protocol/messages/consumer_group_describe.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
 import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
 import { DeleteGroupsRequest, DeleteGroupsResponse } from "../protocol/messages/delete_groups.ts";
@@ -345,15 +350,24 @@ export interface PartitionReassignment {
   removingReplicas: number[];
 }
 
+/**
+ * A group's type: `classic` (JoinGroup/SyncGroup, client-side assignors) or `consumer` (KIP-848,
+ * ConsumerGroupHeartbeat, broker-side assignors), as Kafka's `GroupType`.
+ */
+export type GroupType = "classic" | "consumer";
+
 /** A group in {@linkcode Admin.listGroups}. */
 export interface ConsumerGroupListing {
   /** Group id. */
   groupId: string;
-  /** Protocol type (`consumer` for consumer groups). */
+  /** Protocol type (`consumer` for consumer groups of either type). */
   protocolType: string;
-  /** State (`Empty`, `Stable`, `PreparingRebalance`, ...); "" from brokers before ListGroups
-   * v4. */
+  /** State (`Empty`, `Stable`, `PreparingRebalance`, ...; `Assigning`, `Reconciling` for the
+   * consumer type); "" from brokers before ListGroups v4. */
   state: string;
+  /** `classic` or `consumer` (ListGroups v5+); "" from older brokers, which know only classic
+   * groups. */
+  type: GroupType | "";
 }
 
 /** A member in a {@linkcode ConsumerGroupDescription}. */
@@ -368,22 +382,36 @@ export interface ConsumerGroupMember {
   clientHost: string;
   /** Subscribed topics (decoded from the member metadata; empty for non-consumer groups). */
   subscription: string[];
-  /** Assigned partitions (decoded; empty while rebalancing or for non-consumer groups). */
+  /** Assigned partitions (decoded; empty while rebalancing or for non-consumer groups). For a
+   * `consumer`-type group: the partitions the member holds now. */
   assignment: MemberAssignment;
+  /** `consumer`-type groups: the partitions the broker's assignor gives the member (they differ
+   * from `assignment` while it reconciles); `null` for classic groups. */
+  targetAssignment: MemberAssignment | null;
+  /** `consumer`-type groups: the member's epoch; `null` for classic groups. */
+  memberEpoch: number | null;
 }
 
 /** A group described by {@linkcode Admin.describeGroups}. */
 export interface ConsumerGroupDescription {
   /** Group id. */
   groupId: string;
-  /** State, e.g. `Stable`, `Empty`, `Dead` (unknown group). */
+  /** `classic` or `consumer` (KIP-848); an unknown group is `classic` (state `Dead`). */
+  type: GroupType;
+  /** State, e.g. `Stable`, `Empty`, `Dead` (unknown group); `Assigning` and `Reconciling` for
+   * `consumer`-type groups too. */
   state: string;
-  /** Protocol type, e.g. `consumer`. */
+  /** Protocol type, e.g. `consumer` (always `consumer` for the `consumer` type). */
   protocolType: string;
-  /** The chosen protocol (assignor name for consumer groups). */
+  /** The chosen protocol: the assignor name for consumer groups (a client-side one for classic
+   * groups, e.g. `range`; the broker's for the `consumer` type, e.g. `uniform`). */
   protocol: string;
   /** Coordinator node id. */
   coordinator: number;
+  /** `consumer`-type groups: the group epoch; `null` for classic groups. */
+  groupEpoch: number | null;
+  /** `consumer`-type groups: the epoch of the target assignment; `null` for classic groups. */
+  targetAssignmentEpoch: number | null;
   /** Members. */
   members: ConsumerGroupMember[];
 }
@@ -436,6 +464,19 @@ const RESOURCE_TYPE: Record<ConfigResourceType, number> = {
   "client-metrics": 16,
 };
 const OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
+
+/** ListGroups v5's type name as a {@linkcode GroupType} (Kafka's names are lower case). */
+function groupType(name: string): GroupType | "" {
+  const t = name.toLowerCase();
+  return t === "classic" || t === "consumer" ? t : "";
+}
+
+/** A ConsumerGroupDescribe assignment by topic name, topics and partitions sorted. */
+function topicPartitions(a: ConsumerGroupDescribeResponseAssignment): MemberAssignment {
+  return a.topicPartitions
+    .map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((x, y) => x - y) }))
+    .sort((x, y) => x.topic < y.topic ? -1 : x.topic > y.topic ? 1 : 0);
+}
 
 function fail(code: number, what: string, message: string | null | undefined): KafkaError {
   return new KafkaError(code, message ? `${what} (${message})` : what);
@@ -1225,27 +1266,36 @@ export class Admin {
   /**
    * Lists the groups of every broker (ListGroups).
    *
-   * @param options `states`: only groups in these states (e.g. `["Stable", "Empty"]`).
-   * @returns The groups, sorted by id.
+   * @param options `states`: only groups in these states (e.g. `["Stable", "Empty"]`); `types`:
+   *   only groups of these types (`classic`, `consumer`; ListGroups v5, as Kafka's
+   *   `ListConsumerGroupsOptions.withTypes`).
+   * @returns The groups, sorted by id, each with its type.
    * @throws {KafkaError} A broker's error, e.g. `COORDINATOR_LOAD_IN_PROGRESS`.
    */
-  async listGroups(options: { states?: string[] } = {}): Promise<ConsumerGroupListing[]> {
+  async listGroups(
+    options: { states?: string[]; types?: GroupType[] } = {},
+  ): Promise<ConsumerGroupListing[]> {
     await this.#client.refreshMetadata([]);
     const nodes = this.#client.brokers.map((b) => b.nodeId);
     const states = options.states ?? [];
+    const types = options.types ?? [];
     const lists = await Promise.all(nodes.map(async (node) => {
       const conn = await this.#client.connectionTo(node);
       const version = conn.versionFor(ListGroupsRequest);
       const res = await conn.send(
         { request: ListGroupsRequest, response: ListGroupsResponse },
-        ListGroupsRequest.create(version >= 4 ? { statesFilter: states } : {}),
+        ListGroupsRequest.create({
+          ...(version >= 4 ? { statesFilter: states } : {}),
+          ...(version >= 5 ? { typesFilter: types } : {}),
+        }),
         { version },
       );
       if (res.errorCode !== 0) throw fail(res.errorCode, `list groups on broker ${node}`, null);
-      return res.groups.map((g) => ({
+      return res.groups.map((g): ConsumerGroupListing => ({
         groupId: g.groupId,
         protocolType: g.protocolType,
         state: g.groupState,
+        type: version >= 5 ? groupType(g.groupType) : "",
       }));
     }));
     const wanted = states.map((s) => s.toLowerCase());
@@ -1253,53 +1303,132 @@ export class Admin {
       .filter((g) =>
         wanted.length === 0 || g.state === "" || wanted.includes(g.state.toLowerCase())
       )
+      // a broker before v5 knows only classic groups
+      .filter((g) => types.length === 0 || types.includes(g.type === "" ? "classic" : g.type))
       .sort((a, b) => a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0);
   }
 
   /**
-   * Describes groups (DescribeGroups at each group's coordinator): state, protocol, members with
+   * Describes groups as Kafka's `Admin.describeConsumerGroups` does: ConsumerGroupDescribe
+   * first, for `consumer`-type (KIP-848) groups: state, group and target assignment epochs, the
+   * broker's assignor, each member's epoch, subscription, current and target assignment; for a
+   * group the broker answers GROUP_ID_NOT_FOUND (a classic or unknown group) or UNSUPPORTED_VERSION
+   * (or a broker without ConsumerGroupDescribe), DescribeGroups: state, protocol, members with
    * their client ids, hosts, subscriptions and decoded assignments. An unknown group is
-   * described with state `Dead` and no members, as Kafka does.
+   * described with state `Dead` and no members, as Kafka's DescribeGroups before v6 does.
+   *
+   * @example
+   * ```ts ignore
+   * import { Admin, Client } from "./mod.ts";
+   * const client = new Client({ bootstrapServers: "localhost:9092" });
+   * const [g] = await new Admin(client).describeGroups(["orders-app"]);
+   * console.log(g.type, g.state, g.groupEpoch, g.members.map((m) => m.targetAssignment));
+   * await client.close();
+   * ```
    *
    * @param groupIds Group ids.
    * @returns Descriptions in the order asked.
-   * @throws {KafkaError} A group's error, e.g. `COORDINATOR_NOT_AVAILABLE`.
+   * @throws {KafkaError} A group's error, e.g. `COORDINATOR_NOT_AVAILABLE`,
+   *   `GROUP_AUTHORIZATION_FAILED`.
    */
   async describeGroups(groupIds: string[]): Promise<ConsumerGroupDescription[]> {
     return await Promise.all(groupIds.map(async (groupId) => {
       const coordinator = await this.#coordinator(groupId);
-      const res = await this.#client.send(
-        coordinator,
-        { request: DescribeGroupsRequest, response: DescribeGroupsResponse },
-        DescribeGroupsRequest.create({ groups: [groupId] }),
-      );
-      const g = res.groups.find((x) => x.groupId === groupId);
-      if (!g) {
-        throw new KafkaError(
-          ErrorCode.UNKNOWN_SERVER_ERROR,
-          `describe group ${groupId}: no result in the response`,
-        );
-      }
-      if (g.errorCode !== 0) throw new KafkaError(g.errorCode, `describe group ${groupId}`);
-      const consumer = g.protocolType === "consumer";
-      return {
-        groupId,
-        state: g.groupState,
-        protocolType: g.protocolType,
-        protocol: g.protocolData,
-        coordinator,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          subscription: consumer && m.memberMetadata.length > 0
-            ? orEmpty(() => decodeSubscription(m.memberMetadata).topics)
-            : [],
-          assignment: consumer ? orEmpty(() => decodeAssignment(m.memberAssignment)) : [],
-        })),
-      };
+      return await this.#describeConsumerGroup(groupId, coordinator) ??
+        await this.#describeClassicGroup(groupId, coordinator);
     }));
+  }
+
+  /** ConsumerGroupDescribe; `null` when the group is to be asked with DescribeGroups. */
+  async #describeConsumerGroup(
+    groupId: string,
+    coordinator: number,
+  ): Promise<ConsumerGroupDescription | null> {
+    let res: ConsumerGroupDescribeResponse;
+    try {
+      res = await this.#client.send(
+        coordinator,
+        { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
+        ConsumerGroupDescribeRequest.create({ groupIds: [groupId] }),
+      );
+    } catch (e) {
+      // a broker without ConsumerGroupDescribe (no common version)
+      if (e instanceof KafkaError && e.code === ErrorCode.UNSUPPORTED_VERSION) return null;
+      throw e;
+    }
+    const g = res.groups.find((x) => x.groupId === groupId);
+    if (!g) {
+      throw new KafkaError(
+        ErrorCode.UNKNOWN_SERVER_ERROR,
+        `describe group ${groupId}: no result in the response`,
+      );
+    }
+    if (
+      g.errorCode === ErrorCode.GROUP_ID_NOT_FOUND || g.errorCode === ErrorCode.UNSUPPORTED_VERSION
+    ) return null;
+    if (g.errorCode !== 0) throw fail(g.errorCode, `describe group ${groupId}`, g.errorMessage);
+    return {
+      groupId,
+      type: "consumer",
+      state: g.groupState,
+      protocolType: "consumer",
+      protocol: g.assignorName,
+      coordinator,
+      groupEpoch: g.groupEpoch,
+      targetAssignmentEpoch: g.assignmentEpoch,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscription: [...m.subscribedTopicNames].sort(),
+        assignment: topicPartitions(m.assignment),
+        targetAssignment: topicPartitions(m.targetAssignment),
+        memberEpoch: m.memberEpoch,
+      })),
+    };
+  }
+
+  async #describeClassicGroup(
+    groupId: string,
+    coordinator: number,
+  ): Promise<ConsumerGroupDescription> {
+    const res = await this.#client.send(
+      coordinator,
+      { request: DescribeGroupsRequest, response: DescribeGroupsResponse },
+      DescribeGroupsRequest.create({ groups: [groupId] }),
+    );
+    const g = res.groups.find((x) => x.groupId === groupId);
+    if (!g) {
+      throw new KafkaError(
+        ErrorCode.UNKNOWN_SERVER_ERROR,
+        `describe group ${groupId}: no result in the response`,
+      );
+    }
+    if (g.errorCode !== 0) throw new KafkaError(g.errorCode, `describe group ${groupId}`);
+    const consumer = g.protocolType === "consumer";
+    return {
+      groupId,
+      type: "classic",
+      state: g.groupState,
+      protocolType: g.protocolType,
+      protocol: g.protocolData,
+      coordinator,
+      groupEpoch: null,
+      targetAssignmentEpoch: null,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscription: consumer && m.memberMetadata.length > 0
+          ? orEmpty(() => decodeSubscription(m.memberMetadata).topics)
+          : [],
+        assignment: consumer ? orEmpty(() => decodeAssignment(m.memberAssignment)) : [],
+        targetAssignment: null,
+        memberEpoch: null,
+      })),
+    };
   }
 
   /**

@@ -293,16 +293,20 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
       offset: 1, // no leader epoch: committed_leader_epoch -1
     }]);
     assert.deepEqual(await admin.listGroups(), [
-      { groupId: "g", protocolType: "consumer", state: "Stable" },
+      { groupId: "g", protocolType: "consumer", state: "Stable", type: "classic" },
     ]);
     assert.deepEqual(await admin.listGroups({ states: ["Empty"] }), []);
     const [g, missing] = await admin.describeGroups(["g", "nope"]);
+    // a classic group: ConsumerGroupDescribe answers GROUP_ID_NOT_FOUND, DescribeGroups describes it
     assert.deepEqual(g, {
       groupId: "g",
+      type: "classic",
       state: "Stable",
       protocolType: "consumer",
       protocol: "range",
       coordinator: 1,
+      groupEpoch: null,
+      targetAssignmentEpoch: null,
       members: [{
         memberId: m.memberId,
         groupInstanceId: null,
@@ -310,9 +314,12 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
         clientHost: "/127.0.0.1",
         subscription: ["t"],
         assignment: [{ topic: "t", partitions: [0, 1, 2, 3] }],
+        targetAssignment: null,
+        memberEpoch: null,
       }],
     });
     assert.equal(missing.state, "Dead");
+    assert.equal(missing.type, "classic");
     assert.deepEqual(missing.members, []);
     // The committed leader epoch comes back as committed (OffsetFetch v5+); -1 as null.
     assert.deepEqual(await admin.listConsumerGroupOffsets("g"), [
@@ -326,7 +333,7 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
     await assert.rejects(admin.deleteConsumerGroups(["g"]), /delete group g: NON_EMPTY_GROUP/);
     await m.close();
     assert.deepEqual(await admin.listGroups({ states: ["empty"] }), [
-      { groupId: "g", protocolType: "consumer", state: "Empty" },
+      { groupId: "g", protocolType: "consumer", state: "Empty", type: "classic" },
     ]);
     await admin.alterConsumerGroupOffsets("g", [
       { topic: "t", partition: 1, offset: 2 },

@@ -540,7 +540,11 @@ function groupFamilies(groups: GroupCoordinator, logs: LogManager | undefined): 
     const meta = groups.group(g.groupId);
     if (meta === undefined) continue;
     const group: [string, string] = ["consumergroup", g.groupId];
-    members.samples.push({ labels: [group], value: meta.members.size });
+    // a consumer-protocol (KIP-848) group's members are its ConsumerGroup's
+    members.samples.push({
+      labels: [group],
+      value: meta.consumer?.members.size ?? meta.members.size,
+    });
     const keys = [...meta.offsets.keys()].map(parseOffsetKey).sort((a, b) =>
       a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]
     );

@@ -675,11 +675,14 @@ export class ConsoleApi {
     const groups = groupCoordinatorOf(this.#s.context);
     return groups.listGroups().map((g) => {
       const d = this.#groupOffsets(g.groupId);
+      const meta = groups.group(g.groupId);
       return {
         groupId: g.groupId,
+        type: g.groupType,
         state: g.groupState,
         protocolType: g.protocolType,
-        members: groups.group(g.groupId)?.members.size ?? 0,
+        // a consumer-protocol (KIP-848) group's members are its ConsumerGroup's
+        members: meta?.consumer?.members.size ?? meta?.members.size ?? 0,
         partitions: d.length,
         lag: d.reduce((sum, o) => sum + (o.lag ?? 0), 0),
       };
@@ -727,6 +730,7 @@ export class ConsoleApi {
    */
   group(groupId: string): unknown {
     const groups = groupCoordinatorOf(this.#s.context);
+    if (groups.group(groupId)?.consumer) return this.#consumerGroup(groupId);
     const d = groups.describeGroup(groupId);
     if (d.errorCode !== ErrorCode.NONE) {
       throw kafkaError(d.errorCode, null, `Cannot describe group ${groupId}`);
@@ -758,10 +762,57 @@ export class ConsoleApi {
     const offsets = this.#groupOffsets(groupId, assigned);
     return {
       groupId,
+      type: "classic",
       state: d.groupState,
       protocolType: d.protocolType,
       protocol: d.protocolData,
       generationId: meta.generationId,
+      members,
+      offsets,
+      lag: offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0),
+      timeMs: Date.now(),
+    };
+  }
+
+  /**
+   * A consumer-protocol (KIP-848) group, as ConsumerGroupDescribe describes it: the group and
+   * target assignment epochs, the broker's assignor, each member's epoch, current and target
+   * assignment; offsets and lag as for a classic group (`generationId` is the group epoch).
+   */
+  #consumerGroup(groupId: string): unknown {
+    const d = groupCoordinatorOf(this.#s.context).consumerGroupDescribe(groupId);
+    if (d.errorCode !== ErrorCode.NONE) {
+      throw kafkaError(d.errorCode, d.errorMessage, `Cannot describe group ${groupId}`);
+    }
+    const byTopic = (list: { topicName: string; partitions: number[] }[]) =>
+      list.map((t) => ({ topic: t.topicName, partitions: [...t.partitions].sort((a, b) => a - b) }))
+        .sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0);
+    const assigned = new Map<string, string>();
+    const members = d.members.map((m) => {
+      const assignment = byTopic(m.assignment);
+      for (const a of assignment) {
+        for (const p of a.partitions) assigned.set(offsetKey(a.topic, p), m.memberId);
+      }
+      return {
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberEpoch: m.memberEpoch,
+        assignment,
+        targetAssignment: byTopic(m.targetAssignment),
+      };
+    });
+    const offsets = this.#groupOffsets(groupId, assigned);
+    return {
+      groupId,
+      type: "consumer",
+      state: d.groupState,
+      protocolType: "consumer",
+      protocol: d.assignorName,
+      generationId: d.groupEpoch,
+      groupEpoch: d.groupEpoch,
+      targetAssignmentEpoch: d.assignmentEpoch,
       members,
       offsets,
       lag: offsets.reduce((sum, o) => sum + (o.lag ?? 0), 0),
@@ -916,16 +967,22 @@ export class ConsoleApi {
     const timestamp = to === "timestamp" ? intField(body, "timestamp") : 0;
     if (timestamp < 0) throw bad(`Field "timestamp" must be >= 0, got ${timestamp}`);
     // as kafka-consumer-groups.sh: only while the group has no active members
-    const d = groupCoordinatorOf(ctx).describeGroup(groupId);
+    const coordinator = groupCoordinatorOf(ctx);
+    const d = coordinator.describeGroup(groupId);
     if (d.errorCode !== ErrorCode.NONE) {
       throw kafkaError(d.errorCode, null, `Cannot reset offsets of group ${groupId}`);
     }
-    if (d.groupState !== "Empty" && d.groupState !== "Dead") {
+    // a consumer-protocol group is Dead to DescribeGroups: its members are its ConsumerGroup's
+    const cg = coordinator.group(groupId)?.consumer ?? null;
+    const [state, active] = cg === null
+      ? [d.groupState, d.members.length]
+      : [cg.state, cg.members.size];
+    if (cg === null ? state !== "Empty" && state !== "Dead" : active > 0) {
       throw new ApiError(
         409,
         errorName(ErrorCode.NON_EMPTY_GROUP),
-        `Cannot reset offsets of group ${groupId}: it has ${d.members.length} active member(s) ` +
-          `(state ${d.groupState}); stop its consumers first`,
+        `Cannot reset offsets of group ${groupId}: it has ${active} active member(s) ` +
+          `(state ${state}); stop its consumers first`,
       );
     }
     const targets: { partition: number; offset: number }[] = [];

@@ -7,6 +7,10 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { Admin, Client, GroupConsumer, Producer } from "../../client/mod.ts";
 import { Broker } from "../broker.ts";
 import { decodeConsumerAssignment } from "./console_api.ts";
+import {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+} from "../../protocol/messages/consumer_group_heartbeat.ts";
 
 interface Answer {
   status: number;
@@ -375,6 +379,7 @@ Deno.test("console API: a group's members, lag and reset offsets, checked over t
       const groups = await api("GET", "/api/v1/groups");
       assertEquals(groups.body.groups, [{
         groupId: "workers",
+        type: "classic",
         state: "Stable",
         protocolType: "consumer",
         members: 1,
@@ -468,6 +473,112 @@ Deno.test("console API: a group's members, lag and reset offsets, checked over t
         /^Group nobody does not exist/,
       );
       assertEquals(await committed(), [[0, 10]]);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+Deno.test("console API and /metrics: a consumer-protocol (KIP-848) group's members, epochs and assignments", async () => {
+  await withBroker(async (api, bootstrap, base) => {
+    assertEquals(
+      (await api("POST", "/api/v1/topics", { name: "jobs", partitions: 2 })).status,
+      201,
+    );
+    const client = new Client({ bootstrapServers: bootstrap, clientId: "worker" });
+    try {
+      const producer = new Producer(client);
+      await producer.send({
+        topic: "jobs",
+        messages: [0, 0, 0, 1].map((partition, i) => ({ partition, value: `job-${i}` })),
+      });
+      await producer.close();
+      const admin = new Admin(client);
+      await admin.alterConsumerGroupOffsets("kip", [{ topic: "jobs", partition: 0, offset: 1 }]);
+      // one member, driven by ConsumerGroupHeartbeat: both partitions at epoch 1
+      const hb = (memberEpoch: number) =>
+        client.send(
+          1,
+          { request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse },
+          ConsumerGroupHeartbeatRequest.create({
+            groupId: "kip",
+            memberId: "m-1",
+            memberEpoch,
+            rebalanceTimeoutMs: 30_000,
+            subscribedTopicNames: memberEpoch === 0 ? ["jobs"] : null,
+            topicPartitions: memberEpoch === 0 ? [] : null,
+          }),
+        );
+      assertEquals((await hb(0)).memberEpoch, 1);
+      const g = await api("GET", "/api/v1/groups/kip");
+      assertEquals(g.status, 200);
+      const { timeMs: _t, offsets, ...rest } = g.body;
+      assertEquals(rest, {
+        groupId: "kip",
+        type: "consumer",
+        state: "Stable",
+        protocolType: "consumer",
+        protocol: "uniform",
+        generationId: 1,
+        groupEpoch: 1,
+        targetAssignmentEpoch: 1,
+        members: [{
+          memberId: "m-1",
+          groupInstanceId: null,
+          clientId: "worker",
+          clientHost: "/127.0.0.1",
+          memberEpoch: 1,
+          assignment: [{ topic: "jobs", partitions: [0, 1] }],
+          targetAssignment: [{ topic: "jobs", partitions: [0, 1] }],
+        }],
+        lag: 2,
+      });
+      assertEquals(
+        offsets.map((o: Record<string, unknown>) => [
+          o.partition,
+          o.committedOffset,
+          o.highWatermark,
+          o.lag,
+          o.memberId,
+        ]),
+        [[0, 1, 3, 2, "m-1"], [1, null, 1, null, "m-1"]],
+      );
+      assertEquals((await api("GET", "/api/v1/groups")).body.groups, [{
+        groupId: "kip",
+        type: "consumer",
+        state: "Stable",
+        protocolType: "consumer",
+        members: 1,
+        partitions: 1, // with a committed offset
+        lag: 2,
+      }]);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      ok(metrics.includes('\nkafka_consumergroup_members{consumergroup="kip"} 1\n'), metrics);
+      expectError(
+        await api("POST", "/api/v1/groups/kip/reset-offsets", { topic: "jobs", to: "earliest" }),
+        409,
+        "NON_EMPTY_GROUP",
+        /^Cannot reset offsets of group kip: it has 1 active member\(s\) \(state Stable\)/,
+      );
+      // the member leaves: Empty, and the offsets can be reset
+      assertEquals((await hb(-1)).errorCode, 0);
+      const r = await api("POST", "/api/v1/groups/kip/reset-offsets", {
+        topic: "jobs",
+        to: "earliest",
+      });
+      assertEquals([r.status, r.body.offsets], [200, [{ partition: 0, offset: 0 }, {
+        partition: 1,
+        offset: 0,
+      }]]);
+      const after = (await api("GET", "/api/v1/groups/kip")).body;
+      assertEquals([after.type, after.state, after.members, after.lag], [
+        "consumer",
+        "Empty",
+        [],
+        4,
+      ]);
+      const m2 = await (await fetch(`${base}/metrics`)).text();
+      ok(m2.includes('\nkafka_consumergroup_members{consumergroup="kip"} 0\n'), m2);
     } finally {
       await client.close();
     }

@@ -17,6 +17,7 @@ import { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/l
 import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
 import { assertNoDoubleOwnership, Member, waitFor } from "./kip848_member.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
+import { runSluice } from "../../cli/testing.ts";
 
 const modern = await modernLibrdkafka();
 const confluent = await requireOnModern("confluent-kafka", modern);
@@ -84,6 +85,47 @@ interopTest(
       const owned = members.map((m) => [...m.owned()]).flat().sort();
       assertEquals(owned, [0, 1, 2, 3, 4, 5]);
       await waitFor("all 300 records", () => members.flatMap((m) => m.records()).length >= 300);
+
+      // the admin client and `sluice groups` see the members (ConsumerGroupDescribe), as
+      // kafka-consumer-groups.sh does
+      const [d] = await new Admin(client).describeGroups([group]);
+      // (each join bumps the group epoch; every member is at the group's, the target's epoch)
+      assertEquals(
+        [d.type, d.state, d.protocol, d.targetAssignmentEpoch, d.members.length],
+        ["consumer", "Stable", "uniform", d.groupEpoch, 3],
+      );
+      const owners = new Map<number, string>();
+      for (const m of d.members) {
+        assertEquals([m.memberEpoch, m.subscription, m.targetAssignment], [
+          d.groupEpoch,
+          [topic],
+          m.assignment,
+        ]);
+        for (const p of m.assignment[0].partitions) owners.set(p, m.memberId);
+      }
+      assertEquals([...owners.keys()].sort(), [0, 1, 2, 3, 4, 5]);
+      const cli = (...more: string[]) =>
+        runSluice([
+          "groups",
+          "--bootstrap-server",
+          b.bootstrap,
+          "--describe",
+          "--group",
+          group,
+          ...more,
+        ]);
+      const rows = (text: string) => text.trim().split("\n").slice(1).map((l) => l.split(/ +/));
+      const byMember = await cli("--members");
+      assertEquals(byMember.code, 0, byMember.stderr);
+      assertEquals(
+        rows(byMember.stdout).map((r) => [r[0], r[1], r[r.length - 1]]).sort(),
+        d.members.map((m) => [group, m.memberId, "2"]).sort(),
+      );
+      const table = await cli();
+      assertEquals(
+        rows(table.stdout).map((r) => [Number(r[2]), r[6]]),
+        [0, 1, 2, 3, 4, 5].map((p) => [p, owners.get(p)]),
+      );
 
       // ListGroups v5: a consumer group, Stable
       const listed = await client.send(

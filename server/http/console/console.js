@@ -898,7 +898,7 @@ async function showGroups(main) {
       null,
       h("h2", null, `Consumer groups (${list.groups.length})`),
       list.groups.length === 0 ? h("p", { class: "muted" }, "No groups on this broker.") : table(
-        ["Group", "State", "Protocol type", ["Members", "num"], ["Partitions", "num"], [
+        ["Group", "Type", "State", "Protocol type", ["Members", "num"], ["Partitions", "num"], [
           "Lag",
           "num",
         ]],
@@ -907,6 +907,7 @@ async function showGroups(main) {
             "tr",
             { "data-group": g.groupId },
             h("td", null, h("a", { href: `#/groups/${enc(g.groupId)}` }, g.groupId)),
+            h("td", null, g.type),
             h("td", null, g.state),
             h("td", null, g.protocolType),
             num(g.members),
@@ -930,6 +931,10 @@ function recordLag(g) {
   ring.push({ t: g.timeMs, total: g.lag, byPartition });
   if (ring.length > RING) ring.shift();
   return ring;
+}
+
+function assignmentText(list) {
+  return list.map((a) => `${a.topic}: ${a.partitions.join(", ")}`).join("; ") || "–";
 }
 
 async function showGroup(main, id) {
@@ -998,7 +1003,9 @@ async function showGroup(main, id) {
           stat("State", g.state, false, "state"),
           stat("Members", g.members.length, false, "members"),
           stat("Total lag", g.lag.toLocaleString("en"), false, "lag"),
-          stat("Generation", g.generationId, false, "generation"),
+          g.type === "consumer"
+            ? stat("Group epoch", g.groupEpoch, false, "generation")
+            : stat("Generation", g.generationId, false, "generation"),
           stat("Protocol", g.protocol || "–", false, "protocol"),
         ),
       ),
@@ -1008,7 +1015,10 @@ async function showGroup(main, id) {
         null,
         h("h2", null, "Members"),
         g.members.length === 0 ? h("p", { class: "muted" }, "No active members.") : table(
-          ["Member", "Client id", "Host", "Instance", "Assignment"],
+          // a consumer-protocol (KIP-848) group: each member's epoch and target assignment too
+          g.type === "consumer"
+            ? ["Member", "Client id", "Host", "Instance", "Epoch", "Assignment", "Target"]
+            : ["Member", "Client id", "Host", "Instance", "Assignment"],
           g.members.map((m) =>
             h(
               "tr",
@@ -1017,11 +1027,11 @@ async function showGroup(main, id) {
               h("td", null, m.clientId),
               h("td", null, m.clientHost),
               h("td", null, m.groupInstanceId ?? "–"),
-              h(
-                "td",
-                null,
-                m.assignment.map((a) => `${a.topic}: ${a.partitions.join(", ")}`).join("; ") || "–",
-              ),
+              g.type === "consumer" ? h("td", { class: "num" }, String(m.memberEpoch)) : null,
+              h("td", null, assignmentText(m.assignment)),
+              g.type === "consumer"
+                ? h("td", { class: "target" }, assignmentText(m.targetAssignment))
+                : null,
             )
           ),
           { id: "members" },

@@ -16,77 +16,23 @@ import {
   InitProducerIdRequest,
   InitProducerIdResponse,
 } from "../protocol/messages/init_producer_id.ts";
-import { requireClient, runCommand, withTimeout } from "./harness.ts";
+import {
+  requireClient,
+  runCommand,
+  type ShardedBroker,
+  startShardedBroker,
+  withTimeout,
+} from "./harness.ts";
 
 const kcat = requireClient("kcat");
-const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-
-interface Running {
-  child: Deno.ChildProcess;
-  port: number;
-  output: string[];
-  exited: Promise<Deno.CommandStatus>;
-}
+type Running = ShardedBroker;
 
 /** Start the broker process; resolves once every shard listens. */
-async function startSharded(dir: string): Promise<Running> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--unstable-net",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      MAIN,
-      "broker",
-      "--listeners",
-      "PLAINTEXT://127.0.0.1:0",
-      "--log-dirs",
-      dir,
-      "--override",
-      "sluice.workers=2",
-      "--override",
-      "offsets.topic.num.partitions=1",
-      "--override",
-      "group.initial.rebalance.delay.ms=0",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output: string[] = [];
-  let resolvePort: (p: number) => void;
-  const port = new Promise<number>((r) => resolvePort = r);
-  const read = async (s: ReadableStream<Uint8Array>) => {
-    for await (const text of s.pipeThrough(new TextDecoderStream())) {
-      for (const line of text.split("\n")) {
-        if (line === "") continue;
-        output.push(line);
-        const m = /2 shards \(sluice\.workers\) listening on 127\.0\.0\.1:(\d+)/.exec(line);
-        if (m) resolvePort(Number(m[1]));
-      }
-    }
-  };
-  const reading = Promise.all([read(child.stdout), read(child.stderr)]);
-  const exited = child.status.then(async (s) => {
-    await reading;
-    return s;
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const listening = await Promise.race([
-    port,
-    exited.then(() => -1),
-    new Promise<number>((r) => timer = setTimeout(() => r(-2), 120_000)),
+function startSharded(dir: string): Promise<Running> {
+  return startShardedBroker(dir, [
+    "offsets.topic.num.partitions=1",
+    "group.initial.rebalance.delay.ms=0",
   ]);
-  clearTimeout(timer);
-  if (listening < 0) {
-    if (listening === -2) child.kill("SIGKILL");
-    await exited;
-    throw new Error(`sharded broker did not start:\n${output.join("\n")}`);
-  }
-  return { child, port: listening, output, exited };
 }
 
 /** SIGTERM; the broker must exit 0 after flushing its logs. */

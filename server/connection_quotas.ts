@@ -254,7 +254,8 @@ export class ConnectionQuotas {
       Atomics.store(i, H.maxPerIp, limits.maxConnectionsPerIp);
       Atomics.store(i, H.maxRate, limits.maxConnectionCreationRate ?? NO_CONNECTION_LIMIT);
       Atomics.store(i, H.configured, 1);
-      for (let s = 0; s < CONNECTION_ADDRESSES; s++) {
+      // no address held: nothing to reset (and the table's pages stay untouched, issue #17)
+      for (let s = 0; i[H.used] > 0 && s < CONNECTION_ADDRESSES; s++) {
         const b = HEADER + s * SLOT;
         if (i[b] !== 1) continue;
         i[b + 4] = -1;

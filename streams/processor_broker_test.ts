@@ -3,7 +3,7 @@
 // (127.0.0.1:0): exactly-once with a restart, wall-clock punctuation with no input, requested
 // commits, skipped records.
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { Admin, Client, Consumer, partitionForKey, Producer } from "../client/mod.ts";
+import { Admin, Client, partitionForKey, Producer } from "../client/mod.ts";
 import { sharedBroker, uniqueTopic } from "../tests/harness.ts";
 import {
   DeserializationFailedError,
@@ -15,13 +15,12 @@ import {
   StreamsBuilder,
   type StreamsConfig,
 } from "./mod.ts";
-import { createTopics, eventually, prng } from "./testing.ts";
+import { createTopics, eventually, prng, readAll } from "./testing.ts";
 
 const broker = sharedBroker();
 const S = Serdes.String();
 const L = Serdes.Int64();
 const te = new TextEncoder();
-const td = new TextDecoder();
 
 async function setup(partitions: number) {
   const { bootstrap } = await broker();
@@ -39,35 +38,6 @@ async function setup(partitions: number) {
     ...extra,
   });
   return { client, input, output, applicationId, config };
-}
-
-/** Every record of a topic, read committed, per partition: `key:value@timestamp`. */
-async function readAll(client: Client, topic: string): Promise<string[][]> {
-  const info = await client.topic(topic, { refresh: true });
-  const n = info.partitions.length;
-  const ends = await new Admin(client).listOffsets(
-    Array.from({ length: n }, (_, p) => ({ topic, partition: p, spec: "latest" as const })),
-  );
-  const consumer = new Consumer(client, { fromBeginning: true, isolationLevel: 1 });
-  const out: string[][] = Array.from({ length: n }, () => []);
-  try {
-    await consumer.assign(Array.from({ length: n }, (_, p) => ({ topic, partition: p })));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (consumer.assignment().every((p) => p.offset >= ends[p.partition].offset)) break;
-      if (Date.now() > deadline) throw new Error(`read ${topic}: did not reach the end`);
-      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
-        out[r.partition].push(
-          `${td.decode(r.key ?? new Uint8Array())}:${
-            td.decode(r.value ?? new Uint8Array())
-          }@${r.timestamp}`,
-        );
-      }
-    }
-  } finally {
-    await consumer.close();
-  }
-  return out;
 }
 
 async function produce(

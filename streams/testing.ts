@@ -280,3 +280,39 @@ export function suppressedCountModel(
   }
   return { finals, dropped };
 }
+
+/**
+ * Every record of a topic up to its latest offsets, read committed, per partition, as
+ * `key:value@timestamp` (the broker tests' view of a Streams output).
+ *
+ * @param client A client of the broker.
+ * @param topic The topic.
+ * @returns Each partition's records in offset order.
+ */
+export async function readAll(client: Client, topic: string): Promise<string[][]> {
+  const info = await client.topic(topic, { refresh: true });
+  const n = info.partitions.length;
+  const ends = await new Admin(client).listOffsets(
+    Array.from({ length: n }, (_, p) => ({ topic, partition: p, spec: "latest" as const })),
+  );
+  const consumer = new Consumer(client, { fromBeginning: true, isolationLevel: 1 });
+  const out: string[][] = Array.from({ length: n }, () => []);
+  try {
+    await consumer.assign(Array.from({ length: n }, (_, p) => ({ topic, partition: p })));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (consumer.assignment().every((p) => p.offset >= ends[p.partition].offset)) break;
+      if (Date.now() > deadline) throw new Error(`read ${topic}: did not reach the end`);
+      for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+        out[r.partition].push(
+          `${new TextDecoder().decode(r.key ?? new Uint8Array())}:${
+            new TextDecoder().decode(r.value ?? new Uint8Array())
+          }@${r.timestamp}`,
+        );
+      }
+    }
+  } finally {
+    await consumer.close();
+  }
+  return out;
+}

@@ -36,6 +36,9 @@ Commands:
   configs   Set, remove and describe client quotas and client metrics subscriptions
             (kafka-configs.sh's flags)
   connect   Run a Kafka Connect worker (standalone or distributed) with its REST API
+  transactions
+            List and describe transactions and producers; find and abort hanging
+            transactions (kafka-transactions.sh)
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -93,6 +96,10 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         const { runConnect } = await import("./connect.ts");
         return await runConnect(rest, io);
       }
+      case "transactions": {
+        const { runTransactions } = await import("./transactions.ts");
+        return await runTransactions(rest, io);
+      }
       case "consume": {
         const { runConsume } = await import("./consume.ts");
         const controller = new AbortController();
@@ -106,7 +113,7 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs or connect)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs, connect or transactions)`,
         );
     }
   } catch (e) {

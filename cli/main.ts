@@ -36,6 +36,8 @@ Commands:
   configs   Set, remove and describe client quotas and client metrics subscriptions
             (kafka-configs.sh's flags)
   connect   Run a Kafka Connect worker (standalone or distributed) with its REST API
+  dump-log  Print a partition's segment, index and snapshot files, offline
+            (kafka-dump-log.sh)
   transactions
             List and describe transactions and producers; find and abort hanging
             transactions (kafka-transactions.sh)
@@ -96,6 +98,10 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         const { runConnect } = await import("./connect.ts");
         return await runConnect(rest, io);
       }
+      case "dump-log": {
+        const { runDumpLog } = await import("./dump_log.ts");
+        return await runDumpLog(rest, io);
+      }
       case "transactions": {
         const { runTransactions } = await import("./transactions.ts");
         return await runTransactions(rest, io);
@@ -113,12 +119,12 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs, connect or transactions)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs, connect, dump-log or transactions)`,
         );
     }
   } catch (e) {
     let message: string | undefined;
-    if (command !== "broker" && !(e instanceof UsageError)) {
+    if (command !== "broker" && command !== "dump-log" && !(e instanceof UsageError)) {
       const { bootstrapOf, unreachableMessage } = await import("./unreachable.ts");
       message = await unreachableMessage(e, bootstrapOf(rest));
     }

@@ -464,6 +464,18 @@ export interface ReplicaLogDirInfo {
   size: number;
   /** How far this replica is behind the log end (0 on the leader). */
   offsetLag: number;
+  /** Whether it is a future replica (being moved between log directories). */
+  isFuture: boolean;
+}
+
+/** One log directory of a broker ({@linkcode Admin.describeLogDirDescriptions}). */
+export interface LogDirDescription {
+  /** The directory's path on the broker. */
+  logDir: string;
+  /** Its error (0: none; e.g. `KAFKA_STORAGE_ERROR` for an offline directory). */
+  errorCode: number;
+  /** Its partition replicas. */
+  replicas: ReplicaLogDirInfo[];
 }
 
 /** A transaction a coordinator knows ({@linkcode Admin.listTransactions}). */
@@ -1077,6 +1089,30 @@ export class Admin {
    * @throws {KafkaError} The broker's error, or a log directory's (e.g. `KAFKA_STORAGE_ERROR`).
    */
   async describeLogDirs(nodeId: number, topics?: TopicPartition[]): Promise<ReplicaLogDirInfo[]> {
+    const out: ReplicaLogDirInfo[] = [];
+    for (const d of await this.describeLogDirDescriptions(nodeId, topics)) {
+      if (d.errorCode !== 0) {
+        throw new KafkaError(d.errorCode, `describe log dir ${d.logDir} of broker ${nodeId}`);
+      }
+      out.push(...d.replicas);
+    }
+    return out;
+  }
+
+  /**
+   * A broker's log directories, each with its error and its partition replicas
+   * (DescribeLogDirs), as Kafka's `Admin.describeLogDirs(...).allDescriptions()`: a directory
+   * that failed is listed with its error instead of failing the call.
+   *
+   * @param nodeId The broker.
+   * @param topics Only these topics' partitions (default: every partition).
+   * @returns One entry per log directory, in the broker's order.
+   * @throws {KafkaError} The broker's error (e.g. `CLUSTER_AUTHORIZATION_FAILED`).
+   */
+  async describeLogDirDescriptions(
+    nodeId: number,
+    topics?: TopicPartition[],
+  ): Promise<LogDirDescription[]> {
     let filter: { topic: string; partitions: number[] }[] | null = null;
     if (topics !== undefined) {
       const byTopic = new Map<string, number[]>();
@@ -1091,24 +1127,20 @@ export class Admin {
     if (res.errorCode !== 0) {
       throw new KafkaError(res.errorCode, `describe log dirs of broker ${nodeId}`);
     }
-    const out: ReplicaLogDirInfo[] = [];
-    for (const d of res.results) {
-      if (d.errorCode !== 0) {
-        throw new KafkaError(d.errorCode, `describe log dir ${d.logDir} of broker ${nodeId}`);
-      }
-      for (const t of d.topics) {
-        for (const p of t.partitions) {
-          out.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            logDir: d.logDir,
-            size: p.partitionSize,
-            offsetLag: p.offsetLag,
-          });
-        }
-      }
-    }
-    return out;
+    return res.results.map((d) => ({
+      logDir: d.logDir,
+      errorCode: d.errorCode,
+      replicas: d.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          logDir: d.logDir,
+          size: p.partitionSize,
+          offsetLag: p.offsetLag,
+          isFuture: p.isFutureKey,
+        }))
+      ),
+    }));
   }
 
   /**

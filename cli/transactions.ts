@@ -403,17 +403,17 @@ async function findHanging(
         .map((p) => ({ topic: t.name, partition: p.partition }))
     );
   }
-  // open transactions older than the largest transaction timeout, in batches of 500 as Kafka's
+  // open transactions older than the largest transaction timeout, in batches of 500 as Kafka's;
   const candidates: OpenTransaction[] = [];
   for (let i = 0; i < partitions.length; i += 500) {
     const batch = partitions.slice(i, i + 500);
+    // asked of each partition's leader: Sluice serves DescribeProducers on leaders only (Kafka
+    // asks --broker-id, which may be a follower)
     const states = await producersOf(
       admin,
       batch,
-      brokerId,
-      `${batch.length} partitions on ${
-        brokerId === undefined ? "their leaders" : `broker ${brokerId}`
-      }`,
+      undefined,
+      `${batch.length} partitions on their leaders`,
     );
     const at = now();
     for (const s of states) {

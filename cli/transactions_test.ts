@@ -6,6 +6,7 @@ import { LogManager } from "../engine/log_manager.ts";
 import { encodeRecordBatch } from "../records/batch_builder.ts";
 import { runSluice as sluice } from "./testing.ts";
 import { kafkaToolTable } from "./transactions.ts";
+import { interopTest, PYTHON, requireClient } from "../tests/harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -249,3 +250,84 @@ Deno.test("sluice transactions: bad input is one line, no stack", async () => {
     }, args.join(" "));
   }
 });
+
+interopTest(
+  requireClient("confluent-kafka"),
+  "a SIGKILLed transactional producer's transaction is open, not hanging, and aborted by its coordinator",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_kill_" });
+    const broker = await start(dir);
+    const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+    try {
+      assert.equal((await sluice(["topics", ...b, "--create", "--topic", "k"])).code, 0);
+      // librdkafka (Debian's python3-confluent-kafka) writes in a transaction, then kills itself
+      const script = `
+import os, signal
+from confluent_kafka import Producer
+p = Producer({"bootstrap.servers": "127.0.0.1:${broker.port}", "transactional.id": "killed",
+              "transaction.timeout.ms": 3000})
+p.init_transactions()
+p.begin_transaction()
+p.produce("k", b"half", partition=0)
+p.flush()
+os.kill(os.getpid(), signal.SIGKILL)
+`;
+      const out = await new Deno.Command(PYTHON, { args: ["-c", script], stderr: "piped" })
+        .output();
+      assert.equal(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
+      const listed = await sluice(["transactions", ...b, "list"]);
+      assert.match(listed.stdout.split("\n")[1], /^killed\s*\t1\s*\t\d+\s*\tOngoing\s*\t$/);
+      const producers = (await sluice([
+        "transactions",
+        ...b,
+        "describe-producers",
+        "--topic",
+        "k",
+        "--partition",
+        "0",
+      ])).stdout.split("\n")[1].split("\t").map((c) => c.trim());
+      assert.deepEqual([producers[1], producers[2], producers[3], producers[5]], [
+        "0",
+        "-1",
+        "0",
+        "0",
+      ]);
+      // open but held by its coordinator: not hanging, even with no timeout
+      const header =
+        "Topic\tPartition\tProducerId\tProducerEpoch\tCoordinatorEpoch\tStartOffset\t" +
+        "LastTimestamp\tDuration(min)\t\n";
+      assert.deepEqual(
+        await sluice([
+          "transactions",
+          ...b,
+          "find-hanging",
+          "--topic",
+          "k",
+          "--max-transaction-timeout",
+          "0",
+        ]),
+        { code: 0, stdout: header, stderr: "" },
+      );
+      // the coordinator aborts it after transaction.timeout.ms (3 s): the LSO passes the marker
+      const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}` });
+      try {
+        const admin = new Admin(client);
+        let lso = -1;
+        for (let i = 0; i < 100 && lso !== 2; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          lso = (await admin.listOffsets([{ topic: "k", partition: 0, spec: "latest" }], {
+            isolationLevel: "read_committed",
+          }))[0].offset;
+        }
+        assert.equal(lso, 2); // the record at 0, the ABORT marker at 1
+        const after = await sluice(["transactions", ...b, "list"]);
+        assert.match(after.stdout.split("\n")[1], /^killed\s*\t1\s*\t\d+\s*\tCompleteAbort\s*\t$/);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await broker.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

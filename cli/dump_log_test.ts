@@ -327,6 +327,27 @@ interopTest(
             stderr:
               `Mismatches in :${dir}/corrupt/${SEG}.index\n  Index offset: 1, log offset: 0\n`,
           });
+          // a time index entry whose timestamp is not its batch's largest
+          const timeindex = await Deno.readFile(`${part}/${SEG}.timeindex`);
+          const badTime = timeindex.slice();
+          const tdv = new DataView(badTime.buffer);
+          const indexedTs = Number(tdv.getBigInt64(0));
+          tdv.setBigInt64(0, BigInt(indexedTs + 1));
+          await Deno.writeFile(`${dir}/corrupt/${SEG}.timeindex`, badTime);
+          assert.deepEqual(
+            await sluice([
+              "dump-log",
+              "--files",
+              `${dir}/corrupt/${SEG}.timeindex`,
+              "--verify-index-only",
+            ]),
+            {
+              code: 1,
+              stdout: `Dumping ${dir}/corrupt/${SEG}.timeindex\n`,
+              stderr: `Found timestamp mismatch in :${dir}/corrupt/${SEG}.timeindex\n` +
+                `  Index timestamp: ${indexedTs + 1}, log timestamp: ${indexedTs}\n`,
+            },
+          );
           await Deno.writeFile(`${dir}/corrupt/${SEG}.index`, index.subarray(0, 5));
           const insane = await sluice([
             "dump-log",

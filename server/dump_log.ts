@@ -428,43 +428,63 @@ async function dumpIndex(
     return false;
   }
   const { batches } = batchesOf(log);
-  const problems: string[] = [];
+  const byPosition = new Map(batches.map((x) => [x.pos, x]));
+  // the first batch whose last offset is >= `offset` (batches are in offset order)
+  const batchEndingFrom = (offset: number): BatchAt | undefined => {
+    let lo = 0;
+    let hi = batches.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lastOffsetAt(log, batches[mid].pos) < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return batches[lo];
+  };
+  // Kafka's reports, each under its own heading (DumpLogSegments' TimeIndexDumpErrors)
+  const mismatches: string[] = [];
+  const outOfOrder: string[] = [];
+  const notFound: string[] = [];
   let prevTimestamp = -1;
   for (const [a, b] of entries) {
     if (!time) {
       // [offset, position]: a batch must start there, at that offset
-      const batch = batches.find((x) => x.pos === b);
+      const batch = byPosition.get(b);
       const found = batch === undefined ? -1 : baseOffsetAt(log, batch.pos);
-      if (found !== a) problems.push(`  Index offset: ${a}, log offset: ${found}\n`);
+      if (found !== a) mismatches.push(`  Index offset: ${a}, log offset: ${found}\n`);
       if (!options.verifyIndexOnly) out.stdout(`offset: ${a} position: ${b}\n`);
       continue;
     }
     // [timestamp, offset]: the batch ending at that offset has that largest timestamp
-    const batch = batches.find((x) => lastOffsetAt(log, x.pos) >= b);
-    if (batch === undefined || lastOffsetAt(log, batch.pos) !== b) {
-      problems.push(
-        `  Indexed offset: ${b}, found log offset: ${
-          batch === undefined ? -1 : lastOffsetAt(log, batch.pos)
-        }\n`,
-      );
+    const batch = batchEndingFrom(b);
+    const last = batch === undefined ? -1 : lastOffsetAt(log, batch.pos);
+    if (last !== b) {
+      notFound.push(`Indexed offset: ${b}, found log offset: ${last}\n`);
     } else {
-      const ts = maxTimestampAt(log, batch.pos);
-      if (ts !== a) problems.push(`  Index timestamp: ${a}, log timestamp: ${ts}\n`);
+      const ts = maxTimestampAt(log, batch!.pos);
+      if (ts !== a) mismatches.push(`  Index timestamp: ${a}, log timestamp: ${ts}\n`);
       if (prevTimestamp >= a) {
-        problems.push(`  Index timestamp: ${a}, Previously indexed timestamp: ${prevTimestamp}\n`);
+        outOfOrder.push(
+          `  Index timestamp: ${a}, Previously indexed timestamp: ${prevTimestamp}\n`,
+        );
       }
     }
     if (!options.verifyIndexOnly) out.stdout(`timestamp: ${a} offset: ${b}\n`);
     prevTimestamp = a;
   }
-  if (problems.length > 0) {
-    out.stderr(
-      `${time ? "Found time index mismatches in :" : "Mismatches in :"}${absolute(path)}\n` +
-        problems.join(""),
-    );
-    return false;
+  const abs = absolute(path);
+  let report = "";
+  if (mismatches.length > 0) {
+    report += `${time ? "Found timestamp mismatch in :" : "Mismatches in :"}${abs}\n` +
+      mismatches.join("");
   }
-  return true;
+  if (outOfOrder.length > 0) {
+    report += `Found out of order timestamp in :${abs}\n${outOfOrder.join("")}`;
+  }
+  if (notFound.length > 0) {
+    report += `The following indexed offsets are not found in the log.\n${notFound.join("")}`;
+  }
+  if (report !== "") out.stderr(report);
+  return report === "";
 }
 
 async function dumpTxnIndex(path: string, out: DumpOutput): Promise<boolean> {

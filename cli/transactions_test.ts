@@ -29,15 +29,13 @@ async function readCommitted(client: Client, topic: string): Promise<string[]> {
   return out;
 }
 
-Deno.test("kafkaToolTable pads columns and ends each cell with a tab, as Kafka's tool", () => {
-  assert.equal(kafkaToolTable(["A", "BB"], [["xyz", "1"]]), "A  \tBB\t\nxyz\t1 \t\n");
-  assert.equal(kafkaToolTable(["Topic"], []), "Topic\t\n");
-});
-
-Deno.test("sluice transactions: a hanging transaction is found, aborted, and the LSO moves on", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_" });
+/**
+ * A broker whose partition hang-0 holds `a`, `b` and, at offset 2, the open transaction of
+ * producer 777000001 (epoch 3, 20 minutes old) that no coordinator knows.
+ */
+async function hangingBroker(dir: string): Promise<{ broker: Broker; born: number }> {
   let broker = await start(dir);
-  let b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+  const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
   assert.equal((await sluice(["topics", ...b, "--create", "--topic", "hang"])).code, 0);
   assert.equal((await sluice(["produce", ...b, "--topic", "hang"], "a\nb\n")).code, 0);
   await broker.close();
@@ -59,7 +57,18 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
   ));
   await logs.close();
   broker = await start(dir);
-  b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+  return { broker, born };
+}
+
+Deno.test("kafkaToolTable pads columns and ends each cell with a tab, as Kafka's tool", () => {
+  assert.equal(kafkaToolTable(["A", "BB"], [["xyz", "1"]]), "A  \tBB\t\nxyz\t1 \t\n");
+  assert.equal(kafkaToolTable(["Topic"], []), "Topic\t\n");
+});
+
+Deno.test("sluice transactions: a hanging transaction is found, aborted, and the LSO moves on", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_" });
+  const { broker, born } = await hangingBroker(dir);
+  const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
   const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
   const admin = new Admin(client);
   try {
@@ -204,6 +213,51 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
     assert.equal(await lso(), 6); // 2 stuck, 3 live, 4 ABORT marker, 5 COMMIT marker
     assert.deepEqual(await readCommitted(client, "hang"), ["0:a", "1:b", "3:live"]);
     await producer.close();
+  } finally {
+    await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sluice transactions abort by producer id, epoch and coordinator epoch", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_pid_" });
+  const { broker } = await hangingBroker(dir);
+  const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+  const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
+  const abort = (epoch: string) =>
+    sluice([
+      "transactions",
+      ...b,
+      "abort",
+      "--topic",
+      "hang",
+      "--partition",
+      "0",
+      "--producer-id",
+      String(HANGING_PID),
+      "--producer-epoch",
+      epoch,
+      "--coordinator-epoch",
+      "-1",
+    ]);
+  try {
+    // an older epoch than the producer's is refused by the partition, nothing written
+    assert.deepEqual(await abort("2"), {
+      code: 1,
+      stdout: "",
+      stderr: `sluice transactions: Failed to abort transaction {topicPartition=hang-0, ` +
+        `producerId=${HANGING_PID}, producerEpoch=2, coordinatorEpoch=0}: abort transaction on ` +
+        `hang-0: INVALID_PRODUCER_EPOCH\n`,
+    });
+    assert.deepEqual(await abort("3"), { code: 0, stdout: "", stderr: "" });
+    const [end] = await new Admin(client).listOffsets([{
+      topic: "hang",
+      partition: 0,
+      spec: "latest",
+    }], { isolationLevel: "read_committed" });
+    assert.equal(end.offset, 4); // a, b, stuck, ABORT marker
+    assert.deepEqual(await readCommitted(client, "hang"), ["0:a", "1:b"]);
   } finally {
     await client.close();
     await broker.close();

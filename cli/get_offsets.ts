@@ -8,7 +8,12 @@
  * @module
  */
 
-import { Admin, type OffsetSpec, type TopicPartition } from "../client/admin.ts";
+import {
+  Admin,
+  type OffsetSpec,
+  type PartitionOffset,
+  type TopicPartition,
+} from "../client/admin.ts";
 import { Client } from "../client/client.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { parseFlags, UsageError } from "./args.ts";
@@ -194,9 +199,18 @@ export async function runGetOffsets(args: string[], io: CommandIo): Promise<numb
     }
     const name = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`;
     partitions.sort((a, b) => name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0);
-    const results = await Promise.allSettled(
-      partitions.map((tp) => admin.listOffsets([{ ...tp, spec }])),
-    );
+    // one request per leader; when a partition fails, each is asked alone so that the others
+    // are still printed (Kafka's tool skips the failed ones with a line on stderr)
+    let results: PromiseSettledResult<PartitionOffset[]>[];
+    try {
+      const all = await admin.listOffsets(partitions.map((tp) => ({ ...tp, spec })));
+      results = all.map((r) => ({ status: "fulfilled", value: [r] }));
+    } catch (e) {
+      if (!(e instanceof KafkaError) || e.errorName === "NETWORK_EXCEPTION") throw e;
+      results = await Promise.allSettled(
+        partitions.map((tp) => admin.listOffsets([{ ...tp, spec }])),
+      );
+    }
     let out = "";
     for (const [i, r] of results.entries()) {
       const tp = partitions[i];

@@ -1,6 +1,7 @@
 /**
  * The `sluice` command line: `broker`, `topics`, `produce`, `consume`, `groups`, `cluster`,
- * `users`, `acls`, `configs` and `connect`.
+ * `users`, `acls`, `configs`, `connect`, and Kafka's operator tools `transactions`, `log-dirs`,
+ * `delete-records`, `get-offsets` and `dump-log`.
  *
  * Bad input is reported as one line on stderr with exit code 2 (usage) or 1 (runtime failure),
  * never a stack trace.
@@ -36,6 +37,16 @@ Commands:
   configs   Set, remove and describe client quotas and client metrics subscriptions
             (kafka-configs.sh's flags)
   connect   Run a Kafka Connect worker (standalone or distributed) with its REST API
+  transactions
+            List and describe transactions and producers; find and abort hanging
+            transactions (kafka-transactions.sh)
+  log-dirs  Describe brokers' log directories and partition sizes (kafka-log-dirs.sh)
+  delete-records
+            Delete records below offsets from a JSON file (kafka-delete-records.sh)
+  get-offsets
+            Print topic:partition:offset at a time (kafka-get-offsets.sh)
+  dump-log  Print a partition's segment, index and snapshot files, offline
+            (kafka-dump-log.sh)
 
 Run "sluice COMMAND --help" for a command's options.
 `;
@@ -93,6 +104,26 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
         const { runConnect } = await import("./connect.ts");
         return await runConnect(rest, io);
       }
+      case "log-dirs": {
+        const { runLogDirs } = await import("./log_dirs.ts");
+        return await runLogDirs(rest, io);
+      }
+      case "delete-records": {
+        const { runDeleteRecords } = await import("./delete_records.ts");
+        return await runDeleteRecords(rest, io);
+      }
+      case "get-offsets": {
+        const { runGetOffsets } = await import("./get_offsets.ts");
+        return await runGetOffsets(rest, io);
+      }
+      case "dump-log": {
+        const { runDumpLog } = await import("./dump_log.ts");
+        return await runDumpLog(rest, io);
+      }
+      case "transactions": {
+        const { runTransactions } = await import("./transactions.ts");
+        return await runTransactions(rest, io);
+      }
       case "consume": {
         const { runConsume } = await import("./consume.ts");
         const controller = new AbortController();
@@ -106,12 +137,12 @@ export async function main(args: string[], io: CommandIo = processIo()): Promise
       }
       default:
         throw new UsageError(
-          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs or connect)`,
+          `unknown command "${command}" (expected broker, topics, produce, consume, groups, cluster, users, acls, configs, connect, transactions, log-dirs, delete-records, get-offsets or dump-log)`,
         );
     }
   } catch (e) {
     let message: string | undefined;
-    if (command !== "broker" && !(e instanceof UsageError)) {
+    if (command !== "broker" && command !== "dump-log" && !(e instanceof UsageError)) {
       const { bootstrapOf, unreachableMessage } = await import("./unreachable.ts");
       message = await unreachableMessage(e, bootstrapOf(rest));
     }

@@ -89,6 +89,22 @@ import {
 import { decodeAssignment, decodeSubscription, type MemberAssignment } from "./assignors.ts";
 import { type BrokerInfo, type Client, isStaleMetadataError, type TopicInfo } from "./client.ts";
 import { COORDINATOR_KEY_TYPE, findCoordinator } from "./find_coordinator.ts";
+import {
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+} from "../protocol/messages/list_transactions.ts";
+import {
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+} from "../protocol/messages/describe_transactions.ts";
+import {
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+} from "../protocol/messages/describe_producers.ts";
+import {
+  WriteTxnMarkersRequest,
+  WriteTxnMarkersResponse,
+} from "../protocol/messages/write_txn_markers.ts";
 
 /** A topic to create. */
 export interface NewTopic {
@@ -448,6 +464,80 @@ export interface ReplicaLogDirInfo {
   size: number;
   /** How far this replica is behind the log end (0 on the leader). */
   offsetLag: number;
+  /** Whether it is a future replica (being moved between log directories). */
+  isFuture: boolean;
+}
+
+/** One log directory of a broker ({@linkcode Admin.describeLogDirDescriptions}). */
+export interface LogDirDescription {
+  /** The directory's path on the broker. */
+  logDir: string;
+  /** Its error (0: none; e.g. `KAFKA_STORAGE_ERROR` for an offline directory). */
+  errorCode: number;
+  /** Its partition replicas. */
+  replicas: ReplicaLogDirInfo[];
+}
+
+/** A transaction a coordinator knows ({@linkcode Admin.listTransactions}). */
+export interface TransactionListing {
+  /** Transactional id. */
+  transactionalId: string;
+  /** Its current producer id. */
+  producerId: number;
+  /** Kafka's state name: `Empty`, `Ongoing`, `PrepareCommit`, `CompleteAbort`, ... */
+  state: string;
+}
+
+/** A transactional id's state at its coordinator ({@linkcode Admin.describeTransactions}). */
+export interface TransactionDescription {
+  /** The coordinator's node id. */
+  coordinatorId: number;
+  /** Transactional id. */
+  transactionalId: string;
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+  /** Kafka's state name. */
+  state: string;
+  /** `transaction.timeout.ms` of the producer. */
+  transactionTimeoutMs: number;
+  /** When the transaction in progress started (ms since the epoch), -1 when none is. */
+  transactionStartTimeMs: number;
+  /** The partitions of the transaction in progress (or still without their marker). */
+  topicPartitions: TopicPartition[];
+}
+
+/** A producer a partition's log has state for ({@linkcode Admin.describeProducers}). */
+export interface ProducerState {
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+  /** Sequence number of its last record. */
+  lastSequence: number;
+  /** Timestamp of its last batch. */
+  lastTimestamp: number;
+  /** Coordinator epoch of its last marker, -1 when it has none. */
+  coordinatorEpoch: number;
+  /** First offset of its open transaction, -1 when none is open. */
+  currentTransactionStartOffset: number;
+}
+
+/** The producers of one partition. */
+export interface PartitionProducers extends TopicPartition {
+  /** Its producers, in the broker's order. */
+  activeProducers: ProducerState[];
+}
+
+/** A transaction to abort with an ABORT marker ({@linkcode Admin.abortTransaction}). */
+export interface AbortTransactionSpec extends TopicPartition {
+  /** Producer id of the open transaction. */
+  producerId: number;
+  /** Its producer epoch. */
+  producerEpoch: number;
+  /** Coordinator epoch to write in the marker (0 when the producer has none yet). */
+  coordinatorEpoch: number;
 }
 
 /** A topic's partition, as the reassignment and election methods name it. */
@@ -865,10 +955,16 @@ export class Admin {
    * the partition is asked again after a metadata refresh.
    *
    * @param queries The partitions and what to look up.
+   * @param options `isolationLevel`: `read_committed` makes "latest" the last stable offset
+   *   (ListOffsets v2+), as Kafka's `ListOffsetsOptions(IsolationLevel.READ_COMMITTED)`.
    * @returns One answer per query, in order.
    * @throws {KafkaError} The first partition error, e.g. `UNKNOWN_TOPIC_OR_PARTITION`.
    */
-  async listOffsets(queries: OffsetQuery[]): Promise<PartitionOffset[]> {
+  async listOffsets(
+    queries: OffsetQuery[],
+    options: { isolationLevel?: "read_uncommitted" | "read_committed" } = {},
+  ): Promise<PartitionOffset[]> {
+    const isolationLevel = options.isolationLevel === "read_committed" ? 1 : 0;
     const out: PartitionOffset[] = new Array(queries.length);
     let pending = queries.map((q, i) => ({ q, i, epoch: -1 }));
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -894,7 +990,7 @@ export class Admin {
           { request: ListOffsetsRequest, response: ListOffsetsResponse },
           ListOffsetsRequest.create({
             replicaId: -1,
-            isolationLevel: 0,
+            isolationLevel,
             topics: [...topics].map(([name, its]) => ({
               name,
               partitions: its.map((it) => ({
@@ -993,6 +1089,30 @@ export class Admin {
    * @throws {KafkaError} The broker's error, or a log directory's (e.g. `KAFKA_STORAGE_ERROR`).
    */
   async describeLogDirs(nodeId: number, topics?: TopicPartition[]): Promise<ReplicaLogDirInfo[]> {
+    const out: ReplicaLogDirInfo[] = [];
+    for (const d of await this.describeLogDirDescriptions(nodeId, topics)) {
+      if (d.errorCode !== 0) {
+        throw new KafkaError(d.errorCode, `describe log dir ${d.logDir} of broker ${nodeId}`);
+      }
+      out.push(...d.replicas);
+    }
+    return out;
+  }
+
+  /**
+   * A broker's log directories, each with its error and its partition replicas
+   * (DescribeLogDirs), as Kafka's `Admin.describeLogDirs(...).allDescriptions()`: a directory
+   * that failed is listed with its error instead of failing the call.
+   *
+   * @param nodeId The broker.
+   * @param topics Only these topics' partitions (default: every partition).
+   * @returns One entry per log directory, in the broker's order.
+   * @throws {KafkaError} The broker's error (e.g. `CLUSTER_AUTHORIZATION_FAILED`).
+   */
+  async describeLogDirDescriptions(
+    nodeId: number,
+    topics?: TopicPartition[],
+  ): Promise<LogDirDescription[]> {
     let filter: { topic: string; partitions: number[] }[] | null = null;
     if (topics !== undefined) {
       const byTopic = new Map<string, number[]>();
@@ -1007,24 +1127,190 @@ export class Admin {
     if (res.errorCode !== 0) {
       throw new KafkaError(res.errorCode, `describe log dirs of broker ${nodeId}`);
     }
-    const out: ReplicaLogDirInfo[] = [];
-    for (const d of res.results) {
-      if (d.errorCode !== 0) {
-        throw new KafkaError(d.errorCode, `describe log dir ${d.logDir} of broker ${nodeId}`);
+    return res.results.map((d) => ({
+      logDir: d.logDir,
+      errorCode: d.errorCode,
+      replicas: d.topics.flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          logDir: d.logDir,
+          size: p.partitionSize,
+          offsetLag: p.offsetLag,
+          isFuture: p.isFutureKey,
+        }))
+      ),
+    }));
+  }
+
+  /**
+   * Lists the transactions of every broker's transaction coordinator (ListTransactions), as
+   * Kafka's `Admin.listTransactions(...).allByBrokerId()`.
+   *
+   * @param options `states`, `producerIds`: only these (empty: all); `durationMs`: only
+   *   transactions running longer than this (ListTransactions v1).
+   * @returns The transactions by coordinator node id, brokers in id order.
+   * @throws {KafkaError} A broker's error, e.g. `COORDINATOR_LOAD_IN_PROGRESS`.
+   */
+  async listTransactions(
+    options: { states?: string[]; producerIds?: number[]; durationMs?: number } = {},
+  ): Promise<Map<number, TransactionListing[]>> {
+    await this.#client.refreshMetadata([]);
+    const brokers = this.#client.brokers.map((b) => b.nodeId).sort((a, b) => a - b);
+    const answers = await Promise.all(brokers.map((id) =>
+      this.#client.send(
+        id,
+        { request: ListTransactionsRequest, response: ListTransactionsResponse },
+        ListTransactionsRequest.create({
+          stateFilters: options.states ?? [],
+          producerIdFilters: options.producerIds ?? [],
+          durationFilter: options.durationMs ?? -1,
+        }),
+      )
+    ));
+    const out = new Map<number, TransactionListing[]>();
+    for (const [i, res] of answers.entries()) {
+      if (res.errorCode !== 0) {
+        throw new KafkaError(res.errorCode, `list transactions of broker ${brokers[i]}`);
       }
-      for (const t of d.topics) {
-        for (const p of t.partitions) {
-          out.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            logDir: d.logDir,
-            size: p.partitionSize,
-            offsetLag: p.offsetLag,
-          });
-        }
-      }
+      out.set(
+        brokers[i],
+        res.transactionStates.map((t) => ({
+          transactionalId: t.transactionalId,
+          producerId: t.producerId,
+          state: t.transactionState,
+        })),
+      );
     }
     return out;
+  }
+
+  /**
+   * Describes transactional ids at their coordinators (FindCoordinator, DescribeTransactions).
+   *
+   * @param transactionalIds The ids.
+   * @returns One description per id, in order.
+   * @throws {KafkaError} The first id's error, e.g. `TRANSACTIONAL_ID_NOT_FOUND`.
+   */
+  async describeTransactions(transactionalIds: string[]): Promise<TransactionDescription[]> {
+    return await Promise.all(transactionalIds.map(async (id) => {
+      const coordinatorId = await findCoordinator(
+        this.#client,
+        COORDINATOR_KEY_TYPE.transaction,
+        id,
+        this.#client.options.retries,
+        `find coordinator of transactional id ${id}`,
+      );
+      const res = await this.#client.send(
+        coordinatorId,
+        { request: DescribeTransactionsRequest, response: DescribeTransactionsResponse },
+        DescribeTransactionsRequest.create({ transactionalIds: [id] }),
+      );
+      const t = res.transactionStates.find((x) => x.transactionalId === id);
+      const code = t ? t.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+      if (code !== 0) throw new KafkaError(code, `describe transactional id ${id}`);
+      return {
+        coordinatorId,
+        transactionalId: id,
+        producerId: t!.producerId,
+        producerEpoch: t!.producerEpoch,
+        state: t!.transactionState,
+        transactionTimeoutMs: t!.transactionTimeoutMs,
+        transactionStartTimeMs: t!.transactionStartTimeMs,
+        topicPartitions: t!.topics.flatMap((d) =>
+          d.partitions.map((partition) => ({ topic: d.topic, partition }))
+        ),
+      };
+    }));
+  }
+
+  /**
+   * The producers each partition's log has state for (DescribeProducers), asked of each
+   * partition's leader, or of `brokerId` (a follower's state), as Kafka's
+   * `Admin.describeProducers`.
+   *
+   * @param partitions The partitions.
+   * @param options `brokerId`: ask this broker instead of the leaders.
+   * @returns One entry per partition, in order.
+   * @throws {KafkaError} The first partition error, e.g. `NOT_LEADER_OR_FOLLOWER`.
+   */
+  async describeProducers(
+    partitions: TopicPartition[],
+    options: { brokerId?: number } = {},
+  ): Promise<PartitionProducers[]> {
+    const byNode = new Map<number, Array<{ tp: TopicPartition; i: number }>>();
+    for (const [i, tp] of partitions.entries()) {
+      const node = options.brokerId ?? await this.#client.leaderFor(tp.topic, tp.partition);
+      byNode.set(node, [...(byNode.get(node) ?? []), { tp, i }]);
+    }
+    const out: PartitionProducers[] = new Array(partitions.length);
+    await Promise.all([...byNode].map(async ([node, items]) => {
+      const topics = new Map<string, number[]>();
+      for (const { tp } of items) {
+        topics.set(tp.topic, [...(topics.get(tp.topic) ?? []), tp.partition]);
+      }
+      const res = await this.#client.send(
+        node,
+        { request: DescribeProducersRequest, response: DescribeProducersResponse },
+        DescribeProducersRequest.create({
+          topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+        }),
+      );
+      for (const { tp, i } of items) {
+        const p = res.topics.find((t) => t.name === tp.topic)?.partitions
+          .find((x) => x.partitionIndex === tp.partition);
+        const code = p ? p.errorCode : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (code !== 0) {
+          throw fail(code, `describe producers of ${tp.topic}-${tp.partition}`, p?.errorMessage);
+        }
+        out[i] = {
+          topic: tp.topic,
+          partition: tp.partition,
+          activeProducers: p!.activeProducers.map((s) => ({
+            producerId: s.producerId,
+            producerEpoch: s.producerEpoch,
+            lastSequence: s.lastSequence,
+            lastTimestamp: s.lastTimestamp,
+            coordinatorEpoch: s.coordinatorEpoch,
+            currentTransactionStartOffset: s.currentTxnStartOffset,
+          })),
+        };
+      }
+    }));
+    return out;
+  }
+
+  /**
+   * Aborts a hanging transaction on one partition by writing an ABORT marker at its leader
+   * (WriteTxnMarkers, which needs CLUSTER_ACTION on the cluster), as Kafka's
+   * `Admin.abortTransaction`.
+   *
+   * @param spec The partition and the producer of the open transaction.
+   * @throws {KafkaError} The leader's error, e.g. `CLUSTER_AUTHORIZATION_FAILED`,
+   *   `INVALID_PRODUCER_EPOCH`, `TRANSACTION_COORDINATOR_FENCED`.
+   */
+  async abortTransaction(spec: AbortTransactionSpec): Promise<void> {
+    const leader = await this.#client.leaderFor(spec.topic, spec.partition);
+    const res = await this.#client.send(
+      leader,
+      { request: WriteTxnMarkersRequest, response: WriteTxnMarkersResponse },
+      WriteTxnMarkersRequest.create({
+        markers: [{
+          producerId: spec.producerId,
+          producerEpoch: spec.producerEpoch,
+          transactionResult: false,
+          topics: [{ name: spec.topic, partitionIndexes: [spec.partition] }],
+          coordinatorEpoch: spec.coordinatorEpoch,
+        }],
+      }),
+    );
+    const p = res.markers.find((m) => m.producerId === spec.producerId)?.topics
+      .find((t) => t.name === spec.topic)?.partitions
+      .find((x) => x.partitionIndex === spec.partition);
+    const code = p ? p.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (code !== 0) {
+      throw new KafkaError(code, `abort transaction on ${spec.topic}-${spec.partition}`);
+    }
   }
 
   /**

@@ -947,6 +947,53 @@ function encodeSnapshot(entries: [number, Entry][]): Uint8Array {
   return b;
 }
 
+/** One producer of a snapshot file ({@linkcode readProducerSnapshot}). */
+export interface ProducerSnapshotEntry {
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+  /** Coordinator epoch of its last marker, -1 when none. */
+  coordinatorEpoch: number;
+  /** First offset of its transaction in progress, -1 when none. */
+  currentTxnFirstOffset: number;
+  /** Timestamp of its last batch. */
+  lastTimestamp: number;
+  /** Its last batches (at most {@linkcode MAX_CACHED_BATCHES}), oldest first. */
+  batches: BatchMetadata[];
+}
+
+/**
+ * Decodes a `<offset>.snapshot` file's bytes (what `kafka-dump-log.sh` prints of one), checking
+ * its version and CRC-32C.
+ *
+ * @example
+ * ```ts
+ * import { readProducerSnapshot } from "./producer_state.ts";
+ * let threw = false;
+ * try {
+ *   readProducerSnapshot(new Uint8Array(3));
+ * } catch {
+ *   threw = true;
+ * }
+ * console.assert(threw);
+ * ```
+ *
+ * @param bytes The file's bytes.
+ * @returns The producers, in file order.
+ * @throws {Error} On another version, a CRC mismatch or a truncated file.
+ */
+export function readProducerSnapshot(bytes: Uint8Array): ProducerSnapshotEntry[] {
+  return decodeSnapshot(bytes).map(([producerId, e]) => ({
+    producerId,
+    producerEpoch: e.epoch,
+    coordinatorEpoch: e.coordinatorEpoch,
+    currentTxnFirstOffset: e.txnFirstOffset,
+    lastTimestamp: e.lastTimestamp,
+    batches: e.batches,
+  }));
+}
+
 function decodeSnapshot(b: Uint8Array): [number, Entry][] {
   if (b.length < HEAD) throw new Error(`snapshot is ${b.length} bytes, shorter than its header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);

@@ -63,7 +63,8 @@ interopTest(optiopay, "every request at every version the client knows", async (
     "Produce v0": "offset 0 ",
     "Produce v1": "offset 1 ",
     "Produce v2": "offset 2 ",
-    "ListOffsets v0": "[3] ",
+    // v0 (max_num_offsets 10): the log end offset, then the segment's base offset
+    "ListOffsets v0": "[3 0] ",
     "ListOffsets v1": "[3] ",
     "ListOffsets v2": "[3] ",
     // message format v0 for Fetch v0-v1, v1 for v2-v3 (converted), record batches from v4

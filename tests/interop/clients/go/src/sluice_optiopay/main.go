@@ -378,9 +378,9 @@ func (c *rawConn) call(req proto.Request, version int16) []byte {
 }
 
 // versions sends, on one raw connection, every request the driver encodes at every version it
-// knows: ApiVersions, Metadata, Produce (one message per version; acks=1), ListOffsets, Fetch
-// from offset 0, GroupCoordinator, OffsetCommit (offset = 100 + version) and OffsetFetch, each
-// decoded by the driver. It answers what each call returned.
+// knows: ApiVersions, Metadata, Produce (one message per version; acks=1), ListOffsets latest (at
+// most 10 offsets), Fetch from offset 0, GroupCoordinator, OffsetCommit (offset = 100 + version)
+// and OffsetFetch, each decoded by the driver. It answers what each call returned.
 func versions(req request) {
 	conn, err := net.DialTimeout("tcp", req.Brokers[0], 5*time.Second)
 	if err != nil {
@@ -423,7 +423,7 @@ func versions(req request) {
 	}
 	for v := int16(0); v <= max(proto.OffsetReqKind); v++ {
 		r, err := proto.ReadVersionedOffsetResp(bytes.NewReader(c.call(&proto.OffsetReq{
-			ReplicaID: -1, Topics: []proto.OffsetReqTopic{{Name: req.Topic, Partitions: []proto.OffsetReqPartition{{ID: 0, TimeMs: -1, MaxOffsets: 1}}}},
+			ReplicaID: -1, Topics: []proto.OffsetReqTopic{{Name: req.Topic, Partitions: []proto.OffsetReqPartition{{ID: 0, TimeMs: -1, MaxOffsets: 10}}}},
 		}, v)), v)
 		dec("ListOffsets", v, r, err)
 		p := r.Topics[0].Partitions[0]

@@ -1779,7 +1779,11 @@ export class PartitionLog {
    * const [latest, ...segmentBases] = log.legacyOffsetsBefore(-1, 10);
    * ```
    */
-  legacyOffsetsBefore(timestamp: number, maxNumOffsets: number, now = Date.now()): number[] {
+  legacyOffsetsBefore(
+    timestamp: number,
+    maxNumOffsets: number,
+    now: number = Date.now(),
+  ): number[] {
     const entries: Array<[offset: number, time: number]> = this.#segments.map((seg) => [
       Math.max(seg.baseOffset, this.#lso),
       seg.lastModifiedMs,

@@ -266,38 +266,52 @@ interopTest(
   },
 );
 
-interopTest(optiopay, "a broker restart in the middle of a produce stream", async () => {
-  // its own broker on a fixed port: the client reconnects to the address it knows
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  const b = await startBroker({ listeners: `PLAINTEXT://127.0.0.1:${port}`, numPartitions: 1 });
-  try {
-    const topic = uniqueTopic("optiopay-restart");
-    await run("create", { brokers: [b.bootstrap], topic, partitions: 1 });
-    const sent = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `r${i}` }));
-    // 20 Produce requests 100 ms apart; the client retries up to 40 times, 200 ms apart
-    const producing = run<{ offsets: number[] }>("produce", {
-      brokers: [b.bootstrap],
-      topic,
-      batch: 2,
-      intervalMs: 100,
-      retries: 40,
-      messages: sent,
-    });
-    await new Promise((r) => setTimeout(r, 700));
-    await b.restart();
-    assertEquals(b.port, port);
-    const { offsets } = await producing;
-    assertEquals(offsets, sent.map((_, i) => i));
-    const got = await run<{ records: Rec[]; extra: number }>("consume", {
-      brokers: [b.bootstrap],
-      topic,
-      count: 40,
-    });
-    assertEquals(plain(got.records), sent.map((m, i) => [i, m.key, m.value]));
-    assertEquals(got.extra, 0);
-  } finally {
-    await b.close();
-  }
-});
+interopTest(
+  optiopay,
+  "a broker restart in the middle of a produce and consume stream",
+  async () => {
+    // its own broker on a fixed port: the client reconnects to the address it knows
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const b = await startBroker({ listeners: `PLAINTEXT://127.0.0.1:${port}`, numPartitions: 1 });
+    try {
+      const topic = uniqueTopic("optiopay-restart");
+      await run("create", { brokers: [b.bootstrap], topic, partitions: 1 });
+      const sent = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `r${i}` }));
+      // a consumer reading all along, and 20 Produce requests 100 ms apart; both clients retry
+      // up to 40 times, 200 ms apart
+      const consuming = run<{ records: Rec[]; extra: number }>("consume", {
+        brokers: [b.bootstrap],
+        topic,
+        count: 40,
+        retries: 40,
+      });
+      const producing = run<{ offsets: number[] }>("produce", {
+        brokers: [b.bootstrap],
+        topic,
+        batch: 2,
+        intervalMs: 100,
+        retries: 40,
+        messages: sent,
+      });
+      await new Promise((r) => setTimeout(r, 700));
+      await b.restart();
+      assertEquals(b.port, port);
+      const { offsets } = await producing;
+      assertEquals(offsets, sent.map((_, i) => i));
+      const along = await consuming;
+      assertEquals(plain(along.records), sent.map((m, i) => [i, m.key, m.value]));
+      assertEquals(along.extra, 0);
+      const got = await run<{ records: Rec[]; extra: number }>("consume", {
+        brokers: [b.bootstrap],
+        topic,
+        count: 40,
+      });
+      assertEquals(plain(got.records), sent.map((m, i) => [i, m.key, m.value]));
+      assertEquals(got.extra, 0);
+    } finally {
+      await b.close();
+    }
+  },
+);

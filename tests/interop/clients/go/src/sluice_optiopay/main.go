@@ -202,8 +202,9 @@ func distribute(req request) {
 }
 
 // consume reads req.Count messages of req.Topic/req.Partition from req.StartOffset (oldest by
-// default) with the client's Consumer (negotiated Fetch version), then checks that no further
-// message arrives within a short wait.
+// default) with the client's Consumer (negotiated Fetch version), retrying a failed fetch
+// req.Retries times (default 5) 200 ms apart, then checks that no further message arrives within
+// a short wait.
 func consume(req request) {
 	b := dial(req)
 	defer b.Close()
@@ -214,6 +215,9 @@ func consume(req request) {
 	}
 	conf.RetryLimit = 100 // * 50 ms
 	conf.RetryErrLimit = 5
+	if req.Retries > 0 {
+		conf.RetryErrLimit = req.Retries
+	}
 	conf.RetryErrWait = 200 * time.Millisecond
 	c, err := b.Consumer(conf)
 	if err != nil {

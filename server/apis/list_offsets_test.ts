@@ -121,6 +121,16 @@ Deno.test("ListOffsets v0: offsets by segment, as Kafka's legacyFetchOffsetsBefo
     assertEquals(await v0(between[2], 1), [0, [3]]);
     assertEquals(await v0(Date.now() + 3_600_000, 10), [0, [5, 3, 2, 0]]);
     assertEquals(await v0(1000, 10), [0, []]);
+    // an empty log: its one segment's base offset, for latest and earliest alike
+    await createTopic(c, "legacy-empty");
+    const empty = async (timestamp: number) => {
+      const q = query("legacy-empty", 0, timestamp);
+      q.topics[0].partitions[0].maxNumOffsets = 10;
+      const r = await c.request(ListOffsetsRequest, ListOffsetsResponse, 0, q);
+      return r.topics[0].partitions[0].oldStyleOffsets;
+    };
+    assertEquals(await empty(-1), [0]);
+    assertEquals(await empty(-2), [0]);
   } finally {
     c.close();
   }

@@ -8,7 +8,10 @@
 // cannot do (and Kafka 3.9 refuses or answers the same way) is asserted as such, see
 // tests/interop/README.md.
 
-import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
+import assert, { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { Admin, Client } from "../../client/mod.ts";
+import { startCluster, until } from "../cluster/harness.ts";
+import { requireEtcd, startEtcd, type TestEtcd } from "../etcd.ts";
 import { interopTest, requireClient, sharedBroker, startBroker, uniqueTopic } from "../harness.ts";
 import { runGoClient } from "./go.ts";
 
@@ -315,3 +318,71 @@ interopTest(
     }
   },
 );
+
+const etcdReq = requireEtcd();
+let etcdStarted: Promise<TestEtcd> | undefined;
+Deno.test.afterAll(async () => {
+  if (etcdStarted) await (await etcdStarted.catch(() => undefined))?.stop();
+});
+
+Deno.test({
+  name: "optiopay: the leader stops in the middle of a produce stream (cluster mode)",
+  ignore: optiopay.ignore || etcdReq.ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    optiopay.assertAvailable();
+    etcdReq.assertAvailable();
+    const etcd = await (etcdStarted ??= startEtcd());
+    const c = await startCluster(etcd, 3);
+    try {
+      const topic = uniqueTopic("optiopay-failover");
+      const client = new Client({ bootstrapServers: c.bootstrap(0) });
+      try {
+        await new Admin(client).createTopics([
+          { name: topic, numPartitions: 1, replicationFactor: 3 },
+        ]);
+      } finally {
+        await client.close();
+      }
+      await until(
+        "a leader on every broker's view",
+        () =>
+          c.brokers.every((b) => (b!.cluster!.view.partition(topic, 0)?.value.leader ?? -1) !== -1),
+      );
+      const leader = c.brokers[0]!.cluster!.view.partition(topic, 0)!.value.leader;
+      const others = [0, 1, 2].filter((i) => i !== leader - 1).map((i) => c.bootstrap(i));
+      const sent = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `f${i}` }));
+      // acks=-1; 20 Produce requests 100 ms apart, a failed one retried 40 times 200 ms apart
+      const producing = run<{ offsets: number[] }>("produce", {
+        brokers: others,
+        topic,
+        acks: -1,
+        batch: 2,
+        intervalMs: 100,
+        retries: 40,
+        messages: sent,
+      });
+      await new Promise((r) => setTimeout(r, 700));
+      await c.stop(leader - 1);
+      const { offsets } = await producing;
+      // what the client reports is what is in the log: each value at the offset it was told
+      const got = await run<{ records: Rec[]; extra: number }>("consume", {
+        brokers: others,
+        topic,
+        count: offsets[offsets.length - 1] + 1,
+        retries: 20,
+      });
+      assertEquals(got.extra, 0);
+      const byOffset = new Map(got.records.map((r) => [r.offset, r.value]));
+      sent.forEach((m, i) =>
+        assertEquals(byOffset.get(offsets[i]), m.value, `offset ${offsets[i]}`)
+      );
+      // a retry after an answer lost with the old leader could repeat a request (no idempotence)
+      assertEquals(new Set(got.records.map((r) => r.value)).size, 40);
+      ok(got.records.length <= 44, `${got.records.length} records`);
+    } finally {
+      await c.close();
+    }
+  },
+});

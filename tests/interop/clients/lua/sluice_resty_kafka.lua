@@ -11,9 +11,10 @@
 --             "buffered <accepted> <refused>" and a line per error_handle call,
 --             "error <topic> <partition> <messages> <error> <retryable>".
 --   op=metadata: one line per partition of topic, "<partition> <leader> <host>:<port>".
--- Common arguments: host, port (the broker), topic, n, prefix (values are "<prefix>-<i>"),
--- keyed (1: key "k<i>", else no key, which this client sends as an empty key), size (pad
--- values to this many bytes), acks, v (Produce version), timeout_ms (socket timeout).
+-- Common arguments: host, port (the broker; or brokers=host:port,...), topic, n, prefix
+-- (values are "<prefix>-<i>"), keyed (1: key "k<i>", else no key, which this client sends as an
+-- empty key), size (pad values to this many bytes), acks, v (Produce version), timeout_ms
+-- (socket timeout).
 
 local producer = require "nginx.kafka.producer"
 local client = require "nginx.kafka.client"
@@ -21,6 +22,12 @@ local client = require "nginx.kafka.client"
 local args = ngx.req.get_uri_args()
 local n = tonumber(args.n or 1)
 local broker_list = { { host = args.host or "127.0.0.1", port = tonumber(args.port) } }
+if args.brokers then -- "host:port,host:port": several bootstrap brokers, tried in order
+  broker_list = {}
+  for host, port in string.gmatch(args.brokers, "([^,:]+):(%d+)") do
+    broker_list[#broker_list + 1] = { host = host, port = tonumber(port) }
+  end
+end
 
 local function value_of(i)
   local v = (args.prefix or "m") .. "-" .. i

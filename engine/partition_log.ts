@@ -1761,6 +1761,47 @@ export class PartitionLog {
   }
 
   /**
+   * ListOffsets v0's answer (Kafka's `UnifiedLog.legacyFetchOffsetsBefore`): offsets by segment,
+   * not by record timestamp. Each segment contributes its base offset (at least the log start
+   * offset) with its last write time, and a non-empty active segment adds the log end offset
+   * with `now`. -1 (latest) starts from the last entry, -2 (earliest) from the first, any other
+   * timestamp from the last entry written at or before it; up to `maxNumOffsets` offsets from
+   * there back to the oldest, largest first. A time before every segment's last write finds
+   * none.
+   *
+   * @param timestamp Target time in ms, or -1/-2.
+   * @param maxNumOffsets How many offsets at most (v0's `max_num_offsets`).
+   * @param now The current time (the log end offset's entry).
+   * @returns The offsets, in descending order.
+   *
+   * @example
+   * ```ts ignore
+   * const [latest, ...segmentBases] = log.legacyOffsetsBefore(-1, 10);
+   * ```
+   */
+  legacyOffsetsBefore(
+    timestamp: number,
+    maxNumOffsets: number,
+    now: number = Date.now(),
+  ): number[] {
+    const entries: Array<[offset: number, time: number]> = this.#segments.map((seg) => [
+      Math.max(seg.baseOffset, this.#lso),
+      seg.lastModifiedMs,
+    ]);
+    if (this.#segments[this.#segments.length - 1].size > 0) entries.push([this.#leo, now]);
+    let start: number;
+    if (timestamp === -1) start = entries.length - 1;
+    else if (timestamp === -2) start = 0;
+    else {
+      start = entries.length - 1;
+      while (start >= 0 && entries[start][1] > timestamp) start--;
+    }
+    const out: number[] = [];
+    for (let i = start; i >= 0 && out.length < maxNumOffsets; i--) out.push(entries[i][0]);
+    return out.sort((a, b) => b - a);
+  }
+
+  /**
    * Finds the first offset whose record timestamp is >= `timestamp`. Kafka's special values are
    * handled here: -2 (earliest) -> log start offset, -1 (latest) -> log end offset, -3 (max
    * timestamp) -> the first record with the largest timestamp, as Kafka 3.8+ answers (timestamps

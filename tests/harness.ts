@@ -345,6 +345,8 @@ export type ClientName =
   | "burrow"
   | "sarama"
   | "kafka-go"
+  | "optiopay"
+  | "lua-resty-kafka"
   | "chromium";
 
 /** Whether a client is usable, and how a test should treat it when it is not. */
@@ -371,11 +373,25 @@ const INSTALL_HINTS: Record<ClientName, string> = {
   "burrow": "apt-get install burrow zookeeper (Burrow needs a ZooKeeper of its own)",
   "sarama": "apt-get install golang-go golang-github-shopify-sarama-dev",
   "kafka-go": "apt-get install golang-go golang-github-segmentio-kafka-go-dev",
+  "optiopay": "apt-get install golang-go golang-github-optiopay-kafka-dev",
+  "lua-resty-kafka": "apt-get install nginx libnginx-mod-http-lua lua-nginx-kafka",
   "chromium": "apt-get install chromium (the console's browser tests drive /usr/bin/chromium)",
 };
 
 /** The headless browser the console's tests drive (Debian's `chromium`). */
 export const CHROMIUM = "/usr/bin/chromium";
+
+/** Where Debian's `lua-nginx-kafka` puts lua-resty-kafka (module path `nginx.kafka.*`). */
+export const RESTY_KAFKA = "/usr/share/lua/5.1/nginx/kafka/producer.lua";
+
+/** Debian's nginx and the dynamic modules lua-resty-kafka needs (`libnginx-mod-http-lua`). */
+export const NGINX = {
+  binary: "/usr/sbin/nginx",
+  modules: [
+    "/usr/lib/nginx/modules/ndk_http_module.so",
+    "/usr/lib/nginx/modules/ngx_http_lua_module.so",
+  ],
+};
 
 /** Debian's Go sources, built offline in GOPATH mode. */
 export const GO_SOURCES = "/usr/share/gocode";
@@ -439,6 +455,11 @@ function probeClientUncached(name: ClientName): boolean {
     case "kafka-go":
       return probe("go", ["version"]) &&
         exists(`${GO_SOURCES}/src/github.com/segmentio/kafka-go`);
+    case "optiopay":
+      return probe("go", ["version"]) &&
+        exists(`${GO_SOURCES}/src/github.com/optiopay/kafka/v2/proto`);
+    case "lua-resty-kafka":
+      return exists(RESTY_KAFKA) && NGINX.modules.every(exists) && probe(NGINX.binary, ["-v"]);
     case "chromium":
       return exists(CHROMIUM) && probe(CHROMIUM, ["--version"]);
   }

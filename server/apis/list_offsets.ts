@@ -8,8 +8,12 @@
 //   earliest; otherwise the first offset whose timestamp is >= the target
 //   (`PartitionLog.offsetForTime`); none: offset -1. As Kafka, a read_committed timestamp lookup
 //   (-3 included) that lands at or after the last stable offset finds nothing (offset -1).
-// - v0 answers with old_style_offsets (a one-element list here, capped by max_num_offsets);
-//   v1+ with timestamp + offset; v4+ leader_epoch (the log's leader epoch on a replicated
+// - v0 answers with old_style_offsets by segment, as Kafka's `legacyFetchOffsetsBefore`
+//   (`PartitionLog.legacyOffsetsBefore`): latest = the log end offset then each segment's base
+//   offset, earliest = the log start offset, a time = the base offsets of segments last written
+//   at or before it (not record timestamps), largest first, at most max_num_offsets; for a
+//   consumer (replica id -1) offsets past the high watermark become the high watermark.
+//   v1+ answer timestamp + offset; v4+ leader_epoch (the log's leader epoch on a replicated
 //   partition, else 0: a standalone broker is the single permanent leader).
 // - v4+ current_leader_epoch (-1 = not checked) on a replicated partition: older than the
 //   leader's epoch FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH, as Fetch checks it (KIP-320:
@@ -36,6 +40,8 @@ import { ErrorCode } from "../../protocol/errors.ts";
 type PartitionResponse = ListOffsetsResponse["topics"][number]["partitions"][number];
 
 const LATEST = -1;
+/** The replica id a consumer sends (Kafka's `ListOffsetsRequest.CONSUMER_REPLICA_ID`). */
+const CONSUMER_REPLICA_ID = -1;
 const EARLIEST = -2;
 const EARLIEST_LOCAL = -4;
 
@@ -48,6 +54,7 @@ async function lookup(
   version: number,
   readCommitted: boolean,
   currentLeaderEpoch: number,
+  replicaId: number,
 ): Promise<PartitionResponse> {
   // only the partition's leader answers (cluster mode, or a replicated partition), in its epoch
   const notLeader = leaderError(broker, topic, partitionIndex);
@@ -57,6 +64,21 @@ async function lookup(
     return createListOffsetsResponsePartitionResponse({ partitionIndex, errorCode: fenced });
   }
   const log = broker.logs.partition(topic, partitionIndex)!;
+  // Fields absent from v0 keep their defaults (the codec refuses others).
+  if (version === 0) {
+    // by segment, as Kafka's legacyFetchOffsetsForTimestamp; a consumer (replica id -1) never
+    // sees an offset past the high watermark: those are replaced by the high watermark
+    const hw = log.highWatermark;
+    let offsets = log.legacyOffsetsBefore(timestamp, Math.max(0, maxNumOffsets));
+    if (replicaId === CONSUMER_REPLICA_ID && offsets.some((o) => o > hw)) {
+      offsets = [hw, ...offsets.filter((o) => o <= hw)];
+    }
+    return createListOffsetsResponsePartitionResponse({
+      partitionIndex,
+      errorCode: 0,
+      oldStyleOffsets: offsets,
+    });
+  }
   let offset = -1;
   let ts = -1;
   if (timestamp === LATEST) {
@@ -69,14 +91,6 @@ async function lookup(
       offset = hit.offset;
       ts = hit.timestamp;
     }
-  }
-  // Fields absent from a version must keep their defaults (the codec refuses others).
-  if (version === 0) {
-    return createListOffsetsResponsePartitionResponse({
-      partitionIndex,
-      errorCode: 0,
-      oldStyleOffsets: offset >= 0 && maxNumOffsets > 0 ? [offset] : [],
-    });
   }
   return createListOffsetsResponsePartitionResponse({
     partitionIndex,
@@ -117,6 +131,7 @@ export const listOffsets: ApiHandler = defineApi<ListOffsetsRequest, ListOffsets
                 ctx.version,
                 readCommitted,
                 ctx.version >= 4 ? p.currentLeaderEpoch : -1,
+                req.replicaId,
               )
           )),
         })

@@ -71,3 +71,67 @@ Deno.test("ListOffsets: earliest, latest, by timestamp, max timestamp, v0 old-st
     c.close();
   }
 });
+
+Deno.test("ListOffsets v0: offsets by segment, as Kafka's legacyFetchOffsetsBefore", async () => {
+  // Kafka answers v0 from its segments (base offsets and last write times), not from record
+  // timestamps: old clients (optiopay/kafka's proto, Sarama below 0.10.1) ask it that way.
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    // one batch per segment: segments at 0 (offsets 0-1), 2 (offset 2) and 3 (offsets 3-4)
+    await createTopic(c, "legacy", 1, { "segment.bytes": "100" });
+    const batches = [
+      buildBatch({ records: [{ key: null, value: "a" }, { key: null, value: "b" }] }),
+      buildBatch({ records: [{ key: null, value: "c" }] }),
+      buildBatch({ records: [{ key: null, value: "d" }, { key: null, value: "e" }] }),
+    ];
+    const between: number[] = [];
+    for (const b of batches) {
+      const p = await c.request(ProduceRequest, ProduceResponse, 9, produceBody("legacy", 0, b));
+      assertEquals(p.responses[0].partitionResponses[0].errorCode, 0);
+      // a moment between two segments' last writes
+      await new Promise((r) => setTimeout(r, 20));
+      between.push(Date.now());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const segments = [];
+    for await (const e of Deno.readDir(`${t.dir}/legacy-0`)) {
+      if (e.name.endsWith(".log")) segments.push(Number(e.name.slice(0, -4)));
+    }
+    assertEquals(segments.sort((a, b) => a - b), [0, 2, 3]);
+    const v0 = async (timestamp: number, maxNumOffsets: number, replicaId = -1) => {
+      const q = query("legacy", 0, timestamp);
+      q.replicaId = replicaId;
+      q.topics[0].partitions[0].maxNumOffsets = maxNumOffsets;
+      const r = await c.request(ListOffsetsRequest, ListOffsetsResponse, 0, q);
+      const p = r.topics[0].partitions[0];
+      return [p.errorCode, p.oldStyleOffsets];
+    };
+    // latest: the log end offset, then each segment's base offset
+    assertEquals(await v0(-1, 10), [0, [5, 3, 2, 0]]);
+    assertEquals(await v0(-1, 2), [0, [5, 3]]);
+    assertEquals(await v0(-1, 1), [0, [5]]);
+    assertEquals(await v0(-1, 0), [0, []]);
+    // earliest: the log start offset only
+    assertEquals(await v0(-2, 10), [0, [0]]);
+    // a time: the segments last written at or before it (record timestamps play no part)
+    assertEquals(await v0(between[0], 10), [0, [0]]);
+    assertEquals(await v0(between[1], 10), [0, [2, 0]]);
+    assertEquals(await v0(between[2], 10), [0, [3, 2, 0]]);
+    assertEquals(await v0(between[2], 1), [0, [3]]);
+    assertEquals(await v0(Date.now() + 3_600_000, 10), [0, [5, 3, 2, 0]]);
+    assertEquals(await v0(1000, 10), [0, []]);
+    // an empty log: its one segment's base offset, for latest and earliest alike
+    await createTopic(c, "legacy-empty");
+    const empty = async (timestamp: number) => {
+      const q = query("legacy-empty", 0, timestamp);
+      q.topics[0].partitions[0].maxNumOffsets = 10;
+      const r = await c.request(ListOffsetsRequest, ListOffsetsResponse, 0, q);
+      return r.topics[0].partitions[0].oldStyleOffsets;
+    };
+    assertEquals(await empty(-1), [0]);
+    assertEquals(await empty(-2), [0]);
+  } finally {
+    c.close();
+  }
+});

@@ -1,5 +1,5 @@
 /**
- * The Go interop clients (`clients/go/src/sluice_sarama`, `clients/go/src/sluice_kafkago`): built
+ * The Go interop clients (`clients/go/src/sluice_sarama`, `sluice_kafkago`, `sluice_optiopay`): built
  * once per test process, offline, in GOPATH mode against Debian's Go sources, then run like the
  * Python clients (a command, a JSON request on stdin, one JSON answer on stdout).
  *
@@ -9,7 +9,7 @@
 import { GO_SOURCES, runCommand } from "../harness.ts";
 
 /** The Go client programs. */
-export type GoClient = "sluice_sarama" | "sluice_kafkago";
+export type GoClient = "sluice_sarama" | "sluice_kafkago" | "sluice_optiopay";
 
 const GOPATH_OURS = new URL("./clients/go", import.meta.url).pathname;
 const built = new Map<GoClient, Promise<string>>();

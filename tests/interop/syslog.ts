@@ -17,7 +17,6 @@
 import { createSocket } from "node:dgram";
 import { type ClientRequirement, clientRequirement, withTimeout } from "../harness.ts";
 import { cacheRoot } from "../../tools/librdkafka.ts";
-import { Admin } from "../../client/admin.ts";
 import { Client } from "../../client/client.ts";
 import { Consumer } from "../../client/consumer.ts";
 
@@ -246,14 +245,15 @@ export interface ShippedRecord {
 }
 
 /**
- * Wait until `topic` holds at least `count` records (its partitions' end offsets summed), then
- * read every record with our client, sorted by partition and offset.
+ * Read `topic` from the beginning of every partition with our client (read_committed) until at
+ * least `count` records came, then half a second more (so that extra copies show), sorted by
+ * partition and offset.
  *
  * @param bootstrap The broker.
  * @param topic The topic.
  * @param count How many records to wait for.
- * @param ms At most this long.
  * @param daemon Whose output goes into the error.
+ * @param ms At most this long.
  * @returns The records.
  * @throws {Error} With what arrived and the daemon's output when fewer arrive in time.
  */
@@ -266,35 +266,29 @@ export async function waitForRecords(
 ): Promise<ShippedRecord[]> {
   const client = new Client({ bootstrapServers: [bootstrap], clientId: "sluice-syslog-test" });
   const deadline = Date.now() + ms;
+  const out: ShippedRecord[] = [];
+  const fail = (what: string) =>
+    new Error(`${topic}: ${what} after ${ms} ms (${out.length} of ${count}):\n${daemon.output()}`);
+  const text = (b: Uint8Array | null) => b === null ? null : new TextDecoder().decode(b);
   try {
-    let n = 0;
-    let ends: number[] = [];
-    for (;;) {
+    let partitions = 0;
+    while (partitions === 0) {
       const md = await client.refreshMetadata([topic], { allowAutoTopicCreation: false })
         .catch(() => []);
-      const partitions = md.find((t) => t.name === topic)?.partitions.length ?? 0;
-      if (partitions > 0) {
-        ends = (await new Admin(client).listOffsets(
-          Array.from({ length: partitions }, (_, p) => ({ topic, partition: p, spec: "latest" })),
-        )).sort((a, b) => a.partition - b.partition).map((o) => o.offset);
-        n = ends.reduce((a, b) => a + b, 0);
-        if (n >= count) break;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${topic}: ${n} of ${count} records after ${ms} ms (ends ${ends}):\n${daemon.output()}`,
-        );
-      }
+      partitions = md.find((t) => t.name === topic)?.partitions.length ?? 0;
+      if (partitions > 0) break;
+      if (Date.now() > deadline) throw fail("no such topic");
       await new Promise((r) => setTimeout(r, 200));
     }
-    const consumer = new Consumer(client, { fromBeginning: true });
-    const out: ShippedRecord[] = [];
-    const text = (b: Uint8Array | null) => b === null ? null : new TextDecoder().decode(b);
+    const consumer = new Consumer(client, { fromBeginning: true, isolationLevel: 1 });
     try {
-      await consumer.assign(ends.map((_, p) => ({ topic, partition: p })));
-      while (!consumer.assignment().every((p) => p.offset >= ends[p.partition])) {
-        if (Date.now() > deadline + 10_000) throw new Error(`read ${topic}: did not reach the end`);
-        for (const r of await consumer.poll({ maxWaitMs: 200 })) {
+      await consumer.assign(
+        Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })),
+      );
+      let until = Infinity;
+      while (Date.now() < until) {
+        if (Date.now() > deadline) throw fail("too few records");
+        for (const r of await consumer.poll({ maxWaitMs: 100 })) {
           out.push({
             partition: r.partition,
             offset: Number(r.offset),
@@ -302,6 +296,7 @@ export async function waitForRecords(
             value: text(r.value) ?? "",
           });
         }
+        if (out.length >= count && until === Infinity) until = Date.now() + 500;
       }
     } finally {
       await consumer.close();

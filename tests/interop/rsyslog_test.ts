@@ -67,6 +67,24 @@ input(type="imtcp" address="127.0.0.1" port="${tcp}" ruleset="tokafka")
 ${udp ? `input(type="imudp" address="127.0.0.1" port="${udp}" ruleset="tokafka")` : ""}
 `;
 
+/**
+ * A group's committed offset of partition 0, polled until it equals `want` or `ms` passed.
+ */
+async function committedOffset(bootstrap: string, group: string, want: number, ms = 10_000) {
+  const client = new Client({ bootstrapServers: [bootstrap] });
+  try {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const offsets = await new Admin(client).listConsumerGroupOffsets(group);
+      const offset = Number(offsets.find((o) => o.partition === 0)?.offset ?? -1);
+      if (offset === want || Date.now() >= deadline) return offset;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 const texts = (records: { value: string }[]) => records.map((r) => r.value);
 
 interopTest(
@@ -206,7 +224,10 @@ ruleset(name="fromkafka") { action(type="omfile" file="${dir}/imkafka.out" templ
     await sendTcp(tcp, [1, 2, 3, 4, 5].map(line));
     await waitForRecords(bootstrap, topic, 5, daemon);
     await waitForLines(`${dir}/imkafka.out`, 5, daemon);
+    // imkafka's auto-commit (every 5 s) reaches 5; the broker keeps it across its restart.
+    assertEquals(await committedOffset(bootstrap, `${topic}-g`, 5), 5);
     await broker.restart();
+    assertEquals(await committedOffset(bootstrap, `${topic}-g`, 5, 0), 5);
     await sendTcp(tcp, [6, 7, 8, 9, 10].map(line));
     // omkafka 8.2302 writes the first line after a disconnection twice: its doAction hands the
     // line to librdkafka, then returns SUSPENDED because the error callback flagged the broker

@@ -289,3 +289,80 @@ ruleset(name="tokafka") {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+/** An RFC 3164 timestamp (`Mmm dd hh:mm:ss`, local time as rsyslog reads it) for `ms`. */
+function rfc3164(ms: number): string {
+  const d = new Date(ms);
+  const month = [
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+  ];
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${month[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ` +
+    `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+interopTest(
+  rsyslog,
+  "message.timestamp.before.max.ms: a batch with a replayed old line is refused, as by Kafka",
+  async () => {
+    // omkafka gives each record the timestamp of its syslog header. Kafka checks every record's
+    // timestamp against the topic's limits (LogValidator); Sluice once checked only the batch's
+    // first, and took a batch of a current line and a three-day-old one.
+    const dir = await Deno.makeTempDir({ prefix: "sluice_rsyslog_" });
+    const broker = await startBroker();
+    let daemon: Daemon | undefined;
+    try {
+      const topic = uniqueTopic("rs-old");
+      const client = new Client({ bootstrapServers: [broker.bootstrap] });
+      try {
+        await new Admin(client).createTopics([{
+          name: topic,
+          numPartitions: 1,
+          configs: { "message.timestamp.before.max.ms": String(86_400_000) },
+        }]);
+      } finally {
+        await client.close();
+      }
+      const tcp = freePort();
+      daemon = await startRsyslog(
+        dir,
+        head(dir, tcp, undefined, false) + `
+ruleset(name="tokafka") {
+  action(type="omkafka" broker=["${broker.bootstrap}"] template="text" topic="${topic}"
+         errorfile="${dir}/errors.json" confParam=["queue.buffering.max.ms=300"])
+}
+`,
+        tcp,
+      );
+      const now = Date.now();
+      const at = (ms: number, text: string) => `<13>${rfc3164(ms)} hosta app: ${text}`;
+      // One TCP write inside librdkafka's 300 ms linger: one batch.
+      await sendTcp(tcp, [at(now, "current"), at(now - 3 * 86_400_000, "three days old")]);
+      await new Promise((r) => setTimeout(r, 2_000));
+      // The next line makes omkafka run its callbacks (the errorfile), and is itself written.
+      await sendTcp(tcp, [at(Date.now(), "later")]);
+      const errors = await waitForLines(`${dir}/errors.json`, 2, daemon);
+      assertEquals(errors.map((e) => JSON.parse(e)), [
+        { errcode: 32, errmsg: "Broker: Invalid timestamp", data: "current" },
+        { errcode: 32, errmsg: "Broker: Invalid timestamp", data: "three days old" },
+      ]);
+      const records = await waitForRecords(broker.bootstrap, topic, 1, daemon);
+      assertEquals(records.map((r) => [r.offset, r.value]), [[0, "later"]]);
+    } finally {
+      await daemon?.stop();
+      await broker.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  },
+);

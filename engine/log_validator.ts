@@ -1,7 +1,8 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * Record checks on append beyond the framing the WASM scan validates (Kafka's `LogValidator`):
- * a compacted topic only takes keyed records.
+ * a compacted topic only takes keyed records; on a CreateTime topic every record's timestamp is
+ * within `message.timestamp.before.max.ms` / `after.max.ms` of now.
  *
  * @module
  */
@@ -70,6 +71,81 @@ export function checkCompactedKeys(
         ErrorCode.INVALID_RECORD,
         `${what} failed: Compacted topic cannot accept message without key: ` +
           `record ${missing} of batch ${i} has a null key`,
+      );
+    }
+  }
+}
+
+/**
+ * Kafka's per-record timestamp check (`LogValidator.validateTimestamp`) for CreateTime topics:
+ * every record of every data batch whose timestamp is not -1 (none) must lie within
+ * `[now - beforeMaxMs, now + afterMaxMs]`. The batch header's base and max timestamps cannot show
+ * it: a log shipper's batch may hold a current line and then one replayed from days ago. Control
+ * batches are skipped; batches of every codec are opened.
+ *
+ * @param records Whole validated batches.
+ * @param count Number of batches.
+ * @param positions Byte position of each batch.
+ * @param sizes Size of each batch.
+ * @param now The broker's time (ms).
+ * @param beforeMaxMs `message.timestamp.before.max.ms`.
+ * @param afterMaxMs `message.timestamp.after.max.ms`.
+ * @param what What was being done, for the error message.
+ * @throws {EngineError} INVALID_TIMESTAMP naming the batch, record and range; INVALID_RECORD for a
+ * batch whose records cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { checkRecordTimestamps } from "./log_validator.ts";
+ * import { encodeRecordBatch } from "../records/mod.ts";
+ * const now = Date.now();
+ * const b = encodeRecordBatch([{ value: null, timestamp: now }, { value: null, timestamp: 0 }]);
+ * try {
+ *   checkRecordTimestamps(b, 1, [0], [b.length], now, 86_400_000, 86_400_000, "append to t-0");
+ * } catch (e) {
+ *   console.assert((e as Error).message.includes("out of range"));
+ * }
+ * ```
+ */
+export function checkRecordTimestamps(
+  records: Uint8Array,
+  count: number,
+  positions: ArrayLike<number>,
+  sizes: ArrayLike<number>,
+  now: number,
+  beforeMaxMs: number,
+  afterMaxMs: number,
+  what: string,
+): void {
+  for (let i = 0; i < count; i++) {
+    const batch = records.subarray(positions[i], positions[i] + sizes[i]);
+    if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
+    let bad: { index: number; timestamp: number } | undefined;
+    try {
+      const r = readRecords(batch, 0, {
+        verifyCrc: false,
+        validation: "relaxed",
+        maxDecompressedBytes: decompressionBound(batch.length),
+      });
+      while (r.next()) {
+        const ts = r.timestamp;
+        if (ts !== -1 && (now - ts > beforeMaxMs || ts - now > afterMaxMs)) {
+          bad = { index: r.index, timestamp: ts };
+          break;
+        }
+      }
+    } catch (e) {
+      throw new EngineError(
+        ErrorCode.INVALID_RECORD,
+        `${what} failed: batch ${i} cannot be read: ${(e as Error).message}`,
+      );
+    }
+    if (bad !== undefined) {
+      throw new EngineError(
+        ErrorCode.INVALID_TIMESTAMP,
+        `${what} failed: timestamp ${bad.timestamp} of record ${bad.index} of batch ${i} is ` +
+          `out of range: it should be within [${now - beforeMaxMs}, ${now + afterMaxMs}] ` +
+          `(message.timestamp.before.max.ms ${beforeMaxMs}, after.max.ms ${afterMaxMs})`,
       );
     }
   }

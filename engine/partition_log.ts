@@ -31,7 +31,7 @@ import { LOG_FILE_SUFFIX, offsetFileStem } from "./names.ts";
 import { LogSegment, Mutex, removeIfExists, type SegmentMark } from "./segment.ts";
 import type { KeepBytes } from "./hot_tail.ts";
 import type { FileHandleCache } from "./handle_cache.ts";
-import { checkCompactedKeys } from "./log_validator.ts";
+import { checkCompactedKeys, checkRecordTimestamps } from "./log_validator.ts";
 import {
   type OngoingTxn,
   type ProducerLastRecord,
@@ -1080,6 +1080,25 @@ export class PartitionLog {
     // after the size checks: opening the records decompresses them (bounded by their size)
     if (cfg.cleanupPolicy.includes("compact")) {
       checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
+    }
+    // Kafka checks every record's timestamp; the headers above cannot show a record older than
+    // the batch's first. Only opened when a limit could refuse a timestamp that fits in 2^53 ms
+    // (the defaults, Long.MAX_VALUE, cannot).
+    if (
+      cfg.timestampType === "CreateTime" &&
+      (cfg.timestampBeforeMaxMs < now + Number.MAX_SAFE_INTEGER ||
+        cfg.timestampAfterMaxMs < Number.MAX_SAFE_INTEGER - now)
+    ) {
+      checkRecordTimestamps(
+        records,
+        scan.count,
+        scan.positions,
+        scan.sizes,
+        now,
+        cfg.timestampBeforeMaxMs,
+        cfg.timestampAfterMaxMs,
+        what,
+      );
     }
     return p;
   }

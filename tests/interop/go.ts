@@ -1,6 +1,7 @@
 /**
- * The Go interop clients (`clients/go/src/sluice_sarama`, `sluice_kafkago`, `sluice_optiopay`): built
- * once per test process, offline, in GOPATH mode against Debian's Go sources, then run like the
+ * The Go interop clients (`clients/go/src/sluice_sarama`, `sluice_kafkago`, `sluice_optiopay`,
+ * `sluice_confluentgo`, the last with cgo over Debian's librdkafka): built once per test process,
+ * offline, in GOPATH mode against Debian's Go sources, then run like the
  * Python clients (a command, a JSON request on stdin, one JSON answer on stdout).
  *
  * @module
@@ -9,7 +10,11 @@
 import { GO_SOURCES, runCommand } from "../harness.ts";
 
 /** The Go client programs. */
-export type GoClient = "sluice_sarama" | "sluice_kafkago" | "sluice_optiopay";
+export type GoClient =
+  | "sluice_sarama"
+  | "sluice_kafkago"
+  | "sluice_optiopay"
+  | "sluice_confluentgo";
 
 const GOPATH_OURS = new URL("./clients/go", import.meta.url).pathname;
 const built = new Map<GoClient, Promise<string>>();

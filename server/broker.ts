@@ -483,6 +483,8 @@ export class Broker {
       // and shard 0's client quotas
       await zero.#router!.syncTopics();
       await zero.#router!.syncQuotas();
+      // the transaction coordinator's markers may go to every shard now
+      zero.#router!.started();
     } catch (e) {
       await zero.close();
       throw e;
@@ -705,10 +707,17 @@ export class Broker {
     }
     let producerIds: ProducerIdManager;
     let txnVerifier: TxnVerifier | undefined;
-    // cluster mode only: markers to other brokers' partitions, verification with coordinators
-    const [markers, verification] = cluster === undefined
+    // cluster mode and shards only: markers to other brokers' (shards') partitions, verification
+    // with coordinators
+    const [markers, verification] = cluster === undefined && shard === undefined
       ? [undefined, undefined]
       : await Promise.all([import("./txn/markers.ts"), import("./txn/verification.ts")]);
+    // Shards: the router (made once the broker is) carries markers and verifications
+    const routed = Promise.withResolvers<ShardRouter>();
+    const shardOf = shard && (await import("./shards.ts")).shardOf;
+    const timeoutMs = full.requestTimeoutMs;
+    /** Shards: whether a partition is in the topic table (wherever it is held). */
+    const inTable = (t: string, p: number) => p >= 0 && p < (logs.topic(t)?.partitions ?? 0);
     // The group and transaction coordinators (issue #17): opened here when they have something
     // to replay (`__consumer_offsets` or `__transaction_state` in the data dir) or something
     // reads them from the start (cluster mode, a replication control plane, shards, the admin
@@ -745,8 +754,10 @@ export class Broker {
         const txns = await openTransactionCoordinator(logs, {
           nextProducerId: () => producerIds.next(),
           numPartitions: full.transactionStateLogNumPartitions,
-          clusterPartitions: cluster &&
-            (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
+          clusterPartitions: (cluster &&
+            (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC))) ||
+            // Shards: one coordinator, shard 0's; the others' serve no transactional id
+            (shard !== undefined && shard.index !== 0 ? () => undefined : undefined),
           append: replicas &&
             ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
           // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
@@ -762,8 +773,23 @@ export class Broker {
               ),
             requestTimeoutMs: full.requestTimeoutMs,
             logger: log,
-          }),
-          partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
+          }) ||
+            // Shards: shard 0 coordinates every transactional id; its markers go to each
+            // partition's owner shard through the router
+            (shard?.index === 0 && new markers!.TxnMarkerSender({
+              nodeId: 0,
+              cluster: {
+                leaderOf: (t, p) => shardOf!(t, p, shard.count),
+                partitionExists: inTable,
+                endpoint: () => undefined,
+              },
+              local: (req) => markers!.writeLocalMarkers({ logs, groups }, req, timeoutMs, log),
+              remote: (s, req) => routed.promise.then((r) => r.sendMarkers(s, req)),
+              requestTimeoutMs: timeoutMs,
+              logger: log,
+            })) || undefined,
+          partitionExists: (cluster && ((t, p) => cluster!.partitionExists(t, p))) ||
+            (shard && inTable),
           // One broker: the group's partition of __consumer_offsets even before the topic is
           // created (its markers must reach the partition its offsets are written to).
           offsetsPartitions: cluster
@@ -800,14 +826,29 @@ export class Broker {
         const { groups, txns } = await coordinators.load();
         // Cluster mode: a partition leader verifies a transaction's first batch with its
         // coordinator (KIP-890 part 1), wherever that is.
-        txnVerifier = cluster &&
+        txnVerifier = (cluster &&
           new verification!.TxnVerifier({
             nodeId: full.nodeId,
             cluster,
             local: (p, topics) => txns.verifyPartitions(p, topics),
             requestTimeoutMs: full.requestTimeoutMs,
             logger: log,
-          });
+          })) ||
+          // Shards: a shard other than 0 verifies with shard 0's coordinator
+          (shard !== undefined && shard.index !== 0
+            ? new verification!.TxnVerifier({
+              nodeId: shard.index,
+              cluster: {
+                leaderOf: () => 0,
+                internalPartitions: () => full.transactionStateLogNumPartitions,
+                endpoint: () => undefined,
+              },
+              local: (p, topics) => txns.verifyPartitions(p, topics),
+              remote: (_, p, topics) => routed.promise.then((r) => r.verifyTxn(p, topics)),
+              requestTimeoutMs: timeoutMs,
+              logger: log,
+            })
+            : undefined);
         // Cluster mode: the local logs follow the cluster before this broker serves anything,
         // and the view's partition states drive the replica manager.
         await cluster?.attach({ logs, groups, txns, replicas: replicas! });
@@ -962,8 +1003,16 @@ export class Broker {
         serve: (frame, info) => broker.#dispatch(frame, info),
         logs,
         quotas: quotaStore,
+        txn: {
+          // the owner of a transaction's partitions writes its markers, as WriteTxnMarkers does
+          markers: (req) => markers!.writeLocalMarkers(ctx, req, timeoutMs, log),
+          // shard 0 answers the others' verifications (KIP-890's verify_only)
+          verify: async (p, topics) =>
+            await (await coordinators.load()).txns.verifyPartitions(p, topics),
+        },
         logger: log,
       });
+      routed.resolve(broker.#router);
     }
     for (const l of serving) l.loop = broker.#accept(l);
     if (cluster !== undefined) {

@@ -67,6 +67,7 @@ import type { TxnVerifier } from "./txn/verification.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
 import { sleep } from "./sleep.ts";
 import type { ShardRouter } from "./shards.ts";
+import type { ShardDocuments, ShardDocumentSnapshot } from "./shard_documents.ts";
 import type { SaslServer } from "./security/sasl.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
@@ -131,6 +132,8 @@ export interface ShardSetup {
    * the connection counts (`connection_quotas.ts`), so quotas and limits are per broker.
    */
   shared: { rates: SharedArrayBuffer; connections: SharedArrayBuffer };
+  /** Another shard: shard 0's ACLs and SCRAM credentials at its start (`shard_documents.ts`). */
+  documents?: ShardDocumentSnapshot;
 }
 
 /** The data directory file that fixes the shard count of a sharded broker's log dir. */
@@ -221,6 +224,8 @@ export class Broker {
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
   /** Shards (`sluice.workers` > 1): this shard's routing; on shard 0 the other shards' workers. */
   #router: ShardRouter | undefined;
+  /** Shards: the ACLs and SCRAM credentials every shard holds (shard 0's). */
+  #documents: ShardDocuments | undefined;
   #workers: Worker[] = [];
   /** The connection creation rate (`max.connection.creation.rate`), every shard's. */
   #connectionRates: SharedRates | undefined;
@@ -405,16 +410,6 @@ export class Broker {
     if (full.etcdEndpoints.length > 0 || options.replication !== undefined) {
       throw new RangeError(`${what}: shards are for a standalone broker, not cluster mode`);
     }
-    if (full.authorizerClassName !== "") {
-      // each shard authorizes the requests it serves, but ACLs change on shard 0 only
-      throw new RangeError(`${what}: shards do not serve ACLs (authorizer.class.name)`);
-    }
-    const other = listenerSpecs(full).find((l) => l.securityProtocol !== "PLAINTEXT");
-    if (other !== undefined) {
-      throw new RangeError(
-        `${what}: shards serve PLAINTEXT listeners only; ${other.name} is ${other.securityProtocol}`,
-      );
-    }
     const root = full.logDirs[0];
     if (root === undefined) throw new RangeError(`${what}: logDirs is empty`);
     await Deno.mkdir(root, { recursive: true });
@@ -471,7 +466,8 @@ export class Broker {
         return startShardWorker(
           w,
           { ...shardConfig, logDirs: [`${root}/shard-${index}`] },
-          { index, count: n, ports: ports[index], shared },
+          // shard 0's ACLs and SCRAM credentials now; its later changes follow
+          { index, count: n, ports: ports[index], shared, documents: zero.#documents?.snapshot() },
         );
       }));
       // a shard that fails later takes the process down with it, as a crash would (its
@@ -550,6 +546,9 @@ export class Broker {
     let quotaStore: ClientQuotaStore;
     // Aborted when the broker shuts down (`BrokerContext.closing`).
     const abort = new AbortController();
+    // Shards: the ACLs and SCRAM credentials are shard 0's, every change sent to every shard
+    const shardDocs: ShardDocuments | undefined = shard &&
+      new (await import("./shard_documents.ts")).ShardDocuments(shard.documents);
     // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md), and
     // SASL authentication: opened here when something authenticates from the start (a SASL
     // listener, cluster mode, the admin listener's HTTP Basic) or there is a credentials file to
@@ -572,6 +571,13 @@ export class Broker {
               `${scramCredentials.storage} (create the users again with AlterUserScramCredentials)`,
           );
         }
+      } else if (shardDocs !== undefined) {
+        const { FileScramStorage } = await import("./security/scram_credentials.ts");
+        scramCredentials = await ScramCredentialStore.openWith(
+          shard!.index === 0
+            ? shardDocs.leader("scram", new FileScramStorage(dir))
+            : shardDocs.follower("scram", "shard 0's SCRAM credentials", () => new Map()),
+        );
       } else scramCredentials = await ScramCredentialStore.open(dir);
       const sasl = saslServer(SaslServer, full, scramCredentials, log, abort.signal);
       return { scramCredentials, sasl };
@@ -629,9 +635,14 @@ export class Broker {
           "./security/authorizer.ts"
         );
         // cluster mode: one set of ACLs for every broker, in etcd
+        // shards: shard 0's file, every change sent to every shard (`shard_documents.ts`)
         const storage = cluster !== undefined
           ? new EtcdAclStorage(cluster.etcd, `${cluster.store.root}/acls`)
-          : new FileAclStorage(dir);
+          : shardDocs === undefined
+          ? new FileAclStorage(dir)
+          : shard!.index === 0
+          ? shardDocs.leader("acls", new FileAclStorage(dir))
+          : shardDocs.follower("acls", "shard 0's ACLs", () => []);
         authorizer = await AclAuthorizer.openWith(storage, {
           superUsers: full.superUsers,
           allowEveryoneIfNoAclFound: full.allowEveryoneIfNoAclFound,
@@ -1003,6 +1014,7 @@ export class Broker {
         serve: (frame, info) => broker.#dispatch(frame, info),
         logs,
         quotas: quotaStore,
+        documents: shardDocs,
         txn: {
           // the owner of a transaction's partitions writes its markers, as WriteTxnMarkers does
           markers: (req) => markers!.writeLocalMarkers(ctx, req, timeoutMs, log),
@@ -1013,6 +1025,7 @@ export class Broker {
         logger: log,
       });
       routed.resolve(broker.#router);
+      broker.#documents = shardDocs;
     }
     for (const l of serving) l.loop = broker.#accept(l);
     if (cluster !== undefined) {

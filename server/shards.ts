@@ -60,6 +60,7 @@ import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topi
 import type { Logger } from "./logger.ts";
 import type { ClientQuotaStore, QuotaEntries } from "./quotas.ts";
 import type { MarkerRequest, MarkerTopicResult } from "./txn/marker_request.ts";
+import type { ShardDocumentName, ShardDocuments } from "./shard_documents.ts";
 
 /** The shard-to-shard side of transactions (`txn/`): markers and verifications. */
 export interface ShardTxnParts {
@@ -148,6 +149,7 @@ type ShardMessage =
   | { t: "cancel"; id: number }
   | { t: "markers"; id: number; req: MarkerRequest }
   | { t: "verify"; id: number; p: TxnVerifyProducer; topics: TxnPartitions }
+  | { t: "doc"; id: number; name: ShardDocumentName; doc: unknown }
   | { t: "topics"; id: number; topics: ShardTopic[] }
   | { t: "quotas"; id: number; entries: QuotaEntries };
 
@@ -279,6 +281,8 @@ export interface ShardRouterOptions {
   quotas?: ClientQuotaStore;
   /** Transactions: markers written here, verifications answered here (shard 0). */
   txn?: ShardTxnParts;
+  /** The ACLs and SCRAM credentials: shard 0's sent to every shard after each change. */
+  documents?: ShardDocuments;
   /** Log lines. */
   logger: Logger;
 }
@@ -295,6 +299,7 @@ export class ShardRouter {
   readonly #logs: LogManager;
   readonly #quotas: ClientQuotaStore | undefined;
   readonly #txn: ShardTxnParts | undefined;
+  readonly #documents: ShardDocuments | undefined;
   readonly #log: Logger;
   /** Shard 0: resolved once every other shard runs (markers wait for it). */
   readonly #started: Promise<void>;
@@ -317,7 +322,9 @@ export class ShardRouter {
     this.#logs = o.logs;
     this.#quotas = o.quotas;
     this.#txn = o.txn;
+    this.#documents = o.documents;
     this.#log = o.logger;
+    if (o.index === 0) o.documents?.connect((name, doc) => this.#syncDocument(name, doc));
     this.#started = o.index === 0
       ? new Promise<void>((resolve) => this.#markStarted = resolve)
       : Promise.resolve();
@@ -621,6 +628,9 @@ export class ShardRouter {
             } satisfies ShardMessage,
           ),
       );
+    } else if (m.t === "doc") {
+      this.#documents?.apply(m.name, m.doc);
+      port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
     } else if (m.t === "quotas") {
       this.#quotas?.replace(m.entries);
       port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
@@ -726,6 +736,18 @@ export class ShardRouter {
       return new Promise<void>((resolve) => {
         this.#pending.set(id, () => resolve());
         port.postMessage({ t: "quotas", id, entries } satisfies ShardMessage);
+      });
+    })).then(() => {});
+  }
+
+  /** Shard 0: a changed ACL or credential document to every other shard, applied by each. */
+  #syncDocument(name: ShardDocumentName, doc: unknown): Promise<void> {
+    return Promise.all(this.#ports.map((port) => {
+      if (port === null) return;
+      const id = this.#nextId++;
+      return new Promise<void>((resolve, reject) => {
+        this.#pending.set(id, (m) => m.error === undefined ? resolve() : reject(new Error(m.error)));
+        port.postMessage({ t: "doc", id, name, doc } satisfies ShardMessage);
       });
     })).then(() => {});
   }

@@ -1594,8 +1594,9 @@ export class Broker {
         `malformed request: ${frame.length} bytes is too short for a request header`,
       );
     }
-    // SASL listeners: only the SASL exchange before authentication (and bare v0 tokens).
-    if (isSaslProtocol(info.securityProtocol)) {
+    // SASL listeners: only the SASL exchange before authentication (and bare v0 tokens); a
+    // request another shard forwarded passed the gate of its connection's shard
+    if (isSaslProtocol(info.securityProtocol) && this.#router?.gated(info) !== true) {
       const raw = await this.#ctx.sasl!.gate(frame, info);
       if (raw !== undefined) return raw;
     }

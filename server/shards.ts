@@ -335,6 +335,17 @@ export class ShardRouter {
     });
   }
 
+  /**
+   * Whether a request's connection is a forwarded one or a split request's part: its
+   * connection's shard passed it through the SASL gate already.
+   *
+   * @param info The connection a request is served for.
+   * @returns `true` for one of those.
+   */
+  gated(info: ConnectionInfo): boolean {
+    return HERE.has(info);
+  }
+
   /** Shard 0: every other shard runs (its worker started): markers may be sent. */
   started(): void {
     this.#markStarted();

@@ -1,10 +1,11 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
-// A sharded broker (sluice.workers=2, ARCHITECTURE.md "Shards") with a SASL_SSL listener and the
-// ACL authorizer, as its own process: both shards listen on the TLS port (SO_REUSEPORT), SCRAM
+// A sharded broker (sluice.workers=2, ARCHITECTURE.md "Shards") with a SASL_SSL listener, an
+// SSL listener with client certificates (ssl.client.auth=required: node:tls) and the ACL
+// authorizer, as its own process: both shards listen on both TLS ports (SO_REUSEPORT), SCRAM
 // users made on shard 0 (AlterUserScramCredentials) authenticate on connections of either shard,
 // and an ACL created or deleted on shard 0 applies on both shards' partitions as soon as the
-// request is answered; after a restart, the shard started in a worker has shard 0's ACLs and
-// credentials from the start.
+// request is answered, for SASL users and certificate principals; after a restart, the shard
+// started in a worker has shard 0's ACLs and credentials from the start.
 import assert from "node:assert/strict";
 import { Admin, Client, Producer } from "../client/mod.ts";
 import { type SaslOptions, scramUpsertion } from "../client/sasl.ts";
@@ -23,8 +24,8 @@ const PARTITIONS = [0, 1, 2, 3];
 const CONNECTIONS = 12;
 
 Deno.test({
-  name: "sluice.workers=2: SASL_SSL on both shards, SCRAM users and ACLs made on shard 0 " +
-    "apply on both, before the answer and after a restart",
+  name: "sluice.workers=2: SASL_SSL and mTLS on both shards, SCRAM users and ACLs made on " +
+    "shard 0 apply on both, before the answer and after a restart",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -32,6 +33,9 @@ Deno.test({
     const ca = certs.read(certs.caPath);
     const dir = await Deno.makeTempDir({ prefix: "sluice-shards-security-" });
     const settings = [
+      "listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SSL",
+      `ssl.truststore.location=${certs.caPath}`,
+      "listener.name.mtls.ssl.client.auth=required",
       "ssl.keystore.type=PEM",
       `ssl.keystore.location=${certs.serverKeystorePath}`,
       `listener.name.sasl_ssl.plain.sasl.jaas.config=${JAAS}`,
@@ -39,18 +43,34 @@ Deno.test({
       "super.users=User:admin",
       "offsets.topic.num.partitions=1",
     ];
-    const start = () => startShardedBroker(dir, settings, "SASL_SSL://127.0.0.1:0");
+    const start = () =>
+      startShardedBroker(dir, settings, "SASL_SSL://127.0.0.1:0,MTLS://127.0.0.1:0");
     let b: ShardedBroker = await start();
-    const clientOf = (sasl: SaslOptions) =>
+    /** The MTLS listener's port, from shard 0's "listening" line. */
+    const mtlsPort = () => {
+      const m = b.output.map((l) => /listener MTLS \(SSL\), on 127\.0\.0\.1:(\d+)/.exec(l))
+        .find((x) => x !== null);
+      assert.ok(m, b.output.join("\n"));
+      return Number(m[1]);
+    };
+    /** SASL on the SASL_SSL listener, or (`"cert"`) the client certificate on MTLS. */
+    type Login = SaslOptions | "cert";
+    const clientOf = (login: Login) =>
       new Client({
-        bootstrapServers: `127.0.0.1:${b.port}`,
-        tls: { caCerts: [ca] },
-        sasl,
+        bootstrapServers: `127.0.0.1:${login === "cert" ? mtlsPort() : b.port}`,
+        tls: login === "cert"
+          ? {
+            caCerts: [ca],
+            cert: certs.read(certs.clientCertPath),
+            key: certs.read(certs.clientKeyPath),
+          }
+          : { caCerts: [ca] },
+        sasl: login === "cert" ? undefined : login,
         retries: 1,
         clientId: "shards-security",
       });
     /** Per partition, the error code of one record sent alone on a new connection (0: stored). */
-    const produce = async (sasl: SaslOptions) => {
+    const produce = async (sasl: Login) => {
       const codes: number[] = [];
       for (const partition of PARTITIONS) {
         const client = clientOf(sasl);
@@ -70,7 +90,7 @@ Deno.test({
       return codes;
     };
     /** Whether `sasl` authenticates on each of CONNECTIONS new connections. */
-    const logins = async (sasl: SaslOptions) => {
+    const logins = async (sasl: Login) => {
       const out: boolean[] = [];
       for (let i = 0; i < CONNECTIONS; i++) {
         const client = clientOf(sasl);
@@ -119,6 +139,11 @@ Deno.test({
       assert.deepStrictEqual(deleted.map((d) => d.length), [1]);
       assert.deepStrictEqual(await produce(ALICE), [29, 29, 29, 29]);
       await admin.createAcls([writeAcl]);
+      // the certificate's principal on the node:tls listener: refused, then allowed on both
+      assert.deepStrictEqual(await logins("cert"), Array(CONNECTIONS).fill(true));
+      assert.deepStrictEqual(await produce("cert"), [29, 29, 29, 29]);
+      await admin.createAcls([{ ...writeAcl, principal: `User:${certs.clientDn}` }]);
+      assert.deepStrictEqual(await produce("cert"), [0, 0, 0, 0]);
       await adminClient.close();
 
       // after a restart, the worker's shard has shard 0's ACLs and credentials from the start
@@ -127,13 +152,14 @@ Deno.test({
       assert.deepStrictEqual(await logins(ALICE), Array(CONNECTIONS).fill(true));
       assert.deepStrictEqual(await produce(ALICE), [0, 0, 0, 0]);
       assert.deepStrictEqual(await produce(BOB), [29, 29, 29, 29]);
+      assert.deepStrictEqual(await produce("cert"), [0, 0, 0, 0]);
       const again = clientOf(ADMIN);
       try {
         const ends = await new Admin(again).listOffsets(
           PARTITIONS.map((partition) => ({ topic: TOPIC, partition, spec: "latest" as const })),
         );
         // one record per partition from each allowed round, none from the refused ones
-        assert.deepStrictEqual(ends.map((e) => e.offset), [2, 2, 2, 2]);
+        assert.deepStrictEqual(ends.map((e) => e.offset), [4, 4, 4, 4]);
       } finally {
         await again.close();
       }

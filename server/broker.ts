@@ -773,18 +773,18 @@ export class Broker {
             ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
           // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
           markers: cluster && new markers!.TxnMarkerSender({
-            nodeId: full.nodeId,
-            cluster,
-            local: (req) =>
-              markers!.writeLocalMarkers(
-                { logs, replicas, cluster, groups, txnVerifier },
-                req,
-                full.requestTimeoutMs,
-                log,
-              ),
-            requestTimeoutMs: full.requestTimeoutMs,
-            logger: log,
-          }) ||
+                nodeId: full.nodeId,
+                cluster,
+                local: (req) =>
+                  markers!.writeLocalMarkers(
+                    { logs, replicas, cluster, groups, txnVerifier },
+                    req,
+                    full.requestTimeoutMs,
+                    log,
+                  ),
+                requestTimeoutMs: full.requestTimeoutMs,
+                logger: log,
+              }) ||
             // Shards: shard 0 coordinates every transactional id; its markers go to each
             // partition's owner shard through the router
             (shard?.index === 0 && new markers!.TxnMarkerSender({

@@ -757,7 +757,10 @@ export class ShardRouter {
       if (port === null) return;
       const id = this.#nextId++;
       return new Promise<void>((resolve, reject) => {
-        this.#pending.set(id, (m) => m.error === undefined ? resolve() : reject(new Error(m.error)));
+        this.#pending.set(
+          id,
+          (m) => m.error === undefined ? resolve() : reject(new Error(m.error)),
+        );
         port.postMessage({ t: "doc", id, name, doc } satisfies ShardMessage);
       });
     })).then(() => {});

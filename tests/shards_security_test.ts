@@ -171,7 +171,9 @@ Deno.test({
         // already exited
       }
       await b.exited;
-      throw new Error(`${e instanceof Error ? e.stack : e}\n--- broker ---\n${b.output.join("\n")}`);
+      throw new Error(
+        `${e instanceof Error ? e.stack : e}\n--- broker ---\n${b.output.join("\n")}`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       await Deno.remove(certs.dir, { recursive: true }).catch(() => {});

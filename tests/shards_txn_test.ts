@@ -315,7 +315,9 @@ Deno.test({
     } catch (e) {
       await client.close().catch(() => {});
       await kill(b);
-      throw new Error(`${e instanceof Error ? e.stack : e}\n--- broker ---\n${b.output.join("\n")}`);
+      throw new Error(
+        `${e instanceof Error ? e.stack : e}\n--- broker ---\n${b.output.join("\n")}`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
@@ -406,7 +408,9 @@ Deno.test({
       await stopShardedBroker(b);
     } catch (e) {
       await kill(b);
-      throw new Error(`${e instanceof Error ? e.stack : e}\n--- broker ---\n${b.output.join("\n")}`);
+      throw new Error(
+        `${e instanceof Error ? e.stack : e}\n--- broker ---\n${b.output.join("\n")}`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

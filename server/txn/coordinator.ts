@@ -986,7 +986,8 @@ export class TransactionCoordinator {
       const failed = results.flatMap((t) =>
         t.partitions.filter((p) =>
           p.errorCode !== ErrorCode.NONE &&
-          !(p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && !this.#exists(t.topic, p.partition))
+          !(p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+            !this.#exists(t.topic, p.partition))
         ).map((p) => ({ ...p, t }))
       );
       const list = failed.map((f) => `${f.t.topic}-${f.partition}: ${errorName(f.errorCode)}`);

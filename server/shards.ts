@@ -22,6 +22,10 @@
  *
  * Shards talk over `MessagePort`s, the request bytes copied once into a transferred buffer.
  *
+ * The ACLs and SCRAM credentials are shard 0's too: each change reaches every shard before it is
+ * answered (`shard_documents.ts`). A forwarded request carries its connection's principal and is
+ * authorized where it is served; the SASL gate is its connection's shard's.
+ *
  * Client quotas are per broker: shard 0 keeps them and hands them to every shard (at start and
  * after AlterClientQuotas, before it is answered); the rates are shared memory
  * (`shared_rates.ts`), counted on the shard that serves a request, and a throttle goes back with
@@ -308,6 +312,7 @@ export class ShardRouter {
   readonly #pending = new Map<number, (m: ShardMessage & { t: "res" }) => void>();
   readonly #incoming = new Map<string, AbortController>();
   #syncing: Promise<void> = Promise.resolve();
+  #closed = false;
   /** Partitions held here after the last sync: a Metadata request that created none skips it. */
   #synced = -1;
 
@@ -382,6 +387,8 @@ export class ShardRouter {
 
   #ask(shard: number, message: (id: number) => ShardMessage): Promise<MarkerTopicResult[]> {
     const port = this.#ports[shard];
+    // closed: nothing would answer (the coordinator tries its markers again, or stops)
+    if (this.#closed) return Promise.reject(new Error(`shard ${this.index} is closed`));
     if (port === null || port === undefined) {
       return Promise.reject(new Error(`shard ${this.index}: no port to shard ${shard}`));
     }
@@ -397,6 +404,7 @@ export class ShardRouter {
 
   /** Stop answering other shards. */
   close(): void {
+    this.#closed = true;
     for (const p of this.#ports) p?.close();
     for (const c of this.#incoming.values()) c.abort();
     for (const resolve of this.#pending.values()) {
@@ -753,6 +761,8 @@ export class ShardRouter {
 
   /** Shard 0: a changed ACL or credential document to every other shard, applied by each. */
   #syncDocument(name: ShardDocumentName, doc: unknown): Promise<void> {
+    // closed: the other shards are gone, and start from shard 0's files next time
+    if (this.#closed) return Promise.resolve();
     return Promise.all(this.#ports.map((port) => {
       if (port === null) return;
       const id = this.#nextId++;

@@ -3,8 +3,9 @@
 // process: the coordinator is shard 0's and its COMMIT/ABORT markers reach the partitions of
 // both shards. confluent-kafka (librdkafka) and our client write transactions over partitions of
 // both shards; read_committed consumers see exactly the committed records, read_uncommitted ones
-// every record at the offsets the markers leave. Transactional offsets commit or drop with their
-// transaction, a second producer of a transactional id fences the first, a transaction whose
+// every record at the offsets the markers leave; a librdkafka consume-transform-produce group
+// member copies them with its input offsets in one transaction. Transactional offsets commit or
+// drop with their transaction, a second producer of a transactional id fences the first, a transaction whose
 // topic is deleted still completes, and a transactional batch is refused on either shard unless
 // its partition is in the producer's transaction. After a SIGKILL, a transaction left open is
 // aborted on both shards when its id is taken again, and one left prepared (PrepareCommit in
@@ -147,6 +148,42 @@ Deno.test({
         assert.deepStrictEqual(
           await read(bootstrap, "lib", 1, 12),
           expect([[0, "c1"], [1, "c2"], [5, "c3"]]),
+        );
+        // consume-transform-produce as a group member: the committed records of both shards'
+        // partitions copied, and the input offsets committed, in one transaction
+        await admin.createTopics([{ name: "copied", numPartitions: 4 }]);
+        const copied = await runClientScript<{ copied: number }>(
+          "confluent_txn_client.py",
+          "copy",
+          {
+            bootstrap,
+            input: "lib",
+            output: "copied",
+            group: "lib-copier",
+            transactional_id: "tid-copy",
+            count: 12,
+          },
+          90_000,
+        );
+        assert.strictEqual(copied.copied, 12);
+        // each partition's committed position is past c3 (5): 6, or 7 when librdkafka had
+        // fetched the COMMIT marker too
+        const offsets = await admin.listConsumerGroupOffsets("lib-copier");
+        assert.deepStrictEqual(
+          offsets.map((o) => [o.topic, o.partition, o.offset === 6 || o.offset === 7])
+            .sort((x, y) => (x[1] as number) - (y[1] as number)),
+          PARTITIONS.map((p) => ["lib", p, true]),
+          JSON.stringify(offsets),
+        );
+        // the copies (all to partition 0), committed: 12 records, then the COMMIT marker
+        const out = await read(bootstrap, "copied", 1, 12);
+        assert.deepStrictEqual(
+          out.map((r) => r.split(":").slice(0, 1).concat(r.split(":").slice(2)).join(":")).sort(),
+          expect([[0, "C1"], [1, "C2"], [5, "C3"]]).map((r) => `0:${r.split(":")[2]}`).sort(),
+        );
+        assert.deepStrictEqual(
+          out.map((r) => Number(r.split(":")[1])).sort((a, b) => a - b),
+          Array.from({ length: 12 }, (_, i) => i),
         );
       }
 

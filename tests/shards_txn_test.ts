@@ -5,9 +5,9 @@
 // both shards; read_committed consumers see exactly the committed records, read_uncommitted ones
 // every record at the offsets the markers leave; a librdkafka consume-transform-produce group
 // member copies them with its input offsets in one transaction. Transactional offsets commit or
-// drop with their transaction, a second producer of a transactional id fences the first, a transaction whose
-// topic is deleted still completes, and a transactional batch is refused on either shard unless
-// its partition is in the producer's transaction. After a SIGKILL, a transaction left open is
+// drop with their transaction, a second producer of a transactional id fences the first, a
+// transaction whose topic is deleted still completes, and a transactional batch is refused on
+// either shard unless its partition is in the producer's transaction. After a SIGKILL, a transaction left open is
 // aborted on both shards when its id is taken again, and one left prepared (PrepareCommit in
 // __transaction_state) is committed on both shards at the start.
 import assert from "node:assert/strict";

@@ -17,6 +17,7 @@ import { shardOf } from "../server/shards.ts";
 import { TransactionStateStore } from "../server/txn/store.ts";
 import { createTopic, RawClient } from "../server/testing.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
+import { ListOffsetsRequest, ListOffsetsResponse } from "../protocol/messages/list_offsets.ts";
 import {
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
@@ -39,6 +40,7 @@ const SETTINGS = [
   "offsets.topic.num.partitions=1",
   "transaction.state.log.num.partitions=1",
   "group.initial.rebalance.delay.ms=0",
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms=200",
 ];
 const PARTITIONS = [0, 1, 2, 3];
 const decoder = new TextDecoder();
@@ -258,6 +260,47 @@ Deno.test({
         await read(bootstrap, "ours", 1, 12),
         expect([[0, "o1"], [6, "o3"], [8, "o4"]]),
       );
+
+      // a transaction past its timeout is aborted by shard 0's timer on both shards: the last
+      // stable offset of every partition reaches its end, and its producer is fenced
+      const slow = new Producer(client, {
+        transactionalId: "tid-slow",
+        transactionTimeoutMs: 1000,
+      });
+      await slow.initTransactions();
+      slow.beginTransaction();
+      await slow.send({ topic: "ours", messages: each("late") });
+      const ends = async (isolationLevel: number) => {
+        const raw = await RawClient.connect(b.port);
+        try {
+          const r = await raw.request(ListOffsetsRequest, ListOffsetsResponse, 5, {
+            replicaId: -1,
+            isolationLevel,
+            topics: [{
+              name: "ours",
+              partitions: PARTITIONS.map((partitionIndex) => ({
+                partitionIndex,
+                timestamp: -1,
+                currentLeaderEpoch: -1,
+                maxNumOffsets: 1,
+              })),
+            }],
+          });
+          return r.topics[0].partitions.map((p) => p.offset);
+        } finally {
+          raw.close();
+        }
+      };
+      // o4 8, COMMIT 9, late 10, ABORT 11
+      let stable: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        stable = await ends(1);
+        if (stable.every((o) => o === 12)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepStrictEqual([stable, await ends(0)], [[12, 12, 12, 12], [12, 12, 12, 12]]);
+      await assert.rejects(() => slow.commitTransaction(), /FENCED|EPOCH/);
+      await slow.close();
 
       // a transactional batch is refused on either shard unless its partition is in the
       // producer's transaction (shard 1 asks shard 0's coordinator)

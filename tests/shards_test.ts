@@ -267,17 +267,6 @@ Deno.test({
       }
       await stop(b);
 
-      // shards do not serve ACLs
-      await assert.rejects(
-        () =>
-          Broker.start({
-            listeners: "PLAINTEXT://127.0.0.1:0",
-            logDirs: [dir],
-            workers: 2,
-            authorizerClassName: "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-          }),
-        /shards do not serve ACLs/,
-      );
       // the data dir is fixed to two shards
       for (const workers of [1, 3]) {
         await assert.rejects(

@@ -67,6 +67,7 @@ import type { TxnVerifier } from "./txn/verification.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic_names.ts";
 import { sleep } from "./sleep.ts";
 import type { ShardRouter } from "./shards.ts";
+import type { ShardDocuments, ShardDocumentSnapshot } from "./shard_documents.ts";
 import type { SaslServer } from "./security/sasl.ts";
 import { parseJaasConfig, plainUsers } from "./security/jaas.ts";
 import type { ScramCredentialStore } from "./security/scram_credentials.ts";
@@ -131,6 +132,8 @@ export interface ShardSetup {
    * the connection counts (`connection_quotas.ts`), so quotas and limits are per broker.
    */
   shared: { rates: SharedArrayBuffer; connections: SharedArrayBuffer };
+  /** Another shard: shard 0's ACLs and SCRAM credentials at its start (`shard_documents.ts`). */
+  documents?: ShardDocumentSnapshot;
 }
 
 /** The data directory file that fixes the shard count of a sharded broker's log dir. */
@@ -221,6 +224,8 @@ export class Broker {
   #state: { value: BrokerStateValue } = { value: BrokerState.RUNNING };
   /** Shards (`sluice.workers` > 1): this shard's routing; on shard 0 the other shards' workers. */
   #router: ShardRouter | undefined;
+  /** Shards: the ACLs and SCRAM credentials every shard holds (shard 0's). */
+  #documents: ShardDocuments | undefined;
   #workers: Worker[] = [];
   /** The connection creation rate (`max.connection.creation.rate`), every shard's. */
   #connectionRates: SharedRates | undefined;
@@ -405,16 +410,6 @@ export class Broker {
     if (full.etcdEndpoints.length > 0 || options.replication !== undefined) {
       throw new RangeError(`${what}: shards are for a standalone broker, not cluster mode`);
     }
-    if (full.authorizerClassName !== "") {
-      // each shard authorizes the requests it serves, but ACLs change on shard 0 only
-      throw new RangeError(`${what}: shards do not serve ACLs (authorizer.class.name)`);
-    }
-    const other = listenerSpecs(full).find((l) => l.securityProtocol !== "PLAINTEXT");
-    if (other !== undefined) {
-      throw new RangeError(
-        `${what}: shards serve PLAINTEXT listeners only; ${other.name} is ${other.securityProtocol}`,
-      );
-    }
     const root = full.logDirs[0];
     if (root === undefined) throw new RangeError(`${what}: logDirs is empty`);
     await Deno.mkdir(root, { recursive: true });
@@ -471,7 +466,8 @@ export class Broker {
         return startShardWorker(
           w,
           { ...shardConfig, logDirs: [`${root}/shard-${index}`] },
-          { index, count: n, ports: ports[index], shared },
+          // shard 0's ACLs and SCRAM credentials now; its later changes follow
+          { index, count: n, ports: ports[index], shared, documents: zero.#documents?.snapshot() },
         );
       }));
       // a shard that fails later takes the process down with it, as a crash would (its
@@ -483,6 +479,8 @@ export class Broker {
       // and shard 0's client quotas
       await zero.#router!.syncTopics();
       await zero.#router!.syncQuotas();
+      // the transaction coordinator's markers may go to every shard now
+      zero.#router!.started();
     } catch (e) {
       await zero.close();
       throw e;
@@ -548,6 +546,9 @@ export class Broker {
     let quotaStore: ClientQuotaStore;
     // Aborted when the broker shuts down (`BrokerContext.closing`).
     const abort = new AbortController();
+    // Shards: the ACLs and SCRAM credentials are shard 0's, every change sent to every shard
+    const shardDocs: ShardDocuments | undefined = shard &&
+      new (await import("./shard_documents.ts")).ShardDocuments(shard.documents);
     // SCRAM credentials (AlterUserScramCredentials), salted and hashed (docs/SECURITY.md), and
     // SASL authentication: opened here when something authenticates from the start (a SASL
     // listener, cluster mode, the admin listener's HTTP Basic) or there is a credentials file to
@@ -570,6 +571,13 @@ export class Broker {
               `${scramCredentials.storage} (create the users again with AlterUserScramCredentials)`,
           );
         }
+      } else if (shardDocs !== undefined) {
+        const { FileScramStorage } = await import("./security/scram_credentials.ts");
+        scramCredentials = await ScramCredentialStore.openWith(
+          shard!.index === 0
+            ? shardDocs.leader("scram", new FileScramStorage(dir))
+            : shardDocs.follower("scram", "shard 0's SCRAM credentials", () => new Map()),
+        );
       } else scramCredentials = await ScramCredentialStore.open(dir);
       const sasl = saslServer(SaslServer, full, scramCredentials, log, abort.signal);
       return { scramCredentials, sasl };
@@ -627,9 +635,14 @@ export class Broker {
           "./security/authorizer.ts"
         );
         // cluster mode: one set of ACLs for every broker, in etcd
+        // shards: shard 0's file, every change sent to every shard (`shard_documents.ts`)
         const storage = cluster !== undefined
           ? new EtcdAclStorage(cluster.etcd, `${cluster.store.root}/acls`)
-          : new FileAclStorage(dir);
+          : shardDocs === undefined
+          ? new FileAclStorage(dir)
+          : shard!.index === 0
+          ? shardDocs.leader("acls", new FileAclStorage(dir))
+          : shardDocs.follower("acls", "shard 0's ACLs", () => []);
         authorizer = await AclAuthorizer.openWith(storage, {
           superUsers: full.superUsers,
           allowEveryoneIfNoAclFound: full.allowEveryoneIfNoAclFound,
@@ -705,10 +718,17 @@ export class Broker {
     }
     let producerIds: ProducerIdManager;
     let txnVerifier: TxnVerifier | undefined;
-    // cluster mode only: markers to other brokers' partitions, verification with coordinators
-    const [markers, verification] = cluster === undefined
+    // cluster mode and shards only: markers to other brokers' (shards') partitions, verification
+    // with coordinators
+    const [markers, verification] = cluster === undefined && shard === undefined
       ? [undefined, undefined]
       : await Promise.all([import("./txn/markers.ts"), import("./txn/verification.ts")]);
+    // Shards: the router (made once the broker is) carries markers and verifications
+    const routed = Promise.withResolvers<ShardRouter>();
+    const shardOf = shard && (await import("./shards.ts")).shardOf;
+    const timeoutMs = full.requestTimeoutMs;
+    /** Shards: whether a partition is in the topic table (wherever it is held). */
+    const inTable = (t: string, p: number) => p >= 0 && p < (logs.topic(t)?.partitions ?? 0);
     // The group and transaction coordinators (issue #17): opened here when they have something
     // to replay (`__consumer_offsets` or `__transaction_state` in the data dir) or something
     // reads them from the start (cluster mode, a replication control plane, shards, the admin
@@ -745,25 +765,42 @@ export class Broker {
         const txns = await openTransactionCoordinator(logs, {
           nextProducerId: () => producerIds.next(),
           numPartitions: full.transactionStateLogNumPartitions,
-          clusterPartitions: cluster &&
-            (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC)),
+          clusterPartitions: (cluster &&
+            (() => cluster!.internalPartitions(TRANSACTION_STATE_TOPIC))) ||
+            // Shards: one coordinator, shard 0's; the others' serve no transactional id
+            (shard !== undefined && shard.index !== 0 ? () => undefined : undefined),
           append: replicas &&
             ((log, records) => replicas!.appendAsLeader(log, records, full.requestTimeoutMs)),
           // Cluster mode: markers go to each partition's leader (WriteTxnMarkers).
           markers: cluster && new markers!.TxnMarkerSender({
-            nodeId: full.nodeId,
-            cluster,
-            local: (req) =>
-              markers!.writeLocalMarkers(
-                { logs, replicas, cluster, groups, txnVerifier },
-                req,
-                full.requestTimeoutMs,
-                log,
-              ),
-            requestTimeoutMs: full.requestTimeoutMs,
-            logger: log,
-          }),
-          partitionExists: cluster && ((t, p) => cluster!.partitionExists(t, p)),
+                nodeId: full.nodeId,
+                cluster,
+                local: (req) =>
+                  markers!.writeLocalMarkers(
+                    { logs, replicas, cluster, groups, txnVerifier },
+                    req,
+                    full.requestTimeoutMs,
+                    log,
+                  ),
+                requestTimeoutMs: full.requestTimeoutMs,
+                logger: log,
+              }) ||
+            // Shards: shard 0 coordinates every transactional id; its markers go to each
+            // partition's owner shard through the router
+            (shard?.index === 0 && new markers!.TxnMarkerSender({
+              nodeId: 0,
+              cluster: {
+                leaderOf: (t, p) => shardOf!(t, p, shard.count),
+                partitionExists: inTable,
+                endpoint: () => undefined,
+              },
+              local: (req) => markers!.writeLocalMarkers({ logs, groups }, req, timeoutMs, log),
+              remote: (s, req) => routed.promise.then((r) => r.sendMarkers(s, req)),
+              requestTimeoutMs: timeoutMs,
+              logger: log,
+            })) || undefined,
+          partitionExists: (cluster && ((t, p) => cluster!.partitionExists(t, p))) ||
+            (shard && inTable),
           // One broker: the group's partition of __consumer_offsets even before the topic is
           // created (its markers must reach the partition its offsets are written to).
           offsetsPartitions: cluster
@@ -800,14 +837,29 @@ export class Broker {
         const { groups, txns } = await coordinators.load();
         // Cluster mode: a partition leader verifies a transaction's first batch with its
         // coordinator (KIP-890 part 1), wherever that is.
-        txnVerifier = cluster &&
+        txnVerifier = (cluster &&
           new verification!.TxnVerifier({
             nodeId: full.nodeId,
             cluster,
             local: (p, topics) => txns.verifyPartitions(p, topics),
             requestTimeoutMs: full.requestTimeoutMs,
             logger: log,
-          });
+          })) ||
+          // Shards: a shard other than 0 verifies with shard 0's coordinator
+          (shard !== undefined && shard.index !== 0
+            ? new verification!.TxnVerifier({
+              nodeId: shard.index,
+              cluster: {
+                leaderOf: () => 0,
+                internalPartitions: () => full.transactionStateLogNumPartitions,
+                endpoint: () => undefined,
+              },
+              local: (p, topics) => txns.verifyPartitions(p, topics),
+              remote: (_, p, topics) => routed.promise.then((r) => r.verifyTxn(p, topics)),
+              requestTimeoutMs: timeoutMs,
+              logger: log,
+            })
+            : undefined);
         // Cluster mode: the local logs follow the cluster before this broker serves anything,
         // and the view's partition states drive the replica manager.
         await cluster?.attach({ logs, groups, txns, replicas: replicas! });
@@ -962,8 +1014,18 @@ export class Broker {
         serve: (frame, info) => broker.#dispatch(frame, info),
         logs,
         quotas: quotaStore,
+        documents: shardDocs,
+        txn: {
+          // the owner of a transaction's partitions writes its markers, as WriteTxnMarkers does
+          markers: (req) => markers!.writeLocalMarkers(ctx, req, timeoutMs, log),
+          // shard 0 answers the others' verifications (KIP-890's verify_only)
+          verify: async (p, topics) =>
+            await (await coordinators.load()).txns.verifyPartitions(p, topics),
+        },
         logger: log,
       });
+      routed.resolve(broker.#router);
+      broker.#documents = shardDocs;
     }
     for (const l of serving) l.loop = broker.#accept(l);
     if (cluster !== undefined) {
@@ -1532,8 +1594,9 @@ export class Broker {
         `malformed request: ${frame.length} bytes is too short for a request header`,
       );
     }
-    // SASL listeners: only the SASL exchange before authentication (and bare v0 tokens).
-    if (isSaslProtocol(info.securityProtocol)) {
+    // SASL listeners: only the SASL exchange before authentication (and bare v0 tokens); a
+    // request another shard forwarded passed the gate of its connection's shard
+    if (isSaslProtocol(info.securityProtocol) && this.#router?.gated(info) !== true) {
       const raw = await this.#ctx.sasl!.gate(frame, info);
       if (raw !== undefined) return raw;
     }

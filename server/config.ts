@@ -148,7 +148,7 @@ export interface BrokerConfig {
    * ports (`reusePort`, needs `--unstable-net`); requests for another shard's partitions are
    * forwarded to it, and everything that is not per partition is served by shard 0
    * (`sluice.workers`, ARCHITECTURE.md "Shards"). Default 1: one thread, the data directory
-   * itself. Standalone PLAINTEXT listeners only; fixed for a data directory once chosen.
+   * itself. Standalone only (not cluster mode); fixed for a data directory once chosen.
    */
   workers: number;
   /**

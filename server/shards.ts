@@ -9,8 +9,11 @@
  * - Produce, Fetch, ListOffsets, OffsetForLeaderEpoch and DeleteRecords go to the shards owning
  *   their partitions: whole (the raw frame) when one shard owns them all, else split into one
  *   request per shard and the answers merged in the request's order.
- * - InitProducerId with a transactional id is refused (INVALID_REQUEST): the transaction
- *   coordinator (shard 0) writes its markers to its own logs only.
+ * - Transactions: the coordinator (shard 0) sends each transaction's markers to the shards
+ *   owning its partitions ({@linkcode ShardRouter.sendMarkers}), which write them as
+ *   WriteTxnMarkers does; a shard other than 0 verifies a transaction's first batch on one of its
+ *   partitions with shard 0's coordinator ({@linkcode ShardRouter.verifyTxn}) before appending
+ *   it, as a partition leader does in cluster mode (KIP-890).
  * - ApiVersions and the SASL exchange stay on the connection's shard; every other request goes
  *   whole to shard 0, which holds the topic table, the group and transaction coordinators and
  *   the internal topics. After a request that may change topics, shard 0 sends its topic table
@@ -18,6 +21,10 @@
  *   request is answered.
  *
  * Shards talk over `MessagePort`s, the request bytes copied once into a transferred buffer.
+ *
+ * The ACLs and SCRAM credentials are shard 0's too: each change reaches every shard before it is
+ * answered (`shard_documents.ts`). A forwarded request carries its connection's principal and is
+ * authorized where it is served; the SASL gate is its connection's shard's.
  *
  * Client quotas are per broker: shard 0 keeps them and hands them to every shard (at start and
  * after AlterClientQuotas, before it is answered); the rates are shared memory
@@ -49,15 +56,36 @@ import { CreatePartitionsRequest } from "../protocol/messages/create_partitions.
 import { AlterConfigsRequest } from "../protocol/messages/alter_configs.ts";
 import { IncrementalAlterConfigsRequest } from "../protocol/messages/incremental_alter_configs.ts";
 import { MetadataRequest } from "../protocol/messages/metadata.ts";
-import { InitProducerIdRequest } from "../protocol/messages/init_producer_id.ts";
 import { AlterClientQuotasRequest } from "../protocol/messages/alter_client_quotas.ts";
-import { ErrorCode } from "../protocol/errors.ts";
 import type { LogManager } from "../engine/mod.ts";
 import type { ApiHandler } from "./api.ts";
 import { CloseConnection, type ConnectionInfo } from "./connection.ts";
 import { CONSUMER_OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC } from "./internal_topic.ts";
 import type { Logger } from "./logger.ts";
 import type { ClientQuotaStore, QuotaEntries } from "./quotas.ts";
+import type { MarkerRequest, MarkerTopicResult } from "./txn/marker_request.ts";
+import type { ShardDocumentName, ShardDocuments } from "./shard_documents.ts";
+
+/** The shard-to-shard side of transactions (`txn/`): markers and verifications. */
+export interface ShardTxnParts {
+  /** Owner shard: write a transaction's markers to its partitions (`writeLocalMarkers`). */
+  markers(req: MarkerRequest): Promise<MarkerTopicResult[]>;
+  /** Shard 0: whether partitions are in a producer's transaction in progress (its coordinator). */
+  verify(p: TxnVerifyProducer, topics: TxnPartitions): Promise<MarkerTopicResult[]>;
+}
+
+/** The producer of a verification (`TxnProducer`). */
+export interface TxnVerifyProducer {
+  /** Transactional id. */
+  transactionalId: string;
+  /** Producer id. */
+  producerId: number;
+  /** Producer epoch. */
+  producerEpoch: number;
+}
+
+/** Partitions by topic. */
+export type TxnPartitions = { topic: string; partitions: number[] }[];
 
 /** Topics shard 0 holds whole: the coordinators' logs. */
 const SHARD0_TOPICS: ReadonlySet<string> = new Set([
@@ -119,8 +147,13 @@ type ShardMessage =
     /** A client quota broken by the request: the connection's shard mutes it (KIP-219). */
     throttleMs?: number;
     throttleDelay?: boolean;
+    /** The answer of a `markers` or `verify` message. */
+    results?: MarkerTopicResult[];
   }
   | { t: "cancel"; id: number }
+  | { t: "markers"; id: number; req: MarkerRequest }
+  | { t: "verify"; id: number; p: TxnVerifyProducer; topics: TxnPartitions }
+  | { t: "doc"; id: number; name: ShardDocumentName; doc: unknown }
   | { t: "topics"; id: number; topics: ShardTopic[] }
   | { t: "quotas"; id: number; entries: QuotaEntries };
 
@@ -250,6 +283,10 @@ export interface ShardRouterOptions {
   logs: LogManager;
   /** The client quotas: shard 0's are handed to the others. */
   quotas?: ClientQuotaStore;
+  /** Transactions: markers written here, verifications answered here (shard 0). */
+  txn?: ShardTxnParts;
+  /** The ACLs and SCRAM credentials: shard 0's sent to every shard after each change. */
+  documents?: ShardDocuments;
   /** Log lines. */
   logger: Logger;
 }
@@ -265,11 +302,17 @@ export class ShardRouter {
   readonly #serve: Serve;
   readonly #logs: LogManager;
   readonly #quotas: ClientQuotaStore | undefined;
+  readonly #txn: ShardTxnParts | undefined;
+  readonly #documents: ShardDocuments | undefined;
   readonly #log: Logger;
+  /** Shard 0: resolved once every other shard runs (markers wait for it). */
+  readonly #started: Promise<void>;
+  #markStarted: () => void = () => {};
   #nextId = 1;
   readonly #pending = new Map<number, (m: ShardMessage & { t: "res" }) => void>();
   readonly #incoming = new Map<string, AbortController>();
   #syncing: Promise<void> = Promise.resolve();
+  #closed = false;
   /** Partitions held here after the last sync: a Metadata request that created none skips it. */
   #synced = -1;
 
@@ -283,7 +326,13 @@ export class ShardRouter {
     this.#serve = o.serve;
     this.#logs = o.logs;
     this.#quotas = o.quotas;
+    this.#txn = o.txn;
+    this.#documents = o.documents;
     this.#log = o.logger;
+    if (o.index === 0) o.documents?.connect((name, doc) => this.#syncDocument(name, doc));
+    this.#started = o.index === 0
+      ? new Promise<void>((resolve) => this.#markStarted = resolve)
+      : Promise.resolve();
     o.ports.forEach((port, from) => {
       if (port !== null) {
         port.onmessage = (e: MessageEvent<ShardMessage>) => this.#receive(from, port, e.data);
@@ -291,8 +340,71 @@ export class ShardRouter {
     });
   }
 
+  /**
+   * Whether a request's connection is a forwarded one or a split request's part: its
+   * connection's shard passed it through the SASL gate already.
+   *
+   * @param info The connection a request is served for.
+   * @returns `true` for one of those.
+   */
+  gated(info: ConnectionInfo): boolean {
+    return HERE.has(info);
+  }
+
+  /** Shard 0: every other shard runs (its worker started): markers may be sent. */
+  started(): void {
+    this.#markStarted();
+  }
+
+  /**
+   * Shard 0's transaction coordinator: send a transaction's markers to another shard, which
+   * writes them to its partitions (`writeLocalMarkers`: UNKNOWN_TOPIC_OR_PARTITION for one it
+   * does not hold). Waits until every shard runs (a restart completes prepared transactions
+   * before the other shards are up).
+   *
+   * @param shard The owner shard.
+   * @param req The markers.
+   * @returns Per-partition error codes.
+   * @throws {Error} If the shard is closed.
+   */
+  async sendMarkers(shard: number, req: MarkerRequest): Promise<MarkerTopicResult[]> {
+    await this.#started;
+    return await this.#ask(shard, (id) => ({ t: "markers", id, req }));
+  }
+
+  /**
+   * A shard other than 0: ask shard 0's transaction coordinator whether partitions are in a
+   * producer's transaction in progress (AddPartitionsToTxn `verify_only`'s question).
+   *
+   * @param p The producer.
+   * @param topics The partitions.
+   * @returns Per-partition error codes (NONE: in the transaction).
+   * @throws {Error} If shard 0 is closed.
+   */
+  verifyTxn(p: TxnVerifyProducer, topics: TxnPartitions): Promise<MarkerTopicResult[]> {
+    return this.#ask(0, (id) => ({ t: "verify", id, p, topics }));
+  }
+
+  #ask(shard: number, message: (id: number) => ShardMessage): Promise<MarkerTopicResult[]> {
+    const port = this.#ports[shard];
+    // closed: nothing would answer (the coordinator tries its markers again, or stops)
+    if (this.#closed) return Promise.reject(new Error(`shard ${this.index} is closed`));
+    if (port === null || port === undefined) {
+      return Promise.reject(new Error(`shard ${this.index}: no port to shard ${shard}`));
+    }
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, (m) => {
+        if (m.error !== undefined) reject(new Error(`shard ${shard}: ${m.error}`));
+        else resolve(m.results ?? []);
+      });
+      port.postMessage(message(id));
+    });
+  }
+
   /** Stop answering other shards. */
   close(): void {
+    this.#closed = true;
     for (const p of this.#ports) p?.close();
     for (const c of this.#incoming.values()) c.abort();
     for (const resolve of this.#pending.values()) {
@@ -316,29 +428,6 @@ export class ShardRouter {
     local: Serve,
   ): Promise<Uint8Array[] | null> | undefined {
     if (HERE.has(info)) return undefined;
-    if (
-      api.key === InitProducerIdRequest.apiKey &&
-      (request as { transactionalId: string | null }).transactionalId !== null
-    ) {
-      // the coordinator's markers would have to reach other shards' partitions: refused, so
-      // that no transaction is left open on a partition its markers never reach
-      this.#log.warn(
-        `InitProducerId for transactional id ` +
-          `${(request as { transactionalId: string }).transactionalId} from connection ` +
-          `${info.id} refused (INVALID_REQUEST): transactions are not served with ` +
-          `sluice.workers > 1`,
-      );
-      return Promise.resolve(encodeResponseFrame(
-        api.response as MessageCodec<unknown>,
-        version,
-        correlationId,
-        api.errorResponse(
-          request,
-          ErrorCode.INVALID_REQUEST,
-          "transactions are not served with sluice.workers > 1",
-        ),
-      ));
-    }
     const parts = PARTITIONED.get(api.key);
     if (parts !== undefined) {
       return this.#routePartitioned(
@@ -538,6 +627,29 @@ export class ShardRouter {
       resolve?.(m);
     } else if (m.t === "cancel") {
       this.#incoming.get(`${from}:${m.id}`)?.abort();
+    } else if (m.t === "markers" || m.t === "verify") {
+      const txn = this.#txn;
+      const answer = txn === undefined
+        ? Promise.reject(new Error(`shard ${this.index} serves no transactions`))
+        : m.t === "markers"
+        ? txn.markers(m.req)
+        : txn.verify(m.p, m.topics);
+      answer.then(
+        (results) =>
+          port.postMessage({ t: "res", id: m.id, response: null, results } satisfies ShardMessage),
+        (e) =>
+          port.postMessage(
+            {
+              t: "res",
+              id: m.id,
+              response: null,
+              error: e instanceof Error ? e.message : String(e),
+            } satisfies ShardMessage,
+          ),
+      );
+    } else if (m.t === "doc") {
+      this.#documents?.apply(m.name, m.doc);
+      port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
     } else if (m.t === "quotas") {
       this.#quotas?.replace(m.entries);
       port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
@@ -643,6 +755,23 @@ export class ShardRouter {
       return new Promise<void>((resolve) => {
         this.#pending.set(id, () => resolve());
         port.postMessage({ t: "quotas", id, entries } satisfies ShardMessage);
+      });
+    })).then(() => {});
+  }
+
+  /** Shard 0: a changed ACL or credential document to every other shard, applied by each. */
+  #syncDocument(name: ShardDocumentName, doc: unknown): Promise<void> {
+    // closed: the other shards are gone, and start from shard 0's files next time
+    if (this.#closed) return Promise.resolve();
+    return Promise.all(this.#ports.map((port) => {
+      if (port === null) return;
+      const id = this.#nextId++;
+      return new Promise<void>((resolve, reject) => {
+        this.#pending.set(
+          id,
+          (m) => m.error === undefined ? resolve() : reject(new Error(m.error)),
+        );
+        port.postMessage({ t: "doc", id, name, doc } satisfies ShardMessage);
       });
     })).then(() => {});
   }

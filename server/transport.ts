@@ -59,8 +59,9 @@ export interface ListenOptions {
   /** The listener name, for log lines. */
   name: string;
   /**
-   * Plain TCP only: share the port with other sockets that set it (SO_REUSEPORT; the kernel
-   * spreads connections over them), as the shards of `sluice.workers` do. Needs `--unstable-net`.
+   * Share the port with other sockets that set it (SO_REUSEPORT; the kernel spreads connections
+   * over them), as the shards of `sluice.workers` do: plain TCP and both TLS stacks
+   * (`Deno.listenTls`, `node:tls`). Needs `--unstable-net`.
    */
   reusePort?: boolean;
 }

@@ -601,12 +601,14 @@ const SLUICE_MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
  *
  * @param dir The log dir.
  * @param overrides Broker settings (`key=value`, each passed as `--override`).
+ * @param listeners `--listeners`; `port` is the first one's. Default `PLAINTEXT://127.0.0.1:0`.
  * @returns The running broker.
  * @throws {Error} When it exits or does not listen within 120 s (with its output).
  */
 export async function startShardedBroker(
   dir: string,
   overrides: string[],
+  listeners = "PLAINTEXT://127.0.0.1:0",
 ): Promise<ShardedBroker> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -620,7 +622,7 @@ export async function startShardedBroker(
       SLUICE_MAIN,
       "broker",
       "--listeners",
-      "PLAINTEXT://127.0.0.1:0",
+      listeners,
       "--log-dirs",
       dir,
       ...["sluice.workers=2", ...overrides].flatMap((o) => ["--override", o]),

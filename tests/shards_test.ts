@@ -267,17 +267,6 @@ Deno.test({
       }
       await stop(b);
 
-      // shards do not serve ACLs
-      await assert.rejects(
-        () =>
-          Broker.start({
-            listeners: "PLAINTEXT://127.0.0.1:0",
-            logDirs: [dir],
-            workers: 2,
-            authorizerClassName: "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-          }),
-        /shards do not serve ACLs/,
-      );
       // the data dir is fixed to two shards
       for (const workers of [1, 3]) {
         await assert.rejects(
@@ -388,14 +377,14 @@ Deno.test({
       );
       assert.ok(sizes.every((n) => n > 0), `a batch from each partition: ${sizes}`);
       assert.ok(sizes[0] + sizes[1] <= 200, `at most 200 bytes in all: ${sizes}`);
-      // transactions are refused with a clear error, idempotence is served
+      // transactions (tests/shards_txn_test.ts) and idempotence are served
       const txn = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
         transactionalId: "t1",
         transactionTimeoutMs: 60_000,
         producerId: -1,
         producerEpoch: -1,
       });
-      assert.strictEqual(txn.errorCode, 42); // INVALID_REQUEST
+      assert.strictEqual(txn.errorCode, 0);
       const idem = await c.request(InitProducerIdRequest, InitProducerIdResponse, 4, {
         transactionalId: null,
         transactionTimeoutMs: 60_000,

@@ -354,8 +354,10 @@ export async function listenTls(o: ListenOptions): Promise<TransportListener> {
   if (o.tls === undefined) throw new RangeError(`listener ${o.name} needs TLS settings`);
   // Deno.listenTls takes neither a client certificate nor a TLS version range
   if (o.tls.clientAuth === "none" && o.tls.protocols === undefined) {
+    const options = { hostname, port: o.port, cert: o.tls.certChain, key: o.tls.key };
     return new DenoTlsTransport(
-      Deno.listenTls({ hostname, port: o.port, cert: o.tls.certChain, key: o.tls.key }),
+      // shards (`sluice.workers`): every shard's socket on the port (SO_REUSEPORT)
+      Deno.listenTls(o.reusePort === true ? { ...options, reusePort: true } : options),
       o.handshakeTimeoutMs,
     );
   }
@@ -566,7 +568,8 @@ class NodeTlsTransport implements TransportListener {
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, hostname, () => {
+      // shards (`sluice.workers`): every shard's socket on the port (SO_REUSEPORT)
+      server.listen({ port, host: hostname, reusePort: o.reusePort === true }, () => {
         server.off("error", reject);
         resolve();
       });

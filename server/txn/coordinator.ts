@@ -88,8 +88,8 @@ export interface TransactionCoordinatorOptions {
    */
   ownedPartitionsOnly?: boolean;
   /**
-   * Cluster mode: whether a data partition exists in the cluster (only those can be added to a
-   * transaction; default: every partition in the engine).
+   * Cluster mode: whether a data partition exists in the cluster; shards: in the topic table
+   * (only those can be added to a transaction; default: every partition in the engine).
    */
   partitionExists?: (topic: string, partition: number) => boolean;
   /**
@@ -101,7 +101,9 @@ export interface TransactionCoordinatorOptions {
   /**
    * Cluster mode: sends a transaction's markers to its partitions' leaders (`./markers.ts`
    * `TxnMarkerSender`), for as long as `active` says this coordinator still owns the
-   * transaction. Default: written here (`writeLocalMarkers`), as on one broker.
+   * transaction; shards (`sluice.workers`): to each partition's owner shard. EndTxn is then
+   * answered after the first attempt, and a prepared transaction completes in the background,
+   * tried again until every marker is written. Default: written here, as on one broker.
    */
   markers?: {
     send(req: MarkerRequest, active: () => boolean): Promise<TxnTopicResult[]>;
@@ -453,15 +455,26 @@ export class TransactionCoordinator {
 
   /**
    * Finish transactions replay left in PrepareCommit/PrepareAbort (write their markers and the
-   * Complete state), as Kafka's coordinator does when it loads a partition.
+   * Complete state), as Kafka's coordinator does when it loads a partition. With a marker
+   * sender (`TransactionCoordinatorOptions.markers`: shards) they complete in the background,
+   * tried again until every marker is written.
    *
-   * @returns How many were completed.
+   * @returns How many were completed (or, with a marker sender, started).
    */
   async completePending(): Promise<number> {
     let n = 0;
     for (const m of [...this.#txns.values()]) {
       if (m.state !== "PrepareCommit" && m.state !== "PrepareAbort") continue;
-      await this.#locked(m.transactionalId, () => this.#complete(m, m.state === "PrepareCommit"));
+      if (this.#markers !== undefined) {
+        // markers sent elsewhere (shards: the other shards start after this one): completed
+        // in the background, tried again until written, CONCURRENT_TRANSACTIONS meanwhile
+        this.#completeLater(m, m.state === "PrepareCommit", 0);
+      } else {
+        await this.#locked(
+          m.transactionalId,
+          () => this.#complete(m, m.state === "PrepareCommit"),
+        );
+      }
       n++;
     }
     return n;
@@ -790,7 +803,7 @@ export class TransactionCoordinator {
         partitions: t.partitions.map((o) => ({ partition: o.partition, errorCode: code })),
       }));
     const groups = this.#groups;
-    if (groups === undefined || this.#markers !== undefined) {
+    if (groups === undefined || this.#ownedOnly) {
       return Promise.reject(
         new Error(
           "transaction coordinator: TxnOffsetCommit: the group coordinator takes the offsets " +
@@ -969,8 +982,13 @@ export class TransactionCoordinator {
       topics: [...m.partitions].map(([topic, s]) => ({ topic, partitions: [...s] })),
     }, () => !this.#closed && this.#ownsTxn(m));
     if (this.#markers !== undefined) {
+      // a partition whose topic is gone needs no marker (the sender drops it, as Kafka does)
       const failed = results.flatMap((t) =>
-        t.partitions.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => ({ ...p, t }))
+        t.partitions.filter((p) =>
+          p.errorCode !== ErrorCode.NONE &&
+          !(p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+            !this.#exists(t.topic, p.partition))
+        ).map((p) => ({ ...p, t }))
       );
       const list = failed.map((f) => `${f.t.topic}-${f.partition}: ${errorName(f.errorCode)}`);
       if (failed.some((f) => isFenced(f.errorCode))) {

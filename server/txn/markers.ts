@@ -168,6 +168,12 @@ export interface TxnMarkerSenderOptions {
   cluster: MarkerClusterView;
   /** Writes markers to partitions this broker leads ({@linkcode writeLocalMarkers}). */
   local: (req: MarkerRequest) => Promise<MarkerTopicResult[]>;
+  /**
+   * How markers reach another leader; default a WriteTxnMarkers request over a connection to
+   * its `endpoint`. Shards (`sluice.workers`): the shard router's message to the owner shard,
+   * which writes them with {@linkcode writeLocalMarkers} (`../shards.ts`).
+   */
+  remote?: (leader: number, req: MarkerRequest) => Promise<MarkerTopicResult[]>;
   /** `request.timeout.ms`: each request's limit, and how long one transaction's markers are tried. */
   requestTimeoutMs: number;
   /** Where to report. */
@@ -286,6 +292,7 @@ export class TxnMarkerSender {
   }
 
   async #remote(leader: number, req: MarkerRequest): Promise<MarkerTopicResult[]> {
+    if (this.#o.remote !== undefined) return await this.#o.remote(leader, req);
     const conn = await this.#conns.get(leader);
     let res: WriteTxnMarkersResponse;
     try {

@@ -39,14 +39,17 @@ export interface OpenTransactionCoordinatorOptions {
    * this broker leads, each loaded by `onElection`.
    */
   clusterPartitions?: () => number | undefined;
-  /** Cluster mode: whether a data partition exists (see `TransactionCoordinatorOptions`). */
+  /** Cluster mode and shards: whether a data partition exists (see `TransactionCoordinatorOptions`). */
   partitionExists?: (topic: string, partition: number) => boolean;
   /**
    * The partition count of `__consumer_offsets` (see `TransactionCoordinatorOptions`); on one
    * broker, its configured count while the topic does not exist yet.
    */
   offsetsPartitions?: () => number | undefined;
-  /** Cluster mode: how markers reach the partitions' leaders (see `TransactionCoordinatorOptions`). */
+  /**
+   * Cluster mode and shards: how markers reach the partitions' leaders or owner shards (see
+   * `TransactionCoordinatorOptions`).
+   */
   markers?: TransactionCoordinatorOptions["markers"];
   /**
    * Cluster mode: how a batch is appended to `__transaction_state` (as its leader, answered
@@ -101,7 +104,9 @@ export async function openTransactionCoordinator(
   const completed = await txns.completePending();
   logger?.info(
     `Transaction coordinator loaded ${records.length} records of __transaction_state` +
-      (completed > 0 ? `; completed ${completed} prepared transactions` : ""),
+      (completed > 0
+        ? `; ${options.markers ? "completing" : "completed"} ${completed} prepared transactions`
+        : ""),
   );
   if (options.startTimer !== false) txns.start();
   return txns;

@@ -62,6 +62,16 @@ export interface TxnVerifierOptions {
   requestTimeoutMs: number;
   /** Where to report. */
   logger: Logger;
+  /**
+   * How the question reaches another broker's coordinator; default AddPartitionsToTxn v4
+   * `verify_only` over a connection to its `endpoint`. Shards (`sluice.workers`): the shard
+   * router's message to shard 0, whose coordinator answers (`../shards.ts`).
+   */
+  remote?: (
+    coordinator: number,
+    p: TxnProducer,
+    topics: { topic: string; partitions: number[] }[],
+  ) => Promise<TxnTopicResult[]>;
 }
 
 interface GuardEntry {
@@ -269,6 +279,7 @@ export class TxnVerifier {
     p: TxnProducer,
     topics: { topic: string; partitions: number[] }[],
   ): Promise<TxnTopicResult[]> {
+    if (this.#o.remote !== undefined) return await this.#o.remote(coordinator, p, topics);
     const conn = await this.#conns.get(coordinator);
     let res: AddPartitionsToTxnResponse;
     try {

@@ -6,11 +6,13 @@
 // partition order: no duplicate, no gap), while read_uncommitted also shows the aborted copies.
 // The same run with the offsets committed outside the transaction (EOS_BREAK=outside) must not
 // match the model. Sizes: EOS_RECORDS (default 3000) records, EOS_KILLS (default 6) kills;
-// `deno task eos` (EOS_LONG=1) runs 30000 records and 25 kills unless they say otherwise.
+// `deno task eos` (EOS_LONG=1) runs 30000 records and 25 kills unless they say otherwise. The
+// first run again on a sharded broker process (sluice.workers=2: the coordinator on shard 0, the
+// topics' partitions on both shards).
 
 import assert from "node:assert/strict";
 import { Admin, Client, Consumer, Producer } from "../../client/mod.ts";
-import { startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
+import { startBroker, startShardedBroker, stopShardedBroker, uniqueTopic } from "../harness.ts";
 import { watchWorker, type WorkerExit } from "../chaos/line_process.ts";
 
 const LONG = Deno.env.get("EOS_LONG") === "1";
@@ -42,8 +44,38 @@ interface Worker {
   kill(): Promise<WorkerExit>;
 }
 
+/** The broker a run copies through. */
+interface EosBroker {
+  bootstrap: string;
+  close(): Promise<void>;
+}
+
+/** A broker in this process, or a process with two shards (`sluice.workers=2`). */
+async function eosBroker(sharded: boolean): Promise<EosBroker> {
+  if (!sharded) {
+    return await startBroker({
+      offsetsTopicNumPartitions: 3,
+      transactionStateLogNumPartitions: 3,
+      groupMinSessionTimeoutMs: 1000,
+    });
+  }
+  const dir = await Deno.makeTempDir({ prefix: "sluice-eos-shards-" });
+  const b = await startShardedBroker(dir, [
+    "offsets.topic.num.partitions=3",
+    "transaction.state.log.num.partitions=3",
+    "group.min.session.timeout.ms=1000",
+  ]);
+  return {
+    bootstrap: `127.0.0.1:${b.port}`,
+    close: async () => {
+      await stopShardedBroker(b);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
 function spawnWorker(
-  broker: TestBroker,
+  broker: EosBroker,
   args: string[],
   env: Record<string, string>,
   log: string,
@@ -140,17 +172,13 @@ interface EosRun {
   kills: number;
 }
 
-async function runEos(breakMode: string): Promise<EosRun> {
+async function runEos(breakMode: string, sharded = false): Promise<EosRun> {
   const seed = Number(Deno.env.get("EOS_SEED") ?? Date.now() % 1_000_000);
   console.log(
     `eos: seed ${seed} (EOS_SEED), ${RECORDS} records, ${KILLS} kills, break "${breakMode}"`,
   );
   const random = rng(seed);
-  const broker = await startBroker({
-    offsetsTopicNumPartitions: 3,
-    transactionStateLogNumPartitions: 3,
-    groupMinSessionTimeoutMs: 1000,
-  });
+  const broker = await eosBroker(sharded);
   const client = new Client({ bootstrapServers: broker.bootstrap, retryBackoffMs: 20 });
   const log = await Deno.makeTempFile({ prefix: "sluice_eos_worker_", suffix: ".log" });
   const workers: Worker[] = [];
@@ -233,29 +261,36 @@ async function runEos(breakMode: string): Promise<EosRun> {
   }
 }
 
-Deno.test({
-  name: "eos: consume–transform–produce SIGKILLed mid-transaction: read_committed output = model",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const run = await runEos("");
-    assert.equal(run.kills, KILLS);
-    for (let p = 0; p < PARTITIONS; p++) {
-      // Exactly the model, in order: no duplicate, no gap.
-      assert.deepEqual(run.committed[p], run.model[p], `partition ${p}`);
-    }
-    // The killed transactions' copies are in the log, aborted: only read_uncommitted sees them.
-    assert.ok(
-      run.uncommittedTotal > RECORDS,
-      `read_uncommitted ${run.uncommittedTotal} records: expected aborted copies beyond ${RECORDS}`,
-    );
-    console.log(
-      `eos: ${run.kills} kills, ${RECORDS} committed copies, ${
-        run.uncommittedTotal - RECORDS
-      } aborted copies`,
-    );
-  },
-});
+for (const sharded of [false, true]) {
+  Deno.test({
+    name:
+      "eos: consume–transform–produce SIGKILLed mid-transaction: read_committed output = model" +
+      (sharded ? " (sluice.workers=2)" : ""),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: () => checkModel(sharded),
+  });
+}
+
+/** The model run: exactly every input record once in the read_committed output. */
+async function checkModel(sharded: boolean): Promise<void> {
+  const run = await runEos("", sharded);
+  assert.equal(run.kills, KILLS);
+  for (let p = 0; p < PARTITIONS; p++) {
+    // Exactly the model, in order: no duplicate, no gap.
+    assert.deepEqual(run.committed[p], run.model[p], `partition ${p}`);
+  }
+  // The killed transactions' copies are in the log, aborted: only read_uncommitted sees them.
+  assert.ok(
+    run.uncommittedTotal > RECORDS,
+    `read_uncommitted ${run.uncommittedTotal} records: expected aborted copies beyond ${RECORDS}`,
+  );
+  console.log(
+    `eos: ${run.kills} kills, ${RECORDS} committed copies, ${
+      run.uncommittedTotal - RECORDS
+    } aborted copies`,
+  );
+}
 
 Deno.test({
   name: "eos: offsets committed outside the transaction lose records when killed (the check works)",

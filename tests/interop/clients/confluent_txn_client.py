@@ -5,12 +5,14 @@
 Usage: confluent_txn_client.py COMMAND  (JSON request on stdin, one JSON answer on stdout)
 COMMAND:
   transactions  {"bootstrap", "topic", "transactional_id",
-                 "transactions": [{"values": [str], "commit": bool}]}
-                -> {"ok": true}; each transaction: begin, produce to partition 0, commit/abort.
+                 "transactions": [{"values": [str], "commit": bool}], "partitions"?: [int]}
+                -> {"ok": true}; each transaction: begin, produce each value to partition 0
+                (or to every one of "partitions", as value + "@" + partition), commit/abort.
   consume       {"bootstrap", "topic", "isolation": "read_committed"|"read_uncommitted",
-                 "count", "idle_ms", "deadline_s"}
-                -> {"records": [{"offset", "value"}]}: partition 0 from the beginning until
-                `count` records then `idle_ms` of silence (or `deadline_s`, default 20 s).
+                 "count", "idle_ms", "deadline_s", "partitions"?: [int]}
+                -> {"records": [{"offset", "value"}]}: partition 0 (or "partitions", each
+                record then with its "partition") from the beginning until `count` records
+                then `idle_ms` of silence (or `deadline_s`, default 20 s).
   offsets_in_txn {"bootstrap", "topic", "transactional_id", "group", "offset", "commit": bool}
                 -> {"ok": true}: a transaction that only sends offsets for the group.
   copy          {"bootstrap", "input", "output", "group", "transactional_id", "count"}
@@ -53,7 +55,10 @@ def transactions(req):
     for t in req["transactions"]:
         p.begin_transaction()
         for v in t["values"]:
-            p.produce(req["topic"], value=v.encode(), partition=0)
+            if "partitions" not in req:
+                p.produce(req["topic"], value=v.encode(), partition=0)
+            for n in req.get("partitions", []):
+                p.produce(req["topic"], value=("%s@%d" % (v, n)).encode(), partition=n)
         p.flush(20)
         if t["commit"]:
             p.commit_transaction(20)
@@ -169,7 +174,7 @@ def consume(req):
     })
     out = []
     try:
-        c.assign([TopicPartition(req["topic"], 0, 0)])
+        c.assign([TopicPartition(req["topic"], n, 0) for n in req.get("partitions", [0])])
         deadline = time.time() + req.get("deadline_s", 20)
         idle = req.get("idle_ms", 1500) / 1000
         last = time.time()
@@ -182,7 +187,10 @@ def consume(req):
             if m.error():
                 continue
             last = time.time()
-            out.append({"offset": m.offset(), "value": m.value().decode()})
+            rec = {"offset": m.offset(), "value": m.value().decode()}
+            if "partitions" in req:
+                rec["partition"] = m.partition()
+            out.append(rec)
     finally:
         c.close()
     return {"records": out}

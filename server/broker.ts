@@ -433,6 +433,13 @@ export class Broker {
           `partition lives in the shard its hash names, so the count cannot change`,
       );
     }
+    // Deno ends the process (exit 70) at a reusePort listen without --unstable-net, which no
+    // catch can stop; Deno.listenDatagram exists exactly when --unstable-net is given.
+    if (typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function") {
+      throw new RangeError(
+        `${what}: the shards share their ports (reusePort), which needs deno run --unstable-net`,
+      );
+    }
     const ports = (await import("./shards.ts")).shardPorts(n);
     const shared = {
       rates: new SharedArrayBuffer(sharedRatesBytes(full.quotaWindowNum)),

@@ -274,6 +274,17 @@ Deno.test({
           /sluice\.workers=2/,
         );
       }
+      // this test process has no --unstable-net: a clean error, not Deno's exit 70
+      const fresh = await Deno.makeTempDir({ prefix: "sluice-shards-flag-" });
+      try {
+        await assert.rejects(
+          () =>
+            Broker.start({ listeners: "PLAINTEXT://127.0.0.1:0", logDirs: [fresh], workers: 2 }),
+          /sluice\.workers=2: the shards share their ports \(reusePort\), which needs deno run --unstable-net/,
+        );
+      } finally {
+        await Deno.remove(fresh, { recursive: true }).catch(() => {});
+      }
     } catch (e) {
       try {
         b.child.kill("SIGKILL");

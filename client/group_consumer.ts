@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, isRetriable, KafkaError } from "../protocol/errors.ts";
 import { JoinGroupRequest } from "../protocol/messages/join_group.ts";
 import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
@@ -409,8 +409,8 @@ export class GroupConsumer {
   groupMetadata(): ConsumerGroupMetadata {
     return {
       groupId: this.#options.groupId,
-      generationId: this.#membership.generationId,
-      memberId: this.#membership.memberId,
+      generationId: this.generationId,
+      memberId: this.memberId,
       groupInstanceId: this.#options.groupInstanceId,
     };
   }
@@ -874,7 +874,11 @@ export class GroupConsumer {
         });
         if (code !== 0) this.#kip848Fenced = true;
       } catch (e) {
-        this.#kip848Error = e;
+        // the coordinator unreachable for now: the next heartbeat tries again (past the
+        // session timeout the member is fenced and joins again); others end the next poll
+        const transient = e instanceof KafkaError &&
+          (e.code === ErrorCode.NETWORK_EXCEPTION || isRetriable(e.code));
+        if (!transient) this.#kip848Error = e;
       }
       // a new assignment or a fence: the poll reconciles now rather than after its wait
       if (m.target !== null || this.#kip848Fenced || this.#kip848Error !== null) {

@@ -16,7 +16,8 @@
  * `* + ? {n} {n,} {n,m}` (counts up to 1000) and their lazy forms, escapes (`\Q...\E`, `\x41`,
  * `\x{41}`, octal `\101`, `\a \f \t \n \r \v`, escaped punctuation). Refused as RE2 refuses
  * them: backreferences, lookarounds, possessive and nested repetition, unknown escapes, bad
- * ranges, unbalanced parentheses and brackets, patterns of more than 10000 NFA states.
+ * ranges, unbalanced parentheses and brackets, groups nested more than 1000 deep, patterns of more
+ * than 10000 NFA states.
  *
  * @example
  * ```ts
@@ -60,6 +61,8 @@ export interface TopicRegex {
 
 /** Most states of a compiled regex (RE2's "expression too large" guard). */
 const MAX_STATES = 10_000;
+/** Deepest nesting of groups (RE2's limit). */
+const MAX_DEPTH = 1000;
 /** Largest repeat count (RE2's limit). */
 const MAX_REPEAT = 1000;
 
@@ -273,6 +276,7 @@ class Parser {
 
   #group(depth: number): Node | null {
     const start = this.#pos;
+    if (depth >= MAX_DEPTH) this.#fail("expression nests too deeply");
     this.#pos++;
     const saved = { ...this.#flags };
     if (this.#peek() === "?") {

@@ -83,6 +83,32 @@ Deno.test("topic regex: RE2's refusals, with RE2's descriptions", () => {
   }
 });
 
+Deno.test("topic regex: deep nesting and random patterns end in a match or a TopicRegexError", () => {
+  assertThrows(
+    () => compileTopicRegex("(".repeat(5000) + "a" + ")".repeat(5000)),
+    (e: unknown) => e instanceof TopicRegexError && e.description === "expression nests too deeply",
+  );
+  assertEquals(compileTopicRegex("(".repeat(999) + "a" + ")".repeat(999)).matches("a"), true);
+  // a fixed-seed generator: no other exception than TopicRegexError, whatever the pattern
+  let seed = 848;
+  const next = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = "ab.-_()[]{}^$*+?|\\:PpQEdDwWsSxz0123456789,<>=!iUms";
+  let refused = 0;
+  for (let i = 0; i < 3000; i++) {
+    const len = Math.floor(next() * 12);
+    let p = "";
+    for (let j = 0; j < len; j++) p += alphabet[Math.floor(next() * alphabet.length)];
+    try {
+      const re = compileTopicRegex(p);
+      for (const n of NAMES) re.matches(n);
+    } catch (e) {
+      if (!(e instanceof TopicRegexError)) throw new Error(`${JSON.stringify(p)}: ${e}`);
+      refused++;
+    }
+  }
+  assertEquals(refused > 0 && refused < 3000, true);
+});
+
 Deno.test("topic regex: matching takes time linear in the name (no backtracking)", () => {
   // a backtracking engine takes 2^249 steps here; RE2 (and this NFA) one pass
   const name = "a".repeat(249);

@@ -15,6 +15,7 @@ import {
 import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
 import { Member, waitFor } from "./kip848_member.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
+import { runSluice } from "../../cli/testing.ts";
 
 const modern = await modernLibrdkafka();
 const confluent = await requireOnModern("confluent-kafka", modern);
@@ -114,6 +115,29 @@ interopTest(
       assertEquals(
         d.members.map((x) => [x.subscribedTopicNames, x.subscribedTopicRegex]),
         [[[], `(^${prefix}-.*)`]],
+      );
+
+      // the admin client and `sluice groups --output json` show the member's regex
+      const [described] = await admin.describeGroups([group]);
+      assertEquals(
+        described.members.map((x) => [x.subscription, x.subscribedTopicRegex]),
+        [[[], `(^${prefix}-.*)`]],
+      );
+      const json = await runSluice([
+        "groups",
+        "--bootstrap-server",
+        b.bootstrap,
+        "--describe",
+        "--group",
+        group,
+        "--output",
+        "json",
+      ]);
+      assertEquals(
+        JSON.parse(json.stdout).members.map((x: { subscribedTopicRegex?: string }) =>
+          x.subscribedTopicRegex
+        ),
+        [`(^${prefix}-.*)`],
       );
 
       // a matching topic created after subscribing joins the assignment (refresh: 1 s here)

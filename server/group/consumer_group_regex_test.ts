@@ -67,7 +67,7 @@ function named(topics: Map<string, SubscribedTopic>, r: ConsumerGroupHeartbeatRe
   ];
 }
 
-Deno.test("regex subscription: resolved against the topics, refreshed after the interval, deleted topics dropped", () => {
+Deno.test("regex subscription: resolved against the topics, refreshed after the interval, deleted topics dropped", async () => {
   const clock = new ManualScheduler(1_000_000);
   const coordinator = new GroupCoordinator({ scheduler: clock, config: {} });
   const { topics, create } = cluster();
@@ -152,6 +152,20 @@ Deno.test("regex subscription: resolved against the topics, refreshed after the 
       [
         ["a", [], "(^orders.*)|(^__.*)", ["__orders-internal-looking:0", "orders-us:0"]],
         ["b", ["payments"], "(^orders.*)", ["payments:0"]],
+      ],
+    );
+
+    // OffsetDelete: a topic a member subscribes to, by name or through a regex, is refused
+    assertEquals(
+      (await coordinator.deleteOffsets("g", [
+        { topic: "orders-us", partition: 0 },
+        { topic: "payments", partition: 0 },
+        { topic: "payments-2", partition: 0 },
+      ])).partitions.map((p) => [p.topic, p.errorCode]),
+      [
+        ["orders-us", ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+        ["payments", ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC],
+        ["payments-2", ErrorCode.NONE],
       ],
     );
 

@@ -2411,7 +2411,11 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return top(ErrorCode.GROUP_ID_NOT_FOUND);
     let subscribed = new Set<string>();
-    if (group.state !== "Empty") {
+    if (group.consumer !== null) {
+      // a consumer-protocol group: the topics its members subscribe to, by name or regex
+      // (Kafka's ConsumerGroup.isSubscribedToTopic)
+      subscribed = group.consumer.subscribedTopicNames();
+    } else if (group.state !== "Empty") {
       if (group.protocolType !== "consumer") return top(ErrorCode.NON_EMPTY_GROUP);
       subscribed = this.#subscribedTopics(group);
     }

@@ -40,6 +40,8 @@ Options:
   --group G                        Join consumer group G: its members share the partitions, and
                                    the offsets of printed records are committed; starts at the
                                    committed offsets (--from-beginning: earliest when none)
+  --group-protocol P               With --group: classic (JoinGroup/SyncGroup, the default) or
+                                   consumer (KIP-848: the broker assigns the partitions)
   --from-beginning                 Start at the earliest offset
   --partition P                    Read only partition P
   --offset O                       With --partition: an offset, earliest or latest (default latest)
@@ -133,6 +135,7 @@ export async function runConsume(
     "consumer.config": { type: "string" },
     topic: { type: "string" },
     group: { type: "string" },
+    "group-protocol": { type: "string" },
     "from-beginning": { type: "boolean" },
     partition: { type: "string" },
     offset: { type: "string" },
@@ -162,6 +165,15 @@ export async function runConsume(
   if (group !== undefined && group === "") throw new UsageError("--group needs a non-empty id");
   if (group !== undefined && partition !== undefined) {
     throw new UsageError("--group and --partition cannot be used together");
+  }
+  const groupProtocol = values["group-protocol"] as string | undefined;
+  if (groupProtocol !== undefined) {
+    if (groupProtocol !== "classic" && groupProtocol !== "consumer") {
+      throw new UsageError(
+        `invalid --group-protocol "${groupProtocol}": expected classic or consumer`,
+      );
+    }
+    if (group === undefined) throw new UsageError("--group-protocol needs --group");
   }
   let start: number | "earliest" | "latest" = values["from-beginning"] ? "earliest" : "latest";
   if (offsetText !== undefined) {
@@ -206,6 +218,7 @@ export async function runConsume(
       timeoutMs,
       signal,
       clientRack,
+      groupProtocol: groupProtocol as "classic" | "consumer" | undefined,
     });
   }
   const consumer = new Consumer(client, { maxWaitMs: 500, clientRack });
@@ -255,6 +268,7 @@ interface LoopOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   clientRack?: string;
+  groupProtocol?: "classic" | "consumer";
 }
 
 /** `--group`: consume as a group member, committing the offsets of printed records. */
@@ -271,6 +285,7 @@ async function consumeGroup(
     autoOffsetReset: fromBeginning ? "earliest" : "latest",
     heartbeatIntervalMs: 1000,
     clientRack: o.clientRack,
+    groupProtocol: o.groupProtocol,
   });
   const printed = new Map<string, OffsetToCommit>();
   const commit = async () => {

@@ -3,6 +3,9 @@ import { CONSUME_HELP, formatRecord, runConsume } from "./consume.ts";
 import { UsageError } from "./args.ts";
 import { formatTopicDescription } from "./topics.ts";
 import { readLines } from "./produce.ts";
+import { runSluice } from "./testing.ts";
+import { startBroker } from "../tests/harness.ts";
+import { Admin, Client, Producer } from "../client/mod.ts";
 
 const te = new TextEncoder();
 const record = {
@@ -85,4 +88,54 @@ Deno.test("sluice consume --client-rack: in the help; an empty rack is refused b
     runConsume(["--bootstrap-server", "127.0.0.1:1", "--topic", "t", "--client-rack", ""], io),
     (e: unknown) => e instanceof UsageError && e.message === "--client-rack needs a non-empty rack",
   );
+});
+
+Deno.test("sluice consume --group-protocol consumer: a KIP-848 member prints and commits; bad values refused", async () => {
+  const broker = await startBroker({ groupConsumerHeartbeatIntervalMs: 200 });
+  const client = new Client({ bootstrapServers: broker.bootstrap, retryBackoffMs: 20 });
+  try {
+    const admin = new Admin(client);
+    await admin.createTopics([{ name: "t", numPartitions: 1 }]);
+    const producer = new Producer(client);
+    await producer.send({ topic: "t", messages: ["a", "b", "c"].map((value) => ({ value })) });
+    await producer.close();
+    const b = ["--bootstrap-server", broker.bootstrap, "--topic", "t", "--group", "g"];
+    const kip848 = [...b, "--group-protocol", "consumer"];
+    assert.deepEqual(
+      await runSluice(["consume", ...kip848, "--from-beginning", "--max-messages", "2"]),
+      { code: 0, stdout: "a\nb\n", stderr: "Processed a total of 2 messages\n" },
+    );
+    // committed with the member epoch (OffsetCommit v9), then the member left: an Empty
+    // consumer-protocol group
+    assert.deepEqual((await admin.listConsumerGroupOffsets("g")).map((o) => o.offset), [2]);
+    const [d] = await admin.describeGroups(["g"]);
+    assert.deepEqual([d.type, d.state, d.members.length], ["consumer", "Empty", 0]);
+    assert.deepEqual(
+      (await runSluice(["consume", ...kip848, "--max-messages", "1"])).stdout,
+      "c\n",
+    );
+    const bad = await runSluice(["consume", ...b, "--group-protocol", "modern"]);
+    assert.deepEqual([
+      bad.code,
+      bad.stderr.includes(
+        'invalid --group-protocol "modern": expected classic or consumer',
+      ),
+    ], [2, true]);
+    const noGroup = await runSluice([
+      "consume",
+      "--bootstrap-server",
+      broker.bootstrap,
+      "--topic",
+      "t",
+      "--group-protocol",
+      "consumer",
+    ]);
+    assert.deepEqual([noGroup.code, noGroup.stderr.includes("--group-protocol needs --group")], [
+      2,
+      true,
+    ]);
+  } finally {
+    await client.close();
+    await broker.close();
+  }
 });

@@ -425,6 +425,7 @@ async function describe(
           ...(d.type === "consumer"
             ? {
               memberEpoch: m.memberEpoch,
+              ...(m.subscribedTopicRegex ? { subscribedTopicRegex: m.subscribedTopicRegex } : {}),
               targetAssignment: (m.targetAssignment ?? []).map((a) => ({
                 topic: a.topic,
                 partitions: a.partitions,

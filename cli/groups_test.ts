@@ -200,6 +200,7 @@ Deno.test("consumer-protocol (KIP-848) groups: describeGroups via ConsumerGroupD
       clientId: "member",
       clientHost: "/127.0.0.1",
       subscription: ["orders"],
+      subscribedTopicRegex: null,
       assignment: assignment.length === 0 ? [] : [{ topic: "orders", partitions: assignment }],
       targetAssignment: [{ topic: "orders", partitions: target }],
       memberEpoch,

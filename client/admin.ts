@@ -398,6 +398,11 @@ export interface ConsumerGroupMember {
   clientHost: string;
   /** Subscribed topics (decoded from the member metadata; empty for non-consumer groups). */
   subscription: string[];
+  /**
+   * `consumer`-type groups: the member's topic regex (KIP-848 `SubscribedTopicRegex`, RE2
+   * syntax), or `null` (none, or a classic group).
+   */
+  subscribedTopicRegex: string | null;
   /** Assigned partitions (decoded; empty while rebalancing or for non-consumer groups). For a
    * `consumer`-type group: the partitions the member holds now. */
   assignment: MemberAssignment;
@@ -1668,6 +1673,7 @@ export class Admin {
         clientId: m.clientId,
         clientHost: m.clientHost,
         subscription: [...m.subscribedTopicNames].sort(),
+        subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: topicPartitions(m.assignment),
         targetAssignment: topicPartitions(m.targetAssignment),
         memberEpoch: m.memberEpoch,
@@ -1710,6 +1716,7 @@ export class Admin {
         subscription: consumer && m.memberMetadata.length > 0
           ? orEmpty(() => decodeSubscription(m.memberMetadata).topics)
           : [],
+        subscribedTopicRegex: null,
         assignment: consumer ? orEmpty(() => decodeAssignment(m.memberAssignment)) : [],
         targetAssignment: null,
         memberEpoch: null,

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, isRetriable, KafkaError } from "../protocol/errors.ts";
 import { JoinGroupRequest } from "../protocol/messages/join_group.ts";
 import { OffsetCommitRequest, OffsetCommitResponse } from "../protocol/messages/offset_commit.ts";
 import { OffsetFetchRequest, OffsetFetchResponse } from "../protocol/messages/offset_fetch.ts";
@@ -45,6 +45,7 @@ import {
 } from "./consumer.ts";
 import type { ConsumerGroupMetadata } from "./transaction_manager.ts";
 import type { TopicPartition } from "./admin.ts";
+import { ConsumerProtocolMember, type TopicIdPartitions } from "./consumer_protocol.ts";
 
 /**
  * Rebalance callbacks (Java's `ConsumerRebalanceListener`), given to
@@ -141,6 +142,19 @@ export interface GroupConsumerOptions {
    */
   onTruncation?: (truncation: LogTruncation) => void;
   /**
+   * `group.protocol`: `classic` (JoinGroup, SyncGroup, client-side assignors; the default) or
+   * `consumer` (KIP-848: ConsumerGroupHeartbeat, the assignment computed by the broker's
+   * assignor, `groupRemoteAssignor`). With `consumer` the member heartbeats in the background
+   * every interval the coordinator asks for; a new assignment is reconciled at the next poll,
+   * revoking first (`onPartitionsRevoked`, its offsets committed with auto-commit) and then
+   * acknowledging what it owns; commits carry the member epoch (OffsetCommit v9); close leaves
+   * the group (epoch -1). `assignors`, `sessionTimeoutMs` and `heartbeatIntervalMs` are the
+   * broker's then, and `groupInstanceId` is not supported.
+   */
+  groupProtocol?: "classic" | "consumer";
+  /** `group.remote.assignor` (`uniform`, `range`) with `groupProtocol: "consumer"`; default the broker's. */
+  groupRemoteAssignor?: string | null;
+  /**
    * The consumer's rack (`client.rack`, KIP-392), sent in its fetches: a leader with a replica
    * selector may send it to an in-sync follower in this rack (see `ConsumerOptions.clientRack`).
    * Default "" (none).
@@ -214,7 +228,22 @@ function idle(ms: number, signal: AbortSignal): Promise<void> {
 export class GroupConsumer {
   #client: Client;
   #consumer: Consumer;
-  #options: Required<Omit<GroupConsumerOptions, "onTruncation" | "clientRack">>;
+  #options: Required<
+    Omit<
+      GroupConsumerOptions,
+      "onTruncation" | "clientRack" | "groupProtocol" | "groupRemoteAssignor"
+    >
+  >;
+  /** The consumer protocol's member (KIP-848), or `null` for the classic protocol. */
+  #kip848: ConsumerProtocolMember | null = null;
+  /** KIP-848: the subscription to send at the next heartbeat (`null`: unchanged). */
+  #kip848Subscription: string[] | null = null;
+  /** KIP-848: the member was fenced by a background heartbeat: its partitions are lost. */
+  #kip848Fenced = false;
+  /** KIP-848: an error of a background heartbeat, thrown by the next poll. */
+  #kip848Error: unknown = null;
+  /** KIP-848: cancels the next background heartbeat. */
+  #kip848Timer: ReturnType<typeof setTimeout> | null = null;
   #assignors: Assignor[];
   #assignmentUserData: Uint8Array | null = null;
   #cooperative: boolean;
@@ -322,6 +351,24 @@ export class GroupConsumer {
       pool: this.#pool,
       abandon: (request) => this.#closing !== null && JOIN_APIS.has(request),
     });
+    const protocol = options.groupProtocol ?? "classic";
+    if (protocol !== "classic" && protocol !== "consumer") {
+      throw new RangeError(
+        `group consumer: invalid groupProtocol "${protocol}": expected "classic" or "consumer"`,
+      );
+    }
+    if (protocol === "consumer") {
+      if (this.#options.groupInstanceId !== null) {
+        throw new RangeError(
+          'group consumer: groupInstanceId is not supported with groupProtocol "consumer"',
+        );
+      }
+      this.#kip848 = new ConsumerProtocolMember(
+        this.#membership,
+        this.#options.rebalanceTimeoutMs,
+        options.groupRemoteAssignor ?? null,
+      );
+    }
     this.#consumer = new Consumer(client, {
       autoOffsetReset: this.#options.autoOffsetReset,
       maxWaitMs: this.#options.maxWaitMs,
@@ -342,14 +389,14 @@ export class GroupConsumer {
     return this.#options.groupId;
   }
 
-  /** The member id the coordinator gave ("" before joining). */
+  /** The member id the coordinator gave ("" before joining); with KIP-848 the member's own. */
   get memberId(): string {
-    return this.#membership.memberId;
+    return this.#kip848?.memberId ?? this.#membership.memberId;
   }
 
-  /** The current generation (-1 before joining). */
+  /** The current generation (-1 before joining); with KIP-848 the member epoch (0 before). */
   get generationId(): number {
-    return this.#membership.generationId;
+    return this.#kip848?.memberEpoch ?? this.#membership.generationId;
   }
 
   /**
@@ -362,8 +409,8 @@ export class GroupConsumer {
   groupMetadata(): ConsumerGroupMetadata {
     return {
       groupId: this.#options.groupId,
-      generationId: this.#membership.generationId,
-      memberId: this.#membership.memberId,
+      generationId: this.generationId,
+      memberId: this.memberId,
       groupInstanceId: this.#options.groupInstanceId,
     };
   }
@@ -404,6 +451,7 @@ export class GroupConsumer {
     this.#topics = [...new Set(topics)];
     if (listener !== undefined) this.#listener = listener;
     this.#rejoin = true;
+    this.#kip848Subscription = [...this.#topics];
   }
 
   /**
@@ -512,10 +560,12 @@ export class GroupConsumer {
     if (this.#topics.length === 0) {
       throw new Error("group consumer: poll before subscribe");
     }
-    if (this.#joined && !this.#rejoin && Date.now() >= this.#metadataCheckAt) {
+    if (this.#kip848 !== null) {
+      await this.#reconcileKip848();
+    } else if (this.#joined && !this.#rejoin && Date.now() >= this.#metadataCheckAt) {
       await this.#checkMetadata();
     }
-    if (this.#rejoin || !this.#joined) {
+    if (this.#kip848 === null && (this.#rejoin || !this.#joined)) {
       this.#joining = this.#rejoinGroup();
       try {
         await this.#joining;
@@ -596,8 +646,9 @@ export class GroupConsumer {
     const request = (version: number) =>
       OffsetCommitRequest.create({
         groupId: this.#options.groupId,
-        generationIdOrMemberEpoch: this.#membership.generationId,
-        memberId: this.#membership.memberId,
+        // KIP-848: the member epoch (OffsetCommit v9)
+        generationIdOrMemberEpoch: this.#kip848?.memberEpoch ?? this.#membership.generationId,
+        memberId: this.#kip848?.memberId ?? this.#membership.memberId,
         groupInstanceId: this.#options.groupInstanceId,
         retentionTimeMs: -1,
         topics: [...byTopic].map(([name, os]) => ({
@@ -649,6 +700,7 @@ export class GroupConsumer {
   }
 
   async #close(): Promise<void> {
+    if (this.#kip848 !== null) return await this.#closeKip848(this.#kip848);
     const heartbeating = this.#stopHeartbeat();
     this.#pollAbort?.abort();
     const joining = this.#joining;
@@ -716,6 +768,142 @@ export class GroupConsumer {
     } finally {
       await heartbeats?.stop();
     }
+  }
+
+  // --- the consumer protocol (KIP-848) -----------------------------------------------------
+
+  /**
+   * Joins (epoch 0) or reconciles: partitions lost after a fence are given up (`lost`), a new
+   * assignment is applied (revoked ones committed and given up first, new ones resumed from
+   * their committed offsets) and acknowledged at once with the partitions now owned.
+   */
+  async #reconcileKip848(): Promise<void> {
+    const m = this.#kip848!;
+    if (this.#kip848Error !== null) {
+      const e = this.#kip848Error;
+      this.#kip848Error = null;
+      throw e;
+    }
+    const failures: unknown[] = [];
+    if (this.#kip848Fenced || (!m.joined && this.#consumer.assignment().length > 0)) {
+      this.#kip848Fenced = false;
+      failures.push(await this.#giveUpPartitions(true));
+    }
+    if (!m.joined) {
+      this.#joined = false;
+      this.#kip848Subscription = null;
+      const code = await m.heartbeat({ subscribedTopicNames: [...this.#topics], owned: null });
+      if (code !== 0) return;
+      this.#joined = true;
+      this.#lastCommit = Date.now();
+      this.#scheduleKip848Heartbeat();
+    }
+    for (let rounds = 0; m.target !== null && rounds < 10; rounds++) {
+      const target = m.target;
+      m.target = null;
+      const owned = await this.#applyKip848Target(target, failures);
+      const code = await m.heartbeat({ subscribedTopicNames: this.#takeSubscription(), owned });
+      if (code !== 0) this.#kip848Fenced = true;
+    }
+    const failure = failures.find((f) => f !== undefined);
+    if (failure !== undefined) throw failure;
+  }
+
+  #takeSubscription(): string[] | null {
+    const s = this.#kip848Subscription;
+    this.#kip848Subscription = null;
+    return s;
+  }
+
+  /** Moves the consumer's partitions to `target`; returns what it owns now (by topic id). */
+  async #applyKip848Target(
+    target: TopicIdPartitions,
+    failures: unknown[],
+  ): Promise<TopicIdPartitions> {
+    const client = this.#client;
+    if ([...target.keys()].some((id) => client.topicName(id) === undefined)) {
+      await client.refreshMetadata(this.#topics).catch(() => {});
+    }
+    const k = (p: { topic: string; partition: number }) => `${p.topic}\u0000${p.partition}`;
+    const wanted: TopicPartition[] = [];
+    const owned: TopicIdPartitions = new Map();
+    for (const [id, partitions] of target) {
+      const topic = client.topicName(id);
+      if (topic === undefined) continue; // not known yet: acknowledged at a later assignment
+      owned.set(id, partitions);
+      for (const partition of partitions) wanted.push({ topic, partition });
+    }
+    const wantedKeys = new Set(wanted.map(k));
+    const current = this.#consumer.assignment();
+    const revoked = current.filter((p) => !wantedKeys.has(k(p)));
+    if (revoked.length > 0) {
+      if (this.#options.autoCommit) await this.#commit(revoked).catch(() => {});
+      failures.push(
+        await this.#callListener(
+          "revoked",
+          revoked.map(({ topic, partition }) => ({ topic, partition })),
+        ),
+      );
+    }
+    const kept = new Map(current.filter((p) => wantedKeys.has(k(p))).map((p) => [k(p), p]));
+    const added = wanted.filter((p) => !kept.has(k(p)));
+    const committed = (await this.#fetchCommitted(added))!;
+    await this.#consumer.assign(wanted.map((p) => {
+      const was = kept.get(k(p));
+      if (was !== undefined) return { ...p, offset: was.offset, leaderEpoch: was.leaderEpoch };
+      const c = committed[added.indexOf(p)];
+      return c.offset >= 0
+        ? { ...p, offset: c.offset, leaderEpoch: c.leaderEpoch }
+        : { ...p, offset: this.#options.autoOffsetReset };
+    }));
+    if (added.length > 0) failures.push(await this.#callListener("assigned", added));
+    return owned;
+  }
+
+  /** The next background heartbeat, after the interval the coordinator asked for. */
+  #scheduleKip848Heartbeat(): void {
+    const m = this.#kip848!;
+    if (this.#kip848Timer !== null) clearTimeout(this.#kip848Timer);
+    this.#kip848Timer = setTimeout(async () => {
+      this.#kip848Timer = null;
+      if (this.#closing !== null || !m.joined) return;
+      try {
+        const code = await m.heartbeat({
+          subscribedTopicNames: this.#takeSubscription(),
+          owned: null,
+        });
+        if (code !== 0) this.#kip848Fenced = true;
+      } catch (e) {
+        // the coordinator unreachable for now: the next heartbeat tries again (past the
+        // session timeout the member is fenced and joins again); others end the next poll
+        const transient = e instanceof KafkaError &&
+          (e.code === ErrorCode.NETWORK_EXCEPTION || isRetriable(e.code));
+        if (!transient) this.#kip848Error = e;
+      }
+      // a new assignment or a fence: the poll reconciles now rather than after its wait
+      if (m.target !== null || this.#kip848Fenced || this.#kip848Error !== null) {
+        this.#pollAbort?.abort();
+      }
+      if (this.#closing === null && m.joined) this.#scheduleKip848Heartbeat();
+    }, m.heartbeatIntervalMs);
+  }
+
+  async #closeKip848(m: ConsumerProtocolMember): Promise<void> {
+    if (this.#kip848Timer !== null) clearTimeout(this.#kip848Timer);
+    this.#kip848Timer = null;
+    this.#pollAbort?.abort();
+    let failure: unknown;
+    try {
+      if (m.joined && this.#options.autoCommit) await this.#autoCommit();
+      if (m.joined) failure = await this.#giveUpPartitions(false);
+      await m.leave();
+    } finally {
+      this.#closed = true;
+      this.#joined = false;
+      await this.#consumer.close();
+      await this.#client.closePool(this.#pool);
+    }
+    if (failure !== undefined) throw failure;
   }
 
   // --- membership ---------------------------------------------------------------------------

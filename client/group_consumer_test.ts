@@ -313,6 +313,7 @@ Deno.test("Admin lists, describes, alters and deletes consumer groups and their 
         clientId: "member-1",
         clientHost: "/127.0.0.1",
         subscription: ["t"],
+        subscribedTopicRegex: null,
         assignment: [{ topic: "t", partitions: [0, 1, 2, 3] }],
         targetAssignment: null,
         memberEpoch: null,

@@ -528,9 +528,14 @@ const TABLE: ReadonlyArray<readonly [number, string, boolean, string]> = [
   [125, "INVALID_VOTER_KEY", false, "The voter key doesn't match the receiving replica's key."],
   [126, "DUPLICATE_VOTER", false, "The voter is already part of the set of voters."],
   [127, "VOTER_NOT_FOUND", false, "The voter is not part of the set of voters."],
+  // Kafka 4.0 (KIP-848 regex subscriptions)
+  [128, "INVALID_REGULAR_EXPRESSION", false, "The regular expression is not valid."],
 ];
 
-/** Every Kafka 3.9 error, in code order (from -1 `UNKNOWN_SERVER_ERROR` to 127). */
+/**
+ * Every Kafka 3.9 error, in code order (from -1 `UNKNOWN_SERVER_ERROR` to 127), and Kafka 4.0's
+ * INVALID_REGULAR_EXPRESSION (128).
+ */
 export const ERRORS: readonly ErrorInfo[] = TABLE.map(([code, name, retriable, message]) =>
   Object.freeze({ code, name, retriable, message })
 );
@@ -677,6 +682,7 @@ export const ErrorCode = {
   INVALID_VOTER_KEY: 125,
   DUPLICATE_VOTER: 126,
   VOTER_NOT_FOUND: 127,
+  INVALID_REGULAR_EXPRESSION: 128,
 } as const;
 
 /** A known Kafka error code (a value of {@linkcode ErrorCode}). */

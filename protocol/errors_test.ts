@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { ErrorCode, errorInfo, errorName, ERRORS, isRetriable, KafkaError } from "./errors.ts";
 
-Deno.test("error table: contiguous codes -1..127, names match ErrorCode", () => {
-  assert.equal(ERRORS.length, 129);
+Deno.test("error table: contiguous codes -1..128, names match ErrorCode", () => {
+  assert.equal(ERRORS.length, 130);
   ERRORS.forEach((e, i) => assert.equal(e.code, i - 1));
   for (const e of ERRORS) {
     assert.equal((ErrorCode as Record<string, number>)[e.name], e.code, e.name);
@@ -27,6 +27,7 @@ Deno.test("well-known codes", () => {
     [87, "INVALID_RECORD", false],
     [100, "UNKNOWN_TOPIC_ID", true],
     [127, "VOTER_NOT_FOUND", false],
+    [128, "INVALID_REGULAR_EXPRESSION", false],
   ];
   for (const [code, name, retriable] of known) {
     assert.equal(errorName(code), name);

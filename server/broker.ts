@@ -766,6 +766,7 @@ export class Broker {
           consumerHeartbeatIntervalMs: full.groupConsumerHeartbeatIntervalMs,
           consumerMaxSize: full.groupConsumerMaxSize,
           consumerAssignors: full.groupConsumerAssignors,
+          consumerRegexRefreshIntervalMs: full.groupConsumerRegexRefreshIntervalMs,
         },
       });
       try {

@@ -297,6 +297,11 @@ export interface BrokerConfig {
   groupConsumerMaxSize: number;
   /** Server assignors, the default first (`group.consumer.assignors`: `uniform`, `range`). */
   groupConsumerAssignors: string[];
+  /**
+   * Least time between two resolutions of a consumer group's topic regexes
+   * (`sluice.group.consumer.regex.refresh.interval.ms`; Kafka's fixed 10 s). Default 10000.
+   */
+  groupConsumerRegexRefreshIntervalMs: number;
   /** How often expired offsets are removed (`offsets.retention.check.interval.ms`). Default 600000. */
   offsetsRetentionCheckIntervalMs: number;
   /** Pause between log cleaner passes (`log.cleaner.backoff.ms`). Default 15000. */
@@ -497,6 +502,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   groupConsumerHeartbeatIntervalMs: 5000,
   groupConsumerMaxSize: 2147483647,
   groupConsumerAssignors: ["uniform", "range"],
+  groupConsumerRegexRefreshIntervalMs: 10000,
   offsetsRetentionCheckIntervalMs: 600000,
   logCleanerBackoffMs: 15000,
   transactionStateLogNumPartitions: 50,
@@ -1270,6 +1276,9 @@ export function brokerConfigFrom(sources: BrokerConfigSources = {}): BrokerConfi
         break;
       case "group.consumer.max.size":
         config.groupConsumerMaxSize = int(key, "positive-int");
+        break;
+      case "sluice.group.consumer.regex.refresh.interval.ms":
+        config.groupConsumerRegexRefreshIntervalMs = int(key, "non-negative-int");
         break;
       case "group.consumer.assignors": {
         const names = splitList(value).map((n) =>

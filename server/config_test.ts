@@ -134,6 +134,22 @@ Deno.test("brokerConfigFrom() reads group, offsets and cleaner timing keys", () 
   );
 });
 
+Deno.test("brokerConfigFrom() reads sluice.group.consumer.regex.refresh.interval.ms", () => {
+  const key = "sluice.group.consumer.regex.refresh.interval.ms";
+  assertEquals(brokerConfigFrom({}).groupConsumerRegexRefreshIntervalMs, 10000);
+  assertEquals(
+    brokerConfigFrom({ properties: { [key]: "250" } }).groupConsumerRegexRefreshIntervalMs,
+    250,
+  );
+  let error = "";
+  try {
+    brokerConfigFrom({ properties: { [key]: "-1" } });
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  assertEquals(error.includes(key), true, error);
+});
+
 Deno.test("brokerConfigFrom() reads the transaction coordinator keys", () => {
   const config = brokerConfigFrom({
     properties: {

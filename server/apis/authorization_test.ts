@@ -509,6 +509,35 @@ Deno.test("ACLs: group APIs refused with GROUP_AUTHORIZATION_FAILED; offsets not
   assertEquals(f3.topics[0].partitions[0].committedOffset, 5);
 });
 
+Deno.test("ACLs: a consumer group's regex matches only the topics the member may DESCRIBE (Kafka 4.0)", async () => {
+  await using h = await startAclBroker({ "rx-a": 1, "rx-b": 1, "rx-c": 1 });
+  await grant(
+    h.broker,
+    allow(RT.GROUP, "g", Op.READ),
+    allow(RT.TOPIC, "rx-a", Op.DESCRIBE),
+    allow(RT.TOPIC, "rx-c", Op.READ), // READ implies DESCRIBE
+  );
+  const r = await h.client.request(
+    ConsumerGroupHeartbeatRequest,
+    ConsumerGroupHeartbeatResponse,
+    1,
+    {
+      groupId: "g",
+      memberId: "m",
+      memberEpoch: 0,
+      rebalanceTimeoutMs: 30000,
+      subscribedTopicNames: [],
+      subscribedTopicRegex: "rx-.*",
+      topicPartitions: [],
+    },
+  );
+  const names = new Map(Object.entries(h.topicIds).map(([n, id]) => [id, n]));
+  assertEquals(
+    [r.errorCode, r.assignment?.topicPartitions.map((t) => names.get(t.topicId)).sort()],
+    [0, ["rx-a", "rx-c"]],
+  );
+});
+
 Deno.test("ACLs: topic and config admin APIs refused; nothing created, deleted or changed", async () => {
   await using h = await aclBroker();
   const ct = await h.client.request(CreateTopicsRequest, CreateTopicsResponse, 7, {

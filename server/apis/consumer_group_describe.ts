@@ -1,9 +1,9 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 // ConsumerGroupDescribe (key 69): served v0 by the group coordinator (`server/group/`), KIP-848.
 // - Each consumer-protocol group: state (Empty, Assigning, Reconciling, Stable), group and
-//   assignment epochs, the assignor in use, and each member with its epoch, subscription,
-//   current and target assignment (topic ids and names). An unknown group, or a classic one,
-//   gets GROUP_ID_NOT_FOUND with Kafka's message.
+//   assignment epochs, the assignor in use, and each member with its epoch, subscription (topic
+//   names and regex), current and target assignment (topic ids and names). An unknown group, or
+//   a classic one, gets GROUP_ID_NOT_FOUND with Kafka's message.
 // - ACLs: DESCRIBE on each group, else GROUP_AUTHORIZATION_FAILED; authorized operations when
 //   asked for (`../security/access.ts`).
 
@@ -72,7 +72,7 @@ export const consumerGroupDescribe: ApiHandler = defineApi<
               clientId: m.clientId,
               clientHost: m.clientHost,
               subscribedTopicNames: m.subscribedTopicNames,
-              subscribedTopicRegex: null,
+              subscribedTopicRegex: m.subscribedTopicRegex,
               assignment: assignment(m.assignment),
               targetAssignment: assignment(m.targetAssignment),
             })

@@ -32,6 +32,16 @@ export interface SubscribedTopic {
 /** Looks a topic up by name: its id and partition count, or `undefined` when it does not exist. */
 export type TopicLookup = (name: string) => SubscribedTopic | undefined;
 
+/** What a subscribed regex resolved to (Kafka's `ResolvedRegularExpression`). */
+export interface ResolvedRegex {
+  /** The matching topic names, sorted. */
+  readonly topics: readonly string[];
+  /** The group epoch when it was resolved (Kafka: the metadata image offset). */
+  readonly version: number;
+  /** When it was resolved (ms). */
+  readonly timestamp: number;
+}
+
 /** A member's reconciliation state (Kafka's `MemberState`). */
 export type MemberState = "stable" | "unrevoked_partitions" | "unreleased_partitions";
 
@@ -60,6 +70,8 @@ export class ConsumerGroupMember {
   clientHost = "";
   /** Subscribed topic names, sorted. */
   subscribedTopicNames: string[] = [];
+  /** Subscribed topic regex (RE2J syntax, `topic_regex.ts`), or `null`. */
+  subscribedTopicRegex: string | null = null;
   /** The server assignor the member asked for, or `null`. */
   serverAssignor: string | null = null;
   /** How long the member may take to revoke partitions (ms). */
@@ -334,6 +346,12 @@ export class ConsumerGroup {
   persistedEpoch = -1;
   /** Members removed since their records were written: their tombstones are due. */
   readonly removedStored = new Set<string>();
+  /** The members' regexes and the topics each resolved to, by regex. */
+  readonly resolvedRegexes = new Map<string, ResolvedRegex>();
+  /** When the regexes were last resolved (ms); -Infinity: never. */
+  regexesRefreshedAt = -Infinity;
+  /** Resolved regexes as last written to `__consumer_offsets` (their JSON), by regex. */
+  readonly storedRegexes = new Map<string, string>();
   /** Which member epoch holds each partition (assigned or pending revocation). */
   readonly #partitionEpochs = new Map<string, Map<number, number>>();
 
@@ -442,11 +460,72 @@ export class ConsumerGroup {
     this.#addEpochs(m);
   }
 
-  /** Every topic name some member subscribes to. */
+  /** Every topic name some member subscribes to, by name or through its regex. */
   subscribedTopicNames(): Set<string> {
     const names = new Set<string>();
-    for (const m of this.members.values()) for (const n of m.subscribedTopicNames) names.add(n);
+    for (const m of this.members.values()) for (const n of this.memberTopicNames(m)) names.add(n);
     return names;
+  }
+
+  /**
+   * A member's topics: its names and what its regex resolved to (Kafka's target assignment
+   * counts both).
+   *
+   * @param m The member.
+   * @returns The topic names (names first, then the regex's, without repeats).
+   */
+  memberTopicNames(m: ConsumerGroupMember): string[] {
+    const regex = m.subscribedTopicRegex;
+    const resolved = regex === null ? undefined : this.resolvedRegexes.get(regex);
+    if (resolved === undefined || resolved.topics.length === 0) return m.subscribedTopicNames;
+    return [...new Set([...m.subscribedTopicNames, ...resolved.topics])];
+  }
+
+  /** The regexes some member subscribes to. */
+  subscribedRegexes(): Set<string> {
+    const out = new Set<string>();
+    for (const m of this.members.values()) {
+      if (m.subscribedTopicRegex !== null) out.add(m.subscribedTopicRegex);
+    }
+    return out;
+  }
+
+  /**
+   * Resolves the members' regexes against the cluster's topics, as Kafka's
+   * `refreshRegularExpressions`: every regex when `all`, else only those not resolved yet;
+   * regexes no member subscribes to any more are dropped.
+   *
+   * @param match Whether a regex matches a topic name (the regex is known valid).
+   * @param topics The topics a regex may match (internal topics already left out).
+   * @param now The time (ms), kept as the resolution's timestamp.
+   * @param all Whether to resolve every regex (the refresh interval has passed).
+   * @returns Whether what some regex resolved to changed.
+   */
+  refreshRegexes(
+    match: (regex: string, topic: string) => boolean,
+    topics: () => Iterable<string>,
+    now: number,
+    all: boolean,
+  ): boolean {
+    const subscribed = this.subscribedRegexes();
+    let changed = false;
+    for (const r of [...this.resolvedRegexes.keys()]) {
+      if (!subscribed.has(r)) this.resolvedRegexes.delete(r);
+    }
+    const todo = [...subscribed].filter((r) => all || !this.resolvedRegexes.has(r));
+    if (todo.length === 0) return false;
+    const found = new Map<string, string[]>(todo.map((r) => [r, []]));
+    for (const t of topics()) {
+      for (const r of todo) if (match(r, t)) found.get(r)!.push(t);
+    }
+    for (const [r, list] of found) {
+      list.sort();
+      const old = this.resolvedRegexes.get(r);
+      if (old === undefined || old.topics.join("\u0000") !== list.join("\u0000")) changed = true;
+      this.resolvedRegexes.set(r, { topics: list, version: this.groupEpoch, timestamp: now });
+    }
+    if (all) this.regexesRefreshedAt = now;
+    return changed;
   }
 
   /**
@@ -504,7 +583,7 @@ export class ConsumerGroup {
     const spec: AssignmentSpecMember[] = [...this.members.values()].map((m) => ({
       memberId: m.memberId,
       topics: new Set(
-        m.subscribedTopicNames.map((n) => this.subscriptionMetadata.get(n)?.id).filter((
+        this.memberTopicNames(m).map((n) => this.subscriptionMetadata.get(n)?.id).filter((
           id,
         ): id is string => id !== undefined),
       ),

@@ -211,20 +211,20 @@ Deno.test("consumer group: invalid requests get Kafka's INVALID_REQUEST messages
   );
   assertEquals(
     msg(hb("a", 0, { subscribedTopicNames: null })),
-    bad(
-      "SubscribedTopicNames must be set in first request.",
-    ),
+    bad("Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining."),
+  );
+  assertEquals(
+    msg(hb("", 0, { subscribedTopicNames: null, apiVersion: 0 })),
+    bad("SubscribedTopicNames must be set in first request."),
   );
   assertEquals(msg(hb("a", -3)), bad("MemberEpoch is invalid."));
   assertEquals(msg(hb("", 0)), bad("MemberId can't be empty."));
   assertEquals(msg(hb("a", -2)), bad("InstanceId can't be null."));
   assertEquals(msg(hb("a", 0, { instanceId: "" })), bad("InstanceId can't be empty."));
-  assertEquals(
-    msg(hb("a", 0, { subscribedTopicRegex: "t.*" })),
-    bad(
-      "SubscribedTopicRegex is not supported yet.",
-    ),
-  );
+  assertEquals(msg(hb("a", 0, { subscribedTopicRegex: "(t.*" })), [
+    ErrorCode.INVALID_REGULAR_EXPRESSION,
+    "SubscribedTopicRegex `(t.*` is not a valid regular expression: missing closing ).",
+  ]);
   // v0: the coordinator makes the member id (a 22-character uuid)
   const r = hb("", 0, { apiVersion: 0 });
   assertEquals([r.errorCode, r.memberId?.length], [0, 22]);

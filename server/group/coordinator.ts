@@ -33,6 +33,8 @@ import {
 } from "./group.ts";
 import { utf8Length } from "../../records/utf8.ts";
 import { type Scheduler, systemScheduler } from "./scheduler.ts";
+import { compileTopicRegex, type TopicRegex, TopicRegexError } from "./topic_regex.ts";
+import { isInternalTopic } from "../internal_topic_names.ts";
 import {
   CONSUMER_GROUP_ASSIGNORS,
   ConsumerGroup,
@@ -51,6 +53,7 @@ import {
   type ConsumerMemberSnapshot,
   type CoordinatorRecord,
   type GroupSnapshot,
+  type ResolvedRegexSnapshot,
   subscribedTopics,
 } from "./schemas.ts";
 
@@ -78,6 +81,12 @@ export interface GroupCoordinatorConfig {
   consumerMaxSize: number;
   /** `group.consumer.assignors`: the server assignors, the default first. Default uniform, range. */
   consumerAssignors: readonly string[];
+  /**
+   * Least time between two resolutions of a group's topic regexes against the cluster's topics
+   * (`sluice.group.consumer.regex.refresh.interval.ms`; Kafka 4.0's fixed
+   * `REGEX_BATCH_REFRESH_INTERVAL_MS`). Default 10000.
+   */
+  consumerRegexRefreshIntervalMs: number;
 }
 
 /**
@@ -99,6 +108,7 @@ export const DEFAULT_GROUP_COORDINATOR_CONFIG: Readonly<GroupCoordinatorConfig> 
   consumerHeartbeatIntervalMs: 5000,
   consumerMaxSize: 2147483647,
   consumerAssignors: CONSUMER_GROUP_ASSIGNORS,
+  consumerRegexRefreshIntervalMs: 10000,
 });
 
 /**
@@ -411,7 +421,7 @@ export interface ConsumerGroupHeartbeatParams {
   apiVersion?: number;
   /** Member id (`""` for a member joining whose client does not make its own, v0). */
   memberId: string;
-  /** v1+ subscribed topic regex, `null` or `""` (none); others are not supported (INVALID_REQUEST), as Kafka 3.9. */
+  /** v1+ subscribed topic regex (RE2J syntax), `""` for none, `null` (or absent) for unchanged. */
   subscribedTopicRegex?: string | null;
   /** Member epoch: 0 to join, -1 to leave, -2 for a static member leaving for a while. */
   memberEpoch: number;
@@ -480,6 +490,7 @@ export interface ConsumerGroupDescription {
     clientId: string;
     clientHost: string;
     subscribedTopicNames: string[];
+    subscribedTopicRegex: string | null;
     assignment: { topicId: string; topicName: string; partitions: number[] }[];
     targetAssignment: { topicId: string; topicName: string; partitions: number[] }[];
   }[];
@@ -517,6 +528,8 @@ export class GroupCoordinator {
   /** Without a log: the position the next record would have had. */
   #nextPosition = 0;
   #closed = false;
+  /** Compiled topic regexes (or why they are invalid), by source; cleared past 1000. */
+  readonly #regexes = new Map<string, TopicRegex | TopicRegexError>();
   #expiryTimer: (() => void) | null = null;
 
   /**
@@ -1285,11 +1298,14 @@ export class GroupCoordinator {
    *
    * @param req The request.
    * @param lookup Finds a subscribed topic's id and partition count.
+   * @param topicNames Lists the topics a regex may match (those the member may describe); none
+   *   when absent.
    * @returns The answer.
    */
   consumerGroupHeartbeat(
     req: ConsumerGroupHeartbeatParams,
     lookup: TopicLookup,
+    topicNames: () => Iterable<string> = () => [],
   ): ConsumerGroupHeartbeatResult {
     const fail = (errorCode: number, errorMessage: string | null = null) => ({
       errorCode,
@@ -1424,6 +1440,7 @@ export class GroupCoordinator {
         const old = staticOld;
         member.instanceId = old.instanceId;
         member.subscribedTopicNames = old.subscribedTopicNames;
+        member.subscribedTopicRegex = old.subscribedTopicRegex;
         member.serverAssignor = old.serverAssignor;
         member.rebalanceTimeoutMs = old.rebalanceTimeoutMs;
         member.state = old.state;
@@ -1508,9 +1525,29 @@ export class GroupCoordinator {
         bump = true;
       }
     }
+    const regex = req.subscribedTopicRegex ?? null;
+    if (regex !== null && (regex === "" ? null : regex) !== member.subscribedTopicRegex) {
+      member.subscribedTopicRegex = regex === "" ? null : regex;
+      bump = true;
+    }
     if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) {
       member.serverAssignor = req.serverAssignor;
       bump = true;
+    }
+    // regexes: a new one is resolved now, all of them again once the refresh interval has
+    // passed (Kafka re-resolves them on new topics, at most every 10 s); what they match counts
+    // as the member's topic names
+    if (cg.resolvedRegexes.size > 0 || member.subscribedTopicRegex !== null) {
+      const now = this.#scheduler.now();
+      const all = now - cg.regexesRefreshedAt >= cfg.consumerRegexRefreshIntervalMs;
+      const candidates = function* () {
+        for (const t of topicNames()) if (!isInternalTopic(t)) yield t;
+      };
+      const match = (r: string, t: string) => {
+        const re = this.#compiledRegex(r);
+        return !(re instanceof TopicRegexError) && re.matches(t);
+      };
+      if (cg.refreshRegexes(match, candidates, now, all)) bump = true;
     }
     // topics created, deleted or grown since the group last looked also bump it
     if (cg.refreshMetadata(lookup)) bump = true;
@@ -1545,10 +1582,6 @@ export class GroupCoordinator {
     if (req.groupId === "") return bad("GroupId can't be empty.");
     if (req.instanceId === "") return bad("InstanceId can't be empty.");
     if (req.rackId === "") return bad("RackId can't be empty.");
-    // an empty regex is none (librdkafka sends "" with a list of names, as Kafka 4.0 reads it)
-    if ((req.subscribedTopicRegex ?? "") !== "") {
-      return bad("SubscribedTopicRegex is not supported yet.");
-    }
     if ((req.apiVersion ?? 1) >= 1 && req.memberId === "") return bad("MemberId can't be empty.");
     const epoch = req.memberEpoch;
     if (epoch > 0 || epoch === LEAVE_GROUP_MEMBER_EPOCH) {
@@ -1560,8 +1593,13 @@ export class GroupCoordinator {
       if (req.topicPartitions === null || req.topicPartitions.length !== 0) {
         return bad("TopicPartitions must be empty when (re-)joining.");
       }
-      if (req.subscribedTopicNames === null) {
-        return bad("SubscribedTopicNames must be set in first request.");
+      if (req.subscribedTopicNames === null && (req.subscribedTopicRegex ?? null) === null) {
+        return bad(
+          (req.apiVersion ?? 1) >= 1
+            ? "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when " +
+              "(re-)joining."
+            : "SubscribedTopicNames must be set in first request.",
+        );
       }
     } else if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       if (req.memberId === "") return bad("MemberId can't be empty.");
@@ -1578,7 +1616,34 @@ export class GroupCoordinator {
         `${this.#config.consumerAssignors.join(", ")}.`,
       ];
     }
+    // an empty regex is none (librdkafka sends "" with a list of names, as Kafka 4.0 reads it)
+    const regex = req.subscribedTopicRegex ?? "";
+    if (regex !== "") {
+      const re = this.#compiledRegex(regex);
+      if (re instanceof TopicRegexError) {
+        return [
+          ErrorCode.INVALID_REGULAR_EXPRESSION,
+          `SubscribedTopicRegex \`${clip(regex)}\` is not a valid regular expression: ` +
+          `${re.description}.`,
+        ];
+      }
+    }
     return null;
+  }
+
+  /** A topic regex compiled (RE2J syntax), or why it is invalid; cached. */
+  #compiledRegex(regex: string): TopicRegex | TopicRegexError {
+    let re = this.#regexes.get(regex);
+    if (re !== undefined) return re;
+    try {
+      re = compileTopicRegex(regex);
+    } catch (e) {
+      if (!(e instanceof TopicRegexError)) throw e;
+      re = e;
+    }
+    if (this.#regexes.size >= 1000) this.#regexes.clear();
+    this.#regexes.set(regex, re);
+    return re;
   }
 
   /**
@@ -1598,6 +1663,31 @@ export class GroupCoordinator {
     if (cg.persistedEpoch !== cg.groupEpoch) {
       cg.persistedEpoch = cg.groupEpoch;
       records.push({ kind: "consumer-group", groupId, value: { epoch: cg.groupEpoch } });
+    }
+    // resolved regexes no member subscribes to any more go, with a tombstone
+    const subscribedRegexes = cg.subscribedRegexes();
+    for (const r of [...cg.resolvedRegexes.keys()]) {
+      if (!subscribedRegexes.has(r)) cg.resolvedRegexes.delete(r);
+    }
+    for (const r of [...cg.storedRegexes.keys()]) {
+      if (cg.resolvedRegexes.has(r)) continue;
+      cg.storedRegexes.delete(r);
+      records.push({ kind: "consumer-regex", groupId, regex: r, value: null });
+    }
+    for (const [r, resolved] of cg.resolvedRegexes) {
+      const json = JSON.stringify(resolved.topics);
+      if (cg.storedRegexes.get(r) === json) continue;
+      cg.storedRegexes.set(r, json);
+      records.push({
+        kind: "consumer-regex",
+        groupId,
+        regex: r,
+        value: {
+          topics: [...resolved.topics],
+          version: resolved.version,
+          timestamp: resolved.timestamp,
+        },
+      });
     }
     for (const memberId of cg.removedStored) {
       if (cg.members.has(memberId)) continue;
@@ -1630,6 +1720,7 @@ export class GroupCoordinator {
       if (group.consumer === cg) {
         cg.persistedEpoch = -1;
         for (const m of cg.members.values()) m.storedMetadata = m.storedAssignment = null;
+        cg.storedRegexes.clear();
       }
       this.#logger?.error(
         `Cannot store consumer group ${groupId}: ${e instanceof Error ? e.message : e}`,
@@ -1736,6 +1827,7 @@ export class GroupCoordinator {
         clientId: m.clientId,
         clientHost: m.clientHost,
         subscribedTopicNames: m.subscribedTopicNames,
+        subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: named(m.assigned),
         targetAssignment: named(cg.target.get(m.memberId) ?? new Map()),
       })),
@@ -2319,7 +2411,11 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId);
     if (group === undefined || group.state === "Dead") return top(ErrorCode.GROUP_ID_NOT_FOUND);
     let subscribed = new Set<string>();
-    if (group.state !== "Empty") {
+    if (group.consumer !== null) {
+      // a consumer-protocol group: the topics its members subscribe to, by name or regex
+      // (Kafka's ConsumerGroup.isSubscribedToTopic)
+      subscribed = group.consumer.subscribedTopicNames();
+    } else if (group.state !== "Empty") {
       if (group.protocolType !== "consumer") return top(ErrorCode.NON_EMPTY_GROUP);
       subscribed = this.#subscribedTopics(group);
     }
@@ -2630,6 +2726,8 @@ export class GroupCoordinator {
       Map<string, { meta?: ConsumerMemberSnapshot; assignment?: ConsumerAssignmentSnapshot }>
     >();
     const sawMembers = new Set<string>();
+    // resolved regexes by group, then regex
+    const consumerRegexes = new Map<string, Map<string, ResolvedRegexSnapshot>>();
     const offsets = new Map<string, Map<string, CommittedOffset>>();
     // transactions in progress at this point of the log: producer id -> their offset records
     // (with their positions), and the groups they sent offsets of (still open for them when a
@@ -2669,7 +2767,17 @@ export class GroupCoordinator {
       }
       if (r.kind === "consumer-group") {
         consumerEpochs.set(r.groupId, r.value?.epoch ?? null);
-        if (r.value === null) consumerMembers.delete(r.groupId);
+        if (r.value === null) {
+          consumerMembers.delete(r.groupId);
+          consumerRegexes.delete(r.groupId);
+        }
+        continue;
+      }
+      if (r.kind === "consumer-regex") {
+        let byRegex = consumerRegexes.get(r.groupId);
+        if (byRegex === undefined) consumerRegexes.set(r.groupId, byRegex = new Map());
+        if (r.value === null) byRegex.delete(r.regex);
+        else byRegex.set(r.regex, r.value);
         continue;
       }
       if (r.kind === "consumer-member" || r.kind === "consumer-assignment") {
@@ -2721,6 +2829,20 @@ export class GroupCoordinator {
         const cg = new ConsumerGroup(groupId);
         cg.groupEpoch = cg.assignmentEpoch = cg.persistedEpoch = consumerEpoch;
         group.consumer = cg;
+        // the resolved regexes: the members' topics until the next refresh, which is due once
+        // the interval has passed since the newest was resolved
+        for (const [regex, v] of consumerRegexes.get(groupId) ?? []) {
+          cg.resolvedRegexes.set(regex, {
+            topics: [...v.topics].sort(),
+            version: v.version,
+            timestamp: v.timestamp,
+          });
+          cg.storedRegexes.set(regex, JSON.stringify([...v.topics].sort()));
+          cg.regexesRefreshedAt = Math.max(
+            cg.regexesRefreshedAt === -Infinity ? 0 : cg.regexesRefreshedAt,
+            v.timestamp,
+          );
+        }
         for (const [memberId, { meta, assignment }] of consumerMembers.get(groupId) ?? []) {
           if (meta === undefined) continue;
           const m = new ConsumerGroupMember(memberId);
@@ -2729,6 +2851,9 @@ export class GroupCoordinator {
           m.clientId = meta.clientId;
           m.clientHost = meta.clientHost;
           m.subscribedTopicNames = [...meta.subscribedTopicNames].sort();
+          m.subscribedTopicRegex = meta.subscribedTopicRegex === ""
+            ? null
+            : meta.subscribedTopicRegex;
           m.rebalanceTimeoutMs = meta.rebalanceTimeoutMs;
           m.serverAssignor = meta.serverAssignor;
           if (assignment !== undefined) {
@@ -2960,7 +3085,7 @@ function consumerMemberSnapshot(m: ConsumerGroupMember): ConsumerMemberSnapshot 
     clientId: m.clientId,
     clientHost: m.clientHost,
     subscribedTopicNames: m.subscribedTopicNames,
-    subscribedTopicRegex: null,
+    subscribedTopicRegex: m.subscribedTopicRegex,
     rebalanceTimeoutMs: m.rebalanceTimeoutMs,
     serverAssignor: m.serverAssignor,
   };

@@ -151,7 +151,30 @@ export type CoordinatorRecord =
     memberId: string;
     /** The assignment, or `null` for a tombstone. */
     value: ConsumerAssignmentSnapshot | null;
+  }
+  | {
+    /**
+     * A consumer-protocol group's resolved topic regex (Kafka 4.0's
+     * `ConsumerGroupRegularExpression`, key version 16), or its removal (`null`).
+     */
+    kind: "consumer-regex";
+    /** Group id. */
+    groupId: string;
+    /** The regular expression. */
+    regex: string;
+    /** What it resolved to, or `null` for a tombstone. */
+    value: ResolvedRegexSnapshot | null;
   };
+
+/** A resolved regex as stored in a `ConsumerGroupRegularExpressionValue` (v0). */
+export interface ResolvedRegexSnapshot {
+  /** The matching topic names. */
+  topics: string[];
+  /** Kafka: the metadata image offset it was resolved at; Sluice: the group epoch then. */
+  version: number;
+  /** When it was resolved (ms). */
+  timestamp: number;
+}
 
 function writeTopicPartitions(w: Writer, list: TopicPartitionList): void {
   w.writeCompactArrayLength(list.length);
@@ -253,6 +276,20 @@ export function encodeCoordinatorRecord(
       writeTopicPartitions(v, a.assignedPartitions);
       writeTopicPartitions(v, a.partitionsPendingRevocation);
     }
+    v.writeUnsignedVarint(0); // no tagged fields
+    return { key: k.finish(), value: v.finish() };
+  }
+  if (record.kind === "consumer-regex") {
+    k.writeInt16(16);
+    k.writeString(record.groupId);
+    k.writeString(record.regex);
+    if (record.value === null) return { key: k.finish(), value: null };
+    const v = new Writer(64);
+    v.writeInt16(0);
+    v.writeCompactArrayLength(record.value.topics.length);
+    for (const t of record.value.topics) v.writeCompactString(t);
+    v.writeInt64(record.value.version);
+    v.writeInt64(record.value.timestamp);
     v.writeUnsignedVarint(0); // no tagged fields
     return { key: k.finish(), value: v.finish() };
   }
@@ -377,6 +414,19 @@ export function decodeCoordinatorRecord(
       const v = new Reader(value);
       v.readInt16(); // ConsumerGroupMetadataValue v0+: the epoch first, then tagged fields
       return { kind: "consumer-group", groupId, value: { epoch: v.readInt32() } };
+    }
+    if (keyVersion === 16) {
+      const groupId = k.readString();
+      const regex = k.readString();
+      if (value === null) return { kind: "consumer-regex", groupId, regex, value: null };
+      const v = new Reader(value);
+      v.readInt16();
+      const n = v.readCompactArrayLength();
+      const topics: string[] = [];
+      for (let i = 0; i < n; i++) topics.push(v.readCompactString());
+      const version = v.readInt64();
+      const timestamp = v.readInt64();
+      return { kind: "consumer-regex", groupId, regex, value: { topics, version, timestamp } };
     }
     if (keyVersion === 5 || keyVersion === 8) {
       const groupId = k.readString();

@@ -170,8 +170,8 @@ export const ACCESS = Object.freeze({
   ListClientMetricsResources: { cluster: need(Op.DESCRIBE_CONFIGS, C) },
   /** DESCRIBE each topic (unlisted when all topics are asked for), as Metadata. */
   DescribeTopicPartitions: { topic: need(Op.DESCRIBE, T) },
-  /** READ the group (Kafka 3.9). */
-  ConsumerGroupHeartbeat: { group: need(Op.READ, G) },
+  /** READ the group (Kafka 3.9); a regex matches only topics the member may DESCRIBE (Kafka 4.0). */
+  ConsumerGroupHeartbeat: { group: need(Op.READ, G), regexTopic: need(Op.DESCRIBE, T) },
   /** DESCRIBE each group. */
   ConsumerGroupDescribe: { group: need(Op.DESCRIBE, G) },
 });

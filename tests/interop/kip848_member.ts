@@ -16,6 +16,7 @@ const SCRIPT = new URL("./clients/kip848_consumer.py", import.meta.url).pathname
 /** One line printed by the consumer script. */
 export interface Event {
   ev: string;
+  topic?: string;
   tps?: [string, number][];
   t?: number;
   p?: number;

@@ -3,7 +3,7 @@
 """One confluent-kafka consumer of the KIP-848 protocol (group.protocol=consumer), for
 tests/interop/kip848_test.ts. Reads one JSON config line on stdin, then prints one JSON line per
 event on stdout: {"ev":"assign"|"revoke"|"lost","tps":[[topic,partition],...],"t":time},
-{"ev":"rec","p":partition,"o":offset,"v":value} for each record (committed synchronously before
+{"ev":"rec","topic":topic,"p":partition,"o":offset,"v":value} for each record (committed synchronously before
 the next poll), {"ev":"closed"} after a graceful close. A later stdin line "close" closes the
 consumer (it leaves the group) and exits."""
 
@@ -54,10 +54,13 @@ conf = {
     "enable.auto.commit": False,
     "auto.offset.reset": "earliest",
     "client.id": cfg.get("clientId", "kip848"),
+    # client-level errors (e.g. the group's heartbeat refused) as {"ev":"error"} lines too
+    "error_cb": lambda err: out({"ev": "error", "error": str(err)}),
 }
 if cfg.get("assignor"):
     conf["group.remote.assignor"] = cfg["assignor"]
 consumer = Consumer(conf)
+# a topic starting with "^" is a regex: librdkafka sends it to the broker (SubscribedTopicRegex)
 consumer.subscribe([cfg["topic"]], on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
 threading.Thread(target=read_stdin, daemon=True).start()
 out({"ev": "started"})
@@ -69,7 +72,13 @@ try:
         if msg.error():
             out({"ev": "error", "error": str(msg.error())})
             continue
-        out({"ev": "rec", "p": msg.partition(), "o": msg.offset(), "v": msg.value().decode()})
+        out({
+            "ev": "rec",
+            "topic": msg.topic(),
+            "p": msg.partition(),
+            "o": msg.offset(),
+            "v": msg.value().decode(),
+        })
         while True:
             try:
                 consumer.commit(message=msg, asynchronous=False)

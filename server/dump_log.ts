@@ -266,6 +266,8 @@ function offsetsRecord(
     case "consumer-member":
     case "consumer-assignment":
       return [k({ groupId: r.groupId, memberId: r.memberId }), v(r.value)];
+    case "consumer-regex":
+      return [k({ groupId: r.groupId, regularExpression: r.regex }), v(r.value)];
   }
 }
 

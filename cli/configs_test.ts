@@ -2,8 +2,7 @@
 // `sluice configs`: client quotas in kafka-configs.sh's syntax against a real broker.
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { Broker } from "../server/mod.ts";
-import { runSluice as sluice, type SluiceRun } from "./testing.ts";
+import { runSluice as sluice, type SluiceRun, withBroker } from "./testing.ts";
 
 // The entities of kafka-configs.sh's quota syntax used below.
 const user = (name: string) => ["--entity-type", "users", "--entity-name", name];
@@ -22,31 +21,21 @@ interface Configs {
   describe(entity: string[]): Promise<string>;
 }
 
-/** A test of `sluice configs` with a fresh broker (closed and removed after it). */
+/** A test of `sluice configs` with a broker of its own ({@linkcode withBroker}). */
 function configsTest(name: string, fn: (c: Configs) => Promise<void>): void {
   Deno.test({
     name,
     sanitizeOps: false,
     sanitizeResources: false,
-    async fn() {
-      const dir = await Deno.makeTempDir({ prefix: "sluice_cli_configs_" });
-      const broker = await Broker.start({
-        listeners: "PLAINTEXT://127.0.0.1:0",
-        logDirs: [dir],
-        logLevel: "silent",
-      });
-      try {
-        const b = ["configs", "--bootstrap-server", `127.0.0.1:${broker.port}`];
+    fn: () =>
+      withBroker(async (bootstrap) => {
+        const b = ["configs", "--bootstrap-server", bootstrap];
         await fn({
           b,
           add: (entity, config) => sluice([...b, ...entity, "--alter", "--add-config", config]),
           describe: async (entity) => (await sluice([...b, ...entity, "--describe"])).stdout,
         });
-      } finally {
-        await broker.close();
-        await Deno.remove(dir, { recursive: true });
-      }
-    },
+      }),
   });
 }
 

@@ -44,11 +44,14 @@ for (const n of SIZES) {
   }
 }
 
-for (const side of sides) {
-  const sideClient = new side.Client({ bootstrapServers: `127.0.0.1:${t.broker.port}` });
-  for (const n of SIZES) {
+const clients = new Map(
+  sides.map((side) => [side, new side.Client({ bootstrapServers: `127.0.0.1:${t.broker.port}` })]),
+);
+// each size's two sides run one after the other, the first of them alternating by size
+for (const [i, n] of SIZES.entries()) {
+  for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
     const topic = `poll-${n}`;
-    const consumer = new side.Consumer(sideClient, {
+    const consumer = new side.Consumer(clients.get(side)!, {
       fromBeginning: true,
       maxPartitionBytes: 1,
       maxWaitMs: 5000,

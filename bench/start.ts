@@ -25,7 +25,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
 /** The permissions of `deno task broker`. */
@@ -104,23 +104,13 @@ export interface StartBenchArgs {
  * @throws {RangeError} On an unknown flag, a positional argument or a bad number.
  */
 export function parseStartBenchArgs(args: string[]): StartBenchArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        runs: { type: "string" },
-        "idle-ms": { type: "string" },
-        before: { type: "string", multiple: true },
-        flags: { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new RangeError(e instanceof Error ? e.message : String(e));
-  }
+  const values = parseFlags(args, {
+    runs: { type: "string" },
+    "idle-ms": { type: "string" },
+    before: { type: "string", multiple: true },
+    flags: { type: "string", multiple: true },
+    help: { type: "boolean", short: "h" },
+  });
   const integer = (flag: string, v: string | undefined, fallback: number, min: number) => {
     if (v === undefined) return fallback;
     const n = Number(v);

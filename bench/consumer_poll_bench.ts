@@ -9,7 +9,8 @@
 // in the same process, so its Fetch handling is in the figures too.
 // Run: deno bench --allow-all bench/consumer_poll_bench.ts
 // A/B: SLUICE_BENCH_BEFORE=/tmp/before (a `git archive` of another checkout) adds that checkout's
-// consumer, reading the same topics from the same broker, as each group's baseline.
+// consumer, reading the same topics from the same broker, as each group's baseline; run it again
+// with SLUICE_BENCH_FLIP=1 for the other order.
 import { Admin, Client, Consumer } from "../client/mod.ts";
 import { ProduceRequest, ProduceResponse } from "../protocol/messages/produce.ts";
 import { buildBatch } from "../wasm/testing.ts";
@@ -47,9 +48,11 @@ for (const n of SIZES) {
 const clients = new Map(
   sides.map((side) => [side, new side.Client({ bootstrapServers: `127.0.0.1:${t.broker.port}` })]),
 );
-// each size's two sides run one after the other, the first of them alternating by size
+// each size's two sides run one after the other, the first of them alternating by size (the
+// first of a pair ran up to 1.7x slower on a loaded machine): SLUICE_BENCH_FLIP=1 swaps them
+const flip = Deno.env.get("SLUICE_BENCH_FLIP") === "1" ? 1 : 0;
 for (const [i, n] of SIZES.entries()) {
-  for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+  for (const side of (i + flip) % 2 === 0 ? sides : [...sides].reverse()) {
     const topic = `poll-${n}`;
     const consumer = new side.Consumer(clients.get(side)!, {
       fromBeginning: true,

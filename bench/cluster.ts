@@ -38,7 +38,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.ts";
 import { Admin, Client } from "../client/mod.ts";
 import { type BrokerProcess, startBrokerProcess } from "./e2e/broker_process.ts";
 import type { ConsumeStats, ProduceStats } from "./e2e/payload.ts";
@@ -123,30 +123,20 @@ function integer(flag: string, v: string | undefined, fallback: number, min: num
  * @throws {RangeError} On an unknown flag or a bad number.
  */
 export function parseClusterBenchArgs(args: string[]): ClusterBenchArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        records: { type: "string" },
-        size: { type: "string" },
-        partitions: { type: "string" },
-        rounds: { type: "string" },
-        "timeout-s": { type: "string" },
-        "max-minutes": { type: "string" },
-        json: { type: "string" },
-        "cpu-prof": { type: "string" },
-        override: { type: "string", multiple: true },
-        "no-verify": { type: "boolean" },
-        "no-warmup": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new RangeError(e instanceof Error ? e.message : String(e));
-  }
+  const values = parseFlags(args, {
+    records: { type: "string" },
+    size: { type: "string" },
+    partitions: { type: "string" },
+    rounds: { type: "string" },
+    "timeout-s": { type: "string" },
+    "max-minutes": { type: "string" },
+    json: { type: "string" },
+    "cpu-prof": { type: "string" },
+    override: { type: "string", multiple: true },
+    "no-verify": { type: "boolean" },
+    "no-warmup": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   return {
     records: integer("--records", values.records, 1_000_000, 1, 100_000_000),
     size: integer("--size", values.size, 100, 16, 1_000_000),

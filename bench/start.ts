@@ -25,7 +25,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "./flags.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
 /** The permissions of `deno task broker`. */
@@ -58,6 +58,75 @@ for await (const c of l) {
  * on this machine, and a broker needs timers (session timeouts, retention, flushes).
  */
 const FLOOR_TIMER_SCRIPT = `clearTimeout(setTimeout(() => {}, 1000));\n${FLOOR_SCRIPT}`;
+
+/** Help text. */
+export const HELP: string = `Usage: deno run -A bench/start.ts [OPTIONS]
+
+Times a broker process from spawn to its first ApiVersions answer and reads its idle RSS, in
+rotation with Deno's own floor (a script answering the same request), and prints medians and the
+ratios to the floor.
+
+Options:
+  --runs N           Measured starts of each subject (default 11)
+  --idle-ms N        Wait after the first answer before reading the RSS (default 1000)
+  --before PATH      Another checkout's cli/main.ts in the same rotation (repeatable)
+  --flags="F ..."    This broker with more \`deno run\` flags, own DENO_DIR (repeatable)
+  -h, --help         Show this help
+
+Exit code: 0 when every start was measured, 1 on a failure, 2 on bad usage.
+`;
+
+/** Parsed command line of `bench/start.ts`. */
+export interface StartBenchArgs {
+  /** Measured starts of each subject. */
+  runs: number;
+  /** Milliseconds between the first answer and the RSS reading. */
+  idleMs: number;
+  /** Other checkouts' `cli/main.ts`. */
+  before: string[];
+  /** Extra `deno run` flags, one string per variant. */
+  flags: string[];
+  /** Help asked for. */
+  help: boolean;
+}
+
+/**
+ * Parses the flags of `bench/start.ts`.
+ *
+ * @example
+ * ```ts
+ * import { parseStartBenchArgs } from "./start.ts";
+ * console.log(parseStartBenchArgs(["--runs", "3"]).runs); // 3
+ * ```
+ *
+ * @param args Command-line arguments.
+ * @returns The options.
+ * @throws {RangeError} On an unknown flag, a positional argument or a bad number.
+ */
+export function parseStartBenchArgs(args: string[]): StartBenchArgs {
+  const values = parseFlags(args, {
+    runs: { type: "string" },
+    "idle-ms": { type: "string" },
+    before: { type: "string", multiple: true },
+    flags: { type: "string", multiple: true },
+    help: { type: "boolean", short: "h" },
+  });
+  const integer = (flag: string, v: string | undefined, fallback: number, min: number) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      throw new RangeError(`${flag} ${v} is invalid: expected an integer of at least ${min}`);
+    }
+    return n;
+  };
+  return {
+    runs: integer("--runs", values.runs, 11, 1),
+    idleMs: integer("--idle-ms", values["idle-ms"], 1000, 0),
+    before: values.before ?? [],
+    flags: values.flags ?? [],
+    help: values.help ?? false,
+  };
+}
 
 /** A free port on 127.0.0.1 (closed again; the child binds it). */
 export function freePort(): number {
@@ -244,17 +313,18 @@ async function sampleFloor(script: string, idleMs: number): Promise<Sample> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      runs: { type: "string", default: "11" },
-      "idle-ms": { type: "string", default: "1000" },
-      before: { type: "string", multiple: true },
-      flags: { type: "string", multiple: true },
-    },
-  });
-  const runs = Number(values.runs);
-  const idleMs = Number(values["idle-ms"]);
+  let args: StartBenchArgs;
+  try {
+    args = parseStartBenchArgs(Deno.args);
+  } catch (e) {
+    console.error(`bench:start: ${e instanceof Error ? e.message : e}\n\n${HELP}`);
+    Deno.exit(2);
+  }
+  if (args.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  const { runs, idleMs } = args;
   const floorScript = await Deno.makeTempFile({ prefix: "sluice-floor-", suffix: ".ts" });
   await Deno.writeTextFile(floorScript, FLOOR_SCRIPT);
   const timerScript = await Deno.makeTempFile({ prefix: "sluice-floor-timer-", suffix: ".ts" });
@@ -265,12 +335,12 @@ if (import.meta.main) {
     { name: "deno floor", sample: () => sampleFloor(floorScript, idleMs), got: [] },
     { name: "floor+timer", sample: () => sampleFloor(timerScript, idleMs), got: [] },
   ];
-  for (const [i, main] of (values.before ?? []).entries()) {
+  for (const [i, main] of args.before.entries()) {
     const name = i === 0 ? "before" : `before ${i + 1}`;
     subjects.push({ name, sample: () => sampleBroker(idleMs, { main }), got: [] });
   }
   const denoDirs: string[] = [];
-  for (const f of values.flags ?? []) {
+  for (const f of args.flags) {
     const denoFlags = f.split(" ").filter((x) => x !== "");
     const denoDir = await Deno.makeTempDir({ prefix: "sluice-start-deno-dir-" });
     denoDirs.push(denoDir);

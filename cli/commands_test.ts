@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Broker } from "../server/mod.ts";
+import { withBroker } from "./testing.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -23,21 +24,6 @@ async function sluice(args: string[], stdin = ""): Promise<Run> {
   const out = await child.output();
   const td = new TextDecoder();
   return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
-}
-
-async function withBroker(fn: (bootstrap: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_test_" });
-  const broker = await Broker.start({
-    listeners: "PLAINTEXT://127.0.0.1:0",
-    logDirs: [dir],
-    logLevel: "silent",
-  });
-  try {
-    await fn(`127.0.0.1:${broker.port}`);
-  } finally {
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("sluice quickstart: create teste, produce two lines, consume them", async () => {

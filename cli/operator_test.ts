@@ -2,8 +2,8 @@
 // The operator's CLI fixes of issue #15: a refused connection explained once, parse.key keeping
 // the lines before a bad one, every compression codec, topics --describe with offsets and sizes.
 import assert from "node:assert/strict";
-import { Broker } from "../server/mod.ts";
 import { attributesAt, COMPRESSION_CODEC_MASK, compressionName } from "../records/mod.ts";
+import { withBroker } from "./testing.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -25,21 +25,6 @@ async function sluice(args: string[], stdin = "") {
     return { code: out.code, stdout: td.decode(out.stdout), stderr: td.decode(out.stderr) };
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function withBroker(fn: (bootstrap: string, dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_operator_" });
-  const broker = await Broker.start({
-    listeners: "PLAINTEXT://127.0.0.1:0",
-    logDirs: [dir],
-    logLevel: "silent",
-  });
-  try {
-    await fn(`127.0.0.1:${broker.port}`, dir);
-  } finally {
-    await broker.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -1,11 +1,12 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 /**
  * Test support for the CLI: run `sluice` in this process ({@linkcode main}) with its output
- * captured. Not exported from `mod.ts`.
+ * captured, against a broker of the test's own ({@linkcode withBroker}). Not exported from `mod.ts`.
  *
  * @module
  */
 
+import { Broker } from "../server/mod.ts";
 import { main } from "./main.ts";
 
 /** What a run of {@linkcode runSluice} gave. */
@@ -45,4 +46,38 @@ export async function runSluice(args: string[], stdin = ""): Promise<SluiceRun> 
     stdinIsTerminal: false,
   });
   return { code, stdout, stderr };
+}
+
+/**
+ * Runs `fn` with a broker on 127.0.0.1 (a free port, a fresh data directory, no log output), then
+ * closes the broker and removes the directory.
+ *
+ * @example
+ * ```ts ignore
+ * import { runSluice, withBroker } from "./testing.ts";
+ *
+ * await withBroker(async (bootstrap) => {
+ *   const r = await runSluice(["topics", "--bootstrap-server", bootstrap, "--list"]);
+ *   console.assert(r.code === 0);
+ * });
+ * ```
+ *
+ * @param fn The test, given the broker's `HOST:PORT` and its data directory.
+ * @throws {Error} Whatever `fn` throws, after the clean-up.
+ */
+export async function withBroker(
+  fn: (bootstrap: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "sluice_cli_" });
+  const broker = await Broker.start({
+    listeners: "PLAINTEXT://127.0.0.1:0",
+    logDirs: [dir],
+    logLevel: "silent",
+  });
+  try {
+    await fn(`127.0.0.1:${broker.port}`, dir);
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }

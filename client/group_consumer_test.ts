@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startBroker } from "../tests/harness.ts";
+import { startBroker, waitFor as waitForEvery } from "../tests/harness.ts";
 import { Admin } from "./admin.ts";
 import { Client } from "./client.ts";
 import type { ConsumerRecord, LogTruncation } from "./consumer.ts";
@@ -103,13 +103,8 @@ function pollLoop(member: GroupConsumer, got: ConsumerRecord[]) {
   };
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (what: string, cond: () => boolean, ms = 60_000) =>
+  waitForEvery(what, cond, { timeoutMs: ms });
 
 const partitionsOf = (m: GroupConsumer) => m.assignment().map((a) => a.partition).sort();
 const valuesOf = (rs: ConsumerRecord[]) => rs.map((r) => td.decode(r.value!)).sort();

@@ -6,7 +6,7 @@
  */
 
 import { Admin, Client, Producer, type ProducerMessage } from "../client/mod.ts";
-import { startBroker, type TestBroker } from "../tests/harness.ts";
+import { startBroker, type TestBroker, waitFor } from "../tests/harness.ts";
 import type { ConnectorStateInfo } from "./herder.ts";
 
 /** What a Connect test runs against: a broker, a client of it and a scratch directory. */
@@ -120,13 +120,15 @@ export interface UntilOptions {
 }
 
 /**
- * Calls `f` until it returns something other than `undefined`, and returns that.
+ * Calls `f` until it returns something other than `undefined`, and returns that
+ * ({@linkcode waitFor} for a probe with a value).
  *
  * @param what What is waited for, for the timeout error.
  * @param f The probe.
  * @param options Timeout, interval, and whether a thrown error means "not yet".
  * @returns The probe's first defined result.
- * @throws {Error} `timed out waiting for <what>` after the timeout.
+ * @throws {Error} `timed out waiting for <what> (<timeoutMs> ms)` after the timeout (with the
+ *   last error when `retryErrors`).
  */
 export async function until<T>(
   what: string,
@@ -134,19 +136,17 @@ export async function until<T>(
   options: UntilOptions = {},
 ): Promise<T> {
   const { timeoutMs = 60_000, intervalMs = 100, retryErrors = false } = options;
-  const deadline = Date.now() + timeoutMs;
+  let value: T | undefined;
   let last: unknown;
-  for (;;) {
+  await waitFor(what, async () => {
     try {
-      const v = await f();
-      if (v !== undefined) return v;
+      value = await f();
     } catch (e) {
       if (!retryErrors) throw e;
       last = e;
+      return false;
     }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${retryErrors ? ` (${last ?? ""})` : ""}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+    return value !== undefined;
+  }, { timeoutMs, intervalMs, detail: () => retryErrors ? String(last ?? "") : "" });
+  return value!;
 }

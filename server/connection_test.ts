@@ -22,19 +22,14 @@ import {
   startTestBroker,
   type TestBroker,
 } from "./testing.ts";
+import { waitFor } from "../tests/harness.ts";
 
 const AV = { clientSoftwareName: "sluice-test", clientSoftwareVersion: "1" };
 const MiB = 1024 * 1024;
 
 /** Polls `cond` every 10 ms; the 60 s bound only protects against a hang (never a timing check). */
-async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting until ${what}`);
-}
+const until = (what: string, cond: () => boolean) =>
+  waitFor(what, cond, { timeoutMs: 60_000, intervalMs: 10 });
 
 /** A size prefix announcing `size` bytes followed by `body` bytes of it. */
 function partialFrame(size: number, body: number): Uint8Array {

@@ -11,6 +11,7 @@ import { batchSizeAt, LENGTH_OFFSET, LOG_OVERHEAD, MAGIC_OFFSET } from "../recor
 import { buildBatch, fixCrc, seededRandom } from "../wasm/testing.ts";
 import { createTopic, fetchBody, produceBody, RawClient, startTestBroker } from "./testing.ts";
 import { ApiVersionsRequest, ApiVersionsResponse } from "../protocol/messages/api_versions.ts";
+import { waitFor } from "../tests/harness.ts";
 import {
   FRAME_GROWTH,
   MAX_QUEUED_FRAMES,
@@ -140,13 +141,12 @@ Deno.test("frame reuse: over a reused buffer, a bad CRC, a truncated frame and a
     const idle = pool.idleBytes;
     const d = await RawClient.connect(t.broker.port);
     await d.sendRaw(frame.subarray(0, frame.length - 5000));
-    const until = async (done: () => boolean) => {
-      for (let i = 0; i < 500 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
-    };
-    await until(() => pool.idleBytes < idle);
+    const until = (what: string, done: () => boolean) =>
+      waitFor(what, done, { timeoutMs: 5000, intervalMs: 10 });
+    await until("the pool lends a buffer", () => pool.idleBytes < idle);
     assertEquals(pool.idleBytes, 0, "the cut-off frame is read into the pooled buffer");
     d.close();
-    await until(() => pool.idleBytes === idle);
+    await until("the buffer back in the pool", () => pool.idleBytes === idle);
     assertEquals(pool.idleBytes, idle, "the cut-off frame gave its buffer back");
 
     // a frame above socket.request.max.bytes: its connection is refused before any byte is read

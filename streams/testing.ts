@@ -7,6 +7,7 @@
  */
 
 import { Admin, type Client, Consumer, Producer } from "../client/mod.ts";
+import { waitFor } from "../tests/harness.ts";
 
 /** A seeded PRNG (mulberry32): the same run every time. */
 export function prng(seed: number): () => number {
@@ -123,11 +124,7 @@ export async function eventually(
   check: () => boolean | Promise<boolean>,
   timeoutMs = 60_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(what, check, { timeoutMs, intervalMs: 100 });
 }
 
 /** Map entries sorted by key, for readable equality assertions. */

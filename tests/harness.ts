@@ -317,6 +317,56 @@ export async function runClientScript<T = Record<string, unknown>>(
   return answer as T;
 }
 
+/** How {@linkcode waitFor} polls. */
+export interface WaitOptions {
+  /** Give up after this many milliseconds: a guard against hangs, never a timing check.
+   * Default 30000. */
+  timeoutMs?: number;
+  /** Pause between two checks, in milliseconds. Default 20. */
+  intervalMs?: number;
+  /** What to add to the error when time runs out (the state seen, logs). */
+  detail?: () => string | Promise<string>;
+}
+
+/**
+ * Checks `check` until it holds, pausing `intervalMs` between checks: the one wait loop of the
+ * tests (the cluster harness's `until`, Streams' `eventually` and Connect's `until` use it).
+ *
+ * @example Wait for a flag
+ * ```ts
+ * import { waitFor } from "./harness.ts";
+ *
+ * let done = false;
+ * setTimeout(() => done = true, 50);
+ * await waitFor("the flag", () => done, { timeoutMs: 5000, intervalMs: 10 });
+ * ```
+ *
+ * @param what What is awaited, for the error (a function: read when time runs out).
+ * @param check The condition; an error it throws ends the wait with that error.
+ * @param options Limit, pause and the detail for the error.
+ * @returns How long it took, in milliseconds.
+ * @throws {Error} `"timed out waiting for <what> (<timeoutMs> ms)"`, then `": <detail>"` when a
+ *   detail callback gives one.
+ */
+export async function waitFor(
+  what: string | (() => string),
+  check: () => boolean | Promise<boolean>,
+  options: WaitOptions = {},
+): Promise<number> {
+  const { timeoutMs = 30_000, intervalMs = 20, detail } = options;
+  const start = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      const name = typeof what === "string" ? what : what();
+      const more = detail === undefined ? "" : await detail();
+      throw new Error(`timed out waiting for ${name} (${timeoutMs} ms)${more ? `: ${more}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return performance.now() - start;
+}
+
 /**
  * Reject when `promise` has not settled within `ms`, so an in-process client call can never hang
  * the suite.

@@ -1,6 +1,13 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, ok as assert, rejects, throws } from "node:assert/strict";
-import { clientRequirement, runCommand, startBroker, uniqueTopic, withTimeout } from "./harness.ts";
+import {
+  clientRequirement,
+  runCommand,
+  startBroker,
+  uniqueTopic,
+  waitFor,
+  withTimeout,
+} from "./harness.ts";
 
 Deno.test("runCommand() captures stdout, stderr, exit code and stdin", async () => {
   const r = await runCommand("sh", ["-c", "cat; echo err >&2; exit 3"], { stdin: "in put" });
@@ -25,6 +32,34 @@ Deno.test("withTimeout() passes values through and rejects late work", async () 
   await rejects(withTimeout(new Promise(() => {}), 20, "stuck work"), {
     message: "stuck work: timed out after 20 ms",
   });
+});
+
+Deno.test("waitFor() checks until the condition holds, and fails with the detail", async () => {
+  let checks = 0;
+  await waitFor("three checks", () => ++checks === 3, { intervalMs: 1 });
+  assertEquals(checks, 3);
+  let async = 0;
+  await waitFor(() => "lazy name", () => Promise.resolve(++async >= 2), { intervalMs: 1 });
+  assertEquals(async, 2);
+  let seen = 0;
+  await rejects(
+    waitFor("never", () => (seen++, false), {
+      timeoutMs: 30,
+      intervalMs: 5,
+      detail: () => Promise.resolve(`checked ${seen > 1 ? "again" : "once"}`),
+    }),
+    { message: "timed out waiting for never (30 ms): checked again" },
+  );
+  await rejects(waitFor(() => "lazy", () => false, { timeoutMs: 0, intervalMs: 1 }), {
+    message: "timed out waiting for lazy (0 ms)",
+  });
+  // an error from the check ends the wait with that error
+  await rejects(
+    waitFor("a throw", () => {
+      throw new Error("boom");
+    }),
+    { message: "boom" },
+  );
 });
 
 Deno.test("clientRequirement() ignores a missing client outside CI, fails it in CI", () => {

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseFlags } from "../flags.ts";
 import { renderReportSvg } from "./chart.ts";
 import { formatReport, keepFindings, markdownPage } from "./report.ts";
 import { type E2eReport, runE2e } from "./run.ts";
@@ -121,33 +121,23 @@ function positive(flag: string, v: string | undefined, fallback: number): number
  * @throws {RangeError} On an unknown flag, client, workload or a bad number.
  */
 export function parseE2eArgs(args: string[]): E2eArgs {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        workloads: { type: "string" },
-        clients: { type: "string" },
-        scale: { type: "string" },
-        json: { type: "string" },
-        markdown: { type: "string" },
-        svg: { type: "string" },
-        note: { type: "string" },
-        "idle-ms": { type: "string" },
-        "timeout-s": { type: "string" },
-        "no-baselines": { type: "boolean" },
-        "no-warmup": { type: "boolean" },
-        "cpu-prof": { type: "string" },
-        peer: { type: "string" },
-        rounds: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    throw new RangeError(e instanceof Error ? e.message : String(e));
-  }
+  const values = parseFlags(args, {
+    workloads: { type: "string" },
+    clients: { type: "string" },
+    scale: { type: "string" },
+    json: { type: "string" },
+    markdown: { type: "string" },
+    svg: { type: "string" },
+    note: { type: "string" },
+    "idle-ms": { type: "string" },
+    "timeout-s": { type: "string" },
+    "no-baselines": { type: "boolean" },
+    "no-warmup": { type: "boolean" },
+    "cpu-prof": { type: "string" },
+    peer: { type: "string" },
+    rounds: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   const list = (s: string | undefined) =>
     s ? s.split(",").map((x) => x.trim()).filter(Boolean) : [];
   const clients = list(values.clients);

@@ -6,6 +6,7 @@ import { EtcdClient } from "./etcd.ts";
 import { MAX_TXN_OPS, MetadataStore, type PartitionState } from "./metadata_store.ts";
 import { createLogger, type LogLevel } from "../logger.ts";
 import { requireEtcd, sharedEtcd, uniquePrefix } from "../../tests/etcd.ts";
+import { waitFor } from "../../tests/harness.ts";
 
 const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
@@ -34,13 +35,8 @@ function test(name: string, fn: (store: MetadataStore) => Promise<void>): void {
   });
 }
 
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 10_000) =>
+  waitFor(what, cond, { timeoutMs: ms });
 
 const state = (leader: number, isr: number[], le = 0, pe = 0): PartitionState => ({
   leader,

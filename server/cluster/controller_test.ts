@@ -7,6 +7,7 @@ import { Membership } from "./membership.ts";
 import { MetadataStore, type PartitionState } from "./metadata_store.ts";
 import { createLogger, type LogLevel } from "../logger.ts";
 import { requireEtcd, sharedEtcd, uniquePrefix } from "../../tests/etcd.ts";
+import { waitFor } from "../../tests/harness.ts";
 
 const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
@@ -126,13 +127,8 @@ async function node(endpoints: string[], prefix: string, id: number): Promise<No
   };
 }
 
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 20_000) =>
+  waitFor(what, cond, { timeoutMs: ms, intervalMs: 25 });
 
 Deno.test({
   name: "controller: elected with an epoch; on a broker's death it elects from the ISR, " +

@@ -2,6 +2,7 @@
 import { deepStrictEqual as assertEquals, ok, rejects, strictEqual } from "node:assert/strict";
 import { EtcdClient, EtcdError, type WatchEvent } from "./etcd.ts";
 import { freePort, requireEtcd, startEtcd, type TestEtcd } from "../../tests/etcd.ts";
+import { waitFor as waitForEvery } from "../../tests/harness.ts";
 
 const etcdReq = requireEtcd();
 
@@ -23,13 +24,8 @@ function etcdTest(name: string, fn: (etcd: TestEtcd) => Promise<void>, members =
   });
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (what: string, cond: () => boolean, ms = 15_000) =>
+  waitForEvery(what, cond, { timeoutMs: ms });
 
 etcdTest("put, get, range with prefix, delete one and a prefix", async (etcd) => {
   const c = new EtcdClient({ endpoints: etcd.endpoints });

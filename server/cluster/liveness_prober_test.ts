@@ -10,14 +10,10 @@ import {
   type ProbeOutcome,
   type ProbeTarget,
 } from "./liveness_prober.ts";
+import { waitFor } from "../../tests/harness.ts";
 
-async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 15_000) =>
+  waitFor(what, cond, { timeoutMs: ms, intervalMs: 10 });
 
 function freeClosedPort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -5,6 +5,7 @@ import { Membership, type MembershipState } from "./membership.ts";
 import { MetadataStore } from "./metadata_store.ts";
 import { createLogger, type LogLevel } from "../logger.ts";
 import { requireEtcd, sharedEtcd, uniquePrefix } from "../../tests/etcd.ts";
+import { waitFor } from "../../tests/harness.ts";
 
 const etcdReq = requireEtcd();
 const etcd = sharedEtcd();
@@ -31,13 +32,8 @@ function test(name: string, fn: (store: MetadataStore) => Promise<void>): void {
   });
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) =>
+  waitFor(what, cond, { timeoutMs: ms, intervalMs: 25 });
 
 const reg = { id: 7, host: "127.0.0.1", port: 9092, rack: null };
 

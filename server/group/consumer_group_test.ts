@@ -17,6 +17,33 @@ import { openGroupCoordinator } from "./open_group_coordinator.ts";
 const T = "AAAAAAAAAAAAAAAAAAAAAQ"; // topic "t"'s id
 const U = "AAAAAAAAAAAAAAAAAAAAAg"; // topic "u"'s id
 
+/**
+ * A ConsumerGroupHeartbeat of `memberId` in group g: at epoch 0 a join subscribing to t, else a
+ * heartbeat with nothing changed; `more` overrides fields.
+ */
+function heartbeat(
+  groups: GroupCoordinator,
+  lookup: (name: string) => SubscribedTopic | undefined,
+  memberId: string,
+  memberEpoch: number,
+  more: Partial<ConsumerGroupHeartbeatParams> = {},
+): ConsumerGroupHeartbeatResult {
+  return groups.consumerGroupHeartbeat({
+    groupId: "g",
+    memberId,
+    memberEpoch,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ["t"] : null,
+    serverAssignor: null,
+    topicPartitions: memberEpoch === 0 ? [] : null,
+    clientId: "c",
+    clientHost: "/127.0.0.1",
+    ...more,
+  }, lookup);
+}
+
 function setup() {
   const clock = new ManualScheduler(1_000_000);
   const coordinator = new GroupCoordinator({ scheduler: clock, config: {} });
@@ -28,21 +55,7 @@ function setup() {
     memberId: string,
     memberEpoch: number,
     more: Partial<ConsumerGroupHeartbeatParams> = {},
-  ): ConsumerGroupHeartbeatResult =>
-    coordinator.consumerGroupHeartbeat({
-      groupId: "g",
-      memberId,
-      memberEpoch,
-      instanceId: null,
-      rackId: null,
-      rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
-      subscribedTopicNames: memberEpoch === 0 ? ["t"] : null,
-      serverAssignor: null,
-      topicPartitions: memberEpoch === 0 ? [] : null,
-      clientId: "c",
-      clientHost: "/127.0.0.1",
-      ...more,
-    }, (name) => topics.get(name));
+  ) => heartbeat(coordinator, (name) => topics.get(name), memberId, memberEpoch, more);
   return { clock, coordinator, topics, hb };
 }
 
@@ -427,21 +440,7 @@ Deno.test("consumer group: epoch, members and what they hold survive reopening t
       memberId: string,
       memberEpoch: number,
       more: Partial<ConsumerGroupHeartbeatParams> = {},
-    ) =>
-      groups.consumerGroupHeartbeat({
-        groupId: "g",
-        memberId,
-        memberEpoch,
-        instanceId: null,
-        rackId: null,
-        rebalanceTimeoutMs: memberEpoch === 0 ? 30_000 : -1,
-        subscribedTopicNames: memberEpoch === 0 ? ["t"] : null,
-        serverAssignor: null,
-        topicPartitions: memberEpoch === 0 ? [] : null,
-        clientId: "c",
-        clientHost: "/127.0.0.1",
-        ...more,
-      }, lookup);
+    ) => heartbeat(groups, lookup, memberId, memberEpoch, more);
     let logs = await LogManager.open(dir);
     let groups = await openGroupCoordinator(logs, {
       offsetsTopicNumPartitions: 3,

@@ -7,6 +7,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Broker } from "../broker.ts";
 import { LogManager } from "../../engine/mod.ts";
+import { waitFor } from "../../tests/harness.ts";
 
 const PYTHON = "/usr/bin/python3";
 const SCRIPT = new URL("./testdata/group_member.py", import.meta.url).pathname;
@@ -17,14 +18,6 @@ function importable(module: string): boolean {
       .outputSync().success;
   } catch {
     return false;
-  }
-}
-
-async function waitFor(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -11,6 +11,7 @@ import type { Consumer } from "kafkajs";
 import { APIS } from "../apis/mod.ts";
 import { Broker } from "../broker.ts";
 import type { BrokerConfig } from "../config.ts";
+import { waitFor } from "../../tests/harness.ts";
 
 const wired = APIS.some((a) => a.key === 11);
 
@@ -33,20 +34,10 @@ function kafkaAt(port: number): Kafka {
   });
 }
 
-async function waitFor(
-  what: string,
-  cond: () => boolean,
-  ms = 30_000,
-  logs: Record<string, string[]> = {},
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) {
-      const dump = Object.entries(logs).map(([name, log]) => `--- ${name}:\n${log.join("\n")}`);
-      throw new Error(`Timed out waiting for ${what}\n${dump.join("\n")}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The named logs, for a wait's error. */
+function dump(logs: Record<string, string[]>): () => string {
+  return () =>
+    Object.entries(logs).map(([name, log]) => `\n--- ${name}:\n${log.join("\n")}`).join("");
 }
 
 interface Member {
@@ -303,8 +294,8 @@ Deno.test({
       const logA: string[] = [];
       const logB: string[] = [];
       children.push(kcatMember(broker.port, "gk", "tk", logA));
-      await waitFor("A to own tk", () => lastAssignment(logA)?.split(",").length === 4, 30_000, {
-        A: logA,
+      await waitFor("A to own tk", () => lastAssignment(logA)?.split(",").length === 4, {
+        detail: dump({ A: logA }),
       });
       children.push(kcatMember(broker.port, "gk", "tk", logB));
       await waitFor(
@@ -312,16 +303,14 @@ Deno.test({
         () =>
           lastAssignment(logA)?.split(",").length === 2 &&
           lastAssignment(logB)?.split(",").length === 2,
-        30_000,
-        { A: logA, B: logB },
+        { detail: dump({ A: logA, B: logB }) },
       );
       children[1].kill("SIGKILL"); // no LeaveGroup: only the session timeout can evict it
       await children[1].status;
       await waitFor(
         "A to own tk again",
         () => lastAssignment(logA)?.split(",").length === 4,
-        30_000,
-        { A: logA, B: logB },
+        { detail: dump({ A: logA, B: logB }) },
       );
       assertEquals(lastAssignment(logA), "tk [0], tk [1], tk [2], tk [3]");
     } finally {
@@ -379,14 +368,13 @@ Deno.test({
         return [...own].sort((a, b) => a - b);
       };
       children.push(kcatMember(broker.port, "gc", "tc", logA, coop));
-      await waitFor("A to own tc", () => owned(logA).length === 4, 30_000, { A: logA });
+      await waitFor("A to own tc", () => owned(logA).length === 4, { detail: dump({ A: logA }) });
       const revokesBefore = incremental(logA, "revoke").length;
       children.push(kcatMember(broker.port, "gc", "tc", logB, coop));
       await waitFor(
         "A and B to split tc",
         () => owned(logA).length === 2 && owned(logB).length === 2,
-        30_000,
-        { A: logA, B: logB },
+        { detail: dump({ A: logA, B: logB }) },
       );
       assertEquals([...owned(logA), ...owned(logB)].sort(), [0, 1, 2, 3]);
       // A gave up exactly the two partitions B got: nothing else moved.
@@ -429,8 +417,7 @@ Deno.test({
       await waitFor(
         "A (leader) to own ts",
         () => lastAssignment(logA)?.split(",").length === 4,
-        30_000,
-        { A: logA },
+        { detail: dump({ A: logA }) },
       );
       children.push(kcatMember(broker.port, "gs", "ts", logB, staticId("b")));
       await waitFor(
@@ -438,8 +425,7 @@ Deno.test({
         () =>
           lastAssignment(logA)?.split(",").length === 2 &&
           lastAssignment(logB)?.split(",").length === 2,
-        30_000,
-        { A: logA, B: logB },
+        { detail: dump({ A: logA, B: logB }) },
       );
       const assignedA = lastAssignment(logA);
       children[0].kill("SIGKILL");
@@ -448,8 +434,7 @@ Deno.test({
       await waitFor(
         "the restarted A to be assigned",
         () => lastAssignment(logA2) !== undefined,
-        30_000,
-        { A: logA, B: logB, A2: logA2 },
+        { detail: dump({ A: logA, B: logB, A2: logA2 }) },
       );
       assertEquals(lastAssignment(logA2), assignedA);
       await new Promise((r) => setTimeout(r, 1000));

@@ -9,7 +9,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { GroupCoordinator, type LoadedCoordinatorRecord } from "./coordinator.ts";
 import { ManualScheduler } from "./scheduler.ts";
-import type { CoordinatorRecord } from "./schemas.ts";
+import { committed, offsetRecord, plainCommit, plainOffset, txnCommit } from "./testing.ts";
 
 /** A coordinator whose appends are numbered in order and can be held until released. */
 function setup() {
@@ -42,64 +42,16 @@ function setup() {
   };
 }
 
-function offsetRecord(offset: number): CoordinatorRecord {
-  return {
-    kind: "offset",
-    groupId: "g",
-    topic: "in",
-    partition: 0,
-    value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 0, expireTimestamp: -1 },
-  };
-}
-
-function plain(offset: number, recordOffset: number): LoadedCoordinatorRecord {
-  return { ...offsetRecord(offset), recordOffset };
-}
-
-async function commit(gc: GroupCoordinator, offset: number): Promise<number> {
-  const r = await gc.commitOffsets({
-    groupId: "g",
-    generationId: -1,
-    memberId: "",
-    groupInstanceId: null,
-    topics: [{
-      topic: "in",
-      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
-    }],
-  });
-  return r[0].partitions[0].errorCode;
-}
-
-function txnCommit(gc: GroupCoordinator, offset: number) {
-  return gc.txnCommitOffsets({
-    groupId: "g",
-    generationId: -1,
-    memberId: "",
-    groupInstanceId: null,
-    transactionalId: "t",
-    producerId: 8,
-    producerEpoch: 0,
-    topics: [{
-      topic: "in",
-      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
-    }],
-  });
-}
-
-function committed(gc: GroupCoordinator): number {
-  return gc.fetchOffsets("g", [{ topic: "in", partitions: [0] }]).topics[0].partitions[0].offset;
-}
-
 Deno.test("group coordinator: a commit acknowledged after its partition was loaded again without its record is what OffsetFetch answers", async () => {
   const t = setup();
   await t.gc.onElection(0);
-  assertEquals(await commit(t.gc, 10), 0); // record 0
+  assertEquals(await plainCommit(t.gc, 10), 0); // record 0
   t.holdAppends(true);
-  const late = commit(t.gc, 20); // record 1, not acknowledged yet
+  const late = plainCommit(t.gc, 20); // record 1, not acknowledged yet
   // fenced and unfenced: resigned, elected again in the same epoch; the log read up to the high
   // watermark ends before record 1
   t.gc.onResignation(0);
-  t.loads(() => [plain(10, 0)]);
+  t.loads(() => [plainOffset(10, 0)]);
   await t.gc.onElection(0);
   assertEquals(committed(t.gc), 10); // not acknowledged yet: the older value may be answered
   t.release();
@@ -111,14 +63,14 @@ Deno.test("group coordinator: a commit acknowledged after its partition was load
 Deno.test("group coordinator: a late acknowledgement does not replace a newer commit, nor one the load read", async () => {
   const t = setup();
   await t.gc.onElection(0);
-  assertEquals(await commit(t.gc, 10), 0); // record 0
+  assertEquals(await plainCommit(t.gc, 10), 0); // record 0
   t.holdAppends(true);
-  const late = commit(t.gc, 20); // record 1
+  const late = plainCommit(t.gc, 20); // record 1
   t.gc.onResignation(0);
-  t.loads(() => [plain(10, 0)]);
+  t.loads(() => [plainOffset(10, 0)]);
   await t.gc.onElection(0);
   t.holdAppends(false);
-  assertEquals(await commit(t.gc, 30), 0); // record 2, after the load
+  assertEquals(await plainCommit(t.gc, 30), 0); // record 2, after the load
   t.release();
   assertEquals(await late, 0);
   assertEquals(committed(t.gc), 30);
@@ -127,9 +79,9 @@ Deno.test("group coordinator: a late acknowledgement does not replace a newer co
   const u = setup();
   await u.gc.onElection(0);
   u.holdAppends(true);
-  const read = commit(u.gc, 20); // record 0
+  const read = plainCommit(u.gc, 20); // record 0
   u.gc.onResignation(0);
-  u.loads(() => [plain(20, 0), plain(25, 1)]);
+  u.loads(() => [plainOffset(20, 0), plainOffset(25, 1)]);
   await u.gc.onElection(0);
   u.release();
   assertEquals(await read, 0);
@@ -139,9 +91,9 @@ Deno.test("group coordinator: a late acknowledgement does not replace a newer co
   const v = setup();
   await v.gc.onElection(0);
   v.holdAppends(true);
-  const deleted = commit(v.gc, 20); // record 0
+  const deleted = plainCommit(v.gc, 20); // record 0
   v.gc.onResignation(0);
-  v.loads(() => [plain(20, 0), { ...offsetRecord(0), value: null, recordOffset: 1 }]);
+  v.loads(() => [plainOffset(20, 0), { ...offsetRecord(0), value: null, recordOffset: 1 }]);
   await v.gc.onElection(0);
   v.release();
   assertEquals(await deleted, 0);
@@ -154,11 +106,11 @@ Deno.test("group coordinator: a late acknowledgement does not replace a newer co
 Deno.test("group coordinator: transactional offsets acknowledged after a reload without their record are committed by the marker", async () => {
   const t = setup();
   await t.gc.onElection(0);
-  assertEquals(await commit(t.gc, 10), 0); // record 0
+  assertEquals(await plainCommit(t.gc, 10), 0); // record 0
   t.holdAppends(true);
-  const late = txnCommit(t.gc, 40); // record 1, in producer 8's transaction
+  const late = txnCommit(t.gc, 8, 40); // record 1, in producer 8's transaction
   t.gc.onResignation(0);
-  t.loads(() => [plain(10, 0)]);
+  t.loads(() => [plainOffset(10, 0)]);
   await t.gc.onElection(0);
   t.release();
   assertEquals((await late)[0].partitions[0].errorCode, 0);

@@ -10,7 +10,12 @@
 import { LogManager } from "../../engine/mod.ts";
 import { decodeMessage, encodeMessage } from "../../protocol/primitives.ts";
 import type { ApiHandler, BrokerContext, RequestContext } from "../api.ts";
-import type { GroupCoordinator, GroupCoordinatorConfig } from "./coordinator.ts";
+import type {
+  GroupCoordinator,
+  GroupCoordinatorConfig,
+  LoadedCoordinatorRecord,
+} from "./coordinator.ts";
+import type { CoordinatorRecord } from "./schemas.ts";
 import { openGroupCoordinator } from "./open_group_coordinator.ts";
 
 /** A running harness. */
@@ -83,4 +88,93 @@ export async function openHandlerHarness(
       await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+// The coordinator tests' one committed partition: in-0 of group g.
+
+/**
+ * The offset record of in-0 of group g at `offset`.
+ *
+ * @param offset The committed offset.
+ * @returns The record.
+ */
+export function offsetRecord(offset: number): CoordinatorRecord {
+  return {
+    kind: "offset",
+    groupId: "g",
+    topic: "in",
+    partition: 0,
+    value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 0, expireTimestamp: -1 },
+  };
+}
+
+/**
+ * in-0 committed at `offset` (a plain commit), its record at `recordOffset`, as a load reads it.
+ *
+ * @param offset The committed offset.
+ * @param recordOffset Where the record is in `__consumer_offsets`.
+ * @returns The loaded record.
+ */
+export function plainOffset(offset: number, recordOffset: number): LoadedCoordinatorRecord {
+  return { ...offsetRecord(offset), recordOffset };
+}
+
+/**
+ * A plain OffsetCommit of in-0 of group g (no member: the group is Empty).
+ *
+ * @param gc The coordinator.
+ * @param offset The offset to commit.
+ * @returns The partition's error code.
+ */
+export async function plainCommit(gc: GroupCoordinator, offset: number): Promise<number> {
+  const r = await gc.commitOffsets({
+    groupId: "g",
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+    topics: [{
+      topic: "in",
+      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
+    }],
+  });
+  return r[0].partitions[0].errorCode;
+}
+
+/**
+ * A TxnOffsetCommit of in-0 of group g in the transaction of `producerId` (transactional id
+ * `t<producerId>`, epoch 0).
+ *
+ * @param gc The coordinator.
+ * @param producerId The producer.
+ * @param offset The offset to commit.
+ * @returns The coordinator's answer.
+ */
+export function txnCommit(
+  gc: GroupCoordinator,
+  producerId: number,
+  offset: number,
+): ReturnType<GroupCoordinator["txnCommitOffsets"]> {
+  return gc.txnCommitOffsets({
+    groupId: "g",
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+    transactionalId: `t${producerId}`,
+    producerId,
+    producerEpoch: 0,
+    topics: [{
+      topic: "in",
+      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
+    }],
+  });
+}
+
+/**
+ * What OffsetFetch answers for in-0 of group g.
+ *
+ * @param gc The coordinator.
+ * @returns The committed offset (-1: none).
+ */
+export function committed(gc: GroupCoordinator): number {
+  return gc.fetchOffsets("g", [{ topic: "in", partitions: [0] }]).topics[0].partitions[0].offset;
 }

@@ -14,6 +14,7 @@ import {
 } from "./coordinator.ts";
 import { ManualScheduler } from "./scheduler.ts";
 import type { CoordinatorRecord } from "./schemas.ts";
+import { committed, offsetRecord, plainCommit, plainOffset, txnCommit } from "./testing.ts";
 
 /** A log's numbering: the offset of the first of `count` records appended, as a partition gives. */
 function numbering() {
@@ -45,57 +46,6 @@ function coordinator(load: () => Promise<LoadedCoordinatorRecord[]> = () => Prom
   return { gc, written };
 }
 
-function commit(gc: GroupCoordinator, producerId: number, offset: number) {
-  return gc.txnCommitOffsets({
-    groupId: "g",
-    generationId: -1,
-    memberId: "",
-    groupInstanceId: null,
-    transactionalId: `t${producerId}`,
-    producerId,
-    producerEpoch: 0,
-    topics: [{
-      topic: "in",
-      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
-    }],
-  });
-}
-
-/** A plain OffsetCommit of in-0 (no member: the group is Empty). */
-async function plainCommit(gc: GroupCoordinator, offset: number): Promise<void> {
-  const r = await gc.commitOffsets({
-    groupId: "g",
-    generationId: -1,
-    memberId: "",
-    groupInstanceId: null,
-    topics: [{
-      topic: "in",
-      partitions: [{ partition: 0, offset, leaderEpoch: -1, metadata: null }],
-    }],
-  });
-  assertEquals(r[0].partitions[0].errorCode, 0);
-}
-
-function committed(gc: GroupCoordinator): number {
-  return gc.fetchOffsets("g", [{ topic: "in", partitions: [0] }]).topics[0].partitions[0].offset;
-}
-
-/** The offset record of in-0 at `offset`. */
-function offsetRecord(offset: number): CoordinatorRecord {
-  return {
-    kind: "offset",
-    groupId: "g",
-    topic: "in",
-    partition: 0,
-    value: { offset, leaderEpoch: -1, metadata: "", commitTimestamp: 0, expireTimestamp: -1 },
-  };
-}
-
-/** in-0 committed at `offset` (a plain commit), its record at `recordOffset`. */
-function plainOffset(offset: number, recordOffset: number): LoadedCoordinatorRecord {
-  return { ...offsetRecord(offset), recordOffset };
-}
-
 /** in-0 at `offset` in the producer's transaction, its record at `recordOffset`. */
 function txnOffset(
   producerId: number,
@@ -117,7 +67,7 @@ function marker(
 Deno.test("group coordinator: transactional offsets count only with their transaction's COMMIT marker", async () => {
   const { gc, written } = coordinator();
   await gc.onElection(0);
-  assertEquals(await commit(gc, 7, 10), [{
+  assertEquals(await txnCommit(gc, 7, 10), [{
     topic: "in",
     partitions: [{ partition: 0, errorCode: 0 }],
   }]);
@@ -125,7 +75,7 @@ Deno.test("group coordinator: transactional offsets count only with their transa
   assertEquals([committed(gc), gc.pendingTxnProducers], [-1, [7]]);
   gc.completeTxnOffsets(0, 7, false);
   assertEquals([committed(gc), gc.pendingTxnProducers], [-1, []]);
-  await commit(gc, 7, 20);
+  await txnCommit(gc, 7, 20);
   gc.completeTxnOffsets(0, 7, true);
   assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
   gc.close();
@@ -153,7 +103,7 @@ Deno.test("group coordinator: a marker written while the partition loads is appl
   const { gc } = coordinator(() => new Promise((r) => release = r));
   const loading = gc.onElection(0);
   await Promise.resolve();
-  assertEquals(await commit(gc, 9, 1), [{
+  assertEquals(await txnCommit(gc, 9, 1), [{
     topic: "in",
     partitions: [{ partition: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS }],
   }]);
@@ -173,9 +123,9 @@ function stable(gc: GroupCoordinator): number[][] {
 Deno.test("group coordinator: require_stable answers UNSTABLE_OFFSET_COMMIT while a transaction holds a partition's offset", async () => {
   const { gc } = coordinator();
   await gc.onElection(0);
-  await commit(gc, 7, 10);
+  await txnCommit(gc, 7, 10);
   gc.completeTxnOffsets(0, 7, true);
-  await commit(gc, 8, 20);
+  await txnCommit(gc, 8, 20);
   const U = ErrorCode.UNSTABLE_OFFSET_COMMIT;
   assertEquals(stable(gc), [[-1, U], [-1, 0]]);
   assertEquals(committed(gc), 10); // without require_stable: the committed offset
@@ -193,7 +143,7 @@ Deno.test("group coordinator: require_stable answers UNSTABLE_OFFSET_COMMIT whil
   );
   gc.completeTxnOffsets(0, 8, false);
   assertEquals(stable(gc), [[10, 0], [-1, 0]]);
-  await commit(gc, 8, 30);
+  await txnCommit(gc, 8, 30);
   gc.completeTxnOffsets(0, 8, true);
   assertEquals(stable(gc), [[30, 0], [-1, 0]]);
   gc.close();
@@ -227,7 +177,7 @@ Deno.test("group coordinator: DeleteGroups takes the offsets open transactions h
     config: { initialRebalanceDelayMs: 0, offsetsRetentionMs: 1_000 },
   });
   await gc.onElection(0);
-  await commit(gc, 7, 10);
+  await txnCommit(gc, 7, 10);
   // only a pending offset: past the retention, the (Empty) group is not deleted
   scheduler.advance(5_000);
   assertEquals(await gc.expireOffsets(), 0);
@@ -251,8 +201,8 @@ Deno.test("group coordinator: DeleteGroups takes the offsets open transactions h
 Deno.test("group coordinator: a plain commit written after the TxnOffsetCommit stays when the transaction commits", async () => {
   const { gc } = coordinator();
   await gc.onElection(0);
-  await commit(gc, 7, 10); // record 0
-  await plainCommit(gc, 20); // record 1
+  await txnCommit(gc, 7, 10); // record 0
+  assertEquals(await plainCommit(gc, 20), 0); // record 1
   assertEquals(committed(gc), 20);
   assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
   assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
@@ -262,12 +212,12 @@ Deno.test("group coordinator: a plain commit written after the TxnOffsetCommit s
 Deno.test("group coordinator: a plain commit written before the TxnOffsetCommit gives way when the transaction commits", async () => {
   const { gc } = coordinator();
   await gc.onElection(0);
-  await plainCommit(gc, 20); // record 0
-  await commit(gc, 7, 10); // record 1
+  assertEquals(await plainCommit(gc, 20), 0); // record 0
+  await txnCommit(gc, 7, 10); // record 1
   assertEquals(gc.completeTxnOffsets(0, 7, true), 1);
   assertEquals([committed(gc), gc.pendingTxnProducers], [10, []]);
   // and a later transaction's offset replaces it again
-  await commit(gc, 8, 30);
+  await txnCommit(gc, 8, 30);
   assertEquals(gc.completeTxnOffsets(0, 8, true), 1);
   assertEquals(committed(gc), 30);
   gc.close();
@@ -276,12 +226,12 @@ Deno.test("group coordinator: a plain commit written before the TxnOffsetCommit 
 Deno.test("group coordinator: an aborted transaction leaves a plain commit, before or after its TxnOffsetCommit", async () => {
   const { gc } = coordinator();
   await gc.onElection(0);
-  await commit(gc, 7, 10);
-  await plainCommit(gc, 20);
+  await txnCommit(gc, 7, 10);
+  assertEquals(await plainCommit(gc, 20), 0);
   gc.completeTxnOffsets(0, 7, false);
   assertEquals([committed(gc), gc.pendingTxnProducers], [20, []]);
-  await plainCommit(gc, 25);
-  await commit(gc, 7, 11);
+  assertEquals(await plainCommit(gc, 25), 0);
+  await txnCommit(gc, 7, 11);
   gc.completeTxnOffsets(0, 7, false);
   assertEquals([committed(gc), gc.pendingTxnProducers], [25, []]);
   gc.close();
@@ -346,16 +296,16 @@ Deno.test("group coordinator without a log: records are numbered as a log would 
     scheduler: new ManualScheduler(),
     config: { initialRebalanceDelayMs: 0 },
   });
-  await commit(gc, 7, 10);
-  await plainCommit(gc, 20);
+  await txnCommit(gc, 7, 10);
+  assertEquals(await plainCommit(gc, 20), 0);
   assertEquals(gc.completeTxnOffsets(0, 7, true), 0);
   assertEquals(committed(gc), 20);
-  await commit(gc, 8, 30);
+  await txnCommit(gc, 8, 30);
   assertEquals(gc.completeTxnOffsets(0, 8, true), 1);
   assertEquals(committed(gc), 30);
   // loaded records come first: what is committed after them is newer
   gc.load([plainOffset(40, 1000)]);
-  await commit(gc, 9, 50);
+  await txnCommit(gc, 9, 50);
   assertEquals(gc.completeTxnOffsets(0, 9, true), 1);
   assertEquals(committed(gc), 50);
   gc.close();
@@ -390,15 +340,15 @@ function holdingTombstones(offsetsRetentionMs = 604_800_000) {
 
 Deno.test("group coordinator: commits written while OffsetDelete's tombstone is written stay (the tombstone is older)", async () => {
   const { gc, release } = holdingTombstones();
-  await plainCommit(gc, 20); // record 0
+  assertEquals(await plainCommit(gc, 20), 0); // record 0
   let deleting = gc.deleteOffsets("g", [{ topic: "in", partition: 0 }]); // record 1
-  await plainCommit(gc, 30); // record 2
+  assertEquals(await plainCommit(gc, 30), 0); // record 2
   release();
   assertEquals((await deleting).partitions[0].errorCode, 0);
   assertEquals(committed(gc), 30);
   // a tombstone takes what is older: the plain commit, not a TxnOffsetCommit written meanwhile
   deleting = gc.deleteOffsets("g", [{ topic: "in", partition: 0 }]); // record 3
-  await commit(gc, 7, 40); // record 4
+  await txnCommit(gc, 7, 40); // record 4
   release();
   await deleting;
   assertEquals([committed(gc), gc.pendingTxnProducers], [-1, [7]]);
@@ -409,10 +359,10 @@ Deno.test("group coordinator: commits written while OffsetDelete's tombstone is 
 
 Deno.test("group coordinator: a commit written while expired offsets' tombstones are written stays", async () => {
   const { gc, scheduler, release } = holdingTombstones(1_000);
-  await plainCommit(gc, 20); // record 0
+  assertEquals(await plainCommit(gc, 20), 0); // record 0
   scheduler.advance(5_000);
   const expiring = gc.expireOffsets(); // records 1 (the offset) and 2 (the Empty group)
-  await plainCommit(gc, 30); // record 3
+  assertEquals(await plainCommit(gc, 30), 0); // record 3
   release();
   assertEquals(await expiring, 0);
   assertEquals([committed(gc), gc.listGroups().map((g) => g.groupId)], [30, ["g"]]);

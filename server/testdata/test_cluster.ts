@@ -21,6 +21,7 @@ import type {
   ReplicaState,
 } from "../replica_manager.ts";
 import { createTopic, RawClient } from "../testing.ts";
+import { waitFor } from "../../tests/harness.ts";
 
 /** One broker of a {@linkcode TestController}. */
 export interface TestNode {
@@ -363,11 +364,5 @@ export async function waitUntil(
   what: string | (() => string),
   timeoutMs = 30_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(what, cond, { timeoutMs });
 }

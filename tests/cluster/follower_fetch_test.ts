@@ -146,13 +146,39 @@ async function createTopic(client: Client, topic: string): Promise<void> {
   }]);
 }
 
-test("our consumer in a follower's rack reads exact records from that follower", async () => {
-  const c = await start();
+/** Where a test stands: the cluster, a client, and the roles of partition 0 of its topic. */
+interface Roles {
+  c: InProcessCluster;
+  client: Client;
+  topic: string;
+  leader: number;
+  near: number;
+  far: number;
+}
+
+/**
+ * Starts three brokers (see {@linkcode start}), creates `topic` on them and waits for its roles;
+ * closes the client and the brokers after `fn`.
+ */
+async function withRoles(
+  topic: string,
+  fn: (r: Roles) => Promise<void>,
+  selector = true,
+): Promise<void> {
+  const c = await start(selector);
   const client = new Client({ bootstrapServers: c.bootstrapAll(), retries: 20 });
   try {
-    const topic = "ff-ours";
     await createTopic(client, topic);
     const [leader, [near, far]] = await roles(c, topic);
+    await fn({ c, client, topic, leader, near, far });
+  } finally {
+    await client.close();
+    await c.close();
+  }
+}
+
+test("our consumer in a follower's rack reads exact records from that follower", async () => {
+  await withRoles("ff-ours", async ({ c, client, topic, leader, near, far }) => {
     await produce(client, topic, 0, 300, -1);
     const consumer = new Consumer(client, { clientRack: rackOf(near), maxWaitMs: 200 });
     await consumer.assign([{ topic, partition: 0, offset: "earliest" }]);
@@ -237,15 +263,10 @@ test("our consumer in a follower's rack reads exact records from that follower",
     } finally {
       await tx.close();
     }
-  } finally {
-    await client.close();
-    await c.close();
-  }
+  });
 });
 
 test("sluice consume --client-rack reads from the follower in that rack (alone and with --group)", async () => {
-  const c = await start();
-  const client = new Client({ bootstrapServers: c.bootstrapAll(), retries: 20 });
   /** Runs `sluice consume` in process; returns its exit code, stdout and stderr. */
   const consume = async (args: string[]) => {
     let out = "";
@@ -258,10 +279,7 @@ test("sluice consume --client-rack reads from the follower in that rack (alone a
     });
     return [code, out, err] as const;
   };
-  try {
-    const topic = "ff-cli";
-    await createTopic(client, topic);
-    const [leader, [near, far]] = await roles(c, topic);
+  await withRoles("ff-cli", async ({ c, client, topic, leader, near, far }) => {
     await produce(client, topic, 0, 100, -1);
     const lines = Array.from({ length: 100 }, (_, i) => value(i) + "\n").join("");
     const common = ["--bootstrap-server", c.bootstrapAll(), "--topic", topic, "--from-beginning"];
@@ -294,19 +312,11 @@ test("sluice consume --client-rack reads from the follower in that rack (alone a
     );
     ok(bytesOut(c.brokers[leader], topic) > 0, "the leader served the consumer without a rack");
     assertEquals(bytesOut(c.brokers[near], topic), nearBefore);
-  } finally {
-    await client.close();
-    await c.close();
-  }
+  });
 });
 
 test("a follower serves up to its high watermark, with Kafka's errors; a follower that goes sends the consumer back to the leader", async () => {
-  const c = await start();
-  const client = new Client({ bootstrapServers: c.bootstrapAll(), retries: 20 });
-  try {
-    const topic = "ff-hw";
-    await createTopic(client, topic);
-    const [leader, [near, far]] = await roles(c, topic);
+  await withRoles("ff-hw", async ({ c, client, topic, leader, near, far }) => {
     await produce(client, topic, 0, 50, -1);
     const consumer = new Consumer(client, { clientRack: rackOf(near), maxWaitMs: 200 });
     await consumer.assign([{ topic, partition: 0, offset: "earliest" }]);
@@ -369,19 +379,11 @@ test("a follower serves up to its high watermark, with Kafka's errors; a followe
     ok(bytesOut(c.brokers[leader], topic) > 0, "the leader served the consumer");
     assertEquals(await readN(consumer, 1, 1000), []);
     await consumer.close();
-  } finally {
-    await client.close();
-    await c.close();
-  }
+  });
 });
 
 test("without replica.selector.class the leader serves a consumer with a rack", async () => {
-  const c = await start(false);
-  const client = new Client({ bootstrapServers: c.bootstrapAll(), retries: 20 });
-  try {
-    const topic = "ff-none";
-    await createTopic(client, topic);
-    const [leader, [near, far]] = await roles(c, topic);
+  await withRoles("ff-none", async ({ c, client, topic, leader, near, far }) => {
     await produce(client, topic, 0, 100, -1);
     const consumer = new Consumer(client, { clientRack: rackOf(near), maxWaitMs: 200 });
     await consumer.assign([{ topic, partition: 0, offset: "earliest" }]);
@@ -391,21 +393,13 @@ test("without replica.selector.class the leader serves a consumer with a rack", 
     assertEquals([bytesOut(c.brokers[near], topic), bytesOut(c.brokers[far], topic)], [0, 0]);
     const a = await rawFetch(c.brokers[leader]!, topic, 0, rackOf(near));
     assertEquals([a.errorCode, a.preferredReadReplica], [0, -1]);
-  } finally {
-    await client.close();
-    await c.close();
-  }
+  }, false);
 });
 
 test(
   "librdkafka 2.15.1 with client.rack reads exact records from the follower in its rack",
   async () => {
-    const c = await start();
-    const client = new Client({ bootstrapServers: c.bootstrapAll(), retries: 20 });
-    try {
-      const topic = "ff-rdkafka";
-      await createTopic(client, topic);
-      const [leader, [near, far]] = await roles(c, topic);
+    await withRoles("ff-rdkafka", async ({ c, client, topic, leader, near, far }) => {
       await produce(client, topic, 0, 200, -1);
       const script = `
 import sys
@@ -436,10 +430,7 @@ print(",".join(got))
       );
       ok(bytesOut(c.brokers[near], topic) > 0, "the follower in librdkafka's rack served it");
       assertEquals([bytesOut(c.brokers[leader], topic), bytesOut(c.brokers[far], topic)], [0, 0]);
-    } finally {
-      await client.close();
-      await c.close();
-    }
+    });
   },
   confluent,
 );

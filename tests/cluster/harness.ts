@@ -18,7 +18,7 @@ import { Broker } from "../../server/mod.ts";
 import type { BrokerConfig } from "../../server/config.ts";
 import { ChaosBroker, freePort } from "../chaos/broker.ts";
 import { requireEtcd, type TestEtcd } from "../etcd.ts";
-import type { ClientRequirement } from "../harness.ts";
+import { type ClientRequirement, waitFor } from "../harness.ts";
 
 /**
  * The `test` of a cluster test file: a `Deno.test` named `<prefix>: <name>`, reported as ignored
@@ -275,24 +275,19 @@ export function commitOffset(b: Broker, group: string, offset: number): Promise<
 }
 
 /**
- * Wait until `cond` holds, polling every 25 ms.
+ * Wait until `cond` holds, checking every 25 ms ({@linkcode waitFor} with the cluster tests'
+ * limit).
  *
  * @param what What is awaited, for the error.
  * @param cond The condition.
  * @param ms Limit. Default 20000.
  * @returns How long it took, in milliseconds.
- * @throws {Error} `"<what>: not within <ms> ms"`.
+ * @throws {Error} `"timed out waiting for <what> (<ms> ms)"`.
  */
-export async function until(
+export function until(
   what: string,
   cond: () => boolean | Promise<boolean>,
   ms = 20_000,
 ): Promise<number> {
-  const start = performance.now();
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return performance.now() - start;
+  return waitFor(what, cond, { timeoutMs: ms, intervalMs: 25 });
 }

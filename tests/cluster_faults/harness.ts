@@ -65,6 +65,7 @@ import {
   setResendsApart,
 } from "./checker.ts";
 import { type ConsumerKind, ConsumerProcess } from "./consumers.ts";
+import { waitFor as waitForEvery } from "../harness.ts";
 import { FaultNetwork } from "./network.ts";
 import { partitionDirName } from "../../engine/names.ts";
 import { readLine } from "./protocol.ts";
@@ -542,20 +543,17 @@ export async function runClusterFaults(options: ClusterFaultOptions): Promise<Cl
     return undefined;
   };
 
-  const waitFor = async (
+  /** Waits for `cond` (stopping at an abort between checks); returns how long it took. */
+  const waitFor = (
     what: string,
     cond: () => Promise<boolean> | boolean,
     ms: number,
-  ): Promise<number> => {
-    const t0 = performance.now();
-    const end = Date.now() + ms;
-    while (!(await cond())) {
+  ): Promise<number> =>
+    waitForEvery(what, async () => {
+      if (await cond()) return true;
       checkAbort();
-      if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-      await sleep(50);
-    }
-    return performance.now() - t0;
-  };
+      return false;
+    }, { timeoutMs: ms, intervalMs: 50 });
 
   /** Brings everything back: SIGCONT, heal, restart brokers and etcd members that are down. */
   const repair = async () => {

@@ -13,28 +13,32 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
 import { Admin, Client, GroupConsumer, Producer } from "../../client/mod.ts";
-import { interopTest, requireClients, runCommand, startBroker, withTimeout } from "../harness.ts";
+import {
+  interopTest,
+  requireClients,
+  runCommand,
+  startBroker,
+  waitFor,
+  withTimeout,
+} from "../harness.ts";
 import { ARTIFACTS, launchChromium } from "./browser.ts";
 
 const clients = requireClients(["chromium", "kcat"]);
 
-/** Poll `fn` until it returns true (bounded: `ms`), failing with the last value seen. */
+/** Checks `fn`'s value until `good` takes it (bounded: `ms`), failing with the last value seen. */
 async function until<T>(
   what: string,
   fn: () => Promise<T>,
   good: (v: T) => boolean,
   ms = 30_000,
 ): Promise<T> {
-  const end = Date.now() + ms;
   let last: T | undefined;
-  for (;;) {
-    last = await fn();
-    if (good(last)) return last;
-    if (Date.now() > end) {
-      throw new Error(`${what}: not seen within ${ms} ms; last: ${JSON.stringify(last)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(what, async () => good(last = await fn()), {
+    timeoutMs: ms,
+    intervalMs: 200,
+    detail: () => `last: ${JSON.stringify(last)}`,
+  });
+  return last!;
 }
 
 function texts(l: Locator): Promise<string[]> {

@@ -14,7 +14,7 @@ import { Admin } from "../../client/admin.ts";
 import { Client } from "../../client/client.ts";
 import { Producer } from "../../client/producer.ts";
 import { freePort } from "../etcd.ts";
-import { interopTest, requireClient, startBroker, uniqueTopic } from "../harness.ts";
+import { interopTest, requireClient, startBroker, uniqueTopic, waitFor } from "../harness.ts";
 
 const burrow = requireClient("burrow");
 
@@ -81,7 +81,7 @@ async function startZooKeeper(): Promise<Service> {
   // Ready when it serves: the port accepts connections before sessions are possible (Burrow
   // then fails with "Authentication failed: EOF" and exits). `srvr` is the one four-letter
   // command ZooKeeper 3.5+ allows by default.
-  await waitFor("ZooKeeper serving", 60_000, async () => {
+  await waitFor("ZooKeeper serving", async () => {
     try {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
       try {
@@ -98,7 +98,7 @@ async function startZooKeeper(): Promise<Service> {
     } catch {
       return false;
     }
-  }, () => service.logTail());
+  }, { timeoutMs: 60_000, intervalMs: 250, detail: () => service.logTail() });
   return service;
 }
 
@@ -142,19 +142,6 @@ min-distance=1
   );
   const service = await spawnService(dir, "Burrow", ["--config-dir", dir], {}, port);
   return service;
-}
-
-async function waitFor(
-  what: string,
-  ms: number,
-  ok: () => Promise<boolean>,
-  detail: () => Promise<string> = () => Promise.resolve(""),
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${ms} ms. ${await detail()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 interface LagPartition {
@@ -207,13 +194,17 @@ interopTest(burrow, "reads our __consumer_offsets and reports each partition's l
     const expect = async (rows: unknown[], total: number) => {
       await waitFor(
         `Burrow's lag for ${group}`,
-        60_000,
         async () => {
           last = await lagOf(port, group);
           return JSON.stringify(summary(last)) === JSON.stringify(rows) &&
             last?.status?.totallag === total;
         },
-        async () => `last answer ${JSON.stringify(last)}; Burrow's log: ${await mon!.logTail()}`,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+          detail: async () =>
+            `last answer ${JSON.stringify(last)}; Burrow's log: ${await mon!.logTail()}`,
+        },
       );
       assertEquals(summary(last), rows);
     };

@@ -10,7 +10,13 @@ import { Client } from "../../client/client.ts";
 import type { ConsumerRecord } from "../../client/consumer.ts";
 import { GroupConsumer } from "../../client/group_consumer.ts";
 import { Producer } from "../../client/producer.ts";
-import { interopTest, PYTHON, requireClient, startBroker } from "../harness.ts";
+import {
+  interopTest,
+  PYTHON,
+  requireClient,
+  startBroker,
+  waitFor as waitForEvery,
+} from "../harness.ts";
 
 const kafkaPython = requireClient("kafka-python");
 
@@ -40,13 +46,8 @@ c.close()
 print(json.dumps({"done": True}), flush=True)
 `;
 
-async function waitFor(what: string, cond: () => boolean, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (what: string, cond: () => boolean, ms = 90_000) =>
+  waitForEvery(what, cond, { timeoutMs: ms });
 
 interopTest(
   kafkaPython,

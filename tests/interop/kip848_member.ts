@@ -9,7 +9,7 @@
  */
 
 import { ok as assert } from "node:assert/strict";
-import { PYTHON } from "../harness.ts";
+import { PYTHON, waitFor as waitForEvery } from "../harness.ts";
 
 const SCRIPT = new URL("./clients/kip848_consumer.py", import.meta.url).pathname;
 
@@ -126,14 +126,8 @@ export async function waitFor(
   what: string | (() => string),
   check: () => boolean | Promise<boolean>,
   timeoutMs = 60_000,
-) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+): Promise<void> {
+  await waitForEvery(what, check, { timeoutMs, intervalMs: 100 });
 }
 
 /**

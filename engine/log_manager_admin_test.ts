@@ -341,3 +341,30 @@ Deno.test("crash mid-creation: reopening leaves the whole topic or no trace of i
     });
   }
 });
+
+Deno.test("topic(): effective configs follow the topic's overrides and the broker defaults, and are shared read-only", async () => {
+  await withDir(async (dir) => {
+    const mgr = await LogManager.open(dir, opts);
+    try {
+      await mgr.createTopic("e", 1);
+      const first = mgr.topic("e")!.effective;
+      assert.equal(first["retention.ms"], "604800000");
+      assert.strictEqual(mgr.topic("e")!.effective, first); // not computed again
+      assert.throws(() => {
+        (first as Record<string, string>)["retention.ms"] = "1";
+      }, TypeError);
+      mgr.setDefaults({ "retention.ms": "3600000" });
+      assert.equal(mgr.topic("e")!.effective["retention.ms"], "3600000");
+      await mgr.alterTopicConfigs("e", { "retention.ms": "60000" });
+      assert.equal(mgr.topic("e")!.effective["retention.ms"], "60000");
+      mgr.setDefaults({ "retention.ms": "7200000", "cleanup.policy": "compact" });
+      const after = mgr.topic("e")!.effective;
+      assert.equal(after["retention.ms"], "60000");
+      assert.equal(after["cleanup.policy"], "compact");
+      await mgr.alterTopicConfigs("e", {}, ["retention.ms"]);
+      assert.equal(mgr.topic("e")!.effective["retention.ms"], "7200000");
+    } finally {
+      await mgr.close();
+    }
+  });
+});

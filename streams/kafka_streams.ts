@@ -576,7 +576,9 @@ export class KafkaStreams {
     const readerOf = (t: string) => this.#subs.find((s) => s.sourceTopics.includes(t))!;
     for (let round = 0; round < this.#subs.length + 1; round++) {
       for (const t of this.#graph.internalTopics) {
-        const related = [...writerOf.get(t)!.sourceTopics, ...readerOf(t).sourceTopics];
+        const related = this.#graph.coPartitioned.has(t)
+          ? readerOf(t).sourceTopics.filter((x) => x !== t)
+          : [...writerOf.get(t)!.sourceTopics, ...readerOf(t).sourceTopics];
         const n = Math.max(...related.map((x) => counts.get(x) ?? 0));
         if (n > 0) counts.set(t, n);
       }

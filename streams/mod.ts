@@ -96,6 +96,7 @@
 export { type Serde, SerdeError, Serdes } from "./serdes.ts";
 export { BufferConfig, Suppressed } from "./suppressed.ts";
 export { KGroupedTable } from "./table_ops.ts";
+export type { ForeignKeyJoinOptions } from "./fk_join.ts";
 export {
   JoinWindows,
   SessionWindows,

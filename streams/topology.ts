@@ -35,6 +35,7 @@ import {
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import type { Suppressed } from "./suppressed.ts";
 import { checkExtractor, type TimestampExtractor } from "./timestamp_extractor.ts";
+import { foreignKeyJoin, type ForeignKeyJoinOptions } from "./fk_join.ts";
 import {
   groupTable,
   joinTables,
@@ -2110,13 +2111,60 @@ export class KTable<K, V> {
   join<VO, VR>(
     other: KTable<K, VO>,
     joiner: (value: V, other: VO) => VR,
-    materialized: Materialized<K, VR> = {},
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  /**
+   * Joins with another table on a foreign key (Kafka's `KTable.join(other,
+   * foreignKeyExtractor, joiner)`, KIP-213): each entry of this table joins the entry of
+   * `other` whose key `foreignKeyExtractor(value, key)` returns; the result is keyed by this
+   * table's key, and deleted (a tombstone) when the entry, its foreign key's entry, or the
+   * match goes away. An entry whose foreign key is `null` joins nothing. The tables need not be
+   * co-partitioned: updates go through the internal topics
+   * `<applicationId>-<name>-subscription-registration-topic` and
+   * `<applicationId>-<name>-subscription-response-topic` as in Kafka (see `docs/STREAMS.md`).
+   *
+   * @example Orders joined with their customer
+   * ```ts
+   * import { Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * const orders = b.table<string, string>("orders"); // value: "<customer>:<item>"
+   * const customers = b.table<string, string>("customers");
+   * orders.join(customers, (o) => o.split(":")[0], (o, c) => `${o.split(":")[1]} for ${c}`, {
+   *   storeName: "orders-with-customer",
+   * });
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * d.createInputTopic("customers", S, S).pipeInput("c1", "Ann");
+   * d.createInputTopic("orders", S, S).pipeInput("o1", "c1:book");
+   * const store = d.getKeyValueStore<string, string>("orders-with-customer");
+   * console.assert(store.get("o1") === "book for Ann");
+   * ```
+   *
+   * @param other The table keyed by the foreign key.
+   * @param foreignKeyExtractor The foreign key of this table's entry (`null`: none).
+   * @param joiner The result from this table's value and the other's.
+   * @param options `name` (Kafka's `TableJoined.as`), the result store (`storeName`, default
+   *   `KTABLE-FK-JOIN-OUTPUT-STATE-STORE-<n>`) and its serdes.
+   * @returns The joined table.
+   */
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V, key: K) => KO | null,
+    joiner: (value: V, other: VO) => VR,
+    options?: ForeignKeyJoinOptions<K, VR>,
+  ): KTable<K, VR>;
+  join<VR>(
+    other: unknown,
+    a: unknown,
+    b?: unknown,
+    c?: ForeignKeyJoinOptions<K, VR>,
   ): KTable<K, VR> {
+    if (typeof b === "function") return this.#fkJoin(other, a, b, false, c ?? {});
     return this.#tableJoin(
-      other,
-      joiner as (l: unknown, r: unknown) => unknown,
+      other as KTable<K, unknown>,
+      a as (l: unknown, r: unknown) => unknown,
       "inner",
-      materialized,
+      (b ?? {}) as Materialized<K, VR>,
     );
   }
 
@@ -2132,14 +2180,64 @@ export class KTable<K, V> {
   leftJoin<VO, VR>(
     other: KTable<K, VO>,
     joiner: (value: V, other: VO | null) => VR,
-    materialized: Materialized<K, VR> = {},
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  /**
+   * Left join on a foreign key (Kafka's `KTable.leftJoin(other, foreignKeyExtractor,
+   * joiner)`): as the foreign-key `join`, but every entry of this table has a result,
+   * `joiner(value, null)` while its foreign key (maybe `null`) has no entry in `other`; the
+   * result is deleted only when this table deletes the entry.
+   *
+   * @param other The table keyed by the foreign key.
+   * @param foreignKeyExtractor The foreign key of this table's entry (`null`: none).
+   * @param joiner The result; `other` is `null` for an entry without a match.
+   * @param options `name`, the result store and its serdes (as the foreign-key `join`).
+   * @returns The joined table.
+   */
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V, key: K) => KO | null,
+    joiner: (value: V, other: VO | null) => VR,
+    options?: ForeignKeyJoinOptions<K, VR>,
+  ): KTable<K, VR>;
+  leftJoin<VR>(
+    other: unknown,
+    a: unknown,
+    b?: unknown,
+    c?: ForeignKeyJoinOptions<K, VR>,
   ): KTable<K, VR> {
+    if (typeof b === "function") return this.#fkJoin(other, a, b, true, c ?? {});
     return this.#tableJoin(
-      other,
-      joiner as (l: unknown, r: unknown) => unknown,
+      other as KTable<K, unknown>,
+      a as (l: unknown, r: unknown) => unknown,
       "left",
-      materialized,
+      (b ?? {}) as Materialized<K, VR>,
     );
+  }
+
+  #fkJoin<VR>(
+    other: unknown,
+    extract: unknown,
+    joiner: unknown,
+    leftJoin: boolean,
+    options: ForeignKeyJoinOptions<K, VR>,
+  ): KTable<K, VR> {
+    const what = leftJoin ? "leftJoin" : "join";
+    if (!(other instanceof KTable)) {
+      throw new TypeError(`foreign-key ${what}: the other side must be a KTable`);
+    }
+    if (this.#windowed !== undefined || other.#windowed !== undefined) {
+      throw new TypeError(`foreign-key ${what}: windowed tables cannot be joined on a foreign key`);
+    }
+    return foreignKeyJoin(
+      this.#parts(),
+      other.#parts(),
+      extract as (v: unknown, k: unknown) => unknown,
+      joiner as (l: unknown, r: unknown) => unknown,
+      leftJoin,
+      options as ForeignKeyJoinOptions<unknown, unknown>,
+      makeTable as MakeTable,
+    ) as KTable<K, VR>;
   }
 
   /**

@@ -140,6 +140,8 @@ export interface StoreDef {
   /** Retention of a window, session or join store: its entries expire once stream time has
    * passed their time (window start, session end, record time) by this much. */
   retentionMs?: number;
+  /** A versioned table's store (KIP-889): its history retention and history store. */
+  versioned?: { historyRetentionMs: number; historyStore: string };
 }
 
 /** A connected part of the graph: its tasks are its input partitions. */

@@ -24,6 +24,7 @@ import {
   deserializationHandler,
 } from "./deserialization.ts";
 import type { Serde } from "./serdes.ts";
+import { type ReadOnlyVersionedKeyValueStore, versionedView } from "./versioned.ts";
 import {
   type BytesStore,
   keyValueView,
@@ -1256,6 +1257,33 @@ export class KafkaStreams {
       (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
       (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
       def.windowSizeMs!,
+    );
+  }
+
+  /**
+   * A versioned table's store of this instance's tasks (KIP-889 reads): `get(key)` the latest
+   * version, `get(key, asOfTimestamp)` the one valid then.
+   *
+   * @param name The store name.
+   * @returns A read-only view.
+   * @throws {Error} If the topology has no such versioned store.
+   */
+  versionedStore<K, V>(name: string): ReadOnlyVersionedKeyValueStore<K, V> {
+    const def = this.#graph.stores.get(name);
+    const v = def?.versioned;
+    if (def === undefined || v === undefined) {
+      throw new Error(`streams: no versioned store named ${name}`);
+    }
+    return versionedView(
+      () =>
+        [...this.#tasks.values()].flatMap((t) => {
+          const latest = t.stores.get(name);
+          const history = t.stores.get(v.historyStore);
+          return latest !== undefined && history !== undefined ? [[latest, history]] : [];
+        }) as Array<[BytesStore, BytesStore]>,
+      v.historyRetentionMs,
+      (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
     );
   }
 

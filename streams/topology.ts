@@ -36,6 +36,7 @@ import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import type { Suppressed } from "./suppressed.ts";
 import { checkExtractor, type TimestampExtractor } from "./timestamp_extractor.ts";
 import { foreignKeyJoin, type ForeignKeyJoinOptions } from "./fk_join.ts";
+import { type VersionedOptions, versionedPut } from "./versioned.ts";
 import {
   groupTable,
   joinTables,
@@ -472,40 +473,74 @@ export class StreamsBuilder {
    * @param options Serdes and the store.
    * @returns The table.
    */
-  table<K, V>(topic: string, options: Consumed<K, V> & Materialized<K, V> = {}): KTable<K, V> {
+  table<K, V>(
+    topic: string,
+    options: Consumed<K, V> & Materialized<K, V> & { versioned?: VersionedOptions } = {},
+  ): KTable<K, V> {
     const b = this.#b;
     const storeName = options.storeName ?? b.newName("KTABLE-SOURCE-STATE-STORE");
     const keySerde = options.keySerde;
     const valueSerde = options.valueSerde;
+    const versioned = options.versioned;
+    if (
+      versioned !== undefined &&
+      !(Number.isSafeInteger(versioned.historyRetentionMs) && versioned.historyRetentionMs >= 0)
+    ) {
+      throw new RangeError(
+        `table ${topic}: historyRetentionMs must be a non-negative integer, got ${versioned.historyRetentionMs}`,
+      );
+    }
+    const historyStore = `${storeName}-versions`;
     b.addStore({
       name: storeName,
       kind: "kv",
       persistent: options.persistent ?? false,
       keySerde: keySerde as Serde<unknown> | undefined,
       valueSerde: valueSerde as Serde<unknown> | undefined,
+      versioned: versioned === undefined ? undefined : { ...versioned, historyStore },
     });
+    if (versioned !== undefined) {
+      b.addStore({ name: historyStore, kind: "kv", persistent: options.persistent ?? false });
+    }
     const node = b.add("KTABLE-SOURCE", [], (ctx, forward) => {
       const store = ctx.store(storeName);
+      const history = versioned === undefined ? undefined : ctx.store(historyStore);
       const ks = ctx.keySerde(keySerde, `table ${topic}`);
       const vs = ctx.valueSerde(valueSerde, `table ${topic}`);
       return (rec) => {
         const kb = rec.key as Uint8Array | null;
         if (kb === null) return ctx.dropRecord("table record without a key");
         const vb = rec.value as Uint8Array | null;
-        const old = store.get(kb);
-        // The value's timestamp, as Kafka's timestamped store (table-table joins read it).
-        store.put(kb, vb, rec.timestamp);
+        let old: Uint8Array | null;
+        if (history !== undefined) {
+          // KIP-914: an update older than the key's latest goes into the history only; the
+          // table's output and everything downstream see the latest values alone.
+          const r = versionedPut(
+            store,
+            history,
+            versioned!.historyRetentionMs,
+            kb,
+            vb,
+            rec.timestamp,
+          );
+          if (!r.latest) return;
+          old = r.old;
+        } else {
+          old = store.get(kb)?.value ?? null;
+          // The value's timestamp, as Kafka's timestamped store (table-table joins read it).
+          store.put(kb, vb, rec.timestamp);
+        }
         forward({
           key: ks.deserialize(kb),
           value: vs.deserialize(vb),
-          oldValue: old === undefined ? null : vs.deserialize(old.value),
+          oldValue: old === null ? null : vs.deserialize(old),
           timestamp: rec.timestamp,
           headers: rec.headers,
         });
       };
     }, {
       topics: [topic],
-      stores: [storeName],
+      stores: versioned === undefined ? [storeName] : [storeName, historyStore],
       // Checked before the record moves stream time (the store keeps the bytes).
       deserialize: (ctx) => {
         const ks = ctx.keySerde(keySerde, `table ${topic}`);

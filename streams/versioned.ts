@@ -10,8 +10,10 @@
  * Layout: the latest values are the table's ordinary key-value store (what every table getter
  * and join reads); the history is a second key-value store `<name>-versions`, keyed by the key
  * bytes and the version's end time (int64 big-endian), its value the version's start time
- * (int64) and the value bytes; the end time `Number.MAX_SAFE_INTEGER` marks a latest deletion
- * (a tombstone's time: an older update stays out of order). Both are changelogged.
+ * (int64), a byte 1 and the value bytes, or a byte 0 for a deletion's period (kept as a version: it
+ * bounds the versions an older update splits); the end time `Number.MAX_SAFE_INTEGER` marks a
+ * latest deletion (a tombstone's time: an older update stays out of order). Both are
+ * changelogged.
  *
  * @module
  */
@@ -69,7 +71,8 @@ interface Version {
   hk: Uint8Array;
   from: number;
   to: number;
-  value: Uint8Array;
+  /** `null`: the key was deleted from `from` to `to`. */
+  value: Uint8Array | null;
 }
 
 /** The history store's versions of a key (the deletion mark included), by start time. */
@@ -84,7 +87,7 @@ function versionsOf(history: BytesStore, key: Uint8Array): Version[] {
       hk: e.key,
       from: readInt64(e.value, 0),
       to: readInt64(e.key, key.length),
-      value: e.value.subarray(8),
+      value: e.value[8] === 0 ? null : e.value.subarray(9),
     });
   }
   return out.sort((a, b) => a.from - b.from);
@@ -95,12 +98,15 @@ function putVersion(
   key: Uint8Array,
   from: number,
   to: number,
-  value: Uint8Array,
+  value: Uint8Array | null,
   time: number,
 ): void {
-  const v = new Uint8Array(8 + value.length);
+  const v = new Uint8Array(9 + (value?.length ?? 0));
   v.set(int64(from), 0);
-  v.set(value, 8);
+  if (value !== null) {
+    v[8] = 1;
+    v.set(value, 9);
+  }
   history.put(historyKey(key, to), v, time);
 }
 
@@ -143,21 +149,25 @@ export function versionedPut(
     if (cur !== undefined && timestamp > cur.timestamp) {
       putVersion(history, key, cur.timestamp, timestamp, cur.value, time);
     }
-    if (mark !== undefined) history.put(mark.hk, null, time);
+    if (mark !== undefined) {
+      // The deletion's period becomes a version of its own (a boundary for older updates).
+      history.put(mark.hk, null, time);
+      if (timestamp > mark.from) putVersion(history, key, mark.from, timestamp, null, time);
+    }
     if (value === null) {
       latest.put(key, null, time);
       // The deletion's time, as Kafka keeps a latest tombstone: older updates stay out of order.
-      putVersion(history, key, timestamp, LATEST_TOMBSTONE, new Uint8Array(), time);
+      putVersion(history, key, timestamp, LATEST_TOMBSTONE, null, time);
     } else latest.put(key, value, timestamp);
     return { latest: true, old: cur?.value ?? null };
   }
-  // Out of order: into the history, if within the retention.
+  // Out of order: into the history (a deletion too: it bounds the versions around it), if
+  // within the retention.
   if (timestamp < time - retentionMs) return { latest: false, old: null };
   const live = versions.filter((v) => v.to !== LATEST_TOMBSTONE && v.to > time - retentionMs);
   const same = live.find((v) => v.from === timestamp);
   if (same !== undefined) {
-    if (value === null) history.put(same.hk, null, time);
-    else putVersion(history, key, same.from, same.to, value, time);
+    putVersion(history, key, same.from, same.to, value, time);
     return { latest: false, old: null };
   }
   const covering = live.find((v) => v.from < timestamp && timestamp < v.to);
@@ -167,10 +177,10 @@ export function versionedPut(
     putVersion(history, key, covering.from, timestamp, covering.value, time);
     to = covering.to;
   } else {
-    // A gap (the key was deleted then) or before every version: valid until the next one.
+    // Before every version: valid until the first one (or the latest).
     to = Math.min(latestTime, ...live.filter((v) => v.from > timestamp).map((v) => v.from));
   }
-  if (value !== null) putVersion(history, key, timestamp, to, value, time);
+  putVersion(history, key, timestamp, to, value, time);
   return { latest: false, old: null };
 }
 
@@ -193,8 +203,8 @@ export function versionedGet(
   if (cur !== undefined && cur.timestamp <= asOf) return { value: cur.value, from: cur.timestamp };
   if (asOf < streamTime(latest, history) - retentionMs) return null;
   for (const v of versionsOf(history, key)) {
-    if (v.to !== LATEST_TOMBSTONE && v.from <= asOf && asOf < v.to) {
-      return { value: v.value, from: v.from, to: v.to };
+    if (v.from <= asOf && asOf < v.to) {
+      return v.value === null ? null : { value: v.value, from: v.from, to: v.to };
     }
   }
   return null;

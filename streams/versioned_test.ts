@@ -1,6 +1,7 @@
 // Copyright 2026 the Sluice authors. Apache-2.0 license.
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { Serdes, Stores, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+import { prng } from "./testing.ts";
 
 const S = Serdes.String();
 const defaults = { defaultKeySerde: S, defaultValueSerde: S };
@@ -59,4 +60,46 @@ Deno.test("versioned table (KIP-889/914): out-of-order updates go to the history
     () => new StreamsBuilder().table("t", { versioned: { historyRetentionMs: -1 } }),
     /historyRetentionMs must be a non-negative integer, got -1/,
   );
+});
+
+Deno.test("versioned table: 3000 random updates with out-of-order times and deletes; every as-of read equals a model (the last update at or before the time)", () => {
+  const rnd = prng(7);
+  const list = Array.from({ length: 3000 }, (_, i) => ({
+    key: `k${Math.floor(rnd() * 12)}`,
+    value: rnd() < 0.2 ? null : `v${i}`,
+    time: Math.floor(rnd() * 5000),
+  }));
+  const b = new StreamsBuilder();
+  b.table<string, string>("t", { storeName: "t", versioned: { historyRetentionMs: 10_000 } })
+    .toStream().to("out");
+  const d = new TopologyTestDriver(b.build(), defaults);
+  const input = d.createInputTopic("t", S, S);
+  const latest = new Map<string, number>();
+  const forwarded: string[] = [];
+  for (const u of list) {
+    input.pipeInput(u.key, u.value, u.time);
+    if (u.time >= (latest.get(u.key) ?? -1)) {
+      latest.set(u.key, u.time);
+      forwarded.push(`${u.key}:${u.value}@${u.time}`);
+    }
+  }
+  assertEquals(drain(d), forwarded);
+  const store = d.getVersionedKeyValueStore<string, string>("t");
+  const asOf = (key: string, time: number) => {
+    let best: (typeof list)[number] | null = null;
+    for (const u of list) {
+      if (u.key === key && u.time <= time && (best === null || u.time >= best.time)) best = u;
+    }
+    return best?.value ?? null;
+  };
+  for (let k = 0; k < 12; k++) {
+    for (let time = 0; time <= 5000; time += 37) {
+      assertEquals([`k${k}`, time, store.get(`k${k}`, time)?.value ?? null], [
+        `k${k}`,
+        time,
+        asOf(`k${k}`, time),
+      ]);
+    }
+    assertEquals(store.get(`k${k}`)?.value ?? null, asOf(`k${k}`, latest.get(`k${k}`)!));
+  }
 });

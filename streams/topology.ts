@@ -467,10 +467,13 @@ export class StreamsBuilder {
 
   /**
    * A table of a topic: its latest value per key (a `null` value deletes), kept in a store
-   * backed by a changelog.
+   * backed by a changelog. With `versioned` (or
+   * `...Stores.persistentVersionedKeyValueStore(name, historyRetentionMs)`), the store also keeps
+   * each key's earlier values for the history retention ({@linkcode KafkaStreams.versionedStore})
+   * and an update older than the key's latest is kept there but not forwarded (KIP-914).
    *
    * @param topic Topic name.
-   * @param options Serdes and the store.
+   * @param options Serdes and the store (`versioned`: a versioned store).
    * @returns The table.
    */
   table<K, V>(

@@ -309,8 +309,6 @@ export function foreignKeyJoin(
   //    SubscriptionSendProcessorSupplier, instruction for instruction).
   b.add("KTABLE-FK-JOIN-SUBSCRIPTION-REGISTRATION", [left.node], (ctx) => {
     const ks = ctx.keySerde(leftKeySerde, what);
-    const results = ctx.store(resultStore);
-    const rks = ctx.keySerde(resultKeySerde, resultStore);
     const vs = ctx.valueSerde(leftValueSerde, what);
     const fks = ctx.keySerde(fkSerde, what);
     const topic = ctx.topicName(subTopic);
@@ -348,36 +346,34 @@ export function foreignKeyJoin(
         send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
         return;
       }
+      // The inner join: as Kafka's, except that every update of a value gets an answer
+      // carrying its hash (see the deviation in docs/STREAMS.md): an answer dropped as stale
+      // (the value changed meanwhile) must never leave a result behind that no later answer
+      // replaces.
       if (newValue !== null) {
         const newFk = fkOf(newValue);
         if (newFk === null) {
           ctx.dropRecord("foreign-key join of a value whose foreign key is null");
+          // Kafka answers only when an old foreign key had a subscription; a subscription
+          // without a key is answered with no right value (a tombstone) all the same.
           if (oldFk !== null) send(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE);
-        } else if (oldFk !== null && !sameBytes(newFk, oldFk)) {
-          send(oldFk, Instruction.DELETE_KEY_NO_PROPAGATE);
-          send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
+          else send(null, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
         } else {
-          // An insert, or the same foreign key: Kafka asks for an answer only if the foreign
-          // key has a right value, reasoning that the old value did not join either. It may
-          // have: its result stays when the right value was deleted while this update was on
-          // its way (the deletion's answer carries the old value's hash, so it is dropped as
-          // stale), or when the key was deleted and inserted again before the deletion's
-          // answer came back. So while the key has a result, ask for an answer in any case (a
-          // tombstone when nothing joins); with none, no answer still means no result (an
-          // answer to an older value would be dropped by its hash).
-          const joined = results.get(rks.serialize(rec.key)!) !== undefined;
-          send(
-            newFk,
-            joined
-              ? Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE
-              : Instruction.PROPAGATE_ONLY_IF_FK_VAL_AVAILABLE,
-          );
+          if (oldFk !== null && !sameBytes(newFk, oldFk)) {
+            send(oldFk, Instruction.DELETE_KEY_NO_PROPAGATE);
+          }
+          // Kafka asks an insert or an update with the same foreign key for an answer only
+          // if the foreign key has a right value (the old value did not join either); it may
+          // have, when an answer to it came after this update was sent.
+          send(newFk, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
         }
       } else if (oldFk !== null) {
         send(oldFk, Instruction.DELETE_KEY_AND_PROPAGATE);
+      } else if (oldValue !== null) {
+        send(null, Instruction.PROPAGATE_NULL_IF_NO_FK_VAL_AVAILABLE);
       }
     };
-  }, { sinkTopic: subTopic, stores: [resultStore] });
+  }, { sinkTopic: subTopic });
 
   // 2. Right side: subscriptions are kept (Kafka's SubscriptionReceiveProcessorSupplier) and
   //    answered with the foreign key's right value (SubscriptionJoinProcessorSupplier).

@@ -41,8 +41,9 @@ export interface TaskContext {
   /** A store of this task. */
   store(name: string): BytesStore;
   /**
-   * Queues a record for a topic (partitioned by key). Key and value are serialized bytes, or a
-   * string standing for its UTF-8 bytes (what the built-in string serde makes of it).
+   * Queues a record for a topic (partitioned by key, or to `partition` when given). Key and
+   * value are serialized bytes, or a string standing for its UTF-8 bytes (what the built-in
+   * string serde makes of it).
    */
   send(
     topic: string,
@@ -50,6 +51,7 @@ export interface TaskContext {
     value: Uint8Array | string | null,
     timestamp: number,
     headers: RecordHeader[],
+    partition?: number,
   ): void;
   /** The serde given, or the application's default key serde. */
   keySerde<T>(serde: Serde<T> | undefined, what: string): Serde<T>;
@@ -138,6 +140,8 @@ export interface StoreDef {
   /** Retention of a window, session or join store: its entries expire once stream time has
    * passed their time (window start, session end, record time) by this much. */
   retentionMs?: number;
+  /** A versioned table's store (KIP-889): its history retention and history store. */
+  versioned?: { historyRetentionMs: number; historyStore: string };
 }
 
 /** A connected part of the graph: its tasks are its input partitions. */
@@ -162,6 +166,10 @@ export class GraphBuilder {
   readonly sources: Map<string, NodeDef> = new Map();
   /** Repartition topics (short names; the runtime prefixes the application id). */
   readonly internalTopics: Set<string> = new Set();
+  /** Internal topics whose partition count is their reader's other source topics' (a
+   * foreign-key join's subscription and response topics, as Kafka's co-partition groups),
+   * not the most of their writer's and reader's. */
+  readonly coPartitioned: Set<string> = new Set();
   #counter = 0;
 
   /** A new Kafka-style name: `PREFIX-000000000N`. */

@@ -24,6 +24,7 @@ import {
   deserializationHandler,
 } from "./deserialization.ts";
 import type { Serde } from "./serdes.ts";
+import { type ReadOnlyVersionedKeyValueStore, versionedView } from "./versioned.ts";
 import {
   type BytesStore,
   keyValueView,
@@ -576,7 +577,9 @@ export class KafkaStreams {
     const readerOf = (t: string) => this.#subs.find((s) => s.sourceTopics.includes(t))!;
     for (let round = 0; round < this.#subs.length + 1; round++) {
       for (const t of this.#graph.internalTopics) {
-        const related = [...writerOf.get(t)!.sourceTopics, ...readerOf(t).sourceTopics];
+        const related = this.#graph.coPartitioned.has(t)
+          ? readerOf(t).sourceTopics.filter((x) => x !== t)
+          : [...writerOf.get(t)!.sourceTopics, ...readerOf(t).sourceTopics];
         const n = Math.max(...related.map((x) => counts.get(x) ?? 0));
         if (n > 0) counts.set(t, n);
       }
@@ -1254,6 +1257,33 @@ export class KafkaStreams {
       (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
       (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
       def.windowSizeMs!,
+    );
+  }
+
+  /**
+   * A versioned table's store of this instance's tasks (KIP-889 reads): `get(key)` the latest
+   * version, `get(key, asOfTimestamp)` the one valid then.
+   *
+   * @param name The store name.
+   * @returns A read-only view.
+   * @throws {Error} If the topology has no such versioned store.
+   */
+  versionedStore<K, V>(name: string): ReadOnlyVersionedKeyValueStore<K, V> {
+    const def = this.#graph.stores.get(name);
+    const v = def?.versioned;
+    if (def === undefined || v === undefined) {
+      throw new Error(`streams: no versioned store named ${name}`);
+    }
+    return versionedView(
+      () =>
+        [...this.#tasks.values()].flatMap((t) => {
+          const latest = t.stores.get(name);
+          const history = t.stores.get(v.historyStore);
+          return latest !== undefined && history !== undefined ? [[latest, history]] : [];
+        }) as Array<[BytesStore, BytesStore]>,
+      v.historyRetentionMs,
+      (def.keySerde ?? this.#config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#config.defaultValueSerde) as Serde<V>,
     );
   }
 

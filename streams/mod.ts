@@ -96,6 +96,12 @@
 export { type Serde, SerdeError, Serdes } from "./serdes.ts";
 export { BufferConfig, Suppressed } from "./suppressed.ts";
 export { KGroupedTable } from "./table_ops.ts";
+export type { ForeignKeyJoinOptions } from "./fk_join.ts";
+export type {
+  ReadOnlyVersionedKeyValueStore,
+  VersionedOptions,
+  VersionedRecord,
+} from "./versioned.ts";
 export {
   JoinWindows,
   SessionWindows,

@@ -442,6 +442,28 @@ export class Stores {
   }
 
   /**
+   * A versioned key-value store on disk for a table (Kafka's
+   * `Stores.persistentVersionedKeyValueStore`, KIP-889): `builder.table(topic, {
+   * ...Stores.persistentVersionedKeyValueStore("prices", 60_000) })`. The table keeps each
+   * key's earlier values for `historyRetentionMs` (queryable with
+   * {@linkcode KafkaStreams.versionedStore}) and forwards no out-of-order update (KIP-914).
+   *
+   * @param name The store name.
+   * @param historyRetentionMs How long older versions stay, past the store's stream time.
+   * @returns Table options naming the store.
+   */
+  static persistentVersionedKeyValueStore(
+    name: string,
+    historyRetentionMs: number,
+  ): { storeName: string; persistent: boolean; versioned: { historyRetentionMs: number } } {
+    return {
+      storeName: supplier(name, true).name,
+      persistent: true,
+      versioned: { historyRetentionMs },
+    };
+  }
+
+  /**
    * A key-value store builder with its serdes.
    *
    * @param store From {@linkcode Stores.persistentKeyValueStore} or

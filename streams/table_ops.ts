@@ -417,7 +417,7 @@ export class KGroupedTable<K, V> {
  * materialized join, and the tables derived from them; both sides' for a join without a store,
  * as Kafka's join value getter). `null` when none holds the key, or the table is windowed.
  */
-function valueTime(t: TableParts, ctx: TaskContext): (key: unknown) => number | null {
+export function valueTime(t: TableParts, ctx: TaskContext): (key: unknown) => number | null {
   const defs = t.stores.map((name) => t.b.stores.get(name)!);
   if (defs.some((d) => d.kind !== "kv")) return () => null;
   const reads = defs.map((d) => {

@@ -586,8 +586,14 @@ export class Task implements TaskContext {
     value: Uint8Array | string | null,
     timestamp: number,
     headers: RecordHeader[],
+    partition?: number,
   ): void {
-    this.#runtime.send(topic, { key, value, timestamp, headers });
+    this.#runtime.send(
+      topic,
+      partition === undefined
+        ? { key, value, timestamp, headers }
+        : { key, value, timestamp, headers, partition },
+    );
   }
 
   keySerde<T>(serde: Serde<T> | undefined, what: string): Serde<T> {

@@ -20,6 +20,7 @@ import {
   deserializationHandler,
 } from "./deserialization.ts";
 import type { Serde } from "./serdes.ts";
+import { type ReadOnlyVersionedKeyValueStore, versionedView } from "./versioned.ts";
 import {
   type BytesStore,
   keyValueView,
@@ -492,6 +493,32 @@ export class TopologyTestDriver {
       },
       isEmpty: () => (this.#outputs.get(topic)?.length ?? 0) === 0,
     };
+  }
+
+  /**
+   * A versioned table's store (KIP-889 reads: the latest version, or the one valid at a time).
+   *
+   * @param name Store name.
+   * @returns A read-only view.
+   * @throws {Error} If there is no such versioned store.
+   */
+  getVersionedKeyValueStore<K, V>(name: string): ReadOnlyVersionedKeyValueStore<K, V> {
+    const def = this.#rt.graph.stores.get(name);
+    const v = def?.versioned;
+    if (def === undefined || v === undefined) {
+      throw new Error(`test driver: no versioned store named ${name}`);
+    }
+    return versionedView(
+      () =>
+        this.#tasks.flatMap((t) => {
+          const latest = t.stores.get(name);
+          const history = t.stores.get(v.historyStore);
+          return latest !== undefined && history !== undefined ? [[latest, history]] : [];
+        }) as Array<[BytesStore, BytesStore]>,
+      v.historyRetentionMs,
+      (def.keySerde ?? this.#rt.config.defaultKeySerde) as Serde<K>,
+      (def.valueSerde ?? this.#rt.config.defaultValueSerde) as Serde<V>,
+    );
   }
 
   #stores(name: string): BytesStore[] {

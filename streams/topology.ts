@@ -35,6 +35,8 @@ import {
 import { isStringSerde, type Serde, Serdes } from "./serdes.ts";
 import type { Suppressed } from "./suppressed.ts";
 import { checkExtractor, type TimestampExtractor } from "./timestamp_extractor.ts";
+import { foreignKeyJoin, type ForeignKeyJoinOptions } from "./fk_join.ts";
+import { type VersionedOptions, versionedPut } from "./versioned.ts";
 import {
   groupTable,
   joinTables,
@@ -465,46 +467,83 @@ export class StreamsBuilder {
 
   /**
    * A table of a topic: its latest value per key (a `null` value deletes), kept in a store
-   * backed by a changelog.
+   * backed by a changelog. With `versioned` (or
+   * `...Stores.persistentVersionedKeyValueStore(name, historyRetentionMs)`), the store also keeps
+   * each key's earlier values for the history retention ({@linkcode KafkaStreams.versionedStore})
+   * and an update older than the key's latest is kept there but not forwarded (KIP-914).
    *
    * @param topic Topic name.
-   * @param options Serdes and the store.
+   * @param options Serdes and the store (`versioned`: a versioned store).
    * @returns The table.
    */
-  table<K, V>(topic: string, options: Consumed<K, V> & Materialized<K, V> = {}): KTable<K, V> {
+  table<K, V>(
+    topic: string,
+    options: Consumed<K, V> & Materialized<K, V> & { versioned?: VersionedOptions } = {},
+  ): KTable<K, V> {
     const b = this.#b;
     const storeName = options.storeName ?? b.newName("KTABLE-SOURCE-STATE-STORE");
     const keySerde = options.keySerde;
     const valueSerde = options.valueSerde;
+    const versioned = options.versioned;
+    if (
+      versioned !== undefined &&
+      !(Number.isSafeInteger(versioned.historyRetentionMs) && versioned.historyRetentionMs >= 0)
+    ) {
+      throw new RangeError(
+        `table ${topic}: historyRetentionMs must be a non-negative integer, got ${versioned.historyRetentionMs}`,
+      );
+    }
+    const historyStore = `${storeName}-versions`;
     b.addStore({
       name: storeName,
       kind: "kv",
       persistent: options.persistent ?? false,
       keySerde: keySerde as Serde<unknown> | undefined,
       valueSerde: valueSerde as Serde<unknown> | undefined,
+      versioned: versioned === undefined ? undefined : { ...versioned, historyStore },
     });
+    if (versioned !== undefined) {
+      b.addStore({ name: historyStore, kind: "kv", persistent: options.persistent ?? false });
+    }
     const node = b.add("KTABLE-SOURCE", [], (ctx, forward) => {
       const store = ctx.store(storeName);
+      const history = versioned === undefined ? undefined : ctx.store(historyStore);
       const ks = ctx.keySerde(keySerde, `table ${topic}`);
       const vs = ctx.valueSerde(valueSerde, `table ${topic}`);
       return (rec) => {
         const kb = rec.key as Uint8Array | null;
         if (kb === null) return ctx.dropRecord("table record without a key");
         const vb = rec.value as Uint8Array | null;
-        const old = store.get(kb);
-        // The value's timestamp, as Kafka's timestamped store (table-table joins read it).
-        store.put(kb, vb, rec.timestamp);
+        let old: Uint8Array | null;
+        if (history !== undefined) {
+          // KIP-914: an update older than the key's latest goes into the history only; the
+          // table's output and everything downstream see the latest values alone.
+          const r = versionedPut(
+            store,
+            history,
+            versioned!.historyRetentionMs,
+            kb,
+            vb,
+            rec.timestamp,
+          );
+          if (!r.latest) return;
+          old = r.old;
+        } else {
+          old = store.get(kb)?.value ?? null;
+          // The value's timestamp, as Kafka's timestamped store (table-table joins read it).
+          store.put(kb, vb, rec.timestamp);
+        }
         forward({
           key: ks.deserialize(kb),
           value: vs.deserialize(vb),
-          oldValue: old === undefined ? null : vs.deserialize(old.value),
+          oldValue: old === null ? null : vs.deserialize(old),
           timestamp: rec.timestamp,
           headers: rec.headers,
         });
       };
     }, {
       topics: [topic],
-      stores: [storeName],
+      stores: versioned === undefined ? [storeName] : [storeName, historyStore],
       // Checked before the record moves stream time (the store keeps the bytes).
       deserialize: (ctx) => {
         const ks = ctx.keySerde(keySerde, `table ${topic}`);
@@ -2110,13 +2149,60 @@ export class KTable<K, V> {
   join<VO, VR>(
     other: KTable<K, VO>,
     joiner: (value: V, other: VO) => VR,
-    materialized: Materialized<K, VR> = {},
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  /**
+   * Joins with another table on a foreign key (Kafka's `KTable.join(other,
+   * foreignKeyExtractor, joiner)`, KIP-213): each entry of this table joins the entry of
+   * `other` whose key `foreignKeyExtractor(value, key)` returns; the result is keyed by this
+   * table's key, and deleted (a tombstone) when the entry, its foreign key's entry, or the
+   * match goes away. An entry whose foreign key is `null` joins nothing. The tables need not be
+   * co-partitioned: updates go through the internal topics
+   * `<applicationId>-<name>-subscription-registration-topic` and
+   * `<applicationId>-<name>-subscription-response-topic` as in Kafka (see `docs/STREAMS.md`).
+   *
+   * @example Orders joined with their customer
+   * ```ts
+   * import { Serdes, StreamsBuilder, TopologyTestDriver } from "./mod.ts";
+   * const S = Serdes.String();
+   * const b = new StreamsBuilder();
+   * const orders = b.table<string, string>("orders"); // value: "<customer>:<item>"
+   * const customers = b.table<string, string>("customers");
+   * orders.join(customers, (o) => o.split(":")[0], (o, c) => `${o.split(":")[1]} for ${c}`, {
+   *   storeName: "orders-with-customer",
+   * });
+   * const d = new TopologyTestDriver(b.build(), { defaultKeySerde: S, defaultValueSerde: S });
+   * d.createInputTopic("customers", S, S).pipeInput("c1", "Ann");
+   * d.createInputTopic("orders", S, S).pipeInput("o1", "c1:book");
+   * const store = d.getKeyValueStore<string, string>("orders-with-customer");
+   * console.assert(store.get("o1") === "book for Ann");
+   * ```
+   *
+   * @param other The table keyed by the foreign key.
+   * @param foreignKeyExtractor The foreign key of this table's entry (`null`: none).
+   * @param joiner The result from this table's value and the other's.
+   * @param options `name` (Kafka's `TableJoined.as`), the result store (`storeName`, default
+   *   `KTABLE-FK-JOIN-OUTPUT-STATE-STORE-<n>`) and its serdes.
+   * @returns The joined table.
+   */
+  join<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V, key: K) => KO | null,
+    joiner: (value: V, other: VO) => VR,
+    options?: ForeignKeyJoinOptions<K, VR>,
+  ): KTable<K, VR>;
+  join<VR>(
+    other: unknown,
+    a: unknown,
+    b?: unknown,
+    c?: ForeignKeyJoinOptions<K, VR>,
   ): KTable<K, VR> {
+    if (typeof b === "function") return this.#fkJoin(other, a, b, false, c ?? {});
     return this.#tableJoin(
-      other,
-      joiner as (l: unknown, r: unknown) => unknown,
+      other as KTable<K, unknown>,
+      a as (l: unknown, r: unknown) => unknown,
       "inner",
-      materialized,
+      (b ?? {}) as Materialized<K, VR>,
     );
   }
 
@@ -2132,14 +2218,64 @@ export class KTable<K, V> {
   leftJoin<VO, VR>(
     other: KTable<K, VO>,
     joiner: (value: V, other: VO | null) => VR,
-    materialized: Materialized<K, VR> = {},
+    materialized?: Materialized<K, VR>,
+  ): KTable<K, VR>;
+  /**
+   * Left join on a foreign key (Kafka's `KTable.leftJoin(other, foreignKeyExtractor,
+   * joiner)`): as the foreign-key `join`, but every entry of this table has a result,
+   * `joiner(value, null)` while its foreign key (maybe `null`) has no entry in `other`; the
+   * result is deleted only when this table deletes the entry.
+   *
+   * @param other The table keyed by the foreign key.
+   * @param foreignKeyExtractor The foreign key of this table's entry (`null`: none).
+   * @param joiner The result; `other` is `null` for an entry without a match.
+   * @param options `name`, the result store and its serdes (as the foreign-key `join`).
+   * @returns The joined table.
+   */
+  leftJoin<KO, VO, VR>(
+    other: KTable<KO, VO>,
+    foreignKeyExtractor: (value: V, key: K) => KO | null,
+    joiner: (value: V, other: VO | null) => VR,
+    options?: ForeignKeyJoinOptions<K, VR>,
+  ): KTable<K, VR>;
+  leftJoin<VR>(
+    other: unknown,
+    a: unknown,
+    b?: unknown,
+    c?: ForeignKeyJoinOptions<K, VR>,
   ): KTable<K, VR> {
+    if (typeof b === "function") return this.#fkJoin(other, a, b, true, c ?? {});
     return this.#tableJoin(
-      other,
-      joiner as (l: unknown, r: unknown) => unknown,
+      other as KTable<K, unknown>,
+      a as (l: unknown, r: unknown) => unknown,
       "left",
-      materialized,
+      (b ?? {}) as Materialized<K, VR>,
     );
+  }
+
+  #fkJoin<VR>(
+    other: unknown,
+    extract: unknown,
+    joiner: unknown,
+    leftJoin: boolean,
+    options: ForeignKeyJoinOptions<K, VR>,
+  ): KTable<K, VR> {
+    const what = leftJoin ? "leftJoin" : "join";
+    if (!(other instanceof KTable)) {
+      throw new TypeError(`foreign-key ${what}: the other side must be a KTable`);
+    }
+    if (this.#windowed !== undefined || other.#windowed !== undefined) {
+      throw new TypeError(`foreign-key ${what}: windowed tables cannot be joined on a foreign key`);
+    }
+    return foreignKeyJoin(
+      this.#parts(),
+      other.#parts(),
+      extract as (v: unknown, k: unknown) => unknown,
+      joiner as (l: unknown, r: unknown) => unknown,
+      leftJoin,
+      options as ForeignKeyJoinOptions<unknown, unknown>,
+      makeTable as MakeTable,
+    ) as KTable<K, VR>;
   }
 
   /**

@@ -432,7 +432,14 @@ export class ClusterView {
   async #alterBatches(): Promise<void> {
     try {
       while (this.#alters.length > 0) {
-        const batch = this.#alters.splice(0, ALTER_BATCH);
+        const batch: PendingAlter[] = [];
+        while (batch.length < ALTER_BATCH && this.#alters.length > 0) {
+          const a = this.#alters.shift()!;
+          const stale = this.#staleInView(a);
+          if (stale === undefined) batch.push(a);
+          else a.resolve(stale);
+        }
+        if (batch.length === 0) continue;
         const done = await this.#alterBatch(batch).catch((e) => {
           this.#logger.warn(
             `AlterPartition of ${batch.length} partitions in one transaction failed: ${
@@ -450,6 +457,24 @@ export class ClusterView {
     } finally {
       this.#altering = false;
     }
+  }
+
+  /**
+   * The answer to an AlterPartition whose epochs are older than the view's state (a leader
+   * that has not applied the latest state yet, as after a restart of every broker): etcd's is
+   * at least as new, and epochs only grow, so it is refused without asking etcd, with the
+   * view's state to apply. `undefined` when it is not stale by the view.
+   */
+  #staleInView(a: PendingAlter): AlterPartitionResult | undefined {
+    const s = this.partition(a.topic, a.partition)?.value;
+    if (s === undefined) return undefined;
+    if (s.leaderEpoch > a.request.leaderEpoch) {
+      return { errorCode: ErrorCode.FENCED_LEADER_EPOCH, state: s };
+    }
+    if (s.leaderEpoch === a.request.leaderEpoch && s.partitionEpoch > a.request.partitionEpoch) {
+      return { errorCode: ErrorCode.INVALID_UPDATE_VERSION, state: s };
+    }
+    return undefined;
   }
 
   /**

@@ -24,6 +24,7 @@ Deno.test({
       brokerEndpoint: () => undefined,
       alterPartition: () => Promise.resolve({ errorCode: 0 }),
     });
+    let release = () => {};
     try {
       await logs.createTopic("p", 3);
       const state = (partition: number, leaderEpoch: number, isr = [1]): ReplicaState => ({
@@ -39,7 +40,7 @@ Deno.test({
       });
       // p-0's leader epoch 1 is written only once the test lets it
       const log0 = logs.partition("p", 0)!;
-      let release = () => {};
+      release = () => {};
       const gate = new Promise<void>((r) => release = r);
       const setLeaderEpoch = log0.setLeaderEpoch.bind(log0);
       log0.setLeaderEpoch = async (epoch: number) => {
@@ -62,6 +63,7 @@ Deno.test({
       assertEquals([rm.role("p", 0), rm.state("p", 0)?.leaderEpoch], ["leader", 2]);
       strictEqual(log0.leaderEpoch, 2);
     } finally {
+      release(); // a failed check above leaves the write waiting
       await rm.close();
       await logs.close();
       await Deno.remove(dir, { recursive: true });

@@ -518,7 +518,8 @@ export class ClusterNode {
         left = this.#shutdownLeft();
         const wait = deadline - Date.now();
         if (left.length === 0 || wait <= 0) break;
-        await new Promise((r) => setTimeout(r, Math.min(wait, 20)));
+        // looked at again when the view changes (a pass over every partition: not on a timer)
+        await this.view.waitForRevision(this.view.revision + 1, Math.min(wait, 250));
       }
       if (left.length === 0) {
         // the replica manager has applied the states that took the leaderships away

@@ -102,6 +102,17 @@ export interface AlterPartitionResult {
   state?: PartitionState;
 }
 
+/** AlterPartitions written in one etcd transaction (with the fences, below `--max-txn-ops`). */
+const ALTER_BATCH = 100;
+
+/** An AlterPartition waiting for its batch. */
+interface PendingAlter {
+  topic: string;
+  partition: number;
+  request: AlterPartitionRequest;
+  resolve: (r: AlterPartitionResult) => void;
+}
+
 /** Options of {@linkcode ClusterView}. */
 export interface ClusterViewOptions {
   /** The metadata store. */
@@ -138,6 +149,9 @@ export class ClusterView {
   #revisionWaiters: { revision: number; resolve: () => void }[] = [];
   /** When each topic (by id) was first seen, for the controller's repair of missing states. */
   readonly #firstSeen = new Map<string, number>();
+  /** AlterPartitions waiting for the next batch (see {@linkcode ClusterView.alterPartition}). */
+  #alters: PendingAlter[] = [];
+  #altering = false;
 
   /**
    * Create a view (call `start` to read and watch).
@@ -172,6 +186,7 @@ export class ClusterView {
   /** Stop watching. */
   close(): void {
     this.#watch?.close();
+    for (const a of this.#alters.splice(0)) a.resolve({ errorCode: ErrorCode.REQUEST_TIMED_OUT });
     for (const w of this.#revisionWaiters) w.resolve();
     this.#revisionWaiters = [];
   }
@@ -381,8 +396,12 @@ export class ClusterView {
   /**
    * Kafka's AlterPartition for one partition this broker leads: write `isr` with the partition
    * epoch + 1, compare-and-swap on the partition key and on this broker's registration (a
-   * broker whose registration lapsed cannot change an ISR). The state is read fresh from etcd,
-   * not from the view. See {@linkcode AlterPartitionResult} for the error codes.
+   * broker whose registration lapsed cannot change an ISR). The calls of one moment (a follower
+   * back after a restart asks for thousands) go to etcd together, up to 100 in one transaction
+   * checked against the view's states and mod revisions, as Kafka's AlterPartition carries many
+   * partitions; when that transaction is refused or any of them is not plain, each is done
+   * alone, its state read fresh from etcd. See {@linkcode AlterPartitionResult} for the error
+   * codes.
    *
    * @example
    * ```ts ignore
@@ -395,7 +414,132 @@ export class ClusterView {
    * @param request The new ISR and the epochs the leader has.
    * @returns The error code and the partition's state.
    */
-  async alterPartition(
+  alterPartition(
+    topic: string,
+    partition: number,
+    request: AlterPartitionRequest,
+  ): Promise<AlterPartitionResult> {
+    return new Promise((resolve) => {
+      this.#alters.push({ topic, partition, request, resolve });
+      if (this.#altering) return;
+      this.#altering = true;
+      // the changes of one moment (a follower back: every partition it follows here) together
+      setTimeout(() => void this.#alterBatches(), 0);
+    });
+  }
+
+  /** Writes the waiting AlterPartitions, {@linkcode ALTER_BATCH} to a transaction. */
+  async #alterBatches(): Promise<void> {
+    try {
+      while (this.#alters.length > 0) {
+        const batch: PendingAlter[] = [];
+        while (batch.length < ALTER_BATCH && this.#alters.length > 0) {
+          const a = this.#alters.shift()!;
+          const stale = this.#staleInView(a);
+          if (stale === undefined) batch.push(a);
+          else a.resolve(stale);
+        }
+        if (batch.length === 0) continue;
+        const done = await this.#alterBatch(batch).catch((e) => {
+          this.#logger.warn(
+            `AlterPartition of ${batch.length} partitions in one transaction failed: ${
+              e instanceof Error ? e.message : e
+            }; one by one`,
+          );
+          return false;
+        });
+        if (!done) {
+          await Promise.all(batch.map(async (a) => {
+            a.resolve(await this.#alterOne(a.topic, a.partition, a.request));
+          }));
+        }
+      }
+    } finally {
+      this.#altering = false;
+    }
+  }
+
+  /**
+   * The answer to an AlterPartition whose epochs are older than the view's state (a leader
+   * that has not applied the latest state yet, as after a restart of every broker): etcd's is
+   * at least as new, and epochs only grow, so it is refused without asking etcd, with the
+   * view's state to apply. `undefined` when it is not stale by the view.
+   */
+  #staleInView(a: PendingAlter): AlterPartitionResult | undefined {
+    const s = this.partition(a.topic, a.partition)?.value;
+    if (s === undefined) return undefined;
+    if (s.leaderEpoch > a.request.leaderEpoch) {
+      return { errorCode: ErrorCode.FENCED_LEADER_EPOCH, state: s };
+    }
+    if (s.leaderEpoch === a.request.leaderEpoch && s.partitionEpoch > a.request.partitionEpoch) {
+      return { errorCode: ErrorCode.INVALID_UPDATE_VERSION, state: s };
+    }
+    return undefined;
+  }
+
+  /**
+   * Several AlterPartitions in one compare-and-swap transaction, checked against the view's
+   * states (the write compares each partition's mod revision, so a stale view only makes it
+   * fail) and the registrations of the brokers added, read once for the batch. Returns false
+   * (nothing written, nothing answered) when any of them is not a plain success: those take
+   * {@linkcode ClusterView.#alterOne}'s path, which reads etcd and gives the exact error.
+   */
+  async #alterBatch(batch: PendingAlter[]): Promise<boolean> {
+    if (batch.length < 2) return false;
+    const epoch = this.#brokerEpoch();
+    if (epoch === 0) return false;
+    const writes = [];
+    const added = new Set<number>();
+    for (const a of batch) {
+      const current = this.partition(a.topic, a.partition);
+      const replicas = this.topic(a.topic)?.value.replicas[a.partition];
+      if (current === undefined || replicas === undefined) return false;
+      const s = current.value;
+      const isr = [...new Set(a.request.isr)];
+      if (
+        a.request.leaderEpoch !== s.leaderEpoch || s.leader !== this.#nodeId ||
+        a.request.partitionEpoch !== s.partitionEpoch || !isr.includes(this.#nodeId) ||
+        isr.some((b) => !replicas.includes(b) || !this.isLive(b))
+      ) {
+        return false;
+      }
+      for (const b of isr) if (!s.isr.includes(b)) added.add(b);
+      writes.push({
+        a,
+        topic: a.topic,
+        partition: a.partition,
+        expectedModRevision: current.modRevision,
+        state: { ...s, isr, partitionEpoch: s.partitionEpoch + 1 } as PartitionState,
+      });
+    }
+    // Kafka's controller (KIP-841, KIP-903), as in #alterOne: every broker added must be
+    // registered, unfenced, not shutting down, with the epoch its fetches carried
+    const eligible: { id: number; createRevision: number; modRevision: number }[] = [];
+    for (const b of added) {
+      const reg = await this.#store.readBroker(b);
+      if (
+        reg === undefined || reg.value.fenced === true || reg.value.controlledShutdown === true
+      ) {
+        return false;
+      }
+      for (const a of batch) {
+        const sent = a.request.brokerEpochs?.find((e) => e.brokerId === b)?.brokerEpoch ?? -1;
+        if (sent >= 0 && sent !== reg.createRevision) return false;
+      }
+      eligible.push({ id: b, createRevision: reg.createRevision, modRevision: reg.modRevision });
+    }
+    const r = await this.#store.writePartitions(writes, {
+      broker: { id: this.#nodeId, epoch },
+      eligible,
+    });
+    if (!r.ok) return false;
+    await this.waitForRevision(r.revision, 2000);
+    for (const w of writes) w.a.resolve({ errorCode: ErrorCode.NONE, state: w.state });
+    return true;
+  }
+
+  /** One AlterPartition, read fresh from etcd (the rules of {@linkcode ClusterView.alterPartition}). */
+  async #alterOne(
     topic: string,
     partition: number,
     request: AlterPartitionRequest,

@@ -333,3 +333,77 @@ test("alterPartition: Kafka's AlterPartition checks, compare-and-swap, fenced by
     await store.etcd.revokeLease(lease.id);
   }
 });
+
+test("alterPartition: the calls of one moment go to etcd 100 to a transaction; a bad one among them gets its own answer", async (store) => {
+  const lease = await store.etcd.grantLease(10);
+  const r1 = await store.registerBroker(registration(1), lease.id);
+  await store.registerBroker(registration(2), lease.id);
+  const r3 = await store.registerBroker(registration(3), lease.id);
+  const epoch = "epoch" in r1 ? r1.epoch : 0;
+  const epoch3 = "epoch" in r3 ? r3.epoch : 0;
+  const view = new ClusterView({ store, nodeId: 1, brokerEpoch: () => epoch, logger });
+  const n = 250;
+  await store.createTopic(
+    "m",
+    { id: ID, replicas: Array.from({ length: n }, () => [1, 2, 3]), configs: {} },
+    Array.from({ length: n }, () => state(1, [1, 2], 0, 0)),
+  );
+  await view.start();
+  let txns = 0;
+  const txn = store.etcd.txn.bind(store.etcd);
+  store.etcd.txn = (r) => {
+    if (r.success.some((op) => "put" in op && op.put.key.includes("/partitions/"))) txns++;
+    return txn(r);
+  };
+  try {
+    // broker 3 caught up on every partition at once: 250 expansions, in 3 transactions
+    const brokerEpochs = [{ brokerId: 3, brokerEpoch: epoch3 }];
+    const grown = await Promise.all(
+      Array.from(
+        { length: n },
+        (_, p) =>
+          view.alterPartition("m", p, {
+            isr: [1, 2, 3],
+            leaderEpoch: 0,
+            partitionEpoch: 0,
+            brokerEpochs,
+          }),
+      ),
+    );
+    for (const r of grown) {
+      assertEquals(r, { errorCode: ErrorCode.NONE, state: state(1, [1, 2, 3], 0, 1) });
+    }
+    strictEqual(txns, 3);
+    for (let p = 0; p < n; p++) {
+      assertEquals((await store.readPartition("m", p))!.value, state(1, [1, 2, 3], 0, 1));
+    }
+    // 250 shrinks, one stale by the view (answered without etcd) and one not plain (an ISR
+    // member that is no replica): the batch with the second goes one by one, each with its
+    // exact answer
+    txns = 0;
+    const shrunk = await Promise.all(
+      Array.from({ length: n }, (_, p) =>
+        view.alterPartition("m", p, {
+          isr: p === 7 ? [1, 4] : [1, 2],
+          leaderEpoch: 0,
+          partitionEpoch: p === 42 ? 0 : 1,
+        })),
+    );
+    for (let p = 0; p < n; p++) {
+      if (p === 42 || p === 7) {
+        const code = p === 42 ? ErrorCode.INVALID_UPDATE_VERSION : ErrorCode.INVALID_REQUEST;
+        strictEqual(shrunk[p].errorCode, code);
+        assertEquals(shrunk[p].state, state(1, [1, 2, 3], 0, 1));
+        assertEquals((await store.readPartition("m", p))!.value, state(1, [1, 2, 3], 0, 1));
+      } else {
+        assertEquals(shrunk[p], { errorCode: ErrorCode.NONE, state: state(1, [1, 2], 0, 2) });
+        assertEquals((await store.readPartition("m", p))!.value, state(1, [1, 2], 0, 2));
+      }
+    }
+    // the 99 others of the first batch (0-100 but 7 and 42) alone, then 101-200 and 201-249
+    strictEqual(txns, 99 + 2);
+  } finally {
+    view.close();
+    await store.etcd.revokeLease(lease.id);
+  }
+});

@@ -218,6 +218,11 @@ export class Controller {
   #campaigning: Promise<void> | null = null;
   #reconciling: Promise<void> | null = null;
   #dirty = false;
+  /** The next pass looks at every partition (a broker or topic changed, the timer, a failure). */
+  #full = true;
+  /** Partitions whose state changed since the last pass (by topic): the next pass's only work
+   * unless {@linkcode Controller.#full}. */
+  #changed = new Map<string, Set<number>>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #rebalanceTimer: ReturnType<typeof setInterval> | undefined;
   #rebalancing: Promise<void> | null = null;
@@ -280,7 +285,7 @@ export class Controller {
       Deno.unrefTimer(this.#sessionTimer);
     }
     this.#timer = setInterval(() => {
-      if (this.#active) this.#kick();
+      if (this.#active) this.#kick(true);
       else this.#check();
     }, this.#reconcileIntervalMs);
     Deno.unrefTimer(this.#timer);
@@ -444,7 +449,16 @@ export class Controller {
           this.#lastBeat.set(c.id, Date.now()); // a registration counts as a heartbeat
         }
       }
-      if (c.kind === "broker" || c.kind === "topic" || c.kind === "partition") relevant = true;
+      if (c.kind === "broker" || c.kind === "topic") {
+        relevant = true;
+        this.#full = true;
+      } else if (c.kind === "partition") {
+        // only this partition's decision can change: the next pass looks at it alone
+        relevant = true;
+        let ps = this.#changed.get(c.topic);
+        if (ps === undefined) this.#changed.set(c.topic, ps = new Set());
+        ps.add(c.partition);
+      }
     }
     this.#check();
     if (relevant && this.#active) this.#kick();
@@ -524,7 +538,7 @@ export class Controller {
         !this.#active && holder.value.id === this.#nodeId && holder.createRevision === this.#epoch
       ) {
         this.#setActive(true); // unfenced with the same lease: still controller
-        this.#kick();
+        this.#kick(true);
       }
       return;
     }
@@ -538,7 +552,7 @@ export class Controller {
           this.#epoch = r.epoch;
           this.#logger.info(`Broker ${this.#nodeId} is now the controller (epoch ${r.epoch})`);
           this.#setActive(true);
-          this.#kick();
+          this.#kick(true);
         }
       } catch (e) {
         this.#logger.warn(
@@ -552,17 +566,25 @@ export class Controller {
     })();
   }
 
-  /** Reconcile now, or again after the pass in progress. */
-  #kick(): void {
+  /**
+   * Reconcile now, or again after the pass in progress: every partition when `full` (or a full
+   * pass is due), else only the partitions changed since the last pass.
+   */
+  #kick(full = false): void {
     this.#dirty = true;
+    if (full) this.#full = true;
     if (this.#reconciling !== null) return;
     this.#reconciling = (async () => {
       try {
         while (this.#dirty && this.#active && !this.#stopped) {
           this.#dirty = false;
-          await this.#reconcile();
+          const only = this.#full ? undefined : this.#changed;
+          this.#full = false;
+          this.#changed = new Map();
+          await this.#reconcile(only);
         }
       } catch (e) {
+        this.#full = true; // the partitions of the failed pass: all again at the next kick
         this.#logger.warn(
           `Controller ${this.#nodeId} reconciliation failed (retried): ${
             e instanceof Error ? e.message : e
@@ -618,51 +640,136 @@ export class Controller {
     return true;
   }
 
-  async #reconcile(): Promise<void> {
+  /**
+   * One pass: a missing state written, a reassignment completed, or a leader elected and the
+   * ISR changed where {@linkcode nextPartitionState} says so, for every partition or those of
+   * `only`. Elections are written {@linkcode ELECTION_BATCH} to a transaction.
+   */
+  async #reconcile(only?: Map<string, Set<number>>): Promise<void> {
     const live = new Set(this.#view.unfencedBrokers().map((b) => b.id));
     const shuttingDown = shuttingDownBrokers(this.#view.unfencedBrokers());
     const now = Date.now();
-    for (const [name, t] of this.#view.topics()) {
-      for (let p = 0; p < t.value.replicas.length; p++) {
-        if (!this.#active || this.#stopped) return;
-        const replicas = t.value.replicas[p];
-        let current = this.#view.partition(name, p);
-        if (current === undefined) {
-          const seen = this.#view.firstSeen(t.value.id) ?? now;
-          if (now - seen < this.#missingStateGraceMs) continue;
-          const liveReplicas = replicas.filter((b) => live.has(b));
-          const initial: PartitionState = {
-            leader: liveReplicas[0] ?? -1,
-            leaderEpoch: 0,
-            isr: liveReplicas.length > 0 ? liveReplicas : [...replicas],
-            partitionEpoch: 0,
-          };
-          this.#logger.warn(`Controller: ${name}-${p} has no state; writing an initial one`);
-          await this.writePartitionState(name, p, 0, initial);
-          continue;
+    const elections: Election[] = [];
+    const partitions = function* (view: ClusterView) {
+      if (only === undefined) {
+        for (const [name, t] of view.topics()) {
+          for (let p = 0; p < t.value.replicas.length; p++) yield [name, t, p] as const;
         }
-        if (await this.#completeReassignment(name, p, current)) continue;
-        for (let attempt = 0; attempt < 3; attempt++) {
-          const next = nextPartitionState(current.value, replicas, live, shuttingDown);
-          if (next === undefined) break;
-          const r = await this.writePartitionState(name, p, current.modRevision, next);
-          if (r.ok) {
-            const s = current.value;
-            this.#logger.info(
-              `Controller: ${name}-${p} leader ${s.leader} → ${next.leader} (leader epoch ` +
-                `${next.leaderEpoch}), ISR [${s.isr}] → [${next.isr}]` +
-                (shuttingDown.has(s.leader) || s.isr.some((b) => shuttingDown.has(b))
-                  ? ` (controlled shutdown of broker ${
-                    [...shuttingDown].filter((b) => s.isr.includes(b) || b === s.leader)
-                  })`
-                  : ""),
-            );
-            break;
-          }
-          if (r.reason === "fenced" || r.current === undefined) return;
-          current = r.current; // changed meanwhile (an ISR change): decide again on it
-        }
+        return;
+      }
+      for (const [name, ps] of only) {
+        const t = view.topic(name);
+        if (t === undefined) continue;
+        for (const p of ps) if (p < t.value.replicas.length) yield [name, t, p] as const;
+      }
+    };
+    for (const [name, t, p] of partitions(this.#view)) {
+      if (!this.#active || this.#stopped) return;
+      const replicas = t.value.replicas[p];
+      const current = this.#view.partition(name, p);
+      if (current === undefined) {
+        const seen = this.#view.firstSeen(t.value.id) ?? now;
+        if (now - seen < this.#missingStateGraceMs) continue;
+        const liveReplicas = replicas.filter((b) => live.has(b));
+        const initial: PartitionState = {
+          leader: liveReplicas[0] ?? -1,
+          leaderEpoch: 0,
+          isr: liveReplicas.length > 0 ? liveReplicas : [...replicas],
+          partitionEpoch: 0,
+        };
+        this.#logger.warn(`Controller: ${name}-${p} has no state; writing an initial one`);
+        await this.writePartitionState(name, p, 0, initial);
+        continue;
+      }
+      if (await this.#completeReassignment(name, p, current)) continue;
+      const next = nextPartitionState(current.value, replicas, live, shuttingDown);
+      if (next === undefined) continue;
+      elections.push({ name, p, replicas, current, next });
+      if (elections.length === ELECTION_BATCH) {
+        if (!await this.#elect(elections.splice(0), live, shuttingDown)) return;
       }
     }
+    await this.#elect(elections, live, shuttingDown);
   }
+
+  /**
+   * Write elections decided by a pass: in one transaction (all still as read), else one by
+   * one, each decided again on the state etcd has when it changed meanwhile. Returns false
+   * when this broker is no longer controller.
+   */
+  async #elect(
+    elections: Election[],
+    live: Set<number>,
+    shuttingDown: Set<number>,
+  ): Promise<boolean> {
+    if (elections.length === 0) return true;
+    const logged = (e: Election, next: PartitionState) => {
+      const s = e.current.value;
+      this.#logger.info(
+        `Controller: ${e.name}-${e.p} leader ${s.leader} → ${next.leader} (leader epoch ` +
+          `${next.leaderEpoch}), ISR [${s.isr}] → [${next.isr}]` +
+          (shuttingDown.has(s.leader) || s.isr.some((b) => shuttingDown.has(b))
+            ? ` (controlled shutdown of broker ${
+              [...shuttingDown].filter((b) => s.isr.includes(b) || b === s.leader)
+            })`
+            : ""),
+      );
+    };
+    if (elections.length > 1) {
+      const r = await this.#store.writePartitions(
+        elections.map((e) => ({
+          topic: e.name,
+          partition: e.p,
+          expectedModRevision: e.current.modRevision,
+          state: e.next,
+        })),
+        { controllerEpoch: this.#epoch },
+      );
+      if (r.ok) {
+        for (const e of elections) logged(e, e.next);
+        return true;
+      }
+      if (r.fenced) {
+        if (this.#active) {
+          this.#logger.warn(
+            `Controller ${this.#nodeId} (epoch ${this.#epoch}) was deposed: its elections of ` +
+              `${elections.length} partitions were refused`,
+          );
+          this.#setActive(false);
+        }
+        return false;
+      }
+      // one changed meanwhile (an ISR change): each on its own
+    }
+    for (const e of elections) {
+      let current = e.current;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const next = attempt === 0
+          ? e.next
+          : nextPartitionState(current.value, e.replicas, live, shuttingDown);
+        if (next === undefined) break;
+        const r = await this.writePartitionState(e.name, e.p, current.modRevision, next);
+        if (r.ok) {
+          logged({ ...e, current }, next);
+          break;
+        }
+        if (r.reason === "fenced") return false;
+        if (r.current === undefined) break;
+        current = r.current; // changed meanwhile (an ISR change): decide again on it
+      }
+    }
+    return true;
+  }
+}
+
+/** Elections written in one etcd transaction (below etcd's `--max-txn-ops`, 128 by default). */
+const ELECTION_BATCH = 100;
+
+/** A leader election or ISR change a controller pass decided. */
+interface Election {
+  name: string;
+  p: number;
+  replicas: number[];
+  current: Versioned<PartitionState>;
+  next: PartitionState;
 }

@@ -86,7 +86,12 @@ interface Node {
   close(): Promise<void>;
 }
 
-async function node(endpoints: string[], prefix: string, id: number): Promise<Node> {
+async function node(
+  endpoints: string[],
+  prefix: string,
+  id: number,
+  reconcileIntervalMs = 500,
+): Promise<Node> {
   const client = new EtcdClient({ endpoints, timeoutMs: 1000 });
   const store = new MetadataStore(client, prefix);
   const membership = new Membership({
@@ -110,7 +115,7 @@ async function node(endpoints: string[], prefix: string, id: number): Promise<No
     membership,
     nodeId: id,
     logger,
-    reconcileIntervalMs: 500,
+    reconcileIntervalMs,
   });
   controller.start();
   return {
@@ -221,6 +226,78 @@ Deno.test({
       strictEqual(a.view.controllerId, 2);
     } finally {
       await b.close();
+      await a.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "controller: a broker's death is written in batches of elections, and a partition's " +
+    "change is decided for that partition alone (not a pass over all)",
+  ignore: etcdReq.ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    etcdReq.assertAvailable();
+    const e = await etcd();
+    const prefix = uniquePrefix();
+    // no periodic pass (an hour): every pass below comes from a change
+    const a = await node(e.endpoints, prefix, 1, 3_600_000);
+    await until("1 is controller", () => a.controller.active);
+    const c = await node(e.endpoints, prefix, 3, 3_600_000);
+    const n = 250;
+    try {
+      await until("1 sees 3", () => a.view.isUnfenced(3));
+      await a.store.createTopic(
+        "many",
+        {
+          id: "AAAAAAAAAAAAAAAAAAAAAg",
+          replicas: Array.from({ length: n }, () => [3, 1]),
+          configs: {},
+        },
+        Array.from({ length: n }, () => s(3, [3, 1])),
+      );
+      await until("1 sees every partition", () => a.view.partition("many", n - 1) !== undefined);
+      // count the controller's etcd transactions and its reads of partition states
+      let txns = 0;
+      const txn = a.store.etcd.txn.bind(a.store.etcd);
+      a.store.etcd.txn = (r) => {
+        // writes of partition states (not the fencing of broker 3, which may come first)
+        if (r.success.some((op) => "put" in op && op.put.key.includes("/partitions/"))) txns++;
+        return txn(r);
+      };
+      let reads = 0;
+      const partition = a.view.partition.bind(a.view);
+      a.view.partition = (t, p) => (reads++, partition(t, p));
+
+      // broker 3 stops renewing its lease: its 250 leaderships move to 1
+      c.membership.pauseKeepAlive(true);
+      await until(
+        "every partition led by 1",
+        () =>
+          Array.from({ length: n }, (_, p) => a.view.partition("many", p)!.value)
+            .every((v) => v.leader === 1),
+      );
+      for (let p = 0; p < n; p++) assertEquals(a.view.partition("many", p)!.value, s(1, [1], 1, 1));
+      // ceil(250 / 100) transactions, not one per partition
+      strictEqual(txns, 3);
+
+      // one partition changes (written as its leader would): the controller's next pass reads
+      // that partition's state only
+      await new Promise((r) => setTimeout(r, 500)); // passes in progress end
+      reads = 0;
+      txns = 0;
+      const p7 = (await a.store.readPartition("many", 7))!;
+      const w = await a.store.writePartition("many", 7, p7.modRevision, s(-1, [1], 2, 2), {});
+      ok(w.ok);
+      // the controller elects 1 again (the only live ISR member) for that partition alone
+      await until("many-7 led by 1 again", () => a.view.partition("many", 7)?.value.leader === 1);
+      assertEquals(a.view.partition("many", 7)!.value, s(1, [1], 3, 3));
+      ok(reads < 10, `${reads} reads of partition states for one change`);
+      strictEqual(txns, 2); // the write above (same client) and the election
+    } finally {
+      c.membership.pauseKeepAlive(false);
+      await c.close();
       await a.close();
     }
   },

@@ -30,6 +30,8 @@ export interface ChaosBrokerOptions {
   logFile: string;
   /** How long a start may take before it fails, in milliseconds. Default 180000. */
   startTimeoutMs?: number;
+  /** Flags of `deno run` before the script, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/p"]`. */
+  denoFlags?: string[];
 }
 
 /** What one start of the broker took and reported. */
@@ -139,6 +141,7 @@ export class ChaosBroker {
       ...(wrap.length > 0 ? [Deno.execPath()] : []),
       "run",
       "-A",
+      ...(this.options.denoFlags ?? []),
       cli,
       "broker",
       "--listeners",

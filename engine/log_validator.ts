@@ -12,6 +12,46 @@ import { decompressionBound } from "../records/compression.ts";
 import { readRecords } from "../records/batch_reader.ts";
 import { EngineError, ErrorCode } from "./errors.ts";
 
+/** A reader's record as the checks see it (the reader moves on at its next `next()`). */
+type RecordView = ReturnType<typeof readRecords>;
+
+/**
+ * The first record of a data batch for which `bad` holds, with its batch's index, or undefined;
+ * control batches are skipped and batches of every codec are opened.
+ *
+ * @throws {EngineError} INVALID_RECORD for a batch whose records cannot be read.
+ */
+function findRecord<T>(
+  records: Uint8Array,
+  count: number,
+  positions: ArrayLike<number>,
+  sizes: ArrayLike<number>,
+  what: string,
+  bad: (r: RecordView) => T | undefined,
+): { batch: number; found: T } | undefined {
+  for (let i = 0; i < count; i++) {
+    const batch = records.subarray(positions[i], positions[i] + sizes[i]);
+    if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
+    try {
+      const r = readRecords(batch, 0, {
+        verifyCrc: false,
+        validation: "relaxed",
+        maxDecompressedBytes: decompressionBound(batch.length),
+      });
+      while (r.next()) {
+        const found = bad(r);
+        if (found !== undefined) return { batch: i, found };
+      }
+    } catch (e) {
+      throw new EngineError(
+        ErrorCode.INVALID_RECORD,
+        `${what} failed: batch ${i} cannot be read: ${(e as Error).message}`,
+      );
+    }
+  }
+  return undefined;
+}
+
 /**
  * The produce-time check of compacted topics: every record of every data batch must have a key
  * (Kafka: "Compacted topic cannot accept message without key"). Control batches are skipped;
@@ -44,35 +84,20 @@ export function checkCompactedKeys(
   sizes: ArrayLike<number>,
   what: string,
 ): void {
-  for (let i = 0; i < count; i++) {
-    const batch = records.subarray(positions[i], positions[i] + sizes[i]);
-    if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
-    let missing = -1;
-    try {
-      const r = readRecords(batch, 0, {
-        verifyCrc: false,
-        validation: "relaxed",
-        maxDecompressedBytes: decompressionBound(batch.length),
-      });
-      while (r.next()) {
-        if (r.key === null) {
-          missing = r.index;
-          break;
-        }
-      }
-    } catch (e) {
-      throw new EngineError(
-        ErrorCode.INVALID_RECORD,
-        `${what} failed: batch ${i} cannot be read: ${(e as Error).message}`,
-      );
-    }
-    if (missing >= 0) {
-      throw new EngineError(
-        ErrorCode.INVALID_RECORD,
-        `${what} failed: Compacted topic cannot accept message without key: ` +
-          `record ${missing} of batch ${i} has a null key`,
-      );
-    }
+  const missing = findRecord(
+    records,
+    count,
+    positions,
+    sizes,
+    what,
+    (r) => r.key === null ? r.index : undefined,
+  );
+  if (missing !== undefined) {
+    throw new EngineError(
+      ErrorCode.INVALID_RECORD,
+      `${what} failed: Compacted topic cannot accept message without key: ` +
+        `record ${missing.found} of batch ${missing.batch} has a null key`,
+    );
   }
 }
 
@@ -117,36 +142,19 @@ export function checkRecordTimestamps(
   afterMaxMs: number,
   what: string,
 ): void {
-  for (let i = 0; i < count; i++) {
-    const batch = records.subarray(positions[i], positions[i] + sizes[i]);
-    if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
-    let bad: { index: number; timestamp: number } | undefined;
-    try {
-      const r = readRecords(batch, 0, {
-        verifyCrc: false,
-        validation: "relaxed",
-        maxDecompressedBytes: decompressionBound(batch.length),
-      });
-      while (r.next()) {
-        const ts = r.timestamp;
-        if (ts !== -1 && (now - ts > beforeMaxMs || ts - now > afterMaxMs)) {
-          bad = { index: r.index, timestamp: ts };
-          break;
-        }
-      }
-    } catch (e) {
-      throw new EngineError(
-        ErrorCode.INVALID_RECORD,
-        `${what} failed: batch ${i} cannot be read: ${(e as Error).message}`,
-      );
-    }
-    if (bad !== undefined) {
-      throw new EngineError(
-        ErrorCode.INVALID_TIMESTAMP,
-        `${what} failed: timestamp ${bad.timestamp} of record ${bad.index} of batch ${i} is ` +
-          `out of range: it should be within [${now - beforeMaxMs}, ${now + afterMaxMs}] ` +
-          `(message.timestamp.before.max.ms ${beforeMaxMs}, after.max.ms ${afterMaxMs})`,
-      );
-    }
+  const bad = findRecord(records, count, positions, sizes, what, (r) => {
+    const ts = r.timestamp;
+    return ts !== -1 && (now - ts > beforeMaxMs || ts - now > afterMaxMs)
+      ? { index: r.index, timestamp: ts }
+      : undefined;
+  });
+  if (bad !== undefined) {
+    throw new EngineError(
+      ErrorCode.INVALID_TIMESTAMP,
+      `${what} failed: timestamp ${bad.found.timestamp} of record ${bad.found.index} of batch ` +
+        `${bad.batch} is out of range: it should be within [${now - beforeMaxMs}, ` +
+        `${now + afterMaxMs}] (message.timestamp.before.max.ms ${beforeMaxMs}, after.max.ms ` +
+        `${afterMaxMs})`,
+    );
   }
 }

@@ -157,6 +157,37 @@ type ShardMessage =
   | { t: "topics"; id: number; topics: ShardTopic[] }
   | { t: "quotas"; id: number; entries: QuotaEntries };
 
+/**
+ * Answers a message from another shard once `work` settles: with its results (a `markers` or
+ * `verify` answer) or nothing, or with the error's message.
+ */
+function answerWhenDone(
+  port: MessagePort,
+  id: number,
+  work: Promise<MarkerTopicResult[] | void>,
+): void {
+  work.then(
+    (results) =>
+      port.postMessage(
+        {
+          t: "res",
+          id,
+          response: null,
+          ...(results === undefined ? {} : { results }),
+        } satisfies ShardMessage,
+      ),
+    (e) =>
+      port.postMessage(
+        {
+          t: "res",
+          id,
+          response: null,
+          error: e instanceof Error ? e.message : String(e),
+        } satisfies ShardMessage,
+      ),
+  );
+}
+
 /** Connections of forwarded requests and of a split request's parts: served where they are. */
 const HERE = new WeakSet<ConnectionInfo>();
 
@@ -634,19 +665,7 @@ export class ShardRouter {
         : m.t === "markers"
         ? txn.markers(m.req)
         : txn.verify(m.p, m.topics);
-      answer.then(
-        (results) =>
-          port.postMessage({ t: "res", id: m.id, response: null, results } satisfies ShardMessage),
-        (e) =>
-          port.postMessage(
-            {
-              t: "res",
-              id: m.id,
-              response: null,
-              error: e instanceof Error ? e.message : String(e),
-            } satisfies ShardMessage,
-          ),
-      );
+      answerWhenDone(port, m.id, answer);
     } else if (m.t === "doc") {
       this.#documents?.apply(m.name, m.doc);
       port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
@@ -654,18 +673,7 @@ export class ShardRouter {
       this.#quotas?.replace(m.entries);
       port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage);
     } else if (m.t === "topics") {
-      this.reconcile(m.topics).then(
-        () => port.postMessage({ t: "res", id: m.id, response: null } satisfies ShardMessage),
-        (e) =>
-          port.postMessage(
-            {
-              t: "res",
-              id: m.id,
-              response: null,
-              error: e instanceof Error ? e.message : String(e),
-            } satisfies ShardMessage,
-          ),
-      );
+      answerWhenDone(port, m.id, this.reconcile(m.topics));
     } else this.#serveForwarded(from, port, m);
   }
 

@@ -57,19 +57,34 @@ export type ErrorCodeValue = typeof ErrorCode[keyof typeof ErrorCode];
 export class EngineError extends Error {
   /** Kafka error code (see {@linkcode ErrorCode}). */
   readonly code: number;
+  /** The records a batch was refused for (Produce v8+ `record_errors`), when known. */
+  readonly recordErrors?: readonly RecordError[];
 
   /**
    * Create an error carrying a Kafka error code.
    *
    * @param code Kafka error code.
    * @param message What failed, a colon, and the detail.
-   * @param options Standard error options (`cause`).
+   * @param options Standard error options (`cause`) and the records the batch was refused for.
    */
-  constructor(code: number, message: string, options?: ErrorOptions) {
+  constructor(
+    code: number,
+    message: string,
+    options?: ErrorOptions & { recordErrors?: readonly RecordError[] },
+  ) {
     super(message, options);
     this.name = "EngineError";
     this.code = code;
+    if (options?.recordErrors !== undefined) this.recordErrors = options.recordErrors;
   }
+}
+
+/** A record a batch was refused for (Kafka's `RecordError`: Produce v8+ `record_errors`). */
+export interface RecordError {
+  /** The record's index in its batch. */
+  batchIndex: number;
+  /** Why, in Kafka's words. */
+  message: string | null;
 }
 
 /**

@@ -10,28 +10,30 @@
 import { attributesAt, CONTROL_BIT } from "../records/layout.ts";
 import { decompressionBound } from "../records/compression.ts";
 import { readRecords } from "../records/batch_reader.ts";
-import { EngineError, ErrorCode } from "./errors.ts";
+import { EngineError, ErrorCode, type RecordError } from "./errors.ts";
 
 /** A reader's record as the checks see it (the reader moves on at its next `next()`). */
 type RecordView = ReturnType<typeof readRecords>;
 
 /**
- * The first record of a data batch for which `bad` holds, with its batch's index, or undefined;
- * control batches are skipped and batches of every codec are opened.
+ * The records of the first data batch for which `bad` gives something, with that batch's index,
+ * or undefined; control batches are skipped and batches of every codec are opened. Like Kafka's
+ * `LogValidator`, every record of the batch is looked at, not only the first bad one.
  *
  * @throws {EngineError} INVALID_RECORD for a batch whose records cannot be read.
  */
-function findRecord<T>(
+function findRecords<T>(
   records: Uint8Array,
   count: number,
   positions: ArrayLike<number>,
   sizes: ArrayLike<number>,
   what: string,
   bad: (r: RecordView) => T | undefined,
-): { batch: number; found: T } | undefined {
+): { batch: number; found: T[] } | undefined {
   for (let i = 0; i < count; i++) {
     const batch = records.subarray(positions[i], positions[i] + sizes[i]);
     if ((attributesAt(batch, 0) & CONTROL_BIT) !== 0) continue;
+    const found: T[] = [];
     try {
       const r = readRecords(batch, 0, {
         verifyCrc: false,
@@ -39,8 +41,8 @@ function findRecord<T>(
         maxDecompressedBytes: decompressionBound(batch.length),
       });
       while (r.next()) {
-        const found = bad(r);
-        if (found !== undefined) return { batch: i, found };
+        const f = bad(r);
+        if (f !== undefined) found.push(f);
       }
     } catch (e) {
       throw new EngineError(
@@ -48,6 +50,7 @@ function findRecord<T>(
         `${what} failed: batch ${i} cannot be read: ${(e as Error).message}`,
       );
     }
+    if (found.length > 0) return { batch: i, found };
   }
   return undefined;
 }
@@ -62,6 +65,7 @@ function findRecord<T>(
  * @param positions Byte position of each batch.
  * @param sizes Size of each batch.
  * @param what What was being done, for the error message.
+ * @param partition The topic partition (`t-0`), for Kafka's per-record message.
  * @throws {EngineError} INVALID_RECORD naming the batch and record without a key, or a batch whose
  * records cannot be read.
  *
@@ -71,7 +75,7 @@ function findRecord<T>(
  * import { buildBatch } from "../wasm/testing.ts";
  * const b = buildBatch({ records: [{ key: null, value: "v" }] });
  * try {
- *   checkCompactedKeys(b, 1, [0], [b.length], "append to t-0");
+ *   checkCompactedKeys(b, 1, [0], [b.length], "append to t-0", "t-0");
  * } catch (e) {
  *   console.assert((e as Error).message.includes("without key"));
  * }
@@ -83,8 +87,9 @@ export function checkCompactedKeys(
   positions: ArrayLike<number>,
   sizes: ArrayLike<number>,
   what: string,
+  partition: string,
 ): void {
-  const missing = findRecord(
+  const missing = findRecords(
     records,
     count,
     positions,
@@ -93,10 +98,15 @@ export function checkCompactedKeys(
     (r) => r.key === null ? r.index : undefined,
   );
   if (missing !== undefined) {
+    const recordErrors: RecordError[] = missing.found.map((batchIndex) => ({
+      batchIndex,
+      message: `Compacted topic cannot accept message without key in topic partition ${partition}.`,
+    }));
     throw new EngineError(
       ErrorCode.INVALID_RECORD,
       `${what} failed: Compacted topic cannot accept message without key: ` +
-        `record ${missing.found} of batch ${missing.batch} has a null key`,
+        `record ${missing.found[0]} of batch ${missing.batch} has a null key`,
+      { recordErrors },
     );
   }
 }
@@ -142,19 +152,26 @@ export function checkRecordTimestamps(
   afterMaxMs: number,
   what: string,
 ): void {
-  const bad = findRecord(records, count, positions, sizes, what, (r) => {
+  const bad = findRecords(records, count, positions, sizes, what, (r) => {
     const ts = r.timestamp;
     return ts !== -1 && (now - ts > beforeMaxMs || ts - now > afterMaxMs)
-      ? { index: r.index, timestamp: ts }
+      ? { index: r.index, offset: r.offset, timestamp: ts }
       : undefined;
   });
   if (bad !== undefined) {
+    const first = bad.found[0];
+    const range = `[${now - beforeMaxMs}, ${now + afterMaxMs}]`;
+    const recordErrors: RecordError[] = bad.found.map((f) => ({
+      batchIndex: f.index,
+      message: `Timestamp ${f.timestamp} of message with offset ${f.offset} is out of range. ` +
+        `The timestamp should be within ${range}`,
+    }));
     throw new EngineError(
       ErrorCode.INVALID_TIMESTAMP,
-      `${what} failed: timestamp ${bad.found.timestamp} of record ${bad.found.index} of batch ` +
-        `${bad.batch} is out of range: it should be within [${now - beforeMaxMs}, ` +
-        `${now + afterMaxMs}] (message.timestamp.before.max.ms ${beforeMaxMs}, after.max.ms ` +
-        `${afterMaxMs})`,
+      `${what} failed: timestamp ${first.timestamp} of record ${first.index} of batch ` +
+        `${bad.batch} is out of range: it should be within ${range} ` +
+        `(message.timestamp.before.max.ms ${beforeMaxMs}, after.max.ms ${afterMaxMs})`,
+      { recordErrors },
     );
   }
 }

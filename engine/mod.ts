@@ -123,7 +123,7 @@ export {
 } from "./cleaner.ts";
 export type { SwapStep } from "./cleaner_swap.ts";
 export { type CheckpointEntry, mkdirDurable, writeFileAtomic } from "./checkpoint.ts";
-export { EngineError, ErrorCode, type ErrorCodeValue } from "./errors.ts";
+export { EngineError, ErrorCode, type ErrorCodeValue, type RecordError } from "./errors.ts";
 export {
   type CachedHandle,
   defaultMaxOpenFiles,

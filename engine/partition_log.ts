@@ -1079,7 +1079,7 @@ export class PartitionLog {
     }
     // after the size checks: opening the records decompresses them (bounded by their size)
     if (cfg.cleanupPolicy.includes("compact")) {
-      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what); // log cleaner
+      checkCompactedKeys(records, scan.count, scan.positions, scan.sizes, what, this.#name); // log cleaner
     }
     // Kafka checks every record's timestamp; the headers above cannot show a record older than
     // the batch's first. Only opened when a limit could refuse a timestamp that fits in 2^53 ms

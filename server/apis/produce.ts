@@ -101,6 +101,7 @@ import {
   type RequestContext,
 } from "../api.ts";
 import type { KeepBytes } from "../../engine/mod.ts";
+import { EngineError, type RecordError } from "../../engine/errors.ts";
 import { leaderError } from "../leadership.ts";
 import { transactionCoordinatorOf } from "../txn/coordinator_of.ts";
 import { CloseConnection } from "../connection.ts";
@@ -121,7 +122,12 @@ function legacyFormats(): Promise<typeof Legacy> {
   });
 }
 
-function failed(index: number, errorCode: number, message: string | null): PartitionResponse {
+function failed(
+  index: number,
+  errorCode: number,
+  message: string | null,
+  recordErrors: readonly RecordError[] = [],
+): PartitionResponse {
   return createProduceResponsePartitionProduceResponse({
     index,
     errorCode,
@@ -129,6 +135,10 @@ function failed(index: number, errorCode: number, message: string | null): Parti
     logAppendTimeMs: -1,
     logStartOffset: -1,
     errorMessage: message === null ? null : clipMessage(message),
+    recordErrors: recordErrors.map((e) => ({
+      batchIndex: e.batchIndex,
+      batchIndexErrorMessage: e.message === null ? null : clipMessage(e.message),
+    })),
   });
 }
 
@@ -343,7 +353,9 @@ async function appendOne(
     if (code === ErrorCode.KAFKA_STORAGE_ERROR && version < 4) {
       return failed(index, ErrorCode.NOT_LEADER_OR_FOLLOWER, message);
     }
-    return failed(index, code, message);
+    // the records Kafka's LogValidator names (Produce v8+ record_errors)
+    const recordErrors = version >= 8 && e instanceof EngineError ? e.recordErrors : undefined;
+    return failed(index, code, message, recordErrors);
   }
 }
 

@@ -556,3 +556,57 @@ Deno.test("Produce v0-v2: what Kafka's LogValidator refuses, a bomb, and an empt
     c.close();
   }
 });
+
+Deno.test("Produce v8+: record_errors name every record Kafka's LogValidator refuses (timestamps, null keys)", async () => {
+  await using t = await startTestBroker();
+  const c = await RawClient.connect(t.broker.port);
+  try {
+    const day = 86_400_000;
+    await createTopic(c, "ts", 1, { "message.timestamp.before.max.ms": String(day) });
+    await createTopic(c, "keys", 1, { "cleanup.policy": "compact" });
+    const now = Date.now();
+    // the header's first and max timestamps are current: only the records show the old ones
+    const old = buildBatch({
+      baseTimestamp: now,
+      records: [
+        { key: "a", value: "now" },
+        { key: "b", value: "2 days", timestampDelta: -2 * day },
+        { key: "c", value: "now too", timestampDelta: 0 },
+        { key: "d", value: "3 days", timestampDelta: -3 * day },
+      ],
+    });
+    const r = await produceAt(c, 9, "ts", old);
+    assertEquals([r.errorCode, r.baseOffset], [ErrorCode.INVALID_TIMESTAMP, -1]);
+    assertEquals(r.recordErrors.map((e) => e.batchIndex), [1, 3]);
+    const m =
+      /^Timestamp (\d+) of message with offset 1 is out of range\. The timestamp should be within \[(\d+), (\d+)\]$/
+        .exec(r.recordErrors[0].batchIndexErrorMessage ?? "");
+    ok(m !== null, String(r.recordErrors[0].batchIndexErrorMessage));
+    assertEquals(Number(m[1]), now - 2 * day);
+    ok(Number(m[2]) >= now - day && Number(m[2]) <= Date.now() - day);
+    ok(
+      (r.recordErrors[1].batchIndexErrorMessage ?? "").startsWith(
+        `Timestamp ${now - 3 * day} of message with offset 3 is out of range.`,
+      ),
+    );
+    // Produce v7 has no record_errors: the same refusal without them
+    const v7 = await produceAt(c, 7, "ts", old);
+    assertEquals([v7.errorCode, v7.recordErrors], [ErrorCode.INVALID_TIMESTAMP, []]);
+
+    const keyless = buildBatch({
+      records: [{ key: "k", value: "1" }, { key: null, value: "2" }, { key: null, value: "3" }],
+    });
+    const k = await produceAt(c, 9, "keys", keyless);
+    assertEquals(k.errorCode, ErrorCode.INVALID_RECORD);
+    assertEquals(
+      k.recordErrors,
+      [1, 2].map((batchIndex) => ({
+        batchIndex,
+        batchIndexErrorMessage:
+          "Compacted topic cannot accept message without key in topic partition keys-0.",
+      })),
+    );
+  } finally {
+    c.close();
+  }
+});

@@ -9,9 +9,9 @@
 // (tests/interop/README.md).
 
 import assert, { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { Admin, Client, Consumer } from "../../client/mod.ts";
-import { requireEtcd, startEtcd, type TestEtcd } from "../etcd.ts";
-import { startCluster, until } from "../cluster/harness.ts";
+import { Client, Consumer } from "../../client/mod.ts";
+import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { createReplicatedTopic, startCluster } from "../cluster/harness.ts";
 import {
   interopTest,
   requireClient,
@@ -329,10 +329,7 @@ interopTest(lua, "metadata and a broker restart in the middle of an async stream
 });
 
 const etcdReq = requireEtcd();
-let etcdStarted: Promise<TestEtcd> | undefined;
-Deno.test.afterAll(async () => {
-  if (etcdStarted) await (await etcdStarted.catch(() => undefined))?.stop();
-});
+const etcd = sharedEtcd();
 
 Deno.test({
   name: "lua-resty-kafka: the leader stops in the middle of an async stream (cluster mode)",
@@ -343,26 +340,10 @@ Deno.test({
     lua.assertAvailable();
     etcdReq.assertAvailable();
     const ngx = await nginx();
-    const etcd = await (etcdStarted ??= startEtcd());
-    const c = await startCluster(etcd, 3);
+    const c = await startCluster(await etcd(), 3);
     try {
       const topic = uniqueTopic("lua-failover");
-      const client = new Client({ bootstrapServers: c.bootstrap(0) });
-      try {
-        await new Admin(client).createTopics([{
-          name: topic,
-          numPartitions: 1,
-          replicationFactor: 3,
-        }]);
-      } finally {
-        await client.close();
-      }
-      await until(
-        "a leader on every broker's view",
-        () =>
-          c.brokers.every((b) => (b!.cluster!.view.partition(topic, 0)?.value.leader ?? -1) !== -1),
-      );
-      const leader = c.brokers[0]!.cluster!.view.partition(topic, 0)!.value.leader;
+      const leader = await createReplicatedTopic(c, topic);
       const others = [0, 1, 2].filter((i) => i !== leader - 1);
       const n = 40;
       // bootstrap: the two brokers that stay; acks=-1; a failed send retried 30 times 200 ms apart

@@ -189,21 +189,15 @@ interopTest(
     const { bootstrap, port } = await broker();
     const ngx = await nginx();
     const topic = uniqueTopic("lua-errors");
+    /** One keyed message (`k0`) to `topic`, sent synchronously unless `op` says otherwise. */
+    const one = { op: "sync", port, topic, n: 1, keyed: 1 };
     // a 2 MB message (message.max.bytes is 1 MB): MESSAGE_TOO_LARGE, not retried, not written
     assertEquals(
-      await restyKafka(ngx, { op: "sync", port, topic, n: 1, keyed: 1, size: 2_000_000 }),
+      await restyKafka(ngx, { ...one, size: 2_000_000 }),
       ["0 err MessageSizeTooLarge"],
     );
     assertEquals(
-      await restyKafka(ngx, {
-        op: "async",
-        port,
-        topic,
-        n: 1,
-        keyed: 1,
-        size: 2_000_000,
-        cluster: `${topic}-async`,
-      }),
+      await restyKafka(ngx, { ...one, op: "async", size: 2_000_000, cluster: `${topic}-async` }),
       [
         "buffered 1 0",
         "left 0",
@@ -213,38 +207,20 @@ interopTest(
     // acks=0: Kafka does not answer, the client waits for an answer until its socket timeout;
     // the message is written once (no retry after a timeout)
     assertEquals(
-      await restyKafka(ngx, {
-        op: "sync",
-        port,
-        topic,
-        n: 1,
-        keyed: 1,
-        acks: 0,
-        timeout_ms: 300,
-        prefix: "zero",
-      }),
+      await restyKafka(ngx, { ...one, acks: 0, timeout_ms: 300, prefix: "zero" }),
       ["0 err timeout"],
     );
     // acks=0 and an error: Kafka closes the connection instead of answering, at once
     const t0 = Date.now();
     assertEquals(
-      await restyKafka(ngx, {
-        op: "sync",
-        port,
-        topic,
-        n: 1,
-        keyed: 1,
-        acks: 0,
-        size: 2_000_000,
-        timeout_ms: 5000,
-      }),
+      await restyKafka(ngx, { ...one, acks: 0, size: 2_000_000, timeout_ms: 5000 }),
       ["0 err closed"],
     );
     ok(Date.now() - t0 < 4000);
     // acks=2: INVALID_REQUIRED_ACKS (21), a code the client's table lacks: it fails with a Lua
     // error (HTTP 500) in its error path, and nothing is written
     await assert.rejects(
-      restyKafka(ngx, { op: "sync", port, topic, n: 1, keyed: 1, acks: 2 }),
+      restyKafka(ngx, { ...one, acks: 2 }),
       /HTTP 500[\s\S]*attempt to perform arithmetic on local 'index'/,
     );
     const got = await readAll(bootstrap, topic, 3, 1);

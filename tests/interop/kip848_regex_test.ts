@@ -9,6 +9,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Admin, Client, Producer } from "../../mod.ts";
 import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
 import { describeGroup, Member, waitFor } from "./kip848_member.ts";
+import { freePort } from "../etcd.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
 import { runSluice } from "../../cli/testing.ts";
 
@@ -54,9 +55,7 @@ interopTest(
     "topic, a non-matching one, a broker restart; every record consumed once",
   async () => {
     // a fixed port, so that the client finds the restarted broker
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
+    const port = freePort();
     const b: TestBroker = await startBroker({
       listeners: `PLAINTEXT://127.0.0.1:${port}`,
       groupConsumerSessionTimeoutMs: 6000,

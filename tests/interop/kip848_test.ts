@@ -12,6 +12,7 @@ import type { ConsumerGroupDescribeResponseDescribedGroup } from "../../protocol
 import { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
 import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
 import { assertNoDoubleOwnership, describeGroup, Member, waitFor } from "./kip848_member.ts";
+import { freePort } from "../etcd.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
 import { runSluice } from "../../cli/testing.ts";
 
@@ -168,9 +169,7 @@ interopTest(
   "a broker restart: the group, its members and their partitions come back; consumption goes on",
   async () => {
     // a fixed port, so that the clients find the restarted broker
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
+    const port = freePort();
     const b: TestBroker = await startBroker({
       listeners: `PLAINTEXT://127.0.0.1:${port}`,
       numPartitions: 4,

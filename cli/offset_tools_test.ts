@@ -56,6 +56,9 @@ Deno.test("sluice get-offsets, delete-records and log-dirs on a real broker", as
       0,
     );
     const order = ["0", "1", "10", "11", "2", "3", "4", "5", "6", "7", "8", "9"];
+    /** What `sluice get-offsets` prints for `args`. */
+    const getOffsets = async (...args: string[]) =>
+      (await sluice(["get-offsets", ...b, ...args])).stdout;
 
     await t.step(
       "get-offsets: latest, earliest, timestamps, filters, sorted as Kafka's",
@@ -66,48 +69,30 @@ Deno.test("sluice get-offsets, delete-records and log-dirs on a real broker", as
           stderr: "",
         });
         assert.equal(
-          (await sluice(["get-offsets", ...b, "--topic", "ops", "--time", "-2"])).stdout,
+          await getOffsets("--topic", "ops", "--time", "-2"),
           order.map((p) => `ops:${p}:0\n`).join(""),
         );
         // the first record at or after t0+3000 is the third one (offset 2); partitions with fewer
         // records have none and are left out
         assert.equal(
-          (await sluice(["get-offsets", ...b, "--topic", "ops", "--time", String(t0 + 3000)]))
-            .stdout,
+          await getOffsets("--topic", "ops", "--time", String(t0 + 3000)),
           order.filter((p) => Number(p) >= 3).map((p) => `ops:${p}:2\n`).join(""),
         );
         assert.equal(
-          (await sluice([
-            "get-offsets",
-            ...b,
-            "--topic",
-            "ops",
-            "--partitions",
-            "2,11",
-            "--time",
-            "max-timestamp",
-          ]))
-            .stdout,
+          await getOffsets("--topic", "ops", "--partitions", "2,11", "--time", "max-timestamp"),
           "ops:11:10\nops:2:1\n",
         );
         assert.equal(
-          (await sluice(["get-offsets", ...b, "--topic-partitions", "ops:9-,oth.*:0"])).stdout,
+          await getOffsets("--topic-partitions", "ops:9-,oth.*:0"),
           "ops:10:10\nops:11:11\nops:9:9\nother:0:1\n",
         );
         // all topics: the internal one too, unless excluded
-        const all = (await sluice(["get-offsets", ...b, "--topic-partitions", ":0"])).stdout;
+        const all = await getOffsets("--topic-partitions", ":0");
         const internal = all.split("\n")[0];
         assert.match(internal, /^__consumer_offsets:0:[1-9]\d*$/);
         assert.equal(all, `${internal}\nops:0:0\nother:0:1\n`);
         assert.equal(
-          (await sluice([
-            "get-offsets",
-            ...b,
-            "--topic-partitions",
-            ":0",
-            "--exclude-internal-topics",
-          ]))
-            .stdout,
+          await getOffsets("--topic-partitions", ":0", "--exclude-internal-topics"),
           "ops:0:0\nother:0:1\n",
         );
       },
@@ -137,17 +122,7 @@ Deno.test("sluice get-offsets, delete-records and log-dirs on a real broker", as
         stderr: "",
       });
       assert.equal(
-        (await sluice([
-          "get-offsets",
-          ...b,
-          "--topic",
-          "ops",
-          "--partitions",
-          "3,4,5",
-          "--time",
-          "earliest",
-        ]))
-          .stdout,
+        await getOffsets("--topic", "ops", "--partitions", "3,4,5", "--time", "earliest"),
         "ops:3:0\nops:4:4\nops:5:2\n",
       );
     });

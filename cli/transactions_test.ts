@@ -69,6 +69,8 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
   const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_" });
   const { broker, born } = await hangingBroker(dir);
   const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+  /** `sluice transactions` on this broker with `args`. */
+  const transactions = (...args: string[]) => sluice(["transactions", ...b, ...args]);
   const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
   const admin = new Admin(client);
   try {
@@ -84,7 +86,7 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
     assert.equal(await lso(), 2); // held by the hanging transaction at offset 2
     assert.deepEqual(await readCommitted(client, "hang"), ["0:a", "1:b"]);
 
-    const listed = await sluice(["transactions", ...b, "list"]);
+    const listed = await transactions("list");
     assert.equal(listed.code, 0, listed.stderr);
     const [livePid] = (await admin.describeTransactions(["tx-live"])).map((d) => d.producerId);
     assert.equal(
@@ -94,13 +96,7 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
         [["tx-live", "1", String(livePid), "Ongoing"]],
       ),
     );
-    const described = await sluice([
-      "transactions",
-      ...b,
-      "describe",
-      "--transactional-id",
-      "tx-live",
-    ]);
+    const described = await transactions("describe", "--transactional-id", "tx-live");
     assert.equal(described.code, 0, described.stderr);
     const [head, row] = described.stdout.split("\n");
     assert.match(
@@ -115,15 +111,13 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
     assert.ok(Number(cells[7]) >= 0 && Number(cells[7]) < 60_000, row);
 
     // describe-producers: the hanging producer and the live one, exact columns
-    const producers = await sluice([
-      "transactions",
-      ...b,
+    const producers = await transactions(
       "describe-producers",
       "--topic",
       "hang",
       "--partition",
       "0",
-    ]);
+    );
     assert.equal(producers.code, 0, producers.stderr);
     const hangingRow = [String(HANGING_PID), "3", "-1", "0", String(born), "2"];
     assert.ok(
@@ -145,7 +139,7 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
       "LastTimestamp",
       "Duration(min)",
     ];
-    const found = await sluice(["transactions", ...b, "find-hanging", "--broker-id", "1"]);
+    const found = await transactions("find-hanging", "--broker-id", "1");
     assert.equal(found.code, 0, found.stderr);
     assert.equal(
       found.stdout,
@@ -162,51 +156,39 @@ Deno.test("sluice transactions: a hanging transaction is found, aborted, and the
     );
     // the live transaction, 0 minutes old, is not hanging even with no timeout: its
     // coordinator holds hang-0
-    const byTopic = await sluice([
-      "transactions",
-      ...b,
+    const byTopic = await transactions(
       "find-hanging",
       "--topic",
       "hang",
       "--max-transaction-timeout",
       "0",
-    ]);
+    );
     assert.equal(byTopic.stdout, found.stdout);
 
     // abort by start offset: the wrong one is refused, the right one writes the marker
-    const wrong = await sluice([
-      "transactions",
-      ...b,
-      "abort",
-      "--topic",
-      "hang",
-      "--partition",
-      "0",
-      "--start-offset",
-      "1",
-    ]);
+    const abortAt = (offset: number) =>
+      transactions(
+        "abort",
+        "--topic",
+        "hang",
+        "--partition",
+        "0",
+        "--start-offset",
+        String(offset),
+      );
+    const wrong = await abortAt(1);
     assert.deepEqual(wrong, {
       code: 1,
       stdout: "",
       stderr:
         "sluice transactions: Could not find any open transactions starting at offset 1 on partition hang-0\n",
     });
-    const aborted = await sluice([
-      "transactions",
-      ...b,
-      "abort",
-      "--topic",
-      "hang",
-      "--partition",
-      "0",
-      "--start-offset",
-      "2",
-    ]);
+    const aborted = await abortAt(2);
     assert.deepEqual(aborted, { code: 0, stdout: "", stderr: "" });
     // the live transaction (offset 3) now holds the LSO; committing it frees the log end
     assert.equal(await lso(), 3);
     assert.equal(
-      (await sluice(["transactions", ...b, "find-hanging", "--topic", "hang"])).stdout,
+      (await transactions("find-hanging", "--topic", "hang")).stdout,
       kafkaToolTable(header, []),
     );
     await producer.commitTransaction();
@@ -224,11 +206,11 @@ Deno.test("sluice transactions abort by producer id, epoch and coordinator epoch
   const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_pid_" });
   const { broker } = await hangingBroker(dir);
   const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+  /** `sluice transactions` on this broker with `args`. */
+  const transactions = (...args: string[]) => sluice(["transactions", ...b, ...args]);
   const client = new Client({ bootstrapServers: `127.0.0.1:${broker.port}`, retryBackoffMs: 20 });
   const abort = (epoch: string) =>
-    sluice([
-      "transactions",
-      ...b,
+    transactions(
       "abort",
       "--topic",
       "hang",
@@ -240,7 +222,7 @@ Deno.test("sluice transactions abort by producer id, epoch and coordinator epoch
       epoch,
       "--coordinator-epoch",
       "-1",
-    ]);
+    );
   try {
     // an older epoch than the producer's is refused by the partition, nothing written
     assert.deepEqual(await abort("2"), {
@@ -312,6 +294,8 @@ interopTest(
     const dir = await Deno.makeTempDir({ prefix: "sluice_cli_txn_kill_" });
     const broker = await start(dir);
     const b = ["--bootstrap-server", `127.0.0.1:${broker.port}`];
+    /** `sluice transactions` on this broker with `args`. */
+    const transactions = (...args: string[]) => sluice(["transactions", ...b, ...args]);
     try {
       assert.equal((await sluice(["topics", ...b, "--create", "--topic", "k"])).code, 0);
       // librdkafka (Debian's python3-confluent-kafka) writes in a transaction, then kills itself
@@ -329,17 +313,12 @@ os.kill(os.getpid(), signal.SIGKILL)
       const out = await new Deno.Command(PYTHON, { args: ["-c", script], stderr: "piped" })
         .output();
       assert.equal(out.signal, "SIGKILL", new TextDecoder().decode(out.stderr));
-      const listed = await sluice(["transactions", ...b, "list"]);
+      const listed = await transactions("list");
       assert.match(listed.stdout.split("\n")[1], /^killed\s*\t1\s*\t\d+\s*\tOngoing\s*\t$/);
-      const producers = (await sluice([
-        "transactions",
-        ...b,
-        "describe-producers",
-        "--topic",
-        "k",
-        "--partition",
-        "0",
-      ])).stdout.split("\n")[1].split("\t").map((c) => c.trim());
+      const producers =
+        (await transactions("describe-producers", "--topic", "k", "--partition", "0")).stdout.split(
+          "\n",
+        )[1].split("\t").map((c) => c.trim());
       assert.deepEqual([producers[1], producers[2], producers[3], producers[5]], [
         "0",
         "-1",
@@ -351,15 +330,7 @@ os.kill(os.getpid(), signal.SIGKILL)
         "Topic\tPartition\tProducerId\tProducerEpoch\tCoordinatorEpoch\tStartOffset\t" +
         "LastTimestamp\tDuration(min)\t\n";
       assert.deepEqual(
-        await sluice([
-          "transactions",
-          ...b,
-          "find-hanging",
-          "--topic",
-          "k",
-          "--max-transaction-timeout",
-          "0",
-        ]),
+        await transactions("find-hanging", "--topic", "k", "--max-transaction-timeout", "0"),
         { code: 0, stdout: header, stderr: "" },
       );
       // the coordinator aborts it after transaction.timeout.ms (3 s): the LSO passes the marker
@@ -374,7 +345,7 @@ os.kill(os.getpid(), signal.SIGKILL)
           }))[0].offset;
         }
         assert.equal(lso, 2); // the record at 0, the ABORT marker at 1
-        const after = await sluice(["transactions", ...b, "list"]);
+        const after = await transactions("list");
         assert.match(after.stdout.split("\n")[1], /^killed\s*\t1\s*\t\d+\s*\tCompleteAbort\s*\t$/);
       } finally {
         await client.close();

@@ -6,6 +6,7 @@ import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Client } from "../client/mod.ts";
 import { sharedBroker, uniqueTopic } from "../tests/harness.ts";
 import { model, produce, updates } from "../tests/streams/fk_orders.ts";
+import { followEvents } from "../tests/streams/app_events.ts";
 import { Serdes } from "./mod.ts";
 import { createTopics, latestByKey, sorted } from "./testing.ts";
 
@@ -37,25 +38,10 @@ async function killRun(guarantee: "at_least_once" | "exactly_once_v2") {
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    let ready = () => {};
-    const isReady = new Promise<void>((r) => ready = r);
-    (async () => {
-      let buf = "";
-      for await (const t of child!.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += t;
-        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          try {
-            const ev = JSON.parse(line);
-            if (ev.kind === "ready") ready();
-            if (ev.kind === "metrics") processed = ev.processed;
-            if (ev.kind === "fatal") fatal = ev.detail;
-          } catch { /* not ours */ }
-        }
-      }
-      ready();
-    })();
+    const isReady = followEvents(child.stdout, (ev) => {
+      if (ev.kind === "metrics") processed = ev.processed;
+      if (ev.kind === "fatal") fatal = ev.detail;
+    }).ready;
     await Promise.race([isReady, child.status]);
     if (fatal !== undefined) throw new Error(`streams instance failed: ${fatal}`);
   };

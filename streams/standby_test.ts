@@ -2,6 +2,7 @@
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Admin, Client, Consumer, partitionForKey, Producer } from "../client/mod.ts";
 import { startBroker } from "../tests/harness.ts";
+import { followEvents } from "../tests/streams/app_events.ts";
 import { isSequence, readCounts } from "../tests/streams/kill_run.ts";
 import { countByKey, STANDBY_TEST_TIMEOUTS } from "../tests/streams/standby_topology.ts";
 import { KafkaStreams, type ProcessingGuarantee, Serdes } from "./mod.ts";
@@ -35,22 +36,11 @@ function spawnVictim(config: Record<string, unknown>) {
       | { processed: number; tasks: string[]; standbyTasks: string[] }
       | undefined,
   };
-  const reading = (async () => {
-    let buf = "";
-    for await (const t of child.stdout.pipeThrough(new TextDecoderStream())) {
-      buf += t;
-      for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const ev = JSON.parse(line);
-          if (ev.kind === "ready") state.ready = true;
-          if (ev.kind === "metrics") state.metrics = ev;
-          if (ev.kind === "fatal") state.fatal = ev.detail;
-        } catch { /* not ours */ }
-      }
-    }
-  })();
+  const reading = followEvents(child.stdout, (ev) => {
+    if (ev.kind === "ready") state.ready = true;
+    if (ev.kind === "metrics") state.metrics = ev;
+    if (ev.kind === "fatal") state.fatal = ev.detail;
+  }).done;
   return {
     state,
     async kill() {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Connection } from "../../client/mod.ts";
+import { Admin, Client, Connection } from "../../client/mod.ts";
 import {
   OffsetCommitRequest,
   OffsetCommitResponse,
@@ -290,4 +290,34 @@ export function until(
   ms = 20_000,
 ): Promise<number> {
   return waitFor(what, cond, { timeoutMs: ms, intervalMs: 25 });
+}
+
+/**
+ * Create `topic` with one partition on every broker of `cluster` (through node id 1), and wait
+ * until every running broker's view has a leader for it.
+ *
+ * @param cluster The cluster (every broker running).
+ * @param topic The topic.
+ * @returns The leader's node id.
+ * @throws {Error} If creating fails or no leader shows within 20 s.
+ */
+export async function createReplicatedTopic(
+  cluster: InProcessCluster,
+  topic: string,
+): Promise<number> {
+  const client = new Client({ bootstrapServers: cluster.bootstrap(0) });
+  try {
+    await new Admin(client).createTopics([
+      { name: topic, numPartitions: 1, replicationFactor: cluster.brokers.length },
+    ]);
+  } finally {
+    await client.close();
+  }
+  const leaderOn = (b: Broker | undefined) =>
+    b!.cluster!.view.partition(topic, 0)?.value.leader ?? -1;
+  await until(
+    "a leader on every broker's view",
+    () => cluster.brokers.every((b) => leaderOn(b) !== -1),
+  );
+  return leaderOn(cluster.brokers[0]);
 }

@@ -2,7 +2,8 @@
  * The Go interop clients (`clients/go/src/sluice_sarama`, `sluice_kafkago`, `sluice_optiopay`,
  * `sluice_confluentgo`, the last with cgo over Debian's librdkafka): built once per test process,
  * offline, in GOPATH mode against Debian's Go sources, then run like the
- * Python clients (a command, a JSON request on stdin, one JSON answer on stdout).
+ * Python clients (a command, a JSON request on stdin, one JSON answer on stdout). That plumbing
+ * is `clients/go/src/sluice_common`, which the programs import as `"sluice_common"`.
  *
  * @module
  */

@@ -2,14 +2,20 @@
 /**
  * KIP-848 consumers for tests: one confluent-kafka consumer process each
  * (`clients/kip848_consumer.py`, `group.protocol=consumer`), what it printed, and the check that
- * no partition was ever owned by two of them at once. Used by `kip848_test.ts` and
- * `../cluster/kip848_test.ts`.
+ * no partition was ever owned by two of them at once, and the group as the broker describes it.
+ * Used by `kip848_test.ts`, `kip848_regex_test.ts` and `../cluster/kip848_test.ts`.
  *
  * @module
  */
 
 import { ok as assert } from "node:assert/strict";
 import { PYTHON, waitFor as waitForEvery } from "../harness.ts";
+import type { Client } from "../../mod.ts";
+import {
+  ConsumerGroupDescribeRequest,
+  ConsumerGroupDescribeResponse,
+  type ConsumerGroupDescribeResponseDescribedGroup,
+} from "../../protocol/messages/consumer_group_describe.ts";
 
 const SCRIPT = new URL("./clients/kip848_consumer.py", import.meta.url).pathname;
 
@@ -164,4 +170,23 @@ export function assertNoDoubleOwnership(members: Member[]): void {
       );
     }
   }
+}
+
+/**
+ * The group as the broker describes it (ConsumerGroupDescribe, to any broker).
+ *
+ * @param client The client.
+ * @param group The group id.
+ * @returns The described group (its errorCode says whether there is one).
+ */
+export async function describeGroup(
+  client: Client,
+  group: string,
+): Promise<ConsumerGroupDescribeResponseDescribedGroup> {
+  const r = await client.send(
+    "any",
+    { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
+    ConsumerGroupDescribeRequest.create({ groupIds: [group] }),
+  );
+  return r.groups[0];
 }

@@ -7,34 +7,18 @@
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { Admin, Client, Producer } from "../../mod.ts";
-import {
-  ConsumerGroupDescribeRequest,
-  ConsumerGroupDescribeResponse,
-  type ConsumerGroupDescribeResponseDescribedGroup,
-} from "../../protocol/messages/consumer_group_describe.ts";
 import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
-import { Member, waitFor } from "./kip848_member.ts";
+import { describeGroup, Member, waitFor } from "./kip848_member.ts";
+import { freePort } from "../etcd.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
 import { runSluice } from "../../cli/testing.ts";
 
 const modern = await modernLibrdkafka();
 const confluent = await requireOnModern("confluent-kafka", modern);
 
-async function describe(
-  client: Client,
-  group: string,
-): Promise<ConsumerGroupDescribeResponseDescribedGroup> {
-  const r = await client.send(
-    "any",
-    { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
-    ConsumerGroupDescribeRequest.create({ groupIds: [group] }),
-  );
-  return r.groups[0];
-}
-
 /** The member's assigned "topic:partition"s as the broker describes them. */
 async function assigned(client: Client, group: string): Promise<string[] | null> {
-  const d = await describe(client, group);
+  const d = await describeGroup(client, group);
   if (d.errorCode !== 0 || d.groupState !== "Stable" || d.members.length !== 1) return null;
   return d.members[0].assignment.topicPartitions.flatMap((t) =>
     t.partitions.map((p) => `${t.topicName}:${p}`)
@@ -71,9 +55,7 @@ interopTest(
     "topic, a non-matching one, a broker restart; every record consumed once",
   async () => {
     // a fixed port, so that the client finds the restarted broker
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
+    const port = freePort();
     const b: TestBroker = await startBroker({
       listeners: `PLAINTEXT://127.0.0.1:${port}`,
       groupConsumerSessionTimeoutMs: 6000,
@@ -111,7 +93,7 @@ interopTest(
           JSON.stringify(await assigned(client, group)) === JSON.stringify([`${ta}:0`, `${ta}:1`]),
       );
       await waitRecords(10);
-      const d = await describe(client, group);
+      const d = await describeGroup(client, group);
       assertEquals(
         d.members.map((x) => [x.subscribedTopicNames, x.subscribedTopicRegex]),
         [[[], `(^${prefix}-.*)`]],
@@ -186,7 +168,7 @@ interopTest(
       member = undefined;
       await waitFor(
         "an empty group",
-        async () => (await describe(client, group)).groupState === "Empty",
+        async () => (await describeGroup(client, group)).groupState === "Empty",
       );
     } finally {
       if (member !== undefined) await member.kill().catch(() => {});
@@ -224,7 +206,7 @@ interopTest(
         ],
       );
       // the group was never created
-      assertEquals((await describe(client, group)).errorCode, 69); // GROUP_ID_NOT_FOUND
+      assertEquals((await describeGroup(client, group)).errorCode, 69); // GROUP_ID_NOT_FOUND
     } finally {
       if (member !== undefined) await member.kill().catch(() => {});
       client.close();

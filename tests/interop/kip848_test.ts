@@ -8,35 +8,20 @@
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { Admin, Client, Producer } from "../../mod.ts";
-import {
-  ConsumerGroupDescribeRequest,
-  ConsumerGroupDescribeResponse,
-  type ConsumerGroupDescribeResponseDescribedGroup,
-} from "../../protocol/messages/consumer_group_describe.ts";
+import type { ConsumerGroupDescribeResponseDescribedGroup } from "../../protocol/messages/consumer_group_describe.ts";
 import { ListGroupsRequest, ListGroupsResponse } from "../../protocol/messages/list_groups.ts";
 import { interopTest, startBroker, type TestBroker, uniqueTopic } from "../harness.ts";
-import { assertNoDoubleOwnership, Member, waitFor } from "./kip848_member.ts";
+import { assertNoDoubleOwnership, describeGroup, Member, waitFor } from "./kip848_member.ts";
+import { freePort } from "../etcd.ts";
 import { modernLibrdkafka, requireOnModern } from "./modern_librdkafka.ts";
 import { runSluice } from "../../cli/testing.ts";
 
 const modern = await modernLibrdkafka();
 const confluent = await requireOnModern("confluent-kafka", modern);
 
-async function describe(
-  client: Client,
-  group: string,
-): Promise<ConsumerGroupDescribeResponseDescribedGroup> {
-  const r = await client.send(
-    "any",
-    { request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse },
-    ConsumerGroupDescribeRequest.create({ groupIds: [group] }),
-  );
-  return r.groups[0];
-}
-
 /** Each member's assigned partitions (broker's view), when the group is Stable. */
 async function stableSplit(client: Client, group: string): Promise<number[][] | null> {
-  const d = await describe(client, group);
+  const d = await describeGroup(client, group);
   if (d.errorCode !== 0 || d.groupState !== "Stable") return null;
   return d.members.map((m) =>
     m.assignment.topicPartitions.flatMap((t) => t.partitions).sort((a, b) => a - b)
@@ -169,7 +154,7 @@ interopTest(
       await m2.close();
       await waitFor(
         "an empty group",
-        async () => (await describe(client, group)).groupState === "Empty",
+        async () => (await describeGroup(client, group)).groupState === "Empty",
       );
     } finally {
       for (const m of members) if (m.killedAt === null) await m.kill().catch(() => {});
@@ -184,9 +169,7 @@ interopTest(
   "a broker restart: the group, its members and their partitions come back; consumption goes on",
   async () => {
     // a fixed port, so that the clients find the restarted broker
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = (probe.addr as Deno.NetAddr).port;
-    probe.close();
+    const port = freePort();
     const b: TestBroker = await startBroker({
       listeners: `PLAINTEXT://127.0.0.1:${port}`,
       numPartitions: 4,
@@ -208,7 +191,7 @@ interopTest(
       });
       // the range assignor: consecutive partitions
       assertEquals(await stableSplit(client, group), [[0, 1, 2], [3, 4, 5]]);
-      assertEquals((await describe(client, group)).assignorName, "range");
+      assertEquals((await describeGroup(client, group)).assignorName, "range");
       await waitFor("all 120 records", () => members.flatMap((m) => m.records()).length >= 120);
       let lastSeen: unknown = null;
 
@@ -220,7 +203,7 @@ interopTest(
       await waitFor(
         () => `the group stable again after the restart: ${JSON.stringify(lastSeen)}`,
         async () => {
-          lastSeen = await describe(client, group);
+          lastSeen = await describeGroup(client, group);
           const d = lastSeen as ConsumerGroupDescribeResponseDescribedGroup;
           const split = await stableSplit(client, group);
           return d.errorCode === 0 && split !== null && split.length === 2 &&
@@ -276,15 +259,15 @@ interopTest(
           members.flatMap((m) => m.records()).length >= 60;
       });
       // more partitions: the next heartbeats move the group to a new epoch, 4/4
-      const epoch = (await describe(client, group)).groupEpoch;
+      const epoch = (await describeGroup(client, group)).groupEpoch;
       await new Admin(client).createPartitions([{ topic, count: 8 }]);
       await waitFor("a 4/4 split of 8 partitions", async () => {
         const split = await stableSplit(client, group);
         return split !== null && split.length === 2 && split.every((s) => s.length === 4) &&
           p0.owned().size === 4 && p1.owned().size === 4;
       });
-      assert((await describe(client, group)).groupEpoch > epoch);
-      const before = (await describe(client, group)).members.map((m) => m.memberId).sort();
+      assert((await describeGroup(client, group)).groupEpoch > epoch);
+      const before = (await describeGroup(client, group)).members.map((m) => m.memberId).sort();
       p1.signal("SIGSTOP");
       await waitFor("p0 alone with all 8", async () => {
         const split = await stableSplit(client, group);
@@ -298,7 +281,7 @@ interopTest(
           p0.owned().size === 4 && p1.owned().size === 4;
       });
       assert(p1.events.some((e) => e.ev === "lost"), JSON.stringify(p1.events.slice(-5)));
-      const after = (await describe(client, group)).members.map((m) => m.memberId).sort();
+      const after = (await describeGroup(client, group)).members.map((m) => m.memberId).sort();
       assertEquals(after, before, "p1 rejoins with its member id");
       await produce(client, topic, 60, 60);
       await waitFor("all 120 records", () => members.flatMap((m) => m.records()).length >= 120);

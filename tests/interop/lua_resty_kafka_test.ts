@@ -9,9 +9,9 @@
 // (tests/interop/README.md).
 
 import assert, { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { Admin, Client, Consumer } from "../../client/mod.ts";
-import { requireEtcd, startEtcd, type TestEtcd } from "../etcd.ts";
-import { startCluster, until } from "../cluster/harness.ts";
+import { Client, Consumer } from "../../client/mod.ts";
+import { requireEtcd, sharedEtcd } from "../etcd.ts";
+import { createReplicatedTopic, startCluster } from "../cluster/harness.ts";
 import {
   interopTest,
   requireClient,
@@ -189,21 +189,15 @@ interopTest(
     const { bootstrap, port } = await broker();
     const ngx = await nginx();
     const topic = uniqueTopic("lua-errors");
+    /** One keyed message (`k0`) to `topic`, sent synchronously unless `op` says otherwise. */
+    const one = { op: "sync", port, topic, n: 1, keyed: 1 };
     // a 2 MB message (message.max.bytes is 1 MB): MESSAGE_TOO_LARGE, not retried, not written
     assertEquals(
-      await restyKafka(ngx, { op: "sync", port, topic, n: 1, keyed: 1, size: 2_000_000 }),
+      await restyKafka(ngx, { ...one, size: 2_000_000 }),
       ["0 err MessageSizeTooLarge"],
     );
     assertEquals(
-      await restyKafka(ngx, {
-        op: "async",
-        port,
-        topic,
-        n: 1,
-        keyed: 1,
-        size: 2_000_000,
-        cluster: `${topic}-async`,
-      }),
+      await restyKafka(ngx, { ...one, op: "async", size: 2_000_000, cluster: `${topic}-async` }),
       [
         "buffered 1 0",
         "left 0",
@@ -213,38 +207,20 @@ interopTest(
     // acks=0: Kafka does not answer, the client waits for an answer until its socket timeout;
     // the message is written once (no retry after a timeout)
     assertEquals(
-      await restyKafka(ngx, {
-        op: "sync",
-        port,
-        topic,
-        n: 1,
-        keyed: 1,
-        acks: 0,
-        timeout_ms: 300,
-        prefix: "zero",
-      }),
+      await restyKafka(ngx, { ...one, acks: 0, timeout_ms: 300, prefix: "zero" }),
       ["0 err timeout"],
     );
     // acks=0 and an error: Kafka closes the connection instead of answering, at once
     const t0 = Date.now();
     assertEquals(
-      await restyKafka(ngx, {
-        op: "sync",
-        port,
-        topic,
-        n: 1,
-        keyed: 1,
-        acks: 0,
-        size: 2_000_000,
-        timeout_ms: 5000,
-      }),
+      await restyKafka(ngx, { ...one, acks: 0, size: 2_000_000, timeout_ms: 5000 }),
       ["0 err closed"],
     );
     ok(Date.now() - t0 < 4000);
     // acks=2: INVALID_REQUIRED_ACKS (21), a code the client's table lacks: it fails with a Lua
     // error (HTTP 500) in its error path, and nothing is written
     await assert.rejects(
-      restyKafka(ngx, { op: "sync", port, topic, n: 1, keyed: 1, acks: 2 }),
+      restyKafka(ngx, { ...one, acks: 2 }),
       /HTTP 500[\s\S]*attempt to perform arithmetic on local 'index'/,
     );
     const got = await readAll(bootstrap, topic, 3, 1);
@@ -329,10 +305,7 @@ interopTest(lua, "metadata and a broker restart in the middle of an async stream
 });
 
 const etcdReq = requireEtcd();
-let etcdStarted: Promise<TestEtcd> | undefined;
-Deno.test.afterAll(async () => {
-  if (etcdStarted) await (await etcdStarted.catch(() => undefined))?.stop();
-});
+const etcd = sharedEtcd();
 
 Deno.test({
   name: "lua-resty-kafka: the leader stops in the middle of an async stream (cluster mode)",
@@ -343,26 +316,10 @@ Deno.test({
     lua.assertAvailable();
     etcdReq.assertAvailable();
     const ngx = await nginx();
-    const etcd = await (etcdStarted ??= startEtcd());
-    const c = await startCluster(etcd, 3);
+    const c = await startCluster(await etcd(), 3);
     try {
       const topic = uniqueTopic("lua-failover");
-      const client = new Client({ bootstrapServers: c.bootstrap(0) });
-      try {
-        await new Admin(client).createTopics([{
-          name: topic,
-          numPartitions: 1,
-          replicationFactor: 3,
-        }]);
-      } finally {
-        await client.close();
-      }
-      await until(
-        "a leader on every broker's view",
-        () =>
-          c.brokers.every((b) => (b!.cluster!.view.partition(topic, 0)?.value.leader ?? -1) !== -1),
-      );
-      const leader = c.brokers[0]!.cluster!.view.partition(topic, 0)!.value.leader;
+      const leader = await createReplicatedTopic(c, topic);
       const others = [0, 1, 2].filter((i) => i !== leader - 1);
       const n = 40;
       // bootstrap: the two brokers that stay; acks=-1; a failed send retried 30 times 200 ms apart

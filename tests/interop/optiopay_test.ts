@@ -9,9 +9,8 @@
 // tests/interop/README.md.
 
 import assert, { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { Admin, Client } from "../../client/mod.ts";
-import { startCluster, until } from "../cluster/harness.ts";
-import { requireEtcd, startEtcd, type TestEtcd } from "../etcd.ts";
+import { createReplicatedTopic, startCluster } from "../cluster/harness.ts";
+import { requireEtcd, sharedEtcd } from "../etcd.ts";
 import { interopTest, requireClient, sharedBroker, startBroker, uniqueTopic } from "../harness.ts";
 import { runGoClient } from "./go.ts";
 
@@ -320,10 +319,7 @@ interopTest(
 );
 
 const etcdReq = requireEtcd();
-let etcdStarted: Promise<TestEtcd> | undefined;
-Deno.test.afterAll(async () => {
-  if (etcdStarted) await (await etcdStarted.catch(() => undefined))?.stop();
-});
+const etcd = sharedEtcd();
 
 Deno.test({
   name: "optiopay: the leader stops in the middle of a produce stream (cluster mode)",
@@ -333,24 +329,10 @@ Deno.test({
   async fn() {
     optiopay.assertAvailable();
     etcdReq.assertAvailable();
-    const etcd = await (etcdStarted ??= startEtcd());
-    const c = await startCluster(etcd, 3);
+    const c = await startCluster(await etcd(), 3);
     try {
       const topic = uniqueTopic("optiopay-failover");
-      const client = new Client({ bootstrapServers: c.bootstrap(0) });
-      try {
-        await new Admin(client).createTopics([
-          { name: topic, numPartitions: 1, replicationFactor: 3 },
-        ]);
-      } finally {
-        await client.close();
-      }
-      await until(
-        "a leader on every broker's view",
-        () =>
-          c.brokers.every((b) => (b!.cluster!.view.partition(topic, 0)?.value.leader ?? -1) !== -1),
-      );
-      const leader = c.brokers[0]!.cluster!.view.partition(topic, 0)!.value.leader;
+      const leader = await createReplicatedTopic(c, topic);
       const others = [0, 1, 2].filter((i) => i !== leader - 1).map((i) => c.bootstrap(i));
       const sent = Array.from({ length: 40 }, (_, i) => ({ key: `k${i}`, value: `f${i}` }));
       // acks=-1; 20 Produce requests 100 ms apart, a failed one retried 40 times 200 ms apart

@@ -6,10 +6,8 @@
 // back by imkafka in a consumer group into a file; a broker restart while it runs; a topic the
 // broker will not create.
 
-import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
-import { interopTest, startBroker, uniqueTopic } from "../harness.ts";
-import { Admin } from "../../client/admin.ts";
-import { Client } from "../../client/client.ts";
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { interopTest, uniqueTopic } from "../harness.ts";
 import { crc32 } from "./crc32.ts";
 import {
   type Daemon,
@@ -17,12 +15,15 @@ import {
   freePort,
   requireRsyslog,
   sendTcp,
-  sendUdp,
+  sendTcpThenUdp,
+  type ShipperRun,
   startDaemon,
   syslogLine,
   waitForLines,
   waitForPort,
   waitForRecords,
+  withAdmin,
+  withShipperRun,
 } from "./syslog.ts";
 
 const rsyslog = requireRsyslog();
@@ -31,16 +32,17 @@ const rsyslog = requireRsyslog();
 const partitionOf = (key: string, partitions: number) =>
   crc32(new TextEncoder().encode(key)) % partitions;
 
-/** Run rsyslogd in the foreground on `config` (a private directory); stop() kills it. */
+/** Run rsyslogd in the foreground on `config` (a private directory), kept by `own`. */
 async function startRsyslog(
   dir: string,
   config: string,
   tcpPort: number,
+  own: ShipperRun["own"],
 ): Promise<Daemon> {
   const shipper = findRsyslog()!;
   await Deno.mkdir(`${dir}/work`, { recursive: true });
   await Deno.writeTextFile(`${dir}/rsyslog.conf`, config);
-  const daemon = startDaemon(shipper.binary, [
+  const daemon = own(startDaemon(shipper.binary, [
     "-n",
     "-f",
     `${dir}/rsyslog.conf`,
@@ -48,7 +50,7 @@ async function startRsyslog(
     `${dir}/rsyslog.pid`,
     "-M",
     shipper.modules,
-  ], shipper.env);
+  ], shipper.env));
   await waitForPort(tcpPort, daemon);
   return daemon;
 }
@@ -68,22 +70,46 @@ ${udp ? `input(type="imudp" address="127.0.0.1" port="${udp}" ruleset="tokafka")
 `;
 
 /**
- * A group's committed offset of partition 0, polled until it equals `want` or `ms` passed.
+ * A group's committed offset of `partition`, polled until it equals `want` or `ms` passed.
  */
-async function committedOffset(bootstrap: string, group: string, want: number, ms = 10_000) {
-  const client = new Client({ bootstrapServers: [bootstrap] });
-  try {
+function committedOffset(
+  bootstrap: string,
+  group: string,
+  want: number,
+  ms = 10_000,
+  partition = 0,
+): Promise<number> {
+  return withAdmin(bootstrap, async (admin) => {
     const deadline = Date.now() + ms;
     for (;;) {
-      const offsets = await new Admin(client).listConsumerGroupOffsets(group);
-      const offset = Number(offsets.find((o) => o.partition === 0)?.offset ?? -1);
+      const offsets = await admin.listConsumerGroupOffsets(group);
+      const offset = Number(offsets.find((o) => o.partition === partition)?.offset ?? -1);
       if (offset === want || Date.now() >= deadline) return offset;
       await new Promise((r) => setTimeout(r, 250));
     }
-  } finally {
-    await client.close();
-  }
+  });
 }
+
+/** rsyslogd with one omkafka action (`confParam`) to `topic`, its failures in `errors.json`. */
+const startErrorfile = (
+  dir: string,
+  tcp: number,
+  bootstrap: string,
+  topic: string,
+  confParam: string,
+  own: ShipperRun["own"],
+) =>
+  startRsyslog(
+    dir,
+    head(dir, tcp, undefined, false) + `
+ruleset(name="tokafka") {
+  action(type="omkafka" broker=["${bootstrap}"] template="text" topic="${topic}"
+         errorfile="${dir}/errors.json" confParam=["${confParam}"])
+}
+`,
+    tcp,
+    own,
+  );
 
 const texts = (records: { value: string }[]) => records.map((r) => r.value);
 
@@ -91,10 +117,7 @@ interopTest(
   rsyslog,
   "omkafka (static key, dynatopic, dynakey, fixed partition; lz4, zstd, gzip) and imkafka in a group",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "sluice_rsyslog_" });
-    const broker = await startBroker({ numPartitions: 3 });
-    let daemon: Daemon | undefined;
-    try {
+    await withShipperRun("sluice_rsyslog_", { numPartitions: 3 }, async ({ broker, dir, own }) => {
       const bootstrap = broker.bootstrap;
       const prefix = uniqueTopic("rs");
       const [tcp, udp] = [freePort(), freePort()];
@@ -102,7 +125,7 @@ interopTest(
       const action = `type="omkafka" broker=["${bootstrap}"] template="text"`;
       // imkafka subscribes before its topic exists (UNKNOWN_TOPIC_OR_PARTITION, as from Kafka,
       // whose consumers do not create topics); omkafka's first record creates it.
-      daemon = await startRsyslog(
+      const daemon = await startRsyslog(
         dir,
         head(dir, tcp, udp) + `
 template(name="dyna" type="string" string="${prefix}-%programname%")
@@ -119,23 +142,15 @@ input(type="imkafka" topic="${prefix}-static" broker="${bootstrap}" consumergrou
 ruleset(name="fromkafka") { action(type="omfile" file="${dir}/imkafka.out" template="raw") }
 `,
         tcp,
+        own,
       );
-      const hosts = ["hosta", "hostb", "hostc"];
-      const sent = Array.from({ length: 30 }, (_, i) => ({
-        host: hosts[i % 3],
-        program: i % 2 ? "app1" : "app2",
-        text: `tcp line ${i}`,
-      }));
-      await sendTcp(tcp, sent.map((s) => syslogLine(s.host, s.program, s.text)));
-      // Datagrams after the TCP lines are in Kafka: order across two inputs is not defined.
-      await waitForRecords(bootstrap, `${prefix}-static`, 30, daemon);
-      const datagrams = [0, 1, 2].map((i) => ({
-        host: "hostd",
-        program: "app1",
-        text: `udp ${i}`,
-      }));
-      await sendUdp(udp, datagrams.map((s) => syslogLine(s.host, s.program, s.text)));
-      const all = [...sent, ...datagrams];
+      const all = await sendTcpThenUdp(
+        { tcp, udp },
+        (i) => i % 2 ? "app1" : "app2",
+        bootstrap,
+        `${prefix}-static`,
+        daemon,
+      );
 
       // Static topic and key: every line once, in order, on the key's partition.
       const statics = await waitForRecords(bootstrap, `${prefix}-static`, 33, daemon);
@@ -168,45 +183,24 @@ ruleset(name="fromkafka") { action(type="omfile" file="${dir}/imkafka.out" templ
       // imkafka read the static topic through its group, once each, in order, and committed.
       const lines = await waitForLines(`${dir}/imkafka.out`, 33, daemon);
       assertEquals(lines, texts(statics));
-      const client = new Client({ bootstrapServers: [bootstrap] });
-      try {
-        const admin = new Admin(client);
-        const deadline = Date.now() + 15_000;
-        let committed: { partition: number; offset: number }[] = [];
-        while (Date.now() < deadline) {
-          committed = (await admin.listConsumerGroupOffsets(group))
-            .map((o) => ({ partition: o.partition, offset: Number(o.offset) }));
-          if (committed.some((o) => o.partition === p && o.offset === 33)) break;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-        ok(committed.some((o) => o.partition === p && o.offset === 33), JSON.stringify(committed));
-        const [described] = await admin.describeGroups([group]);
-        assertEquals([described.state, described.members.length], ["Stable", 1]);
-      } finally {
-        await client.close();
-      }
-    } finally {
-      await daemon?.stop();
-      await broker.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+      assertEquals(await committedOffset(bootstrap, group, 33, 15_000, p), 33);
+      const [described] = await withAdmin(bootstrap, (admin) => admin.describeGroups([group]));
+      assertEquals([described.state, described.members.length], ["Stable", 1]);
+    });
   },
 );
 
 interopTest(rsyslog, "a broker restart while omkafka and imkafka run", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_rsyslog_" });
-  const broker = await startBroker({
+  await withShipperRun("sluice_rsyslog_", {
     listeners: `PLAINTEXT://127.0.0.1:${freePort()}`,
     numPartitions: 1,
-  });
-  let daemon: Daemon | undefined;
-  try {
+  }, async ({ broker, dir, own }) => {
     const bootstrap = broker.bootstrap;
     const topic = uniqueTopic("rs-restart");
     const tcp = freePort();
     // A queue and endless retries, as rsyslog's documentation advises for a remote output: while
     // the broker is away the action is suspended and the lines wait in the queue.
-    daemon = await startRsyslog(
+    const daemon = await startRsyslog(
       dir,
       head(dir, tcp) + `
 ruleset(name="tokafka") {
@@ -219,6 +213,7 @@ input(type="imkafka" topic="${topic}" broker="${bootstrap}" consumergroup="${top
 ruleset(name="fromkafka") { action(type="omfile" file="${dir}/imkafka.out" template="raw") }
 `,
       tcp,
+      own,
     );
     const line = (i: number) => syslogLine("hosta", "app", `line ${i}`);
     await sendTcp(tcp, [1, 2, 3, 4, 5].map(line));
@@ -245,49 +240,40 @@ ruleset(name="fromkafka") { action(type="omfile" file="${dir}/imkafka.out" templ
     // exactly the topic's records, once each.
     const lines = await waitForLines(`${dir}/imkafka.out`, values.length, daemon);
     assertEquals(lines, values);
-  } finally {
-    await daemon?.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 interopTest(rsyslog, "a topic the broker will not create: omkafka's errorfile", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_rsyslog_" });
-  const broker = await startBroker({ autoCreateTopicsEnable: false });
-  let daemon: Daemon | undefined;
-  try {
-    const topic = uniqueTopic("rs-absent");
-    const tcp = freePort();
-    daemon = await startRsyslog(
-      dir,
-      head(dir, tcp, undefined, false) + `
-ruleset(name="tokafka") {
-  action(type="omkafka" broker=["${broker.bootstrap}"] template="text" topic="${topic}"
-         errorfile="${dir}/errors.json" confParam=["topic.metadata.propagation.max.ms=1000"])
-}
-`,
-      tcp,
-    );
-    // omkafka runs librdkafka's callbacks (delivery reports) when its next line comes, and when
-    // it closes: the first line fails after topic.metadata.propagation.max.ms (1 s), a second
-    // line 3 s later makes omkafka write its error, stopping the daemon writes the second's.
-    await sendTcp(tcp, [syslogLine("hosta", "app", "nowhere")]);
-    await new Promise((r) => setTimeout(r, 3_000));
-    await sendTcp(tcp, [syslogLine("hosta", "app", "nowhere 2")]);
-    const [error] = await waitForLines(`${dir}/errors.json`, 1, daemon);
-    // The broker's UNKNOWN_TOPIC_OR_PARTITION (3) in Metadata, as Kafka answers with
-    // auto.create.topics.enable=false, is what librdkafka fails the record with.
-    assertEquals(JSON.parse(error), {
-      errcode: 3,
-      errmsg: "Broker: Unknown topic or partition",
-      data: "nowhere",
-    });
-  } finally {
-    await daemon?.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  await withShipperRun(
+    "sluice_rsyslog_",
+    { autoCreateTopicsEnable: false },
+    async ({ broker, dir, own }) => {
+      const topic = uniqueTopic("rs-absent");
+      const tcp = freePort();
+      const daemon = await startErrorfile(
+        dir,
+        tcp,
+        broker.bootstrap,
+        topic,
+        "topic.metadata.propagation.max.ms=1000",
+        own,
+      );
+      // omkafka runs librdkafka's callbacks (delivery reports) when its next line comes, and when
+      // it closes: the first line fails after topic.metadata.propagation.max.ms (1 s), a second
+      // line 3 s later makes omkafka write its error, stopping the daemon writes the second's.
+      await sendTcp(tcp, [syslogLine("hosta", "app", "nowhere")]);
+      await new Promise((r) => setTimeout(r, 3_000));
+      await sendTcp(tcp, [syslogLine("hosta", "app", "nowhere 2")]);
+      const [error] = await waitForLines(`${dir}/errors.json`, 1, daemon);
+      // The broker's UNKNOWN_TOPIC_OR_PARTITION (3) in Metadata, as Kafka answers with
+      // auto.create.topics.enable=false, is what librdkafka fails the record with.
+      assertEquals(JSON.parse(error), {
+        errcode: 3,
+        errmsg: "Broker: Unknown topic or partition",
+        data: "nowhere",
+      });
+    },
+  );
 });
 
 /** An RFC 3164 timestamp (`Mmm dd hh:mm:ss`, local time as rsyslog reads it) for `ms`. */
@@ -319,31 +305,22 @@ interopTest(
     // omkafka gives each record the timestamp of its syslog header. Kafka checks every record's
     // timestamp against the topic's limits (LogValidator); Sluice once checked only the batch's
     // first, and took a batch of a current line and a three-day-old one.
-    const dir = await Deno.makeTempDir({ prefix: "sluice_rsyslog_" });
-    const broker = await startBroker();
-    let daemon: Daemon | undefined;
-    try {
+    await withShipperRun("sluice_rsyslog_", {}, async ({ broker, dir, own }) => {
       const topic = uniqueTopic("rs-old");
-      const client = new Client({ bootstrapServers: [broker.bootstrap] });
-      try {
-        await new Admin(client).createTopics([{
+      await withAdmin(broker.bootstrap, (admin) =>
+        admin.createTopics([{
           name: topic,
           numPartitions: 1,
           configs: { "message.timestamp.before.max.ms": String(86_400_000) },
-        }]);
-      } finally {
-        await client.close();
-      }
+        }]));
       const tcp = freePort();
-      daemon = await startRsyslog(
+      const daemon = await startErrorfile(
         dir,
-        head(dir, tcp, undefined, false) + `
-ruleset(name="tokafka") {
-  action(type="omkafka" broker=["${broker.bootstrap}"] template="text" topic="${topic}"
-         errorfile="${dir}/errors.json" confParam=["queue.buffering.max.ms=300"])
-}
-`,
         tcp,
+        broker.bootstrap,
+        topic,
+        "queue.buffering.max.ms=300",
+        own,
       );
       const now = Date.now();
       const at = (ms: number, text: string) => `<13>${rfc3164(ms)} hosta app: ${text}`;
@@ -359,10 +336,6 @@ ruleset(name="tokafka") {
       ]);
       const records = await waitForRecords(broker.bootstrap, topic, 1, daemon);
       assertEquals(records.map((r) => [r.offset, r.value]), [[0, "later"]]);
-    } finally {
-      await daemon?.stop();
-      await broker.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 );

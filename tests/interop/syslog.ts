@@ -15,8 +15,15 @@
  */
 
 import { createSocket } from "node:dgram";
-import { type ClientRequirement, clientRequirement, withTimeout } from "../harness.ts";
+import {
+  type ClientRequirement,
+  clientRequirement,
+  startBroker,
+  type TestBroker,
+  withTimeout,
+} from "../harness.ts";
 import { cacheRoot } from "../../tools/librdkafka.ts";
+import { Admin } from "../../client/admin.ts";
 import { Client } from "../../client/client.ts";
 import { Consumer } from "../../client/consumer.ts";
 
@@ -333,4 +340,102 @@ export async function waitForLines(
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** What one shipper test runs against (see {@linkcode withShipperRun}). */
+export interface ShipperRun {
+  /** The broker. */
+  broker: TestBroker;
+  /** A scratch directory for the daemon's configuration and files. */
+  dir: string;
+  /** Keep `daemon` to be stopped when the test ends; returns it. */
+  own(daemon: Daemon): Daemon;
+}
+
+/**
+ * Run `body` against a fresh broker and scratch directory; afterwards, whatever `body` did, stop
+ * the daemon it {@linkcode ShipperRun.own}ed, close the broker and remove the directory.
+ *
+ * @param prefix The scratch directory's name prefix.
+ * @param brokerOptions Broker settings (see `startBroker`).
+ * @param body The test.
+ */
+export async function withShipperRun(
+  prefix: string,
+  brokerOptions: Parameters<typeof startBroker>[0],
+  body: (run: ShipperRun) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  const broker = await startBroker(brokerOptions);
+  let daemon: Daemon | undefined;
+  try {
+    await body({ broker, dir, own: (d) => daemon = d });
+  } finally {
+    await daemon?.stop();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Run `body` with an admin client on `bootstrap`, closed afterwards.
+ *
+ * @param bootstrap The broker.
+ * @param body What to do with the admin client.
+ * @returns What `body` returns.
+ */
+export async function withAdmin<T>(
+  bootstrap: string,
+  body: (admin: Admin) => Promise<T>,
+): Promise<T> {
+  const client = new Client({ bootstrapServers: [bootstrap] });
+  try {
+    return await body(new Admin(client));
+  } finally {
+    await client.close();
+  }
+}
+
+/** A syslog line sent: its header's host and program, and its text. */
+export interface SentLine {
+  /** HOSTNAME. */
+  host: string;
+  /** The program (TAG). */
+  program: string;
+  /** The message. */
+  text: string;
+}
+
+/**
+ * Send 30 lines over TCP (`tcp line <i>`, from hosta, hostb and hostc in turn, program
+ * `program(i)`), wait until `topic` holds them, then 3 datagrams over UDP (`udp <i>` from hostd,
+ * app1): the order across two inputs is not defined, so the datagrams go after.
+ *
+ * @param ports The daemon's TCP and UDP ports.
+ * @param program The program of TCP line `i`.
+ * @param bootstrap The broker.
+ * @param topic Where the TCP lines land.
+ * @param daemon Whose output goes into the error.
+ * @returns The 33 lines, in the order sent.
+ * @throws {Error} When the TCP lines do not arrive in time.
+ */
+export async function sendTcpThenUdp(
+  ports: { tcp: number; udp: number },
+  program: (i: number) => string,
+  bootstrap: string,
+  topic: string,
+  daemon: Daemon,
+): Promise<SentLine[]> {
+  const hosts = ["hosta", "hostb", "hostc"];
+  const sent = Array.from({ length: 30 }, (_, i) => ({
+    host: hosts[i % 3],
+    program: program(i),
+    text: `tcp line ${i}`,
+  }));
+  const line = (s: SentLine) => syslogLine(s.host, s.program, s.text);
+  await sendTcp(ports.tcp, sent.map(line));
+  await waitForRecords(bootstrap, topic, 30, daemon);
+  const datagrams = [0, 1, 2].map((i) => ({ host: "hostd", program: "app1", text: `udp ${i}` }));
+  await sendUdp(ports.udp, datagrams.map(line));
+  return [...sent, ...datagrams];
 }

@@ -6,9 +6,7 @@
 // a broker restart while it runs; a topic the broker will not create.
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { interopTest, startBroker, uniqueTopic } from "../harness.ts";
-import { Admin } from "../../client/admin.ts";
-import { Client } from "../../client/client.ts";
+import { interopTest, uniqueTopic } from "../harness.ts";
 import { murmur2, toPositive } from "../../client/murmur2.ts";
 import {
   type Daemon,
@@ -16,11 +14,14 @@ import {
   freePort,
   requireSyslogNg,
   sendTcp,
-  sendUdp,
+  sendTcpThenUdp,
+  type ShipperRun,
   startDaemon,
   syslogLine,
   waitForPort,
   waitForRecords,
+  withAdmin,
+  withShipperRun,
 } from "./syslog.ts";
 
 const syslogNg = requireSyslogNg();
@@ -31,11 +32,16 @@ const syslogNg = requireSyslogNg();
 const partitionOf = (key: string, partitions: number) =>
   toPositive(murmur2(new TextEncoder().encode(key))) % partitions;
 
-/** Run syslog-ng in the foreground on `config` (a private directory); stop() kills it. */
-async function startSyslogNg(dir: string, config: string, tcpPort: number): Promise<Daemon> {
+/** Run syslog-ng in the foreground on `config` (a private directory), kept by `own`. */
+async function startSyslogNg(
+  dir: string,
+  config: string,
+  tcpPort: number,
+  own: ShipperRun["own"],
+): Promise<Daemon> {
   const shipper = findSyslogNg()!;
   await Deno.writeTextFile(`${dir}/syslog-ng.conf`, `@version: 3.38\n${config}`);
-  const daemon = startDaemon(shipper.binary, [
+  const daemon = own(startDaemon(shipper.binary, [
     "-F",
     "-e",
     "--no-caps",
@@ -48,7 +54,7 @@ async function startSyslogNg(dir: string, config: string, tcpPort: number): Prom
     `${dir}/syslog-ng.pid`,
     "-c",
     `${dir}/syslog-ng.ctl`,
-  ], shipper.env);
+  ], shipper.env));
   await waitForPort(tcpPort, daemon);
   return daemon;
 }
@@ -65,14 +71,11 @@ interopTest(
   syslogNg,
   "kafka-c(): keyed static topic with snappy, templated topic with fallback, sync-send()",
   async () => {
-    const dir = await Deno.makeTempDir({ prefix: "sluice_syslogng_" });
-    const broker = await startBroker({ numPartitions: 3 });
-    let daemon: Daemon | undefined;
-    try {
+    await withShipperRun("sluice_syslogng_", { numPartitions: 3 }, async ({ broker, dir, own }) => {
       const bootstrap = broker.bootstrap;
       const prefix = uniqueTopic("sng");
       const [tcp, udp] = [freePort(), freePort()];
-      daemon = await startSyslogNg(
+      const daemon = await startSyslogNg(
         dir,
         source(tcp, udp) + `
 destination d_static {
@@ -90,24 +93,17 @@ destination d_sync {
 log { source(s_in); destination(d_static); destination(d_dyna); destination(d_sync); };
 `,
         tcp,
+        own,
       );
-      const hosts = ["hosta", "hostb", "hostc"];
       // "bad!prog" makes no valid topic name: the templated topic falls back.
       const programs = ["app1", "app2", "bad!prog"];
-      const sent = Array.from({ length: 30 }, (_, i) => ({
-        host: hosts[i % 3],
-        program: programs[Math.floor(i / 3) % 3],
-        text: `tcp line ${i}`,
-      }));
-      await sendTcp(tcp, sent.map((s) => syslogLine(s.host, s.program, s.text)));
-      await waitForRecords(bootstrap, `${prefix}-static`, 30, daemon);
-      const datagrams = [0, 1, 2].map((i) => ({
-        host: "hostd",
-        program: "app1",
-        text: `udp ${i}`,
-      }));
-      await sendUdp(udp, datagrams.map((s) => syslogLine(s.host, s.program, s.text)));
-      const all = [...sent, ...datagrams];
+      const all = await sendTcpThenUdp(
+        { tcp, udp },
+        (i) => programs[Math.floor(i / 3) % 3],
+        bootstrap,
+        `${prefix}-static`,
+        daemon,
+      );
       const byPartition = (
         records: { partition: number; offset: number; key: string | null; value: string }[],
         expected: { host: string; text: string }[],
@@ -152,45 +148,34 @@ log { source(s_in); destination(d_static); destination(d_dyna); destination(d_sy
         assertEquals(values, all.map((s) => s.text).filter((t) => values.includes(t)));
       }
       assertEquals(sync.map((r) => r.value).sort(), all.map((s) => s.text).sort());
-      const client = new Client({ bootstrapServers: [bootstrap] });
-      try {
-        const ends = await new Admin(client).listOffsets(
+      const ends = await withAdmin(bootstrap, (admin) =>
+        admin.listOffsets(
           [0, 1, 2].map((p) => ({
             topic: `${prefix}-sync`,
             partition: p,
             spec: "latest" as const,
           })),
+        ));
+      assertEquals(ends.map((e) => Number(e.offset)).reduce((a, b) => a + b, 0), 66);
+      for (let part = 0; part < 3; part++) {
+        assertEquals(
+          sync.filter((r) => r.partition === part).map((r) => r.offset),
+          sync.filter((r) => r.partition === part).map((_, i) => 2 * i),
         );
-        assertEquals(ends.map((e) => Number(e.offset)).reduce((a, b) => a + b, 0), 66);
-        for (let part = 0; part < 3; part++) {
-          assertEquals(
-            sync.filter((r) => r.partition === part).map((r) => r.offset),
-            sync.filter((r) => r.partition === part).map((_, i) => 2 * i),
-          );
-        }
-      } finally {
-        await client.close();
       }
-    } finally {
-      await daemon?.stop();
-      await broker.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    }
+    });
   },
 );
 
 interopTest(syslogNg, "a broker restart while kafka-c() runs: nothing lost", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_syslogng_" });
-  const broker = await startBroker({
+  await withShipperRun("sluice_syslogng_", {
     listeners: `PLAINTEXT://127.0.0.1:${freePort()}`,
     numPartitions: 1,
-  });
-  let daemon: Daemon | undefined;
-  try {
+  }, async ({ broker, dir, own }) => {
     const bootstrap = broker.bootstrap;
     const topic = uniqueTopic("sng-restart");
     const tcp = freePort();
-    daemon = await startSyslogNg(
+    const daemon = await startSyslogNg(
       dir,
       source(tcp) + `
 destination d_kafka {
@@ -200,6 +185,7 @@ destination d_kafka {
 log { source(s_in); destination(d_kafka); };
 `,
       tcp,
+      own,
     );
     const line = (i: number) => syslogLine("hosta", "app", `line ${i}`);
     await sendTcp(tcp, [1, 2, 3, 4, 5].map(line));
@@ -211,45 +197,37 @@ log { source(s_in); destination(d_kafka); };
       records.map((r) => [r.offset, r.key, r.value]),
       [1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((i) => [i - 1, "hosta", `line ${i}`]),
     );
-  } finally {
-    await daemon?.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+  });
 });
 
 interopTest(syslogNg, "a topic the broker will not create: the lines wait", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sluice_syslogng_" });
-  const broker = await startBroker({ autoCreateTopicsEnable: false });
-  let daemon: Daemon | undefined;
-  try {
-    const topic = uniqueTopic("sng-absent");
-    const tcp = freePort();
-    daemon = await startSyslogNg(
-      dir,
-      source(tcp) + `
+  await withShipperRun(
+    "sluice_syslogng_",
+    { autoCreateTopicsEnable: false },
+    async ({ broker, dir, own }) => {
+      const topic = uniqueTopic("sng-absent");
+      const tcp = freePort();
+      const daemon = await startSyslogNg(
+        dir,
+        source(tcp) + `
 destination d_kafka {
   kafka-c(bootstrap-servers("${broker.bootstrap}") topic("${topic}") message("\${MSG}"));
 };
 log { source(s_in); destination(d_kafka); };
 `,
-      tcp,
-    );
-    await sendTcp(tcp, [syslogLine("hosta", "app", "early")]);
-    await new Promise((r) => setTimeout(r, 2_000));
-    // Created afterwards: the line that waited in librdkafka's queue arrives, once.
-    const client = new Client({ bootstrapServers: [broker.bootstrap] });
-    try {
-      await new Admin(client).createTopics([{ name: topic, numPartitions: 1 }]);
-    } finally {
-      await client.close();
-    }
-    await sendTcp(tcp, [syslogLine("hosta", "app", "late")]);
-    const records = await waitForRecords(broker.bootstrap, topic, 2, daemon);
-    assertEquals(records.map((r) => [r.offset, r.value]), [[0, "early"], [1, "late"]]);
-  } finally {
-    await daemon?.stop();
-    await broker.close();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
+        tcp,
+        own,
+      );
+      await sendTcp(tcp, [syslogLine("hosta", "app", "early")]);
+      await new Promise((r) => setTimeout(r, 2_000));
+      // Created afterwards: the line that waited in librdkafka's queue arrives, once.
+      await withAdmin(
+        broker.bootstrap,
+        (admin) => admin.createTopics([{ name: topic, numPartitions: 1 }]),
+      );
+      await sendTcp(tcp, [syslogLine("hosta", "app", "late")]);
+      const records = await waitForRecords(broker.bootstrap, topic, 2, daemon);
+      assertEquals(records.map((r) => [r.offset, r.value]), [[0, "early"], [1, "late"]]);
+    },
+  );
 });

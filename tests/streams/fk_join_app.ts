@@ -12,6 +12,7 @@
  */
 
 import { KafkaStreams, type ProcessingGuarantee, Serdes } from "../../streams/mod.ts";
+import { fatal, startAndReport } from "./app_events.ts";
 import { topology } from "./fk_orders.ts";
 
 const config = JSON.parse(Deno.args[0]) as {
@@ -24,8 +25,6 @@ const config = JSON.parse(Deno.args[0]) as {
   stateDir: string;
   guarantee: ProcessingGuarantee;
 };
-
-const say = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
 const streams = new KafkaStreams(
   topology(config.orders, config.customers, config.innerOut, config.leftOut),
@@ -41,10 +40,7 @@ const streams = new KafkaStreams(
     commitIntervalMs: 100,
     defaultKeySerde: Serdes.String(),
     defaultValueSerde: Serdes.String(),
-    onError: (e) => {
-      say({ kind: "fatal", detail: String(e instanceof Error ? e.stack : e) });
-      Deno.exit(1);
-    },
+    onError: fatal,
   },
 );
 
@@ -53,11 +49,4 @@ Deno.addSignalListener("SIGTERM", async () => {
   Deno.exit(0);
 });
 
-try {
-  await streams.start();
-} catch (e) {
-  say({ kind: "fatal", detail: String(e instanceof Error ? e.stack : e) });
-  Deno.exit(1);
-}
-say({ kind: "ready" });
-setInterval(() => say({ kind: "metrics", processed: streams.metrics().processed }), 200);
+await startAndReport(streams, () => ({ processed: streams.metrics().processed }), 200);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { followEvents } from "./app_events.ts";
 import { Admin, Client, Producer } from "../../client/mod.ts";
 import { Serdes } from "../../streams/mod.ts";
 import { createTopics, lines, prng, wordCountModel } from "../../streams/testing.ts";
@@ -93,26 +94,11 @@ export async function killRun(o: KillRunOptions): Promise<KillRunResult> {
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    let ready = () => {};
-    const isReady = new Promise<void>((r) => ready = r);
-    (async () => {
-      let buf = "";
-      for await (const t of child!.stdout.pipeThrough(new TextDecoderStream())) {
-        buf += t;
-        for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          try {
-            const ev = JSON.parse(line);
-            if (ev.kind === "ready") ready();
-            if (ev.kind === "metrics") processed = ev.processed;
-            if (Deno.env.get("KILL_DEBUG")) console.log(line);
-            if (ev.kind === "fatal") fatal = ev.detail;
-          } catch { /* not ours */ }
-        }
-      }
-      ready();
-    })();
+    const isReady = followEvents(child.stdout, (ev, line) => {
+      if (ev.kind === "metrics") processed = ev.processed;
+      if (Deno.env.get("KILL_DEBUG")) console.log(line);
+      if (ev.kind === "fatal") fatal = ev.detail;
+    }).ready;
     const status = child.status;
     await Promise.race([isReady, status]);
     if (fatal) throw new Error(`streams instance failed: ${fatal}`);

@@ -12,6 +12,7 @@
  */
 
 import { KafkaStreams, type ProcessingGuarantee, Serdes } from "../../streams/mod.ts";
+import { fatal, startAndReport } from "./app_events.ts";
 import { countByKey, STANDBY_TEST_TIMEOUTS } from "./standby_topology.ts";
 
 const config = JSON.parse(Deno.args[0]) as {
@@ -25,8 +26,6 @@ const config = JSON.parse(Deno.args[0]) as {
   guarantee: ProcessingGuarantee;
 };
 
-const say = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
-
 const streams = new KafkaStreams(countByKey(config.input, config.output, config.persistent), {
   applicationId: config.applicationId,
   bootstrapServers: config.bootstrap,
@@ -37,17 +36,7 @@ const streams = new KafkaStreams(countByKey(config.input, config.output, config.
   ...STANDBY_TEST_TIMEOUTS,
   defaultKeySerde: Serdes.String(),
   defaultValueSerde: Serdes.String(),
-  onError: (e) => {
-    say({ kind: "fatal", detail: String(e instanceof Error ? e.stack : e) });
-    Deno.exit(1);
-  },
+  onError: fatal,
 });
 
-try {
-  await streams.start();
-} catch (e) {
-  say({ kind: "fatal", detail: String(e instanceof Error ? e.stack : e) });
-  Deno.exit(1);
-}
-say({ kind: "ready" });
-setInterval(() => say({ kind: "metrics", ...streams.metrics() }), 100);
+await startAndReport(streams, () => ({ ...streams.metrics() }), 100);

@@ -16,6 +16,7 @@ import {
   Serdes,
   StreamsBuilder,
 } from "../../streams/mod.ts";
+import { fatal, startAndReport } from "./app_events.ts";
 import { words } from "../../streams/testing.ts";
 
 const config = JSON.parse(Deno.args[0]) as {
@@ -28,8 +29,6 @@ const config = JSON.parse(Deno.args[0]) as {
   guarantee: ProcessingGuarantee;
   persistent: boolean;
 };
-
-const say = (o: Record<string, unknown>) => console.log(JSON.stringify(o));
 
 const builder = new StreamsBuilder();
 builder.stream<string, string>(config.input)
@@ -50,10 +49,7 @@ const streams = new KafkaStreams(builder.build(), {
   rebalanceTimeoutMs: 20_000,
   defaultKeySerde: Serdes.String(),
   defaultValueSerde: Serdes.String(),
-  onError: (e) => {
-    say({ kind: "fatal", detail: String(e instanceof Error ? e.stack : e) });
-    Deno.exit(1);
-  },
+  onError: fatal,
 });
 
 Deno.addSignalListener("SIGTERM", async () => {
@@ -61,11 +57,4 @@ Deno.addSignalListener("SIGTERM", async () => {
   Deno.exit(0);
 });
 
-try {
-  await streams.start();
-} catch (e) {
-  say({ kind: "fatal", detail: String(e instanceof Error ? e.stack : e) });
-  Deno.exit(1);
-}
-say({ kind: "ready" });
-setInterval(() => say({ kind: "metrics", ...streams.metrics() }), 500);
+await startAndReport(streams, () => ({ ...streams.metrics() }), 500);

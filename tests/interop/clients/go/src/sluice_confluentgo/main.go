@@ -6,9 +6,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
+	common "sluice_common"
 	"sort"
 	"time"
 
@@ -68,34 +68,13 @@ type record struct {
 	TimestampType string `json:"timestampType,omitempty"`
 }
 
-func fail(err error) {
-	out, _ := json.Marshal(map[string]string{"error": err.Error()})
-	fmt.Println(string(out))
-	os.Exit(1)
-}
-
-func answer(v interface{}) {
-	out, err := json.Marshal(v)
-	if err != nil {
-		fail(err)
-	}
-	fmt.Println(string(out))
-}
-
-func str(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
-
-func bytesOf(s *string) []byte {
-	if s == nil {
-		return nil
-	}
-	return []byte(*s)
-}
+// The shared JSON plumbing, under the names this file uses.
+var (
+	fail    = common.Fail
+	answer  = common.Answer
+	str     = common.Str
+	bytesOf = common.Bytes
+)
 
 func configMap(req request, extra kafka.ConfigMap) *kafka.ConfigMap {
 	cm := kafka.ConfigMap{"bootstrap.servers": req.Brokers[0], "client.id": "sluice-confluentgo-test"}
@@ -514,30 +493,17 @@ func admin(req request) {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fail(fmt.Errorf("usage: sluice_confluentgo produce|produce-events|group|rebalance|watermarks|admin < request.json"))
-	}
 	var req request
-	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
-		fail(fmt.Errorf("bad request: %v", err))
-	}
-	switch os.Args[1] {
-	case "produce":
-		produce(req)
-	case "produce-events":
-		produceEvents(req)
-	case "group":
-		group(req)
-	case "rebalance":
-		rebalance(req)
-	case "watermarks":
-		watermarks(req)
-	case "admin":
-		admin(req)
-	case "version":
-		_, v := kafka.LibraryVersion()
-		answer(map[string]string{"librdkafka": v})
-	default:
-		fail(fmt.Errorf("unknown command %q", os.Args[1]))
-	}
+	common.Main("sluice_confluentgo", &req, map[string]func(){
+		"produce":        func() { produce(req) },
+		"produce-events": func() { produceEvents(req) },
+		"group":          func() { group(req) },
+		"rebalance":      func() { rebalance(req) },
+		"watermarks":     func() { watermarks(req) },
+		"admin":          func() { admin(req) },
+		"version": func() {
+			_, v := kafka.LibraryVersion()
+			answer(map[string]string{"librdkafka": v})
+		},
+	})
 }

@@ -6,9 +6,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
+	common "sluice_common"
 	"sort"
 	"time"
 
@@ -40,34 +39,13 @@ type record struct {
 	Value     *string `json:"value"`
 }
 
-func fail(err error) {
-	out, _ := json.Marshal(map[string]string{"error": err.Error()})
-	fmt.Println(string(out))
-	os.Exit(1)
-}
-
-func answer(v interface{}) {
-	out, err := json.Marshal(v)
-	if err != nil {
-		fail(err)
-	}
-	fmt.Println(string(out))
-}
-
-func str(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
-
-func bytes(s *string) []byte {
-	if s == nil {
-		return nil
-	}
-	return []byte(*s)
-}
+// The shared JSON plumbing, under the names this file uses.
+var (
+	fail   = common.Fail
+	answer = common.Answer
+	str    = common.Str
+	bytes  = common.Bytes
+)
 
 func deadline(req request) (context.Context, context.CancelFunc) {
 	ms := req.TimeoutMs
@@ -202,23 +180,11 @@ func group(req request) {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fail(fmt.Errorf("usage: sluice_kafkago produce|write|consume|group < request.json"))
-	}
 	var req request
-	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
-		fail(err)
-	}
-	switch os.Args[1] {
-	case "produce":
-		produce(req)
-	case "write":
-		write(req)
-	case "consume":
-		consume(req)
-	case "group":
-		group(req)
-	default:
-		fail(fmt.Errorf("unknown command %q", os.Args[1]))
-	}
+	common.Main("sluice_kafkago", &req, map[string]func(){
+		"produce": func() { produce(req) },
+		"write":   func() { write(req) },
+		"consume": func() { consume(req) },
+		"group":   func() { group(req) },
+	})
 }

@@ -13,10 +13,10 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
+	common "sluice_common"
 	"time"
 
 	"github.com/optiopay/kafka/v2"
@@ -57,34 +57,13 @@ type record struct {
 	Value     *string `json:"value"`
 }
 
-func fail(err error) {
-	out, _ := json.Marshal(map[string]string{"error": err.Error()})
-	fmt.Println(string(out))
-	os.Exit(1)
-}
-
-func answer(v interface{}) {
-	out, err := json.Marshal(v)
-	if err != nil {
-		fail(err)
-	}
-	fmt.Println(string(out))
-}
-
-func str(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
-
-func raw(s *string) []byte {
-	if s == nil {
-		return nil
-	}
-	return []byte(*s)
-}
+// The shared JSON plumbing, under the names this file uses.
+var (
+	fail   = common.Fail
+	answer = common.Answer
+	str    = common.Str
+	raw    = common.Bytes
+)
 
 // stderrLogger prints the client's own log lines to stderr (the test shows their tail on failure).
 type stderrLogger struct{}
@@ -539,35 +518,17 @@ func fetch(req request) {
 }
 
 func main() {
-	if len(os.Args) < 2 {
-		fail(fmt.Errorf("usage: sluice_optiopay produce|distribute|consume|commit|committed|metadata|offsets|create|versions < request.json"))
-	}
 	var req request
-	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
-		fail(fmt.Errorf("request: %v", err))
-	}
-	switch os.Args[1] {
-	case "produce":
-		produce(req)
-	case "distribute":
-		distribute(req)
-	case "consume":
-		consume(req)
-	case "commit":
-		commit(req)
-	case "committed":
-		committed(req)
-	case "metadata":
-		metadata(req)
-	case "offsets":
-		offsets(req)
-	case "create":
-		createTopic(req)
-	case "fetch":
-		fetch(req)
-	case "versions":
-		versions(req)
-	default:
-		fail(fmt.Errorf("unknown command %q", os.Args[1]))
-	}
+	common.Main("sluice_optiopay", &req, map[string]func(){
+		"produce":    func() { produce(req) },
+		"distribute": func() { distribute(req) },
+		"consume":    func() { consume(req) },
+		"commit":     func() { commit(req) },
+		"committed":  func() { committed(req) },
+		"metadata":   func() { metadata(req) },
+		"offsets":    func() { offsets(req) },
+		"create":     func() { createTopic(req) },
+		"fetch":      func() { fetch(req) },
+		"versions":   func() { versions(req) },
+	})
 }

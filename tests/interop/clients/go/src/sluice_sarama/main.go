@@ -5,9 +5,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
+	common "sluice_common"
 	"sort"
 	"time"
 
@@ -40,27 +39,12 @@ type record struct {
 	Headers int `json:"headers"`
 }
 
-func fail(err error) {
-	out, _ := json.Marshal(map[string]string{"error": err.Error()})
-	fmt.Println(string(out))
-	os.Exit(1)
-}
-
-func answer(v interface{}) {
-	out, err := json.Marshal(v)
-	if err != nil {
-		fail(err)
-	}
-	fmt.Println(string(out))
-}
-
-func str(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
-}
+// The shared JSON plumbing, under the names this file uses.
+var (
+	fail   = common.Fail
+	answer = common.Answer
+	str    = common.Str
+)
 
 func encoder(s *string) sarama.Encoder {
 	if s == nil {
@@ -256,23 +240,11 @@ func committed(req request) {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		fail(fmt.Errorf("usage: sluice_sarama produce|consume|group|committed < request.json"))
-	}
 	var req request
-	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
-		fail(err)
-	}
-	switch os.Args[1] {
-	case "produce":
-		produce(req)
-	case "consume":
-		consume(req)
-	case "group":
-		group(req)
-	case "committed":
-		committed(req)
-	default:
-		fail(fmt.Errorf("unknown command %q", os.Args[1]))
-	}
+	common.Main("sluice_sarama", &req, map[string]func(){
+		"produce":   func() { produce(req) },
+		"consume":   func() { consume(req) },
+		"group":     func() { group(req) },
+		"committed": func() { committed(req) },
+	})
 }

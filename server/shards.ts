@@ -730,17 +730,7 @@ export class ShardRouter {
         .map((t) => ({ name: t.name, id: t.id, partitions: t.partitions, configs: t.configs }));
       await this.reconcile(topics);
       this.#synced = this.#logs.partitionCount;
-      await Promise.all(this.#ports.map((port) => {
-        if (port === null) return;
-        const id = this.#nextId++;
-        return new Promise<void>((resolve, reject) => {
-          this.#pending.set(
-            id,
-            (m) => m.error === undefined ? resolve() : reject(new Error(m.error)),
-          );
-          port.postMessage({ t: "topics", id, topics } satisfies ShardMessage);
-        });
-      }));
+      await this.#toOtherShards((id) => ({ t: "topics", id, topics }));
     });
     this.#syncing = run.catch((e) =>
       this.#log.error(`Topic table not sent to every shard: ${e instanceof Error ? e.message : e}`)
@@ -757,20 +747,21 @@ export class ShardRouter {
     const store = this.#quotas;
     if (store === undefined || this.index !== 0) return Promise.resolve();
     const entries = store.snapshot();
-    return Promise.all(this.#ports.map((port) => {
-      if (port === null) return;
-      const id = this.#nextId++;
-      return new Promise<void>((resolve) => {
-        this.#pending.set(id, () => resolve());
-        port.postMessage({ t: "quotas", id, entries } satisfies ShardMessage);
-      });
-    })).then(() => {});
+    return this.#toOtherShards((id) => ({ t: "quotas", id, entries }));
   }
 
   /** Shard 0: a changed ACL or credential document to every other shard, applied by each. */
   #syncDocument(name: ShardDocumentName, doc: unknown): Promise<void> {
     // closed: the other shards are gone, and start from shard 0's files next time
     if (this.#closed) return Promise.resolve();
+    return this.#toOtherShards((id) => ({ t: "doc", id, name, doc }));
+  }
+
+  /**
+   * Shard 0: one message to every other shard; resolves when each has answered, rejects with the
+   * first shard's error.
+   */
+  #toOtherShards(message: (id: number) => ShardMessage): Promise<void> {
     return Promise.all(this.#ports.map((port) => {
       if (port === null) return;
       const id = this.#nextId++;
@@ -779,7 +770,7 @@ export class ShardRouter {
           id,
           (m) => m.error === undefined ? resolve() : reject(new Error(m.error)),
         );
-        port.postMessage({ t: "doc", id, name, doc } satisfies ShardMessage);
+        port.postMessage(message(id));
       });
     })).then(() => {});
   }

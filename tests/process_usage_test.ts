@@ -210,8 +210,11 @@ self.onmessage = () => {
     });
     const wall = (performance.now() - wall0) / 1000;
     const main = (threadCpuNs() - main0) / 1e9;
-    // 30 whole ticks grown: at least 290 ms on CPU, and no more than the wall time
-    assert.ok(answer.ns / 1e9 >= 0.3 - TICK, `worker ${answer.ns / 1e9} s on CPU`);
+    // 30 whole ticks grown: about 300 ms on CPU, and no more than the wall time. Ticks are
+    // sampled at the timer interrupt, so under load a thread's ticks can run ahead of its
+    // nanoseconds by more than one tick (a CI run at load 2-4 saw 285.6 ms for 30 ticks); reading
+    // the main thread instead, which only waits, would give under 150 ms (below)
+    assert.ok(answer.ns / 1e9 >= 0.3 - 5 * TICK, `worker ${answer.ns / 1e9} s on CPU`);
     assert.ok(answer.ns / 1e9 <= wall + TICK, `worker ${answer.ns / 1e9} s in ${wall} s`);
     assert.notEqual(answer.tid, Number(Deno.readLinkSync("/proc/thread-self").split("/")[2]));
     // the main thread only waited meanwhile

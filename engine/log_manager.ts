@@ -17,6 +17,7 @@
  * @module
  */
 
+import { forEachConcurrently } from "./concurrency.ts";
 import {
   describeTopicConfigs,
   effectiveConfigs,
@@ -1822,31 +1823,6 @@ function checkLimitOption(
       `open of data dir ${dir} failed: ${name} must be a positive integer, got ${value}`,
     );
   }
-}
-
-/**
- * Runs `fn(0)` ... `fn(count - 1)`, at most `limit` at once. On the first failure no new index is
- * started; the failure is thrown once the running ones have settled.
- */
-async function forEachConcurrently(
-  count: number,
-  limit: number,
-  fn: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failed === undefined && next < count) {
-      const i = next++;
-      try {
-        await fn(i);
-      } catch (e) {
-        failed ??= { error: e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-  if (failed !== undefined) throw failed.error;
 }
 
 function isTopicName(name: string): boolean {

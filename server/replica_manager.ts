@@ -40,6 +40,7 @@
  * @module
  */
 
+import { forEachConcurrently } from "../engine/concurrency.ts";
 import type { AppendResult, LogManager, PartitionLog } from "../engine/mod.ts";
 import { ErrorCode, errorName } from "../protocol/errors.ts";
 import type {
@@ -304,25 +305,19 @@ export class ReplicaManager {
         else q.push(s);
       }
       const queues = [...byPartition.values()];
-      let next = 0;
-      const worker = async () => {
-        while (next < queues.length) {
-          for (const s of queues[next++]) {
-            if (this.#closed) return;
-            try {
-              await this.#apply(s);
-            } catch (e) {
-              this.#logger.error(
-                `Cannot apply the state of ${s.topic}-${s.partition} (leader ${s.leader}, epoch ` +
-                  `${s.leaderEpoch}): ${e instanceof Error ? e.message : e}`,
-              );
-            }
+      await forEachConcurrently(queues.length, APPLY_CONCURRENCY, async (i) => {
+        for (const s of queues[i]) {
+          if (this.#closed) return;
+          try {
+            await this.#apply(s);
+          } catch (e) {
+            this.#logger.error(
+              `Cannot apply the state of ${s.topic}-${s.partition} (leader ${s.leader}, epoch ` +
+                `${s.leaderEpoch}): ${e instanceof Error ? e.message : e}`,
+            );
           }
         }
-      };
-      await Promise.all(
-        Array.from({ length: Math.min(APPLY_CONCURRENCY, queues.length) }, worker),
-      );
+      });
     });
     this.#chain = run.catch(() => {});
     return run;
